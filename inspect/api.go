@@ -1,0 +1,476 @@
+package inspect
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// APIConfig holds what the JSON API needs.
+type APIConfig struct {
+	Store Store
+	Hub   *Hub
+	// CaptureURL returns the base URL of the capture listener, for bin URLs.
+	CaptureURL func() string
+	Logger     *slog.Logger
+	// MaxWait caps the long-poll timeout; 5 minutes when zero.
+	MaxWait time.Duration
+}
+
+// API serves the exchange and bin endpoints under /api.
+type API struct {
+	cfg APIConfig
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+var _ http.Handler = (*API)(nil)
+
+// NewAPI returns the JSON API handler.
+func NewAPI(cfg APIConfig) *API {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = 5 * time.Minute
+	}
+	a := &API{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	a.routes()
+	return a
+}
+
+func (a *API) routes() {
+	a.mux.HandleFunc("GET /api/exchanges", a.list)
+	a.mux.HandleFunc("DELETE /api/exchanges", a.clear)
+	a.mux.HandleFunc("GET /api/exchanges/wait", a.wait)
+	a.mux.HandleFunc("GET /api/exchanges/{id}", a.get)
+	a.mux.HandleFunc("DELETE /api/exchanges/{id}", a.delete)
+	a.mux.HandleFunc("GET /api/exchanges/{id}/raw", a.raw)
+	a.mux.HandleFunc("GET /api/exchanges/{id}/curl", a.curl)
+	a.mux.HandleFunc("GET /api/bins", a.bins)
+	a.mux.HandleFunc("POST /api/bins", a.createBin)
+}
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// WriteJSON writes v as JSON with status code.
+func WriteJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// StatusOf maps an error to an HTTP status: 404 for ErrNotFound, 400 for
+// ErrInvalid, 503 for ErrStoreFull and ErrClosed, 499 for a client that
+// went away, else 500.
+func StatusOf(err error) int {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrStoreFull), errors.Is(err, ErrClosed):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, context.Canceled):
+		return 499
+	}
+	return http.StatusInternalServerError
+}
+
+// WriteError answers with err as JSON {"error": …}, logging server errors.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	code := StatusOf(err)
+	if code == 499 {
+		return
+	}
+	if code >= 500 {
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	WriteJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) { WriteError(w, r, a.log, err) }
+
+// ParseQuery reads the list filters from URL parameters.
+func ParseQuery(v url.Values) (Query, error) {
+	q := Query{
+		Bin:    v.Get("bin"),
+		Method: v.Get("method"),
+		Source: v.Get("source"),
+		Status: v.Get("status"),
+		Text:   v.Get("q"),
+		Cursor: v.Get("cursor"),
+		After:  v.Get("after"),
+	}
+	if q.Bin != "" {
+		if err := ValidBin(q.Bin); err != nil {
+			return q, err
+		}
+	}
+	if _, _, ok := q.StatusRange(); !ok {
+		return q, fmt.Errorf("%w: status %q: want a code like 404 or a class like 5xx", ErrInvalid, q.Status)
+	}
+	switch q.Source {
+	case "", string(SourceCapture), string(SourceProxy), string(SourceEmit), string(SourceReplay):
+	default:
+		return q, fmt.Errorf("%w: source %q: want capture, proxy, emit or replay", ErrInvalid, q.Source)
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			return q, fmt.Errorf("%w: limit %q: want a number from 1 to 1000", ErrInvalid, s)
+		}
+		q.Limit = n
+	}
+	for _, f := range []struct {
+		name string
+		t    *time.Time
+	}{{"since", &q.Since}, {"until", &q.Until}} {
+		if s := v.Get(f.name); s != "" {
+			t, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				return q, fmt.Errorf("%w: %s %q: want an RFC 3339 time like 2026-01-02T15:04:05Z", ErrInvalid, f.name, s)
+			}
+			*f.t = t
+		}
+	}
+	if s := v.Get("order"); s != "" {
+		switch s {
+		case "asc":
+			q.Ascending = true
+		case "desc":
+		default:
+			return q, fmt.Errorf("%w: order %q: want asc or desc", ErrInvalid, s)
+		}
+	}
+	return q, nil
+}
+
+func (a *API) list(w http.ResponseWriter, r *http.Request) {
+	q, err := ParseQuery(r.URL.Query())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	exs, next, err := a.cfg.Store.List(r.Context(), q)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"exchanges": exs, "next": next})
+}
+
+func (a *API) get(w http.ResponseWriter, r *http.Request) {
+	ex, err := a.cfg.Store.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, ex)
+}
+
+func (a *API) delete(w http.ResponseWriter, r *http.Request) {
+	if err := a.cfg.Store.Delete(r.Context(), r.PathValue("id")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) clear(w http.ResponseWriter, r *http.Request) {
+	bin := r.URL.Query().Get("bin")
+	if bin != "" {
+		if err := ValidBin(bin); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	n, err := a.cfg.Store.Clear(r.Context(), bin)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"deleted": n})
+}
+
+// wait answers with the first exchange matching the filters that is newer
+// than ?after= or arrives before ?timeout=, or 204.
+func (a *API) wait(w http.ResponseWriter, r *http.Request) {
+	q, err := ParseQuery(r.URL.Query())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	timeout := 30 * time.Second
+	if s := r.URL.Query().Get("timeout"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			if n, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+				d, err = time.Duration(n*float64(time.Second)), nil
+			}
+		}
+		if err != nil || d < 0 || d > a.cfg.MaxWait {
+			a.fail(w, r, fmt.Errorf("%w: timeout %q: want a duration like 10s, at most %s", ErrInvalid, s, a.cfg.MaxWait))
+			return
+		}
+		timeout = d
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	// Subscribe before looking in the store so nothing falls between.
+	sub := a.cfg.Hub.Subscribe(256, func(ev *Event) bool { return ev.Exchange != nil && q.Matches(ev.Exchange) })
+	defer a.cfg.Hub.Unsubscribe(sub)
+	find := func() (*Exchange, error) {
+		if q.After == "" {
+			return nil, nil
+		}
+		qq := q
+		qq.Ascending, qq.Limit, qq.Cursor = true, 1, ""
+		found, _, err := a.cfg.Store.List(ctx, qq)
+		if err != nil || len(found) == 0 {
+			return nil, err
+		}
+		return a.cfg.Store.Get(ctx, found[0].ID)
+	}
+	ex, err := find()
+	for ex == nil && err == nil {
+		select {
+		case ev := <-sub.C():
+			ex = ev.Exchange
+		case <-sub.Overflow():
+			// Too much traffic to follow: look in the store instead.
+			if ex, err = find(); ex == nil && err == nil {
+				sub = a.cfg.Hub.Subscribe(256, func(ev *Event) bool { return ev.Exchange != nil && q.Matches(ev.Exchange) })
+				defer a.cfg.Hub.Unsubscribe(sub)
+			}
+		case <-ctx.Done():
+			if r.Context().Err() != nil {
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil && r.Context().Err() == nil {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		a.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, ex)
+}
+
+func (a *API) raw(w http.ResponseWriter, r *http.Request) {
+	ex, err := a.cfg.Store.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "message/http")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+ex.ID+`.http"`)
+	_, _ = w.Write(RawRequest(ex))
+}
+
+func (a *API) curl(w http.ResponseWriter, r *http.Request) {
+	ex, err := a.cfg.Store.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, Curl(ex)+"\n")
+}
+
+func (a *API) bins(w http.ResponseWriter, r *http.Request) {
+	bins, err := a.cfg.Store.Bins(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]map[string]any, 0, len(bins))
+	for _, b := range bins {
+		m := map[string]any{"name": b.Name, "count": b.Count, "url": a.binURL(b.Name)}
+		if !b.LastSeen.IsZero() {
+			m["last_seen"] = b.LastSeen
+		}
+		out = append(out, m)
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"bins": out})
+}
+
+func (a *API) binURL(name string) string {
+	base := ""
+	if a.cfg.CaptureURL != nil {
+		base = strings.TrimSuffix(a.cfg.CaptureURL(), "/")
+	}
+	if name == DefaultBin {
+		return base + "/"
+	}
+	return base + "/b/" + name + "/"
+}
+
+func (a *API) createBin(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := DecodeJSON(r, &req, 1<<20); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.Name == "" {
+		req.Name = NewBinName()
+	}
+	if err := ValidBin(req.Name); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.cfg.Store.CreateBin(r.Context(), req.Name); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusCreated, map[string]any{"name": req.Name, "url": a.binURL(req.Name)})
+}
+
+// DecodeJSON decodes a JSON request body of at most limit bytes into v. An
+// empty body leaves v as it is. Errors wrap ErrInvalid and say what was
+// wrong and where.
+func DecodeJSON(r *http.Request, v any, limit int64) error {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fmt.Errorf("%w: request body is over the limit of %d bytes", ErrTooLarge, limit)
+		}
+		return fmt.Errorf("%w: read body: %v", ErrInvalid, err)
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line, col := lineCol(body, se.Offset)
+			return fmt.Errorf("%w: malformed JSON at line %d, column %d: %v", ErrInvalid, line, col, err)
+		}
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return nil
+}
+
+func lineCol(b []byte, off int64) (int, int) {
+	line, col := 1, 1
+	for i := int64(0); i < off && i < int64(len(b)); i++ {
+		if b[i] == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// RawRequest renders the request of ex as HTTP/1.1 bytes.
+func RawRequest(ex *Exchange) []byte {
+	var b strings.Builder
+	target := "/"
+	if u, err := url.Parse(ex.Request.URL); err == nil {
+		target = u.RequestURI()
+	}
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\n", ex.Request.Method, target)
+	hasHost, hasLen := false, false
+	for _, h := range ex.Request.Headers {
+		switch strings.ToLower(h.Name) {
+		case "host":
+			hasHost = true
+		case "content-length":
+			hasLen = true
+		case "transfer-encoding":
+			continue // the body is written whole
+		}
+	}
+	if !hasHost && ex.Request.Host != "" {
+		fmt.Fprintf(&b, "Host: %s\r\n", ex.Request.Host)
+	}
+	for _, h := range ex.Request.Headers {
+		if strings.EqualFold(h.Name, "transfer-encoding") {
+			continue
+		}
+		fmt.Fprintf(&b, "%s: %s\r\n", h.Name, h.Value)
+	}
+	if !hasLen && len(ex.Request.Body) > 0 {
+		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(ex.Request.Body))
+	}
+	b.WriteString("\r\n")
+	b.Write(ex.Request.Body)
+	return []byte(b.String())
+}
+
+// Curl returns a shell command that sends the request of ex again, body byte
+// for byte: text bodies inline, binary ones decoded from base64 on stdin.
+func Curl(ex *Exchange) string {
+	var b strings.Builder
+	body := ex.Request.Body
+	binary := !utf8.Valid(body) || strings.ContainsRune(string(body), 0) || len(body) > 0 && body[0] == '@'
+	if len(body) > 0 && binary {
+		fmt.Fprintf(&b, "printf %%s %s | base64 -d | ", shellQuote(base64.StdEncoding.EncodeToString(body)))
+	}
+	b.WriteString("curl -sS")
+	if ex.Request.Method != http.MethodGet || len(body) > 0 {
+		fmt.Fprintf(&b, " -X %s", shellQuote(ex.Request.Method))
+	}
+	fmt.Fprintf(&b, " %s", shellQuote(ex.Request.URL))
+	seen := map[string]bool{}
+	for _, h := range ex.Request.Headers {
+		n := strings.ToLower(h.Name)
+		seen[n] = true
+		switch n {
+		case "host", "content-length", "transfer-encoding", "connection":
+			continue
+		}
+		fmt.Fprintf(&b, " -H %s", shellQuote(h.Name+": "+h.Value))
+	}
+	// curl adds these unless told not to; the original had none.
+	for _, n := range []string{"User-Agent", "Accept"} {
+		if !seen[strings.ToLower(n)] {
+			fmt.Fprintf(&b, " -H %s", shellQuote(n+":"))
+		}
+	}
+	if len(body) > 0 {
+		if !seen["content-type"] {
+			b.WriteString(" -H 'Content-Type:'")
+		}
+		if binary {
+			b.WriteString(" --data-binary @-")
+		} else {
+			fmt.Fprintf(&b, " --data-binary %s", shellQuote(string(body)))
+		}
+	}
+	return b.String()
+}
+
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,339 @@
+// Package inspect owns the record of traffic: the Exchange model and its
+// JSON form, the Store interface and its SQLite implementation, retention,
+// text search, the live Hub that fans new exchanges out to subscribers, and
+// the JSON query API. It imports nothing else of hooklab's.
+package inspect
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Sentinel errors shared by every package. Check them with errors.Is.
+var (
+	// ErrNotFound means the thing asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalid means the caller's input was malformed.
+	ErrInvalid = errors.New("invalid input")
+	// ErrStoreFull means the store could not write (disk full or closed).
+	ErrStoreFull = errors.New("store unavailable")
+	// ErrClosed means the store or hub has been closed.
+	ErrClosed = errors.New("closed")
+	// ErrTooLarge means a request body was over a limit.
+	ErrTooLarge = errors.New("too large")
+)
+
+// Source says which part of hooklab produced an exchange.
+type Source string
+
+// The sources of exchanges.
+const (
+	SourceCapture Source = "capture"
+	SourceProxy   Source = "proxy"
+	SourceEmit    Source = "emit"
+	SourceReplay  Source = "replay"
+)
+
+// Header is one header line, kept with its name as received.
+type Header struct {
+	Name  string
+	Value string
+}
+
+// Headers is an ordered list of header lines. It marshals as a JSON list of
+// [name, value] pairs.
+type Headers []Header
+
+// MarshalJSON encodes h as [["Name","value"],...].
+func (h Headers) MarshalJSON() ([]byte, error) {
+	pairs := make([][2]string, len(h))
+	for i, x := range h {
+		pairs[i] = [2]string{x.Name, x.Value}
+	}
+	return json.Marshal(pairs)
+}
+
+// UnmarshalJSON decodes the [["Name","value"],...] form.
+func (h *Headers) UnmarshalJSON(b []byte) error {
+	var pairs [][2]string
+	if err := json.Unmarshal(b, &pairs); err != nil {
+		return err
+	}
+	out := make(Headers, len(pairs))
+	for i, p := range pairs {
+		out[i] = Header{Name: p[0], Value: p[1]}
+	}
+	*h = out
+	return nil
+}
+
+// Get returns the first value of the header named name, compared without
+// regard to case, or "".
+func (h Headers) Get(name string) string {
+	for _, x := range h {
+		if strings.EqualFold(x.Name, name) {
+			return x.Value
+		}
+	}
+	return ""
+}
+
+// HTTP converts h to an http.Header.
+func (h Headers) HTTP() http.Header {
+	out := make(http.Header, len(h))
+	for _, x := range h {
+		out[http.CanonicalHeaderKey(x.Name)] = append(out[http.CanonicalHeaderKey(x.Name)], x.Value)
+	}
+	return out
+}
+
+// FromHTTP converts an http.Header to Headers, sorted by name with each
+// name's values in their received order (net/http does not keep the order
+// between different names).
+func FromHTTP(h http.Header) Headers {
+	names := make([]string, 0, len(h))
+	n := 0
+	for k, v := range h {
+		names = append(names, k)
+		n += len(v)
+	}
+	slices.Sort(names)
+	out := make(Headers, 0, n)
+	for _, k := range names {
+		for _, v := range h[k] {
+			out = append(out, Header{Name: k, Value: v})
+		}
+	}
+	return out
+}
+
+// Request is the request half of an exchange.
+type Request struct {
+	Method     string  `json:"method"`
+	URL        string  `json:"url"`
+	Proto      string  `json:"proto"`
+	Host       string  `json:"host"`
+	Headers    Headers `json:"headers"`
+	Body       []byte  `json:"-"`
+	Size       int64   `json:"size"`
+	Truncated  bool    `json:"truncated"`
+	RemoteAddr string  `json:"remote_addr"`
+	TLS        bool    `json:"tls"`
+}
+
+// Response is the response half of an exchange.
+type Response struct {
+	Status    int     `json:"status"`
+	Headers   Headers `json:"headers"`
+	Body      []byte  `json:"-"`
+	Size      int64   `json:"size"`
+	Truncated bool    `json:"truncated"`
+}
+
+// Signature is the verdict of an incoming signature check.
+type Signature struct {
+	Rule    string `json:"rule,omitempty"`
+	Scheme  string `json:"scheme"`
+	Verdict string `json:"verdict"` // "valid" or "invalid"
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Exchange is one request and, where there was one, its response.
+type Exchange struct {
+	ID        string        `json:"id"`
+	Bin       string        `json:"bin"`
+	Source    Source        `json:"source"`
+	Time      time.Time     `json:"time"`
+	Duration  time.Duration `json:"-"`
+	Request   Request       `json:"request"`
+	Response  *Response     `json:"response"`
+	Error     string        `json:"error,omitempty"`
+	Rule      string        `json:"rule,omitempty"`
+	Signature *Signature    `json:"signature,omitempty"`
+	// Links to related records.
+	ReplayOf   string `json:"replay_of,omitempty"`
+	Invocation string `json:"invocation_id,omitempty"`
+	Attempt    int    `json:"attempt,omitempty"`
+	// Meta holds extra facts a source wants kept (timings, tunnel bytes).
+	Meta map[string]any `json:"meta,omitempty"`
+}
+
+// Status returns the response status, or 0 when there was no response.
+func (e *Exchange) Status() int {
+	if e.Response == nil {
+		return 0
+	}
+	return e.Response.Status
+}
+
+// StoredBytes is the size the exchange occupies, for retention by bytes.
+func (e *Exchange) StoredBytes() int64 {
+	n := int64(len(e.Request.Body)) + 512
+	for _, h := range e.Request.Headers {
+		n += int64(len(h.Name) + len(h.Value))
+	}
+	if e.Response != nil {
+		n += int64(len(e.Response.Body))
+		for _, h := range e.Response.Headers {
+			n += int64(len(h.Name) + len(h.Value))
+		}
+	}
+	return n
+}
+
+// Summary is the short form of an exchange used in lists and the stream.
+type Summary struct {
+	ID           string  `json:"id"`
+	Bin          string  `json:"bin"`
+	Source       Source  `json:"source"`
+	Time         string  `json:"time"`
+	Method       string  `json:"method"`
+	URL          string  `json:"url"`
+	Path         string  `json:"path"`
+	Status       int     `json:"status"`
+	DurationMS   float64 `json:"duration_ms"`
+	RequestSize  int64   `json:"request_size"`
+	ResponseSize int64   `json:"response_size"`
+	Truncated    bool    `json:"truncated"`
+	Rule         string  `json:"rule,omitempty"`
+	Signature    string  `json:"signature,omitempty"`
+	Error        string  `json:"error,omitempty"`
+}
+
+// Summarize returns the summary of e.
+func (e *Exchange) Summarize() Summary {
+	s := Summary{
+		ID:          e.ID,
+		Bin:         e.Bin,
+		Source:      e.Source,
+		Time:        e.Time.UTC().Format(time.RFC3339Nano),
+		Method:      e.Request.Method,
+		URL:         e.Request.URL,
+		Path:        pathOf(e.Request.URL),
+		Status:      e.Status(),
+		DurationMS:  float64(e.Duration.Microseconds()) / 1000,
+		RequestSize: e.Request.Size,
+		Truncated:   e.Request.Truncated,
+		Rule:        e.Rule,
+		Error:       e.Error,
+	}
+	if e.Response != nil {
+		s.ResponseSize = e.Response.Size
+		s.Truncated = s.Truncated || e.Response.Truncated
+	}
+	if e.Signature != nil {
+		s.Signature = e.Signature.Verdict
+	}
+	return s
+}
+
+// body is the JSON form of a body: text when valid UTF-8, else base64.
+type body struct {
+	Body     string `json:"body"`
+	Encoding string `json:"encoding,omitempty"`
+}
+
+func encodeBody(b []byte) body {
+	if utf8.Valid(b) {
+		return body{Body: string(b)}
+	}
+	return body{Body: base64.StdEncoding.EncodeToString(b), Encoding: "base64"}
+}
+
+func decodeBody(b body) ([]byte, error) {
+	switch b.Encoding {
+	case "":
+		return []byte(b.Body), nil
+	case "base64":
+		return base64.StdEncoding.DecodeString(b.Body)
+	default:
+		return nil, fmt.Errorf("%w: unknown body encoding %q", ErrInvalid, b.Encoding)
+	}
+}
+
+type jsonRequest struct {
+	Request
+	body
+}
+
+type jsonResponse struct {
+	Response
+	body
+}
+
+type jsonExchange struct {
+	Summary
+	Request    jsonRequest    `json:"request"`
+	Response   *jsonResponse  `json:"response"`
+	Signature  *Signature     `json:"signature,omitempty"` // shadows Summary.Signature
+	ReplayOf   string         `json:"replay_of,omitempty"`
+	Invocation string         `json:"invocation_id,omitempty"`
+	Attempt    int            `json:"attempt,omitempty"`
+	Meta       map[string]any `json:"meta,omitempty"`
+}
+
+// MarshalJSON encodes the whole exchange: the summary fields, then request
+// and response with their bodies as text or base64.
+func (e Exchange) MarshalJSON() ([]byte, error) {
+	j := jsonExchange{
+		Summary:   e.Summarize(),
+		Request:   jsonRequest{Request: e.Request, body: encodeBody(e.Request.Body)},
+		Signature: e.Signature, ReplayOf: e.ReplayOf, Invocation: e.Invocation,
+		Attempt: e.Attempt, Meta: e.Meta,
+	}
+	if e.Response != nil {
+		j.Response = &jsonResponse{Response: *e.Response, body: encodeBody(e.Response.Body)}
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON decodes the form written by MarshalJSON.
+func (e *Exchange) UnmarshalJSON(b []byte) error {
+	var j jsonExchange
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	t, err := time.Parse(time.RFC3339Nano, j.Summary.Time)
+	if err != nil && j.Summary.Time != "" {
+		return fmt.Errorf("time: %w", err)
+	}
+	*e = Exchange{
+		ID: j.ID, Bin: j.Bin, Source: j.Source, Time: t,
+		Duration: time.Duration(j.DurationMS * float64(time.Millisecond)),
+		Request:  j.Request.Request, Error: j.Summary.Error, Rule: j.Summary.Rule,
+		Signature: j.Signature, ReplayOf: j.ReplayOf, Invocation: j.Invocation,
+		Attempt: j.Attempt, Meta: j.Meta,
+	}
+	if e.Request.Body, err = decodeBody(j.Request.body); err != nil {
+		return fmt.Errorf("request body: %w", err)
+	}
+	if j.Response != nil {
+		r := j.Response.Response
+		if r.Body, err = decodeBody(j.Response.body); err != nil {
+			return fmt.Errorf("response body: %w", err)
+		}
+		e.Response = &r
+	}
+	return nil
+}
+
+// pathOf returns the path of a URL string, or the string itself when it does
+// not parse.
+func pathOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	if u.Opaque != "" {
+		return u.Opaque
+	}
+	return u.EscapedPath()
+}

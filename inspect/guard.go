@@ -1,0 +1,59 @@
+package inspect
+
+import (
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Guard protects the UI listener from other web pages and other hosts: it
+// refuses a request whose Host is not a loopback name, "localhost" or one of
+// extraHosts (DNS rebinding), a state-changing request or websocket whose
+// Origin is not the listener's own (CSRF, cross-site websocket hijacking),
+// and a state-changing request with a body that is not JSON.
+func Guard(log *slog.Logger, extraHosts []string, next http.Handler) http.Handler {
+	allowed := map[string]bool{"localhost": true}
+	for _, h := range extraHosts {
+		allowed[strings.ToLower(h)] = true
+	}
+	hostOK := func(hostport string) bool {
+		host := hostport
+		if h, _, err := net.SplitHostPort(hostport); err == nil {
+			host = h
+		}
+		host = strings.ToLower(strings.Trim(host, "[]"))
+		if allowed[host] || strings.HasSuffix(host, ".localhost") {
+			return true
+		}
+		ip := net.ParseIP(host)
+		return ip != nil && (ip.IsLoopback() || allowed[ip.String()])
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hostOK(r.Host) {
+			log.Warn("refused request: Host not allowed", "host", r.Host, "path", r.URL.Path, "remote", r.RemoteAddr)
+			WriteJSON(w, http.StatusForbidden, map[string]string{"error": "Host " + r.Host + " is not allowed: use localhost or 127.0.0.1 (see --allow-host)"})
+			return
+		}
+		upgrade := strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+		unsafe := r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions
+		if origin := r.Header.Get("Origin"); origin != "" && (unsafe || upgrade) {
+			u, err := url.Parse(origin)
+			if err != nil || !strings.EqualFold(u.Host, r.Host) {
+				log.Warn("refused request: cross-origin", "origin", origin, "host", r.Host, "path", r.URL.Path)
+				WriteJSON(w, http.StatusForbidden, map[string]string{"error": "Origin " + origin + " may not use this API"})
+				return
+			}
+		}
+		if unsafe && (r.ContentLength > 0 || len(r.TransferEncoding) > 0) {
+			mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if mt != "application/json" {
+				WriteJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "Content-Type must be application/json"})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,117 @@
+package inspect
+
+import (
+	"encoding/json"
+	"sync"
+)
+
+// Event is one message of the live stream.
+type Event struct {
+	// Type is "exchange", "resync", "rules", or another feature's event.
+	Type string
+	// Exchange is set for "exchange" events.
+	Exchange *Exchange
+	// Data holds the other fields of the message.
+	Data map[string]any
+
+	raw []byte // the encoded message, shared by all subscribers
+}
+
+// MarshalJSON writes {"type":…, "exchange":summary, …Data}.
+func (e Event) MarshalJSON() ([]byte, error) {
+	m := make(map[string]any, len(e.Data)+2)
+	for k, v := range e.Data {
+		m[k] = v
+	}
+	m["type"] = e.Type
+	if e.Exchange != nil {
+		m["exchange"] = e.Exchange.Summarize()
+	}
+	return json.Marshal(m)
+}
+
+// Encoded returns the event's JSON, encoding it once for every reader.
+func (e *Event) Encoded() []byte {
+	if e.raw == nil {
+		e.raw, _ = json.Marshal(*e)
+	}
+	return e.raw
+}
+
+// Hub fans events out to subscribers without ever waiting for one: a
+// subscriber whose buffer is full is marked overflowed and gets nothing more;
+// it is expected to resync from the API.
+type Hub struct {
+	mu   sync.RWMutex
+	subs map[*Sub]struct{}
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub { return &Hub{subs: make(map[*Sub]struct{})} }
+
+// Sub is one subscription.
+type Sub struct {
+	c        chan Event
+	filter   func(*Event) bool
+	overflow chan struct{}
+	once     sync.Once
+}
+
+// C delivers the subscription's events.
+func (s *Sub) C() <-chan Event { return s.c }
+
+// Overflow is closed when the subscriber fell behind and lost events.
+func (s *Sub) Overflow() <-chan struct{} { return s.overflow }
+
+// Subscribe adds a subscriber with a buffer of buf events. filter, when not
+// nil, selects the events it gets.
+func (h *Hub) Subscribe(buf int, filter func(*Event) bool) *Sub {
+	s := &Sub{c: make(chan Event, buf), filter: filter, overflow: make(chan struct{})}
+	h.mu.Lock()
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+// Unsubscribe removes s.
+func (h *Hub) Unsubscribe(s *Sub) {
+	h.mu.Lock()
+	delete(h.subs, s)
+	h.mu.Unlock()
+}
+
+// Subscribers returns how many subscribers there are.
+func (h *Hub) Subscribers() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.subs)
+}
+
+// Publish sends ev to every subscriber whose filter accepts it. It never
+// blocks.
+func (h *Hub) Publish(ev Event) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if len(h.subs) == 0 {
+		return
+	}
+	ev.Encoded()
+	for s := range h.subs {
+		if s.filter != nil && !s.filter(&ev) {
+			continue
+		}
+		select {
+		case s.c <- ev:
+		default:
+			s.once.Do(func() { close(s.overflow) })
+		}
+	}
+}
+
+// PublishExchanges publishes an "exchange" event for each of exs; it is
+// meant as the store's OnCommit.
+func (h *Hub) PublishExchanges(exs []*Exchange) {
+	for _, ex := range exs {
+		h.Publish(Event{Type: "exchange", Exchange: ex})
+	}
+}

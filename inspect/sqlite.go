@@ -1,0 +1,808 @@
+package inspect
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Options configure a SQLite store.
+type Options struct {
+	// Memory keeps everything in memory; Path is ignored.
+	Memory bool
+	// RetainCount keeps at most this many exchanges (0: no limit).
+	RetainCount int64
+	// RetainAge drops exchanges older than this (0: no limit).
+	RetainAge time.Duration
+	// RetainBytes keeps the stored size under this many bytes (0: no limit).
+	RetainBytes int64
+	// OnCommit, when set, is called from the writer with each committed
+	// batch, in commit order. It must not block.
+	OnCommit func([]*Exchange)
+	// Logger receives errors the writer cannot return to a caller.
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// indexBodyBytes is how much of each body the text index covers.
+const indexBodyBytes = 64 << 10
+
+// maxBatch caps how many exchanges share one transaction.
+const maxBatch = 512
+
+// SQLite is the embedded Store. Writes from all callers are group-committed
+// by one writer goroutine: concurrent Adds share one transaction.
+type SQLite struct {
+	path  string
+	opts  Options
+	wdb   *sql.DB // the writer's single connection
+	rdb   *sql.DB // readers (the same as wdb in memory)
+	fts   bool
+	queue chan *pendingWrite
+	// stop is closed by Close; done is closed when the writer has exited.
+	stop     chan struct{}
+	done     chan struct{}
+	closeErr error
+	once     sync.Once
+	closing  sync.RWMutex
+	closed   bool
+	// count and bytes track what is stored, for retention. Only the writer
+	// changes them.
+	count, bytes atomic.Int64
+	log          *slog.Logger
+}
+
+var _ Store = (*SQLite)(nil)
+
+type pendingWrite struct {
+	ex   *Exchange
+	op   func(tx *sql.Tx) error // a write other than an insert
+	done chan error
+}
+
+// DefaultDataDir returns the default data directory: hooklab under the
+// user's data directory ($XDG_DATA_HOME or ~/.local/share).
+func DefaultDataDir(getenv func(string) string) string {
+	if d := getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "hooklab")
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".local", "share", "hooklab")
+	}
+	return filepath.Join(os.TempDir(), "hooklab")
+}
+
+// OpenSQLite opens (creating when needed) the store in dir, or in memory
+// when opts.Memory is set. It refuses a file that is not a hooklab database
+// and never overwrites one.
+func OpenSQLite(dir string, opts Options) (*SQLite, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &SQLite{opts: opts, queue: make(chan *pendingWrite, 4096), stop: make(chan struct{}), done: make(chan struct{}), log: opts.Logger}
+	var err error
+	if opts.Memory {
+		s.path = ":memory:"
+		s.wdb, err = sql.Open("sqlite", "file:hooklab?mode=memory&_pragma=foreign_keys(1)")
+		if err != nil {
+			return nil, fmt.Errorf("open memory store: %w", err)
+		}
+		s.wdb.SetMaxOpenConns(1)
+		s.wdb.SetConnMaxLifetime(0)
+		s.wdb.SetConnMaxIdleTime(0)
+		s.rdb = s.wdb
+	} else {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+		if err := checkWritable(dir); err != nil {
+			return nil, err
+		}
+		s.path = filepath.Join(dir, "hooklab.db")
+		if err := checkDBFile(s.path); err != nil {
+			return nil, err
+		}
+		dsn := "file:" + s.path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+		if s.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate"); err != nil {
+			return nil, fmt.Errorf("open %s: %w", s.path, err)
+		}
+		s.wdb.SetMaxOpenConns(1)
+		if s.rdb, err = sql.Open("sqlite", dsn+"&_pragma=query_only(1)"); err != nil {
+			s.wdb.Close()
+			return nil, fmt.Errorf("open %s: %w", s.path, err)
+		}
+		s.rdb.SetMaxOpenConns(4)
+	}
+	if err := s.migrate(); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("database %s: %w", s.path, err)
+	}
+	if !opts.Memory {
+		_ = os.Chmod(s.path, 0o600)
+	}
+	var n, b sql.NullInt64
+	if err := s.wdb.QueryRow(`SELECT count(*), coalesce(sum(bytes),0) FROM exchanges`).Scan(&n, &b); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("database %s: %w", s.path, err)
+	}
+	s.count.Store(n.Int64)
+	s.bytes.Store(b.Int64)
+	go s.writer()
+	return s, nil
+}
+
+// Path returns the database file, or ":memory:".
+func (s *SQLite) Path() string { return s.path }
+
+// SearchIndexed reports whether text search uses the FTS5 index.
+func (s *SQLite) SearchIndexed() bool { return s.fts }
+
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+// checkDBFile refuses an existing file that is not an SQLite database, so a
+// wrong --data never clobbers someone's file.
+func checkDBFile(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	hdr := make([]byte, 16)
+	n, _ := f.Read(hdr)
+	if n == 0 {
+		return nil // empty file: SQLite treats it as a new database
+	}
+	if n < 16 || string(hdr) != "SQLite format 3\x00" {
+		return fmt.Errorf("%s is not a hooklab database (corrupt or another file); move it away or choose another --data", path)
+	}
+	return nil
+}
+
+var migrations = []string{
+	`CREATE TABLE exchanges (
+		seq INTEGER PRIMARY KEY AUTOINCREMENT,
+		id TEXT NOT NULL UNIQUE,
+		bin TEXT NOT NULL,
+		source TEXT NOT NULL,
+		time_ns INTEGER NOT NULL,
+		duration_ns INTEGER NOT NULL,
+		method TEXT NOT NULL,
+		url TEXT NOT NULL,
+		path TEXT NOT NULL,
+		status INTEGER NOT NULL,
+		req_size INTEGER NOT NULL,
+		resp_size INTEGER NOT NULL,
+		truncated INTEGER NOT NULL,
+		rule TEXT NOT NULL,
+		signature TEXT NOT NULL,
+		error TEXT NOT NULL,
+		bytes INTEGER NOT NULL,
+		meta BLOB NOT NULL,
+		req_body BLOB,
+		resp_body BLOB
+	);
+	CREATE INDEX exchanges_bin ON exchanges(bin, seq);
+	CREATE INDEX exchanges_time ON exchanges(time_ns);
+	CREATE TABLE bins (name TEXT PRIMARY KEY, created_ns INTEGER NOT NULL);`,
+}
+
+const ftsSchema = `CREATE VIRTUAL TABLE IF NOT EXISTS exchanges_fts USING fts5(url, headers, body, content='', contentless_delete=1, tokenize='trigram')`
+
+func (s *SQLite) migrate() error {
+	var v int
+	if err := s.wdb.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this hooklab knows (%d)", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		tx, err := s.wdb.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	// The text index is optional: without FTS5 (or its trigram tokenizer)
+	// search falls back to scanning.
+	if _, err := s.wdb.Exec(ftsSchema); err == nil {
+		s.fts = true
+	} else {
+		s.log.Warn("text index unavailable; search will scan", "err", err)
+	}
+	return nil
+}
+
+// Add stores ex and returns once it is committed.
+func (s *SQLite) Add(ctx context.Context, ex *Exchange) error {
+	return s.submit(ctx, &pendingWrite{ex: ex, done: make(chan error, 1)})
+}
+
+func (s *SQLite) submit(ctx context.Context, p *pendingWrite) error {
+	// The read lock orders every enqueue before Close's drain.
+	s.closing.RLock()
+	if s.closed {
+		s.closing.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case s.queue <- p:
+		s.closing.RUnlock()
+	case <-ctx.Done():
+		s.closing.RUnlock()
+		return ctx.Err()
+	}
+	// Wait for the commit even if ctx ends: the write is in flight and the
+	// caller must learn whether it is durable.
+	return <-p.done
+}
+
+// writer owns every write: it takes whatever is queued, up to maxBatch,
+// writes it in one transaction and then reports to each caller.
+func (s *SQLite) writer() {
+	defer close(s.done)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	batch := make([]*pendingWrite, 0, maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case p := <-s.queue:
+			batch = append(batch, p)
+		case <-tick.C:
+			s.retain()
+			continue
+		case <-s.stop:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case p := <-s.queue:
+					batch = append(batch, p)
+					if len(batch) == maxBatch {
+						s.commit(batch)
+						batch = batch[:0]
+					}
+				default:
+					if len(batch) > 0 {
+						s.commit(batch)
+					}
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case p := <-s.queue:
+				batch = append(batch, p)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+func (s *SQLite) commit(batch []*pendingWrite) {
+	err := s.writeBatch(batch)
+	if err != nil {
+		err = fmt.Errorf("%w: %v", ErrStoreFull, err)
+		s.log.Error("store write failed", "err", err, "batch", len(batch))
+	}
+	for _, p := range batch {
+		p.done <- err
+	}
+	if err == nil && s.opts.OnCommit != nil {
+		exs := make([]*Exchange, 0, len(batch))
+		for _, p := range batch {
+			if p.ex != nil {
+				exs = append(exs, p.ex)
+			}
+		}
+		if len(exs) > 0 {
+			s.opts.OnCommit(exs)
+		}
+	}
+}
+
+func (s *SQLite) writeBatch(batch []*pendingWrite) (err error) {
+	tx, err := s.wdb.Begin()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	var ins, fts *sql.Stmt
+	var added, addedBytes int64
+	for _, p := range batch {
+		if p.op != nil {
+			if err := p.op(tx); err != nil {
+				return err
+			}
+			continue
+		}
+		if ins == nil {
+			if ins, err = tx.Prepare(insertSQL); err != nil {
+				return err
+			}
+			defer ins.Close()
+			if s.fts {
+				if fts, err = tx.Prepare(`INSERT INTO exchanges_fts(rowid, url, headers, body) VALUES (?, ?, ?, ?)`); err != nil {
+					return err
+				}
+				defer fts.Close()
+			}
+		}
+		ex := p.ex
+		meta, err := metaJSON(ex)
+		if err != nil {
+			return fmt.Errorf("encode exchange: %w", err)
+		}
+		sum := ex.Summarize()
+		var sig string
+		if ex.Signature != nil {
+			sig = ex.Signature.Verdict
+		}
+		var respBody []byte
+		if ex.Response != nil {
+			respBody = ex.Response.Body
+		}
+		nb := ex.StoredBytes()
+		res, err := ins.Exec(ex.ID, ex.Bin, string(ex.Source), ex.Time.UnixNano(), int64(ex.Duration), ex.Request.Method,
+			ex.Request.URL, sum.Path, sum.Status, sum.RequestSize, sum.ResponseSize, boolInt(sum.Truncated),
+			ex.Rule, sig, ex.Error, nb, meta, nonNil(ex.Request.Body), respBody)
+		if err != nil {
+			return err
+		}
+		if fts != nil {
+			seq, _ := res.LastInsertId()
+			if _, err := fts.Exec(seq, ex.Request.URL, headerText(ex), bodyText(ex)); err != nil {
+				return err
+			}
+		}
+		added++
+		addedBytes += nb
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.count.Add(added)
+	s.bytes.Add(addedBytes)
+	if added > 0 {
+		s.retain()
+	}
+	return nil
+}
+
+const insertSQL = `INSERT INTO exchanges (id, bin, source, time_ns, duration_ns, method, url, path, status,
+	req_size, resp_size, truncated, rule, signature, error, bytes, meta, req_body, resp_body)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// metaJSON encodes ex without its bodies, which have columns of their own.
+func metaJSON(ex *Exchange) ([]byte, error) {
+	c := *ex
+	c.Request.Body = nil
+	if ex.Response != nil {
+		r := *ex.Response
+		r.Body = nil
+		c.Response = &r
+	}
+	return json.Marshal(c)
+}
+
+func headerText(ex *Exchange) string {
+	var b strings.Builder
+	for _, h := range ex.Request.Headers {
+		b.WriteString(h.Name)
+		b.WriteString(": ")
+		b.WriteString(h.Value)
+		b.WriteByte('\n')
+	}
+	if ex.Response != nil {
+		for _, h := range ex.Response.Headers {
+			b.WriteString(h.Name)
+			b.WriteString(": ")
+			b.WriteString(h.Value)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+func bodyText(ex *Exchange) string {
+	var b strings.Builder
+	add := func(body []byte) {
+		if len(body) > indexBodyBytes {
+			body = body[:indexBodyBytes]
+		}
+		if utf8.Valid(body) {
+			b.Write(body)
+			b.WriteByte('\n')
+		}
+	}
+	add(ex.Request.Body)
+	if ex.Response != nil {
+		add(ex.Response.Body)
+	}
+	return b.String()
+}
+
+// retain enforces the count, byte and age limits. It runs in the writer.
+func (s *SQLite) retain() {
+	o := s.opts
+	if o.RetainCount <= 0 && o.RetainBytes <= 0 && o.RetainAge <= 0 {
+		return
+	}
+	var conds []string
+	var args []any
+	if o.RetainCount > 0 {
+		if excess := s.count.Load() - o.RetainCount; excess > 0 {
+			conds = append(conds, `seq IN (SELECT seq FROM exchanges ORDER BY seq LIMIT ?)`)
+			args = append(args, excess)
+		}
+	}
+	if o.RetainAge > 0 {
+		conds = append(conds, `time_ns < ?`)
+		args = append(args, o.Now().Add(-o.RetainAge).UnixNano())
+	}
+	if len(conds) > 0 {
+		s.deleteWhere(strings.Join(conds, " OR "), args...)
+	}
+	if o.RetainBytes > 0 && s.bytes.Load() > o.RetainBytes {
+		excess := s.bytes.Load() - o.RetainBytes
+		// Delete the oldest rows whose running total covers the excess.
+		s.deleteWhere(`seq <= (SELECT seq FROM (SELECT seq, sum(bytes) OVER (ORDER BY seq) AS run FROM exchanges) WHERE run >= ? ORDER BY seq LIMIT 1)`, excess)
+	}
+}
+
+// deleteWhere deletes matching exchanges (and their index entries) in one
+// transaction on the writer's connection, and updates the counters.
+func (s *SQLite) deleteWhere(cond string, args ...any) (int64, error) {
+	tx, err := s.wdb.Begin()
+	if err != nil {
+		return 0, err
+	}
+	n, b, err := deleteTx(tx, s.fts, cond, args...)
+	if err != nil {
+		tx.Rollback()
+		s.log.Error("retention delete failed", "err", err)
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	s.count.Add(-n)
+	s.bytes.Add(-b)
+	return n, nil
+}
+
+func deleteTx(tx *sql.Tx, fts bool, cond string, args ...any) (n, bytes int64, err error) {
+	rows, err := tx.Query(`DELETE FROM exchanges WHERE `+cond+` RETURNING seq, bytes`, args...)
+	if err != nil {
+		return 0, 0, err
+	}
+	var seqs []int64
+	for rows.Next() {
+		var seq, b int64
+		if err := rows.Scan(&seq, &b); err != nil {
+			rows.Close()
+			return 0, 0, err
+		}
+		seqs = append(seqs, seq)
+		bytes += b
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, 0, err
+	}
+	if fts && len(seqs) > 0 {
+		del, err := tx.Prepare(`DELETE FROM exchanges_fts WHERE rowid = ?`)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer del.Close()
+		for _, seq := range seqs {
+			if _, err := del.Exec(seq); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	return int64(len(seqs)), bytes, nil
+}
+
+// write runs op in the writer, in its batch transaction.
+func (s *SQLite) write(ctx context.Context, op func(tx *sql.Tx) error) error {
+	return s.submit(ctx, &pendingWrite{op: op, done: make(chan error, 1)})
+}
+
+// Get returns one exchange with its bodies.
+func (s *SQLite) Get(ctx context.Context, id string) (*Exchange, error) {
+	var meta, req, resp []byte
+	err := s.rdb.QueryRowContext(ctx, `SELECT meta, req_body, resp_body FROM exchanges WHERE id = ?`, id).Scan(&meta, &req, &resp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("exchange %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get exchange: %w", err)
+	}
+	var ex Exchange
+	if err := json.Unmarshal(meta, &ex); err != nil {
+		return nil, fmt.Errorf("decode exchange %s: %w", id, err)
+	}
+	ex.Request.Body = req
+	if ex.Response != nil {
+		ex.Response.Body = resp
+	}
+	return &ex, nil
+}
+
+// List returns summaries newest first.
+func (s *SQLite) List(ctx context.Context, q Query) ([]Summary, string, error) {
+	where, args, err := s.whereClause(ctx, q)
+	if err != nil {
+		return nil, "", err
+	}
+	lim := q.limit()
+	order := " ORDER BY seq DESC"
+	if q.Ascending {
+		order = " ORDER BY seq ASC"
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT seq, id, bin, source, time_ns, duration_ns, method, url, path, status,
+		req_size, resp_size, truncated, rule, signature, error FROM exchanges`+where+order+` LIMIT ?`, append(args, lim+1)...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list exchanges: %w", err)
+	}
+	defer rows.Close()
+	out := make([]Summary, 0, min(lim, 64))
+	var lastSeq int64
+	next := ""
+	for rows.Next() {
+		var sm Summary
+		var seq, tns, dns int64
+		var trunc int
+		if err := rows.Scan(&seq, &sm.ID, &sm.Bin, &sm.Source, &tns, &dns, &sm.Method, &sm.URL, &sm.Path, &sm.Status,
+			&sm.RequestSize, &sm.ResponseSize, &trunc, &sm.Rule, &sm.Signature, &sm.Error); err != nil {
+			return nil, "", fmt.Errorf("list exchanges: %w", err)
+		}
+		if len(out) == lim {
+			next = strconv.FormatInt(lastSeq, 10)
+			break
+		}
+		sm.Time = time.Unix(0, tns).UTC().Format(time.RFC3339Nano)
+		sm.DurationMS = float64(time.Duration(dns).Microseconds()) / 1000
+		sm.Truncated = trunc != 0
+		out = append(out, sm)
+		lastSeq = seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list exchanges: %w", err)
+	}
+	return out, next, nil
+}
+
+func (s *SQLite) whereClause(ctx context.Context, q Query) (string, []any, error) {
+	var conds []string
+	var args []any
+	add := func(c string, a ...any) {
+		conds = append(conds, c)
+		args = append(args, a...)
+	}
+	if q.Bin != "" {
+		add(`bin = ?`, q.Bin)
+	}
+	if q.Method != "" {
+		add(`method = ?`, strings.ToUpper(q.Method))
+	}
+	if q.Source != "" {
+		add(`source = ?`, q.Source)
+	}
+	if q.Status != "" {
+		lo, hi, ok := q.StatusRange()
+		if !ok {
+			return "", nil, fmt.Errorf("%w: status %q: want a code like 404 or a class like 5xx", ErrInvalid, q.Status)
+		}
+		add(`status BETWEEN ? AND ?`, lo, hi)
+	}
+	if !q.Since.IsZero() {
+		add(`time_ns >= ?`, q.Since.UnixNano())
+	}
+	if !q.Until.IsZero() {
+		add(`time_ns <= ?`, q.Until.UnixNano())
+	}
+	if q.Cursor != "" {
+		seq, err := strconv.ParseInt(q.Cursor, 10, 64)
+		if err != nil || seq < 0 {
+			return "", nil, fmt.Errorf("%w: cursor %q", ErrInvalid, q.Cursor)
+		}
+		if q.Ascending {
+			add(`seq > ?`, seq)
+		} else {
+			add(`seq < ?`, seq)
+		}
+	}
+	if q.After != "" {
+		var seq int64
+		err := s.rdb.QueryRowContext(ctx, `SELECT seq FROM exchanges WHERE id = ?`, q.After).Scan(&seq)
+		switch {
+		case err == nil:
+			add(`seq > ?`, seq)
+		case errors.Is(err, sql.ErrNoRows):
+			add(`id > ?`, q.After) // gone: fall back to id order
+		default:
+			return "", nil, err
+		}
+	}
+	if q.Text != "" {
+		if s.fts && utf8.RuneCountInString(q.Text) >= 3 {
+			add(`seq IN (SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH ?)`, `"`+strings.ReplaceAll(q.Text, `"`, `""`)+`"`)
+		} else {
+			like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Text) + "%"
+			add(`(url LIKE ? ESCAPE '\' OR meta LIKE ? ESCAPE '\' OR CAST(req_body AS TEXT) LIKE ? ESCAPE '\' OR CAST(resp_body AS TEXT) LIKE ? ESCAPE '\')`, like, like, like, like)
+		}
+	}
+	if len(conds) == 0 {
+		return "", nil, nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args, nil
+}
+
+// Delete removes one exchange.
+func (s *SQLite) Delete(ctx context.Context, id string) error {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var b int64
+		var err error
+		n, b, err = deleteTx(tx, s.fts, `id = ?`, id)
+		if err == nil {
+			s.count.Add(-n)
+			s.bytes.Add(-b)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete exchange: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("exchange %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// Clear removes every exchange of bin, or all when bin is "".
+func (s *SQLite) Clear(ctx context.Context, bin string) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		cond, args := `1`, []any(nil)
+		if bin != "" {
+			cond, args = `bin = ?`, []any{bin}
+		}
+		var b int64
+		var err error
+		n, b, err = deleteTx(tx, s.fts, cond, args...)
+		if err == nil {
+			s.count.Add(-n)
+			s.bytes.Add(-b)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("clear exchanges: %w", err)
+	}
+	return n, nil
+}
+
+// CreateBin records a bin name.
+func (s *SQLite) CreateBin(ctx context.Context, name string) error {
+	now := s.opts.Now().UnixNano()
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO bins(name, created_ns) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`, name, now)
+		return err
+	})
+}
+
+// Bins lists bins with their counts and the time of their newest exchange.
+func (s *SQLite) Bins(ctx context.Context) ([]Bin, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT name, sum(n), max(last) FROM (
+		SELECT bin AS name, count(*) AS n, max(time_ns) AS last FROM exchanges GROUP BY bin
+		UNION ALL SELECT name, 0, 0 FROM bins) GROUP BY name ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list bins: %w", err)
+	}
+	defer rows.Close()
+	var out []Bin
+	for rows.Next() {
+		var b Bin
+		var last int64
+		if err := rows.Scan(&b.Name, &b.Count, &last); err != nil {
+			return nil, fmt.Errorf("list bins: %w", err)
+		}
+		if last > 0 {
+			b.LastSeen = time.Unix(0, last).UTC()
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// Stats reports what the store holds.
+func (s *SQLite) Stats() (count, bytes int64) { return s.count.Load(), s.bytes.Load() }
+
+// Close stops accepting writes, commits what was queued and closes the
+// database.
+func (s *SQLite) Close() error {
+	s.once.Do(func() {
+		s.closing.Lock()
+		s.closed = true
+		s.closing.Unlock()
+		close(s.stop)
+		<-s.done
+		if s.path != ":memory:" {
+			_, _ = s.wdb.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		}
+		s.closeErr = s.closeDBs()
+	})
+	return s.closeErr
+}
+
+func (s *SQLite) closeDBs() error {
+	err := s.wdb.Close()
+	if s.rdb != s.wdb {
+		err = errors.Join(err, s.rdb.Close())
+	}
+	return err
+}

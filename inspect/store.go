@@ -1,0 +1,144 @@
+package inspect
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Store keeps exchanges. Add returns only once the exchange is durable, so a
+// caller that answers after Add never acknowledges something it could lose.
+// The SQLite implementation is the embedded default; a server backend can
+// implement the same interface.
+type Store interface {
+	// Add stores ex. It fails with ErrStoreFull when the store cannot write.
+	Add(ctx context.Context, ex *Exchange) error
+	// Get returns the exchange with id, or ErrNotFound.
+	Get(ctx context.Context, id string) (*Exchange, error)
+	// List returns summaries matching q, newest first, and the cursor of the
+	// next page ("" when there is none).
+	List(ctx context.Context, q Query) ([]Summary, string, error)
+	// Delete removes one exchange, or returns ErrNotFound.
+	Delete(ctx context.Context, id string) error
+	// Clear removes every exchange of bin (all bins when bin is "") and
+	// returns how many it removed.
+	Clear(ctx context.Context, bin string) (int64, error)
+	// Bins lists the bins that have exchanges or were created.
+	Bins(ctx context.Context) ([]Bin, error)
+	// CreateBin records a bin so that it is listed before it has traffic.
+	CreateBin(ctx context.Context, name string) error
+	// Close flushes pending writes and closes the store.
+	Close() error
+}
+
+// Bin is a named group of exchanges.
+type Bin struct {
+	Name     string    `json:"name"`
+	Count    int64     `json:"count"`
+	LastSeen time.Time `json:"last_seen,omitzero"`
+}
+
+// Query selects exchanges. Zero fields match everything.
+type Query struct {
+	Bin    string
+	Method string
+	Source string
+	// Status is an exact code ("404") or a class ("5xx").
+	Status string
+	// Text is searched for, case-insensitively, in the URL, headers and
+	// bodies.
+	Text string
+	// Cursor continues a listing: only exchanges older than it are listed.
+	Cursor string
+	// After selects exchanges stored after the exchange with this id.
+	After string
+	Since time.Time
+	Until time.Time
+	// Limit caps the number of results; 0 means 50, and at most 1000.
+	Limit int
+	// Ascending lists oldest first (a Cursor then continues upwards).
+	Ascending bool
+}
+
+// StatusRange parses q.Status into an inclusive range. ok is false when the
+// status is malformed.
+func (q Query) StatusRange() (lo, hi int, ok bool) {
+	s := strings.ToLower(strings.TrimSpace(q.Status))
+	if s == "" {
+		return 0, 0, true
+	}
+	if len(s) == 3 && s[1:] == "xx" && s[0] >= '1' && s[0] <= '5' {
+		c := int(s[0]-'0') * 100
+		return c, c + 99, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 999 {
+		return 0, 0, false
+	}
+	return n, n, true
+}
+
+// Matches reports whether ex satisfies q's field filters and text, the same
+// way the store does (cursor and After excepted).
+func (q Query) Matches(ex *Exchange) bool {
+	if q.Bin != "" && ex.Bin != q.Bin {
+		return false
+	}
+	if q.Method != "" && !strings.EqualFold(ex.Request.Method, q.Method) {
+		return false
+	}
+	if q.Source != "" && string(ex.Source) != q.Source {
+		return false
+	}
+	if q.Status != "" {
+		lo, hi, ok := q.StatusRange()
+		if !ok || ex.Status() < lo || ex.Status() > hi {
+			return false
+		}
+	}
+	if !q.Since.IsZero() && ex.Time.Before(q.Since) {
+		return false
+	}
+	if !q.Until.IsZero() && ex.Time.After(q.Until) {
+		return false
+	}
+	if q.Text != "" && !containsText(ex, q.Text) {
+		return false
+	}
+	return true
+}
+
+func containsText(ex *Exchange, text string) bool {
+	t := strings.ToLower(text)
+	has := func(s string) bool { return strings.Contains(strings.ToLower(s), t) }
+	if has(ex.Request.URL) || has(string(ex.Request.Body)) {
+		return true
+	}
+	for _, h := range ex.Request.Headers {
+		if has(h.Name + ": " + h.Value) {
+			return true
+		}
+	}
+	if r := ex.Response; r != nil {
+		if has(string(r.Body)) {
+			return true
+		}
+		for _, h := range r.Headers {
+			if has(h.Name + ": " + h.Value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (q Query) limit() int {
+	switch {
+	case q.Limit <= 0:
+		return 50
+	case q.Limit > 1000:
+		return 1000
+	}
+	return q.Limit
+}

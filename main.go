@@ -1,0 +1,327 @@
+// Command hooklab is a local HTTP sidecar for webhook and HTTP integration
+// work: it captures and mocks, proxies, emits webhooks, replays, and shows
+// it all live in a browser. main.go holds flags, subcommands, wiring and
+// shutdown; everything else lives in the packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/mock"
+	"github.com/hooklab/hooklab/ui"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C now ends the process at once
+	}()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "hooklab:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// errUsage marks an error whose message has already been printed.
+var errUsage = errors.New("usage")
+
+const usage = `hooklab: a local HTTP sidecar for webhooks and HTTP integrations.
+
+Usage:
+  hooklab [serve] [flags]   capture, mock and show traffic (the default)
+  hooklab tail [flags]      print a running server's exchanges as they arrive
+  hooklab version           print the version
+  hooklab help              this text
+
+Run "hooklab COMMAND -h" for a command's flags.
+`
+
+// run is the whole program; tests call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "tail":
+		return tail(ctx, args, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "hooklab", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "hooklab: unknown command %q\n\n%s", cmd, usage)
+	return errUsage
+}
+
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v
+}
+
+// newFlags returns a flag set that prints its usage to stderr and never
+// exits the process.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("hooklab "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errUsage
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return errUsage
+	}
+	return nil
+}
+
+type serveOptions struct {
+	capture, ui     string
+	data            string
+	memory          bool
+	maxBody         size
+	retainCount     int64
+	retainAge       time.Duration
+	retainBytes     size
+	devUI           string
+	logLevel        string
+	shutdownTimeout time.Duration
+	allowHosts      stringList
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	o := serveOptions{maxBody: 10 << 20}
+	fs := newFlags("serve", stderr)
+	fs.StringVar(&o.capture, "capture", "127.0.0.1:8080", "capture `address`: any request here is recorded and answered")
+	fs.StringVar(&o.ui, "ui", "127.0.0.1:4040", "UI and API `address`")
+	fs.StringVar(&o.data, "data", "", "data `directory` (default: hooklab under the user's data directory)")
+	fs.BoolVar(&o.memory, "memory", false, "keep everything in memory, nothing on disk")
+	fs.Var(&o.maxBody, "max-body", "store at most this many body `bytes` (e.g. 10MiB); the rest is counted and marked truncated")
+	fs.Int64Var(&o.retainCount, "retain-count", 100000, "keep at most `N` exchanges (0: no limit)")
+	fs.DurationVar(&o.retainAge, "retain-age", 0, "drop exchanges older than this `duration` (0: no limit)")
+	fs.Var(&o.retainBytes, "retain-bytes", "keep the stored exchanges under this `size` (0: no limit)")
+	fs.StringVar(&o.devUI, "dev-ui", "", "serve the UI from this `directory` instead of the embedded copy")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for in-flight requests")
+	fs.Var(&o.allowHosts, "allow-host", "also accept this Host `name` on the UI/API listener (repeatable)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	// Listen first: a port in use fails before anything else is touched.
+	capLn, err := net.Listen("tcp", o.capture)
+	if err != nil {
+		return fmt.Errorf("capture listener: %w", err)
+	}
+	defer capLn.Close()
+	uiLn, err := net.Listen("tcp", o.ui)
+	if err != nil {
+		return fmt.Errorf("UI listener: %w", err)
+	}
+	defer uiLn.Close()
+
+	hub := inspect.NewHub()
+	dataDir := o.data
+	if dataDir == "" && !o.memory {
+		dataDir = inspect.DefaultDataDir(getenv)
+	}
+	store, err := inspect.OpenSQLite(dataDir, inspect.Options{
+		Memory:      o.memory,
+		RetainCount: o.retainCount,
+		RetainAge:   o.retainAge,
+		RetainBytes: int64(o.retainBytes),
+		OnCommit:    hub.PublishExchanges,
+		Logger:      log.With("component", "store"),
+	})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	captureURL := "http://" + capLn.Addr().String() + "/"
+	uiURL := "http://" + uiLn.Addr().String() + "/"
+	ids := new(inspect.IDs)
+
+	capture := mock.New(mock.Config{
+		Store:   store,
+		IDs:     ids,
+		MaxBody: int64(o.maxBody),
+		Logger:  log.With("component", "capture"),
+	})
+	streamDone := make(chan struct{})
+	api := inspect.NewAPI(inspect.APIConfig{
+		Store:      store,
+		Hub:        hub,
+		CaptureURL: func() string { return captureURL },
+		Logger:     log.With("component", "api"),
+	})
+	uiMux := http.NewServeMux()
+	uiMux.Handle("/api/", api)
+	uiMux.Handle("GET /api/stream", ui.Stream(ui.StreamConfig{Hub: hub, Logger: log.With("component", "stream"), Done: streamDone}))
+	uiMux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		count, bytes := store.Stats()
+		inspect.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "exchanges": count, "bytes": bytes})
+	})
+	uiMux.Handle("/", ui.Assets(o.devUI))
+
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	capSrv := &http.Server{
+		Handler:           inspect.Recover(log, capture),
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          errLog,
+	}
+	uiSrv := &http.Server{
+		Handler:           inspect.Recover(log, inspect.Guard(log, o.allowHosts, uiMux)),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          errLog,
+	}
+
+	where := store.Path()
+	if o.memory {
+		where = "memory (nothing is kept on disk)"
+	}
+	fmt.Fprintf(stdout, "hooklab %s\ncapture: %s\nui: %s\ndata: %s\n", version(), captureURL, uiURL, where)
+
+	errc := make(chan error, 2)
+	go func() { errc <- capSrv.Serve(capLn) }()
+	go func() { errc <- uiSrv.Serve(uiLn) }()
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		log.Error("listener failed", "err", err)
+	}
+
+	// Stop accepting, finish in-flight requests, then flush the store.
+	log.Info("shutting down")
+	close(streamDone)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.shutdownTimeout)
+	defer cancel()
+	serr := errors.Join(capSrv.Shutdown(sctx), uiSrv.Shutdown(sctx))
+	if cerr := store.Close(); cerr != nil {
+		serr = errors.Join(serr, fmt.Errorf("close store: %w", cerr))
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return serr
+}
+
+func tail(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("tail", stderr)
+	server := fs.String("server", envOr(getenv, "HOOKLAB_UI", "http://127.0.0.1:4040"), "the running hooklab's UI `URL` (env HOOKLAB_UI)")
+	bin := fs.String("bin", "", "only exchanges of this `bin`")
+	asJSON := fs.Bool("json", false, "print each exchange as a JSON line")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *bin != "" {
+		if err := inspect.ValidBin(*bin); err != nil {
+			return fmt.Errorf("--bin: %w", err)
+		}
+	}
+	s := *server
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	return ui.Tail(ctx, ui.TailConfig{Server: s, Bin: *bin, JSON: *asJSON, Out: stdout, Status: stderr})
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// size is a byte count flag that accepts units: 512, 64KiB, 10MiB, 1GB.
+type size int64
+
+func (s *size) String() string { return strconv.FormatInt(int64(*s), 10) }
+
+func (s *size) Set(v string) error {
+	n, err := parseSize(v)
+	if err != nil {
+		return err
+	}
+	*s = size(n)
+	return nil
+}
+
+func parseSize(v string) (int64, error) {
+	t := strings.TrimSpace(v)
+	i := 0
+	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
+		i++
+	}
+	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("size %q: want a number of bytes, optionally with a unit (KiB, MiB, GiB, KB, MB, GB)", v)
+	}
+	mult := map[string]float64{
+		"": 1, "b": 1,
+		"k": 1 << 10, "kib": 1 << 10, "kb": 1e3,
+		"m": 1 << 20, "mib": 1 << 20, "mb": 1e6,
+		"g": 1 << 30, "gib": 1 << 30, "gb": 1e9,
+	}[unit]
+	if mult == 0 {
+		return 0, fmt.Errorf("size %q: unknown unit %q (use KiB, MiB, GiB, KB, MB or GB)", v, t[i:])
+	}
+	return int64(f * mult), nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }

@@ -1,0 +1,216 @@
+// Package mock owns the capture endpoint: it records every request into a
+// bin and answers it, by default with a small JSON acknowledgement and
+// otherwise from the first matching mock rule.
+package mock
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+)
+
+// Config holds what the capture endpoint needs.
+type Config struct {
+	Store inspect.Store
+	IDs   *inspect.IDs
+	// MaxBody is how many body bytes are stored; the rest is counted and
+	// the exchange marked truncated. 10 MiB when zero.
+	MaxBody int64
+	Logger  *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Capture is the capture endpoint's handler.
+type Capture struct {
+	cfg Config
+	log *slog.Logger
+}
+
+var _ http.Handler = (*Capture)(nil)
+
+// New returns the capture handler.
+func New(cfg Config) *Capture {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 10 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.IDs == nil {
+		cfg.IDs = new(inspect.IDs)
+	}
+	return &Capture{cfg: cfg, log: cfg.Logger}
+}
+
+// SplitBin returns the bin a path routes to and the path within it:
+// /b/{bin}/rest goes to {bin}, everything else to "default".
+func SplitBin(path string) (bin, rest string, err error) {
+	if !strings.HasPrefix(path, "/b/") {
+		return inspect.DefaultBin, path, nil
+	}
+	name, rest, _ := strings.Cut(path[len("/b/"):], "/")
+	if err := inspect.ValidBin(name); err != nil {
+		return "", "", err
+	}
+	return name, "/" + rest, nil
+}
+
+func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := c.cfg.Now()
+	bin, _, err := SplitBin(r.URL.Path)
+	if err != nil {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		inspect.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	ex := &inspect.Exchange{
+		ID:      c.cfg.IDs.New(start),
+		Bin:     bin,
+		Source:  inspect.SourceCapture,
+		Time:    start,
+		Request: RecordRequest(r),
+	}
+	body, size, truncated, rerr := ReadBody(r.Body, c.cfg.MaxBody, r.ContentLength)
+	ex.Request.Body, ex.Request.Size, ex.Request.Truncated = body, size, truncated
+	if rerr != nil {
+		// The client went away mid-body: keep what arrived, with the error.
+		ex.Error = fmt.Sprintf("reading request body after %d bytes: %v", size, rerr)
+		ex.Duration = c.cfg.Now().Sub(start)
+		if err := c.cfg.Store.Add(context.WithoutCancel(r.Context()), ex); err != nil {
+			c.log.Error("store failed for an interrupted request", "err", err, "id", ex.ID)
+		}
+		return
+	}
+
+	resp := c.defaultAnswer(r, ex)
+	ex.Response = resp
+	ex.Duration = c.cfg.Now().Sub(start)
+	if err := c.cfg.Store.Add(context.WithoutCancel(r.Context()), ex); err != nil {
+		c.storeFailed(w, err)
+		return
+	}
+	writeResponse(w, resp)
+}
+
+// storeFailed answers 503 with Retry-After so that senders retry: nothing
+// is acknowledged that was not stored.
+func (c *Capture) storeFailed(w http.ResponseWriter, err error) {
+	c.log.Error("capture not stored", "err", err)
+	w.Header().Set("Retry-After", "5")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	inspect.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "hooklab could not store this request: " + err.Error()})
+}
+
+func (c *Capture) defaultAnswer(r *http.Request, ex *inspect.Exchange) *inspect.Response {
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		return preflight(r)
+	}
+	b, _ := json.Marshal(struct {
+		OK  bool   `json:"ok"`
+		ID  string `json:"id"`
+		Bin string `json:"bin"`
+	}{true, ex.ID, ex.Bin})
+	b = append(b, '\n')
+	return &inspect.Response{
+		Status: http.StatusOK,
+		Headers: inspect.Headers{
+			{Name: "Content-Type", Value: "application/json"},
+			{Name: "Access-Control-Allow-Origin", Value: "*"},
+		},
+		Body: b,
+		Size: int64(len(b)),
+	}
+}
+
+// preflight answers a CORS preflight permissively.
+func preflight(r *http.Request) *inspect.Response {
+	h := inspect.Headers{
+		{Name: "Access-Control-Allow-Origin", Value: "*"},
+		{Name: "Access-Control-Allow-Methods", Value: "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"},
+		{Name: "Access-Control-Max-Age", Value: "86400"},
+	}
+	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+		h = append(h, inspect.Header{Name: "Access-Control-Allow-Headers", Value: req})
+	}
+	return &inspect.Response{Status: http.StatusNoContent, Headers: h}
+}
+
+func writeResponse(w http.ResponseWriter, resp *inspect.Response) {
+	h := w.Header()
+	for _, x := range resp.Headers {
+		h[http.CanonicalHeaderKey(x.Name)] = append(h[http.CanonicalHeaderKey(x.Name)], x.Value)
+	}
+	if resp.Body != nil && h.Get("Content-Length") == "" {
+		h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	}
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write(resp.Body)
+}
+
+// RecordRequest copies what is known of r before its body is read: method,
+// full URL with the raw query, proto, Host and headers (Host first), remote
+// address and TLS.
+func RecordRequest(r *http.Request) inspect.Request {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	uri := r.RequestURI
+	if uri == "" || !strings.HasPrefix(uri, "/") {
+		uri = r.URL.RequestURI()
+	}
+	hdr := make(inspect.Headers, 0, len(r.Header)+1)
+	hdr = append(hdr, inspect.Header{Name: "Host", Value: r.Host})
+	hdr = append(hdr, inspect.FromHTTP(r.Header)...)
+	if len(r.TransferEncoding) > 0 {
+		hdr = append(hdr, inspect.Header{Name: "Transfer-Encoding", Value: strings.Join(r.TransferEncoding, ", ")})
+	}
+	return inspect.Request{
+		Method:     r.Method,
+		URL:        scheme + "://" + r.Host + uri,
+		Proto:      r.Proto,
+		Host:       r.Host,
+		Headers:    hdr,
+		RemoteAddr: r.RemoteAddr,
+		TLS:        r.TLS != nil,
+	}
+}
+
+// ReadBody reads up to limit bytes of body and counts the rest. size is the
+// true size; truncated says bytes were dropped. err is set when the body
+// could not be read to its end (the client went away).
+func ReadBody(body io.Reader, limit, hint int64) (b []byte, size int64, truncated bool, err error) {
+	if body == nil || body == http.NoBody {
+		return nil, 0, false, nil
+	}
+	var buf bytes.Buffer
+	if hint > 0 {
+		buf.Grow(int(min(hint, limit)) + 1)
+	}
+	n, err := io.Copy(&buf, io.LimitReader(body, limit))
+	size = n
+	if err == nil && n == limit {
+		var rest int64
+		rest, err = io.Copy(io.Discard, body)
+		size += rest
+		truncated = rest > 0
+	}
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
+	return buf.Bytes(), size, truncated, err
+}

@@ -1,0 +1,132 @@
+package ui
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/hooklab/hooklab/inspect"
+)
+
+// StreamConfig configures the live stream.
+type StreamConfig struct {
+	Hub    *inspect.Hub
+	Logger *slog.Logger
+	// Buffer is how many events a client may fall behind before it is sent
+	// a resync and dropped; 1024 when zero.
+	Buffer int
+	// PingInterval is how often the server pings; 20 s when zero.
+	PingInterval time.Duration
+	// Done, when closed, ends every stream (server shutdown).
+	Done <-chan struct{}
+}
+
+// Stream returns the websocket handler of GET /api/stream. Each client gets
+// {"type":"hello"}, then one message per event; ?bin= keeps only exchanges
+// of that bin. A client that falls behind gets {"type":"resync"} and is
+// disconnected; it is never waited for.
+func Stream(cfg StreamConfig) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Buffer <= 0 {
+		cfg.Buffer = 1024
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = 20 * time.Second
+	}
+	up := websocket.Upgrader{
+		ReadBufferSize:  1024,
+		WriteBufferSize: 16 << 10,
+		CheckOrigin:     sameOrigin,
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bin := r.URL.Query().Get("bin")
+		if bin != "" {
+			if err := inspect.ValidBin(bin); err != nil {
+				inspect.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+				return
+			}
+		}
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return // the upgrader has answered
+		}
+		serveStream(r.Context(), cfg, conn, bin)
+	})
+}
+
+// sameOrigin accepts a websocket whose Origin is absent (not a browser) or
+// names the host it connected to.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
+
+func serveStream(ctx context.Context, cfg StreamConfig, conn *websocket.Conn, bin string) {
+	defer conn.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var filter func(*inspect.Event) bool
+	if bin != "" {
+		filter = func(ev *inspect.Event) bool { return ev.Exchange == nil || ev.Exchange.Bin == bin }
+	}
+	sub := cfg.Hub.Subscribe(cfg.Buffer, filter)
+	defer cfg.Hub.Unsubscribe(sub)
+
+	// The reader notices the client closing and answers pongs.
+	wait := 3 * cfg.PingInterval
+	conn.SetReadLimit(4 << 10)
+	_ = conn.SetReadDeadline(time.Now().Add(wait))
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wait)) })
+	go func() {
+		defer cancel()
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+
+	write := func(kind int, b []byte) bool {
+		_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		return conn.WriteMessage(kind, b) == nil
+	}
+	if !write(websocket.TextMessage, []byte(`{"type":"hello"}`)) {
+		return
+	}
+	ping := time.NewTicker(cfg.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-cfg.Done:
+			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
+			return
+		case <-sub.Overflow():
+			cfg.Logger.Warn("stream client fell behind; sent resync", "remote", conn.RemoteAddr().String())
+			write(websocket.TextMessage, []byte(`{"type":"resync"}`))
+			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "resync"), time.Now().Add(time.Second))
+			return
+		case ev := <-sub.C():
+			if !write(websocket.TextMessage, ev.Encoded()) {
+				return
+			}
+		case <-ping.C:
+			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(5*time.Second)); err != nil {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,138 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/hooklab/hooklab/inspect"
+)
+
+// TailConfig configures Tail.
+type TailConfig struct {
+	// Server is the UI listener's base URL, e.g. http://127.0.0.1:4040.
+	Server string
+	Bin    string
+	// JSON prints each exchange summary as one JSON line.
+	JSON bool
+	Out  io.Writer
+	// Status receives connection notes (connected, reconnecting).
+	Status io.Writer
+}
+
+// Tail follows a running server's stream and prints one line per exchange
+// until ctx ends, reconnecting whenever the connection drops.
+func Tail(ctx context.Context, cfg TailConfig) error {
+	u, err := url.Parse(strings.TrimSuffix(cfg.Server, "/") + "/api/stream")
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("server %q: want a URL like http://127.0.0.1:4040", cfg.Server)
+	}
+	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
+	if cfg.Bin != "" {
+		u.RawQuery = url.Values{"bin": {cfg.Bin}}.Encode()
+	}
+	if cfg.Status == nil {
+		cfg.Status = io.Discard
+	}
+	backoff := 100 * time.Millisecond
+	announced := false
+	for {
+		conn, _, err := websocket.DefaultDialer.DialContext(ctx, u.String(), http.Header{})
+		if err == nil {
+			backoff = 100 * time.Millisecond
+			fmt.Fprintf(cfg.Status, "tail: connected to %s\n", cfg.Server)
+			announced = false
+			err = tailConn(ctx, conn, cfg)
+			conn.Close()
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !announced {
+			fmt.Fprintf(cfg.Status, "tail: %v; reconnecting\n", err)
+			announced = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+}
+
+func tailConn(ctx context.Context, conn *websocket.Conn, cfg TailConfig) error {
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	for {
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
+			return err
+		}
+		var m struct {
+			Type     string          `json:"type"`
+			Exchange json.RawMessage `json:"exchange"`
+		}
+		if err := json.Unmarshal(msg, &m); err != nil {
+			continue
+		}
+		switch m.Type {
+		case "exchange":
+			if cfg.JSON {
+				fmt.Fprintf(cfg.Out, "%s\n", m.Exchange)
+				continue
+			}
+			var s inspect.Summary
+			if err := json.Unmarshal(m.Exchange, &s); err == nil {
+				fmt.Fprintln(cfg.Out, FormatLine(s))
+			}
+		case "resync":
+			fmt.Fprintln(cfg.Status, "tail: fell behind the server; some exchanges were skipped")
+		}
+	}
+}
+
+// FormatLine renders a summary as `time method path status size duration`.
+func FormatLine(s inspect.Summary) string {
+	t, err := time.Parse(time.RFC3339Nano, s.Time)
+	ts := s.Time
+	if err == nil {
+		ts = t.Local().Format("15:04:05.000")
+	}
+	status := "-"
+	if s.Status != 0 {
+		status = fmt.Sprint(s.Status)
+	}
+	path := s.Path
+	if u, err := url.Parse(s.URL); err == nil && u.RawQuery != "" {
+		path += "?" + u.RawQuery
+	}
+	return fmt.Sprintf("%s %-7s %s %s %s %s", ts, s.Method, path, status, FormatSize(s.RequestSize), formatMS(s.DurationMS))
+}
+
+// FormatSize renders a byte count briefly: 512B, 1.5KiB, 3.2MiB.
+func FormatSize(n int64) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%dB", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1fKiB", float64(n)/1024)
+	case n < 1<<30:
+		return fmt.Sprintf("%.1fMiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.1fGiB", float64(n)/(1<<30))
+}
+
+func formatMS(ms float64) string {
+	if ms < 10 {
+		return fmt.Sprintf("%.2fms", ms)
+	}
+	return fmt.Sprintf("%.0fms", ms)
+}
