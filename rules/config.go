@@ -1,0 +1,720 @@
+package rules
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is a parsed, validated hooklab.yaml. It is read-only after Load or
+// Parse returns it and safe for concurrent use.
+type Config struct {
+	// File is the path the config was read from ("" when parsed from bytes
+	// without a name).
+	File string
+
+	Settings Settings
+	// Mocks answer captured requests; order is priority, the first match wins.
+	Mocks []*Mock
+	// Verify checks signatures of incoming requests.
+	Verify []*Verify
+
+	// Webhooks, Triggers, Automations, Subscriptions and Proxies are reserved
+	// for later features. They are kept undecoded (nil when absent) so their
+	// owners can decode them; ${NAME} references in them are not expanded
+	// here.
+	Webhooks      *yaml.Node
+	Triggers      *yaml.Node
+	Automations   *yaml.Node
+	Subscriptions *yaml.Node
+	Proxies       *yaml.Node
+}
+
+// Settings are the global knobs of the config file.
+type Settings struct {
+	// MaxBody is the largest request or response body recorded, in bytes;
+	// larger bodies are stored truncated and marked. YAML accepts a number
+	// or a size such as "10MiB". Default DefaultMaxBody.
+	MaxBody int64
+	// DefaultStatus is the status of the answer to a request no mock
+	// matches. Default 200.
+	DefaultStatus int
+}
+
+// DefaultMaxBody is Settings.MaxBody when the file does not set it.
+const DefaultMaxBody = 10 << 20
+
+// DefaultTolerance is Verify.Tolerance when the file does not set it.
+const DefaultTolerance = 5 * time.Minute
+
+// DefaultRateWindow is RateLimit.Window when the file does not set it.
+const DefaultRateWindow = time.Minute
+
+// DefaultDripRate is Response.DripRate for fault drip when the file does not
+// set it, in bytes per second.
+const DefaultDripRate = 100
+
+// Mock is one rule that answers captured requests.
+type Mock struct {
+	// Name identifies the rule in the API and logs; default "mock-N" (N is
+	// its 1-based position). Names are unique within a file.
+	Name string
+	// File and Line say where the rule is defined.
+	File string
+	Line int
+
+	// Match selects requests; a nil or empty matcher matches every request.
+	Match *Matcher
+	// Respond is the answer; nil when Sequence is set instead.
+	Respond *Response
+	// Sequence is a list of answers served in turn (per rule and per bin).
+	Sequence []*Response
+	// SequenceMode says what happens after the last answer of Sequence.
+	SequenceMode SequenceMode
+	// RateLimit, when set, limits how many matches get the answer; beyond
+	// it the mock answers 429.
+	RateLimit *RateLimit
+	// Bin scopes the rule to one bin; "" means every bin.
+	Bin string
+	// Proxy scopes the rule to traffic of the named proxy. "" means capture
+	// traffic only (Request.Proxy == ""); "*" means traffic of any proxy.
+	Proxy string
+}
+
+// SequenceMode is what a sequence does after its last answer.
+type SequenceMode string
+
+// Sequence modes.
+const (
+	// RepeatLast keeps answering with the last response (the default).
+	RepeatLast SequenceMode = "repeat_last"
+	// Cycle starts again from the first response.
+	Cycle SequenceMode = "cycle"
+)
+
+// Fault is a way to misbehave instead of answering normally.
+type Fault string
+
+// Faults.
+const (
+	FaultNone    Fault = ""
+	FaultReset   Fault = "reset"   // reset the connection (TCP RST)
+	FaultClose   Fault = "close"   // close the connection without a response
+	FaultEmpty   Fault = "empty"   // send nothing and close
+	FaultGarbage Fault = "garbage" // send random bytes, then close
+	FaultTimeout Fault = "timeout" // hang until the client gives up
+	FaultDrip    Fault = "drip"    // send the body at DripRate bytes per second
+)
+
+func validFault(f Fault) bool {
+	switch f {
+	case FaultReset, FaultClose, FaultEmpty, FaultGarbage, FaultTimeout, FaultDrip:
+		return true
+	}
+	return false
+}
+
+// Response is one answer of a mock.
+type Response struct {
+	// Status defaults to 200.
+	Status int
+	// Headers are response headers; values are Liquid templates (text).
+	Headers map[string]*Template
+	// Body is the templated body; nil when there is none or File is set.
+	Body *Template
+	// File is the body file, as written in the config (relative to the
+	// config's directory); FileBody is its content, read at load and served
+	// as-is (not a template).
+	File     string
+	FileBody []byte
+	// Delay waits before answering.
+	Delay Delay
+	// Fault, when set, replaces the normal answer.
+	Fault Fault
+	// DripRate is the speed of fault drip, in bytes per second (default
+	// DefaultDripRate).
+	DripRate int
+	// FailRate is the share (0..1) of matches that fail instead of
+	// answering: with FailFault, or with a 503 when FailFault is empty.
+	FailRate  float64
+	FailFault Fault
+}
+
+// RenderBody returns the body of the answer: FileBody when the response
+// names a file, else the rendered Body template (nil when there is none).
+func (r *Response) RenderBody(vars map[string]any) ([]byte, error) {
+	if r.File != "" {
+		return r.FileBody, nil
+	}
+	if r.Body == nil {
+		return nil, nil
+	}
+	return r.Body.Render(vars)
+}
+
+// Delay is a fixed wait (Min == Max) or a random one in [Min, Max]. YAML:
+// "300ms" or "100ms..500ms".
+type Delay struct {
+	Min, Max time.Duration
+}
+
+// Pick returns a wait: Min when fixed, else uniformly random in [Min, Max].
+func (d Delay) Pick() time.Duration {
+	if d.Max <= d.Min {
+		return d.Min
+	}
+	return d.Min + rand.N(d.Max-d.Min+1)
+}
+
+// String formats d as it is written in YAML ("" for no delay).
+func (d Delay) String() string {
+	switch {
+	case d.Min == 0 && d.Max == 0:
+		return ""
+	case d.Min == d.Max:
+		return d.Min.String()
+	}
+	return d.Min.String() + ".." + d.Max.String()
+}
+
+// RateLimit allows Limit matches per Window.
+type RateLimit struct {
+	Limit  int
+	Window time.Duration // default DefaultRateWindow
+}
+
+// Verify checks the signature of incoming requests it matches.
+type Verify struct {
+	// Name identifies the rule; default "verify-N".
+	Name string
+	// File and Line say where the rule is defined.
+	File string
+	Line int
+
+	Match *Matcher
+	// Scheme is one of Schemes().
+	Scheme string
+	// Secret is the signing secret. It prints as REDACTED.
+	Secret Secret
+	// Tolerance is how far a signed timestamp may be from now (default
+	// DefaultTolerance).
+	Tolerance time.Duration
+	// Reject answers 401 to requests whose signature is invalid.
+	Reject bool
+	// TimestampHeader, when set, names the header holding the timestamp
+	// instead of the scheme's own.
+	TimestampHeader string
+}
+
+// Secret is a string that is never printed: String, MarshalJSON and
+// MarshalYAML give "REDACTED".
+type Secret string
+
+// Redacted replaces secrets when printed.
+const Redacted = "REDACTED"
+
+// String returns "REDACTED".
+func (Secret) String() string { return Redacted }
+
+// MarshalJSON encodes "REDACTED".
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"`), nil }
+
+// MarshalYAML encodes "REDACTED".
+func (Secret) MarshalYAML() (any, error) { return Redacted, nil }
+
+// Load reads and parses the config file at path. See Parse.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(data, path, getenv)
+}
+
+// Parse parses and validates a config file's content. file names it in
+// errors and locates body files (relative to its directory). getenv resolves
+// ${NAME} references (nil: none are set). When the content is invalid the
+// error is a *Errors listing every problem found.
+func Parse(data []byte, file string, getenv func(string) string) (*Config, error) {
+	d := &decoder{file: file, dir: filepath.Dir(file), getenv: getenv}
+	if file == "" {
+		d.dir = "."
+	}
+	c := &Config{File: file, Settings: Settings{MaxBody: DefaultMaxBody, DefaultStatus: 200}}
+
+	var doc yaml.Node
+	yd := yaml.NewDecoder(bytes.NewReader(data))
+	err := yd.Decode(&doc)
+	if errors.Is(err, io.EOF) {
+		return c, nil
+	}
+	if err != nil {
+		return nil, &Errors{List: []Error{yamlError(file, err)}}
+	}
+	var extra yaml.Node
+	if err := yd.Decode(&extra); !errors.Is(err, io.EOF) {
+		e := Error{File: file, Line: extra.Line, Col: extra.Column, Msg: "only one YAML document is allowed"}
+		if err != nil {
+			e = yamlError(file, err)
+		}
+		return nil, &Errors{List: []Error{e}}
+	}
+	var root *yaml.Node
+	if len(doc.Content) > 0 {
+		root = doc.Content[0]
+	}
+	d.config(root, c)
+	if len(d.errs) > 0 {
+		errs := &Errors{List: d.errs}
+		errs.sort()
+		return nil, errs
+	}
+	return c, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlError turns a yaml.v3 syntax error into an Error with its line.
+func yamlError(file string, err error) Error {
+	msg := err.Error()
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return Error{File: file, Line: line, Col: 1, Msg: "yaml: " + m[2]}
+	}
+	return Error{File: file, Line: 1, Col: 1, Msg: msg}
+}
+
+func (d *decoder) config(n *yaml.Node, c *Config) {
+	for _, p := range d.pairs(n, "config") {
+		switch p.key {
+		case "mocks":
+			names := map[string]bool{}
+			for i, item := range d.list(p.val, "mocks") {
+				m := d.mock(item, i)
+				if names[m.Name] {
+					d.errorf(item, "mock: duplicate name %q", m.Name)
+				}
+				names[m.Name] = true
+				c.Mocks = append(c.Mocks, m)
+			}
+		case "verify":
+			names := map[string]bool{}
+			for i, item := range d.list(p.val, "verify") {
+				v := d.verify(item, i)
+				if names[v.Name] {
+					d.errorf(item, "verify: duplicate name %q", v.Name)
+				}
+				names[v.Name] = true
+				c.Verify = append(c.Verify, v)
+			}
+		case "settings":
+			d.settings(p.val, &c.Settings)
+		case "webhooks":
+			c.Webhooks = p.val
+		case "triggers":
+			c.Triggers = p.val
+		case "automations":
+			c.Automations = p.val
+		case "subscriptions":
+			c.Subscriptions = p.val
+		case "proxies":
+			c.Proxies = p.val
+		}
+	}
+}
+
+func (d *decoder) settings(n *yaml.Node, s *Settings) {
+	for _, p := range d.pairs(n, "settings") {
+		switch p.key {
+		case "max_body":
+			if v := d.size(p.val, "max_body"); v > 0 {
+				s.MaxBody = v
+			} else if !isNull(p.val) {
+				d.errorf(p.val, "max_body: must be more than 0")
+			}
+		case "default_status":
+			s.DefaultStatus = d.status(p.val, "default_status")
+		}
+	}
+}
+
+func (d *decoder) status(n *yaml.Node, what string) int {
+	v := d.int(n, what)
+	if v < 100 || v > 599 {
+		d.errorf(n, "%s: want an HTTP status between 100 and 599, got %d", what, v)
+		return 200
+	}
+	return v
+}
+
+func (d *decoder) mock(n *yaml.Node, i int) *Mock {
+	n = resolve(n)
+	m := &Mock{Name: fmt.Sprintf("mock-%d", i+1), File: d.file, Line: n.Line, SequenceMode: RepeatLast}
+	var respondNode, seqNode *yaml.Node
+	for _, p := range d.pairs(n, "mock") {
+		switch p.key {
+		case "name":
+			if s := d.str(p.val, "name"); s != "" {
+				m.Name = s
+			}
+		case "match":
+			m.Match = d.matcher(p.val)
+		case "respond":
+			respondNode = p.val
+			m.Respond = d.response(p.val)
+		case "sequence":
+			seqNode = p.val
+			items := d.list(p.val, "sequence")
+			if len(items) == 0 && !isNull(p.val) && resolve(p.val).Kind == yaml.SequenceNode {
+				d.errorf(p.val, "sequence: must list at least one response")
+			}
+			for _, item := range items {
+				m.Sequence = append(m.Sequence, d.response(item))
+			}
+		case "sequence_mode":
+			switch s := d.str(p.val, "sequence_mode"); SequenceMode(s) {
+			case RepeatLast, Cycle:
+				m.SequenceMode = SequenceMode(s)
+			case "":
+			default:
+				d.errorf(p.val, "sequence_mode: want repeat_last or cycle, got %q%s", s, suggest(s, []string{"repeat_last", "cycle"}))
+			}
+		case "rate_limit":
+			m.RateLimit = d.rateLimit(p.val)
+		case "bin":
+			m.Bin = d.str(p.val, "bin")
+		case "proxy":
+			m.Proxy = d.str(p.val, "proxy")
+		}
+	}
+	switch {
+	case respondNode != nil && seqNode != nil:
+		d.errorf(seqNode, "mock %q: respond and sequence cannot both be set", m.Name)
+	case respondNode == nil && seqNode == nil && n.Kind == yaml.MappingNode:
+		d.errorf(n, "mock %q: set respond or sequence", m.Name)
+	}
+	if m.Respond == nil && respondNode != nil {
+		m.Respond = &Response{Status: 200}
+	}
+	if m.Match == nil {
+		m.Match = &Matcher{}
+	}
+	return m
+}
+
+func (d *decoder) rateLimit(n *yaml.Node) *RateLimit {
+	rl := &RateLimit{Window: DefaultRateWindow}
+	var limitSet bool
+	for _, p := range d.pairs(n, "rate_limit") {
+		switch p.key {
+		case "limit":
+			limitSet = true
+			rl.Limit = d.int(p.val, "rate_limit.limit")
+			if rl.Limit <= 0 {
+				d.errorf(p.val, "rate_limit.limit: must be more than 0")
+			}
+		case "window":
+			if w := d.duration(p.val, "rate_limit.window"); w > 0 {
+				rl.Window = w
+			} else {
+				d.errorf(p.val, "rate_limit.window: must be more than 0")
+			}
+		}
+	}
+	if !limitSet && resolve(n).Kind == yaml.MappingNode {
+		d.errorf(n, "rate_limit: limit is required")
+	}
+	return rl
+}
+
+func (d *decoder) response(n *yaml.Node) *Response {
+	r := &Response{Status: 200}
+	var bodyNode, fileNode, dripNode, headersNode *yaml.Node
+	var bodySrc string
+	for _, p := range d.pairs(n, "respond") {
+		switch p.key {
+		case "status":
+			r.Status = d.status(p.val, "status")
+		case "headers":
+			headersNode = p.val
+		case "body":
+			bodyNode = p.val
+			bodySrc = d.str(p.val, "body")
+		case "file":
+			fileNode = p.val
+			r.File = d.str(p.val, "file")
+		case "delay":
+			r.Delay = d.delay(p.val)
+		case "fault":
+			r.Fault = d.fault(p.val, "fault")
+		case "drip_rate":
+			dripNode = p.val
+			r.DripRate = d.int(p.val, "drip_rate")
+			if r.DripRate <= 0 {
+				d.errorf(p.val, "drip_rate: must be more than 0 bytes per second")
+			}
+		case "fail_rate":
+			r.FailRate = d.float(p.val, "fail_rate")
+			if r.FailRate < 0 || r.FailRate > 1 {
+				d.errorf(p.val, "fail_rate: want a share between 0 and 1, got %v", r.FailRate)
+			}
+		case "fail_fault":
+			r.FailFault = d.fault(p.val, "fail_fault")
+		}
+	}
+	contentType := ""
+	if headersNode != nil {
+		r.Headers = map[string]*Template{}
+		hn := resolve(headersNode)
+		if !isNull(hn) && hn.Kind != yaml.MappingNode {
+			d.errorf(hn, "headers: want a mapping of name to value, got %s", nodeKind(hn))
+		} else if hn != nil {
+			for i := 0; i+1 < len(hn.Content); i += 2 {
+				k, v := hn.Content[i], hn.Content[i+1]
+				name := k.Value
+				if !validHeaderName(name) {
+					d.errorf(k, "headers: bad header name %q", name)
+					continue
+				}
+				src := d.str(v, "header "+name)
+				t, err := NewTemplate(src, FormatText)
+				if err != nil {
+					d.errorf(v, "header %s: %v", name, err)
+					continue
+				}
+				if strings.EqualFold(name, "Content-Type") {
+					contentType = src
+				}
+				r.Headers[name] = t
+			}
+		}
+	}
+	if bodyNode != nil && fileNode != nil {
+		d.errorf(fileNode, "file: body and file cannot both be set")
+	}
+	if bodyNode != nil && bodySrc != "" {
+		t, err := NewTemplate(bodySrc, FormatFor(contentType, bodySrc))
+		if err != nil {
+			d.errorf(bodyNode, "body: %v", err)
+		}
+		r.Body = t
+	}
+	if fileNode != nil && r.File != "" {
+		r.FileBody = d.readBodyFile(fileNode, r.File)
+	}
+	if dripNode != nil && r.Fault != FaultDrip {
+		d.errorf(dripNode, "drip_rate: only applies to fault: drip")
+	}
+	if r.Fault == FaultDrip && r.DripRate == 0 {
+		r.DripRate = DefaultDripRate
+	}
+	return r
+}
+
+// readBodyFile reads name relative to the config's directory, refusing paths
+// that leave it (including through symlinks).
+func (d *decoder) readBodyFile(n *yaml.Node, name string) []byte {
+	if !filepath.IsLocal(filepath.FromSlash(name)) {
+		d.errorf(n, "file: %q must be a path inside the config's directory", name)
+		return nil
+	}
+	root, err := os.OpenRoot(d.dir)
+	if err != nil {
+		d.errorf(n, "file: %v", err)
+		return nil
+	}
+	defer root.Close()
+	data, err := root.ReadFile(filepath.FromSlash(name))
+	if err != nil {
+		d.errorf(n, "file: %v", err)
+		return nil
+	}
+	return data
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *decoder) fault(n *yaml.Node, what string) Fault {
+	s := d.str(n, what)
+	if s == "" {
+		return FaultNone
+	}
+	f := Fault(s)
+	if !validFault(f) {
+		d.errorf(n, "%s: unknown fault %q%s; want reset, close, empty, garbage, timeout or drip", what, s,
+			suggest(s, []string{"reset", "close", "empty", "garbage", "timeout", "drip"}))
+		return FaultNone
+	}
+	return f
+}
+
+func (d *decoder) delay(n *yaml.Node) Delay {
+	s, ok := d.scalar(n, "delay")
+	if !ok || s == "" {
+		return Delay{}
+	}
+	dl, err := parseDelay(s)
+	if err != nil {
+		d.errorf(n, "delay: %v", err)
+	}
+	return dl
+}
+
+func parseDelay(s string) (Delay, error) {
+	lo, hi, ranged := strings.Cut(s, "..")
+	min, err := time.ParseDuration(strings.TrimSpace(lo))
+	if err != nil || min < 0 {
+		return Delay{}, fmt.Errorf("want a duration such as 300ms or a range such as 100ms..500ms, got %q", s)
+	}
+	if !ranged {
+		return Delay{Min: min, Max: min}, nil
+	}
+	max, err := time.ParseDuration(strings.TrimSpace(hi))
+	if err != nil || max < min {
+		return Delay{}, fmt.Errorf("want a range such as 100ms..500ms (low..high), got %q", s)
+	}
+	return Delay{Min: min, Max: max}, nil
+}
+
+func (d *decoder) verify(n *yaml.Node, i int) *Verify {
+	n = resolve(n)
+	v := &Verify{Name: fmt.Sprintf("verify-%d", i+1), File: d.file, Line: n.Line, Tolerance: DefaultTolerance}
+	var schemeNode, secretNode *yaml.Node
+	for _, p := range d.pairs(n, "verify") {
+		switch p.key {
+		case "name":
+			if s := d.str(p.val, "name"); s != "" {
+				v.Name = s
+			}
+		case "match":
+			v.Match = d.matcher(p.val)
+		case "scheme":
+			schemeNode = p.val
+			v.Scheme = d.str(p.val, "scheme")
+		case "secret":
+			secretNode = p.val
+			v.Secret = Secret(d.str(p.val, "secret"))
+		case "tolerance":
+			if t := d.duration(p.val, "tolerance"); t > 0 {
+				v.Tolerance = t
+			}
+		case "reject":
+			v.Reject = d.bool(p.val, "reject")
+		case "timestamp_header":
+			v.TimestampHeader = d.str(p.val, "timestamp_header")
+			if v.TimestampHeader != "" && !validHeaderName(v.TimestampHeader) {
+				d.errorf(p.val, "timestamp_header: bad header name %q", v.TimestampHeader)
+			}
+		}
+	}
+	if n.Kind == yaml.MappingNode {
+		switch {
+		case schemeNode == nil:
+			d.errorf(n, "verify %q: scheme is required", v.Name)
+		case !contains(Schemes(), v.Scheme):
+			d.errorf(schemeNode, "scheme: unknown scheme %q%s; want one of %s", v.Scheme,
+				suggest(v.Scheme, Schemes()), strings.Join(Schemes(), ", "))
+		}
+		switch {
+		case secretNode == nil:
+			d.errorf(n, "verify %q: secret is required", v.Name)
+		case v.Secret == "":
+			d.errorf(secretNode, "secret: must not be empty")
+		case v.Scheme == SchemeStandardWebhooks:
+			if _, err := standardWebhooksKey(string(v.Secret)); err != nil {
+				d.errorf(secretNode, "secret: %v", err)
+			}
+		}
+	}
+	if v.Match == nil {
+		v.Match = &Matcher{}
+	}
+	return v
+}
+
+// MatchMock returns the first mock, in file order, whose scope (bin, proxy)
+// admits r and whose matcher matches it, with the path parameters it
+// captured. It returns nil when no mock matches.
+func (c *Config) MatchMock(r *Request) (*Mock, map[string]string) {
+	if c == nil {
+		return nil, nil
+	}
+	for _, m := range c.Mocks {
+		if !m.inScope(r) {
+			continue
+		}
+		if params, ok := m.Match.Match(r); ok {
+			return m, params
+		}
+	}
+	return nil, nil
+}
+
+// inScope reports whether the mock's bin and proxy scope admit r.
+func (m *Mock) inScope(r *Request) bool {
+	if m.Bin != "" && m.Bin != r.Bin {
+		return false
+	}
+	switch m.Proxy {
+	case "":
+		return r.Proxy == ""
+	case "*":
+		return r.Proxy != ""
+	}
+	return m.Proxy == r.Proxy
+}
+
+// NearMiss returns the in-scope mock that came closest to matching r (the
+// fewest failing conditions; the first one on a tie) and why it missed. It
+// returns "" and nil when there are no mocks in scope or one matches.
+func (c *Config) NearMiss(r *Request) (name string, reasons []string) {
+	if c == nil {
+		return "", nil
+	}
+	for _, m := range c.Mocks {
+		if !m.inScope(r) {
+			continue
+		}
+		why := m.Match.Explain(r)
+		if len(why) == 0 {
+			return "", nil
+		}
+		if reasons == nil || len(why) < len(reasons) {
+			name, reasons = m.Name, why
+		}
+	}
+	return name, reasons
+}
+
+// MatchVerify returns the first verify rule that matches r, or nil.
+func (c *Config) MatchVerify(r *Request) *Verify {
+	if c == nil {
+		return nil
+	}
+	for _, v := range c.Verify {
+		if _, ok := v.Match.Match(r); ok {
+			return v
+		}
+	}
+	return nil
+}

@@ -1,0 +1,422 @@
+package rules
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// knownKeys lists the keys the parser accepts for each kind of object in the
+// config file. The JSON Schema (schema.json) must list the same keys; a test
+// checks that they agree.
+func knownKeys(kind string) []string {
+	switch kind {
+	case "config":
+		return []string{"mocks", "verify", "settings", "webhooks", "triggers", "automations", "subscriptions", "proxies"}
+	case "mock":
+		return []string{"name", "match", "respond", "sequence", "sequence_mode", "rate_limit", "bin", "proxy"}
+	case "respond":
+		return []string{"status", "headers", "body", "file", "delay", "fault", "drip_rate", "fail_rate", "fail_fault"}
+	case "rate_limit":
+		return []string{"limit", "window"}
+	case "verify":
+		return []string{"name", "match", "scheme", "secret", "tolerance", "reject", "timestamp_header"}
+	case "settings":
+		return []string{"max_body", "default_status"}
+	case "match":
+		return []string{"method", "path", "bin", "query", "headers", "body", "json", "json_partial", "form", "all", "any", "not"}
+	case "condition":
+		return []string{"equals", "regex", "contains", "present", "absent", "case_insensitive"}
+	case "json_condition":
+		return []string{"path", "op", "value"}
+	}
+	panic("rules: unknown kind " + kind)
+}
+
+// decoder walks yaml.Node trees, expanding ${NAME} references in scalars and
+// collecting every problem with its position.
+type decoder struct {
+	file   string
+	dir    string // directory of the config file, for body files
+	getenv func(string) string
+	errs   []Error
+}
+
+func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
+	e := Error{File: d.file, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		e.Line, e.Col = n.Line, n.Column
+	}
+	d.errs = append(d.errs, e)
+}
+
+// pair is one key and its value in a YAML mapping.
+type pair struct {
+	key      string
+	keyNode  *yaml.Node
+	val      *yaml.Node
+}
+
+// resolve follows aliases.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+// isNull reports whether n is absent or an explicit null.
+func isNull(n *yaml.Node) bool {
+	n = resolve(n)
+	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+// pairs returns the entries of mapping n, reporting a non-mapping, unknown
+// keys (with a suggestion) and duplicates. Merge keys (<<) are honoured.
+func (d *decoder) pairs(n *yaml.Node, kind string) []pair {
+	n = resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s: want a mapping, got %s", kindName(kind), nodeKind(n))
+		return nil
+	}
+	known := knownKeys(kind)
+	seen := map[string]bool{}
+	var out []pair
+	var merged []pair
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(k, "%s: keys must be strings", kindName(kind))
+			continue
+		}
+		if k.Tag == "!!merge" || k.Value == "<<" {
+			v = resolve(v)
+			var srcs []*yaml.Node
+			if v.Kind == yaml.SequenceNode {
+				srcs = v.Content
+			} else {
+				srcs = []*yaml.Node{v}
+			}
+			for _, s := range srcs {
+				merged = append(merged, d.pairs(s, kind)...)
+			}
+			continue
+		}
+		if seen[k.Value] {
+			d.errorf(k, "%s: duplicate key %q", kindName(kind), k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		if !contains(known, k.Value) {
+			d.errorf(k, "%s: unknown key %q%s", kindName(kind), k.Value, suggest(k.Value, known))
+			continue
+		}
+		out = append(out, pair{key: k.Value, keyNode: k, val: v})
+	}
+	for _, p := range merged {
+		if !seen[p.key] {
+			seen[p.key] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func kindName(kind string) string {
+	switch kind {
+	case "config":
+		return "config"
+	case "respond":
+		return "response"
+	case "json_condition":
+		return "json condition"
+	}
+	return strings.ReplaceAll(kind, "_", " ")
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "null"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "something else"
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// scalar returns the value of scalar node n with ${NAME} references expanded.
+// ok is false (and an error recorded) when n is not a scalar or a variable is
+// missing.
+func (d *decoder) scalar(n *yaml.Node, what string) (string, bool) {
+	n = resolve(n)
+	if n == nil {
+		return "", true
+	}
+	if n.Kind != yaml.ScalarNode {
+		d.errorf(n, "%s: want a single value, got %s", what, nodeKind(n))
+		return "", false
+	}
+	if n.Tag == "!!null" {
+		return "", true
+	}
+	s, err := expandEnv(n.Value, d.getenv)
+	if err != nil {
+		d.errorf(n, "%s: %v", what, err)
+		return "", false
+	}
+	return s, true
+}
+
+// expandEnv replaces ${NAME} with getenv(NAME); "$${" stands for a literal
+// "${". A variable that is unset or empty is an error naming it.
+func expandEnv(s string, getenv func(string) string) (string, error) {
+	if !strings.Contains(s, "${") {
+		return s, nil
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), nil
+		}
+		if i > 0 && s[i-1] == '$' {
+			b.WriteString(s[:i-1])
+			b.WriteString("${")
+			s = s[i+2:]
+			continue
+		}
+		b.WriteString(s[:i])
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			return "", fmt.Errorf("unterminated ${ in %q", s)
+		}
+		name := s[i+2 : i+j]
+		if !validEnvName(name) {
+			return "", fmt.Errorf("bad environment variable name %q", name)
+		}
+		v := ""
+		if getenv != nil {
+			v = getenv(name)
+		}
+		if v == "" {
+			return "", fmt.Errorf("environment variable %s is not set", name)
+		}
+		b.WriteString(v)
+		s = s[i+j+1:]
+	}
+}
+
+func validEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c == '_', c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (d *decoder) str(n *yaml.Node, what string) string {
+	s, _ := d.scalar(n, what)
+	return s
+}
+
+func (d *decoder) int(n *yaml.Node, what string) int {
+	s, ok := d.scalar(n, what)
+	if !ok || s == "" {
+		return 0
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		d.errorf(n, "%s: want a whole number, got %q", what, s)
+	}
+	return v
+}
+
+func (d *decoder) float(n *yaml.Node, what string) float64 {
+	s, ok := d.scalar(n, what)
+	if !ok || s == "" {
+		return 0
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		d.errorf(n, "%s: want a number, got %q", what, s)
+		return 0
+	}
+	return v
+}
+
+func (d *decoder) bool(n *yaml.Node, what string) bool {
+	s, ok := d.scalar(n, what)
+	if !ok || s == "" {
+		return false
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		d.errorf(n, "%s: want true or false, got %q", what, s)
+	}
+	return v
+}
+
+func (d *decoder) duration(n *yaml.Node, what string) time.Duration {
+	s, ok := d.scalar(n, what)
+	if !ok || s == "" {
+		return 0
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		d.errorf(n, "%s: want a duration such as 300ms or 1m, got %q", what, s)
+		return 0
+	}
+	return v
+}
+
+// size parses a byte count: a number, or a number with a unit (KB, KiB, MB,
+// MiB, GB, GiB).
+func (d *decoder) size(n *yaml.Node, what string) int64 {
+	s, ok := d.scalar(n, what)
+	if !ok || s == "" {
+		return 0
+	}
+	v, err := parseSize(s)
+	if err != nil {
+		d.errorf(n, "%s: %v", what, err)
+	}
+	return v
+}
+
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{
+		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30},
+		{"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000},
+		{"B", 1},
+	}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || v < 0 || v > math.MaxInt64/mult {
+		return 0, fmt.Errorf("want a size such as 1048576 or 10MiB, got %q", s)
+	}
+	return v * mult, nil
+}
+
+// strList accepts one scalar or a list of scalars.
+func (d *decoder) strList(n *yaml.Node, what string) []string {
+	n = resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind == yaml.SequenceNode {
+		out := make([]string, 0, len(n.Content))
+		for _, c := range n.Content {
+			if s, ok := d.scalar(c, what); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	if s, ok := d.scalar(n, what); ok {
+		return []string{s}
+	}
+	return nil
+}
+
+// list returns the items of sequence n, reporting anything else.
+func (d *decoder) list(n *yaml.Node, what string) []*yaml.Node {
+	n = resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "%s: want a list, got %s", what, nodeKind(n))
+		return nil
+	}
+	return n.Content
+}
+
+// value decodes any YAML value into plain Go values (string, float64, bool,
+// nil, []any, map[string]any), expanding ${NAME} in strings.
+func (d *decoder) value(n *yaml.Node, what string) any {
+	n = resolve(n)
+	if n == nil {
+		return nil
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return nil
+		case "!!bool":
+			v, _ := strconv.ParseBool(n.Value)
+			return v
+		case "!!int", "!!float":
+			var f float64
+			if err := n.Decode(&f); err != nil {
+				d.errorf(n, "%s: bad number %q", what, n.Value)
+			}
+			return f
+		}
+		s, _ := d.scalar(n, what)
+		return s
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			out = append(out, d.value(c, what))
+		}
+		return out
+	case yaml.MappingNode:
+		out := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := resolve(n.Content[i])
+			if k.Tag == "!!merge" {
+				if m, ok := d.value(n.Content[i+1], what).(map[string]any); ok {
+					for mk, mv := range m {
+						if _, dup := out[mk]; !dup {
+							out[mk] = mv
+						}
+					}
+				}
+				continue
+			}
+			out[k.Value] = d.value(n.Content[i+1], what)
+		}
+		return out
+	}
+	return nil
+}

@@ -1,0 +1,808 @@
+package rules
+
+import (
+	"fmt"
+	"net/http"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tidwall/gjson"
+	"go.yaml.in/yaml/v3"
+)
+
+// Matcher selects requests. Every condition that is set must hold; an empty
+// Matcher matches every request. Regular expressions, globs and path
+// templates are compiled when the config is loaded.
+type Matcher struct {
+	// Method is one method or a list; empty means any. Compared in upper case.
+	Method []string
+	// Path is an exact path ("/a/b"), a glob ("*" is one segment, "**" any
+	// number of segments, "*" inside a segment matches part of it: "*.json"),
+	// or a template capturing parameters ("/users/{id}"), or a mix
+	// ("/stripe/{account}/events", "/files/{name}.json").
+	Path string
+	// Bin, when set, is the only bin the matcher accepts.
+	Bin string
+	// Query conditions by parameter name.
+	Query map[string]*Cond
+	// Headers conditions by header name (names are case-insensitive).
+	Headers map[string]*Cond
+	// Body is a condition on the whole body as text.
+	Body *Cond
+	// JSON conditions on the JSON body; all must hold.
+	JSON []*JSONCond
+	// JSONPartial, when set, is a document the JSON body must contain:
+	// objects may have extra keys, each listed array element must match some
+	// element of the request's array.
+	JSONPartial any
+	// Form conditions by form field (URL-encoded or multipart bodies).
+	Form map[string]*Cond
+	// All, Any and Not combine matchers: all must match, at least one must
+	// match, it must not match.
+	All []*Matcher
+	Any []*Matcher
+	Not *Matcher
+
+	path *pathPattern
+}
+
+// Cond is a condition on a string value: a header, query parameter, form
+// field or the body. In YAML it is a plain value (exact match) or a mapping
+// of equals, regex, contains, present, absent and case_insensitive. Every
+// check that is set must hold; when a field has several values, one value
+// must pass them all.
+type Cond struct {
+	Equals          *string
+	Contains        *string
+	Regex           string
+	Present         bool // the field must be present (with any value)
+	Absent          bool // the field must be absent
+	CaseInsensitive bool // equals, contains and regex ignore case
+
+	re *regexp.Regexp
+}
+
+// JSONCond is a condition on the JSON body: the value at Path (gjson syntax)
+// compared with Op to Value.
+type JSONCond struct {
+	Path string
+	// Op is one of eq (default), ne, in, exists, regex, gt, lt, gte, lte,
+	// contains.
+	Op    string
+	Value any
+
+	re  *regexp.Regexp
+	num float64
+}
+
+func jsonOps() []string {
+	return []string{"eq", "ne", "in", "exists", "regex", "gt", "lt", "gte", "lte", "contains"}
+}
+
+// DecodeMatcher decodes and compiles a matcher from a YAML node, for config
+// sections decoded outside this package. file names the config in errors;
+// getenv resolves ${NAME}. Errors are a *Errors.
+func DecodeMatcher(n *yaml.Node, file string, getenv func(string) string) (*Matcher, error) {
+	d := &decoder{file: file, getenv: getenv}
+	m := d.matcher(n)
+	if len(d.errs) > 0 {
+		errs := &Errors{List: d.errs}
+		errs.sort()
+		return nil, errs
+	}
+	return m, nil
+}
+
+func (d *decoder) matcher(n *yaml.Node) *Matcher {
+	m := &Matcher{}
+	for _, p := range d.pairs(n, "match") {
+		switch p.key {
+		case "method":
+			for _, s := range d.strList(p.val, "method") {
+				s = strings.ToUpper(strings.TrimSpace(s))
+				if s == "" || strings.ContainsAny(s, " \t/") {
+					d.errorf(p.val, "method: bad method %q", s)
+					continue
+				}
+				m.Method = append(m.Method, s)
+			}
+		case "path":
+			m.Path = d.str(p.val, "path")
+			pp, err := compilePath(m.Path)
+			if err != nil {
+				d.errorf(p.val, "path: %v", err)
+			}
+			m.path = pp
+		case "bin":
+			m.Bin = d.str(p.val, "bin")
+		case "query":
+			m.Query = d.condMap(p.val, "query", false)
+		case "headers":
+			m.Headers = d.condMap(p.val, "headers", true)
+		case "body":
+			m.Body = d.cond(p.val, "body")
+		case "json":
+			for _, item := range d.list(p.val, "json") {
+				m.JSON = append(m.JSON, d.jsonCond(item))
+			}
+		case "json_partial":
+			m.JSONPartial = d.value(p.val, "json_partial")
+		case "form":
+			m.Form = d.condMap(p.val, "form", false)
+		case "all":
+			for _, item := range d.list(p.val, "all") {
+				m.All = append(m.All, d.matcher(item))
+			}
+		case "any":
+			for _, item := range d.list(p.val, "any") {
+				m.Any = append(m.Any, d.matcher(item))
+			}
+		case "not":
+			m.Not = d.matcher(p.val)
+		}
+	}
+	return m
+}
+
+func (d *decoder) condMap(n *yaml.Node, what string, header bool) map[string]*Cond {
+	n = resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s: want a mapping of name to condition, got %s", what, nodeKind(n))
+		return nil
+	}
+	out := map[string]*Cond{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := resolve(n.Content[i]), n.Content[i+1]
+		name := k.Value
+		if header {
+			if !validHeaderName(name) {
+				d.errorf(k, "headers: bad header name %q", name)
+				continue
+			}
+			name = http.CanonicalHeaderKey(name)
+		}
+		if _, dup := out[name]; dup {
+			d.errorf(k, "%s: duplicate name %q", what, k.Value)
+			continue
+		}
+		out[name] = d.cond(v, what+" "+k.Value)
+	}
+	return out
+}
+
+func (d *decoder) cond(n *yaml.Node, what string) *Cond {
+	n = resolve(n)
+	c := &Cond{}
+	if n != nil && n.Kind == yaml.ScalarNode {
+		s, _ := d.scalar(n, what)
+		c.Equals = &s
+		return c
+	}
+	if n != nil && n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s: want a value or a mapping of equals, regex, contains, present, absent, case_insensitive; got %s", what, nodeKind(n))
+		return c
+	}
+	var absentNode *yaml.Node
+	set := 0
+	for _, p := range d.pairs(n, "condition") {
+		switch p.key {
+		case "equals":
+			s := d.str(p.val, what+" equals")
+			c.Equals = &s
+			set++
+		case "contains":
+			s := d.str(p.val, what+" contains")
+			c.Contains = &s
+			set++
+		case "regex":
+			c.Regex = d.str(p.val, what+" regex")
+			set++
+		case "present":
+			if d.bool(p.val, what+" present") {
+				c.Present = true
+			} else {
+				c.Absent = true
+				absentNode = p.val
+			}
+		case "absent":
+			if d.bool(p.val, what+" absent") {
+				c.Absent = true
+				absentNode = p.val
+			} else {
+				c.Present = true
+			}
+		case "case_insensitive":
+			c.CaseInsensitive = d.bool(p.val, what+" case_insensitive")
+		}
+	}
+	if c.Absent && (set > 0 || c.Present) {
+		d.errorf(absentNode, "%s: absent cannot be combined with other checks", what)
+	}
+	if c.Regex != "" {
+		expr := c.Regex
+		if c.CaseInsensitive {
+			expr = "(?i)" + expr
+		}
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			d.errorf(n, "%s regex: %v", what, err)
+		}
+		c.re = re
+	}
+	if set == 0 && !c.Present && !c.Absent {
+		d.errorf(n, "%s: empty condition; set equals, regex, contains, present or absent", what)
+	}
+	return c
+}
+
+func (d *decoder) jsonCond(n *yaml.Node) *JSONCond {
+	c := &JSONCond{Op: "eq"}
+	var valueNode, opNode *yaml.Node
+	hasPath := false
+	for _, p := range d.pairs(n, "json_condition") {
+		switch p.key {
+		case "path":
+			hasPath = true
+			c.Path = d.str(p.val, "json path")
+			if c.Path == "" {
+				d.errorf(p.val, "json path: must not be empty")
+			}
+		case "op":
+			opNode = p.val
+			c.Op = d.str(p.val, "json op")
+			if !contains(jsonOps(), c.Op) {
+				d.errorf(p.val, "json op: unknown operator %q%s; want one of %s", c.Op, suggest(c.Op, jsonOps()), strings.Join(jsonOps(), ", "))
+			}
+		case "value":
+			valueNode = p.val
+			c.Value = d.value(p.val, "json value")
+		}
+	}
+	rn := resolve(n)
+	if rn == nil || rn.Kind != yaml.MappingNode {
+		return c
+	}
+	if !hasPath {
+		d.errorf(rn, "json condition: path is required")
+	}
+	where := rn
+	if opNode != nil {
+		where = opNode
+	}
+	switch c.Op {
+	case "exists":
+		switch c.Value.(type) {
+		case nil:
+			c.Value = true
+		case bool:
+		default:
+			d.errorf(valueNode, "json value: exists takes true or false")
+		}
+	case "regex":
+		s, ok := c.Value.(string)
+		if !ok {
+			d.errorf(where, "json value: regex takes a regular expression string")
+			break
+		}
+		re, err := regexp.Compile(s)
+		if err != nil {
+			d.errorf(valueNode, "json value: %v", err)
+		}
+		c.re = re
+	case "gt", "lt", "gte", "lte":
+		f, ok := toFloat(c.Value)
+		if !ok {
+			d.errorf(where, "json value: %s takes a number", c.Op)
+		}
+		c.num = f
+	case "in":
+		if _, ok := c.Value.([]any); !ok {
+			d.errorf(where, "json value: in takes a list of values")
+		}
+	case "eq", "ne", "contains":
+		if valueNode == nil {
+			d.errorf(where, "json condition: %s needs a value", c.Op)
+		}
+	}
+	return c
+}
+
+// toFloat converts numbers, and strings holding numbers, to float64.
+func toFloat(v any) (float64, bool) {
+	switch v := v.(type) {
+	case float64:
+		return v, true
+	case int64:
+		return float64(v), true
+	case int:
+		return float64(v), true
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// Match reports whether r matches, and the parameters captured by path
+// templates (nil when there are none).
+func (m *Matcher) Match(r *Request) (params map[string]string, ok bool) {
+	if m == nil {
+		return nil, true
+	}
+	return m.eval(r, nil)
+}
+
+// Explain says why r does not match, one reason per failing condition (for
+// example `method: want POST, got GET`). It is empty when r matches.
+func (m *Matcher) Explain(r *Request) []string {
+	if m == nil {
+		return nil
+	}
+	var why []string
+	if _, ok := m.eval(r, &why); ok {
+		return nil
+	}
+	if len(why) == 0 {
+		why = []string{"does not match"}
+	}
+	return why
+}
+
+// eval matches r. With why nil it stops at the first failing condition;
+// otherwise it checks every condition and adds a reason for each failure.
+func (m *Matcher) eval(r *Request, why *[]string) (map[string]string, bool) {
+	ok := true
+	miss := func(format string, args ...any) {
+		ok = false
+		*why = append(*why, fmt.Sprintf(format, args...))
+	}
+	if len(m.Method) > 0 && !slices.Contains(m.Method, strings.ToUpper(r.Method)) {
+		if why == nil {
+			return nil, false
+		}
+		miss("method: want %s, got %s", strings.Join(m.Method, " or "), r.Method)
+	}
+	var params map[string]string
+	if m.path != nil {
+		var pathOK bool
+		params, pathOK = m.path.match(r.Path)
+		if !pathOK {
+			if why == nil {
+				return nil, false
+			}
+			miss("path: want %s, got %s", m.Path, r.Path)
+		}
+	}
+	if m.Bin != "" && m.Bin != r.Bin {
+		if why == nil {
+			return nil, false
+		}
+		miss("bin: want %s, got %s", m.Bin, r.Bin)
+	}
+	for _, name := range sortedKeys(m.Query) {
+		vals, present := r.query()[name]
+		if good, reason := m.Query[name].test(vals, present); !good {
+			if why == nil {
+				return nil, false
+			}
+			miss("query %s: %s", name, reason)
+		}
+	}
+	for _, name := range sortedKeys(m.Headers) {
+		vals, present := r.Header[name]
+		if good, reason := m.Headers[name].test(vals, present); !good {
+			if why == nil {
+				return nil, false
+			}
+			miss("header %s: %s", name, reason)
+		}
+	}
+	if m.Body != nil {
+		if good, reason := m.Body.test([]string{string(r.Body)}, len(r.Body) > 0); !good {
+			if why == nil {
+				return nil, false
+			}
+			miss("body: %s", reason)
+		}
+	}
+	for _, c := range m.JSON {
+		if good, reason := c.test(r); !good {
+			if why == nil {
+				return nil, false
+			}
+			miss("json %s: %s", c.Path, reason)
+		}
+	}
+	if m.JSONPartial != nil {
+		if !r.isJSON() {
+			if why == nil {
+				return nil, false
+			}
+			miss("json_partial: body is not JSON")
+		} else if !partialMatch(r.jsonBody(), m.JSONPartial) {
+			if why == nil {
+				return nil, false
+			}
+			miss("json_partial: body does not contain the document")
+		}
+	}
+	for _, name := range sortedKeys(m.Form) {
+		vals, present := r.form()[name]
+		if good, reason := m.Form[name].test(vals, present); !good {
+			if why == nil {
+				return nil, false
+			}
+			miss("form %s: %s", name, reason)
+		}
+	}
+	for i, sub := range m.All {
+		subParams, good := sub.eval(r, nil)
+		if !good {
+			if why == nil {
+				return nil, false
+			}
+			ok = false
+			for _, s := range sub.Explain(r) {
+				*why = append(*why, fmt.Sprintf("all[%d]: %s", i, s))
+			}
+			continue
+		}
+		params = mergeParams(params, subParams)
+	}
+	if len(m.Any) > 0 {
+		matched := false
+		for _, sub := range m.Any {
+			if subParams, good := sub.eval(r, nil); good {
+				params = mergeParams(params, subParams)
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			if why == nil {
+				return nil, false
+			}
+			// Report the closest alternative.
+			var best []string
+			bestIdx := 0
+			for i, sub := range m.Any {
+				if w := sub.Explain(r); best == nil || len(w) < len(best) {
+					best, bestIdx = w, i
+				}
+			}
+			ok = false
+			for _, s := range best {
+				*why = append(*why, fmt.Sprintf("any[%d]: %s", bestIdx, s))
+			}
+		}
+	}
+	if m.Not != nil {
+		if _, matched := m.Not.eval(r, nil); matched {
+			if why == nil {
+				return nil, false
+			}
+			miss("not: the request matches the negated conditions")
+		}
+	}
+	if !ok {
+		return nil, false
+	}
+	return params, true
+}
+
+func mergeParams(dst, src map[string]string) map[string]string {
+	if len(src) == 0 {
+		return dst
+	}
+	if dst == nil {
+		dst = make(map[string]string, len(src))
+	}
+	for k, v := range src {
+		if _, set := dst[k]; !set {
+			dst[k] = v
+		}
+	}
+	return dst
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// test checks the condition against a field's values; present says whether
+// the field exists. It returns a reason when the check fails.
+func (c *Cond) test(vals []string, present bool) (bool, string) {
+	if c.Absent {
+		if present {
+			return false, fmt.Sprintf("want absent, got %s", quoteVals(vals))
+		}
+		return true, ""
+	}
+	if !present {
+		return false, "absent"
+	}
+	if c.Equals == nil && c.Contains == nil && c.re == nil {
+		return true, ""
+	}
+	for _, v := range vals {
+		if c.pass(v) {
+			return true, ""
+		}
+	}
+	var want []string
+	if c.Equals != nil {
+		want = append(want, strconv.Quote(*c.Equals))
+	}
+	if c.Contains != nil {
+		want = append(want, "containing "+strconv.Quote(*c.Contains))
+	}
+	if c.re != nil {
+		want = append(want, "matching /"+c.Regex+"/")
+	}
+	return false, fmt.Sprintf("want %s, got %s", strings.Join(want, " and "), quoteVals(vals))
+}
+
+func (c *Cond) pass(v string) bool {
+	if c.Equals != nil {
+		if c.CaseInsensitive {
+			if !strings.EqualFold(v, *c.Equals) {
+				return false
+			}
+		} else if v != *c.Equals {
+			return false
+		}
+	}
+	if c.Contains != nil {
+		if c.CaseInsensitive {
+			if !strings.Contains(strings.ToLower(v), strings.ToLower(*c.Contains)) {
+				return false
+			}
+		} else if !strings.Contains(v, *c.Contains) {
+			return false
+		}
+	}
+	if c.re != nil && !c.re.MatchString(v) {
+		return false
+	}
+	return true
+}
+
+func quoteVals(vals []string) string {
+	const maxLen = 80
+	q := make([]string, len(vals))
+	for i, v := range vals {
+		if len(v) > maxLen {
+			v = v[:maxLen] + "…"
+		}
+		q[i] = strconv.Quote(v)
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// test checks the JSON condition against r's body.
+func (c *JSONCond) test(r *Request) (bool, string) {
+	if !r.isJSON() {
+		return false, "body is not JSON"
+	}
+	res := r.jsonGet(c.Path)
+	got := "nothing"
+	if res.Exists() {
+		got = truncate(res.Raw, 80)
+	}
+	want := func() string { return fmt.Sprintf("want %s %s, got %s", c.Op, describe(c.Value), got) }
+	switch c.Op {
+	case "exists":
+		if res.Exists() != c.Value.(bool) {
+			if res.Exists() {
+				return false, "want absent, got " + got
+			}
+			return false, "want present, got nothing"
+		}
+	case "eq":
+		if !res.Exists() || !jsonEqual(res, c.Value) {
+			return false, want()
+		}
+	case "ne":
+		if res.Exists() && jsonEqual(res, c.Value) {
+			return false, want()
+		}
+	case "in":
+		list, _ := c.Value.([]any)
+		if !res.Exists() || !slices.ContainsFunc(list, func(v any) bool { return jsonEqual(res, v) }) {
+			return false, want()
+		}
+	case "regex":
+		if !res.Exists() || c.re == nil || !c.re.MatchString(res.String()) {
+			return false, want()
+		}
+	case "gt", "lt", "gte", "lte":
+		f, ok := resultFloat(res)
+		if !ok {
+			return false, want()
+		}
+		var pass bool
+		switch c.Op {
+		case "gt":
+			pass = f > c.num
+		case "lt":
+			pass = f < c.num
+		case "gte":
+			pass = f >= c.num
+		case "lte":
+			pass = f <= c.num
+		}
+		if !pass {
+			return false, want()
+		}
+	case "contains":
+		if !jsonContains(res, c.Value) {
+			return false, want()
+		}
+	}
+	return true, ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func describe(v any) string {
+	switch v := v.(type) {
+	case string:
+		return strconv.Quote(v)
+	case nil:
+		return "null"
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+func resultFloat(res gjson.Result) (float64, bool) {
+	switch res.Type {
+	case gjson.Number:
+		return res.Num, true
+	case gjson.String:
+		return toFloat(res.Str)
+	}
+	return 0, false
+}
+
+// jsonEqual compares a gjson result with a value from the config. Strings and
+// numbers compare leniently: "42" equals 42.
+func jsonEqual(res gjson.Result, want any) bool {
+	switch want := want.(type) {
+	case nil:
+		return res.Type == gjson.Null && res.Exists()
+	case bool:
+		return (res.Type == gjson.True && want) || (res.Type == gjson.False && !want)
+	case float64:
+		f, ok := resultFloat(res)
+		return ok && f == want
+	case string:
+		switch res.Type {
+		case gjson.String:
+			return res.Str == want
+		case gjson.Number:
+			f, ok := toFloat(want)
+			return ok && f == res.Num
+		case gjson.True, gjson.False:
+			return res.Raw == want
+		}
+		return false
+	case []any, map[string]any:
+		if !res.IsArray() && !res.IsObject() {
+			return false
+		}
+		return reflect.DeepEqual(normalizeJSON(res.Value()), want)
+	}
+	return false
+}
+
+// jsonContains: an array contains an equal element, a string contains the
+// text, an object contains the key.
+func jsonContains(res gjson.Result, want any) bool {
+	switch {
+	case res.IsArray():
+		found := false
+		res.ForEach(func(_, v gjson.Result) bool {
+			found = jsonEqual(v, want)
+			return !found
+		})
+		return found
+	case res.Type == gjson.String:
+		s, ok := want.(string)
+		if !ok {
+			s = describe(want)
+		}
+		return strings.Contains(res.Str, s)
+	case res.IsObject():
+		s, ok := want.(string)
+		return ok && res.Get(gjson.Escape(s)).Exists()
+	}
+	return false
+}
+
+// normalizeJSON makes decoded JSON comparable with config values: every
+// number becomes float64.
+func normalizeJSON(v any) any {
+	switch v := v.(type) {
+	case int64:
+		return float64(v)
+	case int:
+		return float64(v)
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = normalizeJSON(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = normalizeJSON(x)
+		}
+		return out
+	}
+	return v
+}
+
+// partialMatch reports whether got contains want: objects may have extra
+// keys, every element of a wanted array must match some element of the got
+// array, scalars are equal (numbers by value).
+func partialMatch(got, want any) bool {
+	switch want := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, wv := range want {
+			gv, ok := g[k]
+			if !ok || !partialMatch(gv, wv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		g, ok := got.([]any)
+		if !ok {
+			return false
+		}
+		for _, wv := range want {
+			if !slices.ContainsFunc(g, func(gv any) bool { return partialMatch(gv, wv) }) {
+				return false
+			}
+		}
+		return true
+	case float64:
+		f, ok := got.(float64)
+		if i, isInt := got.(int64); isInt {
+			f, ok = float64(i), true
+		}
+		return ok && f == want
+	case nil:
+		return got == nil
+	}
+	return got == want
+}

@@ -1,0 +1,187 @@
+package rules
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// pathPattern is a compiled path: exact, glob or template.
+type pathPattern struct {
+	exact   string
+	isExact bool
+	segs    []pathSeg
+	nparams int
+}
+
+type segKind int
+
+const (
+	segLit   segKind = iota // literal segment
+	segStar                 // "*": any one non-empty segment
+	segParam                // "{name}": one non-empty segment, captured
+	segAny                  // "**": zero or more segments
+	segRE                   // mixed, such as "*.json" or "{name}.json"
+)
+
+type pathSeg struct {
+	kind  segKind
+	lit   string
+	name  string
+	re    *regexp.Regexp
+	names []string // capture names of segRE, in order
+}
+
+var paramNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// compilePath compiles a path pattern. An empty pattern matches any path.
+func compilePath(p string) (*pathPattern, error) {
+	if p == "" {
+		return nil, nil
+	}
+	if !strings.HasPrefix(p, "/") {
+		return nil, fmt.Errorf("%q must start with /", p)
+	}
+	if !strings.ContainsAny(p, "*{}") {
+		return &pathPattern{exact: p, isExact: true}, nil
+	}
+	pp := &pathPattern{}
+	seen := map[string]bool{}
+	addName := func(n string) error {
+		if !paramNameRE.MatchString(n) {
+			return fmt.Errorf("bad parameter name %q in %q", n, p)
+		}
+		if seen[n] {
+			return fmt.Errorf("parameter %q appears twice in %q", n, p)
+		}
+		seen[n] = true
+		pp.nparams++
+		return nil
+	}
+	for _, s := range strings.Split(p[1:], "/") {
+		switch {
+		case s == "**":
+			pp.segs = append(pp.segs, pathSeg{kind: segAny})
+		case s == "*":
+			pp.segs = append(pp.segs, pathSeg{kind: segStar})
+		case strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") && strings.Count(s, "{") == 1 && strings.Count(s, "}") == 1:
+			name := s[1 : len(s)-1]
+			if err := addName(name); err != nil {
+				return nil, err
+			}
+			pp.segs = append(pp.segs, pathSeg{kind: segParam, name: name})
+		case !strings.ContainsAny(s, "*{}"):
+			pp.segs = append(pp.segs, pathSeg{kind: segLit, lit: s})
+		default:
+			if strings.Contains(s, "**") {
+				return nil, fmt.Errorf("** must be a whole segment in %q", p)
+			}
+			seg := pathSeg{kind: segRE}
+			var b strings.Builder
+			b.WriteString("^")
+			rest := s
+			for rest != "" {
+				i := strings.IndexAny(rest, "*{}")
+				if i < 0 {
+					b.WriteString(regexp.QuoteMeta(rest))
+					break
+				}
+				b.WriteString(regexp.QuoteMeta(rest[:i]))
+				switch rest[i] {
+				case '*':
+					b.WriteString(`[^/]*`)
+					rest = rest[i+1:]
+				case '}':
+					return nil, fmt.Errorf("unmatched } in %q", p)
+				case '{':
+					j := strings.IndexByte(rest[i:], '}')
+					if j < 0 {
+						return nil, fmt.Errorf("unmatched { in %q", p)
+					}
+					name := rest[i+1 : i+j]
+					if err := addName(name); err != nil {
+						return nil, err
+					}
+					seg.names = append(seg.names, name)
+					b.WriteString(`([^/]+?)`)
+					rest = rest[i+j+1:]
+				}
+			}
+			b.WriteString("$")
+			re, err := regexp.Compile(b.String())
+			if err != nil {
+				return nil, fmt.Errorf("bad pattern %q: %v", p, err)
+			}
+			seg.re = re
+			pp.segs = append(pp.segs, seg)
+		}
+	}
+	return pp, nil
+}
+
+// match matches path, returning captured parameters (nil when the pattern
+// has none).
+func (pp *pathPattern) match(path string) (map[string]string, bool) {
+	if pp.isExact {
+		return nil, path == pp.exact
+	}
+	if !strings.HasPrefix(path, "/") {
+		return nil, false
+	}
+	parts := strings.Split(path[1:], "/")
+	var params map[string]string
+	if pp.nparams > 0 {
+		params = make(map[string]string, pp.nparams)
+	}
+	if !matchSegs(pp.segs, parts, params) {
+		return nil, false
+	}
+	return params, true
+}
+
+func matchSegs(segs []pathSeg, parts []string, params map[string]string) bool {
+	for len(segs) > 0 {
+		s := segs[0]
+		if s.kind == segAny {
+			rest := segs[1:]
+			if len(rest) == 0 {
+				return true
+			}
+			for i := 0; i <= len(parts); i++ {
+				if matchSegs(rest, parts[i:], params) {
+					return true
+				}
+			}
+			return false
+		}
+		if len(parts) == 0 {
+			return false
+		}
+		p := parts[0]
+		switch s.kind {
+		case segLit:
+			if p != s.lit {
+				return false
+			}
+		case segStar:
+			if p == "" {
+				return false
+			}
+		case segParam:
+			if p == "" {
+				return false
+			}
+			params[s.name] = p
+		case segRE:
+			m := s.re.FindStringSubmatch(p)
+			if m == nil {
+				return false
+			}
+			for i, name := range s.names {
+				params[name] = m[i+1]
+			}
+		}
+		segs, parts = segs[1:], parts[1:]
+	}
+	return len(parts) == 0
+}

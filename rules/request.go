@@ -1,0 +1,178 @@
+package rules
+
+import (
+	"bytes"
+	"encoding/json"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
+
+// Request is what matchers and templates see of an incoming request.
+//
+// A Request parses its query and body lazily, at most once, and caches the
+// result; it is not safe for use by several goroutines at once.
+type Request struct {
+	Method string
+	// Path is the URL path as rules see it: for capture traffic in a named
+	// bin, without the /b/{bin} prefix.
+	Path     string
+	RawQuery string
+	Header   http.Header
+	Body     []byte
+	// Bin is the capture bin ("default" when none was named); Proxy names
+	// the proxy the request came through ("" for capture traffic).
+	Bin, Proxy string
+
+	parsed parsedRequest
+}
+
+type parsedRequest struct {
+	query     url.Values
+	queryDone bool
+
+	jsonValid, jsonDone bool
+	jsonValue           any
+	jsonValueDone       bool
+
+	form     url.Values
+	formDone bool
+}
+
+func (r *Request) query() url.Values {
+	if !r.parsed.queryDone {
+		r.parsed.queryDone = true
+		r.parsed.query, _ = url.ParseQuery(r.RawQuery)
+	}
+	return r.parsed.query
+}
+
+// isJSON reports whether the body is valid JSON (checked once).
+func (r *Request) isJSON() bool {
+	if !r.parsed.jsonDone {
+		r.parsed.jsonDone = true
+		b := bytes.TrimSpace(r.Body)
+		r.parsed.jsonValid = len(b) > 0 && gjson.ValidBytes(b)
+	}
+	return r.parsed.jsonValid
+}
+
+// jsonGet returns the gjson result at path in the body.
+func (r *Request) jsonGet(path string) gjson.Result {
+	if !r.isJSON() {
+		return gjson.Result{}
+	}
+	return gjson.GetBytes(r.Body, path)
+}
+
+// jsonBody returns the body decoded as JSON (objects as map[string]any,
+// integers as int64 when they fit, other numbers as float64), or nil.
+func (r *Request) jsonBody() any {
+	if !r.parsed.jsonValueDone {
+		r.parsed.jsonValueDone = true
+		if r.isJSON() {
+			dec := json.NewDecoder(bytes.NewReader(r.Body))
+			dec.UseNumber()
+			var v any
+			if dec.Decode(&v) == nil {
+				r.parsed.jsonValue = plainNumbers(v)
+			}
+		}
+	}
+	return r.parsed.jsonValue
+}
+
+// plainNumbers replaces json.Number with int64 or float64, in place.
+func plainNumbers(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return i
+		}
+		f, _ := v.Float64()
+		return f
+	case map[string]any:
+		for k, x := range v {
+			v[k] = plainNumbers(x)
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = plainNumbers(x)
+		}
+	}
+	return v
+}
+
+// form returns the body's form fields: URL-encoded bodies, multipart form
+// values (files are skipped), and bodies without a Content-Type that are not
+// JSON.
+func (r *Request) form() url.Values {
+	if r.parsed.formDone {
+		return r.parsed.form
+	}
+	r.parsed.formDone = true
+	ct := r.Header.Get("Content-Type")
+	mt, params, _ := mime.ParseMediaType(ct)
+	switch {
+	case mt == "application/x-www-form-urlencoded", ct == "" && !r.isJSON():
+		r.parsed.form, _ = url.ParseQuery(string(r.Body))
+	case mt == "multipart/form-data" && params["boundary"] != "":
+		mr := multipart.NewReader(bytes.NewReader(r.Body), params["boundary"])
+		if f, err := mr.ReadForm(int64(len(r.Body)) + 1); err == nil {
+			r.parsed.form = url.Values(f.Value)
+			_ = f.RemoveAll()
+		}
+	}
+	return r.parsed.form
+}
+
+// RequestVars returns the template context for r: request.method, .path,
+// .params (the path parameters), .query, .headers (lower-case names; any case
+// works in lookups), .body (text), .json (the parsed JSON body, or nil) and
+// .form. A query, header or form field with one value is a string; with
+// several, a list of strings. Callers add bin, exchange and now.
+func RequestVars(r *Request, params map[string]string) map[string]any {
+	p := make(map[string]any, len(params))
+	for k, v := range params {
+		p[k] = v
+	}
+	hdr := make(Headers, len(r.Header))
+	for k, v := range r.Header {
+		hdr[strings.ToLower(k)] = oneOrMany(v)
+	}
+	return map[string]any{
+		"request": map[string]any{
+			"method":  r.Method,
+			"path":    r.Path,
+			"params":  p,
+			"query":   valuesMap(r.query()),
+			"headers": hdr,
+			"body":    string(r.Body),
+			"json":    r.jsonBody(),
+			"form":    valuesMap(r.form()),
+		},
+	}
+}
+
+func valuesMap(v url.Values) map[string]any {
+	m := make(map[string]any, len(v))
+	for k, vs := range v {
+		m[k] = oneOrMany(vs)
+	}
+	return m
+}
+
+func oneOrMany(vs []string) any {
+	if len(vs) == 1 {
+		return vs[0]
+	}
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = v
+	}
+	return out
+}

@@ -1,0 +1,831 @@
+package rules
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	mrand "math/rand/v2"
+	"mime"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/osteele/liquid"
+	"github.com/osteele/liquid/parser"
+	"github.com/osteele/liquid/render"
+	"github.com/osteele/tuesday"
+)
+
+// Format says how a template's placeholders are escaped.
+type Format int
+
+// Formats.
+const (
+	// FormatText writes values as Liquid does, unescaped.
+	FormatText Format = iota
+	// FormatJSON escapes a placeholder inside a JSON string literal for that
+	// string, and writes one outside a string as a JSON value.
+	FormatJSON
+	// FormatXML escapes placeholders for XML text and attribute values.
+	FormatXML
+	// FormatForm URL-encodes placeholders (application/x-www-form-urlencoded).
+	FormatForm
+)
+
+// String names the format.
+func (f Format) String() string {
+	switch f {
+	case FormatJSON:
+		return "json"
+	case FormatXML:
+		return "xml"
+	case FormatForm:
+		return "form"
+	}
+	return "text"
+}
+
+// Render limits. A render that writes more than MaxRenderSize bytes, runs
+// more than MaxRenderIterations loop iterations or takes longer than
+// RenderTimeout stops with an error.
+const (
+	MaxRenderSize       = 8 << 20
+	MaxRenderIterations = 1_000_000
+	RenderTimeout       = 2 * time.Second
+)
+
+// Names used by the rewritten template source. They are not meant for
+// authors.
+const (
+	guardVar   = "__hl"
+	tickFilter = "__hl_tick"
+)
+
+// Template is a Liquid template parsed once, with placeholders escaped for
+// its Format. A Template is safe for concurrent use.
+//
+// Templates cannot read files ({% include %} is refused) or the environment.
+// Beyond Liquid's standard filters they have json, xml_escape, url_encode,
+// base64, base64_decode, sha256, hmac_sha256: key, uuid, random_int: a, b,
+// and date (strftime, or "rfc3339"); {{ uuid }} alone also gives a new UUID.
+type Template struct {
+	src    string
+	format Format
+	tpl    *liquid.Template
+}
+
+// FormatFor chooses the escaping format of a body from its Content-Type and,
+// when the type is empty, from the body itself: a body starting with { or [
+// (but not with a Liquid tag) is JSON, one starting with < is XML.
+func FormatFor(contentType, body string) Format {
+	if contentType != "" {
+		mt, _, err := mime.ParseMediaType(contentType)
+		if err != nil {
+			mt = strings.ToLower(strings.TrimSpace(strings.Split(contentType, ";")[0]))
+		}
+		switch {
+		case mt == "application/json", strings.HasSuffix(mt, "+json"), mt == "text/json":
+			return FormatJSON
+		case mt == "application/xml", mt == "text/xml", strings.HasSuffix(mt, "+xml"):
+			return FormatXML
+		case mt == "application/x-www-form-urlencoded":
+			return FormatForm
+		}
+		return FormatText
+	}
+	b := strings.TrimSpace(body)
+	switch {
+	case strings.HasPrefix(b, "{{"), strings.HasPrefix(b, "{%"):
+		return FormatText
+	case strings.HasPrefix(b, "{"), strings.HasPrefix(b, "["):
+		return FormatJSON
+	case strings.HasPrefix(b, "<"):
+		return FormatXML
+	}
+	return FormatText
+}
+
+// NewTemplate parses src as a Liquid template whose placeholders are escaped
+// for format. It fails on Liquid syntax errors and on {% include %}.
+func NewTemplate(src string, format Format) (*Template, error) {
+	rewritten, err := rewrite(src, format)
+	if err != nil {
+		return nil, err
+	}
+	tpl, serr := newEngine().ParseString(rewritten)
+	if serr != nil {
+		return nil, fmt.Errorf("liquid: %s", serr.Error())
+	}
+	return &Template{src: src, format: format, tpl: tpl}, nil
+}
+
+// Source returns the template as written.
+func (t *Template) Source() string { return t.src }
+
+// Format returns the template's escaping format.
+func (t *Template) Format() Format { return t.format }
+
+// MarshalYAML encodes the template as its source.
+func (t *Template) MarshalYAML() (any, error) { return t.src, nil }
+
+// MarshalJSON encodes the template as its source, a JSON string.
+func (t *Template) MarshalJSON() ([]byte, error) { return json.Marshal(t.src) }
+
+// Render renders the template with vars. It fails on Liquid errors and when
+// a render limit (MaxRenderSize, MaxRenderIterations, RenderTimeout) is hit.
+func (t *Template) Render(vars map[string]any) (out []byte, err error) {
+	g := &renderGuard{deadline: time.Now().Add(RenderTimeout)}
+	b := make(map[string]any, len(vars)+2)
+	maps.Copy(b, vars)
+	b[guardVar] = g
+	if _, ok := b["uuid"]; !ok {
+		b["uuid"] = uuidDrop{}
+	}
+	w := &capWriter{max: MaxRenderSize}
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, cmpErr(g.err, w.err, fmt.Errorf("render: %v", r))
+		}
+	}()
+	if serr := t.tpl.FRender(w, b); serr != nil {
+		return nil, cmpErr(g.err, w.err, fmt.Errorf("render: %s", serr.Error()))
+	}
+	if w.err != nil {
+		return nil, w.err
+	}
+	return w.buf.Bytes(), nil
+}
+
+// cmpErr returns the first non-nil error.
+func cmpErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// capWriter is a buffer that fails beyond max bytes.
+type capWriter struct {
+	buf bytes.Buffer
+	max int
+	err error
+}
+
+func (w *capWriter) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.buf.Len()+len(p) > w.max {
+		w.err = fmt.Errorf("render: output larger than %d bytes", w.max)
+		return 0, w.err
+	}
+	return w.buf.Write(p)
+}
+
+// renderGuard is the per-render state that the internal filters check.
+type renderGuard struct {
+	deadline time.Time
+	ticks    int
+	err      error
+}
+
+// check counts one step and fails once a limit is hit.
+func (g *renderGuard) check() error {
+	if g == nil {
+		return nil
+	}
+	if g.err != nil {
+		return g.err
+	}
+	g.ticks++
+	switch {
+	case g.ticks > MaxRenderIterations:
+		g.err = fmt.Errorf("render: more than %d loop iterations", MaxRenderIterations)
+	case g.ticks%64 == 0 && time.Now().After(g.deadline):
+		g.err = fmt.Errorf("render: took longer than %v", RenderTimeout)
+	}
+	return g.err
+}
+
+// checkSize fails when s alone is beyond the output limit.
+func (g *renderGuard) checkSize(n int) error {
+	if n > MaxRenderSize {
+		err := fmt.Errorf("render: value larger than %d bytes", MaxRenderSize)
+		if g != nil && g.err == nil {
+			g.err = err
+		}
+		return err
+	}
+	return nil
+}
+
+// uuidDrop renders as a new random UUID each time {{ uuid }} is used.
+type uuidDrop struct{}
+
+func (uuidDrop) ToLiquid() any { return newUUID() }
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// jsonText is a value that is already JSON (the json filter's result); it is
+// written as-is outside JSON strings.
+type jsonText string
+
+// xmlSafe is a value already escaped for XML (xml_escape's result).
+type xmlSafe string
+
+// formSafe is a value already URL-encoded (url_encode's result).
+type formSafe string
+
+// rewrite wraps every output tag of src with the internal filter that
+// escapes it for format and its position, inserts a guard at the start of
+// every loop body, and refuses {% include %}.
+func rewrite(src string, format Format) (string, error) {
+	var b strings.Builder
+	b.Grow(len(src) + 64)
+	var lex jsonLexer
+	inRaw, inComment := false, false
+	for _, tok := range parser.Scan(src, parser.SourceLoc{}, nil) {
+		switch tok.Type {
+		case parser.TextTokenType:
+			b.WriteString(tok.Source)
+			if !inComment {
+				lex.feed(tok.Source)
+			}
+		case parser.ObjTokenType:
+			switch {
+			case inComment:
+				b.WriteString(tok.Source)
+			case inRaw:
+				b.WriteString(tok.Source)
+				lex.feed(tok.Source)
+			default:
+				b.WriteString(wrapOutput(tok, outFilter(format, lex.inString)))
+				lex.escaped = false
+			}
+		case parser.TagTokenType:
+			b.WriteString(tok.Source)
+			switch {
+			case inComment:
+				if tok.Name == "endcomment" {
+					inComment = false
+				}
+			case inRaw:
+				if tok.Name == "endraw" {
+					inRaw = false
+				} else {
+					lex.feed(tok.Source)
+				}
+			case tok.Name == "raw":
+				inRaw = true
+			case tok.Name == "comment":
+				inComment = true
+			case tok.Name == "include":
+				return "", errors.New("templates cannot include files")
+			case tok.Name == "for", tok.Name == "tablerow":
+				b.WriteString("{{" + guardVar + " | " + tickFilter + "}}")
+			}
+		}
+	}
+	return b.String(), nil
+}
+
+// outFilter names the internal filter for an output tag.
+func outFilter(format Format, inString bool) string {
+	switch format {
+	case FormatJSON:
+		if inString {
+			return "__hl_jstr"
+		}
+		return "__hl_json"
+	case FormatXML:
+		return "__hl_xml"
+	case FormatForm:
+		return "__hl_form"
+	}
+	return "__hl_text"
+}
+
+// wrapOutput turns {{ expr }} into {{ (expr) | filter: __hl }}, keeping
+// whitespace-control dashes.
+func wrapOutput(tok parser.Token, filter string) string {
+	args := tok.Args
+	if strings.TrimSpace(args) == "" || len(tok.Source) < 4 {
+		return tok.Source
+	}
+	i := strings.Index(tok.Source[2:], args)
+	if i < 0 {
+		return tok.Source
+	}
+	i += 2
+	return tok.Source[:i] + "(" + args + ") | " + filter + ": " + guardVar + tok.Source[i+len(args):]
+}
+
+// jsonLexer tracks whether the text seen so far ends inside a JSON string
+// literal. Liquid tags are ignored: branches of an if are read one after the
+// other, which is right for the usual balanced templates.
+type jsonLexer struct {
+	inString, escaped bool
+}
+
+func (l *jsonLexer) feed(s string) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !l.inString {
+			if c == '"' {
+				l.inString = true
+			}
+			continue
+		}
+		switch {
+		case l.escaped:
+			l.escaped = false
+		case c == '\\':
+			l.escaped = true
+		case c == '"':
+			l.inString = false
+		}
+	}
+}
+
+// newEngine builds a Liquid engine with hooklab's filters. Each template has
+// its own engine, so nothing is shared between configs.
+func newEngine() *liquid.Engine {
+	e := liquid.NewEngine()
+	e.RegisterTag("include", func(render.Context) (string, error) {
+		return "", errors.New("templates cannot include files")
+	})
+
+	e.RegisterFilter(tickFilter, func(g *renderGuard) (any, error) {
+		return nil, g.check()
+	})
+	e.RegisterFilter("__hl_text", func(v any, g *renderGuard) (any, error) {
+		if err := g.check(); err != nil {
+			return nil, err
+		}
+		if s, ok := v.(string); ok {
+			if err := g.checkSize(len(s)); err != nil {
+				return nil, err
+			}
+		}
+		return v, nil
+	})
+	e.RegisterFilter("__hl_json", func(v any, g *renderGuard) (any, error) {
+		if err := g.check(); err != nil {
+			return nil, err
+		}
+		out, err := encodeJSON(v)
+		if err != nil {
+			return nil, err
+		}
+		return string(out), g.checkSize(len(out))
+	})
+	e.RegisterFilter("__hl_jstr", func(v any, g *renderGuard) (any, error) {
+		if err := g.check(); err != nil {
+			return nil, err
+		}
+		s, err := jsonStringText(v)
+		if err != nil {
+			return nil, err
+		}
+		out := appendJSONStringContent(nil, s)
+		return string(out), g.checkSize(len(out))
+	})
+	e.RegisterFilter("__hl_xml", func(v any, g *renderGuard) (any, error) {
+		if err := g.check(); err != nil {
+			return nil, err
+		}
+		if s, ok := v.(xmlSafe); ok {
+			return string(s), nil
+		}
+		out := xmlEscape(valueText(v))
+		return out, g.checkSize(len(out))
+	})
+	e.RegisterFilter("__hl_form", func(v any, g *renderGuard) (any, error) {
+		if err := g.check(); err != nil {
+			return nil, err
+		}
+		if s, ok := v.(formSafe); ok {
+			return string(s), nil
+		}
+		out := url.QueryEscape(valueText(v))
+		return out, g.checkSize(len(out))
+	})
+
+	e.RegisterFilter("json", func(v any) (any, error) {
+		out, err := encodeJSON(v)
+		if err != nil {
+			return nil, err
+		}
+		return jsonText(out), nil
+	})
+	e.RegisterFilter("xml_escape", func(v any) xmlSafe { return xmlSafe(xmlEscape(valueText(v))) })
+	e.RegisterFilter("url_encode", func(v any) formSafe { return formSafe(url.QueryEscape(valueText(v))) })
+	e.RegisterFilter("base64", func(v any) string {
+		return base64.StdEncoding.EncodeToString([]byte(valueText(v)))
+	})
+	e.RegisterFilter("base64_decode", func(v any) (string, error) {
+		s := strings.TrimSpace(valueText(v))
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+			if b, err := enc.DecodeString(s); err == nil {
+				return string(b), nil
+			}
+		}
+		return "", errors.New("base64_decode: not base64")
+	})
+	e.RegisterFilter("sha256", func(v any) string {
+		sum := sha256.Sum256([]byte(valueText(v)))
+		return hex.EncodeToString(sum[:])
+	})
+	e.RegisterFilter("hmac_sha256", func(v any, key any) string {
+		mac := hmac.New(sha256.New, []byte(valueText(key)))
+		mac.Write([]byte(valueText(v)))
+		return hex.EncodeToString(mac.Sum(nil))
+	})
+	e.RegisterFilter("uuid", func(any) string { return newUUID() })
+	e.RegisterFilter("random_int", func(_ any, a, b any) (int, error) {
+		lo, ok1 := toFloat(a)
+		hi, ok2 := toFloat(b)
+		if !ok1 || !ok2 || hi < lo || hi-lo > math.MaxInt32 {
+			return 0, errors.New("random_int: want two numbers a <= b")
+		}
+		return int(lo) + mrand.IntN(int(hi)-int(lo)+1), nil
+	})
+	e.RegisterFilter("date", dateFilter)
+
+	// Guard the filters that can grow a string without writing it.
+	grow := func(n int) error {
+		if n > MaxRenderSize {
+			return fmt.Errorf("value larger than %d bytes", MaxRenderSize)
+		}
+		return nil
+	}
+	e.RegisterFilter("append", func(s, suffix string) (string, error) {
+		return s + suffix, grow(len(s) + len(suffix))
+	})
+	e.RegisterFilter("prepend", func(s, prefix string) (string, error) {
+		return prefix + s, grow(len(s) + len(prefix))
+	})
+	e.RegisterFilter("replace", func(s, old, n string) (string, error) {
+		if c := strings.Count(s, old); c > 0 && len(n) > len(old) {
+			if err := grow(len(s) + c*(len(n)-len(old))); err != nil {
+				return "", err
+			}
+		}
+		return strings.ReplaceAll(s, old, n), nil
+	})
+	return e
+}
+
+// dateFilter formats a time (or a string parsed as a date, "now", or Unix
+// seconds) with strftime, or "rfc3339"/"rfc3339nano"; the default format is
+// RFC 3339.
+func dateFilter(v any, format func(string) string) (string, error) {
+	var t time.Time
+	switch v := v.(type) {
+	case time.Time:
+		t = v
+	case string:
+		s := strings.TrimSpace(v)
+		if p, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			t = p
+		} else if f, err := strconv.ParseFloat(s, 64); err == nil {
+			t = time.Unix(0, int64(f*1e9)).UTC()
+		} else if s == "now" || s == "today" {
+			t = time.Now()
+		} else {
+			p, err := parseLiquidDate(s)
+			if err != nil {
+				return "", err
+			}
+			t = p
+		}
+	case nil:
+		return "", nil
+	default:
+		f, ok := toFloat(numberValue(v))
+		if !ok {
+			return "", fmt.Errorf("date: cannot use %T as a date", v)
+		}
+		t = time.Unix(0, int64(f*1e9)).UTC()
+	}
+	f := format("rfc3339")
+	switch strings.ToLower(f) {
+	case "rfc3339":
+		return t.Format(time.RFC3339), nil
+	case "rfc3339nano":
+		return t.Format(time.RFC3339Nano), nil
+	}
+	return tuesday.Strftime(f, t)
+}
+
+func parseLiquidDate(s string) (time.Time, error) {
+	layouts := []string{time.RFC1123Z, time.RFC1123, time.RFC822Z, time.RFC822, "2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02"}
+	for _, l := range layouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("date: cannot parse %q", s)
+}
+
+// numberValue converts any Go number to float64 (others unchanged).
+func numberValue(v any) any {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return float64(rv.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return float64(rv.Uint())
+	case reflect.Float32, reflect.Float64:
+		return rv.Float()
+	}
+	return v
+}
+
+// valueText is a value as text: strings as they are, nil as "", maps and
+// lists as JSON, times in RFC 3339, numbers and booleans as Liquid writes
+// them.
+func valueText(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case jsonText:
+		return string(v)
+	case xmlSafe:
+		return string(v)
+	case formSafe:
+		return string(v)
+	case []byte:
+		return string(v)
+	case time.Time:
+		return v.Format(time.RFC3339)
+	case fmt.Stringer:
+		return v.String()
+	}
+	switch reflect.ValueOf(v).Kind() {
+	case reflect.Map, reflect.Slice, reflect.Array, reflect.Struct:
+		if b, err := encodeJSON(v); err == nil {
+			return string(b)
+		}
+	}
+	if it, ok := v.(iterable); ok {
+		if b, err := encodeJSON(it); err == nil {
+			return string(b)
+		}
+	}
+	return fmt.Sprint(v)
+}
+
+// jsonStringText is the text that goes inside a JSON string for v.
+func jsonStringText(v any) (string, error) {
+	return valueText(v), nil
+}
+
+// iterable is Liquid's lazy list (ranges).
+type iterable interface {
+	Len() int
+	Index(int) any
+}
+
+// encodeJSON encodes v as JSON with HTML-safe strings (</ becomes <\/).
+// Map keys are sorted. NaN and infinities become null.
+func encodeJSON(v any) ([]byte, error) {
+	e := jsonEncoder{}
+	if err := e.encode(v, 0); err != nil {
+		return nil, err
+	}
+	return e.buf, nil
+}
+
+type jsonEncoder struct {
+	buf []byte
+}
+
+func (e *jsonEncoder) encode(v any, depth int) error {
+	if depth > 100 {
+		return errors.New("json: value nested too deeply")
+	}
+	if len(e.buf) > MaxRenderSize {
+		return fmt.Errorf("json: value larger than %d bytes", MaxRenderSize)
+	}
+	switch v := v.(type) {
+	case nil:
+		e.buf = append(e.buf, "null"...)
+		return nil
+	case jsonText:
+		e.buf = append(e.buf, v...)
+		return nil
+	case string:
+		e.buf = appendJSONString(e.buf, v)
+		return nil
+	case xmlSafe:
+		e.buf = appendJSONString(e.buf, string(v))
+		return nil
+	case formSafe:
+		e.buf = appendJSONString(e.buf, string(v))
+		return nil
+	case []byte:
+		e.buf = appendJSONString(e.buf, string(v))
+		return nil
+	case bool:
+		e.buf = strconv.AppendBool(e.buf, v)
+		return nil
+	case time.Time:
+		e.buf = appendJSONString(e.buf, v.Format(time.RFC3339Nano))
+		return nil
+	case json.Number:
+		e.buf = append(e.buf, v...)
+		return nil
+	case map[string]any:
+		e.buf = append(e.buf, '{')
+		for i, k := range slices.Sorted(maps.Keys(v)) {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.buf = appendJSONString(e.buf, k)
+			e.buf = append(e.buf, ':')
+			if err := e.encode(v[k], depth+1); err != nil {
+				return err
+			}
+		}
+		e.buf = append(e.buf, '}')
+		return nil
+	case Headers:
+		return e.encode(map[string]any(v), depth)
+	case []any:
+		e.buf = append(e.buf, '[')
+		for i, x := range v {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			if err := e.encode(x, depth+1); err != nil {
+				return err
+			}
+		}
+		e.buf = append(e.buf, ']')
+		return nil
+	case iterable:
+		n := v.Len()
+		if n > MaxRenderSize {
+			return fmt.Errorf("json: list longer than %d items", MaxRenderSize)
+		}
+		e.buf = append(e.buf, '[')
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			if err := e.encode(v.Index(i), depth+1); err != nil {
+				return err
+			}
+		}
+		e.buf = append(e.buf, ']')
+		return nil
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		e.buf = strconv.AppendInt(e.buf, rv.Int(), 10)
+		return nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		e.buf = strconv.AppendUint(e.buf, rv.Uint(), 10)
+		return nil
+	case reflect.Float32, reflect.Float64:
+		f := rv.Float()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			e.buf = append(e.buf, "null"...)
+			return nil
+		}
+		b, _ := json.Marshal(f)
+		e.buf = append(e.buf, b...)
+		return nil
+	case reflect.String:
+		e.buf = appendJSONString(e.buf, rv.String())
+		return nil
+	case reflect.Map:
+		if rv.Type().Key().Kind() != reflect.String {
+			break
+		}
+		m := make(map[string]any, rv.Len())
+		for _, k := range rv.MapKeys() {
+			m[k.String()] = rv.MapIndex(k).Interface()
+		}
+		return e.encode(m, depth)
+	case reflect.Slice, reflect.Array:
+		l := make([]any, rv.Len())
+		for i := range l {
+			l[i] = rv.Index(i).Interface()
+		}
+		return e.encode(l, depth)
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			e.buf = append(e.buf, "null"...)
+			return nil
+		}
+		return e.encode(rv.Elem().Interface(), depth+1)
+	}
+	e.buf = appendJSONString(e.buf, fmt.Sprint(v))
+	return nil
+}
+
+// appendJSONString appends s as a quoted JSON string.
+func appendJSONString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	buf = appendJSONStringContent(buf, s)
+	return append(buf, '"')
+}
+
+// appendJSONStringContent appends s escaped for the inside of a JSON string
+// literal: quotes, backslashes and control characters are escaped, "</"
+// becomes "<\/", U+2028 and U+2029 are escaped, and invalid UTF-8 becomes
+// U+FFFD.
+func appendJSONStringContent(buf []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				buf = append(buf, '\\', c)
+			case c == '\n':
+				buf = append(buf, '\\', 'n')
+			case c == '\r':
+				buf = append(buf, '\\', 'r')
+			case c == '\t':
+				buf = append(buf, '\\', 't')
+			case c < 0x20 || c == 0x7f:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			case c == '/' && i > 0 && s[i-1] == '<':
+				buf = append(buf, '\\', '/')
+			default:
+				buf = append(buf, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			buf = append(buf, `\ufffd`...)
+		case r == '\u2028':
+			buf = append(buf, `\u2028`...)
+		case r == '\u2029':
+			buf = append(buf, `\u2029`...)
+		default:
+			buf = append(buf, s[i:i+size]...)
+		}
+		i += size
+	}
+	return buf
+}
+
+// xmlEscape escapes s for XML text and attribute values; characters XML
+// does not allow become U+FFFD.
+func xmlEscape(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch r {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '"':
+			b.WriteString("&quot;")
+		case '\'':
+			b.WriteString("&apos;")
+		case '\t', '\n', '\r':
+			b.WriteRune(r)
+		default:
+			if r < 0x20 || (r >= 0xD800 && r <= 0xDFFF) || r == 0xFFFE || r == 0xFFFF {
+				r = '\uFFFD'
+			}
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
