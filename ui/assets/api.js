@@ -1,0 +1,96 @@
+// The JSON API on the page's own origin. Every call throws an APIError
+// carrying the server's message when the answer is not 2xx.
+
+/** APIError is a failed API call: status is the HTTP status (0 when the server was unreachable). */
+export class APIError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.name = 'APIError';
+    this.status = status;
+  }
+}
+
+async function call(method, path, { query, body, signal, as = 'json' } = {}) {
+  const url = new URL(path, location.origin);
+  for (const [k, v] of Object.entries(query || {})) {
+    if (v != null && v !== '') url.searchParams.set(k, String(v));
+  }
+  const init = { method, signal, headers: { Accept: as === 'json' ? 'application/json' : '*/*' } };
+  if (method !== 'GET' && method !== 'HEAD') {
+    // The server refuses state-changing requests without a JSON content
+    // type (a cross-site form cannot send one), so send it even without a body.
+    init.headers['Content-Type'] = 'application/json';
+    if (body !== undefined) init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (err) {
+    if (err.name === 'AbortError') throw err;
+    throw new APIError(0, `hooklab is not reachable (${err.message})`);
+  }
+  if (!res.ok) {
+    let msg = `${res.status} ${res.statusText}`;
+    try {
+      const j = await res.json();
+      if (j && j.error) msg = j.detail ? `${j.error}: ${j.detail}` : j.error;
+    } catch { /* not JSON: keep the status line */ }
+    throw new APIError(res.status, msg);
+  }
+  if (res.status === 204) return null;
+  if (as === 'text') return res.text();
+  if (as === 'blob') return res.blob();
+  return res.json();
+}
+
+/**
+ * listExchanges returns {exchanges, next}: summaries newest first, and the
+ * cursor of the next (older) page or "" when there is none.
+ */
+export function listExchanges({ bin, method, status, q, limit = 200, cursor } = {}, signal) {
+  return call('GET', '/api/exchanges', { query: { bin, method, status, q, limit, cursor }, signal });
+}
+
+/** getExchange returns one whole exchange: the summary fields plus request, response and error. */
+export function getExchange(id, signal) {
+  return call('GET', `/api/exchanges/${encodeURIComponent(id)}`, { signal });
+}
+
+/** curlCommand returns a curl command line that reproduces the request. */
+export function curlCommand(id) {
+  return call('GET', `/api/exchanges/${encodeURIComponent(id)}/curl`, { as: 'text' });
+}
+
+/** rawURL is where the request can be downloaded as HTTP/1.1 bytes. */
+export function rawURL(id) {
+  return `/api/exchanges/${encodeURIComponent(id)}/raw`;
+}
+
+/** deleteExchange deletes one exchange. */
+export function deleteExchange(id) {
+  return call('DELETE', `/api/exchanges/${encodeURIComponent(id)}`);
+}
+
+/** clearExchanges deletes every exchange in bin, or in all bins when bin is empty. */
+export function clearExchanges(bin) {
+  return call('DELETE', '/api/exchanges', { query: { bin } });
+}
+
+/** listBins returns [{name, count, last_seen}]. */
+export async function listBins(signal) {
+  const j = await call('GET', '/api/bins', { signal });
+  return (j && j.bins) || [];
+}
+
+/** createBin creates a bin (a generated name when name is empty) and returns {name, url}. */
+export function createBin(name) {
+  return call('POST', '/api/bins', { body: name ? { name } : {} });
+}
+
+/** streamURL is the websocket address of the live stream, filtered to bin when given. */
+export function streamURL(bin) {
+  const u = new URL('/api/stream', location.href);
+  u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (bin) u.searchParams.set('bin', bin);
+  return u.toString();
+}

@@ -1,0 +1,41 @@
+// Small helpers for building DOM safely. Captured payloads are untrusted:
+// everything the UI shows goes through text nodes and attributes, never
+// through innerHTML.
+
+/**
+ * h builds an element. attrs maps names to values: "class", "dataset"
+ * (an object), "on<event>" (a listener), booleans (present when true) and
+ * plain attributes; null and undefined values are skipped. Children may be
+ * nodes, strings, numbers, arrays of those, or null/false (skipped).
+ */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  if (attrs) {
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v == null || v === false) continue;
+      if (k === 'class') el.className = v;
+      else if (k === 'dataset') Object.assign(el.dataset, v);
+      else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+      else if (v === true) el.setAttribute(k, '');
+      else el.setAttribute(k, String(v));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+/** append adds children (as accepted by h) to el and returns el. */
+export function append(el, children) {
+  for (const c of children) {
+    if (c == null || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+/** clear removes every child of el and returns el. */
+export function clear(el) {
+  el.replaceChildren();
+  return el;
+}
