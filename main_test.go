@@ -1,0 +1,916 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine to write while
+// the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// server is a hooklab started through run for a test.
+type server struct {
+	Capture string // base URL of the capture listener, with trailing slash
+	UI      string // base URL of the UI listener, with trailing slash
+	Stdout  *syncBuffer
+	Stderr  *syncBuffer
+	cancel  context.CancelFunc
+	done    chan error
+	stopped bool
+}
+
+// startServer runs hooklab with args (ports default to 127.0.0.1:0) and
+// waits for it to print its URLs. It is stopped at cleanup.
+func startServer(t testing.TB, args ...string) *server {
+	t.Helper()
+	have := strings.Join(args, " ")
+	if !strings.Contains(have, "--capture") {
+		args = append(args, "--capture", "127.0.0.1:0")
+	}
+	if !strings.Contains(have, "--ui") {
+		args = append(args, "--ui", "127.0.0.1:0")
+	}
+	if !strings.Contains(have, "--data") && !strings.Contains(have, "--memory") {
+		args = append(args, "--data", t.TempDir())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{Stdout: new(syncBuffer), Stderr: new(syncBuffer), cancel: cancel, done: make(chan error, 1)}
+	getenv := func(k string) string {
+		if k == "HOME" {
+			return "/nonexistent-home-for-tests"
+		}
+		return ""
+	}
+	go func() { s.done <- run(ctx, append([]string{"serve"}, args...), getenv, s.Stdout, s.Stderr) }()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out := s.Stdout.String()
+		s.Capture, s.UI = startupURL(out, "capture"), startupURL(out, "ui")
+		if s.Capture != "" && s.UI != "" {
+			break
+		}
+		select {
+		case err := <-s.done:
+			cancel()
+			t.Fatalf("hooklab exited at start: %v\nstderr:\n%s", err, s.Stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("hooklab did not print its URLs; stdout:\n%s\nstderr:\n%s", out, s.Stderr.String())
+		}
+	}
+	t.Cleanup(func() { s.Stop(t) })
+	return s
+}
+
+func startupURL(out, name string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, name+": "); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// Stop shuts the server down gracefully and fails the test if run returned
+// an error.
+func (s *server) Stop(t testing.TB) {
+	t.Helper()
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	s.cancel()
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("hooklab returned %v\nstderr:\n%s", err, s.Stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Errorf("hooklab did not shut down within 20s")
+	}
+}
+
+func (s *server) api(t testing.TB, method, path string, body io.Reader) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, strings.TrimSuffix(s.UI, "/")+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+// getJSON fetches path from the API, requires 200 and decodes into v.
+func (s *server) getJSON(t testing.TB, path string, v any) {
+	t.Helper()
+	resp, b := s.api(t, http.MethodGet, path, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("GET %s: %v in %s", path, err, b)
+	}
+}
+
+type ack struct {
+	OK  bool   `json:"ok"`
+	ID  string `json:"id"`
+	Bin string `json:"bin"`
+}
+
+// send makes a capture request and returns the acknowledgement.
+func (s *server) send(t testing.TB, method, path, contentType string, body []byte) ack {
+	t.Helper()
+	req, err := http.NewRequest(method, strings.TrimSuffix(s.Capture, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("capture %s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("capture %s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	var a ack
+	if err := json.Unmarshal(b, &a); err != nil || !a.OK || a.ID == "" {
+		t.Fatalf("capture answer %q: %v", b, err)
+	}
+	return a
+}
+
+type apiExchange struct {
+	ID      string `json:"id"`
+	Bin     string `json:"bin"`
+	Source  string `json:"source"`
+	Method  string `json:"method"`
+	URL     string `json:"url"`
+	Status  int    `json:"status"`
+	Error   string `json:"error"`
+	Request struct {
+		Method    string      `json:"method"`
+		URL       string      `json:"url"`
+		Proto     string      `json:"proto"`
+		Headers   [][2]string `json:"headers"`
+		Body      string      `json:"body"`
+		Encoding  string      `json:"encoding"`
+		Size      int64       `json:"size"`
+		Truncated bool        `json:"truncated"`
+	} `json:"request"`
+	Response *struct {
+		Status int    `json:"status"`
+		Body   string `json:"body"`
+	} `json:"response"`
+}
+
+func (e apiExchange) requestBody(t testing.TB) []byte {
+	t.Helper()
+	if e.Request.Encoding == "base64" {
+		b, err := base64.StdEncoding.DecodeString(e.Request.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	return []byte(e.Request.Body)
+}
+
+func (e apiExchange) header(name string) string {
+	for _, h := range e.Request.Headers {
+		if strings.EqualFold(h[0], name) {
+			return h[1]
+		}
+	}
+	return ""
+}
+
+func (s *server) exchange(t testing.TB, id string) apiExchange {
+	t.Helper()
+	var e apiExchange
+	s.getJSON(t, "/api/exchanges/"+id, &e)
+	return e
+}
+
+type listAnswer struct {
+	Exchanges []struct {
+		ID        string `json:"id"`
+		Bin       string `json:"bin"`
+		Method    string `json:"method"`
+		Path      string `json:"path"`
+		Status    int    `json:"status"`
+		Truncated bool   `json:"truncated"`
+	} `json:"exchanges"`
+	Next string `json:"next"`
+}
+
+func TestCaptureBodyKinds(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	_ = mw.WriteField("name", "hooklab")
+	fw, _ := mw.CreateFormFile("file", "blob.bin")
+	_, _ = fw.Write([]byte{0, 1, 2, 0xff, 0xfe})
+	_ = mw.Close()
+	binary := make([]byte, 4096)
+	for i := range binary {
+		binary[i] = byte(i * 7)
+	}
+	tests := []struct {
+		name, method, path, contentType string
+		body                            []byte
+		wantBin, wantEncoding           string
+	}{
+		{"json", "POST", "/hooks/stripe?x=1&y=%20", "application/json", []byte(`{"type":"payment_intent.succeeded","id":"evt_1"}`), "default", ""},
+		{"form", "PUT", "/b/forms/submit", "application/x-www-form-urlencoded", []byte("a=1&b=two+words"), "forms", ""},
+		{"multipart", "POST", "/b/uploads/", mw.FormDataContentType(), mp.Bytes(), "uploads", "base64"},
+		{"binary", "PATCH", "/bin", "application/octet-stream", binary, "default", "base64"},
+		{"empty", "DELETE", "/b/x_y-z/thing/1", "", nil, "x_y-z", ""},
+		{"get", "GET", "/?q=search", "", nil, "default", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := s.send(t, tc.method, tc.path, tc.contentType, tc.body)
+			if a.Bin != tc.wantBin {
+				t.Errorf("bin = %q, want %q", a.Bin, tc.wantBin)
+			}
+			e := s.exchange(t, a.ID)
+			if got := e.requestBody(t); !bytes.Equal(got, tc.body) {
+				t.Errorf("stored body differs: got %d bytes, want %d", len(got), len(tc.body))
+			}
+			if e.Request.Encoding != tc.wantEncoding {
+				t.Errorf("encoding = %q, want %q", e.Request.Encoding, tc.wantEncoding)
+			}
+			if e.Request.Method != tc.method || e.Source != "capture" || e.Bin != tc.wantBin {
+				t.Errorf("recorded %s source=%s bin=%s", e.Request.Method, e.Source, e.Bin)
+			}
+			if want := strings.TrimSuffix(s.Capture, "/") + tc.path; e.Request.URL != want {
+				t.Errorf("url = %q, want %q", e.Request.URL, want)
+			}
+			if e.Request.Size != int64(len(tc.body)) || e.Request.Truncated {
+				t.Errorf("size %d truncated %v", e.Request.Size, e.Request.Truncated)
+			}
+			if tc.contentType != "" && e.header("Content-Type") != tc.contentType {
+				t.Errorf("Content-Type header = %q", e.header("Content-Type"))
+			}
+			if e.Response == nil || e.Response.Status != 200 || !strings.Contains(e.Response.Body, a.ID) {
+				t.Errorf("recorded response %+v", e.Response)
+			}
+		})
+	}
+}
+
+func TestCaptureBinNames(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	for _, path := range []string{"/b/bad!name/x", "/b/", "/b/" + strings.Repeat("a", 65) + "/", "/b/sp%20ace/"} {
+		resp, err := http.Post(strings.TrimSuffix(s.Capture, "/")+path, "text/plain", strings.NewReader("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(b), "bin name") {
+			t.Errorf("%s: %d %s, want 400 naming the bin rule", path, resp.StatusCode, b)
+		}
+	}
+	// A bin made through the API is listed with its URL before traffic.
+	resp, b := s.api(t, "POST", "/api/bins", strings.NewReader(`{"name":"stripe"}`))
+	if resp.StatusCode != 201 || !strings.Contains(string(b), s.Capture+"b/stripe/") {
+		t.Fatalf("create bin: %d %s", resp.StatusCode, b)
+	}
+	resp, b = s.api(t, "POST", "/api/bins", nil)
+	var made struct{ Name, URL string }
+	if err := json.Unmarshal(b, &made); resp.StatusCode != 201 || err != nil || made.Name == "" {
+		t.Fatalf("create generated bin: %d %s", resp.StatusCode, b)
+	}
+	s.send(t, "POST", "/b/stripe/evt", "application/json", []byte(`{}`))
+	var bins struct {
+		Bins []struct {
+			Name  string `json:"name"`
+			Count int    `json:"count"`
+		} `json:"bins"`
+	}
+	s.getJSON(t, "/api/bins", &bins)
+	counts := map[string]int{}
+	for _, b := range bins.Bins {
+		counts[b.Name] = b.Count
+	}
+	if counts["stripe"] != 1 {
+		t.Errorf("bins = %+v, want stripe with 1", bins.Bins)
+	}
+	if _, ok := counts[made.Name]; !ok {
+		t.Errorf("generated bin %q not listed: %+v", made.Name, bins.Bins)
+	}
+}
+
+func TestCaptureTruncatesOversizedBody(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory", "--max-body", "1KiB")
+	body := bytes.Repeat([]byte("0123456789"), 500)
+	a := s.send(t, "POST", "/big", "text/plain", body)
+	e := s.exchange(t, a.ID)
+	if !e.Request.Truncated || e.Request.Size != 5000 || len(e.requestBody(t)) != 1024 {
+		t.Fatalf("truncated=%v size=%d stored=%d, want true 5000 1024", e.Request.Truncated, e.Request.Size, len(e.requestBody(t)))
+	}
+	if !bytes.Equal(e.requestBody(t), body[:1024]) {
+		t.Error("stored prefix differs from what was sent")
+	}
+	var l listAnswer
+	s.getJSON(t, "/api/exchanges", &l)
+	if len(l.Exchanges) != 1 || !l.Exchanges[0].Truncated {
+		t.Errorf("list does not mark truncation: %+v", l.Exchanges)
+	}
+}
+
+func TestCaptureCORS(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	req, _ := http.NewRequest("OPTIONS", s.Capture+"hook", nil)
+	req.Header.Set("Origin", "https://app.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "content-type, x-custom")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "POST") ||
+		resp.Header.Get("Access-Control-Allow-Headers") != "content-type, x-custom" {
+		t.Fatalf("preflight answer %d %v", resp.StatusCode, resp.Header)
+	}
+	var l listAnswer
+	s.getJSON(t, "/api/exchanges?method=OPTIONS", &l)
+	if len(l.Exchanges) != 1 || l.Exchanges[0].Status != 204 {
+		t.Errorf("preflight not recorded: %+v", l.Exchanges)
+	}
+	resp, err = http.Post(s.Capture+"hook", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("answer lacks Access-Control-Allow-Origin: %v", resp.Header)
+	}
+}
+
+func TestCaptureH2C(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Post(s.Capture+"h2", "application/json", strings.NewReader(`{"h2":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("answered over %s, want HTTP/2", resp.Proto)
+	}
+	var a ack
+	if err := json.Unmarshal(b, &a); err != nil {
+		t.Fatal(err)
+	}
+	if e := s.exchange(t, a.ID); e.Request.Proto != "HTTP/2.0" || e.Request.Body != `{"h2":true}` {
+		t.Errorf("recorded proto %q body %q", e.Request.Proto, e.Request.Body)
+	}
+}
+
+func TestCaptureClientGoneMidBody(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	u, _ := url.Parse(s.Capture)
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "POST /b/cut/upload HTTP/1.1\r\nHost: %s\r\nContent-Length: 1000\r\nContent-Type: text/plain\r\n\r\npartial-body", u.Host)
+	conn.Close()
+	resp, b := s.api(t, "GET", "/api/exchanges/wait?bin=cut&after=00000000000000000000000000&timeout=10s", nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("wait: %d %s", resp.StatusCode, b)
+	}
+	var e apiExchange
+	_ = json.Unmarshal(b, &e)
+	if e.Request.Body != "partial-body" || !strings.Contains(e.Error, "after 12 bytes") || e.Response != nil {
+		t.Errorf("recorded body %q error %q response %v", e.Request.Body, e.Error, e.Response)
+	}
+}
+
+func TestPersistsAcrossRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, "--data", dir)
+	a := s.send(t, "POST", "/b/keep/this", "application/json", []byte(`{"keep":true}`))
+	s.Stop(t)
+	s2 := startServer(t, "--data", dir)
+	e := s2.exchange(t, a.ID)
+	if e.Request.Body != `{"keep":true}` || e.Bin != "keep" {
+		t.Fatalf("after restart: %+v", e)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "hooklab.db")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRetentionByCount(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory", "--retain-count", "5")
+	var ids []string
+	for i := range 12 {
+		ids = append(ids, s.send(t, "POST", fmt.Sprintf("/n/%d", i), "text/plain", []byte("x")).ID)
+	}
+	var l listAnswer
+	s.getJSON(t, "/api/exchanges?limit=100", &l)
+	if len(l.Exchanges) != 5 {
+		t.Fatalf("kept %d exchanges, want 5", len(l.Exchanges))
+	}
+	for i, e := range l.Exchanges {
+		if want := ids[len(ids)-1-i]; e.ID != want {
+			t.Errorf("row %d = %s, want %s (newest kept, newest first)", i, e.ID, want)
+		}
+	}
+}
+
+func TestListFiltersAndPaging(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	for i := range 7 {
+		s.send(t, "POST", fmt.Sprintf("/b/page/item/%d", i), "application/json", []byte(fmt.Sprintf(`{"n":%d,"word":"needle%d"}`, i, i)))
+	}
+	s.send(t, "GET", "/b/other/x", "", nil)
+	seen := map[string]bool{}
+	cursor := ""
+	pages := 0
+	for {
+		var l listAnswer
+		s.getJSON(t, "/api/exchanges?bin=page&limit=3&cursor="+cursor, &l)
+		pages++
+		for _, e := range l.Exchanges {
+			if seen[e.ID] || e.Bin != "page" {
+				t.Fatalf("row %+v repeated or from another bin", e)
+			}
+			seen[e.ID] = true
+		}
+		if l.Next == "" {
+			break
+		}
+		cursor = l.Next
+	}
+	if len(seen) != 7 || pages != 3 {
+		t.Errorf("paging saw %d rows in %d pages, want 7 in 3", len(seen), pages)
+	}
+	for _, tc := range []struct {
+		query string
+		want  int
+	}{
+		{"method=GET", 1},
+		{"method=post", 7},
+		{"status=2xx", 8},
+		{"status=404", 0},
+		{"q=needle3", 1},
+		{"q=NEEDLE", 7},
+		{"q=e5", 1},
+		{"bin=other", 1},
+		{"source=capture", 8},
+	} {
+		var l listAnswer
+		s.getJSON(t, "/api/exchanges?"+tc.query, &l)
+		if len(l.Exchanges) != tc.want {
+			t.Errorf("%s: %d rows, want %d", tc.query, len(l.Exchanges), tc.want)
+		}
+	}
+	for _, bad := range []string{"limit=0", "limit=abc", "status=5x", "bin=a!b", "source=mars", "since=yesterday", "cursor=-4"} {
+		resp, b := s.api(t, "GET", "/api/exchanges?"+bad, nil)
+		if resp.StatusCode != 400 || !strings.Contains(string(b), `"error"`) {
+			t.Errorf("%s: %d %s, want 400 with an error", bad, resp.StatusCode, b)
+		}
+	}
+}
+
+func TestWait(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	first := s.send(t, "POST", "/b/w/1", "text/plain", []byte("one"))
+	second := s.send(t, "POST", "/b/w/2", "text/plain", []byte("two"))
+
+	// after= finds an exchange already stored.
+	resp, b := s.api(t, "GET", "/api/exchanges/wait?bin=w&after="+first.ID, nil)
+	var e apiExchange
+	if err := json.Unmarshal(b, &e); resp.StatusCode != 200 || err != nil || e.ID != second.ID {
+		t.Fatalf("wait after first: %d %s", resp.StatusCode, b)
+	}
+	// A request that arrives while waiting is returned.
+	got := make(chan apiExchange, 1)
+	go func() {
+		resp, b := s.api(t, "GET", "/api/exchanges/wait?bin=w&q=three&timeout=10s", nil)
+		var e apiExchange
+		if resp.StatusCode == 200 {
+			_ = json.Unmarshal(b, &e)
+		}
+		got <- e
+	}()
+	var third ack
+	deadline := time.After(10 * time.Second)
+	for third.ID == "" {
+		// Send until the waiter has seen one: it may not be subscribed yet.
+		a := s.send(t, "POST", "/b/w/3", "text/plain", []byte("three"))
+		select {
+		case e := <-got:
+			if e.ID == "" || e.requestBody(t) == nil || string(e.requestBody(t)) != "three" {
+				t.Fatalf("wait returned %+v", e)
+			}
+			third = a
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("wait never returned")
+		}
+	}
+	// Timeout gives 204.
+	start := time.Now()
+	resp, _ = s.api(t, "GET", "/api/exchanges/wait?bin=nothing&timeout=200ms", nil)
+	if resp.StatusCode != 204 || time.Since(start) < 200*time.Millisecond {
+		t.Errorf("timeout: %d after %v, want 204 after 200ms", resp.StatusCode, time.Since(start))
+	}
+	resp, _ = s.api(t, "GET", "/api/exchanges/wait?timeout=forever", nil)
+	if resp.StatusCode != 400 {
+		t.Errorf("bad timeout: %d, want 400", resp.StatusCode)
+	}
+}
+
+func TestDeleteAndClear(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	a := s.send(t, "POST", "/b/one/x", "text/plain", []byte("a"))
+	s.send(t, "POST", "/b/one/y", "text/plain", []byte("b"))
+	s.send(t, "POST", "/b/two/z", "text/plain", []byte("c"))
+	if resp, b := s.api(t, "DELETE", "/api/exchanges/"+a.ID, nil); resp.StatusCode != 204 {
+		t.Fatalf("delete: %d %s", resp.StatusCode, b)
+	}
+	if resp, _ := s.api(t, "GET", "/api/exchanges/"+a.ID, nil); resp.StatusCode != 404 {
+		t.Errorf("deleted exchange still served: %d", resp.StatusCode)
+	}
+	if resp, _ := s.api(t, "DELETE", "/api/exchanges/"+a.ID, nil); resp.StatusCode != 404 {
+		t.Errorf("second delete: %d, want 404", resp.StatusCode)
+	}
+	resp, b := s.api(t, "DELETE", "/api/exchanges?bin=one", nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"deleted":1`) {
+		t.Fatalf("clear: %d %s", resp.StatusCode, b)
+	}
+	var l listAnswer
+	s.getJSON(t, "/api/exchanges", &l)
+	if len(l.Exchanges) != 1 || l.Exchanges[0].Bin != "two" {
+		t.Errorf("after clear: %+v", l.Exchanges)
+	}
+}
+
+func TestRawAndCurl(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	a := s.send(t, "POST", "/hook?a=1", "application/json", []byte(`{"it's":"x"}`))
+	_, raw := s.api(t, "GET", "/api/exchanges/"+a.ID+"/raw", nil)
+	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatalf("raw is not HTTP/1.1: %v\n%s", err, raw)
+	}
+	body, _ := io.ReadAll(req.Body)
+	if req.Method != "POST" || req.URL.RequestURI() != "/hook?a=1" || string(body) != `{"it's":"x"}` {
+		t.Errorf("raw request: %s %s %q", req.Method, req.URL, body)
+	}
+	_, curl := s.api(t, "GET", "/api/exchanges/"+a.ID+"/curl", nil)
+	if !strings.Contains(string(curl), `--data-binary '{"it'\''s":"x"}'`) || !strings.Contains(string(curl), "'"+s.Capture+"hook?a=1'") {
+		t.Errorf("curl: %s", curl)
+	}
+}
+
+func TestAPIRefusesForeignHostAndOrigin(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	u, _ := url.Parse(s.UI)
+	_, port, _ := net.SplitHostPort(u.Host)
+	do := func(method, host, origin, path string, body io.Reader) int {
+		req, _ := http.NewRequest(method, s.UI+strings.TrimPrefix(path, "/"), body)
+		req.Host = host
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct {
+		name, method, host, origin, path string
+		want                             int
+	}{
+		{"own host", "GET", u.Host, "", "/api/exchanges", 200},
+		{"localhost", "GET", "localhost:" + port, "", "/api/exchanges", 200},
+		{"rebinding host", "GET", "evil.example:" + port, "", "/api/exchanges", 403},
+		{"rebinding host on the page", "GET", "evil.example", "", "/", 403},
+		{"cross-origin delete", "DELETE", u.Host, "https://evil.example", "/api/exchanges", 403},
+		{"same-origin delete", "DELETE", u.Host, "http://" + u.Host, "/api/exchanges", 200},
+	} {
+		if got := do(tc.method, tc.host, tc.origin, tc.path, nil); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	// A websocket from another origin is refused; from the UI's own it is served.
+	wsURL := "ws://" + u.Host + "/api/stream"
+	if c, resp, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {"https://evil.example"}}); err == nil {
+		c.Close()
+		t.Error("cross-origin websocket accepted")
+	} else if resp == nil || resp.StatusCode != 403 {
+		t.Errorf("cross-origin websocket: %v", err)
+	}
+	c, _, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {"http://" + u.Host}})
+	if err != nil {
+		t.Fatalf("same-origin websocket: %v", err)
+	}
+	c.Close()
+}
+
+func TestStreamDeliversExchanges(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	u, _ := url.Parse(s.UI)
+	c, _, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/api/stream?bin=live", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	read := func() map[string]any {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, b, err := c.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		return m
+	}
+	if m := read(); m["type"] != "hello" {
+		t.Fatalf("first message %v", m)
+	}
+	s.send(t, "POST", "/b/elsewhere/x", "text/plain", []byte("not for us"))
+	start := time.Now()
+	a := s.send(t, "POST", "/b/live/x", "application/json", []byte(`{"live":1}`))
+	m := read()
+	ex, _ := m["exchange"].(map[string]any)
+	if m["type"] != "exchange" || ex["id"] != a.ID || ex["bin"] != "live" {
+		t.Fatalf("stream message %v, want exchange %s", m, a.ID)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("exchange reached the stream after %v", d)
+	}
+}
+
+func TestTailPrintsExchanges(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	out, errOut := new(syncBuffer), new(syncBuffer)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"tail", "--server", s.UI, "--bin", "tailed"}, func(string) string { return "" }, out, errOut)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("tail returned %v", err)
+		}
+	}()
+	waitFor(t, func() bool { return strings.Contains(errOut.String(), "connected") }, "tail to connect: "+errOut.String())
+	s.send(t, "POST", "/b/tailed/hook?x=1", "application/json", []byte(`{"a":1}`))
+	waitFor(t, func() bool { return strings.Contains(out.String(), "POST") }, "tail line")
+	line := out.String()
+	for _, want := range []string{"POST", "/b/tailed/hook?x=1", " 200 ", "7B", "ms"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("tail line %q lacks %q", line, want)
+		}
+	}
+}
+
+func TestTailReconnects(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	u, _ := url.Parse(s.UI)
+	out, errOut := new(syncBuffer), new(syncBuffer)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"tail", "--server", s.UI, "--json"}, func(string) string { return "" }, out, errOut)
+	}()
+	defer func() { cancel(); <-done }()
+	waitFor(t, func() bool { return strings.Contains(errOut.String(), "connected") }, "tail to connect")
+	s.Stop(t)
+	waitFor(t, func() bool { return strings.Contains(errOut.String(), "reconnecting") }, "tail to notice the restart")
+	s2 := startServer(t, "--memory", "--ui", u.Host)
+	waitFor(t, func() bool { return strings.Count(errOut.String(), "connected to") >= 2 }, "tail to reconnect: "+errOut.String())
+	a := s2.send(t, "POST", "/again", "text/plain", []byte("x"))
+	waitFor(t, func() bool { return strings.Contains(out.String(), a.ID) }, "JSON line after reconnect")
+	var sm map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out.String())), &sm); err != nil || sm["id"] != a.ID {
+		t.Errorf("--json line %q: %v", out.String(), err)
+	}
+}
+
+func TestGracefulShutdownLosesNothingAnswered(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, "--data", dir)
+	var mu sync.Mutex
+	var answered []string
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 5 * time.Second}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := client.Post(fmt.Sprintf("%sb/drain/%d/%d", s.Capture, w, i), "application/json", strings.NewReader(`{"w":1}`))
+				if err != nil {
+					continue
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				var a ack
+				if resp.StatusCode == 200 && json.Unmarshal(b, &a) == nil {
+					mu.Lock()
+					answered = append(answered, a.ID)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(answered) > 200 }, "some traffic")
+	s.Stop(t)
+	close(stop)
+	wg.Wait()
+	s2 := startServer(t, "--data", dir)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, id := range answered {
+		if resp, _ := s2.api(t, "GET", "/api/exchanges/"+id, nil); resp.StatusCode != 200 {
+			t.Fatalf("answered exchange %s lost across shutdown (%d answered)", id, len(answered))
+		}
+	}
+}
+
+func TestStartupErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plain-file")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	corrupt := t.TempDir()
+	junk := bytes.Repeat([]byte("not a database "), 100)
+	if err := os.WriteFile(filepath.Join(corrupt, "hooklab.db"), junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"data dir under a file", []string{"--data", filepath.Join(file, "sub")}, "data directory"},
+		{"corrupt database", []string{"--data", corrupt}, filepath.Join(corrupt, "hooklab.db")},
+		{"capture port in use", []string{"--memory", "--capture", busy.Addr().String()}, "capture listener"},
+		{"ui port in use", []string{"--memory", "--ui", busy.Addr().String()}, "UI listener"},
+		{"bad size", []string{"--memory", "--max-body", "ten"}, "size"},
+		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"serve", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0"}, tc.args...)
+			var out, errOut syncBuffer
+			err := run(context.Background(), args, func(string) string { return "" }, &out, &errOut)
+			if err == nil {
+				t.Fatal("run succeeded")
+			}
+			if msg := err.Error() + errOut.String(); !strings.Contains(msg, tc.want) {
+				t.Errorf("error %q (stderr %q) does not mention %q", err, errOut.String(), tc.want)
+			}
+		})
+	}
+	if b, _ := os.ReadFile(filepath.Join(corrupt, "hooklab.db")); !bytes.Equal(b, junk) {
+		t.Error("the corrupt database file was changed")
+	}
+}
+
+func TestCommands(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args    []string
+		want    string
+		wantErr bool
+	}{
+		{[]string{"version"}, "hooklab", false},
+		{[]string{"help"}, "hooklab tail", false},
+		{[]string{"frobnicate"}, "unknown command", true},
+	} {
+		var out, errOut syncBuffer
+		err := run(context.Background(), tc.args, func(string) string { return "" }, &out, &errOut)
+		if (err != nil) != tc.wantErr || !strings.Contains(out.String()+errOut.String(), tc.want) {
+			t.Errorf("%v: err=%v out=%q", tc.args, err, out.String()+errOut.String())
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int64{"512": 512, "1KiB": 1024, "10MiB": 10 << 20, "1.5k": 1536, "2MB": 2e6, "1GiB": 1 << 30} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "ten", "-1", "5XB"} {
+		if _, err := parseSize(bad); err == nil {
+			t.Errorf("parseSize(%q) succeeded", bad)
+		}
+	}
+}
+
+// waitFor polls cond until it holds or 10 s pass.
+func waitFor(t testing.TB, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+var _ = errors.New
