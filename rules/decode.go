@@ -56,9 +56,9 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 
 // pair is one key and its value in a YAML mapping.
 type pair struct {
-	key      string
-	keyNode  *yaml.Node
-	val      *yaml.Node
+	key     string
+	keyNode *yaml.Node
+	val     *yaml.Node
 }
 
 // resolve follows aliases.

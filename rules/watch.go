@@ -1,0 +1,135 @@
+package rules
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// ReloadDebounce is how long Watch waits after the last change before it
+// reloads.
+const ReloadDebounce = 100 * time.Millisecond
+
+// Watch reloads the config file at path when it changes, until ctx is done,
+// and calls apply with the new config or the error (a *Errors for an invalid
+// file; one wrapping fs.ErrNotExist when the file was removed). The caller
+// keeps its last good config when err is not nil. apply is called from one
+// goroutine, never concurrently. It is not called for the content Watch
+// found at start, nor when a change leaves the content the same.
+//
+// Watch watches the directory, so editors that save by writing a new file and
+// renaming it over the old one are seen, and so is a file that does not exist
+// yet. When the directory itself is missing, Watch waits for it. It blocks
+// until ctx is done.
+func Watch(ctx context.Context, path string, getenv func(string) string, log *slog.Logger, apply func(*Config, error)) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "rules", "config", path)
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	dir, name := filepath.Dir(abs), filepath.Base(abs)
+
+	last, _ := os.ReadFile(abs)
+	lastMissing := last == nil
+
+	for ctx.Err() == nil {
+		w, err := fsnotify.NewWatcher()
+		if err != nil {
+			log.Error("config watch", "err", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		if err := w.Add(dir); err != nil {
+			w.Close()
+			log.Debug("config directory not watchable yet", "dir", dir, "err", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		// The directory may have appeared with the file already in it.
+		reload := func() {
+			data, err := os.ReadFile(abs)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				if lastMissing {
+					return
+				}
+				last, lastMissing = nil, true
+				log.Warn("config file removed")
+				apply(nil, err)
+				return
+			case err != nil:
+				log.Error("config reload", "err", err)
+				apply(nil, err)
+				return
+			}
+			if !lastMissing && bytes.Equal(data, last) {
+				return
+			}
+			last, lastMissing = data, false
+			cfg, err := Parse(data, path, getenv)
+			if err != nil {
+				log.Error("config reload failed; keeping the last good config", "err", err)
+			} else {
+				log.Info("config reloaded", "mocks", len(cfg.Mocks), "verify", len(cfg.Verify))
+			}
+			apply(cfg, err)
+		}
+		reload()
+		watchLoop(ctx, w, dir, name, log, reload)
+		w.Close()
+	}
+}
+
+// watchLoop runs reload, debounced, after events on dir/name. It returns
+// when ctx is done or the watch fails (for example the directory was
+// removed), so Watch can start over.
+func watchLoop(ctx context.Context, w *fsnotify.Watcher, dir, name string, log *slog.Logger, reload func()) {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-w.Events:
+			if !ok {
+				return
+			}
+			if filepath.Base(ev.Name) == name {
+				timer.Reset(ReloadDebounce)
+			}
+			if filepath.Clean(ev.Name) == dir && ev.Has(fsnotify.Remove|fsnotify.Rename) {
+				return
+			}
+		case err, ok := <-w.Errors:
+			if !ok {
+				return
+			}
+			log.Warn("config watch", "err", err)
+		case <-timer.C:
+			reload()
+			if _, err := os.Stat(dir); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
