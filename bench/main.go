@@ -1,0 +1,113 @@
+// Command bench runs hooklab's end-to-end benchmarks. Each one drives a bare
+// baseline and hooklab with the same load in the same run, on this machine,
+// and checks the figures against the targets of the issues:
+//
+//	go run ./bench capture [flags]   capture endpoint vs a bare net/http handler
+//
+// Every server runs as a child process on 127.0.0.1 ephemeral ports, so its
+// memory can be read from /proc; load comes from wrk when it is on PATH,
+// else from a built-in Go generator (--load wrk|go). Children are stopped on
+// exit and on Ctrl-C.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+)
+
+// command is one subcommand of bench.
+type command struct {
+	name    string
+	summary string // empty hides it from help
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"capture", "capture endpoint vs a bare net/http handler, with and without a websocket reader, and memory after 200k captures", runCapture},
+		// Internal: the children the benches start, this binary re-executed.
+		{"bare-server", "", runBareServer},
+		{"serve", "", runStandIn},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(os.Stderr, "bench: interrupted")
+		os.Exit(130)
+	default:
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches to the subcommand named by args[0].
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return flag.ErrHelp
+		}
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	usage(stderr)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: go run ./bench COMMAND [flags]   (COMMAND -h for its flags)")
+	fmt.Fprintln(w)
+	for _, c := range commands() {
+		if c.summary != "" {
+			fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		}
+	}
+}
+
+// jsonBody returns a webhook-like JSON object of exactly size bytes (at
+// least 64), padded in a string field. The same bytes go to every target.
+func jsonBody(size int) []byte {
+	const (
+		head = `{"type":"order.created","id":"evt_01HZX4T9","created":1718000000,` +
+			`"data":{"order":{"id":"ord_42","currency":"EUR","amount":1999,` +
+			`"items":[{"sku":"A-1","qty":1},{"sku":"B-2","qty":3}]}},"note":"`
+		tail  = `"}`
+		short = `{"type":"bench","note":"`
+		pad   = "the quick brown fox jumps over the lazy dog 0123456789 "
+	)
+	h := head
+	if size < len(head)+len(tail) {
+		h = short
+	}
+	n := max(size-len(h)-len(tail), 0)
+	b := make([]byte, 0, size)
+	b = append(b, h...)
+	for i := 0; i < n; i++ {
+		b = append(b, pad[i%len(pad)])
+	}
+	return append(b, tail...)
+}
+
+// machine describes where the figures were measured.
+func machine() string {
+	return fmt.Sprintf("%d CPUs, %s/%s, bench built with %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
