@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,6 +21,9 @@ const (
 	captureMinRatioWS = 0.5
 	captureMaxP99     = 5 * time.Millisecond
 	captureMaxRSS     = 150e6 // bytes, after 200,000 captured requests
+	// Issue 3: with --config (50 mock rules), the throughput of the same
+	// run's hooklab without one.
+	captureMinConfigRatio = 0.8
 )
 
 // captureFlags are the flags of "bench capture".
@@ -178,14 +182,15 @@ func (b *bench) startBare(ctx context.Context, name string) (*Server, error) {
 }
 
 // startHooklab starts "hooklab serve" on ephemeral ports with its own data
-// dir, in the temp dir so that no stray hooklab.yaml is picked up.
-func (b *bench) startHooklab(ctx context.Context, name string) (*Server, error) {
+// dir, in the temp dir so that no stray hooklab.yaml is picked up, and with
+// --config when the bench has one and withConfig is set.
+func (b *bench) startHooklab(ctx context.Context, name string, withConfig bool) (*Server, error) {
 	data := filepath.Join(b.dir, "data-"+name)
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return nil, err
 	}
 	args := []string{"serve", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--data", data}
-	if b.c.config != "" {
+	if b.c.config != "" && withConfig {
 		cfg, err := filepath.Abs(b.c.config)
 		if err != nil {
 			return nil, err
@@ -327,7 +332,8 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			"Drives a bare net/http server and hooklab's capture endpoint with the same load\n"+
 			"(POST of a JSON body over keep-alive connections) in the same run, then a hooklab\n"+
 			"with a websocket client on /api/stream, then hooklab's memory after --rss-requests\n"+
-			"captures, and checks the targets of issue 2.\n\nflags:\n")
+			"captures, and checks the targets of issue 2. With --config FILE, hooklab and\n"+
+			"hooklab+ws run with it and hooklab-nocfg without, for the target of issue 3.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	f.register(fs)
@@ -372,7 +378,7 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	hl, err := b.startHooklab(ctx, "hooklab")
+	hl, err := b.startHooklab(ctx, "hooklab", true)
 	if err != nil {
 		return err
 	}
@@ -380,8 +386,15 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		{name: "bare", srv: bare, url: bare.URLs["bare"]},
 		{name: "hooklab", srv: hl, url: hl.URLs["capture"]},
 	}
+	if f.config != "" {
+		nocfg, err := b.startHooklab(ctx, "hooklab-nocfg", false)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, target{name: "hooklab-nocfg", srv: nocfg, url: nocfg.URLs["capture"]})
+	}
 	if f.ws {
-		hlws, err := b.startHooklab(ctx, "hooklab+ws")
+		hlws, err := b.startHooklab(ctx, "hooklab+ws", true)
 		if err != nil {
 			return err
 		}
@@ -412,7 +425,15 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		r.checkAtLeast(fmt.Sprintf("hooklab+ws/bare req/s ≥ %.1f", captureMinRatioWS), row.Ratio, captureMinRatioWS,
 			fmt.Sprintf("%.2f", row.Ratio))
 	}
+	if f.config != "" {
+		cr := r.pairRatio("hooklab", "hooklab-nocfg")
+		r.checkAtLeast(fmt.Sprintf("hooklab --config / hooklab-nocfg req/s ≥ %.1f", captureMinConfigRatio), cr, captureMinConfigRatio,
+			fmt.Sprintf("%.2f", cr))
+	}
 	for _, t := range targets[1:] {
+		if t.name == "hooklab-nocfg" {
+			continue
+		}
 		row := r.row(t.name)
 		r.checkAtMost(fmt.Sprintf("%s p99 ≤ %v", t.name, captureMaxP99), row.P99Ms, ms(captureMaxP99), fmtMs(row.P99Ms))
 	}
@@ -447,7 +468,7 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // generator (which can stop at an exact count), waits settle and reads its
 // memory.
 func (b *bench) memoryRun(ctx context.Context, name string, n int, settle time.Duration) (*MemRun, error) {
-	srv, err := b.startHooklab(ctx, name+"-mem")
+	srv, err := b.startHooklab(ctx, name+"-mem", true)
 	if err != nil {
 		return nil, err
 	}
@@ -459,7 +480,22 @@ func (b *bench) memoryRun(ctx context.Context, name string, n int, settle time.D
 	b.logf("memory: %s requests to a fresh %s (pid %d)", thousands(float64(n)), name, srv.PID())
 	s := b.spec(srv.URLs["capture"], 0)
 	s.Requests = n
+	s.Answered = new(atomic.Int64)
+	tick := time.NewTicker(10 * time.Second)
+	stopTick := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stopTick:
+				return
+			case <-tick.C:
+				b.logf("memory: %s/%s answered", thousands(float64(s.Answered.Load())), thousands(float64(n)))
+			}
+		}
+	}()
 	res, err := goLoad{}.Run(ctx, s)
+	tick.Stop()
+	close(stopTick)
 	if err != nil {
 		return nil, fmt.Errorf("memory run: %w", errors.Join(err, srv.Check()))
 	}

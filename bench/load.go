@@ -34,6 +34,7 @@ type Spec struct {
 	Threads     int           // wrk threads; zero means min(Connections, 2)
 	Duration    time.Duration // wrk rounds it up to whole seconds
 	Requests    int           // stop after this many (Go generator only); zero means use Duration
+	Answered    *atomic.Int64 // if set, the Go generator adds one per answered request, for progress
 }
 
 // Result is what a load run measured. Latencies are of answered requests
@@ -174,6 +175,9 @@ func (goLoad) Run(ctx context.Context, s Spec) (Result, error) {
 				}
 				consecutive = 0
 				mine = append(mine, time.Since(t0))
+				if s.Answered != nil {
+					s.Answered.Add(1)
+				}
 			}
 		}()
 	}

@@ -139,6 +139,26 @@ func (r *Report) summarize() {
 	}
 }
 
+// pairRatio returns the median over rounds of a's req/s over b's in the
+// same round, or 0 when they share no round.
+func (r *Report) pairRatio(a, b string) float64 {
+	ra, rb := r.row(a), r.row(b)
+	if ra == nil || rb == nil {
+		return 0
+	}
+	brps := map[int]float64{}
+	for _, rr := range rb.RoundsRun {
+		brps[rr.Round] = rr.RPS
+	}
+	var ratios []float64
+	for _, rr := range ra.RoundsRun {
+		if v := brps[rr.Round]; v > 0 {
+			ratios = append(ratios, rr.RPS/v)
+		}
+	}
+	return median(ratios)
+}
+
 // median returns the median of xs (the mean of the middle two for an even
 // count), or 0 for none.
 func median(xs []float64) float64 {

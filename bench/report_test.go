@@ -66,6 +66,12 @@ func TestSummarize(t *testing.T) {
 	if bare.Ratio != 0 {
 		t.Errorf("baseline ratio = %v, want 0", bare.Ratio)
 	}
+	if got := r.pairRatio("hooklab", "bare"); math.Abs(got-hl.Ratio) > 1e-9 {
+		t.Errorf("pairRatio(hooklab, bare) = %v, want %v", got, hl.Ratio)
+	}
+	if got := r.pairRatio("bare", "missing"); got != 0 {
+		t.Errorf("pairRatio with a missing row = %v, want 0", got)
+	}
 	if hl.P99Ms != 0.6 || hl.Requests != 1800 {
 		t.Errorf("hooklab p99 %vms, requests %d; want 0.6ms, 1800", hl.P99Ms, hl.Requests)
 	}
