@@ -337,9 +337,11 @@ func (d *decoder) settings(n *yaml.Node, s *Settings) {
 	for _, p := range d.pairs(n, "settings") {
 		switch p.key {
 		case "max_body":
-			if v := d.size(p.val, "max_body"); v > 0 {
+			v, ok := d.size(p.val, "max_body")
+			switch {
+			case ok && v > 0:
 				s.MaxBody = v
-			} else if !isNull(p.val) {
+			case ok || isNull(p.val):
 				d.errorf(p.val, "max_body: must be more than 0")
 			}
 		case "default_status":
@@ -349,7 +351,13 @@ func (d *decoder) settings(n *yaml.Node, s *Settings) {
 }
 
 func (d *decoder) status(n *yaml.Node, what string) int {
-	v := d.int(n, what)
+	v, ok := d.intOK(n, what)
+	if !ok {
+		if isNull(n) {
+			d.errorf(n, "%s: want an HTTP status", what)
+		}
+		return 200
+	}
 	if v < 100 || v > 599 {
 		d.errorf(n, "%s: want an HTTP status between 100 and 599, got %d", what, v)
 		return 200

@@ -249,15 +249,23 @@ func (d *decoder) str(n *yaml.Node, what string) string {
 }
 
 func (d *decoder) int(n *yaml.Node, what string) int {
+	v, _ := d.intOK(n, what)
+	return v
+}
+
+// intOK is int, reporting whether a number was read (false after an error
+// or for an empty value).
+func (d *decoder) intOK(n *yaml.Node, what string) (int, bool) {
 	s, ok := d.scalar(n, what)
 	if !ok || s == "" {
-		return 0
+		return 0, false
 	}
 	v, err := strconv.Atoi(s)
 	if err != nil {
 		d.errorf(n, "%s: want a whole number, got %q", what, s)
+		return 0, false
 	}
-	return v
+	return v, true
 }
 
 func (d *decoder) float(n *yaml.Node, what string) float64 {
@@ -300,16 +308,17 @@ func (d *decoder) duration(n *yaml.Node, what string) time.Duration {
 
 // size parses a byte count: a number, or a number with a unit (KB, KiB, MB,
 // MiB, GB, GiB).
-func (d *decoder) size(n *yaml.Node, what string) int64 {
+func (d *decoder) size(n *yaml.Node, what string) (int64, bool) {
 	s, ok := d.scalar(n, what)
 	if !ok || s == "" {
-		return 0
+		return 0, false
 	}
 	v, err := parseSize(s)
 	if err != nil {
 		d.errorf(n, "%s: %v", what, err)
+		return 0, false
 	}
-	return v
+	return v, true
 }
 
 func parseSize(s string) (int64, error) {

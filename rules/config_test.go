@@ -1,0 +1,568 @@
+package rules
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// issueExample is the contract from issue 3; it must work exactly as written.
+const issueExample = `mocks:
+  - name: stripe-ok
+    match:
+      method: POST
+      path: /stripe/{account}/events
+      json:
+        - {path: type, op: eq, value: payment_intent.succeeded}
+    respond:
+      status: 200
+      headers: {Content-Type: application/json}
+      body: '{"received": true, "account": "{{request.params.account}}", "id": "{{request.json.id}}"}'
+  - name: flaky
+    match: {path: /flaky}
+    sequence:
+      - {status: 503, headers: {Retry-After: "1"}}
+      - {status: 200, body: ok}
+  - name: slow
+    match: {path: /slow}
+    respond: {status: 204, delay: 300ms}
+verify:
+  - name: zendesk
+    match: {path: "/zendesk/**"}
+    scheme: zendesk
+    secret: ${ZENDESK_SECRET}
+`
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+// writeConfig writes content to hooklab.yaml in a new temporary directory.
+func writeConfig(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestIssueExample(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, issueExample)
+	c, err := Load(path, env("ZENDESK_SECRET", "s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Mocks) != 3 || len(c.Verify) != 1 {
+		t.Fatalf("got %d mocks and %d verify rules", len(c.Mocks), len(c.Verify))
+	}
+
+	req := &Request{
+		Method: "POST", Path: "/stripe/acct_1/events", Bin: "default",
+		Header: map[string][]string{"Content-Type": {"application/json"}},
+		Body:   []byte(`{"id": "evt_\"1", "type": "payment_intent.succeeded"}`),
+	}
+	m, params := c.MatchMock(req)
+	if m == nil || m.Name != "stripe-ok" {
+		t.Fatalf("MatchMock = %v; want stripe-ok", m)
+	}
+	if m.File != path || m.Line != 2 {
+		t.Errorf("source = %s:%d; want %s:2", m.File, m.Line, path)
+	}
+	if params["account"] != "acct_1" {
+		t.Errorf("params = %v", params)
+	}
+	if m.Respond.Body.Format() != FormatJSON {
+		t.Errorf("body format = %v; want json", m.Respond.Body.Format())
+	}
+	body, err := m.Respond.RenderBody(RequestVars(req, params))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"received": true, "account": "acct_1", "id": "evt_\"1"}`; string(body) != want {
+		t.Errorf("body = %s; want %s", body, want)
+	}
+	if ct, _ := m.Respond.Headers["Content-Type"].Render(nil); string(ct) != "application/json" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+
+	flaky, _ := c.MatchMock(&Request{Method: "GET", Path: "/flaky", Bin: "default"})
+	if flaky == nil || flaky.Name != "flaky" || len(flaky.Sequence) != 2 || flaky.SequenceMode != RepeatLast {
+		t.Fatalf("flaky = %+v", flaky)
+	}
+	if flaky.Sequence[0].Status != 503 || flaky.Sequence[1].Status != 200 {
+		t.Errorf("sequence statuses = %d, %d", flaky.Sequence[0].Status, flaky.Sequence[1].Status)
+	}
+	if ra, _ := flaky.Sequence[0].Headers["Retry-After"].Render(nil); string(ra) != "1" {
+		t.Errorf("Retry-After = %q", ra)
+	}
+	if b, _ := flaky.Sequence[1].RenderBody(nil); string(b) != "ok" {
+		t.Errorf("second body = %q", b)
+	}
+
+	slow, _ := c.MatchMock(&Request{Method: "GET", Path: "/slow", Bin: "default"})
+	if slow == nil || slow.Respond.Status != 204 || slow.Respond.Delay != (Delay{300 * time.Millisecond, 300 * time.Millisecond}) {
+		t.Fatalf("slow = %+v", slow)
+	}
+
+	v := c.MatchVerify(&Request{Method: "POST", Path: "/zendesk/tickets/1"})
+	if v == nil || v.Scheme != SchemeZendesk || v.Secret != "s3cret" || v.Tolerance != 5*time.Minute {
+		t.Fatalf("verify = %+v", v)
+	}
+	if c.MatchVerify(&Request{Method: "POST", Path: "/github"}) != nil {
+		t.Error("MatchVerify matched /github")
+	}
+	if m, _ := c.MatchMock(&Request{Method: "GET", Path: "/nothing"}); m != nil {
+		t.Errorf("MatchMock(/nothing) = %s", m.Name)
+	}
+}
+
+func TestNormalized(t *testing.T) {
+	t.Parallel()
+	c, err := Parse([]byte(issueExample), "hooklab.yaml", env("ZENDESK_SECRET", "s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Normalized()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "s3cret") {
+		t.Errorf("Normalized leaks the secret:\n%s", out)
+	}
+	for _, want := range []string{"secret: REDACTED", "tolerance: 5m", "sequence_mode: repeat_last", "delay: 300ms", "max_body: 10485760", "path: /stripe/{account}/events"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("Normalized lacks %q:\n%s", want, out)
+		}
+	}
+	// The normalized form is itself a valid config (with a literal secret).
+	if _, err := Parse(out, "normalized.yaml", nil); err != nil {
+		t.Fatalf("normalized output does not parse: %v\n%s", err, out)
+	}
+	js, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(js), "s3cret") || !json.Valid(js) || !strings.Contains(string(js), `"source":"hooklab.yaml:2"`) {
+		t.Errorf("JSON = %s", js)
+	}
+}
+
+func TestNormalizedRoundTrip(t *testing.T) {
+	t.Parallel()
+	src := `settings: {max_body: 1MiB, default_status: 404}
+mocks:
+  - name: a
+    match:
+      method: [get, POST]
+      path: /a/{id}
+      query: {page: "2", q: {regex: "^x", case_insensitive: true}}
+      headers: {x-token: {present: true}}
+      body: {contains: hello}
+      json: [{path: n, op: gt, value: 3}]
+      json_partial: {a: [1, {b: c}]}
+      form: {f: {absent: true}}
+      any: [{bin: one}, {bin: two}]
+      not: {method: DELETE}
+    sequence: [{status: 201, body: "{\"id\": {{request.params.id}}}"}, {fault: drip, drip_rate: 10}]
+    sequence_mode: cycle
+    rate_limit: {limit: 5, window: 10s}
+`
+	c, err := Parse([]byte(src), "a.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Normalized()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := Parse(out, "a.yaml", nil)
+	if err != nil {
+		t.Fatalf("normalized output does not parse: %v\n%s", err, out)
+	}
+	out2, err := c2.Normalized()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(out), string(out2)); diff != "" {
+		t.Errorf("normalizing twice differs (-first +second):\n%s", diff)
+	}
+	if c2.Settings.MaxBody != 1<<20 || c2.Settings.DefaultStatus != 404 {
+		t.Errorf("settings = %+v", c2.Settings)
+	}
+}
+
+func TestParseEmpty(t *testing.T) {
+	t.Parallel()
+	for _, src := range []string{"", "# only a comment\n", "---\n", "{}"} {
+		c, err := Parse([]byte(src), "x.yaml", nil)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", src, err)
+			continue
+		}
+		if len(c.Mocks) != 0 || c.Settings.MaxBody != DefaultMaxBody || c.Settings.DefaultStatus != 200 {
+			t.Errorf("Parse(%q) = %+v", src, c)
+		}
+	}
+}
+
+func TestReservedSectionsKept(t *testing.T) {
+	t.Parallel()
+	src := `webhooks:
+  - name: w
+    url: https://example.com/${NOT_EXPANDED}
+    anything: [1, 2]
+triggers: {x: 1}
+automations: []
+subscriptions: [a]
+proxies: {api: {listen: ":9000"}}
+`
+	c, err := Parse([]byte(src), "x.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, n := range map[string]any{"webhooks": c.Webhooks, "triggers": c.Triggers, "automations": c.Automations, "subscriptions": c.Subscriptions, "proxies": c.Proxies} {
+		if n == nil {
+			t.Errorf("%s not kept", name)
+		}
+	}
+	var hooks []map[string]any
+	if err := c.Webhooks.Decode(&hooks); err != nil || hooks[0]["url"] != "https://example.com/${NOT_EXPANDED}" {
+		t.Errorf("webhooks = %v, %v", hooks, err)
+	}
+}
+
+func TestEnvExpansion(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		value   string
+		env     func(string) string
+		want    string
+		wantErr string
+	}{
+		{"plain", "abc", nil, "abc", ""},
+		{"whole", "${A}", env("A", "x"), "x", ""},
+		{"inside", "pre-${A}-${B}-post", env("A", "1", "B", "2"), "pre-1-2-post", ""},
+		{"escaped", "$${A}", nil, "${A}", ""},
+		{"missing", "${MISSING_ONE}", env("A", "x"), "", "environment variable MISSING_ONE is not set"},
+		{"nil getenv", "${A}", nil, "", "environment variable A is not set"},
+		{"unterminated", "${A", env("A", "x"), "", "unterminated"},
+		{"bad name", "${1A}", env("1A", "x"), "", "bad environment variable name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src := "mocks:\n  - name: n\n    respond:\n      body: \"" + tt.value + "\"\n"
+			c, err := Parse([]byte(src), "e.yaml", tt.env)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "e.yaml:4:13: body: ") {
+					t.Fatalf("err = %v; want e.yaml:4:13: ... %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Mocks[0].Respond.Body.Source(); got != tt.want {
+				t.Errorf("body = %q; want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnvInNumbers(t *testing.T) {
+	t.Parallel()
+	src := "mocks:\n  - respond: {status: '${CODE}'}\n"
+	c, err := Parse([]byte(src), "e.yaml", env("CODE", "418"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Mocks[0].Respond.Status != 418 || c.Mocks[0].Name != "mock-1" {
+		t.Errorf("got %+v", c.Mocks[0])
+	}
+}
+
+func TestErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		src  string
+		want []string // each must appear, in order, one per error line
+	}{
+		{
+			name: "unknown top-level key",
+			src:  "mock:\n  - respond: {}\n",
+			want: []string{`x.yaml:1:1: config: unknown key "mock" (did you mean "mocks"?)`},
+		},
+		{
+			name: "misspelt nested keys, all reported",
+			src: `mocks:
+  - name: a
+    respond:
+      stauts: 200
+      bdy: x
+  - name: b
+    macth: {path: /b}
+    respond: {}
+verify:
+  - scheme: github
+    secrte: x
+settings:
+  max_bdy: 1
+`,
+			want: []string{
+				`x.yaml:4:7: response: unknown key "stauts" (did you mean "status"?)`,
+				`x.yaml:5:7: response: unknown key "bdy" (did you mean "body"?)`,
+				`x.yaml:7:5: mock: unknown key "macth" (did you mean "match"?)`,
+				`x.yaml:10:5: verify "verify-1": secret is required`,
+				`x.yaml:11:5: verify: unknown key "secrte" (did you mean "secret"?)`,
+				`x.yaml:13:3: settings: unknown key "max_bdy" (did you mean "max_body"?)`,
+			},
+		},
+		{
+			name: "no suggestion for a far key",
+			src:  "zebra: 1\n",
+			want: []string{`x.yaml:1:1: config: unknown key "zebra"`},
+		},
+		{
+			name: "matcher keys and values",
+			src: `mocks:
+  - match:
+      methd: GET
+      path: no-slash
+      json:
+        - {path: a, op: equals, value: 1}
+        - {path: b, op: regex, value: "("}
+        - {path: c, op: gt, value: abc}
+        - {op: exists}
+      headers: {X-A: {regx: a}}
+      query: {q: {regex: "[", case_insensitive: true}}
+    respond: {}
+`,
+			want: []string{
+				`x.yaml:3:7: match: unknown key "methd" (did you mean "method"?)`,
+				`x.yaml:4:13: path: "no-slash" must start with /`,
+				`x.yaml:6:25: json op: unknown operator "equals"`,
+				`x.yaml:7:39: json value: error parsing regexp`,
+				`x.yaml:8:25: json value: gt takes a number`,
+				`x.yaml:9:11: json condition: path is required`,
+				`x.yaml:10:22: headers X-A: empty condition`,
+				`x.yaml:10:23: condition: unknown key "regx" (did you mean "regex"?)`,
+				`x.yaml:11:18: query q regex: error parsing regexp`,
+			},
+		},
+		{
+			name: "response values",
+			src: `mocks:
+  - respond:
+      status: 999
+      delay: soon
+      fault: explode
+      fail_rate: 2
+      drip_rate: 5
+      file: ../secret.txt
+      body: x
+  - respond: {delay: 500ms..100ms, fail_fault: rest}
+  - respond: {status: 200}
+    sequence: [{status: 201}]
+  - name: none
+  - respond: {body: "{% if %}"}
+  - respond: {body: "{% include 'x' %}"}
+`,
+			want: []string{
+				`x.yaml:3:15: status: want an HTTP status between 100 and 599, got 999`,
+				`x.yaml:4:14: delay: want a duration`,
+				`x.yaml:5:14: fault: unknown fault "explode"`,
+				`x.yaml:6:18: fail_rate: want a share between 0 and 1, got 2`,
+				`x.yaml:7:18: drip_rate: only applies to fault: drip`,
+				`x.yaml:8:13: file: body and file cannot both be set`,
+				`x.yaml:8:13: file: "../secret.txt" must be a path inside the config's directory`,
+				`x.yaml:10:22: delay: want a range`,
+				`x.yaml:10:48: fail_fault: unknown fault "rest" (did you mean "reset"?)`,
+				`x.yaml:12:15: mock "mock-3": respond and sequence cannot both be set`,
+				`x.yaml:13:5: mock "none": set respond or sequence`,
+				`x.yaml:14:21: body: liquid:`,
+				`x.yaml:15:21: body: templates cannot include files`,
+			},
+		},
+		{
+			name: "duplicates and shapes",
+			src: `mocks:
+  - {name: a, respond: {}}
+  - {name: a, respond: {}, respond: {}}
+  - just a string
+verify:
+  - {scheme: gitlab, secret: x}
+  - {scheme: standard-webhooks, secret: "not base64!"}
+  - {scheme: github, secret: ""}
+settings: {default_status: abc, max_body: 12XB}
+`,
+			want: []string{
+				`x.yaml:3:5: mock: duplicate name "a"`,
+				`x.yaml:3:28: mock: duplicate key "respond"`,
+				`x.yaml:4:5: mock: want a mapping, got "just a string"`,
+				`x.yaml:6:14: scheme: unknown scheme "gitlab" (did you mean "github"?)`,
+				`x.yaml:7:41: secret: standard-webhooks secret must be base64`,
+				`x.yaml:8:30: secret: must not be empty`,
+				`x.yaml:9:28: default_status: want a whole number, got "abc"`,
+				`x.yaml:9:43: max_body: want a size`,
+			},
+		},
+		{
+			name: "yaml syntax",
+			src:  "mocks: []\nverify: [\n",
+			want: []string{`x.yaml:2:1: yaml: did not find expected node content`},
+		},
+		{
+			name: "two documents",
+			src:  "mocks: []\n---\nmocks: []\n",
+			want: []string{`x.yaml:2:1: only one YAML document is allowed`},
+		},
+		{
+			name: "top level list",
+			src:  "- a\n",
+			want: []string{`x.yaml:1:1: config: want a mapping, got a list`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse([]byte(tt.src), "x.yaml", nil)
+			var errs *Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("err = %v (%T); want *Errors", err, err)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != len(tt.want) {
+				t.Fatalf("got %d errors, want %d:\n%s", len(lines), len(tt.want), err)
+			}
+			for i, want := range tt.want {
+				if !strings.HasPrefix(lines[i], want) {
+					t.Errorf("error %d:\n got %s\nwant %s...", i, lines[i], want)
+				}
+			}
+		})
+	}
+}
+
+func TestBodyFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "bodies"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bodies", "ok.json"), []byte(`{"ok": "{{not a template}}"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "outside.txt")
+	if err := os.WriteFile(outside, []byte("secret"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "link.txt")); err != nil {
+		t.Fatal(err)
+	}
+	write := func(content string) string {
+		p := filepath.Join(dir, "hooklab.yaml")
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	c, err := Load(write("mocks:\n  - respond: {file: bodies/ok.json}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := c.Mocks[0].Respond.RenderBody(nil); string(b) != `{"ok": "{{not a template}}"}` {
+		t.Errorf("body = %s", b)
+	}
+
+	for _, name := range []string{"/etc/passwd", "../x", "link.txt", "missing.json"} {
+		_, err := Load(write("mocks:\n  - respond: {file: '"+name+"'}\n"), nil)
+		if err == nil || !strings.Contains(err.Error(), "hooklab.yaml:2:") {
+			t.Errorf("file %s: err = %v; want an error at line 2", name, err)
+		}
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	t.Parallel()
+	_, err := Load(filepath.Join(t.TempDir(), "none.yaml"), nil)
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("err = %v; want not-exist", err)
+	}
+}
+
+func TestMergeKeys(t *testing.T) {
+	t.Parallel()
+	src := `x-common: &json
+  headers: {Content-Type: application/json}
+  status: 201
+mocks:
+  - respond:
+      <<: *json
+      body: '{"a": {{request.query.a}}}'
+`
+	// x-common is not a known key, so anchors live inside known sections.
+	if _, err := Parse([]byte(src), "m.yaml", nil); err == nil {
+		t.Fatal("unknown top-level key accepted")
+	}
+	src = `mocks:
+  - name: base
+    match: &m {method: POST}
+    respond: &r {status: 201, headers: {Content-Type: application/json}}
+  - name: derived
+    match: {<<: *m, path: /d}
+    respond:
+      <<: *r
+      body: '{"a": {{request.query.a}}}'
+`
+	c, err := Parse([]byte(src), "m.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.Mocks[1]
+	if d.Respond.Status != 201 || d.Respond.Body.Format() != FormatJSON || d.Match.Path != "/d" || d.Match.Method[0] != "POST" {
+		t.Errorf("derived = %+v / %+v", d.Respond, d.Match)
+	}
+}
+
+func TestDelayPick(t *testing.T) {
+	t.Parallel()
+	d, err := parseDelay("100ms..200ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		if p := d.Pick(); p < 100*time.Millisecond || p > 200*time.Millisecond {
+			t.Fatalf("Pick = %v", p)
+		}
+	}
+	if d.String() != "100ms..200ms" {
+		t.Errorf("String = %q", d.String())
+	}
+	if (Delay{Min: time.Second, Max: time.Second}).Pick() != time.Second {
+		t.Error("fixed delay")
+	}
+}
+
+func TestSecretRedacted(t *testing.T) {
+	t.Parallel()
+	s := Secret("hunter2")
+	js, _ := json.Marshal(struct{ S Secret }{s})
+	if strings.Contains(string(js), "hunter2") || s.String() != Redacted {
+		t.Errorf("secret printed: %s %s", js, s)
+	}
+}
