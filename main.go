@@ -23,6 +23,7 @@ import (
 
 	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/mock"
+	"github.com/hooklab/hooklab/rules"
 	"github.com/hooklab/hooklab/ui"
 )
 
@@ -48,6 +49,8 @@ const usage = `hooklab: a local HTTP sidecar for webhooks and HTTP integrations.
 Usage:
   hooklab [serve] [flags]   capture, mock and show traffic (the default)
   hooklab tail [flags]      print a running server's exchanges as they arrive
+  hooklab check [FILE]      validate a config file (default hooklab.yaml); --print shows it normalized
+  hooklab schema            print the JSON Schema of the config file
   hooklab version           print the version
   hooklab help              this text
 
@@ -65,6 +68,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "tail":
 		return tail(ctx, args, getenv, stdout, stderr)
+	case "check":
+		return check(args, getenv, stdout, stderr)
+	case "schema":
+		_, err := stdout.Write(rules.Schema())
+		return err
 	case "version":
 		fmt.Fprintln(stdout, "hooklab", version())
 		return nil
@@ -124,7 +132,11 @@ type serveOptions struct {
 	logLevel        string
 	shutdownTimeout time.Duration
 	allowHosts      stringList
+	config          string
 }
+
+// defaultConfig is the config file looked for in the working directory.
+const defaultConfig = "hooklab.yaml"
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	o := serveOptions{maxBody: 10 << 20}
@@ -141,9 +153,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for in-flight requests")
 	fs.Var(&o.allowHosts, "allow-host", "also accept this Host `name` on the UI/API listener (repeatable)")
+	fs.StringVar(&o.config, "config", "", "config `file` (default: hooklab.yaml in the working directory, when there is one)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	maxBodySet := false
+	fs.Visit(func(f *flag.Flag) { maxBodySet = maxBodySet || f.Name == "max-body" })
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
@@ -161,6 +176,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("UI listener: %w", err)
 	}
 	defer uiLn.Close()
+
+	// The config: a broken file stops the start (say what is wrong); once
+	// running, a broken edit keeps the last good config live.
+	cfgPath := o.config
+	if cfgPath == "" {
+		cfgPath = defaultConfig
+	}
+	var cfg *rules.Config
+	if _, statErr := os.Stat(cfgPath); statErr == nil || o.config != "" {
+		if cfg, err = rules.Load(cfgPath, getenv); err != nil {
+			return fmt.Errorf("config %s:\n%w", cfgPath, err)
+		}
+	}
+	engine := mock.NewEngine(cfg, nil)
 
 	hub := inspect.NewHub()
 	dataDir := o.data
@@ -184,11 +213,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	uiURL := "http://" + uiLn.Addr().String() + "/"
 	ids := new(inspect.IDs)
 
+	maxBody := int64(o.maxBody)
+	if !maxBodySet && cfg != nil && cfg.Settings.MaxBody > 0 {
+		maxBody = cfg.Settings.MaxBody
+	}
 	capture := mock.New(mock.Config{
 		Store:   store,
 		IDs:     ids,
-		MaxBody: int64(o.maxBody),
+		MaxBody: maxBody,
 		Logger:  log.With("component", "capture"),
+		Engine:  engine,
 	})
 	streamDone := make(chan struct{})
 	api := inspect.NewAPI(inspect.APIConfig{
@@ -199,6 +233,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 	uiMux := http.NewServeMux()
 	uiMux.Handle("/api/", api)
+	rulesAPI := engine.API(log)
+	uiMux.Handle("/api/rules", rulesAPI)
+	uiMux.Handle("/api/rules/", rulesAPI)
 	uiMux.Handle("GET /api/stream", ui.Stream(ui.StreamConfig{Hub: hub, Logger: log.With("component", "stream"), Done: streamDone}))
 	uiMux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		count, bytes := store.Stats()
@@ -210,7 +247,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	baseCtx := func(net.Listener) context.Context { return ctx }
 	capSrv := &http.Server{
+		BaseContext:       baseCtx,
 		Handler:           inspect.Recover(log, capture),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -219,6 +258,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          errLog,
 	}
 	uiSrv := &http.Server{
+		BaseContext:       baseCtx,
 		Handler:           inspect.Recover(log, inspect.Guard(log, o.allowHosts, uiMux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -231,6 +271,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		where = "memory (nothing is kept on disk)"
 	}
 	fmt.Fprintf(stdout, "hooklab %s\ncapture: %s\nui: %s\ndata: %s\n", version(), captureURL, uiURL, where)
+
+	if cfg != nil {
+		fmt.Fprintf(stdout, "config: %s (%d mocks, %d verify rules)\n", cfgPath, len(cfg.Mocks), len(cfg.Verify))
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go rules.Watch(watchCtx, cfgPath, getenv, log, func(c *rules.Config, err error) {
+		engine.Apply(c, err)
+		if err != nil {
+			log.Error("config reload failed; the last good config stays live", "err", err)
+			hub.Publish(inspect.Event{Type: "rules", Data: map[string]any{"error": err.Error()}})
+			return
+		}
+		log.Info("config reloaded", "file", cfgPath, "mocks", len(c.Mocks), "verify", len(c.Verify))
+		hub.Publish(inspect.Event{Type: "rules", Data: map[string]any{"error": nil}})
+	})
 
 	errc := make(chan error, 2)
 	go func() { errc <- capSrv.Serve(capLn) }()
@@ -254,6 +310,40 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	return serr
+}
+
+func check(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("check", stderr)
+	print := fs.Bool("print", false, "print the normalized config (secrets redacted)")
+	// Accept the file before or after the flags.
+	var file string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		file, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if file == "" && fs.NArg() > 0 {
+		file = fs.Arg(0)
+	}
+	if file == "" {
+		file = defaultConfig
+	}
+	cfg, err := rules.Load(file, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return errUsage
+	}
+	if *print {
+		b, err := cfg.Normalized()
+		if err != nil {
+			return err
+		}
+		_, err = stdout.Write(b)
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d mocks, %d verify rules)\n", file, len(cfg.Mocks), len(cfg.Verify))
+	return nil
 }
 
 func tail(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/rules"
 )
 
 // Config holds what the capture endpoint needs.
@@ -29,6 +30,9 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Engine answers from mock rules; nil answers every request with the
+	// default acknowledgement.
+	Engine *Engine
 }
 
 // Capture is the capture endpoint's handler.
@@ -71,7 +75,7 @@ func SplitBin(path string) (bin, rest string, err error) {
 
 func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := c.cfg.Now()
-	bin, _, err := SplitBin(r.URL.Path)
+	bin, rest, err := SplitBin(r.URL.Path)
 	if err != nil {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		inspect.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
@@ -96,14 +100,49 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	resp := c.defaultAnswer(r, ex)
-	ex.Response = resp
+	plan := c.plan(r, ex, rest)
 	ex.Duration = c.cfg.Now().Sub(start)
 	if err := c.cfg.Store.Add(context.WithoutCancel(r.Context()), ex); err != nil {
 		c.storeFailed(w, err)
 		return
 	}
-	writeResponse(w, resp)
+	plan.Write(r.Context(), w, r)
+}
+
+// plan decides the answer and records it, and what the rules said, in ex.
+func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan {
+	fallback := func() *inspect.Response { return c.defaultAnswer(r, ex) }
+	if c.cfg.Engine == nil {
+		p := &Plan{Response: fallback()}
+		ex.Response = p.Response
+		return p
+	}
+	req := &rules.Request{
+		Method: r.Method, Path: rest, RawQuery: r.URL.RawQuery, Header: r.Header,
+		Body: ex.Request.Body, Bin: ex.Bin,
+	}
+	vars := map[string]any{"bin": ex.Bin, "exchange": map[string]any{"id": ex.ID}, "now": ex.Time}
+	p := c.cfg.Engine.Plan(req, vars, fallback)
+	ex.Rule, ex.Signature, ex.Error = p.Rule, p.Signature, p.Error
+	ex.Response = p.Response
+	meta := map[string]any{}
+	if p.NearMiss != nil {
+		meta["near_miss"] = p.NearMiss
+	}
+	if p.Delay > 0 {
+		meta["delay_ms"] = p.Delay.Milliseconds()
+	}
+	if p.Fault != rules.FaultNone {
+		meta["fault"] = string(p.Fault)
+		if p.Fault != rules.FaultDrip {
+			ex.Response = nil // nothing well-formed is sent
+			ex.Error = "fault injected: " + string(p.Fault)
+		}
+	}
+	if len(meta) > 0 {
+		ex.Meta = meta
+	}
+	return p
 }
 
 // storeFailed answers 503 with Retry-After so that senders retry: nothing

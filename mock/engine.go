@@ -1,0 +1,392 @@
+package mock
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/rules"
+)
+
+// Engine answers requests from the live config's mock rules and checks their
+// signatures against its verify rules. It keeps the per-rule state that
+// outlives one request: sequence positions (per rule and bin), rate-limit
+// windows and match counts. A new config replaces the old one atomically;
+// state is kept for rules whose names stay.
+type Engine struct {
+	cfg     atomic.Pointer[rules.Config]
+	now     func() time.Time
+	mu      sync.Mutex
+	seq     map[stateKey]int
+	windows map[stateKey]*window
+	hits    map[string]int64
+
+	reloadMu  sync.Mutex
+	lastErr   error
+	reloadAt  time.Time
+	reloadErr time.Time
+}
+
+type stateKey struct{ rule, bin string }
+
+type window struct {
+	start time.Time
+	n     int
+}
+
+// NewEngine returns an engine with cfg (nil for none). now is the clock;
+// time.Now when nil.
+func NewEngine(cfg *rules.Config, now func() time.Time) *Engine {
+	if now == nil {
+		now = time.Now
+	}
+	e := &Engine{now: now, seq: map[stateKey]int{}, windows: map[stateKey]*window{}, hits: map[string]int64{}}
+	e.cfg.Store(cfg)
+	return e
+}
+
+// Config returns the live config (nil when there is none).
+func (e *Engine) Config() *rules.Config { return e.cfg.Load() }
+
+// Apply is the reload callback: with err == nil cfg becomes live; otherwise
+// the last good config stays and err is kept for the API.
+func (e *Engine) Apply(cfg *rules.Config, err error) {
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	if err != nil {
+		e.lastErr, e.reloadErr = err, e.now()
+		return
+	}
+	e.cfg.Store(cfg)
+	e.lastErr, e.reloadAt = nil, e.now()
+}
+
+// LastError returns the error of the last reload, or nil when it worked.
+func (e *Engine) LastError() error {
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	return e.lastErr
+}
+
+// Reset starts every sequence from its first answer and clears rate-limit
+// windows.
+func (e *Engine) Reset() {
+	e.mu.Lock()
+	e.seq = map[stateKey]int{}
+	e.windows = map[stateKey]*window{}
+	e.mu.Unlock()
+}
+
+// Hits returns how many requests each rule has matched.
+func (e *Engine) Hits() map[string]int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]int64, len(e.hits))
+	for k, v := range e.hits {
+		out[k] = v
+	}
+	return out
+}
+
+// Plan is how a request will be answered: the response to record and send,
+// and what to do on the wire (delay, fault).
+type Plan struct {
+	// Rule is the name of the mock that answered ("" for the default).
+	Rule     string
+	Response *inspect.Response
+	Delay    time.Duration
+	Fault    rules.Fault
+	DripRate int
+	// Error is set when the rule failed to render; the response is a 500.
+	Error string
+	// Signature is the verdict of a verify rule, when one matched.
+	Signature *inspect.Signature
+	// NearMiss names the rule that came closest when none matched.
+	NearMiss *NearMiss
+}
+
+// NearMiss says which rule came closest to matching, and why it missed.
+type NearMiss struct {
+	Rule    string   `json:"rule"`
+	Reasons []string `json:"reasons"`
+}
+
+// Plan decides the answer to req. vars is the template context (request,
+// bin, exchange, now); fallback answers when no mock matches.
+func (e *Engine) Plan(req *rules.Request, vars map[string]any, fallback func() *inspect.Response) *Plan {
+	cfg := e.cfg.Load()
+	p := &Plan{}
+	if v := cfg.MatchVerify(req); v != nil {
+		ok, reason := v.Check(req.Header, req.Body, e.now())
+		p.Signature = &inspect.Signature{Rule: v.Name, Scheme: v.Scheme, Verdict: "valid"}
+		if !ok {
+			p.Signature.Verdict, p.Signature.Reason = "invalid", reason
+			if v.Reject {
+				p.Rule = v.Name
+				p.Response = jsonResponse(http.StatusUnauthorized, map[string]string{
+					"error": "signature check failed: " + reason, "rule": v.Name, "scheme": v.Scheme,
+				})
+				return p
+			}
+		}
+	}
+	m, params := cfg.MatchMock(req)
+	if m == nil {
+		if cfg != nil && len(cfg.Mocks) > 0 {
+			if name, why := cfg.NearMiss(req); name != "" {
+				p.NearMiss = &NearMiss{Rule: name, Reasons: why}
+			}
+		}
+		p.Response = fallback()
+		if cfg != nil && cfg.Settings.DefaultStatus != 0 && p.Response.Status == http.StatusOK {
+			p.Response.Status = cfg.Settings.DefaultStatus
+		}
+		return p
+	}
+	p.Rule = m.Name
+	key := stateKey{m.Name, req.Bin}
+
+	e.mu.Lock()
+	e.hits[m.Name]++
+	if m.RateLimit != nil {
+		if resp := e.limit(key, m.RateLimit); resp != nil {
+			e.mu.Unlock()
+			p.Response = resp
+			return p
+		}
+	}
+	r := m.Respond
+	if len(m.Sequence) > 0 {
+		i := e.seq[key]
+		r = m.Sequence[i]
+		switch {
+		case i+1 < len(m.Sequence):
+			e.seq[key] = i + 1
+		case m.SequenceMode == rules.Cycle:
+			e.seq[key] = 0
+		}
+	}
+	e.mu.Unlock()
+
+	if r.FailRate > 0 && mrand.Float64() < r.FailRate {
+		if r.FailFault != rules.FaultNone {
+			p.Fault, p.DripRate = r.FailFault, r.DripRate
+			p.Response = &inspect.Response{Status: 0}
+			return p
+		}
+		p.Response = jsonResponse(http.StatusServiceUnavailable, map[string]string{"error": "injected failure (fail_rate)", "rule": m.Name})
+		return p
+	}
+
+	vars = withParams(vars, req, params)
+	body, err := r.RenderBody(vars)
+	if err != nil {
+		return renderFailed(p, m.Name, err)
+	}
+	hdr := make(inspect.Headers, 0, len(r.Headers)+1)
+	for name, t := range r.Headers {
+		v, err := t.Render(vars)
+		if err != nil {
+			return renderFailed(p, m.Name, fmt.Errorf("header %s: %w", name, err))
+		}
+		hdr = append(hdr, inspect.Header{Name: name, Value: string(v)})
+	}
+	sortHeaders(hdr)
+	if hdr.Get("Access-Control-Allow-Origin") == "" {
+		hdr = append(hdr, inspect.Header{Name: "Access-Control-Allow-Origin", Value: "*"})
+	}
+	status := r.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	p.Response = &inspect.Response{Status: status, Headers: hdr, Body: body, Size: int64(len(body))}
+	p.Delay = r.Delay.Pick()
+	p.Fault, p.DripRate = r.Fault, r.DripRate
+	if p.Fault == rules.FaultDrip && p.DripRate <= 0 {
+		p.DripRate = rules.DefaultDripRate
+	}
+	return p
+}
+
+// withParams returns the template context with the request's variables.
+func withParams(base map[string]any, req *rules.Request, params map[string]string) map[string]any {
+	vars := rules.RequestVars(req, params)
+	for k, v := range base {
+		vars[k] = v
+	}
+	return vars
+}
+
+func renderFailed(p *Plan, rule string, err error) *Plan {
+	p.Error = fmt.Sprintf("rule %s: template: %v", rule, err)
+	p.Response = jsonResponse(http.StatusInternalServerError, map[string]string{"error": p.Error, "rule": rule})
+	p.Delay, p.Fault = 0, rules.FaultNone
+	return p
+}
+
+// limit counts a match against a fixed window and returns a 429 answer when
+// it is over the limit. Called with e.mu held.
+func (e *Engine) limit(key stateKey, rl *rules.RateLimit) *inspect.Response {
+	now := e.now()
+	win := rl.Window
+	if win <= 0 {
+		win = rules.DefaultRateWindow
+	}
+	w := e.windows[key]
+	if w == nil || now.Sub(w.start) >= win {
+		w = &window{start: now}
+		e.windows[key] = w
+	}
+	reset := w.start.Add(win)
+	secs := int(reset.Sub(now).Seconds() + 0.999)
+	if secs < 1 {
+		secs = 1
+	}
+	w.n++
+	if w.n <= rl.Limit {
+		return nil
+	}
+	resp := jsonResponse(http.StatusTooManyRequests, map[string]string{"error": "rate limit exceeded", "rule": key.rule})
+	resp.Headers = append(resp.Headers,
+		inspect.Header{Name: "Retry-After", Value: strconv.Itoa(secs)},
+		inspect.Header{Name: "X-RateLimit-Limit", Value: strconv.Itoa(rl.Limit)},
+		inspect.Header{Name: "X-RateLimit-Remaining", Value: "0"},
+		inspect.Header{Name: "X-RateLimit-Reset", Value: strconv.FormatInt(reset.Unix(), 10)},
+	)
+	return resp
+}
+
+func jsonResponse(status int, v any) *inspect.Response {
+	b, _ := json.Marshal(v)
+	b = append(b, '\n')
+	return &inspect.Response{
+		Status: status,
+		Headers: inspect.Headers{
+			{Name: "Content-Type", Value: "application/json"},
+			{Name: "Access-Control-Allow-Origin", Value: "*"},
+		},
+		Body: b,
+		Size: int64(len(b)),
+	}
+}
+
+func sortHeaders(h inspect.Headers) {
+	for i := 1; i < len(h); i++ {
+		for j := i; j > 0 && h[j].Name < h[j-1].Name; j-- {
+			h[j], h[j-1] = h[j-1], h[j]
+		}
+	}
+}
+
+// Write carries out the plan on the wire: wait, then answer or misbehave.
+// It returns when the client has its answer, gave up, or ctx ended.
+func (p *Plan) Write(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+	if p.Delay > 0 {
+		t := time.NewTimer(p.Delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+	}
+	switch p.Fault {
+	case rules.FaultNone:
+		writeResponse(w, p.Response)
+	case rules.FaultTimeout:
+		<-ctx.Done() // hang until the client gives up or the server stops
+	case rules.FaultDrip:
+		drip(ctx, w, p.Response, p.DripRate)
+	default:
+		misbehave(w, p.Fault, p.Response)
+	}
+}
+
+// misbehave breaks the connection the way the fault says. On HTTP/2, where
+// the connection cannot be taken over, the stream is reset instead.
+func misbehave(w http.ResponseWriter, fault rules.Fault, resp *inspect.Response) {
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	defer conn.Close()
+	switch fault {
+	case rules.FaultReset:
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0) // close sends RST
+		}
+	case rules.FaultEmpty:
+		writeHeadOnly(buf, resp)
+	case rules.FaultGarbage:
+		junk := make([]byte, 1024)
+		_, _ = rand.Read(junk)
+		_, _ = buf.Write(junk)
+		_ = buf.Flush()
+	case rules.FaultClose:
+		// close with nothing sent
+	}
+}
+
+// writeHeadOnly sends a status line and headers that promise a body, then
+// nothing: the client sees the response end early.
+func writeHeadOnly(buf *bufio.ReadWriter, resp *inspect.Response) {
+	status := 200
+	n := 0
+	if resp != nil {
+		if resp.Status != 0 {
+			status = resp.Status
+		}
+		n = len(resp.Body)
+	}
+	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\nContent-Length: %d\r\n", status, http.StatusText(status), max(n, 1))
+	if resp != nil {
+		for _, h := range resp.Headers {
+			if !strings.EqualFold(h.Name, "Content-Length") {
+				fmt.Fprintf(buf, "%s: %s\r\n", h.Name, h.Value)
+			}
+		}
+	}
+	buf.WriteString("\r\n")
+	_ = buf.Flush()
+}
+
+// drip sends the status and headers, then the body at rate bytes a second.
+func drip(ctx context.Context, w http.ResponseWriter, resp *inspect.Response, rate int) {
+	h := w.Header()
+	for _, x := range resp.Headers {
+		h.Add(x.Name, x.Value)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	w.WriteHeader(resp.Status)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	const tick = 100 * time.Millisecond
+	chunk := max(rate/10, 1)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	body := resp.Body
+	for len(body) > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n := min(chunk, len(body))
+		if _, err := w.Write(body[:n]); err != nil {
+			return
+		}
+		_ = rc.Flush()
+		body = body[n:]
+	}
+}
