@@ -61,6 +61,9 @@ func compilePath(p string) (*pathPattern, error) {
 	for _, s := range strings.Split(p[1:], "/") {
 		switch {
 		case s == "**":
+			if n := len(pp.segs); n > 0 && pp.segs[n-1].kind == segAny {
+				continue // "/**/**" is "/**"
+			}
 			pp.segs = append(pp.segs, pathSeg{kind: segAny})
 		case s == "*":
 			pp.segs = append(pp.segs, pathSeg{kind: segStar})
@@ -119,8 +122,11 @@ func compilePath(p string) (*pathPattern, error) {
 	return pp, nil
 }
 
+// capture is one captured path parameter.
+type capture struct{ name, value string }
+
 // match matches path, returning captured parameters (nil when the pattern
-// has none).
+// has none). It allocates only for the parameters of a match.
 func (pp *pathPattern) match(path string) (map[string]string, bool) {
 	if pp.isExact {
 		return nil, path == pp.exact
@@ -128,36 +134,53 @@ func (pp *pathPattern) match(path string) (map[string]string, bool) {
 	if !strings.HasPrefix(path, "/") {
 		return nil, false
 	}
-	parts := strings.Split(path[1:], "/")
-	var params map[string]string
-	if pp.nparams > 0 {
-		params = make(map[string]string, pp.nparams)
-	}
-	if !matchSegs(pp.segs, parts, params) {
+	// Match first without capturing, so a miss allocates nothing.
+	if !matchSegs(pp.segs, path[1:], true, nil) {
 		return nil, false
+	}
+	if pp.nparams == 0 {
+		return nil, true
+	}
+	caps := make([]capture, 0, pp.nparams)
+	matchSegs(pp.segs, path[1:], true, &caps)
+	params := make(map[string]string, len(caps))
+	for _, c := range caps {
+		params[c.name] = c.value
 	}
 	return params, true
 }
 
-func matchSegs(segs []pathSeg, parts []string, params map[string]string) bool {
+// matchSegs matches segs against the rest of a path; more is false once
+// every segment of the path is used up. Captures go to caps unless it is nil.
+func matchSegs(segs []pathSeg, rest string, more bool, caps *[]capture) bool {
 	for len(segs) > 0 {
 		s := segs[0]
 		if s.kind == segAny {
-			rest := segs[1:]
-			if len(rest) == 0 {
+			if len(segs) == 1 {
 				return true
 			}
-			for i := 0; i <= len(parts); i++ {
-				if matchSegs(rest, parts[i:], params) {
+			saved := 0
+			if caps != nil {
+				saved = len(*caps)
+			}
+			for {
+				if matchSegs(segs[1:], rest, more, caps) {
 					return true
 				}
+				if caps != nil {
+					*caps = (*caps)[:saved]
+				}
+				if !more {
+					return false
+				}
+				_, rest, more = nextSeg(rest)
 			}
+		}
+		if !more {
 			return false
 		}
-		if len(parts) == 0 {
-			return false
-		}
-		p := parts[0]
+		var p string
+		p, rest, more = nextSeg(rest)
 		switch s.kind {
 		case segLit:
 			if p != s.lit {
@@ -171,17 +194,35 @@ func matchSegs(segs []pathSeg, parts []string, params map[string]string) bool {
 			if p == "" {
 				return false
 			}
-			params[s.name] = p
+			if caps != nil {
+				*caps = append(*caps, capture{s.name, p})
+			}
 		case segRE:
+			if caps == nil {
+				if !s.re.MatchString(p) {
+					return false
+				}
+				break
+			}
 			m := s.re.FindStringSubmatch(p)
 			if m == nil {
 				return false
 			}
-			for i, name := range s.names {
-				params[name] = m[i+1]
+			{
+				for i, name := range s.names {
+					*caps = append(*caps, capture{name, m[i+1]})
+				}
 			}
 		}
-		segs, parts = segs[1:], parts[1:]
+		segs = segs[1:]
 	}
-	return len(parts) == 0
+	return !more
+}
+
+// nextSeg splits the first segment off rest.
+func nextSeg(rest string) (seg, after string, more bool) {
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return rest[:i], rest[i+1:], true
+	}
+	return rest, "", false
 }
