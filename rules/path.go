@@ -208,10 +208,8 @@ func matchSegs(segs []pathSeg, rest string, more bool, caps *[]capture) bool {
 			if m == nil {
 				return false
 			}
-			{
-				for i, name := range s.names {
-					*caps = append(*caps, capture{name, m[i+1]})
-				}
+			for i, name := range s.names {
+				*caps = append(*caps, capture{name, m[i+1]})
 			}
 		}
 		segs = segs[1:]

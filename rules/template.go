@@ -62,7 +62,7 @@ func (f Format) String() string {
 // RenderTimeout stops with an error.
 const (
 	MaxRenderSize       = 8 << 20
-	MaxRenderIterations = 1_000_000
+	MaxRenderIterations = 100_000
 	RenderTimeout       = 2 * time.Second
 )
 

@@ -1,0 +1,392 @@
+package rules
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"flag"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// nasty is text that breaks naive escaping.
+const nasty = "He said \"hi\" \\ </script>\nnext\tline \x01 Zoë 日本 🎉 \u2028 & <b> 'q' a=b&c"
+
+func templateVars() map[string]any {
+	return map[string]any{
+		"ticket": map[string]any{
+			"id":       int64(42),
+			"title":    nasty,
+			"tags":     []any{"a", "b\"c"},
+			"price":    9.5,
+			"open":     true,
+			"assignee": nil,
+			"requester": map[string]any{
+				"name": "Zoë </x> \"Q\"",
+			},
+		},
+		"secret": "key",
+		"when":   time.Date(2024, 2, 29, 13, 4, 5, 0, time.UTC),
+	}
+}
+
+func TestTemplateGolden(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		format Format
+		src    string
+	}{
+		{"json_in_string", FormatJSON, `{"title": "{{ticket.title}}", "id": "{{ticket.id}}", "mixed": "#{{ticket.id}}: {{ticket.requester.name}}!"}`},
+		{"json_outside_string", FormatJSON, `{"id": {{ticket.id}}, "title": {{ticket.title}}, "ticket": {{ticket}}, "missing": {{ticket.nothing}}, "tags": {{ticket.tags}}, "price": {{ticket.price}}, "open": {{ticket.open}}, "assignee": {{ticket.assignee}}, "when": {{when}}}`},
+		{"json_filter", FormatJSON, `{"raw": {{ticket.requester | json}}, "embedded": "{{ticket.tags | json}}"}`},
+		{"json_loop", FormatJSON, `[{% for t in ticket.tags %}{"tag": "{{t}}", "n": {{forloop.index}}}{% unless forloop.last %}, {% endunless %}{% endfor %}]`},
+		{"json_key", FormatJSON, `{"{{ticket.requester.name}}": {{ticket.id}}}`},
+		{"json_escaped_quote_in_literal", FormatJSON, `{"a": "x\"{{ticket.requester.name}}\" y", "b": {{ticket.id}}}`},
+		{"json_raw_block", FormatJSON, `{"tpl": "{% raw %}{{x}}{% endraw %}", "v": {{ticket.id}}}`},
+		{"json_comment_block", FormatJSON, `{"v": {{ticket.id}}{% comment %} "unbalanced {{x}} {% endcomment %}, "w": "{{ticket.title}}"}`},
+		{"json_whitespace_control", FormatJSON, "{\"a\": \n  {{- ticket.id -}}  \n}"},
+		{"json_filter_chain", FormatJSON, `{"up": "{{ ticket.requester.name | upcase }}", "n": {{ ticket.id | plus: 1 }}, "s": {{ ticket.id | append: "x" }}}`},
+		{"json_if", FormatJSON, `{"state": {% if ticket.open %}"open"{% else %}"closed"{% endif %}, "t": "{{ ticket.requester.name | truncate: 6 }}"}`},
+		{"xml", FormatXML, `<ticket id="{{ticket.id}}"><title>{{ticket.title}}</title><name a='{{ticket.requester.name}}'>{{ticket.requester.name}}</name><pre>{{ "<b>&</b>" | xml_escape }}</pre></ticket>`},
+		{"form", FormatForm, `title={{ticket.title}}&name={{ticket.requester.name}}&id={{ticket.id}}&pre={{ "a b&c" | url_encode }}`},
+		{"text", FormatText, "Title: {{ticket.title}}\nName: {{ticket.requester.name}}\nTags: {{ticket.tags | join: \", \"}}"},
+		{"filters", FormatText, strings.Join([]string{
+			`base64: {{ "hello" | base64 }}`,
+			`base64_decode: {{ "aGVsbG8=" | base64_decode }}`,
+			`sha256: {{ "hello" | sha256 }}`,
+			`hmac_sha256: {{ "hello" | hmac_sha256: secret }}`,
+			`date strftime: {{ when | date: "%Y-%m-%d %H:%M" }}`,
+			`date rfc3339: {{ when | date: "rfc3339" }}`,
+			`date of string: {{ "2024-02-29T13:04:05Z" | date: "%d/%m/%Y" }}`,
+			`date of unix: {{ 1700000000 | date: "rfc3339" }}`,
+			`default: {{ ticket.nothing | default: "none" }}`,
+			`json: {{ ticket.tags | json }}`,
+			`url_encode: {{ "a b&c/é" | url_encode }}`,
+			`xml_escape: {{ "<a href='x'>&</a>" | xml_escape }}`,
+		}, "\n")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tpl, err := NewTemplate(tt.src, tt.format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := tpl.Render(templateVars())
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch tt.format {
+			case FormatJSON:
+				if !json.Valid(got) {
+					t.Errorf("invalid JSON:\n%s", got)
+				}
+			case FormatXML:
+				if err := xml.Unmarshal(got, new(struct{})); err != nil {
+					t.Errorf("invalid XML: %v\n%s", err, got)
+				}
+			case FormatForm:
+				if _, err := url.ParseQuery(string(got)); err != nil {
+					t.Errorf("invalid form: %v\n%s", err, got)
+				}
+			}
+			golden := filepath.Join("testdata", "templates", tt.name+".golden")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", golden, diff)
+			}
+		})
+	}
+}
+
+// TestJSONEscapingRoundTrip checks that values survive JSON rendering: in a
+// string they decode back to themselves, outside one they decode to the
+// same value.
+func TestJSONEscapingRoundTrip(t *testing.T) {
+	t.Parallel()
+	values := []string{"", nasty, `\`, `"`, `\"`, "</script><script>", "\x00\x1f\x7f", "\xff\xfe invalid", "}}{{", "{% raw %}", "\u2028\u2029", "😀\r\n"}
+	tpl, err := NewTemplate(`{"s": "{{v}}", "mid": "a{{v}}b", "o": {{v}}, "k": {"{{v}}": 1}, "l": [{{v}}, "{{v}}"]}`, FormatJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range values {
+		out, err := tpl.Render(map[string]any{"v": v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			S, Mid, O string
+			K         map[string]int
+			L         []string
+		}
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("value %q: %v\n%s", v, err, out)
+		}
+		want := validUTF8(v)
+		if got.S != want || got.O != want || got.Mid != "a"+want+"b" || got.K[want] != 1 || len(got.L) != 2 || got.L[0] != want || got.L[1] != want {
+			t.Errorf("value %q came back as %+v", v, got)
+		}
+		if strings.Contains(string(out), "</") {
+			t.Errorf("value %q: output contains </: %s", v, out)
+		}
+	}
+}
+
+// validUTF8 replaces each invalid byte of s with U+FFFD.
+func validUTF8(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func TestJSONOutsideStringTypes(t *testing.T) {
+	t.Parallel()
+	tpl, err := NewTemplate(`{{v}}`, FormatJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		v    any
+		want string
+	}{
+		{"int", 42, "42"},
+		{"int64", int64(-7), "-7"},
+		{"float", 1.5, "1.5"},
+		{"whole float", 3.0, "3"},
+		{"string", "x", `"x"`},
+		{"nil", nil, "null"},
+		{"bool", false, "false"},
+		{"map", map[string]any{"b": 1, "a": []any{"x"}}, `{"a":["x"],"b":1}`},
+		{"typed map", map[string]string{"k": "v"}, `{"k":"v"}`},
+		{"typed slice", []int{1, 2}, `[1,2]`},
+		{"time", time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), `"2024-01-02T03:04:05Z"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := tpl.Render(map[string]any{"v": tt.v})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRequestVars(t *testing.T) {
+	t.Parallel()
+	r := &Request{
+		Method: "POST", Path: "/users/7", RawQuery: "q=go&tag=a&tag=b",
+		Header: http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"rid-1"}, "Accept": {"a", "b"}},
+		Body:   []byte(`{"ticket": {"id": 42, "big": 12345678901234567890, "f": 1.25}}`),
+	}
+	vars := RequestVars(r, map[string]string{"id": "7"})
+	vars["bin"] = "default"
+	tests := []struct {
+		src  string
+		want string
+	}{
+		{"{{request.method}} {{request.path}} {{request.params.id}}", "POST /users/7 7"},
+		{"{{request.query.q}} {{request.query.tag | join: ','}}", "go a,b"},
+		{"{{request.headers.x-request-id}}|{{request.headers.X-Request-Id}}|{{request.headers['X-REQUEST-ID']}}", "rid-1|rid-1|rid-1"},
+		{"{% if request.headers contains 'X-Request-ID' %}yes{% endif %}", "yes"},
+		{"{{request.headers.accept | join: '+'}}", "a+b"},
+		{"{{request.json.ticket.id}} {{request.json.ticket.f}}", "42 1.25"},
+		{"{{request.json.ticket.id | plus: 1}}", "43"},
+		{"{{request.body | size}}", "62"},
+		{"{{bin}}", "default"},
+	}
+	for _, tt := range tests {
+		tpl, err := NewTemplate(tt.src, FormatText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tpl.Render(vars)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.src, err)
+		}
+		if string(got) != tt.want {
+			t.Errorf("%s = %q; want %q", tt.src, got, tt.want)
+		}
+	}
+	form := RequestVars(&Request{Method: "POST", Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, Body: []byte("a=1&b=x+y")}, nil)
+	if f := form["request"].(map[string]any)["form"].(map[string]any); f["a"] != "1" || f["b"] != "x y" {
+		t.Errorf("form = %v", f)
+	}
+	js, err := json.Marshal(vars)
+	if err != nil || !strings.Contains(string(js), `"x-request-id":"rid-1"`) {
+		t.Errorf("vars as JSON = %s, %v", js, err)
+	}
+}
+
+func TestTemplateRandom(t *testing.T) {
+	t.Parallel()
+	tpl, err := NewTemplate(`{{ uuid }} {{ "" | uuid }} {{ "" | random_int: 5, 7 }}`, FormatText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`^([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}) ([0-9a-f-]{36}) ([5-7])$`)
+	seen := map[string]bool{}
+	for range 20 {
+		out, err := tpl.Render(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := re.FindStringSubmatch(string(out))
+		if m == nil {
+			t.Fatalf("output %q", out)
+		}
+		if m[1] == m[2] || seen[m[1]] {
+			t.Errorf("uuid repeated: %q", out)
+		}
+		seen[m[1]] = true
+	}
+	if _, err := mustRender(t, `{{ "" | random_int: 9, 1 }}`, nil); err == nil {
+		t.Error("random_int 9, 1: want an error")
+	}
+}
+
+func mustRender(t *testing.T, src string, vars map[string]any) ([]byte, error) {
+	t.Helper()
+	tpl, err := NewTemplate(src, FormatText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl.Render(vars)
+}
+
+func TestTemplateLimits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		src  string
+		want string
+	}{
+		{"loop without output", `{% for i in (1..100000000) %}{% endfor %}`, "loop iterations"},
+		{"nested loops", `{% for i in (1..100000) %}{% for j in (1..100000) %}{% endfor %}{% endfor %}`, "loop iterations"},
+		{"gigabytes of output", `{% for i in (1..100000000) %}` + strings.Repeat("x", 1000) + `{% endfor %}`, "output larger than"},
+		{"doubling with append", `{% assign s = "xxxxxxxxxxxxxxxx" %}{% for i in (1..64) %}{% assign s = s | append: s %}{% endfor %}`, "larger than"},
+		{"doubling with capture", `{% assign s = "xxxxxxxxxxxxxxxx" %}{% for i in (1..64) %}{% capture s %}{{s}}{{s}}{% endcapture %}{% endfor %}`, "larger than"},
+		{"growing with replace", `{% assign s = "xxxxxxxxxxxxxxxx" %}{% for i in (1..64) %}{% assign s = s | replace: "x", "xxxxxxxxxx" %}{% endfor %}`, "larger than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			out, err := mustRender(t, tt.src, nil)
+			if err == nil || !(strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "took longer than")) {
+				t.Fatalf("err = %v (output %d bytes); want %q", err, len(out), tt.want)
+			}
+			if d := time.Since(start); d > RenderTimeout+2*time.Second {
+				t.Errorf("took %v", d)
+			}
+		})
+	}
+}
+
+func TestTemplateErrors(t *testing.T) {
+	t.Parallel()
+	for _, src := range []string{`{% if %}`, `{{ x | }}`, `{% include "a.html" %}`, `{% for %}`, `{% unknowntag %}`} {
+		if _, err := NewTemplate(src, FormatJSON); err == nil {
+			t.Errorf("NewTemplate(%q): want an error", src)
+		}
+	}
+	if _, err := mustRender(t, `{{ "%%%" | base64_decode }}`, nil); err == nil {
+		t.Error("bad base64: want an error")
+	}
+	// A render error names the Liquid problem.
+	if _, err := mustRender(t, `{{ 1 | divided_by: 0 }}`, nil); err == nil || !strings.Contains(err.Error(), "render") {
+		t.Errorf("divided_by 0: err = %v", err)
+	}
+}
+
+func TestFormatFor(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		ct, body string
+		want     Format
+	}{
+		{"application/json", "x", FormatJSON},
+		{"application/json; charset=utf-8", "", FormatJSON},
+		{"application/vnd.api+json", "", FormatJSON},
+		{"text/xml", "", FormatXML},
+		{"application/atom+xml", "", FormatXML},
+		{"application/x-www-form-urlencoded", "", FormatForm},
+		{"text/plain", `{"a": 1}`, FormatText},
+		{"", `  {"a": 1}`, FormatJSON},
+		{"", `[1]`, FormatJSON},
+		{"", `{{ request.body }}`, FormatText},
+		{"", `{% if x %}{}{% endif %}`, FormatText},
+		{"", `<?xml version="1.0"?><a/>`, FormatXML},
+		{"", `ok`, FormatText},
+		{"not a media type;;", ``, FormatText},
+	}
+	for _, tt := range tests {
+		if got := FormatFor(tt.ct, tt.body); got != tt.want {
+			t.Errorf("FormatFor(%q, %q) = %v; want %v", tt.ct, tt.body, got, tt.want)
+		}
+	}
+}
+
+func TestTemplateConcurrent(t *testing.T) {
+	t.Parallel()
+	tpl, err := NewTemplate(`{"n": {{n}}, "s": "{{s}}"}{% for i in (1..50) %} {% endfor %}`, FormatJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			for range 50 {
+				out, err := tpl.Render(map[string]any{"n": i, "s": "x"})
+				if err == nil && !json.Valid(out) {
+					err = &json.SyntaxError{}
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
