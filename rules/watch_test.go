@@ -1,0 +1,170 @@
+package rules
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+type reload struct {
+	cfg *Config
+	err error
+}
+
+// startWatch runs Watch on path and returns the channel of its results.
+func startWatch(t *testing.T, path string) <-chan reload {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan reload, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Watch(ctx, path, env("GREETING", "hi"), slog.New(slog.NewTextHandler(io.Discard, nil)), func(c *Config, err error) {
+			ch <- reload{c, err}
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	// Let the watcher start before the test changes files.
+	time.Sleep(200 * time.Millisecond)
+	return ch
+}
+
+func next(t *testing.T, ch <-chan reload) reload {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reload within 5s")
+		return reload{}
+	}
+}
+
+func quiet(t *testing.T, ch <-chan reload) {
+	t.Helper()
+	select {
+	case r := <-ch:
+		t.Fatalf("unexpected reload: %+v", r)
+	case <-time.After(400 * time.Millisecond):
+	}
+}
+
+func mockNamed(name string) string {
+	return "mocks:\n  - name: " + name + "\n    respond: {body: '${GREETING}'}\n"
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWatchWrite(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, mockNamed("one"))
+	ch := startWatch(t, path)
+	write(t, path, mockNamed("two"))
+	r := next(t, ch)
+	if r.err != nil || r.cfg.Mocks[0].Name != "two" || r.cfg.Mocks[0].Respond.Body.Source() != "hi" {
+		t.Fatalf("got %+v", r)
+	}
+	// Several quick writes are one reload.
+	for _, n := range []string{"a", "b", "three"} {
+		write(t, path, mockNamed(n))
+		time.Sleep(10 * time.Millisecond)
+	}
+	r = next(t, ch)
+	if r.err != nil || r.cfg.Mocks[0].Name != "three" {
+		t.Fatalf("got %+v", r)
+	}
+	quiet(t, ch)
+	// The same content again is not a reload.
+	write(t, path, mockNamed("three"))
+	quiet(t, ch)
+}
+
+func TestWatchRenameAndReplace(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, mockNamed("one"))
+	ch := startWatch(t, path)
+	tmp := filepath.Join(filepath.Dir(path), ".hooklab.yaml.swp")
+	write(t, tmp, mockNamed("renamed"))
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+	r := next(t, ch)
+	if r.err != nil || r.cfg.Mocks[0].Name != "renamed" {
+		t.Fatalf("got %+v", r)
+	}
+	// Vim style: move the old file away, write a new one.
+	if err := os.Rename(path, path+"~"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, path, mockNamed("vim"))
+	r = next(t, ch)
+	if r.err != nil || r.cfg.Mocks[0].Name != "vim" {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+func TestWatchBrokenThenFixed(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, mockNamed("good"))
+	ch := startWatch(t, path)
+	write(t, path, "mocks:\n  - name: bad\n    respond: {stauts: 200}\n")
+	r := next(t, ch)
+	var errs *Errors
+	if r.cfg != nil || !errors.As(r.err, &errs) || errs.List[0].Line != 3 {
+		t.Fatalf("got %+v", r)
+	}
+	write(t, path, mockNamed("fixed"))
+	r = next(t, ch)
+	if r.err != nil || r.cfg.Mocks[0].Name != "fixed" {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+func TestWatchFileAppearsLater(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hooklab.yaml")
+	ch := startWatch(t, path)
+	quiet(t, ch)
+	write(t, path, mockNamed("new"))
+	r := next(t, ch)
+	if r.err != nil || r.cfg.Mocks[0].Name != "new" {
+		t.Fatalf("got %+v", r)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	r = next(t, ch)
+	if r.cfg != nil || !errors.Is(r.err, fs.ErrNotExist) {
+		t.Fatalf("after remove: got %+v", r)
+	}
+}
+
+func TestWatchDirectoryAppearsLater(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "conf")
+	path := filepath.Join(dir, "hooklab.yaml")
+	ch := startWatch(t, path)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // Watch polls for the directory each second.
+	write(t, path, mockNamed("late"))
+	r := next(t, ch)
+	if r.err != nil || r.cfg.Mocks[0].Name != "late" {
+		t.Fatalf("got %+v", r)
+	}
+}
