@@ -87,6 +87,14 @@ export function createBin(name) {
   return call('POST', '/api/bins', { body: name ? { name } : {} });
 }
 
+/**
+ * getRules returns the live config's state: {file, rules, error}, error
+ * being the last reload's "file:line: …" message or null.
+ */
+export function getRules(signal) {
+  return call('GET', '/api/rules', { signal });
+}
+
 /** streamURL is the websocket address of the live stream, filtered to bin when given. */
 export function streamURL(bin) {
   const u = new URL('/api/stream', location.href);

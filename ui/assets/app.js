@@ -9,6 +9,7 @@ import { Live } from './live.js';
 import { ExchangeList } from './list.js';
 import * as route from './route.js';
 import { DetailPane } from './detail.js';
+import { copyText } from './dom.js';
 
 const $ = (sel) => document.querySelector(sel);
 const binPattern = /^[A-Za-z0-9_-]{1,64}$/;
@@ -25,6 +26,12 @@ const els = {
   tbody: $('#exchanges'),
   scroller: $('#list-scroll'),
   empty: $('#empty'),
+  newBin: $('#new-bin'),
+  newBinOffer: $('#new-bin-offer'),
+  newBinResult: $('#new-bin-result'),
+  newBinURL: $('#new-bin-url'),
+  newBinExample: $('#new-bin-example'),
+  copyBinURL: $('#copy-bin-url'),
   listStatus: $('#list-status'),
   older: $('#load-older'),
   detail: $('#detail'),
@@ -50,7 +57,10 @@ const detail = new DetailPane(els.detail, {
 
 const live = new Live({
   onState: setConn,
-  onOpen: () => reload(),
+  onOpen: () => {
+    reload();
+    loadRules();
+  },
   onMessage: (msg) => {
     switch (msg.type) {
       case 'exchange': {
@@ -129,6 +139,14 @@ function setConn(s, detailText) {
     : `Not connected to hooklab${detailText ? ` (${detailText})` : ''}`;
 }
 
+/** loadRules shows the config's state as of now; the stream reports later reloads. */
+async function loadRules() {
+  try {
+    const r = await api.getRules();
+    setRulesError(r && r.error);
+  } catch { /* a server without /api/rules has no config to report on */ }
+}
+
 function setRulesError(error) {
   els.rulesError.hidden = !error;
   els.rulesError.querySelector('.banner-text').textContent = error || '';
@@ -204,6 +222,25 @@ async function refreshBinNames() {
   } catch { /* the datalist is only a convenience */ }
 }
 
+/** newBin makes a bin with a generated name, shows its URL and filters to it. */
+async function newBin() {
+  els.newBin.disabled = true;
+  try {
+    const bin = await api.createBin();
+    els.newBinURL.textContent = bin.url;
+    els.newBinExample.textContent =
+      `curl -H 'Content-Type: application/json' -d '{"hello":"world"}' ${bin.url}`;
+    els.newBinResult.hidden = false;
+    els.newBinOffer.hidden = true;
+    els.bin.value = bin.name;
+    applyBin(bin.name);
+  } catch (err) {
+    showNotice(`New bin: ${err.message}`);
+  } finally {
+    els.newBin.disabled = false;
+  }
+}
+
 async function clearAll() {
   const what = state.bin ? `every exchange in bin "${state.bin}"` : 'every exchange in every bin';
   if (!confirm(`Delete ${what}?`)) return;
@@ -264,6 +301,8 @@ els.filter.addEventListener('submit', (ev) => {
   if (v === '' || binPattern.test(v)) applyBin(v);
 });
 els.clear.addEventListener('click', clearAll);
+els.newBin.addEventListener('click', newBin);
+els.copyBinURL.addEventListener('click', (ev) => copyText(els.newBinURL.textContent, ev.currentTarget));
 els.older.addEventListener('click', loadOlder);
 els.tbody.addEventListener('click', (ev) => {
   const tr = ev.target.closest('tr.exchange-row');

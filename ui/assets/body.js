@@ -2,7 +2,7 @@
 // form fields as a table, text as it is, binary as a hex dump; always with
 // the raw view and a download.
 
-import { h, clear } from './dom.js';
+import { h, clear, copyText } from './dom.js';
 import * as fmt from './format.js';
 
 const prettyLimit = 4 << 20;     // bytes of JSON we pretty-print at all
@@ -212,16 +212,4 @@ export function renderBody(part, { label, id, track = () => {} }) {
     content);
   show(0);
   return wrap;
-}
-
-/** copyText puts text on the clipboard and briefly says so on button. */
-export async function copyText(text, button) {
-  const old = button.textContent;
-  try {
-    await navigator.clipboard.writeText(text);
-    button.textContent = 'Copied';
-  } catch {
-    button.textContent = 'Copy failed';
-  }
-  setTimeout(() => { button.textContent = old; }, 1200);
 }

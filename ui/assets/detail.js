@@ -1,10 +1,10 @@
 // The detail pane: one exchange in full — overview, request and response
 // headers and bodies — with its actions.
 
-import { h, clear } from './dom.js';
+import { h, copyText } from './dom.js';
 import * as api from './api.js';
 import * as fmt from './format.js';
-import { renderBody, copyText } from './body.js';
+import { renderBody } from './body.js';
 import { exchangeHref } from './route.js';
 
 export class DetailPane {

@@ -39,3 +39,15 @@ export function clear(el) {
   el.replaceChildren();
   return el;
 }
+
+/** copyText puts text on the clipboard and briefly says so on button. */
+export async function copyText(text, button) {
+  const old = button.textContent;
+  try {
+    await navigator.clipboard.writeText(text);
+    button.textContent = 'Copied';
+  } catch {
+    button.textContent = 'Copy failed';
+  }
+  setTimeout(() => { button.textContent = old; }, 1200);
+}

@@ -68,17 +68,18 @@ export class ExchangeList {
     return !this.trimmed;
   }
 
-  /** add queues a summary that just arrived on the stream; rows are rendered once per frame. */
+  /**
+   * add queues a summary that just arrived on the stream. Rows are rendered
+   * in a task of their own, after every message already queued: a burst of
+   * arrivals becomes one DOM update, a single one shows at once.
+   */
   add(summary) {
     if (this.has(summary.id)) return;
     this.pending.push(summary);
     if (this.pending.length > this.cap) this.pending.splice(0, this.pending.length - this.cap);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      // Whichever comes first: the next frame, or a timer for hidden tabs
-      // (which get no frames).
-      requestAnimationFrame(() => this.flush());
-      setTimeout(() => this.flush(), 250);
+      setTimeout(() => this.flush(), 0);
     }
   }
 

@@ -1,0 +1,474 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The browser tests drive the real UI in headless Chromium against a real
+// server started through run. They skip when no Chromium is installed,
+// unless HOOKLAB_REQUIRE_BROWSER=1 (as in CI), when they fail instead.
+//
+//	go test -race -run Browser .
+//
+// On failure a test saves a screenshot and names its path. The file is under
+// the test's temporary directory, which the testing package deletes when the
+// test ends; set HOOKLAB_BROWSER_ARTIFACTS=DIR to keep screenshots in DIR.
+
+// browserPage is one tab of a headless Chromium.
+type browserPage struct {
+	ctx context.Context
+
+	mu         sync.Mutex
+	exceptions []string // uncaught exceptions and unhandled rejections in the page
+}
+
+// findChromium returns the path of Chromium, or skips (or fails, when
+// HOOKLAB_REQUIRE_BROWSER=1) the test when there is none.
+func findChromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("HOOKLAB_REQUIRE_BROWSER") == "1" {
+		t.Fatal("no Chromium found on PATH (chromium, chromium-browser, google-chrome) and HOOKLAB_REQUIRE_BROWSER=1")
+	}
+	t.Skip("no Chromium found on PATH; install Debian's chromium to run the browser tests")
+	return ""
+}
+
+// newBrowserPage starts a headless Chromium with a fresh profile and opens
+// one tab. Both end when the test does.
+func newBrowserPage(t *testing.T) *browserPage {
+	t.Helper()
+	execPath := findChromium(t)
+	profile := t.TempDir()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(execPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1280, 900),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(allocCtx)
+	// Cleanups run last-registered first: close the tab, stop the browser
+	// and wait for it, then clear the profile (its helper processes can
+	// write there for a moment after the browser exits) before TempDir's
+	// own cleanup looks at it.
+	t.Cleanup(func() { removeAllRetry(profile) })
+	t.Cleanup(cancelAlloc)
+	t.Cleanup(cancelTab)
+
+	// The first Do starts the browser; it must not run under a timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start %s: %v", execPath, err)
+	}
+	p := &browserPage{ctx: ctx}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.IsException() {
+				p.mu.Lock()
+				p.exceptions = append(p.exceptions, m.String())
+				p.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if len(p.exceptions) > 0 {
+			t.Errorf("the page threw:\n%s", strings.Join(p.exceptions, "\n"))
+		}
+	})
+	return p
+}
+
+func removeAllRetry(dir string) {
+	for range 50 {
+		if err := os.RemoveAll(dir); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// fatalf saves a screenshot of the page and fails the test, naming the file.
+func (p *browserPage) fatalf(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	dir := os.Getenv("HOOKLAB_BROWSER_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	name := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())+".png")
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err == nil {
+		err = os.WriteFile(name, buf, 0o644)
+	}
+	if err != nil {
+		t.Fatalf("%s\n(no screenshot: %v)", msg, err)
+	}
+	t.Fatalf("%s\nscreenshot: %s", msg, name)
+}
+
+// do runs actions with a timeout, failing the test with a screenshot.
+func (p *browserPage) do(t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		p.fatalf(t, "%s: %v", what, err)
+	}
+}
+
+// eval evaluates a JavaScript expression and decodes its value into T.
+func evalIn[T any](t *testing.T, p *browserPage, expr string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		p.fatalf(t, "evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitFor polls a JavaScript expression until it is true, and returns how
+// long that took. It fails the test after timeout. Polling from Go (and not
+// from a page function) survives reloads and reconnects of the page.
+func (p *browserPage) waitFor(t *testing.T, what, expr string, timeout time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(timeout)
+	var lastErr error
+	for {
+		ctx, cancel := context.WithTimeout(p.ctx, 2*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
+		cancel()
+		if err == nil && ok {
+			return time.Since(start)
+		}
+		lastErr = err
+		if time.Now().After(deadline) {
+			if lastErr != nil {
+				p.fatalf(t, "%s: not within %v (last error: %v)", what, timeout, lastErr)
+			}
+			p.fatalf(t, "%s: not within %v", what, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// openUI loads the UI and waits until the stream is connected and the first
+// list has loaded, so that anything captured from now on must arrive live.
+func (p *browserPage) openUI(t *testing.T, uiURL string) {
+	t.Helper()
+	p.do(t, "open "+uiURL, chromedp.Navigate(uiURL))
+	p.waitFor(t, "the stream connects (#conn open)", `document.querySelector('#conn')?.dataset.state === 'open'`, 10*time.Second)
+	p.waitFor(t, "the first list loads", `document.querySelector('#list-status')?.textContent !== 'Loading…'`, 10*time.Second)
+}
+
+// capture sends a JSON POST to the capture listener and returns the id of
+// the exchange it recorded.
+func capture(t *testing.T, captureURL, path, body string, header ...string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(captureURL, "/")+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", req.URL, err)
+	}
+	defer res.Body.Close()
+	var answer struct {
+		OK bool   `json:"ok"`
+		ID string `json:"id"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&answer); err != nil || res.StatusCode != http.StatusOK || answer.ID == "" {
+		t.Fatalf("POST %s: status %d, answer %+v, err %v", req.URL, res.StatusCode, answer, err)
+	}
+	return answer.ID
+}
+
+func rowSelector(id string) string {
+	return fmt.Sprintf(`tr.exchange-row[data-id=%q]`, id)
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func TestBrowserLiveListAndDetail(t *testing.T) {
+	p := newBrowserPage(t)
+	s := startServer(t, "--memory", "--max-body", "1KiB")
+	p.openUI(t, s.UI)
+
+	const payload = `{"event":"ticket.created","ticket":{"id":12345678901234567890,"priority":"urgent","tags":["a","b"],"requester":{"email":"ann@example.com"},"custom":{}},"ok":true}`
+	id := capture(t, s.Capture, "/b/browser/hooks/zendesk?source=test", payload, "X-Hooklab-Test", "browser")
+	took := p.waitFor(t, "the new exchange appears in the list", `document.querySelector(`+jsString(rowSelector(id))+`)`, time.Second)
+	t.Logf("the exchange appeared %v after its answer", took)
+
+	row := evalIn[map[string]string](t, p, `(() => {
+		const r = document.querySelector(`+jsString(rowSelector(id))+`);
+		return {
+			method: r.querySelector('.cell-method').textContent,
+			path: r.querySelector('.cell-path .path').textContent,
+			status: r.querySelector('.cell-status').textContent,
+			statusClass: r.querySelector('.cell-status .status').className,
+			bin: r.querySelector('.cell-bin').textContent,
+			first: document.querySelector('tr.exchange-row').dataset.id,
+		};
+	})()`)
+	want := map[string]string{
+		"method": "POST", "path": "/b/browser/hooks/zendesk", "status": "200",
+		"statusClass": "status s2xx", "bin": "browser", "first": id,
+	}
+	for k, v := range want {
+		if row[k] != v {
+			p.fatalf(t, "row %s = %q, want %q (row %v)", k, row[k], v, row)
+		}
+	}
+
+	p.do(t, "click the row", chromedp.Click(chromedp.CSS(rowSelector(id))))
+	p.waitFor(t, "the detail pane shows the exchange",
+		`document.querySelector('#detail')?.dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsString(id), 5*time.Second)
+
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, []byte(payload), "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	gotJSON := evalIn[string](t, p, `document.querySelector('#detail [data-part="request"] pre.body-json')?.textContent ?? ''`)
+	if gotJSON != pretty.String() {
+		p.fatalf(t, "request body in #detail:\n%s\nwant the pretty JSON, with the big number intact:\n%s", gotJSON, pretty.String())
+	}
+
+	headers := evalIn[[][]string](t, p, `[...document.querySelectorAll('#detail .section-request-headers tr')]
+		.map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent])`)
+	has := func(name, value string) bool {
+		for _, h := range headers {
+			if len(h) == 2 && strings.EqualFold(h[0], name) && h[1] == value {
+				return true
+			}
+		}
+		return false
+	}
+	for _, h := range [][2]string{{"X-Hooklab-Test", "browser"}, {"Content-Type", "application/json"}} {
+		if !has(h[0], h[1]) {
+			p.fatalf(t, "request headers in #detail lack %s: %s; got %v", h[0], h[1], headers)
+		}
+	}
+	resHeaders := evalIn[int](t, p, `document.querySelectorAll('#detail .section-response-headers tr').length`)
+	if resHeaders == 0 {
+		p.fatalf(t, "#detail shows no response headers")
+	}
+	overview := evalIn[string](t, p, `document.querySelector('#detail .overview')?.textContent ?? ''`)
+	for _, want := range []string{"/b/browser/hooks/zendesk?source=test", "capture", "browser", "127.0.0.1"} {
+		if !strings.Contains(overview, want) {
+			p.fatalf(t, "the overview lacks %q: %s", want, overview)
+		}
+	}
+	if loc := evalIn[string](t, p, `location.hash`); loc != "#/exchanges/"+url.PathEscape(id) {
+		p.fatalf(t, "location.hash = %q, want the exchange's address", loc)
+	}
+
+	// A binary body over --max-body: stored truncated, shown as a hex dump
+	// with a download. "k" moves the selection up to it.
+	bin := make([]byte, 2048)
+	for i := range bin {
+		bin[i] = byte(i * 7)
+	}
+	res, err := http.Post(s.Capture+"upload", "application/octet-stream", bytes.NewReader(bin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct{ ID string }
+	if err := json.NewDecoder(res.Body).Decode(&answer); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	p.waitFor(t, "the binary exchange appears", `document.querySelector(`+jsString(rowSelector(answer.ID))+` + ' .badge-warn')`, time.Second)
+	p.do(t, "press k", chromedp.KeyEvent("k"))
+	p.waitFor(t, "k opens the newer exchange",
+		`document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsString(answer.ID), 5*time.Second)
+	body := evalIn[map[string]string](t, p, `(() => {
+		const b = document.querySelector('#detail [data-part="request"]');
+		return {
+			info: b.querySelector('.body-info').textContent,
+			badge: b.querySelector('.badge-warn')?.textContent ?? '',
+			hex: b.querySelector('pre.hexdump').textContent.split('\n')[0],
+			download: b.querySelector('a[download]').href,
+			selected: document.querySelector('tr.exchange-row.selected')?.dataset.id ?? '',
+		};
+	})()`)
+	for k, want := range map[string]string{
+		"info":     "binary 2,048 bytes",
+		"badge":    "truncated: first 1.0 KiB of 2.0 KiB",
+		"hex":      "00000000  00 07 0e 15 1c 23 2a 31  38 3f 46 4d 54 5b 62 69  |.....#*18?FMT[bi|",
+		"selected": answer.ID,
+	} {
+		if body[k] != want {
+			p.fatalf(t, "binary body %s = %q, want %q", k, body[k], want)
+		}
+	}
+	if !strings.HasPrefix(body["download"], "blob:") {
+		p.fatalf(t, "binary body download link %q, want a blob: URL", body["download"])
+	}
+}
+
+func TestBrowserBins(t *testing.T) {
+	p := newBrowserPage(t)
+	s := startServer(t, "--memory")
+	other := capture(t, s.Capture, "/b/other/x", `{"n":1}`)
+
+	// The filter comes from the address and applies to the API and the stream.
+	p.openUI(t, s.UI+"?bin=mine")
+	if n := evalIn[int](t, p, `document.querySelectorAll('tr.exchange-row').length`); n != 0 {
+		p.fatalf(t, "with ?bin=mine the list shows %d rows of other bins", n)
+	}
+	if v := evalIn[string](t, p, `document.querySelector('#bin-filter').value`); v != "mine" {
+		p.fatalf(t, "the bin filter shows %q, want the address's bin", v)
+	}
+	mine := capture(t, s.Capture, "/b/mine/y", `{"n":2}`)
+	capture(t, s.Capture, "/b/other/z", `{"n":3}`)
+	p.waitFor(t, "the exchange of bin mine arrives", `document.querySelector(`+jsString(rowSelector(mine))+`)`, time.Second)
+	// Bin other's was answered after mine's: were the stream not filtered,
+	// it would have been rendered in the same task or an earlier one.
+	if n := evalIn[int](t, p, `document.querySelectorAll('tr.exchange-row').length`); n != 1 {
+		p.fatalf(t, "with ?bin=mine the list has %d rows, want 1", n)
+	}
+
+	// Clearing the filter shows every bin and drops it from the address.
+	p.do(t, "clear the bin filter", chromedp.Evaluate[chromedp.Void](`(() => {
+		const i = document.querySelector('#bin-filter');
+		i.value = '';
+		i.dispatchEvent(new Event('input', {bubbles: true}));
+	})()`))
+	p.waitFor(t, "every bin shows after clearing the filter", `document.querySelectorAll('tr.exchange-row').length === 3 && document.querySelector(`+jsString(rowSelector(other))+`)`, 3*time.Second)
+	if q := evalIn[string](t, p, `location.search`); q != "" {
+		p.fatalf(t, "location.search = %q after clearing the filter, want none", q)
+	}
+
+	// An empty view offers a new bin (a JSON POST to the API) and shows its URL.
+	p.openUI(t, s.UI+"?bin=nothing-here")
+	p.waitFor(t, "the empty view shows", `!document.querySelector('#empty').hidden`, 3*time.Second)
+	p.do(t, "click New bin", chromedp.Click(chromedp.CSS("#new-bin")))
+	p.waitFor(t, "the new bin's URL shows", `document.querySelector('#new-bin-url').textContent.startsWith(`+jsString(s.Capture+"b/")+`)`, 3*time.Second)
+	binURL := evalIn[string](t, p, `document.querySelector('#new-bin-url').textContent`)
+	name := strings.TrimSuffix(strings.TrimPrefix(binURL, s.Capture+"b/"), "/")
+	p.waitFor(t, "the view filters to the new bin", `location.search === `+jsString("?bin="+name)+` && document.querySelector('#conn').dataset.state === 'open'`, 3*time.Second)
+	id := capture(t, strings.TrimSuffix(binURL, "/"), "/hello", `{"hello":"world"}`)
+	p.waitFor(t, "an exchange sent to the new bin's URL appears", `document.querySelector(`+jsString(rowSelector(id))+`)`, time.Second)
+}
+
+func TestBrowserReconnectsAfterRestart(t *testing.T) {
+	p := newBrowserPage(t)
+	first := startServer(t, "--memory")
+	p.openUI(t, first.UI)
+
+	u, err := url.Parse(first.UI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Stop(t)
+	p.waitFor(t, "the page notices the server is gone (#conn closed)", `document.querySelector('#conn').dataset.state === 'closed'`, 5*time.Second)
+
+	// A new server on the same UI port; the page must find it by itself.
+	// The port can take a moment to come free.
+	for attempt := 0; ; attempt++ {
+		ln, err := net.Listen("tcp", u.Host)
+		if err == nil {
+			ln.Close()
+			break
+		}
+		if attempt == 100 {
+			t.Fatalf("UI port %s does not come free: %v", u.Host, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	second := startServer(t, "--memory", "--ui", u.Host)
+	took := p.waitFor(t, "the page reconnects (#conn open again)", `document.querySelector('#conn').dataset.state === 'open'`, 15*time.Second)
+	t.Logf("reconnected %v after the new server started", took)
+
+	id := capture(t, second.Capture, "/after-restart", `{"again":true}`)
+	p.waitFor(t, "an exchange captured after the restart appears", `document.querySelector(`+jsString(rowSelector(id))+`)`, time.Second)
+}
+
+func TestBrowserRulesError(t *testing.T) {
+	p := newBrowserPage(t)
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	good := "mocks:\n  - name: created\n    match: {path: /create}\n    respond: {status: 201}\n"
+	if err := os.WriteFile(cfg, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	p.openUI(t, s.UI)
+	if hidden := evalIn[bool](t, p, `document.querySelector('#rules-error').hidden`); !hidden {
+		p.fatalf(t, "the config error banner shows with a good config")
+	}
+
+	// The rule that answered shows on the row.
+	res, err := http.Post(s.Capture+"create", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /create: status %d, want the mock's 201", res.StatusCode)
+	}
+	p.waitFor(t, "the mocked exchange shows its status and rule",
+		`[...document.querySelectorAll('tr.exchange-row')].some((r) => r.querySelector('.status.s2xx')?.textContent === '201' && r.querySelector('.badge-rule')?.textContent === 'created')`, time.Second)
+
+	// A broken edit shows the error, with file and line, at once.
+	if err := os.WriteFile(cfg, []byte("mocks:\n  - name: created\n    match: {path: /create\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(t, "the config error banner shows", `!document.querySelector('#rules-error').hidden`, 10*time.Second)
+	text := evalIn[string](t, p, `document.querySelector('#rules-error .banner-text').textContent`)
+	if !strings.Contains(text, "hooklab.yaml:") {
+		p.fatalf(t, "the banner says %q, want the file and line", text)
+	}
+	// A page opened now learns of the error from the API.
+	p.openUI(t, s.UI)
+	p.waitFor(t, "a newly opened page shows the config error", `!document.querySelector('#rules-error').hidden`, 3*time.Second)
+
+	// Fixing the file hides it.
+	if err := os.WriteFile(cfg, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(t, "the banner goes when the config is fixed", `document.querySelector('#rules-error').hidden`, 10*time.Second)
+}
