@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/mock"
+	"github.com/hooklab/hooklab/proxy"
 	"github.com/hooklab/hooklab/rules"
 	"github.com/hooklab/hooklab/ui"
 )
@@ -133,6 +135,7 @@ type serveOptions struct {
 	shutdownTimeout time.Duration
 	allowHosts      stringList
 	config          string
+	proxies         stringList
 }
 
 // defaultConfig is the config file looked for in the working directory.
@@ -153,6 +156,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for in-flight requests")
 	fs.Var(&o.allowHosts, "allow-host", "also accept this Host `name` on the UI/API listener (repeatable)")
+	fs.Var(&o.proxies, "proxy", "reverse inspecting proxy `LISTEN=UPSTREAM`, e.g. 127.0.0.1:9000=http://127.0.0.1:3000 (repeatable)")
 	fs.StringVar(&o.config, "config", "", "config `file` (default: hooklab.yaml in the working directory, when there is one)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -176,6 +180,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("UI listener: %w", err)
 	}
 	defer uiLn.Close()
+	type proxyListener struct {
+		ln       net.Listener
+		upstream *url.URL
+	}
+	var proxyLns []proxyListener
+	for _, spec := range o.proxies {
+		listen, up, ok := strings.Cut(spec, "=")
+		u, perr := url.Parse(up)
+		if !ok || perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", spec)
+		}
+		ln, err := net.Listen("tcp", listen)
+		if err != nil {
+			return fmt.Errorf("proxy listener: %w", err)
+		}
+		defer ln.Close()
+		proxyLns = append(proxyLns, proxyListener{ln, u})
+	}
 
 	// The config: a broken file stops the start (say what is wrong); once
 	// running, a broken edit keeps the last good config live.
@@ -266,12 +288,43 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          errLog,
 	}
 
+	var proxySrvs []*http.Server
+	var proxies []*proxy.Reverse
+	for _, pl := range proxyLns {
+		_, port, _ := net.SplitHostPort(pl.ln.Addr().String())
+		name := "proxy-" + port
+		rp, err := proxy.NewReverse(proxy.Options{
+			Name:    name,
+			Routes:  []proxy.Route{{Prefix: "/", Upstream: pl.upstream}},
+			Record:  store.Add,
+			IDs:     ids,
+			MaxBody: maxBody,
+			Logger:  log.With("component", "proxy", "proxy", name),
+			Context: context.WithoutCancel(ctx),
+		})
+		if err != nil {
+			return err
+		}
+		proxies = append(proxies, rp)
+		proxySrvs = append(proxySrvs, &http.Server{
+			Handler:           inspect.Recover(log, rp),
+			BaseContext:       baseCtx,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    1 << 20,
+			ErrorLog:          errLog,
+		})
+	}
+
 	where := store.Path()
 	if o.memory {
 		where = "memory (nothing is kept on disk)"
 	}
 	fmt.Fprintf(stdout, "hooklab %s\ncapture: %s\nui: %s\ndata: %s\n", version(), captureURL, uiURL, where)
 
+	for i, pl := range proxyLns {
+		fmt.Fprintf(stdout, "proxy: http://%s/ -> %s (bin %s)\n", pl.ln.Addr(), pl.upstream, proxies[i].Name())
+	}
 	if cfg != nil {
 		fmt.Fprintf(stdout, "config: %s (%d mocks, %d verify rules)\n", cfgPath, len(cfg.Mocks), len(cfg.Verify))
 	}
@@ -288,9 +341,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		hub.Publish(inspect.Event{Type: "rules", Data: map[string]any{"error": nil}})
 	})
 
-	errc := make(chan error, 2)
+	errc := make(chan error, 2+len(proxySrvs))
 	go func() { errc <- capSrv.Serve(capLn) }()
 	go func() { errc <- uiSrv.Serve(uiLn) }()
+	for i, srv := range proxySrvs {
+		go func() { errc <- srv.Serve(proxyLns[i].ln) }()
+	}
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
@@ -303,6 +359,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.shutdownTimeout)
 	defer cancel()
 	serr := errors.Join(capSrv.Shutdown(sctx), uiSrv.Shutdown(sctx))
+	for i, srv := range proxySrvs {
+		serr = errors.Join(serr, srv.Shutdown(sctx))
+		proxies[i].Wait() // recordings reach the store before it closes
+	}
 	if cerr := store.Close(); cerr != nil {
 		serr = errors.Join(serr, fmt.Errorf("close store: %w", cerr))
 	}

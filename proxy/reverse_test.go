@@ -1,0 +1,334 @@
+package proxy_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/proxy"
+)
+
+// recorder collects recorded exchanges.
+type recorder struct {
+	mu  sync.Mutex
+	got []*inspect.Exchange
+	ch  chan *inspect.Exchange
+}
+
+func newRecorder() *recorder { return &recorder{ch: make(chan *inspect.Exchange, 100)} }
+
+func (r *recorder) Record(_ context.Context, ex *inspect.Exchange) error {
+	r.mu.Lock()
+	r.got = append(r.got, ex)
+	r.mu.Unlock()
+	r.ch <- ex
+	return nil
+}
+
+func (r *recorder) next(t *testing.T) *inspect.Exchange {
+	t.Helper()
+	select {
+	case ex := <-r.ch:
+		return ex
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exchange recorded")
+		return nil
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// start runs a hooklab reverse proxy in front of upstream.
+func start(t *testing.T, upstream string, opt func(*proxy.Options)) (*httptest.Server, *recorder) {
+	t.Helper()
+	rec := newRecorder()
+	o := proxy.Options{Name: "api", Routes: []proxy.Route{{Prefix: "/", Upstream: mustURL(t, upstream)}}, Record: rec.Record, MaxBody: 1 << 20}
+	if opt != nil {
+		opt(&o)
+	}
+	p, err := proxy.NewReverse(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(p)
+	t.Cleanup(func() { srv.Close(); p.Wait() })
+	return srv, rec
+}
+
+func TestReverseRecordsBodiesBothWays(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("X-Upstream", "yes")
+		w.Header().Set("Content-Type", "application/octet-stream")
+		fmt.Fprintf(w, "%s %s got %d bytes; xff=%s", r.Method, r.URL.RequestURI(), len(b), r.Header.Get("X-Forwarded-For"))
+	}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, nil)
+	for _, size := range []int{0, 1 << 20} {
+		body := bytes.Repeat([]byte("a"), size)
+		resp, err := http.Post(srv.URL+"/items?x=1", "text/plain", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := fmt.Sprintf("POST /items?x=1 got %d bytes; xff=127.0.0.1", size)
+		if string(got) != want || resp.Header.Get("X-Upstream") != "yes" {
+			t.Fatalf("answer %q, want %q", got, want)
+		}
+		ex := rec.next(t)
+		if ex.Source != inspect.SourceProxy || ex.Bin != "api" || ex.Request.Size != int64(size) || len(ex.Request.Body) != size {
+			t.Errorf("recorded request: source %s bin %s size %d stored %d", ex.Source, ex.Bin, ex.Request.Size, len(ex.Request.Body))
+		}
+		if ex.Response == nil || ex.Response.Status != 200 || string(ex.Response.Body) != want || ex.Response.Headers.Get("X-Upstream") != "yes" {
+			t.Errorf("recorded response %+v", ex.Response)
+		}
+		if ex.Meta["upstream"] != up.URL+"/items?x=1" {
+			t.Errorf("upstream %v", ex.Meta["upstream"])
+		}
+	}
+}
+
+func TestReverseStreamsLargeBodiesWithoutBuffering(t *testing.T) {
+	t.Parallel()
+	const size = 50 << 20
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		w.Header().Set("X-Got", fmt.Sprint(n))
+		chunk := bytes.Repeat([]byte("z"), 64<<10)
+		for sent := 0; sent < size; sent += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, func(o *proxy.Options) { o.MaxBody = 1 << 20 })
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	pr, pw := io.Pipe()
+	go func() {
+		chunk := bytes.Repeat([]byte("u"), 64<<10)
+		for sent := 0; sent < size; sent += len(chunk) {
+			if _, err := pw.Write(chunk); err != nil {
+				return
+			}
+		}
+		pw.Close()
+	}()
+	resp, err := http.Post(srv.URL+"/upload", "application/octet-stream", pr) // chunked
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if n != size || resp.Header.Get("X-Got") != fmt.Sprint(size) {
+		t.Fatalf("downloaded %d, upstream got %s; want %d both", n, resp.Header.Get("X-Got"), size)
+	}
+	ex := rec.next(t)
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if ex.Request.Size != size || !ex.Request.Truncated || len(ex.Request.Body) != 1<<20 {
+		t.Errorf("request recorded size %d truncated %v stored %d", ex.Request.Size, ex.Request.Truncated, len(ex.Request.Body))
+	}
+	if ex.Response.Size != size || !ex.Response.Truncated || len(ex.Response.Body) != 1<<20 {
+		t.Errorf("response recorded size %d truncated %v stored %d", ex.Response.Size, ex.Response.Truncated, len(ex.Response.Body))
+	}
+	// 100 MiB passed through; the heap must not have held it.
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 24<<20 {
+		t.Errorf("heap grew by %d MiB while streaming 2x50 MiB", grew>>20)
+	}
+}
+
+func TestReverseFlushesServerSentEvents(t *testing.T) {
+	t.Parallel()
+	next := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "data: one\n\n")
+		w.(http.Flusher).Flush()
+		<-next // the second event waits until the client saw the first
+		fmt.Fprint(w, "data: two\n\n")
+	}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, nil)
+	resp, err := http.Get(srv.URL + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	line, err := br.ReadString('\n')
+	if err != nil || line != "data: one\n" {
+		t.Fatalf("first event %q %v", line, err)
+	}
+	close(next)
+	rest, _ := io.ReadAll(br)
+	if !strings.Contains(string(rest), "data: two") {
+		t.Fatalf("rest %q", rest)
+	}
+	if ex := rec.next(t); !strings.Contains(string(ex.Response.Body), "data: one\n\ndata: two") {
+		t.Errorf("recorded %q", ex.Response.Body)
+	}
+}
+
+func TestReverseWebsocket(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			kind, msg, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := c.WriteMessage(kind, append([]byte("echo: "), msg...)); err != nil {
+				return
+			}
+		}
+	}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, nil)
+	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatalf("dial through proxy: %v", err)
+	}
+	if resp.StatusCode != 101 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	for i := range 3 {
+		msg := fmt.Sprintf("hello %d %s", i, strings.Repeat("x", 200*i))
+		if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		_, got, err := c.ReadMessage()
+		if err != nil || string(got) != "echo: "+msg {
+			t.Fatalf("echo %q %v", got, err)
+		}
+	}
+	c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	c.Close()
+	ex := rec.next(t)
+	if ex.Response == nil || ex.Response.Status != 101 {
+		t.Fatalf("handshake not recorded: %+v", ex.Response)
+	}
+	ws, _ := ex.Meta["websocket"].(map[string]any)
+	// 3 messages each way, plus the close frame from the client (and maybe
+	// the server's answer to it).
+	if ws["frames_up"].(int64) < 4 || ws["frames_down"].(int64) < 3 {
+		t.Errorf("frames counted %v", ws)
+	}
+}
+
+func TestReverseUpstreamFailures(t *testing.T) {
+	t.Parallel()
+	// A port with nothing listening.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	defer slow.Close()
+	for _, tc := range []struct {
+		name, upstream string
+		want           int
+	}{
+		{"down", dead, http.StatusBadGateway},
+		{"slow", slow.URL, http.StatusGatewayTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, rec := start(t, tc.upstream, func(o *proxy.Options) {
+				tr := proxy.NewTransport()
+				tr.ResponseHeaderTimeout = 100 * time.Millisecond
+				o.Transport = tr
+			})
+			resp, err := http.Get(srv.URL + "/x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var m map[string]string
+			if resp.StatusCode != tc.want || json.Unmarshal(b, &m) != nil || !strings.Contains(m["error"], "upstream") {
+				t.Fatalf("answer %d %s, want %d with a JSON error", resp.StatusCode, b, tc.want)
+			}
+			ex := rec.next(t)
+			if ex.Error == "" || ex.Response == nil || ex.Response.Status != tc.want {
+				t.Errorf("recorded error %q response %+v", ex.Error, ex.Response)
+			}
+		})
+	}
+}
+
+func TestReverseRoutes(t *testing.T) {
+	t.Parallel()
+	mk := func(name string) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Secret", "s")
+			fmt.Fprintf(w, "%s %s team=%s", name, r.URL.Path, r.Header.Get("X-Team"))
+		}))
+	}
+	a, b := mk("a"), mk("b")
+	defer a.Close()
+	defer b.Close()
+	srv, _ := start(t, a.URL, func(o *proxy.Options) {
+		o.Routes = []proxy.Route{
+			{Prefix: "/", Upstream: mustURL(t, a.URL)},
+			{Prefix: "/api/v2", Upstream: mustURL(t, b.URL), Strip: true,
+				SetRequestHeaders: map[string]string{"X-Team": "core"}, RemoveResponseHeaders: []string{"X-Secret"}},
+		}
+	})
+	for _, tc := range []struct{ path, want string }{
+		{"/api/v2/users", "b /users team=core"},
+		{"/api/v2", "b / team=core"},
+		{"/api/v20", "a /api/v20 team="},
+		{"/other", "a /other team="},
+	} {
+		resp, err := http.Get(srv.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(got) != tc.want {
+			t.Errorf("%s: %q, want %q", tc.path, got, tc.want)
+		}
+		if strings.HasPrefix(tc.want, "b") != (resp.Header.Get("X-Secret") == "") {
+			t.Errorf("%s: X-Secret %q", tc.path, resp.Header.Get("X-Secret"))
+		}
+	}
+}
