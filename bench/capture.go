@@ -359,6 +359,7 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		Bench:       "capture",
 		Command:     "go run ./bench " + strings.Join(append([]string{"capture"}, args...), " "),
 		Machine:     machine(),
+		LoadAvg:     []string{loadAvg()},
 		Load:        b.gen.Name(),
 		Connections: f.connections,
 		Request:     fmt.Sprintf("POST %s with a %d-byte JSON body", f.path, f.bodySize),
@@ -418,6 +419,7 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		r.Memory = m
 	}
 
+	r.finish()
 	r.checkAtLeast(fmt.Sprintf("hooklab/bare req/s ≥ %.1f", captureMinRatio), r.row("hooklab").Ratio, captureMinRatio,
 		fmt.Sprintf("%.2f", r.row("hooklab").Ratio))
 	if f.ws {
@@ -484,12 +486,17 @@ func (b *bench) memoryRun(ctx context.Context, name string, n int, settle time.D
 	tick := time.NewTicker(10 * time.Second)
 	stopTick := make(chan struct{})
 	go func() {
+		var last int64
+		lastAt := time.Now()
 		for {
 			select {
 			case <-stopTick:
 				return
-			case <-tick.C:
-				b.logf("memory: %s/%s answered", thousands(float64(s.Answered.Load())), thousands(float64(n)))
+			case now := <-tick.C:
+				done := s.Answered.Load()
+				b.logf("memory: %s/%s answered, %s req/s over the last %v", thousands(float64(done)), thousands(float64(n)),
+					thousands(float64(done-last)/now.Sub(lastAt).Seconds()), now.Sub(lastAt).Round(time.Second))
+				last, lastAt = done, now
 			}
 		}
 	}()

@@ -3,11 +3,27 @@
 // and checks the figures against the targets of the issues:
 //
 //	go run ./bench capture [flags]   capture endpoint vs a bare net/http handler
+//	go run ./bench capture -h        its flags
 //
-// Every server runs as a child process on 127.0.0.1 ephemeral ports, so its
-// memory can be read from /proc; load comes from wrk when it is on PATH,
-// else from a built-in Go generator (--load wrk|go). Children are stopped on
-// exit and on Ctrl-C.
+// Every server runs as a child process on 127.0.0.1 ephemeral ports, in its
+// own process group, so that its memory can be read from /proc: the bare
+// baseline is this binary re-executed as "bare-server", hooklab is built
+// from the module root once per run (or taken from --hooklab PATH; "self"
+// runs this binary's stand-in "serve", to test the harness without
+// hooklab). Children announce their URLs with startup lines such as
+// "capture: http://127.0.0.1:PORT/", and are stopped on exit and on Ctrl-C.
+//
+// Load comes from wrk when it is on PATH, else from a built-in Go generator
+// (--load wrk|go): 1 KiB JSON POSTs over 32 keep-alive connections. The
+// machine is noisy, so targets are measured in --rounds rounds in
+// alternating order, each ratio pairs runs of the same round, and medians
+// are reported, with the load average at start and end.
+//
+// A new benchmark (emit, proxy, replay, soak) is a function in its own file
+// registered in commands(): it uses setup for the temp dir, generator and
+// hooklab binary, StartServer (or bench.startBare, bench.startHooklab) for
+// its children, runRounds for warm-up and rounds, and Report for the table,
+// the JSON (--json) and the PASS/FAIL checks.
 package main
 
 import (

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +21,7 @@ type Report struct {
 	Bench       string   `json:"bench"`
 	Command     string   `json:"command"`
 	Machine     string   `json:"machine"`
+	LoadAvg     []string `json:"loadavg,omitempty"` // /proc/loadavg at the start and the end`
 	Load        string   `json:"load"`
 	Connections int      `json:"connections"`
 	Request     string   `json:"request"`
@@ -79,6 +82,27 @@ type Check struct {
 	Name string `json:"name"`
 	Got  string `json:"got"`
 	Pass bool   `json:"pass"`
+}
+
+// finish records the load average at the end and notes a busy machine.
+func (r *Report) finish() {
+	r.LoadAvg = append(r.LoadAvg, loadAvg())
+	for _, l := range r.LoadAvg {
+		var one float64
+		if _, err := fmt.Sscan(l, &one); err == nil && one > float64(runtime.NumCPU()) {
+			r.Notes = append(r.Notes, fmt.Sprintf("the machine was busy (load average above its %d CPUs): figures are noisy, compare ratios and rerun when it is quiet", runtime.NumCPU()))
+			break
+		}
+	}
+}
+
+// loadAvg returns the three load averages of /proc/loadavg, or "n/a".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "n/a"
 }
 
 // Failed reports whether any check failed.
@@ -197,7 +221,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "hooklab bench %s: %s, %d connections, %s, %s × %d rounds (medians), %s warm-up\n",
 		r.Bench, r.Load, r.Connections, r.Request, secs(r.DurationS), r.Rounds, secs(r.WarmupS))
-	fmt.Fprintf(&b, "machine: %s\ncommand: %s\n\n", r.Machine, r.Command)
+	fmt.Fprintf(&b, "machine: %s\n", r.Machine)
+	if len(r.LoadAvg) > 0 {
+		fmt.Fprintf(&b, "load average (1m 5m 15m): %s\n", strings.Join(r.LoadAvg, " at start, ")+" at end")
+	}
+	fmt.Fprintf(&b, "command: %s\n\n", r.Command)
 
 	width := len("target")
 	for _, row := range r.Rows {
