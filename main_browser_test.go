@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -17,6 +18,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
+
+	"github.com/hooklab/hooklab/ui"
 )
 
 // The browser tests drive the real UI in headless Chromium against a real
@@ -24,6 +28,7 @@ import (
 // unless HOOKLAB_REQUIRE_BROWSER=1 (as in CI), when they fail instead.
 //
 //	go test -race -run Browser .
+//	go test -race -run Browser/Reconnect .   # one of them
 //
 // On failure a test saves a screenshot and names its path. The file is under
 // the test's temporary directory, which the testing package deletes when the
@@ -53,9 +58,15 @@ func findChromium(t *testing.T) string {
 	return ""
 }
 
-// newBrowserPage starts a headless Chromium with a fresh profile and opens
-// one tab. Both end when the test does.
-func newBrowserPage(t *testing.T) *browserPage {
+// browser is one headless Chromium, shared by the subtests of TestBrowser;
+// each subtest gets a tab of its own.
+type browser struct {
+	ctx context.Context
+}
+
+// newBrowser starts a headless Chromium with a fresh profile. It stops when
+// the test ends.
+func newBrowser(t *testing.T) *browser {
 	t.Helper()
 	execPath := findChromium(t)
 	profile := t.TempDir()
@@ -73,18 +84,29 @@ func newBrowserPage(t *testing.T) *browserPage {
 		chromedp.WindowSize(1280, 900),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	// Cleanups run last-registered first: close the tab, stop the browser
-	// and wait for it, then clear the profile (its helper processes can
-	// write there for a moment after the browser exits) before TempDir's
-	// own cleanup looks at it.
-	t.Cleanup(func() { removeAllRetry(profile) })
+	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	// Cleanups run last-registered first: close the browser, wait for its
+	// process, then clear the profile (its helper processes can write there
+	// for a moment after the browser exits) before TempDir's own cleanup.
+	t.Cleanup(func() { removeProfile(profile) })
 	t.Cleanup(cancelAlloc)
-	t.Cleanup(cancelTab)
+	t.Cleanup(cancelBrowser)
 
 	// The first Do starts the browser; it must not run under a timeout.
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start %s: %v", execPath, err)
+	}
+	return &browser{ctx: ctx}
+}
+
+// newPage opens a tab that closes when the test ends. The test fails if the
+// page throws an uncaught exception or leaves a promise rejection unhandled.
+func (b *browser) newPage(t *testing.T) *browserPage {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open a tab: %v", err)
 	}
 	p := &browserPage{ctx: ctx}
 	messages := chromedp.Console(ctx)
@@ -110,7 +132,9 @@ func newBrowserPage(t *testing.T) *browserPage {
 	return p
 }
 
-func removeAllRetry(dir string) {
+// removeProfile deletes a browser profile, retrying while helper processes
+// that outlive the browser still write in it.
+func removeProfile(dir string) {
 	for range 50 {
 		if err := os.RemoveAll(dir); err == nil {
 			return
@@ -150,7 +174,7 @@ func (p *browserPage) do(t *testing.T, what string, actions ...chromedp.Action[c
 	}
 }
 
-// eval evaluates a JavaScript expression and decodes its value into T.
+// evalIn evaluates a JavaScript expression in the page and decodes its value into T.
 func evalIn[T any](t *testing.T, p *browserPage, expr string) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
@@ -197,9 +221,9 @@ func (p *browserPage) openUI(t *testing.T, uiURL string) {
 	p.waitFor(t, "the first list loads", `document.querySelector('#list-status')?.textContent !== 'Loading…'`, 10*time.Second)
 }
 
-// capture sends a JSON POST to the capture listener and returns the id of
+// browserCapture sends a JSON POST to the capture listener and returns the id of
 // the exchange it recorded.
-func capture(t *testing.T, captureURL, path, body string, header ...string) string {
+func browserCapture(t *testing.T, captureURL, path, body string, header ...string) string {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(captureURL, "/")+path, strings.NewReader(body))
 	if err != nil {
@@ -224,27 +248,46 @@ func capture(t *testing.T, captureURL, path, body string, header ...string) stri
 	return answer.ID
 }
 
-func rowSelector(id string) string {
+// browserRow selects the list row of an exchange.
+func browserRow(id string) string {
 	return fmt.Sprintf(`tr.exchange-row[data-id=%q]`, id)
 }
 
-func jsString(s string) string {
+// jsQuote makes s a JavaScript string literal.
+func jsQuote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
 
-func TestBrowserLiveListAndDetail(t *testing.T) {
-	p := newBrowserPage(t)
+// TestBrowser runs the UI in headless Chromium against real servers.
+func TestBrowser(t *testing.T) {
+	b := newBrowser(t)
+	tests := []struct {
+		name string
+		run  func(*testing.T, *browserPage)
+	}{
+		{"LiveListAndDetail", testBrowserLiveListAndDetail},
+		{"Bins", testBrowserBins},
+		{"ReconnectsAfterRestart", testBrowserReconnectsAfterRestart},
+		{"RulesError", testBrowserRulesError},
+		{"ResyncReloads", testBrowserResyncReloads},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
+	}
+}
+
+func testBrowserLiveListAndDetail(t *testing.T, p *browserPage) {
 	s := startServer(t, "--memory", "--max-body", "1KiB")
 	p.openUI(t, s.UI)
 
 	const payload = `{"event":"ticket.created","ticket":{"id":12345678901234567890,"priority":"urgent","tags":["a","b"],"requester":{"email":"ann@example.com"},"custom":{}},"ok":true}`
-	id := capture(t, s.Capture, "/b/browser/hooks/zendesk?source=test", payload, "X-Hooklab-Test", "browser")
-	took := p.waitFor(t, "the new exchange appears in the list", `document.querySelector(`+jsString(rowSelector(id))+`)`, time.Second)
+	id := browserCapture(t, s.Capture, "/b/browser/hooks/zendesk?source=test", payload, "X-Hooklab-Test", "browser")
+	took := p.waitFor(t, "the new exchange appears in the list", `document.querySelector(`+jsQuote(browserRow(id))+`)`, time.Second)
 	t.Logf("the exchange appeared %v after its answer", took)
 
 	row := evalIn[map[string]string](t, p, `(() => {
-		const r = document.querySelector(`+jsString(rowSelector(id))+`);
+		const r = document.querySelector(`+jsQuote(browserRow(id))+`);
 		return {
 			method: r.querySelector('.cell-method').textContent,
 			path: r.querySelector('.cell-path .path').textContent,
@@ -264,9 +307,9 @@ func TestBrowserLiveListAndDetail(t *testing.T) {
 		}
 	}
 
-	p.do(t, "click the row", chromedp.Click(chromedp.CSS(rowSelector(id))))
+	p.do(t, "click the row", chromedp.Click(chromedp.CSS(browserRow(id))))
 	p.waitFor(t, "the detail pane shows the exchange",
-		`document.querySelector('#detail')?.dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsString(id), 5*time.Second)
+		`document.querySelector('#detail')?.dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(id), 5*time.Second)
 
 	var pretty bytes.Buffer
 	if err := json.Indent(&pretty, []byte(payload), "", "  "); err != nil {
@@ -321,10 +364,10 @@ func TestBrowserLiveListAndDetail(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	p.waitFor(t, "the binary exchange appears", `document.querySelector(`+jsString(rowSelector(answer.ID))+` + ' .badge-warn')`, time.Second)
+	p.waitFor(t, "the binary exchange appears", `document.querySelector(`+jsQuote(browserRow(answer.ID))+` + ' .badge-warn')`, time.Second)
 	p.do(t, "press k", chromedp.KeyEvent("k"))
 	p.waitFor(t, "k opens the newer exchange",
-		`document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsString(answer.ID), 5*time.Second)
+		`document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(answer.ID), 5*time.Second)
 	body := evalIn[map[string]string](t, p, `(() => {
 		const b = document.querySelector('#detail [data-part="request"]');
 		return {
@@ -350,10 +393,9 @@ func TestBrowserLiveListAndDetail(t *testing.T) {
 	}
 }
 
-func TestBrowserBins(t *testing.T) {
-	p := newBrowserPage(t)
+func testBrowserBins(t *testing.T, p *browserPage) {
 	s := startServer(t, "--memory")
-	other := capture(t, s.Capture, "/b/other/x", `{"n":1}`)
+	other := browserCapture(t, s.Capture, "/b/other/x", `{"n":1}`)
 
 	// The filter comes from the address and applies to the API and the stream.
 	p.openUI(t, s.UI+"?bin=mine")
@@ -363,9 +405,9 @@ func TestBrowserBins(t *testing.T) {
 	if v := evalIn[string](t, p, `document.querySelector('#bin-filter').value`); v != "mine" {
 		p.fatalf(t, "the bin filter shows %q, want the address's bin", v)
 	}
-	mine := capture(t, s.Capture, "/b/mine/y", `{"n":2}`)
-	capture(t, s.Capture, "/b/other/z", `{"n":3}`)
-	p.waitFor(t, "the exchange of bin mine arrives", `document.querySelector(`+jsString(rowSelector(mine))+`)`, time.Second)
+	mine := browserCapture(t, s.Capture, "/b/mine/y", `{"n":2}`)
+	browserCapture(t, s.Capture, "/b/other/z", `{"n":3}`)
+	p.waitFor(t, "the exchange of bin mine arrives", `document.querySelector(`+jsQuote(browserRow(mine))+`)`, time.Second)
 	// Bin other's was answered after mine's: were the stream not filtered,
 	// it would have been rendered in the same task or an earlier one.
 	if n := evalIn[int](t, p, `document.querySelectorAll('tr.exchange-row').length`); n != 1 {
@@ -378,7 +420,7 @@ func TestBrowserBins(t *testing.T) {
 		i.value = '';
 		i.dispatchEvent(new Event('input', {bubbles: true}));
 	})()`))
-	p.waitFor(t, "every bin shows after clearing the filter", `document.querySelectorAll('tr.exchange-row').length === 3 && document.querySelector(`+jsString(rowSelector(other))+`)`, 3*time.Second)
+	p.waitFor(t, "every bin shows after clearing the filter", `document.querySelectorAll('tr.exchange-row').length === 3 && document.querySelector(`+jsQuote(browserRow(other))+`)`, 3*time.Second)
 	if q := evalIn[string](t, p, `location.search`); q != "" {
 		p.fatalf(t, "location.search = %q after clearing the filter, want none", q)
 	}
@@ -387,16 +429,15 @@ func TestBrowserBins(t *testing.T) {
 	p.openUI(t, s.UI+"?bin=nothing-here")
 	p.waitFor(t, "the empty view shows", `!document.querySelector('#empty').hidden`, 3*time.Second)
 	p.do(t, "click New bin", chromedp.Click(chromedp.CSS("#new-bin")))
-	p.waitFor(t, "the new bin's URL shows", `document.querySelector('#new-bin-url').textContent.startsWith(`+jsString(s.Capture+"b/")+`)`, 3*time.Second)
+	p.waitFor(t, "the new bin's URL shows", `document.querySelector('#new-bin-url').textContent.startsWith(`+jsQuote(s.Capture+"b/")+`)`, 3*time.Second)
 	binURL := evalIn[string](t, p, `document.querySelector('#new-bin-url').textContent`)
 	name := strings.TrimSuffix(strings.TrimPrefix(binURL, s.Capture+"b/"), "/")
-	p.waitFor(t, "the view filters to the new bin", `location.search === `+jsString("?bin="+name)+` && document.querySelector('#conn').dataset.state === 'open'`, 3*time.Second)
-	id := capture(t, strings.TrimSuffix(binURL, "/"), "/hello", `{"hello":"world"}`)
-	p.waitFor(t, "an exchange sent to the new bin's URL appears", `document.querySelector(`+jsString(rowSelector(id))+`)`, time.Second)
+	p.waitFor(t, "the view filters to the new bin", `location.search === `+jsQuote("?bin="+name)+` && document.querySelector('#conn').dataset.state === 'open'`, 3*time.Second)
+	id := browserCapture(t, strings.TrimSuffix(binURL, "/"), "/hello", `{"hello":"world"}`)
+	p.waitFor(t, "an exchange sent to the new bin's URL appears", `document.querySelector(`+jsQuote(browserRow(id))+`)`, time.Second)
 }
 
-func TestBrowserReconnectsAfterRestart(t *testing.T) {
-	p := newBrowserPage(t)
+func testBrowserReconnectsAfterRestart(t *testing.T, p *browserPage) {
 	first := startServer(t, "--memory")
 	p.openUI(t, first.UI)
 
@@ -424,12 +465,11 @@ func TestBrowserReconnectsAfterRestart(t *testing.T) {
 	took := p.waitFor(t, "the page reconnects (#conn open again)", `document.querySelector('#conn').dataset.state === 'open'`, 15*time.Second)
 	t.Logf("reconnected %v after the new server started", took)
 
-	id := capture(t, second.Capture, "/after-restart", `{"again":true}`)
-	p.waitFor(t, "an exchange captured after the restart appears", `document.querySelector(`+jsString(rowSelector(id))+`)`, time.Second)
+	id := browserCapture(t, second.Capture, "/after-restart", `{"again":true}`)
+	p.waitFor(t, "an exchange captured after the restart appears", `document.querySelector(`+jsQuote(browserRow(id))+`)`, time.Second)
 }
 
-func TestBrowserRulesError(t *testing.T) {
-	p := newBrowserPage(t)
+func testBrowserRulesError(t *testing.T, p *browserPage) {
 	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
 	good := "mocks:\n  - name: created\n    match: {path: /create}\n    respond: {status: 201}\n"
 	if err := os.WriteFile(cfg, []byte(good), 0o644); err != nil {
@@ -471,4 +511,85 @@ func TestBrowserRulesError(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitFor(t, "the banner goes when the config is fixed", `document.querySelector('#rules-error').hidden`, 10*time.Second)
+}
+
+// testBrowserResyncReloads checks the page's side of the resync contract
+// against a scripted stream: after {"type":"resync"} and the close that
+// follows, the page reconnects and reloads the list from the API, so it
+// shows an exchange that only the API knows.
+func testBrowserResyncReloads(t *testing.T, p *browserPage) {
+	summary := func(id, path string) map[string]any {
+		return map[string]any{
+			"id": id, "bin": "default", "source": "capture", "time": time.Now().UTC().Format(time.RFC3339Nano),
+			"method": "POST", "url": "http://127.0.0.1:1" + path, "path": path, "status": 200,
+			"duration_ms": 1.5, "request_size": 2, "response_size": 11, "truncated": false,
+		}
+	}
+	var (
+		mu      sync.Mutex
+		streams int // websockets accepted
+	)
+	resync := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.Handle("/", ui.Assets(""))
+	mux.HandleFunc("GET /api/rules", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"error":null}`)
+	})
+	mux.HandleFunc("GET /api/exchanges", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		after := streams > 1
+		mu.Unlock()
+		xs := []any{summary("01A", "/first")}
+		if after {
+			xs = append([]any{summary("01B", "/missed-while-behind")}, xs...)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"exchanges": xs, "next": ""})
+	})
+	up := websocket.Upgrader{}
+	mux.HandleFunc("GET /api/stream", func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		mu.Lock()
+		streams++
+		n := streams
+		mu.Unlock()
+		_ = c.WriteMessage(websocket.TextMessage, []byte(`{"type":"hello"}`))
+		if n == 1 {
+			select {
+			case <-resync:
+			case <-r.Context().Done():
+				return
+			}
+			_ = c.WriteMessage(websocket.TextMessage, []byte(`{"type":"resync"}`))
+			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "resync"), time.Now().Add(time.Second))
+			return
+		}
+		for { // hold the connection open until the page goes
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { p.do(t, "leave the page", chromedp.Navigate("about:blank")) })
+
+	p.openUI(t, srv.URL+"/")
+	p.waitFor(t, "the first list shows", `document.querySelector('tr.exchange-row[data-id="01A"]')`, 3*time.Second)
+	close(resync)
+	p.waitFor(t, "the page reloads after resync", `document.querySelector('tr.exchange-row[data-id="01B"]') && document.querySelector('#conn').dataset.state === 'open'`, 3*time.Second)
+	mu.Lock()
+	opened := streams
+	mu.Unlock()
+	if opened != 2 {
+		t.Errorf("the page opened %d streams, want 2 (one before the resync, one after)", opened)
+	}
+	if first := evalIn[string](t, p, `document.querySelector('tr.exchange-row').dataset.id`); first != "01B" {
+		t.Errorf("the first row is %s after the reload, want the newest, 01B", first)
+	}
 }

@@ -41,8 +41,14 @@ const state = {
   bin: new URLSearchParams(location.search).get('bin') || '',
   next: '',         // cursor of the next older page, "" when none
   loading: null,    // AbortController of the list load in flight
-  loaded: false,
+  loaded: false,    // the list has loaded at least once for this filter
+  loadFailed: false, // the notice shows a failed load (hidden by the next good one)
 };
+if (state.bin && !binPattern.test(state.bin)) {
+  // An address with a bad bin would fail every load and every reconnect.
+  state.bin = '';
+  history.replaceState(null, '', location.pathname + location.hash);
+}
 
 const list = new ExchangeList(els.tbody, { scroller: els.scroller, onChange: updateListStatus });
 
@@ -90,10 +96,16 @@ async function reload() {
     list.reset(page.exchanges || []);
     state.next = page.next || '';
     state.loaded = true;
-    hideNotice();
+    if (state.loadFailed) {
+      state.loadFailed = false;
+      hideNotice();
+    }
     if (detail.id) list.select(detail.id);
   } catch (err) {
-    if (err.name !== 'AbortError') showNotice(`Could not load exchanges: ${err.message}`);
+    if (err.name !== 'AbortError') {
+      state.loadFailed = true;
+      showNotice(`Could not load exchanges: ${err.message}`);
+    }
   } finally {
     if (state.loading === ctl) state.loading = null;
     updateListStatus();
@@ -102,9 +114,11 @@ async function reload() {
 
 async function loadOlder() {
   if (!state.next) return;
+  const { bin, next } = state;
   els.older.disabled = true;
   try {
-    const page = await api.listExchanges({ bin: state.bin, limit: 200, cursor: state.next });
+    const page = await api.listExchanges({ bin, limit: 200, cursor: next });
+    if (state.bin !== bin || state.next !== next) return; // the filter changed or the list reloaded meanwhile
     state.next = list.appendOlder(page.exchanges || []) ? (page.next || '') : '';
   } catch (err) {
     showNotice(`Could not load older exchanges: ${err.message}`);

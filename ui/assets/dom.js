@@ -44,7 +44,18 @@ export function clear(el) {
 export async function copyText(text, button) {
   const old = button.textContent;
   try {
-    await navigator.clipboard.writeText(text);
+    if (navigator.clipboard) {
+      await navigator.clipboard.writeText(text);
+    } else {
+      // Pages on a non-local http:// address get no Clipboard API.
+      const ta = h('textarea', { class: 'visually-hidden', readonly: true });
+      ta.value = text;
+      document.body.append(ta);
+      ta.select();
+      const ok = document.execCommand('copy');
+      ta.remove();
+      if (!ok) throw new Error('copy refused');
+    }
     button.textContent = 'Copied';
   } catch {
     button.textContent = 'Copy failed';

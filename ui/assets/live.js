@@ -24,6 +24,7 @@ export class Live {
     this.attempt = 0;
     this.timer = 0;
     this.stopped = true;
+    this.lastResync = 0;
     addEventListener('online', () => this.retryNow());
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible') this.retryNow();
@@ -83,13 +84,21 @@ export class Live {
       switch (msg && msg.type) {
         case 'hello':
           break;
-        case 'resync':
+        case 'resync': {
           // We fell behind and the server is dropping us: come straight
-          // back and reload what we missed (onOpen does the reload).
+          // back and reload what we missed (onOpen does the reload) —
+          // unless that keeps happening, when backing off spares the page.
+          const now = Date.now();
+          const again = now - this.lastResync < 5000;
+          this.lastResync = now;
           this.drop();
-          this.attempt = 0;
-          this.open();
+          if (again) this.scheduleRetry();
+          else {
+            this.attempt = 0;
+            this.open();
+          }
           break;
+        }
         default:
           this.onMessage(msg);
       }
