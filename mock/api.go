@@ -17,7 +17,7 @@ func (e *Engine) API(log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/rules", func(w http.ResponseWriter, r *http.Request) {
 		cfg := e.Config()
-		hits := e.Hits()
+		hits, vhits := e.Hits(), e.verifyHits()
 		type ruleInfo struct {
 			Name   string `json:"name"`
 			Kind   string `json:"kind"`
@@ -31,7 +31,7 @@ func (e *Engine) API(log *slog.Logger) http.Handler {
 				list = append(list, ruleInfo{Name: m.Name, Kind: "mock", Source: src(m.File, m.Line), Hits: hits[m.Name]})
 			}
 			for _, v := range cfg.Verify {
-				list = append(list, ruleInfo{Name: v.Name, Kind: "verify", Source: src(v.File, v.Line)})
+				list = append(list, ruleInfo{Name: v.Name, Kind: "verify", Source: src(v.File, v.Line), Hits: vhits[v.Name]})
 			}
 			out["file"], out["config"], out["rules"] = cfg.File, cfg, list
 		}

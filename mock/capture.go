@@ -132,6 +132,13 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 	if p.Delay > 0 {
 		meta["delay_ms"] = p.Delay.Milliseconds()
 	}
+	if p.Failed {
+		meta["fail_rate"] = true
+		if p.Fault == rules.FaultNone {
+			meta["fault"] = "fail_rate"
+			ex.Error = "injected failure (fail_rate): answered 503"
+		}
+	}
 	if p.Fault != rules.FaultNone {
 		meta["fault"] = string(p.Fault)
 		if p.Fault != rules.FaultDrip {

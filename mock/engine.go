@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -30,7 +32,8 @@ type Engine struct {
 	mu      sync.Mutex
 	seq     map[stateKey]int
 	windows map[stateKey]*window
-	hits    map[string]int64
+	hits    map[string]int64 // mock name → matches
+	vhits   map[string]int64 // verify name → matches
 
 	reloadMu  sync.Mutex
 	lastErr   error
@@ -51,7 +54,7 @@ func NewEngine(cfg *rules.Config, now func() time.Time) *Engine {
 	if now == nil {
 		now = time.Now
 	}
-	e := &Engine{now: now, seq: map[stateKey]int{}, windows: map[stateKey]*window{}, hits: map[string]int64{}}
+	e := &Engine{now: now, seq: map[stateKey]int{}, windows: map[stateKey]*window{}, hits: map[string]int64{}, vhits: map[string]int64{}}
 	e.cfg.Store(cfg)
 	return e
 }
@@ -88,15 +91,18 @@ func (e *Engine) Reset() {
 	e.mu.Unlock()
 }
 
-// Hits returns how many requests each rule has matched.
+// Hits returns how many requests each mock rule has matched.
 func (e *Engine) Hits() map[string]int64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make(map[string]int64, len(e.hits))
-	for k, v := range e.hits {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(e.hits)
+}
+
+// verifyHits returns how many requests each verify rule has matched.
+func (e *Engine) verifyHits() map[string]int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return maps.Clone(e.vhits)
 }
 
 // Plan is how a request will be answered: the response to record and send,
@@ -114,6 +120,9 @@ type Plan struct {
 	Signature *inspect.Signature
 	// NearMiss names the rule that came closest when none matched.
 	NearMiss *NearMiss
+	// Failed is set when fail_rate chose this request to fail: Response is
+	// a 503, or Fault is the rule's fail_fault.
+	Failed bool
 }
 
 // NearMiss says which rule came closest to matching, and why it missed.
@@ -128,6 +137,9 @@ func (e *Engine) Plan(req *rules.Request, vars map[string]any, fallback func() *
 	cfg := e.cfg.Load()
 	p := &Plan{}
 	if v := cfg.MatchVerify(req); v != nil {
+		e.mu.Lock()
+		e.vhits[v.Name]++
+		e.mu.Unlock()
 		ok, reason := v.Check(req.Header, req.Body, e.now())
 		p.Signature = &inspect.Signature{Rule: v.Name, Scheme: v.Scheme, Verdict: "valid"}
 		if !ok {
@@ -159,33 +171,36 @@ func (e *Engine) Plan(req *rules.Request, vars map[string]any, fallback func() *
 
 	e.mu.Lock()
 	e.hits[m.Name]++
+	var rate *rateState
 	if m.RateLimit != nil {
-		if resp := e.limit(key, m.RateLimit); resp != nil {
+		rate = e.limit(key, m.RateLimit)
+		if rate.over {
 			e.mu.Unlock()
-			p.Response = resp
+			p.Response = rate.refusal(m.Name)
 			return p
 		}
 	}
 	r := m.Respond
 	if len(m.Sequence) > 0 {
-		i := e.seq[key]
+		// A reload may have shortened the sequence under a kept position.
+		i := min(e.seq[key], len(m.Sequence)-1)
 		r = m.Sequence[i]
 		switch {
 		case i+1 < len(m.Sequence):
 			e.seq[key] = i + 1
 		case m.SequenceMode == rules.Cycle:
 			e.seq[key] = 0
+		default:
+			e.seq[key] = i
 		}
 	}
 	e.mu.Unlock()
 
-	if r.FailRate > 0 && mrand.Float64() < r.FailRate {
-		if r.FailFault != rules.FaultNone {
-			p.Fault, p.DripRate = r.FailFault, r.DripRate
-			p.Response = &inspect.Response{Status: 0}
-			return p
-		}
+	failed := r.FailRate > 0 && mrand.Float64() < r.FailRate
+	if failed && r.FailFault == rules.FaultNone {
+		p.Failed = true
 		p.Response = jsonResponse(http.StatusServiceUnavailable, map[string]string{"error": "injected failure (fail_rate)", "rule": m.Name})
+		rate.addHeaders(p.Response)
 		return p
 	}
 
@@ -211,8 +226,14 @@ func (e *Engine) Plan(req *rules.Request, vars map[string]any, fallback func() *
 		status = http.StatusOK
 	}
 	p.Response = &inspect.Response{Status: status, Headers: hdr, Body: body, Size: int64(len(body))}
+	rate.addHeaders(p.Response)
 	p.Delay = r.Delay.Pick()
 	p.Fault, p.DripRate = r.Fault, r.DripRate
+	if failed {
+		// The failure replaces the answer's own fault, if it has one; the
+		// rendered answer is what a drip or an empty reply carries.
+		p.Failed, p.Fault = true, r.FailFault
+	}
 	if p.Fault == rules.FaultDrip && p.DripRate <= 0 {
 		p.DripRate = rules.DefaultDripRate
 	}
@@ -235,36 +256,60 @@ func renderFailed(p *Plan, rule string, err error) *Plan {
 	return p
 }
 
-// limit counts a match against a fixed window and returns a 429 answer when
-// it is over the limit. Called with e.mu held.
-func (e *Engine) limit(key stateKey, rl *rules.RateLimit) *inspect.Response {
+// rateState is where a request stands in its rate-limit window.
+type rateState struct {
+	limit, remaining int
+	reset            time.Time
+	retryAfter       int // whole seconds until reset, at least 1
+	over             bool
+}
+
+// limit counts a match against a fixed window. Called with e.mu held.
+func (e *Engine) limit(key stateKey, rl *rules.RateLimit) *rateState {
 	now := e.now()
 	win := rl.Window
 	if win <= 0 {
 		win = rules.DefaultRateWindow
 	}
 	w := e.windows[key]
-	if w == nil || now.Sub(w.start) >= win {
+	if w == nil || now.Sub(w.start) >= win || now.Before(w.start) {
 		w = &window{start: now}
 		e.windows[key] = w
 	}
-	reset := w.start.Add(win)
-	secs := int(reset.Sub(now).Seconds() + 0.999)
-	if secs < 1 {
-		secs = 1
-	}
 	w.n++
-	if w.n <= rl.Limit {
-		return nil
+	reset := w.start.Add(win)
+	return &rateState{
+		limit:      rl.Limit,
+		remaining:  max(rl.Limit-w.n, 0),
+		reset:      reset,
+		retryAfter: max(int(math.Ceil(reset.Sub(now).Seconds())), 1),
+		over:       w.n > rl.Limit,
 	}
-	resp := jsonResponse(http.StatusTooManyRequests, map[string]string{"error": "rate limit exceeded", "rule": key.rule})
-	resp.Headers = append(resp.Headers,
-		inspect.Header{Name: "Retry-After", Value: strconv.Itoa(secs)},
-		inspect.Header{Name: "X-RateLimit-Limit", Value: strconv.Itoa(rl.Limit)},
-		inspect.Header{Name: "X-RateLimit-Remaining", Value: "0"},
-		inspect.Header{Name: "X-RateLimit-Reset", Value: strconv.FormatInt(reset.Unix(), 10)},
-	)
+}
+
+// refusal is the 429 answer to a request over the limit.
+func (s *rateState) refusal(rule string) *inspect.Response {
+	resp := jsonResponse(http.StatusTooManyRequests, map[string]string{"error": "rate limit exceeded", "rule": rule})
+	resp.Headers = append(resp.Headers, inspect.Header{Name: "Retry-After", Value: strconv.Itoa(s.retryAfter)})
+	s.addHeaders(resp)
 	return resp
+}
+
+// addHeaders adds the X-RateLimit-* headers to resp, unless the rule set
+// them itself. s may be nil (no rate limit).
+func (s *rateState) addHeaders(resp *inspect.Response) {
+	if s == nil {
+		return
+	}
+	for _, h := range []inspect.Header{
+		{Name: "X-RateLimit-Limit", Value: strconv.Itoa(s.limit)},
+		{Name: "X-RateLimit-Remaining", Value: strconv.Itoa(s.remaining)},
+		{Name: "X-RateLimit-Reset", Value: strconv.FormatInt(s.reset.Unix(), 10)},
+	} {
+		if resp.Headers.Get(h.Name) == "" {
+			resp.Headers = append(resp.Headers, h)
+		}
+	}
 }
 
 func jsonResponse(status int, v any) *inspect.Response {
@@ -361,7 +406,9 @@ func writeHeadOnly(buf *bufio.ReadWriter, resp *inspect.Response) {
 	_ = buf.Flush()
 }
 
-// drip sends the status and headers, then the body at rate bytes a second.
+// drip sends the status and headers, then the body at rate bytes a second:
+// every tick it writes what is due since the start, so slow ticks never
+// lower the average and low rates are not rounded up.
 func drip(ctx context.Context, w http.ResponseWriter, resp *inspect.Response, rate int) {
 	h := w.Header()
 	for _, x := range resp.Headers {
@@ -371,22 +418,26 @@ func drip(ctx context.Context, w http.ResponseWriter, resp *inspect.Response, ra
 	w.WriteHeader(resp.Status)
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
-	const tick = 100 * time.Millisecond
-	chunk := max(rate/10, 1)
+	rate = max(rate, 1)
+	tick := max(100*time.Millisecond, time.Second/time.Duration(rate))
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	body := resp.Body
-	for len(body) > 0 {
+	start := time.Now()
+	body, sent := resp.Body, 0
+	for sent < len(body) {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		n := min(chunk, len(body))
-		if _, err := w.Write(body[:n]); err != nil {
+		due := min(int(float64(rate)*time.Since(start).Seconds()), len(body))
+		if due <= sent {
+			continue
+		}
+		if _, err := w.Write(body[sent:due]); err != nil {
 			return
 		}
 		_ = rc.Flush()
-		body = body[n:]
+		sent = due
 	}
 }

@@ -1,0 +1,259 @@
+package mock_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestTemplateAnswer sends the stripe-ok example hostile values and checks
+// that the answer stays valid JSON carrying them exactly, and that the
+// exchange records the rule and the response as sent.
+func TestTemplateAnswer(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, loadExample(t), nil)
+	for _, tc := range []struct {
+		name    string
+		account string // as it reaches the template, after URL decoding
+		id      any    // the request's "id"
+		wantID  string // "id" in the answer
+	}{
+		{"plain", "acct_123", "evt_1", "evt_1"},
+		{"quotes", "acct", `say "hi"`, `say "hi"`},
+		{"backslashes", "acct", `C:\dir\n\"x\\`, `C:\dir\n\"x\\`},
+		{"newlines and tabs", "acct", "line1\nline2\r\n\tend", "line1\nline2\r\n\tend"},
+		{"script close", "acct", `</script><script>alert(1)</script>`, `</script><script>alert(1)</script>`},
+		{"non-ASCII", "acct", "ünïcødé 日本語 🚀 \u2028\u2029", "ünïcødé 日本語 🚀 \u2028\u2029"},
+		{"control characters", "acct", "nul\x00bell\x07esc\x1b", "nul\x00bell\x07esc\x1b"},
+		{"everything", "acct", "\"\\\n</ \u00e9", "\"\\\n</ \u00e9"},
+		{"JSON-looking", "acct", `", "received": false, "x": "`, `", "received": false, "x": "`},
+		{"number id stays a string", "acct", 42, "42"},
+		{"hostile account", `a"c\c<t ü`, "evt", "evt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := "tpl" + strings.NewReplacer(" ", "", "-", "").Replace(tc.name)
+			body, err := json.Marshal(map[string]any{"type": "payment_intent.succeeded", "id": tc.id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := "/b/" + bin + "/stripe/" + url.PathEscape(tc.account) + "/events"
+			a := h.post(t, path, string(body))
+			if a.Status != http.StatusOK {
+				t.Fatalf("status %d, body %s", a.Status, a.Body)
+			}
+			if ct := a.Header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if !json.Valid(a.Body) {
+				t.Fatalf("answer is not valid JSON: %s", a.Body)
+			}
+			var got map[string]any
+			if err := json.Unmarshal(a.Body, &got); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]any{"received": true, "account": tc.account, "id": tc.wantID}
+			if len(got) != len(want) || got["received"] != true || got["account"] != tc.account || got["id"] != tc.wantID {
+				t.Errorf("answer %s\ndecodes to %#v\nwant       %#v", a.Body, got, want)
+			}
+
+			ex := h.last(t, bin)
+			if ex.Rule != "stripe-ok" {
+				t.Errorf("exchange rule %q, want stripe-ok", ex.Rule)
+			}
+			if ex.Error != "" {
+				t.Errorf("exchange error %q", ex.Error)
+			}
+			sentAsRecorded(t, ex, a)
+		})
+	}
+}
+
+// TestRenderError: a template that fails at request time answers 500 with
+// JSON naming the rule, and the exchange carries the error.
+func TestRenderError(t *testing.T) {
+	t.Parallel()
+	cfg := parseConfig(t, "render.yaml", `
+mocks:
+  - name: decoder
+    match: {path: /decode}
+    respond:
+      headers: {Content-Type: application/json}
+      body: '{"data": "{{ request.json.data | base64_decode }}"}'
+  - name: bad-header
+    match: {path: /header}
+    respond:
+      headers: {X-Decoded: '{{ request.json.data | base64_decode }}'}
+      body: fine
+`)
+	h := newHarness(t, cfg, nil)
+	for _, tc := range []struct {
+		name, path, body string
+		wantStatus       int
+		wantRule         string
+		wantBody         string // for a good render
+	}{
+		{"body renders", "/decode", `{"data":"aGk="}`, 200, "decoder", `{"data": "hi"}`},
+		{"body fails", "/decode", `{"data":"not base64!"}`, 500, "decoder", ""},
+		{"header fails", "/header", `{"data":"%%%"}`, 500, "bad-header", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := strings.ReplaceAll(tc.name, " ", "-")
+			a := h.post(t, "/b/"+bin+tc.path, tc.body)
+			ex := h.last(t, bin)
+			if a.Status != tc.wantStatus {
+				t.Fatalf("status %d, want %d; body %s", a.Status, tc.wantStatus, a.Body)
+			}
+			if ex.Rule != tc.wantRule {
+				t.Errorf("exchange rule %q, want %q", ex.Rule, tc.wantRule)
+			}
+			sentAsRecorded(t, ex, a)
+			if tc.wantStatus == 200 {
+				if string(a.Body) != tc.wantBody || ex.Error != "" {
+					t.Errorf("body %s, error %q; want %s", a.Body, ex.Error, tc.wantBody)
+				}
+				return
+			}
+			var got struct{ Error, Rule string }
+			if err := json.Unmarshal(a.Body, &got); err != nil {
+				t.Fatalf("500 answer is not JSON: %s", a.Body)
+			}
+			if got.Rule != tc.wantRule || !strings.Contains(got.Error, tc.wantRule) || !strings.Contains(got.Error, "base64_decode") {
+				t.Errorf("500 answer %s does not name the rule %s and the Liquid error", a.Body, tc.wantRule)
+			}
+			if a.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("500 Content-Type %q", a.Header.Get("Content-Type"))
+			}
+			if !strings.Contains(ex.Error, tc.wantRule) || !strings.Contains(ex.Error, "base64_decode") {
+				t.Errorf("exchange error %q does not name the rule and the Liquid error", ex.Error)
+			}
+		})
+	}
+}
+
+// TestBinScope: a rule with bin: answers only in that bin; paths are matched
+// within the bin (/b/x/stripe/... is /stripe/...).
+func TestBinScope(t *testing.T) {
+	t.Parallel()
+	cfg := parseConfig(t, "bins.yaml", `
+mocks:
+  - name: only-x
+    bin: x
+    match: {path: '/stripe/{account}/events'}
+    respond: {status: 201, body: 'x {{request.params.account}} {{bin}}'}
+  - name: matcher-bin
+    match: {bin: y, path: /hook}
+    respond: {status: 202, body: y}
+  - name: any-bin
+    match: {path: '/stripe/{account}/events'}
+    respond: {status: 200, body: 'any {{request.params.account}} {{bin}}'}
+`)
+	h := newHarness(t, cfg, nil)
+	for _, tc := range []struct {
+		path       string
+		bin        string
+		wantStatus int
+		wantRule   string
+		wantBody   string
+	}{
+		{"/b/x/stripe/acct_1/events", "x", 201, "only-x", "x acct_1 x"},
+		{"/b/z/stripe/acct_1/events", "z", 200, "any-bin", "any acct_1 z"},
+		{"/stripe/acct_2/events", "default", 200, "any-bin", "any acct_2 default"},
+		{"/b/x/b/x/stripe/acct_1/events", "x", 200, "", ""}, // the path within bin x is /b/x/stripe/...
+		{"/b/y/hook", "y", 202, "matcher-bin", "y"},
+		{"/b/x/hook", "x", 200, "", ""},
+		{"/hook", "default", 200, "", ""},
+		{"/b/y/stripe/acct_3/events", "y", 200, "any-bin", "any acct_3 y"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			a := h.post(t, tc.path, `{}`)
+			ex := h.last(t, tc.bin)
+			if a.Status != tc.wantStatus || ex.Rule != tc.wantRule {
+				t.Fatalf("got %d from rule %q (%s), want %d from %q", a.Status, ex.Rule, a.Body, tc.wantStatus, tc.wantRule)
+			}
+			if tc.wantRule == "" {
+				// The default acknowledgement names the exchange.
+				var ack struct{ ID, Bin string }
+				if err := json.Unmarshal(a.Body, &ack); err != nil || ack.ID != ex.ID || ack.Bin != tc.bin {
+					t.Errorf("default answer %s for exchange %s in %s", a.Body, ex.ID, tc.bin)
+				}
+				return
+			}
+			if string(a.Body) != tc.wantBody {
+				t.Errorf("body %q, want %q", a.Body, tc.wantBody)
+			}
+		})
+	}
+}
+
+// TestNearMiss: a request no rule matches gets the default answer and the
+// exchange names the closest rule and why it missed.
+func TestNearMiss(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, loadExample(t), nil)
+	for _, tc := range []struct {
+		name, method, path, body string
+		wantRule                 string
+		wantReason               string // a substring of one reason
+	}{
+		{"wrong event type", "POST", "/stripe/acct/events", `{"type":"charge.failed"}`, "stripe-ok", "type"},
+		{"wrong method", "GET", "/stripe/acct/events", `{"type":"payment_intent.succeeded"}`, "stripe-ok", "method"},
+		{"typo in path", "POST", "/flakey", ``, "flaky", "path"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := strings.ReplaceAll(tc.name, " ", "-")
+			a := h.do(t, tc.method, "/b/"+bin+tc.path, http.Header{"Content-Type": {"application/json"}}, []byte(tc.body))
+			if a.Status != http.StatusOK {
+				t.Errorf("status %d, want the default 200", a.Status)
+			}
+			ex := h.last(t, bin)
+			if ex.Rule != "" {
+				t.Errorf("rule %q matched", ex.Rule)
+			}
+			nm, ok := ex.Meta["near_miss"].(map[string]any)
+			if !ok {
+				t.Fatalf("no near_miss in meta %v", ex.Meta)
+			}
+			rule, _ := nm["rule"].(string)
+			if tc.wantRule != "" && rule != tc.wantRule {
+				t.Errorf("near miss %q, want %q", rule, tc.wantRule)
+			}
+			if rule == "" {
+				t.Errorf("near miss names no rule: %v", nm)
+			}
+			reasons, _ := nm["reasons"].([]any)
+			found := false
+			for _, r := range reasons {
+				s, _ := r.(string)
+				found = found || strings.Contains(s, tc.wantReason)
+			}
+			if !found {
+				t.Errorf("near miss reasons %v do not mention %q", reasons, tc.wantReason)
+			}
+		})
+	}
+
+	t.Run("no near miss when a rule matches", func(t *testing.T) {
+		h.post(t, "/b/hit/flaky", "")
+		if ex := h.last(t, "hit"); ex.Rule != "flaky" || ex.Meta["near_miss"] != nil {
+			t.Errorf("rule %q meta %v", ex.Rule, ex.Meta)
+		}
+	})
+}
+
+// TestNoConfig: without a config every request gets the acknowledgement.
+func TestNoConfig(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil, nil)
+	a := h.post(t, "/stripe/acct/events", `{"type":"payment_intent.succeeded"}`)
+	ex := h.last(t, "default")
+	var ack struct {
+		OK bool
+		ID string
+	}
+	if err := json.Unmarshal(a.Body, &ack); err != nil || !ack.OK || ack.ID != ex.ID || ex.Rule != "" {
+		t.Errorf("answer %d %s, exchange %s rule %q", a.Status, a.Body, ex.ID, ex.Rule)
+	}
+	sentAsRecorded(t, ex, a)
+}
