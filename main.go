@@ -263,6 +263,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		count, bytes := store.Stats()
 		inspect.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "exchanges": count, "bytes": bytes})
 	})
+	uiMux.HandleFunc("GET /api/info", func(w http.ResponseWriter, r *http.Request) {
+		inspect.WriteJSON(w, http.StatusOK, map[string]any{
+			"version": version(), "capture_url": captureURL, "ui_url": uiURL, "data": store.Path(),
+		})
+	})
 	uiMux.Handle("/", ui.Assets(o.devUI))
 
 	var protocols http.Protocols
