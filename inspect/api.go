@@ -429,15 +429,18 @@ func RawRequest(ex *Exchange) []byte {
 }
 
 // Curl returns a shell command that sends the request of ex again, body byte
-// for byte: text bodies inline, binary ones decoded from base64 on stdin.
+// for byte: text bodies inline, binary and long ones (over what one program
+// argument may hold) decoded from base64 on stdin. The URL is sent as it is:
+// no globbing of []{}, no squashing of dot segments.
 func Curl(ex *Exchange) string {
 	var b strings.Builder
 	body := ex.Request.Body
-	binary := !utf8.Valid(body) || strings.ContainsRune(string(body), 0) || len(body) > 0 && body[0] == '@'
+	binary := !utf8.Valid(body) || strings.ContainsRune(string(body), 0) || len(body) > 0 && body[0] == '@' ||
+		len(body) > 64<<10 // Linux caps one argument at 128 KiB; printf is a shell builtin
 	if len(body) > 0 && binary {
 		fmt.Fprintf(&b, "printf %%s %s | base64 -d | ", shellQuote(base64.StdEncoding.EncodeToString(body)))
 	}
-	b.WriteString("curl -sS")
+	b.WriteString("curl -sS -g --path-as-is")
 	if ex.Request.Method != http.MethodGet || len(body) > 0 {
 		fmt.Fprintf(&b, " -X %s", shellQuote(ex.Request.Method))
 	}
@@ -448,6 +451,11 @@ func Curl(ex *Exchange) string {
 		seen[n] = true
 		switch n {
 		case "host", "content-length", "transfer-encoding", "connection":
+			continue
+		}
+		if strings.TrimSpace(h.Value) == "" {
+			// "Name:" would tell curl to drop the header; "Name;" sends it empty.
+			fmt.Fprintf(&b, " -H %s", shellQuote(h.Name+";"))
 			continue
 		}
 		fmt.Fprintf(&b, " -H %s", shellQuote(h.Name+": "+h.Value))
@@ -461,6 +469,9 @@ func Curl(ex *Exchange) string {
 	if len(body) > 0 {
 		if !seen["content-type"] {
 			b.WriteString(" -H 'Content-Type:'")
+		}
+		if !seen["expect"] { // curl asks for 100-continue before a large body
+			b.WriteString(" -H 'Expect:'")
 		}
 		if binary {
 			b.WriteString(" --data-binary @-")

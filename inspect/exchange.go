@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -307,7 +308,7 @@ func (e *Exchange) UnmarshalJSON(b []byte) error {
 	}
 	*e = Exchange{
 		ID: j.ID, Bin: j.Bin, Source: j.Source, Time: t,
-		Duration: time.Duration(j.DurationMS * float64(time.Millisecond)),
+		Duration: time.Duration(math.Round(j.DurationMS*1000)) * time.Microsecond,
 		Request:  j.Request.Request, Error: j.Summary.Error, Rule: j.Summary.Rule,
 		Signature: j.Signature, ReplayOf: j.ReplayOf, Invocation: j.Invocation,
 		Attempt: j.Attempt, Meta: j.Meta,

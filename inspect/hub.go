@@ -101,6 +101,11 @@ func (h *Hub) Publish(ev Event) {
 			continue
 		}
 		select {
+		case <-s.overflow:
+			continue // it lost events: it gets nothing more and resyncs
+		default:
+		}
+		select {
 		case s.c <- ev:
 		default:
 			s.once.Do(func() { close(s.overflow) })

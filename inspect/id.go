@@ -64,7 +64,7 @@ func encodeULID(v [16]byte) string {
 
 // ValidID reports whether s has the form of an id made by IDs.
 func ValidID(s string) bool {
-	if len(s) != 26 {
+	if len(s) != 26 || s[0] > '7' { // 26 characters hold 130 bits; ids have 128
 		return false
 	}
 	for i := 0; i < len(s); i++ {

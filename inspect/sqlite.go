@@ -119,7 +119,9 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		if err := checkDBFile(s.path); err != nil {
 			return nil, err
 		}
-		dsn := "file:" + s.path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+		// WAL is switched on after migrate has checked the file is ours:
+		// setting it writes to the file. It persists in the database.
+		dsn := "file:" + s.path + "?_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 		if s.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate"); err != nil {
 			return nil, fmt.Errorf("open %s: %w", s.path, err)
 		}
@@ -135,6 +137,11 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		return nil, fmt.Errorf("database %s: %w", s.path, err)
 	}
 	if !opts.Memory {
+		var mode string
+		if err := s.wdb.QueryRow(`PRAGMA journal_mode=WAL`).Scan(&mode); err != nil {
+			s.closeDBs()
+			return nil, fmt.Errorf("database %s: %w", s.path, err)
+		}
 		_ = os.Chmod(s.path, 0o600)
 	}
 	var n, b sql.NullInt64
@@ -223,6 +230,16 @@ func (s *SQLite) migrate() error {
 	}
 	if v > len(migrations) {
 		return fmt.Errorf("schema version %d is newer than this hooklab knows (%d)", v, len(migrations))
+	}
+	if v == 0 {
+		// A database with tables but no schema version is someone else's.
+		var n int
+		if err := s.wdb.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return errors.New("not a hooklab database (it holds other tables); move it away or choose another --data")
+		}
 	}
 	for i := v; i < len(migrations); i++ {
 		tx, err := s.wdb.Begin()
@@ -573,7 +590,8 @@ func (s *SQLite) write(ctx context.Context, op func(tx *sql.Tx) error) error {
 // Get returns one exchange with its bodies.
 func (s *SQLite) Get(ctx context.Context, id string) (*Exchange, error) {
 	var meta, req, resp []byte
-	err := s.rdb.QueryRowContext(ctx, `SELECT meta, req_body, resp_body FROM exchanges WHERE id = ?`, id).Scan(&meta, &req, &resp)
+	var dns int64
+	err := s.rdb.QueryRowContext(ctx, `SELECT meta, req_body, resp_body, duration_ns FROM exchanges WHERE id = ?`, id).Scan(&meta, &req, &resp, &dns)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("exchange %s: %w", id, ErrNotFound)
 	}
@@ -584,6 +602,7 @@ func (s *SQLite) Get(ctx context.Context, id string) (*Exchange, error) {
 	if err := json.Unmarshal(meta, &ex); err != nil {
 		return nil, fmt.Errorf("decode exchange %s: %w", id, err)
 	}
+	ex.Duration = time.Duration(dns) // exact; the JSON form keeps microseconds
 	ex.Request.Body = req
 	if ex.Response != nil {
 		ex.Response.Body = resp
@@ -692,7 +711,14 @@ func (s *SQLite) whereClause(ctx context.Context, q Query) (string, []any, error
 			add(`seq IN (SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH ?)`, `"`+strings.ReplaceAll(q.Text, `"`, `""`)+`"`)
 		} else {
 			like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Text) + "%"
-			add(`(url LIKE ? ESCAPE '\' OR meta LIKE ? ESCAPE '\' OR CAST(req_body AS TEXT) LIKE ? ESCAPE '\' OR CAST(resp_body AS TEXT) LIKE ? ESCAPE '\')`, like, like, like, like)
+			// Headers are "Name: value" pairs, as Query.Matches sees them.
+			// meta is a BLOB: cast it so the JSON functions read it as text.
+			add(`(url LIKE ? ESCAPE '\' OR CAST(req_body AS TEXT) LIKE ? ESCAPE '\' OR CAST(resp_body AS TEXT) LIKE ? ESCAPE '\'
+				OR EXISTS (SELECT 1 FROM json_each(CAST(meta AS TEXT), '$.request.headers') AS h
+					WHERE json_extract(h.value, '$[0]') || ': ' || json_extract(h.value, '$[1]') LIKE ? ESCAPE '\')
+				OR EXISTS (SELECT 1 FROM json_each(CAST(meta AS TEXT), '$.response.headers') AS h
+					WHERE json_extract(h.value, '$[0]') || ': ' || json_extract(h.value, '$[1]') LIKE ? ESCAPE '\'))`,
+				like, like, like, like, like)
 		}
 	}
 	if len(conds) == 0 {

@@ -1,0 +1,128 @@
+package inspect
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// TestSearchMatchesQuery checks, over random data, that the store's text
+// search (the FTS index for 3 or more characters, the scan below that)
+// selects exactly the exchanges Query.Matches selects.
+func TestSearchMatchesQuery(t *testing.T) {
+	t.Parallel()
+	// Both cases of a few letters, the LIKE and FTS specials, and one
+	// non-ASCII letter (lower case only: SQLite folds ASCII case alone).
+	const alphabet = `abcABC -_%"'/:=\é`
+	runes := []rune(alphabet)
+	// One mode: memory runs the same SQL (TestSQLiteListFilters searches
+	// both), and under -race each mode costs seconds.
+	for _, mode := range storeModes[:1] {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			seed := rand.Uint64()
+			t.Logf("seed %d", seed)
+			rng := rand.New(rand.NewPCG(seed, 1))
+			str := func(max int) string {
+				var b strings.Builder
+				for range rng.IntN(max + 1) {
+					b.WriteRune(runes[rng.IntN(len(runes))])
+				}
+				return b.String()
+			}
+			s := openMode(t, mode.memory, Options{})
+			var exs []*Exchange
+			var fields []string // every searchable string, to draw queries from
+			for range 80 {
+				ex := newEx("p", "POST", "http://h/"+str(12))
+				ex.Request.Headers = nil
+				for range rng.IntN(3) {
+					ex.Request.Headers = append(ex.Request.Headers, Header{"X-" + str(4), str(10)})
+				}
+				ex.Request.Body = []byte(str(30))
+				if rng.IntN(4) == 0 {
+					ex.Response = nil
+				} else {
+					ex.Response.Headers = Headers{{"R-" + str(3), str(8)}}
+					ex.Response.Body = []byte(str(30))
+				}
+				mustAdd(t, s, ex)
+				exs = append(exs, ex)
+				fields = append(fields, ex.Request.URL, string(ex.Request.Body))
+				for _, h := range ex.Request.Headers {
+					fields = append(fields, h.Name+": "+h.Value)
+				}
+				if ex.Response != nil {
+					fields = append(fields, string(ex.Response.Body), ex.Response.Headers[0].Name+": "+ex.Response.Headers[0].Value)
+				}
+			}
+			slices.Reverse(exs) // newest first, as List answers
+
+			queries := map[string]bool{}
+			for len(queries) < 120 {
+				var q string
+				if rng.IntN(2) == 0 {
+					q = str(3) + str(3) // mostly misses when long
+				} else { // a piece of a field, in either case
+					f := []rune(fields[rng.IntN(len(fields))])
+					if len(f) == 0 {
+						continue
+					}
+					i := rng.IntN(len(f))
+					q = string(f[i:min(len(f), i+1+rng.IntN(5))])
+					if rng.IntN(2) == 0 {
+						q = strings.Map(func(r rune) rune {
+							if r < unicode.MaxASCII {
+								return unicode.ToUpper(r)
+							}
+							return r
+						}, q)
+					}
+				}
+				if q != "" {
+					queries[q] = true
+				}
+			}
+			hits, short := 0, 0
+			for q := range queries {
+				got := listIDs(t, s, Query{Text: q, Limit: 1000})
+				var want []string
+				for _, ex := range exs {
+					if (Query{Text: q}).Matches(ex) {
+						want = append(want, ex.ID)
+					}
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("search %q: store lists %d, Matches selects %d (%s)", q, len(got), len(want), diffIDs(got, want, exs))
+				}
+				if len(want) > 0 {
+					hits++
+				}
+				if len([]rune(q)) < 3 {
+					short++
+				}
+			}
+			// The test means something only if it saw both kinds of query
+			// and both outcomes.
+			if hits < 20 || hits > len(queries)-20 || short < 20 || short > len(queries)-20 {
+				t.Errorf("poor sample: %d queries, %d with hits, %d short", len(queries), hits, short)
+			}
+		})
+	}
+}
+
+func diffIDs(got, want []string, exs []*Exchange) string {
+	var b strings.Builder
+	for _, ex := range exs {
+		g, w := slices.Contains(got, ex.ID), slices.Contains(want, ex.ID)
+		if g == w {
+			continue
+		}
+		j, _ := ex.MarshalJSON()
+		fmt.Fprintf(&b, "\n  store %v, Matches %v: %s", g, w, j)
+	}
+	return b.String()
+}

@@ -1,0 +1,871 @@
+package inspect
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestSQLiteAddGet(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		ex   func() *Exchange
+	}{
+		{"full", fullExchange},
+		{"binary request body", func() *Exchange { return newEx("a", "POST", "http://h/bin", reqBody(binaryBody())) }},
+		{"binary response body", func() *Exchange {
+			return newEx("a", "GET", "http://h/img", respBody([]byte{0x89, 'P', 'N', 'G', 0, 0xff}))
+		}},
+		{"NUL in text body", func() *Exchange { return newEx("a", "POST", "http://h/", reqBody([]byte("a\x00b\x00"))) }},
+		{"nil bodies", func() *Exchange { return newEx("a", "GET", "http://h/") }},
+		{"empty non-nil bodies", func() *Exchange {
+			return newEx("a", "GET", "http://h/", reqBody([]byte{}), respBody([]byte{}))
+		}},
+		{"no response", func() *Exchange {
+			return newEx("a", "POST", "http://h/", noResponse(), withError("client went away"), reqBody([]byte("part")))
+		}},
+		{"large body", func() *Exchange {
+			return newEx("a", "PUT", "http://h/big", reqBody(bytes.Repeat([]byte("0123456789abcdef"), 1<<16)))
+		}},
+		{"sub-microsecond duration", func() *Exchange {
+			ex := newEx("a", "GET", "http://h/")
+			ex.Duration = 1003*time.Microsecond + 17
+			return ex
+		}},
+	}
+	for _, mode := range storeModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			s := openMode(t, mode.memory, Options{})
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					want := tt.ex()
+					want.ID = testIDs.New(time.Now())
+					mustAdd(t, s, want)
+					got, err := s.Get(context.Background(), want.ID)
+					if err != nil {
+						t.Fatalf("Get: %v", err)
+					}
+					sameExchange(t, want, got)
+				})
+			}
+			t.Run("missing", func(t *testing.T) {
+				_, err := s.Get(context.Background(), testIDs.New(time.Now()))
+				wantErrIs(t, err, ErrNotFound)
+			})
+		})
+	}
+}
+
+func TestSQLiteGroupCommit(t *testing.T) {
+	t.Parallel()
+	for _, mode := range storeModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			const n = 200
+			var mu sync.Mutex
+			committed := map[string]int{}
+			batches := 0
+			s := openMode(t, mode.memory, Options{OnCommit: func(exs []*Exchange) {
+				mu.Lock()
+				defer mu.Unlock()
+				batches++
+				for _, ex := range exs {
+					committed[ex.ID]++
+				}
+			}})
+			exs := make([]*Exchange, n)
+			for i := range exs {
+				exs[i] = newEx("g", "POST", fmt.Sprintf("http://h/%d", i), reqBody([]byte(fmt.Sprint(i))))
+			}
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range exs {
+				wg.Go(func() { errs[i] = s.Add(context.Background(), exs[i]) })
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("Add %d: %v", i, err)
+				}
+			}
+			got := listIDs(t, s, Query{Limit: 1000})
+			want := idsOf(exs...)
+			if !sameSet(got, want) {
+				t.Errorf("listed %d exchanges, want the %d added", len(got), len(want))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, id := range want {
+				if committed[id] != 1 {
+					t.Errorf("OnCommit saw %s %d times, want once", id, committed[id])
+				}
+			}
+			if count, _ := s.Stats(); count != n {
+				t.Errorf("Stats count = %d, want %d", count, n)
+			}
+			t.Logf("%d adds in %d transactions", n, batches)
+		})
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// filterData is a small, fixed data set for the List filter tests.
+type filterData struct {
+	exs   map[string]*Exchange
+	names map[string]string // id -> name
+}
+
+func seedFilterData(t *testing.T, s Store) filterData {
+	t.Helper()
+	d := filterData{exs: map[string]*Exchange{}, names: map[string]string{}}
+	add := func(name string, ex *Exchange) {
+		d.exs[name] = ex
+		d.names[ex.ID] = name
+		mustAdd(t, s, ex)
+	}
+	add("e1", newEx("a", "GET", "http://h/one?x=1", at(base.Add(1*time.Second)), status(200), reqBody([]byte("hello world"))))
+	add("e2", newEx("a", "POST", "http://h/two", at(base.Add(2*time.Second)), status(404),
+		reqHeader("X-Token", "secret-Abc"), reqBody([]byte(`{"k":"v"}`))))
+	add("e3", newEx("b", "POST", "http://h/three", at(base.Add(3*time.Second)), status(500), source(SourceProxy),
+		reqBody([]byte(`100% _done_ "quoted" it's`))))
+	add("e4", newEx("b", "PUT", "http://h/four", at(base.Add(4*time.Second)), status(503), source(SourceEmit),
+		respBody([]byte("upstream failed")), respHeader("X-Upstream", "edge-7")))
+	add("e5", newEx("c", "DELETE", "http://h/five", at(base.Add(5*time.Second)), noResponse(), source(SourceReplay),
+		withError("dial refused")))
+	// Binary, with no ASCII in it: Matches searches binary bodies byte by
+	// byte and the text index leaves them out, so no text may hit it.
+	add("e6", newEx("a", "GET", "http://h/six", at(base.Add(6*time.Second)), status(201), reqBody(binaryBody()[0x80:])))
+	return d
+}
+
+func (d filterData) ids(names ...string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = d.exs[n].ID
+	}
+	return out
+}
+
+func TestSQLiteListFilters(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		q    Query
+		want []string // names, newest first
+	}{
+		{"all newest first", Query{}, []string{"e6", "e5", "e4", "e3", "e2", "e1"}},
+		{"bin", Query{Bin: "a"}, []string{"e6", "e2", "e1"}},
+		{"unknown bin", Query{Bin: "zz"}, nil},
+		{"method any case", Query{Method: "post"}, []string{"e3", "e2"}},
+		{"source", Query{Source: "proxy"}, []string{"e3"}},
+		{"status exact", Query{Status: "404"}, []string{"e2"}},
+		{"status class 5xx", Query{Status: "5xx"}, []string{"e4", "e3"}},
+		{"status class 2xx", Query{Status: "2xx"}, []string{"e6", "e1"}},
+		{"status 0 is no response", Query{Status: "0"}, []string{"e5"}},
+		{"since and until inclusive", Query{Since: base.Add(2 * time.Second), Until: base.Add(4 * time.Second)}, []string{"e4", "e3", "e2"}},
+		{"since only", Query{Since: base.Add(5500 * time.Millisecond)}, []string{"e6"}},
+		{"until only", Query{Until: base.Add(time.Second)}, []string{"e1"}},
+		{"text in body", Query{Text: "hello"}, []string{"e1"}},
+		{"text any case", Query{Text: "HeLLo WORLD"}, []string{"e1"}},
+		{"text in header value", Query{Text: "secret-abc"}, []string{"e2"}},
+		{"text in header name", Query{Text: "x-token"}, []string{"e2"}},
+		{"text across header name and value", Query{Text: "token: secret"}, []string{"e2"}},
+		{"text in response body", Query{Text: "upstream"}, []string{"e4"}},
+		{"text in response header", Query{Text: "edge-7"}, []string{"e4"}},
+		{"text in url", Query{Text: "/two"}, []string{"e2"}},
+		{"text in query string", Query{Text: "x=1"}, []string{"e1"}},
+		{"text with double quotes", Query{Text: `"quoted"`}, []string{"e3"}},
+		{"text with a lone double quote", Query{Text: `" it`}, []string{"e3"}},
+		{"text with a single quote", Query{Text: `it's`}, []string{"e3"}},
+		{"text with percent", Query{Text: "100%"}, []string{"e3"}},
+		{"text with underscores", Query{Text: "_done_"}, []string{"e3"}},
+		{"text absent", Query{Text: "nowhere"}, nil},
+		{"text not in method", Query{Text: "DELETE"}, nil},
+		{"text not in error", Query{Text: "dial refused"}, nil},
+		{"short text", Query{Text: "wo"}, []string{"e2", "e1"}},
+		{"short text any case", Query{Text: "HE"}, []string{"e1"}},
+		{"short text percent", Query{Text: "%"}, []string{"e3"}},
+		{"short text underscore", Query{Text: "_"}, []string{"e3"}},
+		{"short text double quote", Query{Text: `"`}, []string{"e3", "e2"}},
+		{"short text not in JSON keys", Query{Text: "id"}, nil},
+		{"short text not in method", Query{Text: "PU"}, nil},
+		{"short text in request header", Query{Text: "-a"}, []string{"e2"}},
+		{"short text in response header", Query{Text: "e-"}, []string{"e4"}},
+		{"combined", Query{Bin: "a", Method: "GET", Text: "hello"}, []string{"e1"}},
+		{"combined nothing", Query{Bin: "b", Status: "2xx"}, nil},
+	}
+	for _, mode := range storeModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			s := openMode(t, mode.memory, Options{})
+			d := seedFilterData(t, s)
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					got := listIDs(t, s, tt.q)
+					want := d.ids(tt.want...)
+					if !slices.Equal(got, want) {
+						t.Errorf("List(%+v) = %s, want %s", tt.q, fmtIDs(got, d.names), fmtIDs(want, d.names))
+					}
+					// The store agrees with Query.Matches.
+					var matched []string
+					for _, n := range []string{"e6", "e5", "e4", "e3", "e2", "e1"} {
+						if tt.q.Matches(d.exs[n]) {
+							matched = append(matched, d.exs[n].ID)
+						}
+					}
+					if !slices.Equal(got, matched) {
+						t.Errorf("List(%+v) = %s, but Matches selects %s", tt.q, fmtIDs(got, d.names), fmtIDs(matched, d.names))
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestSQLiteListSummary(t *testing.T) {
+	t.Parallel()
+	s := openMode(t, false, Options{})
+	ex := fullExchange()
+	mustAdd(t, s, ex)
+	sums, next, err := s.List(context.Background(), Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sums) != 1 || next != "" {
+		t.Fatalf("List = %v, %q; want one summary and no cursor", sums, next)
+	}
+	if want := ex.Summarize(); sums[0] != want {
+		t.Errorf("listed summary\n %+v\nwant\n %+v", sums[0], want)
+	}
+}
+
+func TestSQLiteListErrors(t *testing.T) {
+	t.Parallel()
+	s := openMode(t, true, Options{})
+	for _, q := range []Query{{Status: "abc"}, {Status: "6xx"}, {Cursor: "x"}, {Cursor: "-5"}} {
+		_, _, err := s.List(context.Background(), q)
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("List(%+v) err = %v, want ErrInvalid", q, err)
+		}
+	}
+}
+
+func TestSQLitePaging(t *testing.T) {
+	t.Parallel()
+	const n = 57
+	s := openMode(t, false, Options{})
+	exs := make([]*Exchange, n)
+	for i := range exs {
+		bin := "even"
+		if i%2 == 1 {
+			bin = "odd"
+		}
+		exs[i] = newEx(bin, "GET", fmt.Sprintf("http://h/%d", i), at(base.Add(time.Duration(i)*time.Second)))
+	}
+	mustAdd(t, s, exs...)
+	all := idsOf(exs...) // oldest first
+	newest := slices.Clone(all)
+	slices.Reverse(newest)
+	var odd []string
+	for i, id := range newest {
+		if (n-1-i)%2 == 1 {
+			odd = append(odd, id)
+		}
+	}
+
+	tests := []struct {
+		name string
+		q    Query
+		want []string
+	}{
+		{"newest first, limit 10", Query{Limit: 10}, newest},
+		{"limit 1", Query{Limit: 1}, newest},
+		{"limit equal to count", Query{Limit: n}, newest},
+		{"limit over count", Query{Limit: n + 1}, newest},
+		{"default limit", Query{}, newest},
+		{"limit over 1000 caps", Query{Limit: 5000}, newest},
+		{"ascending", Query{Ascending: true, Limit: 7}, all},
+		{"filtered", Query{Bin: "odd", Limit: 4}, odd},
+		{"after", Query{After: all[49], Ascending: true, Limit: 3}, all[50:]},
+		{"after, newest first", Query{After: all[49], Limit: 3}, reversed(all[50:])},
+		{"after the newest", Query{After: all[n-1]}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// Walk the pages by hand to check their sizes too.
+			var got []string
+			q := tt.q
+			for pages := 0; ; pages++ {
+				sums, next, err := s.List(context.Background(), q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(sums) > q.limit() {
+					t.Fatalf("page of %d, limit %d", len(sums), q.limit())
+				}
+				if next != "" && len(sums) != q.limit() {
+					t.Fatalf("short page of %d with a next cursor", len(sums))
+				}
+				for _, sm := range sums {
+					got = append(got, sm.ID)
+				}
+				if next == "" {
+					break
+				}
+				q.Cursor = next
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("pages gave %d ids %v\nwant %d %v", len(got), got, len(tt.want), tt.want)
+			}
+		})
+	}
+
+	t.Run("first page of 10 has a cursor", func(t *testing.T) {
+		t.Parallel()
+		sums, next, err := s.List(context.Background(), Query{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sums) != 10 || next == "" {
+			t.Errorf("got %d and cursor %q", len(sums), next)
+		}
+	})
+	t.Run("after a deleted id falls back to id order", func(t *testing.T) {
+		t.Parallel()
+		gone := testIDs.New(time.Now()) // newer than every stored id, never stored
+		if got := listIDs(t, s, Query{After: gone}); len(got) != 0 {
+			t.Errorf("after an unknown newest id: %v", got)
+		}
+		if got := listIDs(t, s, Query{After: strings.Repeat("0", 26), Ascending: true}); !slices.Equal(got, all) {
+			t.Errorf("after the zero id: %d ids, want all %d", len(got), n)
+		}
+	})
+}
+
+func TestSQLiteDeleteClear(t *testing.T) {
+	t.Parallel()
+	for _, mode := range storeModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s := openMode(t, mode.memory, Options{})
+			a1 := newEx("a", "POST", "http://h/a1", reqBody([]byte("findme one")))
+			a2 := newEx("a", "POST", "http://h/a2", reqBody([]byte("findme two")))
+			b1 := newEx("b", "POST", "http://h/b1", reqBody([]byte("findme three")))
+			b2 := newEx("b", "POST", "http://h/b2")
+			mustAdd(t, s, a1, a2, b1, b2)
+
+			if err := s.Delete(ctx, a1.ID); err != nil {
+				t.Fatalf("Delete: %v", err)
+			}
+			if _, err := s.Get(ctx, a1.ID); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Get after Delete: %v, want ErrNotFound", err)
+			}
+			wantErrIs(t, s.Delete(ctx, a1.ID), ErrNotFound)
+			wantErrIs(t, s.Delete(ctx, "nope"), ErrNotFound)
+			if got := listIDs(t, s, Query{Text: "findme"}); !slices.Equal(got, idsOf(b1, a2)) {
+				t.Errorf("search after Delete = %v, want b1, a2", got)
+			}
+			if c, _ := s.Stats(); c != 3 {
+				t.Errorf("count after Delete = %d, want 3", c)
+			}
+
+			n, err := s.Clear(ctx, "b")
+			if err != nil || n != 2 {
+				t.Fatalf("Clear(b) = %d, %v; want 2", n, err)
+			}
+			if got := listIDs(t, s, Query{}); !slices.Equal(got, idsOf(a2)) {
+				t.Errorf("after Clear(b): %v, want a2", got)
+			}
+			if n, err := s.Clear(ctx, "b"); err != nil || n != 0 {
+				t.Errorf("Clear(b) again = %d, %v; want 0", n, err)
+			}
+			mustAdd(t, s, newEx("c", "GET", "http://h/c"))
+			if n, err := s.Clear(ctx, ""); err != nil || n != 2 {
+				t.Errorf("Clear(all) = %d, %v; want 2", n, err)
+			}
+			if got := listIDs(t, s, Query{}); len(got) != 0 {
+				t.Errorf("after Clear(all): %v", got)
+			}
+			if got := listIDs(t, s, Query{Text: "findme"}); len(got) != 0 {
+				t.Errorf("search after Clear(all): %v", got)
+			}
+			if c, b := s.Stats(); c != 0 || b != 0 {
+				t.Errorf("Stats after Clear(all) = %d, %d; want 0, 0", c, b)
+			}
+		})
+	}
+}
+
+func TestSQLiteBins(t *testing.T) {
+	t.Parallel()
+	for _, mode := range storeModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			clock := newFakeClock(base)
+			s := openMode(t, mode.memory, Options{Now: clock.Now})
+			if bins, err := s.Bins(ctx); err != nil || len(bins) != 0 {
+				t.Fatalf("Bins of an empty store = %v, %v", bins, err)
+			}
+			mustAdd(t, s,
+				newEx("zeta", "GET", "http://h/", at(base.Add(time.Second))),
+				newEx("alpha", "GET", "http://h/", at(base.Add(3*time.Second))),
+				newEx("alpha", "GET", "http://h/", at(base.Add(2*time.Second))),
+			)
+			for _, name := range []string{"empty", "alpha", "empty"} {
+				if err := s.CreateBin(ctx, name); err != nil {
+					t.Fatalf("CreateBin(%q): %v", name, err)
+				}
+			}
+			bins, err := s.Bins(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []Bin{
+				{Name: "alpha", Count: 2, LastSeen: base.Add(3 * time.Second)},
+				{Name: "empty", Count: 0},
+				{Name: "zeta", Count: 1, LastSeen: base.Add(time.Second)},
+			}
+			if !slices.EqualFunc(bins, want, func(a, b Bin) bool {
+				return a.Name == b.Name && a.Count == b.Count && a.LastSeen.Equal(b.LastSeen)
+			}) {
+				t.Errorf("Bins = %+v\nwant %+v", bins, want)
+			}
+			// A created bin outlives clearing its exchanges.
+			if _, err := s.Clear(ctx, ""); err != nil {
+				t.Fatal(err)
+			}
+			bins, _ = s.Bins(ctx)
+			var names []string
+			for _, b := range bins {
+				names = append(names, b.Name)
+				if b.Count != 0 {
+					t.Errorf("bin %s count %d after Clear", b.Name, b.Count)
+				}
+			}
+			if !slices.Equal(names, []string{"alpha", "empty"}) {
+				t.Errorf("bins after Clear = %v, want the created alpha, empty", names)
+			}
+		})
+	}
+}
+
+func TestSQLiteRetainCount(t *testing.T) {
+	t.Parallel()
+	for _, mode := range storeModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			const keep = 5
+			s := openMode(t, mode.memory, Options{RetainCount: keep})
+			var added []*Exchange
+			for i := range 12 {
+				ex := newEx("r", "POST", fmt.Sprintf("http://h/%d", i), reqBody([]byte("retained text")))
+				mustAdd(t, s, ex)
+				added = append(added, ex)
+				want := idsOf(added[max(0, len(added)-keep):]...)
+				slices.Reverse(want)
+				if got := listIDs(t, s, Query{}); !slices.Equal(got, want) {
+					t.Fatalf("after %d adds: %d listed %v, want the newest %d %v", i+1, len(got), got, len(want), want)
+				}
+			}
+			if got := listIDs(t, s, Query{Text: "retained"}); len(got) != keep {
+				t.Errorf("search finds %d, want %d", len(got), keep)
+			}
+			// A burst committed as one batch is cut back exactly too.
+			var wg sync.WaitGroup
+			for i := range 50 {
+				wg.Go(func() {
+					if err := s.Add(context.Background(), newEx("r", "GET", fmt.Sprintf("http://h/burst/%d", i))); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			if got := listIDs(t, s, Query{}); len(got) != keep {
+				t.Errorf("after a burst: %d listed, want %d", len(got), keep)
+			}
+			if c, _ := s.Stats(); c != keep {
+				t.Errorf("Stats count = %d, want %d", c, keep)
+			}
+		})
+	}
+}
+
+func TestSQLiteRetainBytes(t *testing.T) {
+	t.Parallel()
+	for _, mode := range storeModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			one := newEx("r", "POST", "http://h/", reqBody(make([]byte, 1000))).StoredBytes()
+			limit := 5*one + one/2 // room for five and a half
+			s := openMode(t, mode.memory, Options{RetainBytes: limit})
+			var added []*Exchange
+			for i := range 12 {
+				ex := newEx("r", "POST", "http://h/", reqBody(make([]byte, 1000)))
+				if ex.StoredBytes() != one {
+					t.Fatalf("exchange size %d, want %d", ex.StoredBytes(), one)
+				}
+				mustAdd(t, s, ex)
+				added = append(added, ex)
+				_, b := s.Stats()
+				if b > limit {
+					t.Fatalf("after %d adds: %d bytes stored, limit %d", i+1, b, limit)
+				}
+				want := idsOf(added[max(0, len(added)-5):]...)
+				slices.Reverse(want)
+				if got := listIDs(t, s, Query{}); !slices.Equal(got, want) {
+					t.Fatalf("after %d adds: listed %v, want the newest five %v", i+1, got, want)
+				}
+				if b != int64(len(want))*one {
+					t.Fatalf("Stats bytes = %d, want %d", b, int64(len(want))*one)
+				}
+			}
+			// One exchange larger than the whole limit leaves nothing older.
+			big := newEx("r", "POST", "http://h/", reqBody(make([]byte, 2*limit)))
+			mustAdd(t, s, big)
+			if got := listIDs(t, s, Query{}); len(got) > 1 {
+				t.Errorf("after an oversized exchange: %d listed", len(got))
+			}
+		})
+	}
+}
+
+func TestSQLiteRetainAge(t *testing.T) {
+	t.Parallel()
+	for _, mode := range storeModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newFakeClock(base)
+			s := openMode(t, mode.memory, Options{RetainAge: time.Hour, Now: clock.Now})
+			old := newEx("r", "GET", "http://h/old", at(base.Add(-2*time.Hour)))
+			recent := newEx("r", "GET", "http://h/recent", at(base.Add(-30*time.Minute)))
+			fresh := newEx("r", "GET", "http://h/fresh", at(base))
+			mustAdd(t, s, old, recent, fresh)
+			// The sweep after each write removed old before Add returned.
+			if got := listIDs(t, s, Query{}); !slices.Equal(got, idsOf(fresh, recent)) {
+				t.Fatalf("after adding: %v, want fresh, recent", got)
+			}
+
+			// With no writes, the ticker sweeps once the clock moves on.
+			clock.Advance(45 * time.Minute)
+			eventually(t, 10*time.Second, "swept by the ticker", func() bool {
+				return slices.Equal(listIDs(t, s, Query{}), idsOf(fresh))
+			})
+
+			// A write sweeps at once.
+			clock.Advance(2 * time.Hour)
+			newer := newEx("r", "GET", "http://h/newer", at(clock.Now()))
+			mustAdd(t, s, newer)
+			if got := listIDs(t, s, Query{}); !slices.Equal(got, idsOf(newer)) {
+				t.Errorf("after a write past fresh's age: %v, want only newer", got)
+			}
+			if c, _ := s.Stats(); c != 1 {
+				t.Errorf("Stats count = %d, want 1", c)
+			}
+		})
+	}
+}
+
+func TestSQLitePersistence(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := OpenSQLite(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := seedFilterData(t, s)
+	if err := s.CreateBin(ctx, "made"); err != nil {
+		t.Fatal(err)
+	}
+	if names := dirNames(t, dir); !slices.Contains(names, "hooklab.db-wal") {
+		t.Errorf("no write-ahead log while open: %v", names)
+	}
+	count, bytes := s.Stats()
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	wantErrIs(t, s.Add(ctx, newEx("a", "GET", "http://h/")), ErrClosed)
+
+	s2 := openStore(t, dir, Options{RetainCount: 5})
+	if c, b := s2.Stats(); c != count || b != bytes {
+		t.Errorf("reopened Stats = %d, %d; want %d, %d", c, b, count, bytes)
+	}
+	for name, want := range d.exs {
+		got, err := s2.Get(ctx, want.ID)
+		if err != nil {
+			t.Fatalf("Get(%s) after reopen: %v", name, err)
+		}
+		sameExchange(t, want, got)
+	}
+	if got := listIDs(t, s2, Query{Text: "hello"}); !slices.Equal(got, d.ids("e1")) {
+		t.Errorf("search after reopen = %v", got)
+	}
+	bins, err := s2.Bins(ctx)
+	if err != nil || len(bins) != 4 || bins[3].Name != "made" {
+		t.Errorf("Bins after reopen = %+v, %v", bins, err)
+	}
+	// Retention set on reopen counts what was already there.
+	mustAdd(t, s2, newEx("a", "GET", "http://h/new"))
+	if c, _ := s2.Stats(); c != 5 {
+		t.Errorf("count after reopening with RetainCount 5 and one add = %d", c)
+	}
+	if got := listIDs(t, s2, Query{}); len(got) != 5 {
+		t.Errorf("listed %d, want 5", len(got))
+	}
+}
+
+func TestSQLiteCloseRace(t *testing.T) {
+	t.Parallel()
+	for round := range 3 {
+		t.Run(fmt.Sprint(round), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			s, err := OpenSQLite(dir, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 300
+			exs := make([]*Exchange, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			started := make(chan struct{}, n)
+			for i := range exs {
+				exs[i] = newEx("c", "POST", fmt.Sprintf("http://h/%d", i), reqBody([]byte(fmt.Sprint("body ", i))))
+				wg.Go(func() {
+					started <- struct{}{}
+					errs[i] = s.Add(context.Background(), exs[i])
+				})
+			}
+			for range n / 3 * (round + 1) / 3 {
+				<-started
+			}
+			closed := make(chan error, 1)
+			go func() { closed <- s.Close() }()
+			done := make(chan struct{})
+			go func() { wg.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("Adds racing with Close hang")
+			}
+			select {
+			case err := <-closed:
+				if err != nil {
+					t.Fatalf("Close: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("Close hangs")
+			}
+			var ok []string
+			for i, err := range errs {
+				switch {
+				case err == nil:
+					ok = append(ok, exs[i].ID)
+				case errors.Is(err, ErrClosed):
+				default:
+					t.Errorf("Add %d: %v, want nil or ErrClosed", i, err)
+				}
+			}
+			s2 := openStore(t, dir, Options{})
+			got := listIDs(t, s2, Query{Limit: 1000})
+			if !sameSet(got, ok) {
+				t.Errorf("%d Adds succeeded but %d are stored", len(ok), len(got))
+			}
+			t.Logf("%d of %d Adds before Close", len(ok), n)
+		})
+	}
+}
+
+func TestSQLiteRefusesForeignFile(t *testing.T) {
+	t.Parallel()
+	random := make([]byte, 8192)
+	rand.Read(random)
+	header := append([]byte("SQLite format 3\x00"), random[:4080]...)
+	tests := []struct {
+		name    string
+		content func(t *testing.T, path string)
+	}{
+		{"random bytes", func(t *testing.T, path string) { writeFile(t, path, random) }},
+		{"short file", func(t *testing.T, path string) { writeFile(t, path, []byte("hello")) }},
+		{"SQLite header then garbage", func(t *testing.T, path string) { writeFile(t, path, header) }},
+		{"another program's database", func(t *testing.T, path string) {
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec(`CREATE TABLE accounts(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO accounts(name) VALUES ('x')`); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			path := filepath.Join(dir, "hooklab.db")
+			tt.content(t, path)
+			before, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			entries := dirNames(t, dir)
+			s, err := OpenSQLite(dir, Options{})
+			if err == nil {
+				s.Close()
+				t.Fatal("OpenSQLite accepted the file")
+			}
+			if !strings.Contains(err.Error(), path) {
+				t.Errorf("error %q does not name %s", err, path)
+			}
+			after, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(before, after) {
+				t.Errorf("the file was changed (%d bytes before, %d after)", len(before), len(after))
+			}
+			if got := dirNames(t, dir); !slices.Equal(got, entries) {
+				t.Errorf("directory holds %v, had %v", got, entries)
+			}
+		})
+	}
+	t.Run("empty file is a new database", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		writeFile(t, filepath.Join(dir, "hooklab.db"), nil)
+		s := openStore(t, dir, Options{})
+		mustAdd(t, s, newEx("a", "GET", "http://h/"))
+	})
+}
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestSQLiteUnwritableDir(t *testing.T) {
+	t.Parallel()
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "file")
+	writeFile(t, file, []byte("x"))
+	readOnly := filepath.Join(tmp, "ro")
+	if err := os.Mkdir(readOnly, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, dir string
+		root      bool // meaningful when running as root
+	}{
+		{"parent is a file", filepath.Join(file, "data"), true},
+		{"dir is a file", file, true},
+		{"read-only dir", readOnly, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !tt.root && os.Geteuid() == 0 {
+				t.Skip("root can write anywhere")
+			}
+			s, err := OpenSQLite(tt.dir, Options{})
+			if err == nil {
+				s.Close()
+				t.Fatalf("OpenSQLite(%q) succeeded", tt.dir)
+			}
+			if !strings.Contains(err.Error(), tt.dir) && !strings.Contains(err.Error(), file) {
+				t.Errorf("error %q names neither %s nor %s", err, tt.dir, file)
+			}
+			if !strings.Contains(err.Error(), "data directory") {
+				t.Errorf("error %q does not say it is about the data directory", err)
+			}
+		})
+	}
+}
+
+func TestSQLiteMemory(t *testing.T) {
+	t.Parallel()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := dirNames(t, wd)
+	a := openMode(t, true, Options{})
+	b := openMode(t, true, Options{})
+	if a.Path() != ":memory:" {
+		t.Errorf("Path = %q", a.Path())
+	}
+	mustAdd(t, a, newEx("a", "GET", "http://h/"))
+	if got := listIDs(t, b, Query{}); len(got) != 0 {
+		t.Errorf("a second memory store sees %d exchanges of the first", len(got))
+	}
+	if got := dirNames(t, wd); !slices.Equal(got, before) {
+		t.Errorf("a memory store left files in %s: %v (was %v)", wd, got, before)
+	}
+	if !a.SearchIndexed() {
+		t.Log("FTS5 unavailable: search scans")
+	}
+}
+
+func TestDefaultDataDir(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"XDG", map[string]string{"XDG_DATA_HOME": "/x", "HOME": "/h"}, "/x/hooklab"},
+		{"HOME", map[string]string{"HOME": "/h"}, "/h/.local/share/hooklab"},
+		{"neither", nil, filepath.Join(os.TempDir(), "hooklab")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := DefaultDataDir(func(k string) string { return tt.env[k] }); got != tt.want {
+				t.Errorf("DefaultDataDir = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func reversed(s []string) []string {
+	r := slices.Clone(s)
+	slices.Reverse(r)
+	return r
+}
