@@ -114,6 +114,7 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 	fallback := func() *inspect.Response { return c.defaultAnswer(r, ex) }
 	if c.cfg.Engine == nil {
 		p := &Plan{Response: fallback()}
+		dropBody(r.Method, p.Response)
 		ex.Response = p.Response
 		return p
 	}
@@ -123,6 +124,7 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 	}
 	vars := map[string]any{"bin": ex.Bin, "exchange": map[string]any{"id": ex.ID}, "now": ex.Time}
 	p := c.cfg.Engine.Plan(req, vars, fallback)
+	dropBody(r.Method, p.Response)
 	ex.Rule, ex.Signature, ex.Error = p.Rule, p.Signature, p.Error
 	ex.Response = p.Response
 	meta := map[string]any{}
@@ -150,6 +152,14 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 		ex.Meta = meta
 	}
 	return p
+}
+
+// dropBody removes the body of an answer that net/http will not send (to
+// HEAD, or with 204 or 304), so that the exchange records what is sent.
+func dropBody(method string, resp *inspect.Response) {
+	if resp != nil && (method == http.MethodHead || resp.Status == http.StatusNoContent || resp.Status == http.StatusNotModified) {
+		resp.Body, resp.Size = nil, 0
+	}
 }
 
 // storeFailed answers 503 with Retry-After so that senders retry: nothing

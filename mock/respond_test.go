@@ -3,9 +3,14 @@ package mock_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/mock"
 )
 
 // TestTemplateAnswer sends the stripe-ok example hostile values and checks
@@ -256,4 +261,104 @@ func TestNoConfig(t *testing.T) {
 		t.Errorf("answer %d %s, exchange %s rule %q", a.Status, a.Body, ex.ID, ex.Rule)
 	}
 	sentAsRecorded(t, ex, a)
+}
+
+// TestNoBodyAnswers: a rule's body is not sent to a HEAD request or with a
+// 204 or 304, and so is not recorded as sent either.
+func TestNoBodyAnswers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, parseConfig(t, "nobody.yaml", `
+mocks:
+  - name: no-content
+    match: {path: /nc}
+    respond: {status: 204, body: dropped}
+  - name: not-modified
+    match: {path: /nm}
+    respond: {status: 304, body: dropped, headers: {ETag: '"v1"'}}
+  - name: ok
+    match: {path: /ok}
+    respond: {status: 200, body: kept}
+`), nil)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		body         string
+	}{
+		{http.MethodGet, "/nc", 204, ""},
+		{http.MethodGet, "/nm", 304, ""},
+		{http.MethodHead, "/ok", 200, ""},
+		{http.MethodGet, "/ok", 200, "kept"},
+	} {
+		t.Run(tc.method+tc.path, func(t *testing.T) {
+			bin := strings.ToLower(tc.method) + strings.ReplaceAll(tc.path, "/", "-")
+			a := h.do(t, tc.method, "/b/"+bin+tc.path, nil, nil)
+			if a.Status != tc.status || string(a.Body) != tc.body {
+				t.Errorf("answer %d %q, want %d %q", a.Status, a.Body, tc.status, tc.body)
+			}
+			sentAsRecorded(t, h.last(t, bin), a)
+		})
+	}
+}
+
+// TestDefaultStatus: settings.default_status answers requests no rule
+// matches; with 204 the acknowledgement's body is neither sent nor recorded.
+func TestDefaultStatus(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		status int
+		body   bool
+	}{{202, true}, {204, false}} {
+		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+			t.Parallel()
+			cfg := parseConfig(t, "default.yaml", "settings: {default_status: "+strconv.Itoa(tc.status)+"}\nmocks:\n  - {name: x, match: {path: /x}, respond: {body: x}}\n")
+			h := newHarness(t, cfg, nil)
+			a := h.post(t, "/unmatched", `{}`)
+			if a.Status != tc.status || (len(a.Body) > 0) != tc.body {
+				t.Errorf("answer %d %q, want %d with a body: %v", a.Status, a.Body, tc.status, tc.body)
+			}
+			sentAsRecorded(t, h.last(t, "default"), a)
+		})
+	}
+}
+
+// TestWithoutEngine: a capture endpoint without an engine acknowledges
+// everything, and records a HEAD answer without the body it did not send.
+func TestWithoutEngine(t *testing.T) {
+	t.Parallel()
+	store, err := inspect.OpenSQLite("", inspect.Options{Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	srv := httptest.NewServer(mock.New(mock.Config{Store: store}))
+	t.Cleanup(srv.Close)
+	h := &harness{URL: srv.URL, Store: store}
+	for _, method := range []string{http.MethodPost, http.MethodHead} {
+		a := h.do(t, method, "/b/plain/x", nil, []byte("hi"))
+		ex := h.last(t, "plain")
+		if a.Status != 200 || ex.Rule != "" {
+			t.Errorf("%s: %d, rule %q", method, a.Status, ex.Rule)
+		}
+		sentAsRecorded(t, ex, a)
+	}
+}
+
+// TestHeadToBuiltInAnswers: the engine's own JSON answers (here the 429 of a
+// rate limit) are recorded without the body a HEAD request does not get.
+func TestHeadToBuiltInAnswers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, parseConfig(t, "head.yaml", `
+mocks:
+  - name: once
+    match: {path: /once}
+    rate_limit: {limit: 1}
+    respond: {body: first}
+`), nil)
+	for _, want := range []int{200, 429} {
+		a := h.do(t, http.MethodHead, "/once", nil, nil)
+		if a.Status != want {
+			t.Fatalf("HEAD answered %d, want %d", a.Status, want)
+		}
+		sentAsRecorded(t, h.last(t, "default"), a)
+	}
 }

@@ -1,0 +1,345 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// reloadWithin is how soon an edit of the config must change behaviour.
+const reloadWithin = time.Second
+
+// greetConfig is a config whose /hello answers body, with rule "greet" on
+// line 2.
+func greetConfig(body string) string {
+	return "mocks:\n  - name: greet\n    match: {path: /hello}\n    respond: {status: 200, body: " + strconv.Quote(body) + "}\n"
+}
+
+// brokenConfig keeps the greet rule but has an invalid status on line 5.
+const brokenConfig = "mocks:\n  - name: greet\n    match: {path: /hello}\n    respond:\n      status: 2000\n"
+
+// hello returns the capture endpoint's answer to GET /hello.
+func (s *server) hello(t testing.TB) string {
+	t.Helper()
+	resp, err := http.Get(strings.TrimSuffix(s.Capture, "/") + "/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strconv.Itoa(resp.StatusCode) + " " + string(b)
+}
+
+// within polls cond every 10ms and fails the test when d passes first.
+func within(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > d {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// rulesAPI is GET /api/rules.
+type rulesAPI struct {
+	File  *string `json:"file"`
+	Error *string `json:"error"`
+	Rules []struct {
+		Name   string `json:"name"`
+		Source string `json:"source"`
+		Hits   int64  `json:"hits"`
+	} `json:"rules"`
+}
+
+func (s *server) rules(t testing.TB) rulesAPI {
+	t.Helper()
+	var r rulesAPI
+	s.getJSON(t, "/api/rules", &r)
+	return r
+}
+
+// rulesEvents reads the live stream's "rules" events.
+type rulesEvents struct {
+	c *websocket.Conn
+}
+
+func dialStream(t testing.TB, s *server) *rulesEvents {
+	t.Helper()
+	u, _ := url.Parse(s.UI)
+	c, _, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/api/stream", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rulesEvents{c: c}
+}
+
+// next returns the next "rules" event's error field (nil for none),
+// skipping other events, or fails after d.
+func (e *rulesEvents) next(t testing.TB, d time.Duration) (errField any) {
+	t.Helper()
+	_ = e.c.SetReadDeadline(time.Now().Add(d))
+	for {
+		_, b, err := e.c.ReadMessage()
+		if err != nil {
+			t.Fatalf("waiting for a rules event: %v", err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("stream message %s: %v", b, err)
+		}
+		if m["type"] != "rules" {
+			continue
+		}
+		v, ok := m["error"]
+		if !ok {
+			t.Fatalf("rules event without an error field: %s", b)
+		}
+		return v
+	}
+}
+
+// TestRulesReload edits a running server's config: in place, by rename and
+// replace, broken (the old config stays; the API and the stream show the
+// error with file:line) and fixed again.
+func TestRulesReload(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "hooklab.yaml")
+	write := func(content string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replace := func(content string) {
+		t.Helper()
+		tmp := filepath.Join(dir, ".hooklab.yaml.swp")
+		if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, file); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(greetConfig("v1"))
+	s := startServer(t, "--memory", "--config", file)
+	if got := s.hello(t); got != "200 v1" {
+		t.Fatalf("at start /hello answers %q", got)
+	}
+	if r := s.rules(t); r.Error != nil || len(r.Rules) != 1 || r.Rules[0].Source != file+":2" || r.Rules[0].Hits != 1 {
+		t.Fatalf("GET /api/rules at start: %+v", r)
+	}
+	events := dialStream(t, s)
+
+	steps := []struct {
+		name    string
+		edit    func(string)
+		content string
+		want    string // the answer to /hello afterwards
+		broken  bool
+	}{
+		{"edit in place", write, greetConfig("v2"), "200 v2", false},
+		{"rename and replace", replace, greetConfig("v3"), "200 v3", false},
+		{"broken edit", write, brokenConfig, "200 v3", true},
+		{"fixed", write, greetConfig("v4"), "200 v4", false},
+		{"broken by rename", replace, "mocks: [\n  {name: greet,\n", "200 v4", true},
+		{"fixed by rename", replace, greetConfig("v5"), "200 v5", false},
+	}
+	for _, st := range steps {
+		st.edit(st.content)
+		edited := time.Now()
+		if !st.broken {
+			within(t, reloadWithin, st.name+": /hello answers "+st.want, func() bool { return s.hello(t) == st.want })
+			if got := events.next(t, 5*time.Second); got != nil {
+				t.Errorf("%s: rules event with error %v", st.name, got)
+			}
+			if r := s.rules(t); r.Error != nil {
+				t.Errorf("%s: GET /api/rules still shows the error %q", st.name, *r.Error)
+			}
+			continue
+		}
+		got := events.next(t, 5*time.Second)
+		msg, _ := got.(string)
+		if !strings.HasPrefix(msg, file+":") {
+			t.Fatalf("%s: rules event error %v, want it to start with %s:<line>", st.name, got, file)
+		}
+		if d := time.Since(edited); d > reloadWithin {
+			t.Errorf("%s: the error reached the stream after %v", st.name, d)
+		}
+		r := s.rules(t)
+		if r.Error == nil || *r.Error != msg {
+			t.Errorf("%s: GET /api/rules error %v, want the stream's %q", st.name, r.Error, msg)
+		}
+		if got := s.hello(t); got != st.want {
+			t.Errorf("%s: /hello answers %q; the last good config should stay", st.name, got)
+		}
+		if len(r.Rules) != 1 || r.Rules[0].Name != "greet" {
+			t.Errorf("%s: rules listed %+v; the last good ones should stay", st.name, r.Rules)
+		}
+		if st.content == brokenConfig && !strings.HasPrefix(msg, file+":5:") {
+			t.Errorf("%s: error %q does not point at line 5", st.name, msg)
+		}
+	}
+
+	// Removing the file keeps the last config and says so; writing it
+	// again applies it.
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	if got := events.next(t, 5*time.Second); got == nil {
+		t.Error("no error event when the config file was removed")
+	}
+	if got := s.hello(t); got != "200 v5" {
+		t.Errorf("after the file was removed /hello answers %q", got)
+	}
+	write(greetConfig("v6"))
+	within(t, reloadWithin, "the re-created file answers", func() bool { return s.hello(t) == "200 v6" })
+	if got := events.next(t, 5*time.Second); got != nil {
+		t.Errorf("re-created file: rules event with error %v", got)
+	}
+
+	if !strings.Contains(s.Stderr.String(), file+":5:") {
+		t.Errorf("the log does not show the error with file:line:\n%s", s.Stderr.String())
+	}
+}
+
+// TestRulesCheckCommand: check exits non-zero with every error as
+// file:line:col, and --print shows the normalized config with secrets
+// redacted.
+func TestRulesCheckCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	good := filepath.Join(dir, "good.yaml")
+	files := map[string]string{
+		bad: `mocks:
+  - name: a
+    match: {path: /a}
+    respond: {stauts: 200}
+  - name: b
+    match: {path: /b}
+    respond: {status: 2000}
+verfiy: []
+`,
+		good: `mocks:
+  - name: ok
+    match: {path: /ok}
+    respond: {status: 201, body: fine}
+verify:
+  - name: gh
+    match: {path: /gh}
+    scheme: github
+    secret: literal-secret-value
+  - name: zd
+    scheme: zendesk
+    secret: ${ZD_SECRET}
+`,
+	}
+	for name, content := range files {
+		if err := os.WriteFile(name, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	getenv := func(k string) string {
+		if k == "ZD_SECRET" {
+			return "env-secret-value"
+		}
+		return ""
+	}
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		wantErr bool
+		want    []string // in stdout+stderr
+		notWant []string
+	}{
+		{"errors", []string{"check", bad}, true,
+			[]string{bad + ":4:15: ", `"status"`, bad + ":7:23: ", "2000", bad + ":8:1: ", `"verify"`}, nil},
+		{"missing file", []string{"check", filepath.Join(dir, "none.yaml")}, true, []string{"none.yaml"}, nil},
+		{"good", []string{"check", good}, false, []string{good + ": ok (1 mocks, 2 verify rules)"}, nil},
+		{"print", []string{"check", "--print", good}, false,
+			[]string{"REDACTED", "name: gh", "status: 201"}, []string{"literal-secret-value", "env-secret-value"}},
+		{"print after the file", []string{"check", good, "--print"}, false,
+			[]string{"REDACTED", "name: zd"}, []string{"literal-secret-value", "env-secret-value"}},
+		{"print errors", []string{"check", "--print", bad}, true, []string{bad + ":4:15: "}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut syncBuffer
+			err := run(context.Background(), tc.args, getenv, &out, &errOut)
+			if (err != nil) != tc.wantErr {
+				t.Errorf("run %v: error %v, want error %v", tc.args, err, tc.wantErr)
+			}
+			all := out.String() + errOut.String()
+			if err != nil && err != errUsage {
+				all += err.Error()
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("output does not contain %q:\n%s", w, all)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(all, w) {
+					t.Errorf("output contains %q:\n%s", w, all)
+				}
+			}
+		})
+	}
+}
+
+// TestRulesSchemaCommand: schema prints a JSON Schema of the config.
+func TestRulesSchemaCommand(t *testing.T) {
+	t.Parallel()
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"schema"}, func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatal(err, errOut.String())
+	}
+	var schema struct {
+		Schema     string                     `json:"$schema"`
+		Type       string                     `json:"type"`
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal([]byte(out.String()), &schema); err != nil {
+		t.Fatalf("schema is not JSON: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(schema.Schema, "json-schema.org") || schema.Type != "object" {
+		t.Errorf("not a JSON Schema of an object: $schema %q type %q", schema.Schema, schema.Type)
+	}
+	for _, key := range []string{"mocks", "verify", "settings"} {
+		if _, ok := schema.Properties[key]; !ok {
+			t.Errorf("schema has no property %q", key)
+		}
+	}
+}
+
+// TestRulesBrokenConfigAtStart: a server does not start on a broken config
+// and says where it is broken.
+func TestRulesBrokenConfigAtStart(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(file, []byte(brokenConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"serve", "--memory", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--config", file},
+		func(string) string { return "" }, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), file+":5:") {
+		t.Errorf("run with a broken config: %v", err)
+	}
+}
