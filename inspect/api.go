@@ -257,6 +257,13 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 		case ev := <-sub.C():
 			ex = ev.Exchange
 		case <-sub.Overflow():
+			// Matches already buffered come first: they arrived in order.
+			select {
+			case ev := <-sub.C():
+				ex = ev.Exchange
+				continue
+			default:
+			}
 			// Too much traffic to follow: look in the store instead.
 			if ex, err = find(); ex == nil && err == nil {
 				sub = a.cfg.Hub.Subscribe(256, func(ev *Event) bool { return ev.Exchange != nil && q.Matches(ev.Exchange) })

@@ -63,15 +63,22 @@ type SQLite struct {
 	// count and bytes track what is stored, for retention. Only the writer
 	// changes them.
 	count, bytes atomic.Int64
-	log          *slog.Logger
+	// lastSeq is the newest committed row; indexed is the text index's
+	// watermark: rows up to it are in exchanges_fts.
+	lastSeq, indexed atomic.Int64
+	log              *slog.Logger
 }
 
 var _ Store = (*SQLite)(nil)
 
 type pendingWrite struct {
-	ex   *Exchange
-	op   func(tx *sql.Tx) error // a write other than an insert
-	done chan error
+	ex *Exchange
+	// op is a write other than an insert; it returns how many exchanges
+	// and bytes it removed.
+	op    func(tx *sql.Tx) (removed, removedBytes int64, err error)
+	index bool // bring the text index up to date
+	err   error
+	done  chan error
 }
 
 // DefaultDataDir returns the default data directory: hooklab under the
@@ -151,6 +158,11 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 	}
 	s.count.Store(n.Int64)
 	s.bytes.Store(b.Int64)
+	var last, indexed sql.NullInt64
+	_ = s.wdb.QueryRow(`SELECT max(seq) FROM exchanges`).Scan(&last)
+	_ = s.wdb.QueryRow(`SELECT v FROM kv WHERE k = 'fts_indexed'`).Scan(&indexed)
+	s.lastSeq.Store(last.Int64)
+	s.indexed.Store(indexed.Int64)
 	go s.writer()
 	return s, nil
 }
@@ -219,6 +231,7 @@ var migrations = []string{
 	CREATE INDEX exchanges_bin ON exchanges(bin, seq);
 	CREATE INDEX exchanges_time ON exchanges(time_ns);
 	CREATE TABLE bins (name TEXT PRIMARY KEY, created_ns INTEGER NOT NULL);`,
+	`CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER NOT NULL);`,
 }
 
 const ftsSchema = `CREATE VIRTUAL TABLE IF NOT EXISTS exchanges_fts USING fts5(url, headers, body, content='', contentless_delete=1, tokenize='trigram')`
@@ -293,11 +306,16 @@ func (s *SQLite) submit(ctx context.Context, p *pendingWrite) error {
 }
 
 // writer owns every write: it takes whatever is queued, up to maxBatch,
-// writes it in one transaction and then reports to each caller.
+// writes it in one transaction and then reports to each caller. When idle it
+// enforces retention and brings the text index up to date, so neither costs
+// the capture path anything.
 func (s *SQLite) writer() {
 	defer close(s.done)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	index := time.NewTicker(indexEvery)
+	defer index.Stop()
+	lastWrite := time.Now()
 	batch := make([]*pendingWrite, 0, maxBatch)
 	for {
 		batch = batch[:0]
@@ -306,6 +324,16 @@ func (s *SQLite) writer() {
 			batch = append(batch, p)
 		case <-tick.C:
 			s.retain()
+			continue
+		case <-index.C:
+			// Index when the writer has been idle a moment, or when the
+			// backlog has grown large (then in big, efficient batches).
+			if backlog := s.lastSeq.Load() - s.indexed.Load(); backlog > 0 &&
+				(time.Since(lastWrite) >= indexEvery || backlog >= indexBacklog) {
+				if err := s.indexSome(indexBatch); err != nil {
+					s.log.Error("text index update failed", "err", err)
+				}
+			}
 			continue
 		case <-s.stop:
 			// Drain what was queued before Close.
@@ -335,66 +363,95 @@ func (s *SQLite) writer() {
 			}
 		}
 		s.commit(batch)
+		lastWrite = time.Now()
 	}
 }
 
-func (s *SQLite) commit(batch []*pendingWrite) {
-	err := s.writeBatch(batch)
-	if err != nil {
-		err = fmt.Errorf("%w: %v", ErrStoreFull, err)
-		s.log.Error("store write failed", "err", err, "batch", len(batch))
+// Text indexing runs off the write path: every indexEvery the writer indexes
+// up to indexBatch rows when it has been idle that long or the backlog is at
+// least indexBacklog rows. Rows not yet indexed are searched by scanning.
+const (
+	indexEvery   = 200 * time.Millisecond
+	indexBatch   = 2000
+	indexBacklog = 20000
+)
+
+// commit writes a batch in one transaction. When one item of a batch fails
+// on its own (not the commit), the others are written one by one so only the
+// failing caller gets the error.
+func (s *SQLite) commit(all []*pendingWrite) {
+	batch := make([]*pendingWrite, 0, len(all))
+	for _, p := range all {
+		if p.index {
+			p.done <- s.indexSome(indexBatch)
+		} else {
+			batch = append(batch, p)
+		}
 	}
-	for _, p := range batch {
-		p.done <- err
+	if len(batch) == 0 {
+		return
 	}
-	if err == nil && s.opts.OnCommit != nil {
-		exs := make([]*Exchange, 0, len(batch))
+	bad, err := s.writeBatch(batch)
+	if err != nil && bad >= 0 && len(batch) > 1 {
 		for _, p := range batch {
-			if p.ex != nil {
-				exs = append(exs, p.ex)
+			_, p.err = s.writeBatch([]*pendingWrite{p})
+		}
+	} else {
+		for _, p := range batch {
+			p.err = err
+		}
+	}
+	var exs []*Exchange
+	for _, p := range batch {
+		if p.err != nil {
+			if !errors.Is(p.err, ErrNotFound) {
+				p.err = fmt.Errorf("%w: %v", ErrStoreFull, p.err)
+				s.log.Error("store write failed", "err", p.err)
 			}
+		} else if p.ex != nil && s.opts.OnCommit != nil {
+			exs = append(exs, p.ex)
 		}
-		if len(exs) > 0 {
-			s.opts.OnCommit(exs)
-		}
+		p.done <- p.err
+	}
+	if len(exs) > 0 {
+		s.opts.OnCommit(exs)
 	}
 }
 
-func (s *SQLite) writeBatch(batch []*pendingWrite) (err error) {
+// writeBatch writes batch in one transaction. bad is the index of the item
+// that failed, or -1 when the transaction itself failed (or nothing did).
+func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 	tx, err := s.wdb.Begin()
 	if err != nil {
-		return err
+		return -1, err
 	}
 	defer func() {
 		if err != nil {
 			tx.Rollback()
 		}
 	}()
-	var ins, fts *sql.Stmt
-	var added, addedBytes int64
-	for _, p := range batch {
+	var ins *sql.Stmt
+	var dCount, dBytes, lastSeq int64
+	for i, p := range batch {
 		if p.op != nil {
-			if err := p.op(tx); err != nil {
-				return err
+			n, b, err := p.op(tx)
+			if err != nil {
+				return i, err
 			}
+			dCount -= n
+			dBytes -= b
 			continue
 		}
 		if ins == nil {
 			if ins, err = tx.Prepare(insertSQL); err != nil {
-				return err
+				return -1, err
 			}
 			defer ins.Close()
-			if s.fts {
-				if fts, err = tx.Prepare(`INSERT INTO exchanges_fts(rowid, url, headers, body) VALUES (?, ?, ?, ?)`); err != nil {
-					return err
-				}
-				defer fts.Close()
-			}
 		}
 		ex := p.ex
 		meta, err := metaJSON(ex)
 		if err != nil {
-			return fmt.Errorf("encode exchange: %w", err)
+			return i, fmt.Errorf("encode exchange: %w", err)
 		}
 		sum := ex.Summarize()
 		var sig string
@@ -410,24 +467,100 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (err error) {
 			ex.Request.URL, sum.Path, sum.Status, sum.RequestSize, sum.ResponseSize, boolInt(sum.Truncated),
 			ex.Rule, sig, ex.Error, nb, meta, nonNil(ex.Request.Body), respBody)
 		if err != nil {
+			return i, err
+		}
+		lastSeq, _ = res.LastInsertId()
+		dCount++
+		dBytes += nb
+	}
+	if err := tx.Commit(); err != nil {
+		return -1, err
+	}
+	s.count.Add(dCount)
+	s.bytes.Add(dBytes)
+	if lastSeq > s.lastSeq.Load() {
+		s.lastSeq.Store(lastSeq)
+	}
+	if dCount > 0 {
+		s.retain()
+	}
+	return -1, nil
+}
+
+// indexSome adds up to n rows past the index watermark to the text index,
+// in one transaction, and moves the watermark. It runs in the writer.
+func (s *SQLite) indexSome(n int) error {
+	from := s.indexed.Load()
+	tx, err := s.wdb.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rows, err := tx.Query(`SELECT seq, url, meta, req_body, resp_body FROM exchanges WHERE seq > ? ORDER BY seq LIMIT ?`, from, n)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		seq             int64
+		url             string
+		meta, req, resp []byte
+	}
+	var todo []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.seq, &r.url, &r.meta, &r.req, &r.resp); err != nil {
+			rows.Close()
 			return err
 		}
-		if fts != nil {
-			seq, _ := res.LastInsertId()
-			if _, err := fts.Exec(seq, ex.Request.URL, headerText(ex), bodyText(ex)); err != nil {
-				return err
-			}
+		todo = append(todo, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	ins, err := tx.Prepare(`INSERT INTO exchanges_fts(rowid, url, headers, body) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	to := s.lastSeq.Load()
+	if len(todo) == n {
+		to = todo[len(todo)-1].seq
+	}
+	for _, r := range todo {
+		var ex Exchange
+		if err := json.Unmarshal(r.meta, &ex); err != nil {
+			return fmt.Errorf("index row %d: %w", r.seq, err)
 		}
-		added++
-		addedBytes += nb
+		ex.Request.Body = r.req
+		if ex.Response != nil {
+			ex.Response.Body = r.resp
+		}
+		if _, err := ins.Exec(r.seq, r.url, headerText(&ex), bodyText(&ex)); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(`INSERT INTO kv(k, v) VALUES ('fts_indexed', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`, to); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	s.count.Add(added)
-	s.bytes.Add(addedBytes)
-	if added > 0 {
-		s.retain()
+	s.indexed.Store(to)
+	return nil
+}
+
+// IndexPending brings the text index up to date now instead of when the
+// writer is next idle. Search is correct either way; this is for tests and
+// for callers that want the index's speed at once.
+func (s *SQLite) IndexPending(ctx context.Context) error {
+	if !s.fts {
+		return nil
+	}
+	for s.indexed.Load() < s.lastSeq.Load() {
+		if err := s.submit(ctx, &pendingWrite{index: true, done: make(chan error, 1)}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -534,7 +667,7 @@ func (s *SQLite) deleteWhere(cond string, args ...any) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, b, err := deleteTx(tx, s.fts, cond, args...)
+	n, b, err := s.deleteTx(tx, cond, args...)
 	if err != nil {
 		tx.Rollback()
 		s.log.Error("retention delete failed", "err", err)
@@ -548,7 +681,9 @@ func (s *SQLite) deleteWhere(cond string, args ...any) (int64, error) {
 	return n, nil
 }
 
-func deleteTx(tx *sql.Tx, fts bool, cond string, args ...any) (n, bytes int64, err error) {
+// deleteTx deletes matching exchanges and their index entries. It runs in
+// the writer, which also owns the index watermark.
+func (s *SQLite) deleteTx(tx *sql.Tx, cond string, args ...any) (n, bytes int64, err error) {
 	rows, err := tx.Query(`DELETE FROM exchanges WHERE `+cond+` RETURNING seq, bytes`, args...)
 	if err != nil {
 		return 0, 0, err
@@ -567,13 +702,17 @@ func deleteTx(tx *sql.Tx, fts bool, cond string, args ...any) (n, bytes int64, e
 	if err := rows.Err(); err != nil {
 		return 0, 0, err
 	}
-	if fts && len(seqs) > 0 {
+	if s.fts && len(seqs) > 0 {
 		del, err := tx.Prepare(`DELETE FROM exchanges_fts WHERE rowid = ?`)
 		if err != nil {
 			return 0, 0, err
 		}
 		defer del.Close()
+		indexed := s.indexed.Load()
 		for _, seq := range seqs {
+			if seq > indexed {
+				continue // never indexed
+			}
 			if _, err := del.Exec(seq); err != nil {
 				return 0, 0, err
 			}
@@ -583,7 +722,7 @@ func deleteTx(tx *sql.Tx, fts bool, cond string, args ...any) (n, bytes int64, e
 }
 
 // write runs op in the writer, in its batch transaction.
-func (s *SQLite) write(ctx context.Context, op func(tx *sql.Tx) error) error {
+func (s *SQLite) write(ctx context.Context, op func(tx *sql.Tx) (int64, int64, error)) error {
 	return s.submit(ctx, &pendingWrite{op: op, done: make(chan error, 1)})
 }
 
@@ -707,18 +846,23 @@ func (s *SQLite) whereClause(ctx context.Context, q Query) (string, []any, error
 		}
 	}
 	if q.Text != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Text) + "%"
+		// Headers are "Name: value" pairs, as Query.Matches sees them.
+		// meta is a BLOB: cast it so the JSON functions read it as text.
+		scan := `(url LIKE ? ESCAPE '\' OR CAST(req_body AS TEXT) LIKE ? ESCAPE '\' OR CAST(resp_body AS TEXT) LIKE ? ESCAPE '\'
+			OR EXISTS (SELECT 1 FROM json_each(CAST(meta AS TEXT), '$.request.headers') AS h
+				WHERE json_extract(h.value, '$[0]') || ': ' || json_extract(h.value, '$[1]') LIKE ? ESCAPE '\')
+			OR EXISTS (SELECT 1 FROM json_each(CAST(meta AS TEXT), '$.response.headers') AS h
+				WHERE json_extract(h.value, '$[0]') || ': ' || json_extract(h.value, '$[1]') LIKE ? ESCAPE '\'))`
+		scanArgs := []any{like, like, like, like, like}
 		if s.fts && utf8.RuneCountInString(q.Text) >= 3 {
-			add(`seq IN (SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH ?)`, `"`+strings.ReplaceAll(q.Text, `"`, `""`)+`"`)
+			// Indexed rows through the index; the rest (not yet indexed)
+			// by scanning.
+			w := s.indexed.Load()
+			add(`((seq <= ? AND seq IN (SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH ?)) OR (seq > ? AND `+scan+`))`,
+				append([]any{w, `"` + strings.ReplaceAll(q.Text, `"`, `""`) + `"`, w}, scanArgs...)...)
 		} else {
-			like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Text) + "%"
-			// Headers are "Name: value" pairs, as Query.Matches sees them.
-			// meta is a BLOB: cast it so the JSON functions read it as text.
-			add(`(url LIKE ? ESCAPE '\' OR CAST(req_body AS TEXT) LIKE ? ESCAPE '\' OR CAST(resp_body AS TEXT) LIKE ? ESCAPE '\'
-				OR EXISTS (SELECT 1 FROM json_each(CAST(meta AS TEXT), '$.request.headers') AS h
-					WHERE json_extract(h.value, '$[0]') || ': ' || json_extract(h.value, '$[1]') LIKE ? ESCAPE '\')
-				OR EXISTS (SELECT 1 FROM json_each(CAST(meta AS TEXT), '$.response.headers') AS h
-					WHERE json_extract(h.value, '$[0]') || ': ' || json_extract(h.value, '$[1]') LIKE ? ESCAPE '\'))`,
-				like, like, like, like, like)
+			add(scan, scanArgs...)
 		}
 	}
 	if len(conds) == 0 {
@@ -730,15 +874,11 @@ func (s *SQLite) whereClause(ctx context.Context, q Query) (string, []any, error
 // Delete removes one exchange.
 func (s *SQLite) Delete(ctx context.Context, id string) error {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) (int64, int64, error) {
 		var b int64
 		var err error
-		n, b, err = deleteTx(tx, s.fts, `id = ?`, id)
-		if err == nil {
-			s.count.Add(-n)
-			s.bytes.Add(-b)
-		}
-		return err
+		n, b, err = s.deleteTx(tx, `id = ?`, id)
+		return n, b, err
 	})
 	if err != nil {
 		return fmt.Errorf("delete exchange: %w", err)
@@ -752,19 +892,15 @@ func (s *SQLite) Delete(ctx context.Context, id string) error {
 // Clear removes every exchange of bin, or all when bin is "".
 func (s *SQLite) Clear(ctx context.Context, bin string) (int64, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) (int64, int64, error) {
 		cond, args := `1`, []any(nil)
 		if bin != "" {
 			cond, args = `bin = ?`, []any{bin}
 		}
 		var b int64
 		var err error
-		n, b, err = deleteTx(tx, s.fts, cond, args...)
-		if err == nil {
-			s.count.Add(-n)
-			s.bytes.Add(-b)
-		}
-		return err
+		n, b, err = s.deleteTx(tx, cond, args...)
+		return n, b, err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("clear exchanges: %w", err)
@@ -775,9 +911,9 @@ func (s *SQLite) Clear(ctx context.Context, bin string) (int64, error) {
 // CreateBin records a bin name.
 func (s *SQLite) CreateBin(ctx context.Context, name string) error {
 	now := s.opts.Now().UnixNano()
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *sql.Tx) (int64, int64, error) {
 		_, err := tx.Exec(`INSERT INTO bins(name, created_ns) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`, name, now)
-		return err
+		return 0, 0, err
 	})
 }
 
