@@ -215,7 +215,7 @@ func (e *Engine) Plan(req *rules.Request, vars map[string]any, fallback func() *
 		if err != nil {
 			return renderFailed(p, m.Name, fmt.Errorf("header %s: %w", name, err))
 		}
-		hdr = append(hdr, inspect.Header{Name: name, Value: string(v)})
+		hdr = append(hdr, inspect.Header{Name: name, Value: headerValue(v)})
 	}
 	sortHeaders(hdr)
 	if hdr.Get("Access-Control-Allow-Origin") == "" {
@@ -238,6 +238,21 @@ func (e *Engine) Plan(req *rules.Request, vars map[string]any, fallback func() *
 		p.DripRate = rules.DefaultDripRate
 	}
 	return p
+}
+
+// headerValue makes a rendered value safe to send as a header field: control
+// characters (CR and LF above all, which would split the header) become
+// spaces, as net/http does with CR and LF, and surrounding blanks go, as a
+// client drops them. What is recorded is then what the client sees.
+func headerValue(b []byte) string {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			c = ' '
+		}
+		out[i] = c
+	}
+	return strings.Trim(string(out), " \t")
 }
 
 // withParams returns the template context with the request's variables.

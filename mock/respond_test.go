@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/mock"
@@ -360,5 +361,45 @@ mocks:
 			t.Fatalf("HEAD answered %d, want %d", a.Status, want)
 		}
 		sentAsRecorded(t, h.last(t, "default"), a)
+	}
+}
+
+// TestHeaderValues: templated header values cannot split the header or
+// break the answer, and are recorded as the client gets them.
+func TestHeaderValues(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, parseConfig(t, "headers.yaml", `
+mocks:
+  - name: echo
+    match: {path: /echo}
+    respond: {status: 201, headers: {X-Echo: '{{request.json.v}}'}, body: x}
+  - name: echo-empty
+    match: {path: /empty}
+    respond: {status: 201, headers: {X-Echo: '{{request.json.v}}'}, body: x, fault: empty}
+`), nil)
+	for _, tc := range []struct{ name, value, want string }{
+		{"plain", "abc", "abc"},
+		{"CRLF injection", "a\r\nSet-Cookie: evil=1", "a  Set-Cookie: evil=1"},
+		{"bare LF", "a\nb", "a b"},
+		{"NUL and escape", "nul\x00esc\x1bdel\x7f", "nul esc del"},
+		{"tab kept", "a\tb", "a\tb"},
+		{"non-ASCII", "ünï 日本", "ünï 日本"},
+		{"surrounding blanks", "  padded\t ", "padded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body, _ := json.Marshal(map[string]string{"v": tc.value})
+			bin := "hv-" + strings.ReplaceAll(strings.ToLower(tc.name), " ", "-")
+			a := h.post(t, "/b/"+bin+"/echo", string(body))
+			if a.Status != 201 || a.Header.Get("X-Echo") != tc.want || a.Header.Get("Set-Cookie") != "" {
+				t.Errorf("answer %d X-Echo %q Set-Cookie %q, want X-Echo %q", a.Status, a.Header.Get("X-Echo"), a.Header.Get("Set-Cookie"), tc.want)
+			}
+			sentAsRecorded(t, h.last(t, bin), a)
+
+			// The empty fault writes the header itself.
+			a, err := h.try(http.MethodPost, "/b/"+bin+"/empty", nil, body, 10*time.Second)
+			if a.Status != 201 || a.Header.Get("X-Echo") != tc.want || a.Header.Get("Set-Cookie") != "" {
+				t.Errorf("empty fault: answer %d X-Echo %q Set-Cookie %q (%v), want X-Echo %q", a.Status, a.Header.Get("X-Echo"), a.Header.Get("Set-Cookie"), err, tc.want)
+			}
+		})
 	}
 }
