@@ -1,0 +1,441 @@
+package har
+
+import (
+	"encoding/base64"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hooklab/hooklab/inspect"
+)
+
+// Options control writing exchanges as HAR.
+type Options struct {
+	// KeepSecrets writes secret header values as they are. By default the
+	// values of Authorization, Proxy-Authorization, Cookie, Set-Cookie,
+	// API-key-looking headers (see IsSecret) and SecretHeaders, and the
+	// password of a URL, are replaced by Redacted.
+	KeepSecrets bool
+	// SecretHeaders names more headers to redact (any case), such as the
+	// API-key headers a config names.
+	SecretHeaders []string
+	// Creator names the writer; "hooklab" when empty.
+	Creator Creator
+}
+
+func (o Options) creator() Creator {
+	if o.Creator.Name == "" {
+		return Creator{Name: "hooklab", Version: "1"}
+	}
+	return o.Creator
+}
+
+// New returns a HAR file with one entry per exchange, in the order given.
+func New(exs []*inspect.Exchange, opts Options) *File {
+	f := &File{Log: Log{Version: Version, Creator: opts.creator(), Entries: make([]Entry, 0, len(exs))}}
+	for _, ex := range exs {
+		f.Log.Entries = append(f.Log.Entries, NewEntry(ex, opts))
+	}
+	return f
+}
+
+// NewEntry returns the HAR entry of ex. Bodies that are valid UTF-8 are
+// written as text; others as base64 (content.encoding for responses, the
+// "_encoding" extension for requests, which HAR 1.2 gives no field for).
+func NewEntry(ex *inspect.Exchange, opts Options) Entry {
+	ext := &Extension{
+		ID: ex.ID, Bin: ex.Bin, Source: ex.Source, DurationNS: int64(ex.Duration),
+		Error: ex.Error, Rule: ex.Rule, Signature: ex.Signature, ReplayOf: ex.ReplayOf,
+		Invocation: ex.Invocation, Attempt: ex.Attempt, Meta: ex.Meta,
+		Host: ex.Request.Host, RemoteAddr: ex.Request.RemoteAddr, TLS: ex.Request.TLS,
+		RequestSize: ex.Request.Size, RequestTruncated: ex.Request.Truncated,
+		NoResponse: ex.Response == nil,
+	}
+	if !ex.Time.IsZero() {
+		ext.Time = ex.Time.UTC().Format(time.RFC3339Nano)
+	}
+	ms := float64(ex.Duration.Microseconds()) / 1000
+	proto := ex.Request.Proto
+	if proto == "" {
+		proto = "HTTP/1.1"
+	}
+	redact := func(h inspect.Headers) inspect.Headers {
+		if opts.KeepSecrets {
+			return h
+		}
+		out, names := RedactHeaders(h, opts.SecretHeaders)
+		for _, n := range names {
+			if !containsFold(ext.Redacted, n) {
+				ext.Redacted = append(ext.Redacted, n)
+			}
+		}
+		return out
+	}
+	reqHeaders := redact(ex.Request.Headers)
+	rawURL := ex.Request.URL
+	if !opts.KeepSecrets {
+		rawURL = redactURL(rawURL)
+	}
+	e := Entry{
+		StartedDateTime: FormatTime(ex.Time),
+		Time:            ms,
+		Request: Request{
+			Method:      ex.Request.Method,
+			URL:         rawURL,
+			HTTPVersion: proto,
+			Cookies:     requestCookies(reqHeaders),
+			Headers:     nameValues(reqHeaders),
+			QueryString: queryString(rawURL),
+			HeadersSize: -1,
+			BodySize:    ex.Request.Size,
+		},
+		Cache:   Cache{},
+		Timings: Timings{Send: 0, Wait: ms, Receive: 0},
+		Hooklab: ext,
+	}
+	if len(ex.Request.Body) > 0 || ex.Request.Size > 0 {
+		pd := &PostData{MimeType: ex.Request.Headers.Get("Content-Type")}
+		if utf8.Valid(ex.Request.Body) {
+			pd.Text = string(ex.Request.Body)
+		} else {
+			pd.Text, pd.XEncoding = base64.StdEncoding.EncodeToString(ex.Request.Body), "base64"
+		}
+		e.Request.PostData = pd
+	}
+	if ex.Response == nil {
+		msg := ex.Error
+		if msg == "" {
+			msg = "no response"
+		}
+		e.Response = Response{
+			Cookies: []Cookie{}, Headers: []NameValue{}, HeadersSize: -1, BodySize: -1,
+			Content: Content{MimeType: "x-unknown"}, Error: msg,
+		}
+		return e
+	}
+	r := ex.Response
+	ext.ResponseSize, ext.ResponseTruncated = r.Size, r.Truncated
+	respHeaders := redact(r.Headers)
+	mime := r.Headers.Get("Content-Type")
+	if mime == "" {
+		mime = "x-unknown"
+	}
+	e.Response = Response{
+		Status:      r.Status,
+		StatusText:  http.StatusText(r.Status),
+		HTTPVersion: proto,
+		Cookies:     responseCookies(respHeaders),
+		Headers:     nameValues(respHeaders),
+		Content:     Content{Size: r.Size, MimeType: mime},
+		RedirectURL: r.Headers.Get("Location"),
+		HeadersSize: -1,
+		BodySize:    r.Size,
+	}
+	if len(r.Body) > 0 {
+		if utf8.Valid(r.Body) {
+			e.Response.Content.Text = string(r.Body)
+		} else {
+			e.Response.Content.Text, e.Response.Content.Encoding = base64.StdEncoding.EncodeToString(r.Body), "base64"
+		}
+	}
+	return e
+}
+
+// Exchanges converts every entry; see Entry.Exchange. Entries from other
+// tools get Meta["har_creator"] naming the tool that wrote the file.
+func (f *File) Exchanges() ([]*inspect.Exchange, error) {
+	out := make([]*inspect.Exchange, 0, len(f.Log.Entries))
+	creator := strings.TrimSpace(f.Log.Creator.Name + " " + f.Log.Creator.Version)
+	for i := range f.Log.Entries {
+		ex, err := f.Log.Entries[i].Exchange()
+		if err != nil {
+			return nil, fmt.Errorf("HAR entry %d (%s %s): %w", i, f.Log.Entries[i].Request.Method, f.Log.Entries[i].Request.URL, err)
+		}
+		if f.Log.Entries[i].Hooklab == nil && creator != "" {
+			if ex.Meta == nil {
+				ex.Meta = map[string]any{}
+			}
+			ex.Meta["har_creator"] = creator
+		}
+		out = append(out, ex)
+	}
+	return out, nil
+}
+
+// Exchange converts e to an exchange. An entry hooklab wrote comes back as
+// the exchange it was written from (redacted values stay redacted). An entry
+// from another tool gets no ID or Bin (the importer assigns them), source
+// proxy, HTTP/2 pseudo-headers dropped (":authority" becomes Host when
+// there is none), the body from postData text, base64 or form params, a
+// status 0 response as no response with "_error" as the error, and a
+// missing response body as an empty body with Size from content.size and
+// Truncated set. Note that HAR response bodies are decoded, while the
+// headers may still name the Content-Encoding of the wire.
+func (e *Entry) Exchange() (*inspect.Exchange, error) {
+	t, err := ParseTime(e.StartedDateTime)
+	if err != nil {
+		return nil, err
+	}
+	ext := e.Hooklab
+	ex := &inspect.Exchange{
+		Source:   inspect.SourceProxy,
+		Time:     t.UTC(),
+		Duration: time.Duration(math.Round(max(e.Time, 0) * float64(time.Millisecond))),
+	}
+	ex.Request = inspect.Request{
+		Method: e.Request.Method,
+		URL:    e.Request.URL,
+		Proto:  e.Request.HTTPVersion,
+	}
+	if ext != nil {
+		ex.ID, ex.Bin, ex.Source, ex.Error, ex.Rule = ext.ID, ext.Bin, ext.Source, ext.Error, ext.Rule
+		ex.Signature, ex.ReplayOf, ex.Invocation, ex.Attempt, ex.Meta = ext.Signature, ext.ReplayOf, ext.Invocation, ext.Attempt, ext.Meta
+		ex.Duration = time.Duration(ext.DurationNS)
+		if ext.Time != "" {
+			if et, err := time.Parse(time.RFC3339Nano, ext.Time); err == nil {
+				ex.Time = et
+			}
+		}
+		ex.Request.Host, ex.Request.RemoteAddr, ex.Request.TLS = ext.Host, ext.RemoteAddr, ext.TLS
+		ex.Request.Headers = headers(e.Request.Headers, false)
+	} else {
+		ex.Request.Proto = normalizeProto(e.Request.HTTPVersion)
+		ex.Request.Headers = headers(e.Request.Headers, true)
+		u, err := url.Parse(e.Request.URL)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("%w: request url %q is not absolute", inspect.ErrInvalid, e.Request.URL)
+		}
+		ex.Request.Host = u.Host
+		ex.Request.TLS = u.Scheme == "https" || u.Scheme == "wss"
+		if ex.Request.Headers.Get("Host") == "" {
+			if a := pseudo(e.Request.Headers, ":authority"); a != "" {
+				ex.Request.Host = a
+				ex.Request.Headers = append(inspect.Headers{{Name: "Host", Value: a}}, ex.Request.Headers...)
+			}
+		}
+		if e.ServerIPAddress != "" {
+			ex.Request.RemoteAddr = e.ServerIPAddress
+		}
+	}
+	body, err := e.Request.PostData.body()
+	if err != nil {
+		return nil, fmt.Errorf("request body: %w", err)
+	}
+	ex.Request.Body = body
+	ex.Request.Size = int64(len(body))
+	if ext != nil {
+		ex.Request.Size, ex.Request.Truncated = ext.RequestSize, ext.RequestTruncated
+	} else if e.Request.BodySize > ex.Request.Size {
+		ex.Request.Size, ex.Request.Truncated = e.Request.BodySize, true
+	}
+
+	noResponse := e.Response.Status == 0
+	if ext != nil {
+		noResponse = ext.NoResponse
+	}
+	if noResponse {
+		if ex.Error == "" {
+			ex.Error = e.Response.Error
+			if ex.Error == "" {
+				ex.Error = "no response recorded"
+			}
+		}
+		return ex, nil
+	}
+	r := &inspect.Response{Status: e.Response.Status, Headers: headers(e.Response.Headers, ext == nil)}
+	c := e.Response.Content
+	switch strings.ToLower(c.Encoding) {
+	case "":
+		if c.Text != "" {
+			r.Body = []byte(c.Text)
+		}
+	case "base64":
+		if r.Body, err = decodeBase64(c.Text); err != nil {
+			return nil, fmt.Errorf("%w: response content: %v", inspect.ErrInvalid, err)
+		}
+	default:
+		return nil, fmt.Errorf("%w: response content encoding %q: want base64 or none", inspect.ErrInvalid, c.Encoding)
+	}
+	r.Size = int64(len(r.Body))
+	if ext != nil {
+		r.Size, r.Truncated = ext.ResponseSize, ext.ResponseTruncated
+	} else if c.Size > r.Size && c.Text == "" {
+		// The tool did not keep the body (Chrome for redirects and some
+		// binary types, Firefox above its limit): known size, no bytes.
+		r.Size, r.Truncated = c.Size, true
+	}
+	if ext == nil && e.Response.Error != "" {
+		ex.Error = e.Response.Error
+	}
+	ex.Response = r
+	return ex, nil
+}
+
+func (p *PostData) body() ([]byte, error) {
+	if p == nil {
+		return nil, nil
+	}
+	enc := p.Encoding
+	if enc == "" {
+		enc = p.XEncoding
+	}
+	switch strings.ToLower(enc) {
+	case "base64":
+		b, err := decodeBase64(p.Text)
+		if err != nil {
+			return nil, fmt.Errorf("%w: postData: %v", inspect.ErrInvalid, err)
+		}
+		return b, nil
+	case "":
+	default:
+		return nil, fmt.Errorf("%w: postData encoding %q: want base64 or none", inspect.ErrInvalid, enc)
+	}
+	if p.Text != "" || len(p.Params) == 0 {
+		return []byte(p.Text), nil
+	}
+	// Some tools give only the parsed form of a urlencoded body.
+	if strings.HasPrefix(strings.ToLower(p.MimeType), "application/x-www-form-urlencoded") {
+		parts := make([]string, len(p.Params))
+		for i, pr := range p.Params {
+			parts[i] = url.QueryEscape(pr.Name) + "=" + url.QueryEscape(pr.Value)
+		}
+		return []byte(strings.Join(parts, "&")), nil
+	}
+	return nil, nil
+}
+
+func decodeBase64(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+		return b, nil
+	}
+	if b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "=")); err == nil {
+		return b, nil
+	}
+	return base64.URLEncoding.DecodeString(s)
+}
+
+// headers converts HAR headers; foreign drops HTTP/2 pseudo-headers, which
+// are not headers one can send.
+func headers(nv []NameValue, foreign bool) inspect.Headers {
+	out := make(inspect.Headers, 0, len(nv))
+	for _, h := range nv {
+		if foreign && strings.HasPrefix(h.Name, ":") {
+			continue
+		}
+		out = append(out, inspect.Header{Name: h.Name, Value: h.Value})
+	}
+	return out
+}
+
+func pseudo(nv []NameValue, name string) string {
+	for _, h := range nv {
+		if h.Name == name {
+			return h.Value
+		}
+	}
+	return ""
+}
+
+func normalizeProto(v string) string {
+	switch strings.ToLower(v) {
+	case "http/1.0":
+		return "HTTP/1.0"
+	case "http/1.1", "":
+		return "HTTP/1.1"
+	case "h2", "http/2", "http/2.0":
+		return "HTTP/2.0"
+	case "h3", "http/3", "http/3.0":
+		return "HTTP/3.0"
+	}
+	return v
+}
+
+func nameValues(h inspect.Headers) []NameValue {
+	out := make([]NameValue, len(h))
+	for i, x := range h {
+		out[i] = NameValue{Name: x.Name, Value: x.Value}
+	}
+	return out
+}
+
+func queryString(raw string) []NameValue {
+	out := []NameValue{}
+	u, err := url.Parse(raw)
+	if err != nil || u.RawQuery == "" {
+		return out
+	}
+	for _, kv := range strings.Split(u.RawQuery, "&") {
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		if dk, err := url.QueryUnescape(k); err == nil {
+			k = dk
+		}
+		if dv, err := url.QueryUnescape(v); err == nil {
+			v = dv
+		}
+		out = append(out, NameValue{Name: k, Value: v})
+	}
+	return out
+}
+
+func requestCookies(h inspect.Headers) []Cookie {
+	out := []Cookie{}
+	for _, x := range h {
+		if !strings.EqualFold(x.Name, "Cookie") {
+			continue
+		}
+		for _, c := range strings.Split(x.Value, ";") {
+			name, value, _ := strings.Cut(strings.TrimSpace(c), "=")
+			if name != "" {
+				out = append(out, Cookie{Name: name, Value: value})
+			}
+		}
+	}
+	return out
+}
+
+func responseCookies(h inspect.Headers) []Cookie {
+	out := []Cookie{}
+	for _, x := range h {
+		if !strings.EqualFold(x.Name, "Set-Cookie") {
+			continue
+		}
+		c, err := http.ParseSetCookie(x.Value)
+		if err != nil {
+			name, value, _ := strings.Cut(x.Value, "=")
+			value, _, _ = strings.Cut(value, ";")
+			out = append(out, Cookie{Name: strings.TrimSpace(name), Value: value})
+			continue
+		}
+		hc := Cookie{Name: c.Name, Value: c.Value, Path: c.Path, Domain: c.Domain, HTTPOnly: c.HttpOnly, Secure: c.Secure}
+		if !c.Expires.IsZero() {
+			hc.Expires = c.Expires.UTC().Format(time.RFC3339)
+		}
+		switch c.SameSite {
+		case http.SameSiteLaxMode:
+			hc.SameSite = "Lax"
+		case http.SameSiteStrictMode:
+			hc.SameSite = "Strict"
+		case http.SameSiteNoneMode:
+			hc.SameSite = "None"
+		}
+		out = append(out, hc)
+	}
+	return out
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}

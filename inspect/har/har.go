@@ -1,0 +1,290 @@
+// Package har owns HAR 1.2 (HTTP Archive) files for hooklab: their types,
+// reading (including the files Chrome DevTools and Firefox export, with
+// their "_" extension fields, base64 content, missing bodies and failed
+// requests), writing (whole or streamed entry by entry), redaction of
+// secret headers, and conversion to and from inspect.Exchange.
+//
+// The shape of a round trip:
+//
+//	f, err := har.Decode(r)          // any HAR 1.2 file
+//	exs, err := f.Exchanges()        // one exchange per entry
+//	f = har.New(exs, har.Options{})  // back to HAR, secrets redacted
+//	err = har.Encode(w, f)
+//
+// hooklab's own exports carry an "_hooklab" extension on each entry with
+// what HAR has no field for (id, bin, source, exact time, links, binary
+// request bodies), so that export then import gives identical exchanges.
+// Other tools ignore it. The package imports only inspect.
+package har
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+)
+
+// Version is the HAR version written.
+const Version = "1.2"
+
+// File is a whole HAR file: {"log": {...}}.
+type File struct {
+	Log Log `json:"log"`
+}
+
+// Log is the root of the archive.
+type Log struct {
+	Version string   `json:"version"`
+	Creator Creator  `json:"creator"`
+	Browser *Creator `json:"browser,omitempty"`
+	Pages   []Page   `json:"pages,omitempty"`
+	Entries []Entry  `json:"entries"`
+	Comment string   `json:"comment,omitempty"`
+}
+
+// Creator names the program that wrote the file (also used for browser).
+type Creator struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Comment string `json:"comment,omitempty"`
+}
+
+// Page is a page that entries may refer to. hooklab reads and ignores them.
+type Page struct {
+	StartedDateTime string          `json:"startedDateTime"`
+	ID              string          `json:"id"`
+	Title           string          `json:"title"`
+	PageTimings     json.RawMessage `json:"pageTimings"`
+	Comment         string          `json:"comment,omitempty"`
+}
+
+// Entry is one request and its response.
+type Entry struct {
+	Pageref string `json:"pageref,omitempty"`
+	// StartedDateTime is an ISO 8601 time; see ParseTime.
+	StartedDateTime string `json:"startedDateTime"`
+	// Time is the total time of the exchange in milliseconds.
+	Time            float64  `json:"time"`
+	Request         Request  `json:"request"`
+	Response        Response `json:"response"`
+	Cache           Cache    `json:"cache"`
+	Timings         Timings  `json:"timings"`
+	ServerIPAddress string   `json:"serverIPAddress,omitempty"`
+	Connection      string   `json:"connection,omitempty"`
+	Comment         string   `json:"comment,omitempty"`
+	// Hooklab is hooklab's extension: present in files hooklab wrote.
+	Hooklab *Extension `json:"_hooklab,omitempty"`
+}
+
+// Request is the request of an entry.
+type Request struct {
+	Method      string      `json:"method"`
+	URL         string      `json:"url"`
+	HTTPVersion string      `json:"httpVersion"`
+	Cookies     []Cookie    `json:"cookies"`
+	Headers     []NameValue `json:"headers"`
+	QueryString []NameValue `json:"queryString"`
+	PostData    *PostData   `json:"postData,omitempty"`
+	HeadersSize int64       `json:"headersSize"`
+	BodySize    int64       `json:"bodySize"`
+	Comment     string      `json:"comment,omitempty"`
+}
+
+// Response is the response of an entry. Browsers write status 0 for a
+// request that got no response, with the reason in the "_error" extension.
+type Response struct {
+	Status      int         `json:"status"`
+	StatusText  string      `json:"statusText"`
+	HTTPVersion string      `json:"httpVersion"`
+	Cookies     []Cookie    `json:"cookies"`
+	Headers     []NameValue `json:"headers"`
+	Content     Content     `json:"content"`
+	RedirectURL string      `json:"redirectURL"`
+	HeadersSize int64       `json:"headersSize"`
+	BodySize    int64       `json:"bodySize"`
+	Comment     string      `json:"comment,omitempty"`
+	// Error is Chrome's (and hooklab's) reason a request failed.
+	Error string `json:"_error,omitempty"`
+}
+
+// NameValue is a header or a query parameter.
+type NameValue struct {
+	Name    string `json:"name"`
+	Value   string `json:"value"`
+	Comment string `json:"comment,omitempty"`
+}
+
+// Cookie is a request or response cookie.
+type Cookie struct {
+	Name     string `json:"name"`
+	Value    string `json:"value"`
+	Path     string `json:"path,omitempty"`
+	Domain   string `json:"domain,omitempty"`
+	Expires  string `json:"expires,omitempty"`
+	HTTPOnly bool   `json:"httpOnly,omitempty"`
+	Secure   bool   `json:"secure,omitempty"`
+	SameSite string `json:"sameSite,omitempty"`
+	Comment  string `json:"comment,omitempty"`
+}
+
+// PostData is a request body. Text holds it; Encoding "base64" (or the
+// "_encoding" extension some tools and hooklab write) marks a binary body
+// given in base64. Params is the parsed form some tools add, or give
+// instead of Text.
+type PostData struct {
+	MimeType  string  `json:"mimeType"`
+	Params    []Param `json:"params,omitempty"`
+	Text      string  `json:"text"`
+	Encoding  string  `json:"encoding,omitempty"`
+	XEncoding string  `json:"_encoding,omitempty"`
+	Comment   string  `json:"comment,omitempty"`
+}
+
+// Param is one posted parameter.
+type Param struct {
+	Name        string `json:"name"`
+	Value       string `json:"value,omitempty"`
+	FileName    string `json:"fileName,omitempty"`
+	ContentType string `json:"contentType,omitempty"`
+	Comment     string `json:"comment,omitempty"`
+}
+
+// Content is a response body, decoded from any Content-Encoding as HAR
+// requires. Text is absent when the tool did not keep the body; Encoding
+// "base64" marks a binary body given in base64.
+type Content struct {
+	Size        int64  `json:"size"`
+	Compression int64  `json:"compression,omitempty"`
+	MimeType    string `json:"mimeType"`
+	Text        string `json:"text,omitempty"`
+	Encoding    string `json:"encoding,omitempty"`
+	Comment     string `json:"comment,omitempty"`
+}
+
+// Cache is the cache state of an entry; hooklab writes it empty.
+type Cache struct {
+	BeforeRequest json.RawMessage `json:"beforeRequest,omitempty"`
+	AfterRequest  json.RawMessage `json:"afterRequest,omitempty"`
+	Comment       string          `json:"comment,omitempty"`
+}
+
+// Timings are the phases of an entry in milliseconds; -1 means not known.
+type Timings struct {
+	Blocked float64 `json:"blocked,omitempty"`
+	DNS     float64 `json:"dns,omitempty"`
+	Connect float64 `json:"connect,omitempty"`
+	Send    float64 `json:"send"`
+	Wait    float64 `json:"wait"`
+	Receive float64 `json:"receive"`
+	SSL     float64 `json:"ssl,omitempty"`
+	Comment string  `json:"comment,omitempty"`
+}
+
+// Extension is the "_hooklab" field of an entry: what an Exchange holds
+// that HAR has no place for.
+type Extension struct {
+	ID         string             `json:"id,omitempty"`
+	Bin        string             `json:"bin,omitempty"`
+	Source     inspect.Source     `json:"source,omitempty"`
+	Time       string             `json:"time,omitempty"` // RFC 3339 with nanoseconds
+	DurationNS int64              `json:"duration_ns,omitempty"`
+	Error      string             `json:"error,omitempty"`
+	Rule       string             `json:"rule,omitempty"`
+	Signature  *inspect.Signature `json:"signature,omitempty"`
+	ReplayOf   string             `json:"replay_of,omitempty"`
+	Invocation string             `json:"invocation_id,omitempty"`
+	Attempt    int                `json:"attempt,omitempty"`
+	Meta       map[string]any     `json:"meta,omitempty"`
+	Host       string             `json:"host,omitempty"`
+	RemoteAddr string             `json:"remote_addr,omitempty"`
+	TLS        bool               `json:"tls,omitempty"`
+	// RequestSize and ResponseSize are the true sizes; the bodies in the
+	// entry may be cut short (RequestTruncated, ResponseTruncated).
+	RequestSize       int64 `json:"request_size"`
+	RequestTruncated  bool  `json:"request_truncated,omitempty"`
+	ResponseSize      int64 `json:"response_size,omitempty"`
+	ResponseTruncated bool  `json:"response_truncated,omitempty"`
+	// NoResponse marks an exchange that had no response at all.
+	NoResponse bool `json:"no_response,omitempty"`
+	// Redacted lists the header names whose values were redacted.
+	Redacted []string `json:"redacted,omitempty"`
+}
+
+// Decode reads a HAR file. It accepts what browsers write: unknown and "_"
+// fields are ignored, a missing "entries" is an empty log. The error says
+// where the JSON is malformed and wraps inspect.ErrInvalid.
+func Decode(r io.Reader) (*File, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read HAR: %w", err)
+	}
+	return Parse(data)
+}
+
+// Parse is Decode of a byte slice.
+func Parse(data []byte) (*File, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // Firefox on Windows writes a BOM
+	var f File
+	if err := json.Unmarshal(data, &f); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line, col := lineCol(data, se.Offset)
+			return nil, fmt.Errorf("%w: HAR is not valid JSON at line %d, column %d: %v", inspect.ErrInvalid, line, col, err)
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			line, col := lineCol(data, te.Offset)
+			return nil, fmt.Errorf("%w: HAR field %s at line %d, column %d: want %s, found %s", inspect.ErrInvalid, te.Field, line, col, te.Type, te.Value)
+		}
+		return nil, fmt.Errorf("%w: HAR: %v", inspect.ErrInvalid, err)
+	}
+	if f.Log.Version == "" && f.Log.Entries == nil && f.Log.Creator.Name == "" {
+		return nil, fmt.Errorf("%w: not a HAR file: no \"log\" object", inspect.ErrInvalid)
+	}
+	for i := range f.Log.Entries {
+		e := &f.Log.Entries[i]
+		if e.Request.Method == "" || e.Request.URL == "" {
+			return nil, fmt.Errorf("%w: HAR entry %d: request has no method or url", inspect.ErrInvalid, i)
+		}
+	}
+	return &f, nil
+}
+
+// Encode writes f as indented JSON, with HTML characters unescaped.
+func Encode(w io.Writer, f *File) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(f)
+}
+
+// ParseTime reads an entry's startedDateTime: RFC 3339 with any fraction,
+// or the ISO 8601 variants some tools write (offset without a colon, no
+// zone at all, which is taken as UTC).
+func ParseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%w: startedDateTime %q is not an ISO 8601 time", inspect.ErrInvalid, s)
+}
+
+// FormatTime writes t as HAR wants it: RFC 3339 in UTC with milliseconds.
+func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+
+func lineCol(b []byte, off int64) (int, int) {
+	line, col := 1, 1
+	for i := int64(0); i < off && i < int64(len(b)); i++ {
+		if b[i] == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
