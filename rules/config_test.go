@@ -457,6 +457,24 @@ settings: {default_status: abc, max_body: 12XB}
 	}
 }
 
+func TestRecursiveAliases(t *testing.T) {
+	t.Parallel()
+	laughs := "mocks: [{match: {json_partial: {a: &a [1,1,1,1,1,1,1,1,1,1], b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a], " +
+		"c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b], d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c], e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d], " +
+		"f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]}}, respond: {}}]\n"
+	for _, src := range []string{
+		"mocks: [{match: &x {not: *x}, respond: {}}]\n",
+		"mocks: [{match: {json_partial: &x [*x]}, respond: {}}]\n",
+		"mocks: [{respond: &x {<<: *x}}]\n",
+		laughs,
+	} {
+		_, err := Parse([]byte(src), "r.yaml", nil)
+		if err == nil || !strings.Contains(err.Error(), "recursive alias") {
+			t.Errorf("Parse(%.40q) = %v; want a recursive alias error", src, err)
+		}
+	}
+}
+
 func TestBodyFile(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

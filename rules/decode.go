@@ -44,7 +44,35 @@ type decoder struct {
 	dir    string // directory of the config file, for body files
 	getenv func(string) string
 	errs   []Error
+
+	// depth and steps bound the walk, so recursive or exponential aliases
+	// fail instead of running forever.
+	depth, steps int
+	tooDeep      bool
 }
+
+// Walk limits: nesting depth and nodes visited.
+const (
+	maxDepth = 64
+	maxSteps = 200_000
+)
+
+// enter counts a step into n; it reports false (once, with an error) when
+// the walk is too deep or too long. Each true must be paired with leave.
+func (d *decoder) enter(n *yaml.Node) bool {
+	d.steps++
+	if d.depth >= maxDepth || d.steps > maxSteps {
+		if !d.tooDeep {
+			d.tooDeep = true
+			d.errorf(n, "nested too deeply or too many aliased nodes (a recursive alias?)")
+		}
+		return false
+	}
+	d.depth++
+	return true
+}
+
+func (d *decoder) leave() { d.depth-- }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 	e := Error{File: d.file, Msg: fmt.Sprintf(format, args...)}
@@ -97,6 +125,9 @@ func (d *decoder) pairs(n *yaml.Node, kind string) []pair {
 			continue
 		}
 		if k.Tag == "!!merge" || k.Value == "<<" {
+			if !d.enter(v) {
+				continue
+			}
 			v = resolve(v)
 			var srcs []*yaml.Node
 			if v.Kind == yaml.SequenceNode {
@@ -107,6 +138,7 @@ func (d *decoder) pairs(n *yaml.Node, kind string) []pair {
 			for _, s := range srcs {
 				merged = append(merged, d.pairs(s, kind)...)
 			}
+			d.leave()
 			continue
 		}
 		if seen[k.Value] {
@@ -383,9 +415,10 @@ func (d *decoder) list(n *yaml.Node, what string) []*yaml.Node {
 // nil, []any, map[string]any), expanding ${NAME} in strings.
 func (d *decoder) value(n *yaml.Node, what string) any {
 	n = resolve(n)
-	if n == nil {
+	if n == nil || !d.enter(n) {
 		return nil
 	}
+	defer d.leave()
 	switch n.Kind {
 	case yaml.ScalarNode:
 		switch n.Tag {

@@ -98,6 +98,10 @@ func DecodeMatcher(n *yaml.Node, file string, getenv func(string) string) (*Matc
 
 func (d *decoder) matcher(n *yaml.Node) *Matcher {
 	m := &Matcher{}
+	if !d.enter(n) {
+		return m
+	}
+	defer d.leave()
 	for _, p := range d.pairs(n, "match") {
 		switch p.key {
 		case "method":
