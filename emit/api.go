@@ -1,0 +1,315 @@
+package emit
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+)
+
+// Body limits of the API.
+const (
+	maxDefinitionBody = 1 << 20
+	maxEventsBody     = 64 << 20
+)
+
+// Prefixes returns the URL patterns Handler serves, for mounting on a mux
+// that also serves other /api routes.
+func Prefixes() []string {
+	return []string{"/api/webhooks", "/api/webhooks/", "/api/invocations", "/api/invocations/", "/api/events", "/api/emit/"}
+}
+
+// Handler returns the JSON API of webhooks, invocations and events (see
+// the package documentation for the routes).
+func (e *Emitter) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/webhooks", e.handleListWebhooks)
+	mux.HandleFunc("POST /api/webhooks", e.handleCreateWebhook)
+	mux.HandleFunc("POST /api/webhooks/test", e.handleTest)
+	mux.HandleFunc("GET /api/webhooks/{id}", e.handleGetWebhook)
+	mux.HandleFunc("PATCH /api/webhooks/{id}", e.handlePatchWebhook)
+	mux.HandleFunc("DELETE /api/webhooks/{id}", e.handleDeleteWebhook)
+	mux.HandleFunc("GET /api/webhooks/{id}/signing_secret", e.handleGetSecret)
+	mux.HandleFunc("POST /api/webhooks/{id}/signing_secret", e.handleRotateSecret)
+	mux.HandleFunc("POST /api/webhooks/{id}/test", e.handleTest)
+	mux.HandleFunc("GET /api/webhooks/{id}/invocations", e.handleListInvocations)
+	mux.HandleFunc("GET /api/invocations", e.handleListInvocations)
+	mux.HandleFunc("POST /api/invocations/retry", e.handleRetryRange)
+	mux.HandleFunc("GET /api/invocations/{id}", e.handleGetInvocation)
+	mux.HandleFunc("POST /api/invocations/{id}/retry", e.handleRetry)
+	mux.HandleFunc("POST /api/events", e.handleEvents)
+	mux.HandleFunc("GET /api/emit/stats", e.handleStats)
+	return mux
+}
+
+// writeError answers with err: a *ValidationError as 400 with the field
+// and the list of problems, anything else as inspect.WriteError does.
+func (e *Emitter) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ve *ValidationError
+	if errors.As(err, &ve) && len(ve.List) > 0 {
+		inspect.WriteJSON(w, http.StatusBadRequest, map[string]any{
+			"error": ve.List[0].Error(), "field": ve.List[0].Field, "errors": ve.List,
+		})
+		return
+	}
+	inspect.WriteError(w, r, e.log, err)
+}
+
+// decodeBody reads a JSON body into v, refusing unknown fields.
+func decodeBody(r *http.Request, v any, limit int64) error {
+	return inspect.DecodeJSON(r, v, limit)
+}
+
+func warningList(ws []FieldError) []FieldError {
+	if ws == nil {
+		return []FieldError{}
+	}
+	return ws
+}
+
+func (e *Emitter) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
+	inspect.WriteJSON(w, http.StatusOK, map[string]any{"webhooks": e.Webhooks(), "warnings": e.Warnings()})
+}
+
+func (e *Emitter) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
+	var def Webhook
+	if err := decodeBody(r, &def, maxDefinitionBody); err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	if def.Source != "" || def.Location != "" {
+		def.Source, def.Location = "", ""
+	}
+	got, warns, err := e.CreateWebhook(r.Context(), def)
+	if err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	inspect.WriteJSON(w, http.StatusCreated, map[string]any{"webhook": got, "warnings": warningList(warns)})
+}
+
+func (e *Emitter) handleGetWebhook(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	got, err := e.Webhook(id)
+	if err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	inspect.WriteJSON(w, http.StatusOK, map[string]any{"webhook": got, "circuit": e.circuit(id)})
+}
+
+// circuit names the state of a webhook's circuit breaker.
+func (e *Emitter) circuit(id string) string {
+	e.mu.Lock()
+	l := e.lanes[id]
+	e.mu.Unlock()
+	if l == nil {
+		return "closed"
+	}
+	return l.brk.stateName()
+}
+
+func (e *Emitter) handlePatchWebhook(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxDefinitionBody))
+	if err != nil {
+		e.writeError(w, r, fmt.Errorf("%w: read body: %v", inspect.ErrInvalid, err))
+		return
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte(`{}`)
+	}
+	got, warns, err := e.UpdateWebhook(r.Context(), r.PathValue("id"), body)
+	if err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	inspect.WriteJSON(w, http.StatusOK, map[string]any{"webhook": got, "warnings": warningList(warns)})
+}
+
+func (e *Emitter) handleDeleteWebhook(w http.ResponseWriter, r *http.Request) {
+	if err := e.DeleteWebhook(r.Context(), r.PathValue("id")); err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (e *Emitter) handleGetSecret(w http.ResponseWriter, r *http.Request) {
+	s, err := e.SigningSecret(r.PathValue("id"))
+	if err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	inspect.WriteJSON(w, http.StatusOK, map[string]any{"signing_secret": s})
+}
+
+func (e *Emitter) handleRotateSecret(w http.ResponseWriter, r *http.Request) {
+	s, err := e.RotateSigningSecret(r.Context(), r.PathValue("id"))
+	if err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	inspect.WriteJSON(w, http.StatusOK, map[string]any{"signing_secret": s})
+}
+
+func (e *Emitter) handleTest(w http.ResponseWriter, r *http.Request) {
+	var tr TestRequest
+	if err := decodeBody(r, &tr, maxDefinitionBody); err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	res, err := e.Test(r.Context(), r.PathValue("id"), tr)
+	if err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	inspect.WriteJSON(w, http.StatusOK, res)
+}
+
+// parseInvocationQuery reads status, from, to (RFC 3339), cursor, limit
+// and webhook_id.
+func parseInvocationQuery(r *http.Request) (InvocationQuery, error) {
+	v := r.URL.Query()
+	q := InvocationQuery{WebhookID: v.Get("webhook_id"), Status: v.Get("status"), Cursor: v.Get("cursor")}
+	if id := r.PathValue("id"); id != "" {
+		q.WebhookID = id
+	}
+	var p problems
+	for _, f := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &q.From}, {"to", &q.To}} {
+		if s := v.Get(f.name); s != "" {
+			t, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				p.add(f.name, "want a time such as 2024-05-01T12:00:00Z, got %q", s)
+			}
+			*f.dst = t
+		}
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			p.add("limit", "want a number from 1 to 1000, got %q", s)
+		}
+		q.Limit = n
+	}
+	return q, p.err()
+}
+
+func (e *Emitter) handleListInvocations(w http.ResponseWriter, r *http.Request) {
+	q, err := parseInvocationQuery(r)
+	if err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	if id := r.PathValue("id"); id != "" && e.webhook(id) == nil {
+		// A deleted webhook still has its log; an unknown id has none.
+		if list, _, err := e.Invocations(r.Context(), InvocationQuery{WebhookID: id, Limit: 1}); err == nil && len(list) == 0 {
+			e.writeError(w, r, fmt.Errorf("webhook %s: %w", id, inspect.ErrNotFound))
+			return
+		}
+	}
+	list, next, err := e.Invocations(r.Context(), q)
+	if err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	inspect.WriteJSON(w, http.StatusOK, map[string]any{"invocations": list, "next_cursor": next})
+}
+
+func (e *Emitter) handleGetInvocation(w http.ResponseWriter, r *http.Request) {
+	inv, err := e.Invocation(r.Context(), r.PathValue("id"))
+	if err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	inspect.WriteJSON(w, http.StatusOK, map[string]any{"invocation": inv})
+}
+
+func (e *Emitter) handleRetry(w http.ResponseWriter, r *http.Request) {
+	inv, err := e.Redeliver(r.Context(), r.PathValue("id"))
+	if err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	inspect.WriteJSON(w, http.StatusAccepted, map[string]any{"invocation": inv})
+}
+
+func (e *Emitter) handleRetryRange(w http.ResponseWriter, r *http.Request) {
+	var q RedeliverQuery
+	if err := decodeBody(r, &q, maxDefinitionBody); err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	ids, err := e.RedeliverRange(r.Context(), q)
+	if err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	inspect.WriteJSON(w, http.StatusAccepted, map[string]any{"retried": len(ids), "invocations": ids})
+}
+
+// EventsResponse is the answer of POST /api/events: the ids of the events
+// and the invocations they queued.
+type EventsResponse struct {
+	Events      []string `json:"events"`
+	Invocations []Queued `json:"invocations"`
+}
+
+func (e *Emitter) handleEvents(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxEventsBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			e.writeError(w, r, fmt.Errorf("%w: request body is over the limit of %d bytes", inspect.ErrTooLarge, maxEventsBody))
+			return
+		}
+		e.writeError(w, r, fmt.Errorf("%w: read body: %v", inspect.ErrInvalid, err))
+		return
+	}
+	var events []Event
+	trimmed := bytes.TrimSpace(body)
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		err = dec.Decode(&events)
+	} else {
+		var ev Event
+		err = dec.Decode(&ev)
+		events = []Event{ev}
+	}
+	if err != nil {
+		e.writeError(w, r, fmt.Errorf("%w: want {\"type\": \"ticket.created\", \"data\": {...}} or a list of them: %v", inspect.ErrInvalid, err))
+		return
+	}
+	if len(events) == 0 {
+		e.writeError(w, r, &ValidationError{List: []FieldError{{Field: "type", Msg: "no event: want {\"type\": \"ticket.created\", \"data\": {...}}"}}})
+		return
+	}
+	queued, err := e.Emit(r.Context(), events...)
+	if err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	res := EventsResponse{Events: make([]string, len(events)), Invocations: queued}
+	for i, ev := range events {
+		res.Events[i] = ev.ID
+	}
+	inspect.WriteJSON(w, http.StatusAccepted, res)
+}
+
+func (e *Emitter) handleStats(w http.ResponseWriter, r *http.Request) {
+	s, err := e.Stats(r.Context())
+	if err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	inspect.WriteJSON(w, http.StatusOK, s)
+}

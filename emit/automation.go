@@ -1,0 +1,106 @@
+package emit
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/hooklab/hooklab/rules"
+)
+
+// automate fires automations on their schedules until ctx ends. An
+// automation's schedule starts when Run starts (or when it first appears
+// in the config); one whose definition is unchanged by a reload keeps its
+// schedule.
+func (e *Emitter) automate(ctx context.Context) {
+	next := map[string]time.Time{}
+	for {
+		s := e.snap.Load()
+		now := e.clock.Now()
+		var soonest time.Time
+		live := map[string]bool{}
+		for _, a := range s.cfg.automations {
+			key := a.name + "\x00" + a.spec
+			live[key] = true
+			t, ok := next[key]
+			if !ok {
+				t = a.after(now)
+			}
+			if !t.IsZero() && !t.After(now) {
+				e.fire(ctx, s, a, t)
+				prev := t
+				if t = a.after(prev); !t.IsZero() && !t.After(now) {
+					t = a.after(now)
+				}
+			}
+			next[key] = t
+			if !t.IsZero() && (soonest.IsZero() || t.Before(soonest)) {
+				soonest = t
+			}
+		}
+		for k := range next {
+			if !live[k] {
+				delete(next, k)
+			}
+		}
+		var tc <-chan time.Time
+		stop := func() {}
+		if !soonest.IsZero() {
+			tc, stop = e.clock.At(soonest)
+		}
+		select {
+		case <-ctx.Done():
+			stop()
+			return
+		case <-tc:
+		case <-e.reload:
+		}
+		stop()
+	}
+}
+
+// after returns the automation's first run after t.
+func (a *automation) after(t time.Time) time.Time {
+	if a.cron != nil {
+		return a.cron.next(t)
+	}
+	if a.every > 0 {
+		return t.Add(a.every)
+	}
+	return time.Time{}
+}
+
+// fire runs one automation at time at: its conditions are checked against
+// its data plus now (iso, unix, year, month, day, hour, minute, weekday),
+// and its webhook is notified with event type automation.NAME.
+func (e *Emitter) fire(ctx context.Context, s *snapshot, a *automation, at time.Time) {
+	ev := Event{Type: "automation." + a.name, Time: at, Data: a.data}
+	if err := e.normalizeEvent(&ev, at); err != nil {
+		e.log.Error("automation event", "automation", a.name, "err", err)
+		return
+	}
+	if a.cond != nil {
+		var m map[string]any
+		_ = json.Unmarshal(a.data, &m)
+		if m == nil {
+			m = map[string]any{}
+		}
+		m["now"] = map[string]any{
+			"iso": at.UTC().Format(time.RFC3339), "unix": at.Unix(), "year": at.Year(), "month": int(at.Month()),
+			"day": at.Day(), "hour": at.Hour(), "minute": at.Minute(), "weekday": int(at.Weekday()),
+		}
+		body, _ := json.Marshal(m)
+		if _, ok := a.cond.Match(&rules.Request{Method: http.MethodPost, Body: body, Header: http.Header{}}); !ok {
+			return
+		}
+	}
+	w := s.hooks[a.notify.webhook]
+	if w == nil || w.Status != StatusActive {
+		return
+	}
+	inv := e.newInvocation(w, &ev, nil, &a.notify, "automation:"+a.name, at)
+	if _, err := e.enqueue(context.WithoutCancel(ctx), []*Invocation{inv}); err != nil {
+		e.log.Error("queue automation", "automation", a.name, "err", err)
+	}
+}

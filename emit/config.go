@@ -1,0 +1,948 @@
+package emit
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/hooklab/hooklab/rules"
+)
+
+// config is the emit part of a hooklab.yaml, decoded and validated.
+type config struct {
+	file        string
+	webhooks    []*Webhook
+	byID        map[string]*Webhook
+	triggers    []*trigger
+	automations []*automation
+	subs        []*subscription
+	warnings    []string
+}
+
+// trigger notifies a webhook when an event of its types meets its
+// conditions.
+type trigger struct {
+	name   string
+	where  string // file:line
+	events []string
+	cond   *rules.Matcher
+	notify notify
+}
+
+// automation notifies a webhook on a schedule.
+type automation struct {
+	name   string
+	where  string
+	every  time.Duration
+	cron   *cronSpec
+	spec   string // as written, to keep state across reloads
+	cond   *rules.Matcher
+	data   json.RawMessage
+	notify notify
+}
+
+// subscription connects a webhook to event types; its payload is the
+// envelope.
+type subscription struct {
+	webhook string
+	events  []string
+	where   string
+}
+
+// notify is what a trigger or automation sends: a payload template (or the
+// envelope when there is none) and URL or form parameters.
+type notify struct {
+	webhook string
+	payload string
+	tpls    map[string]*rules.Template // by webhook format
+	params  []param
+}
+
+type param struct {
+	key string
+	tpl *rules.Template
+}
+
+// template returns the payload template for a webhook format.
+func (n *notify) template(format string) *rules.Template {
+	return n.tpls[format]
+}
+
+var formatEscaping = map[string]rules.Format{FormatJSON: rules.FormatJSON, FormatXML: rules.FormatXML, FormatForm: rules.FormatForm}
+
+// decoder walks the emit sections of a config file, expanding ${NAME} and
+// collecting every problem with its position.
+type decoder struct {
+	file   string
+	getenv func(string) string
+	errs   []rules.Error
+}
+
+func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
+	e := rules.Error{File: d.file, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		e.Line, e.Col = n.Line, n.Column
+	}
+	d.errs = append(d.errs, e)
+}
+
+func (d *decoder) where(n *yaml.Node) string {
+	if n == nil {
+		return d.file
+	}
+	return d.file + ":" + strconv.Itoa(n.Line)
+}
+
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	n = resolve(n)
+	return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+type pair struct {
+	key     string
+	keyNode *yaml.Node
+	val     *yaml.Node
+}
+
+// pairs returns the entries of mapping n, reporting unknown and duplicate
+// keys.
+func (d *decoder) pairs(n *yaml.Node, what string, known ...string) []pair {
+	n = resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s: want a mapping, got %s", what, nodeKind(n))
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []pair
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := resolve(n.Content[i]), n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(k, "%s: keys must be strings", what)
+			continue
+		}
+		if seen[k.Value] {
+			d.errorf(k, "%s: duplicate key %q", what, k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		if known != nil && !slices.Contains(known, k.Value) {
+			d.errorf(k, "%s: unknown key %q%s", what, k.Value, suggest(k.Value, known))
+			continue
+		}
+		out = append(out, pair{key: k.Value, keyNode: k, val: v})
+	}
+	return out
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "null"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "something else"
+}
+
+// suggest returns ` (did you mean "x"?)` for a close known key.
+func suggest(word string, known []string) string {
+	best, bestDist := "", -1
+	for _, k := range known {
+		if dist := editDistance(strings.ToLower(word), k); bestDist < 0 || dist < bestDist {
+			best, bestDist = k, dist
+		}
+	}
+	if bestDist < 0 || bestDist > max(1, len(word)/3) {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func (d *decoder) scalar(n *yaml.Node, what string) (string, bool) {
+	n = resolve(n)
+	if n == nil {
+		return "", true
+	}
+	if n.Kind != yaml.ScalarNode {
+		d.errorf(n, "%s: want a single value, got %s", what, nodeKind(n))
+		return "", false
+	}
+	if n.Tag == "!!null" {
+		return "", true
+	}
+	s, err := rules.ExpandEnv(n.Value, d.getenv)
+	if err != nil {
+		d.errorf(n, "%s: %v", what, err)
+		return "", false
+	}
+	return s, true
+}
+
+func (d *decoder) str(n *yaml.Node, what string) string {
+	s, _ := d.scalar(n, what)
+	return s
+}
+
+func (d *decoder) int(n *yaml.Node, what string) int {
+	s, ok := d.scalar(n, what)
+	if !ok || s == "" {
+		return 0
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		d.errorf(n, "%s: want a whole number, got %q", what, s)
+	}
+	return v
+}
+
+func (d *decoder) float(n *yaml.Node, what string) float64 {
+	s, ok := d.scalar(n, what)
+	if !ok || s == "" {
+		return 0
+	}
+	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+	if err != nil {
+		d.errorf(n, "%s: want a number, got %q", what, s)
+	}
+	if strings.HasSuffix(s, "%") {
+		v /= 100
+	}
+	return v
+}
+
+func (d *decoder) bool(n *yaml.Node, what string) bool {
+	s, ok := d.scalar(n, what)
+	if !ok || s == "" {
+		return false
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		d.errorf(n, "%s: want true or false, got %q", what, s)
+	}
+	return v
+}
+
+func (d *decoder) duration(n *yaml.Node, what string) Duration {
+	s, ok := d.scalar(n, what)
+	if !ok || s == "" {
+		return 0
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		d.errorf(n, "%s: want a duration such as 300ms or 1m, got %q", what, s)
+		return 0
+	}
+	return Duration(v)
+}
+
+func (d *decoder) list(n *yaml.Node, what string) []*yaml.Node {
+	n = resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "%s: want a list, got %s", what, nodeKind(n))
+		return nil
+	}
+	return n.Content
+}
+
+// strList accepts one value or a list.
+func (d *decoder) strList(n *yaml.Node, what string) []string {
+	n = resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind == yaml.SequenceNode {
+		var out []string
+		for _, c := range n.Content {
+			if s, ok := d.scalar(c, what); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	if s, ok := d.scalar(n, what); ok {
+		return []string{s}
+	}
+	return nil
+}
+
+// strMap decodes a mapping of names to single values, keeping each key's
+// node for positions.
+func (d *decoder) strMap(n *yaml.Node, what string, keys map[string]*yaml.Node) map[string]string {
+	out := map[string]string{}
+	for _, p := range d.pairs(n, what) {
+		if s, ok := d.scalar(p.val, what+" "+p.key); ok {
+			out[p.key] = s
+			if keys != nil {
+				keys[p.key] = p.keyNode
+			}
+		}
+	}
+	return out
+}
+
+// value decodes any YAML value to plain Go values, expanding ${NAME}.
+func (d *decoder) value(n *yaml.Node, what string) any {
+	n = resolve(n)
+	if n == nil {
+		return nil
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return nil
+		case "!!bool":
+			v, _ := strconv.ParseBool(n.Value)
+			return v
+		case "!!int", "!!float":
+			var f float64
+			if err := n.Decode(&f); err != nil {
+				d.errorf(n, "%s: bad number %q", what, n.Value)
+			}
+			return f
+		}
+		s, _ := d.scalar(n, what)
+		return s
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			out = append(out, d.value(c, what))
+		}
+		return out
+	case yaml.MappingNode:
+		out := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			out[resolve(n.Content[i]).Value] = d.value(n.Content[i+1], what)
+		}
+		return out
+	}
+	return nil
+}
+
+// Webhook keys in the config file.
+var webhookKeys = []string{"id", "name", "description", "endpoint", "method", "format", "status", "authentication",
+	"custom_headers", "signing", "timeout", "retry", "rate_limit", "circuit_breaker", "strict", "max_payload", "concurrency"}
+
+// webhook decodes one webhooks: item; fields maps each field path to its
+// node, to place validation errors.
+func (d *decoder) webhook(n *yaml.Node) (*Webhook, map[string]*yaml.Node) {
+	w := &Webhook{Source: SourceConfig, Location: d.where(n)}
+	fields := map[string]*yaml.Node{}
+	for _, p := range d.pairs(n, "webhook", webhookKeys...) {
+		fields[p.key] = p.val
+		switch p.key {
+		case "id":
+			w.ID = d.str(p.val, "id")
+		case "name":
+			w.Name = d.str(p.val, "name")
+		case "description":
+			w.Description = d.str(p.val, "description")
+		case "endpoint":
+			w.Endpoint = d.str(p.val, "endpoint")
+		case "method":
+			w.Method = d.str(p.val, "method")
+		case "format":
+			w.Format = d.str(p.val, "format")
+		case "status":
+			w.Status = d.str(p.val, "status")
+		case "authentication":
+			a := &Auth{}
+			for _, q := range d.pairs(p.val, "authentication", "type", "name", "value", "username", "password", "token") {
+				fields["authentication."+q.key] = q.val
+				v := d.str(q.val, "authentication "+q.key)
+				switch q.key {
+				case "type":
+					a.Type = v
+				case "name":
+					a.Name = v
+				case "value":
+					a.Value = v
+				case "username":
+					a.Username = v
+				case "password":
+					a.Password = v
+				case "token":
+					a.Token = v
+				}
+			}
+			w.Authentication = a
+		case "custom_headers":
+			keys := map[string]*yaml.Node{}
+			w.CustomHeaders = d.strMap(p.val, "custom_headers", keys)
+			for k, kn := range keys {
+				fields["custom_headers."+k] = kn
+			}
+		case "signing":
+			s := &Signing{}
+			for _, q := range d.pairs(p.val, "signing", "scheme", "secret", "secrets") {
+				fields["signing."+q.key] = q.val
+				switch q.key {
+				case "scheme":
+					s.Scheme = d.str(q.val, "signing scheme")
+				case "secret":
+					s.Secret = d.str(q.val, "signing secret")
+				case "secrets":
+					fields["signing.secret"] = q.val
+					list := d.strList(q.val, "signing secrets")
+					if len(list) > 0 {
+						s.Secret = list[0]
+						for _, old := range list[1:] {
+							s.Previous = append(s.Previous, PreviousSecret{Secret: old, Until: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)})
+						}
+					}
+				}
+			}
+			w.Signing = s
+		case "timeout":
+			w.Timeout = d.duration(p.val, "timeout")
+			if w.Timeout == 0 && d.str(p.val, "timeout") != "" {
+				w.Timeout = -1 // "0s": report it as out of range
+			}
+		case "retry":
+			w.Retry = d.retry(p.val, fields)
+		case "rate_limit":
+			rn := resolve(p.val)
+			if rn != nil && rn.Kind == yaml.ScalarNode {
+				r, err := parseRate(d.str(rn, "rate_limit"))
+				if err != nil {
+					d.errorf(rn, "rate_limit: %v", err)
+				}
+				w.RateLimit = &r
+				break
+			}
+			r := &RateLimit{Window: Duration(time.Minute)}
+			for _, q := range d.pairs(p.val, "rate_limit", "limit", "window") {
+				switch q.key {
+				case "limit":
+					r.Limit = d.int(q.val, "rate_limit limit")
+				case "window":
+					r.Window = d.duration(q.val, "rate_limit window")
+				}
+			}
+			w.RateLimit = r
+		case "circuit_breaker":
+			b := &Breaker{}
+			for _, q := range d.pairs(p.val, "circuit_breaker", "disabled", "failure_rate", "min_attempts", "window", "cooldown") {
+				fields["circuit_breaker."+q.key] = q.val
+				switch q.key {
+				case "disabled":
+					b.Disabled = d.bool(q.val, "circuit_breaker disabled")
+				case "failure_rate":
+					b.FailureRate = d.float(q.val, "circuit_breaker failure_rate")
+				case "min_attempts":
+					b.MinAttempts = d.int(q.val, "circuit_breaker min_attempts")
+				case "window":
+					b.Window = d.duration(q.val, "circuit_breaker window")
+				case "cooldown":
+					b.Cooldown = d.duration(q.val, "circuit_breaker cooldown")
+				}
+			}
+			w.Breaker = b
+		case "strict":
+			w.Strict = d.bool(p.val, "strict")
+		case "max_payload":
+			w.MaxPayload = int64(d.int(p.val, "max_payload"))
+		case "concurrency":
+			w.Concurrency = d.int(p.val, "concurrency")
+		}
+	}
+	return w, fields
+}
+
+func (d *decoder) retry(n *yaml.Node, fields map[string]*yaml.Node) *Retry {
+	r := &Retry{}
+	ints := func(n *yaml.Node, what string) []int {
+		out := []int{}
+		for _, s := range d.strList(n, what) {
+			v, err := strconv.Atoi(s)
+			if err != nil {
+				d.errorf(n, "%s: want status codes, got %q", what, s)
+				continue
+			}
+			out = append(out, v)
+		}
+		return out
+	}
+	for _, p := range d.pairs(n, "retry", "max_attempts", "statuses", "retry_after_statuses", "on_timeout",
+		"on_network_error", "backoff", "initial", "max", "schedule", "retry_after_max") {
+		fields["retry."+p.key] = p.val
+		switch p.key {
+		case "max_attempts":
+			r.MaxAttempts = d.int(p.val, "retry max_attempts")
+			if r.MaxAttempts == 0 {
+				r.MaxAttempts = -1 // explicit 0 is out of range
+			}
+		case "statuses":
+			r.Statuses = ints(p.val, "retry statuses")
+		case "retry_after_statuses":
+			r.RetryAfterStatuses = ints(p.val, "retry retry_after_statuses")
+		case "on_timeout":
+			v := d.bool(p.val, "retry on_timeout")
+			r.OnTimeout = &v
+		case "on_network_error":
+			r.OnNetworkError = d.bool(p.val, "retry on_network_error")
+		case "backoff":
+			r.Backoff = d.str(p.val, "retry backoff")
+		case "initial":
+			r.Initial = d.duration(p.val, "retry initial")
+		case "max":
+			r.Max = d.duration(p.val, "retry max")
+		case "schedule":
+			for _, s := range d.strList(p.val, "retry schedule") {
+				v, err := time.ParseDuration(s)
+				if err != nil || v < 0 {
+					d.errorf(p.val, "retry schedule: want durations such as 5s or 30m, got %q", s)
+					continue
+				}
+				r.Schedule = append(r.Schedule, Duration(v))
+			}
+		case "retry_after_max":
+			r.RetryAfterMax = d.duration(p.val, "retry retry_after_max")
+		}
+	}
+	return r
+}
+
+// fieldNode finds the node of a field path, or of its closest parent.
+func fieldNode(fields map[string]*yaml.Node, field string, item *yaml.Node) *yaml.Node {
+	for f := field; f != ""; {
+		if n := fields[f]; n != nil {
+			return n
+		}
+		i := strings.LastIndexByte(f, '.')
+		if i < 0 {
+			break
+		}
+		f = f[:i]
+	}
+	return item
+}
+
+// whenCond builds a matcher from all/any lists of JSON conditions.
+func (d *decoder) whenCond(all, anyList *yaml.Node, at *yaml.Node) *rules.Matcher {
+	if all == nil && anyList == nil {
+		return nil
+	}
+	str := func(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+	m := &yaml.Node{Kind: yaml.MappingNode, Line: at.Line, Column: at.Column}
+	if all != nil {
+		if rn := resolve(all); rn.Kind != yaml.SequenceNode {
+			d.errorf(rn, "all: want a list of conditions such as {path: ticket.priority, op: eq, value: urgent}, got %s", nodeKind(rn))
+			return nil
+		}
+		m.Content = append(m.Content, str("json"), all)
+	}
+	if anyList != nil {
+		rn := resolve(anyList)
+		if rn.Kind != yaml.SequenceNode {
+			d.errorf(rn, "any: want a list of conditions such as {path: ticket.priority, op: eq, value: urgent}, got %s", nodeKind(rn))
+			return nil
+		}
+		seq := &yaml.Node{Kind: yaml.SequenceNode, Line: rn.Line, Column: rn.Column}
+		for _, c := range rn.Content {
+			one := &yaml.Node{Kind: yaml.SequenceNode, Line: c.Line, Column: c.Column, Content: []*yaml.Node{c}}
+			seq.Content = append(seq.Content, &yaml.Node{Kind: yaml.MappingNode, Line: c.Line, Column: c.Column, Content: []*yaml.Node{str("json"), one}})
+		}
+		m.Content = append(m.Content, str("any"), seq)
+	}
+	matcher, err := rules.DecodeMatcher(m, d.file, d.getenv)
+	if err != nil {
+		if errs, ok := err.(*rules.Errors); ok {
+			d.errs = append(d.errs, errs.List...)
+		} else {
+			d.errorf(at, "%v", err)
+		}
+		return nil
+	}
+	return matcher
+}
+
+// notify decodes a notify: mapping.
+func (d *decoder) notify(n *yaml.Node, what string) (notify, map[string]*yaml.Node) {
+	var nt notify
+	nodes := map[string]*yaml.Node{}
+	for _, p := range d.pairs(n, what+" notify", "webhook", "payload", "params") {
+		nodes[p.key] = p.val
+		switch p.key {
+		case "webhook":
+			nt.webhook = d.str(p.val, "notify webhook")
+		case "payload":
+			pn := resolve(p.val)
+			if pn != nil && (pn.Kind == yaml.MappingNode || pn.Kind == yaml.SequenceNode) {
+				// A YAML structure is a JSON payload written as YAML.
+				b, _ := json.Marshal(d.value(pn, "notify payload"))
+				nt.payload = string(b)
+			} else {
+				nt.payload = d.str(p.val, "notify payload")
+			}
+		case "params":
+			keys := map[string]*yaml.Node{}
+			m := d.strMap(p.val, "notify params", keys)
+			for _, k := range sortedKeys(m) {
+				tpl, err := rules.NewTemplate(m[k], rules.FormatText)
+				if err != nil {
+					d.errorf(keys[k], "notify params %s: %v", k, err)
+					continue
+				}
+				nt.params = append(nt.params, param{key: k, tpl: tpl})
+			}
+		}
+	}
+	if nt.webhook == "" {
+		d.errorf(n, "%s notify: webhook is required", what)
+	}
+	if nt.payload != "" {
+		nt.tpls = map[string]*rules.Template{}
+		for f, esc := range formatEscaping {
+			tpl, err := rules.NewTemplate(nt.payload, esc)
+			if err != nil {
+				if f == FormatJSON {
+					d.errorf(nodes["payload"], "notify payload: %v", err)
+				}
+				continue
+			}
+			nt.tpls[f] = tpl
+		}
+	}
+	return nt, nodes
+}
+
+// when decodes a trigger's or automation's when: mapping.
+func (d *decoder) when(n *yaml.Node, what string, withEvent bool) (events []string, cond *rules.Matcher, eventNode *yaml.Node) {
+	keys := []string{"all", "any"}
+	if withEvent {
+		keys = append(keys, "event")
+	}
+	var all, anyList *yaml.Node
+	for _, p := range d.pairs(n, what+" when", keys...) {
+		switch p.key {
+		case "event":
+			eventNode = p.val
+			events = d.strList(p.val, "when event")
+			for _, e := range events {
+				if why := checkGlob(e); why != "" {
+					d.errorf(p.val, "when event: %s", why)
+				}
+			}
+		case "all":
+			all = p.val
+		case "any":
+			anyList = p.val
+		}
+	}
+	if rn := resolve(n); rn != nil {
+		cond = d.whenCond(all, anyList, rn)
+	}
+	return events, cond, eventNode
+}
+
+// decodeConfig decodes and checks the emit sections of cfg. lookup finds a
+// webhook made through the API (nil: references to webhooks not in the file
+// are not checked). Errors are a *rules.Errors.
+func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id string) *Webhook) (*config, error) {
+	c := &config{byID: map[string]*Webhook{}}
+	if cfg == nil {
+		return c, nil
+	}
+	c.file = cfg.File
+	file := cfg.File
+	if file == "" {
+		file = "hooklab.yaml"
+	}
+	d := &decoder{file: file, getenv: getenv}
+
+	for _, item := range d.list(cfg.Webhooks, "webhooks") {
+		w, fields := d.webhook(item)
+		w.normalize()
+		errs, warns := w.validate()
+		for _, fe := range errs {
+			if fe.Field == "subscriptions" {
+				continue
+			}
+			d.errorf(fieldNode(fields, fe.Field, item), "webhook %s: %s", w.ID, fe.Error())
+		}
+		for _, fe := range warns {
+			n := fieldNode(fields, fe.Field, item)
+			c.warnings = append(c.warnings, fmt.Sprintf("%s:%d:%d: webhook %s: %s", file, n.Line, n.Column, w.ID, fe.Error()))
+		}
+		if w.ID == "" {
+			continue
+		}
+		if _, dup := c.byID[w.ID]; dup {
+			d.errorf(fieldNode(fields, "id", item), "webhook %s: duplicate id", w.ID)
+			continue
+		}
+		if lookup != nil {
+			if other := lookup(w.ID); other != nil && other.Source == SourceAPI {
+				d.errorf(fieldNode(fields, "id", item), "webhook %s: a webhook made through the API has this id; rename one", w.ID)
+			}
+		}
+		c.byID[w.ID] = w
+		c.webhooks = append(c.webhooks, w)
+	}
+	find := func(id string) *Webhook {
+		if w := c.byID[id]; w != nil {
+			return w
+		}
+		if lookup != nil {
+			return lookup(id)
+		}
+		return nil
+	}
+	// usedBy records how each webhook is connected, to refuse mixing.
+	type use struct {
+		kind  string // "subscription" or "trigger"/"automation"
+		where string
+	}
+	usedBy := map[string]use{}
+	connect := func(n *yaml.Node, id, kind, name string) {
+		w := find(id)
+		if w == nil {
+			if lookup != nil || id == "" {
+				if id != "" {
+					d.errorf(n, "%s: webhook %q is not defined", name, id)
+				}
+				return
+			}
+			// Not in the file and no API to ask: checked at load.
+		}
+		subscr := kind == "subscription"
+		if w != nil && subscr && (w.Method != http.MethodPost || w.Format != FormatJSON) {
+			d.errorf(n, "%s: webhook %s is connected to event subscriptions, which are always POST with json format; it is %s %s", name, id, w.Method, w.Format)
+		}
+		if w != nil && !subscr && len(w.Subscriptions) > 0 {
+			d.errorf(n, "%s: webhook %s is connected to event subscriptions (through the API); a webhook is connected either to subscriptions or to triggers and automations, never both", name, id)
+		}
+		if prev, ok := usedBy[id]; ok && (prev.kind == "subscription") != subscr {
+			d.errorf(n, "%s: webhook %s is already connected to a %s (%s); a webhook is connected either to subscriptions or to triggers and automations, never both", name, id, prev.kind, prev.where)
+			return
+		}
+		if _, ok := usedBy[id]; !ok {
+			usedBy[id] = use{kind: kind, where: d.where(n)}
+		}
+	}
+
+	for i, item := range d.list(cfg.Subscriptions, "subscriptions") {
+		s := &subscription{where: d.where(item)}
+		var whNode, evNode *yaml.Node
+		for _, p := range d.pairs(item, "subscription", "webhook", "events") {
+			switch p.key {
+			case "webhook":
+				whNode = p.val
+				s.webhook = d.str(p.val, "subscription webhook")
+			case "events":
+				evNode = p.val
+				s.events = d.strList(p.val, "subscription events")
+				for _, e := range s.events {
+					if why := checkGlob(e); why != "" {
+						d.errorf(p.val, "subscription events: %s", why)
+					}
+				}
+			}
+		}
+		if resolve(item) == nil || resolve(item).Kind != yaml.MappingNode {
+			continue
+		}
+		name := fmt.Sprintf("subscription %d", i+1)
+		if s.webhook == "" {
+			d.errorf(item, "%s: webhook is required", name)
+			continue
+		}
+		if len(s.events) == 0 {
+			d.errorf(cmpNode(evNode, item), "%s: events is required, such as [\"ticket.*\"]", name)
+		}
+		connect(whNode, s.webhook, "subscription", name)
+		c.subs = append(c.subs, s)
+	}
+
+	names := map[string]bool{}
+	for i, item := range d.list(cfg.Triggers, "triggers") {
+		t := &trigger{where: d.where(item)}
+		var whenNode, notifyNode *yaml.Node
+		var nodes map[string]*yaml.Node
+		for _, p := range d.pairs(item, "trigger", "name", "description", "when", "notify") {
+			switch p.key {
+			case "name":
+				t.name = d.str(p.val, "trigger name")
+			case "description":
+			case "when":
+				whenNode = p.val
+			case "notify":
+				notifyNode = p.val
+			}
+		}
+		if resolve(item) == nil || resolve(item).Kind != yaml.MappingNode {
+			continue
+		}
+		if t.name == "" {
+			t.name = fmt.Sprintf("trigger-%d", i+1)
+		}
+		label := "trigger " + t.name
+		if names[t.name] {
+			d.errorf(item, "%s: duplicate name", label)
+		}
+		names[t.name] = true
+		if whenNode == nil {
+			d.errorf(item, "%s: when is required, with at least an event type", label)
+		} else {
+			var evNode *yaml.Node
+			t.events, t.cond, evNode = d.when(whenNode, label, true)
+			if evNode == nil || len(t.events) == 0 {
+				d.errorf(whenNode, "%s: when.event is required (an event type or a glob such as ticket.*)", label)
+			}
+		}
+		if notifyNode == nil {
+			d.errorf(item, "%s: notify is required", label)
+			continue
+		}
+		t.notify, nodes = d.notify(notifyNode, label)
+		d.checkNotify(&t.notify, find(t.notify.webhook), nodes, notifyNode, label)
+		connect(cmpNode(nodes["webhook"], notifyNode), t.notify.webhook, "trigger", label)
+		c.triggers = append(c.triggers, t)
+	}
+
+	anames := map[string]bool{}
+	for i, item := range d.list(cfg.Automations, "automations") {
+		a := &automation{where: d.where(item)}
+		var notifyNode, everyNode *yaml.Node
+		var nodes map[string]*yaml.Node
+		for _, p := range d.pairs(item, "automation", "name", "description", "every", "cron", "when", "data", "notify") {
+			switch p.key {
+			case "name":
+				a.name = d.str(p.val, "automation name")
+			case "description":
+			case "every", "cron":
+				if everyNode != nil {
+					d.errorf(p.keyNode, "automation: set every or cron, not both")
+				}
+				everyNode = p.val
+				s := d.str(p.val, "automation "+p.key)
+				a.spec = s
+				if v, err := time.ParseDuration(s); err == nil && p.key == "every" {
+					if v < time.Second {
+						d.errorf(p.val, "automation every: want at least 1s, got %s", v)
+					}
+					a.every = v
+				} else if cs, err := parseCron(s); err == nil {
+					a.cron = cs
+				} else {
+					d.errorf(p.val, "automation %s: want a duration such as 1h or a cron expression such as \"0 * * * *\": %v", p.key, err)
+				}
+			case "when":
+				_, a.cond, _ = d.when(p.val, "automation", false)
+			case "data":
+				v := d.value(p.val, "automation data")
+				if _, ok := v.(map[string]any); !ok && v != nil {
+					d.errorf(p.val, "automation data: want a mapping")
+				}
+				a.data, _ = json.Marshal(v)
+			case "notify":
+				notifyNode = p.val
+			}
+		}
+		if resolve(item) == nil || resolve(item).Kind != yaml.MappingNode {
+			continue
+		}
+		if a.name == "" {
+			a.name = fmt.Sprintf("automation-%d", i+1)
+		}
+		label := "automation " + a.name
+		if anames[a.name] {
+			d.errorf(item, "%s: duplicate name", label)
+		}
+		anames[a.name] = true
+		if everyNode == nil {
+			d.errorf(item, "%s: every is required (a duration such as 1h, or a cron expression)", label)
+		}
+		if len(a.data) == 0 || string(a.data) == "null" {
+			a.data = json.RawMessage(`{}`)
+		}
+		if notifyNode == nil {
+			d.errorf(item, "%s: notify is required", label)
+			continue
+		}
+		a.notify, nodes = d.notify(notifyNode, label)
+		d.checkNotify(&a.notify, find(a.notify.webhook), nodes, notifyNode, label)
+		connect(cmpNode(nodes["webhook"], notifyNode), a.notify.webhook, "automation", label)
+		c.automations = append(c.automations, a)
+	}
+
+	if len(d.errs) > 0 {
+		errs := &rules.Errors{List: d.errs}
+		slices.SortStableFunc(errs.List, func(a, b rules.Error) int {
+			if a.Line != b.Line {
+				return a.Line - b.Line
+			}
+			return a.Col - b.Col
+		})
+		return nil, errs
+	}
+	return c, nil
+}
+
+// checkNotify checks a notify against its webhook's method and format.
+func (d *decoder) checkNotify(n *notify, w *Webhook, nodes map[string]*yaml.Node, at *yaml.Node, label string) {
+	if w == nil {
+		return
+	}
+	bodyless := w.Method == http.MethodGet || w.Method == http.MethodDelete
+	switch {
+	case bodyless && n.payload != "":
+		d.errorf(cmpNode(nodes["payload"], at), "%s notify: webhook %s uses %s, which sends no body; use params", label, w.ID, w.Method)
+	case !bodyless && w.Format != FormatForm && len(n.params) > 0:
+		d.errorf(cmpNode(nodes["params"], at), "%s notify: params are sent with GET and DELETE or with form_encoded webhooks; webhook %s is %s %s, use payload", label, w.ID, w.Method, w.Format)
+	case !bodyless && w.Format != FormatJSON && n.payload == "" && len(n.params) == 0:
+		d.errorf(at, "%s notify: payload is required for a %s webhook", label, w.Format)
+	}
+}
+
+func cmpNode(a, b *yaml.Node) *yaml.Node {
+	if a != nil {
+		return a
+	}
+	return b
+}

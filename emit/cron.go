@@ -1,0 +1,142 @@
+package emit
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cronSpec is a five-field cron expression (minute hour day-of-month month
+// day-of-week), in the clock's location. Fields take *, numbers, ranges
+// (1-5), steps (*/15, 0-30/10) and lists (1,15); day-of-week 0 or 7 is
+// Sunday. When both day fields are restricted a day matching either runs,
+// as in cron. @hourly, @daily (@midnight), @weekly, @monthly and @yearly
+// (@annually) are accepted.
+type cronSpec struct {
+	minute, hour, dom, month, dow uint64 // bit sets
+	domAny, dowAny                bool
+}
+
+var cronMacros = map[string]string{
+	"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
+	"@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *",
+}
+
+func parseCron(s string) (*cronSpec, error) {
+	s = strings.TrimSpace(s)
+	if m, ok := cronMacros[s]; ok {
+		s = m
+	}
+	f := strings.Fields(s)
+	if len(f) != 5 {
+		return nil, fmt.Errorf("want 5 fields (minute hour day month weekday), got %d", len(f))
+	}
+	var c cronSpec
+	var err error
+	if c.minute, err = cronField(f[0], 0, 59, "minute"); err != nil {
+		return nil, err
+	}
+	if c.hour, err = cronField(f[1], 0, 23, "hour"); err != nil {
+		return nil, err
+	}
+	if c.dom, err = cronField(f[2], 1, 31, "day of month"); err != nil {
+		return nil, err
+	}
+	if c.month, err = cronField(f[3], 1, 12, "month"); err != nil {
+		return nil, err
+	}
+	if c.dow, err = cronField(f[4], 0, 7, "day of week"); err != nil {
+		return nil, err
+	}
+	if c.dow&(1<<7) != 0 {
+		c.dow |= 1
+	}
+	c.domAny = f[2] == "*" || f[2] == "?"
+	c.dowAny = f[4] == "*" || f[4] == "?"
+	return &c, nil
+}
+
+func cronField(s string, lo, hi int, what string) (uint64, error) {
+	var set uint64
+	for _, part := range strings.Split(s, ",") {
+		rng, stepStr, hasStep := strings.Cut(part, "/")
+		step := 1
+		if hasStep {
+			n, err := strconv.Atoi(stepStr)
+			if err != nil || n < 1 {
+				return 0, fmt.Errorf("%s: bad step %q", what, stepStr)
+			}
+			step = n
+		}
+		a, b := lo, hi
+		switch {
+		case rng == "*" || rng == "?":
+		case strings.Contains(rng, "-"):
+			x, y, _ := strings.Cut(rng, "-")
+			var err1, err2 error
+			a, err1 = strconv.Atoi(x)
+			b, err2 = strconv.Atoi(y)
+			if err1 != nil || err2 != nil || a > b {
+				return 0, fmt.Errorf("%s: bad range %q", what, rng)
+			}
+		default:
+			n, err := strconv.Atoi(rng)
+			if err != nil {
+				return 0, fmt.Errorf("%s: bad value %q", what, rng)
+			}
+			a = n
+			if !hasStep {
+				b = n
+			}
+		}
+		if a < lo || b > hi {
+			return 0, fmt.Errorf("%s: %q is outside %d-%d", what, part, lo, hi)
+		}
+		for i := a; i <= b; i += step {
+			set |= 1 << uint(i)
+		}
+	}
+	return set, nil
+}
+
+func (c *cronSpec) dayMatches(t time.Time) bool {
+	dom := c.dom&(1<<uint(t.Day())) != 0
+	dow := c.dow&(1<<uint(t.Weekday())) != 0
+	switch {
+	case c.domAny && c.dowAny:
+		return true
+	case c.domAny:
+		return dow
+	case c.dowAny:
+		return dom
+	}
+	return dom || dow
+}
+
+// next returns the first time after t that the expression matches, or the
+// zero time when there is none within five years.
+func (c *cronSpec) next(t time.Time) time.Time {
+	t = t.Truncate(time.Minute).Add(time.Minute)
+	limit := t.AddDate(5, 0, 0)
+	for t.Before(limit) {
+		if c.month&(1<<uint(t.Month())) == 0 {
+			t = time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, t.Location())
+			continue
+		}
+		if !c.dayMatches(t) {
+			t = time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, t.Location())
+			continue
+		}
+		if c.hour&(1<<uint(t.Hour())) == 0 {
+			t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour()+1, 0, 0, 0, t.Location())
+			continue
+		}
+		if c.minute&(1<<uint(t.Minute())) == 0 {
+			t = t.Add(time.Minute)
+			continue
+		}
+		return t
+	}
+	return time.Time{}
+}

@@ -1,0 +1,645 @@
+package emit
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// DBFile is the emitter's database in the data directory.
+const DBFile = "emit.db"
+
+// db is the emitter's SQLite database: API-made webhooks, invocations and
+// their attempts. One writer goroutine group-commits every write.
+type db struct {
+	path     string
+	wdb, rdb *sql.DB
+	queue    chan *dbWrite
+	stop     chan struct{}
+	done     chan struct{}
+	closing  sync.RWMutex
+	closed   bool
+	once     sync.Once
+	log      *slog.Logger
+}
+
+type dbWrite struct {
+	op   func(tx *sql.Tx) error
+	done chan error
+}
+
+const maxWriteBatch = 256
+
+var dbMigrations = []string{
+	`CREATE TABLE webhooks (
+		id TEXT PRIMARY KEY,
+		def BLOB NOT NULL,
+		created_ns INTEGER NOT NULL,
+		updated_ns INTEGER NOT NULL
+	);
+	CREATE TABLE invocations (
+		id TEXT PRIMARY KEY,
+		webhook_id TEXT NOT NULL,
+		event_id TEXT NOT NULL,
+		event_type TEXT NOT NULL,
+		cause TEXT NOT NULL,
+		status TEXT NOT NULL,
+		queued INTEGER NOT NULL,
+		attempts INTEGER NOT NULL,
+		retry_base INTEGER NOT NULL,
+		next_ns INTEGER NOT NULL,
+		created_ns INTEGER NOT NULL,
+		updated_ns INTEGER NOT NULL,
+		method TEXT NOT NULL,
+		url TEXT NOT NULL,
+		headers BLOB NOT NULL,
+		body BLOB NOT NULL,
+		status_code INTEGER NOT NULL,
+		error TEXT NOT NULL,
+		depth INTEGER NOT NULL
+	);
+	CREATE INDEX invocations_queue ON invocations(webhook_id, next_ns) WHERE queued = 1;
+	CREATE INDEX invocations_webhook ON invocations(webhook_id, id);
+	CREATE INDEX invocations_updated ON invocations(updated_ns) WHERE queued = 0;
+	CREATE TABLE attempts (
+		invocation_id TEXT NOT NULL REFERENCES invocations(id) ON DELETE CASCADE,
+		n INTEGER NOT NULL,
+		time_ns INTEGER NOT NULL,
+		duration_ns INTEGER NOT NULL,
+		req_headers BLOB NOT NULL,
+		status_code INTEGER NOT NULL,
+		resp_headers BLOB NOT NULL,
+		resp_body BLOB NOT NULL,
+		resp_size INTEGER NOT NULL,
+		resp_truncated INTEGER NOT NULL,
+		outcome TEXT NOT NULL,
+		error TEXT NOT NULL,
+		exchange_id TEXT NOT NULL,
+		PRIMARY KEY (invocation_id, n)
+	);`,
+}
+
+// openDB opens (creating when needed) dir/emit.db, or a private in-memory
+// database when memory is set.
+func openDB(dir string, memory bool, log *slog.Logger) (*db, error) {
+	d := &db{queue: make(chan *dbWrite, 1024), stop: make(chan struct{}), done: make(chan struct{}), log: log}
+	var err error
+	if memory {
+		d.path = ":memory:"
+		if d.wdb, err = sql.Open("sqlite", "file:emit?mode=memory&_pragma=foreign_keys(1)"); err != nil {
+			return nil, fmt.Errorf("open memory emit database: %w", err)
+		}
+		d.wdb.SetMaxOpenConns(1)
+		d.wdb.SetConnMaxLifetime(0)
+		d.wdb.SetConnMaxIdleTime(0)
+		d.rdb = d.wdb
+	} else {
+		if dir == "" {
+			return nil, errors.New("emit: a data directory is required unless Memory is set")
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+		d.path = filepath.Join(dir, DBFile)
+		if err := checkDBFile(d.path); err != nil {
+			return nil, err
+		}
+		dsn := "file:" + d.path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+		if d.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate"); err != nil {
+			return nil, fmt.Errorf("open %s: %w", d.path, err)
+		}
+		d.wdb.SetMaxOpenConns(1)
+		if d.rdb, err = sql.Open("sqlite", dsn+"&_pragma=query_only(1)"); err != nil {
+			d.wdb.Close()
+			return nil, fmt.Errorf("open %s: %w", d.path, err)
+		}
+		d.rdb.SetMaxOpenConns(4)
+	}
+	if err := d.migrate(); err != nil {
+		d.closeDBs()
+		return nil, fmt.Errorf("database %s: %w", d.path, err)
+	}
+	if !memory {
+		_ = os.Chmod(d.path, 0o600)
+	}
+	go d.writer()
+	return d, nil
+}
+
+// checkDBFile refuses an existing file that is not an SQLite database.
+func checkDBFile(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	hdr := make([]byte, 16)
+	n, _ := f.Read(hdr)
+	if n == 0 {
+		return nil
+	}
+	if n < 16 || string(hdr) != "SQLite format 3\x00" {
+		return fmt.Errorf("%s is not a hooklab database (corrupt or another file); move it away or choose another --data", path)
+	}
+	return nil
+}
+
+func (d *db) migrate() error {
+	var v int
+	if err := d.wdb.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		return err
+	}
+	if v > len(dbMigrations) {
+		return fmt.Errorf("schema version %d is newer than this hooklab knows (%d)", v, len(dbMigrations))
+	}
+	for i := v; i < len(dbMigrations); i++ {
+		tx, err := d.wdb.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(dbMigrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write runs op in the writer, in a transaction shared with other writes,
+// and returns once it is committed. It waits for the commit even when ctx
+// ends after the write was queued.
+func (d *db) write(ctx context.Context, op func(tx *sql.Tx) error) error {
+	p := &dbWrite{op: op, done: make(chan error, 1)}
+	d.closing.RLock()
+	if d.closed {
+		d.closing.RUnlock()
+		return inspect.ErrClosed
+	}
+	select {
+	case d.queue <- p:
+		d.closing.RUnlock()
+	case <-ctx.Done():
+		d.closing.RUnlock()
+		return ctx.Err()
+	}
+	return <-p.done
+}
+
+func (d *db) writer() {
+	defer close(d.done)
+	batch := make([]*dbWrite, 0, maxWriteBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case p := <-d.queue:
+			batch = append(batch, p)
+		case <-d.stop:
+			for {
+				select {
+				case p := <-d.queue:
+					batch = append(batch, p)
+					if len(batch) == maxWriteBatch {
+						d.commit(batch)
+						batch = batch[:0]
+					}
+				default:
+					if len(batch) > 0 {
+						d.commit(batch)
+					}
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < maxWriteBatch {
+			select {
+			case p := <-d.queue:
+				batch = append(batch, p)
+			default:
+				break fill
+			}
+		}
+		d.commit(batch)
+	}
+}
+
+// commit writes batch in one transaction; when that fails, each write is
+// tried alone so that one bad write fails only its own caller.
+func (d *db) commit(batch []*dbWrite) {
+	err := d.tx(func(tx *sql.Tx) error {
+		for _, p := range batch {
+			if err := p.op(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil || len(batch) == 1 {
+		if err != nil {
+			d.log.Error("emit database write failed", "err", err)
+			err = fmt.Errorf("%w: %v", inspect.ErrStoreFull, err)
+		}
+		for _, p := range batch {
+			p.done <- err
+		}
+		return
+	}
+	for _, p := range batch {
+		err := d.tx(p.op)
+		if err != nil {
+			d.log.Error("emit database write failed", "err", err)
+			err = fmt.Errorf("%w: %v", inspect.ErrStoreFull, err)
+		}
+		p.done <- err
+	}
+}
+
+func (d *db) tx(op func(tx *sql.Tx) error) error {
+	tx, err := d.wdb.Begin()
+	if err != nil {
+		return err
+	}
+	if err := op(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// close flushes queued writes and closes the database.
+func (d *db) close() error {
+	var err error
+	d.once.Do(func() {
+		d.closing.Lock()
+		d.closed = true
+		d.closing.Unlock()
+		close(d.stop)
+		<-d.done
+		err = d.closeDBs()
+	})
+	return err
+}
+
+func (d *db) closeDBs() error {
+	var err error
+	if d.rdb != nil && d.rdb != d.wdb {
+		err = d.rdb.Close()
+	}
+	if d.wdb != nil {
+		err = errors.Join(err, d.wdb.Close())
+	}
+	return err
+}
+
+// --- webhooks ---
+
+func (d *db) loadWebhooks(ctx context.Context) ([]*Webhook, error) {
+	rows, err := d.rdb.QueryContext(ctx, `SELECT def FROM webhooks ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Webhook
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, err
+		}
+		w := new(Webhook)
+		if err := json.Unmarshal(b, w); err != nil {
+			return nil, fmt.Errorf("decode stored webhook: %w", err)
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+func (d *db) putWebhook(ctx context.Context, w *Webhook) error {
+	b, err := json.Marshal(w)
+	if err != nil {
+		return err
+	}
+	return d.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO webhooks(id, def, created_ns, updated_ns) VALUES (?,?,?,?)
+			ON CONFLICT(id) DO UPDATE SET def = excluded.def, updated_ns = excluded.updated_ns`,
+			w.ID, b, w.CreatedAt.UnixNano(), w.UpdatedAt.UnixNano())
+		return err
+	})
+}
+
+// deleteWebhook removes the webhook and fails its queued invocations.
+func (d *db) deleteWebhook(ctx context.Context, id string, now time.Time) error {
+	return d.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`DELETE FROM webhooks WHERE id = ?`, id); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`UPDATE invocations SET queued = 0, status = ?, error = 'the webhook was deleted', updated_ns = ?
+			WHERE webhook_id = ? AND queued = 1`, InvocationFailed, now.UnixNano(), id)
+		return err
+	})
+}
+
+// --- invocations ---
+
+const invColumns = `id, webhook_id, event_id, event_type, cause, status, queued, attempts, retry_base, next_ns,
+	created_ns, updated_ns, method, url, headers, body, status_code, error, depth`
+
+func insertInvocation(tx *sql.Tx, inv *Invocation) error {
+	hdr, _ := json.Marshal(inv.request.Headers)
+	_, err := tx.Exec(`INSERT INTO invocations(`+invColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		inv.ID, inv.WebhookID, inv.EventID, inv.EventType, inv.Cause, inv.Status, boolInt(inv.queued), inv.Attempts,
+		inv.retryBase, inv.nextAt.UnixNano(), inv.CreatedAt.UnixNano(), inv.UpdatedAt.UnixNano(),
+		inv.request.Method, inv.request.URL, hdr, nonNil(inv.request.Body), inv.StatusCode, inv.Error, inv.depth)
+	return err
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanInvocation(s scanner) (*Invocation, error) {
+	var inv Invocation
+	var queued int
+	var next, created, updated int64
+	var hdr []byte
+	err := s.Scan(&inv.ID, &inv.WebhookID, &inv.EventID, &inv.EventType, &inv.Cause, &inv.Status, &queued, &inv.Attempts,
+		&inv.retryBase, &next, &created, &updated, &inv.request.Method, &inv.request.URL, &hdr, &inv.request.Body,
+		&inv.StatusCode, &inv.Error, &inv.depth)
+	if err != nil {
+		return nil, err
+	}
+	inv.queued = queued == 1
+	inv.nextAt = time.Unix(0, next).UTC()
+	inv.CreatedAt = time.Unix(0, created).UTC()
+	inv.UpdatedAt = time.Unix(0, updated).UTC()
+	_ = json.Unmarshal(hdr, &inv.request.Headers)
+	if inv.queued {
+		t := inv.nextAt
+		inv.NextAt = &t
+	}
+	return &inv, nil
+}
+
+// due returns up to limit queued invocations of webhook due at now, oldest
+// due first, leaving out those skip holds.
+func (d *db) due(ctx context.Context, webhook string, now time.Time, limit int, skip func(id string) bool) ([]*Invocation, error) {
+	rows, err := d.rdb.QueryContext(ctx, `SELECT `+invColumns+` FROM invocations
+		WHERE webhook_id = ? AND queued = 1 AND next_ns <= ? ORDER BY next_ns LIMIT ?`, webhook, now.UnixNano(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Invocation
+	for rows.Next() {
+		inv, err := scanInvocation(rows)
+		if err != nil {
+			return nil, err
+		}
+		if skip == nil || !skip(inv.ID) {
+			out = append(out, inv)
+		}
+	}
+	return out, rows.Err()
+}
+
+// nextDue returns when the first queued invocation of webhook due after now
+// is due.
+func (d *db) nextDue(ctx context.Context, webhook string, now time.Time) (time.Time, bool, error) {
+	var next sql.NullInt64
+	err := d.rdb.QueryRowContext(ctx, `SELECT min(next_ns) FROM invocations WHERE webhook_id = ? AND queued = 1 AND next_ns > ?`,
+		webhook, now.UnixNano()).Scan(&next)
+	if err != nil || !next.Valid {
+		return time.Time{}, false, err
+	}
+	return time.Unix(0, next.Int64), true, nil
+}
+
+// markWaiting sets the status of webhook's due, pending invocations to
+// status (throttled or circuit_broken) while they wait.
+func (d *db) markWaiting(ctx context.Context, webhook, status string, now time.Time) error {
+	return d.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE invocations SET status = ?, updated_ns = ? WHERE webhook_id = ? AND queued = 1 AND next_ns <= ? AND status != ?`,
+			status, now.UnixNano(), webhook, now.UnixNano(), status)
+		return err
+	})
+}
+
+func (d *db) getInvocation(ctx context.Context, id string) (*Invocation, error) {
+	inv, err := scanInvocation(d.rdb.QueryRowContext(ctx, `SELECT `+invColumns+` FROM invocations WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("invocation %s: %w", id, inspect.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.rdb.QueryContext(ctx, `SELECT n, time_ns, duration_ns, req_headers, status_code, resp_headers, resp_body,
+		resp_size, resp_truncated, outcome, error, exchange_id FROM attempts WHERE invocation_id = ? ORDER BY n`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	inv.History = []Attempt{}
+	for rows.Next() {
+		var a Attempt
+		var t, dur int64
+		var reqH, respH, body []byte
+		var trunc int
+		var size int64
+		if err := rows.Scan(&a.N, &t, &dur, &reqH, &a.StatusCode, &respH, &body, &size, &trunc, &a.Outcome, &a.Error, &a.ExchangeID); err != nil {
+			return nil, err
+		}
+		a.Time = time.Unix(0, t).UTC()
+		a.Duration = time.Duration(dur)
+		a.DurationMS = float64(a.Duration.Microseconds()) / 1000
+		_ = json.Unmarshal(reqH, &a.Request.Headers)
+		a.Request.Method, a.Request.URL = inv.request.Method, inv.request.URL
+		a.Request.Body = string(inv.request.Body)
+		if a.StatusCode != 0 || len(respH) > 2 {
+			var h inspect.Headers
+			_ = json.Unmarshal(respH, &h)
+			a.Response = &SentResponse{Status: a.StatusCode, Headers: h, Body: string(body), Truncated: trunc == 1, Size: size}
+		}
+		inv.History = append(inv.History, a)
+	}
+	req := inv.request.public()
+	inv.Request = &req
+	return inv, rows.Err()
+}
+
+// InvocationQuery filters the activity log. Zero fields match everything.
+type InvocationQuery struct {
+	WebhookID string
+	Status    string
+	From, To  time.Time
+	// Cursor continues a listing: only invocations older than it.
+	Cursor string
+	// Limit caps the page: 0 means 50, at most 1000.
+	Limit int
+}
+
+// list returns invocations newest first and the cursor of the next page.
+func (d *db) list(ctx context.Context, q InvocationQuery) ([]*Invocation, string, error) {
+	var conds []string
+	var args []any
+	if q.WebhookID != "" {
+		conds, args = append(conds, "webhook_id = ?"), append(args, q.WebhookID)
+	}
+	if q.Status != "" {
+		conds, args = append(conds, "status = ?"), append(args, q.Status)
+	}
+	if !q.From.IsZero() {
+		conds, args = append(conds, "created_ns >= ?"), append(args, q.From.UnixNano())
+	}
+	if !q.To.IsZero() {
+		conds, args = append(conds, "created_ns <= ?"), append(args, q.To.UnixNano())
+	}
+	if q.Cursor != "" {
+		conds, args = append(conds, "id < ?"), append(args, q.Cursor)
+	}
+	lim := q.Limit
+	if lim <= 0 {
+		lim = 50
+	}
+	lim = min(lim, 1000)
+	where := ""
+	if len(conds) > 0 {
+		where = "WHERE " + strings.Join(conds, " AND ")
+	}
+	rows, err := d.rdb.QueryContext(ctx, `SELECT `+invColumns+` FROM invocations `+where+` ORDER BY id DESC LIMIT ?`, append(args, lim+1)...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	out := []*Invocation{}
+	for rows.Next() {
+		inv, err := scanInvocation(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, inv)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > lim {
+		out = out[:lim]
+		next = out[lim-1].ID
+	}
+	return out, next, nil
+}
+
+// finish records one attempt and the invocation's new state.
+func (d *db) finish(ctx context.Context, inv *Invocation, a *Attempt, reqHeaders inspect.Headers) error {
+	reqH, _ := json.Marshal(reqHeaders)
+	var respH []byte = []byte("[]")
+	var body []byte = []byte{}
+	var size int64
+	trunc := 0
+	if a.Response != nil {
+		respH, _ = json.Marshal(a.Response.Headers)
+		body = []byte(a.Response.Body)
+		size = a.Response.Size
+		trunc = boolInt(a.Response.Truncated)
+	}
+	return d.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`INSERT OR REPLACE INTO attempts(invocation_id, n, time_ns, duration_ns, req_headers, status_code,
+			resp_headers, resp_body, resp_size, resp_truncated, outcome, error, exchange_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			inv.ID, a.N, a.Time.UnixNano(), int64(a.Duration), reqH, a.StatusCode, respH, body, size, trunc, a.Outcome, a.Error, a.ExchangeID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`UPDATE invocations SET status = ?, queued = ?, attempts = ?, next_ns = ?, updated_ns = ?, status_code = ?, error = ?
+			WHERE id = ?`, inv.Status, boolInt(inv.queued), inv.Attempts, inv.nextAt.UnixNano(), inv.UpdatedAt.UnixNano(),
+			inv.StatusCode, inv.Error, inv.ID)
+		return err
+	})
+}
+
+// requeue queues finished invocations again, now, with a fresh retry
+// budget. It returns the ids it queued, with their webhooks.
+func (d *db) requeue(ctx context.Context, cond string, args []any, now time.Time) (map[string]string, error) {
+	out := map[string]string{}
+	err := d.write(ctx, func(tx *sql.Tx) error {
+		clear(out)
+		rows, err := tx.Query(`UPDATE invocations SET queued = 1, status = ?, retry_base = attempts, next_ns = ?, updated_ns = ?, error = ''
+			WHERE queued = 0 AND (`+cond+`) RETURNING id, webhook_id`, append([]any{InvocationPending, now.UnixNano(), now.UnixNano()}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, wh string
+			if err := rows.Scan(&id, &wh); err != nil {
+				return err
+			}
+			out[id] = wh
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// stats counts invocations by status, and those queued.
+func (d *db) stats(ctx context.Context) (map[string]int64, int64, error) {
+	rows, err := d.rdb.QueryContext(ctx, `SELECT status, queued, count(*) FROM invocations GROUP BY status, queued`)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	by := map[string]int64{}
+	var queued int64
+	for rows.Next() {
+		var s string
+		var q int
+		var n int64
+		if err := rows.Scan(&s, &q, &n); err != nil {
+			return nil, 0, err
+		}
+		by[s] += n
+		if q == 1 {
+			queued += n
+		}
+	}
+	return by, queued, rows.Err()
+}
+
+// retain deletes finished invocations last changed before cutoff.
+func (d *db) retain(ctx context.Context, cutoff time.Time) error {
+	return d.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`DELETE FROM invocations WHERE queued = 0 AND updated_ns < ?`, cutoff.UnixNano())
+		return err
+	})
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

@@ -1,0 +1,115 @@
+package emit
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRetries drives one invocation against sinks that answer each way the
+// issue lists and checks the exact attempts, waits and final status. The
+// jitter is fixed at 0.5, so exponential waits are 3/4 of Initial*2^(n-1).
+func TestRetries(t *testing.T) {
+	t.Parallel()
+	ok := status(200)
+	tests := []struct {
+		name    string
+		answer  func(int, http.ResponseWriter, *http.Request)
+		extra   string // webhook fields
+		status  string
+		waits   []time.Duration
+		errHas  string
+		attempt int // attempts expected (len(waits)+1 when 0)
+	}{
+		{name: "200", answer: ok, status: InvocationSuccess},
+		{name: "409 retried 3 times", answer: status(409), status: InvocationClientError,
+			waits: []time.Duration{1500 * time.Millisecond, 3 * time.Second, 6 * time.Second}, errHas: "gave up after 4 attempts"},
+		{name: "409 then 200", answer: seq(status(409), ok), status: InvocationSuccess, waits: []time.Duration{1500 * time.Millisecond}},
+		{name: "429 with Retry-After waits that long", answer: seq(status(429, "Retry-After", "7"), ok), status: InvocationSuccess,
+			waits: []time.Duration{7 * time.Second}},
+		{name: "429 without Retry-After fails at once", answer: status(429), status: InvocationClientError, errHas: "429 without Retry-After"},
+		{name: "429 with Retry-After 60 fails at once", answer: status(429, "Retry-After", "60"), status: InvocationClientError, errHas: "not under 1m0s"},
+		{name: "429 with Retry-After 59 up to 3 retries", answer: status(429, "Retry-After", "59"), status: InvocationClientError,
+			waits: []time.Duration{59 * time.Second, 59 * time.Second, 59 * time.Second}},
+		{name: "503 with Retry-After", answer: seq(status(503, "Retry-After", "2"), ok), status: InvocationSuccess,
+			waits: []time.Duration{2 * time.Second}},
+		{name: "503 without Retry-After", answer: status(503), status: InvocationServerError},
+		{name: "500 fails at once", answer: status(500), status: InvocationServerError, errHas: "500 Internal Server Error"},
+		{name: "400 fails at once", answer: status(400), status: InvocationClientError},
+		{name: "timeout retried 3 times", answer: hang, extra: "timeout: 200ms", status: InvocationTimeout,
+			waits: []time.Duration{1500 * time.Millisecond, 3 * time.Second, 6 * time.Second}, errHas: "no response within 200ms"},
+		{name: "timeout then 200", answer: seq(hang, ok), extra: "timeout: 500ms", status: InvocationSuccess,
+			waits: []time.Duration{1500 * time.Millisecond}},
+		{name: "reset fails at once by default", answer: reset, status: InvocationFailed, errHas: "request failed"},
+		{name: "reset retried on a schedule", answer: reset, status: InvocationFailed,
+			extra: "retry: {on_network_error: true, schedule: [1s, 1m]}", waits: []time.Duration{time.Second, time.Minute}},
+		{name: "webhook-delivery abort stops retries", answer: status(409, "Webhook-Delivery", "abort"), status: InvocationClientError, errHas: "abort"},
+		{name: "custom statuses with linear backoff", answer: status(500), status: InvocationServerError,
+			extra: "retry: {statuses: [500], backoff: linear, initial: 10s, max_attempts: 3}", waits: []time.Duration{10 * time.Second, 20 * time.Second}},
+		{name: "linear backoff capped by max", answer: status(500), status: InvocationServerError,
+			extra: "retry: {statuses: [500], backoff: linear, initial: 10s, max: 15s, max_attempts: 3}", waits: []time.Duration{10 * time.Second, 15 * time.Second}},
+		{name: "Retry-After on a retried status is capped", answer: status(500, "Retry-After", "3600"), status: InvocationServerError,
+			extra: "retry: {statuses: [500], max_attempts: 2, retry_after_max: 30s}", waits: []time.Duration{30 * time.Second}},
+		{name: "Retry-After at the custom cap is not honoured for 429", answer: status(429, "Retry-After", "30"), status: InvocationClientError,
+			extra: "retry: {retry_after_max: 30s}"},
+		{name: "exponential backoff with a cap", answer: status(409), status: InvocationClientError,
+			extra: "retry: {max_attempts: 5, initial: 1s, max: 4s}", waits: []time.Duration{750 * time.Millisecond, 1500 * time.Millisecond, 3 * time.Second, 3 * time.Second}},
+		{name: "no retried statuses", answer: status(409), status: InvocationClientError, extra: "retry: {statuses: []}"},
+		{name: "3xx is not followed", answer: status(302, "Location", "/elsewhere"), status: InvocationFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSink(t, tt.answer)
+			te := newEnv(t, hookYAML("hook", s.URL+"/in", tt.extra), nil)
+			q := te.emit("test.event", `{"n": 1}`)
+			if len(q) != 1 {
+				t.Fatalf("queued %d invocations, want 1", len(q))
+			}
+			inv, waits := te.drive(q[0].ID)
+			want := tt.attempt
+			if want == 0 {
+				want = len(tt.waits) + 1
+			}
+			if inv.Attempts != want || s.count() != want {
+				t.Errorf("attempts = %d (sink got %d), want %d", inv.Attempts, s.count(), want)
+			}
+			if !slices.Equal(waits, tt.waits) {
+				t.Errorf("waits = %v, want %v", waits, tt.waits)
+			}
+			if inv.Status != tt.status {
+				t.Errorf("status = %s, want %s (error %q)", inv.Status, tt.status, inv.Error)
+			}
+			if tt.errHas != "" && !strings.Contains(inv.Error, tt.errHas) {
+				t.Errorf("error = %q, want it to contain %q", inv.Error, tt.errHas)
+			}
+			if len(inv.History) != want {
+				t.Fatalf("history has %d attempts, want %d", len(inv.History), want)
+			}
+			// Every attempt is signed and identified afresh but keeps the
+			// invocation id, and is recorded as an exchange.
+			got := s.got()
+			for i, r := range got {
+				if r.Header.Get(HeaderInvocation) != inv.ID || r.Header.Get(HeaderAttempt) != strconv.Itoa(i+1) {
+					t.Errorf("attempt %d headers: invocation %q attempt %q", i+1, r.Header.Get(HeaderInvocation), r.Header.Get(HeaderAttempt))
+				}
+			}
+			exs := te.rec.all()
+			if len(exs) != want {
+				t.Fatalf("recorded %d exchanges, want %d", len(exs), want)
+			}
+			for i, ex := range exs {
+				if ex.Invocation != inv.ID || ex.Attempt != i+1 || ex.Bin != "hook" || ex.Source != "emit" {
+					t.Errorf("exchange %d: invocation %q attempt %d bin %q source %q", i, ex.Invocation, ex.Attempt, ex.Bin, ex.Source)
+				}
+				if inv.History[i].ExchangeID != ex.ID {
+					t.Errorf("attempt %d exchange id %q, want %q", i+1, inv.History[i].ExchangeID, ex.ID)
+				}
+			}
+		})
+	}
+}
+

@@ -1,0 +1,703 @@
+package emit
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/rules"
+)
+
+// Event types hooklab makes itself.
+const (
+	EventRequestCaptured   = "request.captured"
+	EventExchangeProxied   = "exchange.proxied"
+	EventDeliverySucceeded = "delivery.succeeded"
+	EventDeliveryFailed    = "delivery.failed"
+)
+
+// Headers on every delivery. HeaderInvocation also keeps a webhook aimed at
+// hooklab's own capture port from looping: captured requests that carry it
+// make no request.captured event.
+const (
+	HeaderWebhook    = "X-Hooklab-Webhook-Id"
+	HeaderInvocation = "X-Hooklab-Invocation-Id"
+	HeaderAttempt    = "X-Hooklab-Attempt"
+	UserAgent        = "hooklab-webhook/1"
+)
+
+// DefaultRetain is how long finished invocations are kept.
+const DefaultRetain = 7 * 24 * time.Hour
+
+// Options configure an Emitter.
+type Options struct {
+	// Dir is the data directory holding emit.db; ignored with Memory.
+	Dir string
+	// Memory keeps the queue and webhooks in memory: nothing survives a
+	// restart.
+	Memory bool
+	// Record stores the exchange of each attempt (source emit, Bin the
+	// webhook id, Invocation and Attempt set), e.g. inspect.Store.Add. Nil
+	// records nothing.
+	Record func(context.Context, *inspect.Exchange) error
+	// Publish sends "invocation" events (Data {"invocation": summary}) to
+	// the live stream, e.g. inspect.Hub.Publish. It must not block.
+	Publish func(inspect.Event)
+	// IDs makes invocation, event and exchange ids; a new one when nil.
+	IDs *inspect.IDs
+	// Logger gets errors and warnings; nothing when nil. Secrets are never
+	// logged.
+	Logger *slog.Logger
+	// Clock runs backoff, rate limits, breakers and automations; the
+	// system clock when nil.
+	Clock Clock
+	// Getenv resolves ${NAME} in the config's emit sections; none are set
+	// when nil.
+	Getenv func(string) string
+	// Client sends deliveries; nil uses a client tuned for many deliveries
+	// (MaxIdleConnsPerHost 128, no redirects followed, no proxy).
+	Client *http.Client
+	// Retain is how long finished invocations are kept; DefaultRetain when
+	// zero.
+	Retain time.Duration
+	// AccountID is the account_id of subscription envelopes.
+	AccountID int64
+	// DrainTimeout is how long Close waits for attempts in flight before
+	// cancelling them (they stay queued and resume at the next start);
+	// 5s when zero.
+	DrainTimeout time.Duration
+	// EventBuffer is how many events OnExchange and finished deliveries
+	// may queue before they are dropped (and counted); 8192 when zero.
+	EventBuffer int
+	// Rand returns jitter in [0, 1); math/rand when nil.
+	Rand func() float64
+}
+
+// Emitter sends webhooks. Build one with Open, give it the config with
+// SetConfig, mount Handler, feed it OnExchange, call Run, and Close it last.
+// Its methods are safe for concurrent use.
+type Emitter struct {
+	opts   Options
+	log    *slog.Logger
+	clock  Clock
+	ids    *inspect.IDs
+	db     *db
+	client *http.Client
+
+	snap atomic.Pointer[snapshot]
+
+	mu      sync.Mutex // guards api, cfg, lanes, runCtx, stopRun
+	api     map[string]*Webhook
+	cfg     *config
+	lanes   map[string]*lane
+	runCtx  context.Context
+	stopRun context.CancelFunc
+	runDone chan struct{}
+	stopped bool // Run is ending: no new lanes
+	laneWG  sync.WaitGroup
+	reload  chan struct{}
+
+	events  chan queued
+	dropped atomic.Int64
+	closed  atomic.Bool
+	once    sync.Once
+
+	attemptCtx     context.Context
+	cancelAttempts context.CancelFunc
+	attempts       sync.WaitGroup
+	inflight       atomic.Int64
+}
+
+// snapshot is an immutable view of the webhooks and what connects them,
+// swapped whole on every change.
+type snapshot struct {
+	cfg   *config
+	hooks map[string]*Webhook // config and API webhooks by id
+	api   []*Webhook          // API webhooks with subscriptions
+}
+
+func (s *snapshot) wants(typ string) bool {
+	for _, sub := range s.cfg.subs {
+		if matchType(sub.events, typ) {
+			return true
+		}
+	}
+	for _, t := range s.cfg.triggers {
+		if matchType(t.events, typ) {
+			return true
+		}
+	}
+	for _, w := range s.api {
+		if matchType(w.Subscriptions, typ) {
+			return true
+		}
+	}
+	return false
+}
+
+// queued is an event waiting for the ingest loop: ev, or an exchange to
+// turn into one.
+type queued struct {
+	ev  Event
+	ex  *inspect.Exchange
+	typ string
+}
+
+// Open opens the emitter's database (creating it when needed) and loads
+// the webhooks made through the API. Queued invocations are delivered once
+// Run is called.
+func Open(opts Options) (*Emitter, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
+	}
+	if opts.IDs == nil {
+		opts.IDs = new(inspect.IDs)
+	}
+	if opts.Retain <= 0 {
+		opts.Retain = DefaultRetain
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = 5 * time.Second
+	}
+	if opts.EventBuffer <= 0 {
+		opts.EventBuffer = 8192
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
+	if opts.Client == nil {
+		opts.Client = NewClient()
+	}
+	d, err := openDB(opts.Dir, opts.Memory, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	e := &Emitter{
+		opts: opts, log: opts.Logger, clock: opts.Clock, ids: opts.IDs, db: d, client: opts.Client,
+		api: map[string]*Webhook{}, cfg: &config{byID: map[string]*Webhook{}}, lanes: map[string]*lane{},
+		reload: make(chan struct{}, 1), events: make(chan queued, opts.EventBuffer), runDone: make(chan struct{}),
+	}
+	e.attemptCtx, e.cancelAttempts = context.WithCancel(context.Background())
+	hooks, err := d.loadWebhooks(context.Background())
+	if err != nil {
+		d.close()
+		return nil, fmt.Errorf("load webhooks: %w", err)
+	}
+	for _, w := range hooks {
+		e.api[w.ID] = w
+	}
+	e.mu.Lock()
+	e.rebuildLocked()
+	e.mu.Unlock()
+	return e, nil
+}
+
+// NewClient returns the HTTP client deliveries use by default: a transport
+// tuned for many deliveries to few hosts, no proxy, redirects not followed
+// (a 3xx is the answer). Timeouts are per attempt.
+func NewClient() *http.Client {
+	tr := &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   128,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// Path returns the database file, or ":memory:".
+func (e *Emitter) Path() string { return e.db.path }
+
+// rebuildLocked makes a new snapshot and starts or stops lanes. e.mu is
+// held.
+func (e *Emitter) rebuildLocked() {
+	s := &snapshot{cfg: e.cfg, hooks: make(map[string]*Webhook, len(e.cfg.byID)+len(e.api))}
+	maps.Copy(s.hooks, e.cfg.byID)
+	for id, w := range e.api {
+		if _, inCfg := s.hooks[id]; !inCfg {
+			s.hooks[id] = w
+			if len(w.Subscriptions) > 0 {
+				s.api = append(s.api, w)
+			}
+		}
+	}
+	e.snap.Store(s)
+	if e.runCtx != nil && !e.stopped {
+		for id := range s.hooks {
+			if e.lanes[id] == nil {
+				e.startLaneLocked(id)
+			}
+		}
+	}
+	for id, l := range e.lanes {
+		if s.hooks[id] == nil {
+			l.cancel()
+			delete(e.lanes, id)
+		} else {
+			l.poke()
+		}
+	}
+	select {
+	case e.reload <- struct{}{}:
+	default:
+	}
+}
+
+// webhook returns the live definition of id, or nil.
+func (e *Emitter) webhook(id string) *Webhook { return e.snap.Load().hooks[id] }
+
+// SetConfig applies the webhooks, triggers, automations and subscriptions
+// of cfg (nil for none). When they are invalid it returns a *rules.Errors
+// (each error with file:line:col) and keeps the previous ones live.
+// Warnings are logged and returned by Warnings.
+func (e *Emitter) SetConfig(cfg *rules.Config) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	lookup := func(id string) *Webhook { return e.api[id] }
+	c, err := decodeConfig(cfg, e.opts.Getenv, lookup)
+	if err != nil {
+		return err
+	}
+	for _, w := range c.warnings {
+		e.log.Warn("webhook config warning", "warning", w)
+	}
+	e.cfg = c
+	e.rebuildLocked()
+	return nil
+}
+
+// Warnings returns the warnings of the live config (file:line:col: field:
+// message).
+func (e *Emitter) Warnings() []string { return e.snap.Load().cfg.warnings }
+
+// Check validates the emit sections of cfg without an emitter, for
+// "hooklab check": references to webhooks that the file does not define
+// are assumed to be API-made. It returns the warnings, and a *rules.Errors
+// when the sections are invalid.
+func Check(cfg *rules.Config, getenv func(string) string) (warnings []string, err error) {
+	c, err := decodeConfig(cfg, getenv, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.warnings, nil
+}
+
+// Queued is an invocation made by an event, as Emit and POST /api/events
+// answer: pending, or failed when its payload could not be rendered.
+type Queued struct {
+	ID        string `json:"id"`
+	EventID   string `json:"event_id"`
+	WebhookID string `json:"webhook_id"`
+	Cause     string `json:"cause"`
+	Status    string `json:"status"`
+	Error     string `json:"error,omitempty"`
+}
+
+// normalizeEvent fills the id, time and subject of ev and checks it.
+func (e *Emitter) normalizeEvent(ev *Event, now time.Time) error {
+	if why := checkEventType(ev.Type); why != "" {
+		return &ValidationError{List: []FieldError{{Field: "type", Msg: why}}}
+	}
+	if len(ev.Data) == 0 || string(ev.Data) == "null" {
+		ev.Data = json.RawMessage(`{}`)
+	}
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(ev.Data, &probe) != nil {
+		return &ValidationError{List: []FieldError{{Field: "data", Msg: "data must be a JSON object"}}}
+	}
+	if ev.ID == "" {
+		ev.ID = e.ids.New(now)
+	}
+	if ev.Time.IsZero() {
+		ev.Time = now
+	}
+	if ev.Subject == "" {
+		ev.Subject = defaultSubject(ev.Type, ev.Data)
+	}
+	return nil
+}
+
+// Emit queues the invocations that events make (every subscribed webhook,
+// every trigger whose conditions hold) and returns them once they are
+// written. An event with a bad type or data fails the call with a
+// *ValidationError before anything is queued.
+func (e *Emitter) Emit(ctx context.Context, events ...Event) ([]Queued, error) {
+	if e.closed.Load() {
+		return nil, inspect.ErrClosed
+	}
+	now := e.clock.Now()
+	for i := range events {
+		if err := e.normalizeEvent(&events[i], now); err != nil {
+			if len(events) > 1 {
+				var ve *ValidationError
+				if errors.As(err, &ve) {
+					for j := range ve.List {
+						ve.List[j].Field = fmt.Sprintf("%d.%s", i, ve.List[j].Field)
+					}
+				}
+			}
+			return nil, err
+		}
+	}
+	s := e.snap.Load()
+	var invs []*Invocation
+	for i := range events {
+		invs = append(invs, e.plan(s, &events[i], now)...)
+	}
+	return e.enqueue(ctx, invs)
+}
+
+// plan makes the invocations of one event.
+func (e *Emitter) plan(s *snapshot, ev *Event, now time.Time) []*Invocation {
+	var out []*Invocation
+	var data any
+	var condReq *rules.Request
+	add := func(w *Webhook, cause string, nt *notify) {
+		if w == nil || w.Status != StatusActive {
+			return
+		}
+		if nt != nil && data == nil {
+			data = decodeData(ev.Data)
+		}
+		out = append(out, e.newInvocation(w, ev, data, nt, cause, now))
+	}
+	for _, sub := range s.cfg.subs {
+		if matchType(sub.events, ev.Type) {
+			add(s.hooks[sub.webhook], "subscription", nil)
+		}
+	}
+	for _, w := range s.api {
+		if matchType(w.Subscriptions, ev.Type) {
+			add(w, "subscription", nil)
+		}
+	}
+	for _, t := range s.cfg.triggers {
+		if !matchType(t.events, ev.Type) {
+			continue
+		}
+		if t.cond != nil {
+			if condReq == nil {
+				condReq = &rules.Request{Method: http.MethodPost, Body: ev.Data, Header: http.Header{}}
+			}
+			if _, ok := t.cond.Match(condReq); !ok {
+				continue
+			}
+		}
+		add(s.hooks[t.notify.webhook], "trigger:"+t.name, &t.notify)
+	}
+	return out
+}
+
+// newInvocation renders the invocation of w for ev; a rendering problem
+// makes a failed invocation that says why.
+func (e *Emitter) newInvocation(w *Webhook, ev *Event, data any, nt *notify, cause string, now time.Time) *Invocation {
+	inv := &Invocation{
+		ID: e.ids.New(now), WebhookID: w.ID, EventID: ev.ID, EventType: ev.Type, Cause: cause,
+		Status: InvocationPending, CreatedAt: now, UpdatedAt: now, queued: true, nextAt: now, depth: ev.depth,
+	}
+	req, err := e.render(w, ev, data, nt, now)
+	inv.request = req
+	if err != nil {
+		inv.Status, inv.queued, inv.Error = InvocationFailed, false, err.Error()
+	}
+	return inv
+}
+
+// enqueue writes invocations in one transaction and wakes their lanes.
+func (e *Emitter) enqueue(ctx context.Context, invs []*Invocation) ([]Queued, error) {
+	out := make([]Queued, 0, len(invs))
+	if len(invs) == 0 {
+		return out, nil
+	}
+	err := e.db.write(ctx, func(tx *sql.Tx) error {
+		for _, inv := range invs {
+			if err := insertInvocation(tx, inv); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue invocations: %w", err)
+	}
+	woken := map[string]bool{}
+	for _, inv := range invs {
+		out = append(out, Queued{ID: inv.ID, EventID: inv.EventID, WebhookID: inv.WebhookID, Cause: inv.Cause, Status: inv.Status, Error: inv.Error})
+		if inv.queued && !woken[inv.WebhookID] {
+			woken[inv.WebhookID] = true
+			e.wake(inv.WebhookID)
+		}
+		e.publish(inv)
+	}
+	return out, nil
+}
+
+func (e *Emitter) wake(id string) {
+	e.mu.Lock()
+	l := e.lanes[id]
+	e.mu.Unlock()
+	if l != nil {
+		l.poke()
+	}
+}
+
+func (e *Emitter) publish(inv *Invocation) {
+	if e.opts.Publish == nil {
+		return
+	}
+	e.opts.Publish(inspect.Event{Type: "invocation", Data: map[string]any{"invocation": inv}})
+}
+
+// OnExchange makes an event of a captured (request.captured) or proxied
+// (exchange.proxied) exchange. It never blocks: the event is queued for
+// the Run loop, or dropped and counted (Stats.DroppedEvents, and a logged
+// error) when the queue is full. Exchanges of other sources, and captured
+// requests that hooklab itself emitted, make no event.
+func (e *Emitter) OnExchange(_ context.Context, ex *inspect.Exchange) {
+	if ex == nil || e.closed.Load() {
+		return
+	}
+	var typ string
+	switch ex.Source {
+	case inspect.SourceCapture:
+		typ = EventRequestCaptured
+	case inspect.SourceProxy:
+		typ = EventExchangeProxied
+	default:
+		return
+	}
+	if !e.snap.Load().wants(typ) || ex.Request.Headers.Get(HeaderInvocation) != "" {
+		return
+	}
+	e.push(queued{ex: ex, typ: typ})
+}
+
+func (e *Emitter) push(q queued) {
+	select {
+	case e.events <- q:
+	default:
+		if n := e.dropped.Add(1); n&(n-1) == 0 {
+			e.log.Error("webhook event queue full; events dropped", "dropped", n)
+		}
+	}
+}
+
+// exchangeEvent turns an exchange into its event: data holds exchange
+// (id, bin, source, time), request (as mock templates see it: method,
+// path, query, headers, body, json, form) and, for proxied exchanges,
+// response (status, headers, body).
+func exchangeEvent(ex *inspect.Exchange, typ string) Event {
+	u, _ := url.Parse(ex.Request.URL)
+	r := &rules.Request{Method: ex.Request.Method, Header: ex.Request.Headers.HTTP(), Body: ex.Request.Body, Bin: ex.Bin}
+	if u != nil {
+		r.Path, r.RawQuery = u.Path, u.RawQuery
+	}
+	data := rules.RequestVars(r, nil)
+	if req, ok := data["request"].(map[string]any); ok {
+		req["url"] = ex.Request.URL
+	}
+	data["exchange"] = map[string]any{"id": ex.ID, "bin": ex.Bin, "source": string(ex.Source), "time": ex.Time}
+	if resp := ex.Response; resp != nil {
+		hdr := map[string]any{}
+		for _, h := range resp.Headers {
+			hdr[lower(h.Name)] = h.Value
+		}
+		data["response"] = map[string]any{"status": resp.Status, "headers": hdr, "body": string(resp.Body)}
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		b = []byte(`{}`)
+	}
+	return Event{ID: ex.ID, Type: typ, Time: ex.Time, Subject: "exchange:" + ex.ID, Data: b}
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 32
+		}
+	}
+	return string(b)
+}
+
+// Run delivers queued invocations, turns exchanges into events and runs
+// automations until ctx ends. Attempts in flight then finish (or are
+// cancelled) in Close.
+func (e *Emitter) Run(ctx context.Context) error {
+	e.mu.Lock()
+	if e.runCtx != nil {
+		e.mu.Unlock()
+		return errors.New("emit: Run called twice")
+	}
+	if e.closed.Load() {
+		e.mu.Unlock()
+		return inspect.ErrClosed
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	e.runCtx, e.stopRun = ctx, cancel
+	e.rebuildLocked()
+	e.mu.Unlock()
+	defer close(e.runDone)
+
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); e.ingest(ctx) }()
+	go func() { defer wg.Done(); e.automate(ctx) }()
+	go func() { defer wg.Done(); e.sweep(ctx) }()
+	<-ctx.Done()
+	e.mu.Lock()
+	e.stopped = true
+	e.mu.Unlock()
+	wg.Wait()
+	e.laneWG.Wait()
+	return nil
+}
+
+// ingest turns queued events into invocations, in batches.
+func (e *Emitter) ingest(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case q := <-e.events:
+			e.ingestBatch(ctx, q)
+		}
+	}
+}
+
+func (e *Emitter) ingestBatch(ctx context.Context, first queued) {
+	batch := []Event{e.toEvent(first)}
+fill:
+	for len(batch) < 256 {
+		select {
+		case q := <-e.events:
+			batch = append(batch, e.toEvent(q))
+		default:
+			break fill
+		}
+	}
+	now := e.clock.Now()
+	s := e.snap.Load()
+	var invs []*Invocation
+	for i := range batch {
+		if e.normalizeEvent(&batch[i], now) != nil {
+			continue
+		}
+		invs = append(invs, e.plan(s, &batch[i], now)...)
+	}
+	if _, err := e.enqueue(context.WithoutCancel(ctx), invs); err != nil {
+		e.log.Error("queue invocations of events", "err", err, "events", len(batch))
+	}
+}
+
+func (e *Emitter) toEvent(q queued) Event {
+	if q.ex != nil {
+		return exchangeEvent(q.ex, q.typ)
+	}
+	return q.ev
+}
+
+// sweep deletes finished invocations older than Retain, hourly.
+func (e *Emitter) sweep(ctx context.Context) {
+	for {
+		now := e.clock.Now()
+		if err := e.db.retain(ctx, now.Add(-e.opts.Retain)); err != nil && ctx.Err() == nil {
+			e.log.Error("invocation retention", "err", err)
+		}
+		c, stop := e.clock.At(now.Add(time.Hour))
+		select {
+		case <-ctx.Done():
+			stop()
+			return
+		case <-c:
+		}
+	}
+}
+
+// Close stops Run (when it is running), waits up to DrainTimeout for
+// attempts in flight (then cancels them; they stay queued), queues the
+// events still buffered, and closes the database.
+func (e *Emitter) Close() error {
+	var err error
+	e.once.Do(func() {
+		e.closed.Store(true)
+		e.mu.Lock()
+		running := e.runCtx != nil
+		if running {
+			e.stopRun()
+		}
+		e.mu.Unlock()
+		if running {
+			<-e.runDone
+		}
+		done := make(chan struct{})
+		go func() { e.attempts.Wait(); close(done) }()
+		t := time.NewTimer(e.opts.DrainTimeout)
+		select {
+		case <-done:
+		case <-t.C:
+			e.cancelAttempts()
+			<-done
+		}
+		t.Stop()
+		e.cancelAttempts()
+		for {
+			select {
+			case q := <-e.events:
+				e.ingestBatch(context.Background(), q)
+				continue
+			default:
+			}
+			break
+		}
+		err = e.db.close()
+	})
+	return err
+}
+
+// Stats counts invocations.
+type Stats struct {
+	// ByStatus counts invocations by status.
+	ByStatus map[string]int64 `json:"by_status"`
+	// Queued counts invocations waiting for an attempt; InFlight those
+	// being attempted now.
+	Queued   int64 `json:"queued"`
+	InFlight int64 `json:"in_flight"`
+	Total    int64 `json:"total"`
+	// DroppedEvents counts events lost because the event queue was full.
+	DroppedEvents int64 `json:"dropped_events"`
+	// BufferedEvents are events not yet turned into invocations.
+	BufferedEvents int `json:"buffered_events"`
+}
+
+// Stats counts the invocations in the database by status.
+func (e *Emitter) Stats(ctx context.Context) (Stats, error) {
+	by, q, err := e.db.stats(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	s := Stats{ByStatus: by, Queued: q, InFlight: e.inflight.Load(), DroppedEvents: e.dropped.Load(), BufferedEvents: len(e.events)}
+	for _, n := range by {
+		s.Total += n
+	}
+	return s, nil
+}

@@ -1,0 +1,171 @@
+package emit
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+)
+
+// Invocation statuses. pending, throttled and circuit_broken are states of
+// a queued invocation; the others are final.
+const (
+	InvocationPending       = "pending"
+	InvocationSuccess       = "success"
+	InvocationFailed        = "failed"
+	InvocationTimeout       = "timeout"
+	InvocationClientError   = "client_error"
+	InvocationServerError   = "server_error"
+	InvocationThrottled     = "throttled"
+	InvocationCircuitBroken = "circuit_broken"
+)
+
+// invocationStatuses lists every status, for validating filters.
+var invocationStatuses = []string{InvocationPending, InvocationSuccess, InvocationFailed, InvocationTimeout,
+	InvocationClientError, InvocationServerError, InvocationThrottled, InvocationCircuitBroken}
+
+// Invocation is one delivery of an event (or automation) to a webhook, with
+// all its attempts. The request is rendered once, when the invocation is
+// queued; authentication and signature headers are added to each attempt
+// (signed afresh), and are never stored with the invocation.
+type Invocation struct {
+	ID        string `json:"id"`
+	WebhookID string `json:"webhook_id"`
+	EventID   string `json:"event_id"`
+	EventType string `json:"event_type"`
+	// Cause is subscription, trigger:NAME, automation:NAME.
+	Cause  string `json:"cause"`
+	Status string `json:"status"`
+	// Attempts is how many attempts were made; StatusCode and Error are the
+	// last one's.
+	Attempts   int       `json:"attempt_count"`
+	StatusCode int       `json:"status_code,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	// NextAt is when the next attempt is due, while the invocation is
+	// queued.
+	NextAt *time.Time `json:"next_attempt_at,omitempty"`
+	// Request (the rendered request, without auth and signature headers)
+	// and History are filled by GET /api/invocations/{id}.
+	Request *SentRequest `json:"request,omitempty"`
+	History []Attempt    `json:"attempts,omitempty"`
+
+	request   storedRequest
+	queued    bool
+	nextAt    time.Time
+	retryBase int // attempts made before the last manual redelivery
+	depth     int // 1 when caused by a delivery.* event
+}
+
+// storedRequest is the rendered request kept with an invocation.
+type storedRequest struct {
+	Method  string
+	URL     string
+	Headers inspect.Headers
+	Body    []byte
+}
+
+func (r storedRequest) public() SentRequest {
+	return SentRequest{Method: r.Method, URL: r.URL, Headers: r.Headers, Body: string(r.Body)}
+}
+
+// SentRequest is a request as the activity log shows it: secrets redacted.
+type SentRequest struct {
+	Method  string          `json:"method"`
+	URL     string          `json:"url"`
+	Headers inspect.Headers `json:"headers"`
+	Body    string          `json:"body"`
+}
+
+// SentResponse is a response as the activity log keeps it: the body cut at
+// MaxResponseBody bytes (Truncated), Size its full length.
+type SentResponse struct {
+	Status    int             `json:"status"`
+	Headers   inspect.Headers `json:"headers"`
+	Body      string          `json:"body"`
+	Size      int64           `json:"size"`
+	Truncated bool            `json:"truncated"`
+}
+
+// Attempt is one try of an invocation.
+type Attempt struct {
+	N          int           `json:"attempt"`
+	Time       time.Time     `json:"time"`
+	Duration   time.Duration `json:"-"`
+	DurationMS float64       `json:"duration_ms"`
+	Request    SentRequest   `json:"request"`
+	StatusCode int           `json:"status_code"`
+	Response   *SentResponse `json:"response"`
+	// Outcome is success, client_error, server_error, timeout or failed.
+	Outcome string `json:"outcome"`
+	Error   string `json:"error,omitempty"`
+	// ExchangeID is the exchange (source emit) that records the attempt.
+	ExchangeID string `json:"exchange_id,omitempty"`
+}
+
+// Event is something that happened and may invoke webhooks: a type such as
+// ticket.created and its data, a JSON object.
+type Event struct {
+	// ID is made when empty.
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	// Time defaults to now.
+	Time time.Time `json:"time,omitzero"`
+	// Subject names what the event is about (the envelope's subject);
+	// default "TYPE:ID" from the first part of the type and the id of the
+	// data's object of that name ("ticket:35436" for ticket.created with
+	// {"ticket": {"id": 35436}}).
+	Subject string `json:"subject,omitempty"`
+	// Data is the event's JSON data: the envelope's detail, and the top
+	// level of the Liquid context of triggers.
+	Data json.RawMessage `json:"data,omitempty"`
+	// Changes is the envelope's "event" (what changed), when the sender
+	// has one.
+	Changes json.RawMessage `json:"event,omitempty"`
+
+	depth int
+}
+
+// checkEventType returns why t cannot be an event type, or "".
+func checkEventType(t string) string {
+	switch {
+	case t == "":
+		return "type is required, such as ticket.created"
+	case len(t) > 128:
+		return fmt.Sprintf("type is %d characters long; the limit is 128", len(t))
+	case strings.ContainsAny(t, " \t\r\n*?[]"):
+		return fmt.Sprintf("type %q must not contain spaces or glob characters", t)
+	}
+	return ""
+}
+
+// checkGlob returns why g cannot be an event type pattern, or "".
+func checkGlob(g string) string {
+	if g == "" {
+		return "event type pattern is empty"
+	}
+	if _, err := path.Match(g, ""); err != nil {
+		return fmt.Sprintf("bad event type pattern %q: %v", g, err)
+	}
+	return ""
+}
+
+// matchType reports whether event type t matches one of the patterns; "*"
+// matches any run of characters (dots included), "?" one character.
+func matchType(patterns []string, t string) bool {
+	for _, p := range patterns {
+		if p == t || p == "*" {
+			return true
+		}
+		if ok, _ := path.Match(p, t); ok {
+			return true
+		}
+		// path.Match stops * at "/", which event types never have, so
+		// "ticket.*" matches "ticket.comment.added" already.
+	}
+	return false
+}

@@ -1,0 +1,555 @@
+package emit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/rules"
+)
+
+// Webhooks returns every webhook, config ones first, each with its secrets
+// redacted.
+func (e *Emitter) Webhooks() []*Webhook {
+	s := e.snap.Load()
+	out := make([]*Webhook, 0, len(s.hooks))
+	for _, w := range s.cfg.webhooks {
+		out = append(out, w.redacted())
+	}
+	var api []*Webhook
+	for id, w := range s.hooks {
+		if s.cfg.byID[id] == nil {
+			api = append(api, w.redacted())
+		}
+	}
+	slices.SortFunc(api, func(a, b *Webhook) int { return strings.Compare(a.ID, b.ID) })
+	return append(out, api...)
+}
+
+// Webhook returns the webhook with id, secrets redacted, or ErrNotFound.
+func (e *Emitter) Webhook(id string) (*Webhook, error) {
+	w := e.webhook(id)
+	if w == nil {
+		return nil, fmt.Errorf("webhook %s: %w", id, inspect.ErrNotFound)
+	}
+	return w.redacted(), nil
+}
+
+// CreateWebhook validates and stores a webhook made through the API. An
+// empty ID gets a new one; no signing gets the zendesk scheme with a new
+// secret, and a signing scheme without a secret gets a new secret. It
+// returns the stored webhook (redacted) and the warnings, or a
+// *ValidationError.
+func (e *Emitter) CreateWebhook(ctx context.Context, w Webhook) (*Webhook, []FieldError, error) {
+	now := e.clock.Now().UTC()
+	if w.ID == "" {
+		w.ID = strings.ToLower(e.ids.New(now))
+	}
+	w.Source, w.Location, w.CreatedAt, w.UpdatedAt = SourceAPI, "", now, now
+	if w.Signing == nil {
+		w.Signing = &Signing{Scheme: rules.SchemeZendesk}
+	}
+	w.normalize()
+	if w.Signing.Scheme != SchemeNone && w.Signing.Secret == "" {
+		w.Signing.Secret = newSecret(w.Signing.Scheme)
+	}
+	w.Signing.Previous = nil
+	errs, warns := w.validate()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if other := e.cfg.byID[w.ID]; other != nil {
+		errs = append(errs, FieldError{Field: "id", Msg: fmt.Sprintf("a webhook with id %s is defined in %s", w.ID, other.Location)})
+	} else if e.api[w.ID] != nil {
+		errs = append(errs, FieldError{Field: "id", Msg: fmt.Sprintf("a webhook with id %s already exists", w.ID)})
+	}
+	if len(errs) > 0 {
+		return nil, warns, &ValidationError{List: errs}
+	}
+	if err := e.db.putWebhook(ctx, &w); err != nil {
+		return nil, nil, err
+	}
+	e.api[w.ID] = &w
+	e.rebuildLocked()
+	return w.redacted(), warns, nil
+}
+
+// errConfigWebhook refuses changing a webhook of the config file.
+func errConfigWebhook(w *Webhook) error {
+	return &ValidationError{List: []FieldError{{Msg: fmt.Sprintf("webhook %s is defined in %s; change it there", w.ID, w.Location)}}}
+}
+
+// UpdateWebhook applies a JSON merge patch to a webhook made through the
+// API: the fields present replace the stored ones (authentication,
+// signing, retry, rate_limit and circuit_breaker merge one level deep), a
+// secret sent as "REDACTED" keeps the stored one, and null removes a field.
+// id, source and the times cannot be changed.
+func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMessage) (*Webhook, []FieldError, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if w := e.cfg.byID[id]; w != nil {
+		return nil, nil, errConfigWebhook(w)
+	}
+	old := e.api[id]
+	if old == nil {
+		return nil, nil, fmt.Errorf("webhook %s: %w", id, inspect.ErrNotFound)
+	}
+	var p map[string]json.RawMessage
+	if err := json.Unmarshal(patch, &p); err != nil {
+		return nil, nil, fmt.Errorf("%w: the body must be a JSON object of fields to change: %v", inspect.ErrInvalid, err)
+	}
+	base, _ := json.Marshal(old)
+	var cur map[string]json.RawMessage
+	_ = json.Unmarshal(base, &cur)
+	nested := []string{"authentication", "signing", "retry", "rate_limit", "circuit_breaker"}
+	for k, v := range p {
+		switch k {
+		case "id":
+			var s string
+			if json.Unmarshal(v, &s) != nil || s != id {
+				return nil, nil, &ValidationError{List: []FieldError{{Field: "id", Msg: "id cannot be changed"}}}
+			}
+			continue
+		case "source", "location", "created_at", "updated_at":
+			continue
+		}
+		if string(v) == "null" {
+			delete(cur, k)
+			continue
+		}
+		if slices.Contains(nested, k) && len(cur[k]) > 0 && strings.HasPrefix(strings.TrimSpace(string(v)), "{") {
+			var a, b map[string]json.RawMessage
+			if json.Unmarshal(cur[k], &a) == nil && json.Unmarshal(v, &b) == nil && a != nil {
+				for bk, bv := range b {
+					if string(bv) == "null" {
+						delete(a, bk)
+					} else {
+						a[bk] = bv
+					}
+				}
+				v, _ = json.Marshal(a)
+			}
+		}
+		cur[k] = v
+	}
+	merged, _ := json.Marshal(cur)
+	var w Webhook
+	dec := json.NewDecoder(strings.NewReader(string(merged)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", inspect.ErrInvalid, err)
+	}
+	keepSecret := func(v *string, was string) {
+		if *v == rules.Redacted {
+			*v = was
+		}
+	}
+	if a, oa := w.Authentication, old.Authentication; a != nil && oa != nil {
+		keepSecret(&a.Value, oa.Value)
+		keepSecret(&a.Password, oa.Password)
+		keepSecret(&a.Token, oa.Token)
+	}
+	if s, os := w.Signing, old.Signing; s != nil && os != nil {
+		keepSecret(&s.Secret, os.Secret)
+		s.Previous = os.Previous
+		if s.Scheme != os.Scheme && s.Secret == os.Secret && s.Scheme != SchemeNone {
+			s.Secret = newSecret(s.Scheme)
+			s.Previous = nil
+		}
+	}
+	w.ID, w.Source, w.CreatedAt, w.UpdatedAt = id, SourceAPI, old.CreatedAt, e.clock.Now().UTC()
+	w.normalize()
+	if w.Signing != nil && w.Signing.Scheme != SchemeNone && w.Signing.Secret == "" {
+		w.Signing.Secret = newSecret(w.Signing.Scheme)
+	}
+	errs, warns := w.validate()
+	errs = append(errs, e.checkConnectionsLocked(&w)...)
+	if len(errs) > 0 {
+		return nil, warns, &ValidationError{List: errs}
+	}
+	if err := e.db.putWebhook(ctx, &w); err != nil {
+		return nil, nil, err
+	}
+	e.api[id] = &w
+	e.rebuildLocked()
+	return w.redacted(), warns, nil
+}
+
+// checkConnectionsLocked checks that a changed API webhook still fits the
+// config's triggers, automations and subscriptions that name it.
+func (e *Emitter) checkConnectionsLocked(w *Webhook) []FieldError {
+	var errs []FieldError
+	for _, t := range e.cfg.triggers {
+		if t.notify.webhook == w.ID && len(w.Subscriptions) > 0 {
+			errs = append(errs, FieldError{Field: "subscriptions", Msg: fmt.Sprintf("the webhook is notified by trigger %s (%s); a webhook is connected either to subscriptions or to triggers and automations, never both", t.name, t.where)})
+		}
+	}
+	for _, a := range e.cfg.automations {
+		if a.notify.webhook == w.ID && len(w.Subscriptions) > 0 {
+			errs = append(errs, FieldError{Field: "subscriptions", Msg: fmt.Sprintf("the webhook is notified by automation %s (%s); a webhook is connected either to subscriptions or to triggers and automations, never both", a.name, a.where)})
+		}
+	}
+	for _, s := range e.cfg.subs {
+		if s.webhook == w.ID && (w.Method != http.MethodPost || w.Format != FormatJSON) {
+			errs = append(errs, FieldError{Field: "method", Msg: fmt.Sprintf("the webhook is connected to event subscriptions (%s), which are always POST with json format", s.where)})
+		}
+	}
+	return errs
+}
+
+// DeleteWebhook deletes a webhook made through the API; its queued
+// invocations fail. A webhook that the config's triggers, automations or
+// subscriptions name cannot be deleted.
+func (e *Emitter) DeleteWebhook(ctx context.Context, id string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if w := e.cfg.byID[id]; w != nil {
+		return errConfigWebhook(w)
+	}
+	if e.api[id] == nil {
+		return fmt.Errorf("webhook %s: %w", id, inspect.ErrNotFound)
+	}
+	var users []string
+	for _, t := range e.cfg.triggers {
+		if t.notify.webhook == id {
+			users = append(users, "trigger "+t.name+" ("+t.where+")")
+		}
+	}
+	for _, a := range e.cfg.automations {
+		if a.notify.webhook == id {
+			users = append(users, "automation "+a.name+" ("+a.where+")")
+		}
+	}
+	for _, s := range e.cfg.subs {
+		if s.webhook == id {
+			users = append(users, "a subscription ("+s.where+")")
+		}
+	}
+	if len(users) > 0 {
+		return &ValidationError{List: []FieldError{{Msg: fmt.Sprintf("webhook %s is used by %s; remove those first", id, strings.Join(users, ", "))}}}
+	}
+	if err := e.db.deleteWebhook(ctx, id, e.clock.Now()); err != nil {
+		return err
+	}
+	delete(e.api, id)
+	e.rebuildLocked()
+	return nil
+}
+
+// SigningSecret is a webhook's signing scheme and secret, shown only when
+// asked for explicitly.
+type SigningSecret struct {
+	Scheme string `json:"scheme"`
+	Secret string `json:"secret"`
+}
+
+// SigningSecret returns the webhook's signing secret.
+func (e *Emitter) SigningSecret(id string) (SigningSecret, error) {
+	w := e.webhook(id)
+	if w == nil {
+		return SigningSecret{}, fmt.Errorf("webhook %s: %w", id, inspect.ErrNotFound)
+	}
+	if w.Signing == nil || w.Signing.Scheme == SchemeNone {
+		return SigningSecret{Scheme: SchemeNone}, nil
+	}
+	return SigningSecret{Scheme: w.Signing.Scheme, Secret: w.Signing.Secret}, nil
+}
+
+// RotateSigningSecret gives an API webhook a new signing secret. The old
+// one keeps signing, next to the new one, for RotationOverlap where the
+// scheme carries several signatures (standard-webhooks, stripe).
+func (e *Emitter) RotateSigningSecret(ctx context.Context, id string) (SigningSecret, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if w := e.cfg.byID[id]; w != nil {
+		return SigningSecret{}, errConfigWebhook(w)
+	}
+	old := e.api[id]
+	if old == nil {
+		return SigningSecret{}, fmt.Errorf("webhook %s: %w", id, inspect.ErrNotFound)
+	}
+	if old.Signing == nil || old.Signing.Scheme == SchemeNone {
+		return SigningSecret{}, &ValidationError{List: []FieldError{{Field: "signing", Msg: "signing is off for this webhook; set a signing scheme first"}}}
+	}
+	now := e.clock.Now().UTC()
+	w := *old
+	s := *old.Signing
+	prev := []PreviousSecret{{Secret: s.Secret, Until: now.Add(RotationOverlap)}}
+	for _, p := range s.Previous {
+		if now.Before(p.Until) {
+			prev = append(prev, p)
+		}
+	}
+	s.Previous = prev
+	s.Secret = newSecret(s.Scheme)
+	w.Signing = &s
+	w.UpdatedAt = now
+	if err := e.db.putWebhook(ctx, &w); err != nil {
+		return SigningSecret{}, err
+	}
+	e.api[id] = &w
+	e.rebuildLocked()
+	return SigningSecret{Scheme: s.Scheme, Secret: s.Secret}, nil
+}
+
+// Invocation returns one invocation with its request and every attempt.
+func (e *Emitter) Invocation(ctx context.Context, id string) (*Invocation, error) {
+	return e.db.getInvocation(ctx, id)
+}
+
+// Invocations lists invocations newest first, and the cursor of the next
+// page ("" when there is none).
+func (e *Emitter) Invocations(ctx context.Context, q InvocationQuery) ([]*Invocation, string, error) {
+	if q.Status != "" && !slices.Contains(invocationStatuses, q.Status) {
+		return nil, "", &ValidationError{List: []FieldError{{Field: "status", Msg: fmt.Sprintf("status must be one of %s, got %q", strings.Join(invocationStatuses, ", "), q.Status)}}}
+	}
+	return e.db.list(ctx, q)
+}
+
+// Redeliver queues a finished invocation again, now, with a fresh retry
+// budget; its attempts continue its history and it keeps its id, which
+// receivers use to de-duplicate.
+func (e *Emitter) Redeliver(ctx context.Context, id string) (*Invocation, error) {
+	got, err := e.db.requeue(ctx, "id = ?", []any{id}, e.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	if len(got) == 0 {
+		inv, err := e.db.getInvocation(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return nil, &ValidationError{List: []FieldError{{Msg: fmt.Sprintf("invocation %s is still queued (%s)", id, inv.Status)}}}
+	}
+	e.wake(got[id])
+	return e.db.getInvocation(ctx, id)
+}
+
+// RedeliverQuery selects finished invocations to queue again.
+type RedeliverQuery struct {
+	WebhookID string    `json:"webhook_id,omitempty"`
+	From      time.Time `json:"from,omitzero"`
+	To        time.Time `json:"to,omitzero"`
+	// Statuses to redeliver; default every unsuccessful final status
+	// (failed, timeout, client_error, server_error).
+	Statuses []string `json:"statuses,omitempty"`
+}
+
+// RedeliverRange queues again every finished, unsuccessful invocation
+// created in the range, and returns their ids.
+func (e *Emitter) RedeliverRange(ctx context.Context, q RedeliverQuery) ([]string, error) {
+	sts := q.Statuses
+	if len(sts) == 0 {
+		sts = []string{InvocationFailed, InvocationTimeout, InvocationClientError, InvocationServerError}
+	}
+	conds := []string{"status IN (" + strings.TrimSuffix(strings.Repeat("?,", len(sts)), ",") + ")"}
+	var args []any
+	for i, s := range sts {
+		if !slices.Contains(invocationStatuses, s) || s == InvocationSuccess {
+			return nil, &ValidationError{List: []FieldError{{Field: fmt.Sprintf("statuses.%d", i), Msg: fmt.Sprintf("status must be one of failed, timeout, client_error, server_error, got %q", s)}}}
+		}
+		args = append(args, s)
+	}
+	if q.WebhookID != "" {
+		conds, args = append(conds, "webhook_id = ?"), append(args, q.WebhookID)
+	}
+	if !q.From.IsZero() {
+		conds, args = append(conds, "created_ns >= ?"), append(args, q.From.UnixNano())
+	}
+	if !q.To.IsZero() {
+		conds, args = append(conds, "created_ns <= ?"), append(args, q.To.UnixNano())
+	}
+	got, err := e.db.requeue(ctx, strings.Join(conds, " AND "), args, e.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(got))
+	hooks := map[string]bool{}
+	for id, wh := range got {
+		ids = append(ids, id)
+		hooks[wh] = true
+	}
+	slices.Sort(ids)
+	for wh := range hooks {
+		e.wake(wh)
+	}
+	return ids, nil
+}
+
+// TestRequest is the body of a test send. Payload is sent as is (a JSON
+// string is sent as its text, any other JSON value as JSON); without one a
+// small test payload in the webhook's format is sent. Params go to the URL
+// of GET and DELETE webhooks, or form the body of form_encoded ones.
+// Headers add to (or override) the custom headers, under the same rules.
+// Webhook is an unsaved definition, for POST /api/webhooks/test only; it
+// is signed with TestSecret.
+type TestRequest struct {
+	Webhook *Webhook          `json:"webhook,omitempty"`
+	Payload json.RawMessage   `json:"payload,omitempty"`
+	Params  map[string]string `json:"params,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+}
+
+// TestResult is what a test send did: the request sent (secrets redacted)
+// and the response received, or the error.
+type TestResult struct {
+	Request    SentRequest   `json:"request"`
+	Response   *SentResponse `json:"response"`
+	Outcome    string        `json:"outcome"`
+	Error      string        `json:"error,omitempty"`
+	DurationMS float64       `json:"duration_ms"`
+	ExchangeID string        `json:"exchange_id,omitempty"`
+}
+
+// Test sends once, with no retry, to the webhook id (or, with id "", to
+// the unsaved definition tr.Webhook) using its method, format, auth and
+// signing, and returns what was sent and received. The attempt is recorded
+// as an exchange but makes no invocation.
+func (e *Emitter) Test(ctx context.Context, id string, tr TestRequest) (*TestResult, error) {
+	var w *Webhook
+	var secrets []string
+	if id == "" {
+		if tr.Webhook == nil {
+			return nil, &ValidationError{List: []FieldError{{Field: "webhook", Msg: "webhook is required: the definition to test"}}}
+		}
+		c := *tr.Webhook
+		if c.ID == "" {
+			c.ID = "webhook-test"
+		}
+		if c.Signing == nil {
+			c.Signing = &Signing{Scheme: rules.SchemeZendesk}
+		}
+		c.normalize()
+		if c.Signing.Scheme != SchemeNone {
+			c.Signing.Secret = testSecret(c.Signing.Scheme)
+			secrets = []string{c.Signing.Secret}
+		}
+		if errs, _ := c.validate(); len(errs) > 0 {
+			for i := range errs {
+				errs[i].Field = strings.TrimPrefix("webhook."+errs[i].Field, ".")
+			}
+			return nil, &ValidationError{List: errs}
+		}
+		w = &c
+	} else {
+		if tr.Webhook != nil {
+			return nil, &ValidationError{List: []FieldError{{Field: "webhook", Msg: "a saved webhook is tested as it is; send the definition to POST /api/webhooks/test instead"}}}
+		}
+		if w = e.webhook(id); w == nil {
+			return nil, fmt.Errorf("webhook %s: %w", id, inspect.ErrNotFound)
+		}
+	}
+	req, err := e.testRequest(w, tr)
+	if err != nil {
+		return nil, err
+	}
+	invID := e.ids.New(e.clock.Now())
+	out := e.do(ctx, w, req, invID, 1, secrets)
+	if out.cancelled {
+		return nil, ctx.Err()
+	}
+	inv := &Invocation{ID: invID, WebhookID: w.ID, EventType: "test", Cause: "test", request: req}
+	res := &TestResult{
+		Request:  SentRequest{Method: req.Method, URL: req.URL, Headers: out.sent, Body: string(req.Body)},
+		Response: out.attempt.Response, Outcome: out.attempt.Outcome, Error: out.attempt.Error, DurationMS: out.attempt.DurationMS,
+	}
+	if inspect.ValidBin(w.ID) != nil {
+		w = &Webhook{ID: "webhook-test"}
+	}
+	res.ExchangeID = e.record(w, inv, &out, true)
+	return res, nil
+}
+
+// testRequest builds the request of a test send.
+func (e *Emitter) testRequest(w *Webhook, tr TestRequest) (storedRequest, error) {
+	req := storedRequest{Method: w.Method, URL: w.Endpoint}
+	var p problems
+	bodyless := w.Method == http.MethodGet || w.Method == http.MethodDelete
+	var body []byte
+	if len(tr.Payload) > 0 && string(tr.Payload) != "null" {
+		if bodyless {
+			p.add("payload", "%s sends no body; use params", w.Method)
+		}
+		var s string
+		if json.Unmarshal(tr.Payload, &s) == nil {
+			body = []byte(s)
+		} else {
+			body = tr.Payload
+		}
+	}
+	params := url.Values{}
+	for _, k := range sortedKeys(tr.Params) {
+		params.Set(k, tr.Params[k])
+	}
+	if !bodyless && len(params) > 0 && w.Format != FormatForm {
+		p.add("params", "params are sent with GET and DELETE or with form_encoded webhooks; this one is %s %s, use payload", w.Method, w.Format)
+	}
+	if !bodyless && body == nil {
+		now := e.clock.Now().UTC().Format(time.RFC3339)
+		switch {
+		case w.Format == FormatForm && len(params) > 0:
+			body = []byte(params.Encode())
+		case w.Format == FormatForm:
+			body = []byte(url.Values{"type": {"hooklab.test"}, "webhook_id": {w.ID}, "time": {now}}.Encode())
+		case w.Format == FormatXML:
+			body = fmt.Appendf(nil, "<test><type>hooklab.test</type><webhook_id>%s</webhook_id><time>%s</time></test>", xmlText(w.ID), now)
+		default:
+			body, _ = json.Marshal(map[string]string{"type": "hooklab.test", "webhook_id": w.ID, "time": now})
+		}
+	}
+	if bodyless && len(params) > 0 {
+		u, err := url.Parse(w.Endpoint)
+		if err == nil {
+			q := u.Query()
+			for k, vs := range params {
+				q[k] = append(q[k], vs...)
+			}
+			u.RawQuery = q.Encode()
+			req.URL = u.String()
+		}
+	}
+	headers := map[string]string{}
+	for k, v := range w.CustomHeaders {
+		headers[k] = v
+	}
+	for _, k := range sortedKeys(tr.Headers) {
+		if why := checkCustomHeader(k, tr.Headers[k]); why != "" {
+			p.add("headers."+k, "%s", why)
+			continue
+		}
+		for old := range headers {
+			if strings.EqualFold(old, k) {
+				delete(headers, old)
+			}
+		}
+		headers[k] = tr.Headers[k]
+	}
+	limit := w.MaxPayload
+	if limit <= 0 {
+		limit = DefaultMaxPayload
+	}
+	if int64(len(body)) >= limit {
+		p.add("payload", "payload is %d bytes; it must be under %d bytes (max_payload)", len(body), limit)
+	}
+	if err := p.err(); err != nil {
+		return req, err
+	}
+	if len(body) > 0 {
+		req.Headers = append(req.Headers, inspect.Header{Name: "Content-Type", Value: contentTypes[w.Format]})
+	}
+	for _, k := range sortedKeys(headers) {
+		req.Headers = append(req.Headers, inspect.Header{Name: k, Value: headers[k]})
+	}
+	req.Body = body
+	return req, nil
+}
+
+func xmlText(s string) string {
+	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")
+	return r.Replace(s)
+}

@@ -1,0 +1,226 @@
+package emit
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/hooklab/hooklab/inspect"
+)
+
+// EnvelopeVersion is the version field of subscription payloads.
+const EnvelopeVersion = "2022-11-06"
+
+// envelope is the fixed payload of subscription webhooks, like Zendesk's
+// event webhooks.
+type envelope struct {
+	ID        string          `json:"id"`
+	Type      string          `json:"type"`
+	Time      string          `json:"time"`
+	Subject   string          `json:"subject"`
+	Detail    json.RawMessage `json:"detail"`
+	Event     json.RawMessage `json:"event"`
+	AccountID int64           `json:"account_id"`
+	Version   string          `json:"version"`
+}
+
+func (e *Emitter) envelope(ev *Event) []byte {
+	env := envelope{
+		ID: ev.ID, Type: ev.Type, Time: ev.Time.UTC().Format(time.RFC3339Nano), Subject: ev.Subject,
+		Detail: ev.Data, Event: ev.Changes, AccountID: e.opts.AccountID, Version: EnvelopeVersion,
+	}
+	if len(env.Detail) == 0 {
+		env.Detail = json.RawMessage(`{}`)
+	}
+	if len(env.Event) == 0 {
+		env.Event = json.RawMessage(`{}`)
+	}
+	b, _ := json.Marshal(env)
+	return b
+}
+
+// defaultSubject is "ticket:35436" for a ticket.* event whose data has
+// ticket.id 35436, else "".
+func defaultSubject(typ string, data []byte) string {
+	head, _, _ := strings.Cut(typ, ".")
+	if head == "" || len(data) == 0 {
+		return ""
+	}
+	id := gjson.GetBytes(data, gjson.Escape(head)+".id")
+	if !id.Exists() || id.IsObject() || id.IsArray() {
+		return ""
+	}
+	return head + ":" + id.String()
+}
+
+// decodeData decodes event data for Liquid: objects as map[string]any,
+// integers as int64, other numbers as float64.
+func decodeData(b []byte) any {
+	if len(b) == 0 {
+		return map[string]any{}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return map[string]any{}
+	}
+	return plainNumbers(v)
+}
+
+func plainNumbers(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return i
+		}
+		f, _ := v.Float64()
+		return f
+	case map[string]any:
+		for k, x := range v {
+			v[k] = plainNumbers(x)
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = plainNumbers(x)
+		}
+	}
+	return v
+}
+
+// liquidVars is the context of payload templates: the event's data at the
+// top level, then event, webhook and now.
+func liquidVars(ev *Event, data any, w *Webhook, now time.Time) map[string]any {
+	vars := map[string]any{}
+	if m, ok := data.(map[string]any); ok {
+		for k, v := range m {
+			vars[k] = v
+		}
+	} else if data != nil {
+		vars["data"] = data
+	}
+	vars["event"] = map[string]any{"id": ev.ID, "type": ev.Type, "time": ev.Time, "subject": ev.Subject}
+	vars["webhook"] = map[string]any{"id": w.ID, "name": w.Name, "endpoint": w.Endpoint}
+	vars["now"] = now
+	return vars
+}
+
+var contentTypes = map[string]string{
+	FormatJSON: "application/json",
+	FormatXML:  "application/xml",
+	FormatForm: "application/x-www-form-urlencoded",
+}
+
+// render builds the request of an invocation of w for ev: from the notify
+// of a trigger or automation, or the envelope when nt is nil. data is ev's
+// decoded data (nil to decode it here).
+func (e *Emitter) render(w *Webhook, ev *Event, data any, nt *notify, now time.Time) (storedRequest, error) {
+	req := storedRequest{Method: w.Method, URL: w.Endpoint}
+	bodyless := w.Method == http.MethodGet || w.Method == http.MethodDelete
+	var body []byte
+	var params url.Values
+	if nt == nil {
+		if !bodyless {
+			body = e.envelope(ev)
+		}
+	} else {
+		if data == nil {
+			data = decodeData(ev.Data)
+		}
+		vars := liquidVars(ev, data, w, now)
+		if len(nt.params) > 0 {
+			params = url.Values{}
+			for _, p := range nt.params {
+				v, err := p.tpl.Render(vars)
+				if err != nil {
+					return req, fmt.Errorf("params %s: %v", p.key, err)
+				}
+				params.Add(p.key, string(v))
+			}
+		}
+		switch {
+		case bodyless:
+		case w.Format == FormatForm && params != nil:
+			body = []byte(params.Encode())
+			params = nil
+		case nt.payload != "":
+			tpl := nt.template(w.Format)
+			if tpl == nil {
+				return req, fmt.Errorf("payload cannot be rendered as %s", w.Format)
+			}
+			b, err := tpl.Render(vars)
+			if err != nil {
+				return req, fmt.Errorf("payload: %v", err)
+			}
+			body = b
+		case w.Format == FormatJSON:
+			body = e.envelope(ev)
+		}
+	}
+	limit := w.MaxPayload
+	if limit <= 0 {
+		limit = DefaultMaxPayload
+	}
+	if int64(len(body)) >= limit {
+		return req, fmt.Errorf("payload is %d bytes; it must be under %d bytes (max_payload)", len(body), limit)
+	}
+	if params != nil {
+		u, err := url.Parse(w.Endpoint)
+		if err != nil {
+			return req, fmt.Errorf("endpoint: %v", err)
+		}
+		q := u.Query()
+		for k, vs := range params {
+			q[k] = append(q[k], vs...)
+		}
+		u.RawQuery = q.Encode()
+		if int64(len(u.RawQuery)) >= limit {
+			return req, fmt.Errorf("URL parameters are %d bytes; they must be under %d bytes (max_payload)", len(u.RawQuery), limit)
+		}
+		req.URL = u.String()
+	}
+	if len(body) > 0 {
+		if err := checkFormat(w.Format, body); err != nil {
+			return req, err
+		}
+		req.Headers = append(req.Headers, inspect.Header{Name: "Content-Type", Value: contentTypes[w.Format]})
+	}
+	for _, name := range sortedKeys(w.CustomHeaders) {
+		req.Headers = append(req.Headers, inspect.Header{Name: name, Value: w.CustomHeaders[name]})
+	}
+	req.Body = body
+	return req, nil
+}
+
+// checkFormat fails when a rendered body is not valid for its format.
+func checkFormat(format string, body []byte) error {
+	switch format {
+	case FormatJSON:
+		if !json.Valid(body) {
+			var v any
+			err := json.Unmarshal(body, &v)
+			return fmt.Errorf("the rendered payload is not valid JSON: %v", err)
+		}
+	case FormatXML:
+		dec := xml.NewDecoder(bytes.NewReader(body))
+		for {
+			_, err := dec.Token()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("the rendered payload is not valid XML: %v", err)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package emit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// Send posts one event to a running hooklab's API (POST {apiBase}/api/events),
+// as "hooklab send TYPE --data @file.json" does, and returns the invocations
+// it queued. apiBase is the UI/API listener's URL, such as
+// http://127.0.0.1:4040. data is the event's JSON object (nil for {}).
+func Send(ctx context.Context, apiBase, typ string, data json.RawMessage) (*EventsResponse, error) {
+	if why := checkEventType(typ); why != "" {
+		return nil, errors.New(why)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		data = json.RawMessage(`{}`)
+	}
+	body, err := json.Marshal(Event{Type: typ, Data: data})
+	if err != nil {
+		return nil, fmt.Errorf("event data: %w", err)
+	}
+	url := strings.TrimSuffix(apiBase, "/") + "/api/events"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("is hooklab running at %s? %w", apiBase, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusAccepted {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(b, &e) == nil && e.Error != "" {
+			return nil, fmt.Errorf("hooklab answered %d: %s", resp.StatusCode, e.Error)
+		}
+		return nil, fmt.Errorf("hooklab answered %s", resp.Status)
+	}
+	var res EventsResponse
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("decode answer: %w", err)
+	}
+	return &res, nil
+}
+
+// ReadData reads the --data of "hooklab send": "@FILE" reads a file, "-"
+// reads stdin, anything else is the JSON itself; "" is {}. The result must
+// be a JSON object.
+func ReadData(arg string, stdin io.Reader) (json.RawMessage, error) {
+	var b []byte
+	var err error
+	switch {
+	case arg == "":
+		return json.RawMessage(`{}`), nil
+	case arg == "-":
+		b, err = io.ReadAll(stdin)
+	case strings.HasPrefix(arg, "@"):
+		b, err = os.ReadFile(arg[1:])
+	default:
+		b = []byte(arg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--data: %w", err)
+	}
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return nil, fmt.Errorf("--data must be a JSON object: %v", err)
+	}
+	return json.RawMessage(bytes.TrimSpace(b)), nil
+}
