@@ -112,4 +112,3 @@ func TestRetries(t *testing.T) {
 		})
 	}
 }
-
