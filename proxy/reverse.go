@@ -1,12 +1,18 @@
 // Package proxy owns hooklab's inspecting proxies: a reverse proxy that
-// stands in front of a service and records every exchange that passes, with
-// bodies teed (never buffered whole) so large transfers, chunked bodies,
-// server-sent events and websocket upgrades stream as they would without it.
+// stands in front of a service, and a forward proxy (HTTP_PROXY and
+// HTTPS_PROXY, CONNECT tunnels, optional HTTPS interception with a local
+// CA) that stands beside its clients. Both record every exchange that
+// passes, with bodies teed (never buffered whole) so large transfers,
+// chunked bodies, server-sent events and websocket upgrades stream as they
+// would without it. Traffic can be answered by mock rules (through a hook),
+// failed or slowed by route faults, or served back from recorded exchanges
+// (simulation). The proxies: section of the config file is decoded here.
 package proxy
 
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,15 +24,19 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/rules"
 )
 
 // Route sends requests whose path starts with Prefix to Upstream.
 type Route struct {
 	// Prefix is a path prefix; "" or "/" matches everything.
-	Prefix   string
+	Prefix string
+	// Upstream is where requests go. It is nil in a forward proxy, where
+	// each request goes to its own host.
 	Upstream *url.URL
 	// Strip removes Prefix from the path before forwarding.
 	Strip bool
@@ -36,11 +46,29 @@ type Route struct {
 	RemoveRequestHeaders  []string
 	SetResponseHeaders    map[string]string
 	RemoveResponseHeaders []string
+
+	// Delay waits before the request goes on (to a fault, the simulation
+	// or the upstream).
+	Delay rules.Delay
+	// Fault and FailRate inject failures. With FailRate 0 every request
+	// gets Fault; otherwise that share of requests fails, with Fault or,
+	// when Fault is empty, with a 503. Fault drip passes the upstream's
+	// answer through at DripRate bytes per second (rules.DefaultDripRate
+	// when zero) instead of failing it.
+	Fault    rules.Fault
+	FailRate float64
+	DripRate int
+	// Simulation, when set, answers this route's requests from recorded
+	// exchanges instead of the upstream. A simulation loaded into the
+	// proxy's Simulator for this proxy wins over it; one loaded for every
+	// proxy does not.
+	Simulation *Simulation
 }
 
-// Options configure a reverse proxy.
+// Options configure a proxy.
 type Options struct {
-	// Name is the proxy's name; exchanges are recorded in a bin of that name.
+	// Name is the proxy's name; exchanges are recorded in a bin of that
+	// name, and mock rules with "proxy: NAME" apply to its traffic.
 	Name   string
 	Routes []Route
 	// Record stores an exchange. It is called once per exchange, after the
@@ -52,20 +80,48 @@ type Options struct {
 	MaxBody int64
 	// Transport reaches the upstreams; NewTransport() when nil.
 	Transport http.RoundTripper
-	Logger    *slog.Logger
+	// InsecureUpstream skips the verification of upstream TLS certificates
+	// (only used when Transport is nil).
+	InsecureUpstream bool
+	Logger           *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Context is the app's context: recordings finish under it after the
 	// request's own context ends. context.Background() when nil.
 	Context context.Context
+
+	// Intercept, when set, may answer a request instead of the upstream
+	// (partial mocking). req is the request as mock rules see it, with its
+	// body buffered (up to MaxBody); ex is the exchange being recorded.
+	// When it answers, it writes w, fills ex.Response (and Rule, Meta,
+	// Error as it sees fit) and returns true; the proxy then records ex.
+	// Returning false lets the request go on, and w must be untouched.
+	Intercept func(w http.ResponseWriter, r *http.Request, req *rules.Request, ex *inspect.Exchange) (handled bool)
+	// Rules returns the live config. When set, Intercept is called (and
+	// the body buffered for it) only while the config has a mock scoped to
+	// this proxy ("proxy: NAME" or "proxy: '*'"). When nil, Intercept is
+	// called for every request.
+	Rules func() *rules.Config
+	// Simulator, when set, answers from the recorded exchanges loaded into
+	// it (see Simulator).
+	Simulator *Simulator
+
+	// CA, when set, makes a forward proxy intercept HTTPS: CONNECT tunnels
+	// are decrypted with leaf certificates it mints, and each exchange
+	// inside is recorded. Unused by a reverse proxy.
+	CA *CA
+	// MITMIgnore lists host globs (path.Match syntax, e.g. "*.apple.com")
+	// that a forward proxy tunnels without interception even with a CA.
+	MITMIgnore []string
 }
 
 // NewTransport returns the upstream transport: keep-alive with enough idle
 // connections per host for a busy local service (Go's default of 2 leaves
-// thousands of sockets in TIME_WAIT under load).
+// thousands of sockets in TIME_WAIT under load), no $HTTP_PROXY, and no
+// compression the client did not ask for.
 func NewTransport() *http.Transport {
 	return &http.Transport{
-		Proxy: nil, // a reverse proxy talks to its upstream directly
+		Proxy: nil, // a proxy talks to its upstream directly, never to $HTTP_PROXY (itself)
 		DialContext: (&net.Dialer{
 			Timeout:   10 * time.Second,
 			KeepAlive: 30 * time.Second,
@@ -73,18 +129,26 @@ func NewTransport() *http.Transport {
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: 60 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		ForceAttemptHTTP2:     false,
+		// The proxy passes bodies through as they come; it never asks for
+		// compression the client did not ask for.
+		DisableCompression: true,
 	}
 }
 
-// Reverse is an inspecting reverse proxy.
+// Reverse is an inspecting reverse proxy. A forward proxy uses one in
+// forward mode, where each request goes to its own host.
 type Reverse struct {
-	opts Options
-	rp   *httputil.ReverseProxy
-	log  *slog.Logger
-	wg   sync.WaitGroup
+	opts    Options
+	forward bool
+	routes  atomic.Pointer[[]Route]
+	rp      *httputil.ReverseProxy
+	log     *slog.Logger
+	wg      sync.WaitGroup
+	scope   atomic.Pointer[ruleScope]
 }
 
 var _ http.Handler = (*Reverse)(nil)
@@ -98,32 +162,23 @@ type flight struct {
 	ttfb     time.Duration
 	reqBody  *tee
 	route    *Route
-	upstream string
+	target   *url.URL // where the request goes (scheme and host)
+	upstream string   // the URL it went to
 	tunnel   *tunnel
 	once     sync.Once
+	// buffered is the start of the request body read for matching (up to
+	// MaxBody+1 bytes), when it was.
+	buffered []byte
+	didBuf   bool
 }
 
 // NewReverse returns a reverse proxy over opts.Routes, longest prefix first.
+// Each route needs an http or https upstream.
 func NewReverse(opts Options) (*Reverse, error) {
-	if len(opts.Routes) == 0 {
-		return nil, errors.New("proxy: no routes")
-	}
-	for i, rt := range opts.Routes {
-		if rt.Upstream == nil || (rt.Upstream.Scheme != "http" && rt.Upstream.Scheme != "https") || rt.Upstream.Host == "" {
-			return nil, fmt.Errorf("proxy %s: route %q: upstream must be an http or https URL with a host", opts.Name, rt.Prefix)
-		}
-		if opts.Routes[i].Prefix == "" {
-			opts.Routes[i].Prefix = "/"
-		}
-	}
-	// Longest prefix wins.
-	routes := append([]Route(nil), opts.Routes...)
-	for i := 1; i < len(routes); i++ {
-		for j := i; j > 0 && len(routes[j].Prefix) > len(routes[j-1].Prefix); j-- {
-			routes[j], routes[j-1] = routes[j-1], routes[j]
-		}
-	}
-	opts.Routes = routes
+	return newReverse(opts, false)
+}
+
+func newReverse(opts Options, forward bool) (*Reverse, error) {
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = 10 << 20
 	}
@@ -140,9 +195,16 @@ func NewReverse(opts Options) (*Reverse, error) {
 		opts.Context = context.Background()
 	}
 	if opts.Transport == nil {
-		opts.Transport = NewTransport()
+		tr := NewTransport()
+		if opts.InsecureUpstream {
+			tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+		}
+		opts.Transport = tr
 	}
-	p := &Reverse{opts: opts, log: opts.Logger}
+	p := &Reverse{opts: opts, forward: forward, log: opts.Logger}
+	if err := p.SetRoutes(opts.Routes); err != nil {
+		return nil, err
+	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
 		Transport:      opts.Transport,
@@ -154,6 +216,45 @@ func NewReverse(opts Options) (*Reverse, error) {
 	return p, nil
 }
 
+// SetRoutes replaces the proxy's routes, for a config reload; requests in
+// flight finish on the old ones. It returns an error, and changes nothing,
+// when a route is invalid.
+func (p *Reverse) SetRoutes(routes []Route) error {
+	routes = append([]Route(nil), routes...)
+	if len(routes) == 0 {
+		if !p.forward {
+			return fmt.Errorf("proxy %s: no routes", p.opts.Name)
+		}
+		routes = []Route{{Prefix: "/"}}
+	}
+	for i := range routes {
+		rt := &routes[i]
+		if rt.Prefix == "" {
+			rt.Prefix = "/"
+		}
+		if !strings.HasPrefix(rt.Prefix, "/") {
+			return fmt.Errorf("proxy %s: route %q: the path prefix must start with /", p.opts.Name, rt.Prefix)
+		}
+		switch {
+		case p.forward && rt.Upstream != nil:
+			return fmt.Errorf("proxy %s: route %q: a forward proxy's routes have no upstream", p.opts.Name, rt.Prefix)
+		case !p.forward && (rt.Upstream == nil || (rt.Upstream.Scheme != "http" && rt.Upstream.Scheme != "https") || rt.Upstream.Host == ""):
+			return fmt.Errorf("proxy %s: route %q: upstream must be an http or https URL with a host", p.opts.Name, rt.Prefix)
+		}
+		if rt.FailRate < 0 || rt.FailRate > 1 {
+			return fmt.Errorf("proxy %s: route %q: fail rate %v is not between 0 and 1", p.opts.Name, rt.Prefix, rt.FailRate)
+		}
+	}
+	// Longest prefix wins.
+	for i := 1; i < len(routes); i++ {
+		for j := i; j > 0 && len(routes[j].Prefix) > len(routes[j-1].Prefix); j-- {
+			routes[j], routes[j-1] = routes[j-1], routes[j]
+		}
+	}
+	p.routes.Store(&routes)
+	return nil
+}
+
 // Name returns the proxy's name, the bin its exchanges are recorded in.
 func (p *Reverse) Name() string { return p.opts.Name }
 
@@ -161,8 +262,9 @@ func (p *Reverse) Name() string { return p.opts.Name }
 func (p *Reverse) Wait() { p.wg.Wait() }
 
 func (p *Reverse) route(path string) *Route {
-	for i := range p.opts.Routes {
-		rt := &p.opts.Routes[i]
+	routes := *p.routes.Load()
+	for i := range routes {
+		rt := &routes[i]
 		if rt.Prefix == "/" || path == rt.Prefix || strings.HasPrefix(path, strings.TrimSuffix(rt.Prefix, "/")+"/") {
 			return rt
 		}
@@ -170,18 +272,107 @@ func (p *Reverse) route(path string) *Route {
 	return nil
 }
 
+// ruleScope caches, per live config, whether it has mocks for this proxy.
+type ruleScope struct {
+	cfg *rules.Config
+	has bool
+}
+
+// intercepting reports whether Intercept should see this request.
+func (p *Reverse) intercepting() bool {
+	if p.opts.Intercept == nil {
+		return false
+	}
+	if p.opts.Rules == nil {
+		return true
+	}
+	cfg := p.opts.Rules()
+	if s := p.scope.Load(); s != nil && s.cfg == cfg {
+		return s.has
+	}
+	has := HasMocks(cfg, p.opts.Name)
+	p.scope.Store(&ruleScope{cfg: cfg, has: has})
+	return has
+}
+
+// HasMocks reports whether cfg has a mock rule scoped to the proxy named
+// name ("proxy: NAME" or "proxy: '*'").
+func HasMocks(cfg *rules.Config, name string) bool {
+	if cfg == nil {
+		return false
+	}
+	for _, m := range cfg.Mocks {
+		if m.Proxy == name || m.Proxy == "*" {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *Reverse) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.serve(w, r, nil)
+}
+
+// serve handles one request. target, in forward mode, is the scheme and
+// host the request goes to; nil sends it to its route's upstream.
+func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL) {
 	start := p.opts.Now()
 	rt := p.route(r.URL.Path)
 	if rt == nil {
 		inspect.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "proxy " + p.opts.Name + ": no route for " + r.URL.Path})
 		return
 	}
-	req := recordRequest(r)
+	if target == nil {
+		target = rt.Upstream
+	}
 	f := &flight{
-		ex:    &inspect.Exchange{ID: p.opts.IDs.New(start), Bin: p.opts.Name, Source: inspect.SourceProxy, Time: start, Request: req},
-		start: start,
-		route: rt,
+		ex:     &inspect.Exchange{ID: p.opts.IDs.New(start), Bin: p.opts.Name, Source: inspect.SourceProxy, Time: start, Request: recordRequest(r)},
+		start:  start,
+		route:  rt,
+		target: target,
+	}
+	sim := p.simulation(rt)
+	intercept := p.intercepting()
+	if intercept || sim != nil {
+		if err := p.buffer(r, f); err != nil {
+			f.ex.Error = fmt.Sprintf("reading request body after %d bytes: %v", len(f.buffered), err)
+			p.finish(f, nil)
+			return
+		}
+	}
+	if intercept {
+		req := &rules.Request{
+			Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header,
+			Body: f.bodyForRules(p.opts.MaxBody), Bin: p.opts.Name, Proxy: p.opts.Name,
+		}
+		if p.opts.Intercept(w, r, req, f.ex) {
+			p.finish(f, nil)
+			return
+		}
+	}
+	if d := rt.Delay.Pick(); d > 0 {
+		f.meta()["delay_ms"] = d.Milliseconds()
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			f.ex.Error = "client went away during the injected delay"
+			p.finish(f, nil)
+			return
+		}
+	}
+	if fault, fail := rt.pickFault(); fail {
+		if fault != rules.FaultDrip {
+			p.injectFault(w, r, f, fault)
+			return
+		}
+		f.meta()["fault"] = string(rules.FaultDrip)
+		w = newDripWriter(w, r.Context(), rt.DripRate)
+	}
+	if sim != nil && sim.serve(w, r, f.bodyForRules(p.opts.MaxBody), f.ex, p.forward) {
+		p.finish(f, nil)
+		return
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		f.reqBody = newTee(r.Body, p.opts.MaxBody)
@@ -198,6 +389,61 @@ func (p *Reverse) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.finish(f, nil)
 }
 
+// simulation returns the simulation that answers rt's requests, or nil.
+func (p *Reverse) simulation(rt *Route) *Simulation {
+	if p.opts.Simulator != nil {
+		if s, own := p.opts.Simulator.For(p.opts.Name); s != nil && (own || rt.Simulation == nil) {
+			return s
+		}
+	}
+	return rt.Simulation
+}
+
+// buffer reads the start of the request body (up to MaxBody+1 bytes) for
+// matching, and puts it back in front of the rest for the upstream.
+func (p *Reverse) buffer(r *http.Request, f *flight) error {
+	f.didBuf = true
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(min(r.ContentLength, p.opts.MaxBody+1)))
+	}
+	_, err := io.Copy(&buf, io.LimitReader(r.Body, p.opts.MaxBody+1))
+	f.buffered = buf.Bytes()
+	if err != nil {
+		return err
+	}
+	orig := r.Body
+	r.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(f.buffered), orig), c: orig}
+	return nil
+}
+
+// bodyForRules is the buffered body as matchers see it (at most max bytes).
+func (f *flight) bodyForRules(max int64) []byte {
+	if int64(len(f.buffered)) > max {
+		return f.buffered[:max]
+	}
+	return f.buffered
+}
+
+// meta returns the exchange's Meta, made when needed.
+func (f *flight) meta() map[string]any {
+	if f.ex.Meta == nil {
+		f.ex.Meta = map[string]any{}
+	}
+	return f.ex.Meta
+}
+
+// replayBody is a request body whose start was read and is served again.
+type replayBody struct {
+	io.Reader
+	c io.Closer
+}
+
+func (b *replayBody) Close() error { return b.c.Close() }
+
 func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 	f := pr.In.Context().Value(ctxKey{}).(*flight)
 	rt := f.route
@@ -206,9 +452,15 @@ func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 		out.URL.Path = "/" + strings.TrimPrefix(strings.TrimPrefix(out.URL.Path, strings.TrimSuffix(rt.Prefix, "/")), "/")
 		out.URL.RawPath = ""
 	}
-	pr.SetURL(rt.Upstream)
-	pr.SetXForwarded()
-	out.Host = rt.Upstream.Host
+	if p.forward {
+		// The request goes where its client meant it to, Host and all.
+		out.URL.Scheme, out.URL.Host = f.target.Scheme, f.target.Host
+		out.Host = pr.In.Host
+	} else {
+		pr.SetURL(rt.Upstream)
+		pr.SetXForwarded()
+		out.Host = rt.Upstream.Host
+	}
 	for k, v := range rt.SetRequestHeaders {
 		out.Header.Set(k, v)
 	}
@@ -250,7 +502,7 @@ func (p *Reverse) errorHandler(w http.ResponseWriter, r *http.Request, err error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		code = http.StatusGatewayTimeout
 	}
-	msg := fmt.Sprintf("proxy %s: upstream %s failed: %v", p.opts.Name, f.route.Upstream.Host, err)
+	msg := fmt.Sprintf("proxy %s: upstream %s failed: %v", p.opts.Name, f.target.Host, err)
 	f.ex.Error = msg
 	body := []byte(fmt.Sprintf(`{"error":%q,"upstream":%q}`+"\n", msg, f.upstream))
 	f.ex.Response = &inspect.Response{
@@ -278,28 +530,42 @@ func (p *Reverse) finish(f *flight, tun *tunnel) {
 	f.once.Do(func() {
 		ex := f.ex
 		ex.Duration = p.opts.Now().Sub(f.start)
-		if f.reqBody != nil {
+		switch {
+		case f.reqBody != nil:
 			ex.Request.Body, ex.Request.Size, ex.Request.Truncated = f.reqBody.bytes(), f.reqBody.n, f.reqBody.truncated()
+		case f.didBuf:
+			// Answered without the upstream: what was read for matching is
+			// what is known (at least Size bytes when truncated).
+			ex.Request.Body, ex.Request.Size = f.bodyForRules(p.opts.MaxBody), int64(len(f.buffered))
+			ex.Request.Truncated = int64(len(f.buffered)) > p.opts.MaxBody
 		}
-		meta := map[string]any{"upstream": f.upstream, "ttfb_ms": float64(f.ttfb.Microseconds()) / 1000}
+		if f.upstream != "" {
+			meta := f.meta()
+			meta["upstream"] = f.upstream
+			meta["ttfb_ms"] = float64(f.ttfb.Microseconds()) / 1000
+		}
 		if tun != nil {
-			meta["websocket"] = map[string]any{
+			f.meta()["websocket"] = map[string]any{
 				"bytes_up": tun.up.bytes, "bytes_down": tun.down.bytes,
 				"frames_up": tun.up.frames, "frames_down": tun.down.frames,
 			}
 		}
-		ex.Meta = meta
-		if p.opts.Record == nil {
-			return
-		}
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			if err := p.opts.Record(p.opts.Context, ex); err != nil {
-				p.log.Error("proxy exchange not stored", "proxy", p.opts.Name, "id", ex.ID, "err", err)
-			}
-		}()
+		p.record(ex)
 	})
+}
+
+// record hands ex to Record off the request's path.
+func (p *Reverse) record(ex *inspect.Exchange) {
+	if p.opts.Record == nil {
+		return
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		if err := p.opts.Record(p.opts.Context, ex); err != nil {
+			p.log.Error("proxy exchange not stored", "proxy", p.opts.Name, "id", ex.ID, "err", err)
+		}
+	}()
 }
 
 // recordRequest copies what is known of r before its body is read.
