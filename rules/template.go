@@ -215,7 +215,7 @@ func (g *renderGuard) check() error {
 	switch {
 	case g.ticks > MaxRenderIterations:
 		g.err = fmt.Errorf("render: more than %d loop iterations", MaxRenderIterations)
-	case g.ticks%64 == 0 && time.Now().After(g.deadline):
+	case time.Now().After(g.deadline):
 		g.err = fmt.Errorf("render: took longer than %v", RenderTimeout)
 	}
 	return g.err
@@ -404,11 +404,7 @@ func newEngine() *liquid.Engine {
 		if err := g.check(); err != nil {
 			return nil, err
 		}
-		s, err := jsonStringText(v)
-		if err != nil {
-			return nil, err
-		}
-		out := appendJSONStringContent(nil, s)
+		out := appendJSONStringContent(nil, valueText(v))
 		return string(out), g.checkSize(len(out))
 	})
 	e.RegisterFilter("__hl_xml", func(v any, g *renderGuard) (any, error) {
@@ -597,11 +593,6 @@ func valueText(v any) string {
 		}
 	}
 	return fmt.Sprint(v)
-}
-
-// jsonStringText is the text that goes inside a JSON string for v.
-func jsonStringText(v any) (string, error) {
-	return valueText(v), nil
 }
 
 // iterable is Liquid's lazy list (ranges).
