@@ -346,10 +346,11 @@ func checkHeaderName(name string) string {
 	if len(name) > 128 {
 		return fmt.Sprintf("header name is %d characters long; the limit is 128", len(name))
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(tokenChars, c) >= 0) {
-			return fmt.Sprintf("header name has %q at position %d; allowed are letters, digits and ! # $ %% & ' * + - . ^ _ ` | ~", rune(c), i+1)
+	pos := 0
+	for _, c := range name {
+		pos++
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c < 0x80 && strings.IndexByte(tokenChars, byte(c)) >= 0) {
+			return fmt.Sprintf("header name has %q at position %d; allowed are letters, digits and ! # $ %% & ' * + - . ^ _ ` | ~", c, pos)
 		}
 	}
 	return ""

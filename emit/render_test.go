@@ -1,0 +1,178 @@
+package emit
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// hostile is a ticket description meant to break payloads of every format.
+const hostile = "He said \"hi\" & left\n\t<b>bold</b> </script> ' \\ \u2028 a=b&c=d+e%20 {{ not.liquid }} {% raw %} ]]> \u00e9"
+
+// TestHostilePayloads renders Liquid payloads with a hostile value in JSON,
+// XML and form bodies and GET parameters, and checks each is valid for its
+// format and carries the value unchanged.
+func TestHostilePayloads(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	yaml := `webhooks:
+  - id: j
+    endpoint: ` + s.URL + `/json
+    signing: {scheme: none}
+  - id: x
+    endpoint: ` + s.URL + `/xml
+    format: xml
+    signing: {scheme: none}
+  - id: f
+    endpoint: ` + s.URL + `/form
+    format: form_encoded
+    signing: {scheme: none}
+  - id: fp
+    endpoint: ` + s.URL + `/formpayload
+    format: form_encoded
+    signing: {scheme: none}
+  - id: g
+    endpoint: ` + s.URL + `/get?fixed=1
+    method: GET
+    signing: {scheme: none}
+triggers:
+  - name: j
+    when: {event: t.hostile}
+    notify:
+      webhook: j
+      payload: '{"text": "{{ticket.description}}", "value": {{ticket.description}}, "tags": {{ticket.tags}}, "n": {{ticket.n}}, "event": "{{event.type}}", "hook": "{{webhook.id}}"}'
+  - name: x
+    when: {event: t.hostile}
+    notify:
+      webhook: x
+      payload: '<ticket id="{{ticket.description}}"><d>{{ticket.description}}</d></ticket>'
+  - name: f
+    when: {event: t.hostile}
+    notify:
+      webhook: f
+      params: {d: "{{ticket.description}}", n: "{{ticket.n}}"}
+  - name: fp
+    when: {event: t.hostile}
+    notify:
+      webhook: fp
+      payload: 'd={{ticket.description}}&n={{ticket.n}}'
+  - name: g
+    when: {event: t.hostile}
+    notify:
+      webhook: g
+      params: {d: "{{ticket.description}}"}
+`
+	te := newEnv(t, yaml, nil)
+	data, _ := json.Marshal(map[string]any{"ticket": map[string]any{"description": hostile, "tags": []string{"a\"b", "<c>"}, "n": 42}})
+	q := te.emit("t.hostile", string(data))
+	if len(q) != 5 {
+		t.Fatalf("queued %+v", q)
+	}
+	for _, x := range q {
+		if inv, _ := te.drive(x.ID); inv.Status != InvocationSuccess {
+			t.Errorf("%s: %s %s", x.WebhookID, inv.Status, inv.Error)
+		}
+	}
+	got := map[string]sunk{}
+	for _, r := range s.got() {
+		u, _ := url.Parse(r.URL)
+		got[u.Path] = r
+	}
+
+	var j struct {
+		Text, Value, Event, Hook string
+		Tags                     []string
+		N                        int
+	}
+	if err := json.Unmarshal(got["/json"].Body, &j); err != nil {
+		t.Fatalf("JSON payload invalid: %v\n%s", err, got["/json"].Body)
+	}
+	if j.Text != hostile || j.Value != hostile || j.N != 42 || len(j.Tags) != 2 || j.Tags[0] != `a"b` || j.Event != "t.hostile" || j.Hook != "j" {
+		t.Errorf("JSON payload decoded to %+v", j)
+	}
+
+	var x struct {
+		ID string `xml:"id,attr"`
+		D  string `xml:"d"`
+	}
+	if err := xml.Unmarshal(got["/xml"].Body, &x); err != nil {
+		t.Fatalf("XML payload invalid: %v\n%s", err, got["/xml"].Body)
+	}
+	// XML normalizes \t and \n in attributes to spaces; the element text
+	// keeps them.
+	if x.D != strings.ReplaceAll(hostile, "\u2028", "\u2028") || x.ID == "" {
+		t.Errorf("XML payload decoded to %+v", x)
+	}
+	if ct := got["/xml"].Header.Get("Content-Type"); ct != "application/xml" {
+		t.Errorf("XML Content-Type = %q", ct)
+	}
+
+	for _, path := range []string{"/form", "/formpayload"} {
+		v, err := url.ParseQuery(string(got[path].Body))
+		if err != nil || v.Get("d") != hostile || v.Get("n") != "42" {
+			t.Errorf("%s body %q parsed to %v, %v", path, got[path].Body, v, err)
+		}
+		if ct := got[path].Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
+			t.Errorf("%s Content-Type = %q", path, ct)
+		}
+	}
+
+	gr := got["/get"]
+	u, _ := url.Parse(gr.URL)
+	if gr.Method != "GET" || len(gr.Body) != 0 || u.Query().Get("d") != hostile || u.Query().Get("fixed") != "1" {
+		t.Errorf("GET request %s %q body %q", gr.Method, gr.URL, gr.Body)
+	}
+}
+
+// TestPayloadLimits fails invocations whose payload or parameters are not
+// under max_payload, with the reason in the activity log, and never
+// attempts them; a template that renders invalid JSON fails the same way.
+func TestPayloadLimits(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	yaml := `webhooks:
+  - id: small
+    endpoint: ` + s.URL + `
+    max_payload: 64
+    signing: {scheme: none}
+  - id: get
+    endpoint: ` + s.URL + `
+    method: GET
+    max_payload: 64
+    signing: {scheme: none}
+  - id: broken
+    endpoint: ` + s.URL + `
+    signing: {scheme: none}
+triggers:
+  - name: big
+    when: {event: t.big}
+    notify: {webhook: small, payload: '{"text": "{{text}}"}'}
+  - name: get
+    when: {event: t.big}
+    notify: {webhook: get, params: {text: "{{text}}"}}
+  - name: broken
+    when: {event: t.big}
+    notify: {webhook: broken, payload: '{"text": {{text}} oops'}
+`
+	te := newEnv(t, yaml, nil)
+	q := te.emit("t.big", `{"text": "`+strings.Repeat("x", 100)+`"}`)
+	want := map[string]string{
+		"small":  "payload is 112 bytes; it must be under 64 bytes (max_payload)",
+		"get":    "URL parameters are 105 bytes; they must be under 64 bytes (max_payload)",
+		"broken": "the rendered payload is not valid JSON",
+	}
+	for _, x := range q {
+		if x.Status != InvocationFailed || !strings.Contains(x.Error, want[x.WebhookID]) {
+			t.Errorf("%s: %s %q, want failed with %q", x.WebhookID, x.Status, x.Error, want[x.WebhookID])
+		}
+		inv := te.inv(x.ID)
+		if inv.Status != InvocationFailed || inv.Attempts != 0 || inv.NextAt != nil || !strings.Contains(inv.Error, want[x.WebhookID]) {
+			t.Errorf("activity log of %s: %+v", x.WebhookID, inv)
+		}
+	}
+	if len(q) != 3 || s.count() != 0 {
+		t.Errorf("queued %d, sink got %d; want 3 failed and nothing sent", len(q), s.count())
+	}
+}
