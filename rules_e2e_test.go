@@ -89,15 +89,18 @@ func dialStream(t testing.TB, s *server) *rulesEvents {
 	return &rulesEvents{c: c}
 }
 
-// next returns the next "rules" event's error field (nil for none),
-// skipping other events, or fails after d.
-func (e *rulesEvents) next(t testing.TB, d time.Duration) (errField any) {
+// wait returns the error field (nil for none) of the first "rules" event
+// that want accepts, skipping other events, or fails after d. A save can
+// reload more than once (an editor writing in steps), so events that want
+// refuses are skipped too.
+func (e *rulesEvents) wait(t testing.TB, d time.Duration, what string, want func(errField any) bool) any {
 	t.Helper()
 	_ = e.c.SetReadDeadline(time.Now().Add(d))
+	var seen []any
 	for {
 		_, b, err := e.c.ReadMessage()
 		if err != nil {
-			t.Fatalf("waiting for a rules event: %v", err)
+			t.Fatalf("waiting for a rules event %s (saw %v): %v", what, seen, err)
 		}
 		var m map[string]any
 		if err := json.Unmarshal(b, &m); err != nil {
@@ -110,9 +113,14 @@ func (e *rulesEvents) next(t testing.TB, d time.Duration) (errField any) {
 		if !ok {
 			t.Fatalf("rules event without an error field: %s", b)
 		}
-		return v
+		if want(v) {
+			return v
+		}
+		seen = append(seen, v)
 	}
 }
+
+func noError(v any) bool { return v == nil }
 
 // TestRulesReload edits a running server's config: in place, by rename and
 // replace, broken (the old config stays; the API and the stream show the
@@ -166,15 +174,13 @@ func TestRulesReload(t *testing.T) {
 		edited := time.Now()
 		if !st.broken {
 			within(t, reloadWithin, st.name+": /hello answers "+st.want, func() bool { return s.hello(t) == st.want })
-			if got := events.next(t, 5*time.Second); got != nil {
-				t.Errorf("%s: rules event with error %v", st.name, got)
-			}
+			events.wait(t, 5*time.Second, st.name+" without an error", noError)
 			if r := s.rules(t); r.Error != nil {
 				t.Errorf("%s: GET /api/rules still shows the error %q", st.name, *r.Error)
 			}
 			continue
 		}
-		got := events.next(t, 5*time.Second)
+		got := events.wait(t, 5*time.Second, st.name+" with an error", func(v any) bool { return v != nil })
 		msg, _ := got.(string)
 		if !strings.HasPrefix(msg, file+":") {
 			t.Fatalf("%s: rules event error %v, want it to start with %s:<line>", st.name, got, file)
@@ -202,17 +208,13 @@ func TestRulesReload(t *testing.T) {
 	if err := os.Remove(file); err != nil {
 		t.Fatal(err)
 	}
-	if got := events.next(t, 5*time.Second); got == nil {
-		t.Error("no error event when the config file was removed")
-	}
+	events.wait(t, 5*time.Second, "for the removed file", func(v any) bool { return v != nil })
 	if got := s.hello(t); got != "200 v5" {
 		t.Errorf("after the file was removed /hello answers %q", got)
 	}
 	write(greetConfig("v6"))
 	within(t, reloadWithin, "the re-created file answers", func() bool { return s.hello(t) == "200 v6" })
-	if got := events.next(t, 5*time.Second); got != nil {
-		t.Errorf("re-created file: rules event with error %v", got)
-	}
+	events.wait(t, 5*time.Second, "for the re-created file", noError)
 
 	if !strings.Contains(s.Stderr.String(), file+":5:") {
 		t.Errorf("the log does not show the error with file:line:\n%s", s.Stderr.String())

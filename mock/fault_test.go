@@ -263,3 +263,37 @@ func TestFailRate(t *testing.T) {
 		t.Errorf("fail_fault exchange does not say fail_rate chose it: %v", ex.Meta)
 	}
 }
+
+// TestFaultsHTTP2: over HTTP/2, where the connection cannot be taken over,
+// the connection-breaking faults reset the stream; the others behave as on
+// HTTP/1.1.
+func TestFaultsHTTP2(t *testing.T) {
+	t.Parallel()
+	h := newHarnessProto(t, parseConfig(t, "faults.yaml", faultsConfig), nil, true)
+	for _, fault := range []string{"reset", "close", "empty", "garbage"} {
+		t.Run(fault, func(t *testing.T) {
+			bin := "h2-" + fault
+			a, err := h.try(http.MethodPost, "/b/"+bin+"/"+fault, nil, []byte("payload"), 10*time.Second)
+			if err == nil {
+				t.Errorf("fault %s over HTTP/2: answer %d %q and no error", fault, a.Status, a.Body)
+			}
+			wantFault(t, h.last(t, bin), fault)
+		})
+	}
+	t.Run("drip", func(t *testing.T) {
+		a := h.do(t, http.MethodGet, "/b/h2-drip/drip", nil, nil)
+		if len(a.Body) != 50 || a.Elapsed < 400*time.Millisecond {
+			t.Errorf("drip over HTTP/2: %d bytes in %v", len(a.Body), a.Elapsed)
+		}
+		if p := h.last(t, "h2-drip").Request.Proto; p != "HTTP/2.0" {
+			t.Errorf("request went over %s", p)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		h2 := newHarnessProto(t, parseConfig(t, "timeout.yaml", "mocks:\n  - {name: hang, match: {path: /hang}, respond: {fault: timeout}}\n"), nil, true)
+		if _, err := h2.try(http.MethodGet, "/hang", nil, nil, 300*time.Millisecond); err == nil {
+			t.Fatal("no client timeout")
+		}
+		h2.waitHandler(t, 5*time.Second, "a hanging HTTP/2 request whose client gave up")
+	})
+}

@@ -55,6 +55,7 @@ type harness struct {
 	// handlerDone receives once for every capture request whose handler
 	// returned.
 	handlerDone chan struct{}
+	h2c         bool // speak unencrypted HTTP/2
 }
 
 // env resolves ${NAME} in test configs.
@@ -91,6 +92,13 @@ func loadExample(t testing.TB) *rules.Config {
 // clock (time.Now when nil).
 func newHarness(t testing.TB, cfg *rules.Config, now func() time.Time) *harness {
 	t.Helper()
+	return newHarnessProto(t, cfg, now, false)
+}
+
+// newHarnessProto is newHarness; with h2c the capture listener and the
+// client speak unencrypted HTTP/2 only.
+func newHarnessProto(t testing.TB, cfg *rules.Config, now func() time.Time, h2c bool) *harness {
+	t.Helper()
 	store, err := inspect.OpenSQLite("", inspect.Options{Memory: true})
 	if err != nil {
 		t.Fatal(err)
@@ -102,10 +110,16 @@ func newHarness(t testing.TB, cfg *rules.Config, now func() time.Time) *harness 
 	})
 	h := &harness{Store: store, Engine: mock.NewEngine(cfg, now), handlerDone: make(chan struct{}, 1000)}
 	capture := mock.New(mock.Config{Store: store, Engine: h.Engine, Logger: slog.New(slog.DiscardHandler)})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() { h.handlerDone <- struct{}{} }()
 		capture.ServeHTTP(w, r)
 	}))
+	if h2c {
+		h.h2c = true
+		srv.Config.Protocols = new(http.Protocols)
+		srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	}
+	srv.Start()
 	// Close runs before the store closes (cleanups run last-in first-out),
 	// and it waits for handlers still running (timeouts, drips).
 	t.Cleanup(srv.Close)
@@ -117,8 +131,13 @@ func newHarness(t testing.TB, cfg *rules.Config, now func() time.Time) *harness 
 
 // client returns a client that opens a new connection for every request, so
 // that a broken connection never leaks into the next request.
-func client(timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+func (h *harness) client(timeout time.Duration) *http.Client {
+	tr := &http.Transport{DisableKeepAlives: true}
+	if h.h2c {
+		tr.Protocols = new(http.Protocols)
+		tr.Protocols.SetUnencryptedHTTP2(true)
+	}
+	return &http.Client{Timeout: timeout, Transport: tr}
 }
 
 // answer is a response read to its end.
@@ -149,7 +168,7 @@ func (h *harness) try(method, path string, hdr http.Header, body []byte, timeout
 		req.Header[k] = v
 	}
 	start := time.Now()
-	resp, err := client(timeout).Do(req)
+	resp, err := h.client(timeout).Do(req)
 	if err != nil {
 		return answer{}, err
 	}
