@@ -124,6 +124,7 @@ func FuzzRender(f *testing.F) {
 	f.Add("}}", `{"x": {{v | upcase}}, "y": "{{ v | split: ',' | first }}"}`)
 	f.Add("a", `{% raw %}{{v}}{% endraw %}{% comment %}"{% endcomment %}`)
 	f.Add("a", `{% include "x" %}`)
+	f.Add("\"", `{% capture c %}"{{v}}{% endcapture %}{"c": "{{c}}", "d": {{c}}}`)
 	f.Add("", `{% for i in (1..10) %}{% for j in (1..10) %}{{i}}{% endfor %}{% endfor %}`)
 	tpl, err := NewTemplate(`{"s": "{{v}}", "mid": "<{{v}}>", "o": {{v}}, "k": {"{{v}}": [{{v}}, "{{v | upcase}}", {{v | json}}]}}`, FormatJSON)
 	if err != nil {

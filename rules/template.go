@@ -265,12 +265,22 @@ func rewrite(src string, format Format) (string, error) {
 	b.Grow(len(src) + 64)
 	var lex jsonLexer
 	inRaw, inComment := false, false
+	// captures is the depth of {% capture %} blocks. Their content is not
+	// output where it stands: it is escaped when the variable is output, so
+	// placeholders inside are left raw and their text does not move the
+	// lexer.
+	captures := 0
+	feed := func(s string) {
+		if captures == 0 {
+			lex.feed(s)
+		}
+	}
 	for _, tok := range parser.Scan(src, parser.SourceLoc{}, nil) {
 		switch tok.Type {
 		case parser.TextTokenType:
 			b.WriteString(tok.Source)
 			if !inComment {
-				lex.feed(tok.Source)
+				feed(tok.Source)
 			}
 		case parser.ObjTokenType:
 			switch {
@@ -278,7 +288,9 @@ func rewrite(src string, format Format) (string, error) {
 				b.WriteString(tok.Source)
 			case inRaw:
 				b.WriteString(tok.Source)
-				lex.feed(tok.Source)
+				feed(tok.Source)
+			case captures > 0:
+				b.WriteString(wrapOutput(tok, outFilter(FormatText, false)))
 			default:
 				b.WriteString(wrapOutput(tok, outFilter(format, lex.inString)))
 				lex.escaped = false
@@ -294,12 +306,16 @@ func rewrite(src string, format Format) (string, error) {
 				if tok.Name == "endraw" {
 					inRaw = false
 				} else {
-					lex.feed(tok.Source)
+					feed(tok.Source)
 				}
 			case tok.Name == "raw":
 				inRaw = true
 			case tok.Name == "comment":
 				inComment = true
+			case tok.Name == "capture":
+				captures++
+			case tok.Name == "endcapture" && captures > 0:
+				captures--
 			case tok.Name == "include":
 				return "", errors.New("templates cannot include files")
 			case tok.Name == "for", tok.Name == "tablerow":

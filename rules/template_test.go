@@ -57,6 +57,7 @@ func TestTemplateGolden(t *testing.T) {
 		{"json_comment_block", FormatJSON, `{"v": {{ticket.id}}{% comment %} "unbalanced {{x}} {% endcomment %}, "w": "{{ticket.title}}"}`},
 		{"json_whitespace_control", FormatJSON, "{\"a\": \n  {{- ticket.id -}}  \n}"},
 		{"json_filter_chain", FormatJSON, `{"up": "{{ ticket.requester.name | upcase }}", "n": {{ ticket.id | plus: 1 }}, "s": {{ ticket.id | append: "x" }}}`},
+		{"json_capture", FormatJSON, `{% capture label %}#{{ticket.id}} "{{ticket.requester.name}}"{% endcapture %}{"label": "{{label}}", "again": {{label}}}`},
 		{"json_if", FormatJSON, `{"state": {% if ticket.open %}"open"{% else %}"closed"{% endif %}, "t": "{{ ticket.requester.name | truncate: 6 }}"}`},
 		{"xml", FormatXML, `<ticket id="{{ticket.id}}"><title>{{ticket.title}}</title><name a='{{ticket.requester.name}}'>{{ticket.requester.name}}</name><pre>{{ "<b>&</b>" | xml_escape }}</pre></ticket>`},
 		{"form", FormatForm, `title={{ticket.title}}&name={{ticket.requester.name}}&id={{ticket.id}}&pre={{ "a b&c" | url_encode }}`},
