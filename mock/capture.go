@@ -127,6 +127,11 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 	dropBody(r.Method, p.Response)
 	ex.Rule, ex.Signature, ex.Error = p.Rule, p.Signature, p.Error
 	ex.Response = p.Response
+	if s := p.Signature; s != nil && s.Verdict != "valid" && ex.Request.Truncated {
+		// Only the stored part of the body was checked: say so rather than
+		// let a plain "signature mismatch" blame the sender.
+		s.Reason += fmt.Sprintf(" (the body was cut at %d of %d bytes by max_body; only that part was checked)", len(ex.Request.Body), ex.Request.Size)
+	}
 	meta := map[string]any{}
 	if p.NearMiss != nil {
 		meta["near_miss"] = p.NearMiss

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/mock"
 	"github.com/hooklab/hooklab/rules"
 )
 
@@ -149,4 +152,45 @@ func TestVerify(t *testing.T) {
 			t.Errorf("verdict %+v for a path no verify rule matches", ex.Signature)
 		}
 	})
+}
+
+// TestVerifyTruncatedBody: a body cut by MaxBody cannot be verified, and the
+// verdict says why instead of blaming the signature alone.
+func TestVerifyTruncatedBody(t *testing.T) {
+	t.Parallel()
+	store, err := inspect.OpenSQLite("", inspect.Options{Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	cfg := parseConfig(t, "gh.yaml", "verify:\n  - {name: gh, scheme: github, secret: s3cret}\n")
+	srv := httptest.NewServer(mock.New(mock.Config{Store: store, MaxBody: 16, Engine: mock.NewEngine(cfg, nil)}))
+	t.Cleanup(srv.Close)
+	h := &harness{URL: srv.URL, Store: store}
+	for _, tc := range []struct {
+		name      string
+		body      string
+		wantValid bool
+		truncated bool
+	}{
+		{"fits", "small body", true, false},
+		{"cut", strings.Repeat("large body ", 10), false, true},
+	} {
+		hdr, err := rules.Sign(rules.SchemeGitHub, []string{"s3cret"}, "", time.Now(), []byte(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin := "trunc-" + tc.name
+		h.do(t, http.MethodPost, "/b/"+bin+"/x", hdr, []byte(tc.body))
+		ex := h.last(t, bin)
+		if ex.Request.Truncated != tc.truncated || ex.Signature == nil {
+			t.Fatalf("%s: truncated %v signature %+v", tc.name, ex.Request.Truncated, ex.Signature)
+		}
+		if got := ex.Signature.Verdict == "valid"; got != tc.wantValid {
+			t.Errorf("%s: verdict %+v", tc.name, ex.Signature)
+		}
+		if tc.truncated && !strings.Contains(ex.Signature.Reason, "max_body") {
+			t.Errorf("%s: reason %q does not say the body was cut", tc.name, ex.Signature.Reason)
+		}
+	}
 }
