@@ -1,0 +1,361 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/inspect/har"
+)
+
+// APIConfig holds what the replay API needs.
+type APIConfig struct {
+	Store inspect.Store
+	// IDs makes run ids and the ids of recorded replays.
+	IDs *inspect.IDs
+	// Publish sends live events, {"type": "replay", …}, one per result and
+	// one when a run ends; main wires it to the hub. Nil sends none.
+	Publish func(inspect.Event)
+	// ResignFunc signs emitted exchanges again (see Options.ResignFunc).
+	ResignFunc func(ex *inspect.Exchange) (http.Header, error)
+	// Transport sends replays; NewTransport(false) when nil.
+	Transport http.RoundTripper
+	// SecretHeaders names more headers to redact in exports.
+	SecretHeaders []string
+	Logger        *slog.Logger
+	// Context is the app's: runs outlive the request that started them and
+	// stop when it is cancelled. context.Background() when nil.
+	Context context.Context
+	// KeepRuns is how many finished runs are kept for GET; 50 when zero.
+	KeepRuns int
+	// MaxHAR caps an imported or posted HAR file; 256 MiB when zero.
+	MaxHAR int64
+	Clock  Clock
+}
+
+// API serves the replay, import and export endpoints:
+//
+//	POST   /api/replay        start a run (a Spec); 202 {"id", "url"}
+//	GET    /api/replay        the runs kept, newest first, without results
+//	GET    /api/replay/{run}  a run's state and results (?from=N: results
+//	                          from the Nth completed on)
+//	DELETE /api/replay/{run}  cancel a run
+//	POST   /api/import        store the entries of a HAR file (?bin=NAME)
+//	GET    /api/export.har    HAR of the exchanges matching the list
+//	                          filters (and path=, limit=, ids=a,b);
+//	                          keep_secrets=1 leaves secrets in
+type API struct {
+	cfg  APIConfig
+	log  *slog.Logger
+	mux  *http.ServeMux
+	mu   sync.Mutex
+	runs map[string]*run
+	wg   sync.WaitGroup
+}
+
+var _ http.Handler = (*API)(nil)
+
+// NewAPI returns the replay API handler.
+func NewAPI(cfg APIConfig) *API {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Context == nil {
+		cfg.Context = context.Background()
+	}
+	if cfg.IDs == nil {
+		cfg.IDs = new(inspect.IDs)
+	}
+	if cfg.KeepRuns <= 0 {
+		cfg.KeepRuns = 50
+	}
+	if cfg.MaxHAR <= 0 {
+		cfg.MaxHAR = 256 << 20
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
+	a := &API{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), runs: map[string]*run{}}
+	a.mux.HandleFunc("POST /api/replay", a.start)
+	a.mux.HandleFunc("GET /api/replay", a.list)
+	a.mux.HandleFunc("GET /api/replay/{run}", a.get)
+	a.mux.HandleFunc("DELETE /api/replay/{run}", a.cancel)
+	a.mux.HandleFunc("POST /api/import", a.importHAR)
+	a.mux.HandleFunc("GET /api/export.har", a.export)
+	return a
+}
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// Wait blocks until every run has ended; call it after cancelling the app
+// context, before closing the store.
+func (a *API) Wait() { a.wg.Wait() }
+
+// Run states.
+const (
+	StateRunning  = "running"
+	StateDone     = "done"
+	StateFailed   = "failed"
+	StateCanceled = "canceled"
+)
+
+// RunStatus is a run as GET /api/replay/{run} gives it.
+type RunStatus struct {
+	ID       string     `json:"id"`
+	State    string     `json:"state"`
+	Target   string     `json:"target,omitempty"`
+	Started  time.Time  `json:"started"`
+	Finished *time.Time `json:"finished,omitempty"`
+	Total    int        `json:"total"`
+	Done     int        `json:"done"`
+	Summary  Summary    `json:"summary"`
+	Error    string     `json:"error,omitempty"`
+	// Results are in the order they completed (each has its Index).
+	Results []Result `json:"results"`
+}
+
+type run struct {
+	mu     sync.Mutex
+	st     RunStatus
+	cancel context.CancelFunc
+}
+
+func (r *run) status(from int) RunStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.st
+	from = min(max(from, 0), len(st.Results))
+	st.Results = slices.Clone(st.Results[from:])
+	return st
+}
+
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) { inspect.WriteError(w, r, a.log, err) }
+
+func (a *API) start(w http.ResponseWriter, r *http.Request) {
+	var spec Spec
+	if err := inspect.DecodeJSON(r, &spec, a.cfg.MaxHAR); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	opts, err := spec.Options(Options{
+		ResignFunc: a.cfg.ResignFunc, Transport: a.cfg.Transport, Clock: a.cfg.Clock,
+		Record: a.cfg.Store.Add, IDs: a.cfg.IDs,
+	})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var exs []*inspect.Exchange
+	if spec.HAR != nil {
+		exs, err = spec.HAR.Exchanges()
+	} else {
+		var f Filter
+		if spec.Filter != nil {
+			f = *spec.Filter
+		}
+		exs, err = Select(r.Context(), a.cfg.Store, spec.IDs, f)
+	}
+	if err == nil && len(exs) == 0 {
+		err = ErrNothing
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	now := a.cfg.Clock.Now()
+	ctx, cancel := context.WithCancel(a.cfg.Context)
+	rn := &run{cancel: cancel, st: RunStatus{ID: a.cfg.IDs.New(now), State: StateRunning, Target: spec.Target, Started: now, Total: len(exs), Results: []Result{}}}
+	a.mu.Lock()
+	a.runs[rn.st.ID] = rn
+	a.prune()
+	a.mu.Unlock()
+
+	opts.OnResult = func(res Result) {
+		rn.mu.Lock()
+		rn.st.Results = append(rn.st.Results, res)
+		rn.st.Done++
+		rn.st.Summary.add(res)
+		done, total := rn.st.Done, rn.st.Total
+		rn.mu.Unlock()
+		a.publish(map[string]any{"run": rn.st.ID, "state": StateRunning, "done": done, "total": total, "result": res})
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		defer cancel()
+		_, err := Run(ctx, exs, opts)
+		fin := a.cfg.Clock.Now()
+		rn.mu.Lock()
+		rn.st.Finished = &fin
+		switch {
+		case errors.Is(err, context.Canceled):
+			rn.st.State, rn.st.Error = StateCanceled, "canceled"
+		case err != nil:
+			rn.st.State, rn.st.Error = StateFailed, err.Error()
+		default:
+			rn.st.State = StateDone
+		}
+		ev := map[string]any{"run": rn.st.ID, "state": rn.st.State, "done": rn.st.Done, "total": rn.st.Total, "summary": rn.st.Summary}
+		if rn.st.Error != "" {
+			ev["error"] = rn.st.Error
+		}
+		rn.mu.Unlock()
+		a.publish(ev)
+	}()
+	w.Header().Set("Location", "/api/replay/"+rn.st.ID)
+	inspect.WriteJSON(w, http.StatusAccepted, map[string]any{"id": rn.st.ID, "url": "/api/replay/" + rn.st.ID, "total": len(exs)})
+}
+
+func (a *API) publish(data map[string]any) {
+	if a.cfg.Publish != nil {
+		a.cfg.Publish(inspect.Event{Type: "replay", Data: data})
+	}
+}
+
+// prune drops the oldest finished runs beyond KeepRuns. a.mu is held.
+func (a *API) prune() {
+	if len(a.runs) <= a.cfg.KeepRuns {
+		return
+	}
+	ids := make([]string, 0, len(a.runs))
+	for id := range a.runs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if len(a.runs) <= a.cfg.KeepRuns {
+			return
+		}
+		rn := a.runs[id]
+		rn.mu.Lock()
+		running := rn.st.State == StateRunning
+		rn.mu.Unlock()
+		if !running {
+			delete(a.runs, id)
+		}
+	}
+}
+
+func (a *API) lookup(r *http.Request) (*run, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	rn, ok := a.runs[r.PathValue("run")]
+	if !ok {
+		return nil, fmt.Errorf("replay run %q: %w", r.PathValue("run"), inspect.ErrNotFound)
+	}
+	return rn, nil
+}
+
+func (a *API) get(w http.ResponseWriter, r *http.Request) {
+	rn, err := a.lookup(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	from := 0
+	if s := r.URL.Query().Get("from"); s != "" {
+		if from, err = strconv.Atoi(s); err != nil || from < 0 {
+			a.fail(w, r, fmt.Errorf("%w: from %q: want a number of results", inspect.ErrInvalid, s))
+			return
+		}
+	}
+	inspect.WriteJSON(w, http.StatusOK, rn.status(from))
+}
+
+func (a *API) list(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	out := make([]RunStatus, 0, len(a.runs))
+	for _, rn := range a.runs {
+		st := rn.status(0)
+		st.Results = nil
+		out = append(out, st)
+	}
+	a.mu.Unlock()
+	slices.SortFunc(out, func(x, y RunStatus) int { return strings.Compare(y.ID, x.ID) })
+	inspect.WriteJSON(w, http.StatusOK, map[string]any{"runs": out})
+}
+
+func (a *API) cancel(w http.ResponseWriter, r *http.Request) {
+	rn, err := a.lookup(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rn.cancel()
+	st := rn.status(0)
+	st.Results = nil
+	inspect.WriteJSON(w, http.StatusOK, st)
+}
+
+func (a *API) importHAR(w http.ResponseWriter, r *http.Request) {
+	bin := r.URL.Query().Get("bin")
+	if bin != "" {
+		if err := inspect.ValidBin(bin); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	body := http.MaxBytesReader(w, r.Body, a.cfg.MaxHAR)
+	ids, err := Import(r.Context(), a.cfg.Store, body, ImportOptions{Bin: bin, Now: a.cfg.Clock.Now})
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			err = fmt.Errorf("%w: the HAR file is over the limit of %d bytes", inspect.ErrTooLarge, a.cfg.MaxHAR)
+		}
+		a.fail(w, r, err)
+		return
+	}
+	inspect.WriteJSON(w, http.StatusCreated, map[string]any{"imported": len(ids), "ids": ids})
+}
+
+func (a *API) export(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	f, err := FilterFromValues(v)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var ids []string
+	if s := v.Get("ids"); s != "" {
+		ids = splitComma(s)
+	}
+	keep := v.Get("keep_secrets")
+	opts := har.Options{KeepSecrets: keep == "1" || keep == "true", SecretHeaders: a.cfg.SecretHeaders}
+	// Check that there is something to export before the headers go out,
+	// so that a bad id is a 404 rather than a broken file.
+	for _, id := range ids {
+		if _, err := a.cfg.Store.Get(r.Context(), id); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", `attachment; filename="hooklab-`+a.cfg.Clock.Now().UTC().Format("20060102-150405")+`.har"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Trailer", "X-Hooklab-Count")
+	n, err := Export(r.Context(), a.cfg.Store, ids, f, w, opts)
+	if err != nil {
+		a.log.Error("export failed midway", "err", err, "written", n)
+		panic(http.ErrAbortHandler) // the client sees a cut file, not a valid one
+	}
+	w.Header().Set("X-Hooklab-Count", strconv.Itoa(n))
+}
+
+func splitComma(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,611 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/inspect/har"
+)
+
+// ErrUsage means the command line was wrong; the message has been printed
+// to Stderr already.
+var ErrUsage = errors.New("usage")
+
+// ErrDiff is returned by the replay command with --fail-on-diff when a
+// response differed or a replay failed; the diff and summary have been
+// printed.
+var ErrDiff = errors.New("replayed responses differ")
+
+// CLI runs the replay, export and import commands. main builds it.
+type CLI struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// OpenStore opens the local store for when no server answers at
+	// --server (the caller closes it). Nil: those commands need a server
+	// (replay --har never does).
+	OpenStore func() (inspect.Store, error)
+	// ResignFunc signs emitted exchanges again for local runs (--har, or
+	// the local store); a server uses its own.
+	ResignFunc func(ex *inspect.Exchange) (http.Header, error)
+	// SecretHeaders names more headers to redact in local exports.
+	SecretHeaders []string
+	// Transport sends local replays; NewTransport(--insecure) when nil.
+	Transport http.RoundTripper
+	// Client talks to the server; a client with a 10s dial timeout when nil.
+	Client *http.Client
+	Clock  Clock
+	// Poll is how often a remote run is polled; 200ms when zero.
+	Poll time.Duration
+}
+
+const defaultServer = "http://127.0.0.1:4040"
+
+func (c *CLI) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("hooklab "+name, flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	return fs
+}
+
+func (c *CLI) getenv(k string) string {
+	if c.Getenv == nil {
+		return ""
+	}
+	return c.Getenv(k)
+}
+
+func (c *CLI) serverFlag(fs *flag.FlagSet) *string {
+	def := c.getenv("HOOKLAB_UI")
+	if def == "" {
+		def = defaultServer
+	}
+	return fs.String("server", def, "the running hooklab's UI `URL` (env HOOKLAB_UI)")
+}
+
+func (c *CLI) client() *http.Client {
+	if c.Client != nil {
+		return c.Client
+	}
+	return &http.Client{Timeout: 0, Transport: &http.Transport{Proxy: nil, DisableCompression: true}}
+}
+
+// parseInterleaved parses flags with positional arguments among them:
+// "hooklab replay ID --target URL ID2".
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, ErrUsage
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// filterFlags adds the selection flags shared by replay and export.
+func filterFlags(fs *flag.FlagSet, f *Filter) {
+	fs.StringVar(&f.Bin, "bin", "", "only exchanges of this `bin`")
+	fs.StringVar(&f.Source, "source", "", "only this `source`: capture, proxy, emit or replay")
+	fs.StringVar(&f.Method, "method", "", "only this HTTP `method`")
+	fs.StringVar(&f.Path, "path", "", "only this URL `path` or glob (/hooks/* also matches deeper paths)")
+	fs.StringVar(&f.Status, "status", "", "only this response `status` (404) or class (5xx)")
+	fs.StringVar(&f.Q, "text", "", "only exchanges containing this `text` in URL, headers or bodies")
+	fs.StringVar(&f.Since, "since", "", "only exchanges from this `time` on (RFC 3339, or a duration like 2h meaning that long ago)")
+	fs.StringVar(&f.Until, "until", "", "only exchanges up to this `time` (RFC 3339 or a duration ago)")
+	fs.IntVar(&f.Limit, "limit", 0, "at most `N` exchanges (0: no limit)")
+}
+
+func (f *Filter) resolveTimes(now time.Time) error {
+	for _, p := range []*string{&f.Since, &f.Until} {
+		if *p == "" {
+			continue
+		}
+		if d, err := time.ParseDuration(*p); err == nil {
+			*p = now.Add(-d).UTC().Format(time.RFC3339Nano)
+		}
+	}
+	_, err := f.query()
+	return err
+}
+
+func (f Filter) empty() bool { return f == Filter{} }
+
+// Replay runs "hooklab replay [IDS…] [flags]". It returns nil when the run
+// completed (whatever the diffs), ErrDiff with --fail-on-diff when
+// something differed or failed, ErrUsage for a bad command line (already
+// printed), and other errors for what stopped the run.
+func (c *CLI) Replay(ctx context.Context, args []string) error {
+	fs := c.flags("replay")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: hooklab replay [ID…] [flags]
+
+Re-send recorded exchanges (by id, by filter, or from a HAR file) to a
+target and diff the new responses against the recorded ones.
+
+  hooklab replay 01HX… --target http://127.0.0.1:3000
+  hooklab replay --bin stripe --since 1h --target http://127.0.0.1:3000 --ignore data.created
+  hooklab replay --har fixtures/stripe.har --target http://127.0.0.1:3000 --fail-on-diff
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	var f Filter
+	filterFlags(fs, &f)
+	all := fs.Bool("all", false, "replay every recorded exchange (except replays)")
+	harFile := fs.String("har", "", "replay the entries of this HAR `file` (no server needed)")
+	server := c.serverFlag(fs)
+	var spec Spec
+	fs.StringVar(&spec.Target, "target", "", "base `URL` that replaces each request's scheme and host (its path is put in front); default: the original URLs")
+	fs.StringVar(&spec.StripPrefix, "strip-prefix", "", "remove this path `prefix` before adding the target's path")
+	var setHeaders, removeHeaders, ignore, ignoreHeaders, compareHeaders listFlag
+	fs.Var(&setHeaders, "set-header", "send this header instead of the recorded one, `Name: value` (repeatable)")
+	fs.Var(&removeHeaders, "remove-header", "do not send this header `name` (repeatable)")
+	setBody := fs.String("set-body", "", "send this `text` as the body")
+	setBodyFile := fs.String("set-body-file", "", "send this `file`'s bytes as the body")
+	fs.StringVar(&spec.Override.Method, "set-method", "", "send this `method` instead")
+	fs.StringVar(&spec.Override.Path, "set-path", "", "send to this `path` instead (with ?query to replace the query)")
+	fs.BoolVar(&spec.Resign, "resign", false, "sign exchanges hooklab emitted again, with a fresh timestamp")
+	fs.StringVar(&spec.Pace, "pace", PaceFast, "`pace`: fast (as --concurrency allows) or original (the recorded gaps, divided by --speed)")
+	fs.IntVar(&spec.Concurrency, "concurrency", 1, "requests in flight at most (`N`)")
+	fs.Float64Var(&spec.Speed, "speed", 1, "with --pace original, divide the gaps by this `factor`")
+	timeout := fs.Duration("timeout", 30*time.Second, "give up on one request after this `duration`")
+	fs.Var(&ignore, "ignore", "JSON `path` whose value is not compared, gjson style: data.created_at, items.#.id (repeatable)")
+	fs.Var(&ignoreHeaders, "ignore-header", "response header `name` not compared (repeatable)")
+	fs.Var(&compareHeaders, "compare-header", "volatile header `name` to compare after all, e.g. ETag (repeatable)")
+	fs.BoolVar(&spec.Diff.NoHeaders, "no-headers", false, "compare status and body only")
+	fs.BoolVar(&spec.Diff.Unordered, "unordered", false, "compare JSON arrays without regard to order")
+	fs.Float64Var(&spec.Diff.Tolerance, "tolerance", 0, "JSON numbers this `close` count as equal")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	failOnDiff := fs.Bool("fail-on-diff", false, "exit 1 when a response differs or a replay fails")
+	verbose := fs.Bool("v", false, "also list the exchanges that are the same")
+	insecure := fs.Bool("insecure", false, "do not verify the target's TLS certificate (local runs)")
+	ids, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	usage := func(format string, a ...any) error {
+		fmt.Fprintf(c.Stderr, "hooklab replay: "+format+"\n", a...)
+		return ErrUsage
+	}
+	clock := c.Clock
+	if clock == nil {
+		clock = realClock{}
+	}
+	if err := f.resolveTimes(clock.Now()); err != nil {
+		return usage("%v", err)
+	}
+	for _, h := range setHeaders {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return usage("--set-header %q: want Name: value", h)
+		}
+		spec.Override.SetHeaders = append(spec.Override.SetHeaders, inspect.Header{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
+	}
+	spec.Override.RemoveHeaders = removeHeaders
+	if *setBody != "" && *setBodyFile != "" {
+		return usage("give --set-body or --set-body-file, not both")
+	}
+	fs.Visit(func(fl *flag.Flag) {
+		if fl.Name == "set-body" {
+			spec.Override.Body = setBody
+		}
+	})
+	if *setBodyFile != "" {
+		b, err := os.ReadFile(*setBodyFile)
+		if err != nil {
+			return fmt.Errorf("--set-body-file: %w", err)
+		}
+		s := base64.StdEncoding.EncodeToString(b)
+		spec.Override.BodyBase64 = &s
+	}
+	spec.Timeout = timeout.String()
+	spec.Diff.Ignore, spec.Diff.IgnoreHeaders, spec.Diff.CompareHeaders = ignore, ignoreHeaders, compareHeaders
+
+	sources := 0
+	for _, b := range []bool{len(ids) > 0, !f.empty() || *all, *harFile != ""} {
+		if b {
+			sources++
+		}
+	}
+	if sources != 1 {
+		return usage("say what to replay, one of: exchange ids, filters (--bin, --path, …, or --all), or --har FILE")
+	}
+
+	base := Options{ResignFunc: c.ResignFunc, Transport: c.Transport, Clock: c.Clock}
+	if base.Transport == nil {
+		base.Transport = NewTransport(*insecure)
+	}
+	var rep *Report
+	switch {
+	case *harFile != "":
+		fh, err := os.Open(*harFile)
+		if err != nil {
+			return err
+		}
+		exs, err := ReadHAR(fh)
+		fh.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", *harFile, err)
+		}
+		spec.HAR = &har.File{} // marks the source for the checks
+		opts, err := spec.Options(base)
+		if err != nil {
+			return usage("%v", err)
+		}
+		rep, err = c.runLocal(ctx, exs, opts, *asJSON, *verbose)
+		if err != nil {
+			return err
+		}
+	default:
+		if len(ids) > 0 {
+			spec.IDs = ids
+		} else {
+			spec.Filter = &f
+		}
+		if _, err := spec.Options(base); err != nil {
+			return usage("%v", err)
+		}
+		srv := strings.TrimSuffix(*server, "/")
+		if !strings.Contains(srv, "://") {
+			srv = "http://" + srv
+		}
+		if c.serverUp(ctx, srv) {
+			rep, err = c.runRemote(ctx, srv, &spec, *asJSON, *verbose)
+			if err != nil {
+				return err
+			}
+			break
+		}
+		if c.OpenStore == nil {
+			return fmt.Errorf("no hooklab server at %s: start one (hooklab serve), or replay a HAR file with --har", srv)
+		}
+		store, err := c.OpenStore()
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		exs, err := Select(ctx, store, spec.IDs, f)
+		if err != nil {
+			return err
+		}
+		opts, _ := spec.Options(base)
+		opts.Record = store.Add
+		if rep, err = c.runLocal(ctx, exs, opts, *asJSON, *verbose); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		if err := WriteJSON(c.Stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(c.Stdout, rep.Summary.String())
+	}
+	if *failOnDiff && (rep.Summary.Differ > 0 || rep.Summary.Failed > 0) {
+		return fmt.Errorf("%w: %s", ErrDiff, rep.Summary)
+	}
+	return nil
+}
+
+// runLocal runs in this process, printing each result as it completes.
+func (c *CLI) runLocal(ctx context.Context, exs []*inspect.Exchange, opts Options, asJSON, verbose bool) (*Report, error) {
+	if !asJSON {
+		opts.OnResult = func(r Result) { _ = WriteResult(c.Stdout, r, verbose) }
+	}
+	rep, err := Run(ctx, exs, opts)
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func (c *CLI) serverUp(ctx context.Context, srv string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv+"/healthz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := c.client().Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// apiError reads a {"error": …} answer.
+func apiError(resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(b, &e) == nil && e.Error != "" {
+		return fmt.Errorf("server: %s (%d)", e.Error, resp.StatusCode)
+	}
+	return fmt.Errorf("server: %s: %s", resp.Status, bytes.TrimSpace(b))
+}
+
+func (c *CLI) do(ctx context.Context, method, u string, body io.Reader, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.client().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return apiError(resp)
+	}
+	if out != nil {
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	return nil
+}
+
+// runRemote starts the run on the server (which records the replays, so
+// they show live) and follows it, printing results as they complete.
+func (c *CLI) runRemote(ctx context.Context, srv string, spec *Spec, asJSON, verbose bool) (*Report, error) {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	var started struct {
+		ID string `json:"id"`
+	}
+	if err := c.do(ctx, http.MethodPost, srv+"/api/replay", bytes.NewReader(b), &started); err != nil {
+		return nil, err
+	}
+	poll := c.Poll
+	if poll <= 0 {
+		poll = 200 * time.Millisecond
+	}
+	rep := &Report{Results: []Result{}}
+	for {
+		var st RunStatus
+		u := srv + "/api/replay/" + url.PathEscape(started.ID) + fmt.Sprintf("?from=%d", len(rep.Results))
+		if err := c.do(ctx, http.MethodGet, u, nil, &st); err != nil {
+			if ctx.Err() != nil {
+				c.do(context.WithoutCancel(ctx), http.MethodDelete, srv+"/api/replay/"+url.PathEscape(started.ID), nil, nil)
+				return nil, ctx.Err()
+			}
+			return nil, err
+		}
+		for _, r := range st.Results {
+			rep.Results = append(rep.Results, r)
+			if !asJSON {
+				_ = WriteResult(c.Stdout, r, verbose)
+			}
+		}
+		if st.State != StateRunning {
+			rep.Summary = st.Summary
+			if st.State != StateDone {
+				return nil, fmt.Errorf("replay run %s %s: %s", st.ID, st.State, st.Error)
+			}
+			sortResults(rep.Results)
+			return rep, nil
+		}
+		t := time.NewTimer(poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			c.do(context.WithoutCancel(ctx), http.MethodDelete, srv+"/api/replay/"+url.PathEscape(started.ID), nil, nil)
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func sortResults(rs []Result) {
+	for i := 1; i < len(rs); i++ {
+		for j := i; j > 0 && rs[j].Index < rs[j-1].Index; j-- {
+			rs[j], rs[j-1] = rs[j-1], rs[j]
+		}
+	}
+}
+
+// Export runs "hooklab export --har FILE [filters] [--keep-secrets]": the
+// selected exchanges as a HAR file ("-" for stdout), from the server or
+// else the local store.
+func (c *CLI) Export(ctx context.Context, args []string) error {
+	fs := c.flags("export")
+	var f Filter
+	filterFlags(fs, &f)
+	file := fs.String("har", "", "write HAR to this `file` (- for standard output)")
+	keep := fs.Bool("keep-secrets", false, "keep Authorization, cookies and API keys (redacted by default)")
+	server := c.serverFlag(fs)
+	ids, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if *file == "" {
+		fmt.Fprintln(c.Stderr, "hooklab export: say where: --har FILE (or --har - for standard output)")
+		return ErrUsage
+	}
+	clock := c.Clock
+	if clock == nil {
+		clock = realClock{}
+	}
+	if err := f.resolveTimes(clock.Now()); err != nil {
+		fmt.Fprintln(c.Stderr, "hooklab export:", err)
+		return ErrUsage
+	}
+	var out io.Writer = c.Stdout
+	var tmp *os.File
+	if *file != "-" {
+		// Write beside the target and rename, so a failed export leaves no
+		// half file behind.
+		tmp, err = os.CreateTemp(filepath.Dir(*file), ".hooklab-export-*.har")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+		out = tmp
+	}
+	var n int
+	srv := strings.TrimSuffix(*server, "/")
+	if !strings.Contains(srv, "://") {
+		srv = "http://" + srv
+	}
+	if c.serverUp(ctx, srv) {
+		v := f.Values()
+		if len(ids) > 0 {
+			v.Set("ids", strings.Join(ids, ","))
+		}
+		if *keep {
+			v.Set("keep_secrets", "1")
+		}
+		n, err = c.download(ctx, srv+"/api/export.har?"+v.Encode(), out)
+	} else if c.OpenStore != nil {
+		var store inspect.Store
+		if store, err = c.OpenStore(); err != nil {
+			return err
+		}
+		n, err = Export(ctx, store, ids, f, out, har.Options{KeepSecrets: *keep, SecretHeaders: c.SecretHeaders})
+		store.Close()
+	} else {
+		return fmt.Errorf("no hooklab server at %s: start one (hooklab serve)", srv)
+	}
+	if err != nil {
+		return err
+	}
+	if tmp != nil {
+		if err := tmp.Close(); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp.Name(), *file); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.Stderr, "exported %d exchanges to %s\n", n, *file)
+	}
+	return nil
+}
+
+func (c *CLI) download(ctx context.Context, u string, out io.Writer) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.client().Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, apiError(resp)
+	}
+	if _, err := io.Copy(out, resp.Body); err != nil {
+		return 0, fmt.Errorf("export cut short: %w", err)
+	}
+	var n int
+	if _, err := fmt.Sscan(resp.Trailer.Get("X-Hooklab-Count"), &n); err != nil {
+		return 0, errors.New("export cut short: the server did not finish the file")
+	}
+	return n, nil
+}
+
+var binChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+
+// Import runs "hooklab import FILE.har [--bin NAME]": the file's entries
+// are stored, into the server or else the local store. The bin defaults to
+// the file's name without extension.
+func (c *CLI) Import(ctx context.Context, args []string) error {
+	fs := c.flags("import")
+	bin := fs.String("bin", "", "store entries from other tools in this `bin` (default: from the file name)")
+	server := c.serverFlag(fs)
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) != 1 {
+		fmt.Fprintln(c.Stderr, "hooklab import: give one HAR file")
+		return ErrUsage
+	}
+	if *bin == "" {
+		stem := strings.TrimSuffix(filepath.Base(files[0]), filepath.Ext(files[0]))
+		*bin = strings.Trim(binChars.ReplaceAllString(stem, "-"), "-")
+		if len(*bin) > 64 {
+			*bin = (*bin)[:64]
+		}
+		if *bin == "" {
+			*bin = "import"
+		}
+	}
+	if err := inspect.ValidBin(*bin); err != nil {
+		fmt.Fprintln(c.Stderr, "hooklab import: --bin:", err)
+		return ErrUsage
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		return err
+	}
+	// Parse here first: a broken file is reported with its name, line and
+	// column, server or not.
+	if _, err := har.Parse(data); err != nil {
+		return fmt.Errorf("%s: %w", files[0], err)
+	}
+	srv := strings.TrimSuffix(*server, "/")
+	if !strings.Contains(srv, "://") {
+		srv = "http://" + srv
+	}
+	var n int
+	switch {
+	case c.serverUp(ctx, srv):
+		var res struct {
+			Imported int `json:"imported"`
+		}
+		if err := c.do(ctx, http.MethodPost, srv+"/api/import?bin="+url.QueryEscape(*bin), bytes.NewReader(data), &res); err != nil {
+			return err
+		}
+		n = res.Imported
+	case c.OpenStore != nil:
+		store, err := c.OpenStore()
+		if err != nil {
+			return err
+		}
+		ids, err := Import(ctx, store, bytes.NewReader(data), ImportOptions{Bin: *bin})
+		if cerr := store.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", files[0], err)
+		}
+		n = len(ids)
+	default:
+		return fmt.Errorf("no hooklab server at %s: start one (hooklab serve)", srv)
+	}
+	fmt.Fprintf(c.Stdout, "imported %d exchanges from %s (bin %s unless the file names one)\n", n, files[0], *bin)
+	return nil
+}

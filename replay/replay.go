@@ -1,0 +1,599 @@
+// Package replay owns re-sending recorded traffic: exchanges from the store
+// (one, a list of ids, a filter) or the entries of a HAR file, to a target
+// base URL or their original URLs, byte for byte or with overrides, fast
+// with bounded concurrency or at the recorded pace; the structured diff of
+// each new response against the recorded one (go-cmp for JSON, lines for
+// text, hashes for binary); HAR import and export; the replay JSON API;
+// and the replay, export and import commands.
+//
+// Run is the engine. It records each replay as an exchange (source replay,
+// ReplayOf the original) through Options.Record, so replays show live, and
+// reports each result as it completes through Options.OnResult.
+package replay
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+)
+
+// Paces.
+const (
+	// PaceFast sends as fast as Concurrency allows.
+	PaceFast = "fast"
+	// PaceOriginal keeps the recorded gaps between requests, divided by
+	// Speed.
+	PaceOriginal = "original"
+)
+
+// Outcomes of one replay.
+const (
+	Same   = "same"
+	Differ = "differ"
+	Failed = "failed"
+)
+
+// Overrides change what is sent. The zero value sends the original.
+type Overrides struct {
+	// SetHeaders replaces every value of each named header (or adds it).
+	SetHeaders inspect.Headers `json:"set_headers,omitempty"`
+	// RemoveHeaders removes headers (any case).
+	RemoveHeaders []string `json:"remove_headers,omitempty"`
+	// Body replaces the body when SetBody is true (an empty Body then sends
+	// none).
+	Body    []byte `json:"-"`
+	SetBody bool   `json:"-"`
+	// Method replaces the method.
+	Method string `json:"method,omitempty"`
+	// Path replaces the path; with a "?" it replaces the query too.
+	Path string `json:"path,omitempty"`
+}
+
+// Clock is time for pacing; tests give a fake one so nothing sleeps long.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits d or until ctx is done, and then returns ctx.Err().
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Options configure a replay run.
+type Options struct {
+	// Target is a base URL whose scheme and host replace each request's;
+	// its path, when not "/", is put in front of each request's path.
+	// Empty sends each request to its original URL. When a target is given,
+	// a capture addressed to a bin (/b/NAME/…) loses the /b/NAME part.
+	Target string
+	// StripPrefix is removed from the front of each path before Target's
+	// path is added.
+	StripPrefix string
+	Override    Overrides
+	// Resign signs exchanges that hooklab emitted (source emit) again with
+	// a fresh timestamp, through ResignFunc.
+	Resign bool
+	// ResignFunc returns the signature headers for ex (whose Request.Body
+	// is what will be sent), replacing the recorded ones. main wires it to
+	// the emitter, which knows each webhook's scheme and secret.
+	ResignFunc func(ex *inspect.Exchange) (http.Header, error)
+	// Pace is PaceFast (the default) or PaceOriginal.
+	Pace string
+	// Concurrency caps requests in flight; 1 when zero.
+	Concurrency int
+	// Speed divides the recorded gaps with PaceOriginal; 1 when zero.
+	Speed float64
+	// Timeout bounds each request; 30s when zero.
+	Timeout time.Duration
+	// MaxBody is how many response body bytes are kept; 10 MiB when zero.
+	MaxBody int64
+	Diff    DiffOptions
+	// Transport sends the requests; NewTransport(false) when nil.
+	Transport http.RoundTripper
+	Clock     Clock
+	// Record stores each replay as an exchange; nil records nothing.
+	Record func(context.Context, *inspect.Exchange) error
+	// IDs makes the ids of recorded replays.
+	IDs *inspect.IDs
+	// Bin is the bin of recorded replays; the original's bin when empty
+	// (and "default" for HAR entries that have none).
+	Bin string
+	// OnResult, when set, is called with each result as it completes (from
+	// several goroutines, one call at a time).
+	OnResult func(Result)
+}
+
+// Result is the outcome of replaying one exchange.
+type Result struct {
+	// Index is the position in the run.
+	Index int `json:"index"`
+	// Original is the id of the replayed exchange ("" for a HAR entry
+	// without one); Replay is the id of the recorded replay.
+	Original string `json:"original,omitempty"`
+	Replay   string `json:"replay,omitempty"`
+	Method   string `json:"method"`
+	// URL is where the request went.
+	URL            string  `json:"url"`
+	RecordedStatus int     `json:"recorded_status"`
+	Status         int     `json:"status"`
+	DurationMS     float64 `json:"duration_ms"`
+	// Outcome is Same, Differ or Failed.
+	Outcome string `json:"outcome"`
+	// Error says why the replay failed.
+	Error   string   `json:"error,omitempty"`
+	Changes []Change `json:"changes,omitempty"`
+	// Notes say what was not compared, or could not be recorded.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Summary counts the outcomes of a run.
+type Summary struct {
+	Replayed int `json:"replayed"`
+	Same     int `json:"same"`
+	Differ   int `json:"differ"`
+	Failed   int `json:"failed"`
+}
+
+// String gives the summary line: "42 replayed, 39 same, 3 differ, 0 failed".
+func (s Summary) String() string {
+	return fmt.Sprintf("%d replayed, %d same, %d differ, %d failed", s.Replayed, s.Same, s.Differ, s.Failed)
+}
+
+func (s *Summary) add(r Result) {
+	s.Replayed++
+	switch r.Outcome {
+	case Same:
+		s.Same++
+	case Differ:
+		s.Differ++
+	default:
+		s.Failed++
+	}
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	Summary Summary  `json:"summary"`
+	Results []Result `json:"results"`
+}
+
+// NewTransport returns the transport replays use by default: keep-alive
+// with room for high concurrency, no proxy from the environment, and no
+// transparent compression, so that the request goes out with exactly the
+// recorded headers and the response is recorded as it came. insecure skips
+// verification of the target's certificate.
+func NewTransport(insecure bool) *http.Transport {
+	return &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     true,
+		TLSClientConfig:       &tls.Config{InsecureSkipVerify: insecure},
+	}
+}
+
+// ErrNothing means a run was asked to replay nothing.
+var ErrNothing = fmt.Errorf("%w: nothing to replay", inspect.ErrInvalid)
+
+type runner struct {
+	opts   Options
+	target *url.URL
+	client *http.Client
+	mu     sync.Mutex // serializes OnResult
+}
+
+// Run replays exs and diffs each response against the recorded one. It
+// returns an error only for unusable options or a cancelled context (with
+// the results so far); a request that fails is a Failed result. With
+// PaceOriginal the exchanges are sent in time order.
+func Run(ctx context.Context, exs []*inspect.Exchange, opts Options) (*Report, error) {
+	if len(exs) == 0 {
+		return &Report{Results: []Result{}}, ErrNothing
+	}
+	r, err := newRunner(opts)
+	if err != nil {
+		return nil, err
+	}
+	if r.opts.Pace == PaceOriginal {
+		exs = slices.Clone(exs)
+		slices.SortStableFunc(exs, func(a, b *inspect.Exchange) int { return a.Time.Compare(b.Time) })
+	}
+	results := make([]Result, len(exs))
+	sem := make(chan struct{}, r.opts.Concurrency)
+	var wg sync.WaitGroup
+	start := r.opts.Clock.Now()
+	var runErr error
+	for i, ex := range exs {
+		if r.opts.Pace == PaceOriginal && i > 0 {
+			due := time.Duration(float64(ex.Time.Sub(exs[0].Time)) / r.opts.Speed)
+			if wait := due - r.opts.Clock.Now().Sub(start); wait > 0 {
+				if err := r.opts.Clock.Sleep(ctx, wait); err != nil {
+					runErr = err
+				}
+			}
+		}
+		if runErr == nil {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				runErr = ctx.Err()
+			}
+		}
+		if runErr != nil {
+			results = results[:i]
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			res := r.one(ctx, i, ex)
+			results[i] = res
+			if r.opts.OnResult != nil {
+				r.mu.Lock()
+				r.opts.OnResult(res)
+				r.mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	rep := &Report{Results: results}
+	for _, res := range results {
+		rep.Summary.add(res)
+	}
+	return rep, runErr
+}
+
+func newRunner(opts Options) (*runner, error) {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 1
+	}
+	if opts.Speed <= 0 {
+		opts.Speed = 1
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = 10 << 20
+	}
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
+	}
+	if opts.IDs == nil {
+		opts.IDs = new(inspect.IDs)
+	}
+	switch opts.Pace {
+	case "":
+		opts.Pace = PaceFast
+	case PaceFast, PaceOriginal:
+	default:
+		return nil, fmt.Errorf("%w: pace %q: want fast or original", inspect.ErrInvalid, opts.Pace)
+	}
+	if opts.Resign && opts.ResignFunc == nil {
+		return nil, fmt.Errorf("%w: resign: no webhook signing is configured here", inspect.ErrInvalid)
+	}
+	if opts.Override.Method != "" && !validToken(opts.Override.Method) {
+		return nil, fmt.Errorf("%w: method %q is not an HTTP method", inspect.ErrInvalid, opts.Override.Method)
+	}
+	for _, h := range opts.Override.SetHeaders {
+		if !validToken(h.Name) {
+			return nil, fmt.Errorf("%w: header name %q", inspect.ErrInvalid, h.Name)
+		}
+	}
+	if opts.Override.Path != "" && !strings.HasPrefix(opts.Override.Path, "/") {
+		return nil, fmt.Errorf("%w: path %q must start with /", inspect.ErrInvalid, opts.Override.Path)
+	}
+	r := &runner{opts: opts}
+	if opts.Target != "" {
+		u, err := url.Parse(opts.Target)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%w: target %q: want a base URL like http://127.0.0.1:3000", inspect.ErrInvalid, opts.Target)
+		}
+		r.target = u
+	}
+	tr := opts.Transport
+	if tr == nil {
+		tr = NewTransport(false)
+	}
+	r.client = &http.Client{
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return r, nil
+}
+
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// hopHeaders are not forwarded: they belong to one connection. Host
+// follows the target; Content-Length is set from the body sent.
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Content-Length"}
+
+// Prepare returns the request that replaying ex sends under opts, and the
+// headers in the order they will be recorded. It is exported for the test
+// helper and for previews; Run uses it.
+func Prepare(ex *inspect.Exchange, opts Options) (*http.Request, inspect.Headers, error) {
+	r, err := newRunner(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.prepare(context.Background(), ex)
+}
+
+func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange) (*http.Request, inspect.Headers, error) {
+	o := r.opts.Override
+	if ex.Request.Truncated && !o.SetBody {
+		return nil, nil, fmt.Errorf("the request body was cut when recorded (%d of %d bytes kept): not replayed, as the receiver would get a different body", len(ex.Request.Body), ex.Request.Size)
+	}
+	u, err := url.Parse(ex.Request.URL)
+	if err != nil || u.Host == "" && r.target == nil {
+		return nil, nil, fmt.Errorf("recorded URL %q cannot be sent: give a target", ex.Request.URL)
+	}
+	if u.Scheme == "" {
+		u.Scheme = "http"
+	}
+	if r.target != nil {
+		p := u.EscapedPath()
+		if ex.Source == inspect.SourceCapture && ex.Bin != "" {
+			if rest, ok := strings.CutPrefix(p, "/b/"+ex.Bin); ok && (rest == "" || rest[0] == '/') {
+				p = rest
+			}
+		}
+		if r.opts.StripPrefix != "" {
+			if rest, ok := strings.CutPrefix(p, strings.TrimSuffix(r.opts.StripPrefix, "/")); ok && (rest == "" || rest[0] == '/') {
+				p = rest
+			}
+		}
+		if p == "" {
+			p = "/"
+		}
+		p = strings.TrimSuffix(r.target.EscapedPath(), "/") + p
+		u = &url.URL{Scheme: r.target.Scheme, Host: r.target.Host, User: r.target.User, RawQuery: u.RawQuery}
+		if err := setEscapedPath(u, p); err != nil {
+			return nil, nil, err
+		}
+	}
+	if o.Path != "" {
+		p, q, hasQ := strings.Cut(o.Path, "?")
+		if err := setEscapedPath(u, p); err != nil {
+			return nil, nil, err
+		}
+		if hasQ {
+			u.RawQuery = q
+		}
+	}
+	method := ex.Request.Method
+	if o.Method != "" {
+		method = strings.ToUpper(o.Method)
+	}
+	body := ex.Request.Body
+	if o.SetBody {
+		body = o.Body
+	}
+
+	// Headers in recorded order, minus hop-by-hop ones and those named in
+	// Connection, with overrides applied.
+	drop := map[string]bool{}
+	for _, n := range hopHeaders {
+		drop[strings.ToLower(n)] = true
+	}
+	for _, v := range ex.Request.Headers {
+		if strings.EqualFold(v.Name, "Connection") {
+			for _, n := range strings.Split(v.Value, ",") {
+				drop[strings.ToLower(strings.TrimSpace(n))] = true
+			}
+		}
+	}
+	for _, n := range o.RemoveHeaders {
+		drop[strings.ToLower(n)] = true
+	}
+	hdrs := make(inspect.Headers, 0, len(ex.Request.Headers)+len(o.SetHeaders))
+	for _, h := range ex.Request.Headers {
+		if !drop[strings.ToLower(h.Name)] {
+			hdrs = append(hdrs, h)
+		}
+	}
+	hdrs = setHeaders(hdrs, o.SetHeaders)
+	if r.opts.Resign && ex.Source == inspect.SourceEmit {
+		sent := *ex
+		sent.Request.Body = body
+		sent.Request.Headers = hdrs
+		sig, err := r.opts.ResignFunc(&sent)
+		if err != nil {
+			return nil, nil, fmt.Errorf("resign: %w", err)
+		}
+		hdrs = setHeaders(hdrs, inspect.FromHTTP(sig))
+	}
+
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, fmt.Errorf("build request: %w", err)
+	}
+	req.URL = u // keep the exact escaping
+	req.ContentLength = int64(len(body))
+	if len(body) == 0 {
+		req.Body = http.NoBody
+		req.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+	}
+	req.Header = make(http.Header, len(hdrs))
+	for _, h := range hdrs {
+		k := http.CanonicalHeaderKey(h.Name)
+		req.Header[k] = append(req.Header[k], h.Value)
+	}
+	if _, ok := req.Header["User-Agent"]; !ok {
+		req.Header["User-Agent"] = []string{""} // send none, as the original did
+	}
+	hostHdr := inspect.Header{Name: "Host", Value: u.Host}
+	return req, append(inspect.Headers{hostHdr}, hdrs...), nil
+}
+
+func setEscapedPath(u *url.URL, p string) error {
+	dec, err := url.PathUnescape(p)
+	if err != nil {
+		return fmt.Errorf("path %q: %w", p, err)
+	}
+	u.Path, u.RawPath = dec, ""
+	if u.EscapedPath() != p {
+		u.RawPath = p
+	}
+	return nil
+}
+
+// setHeaders replaces every value of each header in set, in the place of
+// its first occurrence, or appends it.
+func setHeaders(hdrs, set inspect.Headers) inspect.Headers {
+	for _, s := range set {
+		out := hdrs[:0:0]
+		placed := false
+		for _, h := range hdrs {
+			if strings.EqualFold(h.Name, s.Name) {
+				if !placed {
+					out = append(out, s)
+					placed = true
+				}
+				continue
+			}
+			out = append(out, h)
+		}
+		if !placed {
+			out = append(out, s)
+		}
+		hdrs = out
+	}
+	return hdrs
+}
+
+// one replays ex and diffs the answer.
+func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
+	res := Result{Index: i, Original: ex.ID, Method: ex.Request.Method, URL: ex.Request.URL, RecordedStatus: ex.Status()}
+	start := r.opts.Clock.Now()
+	rctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
+	req, sentHdrs, err := r.prepare(rctx, ex)
+	if err != nil {
+		res.Outcome, res.Error = Failed, err.Error()
+		return res
+	}
+	res.Method, res.URL = req.Method, req.URL.String()
+	body := r.opts.Override.Body
+	if !r.opts.Override.SetBody {
+		body = ex.Request.Body
+	}
+	rec := &inspect.Exchange{
+		ID:       r.opts.IDs.New(start),
+		Bin:      r.opts.Bin,
+		Source:   inspect.SourceReplay,
+		Time:     start,
+		ReplayOf: ex.ID,
+		Request: inspect.Request{
+			Method: req.Method, URL: req.URL.String(), Proto: "HTTP/1.1", Host: req.URL.Host,
+			Headers: sentHdrs, Body: body, Size: int64(len(body)), TLS: req.URL.Scheme == "https",
+		},
+	}
+	if rec.Bin == "" {
+		rec.Bin = ex.Bin
+	}
+	if rec.Bin == "" {
+		rec.Bin = inspect.DefaultBin
+	}
+	resp, err := r.client.Do(req)
+	if err == nil {
+		rec.Request.Proto = resp.Proto
+		rec.Response = &inspect.Response{Status: resp.StatusCode, Headers: inspect.FromHTTP(resp.Header)}
+		var rerr error
+		rec.Response.Body, rec.Response.Size, rec.Response.Truncated, rerr = readBody(resp.Body, r.opts.MaxBody)
+		resp.Body.Close()
+		if rerr != nil {
+			err = fmt.Errorf("reading the response body after %d bytes: %w", rec.Response.Size, rerr)
+		}
+	}
+	rec.Duration = r.opts.Clock.Now().Sub(start)
+	res.DurationMS = float64(rec.Duration.Microseconds()) / 1000
+	if err != nil {
+		rec.Error = describeError(err, r.opts.Timeout)
+		res.Outcome, res.Error = Failed, rec.Error
+	} else {
+		res.Status = rec.Response.Status
+		res.Changes, res.Notes = Compare(ex.Response, rec.Response, r.opts.Diff)
+		if rec.Response.Truncated {
+			res.Notes = append(res.Notes, fmt.Sprintf("the replayed body was cut at %d of %d bytes", len(rec.Response.Body), rec.Response.Size))
+		}
+		res.Outcome = Same
+		if len(res.Changes) > 0 {
+			res.Outcome = Differ
+		}
+	}
+	if r.opts.Record != nil {
+		if err := r.opts.Record(context.WithoutCancel(ctx), rec); err != nil {
+			res.Notes = append(res.Notes, "not recorded: "+err.Error())
+		} else {
+			res.Replay = rec.ID
+		}
+	}
+	return res
+}
+
+func describeError(err error, timeout time.Duration) string {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Sprintf("no answer within %s: %v", timeout, err)
+	}
+	return err.Error()
+}
+
+// readBody reads up to limit bytes and counts the rest.
+func readBody(body io.Reader, limit int64) (b []byte, size int64, truncated bool, err error) {
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(body, limit))
+	size = n
+	if err == nil && n == limit {
+		var rest int64
+		rest, err = io.Copy(io.Discard, body)
+		size += rest
+		truncated = rest > 0
+	}
+	return buf.Bytes(), size, truncated, err
+}

@@ -1,0 +1,283 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/inspect/har"
+)
+
+// Filter selects recorded exchanges, with the names and forms of the list
+// API's parameters (see inspect.ParseQuery), plus Path.
+type Filter struct {
+	Bin    string `json:"bin,omitempty"`
+	Source string `json:"source,omitempty"`
+	Method string `json:"method,omitempty"`
+	// Status is a code ("404") or a class ("5xx").
+	Status string `json:"status,omitempty"`
+	// Q is text searched for in URL, headers and bodies.
+	Q string `json:"q,omitempty"`
+	// Since and Until are RFC 3339 times.
+	Since string `json:"since,omitempty"`
+	Until string `json:"until,omitempty"`
+	// Path matches the URL path: exactly, or as a glob (path.Match) where a
+	// trailing "*" also matches deeper paths ("/hooks/*" matches
+	// "/hooks/a/b").
+	Path string `json:"path,omitempty"`
+	// Limit caps how many are selected (0: no limit).
+	Limit int `json:"limit,omitempty"`
+}
+
+// Values returns f as URL parameters.
+func (f Filter) Values() url.Values {
+	v := url.Values{}
+	for _, kv := range [][2]string{{"bin", f.Bin}, {"source", f.Source}, {"method", f.Method}, {"status", f.Status},
+		{"q", f.Q}, {"since", f.Since}, {"until", f.Until}, {"path", f.Path}} {
+		if kv[1] != "" {
+			v.Set(kv[0], kv[1])
+		}
+	}
+	if f.Limit > 0 {
+		v.Set("limit", strconv.Itoa(f.Limit))
+	}
+	return v
+}
+
+// FilterFromValues reads a Filter from URL parameters, checking it as the
+// list API does. "limit" here caps the whole selection (any positive
+// number).
+func FilterFromValues(v url.Values) (Filter, error) {
+	f := Filter{Bin: v.Get("bin"), Source: v.Get("source"), Method: v.Get("method"), Status: v.Get("status"),
+		Q: v.Get("q"), Since: v.Get("since"), Until: v.Get("until"), Path: v.Get("path")}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return f, fmt.Errorf("%w: limit %q: want a positive number", inspect.ErrInvalid, s)
+		}
+		f.Limit = n
+	}
+	_, err := f.query()
+	return f, err
+}
+
+func (f Filter) query() (inspect.Query, error) {
+	v := f.Values()
+	v.Del("limit")
+	v.Del("path")
+	q, err := inspect.ParseQuery(v)
+	if err != nil {
+		return q, err
+	}
+	if f.Path != "" {
+		if _, err := path.Match(f.Path, "/"); err != nil {
+			return q, fmt.Errorf("%w: path pattern %q: %v", inspect.ErrInvalid, f.Path, err)
+		}
+	}
+	return q, nil
+}
+
+func (f Filter) matchPath(rawURL string) bool {
+	if f.Path == "" {
+		return true
+	}
+	p := rawURL
+	if u, err := url.Parse(rawURL); err == nil {
+		p = u.Path
+	}
+	if ok, _ := path.Match(f.Path, p); ok {
+		return true
+	}
+	if prefix, ok := strings.CutSuffix(f.Path, "*"); ok && !strings.ContainsAny(prefix, `*?[\`) {
+		return strings.HasPrefix(p, prefix)
+	}
+	return false
+}
+
+// Select loads the exchanges to replay or export: those with ids (in that
+// order; a missing one is an error wrapping inspect.ErrNotFound), or else
+// those matching f, oldest first. Without an explicit Source filter, replays
+// are left out, so that replaying a bin twice does not replay the replays.
+func Select(ctx context.Context, store inspect.Store, ids []string, f Filter) ([]*inspect.Exchange, error) {
+	var out []*inspect.Exchange
+	err := Each(ctx, store, ids, f, func(ex *inspect.Exchange) error {
+		out = append(out, ex)
+		return nil
+	})
+	return out, err
+}
+
+// Each calls fn with each exchange Select would return, loading them one
+// page at a time.
+func Each(ctx context.Context, store inspect.Store, ids []string, f Filter, fn func(*inspect.Exchange) error) error {
+	if len(ids) > 0 {
+		for _, id := range ids {
+			ex, err := store.Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			if err := fn(ex); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	q, err := f.query()
+	if err != nil {
+		return err
+	}
+	q.Ascending, q.Limit = true, 1000
+	n := 0
+	for {
+		page, next, err := store.List(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, s := range page {
+			if q.Source == "" && s.Source == inspect.SourceReplay || !f.matchPath(s.URL) {
+				continue
+			}
+			ex, err := store.Get(ctx, s.ID)
+			if errors.Is(err, inspect.ErrNotFound) {
+				continue // removed by retention meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			if err := fn(ex); err != nil {
+				return err
+			}
+			n++
+			if f.Limit > 0 && n >= f.Limit {
+				return nil
+			}
+		}
+		if next == "" || len(page) == 0 {
+			return nil
+		}
+		q.Cursor = next
+	}
+}
+
+// Export writes the selected exchanges (see Select) to w as a HAR file,
+// streaming, with secrets redacted unless opts.KeepSecrets. It returns how
+// many it wrote.
+func Export(ctx context.Context, store inspect.Store, ids []string, f Filter, w io.Writer, opts har.Options) (int, error) {
+	hw := har.NewWriter(w, opts)
+	err := Each(ctx, store, ids, f, hw.Write)
+	if cerr := hw.Close(); err == nil {
+		err = cerr
+	}
+	return hw.Count(), err
+}
+
+// ImportOptions configure Import.
+type ImportOptions struct {
+	// Bin is the bin of entries that name none (files from browsers);
+	// "import" when empty.
+	Bin string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Import reads a HAR file and stores one exchange per entry. Entries that
+// hooklab exported keep their id, bin and source unless the id is taken;
+// others get a new id (made from the entry's time, so they sort by it) and
+// opts.Bin. It returns the ids stored, in file order. Nothing is stored when
+// the file does not parse.
+func Import(ctx context.Context, store inspect.Store, r io.Reader, opts ImportOptions) ([]string, error) {
+	f, err := har.Decode(r)
+	if err != nil {
+		return nil, err
+	}
+	exs, err := f.Exchanges()
+	if err != nil {
+		return nil, err
+	}
+	return ImportExchanges(ctx, store, exs, opts)
+}
+
+// ImportExchanges adds exs to store as Import does, several at a time so that the
+// store's group commit batches them.
+func ImportExchanges(ctx context.Context, store inspect.Store, exs []*inspect.Exchange, opts ImportOptions) ([]string, error) {
+	if opts.Bin == "" {
+		opts.Bin = "import"
+	}
+	if err := inspect.ValidBin(opts.Bin); err != nil {
+		return nil, err
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	var ids inspect.IDs
+	for _, ex := range exs {
+		keep := ex.ID != "" && inspect.ValidID(ex.ID)
+		if keep {
+			if _, err := store.Get(ctx, ex.ID); !errors.Is(err, inspect.ErrNotFound) {
+				keep = false
+			}
+		}
+		if !keep {
+			t := ex.Time
+			if t.IsZero() {
+				t = opts.Now()
+			}
+			ex.ID = ids.New(t)
+		}
+		if ex.Bin == "" || inspect.ValidBin(ex.Bin) != nil {
+			ex.Bin = opts.Bin
+		}
+		if ex.Source == "" {
+			ex.Source = inspect.SourceProxy
+		}
+	}
+	out := make([]string, len(exs))
+	errs := make([]error, len(exs))
+	sem := make(chan struct{}, 32)
+	var wg sync.WaitGroup
+	for i, ex := range exs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := store.Add(ctx, ex); err != nil {
+				errs[i] = fmt.Errorf("store entry %d: %w", i, err)
+				return
+			}
+			out[i] = ex.ID
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return compactIDs(out), err
+	}
+	return out, nil
+}
+
+func compactIDs(ids []string) []string {
+	out := ids[:0]
+	for _, id := range ids {
+		if id != "" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// ReadHAR reads the exchanges of a HAR file, for replaying it directly.
+func ReadHAR(r io.Reader) ([]*inspect.Exchange, error) {
+	f, err := har.Decode(r)
+	if err != nil {
+		return nil, err
+	}
+	return f.Exchanges()
+}

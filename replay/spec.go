@@ -1,0 +1,120 @@
+package replay
+
+import (
+	"encoding/base64"
+	"fmt"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/inspect/har"
+)
+
+// Spec is a replay run as the API takes it (POST /api/replay) and the
+// command sends it: what to replay (IDs, else Filter, or a HAR file), where,
+// how, and how to compare.
+type Spec struct {
+	IDs    []string  `json:"ids,omitempty"`
+	Filter *Filter   `json:"filter,omitempty"`
+	HAR    *har.File `json:"har,omitempty"`
+
+	Target      string       `json:"target,omitempty"`
+	StripPrefix string       `json:"strip_prefix,omitempty"`
+	Override    OverrideSpec `json:"override,omitzero"`
+	Resign      bool         `json:"resign,omitempty"`
+
+	Pace        string  `json:"pace,omitempty"`
+	Concurrency int     `json:"concurrency,omitempty"`
+	Speed       float64 `json:"speed,omitempty"`
+	// Timeout is a duration such as "30s".
+	Timeout string `json:"timeout,omitempty"`
+
+	Diff DiffOptions `json:"diff,omitzero"`
+}
+
+// OverrideSpec is Overrides in JSON: the body as text, or as base64 for
+// bytes.
+type OverrideSpec struct {
+	SetHeaders    inspect.Headers `json:"set_headers,omitempty"`
+	RemoveHeaders []string        `json:"remove_headers,omitempty"`
+	Method        string          `json:"method,omitempty"`
+	Path          string          `json:"path,omitempty"`
+	Body          *string         `json:"body,omitempty"`
+	BodyBase64    *string         `json:"body_base64,omitempty"`
+}
+
+// OverrideSpecOf returns o in its JSON form.
+func OverrideSpecOf(o Overrides) OverrideSpec {
+	s := OverrideSpec{SetHeaders: o.SetHeaders, RemoveHeaders: o.RemoveHeaders, Method: o.Method, Path: o.Path}
+	if o.SetBody {
+		b := base64.StdEncoding.EncodeToString(o.Body)
+		s.BodyBase64 = &b
+	}
+	return s
+}
+
+// Overrides returns s as Overrides.
+func (s OverrideSpec) Overrides() (Overrides, error) {
+	o := Overrides{SetHeaders: s.SetHeaders, RemoveHeaders: s.RemoveHeaders, Method: s.Method, Path: s.Path}
+	switch {
+	case s.Body != nil && s.BodyBase64 != nil:
+		return o, fmt.Errorf("%w: override: give body or body_base64, not both", inspect.ErrInvalid)
+	case s.Body != nil:
+		o.Body, o.SetBody = []byte(*s.Body), true
+	case s.BodyBase64 != nil:
+		b, err := base64.StdEncoding.DecodeString(*s.BodyBase64)
+		if err != nil {
+			return o, fmt.Errorf("%w: override body_base64: %v", inspect.ErrInvalid, err)
+		}
+		o.Body, o.SetBody = b, true
+	}
+	return o, nil
+}
+
+// Options returns the run options of s, on top of base (which brings the
+// callbacks, transport and clock).
+func (s *Spec) Options(base Options) (Options, error) {
+	o := base
+	o.Target, o.StripPrefix, o.Resign = s.Target, s.StripPrefix, s.Resign
+	o.Pace, o.Concurrency, o.Speed, o.Diff = s.Pace, s.Concurrency, s.Speed, s.Diff
+	var err error
+	if o.Override, err = s.Override.Overrides(); err != nil {
+		return o, err
+	}
+	if s.Timeout != "" {
+		d, err := time.ParseDuration(s.Timeout)
+		if err != nil || d <= 0 {
+			return o, fmt.Errorf("%w: timeout %q: want a duration like 30s", inspect.ErrInvalid, s.Timeout)
+		}
+		o.Timeout = d
+	}
+	if s.Concurrency < 0 || s.Concurrency > 1024 {
+		return o, fmt.Errorf("%w: concurrency %d: want 1 to 1024", inspect.ErrInvalid, s.Concurrency)
+	}
+	if s.Speed < 0 {
+		return o, fmt.Errorf("%w: speed %v: want a positive factor", inspect.ErrInvalid, s.Speed)
+	}
+	if s.Diff.Tolerance < 0 {
+		return o, fmt.Errorf("%w: tolerance %v: want 0 or more", inspect.ErrInvalid, s.Diff.Tolerance)
+	}
+	for _, p := range s.Diff.Ignore {
+		if _, err := pathMatchCheck(p); err != nil {
+			return o, fmt.Errorf("%w: ignore path %q: %v", inspect.ErrInvalid, p, err)
+		}
+	}
+	n := 0
+	if len(s.IDs) > 0 {
+		n++
+	}
+	if s.Filter != nil {
+		n++
+	}
+	if s.HAR != nil {
+		n++
+	}
+	if n != 1 {
+		return o, fmt.Errorf("%w: say what to replay: ids, a filter or a HAR file (one of them)", inspect.ErrInvalid)
+	}
+	// Check the rest now rather than when the run starts.
+	_, err = newRunner(o)
+	return o, err
+}
