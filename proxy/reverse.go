@@ -22,6 +22,7 @@ import (
 	"net/http/httptrace"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -221,11 +222,11 @@ func newReverse(opts Options, forward bool) (*Reverse, error) {
 // when a route is invalid.
 func (p *Reverse) SetRoutes(routes []Route) error {
 	routes = append([]Route(nil), routes...)
-	if len(routes) == 0 {
-		if !p.forward {
-			return fmt.Errorf("proxy %s: no routes", p.opts.Name)
-		}
-		routes = []Route{{Prefix: "/"}}
+	if len(routes) == 0 && !p.forward {
+		return fmt.Errorf("proxy %s: no routes", p.opts.Name)
+	}
+	if p.forward && !slices.ContainsFunc(routes, func(rt Route) bool { return rt.Prefix == "/" || rt.Prefix == "" }) {
+		routes = append(routes, Route{Prefix: "/"}) // every request goes somewhere
 	}
 	for i := range routes {
 		rt := &routes[i]

@@ -1,0 +1,357 @@
+package proxy_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/proxy"
+)
+
+// startForward runs a forward proxy and returns its URL.
+func startForward(t *testing.T, opt func(*proxy.Options)) (*url.URL, *recorder) {
+	t.Helper()
+	rec := newRecorder()
+	o := proxy.Options{Name: "fwd", Record: rec.Record, MaxBody: 1 << 20}
+	if opt != nil {
+		opt(&o)
+	}
+	f, err := proxy.NewForward(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(f)
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := f.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return mustURL(t, srv.URL), rec
+}
+
+// proxyClient returns a client that goes through proxyURL, trusting roots
+// (nil: the system's).
+func proxyClient(proxyURL *url.URL, roots *x509.CertPool, h2 bool) *http.Client {
+	return &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			Proxy:             http.ProxyURL(proxyURL),
+			TLSClientConfig:   &tls.Config{RootCAs: roots},
+			ForceAttemptHTTP2: h2,
+		},
+	}
+}
+
+func poolOf(certs ...*x509.Certificate) *x509.CertPool {
+	p := x509.NewCertPool()
+	for _, c := range certs {
+		p.AddCert(c)
+	}
+	return p
+}
+
+func TestForwardAbsoluteForm(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("X-Upstream", "yes")
+		fmt.Fprintf(w, "%s %s host=%s body=%s proxy-conn=%q", r.Method, r.URL.RequestURI(), r.Host, b, r.Header.Get("Proxy-Connection"))
+	}))
+	defer up.Close()
+	pu, rec := startForward(t, nil)
+	c := proxyClient(pu, nil, false)
+	resp, err := c.Post(up.URL+"/orders?id=7", "text/plain", strings.NewReader("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	host := strings.TrimPrefix(up.URL, "http://")
+	want := fmt.Sprintf(`POST /orders?id=7 host=%s body=hello proxy-conn=""`, host)
+	if string(b) != want || resp.Header.Get("X-Upstream") != "yes" {
+		t.Fatalf("through the forward proxy: %q, want %q", b, want)
+	}
+	ex := rec.next(t)
+	if ex.Bin != "fwd" || ex.Source != inspect.SourceProxy || ex.Request.URL != up.URL+"/orders?id=7" ||
+		string(ex.Request.Body) != "hello" || ex.Response == nil || string(ex.Response.Body) != want {
+		t.Errorf("recorded %s %s body %q response %+v", ex.Bin, ex.Request.URL, ex.Request.Body, ex.Response)
+	}
+	if ex.Meta["upstream"] != up.URL+"/orders?id=7" {
+		t.Errorf("upstream %v", ex.Meta["upstream"])
+	}
+
+	// Requests that are not proxy requests, or that loop back, are refused.
+	for _, tc := range []struct {
+		name string
+		req  func() (*http.Response, error)
+		want int
+	}{
+		{"origin-form", func() (*http.Response, error) { return http.Get(pu.String() + "/x") }, http.StatusBadRequest},
+		{"to itself", func() (*http.Response, error) { return c.Get(pu.String() + "/x") }, http.StatusLoopDetected},
+	} {
+		resp, err := tc.req()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
+	}
+}
+
+func TestForwardConnectTunnel(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		fmt.Fprint(w, strings.Repeat("d", 1000))
+	}))
+	defer up.Close()
+	pu, rec := startForward(t, nil) // no CA: tunnels stay encrypted
+	c := proxyClient(pu, poolOf(up.Certificate()), false)
+	resp, err := c.Post(up.URL+"/secret", "text/plain", strings.NewReader(strings.Repeat("u", 500)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if len(b) != 1000 {
+		t.Fatalf("answer %d bytes", len(b))
+	}
+	c.CloseIdleConnections() // ends the tunnel, which records it
+	ex := rec.next(t)
+	tun, _ := ex.Meta["tunnel"].(map[string]any)
+	host := strings.TrimPrefix(up.URL, "https://")
+	if ex.Request.Method != http.MethodConnect || ex.Request.URL != "https://"+host || tun["host"] != host || ex.Response.Status != 200 {
+		t.Fatalf("recorded %s %s meta %v", ex.Request.Method, ex.Request.URL, ex.Meta)
+	}
+	// Bytes each way include the TLS handshake and records: more than the
+	// bodies, and nothing decrypted.
+	if tun["bytes_up"].(int64) < 500 || tun["bytes_down"].(int64) < 1000 || tun["tls"] != true || ex.Duration <= 0 {
+		t.Errorf("tunnel %v duration %v", tun, ex.Duration)
+	}
+	if len(ex.Request.Body) != 0 || len(ex.Response.Body) != 0 {
+		t.Errorf("a tunnel records no bodies")
+	}
+
+	// A host that is down: 502 with JSON, and the failure is recorded.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := ln.Addr().String()
+	ln.Close()
+	_, err = c.Get("https://" + dead + "/")
+	if err == nil || !strings.Contains(err.Error(), "Bad Gateway") {
+		t.Errorf("CONNECT to a dead host: %v", err)
+	}
+	ex = rec.next(t)
+	if ex.Request.Method != http.MethodConnect || ex.Response == nil || ex.Response.Status != 502 || !strings.Contains(ex.Error, "CONNECT "+dead) {
+		t.Errorf("dead host recorded: %q %+v", ex.Error, ex.Response)
+	}
+}
+
+func TestMITM(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"path":%q,"got":%q,"upstream_proto":%q}`, r.URL.Path, b, r.Proto)
+	}))
+	up.EnableHTTP2 = true
+	up.StartTLS()
+	defer up.Close()
+	ca, err := proxy.LoadOrCreateCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstreamRoots := poolOf(up.Certificate())
+	pu, rec := startForward(t, func(o *proxy.Options) {
+		o.CA = ca
+		tr := proxy.NewTransport()
+		tr.TLSClientConfig = &tls.Config{RootCAs: upstreamRoots} // verified, against the test upstream's CA
+		o.Transport = tr
+	})
+	host := strings.TrimPrefix(up.URL, "https://")
+
+	for _, tc := range []struct {
+		name      string
+		h2        bool
+		wantProto string
+	}{
+		{"http/1.1", false, "HTTP/1.1"},
+		{"h2", true, "HTTP/2.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := proxyClient(pu, poolOf(ca.Certificate()), tc.h2)
+			defer c.CloseIdleConnections()
+			resp, err := c.Post(up.URL+"/pay", "application/json", strings.NewReader(`{"amount":5}`))
+			if err != nil {
+				t.Fatalf("client trusting the CA: %v", err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.Proto != tc.wantProto {
+				t.Errorf("client spoke %s, want %s", resp.Proto, tc.wantProto)
+			}
+			if resp.TLS == nil || resp.TLS.PeerCertificates[0].Issuer.CommonName != ca.Certificate().Subject.CommonName {
+				t.Errorf("the client did not get a certificate from hooklab's CA")
+			}
+			want := `{"path":"/pay","got":"{\"amount\":5}","upstream_proto":"HTTP/1.1"}`
+			if string(b) != want {
+				t.Fatalf("answer %s", b)
+			}
+			ex := rec.next(t)
+			if ex.Request.URL != "https://"+host+"/pay" || !ex.Request.TLS || ex.Request.Proto != tc.wantProto ||
+				string(ex.Request.Body) != `{"amount":5}` || ex.Response == nil || string(ex.Response.Body) != want {
+				t.Errorf("decrypted exchange: %s %s tls=%v body %q response %+v", ex.Request.Proto, ex.Request.URL, ex.Request.TLS, ex.Request.Body, ex.Response)
+			}
+		})
+	}
+
+	t.Run("client without the CA fails cleanly", func(t *testing.T) {
+		c := proxyClient(pu, poolOf(up.Certificate()), false) // trusts the real upstream, not hooklab
+		_, err := c.Get(up.URL + "/pay")
+		var uae x509.UnknownAuthorityError
+		if !errors.As(err, &uae) {
+			t.Fatalf("got %v, want an unknown-authority error", err)
+		}
+		ex := rec.next(t)
+		if ex.Request.Method != http.MethodConnect || !strings.Contains(ex.Error, "TLS handshake with the client failed") || ex.Meta["mitm"] != true {
+			t.Errorf("recorded %s %q %v", ex.Request.Method, ex.Error, ex.Meta)
+		}
+	})
+}
+
+func TestMITMIgnoreAndUpstreamVerification(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "real") }))
+	t.Cleanup(up.Close) // the subtests run after this function returns
+	ca, err := proxy.LoadOrCreateCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("mitm_ignore keeps a plain tunnel", func(t *testing.T) {
+		t.Parallel()
+		pu, rec := startForward(t, func(o *proxy.Options) { o.CA = ca; o.MITMIgnore = []string{"127.0.0.*"} })
+		c := proxyClient(pu, poolOf(up.Certificate()), false) // a "pinned" client: only the real certificate will do
+		resp, err := c.Get(up.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		c.CloseIdleConnections()
+		if string(b) != "real" {
+			t.Fatalf("answer %q", b)
+		}
+		if ex := rec.next(t); ex.Request.Method != http.MethodConnect || ex.Meta["tunnel"] == nil {
+			t.Errorf("recorded %s %v, want a tunnel", ex.Request.Method, ex.Meta)
+		}
+	})
+
+	for _, tc := range []struct {
+		name     string
+		insecure bool
+		want     int
+	}{
+		{"upstream TLS verified", false, http.StatusBadGateway},
+		{"--insecure-upstream", true, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			pu, rec := startForward(t, func(o *proxy.Options) { o.CA = ca; o.InsecureUpstream = tc.insecure })
+			c := proxyClient(pu, poolOf(ca.Certificate()), false)
+			defer c.CloseIdleConnections()
+			resp, err := c.Get(up.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d %s, want %d", resp.StatusCode, b, tc.want)
+			}
+			ex := rec.next(t)
+			if tc.want == http.StatusBadGateway && !strings.Contains(ex.Error, "certificate") {
+				t.Errorf("recorded error %q, want a certificate error", ex.Error)
+			}
+		})
+	}
+}
+
+func TestCAFiles(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	ca, err := proxy.LoadOrCreateCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]os.FileMode{proxy.CAKeyFile: 0o600, proxy.CACertFile: 0o644} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %04o, want %04o", name, fi.Mode().Perm(), want)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Errorf("data directory holds %d files, want the certificate and the key", len(entries))
+	}
+	if ca.CertPath() != filepath.Join(dir, proxy.CACertFile) || !strings.Contains(string(ca.CertPEM()), "BEGIN CERTIFICATE") {
+		t.Errorf("path %s", ca.CertPath())
+	}
+	if strings.Contains(string(ca.CertPEM()), "PRIVATE") || !strings.Contains(ca.TrustInstructions(), "update-ca-certificates") || !strings.Contains(ca.TrustInstructions(), "SSL_CERT_FILE="+ca.CertPath()) {
+		t.Errorf("instructions:\n%s", ca.TrustInstructions())
+	}
+
+	// Loaded again, it is the same CA.
+	again, err := proxy.LoadOrCreateCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Certificate().Equal(ca.Certificate()) {
+		t.Errorf("a second load made a new CA")
+	}
+
+	// Leaves: per host, cached, for names and IP addresses, chaining to the CA.
+	for _, host := range []string{"api.example.com", "127.0.0.1"} {
+		leaf, err := ca.Leaf(host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := ca.Leaf(host); again != leaf {
+			t.Errorf("%s: leaf not cached", host)
+		}
+		if _, err := leaf.Leaf.Verify(x509.VerifyOptions{DNSName: host, Roots: poolOf(ca.Certificate())}); err != nil {
+			t.Errorf("%s: %v", host, err)
+		}
+		if leaf.Leaf.PublicKeyAlgorithm != x509.ECDSA {
+			t.Errorf("%s: key %v", host, leaf.Leaf.PublicKeyAlgorithm)
+		}
+	}
+
+	// A key others can read is refused.
+	if err := os.Chmod(filepath.Join(dir, proxy.CAKeyFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := proxy.LoadOrCreateCA(dir); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("loose key: %v", err)
+	}
+}
