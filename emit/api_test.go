@@ -1,0 +1,324 @@
+package emit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hooklab/hooklab/rules"
+)
+
+type apiClient struct {
+	t    *testing.T
+	base string
+}
+
+// do sends a JSON request and decodes the answer into out (when not nil);
+// it returns the status and the raw body.
+func (c apiClient) do(method, path string, body any, out any) (int, string) {
+	c.t.Helper()
+	var r io.Reader
+	if body != nil {
+		if s, ok := body.(string); ok {
+			r = strings.NewReader(s)
+		} else {
+			b, _ := json.Marshal(body)
+			r = bytes.NewReader(b)
+		}
+	}
+	req, _ := http.NewRequest(method, c.base+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			c.t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
+		}
+	}
+	return resp.StatusCode, string(raw)
+}
+
+func TestAPI(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fail" {
+			w.WriteHeader(500)
+			return
+		}
+		w.Header().Set("X-Receiver", "yes")
+		io.WriteString(w, `{"ok": true}`)
+	})
+	te := newEnv(t, "webhooks:\n  - id: from-file\n    endpoint: https://example.com/f\n", nil)
+	srv := httptest.NewServer(te.e.Handler())
+	t.Cleanup(srv.Close)
+	c := apiClient{t, srv.URL}
+
+	// A validation error names the field and lists every problem.
+	var verr struct {
+		Error  string       `json:"error"`
+		Field  string       `json:"field"`
+		Errors []FieldError `json:"errors"`
+	}
+	code, _ := c.do("POST", "/api/webhooks", `{"endpoint": "https://example.com", "custom_headers": {"X-Forwarded-For": "1.2.3.4", "X-Ok": "y"}, "method": "FETCH"}`, &verr)
+	if code != 400 || verr.Field != "method" || len(verr.Errors) != 2 ||
+		verr.Errors[1].Field != "custom_headers.X-Forwarded-For" || verr.Errors[1].Msg != "header names starting with x-forwarded are reserved" {
+		t.Errorf("validation answer %d %+v", code, verr)
+	}
+	code, raw := c.do("POST", "/api/webhooks", `{"endpoint": "https://example.com", "bogus": 1}`, nil)
+	if code != 400 || !strings.Contains(raw, "bogus") {
+		t.Errorf("unknown field: %d %s", code, raw)
+	}
+
+	// Create: secrets come back redacted.
+	var created struct {
+		Webhook  Webhook      `json:"webhook"`
+		Warnings []FieldError `json:"warnings"`
+	}
+	def := `{"id": "bot", "name": "Bot", "endpoint": "` + s.URL + `/in", "authentication": {"type": "basic_auth", "username": "u", "password": "pw-s3cret"},
+		"custom_headers": {"X-Team": "support"}, "subscriptions": ["ticket.*"]}`
+	code, raw = c.do("POST", "/api/webhooks", def, &created)
+	if code != 201 || created.Webhook.Authentication.Password != rules.Redacted || created.Webhook.Signing.Secret != rules.Redacted ||
+		created.Webhook.Signing.Scheme != rules.SchemeZendesk || created.Webhook.Source != SourceAPI {
+		t.Fatalf("create: %d %s", code, raw)
+	}
+	if len(created.Warnings) != 1 || created.Warnings[0].Field != "custom_headers" {
+		t.Errorf("warnings = %+v, want the plain-HTTP one", created.Warnings)
+	}
+	if strings.Contains(raw, "pw-s3cret") {
+		t.Errorf("create answer shows the password: %s", raw)
+	}
+	code, raw = c.do("POST", "/api/webhooks", `{"id": "from-file", "endpoint": "https://example.com"}`, &verr)
+	if code != 400 || verr.Field != "id" || !strings.Contains(verr.Error, "defined in hooklab.yaml:2") {
+		t.Errorf("duplicate of a config id: %d %s", code, raw)
+	}
+
+	var list struct{ Webhooks []Webhook }
+	code, raw = c.do("GET", "/api/webhooks", nil, &list)
+	if code != 200 || len(list.Webhooks) != 2 || list.Webhooks[0].ID != "from-file" || list.Webhooks[1].ID != "bot" || strings.Contains(raw, "pw-s3cret") {
+		t.Errorf("list: %d %s", code, raw)
+	}
+
+	var sec struct {
+		SigningSecret SigningSecret `json:"signing_secret"`
+	}
+	c.do("GET", "/api/webhooks/bot/signing_secret", nil, &sec)
+	first := sec.SigningSecret.Secret
+	if sec.SigningSecret.Scheme != rules.SchemeZendesk || len(first) < 40 {
+		t.Errorf("signing secret = %+v", sec)
+	}
+	c.do("POST", "/api/webhooks/bot/signing_secret", nil, &sec)
+	if sec.SigningSecret.Secret == first || sec.SigningSecret.Secret == "" {
+		t.Errorf("rotation kept %q", first)
+	}
+	rotated := sec.SigningSecret.Secret
+	code, raw = c.do("POST", "/api/webhooks/from-file/signing_secret", nil, &verr)
+	if code != 400 || !strings.Contains(verr.Error, "is defined in hooklab.yaml:2; change it there") {
+		t.Errorf("rotate a config webhook: %d %s", code, raw)
+	}
+
+	// PATCH: REDACTED keeps the password; other fields change.
+	code, raw = c.do("PATCH", "/api/webhooks/bot", `{"name": "Bot 2", "authentication": {"password": "REDACTED"}}`, &created)
+	if code != 200 || created.Webhook.Name != "Bot 2" {
+		t.Fatalf("patch: %d %s", code, raw)
+	}
+	code, _ = c.do("PATCH", "/api/webhooks/bot", `{"id": "other"}`, &verr)
+	if code != 400 || verr.Field != "id" {
+		t.Errorf("patch id: %d %+v", code, verr)
+	}
+	code, _ = c.do("PATCH", "/api/webhooks/from-file", `{"name": "x"}`, nil)
+	if code != 400 {
+		t.Errorf("patch a config webhook: %d", code)
+	}
+
+	// Events: one, then a list; the answer lists the invocations.
+	var evs EventsResponse
+	code, raw = c.do("POST", "/api/events", `{"type": "ticket.created", "data": {"ticket": {"id": 7}}}`, &evs)
+	if code != 202 || len(evs.Events) != 1 || len(evs.Invocations) != 1 || evs.Invocations[0].WebhookID != "bot" || evs.Invocations[0].Status != InvocationPending {
+		t.Fatalf("events: %d %s", code, raw)
+	}
+	invID := evs.Invocations[0].ID
+	te.drive(invID)
+	r := s.got()[0]
+	if u, p, _ := (&http.Request{Header: r.Header}).BasicAuth(); u != "u" || p != "pw-s3cret" {
+		t.Errorf("delivery auth %q %q; the PATCH lost the password", u, p)
+	}
+	if ok, why := rules.VerifySignature(rules.SchemeZendesk, rotated, r.Header, r.Body, te.clock.Now(), 0); !ok {
+		t.Errorf("signature with the rotated secret: %s", why)
+	}
+	code, raw = c.do("POST", "/api/events", `[{"type": "ticket.updated"}, {"type": "user.created"}]`, &evs)
+	if code != 202 || len(evs.Events) != 2 || len(evs.Invocations) != 1 {
+		t.Fatalf("event list: %d %s", code, raw)
+	}
+	te.drive(evs.Invocations[0].ID)
+	code, _ = c.do("POST", "/api/events", `{"type": "bad type", "data": {}}`, &verr)
+	if code != 400 || verr.Field != "type" {
+		t.Errorf("bad type: %d %+v", code, verr)
+	}
+	code, _ = c.do("POST", "/api/events", `{"type": "a.b", "data": [1]}`, &verr)
+	if code != 400 || verr.Field != "data" || verr.Errors[0].Msg != "data must be a JSON object" {
+		t.Errorf("bad data: %d %+v", code, verr)
+	}
+
+	// The activity log: one invocation with its attempts, secrets
+	// redacted.
+	var got struct{ Invocation Invocation }
+	code, raw = c.do("GET", "/api/invocations/"+invID, nil, &got)
+	inv := got.Invocation
+	if code != 200 || inv.Status != InvocationSuccess || len(inv.History) != 1 || inv.History[0].Response.Body != `{"ok": true}` ||
+		inv.History[0].Response.Headers.Get("X-Receiver") != "yes" || inv.History[0].StatusCode != 200 {
+		t.Fatalf("invocation: %d %s", code, raw)
+	}
+	if inv.History[0].Request.Headers.Get("Authorization") != rules.Redacted || strings.Contains(raw, "pw-s3cret") || strings.Contains(raw, "dTpwdy1zM2NyZXQ") {
+		t.Errorf("the activity log shows a secret: %s", raw)
+	}
+	if inv.Request == nil || inv.Request.Body != string(r.Body) || inv.Request.Headers.Get("X-Team") != "support" {
+		t.Errorf("request = %+v", inv.Request)
+	}
+	code, _ = c.do("GET", "/api/invocations/nope", nil, nil)
+	if code != 404 {
+		t.Errorf("unknown invocation: %d", code)
+	}
+
+	var page struct {
+		Invocations []Invocation `json:"invocations"`
+		Next        string       `json:"next_cursor"`
+	}
+	c.do("GET", "/api/webhooks/bot/invocations?limit=1", nil, &page)
+	if len(page.Invocations) != 1 || page.Next == "" {
+		t.Fatalf("first page: %+v", page)
+	}
+	newest := page.Invocations[0].ID
+	c.do("GET", "/api/webhooks/bot/invocations?limit=1&cursor="+page.Next, nil, &page)
+	if len(page.Invocations) != 1 || page.Invocations[0].ID != invID || page.Invocations[0].ID == newest || page.Next != "" {
+		t.Errorf("second page: %+v", page)
+	}
+	c.do("GET", "/api/webhooks/bot/invocations?status=success", nil, &page)
+	if len(page.Invocations) != 2 { // ticket.created and ticket.updated
+		t.Errorf("status filter: %+v", page)
+	}
+	code, _ = c.do("GET", "/api/webhooks/bot/invocations?status=great", nil, &verr)
+	if code != 400 || verr.Field != "status" {
+		t.Errorf("bad status: %d %+v", code, verr)
+	}
+	from := te.clock.Now().Add(time.Hour).Format(time.RFC3339)
+	c.do("GET", "/api/invocations?from="+from, nil, &page)
+	if len(page.Invocations) != 0 {
+		t.Errorf("from filter: %+v", page)
+	}
+	code, _ = c.do("GET", "/api/webhooks/ghost/invocations", nil, nil)
+	if code != 404 {
+		t.Errorf("unknown webhook's log: %d", code)
+	}
+
+	// Manual redelivery keeps the invocation and continues its attempts.
+	code, raw = c.do("POST", "/api/invocations/"+invID+"/retry", nil, nil)
+	if code != 202 {
+		t.Fatalf("retry: %d %s", code, raw)
+	}
+	if inv, _ := te.drive(invID); inv.Attempts != 2 || inv.Status != InvocationSuccess {
+		t.Errorf("after retry: %+v", inv)
+	}
+
+	// Bulk retry of failed invocations in a range.
+	c.do("PATCH", "/api/webhooks/bot", `{"endpoint": "`+s.URL+`/fail"}`, nil)
+	c.do("POST", "/api/events", `{"type": "ticket.solved"}`, &evs)
+	failed := evs.Invocations[0].ID
+	if inv, _ := te.drive(failed); inv.Status != InvocationServerError {
+		t.Fatalf("failing delivery: %+v", inv)
+	}
+	var bulk struct {
+		Retried     int      `json:"retried"`
+		Invocations []string `json:"invocations"`
+	}
+	code, raw = c.do("POST", "/api/invocations/retry", map[string]any{"webhook_id": "bot", "from": te.clock.Now().Add(-time.Minute)}, &bulk)
+	if code != 202 || bulk.Retried != 1 || bulk.Invocations[0] != failed {
+		t.Errorf("bulk retry: %d %s", code, raw)
+	}
+	if inv, _ := te.drive(failed); inv.Attempts != 2 {
+		t.Errorf("after bulk retry: %+v", inv)
+	}
+
+	// Test sends: saved, with overrides; unsaved, with the test secret.
+	c.do("PATCH", "/api/webhooks/bot", `{"endpoint": "`+s.URL+`/test"}`, nil)
+	var res TestResult
+	code, raw = c.do("POST", "/api/webhooks/bot/test", `{"payload": {"hello": "world"}, "headers": {"X-Extra": "1"}}`, &res)
+	last := s.got()[len(s.got())-1]
+	if code != 200 || res.Response == nil || res.Response.Status != 200 || res.Request.Body != `{"hello": "world"}` ||
+		string(last.Body) != `{"hello": "world"}` || last.Header.Get("X-Extra") != "1" || last.Header.Get("X-Team") != "support" {
+		t.Errorf("test send: %d %s", code, raw)
+	}
+	if res.Request.Headers.Get("Authorization") != rules.Redacted || res.ExchangeID == "" {
+		t.Errorf("test send request = %+v", res)
+	}
+	unsaved := `{"webhook": {"endpoint": "` + s.URL + `/unsaved", "signing": {"scheme": "standard-webhooks"}}}`
+	code, raw = c.do("POST", "/api/webhooks/test", unsaved, &res)
+	last = s.got()[len(s.got())-1]
+	if code != 200 || last.URL != "/unsaved" {
+		t.Fatalf("unsaved test: %d %s", code, raw)
+	}
+	if ok, why := rules.VerifySignature(rules.SchemeStandardWebhooks, "whsec_"+TestSecret, last.Header, last.Body, te.clock.Now(), 0); !ok {
+		t.Errorf("unsaved test signature: %s", why)
+	}
+	code, _ = c.do("POST", "/api/webhooks/test", `{"webhook": {"endpoint": "nope"}}`, &verr)
+	if code != 400 || verr.Field != "webhook.endpoint" {
+		t.Errorf("unsaved invalid: %d %+v", code, verr)
+	}
+
+	var st Stats
+	c.do("GET", "/api/emit/stats", nil, &st)
+	if st.Total != 3 || st.ByStatus[InvocationSuccess] != 2 || st.ByStatus[InvocationServerError] != 1 {
+		t.Errorf("stats = %+v", st)
+	}
+
+	code, _ = c.do("DELETE", "/api/webhooks/bot", nil, nil)
+	if code != 204 {
+		t.Errorf("delete: %d", code)
+	}
+	code, _ = c.do("GET", "/api/webhooks/bot", nil, nil)
+	if code != 404 {
+		t.Errorf("get deleted: %d", code)
+	}
+	code, _ = c.do("DELETE", "/api/webhooks/from-file", nil, nil)
+	if code != 400 {
+		t.Errorf("delete a config webhook: %d", code)
+	}
+}
+
+// TestSend posts an event the way "hooklab send" does.
+func TestSend(t *testing.T) {
+	t.Parallel()
+	te := newEnv(t, hookYAML("hook", "https://example.com/x", ""), nil)
+	srv := httptest.NewServer(te.e.Handler())
+	t.Cleanup(srv.Close)
+	file := filepath.Join(t.TempDir(), "ticket.json")
+	os.WriteFile(file, []byte(`{"ticket": {"id": 1}}`), 0o600)
+	data, err := ReadData("@"+file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Send(context.Background(), srv.URL+"/", "test.created", data)
+	if err != nil || len(res.Invocations) != 1 || res.Invocations[0].WebhookID != "hook" {
+		t.Fatalf("Send = %+v, %v", res, err)
+	}
+	if _, err := Send(context.Background(), srv.URL, "bad type", nil); err == nil {
+		t.Error("Send with a bad type succeeded")
+	}
+	if _, err := ReadData("[1]", nil); err == nil {
+		t.Error("ReadData accepted a list")
+	}
+	if d, err := ReadData("-", strings.NewReader(` {"a": 1} `)); err != nil || string(d) != `{"a": 1}` {
+		t.Errorf("ReadData(-) = %s, %v", d, err)
+	}
+}

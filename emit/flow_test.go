@@ -1,0 +1,169 @@
+package emit
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// count returns how many invocations of webhook have status.
+func (te *testEnv) count(webhook, status string) int {
+	te.t.Helper()
+	list, _, err := te.e.Invocations(context.Background(), InvocationQuery{WebhookID: webhook, Status: status, Limit: 1000})
+	if err != nil {
+		te.t.Fatal(err)
+	}
+	return len(list)
+}
+
+func (te *testEnv) waitCount(webhook, status string, n int) {
+	te.t.Helper()
+	waitFor(te.t, webhook+" "+status, func() bool { return te.count(webhook, status) == n })
+}
+
+// TestBreakerAndRateLimit runs a failing endpoint into its circuit breaker
+// and a rate-limited webhook over its limit, while a healthy webhook keeps
+// flowing; nothing is dropped and everything is delivered once the breaker
+// closes and the limit allows.
+func TestBreakerAndRateLimit(t *testing.T) {
+	t.Parallel()
+	var healthy atomic.Bool
+	failing := newSink(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		if healthy.Load() {
+			w.WriteHeader(200)
+			return
+		}
+		w.WriteHeader(500)
+	})
+	ok := newSink(t, status(200))
+	limited := newSink(t, status(200))
+	yaml := `webhooks:
+  - id: failing
+    endpoint: ` + failing.URL + `
+    concurrency: 1
+    circuit_breaker: {min_attempts: 20, failure_rate: 70%, window: 5m, cooldown: 1m}
+    signing: {scheme: none}
+  - id: ok
+    endpoint: ` + ok.URL + `
+    signing: {scheme: none}
+  - id: limited
+    endpoint: ` + limited.URL + `
+    rate_limit: 2/min
+    signing: {scheme: none}
+subscriptions:
+  - {webhook: failing, events: [fail.*]}
+  - {webhook: ok, events: [ok.*]}
+  - {webhook: limited, events: [lim.*]}
+`
+	te := newEnv(t, yaml, nil)
+	for range 25 {
+		te.emit("fail.x", `{}`)
+	}
+	for range 5 {
+		te.emit("lim.x", `{}`)
+	}
+	for range 10 {
+		te.emit("ok.x", `{}`)
+	}
+	// The healthy webhook is delivered in full without the clock moving.
+	te.waitCount("ok", InvocationSuccess, 10)
+	// 20 failures open the circuit; the other 5 wait.
+	te.waitCount("failing", InvocationServerError, 20)
+	te.waitCount("failing", InvocationCircuitBroken, 5)
+	// Two deliveries fit the limit; three wait, throttled.
+	te.waitCount("limited", InvocationSuccess, 2)
+	te.waitCount("limited", InvocationThrottled, 3)
+	if failing.count() != 20 {
+		t.Errorf("failing endpoint got %d requests while the circuit is open, want 20", failing.count())
+	}
+	if w, _ := te.e.Webhook("failing"); te.e.circuit(w.ID) != "open" {
+		t.Errorf("circuit = %s, want open", te.e.circuit(w.ID))
+	}
+	// More events while open keep waiting; the healthy one still flows.
+	te.emit("ok.x", `{}`)
+	te.waitCount("ok", InvocationSuccess, 11)
+	time.Sleep(20 * time.Millisecond)
+	if failing.count() != 20 || limited.count() != 2 {
+		t.Fatalf("requests made while blocked: failing %d, limited %d", failing.count(), limited.count())
+	}
+
+	// After the cool-down one probe goes through; its success closes the
+	// circuit and the rest follow. The same minute refills the limit by 2.
+	healthy.Store(true)
+	te.clock.Advance(time.Minute)
+	te.waitCount("failing", InvocationSuccess, 5)
+	if failing.count() != 25 {
+		t.Errorf("failing endpoint got %d requests, want 25", failing.count())
+	}
+	te.waitCount("limited", InvocationSuccess, 4)
+	te.clock.Advance(30 * time.Second)
+	te.waitCount("limited", InvocationSuccess, 5)
+	if limited.count() != 5 {
+		t.Errorf("limited endpoint got %d requests, want 5", limited.count())
+	}
+	st, err := te.e.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Total != 41 || st.Queued != 0 || st.ByStatus[InvocationSuccess] != 21 || st.ByStatus[InvocationServerError] != 20 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+// TestBreakerProbeFails reopens the circuit when the probe fails.
+func TestBreakerProbeFails(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(500))
+	te := newEnv(t, hookYAML("hook", s.URL, "concurrency: 1\ncircuit_breaker: {min_attempts: 3, failure_rate: 1, cooldown: 10s}"), nil)
+	for range 5 {
+		te.emit("test.x", `{}`)
+	}
+	te.waitCount("hook", InvocationServerError, 3)
+	te.waitCount("hook", InvocationCircuitBroken, 2)
+	te.clock.Advance(10 * time.Second)
+	te.waitCount("hook", InvocationServerError, 4) // the probe
+	waitFor(t, "circuit open again", func() bool { return te.e.circuit("hook") == "open" })
+	time.Sleep(20 * time.Millisecond)
+	if s.count() != 4 {
+		t.Errorf("endpoint got %d requests, want 4 (3 + one probe)", s.count())
+	}
+	te.clock.Advance(10 * time.Second)
+	te.waitCount("hook", InvocationServerError, 5)
+}
+
+// TestSlowEndpointDoesNotDelayOthers keeps a hanging endpoint busy while
+// another webhook's deliveries complete.
+func TestSlowEndpointDoesNotDelayOthers(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	slow := newSink(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	fast := newSink(t, status(200))
+	yaml := `webhooks:
+  - {id: slow, endpoint: "` + slow.URL + `", concurrency: 2, timeout: 1m, signing: {scheme: none}}
+  - {id: fast, endpoint: "` + fast.URL + `", signing: {scheme: none}}
+subscriptions:
+  - {webhook: slow, events: [x.*]}
+  - {webhook: fast, events: [x.*]}
+`
+	te := newEnv(t, yaml, nil)
+	start := time.Now()
+	for range 20 {
+		te.emit("x.y", `{}`)
+	}
+	te.waitCount("fast", InvocationSuccess, 20)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("fast deliveries took %s", d)
+	}
+	if n := slow.count(); n != 2 {
+		t.Errorf("slow endpoint has %d requests in flight, want its concurrency, 2", n)
+	}
+	close(release)
+	te.waitCount("slow", InvocationSuccess, 20)
+}

@@ -1,0 +1,193 @@
+package emit
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// openAt opens an emitter on dir with the config and no Run.
+func openAt(t *testing.T, dir, yaml string, clk *fakeClock) *Emitter {
+	t.Helper()
+	e, err := Open(Options{Dir: dir, Clock: clk, Rand: func() float64 { return 0.5 }, DrainTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetConfig(parseConfig(t, yaml, nil)); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func run(t *testing.T, e *Emitter) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); e.Run(ctx) }()
+	return func() { cancel(); <-done }
+}
+
+// TestRestartResumesPending queues invocations, closes without delivering,
+// reopens the same file and sees every one delivered exactly once.
+func TestRestartResumesPending(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := newSink(t, status(200))
+	yaml := hookYAML("hook", s.URL, "")
+	clk := newFakeClock()
+
+	e := openAt(t, dir, yaml, clk)
+	var ids []string
+	for range 50 {
+		q, err := e.Emit(context.Background(), Event{Type: "test.pending"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, q[0].ID)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s.count() != 0 {
+		t.Fatalf("delivered %d before Run", s.count())
+	}
+	if _, err := os.Stat(filepath.Join(dir, DBFile)); err != nil {
+		t.Fatal(err)
+	}
+
+	e = openAt(t, dir, yaml, clk)
+	defer e.Close()
+	stop := run(t, e)
+	defer stop()
+	waitFor(t, "all delivered", func() bool {
+		st, _ := e.Stats(context.Background())
+		return st.ByStatus[InvocationSuccess] == 50
+	})
+	if s.count() != 50 {
+		t.Errorf("sink got %d requests, want 50", s.count())
+	}
+	seen := map[string]bool{}
+	for _, r := range s.got() {
+		seen[r.Header.Get(HeaderInvocation)] = true
+	}
+	for _, id := range ids {
+		if !seen[id] {
+			t.Errorf("invocation %s was not delivered", id)
+		}
+	}
+}
+
+// TestRestartMidRetry closes while one invocation waits for a retry and
+// another is in flight; after a restart both finish, and the retry keeps
+// its attempt count and due time.
+func TestRestartMidRetry(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	release := make(chan struct{})
+	s := newSink(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/conflict" && n == 1:
+			w.WriteHeader(409)
+		case r.URL.Path == "/hang":
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+	})
+	yaml := `webhooks:
+  - {id: retry, endpoint: "` + s.URL + `/conflict", signing: {scheme: none}}
+  - {id: hang, endpoint: "` + s.URL + `/hang", signing: {scheme: none}}
+subscriptions:
+  - {webhook: retry, events: [r.*]}
+  - {webhook: hang, events: [h.*]}
+`
+	clk := newFakeClock()
+	e := openAt(t, dir, yaml, clk)
+	stop := run(t, e)
+	qr, _ := e.Emit(context.Background(), Event{Type: "r.x"})
+	qh, _ := e.Emit(context.Background(), Event{Type: "h.x"})
+	waitFor(t, "first attempts", func() bool {
+		inv, _ := e.Invocation(context.Background(), qr[0].ID)
+		return inv.Attempts == 1 && inv.NextAt != nil && s.count() == 2
+	})
+	stop()
+	if err := e.Close(); err != nil { // cancels the hanging attempt after DrainTimeout
+		t.Fatal(err)
+	}
+
+	e = openAt(t, dir, yaml, clk)
+	defer e.Close()
+	inv, err := e.Invocation(context.Background(), qh[0].ID)
+	if err != nil || inv.Attempts != 0 || inv.Status != InvocationPending {
+		t.Fatalf("cancelled attempt: %+v, %v; want still pending with no attempt counted", inv, err)
+	}
+	close(release)
+	stop = run(t, e)
+	defer stop()
+	waitFor(t, "hang delivered", func() bool {
+		inv, _ := e.Invocation(context.Background(), qh[0].ID)
+		return inv.Status == InvocationSuccess
+	})
+	inv, _ = e.Invocation(context.Background(), qr[0].ID)
+	if inv.Status != InvocationPending || inv.Attempts != 1 {
+		t.Fatalf("retrying invocation after restart: %+v", inv)
+	}
+	clk.Set(*inv.NextAt)
+	waitFor(t, "retry delivered", func() bool {
+		inv, _ := e.Invocation(context.Background(), qr[0].ID)
+		return inv.Status == InvocationSuccess && inv.Attempts == 2
+	})
+}
+
+// TestCrashLosesNothing abandons an emitter without Close (as kill -9
+// would) and opens the same file again: every acknowledged invocation is
+// there and gets delivered.
+func TestCrashLosesNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := newSink(t, status(200))
+	yaml := hookYAML("hook", s.URL, "")
+	clk := newFakeClock()
+	crashed := openAt(t, dir, yaml, clk)
+	t.Cleanup(func() { crashed.Close() })
+	for range 20 {
+		if _, err := crashed.Emit(context.Background(), Event{Type: "test.crash"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// No Close: the process "dies" here. A new emitter opens the file.
+	e := openAt(t, dir, yaml, clk)
+	defer e.Close()
+	stop := run(t, e)
+	defer stop()
+	waitFor(t, "all delivered", func() bool {
+		st, _ := e.Stats(context.Background())
+		return st.ByStatus[InvocationSuccess] == 20
+	})
+}
+
+// TestAPIWebhooksPersist keeps API-made webhooks across a restart.
+func TestAPIWebhooksPersist(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	clk := newFakeClock()
+	e := openAt(t, dir, "", clk)
+	if _, _, err := e.CreateWebhook(context.Background(), Webhook{ID: "kept", Endpoint: "https://example.com/k"}); err != nil {
+		t.Fatal(err)
+	}
+	sec, _ := e.SigningSecret("kept")
+	e.Close()
+	e = openAt(t, dir, "", clk)
+	defer e.Close()
+	w, err := e.Webhook("kept")
+	if err != nil || w.Endpoint != "https://example.com/k" || w.Source != SourceAPI {
+		t.Fatalf("after restart: %+v, %v", w, err)
+	}
+	if again, _ := e.SigningSecret("kept"); again != sec {
+		t.Errorf("secret changed across restart")
+	}
+}
