@@ -206,8 +206,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		cfgPath = defaultConfig
 	}
 	var cfg *rules.Config
+	var cfgBytes []byte // what was loaded, so that the watcher misses no edit
 	if _, statErr := os.Stat(cfgPath); statErr == nil || o.config != "" {
-		if cfg, err = rules.Load(cfgPath, getenv); err != nil {
+		if cfgBytes, err = os.ReadFile(cfgPath); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		if cfg, err = rules.Parse(cfgBytes, cfgPath, getenv); err != nil {
 			return fmt.Errorf("config %s:\n%w", cfgPath, err)
 		}
 	}
@@ -235,14 +239,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	uiURL := "http://" + uiLn.Addr().String() + "/"
 	ids := new(inspect.IDs)
 
+	// --max-body wins; otherwise the live config's settings.max_body, which
+	// a reload can change.
 	maxBody := int64(o.maxBody)
 	if !maxBodySet && cfg != nil && cfg.Settings.MaxBody > 0 {
 		maxBody = cfg.Settings.MaxBody
 	}
+	captureMax := int64(0)
+	if maxBodySet {
+		captureMax = maxBody
+	}
 	capture := mock.New(mock.Config{
 		Store:   store,
 		IDs:     ids,
-		MaxBody: maxBody,
+		MaxBody: captureMax,
 		Logger:  log.With("component", "capture"),
 		Engine:  engine,
 	})
@@ -335,7 +345,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	go rules.Watch(watchCtx, cfgPath, getenv, log, func(c *rules.Config, err error) {
+	go rules.WatchFrom(watchCtx, cfgPath, cfgBytes, getenv, log, func(c *rules.Config, err error) {
 		engine.Apply(c, err)
 		if err != nil {
 			log.Error("config reload failed; the last good config stays live", "err", err)

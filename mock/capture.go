@@ -25,7 +25,8 @@ type Config struct {
 	Store inspect.Store
 	IDs   *inspect.IDs
 	// MaxBody is how many body bytes are stored; the rest is counted and
-	// the exchange marked truncated. 10 MiB when zero.
+	// the exchange marked truncated. When zero, the engine's live config
+	// decides (settings.max_body), else 10 MiB.
 	MaxBody int64
 	Logger  *slog.Logger
 	// Now is the clock; time.Now when nil.
@@ -45,8 +46,8 @@ var _ http.Handler = (*Capture)(nil)
 
 // New returns the capture handler.
 func New(cfg Config) *Capture {
-	if cfg.MaxBody <= 0 {
-		cfg.MaxBody = 10 << 20
+	if cfg.MaxBody < 0 {
+		cfg.MaxBody = 0
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -58,6 +59,20 @@ func New(cfg Config) *Capture {
 		cfg.IDs = new(inspect.IDs)
 	}
 	return &Capture{cfg: cfg, log: cfg.Logger}
+}
+
+// maxBody is Config.MaxBody when set, else the live config's
+// settings.max_body, else 10 MiB.
+func (c *Capture) maxBody() int64 {
+	if c.cfg.MaxBody > 0 {
+		return c.cfg.MaxBody
+	}
+	if c.cfg.Engine != nil {
+		if cfg := c.cfg.Engine.Config(); cfg != nil && cfg.Settings.MaxBody > 0 {
+			return cfg.Settings.MaxBody
+		}
+	}
+	return rules.DefaultMaxBody
 }
 
 // SplitBin returns the bin a path routes to and the path within it:
@@ -88,7 +103,7 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Time:    start,
 		Request: RecordRequest(r),
 	}
-	body, size, truncated, rerr := ReadBody(r.Body, c.cfg.MaxBody, r.ContentLength)
+	body, size, truncated, rerr := ReadBody(r.Body, c.maxBody(), r.ContentLength)
 	ex.Request.Body, ex.Request.Size, ex.Request.Truncated = body, size, truncated
 	if rerr != nil {
 		// The client went away mid-body: keep what arrived, with the error.

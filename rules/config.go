@@ -110,7 +110,7 @@ const (
 	FaultNone    Fault = ""
 	FaultReset   Fault = "reset"   // reset the connection (TCP RST)
 	FaultClose   Fault = "close"   // close the connection without a response
-	FaultEmpty   Fault = "empty"   // send nothing and close
+	FaultEmpty   Fault = "empty"   // send the status line and headers, then close before the body
 	FaultGarbage Fault = "garbage" // send random bytes, then close
 	FaultTimeout Fault = "timeout" // hang until the client gives up
 	FaultDrip    Fault = "drip"    // send the body at DripRate bytes per second
@@ -520,10 +520,10 @@ func (d *decoder) response(n *yaml.Node) *Response {
 	if fileNode != nil && r.File != "" {
 		r.FileBody = d.readBodyFile(fileNode, r.File)
 	}
-	if dripNode != nil && r.Fault != FaultDrip {
+	if dripNode != nil && r.Fault != FaultDrip && r.FailFault != FaultDrip {
 		d.errorf(dripNode, "drip_rate: only applies to fault: drip")
 	}
-	if r.Fault == FaultDrip && r.DripRate == 0 {
+	if (r.Fault == FaultDrip || r.FailFault == FaultDrip) && r.DripRate == 0 {
 		r.DripRate = DefaultDripRate
 	}
 	return r

@@ -29,6 +29,13 @@ const ReloadDebounce = 100 * time.Millisecond
 // yet. When the directory itself is missing, Watch waits for it. It blocks
 // until ctx is done.
 func Watch(ctx context.Context, path string, getenv func(string) string, log *slog.Logger, apply func(*Config, error)) {
+	WatchFrom(ctx, path, nil, getenv, log, apply)
+}
+
+// WatchFrom is Watch with the content the caller last loaded (nil: what the
+// file holds now, or that it is missing). A change made between the
+// caller's load and the start of watching is then applied, not missed.
+func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(string) string, log *slog.Logger, apply func(*Config, error)) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -39,8 +46,11 @@ func Watch(ctx context.Context, path string, getenv func(string) string, log *sl
 	}
 	dir, name := filepath.Dir(abs), filepath.Base(abs)
 
-	last, _ := os.ReadFile(abs)
-	lastMissing := last == nil
+	last, lastMissing := loaded, loaded == nil
+	if loaded == nil {
+		last, _ = os.ReadFile(abs)
+		lastMissing = last == nil
+	}
 
 	for ctx.Err() == nil {
 		w, err := fsnotify.NewWatcher()
