@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"net/url"
@@ -135,6 +136,9 @@ func ParseConfig(cfg *rules.Config, getenv func(string) string) ([]Spec, error) 
 		specs = append(specs, s)
 	}
 	if len(d.errs) > 0 {
+		slices.SortStableFunc(d.errs, func(a, b rules.Error) int {
+			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
+		})
 		return nil, &rules.Errors{List: d.errs}
 	}
 	return specs, nil

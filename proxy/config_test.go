@@ -1,0 +1,222 @@
+package proxy_test
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/inspect/har"
+	"github.com/hooklab/hooklab/proxy"
+	"github.com/hooklab/hooklab/rules"
+)
+
+// loadConfig writes a config, with a HAR file rec.har beside it, and
+// decodes its proxies.
+func loadConfig(t *testing.T, src string, env map[string]string) ([]proxy.Spec, error) {
+	t.Helper()
+	dir := t.TempDir()
+	exs := []*inspect.Exchange{{
+		Time:     time.Now(),
+		Request:  inspect.Request{Method: "GET", URL: "http://x/a"},
+		Response: &inspect.Response{Status: 200, Body: []byte("ok")},
+	}}
+	b, err := json.Marshal(har.New(exs, har.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rec.har"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "hooklab.yaml")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(k string) string { return env[k] }
+	cfg, err := rules.Load(file, getenv)
+	if err != nil {
+		t.Fatalf("rules: %v", err)
+	}
+	return proxy.ParseConfig(cfg, getenv)
+}
+
+func TestParseConfig(t *testing.T) {
+	t.Parallel()
+	specs, err := loadConfig(t, `
+proxies:
+  - name: api
+    listen: 127.0.0.1:9000
+    upstream: http://127.0.0.1:3000
+    request_headers: {add: {X-Env: dev}, remove: [Cookie]}
+    delay: 10ms..20ms
+    routes:
+      - path: /v2
+        upstream: ${V2_URL}
+        strip_prefix: true
+        response_headers: {add: {X-Via: hooklab}, remove: [Server]}
+        fault: reset
+        fail_rate: 0.25
+      - path: /recorded
+        upstream: http://127.0.0.1:3002
+        simulate: rec.har
+        simulate_miss: proxy
+        simulate_ignore: {query: [ts], body: [meta.id]}
+  - listen: 127.0.0.1:9100
+    upstream: https://example.com
+  - name: outbound
+    forward: true
+    mitm: true
+    mitm_ignore: ["*.apple.com", pinned.example.com]
+`, map[string]string{"V2_URL": "http://127.0.0.1:3001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(specs) != 3 {
+		t.Fatalf("%d specs", len(specs))
+	}
+	api := specs[0]
+	if api.Name != "api" || api.Listen != "127.0.0.1:9000" || api.Forward || len(api.Routes) != 3 || api.Line != 3 {
+		t.Fatalf("api: %+v", api)
+	}
+	root, v2, recd := api.Routes[0], api.Routes[1], api.Routes[2]
+	if root.Prefix != "/" || root.Upstream.String() != "http://127.0.0.1:3000" || root.SetRequestHeaders["X-Env"] != "dev" ||
+		root.RemoveRequestHeaders[0] != "Cookie" || root.Delay != (rules.Delay{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}) {
+		t.Errorf("root route %+v", root)
+	}
+	// Proxy-level settings apply to routes that do not set them.
+	if v2.Prefix != "/v2" || v2.Upstream.String() != "http://127.0.0.1:3001" || !v2.Strip || v2.Fault != rules.FaultReset ||
+		v2.FailRate != 0.25 || v2.SetResponseHeaders["X-Via"] != "hooklab" || v2.SetRequestHeaders["X-Env"] != "dev" || v2.Delay.Max != 20*time.Millisecond {
+		t.Errorf("v2 route %+v", v2)
+	}
+	if recd.Simulation == nil || recd.Simulation.Len() != 1 || recd.Simulation.Status().Miss != proxy.MissProxy ||
+		recd.Simulation.Status().IgnoreQuery[0] != "ts" {
+		t.Errorf("simulated route %+v", recd.Simulation)
+	}
+	if specs[1].Name != "proxy-9100" {
+		t.Errorf("default name %q", specs[1].Name)
+	}
+	fwd := specs[2]
+	if !fwd.Forward || !fwd.MITM || fwd.Listen != "" || len(fwd.MITMIgnore) != 2 || len(fwd.Routes) != 1 || fwd.Routes[0].Upstream != nil {
+		t.Errorf("forward %+v", fwd)
+	}
+
+	// --forward-proxy gives the forward proxy its address.
+	all, err := proxy.WithForwardFlag(specs, "127.0.0.1:8888")
+	if err != nil || all[2].Listen != "127.0.0.1:8888" || len(all) != 3 {
+		t.Errorf("with flag: %v %+v", err, all)
+	}
+	if _, err := proxy.WithForwardFlag(specs, ""); err == nil || !strings.Contains(err.Error(), "hooklab.yaml:") {
+		t.Errorf("forward proxy without an address: %v", err)
+	}
+	none, err := proxy.WithForwardFlag(nil, "127.0.0.1:8888")
+	if err != nil || len(none) != 1 || none[0].Name != proxy.ForwardName || !none[0].Forward {
+		t.Errorf("flag alone: %v %+v", err, none)
+	}
+	// Specs build working proxies.
+	for _, s := range all {
+		o := s.Options(proxy.Options{})
+		var err error
+		if s.Forward {
+			_, err = proxy.NewForward(o)
+		} else {
+			_, err = proxy.NewReverse(o)
+		}
+		if err != nil {
+			t.Errorf("%s: %v", s.Name, err)
+		}
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, src string
+		want      []string // each a "line:col: message" part
+	}{
+		{"not a list", "proxies: {api: 1}\n", []string{"hooklab.yaml:1:10: proxies: want a list"}},
+		{"unknown key with suggestion", `
+proxies:
+  - name: api
+    listen: 127.0.0.1:9000
+    upstrem: http://x
+`, []string{":5:5: proxy: unknown key \"upstrem\" (did you mean \"upstream\"?)", ":3:5: proxy api: set upstream"}},
+		{"missing listen and bad upstream", `
+proxies:
+  - name: api
+    upstream: ftp://x
+`, []string{":3:5: proxy api: listen is required", ":4:15: upstream: want an http or https URL"}},
+		{"route problems", `
+proxies:
+  - name: api
+    listen: 127.0.0.1:9000
+    routes:
+      - path: v2
+        upstream: http://x
+      - path: /a
+      - path: /b
+        upstream: http://x
+        fault: rest
+        fail_rate: 2
+        delay: soon
+        drip_rate: 10
+        simulate: missing.har
+`, []string{
+			":6:15: path: want a path prefix starting with /",
+			":8:9: route /a: upstream is required",
+			":9:15: route /b: drip_rate only applies to fault: drip",
+			":11:16: fault: unknown fault \"rest\" (did you mean \"reset\"?)",
+			":12:20: fail_rate: want a share between 0 and 1",
+			":13:16: delay: want a duration",
+			":15:19: simulate: simulate: open",
+		}},
+		{"duplicates and bad names", `
+proxies:
+  - {name: api, listen: "127.0.0.1:9000", upstream: "http://x"}
+  - {name: api, listen: "127.0.0.1:9000", upstream: "http://x"}
+  - {name: "bad name", listen: "127.0.0.1:9001", upstream: "http://x"}
+  - {name: r, listen: "127.0.0.1:9002", routes: [{path: /a, upstream: "http://x"}, {path: /a, upstream: "http://y"}]}
+`, []string{":4:5: proxy api: duplicate name", ":4:5: proxy api: another proxy listens on 127.0.0.1:9000",
+			":5:12: name: invalid input", ":6:91: proxy r: route path /a is defined twice (line 6)"}},
+		{"forward misuse", `
+proxies:
+  - name: f
+    forward: true
+    upstream: http://x
+    routes: [{path: /a, upstream: "http://y"}]
+  - name: r
+    listen: 127.0.0.1:9000
+    upstream: http://x
+    mitm: true
+    mitm_ignore: ["["]
+`, []string{":5:15: proxy f: a forward proxy has no upstream", ":6:35: proxy f: a forward proxy's routes have no upstream",
+			":10:11: proxy r: mitm only applies", ":11:18: mitm_ignore: bad glob", ":11:18: proxy r: mitm_ignore only applies"}},
+		{"unset variable", `
+proxies:
+  - {name: api, listen: "127.0.0.1:9000", upstream: "${NOPE}"}
+`, []string{":3:53: upstream: environment variable NOPE is not set"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := loadConfig(t, tc.src, nil)
+			var errs *rules.Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("got %v, want *rules.Errors", err)
+			}
+			msg := err.Error()
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("missing %q in:\n%s", w, msg)
+				}
+			}
+			for _, e := range errs.List {
+				if !strings.HasSuffix(e.File, "hooklab.yaml") || e.Line == 0 {
+					t.Errorf("error without a position: %+v", e)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,260 @@
+package proxy_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/proxy"
+	"github.com/hooklab/hooklab/rules"
+)
+
+// ruleHook is a small stand-in for main's mock engine: it answers with the
+// first mock rule that matches, as the engine's Plan and Write would.
+type ruleHook struct {
+	cfg   *rules.Config
+	calls atomic.Int64
+}
+
+func (h *ruleHook) intercept(w http.ResponseWriter, r *http.Request, req *rules.Request, ex *inspect.Exchange) bool {
+	h.calls.Add(1)
+	m, params := h.cfg.MatchMock(req)
+	if m == nil {
+		return false
+	}
+	body, err := m.Respond.RenderBody(rules.RequestVars(req, params))
+	if err != nil {
+		panic(err)
+	}
+	ex.Rule = m.Name
+	ex.Response = &inspect.Response{Status: m.Respond.Status, Body: body, Size: int64(len(body))}
+	w.WriteHeader(m.Respond.Status)
+	w.Write(body)
+	return true
+}
+
+func parseConfig(t *testing.T, src string) *rules.Config {
+	t.Helper()
+	cfg, err := rules.Parse([]byte(src), "hooklab.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestPartialMocking(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "upstream %s %s", r.URL.Path, b)
+	}))
+	defer up.Close()
+	hook := &ruleHook{cfg: parseConfig(t, `
+mocks:
+  - name: big-payment
+    proxy: api
+    match:
+      method: POST
+      path: /pay
+      json: [{path: amount, op: gt, value: 100}]
+    respond: {status: 402, body: 'declined {{request.json.amount}}'}
+  - name: other-proxy
+    proxy: billing
+    respond: {status: 500}
+`)}
+	srv, rec := start(t, up.URL, func(o *proxy.Options) {
+		o.Intercept = hook.intercept
+		o.Rules = func() *rules.Config { return hook.cfg }
+	})
+	for _, tc := range []struct {
+		name, path, body string
+		status           int
+		want, rule       string
+	}{
+		{"rule answers", "/pay", `{"amount": 250}`, 402, "declined 250", "big-payment"},
+		{"rule misses, upstream answers with the whole body", "/pay", `{"amount": 5}`, 200, `upstream /pay {"amount": 5}`, ""},
+		{"other path", "/orders", `x`, 200, "upstream /orders x", ""},
+	} {
+		resp, err := http.Post(srv.URL+tc.path, "application/json", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || string(b) != tc.want {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, resp.StatusCode, b, tc.status, tc.want)
+		}
+		ex := rec.next(t)
+		if ex.Rule != tc.rule || string(ex.Request.Body) != tc.body || ex.Response.Status != tc.status || string(ex.Response.Body) != tc.want {
+			t.Errorf("%s: recorded rule %q body %q response %d %q", tc.name, ex.Rule, ex.Request.Body, ex.Response.Status, ex.Response.Body)
+		}
+		if (tc.rule == "") != (ex.Meta["upstream"] != nil) {
+			t.Errorf("%s: upstream %v", tc.name, ex.Meta["upstream"])
+		}
+	}
+
+	// A config whose mocks are for other proxies: the hook is not asked and
+	// the body streams without being buffered for it.
+	hook.cfg = parseConfig(t, "mocks:\n  - {proxy: billing, respond: {status: 500}}\n")
+	before := hook.calls.Load()
+	resp, err := http.Post(srv.URL+"/pay", "application/json", strings.NewReader(`{"amount": 250}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	rec.next(t)
+	if resp.StatusCode != 200 || hook.calls.Load() != before {
+		t.Errorf("status %d, hook called %d times with no rules for this proxy", resp.StatusCode, hook.calls.Load()-before)
+	}
+}
+
+// A body over MaxBody is matched on its start and still reaches the
+// upstream whole.
+func TestInterceptLargeBodyPassesWhole(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprint(w, n)
+	}))
+	defer up.Close()
+	var seen int
+	srv, rec := start(t, up.URL, func(o *proxy.Options) {
+		o.MaxBody = 1000
+		o.Intercept = func(w http.ResponseWriter, r *http.Request, req *rules.Request, ex *inspect.Exchange) bool {
+			seen = len(req.Body)
+			return false
+		}
+	})
+	resp, err := http.Post(srv.URL+"/up", "application/octet-stream", bytes.NewReader(make([]byte, 5000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	ex := rec.next(t)
+	if string(b) != "5000" || seen != 1000 || ex.Request.Size != 5000 || !ex.Request.Truncated {
+		t.Errorf("upstream got %s, rules saw %d, recorded size %d truncated %v", b, seen, ex.Request.Size, ex.Request.Truncated)
+	}
+}
+
+func TestRouteFaults(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		fmt.Fprint(w, strings.Repeat("x", 40))
+	}))
+	t.Cleanup(up.Close) // the subtests run after this function returns
+	for _, tc := range []struct {
+		name  string
+		route proxy.Route
+		check func(t *testing.T, resp *http.Response, err error, took time.Duration)
+		error string // recorded
+	}{
+		{"fail_rate 1 answers 503", proxy.Route{FailRate: 1}, func(t *testing.T, resp *http.Response, err error, _ time.Duration) {
+			if err != nil || resp.StatusCode != 503 {
+				t.Fatalf("%v %v", resp, err)
+			}
+			var m map[string]string
+			if json.NewDecoder(resp.Body).Decode(&m) != nil || !strings.Contains(m["error"], "fail_rate") {
+				t.Errorf("body %v", m)
+			}
+		}, "injected failure"},
+		{"reset", proxy.Route{Fault: rules.FaultReset}, func(t *testing.T, resp *http.Response, err error, _ time.Duration) {
+			if err == nil {
+				t.Fatalf("status %d, want a broken connection", resp.StatusCode)
+			}
+		}, "fault injected: reset"},
+		{"garbage", proxy.Route{Fault: rules.FaultGarbage}, func(t *testing.T, resp *http.Response, err error, _ time.Duration) {
+			if err == nil {
+				t.Fatalf("status %d, want a malformed response", resp.StatusCode)
+			}
+		}, "fault injected: garbage"},
+		{"empty", proxy.Route{Fault: rules.FaultEmpty}, func(t *testing.T, resp *http.Response, err error, _ time.Duration) {
+			if err == nil {
+				_, err = io.ReadAll(resp.Body)
+			}
+			if !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Fatalf("got %v, want an unexpected EOF", err)
+			}
+		}, "fault injected: empty"},
+		{"timeout", proxy.Route{Fault: rules.FaultTimeout}, func(t *testing.T, resp *http.Response, err error, took time.Duration) {
+			if err == nil || took < 200*time.Millisecond {
+				t.Fatalf("%v after %v, want the client's timeout", err, took)
+			}
+		}, "fault injected: timeout"},
+		{"delay", proxy.Route{Delay: rules.Delay{Min: 150 * time.Millisecond, Max: 150 * time.Millisecond}}, func(t *testing.T, resp *http.Response, err error, took time.Duration) {
+			if err != nil || resp.StatusCode != 200 || took < 150*time.Millisecond {
+				t.Fatalf("%v %v after %v", resp, err, took)
+			}
+		}, ""},
+		{"drip", proxy.Route{Fault: rules.FaultDrip, DripRate: 100}, func(t *testing.T, resp *http.Response, err error, took time.Duration) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			b, _ := io.ReadAll(resp.Body)
+			if len(b) != 40 || took+time.Since(start) < 300*time.Millisecond { // 40 B at 100 B/s
+				t.Fatalf("%d bytes in %v", len(b), took+time.Since(start))
+			}
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rt := tc.route
+			rt.Prefix, rt.Upstream = "/", mustURL(t, up.URL)
+			srv, rec := start(t, up.URL, func(o *proxy.Options) { o.Routes = []proxy.Route{rt} })
+			c := &http.Client{Timeout: 300 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+			if tc.name == "drip" || tc.name == "delay" {
+				c.Timeout = 5 * time.Second
+			}
+			start := time.Now()
+			resp, err := c.Get(srv.URL + "/x")
+			tc.check(t, resp, err, time.Since(start))
+			if resp != nil {
+				resp.Body.Close()
+			}
+			ex := rec.next(t)
+			if !strings.HasPrefix(ex.Error, tc.error) || (tc.error == "" && ex.Error != "") {
+				t.Errorf("recorded error %q, want %q", ex.Error, tc.error)
+			}
+			if rt.Fault != "" && ex.Meta["fault"] != string(rt.Fault) {
+				t.Errorf("meta %v", ex.Meta)
+			}
+		})
+	}
+}
+
+func TestFailRateShare(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer up.Close()
+	srv, _ := start(t, up.URL, func(o *proxy.Options) {
+		o.Routes = []proxy.Route{{Prefix: "/", Upstream: mustURL(t, up.URL), FailRate: 0.5}}
+		o.Record = nil
+	})
+	failed := 0
+	const n = 400
+	for range n {
+		resp, err := http.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 503 {
+			failed++
+		}
+	}
+	if failed < n/4 || failed > 3*n/4 {
+		t.Errorf("%d of %d failed with fail_rate 0.5", failed, n)
+	}
+}

@@ -1,0 +1,214 @@
+package proxy_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/inspect/har"
+	"github.com/hooklab/hooklab/proxy"
+)
+
+// recordSession sends requests through a recording proxy to a live
+// upstream and returns the session as HAR.
+func recordSession(t *testing.T, send func(base string)) []byte {
+	t.Helper()
+	var n atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Call", fmt.Sprint(n.Add(1)))
+		fmt.Fprintf(w, `{"call":%d,"method":%q,"uri":%q,"body":%q}`, n.Load(), r.Method, r.URL.RequestURI(), b)
+	}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, nil)
+	send(srv.URL)
+	srv.Close()
+	var exs []*inspect.Exchange
+	for range n.Load() {
+		exs = append(exs, rec.next(t))
+	}
+	// Recordings are stored concurrently; the HAR is in arrival order.
+	for i := 1; i < len(exs); i++ {
+		for j := i; j > 0 && exs[j].ID < exs[j-1].ID; j-- {
+			exs[j], exs[j-1] = exs[j-1], exs[j]
+		}
+	}
+	b, err := json.Marshal(har.New(exs, har.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func do(t *testing.T, method, url, body string) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func TestSimulateFromRecordedHAR(t *testing.T) {
+	t.Parallel()
+	post := func(base, body string) {
+		http.Post(base+"/orders", "application/json", strings.NewReader(body))
+	}
+	data := recordSession(t, func(base string) {
+		for range 3 {
+			resp, err := http.Get(base + "/items?page=1&ts=111")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		post(base, `{"sku":"a","qty":1,"meta":{"request_id":"r1","source":"web"}}`)
+		post(base, `{"sku":"b","qty":3,"meta":{"request_id":"r2","source":"web"}}`)
+	})
+	sim, err := proxy.ParseSimulation("session.har", data, proxy.SimulateOptions{
+		IgnoreQuery: []string{"ts"}, IgnoreBody: []string{"meta.request_id"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sim.Len() != 5 {
+		t.Fatalf("%d entries", sim.Len())
+	}
+	// The real upstream is gone: everything comes from the recording.
+	down := "http://127.0.0.1:1"
+	srv, rec := start(t, down, func(o *proxy.Options) {
+		o.Routes = []proxy.Route{{Prefix: "/", Upstream: mustURL(t, down), Simulation: sim}}
+	})
+
+	t.Run("repeats in recorded order, then the last again", func(t *testing.T) {
+		for i, want := range []string{"1", "2", "3", "3"} {
+			code, body, h := do(t, "GET", srv.URL+"/items?ts=999&page=1", "")
+			if code != 200 || h.Get("X-Call") != want || !strings.Contains(body, `"call":`+want) {
+				t.Errorf("GET #%d: %d X-Call %s %s, want call %s", i+1, code, h.Get("X-Call"), body, want)
+			}
+			ex := rec.next(t)
+			sm, _ := ex.Meta["simulate"].(map[string]any)
+			if ex.Response.Status != 200 || sm["entry"] == nil || ex.Meta["upstream"] != nil {
+				t.Errorf("recorded %v", ex.Meta)
+			}
+		}
+	})
+
+	t.Run("JSON compared structurally, ignored fields left out", func(t *testing.T) {
+		code, body, _ := do(t, "POST", srv.URL+"/orders", `{ "meta": {"source": "web", "request_id": "new"}, "qty": 3.0, "sku": "b" }`)
+		if code != 200 || !strings.Contains(body, `"call":5`) {
+			t.Errorf("%d %s", code, body)
+		}
+		rec.next(t)
+	})
+
+	t.Run("near miss names the closest request and the differences", func(t *testing.T) {
+		code, body, h := do(t, "POST", srv.URL+"/orders", `{"sku":"b","qty":4,"meta":{"request_id":"x","source":"web"}}`)
+		var miss struct {
+			Error   string
+			Closest struct {
+				Entry       int
+				Method, URL string
+				Differences []string
+			}
+		}
+		if err := json.Unmarshal([]byte(body), &miss); err != nil || code != 404 || h.Get("Content-Type") != "application/json" {
+			t.Fatalf("%d %s %v", code, body, err)
+		}
+		if miss.Closest.Entry != 5 || miss.Closest.Method != "POST" || !strings.HasSuffix(miss.Closest.URL, "/orders") ||
+			len(miss.Closest.Differences) != 1 || miss.Closest.Differences[0] != "body.qty: recorded 3, got 4" {
+			t.Errorf("closest %+v", miss.Closest)
+		}
+		ex := rec.next(t)
+		if ex.Response.Status != 404 || !strings.Contains(ex.Error, "no recorded exchange") {
+			t.Errorf("recorded %d %q", ex.Response.Status, ex.Error)
+		}
+
+		_, body, _ = do(t, "GET", srv.URL+"/items?page=2", "")
+		if !strings.Contains(body, `"query page: recorded 1, got 2"`) {
+			t.Errorf("query miss: %s", body)
+		}
+		rec.next(t)
+		_, body, _ = do(t, "DELETE", srv.URL+"/items?page=1", "")
+		if !strings.Contains(body, `"method: recorded GET, got DELETE"`) {
+			t.Errorf("method miss: %s", body)
+		}
+		rec.next(t)
+	})
+}
+
+func TestSimulateSpyModeAndHotSwap(t *testing.T) {
+	t.Parallel()
+	data := recordSession(t, func(base string) {
+		resp, err := http.Get(base + "/known")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "live "+r.URL.Path)
+	}))
+	defer up.Close()
+	sims := proxy.NewSimulator(proxy.SimulateOptions{Miss: proxy.MissProxy}, nil)
+	srv, rec := start(t, up.URL, func(o *proxy.Options) { o.Simulator = sims })
+	api := httptest.NewServer(sims.API())
+	defer api.Close()
+
+	// Nothing loaded: the upstream answers.
+	if _, body, _ := do(t, "GET", srv.URL+"/known", ""); body != "live /known" {
+		t.Fatalf("before loading: %s", body)
+	}
+	rec.next(t)
+
+	resp, err := http.Post(api.URL+"/api/simulations?proxy=api&name=s.har", "application/json", bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st proxy.SimulationStatus
+	json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || st.Entries != 1 || st.Proxy != "api" || st.Miss != proxy.MissProxy {
+		t.Fatalf("load: %d %+v", resp.StatusCode, st)
+	}
+	if _, body, _ := do(t, "GET", srv.URL+"/known", ""); !strings.Contains(body, `"call":1`) {
+		t.Errorf("simulated: %s", body)
+	}
+	rec.next(t)
+	// Spy mode: a miss goes to the upstream, and says so.
+	if _, body, _ := do(t, "GET", srv.URL+"/unknown", ""); body != "live /unknown" {
+		t.Errorf("miss in spy mode: %s", body)
+	}
+	if ex := rec.next(t); ex.Meta["simulate"].(map[string]any)["passed"] != true || ex.Meta["upstream"] == nil {
+		t.Errorf("spy miss recorded %v", ex.Meta)
+	}
+
+	code, body, _ := do(t, "GET", api.URL+"/api/simulations", "")
+	if code != 200 || !strings.Contains(body, `"hits":1`) || !strings.Contains(body, `"misses":1`) {
+		t.Errorf("list: %d %s", code, body)
+	}
+	if code, body, _ := do(t, "POST", api.URL+"/api/simulations", "{not har"); code != 400 || !strings.Contains(body, "HAR") {
+		t.Errorf("bad HAR: %d %s", code, body)
+	}
+	if code, _, _ := do(t, "DELETE", api.URL+"/api/simulations?proxy=api", ""); code != 204 {
+		t.Errorf("delete: %d", code)
+	}
+	if _, body, _ := do(t, "GET", srv.URL+"/known", ""); body != "live /known" {
+		t.Errorf("after stopping: %s", body)
+	}
+	rec.next(t)
+}
