@@ -1,0 +1,176 @@
+package replay
+
+import (
+	"bytes"
+	"compress/gzip"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hooklab/hooklab/inspect"
+)
+
+func jsonResp(status int, body string, hdrs ...string) *inspect.Response {
+	h := inspect.Headers{{Name: "Content-Type", Value: "application/json"}}
+	for i := 0; i+1 < len(hdrs); i += 2 {
+		h = append(h, inspect.Header{Name: hdrs[i], Value: hdrs[i+1]})
+	}
+	return &inspect.Response{Status: status, Headers: h, Body: []byte(body), Size: int64(len(body))}
+}
+
+func textResp(body string) *inspect.Response {
+	return &inspect.Response{Status: 200, Headers: inspect.Headers{{Name: "Content-Type", Value: "text/plain"}}, Body: []byte(body), Size: int64(len(body))}
+}
+
+func binResp(body []byte) *inspect.Response {
+	return &inspect.Response{Status: 200, Headers: inspect.Headers{{Name: "Content-Type", Value: "application/octet-stream"}}, Body: body, Size: int64(len(body))}
+}
+
+func TestCompare(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		old, new *inspect.Response
+		opts     DiffOptions
+		want     []Change
+	}{
+		{name: "same", old: jsonResp(200, `{"a":1}`), new: jsonResp(200, `{"a":1}`)},
+		{name: "same JSON, other spacing and key order", old: jsonResp(200, `{"a":1,"b":[1,2]}`), new: jsonResp(200, "{\n  \"b\": [1, 2],\n  \"a\": 1\n}")},
+		{name: "status change", old: jsonResp(200, `{}`), new: jsonResp(500, `{}`),
+			want: []Change{{Path: "status", Kind: Changed, Old: "200", New: "500"}}},
+		{name: "JSON field change", old: jsonResp(200, `{"data":{"total":3980,"currency":"EUR"}}`), new: jsonResp(200, `{"data":{"total":3990,"currency":"EUR"}}`),
+			want: []Change{{Path: "body data.total", Kind: Changed, Old: "3980", New: "3990"}}},
+		{name: "JSON field added and removed", old: jsonResp(200, `{"a":1,"gone":"x"}`), new: jsonResp(200, `{"a":1,"new":{"k":true}}`),
+			want: []Change{{Path: "body gone", Kind: Removed, Old: `"x"`}, {Path: "body new", Kind: Added, New: `{"k":true}`}}},
+		{name: "JSON type change", old: jsonResp(200, `{"id":42}`), new: jsonResp(200, `{"id":"42"}`),
+			want: []Change{{Path: "body id", Kind: Changed, Old: "42", New: `"42"`}}},
+		{name: "ignored path", old: jsonResp(200, `{"data":{"id":1,"created_at":"2024-01-01"}}`), new: jsonResp(200, `{"data":{"id":1,"created_at":"2026-03-01"}}`),
+			opts: DiffOptions{Ignore: []string{"data.created_at"}}},
+		{name: "ignored path with # and a field only on one side", old: jsonResp(200, `{"items":[{"id":"a","n":1},{"id":"b","n":2}]}`), new: jsonResp(200, `{"items":[{"id":"x","n":1},{"n":2}]}`),
+			opts: DiffOptions{Ignore: []string{"items.#.id"}}},
+		{name: "ignore does not hide other changes", old: jsonResp(200, `{"items":[{"id":"a","n":1}]}`), new: jsonResp(200, `{"items":[{"id":"x","n":9}]}`),
+			opts: DiffOptions{Ignore: []string{"items.#.id"}},
+			want: []Change{{Path: "body items.0.n", Kind: Changed, Old: "1", New: "9"}}},
+		{name: "ignore with wildcard and escaped dot", old: jsonResp(200, `{"meta":{"a.b":1,"req_1":"x","req_2":"y"}}`), new: jsonResp(200, `{"meta":{"a.b":2,"req_1":"z","req_2":"w"}}`),
+			opts: DiffOptions{Ignore: []string{`meta.a\.b`, "meta.req_*"}}},
+		{name: "array order matters by default", old: jsonResp(200, `[1,2,3]`), new: jsonResp(200, `[3,1,2]`),
+			want: []Change{{Path: "body 0", Kind: Added, New: "3"}, {Path: "body 2", Kind: Removed, Old: "3"}}},
+		{name: "unordered array", old: jsonResp(200, `{"tags":["b","a",{"k":1}],"n":[3,1,2]}`), new: jsonResp(200, `{"tags":[{"k":1},"a","b"],"n":[1,2,3]}`),
+			opts: DiffOptions{Unordered: true}},
+		{name: "unordered array with ignored ids", old: jsonResp(200, `[{"id":1,"v":"x"},{"id":2,"v":"y"}]`), new: jsonResp(200, `[{"id":7,"v":"y"},{"id":8,"v":"x"}]`),
+			opts: DiffOptions{Unordered: true, Ignore: []string{"#.id"}}},
+		{name: "unordered still sees a different element", old: jsonResp(200, `["a","b"]`), new: jsonResp(200, `["b","c"]`),
+			opts: DiffOptions{Unordered: true},
+			want: []Change{{Path: "body 0", Kind: Changed, Old: `"a"`, New: `"b"`}, {Path: "body 1", Kind: Changed, Old: `"b"`, New: `"c"`}}},
+		{name: "numeric tolerance", old: jsonResp(200, `{"p":1.0001,"q":10}`), new: jsonResp(200, `{"p":1.0002,"q":10.00001}`),
+			opts: DiffOptions{Tolerance: 0.001}},
+		{name: "numeric tolerance exceeded", old: jsonResp(200, `{"p":1.0}`), new: jsonResp(200, `{"p":1.5}`),
+			opts: DiffOptions{Tolerance: 0.1},
+			want: []Change{{Path: "body p", Kind: Changed, Old: "1.0", New: "1.5"}}},
+		{name: "big integers compared exactly", old: jsonResp(200, `{"id":9007199254740993}`), new: jsonResp(200, `{"id":9007199254740992}`),
+			want: []Change{{Path: "body id", Kind: Changed, Old: "9007199254740993", New: "9007199254740992"}}},
+		{name: "volatile headers ignored", old: jsonResp(200, `{}`, "Date", "Mon, 01 Jan 2024", "X-Request-Id", "a", "ETag", `"1"`, "Age", "1", "Server-Timing", "db;dur=1", "Content-Length", "2", "Set-Cookie", "sid=1; Path=/", "Connection", "close"),
+			new: jsonResp(200, `{}`, "Date", "Tue, 02 Jan 2024", "X-Request-Id", "b", "ETag", `"2"`, "Age", "9", "Server-Timing", "db;dur=7", "Content-Length", "3", "Set-Cookie", "sid=2; Path=/")},
+		{name: "set-cookie names compared", old: jsonResp(200, `{}`, "Set-Cookie", "sid=1"), new: jsonResp(200, `{}`, "Set-Cookie", "sid=2", "Set-Cookie", "new=1"),
+			want: []Change{{Path: "header Set-Cookie", Kind: Changed, Old: "sid=…", New: "new=…\nsid=…"}}},
+		{name: "header change, add, remove", old: jsonResp(200, `{}`, "X-Version", "1", "X-Old", "o"), new: jsonResp(200, `{}`, "X-Version", "2", "X-New", "n"),
+			want: []Change{{Path: "header X-New", Kind: Added, New: "n"}, {Path: "header X-Old", Kind: Removed, Old: "o"}, {Path: "header X-Version", Kind: Changed, Old: "1", New: "2"}}},
+		{name: "configured header ignore and compare", old: jsonResp(200, `{}`, "X-Version", "1", "ETag", `"1"`), new: jsonResp(200, `{}`, "X-Version", "2", "ETag", `"2"`),
+			opts: DiffOptions{IgnoreHeaders: []string{"x-version"}, CompareHeaders: []string{"etag"}},
+			want: []Change{{Path: "header Etag", Kind: Changed, Old: `"1"`, New: `"2"`}}},
+		{name: "no headers", old: jsonResp(200, `{}`, "X-Version", "1"), new: jsonResp(200, `{}`, "X-Version", "2"), opts: DiffOptions{NoHeaders: true}},
+		{name: "text line by line", old: textResp("one\ntwo\nthree\n"), new: textResp("one\n2\nthree\n"),
+			want: []Change{{Path: "body", Kind: Changed, Unified: "@@ -1,3 +1,3 @@\n one\n-two\n+2\n three\n"}}},
+		{name: "binary by hash", old: binResp([]byte{0, 1, 2, 0xff}), new: binResp([]byte{0, 1, 3, 0xff}),
+			want: []Change{{Path: "body", Kind: Changed, Old: "4 bytes, sha256 a3a1a8e0a1a8b1b9", New: ""}}},
+		{name: "binary same", old: binResp([]byte{0, 1, 2, 0xff}), new: binResp([]byte{0, 1, 2, 0xff})},
+		{name: "no recorded response", old: nil, new: jsonResp(200, `{}`), want: []Change{{Path: "response", Kind: Added, New: "200"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, _ := Compare(tc.old, tc.new, tc.opts)
+			if tc.name == "binary by hash" {
+				// The hashes are what they are; check the form.
+				if len(got) != 1 || got[0].Path != "body" || !strings.HasPrefix(got[0].Old, "4 bytes, sha256 ") || got[0].Old == got[0].New {
+					t.Errorf("got %+v", got)
+				}
+				return
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("changes (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestCompareTruncatedRecording(t *testing.T) {
+	t.Parallel()
+	old := &inspect.Response{Status: 200, Body: []byte("hello"), Size: 11, Truncated: true}
+	got, notes := Compare(old, textResp("hello world"), DiffOptions{NoHeaders: true})
+	if len(got) != 0 || len(notes) != 1 || !strings.Contains(notes[0], "cut at 5 of 11") {
+		t.Errorf("prefix compare: %+v %q", got, notes)
+	}
+	got, _ = Compare(old, textResp("help! world"), DiffOptions{NoHeaders: true})
+	if len(got) != 1 {
+		t.Errorf("prefix differs: %+v", got)
+	}
+	missing := &inspect.Response{Status: 200, Size: 48213, Truncated: true}
+	got, notes = Compare(missing, binResp(make([]byte, 100)), DiffOptions{NoHeaders: true})
+	if len(got) != 0 || len(notes) != 1 || !strings.Contains(notes[0], "not kept") {
+		t.Errorf("missing body: %+v %q", got, notes)
+	}
+}
+
+func TestCompareContentEncoding(t *testing.T) {
+	t.Parallel()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(`{"a":1}`))
+	zw.Close()
+	// A browser HAR holds the decoded body under the wire's header.
+	old := jsonResp(200, `{"a":1}`, "Content-Encoding", "gzip")
+	new := jsonResp(200, gz.String(), "Content-Encoding", "gzip")
+	if got, _ := Compare(old, new, DiffOptions{}); len(got) != 0 {
+		t.Errorf("gzip vs decoded: %+v", got)
+	}
+}
+
+func TestUnified(t *testing.T) {
+	t.Parallel()
+	var a, b []string
+	for i := 1; i <= 20; i++ {
+		a = append(a, "line "+strings.Repeat("x", i%3)+string(rune('a'+i)))
+	}
+	b = append(b, a...)
+	b[2] = "changed"
+	b = append(b[:15], b[16:]...) // remove a line
+	b = append(b, "added at end")
+	got := unified(strings.Join(a, "\n")+"\n", strings.Join(b, "\n")+"\n")
+	want := "@@ -1,6 +1,6 @@\n line xb\n line xxc\n-line d\n+changed\n line xe\n line xxf\n line g\n" +
+		"@@ -13,8 +13,8 @@\n line xn\n line xxo\n line p\n-line xq\n line xxr\n line s\n line xt\n line xxu\n+added at end\n"
+	if got != want {
+		t.Errorf("unified:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestIgnorePaths(t *testing.T) {
+	t.Parallel()
+	pats := compileIgnores([]string{"data.created_at", "items.#.id", `a\.b.c`, "body.x.*"})
+	for _, tc := range []struct {
+		at   []string
+		want bool
+	}{
+		{[]string{"data", "created_at"}, true},
+		{[]string{"data", "created"}, false},
+		{[]string{"data"}, false},
+		{[]string{"items", "3", "id"}, true},
+		{[]string{"items", "x", "id"}, false},
+		{[]string{"a.b", "c"}, true},
+		{[]string{"x", "anything"}, true},
+	} {
+		if got := ignored(pats, tc.at); got != tc.want {
+			t.Errorf("ignored(%q) = %v", tc.at, got)
+		}
+	}
+}

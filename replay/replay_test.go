@@ -1,0 +1,570 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hooklab/hooklab/inspect"
+)
+
+// received is what a target got, byte for byte.
+type received struct {
+	Method, RequestURI, Host string
+	Header                   http.Header
+	Body                     []byte
+	ContentLength            int64
+}
+
+// target is a real HTTP server that keeps what it received and answers
+// with answer (200 {"ok":true} when nil).
+type target struct {
+	*httptest.Server
+	mu     sync.Mutex
+	got    []received
+	answer func(w http.ResponseWriter, r *http.Request, body []byte)
+}
+
+func newTarget(t *testing.T, answer func(w http.ResponseWriter, r *http.Request, body []byte)) *target {
+	t.Helper()
+	tg := &target{answer: answer}
+	tg.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		tg.mu.Lock()
+		tg.got = append(tg.got, received{r.Method, r.RequestURI, r.Host, r.Header.Clone(), body, r.ContentLength})
+		tg.mu.Unlock()
+		if tg.answer != nil {
+			tg.answer(w, r, body)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	t.Cleanup(tg.Close)
+	return tg
+}
+
+func (tg *target) received() []received {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return append([]received(nil), tg.got...)
+}
+
+var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+
+// capture returns an exchange as the capture endpoint records one.
+func capture(id, method, rawURL string, hdrs inspect.Headers, body []byte, resp *inspect.Response) *inspect.Exchange {
+	return &inspect.Exchange{
+		ID: id, Bin: "stripe", Source: inspect.SourceCapture, Time: t0,
+		Request: inspect.Request{Method: method, URL: rawURL, Proto: "HTTP/1.1", Host: "127.0.0.1:8080",
+			Headers: append(inspect.Headers{{Name: "Host", Value: "127.0.0.1:8080"}}, hdrs...), Body: body, Size: int64(len(body))},
+		Response: resp,
+	}
+}
+
+func okResp() *inspect.Response {
+	return &inspect.Response{Status: 200, Headers: inspect.Headers{{Name: "Content-Type", Value: "application/json"}}, Body: []byte(`{"ok":true}`), Size: 11}
+}
+
+func allBytes() []byte {
+	b := make([]byte, 512)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return b
+}
+
+func multipartBody() []byte {
+	var b bytes.Buffer
+	b.WriteString("--b0undary\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhéllo\r\n")
+	b.WriteString("--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"blob.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+	b.Write(allBytes())
+	b.WriteString("\r\n--b0undary--\r\n")
+	return b.Bytes()
+}
+
+func TestReplaySendsRecordedBytes(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, nil)
+	exs := []*inspect.Exchange{
+		capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/stripe/hooks?x=1",
+			inspect.Headers{{Name: "Content-Type", Value: "application/json"}, {Name: "Stripe-Signature", Value: "t=1700000000,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd"},
+				{Name: "Connection", Value: "keep-alive, X-Hop"}, {Name: "X-Hop", Value: "drop me"}, {Name: "Content-Length", Value: "31"}, {Name: "Keep-Alive", Value: "timeout=5"},
+				{Name: "X-Multi", Value: "one"}, {Name: "X-Multi", Value: "two"}},
+			[]byte(`{"type":"invoice.paid","n":1}`+"\n\x00"), okResp()),
+		capture("01JNB5Z3Q0000000000000000B", "PUT", "http://127.0.0.1:8080/b/stripe/files/a%2Fb?name=x%20y&z=%2F",
+			inspect.Headers{{Name: "Content-Type", Value: "application/octet-stream"}, {Name: "User-Agent", Value: "uploader/2"}}, allBytes(), okResp()),
+		capture("01JNB5Z3Q0000000000000000C", "POST", "http://127.0.0.1:8080/b/stripe/upload",
+			inspect.Headers{{Name: "Content-Type", Value: "multipart/form-data; boundary=b0undary"}, {Name: "Transfer-Encoding", Value: "chunked"}}, multipartBody(), okResp()),
+		capture("01JNB5Z3Q0000000000000000D", "GET", "http://127.0.0.1:8080/b/stripe", nil, nil, okResp()),
+	}
+	var recorded []*inspect.Exchange
+	var mu sync.Mutex
+	rep, err := Run(context.Background(), exs, Options{
+		Target: tg.URL + "/app/",
+		Record: func(_ context.Context, ex *inspect.Exchange) error {
+			mu.Lock()
+			recorded = append(recorded, ex)
+			mu.Unlock()
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Summary != (Summary{Replayed: 4, Same: 4}) || rep.Summary.String() != "4 replayed, 4 same, 0 differ, 0 failed" {
+		t.Errorf("summary %+v", rep.Summary)
+	}
+	got := tg.received()
+	if len(got) != 4 {
+		t.Fatalf("target got %d requests", len(got))
+	}
+	host := strings.TrimPrefix(tg.URL, "http://")
+	wantURI := []string{"/app/hooks?x=1", "/app/files/a%2Fb?name=x%20y&z=%2F", "/app/upload", "/app/"}
+	for i, g := range got {
+		ex := exs[i]
+		if g.Method != ex.Request.Method || g.RequestURI != wantURI[i] || g.Host != host {
+			t.Errorf("%d: %s %s host %s", i, g.Method, g.RequestURI, g.Host)
+		}
+		if !bytes.Equal(g.Body, ex.Request.Body) || g.ContentLength != int64(len(ex.Request.Body)) {
+			t.Errorf("%d: body %q (length %d), want %q", i, g.Body, g.ContentLength, ex.Request.Body)
+		}
+		// Every recorded header but the hop-by-hop ones, Host and
+		// Content-Length, with values as recorded; nothing added but
+		// Content-Length (and, with no User-Agent recorded, none sent).
+		want := http.Header{}
+		for _, h := range ex.Request.Headers {
+			switch strings.ToLower(h.Name) {
+			case "host", "connection", "keep-alive", "x-hop", "content-length", "transfer-encoding":
+				continue
+			}
+			want[http.CanonicalHeaderKey(h.Name)] = append(want[http.CanonicalHeaderKey(h.Name)], h.Value)
+		}
+		if len(ex.Request.Body) > 0 {
+			want.Set("Content-Length", fmt.Sprint(len(ex.Request.Body)))
+		}
+		if d := cmp.Diff(want, g.Header); d != "" {
+			t.Errorf("%d: headers (-want +got):\n%s", i, d)
+		}
+	}
+	if len(recorded) != 4 {
+		t.Fatalf("%d recorded", len(recorded))
+	}
+	byOrig := map[string]*inspect.Exchange{}
+	for _, r := range recorded {
+		byOrig[r.ReplayOf] = r
+	}
+	for i, ex := range exs {
+		r := byOrig[ex.ID]
+		if r == nil || r.Source != inspect.SourceReplay || r.Bin != "stripe" || !inspect.ValidID(r.ID) {
+			t.Fatalf("%d: recorded %+v", i, r)
+		}
+		if r.Request.URL != tg.URL+wantURI[i] || !bytes.Equal(r.Request.Body, ex.Request.Body) || r.Response == nil || r.Response.Status != 200 {
+			t.Errorf("%d: recorded request %s body %d bytes, response %+v", i, r.Request.URL, len(r.Request.Body), r.Response)
+		}
+		if r.Request.Headers[0].Name != "Host" || r.Request.Headers[0].Value != host {
+			t.Errorf("%d: recorded headers %v", i, r.Request.Headers)
+		}
+		if rep.Results[i].Replay != r.ID || rep.Results[i].Original != ex.ID || rep.Results[i].Outcome != Same {
+			t.Errorf("%d: result %+v", i, rep.Results[i])
+		}
+	}
+}
+
+func TestReplayOriginalURL(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, nil)
+	ex := capture("01JNB5Z3Q0000000000000000A", "DELETE", tg.URL+"/b/stripe/items/7?hard=1", nil, nil, okResp())
+	rep, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tg.received()
+	// Without a target the URL is sent as recorded, bin prefix and all.
+	if len(got) != 1 || got[0].Method != "DELETE" || got[0].RequestURI != "/b/stripe/items/7?hard=1" || rep.Results[0].URL != tg.URL+"/b/stripe/items/7?hard=1" {
+		t.Errorf("got %+v, result %+v", got, rep.Results[0])
+	}
+}
+
+func TestReplayOverrides(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		override   Overrides
+		strip      string
+		wantMethod string
+		wantURI    string
+		wantBody   string
+		check      func(t *testing.T, h http.Header)
+	}{
+		{name: "set and remove headers", override: Overrides{
+			SetHeaders:    inspect.Headers{{Name: "x-version", Value: "2"}, {Name: "X-New", Value: "n"}},
+			RemoveHeaders: []string{"X-SECRET"}},
+			wantMethod: "POST", wantURI: "/hooks?x=1", wantBody: `{"a":1}`,
+			check: func(t *testing.T, h http.Header) {
+				if h.Values("X-Version")[0] != "2" || len(h.Values("X-Version")) != 1 || h.Get("X-New") != "n" || h.Get("X-Secret") != "" || h.Get("Content-Type") != "application/json" {
+					t.Errorf("headers %v", h)
+				}
+			}},
+		{name: "replace body", override: Overrides{Body: []byte{0xff, 0x00}, SetBody: true},
+			wantMethod: "POST", wantURI: "/hooks?x=1", wantBody: "\xff\x00"},
+		{name: "empty body", override: Overrides{SetBody: true},
+			wantMethod: "POST", wantURI: "/hooks?x=1", wantBody: "",
+			check: func(t *testing.T, h http.Header) {
+				if h.Get("Content-Length") != "0" && h.Get("Content-Length") != "" {
+					t.Errorf("content-length %q", h.Get("Content-Length"))
+				}
+			}},
+		{name: "method and path", override: Overrides{Method: "put", Path: "/v2/hooks"},
+			wantMethod: "PUT", wantURI: "/v2/hooks?x=1", wantBody: `{"a":1}`},
+		{name: "path with query", override: Overrides{Path: "/v2/hooks?y=2&z=%20"},
+			wantMethod: "POST", wantURI: "/v2/hooks?y=2&z=%20", wantBody: `{"a":1}`},
+		{name: "strip prefix", strip: "/hooks",
+			wantMethod: "POST", wantURI: "/?x=1", wantBody: `{"a":1}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tg := newTarget(t, nil)
+			ex := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/stripe/hooks?x=1",
+				inspect.Headers{{Name: "Content-Type", Value: "application/json"}, {Name: "X-Version", Value: "1"}, {Name: "X-Version", Value: "1b"}, {Name: "X-Secret", Value: "s"}},
+				[]byte(`{"a":1}`), okResp())
+			rep, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: tg.URL, Override: tc.override, StripPrefix: tc.strip})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := tg.received()
+			if len(got) != 1 {
+				t.Fatalf("result %+v", rep.Results)
+			}
+			if got[0].Method != tc.wantMethod || got[0].RequestURI != tc.wantURI || string(got[0].Body) != tc.wantBody {
+				t.Errorf("got %s %s %q", got[0].Method, got[0].RequestURI, got[0].Body)
+			}
+			if tc.check != nil {
+				tc.check(t, got[0].Header)
+			}
+		})
+	}
+}
+
+func TestReplayBadOptions(t *testing.T) {
+	t.Parallel()
+	ex := capture("01JNB5Z3Q0000000000000000A", "GET", "http://127.0.0.1:8080/", nil, nil, okResp())
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{
+		{"target not a URL", Options{Target: "127.0.0.1:3000"}},
+		{"pace", Options{Pace: "slow"}},
+		{"resign without signing", Options{Resign: true}},
+		{"method", Options{Override: Overrides{Method: "GE T"}}},
+		{"header", Options{Override: Overrides{SetHeaders: inspect.Headers{{Name: "Bad Name", Value: "x"}}}}},
+		{"path", Options{Override: Overrides{Path: "relative"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if _, err := Run(context.Background(), []*inspect.Exchange{ex}, tc.opts); !errors.Is(err, inspect.ErrInvalid) {
+				t.Errorf("err %v", err)
+			}
+		})
+	}
+	if _, err := Run(context.Background(), nil, Options{}); !errors.Is(err, ErrNothing) {
+		t.Errorf("empty run: %v", err)
+	}
+}
+
+func TestReplayResign(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, nil)
+	emitted := &inspect.Exchange{
+		ID: "01JNB5Z3Q0000000000000000E", Bin: "default", Source: inspect.SourceEmit, Time: t0,
+		Request: inspect.Request{Method: "POST", URL: "http://127.0.0.1:3000/webhook", Body: []byte(`{"e":1}`), Size: 7,
+			Headers: inspect.Headers{{Name: "Webhook-Id", Value: "msg_1"}, {Name: "Webhook-Timestamp", Value: "1700000000"}, {Name: "Webhook-Signature", Value: "v1,old"}}},
+		Response: okResp(),
+	}
+	captured := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/x", inspect.Headers{{Name: "Webhook-Signature", Value: "v1,captured"}}, []byte("{}"), okResp())
+	var calls atomic.Int32
+	resign := func(ex *inspect.Exchange) (http.Header, error) {
+		calls.Add(1)
+		if ex.ID != emitted.ID || string(ex.Request.Body) != `{"e":2}` {
+			return nil, fmt.Errorf("resign got %s %q", ex.ID, ex.Request.Body)
+		}
+		return http.Header{"Webhook-Timestamp": {"1772359200"}, "Webhook-Signature": {"v1,fresh"}}, nil
+	}
+	rep, err := Run(context.Background(), []*inspect.Exchange{emitted, captured}, Options{
+		Target: tg.URL, Resign: true, ResignFunc: resign,
+		Override: Overrides{Body: []byte(`{"e":2}`), SetBody: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tg.received()
+	if len(got) != 2 || calls.Load() != 1 {
+		t.Fatalf("got %d requests, %d resign calls; results %+v", len(got), calls.Load(), rep.Results)
+	}
+	if h := got[0].Header; h.Get("Webhook-Signature") != "v1,fresh" || h.Get("Webhook-Timestamp") != "1772359200" || h.Get("Webhook-Id") != "msg_1" {
+		t.Errorf("emitted headers %v", h)
+	}
+	if h := got[1].Header; h.Get("Webhook-Signature") != "v1,captured" {
+		t.Errorf("a capture was re-signed: %v", h)
+	}
+
+	failing := func(*inspect.Exchange) (http.Header, error) { return nil, errors.New("webhook w1 is gone") }
+	rep, err = Run(context.Background(), []*inspect.Exchange{emitted}, Options{Target: tg.URL, Resign: true, ResignFunc: failing})
+	if err != nil || rep.Results[0].Outcome != Failed || !strings.Contains(rep.Results[0].Error, "webhook w1 is gone") {
+		t.Errorf("failing resign: %v %+v", err, rep.Results)
+	}
+}
+
+func TestReplayTruncatedRequestIsNotSent(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, nil)
+	ex := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/x", nil, []byte("partial"), okResp())
+	ex.Request.Size, ex.Request.Truncated = 1<<20, true
+	rep, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: tg.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Results[0]; r.Outcome != Failed || !strings.Contains(r.Error, "cut when recorded") || len(tg.received()) != 0 {
+		t.Errorf("result %+v, target got %d", r, len(tg.received()))
+	}
+	// With a replacement body it goes.
+	rep, _ = Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: tg.URL, Override: Overrides{Body: []byte("whole"), SetBody: true}})
+	if rep.Results[0].Outcome != Same || len(tg.received()) != 1 {
+		t.Errorf("with a body: %+v", rep.Results[0])
+	}
+}
+
+func TestReplayFailures(t *testing.T) {
+	t.Parallel()
+	down := httptest.NewServer(http.NotFoundHandler())
+	downURL := down.URL
+	down.Close()
+	slow := newTarget(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	})
+	ex := capture("01JNB5Z3Q0000000000000000A", "GET", "http://127.0.0.1:8080/x", nil, nil, okResp())
+
+	var rec *inspect.Exchange
+	rep, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: downURL, Record: func(_ context.Context, e *inspect.Exchange) error { rec = e; return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Results[0]; r.Outcome != Failed || !strings.Contains(r.Error, "connect") || rep.Summary.Failed != 1 {
+		t.Errorf("down: %+v", r)
+	}
+	if rec == nil || rec.Response != nil || rec.Error == "" || rec.ReplayOf != ex.ID {
+		t.Errorf("down: recorded %+v", rec)
+	}
+
+	start := time.Now()
+	rep, _ = Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: slow.URL, Timeout: 100 * time.Millisecond})
+	if r := rep.Results[0]; r.Outcome != Failed || !strings.Contains(r.Error, "no answer within 100ms") || time.Since(start) > 3*time.Second {
+		t.Errorf("slow: %+v after %v", r, time.Since(start))
+	}
+
+	rep, _ = Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: slow.URL, Timeout: 50 * time.Millisecond,
+		Record: func(context.Context, *inspect.Exchange) error { return inspect.ErrStoreFull }})
+	if r := rep.Results[0]; r.Replay != "" || len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "not recorded") {
+		t.Errorf("record failure: %+v", r)
+	}
+}
+
+func TestReplayDiffers(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Date", "Sun, 01 Mar 2026 10:00:00 GMT")
+		if r.URL.Path == "/changed" {
+			w.WriteHeader(201)
+			io.WriteString(w, `{"ok":false,"created":"now"}`)
+			return
+		}
+		io.WriteString(w, `{"ok":true}`)
+	})
+	same := capture("01JNB5Z3Q0000000000000000A", "GET", "http://x/same", nil, nil, okResp())
+	changed := capture("01JNB5Z3Q0000000000000000B", "GET", "http://x/changed", nil, nil, okResp())
+	rep, err := Run(context.Background(), []*inspect.Exchange{same, changed}, Options{Target: tg.URL, Diff: DiffOptions{Ignore: []string{"created"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Summary != (Summary{Replayed: 2, Same: 1, Differ: 1}) {
+		t.Fatalf("summary %v", rep.Summary)
+	}
+	want := []Change{{Path: "status", Kind: Changed, Old: "200", New: "201"}, {Path: "body ok", Kind: Changed, Old: "true", New: "false"}}
+	if d := cmp.Diff(want, rep.Results[1].Changes); d != "" {
+		t.Errorf("changes (-want +got):\n%s", d)
+	}
+	var out bytes.Buffer
+	if err := WriteText(&out, rep, false); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, line := range []string{
+		"--- recorded 01JNB5Z3Q0000000000000000B 200\n",
+		"+++ replayed - GET " + tg.URL + "/changed 201 (",
+		"@@ status @@\n-200\n+201\n@@ body ok @@\n-true\n+false\n",
+		"2 replayed, 1 same, 1 differ, 0 failed\n",
+	} {
+		if !strings.Contains(text, line) {
+			t.Errorf("text lacks %q:\n%s", line, text)
+		}
+	}
+	if strings.Contains(text, "/same") {
+		t.Errorf("same exchange listed without verbose:\n%s", text)
+	}
+}
+
+// fakeClock advances only when slept on.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	sleeps []time.Duration
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sleeps = append(c.sleeps, d)
+	c.now = c.now.Add(d)
+	return ctx.Err()
+}
+
+func TestPaceOriginalFakeClock(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, nil)
+	at := func(id string, off time.Duration) *inspect.Exchange {
+		ex := capture(id, "GET", "http://x/"+id, nil, nil, okResp())
+		ex.Time = t0.Add(off)
+		return ex
+	}
+	// Given out of order: original pace sends in time order.
+	exs := []*inspect.Exchange{at("c", 40*time.Second), at("a", 0), at("d", 41*time.Second), at("b", 10*time.Second)}
+	clock := &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	rep, err := Run(context.Background(), exs, Options{Target: tg.URL, Pace: PaceOriginal, Speed: 10, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]time.Duration{time.Second, 3 * time.Second, 100 * time.Millisecond}, clock.sleeps); d != "" {
+		t.Errorf("sleeps (-want +got):\n%s", d)
+	}
+	var order []string
+	for _, g := range tg.received() {
+		order = append(order, g.RequestURI)
+	}
+	if d := cmp.Diff([]string{"/a", "/b", "/c", "/d"}, order); d != "" {
+		t.Errorf("order: %s", d)
+	}
+	if rep.Results[0].Original != "a" || rep.Results[3].Original != "d" {
+		t.Errorf("results %+v", rep.Results)
+	}
+}
+
+func TestPaceOriginalMeasured(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var arrivals []time.Time
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		mu.Lock()
+		arrivals = append(arrivals, time.Now())
+		mu.Unlock()
+	})
+	var exs []*inspect.Exchange
+	for i, off := range []time.Duration{0, 300 * time.Millisecond, 600 * time.Millisecond} {
+		ex := capture(fmt.Sprint(i), "GET", "http://x/", nil, nil, &inspect.Response{Status: 200})
+		ex.Time = t0.Add(off)
+		exs = append(exs, ex)
+	}
+	if _, err := Run(context.Background(), exs, Options{Target: tg.URL, Pace: PaceOriginal, Speed: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if len(arrivals) != 3 {
+		t.Fatalf("%d arrivals", len(arrivals))
+	}
+	for i, want := range []time.Duration{150 * time.Millisecond, 300 * time.Millisecond} {
+		got := arrivals[i+1].Sub(arrivals[0])
+		if got < want-20*time.Millisecond || got > want+120*time.Millisecond {
+			t.Errorf("arrival %d at %v, want %v", i+1, got, want)
+		}
+	}
+}
+
+func TestConcurrencyBound(t *testing.T) {
+	t.Parallel()
+	var inflight, peak atomic.Int32
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		n := inflight.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(15 * time.Millisecond)
+		inflight.Add(-1)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true}`)
+	})
+	var exs []*inspect.Exchange
+	for i := range 40 {
+		exs = append(exs, capture(fmt.Sprint(i), "GET", "http://x/", nil, nil, okResp()))
+	}
+	var seen atomic.Int32
+	rep, err := Run(context.Background(), exs, Options{Target: tg.URL, Concurrency: 4, OnResult: func(Result) { seen.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := peak.Load(); p > 4 || p < 2 {
+		t.Errorf("peak in flight %d, want 2..4", p)
+	}
+	if rep.Summary.Same != 40 || seen.Load() != 40 {
+		t.Errorf("summary %v, %d results reported", rep.Summary, seen.Load())
+	}
+	for i, r := range rep.Results {
+		if r.Index != i || r.Original != fmt.Sprint(i) {
+			t.Fatalf("result %d is %+v", i, r)
+		}
+	}
+}
+
+func TestRunCancelled(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	var exs []*inspect.Exchange
+	for i := range 5 {
+		ex := capture(fmt.Sprint(i), "GET", "http://x/", nil, nil, okResp())
+		ex.Time = t0.Add(time.Duration(i) * time.Hour)
+		exs = append(exs, ex)
+	}
+	clock := &fakeClock{now: t0}
+	done := 0
+	rep, err := Run(ctx, exs, Options{Target: tg.URL, Pace: PaceOriginal, Clock: clock, OnResult: func(Result) {
+		done++
+		if done == 2 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) || len(rep.Results) != 2 || rep.Summary.Replayed != 2 {
+		t.Errorf("err %v, %d results", err, len(rep.Results))
+	}
+}
