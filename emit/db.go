@@ -70,6 +70,7 @@ var dbMigrations = []string{
 		depth INTEGER NOT NULL
 	);
 	CREATE INDEX invocations_queue ON invocations(webhook_id, next_ns) WHERE queued = 1;
+	CREATE INDEX invocations_waiting ON invocations(webhook_id, status, next_ns) WHERE queued = 1;
 	CREATE INDEX invocations_webhook ON invocations(webhook_id, id);
 	CREATE INDEX invocations_updated ON invocations(updated_ns) WHERE queued = 0;
 	CREATE TABLE attempts (
@@ -433,13 +434,21 @@ func (d *db) nextDue(ctx context.Context, webhook string, now time.Time) (time.T
 	return time.Unix(0, next.Int64), true, nil
 }
 
-// markWaiting sets the status of webhook's due, pending invocations to
-// status (throttled or circuit_broken) while they wait.
+// markWaiting sets the status of webhook's due invocations to status
+// (throttled or circuit_broken) while they wait. It visits only those of
+// other statuses, through the invocations_waiting index.
 func (d *db) markWaiting(ctx context.Context, webhook, status string, now time.Time) error {
 	return d.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`UPDATE invocations SET status = ?, updated_ns = ? WHERE webhook_id = ? AND queued = 1 AND next_ns <= ? AND status != ?`,
-			status, now.UnixNano(), webhook, now.UnixNano(), status)
-		return err
+		for _, from := range []string{InvocationPending, InvocationThrottled, InvocationCircuitBroken} {
+			if from == status {
+				continue
+			}
+			if _, err := tx.Exec(`UPDATE invocations SET status = ?, updated_ns = ? WHERE webhook_id = ? AND queued = 1 AND status = ? AND next_ns <= ?`,
+				status, now.UnixNano(), webhook, from, now.UnixNano()); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

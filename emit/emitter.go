@@ -455,6 +455,7 @@ func (e *Emitter) wake(id string) {
 	l := e.lanes[id]
 	e.mu.Unlock()
 	if l != nil {
+		l.arrivals.Add(1)
 		l.poke()
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -37,7 +38,12 @@ type lane struct {
 	limiter *rate.Limiter
 	brk     *breaker
 	buf     []*Invocation
-	marked  string // the waiting status last written
+	// marked is the waiting status last written, at markedAt, after
+	// markedArrivals arrivals.
+	marked         string
+	markedAt       time.Time
+	markedArrivals int64
+	arrivals       atomic.Int64 // invocations queued or requeued for this webhook
 }
 
 // startLaneLocked starts the lane of webhook id. e.mu is held.
@@ -100,19 +106,15 @@ func (l *lane) inflightN() int {
 	return len(l.inflight)
 }
 
-func (l *lane) isInflight(id string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.inflight[id]
-}
-
 // markWaiting records that due invocations wait (throttled or
-// circuit_broken), once per episode.
+// circuit_broken): when the waiting starts, when invocations arrived since,
+// and at most once a second otherwise (for retries that came due).
 func (l *lane) markWaiting(ctx context.Context, status string, now time.Time) {
-	if l.marked == status {
+	arrivals := l.arrivals.Load()
+	if l.marked == status && arrivals == l.markedArrivals && now.Sub(l.markedAt) < time.Second {
 		return
 	}
-	l.marked = status
+	l.marked, l.markedAt, l.markedArrivals = status, now, arrivals
 	if err := l.e.db.markWaiting(ctx, l.id, status, now); err != nil && ctx.Err() == nil {
 		l.e.log.Error("mark invocations", "webhook", l.id, "status", status, "err", err)
 	}
@@ -140,8 +142,16 @@ func (l *lane) run(ctx context.Context) {
 		}
 		now := l.e.clock.Now()
 		if len(l.buf) == 0 {
-			n := l.inflightN()
-			due, err := l.e.db.due(ctx, l.id, now, 64+n, l.isInflight)
+			// The set is copied before the query: an attempt that ends
+			// during the query was committed before its id left the set,
+			// so the query sees it finished or the copy holds it.
+			l.mu.Lock()
+			busy := make(map[string]bool, len(l.inflight))
+			for id := range l.inflight {
+				busy[id] = true
+			}
+			l.mu.Unlock()
+			due, err := l.e.db.due(ctx, l.id, now, 64+len(busy), func(id string) bool { return busy[id] })
 			if err != nil {
 				if ctx.Err() == nil {
 					l.e.log.Error("read queued invocations", "webhook", l.id, "err", err)

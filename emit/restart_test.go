@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -87,9 +88,10 @@ func TestRestartMidRetry(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	release := make(chan struct{})
+	var conflicted atomic.Bool
 	s := newSink(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		switch {
-		case r.URL.Path == "/conflict" && n == 1:
+		case r.URL.Path == "/conflict" && conflicted.CompareAndSwap(false, true):
 			w.WriteHeader(409)
 		case r.URL.Path == "/hang":
 			select {

@@ -1,0 +1,224 @@
+package emit
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+)
+
+func capturedExchange(id string, hdr inspect.Headers) *inspect.Exchange {
+	return &inspect.Exchange{
+		ID: id, Bin: "default", Source: inspect.SourceCapture, Time: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC),
+		Request: inspect.Request{Method: "POST", URL: "http://127.0.0.1:8080/orders?x=1", Headers: append(hdr, inspect.Header{Name: "Content-Type", Value: "application/json"}),
+			Body: []byte(`{"order": {"id": 42, "total": 19.5}}`)},
+	}
+}
+
+// TestOnExchange turns captured and proxied exchanges into events that
+// triggers see with request data, skips hooklab's own deliveries, and never
+// blocks when the event queue is full.
+func TestOnExchange(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	yaml := `webhooks:
+  - {id: cap, endpoint: "` + s.URL + `/cap", signing: {scheme: none}}
+  - {id: prox, endpoint: "` + s.URL + `/prox", signing: {scheme: none}}
+triggers:
+  - name: big-orders
+    when:
+      event: request.captured
+      all: [{path: request.json.order.total, op: gt, value: 10}]
+    notify:
+      webhook: cap
+      payload: '{"path": "{{request.path}}", "order": {{request.json.order.id}}, "method": "{{request.method}}", "bin": "{{exchange.bin}}"}'
+subscriptions:
+  - {webhook: prox, events: [exchange.proxied]}
+`
+	te := newEnv(t, yaml, nil)
+	te.e.OnExchange(context.Background(), capturedExchange("01HWT0D7G07853Y017XD5T0001", nil))
+	own := capturedExchange("01HWT0D7G07853Y017XD5T0002", inspect.Headers{{Name: HeaderInvocation, Value: "x"}})
+	te.e.OnExchange(context.Background(), own)
+	px := capturedExchange("01HWT0D7G07853Y017XD5T0003", nil)
+	px.Source = inspect.SourceProxy
+	px.Response = &inspect.Response{Status: 201, Headers: inspect.Headers{{Name: "X-Up", Value: "1"}}, Body: []byte("made")}
+	te.e.OnExchange(context.Background(), px)
+	replay := capturedExchange("01HWT0D7G07853Y017XD5T0004", nil)
+	replay.Source = inspect.SourceReplay
+	te.e.OnExchange(context.Background(), replay)
+
+	te.waitCount("cap", InvocationSuccess, 1)
+	te.waitCount("prox", InvocationSuccess, 1)
+	time.Sleep(20 * time.Millisecond)
+	if s.count() != 2 {
+		t.Fatalf("sink got %d requests, want 2", s.count())
+	}
+	for _, r := range s.got() {
+		switch r.URL {
+		case "/cap":
+			if want := `{"path": "/orders", "order": 42, "method": "POST", "bin": "default"}`; string(r.Body) != want {
+				t.Errorf("captured payload %s, want %s", r.Body, want)
+			}
+		case "/prox":
+			var env struct {
+				Type    string
+				Subject string
+				Detail  struct {
+					Response struct {
+						Status int
+						Body   string
+					}
+				}
+			}
+			json.Unmarshal(r.Body, &env)
+			if env.Type != "exchange.proxied" || env.Detail.Response.Status != 201 || env.Detail.Response.Body != "made" || !strings.HasPrefix(env.Subject, "exchange:") {
+				t.Errorf("proxied envelope %s", r.Body)
+			}
+		}
+	}
+}
+
+func TestOnExchangeNeverBlocks(t *testing.T) {
+	t.Parallel()
+	e, err := Open(Options{Memory: true, EventBuffer: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.SetConfig(parseConfig(t, hookYAML("h", "https://example.com", "")+"  - webhook: h\n    events: [request.*]\n", nil)); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		for i := range 100 {
+			e.OnExchange(context.Background(), capturedExchange(strings.Repeat("0", 20)+string(rune('A'+i%26))+"00000", nil))
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("OnExchange blocked")
+	}
+	st, _ := e.Stats(context.Background())
+	if st.DroppedEvents != 98 || st.BufferedEvents != 2 {
+		t.Errorf("stats = %+v, want 98 dropped and 2 buffered", st)
+	}
+}
+
+// TestDeliveryEvents notifies a webhook of other webhooks' deliveries, and
+// does not make events of those notifications' own deliveries.
+func TestDeliveryEvents(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, seq(status(500), status(200)))
+	yaml := `webhooks:
+  - {id: main, endpoint: "` + s.URL + `/main", signing: {scheme: none}}
+  - {id: watch, endpoint: "` + s.URL + `/watch", signing: {scheme: none}}
+subscriptions:
+  - {webhook: main, events: [order.*]}
+  - {webhook: watch, events: [delivery.*]}
+`
+	te := newEnv(t, yaml, nil)
+	te.emit("order.paid", `{}`)
+	te.waitCount("watch", InvocationSuccess, 1)
+	time.Sleep(30 * time.Millisecond)
+	if s.count() != 2 {
+		t.Fatalf("sink got %d requests, want 2 (no event about the watcher's own delivery)", s.count())
+	}
+	var env struct {
+		Type   string
+		Detail struct {
+			Invocation struct {
+				WebhookID string `json:"webhook_id"`
+				Status    string
+			}
+		}
+	}
+	for _, r := range s.got() {
+		if r.URL == "/watch" {
+			json.Unmarshal(r.Body, &env)
+		}
+	}
+	if env.Type != EventDeliveryFailed || env.Detail.Invocation.WebhookID != "main" || env.Detail.Invocation.Status != InvocationServerError {
+		t.Errorf("delivery event %+v", env)
+	}
+}
+
+// TestAutomations fires an every: automation and a cron one on the fake
+// clock, with conditions over their data and now.
+func TestAutomations(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	yaml := `webhooks:
+  - {id: periodic, endpoint: "` + s.URL + `/p", signing: {scheme: none}}
+automations:
+  - name: sla
+    every: 1h
+    data: {ticket: {id: 9, status: open}}
+    when:
+      all: [{path: ticket.status, op: eq, value: open}]
+    notify: {webhook: periodic, payload: '{"ticket": {{ticket.id}}, "at": "{{now | date: "%H:%M"}}", "event": "{{event.type}}"}'}
+  - name: nightly
+    every: "30 13 * * *"
+    notify: {webhook: periodic, payload: '{"nightly": true}'}
+  - name: never
+    every: 1h
+    data: {ticket: {status: solved}}
+    when:
+      all: [{path: ticket.status, op: eq, value: open}]
+    notify: {webhook: periodic, payload: '{}'}
+`
+	te := newEnv(t, yaml, nil) // the clock starts at 12:00
+	time.Sleep(20 * time.Millisecond)
+	if s.count() != 0 {
+		t.Fatalf("fired before their time: %d", s.count())
+	}
+	te.clock.Advance(time.Hour) // 13:00: sla
+	te.waitCount("periodic", InvocationSuccess, 1)
+	te.clock.Advance(30 * time.Minute) // 13:30: nightly
+	te.waitCount("periodic", InvocationSuccess, 2)
+	te.clock.Advance(30 * time.Minute) // 14:00: sla again
+	te.waitCount("periodic", InvocationSuccess, 3)
+	bodies := []string{}
+	for _, r := range s.got() {
+		bodies = append(bodies, string(r.Body))
+	}
+	want := []string{`{"ticket": 9, "at": "13:00", "event": "automation.sla"}`, `{"nightly": true}`, `{"ticket": 9, "at": "14:00", "event": "automation.sla"}`}
+	if strings.Join(bodies, "\n") != strings.Join(want, "\n") {
+		t.Errorf("bodies\n%s\nwant\n%s", strings.Join(bodies, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestInactiveWebhook invokes no inactive webhook; queued invocations wait
+// until it is active again.
+func TestInactiveWebhook(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	te := newEnv(t, "", nil)
+	ctx := context.Background()
+	if _, _, err := te.e.CreateWebhook(ctx, Webhook{ID: "w", Endpoint: s.URL, Subscriptions: []string{"a.*"}, Signing: &Signing{Scheme: SchemeNone}, RateLimit: &RateLimit{Limit: 1, Window: Duration(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	te.emit("a.b", `{}`)
+	te.emit("a.b", `{}`)
+	te.waitCount("w", InvocationSuccess, 1)
+	te.waitCount("w", InvocationThrottled, 1)
+	if _, _, err := te.e.UpdateWebhook(ctx, "w", json.RawMessage(`{"status": "inactive"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if q := te.emit("a.b", `{}`); len(q) != 0 {
+		t.Errorf("an inactive webhook was invoked: %+v", q)
+	}
+	te.clock.Advance(time.Hour)
+	time.Sleep(20 * time.Millisecond)
+	if s.count() != 1 {
+		t.Errorf("an inactive webhook got a delivery")
+	}
+	if _, _, err := te.e.UpdateWebhook(ctx, "w", json.RawMessage(`{"status": "active", "rate_limit": null}`)); err != nil {
+		t.Fatal(err)
+	}
+	te.waitCount("w", InvocationSuccess, 2)
+}
