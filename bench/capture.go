@@ -483,26 +483,9 @@ func (b *bench) memoryRun(ctx context.Context, name string, n int, settle time.D
 	s := b.spec(srv.URLs["capture"], 0)
 	s.Requests = n
 	s.Answered = new(atomic.Int64)
-	tick := time.NewTicker(10 * time.Second)
-	stopTick := make(chan struct{})
-	go func() {
-		var last int64
-		lastAt := time.Now()
-		for {
-			select {
-			case <-stopTick:
-				return
-			case now := <-tick.C:
-				done := s.Answered.Load()
-				b.logf("memory: %s/%s answered, %s req/s over the last %v", thousands(float64(done)), thousands(float64(n)),
-					thousands(float64(done-last)/now.Sub(lastAt).Seconds()), now.Sub(lastAt).Round(time.Second))
-				last, lastAt = done, now
-			}
-		}
-	}()
+	prog := watchProgress(s.Answered, n, func(msg string) { b.logf("memory: %s", msg) })
 	res, err := goLoad{}.Run(ctx, s)
-	tick.Stop()
-	close(stopTick)
+	quarters := prog.stop()
 	if err != nil {
 		return nil, fmt.Errorf("memory run: %w", errors.Join(err, srv.Check()))
 	}
@@ -521,8 +504,65 @@ func (b *bench) memoryRun(ctx context.Context, name string, n int, settle time.D
 	mr := &MemRun{
 		Target: name, Requests: n, Load: "go", StartRSS: m0.RSS, RSS: m1.RSS, PeakRSS: m1.Peak,
 		RPS: res.RPS, Non2xx: res.Non2xx, Errors: res.Errors, SettleMillis: settle.Milliseconds(),
-		BytesPerReq: float64(m1.RSS-m0.RSS) / float64(n),
+		BytesPerReq: float64(m1.RSS-m0.RSS) / float64(n), QuarterRPS: quarters,
 	}
 	b.logf("memory: VmRSS %s, VmHWM %s after %s requests at %s req/s", mb(m1.RSS), mb(m1.Peak), thousands(float64(n)), thousands(res.RPS))
 	return mr, nil
+}
+
+// progress watches a count of answered requests towards n: it logs every
+// 10 s and times each quarter of n, so that a slowdown as the store fills
+// (retention starting, say) shows in the report.
+type progress struct {
+	done     chan struct{}
+	finished chan []float64
+}
+
+func watchProgress(answered *atomic.Int64, n int, logf func(string)) *progress {
+	p := &progress{done: make(chan struct{}), finished: make(chan []float64, 1)}
+	go func() {
+		start := time.Now()
+		var quarters []float64
+		prevAt, lastLog, lastLogN := start, start, int64(0)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			var now time.Time
+			select {
+			case <-p.done:
+				now = time.Now()
+			case now = <-tick.C:
+			}
+			got := answered.Load()
+			crossed := 0 // quarters reached since the last tick share its time
+			for len(quarters)+crossed < 4 && got >= int64(n)*int64(len(quarters)+crossed+1)/4 {
+				crossed++
+			}
+			if crossed > 0 {
+				dt := max(now.Sub(prevAt), time.Microsecond) / time.Duration(crossed)
+				for range crossed {
+					quarters = append(quarters, float64(n)/4/max(dt, time.Microsecond).Seconds())
+				}
+				prevAt = now
+			}
+			if now.Sub(lastLog) >= 10*time.Second {
+				logf(fmt.Sprintf("%s/%s answered, %s req/s over the last %v", thousands(float64(got)), thousands(float64(n)),
+					thousands(float64(got-lastLogN)/now.Sub(lastLog).Seconds()), now.Sub(lastLog).Round(time.Second)))
+				lastLog, lastLogN = now, got
+			}
+			select {
+			case <-p.done:
+				p.finished <- quarters
+				return
+			default:
+			}
+		}
+	}()
+	return p
+}
+
+// stop ends the watch and returns the req/s of each quarter reached.
+func (p *progress) stop() []float64 {
+	close(p.done)
+	return <-p.finished
 }

@@ -190,7 +190,7 @@ func TestGoLoadDuration(t *testing.T) {
 	srv := httptest.NewServer(rec)
 	t.Cleanup(srv.Close)
 	s := loadSpec(srv.URL + "/hook")
-	s.Duration = 300 * time.Millisecond
+	s.Duration = time.Second
 	res, err := goLoad{}.Run(context.Background(), s)
 	if err != nil {
 		t.Fatal(err)

@@ -170,7 +170,8 @@ func TestStartServerFailures(t *testing.T) {
 		wantErr    string
 	}{
 		{"exits early", "bare-server --addr nonsense", []string{"bare"}, 10 * time.Second, "exited before announcing"},
-		{"never announces", "bare-server --addr 127.0.0.1:0", []string{"bare", "ui"}, 300 * time.Millisecond, `did not announce "ui"`},
+		// "bare" may or may not have come by the deadline on a busy machine; "ui" never does.
+		{"never announces", "bare-server --addr 127.0.0.1:0", []string{"ui"}, time.Second, `did not announce "ui"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -64,17 +64,18 @@ type RoundRun struct {
 
 // MemRun is a memory measurement after a fixed number of requests.
 type MemRun struct {
-	Target       string  `json:"target"`
-	Requests     int     `json:"requests"`
-	Load         string  `json:"load"`
-	StartRSS     int64   `json:"start_rss_bytes"`
-	RSS          int64   `json:"rss_bytes"`
-	PeakRSS      int64   `json:"peak_rss_bytes"`
-	RPS          float64 `json:"rps"`
-	Non2xx       int64   `json:"non_2xx"`
-	Errors       int64   `json:"errors"`
-	BytesPerReq  float64 `json:"rss_growth_bytes_per_request"`
-	SettleMillis int64   `json:"settle_ms"`
+	Target       string    `json:"target"`
+	Requests     int       `json:"requests"`
+	Load         string    `json:"load"`
+	StartRSS     int64     `json:"start_rss_bytes"`
+	RSS          int64     `json:"rss_bytes"`
+	PeakRSS      int64     `json:"peak_rss_bytes"`
+	RPS          float64   `json:"rps"`
+	Non2xx       int64     `json:"non_2xx"`
+	Errors       int64     `json:"errors"`
+	BytesPerReq  float64   `json:"rss_growth_bytes_per_request"`
+	QuarterRPS   []float64 `json:"quarter_rps"` // req/s over each quarter of the requests, in order
+	SettleMillis int64     `json:"settle_ms"`
 }
 
 // Check is one target of the issue with what was measured.
@@ -264,6 +265,13 @@ func (r *Report) WriteText(w io.Writer) error {
 			m.Target, thousands(float64(m.Requests)), m.Load, thousands(m.RPS), m.Non2xx, m.Errors, m.SettleMillis)
 		fmt.Fprintf(&b, "  VmRSS %s, VmHWM %s; %s at start, so %.2f KB more per request\n",
 			mb(m.RSS), mb(m.PeakRSS), mb(m.StartRSS), m.BytesPerReq/1000)
+		if len(m.QuarterRPS) > 0 {
+			b.WriteString("  req/s over each quarter of the requests:")
+			for _, q := range m.QuarterRPS {
+				b.WriteString(" " + thousands(q))
+			}
+			b.WriteString("\n")
+		}
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)

@@ -79,7 +79,7 @@ func TestStreamWatcher(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	for deadline := time.Now().Add(5 * time.Second); w.Messages() < n && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(10 * time.Second); w.Messages() < n && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
 	st := w.Stop()
