@@ -234,6 +234,7 @@ func Run(ctx context.Context, exs []*inspect.Exchange, opts Options) (*Report, e
 	var wg sync.WaitGroup
 	start := r.opts.Clock.Now()
 	var runErr error
+	sent := len(exs)
 	for i, ex := range exs {
 		if r.opts.Pace == PaceOriginal && i > 0 {
 			due := time.Duration(float64(ex.Time.Sub(exs[0].Time)) / r.opts.Speed)
@@ -251,7 +252,7 @@ func Run(ctx context.Context, exs []*inspect.Exchange, opts Options) (*Report, e
 			}
 		}
 		if runErr != nil {
-			results = results[:i]
+			sent = i
 			break
 		}
 		wg.Add(1)
@@ -268,8 +269,8 @@ func Run(ctx context.Context, exs []*inspect.Exchange, opts Options) (*Report, e
 		}()
 	}
 	wg.Wait()
-	rep := &Report{Results: results}
-	for _, res := range results {
+	rep := &Report{Results: results[:sent]}
+	for _, res := range rep.Results {
 		rep.Summary.add(res)
 	}
 	return rep, runErr

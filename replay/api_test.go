@@ -1,0 +1,415 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/inspect/har"
+)
+
+func openStore(t *testing.T) *inspect.SQLite {
+	t.Helper()
+	s, err := inspect.OpenSQLite("", inspect.Options{Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func add(t *testing.T, s inspect.Store, exs ...*inspect.Exchange) {
+	t.Helper()
+	for _, ex := range exs {
+		if err := s.Add(context.Background(), ex); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// events collects what the API publishes.
+type events struct {
+	mu  sync.Mutex
+	evs []inspect.Event
+}
+
+func (e *events) publish(ev inspect.Event) {
+	e.mu.Lock()
+	e.evs = append(e.evs, ev)
+	e.mu.Unlock()
+}
+
+func (e *events) list() []inspect.Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]inspect.Event(nil), e.evs...)
+}
+
+type apiServer struct {
+	*httptest.Server
+	store  *inspect.SQLite
+	api    *API
+	events *events
+}
+
+func newAPIServer(t *testing.T) *apiServer {
+	t.Helper()
+	a := &apiServer{store: openStore(t), events: &events{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.api = NewAPI(APIConfig{Store: a.store, Publish: a.events.publish, Context: ctx, IDs: new(inspect.IDs)})
+	mux := http.NewServeMux()
+	mux.Handle("/api/", a.api)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { inspect.WriteJSON(w, 200, map[string]any{"ok": true}) })
+	a.Server = httptest.NewServer(inspect.Guard(nil, nil, mux))
+	t.Cleanup(func() {
+		a.Server.Close()
+		cancel()
+		a.api.Wait()
+	})
+	return a
+}
+
+func (a *apiServer) call(t *testing.T, method, path string, body any, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, a.URL+path, rd)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (a *apiServer) waitRun(t *testing.T, id string) RunStatus {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var st RunStatus
+		if code := a.call(t, "GET", "/api/replay/"+id, nil, &st); code != 200 {
+			t.Fatalf("GET run: %d", code)
+		}
+		if st.State != StateRunning {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s still running: %+v", id, st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestAPIReplayByIDs(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	tg := newTarget(t, nil)
+	one := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/stripe/hooks", inspect.Headers{{Name: "Content-Type", Value: "application/json"}}, []byte(`{"n":1}`), okResp())
+	two := capture("01JNB5Z3Q0000000000000000B", "POST", "http://127.0.0.1:8080/b/stripe/hooks", nil, []byte(`{"n":2}`), okResp())
+	three := capture("01JNB5Z3Q0000000000000000C", "GET", "http://127.0.0.1:8080/b/stripe/other", nil, nil, &inspect.Response{Status: 404})
+	add(t, a.store, one, two, three)
+
+	var started struct {
+		ID    string `json:"id"`
+		URL   string `json:"url"`
+		Total int    `json:"total"`
+	}
+	spec := Spec{IDs: []string{one.ID, two.ID, three.ID}, Target: tg.URL, Concurrency: 2}
+	if code := a.call(t, "POST", "/api/replay", spec, &started); code != http.StatusAccepted || started.Total != 3 || started.URL != "/api/replay/"+started.ID {
+		t.Fatalf("start: %d %+v", code, started)
+	}
+	st := a.waitRun(t, started.ID)
+	if st.State != StateDone || st.Done != 3 || st.Summary != (Summary{Replayed: 3, Same: 2, Differ: 1}) || len(st.Results) != 3 {
+		t.Fatalf("run %+v", st)
+	}
+	var later RunStatus
+	a.call(t, "GET", "/api/replay/"+started.ID+"?from=2", nil, &later)
+	if len(later.Results) != 1 {
+		t.Errorf("from=2 gave %d results", len(later.Results))
+	}
+
+	// Each replay is in the store, linked to its original.
+	sums, _, err := a.store.List(context.Background(), inspect.Query{Source: "replay"})
+	if err != nil || len(sums) != 3 {
+		t.Fatalf("replays stored: %d %v", len(sums), err)
+	}
+	for _, s := range sums {
+		ex, _ := a.store.Get(context.Background(), s.ID)
+		if ex.ReplayOf == "" || ex.Bin != "stripe" || !strings.HasPrefix(ex.Request.URL, tg.URL) {
+			t.Errorf("stored replay %+v", ex)
+		}
+	}
+
+	// Results went out live: one event per result, then the end.
+	evs := a.events.list()
+	if len(evs) != 4 {
+		t.Fatalf("%d events", len(evs))
+	}
+	for _, ev := range evs[:3] {
+		if ev.Type != "replay" || ev.Data["run"] != started.ID || ev.Data["result"] == nil {
+			t.Errorf("event %+v", ev)
+		}
+	}
+	last := evs[3]
+	if last.Data["state"] != StateDone || last.Data["summary"] != (Summary{Replayed: 3, Same: 2, Differ: 1}) {
+		t.Errorf("last event %+v", last)
+	}
+	var enc map[string]any
+	json.Unmarshal(last.Encoded(), &enc)
+	if enc["type"] != "replay" || enc["summary"].(map[string]any)["differ"] != 1.0 {
+		t.Errorf("encoded event %v", enc)
+	}
+
+	var list struct {
+		Runs []RunStatus `json:"runs"`
+	}
+	a.call(t, "GET", "/api/replay", nil, &list)
+	if len(list.Runs) != 1 || list.Runs[0].ID != started.ID || list.Runs[0].Results != nil {
+		t.Errorf("list %+v", list)
+	}
+}
+
+func TestAPIReplayByFilterAndHAR(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	tg := newTarget(t, nil)
+	hook := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/stripe/hooks/a", nil, []byte("{}"), okResp())
+	other := capture("01JNB5Z3Q0000000000000000B", "POST", "http://127.0.0.1:8080/b/stripe/elsewhere", nil, []byte("{}"), okResp())
+	add(t, a.store, hook, other)
+
+	var started struct{ ID string }
+	if code := a.call(t, "POST", "/api/replay", Spec{Filter: &Filter{Bin: "stripe", Path: "/b/stripe/hooks/*"}, Target: tg.URL}, &started); code != 202 {
+		t.Fatalf("filter start: %d", code)
+	}
+	st := a.waitRun(t, started.ID)
+	if st.Summary.Replayed != 1 || st.Results[0].Original != hook.ID {
+		t.Errorf("filter run %+v", st)
+	}
+	// Replaying the bin again leaves the replays out.
+	a.call(t, "POST", "/api/replay", Spec{Filter: &Filter{Bin: "stripe"}, Target: tg.URL}, &started)
+	if st := a.waitRun(t, started.ID); st.Summary.Replayed != 2 {
+		t.Errorf("second run replayed %d", st.Summary.Replayed)
+	}
+
+	f := har.New([]*inspect.Exchange{other}, har.Options{})
+	a.call(t, "POST", "/api/replay", Spec{HAR: f, Target: tg.URL}, &started)
+	if st := a.waitRun(t, started.ID); st.Summary != (Summary{Replayed: 1, Same: 1}) {
+		t.Errorf("HAR run %+v", st)
+	}
+}
+
+func TestAPIReplayErrors(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	for _, tc := range []struct {
+		name string
+		body any
+		want int
+	}{
+		{"nothing to replay", Spec{Target: "http://127.0.0.1:1"}, 400},
+		{"two sources", Spec{IDs: []string{"x"}, Filter: &Filter{}}, 400},
+		{"unknown id", Spec{IDs: []string{"01JNB5Z3Q0000000000000000Z"}}, 404},
+		{"bad status filter", Spec{Filter: &Filter{Status: "abc"}}, 400},
+		{"bad target", Spec{IDs: []string{"x"}, Target: "nope"}, 400},
+		{"bad timeout", Spec{IDs: []string{"x"}, Timeout: "soon"}, 400},
+		{"bad ignore", Spec{IDs: []string{"x"}, Diff: DiffOptions{Ignore: []string{"a.[b"}}}, 400},
+		{"empty filter result", Spec{Filter: &Filter{Bin: "none"}}, 400},
+		{"unknown field", map[string]any{"ids": []string{"x"}, "tagret": "x"}, 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var e struct{ Error string }
+			if code := a.call(t, "POST", "/api/replay", tc.body, &e); code != tc.want || e.Error == "" {
+				t.Errorf("%d %q, want %d", code, e.Error, tc.want)
+			}
+		})
+	}
+	if code := a.call(t, "GET", "/api/replay/nope", nil, nil); code != 404 {
+		t.Errorf("unknown run: %d", code)
+	}
+}
+
+func TestAPIReplayCancel(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	release := make(chan struct{})
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	var ids []string
+	for i := range 3 {
+		ex := capture(fmt.Sprintf("01JNB5Z3Q000000000000000%02d", i), "GET", "http://x/", nil, nil, okResp())
+		add(t, a.store, ex)
+		ids = append(ids, ex.ID)
+	}
+	var started struct{ ID string }
+	a.call(t, "POST", "/api/replay", Spec{IDs: ids, Target: tg.URL}, &started)
+	if code := a.call(t, "DELETE", "/api/replay/"+started.ID, nil, nil); code != 200 {
+		t.Fatalf("cancel: %d", code)
+	}
+	if st := a.waitRun(t, started.ID); st.State != StateCanceled {
+		t.Errorf("state %s", st.State)
+	}
+}
+
+func TestAPIImportExport(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	data, err := os.ReadFile("../inspect/har/testdata/chrome.har")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(a.URL+"/api/import?bin=chrome", "application/json", bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var imp struct {
+		Imported int      `json:"imported"`
+		IDs      []string `json:"ids"`
+	}
+	json.NewDecoder(resp.Body).Decode(&imp)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || imp.Imported != 5 || len(imp.IDs) != 5 {
+		t.Fatalf("import: %d %+v", resp.StatusCode, imp)
+	}
+	ex, err := a.store.Get(context.Background(), imp.IDs[0])
+	if err != nil || ex.Bin != "chrome" || ex.Request.Method != "POST" || !ex.Time.Equal(time.Date(2024, 5, 14, 9, 12, 33, 517e6, time.UTC)) {
+		t.Errorf("imported %+v %v", ex, err)
+	}
+
+	// Export: secrets redacted unless asked; the count in a trailer.
+	get := func(q string) (*har.File, string) {
+		resp, err := http.Get(a.URL + "/api/export.har?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("export %s: %d %s", q, resp.StatusCode, body)
+		}
+		if !strings.Contains(resp.Header.Get("Content-Disposition"), ".har") {
+			t.Errorf("disposition %q", resp.Header.Get("Content-Disposition"))
+		}
+		f, err := har.Parse(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f, resp.Trailer.Get("X-Hooklab-Count")
+	}
+	f, count := get("bin=chrome")
+	if len(f.Log.Entries) != 5 || count != "5" {
+		t.Fatalf("export: %d entries, count %q", len(f.Log.Entries), count)
+	}
+	raw, _ := json.Marshal(f)
+	if bytes.Contains(raw, []byte("eyJhbGciOiJIUzI1NiJ9")) || bytes.Contains(raw, []byte("ak_live_5f2c1d")) || !bytes.Contains(raw, []byte(har.Redacted)) {
+		t.Error("export kept secrets")
+	}
+	f, _ = get("bin=chrome&keep_secrets=1&method=GET&path=/v1/*")
+	raw, _ = json.Marshal(f)
+	if len(f.Log.Entries) != 1 || !bytes.Contains(raw, []byte("ak_live_5f2c1d")) {
+		t.Errorf("keep_secrets with filters: %d entries", len(f.Log.Entries))
+	}
+	f, _ = get("ids=" + imp.IDs[1] + "," + imp.IDs[0])
+	if len(f.Log.Entries) != 2 || f.Log.Entries[0].Hooklab.ID != imp.IDs[1] {
+		t.Errorf("by ids: %+v", f.Log.Entries)
+	}
+
+	for q, want := range map[string]int{"status=abc": 400, "ids=01JNB5Z3Q0000000000000000Z": 404, "limit=0": 400} {
+		resp, _ := http.Get(a.URL + "/api/export.har?" + q)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("export?%s: %d, want %d", q, resp.StatusCode, want)
+		}
+	}
+	resp, _ = http.Post(a.URL+"/api/import", "application/json", strings.NewReader(`{"log": {"entries": [{]}}`))
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !bytes.Contains(body, []byte("line 1")) {
+		t.Errorf("bad import: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestHARRoundTripThroughStore exports stored exchanges and imports them
+// into another store: the exchanges come back identical.
+func TestHARRoundTripThroughStore(t *testing.T) {
+	t.Parallel()
+	src, dst := openStore(t), openStore(t)
+	bin := allBytes()
+	exs := []*inspect.Exchange{
+		capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/stripe/hooks?a=1&a=2",
+			inspect.Headers{{Name: "Content-Type", Value: "application/json"}, {Name: "Authorization", Value: "Bearer x"}, {Name: "X-Dup", Value: "1"}, {Name: "X-Dup", Value: "2"}},
+			[]byte(`{"type":"invoice.paid"}`), &inspect.Response{Status: 201, Headers: inspect.Headers{{Name: "Set-Cookie", Value: "a=b"}}, Body: bin, Size: 512}),
+		capture("01JNB5Z3Q0000000000000000B", "PUT", "http://127.0.0.1:8080/b/stripe/upload", inspect.Headers{{Name: "Content-Type", Value: "multipart/form-data; boundary=b0undary"}}, multipartBody(), nil),
+		{ID: "01JNB5Z3Q0000000000000000C", Bin: "default", Source: inspect.SourceEmit, Time: t0.Add(time.Minute), Duration: 1500 * time.Microsecond,
+			Request:    inspect.Request{Method: "POST", URL: "http://127.0.0.1:3000/webhook", Proto: "HTTP/1.1", Body: bin[:100], Size: 4000, Truncated: true},
+			Response:   &inspect.Response{Status: 500, Body: []byte("oops\n"), Size: 5},
+			Invocation: "inv_1", Attempt: 2, Meta: map[string]any{"webhook": "w1"}},
+	}
+	exs[1].Error = "client went away"
+	exs[0].Rule, exs[0].Signature = "stripe", &inspect.Signature{Scheme: "stripe", Verdict: "invalid", Reason: "stale timestamp"}
+	add(t, src, exs...)
+
+	var buf bytes.Buffer
+	n, err := Export(context.Background(), src, nil, Filter{}, &buf, har.Options{KeepSecrets: true})
+	if err != nil || n != 3 {
+		t.Fatalf("export: %d %v", n, err)
+	}
+	ids, err := Import(context.Background(), dst, &buf, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{exs[0].ID, exs[1].ID, exs[2].ID}, ids); d != "" {
+		t.Fatalf("ids kept (-want +got):\n%s", d)
+	}
+	for _, id := range ids {
+		want, _ := src.Get(context.Background(), id)
+		got, err := dst.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("%s (-exported +imported):\n%s", id, d)
+		}
+	}
+
+	// Importing again into the same store: the ids are taken, so new ones.
+	buf.Reset()
+	Export(context.Background(), src, nil, Filter{}, &buf, har.Options{})
+	again, err := Import(context.Background(), src, &buf, ImportOptions{})
+	if err != nil || len(again) != 3 || again[0] == ids[0] {
+		t.Errorf("re-import: %v %v", again, err)
+	}
+}
