@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -38,6 +39,7 @@ type captureFlags struct {
 // replay take the same ones.
 type common struct {
 	hooklab     string
+	rev         string
 	config      string
 	hooklabArgs stringList
 	load        string
@@ -55,6 +57,7 @@ type common struct {
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.hooklab, "hooklab", "", `hooklab binary to run; empty builds the module's main package into the temp dir; "self" runs this binary's stand-in (tests the harness)`)
+	fs.StringVar(&c.rev, "rev", "", "build hooklab from this git revision (e.g. HEAD) instead of the work tree")
 	fs.StringVar(&c.config, "config", "", "config file passed to hooklab as --config")
 	fs.Var(&c.hooklabArgs, "arg", "extra argument for hooklab serve, repeatable (e.g. --arg=--memory)")
 	fs.StringVar(&c.load, "load", defaultLoad(), "load generator: wrk or go (default wrk when on PATH)")
@@ -82,6 +85,8 @@ func (c *common) validate() error {
 		return errors.New("--body-size must be at least 64")
 	case !strings.HasPrefix(c.path, "/"):
 		return errors.New("--path must start with /")
+	case c.rev != "" && c.hooklab != "":
+		return errors.New("--rev builds hooklab: it does not go with --hooklab")
 	}
 	return nil
 }
@@ -130,8 +135,8 @@ func setup(ctx context.Context, c *common, progress io.Writer) (b *bench, cleanu
 	}
 	switch c.hooklab {
 	case "":
-		b.logf("building hooklab")
-		if b.hooklab, err = buildHooklab(ctx, dir); err != nil {
+		b.logf("building hooklab %s", cmp.Or(c.rev, "from the work tree"))
+		if b.hooklab, err = buildHooklab(ctx, dir, c.rev); err != nil {
 			return b, cleanup, err
 		}
 	case "self":

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"context"
@@ -310,11 +311,20 @@ func moduleRoot(ctx context.Context) (string, error) {
 }
 
 // buildHooklab builds the hooklab binary of the current module into dir and
-// returns its path.
-func buildHooklab(ctx context.Context, dir string) (string, error) {
+// returns its path: from the work tree, or with rev set from that git
+// revision exported into dir (so that others' unfinished edits in the tree
+// do not matter, and revisions can be compared).
+func buildHooklab(ctx context.Context, dir, rev string) (string, error) {
 	root, err := moduleRoot(ctx)
 	if err != nil {
 		return "", err
+	}
+	if rev != "" {
+		src := filepath.Join(dir, "src")
+		if err := exportRev(ctx, root, rev, src); err != nil {
+			return "", err
+		}
+		root = src
 	}
 	bin := filepath.Join(dir, "hooklab")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
@@ -323,4 +333,70 @@ func buildHooklab(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("build hooklab in %s: %w\n%s", root, err, bytes.TrimSpace(out))
 	}
 	return bin, nil
+}
+
+// exportRev writes the files of git revision rev of the repository at root
+// into dst.
+func exportRev(ctx context.Context, root, rev, dst string) error {
+	cmd := exec.CommandContext(ctx, "git", "archive", "--format=tar", rev)
+	cmd.Dir = root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("git archive %s: %w", rev, err)
+	}
+	terr := untar(out, dst)
+	_, _ = io.Copy(io.Discard, out)
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("git archive %s: %w: %s", rev, err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	if terr != nil {
+		return fmt.Errorf("export %s: %w", rev, terr)
+	}
+	return nil
+}
+
+// untar writes the directories and regular files of a tar stream into dst;
+// git archive has nothing else that a build needs (symlinks are skipped).
+func untar(r io.Reader, dst string) error {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := filepath.FromSlash(h.Name)
+		if !filepath.IsLocal(name) {
+			return fmt.Errorf("unsafe path %q", h.Name)
+		}
+		path := filepath.Join(dst, name)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(path, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(h.Mode)&0o755|0o600)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(f, tr)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
 }

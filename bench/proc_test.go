@@ -1,10 +1,13 @@
 package main
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -203,5 +206,71 @@ func TestStartServerCancel(t *testing.T) {
 	case <-time.After(2 * stopTimeout):
 		s.Stop()
 		t.Fatal("server still running after its context was cancelled")
+	}
+}
+
+func TestUntar(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		files   map[string]string
+		wantErr bool
+	}{
+		{"tree", map[string]string{"go.mod": "module x\n", "a/b/c.go": "package b\n"}, false},
+		{"escapes", map[string]string{"../evil": "x"}, true},
+		{"absolute", map[string]string{"/etc/evil": "x"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			tw := tar.NewWriter(&buf)
+			for name, body := range tt.files {
+				if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tw.Write([]byte(body)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			dst := t.TempDir()
+			err := untar(&buf, dst)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("untar error = %v, wantErr %v", err, tt.wantErr)
+			}
+			if tt.wantErr {
+				return
+			}
+			for name, body := range tt.files {
+				got, err := os.ReadFile(filepath.Join(dst, filepath.FromSlash(name)))
+				if err != nil || string(got) != body {
+					t.Errorf("%s = %q, %v; want %q", name, got, err, body)
+				}
+			}
+		})
+	}
+}
+
+func TestExportRev(t *testing.T) {
+	t.Parallel()
+	root, err := moduleRoot(t.Context())
+	if err != nil {
+		t.Skip(err)
+	}
+	if err := exec.Command("git", "-C", root, "rev-parse", "--verify", "HEAD").Run(); err != nil {
+		t.Skip("not a git checkout with a HEAD")
+	}
+	dst := t.TempDir()
+	if err := exportRev(t.Context(), root, "HEAD", dst); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "go.mod")); err != nil {
+		t.Errorf("exported HEAD has no go.mod: %v", err)
+	}
+	if err := exportRev(t.Context(), root, "no-such-rev-"+strings.Repeat("0", 8), t.TempDir()); err == nil {
+		t.Error("exportRev of a missing revision succeeded")
 	}
 }
