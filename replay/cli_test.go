@@ -1,0 +1,282 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/inspect/har"
+)
+
+type cliRun struct {
+	stdout, stderr bytes.Buffer
+	cli            *CLI
+}
+
+func newCLI(env map[string]string, open func() (inspect.Store, error)) *cliRun {
+	c := &cliRun{}
+	c.cli = &CLI{Stdout: &c.stdout, Stderr: &c.stderr, Getenv: func(k string) string { return env[k] }, OpenStore: open, Poll: 5 * time.Millisecond}
+	return c
+}
+
+// noServer is a URL where no hooklab answers.
+const noServer = "http://127.0.0.1:1"
+
+func writeHAR(t *testing.T, exs ...*inspect.Exchange) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "fixture.har")
+	var buf bytes.Buffer
+	if err := har.Encode(&buf, har.New(exs, har.Options{})); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// nopClose keeps a test's store open after a command closes it.
+type nopClose struct{ inspect.Store }
+
+func (nopClose) Close() error { return nil }
+
+func TestCLIReplayHAR(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/changed" {
+			io.WriteString(w, `{"ok":true,"v":2}`)
+			return
+		}
+		io.WriteString(w, `{"ok":true,"v":1}`)
+	})
+	resp := func() *inspect.Response { return jsonResp(200, `{"ok":true,"v":1}`) }
+	same := capture("01JNB5Z3Q0000000000000000A", "POST", "https://hooks.example.com/same", nil, []byte(`{"a":1}`), resp())
+	changed := capture("01JNB5Z3Q0000000000000000B", "POST", "https://hooks.example.com/changed", nil, []byte(`{"a":2}`), resp())
+	sameFile := writeHAR(t, same)
+	bothFile := writeHAR(t, same, changed)
+
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		wantErr error
+		stdout  []string
+	}{
+		{"same, fail-on-diff", []string{"--har", sameFile, "--target", tg.URL, "--fail-on-diff"}, nil,
+			[]string{"1 replayed, 1 same, 0 differ, 0 failed\n"}},
+		{"differs without fail-on-diff", []string{"--har", bothFile, "--target", tg.URL}, nil,
+			[]string{"@@ body v @@\n-1\n+2\n", "2 replayed, 1 same, 1 differ, 0 failed\n"}},
+		{"differs with fail-on-diff", []string{"--target", tg.URL, "--fail-on-diff", "--har", bothFile}, ErrDiff,
+			[]string{"2 replayed, 1 same, 1 differ, 0 failed\n"}},
+		{"ignored path", []string{"--har", bothFile, "--target", tg.URL, "--fail-on-diff", "--ignore", "v"}, nil,
+			[]string{"2 replayed, 2 same, 0 differ, 0 failed\n"}},
+		{"failed counts with fail-on-diff", []string{"--har", sameFile, "--target", noServer, "--fail-on-diff"}, ErrDiff,
+			[]string{"FAILED POST " + noServer + "/same", "1 replayed, 0 same, 0 differ, 1 failed\n"}},
+		{"verbose lists the same", []string{"--har", sameFile, "--target", tg.URL, "-v"}, nil,
+			[]string{"same   POST " + tg.URL + "/same 200"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newCLI(nil, nil)
+			err := c.cli.Replay(context.Background(), tc.args)
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Fatalf("err %v, want %v; stderr %s", err, tc.wantErr, c.stderr.String())
+			}
+			for _, s := range tc.stdout {
+				if !strings.Contains(c.stdout.String(), s) {
+					t.Errorf("stdout lacks %q:\n%s", s, c.stdout.String())
+				}
+			}
+		})
+	}
+
+	t.Run("json", func(t *testing.T) {
+		t.Parallel()
+		c := newCLI(nil, nil)
+		if err := c.cli.Replay(context.Background(), []string{"--har", bothFile, "--target", tg.URL, "--json", "--concurrency", "2"}); err != nil {
+			t.Fatal(err)
+		}
+		var rep Report
+		if err := json.Unmarshal(c.stdout.Bytes(), &rep); err != nil {
+			t.Fatalf("%v in %s", err, c.stdout.String())
+		}
+		if rep.Summary != (Summary{Replayed: 2, Same: 1, Differ: 1}) || rep.Results[1].Changes[0].Path != "body v" {
+			t.Errorf("report %+v", rep)
+		}
+	})
+}
+
+func TestCLIReplayUsage(t *testing.T) {
+	t.Parallel()
+	harFile := writeHAR(t, capture("01JNB5Z3Q0000000000000000A", "GET", "http://x/", nil, nil, okResp()))
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"nothing to replay", []string{"--target", "http://127.0.0.1:3000"}, "say what to replay"},
+		{"two sources", []string{"01JNB5Z3Q0000000000000000A", "--har", harFile}, "say what to replay"},
+		{"unknown flag", []string{"--tagret", "x"}, "flag provided but not defined"},
+		{"bad header", []string{"--har", harFile, "--set-header", "novalue"}, "want Name: value"},
+		{"bad pace", []string{"--har", harFile, "--pace", "slow"}, "want fast or original"},
+		{"bad status", []string{"--status", "abc"}, "status"},
+		{"bad since", []string{"--since", "yesterday"}, "since"},
+		{"both bodies", []string{"--har", harFile, "--set-body", "x", "--set-body-file", "f"}, "not both"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newCLI(nil, nil)
+			err := c.cli.Replay(context.Background(), tc.args)
+			if !errors.Is(err, ErrUsage) || !strings.Contains(c.stderr.String(), tc.want) {
+				t.Errorf("err %v, stderr %q, want %q", err, c.stderr.String(), tc.want)
+			}
+		})
+	}
+	c := newCLI(map[string]string{"HOOKLAB_UI": noServer}, nil)
+	err := c.cli.Replay(context.Background(), []string{"01JNB5Z3Q0000000000000000A"})
+	if err == nil || errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "no hooklab server at "+noServer) {
+		t.Errorf("no server: %v", err)
+	}
+	c = newCLI(nil, nil)
+	if err := c.cli.Replay(context.Background(), []string{"--har", "/nonexistent.har"}); err == nil || errors.Is(err, ErrUsage) {
+		t.Errorf("missing file: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.har")
+	os.WriteFile(bad, []byte("{\n\"log\": [}"), 0o644)
+	if err := c.cli.Replay(context.Background(), []string{"--har", bad}); err == nil || !strings.Contains(err.Error(), "bad.har") || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("bad file: %v", err)
+	}
+}
+
+func TestCLIReplayRemote(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	tg := newTarget(t, nil)
+	ex := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/stripe/hooks", nil, []byte(`{}`), okResp())
+	bad := capture("01JNB5Z3Q0000000000000000B", "POST", "http://127.0.0.1:8080/b/stripe/hooks", nil, []byte(`{}`), jsonResp(200, `{"ok":false}`))
+	add(t, a.store, ex, bad)
+
+	c := newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+	if err := c.cli.Replay(context.Background(), []string{ex.ID, "--target", tg.URL, "--fail-on-diff"}); err != nil {
+		t.Fatalf("%v; stderr %s", err, c.stderr.String())
+	}
+	if !strings.Contains(c.stdout.String(), "1 replayed, 1 same") {
+		t.Errorf("stdout %s", c.stdout.String())
+	}
+	// The server recorded the replay.
+	sums, _, _ := a.store.List(context.Background(), inspect.Query{Source: "replay"})
+	if len(sums) != 1 {
+		t.Errorf("%d replays stored", len(sums))
+	}
+
+	c = newCLI(nil, nil)
+	err := c.cli.Replay(context.Background(), []string{"--server", strings.TrimPrefix(a.URL, "http://"), "--bin", "stripe", "--target", tg.URL, "--fail-on-diff", "--json"})
+	if !errors.Is(err, ErrDiff) {
+		t.Fatalf("err %v", err)
+	}
+	var rep Report
+	if err := json.Unmarshal(c.stdout.Bytes(), &rep); err != nil || rep.Summary != (Summary{Replayed: 2, Same: 1, Differ: 1}) || rep.Results[0].Index != 0 {
+		t.Errorf("report %+v %v", rep, err)
+	}
+
+	c = newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+	err = c.cli.Replay(context.Background(), []string{"01JNB5Z3Q0000000000000000Z", "--target", tg.URL})
+	if err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("unknown id: %v", err)
+	}
+}
+
+func TestCLIReplayLocalStore(t *testing.T) {
+	t.Parallel()
+	store := openStore(t)
+	tg := newTarget(t, nil)
+	ex := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/stripe/hooks", nil, []byte(`{}`), okResp())
+	add(t, store, ex)
+	c := newCLI(map[string]string{"HOOKLAB_UI": noServer}, func() (inspect.Store, error) { return nopClose{store}, nil })
+	if err := c.cli.Replay(context.Background(), []string{"--all", "--target", tg.URL}); err != nil {
+		t.Fatal(err)
+	}
+	sums, _, _ := store.List(context.Background(), inspect.Query{Source: "replay"})
+	if len(sums) != 1 || !strings.Contains(c.stdout.String(), "1 replayed, 1 same") {
+		t.Errorf("%d replays stored; stdout %s", len(sums), c.stdout.String())
+	}
+}
+
+func TestCLIExportImport(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	ex := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/stripe/hooks",
+		inspect.Headers{{Name: "Authorization", Value: "Bearer s3cret"}}, []byte(`{}`), okResp())
+	add(t, a.store, ex)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "stripe-fixture.har")
+
+	c := newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+	if err := c.cli.Export(context.Background(), []string{"--har", out, "--bin", "stripe"}); err != nil {
+		t.Fatalf("%v %s", err, c.stderr.String())
+	}
+	data, _ := os.ReadFile(out)
+	if !strings.Contains(c.stderr.String(), "exported 1 exchanges to "+out) || bytes.Contains(data, []byte("s3cret")) {
+		t.Errorf("export: %s\n%s", c.stderr.String(), data)
+	}
+	c = newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+	if err := c.cli.Export(context.Background(), []string{"--har", "-", "--keep-secrets", ex.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c.stdout.String(), "s3cret") {
+		t.Errorf("keep-secrets to stdout: %s", c.stdout.String())
+	}
+	c = newCLI(nil, nil)
+	if err := c.cli.Export(context.Background(), []string{"--bin", "stripe"}); !errors.Is(err, ErrUsage) {
+		t.Errorf("no --har: %v", err)
+	}
+
+	// Import into a local store (no server): the bin comes from the name.
+	local := openStore(t)
+	c = newCLI(map[string]string{"HOOKLAB_UI": noServer}, func() (inspect.Store, error) { return nopClose{local}, nil })
+	chrome := filepath.Join(dir, "Chrome export.har")
+	b, _ := os.ReadFile("../inspect/har/testdata/chrome.har")
+	os.WriteFile(chrome, b, 0o644)
+	if err := c.cli.Import(context.Background(), []string{chrome}); err != nil {
+		t.Fatal(err)
+	}
+	bins, _ := local.Bins(context.Background())
+	if len(bins) != 1 || bins[0].Name != "Chrome-export" || bins[0].Count != 5 || !strings.Contains(c.stdout.String(), "imported 5 exchanges") {
+		t.Errorf("bins %+v; stdout %s", bins, c.stdout.String())
+	}
+	// Import through the server; hooklab's own export keeps its bin.
+	c = newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+	if err := c.cli.Import(context.Background(), []string{out, "--bin", "other"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c.stdout.String(), "imported 1 exchanges") {
+		t.Errorf("stdout %s", c.stdout.String())
+	}
+	// And a local export of the local store.
+	c = newCLI(map[string]string{"HOOKLAB_UI": noServer}, func() (inspect.Store, error) { return nopClose{local}, nil })
+	if err := c.cli.Export(context.Background(), []string{"--har", filepath.Join(dir, "local.har"), "--method", "POST"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c.stderr.String(), "exported 2 exchanges") {
+		t.Errorf("local export: %s", c.stderr.String())
+	}
+
+	broken := filepath.Join(dir, "broken.har")
+	os.WriteFile(broken, []byte(`{"log":`), 0o644)
+	c = newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+	if err := c.cli.Import(context.Background(), []string{broken}); err == nil || !strings.Contains(err.Error(), "broken.har") {
+		t.Errorf("broken import: %v", err)
+	}
+	if err := c.cli.Import(context.Background(), nil); !errors.Is(err, ErrUsage) {
+		t.Errorf("no file: %v", err)
+	}
+}
