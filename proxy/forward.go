@@ -128,23 +128,38 @@ func (f *Forward) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// track registers a connection to close on Shutdown; it reports false
-// (and closes c) when shutting down.
-func (f *Forward) track(c net.Conn) bool {
+// begin counts a piece of work Shutdown waits for; it reports false when
+// shutting down. Each true must be paired with f.wg.Done.
+func (f *Forward) begin() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
-		_ = c.Close()
 		return false
 	}
-	f.open[c] = struct{}{}
+	f.wg.Add(1)
 	return true
 }
 
-func (f *Forward) untrack(c net.Conn) {
+// track registers connections to close on Shutdown; when shutting down
+// already, it closes them at once.
+func (f *Forward) track(cs ...net.Conn) {
 	f.mu.Lock()
-	delete(f.open, c)
-	f.mu.Unlock()
+	defer f.mu.Unlock()
+	for _, c := range cs {
+		if f.closed {
+			_ = c.Close()
+			continue
+		}
+		f.open[c] = struct{}{}
+	}
+}
+
+func (f *Forward) untrack(cs ...net.Conn) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range cs {
+		delete(f.open, c)
+	}
 }
 
 func (f *Forward) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -299,20 +314,17 @@ type tunnelStats struct {
 
 // tunnel copies bytes both ways until both sides are done, then records.
 func (f *Forward) tunnel(ex *inspect.Exchange, start time.Time, hostport string, client net.Conn, up net.Conn) {
-	if !f.track(client) {
-		up.Close()
-		return
-	}
-	if !f.track(up) {
-		f.untrack(client)
+	if !f.begin() {
 		client.Close()
+		up.Close()
+		ex.Error = "tunnel: the proxy is shutting down"
+		f.recordTunnel(ex, start, hostport, nil)
 		return
 	}
-	f.wg.Add(1)
 	defer f.wg.Done()
+	f.track(client, up)
 	defer func() {
-		f.untrack(client)
-		f.untrack(up)
+		f.untrack(client, up)
 		client.Close()
 		up.Close()
 	}()
@@ -395,9 +407,14 @@ func (f *Forward) mitm(w http.ResponseWriter, r *http.Request, ex *inspect.Excha
 		f.recordTunnel(ex, start, hostport, nil)
 		return
 	}
-	if !f.track(client) {
+	if !f.begin() {
+		client.Close()
+		ex.Error = "CONNECT: the proxy is shutting down"
+		f.recordTunnel(ex, start, hostport, nil)
 		return
 	}
+	defer f.wg.Done()
+	f.track(client)
 	_ = client.SetDeadline(time.Now().Add(handshakeTimeout))
 	first, err := client.(*bufConn).r.Peek(1)
 	if err != nil {

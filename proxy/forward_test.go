@@ -355,3 +355,59 @@ func TestCAFiles(t *testing.T) {
 		t.Errorf("loose key: %v", err)
 	}
 }
+
+func TestForwardShutdownClosesTunnels(t *testing.T) {
+	t.Parallel()
+	// An upstream that reads and then says nothing: the tunnel stays open.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		b := make([]byte, 4)
+		io.ReadFull(c, b)
+		got <- string(b)
+		io.Copy(io.Discard, c)
+	}()
+	rec := newRecorder()
+	f, err := proxy.NewForward(proxy.Options{Name: "fwd", Record: rec.Record})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", ln.Addr(), ln.Addr())
+	buf := make([]byte, 64)
+	n, _ := c.Read(buf)
+	if !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 200") {
+		t.Fatalf("CONNECT answered %q", buf[:n])
+	}
+	c.Write([]byte("ping"))
+	if g := <-got; g != "ping" {
+		t.Fatalf("upstream got %q", g)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := f.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ex := rec.next(t)
+	if tun := ex.Meta["tunnel"].(map[string]any); tun["bytes_up"] != int64(4) || tun["tls"] != false || ex.Request.URL != "http://"+ln.Addr().String() {
+		t.Errorf("recorded %s %v", ex.Request.URL, ex.Meta)
+	}
+	if _, err := c.Read(buf); err == nil {
+		t.Errorf("the client's side of the tunnel is still open")
+	}
+}
