@@ -52,9 +52,10 @@ type DiffOptions struct {
 // Set-Cookie only the values are volatile: the cookie names are compared.
 var VolatileHeaders = []string{"Date", "Set-Cookie", "X-Request-Id", "Content-Length", "Age", "ETag", "Server-Timing"}
 
-// transportHeaders are never compared: they describe the connection, not
-// the answer.
-var transportHeaders = []string{"Connection", "Keep-Alive", "Transfer-Encoding", "Proxy-Connection"}
+// transportHeaders are never compared: they describe the connection or the
+// negotiated encoding, not the answer (bodies are compared decoded, and
+// browsers' HAR files keep Content-Encoding over decoded bodies).
+var transportHeaders = []string{"Connection", "Keep-Alive", "Transfer-Encoding", "Proxy-Connection", "Content-Encoding"}
 
 // Change is one difference between the recorded and the replayed response.
 type Change struct {
@@ -197,6 +198,15 @@ func DecodeBody(h inspect.Headers, body []byte) []byte {
 func compareBodies(old, new *inspect.Response, opts DiffOptions) ([]Change, []string) {
 	ob, nb := DecodeBody(old.Headers, old.Body), DecodeBody(new.Headers, new.Body)
 	var notes []string
+	for _, r := range []*inspect.Response{old, new} {
+		switch enc := strings.ToLower(strings.TrimSpace(r.Headers.Get("Content-Encoding"))); enc {
+		case "", "identity", "gzip", "x-gzip", "deflate":
+		default:
+			if !slices.Contains(notes, enc) {
+				notes = append(notes, fmt.Sprintf("a body is %s-encoded, which hooklab cannot decode: bodies compared as bytes (replay with --set-header 'Accept-Encoding: gzip' to compare content)", enc))
+			}
+		}
+	}
 	if old.Truncated {
 		if len(ob) == 0 {
 			return nil, []string{fmt.Sprintf("the recorded body (%d bytes) was not kept: bodies not compared", old.Size)}

@@ -1,0 +1,145 @@
+package hooklabtest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/mock"
+	"github.com/hooklab/hooklab/replay"
+	"github.com/hooklab/hooklab/rules"
+)
+
+// harMocks turns the entries of a HAR file into mock rules: one rule per
+// method, path and query, answering the recorded responses in order. Bodies
+// go to files in dir so they are served byte for byte, not as templates.
+func harMocks(file, dir, prefix string) (*rules.Config, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("HAR fixture: %w", err)
+	}
+	exs, err := replay.ReadHAR(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("HAR fixture %s: %w", file, err)
+	}
+	type group struct {
+		method, bin, path string
+		query             url.Values
+		responses         []*inspect.Response
+	}
+	var order []string
+	groups := map[string]*group{}
+	for _, ex := range exs {
+		if ex.Response == nil || ex.Response.Status < 200 || ex.Response.Status > 599 {
+			continue
+		}
+		u, err := url.Parse(ex.Request.URL)
+		if err != nil {
+			continue
+		}
+		bin, p, err := mock.SplitBin(u.Path)
+		if err != nil {
+			bin, p = "", u.Path
+		}
+		if bin == inspect.DefaultBin {
+			bin = ""
+		}
+		q := u.Query()
+		key := ex.Request.Method + " " + bin + " " + p + "?" + q.Encode()
+		g := groups[key]
+		if g == nil {
+			g = &group{method: ex.Request.Method, bin: bin, path: p, query: q}
+			groups[key] = g
+			order = append(order, key)
+		}
+		g.responses = append(g.responses, ex.Response)
+	}
+	var list []any
+	for gi, key := range order {
+		g := groups[key]
+		match := map[string]any{"method": g.method, "path": g.path}
+		if len(g.query) > 0 {
+			qm := map[string]string{}
+			for k, vs := range g.query {
+				qm[k] = vs[0]
+			}
+			match["query"] = qm
+		}
+		var seq []any
+		for ri, r := range g.responses {
+			respond := map[string]any{"status": r.Status}
+			if h := servedHeaders(r.Headers); len(h) > 0 {
+				respond["headers"] = h
+			}
+			body := replay.DecodeBody(r.Headers, r.Body)
+			if len(body) > 0 {
+				name := fmt.Sprintf("%s-%d-%d.body", prefix, gi+1, ri+1)
+				if err := os.WriteFile(filepath.Join(dir, name), body, 0o600); err != nil {
+					return nil, err
+				}
+				respond["file"] = name
+			}
+			seq = append(seq, respond)
+		}
+		m := map[string]any{"name": fmt.Sprintf("%s-%d", prefix, gi+1), "match": match, "sequence": seq}
+		if g.bin != "" {
+			m["bin"] = g.bin
+		}
+		list = append(list, m)
+	}
+	c, err := parseMocks(list, dir, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("HAR fixture %s: %w", file, err)
+	}
+	return c, nil
+}
+
+// servedHeaders are the recorded response headers a mock sends again: not
+// those of the connection or the encoding (bodies are served decoded), nor
+// values that would read as templates.
+func servedHeaders(h inspect.Headers) map[string]string {
+	out := map[string]string{}
+	for _, x := range h {
+		switch strings.ToLower(x.Name) {
+		case "content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding":
+			continue
+		}
+		if strings.Contains(x.Value, "{{") || strings.Contains(x.Value, "{%") {
+			continue
+		}
+		name := http.CanonicalHeaderKey(x.Name)
+		if prev, ok := out[name]; ok {
+			if name == "Set-Cookie" {
+				continue // one cookie: a mapping holds one value per name
+			}
+			out[name] = prev + ", " + x.Value
+			continue
+		}
+		out[name] = x.Value
+	}
+	return out
+}
+
+// parseMocks parses generated mock rules, with body files in dir.
+func parseMocks(list []any, dir, name string) (*rules.Config, error) {
+	data, err := yaml.Marshal(map[string]any{"mocks": list})
+	if err != nil {
+		return nil, err
+	}
+	file := name + ".yaml"
+	if dir != "" {
+		file = filepath.Join(dir, file)
+	}
+	c, err := rules.Parse(data, file, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s:\n%w", name, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,412 @@
+// Package hooklabtest runs hooklab inside Go integration tests, in the
+// spirit of net/http/httptest: NewServer starts the real capture endpoint
+// and mock engine on 127.0.0.1 with an in-memory store, configured from a
+// YAML string or file, quick mocks, or a HAR fixture whose responses it
+// serves; the test points its code at srv.URL, waits for what arrives with
+// WaitFor (no sleeps), looks at Exchanges, and replays HAR fixtures against
+// a build with Replay. Everything stops through the test's Cleanup.
+//
+//	func TestCheckout(t *testing.T) {
+//		srv := hooklabtest.NewServer(t, hooklabtest.WithHAR("testdata/stripe.har"))
+//		app := startApp(t, srv.URL)        // the app talks to the fake Stripe
+//		app.Checkout()
+//		ex := srv.WaitFor(t, hooklabtest.Request("POST", "/v1/payment_intents"), 5*time.Second)
+//		…
+//	}
+package hooklabtest
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/mock"
+	"github.com/hooklab/hooklab/replay"
+	"github.com/hooklab/hooklab/rules"
+)
+
+// TB is what the helper needs of a test; *testing.T and *testing.B have it.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
+// Server is a running hooklab capture endpoint.
+type Server struct {
+	// URL is the base URL of the capture endpoint, http://127.0.0.1:PORT
+	// (no trailing slash). Any method and path is recorded; /b/NAME/… goes
+	// to bin NAME, everything else to bin "default".
+	URL string
+	// Store holds every exchange, in memory.
+	Store inspect.Store
+	// Hub publishes each stored exchange.
+	Hub *inspect.Hub
+	// Engine answers from the mock rules.
+	Engine *mock.Engine
+
+	srv *httptest.Server
+	ids *inspect.IDs
+}
+
+type settings struct {
+	yaml     []string // config texts
+	files    []string // config files
+	mocks    []quickMock
+	hars     []string
+	maxBody  int64
+	getenv   func(string) string
+}
+
+type quickMock struct {
+	method, path string
+	status       int
+	body         string
+}
+
+// Option configures NewServer.
+type Option func(*settings)
+
+// WithConfig configures the server from hooklab.yaml text: mocks, verify
+// rules, settings. ${NAME} references read the WithEnv environment.
+func WithConfig(yaml string) Option { return func(s *settings) { s.yaml = append(s.yaml, yaml) } }
+
+// WithConfigFile configures the server from a hooklab.yaml file (body files
+// relative to it).
+func WithConfigFile(path string) Option { return func(s *settings) { s.files = append(s.files, path) } }
+
+// WithMock adds a mock rule: requests with method (any when "") to path (a
+// hooklab path pattern: exact, glob or template such as /users/{id})
+// are answered with status and body (a Liquid template, so
+// {{request.json.id}} works). Mocks added this way come after the config's.
+func WithMock(method, path string, status int, body string) Option {
+	return func(s *settings) { s.mocks = append(s.mocks, quickMock{method, path, status, body}) }
+}
+
+// WithHAR serves the responses recorded in a HAR file (hooklab's export, or
+// one from Chrome or Firefox): a request with an entry's method, path and
+// query parameters gets that entry's status, headers and body; repeated
+// requests get the recorded responses in order (the third GET gets the
+// third recorded answer, later ones the last). Entries without a response
+// are skipped. Config mocks and WithMock mocks match first.
+func WithHAR(path string) Option { return func(s *settings) { s.hars = append(s.hars, path) } }
+
+// WithMaxBody sets how many body bytes are stored (10 MiB by default).
+func WithMaxBody(n int64) Option { return func(s *settings) { s.maxBody = n } }
+
+// WithEnv sets the environment that ${NAME} in the config reads.
+func WithEnv(env map[string]string) Option {
+	return func(s *settings) { s.getenv = func(k string) string { return env[k] } }
+}
+
+// NewServer starts a server for the test t and stops it in t.Cleanup. It
+// fails t when a config or HAR file is wrong.
+func NewServer(t TB, opts ...Option) *Server {
+	t.Helper()
+	var s settings
+	for _, o := range opts {
+		o(&s)
+	}
+	cfg, cleanup, err := s.config()
+	if err != nil {
+		t.Fatalf("hooklabtest: %v", err)
+		return nil
+	}
+	hub := inspect.NewHub()
+	store, err := inspect.OpenSQLite("", inspect.Options{Memory: true, OnCommit: hub.PublishExchanges})
+	if err != nil {
+		cleanup()
+		t.Fatalf("hooklabtest: store: %v", err)
+		return nil
+	}
+	if s.maxBody == 0 && cfg != nil && cfg.Settings.MaxBody > 0 {
+		s.maxBody = cfg.Settings.MaxBody
+	}
+	ids := new(inspect.IDs)
+	engine := mock.NewEngine(cfg, nil)
+	capture := mock.New(mock.Config{Store: store, IDs: ids, Engine: engine, MaxBody: s.maxBody})
+	srv := &Server{Store: store, Hub: hub, Engine: engine, ids: ids}
+	srv.srv = httptest.NewServer(capture)
+	srv.URL = srv.srv.URL
+	t.Cleanup(func() {
+		srv.srv.Close()
+		store.Close()
+		cleanup()
+	})
+	return srv
+}
+
+// config builds the rules: config texts and files first, then quick mocks,
+// then HAR mocks.
+func (s *settings) config() (*rules.Config, func(), error) {
+	cleanup := func() {}
+	var merged *rules.Config
+	addCfg := func(c *rules.Config) {
+		if merged == nil {
+			cp := *c
+			merged = &cp
+			return
+		}
+		merged.Mocks = append(merged.Mocks, c.Mocks...)
+		merged.Verify = append(merged.Verify, c.Verify...)
+	}
+	for i, y := range s.yaml {
+		c, err := rules.Parse([]byte(y), fmt.Sprintf("config-%d.yaml", i+1), s.getenv)
+		if err != nil {
+			return nil, cleanup, fmt.Errorf("config:\n%w", err)
+		}
+		addCfg(c)
+	}
+	for _, f := range s.files {
+		c, err := rules.Load(f, s.getenv)
+		if err != nil {
+			return nil, cleanup, fmt.Errorf("config %s:\n%w", f, err)
+		}
+		addCfg(c)
+	}
+	if len(s.mocks) > 0 {
+		var list []any
+		for i, m := range s.mocks {
+			match := map[string]any{"path": m.path}
+			if m.method != "" {
+				match["method"] = strings.ToUpper(m.method)
+			}
+			respond := map[string]any{"status": m.status}
+			if m.body != "" {
+				respond["body"] = m.body
+			}
+			list = append(list, map[string]any{"name": fmt.Sprintf("with-mock-%d", i+1), "match": match, "respond": respond})
+		}
+		c, err := parseMocks(list, "", "WithMock")
+		if err != nil {
+			return nil, cleanup, err
+		}
+		addCfg(c)
+	}
+	if len(s.hars) > 0 {
+		dir, err := os.MkdirTemp("", "hooklabtest-har-")
+		if err != nil {
+			return nil, cleanup, err
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+		for i, h := range s.hars {
+			c, err := harMocks(h, dir, fmt.Sprintf("har%d", i+1))
+			if err != nil {
+				cleanup()
+				return nil, func() {}, err
+			}
+			addCfg(c)
+		}
+	}
+	if merged != nil && merged.Settings.DefaultStatus == 0 {
+		merged.Settings.DefaultStatus = 200
+	}
+	return merged, cleanup, nil
+}
+
+// Match selects exchanges; nil matches every one.
+type Match func(*inspect.Exchange) bool
+
+// Request matches exchanges with method (any when "") whose path (within
+// its bin: /b/NAME is left out) is path, or matches it as a path.Match
+// glob (/hooks/*).
+func Request(method, pattern string) Match {
+	return func(ex *inspect.Exchange) bool {
+		if method != "" && !strings.EqualFold(ex.Request.Method, method) {
+			return false
+		}
+		p := ex.Summarize().Path
+		if _, rest, err := mock.SplitBin(p); err == nil {
+			p = rest
+		}
+		if p == pattern {
+			return true
+		}
+		ok, _ := path.Match(pattern, p)
+		return ok
+	}
+}
+
+// InBin matches the exchanges of a bin.
+func InBin(bin string) Match {
+	return func(ex *inspect.Exchange) bool { return ex.Bin == bin }
+}
+
+// All matches when every one of ms matches.
+func All(ms ...Match) Match {
+	return func(ex *inspect.Exchange) bool {
+		for _, m := range ms {
+			if m != nil && !m(ex) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// BinURL returns the URL of a named bin, with a trailing slash.
+func (s *Server) BinURL(bin string) string { return s.URL + "/b/" + bin + "/" }
+
+// WaitFor returns the first exchange, oldest first, that matches: one
+// already stored, or the next to arrive within timeout. It fails t on
+// timeout, listing what did arrive. It never polls: it follows the hub.
+func (s *Server) WaitFor(t TB, match Match, timeout time.Duration) *inspect.Exchange {
+	t.Helper()
+	if match == nil {
+		match = func(*inspect.Exchange) bool { return true }
+	}
+	// Subscribe before looking in the store, so nothing falls between.
+	sub := s.Hub.Subscribe(4096, func(ev *inspect.Event) bool { return ev.Exchange != nil })
+	defer s.Hub.Unsubscribe(sub)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	seen := map[string]bool{}
+	found, err := s.find(ctx, match, seen)
+	for found == nil && err == nil {
+		select {
+		case ev := <-sub.C():
+			if !seen[ev.Exchange.ID] && match(ev.Exchange) {
+				found = ev.Exchange
+			}
+			seen[ev.Exchange.ID] = true
+		case <-sub.Overflow():
+			// Too much at once to follow: look in the store, listen again.
+			s.Hub.Unsubscribe(sub)
+			sub = s.Hub.Subscribe(4096, func(ev *inspect.Event) bool { return ev.Exchange != nil })
+			found, err = s.find(ctx, match, seen)
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	if found != nil {
+		return found
+	}
+	var got []string
+	for _, ex := range s.exchanges(nil) {
+		got = append(got, fmt.Sprintf("%s %s → %d", ex.Request.Method, ex.Request.URL, ex.Status()))
+	}
+	if len(got) == 0 {
+		got = []string{"(nothing)"}
+	}
+	t.Fatalf("hooklabtest: no matching exchange within %s (%v); the server got:\n  %s", timeout, err, strings.Join(got, "\n  "))
+	return nil
+}
+
+// find looks in the store for the oldest match not yet seen.
+func (s *Server) find(ctx context.Context, match Match, seen map[string]bool) (*inspect.Exchange, error) {
+	var found *inspect.Exchange
+	err := s.each(ctx, func(ex *inspect.Exchange) bool {
+		if seen[ex.ID] {
+			return true
+		}
+		seen[ex.ID] = true
+		if match(ex) {
+			found = ex
+			return false
+		}
+		return true
+	})
+	return found, err
+}
+
+// each calls fn with every stored exchange, oldest first, until it returns
+// false.
+func (s *Server) each(ctx context.Context, fn func(*inspect.Exchange) bool) error {
+	q := inspect.Query{Ascending: true, Limit: 1000}
+	for {
+		page, next, err := s.Store.List(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, sum := range page {
+			ex, err := s.Store.Get(ctx, sum.ID)
+			if err != nil {
+				continue // removed meanwhile
+			}
+			if !fn(ex) {
+				return nil
+			}
+		}
+		if next == "" || len(page) == 0 {
+			return nil
+		}
+		q.Cursor = next
+	}
+}
+
+// Exchanges returns the stored exchanges that match (all with nil), oldest
+// first, replays included.
+func (s *Server) Exchanges(match Match) []*inspect.Exchange { return s.exchanges(match) }
+
+func (s *Server) exchanges(match Match) []*inspect.Exchange {
+	var out []*inspect.Exchange
+	s.each(context.Background(), func(ex *inspect.Exchange) bool {
+		if match == nil || match(ex) {
+			out = append(out, ex)
+		}
+		return true
+	})
+	return out
+}
+
+// Reset forgets every exchange and starts mock sequences again.
+func (s *Server) Reset(t TB) {
+	t.Helper()
+	if _, err := s.Store.Clear(context.Background(), ""); err != nil {
+		t.Fatalf("hooklabtest: reset: %v", err)
+	}
+	s.Engine.Reset()
+}
+
+// ReplayOption adjusts a replay (diff ignores, pace, overrides).
+type ReplayOption func(*replay.Options)
+
+// Replay sends the entries of the HAR file to target (a base URL: scheme,
+// host and an optional path prefix), records each replay in this server's
+// store, and returns the diff of every response against the recorded one.
+// It fails t when the file cannot be read or the options are wrong; diffs
+// are for the test to judge:
+//
+//	rep := srv.Replay(t, "testdata/stripe.har", app.URL)
+//	if rep.Summary.Differ+rep.Summary.Failed > 0 { t.Error(…) }
+func (s *Server) Replay(t TB, harFile, target string, opts ...ReplayOption) *replay.Report {
+	t.Helper()
+	f, err := os.Open(harFile)
+	if err != nil {
+		t.Fatalf("hooklabtest: replay: %v", err)
+		return nil
+	}
+	exs, err := replay.ReadHAR(f)
+	f.Close()
+	if err != nil {
+		t.Fatalf("hooklabtest: replay %s: %v", harFile, err)
+		return nil
+	}
+	o := replay.Options{Target: target, Record: s.Store.Add, IDs: s.ids}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	rep, err := replay.Run(context.Background(), exs, o)
+	if err != nil {
+		t.Fatalf("hooklabtest: replay %s: %v", harFile, err)
+		return nil
+	}
+	return rep
+}
+
+// Ignore leaves JSON paths out of Replay's diff (gjson style: data.id,
+// items.#.created).
+func Ignore(paths ...string) ReplayOption {
+	return func(o *replay.Options) { o.Diff.Ignore = append(o.Diff.Ignore, paths...) }
+}
+
+// IgnoreHeaders leaves response headers out of Replay's diff, besides the
+// volatile ones (replay.VolatileHeaders).
+func IgnoreHeaders(names ...string) ReplayOption {
+	return func(o *replay.Options) { o.Diff.IgnoreHeaders = append(o.Diff.IgnoreHeaders, names...) }
+}

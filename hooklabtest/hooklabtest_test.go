@@ -1,0 +1,185 @@
+package hooklabtest
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recorder is a TB whose Fatalf records instead of stopping.
+type recorder struct {
+	mu       sync.Mutex
+	fatal    string
+	cleanups []func()
+}
+
+func (*recorder) Helper() {}
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.mu.Lock()
+	r.fatal = fmt.Sprintf(format, args...)
+	r.mu.Unlock()
+}
+func (r *recorder) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
+func (r *recorder) finish() {
+	for i := len(r.cleanups) - 1; i >= 0; i-- {
+		r.cleanups[i]()
+	}
+}
+
+func get(t *testing.T, url string) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func TestWithHAR(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t, WithHAR("testdata/payments.har"))
+
+	resp, err := http.Post(srv.URL+"/v1/payment_intents", "application/x-www-form-urlencoded", strings.NewReader("amount=2000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// The recorded body, decoded, without the recorded Content-Encoding.
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"status":"processing"`) || resp.Header.Get("Content-Type") != "application/json" ||
+		resp.Header.Get("Content-Encoding") != "" || resp.Header.Get("Request-Id") != "req_Qx81" {
+		t.Errorf("POST: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+
+	resp, png := get(t, srv.URL+"/v1/receipts/pi_1.png")
+	want, _ := base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+	if !bytes.Equal(png, want) || resp.Header.Get("Content-Type") != "image/png" {
+		t.Errorf("png: %d bytes %v", len(png), resp.Header)
+	}
+
+	// Another query is not the recorded request: the default answer.
+	resp, body = get(t, srv.URL+"/v1/payment_intents/pi_1?expand=nothing")
+	if !strings.Contains(string(body), `"ok":true`) {
+		t.Errorf("unrecorded query got %d %s", resp.StatusCode, body)
+	}
+	ex := srv.WaitFor(t, Request("GET", "/v1/payment_intents/pi_1"), time.Second)
+	if ex.Request.URL != srv.URL+"/v1/payment_intents/pi_1?expand=nothing" {
+		t.Errorf("waited for %s", ex.Request.URL)
+	}
+}
+
+func TestWithConfigFileAndEnv(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "answer.json"), []byte(`{"from":"file"}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "hooklab.yaml"), []byte(`
+mocks:
+  - match: {path: /file}
+    respond: {status: 201, file: answer.json}
+verify:
+  - match: {path: /signed}
+    scheme: github
+    secret: ${GH_SECRET}
+    reject: true
+`), 0o644)
+	srv := NewServer(t, WithConfigFile(filepath.Join(dir, "hooklab.yaml")), WithEnv(map[string]string{"GH_SECRET": "s3"}),
+		WithConfig("mocks:\n  - match: {path: /text}\n    respond: {status: 418, body: teapot}\n"))
+	if resp, body := get(t, srv.URL+"/file"); resp.StatusCode != 201 || string(body) != `{"from":"file"}` {
+		t.Errorf("file mock: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := get(t, srv.URL+"/text"); resp.StatusCode != 418 || string(body) != "teapot" {
+		t.Errorf("second config: %d %s", resp.StatusCode, body)
+	}
+	resp, _ := get(t, srv.URL+"/signed")
+	if resp.StatusCode != 401 {
+		t.Errorf("unsigned request: %d", resp.StatusCode)
+	}
+	ex := srv.WaitFor(t, Request("", "/signed"), time.Second)
+	if ex.Signature == nil || ex.Signature.Verdict != "invalid" {
+		t.Errorf("signature %+v", ex.Signature)
+	}
+}
+
+func TestNewServerFailures(t *testing.T) {
+	t.Parallel()
+	for name, opts := range map[string][]Option{
+		"bad yaml":     {WithConfig("mocks: [")},
+		"bad rule":     {WithConfig("mocks:\n  - match: {methd: GET}\n    respond: {status: 200}\n")},
+		"missing file": {WithConfigFile("/nonexistent/hooklab.yaml")},
+		"missing HAR":  {WithHAR("testdata/nope.har")},
+		"bad mock":     {WithMock("GET", "/x", 99, "")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := &recorder{}
+			defer r.finish()
+			if srv := NewServer(r, opts...); srv != nil || !strings.HasPrefix(r.fatal, "hooklabtest: ") {
+				t.Errorf("server %v, fatal %q", srv, r.fatal)
+			}
+		})
+	}
+}
+
+func TestWaitFor(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t)
+	get(t, srv.URL+"/first")
+	// Already stored: found at once.
+	if ex := srv.WaitFor(t, Request("GET", "/first"), time.Second); ex.Summarize().Path != "/first" {
+		t.Errorf("got %s", ex.Request.URL)
+	}
+	// Many arriving at once, the match last: found without polling.
+	go func() {
+		for i := range 300 {
+			resp, err := http.Get(fmt.Sprintf("%s/b/load/n/%d", srv.URL, i))
+			if err == nil {
+				resp.Body.Close()
+			}
+		}
+		resp, err := http.Post(srv.URL+"/b/load/done", "text/plain", strings.NewReader("bye"))
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	ex := srv.WaitFor(t, All(InBin("load"), Request("POST", "/done")), 10*time.Second)
+	if string(ex.Request.Body) != "bye" {
+		t.Errorf("got %s %q", ex.Request.URL, ex.Request.Body)
+	}
+	if n := len(srv.Exchanges(InBin("load"))); n != 301 {
+		t.Errorf("%d in bin load", n)
+	}
+
+	r := &recorder{}
+	start := time.Now()
+	if ex := srv.WaitFor(r, Request("DELETE", "/never"), 50*time.Millisecond); ex != nil || time.Since(start) > 2*time.Second {
+		t.Errorf("got %v", ex)
+	}
+	if !strings.Contains(r.fatal, "no matching exchange within 50ms") || !strings.Contains(r.fatal, "GET "+srv.URL+"/first → 200") {
+		t.Errorf("fatal %q", r.fatal)
+	}
+
+	srv.Reset(t)
+	if n := len(srv.Exchanges(nil)); n != 0 {
+		t.Errorf("%d after reset", n)
+	}
+}
+
+func TestBinURL(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t)
+	get(t, srv.BinURL("orders")+"created")
+	ex := srv.WaitFor(t, InBin("orders"), time.Second)
+	if ex.Summarize().Path != "/b/orders/created" || !Request("GET", "/created")(ex) {
+		t.Errorf("got %s", ex.Request.URL)
+	}
+}
