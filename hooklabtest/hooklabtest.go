@@ -55,12 +55,12 @@ type Server struct {
 }
 
 type settings struct {
-	yaml     []string // config texts
-	files    []string // config files
-	mocks    []quickMock
-	hars     []string
-	maxBody  int64
-	getenv   func(string) string
+	yaml    []string // config texts
+	files   []string // config files
+	mocks   []quickMock
+	hars    []string
+	maxBody int64
+	getenv  func(string) string
 }
 
 type quickMock struct {

@@ -138,7 +138,9 @@ func (r *run) status(from int) RunStatus {
 	return st
 }
 
-func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) { inspect.WriteError(w, r, a.log, err) }
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	inspect.WriteError(w, r, a.log, err)
+}
 
 func (a *API) start(w http.ResponseWriter, r *http.Request) {
 	var spec Spec
