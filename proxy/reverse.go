@@ -345,7 +345,7 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 			Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header,
 			Body: f.bodyForRules(p.opts.MaxBody), Bin: p.opts.Name, Proxy: p.opts.Name,
 		}
-		if p.opts.Intercept(w, r, req, f.ex) {
+		if p.intercept(w, r, req, f) {
 			p.finish(f, nil)
 			return
 		}
@@ -385,6 +385,21 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 	// A response whose body was never read to its end (HEAD, 304, a client
 	// gone) is finished here.
 	p.finish(f, nil)
+}
+
+// intercept asks the Intercept hook. An answer that ends in a panic (a
+// fault that aborts the connection) is still recorded.
+func (p *Reverse) intercept(w http.ResponseWriter, r *http.Request, req *rules.Request, f *flight) bool {
+	defer func() {
+		if v := recover(); v != nil {
+			if f.ex.Error == "" {
+				f.ex.Error = fmt.Sprintf("intercepted answer aborted: %v", v)
+			}
+			p.finish(f, nil)
+			panic(v)
+		}
+	}()
+	return p.opts.Intercept(w, r, req, f.ex)
 }
 
 // simulation returns the simulation that answers rt's requests, or nil.
