@@ -19,6 +19,7 @@ import (
 
 	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/proxy"
+	"github.com/hooklab/hooklab/rules"
 )
 
 // startForward runs a forward proxy and returns its URL.
@@ -410,4 +411,62 @@ func TestForwardShutdownClosesTunnels(t *testing.T) {
 	if _, err := c.Read(buf); err == nil {
 		t.Errorf("the client's side of the tunnel is still open")
 	}
+}
+
+// Faults reach intercepted HTTP/2 traffic as stream resets, and a forward
+// proxy's simulation matches the host too.
+func TestMITMFaultAndSimulation(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "real "+r.Host) }))
+	defer up.Close()
+	ca, err := proxy.LoadOrCreateCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := strings.TrimPrefix(up.URL, "https://")
+	sim, err := proxy.NewSimulation("s", []*inspect.Exchange{{
+		Request:  inspect.Request{Method: "GET", URL: "https://" + host + "/recorded"},
+		Response: &inspect.Response{Status: 200, Headers: inspect.Headers{{Name: "Content-Encoding", Value: "gzip"}}, Body: []byte("from the recording")},
+	}, {
+		Request:  inspect.Request{Method: "GET", URL: "https://other.example:443/recorded"},
+		Response: &inspect.Response{Status: 200, Body: []byte("other host")},
+	}}, proxy.SimulateOptions{Miss: proxy.MissProxy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pu, rec := startForward(t, func(o *proxy.Options) {
+		o.CA, o.InsecureUpstream = ca, true
+		o.Routes = []proxy.Route{{Prefix: "/broken", Fault: rules.FaultReset}, {Prefix: "/recorded", Simulation: sim}}
+	})
+	c := proxyClient(pu, poolOf(ca.Certificate()), true)
+	defer c.CloseIdleConnections()
+
+	if _, err := c.Get(up.URL + "/broken"); err == nil || !strings.Contains(err.Error(), "stream error") {
+		t.Errorf("fault over HTTP/2: %v, want a stream reset", err)
+	}
+	if ex := rec.next(t); !strings.Contains(ex.Error, "fault injected: reset") {
+		t.Errorf("recorded %q", ex.Error)
+	}
+	for range 2 { // the other host's recording never answers
+		resp, err := c.Get(up.URL + "/recorded")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "from the recording" || resp.Header.Get("Content-Encoding") != "" {
+			t.Errorf("simulated %q %v", b, resp.Header)
+		}
+		rec.next(t)
+	}
+	resp, err := c.Get(up.URL + "/other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "real "+host {
+		t.Errorf("unrouted path: %q", b)
+	}
+	rec.next(t)
 }
