@@ -85,6 +85,36 @@ const (
 // not compared (a truncated recording, an undecodable body). No changes
 // means the same.
 func Compare(old, new *inspect.Response, opts DiffOptions) (changes []Change, notes []string) {
+	return newDiffer(opts).compare(old, new)
+}
+
+// differ is DiffOptions prepared once for many comparisons.
+type differ struct {
+	opts        DiffOptions
+	skip        map[string]bool // canonical header names left out
+	cookieNames bool            // compare Set-Cookie by cookie names only
+	ignores     []ignorePath
+}
+
+func newDiffer(opts DiffOptions) *differ {
+	d := &differ{opts: opts, skip: map[string]bool{}, ignores: compileIgnores(opts.Ignore)}
+	for _, n := range transportHeaders {
+		d.skip[http.CanonicalHeaderKey(n)] = true
+	}
+	for _, n := range VolatileHeaders {
+		d.skip[http.CanonicalHeaderKey(n)] = true
+	}
+	for _, n := range opts.CompareHeaders {
+		delete(d.skip, http.CanonicalHeaderKey(n))
+	}
+	for _, n := range opts.IgnoreHeaders {
+		d.skip[http.CanonicalHeaderKey(n)] = true
+	}
+	d.cookieNames = d.skip["Set-Cookie"] && !containsFold(opts.IgnoreHeaders, "Set-Cookie")
+	return d
+}
+
+func (d *differ) compare(old, new *inspect.Response) (changes []Change, notes []string) {
 	switch {
 	case old == nil && new == nil:
 		return nil, nil
@@ -96,64 +126,64 @@ func Compare(old, new *inspect.Response, opts DiffOptions) (changes []Change, no
 	if old.Status != new.Status {
 		changes = append(changes, Change{Path: "status", Kind: Changed, Old: strconv.Itoa(old.Status), New: strconv.Itoa(new.Status)})
 	}
-	if !opts.NoHeaders {
-		changes = append(changes, compareHeaders(old.Headers, new.Headers, opts)...)
+	if !d.opts.NoHeaders {
+		changes = append(changes, d.compareHeaders(old.Headers, new.Headers)...)
 	}
-	bc, bn := compareBodies(old, new, opts)
+	bc, bn := d.compareBodies(old, new)
 	return append(changes, bc...), bn
 }
 
-func compareHeaders(old, new inspect.Headers, opts DiffOptions) []Change {
-	skip := map[string]bool{}
-	for _, n := range transportHeaders {
-		skip[http.CanonicalHeaderKey(n)] = true
-	}
-	for _, n := range VolatileHeaders {
-		skip[http.CanonicalHeaderKey(n)] = true
-	}
-	for _, n := range opts.CompareHeaders {
-		delete(skip, http.CanonicalHeaderKey(n))
-	}
-	for _, n := range opts.IgnoreHeaders {
-		skip[http.CanonicalHeaderKey(n)] = true
-	}
-	cookieNames := skip["Set-Cookie"] && !containsFold(opts.IgnoreHeaders, "Set-Cookie")
-	oh, nh := old.HTTP(), new.HTTP()
-	names := map[string]bool{}
-	for n := range oh {
-		names[n] = true
-	}
-	for n := range nh {
-		names[n] = true
-	}
-	var out []Change
-	for _, n := range slices.Sorted(mapsKeys(names)) {
-		ov, nv := oh[n], nh[n]
-		if n == "Set-Cookie" && cookieNames {
-			ov, nv = cookieNamesOf(ov), cookieNamesOf(nv)
-		} else if skip[n] {
+// headerValues is one header name (canonical) with its values in order.
+type headerValues struct {
+	name string
+	vals []string
+}
+
+// collect groups h by canonical name, sorted by name, without skipped ones.
+func (d *differ) collect(h inspect.Headers) []headerValues {
+	out := make([]headerValues, 0, len(h))
+	for _, x := range h {
+		n := http.CanonicalHeaderKey(x.Name)
+		if d.skip[n] && !(n == "Set-Cookie" && d.cookieNames) {
 			continue
 		}
-		switch {
-		case len(ov) == 0 && len(nv) > 0:
-			out = append(out, Change{Path: "header " + n, Kind: Added, New: strings.Join(nv, "\n")})
-		case len(nv) == 0 && len(ov) > 0:
-			out = append(out, Change{Path: "header " + n, Kind: Removed, Old: strings.Join(ov, "\n")})
-		case !slices.Equal(ov, nv):
-			out = append(out, Change{Path: "header " + n, Kind: Changed, Old: strings.Join(ov, "\n"), New: strings.Join(nv, "\n")})
+		if i := slices.IndexFunc(out, func(hv headerValues) bool { return hv.name == n }); i >= 0 {
+			out[i].vals = append(out[i].vals, x.Value)
+			continue
+		}
+		out = append(out, headerValues{n, []string{x.Value}})
+	}
+	slices.SortFunc(out, func(a, b headerValues) int { return strings.Compare(a.name, b.name) })
+	if d.cookieNames {
+		for i := range out {
+			if out[i].name == "Set-Cookie" {
+				out[i].vals = cookieNamesOf(out[i].vals)
+			}
 		}
 	}
 	return out
 }
 
-func mapsKeys(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
+func (d *differ) compareHeaders(old, new inspect.Headers) []Change {
+	oh, nh := d.collect(old), d.collect(new)
+	var out []Change
+	i, j := 0, 0
+	for i < len(oh) || j < len(nh) {
+		switch {
+		case j == len(nh) || i < len(oh) && oh[i].name < nh[j].name:
+			out = append(out, Change{Path: "header " + oh[i].name, Kind: Removed, Old: strings.Join(oh[i].vals, "\n")})
+			i++
+		case i == len(oh) || nh[j].name < oh[i].name:
+			out = append(out, Change{Path: "header " + nh[j].name, Kind: Added, New: strings.Join(nh[j].vals, "\n")})
+			j++
+		default:
+			if !slices.Equal(oh[i].vals, nh[j].vals) {
+				out = append(out, Change{Path: "header " + oh[i].name, Kind: Changed, Old: strings.Join(oh[i].vals, "\n"), New: strings.Join(nh[j].vals, "\n")})
 			}
+			i, j = i+1, j+1
 		}
 	}
+	return out
 }
 
 // cookieNamesOf turns Set-Cookie values into "name (value not compared)".
@@ -195,7 +225,7 @@ func DecodeBody(h inspect.Headers, body []byte) []byte {
 	return body
 }
 
-func compareBodies(old, new *inspect.Response, opts DiffOptions) ([]Change, []string) {
+func (d *differ) compareBodies(old, new *inspect.Response) ([]Change, []string) {
 	ob, nb := DecodeBody(old.Headers, old.Body), DecodeBody(new.Headers, new.Body)
 	var notes []string
 	for _, r := range []*inspect.Response{old, new} {
@@ -227,7 +257,7 @@ func compareBodies(old, new *inspect.Response, opts DiffOptions) ([]Change, []st
 		ov, oerr := decodeJSON(ob)
 		nv, nerr := decodeJSON(nb)
 		if oerr == nil && nerr == nil {
-			return compareJSON(ov, nv, opts), notes
+			return d.compareJSON(ov, nv), notes
 		}
 	}
 	if isText(ob) && isText(nb) {
@@ -271,11 +301,10 @@ func decodeJSON(b []byte) (any, error) {
 
 // compareJSON diffs two decoded documents with go-cmp after removing the
 // ignored paths and, with Unordered, sorting arrays.
-func compareJSON(ov, nv any, opts DiffOptions) []Change {
-	ign := compileIgnores(opts.Ignore)
-	ov = normalize(ov, nil, ign, opts.Unordered)
-	nv = normalize(nv, nil, ign, opts.Unordered)
-	tol := opts.Tolerance
+func (d *differ) compareJSON(ov, nv any) []Change {
+	ov = normalize(ov, nil, d.ignores, d.opts.Unordered)
+	nv = normalize(nv, nil, d.ignores, d.opts.Unordered)
+	tol := d.opts.Tolerance
 	numbers := cmp.Comparer(func(a, b json.Number) bool {
 		if a == b {
 			return true

@@ -210,7 +210,9 @@ type runner struct {
 	opts   Options
 	target *url.URL
 	client *http.Client
-	mu     sync.Mutex // serializes OnResult
+	diff   *differ
+	drop   map[string]bool // canonical names of headers not sent
+	mu     sync.Mutex      // serializes OnResult
 }
 
 // Run replays exs and diffs each response against the recorded one. It
@@ -316,7 +318,13 @@ func newRunner(opts Options) (*runner, error) {
 	if opts.Override.Path != "" && !strings.HasPrefix(opts.Override.Path, "/") {
 		return nil, fmt.Errorf("%w: path %q must start with /", inspect.ErrInvalid, opts.Override.Path)
 	}
-	r := &runner{opts: opts}
+	r := &runner{opts: opts, diff: newDiffer(opts.Diff), drop: map[string]bool{}}
+	for _, n := range hopHeaders {
+		r.drop[http.CanonicalHeaderKey(n)] = true
+	}
+	for _, n := range opts.Override.RemoveHeaders {
+		r.drop[http.CanonicalHeaderKey(n)] = true
+	}
 	if opts.Target != "" {
 		u, err := url.Parse(opts.Target)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -417,23 +425,21 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange) (*http.Reque
 
 	// Headers in recorded order, minus hop-by-hop ones and those named in
 	// Connection, with overrides applied.
-	drop := map[string]bool{}
-	for _, n := range hopHeaders {
-		drop[strings.ToLower(n)] = true
-	}
+	var connListed map[string]bool
 	for _, v := range ex.Request.Headers {
 		if strings.EqualFold(v.Name, "Connection") {
 			for _, n := range strings.Split(v.Value, ",") {
-				drop[strings.ToLower(strings.TrimSpace(n))] = true
+				if connListed == nil {
+					connListed = map[string]bool{}
+				}
+				connListed[http.CanonicalHeaderKey(strings.TrimSpace(n))] = true
 			}
 		}
 	}
-	for _, n := range o.RemoveHeaders {
-		drop[strings.ToLower(n)] = true
-	}
 	hdrs := make(inspect.Headers, 0, len(ex.Request.Headers)+len(o.SetHeaders))
 	for _, h := range ex.Request.Headers {
-		if !drop[strings.ToLower(h.Name)] {
+		k := http.CanonicalHeaderKey(h.Name)
+		if !r.drop[k] && !connListed[k] {
 			hdrs = append(hdrs, h)
 		}
 	}
@@ -524,7 +530,6 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 		body = ex.Request.Body
 	}
 	rec := &inspect.Exchange{
-		ID:       r.opts.IDs.New(start),
 		Bin:      r.opts.Bin,
 		Source:   inspect.SourceReplay,
 		Time:     start,
@@ -545,7 +550,7 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 		rec.Request.Proto = resp.Proto
 		rec.Response = &inspect.Response{Status: resp.StatusCode, Headers: inspect.FromHTTP(resp.Header)}
 		var rerr error
-		rec.Response.Body, rec.Response.Size, rec.Response.Truncated, rerr = readBody(resp.Body, r.opts.MaxBody)
+		rec.Response.Body, rec.Response.Size, rec.Response.Truncated, rerr = readBody(resp.Body, r.opts.MaxBody, resp.ContentLength)
 		resp.Body.Close()
 		if rerr != nil {
 			err = fmt.Errorf("reading the response body after %d bytes: %w", rec.Response.Size, rerr)
@@ -558,7 +563,7 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 		res.Outcome, res.Error = Failed, rec.Error
 	} else {
 		res.Status = rec.Response.Status
-		res.Changes, res.Notes = Compare(ex.Response, rec.Response, r.opts.Diff)
+		res.Changes, res.Notes = r.diff.compare(ex.Response, rec.Response)
 		if rec.Response.Truncated {
 			res.Notes = append(res.Notes, fmt.Sprintf("the replayed body was cut at %d of %d bytes", len(rec.Response.Body), rec.Response.Size))
 		}
@@ -568,6 +573,7 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 		}
 	}
 	if r.opts.Record != nil {
+		rec.ID = r.opts.IDs.New(start)
 		if err := r.opts.Record(context.WithoutCancel(ctx), rec); err != nil {
 			res.Notes = append(res.Notes, "not recorded: "+err.Error())
 		} else {
@@ -586,8 +592,11 @@ func describeError(err error, timeout time.Duration) string {
 }
 
 // readBody reads up to limit bytes and counts the rest.
-func readBody(body io.Reader, limit int64) (b []byte, size int64, truncated bool, err error) {
+func readBody(body io.Reader, limit, hint int64) (b []byte, size int64, truncated bool, err error) {
 	var buf bytes.Buffer
+	if hint > 0 {
+		buf.Grow(int(min(hint, limit)) + bytes.MinRead)
+	}
 	n, err := io.Copy(&buf, io.LimitReader(body, limit))
 	size = n
 	if err == nil && n == limit {
