@@ -508,7 +508,7 @@ func (b *bench) memoryRun(ctx context.Context, name string, n int, settle time.D
 	}
 	mr := &MemRun{
 		Target: name, Requests: n, Load: "go", StartRSS: m0.RSS, RSS: m1.RSS, PeakRSS: m1.Peak,
-		RPS: res.RPS, Non2xx: res.Non2xx, Errors: res.Errors, SettleMillis: settle.Milliseconds(),
+		RPS: res.RPS, P50Ms: ms(res.P50), P99Ms: ms(res.P99), MaxMs: ms(res.Max), Non2xx: res.Non2xx, Errors: res.Errors, SettleMillis: settle.Milliseconds(),
 		BytesPerReq: float64(m1.RSS-m0.RSS) / float64(n), QuarterRPS: quarters,
 	}
 	b.logf("memory: VmRSS %s, VmHWM %s after %s requests at %s req/s", mb(m1.RSS), mb(m1.Peak), thousands(float64(n)), thousands(res.RPS))
@@ -529,7 +529,7 @@ func watchProgress(answered *atomic.Int64, n int, logf func(string)) *progress {
 		start := time.Now()
 		var quarters []float64
 		prevAt, lastLog, lastLogN := start, start, int64(0)
-		tick := time.NewTicker(50 * time.Millisecond)
+		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			var now time.Time

@@ -47,6 +47,7 @@ type Result struct {
 	RPS      float64
 	P50      time.Duration
 	P99      time.Duration
+	Max      time.Duration
 }
 
 // Generator runs load.
@@ -198,6 +199,7 @@ func (goLoad) Run(ctx context.Context, s Spec) (Result, error) {
 		Elapsed:  elapsed,
 		P50:      percentile(all, 0.50),
 		P99:      percentile(all, 0.99),
+		Max:      percentile(all, 1),
 	}
 	if elapsed > 0 {
 		r.RPS = float64(r.Requests) / elapsed.Seconds()
@@ -315,6 +317,7 @@ func luaQuote(s string) string {
 var (
 	wrkTotalRE   = regexp.MustCompile(`(?m)^\s*(\d+) requests in ([0-9.]+[a-z]+),`)
 	wrkRPSRE     = regexp.MustCompile(`(?m)^Requests/sec:\s*([0-9.]+)\s*$`)
+	wrkLatencyRE = regexp.MustCompile(`(?m)^\s*Latency\s+[0-9.]+[a-z]+\s+[0-9.]+[a-z]+\s+([0-9.]+[a-z]+)`)
 	wrkPctRE     = regexp.MustCompile(`(?m)^\s*([0-9.]+)%\s+([0-9.]+[a-z]+)\s*$`)
 	wrkSocketRE  = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
 	wrkNon2xxRE  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
@@ -322,8 +325,8 @@ var (
 )
 
 // parseWrk reads the report that wrk --latency prints: the request count and
-// elapsed time, Requests/sec, the 50% and 99% lines of the latency
-// distribution, socket errors and non-2xx responses.
+// elapsed time, Requests/sec, the maximum latency, the 50% and 99% lines of
+// the latency distribution, socket errors and non-2xx responses.
 func parseWrk(out string) (Result, error) {
 	var r Result
 	m := wrkTotalRE.FindStringSubmatch(out)
@@ -340,6 +343,11 @@ func parseWrk(out string) (Result, error) {
 		r.RPS, _ = strconv.ParseFloat(m[1], 64)
 	} else if el > 0 {
 		r.RPS = float64(r.Requests) / el.Seconds()
+	}
+	if m := wrkLatencyRE.FindStringSubmatch(out); m != nil {
+		if r.Max, err = parseWrkDuration(m[1]); err != nil {
+			return r, fmt.Errorf("wrk output: max latency: %w", err)
+		}
 	}
 	i := strings.Index(out, wrkDistLabel)
 	if i < 0 {

@@ -27,10 +27,10 @@ func TestParseWrk(t *testing.T) {
 		want    Result
 		wantErr string
 	}{
-		{file: "fast.txt", want: Result{Requests: 92049, Elapsed: 2100 * ms, RPS: 43825.57, P50: 494 * us, P99: 6920 * us}},
-		{file: "fail.txt", want: Result{Requests: 35570, Non2xx: 35570, Elapsed: 1100 * ms, RPS: 32373.21, P50: 569 * us, P99: 217190 * us}},
-		{file: "ms.txt", want: Result{Requests: 1163, Elapsed: 1100 * ms, RPS: 1057.30, P50: 3570 * us, P99: 7450 * us}},
-		{file: "slow.txt", want: Result{Requests: 16, Elapsed: 3010 * ms, RPS: 5.31, P50: 1100 * ms, P99: 1100 * ms}},
+		{file: "fast.txt", want: Result{Requests: 92049, Elapsed: 2100 * ms, RPS: 43825.57, P50: 494 * us, P99: 6920 * us, Max: 14970 * us}},
+		{file: "fail.txt", want: Result{Requests: 35570, Non2xx: 35570, Elapsed: 1100 * ms, RPS: 32373.21, P50: 569 * us, P99: 217190 * us, Max: 245020 * us}},
+		{file: "ms.txt", want: Result{Requests: 1163, Elapsed: 1100 * ms, RPS: 1057.30, P50: 3570 * us, P99: 7450 * us, Max: 14890 * us}},
+		{file: "slow.txt", want: Result{Requests: 16, Elapsed: 3010 * ms, RPS: 5.31, P50: 1100 * ms, P99: 1100 * ms, Max: 1100 * ms}},
 		{file: "close.txt", want: Result{Requests: 0, Errors: 8261, Elapsed: 1100 * ms, RPS: 0}},
 		{file: "timeout.txt", want: Result{Requests: 4, Errors: 4, Elapsed: 3010 * ms, RPS: 1.33}},
 		{file: "refused.txt", wantErr: "no \"N requests in T\" line"},
@@ -201,8 +201,8 @@ func TestGoLoadDuration(t *testing.T) {
 	if res.Errors != 0 || res.Non2xx != 0 {
 		t.Errorf("Errors = %d, Non2xx = %d, want 0", res.Errors, res.Non2xx)
 	}
-	if res.RPS <= 0 || res.P50 <= 0 || res.P50 > res.P99 {
-		t.Errorf("RPS %v, P50 %v, P99 %v: want positive and P50 ≤ P99", res.RPS, res.P50, res.P99)
+	if res.RPS <= 0 || res.P50 <= 0 || res.P50 > res.P99 || res.P99 > res.Max {
+		t.Errorf("RPS %v, P50 %v, P99 %v, Max %v: want positive and P50 ≤ P99 ≤ Max", res.RPS, res.P50, res.P99, res.Max)
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()

@@ -71,6 +71,9 @@ type MemRun struct {
 	RSS          int64     `json:"rss_bytes"`
 	PeakRSS      int64     `json:"peak_rss_bytes"`
 	RPS          float64   `json:"rps"`
+	P50Ms        float64   `json:"p50_ms"`
+	P99Ms        float64   `json:"p99_ms"`
+	MaxMs        float64   `json:"max_ms"`
 	Non2xx       int64     `json:"non_2xx"`
 	Errors       int64     `json:"errors"`
 	BytesPerReq  float64   `json:"rss_growth_bytes_per_request"`
@@ -261,8 +264,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	b.WriteString("\n")
 	if m := r.Memory; m != nil {
-		fmt.Fprintf(&b, "\nmemory of %s after %s requests (%s load, %s req/s, %d non-2xx, %d errors, read %dms after the last):\n",
-			m.Target, thousands(float64(m.Requests)), m.Load, thousands(m.RPS), m.Non2xx, m.Errors, m.SettleMillis)
+		fmt.Fprintf(&b, "\nmemory of %s after %s requests (%s load, %d non-2xx, %d errors, read %dms after the last):\n",
+			m.Target, thousands(float64(m.Requests)), m.Load, m.Non2xx, m.Errors, m.SettleMillis)
+		fmt.Fprintf(&b, "  %s req/s, latency p50 %s, p99 %s, max %s\n", thousands(m.RPS), fmtMs(m.P50Ms), fmtMs(m.P99Ms), fmtMs(m.MaxMs))
 		fmt.Fprintf(&b, "  VmRSS %s, VmHWM %s; %s at start, so %.2f KB more per request\n",
 			mb(m.RSS), mb(m.PeakRSS), mb(m.StartRSS), m.BytesPerReq/1000)
 		if len(m.QuarterRPS) > 0 {
