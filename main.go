@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -136,6 +137,7 @@ type serveOptions struct {
 	allowHosts      stringList
 	config          string
 	proxies         stringList
+	cpuProfile      string
 }
 
 // defaultConfig is the config file looked for in the working directory.
@@ -157,12 +159,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for in-flight requests")
 	fs.Var(&o.allowHosts, "allow-host", "also accept this Host `name` on the UI/API listener (repeatable)")
 	fs.Var(&o.proxies, "proxy", "reverse inspecting proxy `LISTEN=UPSTREAM`, e.g. 127.0.0.1:9000=http://127.0.0.1:3000 (repeatable)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file` (for performance work)")
 	fs.StringVar(&o.config, "config", "", "config `file` (default: hooklab.yaml in the working directory, when there is one)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	maxBodySet := false
 	fs.Visit(func(f *flag.Flag) { maxBodySet = maxBodySet || f.Name == "max-body" })
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)

@@ -3,12 +3,12 @@ package inspect
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +53,8 @@ type SQLite struct {
 	rdb   *sql.DB // readers (the same as wdb in memory)
 	fts   bool
 	queue chan *pendingWrite
+	// insert is prepared once on the writer's connection.
+	insert *sql.Stmt
 	// stop is closed by Close; done is closed when the writer has exited.
 	stop     chan struct{}
 	done     chan struct{}
@@ -151,6 +153,10 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		}
 		_ = os.Chmod(s.path, 0o600)
 	}
+	if s.insert, err = s.wdb.Prepare(insertSQL); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("database %s: %w", s.path, err)
+	}
 	var n, b sql.NullInt64
 	if err := s.wdb.QueryRow(`SELECT count(*), coalesce(sum(bytes),0) FROM exchanges`).Scan(&n, &b); err != nil {
 		s.closeDBs()
@@ -216,22 +222,29 @@ var migrations = []string{
 		method TEXT NOT NULL,
 		url TEXT NOT NULL,
 		path TEXT NOT NULL,
-		status INTEGER NOT NULL,
+		proto TEXT NOT NULL,
+		host TEXT NOT NULL,
+		remote_addr TEXT NOT NULL,
+		tls INTEGER NOT NULL,
+		req_headers TEXT NOT NULL,
 		req_size INTEGER NOT NULL,
+		req_truncated INTEGER NOT NULL,
+		req_body BLOB,
+		status INTEGER NOT NULL,
+		resp_headers TEXT,
 		resp_size INTEGER NOT NULL,
+		resp_truncated INTEGER NOT NULL,
+		resp_body BLOB,
 		truncated INTEGER NOT NULL,
 		rule TEXT NOT NULL,
 		signature TEXT NOT NULL,
 		error TEXT NOT NULL,
-		bytes INTEGER NOT NULL,
-		meta BLOB NOT NULL,
-		req_body BLOB,
-		resp_body BLOB
+		extra BLOB,
+		bytes INTEGER NOT NULL
 	);
 	CREATE INDEX exchanges_bin ON exchanges(bin, seq);
-	CREATE INDEX exchanges_time ON exchanges(time_ns);
-	CREATE TABLE bins (name TEXT PRIMARY KEY, created_ns INTEGER NOT NULL);`,
-	`CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER NOT NULL);`,
+	CREATE TABLE bins (name TEXT PRIMARY KEY, created_ns INTEGER NOT NULL);
+	CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER NOT NULL);`,
 }
 
 const ftsSchema = `CREATE VIRTUAL TABLE IF NOT EXISTS exchanges_fts USING fts5(url, headers, body, content='', contentless_delete=1, tokenize='trigram')`
@@ -316,6 +329,7 @@ func (s *SQLite) writer() {
 	index := time.NewTicker(indexEvery)
 	defer index.Stop()
 	lastWrite := time.Now()
+	lastBatch := 0
 	batch := make([]*pendingWrite, 0, maxBatch)
 	for {
 		batch = batch[:0]
@@ -328,9 +342,17 @@ func (s *SQLite) writer() {
 		case <-index.C:
 			// Index when the writer has been idle a moment, or when the
 			// backlog has grown large (then in big, efficient batches).
-			if backlog := s.lastSeq.Load() - s.indexed.Load(); backlog > 0 &&
-				(time.Since(lastWrite) >= indexEvery || backlog >= indexBacklog) {
-				if err := s.indexSome(indexBatch); err != nil {
+			backlog := s.lastSeq.Load() - s.indexed.Load()
+			n := 0
+			switch {
+			case backlog <= 0:
+			case time.Since(lastWrite) >= indexEvery:
+				n = indexBatch
+			case backlog >= indexBacklog:
+				n = indexBusyBatch // small, so captures wait little
+			}
+			if n > 0 {
+				if err := s.indexSome(n); err != nil {
 					s.log.Error("text index update failed", "err", err)
 				}
 			}
@@ -353,6 +375,12 @@ func (s *SQLite) writer() {
 				}
 			}
 		}
+		if lastBatch > 1 {
+			// Under load the callers of the last batch are waking up now:
+			// let them queue their next writes so they share this
+			// transaction instead of each paying for one.
+			runtime.Gosched()
+		}
 	fill:
 		for len(batch) < maxBatch {
 			select {
@@ -364,6 +392,7 @@ func (s *SQLite) writer() {
 		}
 		s.commit(batch)
 		lastWrite = time.Now()
+		lastBatch = len(batch)
 	}
 }
 
@@ -371,9 +400,10 @@ func (s *SQLite) writer() {
 // up to indexBatch rows when it has been idle that long or the backlog is at
 // least indexBacklog rows. Rows not yet indexed are searched by scanning.
 const (
-	indexEvery   = 200 * time.Millisecond
-	indexBatch   = 2000
-	indexBacklog = 20000
+	indexEvery     = 200 * time.Millisecond
+	indexBatch     = 2000
+	indexBusyBatch = 200
+	indexBacklog   = 20000
 )
 
 // commit writes a batch in one transaction. When one item of a batch fails
@@ -432,6 +462,7 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 	}()
 	var ins *sql.Stmt
 	var dCount, dBytes, lastSeq int64
+	var hdrBuf []byte
 	for i, p := range batch {
 		if p.op != nil {
 			n, b, err := p.op(tx)
@@ -443,13 +474,11 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 			continue
 		}
 		if ins == nil {
-			if ins, err = tx.Prepare(insertSQL); err != nil {
-				return -1, err
-			}
+			ins = tx.Stmt(s.insert)
 			defer ins.Close()
 		}
 		ex := p.ex
-		meta, err := metaJSON(ex)
+		xtra, err := encodeExtra(ex)
 		if err != nil {
 			return i, fmt.Errorf("encode exchange: %w", err)
 		}
@@ -458,14 +487,22 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 		if ex.Signature != nil {
 			sig = ex.Signature.Verdict
 		}
+		hdrBuf = appendHeaderText(hdrBuf[:0], ex.Request.Headers)
+		reqHdr := string(hdrBuf)
+		var respHdr any // NULL: no response
 		var respBody []byte
-		if ex.Response != nil {
-			respBody = ex.Response.Body
+		var respSize int64
+		var respTrunc bool
+		if r := ex.Response; r != nil {
+			hdrBuf = appendHeaderText(hdrBuf[:0], r.Headers)
+			respHdr, respBody, respSize, respTrunc = string(hdrBuf), r.Body, r.Size, r.Truncated
 		}
 		nb := ex.StoredBytes()
 		res, err := ins.Exec(ex.ID, ex.Bin, string(ex.Source), ex.Time.UnixNano(), int64(ex.Duration), ex.Request.Method,
-			ex.Request.URL, sum.Path, sum.Status, sum.RequestSize, sum.ResponseSize, boolInt(sum.Truncated),
-			ex.Rule, sig, ex.Error, nb, meta, nonNil(ex.Request.Body), respBody)
+			ex.Request.URL, sum.Path, ex.Request.Proto, ex.Request.Host, ex.Request.RemoteAddr, boolInt(ex.Request.TLS),
+			reqHdr, ex.Request.Size, boolInt(ex.Request.Truncated), nonNil(ex.Request.Body),
+			sum.Status, respHdr, respSize, boolInt(respTrunc), respBody, boolInt(sum.Truncated),
+			ex.Rule, sig, ex.Error, xtra, nb)
 		if err != nil {
 			return i, err
 		}
@@ -496,19 +533,20 @@ func (s *SQLite) indexSome(n int) error {
 		return err
 	}
 	defer tx.Rollback()
-	rows, err := tx.Query(`SELECT seq, url, meta, req_body, resp_body FROM exchanges WHERE seq > ? ORDER BY seq LIMIT ?`, from, n)
+	rows, err := tx.Query(`SELECT seq, `+exchangeCols+` FROM exchanges WHERE seq > ? ORDER BY seq LIMIT ?`, from, n)
 	if err != nil {
 		return err
 	}
 	type row struct {
-		seq             int64
-		url             string
-		meta, req, resp []byte
+		seq int64
+		ex  *Exchange
 	}
 	var todo []row
 	for rows.Next() {
 		var r row
-		if err := rows.Scan(&r.seq, &r.url, &r.meta, &r.req, &r.resp); err != nil {
+		var err error
+		r.ex, err = scanRow(prefixScanner{rows, &r.seq})
+		if err != nil {
 			rows.Close()
 			return err
 		}
@@ -528,15 +566,7 @@ func (s *SQLite) indexSome(n int) error {
 		to = todo[len(todo)-1].seq
 	}
 	for _, r := range todo {
-		var ex Exchange
-		if err := json.Unmarshal(r.meta, &ex); err != nil {
-			return fmt.Errorf("index row %d: %w", r.seq, err)
-		}
-		ex.Request.Body = r.req
-		if ex.Response != nil {
-			ex.Response.Body = r.resp
-		}
-		if _, err := ins.Exec(r.seq, r.url, headerText(&ex), bodyText(&ex)); err != nil {
+		if _, err := ins.Exec(r.seq, r.ex.Request.URL, headerText(r.ex), bodyText(r.ex)); err != nil {
 			return err
 		}
 	}
@@ -565,9 +595,10 @@ func (s *SQLite) IndexPending(ctx context.Context) error {
 	return nil
 }
 
-const insertSQL = `INSERT INTO exchanges (id, bin, source, time_ns, duration_ns, method, url, path, status,
-	req_size, resp_size, truncated, rule, signature, error, bytes, meta, req_body, resp_body)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+const insertSQL = `INSERT INTO exchanges (id, bin, source, time_ns, duration_ns, method, url, path, proto, host, remote_addr, tls,
+	req_headers, req_size, req_truncated, req_body, status, resp_headers, resp_size, resp_truncated, resp_body, truncated,
+	rule, signature, error, extra, bytes)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 func boolInt(b bool) int {
 	if b {
@@ -581,18 +612,6 @@ func nonNil(b []byte) []byte {
 		return []byte{}
 	}
 	return b
-}
-
-// metaJSON encodes ex without its bodies, which have columns of their own.
-func metaJSON(ex *Exchange) ([]byte, error) {
-	c := *ex
-	c.Request.Body = nil
-	if ex.Response != nil {
-		r := *ex.Response
-		r.Body = nil
-		c.Response = &r
-	}
-	return json.Marshal(c)
 }
 
 func headerText(ex *Exchange) string {
@@ -728,25 +747,25 @@ func (s *SQLite) write(ctx context.Context, op func(tx *sql.Tx) (int64, int64, e
 
 // Get returns one exchange with its bodies.
 func (s *SQLite) Get(ctx context.Context, id string) (*Exchange, error) {
-	var meta, req, resp []byte
-	var dns int64
-	err := s.rdb.QueryRowContext(ctx, `SELECT meta, req_body, resp_body, duration_ns FROM exchanges WHERE id = ?`, id).Scan(&meta, &req, &resp, &dns)
+	ex, err := scanRow(s.rdb.QueryRowContext(ctx, `SELECT `+exchangeCols+` FROM exchanges WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("exchange %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get exchange: %w", err)
+		return nil, fmt.Errorf("get exchange %s: %w", id, err)
 	}
-	var ex Exchange
-	if err := json.Unmarshal(meta, &ex); err != nil {
-		return nil, fmt.Errorf("decode exchange %s: %w", id, err)
-	}
-	ex.Duration = time.Duration(dns) // exact; the JSON form keeps microseconds
-	ex.Request.Body = req
-	if ex.Response != nil {
-		ex.Response.Body = resp
-	}
-	return &ex, nil
+	return ex, nil
+}
+
+// prefixScanner scans a leading column into first, then the rest with
+// scanRow's destinations.
+type prefixScanner struct {
+	sc    scanner
+	first *int64
+}
+
+func (p prefixScanner) Scan(dest ...any) error {
+	return p.sc.Scan(append([]any{p.first}, dest...)...)
 }
 
 // List returns summaries newest first.
@@ -849,12 +868,16 @@ func (s *SQLite) whereClause(ctx context.Context, q Query) (string, []any, error
 		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Text) + "%"
 		// Headers are "Name: value" pairs, as Query.Matches sees them.
 		// meta is a BLOB: cast it so the JSON functions read it as text.
-		scan := `(url LIKE ? ESCAPE '\' OR CAST(req_body AS TEXT) LIKE ? ESCAPE '\' OR CAST(resp_body AS TEXT) LIKE ? ESCAPE '\'
-			OR EXISTS (SELECT 1 FROM json_each(CAST(meta AS TEXT), '$.request.headers') AS h
-				WHERE json_extract(h.value, '$[0]') || ': ' || json_extract(h.value, '$[1]') LIKE ? ESCAPE '\')
-			OR EXISTS (SELECT 1 FROM json_each(CAST(meta AS TEXT), '$.response.headers') AS h
-				WHERE json_extract(h.value, '$[0]') || ': ' || json_extract(h.value, '$[1]') LIKE ? ESCAPE '\'))`
-		scanArgs := []any{like, like, like, like, like}
+		scan := `(url LIKE ? ESCAPE '\' OR CAST(req_body AS TEXT) LIKE ? ESCAPE '\' OR CAST(resp_body AS TEXT) LIKE ? ESCAPE '\')`
+		scanArgs := []any{like, like, like}
+		if h, ok := escapeHeaderSearch(q.Text); ok {
+			// Stored header lines are "Name: value" pairs, as Query.Matches
+			// sees them.
+			hl := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(h) + "%"
+			scan = `(url LIKE ? ESCAPE '\' OR CAST(req_body AS TEXT) LIKE ? ESCAPE '\' OR CAST(resp_body AS TEXT) LIKE ? ESCAPE '\'
+				OR req_headers LIKE ? ESCAPE '\' OR resp_headers LIKE ? ESCAPE '\')`
+			scanArgs = append(scanArgs, hl, hl)
+		}
 		if s.fts && utf8.RuneCountInString(q.Text) >= 3 {
 			// Indexed rows through the index; the rest (not yet indexed)
 			// by scanning.

@@ -1,0 +1,149 @@
+package inspect
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Headers are stored as text, one "Name: value" line per header, so that
+// they are cheap to write and a scan can search them as the "Name: value"
+// pairs Query.Matches sees. Backslash, CR and LF are escaped in names and
+// values, and so is a ':' followed by a space in a name (never in a valid
+// HTTP header name), so every list round-trips exactly.
+
+// appendHeaderText appends h in the stored form.
+func appendHeaderText(b []byte, h Headers) []byte {
+	for _, x := range h {
+		b = appendEscaped(b, x.Name, true)
+		b = append(b, ':', ' ')
+		b = appendEscaped(b, x.Value, false)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+func appendEscaped(b []byte, s string, name bool) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\':
+			b = append(b, '\\', '\\')
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == ':' && name && i+1 < len(s) && s[i+1] == ' ':
+			b = append(b, '\\', 'c') // keep the first ": " of a line the separator
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// escapeHeaderSearch returns text as it would appear inside stored header
+// lines, and false when it cannot appear there (it holds a line break).
+func escapeHeaderSearch(text string) (string, bool) {
+	if strings.ContainsAny(text, "\r\n") {
+		return "", false
+	}
+	return strings.ReplaceAll(text, `\`, `\\`), true
+}
+
+// parseHeaderText reverses appendHeaderText.
+func parseHeaderText(s string) Headers {
+	if s == "" {
+		return Headers{}
+	}
+	out := make(Headers, 0, strings.Count(s, "\n"))
+	for line := range strings.SplitSeq(strings.TrimSuffix(s, "\n"), "\n") {
+		name, value, _ := strings.Cut(line, ": ")
+		out = append(out, Header{Name: unescape(name), Value: unescape(value)})
+	}
+	return out
+}
+
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		i++
+		switch s[i] {
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 'c':
+			b.WriteByte(':')
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+// extra holds the fields of an exchange that are usually empty; it is
+// stored as JSON only when one of them is set.
+type extra struct {
+	Signature  *Signature     `json:"signature,omitempty"`
+	ReplayOf   string         `json:"replay_of,omitempty"`
+	Invocation string         `json:"invocation_id,omitempty"`
+	Attempt    int            `json:"attempt,omitempty"`
+	Meta       map[string]any `json:"meta,omitempty"`
+}
+
+func encodeExtra(ex *Exchange) ([]byte, error) {
+	if ex.Signature == nil && ex.ReplayOf == "" && ex.Invocation == "" && ex.Attempt == 0 && len(ex.Meta) == 0 {
+		return nil, nil
+	}
+	return json.Marshal(extra{ex.Signature, ex.ReplayOf, ex.Invocation, ex.Attempt, ex.Meta})
+}
+
+// exchangeCols are the columns Get reads, in scanRow's order.
+const exchangeCols = `id, bin, source, time_ns, duration_ns, method, url, proto, host, remote_addr, tls,
+	req_headers, req_size, req_truncated, req_body, status, resp_headers, resp_size, resp_truncated, resp_body,
+	rule, error, extra`
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanRow reads one row of exchangeCols into an Exchange.
+func scanRow(sc scanner) (*Exchange, error) {
+	var ex Exchange
+	var tns, dns int64
+	var tls, reqTrunc, respTrunc int
+	var reqHdr string
+	var respHdr *string
+	var status, respSize int64
+	var xtra []byte
+	var respBody []byte
+	if err := sc.Scan(&ex.ID, &ex.Bin, &ex.Source, &tns, &dns, &ex.Request.Method, &ex.Request.URL, &ex.Request.Proto,
+		&ex.Request.Host, &ex.Request.RemoteAddr, &tls, &reqHdr, &ex.Request.Size, &reqTrunc, &ex.Request.Body,
+		&status, &respHdr, &respSize, &respTrunc, &respBody, &ex.Rule, &ex.Error, &xtra); err != nil {
+		return nil, err
+	}
+	ex.Time = time.Unix(0, tns).UTC()
+	ex.Duration = time.Duration(dns)
+	ex.Request.TLS = tls != 0
+	ex.Request.Truncated = reqTrunc != 0
+	ex.Request.Headers = parseHeaderText(reqHdr)
+	if ex.Request.Body == nil {
+		ex.Request.Body = []byte{}
+	}
+	if respHdr != nil {
+		ex.Response = &Response{Status: int(status), Headers: parseHeaderText(*respHdr), Body: respBody, Size: respSize, Truncated: respTrunc != 0}
+	}
+	if len(xtra) > 0 {
+		var x extra
+		if err := json.Unmarshal(xtra, &x); err != nil {
+			return nil, err
+		}
+		ex.Signature, ex.ReplayOf, ex.Invocation, ex.Attempt, ex.Meta = x.Signature, x.ReplayOf, x.Invocation, x.Attempt, x.Meta
+	}
+	return &ex, nil
+}
