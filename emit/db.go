@@ -32,6 +32,10 @@ type db struct {
 	closed   bool
 	once     sync.Once
 	log      *slog.Logger
+
+	// Statements of the hot path, prepared once on the writer's
+	// connection (a transaction reuses them with tx.Stmt).
+	insInvocation, insAttempt, updFinish *sql.Stmt
 }
 
 type dbWrite struct {
@@ -40,6 +44,13 @@ type dbWrite struct {
 }
 
 const maxWriteBatch = 256
+
+// While writes keep coming, a batch of fewer than lingerBelow writes waits
+// up to lingerFor for more.
+const (
+	lingerBelow = 32
+	lingerFor   = 2 * time.Millisecond
+)
 
 var dbMigrations = []string{
 	`CREATE TABLE webhooks (
@@ -72,7 +83,6 @@ var dbMigrations = []string{
 	CREATE INDEX invocations_queue ON invocations(webhook_id, next_ns) WHERE queued = 1;
 	CREATE INDEX invocations_waiting ON invocations(webhook_id, status, next_ns) WHERE queued = 1;
 	CREATE INDEX invocations_webhook ON invocations(webhook_id, id);
-	CREATE INDEX invocations_updated ON invocations(updated_ns) WHERE queued = 0;
 	CREATE TABLE attempts (
 		invocation_id TEXT NOT NULL REFERENCES invocations(id) ON DELETE CASCADE,
 		n INTEGER NOT NULL,
@@ -88,7 +98,29 @@ var dbMigrations = []string{
 		error TEXT NOT NULL,
 		exchange_id TEXT NOT NULL,
 		PRIMARY KEY (invocation_id, n)
-	);`,
+	);
+	-- invocation_counts keeps the count of invocations by status and
+	-- queued, maintained by triggers, so that stats never scan.
+	CREATE TABLE invocation_counts (
+		status TEXT NOT NULL,
+		queued INTEGER NOT NULL,
+		n INTEGER NOT NULL,
+		PRIMARY KEY (status, queued)
+	) WITHOUT ROWID;
+	INSERT INTO invocation_counts(status, queued, n)
+		SELECT s.value, q.value, 0 FROM json_each('["pending","success","failed","timeout","client_error","server_error","throttled","circuit_broken"]') AS s,
+		json_each('[0,1]') AS q;
+	CREATE TRIGGER invocations_count_insert AFTER INSERT ON invocations BEGIN
+		UPDATE invocation_counts SET n = n + 1 WHERE status = NEW.status AND queued = NEW.queued;
+	END;
+	CREATE TRIGGER invocations_count_update AFTER UPDATE OF status, queued ON invocations
+		WHEN OLD.status != NEW.status OR OLD.queued != NEW.queued BEGIN
+		UPDATE invocation_counts SET n = n - 1 WHERE status = OLD.status AND queued = OLD.queued;
+		UPDATE invocation_counts SET n = n + 1 WHERE status = NEW.status AND queued = NEW.queued;
+	END;
+	CREATE TRIGGER invocations_count_delete AFTER DELETE ON invocations BEGIN
+		UPDATE invocation_counts SET n = n - 1 WHERE status = OLD.status AND queued = OLD.queued;
+	END;`,
 }
 
 // openDB opens (creating when needed) dir/emit.db, or a private in-memory
@@ -133,6 +165,15 @@ func openDB(dir string, memory bool, log *slog.Logger) (*db, error) {
 	}
 	if !memory {
 		_ = os.Chmod(d.path, 0o600)
+	}
+	for _, p := range []struct {
+		dst *(*sql.Stmt)
+		sql string
+	}{{&d.insInvocation, insertInvocationSQL}, {&d.insAttempt, insertAttemptSQL}, {&d.updFinish, updateFinishSQL}} {
+		if *p.dst, err = d.wdb.Prepare(p.sql); err != nil {
+			d.closeDBs()
+			return nil, fmt.Errorf("database %s: %w", d.path, err)
+		}
 	}
 	go d.writer()
 	return d, nil
@@ -210,6 +251,7 @@ func (d *db) write(ctx context.Context, op func(tx *sql.Tx) error) error {
 func (d *db) writer() {
 	defer close(d.done)
 	batch := make([]*dbWrite, 0, maxWriteBatch)
+	var lastCommit time.Time
 	for {
 		batch = batch[:0]
 		select {
@@ -241,7 +283,24 @@ func (d *db) writer() {
 				break fill
 			}
 		}
+		if len(batch) < lingerBelow && time.Since(lastCommit) < lingerFor*5 {
+			// Under load writes come in a trickle: wait a moment for
+			// more, so that one commit carries many. After a quiet
+			// spell a write is committed at once.
+			linger := time.NewTimer(lingerFor)
+		more:
+			for len(batch) < maxWriteBatch {
+				select {
+				case p := <-d.queue:
+					batch = append(batch, p)
+				case <-linger.C:
+					break more
+				}
+			}
+			linger.Stop()
+		}
 		d.commit(batch)
+		lastCommit = time.Now()
 	}
 }
 
@@ -304,6 +363,11 @@ func (d *db) close() error {
 
 func (d *db) closeDBs() error {
 	var err error
+	for _, st := range []*sql.Stmt{d.insInvocation, d.insAttempt, d.updFinish} {
+		if st != nil {
+			st.Close()
+		}
+	}
 	if d.rdb != nil && d.rdb != d.wdb {
 		err = d.rdb.Close()
 	}
@@ -366,9 +430,11 @@ func (d *db) deleteWebhook(ctx context.Context, id string, now time.Time) error 
 const invColumns = `id, webhook_id, event_id, event_type, cause, status, queued, attempts, retry_base, next_ns,
 	created_ns, updated_ns, method, url, headers, body, status_code, error, depth`
 
-func insertInvocation(tx *sql.Tx, inv *Invocation) error {
+const insertInvocationSQL = `INSERT INTO invocations(` + invColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+func (d *db) insertInvocation(tx *sql.Tx, inv *Invocation) error {
 	hdr, _ := json.Marshal(inv.request.Headers)
-	_, err := tx.Exec(`INSERT INTO invocations(`+invColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := tx.Stmt(d.insInvocation).Exec(
 		inv.ID, inv.WebhookID, inv.EventID, inv.EventType, inv.Cause, inv.Status, boolInt(inv.queued), inv.Attempts,
 		inv.retryBase, inv.nextAt.UnixNano(), inv.CreatedAt.UnixNano(), inv.UpdatedAt.UnixNano(),
 		inv.request.Method, inv.request.URL, hdr, nonNil(inv.request.Body), inv.StatusCode, inv.Error, inv.depth)
@@ -557,6 +623,13 @@ func (d *db) list(ctx context.Context, q InvocationQuery) ([]*Invocation, string
 	return out, next, nil
 }
 
+const (
+	insertAttemptSQL = `INSERT OR REPLACE INTO attempts(invocation_id, n, time_ns, duration_ns, req_headers, status_code,
+		resp_headers, resp_body, resp_size, resp_truncated, outcome, error, exchange_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	updateFinishSQL = `UPDATE invocations SET status = ?, queued = ?, attempts = ?, next_ns = ?, updated_ns = ?, status_code = ?, error = ?
+		WHERE id = ?`
+)
+
 // finish records one attempt and the invocation's new state.
 func (d *db) finish(ctx context.Context, inv *Invocation, a *Attempt, reqHeaders inspect.Headers) error {
 	reqH, _ := json.Marshal(reqHeaders)
@@ -571,13 +644,11 @@ func (d *db) finish(ctx context.Context, inv *Invocation, a *Attempt, reqHeaders
 		trunc = boolInt(a.Response.Truncated)
 	}
 	return d.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`INSERT OR REPLACE INTO attempts(invocation_id, n, time_ns, duration_ns, req_headers, status_code,
-			resp_headers, resp_body, resp_size, resp_truncated, outcome, error, exchange_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		if _, err := tx.Stmt(d.insAttempt).Exec(
 			inv.ID, a.N, a.Time.UnixNano(), int64(a.Duration), reqH, a.StatusCode, respH, body, size, trunc, a.Outcome, a.Error, a.ExchangeID); err != nil {
 			return err
 		}
-		_, err := tx.Exec(`UPDATE invocations SET status = ?, queued = ?, attempts = ?, next_ns = ?, updated_ns = ?, status_code = ?, error = ?
-			WHERE id = ?`, inv.Status, boolInt(inv.queued), inv.Attempts, inv.nextAt.UnixNano(), inv.UpdatedAt.UnixNano(),
+		_, err := tx.Stmt(d.updFinish).Exec(inv.Status, boolInt(inv.queued), inv.Attempts, inv.nextAt.UnixNano(), inv.UpdatedAt.UnixNano(),
 			inv.StatusCode, inv.Error, inv.ID)
 		return err
 	})
@@ -609,7 +680,7 @@ func (d *db) requeue(ctx context.Context, cond string, args []any, now time.Time
 
 // stats counts invocations by status, and those queued.
 func (d *db) stats(ctx context.Context) (map[string]int64, int64, error) {
-	rows, err := d.rdb.QueryContext(ctx, `SELECT status, queued, count(*) FROM invocations GROUP BY status, queued`)
+	rows, err := d.rdb.QueryContext(ctx, `SELECT status, queued, n FROM invocation_counts WHERE n != 0`)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -429,7 +429,7 @@ func (e *Emitter) enqueue(ctx context.Context, invs []*Invocation) ([]Queued, er
 	}
 	err := e.db.write(ctx, func(tx *sql.Tx) error {
 		for _, inv := range invs {
-			if err := insertInvocation(tx, inv); err != nil {
+			if err := e.db.insertInvocation(tx, inv); err != nil {
 				return err
 			}
 		}

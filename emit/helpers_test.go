@@ -227,7 +227,7 @@ func (te *testEnv) setConfig(yaml string) {
 	}
 }
 
-func parseConfig(t *testing.T, yaml string, getenv func(string) string) *rules.Config {
+func parseConfig(t testing.TB, yaml string, getenv func(string) string) *rules.Config {
 	t.Helper()
 	cfg, err := rules.Parse([]byte(yaml), "hooklab.yaml", getenv)
 	if err != nil {

@@ -32,7 +32,8 @@ type lane struct {
 	cancel context.CancelFunc
 
 	mu       sync.Mutex
-	inflight map[string]bool
+	inflight map[string]bool // dispatched and not yet committed
+	sending  int             // attempts whose HTTP exchange is under way
 
 	def     *Webhook // the definition the limiter and breaker follow
 	limiter *rate.Limiter
@@ -100,10 +101,21 @@ func (l *lane) follow(w *Webhook) {
 	l.brk.setConfig(b)
 }
 
-func (l *lane) inflightN() int {
+// busy reports whether the lane may not start another attempt: conc
+// exchanges are under way, or 4*conc attempts wait for their commit.
+func (l *lane) busy(conc int) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.inflight)
+	return l.sending >= conc || len(l.inflight) >= 4*conc
+}
+
+// sent frees an HTTP slot: the attempt's exchange is over and only its
+// records remain to be written.
+func (l *lane) sent() {
+	l.mu.Lock()
+	l.sending--
+	l.mu.Unlock()
+	l.poke()
 }
 
 // markWaiting records that due invocations wait (throttled or
@@ -136,7 +148,7 @@ func (l *lane) run(ctx context.Context) {
 		if conc <= 0 {
 			conc = DefaultConcurrency
 		}
-		if l.inflightN() >= conc {
+		if l.busy(conc) {
 			l.sleep(ctx, time.Time{})
 			continue
 		}
@@ -151,7 +163,7 @@ func (l *lane) run(ctx context.Context) {
 				busy[id] = true
 			}
 			l.mu.Unlock()
-			due, err := l.e.db.due(ctx, l.id, now, 64+len(busy), func(id string) bool { return busy[id] })
+			due, err := l.e.db.due(ctx, l.id, now, 256+len(busy), func(id string) bool { return busy[id] })
 			if err != nil {
 				if ctx.Err() == nil {
 					l.e.log.Error("read queued invocations", "webhook", l.id, "err", err)
@@ -196,6 +208,7 @@ func (l *lane) run(ctx context.Context) {
 		l.buf = l.buf[1:]
 		l.mu.Lock()
 		l.inflight[inv.ID] = true
+		l.sending++
 		l.mu.Unlock()
 		l.e.attempts.Add(1)
 		l.e.inflight.Add(1)
@@ -208,7 +221,7 @@ func (l *lane) run(ctx context.Context) {
 				l.e.attempts.Done()
 				l.poke()
 			}()
-			l.e.attemptQueued(w, inv, l.brk, probe)
+			l.e.attemptQueued(w, inv, l.brk, probe, l.sent)
 		}()
 	}
 }
@@ -224,9 +237,11 @@ type outcome struct {
 }
 
 // attemptQueued makes one attempt of a queued invocation and records it.
-func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, brk *breaker, probe bool) {
+// sent is called once the HTTP exchange is over.
+func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, brk *breaker, probe bool, sent func()) {
 	n := inv.Attempts + 1
 	out := e.do(e.attemptCtx, w, inv.request, inv.ID, n, nil)
+	sent()
 	if out.cancelled {
 		if probe {
 			brk.cancelProbe()
