@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -411,5 +412,53 @@ func TestHARRoundTripThroughStore(t *testing.T) {
 	again, err := Import(context.Background(), src, &buf, ImportOptions{})
 	if err != nil || len(again) != 3 || again[0] == ids[0] {
 		t.Errorf("re-import: %v %v", again, err)
+	}
+}
+
+// TestSelectPages lists more exchanges than one store page holds, oldest
+// first, skipping replays, up to a limit.
+func TestSelectPages(t *testing.T) {
+	t.Parallel()
+	store := openStore(t)
+	var ids inspect.IDs
+	var want []string
+	var wg sync.WaitGroup
+	errs := make(chan error, 1300)
+	for i := range 1300 {
+		ex := capture(ids.New(t0.Add(time.Duration(i)*time.Millisecond)), "POST", fmt.Sprintf("http://127.0.0.1:8080/b/stripe/n/%d", i), nil, []byte("{}"), okResp())
+		if i%13 == 0 {
+			ex.Source = inspect.SourceReplay
+		} else {
+			want = append(want, ex.ID)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := store.Add(context.Background(), ex); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	exs, err := Select(context.Background(), store, nil, Filter{Bin: "stripe"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ex := range exs {
+		got = append(got, ex.ID)
+	}
+	// Stored concurrently: the store's order is the order of commits.
+	slices.Sort(got)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("ids (-want +got):\n%s", d)
+	}
+	exs, _ = Select(context.Background(), store, nil, Filter{Source: "replay", Limit: 7})
+	if len(exs) != 7 || exs[0].Source != inspect.SourceReplay {
+		t.Errorf("replays with a limit: %d", len(exs))
 	}
 }

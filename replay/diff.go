@@ -228,11 +228,13 @@ func DecodeBody(h inspect.Headers, body []byte) []byte {
 func (d *differ) compareBodies(old, new *inspect.Response) ([]Change, []string) {
 	ob, nb := DecodeBody(old.Headers, old.Body), DecodeBody(new.Headers, new.Body)
 	var notes []string
+	noted := ""
 	for _, r := range []*inspect.Response{old, new} {
 		switch enc := strings.ToLower(strings.TrimSpace(r.Headers.Get("Content-Encoding"))); enc {
 		case "", "identity", "gzip", "x-gzip", "deflate":
 		default:
-			if !slices.Contains(notes, enc) {
+			if enc != noted {
+				noted = enc
 				notes = append(notes, fmt.Sprintf("a body is %s-encoded, which hooklab cannot decode: bodies compared as bytes (replay with --set-header 'Accept-Encoding: gzip' to compare content)", enc))
 			}
 		}

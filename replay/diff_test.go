@@ -174,3 +174,13 @@ func TestIgnorePaths(t *testing.T) {
 		}
 	}
 }
+
+func TestCompareUndecodableEncoding(t *testing.T) {
+	t.Parallel()
+	old := jsonResp(200, `{"a":1}`, "Content-Encoding", "br")
+	new := jsonResp(200, "\x1b\x06\x00", "Content-Encoding", "br")
+	got, notes := Compare(old, new, DiffOptions{})
+	if len(got) != 1 || got[0].Path != "body" || len(notes) != 1 || !strings.Contains(notes[0], "br-encoded") {
+		t.Errorf("changes %+v notes %q", got, notes)
+	}
+}

@@ -361,17 +361,6 @@ func validToken(s string) bool {
 var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
 	"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Content-Length"}
 
-// Prepare returns the request that replaying ex sends under opts, and the
-// headers in the order they will be recorded. It is exported for the test
-// helper and for previews; Run uses it.
-func Prepare(ex *inspect.Exchange, opts Options) (*http.Request, inspect.Headers, error) {
-	r, err := newRunner(opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	return r.prepare(context.Background(), ex)
-}
-
 func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange) (*http.Request, inspect.Headers, error) {
 	o := r.opts.Override
 	if ex.Request.Truncated && !o.SetBody {
