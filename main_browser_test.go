@@ -496,7 +496,7 @@ func testBrowserRulesError(t *testing.T, p *browserPage) {
 		t.Fatalf("POST /create: status %d, want the mock's 201", res.StatusCode)
 	}
 	p.waitFor(t, "the mocked exchange shows its status and rule",
-		`[...document.querySelectorAll('tr.exchange-row')].some((r) => r.querySelector('.status.s2xx')?.textContent === '201' && r.querySelector('.badge-rule')?.textContent === 'created')`, time.Second)
+		`[...document.querySelectorAll('tr.exchange-row')].some((r) => r.querySelector('.status.s2xx')?.textContent === '201' && r.querySelector('.badge-rule')?.textContent === 'created')`, 5*time.Second)
 
 	// A broken edit shows the error, with file and line, at once.
 	if err := os.WriteFile(cfg, []byte("mocks:\n  - name: created\n    match: {path: /create\n"), 0o644); err != nil {
