@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -256,5 +257,57 @@ func TestFailRateShare(t *testing.T) {
 	}
 	if failed < n/4 || failed > 3*n/4 {
 		t.Errorf("%d of %d failed with fail_rate 0.5", failed, n)
+	}
+}
+
+// A store slower than the traffic slows the traffic instead of piling up
+// exchanges in memory.
+func TestRecordingBackpressure(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	defer up.Close()
+	release := make(chan struct{})
+	var stored atomic.Int64
+	srv, _ := start(t, up.URL, func(o *proxy.Options) {
+		o.MaxPending = 2
+		o.Record = func(context.Context, *inspect.Exchange) error {
+			<-release
+			stored.Add(1)
+			return nil
+		}
+	})
+	done := make(chan int, 3)
+	for i := range 3 {
+		go func() {
+			resp, err := http.Get(srv.URL)
+			if err == nil {
+				io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			done <- i
+		}()
+	}
+	finished := 0
+	timeout := time.After(500 * time.Millisecond)
+wait:
+	for {
+		select {
+		case <-done:
+			finished++
+		case <-timeout:
+			break wait
+		}
+	}
+	if finished != 2 {
+		t.Fatalf("%d requests finished with room for 2 pending recordings", finished)
+	}
+	close(release)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the third request never finished")
+	}
+	for stored.Load() != 3 {
+		time.Sleep(10 * time.Millisecond)
 	}
 }
