@@ -249,6 +249,12 @@ func TestAPI(t *testing.T) {
 	if inv, _ := te.drive(failed); inv.Attempts != 2 {
 		t.Errorf("after bulk retry: %+v", inv)
 	}
+	// A redelivery goes to the webhook's endpoint of now.
+	c.do("PATCH", "/api/webhooks/bot", `{"endpoint": "`+s.URL+`/fixed"}`, nil)
+	c.do("POST", "/api/invocations/"+failed+"/retry", nil, nil)
+	if inv, _ := te.drive(failed); inv.Status != InvocationSuccess || inv.History[2].Request.URL != s.URL+"/fixed" || inv.History[1].Request.URL != s.URL+"/fail" {
+		t.Errorf("redelivery after the endpoint moved: %+v", inv)
+	}
 
 	// Test sends: saved, with overrides; unsaved, with the test secret.
 	c.do("PATCH", "/api/webhooks/bot", `{"endpoint": "`+s.URL+`/test"}`, nil)
@@ -278,7 +284,7 @@ func TestAPI(t *testing.T) {
 
 	var st Stats
 	c.do("GET", "/api/emit/stats", nil, &st)
-	if st.Total != 3 || st.ByStatus[InvocationSuccess] != 2 || st.ByStatus[InvocationServerError] != 1 {
+	if st.Total != 3 || st.ByStatus[InvocationSuccess] != 3 {
 		t.Errorf("stats = %+v", st)
 	}
 

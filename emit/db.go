@@ -74,6 +74,7 @@ var dbMigrations = []string{
 		updated_ns INTEGER NOT NULL,
 		method TEXT NOT NULL,
 		url TEXT NOT NULL,
+		endpoint TEXT NOT NULL,
 		headers BLOB NOT NULL,
 		body BLOB NOT NULL,
 		status_code INTEGER NOT NULL,
@@ -88,6 +89,7 @@ var dbMigrations = []string{
 		n INTEGER NOT NULL,
 		time_ns INTEGER NOT NULL,
 		duration_ns INTEGER NOT NULL,
+		url TEXT NOT NULL,
 		req_headers BLOB NOT NULL,
 		status_code INTEGER NOT NULL,
 		resp_headers BLOB NOT NULL,
@@ -428,16 +430,16 @@ func (d *db) deleteWebhook(ctx context.Context, id string, now time.Time) error 
 // --- invocations ---
 
 const invColumns = `id, webhook_id, event_id, event_type, cause, status, queued, attempts, retry_base, next_ns,
-	created_ns, updated_ns, method, url, headers, body, status_code, error, depth`
+	created_ns, updated_ns, method, url, endpoint, headers, body, status_code, error, depth`
 
-const insertInvocationSQL = `INSERT INTO invocations(` + invColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+const insertInvocationSQL = `INSERT INTO invocations(` + invColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 func (d *db) insertInvocation(tx *sql.Tx, inv *Invocation) error {
 	hdr, _ := json.Marshal(inv.request.Headers)
 	_, err := tx.Stmt(d.insInvocation).Exec(
 		inv.ID, inv.WebhookID, inv.EventID, inv.EventType, inv.Cause, inv.Status, boolInt(inv.queued), inv.Attempts,
 		inv.retryBase, inv.nextAt.UnixNano(), inv.CreatedAt.UnixNano(), inv.UpdatedAt.UnixNano(),
-		inv.request.Method, inv.request.URL, hdr, nonNil(inv.request.Body), inv.StatusCode, inv.Error, inv.depth)
+		inv.request.Method, inv.request.URL, inv.request.Endpoint, hdr, nonNil(inv.request.Body), inv.StatusCode, inv.Error, inv.depth)
 	return err
 }
 
@@ -449,7 +451,7 @@ func scanInvocation(s scanner) (*Invocation, error) {
 	var next, created, updated int64
 	var hdr []byte
 	err := s.Scan(&inv.ID, &inv.WebhookID, &inv.EventID, &inv.EventType, &inv.Cause, &inv.Status, &queued, &inv.Attempts,
-		&inv.retryBase, &next, &created, &updated, &inv.request.Method, &inv.request.URL, &hdr, &inv.request.Body,
+		&inv.retryBase, &next, &created, &updated, &inv.request.Method, &inv.request.URL, &inv.request.Endpoint, &hdr, &inv.request.Body,
 		&inv.StatusCode, &inv.Error, &inv.depth)
 	if err != nil {
 		return nil, err
@@ -526,7 +528,7 @@ func (d *db) getInvocation(ctx context.Context, id string) (*Invocation, error) 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := d.rdb.QueryContext(ctx, `SELECT n, time_ns, duration_ns, req_headers, status_code, resp_headers, resp_body,
+	rows, err := d.rdb.QueryContext(ctx, `SELECT n, time_ns, duration_ns, url, req_headers, status_code, resp_headers, resp_body,
 		resp_size, resp_truncated, outcome, error, exchange_id FROM attempts WHERE invocation_id = ? ORDER BY n`, id)
 	if err != nil {
 		return nil, err
@@ -539,14 +541,15 @@ func (d *db) getInvocation(ctx context.Context, id string) (*Invocation, error) 
 		var reqH, respH, body []byte
 		var trunc int
 		var size int64
-		if err := rows.Scan(&a.N, &t, &dur, &reqH, &a.StatusCode, &respH, &body, &size, &trunc, &a.Outcome, &a.Error, &a.ExchangeID); err != nil {
+		var attemptURL string
+		if err := rows.Scan(&a.N, &t, &dur, &attemptURL, &reqH, &a.StatusCode, &respH, &body, &size, &trunc, &a.Outcome, &a.Error, &a.ExchangeID); err != nil {
 			return nil, err
 		}
 		a.Time = time.Unix(0, t).UTC()
 		a.Duration = time.Duration(dur)
 		a.DurationMS = float64(a.Duration.Microseconds()) / 1000
 		_ = json.Unmarshal(reqH, &a.Request.Headers)
-		a.Request.Method, a.Request.URL = inv.request.Method, inv.request.URL
+		a.Request.Method, a.Request.URL = inv.request.Method, attemptURL
 		a.Request.Body = string(inv.request.Body)
 		if a.StatusCode != 0 || len(respH) > 2 {
 			var h inspect.Headers
@@ -624,14 +627,14 @@ func (d *db) list(ctx context.Context, q InvocationQuery) ([]*Invocation, string
 }
 
 const (
-	insertAttemptSQL = `INSERT OR REPLACE INTO attempts(invocation_id, n, time_ns, duration_ns, req_headers, status_code,
-		resp_headers, resp_body, resp_size, resp_truncated, outcome, error, exchange_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	insertAttemptSQL = `INSERT OR REPLACE INTO attempts(invocation_id, n, time_ns, duration_ns, url, req_headers, status_code,
+		resp_headers, resp_body, resp_size, resp_truncated, outcome, error, exchange_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 	updateFinishSQL = `UPDATE invocations SET status = ?, queued = ?, attempts = ?, next_ns = ?, updated_ns = ?, status_code = ?, error = ?
 		WHERE id = ?`
 )
 
 // finish records one attempt and the invocation's new state.
-func (d *db) finish(ctx context.Context, inv *Invocation, a *Attempt, reqHeaders inspect.Headers) error {
+func (d *db) finish(ctx context.Context, inv *Invocation, a *Attempt, reqURL string, reqHeaders inspect.Headers) error {
 	reqH, _ := json.Marshal(reqHeaders)
 	var respH []byte = []byte("[]")
 	var body []byte = []byte{}
@@ -645,7 +648,7 @@ func (d *db) finish(ctx context.Context, inv *Invocation, a *Attempt, reqHeaders
 	}
 	return d.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.Stmt(d.insAttempt).Exec(
-			inv.ID, a.N, a.Time.UnixNano(), int64(a.Duration), reqH, a.StatusCode, respH, body, size, trunc, a.Outcome, a.Error, a.ExchangeID); err != nil {
+			inv.ID, a.N, a.Time.UnixNano(), int64(a.Duration), reqURL, reqH, a.StatusCode, respH, body, size, trunc, a.Outcome, a.Error, a.ExchangeID); err != nil {
 			return err
 		}
 		_, err := tx.Stmt(d.updFinish).Exec(inv.Status, boolInt(inv.queued), inv.Attempts, inv.nextAt.UnixNano(), inv.UpdatedAt.UnixNano(),

@@ -3,6 +3,7 @@ package emit
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -63,10 +64,40 @@ type Invocation struct {
 
 // storedRequest is the rendered request kept with an invocation.
 type storedRequest struct {
-	Method  string
-	URL     string
-	Headers inspect.Headers
-	Body    []byte
+	Method string
+	URL    string
+	// Endpoint is the webhook's endpoint when the request was rendered;
+	// when the webhook moves, attempts go to the new endpoint (see
+	// rebase).
+	Endpoint string
+	Headers  inspect.Headers
+	Body     []byte
+}
+
+// rebase moves a rendered URL from the endpoint it was rendered for (old)
+// to the webhook's current one (cur), keeping the parameters the render
+// added.
+func rebase(stored, old, cur string) string {
+	su, err1 := url.Parse(stored)
+	ou, err2 := url.Parse(old)
+	cu, err3 := url.Parse(cur)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return cur
+	}
+	q := cu.Query()
+	oq := ou.Query()
+	added := false
+	for k, vs := range su.Query() {
+		vs = vs[min(len(oq[k]), len(vs)):]
+		if len(vs) > 0 {
+			q[k] = append(q[k], vs...)
+			added = true
+		}
+	}
+	if added {
+		cu.RawQuery = q.Encode()
+	}
+	return cu.String()
 }
 
 func (r storedRequest) public() SentRequest {

@@ -273,7 +273,7 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, brk *breaker, probe
 	}
 	a.ExchangeID = e.record(w, inv, &out, false)
 	ctx := context.WithoutCancel(e.attemptCtx)
-	if err := e.db.finish(ctx, inv, a, out.sent); err != nil {
+	if err := e.db.finish(ctx, inv, a, out.reqURL, out.sent); err != nil {
 		e.log.Error("record attempt", "invocation", inv.ID, "err", err)
 		return
 	}
@@ -330,6 +330,9 @@ func (e *Emitter) record(w *Webhook, inv *Invocation, out *outcome, test bool) s
 // of w's.
 func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID string, n int, secrets []string) outcome {
 	start := e.clock.Now()
+	if req.Endpoint != "" && req.Endpoint != w.Endpoint {
+		req.URL = rebase(req.URL, req.Endpoint, w.Endpoint)
+	}
 	out := outcome{attempt: Attempt{N: n, Time: start}, reqURL: req.URL}
 	a := &out.attempt
 	timeout := time.Duration(w.Timeout)

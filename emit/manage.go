@@ -315,6 +315,13 @@ func (e *Emitter) Invocations(ctx context.Context, q InvocationQuery) ([]*Invoca
 // budget; its attempts continue its history and it keeps its id, which
 // receivers use to de-duplicate.
 func (e *Emitter) Redeliver(ctx context.Context, id string) (*Invocation, error) {
+	inv, err := e.db.getInvocation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if e.webhook(inv.WebhookID) == nil {
+		return nil, &ValidationError{List: []FieldError{{Msg: fmt.Sprintf("webhook %s no longer exists", inv.WebhookID)}}}
+	}
 	got, err := e.db.requeue(ctx, "id = ?", []any{id}, e.clock.Now())
 	if err != nil {
 		return nil, err
@@ -356,7 +363,20 @@ func (e *Emitter) RedeliverRange(ctx context.Context, q RedeliverQuery) ([]strin
 		args = append(args, s)
 	}
 	if q.WebhookID != "" {
+		if e.webhook(q.WebhookID) == nil {
+			return nil, fmt.Errorf("webhook %s: %w", q.WebhookID, inspect.ErrNotFound)
+		}
 		conds, args = append(conds, "webhook_id = ?"), append(args, q.WebhookID)
+	} else {
+		// Only webhooks that still exist can take deliveries.
+		hooks := e.snap.Load().hooks
+		if len(hooks) == 0 {
+			return []string{}, nil
+		}
+		conds = append(conds, "webhook_id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(hooks)), ",")+")")
+		for id := range hooks {
+			args = append(args, id)
+		}
 	}
 	if !q.From.IsZero() {
 		conds, args = append(conds, "created_ns >= ?"), append(args, q.From.UnixNano())
@@ -467,7 +487,7 @@ func (e *Emitter) Test(ctx context.Context, id string, tr TestRequest) (*TestRes
 
 // testRequest builds the request of a test send.
 func (e *Emitter) testRequest(w *Webhook, tr TestRequest) (storedRequest, error) {
-	req := storedRequest{Method: w.Method, URL: w.Endpoint}
+	req := storedRequest{Method: w.Method, URL: w.Endpoint, Endpoint: w.Endpoint}
 	var p problems
 	bodyless := w.Method == http.MethodGet || w.Method == http.MethodDelete
 	var body []byte

@@ -124,7 +124,7 @@ var contentTypes = map[string]string{
 // of a trigger or automation, or the envelope when nt is nil. data is ev's
 // decoded data (nil to decode it here).
 func (e *Emitter) render(w *Webhook, ev *Event, data any, nt *notify, now time.Time) (storedRequest, error) {
-	req := storedRequest{Method: w.Method, URL: w.Endpoint}
+	req := storedRequest{Method: w.Method, URL: w.Endpoint, Endpoint: w.Endpoint}
 	bodyless := w.Method == http.MethodGet || w.Method == http.MethodDelete
 	var body []byte
 	var params url.Values

@@ -176,3 +176,20 @@ triggers:
 		t.Errorf("queued %d, sink got %d; want 3 failed and nothing sent", len(q), s.count())
 	}
 }
+
+// TestRebase moves rendered URLs to a webhook's new endpoint, keeping the
+// rendered parameters.
+func TestRebase(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ stored, old, cur, want string }{
+		{"https://a.example/x", "https://a.example/x", "https://b.example/y", "https://b.example/y"},
+		{"https://a.example/x?d=1", "https://a.example/x", "https://b.example/y", "https://b.example/y?d=1"},
+		{"https://a.example/x?d=1&fixed=1", "https://a.example/x?fixed=1", "https://b.example/y?other=2", "https://b.example/y?d=1&other=2"},
+		{"https://a.example/x?fixed=1&fixed=2", "https://a.example/x?fixed=1", "https://b.example/y", "https://b.example/y?fixed=2"},
+	}
+	for _, tt := range tests {
+		if got := rebase(tt.stored, tt.old, tt.cur); got != tt.want {
+			t.Errorf("rebase(%q, %q, %q) = %q, want %q", tt.stored, tt.old, tt.cur, got, tt.want)
+		}
+	}
+}
