@@ -286,15 +286,27 @@ func (s *Server) WaitFor(t TB, match Match, timeout time.Duration) *inspect.Exch
 	if found != nil {
 		return found
 	}
-	var got []string
-	for _, ex := range s.exchanges(nil) {
-		got = append(got, fmt.Sprintf("%s %s → %d", ex.Request.Method, ex.Request.URL, ex.Status()))
-	}
-	if len(got) == 0 {
-		got = []string{"(nothing)"}
-	}
-	t.Fatalf("hooklabtest: no matching exchange within %s (%v); the server got:\n  %s", timeout, err, strings.Join(got, "\n  "))
+	t.Fatalf("hooklabtest: no matching exchange within %s (%v); the server got:\n  %s", timeout, err, strings.Join(s.lastSeen(20), "\n  "))
 	return nil
+}
+
+// lastSeen describes the last n exchanges stored, oldest first.
+func (s *Server) lastSeen(n int) []string {
+	sums, next, err := s.Store.List(context.Background(), inspect.Query{Limit: n})
+	if err != nil {
+		return []string{"(the store failed: " + err.Error() + ")"}
+	}
+	if len(sums) == 0 {
+		return []string{"(nothing)"}
+	}
+	var out []string
+	if next != "" {
+		out = append(out, fmt.Sprintf("… (only the last %d shown)", n))
+	}
+	for i := len(sums) - 1; i >= 0; i-- {
+		out = append(out, fmt.Sprintf("%s %s → %d", sums[i].Method, sums[i].URL, sums[i].Status))
+	}
+	return out
 }
 
 // find looks in the store for the oldest match not yet seen.
