@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -150,5 +151,57 @@ triggers:
 		if _, err := e.Emit(context.Background(), batch...); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestPendingMemory queues invocations for a webhook whose rate limit holds
+// them back and reports the heap: the queue is on disk, not in RAM. Set
+// HOOKLAB_EMIT_PENDING=N (e.g. 100000) to run it.
+func TestPendingMemory(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("HOOKLAB_EMIT_PENDING"))
+	if n <= 0 {
+		t.Skip("set HOOKLAB_EMIT_PENDING=100000 to measure memory with that many invocations pending")
+	}
+	e, err := Open(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	yaml := `webhooks:
+  - id: held
+    endpoint: http://127.0.0.1:1/
+    rate_limit: 1/h
+    signing: {scheme: zendesk, secret: c2VjcmV0}
+triggers:
+  - name: held
+    when: {event: ticket.created}
+    notify: {webhook: held, payload: '{"id": "{{ticket.id}}", "subject": "{{ticket.subject}}"}'}
+`
+	if err := e.SetConfig(parseConfig(t, yaml, nil)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.Run(ctx)
+	ev := Event{Type: "ticket.created", Data: []byte(`{"ticket": {"id": 123, "subject": "printer on fire"}}`)}
+	for sent := 0; sent < n; {
+		batch := make([]Event, min(256, n-sent))
+		for i := range batch {
+			batch[i] = ev
+		}
+		if _, err := e.Emit(ctx, batch...); err != nil {
+			t.Fatal(err)
+		}
+		sent += len(batch)
+	}
+	time.Sleep(time.Second)
+	st, _ := e.Stats(ctx)
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("%d pending (%d throttled, %d queued): heap in use %.1f MiB, sys %.1f MiB\n",
+		n, st.ByStatus[InvocationThrottled], st.Queued, float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20))
+	if st.Queued != int64(n)-1 {
+		t.Errorf("queued = %d, want %d", st.Queued, n-1)
 	}
 }
