@@ -42,16 +42,6 @@ type OverrideSpec struct {
 	BodyBase64    *string         `json:"body_base64,omitempty"`
 }
 
-// OverrideSpecOf returns o in its JSON form.
-func OverrideSpecOf(o Overrides) OverrideSpec {
-	s := OverrideSpec{SetHeaders: o.SetHeaders, RemoveHeaders: o.RemoveHeaders, Method: o.Method, Path: o.Path}
-	if o.SetBody {
-		b := base64.StdEncoding.EncodeToString(o.Body)
-		s.BodyBase64 = &b
-	}
-	return s
-}
-
 // Overrides returns s as Overrides.
 func (s OverrideSpec) Overrides() (Overrides, error) {
 	o := Overrides{SetHeaders: s.SetHeaders, RemoveHeaders: s.RemoveHeaders, Method: s.Method, Path: s.Path}
