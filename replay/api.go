@@ -157,8 +157,11 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var exs []*inspect.Exchange
-	if spec.HAR != nil {
-		exs, err = spec.HAR.Exchanges()
+	if len(spec.HAR) > 0 {
+		var f *har.File
+		if f, err = har.Parse(spec.HAR); err == nil {
+			exs, err = f.Exchanges()
+		}
 	} else {
 		var f Filter
 		if spec.Filter != nil {

@@ -220,10 +220,22 @@ func TestAPIReplayByFilterAndHAR(t *testing.T) {
 		t.Errorf("second run replayed %d", st.Summary.Replayed)
 	}
 
-	f := har.New([]*inspect.Exchange{other}, har.Options{})
-	a.call(t, "POST", "/api/replay", Spec{HAR: f, Target: tg.URL}, &started)
+	var buf bytes.Buffer
+	har.Encode(&buf, har.New([]*inspect.Exchange{other}, har.Options{}))
+	a.call(t, "POST", "/api/replay", Spec{HAR: buf.Bytes(), Target: tg.URL}, &started)
 	if st := a.waitRun(t, started.ID); st.Summary != (Summary{Replayed: 1, Same: 1}) {
 		t.Errorf("HAR run %+v", st)
+	}
+	// A browser's file, extension fields and all.
+	chrome, err := os.ReadFile("../inspect/har/testdata/chrome.har")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := a.call(t, "POST", "/api/replay", Spec{HAR: chrome, Target: tg.URL}, &started); code != 202 {
+		t.Fatalf("chrome HAR: %d", code)
+	}
+	if st := a.waitRun(t, started.ID); st.Summary.Replayed != 5 || st.Summary.Failed != 0 {
+		t.Errorf("chrome HAR run %+v", st.Summary)
 	}
 }
 

@@ -244,16 +244,19 @@ Flags:
 	var rep *Report
 	switch {
 	case *harFile != "":
-		fh, err := os.Open(*harFile)
+		data, err := os.ReadFile(*harFile)
 		if err != nil {
 			return err
 		}
-		exs, err := ReadHAR(fh)
-		fh.Close()
+		f, err := har.Parse(data)
+		var exs []*inspect.Exchange
+		if err == nil {
+			exs, err = f.Exchanges()
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", *harFile, err)
 		}
-		spec.HAR = &har.File{} // marks the source for the checks
+		spec.HAR = data
 		opts, err := spec.Options(base)
 		if err != nil {
 			return usage("%v", err)

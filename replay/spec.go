@@ -2,20 +2,22 @@ package replay
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/hooklab/hooklab/inspect"
-	"github.com/hooklab/hooklab/inspect/har"
 )
 
 // Spec is a replay run as the API takes it (POST /api/replay) and the
 // command sends it: what to replay (IDs, else Filter, or a HAR file), where,
 // how, and how to compare.
 type Spec struct {
-	IDs    []string  `json:"ids,omitempty"`
-	Filter *Filter   `json:"filter,omitempty"`
-	HAR    *har.File `json:"har,omitempty"`
+	IDs    []string `json:"ids,omitempty"`
+	Filter *Filter  `json:"filter,omitempty"`
+	// HAR is a whole HAR file (Chrome's and Firefox's extension fields
+	// included).
+	HAR json.RawMessage `json:"har,omitempty"`
 
 	Target      string       `json:"target,omitempty"`
 	StripPrefix string       `json:"strip_prefix,omitempty"`
@@ -98,7 +100,7 @@ func (s *Spec) Options(base Options) (Options, error) {
 	if s.Filter != nil {
 		n++
 	}
-	if s.HAR != nil {
+	if len(s.HAR) > 0 {
 		n++
 	}
 	if n != 1 {
