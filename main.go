@@ -26,6 +26,7 @@ import (
 	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/mock"
 	"github.com/hooklab/hooklab/proxy"
+	"github.com/hooklab/hooklab/replay"
 	"github.com/hooklab/hooklab/rules"
 	"github.com/hooklab/hooklab/ui"
 )
@@ -52,6 +53,9 @@ const usage = `hooklab: a local HTTP sidecar for webhooks and HTTP integrations.
 Usage:
   hooklab [serve] [flags]   capture, mock and show traffic (the default)
   hooklab tail [flags]      print a running server's exchanges as they arrive
+  hooklab replay [flags]    re-send recorded exchanges (or a HAR file) to a target and diff the answers
+  hooklab export --har FILE write recorded exchanges as HAR 1.2 (secrets redacted)
+  hooklab import FILE.har   load a HAR file's entries as exchanges
   hooklab check [FILE]      validate a config file (default hooklab.yaml); --print shows it normalized
   hooklab schema            print the JSON Schema of the config file
   hooklab version           print the version
@@ -71,6 +75,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "tail":
 		return tail(ctx, args, getenv, stdout, stderr)
+	case "replay", "export", "import":
+		c := replayCLI(getenv, stdout, stderr)
+		var err error
+		switch cmd {
+		case "replay":
+			err = c.Replay(ctx, args)
+		case "export":
+			err = c.Export(ctx, args)
+		case "import":
+			err = c.Import(ctx, args)
+		}
+		if errors.Is(err, replay.ErrUsage) || errors.Is(err, replay.ErrDiff) {
+			return errUsage // already said
+		}
+		return err
 	case "check":
 		return check(args, getenv, stdout, stderr)
 	case "schema":
@@ -148,7 +167,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs := newFlags("serve", stderr)
 	fs.StringVar(&o.capture, "capture", "127.0.0.1:8080", "capture `address`: any request here is recorded and answered")
 	fs.StringVar(&o.ui, "ui", "127.0.0.1:4040", "UI and API `address`")
-	fs.StringVar(&o.data, "data", "", "data `directory` (default: hooklab under the user's data directory)")
+	fs.StringVar(&o.data, "data", getenv("HOOKLAB_DATA"), "data `directory` (default: $HOOKLAB_DATA, else hooklab under the user's data directory)")
 	fs.BoolVar(&o.memory, "memory", false, "keep everything in memory, nothing on disk")
 	fs.Var(&o.maxBody, "max-body", "store at most this many body `bytes` (e.g. 10MiB); the rest is counted and marked truncated")
 	fs.Int64Var(&o.retainCount, "retain-count", 100000, "keep at most `N` exchanges (0: no limit)")
@@ -286,6 +305,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		count, bytes := store.Stats()
 		inspect.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "exchanges": count, "bytes": bytes})
 	})
+	replayAPI := replay.NewAPI(replay.APIConfig{
+		Store:   store,
+		IDs:     ids,
+		Publish: hub.Publish,
+		Logger:  log.With("component", "replay"),
+		Context: ctx,
+	})
+	uiMux.Handle("/api/replay", replayAPI)
+	uiMux.Handle("/api/replay/", replayAPI)
+	uiMux.Handle("POST /api/import", replayAPI)
+	uiMux.Handle("GET /api/export.har", replayAPI)
 	uiMux.HandleFunc("GET /api/info", func(w http.ResponseWriter, r *http.Request) {
 		inspect.WriteJSON(w, http.StatusOK, map[string]any{
 			"version": version(), "capture_url": captureURL, "ui_url": uiURL, "data": store.Path(),
@@ -391,6 +421,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		serr = errors.Join(serr, srv.Shutdown(sctx))
 		proxies[i].Wait() // recordings reach the store before it closes
 	}
+	replayAPI.Wait() // runs stop with ctx; their recordings reach the store
 	if cerr := store.Close(); cerr != nil {
 		serr = errors.Join(serr, fmt.Errorf("close store: %w", cerr))
 	}
@@ -398,6 +429,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	return serr
+}
+
+// replayCLI builds the replay, export and import commands. They talk to a
+// running server (--server, $HOOKLAB_UI) and otherwise open the store in
+// $HOOKLAB_DATA or the default data directory.
+func replayCLI(getenv func(string) string, stdout, stderr io.Writer) *replay.CLI {
+	return &replay.CLI{
+		Stdout: stdout, Stderr: stderr, Getenv: getenv,
+		OpenStore: func() (inspect.Store, error) {
+			return inspect.OpenSQLite(envOr(getenv, "HOOKLAB_DATA", inspect.DefaultDataDir(getenv)), inspect.Options{})
+		},
+	}
 }
 
 func check(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
