@@ -172,14 +172,17 @@ automations:
     notify: {webhook: periodic, payload: '{}'}
 `
 	te := newEnv(t, yaml, nil) // the clock starts at 12:00
-	time.Sleep(20 * time.Millisecond)
+	start := te.clock.Now()
+	te.clock.waitWaiter(t, start.Add(time.Hour))
 	if s.count() != 0 {
 		t.Fatalf("fired before their time: %d", s.count())
 	}
 	te.clock.Advance(time.Hour) // 13:00: sla
 	te.waitCount("periodic", InvocationSuccess, 1)
+	te.clock.waitWaiter(t, start.Add(90*time.Minute))
 	te.clock.Advance(30 * time.Minute) // 13:30: nightly
 	te.waitCount("periodic", InvocationSuccess, 2)
+	te.clock.waitWaiter(t, start.Add(2*time.Hour))
 	te.clock.Advance(30 * time.Minute) // 14:00: sla again
 	te.waitCount("periodic", InvocationSuccess, 3)
 	bodies := []string{}

@@ -72,6 +72,21 @@ func (f *fakeClock) Set(t time.Time) {
 
 func (f *fakeClock) Advance(d time.Duration) { f.Set(f.Now().Add(d)) }
 
+// waitWaiter waits until something waits for time at.
+func (f *fakeClock) waitWaiter(t *testing.T, at time.Time) {
+	t.Helper()
+	waitFor(t, "a waiter for "+at.Format(time.TimeOnly), func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for w := range f.waiters {
+			if w.at.Equal(at) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // recorder keeps the exchanges an emitter records.
 type recorder struct {
 	mu  sync.Mutex
