@@ -60,7 +60,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.rev, "rev", "", "build hooklab from this git revision (e.g. HEAD) instead of the work tree")
 	fs.StringVar(&c.config, "config", "", "config file passed to hooklab as --config")
 	fs.Var(&c.hooklabArgs, "arg", "extra argument for hooklab serve, repeatable (e.g. --arg=--memory)")
-	fs.StringVar(&c.load, "load", defaultLoad(), "load generator: wrk or go (default wrk when on PATH)")
+	fs.StringVar(&c.load, "load", defaultLoad(), "load generator: wrk or go; the default is wrk when it is on PATH, else go")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "length of each measured run (wrk rounds up to whole seconds)")
 	fs.DurationVar(&c.warmup, "warmup", 2*time.Second, "load on each target before the first round; 0 for none")
 	fs.IntVar(&c.rounds, "rounds", 3, "measured runs per target, in alternating order; medians are reported")
