@@ -18,6 +18,72 @@
 // failing endpoint never delays another webhook. A restart resumes every
 // queued invocation. Delivery is at least once, with no ordering promise.
 //
+// # Wiring
+//
+// main builds one Emitter and owns it:
+//
+//	em, err := emit.Open(emit.Options{Dir: dataDir, Memory: memory, Record: store.Add,
+//		Publish: hub.Publish, IDs: ids, Logger: log.With("component", "emit"), Getenv: getenv})
+//	err = em.SetConfig(cfg)            // and on every reload; keep the last good one on error
+//	for _, p := range emit.Prefixes() { uiMux.Handle(p, em.Handler()) }
+//	capture and proxy call em.OnExchange(ctx, ex) for every exchange (never blocks)
+//	go em.Run(ctx)                     // deliveries, automations, retention
+//	defer em.Close()                   // before the inspect store: attempts still record
+//
+// "hooklab check" calls Check; "hooklab send TYPE --data @file.json" calls
+// ReadData and Send.
+//
+// # A Zendesk-style example
+//
+//	webhooks:
+//	  - id: support-bot
+//	    endpoint: https://127.0.0.1:3000/hooks/zendesk
+//	    authentication:
+//	      type: basic_auth
+//	      username: bot
+//	      password: ${BOT_PASSWORD}
+//	    custom_headers: {X-Team: support}
+//	    signing:
+//	      scheme: zendesk
+//	      secret: ${SIGNING_SECRET}
+//	triggers:
+//	  - name: urgent-ticket
+//	    when:
+//	      event: ticket.created
+//	      all:
+//	        - {path: ticket.priority, op: eq, value: urgent}
+//	    notify:
+//	      webhook: support-bot
+//	      payload: '{"id": "{{ticket.id}}", "subject": "{{ticket.subject}}"}'
+//
+// fired with
+//
+//	hooklab send ticket.created --data '{"ticket": {"id": 35436, "priority": "urgent", "subject": "Printer on fire"}}'
+//
+// The receiver verifies X-Zendesk-Webhook-Signature: base64 of
+// HMAC-SHA256(secret, X-Zendesk-Webhook-Signature-Timestamp + body):
+//
+//	mac := hmac.New(sha256.New, []byte(secret))
+//	mac.Write([]byte(r.Header.Get("X-Zendesk-Webhook-Signature-Timestamp")))
+//	mac.Write(body)
+//	want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+//	ok := hmac.Equal([]byte(want), []byte(r.Header.Get("X-Zendesk-Webhook-Signature")))
+//
+// and de-duplicates on X-Zendesk-Webhook-Invocation-Id (the same on every
+// retry of one invocation).
+//
+// # Benchmarks
+//
+// A benchmark drives the emitter through the API of a running hooklab:
+// POST /api/events takes one event or a JSON list of them (up to 64 MiB);
+// GET /api/emit/stats answers {"by_status": {...}, "queued", "in_flight",
+// "total", "dropped_events", "buffered_events"} from counts kept by the
+// database, cheap to poll. A run is over when by_status.success (plus the
+// failures) reaches the number of invocations and queued and in_flight are
+// 0. To hold invocations pending (memory with the queue on disk), give the
+// webhook rate_limit: 1/h. In process, Emit takes events in batches and
+// Stats counts the same way.
+//
 // # API
 //
 // Handler serves (mount every prefix of [Prefixes] on the API listener):
