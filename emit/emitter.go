@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -519,7 +520,7 @@ func exchangeEvent(ex *inspect.Exchange, typ string) Event {
 	if resp := ex.Response; resp != nil {
 		hdr := map[string]any{}
 		for _, h := range resp.Headers {
-			hdr[lower(h.Name)] = h.Value
+			hdr[strings.ToLower(h.Name)] = h.Value
 		}
 		data["response"] = map[string]any{"status": resp.Status, "headers": hdr, "body": string(resp.Body)}
 	}
@@ -528,16 +529,6 @@ func exchangeEvent(ex *inspect.Exchange, typ string) Event {
 		b = []byte(`{}`)
 	}
 	return Event{ID: ex.ID, Type: typ, Time: ex.Time, Subject: "exchange:" + ex.ID, Data: b}
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 32
-		}
-	}
-	return string(b)
 }
 
 // Run delivers queued invocations, turns exchanges into events and runs
