@@ -68,7 +68,10 @@ type SQLite struct {
 	// lastSeq is the newest committed row; indexed is the text index's
 	// watermark: rows up to it are in exchanges_fts.
 	lastSeq, indexed atomic.Int64
-	log              *slog.Logger
+	// retainedTo is the newest row retention deleted; index entries up to
+	// ftsPurged are gone. Only the writer uses them.
+	retainedTo, ftsPurged int64
+	log                   *slog.Logger
 }
 
 var _ Store = (*SQLite)(nil)
@@ -169,6 +172,14 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 	_ = s.wdb.QueryRow(`SELECT v FROM kv WHERE k = 'fts_indexed'`).Scan(&indexed)
 	s.lastSeq.Store(last.Int64)
 	s.indexed.Store(indexed.Int64)
+	// Everything below the oldest row was deleted by retention.
+	var oldest, purged sql.NullInt64
+	_ = s.wdb.QueryRow(`SELECT min(seq) FROM exchanges`).Scan(&oldest)
+	_ = s.wdb.QueryRow(`SELECT v FROM kv WHERE k = 'fts_purged'`).Scan(&purged)
+	s.retainedTo, s.ftsPurged = last.Int64, purged.Int64
+	if oldest.Valid {
+		s.retainedTo = oldest.Int64 - 1
+	}
 	go s.writer()
 	return s, nil
 }
@@ -351,6 +362,11 @@ func (s *SQLite) writer() {
 			case backlog >= indexBacklog:
 				n = indexBusyBatch // small, so captures wait little
 			}
+			if n == indexBatch || backlog <= 0 && time.Since(lastWrite) >= indexEvery {
+				if err := s.purgeIndex(indexBatch); err != nil {
+					s.log.Error("text index purge failed", "err", err)
+				}
+			}
 			if n > 0 {
 				if err := s.indexSome(n); err != nil {
 					s.log.Error("text index update failed", "err", err)
@@ -510,6 +526,19 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 		dCount++
 		dBytes += nb
 	}
+	// Retention rides in the same transaction.
+	var retainedTo int64
+	var cutoff int64
+	if s.opts.RetainAge > 0 {
+		cutoff = s.opts.Now().Add(-s.opts.RetainAge).UnixNano()
+	}
+	if dCount > 0 && (cutoff > 0 || s.overLimit(s.count.Load()+dCount, s.bytes.Load()+dBytes)) {
+		n, b, to, err := s.retainTx(tx, s.count.Load()+dCount, s.bytes.Load()+dBytes, cutoff)
+		if err != nil {
+			return -1, err
+		}
+		dCount, dBytes, retainedTo = dCount-n, dBytes-b, to
+	}
 	if err := tx.Commit(); err != nil {
 		return -1, err
 	}
@@ -518,10 +547,76 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 	if lastSeq > s.lastSeq.Load() {
 		s.lastSeq.Store(lastSeq)
 	}
-	if dCount > 0 {
-		s.retain()
+	if retainedTo > s.retainedTo {
+		s.retainedTo = retainedTo
 	}
 	return -1, nil
+}
+
+// overLimit reports whether count or bytes exceed the retention limits.
+func (s *SQLite) overLimit(count, bytes int64) bool {
+	o := s.opts
+	return o.RetainCount > 0 && count > o.RetainCount || o.RetainBytes > 0 && bytes > o.RetainBytes
+}
+
+// retainTx deletes the oldest exchanges, in arrival order, while the store
+// is over its count or byte limit or they are older than cutoffNS (0: no
+// age limit). Their text index entries are purged later, when the writer is
+// idle (purgeIndex); until then search never returns them, since it selects
+// from the exchanges that exist.
+func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS int64) (n, b, to int64, err error) {
+	const page = 512
+	after := int64(0)
+	for {
+		rows, err := tx.Query(`SELECT seq, bytes, time_ns FROM exchanges WHERE seq > ? ORDER BY seq LIMIT ?`, after, page)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		got, stop := 0, false
+		for rows.Next() {
+			var seq, nb, tns int64
+			if err := rows.Scan(&seq, &nb, &tns); err != nil {
+				rows.Close()
+				return 0, 0, 0, err
+			}
+			got++
+			if !s.overLimit(count-n, bytes-b) && !(cutoffNS > 0 && tns < cutoffNS) {
+				stop = true
+				break
+			}
+			n, b, to, after = n+1, b+nb, seq, seq
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, 0, 0, err
+		}
+		if stop || got < page {
+			break
+		}
+	}
+	if n > 0 {
+		if _, err := tx.Exec(`DELETE FROM exchanges WHERE seq <= ?`, to); err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	return n, b, to, nil
+}
+
+// purgeIndex removes up to n text index entries of exchanges that
+// retention deleted. It runs in the writer.
+func (s *SQLite) purgeIndex(n int64) error {
+	to := min(s.retainedTo, s.indexed.Load(), s.ftsPurged+n)
+	if !s.fts || to <= s.ftsPurged {
+		return nil
+	}
+	if _, err := s.wdb.Exec(`DELETE FROM exchanges_fts WHERE rowid > ? AND rowid <= ?`, s.ftsPurged, to); err != nil {
+		return err
+	}
+	if _, err := s.wdb.Exec(`INSERT INTO kv(k, v) VALUES ('fts_purged', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`, to); err != nil {
+		return err
+	}
+	s.ftsPurged = to
+	return nil
 }
 
 // indexSome adds up to n rows past the index watermark to the text index,
@@ -657,47 +752,33 @@ func (s *SQLite) retain() {
 	if o.RetainCount <= 0 && o.RetainBytes <= 0 && o.RetainAge <= 0 {
 		return
 	}
-	var conds []string
-	var args []any
-	if o.RetainCount > 0 {
-		if excess := s.count.Load() - o.RetainCount; excess > 0 {
-			conds = append(conds, `seq IN (SELECT seq FROM exchanges ORDER BY seq LIMIT ?)`)
-			args = append(args, excess)
-		}
-	}
+	var cutoff int64
 	if o.RetainAge > 0 {
-		conds = append(conds, `time_ns < ?`)
-		args = append(args, o.Now().Add(-o.RetainAge).UnixNano())
+		cutoff = o.Now().Add(-o.RetainAge).UnixNano()
 	}
-	if len(conds) > 0 {
-		s.deleteWhere(strings.Join(conds, " OR "), args...)
+	if cutoff == 0 && !s.overLimit(s.count.Load(), s.bytes.Load()) {
+		return
 	}
-	if o.RetainBytes > 0 && s.bytes.Load() > o.RetainBytes {
-		excess := s.bytes.Load() - o.RetainBytes
-		// Delete the oldest rows whose running total covers the excess.
-		s.deleteWhere(`seq <= (SELECT seq FROM (SELECT seq, sum(bytes) OVER (ORDER BY seq) AS run FROM exchanges) WHERE run >= ? ORDER BY seq LIMIT 1)`, excess)
-	}
-}
-
-// deleteWhere deletes matching exchanges (and their index entries) in one
-// transaction on the writer's connection, and updates the counters.
-func (s *SQLite) deleteWhere(cond string, args ...any) (int64, error) {
 	tx, err := s.wdb.Begin()
 	if err != nil {
-		return 0, err
+		s.log.Error("retention failed", "err", err)
+		return
 	}
-	n, b, err := s.deleteTx(tx, cond, args...)
-	if err != nil {
+	n, b, to, err := s.retainTx(tx, s.count.Load(), s.bytes.Load(), cutoff)
+	if err == nil {
+		err = tx.Commit()
+	} else {
 		tx.Rollback()
-		s.log.Error("retention delete failed", "err", err)
-		return 0, err
 	}
-	if err := tx.Commit(); err != nil {
-		return 0, err
+	if err != nil {
+		s.log.Error("retention failed", "err", err)
+		return
 	}
 	s.count.Add(-n)
 	s.bytes.Add(-b)
-	return n, nil
+	if to > s.retainedTo {
+		s.retainedTo = to
+	}
 }
 
 // deleteTx deletes matching exchanges and their index entries. It runs in
