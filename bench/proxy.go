@@ -249,6 +249,7 @@ func (b *bench) proxyMemoryRun(ctx context.Context, upstream string, n int, sett
 	b.logf("memory: %s requests through a fresh hooklab proxy (pid %d)", thousands(float64(n)), srv.PID())
 	mr := &MemRun{Target: "hooklab", Requests: n, Load: "go", StartRSS: m0.RSS, SettleMillis: settle.Milliseconds()}
 	var rss []int64
+	var p50s []float64
 	var elapsed time.Duration
 	for q := range 4 {
 		s := b.spec(srv.URLs["proxy"], 0)
@@ -260,6 +261,9 @@ func (b *bench) proxyMemoryRun(ctx context.Context, upstream string, n int, sett
 		mr.Non2xx += res.Non2xx
 		mr.Errors += res.Errors
 		mr.QuarterRPS = append(mr.QuarterRPS, res.RPS)
+		p50s = append(p50s, ms(res.P50))
+		mr.P99Ms = max(mr.P99Ms, ms(res.P99)) // the worst quarter's
+		mr.MaxMs = max(mr.MaxMs, ms(res.Max))
 		elapsed += res.Elapsed
 		select {
 		case <-ctx.Done():
@@ -280,6 +284,7 @@ func (b *bench) proxyMemoryRun(ctx context.Context, upstream string, n int, sett
 	if elapsed > 0 {
 		mr.RPS = float64(n) / elapsed.Seconds()
 	}
+	mr.P50Ms = median(p50s)
 	mr.BytesPerReq = float64(mr.RSS-m0.RSS) / float64(n)
 	return mr, rss, nil
 }
