@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,9 +21,11 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/hooklab/hooklab/emit"
 	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/mock"
 	"github.com/hooklab/hooklab/proxy"
@@ -56,6 +59,7 @@ Usage:
   hooklab replay [flags]    re-send recorded exchanges (or a HAR file) to a target and diff the answers
   hooklab export --har FILE write recorded exchanges as HAR 1.2 (secrets redacted)
   hooklab import FILE.har   load a HAR file's entries as exchanges
+  hooklab send TYPE [flags] post an event (e.g. ticket.created --data @ticket.json) to a running hooklab
   hooklab check [FILE]      validate a config file (default hooklab.yaml); --print shows it normalized
   hooklab schema            print the JSON Schema of the config file
   hooklab version           print the version
@@ -92,6 +96,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	case "check":
 		return check(args, getenv, stdout, stderr)
+	case "send":
+		return send(ctx, args, getenv, stdout, stderr)
 	case "schema":
 		_, err := stdout.Write(rules.Schema())
 		return err
@@ -250,6 +256,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	engine := mock.NewEngine(cfg, nil)
 
 	hub := inspect.NewHub()
+	// The emitter hears of every captured and proxied exchange; it is
+	// opened after the store, whose commits it listens to.
+	var emitterRef atomic.Pointer[emit.Emitter]
+	onCommit := func(exs []*inspect.Exchange) {
+		hub.PublishExchanges(exs)
+		emitter := emitterRef.Load()
+		if emitter == nil {
+			return
+		}
+		for _, ex := range exs {
+			if ex.Source == inspect.SourceCapture || ex.Source == inspect.SourceProxy {
+				emitter.OnExchange(ctx, ex)
+			}
+		}
+	}
 	dataDir := o.data
 	if dataDir == "" && !o.memory {
 		dataDir = inspect.DefaultDataDir(getenv)
@@ -259,7 +280,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		RetainCount: o.retainCount,
 		RetainAge:   o.retainAge,
 		RetainBytes: int64(o.retainBytes),
-		OnCommit:    hub.PublishExchanges,
+		OnCommit:    onCommit,
 		Logger:      log.With("component", "store"),
 	})
 	if err != nil {
@@ -267,9 +288,39 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer store.Close()
 
+	ids := new(inspect.IDs)
+	emitter, err := emit.Open(emit.Options{
+		Dir:     dataDir,
+		Memory:  o.memory,
+		Record:  store.Add,
+		Publish: hub.Publish,
+		IDs:     ids,
+		Logger:  log.With("component", "emit"),
+		Getenv:  getenv,
+	})
+	if err != nil {
+		return fmt.Errorf("emitter: %w", err)
+	}
+	defer emitter.Close()
+	emitterRef.Store(emitter)
+	if cfg != nil {
+		if err := emitter.SetConfig(cfg); err != nil {
+			return fmt.Errorf("config %s:\n%w", cfgPath, err)
+		}
+		for _, w := range emitter.Warnings() {
+			log.Warn("config", "warning", w)
+		}
+	}
+	emitDone := make(chan struct{})
+	go func() {
+		defer close(emitDone)
+		if err := emitter.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("emitter stopped", "err", err)
+		}
+	}()
+
 	captureURL := "http://" + capLn.Addr().String() + "/"
 	uiURL := "http://" + uiLn.Addr().String() + "/"
-	ids := new(inspect.IDs)
 
 	// --max-body wins; otherwise the live config's settings.max_body, which
 	// a reload can change.
@@ -306,12 +357,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		inspect.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "exchanges": count, "bytes": bytes})
 	})
 	replayAPI := replay.NewAPI(replay.APIConfig{
-		Store:   store,
-		IDs:     ids,
-		Publish: hub.Publish,
-		Logger:  log.With("component", "replay"),
-		Context: ctx,
+		Store:      store,
+		IDs:        ids,
+		Publish:    hub.Publish,
+		ResignFunc: resigner(emitter),
+		Logger:     log.With("component", "replay"),
+		Context:    ctx,
 	})
+	emitAPI := emitter.Handler()
+	for _, prefix := range emit.Prefixes() {
+		uiMux.Handle(prefix, emitAPI)
+	}
 	uiMux.Handle("/api/replay", replayAPI)
 	uiMux.Handle("/api/replay/", replayAPI)
 	uiMux.Handle("POST /api/import", replayAPI)
@@ -389,6 +445,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go rules.WatchFrom(watchCtx, cfgPath, cfgBytes, getenv, log, func(c *rules.Config, err error) {
+		if err == nil {
+			// Webhooks, triggers and subscriptions are validated too; a
+			// config they refuse is refused whole.
+			err = emitter.SetConfig(c)
+		}
 		engine.Apply(c, err)
 		if err != nil {
 			log.Error("config reload failed; the last good config stays live", "err", err)
@@ -422,6 +483,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		proxies[i].Wait() // recordings reach the store before it closes
 	}
 	replayAPI.Wait() // runs stop with ctx; their recordings reach the store
+	<-emitDone
+	if eerr := emitter.Close(); eerr != nil { // drains deliveries, before the store closes
+		serr = errors.Join(serr, fmt.Errorf("close emitter: %w", eerr))
+	}
 	if cerr := store.Close(); cerr != nil {
 		serr = errors.Join(serr, fmt.Errorf("close store: %w", cerr))
 	}
@@ -473,8 +538,64 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		_, err = stdout.Write(b)
 		return err
 	}
+	warnings, err := emit.Check(cfg, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return errUsage
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
 	fmt.Fprintf(stdout, "%s: ok (%d mocks, %d verify rules)\n", file, len(cfg.Mocks), len(cfg.Verify))
 	return nil
+}
+
+// resigner signs an emitted exchange again, with the webhook's current
+// secret and a fresh timestamp, for replay --resign.
+func resigner(e *emit.Emitter) func(ex *inspect.Exchange) (http.Header, error) {
+	return func(ex *inspect.Exchange) (http.Header, error) {
+		sec, err := e.SigningSecret(ex.Bin)
+		if err != nil {
+			return nil, err
+		}
+		id := ex.Invocation
+		if id == "" {
+			id = ex.ID
+		}
+		return rules.Sign(sec.Scheme, []string{sec.Secret}, id, time.Now(), ex.Request.Body)
+	}
+}
+
+func send(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("send", stderr)
+	server := fs.String("server", envOr(getenv, "HOOKLAB_UI", "http://127.0.0.1:4040"), "the running hooklab's UI `URL` (env HOOKLAB_UI)")
+	data := fs.String("data", "{}", "event data: JSON, @file, or - for standard input")
+	var typ string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		typ, args = args[0], args[1:]
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if typ == "" {
+		fmt.Fprintln(stderr, "hooklab send: want an event type, e.g. hooklab send ticket.created --data @ticket.json")
+		return errUsage
+	}
+	body, err := emit.ReadData(*data, os.Stdin)
+	if err != nil {
+		return fmt.Errorf("--data: %w", err)
+	}
+	s := *server
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	res, err := emit.Send(ctx, s, typ, body)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(res)
 }
 
 func tail(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

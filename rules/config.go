@@ -253,7 +253,7 @@ func Parse(data []byte, file string, getenv func(string) string) (*Config, error
 	c := &Config{File: file, Settings: Settings{MaxBody: DefaultMaxBody, DefaultStatus: 200}}
 
 	var doc yaml.Node
-	yd := yaml.NewDecoder(bytes.NewReader(data))
+	yd := yaml.NewDecoder(bytes.NewReader(protectEnv(data)))
 	err := yd.Decode(&doc)
 	if errors.Is(err, io.EOF) {
 		return c, nil
@@ -320,17 +320,36 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 		case "settings":
 			d.settings(p.val, &c.Settings)
 		case "webhooks":
-			c.Webhooks = p.val
+			c.Webhooks = rawSection(p.val)
 		case "triggers":
-			c.Triggers = p.val
+			c.Triggers = rawSection(p.val)
 		case "automations":
-			c.Automations = p.val
+			c.Automations = rawSection(p.val)
 		case "subscriptions":
-			c.Subscriptions = p.val
+			c.Subscriptions = rawSection(p.val)
 		case "proxies":
-			c.Proxies = p.val
+			c.Proxies = rawSection(p.val)
 		}
 	}
+}
+
+// rawSection returns a reserved section as written: ${NAME} references,
+// protected for decoding, are put back (their owners expand them).
+func rawSection(n *yaml.Node) *yaml.Node {
+	var walk func(*yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n == nil {
+			return
+		}
+		if n.Kind == yaml.ScalarNode {
+			n.Value = unprotectEnv(n.Value)
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(n)
+	return n
 }
 
 func (d *decoder) settings(n *yaml.Node, s *Settings) {

@@ -223,6 +223,9 @@ func (d *decoder) scalar(n *yaml.Node, what string) (string, bool) {
 // expandEnv replaces ${NAME} with getenv(NAME); "$${" stands for a literal
 // "${". A variable that is unset or empty is an error naming it.
 func expandEnv(s string, getenv func(string) string) (string, error) {
+	if strings.Contains(s, envOpen) {
+		s = unprotectEnv(s)
+	}
 	if !strings.Contains(s, "${") {
 		return s, nil
 	}
