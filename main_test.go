@@ -57,6 +57,12 @@ type server struct {
 // waits for it to print its URLs. It is stopped at cleanup.
 func startServer(t testing.TB, args ...string) *server {
 	t.Helper()
+	return startServerEnv(t, nil, args...)
+}
+
+// startServerEnv is startServer with environment variables.
+func startServerEnv(t testing.TB, env map[string]string, args ...string) *server {
+	t.Helper()
 	have := strings.Join(args, " ")
 	if !strings.Contains(have, "--capture") {
 		args = append(args, "--capture", "127.0.0.1:0")
@@ -73,7 +79,7 @@ func startServer(t testing.TB, args ...string) *server {
 		if k == "HOME" {
 			return "/nonexistent-home-for-tests"
 		}
-		return ""
+		return env[k]
 	}
 	go func() { s.done <- run(ctx, append([]string{"serve"}, args...), getenv, s.Stdout, s.Stderr) }()
 	deadline := time.Now().Add(15 * time.Second)

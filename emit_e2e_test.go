@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hooklab/hooklab/rules"
+)
+
+// TestZendeskStyleWebhookEndToEnd runs the README's example: a trigger with
+// {{ticket.id}} placeholders, basic auth, a custom header and zendesk
+// signing, fired with `hooklab send`, delivered to a receiver that checks
+// the signature, and visible in the activity log and the live record.
+func TestZendeskStyleWebhookEndToEnd(t *testing.T) {
+	t.Parallel()
+	type delivery struct {
+		header http.Header
+		body   []byte
+	}
+	got := make(chan delivery, 10)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- delivery{r.Header.Clone(), b}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer sink.Close()
+
+	cfg := `webhooks:
+  - id: support-bot
+    name: Support bot
+    endpoint: ` + sink.URL + `/hooks/zendesk
+    method: POST
+    format: json
+    authentication: {type: basic_auth, username: bot, password: ${BOT_PASSWORD}}
+    custom_headers: {X-Team: support}
+    signing: {scheme: zendesk, secret: ${SIGNING_SECRET}}
+triggers:
+  - name: urgent-ticket
+    when:
+      event: ticket.created
+      all:
+        - {path: ticket.priority, op: eq, value: urgent}
+    notify:
+      webhook: support-bot
+      payload: '{"id": "{{ticket.id}}", "subject": "{{ticket.subject}}", "requester": "{{ticket.requester.email}}"}'
+`
+	path := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"BOT_PASSWORD": "hunter2", "SIGNING_SECRET": "zd-secret"}
+	s := startServerEnv(t, env, "--memory", "--config", path)
+
+	data := `{"ticket":{"id":42,"priority":"urgent","subject":"Printer \"on fire\"\nsend help","requester":{"email":"ann@example.com"}}}`
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"send", "ticket.created", "--server", s.UI, "--data", data}, func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatalf("send: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "support-bot") {
+		t.Errorf("send's answer does not list the queued invocation:\n%s", out.String())
+	}
+	// Not urgent: the trigger's condition keeps it from firing.
+	if err := run(context.Background(), []string{"send", "ticket.created", "--server", s.UI, "--data", `{"ticket":{"id":7,"priority":"low"}}`}, func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+
+	var d delivery
+	select {
+	case d = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no delivery reached the receiver")
+	}
+	var payload map[string]string
+	if err := json.Unmarshal(d.body, &payload); err != nil {
+		t.Fatalf("payload is not JSON: %v\n%s", err, d.body)
+	}
+	if payload["id"] != "42" || payload["subject"] != "Printer \"on fire\"\nsend help" || payload["requester"] != "ann@example.com" {
+		t.Errorf("payload %v", payload)
+	}
+	if d.header.Get("Authorization") != "Basic "+base64.StdEncoding.EncodeToString([]byte("bot:hunter2")) {
+		t.Errorf("Authorization %q", d.header.Get("Authorization"))
+	}
+	if d.header.Get("X-Team") != "support" {
+		t.Errorf("X-Team %q", d.header.Get("X-Team"))
+	}
+	if ok, reason := rules.VerifySignature("zendesk", "zd-secret", d.header, d.body, time.Now(), 0); !ok {
+		t.Errorf("the receiver's signature check fails: %s (headers %v)", reason, d.header)
+	}
+	select {
+	case extra := <-got:
+		t.Errorf("a second delivery arrived: %s", extra.body)
+	case <-time.After(300 * time.Millisecond):
+	}
+
+	// The activity log and the live record show the attempt, with the
+	// password redacted.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, b := s.api(t, "GET", "/api/webhooks/support-bot/invocations", nil)
+		if strings.Contains(string(b), `"success"`) {
+			if strings.Contains(string(b), "hunter2") || strings.Contains(string(b), base64.StdEncoding.EncodeToString([]byte("bot:hunter2"))) {
+				t.Errorf("the activity log leaks the password: %s", b)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no successful invocation in the activity log: %s", b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var l listAnswer
+	s.getJSON(t, "/api/exchanges?source=emit", &l)
+	if len(l.Exchanges) != 1 || l.Exchanges[0].Bin != "support-bot" {
+		t.Errorf("emitted exchanges %+v", l.Exchanges)
+	}
+	_, b := s.api(t, "GET", "/api/exchanges/"+l.Exchanges[0].ID, nil)
+	if strings.Contains(string(b), "hunter2") || strings.Contains(string(b), base64.StdEncoding.EncodeToString([]byte("bot:hunter2"))) {
+		t.Errorf("the recorded exchange leaks the password: %s", b)
+	}
+}
