@@ -14,7 +14,12 @@ type Event struct {
 	// Data holds the other fields of the message.
 	Data map[string]any
 
-	raw []byte // the encoded message, shared by all subscribers
+	enc *encoding // the encoded message, made once for all subscribers
+}
+
+type encoding struct {
+	once sync.Once
+	raw  []byte
 }
 
 // MarshalJSON writes {"type":…, "exchange":summary, …Data}.
@@ -30,12 +35,19 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	return json.Marshal(m)
 }
 
-// Encoded returns the event's JSON, encoding it once for every reader.
+// Encoded returns the event's JSON. Copies of a published event share one
+// encoding, made by the first subscriber that asks (not by the publisher,
+// which must stay fast).
 func (e *Event) Encoded() []byte {
-	if e.raw == nil {
-		e.raw, _ = json.Marshal(*e)
+	if e.enc == nil {
+		e.enc = new(encoding)
 	}
-	return e.raw
+	e.enc.once.Do(func() {
+		c := *e
+		c.enc = nil
+		e.enc.raw, _ = json.Marshal(c)
+	})
+	return e.enc.raw
 }
 
 // Hub fans events out to subscribers without ever waiting for one: a
@@ -95,7 +107,9 @@ func (h *Hub) Publish(ev Event) {
 	if len(h.subs) == 0 {
 		return
 	}
-	ev.Encoded()
+	if ev.enc == nil {
+		ev.enc = new(encoding)
+	}
 	for s := range h.subs {
 		if s.filter != nil && !s.filter(&ev) {
 			continue

@@ -51,6 +51,9 @@ type SQLite struct {
 	opts  Options
 	wdb   *sql.DB // the writer's single connection
 	rdb   *sql.DB // readers (the same as wdb in memory)
+	cdb   *sql.DB // the checkpointer's connection (nil in memory)
+	// checkpointDone is closed when the checkpointer has exited.
+	checkpointDone chan struct{}
 	fts   bool
 	queue chan *pendingWrite
 	// insert is prepared once on the writer's connection.
@@ -134,7 +137,10 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		// WAL is switched on after migrate has checked the file is ours:
 		// setting it writes to the file. It persists in the database.
 		dsn := "file:" + s.path + "?_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-		if s.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate"); err != nil {
+		// The writer never checkpoints: a checkpoint copies the WAL into the
+		// database and syncs it, which would stall every capture waiting on
+		// that commit. The checkpointer does it beside the writer.
+		if s.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)"); err != nil {
 			return nil, fmt.Errorf("open %s: %w", s.path, err)
 		}
 		s.wdb.SetMaxOpenConns(1)
@@ -143,6 +149,11 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 			return nil, fmt.Errorf("open %s: %w", s.path, err)
 		}
 		s.rdb.SetMaxOpenConns(4)
+		if s.cdb, err = sql.Open("sqlite", dsn); err != nil {
+			s.closeDBs()
+			return nil, fmt.Errorf("open %s: %w", s.path, err)
+		}
+		s.cdb.SetMaxOpenConns(1)
 	}
 	if err := s.migrate(); err != nil {
 		s.closeDBs()
@@ -181,6 +192,10 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		s.retainedTo = oldest.Int64 - 1
 	}
 	go s.writer()
+	if s.cdb != nil {
+		s.checkpointDone = make(chan struct{})
+		go s.checkpointer()
+	}
 	return s, nil
 }
 
@@ -1057,6 +1072,9 @@ func (s *SQLite) Close() error {
 		s.closing.Unlock()
 		close(s.stop)
 		<-s.done
+		if s.checkpointDone != nil {
+			<-s.checkpointDone
+		}
 		if s.path != ":memory:" {
 			_, _ = s.wdb.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 		}
@@ -1065,8 +1083,29 @@ func (s *SQLite) Close() error {
 	return s.closeErr
 }
 
+// checkpointer copies the WAL into the database once a second without
+// blocking the writer (PASSIVE), until the store closes.
+func (s *SQLite) checkpointer() {
+	defer close(s.checkpointDone)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if _, err := s.cdb.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+				s.log.Warn("checkpoint failed", "err", err)
+			}
+		}
+	}
+}
+
 func (s *SQLite) closeDBs() error {
 	err := s.wdb.Close()
+	if s.cdb != nil {
+		err = errors.Join(err, s.cdb.Close())
+	}
 	if s.rdb != s.wdb {
 		err = errors.Join(err, s.rdb.Close())
 	}
