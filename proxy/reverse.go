@@ -78,7 +78,7 @@ type Options struct {
 	// the traffic slows the traffic rather than filling memory.
 	Record func(context.Context, *inspect.Exchange) error
 	// MaxPending and MaxPendingBytes bound the exchanges waiting for
-	// Record: 4096 and 64 MiB when zero.
+	// Record: 16384 and 64 MiB when zero.
 	MaxPending      int
 	MaxPendingBytes int64
 	IDs             *inspect.IDs
@@ -156,7 +156,7 @@ type Reverse struct {
 	log     *slog.Logger
 	wg      sync.WaitGroup
 	scope   atomic.Pointer[ruleScope]
-	pending *limiter
+	pending *recorder
 }
 
 var _ http.Handler = (*Reverse)(nil)
@@ -210,12 +210,18 @@ func newReverse(opts Options, forward bool) (*Reverse, error) {
 		opts.Transport = tr
 	}
 	if opts.MaxPending <= 0 {
-		opts.MaxPending = 4096
+		opts.MaxPending = 16384
 	}
 	if opts.MaxPendingBytes <= 0 {
 		opts.MaxPendingBytes = 64 << 20
 	}
-	p := &Reverse{opts: opts, forward: forward, log: opts.Logger, pending: newLimiter(opts.MaxPending, opts.MaxPendingBytes)}
+	p := &Reverse{opts: opts, forward: forward, log: opts.Logger}
+	p.pending = newRecorder(opts, func(ex *inspect.Exchange) {
+		defer p.wg.Done()
+		if err := opts.Record(opts.Context, ex); err != nil {
+			p.log.Error("proxy exchange not stored", "proxy", opts.Name, "id", ex.ID, "err", err)
+		}
+	})
 	if err := p.SetRoutes(opts.Routes); err != nil {
 		return nil, err
 	}
@@ -585,61 +591,13 @@ func (p *Reverse) finish(f *flight, tun *tunnel) {
 	})
 }
 
-// record hands ex to Record off the request's path. When too many
-// exchanges wait for Record already, it waits for room first.
+// record hands ex to Record off the request's path (see recorder).
 func (p *Reverse) record(ex *inspect.Exchange) {
 	if p.opts.Record == nil {
 		return
 	}
-	size := ex.StoredBytes()
-	if waited := p.pending.acquire(size); waited {
-		p.log.Debug("recording waits for the store", "proxy", p.opts.Name)
-	}
 	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		defer p.pending.release(size)
-		if err := p.opts.Record(p.opts.Context, ex); err != nil {
-			p.log.Error("proxy exchange not stored", "proxy", p.opts.Name, "id", ex.ID, "err", err)
-		}
-	}()
-}
-
-// limiter bounds a count and a byte total; one item larger than the byte
-// bound alone is let through when nothing else is held.
-type limiter struct {
-	mu      sync.Mutex
-	cond    *sync.Cond
-	n, max  int
-	b, maxB int64
-}
-
-func newLimiter(max int, maxBytes int64) *limiter {
-	l := &limiter{max: max, maxB: maxBytes}
-	l.cond = sync.NewCond(&l.mu)
-	return l
-}
-
-// acquire takes room for one item of size bytes, waiting for it; it
-// reports whether it had to wait.
-func (l *limiter) acquire(size int64) (waited bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for l.n >= l.max || (l.n > 0 && l.b+size > l.maxB) {
-		waited = true
-		l.cond.Wait()
-	}
-	l.n++
-	l.b += size
-	return waited
-}
-
-func (l *limiter) release(size int64) {
-	l.mu.Lock()
-	l.n--
-	l.b -= size
-	l.mu.Unlock()
-	l.cond.Broadcast()
+	p.pending.add(ex)
 }
 
 // recordRequest copies what is known of r before its body is read.
