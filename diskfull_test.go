@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hooklab/hooklab/emit"
+)
+
+// mountTmpfs mounts a tmpfs of the given size on a fresh directory and
+// unmounts it at cleanup. It skips the test when that is not possible.
+func mountTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("disk full test: needs root to mount a small tmpfs; skipped")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("disk full test: mount tmpfs failed (%v: %s); skipped", err, bytes.TrimSpace(out))
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// fill writes path until the file system is full and returns the bytes
+// written.
+func fill(t *testing.T, path string) int64 {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatalf("filler: %v", err)
+	}
+	defer f.Close()
+	chunk := bytes.Repeat([]byte("F"), 64<<10)
+	var n int64
+	for {
+		m, err := f.Write(chunk)
+		n += int64(m)
+		if errors.Is(err, syscall.ENOSPC) {
+			// Then byte by byte, so that not even a page is left.
+			for {
+				if _, err := f.Write(chunk[:1]); err != nil {
+					break
+				}
+				n++
+			}
+			return n
+		}
+		if err != nil {
+			t.Fatalf("filler: %v", err)
+		}
+	}
+}
+
+// TestDiskFull runs hooklab with its data on an 8 MiB tmpfs and fills it:
+// capture answers 503 with Retry-After and the log says why, the emitter
+// keeps every queued invocation and refuses new events with a clear error,
+// and both recover by themselves once space returns.
+func TestDiskFull(t *testing.T) {
+	mnt := mountTmpfs(t, "8m")
+	data := filepath.Join(mnt, "data")
+
+	var up atomic.Bool
+	var smu sync.Mutex
+	seen := map[string]int{}
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if !up.Load() {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		smu.Lock()
+		seen[r.Header.Get(emit.HeaderInvocation)]++
+		smu.Unlock()
+	}))
+	defer sink.Close()
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	conf := fmt.Sprintf(`webhooks:
+  - id: down
+    endpoint: %s/hook
+    retry: {max_attempts: 100}
+    circuit_breaker: {disabled: true}
+subscriptions:
+  - webhook: down
+    events: [order.*]
+`, sink.URL)
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--data", data, "--config", cfg)
+
+	capture := func(size int) (status int, hdr http.Header, body []byte, id string) {
+		payload := fmt.Sprintf(`{"pad":%q}`, strings.Repeat("x", size))
+		resp, err := http.Post(s.Capture+"b/full/x", "application/json", strings.NewReader(payload))
+		if err != nil {
+			t.Fatalf("capture: %v", err)
+		}
+		defer resp.Body.Close()
+		body, _ = io.ReadAll(resp.Body)
+		var a ack
+		if resp.StatusCode == http.StatusOK {
+			if err := json.Unmarshal(body, &a); err != nil || a.ID == "" {
+				t.Fatalf("capture answer %q", body)
+			}
+		}
+		return resp.StatusCode, resp.Header, body, a.ID
+	}
+	postEvents := func(n, size int) (int, []byte, []emit.Queued) {
+		var evs []string
+		for i := range n {
+			evs = append(evs, fmt.Sprintf(`{"type":"order.created","data":{"n":%d,"pad":%q}}`, i, strings.Repeat("y", size)))
+		}
+		resp, b := s.api(t, http.MethodPost, "/api/events", strings.NewReader("["+strings.Join(evs, ",")+"]"))
+		var res emit.EventsResponse
+		if resp.StatusCode == http.StatusAccepted {
+			if err := json.Unmarshal(b, &res); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return resp.StatusCode, b, res.Invocations
+	}
+
+	var stored []string
+	invs := map[string]bool{}
+	for range 5 {
+		st, _, b, id := capture(100)
+		if st != http.StatusOK {
+			t.Fatalf("capture before the disk is full: %d %s", st, b)
+		}
+		stored = append(stored, id)
+	}
+	st, b, q := postEvents(20, 100)
+	if st != http.StatusAccepted {
+		t.Fatalf("events before the disk is full: %d %s", st, b)
+	}
+	for _, x := range q {
+		invs[x.ID] = true
+	}
+
+	filler := filepath.Join(mnt, "filler")
+	n := fill(t, filler)
+	t.Logf("filled the tmpfs with %d bytes", n)
+
+	// Capture: 503 with Retry-After once the store cannot write.
+	var full bool
+	start := time.Now()
+	for i := 0; i < 2000 && time.Since(start) < 20*time.Second; i++ {
+		st, hdr, b, id := capture(8 << 10)
+		switch st {
+		case http.StatusOK:
+			stored = append(stored, id)
+			continue
+		case http.StatusServiceUnavailable:
+			if hdr.Get("Retry-After") == "" {
+				t.Errorf("503 without Retry-After: %s", b)
+			}
+			t.Logf("capture %d after the fill: 503 Retry-After %q: %s", i, hdr.Get("Retry-After"), bytes.TrimSpace(b))
+			full = true
+		default:
+			t.Fatalf("capture on a full disk: %d %s (want 200 or 503)", st, b)
+		}
+		break
+	}
+	if !full {
+		t.Fatalf("capture never answered 503 on a full disk (%d acknowledged)", len(stored))
+	}
+	if log := s.Stderr.String(); !strings.Contains(log, "capture not stored") || !strings.Contains(strings.ToLower(log), "full") {
+		t.Errorf("the log does not say that capture could not store for lack of space:\n%s", lastBytes(log, 2000))
+	}
+
+	// New events: a clear error, not a silent drop.
+	var refused bool
+	for i := 0; i < 200; i++ {
+		st, b, q := postEvents(10, 8<<10)
+		if st == http.StatusAccepted {
+			for _, x := range q {
+				invs[x.ID] = true
+			}
+			continue
+		}
+		t.Logf("POST /api/events on a full disk: %d %s", st, bytes.TrimSpace(b))
+		if st < 500 && st != http.StatusInsufficientStorage {
+			t.Errorf("events on a full disk: %d; want a 5xx (503 or 507)", st)
+		}
+		if l := strings.ToLower(string(b)); !strings.Contains(l, "full") && !strings.Contains(l, "space") {
+			t.Errorf("the events error does not say the disk is full: %s", b)
+		}
+		refused = true
+		break
+	}
+	if !refused {
+		t.Errorf("POST /api/events kept answering 202 on a full disk")
+	}
+
+	// Let the emitter attempt its queued invocations while the disk is full.
+	time.Sleep(2500 * time.Millisecond)
+
+	// Space returns: capture recovers by itself.
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	up.Store(true)
+	start = time.Now()
+	for {
+		st, _, b, id := capture(100)
+		if st == http.StatusOK {
+			stored = append(stored, id)
+			t.Logf("capture recovered %v after space returned", time.Since(start).Round(time.Millisecond))
+			break
+		}
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("capture did not recover within 15s of space returning: %d %s", st, b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if st, b, _ := postEvents(1, 10); st != http.StatusAccepted {
+		t.Errorf("events after space returned: %d %s", st, b)
+	}
+
+	for _, id := range stored {
+		if resp, b := s.api(t, http.MethodGet, "/api/exchanges/"+id, nil); resp.StatusCode != http.StatusOK {
+			t.Errorf("acknowledged capture %s is lost: %d %s", id, resp.StatusCode, b)
+		}
+	}
+
+	// Every invocation queued before or during the full disk is delivered.
+	deadline := time.Now().Add(30 * time.Second)
+	var missing []string
+	for {
+		missing = missing[:0]
+		smu.Lock()
+		for id := range invs {
+			if seen[id] == 0 {
+				missing = append(missing, id)
+			}
+		}
+		smu.Unlock()
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(missing) > 0 {
+		t.Errorf("%d of %d queued invocations were not delivered after space returned, e.g. %v", len(missing), len(invs), missing[:min(5, len(missing))])
+		for _, id := range missing[:min(2, len(missing))] {
+			_, b := s.api(t, http.MethodGet, "/api/invocations/"+id, nil)
+			t.Logf("invocation %s: %s", id, b)
+		}
+	}
+	var stats emit.Stats
+	s.getJSON(t, "/api/emit/stats", &stats)
+	t.Logf("%d captures acknowledged, %d invocations queued; emit stats %+v", len(stored), len(invs), stats)
+	if n := stats.ByStatus[emit.InvocationFailed]; n > 0 {
+		t.Errorf("%d invocations failed for good", n)
+	}
+}
+
+func lastBytes(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
