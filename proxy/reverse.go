@@ -78,7 +78,7 @@ type Options struct {
 	// the traffic slows the traffic rather than filling memory.
 	Record func(context.Context, *inspect.Exchange) error
 	// MaxPending and MaxPendingBytes bound the exchanges waiting for
-	// Record: 16384 and 64 MiB when zero.
+	// Record: 8192 and 16 MiB when zero.
 	MaxPending      int
 	MaxPendingBytes int64
 	IDs             *inspect.IDs
@@ -210,10 +210,10 @@ func newReverse(opts Options, forward bool) (*Reverse, error) {
 		opts.Transport = tr
 	}
 	if opts.MaxPending <= 0 {
-		opts.MaxPending = 16384
+		opts.MaxPending = 8192
 	}
 	if opts.MaxPendingBytes <= 0 {
-		opts.MaxPendingBytes = 64 << 20
+		opts.MaxPendingBytes = 16 << 20
 	}
 	p := &Reverse{opts: opts, forward: forward, log: opts.Logger}
 	p.pending = newRecorder(opts, func(ex *inspect.Exchange) {
