@@ -10,7 +10,7 @@ export class APIError extends Error {
   }
 }
 
-async function call(method, path, { query, body, signal, as = 'json' } = {}) {
+export async function call(method, path, { query, body, signal, as = 'json' } = {}) {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(query || {})) {
     if (v != null && v !== '') url.searchParams.set(k, String(v));
@@ -31,11 +31,14 @@ async function call(method, path, { query, body, signal, as = 'json' } = {}) {
   }
   if (!res.ok) {
     let msg = `${res.status} ${res.statusText}`;
+    let j = null;
     try {
-      const j = await res.json();
+      j = await res.json();
       if (j && j.error) msg = j.detail ? `${j.error}: ${j.detail}` : j.error;
     } catch { /* not JSON: keep the status line */ }
-    throw new APIError(res.status, msg);
+    const err = new APIError(res.status, msg);
+    err.body = j; // validation errors carry {field, errors: [{field, error}]}
+    throw err;
   }
   if (res.status === 204) return null;
   if (as === 'text') return res.text();
@@ -47,8 +50,46 @@ async function call(method, path, { query, body, signal, as = 'json' } = {}) {
  * listExchanges returns {exchanges, next}: summaries newest first, and the
  * cursor of the next (older) page or "" when there is none.
  */
-export function listExchanges({ bin, method, status, q, limit = 200, cursor } = {}, signal) {
-  return call('GET', '/api/exchanges', { query: { bin, method, status, q, limit, cursor }, signal });
+export function listExchanges({ bin, method, status, source, q, limit = 200, cursor } = {}, signal) {
+  return call('GET', '/api/exchanges', { query: { bin, method, status, source, q, limit, cursor }, signal });
+}
+
+let langProbe = null;
+/**
+ * serverQueryLang reports whether the server parses the filter language in
+ * q= (a malformed term is then refused with 400), rather than taking q= as
+ * plain text. Asked once.
+ */
+export function serverQueryLang() {
+  if (!langProbe) {
+    langProbe = call('GET', '/api/exchanges', { query: { q: 'status:not-a-status', limit: 1 } })
+      .then(() => false, (err) => err.status === 400);
+  }
+  return langProbe;
+}
+
+/** exportURL is where the HAR of the given ids (or of the list filters) downloads. */
+export function exportURL({ ids, ...filters } = {}) {
+  const u = new URL('/api/export.har', location.origin);
+  if (ids && ids.length) u.searchParams.set('ids', ids.join(','));
+  for (const [k, v] of Object.entries(filters)) if (v) u.searchParams.set(k, v);
+  return u.pathname + u.search;
+}
+
+/** startReplay starts a replay run (POST /api/replay, a replay.Spec) and returns {id, url, total}. */
+export function startReplay(spec) {
+  return call('POST', '/api/replay', { body: spec });
+}
+
+/** getReplay returns a run's state and results. */
+export function getReplay(id, signal) {
+  return call('GET', `/api/replay/${encodeURIComponent(id)}`, { signal });
+}
+
+/** listReplays returns the runs kept, newest first. */
+export async function listReplays(signal) {
+  const j = await call('GET', '/api/replay', { signal });
+  return Array.isArray(j) ? j : (j && (j.runs || j.replays)) || [];
 }
 
 /** getExchange returns one whole exchange: the summary fields plus request, response and error. */

@@ -1,23 +1,30 @@
-// hooklab's UI entry point: wires the traffic list, the detail pane and the
-// live stream to the page, the address bar and the keyboard.
+// hooklab's UI entry point: wires the traffic list, the detail pane, the
+// other views and the live stream to the page, the address bar and the
+// keyboard.
 //
-// Page state lives in the address: ?bin= filters (shareable, survives
-// reload), #/exchanges/{id} opens an exchange.
+// Page state lives in the address: ?q= (the filter language) and ?bin=
+// filter the traffic (shareable, survive reload); the hash names the view
+// and what is open (#/exchanges/{id}, #/webhooks, #/rules, …).
 
 import * as api from './api.js';
 import { Live } from './live.js';
 import { ExchangeList } from './list.js';
 import * as route from './route.js';
 import { DetailPane } from './detail.js';
+import { Views } from './views.js';
 import { copyText } from './dom.js';
+import * as query from './query.js';
 
 const $ = (sel) => document.querySelector(sel);
 const binPattern = /^[A-Za-z0-9_-]{1,64}$/;
+const pageSize = 500;
 
 const els = {
   conn: $('#conn'),
   connText: $('#conn .conn-text'),
   filter: $('#filter'),
+  q: $('#q'),
+  qError: $('#q-error'),
   bin: $('#bin-filter'),
   binNames: $('#bin-names'),
   clear: $('#clear'),
@@ -35,22 +42,48 @@ const els = {
   listStatus: $('#list-status'),
   older: $('#load-older'),
   detail: $('#detail'),
+  follow: $('#follow'),
+  pill: $('#new-pill'),
+  exportHAR: $('#export-har'),
+  marked: $('#marked-count'),
+  traffic: $('#view-traffic'),
+  other: $('#view-other'),
+  theme: $('#theme'),
+  help: $('#help'),
+  shortcuts: $('#shortcuts'),
 };
 
+const params = new URLSearchParams(location.search);
 const state = {
-  bin: new URLSearchParams(location.search).get('bin') || '',
+  bin: params.get('bin') || '',
+  q: params.get('q') || '',
+  terms: [],        // every term of q
+  apiParams: {},    // what the list API is asked
+  post: [],         // terms the page checks on summaries itself
+  deep: [],         // terms that need whole exchanges (live arrivals)
   next: '',         // cursor of the next older page, "" when none
   loading: null,    // AbortController of the list load in flight
+  loadingOlder: false,
   loaded: false,    // the list has loaded at least once for this filter
   loadFailed: false, // the notice shows a failed load (hidden by the next good one)
+  gen: 0,           // bumps when the filter changes
 };
 if (state.bin && !binPattern.test(state.bin)) {
   // An address with a bad bin would fail every load and every reconnect.
   state.bin = '';
-  history.replaceState(null, '', location.pathname + location.hash);
+  setSearch();
 }
 
-const list = new ExchangeList(els.tbody, { scroller: els.scroller, onChange: updateListStatus });
+const list = new ExchangeList(els.tbody, {
+  scroller: els.scroller,
+  onChange: updateListStatus,
+  onNearEnd: () => { if (state.loaded && state.next && !state.loadingOlder) loadOlder(); },
+  onNewCount: (n) => {
+    els.pill.hidden = n === 0;
+    els.pill.textContent = `${n} new`;
+    els.pill.setAttribute('aria-label', `${n} new ${n === 1 ? 'exchange' : 'exchanges'}: show`);
+  },
+});
 
 const detail = new DetailPane(els.detail, {
   onClose: () => openExchange(''),
@@ -59,30 +92,140 @@ const detail = new DetailPane(els.detail, {
     openExchange('');
   },
   onError: showNotice,
+  onOpen: (id) => openExchange(id),
 });
+
+const views = new Views(els.other, { notice: showNotice, openExchange: (id) => { location.hash = route.exchangeHref(id); } });
 
 const live = new Live({
   onState: setConn,
   onOpen: () => {
     reload();
     loadRules();
+    views.refresh();
   },
   onMessage: (msg) => {
     switch (msg.type) {
       case 'exchange': {
         const x = msg.exchange;
-        if (!x || (state.bin && x.bin !== state.bin)) return;
-        list.add(x);
+        if (x) arrived(x);
         break;
       }
       case 'rules':
         setRulesError(msg.error);
+        views.onStream(msg);
         break;
       default:
-        // Message types from newer servers are ignored.
+        views.onStream(msg);
     }
   },
 });
+
+// ---- filter ----
+
+/** compile turns the address's filter into API parameters and the checks left to the page. */
+async function compile() {
+  let terms;
+  try {
+    terms = query.parse(state.q);
+    els.qError.hidden = true;
+    els.q.setAttribute('aria-invalid', 'false');
+  } catch (err) {
+    els.qError.textContent = err.message;
+    els.qError.hidden = false;
+    els.q.setAttribute('aria-invalid', 'true');
+    terms = [];
+  }
+  state.terms = terms;
+  const { params: folded, rest } = query.fold(terms);
+  let p = folded;
+  let post = rest;
+  if (rest.length && await api.serverQueryLang()) {
+    p = { q: state.q }; // the server understands the whole language
+    post = [];
+  } else if (!query.summaryOnly(rest)) {
+    const extra = rest.filter((t) => !query.summaryOnly([t]));
+    showNotice(`This server takes q= as plain text: ${extra.length} filter term(s) (header:, json:, more words) apply only to new arrivals.`);
+  }
+  if (state.bin) {
+    if (p.bin && p.bin !== state.bin) post = [...post, { field: 'bin', value: p.bin, not: false }];
+    p = { ...p, bin: state.bin };
+  }
+  state.apiParams = p;
+  state.post = post.filter((t) => query.summaryOnly([t]));
+  state.deep = terms.filter((t) => !query.summaryOnly([t]));
+  updateExport();
+}
+
+function streamBin() {
+  if (state.bin) return state.bin;
+  const bins = state.terms.filter((t) => t.field === 'bin' && !t.not);
+  return bins.length === 1 ? bins[0].value : '';
+}
+
+const checking = [];
+let checkingNow = 0;
+/** arrived takes a summary from the stream: shown when it matches the filter. */
+function arrived(x) {
+  if (state.bin && x.bin !== state.bin) return;
+  if (!query.matchSummary(state.terms, x)) return;
+  if (!state.deep.length) {
+    list.add(x);
+    return;
+  }
+  // Free text, header: and json: need the whole exchange.
+  checking.push([x, state.gen]);
+  pump();
+}
+
+function pump() {
+  while (checkingNow < 4 && checking.length) {
+    const [x, gen] = checking.shift();
+    checkingNow++;
+    api.getExchange(x.id).then((full) => {
+      if (gen === state.gen && query.matchExchange(state.terms, full)) list.add(x);
+    }, () => {}).finally(() => {
+      checkingNow--;
+      pump();
+    });
+  }
+}
+
+function setSearch() {
+  const u = new URL(location.href);
+  for (const [k, v] of [['q', state.q], ['bin', state.bin]]) {
+    if (v) u.searchParams.set(k, v);
+    else u.searchParams.delete(k);
+  }
+  history.replaceState(null, '', u);
+}
+
+async function applyFilter({ bin = state.bin, q = state.q } = {}) {
+  if (bin === state.bin && q === state.q) return;
+  const oldStream = streamBin();
+  state.bin = bin;
+  state.q = q;
+  state.gen++;
+  setSearch();
+  state.loaded = false;
+  state.next = '';
+  list.reset([], { dropPending: true });
+  await compile();
+  if (streamBin() !== oldStream) live.connect(streamBin());
+  else reload();
+}
+
+function updateExport() {
+  const ids = [...list.marked];
+  els.exportHAR.href = ids.length ? api.exportURL({ ids }) : api.exportURL({ ...state.apiParams, path: pathTerm() });
+  els.marked.hidden = !ids.length;
+  els.marked.textContent = `${ids.length} marked`;
+}
+
+function pathTerm() {
+  const t = state.terms.find((x) => x.field === 'path' && !x.not);
+  return t ? t.value : '';
+}
 
 // ---- list loading ----
 
@@ -90,10 +233,11 @@ async function reload() {
   if (state.loading) state.loading.abort();
   const ctl = new AbortController();
   state.loading = ctl;
+  const gen = state.gen;
   try {
-    const page = await api.listExchanges({ bin: state.bin, limit: 200 }, ctl.signal);
-    if (ctl.signal.aborted) return;
-    list.reset(page.exchanges || []);
+    const page = await api.listExchanges({ ...state.apiParams, limit: pageSize }, ctl.signal);
+    if (ctl.signal.aborted || gen !== state.gen) return;
+    list.reset(filterPage(page.exchanges || []));
     state.next = page.next || '';
     state.loaded = true;
     if (state.loadFailed) {
@@ -112,17 +256,23 @@ async function reload() {
   }
 }
 
+function filterPage(xs) {
+  return state.post.length ? xs.filter((x) => query.matchSummary(state.post, x)) : xs;
+}
+
 async function loadOlder() {
-  if (!state.next) return;
-  const { bin, next } = state;
+  if (!state.next || state.loadingOlder) return;
+  const { next, gen } = state;
+  state.loadingOlder = true;
   els.older.disabled = true;
   try {
-    const page = await api.listExchanges({ bin, limit: 200, cursor: next });
-    if (state.bin !== bin || state.next !== next) return; // the filter changed or the list reloaded meanwhile
-    state.next = list.appendOlder(page.exchanges || []) ? (page.next || '') : '';
+    const page = await api.listExchanges({ ...state.apiParams, limit: pageSize, cursor: next });
+    if (state.gen !== gen || state.next !== next) return; // the filter changed or the list reloaded meanwhile
+    state.next = list.appendOlder(filterPage(page.exchanges || [])) ? (page.next || '') : '';
   } catch (err) {
     showNotice(`Could not load older exchanges: ${err.message}`);
   } finally {
+    state.loadingOlder = false;
     els.older.disabled = false;
     updateListStatus();
   }
@@ -130,13 +280,15 @@ async function loadOlder() {
 
 function updateListStatus() {
   const n = list.size;
-  els.empty.hidden = !state.loaded || n > 0;
+  els.empty.hidden = !state.loaded || n > 0 || !!state.q;
   els.older.hidden = !state.next || list.trimmed;
   let text = '';
   if (!state.loaded) text = 'Loading…';
   else if (list.trimmed) text = `Showing the newest ${n}. Narrow the filter to see older ones.`;
   else if (n > 0) text = `${n} ${n === 1 ? 'exchange' : 'exchanges'}${state.next ? ' loaded' : ''}`;
+  else if (state.q) text = 'Nothing matches the filter.';
   if (els.listStatus.textContent !== text) els.listStatus.textContent = text;
+  updateExport();
 }
 
 // ---- connection, banners ----
@@ -189,27 +341,26 @@ function openExchange(id) {
 }
 
 function onRoute() {
-  const { id } = route.current();
-  list.select(id);
-  if (id !== detail.id) detail.show(id);
-  document.body.classList.toggle('has-detail', !!id);
+  const r = route.current();
+  const traffic = r.view === 'traffic';
+  els.traffic.hidden = !traffic;
+  els.other.hidden = traffic;
+  els.filter.hidden = !traffic;
+  for (const a of document.querySelectorAll('.view-link')) {
+    if (a.dataset.view === r.view) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  if (!traffic) {
+    views.show(r);
+    return;
+  }
+  views.show(null);
+  list.select(r.id);
+  if (r.id !== detail.id) detail.show(r.id);
+  document.body.classList.toggle('has-detail', !!r.id);
 }
 
-// ---- bin filter ----
-
-function applyBin(bin) {
-  if (bin === state.bin) return;
-  state.bin = bin;
-  const u = new URL(location.href);
-  if (bin) u.searchParams.set('bin', bin);
-  else u.searchParams.delete('bin');
-  history.replaceState(null, '', u);
-  state.loaded = false;
-  state.next = '';
-  list.reset([], { dropPending: true });
-  live.connect(bin);
-  reload();
-}
+// ---- filter inputs ----
 
 let binTimer = 0;
 function onBinInput() {
@@ -218,7 +369,24 @@ function onBinInput() {
   const ok = v === '' || binPattern.test(v);
   els.bin.setAttribute('aria-invalid', String(!ok));
   if (!ok) return;
-  binTimer = setTimeout(() => applyBin(v), 250);
+  binTimer = setTimeout(() => applyFilter({ bin: v }), 250);
+}
+
+let qTimer = 0;
+function onQInput() {
+  clearTimeout(qTimer);
+  const v = els.q.value.trim();
+  try {
+    query.parse(v);
+    els.qError.hidden = true;
+    els.q.setAttribute('aria-invalid', 'false');
+  } catch (err) {
+    els.qError.textContent = err.message;
+    els.qError.hidden = false;
+    els.q.setAttribute('aria-invalid', 'true');
+    return;
+  }
+  qTimer = setTimeout(() => applyFilter({ q: v }), 300);
 }
 
 let binsFetched = 0;
@@ -247,7 +415,7 @@ async function newBin() {
     els.newBinResult.hidden = false;
     els.newBinOffer.hidden = true;
     els.bin.value = bin.name;
-    applyBin(bin.name);
+    applyFilter({ bin: bin.name });
   } catch (err) {
     showNotice(`New bin: ${err.message}`);
   } finally {
@@ -268,6 +436,28 @@ async function clearAll() {
   }
 }
 
+function setFollow(follow) {
+  list.setPaused(!follow);
+  els.follow.setAttribute('aria-pressed', String(follow));
+  els.follow.textContent = follow ? 'Pause' : 'Follow';
+}
+
+// ---- theme ----
+
+const themeKey = 'hooklab.theme';
+function applyTheme(t) {
+  if (t) document.documentElement.dataset.theme = t;
+  else delete document.documentElement.dataset.theme;
+  els.theme.title = `Theme: ${t || 'follows the OS'} (click to change)`;
+  els.theme.dataset.theme = t || 'os';
+}
+function cycleTheme() {
+  const order = ['', 'light', 'dark'];
+  const next = order[(order.indexOf(localStorage.getItem(themeKey) || '') + 1) % order.length];
+  localStorage.setItem(themeKey, next);
+  applyTheme(next);
+}
+
 // ---- keyboard ----
 
 function typing(el) {
@@ -282,47 +472,90 @@ function onKey(ev) {
     return;
   }
   if (typing(ev.target)) return;
+  const trafficView = !els.traffic.hidden;
+  const open = (delta) => {
+    const id = list.neighbour(delta);
+    if (id) { ev.preventDefault(); openExchange(id); }
+  };
   switch (ev.key) {
-    case 'j':
-    case 'ArrowDown': {
-      const id = list.neighbour(1);
-      if (id) { ev.preventDefault(); openExchange(id); }
-      break;
-    }
-    case 'k':
-    case 'ArrowUp': {
-      const id = list.neighbour(-1);
-      if (id) { ev.preventDefault(); openExchange(id); }
-      break;
-    }
-    case '/':
+    case '?':
       ev.preventDefault();
-      els.bin.focus();
-      els.bin.select();
+      if (!els.shortcuts.open) els.shortcuts.showModal();
+      break;
+    case 'j':
+    case 'ArrowDown':
+      if (trafficView) open(1);
+      break;
+    case 'k':
+    case 'ArrowUp':
+      if (trafficView) open(-1);
+      break;
+    case 'Enter':
+      if (trafficView && !ev.target.closest('a,button')) {
+        const id = list.selected || list.neighbour(1);
+        if (id) { ev.preventDefault(); openExchange(id); }
+      }
+      break;
+    case '/':
+      if (!trafficView) location.hash = '#/';
+      ev.preventDefault();
+      els.q.focus();
+      els.q.select();
+      break;
+    case 'r':
+      if (detail.x && trafficView) { ev.preventDefault(); detail.openReplay(); }
+      break;
+    case 'e':
+      if (detail.x && trafficView) { ev.preventDefault(); detail.openEdit(); }
+      break;
+    case 'c':
+      if (detail.x && trafficView) { ev.preventDefault(); detail.copyCurl(detail.x.id, $('#copy-curl')); }
+      break;
+    case 'x':
+      if (list.selected) { list.toggleMark(list.selected); updateExport(); }
+      break;
+    case 'p':
+      if (trafficView) setFollow(list.paused);
       break;
   }
 }
 
 // ---- start ----
 
+applyTheme(localStorage.getItem(themeKey) || '');
 els.bin.value = state.bin;
+els.q.value = state.q;
 els.bin.addEventListener('input', onBinInput);
 els.bin.addEventListener('focus', refreshBinNames);
+els.q.addEventListener('input', onQInput);
 els.filter.addEventListener('submit', (ev) => {
   ev.preventDefault();
   clearTimeout(binTimer);
-  const v = els.bin.value.trim();
-  if (v === '' || binPattern.test(v)) applyBin(v);
+  clearTimeout(qTimer);
+  const b = els.bin.value.trim();
+  applyFilter({ bin: b === '' || binPattern.test(b) ? b : state.bin, q: els.q.value.trim() });
 });
 els.clear.addEventListener('click', clearAll);
 els.newBin.addEventListener('click', newBin);
 els.copyBinURL.addEventListener('click', (ev) => copyText(els.newBinURL.textContent, ev.currentTarget));
 els.older.addEventListener('click', loadOlder);
+els.follow.addEventListener('click', () => setFollow(list.paused));
+els.pill.addEventListener('click', () => {
+  if (list.paused) setFollow(true);
+  else list.toTop();
+});
+els.theme.addEventListener('click', cycleTheme);
+els.help.addEventListener('click', () => els.shortcuts.showModal());
 els.tbody.addEventListener('click', (ev) => {
   const tr = ev.target.closest('tr.exchange-row');
   if (!tr || ev.target.closest('a[download]')) return;
-  if (ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+  if (ev.button !== 0) return;
   ev.preventDefault();
+  if (ev.ctrlKey || ev.metaKey || ev.shiftKey) {
+    list.toggleMark(tr.dataset.id);
+    updateExport();
+    return;
+  }
   openExchange(tr.dataset.id);
 });
 addEventListener('hashchange', onRoute);
@@ -330,6 +563,11 @@ addEventListener('popstate', onRoute);
 document.addEventListener('keydown', onKey);
 setInterval(() => list.refreshTimes(), 10_000);
 
+// For the browser tests and the curious: the list's state.
+window.hooklab = { list, state };
+
 onRoute();
-live.connect(state.bin);
-reload();
+compile().then(() => {
+  live.connect(streamBin());
+  reload();
+});

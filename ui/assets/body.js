@@ -87,23 +87,216 @@ export function parsesAsJSON(text) {
   }
 }
 
+// jsonTree renders valid JSON text as the same text formatJSON gives, but
+// as a tree: each object and array folds by clicking (or Enter on) its
+// opening bracket, and each key shows its path (gjson style,
+// ticket.requester.email) and copies it when clicked. Values are shown as
+// they were sent (no re-encoding of numbers or escapes).
+export function jsonTree(text, indent = '  ') {
+  let i = 0;
+  const ws = () => { while (i < text.length && ' \t\n\r'.includes(text[i])) i++; };
+  const esc = (k) => k.replace(/[.*?\\|#@]/g, '\\$&');
+  const value = (depth, path) => {
+    ws();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      const obj = c === '{';
+      const close = obj ? '}' : ']';
+      i++;
+      ws();
+      if (text[i] === close) {
+        i++;
+        return document.createTextNode(c + close);
+      }
+      const node = h('span', { class: 'j-node' });
+      const open = h('span', { class: 'j-open', tabindex: '0', role: 'button', 'aria-expanded': 'true', title: 'Fold / unfold' }, c);
+      const kids = h('span', { class: 'j-children' });
+      let n = 0;
+      for (;;) {
+        ws();
+        kids.append('\n' + indent.repeat(depth + 1));
+        let p;
+        if (obj) {
+          const j = scanString();
+          const raw = text.slice(i, j);
+          i = j;
+          let key = raw;
+          try { key = JSON.parse(raw); } catch { /* keep raw */ }
+          p = path ? `${path}.${esc(key)}` : esc(key);
+          kids.append(h('span', { class: 'j-key', dataset: { path: p }, title: `${p} (click to copy the path)` }, raw));
+          ws();
+          i++; // ':'
+          kids.append(': ');
+        } else {
+          p = path ? `${path}.${n}` : String(n);
+        }
+        kids.append(value(depth + 1, p));
+        n++;
+        ws();
+        if (text[i] === ',') {
+          i++;
+          kids.append(',');
+          continue;
+        }
+        i++; // close
+        break;
+      }
+      node.append(open, kids, h('span', { class: 'j-ellipsis', 'aria-hidden': 'true' }),
+        '\n' + indent.repeat(depth) + close);
+      node.dataset.count = String(n);
+      return node;
+    }
+    if (c === '"') {
+      const j = scanString();
+      const s = text.slice(i, j);
+      i = j;
+      return h('span', { class: 'j-string' }, s);
+    }
+    let j = i;
+    while (j < text.length && !' \t\n\r,]}'.includes(text[j])) j++;
+    const s = text.slice(i, j);
+    i = j;
+    return h('span', { class: /^[-0-9]/.test(s) ? 'j-number' : 'j-literal' }, s);
+  };
+  function scanString() {
+    let j = i + 1;
+    while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+    return j + 1;
+  }
+  return value(0, '');
+}
+
+function onTreeClick(ev) {
+  const open = ev.target.closest('.j-open');
+  if (open) {
+    const node = open.parentElement;
+    const folded = node.classList.toggle('folded');
+    open.setAttribute('aria-expanded', String(!folded));
+    return;
+  }
+  const key = ev.target.closest('.j-key');
+  if (key) {
+    const path = key.dataset.path;
+    const done = () => {
+      key.classList.add('copied');
+      const tree = key.closest('.json-tree-wrap');
+      const note = tree && tree.querySelector('.j-copied');
+      if (note) note.textContent = `Copied path ${path}`;
+      setTimeout(() => key.classList.remove('copied'), 1000);
+    };
+    if (navigator.clipboard) navigator.clipboard.writeText(path).then(done, done);
+    else done();
+  }
+}
+
 function jsonView(text) {
   const pre = h('pre', { class: 'code body-json', tabindex: '0' });
   if (text.length > prettyLimit) {
     pre.textContent = text;
     return pre;
   }
-  const tokens = formatJSON(text);
   if (text.length > highlightLimit) {
-    pre.textContent = tokens.map((t) => t[1]).join('');
+    // Large: one text node, built after this frame so the pane shows first.
+    pre.textContent = 'Formatting…';
+    setTimeout(() => { pre.textContent = formatJSON(text).map((t) => t[1]).join(''); }, 0);
     return pre;
   }
-  const frag = document.createDocumentFragment();
-  for (const [kind, s] of tokens) {
-    frag.append(kind ? h('span', { class: `j-${kind}` }, s) : s);
+  pre.classList.add('json-tree');
+  pre.append(jsonTree(text));
+  pre.addEventListener('click', onTreeClick);
+  pre.addEventListener('keydown', (ev) => {
+    if ((ev.key === 'Enter' || ev.key === ' ') && ev.target.closest('.j-open')) {
+      ev.preventDefault();
+      onTreeClick(ev);
+    }
+  });
+  return h('div', { class: 'json-tree-wrap' },
+    h('div', { class: 'muted j-hint' }, 'Click a bracket to fold, a key to copy its path. ', h('span', { class: 'j-copied', role: 'status' })),
+    pre);
+}
+
+/** prettyXML re-indents well-formed XML; it returns null when text is not XML. */
+export function prettyXML(text) {
+  const doc = new DOMParser().parseFromString(text, 'application/xml');
+  if (doc.getElementsByTagName('parsererror').length) return null;
+  const out = [];
+  const ser = new XMLSerializer();
+  const walk = (node, depth) => {
+    const pad = '  '.repeat(depth);
+    for (const n of node.childNodes) {
+      if (n.nodeType === Node.TEXT_NODE) {
+        const t = n.nodeValue.trim();
+        if (t) out.push(pad + ser.serializeToString(document.createTextNode(t)));
+      } else if (n.nodeType === Node.ELEMENT_NODE) {
+        const attrs = [...n.attributes].map((a) => ` ${a.name}="${a.value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')}"`).join('');
+        const kids = [...n.childNodes];
+        if (!kids.length) out.push(`${pad}<${n.nodeName}${attrs}/>`);
+        else if (kids.length === 1 && kids[0].nodeType === Node.TEXT_NODE) {
+          out.push(`${pad}<${n.nodeName}${attrs}>${ser.serializeToString(document.createTextNode(kids[0].nodeValue.trim()))}</${n.nodeName}>`);
+        } else {
+          out.push(`${pad}<${n.nodeName}${attrs}>`);
+          walk(n, depth + 1);
+          out.push(`${pad}</${n.nodeName}>`);
+        }
+      } else {
+        out.push(pad + ser.serializeToString(n));
+      }
+    }
+  };
+  const decl = /^\s*<\?xml[^>]*\?>/.exec(text);
+  if (decl) out.push(decl[0].trim());
+  walk(doc, 0);
+  return out.join('\n');
+}
+
+function latin1(bytes) {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 8192) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+  return s;
+}
+
+/** parseMultipart splits a multipart body (a latin-1 string of its bytes) into parts [{headers, name, filename, type, data}]. */
+export function parseMultipart(raw, boundary) {
+  const parts = [];
+  const delim = `--${boundary}`;
+  const chunks = raw.split(delim);
+  for (const c of chunks.slice(1)) {
+    if (c.startsWith('--')) break;
+    const body = c.replace(/^\r?\n/, '');
+    const sep = body.search(/\r?\n\r?\n/);
+    if (sep < 0) continue;
+    const head = body.slice(0, sep);
+    let data = body.slice(sep).replace(/^\r?\n\r?\n/, '').replace(/\r?\n$/, '');
+    const headers = head.split(/\r?\n/).filter(Boolean).map((l) => {
+      const k = l.indexOf(':');
+      return [l.slice(0, k).trim(), l.slice(k + 1).trim()];
+    });
+    const cd = fmt.header(headers, 'content-disposition');
+    const name = (/\bname="([^"]*)"/.exec(cd) || [])[1] || '';
+    const filename = (/\bfilename="([^"]*)"/.exec(cd) || [])[1] || '';
+    parts.push({ headers, name, filename, type: fmt.header(headers, 'content-type'), data });
   }
-  pre.append(frag);
-  return pre;
+  return parts;
+}
+
+function multipartView(raw, boundary, track) {
+  const parts = parseMultipart(raw, boundary);
+  return h('table', { class: 'kv body-multipart', 'aria-label': 'Multipart parts' },
+    h('thead', null, h('tr', null, h('th', null, 'Name'), h('th', null, 'File'), h('th', null, 'Type'), h('th', null, 'Size'), h('th', null, ''))),
+    h('tbody', null, parts.map((p, i) => {
+      const bytes = new Uint8Array(p.data.length);
+      for (let j = 0; j < p.data.length; j++) bytes[j] = p.data.charCodeAt(j) & 0xff;
+      const url = URL.createObjectURL(new Blob([bytes], { type: p.type || 'application/octet-stream' }));
+      track(url);
+      const text = !p.type || p.type.startsWith('text/') || p.type.includes('json');
+      return h('tr', { class: 'part', dataset: { index: String(i) } },
+        h('td', null, p.name), h('td', null, p.filename),
+        h('td', null, p.type || 'text/plain'),
+        h('td', { class: 'num' }, fmt.exactBytes(bytes.length)),
+        h('td', null,
+          text && bytes.length < 4096 ? h('code', { class: 'part-value' }, new TextDecoder().decode(bytes)) : null, ' ',
+          h('a', { href: url, download: p.filename || `part-${i + 1}`, class: 'button-quiet', 'aria-label': `Download part ${p.name || i + 1}` }, 'Download')));
+    })));
 }
 
 function formView(text) {
@@ -167,11 +360,19 @@ export function renderBody(part, { label, id, track = () => {} }) {
 
   // The views this body offers, best first.
   const views = [];
+  const boundary = mime.startsWith('multipart/') ? (/boundary="?([^";]+)"?/i.exec(ct) || [])[1] : '';
+  if (boundary) views.push(['Parts', () => multipartView(binary ? latin1(data) : latin1(new TextEncoder().encode(body)), boundary, track)]);
   if (binary) {
+    if (mime.startsWith('image/')) views.push(['Image', () => h('img', { class: 'body-image', src: url, alt: `${mime} image, ${fmt.exactBytes(data.length)}` })]);
     views.push(['Hex', () => binaryView(data, mime, url)]);
   } else {
     if ((mime.includes('json') || /^\s*[{[]/.test(body)) && parsesAsJSON(body)) views.push(['Pretty', () => jsonView(body)]);
+    if ((mime.includes('xml') || /^\s*<[?A-Za-z]/.test(body)) && body.length < prettyLimit) {
+      const x = prettyXML(body);
+      if (x != null) views.push(['XML', () => h('pre', { class: 'code body-xml', tabindex: '0' }, x)]);
+    }
     if (mime === 'application/x-www-form-urlencoded') views.push(['Form', () => formView(body)]);
+    if (mime === 'image/svg+xml') views.push(['Image', () => h('img', { class: 'body-image', src: url, alt: 'SVG image' })]);
     views.push(['Raw', () => rawView(body)]);
   }
 

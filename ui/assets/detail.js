@@ -6,6 +6,9 @@ import * as api from './api.js';
 import * as fmt from './format.js';
 import { renderBody } from './body.js';
 import { exchangeHref } from './route.js';
+import { diffExchanges } from './diff.js';
+
+const targetKey = 'hooklab.replayTarget';
 
 export class DetailPane {
   /**
@@ -15,8 +18,11 @@ export class DetailPane {
    *   onDeleted(id): the exchange was deleted
    *   onError(message): an action failed
    */
-  constructor(el, { onClose = () => {}, onDeleted = () => {}, onError = () => {} } = {}) {
+  constructor(el, { onClose = () => {}, onDeleted = () => {}, onError = () => {}, onOpen = () => {} } = {}) {
     this.el = el;
+    this.onOpen = onOpen;
+    this.x = null;
+    this.tab = 'request';
     this.placeholder = el.firstElementChild;
     this.onClose = onClose;
     this.onDeleted = onDeleted;
@@ -84,13 +90,25 @@ export class DetailPane {
       h('span', { class: 'spacer' }),
       x ? h('div', { class: 'detail-actions', role: 'toolbar', 'aria-label': 'Exchange actions' },
         h('button', {
-          type: 'button', class: 'button-quiet', id: 'copy-curl', 'aria-label': 'Copy as curl command',
+          type: 'button', class: 'button-quiet', id: 'copy-curl', 'aria-label': 'Copy as curl command', title: 'Copy as curl (c)',
           onclick: (ev) => this.copyCurl(x.id, ev.currentTarget),
         }, 'Copy curl'),
+        h('button', {
+          type: 'button', class: 'button-quiet', id: 'replay-open', 'aria-label': 'Replay to a target', title: 'Replay (r)',
+          onclick: () => this.openReplay(),
+        }, 'Replay'),
+        h('button', {
+          type: 'button', class: 'button-quiet', id: 'edit-open', 'aria-label': 'Edit and resend', title: 'Edit and resend (e)',
+          onclick: () => this.openEdit(),
+        }, 'Edit & resend'),
         h('a', {
           class: 'button-quiet', href: api.rawURL(x.id), download: `${x.id}.http`,
           'aria-label': 'Download the raw HTTP request',
         }, 'Raw'),
+        h('a', {
+          class: 'button-quiet', href: api.exportURL({ ids: [x.id] }), download: `${x.id}.har`, id: 'export-one',
+          'aria-label': 'Export this exchange as HAR',
+        }, 'HAR'),
         h('button', {
           type: 'button', class: 'button-quiet button-danger', 'aria-label': 'Delete this exchange',
           onclick: () => this.remove(x.id),
@@ -131,18 +149,189 @@ export class DetailPane {
       rows.map(([k, v]) => [h('dt', null, k), h('dd', null, v)]));
 
     const query = queryPairs(x.url || req.url);
+    const reqPanel = [
+      query.length ? section('Query', 'query', headersTable(query, 'Query parameters')) : null,
+      section('Request headers', 'request-headers', headersTable(req.headers, 'Request headers'), count(req.headers), copyAll(req.headers)),
+      section('Request body', 'request-body', renderBody(req, { label: 'request', id: x.id, track })),
+    ];
+    const resPanel = res ? [
+      section('Response headers', 'response-headers', headersTable(res.headers, 'Response headers'), count(res.headers), copyAll(res.headers)),
+      section('Response body', 'response-body', renderBody(res, { label: 'response', id: x.id, track })),
+    ] : [section('Response', 'response', h('p', { class: 'muted' }, 'No response was recorded.'))];
+    const tabs = [['request', 'Request', reqPanel], ['response', res ? `Response ${res.status}` : 'Response', resPanel]];
+    if (x.replay_of) tabs.push(['diff', 'Diff', [this.diffSection(x)]]);
+    if (!tabs.some((t) => t[0] === this.tab)) this.tab = 'request';
+    if (x.replay_of && this.wantDiff) { this.tab = 'diff'; this.wantDiff = false; }
+    const buttons = tabs.map(([key, label]) => h('button', {
+      type: 'button', role: 'tab', class: 'tab', id: `tab-${key}`, 'aria-controls': `panel-${key}`,
+      'aria-selected': String(key === this.tab), dataset: { tab: key },
+      onclick: () => this.showTab(key),
+    }, label));
+    const panels = tabs.map(([key, , content]) => h('div', {
+      role: 'tabpanel', class: 'tab-panel', id: `panel-${key}`, 'aria-labelledby': `tab-${key}`,
+      dataset: { tab: key }, hidden: key !== this.tab,
+    }, content));
+
     const sections = [
       x.error ? h('p', { class: 'error exchange-error', role: 'note' }, h('strong', null, 'Error: '), x.error) : null,
+      h('div', { id: 'action-panel', class: 'action-panel', hidden: true }),
       section('Overview', 'overview', overview, x.truncated ? h('span', { class: 'badge badge-warn' }, 'truncated') : null),
       meta.length ? section('Details', 'meta', headersTable(meta, 'Details')) : null,
-      query.length ? section('Query', 'query', headersTable(query, 'Query parameters')) : null,
-      section('Request headers', 'request-headers', headersTable(req.headers, 'Request headers'), count(req.headers)),
-      section('Request body', 'request-body', renderBody(req, { label: 'request', id: x.id, track })),
-      res ? section('Response headers', 'response-headers', headersTable(res.headers, 'Response headers'), count(res.headers)) : null,
-      res ? section('Response body', 'response-body', renderBody(res, { label: 'response', id: x.id, track }))
-        : section('Response', 'response', h('p', { class: 'muted' }, 'No response was recorded.')),
+      h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Request or response' }, buttons),
+      panels,
     ];
+    this.x = x;
     this.el.replaceChildren(this.header(x), h('div', { class: 'detail-body' }, sections));
+  }
+
+  showTab(key) {
+    this.tab = key;
+    for (const b of this.el.querySelectorAll('.tabs [role="tab"]')) b.setAttribute('aria-selected', String(b.dataset.tab === key));
+    for (const p of this.el.querySelectorAll('.tab-panel')) p.hidden = p.dataset.tab !== key;
+  }
+
+  diffSection(x) {
+    const box = h('div', { class: 'diff', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Comparing with the original…'));
+    api.getExchange(x.replay_of).then((orig) => {
+      const changes = diffExchanges(orig, x);
+      box.replaceChildren(
+        h('p', null, 'Against the original ', h('a', { href: exchangeHref(orig.id) }, orig.id), `: ${changes.length} ${changes.length === 1 ? 'difference' : 'differences'}.`),
+        changes.length ? h('table', { class: 'kv diff-table', 'aria-label': 'Differences' },
+          h('thead', null, h('tr', null, h('th', null, 'Where'), h('th', null, 'What'), h('th', null, 'Original'), h('th', null, 'This one'))),
+          h('tbody', null, changes.map((c) => h('tr', { class: `diff-row diff-${c.kind}`, dataset: { where: c.where, path: c.path, kind: c.kind } },
+            h('td', null, c.where), h('td', null, c.path, ' ', h('span', { class: 'muted' }, c.kind)),
+            h('td', null, h('code', { class: 'diff-old' }, c.old)), h('td', null, h('code', { class: 'diff-new' }, c.new)))))) : null);
+    }, (err) => {
+      box.replaceChildren(h('p', { class: 'muted' }, `The original (${x.replay_of}) is not available: ${err.message}`));
+    });
+    return section('Diff', 'diff', box);
+  }
+
+  panel(...content) {
+    const p = this.el.querySelector('#action-panel');
+    if (!p) return null;
+    p.replaceChildren(...content);
+    p.hidden = false;
+    return p;
+  }
+
+  closePanel() {
+    const p = this.el.querySelector('#action-panel');
+    if (p) { p.hidden = true; p.replaceChildren(); }
+  }
+
+  /** openReplay shows the replay form: the last target used, or the original URL when empty. */
+  openReplay() {
+    const x = this.x;
+    if (!x) return;
+    const target = h('input', {
+      id: 'replay-target', type: 'url', placeholder: 'original URL', 'aria-label': 'Replay target base URL',
+      value: localStorage.getItem(targetKey) || '', spellcheck: 'false',
+    });
+    const out = h('div', { class: 'replay-result', role: 'status' });
+    const send = h('button', { type: 'submit', class: 'button-primary', id: 'replay-send' }, 'Replay');
+    const form = h('form', { class: 'inline-form', onsubmit: async (ev) => {
+      ev.preventDefault();
+      const t = target.value.trim();
+      localStorage.setItem(targetKey, t);
+      send.disabled = true;
+      out.textContent = 'Replaying…';
+      try {
+        const res = await this.runReplay({ ids: [x.id], target: t || undefined });
+        out.replaceChildren(resultLine(res));
+      } catch (err) {
+        out.replaceChildren(h('span', { class: 'error' }, err.message));
+      } finally {
+        send.disabled = false;
+      }
+    } },
+    h('label', { for: 'replay-target' }, 'Target'), target, send,
+    h('button', { type: 'button', class: 'button-quiet', onclick: () => this.closePanel() }, 'Cancel'));
+    this.panel(h('h3', null, 'Replay'), h('p', { class: 'muted' }, 'A base URL such as http://127.0.0.1:3000 (its scheme and host replace the original\'s); empty sends to the original URL.'), form, out);
+    target.focus();
+  }
+
+  /** runReplay starts a replay run and waits (up to 60 s) for its one result. */
+  async runReplay(spec) {
+    const run = await api.startReplay(spec);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const st = await api.getReplay(run.id);
+      if (st.state !== 'running') {
+        if (st.error && !(st.results || []).length) throw new Error(st.error);
+        return (st.results || [])[0] || { outcome: st.state };
+      }
+      if (Date.now() > deadline) throw new Error(`replay ${run.id} is still running`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** openEdit shows the request as an editable form; sending makes a new exchange and opens its diff. */
+  openEdit() {
+    const x = this.x;
+    if (!x) return;
+    const req = x.request || {};
+    const binary = req.encoding === 'base64';
+    const method = h('input', { id: 'edit-method', value: req.method || x.method, 'aria-label': 'Method', spellcheck: 'false', size: '8' });
+    const url = h('input', { id: 'edit-url', value: req.url || x.url, 'aria-label': 'URL', spellcheck: 'false', class: 'grow' });
+    const headers = h('textarea', { id: 'edit-headers', rows: '6', 'aria-label': 'Headers, one Name: value a line', spellcheck: 'false' });
+    headers.value = (req.headers || []).map(([k, v]) => `${k}: ${v}`).join('\n');
+    const body = h('textarea', { id: 'edit-body', rows: '10', 'aria-label': 'Body', spellcheck: 'false', disabled: binary });
+    body.value = binary ? '(binary body: sent unchanged)' : (req.body || '');
+    const out = h('div', { class: 'edit-result', role: 'status' });
+    const send = h('button', { type: 'submit', class: 'button-primary', id: 'edit-send' }, 'Send');
+    const form = h('form', { class: 'edit-form', onsubmit: async (ev) => {
+      ev.preventDefault();
+      let u;
+      try {
+        u = new URL(url.value.trim());
+      } catch {
+        out.replaceChildren(h('span', { class: 'error' }, 'The URL must be absolute, like http://127.0.0.1:3000/hooks'));
+        return;
+      }
+      const set = [];
+      for (const line of headers.value.split('\n')) {
+        const t = line.trim();
+        if (!t) continue;
+        const i = t.indexOf(':');
+        if (i <= 0) {
+          out.replaceChildren(h('span', { class: 'error' }, `Header line "${t}" needs "Name: value"`));
+          return;
+        }
+        set.push([t.slice(0, i).trim(), t.slice(i + 1).trim()]);
+      }
+      const keep = new Set(set.map(([k]) => k.toLowerCase()));
+      const remove = [...new Set((req.headers || []).map(([k]) => k).filter((k) => !keep.has(k.toLowerCase())))];
+      const override = { method: method.value.trim().toUpperCase(), path: u.pathname + (u.search || '?'), set_headers: set, remove_headers: remove };
+      if (!binary) override.body = body.value;
+      send.disabled = true;
+      out.textContent = 'Sending…';
+      try {
+        const res = await this.runReplay({ ids: [x.id], target: u.origin, override });
+        if (!res.replay) throw new Error(res.error || `not recorded (${res.outcome})`);
+        out.replaceChildren(resultLine(res));
+        this.wantDiff = true;
+        this.onOpen(res.replay);
+      } catch (err) {
+        out.replaceChildren(h('span', { class: 'error' }, `Send: ${err.message}`));
+      } finally {
+        send.disabled = false;
+      }
+    } },
+    h('div', { class: 'row' }, method, url),
+    h('label', { for: 'edit-headers' }, 'Headers'), headers,
+    h('label', { for: 'edit-body' }, 'Body'), body,
+    h('div', { class: 'row' }, send, h('button', { type: 'button', class: 'button-quiet', onclick: () => this.closePanel() }, 'Cancel')));
+    this.panel(h('h3', null, 'Edit and resend'), form, out);
+    method.focus();
+  }
+
+  /** copyBody copies the open exchange's request body (the response's when the response tab is open). */
+  async copyBody(button) {
+    const x = this.x;
+    if (!x) return;
+    const part = this.tab === 'response' ? x.response : x.request;
+    await copyText((part && part.body) || '', button);
   }
 
   async copyCurl(id, button) {
@@ -164,10 +353,25 @@ export class DetailPane {
   }
 }
 
-function section(title, key, content, extra) {
+function section(title, key, content, extra, action) {
   return h('details', { class: `section section-${key}`, open: true, dataset: { section: key } },
-    h('summary', null, h('span', { class: 'section-title' }, title), extra ? [' ', extra] : null),
+    h('summary', null, h('span', { class: 'section-title' }, title), extra ? [' ', extra] : null, action ? [' ', action] : null),
     content);
+}
+
+function copyAll(pairs) {
+  if (!pairs || !pairs.length) return null;
+  return h('button', {
+    type: 'button', class: 'button-quiet button-small', 'aria-label': 'Copy all headers',
+    onclick: (ev) => { ev.preventDefault(); copyText(pairs.map(([k, v]) => `${k}: ${v}`).join('\n'), ev.currentTarget); },
+  }, 'Copy all');
+}
+
+function resultLine(res) {
+  return h('span', { class: `outcome outcome-${res.outcome}` },
+    `${res.outcome || ''}`, res.status ? ` · ${res.recorded_status || '–'} → ${res.status}` : '',
+    res.error ? ` · ${res.error}` : '',
+    res.replay ? [' · ', h('a', { href: exchangeHref(res.replay), class: 'replay-link' }, 'open the new exchange')] : null);
 }
 
 // signatureCell shows a signature verdict: the summary has it as a string,
@@ -196,7 +400,8 @@ function headersTable(pairs, label) {
   return h('table', { class: 'kv headers', 'aria-label': label },
     h('colgroup', null, h('col', { class: 'kv-name' }), h('col')),
     h('tbody', null, pairs.map(([k, v]) =>
-      h('tr', null, h('th', { scope: 'row' }, k), h('td', null, v)))));
+      h('tr', null, h('th', { scope: 'row' }, k), h('td', null, v,
+        h('button', { type: 'button', class: 'copy-one', 'aria-label': `Copy ${k}`, title: 'Copy this header', onclick: (ev) => copyText(`${k}: ${v}`, ev.currentTarget) }))))));
 }
 
 function queryPairs(url) {

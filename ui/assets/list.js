@@ -1,82 +1,113 @@
-// The traffic list: a table of exchange summaries, newest first. Rows are
-// keyed by exchange id; stream arrivals are batched per frame and prepended,
-// and the table keeps at most `cap` rows.
+// The traffic list: exchange summaries, newest first, as a virtualized
+// table. Every summary loaded is kept in an array; only the rows in view
+// (plus a margin) exist in the DOM, between two spacer rows that give the
+// table its full height. Rows have one fixed height, so positions are
+// arithmetic and scrolling 100,000 rows costs what scrolling 60 does.
+//
+// Stream arrivals are batched per task. At the top of the list they show at
+// once; scrolled down, they are inserted above without moving the row being
+// read, and counted for the "N new" pill; paused, they wait until resumed.
 
 import { h } from './dom.js';
 import * as fmt from './format.js';
 import { exchangeHref } from './route.js';
 
+const overscan = 12;
+
 export class ExchangeList {
   /**
    * @param {HTMLTableSectionElement} tbody where rows go
    * @param {object} opts
-   *   scroller: the element that scrolls the list (kept steady on prepend)
-   *   cap: the most rows rendered (default 1000)
-   *   onChange(): called after rows are added or removed
+   *   scroller: the element that scrolls the list
+   *   rowHeight: px of one row (must match the CSS), default 30
+   *   cap: the most summaries kept (default 200,000; the oldest go first)
+   *   onChange(): rows were added or removed
+   *   onNearEnd(): the view is near the oldest row loaded (load more)
+   *   onNewCount(n): n arrivals are above the view or held by a pause
    */
-  constructor(tbody, { scroller, cap = 1000, onChange = () => {} } = {}) {
+  constructor(tbody, { scroller, rowHeight = 30, cap = 200_000, onChange = () => {}, onNearEnd = () => {}, onNewCount = () => {} } = {}) {
     this.tbody = tbody;
     this.scroller = scroller;
+    this.rh = rowHeight;
     this.cap = cap;
     this.onChange = onChange;
-    this.rows = new Map();   // id -> {tr, timeEl, time}
-    this.pending = [];       // stream arrivals not yet rendered, oldest first
+    this.onNearEnd = onNearEnd;
+    this.onNewCount = onNewCount;
+    this.items = [];          // summaries, newest first
+    this.ids = new Set();
+    this.arrivals = [];       // stream arrivals not yet merged, oldest first
+    this.held = [];           // arrivals held while paused, oldest first
     this.flushScheduled = false;
+    this.paused = false;
+    this.unseen = 0;
     this.selected = '';
-    this.trimmed = false;    // rows were dropped at the bottom to stay under cap
-  }
-
-  get size() { return this.rows.size; }
-
-  /** has reports whether the exchange is rendered or about to be. */
-  has(id) {
-    return this.rows.has(id) || this.pending.some((s) => s.id === id);
-  }
-
-  /**
-   * reset replaces every row with summaries (newest first). Stream arrivals
-   * not yet rendered are kept (they are newer than, or part of, a reloaded
-   * page) unless dropPending is set, as when the filter changed.
-   */
-  reset(summaries, { dropPending = false } = {}) {
-    const pending = dropPending ? [] : this.pending;
-    this.pending = [];
-    this.rows.clear();
+    this.marked = new Set();  // ids picked for export
+    this.fresh = new Set();   // ids that arrived live (animated once)
     this.trimmed = false;
-    const frag = document.createDocumentFragment();
-    for (const s of summaries) {
-      if (this.rows.size >= this.cap) { this.trimmed = true; break; }
-      if (this.rows.has(s.id)) continue;
-      frag.append(this.makeRow(s, false));
+    this.rendered = new Map(); // id -> {tr, timeEl, time}
+    this.frame = 0;
+    this.top = h('tr', { class: 'spacer', 'aria-hidden': 'true' }, h('td', { colspan: '7' }));
+    this.bottom = h('tr', { class: 'spacer', 'aria-hidden': 'true' }, h('td', { colspan: '7' }));
+    this.tbody.replaceChildren(this.top, this.bottom);
+    if (scroller) {
+      scroller.addEventListener('scroll', () => {
+        if (this.unseen && scroller.scrollTop < this.rh / 2) this.setUnseen(0);
+        this.schedule();
+      }, { passive: true });
+      new ResizeObserver(() => this.schedule()).observe(scroller);
     }
-    this.tbody.replaceChildren(frag);
-    this.pending = pending.filter((s) => !this.rows.has(s.id));
-    if (this.pending.length) this.flush();
+  }
+
+  get size() { return this.items.length; }
+
+  /** has reports whether the exchange is listed or about to be. */
+  has(id) {
+    return this.ids.has(id) || this.arrivals.some((s) => s.id === id) || this.held.some((s) => s.id === id);
+  }
+
+  /** reset replaces every summary (newest first); arrivals not yet merged are kept unless dropPending. */
+  reset(summaries, { dropPending = false } = {}) {
+    const keep = dropPending ? [] : [...this.held, ...this.arrivals];
+    this.items = [];
+    this.ids.clear();
+    this.arrivals = [];
+    this.held = [];
+    this.trimmed = false;
+    this.unseen = 0;
+    this.onNewCount(0);
+    this.push(summaries);
+    if (this.scroller) this.scroller.scrollTop = 0;
+    for (const s of keep) this.add(s);
+    this.render();
     this.onChange();
+  }
+
+  push(summaries) {
+    for (const s of summaries) {
+      if (this.ids.has(s.id)) continue;
+      if (this.items.length >= this.cap) { this.trimmed = true; break; }
+      this.items.push(s);
+      this.ids.add(s.id);
+    }
   }
 
   /** appendOlder adds an older page at the bottom; it returns false when the cap stopped it. */
   appendOlder(summaries) {
-    const frag = document.createDocumentFragment();
-    for (const s of summaries) {
-      if (this.rows.size >= this.cap) { this.trimmed = true; break; }
-      if (this.rows.has(s.id)) continue;
-      frag.append(this.makeRow(s, false));
-    }
-    this.tbody.append(frag);
+    this.push(summaries);
+    this.schedule();
     this.onChange();
     return !this.trimmed;
   }
 
-  /**
-   * add queues a summary that just arrived on the stream. Rows are rendered
-   * in a task of their own, after every message already queued: a burst of
-   * arrivals becomes one DOM update, a single one shows at once.
-   */
+  /** add queues a summary that just arrived on the stream. */
   add(summary) {
     if (this.has(summary.id)) return;
-    this.pending.push(summary);
-    if (this.pending.length > this.cap) this.pending.splice(0, this.pending.length - this.cap);
+    if (this.paused) {
+      this.held.push(summary);
+      this.onNewCount(this.held.length);
+      return;
+    }
+    this.arrivals.push(summary);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setTimeout(() => this.flush(), 0);
@@ -85,77 +116,190 @@ export class ExchangeList {
 
   flush() {
     this.flushScheduled = false;
-    if (!this.pending.length) return;
-    const batch = this.pending;
-    this.pending = [];
-    const frag = document.createDocumentFragment();
+    if (!this.arrivals.length) return;
+    const batch = this.arrivals;
+    this.arrivals = [];
+    this.prepend(batch);
+  }
+
+  prepend(batch) {
+    const add = [];
     for (let i = batch.length - 1; i >= 0; i--) {
       const s = batch[i];
-      if (this.rows.has(s.id)) continue;
-      frag.append(this.makeRow(s, true));
+      if (this.ids.has(s.id)) continue;
+      this.ids.add(s.id);
+      this.fresh.add(s.id);
+      add.push(s);
     }
-    // Keep the row the user is reading where it is when they have scrolled down.
-    const sc = this.scroller;
-    const keep = sc && sc.scrollTop > 0;
-    const before = keep ? sc.scrollHeight : 0;
-    this.tbody.prepend(frag);
-    if (keep) sc.scrollTop += sc.scrollHeight - before;
-    while (this.rows.size > this.cap) {
-      const last = this.tbody.lastElementChild;
-      if (!last) break;
-      this.rows.delete(last.dataset.id);
-      last.remove();
+    if (!add.length) return;
+    this.items = add.concat(this.items);
+    while (this.items.length > this.cap) {
+      this.ids.delete(this.items.pop().id);
       this.trimmed = true;
     }
+    const sc = this.scroller;
+    if (sc && sc.scrollTop >= this.rh / 2) {
+      // Keep the row being read where it is.
+      sc.scrollTop += add.length * this.rh;
+      this.setUnseen(this.unseen + add.length);
+    }
+    this.render();
     this.onChange();
+    if (this.fresh.size > 5000) this.fresh.clear();
   }
 
-  /** remove deletes the row of one exchange, if shown. */
+  setUnseen(n) {
+    this.unseen = n;
+    this.onNewCount(this.paused ? this.held.length : n);
+  }
+
+  /** setPaused holds arrivals (true) or shows those held and follows the top again (false). */
+  setPaused(paused) {
+    if (this.paused === paused) return;
+    this.paused = paused;
+    if (!paused) {
+      const held = this.held;
+      this.held = [];
+      this.prepend(held);
+      this.toTop();
+    } else {
+      this.onNewCount(this.held.length);
+    }
+  }
+
+  /** toTop scrolls to the newest row and clears the new count. */
+  toTop() {
+    if (this.scroller) this.scroller.scrollTop = 0;
+    this.setUnseen(0);
+    this.render();
+  }
+
+  /** remove deletes the row of one exchange. */
   remove(id) {
-    const r = this.rows.get(id);
-    if (r) {
-      r.tr.remove();
-      this.rows.delete(id);
-    }
-    this.pending = this.pending.filter((s) => s.id !== id);
+    const i = this.items.findIndex((s) => s.id === id);
+    if (i >= 0) this.items.splice(i, 1);
+    this.ids.delete(id);
+    this.marked.delete(id);
+    this.arrivals = this.arrivals.filter((s) => s.id !== id);
+    this.held = this.held.filter((s) => s.id !== id);
     if (this.selected === id) this.selected = '';
+    this.render();
     this.onChange();
   }
 
-  /** select marks the row of id as selected (or none for "") and scrolls it into view. */
+  indexOf(id) {
+    return id ? this.items.findIndex((s) => s.id === id) : -1;
+  }
+
+  /** select marks the row of id as selected ("" for none) and scrolls it into view. */
   select(id) {
-    const old = this.rows.get(this.selected);
-    if (old) {
-      old.tr.classList.remove('selected');
-      old.tr.removeAttribute('aria-current');
-    }
     this.selected = id || '';
-    const r = this.rows.get(this.selected);
-    if (r) {
-      r.tr.classList.add('selected');
-      r.tr.setAttribute('aria-current', 'true');
-      r.tr.scrollIntoView({ block: 'nearest' });
+    const i = this.indexOf(this.selected);
+    const sc = this.scroller;
+    if (i >= 0 && sc) {
+      const head = this.headHeight();
+      const y = head + i * this.rh;
+      if (y - head < sc.scrollTop) sc.scrollTop = y - head;
+      else if (y + this.rh > sc.scrollTop + sc.clientHeight) sc.scrollTop = y + this.rh - sc.clientHeight;
     }
+    this.render();
+  }
+
+  /** toggleMark adds the exchange to the export selection or takes it out. */
+  toggleMark(id) {
+    if (this.marked.has(id)) this.marked.delete(id);
+    else this.marked.add(id);
+    const r = this.rendered.get(id);
+    if (r) r.tr.classList.toggle('marked', this.marked.has(id));
+    this.onChange();
   }
 
   /** neighbour returns the id delta rows away from the selected one (the first row when none is). */
   neighbour(delta) {
-    const cur = this.rows.get(this.selected);
-    let tr;
-    if (!cur) tr = this.tbody.firstElementChild;
-    else tr = delta > 0 ? cur.tr.nextElementSibling : cur.tr.previousElementSibling;
-    return tr ? tr.dataset.id : '';
+    const i = this.indexOf(this.selected);
+    if (i < 0) return this.items.length ? this.items[0].id : '';
+    const j = i + delta;
+    return j >= 0 && j < this.items.length ? this.items[j].id : '';
+  }
+
+  summary(id) {
+    const i = this.indexOf(id);
+    return i >= 0 ? this.items[i] : null;
   }
 
   /** refreshTimes updates every relative time shown. */
   refreshTimes(now = Date.now()) {
-    for (const r of this.rows.values()) {
+    for (const r of this.rendered.values()) {
       const text = fmt.relativeTime(r.time, now);
       if (r.timeEl.textContent !== text) r.timeEl.textContent = text;
     }
   }
 
-  makeRow(s, fresh) {
+  headHeight() {
+    const thead = this.tbody.parentElement && this.tbody.parentElement.tHead;
+    return thead ? thead.offsetHeight : 0;
+  }
+
+  schedule() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.render();
+    });
+  }
+
+  /** render puts the rows in view (and a margin) in the DOM. */
+  render() {
+    if (this.frame) {
+      cancelAnimationFrame(this.frame);
+      this.frame = 0;
+    }
+    const n = this.items.length;
+    const sc = this.scroller;
+    let first = 0;
+    let last = Math.min(n, 60);
+    if (sc) {
+      const top = sc.scrollTop - this.headHeight();
+      const height = sc.clientHeight || 900;
+      first = Math.max(0, Math.floor(top / this.rh) - overscan);
+      last = Math.min(n, Math.ceil((top + height) / this.rh) + overscan);
+      if (last < first) last = first;
+    }
+    const keep = new Map();
+    const rows = [];
+    for (let i = first; i < last; i++) {
+      const s = this.items[i];
+      let r = this.rendered.get(s.id);
+      if (!r) r = this.makeRow(s);
+      keep.set(s.id, r);
+      const sel = s.id === this.selected;
+      if (r.tr.classList.contains('selected') !== sel) {
+        r.tr.classList.toggle('selected', sel);
+        if (sel) r.tr.setAttribute('aria-current', 'true');
+        else r.tr.removeAttribute('aria-current');
+      }
+      rows.push(r.tr);
+    }
+    this.rendered = keep;
+    this.top.firstChild.style.height = `${first * this.rh}px`;
+    this.bottom.firstChild.style.height = `${(n - last) * this.rh}px`;
+    this.top.hidden = first === 0;
+    this.bottom.hidden = last === n;
+    // Move only what changed: a steady view touches nothing.
+    let cur = this.top.nextSibling;
+    for (const tr of rows) {
+      if (cur === tr) cur = cur.nextSibling;
+      else this.tbody.insertBefore(tr, cur);
+    }
+    while (cur && cur !== this.bottom) {
+      const next = cur.nextSibling;
+      cur.remove();
+      cur = next;
+    }
+    if (n && last >= n - overscan * 2) this.onNearEnd();
+  }
+
+  makeRow(s) {
     const time = new Date(s.time);
     const valid = !Number.isNaN(time.getTime());
     const timeEl = h('time', {
@@ -170,8 +314,11 @@ export class ExchangeList {
     if (s.signature) badges.push(h('span', { class: `badge badge-sig sig-${s.signature}`, title: `signature: ${s.signature}` }, `sig ${s.signature}`));
     if (s.rule) badges.push(h('span', { class: 'badge badge-rule', title: `answered by rule ${s.rule}` }, s.rule));
 
+    let cls = 'exchange-row';
+    if (this.fresh.delete(s.id)) cls += ' fresh';
+    if (this.marked.has(s.id)) cls += ' marked';
     const tr = h('tr', {
-      class: fresh ? 'exchange-row fresh' : 'exchange-row',
+      class: cls,
       dataset: { id: s.id, status: fmt.statusClass(s.status), bin: s.bin || '', source: s.source || '' },
     },
       h('td', { class: 'cell-time' }, timeEl),
@@ -188,11 +335,6 @@ export class ExchangeList {
       }, fmt.bytes(s.request_size)),
       h('td', { class: 'cell-duration num' }, fmt.duration(s.duration_ms)),
     );
-    if (s.id === this.selected) {
-      tr.classList.add('selected');
-      tr.setAttribute('aria-current', 'true');
-    }
-    this.rows.set(s.id, { tr, timeEl, time });
-    return tr;
+    return { tr, timeEl, time };
   }
 }

@@ -1,0 +1,442 @@
+// The views besides traffic: bins, webhooks (list, form, test send,
+// activity log), rules (the live config) and replay runs. Each renders into
+// #view-other from the API and refreshes on the stream's events.
+
+import { h, copyText } from './dom.js';
+import * as api from './api.js';
+import * as fmt from './format.js';
+import { jsonTree } from './body.js';
+import { exchangeHref } from './route.js';
+
+const call = api.call;
+
+function when(t) {
+  const d = new Date(t);
+  if (Number.isNaN(d.getTime())) return h('span', null, '–');
+  return h('time', { datetime: t, title: fmt.exactTime(d) }, fmt.relativeTime(d));
+}
+
+function table(label, head, rows, cls = '') {
+  return h('table', { class: `kv grid ${cls}`, 'aria-label': label },
+    h('thead', null, h('tr', null, head.map((x) => h('th', { scope: 'col' }, x)))),
+    h('tbody', null, rows));
+}
+
+function jsonBlock(v) {
+  const text = JSON.stringify(v, null, 2);
+  const pre = h('pre', { class: 'code json-tree' });
+  pre.append(jsonTree(text));
+  return pre;
+}
+
+function headerLines(pairs) {
+  return (pairs || []).map(([k, v]) => `${k}: ${v}`).join('\n');
+}
+
+export class Views {
+  constructor(el, { notice = () => {}, openExchange = () => {} } = {}) {
+    this.el = el;
+    this.notice = notice;
+    this.openExchange = openExchange;
+    this.route = null;
+    this.timer = 0;
+  }
+
+  /** show renders the view of route ({view, id}), or stops when route is null. */
+  show(route) {
+    clearTimeout(this.timer);
+    const same = this.route && route && this.route.view === route.view && this.route.id === route.id;
+    this.route = route;
+    if (!route || same) return;
+    this.el.replaceChildren(h('p', { class: 'muted view-loading' }, 'Loading…'));
+    this.render();
+  }
+
+  refresh() {
+    if (this.route) this.render();
+  }
+
+  /** onStream hears the stream's events other than exchanges. */
+  onStream(msg) {
+    if (!this.route) return;
+    const v = this.route.view;
+    if ((msg.type === 'rules' && v === 'rules') || (msg.type === 'replay' && v === 'replays') ||
+      (msg.type === 'invocation' && v === 'webhooks' && this.route.id)) {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.render(), 200);
+    }
+  }
+
+  async render() {
+    const r = this.route;
+    try {
+      let content;
+      switch (r.view) {
+        case 'bins': content = await this.bins(); break;
+        case 'rules': content = await this.rules(); break;
+        case 'replays': content = r.id ? await this.replay(r.id) : await this.replays(); break;
+        case 'webhooks': content = r.id ? await this.webhook(r.id) : await this.webhooks(); break;
+        default: return;
+      }
+      if (this.route !== r) return;
+      // Keep what the user is typing: forms re-render only on navigation.
+      const active = this.el.querySelector('[data-keep]');
+      if (active && active.dataset.keep === `${r.view}/${r.id}`) {
+        const live = this.el.querySelector('[data-live]');
+        const fresh = content.querySelector('[data-live]');
+        if (live && fresh) live.replaceWith(fresh);
+        return;
+      }
+      this.el.replaceChildren(content);
+    } catch (err) {
+      if (this.route === r) this.el.replaceChildren(h('p', { class: 'error' }, err.message));
+    }
+  }
+
+  // ---- bins ----
+
+  async bins() {
+    const bins = await api.listBins();
+    const name = h('input', { id: 'bin-name', placeholder: 'name (empty: generated)', 'aria-label': 'New bin name', pattern: '[A-Za-z0-9_\\-]{1,64}' });
+    const out = h('p', { id: 'bin-created', role: 'status' });
+    const form = h('form', { class: 'inline-form', onsubmit: async (ev) => {
+      ev.preventDefault();
+      try {
+        const b = await api.createBin(name.value.trim());
+        out.replaceChildren('Send requests to ', h('code', { class: 'copyable' }, b.url), ' ',
+          h('button', { type: 'button', class: 'button-quiet', onclick: (e) => copyText(b.url, e.currentTarget) }, 'Copy'));
+        name.value = '';
+        const fresh = await this.bins();
+        fresh.querySelector('#bin-created').replaceWith(out);
+        this.el.replaceChildren(fresh);
+      } catch (err) {
+        out.replaceChildren(h('span', { class: 'error' }, err.message));
+      }
+    } }, name, h('button', { type: 'submit', class: 'button-primary' }, 'Create bin'));
+    return h('section', { class: 'view view-bins', 'aria-labelledby': 'bins-title' },
+      h('h2', { id: 'bins-title' }, 'Bins'),
+      form, out,
+      bins.length ? table('Bins', ['Name', 'Exchanges', 'Last', 'URL', ''], bins.map((b) => h('tr', { class: 'bin-row', dataset: { bin: b.name } },
+        h('td', null, h('a', { href: `?bin=${encodeURIComponent(b.name)}#/` }, b.name)),
+        h('td', { class: 'num' }, String(b.count)),
+        h('td', null, b.last_seen ? when(b.last_seen) : '–'),
+        h('td', null, h('code', { class: 'copyable' }, b.url || ''), ' ',
+          h('button', { type: 'button', class: 'button-quiet button-small', 'aria-label': `Copy the URL of ${b.name}`, onclick: (e) => copyText(b.url || '', e.currentTarget) }, 'Copy')),
+        h('td', null, h('button', {
+          type: 'button', class: 'button-quiet button-danger button-small', 'aria-label': `Clear bin ${b.name}`,
+          onclick: async () => {
+            if (!confirm(`Delete every exchange in bin "${b.name}"?`)) return;
+            try { await api.clearExchanges(b.name); this.render(); } catch (err) { this.notice(err.message); }
+          },
+        }, 'Clear'))))) : h('p', { class: 'muted' }, 'No bins yet.'));
+  }
+
+  // ---- rules ----
+
+  async rules() {
+    const r = await api.getRules();
+    const rules = r.rules || [];
+    return h('section', { class: 'view view-rules', 'aria-labelledby': 'rules-title' },
+      h('h2', { id: 'rules-title' }, 'Rules'),
+      h('p', { class: 'muted' }, r.file ? ['Live config, read from ', h('code', null, r.file), '.'] : 'No config file: hooklab runs with its defaults.'),
+      r.error ? h('div', { class: 'banner banner-error rules-view-error', role: 'alert', id: 'rules-view-error' },
+        h('strong', null, 'The last reload failed: '), h('span', { class: 'banner-text' }, r.error),
+        h('span', { class: 'banner-note' }, 'the last good config stays live')) : null,
+      h('div', { class: 'row' }, h('button', {
+        type: 'button', class: 'button-quiet', id: 'rules-reset',
+        onclick: async () => { try { await call('POST', '/api/rules/reset'); this.render(); } catch (err) { this.notice(err.message); } },
+      }, 'Reset sequences and rate limits')),
+      rules.length ? table('Rules', ['Rule', 'Kind', 'Hits', 'Defined at'], rules.map((x) => h('tr', { class: 'rule-row', dataset: { rule: x.name } },
+        h('td', null, h('a', { href: `?q=${encodeURIComponent(`rule:${x.name}`)}#/` }, x.name)),
+        h('td', null, x.kind), h('td', { class: 'num rule-hits' }, String(x.hits)), h('td', null, h('code', null, x.source || '')))))
+        : h('p', { class: 'muted' }, 'No mock or verify rules.'),
+      r.config ? h('details', { class: 'section' }, h('summary', null, 'The whole config (as loaded)'), jsonBlock(r.config)) : null);
+  }
+
+  // ---- replays ----
+
+  async replays() {
+    const runs = await api.listReplays();
+    return h('section', { class: 'view view-replays', 'aria-labelledby': 'replays-title' },
+      h('h2', { id: 'replays-title' }, 'Replay runs'),
+      runs.length ? table('Replay runs', ['Run', 'State', 'Target', 'Progress', 'Same', 'Differ', 'Failed', 'Started'], runs.map((x) => h('tr', { class: 'run-row', dataset: { run: x.id, state: x.state } },
+        h('td', null, h('a', { href: `#/replays/${encodeURIComponent(x.id)}` }, x.id)),
+        h('td', null, x.state), h('td', null, x.target || 'original URLs'),
+        h('td', null, h('progress', { max: String(x.total || 1), value: String(x.done || 0), 'aria-label': `${x.done} of ${x.total}` }), ` ${x.done}/${x.total}`),
+        h('td', { class: 'num' }, String(x.summary?.same ?? 0)), h('td', { class: 'num' }, String(x.summary?.differ ?? 0)),
+        h('td', { class: 'num' }, String(x.summary?.failed ?? 0)), h('td', null, when(x.started)))))
+        : h('p', { class: 'muted' }, 'No replay runs yet. Replay an exchange from its detail (r), or run hooklab replay.'));
+  }
+
+  async replay(id) {
+    const st = await api.getReplay(id);
+    const mode = this.diffMode || 'table';
+    const toggle = h('span', { class: 'segmented', role: 'group', 'aria-label': 'Diff layout' },
+      ['table', 'unified'].map((m) => h('button', {
+        type: 'button', class: 'seg', 'aria-pressed': String(m === mode),
+        onclick: () => { this.diffMode = m; this.render(); },
+      }, m === 'table' ? 'Side by side' : 'Unified')));
+    return h('section', { class: 'view view-replay', 'aria-labelledby': 'replay-title' },
+      h('h2', { id: 'replay-title' }, `Replay ${st.id}`),
+      h('p', null, `${st.state} · ${st.done}/${st.total} · ${st.summary.same} same, ${st.summary.differ} differ, ${st.summary.failed} failed`,
+        st.error ? [' · ', h('span', { class: 'error' }, st.error)] : null),
+      h('p', null, h('progress', { max: String(st.total || 1), value: String(st.done || 0) }), ' ', toggle),
+      (st.results || []).map((res) => h('details', { class: `section run-result outcome-${res.outcome}`, open: res.outcome !== 'same', dataset: { index: String(res.index) } },
+        h('summary', null, `${res.method} ${res.url} · ${res.recorded_status || '–'} → ${res.status || '–'} · ${res.outcome}`),
+        h('p', null, res.original ? ['original ', h('a', { href: exchangeHref(res.original) }, res.original)] : null,
+          res.replay ? [' · replay ', h('a', { href: exchangeHref(res.replay) }, res.replay)] : null,
+          res.error ? [' · ', h('span', { class: 'error' }, res.error)] : null),
+        (res.notes || []).map((n) => h('p', { class: 'muted' }, n)),
+        (res.changes || []).length ? (mode === 'table'
+          ? table('Changes', ['Where', 'Kind', 'Recorded', 'Replayed'], res.changes.map((c) => h('tr', { class: `diff-row diff-${c.kind}` },
+            h('td', null, h('code', null, c.path)), h('td', null, c.kind),
+            h('td', null, h('pre', { class: 'code diff-old' }, c.old || '')), h('td', null, h('pre', { class: 'code diff-new' }, c.new || '')))))
+          : res.changes.map((c) => h('div', null, h('code', null, c.path), ` ${c.kind}`,
+            h('pre', { class: 'code unified' }, c.unified
+              ? c.unified.split('\n').map((l) => h('span', { class: l[0] === '+' ? 'u-add' : l[0] === '-' ? 'u-del' : '' }, `${l}\n`))
+              : [h('span', { class: 'u-del' }, `- ${c.old || ''}\n`), h('span', { class: 'u-add' }, `+ ${c.new || ''}\n`)]))))
+          : null)));
+  }
+
+  // ---- webhooks ----
+
+  async webhooks() {
+    const j = await call('GET', '/api/webhooks');
+    const hooks = j.webhooks || [];
+    return h('section', { class: 'view view-webhooks', 'aria-labelledby': 'webhooks-title' },
+      h('h2', { id: 'webhooks-title' }, 'Webhooks'),
+      h('p', null, h('a', { class: 'button-primary', href: '#/webhooks/new', id: 'webhook-new' }, 'New webhook')),
+      (j.warnings || []).map((w) => h('p', { class: 'banner banner-info' }, `${w.field}: ${w.error}`)),
+      hooks.length ? table('Webhooks', ['Webhook', 'Endpoint', 'Status', 'Success', 'From'], hooks.map((w) => {
+        const rate = h('td', { class: 'num webhook-rate' }, '…');
+        call('GET', `/api/webhooks/${encodeURIComponent(w.id)}/invocations`, { query: { limit: 100 } }).then((r) => {
+          const inv = r.invocations || [];
+          const done = inv.filter((x) => x.status === 'success' || x.status === 'failed');
+          rate.textContent = done.length ? `${Math.round(100 * done.filter((x) => x.status === 'success').length / done.length)}%` : '–';
+          rate.title = `of the last ${done.length} finished invocations`;
+        }, () => { rate.textContent = '–'; });
+        return h('tr', { class: 'webhook-row', dataset: { id: w.id } },
+          h('td', null, h('a', { href: `#/webhooks/${encodeURIComponent(w.id)}` }, w.name || w.id)),
+          h('td', null, h('code', null, `${w.method || 'POST'} ${w.endpoint}`)),
+          h('td', null, h('span', { class: `badge wh-${w.status}` }, w.status || 'active')),
+          rate, h('td', null, w.source === 'config' ? h('code', null, w.location || 'config') : 'API'));
+      })) : h('p', { class: 'muted' }, 'No webhooks yet.'));
+  }
+
+  async webhook(id) {
+    const isNew = id === 'new';
+    let w = { method: 'POST', format: 'json', status: 'active' };
+    let circuit = '';
+    if (!isNew) {
+      const j = await call('GET', `/api/webhooks/${encodeURIComponent(id)}`);
+      w = j.webhook;
+      circuit = j.circuit;
+    }
+    const readonly = w.source === 'config';
+    const field = (name, label, input, help) => h('div', { class: 'field', dataset: { field: name } },
+      h('label', { for: `wh-${name}` }, label), input,
+      help ? h('span', { class: 'muted help' }, help) : null,
+      h('span', { class: 'field-error', id: `wh-${name}-error`, role: 'alert' }));
+    const input = (name, value, attrs = {}) => h('input', { id: `wh-${name}`, name, value: value ?? '', spellcheck: 'false', disabled: readonly, ...attrs });
+    const select = (name, value, options) => {
+      const s = h('select', { id: `wh-${name}`, name, disabled: readonly }, options.map((o) => h('option', { value: o, selected: o === value }, o || '(none)')));
+      return s;
+    };
+    const headers = h('textarea', { id: 'wh-custom_headers', name: 'custom_headers', rows: '3', spellcheck: 'false', disabled: readonly, placeholder: 'X-Team: support' });
+    headers.value = Object.entries(w.custom_headers || {}).map(([k, v]) => `${k}: ${v}`).join('\n');
+    const auth = w.authentication || {};
+    const authType = select('authentication.type', auth.type || '', ['', 'api_key', 'basic_auth', 'bearer_token']);
+    const authFields = h('div', { class: 'auth-fields' });
+    const authInputs = {
+      name: input('authentication.name', auth.name, { placeholder: 'header name' }),
+      value: input('authentication.value', auth.value, { placeholder: 'key' }),
+      username: input('authentication.username', auth.username),
+      password: input('authentication.password', auth.password, { type: 'password' }),
+      token: input('authentication.token', auth.token, { type: 'password' }),
+    };
+    const showAuth = () => {
+      const t = authType.value;
+      const keys = t === 'api_key' ? ['name', 'value'] : t === 'basic_auth' ? ['username', 'password'] : t === 'bearer_token' ? ['token'] : [];
+      authFields.replaceChildren(...keys.map((k) => field(`authentication.${k}`, k, authInputs[k])));
+    };
+    authType.addEventListener('change', showAuth);
+    showAuth();
+    const f = {
+      id: input('id', w.id, { disabled: readonly || !isNew, pattern: '[A-Za-z0-9_\\-]{1,64}', placeholder: 'generated when empty' }),
+      name: input('name', w.name),
+      endpoint: input('endpoint', w.endpoint, { type: 'url', placeholder: 'https://127.0.0.1:3000/hooks', required: true }),
+      method: select('method', w.method || 'POST', ['POST', 'PUT', 'PATCH', 'GET', 'DELETE']),
+      format: select('format', w.format || 'json', ['json', 'xml', 'form_encoded']),
+      status: select('status', w.status || 'active', ['active', 'inactive']),
+      subscriptions: input('subscriptions', (w.subscriptions || []).join(', '), { placeholder: 'ticket.*, user.created' }),
+    };
+    const formError = h('p', { class: 'error form-error', id: 'wh-form-error', role: 'alert', hidden: true });
+    const def = () => {
+      const d = {
+        name: f.name.value.trim() || undefined, endpoint: f.endpoint.value.trim(),
+        method: f.method.value, format: f.format.value, status: f.status.value,
+      };
+      if (isNew && f.id.value.trim()) d.id = f.id.value.trim();
+      const ch = {};
+      for (const line of headers.value.split('\n')) {
+        const t = line.trim();
+        if (!t) continue;
+        const i = t.indexOf(':');
+        ch[i < 0 ? t : t.slice(0, i).trim()] = i < 0 ? '' : t.slice(i + 1).trim();
+      }
+      d.custom_headers = ch;
+      if (authType.value) {
+        d.authentication = { type: authType.value };
+        for (const [k, el] of Object.entries(authInputs)) if (el.isConnected && el.value) d.authentication[k] = el.value;
+      }
+      const subs = f.subscriptions.value.split(',').map((s) => s.trim()).filter(Boolean);
+      if (subs.length) d.subscriptions = subs;
+      return d;
+    };
+    const form = h('form', { class: 'webhook-form', id: 'webhook-form', novalidate: true, dataset: { keep: `webhooks/${id}` } });
+    const showErrors = (err) => {
+      for (const e of form.querySelectorAll('.field-error')) e.textContent = '';
+      for (const e of form.querySelectorAll('[aria-invalid="true"]')) e.setAttribute('aria-invalid', 'false');
+      formError.hidden = !err;
+      if (!err) return;
+      formError.textContent = err.message;
+      for (const fe of (err.body && err.body.errors) || []) {
+        // custom_headers.X-Forwarded-For shows by the headers box; auth.* by their input.
+        const key = fe.field.startsWith('custom_headers') ? 'custom_headers' : fe.field;
+        const box = form.querySelector(`[data-field="${CSS.escape(key)}"]`) ||
+          form.querySelector(`[data-field="${CSS.escape(key.split('.')[0])}"]`);
+        if (!box) continue;
+        const msg = box.querySelector('.field-error');
+        msg.textContent = msg.textContent ? `${msg.textContent}; ${fe.field}: ${fe.error}` : `${fe.field}: ${fe.error}`;
+        const ctl = box.querySelector('input,select,textarea');
+        if (ctl) ctl.setAttribute('aria-invalid', 'true');
+      }
+    };
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        const d = def();
+        const res = isNew
+          ? await call('POST', '/api/webhooks', { body: d })
+          : await call('PATCH', `/api/webhooks/${encodeURIComponent(id)}`, { body: d });
+        showErrors(null);
+        this.notice(`Saved webhook ${res.webhook.id}${(res.warnings || []).length ? `: ${res.warnings.map((x) => `${x.field}: ${x.error}`).join('; ')}` : ''}`);
+        if (isNew) location.hash = `#/webhooks/${encodeURIComponent(res.webhook.id)}`;
+      } catch (err) {
+        showErrors(err);
+      }
+    });
+    form.append(
+      field('id', 'ID', f.id), field('name', 'Name', f.name),
+      field('endpoint', 'Endpoint', f.endpoint), field('method', 'Method', f.method),
+      field('format', 'Format', f.format), field('status', 'Status', f.status),
+      field('custom_headers', 'Custom headers', headers, 'one Name: value a line'),
+      field('authentication', 'Authentication', authType), authFields,
+      field('subscriptions', 'Subscriptions', f.subscriptions, 'event types, globs allowed'),
+      formError,
+      readonly ? h('p', { class: 'muted' }, `Defined in the config at ${w.location || 'hooklab.yaml'}: edit it there.`)
+        : h('div', { class: 'row' }, h('button', { type: 'submit', class: 'button-primary', id: 'wh-save' }, isNew ? 'Create' : 'Save'),
+          isNew ? null : h('button', {
+            type: 'button', class: 'button-quiet button-danger', onclick: async () => {
+              if (!confirm(`Delete webhook ${id}?`)) return;
+              try { await call('DELETE', `/api/webhooks/${encodeURIComponent(id)}`); location.hash = '#/webhooks'; } catch (err) { this.notice(err.message); }
+            },
+          }, 'Delete')));
+
+    // Test send.
+    const payload = h('textarea', { id: 'wh-test-payload', rows: '6', spellcheck: 'false', 'aria-label': 'Test payload (JSON)' });
+    payload.value = '{\n  "ticket": {"id": 1, "priority": "urgent", "subject": "Test"}\n}';
+    const testOut = h('div', { id: 'wh-test-result', role: 'status' });
+    const testSend = h('button', { type: 'button', class: 'button-primary', id: 'wh-test-send', onclick: async () => {
+      let body;
+      try {
+        body = { payload: JSON.parse(payload.value || 'null') };
+      } catch (err) {
+        testOut.replaceChildren(h('p', { class: 'error' }, `The payload is not JSON: ${err.message}`));
+        return;
+      }
+      testSend.disabled = true;
+      testOut.replaceChildren(h('p', { class: 'muted' }, 'Sending…'));
+      try {
+        const res = isNew
+          ? await call('POST', '/api/webhooks/test', { body: { ...body, webhook: def() } })
+          : await call('POST', `/api/webhooks/${encodeURIComponent(id)}/test`, { body });
+        showErrors(null);
+        testOut.replaceChildren(this.testResult(res));
+      } catch (err) {
+        showErrors(err);
+        testOut.replaceChildren(h('p', { class: 'error' }, err.message));
+      } finally {
+        testSend.disabled = false;
+      }
+    } }, 'Send test');
+    const test = h('section', { class: 'test-send', 'aria-labelledby': 'test-title' },
+      h('h3', { id: 'test-title' }, 'Test send'),
+      h('p', { class: 'muted' }, 'Sends once, without retries, with the webhook\'s method, format, auth and signature.'),
+      payload, h('div', { class: 'row' }, testSend), testOut);
+
+    const activity = isNew ? null : await this.activity(id);
+    return h('section', { class: 'view view-webhook', 'aria-labelledby': 'webhook-title' },
+      h('p', null, h('a', { href: '#/webhooks' }, '← Webhooks')),
+      h('h2', { id: 'webhook-title' }, isNew ? 'New webhook' : (w.name || w.id),
+        circuit ? h('span', { class: `badge circuit-${circuit}`, title: 'circuit breaker' }, `circuit ${circuit}`) : null),
+      h('div', { class: 'webhook-grid' }, form, test),
+      activity);
+  }
+
+  testResult(res) {
+    const req = res.request || {};
+    const resp = res.response;
+    return h('div', { class: `test-result outcome-${res.outcome}` },
+      h('p', null, h('strong', { class: 'test-outcome' }, res.outcome), resp ? ` · ${resp.status}` : '',
+        ` · ${fmt.duration(res.duration_ms)}`, res.error ? [' · ', h('span', { class: 'error' }, res.error)] : null,
+        res.exchange_id ? [' · ', h('a', { href: exchangeHref(res.exchange_id) }, 'open the exchange')] : null),
+      h('h4', null, 'Request sent'),
+      h('pre', { class: 'code test-request' }, `${req.method} ${req.url}\n${headerLines(req.headers)}\n\n${req.body || ''}`),
+      resp ? [h('h4', null, 'Response'),
+        h('pre', { class: 'code test-response' }, `${resp.status}\n${headerLines(resp.headers)}\n\n${resp.body || ''}`)] : null);
+  }
+
+  async activity(id) {
+    const st = this.actStatus || '';
+    const from = this.actFrom || '';
+    const q = { status: st, limit: 50 };
+    if (from) q.from = new Date(Date.now() - Number(from) * 1000).toISOString();
+    const j = await call('GET', `/api/webhooks/${encodeURIComponent(id)}/invocations`, { query: q }).catch((err) => {
+      if (err.status === 404) return { invocations: [] };
+      throw err;
+    });
+    const inv = j.invocations || [];
+    const statusSel = h('select', { 'aria-label': 'Filter by status', id: 'act-status', onchange: (ev) => { this.actStatus = ev.target.value; this.render(); } },
+      ['', 'queued', 'in_flight', 'success', 'failed', 'retrying'].map((s) => h('option', { value: s, selected: s === st }, s || 'any status')));
+    const fromSel = h('select', { 'aria-label': 'Filter by time', id: 'act-since', onchange: (ev) => { this.actFrom = ev.target.value; this.render(); } },
+      [['', 'any time'], ['3600', 'last hour'], ['86400', 'last day']].map(([v, l]) => h('option', { value: v, selected: v === from }, l)));
+    return h('section', { class: 'activity', 'aria-labelledby': 'activity-title', dataset: { live: '' } },
+      h('h3', { id: 'activity-title' }, 'Activity'),
+      h('div', { class: 'row' }, statusSel, fromSel),
+      inv.length ? table('Activity log', ['When', 'Event', 'Cause', 'Status', 'Attempts', 'Code', ''], inv.map((x) => {
+        const more = h('tr', { class: 'invocation-detail', hidden: true }, h('td', { colspan: '7' }));
+        const row = h('tr', { class: 'invocation-row', dataset: { id: x.id, status: x.status } },
+          h('td', null, when(x.created_at)), h('td', null, x.event_type), h('td', null, x.cause),
+          h('td', null, h('span', { class: `badge inv-${x.status}` }, x.status), x.error ? h('span', { class: 'muted' }, ` ${x.error}`) : null),
+          h('td', { class: 'num' }, String(x.attempt_count)), h('td', { class: 'num' }, x.status_code ? String(x.status_code) : '–'),
+          h('td', null,
+            h('button', { type: 'button', class: 'button-quiet button-small', 'aria-label': `Attempts of ${x.id}`, onclick: async () => {
+              if (!more.hidden) { more.hidden = true; return; }
+              try {
+                const d = (await call('GET', `/api/invocations/${encodeURIComponent(x.id)}`)).invocation;
+                more.firstChild.replaceChildren(...(d.attempts || []).map((a) => h('div', { class: 'attempt' },
+                  h('strong', null, `#${a.attempt} `), when(a.time), ` · ${a.outcome} · ${a.status_code || '–'} · ${fmt.duration(a.duration_ms)}`,
+                  a.error ? [' · ', h('span', { class: 'error' }, a.error)] : null,
+                  a.exchange_id ? [' · ', h('a', { href: exchangeHref(a.exchange_id) }, 'exchange')] : null)));
+                more.hidden = false;
+              } catch (err) { this.notice(err.message); }
+            } }, 'Attempts'), ' ',
+            x.status !== 'success' && x.status !== 'queued' ? h('button', { type: 'button', class: 'button-quiet button-small invocation-retry', 'aria-label': `Retry ${x.id}`, onclick: async (ev) => {
+              ev.currentTarget.disabled = true;
+              try { await call('POST', `/api/invocations/${encodeURIComponent(x.id)}/retry`); this.render(); } catch (err) { this.notice(err.message); }
+            } }, 'Retry') : null));
+        return [row, more];
+      }).flat()) : h('p', { class: 'muted' }, 'No invocations yet.'));
+  }
+}
