@@ -138,7 +138,7 @@ export class Views {
     const rules = r.rules || [];
     return h('section', { class: 'view view-rules', 'aria-labelledby': 'rules-title' },
       h('h2', { id: 'rules-title' }, 'Rules'),
-      h('p', { class: 'muted' }, r.file ? ['Live config, read from ', h('code', null, r.file), '.'] : 'No config file: hooklab runs with its defaults.'),
+      h('p', { class: 'muted' }, r.file ? ['Live config: the file ', h('code', null, r.file), '.'] : 'No config file: hooklab runs with its defaults.'),
       r.error ? h('div', { class: 'banner banner-error rules-view-error', role: 'alert', id: 'rules-view-error' },
         h('strong', null, 'The last reload failed: '), h('span', { class: 'banner-text' }, r.error),
         h('span', { class: 'banner-note' }, 'the last good config stays live')) : null,
