@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/hooklab/hooklab/rules"
+)
+
+// Planted secrets: none may appear in any output unless revealed on
+// purpose (GET /api/webhooks/{id}/signing_secret).
+const (
+	plantedPassword  = "PLANTEDpw-7f3a91"
+	plantedSigning   = "PLANTEDsign-52be0c"
+	plantedVerify    = "PLANTEDverify-d41e77"
+	plantedBearer    = "PLANTEDbearer-93ad1f"
+	plantedAPISecret = "PLANTEDapisign-6c2e88"
+	plantedCaptured  = "PLANTEDcaptured-0b7d42" // a sender's Authorization, captured
+)
+
+// TestSecretsNeverLeak plants a webhook basic-auth password, signing
+// secrets, a bearer token and a verify secret, drives captures, a signed
+// capture and deliveries, and then greps every output channel: the API
+// (webhooks, rules, invocations, exchanges with raw and curl, info,
+// healthz, stats, bins), the websocket stream, the HAR export, the log on
+// stderr and stdout, and hooklab check --print.
+func TestSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	defer sink.Close()
+	cfg := `webhooks:
+  - id: leaky
+    endpoint: ` + sink.URL + `/hook
+    authentication: {type: basic_auth, username: bot, password: ${HOOK_PASSWORD}}
+    signing: {scheme: zendesk, secret: ${HOOK_SIGNING}}
+  - id: bearer
+    endpoint: ` + sink.URL + `/b
+    authentication: {type: bearer_token, token: ${HOOK_BEARER}}
+subscriptions:
+  - webhook: leaky
+    events: [order.*]
+  - webhook: bearer
+    events: [order.*]
+verify:
+  - name: incoming
+    match: {path: "/b/signed/**"}
+    scheme: github
+    secret: ${VERIFY_SECRET}
+`
+	dir := t.TempDir()
+	path := filepath.Join(dir, "hooklab.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"HOOK_PASSWORD": plantedPassword, "HOOK_SIGNING": plantedSigning, "HOOK_BEARER": plantedBearer, "VERIFY_SECRET": plantedVerify}
+	s := startServerEnv(t, env, "--config", path, "--log-level", "debug")
+
+	// The websocket sees everything that happens from here on.
+	u, _ := url.Parse(s.UI)
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/api/stream", http.Header{"Origin": {"http://" + u.Host}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	var wsMu sync.Mutex
+	var wsText strings.Builder
+	wsDone := make(chan struct{})
+	go func() {
+		defer close(wsDone)
+		for {
+			_, m, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			wsMu.Lock()
+			wsText.Write(m)
+			wsText.WriteByte('\n')
+			wsMu.Unlock()
+		}
+	}()
+
+	// An API-made webhook with its own secrets.
+	resp, b := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(fmt.Sprintf(
+		`{"id":"api-hook","endpoint":%q,"subscriptions":["order.*"],"authentication":{"type":"basic_auth","username":"u","password":%q},"signing":{"scheme":"standard-webhooks","secret":%q}}`,
+		sink.URL+"/api", plantedPassword, "whsec_"+base64.StdEncoding.EncodeToString([]byte(plantedAPISecret)))))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create webhook: %d %s", resp.StatusCode, b)
+	}
+	outputs := map[string]string{"POST /api/webhooks answer": string(b)}
+
+	// Traffic: a signed capture, a capture carrying a sender's secret, an
+	// event, and a test send.
+	body := []byte(`{"zen":"signed"}`)
+	sig, _ := rules.Sign("github", []string{plantedVerify}, "", time.Now(), body)
+	req, _ := http.NewRequest(http.MethodPost, s.Capture+"b/signed/x", strings.NewReader(string(body)))
+	req.Header = sig
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	req, _ = http.NewRequest(http.MethodPost, s.Capture+"b/plain/x", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Bearer "+plantedCaptured)
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	resp, b = s.api(t, http.MethodPost, "/api/events", strings.NewReader(`{"type":"order.created","data":{"id":1}}`))
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("event: %d %s", resp.StatusCode, b)
+	}
+	outputs["POST /api/events answer"] = string(b)
+	_, b = s.api(t, http.MethodPost, "/api/webhooks/leaky/test", strings.NewReader(`{"payload":"{\"t\":1}"}`))
+	outputs["POST /api/webhooks/leaky/test answer"] = string(b)
+
+	// Wait for the three deliveries and the emitted exchanges.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var st struct {
+			ByStatus map[string]int `json:"by_status"`
+		}
+		s.getJSON(t, "/api/emit/stats", &st)
+		if st.ByStatus["success"] >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries did not finish: %v", st.ByStatus)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // the store commits the emitted exchanges
+
+	get := func(p string) string {
+		resp, b := s.api(t, http.MethodGet, p, nil)
+		outputs["GET "+p] = string(b)
+		if resp.StatusCode >= 400 {
+			t.Errorf("GET %s: %d %s", p, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	for _, p := range []string{"/api/webhooks", "/api/webhooks/leaky", "/api/webhooks/bearer", "/api/webhooks/api-hook",
+		"/api/rules", "/api/invocations", "/api/webhooks/leaky/invocations", "/api/emit/stats",
+		"/api/info", "/healthz", "/api/bins", "/api/export.har", "/api/replay"} {
+		get(p)
+	}
+	var invs struct {
+		Invocations []struct {
+			ID string `json:"id"`
+		} `json:"invocations"`
+	}
+	_ = json.Unmarshal([]byte(outputs["GET /api/invocations"]), &invs)
+	for _, inv := range invs.Invocations {
+		get("/api/invocations/" + inv.ID)
+	}
+	var list listAnswer
+	_ = json.Unmarshal([]byte(get("/api/exchanges?limit=100")), &list)
+	if len(list.Exchanges) < 5 {
+		t.Errorf("want at least 2 captures and 3 emitted exchanges, got %d", len(list.Exchanges))
+	}
+	for _, ex := range list.Exchanges {
+		get("/api/exchanges/" + ex.ID)
+		get("/api/exchanges/" + ex.ID + "/curl")
+		if ex.Bin != "plain" { // raw of a captured request is the sender's own bytes
+			get("/api/exchanges/" + ex.ID + "/raw")
+		}
+	}
+
+	_, rb := s.api(t, http.MethodGet, "/api/webhooks/leaky/signing_secret", nil)
+	revealed := string(rb) // asked for explicitly: not an output to search
+
+	// hooklab check --print and check.
+	var out, errOut syncBuffer
+	getenv := func(k string) string { return env[k] }
+	if err := run(context.Background(), []string{"check", path, "--print"}, getenv, &out, &errOut); err != nil {
+		t.Errorf("check --print: %v %s", err, errOut.String())
+	}
+	if err := run(context.Background(), []string{"check", path}, getenv, &out, &errOut); err != nil {
+		t.Errorf("check: %v %s", err, errOut.String())
+	}
+	outputs["check --print and check stdout"] = out.String()
+	outputs["check stderr"] = errOut.String()
+
+	// A broken reload logs the file's error: still no secret.
+	bad := strings.Replace(cfg, "scheme: github", "scheme: nope", 1)
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+
+	ws.Close()
+	<-wsDone
+	s.Stop(t)
+	wsMu.Lock()
+	outputs["websocket /api/stream"] = wsText.String()
+	wsMu.Unlock()
+	outputs["stderr (log)"] = s.Stderr.String()
+	outputs["stdout"] = s.Stdout.String()
+
+	basic := base64.StdEncoding.EncodeToString([]byte("bot:" + plantedPassword))
+	basicAPI := base64.StdEncoding.EncodeToString([]byte("u:" + plantedPassword))
+	planted := map[string]string{
+		"basic-auth password": plantedPassword, "basic-auth header": basic, "API basic-auth header": basicAPI,
+		"signing secret": plantedSigning, "verify secret": plantedVerify, "bearer token": plantedBearer,
+		"API signing secret": base64.StdEncoding.EncodeToString([]byte(plantedAPISecret)),
+	}
+	for where, text := range outputs {
+		if text == "" {
+			continue
+		}
+		for what, secret := range planted {
+			if i := strings.Index(text, secret); i >= 0 {
+				t.Errorf("%s shows the %s: ...%s...", where, what, text[max(0, i-120):min(len(text), i+len(secret)+40)])
+			}
+		}
+	}
+	// A sender's Authorization is redacted in the HAR export.
+	if strings.Contains(outputs["GET /api/export.har"], plantedCaptured) {
+		t.Errorf("the HAR export shows a captured Authorization header")
+	}
+	for where, text := range outputs {
+		if strings.Contains(text, plantedCaptured) && where != "GET /api/export.har" {
+			t.Logf("note: %s shows a captured request's Authorization (the sender's secret)", where)
+		}
+	}
+	if !strings.Contains(outputs["stderr (log)"], "config reload failed") {
+		t.Errorf("the broken reload did not show in the log, so the log was not searched for what it prints")
+	}
+	// Revealing on purpose works (and shows the grep would catch a leak).
+	if !strings.Contains(revealed, plantedSigning) {
+		t.Errorf("GET /api/webhooks/leaky/signing_secret does not reveal the secret: %s", revealed)
+	}
+}
+
+// TestSlowloris holds 1,000 idle connections (half with a partial request
+// line or headers) on the capture port and measures how long a normal
+// request takes meanwhile.
+func TestSlowloris(t *testing.T) {
+	s := startServer(t, "--memory")
+	u, _ := url.Parse(s.Capture)
+	const idle = 1000
+	conns := make([]net.Conn, 0, idle)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range idle {
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		switch i % 3 {
+		case 1:
+			_, _ = c.Write([]byte("POST /b/slow/x HTTP/1.1\r\n"))
+		case 2:
+			_, _ = c.Write([]byte("POST /b/slow/x HTTP/1.1\r\nHost: x\r\nX-Slow: a"))
+		}
+		conns = append(conns, c)
+	}
+	time.Sleep(200 * time.Millisecond)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	var worst time.Duration
+	for range 5 {
+		start := time.Now()
+		resp, err := client.Post(s.Capture+"b/normal/x", "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatalf("a normal request beside %d idle connections: %v", idle, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		d := time.Since(start)
+		worst = max(worst, d)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("normal request: %d", resp.StatusCode)
+		}
+	}
+	t.Logf("with %d idle connections open, the slowest of 5 normal requests took %v", idle, worst)
+	if worst > 2*time.Second {
+		t.Errorf("a normal request took %v beside %d idle connections; want under 2s", worst, idle)
+	}
+}
+
+// TestHeaderLimits sends headers over the limit to the capture and UI
+// listeners and requires 431.
+func TestHeaderLimits(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	for _, base := range []string{s.Capture, s.UI} {
+		u, _ := url.Parse(base)
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		big := strings.Repeat("a", 8<<10)
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "GET /b/big/x HTTP/1.1\r\nHost: %s\r\n", u.Host)
+		for i := range 200 { // 1.6 MB of headers, over the 1 MiB limit
+			fmt.Fprintf(&sb, "X-Big-%d: %s\r\n", i, big)
+		}
+		sb.WriteString("\r\n")
+		go func() { _, _ = io.WriteString(c, sb.String()) }()
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		c.Close()
+		if err != nil {
+			t.Errorf("%s: reading the answer to oversized headers: %v", base, err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("%s: oversized headers got %d; want 431", base, resp.StatusCode)
+		}
+	}
+}
+
+// TestDataFileModes: the data directory is 0700 and the databases 0600.
+func TestDataFileModes(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "fresh")
+	s := startServer(t, "--data", data)
+	resp, b := s.api(t, http.MethodPost, "/api/events", strings.NewReader(`{"type":"x.y"}`))
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("event: %d %s", resp.StatusCode, b)
+	}
+	s.Stop(t)
+	want := map[string]os.FileMode{".": 0o700, "hooklab.db": 0o600, "emit.db": 0o600}
+	entries, _ := os.ReadDir(data)
+	for _, e := range entries {
+		if _, ok := want[e.Name()]; !ok && !e.IsDir() {
+			want[e.Name()] = 0o600 // -wal, -shm and anything else holding payloads
+		}
+	}
+	for name, mode := range want {
+		fi, err := os.Stat(filepath.Join(data, name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if got := fi.Mode().Perm(); got&^mode != 0 {
+			t.Errorf("%s: mode %v; want at most %v", name, got, mode)
+		}
+	}
+}
