@@ -1,0 +1,118 @@
+package emit
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// FuzzCustomHeader checks header validation: it never panics, and what it
+// accepts is a valid HTTP header that is not reserved and that the HTTP
+// client sends as it is.
+func FuzzCustomHeader(f *testing.F) {
+	for _, s := range [][2]string{
+		{"X-Team", "support"},
+		{"X-Forwarded-For", "1.2.3.4"},
+		{"x-hooklab-attempt", "1"},
+		{"Content-Length", "5"},
+		{"Host", "evil"},
+		{"X-A", "a\r\nX-Injected: 1"},
+		{"X A", "b"},
+		{"X-\u00e9", "c"},
+		{"X-Ok", "\x7f"},
+		{"X-Ok", " leading and trailing "},
+		{"Authorization", "Bearer x"},
+		{strings.Repeat("a", 129), "x"},
+		{"X-Long", strings.Repeat("v", 1001)},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, name, value string) {
+		why := checkCustomHeader(name, value)
+		if why != "" {
+			return
+		}
+		if !validFieldName(name) {
+			t.Fatalf("accepted an invalid header name %q", name)
+		}
+		if !validFieldValue(value) {
+			t.Fatalf("accepted an invalid header value %q", value)
+		}
+		lower := strings.ToLower(name)
+		for _, p := range refusedPrefixes {
+			if strings.HasPrefix(lower, p) {
+				t.Fatalf("accepted reserved header %q", name)
+			}
+		}
+		for _, r := range refusedHeaders {
+			if lower == r {
+				t.Fatalf("accepted refused header %q", name)
+			}
+		}
+		// The value goes on the wire unchanged (net/http trims nothing in
+		// what it sends, but a receiver's parser trims surrounding blanks).
+		req := httptest.NewRequest(http.MethodPost, "/", nil)
+		req.Header.Set(name, value)
+		if got := req.Header.Get(name); got != value {
+			t.Fatalf("header %q: set %q, got %q", name, value, got)
+		}
+	})
+}
+
+// FuzzWebhookDefinition decodes and validates random webhook definitions,
+// as POST /api/webhooks does: never a panic, and a definition that passes
+// redacts its secrets.
+func FuzzWebhookDefinition(f *testing.F) {
+	f.Add([]byte(`{"id":"a","endpoint":"http://127.0.0.1:1/x","custom_headers":{"X-Team":"s"},"authentication":{"type":"basic_auth","username":"u","password":"PLANTED-pw"},"signing":{"scheme":"zendesk","secret":"PLANTED-sig"}}`))
+	f.Add([]byte(`{"id":"b","endpoint":"http://127.0.0.1:1/x","authentication":{"type":"bearer_token","token":"PLANTED-tok"},"retry":{"backoff":"schedule","schedule":["1s","-1s"]},"rate_limit":"0/h"}`))
+	f.Add([]byte(`{"id":"c","endpoint":"ftp://x","method":"TRACE","format":"xml","circuit_breaker":{"failure_rate":2}}`))
+	f.Add([]byte(`{"id":"","endpoint":"","custom_headers":{"":"\r\n"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var w Webhook
+		if json.Unmarshal(data, &w) != nil {
+			return
+		}
+		w.normalize()
+		errs, _ := w.validate()
+		if len(errs) > 0 {
+			return
+		}
+		secrets := w.secretValues()
+		b, err := json.Marshal(w.redacted())
+		if err != nil {
+			t.Fatalf("marshal a valid webhook: %v", err)
+		}
+		for _, s := range secrets {
+			if len(s) >= 6 && strings.Contains(string(b), s) {
+				t.Fatalf("secret %q shows in the redacted webhook: %s", s, b)
+			}
+		}
+	})
+}
+
+// validFieldName is RFC 9110's token.
+func validFieldName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// validFieldValue is RFC 9110's field-value: no control characters but
+// horizontal tab.
+func validFieldValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
