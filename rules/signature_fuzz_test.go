@@ -90,4 +90,3 @@ func FuzzMultipartForm(f *testing.F) {
 		_, _ = m.Match(r)
 	})
 }
-
