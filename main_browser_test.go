@@ -271,6 +271,9 @@ func TestBrowser(t *testing.T) {
 		{"ReconnectsAfterRestart", testBrowserReconnectsAfterRestart},
 		{"RulesError", testBrowserRulesError},
 		{"ResyncReloads", testBrowserResyncReloads},
+		{"FilterInURL", testBrowserFilterInURL},
+		{"EditAndResend", testBrowserEditAndResend},
+		{"WebhookForm", testBrowserWebhookForm},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
@@ -510,6 +513,13 @@ func testBrowserRulesError(t *testing.T, p *browserPage) {
 	// A page opened now learns of the error from the API.
 	p.openUI(t, s.UI)
 	p.waitFor(t, "a newly opened page shows the config error", `!document.querySelector('#rules-error').hidden`, 3*time.Second)
+	// The Rules view shows it too, with the rule and its hit count.
+	p.do(t, "open the Rules view", chromedp.Click(chromedp.CSS(`a.view-link[data-view="rules"]`)))
+	p.waitFor(t, "the Rules view shows the reload error with file:line",
+		`document.querySelector('#rules-view-error .banner-text')?.textContent.includes('hooklab.yaml:')`, 5*time.Second)
+	p.waitFor(t, "the Rules view lists the live rule with its hit",
+		`document.querySelector('tr.rule-row[data-rule="created"] .rule-hits')?.textContent === '1'`, 5*time.Second)
+	p.do(t, "back to traffic", chromedp.Click(chromedp.CSS(`a.view-link[data-view="traffic"]`)))
 
 	// Fixing the file hides it.
 	if err := os.WriteFile(cfg, []byte(good), 0o644); err != nil {
@@ -596,5 +606,127 @@ func testBrowserResyncReloads(t *testing.T, p *browserPage) {
 	}
 	if first := evalIn[string](t, p, `document.querySelector('tr.exchange-row').dataset.id`); first != "01B" {
 		t.Errorf("the first row is %s after the reload, want the newest, 01B", first)
+	}
+}
+
+// setInput sets an input's value as typing would.
+func setInput(sel, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](`(() => {
+		const i = document.querySelector(` + jsQuote(sel) + `);
+		i.value = ` + jsQuote(value) + `;
+		i.dispatchEvent(new Event('input', {bubbles: true}));
+		i.dispatchEvent(new Event('change', {bubbles: true}));
+	})()`)
+}
+
+// rowIDs lists the ids of the rows in the list, top first.
+func rowIDs(t *testing.T, p *browserPage) []string {
+	t.Helper()
+	return evalIn[[]string](t, p, `[...document.querySelectorAll('tr.exchange-row')].map((r) => r.dataset.id)`)
+}
+
+func testBrowserFilterInURL(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	keep := browserCapture(t, s.Capture, "/b/keep/hooks/a", `{"n":1}`)
+	browserCapture(t, s.Capture, "/b/noise/hooks/b", `{"n":2}`)
+	browserCapture(t, s.Capture, "/b/keep/other", `{"n":3}`)
+	p.openUI(t, s.UI)
+	p.waitFor(t, "all three show", `document.querySelectorAll('tr.exchange-row').length === 3`, 5*time.Second)
+
+	const q = "path:/b/*/hooks/* -bin:noise"
+	p.do(t, "type a filter", setInput("#q", q))
+	p.waitFor(t, "the filter narrows the list to one row",
+		`document.querySelectorAll('tr.exchange-row').length === 1 && document.querySelector(`+jsQuote(browserRow(keep))+`)`, 5*time.Second)
+	if got := evalIn[string](t, p, `new URLSearchParams(location.search).get('q')`); got != q {
+		p.fatalf(t, "the address holds q=%q, want %q", got, q)
+	}
+
+	// A live arrival that matches shows; one that does not, does not.
+	browserCapture(t, s.Capture, "/b/noise/hooks/c", `{"n":4}`)
+	match := browserCapture(t, s.Capture, "/b/keep/hooks/d", `{"n":5}`)
+	p.waitFor(t, "a matching arrival shows", `document.querySelector(`+jsQuote(browserRow(match))+`)`, 5*time.Second)
+	if ids := rowIDs(t, p); len(ids) != 2 {
+		p.fatalf(t, "after two arrivals the filtered list has %v, want the two that match", ids)
+	}
+
+	// The filter survives a reload through the address.
+	p.do(t, "reload", chromedp.Reload())
+	p.waitFor(t, "the reloaded page shows the filter and its two matches",
+		`document.querySelector('#q').value === `+jsQuote(q)+` && document.querySelectorAll('tr.exchange-row').length === 2`, 5*time.Second)
+
+	// A malformed filter says why and leaves the list alone.
+	p.do(t, "type a bad filter", setInput("#q", "status:abc"))
+	p.waitFor(t, "the filter error shows", `!document.querySelector('#q-error').hidden && document.querySelector('#q-error').textContent.includes('status:abc')`, 5*time.Second)
+}
+
+func testBrowserEditAndResend(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI)
+	id := browserCapture(t, s.Capture, "/b/edit/hooks/z", `{"ticket":{"priority":"low"},"n":1}`, "X-Keep", "yes")
+	p.waitFor(t, "the exchange shows", `document.querySelector(`+jsQuote(browserRow(id))+`)`, 5*time.Second)
+	p.do(t, "open it", chromedp.Click(chromedp.CSS(browserRow(id))))
+	p.waitFor(t, "the detail is ready", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(id), 5*time.Second)
+
+	// The JSON tree folds and names paths.
+	if path := evalIn[string](t, p, `[...document.querySelectorAll('#detail [data-part="request"] .j-key')].map((k) => k.dataset.path).join(',')`); path != "ticket,ticket.priority,n" {
+		p.fatalf(t, "JSON tree key paths %q", path)
+	}
+
+	p.do(t, "press e", chromedp.KeyEvent("e"))
+	p.waitFor(t, "the edit form shows", `document.querySelector('#edit-body')`, 5*time.Second)
+	p.do(t, "edit the body and a header", setInput("#edit-body", `{"ticket":{"priority":"urgent"},"n":1}`))
+	p.do(t, "edit the headers", chromedp.Evaluate[chromedp.Void](`(() => {
+		const h = document.querySelector('#edit-headers');
+		h.value = h.value.split('\n').filter((l) => !l.startsWith('X-Keep')).concat(['X-Added: 1']).join('\n');
+	})()`))
+	p.do(t, "send", chromedp.Click(chromedp.CSS("#edit-send")))
+	p.waitFor(t, "a new exchange opens", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id !== `+jsQuote(id), 10*time.Second)
+	p.waitFor(t, "its diff against the original shows", `document.querySelector('#detail .diff-row')`, 5*time.Second)
+	diff := evalIn[[][]string](t, p, `[...document.querySelectorAll('#detail .diff-row')].map((r) => [r.dataset.where, r.dataset.path, r.dataset.kind])`)
+	want := map[string]bool{"request body ticket.priority changed": false, "request header x-added added": false, "request header x-keep removed": false}
+	for _, d := range diff {
+		k := strings.Join(d, " ")
+		if _, ok := want[k]; ok {
+			want[k] = true
+		}
+	}
+	for k, ok := range want {
+		if !ok {
+			p.fatalf(t, "the diff lacks %q; it has %v", k, diff)
+		}
+	}
+	newID := evalIn[string](t, p, `document.querySelector('#detail').dataset.id`)
+	p.waitFor(t, "the new exchange is in the list", `document.querySelector(`+jsQuote(browserRow(newID))+`)`, 5*time.Second)
+}
+
+func testBrowserWebhookForm(t *testing.T, p *browserPage) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprintf(w, `{"received":%q}`, r.Header.Get("X-Team"))
+	}))
+	t.Cleanup(receiver.Close)
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI)
+	p.do(t, "open Webhooks", chromedp.Click(chromedp.CSS(`a.view-link[data-view="webhooks"]`)))
+	p.waitFor(t, "the webhooks view shows", `document.querySelector('#webhook-new')`, 5*time.Second)
+	p.do(t, "new webhook", chromedp.Click(chromedp.CSS("#webhook-new")))
+	p.waitFor(t, "the form shows", `document.querySelector('#wh-endpoint')`, 5*time.Second)
+	p.do(t, "fill the form", setInput("#wh-id", "browser-hook"), setInput("#wh-endpoint", receiver.URL+"/hooks"),
+		setInput("#wh-custom_headers", "X-Forwarded-For: 1.2.3.4"))
+	p.do(t, "save", chromedp.Click(chromedp.CSS("#wh-save")))
+	p.waitFor(t, "the API's header validation error shows by the headers",
+		`document.querySelector('[data-field="custom_headers"] .field-error')?.textContent.toLowerCase().includes('x-forwarded')`, 5*time.Second)
+
+	p.do(t, "fix the header", setInput("#wh-custom_headers", "X-Team: support"))
+	p.do(t, "save again", chromedp.Click(chromedp.CSS("#wh-save")))
+	p.waitFor(t, "the saved webhook opens", `location.hash === '#/webhooks/browser-hook' && document.querySelector('#wh-test-send')`, 5*time.Second)
+	p.do(t, "test send", chromedp.Click(chromedp.CSS("#wh-test-send")))
+	p.waitFor(t, "the test send shows the response", `document.querySelector('#wh-test-result .test-response')?.textContent.includes('"received":"support"')`, 10*time.Second)
+	if got := evalIn[string](t, p, `document.querySelector('#wh-test-result .test-response').textContent.split('\n')[0]`); got != "202" {
+		p.fatalf(t, "test response status line %q, want 202", got)
+	}
+	if got := evalIn[string](t, p, `document.querySelector('#wh-test-result .test-request').textContent`); !strings.Contains(got, "X-Team: support") {
+		p.fatalf(t, "the request sent lacks the custom header:\n%s", got)
 	}
 }

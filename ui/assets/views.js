@@ -46,8 +46,9 @@ export class Views {
   show(route) {
     clearTimeout(this.timer);
     const same = this.route && route && this.route.view === route.view && this.route.id === route.id;
+    if (same) return; // hashchange and popstate both report one change
     this.route = route;
-    if (!route || same) return;
+    if (!route) return;
     this.el.replaceChildren(h('p', { class: 'muted view-loading' }, 'Loading…'));
     this.render();
   }
