@@ -534,6 +534,13 @@ func TestListFiltersAndPaging(t *testing.T) {
 		{"q=e5", 1},
 		{"bin=other", 1},
 		{"source=capture", 8},
+		// The query language of q=, shared with the UI's filter bar.
+		{"q=" + url.QueryEscape("method:POST bin:page"), 7},
+		{"q=" + url.QueryEscape("-bin:page"), 1},
+		{"q=" + url.QueryEscape("json:n=3"), 1},
+		{"q=" + url.QueryEscape("path:/b/page/item/* -json:n=3 needle"), 6},
+		{"q=" + url.QueryEscape("status:2xx header:content-type=application/json method:GET"), 1},
+		{"q=" + url.QueryEscape("header:x-absent"), 0},
 	} {
 		var l listAnswer
 		s.getJSON(t, "/api/exchanges?"+tc.query, &l)
@@ -541,7 +548,7 @@ func TestListFiltersAndPaging(t *testing.T) {
 			t.Errorf("%s: %d rows, want %d", tc.query, len(l.Exchanges), tc.want)
 		}
 	}
-	for _, bad := range []string{"limit=0", "limit=abc", "status=5x", "bin=a!b", "source=mars", "since=yesterday", "cursor=-4"} {
+	for _, bad := range []string{"q=" + url.QueryEscape("status:abc"), "limit=0", "limit=abc", "status=5x", "bin=a!b", "source=mars", "since=yesterday", "cursor=-4"} {
 		resp, b := s.api(t, "GET", "/api/exchanges?"+bad, nil)
 		if resp.StatusCode != 400 || !strings.Contains(string(b), `"error"`) {
 			t.Errorf("%s: %d %s, want 400 with an error", bad, resp.StatusCode, b)

@@ -165,13 +165,27 @@ func ParseQuery(v url.Values) (Query, error) {
 	return q, nil
 }
 
+// parseListQuery reads the list filters and the query language of q=.
+func parseListQuery(v url.Values) (Query, Terms, error) {
+	q, err := ParseQuery(v)
+	if err != nil {
+		return q, nil, err
+	}
+	terms, err := ParseQueryLang(q.Text)
+	if err != nil {
+		return q, nil, fmt.Errorf("%w: q: %v", ErrInvalid, err)
+	}
+	q.Text = ""
+	return q, terms, nil
+}
+
 func (a *API) list(w http.ResponseWriter, r *http.Request) {
-	q, err := ParseQuery(r.URL.Query())
+	q, terms, err := parseListQuery(r.URL.Query())
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	exs, next, err := a.cfg.Store.List(r.Context(), q)
+	exs, next, err := ListMatching(r.Context(), a.cfg.Store, q, terms, 0)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -215,7 +229,7 @@ func (a *API) clear(w http.ResponseWriter, r *http.Request) {
 // wait answers with the first exchange matching the filters that is newer
 // than ?after= or arrives before ?timeout=, or 204.
 func (a *API) wait(w http.ResponseWriter, r *http.Request) {
-	q, err := ParseQuery(r.URL.Query())
+	q, terms, err := parseListQuery(r.URL.Query())
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -237,7 +251,7 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	// Subscribe before looking in the store so nothing falls between.
-	sub := a.cfg.Hub.Subscribe(256, func(ev *Event) bool { return ev.Exchange != nil && q.Matches(ev.Exchange) })
+	sub := a.cfg.Hub.Subscribe(256, func(ev *Event) bool { return ev.Exchange != nil && q.Matches(ev.Exchange) && terms.Match(ev.Exchange) })
 	defer a.cfg.Hub.Unsubscribe(sub)
 	find := func() (*Exchange, error) {
 		if q.After == "" {
@@ -245,7 +259,7 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 		}
 		qq := q
 		qq.Ascending, qq.Limit, qq.Cursor = true, 1, ""
-		found, _, err := a.cfg.Store.List(ctx, qq)
+		found, _, err := ListMatching(ctx, a.cfg.Store, qq, terms, 0)
 		if err != nil || len(found) == 0 {
 			return nil, err
 		}
@@ -266,7 +280,7 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 			}
 			// Too much traffic to follow: look in the store instead.
 			if ex, err = find(); ex == nil && err == nil {
-				sub = a.cfg.Hub.Subscribe(256, func(ev *Event) bool { return ev.Exchange != nil && q.Matches(ev.Exchange) })
+				sub = a.cfg.Hub.Subscribe(256, func(ev *Event) bool { return ev.Exchange != nil && q.Matches(ev.Exchange) && terms.Match(ev.Exchange) })
 				defer a.cfg.Hub.Unsubscribe(sub)
 			}
 		case <-ctx.Done():
