@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -729,4 +731,111 @@ func testBrowserWebhookForm(t *testing.T, p *browserPage) {
 	if got := evalIn[string](t, p, `document.querySelector('#wh-test-result .test-request').textContent`); !strings.Contains(got, "X-Team: support") {
 		p.fatalf(t, "the request sent lacks the custom header:\n%s", got)
 	}
+}
+
+// TestUIPerf measures the UI with 100,000 stored exchanges: the first
+// render of the list, frame times while scrolling 10,000 rows (older pages
+// load from the API on the way), and 1,000 exchanges arriving in one second
+// (all shown, tab heap). It reports figures and asserts only correctness;
+// it runs only when asked for:
+//
+//	go test -run UIPerf -v .
+func TestUIPerf(t *testing.T) {
+	if f := flag.Lookup("test.run"); f == nil || !strings.Contains(f.Value.String(), "UIPerf") {
+		t.Skip("a benchmark-style test: run it with -run UIPerf")
+	}
+	b := newBrowser(t)
+	p := b.newPage(t)
+	s := startServer(t, "--memory", "--retain-count", "200000")
+
+	const stored = 100_000
+	var har bytes.Buffer
+	har.WriteString(`{"log":{"version":"1.2","creator":{"name":"uiperf","version":"1"},"entries":[`)
+	start := time.Now().Add(-time.Hour)
+	for i := range stored {
+		if i > 0 {
+			har.WriteByte(',')
+		}
+		fmt.Fprintf(&har, `{"startedDateTime":%q,"time":1.5,"request":{"method":"POST","url":"http://127.0.0.1:1/hooks/%d","httpVersion":"HTTP/1.1","headers":[{"name":"Content-Type","value":"application/json"}],"queryString":[],"cookies":[],"headersSize":-1,"bodySize":12,"postData":{"mimeType":"application/json","text":"{\"n\":%d}"}},"response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[],"cookies":[],"content":{"size":2,"mimeType":"application/json","text":"{}"},"redirectURL":"","headersSize":-1,"bodySize":2},"cache":{},"timings":{"send":0,"wait":1,"receive":0}}`,
+			start.Add(time.Duration(i)*time.Millisecond).UTC().Format(time.RFC3339Nano), i, i)
+	}
+	har.WriteString(`]}}`)
+	u, _ := url.Parse(s.UI)
+	req, _ := http.NewRequest(http.MethodPost, s.UI+"api/import?bin=perf", &har)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", u.Scheme+"://"+u.Host)
+	t0 := time.Now()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("import: %d %s", res.StatusCode, body)
+	}
+	t.Logf("imported %d exchanges in %v", stored, time.Since(t0).Round(time.Millisecond))
+
+	// First meaningful render: navigation to the first row in the list.
+	t0 = time.Now()
+	p.do(t, "open the UI", chromedp.Navigate(s.UI))
+	first := p.waitFor(t, "the first rows render", `document.querySelector('tr.exchange-row')`, 10*time.Second)
+	_ = t0
+	t.Logf("first render of the list: %v after navigation (budget 1 s)", first.Round(time.Millisecond))
+	p.waitFor(t, "the stream connects", `document.querySelector('#conn').dataset.state === 'open'`, 10*time.Second)
+
+	// Scroll 10,000 rows, one step a frame, recording frame times.
+	p.do(t, "start scrolling", chromedp.Evaluate[chromedp.Void](`(() => {
+		const sc = document.querySelector('#list-scroll');
+		const target = 10000 * 30;
+		const frames = [];
+		let last = performance.now();
+		const t0 = last;
+		window.__perf = null;
+		const step = (now) => {
+			frames.push(now - last);
+			last = now;
+			if (sc.scrollTop >= target) {
+				frames.sort((a, b) => a - b);
+				window.__perf = {
+					frames: frames.length, ms: Math.round(now - t0),
+					p50: frames[Math.floor(frames.length / 2)], p95: frames[Math.floor(frames.length * 0.95)],
+					max: frames[frames.length - 1], loaded: window.hooklab.list.size,
+					rowsInDOM: document.querySelectorAll('tr.exchange-row').length,
+				};
+				return;
+			}
+			sc.scrollTop = Math.min(sc.scrollTop + 600, sc.scrollHeight);
+			requestAnimationFrame(step);
+		};
+		requestAnimationFrame(step);
+	})()`))
+	p.waitFor(t, "scrolling 10,000 rows ends", `window.__perf`, 120*time.Second)
+	perf := evalIn[map[string]float64](t, p, `window.__perf`)
+	t.Logf("scrolled 10,000 rows: %v frames in %v ms; frame p50 %.1f ms, p95 %.1f ms, max %.1f ms (budget 50 ms); %v summaries loaded, %v rows in the DOM",
+		perf["frames"], perf["ms"], perf["p50"], perf["p95"], perf["max"], perf["loaded"], perf["rowsInDOM"])
+
+	// 1,000 new exchanges in one second, all shown; heap after.
+	p.do(t, "back to the top", chromedp.Evaluate[chromedp.Void](`window.hooklab.list.toTop()`))
+	heapBefore := evalIn[float64](t, p, `performance.memory ? performance.memory.usedJSHeapSize : 0`)
+	ids := make([]string, 1000)
+	var wg sync.WaitGroup
+	t0 = time.Now()
+	for w := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(ids); i += 10 {
+				time.Sleep(time.Until(t0.Add(time.Duration(i) * time.Millisecond)))
+				ids[i] = browserCapture(t, s.Capture, fmt.Sprintf("/b/perf/live/%d", i), `{"live":true}`)
+			}
+		}()
+	}
+	wg.Wait()
+	sent := time.Since(t0)
+	idsJSON, _ := json.Marshal(ids)
+	shown := p.waitFor(t, "all 1,000 arrivals are in the list", `(() => { const l = window.hooklab.list; return `+string(idsJSON)+`.every((id) => l.ids.has(id)); })()`, 30*time.Second)
+	heapAfter := evalIn[float64](t, p, `performance.memory ? performance.memory.usedJSHeapSize : 0`)
+	t.Logf("1,000 arrivals sent in %v; all in the list %v later; JS heap %.1f MB before, %.1f MB after (budget 200 MB)",
+		sent.Round(time.Millisecond), shown.Round(time.Millisecond), heapBefore/1e6, heapAfter/1e6)
 }

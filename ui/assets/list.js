@@ -296,7 +296,7 @@ export class ExchangeList {
       cur.remove();
       cur = next;
     }
-    if (n && last >= n - overscan * 2) this.onNearEnd();
+    if (n && last >= n - 300) this.onNearEnd(); // well ahead: a page loads while the user scrolls
   }
 
   makeRow(s) {
