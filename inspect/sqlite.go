@@ -47,15 +47,15 @@ const maxBatch = 512
 // SQLite is the embedded Store. Writes from all callers are group-committed
 // by one writer goroutine: concurrent Adds share one transaction.
 type SQLite struct {
-	path  string
-	opts  Options
-	wdb   *sql.DB // the writer's single connection
-	rdb   *sql.DB // readers (the same as wdb in memory)
-	cdb   *sql.DB // the checkpointer's connection (nil in memory)
+	path string
+	opts Options
+	wdb  *sql.DB // the writer's single connection
+	rdb  *sql.DB // readers (the same as wdb in memory)
+	cdb  *sql.DB // the checkpointer's connection (nil in memory)
 	// checkpointDone is closed when the checkpointer has exited.
 	checkpointDone chan struct{}
-	fts   bool
-	queue chan *pendingWrite
+	fts            bool
+	queue          chan *pendingWrite
 	// insert is prepared once on the writer's connection.
 	insert *sql.Stmt
 	// stop is closed by Close; done is closed when the writer has exited.
