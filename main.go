@@ -62,6 +62,7 @@ Usage:
   hooklab send TYPE [flags] post an event (e.g. ticket.created --data @ticket.json) to a running hooklab
   hooklab check [FILE]      validate a config file (default hooklab.yaml); --print shows it normalized
   hooklab schema            print the JSON Schema of the config file
+  hooklab ca                print the local CA that --mitm uses (made on first use) and how to trust it
   hooklab version           print the version
   hooklab help              this text
 
@@ -98,6 +99,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return check(args, getenv, stdout, stderr)
 	case "send":
 		return send(ctx, args, getenv, stdout, stderr)
+	case "ca":
+		fs := newFlags("ca", stderr)
+		data := fs.String("data", envOr(getenv, "HOOKLAB_DATA", inspect.DefaultDataDir(getenv)), "data `directory` holding the CA")
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		ca, err := proxy.LoadOrCreateCA(*data)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "CA certificate: %s\n\n%s\n%s", ca.CertPath(), ca.CertPEM(), ca.TrustInstructions())
+		return nil
 	case "schema":
 		_, err := stdout.Write(rules.Schema())
 		return err
@@ -162,6 +175,13 @@ type serveOptions struct {
 	allowHosts      stringList
 	config          string
 	proxies         stringList
+	forwardProxy    string
+	mitm            bool
+	insecureUp      bool
+	simulate        string
+	simulateMiss    string
+	simIgnoreQuery  stringList
+	simIgnoreBody   stringList
 	cpuProfile      string
 }
 
@@ -184,6 +204,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for in-flight requests")
 	fs.Var(&o.allowHosts, "allow-host", "also accept this Host `name` on the UI/API listener (repeatable)")
 	fs.Var(&o.proxies, "proxy", "reverse inspecting proxy `LISTEN=UPSTREAM`, e.g. 127.0.0.1:9000=http://127.0.0.1:3000 (repeatable)")
+	fs.StringVar(&o.forwardProxy, "forward-proxy", "", "serve a forward proxy for HTTP_PROXY/HTTPS_PROXY on this `address`")
+	fs.BoolVar(&o.mitm, "mitm", false, "decrypt HTTPS through the forward proxy with a local CA (see hooklab ca)")
+	fs.BoolVar(&o.insecureUp, "insecure-upstream", false, "do not verify upstream TLS certificates")
+	fs.StringVar(&o.simulate, "simulate", "", "answer proxied requests from this HAR `file` instead of the upstreams")
+	fs.StringVar(&o.simulateMiss, "simulate-miss", "404", "what a request the simulation lacks gets: 404, or proxy (pass through)")
+	fs.Var(&o.simIgnoreQuery, "simulate-ignore-query", "query parameter `glob` a simulation does not compare (repeatable)")
+	fs.Var(&o.simIgnoreBody, "simulate-ignore-body", "JSON body `path` a simulation does not compare (repeatable)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file` (for performance work)")
 	fs.StringVar(&o.config, "config", "", "config `file` (default: hooklab.yaml in the working directory, when there is one)")
 	if err := parseFlags(fs, args); err != nil {
@@ -218,25 +245,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("UI listener: %w", err)
 	}
 	defer uiLn.Close()
-	type proxyListener struct {
-		ln       net.Listener
-		upstream *url.URL
-	}
-	var proxyLns []proxyListener
-	for _, spec := range o.proxies {
-		listen, up, ok := strings.Cut(spec, "=")
-		u, perr := url.Parse(up)
-		if !ok || perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", spec)
-		}
-		ln, err := net.Listen("tcp", listen)
-		if err != nil {
-			return fmt.Errorf("proxy listener: %w", err)
-		}
-		defer ln.Close()
-		proxyLns = append(proxyLns, proxyListener{ln, u})
-	}
-
 	// The config: a broken file stops the start (say what is wrong); once
 	// running, a broken edit keeps the last good config live.
 	cfgPath := o.config
@@ -254,6 +262,47 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 	engine := mock.NewEngine(cfg, nil)
+
+	// Proxies: those of the config, --proxy flags, --forward-proxy. Every
+	// listener opens before anything is served, so a taken port fails fast.
+	specs, err := proxy.ParseConfig(cfg, getenv)
+	if err != nil {
+		return fmt.Errorf("config %s:\n%w", cfgPath, err)
+	}
+	for _, spec := range o.proxies {
+		listen, up, ok := strings.Cut(spec, "=")
+		u, perr := url.Parse(up)
+		if !ok || perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", spec)
+		}
+		specs = append(specs, proxy.Spec{Listen: listen, Routes: []proxy.Route{{Prefix: "/", Upstream: u}}})
+	}
+	if specs, err = proxy.WithForwardFlag(specs, o.forwardProxy); err != nil {
+		return err
+	}
+	proxyLns := make([]net.Listener, len(specs))
+	for i := range specs {
+		ln, err := net.Listen("tcp", specs[i].Listen)
+		if err != nil {
+			return fmt.Errorf("proxy listener: %w", err)
+		}
+		defer ln.Close()
+		proxyLns[i] = ln
+		if specs[i].Name == "" {
+			_, port, _ := net.SplitHostPort(ln.Addr().String())
+			specs[i].Name = "proxy-" + port
+		}
+	}
+	miss, err := proxy.ParseMiss(o.simulateMiss)
+	if err != nil {
+		return fmt.Errorf("--simulate-miss: %w", err)
+	}
+	sims := proxy.NewSimulator(proxy.SimulateOptions{IgnoreQuery: o.simIgnoreQuery, IgnoreBody: o.simIgnoreBody, Miss: miss}, log.With("component", "simulate"))
+	if o.simulate != "" {
+		if err := sims.LoadFile(o.simulate, proxy.AllProxies); err != nil {
+			return fmt.Errorf("--simulate: %w", err)
+		}
+	}
 
 	hub := inspect.NewHub()
 	// The emitter hears of every captured and proxied exchange; it is
@@ -364,6 +413,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Logger:     log.With("component", "replay"),
 		Context:    ctx,
 	})
+	uiMux.Handle("/api/simulations", sims.API())
 	emitAPI := emitter.Handler()
 	for _, prefix := range emit.Prefixes() {
 		uiMux.Handle(prefix, emitAPI)
@@ -402,32 +452,76 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          errLog,
 	}
 
-	var proxySrvs []*http.Server
-	var proxies []*proxy.Reverse
-	for _, pl := range proxyLns {
-		_, port, _ := net.SplitHostPort(pl.ln.Addr().String())
-		name := "proxy-" + port
-		rp, err := proxy.NewReverse(proxy.Options{
-			Name:    name,
-			Routes:  []proxy.Route{{Prefix: "/", Upstream: pl.upstream}},
-			Record:  store.Add,
-			IDs:     ids,
-			MaxBody: maxBody,
-			Logger:  log.With("component", "proxy", "proxy", name),
-			Context: context.WithoutCancel(ctx),
-		})
-		if err != nil {
-			return err
+	// Proxied requests that a mock scoped to their proxy matches are
+	// answered by the mock engine instead of the upstream.
+	intercept := func(w http.ResponseWriter, r *http.Request, req *rules.Request, ex *inspect.Exchange) bool {
+		vars := map[string]any{"bin": ex.Bin, "exchange": map[string]any{"id": ex.ID}, "now": ex.Time}
+		p := engine.Plan(req, vars, func() *inspect.Response { return &inspect.Response{Status: http.StatusOK} })
+		if p.Rule == "" {
+			return false
 		}
-		proxies = append(proxies, rp)
-		proxySrvs = append(proxySrvs, &http.Server{
-			Handler:           inspect.Recover(log, rp),
+		ex.Rule, ex.Signature, ex.Error, ex.Response = p.Rule, p.Signature, p.Error, p.Response
+		if p.Fault != rules.FaultNone && p.Fault != rules.FaultDrip {
+			ex.Response, ex.Error = nil, "fault injected: "+string(p.Fault)
+		}
+		p.Write(r.Context(), w, r)
+		return true
+	}
+	var ca *proxy.CA
+	needCA := o.mitm
+	for _, sp := range specs {
+		needCA = needCA || sp.MITM
+	}
+	if needCA {
+		caDir := o.data
+		if caDir == "" {
+			caDir = inspect.DefaultDataDir(getenv) // even with --memory: the CA must persist
+		}
+		if ca, err = proxy.LoadOrCreateCA(caDir); err != nil {
+			return fmt.Errorf("--mitm: %w", err)
+		}
+	}
+	type runningProxy struct {
+		name    string
+		reverse *proxy.Reverse
+		forward *proxy.Forward
+		srv     *http.Server
+		ln      net.Listener
+	}
+	var running []runningProxy
+	base := proxy.Options{
+		Record: store.Add, IDs: ids, MaxBody: maxBody, InsecureUpstream: o.insecureUp,
+		Context: context.WithoutCancel(ctx), Intercept: intercept, Rules: engine.Config, Simulator: sims,
+	}
+	for i, sp := range specs {
+		po := sp.Options(base)
+		po.Logger = log.With("component", "proxy", "proxy", sp.Name)
+		rp := runningProxy{name: sp.Name, ln: proxyLns[i]}
+		var h http.Handler
+		if sp.Forward {
+			if o.mitm || sp.MITM {
+				po.CA = ca
+			}
+			if rp.forward, err = proxy.NewForward(po); err != nil {
+				return err
+			}
+			h = rp.forward
+		} else {
+			if rp.reverse, err = proxy.NewReverse(po); err != nil {
+				return err
+			}
+			h = rp.reverse
+		}
+		// No h2c and no write timeout: CONNECT needs HTTP/1.1 and tunnels live long.
+		rp.srv = &http.Server{
+			Handler:           inspect.Recover(log, h),
 			BaseContext:       baseCtx,
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    1 << 20,
 			ErrorLog:          errLog,
-		})
+		}
+		running = append(running, rp)
 	}
 
 	where := store.Path()
@@ -436,8 +530,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	fmt.Fprintf(stdout, "hooklab %s\ncapture: %s\nui: %s\ndata: %s\n", version(), captureURL, uiURL, where)
 
-	for i, pl := range proxyLns {
-		fmt.Fprintf(stdout, "proxy: http://%s/ -> %s (bin %s)\n", pl.ln.Addr(), pl.upstream, proxies[i].Name())
+	for i, rp := range running {
+		if specs[i].Forward {
+			mode := "tunnels HTTPS"
+			if ca != nil && (o.mitm || specs[i].MITM) {
+				mode = "decrypts HTTPS with the CA at " + ca.CertPath()
+			}
+			fmt.Fprintf(stdout, "forward-proxy: http://%s/ (bin %s; %s)\n", rp.ln.Addr(), rp.name, mode)
+			continue
+		}
+		var ups []string
+		for _, rt := range specs[i].Routes {
+			ups = append(ups, rt.Prefix+" -> "+rt.Upstream.String())
+		}
+		fmt.Fprintf(stdout, "proxy: http://%s/ %s (bin %s)\n", rp.ln.Addr(), strings.Join(ups, ", "), rp.name)
 	}
 	if cfg != nil {
 		fmt.Fprintf(stdout, "config: %s (%d mocks, %d verify rules)\n", cfgPath, len(cfg.Mocks), len(cfg.Verify))
@@ -445,10 +551,32 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go rules.WatchFrom(watchCtx, cfgPath, cfgBytes, getenv, log, func(c *rules.Config, err error) {
+		var newSpecs []proxy.Spec
 		if err == nil {
-			// Webhooks, triggers and subscriptions are validated too; a
-			// config they refuse is refused whole.
-			err = emitter.SetConfig(c)
+			// Webhooks, triggers, subscriptions and proxies are validated
+			// too; a config any of them refuses is refused whole.
+			if newSpecs, err = proxy.ParseConfig(c, getenv); err == nil {
+				err = emitter.SetConfig(c)
+			}
+		}
+		if err == nil {
+			// Routes change live; listen addresses and modes need a restart.
+			for _, ns := range newSpecs {
+				for _, rp := range running {
+					if rp.name != ns.Name {
+						continue
+					}
+					var rerr error
+					if rp.reverse != nil {
+						rerr = rp.reverse.SetRoutes(ns.Routes)
+					} else {
+						rerr = rp.forward.SetRoutes(ns.Routes)
+					}
+					if rerr != nil {
+						log.Error("proxy routes not changed", "proxy", ns.Name, "err", rerr)
+					}
+				}
+			}
 		}
 		engine.Apply(c, err)
 		if err != nil {
@@ -460,11 +588,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		hub.Publish(inspect.Event{Type: "rules", Data: map[string]any{"error": nil}})
 	})
 
-	errc := make(chan error, 2+len(proxySrvs))
+	errc := make(chan error, 2+len(running))
 	go func() { errc <- capSrv.Serve(capLn) }()
 	go func() { errc <- uiSrv.Serve(uiLn) }()
-	for i, srv := range proxySrvs {
-		go func() { errc <- srv.Serve(proxyLns[i].ln) }()
+	for _, rp := range running {
+		go func() { errc <- rp.srv.Serve(rp.ln) }()
 	}
 	select {
 	case <-ctx.Done():
@@ -478,9 +606,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.shutdownTimeout)
 	defer cancel()
 	serr := errors.Join(capSrv.Shutdown(sctx), uiSrv.Shutdown(sctx))
-	for i, srv := range proxySrvs {
-		serr = errors.Join(serr, srv.Shutdown(sctx))
-		proxies[i].Wait() // recordings reach the store before it closes
+	for _, rp := range running {
+		serr = errors.Join(serr, rp.srv.Shutdown(sctx))
+		// Recordings (and open tunnels) reach the store before it closes.
+		if rp.forward != nil {
+			serr = errors.Join(serr, rp.forward.Shutdown(sctx))
+		} else {
+			rp.reverse.Wait()
+		}
 	}
 	replayAPI.Wait() // runs stop with ctx; their recordings reach the store
 	<-emitDone

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -46,5 +51,82 @@ func TestReverseProxyFlagRecords(t *testing.T) {
 	}
 	if e.Source != "proxy" || !strings.HasPrefix(e.Bin, "proxy-") || string(e.requestBody(t)) != "hello" || e.Response == nil || e.Response.Body != `{"echo":"hello"}` {
 		t.Errorf("recorded %+v", e)
+	}
+}
+
+// proxyURL returns the URL a startup line with the given prefix names.
+func proxyURL(t *testing.T, s *server, prefix string) string {
+	t.Helper()
+	for _, l := range strings.Split(s.Stdout.String(), "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return strings.Fields(l)[1]
+		}
+	}
+	t.Fatalf("no %q line in %q", prefix, s.Stdout.String())
+	return ""
+}
+
+// TestForwardProxyMITMAndSimulate: HTTPS through the forward proxy is
+// decrypted with the CA `hooklab ca` prints; the session exported as HAR
+// then answers through --simulate with the upstream switched off.
+func TestForwardProxyMITMAndSimulate(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"path":%q}`, r.URL.Path)
+	}))
+	dir := t.TempDir()
+	s := startServer(t, "--data", dir, "--forward-proxy", "127.0.0.1:0", "--mitm", "--insecure-upstream")
+	var caOut, caErr syncBuffer
+	if err := run(context.Background(), []string{"ca", "--data", dir}, func(string) string { return "" }, &caOut, &caErr); err != nil {
+		t.Fatalf("hooklab ca: %v %s", err, caErr.String())
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM([]byte(caOut.String())) {
+		t.Fatalf("hooklab ca printed no certificate:\n%s", caOut.String())
+	}
+	fwd, _ := url.Parse(proxyURL(t, s, "forward-proxy: "))
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(fwd), TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get(up.URL + "/secret/orders")
+	if err != nil {
+		t.Fatalf("through the MITM proxy: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != `{"path":"/secret/orders"}` {
+		t.Fatalf("answer %s", b)
+	}
+	_, wb := s.api(t, "GET", "/api/exchanges/wait?source=proxy&q=orders&after=00000000000000000000000000&timeout=10s", nil)
+	var e apiExchange
+	if err := json.Unmarshal(wb, &e); err != nil || !strings.HasPrefix(e.Request.URL, "https://") || e.Response == nil || e.Response.Body != string(b) {
+		t.Fatalf("decrypted exchange not recorded: %v %s", err, wb)
+	}
+	harPath := filepath.Join(dir, "session.har")
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"export", "--server", s.UI, "--source", "proxy", "--har", harPath}, func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatalf("export: %v %s", err, errOut.String())
+	}
+	upHost := strings.TrimPrefix(up.URL, "https://")
+	up.Close() // the upstream is gone; the simulation answers
+
+	s2 := startServer(t, "--memory", "--proxy", "127.0.0.1:0=https://"+upHost, "--simulate", harPath)
+	pu := proxyURL(t, s2, "proxy: ")
+	resp, err = http.Get(pu + "secret/orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != `{"path":"/secret/orders"}` {
+		t.Fatalf("simulated answer %d %s", resp.StatusCode, b)
+	}
+	resp, err = http.Get(pu + "never/recorded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 404 || !strings.Contains(string(b), "secret/orders") {
+		t.Errorf("a miss: %d %s (want 404 naming the closest recorded request)", resp.StatusCode, b)
 	}
 }

@@ -137,10 +137,11 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		// WAL is switched on after migrate has checked the file is ours:
 		// setting it writes to the file. It persists in the database.
 		dsn := "file:" + s.path + "?_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-		// The writer never checkpoints: a checkpoint copies the WAL into the
-		// database and syncs it, which would stall every capture waiting on
-		// that commit. The checkpointer does it beside the writer.
-		if s.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)"); err != nil {
+		// The checkpointer copies the WAL into the database beside the
+		// writer, so the writer's own automatic checkpoint (which is what
+		// lets the WAL start over, keeping it small) finds little left to
+		// copy and stalls the captures waiting on its commit only briefly.
+		if s.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate"); err != nil {
 			return nil, fmt.Errorf("open %s: %w", s.path, err)
 		}
 		s.wdb.SetMaxOpenConns(1)
@@ -1084,7 +1085,8 @@ func (s *SQLite) Close() error {
 }
 
 // checkpointer copies the WAL into the database once a second without
-// blocking the writer (PASSIVE), until the store closes.
+// blocking the writer (PASSIVE), until the store closes. Only the writer's
+// own checkpoint resets the WAL; this one keeps that cheap.
 func (s *SQLite) checkpointer() {
 	defer close(s.checkpointDone)
 	t := time.NewTicker(time.Second)
