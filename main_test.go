@@ -927,3 +927,81 @@ func waitFor(t testing.TB, cond func() bool, what string) {
 }
 
 var _ = errors.New
+
+// TestStreamSlowClientResyncs: a stream client that stops reading is sent a
+// resync and dropped, while capture and a client that reads go on.
+func TestStreamSlowClientResyncs(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	u, _ := url.Parse(s.UI)
+	smallBuf := &websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(16 << 10)
+		}
+		return c, err
+	}}
+	slow, _, err := smallBuf.Dial("ws://"+u.Host+"/api/stream", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	fast, _, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/api/stream", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fast.Close()
+	const n = 4000
+	fastGot := make(chan int, 1)
+	go func() {
+		count := 0
+		for count < n {
+			_ = fast.SetReadDeadline(time.Now().Add(20 * time.Second))
+			_, b, err := fast.ReadMessage()
+			if err != nil {
+				break
+			}
+			if strings.Contains(string(b), `"type":"exchange"`) {
+				count++
+			}
+		}
+		fastGot <- count
+	}()
+	var wg sync.WaitGroup
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 8 {
+				resp, err := client.Post(s.Capture+"flood", "text/plain", strings.NewReader("x"))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if got := <-fastGot; got != n {
+		t.Errorf("the reading client got %d of %d exchanges", got, n)
+	}
+	// The slow client now reads: somewhere in its backlog is the resync,
+	// then the connection ends.
+	resync := false
+	for {
+		_ = slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, b, err := slow.ReadMessage()
+		if err != nil {
+			break
+		}
+		if strings.Contains(string(b), `"type":"resync"`) {
+			resync = true
+		}
+	}
+	if !resync {
+		t.Error("the client that stopped reading was never sent a resync")
+	}
+}

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,6 +26,9 @@ type StreamConfig struct {
 	// Done, when closed, ends every stream (server shutdown).
 	Done <-chan struct{}
 }
+
+// sendBuffer is the kernel send buffer of a stream connection.
+const sendBuffer = 64 << 10
 
 // Stream returns the websocket handler of GET /api/stream. Each client gets
 // {"type":"hello"}, then one message per event; ?bin= keeps only exchanges
@@ -56,6 +60,12 @@ func Stream(cfg StreamConfig) http.Handler {
 		conn, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return // the upgrader has answered
+		}
+		// A small kernel send buffer makes a slow reader show as a full
+		// queue here (and get a resync) instead of megabytes of backlog
+		// hidden in the socket.
+		if tc, ok := conn.UnderlyingConn().(*net.TCPConn); ok {
+			_ = tc.SetWriteBuffer(sendBuffer)
 		}
 		serveStream(r.Context(), cfg, conn, bin)
 	})
