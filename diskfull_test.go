@@ -187,6 +187,11 @@ subscriptions:
 		t.Errorf("the log does not say that capture could not store for lack of space:\n%s", lastBytes(log, 2000))
 	}
 
+	// Health says why, for the UI and monitors.
+	if resp, b := s.api(t, "GET", "/healthz", nil); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(strings.ToLower(string(b)), "full") {
+		t.Errorf("/healthz on a full disk: %d %s; want 503 naming the store error", resp.StatusCode, b)
+	}
+
 	// New events: a clear error, not a silent drop.
 	var refused bool
 	for i := 0; i < 200; i++ {
@@ -231,6 +236,9 @@ subscriptions:
 			t.Fatalf("capture did not recover within 15s of space returning: %d %s", st, b)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if resp, b := s.api(t, "GET", "/healthz", nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz after space returned: %d %s", resp.StatusCode, b)
 	}
 	if st, b, _ := postEvents(1, 10); st != http.StatusAccepted {
 		t.Errorf("events after space returned: %d %s", st, b)

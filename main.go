@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
@@ -403,7 +404,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	uiMux.Handle("GET /api/stream", ui.Stream(ui.StreamConfig{Hub: hub, Logger: log.With("component", "stream"), Done: streamDone}))
 	uiMux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		count, bytes := store.Stats()
-		inspect.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "exchanges": count, "bytes": bytes})
+		h := map[string]any{"ok": true, "exchanges": count, "bytes": bytes, "goroutines": runtime.NumGoroutine()}
+		code := http.StatusOK
+		if err, since := store.Health(); err != nil {
+			h["ok"], h["store_error"], h["store_error_since"] = false, err.Error(), since
+			code = http.StatusServiceUnavailable
+		}
+		inspect.WriteJSON(w, code, h)
 	})
 	replayAPI := replay.NewAPI(replay.APIConfig{
 		Store:      store,
@@ -587,6 +594,29 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info("config reloaded", "file", cfgPath, "mocks", len(c.Mocks), "verify", len(c.Verify))
 		hub.Publish(inspect.Event{Type: "rules", Data: map[string]any{"error": nil}})
 	})
+
+	// Tell the UI when the store stops (or starts again) being able to write.
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		var last error
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			err, _ := store.Health()
+			if (err == nil) != (last == nil) {
+				msg := any(nil)
+				if err != nil {
+					msg = "hooklab cannot store traffic: " + err.Error()
+				}
+				hub.Publish(inspect.Event{Type: "store", Data: map[string]any{"error": msg}})
+			}
+			last = err
+		}
+	}()
 
 	errc := make(chan error, 2+len(running))
 	go func() { errc <- capSrv.Serve(capLn) }()

@@ -71,6 +71,10 @@ type SQLite struct {
 	// lastSeq is the newest committed row; indexed is the text index's
 	// watermark: rows up to it are in exchanges_fts.
 	lastSeq, indexed atomic.Int64
+	// health is the last write error and since when (nil: writes work).
+	healthMu  sync.Mutex
+	healthErr error
+	healthAt  time.Time
 	// retainedTo is the newest row retention deleted; index entries up to
 	// ftsPurged are gone. Only the writer uses them.
 	retainedTo, ftsPurged int64
@@ -463,6 +467,9 @@ func (s *SQLite) commit(all []*pendingWrite) {
 			p.err = err
 		}
 	}
+	if bad < 0 { // the transaction itself worked or failed, not one item
+		s.setHealth(err)
+	}
 	var exs []*Exchange
 	for _, p := range batch {
 		if p.err != nil {
@@ -567,6 +574,23 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 		s.retainedTo = retainedTo
 	}
 	return -1, nil
+}
+
+func (s *SQLite) setHealth(err error) {
+	s.healthMu.Lock()
+	defer s.healthMu.Unlock()
+	if (err == nil) != (s.healthErr == nil) {
+		s.healthAt = s.opts.Now()
+	}
+	s.healthErr = err
+}
+
+// Health returns the error of the last failed write, and since when, or nil
+// once a write has worked again (disk full, then space freed).
+func (s *SQLite) Health() (err error, since time.Time) {
+	s.healthMu.Lock()
+	defer s.healthMu.Unlock()
+	return s.healthErr, s.healthAt
 }
 
 // overLimit reports whether count or bytes exceed the retention limits.
