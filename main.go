@@ -184,6 +184,9 @@ type serveOptions struct {
 	simIgnoreQuery  stringList
 	simIgnoreBody   stringList
 	cpuProfile      string
+	auth            string
+	captureAuth     bool
+	maxConns        int
 }
 
 // defaultConfig is the config file looked for in the working directory.
@@ -212,6 +215,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.StringVar(&o.simulateMiss, "simulate-miss", "404", "what a request the simulation lacks gets: 404, or proxy (pass through)")
 	fs.Var(&o.simIgnoreQuery, "simulate-ignore-query", "query parameter `glob` a simulation does not compare (repeatable)")
 	fs.Var(&o.simIgnoreBody, "simulate-ignore-body", "JSON body `path` a simulation does not compare (repeatable)")
+	fs.StringVar(&o.auth, "auth", getenv("HOOKLAB_AUTH"), "require this `token` on the UI and API (env HOOKLAB_AUTH); needed to bind --ui beyond loopback")
+	fs.BoolVar(&o.captureAuth, "capture-auth", false, "require the --auth token on the capture port too (X-Hooklab-Token header or hooklab_token query)")
+	fs.IntVar(&o.maxConns, "max-conns", 4096, "serve at most `N` connections at once per listener; more get 503")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file` (for performance work)")
 	fs.StringVar(&o.config, "config", "", "config `file` (default: hooklab.yaml in the working directory, when there is one)")
 	if err := parseFlags(fs, args); err != nil {
@@ -235,17 +241,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	if !inspect.IsLoopback(o.ui) && o.auth == "" {
+		return fmt.Errorf("--ui %s reaches beyond this machine: set --auth TOKEN (or HOOKLAB_AUTH) so only you can read and drive hooklab", o.ui)
+	}
+	if o.captureAuth && o.auth == "" {
+		return errors.New("--capture-auth needs --auth TOKEN (or HOOKLAB_AUTH)")
+	}
+	if o.maxConns < 1 {
+		return fmt.Errorf("--max-conns %d: want at least 1", o.maxConns)
+	}
 	// Listen first: a port in use fails before anything else is touched.
 	capLn, err := net.Listen("tcp", o.capture)
 	if err != nil {
 		return fmt.Errorf("capture listener: %w", err)
 	}
 	defer capLn.Close()
+	capLn = inspect.LimitListener(capLn, o.maxConns)
 	uiLn, err := net.Listen("tcp", o.ui)
 	if err != nil {
 		return fmt.Errorf("UI listener: %w", err)
 	}
 	defer uiLn.Close()
+	uiLn = inspect.LimitListener(uiLn, o.maxConns)
 	// The config: a broken file stops the start (say what is wrong); once
 	// running, a broken edit keeps the last good config live.
 	cfgPath := o.config
@@ -288,7 +305,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return fmt.Errorf("proxy listener: %w", err)
 		}
 		defer ln.Close()
-		proxyLns[i] = ln
+		proxyLns[i] = inspect.LimitListener(ln, o.maxConns)
 		if specs[i].Name == "" {
 			_, port, _ := net.SplitHostPort(ln.Addr().String())
 			specs[i].Name = "proxy-" + port
@@ -436,6 +453,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 	uiMux.Handle("/", ui.Assets(o.devUI))
 
+	var captureHandler http.Handler = capture
+	if o.captureAuth {
+		captureHandler = inspect.CaptureAuth(o.auth, capture)
+	}
+	var apiHandler http.Handler = uiMux
+	allowHosts := o.allowHosts
+	if o.auth != "" {
+		apiHandler = inspect.Auth(o.auth, uiMux)
+		allowHosts = append(allowHosts, "*") // the token guards it, whatever name it is reached by
+	}
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
@@ -443,7 +470,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	baseCtx := func(net.Listener) context.Context { return ctx }
 	capSrv := &http.Server{
 		BaseContext:       baseCtx,
-		Handler:           inspect.Recover(log, capture),
+		Handler:           inspect.Recover(log, captureHandler),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -452,7 +479,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	uiSrv := &http.Server{
 		BaseContext:       baseCtx,
-		Handler:           inspect.Recover(log, inspect.Guard(log, o.allowHosts, uiMux)),
+		Handler:           inspect.Recover(log, inspect.Guard(log, allowHosts, apiHandler)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,
@@ -778,7 +805,7 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 	if !strings.Contains(s, "://") {
 		s = "http://" + s
 	}
-	return ui.Tail(ctx, ui.TailConfig{Server: s, Bin: *bin, JSON: *asJSON, Out: stdout, Status: stderr})
+	return ui.Tail(ctx, ui.TailConfig{Server: s, Bin: *bin, JSON: *asJSON, Out: stdout, Status: stderr, Token: getenv("HOOKLAB_AUTH")})
 }
 
 func envOr(getenv func(string) string, key, def string) string {

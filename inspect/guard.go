@@ -13,7 +13,8 @@ import (
 // refuses a request whose Host is not a loopback name, "localhost" or one of
 // extraHosts (DNS rebinding), a state-changing request or websocket whose
 // Origin is not the listener's own (CSRF, cross-site websocket hijacking),
-// and a state-changing request with a body that is not JSON.
+// and a state-changing request with a body that is not JSON. An extra host
+// "*" accepts any Host (for a UI behind --auth, reached by its LAN address).
 func Guard(log *slog.Logger, extraHosts []string, next http.Handler) http.Handler {
 	allowed := map[string]bool{"localhost": true}
 	for _, h := range extraHosts {
@@ -25,7 +26,7 @@ func Guard(log *slog.Logger, extraHosts []string, next http.Handler) http.Handle
 			host = h
 		}
 		host = strings.ToLower(strings.Trim(host, "[]"))
-		if allowed[host] || strings.HasSuffix(host, ".localhost") {
+		if allowed["*"] || allowed[host] || strings.HasSuffix(host, ".localhost") {
 			return true
 		}
 		ip := net.ParseIP(host)

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"math"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -383,7 +382,7 @@ func misbehave(w http.ResponseWriter, fault rules.Fault, resp *inspect.Response)
 	defer conn.Close()
 	switch fault {
 	case rules.FaultReset:
-		if tc, ok := conn.(*net.TCPConn); ok {
+		if tc, ok := conn.(interface{ SetLinger(int) error }); ok {
 			_ = tc.SetLinger(0) // close sends RST
 		}
 	case rules.FaultEmpty:

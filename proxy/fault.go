@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -73,7 +72,7 @@ func (p *Reverse) injectFault(w http.ResponseWriter, r *http.Request, f *flight,
 	defer conn.Close()
 	switch fault {
 	case rules.FaultReset:
-		if tc, ok := conn.(*net.TCPConn); ok {
+		if tc, ok := conn.(interface{ SetLinger(int) error }); ok {
 			_ = tc.SetLinger(0) // close sends RST
 		}
 	case rules.FaultEmpty:

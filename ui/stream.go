@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -64,7 +63,7 @@ func Stream(cfg StreamConfig) http.Handler {
 		// A small kernel send buffer makes a slow reader show as a full
 		// queue here (and get a resync) instead of megabytes of backlog
 		// hidden in the socket.
-		if tc, ok := conn.UnderlyingConn().(*net.TCPConn); ok {
+		if tc, ok := conn.UnderlyingConn().(interface{ SetWriteBuffer(int) error }); ok {
 			_ = tc.SetWriteBuffer(sendBuffer)
 		}
 		serveStream(r.Context(), cfg, conn, bin)

@@ -25,6 +25,8 @@ type TailConfig struct {
 	Out  io.Writer
 	// Status receives connection notes (connected, reconnecting).
 	Status io.Writer
+	// Token is the server's --auth token, when it has one.
+	Token string
 }
 
 // Tail follows a running server's stream and prints one line per exchange
@@ -44,7 +46,11 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 	backoff := 100 * time.Millisecond
 	announced := false
 	for {
-		conn, _, err := websocket.DefaultDialer.DialContext(ctx, u.String(), http.Header{})
+		hdr := http.Header{}
+		if cfg.Token != "" {
+			hdr.Set("Authorization", "Bearer "+cfg.Token)
+		}
+		conn, _, err := websocket.DefaultDialer.DialContext(ctx, u.String(), hdr)
 		if err == nil {
 			backoff = 100 * time.Millisecond
 			fmt.Fprintf(cfg.Status, "tail: connected to %s\n", cfg.Server)

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAuthAndListenerLimits(t *testing.T) {
+	t.Parallel()
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"serve", "--memory", "--capture", "127.0.0.1:0", "--ui", "0.0.0.0:0"}, func(string) string { return "" }, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "--auth") {
+		t.Fatalf("a UI beyond loopback without --auth: %v", err)
+	}
+
+	s := startServerEnv(t, map[string]string{"HOOKLAB_AUTH": "s3cret"}, "--memory", "--capture-auth", "--max-conns", "4")
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string, hdr ...string) (*http.Response, string) {
+		req, _ := http.NewRequest("GET", s.UI+strings.TrimPrefix(path, "/"), nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(b)
+	}
+	if resp, b := get("/api/exchanges"); resp.StatusCode != 401 || !strings.Contains(b, "token") {
+		t.Errorf("API without the token: %d %s", resp.StatusCode, b)
+	}
+	if resp, b := get("/"); resp.StatusCode != 401 || !strings.Contains(b, "<form") {
+		t.Errorf("page without the token: %d, want the token form", resp.StatusCode)
+	}
+	if resp, _ := get("/api/exchanges", "Authorization", "Bearer wrong"); resp.StatusCode != 401 {
+		t.Errorf("a wrong token: %d", resp.StatusCode)
+	}
+	if resp, _ := get("/api/exchanges", "Authorization", "Bearer s3cret"); resp.StatusCode != 200 {
+		t.Errorf("the bearer token: %d", resp.StatusCode)
+	}
+	resp, _ := get("/?token=s3cret")
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "hooklab_auth" {
+			cookie = c
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || cookie == nil || !cookie.HttpOnly {
+		t.Fatalf("the token form: %d, cookie %v", resp.StatusCode, cookie)
+	}
+	if resp, _ := get("/api/exchanges", "Cookie", "hooklab_auth=s3cret"); resp.StatusCode != 200 {
+		t.Errorf("the cookie: %d", resp.StatusCode)
+	}
+
+	// Capture needs the token too with --capture-auth.
+	post := func(hdr string) int {
+		req, _ := http.NewRequest("POST", s.Capture+"hook", strings.NewReader("{}"))
+		if hdr != "" {
+			req.Header.Set("X-Hooklab-Token", hdr)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := post(""); got != 401 {
+		t.Errorf("capture without the token: %d", got)
+	}
+	if got := post("s3cret"); got != 200 {
+		t.Errorf("capture with the token: %d", got)
+	}
+
+	// --max-conns 4: idle connections beyond it are turned away with a 503.
+	addr := strings.TrimSuffix(strings.TrimPrefix(s.Capture, "http://"), "/")
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	for range 4 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	time.Sleep(100 * time.Millisecond) // let the server accept them
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, _ := io.ReadAll(c)
+	if !strings.HasPrefix(string(b), "HTTP/1.1 503") || !strings.Contains(string(b), "too many connections") {
+		t.Errorf("a connection beyond --max-conns got %q", b)
+	}
+}

@@ -1,0 +1,86 @@
+package inspect
+
+import (
+	"crypto/subtle"
+	"html"
+	"net"
+	"net/http"
+	"strings"
+)
+
+// AuthCookie is the cookie the UI keeps the token in.
+const AuthCookie = "hooklab_auth"
+
+// Auth requires token on every request: as "Authorization: Bearer TOKEN"
+// (the API), or the cookie set when a browser opens any page with
+// ?token=TOKEN (the UI asks for it once with a small form). Unauthenticated
+// API calls get 401 JSON; pages get the form.
+func Auth(token string, next http.Handler) http.Handler {
+	ok := func(s string) bool { return subtle.ConstantTimeCompare([]byte(s), []byte(token)) == 1 }
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); found && ok(b) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if c, err := r.Cookie(AuthCookie); err == nil && ok(c.Value) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if t := r.URL.Query().Get("token"); t != "" && ok(t) && r.Method == http.MethodGet {
+			http.SetCookie(w, &http.Cookie{Name: AuthCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+			u := *r.URL
+			q := u.Query()
+			q.Del("token")
+			u.RawQuery = q.Encode()
+			http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/healthz" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="hooklab"`)
+			WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "hooklab needs its token: Authorization: Bearer TOKEN (see --auth)"})
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+		w.WriteHeader(http.StatusUnauthorized)
+		msg := ""
+		if r.URL.Query().Get("token") != "" {
+			msg = `<p style="color:#b00">That token is not right.</p>`
+		}
+		_, _ = w.Write([]byte(`<!doctype html><meta charset="utf-8"><title>hooklab</title>
+<body style="font:16px system-ui;margin:4em auto;max-width:28em">
+<h1>hooklab</h1><p>This hooklab asks for its token (the value of <code>--auth</code> or <code>HOOKLAB_AUTH</code>).</p>` + msg + `
+<form method="get" action="` + html.EscapeString(r.URL.Path) + `"><label>Token <input name="token" type="password" autofocus required></label> <button>Open</button></form>`))
+	})
+}
+
+// CaptureAuth requires token on the capture listener, in an
+// X-Hooklab-Token header or a hooklab_token query parameter (senders' own
+// Authorization headers are left to them).
+func CaptureAuth(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t := r.Header.Get("X-Hooklab-Token")
+		if t == "" {
+			t = r.URL.Query().Get("hooklab_token")
+		}
+		if subtle.ConstantTimeCompare([]byte(t), []byte(token)) != 1 {
+			WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "this capture endpoint needs X-Hooklab-Token (see --capture-auth)"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// IsLoopback reports whether a listen address binds only the loopback
+// interface ("127.0.0.1:8080", "[::1]:0", "localhost:4040").
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
