@@ -50,6 +50,7 @@ func commands() []command {
 		{"capture", "capture endpoint vs a bare net/http handler, with and without a websocket reader, and memory after 200k captures", runCapture},
 		{"proxy", "recording proxy vs direct and a bare httputil.ReverseProxy (64 idle conns per host), and memory over 200k proxied exchanges", runProxy},
 		{"soak", "capture, reverse proxy, emitter to a flaky sink and five websocket clients (one slow) for --duration; lost or duplicated captures, final invocations, RSS flat, p99", runSoak},
+		{"emit", "emitter (signed, templated webhook) vs a bare http.Client loop over 20,000 invocations, and memory with 100,000 pending", runEmit},
 		{"replay", "replay engine (diffing included) vs a bare http.Client loop over 20,000 recorded exchanges at concurrency 32", runReplay},
 		// Internal: the children the benches start, this binary re-executed.
 		{"bare-server", "", runBareServer},
