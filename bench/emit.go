@@ -88,6 +88,9 @@ type emitRound struct {
 	ByStatus       map[string]int64 `json:"by_status"`
 	Dropped        int64            `json:"dropped_events"`
 	PeakRSS        int64            `json:"peak_rss_bytes"`
+	// CPUSeconds is hooklab's user+system CPU time from the first POST to
+	// every invocation final; 0 when /proc cannot tell.
+	CPUSeconds float64 `json:"cpu_s"`
 }
 
 // emitPending is the memory phase: invocations held back by a rate limit.
@@ -356,11 +359,12 @@ func (rep *emitReport) writeText(w io.Writer) error {
 	b.WriteString("\n")
 	for _, er := range rep.EmitRounds {
 		fmt.Fprintf(&b, "  hooklab round %d: queued in %.2fs (%s events/s) with %s delivered by then (%s/s), the rest at %s/s; "+
-			"last delivery at %.2fs, all final at %.2fs; sink %s unique, %d dup, %d missing; %d bad signatures; by status %s\n",
+			"last delivery at %.2fs, all final at %.2fs; hooklab used %.2fs CPU (%.0f µs per invocation, %.2f cores); sink %s unique, %d dup, %d missing; %d bad signatures; by status %s\n",
 			er.Round, er.QueuedS, thousands(float64(er.Invocations)/max(er.QueuedS, 1e-9)),
 			thousands(float64(er.DeliveredAtQ)), thousands(float64(er.DeliveredAtQ)/max(er.QueuedS, 1e-9)),
 			thousands(float64(er.Unique-er.DeliveredAtQ)/max(er.LastDeliveryS-er.QueuedS, 1e-9)),
-			er.LastDeliveryS, er.FinalS, thousands(float64(er.Unique)), er.Duplicates, er.Missing, er.BadSignatures+er.Unsigned, fmtCounts(er.ByStatus))
+			er.LastDeliveryS, er.FinalS, er.CPUSeconds, er.CPUSeconds/float64(max(er.Invocations, 1))*1e6, er.CPUSeconds/max(er.FinalS, 1e-9),
+			thousands(float64(er.Unique)), er.Duplicates, er.Missing, er.BadSignatures+er.Unsigned, fmtCounts(er.ByStatus))
 	}
 	if p := rep.Pending; p != nil {
 		fmt.Fprintf(&b, "\npending: %s invocations held by rate_limit: 1/h, posted in %.1fs (%s events/s), memory read %dms after the last was queued\n",
@@ -987,6 +991,7 @@ func (b *bench) hooklabEmitRun(ctx context.Context, f *emitFlags, round int, bat
 
 	var mu sync.Mutex
 	sentAt := make(map[string]time.Time, n)
+	cpu0, cpuErr := procCPU(srv.PID())
 	start := time.Now()
 	err = api.post(ctx, batches, f.posters, func(ids []string, sent time.Time) {
 		mu.Lock()
@@ -1026,6 +1031,9 @@ func (b *bench) hooklabEmitRun(ctx context.Context, f *emitFlags, round int, bat
 	}
 	er.FinalS = time.Since(start).Seconds()
 	er.Final = final
+	if cpu1, err := procCPU(srv.PID()); err == nil && cpuErr == nil {
+		er.CPUSeconds = (cpu1 - cpu0).Seconds()
+	}
 	er.ByStatus = map[string]int64{}
 	for k, v := range st.ByStatus {
 		if d := v - base.ByStatus[k]; d != 0 {
@@ -1205,6 +1213,42 @@ func (b *bench) postRange(ctx context.Context, api *emitAPI, f *emitFlags, first
 		return err
 	}
 	return firstErr
+}
+
+// userHZ is the unit of the CPU times in /proc/PID/stat (USER_HZ, 100 on
+// every Linux architecture Go supports).
+const userHZ = 100
+
+// procCPU returns the user+system CPU time pid has used.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, err
+	}
+	return parseProcStatCPU(b)
+}
+
+// parseProcStatCPU reads utime and stime (fields 14 and 15) from the text
+// of /proc/PID/stat. The command name (field 2) is in parentheses and may
+// hold spaces and parentheses, so fields are counted after its last ')'.
+func parseProcStatCPU(b []byte) (time.Duration, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("proc stat: no command name")
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3, the state
+	if len(f) < 13 {
+		return 0, errors.New("proc stat: too few fields")
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("proc stat: bad CPU time %q", s)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / userHZ, nil
 }
 
 // dirSize returns the bytes of the regular files under dir.

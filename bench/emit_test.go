@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -233,5 +235,24 @@ func TestVerifyZendesk(t *testing.T) {
 	}
 	if verifyZendesk(secret, h.Get(hdrZendeskTS), []byte(`{"a":2}`), h.Get(hdrZendeskSig)) {
 		t.Error("another body verifies")
+	}
+}
+
+func TestParseProcStatCPU(t *testing.T) {
+	// utime 250 and stime 50 ticks; a command name with a space and a ')'.
+	stat := "4242 (hook lab) x) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 50 0 0 20 0 9 0 100 1000000 2000 18446744073709551615\n"
+	d, err := parseProcStatCPU([]byte(stat))
+	if err != nil || d != 3*time.Second {
+		t.Errorf("got %v, %v; want 3s", d, err)
+	}
+	for _, bad := range []string{"", "1 (x) S 1 2", "1 (x) S 1 2 3 4 5 6 7 8 9 10 u s 0"} {
+		if _, err := parseProcStatCPU([]byte(bad)); err == nil {
+			t.Errorf("%q: want an error", bad)
+		}
+	}
+	if d, err := procCPU(os.Getpid()); err != nil && runtime.GOOS == "linux" {
+		t.Errorf("own CPU: %v", err)
+	} else if err == nil && d < 0 {
+		t.Errorf("own CPU %v", d)
 	}
 }
