@@ -319,6 +319,17 @@ func (s *SQLite) migrate() error {
 	// search falls back to scanning.
 	if _, err := s.wdb.Exec(ftsSchema); err == nil {
 		s.fts = true
+		// Merging index segments happens in bounded steps the writer
+		// chooses (mergeIndex), never as an unbounded merge inside an
+		// insert that captures would wait behind.
+		for _, q := range []string{
+			`INSERT INTO exchanges_fts(exchanges_fts, rank) VALUES('automerge', 0)`,
+			`INSERT INTO exchanges_fts(exchanges_fts, rank) VALUES('crisismerge', 1000)`,
+		} {
+			if _, err := s.wdb.Exec(q); err != nil {
+				s.log.Warn("text index setting", "err", err)
+			}
+		}
 	} else {
 		s.log.Warn("text index unavailable; search will scan", "err", err)
 	}
@@ -360,6 +371,7 @@ func (s *SQLite) writer() {
 	index := time.NewTicker(indexEvery)
 	defer index.Stop()
 	lastWrite := time.Now()
+	lastMerge := time.Now()
 	lastBatch := 0
 	batch := make([]*pendingWrite, 0, maxBatch)
 	for {
@@ -391,6 +403,18 @@ func (s *SQLite) writer() {
 				if err := s.indexSome(n); err != nil {
 					s.log.Error("text index update failed", "err", err)
 				}
+			}
+			if s.fts && (n > 0 || time.Since(lastWrite) >= indexEvery && time.Since(lastMerge) >= time.Second) {
+				// A bounded amount of merge work keeps segments few: more
+				// when idle, a little under load.
+				pages := 32
+				if time.Since(lastWrite) >= indexEvery {
+					pages = 512
+				}
+				if _, err := s.wdb.Exec(`INSERT INTO exchanges_fts(exchanges_fts, rank) VALUES('merge', ?)`, pages); err != nil {
+					s.log.Error("text index merge failed", "err", err)
+				}
+				lastMerge = time.Now()
 			}
 			continue
 		case <-s.stop:
