@@ -55,7 +55,7 @@ func TestAuthAndListenerLimits(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || cookie == nil || !cookie.HttpOnly {
 		t.Fatalf("the token form: %d, cookie %v", resp.StatusCode, cookie)
 	}
-	if resp, _ := get("/api/exchanges", "Cookie", "hooklab_auth=s3cret"); resp.StatusCode != 200 {
+	if resp, _ := get("/api/exchanges", "Cookie", "hooklab_auth="+cookie.Value); resp.StatusCode != 200 {
 		t.Errorf("the cookie: %d", resp.StatusCode)
 	}
 

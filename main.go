@@ -193,6 +193,9 @@ type serveOptions struct {
 const defaultConfig = "hooklab.yaml"
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	// stop ends everything that runs under ctx, also when a listener fails.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	o := serveOptions{maxBody: 10 << 20}
 	fs := newFlags("serve", stderr)
 	fs.StringVar(&o.capture, "capture", "127.0.0.1:8080", "capture `address`: any request here is recorded and answered")
@@ -412,6 +415,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Hub:        hub,
 		CaptureURL: func() string { return captureURL },
 		Logger:     log.With("component", "api"),
+		Done:       streamDone,
 	})
 	uiMux := http.NewServeMux()
 	uiMux.Handle("/api/", api)
@@ -467,7 +471,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
-	baseCtx := func(net.Listener) context.Context { return ctx }
+	// Requests run under their own context, which ends only when the
+	// shutdown timeout runs out: a graceful stop lets them finish.
+	reqCtx, endRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer endRequests()
+	baseCtx := func(net.Listener) context.Context { return reqCtx }
 	capSrv := &http.Server{
 		BaseContext:       baseCtx,
 		Handler:           inspect.Recover(log, captureHandler),
@@ -656,12 +664,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case err = <-errc:
 		log.Error("listener failed", "err", err)
 	}
+	stop()
 
 	// Stop accepting, finish in-flight requests, then flush the store.
 	log.Info("shutting down")
 	close(streamDone)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.shutdownTimeout)
 	defer cancel()
+	context.AfterFunc(sctx, endRequests) // what has not finished by then is cut off
 	serr := errors.Join(capSrv.Shutdown(sctx), uiSrv.Shutdown(sctx))
 	for _, rp := range running {
 		serr = errors.Join(serr, rp.srv.Shutdown(sctx))

@@ -25,6 +25,8 @@ type APIConfig struct {
 	Logger     *slog.Logger
 	// MaxWait caps the long-poll timeout; 5 minutes when zero.
 	MaxWait time.Duration
+	// Done, when closed, ends long-polls with a 503 (server shutdown).
+	Done <-chan struct{}
 }
 
 // API serves the exchange and bin endpoints under /api.
@@ -97,6 +99,10 @@ func StatusOf(err error) int {
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	code := StatusOf(err)
 	if code == 499 {
+		// The request's context ended: the client went away, or the server
+		// is stopping. Say so in case someone is still listening.
+		w.Header().Set("Retry-After", "1")
+		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "request cancelled (client gone or hooklab stopping)"})
 		return
 	}
 	if code >= 500 {
@@ -251,38 +257,71 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	// Subscribe before looking in the store so nothing falls between.
-	sub := a.cfg.Hub.Subscribe(256, func(ev *Event) bool { return ev.Exchange != nil && q.Matches(ev.Exchange) && terms.Match(ev.Exchange) })
-	defer a.cfg.Hub.Unsubscribe(sub)
-	find := func() (*Exchange, error) {
-		if q.After == "" {
-			return nil, nil
+	// The hub filters on cheap fields only (it runs on the store's writer);
+	// the query language's terms are checked here.
+	filter := func(ev *Event) bool { return ev.Exchange != nil && q.Matches(ev.Exchange) }
+	sub := a.cfg.Hub.Subscribe(256, filter)
+	defer func() { a.cfg.Hub.Unsubscribe(sub) }()
+	// seen is the newest exchange this wait has accounted for: the one
+	// given as ?after=, else the newest stored when the wait began. A look
+	// in the store covers everything committed after it.
+	seen := q.After
+	if seen == "" {
+		newest, _, err := a.cfg.Store.List(r.Context(), Query{Limit: 1})
+		if err != nil {
+			a.fail(w, r, err)
+			return
 		}
+		seen = "00000000000000000000000000" // an empty store: everything is new
+		if len(newest) > 0 {
+			seen = newest[0].ID
+		}
+	}
+	find := func() (*Exchange, error) {
 		qq := q
-		qq.Ascending, qq.Limit, qq.Cursor = true, 1, ""
+		qq.After, qq.Ascending, qq.Limit, qq.Cursor = seen, true, 1, ""
 		found, _, err := ListMatching(ctx, a.cfg.Store, qq, terms, 0)
 		if err != nil || len(found) == 0 {
 			return nil, err
 		}
 		return a.cfg.Store.Get(ctx, found[0].ID)
 	}
-	ex, err := find()
+	var ex *Exchange
+	if q.After != "" {
+		ex, err = find()
+	}
+	take := func(ev Event) {
+		seen = ev.Exchange.ID
+		if terms.Match(ev.Exchange) {
+			ex = ev.Exchange
+		}
+	}
 	for ex == nil && err == nil {
 		select {
 		case ev := <-sub.C():
-			ex = ev.Exchange
+			take(ev)
 		case <-sub.Overflow():
-			// Matches already buffered come first: they arrived in order.
-			select {
-			case ev := <-sub.C():
-				ex = ev.Exchange
-				continue
-			default:
+			// What was buffered came in commit order: look at it first.
+			for drained := false; !drained && ex == nil; {
+				select {
+				case ev := <-sub.C():
+					take(ev)
+				default:
+					drained = true
+				}
 			}
-			// Too much traffic to follow: look in the store instead.
-			if ex, err = find(); ex == nil && err == nil {
-				sub = a.cfg.Hub.Subscribe(256, func(ev *Event) bool { return ev.Exchange != nil && q.Matches(ev.Exchange) && terms.Match(ev.Exchange) })
-				defer a.cfg.Hub.Unsubscribe(sub)
+			if ex != nil {
+				break
 			}
+			// Too much traffic to follow: subscribe again, then look in the
+			// store past the last exchange seen, so nothing falls between.
+			a.cfg.Hub.Unsubscribe(sub)
+			sub = a.cfg.Hub.Subscribe(256, filter)
+			ex, err = find()
+		case <-a.cfg.Done:
+			w.Header().Set("Retry-After", "1")
+			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "hooklab is stopping"})
+			return
 		case <-ctx.Done():
 			if r.Context().Err() != nil {
 				return

@@ -1,7 +1,9 @@
 package inspect
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"html"
 	"net"
 	"net/http"
@@ -17,22 +19,29 @@ const AuthCookie = "hooklab_auth"
 // API calls get 401 JSON; pages get the form.
 func Auth(token string, next http.Handler) http.Handler {
 	ok := func(s string) bool { return subtle.ConstantTimeCompare([]byte(s), []byte(token)) == 1 }
+	// The cookie holds a digest of the token: any token fits in a cookie,
+	// and the token itself is not stored in the browser.
+	sum := sha256.Sum256([]byte("hooklab-auth:" + token))
+	cookieValue := hex.EncodeToString(sum[:])
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if b, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); found && ok(b) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if c, err := r.Cookie(AuthCookie); err == nil && ok(c.Value) {
+		if c, err := r.Cookie(AuthCookie); err == nil && subtle.ConstantTimeCompare([]byte(c.Value), []byte(cookieValue)) == 1 {
 			next.ServeHTTP(w, r)
 			return
 		}
 		if t := r.URL.Query().Get("token"); t != "" && ok(t) && r.Method == http.MethodGet {
-			http.SetCookie(w, &http.Cookie{Name: AuthCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
-			u := *r.URL
-			q := u.Query()
+			http.SetCookie(w, &http.Cookie{Name: AuthCookie, Value: cookieValue, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+			q := r.URL.Query()
 			q.Del("token")
-			u.RawQuery = q.Encode()
-			http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+			// A path on this server only, never //other.host.
+			to := "/" + strings.TrimLeft(r.URL.EscapedPath(), "/")
+			if len(q) > 0 {
+				to += "?" + q.Encode()
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
 			return
 		}
 		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/healthz" {
@@ -66,6 +75,14 @@ func CaptureAuth(token string, next http.Handler) http.Handler {
 		if subtle.ConstantTimeCompare([]byte(t), []byte(token)) != 1 {
 			WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "this capture endpoint needs X-Hooklab-Token (see --capture-auth)"})
 			return
+		}
+		// The token is hooklab's, not the sender's: it is not recorded,
+		// replayed or exported.
+		r.Header.Del("X-Hooklab-Token")
+		if q := r.URL.Query(); q.Has("hooklab_token") {
+			q.Del("hooklab_token")
+			r.URL.RawQuery = q.Encode()
+			r.RequestURI = r.URL.RequestURI()
 		}
 		next.ServeHTTP(w, r)
 	})

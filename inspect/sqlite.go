@@ -483,8 +483,16 @@ func (s *SQLite) commit(all []*pendingWrite) {
 	}
 	bad, err := s.writeBatch(batch)
 	if err != nil && bad >= 0 && len(batch) > 1 {
+		failed := 0
 		for _, p := range batch {
-			_, p.err = s.writeBatch([]*pendingWrite{p})
+			if _, p.err = s.writeBatch([]*pendingWrite{p}); p.err != nil {
+				failed++
+			}
+		}
+		if failed == len(batch) {
+			bad = -1 // nothing could be written: the store, not one item, is failing
+		} else {
+			s.setHealth(nil)
 		}
 	} else {
 		for _, p := range batch {
@@ -580,7 +588,9 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 		cutoff = s.opts.Now().Add(-s.opts.RetainAge).UnixNano()
 	}
 	if dCount > 0 && (cutoff > 0 || s.overLimit(s.count.Load()+dCount, s.bytes.Load()+dBytes)) {
-		n, b, to, err := s.retainTx(tx, s.count.Load()+dCount, s.bytes.Load()+dBytes, cutoff)
+		// Never the rows this batch wrote: their callers are about to be
+		// told they are stored.
+		n, b, to, err := s.retainTx(tx, s.count.Load()+dCount, s.bytes.Load()+dBytes, cutoff, s.lastSeq.Load())
 		if err != nil {
 			return -1, err
 		}
@@ -628,11 +638,11 @@ func (s *SQLite) overLimit(count, bytes int64) bool {
 // age limit). Their text index entries are purged later, when the writer is
 // idle (purgeIndex); until then search never returns them, since it selects
 // from the exchanges that exist.
-func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS int64) (n, b, to int64, err error) {
+func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b, to int64, err error) {
 	const page = 512
 	after := int64(0)
 	for {
-		rows, err := tx.Query(`SELECT seq, bytes, time_ns FROM exchanges WHERE seq > ? ORDER BY seq LIMIT ?`, after, page)
+		rows, err := tx.Query(`SELECT seq, bytes, time_ns FROM exchanges WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, after, upTo, page)
 		if err != nil {
 			return 0, 0, 0, err
 		}
@@ -828,7 +838,9 @@ func (s *SQLite) retain() {
 		s.log.Error("retention failed", "err", err)
 		return
 	}
-	n, b, to, err := s.retainTx(tx, s.count.Load(), s.bytes.Load(), cutoff)
+	// The newest exchange stays whatever the limits say: an exchange larger
+	// than the byte limit is kept until a newer one arrives.
+	n, b, to, err := s.retainTx(tx, s.count.Load(), s.bytes.Load(), cutoff, s.lastSeq.Load()-1)
 	if err == nil {
 		err = tx.Commit()
 	} else {

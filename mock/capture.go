@@ -275,7 +275,8 @@ func ReadBody(body io.Reader, limit, hint int64) (b []byte, size int64, truncate
 	}
 	var buf bytes.Buffer
 	if hint > 0 {
-		buf.Grow(int(min(hint, limit)) + 1)
+		// Trust a declared length only so far: the body grows as it comes.
+		buf.Grow(int(min(hint, limit, 64<<10)) + 1)
 	}
 	n, err := io.Copy(&buf, io.LimitReader(body, limit))
 	size = n
