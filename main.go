@@ -187,6 +187,7 @@ type serveOptions struct {
 	auth            string
 	captureAuth     bool
 	maxConns        int
+	maxBins         int
 }
 
 // defaultConfig is the config file looked for in the working directory.
@@ -220,6 +221,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.Var(&o.simIgnoreBody, "simulate-ignore-body", "JSON body `path` a simulation does not compare (repeatable)")
 	fs.StringVar(&o.auth, "auth", getenv("HOOKLAB_AUTH"), "require this `token` on the UI and API (env HOOKLAB_AUTH); needed to bind --ui beyond loopback")
 	fs.BoolVar(&o.captureAuth, "capture-auth", false, "require the --auth token on the capture port too (X-Hooklab-Token header or hooklab_token query)")
+	fs.IntVar(&o.maxBins, "max-bins", mock.DefaultMaxBins, "allow at most `N` bins; a request to a new bin beyond gets 429")
 	fs.IntVar(&o.maxConns, "max-conns", 4096, "serve at most `N` connections at once per listener; more get 503")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file` (for performance work)")
 	fs.StringVar(&o.config, "config", "", "config `file` (default: hooklab.yaml in the working directory, when there is one)")
@@ -408,6 +410,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxBody: captureMax,
 		Logger:  log.With("component", "capture"),
 		Engine:  engine,
+		MaxBins: o.maxBins,
 	})
 	streamDone := make(chan struct{})
 	api := inspect.NewAPI(inspect.APIConfig{

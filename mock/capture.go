@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hooklab/hooklab/inspect"
@@ -34,12 +36,22 @@ type Config struct {
 	// Engine answers from mock rules; nil answers every request with the
 	// default acknowledgement.
 	Engine *Engine
+	// MaxBins caps how many bins exist; a request to a new bin beyond it
+	// gets 429. DefaultMaxBins when zero.
+	MaxBins int
 }
+
+// DefaultMaxBins is Config.MaxBins when not set.
+const DefaultMaxBins = 1000
 
 // Capture is the capture endpoint's handler.
 type Capture struct {
 	cfg Config
 	log *slog.Logger
+
+	bins     sync.Map // bin names known to exist
+	binCount atomic.Int64
+	recount  sync.Mutex
 }
 
 var _ http.Handler = (*Capture)(nil)
@@ -58,7 +70,43 @@ func New(cfg Config) *Capture {
 	if cfg.IDs == nil {
 		cfg.IDs = new(inspect.IDs)
 	}
+	if cfg.MaxBins <= 0 {
+		cfg.MaxBins = DefaultMaxBins
+	}
 	return &Capture{cfg: cfg, log: cfg.Logger}
+}
+
+// admitBin lets a request into bin unless it would make more bins than
+// MaxBins. Known bins cost one map lookup; the store is asked only when the
+// limit is reached (bins may have been cleared since).
+func (c *Capture) admitBin(r *http.Request, bin string) error {
+	if _, ok := c.bins.Load(bin); ok || bin == inspect.DefaultBin {
+		return nil
+	}
+	if c.binCount.Load() >= int64(c.cfg.MaxBins) {
+		c.recount.Lock()
+		defer c.recount.Unlock()
+		if bins, err := c.cfg.Store.Bins(r.Context()); err == nil {
+			c.bins.Clear()
+			c.binCount.Store(0)
+			for _, b := range bins {
+				if b.Count > 0 && b.Name != inspect.DefaultBin {
+					c.bins.Store(b.Name, struct{}{})
+					c.binCount.Add(1)
+				}
+			}
+		}
+		if _, ok := c.bins.Load(bin); ok {
+			return nil
+		}
+		if c.binCount.Load() >= int64(c.cfg.MaxBins) {
+			return fmt.Errorf("bin %q would be one too many: the limit is %d bins (clear some with DELETE /api/exchanges?bin=NAME)", bin, c.cfg.MaxBins)
+		}
+	}
+	if _, loaded := c.bins.LoadOrStore(bin, struct{}{}); !loaded {
+		c.binCount.Add(1)
+	}
+	return nil
 }
 
 // maxBody is Config.MaxBody when set, else the live config's
@@ -94,6 +142,11 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		inspect.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	if err := c.admitBin(r, bin); err != nil {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		inspect.WriteJSON(w, http.StatusTooManyRequests, map[string]string{"error": err.Error()})
 		return
 	}
 	ex := &inspect.Exchange{

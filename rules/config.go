@@ -51,6 +51,10 @@ type Settings struct {
 	DefaultStatus int
 }
 
+// MaxRules is how many mocks, and how many verify rules, one file may hold:
+// every request is matched against them in turn.
+const MaxRules = 1000
+
 // DefaultMaxBody is Settings.MaxBody when the file does not set it.
 const DefaultMaxBody = 10 << 20
 
@@ -299,7 +303,12 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 		switch p.key {
 		case "mocks":
 			names := map[string]bool{}
-			for i, item := range d.list(p.val, "mocks") {
+			items := d.list(p.val, "mocks")
+			if len(items) > MaxRules {
+				d.errorf(p.val, "mocks: %d rules; the limit is %d", len(items), MaxRules)
+				items = items[:MaxRules]
+			}
+			for i, item := range items {
 				m := d.mock(item, i)
 				if names[m.Name] {
 					d.errorf(item, "mock: duplicate name %q", m.Name)
@@ -309,7 +318,12 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 			}
 		case "verify":
 			names := map[string]bool{}
-			for i, item := range d.list(p.val, "verify") {
+			items := d.list(p.val, "verify")
+			if len(items) > MaxRules {
+				d.errorf(p.val, "verify: %d rules; the limit is %d", len(items), MaxRules)
+				items = items[:MaxRules]
+			}
+			for i, item := range items {
 				v := d.verify(item, i)
 				if names[v.Name] {
 					d.errorf(item, "verify: duplicate name %q", v.Name)

@@ -1,6 +1,10 @@
 package rules
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 // TestEnvInFlowMapping: ${NAME} works inside {...} (where its braces would
 // otherwise end the mapping), quoted and plain, and $${ stays literal.
@@ -27,5 +31,18 @@ func TestEnvInFlowMapping(t *testing.T) {
 	}
 	if got := unprotectEnv(string(protectEnv([]byte("a ${X} $${Y} ${bad-name} ${")))); got != "a ${X} $${Y} ${bad-name} ${" {
 		t.Errorf("round trip gave %q", got)
+	}
+}
+
+func TestTooManyRules(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("mocks:\n")
+	for i := range MaxRules + 1 {
+		fmt.Fprintf(&b, "  - {name: m%d, match: {path: /x%d}, respond: {status: 200}}\n", i, i)
+	}
+	_, err := Parse([]byte(b.String()), "big.yaml", nil)
+	if err == nil || !strings.Contains(err.Error(), "big.yaml:2:") || !strings.Contains(err.Error(), "the limit is 1000") {
+		t.Fatalf("%d mocks: %v", MaxRules+1, err)
 	}
 }
