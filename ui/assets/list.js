@@ -67,7 +67,10 @@ export class ExchangeList {
 
   /** reset replaces every summary (newest first); arrivals not yet merged are kept unless dropPending. */
   reset(summaries, { dropPending = false } = {}) {
-    const keep = dropPending ? [] : [...this.held, ...this.arrivals];
+    // Live arrivals since the last reset are kept too: a page fetched while
+    // they streamed in may predate them.
+    const keep = dropPending ? [] : [...this.held, ...this.arrivals, ...(this.live || [])];
+    this.live = [];
     this.items = [];
     this.ids.clear();
     this.arrivals = [];
@@ -101,6 +104,9 @@ export class ExchangeList {
 
   /** add queues a summary that just arrived on the stream. */
   add(summary) {
+    if (!this.live) this.live = [];
+    this.live.push(summary);
+    if (this.live.length > 2000) this.live.splice(0, 1000);
     if (this.has(summary.id)) return;
     if (this.paused) {
       this.held.push(summary);
@@ -176,6 +182,7 @@ export class ExchangeList {
 
   /** remove deletes the row of one exchange. */
   remove(id) {
+    if (this.live) this.live = this.live.filter((s) => s.id !== id);
     const i = this.items.findIndex((s) => s.id === id);
     if (i >= 0) this.items.splice(i, 1);
     this.ids.delete(id);
