@@ -165,40 +165,6 @@ func nodeKind(n *yaml.Node) string {
 	return "something else"
 }
 
-// suggest returns ` (did you mean "x"?)` for a close known key.
-func suggest(word string, known []string) string {
-	best, bestDist := "", -1
-	for _, k := range known {
-		if dist := editDistance(strings.ToLower(word), k); bestDist < 0 || dist < bestDist {
-			best, bestDist = k, dist
-		}
-	}
-	if bestDist < 0 || bestDist > max(1, len(word)/3) {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
 func (d *decoder) scalar(n *yaml.Node, what string) (string, bool) {
 	n = resolve(n)
 	if n == nil {
@@ -946,3 +912,6 @@ func cmpNode(a, b *yaml.Node) *yaml.Node {
 	}
 	return b
 }
+
+// suggest returns ` (did you mean "x"?)` for a close known key.
+func suggest(word string, known []string) string { return rules.Suggest(word, known) }

@@ -644,43 +644,5 @@ func parseDelay(s string) (rules.Delay, error) {
 	return rules.Delay{Min: minD, Max: maxD}, nil
 }
 
-// suggest returns ` (did you mean "x"?)` when one of known is close to
-// word, or "".
-func suggest(word string, known []string) string {
-	best, bestDist := "", -1
-	for _, k := range known {
-		if d := distance(strings.ToLower(word), k); bestDist < 0 || d < bestDist {
-			best, bestDist = k, d
-		}
-	}
-	if bestDist < 0 || bestDist > max(1, len(word)/3) {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// distance is the edit distance between a and b, with adjacent
-// transpositions counted as one edit.
-func distance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
-}
+// suggest returns ` (did you mean "x"?)` for a close known key.
+func suggest(word string, known []string) string { return rules.Suggest(word, known) }

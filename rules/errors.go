@@ -45,8 +45,12 @@ func (e *Errors) sort() {
 	})
 }
 
-// suggest returns ` (did you mean "x"?)` when one of known is close to word,
-// or "".
+// Suggest returns ` (did you mean "x"?)` when one of known is close to word
+// (edit distance, adjacent transpositions counting as one), or "". Config
+// sections decoded outside this package use it for the same messages.
+func Suggest(word string, known []string) string { return suggest(word, known) }
+
+// suggest is Suggest.
 func suggest(word string, known []string) string {
 	best, bestDist := "", -1
 	for _, k := range known {
