@@ -2,6 +2,7 @@ package emit
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -290,43 +291,16 @@ func (d *decoder) strMap(n *yaml.Node, what string, keys map[string]*yaml.Node) 
 	return out
 }
 
-// value decodes any YAML value to plain Go values, expanding ${NAME}.
+// value decodes any YAML value to plain Go values, as the rules loader does
+// (${NAME}, merge keys, runaway aliases refused).
 func (d *decoder) value(n *yaml.Node, what string) any {
-	n = resolve(n)
-	if n == nil {
+	v, err := rules.DecodeValue(n, d.file, what, d.getenv)
+	var errs *rules.Errors
+	if errors.As(err, &errs) {
+		d.errs = append(d.errs, errs.List...)
 		return nil
 	}
-	switch n.Kind {
-	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
-			return nil
-		case "!!bool":
-			v, _ := strconv.ParseBool(n.Value)
-			return v
-		case "!!int", "!!float":
-			var f float64
-			if err := n.Decode(&f); err != nil {
-				d.errorf(n, "%s: bad number %q", what, n.Value)
-			}
-			return f
-		}
-		s, _ := d.scalar(n, what)
-		return s
-	case yaml.SequenceNode:
-		out := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			out = append(out, d.value(c, what))
-		}
-		return out
-	case yaml.MappingNode:
-		out := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			out[resolve(n.Content[i]).Value] = d.value(n.Content[i+1], what)
-		}
-		return out
-	}
-	return nil
+	return v
 }
 
 // Webhook keys in the config file.

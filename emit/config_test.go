@@ -3,6 +3,7 @@ package emit
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -248,5 +249,32 @@ func TestCron(t *testing.T) {
 		if _, err := parseCron(bad); err == nil {
 			t.Errorf("parseCron(%q) = nil error", bad)
 		}
+	}
+}
+
+// TestAutomationDataAliasBomb: aliases that would expand exponentially in
+// an emit section are refused with a position, not expanded (the same
+// guard as the rest of the config).
+func TestAutomationDataAliasBomb(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("webhooks:\n  - id: a\n    endpoint: http://127.0.0.1:9/x\nautomations:\n  - name: n\n    every: 1h\n    notify: {webhook: a}\n    data:\n")
+	b.WriteString("      l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i <= 9; i++ {
+		fmt.Fprintf(&b, "      l%d: &l%d [*l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	cfg, err := rules.Parse([]byte(b.String()), "hooklab.yaml", nil)
+	if err != nil {
+		t.Fatalf("rules.Parse: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := Check(cfg, nil); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "hooklab.yaml:") {
+			t.Fatalf("an alias bomb in automation data: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("an alias bomb in automation data was expanded (no answer in 20s)")
 	}
 }

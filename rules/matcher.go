@@ -96,6 +96,21 @@ func DecodeMatcher(n *yaml.Node, file string, getenv func(string) string) (*Matc
 	return m, nil
 }
 
+// DecodeValue decodes any YAML value of a config section owned by another
+// package into plain Go values (string, float64, bool, nil, []any,
+// map[string]any) the way the loader does: ${NAME} expanded, merge keys
+// followed, runaway aliases refused. Errors are *Errors with file:line.
+func DecodeValue(n *yaml.Node, file, what string, getenv func(string) string) (any, error) {
+	d := &decoder{file: file, getenv: getenv}
+	v := d.value(n, what)
+	if len(d.errs) > 0 {
+		errs := &Errors{List: d.errs}
+		errs.sort()
+		return nil, errs
+	}
+	return v, nil
+}
+
 func (d *decoder) matcher(n *yaml.Node) *Matcher {
 	m := &Matcher{}
 	if !d.enter(n) {
