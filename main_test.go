@@ -531,7 +531,7 @@ func TestListFiltersAndPaging(t *testing.T) {
 		{"status=404", 0},
 		{"q=needle3", 1},
 		{"q=NEEDLE", 7},
-		{"q=l5", 1}, // two letters: the scan; no id holds an L (Crockford base32)
+		{"q=" + url.QueryEscape("5,"), 1}, // two characters: the scan; no id or URL holds a comma
 		{"bin=other", 1},
 		{"source=capture", 8},
 		// The query language of q=, shared with the UI's filter bar.
