@@ -32,6 +32,7 @@ func (e *Emitter) Handler() http.Handler {
 	mux.HandleFunc("GET /api/webhooks", e.handleListWebhooks)
 	mux.HandleFunc("POST /api/webhooks", e.handleCreateWebhook)
 	mux.HandleFunc("POST /api/webhooks/test", e.handleTest)
+	mux.HandleFunc("POST /api/webhooks/validate", e.handleValidateWebhook)
 	mux.HandleFunc("GET /api/webhooks/{id}", e.handleGetWebhook)
 	mux.HandleFunc("PATCH /api/webhooks/{id}", e.handlePatchWebhook)
 	mux.HandleFunc("DELETE /api/webhooks/{id}", e.handleDeleteWebhook)
@@ -92,6 +93,24 @@ func (e *Emitter) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	inspect.WriteJSON(w, http.StatusCreated, map[string]any{"webhook": got, "warnings": warningList(warns)})
+}
+
+// handleValidateWebhook checks a webhook definition without storing it,
+// with exactly the checks and messages of POST /api/webhooks: 200
+// {"ok":true,"warnings":[...]} or the 400 that creating it would give.
+// The UI calls it as the user types.
+func (e *Emitter) handleValidateWebhook(w http.ResponseWriter, r *http.Request) {
+	var def Webhook
+	if err := decodeBody(r, &def, maxDefinitionBody); err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	warns, err := e.ValidateWebhook(def)
+	if err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	inspect.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "warnings": warningList(warns)})
 }
 
 func (e *Emitter) handleGetWebhook(w http.ResponseWriter, r *http.Request) {

@@ -76,6 +76,24 @@ func TestAPI(t *testing.T) {
 		verr.Errors[1].Field != "custom_headers.X-Forwarded-For" || verr.Errors[1].Msg != "header names starting with x-forwarded are reserved" {
 		t.Errorf("validation answer %d %+v", code, verr)
 	}
+	// The dry run gives the very same answer, and stores nothing.
+	bad := `{"endpoint": "https://example.com", "custom_headers": {"X-Forwarded-For": "1.2.3.4", "X-Ok": "y"}, "method": "FETCH"}`
+	_, createRaw := c.do("POST", "/api/webhooks", bad, nil)
+	code, dryRaw := c.do("POST", "/api/webhooks/validate", bad, nil)
+	if code != 400 || dryRaw != createRaw {
+		t.Errorf("validate answered %d %s, create %s", code, dryRaw, createRaw)
+	}
+	var dry struct {
+		OK       bool         `json:"ok"`
+		Warnings []FieldError `json:"warnings"`
+	}
+	code, dryRaw = c.do("POST", "/api/webhooks/validate", `{"id": "dry", "endpoint": "http://127.0.0.1:1/x", "custom_headers": {"X-Team": "a"}}`, &dry)
+	if code != 200 || !dry.OK || len(dry.Warnings) != 1 || dry.Warnings[0].Field != "custom_headers" {
+		t.Errorf("validate of a good webhook: %d %s", code, dryRaw)
+	}
+	if code, _ := c.do("GET", "/api/webhooks/dry", nil, nil); code != 404 {
+		t.Errorf("validate stored the webhook: GET answered %d", code)
+	}
 	code, raw := c.do("POST", "/api/webhooks", `{"endpoint": "https://example.com", "bogus": 1}`, nil)
 	if code != 400 || !strings.Contains(raw, "bogus") {
 		t.Errorf("unknown field: %d %s", code, raw)

@@ -47,6 +47,37 @@ func (e *Emitter) Webhook(id string) (*Webhook, error) {
 // returns the stored webhook (redacted) and the warnings, or a
 // *ValidationError.
 func (e *Emitter) CreateWebhook(ctx context.Context, w Webhook) (*Webhook, []FieldError, error) {
+	e.prepareNew(&w)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	errs, warns := e.checkNewLocked(&w)
+	if len(errs) > 0 {
+		return nil, warns, &ValidationError{List: errs}
+	}
+	if err := e.db.putWebhook(ctx, &w); err != nil {
+		return nil, nil, err
+	}
+	e.api[w.ID] = &w
+	e.rebuildLocked()
+	return w.redacted(), warns, nil
+}
+
+// ValidateWebhook runs CreateWebhook's checks on w without storing it and
+// returns the warnings, or the *ValidationError creating it would give.
+func (e *Emitter) ValidateWebhook(w Webhook) ([]FieldError, error) {
+	e.prepareNew(&w)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	errs, warns := e.checkNewLocked(&w)
+	if len(errs) > 0 {
+		return warns, &ValidationError{List: errs}
+	}
+	return warns, nil
+}
+
+// prepareNew fills what CreateWebhook fills before validating: an ID, the
+// source, timestamps, and the default signing with a fresh secret.
+func (e *Emitter) prepareNew(w *Webhook) {
 	now := e.clock.Now().UTC()
 	if w.ID == "" {
 		w.ID = strings.ToLower(e.ids.New(now))
@@ -60,23 +91,18 @@ func (e *Emitter) CreateWebhook(ctx context.Context, w Webhook) (*Webhook, []Fie
 		w.Signing.Secret = newSecret(w.Signing.Scheme)
 	}
 	w.Signing.Previous = nil
-	errs, warns := w.validate()
-	e.mu.Lock()
-	defer e.mu.Unlock()
+}
+
+// checkNewLocked validates a prepared new webhook, including that its ID
+// is free. e.mu must be held.
+func (e *Emitter) checkNewLocked(w *Webhook) (errs, warns []FieldError) {
+	errs, warns = w.validate()
 	if other := e.cfg.byID[w.ID]; other != nil {
 		errs = append(errs, FieldError{Field: "id", Msg: fmt.Sprintf("a webhook with id %s is defined in %s", w.ID, other.Location)})
 	} else if e.api[w.ID] != nil {
 		errs = append(errs, FieldError{Field: "id", Msg: fmt.Sprintf("a webhook with id %s already exists", w.ID)})
 	}
-	if len(errs) > 0 {
-		return nil, warns, &ValidationError{List: errs}
-	}
-	if err := e.db.putWebhook(ctx, &w); err != nil {
-		return nil, nil, err
-	}
-	e.api[w.ID] = &w
-	e.rebuildLocked()
-	return w.redacted(), warns, nil
+	return errs, warns
 }
 
 // errConfigWebhook refuses changing a webhook of the config file.
