@@ -188,6 +188,7 @@ type serveOptions struct {
 	captureAuth     bool
 	maxConns        int
 	maxBins         int
+	secretHeaders   stringList
 }
 
 // defaultConfig is the config file looked for in the working directory.
@@ -222,6 +223,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.StringVar(&o.auth, "auth", getenv("HOOKLAB_AUTH"), "require this `token` on the UI and API (env HOOKLAB_AUTH); needed to bind --ui beyond loopback")
 	fs.BoolVar(&o.captureAuth, "capture-auth", false, "require the --auth token on the capture port too (X-Hooklab-Token header or hooklab_token query)")
 	fs.IntVar(&o.maxBins, "max-bins", mock.DefaultMaxBins, "allow at most `N` bins; a request to a new bin beyond gets 429")
+	o.secretHeaders = secretHeaders(getenv)
+	fs.Var(&o.secretHeaders, "secret-header", "also redact this header's values in the API and HAR exports unless revealed (repeatable; env HOOKLAB_SECRET_HEADERS, comma-separated)")
 	fs.IntVar(&o.maxConns, "max-conns", 4096, "serve at most `N` connections at once per listener; more get 503")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file` (for performance work)")
 	fs.StringVar(&o.config, "config", "", "config `file` (default: hooklab.yaml in the working directory, when there is one)")
@@ -419,6 +422,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		CaptureURL: func() string { return captureURL },
 		Logger:     log.With("component", "api"),
 		Done:       streamDone,
+		// Captured secrets are redacted unless ?reveal=1.
+		SecretHeaders: o.secretHeaders,
 	})
 	uiMux := http.NewServeMux()
 	uiMux.Handle("/api/", api)
@@ -437,12 +442,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		inspect.WriteJSON(w, code, h)
 	})
 	replayAPI := replay.NewAPI(replay.APIConfig{
-		Store:      store,
-		IDs:        ids,
-		Publish:    hub.Publish,
-		ResignFunc: resigner(emitter),
-		Logger:     log.With("component", "replay"),
-		Context:    ctx,
+		Store:         store,
+		IDs:           ids,
+		Publish:       hub.Publish,
+		ResignFunc:    resigner(emitter),
+		SecretHeaders: o.secretHeaders,
+		Logger:        log.With("component", "replay"),
+		Context:       ctx,
 	})
 	uiMux.Handle("/api/simulations", sims.API())
 	emitAPI := emitter.Handler()
@@ -704,7 +710,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // $HOOKLAB_DATA or the default data directory.
 func replayCLI(getenv func(string) string, stdout, stderr io.Writer) *replay.CLI {
 	return &replay.CLI{
-		Stdout: stdout, Stderr: stderr, Getenv: getenv,
+		Stdout: stdout, Stderr: stderr, Getenv: getenv, SecretHeaders: secretHeaders(getenv),
 		OpenStore: func() (inspect.Store, error) {
 			return inspect.OpenSQLite(envOr(getenv, "HOOKLAB_DATA", inspect.DefaultDataDir(getenv)), inspect.Options{})
 		},
@@ -867,6 +873,18 @@ func parseSize(v string) (int64, error) {
 
 // stringList is a repeatable string flag.
 type stringList []string
+
+// secretHeaders returns the header names in $HOOKLAB_SECRET_HEADERS
+// (comma-separated): more headers whose values are redacted.
+func secretHeaders(getenv func(string) string) stringList {
+	var out stringList
+	for _, n := range strings.Split(getenv("HOOKLAB_SECRET_HEADERS"), ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
 
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }

@@ -27,6 +27,9 @@ type APIConfig struct {
 	MaxWait time.Duration
 	// Done, when closed, ends long-polls with a 503 (server shutdown).
 	Done <-chan struct{}
+	// SecretHeaders names more headers (any case) whose values are
+	// redacted in answers, beside those IsSecretHeader knows.
+	SecretHeaders []string
 }
 
 // API serves the exchange and bin endpoints under /api.
@@ -196,7 +199,36 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	for i := range exs { // summaries hold no headers; a URL may hold a password
+		exs[i] = RedactSummary(exs[i])
+	}
 	WriteJSON(w, http.StatusOK, map[string]any{"exchanges": exs, "next": next})
+}
+
+// revealed reports whether the request asks for secrets as stored:
+// ?reveal=1 (or true).
+func revealed(r *http.Request) bool {
+	v := r.URL.Query().Get("reveal")
+	return v == "1" || v == "true"
+}
+
+// writeExchange answers with ex: secrets redacted (RedactJSON) unless the
+// request asks for them with ?reveal=1.
+func (a *API) writeExchange(w http.ResponseWriter, r *http.Request, ex *Exchange) {
+	if revealed(r) {
+		WriteJSON(w, http.StatusOK, ex)
+		return
+	}
+	WriteJSON(w, http.StatusOK, RedactJSON(ex, a.cfg.SecretHeaders))
+}
+
+// shown returns ex as an answer may show it: redacted unless ?reveal=1.
+func (a *API) shown(r *http.Request, ex *Exchange) *Exchange {
+	if revealed(r) {
+		return ex
+	}
+	c, _ := ex.Redact(a.cfg.SecretHeaders)
+	return c
 }
 
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
@@ -205,7 +237,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, ex)
+	a.writeExchange(w, r, ex)
 }
 
 func (a *API) delete(w http.ResponseWriter, r *http.Request) {
@@ -338,7 +370,7 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, ex)
+	a.writeExchange(w, r, ex)
 }
 
 func (a *API) raw(w http.ResponseWriter, r *http.Request) {
@@ -349,7 +381,7 @@ func (a *API) raw(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "message/http")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+ex.ID+`.http"`)
-	_, _ = w.Write(RawRequest(ex))
+	_, _ = w.Write(RawRequest(a.shown(r, ex)))
 }
 
 func (a *API) curl(w http.ResponseWriter, r *http.Request) {
@@ -359,7 +391,7 @@ func (a *API) curl(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = io.WriteString(w, Curl(ex)+"\n")
+	_, _ = io.WriteString(w, Curl(a.shown(r, ex))+"\n")
 }
 
 func (a *API) bins(w http.ResponseWriter, r *http.Request) {

@@ -222,8 +222,8 @@ func TestAPIGetDeleteClear(t *testing.T) {
 
 	for _, name := range []string{"e2", "e5", "e6"} {
 		t.Run("get "+name, func(t *testing.T) {
-			var got Exchange
-			e.do(t, "GET", "/api/exchanges/"+d.exs[name].ID, "", "").decode(t, 200, &got)
+			var got Exchange // as stored: secrets too (see TestAPIRedaction)
+			e.do(t, "GET", "/api/exchanges/"+d.exs[name].ID+"?reveal=1", "", "").decode(t, 200, &got)
 			sameExchange(t, d.exs[name], &got)
 		})
 	}

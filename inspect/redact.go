@@ -1,0 +1,247 @@
+package inspect
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"strings"
+)
+
+// Redacted replaces a secret value in API answers and exports (the same
+// word the config printer uses).
+const Redacted = "REDACTED"
+
+// IsSecretHeader reports whether a header of this name holds a secret:
+// Authorization, Proxy-Authorization, Cookie, Set-Cookie, any of extra
+// (compared without case), or a name with a part (split at "-" and "_")
+// that is token, secret, password, passwd, credential(s), auth, session,
+// sessionid, apikey, or the pair api key / access key / secret key /
+// private key / subscription key (X-Api-Key, X-Auth-Token,
+// X-Amz-Security-Token, Ocp-Apim-Subscription-Key). WWW-Authenticate and
+// signature headers are not secrets.
+func IsSecretHeader(name string, extra []string) bool {
+	n := strings.ToLower(name)
+	switch n {
+	case "authorization", "proxy-authorization", "cookie", "set-cookie":
+		return true
+	}
+	if containsFold(extra, name) {
+		return true
+	}
+	parts := strings.FieldsFunc(n, func(r rune) bool { return r == '-' || r == '_' })
+	for i, p := range parts {
+		switch p {
+		case "token", "secret", "password", "passwd", "credential", "credentials", "auth", "session", "apikey", "sessionid":
+			return true
+		case "key":
+			if i > 0 {
+				switch parts[i-1] {
+				case "api", "access", "secret", "private", "subscription":
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// RedactHeaders returns h with the values of secret headers
+// (IsSecretHeader) replaced by Redacted, and the names it redacted as
+// received, each once. Cookie values are redacted one by one and Set-Cookie
+// keeps its attributes, so names stay readable:
+// "Cookie: a=REDACTED; b=REDACTED". h itself is not changed; when nothing
+// is secret, h is returned as it is.
+func RedactHeaders(h Headers, extra []string) (Headers, []string) {
+	var out Headers
+	var names []string
+	for i, x := range h {
+		if !IsSecretHeader(x.Name, extra) {
+			continue
+		}
+		if out == nil {
+			out = append(Headers(nil), h...)
+		}
+		out[i].Value = redactValue(x.Name, x.Value)
+		if !containsFold(names, x.Name) {
+			names = append(names, x.Name)
+		}
+	}
+	if out == nil {
+		return h, nil
+	}
+	return out, names
+}
+
+func redactValue(name, v string) string {
+	switch strings.ToLower(name) {
+	case "cookie":
+		var parts []string
+		for _, c := range strings.Split(v, ";") {
+			n, _, _ := strings.Cut(strings.TrimSpace(c), "=")
+			if n != "" {
+				parts = append(parts, n+"="+Redacted)
+			}
+		}
+		return strings.Join(parts, "; ")
+	case "set-cookie":
+		first, attrs, hasAttrs := strings.Cut(v, ";")
+		n, _, _ := strings.Cut(first, "=")
+		out := strings.TrimSpace(n) + "=" + Redacted
+		if hasAttrs {
+			out += ";" + attrs
+		}
+		return out
+	}
+	return Redacted
+}
+
+// RedactURL returns raw with the password of its user info replaced by
+// Redacted, or raw itself when it has none (or does not parse).
+func RedactURL(raw string) string {
+	if !strings.Contains(raw, "@") {
+		return raw // no user info: the common case stays cheap
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); !ok {
+		return raw
+	}
+	u.User = url.UserPassword(u.User.Username(), Redacted)
+	return u.String()
+}
+
+// Redaction says what Redact replaced: the header names, lower-case and
+// each once, of the request and of the response, and whether the
+// request URL's password was replaced.
+type Redaction struct {
+	Request  []string
+	Response []string
+	URL      bool
+}
+
+// Any reports whether anything was redacted.
+func (r Redaction) Any() bool { return len(r.Request) > 0 || len(r.Response) > 0 || r.URL }
+
+// Redact returns a copy of e with the values of secret headers
+// (IsSecretHeader with extra) and the password of the request URL replaced
+// by Redacted, and what it replaced. Bodies are not redacted. e itself is
+// not changed; the copy shares what it did not change with e.
+func (e *Exchange) Redact(extra []string) (*Exchange, Redaction) {
+	c := *e
+	var r Redaction
+	var names []string
+	c.Request.Headers, names = RedactHeaders(e.Request.Headers, extra)
+	r.Request = lowerNames(names)
+	if u := RedactURL(e.Request.URL); u != e.Request.URL {
+		c.Request.URL, r.URL = u, true
+	}
+	if e.Response != nil {
+		resp := *e.Response
+		resp.Headers, names = RedactHeaders(e.Response.Headers, extra)
+		r.Response = lowerNames(names)
+		c.Response = &resp
+	}
+	return &c, r
+}
+
+// RedactSummary returns s with the password of its URL replaced.
+func RedactSummary(s Summary) Summary {
+	s.URL = RedactURL(s.URL)
+	return s
+}
+
+func lowerNames(names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strings.ToLower(n)
+	}
+	return out
+}
+
+// RedactedJSON is an exchange as the API gives it without ?reveal=1: the
+// JSON of Exchange with secrets replaced, and on the request and the
+// response a "redacted" list naming (lower-case) the headers whose values
+// were replaced. The request's list holds "url" too when the URL's password
+// was replaced.
+type RedactedJSON struct {
+	Exchange  *Exchange
+	Redaction Redaction
+}
+
+// RedactJSON returns what the API writes for e without ?reveal=1.
+func RedactJSON(e *Exchange, extra []string) RedactedJSON {
+	c, r := e.Redact(extra)
+	return RedactedJSON{Exchange: c, Redaction: r}
+}
+
+type redactedRequest struct {
+	jsonRequest
+	Redacted []string `json:"redacted,omitempty"`
+}
+
+type redactedResponse struct {
+	jsonResponse
+	Redacted []string `json:"redacted,omitempty"`
+}
+
+// redactedExchange is jsonExchange with the "redacted" lists, its fields
+// in the same order (TestRedactedJSON holds them together).
+type redactedExchange struct {
+	Summary
+	Request    redactedRequest   `json:"request"`
+	Response   *redactedResponse `json:"response"`
+	Signature  *Signature        `json:"signature,omitempty"`
+	ReplayOf   string            `json:"replay_of,omitempty"`
+	Invocation string            `json:"invocation_id,omitempty"`
+	Attempt    int               `json:"attempt,omitempty"`
+	Meta       map[string]any    `json:"meta,omitempty"`
+}
+
+// MarshalJSON writes the exchange's JSON with the "redacted" lists.
+func (x RedactedJSON) MarshalJSON() ([]byte, error) {
+	f, err := x.Exchange.jsonForm()
+	if err != nil {
+		return nil, err
+	}
+	reqNames := x.Redaction.Request
+	if x.Redaction.URL {
+		reqNames = append(append([]string(nil), reqNames...), "url")
+	}
+	j := redactedExchange{
+		Summary: f.Summary, Request: redactedRequest{jsonRequest: f.Request, Redacted: reqNames},
+		Signature: f.Signature, ReplayOf: f.ReplayOf, Invocation: f.Invocation, Attempt: f.Attempt, Meta: f.Meta,
+	}
+	if f.Response != nil {
+		j.Response = &redactedResponse{jsonResponse: *f.Response, Redacted: x.Redaction.Response}
+	}
+	return json.Marshal(j)
+}
+
+// jsonForm is the exchange as MarshalJSON writes it, decoded back from that
+// JSON (numbers kept as written), so that this stays exactly the Exchange's
+// own form.
+func (e *Exchange) jsonForm() (jsonExchange, error) {
+	var j jsonExchange
+	b, err := e.MarshalJSON()
+	if err != nil {
+		return j, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	err = dec.Decode(&j)
+	return j, err
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}

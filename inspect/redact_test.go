@@ -1,0 +1,227 @@
+package inspect
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestIsSecretHeader(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]bool{
+		"Authorization": true, "proxy-authorization": true, "Cookie": true, "Set-Cookie": true,
+		"X-Api-Key": true, "X-API-KEY": true, "Api_Key": true, "X-Auth-Token": true, "X-Amz-Security-Token": true,
+		"Ocp-Apim-Subscription-Key": true, "X-Client-Secret": true, "X-Session-Id": true, "X-Apikey": true,
+		"Content-Type": false, "WWW-Authenticate": false, "X-Hub-Signature-256": false, "Stripe-Signature": false,
+		"X-Key": false, "Keep-Alive": false, "X-Tokenizer": false, "Authorized-By": false,
+	} {
+		if got := IsSecretHeader(name, nil); got != want {
+			t.Errorf("IsSecretHeader(%q) = %v, want %v", name, got, want)
+		}
+	}
+	if !IsSecretHeader("X-Tenant", []string{"x-TENANT"}) {
+		t.Errorf("an extra name is a secret whatever its case")
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"http://bot:pw@h/p?q=1":   "http://bot:REDACTED@h/p?q=1",
+		"https://bot@h/":          "https://bot@h/",
+		"http://h/p?email=a@b.c":  "http://h/p?email=a@b.c",
+		"http://h/p":              "http://h/p",
+		"::not a url@":            "::not a url@",
+		"http://:only-pw@h:8080/": "http://:REDACTED@h:8080/",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// secretExchange carries a secret in every place Redact looks.
+func secretExchange() *Exchange {
+	ex := fullExchange()
+	ex.Request.URL = "http://bot:url-pw@127.0.0.1:8080/b/orders/hook?x=1"
+	ex.Request.Headers = append(ex.Request.Headers,
+		Header{"Authorization", "Bearer tok-1"},
+		Header{"cookie", "session=s-1; theme=dark"},
+		Header{"X-Api-Key", "k-1"},
+		Header{"X-Tenant", "t-1"},
+		Header{"Authorization", "Bearer tok-2"})
+	ex.Response.Headers = append(ex.Response.Headers, Header{"Set-Cookie", "sid=s-2; Path=/; HttpOnly"})
+	return ex
+}
+
+func TestExchangeRedact(t *testing.T) {
+	t.Parallel()
+	ex := secretExchange()
+	before, _ := json.Marshal(ex)
+	c, r := ex.Redact([]string{"x-tenant"})
+	if after, _ := json.Marshal(ex); !bytes.Equal(before, after) {
+		t.Fatalf("Redact changed the exchange it was given")
+	}
+	want := Redaction{
+		Request:  []string{"authorization", "cookie", "x-api-key", "x-tenant"},
+		Response: []string{"set-cookie"},
+		URL:      true,
+	}
+	if !reflect.DeepEqual(r, want) {
+		t.Errorf("redaction %+v, want %+v", r, want)
+	}
+	wantReq := map[string]string{
+		"Authorization": "REDACTED", "cookie": "session=REDACTED; theme=REDACTED", "X-Api-Key": "REDACTED",
+		"X-Tenant": "REDACTED", "x-lower": "a", "Content-Type": "application/json",
+	}
+	for _, h := range c.Request.Headers {
+		if w, ok := wantReq[h.Name]; ok && h.Value != w {
+			t.Errorf("request %s: %q, want %q", h.Name, h.Value, w)
+		}
+	}
+	if got := c.Response.Headers[len(c.Response.Headers)-1].Value; got != "sid=REDACTED; Path=/; HttpOnly" {
+		t.Errorf("Set-Cookie %q", got)
+	}
+	if c.Request.URL != "http://bot:REDACTED@127.0.0.1:8080/b/orders/hook?x=1" {
+		t.Errorf("URL %q", c.Request.URL)
+	}
+	if !bytes.Equal(c.Request.Body, ex.Request.Body) {
+		t.Errorf("the body changed")
+	}
+	b, _ := json.Marshal(c)
+	for _, secret := range []string{"tok-1", "tok-2", "s-1", "dark", "k-1", "t-1", "s-2", "url-pw"} {
+		if bytes.Contains(b, []byte(secret)) {
+			t.Errorf("the redacted copy still holds %q", secret)
+		}
+	}
+}
+
+// TestRedactedJSON: the API's form is the exchange's own JSON plus the
+// "redacted" lists; with nothing secret it is the exchange's JSON exactly.
+func TestRedactedJSON(t *testing.T) {
+	t.Parallel()
+	plain := fullExchange()
+	plain.Response.Headers = Headers{{"Content-Type", "text/plain"}}
+	plain.Meta["big"] = int64(1<<60 + 1) // a number JSON floats would round
+	want, err := json.Marshal(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := json.Marshal(RedactJSON(plain, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("with nothing to redact:\n got %s\nwant %s", got, want)
+	}
+
+	got, err = json.Marshal(RedactJSON(secretExchange(), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j struct {
+		Request struct {
+			URL      string     `json:"url"`
+			Redacted []string   `json:"redacted"`
+			Headers  [][]string `json:"headers"`
+			Body     string     `json:"body"`
+		} `json:"request"`
+		Response struct {
+			Redacted []string `json:"redacted"`
+		} `json:"response"`
+	}
+	if err := json.Unmarshal(got, &j); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"authorization", "cookie", "x-api-key", "url"}; !reflect.DeepEqual(j.Request.Redacted, want) {
+		t.Errorf("request.redacted %q, want %q", j.Request.Redacted, want)
+	}
+	if want := []string{"set-cookie"}; !reflect.DeepEqual(j.Response.Redacted, want) {
+		t.Errorf("response.redacted %q, want %q", j.Response.Redacted, want)
+	}
+	if !strings.Contains(j.Request.Body, "ünïcödé") {
+		t.Errorf("the body is not as stored: %q", j.Request.Body)
+	}
+	var back Exchange
+	if err := json.Unmarshal(got, &back); err != nil {
+		t.Fatalf("the redacted form does not decode as an Exchange: %v", err)
+	}
+}
+
+// TestAPIRedaction: GET of an exchange, its curl and raw forms, and wait
+// redact captured secrets unless ?reveal=1, which gives them as stored;
+// the list shows no header and no URL password.
+func TestAPIRedaction(t *testing.T) {
+	t.Parallel()
+	hub := NewHub()
+	st := openStore(t, t.TempDir(), Options{OnCommit: hub.PublishExchanges})
+	api := NewAPI(APIConfig{Store: st, Hub: hub, MaxWait: time.Minute, SecretHeaders: []string{"X-Tenant"}})
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	e := &apiEnv{store: st, hub: hub, srv: srv}
+	ex := secretExchange()
+	ex.ID, ex.Bin = testIDs.New(time.Now()), "secrets"
+	mustAdd(t, st, ex)
+	secrets := []string{"tok-1", "tok-2", "s-1", "dark", "k-1", "t-1", "s-2", "url-pw"}
+	inRequest := secrets[:len(secrets)-2] // curl and raw give the request; raw the path only
+	for p, secrets := range map[string][]string{"": secrets, "/curl": append(inRequest, "url-pw"), "/raw": inRequest} {
+		t.Run("GET"+p, func(t *testing.T) {
+			path := "/api/exchanges/" + ex.ID + p
+			r := e.do(t, "GET", path, "", "")
+			if r.status != http.StatusOK {
+				t.Fatalf("%s: %d %s", path, r.status, r.body)
+			}
+			for _, s := range secrets {
+				if bytes.Contains(r.body, []byte(s)) {
+					t.Errorf("%s shows %q:\n%s", path, s, r.body)
+				}
+			}
+			if !bytes.Contains(r.body, []byte(Redacted)) {
+				t.Errorf("%s does not say REDACTED:\n%s", path, r.body)
+			}
+			r = e.do(t, "GET", path+"?reveal=1", "", "")
+			for _, s := range secrets {
+				if !bytes.Contains(r.body, []byte(s)) {
+					t.Errorf("%s?reveal=1 does not show %q:\n%s", path, s, r.body)
+				}
+			}
+			if bytes.Contains(r.body, []byte(Redacted)) || bytes.Contains(r.body, []byte(`"redacted"`)) {
+				t.Errorf("%s?reveal=1 still redacts:\n%s", path, r.body)
+			}
+		})
+	}
+	t.Run("revealed exchange as stored", func(t *testing.T) {
+		var got Exchange
+		e.do(t, "GET", "/api/exchanges/"+ex.ID+"?reveal=1", "", "").decode(t, 200, &got)
+		sameExchange(t, ex, &got)
+	})
+	t.Run("list", func(t *testing.T) {
+		r := e.do(t, "GET", "/api/exchanges?bin=secrets", "", "")
+		var l listAnswer
+		r.decode(t, 200, &l)
+		if len(l.Exchanges) != 1 {
+			t.Fatalf("list: %s", r.body)
+		}
+		for _, s := range secrets {
+			if bytes.Contains(r.body, []byte(s)) {
+				t.Errorf("the list shows %q: %s", s, r.body)
+			}
+		}
+	})
+	t.Run("wait", func(t *testing.T) {
+		for q, reveal := range map[string]bool{"": false, "&reveal=1": true} {
+			r := e.do(t, "GET", "/api/exchanges/wait?bin=secrets&after=00000000000000000000000000&timeout=1s"+q, "", "")
+			if r.status != http.StatusOK {
+				t.Fatalf("wait: %d %s", r.status, r.body)
+			}
+			if got := bytes.Contains(r.body, []byte("tok-1")); got != reveal {
+				t.Errorf("wait%s shows the token: %v, want %v", q, got, reveal)
+			}
+		}
+	})
+}
