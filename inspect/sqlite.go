@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,6 +67,7 @@ type SQLite struct {
 	// count and bytes track what is stored, for retention. Only the writer
 	// changes them.
 	count, bytes atomic.Int64
+	commits      atomic.Int64 // transactions written, for benchmarks
 	// lastSeq is the newest committed row; indexed is the text index's
 	// watermark: rows up to it are in exchanges_fts.
 	lastSeq, indexed atomic.Int64
@@ -140,7 +140,11 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		}
 		// WAL is switched on after migrate has checked the file is ours:
 		// setting it writes to the file. It persists in the database.
-		dsn := "file:" + s.path + "?_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+		// New databases get 16 KiB pages: a commit writes every page it
+		// changed to the WAL, two syscalls a page, so the same rows in
+		// bigger pages cost fewer of them (measured: a sixth less CPU per
+		// capture). An existing database keeps its page size.
+		dsn := "file:" + s.path + "?_pragma=page_size(16384)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 		// The checkpointer copies the WAL into the database beside the
 		// writer, so the writer's own automatic checkpoint (which is what
 		// lets the WAL start over, keeping it small) finds little left to
@@ -372,7 +376,8 @@ func (s *SQLite) writer() {
 	defer index.Stop()
 	lastWrite := time.Now()
 	lastMerge := time.Now()
-	lastBatch := 0
+	lastBatch, prevBatch, timedOut := 0, 0, false
+	lastIndexSeq := s.lastSeq.Load()
 	batch := make([]*pendingWrite, 0, maxBatch)
 	for {
 		batch = batch[:0]
@@ -383,16 +388,20 @@ func (s *SQLite) writer() {
 			s.retain()
 			continue
 		case <-index.C:
-			// Index when the writer has been idle a moment, or when the
-			// backlog has grown large (then in big, efficient batches).
+			// Index when the writer has been idle a moment, or a little at
+			// a time while captures are light. Under heavy load the index
+			// waits: search scans the rows not yet indexed, so it stays
+			// correct, and the captures keep the writer to themselves.
 			backlog := s.lastSeq.Load() - s.indexed.Load()
+			recent := s.lastSeq.Load() - lastIndexSeq
+			lastIndexSeq = s.lastSeq.Load()
 			n := 0
 			switch {
 			case backlog <= 0:
 			case time.Since(lastWrite) >= indexEvery:
 				n = indexBatch
-			case backlog >= indexBacklog:
-				n = indexBusyBatch // small, so captures wait little
+			case recent <= indexLightRows:
+				n = indexBusyBatch
 			}
 			if n == indexBatch || backlog <= 0 && time.Since(lastWrite) >= indexEvery {
 				if err := s.purgeIndex(indexBatch); err != nil {
@@ -435,35 +444,67 @@ func (s *SQLite) writer() {
 				}
 			}
 		}
-		if lastBatch > 1 {
-			// Under load the callers of the last batch are waking up now:
-			// let them queue their next writes so they share this
-			// transaction instead of each paying for one.
-			runtime.Gosched()
+		// Callers alternate between two batches while the writer keeps
+		// up; when the last wait was in vain, they all fit in one.
+		want := lastBatch + prevBatch
+		if timedOut {
+			want = lastBatch
 		}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case p := <-s.queue:
-				batch = append(batch, p)
-			default:
-				break fill
-			}
-		}
+		timedOut = s.fill(&batch, lastBatch, want)
 		s.commit(batch)
 		lastWrite = time.Now()
-		lastBatch = len(batch)
+		prevBatch, lastBatch = lastBatch, len(batch)
 	}
 }
 
+// fill adds what is queued to batch. Under load (the last batch had more
+// than one write) it lingers up to fillLinger for more writes, so that
+// concurrent callers share this transaction instead of each paying for one:
+// a commit costs several times what a row does. It stops as soon as the
+// batch reaches want, its guess at how many callers are active, and says
+// whether it waited in vain. A lone caller never waits.
+func (s *SQLite) fill(batch *[]*pendingWrite, lastBatch, want int) (timedOut bool) {
+	drain := func() {
+		for len(*batch) < maxBatch {
+			select {
+			case p := <-s.queue:
+				*batch = append(*batch, p)
+			default:
+				return
+			}
+		}
+	}
+	drain()
+	want = min(want, maxBatch)
+	if lastBatch <= 1 || len(*batch) >= want {
+		return false
+	}
+	t := time.NewTimer(fillLinger)
+	defer t.Stop()
+	for len(*batch) < want {
+		select {
+		case p := <-s.queue:
+			*batch = append(*batch, p)
+			drain()
+		case <-t.C:
+			return true
+		}
+	}
+	return false
+}
+
+// fillLinger bounds how long fill waits for more writes.
+const fillLinger = 500 * time.Microsecond
+
 // Text indexing runs off the write path: every indexEvery the writer indexes
-// up to indexBatch rows when it has been idle that long or the backlog is at
-// least indexBacklog rows. Rows not yet indexed are searched by scanning.
+// up to indexBatch rows when it has been idle that long, or indexBusyBatch
+// rows when at most indexLightRows were written since the last tick. Rows
+// not yet indexed are searched by scanning.
 const (
 	indexEvery     = 200 * time.Millisecond
 	indexBatch     = 2000
 	indexBusyBatch = 200
-	indexBacklog   = 20000
+	indexLightRows = 200
 )
 
 // commit writes a batch in one transaction. When one item of a batch fails
@@ -481,6 +522,7 @@ func (s *SQLite) commit(all []*pendingWrite) {
 	if len(batch) == 0 {
 		return
 	}
+	s.commits.Add(1)
 	bad, err := s.writeBatch(batch)
 	if err != nil && bad >= 0 && len(batch) > 1 {
 		failed := 0

@@ -120,6 +120,39 @@ func TestSQLiteGroupCommit(t *testing.T) {
 	}
 }
 
+// Callers that each add one exchange after another, as the capture
+// endpoint's connections do, share transactions instead of each paying
+// for a commit of its own.
+func TestSQLiteGroupCommitClosedLoop(t *testing.T) {
+	t.Parallel()
+	const callers, each = 16, 40
+	var mu sync.Mutex
+	batches := 0
+	s := openMode(t, false, Options{OnCommit: func([]*Exchange) {
+		mu.Lock()
+		batches++
+		mu.Unlock()
+	}})
+	var wg sync.WaitGroup
+	for c := range callers {
+		wg.Go(func() {
+			for i := range each {
+				if err := s.Add(context.Background(), newEx("g", "POST", fmt.Sprintf("http://h/%d/%d", c, i))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("%d adds in %d transactions", callers*each, batches)
+	if batches > callers*each/4 {
+		t.Errorf("%d adds took %d transactions, want at most %d", callers*each, batches, callers*each/4)
+	}
+}
+
 func sameSet(a, b []string) bool {
 	a, b = slices.Clone(a), slices.Clone(b)
 	slices.Sort(a)
