@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/tracing"
 	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 
@@ -785,10 +787,38 @@ func TestUIPerf(t *testing.T) {
 	p.waitFor(t, "the stream connects", `document.querySelector('#conn').dataset.state === 'open'`, 10*time.Second)
 
 	// Scroll 10,000 rows, one step a frame, recording frame times.
+	// HOOKLAB_UIPERF_TRACE=FILE also records a Chrome trace of the scrolling
+	// (open it in the DevTools Performance panel).
+	stopTrace := startTrace(t, p, os.Getenv("HOOKLAB_UIPERF_TRACE"))
 	p.do(t, "start scrolling", chromedp.Evaluate[chromedp.Void](`(() => {
 		const sc = document.querySelector('#list-scroll');
 		const target = 10000 * 30;
 		const frames = [];
+		// Long animation frames (over 50 ms) say where the time of the slow ones went.
+		const loaf = { n: 0, script: 0, forced: 0, style: 0, render: 0, total: 0 };
+		let obs = null;
+		try {
+			obs = new PerformanceObserver((l) => {
+				for (const e of l.getEntries()) {
+					loaf.n++;
+					loaf.total += e.duration;
+					const end = e.startTime + e.duration;
+					if (e.styleAndLayoutStart) loaf.style += end - e.styleAndLayoutStart;
+					if (e.renderStart) loaf.render += (e.styleAndLayoutStart || end) - e.renderStart;
+					for (const s of e.scripts || []) { loaf.script += s.duration; loaf.forced += s.forcedStyleAndLayoutDuration || 0; }
+				}
+			});
+			obs.observe({ type: 'long-animation-frame' });
+		} catch { /* no LoAF in this browser */ }
+		// The list's own work per frame (its render, timed around the call).
+		const list = window.hooklab.list;
+		const render = list.render;
+		let renderMs = 0;
+		let renders = 0;
+		list.render = function (...args) {
+			const t = performance.now();
+			try { return render.apply(this, args); } finally { renderMs += performance.now() - t; renders++; }
+		};
 		let last = performance.now();
 		const t0 = last;
 		window.__perf = null;
@@ -802,7 +832,14 @@ func TestUIPerf(t *testing.T) {
 					p50: frames[Math.floor(frames.length / 2)], p95: frames[Math.floor(frames.length * 0.95)],
 					max: frames[frames.length - 1], loaded: window.hooklab.list.size,
 					rowsInDOM: document.querySelectorAll('tr.exchange-row').length,
+					renders, renderMs: Math.round(renderMs),
 				};
+				delete list.render;
+				if (obs) {
+					for (const e of obs.takeRecords()) { loaf.n++; loaf.total += e.duration; }
+					obs.disconnect();
+					for (const k of Object.keys(loaf)) window.__perf['loaf_' + k] = Math.round(loaf[k]);
+				}
 				return;
 			}
 			sc.scrollTop = Math.min(sc.scrollTop + 600, sc.scrollHeight);
@@ -811,9 +848,13 @@ func TestUIPerf(t *testing.T) {
 		requestAnimationFrame(step);
 	})()`))
 	p.waitFor(t, "scrolling 10,000 rows ends", `window.__perf`, 120*time.Second)
+	stopTrace()
 	perf := evalIn[map[string]float64](t, p, `window.__perf`)
 	t.Logf("scrolled 10,000 rows: %v frames in %v ms; frame p50 %.1f ms, p95 %.1f ms, max %.1f ms (budget 50 ms); %v summaries loaded, %v rows in the DOM",
 		perf["frames"], perf["ms"], perf["p50"], perf["p95"], perf["max"], perf["loaded"], perf["rowsInDOM"])
+	t.Logf("the list rendered %v times in %v ms of script", perf["renders"], perf["renderMs"])
+	t.Logf("long animation frames (over 50 ms): %v, %v ms in all: scripts %v ms (forced style and layout %v ms), rAF and scroll %v ms, style and layout (then paint) %v ms",
+		perf["loaf_n"], perf["loaf_total"], perf["loaf_script"], perf["loaf_forced"], perf["loaf_render"], perf["loaf_style"])
 
 	// 1,000 new exchanges in one second, all shown; heap after.
 	p.do(t, "back to the top", chromedp.Evaluate[chromedp.Void](`window.hooklab.list.toTop()`))
@@ -838,4 +879,77 @@ func TestUIPerf(t *testing.T) {
 	heapAfter := evalIn[float64](t, p, `performance.memory ? performance.memory.usedJSHeapSize : 0`)
 	t.Logf("1,000 arrivals sent in %v; all in the list %v later; JS heap %.1f MB before, %.1f MB after (budget 200 MB)",
 		sent.Round(time.Millisecond), shown.Round(time.Millisecond), heapBefore/1e6, heapAfter/1e6)
+}
+
+// startTrace starts recording a Chrome trace of the page's timeline into
+// file, and returns what stops it and writes the file. With no file it
+// does nothing.
+func startTrace(t *testing.T, p *browserPage, file string) (stop func()) {
+	t.Helper()
+	if file == "" {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(p.ctx)
+	var mu sync.Mutex
+	var events [][]byte
+	done := make(chan struct{})
+	data := chromedp.Events(ctx, tracing.DataCollected)
+	complete := chromedp.Events(ctx, tracing.TracingComplete)
+	go func() {
+		for ev, err := range data {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			for _, v := range ev.Value {
+				events = append(events, []byte(v))
+			}
+			mu.Unlock()
+		}
+	}()
+	go func() {
+		for _, err := range complete {
+			if err == nil {
+				close(done)
+			}
+			return
+		}
+	}()
+	_, err := chromedp.Call(ctx, tracing.Start, tracing.StartParams{
+		TransferMode: tracing.StartTransferModeReportEvents,
+		TraceConfig: &tracing.TraceConfig{IncludedCategories: []string{
+			"devtools.timeline", "disabled-by-default-devtools.timeline", "disabled-by-default-devtools.timeline.frame",
+			"blink", "cc", "gpu", "viz", "v8.execute", "disabled-by-default-devtools.timeline.stack",
+		}},
+	})
+	if err != nil {
+		cancel()
+		t.Fatalf("start tracing: %v", err)
+	}
+	return func() {
+		defer cancel()
+		if _, err := chromedp.Call(ctx, tracing.End, cdp.Empty{}); err != nil {
+			t.Fatalf("end tracing: %v", err)
+		}
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("the trace did not complete")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		var buf bytes.Buffer
+		buf.WriteString(`{"traceEvents":[`)
+		for i, ev := range events {
+			if i > 0 {
+				buf.WriteString(",\n")
+			}
+			buf.Write(ev)
+		}
+		buf.WriteString("]}\n")
+		if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("trace: %s (%d events)", file, len(events))
+	}
 }

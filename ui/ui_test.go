@@ -307,7 +307,7 @@ func TestDOMHooks(t *testing.T) {
 			t.Errorf("index.html lacks %s", hook)
 		}
 	}
-	if !strings.Contains(string(list), `'exchange-row`) || !strings.Contains(string(list), "dataset: { id: s.id") {
+	if !strings.Contains(string(list), `'exchange-row`) || !strings.Contains(string(list), "tr.dataset.id = s.id") {
 		t.Errorf("list.js no longer renders rows as tr.exchange-row[data-id]")
 	}
 }

@@ -11,9 +11,14 @@ export function bytes(n) {
   return `${n < 10 ? n.toFixed(1) : Math.round(n)} ${units[i]}`;
 }
 
+// Formatters are made once: toLocaleString makes a new one at every call,
+// which cost more than the rest of a list row together.
+const countFormat = new Intl.NumberFormat('en-US');
+const dateFormat = new Intl.DateTimeFormat();
+
 /** exactBytes formats a byte count with thousands separators: "12,345 bytes". */
 export function exactBytes(n) {
-  return `${Number(n).toLocaleString('en-US')} ${n === 1 ? 'byte' : 'bytes'}`;
+  return `${countFormat.format(Number(n))} ${n === 1 ? 'byte' : 'bytes'}`;
 }
 
 /** duration formats milliseconds: "0.4 ms", "12 ms", "1.25 s", "2m 5s". */
@@ -39,7 +44,7 @@ export function relativeTime(t, now = Date.now()) {
   if (s < 3600) return `${Math.floor(s / 60)}m ago`;
   if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
   if (s < 7 * 86400) return `${Math.floor(s / 86400)}d ago`;
-  return t.toLocaleDateString();
+  return dateFormat.format(t);
 }
 
 /**

@@ -1,8 +1,14 @@
 // The traffic list: exchange summaries, newest first, as a virtualized
 // table. Every summary loaded is kept in an array; only the rows in view
 // (plus a margin) exist in the DOM, between two spacer rows that give the
-// table its full height. Rows have one fixed height, so positions are
+// list its full height. Rows have one fixed height, so positions are
 // arithmetic and scrolling 100,000 rows costs what scrolling 60 does.
+//
+// The table is laid out as blocks and flex rows (style.css), not as a CSS
+// table: a table re-measures every cell whenever a row comes or goes, which
+// cost 20 ms a scroll frame. Each row is a layout and paint container, so a
+// frame lays out only the rows that entered the view; their elements come
+// from a pool of rows that left it. ARIA roles keep the table semantics.
 //
 // Stream arrivals are batched per task. At the top of the list they show at
 // once; scrolled down, they are inserted above without moving the row being
@@ -44,17 +50,32 @@ export class ExchangeList {
     this.marked = new Set();  // ids picked for export
     this.fresh = new Set();   // ids that arrived live (animated once)
     this.trimmed = false;
-    this.rendered = new Map(); // id -> {tr, timeEl, time}
+    this.rendered = new Map(); // id -> a row of makeRow, filled
+    this.pool = [];            // rows out of view, to refill
     this.frame = 0;
-    this.top = h('tr', { class: 'spacer', 'aria-hidden': 'true' }, h('td', { colspan: '7' }));
-    this.bottom = h('tr', { class: 'spacer', 'aria-hidden': 'true' }, h('td', { colspan: '7' }));
+    this.headH = -1;           // px of the sticky header; -1: measure
+    this.viewHeight = 0;       // px of the scroller's view, from the ResizeObserver
+    this.top = h('tr', { class: 'spacer', 'aria-hidden': 'true' });
+    this.bottom = h('tr', { class: 'spacer', 'aria-hidden': 'true' });
     this.tbody.replaceChildren(this.top, this.bottom);
+    const hover = (ev) => {
+      const tr = ev.target.closest && ev.target.closest('tr.exchange-row');
+      if (tr) this.titles(tr);
+    };
+    this.tbody.addEventListener('mouseover', hover);
+    this.tbody.addEventListener('focusin', hover);
     if (scroller) {
       scroller.addEventListener('scroll', () => {
         if (this.unseen && scroller.scrollTop < this.rh / 2) this.setUnseen(0);
         this.schedule();
       }, { passive: true });
-      new ResizeObserver(() => this.schedule()).observe(scroller);
+      new ResizeObserver((entries) => {
+        for (const e of entries) {
+          if (e.target === scroller) this.viewHeight = e.contentRect.height;
+        }
+        this.headH = -1;
+        this.schedule();
+      }).observe(scroller);
     }
   }
 
@@ -237,14 +258,22 @@ export class ExchangeList {
   /** refreshTimes updates every relative time shown. */
   refreshTimes(now = Date.now()) {
     for (const r of this.rendered.values()) {
+      if (!r.time) continue;
       const text = fmt.relativeTime(r.time, now);
-      if (r.timeEl.textContent !== text) r.timeEl.textContent = text;
+      if (r.last.rel !== text) {
+        r.last.rel = text;
+        r.timeEl.textContent = text;
+      }
     }
   }
 
+  /** headHeight is the height of the list's sticky header, measured once and on resize. */
   headHeight() {
-    const thead = this.tbody.parentElement && this.tbody.parentElement.tHead;
-    return thead ? thead.offsetHeight : 0;
+    if (this.headH < 0) {
+      const thead = this.tbody.parentElement && this.tbody.parentElement.tHead;
+      this.headH = thead ? thead.offsetHeight : 0;
+    }
+    return this.headH;
   }
 
   schedule() {
@@ -255,7 +284,12 @@ export class ExchangeList {
     });
   }
 
-  /** render puts the rows in view (and a margin) in the DOM. */
+  /**
+   * render puts the rows in view (and a margin) in the DOM. Rows leaving
+   * the view go back to a pool and are refilled for the rows entering it,
+   * so a scroll frame builds no elements and lays out only the rows that
+   * changed (each row is its own layout and paint container).
+   */
   render() {
     if (this.frame) {
       cancelAnimationFrame(this.frame);
@@ -267,32 +301,64 @@ export class ExchangeList {
     let last = Math.min(n, 60);
     if (sc) {
       const top = sc.scrollTop - this.headHeight();
-      const height = sc.clientHeight || 900;
+      const height = this.viewHeight || sc.clientHeight || 900;
       first = Math.max(0, Math.floor(top / this.rh) - overscan);
       last = Math.min(n, Math.ceil((top + height) / this.rh) + overscan);
       if (last < first) last = first;
+      if (first > last) first = last;
     }
+    // Rows that leave the view go back to the pool.
+    const old = this.rendered;
     const keep = new Map();
+    for (let i = first; i < last; i++) {
+      const id = this.items[i].id;
+      const r = old.get(id);
+      if (r) {
+        keep.set(id, r);
+        old.delete(id);
+      }
+    }
+    for (const r of old.values()) {
+      r.tr.remove();
+      r.id = '';
+      this.pool.push(r);
+    }
+    const now = Date.now();
     const rows = [];
     for (let i = first; i < last; i++) {
       const s = this.items[i];
-      let r = this.rendered.get(s.id);
-      if (!r) r = this.makeRow(s);
-      keep.set(s.id, r);
+      let r = keep.get(s.id);
+      if (!r) {
+        r = this.pool.pop() || this.makeRow();
+        this.fill(r, s, now);
+        keep.set(s.id, r);
+      }
       const sel = s.id === this.selected;
-      if (r.tr.classList.contains('selected') !== sel) {
+      if (r.selected !== sel) {
+        r.selected = sel;
         r.tr.classList.toggle('selected', sel);
         if (sel) r.tr.setAttribute('aria-current', 'true');
         else r.tr.removeAttribute('aria-current');
       }
+      if (r.index !== i) {
+        r.index = i;
+        r.tr.setAttribute('aria-rowindex', String(i + 2)); // the header is row 1
+      }
       rows.push(r.tr);
     }
+    if (this.pool.length > 200) this.pool.length = 200;
     this.rendered = keep;
-    this.top.firstChild.style.height = `${first * this.rh}px`;
-    this.bottom.firstChild.style.height = `${(n - last) * this.rh}px`;
-    this.top.hidden = first === 0;
-    this.bottom.hidden = last === n;
-    // Move only what changed: a steady view touches nothing.
+    const topH = `${first * this.rh}px`;
+    const bottomH = `${(n - last) * this.rh}px`;
+    if (this.topH !== topH) { this.topH = topH; this.top.style.height = topH; }
+    if (this.bottomH !== bottomH) { this.bottomH = bottomH; this.bottom.style.height = bottomH; }
+    const rowCount = String(n + 1);
+    if (this.rowCount !== rowCount) {
+      this.rowCount = rowCount;
+      if (this.tbody.parentElement) this.tbody.parentElement.setAttribute('aria-rowcount', rowCount);
+    }
+    // Move only what changed: a steady view touches nothing, a scroll
+    // inserts only the rows entering the view.
     let cur = this.top.nextSibling;
     for (const tr of rows) {
       if (cur === tr) cur = cur.nextSibling;
@@ -306,13 +372,70 @@ export class ExchangeList {
     if (n && last >= n - 300) this.onNearEnd(); // well ahead: a page loads while the user scrolls
   }
 
-  makeRow(s) {
+  /** makeRow builds an empty row for the pool; fill gives it an exchange. */
+  makeRow() {
+    const timeEl = h('time');
+    const method = h('span');
+    const path = h('a', { class: 'path' });
+    const status = h('span');
+    const pathCell = h('td', { class: 'cell-path', role: 'cell' }, path);
+    const bin = h('td', { class: 'cell-bin', role: 'cell' });
+    const size = h('td', { class: 'cell-size num', role: 'cell' });
+    const duration = h('td', { class: 'cell-duration num', role: 'cell' });
+    const tr = h('tr', { class: 'exchange-row', role: 'row' },
+      h('td', { class: 'cell-time', role: 'cell' }, timeEl),
+      h('td', { class: 'cell-method', role: 'cell' }, method),
+      pathCell,
+      h('td', { class: 'cell-status', role: 'cell' }, status),
+      bin, size, duration);
+    return {
+      tr, timeEl, method, path, pathCell, badges: null, status, bin, size, duration,
+      id: '', s: null, time: null, selected: false, index: -1, titled: false, last: {},
+    };
+  }
+
+  /**
+   * fill shows summary s in row r. It writes only what differs from what
+   * the row showed before, and leaves tooltips to titles(), which runs when
+   * the pointer first reaches the row: exact times and sizes are costly to
+   * format and nobody hovers the rows flying past in a scroll.
+   */
+  fill(r, s, now = Date.now()) {
+    const { tr, last } = r;
+    const set = (key, value, apply) => {
+      if (last[key] !== value) {
+        last[key] = value;
+        apply(value);
+      }
+    };
+    r.id = s.id;
+    r.s = s;
+    r.titled = false;
     const time = new Date(s.time);
     const valid = !Number.isNaN(time.getTime());
-    const timeEl = h('time', {
-      datetime: s.time,
-      title: valid ? fmt.exactTime(time) : s.time,
-    }, valid ? fmt.relativeTime(time) : '–');
+    r.time = valid ? time : null;
+    tr.dataset.id = s.id;
+    set('status', fmt.statusClass(s.status), (v) => { tr.dataset.status = v; r.status.className = `status ${v}`; });
+    set('bin', s.bin || '', (v) => { tr.dataset.bin = v; r.bin.textContent = v; });
+    set('source', s.source || '', (v) => { tr.dataset.source = v; });
+    let cls = 'exchange-row';
+    if (this.fresh.delete(s.id)) cls += ' fresh';
+    if (this.marked.has(s.id)) cls += ' marked';
+    r.selected = s.id === this.selected;
+    if (r.selected) cls += ' selected';
+    tr.className = cls; // render and toggleMark change classes too: always set
+    if (r.selected) tr.setAttribute('aria-current', 'true');
+    else tr.removeAttribute('aria-current');
+
+    set('datetime', s.time || '', (v) => { r.timeEl.setAttribute('datetime', v); });
+    set('rel', valid ? fmt.relativeTime(time, now) : '–', (v) => { r.timeEl.textContent = v; });
+    set('method', s.method || '', (v) => {
+      r.method.className = `method ${fmt.methodClass(v)}`;
+      r.method.textContent = v;
+    });
+    r.path.href = exchangeHref(s.id);
+    set('path', s.path || '/', (v) => { r.path.textContent = v; });
+    for (const el of [r.timeEl, r.path, r.size]) el.removeAttribute('title');
 
     const badges = [];
     if (s.source && s.source !== 'capture') badges.push(h('span', { class: `badge badge-source src-${s.source}`, title: `source: ${s.source}` }, s.source));
@@ -320,28 +443,30 @@ export class ExchangeList {
     if (s.truncated) badges.push(h('span', { class: 'badge badge-warn', title: 'a body was over the size limit and is stored truncated' }, 'truncated'));
     if (s.signature) badges.push(h('span', { class: `badge badge-sig sig-${s.signature}`, title: `signature: ${s.signature}` }, `sig ${s.signature}`));
     if (s.rule) badges.push(h('span', { class: 'badge badge-rule', title: `answered by rule ${s.rule}` }, s.rule));
+    if (badges.length) {
+      if (!r.badges) r.badges = h('span', { class: 'badges' });
+      r.badges.replaceChildren(...badges);
+      if (!r.badges.parentNode) r.pathCell.append(r.badges);
+    } else if (r.badges && r.badges.parentNode) {
+      r.badges.remove();
+    }
 
-    let cls = 'exchange-row';
-    if (this.fresh.delete(s.id)) cls += ' fresh';
-    if (this.marked.has(s.id)) cls += ' marked';
-    const tr = h('tr', {
-      class: cls,
-      dataset: { id: s.id, status: fmt.statusClass(s.status), bin: s.bin || '', source: s.source || '' },
-    },
-      h('td', { class: 'cell-time' }, timeEl),
-      h('td', { class: 'cell-method' }, h('span', { class: `method ${fmt.methodClass(s.method)}` }, s.method)),
-      h('td', { class: 'cell-path' },
-        h('a', { class: 'path', href: exchangeHref(s.id), title: s.url || s.path }, s.path || '/'),
-        badges.length ? h('span', { class: 'badges' }, badges) : null),
-      h('td', { class: 'cell-status' },
-        h('span', { class: `status ${fmt.statusClass(s.status)}` }, fmt.statusText(s.status))),
-      h('td', { class: 'cell-bin' }, s.bin),
-      h('td', {
-        class: 'cell-size num',
-        title: `request ${fmt.exactBytes(s.request_size)} · response ${fmt.exactBytes(s.response_size)}`,
-      }, fmt.bytes(s.request_size)),
-      h('td', { class: 'cell-duration num' }, fmt.duration(s.duration_ms)),
-    );
-    return { tr, timeEl, time };
+    set('statusText', fmt.statusText(s.status), (v) => { r.status.textContent = v; });
+    set('size', fmt.bytes(s.request_size), (v) => { r.size.textContent = v; });
+    set('duration', fmt.duration(s.duration_ms), (v) => { r.duration.textContent = v; });
+  }
+
+  /** titles fills the tooltips of the row of tr (exact time, full URL, both sizes) once. */
+  titles(tr) {
+    for (const r of this.rendered.values()) {
+      if (r.tr !== tr) continue;
+      if (r.titled || !r.s) return;
+      r.titled = true;
+      const s = r.s;
+      r.timeEl.title = r.time ? fmt.exactTime(r.time) : String(s.time || '');
+      r.path.title = s.url || s.path || '';
+      r.size.title = `request ${fmt.exactBytes(s.request_size)} · response ${fmt.exactBytes(s.response_size)}`;
+      return;
+    }
   }
 }
