@@ -75,7 +75,19 @@ func warningList(ws []FieldError) []FieldError {
 }
 
 func (e *Emitter) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
-	inspect.WriteJSON(w, http.StatusOK, map[string]any{"webhooks": e.Webhooks(), "warnings": e.Warnings()})
+	hooks := e.Webhooks()
+	views := make([]webhookView, len(hooks))
+	for i, h := range hooks {
+		views[i] = webhookView{Webhook: h, Stats: e.counts.stats(h.ID)}
+	}
+	inspect.WriteJSON(w, http.StatusOK, map[string]any{"webhooks": views, "warnings": e.Warnings()})
+}
+
+// webhookView is a webhook as GET /api/webhooks and GET /api/webhooks/{id}
+// show it: the definition (secrets redacted) and its stats.
+type webhookView struct {
+	*Webhook
+	Stats WebhookStats `json:"stats"`
 }
 
 func (e *Emitter) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
@@ -120,7 +132,7 @@ func (e *Emitter) handleGetWebhook(w http.ResponseWriter, r *http.Request) {
 		e.writeError(w, r, err)
 		return
 	}
-	inspect.WriteJSON(w, http.StatusOK, map[string]any{"webhook": got, "circuit": e.circuit(id)})
+	inspect.WriteJSON(w, http.StatusOK, map[string]any{"webhook": webhookView{Webhook: got, Stats: e.counts.stats(got.ID)}, "circuit": e.circuit(id)})
 }
 
 // circuit names the state of a webhook's circuit breaker.

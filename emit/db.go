@@ -415,16 +415,23 @@ func (d *db) putWebhook(ctx context.Context, w *Webhook) error {
 	})
 }
 
-// deleteWebhook removes the webhook and fails its queued invocations.
-func (d *db) deleteWebhook(ctx context.Context, id string, now time.Time) error {
-	return d.write(ctx, func(tx *sql.Tx) error {
+// deleteWebhook removes the webhook and fails its queued invocations; it
+// returns how many it failed.
+func (d *db) deleteWebhook(ctx context.Context, id string, now time.Time) (int64, error) {
+	var failed int64
+	err := d.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`DELETE FROM webhooks WHERE id = ?`, id); err != nil {
 			return err
 		}
-		_, err := tx.Exec(`UPDATE invocations SET queued = 0, status = ?, error = 'the webhook was deleted', updated_ns = ?
+		res, err := tx.Exec(`UPDATE invocations SET queued = 0, status = ?, error = 'the webhook was deleted', updated_ns = ?
 			WHERE webhook_id = ? AND queued = 1`, InvocationFailed, now.UnixNano(), id)
+		if err != nil {
+			return err
+		}
+		failed, err = res.RowsAffected()
 		return err
 	})
+	return failed, err
 }
 
 // --- invocations ---
@@ -630,11 +637,15 @@ const (
 	insertAttemptSQL = `INSERT OR REPLACE INTO attempts(invocation_id, n, time_ns, duration_ns, url, req_headers, status_code,
 		resp_headers, resp_body, resp_size, resp_truncated, outcome, error, exchange_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 	updateFinishSQL = `UPDATE invocations SET status = ?, queued = ?, attempts = ?, next_ns = ?, updated_ns = ?, status_code = ?, error = ?
-		WHERE id = ?`
+		WHERE id = ? AND queued = 1`
 )
 
-// finish records one attempt and the invocation's new state.
-func (d *db) finish(ctx context.Context, inv *Invocation, a *Attempt, reqURL string, reqHeaders inspect.Headers) error {
+// prepareFinish returns the write that records one attempt and the
+// invocation's new state, in one transaction. It holds copies of what it
+// writes, so inv may change afterwards. The state is written only while
+// the invocation is queued (deleting its webhook fails it meanwhile);
+// applied tells, once the write is committed, whether it was.
+func (d *db) prepareFinish(inv *Invocation, a *Attempt, reqURL string, reqHeaders inspect.Headers, applied *bool) func(tx *sql.Tx) error {
 	reqH, _ := json.Marshal(reqHeaders)
 	var respH []byte = []byte("[]")
 	var body []byte = []byte{}
@@ -646,24 +657,59 @@ func (d *db) finish(ctx context.Context, inv *Invocation, a *Attempt, reqURL str
 		size = a.Response.Size
 		trunc = boolInt(a.Response.Truncated)
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
+	id, n, t, dur, code, outcome, errMsg, exID := inv.ID, a.N, a.Time.UnixNano(), int64(a.Duration), a.StatusCode, a.Outcome, a.Error, a.ExchangeID
+	status, queued, attempts, next, updated, invCode, invErr := inv.Status, boolInt(inv.queued), inv.Attempts, inv.nextAt.UnixNano(), inv.UpdatedAt.UnixNano(), inv.StatusCode, inv.Error
+	return func(tx *sql.Tx) error {
 		if _, err := tx.Stmt(d.insAttempt).Exec(
-			inv.ID, a.N, a.Time.UnixNano(), int64(a.Duration), reqURL, reqH, a.StatusCode, respH, body, size, trunc, a.Outcome, a.Error, a.ExchangeID); err != nil {
+			id, n, t, dur, reqURL, reqH, code, respH, body, size, trunc, outcome, errMsg, exID); err != nil {
 			return err
 		}
-		_, err := tx.Stmt(d.updFinish).Exec(inv.Status, boolInt(inv.queued), inv.Attempts, inv.nextAt.UnixNano(), inv.UpdatedAt.UnixNano(),
-			inv.StatusCode, inv.Error, inv.ID)
+		res, err := tx.Stmt(d.updFinish).Exec(status, queued, attempts, next, updated, invCode, invErr, id)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		*applied = n == 1
 		return err
-	})
+	}
+}
+
+// unlinkExchange clears the exchange of an attempt whose exchange the store
+// refused.
+func (d *db) unlinkExchange(invID string, n int) func(tx *sql.Tx) error {
+	return func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE attempts SET exchange_id = '' WHERE invocation_id = ? AND n = ?`, invID, n)
+		return err
+	}
 }
 
 // requeue queues finished invocations again, now, with a fresh retry
-// budget. It returns the ids it queued, with their webhooks.
-func (d *db) requeue(ctx context.Context, cond string, args []any, now time.Time) (map[string]string, error) {
+// budget. It returns the ids it queued, with their webhooks, and how many
+// of each webhook's final statuses it took back.
+func (d *db) requeue(ctx context.Context, cond string, args []any, now time.Time) (map[string]string, map[[2]string]int64, error) {
 	out := map[string]string{}
+	was := map[[2]string]int64{}
 	err := d.write(ctx, func(tx *sql.Tx) error {
 		clear(out)
-		rows, err := tx.Query(`UPDATE invocations SET queued = 1, status = ?, retry_base = attempts, next_ns = ?, updated_ns = ?, error = ''
+		clear(was)
+		rows, err := tx.Query(`SELECT webhook_id, status, count(*) FROM invocations WHERE queued = 0 AND (`+cond+`) GROUP BY 1, 2`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var wh, st string
+			var n int64
+			if err := rows.Scan(&wh, &st, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			was[[2]string{wh, st}] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = tx.Query(`UPDATE invocations SET queued = 1, status = ?, retry_base = attempts, next_ns = ?, updated_ns = ?, error = ''
 			WHERE queued = 0 AND (`+cond+`) RETURNING id, webhook_id`, append([]any{InvocationPending, now.UnixNano(), now.UnixNano()}, args...)...)
 		if err != nil {
 			return err
@@ -678,17 +724,42 @@ func (d *db) requeue(ctx context.Context, cond string, args []any, now time.Time
 		}
 		return rows.Err()
 	})
-	return out, err
+	return out, was, err
+}
+
+// finalCounts counts finished invocations by webhook and status.
+func (d *db) finalCounts(ctx context.Context) (map[[2]string]int64, error) {
+	rows, err := d.rdb.QueryContext(ctx, `SELECT webhook_id, status, count(*) FROM invocations WHERE queued = 0 GROUP BY 1, 2`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[[2]string]int64{}
+	for rows.Next() {
+		var wh, st string
+		var n int64
+		if err := rows.Scan(&wh, &st, &n); err != nil {
+			return nil, err
+		}
+		out[[2]string{wh, st}] = n
+	}
+	return out, rows.Err()
 }
 
 // stats counts invocations by status, and those queued.
 func (d *db) stats(ctx context.Context) (map[string]int64, int64, error) {
-	rows, err := d.rdb.QueryContext(ctx, `SELECT status, queued, n FROM invocation_counts WHERE n != 0`)
+	rows, err := d.rdb.QueryContext(ctx, `SELECT status, queued, n FROM invocation_counts`)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rows.Close()
-	by := map[string]int64{}
+	// Every status is listed, zeros too, so that a client that decodes
+	// each answer into the same map sees none left over from an earlier
+	// one.
+	by := make(map[string]int64, len(invocationStatuses))
+	for _, s := range invocationStatuses {
+		by[s] = 0
+	}
 	var queued int64
 	for rows.Next() {
 		var s string
@@ -705,12 +776,27 @@ func (d *db) stats(ctx context.Context) (map[string]int64, int64, error) {
 	return by, queued, rows.Err()
 }
 
-// retain deletes finished invocations last changed before cutoff.
-func (d *db) retain(ctx context.Context, cutoff time.Time) error {
-	return d.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`DELETE FROM invocations WHERE queued = 0 AND updated_ns < ?`, cutoff.UnixNano())
-		return err
+// retain deletes finished invocations last changed before cutoff and
+// returns how many of each webhook and status it deleted.
+func (d *db) retain(ctx context.Context, cutoff time.Time) (map[[2]string]int64, error) {
+	gone := map[[2]string]int64{}
+	err := d.write(ctx, func(tx *sql.Tx) error {
+		clear(gone)
+		rows, err := tx.Query(`DELETE FROM invocations WHERE queued = 0 AND updated_ns < ? RETURNING webhook_id, status`, cutoff.UnixNano())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var wh, st string
+			if err := rows.Scan(&wh, &st); err != nil {
+				return err
+			}
+			gone[[2]string{wh, st}]++
+		}
+		return rows.Err()
 	})
+	return gone, err
 }
 
 func boolInt(b bool) int {

@@ -1,6 +1,7 @@
 package emit
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -37,6 +38,14 @@ const (
 	HeaderInvocation = "X-Hooklab-Invocation-Id"
 	HeaderAttempt    = "X-Hooklab-Attempt"
 	UserAgent        = "hooklab-webhook/1"
+)
+
+// Headers of the zendesk signing scheme besides the signature and its
+// timestamp, as Zendesk names them ("Anatomy of a webhook request").
+const (
+	HeaderZendeskAccount    = "X-Zendesk-Account-Id"
+	HeaderZendeskWebhook    = "X-Zendesk-Webhook-Id"
+	HeaderZendeskInvocation = "X-Zendesk-Webhook-Invocation-Id"
 )
 
 // DefaultRetain is how long finished invocations are kept.
@@ -119,6 +128,7 @@ type Emitter struct {
 	cancelAttempts context.CancelFunc
 	attempts       sync.WaitGroup
 	inflight       atomic.Int64
+	counts         finalCounts
 }
 
 // snapshot is an immutable view of the webhooks and what connects them,
@@ -202,6 +212,12 @@ func Open(opts Options) (*Emitter, error) {
 	for _, w := range hooks {
 		e.api[w.ID] = w
 	}
+	final, err := d.finalCounts(context.Background())
+	if err != nil {
+		d.close()
+		return nil, fmt.Errorf("count invocations: %w", err)
+	}
+	e.counts.addAll(final, 1)
 	e.mu.Lock()
 	e.rebuildLocked()
 	e.mu.Unlock()
@@ -312,6 +328,12 @@ type Queued struct {
 	Error     string `json:"error,omitempty"`
 }
 
+// isJSONObject reports whether b is one valid JSON object.
+func isJSONObject(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{' && json.Valid(b)
+}
+
 // normalizeEvent fills the id, time and subject of ev and checks it.
 func (e *Emitter) normalizeEvent(ev *Event, now time.Time) error {
 	if why := checkEventType(ev.Type); why != "" {
@@ -320,8 +342,7 @@ func (e *Emitter) normalizeEvent(ev *Event, now time.Time) error {
 	if len(ev.Data) == 0 || string(ev.Data) == "null" {
 		ev.Data = json.RawMessage(`{}`)
 	}
-	var probe map[string]json.RawMessage
-	if json.Unmarshal(ev.Data, &probe) != nil {
+	if !isJSONObject(ev.Data) {
 		return &ValidationError{List: []FieldError{{Field: "data", Msg: "data must be a JSON object"}}}
 	}
 	if ev.ID == "" {
@@ -428,6 +449,16 @@ func (e *Emitter) enqueue(ctx context.Context, invs []*Invocation) ([]Queued, er
 	if len(invs) == 0 {
 		return out, nil
 	}
+	reads := map[*lane]int64{}
+	for _, inv := range invs {
+		if inv.queued {
+			if l := e.lane(inv.WebhookID); l != nil {
+				if _, ok := reads[l]; !ok {
+					reads[l] = l.readsStarted()
+				}
+			}
+		}
+	}
 	err := e.db.write(ctx, func(tx *sql.Tx) error {
 		for _, inv := range invs {
 			if err := e.db.insertInvocation(tx, inv); err != nil {
@@ -439,33 +470,55 @@ func (e *Emitter) enqueue(ctx context.Context, invs []*Invocation) ([]Queued, er
 	if err != nil {
 		return nil, fmt.Errorf("queue invocations: %w", err)
 	}
-	woken := map[string]bool{}
+	byHook := map[string][]*Invocation{}
 	for _, inv := range invs {
 		out = append(out, Queued{ID: inv.ID, EventID: inv.EventID, WebhookID: inv.WebhookID, Cause: inv.Cause, Status: inv.Status, Error: inv.Error})
-		if inv.queued && !woken[inv.WebhookID] {
-			woken[inv.WebhookID] = true
-			e.wake(inv.WebhookID)
-		}
 		e.publish(inv)
+		if inv.queued {
+			byHook[inv.WebhookID] = append(byHook[inv.WebhookID], inv)
+		} else {
+			e.counts.add(inv.WebhookID, inv.Status, 1)
+		}
+	}
+	// The lanes take the invocations over: from here on only the lane
+	// touches each one.
+	for id, list := range byHook {
+		l := e.lane(id)
+		if l == nil {
+			continue
+		}
+		if r, ok := reads[l]; ok {
+			l.offer(list, r)
+		} else {
+			l.spill() // the lane started during the write
+		}
 	}
 	return out, nil
 }
 
-func (e *Emitter) wake(id string) {
+// lane returns the lane of webhook id, or nil.
+func (e *Emitter) lane(id string) *lane {
 	e.mu.Lock()
-	l := e.lanes[id]
-	e.mu.Unlock()
-	if l != nil {
-		l.arrivals.Add(1)
-		l.poke()
+	defer e.mu.Unlock()
+	return e.lanes[id]
+}
+
+// spill tells the lane of webhook id that invocations were queued in the
+// database without a hand-over.
+func (e *Emitter) spill(id string) {
+	if l := e.lane(id); l != nil {
+		l.spill()
 	}
 }
 
+// publish sends a copy of inv to the live stream: the stream encodes it
+// later, while the lane may be changing inv.
 func (e *Emitter) publish(inv *Invocation) {
 	if e.opts.Publish == nil {
 		return
 	}
-	e.opts.Publish(inspect.Event{Type: "invocation", Data: map[string]any{"invocation": inv}})
+	c := *inv
+	e.opts.Publish(inspect.Event{Type: "invocation", Data: map[string]any{"invocation": &c}})
 }
 
 // OnExchange makes an event of a captured (request.captured) or proxied
@@ -612,8 +665,12 @@ func (e *Emitter) toEvent(q queued) Event {
 func (e *Emitter) sweep(ctx context.Context) {
 	for {
 		now := e.clock.Now()
-		if err := e.db.retain(ctx, now.Add(-e.opts.Retain)); err != nil && ctx.Err() == nil {
+		gone, err := e.db.retain(ctx, now.Add(-e.opts.Retain))
+		if err != nil && ctx.Err() == nil {
 			e.log.Error("invocation retention", "err", err)
+		}
+		if err == nil {
+			e.counts.addAll(gone, -1)
 		}
 		c, stop := e.clock.At(now.Add(time.Hour))
 		select {

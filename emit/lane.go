@@ -2,7 +2,9 @@ package emit
 
 import (
 	"bytes"
+	"container/heap"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -21,10 +23,19 @@ import (
 	"github.com/hooklab/hooklab/rules"
 )
 
-// lane delivers the invocations of one webhook: it picks due ones from the
-// database, holds them while the webhook is rate limited (throttled) or its
-// circuit is open (circuit_broken), and runs up to Concurrency attempts at
-// once. Each webhook has its own lane, so one never waits for another.
+// lane delivers the invocations of one webhook, up to Concurrency attempts
+// at once, and holds due ones while the webhook is rate limited
+// (throttled) or its circuit is open (circuit_broken). Each webhook has its
+// own lane, so one never waits for another.
+//
+// The database is the queue; the lane keeps a bounded copy of it in
+// memory. Invocations are handed to the lane once they are written (see
+// offer), and retries come back to it once recorded, so that in the steady
+// state the lane never reads the queue from disk. When the copy may be
+// incomplete — at start, after more than memQueueCap invocations wait, a
+// retry that does not fit, a redelivery — the lane drops its copy and reads
+// due invocations from the database, as before, until the database holds
+// none that the lane does not know of; then it takes hand-overs again.
 type lane struct {
 	e      *Emitter
 	id     string
@@ -34,11 +45,16 @@ type lane struct {
 	mu       sync.Mutex
 	inflight map[string]bool // dispatched and not yet committed
 	sending  int             // attempts whose HTTP exchange is under way
+	held     int             // attempts whose records wait for the database to take them
+	mem      invHeap         // queued invocations by due time (memory mode)
+	fromDB   bool            // the database may hold queued invocations mem lacks
+	refused  int64           // hand-overs refused while fromDB
+	reads    int64           // database reads of the queue started
 
 	def     *Webhook // the definition the limiter and breaker follow
 	limiter *rate.Limiter
 	brk     *breaker
-	buf     []*Invocation
+	buf     []*Invocation // due invocations read from the database (fromDB)
 	// marked is the waiting status last written, at markedAt, after
 	// markedArrivals arrivals.
 	marked         string
@@ -47,10 +63,31 @@ type lane struct {
 	arrivals       atomic.Int64 // invocations queued or requeued for this webhook
 }
 
-// startLaneLocked starts the lane of webhook id. e.mu is held.
+// memQueueCap bounds the invocations a lane keeps in memory; beyond it the
+// queue stays on disk only.
+const memQueueCap = 2048
+
+// invHeap is a min-heap of invocations by due time.
+type invHeap []*Invocation
+
+func (h invHeap) Len() int           { return len(h) }
+func (h invHeap) Less(i, j int) bool { return h[i].nextAt.Before(h[j].nextAt) }
+func (h invHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *invHeap) Push(x any)        { *h = append(*h, x.(*Invocation)) }
+func (h *invHeap) Pop() any {
+	old := *h
+	n := len(old)
+	x := old[n-1]
+	old[n-1] = nil
+	*h = old[:n-1]
+	return x
+}
+
+// startLaneLocked starts the lane of webhook id. e.mu is held. A new lane
+// reads the database first: it may hold queued invocations.
 func (e *Emitter) startLaneLocked(id string) {
 	ctx, cancel := context.WithCancel(e.runCtx)
-	l := &lane{e: e, id: id, wakeC: make(chan struct{}, 1), cancel: cancel, inflight: map[string]bool{}, brk: newBreaker(Breaker{})}
+	l := &lane{e: e, id: id, wakeC: make(chan struct{}, 1), cancel: cancel, inflight: map[string]bool{}, brk: newBreaker(Breaker{}), fromDB: true}
 	e.lanes[id] = l
 	e.laneWG.Add(1)
 	go func() {
@@ -64,6 +101,86 @@ func (l *lane) poke() {
 	case l.wakeC <- struct{}{}:
 	default:
 	}
+}
+
+// readsStarted returns how many database reads of the queue the lane has
+// started; a writer takes it before writing invocations it will offer.
+func (l *lane) readsStarted() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reads
+}
+
+// offer hands over invocations just written to the database as queued;
+// reads is readsStarted from before the write. They are kept in memory
+// unless the lane reads the database anyway or they do not fit; either way
+// the lane will find them. When the lane started a database read since
+// the write began, that read may have found them already: the lane then
+// reads the database again instead of keeping a second copy.
+func (l *lane) offer(invs []*Invocation, reads int64) {
+	l.mu.Lock()
+	if l.reads != reads && !l.fromDB {
+		l.spillLocked()
+	} else {
+		l.offerLocked(invs)
+	}
+	l.mu.Unlock()
+	l.arrivals.Add(int64(len(invs)))
+	l.poke()
+}
+
+func (l *lane) offerLocked(invs []*Invocation) {
+	switch {
+	case l.fromDB:
+		l.refused++
+	case len(l.mem)+len(invs) > memQueueCap:
+		l.spillLocked()
+	default:
+		for _, inv := range invs {
+			heap.Push(&l.mem, inv)
+		}
+	}
+}
+
+// spill makes the lane read the database: invocations were queued there
+// without a hand-over (a redelivery).
+func (l *lane) spill() {
+	l.mu.Lock()
+	l.spillLocked()
+	l.mu.Unlock()
+	l.arrivals.Add(1)
+	l.poke()
+}
+
+func (l *lane) spillLocked() {
+	if !l.fromDB {
+		l.fromDB = true
+		clear(l.mem)
+		l.mem = l.mem[:0]
+	}
+	l.refused++
+}
+
+// done ends an attempt of inv: it leaves the in-flight set and, when it is
+// to be retried, returns to the memory queue. Both happen at once, so that
+// a database read never misses it (see run).
+func (l *lane) done(inv *Invocation, requeue bool) {
+	l.mu.Lock()
+	delete(l.inflight, inv.ID)
+	if requeue {
+		l.offerLocked([]*Invocation{inv})
+	}
+	l.mu.Unlock()
+	l.poke()
+}
+
+// hold counts attempts whose records wait for space (d is 1 or -1); while
+// any waits, the lane starts no attempt, since it could not record it.
+func (l *lane) hold(d int) {
+	l.mu.Lock()
+	l.held += d
+	l.mu.Unlock()
+	l.poke()
 }
 
 // sleep waits for ctx, a poke, or the time until (none when zero).
@@ -101,12 +218,17 @@ func (l *lane) follow(w *Webhook) {
 	l.brk.setConfig(b)
 }
 
+// maxUnrecorded is how many attempts of one webhook may wait for their
+// records, beyond its concurrency.
+func maxUnrecorded(conc int) int { return max(16*conc, 256) }
+
 // busy reports whether the lane may not start another attempt: conc
-// exchanges are under way, or 4*conc attempts wait for their commit.
+// exchanges are under way, too many attempts wait for their commit, or
+// records wait for space.
 func (l *lane) busy(conc int) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.sending >= conc || len(l.inflight) >= 4*conc
+	return l.sending >= conc || len(l.inflight) >= maxUnrecorded(conc) || l.held > 0
 }
 
 // sent frees an HTTP slot: the attempt's exchange is over and only its
@@ -132,6 +254,94 @@ func (l *lane) markWaiting(ctx context.Context, status string, now time.Time) {
 	}
 }
 
+// next returns the next due invocation without taking it, or nil and when
+// to look again (zero: when poked).
+func (l *lane) next(ctx context.Context, now time.Time) (*Invocation, time.Time) {
+	l.mu.Lock()
+	if !l.fromDB {
+		defer l.mu.Unlock()
+		if len(l.mem) == 0 {
+			return nil, time.Time{}
+		}
+		if inv := l.mem[0]; !inv.nextAt.After(now) {
+			return inv, time.Time{}
+		}
+		return nil, l.mem[0].nextAt
+	}
+	if len(l.buf) > 0 {
+		l.mu.Unlock()
+		return l.buf[0], time.Time{}
+	}
+	// The set is copied before the query: an attempt that ends during the
+	// query was committed before its id left the set, so the query sees it
+	// finished (or queued again) or the copy holds it.
+	busy := make(map[string]bool, len(l.inflight))
+	for id := range l.inflight {
+		busy[id] = true
+	}
+	refused := l.refused
+	l.reads++
+	l.mu.Unlock()
+	due, err := l.e.db.due(ctx, l.id, now, 256+len(busy), func(id string) bool { return busy[id] })
+	if err != nil {
+		if ctx.Err() == nil {
+			l.e.log.Error("read queued invocations", "webhook", l.id, "err", err)
+		}
+		return nil, now.Add(time.Second)
+	}
+	if len(due) > 0 {
+		l.buf = due
+		return due[0], time.Time{}
+	}
+	l.marked = ""
+	next, ok, err := l.e.db.nextDue(ctx, l.id, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			l.e.log.Error("read queued invocations", "webhook", l.id, "err", err)
+		}
+		return nil, now.Add(time.Second)
+	}
+	if ok {
+		return nil, next
+	}
+	// Nothing queued on disk beyond what is in flight: from now on the
+	// hand-overs are the whole queue, unless one was refused meanwhile.
+	l.mu.Lock()
+	if l.refused == refused {
+		l.fromDB = false
+	}
+	l.mu.Unlock()
+	return nil, now // look again at once
+}
+
+// take removes inv, returned by next, from the queue and marks it in
+// flight. It reports false when inv left the queue meanwhile (a spill
+// dropped the memory queue; the lane reads it from the database again).
+func (l *lane) take(inv *Invocation) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	found := false
+	if l.fromDB {
+		if found = len(l.buf) > 0 && l.buf[0] == inv; found {
+			l.buf = l.buf[1:]
+		}
+	} else {
+		// An offer since next may have put another invocation on top.
+		for i, x := range l.mem {
+			if x == inv {
+				heap.Remove(&l.mem, i)
+				found = true
+				break
+			}
+		}
+	}
+	if found {
+		l.inflight[inv.ID] = true
+		l.sending++
+	}
+	return found
+}
+
 func (l *lane) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		w := l.e.webhook(l.id)
@@ -140,7 +350,9 @@ func (l *lane) run(ctx context.Context) {
 		}
 		l.follow(w)
 		if w.Status != StatusActive {
+			l.mu.Lock()
 			l.buf = nil
+			l.mu.Unlock()
 			l.sleep(ctx, time.Time{})
 			continue
 		}
@@ -153,38 +365,14 @@ func (l *lane) run(ctx context.Context) {
 			continue
 		}
 		now := l.e.clock.Now()
-		if len(l.buf) == 0 {
-			// The set is copied before the query: an attempt that ends
-			// during the query was committed before its id left the set,
-			// so the query sees it finished or the copy holds it.
-			l.mu.Lock()
-			busy := make(map[string]bool, len(l.inflight))
-			for id := range l.inflight {
-				busy[id] = true
-			}
-			l.mu.Unlock()
-			due, err := l.e.db.due(ctx, l.id, now, 256+len(busy), func(id string) bool { return busy[id] })
-			if err != nil {
-				if ctx.Err() == nil {
-					l.e.log.Error("read queued invocations", "webhook", l.id, "err", err)
-				}
-				l.sleep(ctx, now.Add(time.Second))
+		inv, until := l.next(ctx, now)
+		if inv == nil {
+			if until.Equal(now) {
 				continue
 			}
-			l.buf = due
-			if len(l.buf) == 0 {
-				l.marked = ""
-				next, ok, err := l.e.db.nextDue(ctx, l.id, now)
-				if err != nil && ctx.Err() == nil {
-					l.e.log.Error("read queued invocations", "webhook", l.id, "err", err)
-					next, ok = now.Add(time.Second), true
-				}
-				if !ok {
-					next = time.Time{}
-				}
-				l.sleep(ctx, next)
-				continue
-			}
+			l.marked = ""
+			l.sleep(ctx, until)
+			continue
 		}
 		if l.limiter != nil {
 			if tokens := l.limiter.TokensAt(now); tokens < 1 {
@@ -204,24 +392,22 @@ func (l *lane) run(ctx context.Context) {
 			l.limiter.AllowN(now, 1)
 		}
 		l.marked = ""
-		inv := l.buf[0]
-		l.buf = l.buf[1:]
-		l.mu.Lock()
-		l.inflight[inv.ID] = true
-		l.sending++
-		l.mu.Unlock()
+		if !l.take(inv) {
+			if probe {
+				l.brk.cancelProbe()
+			}
+			continue
+		}
 		l.e.attempts.Add(1)
 		l.e.inflight.Add(1)
 		go func() {
+			requeue := false
 			defer func() {
-				l.mu.Lock()
-				delete(l.inflight, inv.ID)
-				l.mu.Unlock()
+				l.done(inv, requeue)
 				l.e.inflight.Add(-1)
 				l.e.attempts.Done()
-				l.poke()
 			}()
-			l.e.attemptQueued(w, inv, l.brk, probe, l.sent)
+			requeue = l.e.attemptQueued(w, inv, l, probe)
 		}()
 	}
 }
@@ -236,23 +422,35 @@ type outcome struct {
 	cancelled bool
 }
 
-// attemptQueued makes one attempt of a queued invocation and records it.
-// sent is called once the HTTP exchange is over.
-func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, brk *breaker, probe bool, sent func()) {
+// attemptQueued makes one attempt of a queued invocation and records it:
+// the attempt row and the invocation's new state in the emitter's
+// database, and the exchange in the store, both at once. It reports
+// whether the invocation is queued again (a retry) and recorded, so that
+// the lane keeps it.
+//
+// When the database cannot take the records (a full disk), the attempt is
+// kept and written again every retryRecordEvery until it is, meanwhile the
+// lane makes no attempt; so attempts made while the disk was full appear in
+// the activity log once space returns. Only when the emitter closes first
+// is such an attempt lost from the log; the invocation then stays queued as
+// before the attempt and is attempted again at the next start.
+func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool) bool {
+	brk := l.brk
 	n := inv.Attempts + 1
 	out := e.do(e.attemptCtx, w, inv.request, inv.ID, n, nil)
-	sent()
+	l.sent()
 	if out.cancelled {
 		if probe {
 			brk.cancelProbe()
 		}
-		return
+		return false
 	}
 	a := &out.attempt
 	now := e.clock.Now()
 	brk.record(now, a.Outcome != InvocationSuccess, probe)
 	policy := w.Retry.withDefaults()
 	retry, wait, reason := policy.decide(out.res, n-inv.retryBase, now, e.opts.Rand)
+	prev := *inv
 	inv.Attempts = n
 	inv.StatusCode = a.StatusCode
 	inv.UpdatedAt = now
@@ -271,12 +469,48 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, brk *breaker, probe
 	} else {
 		inv.queued, inv.Status = false, a.Outcome
 	}
-	a.ExchangeID = e.record(w, inv, &out, false)
-	ctx := context.WithoutCancel(e.attemptCtx)
-	if err := e.db.finish(ctx, inv, a, out.reqURL, out.sent); err != nil {
-		e.log.Error("record attempt", "invocation", inv.ID, "err", err)
-		return
+
+	// The exchange and the attempt are written at once; the attempt names
+	// the exchange by the id made here.
+	var ex *inspect.Exchange
+	if e.opts.Record != nil {
+		ex = e.attemptExchange(w, inv, &out, false)
+		a.ExchangeID = ex.ID
 	}
+	recorded := make(chan bool, 1)
+	if ex != nil {
+		go func() { recorded <- e.recordExchange(ex, inv.ID, l) }()
+	} else {
+		recorded <- true
+	}
+	var applied bool
+	rec := e.db.prepareFinish(inv, a, out.reqURL, out.sent, &applied)
+	ctx := context.WithoutCancel(e.attemptCtx)
+	err := e.db.write(ctx, rec)
+	if err != nil {
+		e.log.Error("record attempt; keeping it until the database takes it", "invocation", inv.ID, "err", err)
+		l.hold(1)
+		err = e.retryRecord(ctx, rec)
+		l.hold(-1)
+	}
+	if !<-recorded && a.ExchangeID != "" {
+		// The store refused the exchange for good: unlink it.
+		if err == nil {
+			_ = e.db.write(ctx, e.db.unlinkExchange(inv.ID, n))
+		}
+	}
+	if err != nil {
+		e.log.Error("attempt not recorded: the emitter is closing; the invocation stays queued and is attempted again at the next start",
+			"invocation", inv.ID, "attempt", n, "err", err)
+		*inv = prev
+		l.spill()
+		return false
+	}
+	if !applied {
+		// The invocation was no longer queued: its webhook was deleted.
+		return false
+	}
+	e.counts.finished(inv.WebhookID, inv.Status, inv.queued)
 	e.publish(inv)
 	if !inv.queued && inv.depth == 0 {
 		typ := EventDeliverySucceeded
@@ -289,14 +523,81 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, brk *breaker, probe
 			e.push(queued{ev: Event{Type: typ, Data: data, Subject: "invocation:" + inv.ID, depth: 1}})
 		}
 	}
+	return inv.queued
 }
 
-// record stores the attempt as an exchange and returns its id ("" when
-// there is no recorder or it failed). A test send links to no invocation.
+// retryRecordEvery is how often records the database refused are tried
+// again.
+const retryRecordEvery = 250 * time.Millisecond
+
+// retryRecord writes op until the database takes it, or the emitter closes
+// (attempts are cancelled).
+func (e *Emitter) retryRecord(ctx context.Context, op func(tx *sql.Tx) error) error {
+	t := time.NewTicker(retryRecordEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.attemptCtx.Done():
+			return e.attemptCtx.Err()
+		case <-t.C:
+		}
+		err := e.db.write(ctx, op)
+		if err == nil || errors.Is(err, inspect.ErrClosed) {
+			return err
+		}
+	}
+}
+
+// recordExchange stores ex, trying again while the store is full (as the
+// attempt's own record does). It reports whether ex was stored.
+func (e *Emitter) recordExchange(ex *inspect.Exchange, invID string, l *lane) bool {
+	ctx := context.WithoutCancel(e.attemptCtx)
+	err := e.opts.Record(ctx, ex)
+	if err == nil {
+		return true
+	}
+	if !errors.Is(err, inspect.ErrStoreFull) {
+		e.log.Error("record attempt exchange", "invocation", invID, "err", err)
+		return false
+	}
+	l.hold(1)
+	defer l.hold(-1)
+	t := time.NewTicker(retryRecordEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.attemptCtx.Done():
+			e.log.Error("record attempt exchange", "invocation", invID, "err", err)
+			return false
+		case <-t.C:
+		}
+		if err = e.opts.Record(ctx, ex); err == nil {
+			return true
+		}
+		if !errors.Is(err, inspect.ErrStoreFull) {
+			e.log.Error("record attempt exchange", "invocation", invID, "err", err)
+			return false
+		}
+	}
+}
+
+// record stores the attempt of a test send as an exchange and returns its
+// id ("" when there is no recorder or it failed).
 func (e *Emitter) record(w *Webhook, inv *Invocation, out *outcome, test bool) string {
 	if e.opts.Record == nil {
 		return ""
 	}
+	ex := e.attemptExchange(w, inv, out, test)
+	if err := e.opts.Record(context.WithoutCancel(e.attemptCtx), ex); err != nil {
+		e.log.Error("record attempt exchange", "invocation", inv.ID, "err", err)
+		return ""
+	}
+	return ex.ID
+}
+
+// attemptExchange is the exchange (source emit) that records an attempt. A
+// test send links to no invocation.
+func (e *Emitter) attemptExchange(w *Webhook, inv *Invocation, out *outcome, test bool) *inspect.Exchange {
 	a := &out.attempt
 	ex := &inspect.Exchange{
 		ID: e.ids.New(a.Time), Bin: w.ID, Source: inspect.SourceEmit, Time: a.Time, Duration: a.Duration,
@@ -318,11 +619,7 @@ func (e *Emitter) record(w *Webhook, inv *Invocation, out *outcome, test bool) s
 	if r := a.Response; r != nil {
 		ex.Response = &inspect.Response{Status: r.Status, Headers: r.Headers, Body: []byte(r.Body), Size: r.Size, Truncated: r.Truncated}
 	}
-	if err := e.opts.Record(context.WithoutCancel(e.attemptCtx), ex); err != nil {
-		e.log.Error("record attempt exchange", "invocation", inv.ID, "err", err)
-		return ""
-	}
-	return ex.ID
+	return ex
 }
 
 // do sends one attempt of req to w and reads the answer. invID is the
@@ -381,8 +678,12 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID s
 			hr.Header[k] = v
 		}
 		if s.Scheme == rules.SchemeZendesk {
-			hr.Header.Set("X-Zendesk-Webhook-Id", w.ID)
-			hr.Header.Set("X-Zendesk-Webhook-Invocation-Id", invID)
+			// What Zendesk sends with every webhook request, besides the
+			// signature: its account, the webhook and the invocation (the
+			// same on every retry, for de-duplication).
+			hr.Header.Set(HeaderZendeskAccount, strconv.FormatInt(e.opts.AccountID, 10))
+			hr.Header.Set(HeaderZendeskWebhook, w.ID)
+			hr.Header.Set(HeaderZendeskInvocation, invID)
 		}
 	}
 	out.sent = redactHeaders(hr.Header, redact)

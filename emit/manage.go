@@ -259,7 +259,9 @@ func (e *Emitter) DeleteWebhook(ctx context.Context, id string) error {
 	if len(users) > 0 {
 		return &ValidationError{List: []FieldError{{Msg: fmt.Sprintf("webhook %s is used by %s; remove those first", id, strings.Join(users, ", "))}}}
 	}
-	if err := e.db.deleteWebhook(ctx, id, e.clock.Now()); err != nil {
+	failed, err := e.db.deleteWebhook(ctx, id, e.clock.Now())
+	e.counts.add(id, InvocationFailed, failed)
+	if err != nil {
 		return err
 	}
 	delete(e.api, id)
@@ -348,10 +350,11 @@ func (e *Emitter) Redeliver(ctx context.Context, id string) (*Invocation, error)
 	if e.webhook(inv.WebhookID) == nil {
 		return nil, &ValidationError{List: []FieldError{{Msg: fmt.Sprintf("webhook %s no longer exists", inv.WebhookID)}}}
 	}
-	got, err := e.db.requeue(ctx, "id = ?", []any{id}, e.clock.Now())
+	got, was, err := e.db.requeue(ctx, "id = ?", []any{id}, e.clock.Now())
 	if err != nil {
 		return nil, err
 	}
+	e.counts.addAll(was, -1)
 	if len(got) == 0 {
 		inv, err := e.db.getInvocation(ctx, id)
 		if err != nil {
@@ -359,7 +362,7 @@ func (e *Emitter) Redeliver(ctx context.Context, id string) (*Invocation, error)
 		}
 		return nil, &ValidationError{List: []FieldError{{Msg: fmt.Sprintf("invocation %s is still queued (%s)", id, inv.Status)}}}
 	}
-	e.wake(got[id])
+	e.spill(got[id])
 	return e.db.getInvocation(ctx, id)
 }
 
@@ -410,10 +413,11 @@ func (e *Emitter) RedeliverRange(ctx context.Context, q RedeliverQuery) ([]strin
 	if !q.To.IsZero() {
 		conds, args = append(conds, "created_ns <= ?"), append(args, q.To.UnixNano())
 	}
-	got, err := e.db.requeue(ctx, strings.Join(conds, " AND "), args, e.clock.Now())
+	got, was, err := e.db.requeue(ctx, strings.Join(conds, " AND "), args, e.clock.Now())
 	if err != nil {
 		return nil, err
 	}
+	e.counts.addAll(was, -1)
 	ids := make([]string, 0, len(got))
 	hooks := map[string]bool{}
 	for id, wh := range got {
@@ -422,7 +426,7 @@ func (e *Emitter) RedeliverRange(ctx context.Context, q RedeliverQuery) ([]strin
 	}
 	slices.Sort(ids)
 	for wh := range hooks {
-		e.wake(wh)
+		e.spill(wh)
 	}
 	return ids, nil
 }
