@@ -77,6 +77,11 @@ type soakResult struct {
 	ThreadsEnd         int64 `json:"threads_end"`
 	FDsAfterWarmup     int64 `json:"fds_after_warmup"`
 	FDsEnd             int64 `json:"fds_end"`
+	// Goroutines as /healthz reports them.
+	GoroutinesAfterWarmup int64 `json:"goroutines_after_warmup"`
+	GoroutinesEnd         int64 `json:"goroutines_end"`
+	// RSSByMinute is the RSS sampled at the end of each minute of load.
+	RSSByMinute []int64 `json:"rss_by_minute"`
 
 	WSMessages []int64 `json:"ws_messages"` // four normal clients, then the slow one
 	SlowResync int64   `json:"slow_resyncs"`
@@ -262,8 +267,8 @@ subscriptions:
 
 	// Samples of RSS, threads and open files every 5 s.
 	type sample struct {
-		at                time.Time
-		rss, threads, fds int64
+		at                            time.Time
+		rss, threads, fds, goroutines int64
 	}
 	var samples []sample
 	take := func() {
@@ -272,7 +277,11 @@ subscriptions:
 			return
 		}
 		th, fd := procCounts(srv.PID())
-		samples = append(samples, sample{time.Now(), m.RSS, th, fd})
+		var h struct {
+			Goroutines int64 `json:"goroutines"`
+		}
+		_ = getJSON(client, uiURL+"/healthz", &h)
+		samples = append(samples, sample{time.Now(), m.RSS, th, fd, h.Goroutines})
 	}
 	tick := time.NewTicker(5 * time.Second)
 	warmTimer := time.NewTimer(f.warmup)
@@ -287,6 +296,7 @@ loop:
 			take()
 			last := samples[len(samples)-1]
 			res.RSSAfterWarmup, res.ThreadsAfterWarmup, res.FDsAfterWarmup = last.rss, last.threads, last.fds
+			res.GoroutinesAfterWarmup = last.goroutines
 		case <-tick.C:
 			take()
 		case <-progress.C:
@@ -303,9 +313,14 @@ loop:
 	}
 	take()
 	end := samples[len(samples)-1]
-	res.RSSEnd, res.ThreadsEnd, res.FDsEnd = end.rss, end.threads, end.fds
+	res.RSSEnd, res.ThreadsEnd, res.FDsEnd, res.GoroutinesEnd = end.rss, end.threads, end.fds, end.goroutines
+	minute := begun.Add(time.Minute)
 	for _, s := range samples {
 		res.RSSMax = max(res.RSSMax, s.rss)
+		if !s.at.Before(minute) {
+			res.RSSByMinute = append(res.RSSByMinute, s.rss)
+			minute = minute.Add(time.Minute)
+		}
 	}
 
 	// Let the emitter finish: every invocation in a final state.
@@ -317,6 +332,9 @@ loop:
 	}
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
+		// A fresh value each poll: decoding into the last one would keep
+		// its by_status keys that this answer no longer has.
+		stats.ByStatus = nil
 		if err := getJSON(client, uiURL+"/api/emit/stats", &stats); err == nil && stats.Queued == 0 && stats.InFlight == 0 {
 			res.InvocationsFinal = true
 			break
@@ -390,11 +408,11 @@ loop:
 	check("every invocation final", res.InvocationsFinal && res.SinkUndelivered == 0, fmt.Sprintf("%d invocations, by status %v, %d never delivered", res.Invocations, res.EmitStats, res.SinkUndelivered))
 	check("RSS flat after warm-up (±20%)", float64(res.RSSEnd) <= soakMaxGrowth*float64(res.RSSAfterWarmup), fmt.Sprintf("%s after warm-up, %s at the end, %s max", mb(res.RSSAfterWarmup), mb(res.RSSEnd), mb(res.RSSMax)))
 	check("threads flat after warm-up (±20%)", float64(res.ThreadsEnd) <= soakMaxGrowth*float64(max(res.ThreadsAfterWarmup, 5)), fmt.Sprintf("%d after warm-up, %d at the end", res.ThreadsAfterWarmup, res.ThreadsEnd))
+	check("goroutines flat after warm-up (±20%)", float64(res.GoroutinesEnd) <= soakMaxGrowth*float64(max(res.GoroutinesAfterWarmup, 10)), fmt.Sprintf("%d after warm-up, %d at the end", res.GoroutinesAfterWarmup, res.GoroutinesEnd))
 	check("open files flat after warm-up (±20%)", float64(res.FDsEnd) <= soakMaxGrowth*float64(max(res.FDsAfterWarmup, 10)), fmt.Sprintf("%d after warm-up, %d at the end", res.FDsAfterWarmup, res.FDsEnd))
 	fastMin := slices.Min(res.WSMessages[:4])
 	check("slow websocket client resynced", res.SlowResync > 0 || res.SlowDrops > 0, fmt.Sprintf("%d resyncs, %d reconnects, %d messages", res.SlowResync, res.SlowDrops, ss.Messages))
 	check("the other websocket clients kept up", fastMin > 0, fmt.Sprintf("messages %v", res.WSMessages[:4]))
-	res.Notes = append(res.Notes, "goroutines are not exposed by hooklab; OS threads and open files stand in for them")
 
 	if f.json {
 		enc := json.NewEncoder(stdout)
@@ -419,8 +437,15 @@ func writeSoak(w io.Writer, r *soakResult) {
 		r.CapturesSent, r.CapturesAcked, r.CapturesStored, r.CaptureErrors, fmtMs(r.CaptureP50Ms), fmtMs(r.CaptureP99Ms), fmtMs(r.CaptureMaxMs))
 	fmt.Fprintf(w, "proxy      %d sent, %d ok; p99 %s\n", r.ProxySent, r.ProxyOK, fmtMs(r.ProxyP99Ms))
 	fmt.Fprintf(w, "emit       %d events, %d invocations, by status %v; sink saw %d distinct, answered 503 %d times\n", r.EventsAcked, r.Invocations, r.EmitStats, r.SinkDistinct, r.Sink503)
-	fmt.Fprintf(w, "process    RSS %s after warm-up, %s at the end (max %s); threads %d -> %d; open files %d -> %d\n",
-		mb(r.RSSAfterWarmup), mb(r.RSSEnd), mb(r.RSSMax), r.ThreadsAfterWarmup, r.ThreadsEnd, r.FDsAfterWarmup, r.FDsEnd)
+	fmt.Fprintf(w, "process    RSS %s after warm-up, %s at the end (max %s); goroutines %d -> %d; threads %d -> %d; open files %d -> %d\n",
+		mb(r.RSSAfterWarmup), mb(r.RSSEnd), mb(r.RSSMax), r.GoroutinesAfterWarmup, r.GoroutinesEnd, r.ThreadsAfterWarmup, r.ThreadsEnd, r.FDsAfterWarmup, r.FDsEnd)
+	if len(r.RSSByMinute) > 0 {
+		by := make([]string, len(r.RSSByMinute))
+		for i, v := range r.RSSByMinute {
+			by[i] = mb(v)
+		}
+		fmt.Fprintf(w, "RSS by minute %s\n", strings.Join(by, " "))
+	}
 	fmt.Fprintf(w, "websocket  messages %v (the last is the slow client: %d resyncs, %d reconnects)\n\n", r.WSMessages, r.SlowResync, r.SlowDrops)
 	for _, c := range r.Checks {
 		v := "PASS"
