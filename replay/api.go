@@ -118,7 +118,9 @@ type RunStatus struct {
 	Total    int        `json:"total"`
 	Done     int        `json:"done"`
 	Summary  Summary    `json:"summary"`
-	Error    string     `json:"error,omitempty"`
+	// Ignore is the run's diff.ignore: JSON paths not compared.
+	Ignore []string `json:"ignore,omitempty"`
+	Error  string   `json:"error,omitempty"`
 	// Results are in the order they completed (each has its Index).
 	Results []Result `json:"results"`
 }
@@ -178,7 +180,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 	}
 	now := a.cfg.Clock.Now()
 	ctx, cancel := context.WithCancel(a.cfg.Context)
-	rn := &run{cancel: cancel, st: RunStatus{ID: a.cfg.IDs.New(now), State: StateRunning, Target: spec.Target, Started: now, Total: len(exs), Results: []Result{}}}
+	rn := &run{cancel: cancel, st: RunStatus{ID: a.cfg.IDs.New(now), State: StateRunning, Target: spec.Target, Started: now, Total: len(exs), Ignore: spec.Diff.Ignore, Results: []Result{}}}
 	a.mu.Lock()
 	a.runs[rn.st.ID] = rn
 	a.prune()

@@ -474,3 +474,44 @@ func TestSelectPages(t *testing.T) {
 		t.Errorf("replays with a limit: %d", len(exs))
 	}
 }
+
+// TestAPIReplayReportsIgnored checks that a run's results list the values
+// its ignore paths left out, beside the changes, for the UI to grey.
+func TestAPIReplayReportsIgnored(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"evt_1","created_at":"2026-03-01","n":2}`)
+	})
+	resp := &inspect.Response{Status: 200, Headers: inspect.Headers{{Name: "Content-Type", Value: "application/json"}}, Body: []byte(`{"id":"evt_1","created_at":"2024-01-01","n":1}`)}
+	ex := capture("01JNB5Z3Q0000000000000000D", "POST", "http://127.0.0.1:8080/b/stripe/hooks", nil, []byte(`{}`), resp)
+	add(t, a.store, ex)
+
+	var started struct {
+		ID string `json:"id"`
+	}
+	spec := Spec{IDs: []string{ex.ID}, Target: tg.URL, Diff: DiffOptions{Ignore: []string{"created_at"}}}
+	if code := a.call(t, "POST", "/api/replay", spec, &started); code != http.StatusAccepted {
+		t.Fatalf("start: %d", code)
+	}
+	a.waitRun(t, started.ID)
+	var raw struct {
+		Ignore  []string `json:"ignore"`
+		Results []struct {
+			Outcome string           `json:"outcome"`
+			Changes []map[string]any `json:"changes"`
+			Ignored []map[string]any `json:"ignored"`
+		} `json:"results"`
+	}
+	a.call(t, "GET", "/api/replay/"+started.ID, nil, &raw)
+	if !slices.Equal(raw.Ignore, []string{"created_at"}) || len(raw.Results) != 1 {
+		t.Fatalf("run %+v", raw)
+	}
+	r := raw.Results[0]
+	wantIgnored := []map[string]any{{"path": "body created_at", "kind": "changed", "old": `"2024-01-01"`, "new": `"2026-03-01"`}}
+	wantChanges := []map[string]any{{"path": "body n", "kind": "changed", "old": "1", "new": "2"}}
+	if r.Outcome != Differ || !cmp.Equal(r.Ignored, wantIgnored) || !cmp.Equal(r.Changes, wantChanges) {
+		t.Errorf("result: outcome %s\nchanges %v\nignored %v", r.Outcome, r.Changes, r.Ignored)
+	}
+}

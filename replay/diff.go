@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"mime"
 	"net/http"
@@ -394,6 +395,130 @@ func compact(v reflect.Value) string {
 		return string(b[:197]) + "..."
 	}
 	return string(b)
+}
+
+// ignoredValues lists what the Ignore paths and IgnoreHeaders left out of
+// the comparison of old and new, for showing greyed beside the changes:
+// "header NAME" for each listed header either response has, and "body
+// PATH" for each JSON value an Ignore path matched (in either body, when
+// both are JSON). Kind says how the two differ: Changed, Added, Removed
+// or Same. Nil when nothing was left out or a response is missing.
+func (d *differ) ignoredValues(old, new *inspect.Response) []Change {
+	if old == nil || new == nil {
+		return nil
+	}
+	var out []Change
+	if !d.opts.NoHeaders {
+		seen := map[string]bool{}
+		for _, n := range d.opts.IgnoreHeaders {
+			n = http.CanonicalHeaderKey(strings.TrimSpace(n))
+			if n == "" || seen[n] {
+				continue
+			}
+			seen[n] = true
+			ov, nv := headerValuesOf(old.Headers, n), headerValuesOf(new.Headers, n)
+			if len(ov) == 0 && len(nv) == 0 {
+				continue
+			}
+			out = append(out, valueChange("header "+n, len(ov) > 0, len(nv) > 0, strings.Join(ov, "\n"), strings.Join(nv, "\n")))
+		}
+	}
+	if len(d.ignores) == 0 || old.Truncated || new.Truncated {
+		return out
+	}
+	ob, nb := DecodeBody(old.Headers, old.Body), DecodeBody(new.Headers, new.Body)
+	if !isJSON(old.Headers, ob) || !isJSON(new.Headers, nb) {
+		return out
+	}
+	ov, oerr := decodeJSON(ob)
+	nv, nerr := decodeJSON(nb)
+	if oerr != nil || nerr != nil {
+		return out
+	}
+	om, nm := map[string]string{}, map[string]string{}
+	var paths []string
+	collect := func(m map[string]string) func([]string, any) {
+		return func(at []string, v any) {
+			p := ignoredPath(at)
+			if _, ok := om[p]; !ok {
+				if _, ok := nm[p]; !ok {
+					paths = append(paths, p)
+				}
+			}
+			m[p] = compact(reflect.ValueOf(v))
+		}
+	}
+	walkIgnored(ov, nil, d.ignores, collect(om))
+	walkIgnored(nv, nil, d.ignores, collect(nm))
+	slices.Sort(paths)
+	for _, p := range paths {
+		o, inOld := om[p]
+		n, inNew := nm[p]
+		out = append(out, valueChange(p, inOld, inNew, o, n))
+	}
+	return out
+}
+
+// headerValuesOf returns the values of the header name (any case) in order.
+func headerValuesOf(h inspect.Headers, name string) []string {
+	var out []string
+	for _, x := range h {
+		if strings.EqualFold(x.Name, name) {
+			out = append(out, x.Value)
+		}
+	}
+	return out
+}
+
+// valueChange is the Change of one value present in old, new or both.
+func valueChange(path string, inOld, inNew bool, o, n string) Change {
+	c := Change{Path: path, Old: o, New: n}
+	switch {
+	case !inNew:
+		c.Kind = Removed
+	case !inOld:
+		c.Kind = Added
+	case o == n:
+		c.Kind = Same
+	default:
+		c.Kind = Changed
+	}
+	return c
+}
+
+// ignoredPath formats the segments of a JSON value as a Change path.
+func ignoredPath(at []string) string {
+	segs := make([]string, len(at))
+	for i, s := range at {
+		segs[i] = strings.ReplaceAll(s, ".", `\.`)
+	}
+	return "body " + strings.Join(segs, ".")
+}
+
+// walkIgnored calls fn with each value of v an ignore pattern matches (and
+// does not look inside it).
+func walkIgnored(v any, at []string, pats []ignorePath, fn func([]string, any)) {
+	switch v := v.(type) {
+	case map[string]any:
+		keys := slices.Sorted(maps.Keys(v))
+		for _, k := range keys {
+			p := append(slices.Clip(at), k)
+			if ignored(pats, p) {
+				fn(p, v[k])
+				continue
+			}
+			walkIgnored(v[k], p, pats, fn)
+		}
+	case []any:
+		for i, x := range v {
+			p := append(slices.Clip(at), strconv.Itoa(i))
+			if ignored(pats, p) {
+				fn(p, x)
+				continue
+			}
+			walkIgnored(x, p, pats, fn)
+		}
+	}
 }
 
 // ignorePath is one compiled ignore pattern: its segments.

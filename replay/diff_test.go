@@ -184,3 +184,51 @@ func TestCompareUndecodableEncoding(t *testing.T) {
 		t.Errorf("changes %+v notes %q", got, notes)
 	}
 }
+
+func TestIgnoredValues(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		old, new *inspect.Response
+		opts     DiffOptions
+		want     []Change
+	}{
+		{name: "no ignore rules", old: jsonResp(200, `{"a":1}`), new: jsonResp(200, `{"a":2}`)},
+		{name: "changed, same, added and removed values",
+			old:  jsonResp(200, `{"data":{"id":1,"created_at":"2024-01-01","req":"a"},"items":[{"id":"a","n":1},{"id":"b"}]}`),
+			new:  jsonResp(200, `{"data":{"id":1,"created_at":"2026-03-01","req":"a","extra":{"k":1}},"items":[{"id":"x","n":1},{"n":2}]}`),
+			opts: DiffOptions{Ignore: []string{"data.created_at", "data.req", "data.extra", "items.#.id"}},
+			want: []Change{
+				{Path: "body data.created_at", Kind: Changed, Old: `"2024-01-01"`, New: `"2026-03-01"`},
+				{Path: "body data.extra", Kind: Added, New: `{"k":1}`},
+				{Path: "body data.req", Kind: Same, Old: `"a"`, New: `"a"`},
+				{Path: "body items.0.id", Kind: Changed, Old: `"a"`, New: `"x"`},
+				{Path: "body items.1.id", Kind: Removed, Old: `"b"`},
+			}},
+		{name: "escaped dot in a key", old: jsonResp(200, `{"meta":{"a.b":1}}`), new: jsonResp(200, `{"meta":{"a.b":2}}`),
+			opts: DiffOptions{Ignore: []string{`meta.a\.b`}},
+			want: []Change{{Path: `body meta.a\.b`, Kind: Changed, Old: "1", New: "2"}}},
+		{name: "listed headers", old: jsonResp(200, `{}`, "X-Version", "1", "X-Trace", "t"), new: jsonResp(200, `{}`, "X-Version", "2"),
+			opts: DiffOptions{IgnoreHeaders: []string{"x-version", "X-Trace", "x-absent"}},
+			want: []Change{{Path: "header X-Version", Kind: Changed, Old: "1", New: "2"}, {Path: "header X-Trace", Kind: Removed, Old: "t"}}},
+		{name: "text bodies have no paths", old: textResp("a"), new: textResp("b"), opts: DiffOptions{Ignore: []string{"a"}}},
+		{name: "no response", old: jsonResp(200, `{"a":1}`), opts: DiffOptions{Ignore: []string{"a"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := newDiffer(tc.opts).ignoredValues(tc.old, tc.new)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("ignoredValues (-want +got):\n%s", diff)
+			}
+			// What is ignored never shows among the changes.
+			changes, _ := Compare(tc.old, tc.new, tc.opts)
+			for _, c := range changes {
+				for _, ig := range got {
+					if c.Path == ig.Path {
+						t.Errorf("%s is both changed and ignored", c.Path)
+					}
+				}
+			}
+		})
+	}
+}

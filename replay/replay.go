@@ -149,6 +149,10 @@ type Result struct {
 	// Error says why the replay failed.
 	Error   string   `json:"error,omitempty"`
 	Changes []Change `json:"changes,omitempty"`
+	// Ignored lists what the diff's Ignore paths and IgnoreHeaders left
+	// out, with both values, so that a diff view can show them greyed (see
+	// differ.ignoredValues). It is empty when no ignore rule matched.
+	Ignored []Change `json:"ignored,omitempty"`
 	// Notes say what was not compared, or could not be recorded.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -553,6 +557,7 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 	} else {
 		res.Status = rec.Response.Status
 		res.Changes, res.Notes = r.diff.compare(ex.Response, rec.Response)
+		res.Ignored = r.diff.ignoredValues(ex.Response, rec.Response)
 		if rec.Response.Truncated {
 			res.Notes = append(res.Notes, fmt.Sprintf("the replayed body was cut at %d of %d bytes", len(rec.Response.Body), rec.Response.Size))
 		}
