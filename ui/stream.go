@@ -1,11 +1,14 @@
 package ui
 
 import (
+	"bufio"
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -56,17 +59,18 @@ func Stream(cfg StreamConfig) http.Handler {
 				return
 			}
 		}
-		conn, err := up.Upgrade(w, r, nil)
+		hw := &hijackWriter{ResponseWriter: w}
+		conn, err := up.Upgrade(hw, r, nil)
 		if err != nil {
 			return // the upgrader has answered
 		}
 		// A small kernel send buffer makes a slow reader show as a full
 		// queue here (and get a resync) instead of megabytes of backlog
 		// hidden in the socket.
-		if tc, ok := conn.UnderlyingConn().(interface{ SetWriteBuffer(int) error }); ok {
+		if tc, ok := hw.conn.Conn.(interface{ SetWriteBuffer(int) error }); ok {
 			_ = tc.SetWriteBuffer(sendBuffer)
 		}
-		serveStream(r.Context(), cfg, conn, bin)
+		serveStream(r.Context(), cfg, conn, hw.conn, bin)
 	})
 }
 
@@ -81,7 +85,10 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
-func serveStream(ctx context.Context, cfg StreamConfig, conn *websocket.Conn, bin string) {
+// maxBurst bounds how many queued events go out in one write.
+const maxBurst = 256
+
+func serveStream(ctx context.Context, cfg StreamConfig, conn *websocket.Conn, bc *batchConn, bin string) {
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -129,7 +136,21 @@ func serveStream(ctx context.Context, cfg StreamConfig, conn *websocket.Conn, bi
 			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "resync"), time.Now().Add(time.Second))
 			return
 		case ev := <-sub.C():
-			if !write(websocket.TextMessage, ev.Encoded()) {
+			// Under load events queue up: send what is queued in one
+			// write instead of a syscall (and a wakeup of the client)
+			// each.
+			bc.hold()
+			ok := write(websocket.TextMessage, ev.Encoded())
+		burst:
+			for n := 1; ok && n < maxBurst; n++ {
+				select {
+				case ev := <-sub.C():
+					ok = write(websocket.TextMessage, ev.Encoded())
+				default:
+					break burst
+				}
+			}
+			if bc.flush() != nil || !ok {
 				return
 			}
 		case <-ping.C:
@@ -138,4 +159,63 @@ func serveStream(ctx context.Context, cfg StreamConfig, conn *websocket.Conn, bi
 			}
 		}
 	}
+}
+
+// hijackWriter hands the websocket upgrader a batchConn around the
+// hijacked connection.
+type hijackWriter struct {
+	http.ResponseWriter
+	conn *batchConn
+}
+
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	w.conn = &batchConn{Conn: c}
+	return w.conn, rw, nil
+}
+
+// batchConn collects the frames written between hold and flush and sends
+// them in one write. Outside that it writes through. Writes may come from
+// the stream's writer and from the websocket reader (pongs) at once.
+type batchConn struct {
+	net.Conn
+	mu      sync.Mutex
+	holding bool
+	buf     []byte
+}
+
+func (c *batchConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.holding {
+		c.buf = append(c.buf, p...)
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *batchConn) hold() {
+	c.mu.Lock()
+	c.holding = true
+	c.mu.Unlock()
+}
+
+// flush sends what was held, under the write deadline the last frame set.
+func (c *batchConn) flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.holding = false
+	if len(c.buf) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(c.buf)
+	if cap(c.buf) > 1<<20 {
+		c.buf = nil // a rare huge burst does not pin its buffer
+	} else {
+		c.buf = c.buf[:0]
+	}
+	return err
 }
