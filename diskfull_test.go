@@ -80,9 +80,15 @@ func TestDiskFull(t *testing.T) {
 
 	var up atomic.Bool
 	var smu sync.Mutex
-	seen := map[string]int{}
+	seen := map[string]int{}             // deliveries answered 200, by invocation
+	tries := map[string]int{}            // every request, by invocation
+	var diskFull, triedFull atomic.Int64 // diskFull is 1 while the disk is full
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
+		smu.Lock()
+		tries[r.Header.Get(emit.HeaderInvocation)]++
+		smu.Unlock()
+		triedFull.Add(diskFull.Load())
 		if !up.Load() {
 			w.Header().Set("Retry-After", "1")
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -158,6 +164,7 @@ subscriptions:
 
 	filler := filepath.Join(mnt, "filler")
 	n := fill(t, filler)
+	diskFull.Store(1)
 	t.Logf("filled the tmpfs with %d bytes", n)
 
 	// Capture: 503 with Retry-After once the store cannot write.
@@ -220,6 +227,7 @@ subscriptions:
 	time.Sleep(2500 * time.Millisecond)
 
 	// Space returns: capture recovers by itself.
+	diskFull.Store(0)
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
@@ -274,6 +282,37 @@ subscriptions:
 			t.Logf("invocation %s: %s", id, b)
 		}
 	}
+	// Every attempt is in the activity log, those made while the disk was
+	// full too (their records waited in memory until space returned).
+	if triedFull.Load() == 0 {
+		t.Errorf("no attempt was made while the disk was full; the test proves nothing about them")
+	}
+	logDeadline := time.Now().Add(15 * time.Second)
+	for id := range invs {
+		var got struct {
+			Invocation struct {
+				Attempts int `json:"attempt_count"`
+				History  []struct {
+					N int `json:"attempt"`
+				} `json:"attempts"`
+			} `json:"invocation"`
+		}
+		for {
+			s.getJSON(t, "/api/invocations/"+id, &got)
+			smu.Lock()
+			want := tries[id]
+			smu.Unlock()
+			if len(got.Invocation.History) == want || time.Now().After(logDeadline) {
+				if len(got.Invocation.History) != want || got.Invocation.Attempts != want {
+					t.Errorf("invocation %s: the sink got %d attempts, the activity log has %d (attempt_count %d)", id, want, len(got.Invocation.History), got.Invocation.Attempts)
+				}
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	t.Logf("%d attempts made while the disk was full", triedFull.Load())
+
 	var stats emit.Stats
 	s.getJSON(t, "/api/emit/stats", &stats)
 	t.Logf("%d captures acknowledged, %d invocations queued; emit stats %+v", len(stored), len(invs), stats)

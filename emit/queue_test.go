@@ -1,0 +1,218 @@
+package emit
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestZendeskHeaders checks the headers Zendesk sends with every webhook
+// request ("Anatomy of a webhook request"): x-zendesk-account-id,
+// x-zendesk-webhook-id, x-zendesk-webhook-invocation-id and the signature
+// pair, with the invocation id the same on a retry.
+func TestZendeskHeaders(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, seq(status(409), status(200)))
+	yaml := "webhooks:\n  - id: support-bot\n    endpoint: " + s.URL + "\n    signing: {scheme: zendesk, secret: c2VjcmV0}\n" +
+		"subscriptions:\n  - webhook: support-bot\n    events: [test.*]\n"
+	te := newEnv(t, yaml, nil, func(o *Options) { o.AccountID = 123456 })
+	q := te.emit("test.headers", `{}`)
+	inv, _ := te.drive(q[0].ID)
+	if inv.Attempts != 2 {
+		t.Fatalf("attempts = %d, want 2", inv.Attempts)
+	}
+	for i, r := range s.got() {
+		for name, want := range map[string]string{
+			"X-Zendesk-Account-Id":                  "123456",
+			"X-Zendesk-Webhook-Id":                  "support-bot",
+			"X-Zendesk-Webhook-Invocation-Id":       inv.ID,
+			"X-Zendesk-Webhook-Signature":           "",
+			"X-Zendesk-Webhook-Signature-Timestamp": "",
+		} {
+			got, ok := r.Header[name]
+			if !ok || len(got) != 1 || got[0] == "" || want != "" && got[0] != want {
+				t.Errorf("attempt %d: %s = %q, want %q (once)", i+1, name, got, want)
+			}
+		}
+	}
+	// Other schemes do not pretend to be Zendesk.
+	s2 := newSink(t, status(200))
+	te2 := newEnv(t, hookYAML("plain", s2.URL, ""), nil)
+	te2.drive(te2.emit("test.headers", `{}`)[0].ID)
+	for name := range s2.got()[0].Header {
+		if len(name) > 10 && http.CanonicalHeaderKey(name[:10]) == "X-Zendesk-" {
+			t.Errorf("scheme none sent %s", name)
+		}
+	}
+}
+
+// TestMemoryQueueOverflow queues more invocations than a lane keeps in
+// memory, in one call and with a lane that is already running: every one
+// is delivered exactly once, the rest read from the database.
+func TestMemoryQueueOverflow(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	te := newEnv(t, hookYAML("hook", s.URL, ""), nil, func(o *Options) { o.Memory, o.Dir = false, t.TempDir() })
+	// One small batch first, so that the lane is in memory mode.
+	te.emit("test.first", `{}`)
+	waitFor(t, "the first delivery", func() bool { return s.count() == 1 })
+	n := memQueueCap + 100
+	evs := make([]Event, n)
+	for i := range evs {
+		evs[i] = Event{Type: "test.many", Data: json.RawMessage(`{"i":` + strconv.Itoa(i) + `}`)}
+	}
+	if _, err := te.e.Emit(context.Background(), evs...); err != nil {
+		t.Fatal(err)
+	}
+	// Thousands of deliveries: longer than waitFor allows under -race.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		st, _ := te.e.Stats(context.Background())
+		if st.ByStatus[InvocationSuccess] == int64(n+1) && st.Queued == 0 && st.InFlight == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not all delivered: %+v", st)
+		}
+	}
+	seen := map[string]int{}
+	for _, r := range s.got() {
+		seen[r.Header.Get(HeaderInvocation)]++
+	}
+	if len(seen) != n+1 {
+		t.Errorf("%d distinct invocations delivered, want %d", len(seen), n+1)
+	}
+	for id, c := range seen {
+		if c != 1 {
+			t.Errorf("invocation %s delivered %d times", id, c)
+		}
+	}
+}
+
+// TestStatsEveryStatus: GET /api/emit/stats lists every status, zeros
+// included, so that a client that decodes each poll into the same map (as
+// the soak bench did) never keeps a count from an earlier poll — the stray
+// "pending: 1" after the soak.
+func TestStatsEveryStatus(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	te := newEnv(t, hookYAML("hook", s.URL, "rate_limit: 1/h"), nil)
+	srv := httptest.NewServer(te.e.Handler())
+	defer srv.Close()
+	c := apiClient{t: t, base: srv.URL}
+	var st Stats
+	te.emit("test.a", `{}`)
+	te.emit("test.b", `{}`) // held by the rate limit
+	waitFor(t, "one delivered, one waiting", func() bool {
+		c.do("GET", "/api/emit/stats", nil, &st)
+		return st.ByStatus[InvocationSuccess] == 1 && st.Queued == 1 && st.InFlight == 0
+	})
+	if len(st.ByStatus) != len(invocationStatuses) {
+		t.Errorf("by_status has %d statuses, want all %d: %v", len(st.ByStatus), len(invocationStatuses), st.ByStatus)
+	}
+	if st.ByStatus[InvocationPending]+st.ByStatus[InvocationThrottled] != 1 {
+		t.Fatalf("by_status %v, want 1 pending or throttled", st.ByStatus)
+	}
+	// Lift the limit so that the waiting one goes out.
+	te.setConfig(hookYAML("hook", s.URL, ""))
+	waitFor(t, "both delivered", func() bool {
+		c.do("GET", "/api/emit/stats", nil, &st) // the same map as before
+		return st.ByStatus[InvocationSuccess] == 2
+	})
+	if st.ByStatus[InvocationPending] != 0 || st.ByStatus[InvocationThrottled] != 0 || st.Queued != 0 {
+		t.Errorf("after every delivery, decoding into the same map: %v queued %d", st.ByStatus, st.Queued)
+	}
+}
+
+// TestWebhookStats checks the stats of GET /api/webhooks and
+// GET /api/webhooks/{id}: final counts by status and the success rate,
+// null before any; the same after a restart (rebuilt from the database),
+// and following a redelivery.
+func TestWebhookStats(t *testing.T) {
+	t.Parallel()
+	ok := newSink(t, status(200))
+	bad := newSink(t, status(500))
+	yaml := "webhooks:\n  - id: good\n    endpoint: " + ok.URL + "\n    signing: {scheme: none}\n" +
+		"  - id: bad\n    endpoint: " + bad.URL + "\n    signing: {scheme: none}\n" +
+		"  - id: idle\n    endpoint: " + ok.URL + "\n    signing: {scheme: none}\n" +
+		"subscriptions:\n  - webhook: good\n    events: [test.*]\n  - webhook: bad\n    events: [test.*]\n  - webhook: idle\n    events: [other.*]\n"
+	dir := t.TempDir()
+	te := newEnv(t, yaml, nil, func(o *Options) { o.Memory, o.Dir = false, dir })
+	var badIDs []string
+	for range 3 {
+		for _, q := range te.emit("test.x", `{}`) {
+			if q.WebhookID == "bad" {
+				badIDs = append(badIDs, q.ID)
+			}
+		}
+	}
+	waitFor(t, "six final", func() bool {
+		st, _ := te.e.Stats(context.Background())
+		return st.ByStatus[InvocationSuccess] == 3 && st.ByStatus[InvocationServerError] == 3 && st.InFlight == 0
+	})
+	srv := httptest.NewServer(te.e.Handler())
+	defer srv.Close()
+	c := apiClient{t: t, base: srv.URL}
+	type view struct {
+		ID    string       `json:"id"`
+		Stats WebhookStats `json:"stats"`
+	}
+	check := func(when string, want map[string][2]int64) {
+		t.Helper()
+		var list struct{ Webhooks []view }
+		c.do("GET", "/api/webhooks", nil, &list)
+		if len(list.Webhooks) != 3 {
+			t.Fatalf("%s: %d webhooks", when, len(list.Webhooks))
+		}
+		for _, v := range list.Webhooks {
+			var one struct{ Webhook view }
+			c.do("GET", "/api/webhooks/"+v.ID, nil, &one)
+			for _, got := range []WebhookStats{v.Stats, one.Webhook.Stats} {
+				w := want[v.ID]
+				if got.ByStatus[InvocationSuccess] != w[0] || got.Total != w[1] {
+					t.Errorf("%s: %s stats %+v, want success %d of %d", when, v.ID, got, w[0], w[1])
+				}
+				switch {
+				case w[1] == 0 && got.SuccessRate != nil:
+					t.Errorf("%s: %s success_rate %v, want null", when, v.ID, *got.SuccessRate)
+				case w[1] > 0 && (got.SuccessRate == nil || *got.SuccessRate != float64(w[0])/float64(w[1])):
+					t.Errorf("%s: %s success_rate %v, want %v", when, v.ID, got.SuccessRate, float64(w[0])/float64(w[1]))
+				}
+				if _, ok := got.ByStatus[InvocationTimeout]; !ok {
+					t.Errorf("%s: %s by_status lacks timeout: %v", when, v.ID, got.ByStatus)
+				}
+			}
+		}
+	}
+	want := map[string][2]int64{"good": {3, 3}, "bad": {0, 3}, "idle": {0, 0}}
+	check("live", want)
+	var raw struct {
+		Webhook struct{ Stats map[string]any }
+	}
+	c.do("GET", "/api/webhooks/idle", nil, &raw)
+	if v, ok := raw.Webhook.Stats["success_rate"]; !ok || v != nil {
+		t.Errorf("idle success_rate = %v (present %v), want null", v, ok)
+	}
+
+	// A redelivery takes the invocation out of the final counts until it
+	// ends again.
+	if _, err := te.e.Redeliver(context.Background(), badIDs[0]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the redelivery", func() bool {
+		inv, _ := te.e.Invocation(context.Background(), badIDs[0])
+		return inv != nil && inv.Attempts == 2 && inv.NextAt == nil
+	})
+	check("after a redelivery", want)
+
+	// Reopened, the counts come from the database.
+	e2 := openAt(t, dir, yaml, newFakeClock())
+	defer e2.Close()
+	srv2 := httptest.NewServer(e2.Handler())
+	defer srv2.Close()
+	c = apiClient{t: t, base: srv2.URL}
+	check("reopened", want)
+}
