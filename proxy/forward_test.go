@@ -175,17 +175,7 @@ func TestMITM(t *testing.T) {
 	up.EnableHTTP2 = true
 	up.StartTLS()
 	defer up.Close()
-	ca, err := proxy.LoadOrCreateCA(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	upstreamRoots := poolOf(up.Certificate())
-	pu, rec := startForward(t, func(o *proxy.Options) {
-		o.CA = ca
-		tr := proxy.NewTransport()
-		tr.TLSClientConfig = &tls.Config{RootCAs: upstreamRoots} // verified, against the test upstream's CA
-		o.Transport = tr
-	})
+	pu, rec, ca := startMITM(t, up.Certificate())
 	host := strings.TrimPrefix(up.URL, "https://")
 
 	for _, tc := range []struct {

@@ -2,9 +2,11 @@ package proxy_test
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -20,34 +22,9 @@ import (
 // recorded with its frames counted.
 func TestMITMWebsocket(t *testing.T) {
 	t.Parallel()
-	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		for {
-			kind, msg, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := c.WriteMessage(kind, append([]byte("echo: "), msg...)); err != nil {
-				return
-			}
-		}
-	}))
+	up := httptest.NewTLSServer(http.HandlerFunc(wsEcho))
 	defer up.Close()
-	ca, err := proxy.LoadOrCreateCA(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	upstreamRoots := poolOf(up.Certificate())
-	pu, rec := startForward(t, func(o *proxy.Options) {
-		o.CA = ca
-		tr := proxy.NewTransport()
-		tr.TLSClientConfig = &tls.Config{RootCAs: upstreamRoots}
-		o.Transport = tr
-	})
+	pu, rec, ca := startMITM(t, up.Certificate())
 	d := websocket.Dialer{
 		Proxy:            http.ProxyURL(pu),
 		TLSClientConfig:  &tls.Config{RootCAs: poolOf(ca.Certificate())},
@@ -99,4 +76,41 @@ func TestMITMWebsocket(t *testing.T) {
 		}
 		return
 	}
+}
+
+// wsEcho is a websocket upstream that answers each message with "echo: "
+// and the message.
+func wsEcho(w http.ResponseWriter, r *http.Request) {
+	c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	for {
+		kind, msg, err := c.ReadMessage()
+		if err != nil {
+			return
+		}
+		if err := c.WriteMessage(kind, append([]byte("echo: "), msg...)); err != nil {
+			return
+		}
+	}
+}
+
+// startMITM runs a forward proxy that intercepts HTTPS with a new CA and
+// verifies upstreams against upstreamCert.
+func startMITM(t *testing.T, upstreamCert *x509.Certificate) (*url.URL, *recorder, *proxy.CA) {
+	t.Helper()
+	ca, err := proxy.LoadOrCreateCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := poolOf(upstreamCert)
+	pu, rec := startForward(t, func(o *proxy.Options) {
+		o.CA = ca
+		tr := proxy.NewTransport()
+		tr.TLSClientConfig = &tls.Config{RootCAs: roots} // verified, against the test upstream's CA
+		o.Transport = tr
+	})
+	return pu, rec, ca
 }

@@ -198,22 +198,7 @@ func TestReverseFlushesServerSentEvents(t *testing.T) {
 
 func TestReverseWebsocket(t *testing.T) {
 	t.Parallel()
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		for {
-			kind, msg, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := c.WriteMessage(kind, append([]byte("echo: "), msg...)); err != nil {
-				return
-			}
-		}
-	}))
+	up := httptest.NewServer(http.HandlerFunc(wsEcho))
 	defer up.Close()
 	srv, rec := start(t, up.URL, nil)
 	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", nil)
