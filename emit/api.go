@@ -324,6 +324,9 @@ func (e *Emitter) handleEvents(w http.ResponseWriter, r *http.Request) {
 		e.writeError(w, r, &ValidationError{List: []FieldError{{Field: "type", Msg: "no event: want {\"type\": \"ticket.created\", \"data\": {...}}"}}})
 		return
 	}
+	for i := range events {
+		events[i].parsed = true
+	}
 	queued, err := e.Emit(r.Context(), events...)
 	if err != nil {
 		e.writeError(w, r, err)

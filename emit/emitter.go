@@ -328,10 +328,11 @@ type Queued struct {
 	Error     string `json:"error,omitempty"`
 }
 
-// isJSONObject reports whether b is one valid JSON object.
-func isJSONObject(b []byte) bool {
+// isJSONObject reports whether b is one valid JSON object; valid says it
+// is valid JSON already.
+func isJSONObject(b []byte, valid bool) bool {
 	b = bytes.TrimLeft(b, " \t\r\n")
-	return len(b) > 0 && b[0] == '{' && json.Valid(b)
+	return len(b) > 0 && b[0] == '{' && (valid || json.Valid(b))
 }
 
 // normalizeEvent fills the id, time and subject of ev and checks it.
@@ -342,7 +343,7 @@ func (e *Emitter) normalizeEvent(ev *Event, now time.Time) error {
 	if len(ev.Data) == 0 || string(ev.Data) == "null" {
 		ev.Data = json.RawMessage(`{}`)
 	}
-	if !isJSONObject(ev.Data) {
+	if !isJSONObject(ev.Data, ev.parsed) {
 		return &ValidationError{List: []FieldError{{Field: "data", Msg: "data must be a JSON object"}}}
 	}
 	if ev.ID == "" {

@@ -159,6 +159,8 @@ type Event struct {
 	Changes json.RawMessage `json:"event,omitempty"`
 
 	depth int
+	// parsed: Data came through encoding/json already (it is valid JSON).
+	parsed bool
 }
 
 // checkEventType returns why t cannot be an event type, or "".

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -190,6 +191,28 @@ func TestRebase(t *testing.T) {
 	for _, tt := range tests {
 		if got := rebase(tt.stored, tt.old, tt.cur); got != tt.want {
 			t.Errorf("rebase(%q, %q, %q) = %q, want %q", tt.stored, tt.old, tt.cur, got, tt.want)
+		}
+	}
+}
+
+// TestDecodeDataMatchesEncodingJSON: the gjson walk gives what
+// encoding/json with plain numbers gives.
+func TestDecodeDataMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{
+		`{"ticket": {"id": 35436, "big": 9007199254740993, "neg": -7, "f": 1.5, "e": 1e3, "z": 0.0, "s": "a \"q\" \u00e9\n\t</x>", "t": true, "n": null,
+		  "arr": [1, "two", [3], {"four": 4}], "empty": {}, "none": []}, "dup": 1, "dup": 2, "esc\u0041key": "v", "emoji": "\ud83d\ude00"}`,
+		`{}`, `{"a": [], "b": {"c": {"d": {}}}}`,
+	} {
+		dec := json.NewDecoder(strings.NewReader(in))
+		dec.UseNumber()
+		var want any
+		if err := dec.Decode(&want); err != nil {
+			t.Fatal(err)
+		}
+		want = plainNumbers(want)
+		if got := decodeData([]byte(in)); !reflect.DeepEqual(got, want) {
+			t.Errorf("decodeData(%s)\n got %#v\nwant %#v", in, got, want)
 		}
 	}
 }
