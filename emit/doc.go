@@ -70,7 +70,12 @@
 //	ok := hmac.Equal([]byte(want), []byte(r.Header.Get("X-Zendesk-Webhook-Signature")))
 //
 // and de-duplicates on X-Zendesk-Webhook-Invocation-Id (the same on every
-// retry of one invocation).
+// retry of one invocation). As Zendesk does, every zendesk-signed request
+// also carries X-Zendesk-Account-Id (Options.AccountID) and
+// X-Zendesk-Webhook-Id; every request carries hooklab's own
+// X-Hooklab-Webhook-Id, X-Hooklab-Invocation-Id and X-Hooklab-Attempt
+// (the invocation header keeps a webhook aimed at hooklab's own capture
+// port from looping).
 //
 // # Benchmarks
 //
@@ -88,7 +93,7 @@
 //
 // Handler serves (mount every prefix of [Prefixes] on the API listener):
 //
-//	GET    /api/webhooks                       list webhooks (secrets redacted)
+//	GET    /api/webhooks                       list webhooks (secrets redacted), each with stats
 //	POST   /api/webhooks                       create a webhook
 //	POST   /api/webhooks/test                  test-send an unsaved definition
 //	GET    /api/webhooks/{id}                  one webhook
@@ -104,6 +109,30 @@
 //	POST   /api/invocations/retry              redeliver finished, unsuccessful invocations in a range
 //	POST   /api/events                         post an event (or a JSON list of events)
 //	GET    /api/emit/stats                     invocation counts by status (benchmarks poll this)
+//
+// Each webhook in GET /api/webhooks and GET /api/webhooks/{id} has
+// "stats": {"by_status": {"success": n, "failed": n, "timeout": n,
+// "client_error": n, "server_error": n}, "total": n, "success_rate": 0..1
+// or null}: its finished invocations over the retention window, from
+// counts kept in memory (rebuilt from the database at start).
+//
+// # Delivery and durability
+//
+// An invocation is written to the database before it is attempted, and
+// POST /api/events answers once its invocations are committed (WAL,
+// synchronous=NORMAL: they survive a crash of the process). Each lane
+// keeps up to 1,024 queued invocations in memory, handed over when they
+// are written and when a retry is recorded, so that it does not read the
+// queue back; beyond that, at start and after a redelivery it reads due
+// invocations from the database. An attempt's record (the attempt row and
+// the invocation's new state, one transaction) and its exchange are
+// written at once, group-committed with other writes. When the disk is
+// full, new events are refused (503, "database or disk is full"); attempts
+// already made keep their records in memory and are written when space
+// returns, and the lane makes no new attempt meanwhile. If hooklab stops
+// before space returns, those attempts are missing from the activity log
+// and their invocations, still queued, are attempted again at the next
+// start (at least once).
 //
 // # Errors
 //

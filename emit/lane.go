@@ -65,7 +65,7 @@ type lane struct {
 
 // memQueueCap bounds the invocations a lane keeps in memory; beyond it the
 // queue stays on disk only.
-const memQueueCap = 2048
+const memQueueCap = 1024
 
 // invHeap is a min-heap of invocations by due time.
 type invHeap []*Invocation
