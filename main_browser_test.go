@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/tracing"
 	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
@@ -278,6 +279,9 @@ func TestBrowser(t *testing.T) {
 		{"FilterInURL", testBrowserFilterInURL},
 		{"EditAndResend", testBrowserEditAndResend},
 		{"WebhookForm", testBrowserWebhookForm},
+		{"ReplayIgnoredGreyed", testBrowserReplayIgnoredGreyed},
+		{"LargeBody", testBrowserLargeBody},
+		{"RevealRedacted", testBrowserRevealRedacted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
@@ -705,7 +709,13 @@ func testBrowserEditAndResend(t *testing.T, p *browserPage) {
 
 func testBrowserWebhookForm(t *testing.T, p *browserPage) {
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
+		if bytes.Contains(body, []byte("fail-me")) {
+			w.WriteHeader(http.StatusBadRequest) // final: client_error, no retries
+			io.WriteString(w, `{"refused":true}`)
+			return
+		}
 		w.WriteHeader(http.StatusAccepted)
 		fmt.Fprintf(w, `{"received":%q}`, r.Header.Get("X-Team"))
 	}))
@@ -717,14 +727,49 @@ func testBrowserWebhookForm(t *testing.T, p *browserPage) {
 	p.do(t, "new webhook", chromedp.Click(chromedp.CSS("#webhook-new")))
 	p.waitFor(t, "the form shows", `document.querySelector('#wh-endpoint')`, 5*time.Second)
 	p.do(t, "fill the form", setInput("#wh-id", "browser-hook"), setInput("#wh-endpoint", receiver.URL+"/hooks"),
-		setInput("#wh-custom_headers", "X-Forwarded-For: 1.2.3.4"))
+		setInput("#wh-subscriptions", "ticket.created"), setInput("#wh-custom_headers", "X-Forwarded-For: 1.2.3.4"))
+
+	// Live validation: the API's message shows by the headers while typing,
+	// without saving.
+	p.waitFor(t, "the API's header validation error shows by the headers as the user types",
+		`document.querySelector('[data-field="custom_headers"] .field-error')?.textContent.toLowerCase().includes('x-forwarded')`, 5*time.Second)
+	live := evalIn[string](t, p, `document.querySelector('[data-field="custom_headers"] .field-error').textContent`)
+	resp, body := s.api(t, http.MethodPost, "/api/webhooks/validate", strings.NewReader(`{"id":"browser-hook","endpoint":`+jsQuote(receiver.URL+"/hooks")+`,"custom_headers":{"X-Forwarded-For":"1.2.3.4"}}`))
+	var verdict struct {
+		Errors []struct{ Field, Error string } `json:"errors"`
+	}
+	if err := json.Unmarshal(body, &verdict); err != nil || resp.StatusCode != http.StatusBadRequest || len(verdict.Errors) == 0 {
+		t.Fatalf("validate: %d %s", resp.StatusCode, body)
+	}
+	if want := verdict.Errors[0].Field + ": " + verdict.Errors[0].Error; live != want {
+		p.fatalf(t, "the form says %q, the API %q", live, want)
+	}
+	var hooks struct {
+		Webhooks []struct{ ID string } `json:"webhooks"`
+	}
+	s.getJSON(t, "/api/webhooks", &hooks)
+	if len(hooks.Webhooks) != 0 {
+		p.fatalf(t, "live validation created webhooks: %+v", hooks.Webhooks)
+	}
+
 	p.do(t, "save", chromedp.Click(chromedp.CSS("#wh-save")))
-	p.waitFor(t, "the API's header validation error shows by the headers",
+	p.waitFor(t, "saving shows the API's header validation error by the headers",
 		`document.querySelector('[data-field="custom_headers"] .field-error')?.textContent.toLowerCase().includes('x-forwarded')`, 5*time.Second)
 
 	p.do(t, "fix the header", setInput("#wh-custom_headers", "X-Team: support"))
+	p.waitFor(t, "the error goes as the header is fixed",
+		`document.querySelector('#webhook-form').dataset.validation === 'ok' && document.querySelector('[data-field="custom_headers"] .field-error').textContent === ''`, 5*time.Second)
 	p.do(t, "save again", chromedp.Click(chromedp.CSS("#wh-save")))
 	p.waitFor(t, "the saved webhook opens", `location.hash === '#/webhooks/browser-hook' && document.querySelector('#wh-test-send')`, 5*time.Second)
+
+	// Editing validates too, without complaining that the id exists.
+	p.waitFor(t, "the edit form shows", `document.querySelector('#wh-name') && document.querySelector('#webhook-form').dataset.keep === 'webhooks/browser-hook'`, 5*time.Second)
+	p.do(t, "rename", setInput("#wh-name", "Browser hook"))
+	p.waitFor(t, "the edit validates clean", `document.querySelector('#webhook-form').dataset.validation === 'ok'`, 5*time.Second)
+	if msgs := evalIn[string](t, p, `[...document.querySelectorAll('#webhook-form .field-error')].map((e) => e.textContent).join('') + document.querySelector('#wh-form-error').textContent`); msgs != "" {
+		p.fatalf(t, "editing shows errors: %q", msgs)
+	}
+
 	p.do(t, "test send", chromedp.Click(chromedp.CSS("#wh-test-send")))
 	p.waitFor(t, "the test send shows the response", `document.querySelector('#wh-test-result .test-response')?.textContent.includes('"received":"support"')`, 10*time.Second)
 	if got := evalIn[string](t, p, `document.querySelector('#wh-test-result .test-response').textContent.split('\n')[0]`); got != "202" {
@@ -733,6 +778,203 @@ func testBrowserWebhookForm(t *testing.T, p *browserPage) {
 	if got := evalIn[string](t, p, `document.querySelector('#wh-test-result .test-request').textContent`); !strings.Contains(got, "X-Team: support") {
 		p.fatalf(t, "the request sent lacks the custom header:\n%s", got)
 	}
+
+	// Two events: one delivered, one refused. The list shows 50 %, counts on hover.
+	for _, ev := range []string{`{"type":"ticket.created","data":{"n":1}}`, `{"type":"ticket.created","data":{"n":2,"note":"fail-me"}}`} {
+		if resp, body := s.api(t, http.MethodPost, "/api/events", strings.NewReader(ev)); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("POST /api/events: %d %s", resp.StatusCode, body)
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var inv struct {
+			Invocations []struct{ Status string } `json:"invocations"`
+		}
+		s.getJSON(t, "/api/webhooks/browser-hook/invocations", &inv)
+		final := 0
+		for _, x := range inv.Invocations {
+			if x.Status == "success" || x.Status == "client_error" {
+				final++
+			}
+		}
+		if final == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the two invocations did not finish: %+v", inv)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.do(t, "back to the list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/webhooks'`))
+	const rate = `document.querySelector('.webhook-row[data-id="browser-hook"] .webhook-rate')`
+	p.waitFor(t, "the list shows the success rate", rate+`?.textContent === '50%'`, 10*time.Second)
+	if title := evalIn[string](t, p, rate+`.title`); !strings.Contains(title, "1 of 2 finished invocations succeeded") {
+		p.fatalf(t, "the success rate's tooltip is %q", title)
+	}
+}
+
+func testBrowserReplayIgnoredGreyed(t *testing.T, p *browserPage) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true,"id":"another-id","bin":"elsewhere"}`)
+	}))
+	t.Cleanup(target.Close)
+	s := startServer(t, "--memory")
+	id := browserCapture(t, s.Capture, "/b/greyed/hooks", `{"n":1}`)
+	resp, body := s.api(t, http.MethodPost, "/api/replay", strings.NewReader(`{"ids":[`+jsQuote(id)+`],"target":`+jsQuote(target.URL)+`,"diff":{"ignore":["id"]}}`))
+	var run struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &run); err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /api/replay: %d %s", resp.StatusCode, body)
+	}
+	p.openUI(t, s.UI+"#/replays/"+run.ID)
+	p.waitFor(t, "the run's result shows", `document.querySelector('.run-result .diff-row')`, 10*time.Second)
+	p.waitFor(t, "the run is done", `document.querySelector('.view-replay p')?.textContent.startsWith('done')`, 10*time.Second)
+	rows := evalIn[[]map[string]string](t, p, `[...document.querySelectorAll('.run-result .diff-row')].map((r) => ({
+		path: r.dataset.path, ignored: r.dataset.ignored, cls: r.className,
+		opacity: getComputedStyle(r).opacity,
+	}))`)
+	var sawIgnored, sawChange bool
+	for _, r := range rows {
+		switch r["path"] {
+		case "body id":
+			sawIgnored = true
+			if r["ignored"] != "true" || !strings.Contains(r["cls"], "diff-ignored") || r["opacity"] == "1" {
+				p.fatalf(t, "the ignored path is not greyed: %v", r)
+			}
+		case "body bin":
+			sawChange = true
+			if r["ignored"] != "false" || strings.Contains(r["cls"], "diff-ignored") || r["opacity"] != "1" {
+				p.fatalf(t, "a real change looks ignored: %v", r)
+			}
+		}
+	}
+	if !sawIgnored || !sawChange {
+		p.fatalf(t, "want the ignored body id and the changed body bin; rows %v", rows)
+	}
+	if got := evalIn[string](t, p, `document.querySelector('.replay-ignore')?.textContent ?? ''`); !strings.Contains(got, "id") {
+		p.fatalf(t, "the run's ignore paths are not listed: %q", got)
+	}
+	p.do(t, "unified layout", chromedp.Click(chromedp.CSS(`.segmented[aria-label="Diff layout"] button:nth-child(2)`)))
+	p.waitFor(t, "the unified diff greys the ignored path too", `document.querySelector('div.diff-ignored[data-path="body id"]')`, 5*time.Second)
+}
+
+// testBrowserLargeBody opens an exchange with a 5 MiB JSON body: the page
+// keeps answering while it renders (no timing budget beyond a generous
+// 2 s between timer ticks), the tree shows with nested values folded, and
+// unfolding one builds it.
+func testBrowserLargeBody(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	var big bytes.Buffer
+	big.WriteString(`{"meta":{"kind":"bulk","note":"large"},"items":[`)
+	for i := 0; big.Len() < 5<<20; i++ {
+		if i > 0 {
+			big.WriteByte(',')
+		}
+		fmt.Fprintf(&big, `{"id":%d,"name":"item-%d","tags":["a","b","c"],"detail":{"depth":{"deeper":{"value":%d,"text":"lorem ipsum dolor sit amet"}}}}`, i, i, i)
+	}
+	big.WriteString(`]}`)
+	id := browserCapture(t, s.Capture, "/b/large/bulk", big.String())
+	p.openUI(t, s.UI)
+	p.waitFor(t, "the exchange shows", `document.querySelector(`+jsQuote(browserRow(id))+`)`, 5*time.Second)
+
+	// chromedp enables the DevTools Network domain, which makes the page
+	// keep a copy of every response body for the inspector, on the page's
+	// own thread: a cost of the harness (over half a second for 5 MiB on a
+	// busy machine), not of the page a user has. Turn it off for this.
+	if _, err := chromedp.Call(p.ctx, network.Disable, cdp.Empty{}); err != nil {
+		t.Fatalf("Network.disable: %v", err)
+	}
+	// A timer that notes the longest gap between its ticks while the body renders.
+	p.do(t, "start the responsiveness probe", chromedp.Evaluate[chromedp.Void](`(() => {
+		const probe = window.__probe = { maxGap: 0, ticks: 0, stop: false };
+		let last = performance.now();
+		const tick = () => {
+			const now = performance.now();
+			probe.maxGap = Math.max(probe.maxGap, now - last);
+			probe.ticks++;
+			last = now;
+			if (!probe.stop) setTimeout(tick, 20);
+		};
+		setTimeout(tick, 20);
+	})()`))
+	p.do(t, "open it", chromedp.Click(chromedp.CSS(browserRow(id))))
+	p.waitFor(t, "the detail is ready", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(id), 20*time.Second)
+	const pre = `document.querySelector('#detail [data-part="request"] pre.body-json')`
+	p.waitFor(t, "the tree is built", pre+`?.dataset.state === 'ready'`, 20*time.Second)
+	p.waitFor(t, "the timer ticked after the tree", `window.__probe.ticks > 3`, 5*time.Second)
+	probe := evalIn[map[string]float64](t, p, `(() => { window.__probe.stop = true; return { maxGap: window.__probe.maxGap, ticks: window.__probe.ticks }; })()`)
+	t.Logf("5 MiB JSON body: the longest gap between timer ticks while it loaded and rendered was %.0f ms", probe["maxGap"])
+	if probe["maxGap"] > 2000 {
+		p.fatalf(t, "the page froze for %.0f ms while rendering a 5 MiB body", probe["maxGap"])
+	}
+	tree := evalIn[map[string]any](t, p, `(() => {
+		const pre = `+pre+`;
+		return {
+			nodes: pre.querySelectorAll('.j-node').length,
+			folded: pre.querySelectorAll('.j-node.folded[data-lazy]').length,
+			more: !!pre.querySelector('.j-more'),
+			keys: [...pre.querySelectorAll(':scope > .j-node > .j-children > .j-key')].map((k) => k.dataset.path).join(','),
+			text: pre.textContent.length,
+		};
+	})()`)
+	if tree["keys"] != "meta,items" || tree["folded"].(float64) < 1 || tree["more"] != true || tree["text"].(float64) > 1<<20 {
+		p.fatalf(t, "the large tree: %v", tree)
+	}
+	// Unfolding a lazy node builds its members.
+	p.do(t, "unfold the first item", chromedp.Evaluate[chromedp.Void](`(() => {
+		const item = `+pre+`.querySelector('.j-key[data-path="items"]').nextElementSibling.querySelector('.j-children > .j-node');
+		item.querySelector('.j-open').click();
+	})()`))
+	p.waitFor(t, "the first item's keys show", pre+`.querySelector('.j-key[data-path="items.0.detail"]')`, 5*time.Second)
+	// The raw view shows a first part and more on demand.
+	p.do(t, "raw view", chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll('#detail [data-part="request"] .segmented button')].find((b) => b.textContent === 'Raw').click()`))
+	p.waitFor(t, "the raw view shows its first part", `document.querySelector('#detail [data-part="request"] .body-raw pre.chunk')`, 5*time.Second)
+	p.do(t, "show more", chromedp.Click(chromedp.CSS(`#detail [data-part="request"] .chunk-more`)))
+	p.waitFor(t, "a second part shows", `document.querySelectorAll('#detail [data-part="request"] .body-raw pre.chunk').length === 2`, 5*time.Second)
+}
+
+// testBrowserRevealRedacted checks that secret header values show as
+// REDACTED with a Reveal button, that revealing shows them, and that copy
+// as curl and edit-and-resend use the real values.
+func testBrowserRevealRedacted(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI)
+	const token = "Bearer s3cret-token-for-the-browser-test"
+	id := browserCapture(t, s.Capture, "/b/secret/hooks", `{"n":1}`, "Authorization", token)
+	p.waitFor(t, "the exchange shows", `document.querySelector(`+jsQuote(browserRow(id))+`)`, 5*time.Second)
+	p.do(t, "open it", chromedp.Click(chromedp.CSS(browserRow(id))))
+	p.waitFor(t, "the detail is ready", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(id), 5*time.Second)
+	const auth = `document.querySelector('#detail .section-request-headers tr[data-header="authorization"]')`
+	p.waitFor(t, "the authorization header shows", auth, 5*time.Second)
+	if !evalIn[bool](t, p, `(() => { const r = `+auth+`; return !!r.querySelector('.redacted') && !!r.querySelector('button.reveal'); })()`) {
+		// A server that does not redact: nothing to reveal.
+		if got := evalIn[string](t, p, auth+`.querySelector('td').textContent`); !strings.Contains(got, token) {
+			p.fatalf(t, "the authorization header shows %q, neither redacted nor the value", got)
+		}
+		t.Skip("this server does not redact secret headers")
+	}
+	if got := evalIn[string](t, p, auth+`.querySelector('.redacted').textContent`); got != "REDACTED" || strings.Contains(evalIn[string](t, p, `document.querySelector('#detail').textContent`), "s3cret") {
+		p.fatalf(t, "the redacted header shows %q", got)
+	}
+
+	// Copy as curl and edit-and-resend ask for the real values.
+	p.do(t, "watch requests", chromedp.Evaluate[chromedp.Void](`(() => {
+		window.__fetched = [];
+		const f = window.fetch;
+		window.fetch = (u, init) => { window.__fetched.push(String(u)); return f(u, init); };
+	})()`))
+	p.do(t, "copy as curl", chromedp.Click(chromedp.CSS("#copy-curl")))
+	p.waitFor(t, "the curl command is fetched with reveal=1", `window.__fetched.some((u) => u.includes('/curl') && u.includes('reveal=1'))`, 5*time.Second)
+	p.do(t, "press e", chromedp.KeyEvent("e"))
+	p.waitFor(t, "the edit form holds the real token", `document.querySelector('#edit-headers')?.value.includes(`+jsQuote(token)+`)`, 5*time.Second)
+	if strings.Contains(evalIn[string](t, p, `document.querySelector('#detail .section-request-headers').textContent`), "s3cret") {
+		p.fatalf(t, "editing revealed the headers table as well")
+	}
+
+	p.do(t, "reveal", chromedp.Click(chromedp.CSS(`#detail .section-request-headers button.reveal`)))
+	p.waitFor(t, "the value shows after Reveal", auth+`?.querySelector('td').textContent.includes(`+jsQuote(token)+`) && !`+auth+`.querySelector('.redacted')`, 5*time.Second)
 }
 
 // TestUIPerf measures the UI with 100,000 stored exchanges: the first

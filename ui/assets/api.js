@@ -92,19 +92,42 @@ export async function listReplays(signal) {
   return Array.isArray(j) ? j : (j && (j.runs || j.replays)) || [];
 }
 
-/** getExchange returns one whole exchange: the summary fields plus request, response and error. */
-export function getExchange(id, signal) {
-  return call('GET', `/api/exchanges/${encodeURIComponent(id)}`, { signal });
+/**
+ * getExchange returns one whole exchange: the summary fields plus request,
+ * response and error. The server gives secret header values (Authorization,
+ * cookies, API keys) as "REDACTED" and names them in request.redacted and
+ * response.redacted, unless reveal is true (?reveal=1).
+ */
+export function getExchange(id, signal, { reveal = false } = {}) {
+  return call('GET', `/api/exchanges/${encodeURIComponent(id)}`, { signal, query: reveal ? { reveal: 1 } : undefined });
 }
 
-/** curlCommand returns a curl command line that reproduces the request. */
+/**
+ * curlCommand returns a curl command line that reproduces the request,
+ * secrets included (?reveal=1): the command is for resending, which needs
+ * them.
+ */
 export function curlCommand(id) {
-  return call('GET', `/api/exchanges/${encodeURIComponent(id)}/curl`, { as: 'text' });
+  return call('GET', `/api/exchanges/${encodeURIComponent(id)}/curl`, { as: 'text', query: { reveal: 1 } });
 }
 
-/** rawURL is where the request can be downloaded as HTTP/1.1 bytes. */
-export function rawURL(id) {
-  return `/api/exchanges/${encodeURIComponent(id)}/raw`;
+/** rawURL is where the request can be downloaded as HTTP/1.1 bytes (secrets redacted unless reveal). */
+export function rawURL(id, { reveal = false } = {}) {
+  return `/api/exchanges/${encodeURIComponent(id)}/raw${reveal ? '?reveal=1' : ''}`;
+}
+
+/**
+ * redactedNames returns the lower-case names of the headers whose values
+ * the server redacted in part (an exchange's request or response); none
+ * from a server that does not redact.
+ */
+export function redactedNames(part) {
+  return new Set(((part && part.redacted) || []).map((n) => String(n).toLowerCase()));
+}
+
+/** hasRedactions reports whether the server hid any value of exchange x. */
+export function hasRedactions(x) {
+  return !!x && (redactedNames(x.request).size > 0 || redactedNames(x.response).size > 0);
 }
 
 /** deleteExchange deletes one exchange. */

@@ -5,9 +5,17 @@
 import { h, clear, copyText } from './dom.js';
 import * as fmt from './format.js';
 
-const prettyLimit = 4 << 20;     // bytes of JSON we pretty-print at all
-const highlightLimit = 256 << 10; // bytes of JSON we colour token by token
-const hexLimit = 16 << 10;        // bytes shown in the hex dump
+// Large bodies render progressively and never freeze the page: the JSON
+// tree of a body over treeLimit starts with nested values folded (built
+// when unfolded) and long lists cut (more on demand); raw text and hex
+// dumps of a large body show their first chunk and the rest on demand, in
+// blocks laid out one at a time.
+const treeLimit = 256 << 10;  // bytes of JSON shown as a whole tree at once
+const largeBody = 1 << 20;    // bytes from which a body is large
+const chunkSize = 64 << 10;   // characters (or bytes, in hex) a chunk shows
+const hexLimit = 16 << 10;    // bytes shown in the hex dump at first
+const xmlLimit = largeBody;   // bytes of XML we pretty-print at all
+const formRows = 1000;        // form fields listed at most
 
 /**
  * formatJSON re-indents valid JSON text and returns it as tokens
@@ -75,6 +83,19 @@ export function formatJSON(text, indent = '  ') {
   return out;
 }
 
+/** utf8Length returns how many bytes text takes in UTF-8. */
+export function utf8Length(text) {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) { n += 4; i++; } // a surrogate pair
+    else n += 3;
+  }
+  return n;
+}
+
 /** parsesAsJSON reports whether text is one valid JSON value. */
 export function parsesAsJSON(text) {
   const t = text.trimStart();
@@ -92,32 +113,100 @@ export function parsesAsJSON(text) {
 // opening bracket, and each key shows its path (gjson style,
 // ticket.requester.email) and copies it when clicked. Values are shown as
 // they were sent (no re-encoding of numbers or escapes).
-export function jsonTree(text, indent = '  ') {
+//
+// With lazy (for large bodies), objects and arrays deeper than openDepth
+// start folded and their members are built when first unfolded; a list
+// shows chunk members and a button for the next chunk; strings longer than
+// maxString are cut. The work done at once is then proportional to what
+// shows, not to the size of the body.
+export function jsonTree(text, indent = '  ', { lazy = false, openDepth = 1, chunk = 200, maxString = chunkSize } = {}) {
   let i = 0;
   const ws = () => { while (i < text.length && ' \t\n\r'.includes(text[i])) i++; };
   const esc = (k) => k.replace(/[.*?\\|#@]/g, '\\$&');
+  // scanString returns the index after the string that opens at from.
+  const scanString = (from) => {
+    let j = from + 1;
+    for (;;) {
+      const q = text.indexOf('"', j);
+      if (q < 0) return text.length;
+      let b = q - 1;
+      while (text.charCodeAt(b) === 92) b--; // backslashes before the quote
+      if ((q - 1 - b) % 2 === 0) return q + 1;
+      j = q + 1;
+    }
+  };
+  // skipContainer returns the index after the object or array that opens at from.
+  const skipContainer = (from) => {
+    let depth = 0;
+    for (let j = from; j < text.length; j++) {
+      const c = text.charCodeAt(j);
+      if (c === 34) j = scanString(j) - 1;
+      else if (c === 123 || c === 91) depth++;
+      else if ((c === 125 || c === 93) && --depth === 0) return j + 1;
+    }
+    return text.length;
+  };
   const value = (depth, path) => {
     ws();
     const c = text[i];
-    if (c === '{' || c === '[') {
-      const obj = c === '{';
-      const close = obj ? '}' : ']';
-      i++;
-      ws();
-      if (text[i] === close) {
-        i++;
-        return document.createTextNode(c + close);
+    if (c === '{' || c === '[') return container(depth, path);
+    if (c === '"') {
+      const j = scanString(i);
+      const s = text.slice(i, j);
+      i = j;
+      if (lazy && s.length > maxString) {
+        return h('span', { class: 'j-string' }, s.slice(0, maxString),
+          h('span', { class: 'muted j-cut' }, ` … ${(s.length - maxString).toLocaleString('en-US')} more characters (the Raw view and Download have them)`));
       }
-      const node = h('span', { class: 'j-node' });
-      const open = h('span', { class: 'j-open', tabindex: '0', role: 'button', 'aria-expanded': 'true', title: 'Fold / unfold' }, c);
-      const kids = h('span', { class: 'j-children' });
-      let n = 0;
-      for (;;) {
+      return h('span', { class: 'j-string' }, s);
+    }
+    let j = i;
+    while (j < text.length && !' \t\n\r,]}'.includes(text[j])) j++;
+    const s = text.slice(i, j);
+    i = j;
+    return h('span', { class: /^[-0-9]/.test(s) ? 'j-number' : 'j-literal' }, s);
+  };
+  const container = (depth, path) => {
+    const start = i;
+    const c = text[i];
+    const obj = c === '{';
+    const close = obj ? '}' : ']';
+    i++;
+    ws();
+    if (text[i] === close) {
+      i++;
+      return document.createTextNode(c + close);
+    }
+    const first = i;
+    const node = h('span', { class: 'j-node' });
+    const open = h('span', { class: 'j-open', tabindex: '0', role: 'button', 'aria-expanded': 'true', title: 'Fold / unfold' }, c);
+    const kids = h('span', { class: 'j-children' });
+    node.append(open, kids, h('span', { class: 'j-ellipsis', 'aria-hidden': 'true' }),
+      '\n' + indent.repeat(depth) + close);
+    // fill builds the members from index from on (n before it); it returns
+    // false when it stopped at a chunk's end.
+    const fill = (from, n) => {
+      i = from;
+      for (let shown = 0; ; shown++) {
         ws();
+        if (lazy && shown === chunk) {
+          const rest = i;
+          const more = h('button', { type: 'button', class: 'button-quiet button-small j-more' }, `show ${chunk} more`);
+          more.addEventListener('click', (ev) => {
+            ev.stopPropagation();
+            const at = more.previousSibling; // the indentation before the button
+            more.remove();
+            if (at) at.remove();
+            fill(rest, n);
+          });
+          kids.append('\n' + indent.repeat(depth + 1), more);
+          node.dataset.count = `${n}+`;
+          return false;
+        }
         kids.append('\n' + indent.repeat(depth + 1));
         let p;
         if (obj) {
-          const j = scanString();
+          const j = scanString(i);
           const raw = text.slice(i, j);
           i = j;
           let key = raw;
@@ -139,30 +228,21 @@ export function jsonTree(text, indent = '  ') {
           continue;
         }
         i++; // close
-        break;
+        node.dataset.count = String(n);
+        return true;
       }
-      node.append(open, kids, h('span', { class: 'j-ellipsis', 'aria-hidden': 'true' }),
-        '\n' + indent.repeat(depth) + close);
-      node.dataset.count = String(n);
-      return node;
+    };
+    if (lazy && depth >= openDepth) {
+      node.classList.add('folded');
+      node.dataset.lazy = 'true';
+      open.setAttribute('aria-expanded', 'false');
+      node.build = () => fill(first, 0);
+      i = skipContainer(start);
+    } else if (!fill(first, 0)) {
+      i = skipContainer(start);
     }
-    if (c === '"') {
-      const j = scanString();
-      const s = text.slice(i, j);
-      i = j;
-      return h('span', { class: 'j-string' }, s);
-    }
-    let j = i;
-    while (j < text.length && !' \t\n\r,]}'.includes(text[j])) j++;
-    const s = text.slice(i, j);
-    i = j;
-    return h('span', { class: /^[-0-9]/.test(s) ? 'j-number' : 'j-literal' }, s);
+    return node;
   };
-  function scanString() {
-    let j = i + 1;
-    while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-    return j + 1;
-  }
   return value(0, '');
 }
 
@@ -170,6 +250,13 @@ function onTreeClick(ev) {
   const open = ev.target.closest('.j-open');
   if (open) {
     const node = open.parentElement;
+    if (node.dataset.lazy && node.build) {
+      // First unfold of a lazily built node: its members now.
+      delete node.dataset.lazy;
+      const build = node.build;
+      node.build = null;
+      build();
+    }
     const folded = node.classList.toggle('folded');
     open.setAttribute('aria-expanded', String(!folded));
     return;
@@ -190,19 +277,28 @@ function onTreeClick(ev) {
 }
 
 function jsonView(text) {
-  const pre = h('pre', { class: 'code body-json', tabindex: '0' });
-  if (text.length > prettyLimit) {
-    pre.textContent = text;
-    return pre;
+  const pre = h('pre', { class: 'code body-json json-tree', tabindex: '0' });
+  const large = text.length > treeLimit;
+  if (large) {
+    // Checked and built in tasks of their own after this frame, so the pane
+    // shows first and the page answers between them.
+    pre.textContent = 'Building the tree…';
+    pre.dataset.state = 'building';
+    setTimeout(() => {
+      if (!parsesAsJSON(text)) {
+        pre.textContent = 'This body is not valid JSON: see the Raw view.';
+        pre.dataset.state = 'invalid';
+        return;
+      }
+      setTimeout(() => {
+        pre.replaceChildren(jsonTree(text, '  ', { lazy: true, openDepth: 2 }));
+        pre.dataset.state = 'ready';
+      }, 0);
+    }, 0);
+  } else {
+    pre.append(jsonTree(text));
+    pre.dataset.state = 'ready';
   }
-  if (text.length > highlightLimit) {
-    // Large: one text node, built after this frame so the pane shows first.
-    pre.textContent = 'Formatting…';
-    setTimeout(() => { pre.textContent = formatJSON(text).map((t) => t[1]).join(''); }, 0);
-    return pre;
-  }
-  pre.classList.add('json-tree');
-  pre.append(jsonTree(text));
   pre.addEventListener('click', onTreeClick);
   pre.addEventListener('keydown', (ev) => {
     if ((ev.key === 'Enter' || ev.key === ' ') && ev.target.closest('.j-open')) {
@@ -211,8 +307,54 @@ function jsonView(text) {
     }
   });
   return h('div', { class: 'json-tree-wrap' },
-    h('div', { class: 'muted j-hint' }, 'Click a bracket to fold, a key to copy its path. ', h('span', { class: 'j-copied', role: 'status' })),
+    h('div', { class: 'muted j-hint' },
+      large ? `A large body (${fmt.bytes(text.length)}): nested values start folded and long lists show in parts. ` : '',
+      'Click a bracket to fold, a key to copy its path. ', h('span', { class: 'j-copied', role: 'status' })),
     pre);
+}
+
+/**
+ * chunked shows text (or, with render, any sliceable data) in blocks of
+ * chunkSize: the first at once, the next on "Show more", all the rest on
+ * "Show all", appended a block per idle moment so the page stays
+ * responsive. Each block is its own pre, laid out on its own.
+ */
+function chunked(cls, length, slice, { unit = 'characters', first = chunkSize, step = chunkSize, preClass = '' } = {}) {
+  const box = h('div', { class: `chunked ${cls}`, tabindex: '0' });
+  let shown = 0;
+  let running = false;
+  const status = h('span', { class: 'muted chunk-status', role: 'status' });
+  const more = h('button', { type: 'button', class: 'button-quiet button-small chunk-more' }, 'Show more');
+  const all = h('button', { type: 'button', class: 'button-quiet button-small chunk-all' }, 'Show all');
+  const bar = h('div', { class: 'chunk-bar' }, status, ' ', more, ' ', all);
+  const update = () => {
+    status.textContent = shown < length
+      ? `Showing ${shown.toLocaleString('en-US')} of ${length.toLocaleString('en-US')} ${unit}.`
+      : '';
+    bar.hidden = shown >= length;
+    box.dataset.shown = String(shown);
+  };
+  const next = () => {
+    const end = Math.min(length, shown + (shown ? step : first));
+    box.append(h('pre', { class: `code chunk ${preClass}` }, slice(shown, end)));
+    shown = end;
+    update();
+  };
+  const idle = window.requestIdleCallback ? (f) => requestIdleCallback(f, { timeout: 200 }) : (f) => setTimeout(f, 16);
+  more.addEventListener('click', next);
+  all.addEventListener('click', () => {
+    if (running) return;
+    running = true;
+    more.disabled = all.disabled = true;
+    const go = () => {
+      if (!box.isConnected || shown >= length) { running = false; return; }
+      next();
+      idle(go);
+    };
+    go();
+  });
+  next();
+  return h('div', { class: 'chunked-wrap' }, box, bar);
 }
 
 /** prettyXML re-indents well-formed XML; it returns null when text is not XML. */
@@ -301,29 +443,35 @@ function multipartView(raw, boundary, track) {
 
 function formView(text) {
   const rows = [];
+  let n = 0;
   for (const [k, v] of new URLSearchParams(text)) {
+    if (++n > formRows) continue;
     rows.push(h('tr', null, h('th', { scope: 'row' }, k), h('td', null, v)));
   }
-  return h('table', { class: 'kv body-form' },
+  const cut = n > formRows ? h('p', { class: 'muted' }, `The first ${formRows.toLocaleString('en-US')} of ${n.toLocaleString('en-US')} fields; the Raw view has all.`) : null;
+  return h('div', null, cut, h('table', { class: 'kv body-form' },
     h('colgroup', null, h('col', { class: 'kv-name' }), h('col')),
     h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Field'), h('th', { scope: 'col' }, 'Value'))),
-    h('tbody', null, rows));
+    h('tbody', null, rows)));
 }
 
 function rawView(text) {
-  return h('pre', { class: 'code body-raw', tabindex: '0' }, text);
+  if (text.length < largeBody) return h('pre', { class: 'code body-raw', tabindex: '0' }, text);
+  // A surrogate pair across a block's end goes with the earlier block.
+  const high = (j) => j > 0 && j < text.length && /[\uD800-\uDBFF]/.test(text[j - 1]);
+  return chunked('body-raw', text.length, (a, b) => text.slice(high(a) ? a + 1 : a, high(b) ? b + 1 : b));
 }
 
 function binaryView(data, contentType, blobURL) {
-  const shown = Math.min(data.length, hexLimit);
-  return h('div', { class: 'body-binary' },
-    contentType.startsWith('image/') && blobURL
-      ? h('img', { class: 'body-image', src: blobURL, alt: `${contentType} image, ${fmt.exactBytes(data.length)}` })
-      : null,
-    h('pre', { class: 'code hexdump', tabindex: '0' }, fmt.hexDump(data, shown)),
-    shown < data.length
-      ? h('p', { class: 'muted' }, `First ${fmt.exactBytes(shown)} of ${fmt.exactBytes(data.length)} shown; download for the rest.`)
-      : null);
+  const image = contentType.startsWith('image/') && blobURL
+    ? h('img', { class: 'body-image', src: blobURL, alt: `${contentType} image, ${fmt.exactBytes(data.length)}` })
+    : null;
+  if (data.length <= hexLimit) {
+    return h('div', { class: 'body-binary' }, image, h('pre', { class: 'code hexdump', tabindex: '0' }, fmt.hexDump(data)));
+  }
+  // The first 16 KiB, then 64 KiB more a click (whole lines of 16 bytes).
+  return h('div', { class: 'body-binary' }, image,
+    chunked('hexdump-chunks', data.length, (a, b) => fmt.hexDump(data, b, a), { unit: 'bytes', first: hexLimit, preClass: 'hexdump' }));
 }
 
 /**
@@ -353,26 +501,39 @@ export function renderBody(part, { label, id, track = () => {} }) {
       return wrap;
     }
   }
-  const storedLen = binary ? data.length : new TextEncoder().encode(body).length;
-  const blob = new Blob([binary ? data : body], { type: mime || (binary ? 'application/octet-stream' : 'text/plain') });
-  const url = URL.createObjectURL(blob);
-  track(url);
+  // Stored length: all of size unless truncated (counting UTF-8 bytes of
+  // megabytes of text takes a while).
+  const storedLen = binary ? data.length : !part.truncated && part.size > 0 ? part.size : utf8Length(body);
+  // The body as a blob URL, made when first needed (a download, an image):
+  // copying megabytes into a Blob is work the page need not do up front.
+  let url = '';
+  const blobURL = () => {
+    if (!url) {
+      url = URL.createObjectURL(new Blob([binary ? data : body], { type: mime || (binary ? 'application/octet-stream' : 'text/plain') }));
+      track(url);
+    }
+    return url;
+  };
 
   // The views this body offers, best first.
   const views = [];
   const boundary = mime.startsWith('multipart/') ? (/boundary="?([^";]+)"?/i.exec(ct) || [])[1] : '';
   if (boundary) views.push(['Parts', () => multipartView(binary ? latin1(data) : latin1(new TextEncoder().encode(body)), boundary, track)]);
   if (binary) {
-    if (mime.startsWith('image/')) views.push(['Image', () => h('img', { class: 'body-image', src: url, alt: `${mime} image, ${fmt.exactBytes(data.length)}` })]);
-    views.push(['Hex', () => binaryView(data, mime, url)]);
+    if (mime.startsWith('image/')) views.push(['Image', () => h('img', { class: 'body-image', src: blobURL(), alt: `${mime} image, ${fmt.exactBytes(data.length)}` })]);
+    views.push(['Hex', () => binaryView(data, mime, mime.startsWith('image/') ? blobURL() : '')]);
   } else {
-    if ((mime.includes('json') || /^\s*[{[]/.test(body)) && parsesAsJSON(body)) views.push(['Pretty', () => jsonView(body)]);
-    if ((mime.includes('xml') || /^\s*<[?A-Za-z]/.test(body)) && body.length < prettyLimit) {
+    if (mime.includes('json') || /^\s*[{[]/.test(body)) {
+      // A large body is checked when its tree is built, in a task of its own.
+      if (body.length > treeLimit) views.push(['Pretty', () => jsonView(body)]);
+      else if (parsesAsJSON(body)) views.push(['Pretty', () => jsonView(body)]);
+    }
+    if ((mime.includes('xml') || /^\s*<[?A-Za-z]/.test(body)) && body.length < xmlLimit) {
       const x = prettyXML(body);
       if (x != null) views.push(['XML', () => h('pre', { class: 'code body-xml', tabindex: '0' }, x)]);
     }
     if (mime === 'application/x-www-form-urlencoded') views.push(['Form', () => formView(body)]);
-    if (mime === 'image/svg+xml') views.push(['Image', () => h('img', { class: 'body-image', src: url, alt: 'SVG image' })]);
+    if (mime === 'image/svg+xml') views.push(['Image', () => h('img', { class: 'body-image', src: blobURL(), alt: 'SVG image' })]);
     views.push(['Raw', () => rawView(body)]);
   }
 
@@ -407,8 +568,10 @@ export function renderBody(part, { label, id, track = () => {} }) {
         onclick: (ev) => copyText(body, ev.currentTarget),
       }, 'Copy'),
       h('a', {
-        class: 'button-quiet', href: url, download: `${id}-${label}.${ext}`,
+        // A large body's blob is made at the first click, before the link is followed.
+        class: 'button-quiet', href: storedLen < largeBody ? blobURL() : '#', download: `${id}-${label}.${ext}`,
         'aria-label': `Download ${label} body`,
+        onclick: (ev) => { ev.currentTarget.href = blobURL(); },
       }, 'Download')),
     content);
   show(0);

@@ -30,12 +30,14 @@ export class DetailPane {
     this.id = '';
     this.abort = null;
     this.urls = [];
+    this.revealed = false; // the open exchange was fetched with its secrets (?reveal=1)
   }
 
   /** show loads and renders the exchange id; "" closes the pane. */
   async show(id) {
     if (this.abort) this.abort.abort();
     this.abort = null;
+    if (id !== this.id) this.revealed = false;
     this.id = id;
     if (!id) {
       this.release();
@@ -50,7 +52,7 @@ export class DetailPane {
     this.el.dataset.id = id;
     this.el.setAttribute('aria-busy', 'true');
     try {
-      const x = await api.getExchange(id, ctl.signal);
+      const x = await api.getExchange(id, ctl.signal, { reveal: this.revealed });
       if (ctl.signal.aborted) return;
       this.render(x);
       this.el.dataset.state = 'ready';
@@ -67,6 +69,20 @@ export class DetailPane {
         this.el.removeAttribute('aria-busy');
       }
     }
+  }
+
+  /** reveal shows the open exchange again with the secret header values the server redacted. */
+  reveal() {
+    if (!this.id) return;
+    this.revealed = true;
+    this.show(this.id);
+  }
+
+  /** full returns the open exchange with its secrets: as shown when revealed, else fetched with ?reveal=1. */
+  async full() {
+    const x = this.x;
+    if (!x || this.revealed || !api.hasRedactions(x)) return x;
+    return api.getExchange(x.id, undefined, { reveal: true });
   }
 
   /** refresh re-renders the open exchange, if any, from the API. */
@@ -102,7 +118,7 @@ export class DetailPane {
           onclick: () => this.openEdit(),
         }, 'Edit & resend'),
         h('a', {
-          class: 'button-quiet', href: api.rawURL(x.id), download: `${x.id}.http`,
+          class: 'button-quiet', href: api.rawURL(x.id, { reveal: this.revealed }), download: `${x.id}.http`,
           'aria-label': 'Download the raw HTTP request',
         }, 'Raw'),
         h('a', {
@@ -149,13 +165,14 @@ export class DetailPane {
       rows.map(([k, v]) => [h('dt', null, k), h('dd', null, v)]));
 
     const query = queryPairs(x.url || req.url);
+    const reveal = () => this.reveal();
     const reqPanel = [
       query.length ? section('Query', 'query', headersTable(query, 'Query parameters')) : null,
-      section('Request headers', 'request-headers', headersTable(req.headers, 'Request headers'), count(req.headers), copyAll(req.headers)),
+      section('Request headers', 'request-headers', headersTable(req.headers, 'Request headers', api.redactedNames(req), reveal), count(req.headers), copyAll(req.headers)),
       section('Request body', 'request-body', renderBody(req, { label: 'request', id: x.id, track })),
     ];
     const resPanel = res ? [
-      section('Response headers', 'response-headers', headersTable(res.headers, 'Response headers'), count(res.headers), copyAll(res.headers)),
+      section('Response headers', 'response-headers', headersTable(res.headers, 'Response headers', api.redactedNames(res), reveal), count(res.headers), copyAll(res.headers)),
       section('Response body', 'response-body', renderBody(res, { label: 'response', id: x.id, track })),
     ] : [section('Response', 'response', h('p', { class: 'muted' }, 'No response was recorded.'))];
     const tabs = [['request', 'Request', reqPanel], ['response', res ? `Response ${res.status}` : 'Response', resPanel]];
@@ -192,7 +209,7 @@ export class DetailPane {
 
   diffSection(x) {
     const box = h('div', { class: 'diff', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Comparing with the original…'));
-    api.getExchange(x.replay_of).then((orig) => {
+    api.getExchange(x.replay_of, undefined, { reveal: this.revealed }).then((orig) => { // redacted alike, so secrets do not show as changes
       const changes = diffExchanges(orig, x);
       box.replaceChildren(
         h('p', null, 'Against the original ', h('a', { href: exchangeHref(orig.id) }, orig.id), `: ${changes.length} ${changes.length === 1 ? 'difference' : 'differences'}.`),
@@ -266,10 +283,23 @@ export class DetailPane {
     }
   }
 
-  /** openEdit shows the request as an editable form; sending makes a new exchange and opens its diff. */
-  openEdit() {
-    const x = this.x;
-    if (!x) return;
+  /**
+   * openEdit shows the request as an editable form; sending makes a new
+   * exchange and opens its diff. The form holds the real values of secret
+   * headers (fetched with ?reveal=1 when the pane shows them redacted):
+   * resending "REDACTED" would send a different request.
+   */
+  async openEdit() {
+    const shown = this.x;
+    if (!shown) return;
+    let x;
+    try {
+      x = await this.full();
+    } catch (err) {
+      this.onError(`Edit and resend: ${err.message}`);
+      return;
+    }
+    if (this.x !== shown) return; // another exchange opened meanwhile
     const req = x.request || {};
     const binary = req.encoding === 'base64';
     const method = h('input', { id: 'edit-method', value: req.method || x.method, 'aria-label': 'Method', spellcheck: 'false', size: '8' });
@@ -395,13 +425,25 @@ function sizeCell(size, truncated) {
   return [fmt.exactBytes(size || 0), truncated ? [' ', h('span', { class: 'badge badge-warn' }, 'truncated')] : null];
 }
 
-function headersTable(pairs, label) {
+// headersTable lists [name, value] pairs. The values of the headers named
+// in redacted (lower case) are the server's "REDACTED": they show muted,
+// with a button that calls onReveal.
+function headersTable(pairs, label, redacted = new Set(), onReveal = null) {
   if (!pairs || !pairs.length) return h('p', { class: 'muted' }, 'None.');
   return h('table', { class: 'kv headers', 'aria-label': label },
     h('colgroup', null, h('col', { class: 'kv-name' }), h('col')),
-    h('tbody', null, pairs.map(([k, v]) =>
-      h('tr', null, h('th', { scope: 'row' }, k), h('td', null, v,
-        h('button', { type: 'button', class: 'copy-one', 'aria-label': `Copy ${k}`, title: 'Copy this header', onclick: (ev) => copyText(`${k}: ${v}`, ev.currentTarget) }))))));
+    h('tbody', null, pairs.map(([k, v]) => {
+      const hidden = redacted.has(String(k).toLowerCase()) && String(v).includes('REDACTED');
+      return h('tr', { dataset: { header: String(k).toLowerCase() }, class: hidden ? 'redacted-row' : null },
+        h('th', { scope: 'row' }, k),
+        h('td', null,
+          hidden ? h('span', { class: 'redacted', title: 'A secret: hooklab hides its value unless asked' }, v) : v,
+          hidden && onReveal ? [' ', h('button', {
+            type: 'button', class: 'button-quiet button-small reveal', 'aria-label': `Reveal ${k}`,
+            title: 'Show the secret values of this exchange', onclick: onReveal,
+          }, 'Reveal')] : null,
+          h('button', { type: 'button', class: 'copy-one', 'aria-label': `Copy ${k}`, title: 'Copy this header', onclick: (ev) => copyText(`${k}: ${v}`, ev.currentTarget) })));
+    })));
 }
 
 function queryPairs(url) {

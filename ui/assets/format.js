@@ -89,14 +89,15 @@ export function decodeBase64(s) {
 }
 
 /**
- * hexDump renders up to limit bytes as lines of offset, 16 hex bytes and
- * their printable ASCII, like `hexdump -C`.
+ * hexDump renders the bytes from start (a multiple of 16) up to limit as
+ * lines of offset, 16 hex bytes and their printable ASCII, like
+ * `hexdump -C`.
  */
-export function hexDump(data, limit = data.length) {
+export function hexDump(data, limit = data.length, start = 0) {
   const n = Math.min(limit, data.length);
   const hex = (b) => b.toString(16).padStart(2, '0');
   const lines = [];
-  for (let off = 0; off < n; off += 16) {
+  for (let off = start; off < n; off += 16) {
     let h = '';
     let a = '';
     for (let i = 0; i < 16; i++) {

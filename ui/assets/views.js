@@ -33,6 +33,64 @@ function headerLines(pairs) {
   return (pairs || []).map(([k, v]) => `${k}: ${v}`).join('\n');
 }
 
+// Final invocation statuses (emit's); the others (pending, throttled,
+// circuit_broken) are still on their way.
+const finalStatuses = ['success', 'failed', 'timeout', 'client_error', 'server_error'];
+const invocationStatuses = ['pending', ...finalStatuses, 'throttled', 'circuit_broken'];
+const rateSample = 100;
+
+/**
+ * successRate says how often webhook w's deliveries succeed: from the
+ * list item's stats when the server gives them ({success_rate, total,
+ * by_status}), else from the last 100 invocations of its activity log, of
+ * which the finished ones count. It resolves to {text, title, source}.
+ */
+export async function successRate(w) {
+  const pct = (r) => `${Math.round(r * 100)}%`;
+  const st = w.stats;
+  if (st && typeof st === 'object' && 'success_rate' in st) {
+    const total = Number(st.total) || 0;
+    const ok = st.by_status && st.by_status.success != null ? Number(st.by_status.success) : Math.round((st.success_rate || 0) * total);
+    if (st.success_rate == null || !total) return { text: '–', title: 'no finished invocations yet', source: 'stats' };
+    return { text: pct(st.success_rate), title: `${ok} of ${total} finished ${total === 1 ? 'invocation' : 'invocations'} succeeded`, source: 'stats' };
+  }
+  const r = await call('GET', `/api/webhooks/${encodeURIComponent(w.id)}/invocations`, { query: { limit: rateSample } });
+  const inv = (r && r.invocations) || [];
+  const done = inv.filter((x) => finalStatuses.includes(x.status));
+  if (!done.length) return { text: '–', title: inv.length ? `none of the last ${inv.length} invocations has finished yet` : 'no invocations yet', source: 'log' };
+  const ok = done.filter((x) => x.status === 'success').length;
+  return {
+    text: pct(ok / done.length),
+    title: `${ok} of ${done.length} finished ${done.length === 1 ? 'invocation' : 'invocations'} succeeded (of the last ${inv.length} in the activity log)`,
+    source: 'log',
+  };
+}
+
+/**
+ * diffView shows a replay result's changes and, greyed among them, the
+ * values its ignore rules left out (res.ignored: same shape, kind saying
+ * how they differ), sorted by path: side by side (mode "table") or unified.
+ */
+export function diffView(res, mode) {
+  const rows = [
+    ...(res.changes || []).map((c) => ({ ...c, ignored: false })),
+    ...(res.ignored || []).map((c) => ({ ...c, ignored: true })),
+  ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  if (!rows.length) return null;
+  const cls = (c) => `diff-row ${c.ignored ? 'diff-ignored' : `diff-${c.kind}`}`;
+  const data = (c) => ({ path: c.path, kind: c.kind, ignored: String(c.ignored) });
+  const note = (c) => (c.ignored ? 'ignored: not compared' : null);
+  if (mode === 'table') {
+    return table('Changes', ['Where', 'Kind', 'Recorded', 'Replayed'], rows.map((c) => h('tr', { class: cls(c), dataset: data(c), title: note(c) },
+      h('td', null, h('code', null, c.path)), h('td', null, c.ignored ? `ignored (${c.kind})` : c.kind),
+      h('td', null, h('pre', { class: 'code diff-old' }, c.old || '')), h('td', null, h('pre', { class: 'code diff-new' }, c.new || '')))));
+  }
+  return rows.map((c) => h('div', { class: cls(c), dataset: data(c), title: note(c) }, h('code', null, c.path), c.ignored ? ` ignored (${c.kind})` : ` ${c.kind}`,
+    h('pre', { class: 'code unified' }, c.unified
+      ? c.unified.split('\n').map((l) => h('span', { class: l[0] === '+' ? 'u-add' : l[0] === '-' ? 'u-del' : '' }, `${l}\n`))
+      : [h('span', { class: 'u-del' }, `- ${c.old || ''}\n`), h('span', { class: 'u-add' }, `+ ${c.new || ''}\n`)])));
+}
+
 export class Views {
   constructor(el, { notice = () => {}, openExchange = () => {} } = {}) {
     this.el = el;
@@ -44,9 +102,10 @@ export class Views {
 
   /** show renders the view of route ({view, id}), or stops when route is null. */
   show(route) {
-    clearTimeout(this.timer);
     const same = this.route && route && this.route.view === route.view && this.route.id === route.id;
     if (same) return; // hashchange and popstate both report one change
+    clearTimeout(this.timer);
+    this.timer = 0;
     this.route = route;
     if (!route) return;
     this.el.replaceChildren(h('p', { class: 'muted view-loading' }, 'Loading…'));
@@ -62,9 +121,14 @@ export class Views {
     if (!this.route) return;
     const v = this.route.view;
     if ((msg.type === 'rules' && v === 'rules') || (msg.type === 'replay' && v === 'replays') ||
-      (msg.type === 'invocation' && v === 'webhooks' && this.route.id)) {
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.render(), 200);
+      (msg.type === 'invocation' && v === 'webhooks')) {
+      // One render per burst of events: the webhook list asks every
+      // webhook's activity log again, so it waits a second.
+      if (this.timer) return;
+      this.timer = setTimeout(() => {
+        this.timer = 0;
+        this.render();
+      }, v === 'webhooks' && !this.route.id ? 1000 : 200);
     }
   }
 
@@ -182,21 +246,15 @@ export class Views {
       h('p', null, `${st.state} · ${st.done}/${st.total} · ${st.summary.same} same, ${st.summary.differ} differ, ${st.summary.failed} failed`,
         st.error ? [' · ', h('span', { class: 'error' }, st.error)] : null),
       h('p', null, h('progress', { max: String(st.total || 1), value: String(st.done || 0) }), ' ', toggle),
+      (st.ignore || []).length ? h('p', { class: 'muted replay-ignore' }, 'Not compared (ignore paths): ',
+        st.ignore.map((p, i) => [i ? ', ' : '', h('code', { class: 'diff-ignored-path' }, p)])) : null,
       (st.results || []).map((res) => h('details', { class: `section run-result outcome-${res.outcome}`, open: res.outcome !== 'same', dataset: { index: String(res.index) } },
         h('summary', null, `${res.method} ${res.url} · ${res.recorded_status || '–'} → ${res.status || '–'} · ${res.outcome}`),
         h('p', null, res.original ? ['original ', h('a', { href: exchangeHref(res.original) }, res.original)] : null,
           res.replay ? [' · replay ', h('a', { href: exchangeHref(res.replay) }, res.replay)] : null,
           res.error ? [' · ', h('span', { class: 'error' }, res.error)] : null),
         (res.notes || []).map((n) => h('p', { class: 'muted' }, n)),
-        (res.changes || []).length ? (mode === 'table'
-          ? table('Changes', ['Where', 'Kind', 'Recorded', 'Replayed'], res.changes.map((c) => h('tr', { class: `diff-row diff-${c.kind}` },
-            h('td', null, h('code', null, c.path)), h('td', null, c.kind),
-            h('td', null, h('pre', { class: 'code diff-old' }, c.old || '')), h('td', null, h('pre', { class: 'code diff-new' }, c.new || '')))))
-          : res.changes.map((c) => h('div', null, h('code', null, c.path), ` ${c.kind}`,
-            h('pre', { class: 'code unified' }, c.unified
-              ? c.unified.split('\n').map((l) => h('span', { class: l[0] === '+' ? 'u-add' : l[0] === '-' ? 'u-del' : '' }, `${l}\n`))
-              : [h('span', { class: 'u-del' }, `- ${c.old || ''}\n`), h('span', { class: 'u-add' }, `+ ${c.new || ''}\n`)]))))
-          : null)));
+        diffView(res, mode))));
   }
 
   // ---- webhooks ----
@@ -210,12 +268,11 @@ export class Views {
       (j.warnings || []).map((w) => h('p', { class: 'banner banner-info' }, `${w.field}: ${w.error}`)),
       hooks.length ? table('Webhooks', ['Webhook', 'Endpoint', 'Status', 'Success', 'From'], hooks.map((w) => {
         const rate = h('td', { class: 'num webhook-rate' }, '…');
-        call('GET', `/api/webhooks/${encodeURIComponent(w.id)}/invocations`, { query: { limit: 100 } }).then((r) => {
-          const inv = r.invocations || [];
-          const done = inv.filter((x) => x.status === 'success' || x.status === 'failed');
-          rate.textContent = done.length ? `${Math.round(100 * done.filter((x) => x.status === 'success').length / done.length)}%` : '–';
-          rate.title = `of the last ${done.length} finished invocations`;
-        }, () => { rate.textContent = '–'; });
+        successRate(w).then(({ text, title, source }) => {
+          rate.textContent = text;
+          rate.title = title;
+          rate.dataset.source = source;
+        }, () => { rate.textContent = '–'; rate.title = 'the activity log is not available'; });
         return h('tr', { class: 'webhook-row', dataset: { id: w.id } },
           h('td', null, h('a', { href: `#/webhooks/${encodeURIComponent(w.id)}` }, w.name || w.id)),
           h('td', null, h('code', null, `${w.method || 'POST'} ${w.endpoint}`)),
@@ -237,7 +294,8 @@ export class Views {
     const field = (name, label, input, help) => h('div', { class: 'field', dataset: { field: name } },
       h('label', { for: `wh-${name}` }, label), input,
       help ? h('span', { class: 'muted help' }, help) : null,
-      h('span', { class: 'field-error', id: `wh-${name}-error`, role: 'alert' }));
+      h('span', { class: 'field-error', id: `wh-${name}-error`, role: 'alert' }),
+      h('span', { class: 'field-warning', id: `wh-${name}-warning`, role: 'status' }));
     const input = (name, value, attrs = {}) => h('input', { id: `wh-${name}`, name, value: value ?? '', spellcheck: 'false', disabled: readonly, ...attrs });
     const select = (name, value, options) => {
       const s = h('select', { id: `wh-${name}`, name, disabled: readonly }, options.map((o) => h('option', { value: o, selected: o === value }, o || '(none)')));
@@ -295,26 +353,97 @@ export class Views {
       return d;
     };
     const form = h('form', { class: 'webhook-form', id: 'webhook-form', novalidate: true, dataset: { keep: `webhooks/${id}` } });
-    const showErrors = (err) => {
-      for (const e of form.querySelectorAll('.field-error')) e.textContent = '';
+    const formWarnings = h('div', { class: 'form-warnings', id: 'wh-form-warnings', role: 'status' });
+    // boxFor finds where a field's message goes: custom_headers.X-Forwarded-For
+    // by the headers box, authentication.token by its input, subscriptions.2
+    // by the subscriptions.
+    const boxFor = (name) => {
+      const key = name.startsWith('custom_headers') ? 'custom_headers' : name;
+      return form.querySelector(`[data-field="${CSS.escape(key)}"]`) ||
+        form.querySelector(`[data-field="${CSS.escape(key.split('.')[0])}"]`);
+    };
+    const add = (el, text) => { el.textContent = el.textContent ? `${el.textContent}; ${text}` : text; };
+    // showProblems shows the API's problems ({field, error} each) by their
+    // fields, as the API words them ("field: message"); those without a
+    // field of the form show under it. message is for other failures.
+    const showProblems = ({ errors = [], warnings = [], message = '' } = {}) => {
+      for (const e of form.querySelectorAll('.field-error, .field-warning')) e.textContent = '';
       for (const e of form.querySelectorAll('[aria-invalid="true"]')) e.setAttribute('aria-invalid', 'false');
-      formError.hidden = !err;
-      if (!err) return;
-      formError.textContent = err.message;
-      for (const fe of (err.body && err.body.errors) || []) {
-        // custom_headers.X-Forwarded-For shows by the headers box; auth.* by their input.
-        const key = fe.field.startsWith('custom_headers') ? 'custom_headers' : fe.field;
-        const box = form.querySelector(`[data-field="${CSS.escape(key)}"]`) ||
-          form.querySelector(`[data-field="${CSS.escape(key.split('.')[0])}"]`);
-        if (!box) continue;
-        const msg = box.querySelector('.field-error');
-        msg.textContent = msg.textContent ? `${msg.textContent}; ${fe.field}: ${fe.error}` : `${fe.field}: ${fe.error}`;
+      const loose = [];
+      for (const fe of errors) {
+        const text = fe.field ? `${fe.field}: ${fe.error}` : fe.error;
+        const box = fe.field ? boxFor(fe.field) : null;
+        if (!box) { loose.push(text); continue; }
+        add(box.querySelector('.field-error'), text);
         const ctl = box.querySelector('input,select,textarea');
         if (ctl) ctl.setAttribute('aria-invalid', 'true');
       }
+      if (message && !errors.length) loose.push(message);
+      formError.textContent = loose.join('\n');
+      formError.hidden = !loose.length;
+      const looseWarnings = [];
+      for (const w of warnings) {
+        const text = w.field ? `${w.field}: ${w.error}` : w.error;
+        const box = w.field ? boxFor(w.field) : null;
+        if (box) add(box.querySelector('.field-warning'), text);
+        else looseWarnings.push(h('p', { class: 'field-warning' }, text));
+      }
+      formWarnings.replaceChildren(...looseWarnings);
     };
+    const showErrors = (err) => {
+      if (!err) { showProblems(); return; }
+      const body = err.body || {};
+      // An edit keeps its id: "already exists" is about the webhook itself.
+      const errors = (body.errors || []).filter((fe) => isNew || fe.field !== 'id');
+      showProblems({ errors, message: err.message });
+    };
+
+    // Live validation: as the user types, the definition goes to the API's
+    // dry run (POST /api/webhooks/validate), which answers what creating it
+    // would: the same messages, by the same fields. An edit is validated
+    // without its id (the id is taken: by this webhook).
+    let checkTimer = 0;
+    let checkSeq = 0;
+    let checkCtl = null;
+    const validate = async () => {
+      const seq = ++checkSeq;
+      if (checkCtl) checkCtl.abort();
+      const ctl = new AbortController();
+      checkCtl = ctl;
+      form.dataset.validation = 'checking';
+      try {
+        const d = def();
+        if (!isNew) delete d.id;
+        const res = await call('POST', '/api/webhooks/validate', { body: d, signal: ctl.signal });
+        if (seq !== checkSeq) return;
+        showProblems({ warnings: (res && res.warnings) || [] });
+        form.dataset.validation = 'ok';
+      } catch (err) {
+        if (err.name === 'AbortError' || seq !== checkSeq) return;
+        if (err.status === 400 && err.body && Array.isArray(err.body.errors)) {
+          const errors = err.body.errors.filter((fe) => isNew || fe.field !== 'id');
+          showProblems({ errors });
+          form.dataset.validation = errors.length ? 'invalid' : 'ok';
+        } else {
+          // A server without the dry run (404) or unreachable: saving still checks.
+          form.dataset.validation = 'unavailable';
+        }
+      } finally {
+        if (checkCtl === ctl) checkCtl = null;
+      }
+    };
+    const scheduleValidate = () => {
+      clearTimeout(checkTimer);
+      checkTimer = setTimeout(validate, 250);
+    };
+    if (!readonly) {
+      form.addEventListener('input', scheduleValidate);
+      form.addEventListener('change', scheduleValidate);
+    }
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
+      clearTimeout(checkTimer);
+      checkSeq++; // a validation in flight must not overwrite the answer to saving
       try {
         const d = def();
         const res = isNew
@@ -334,7 +463,7 @@ export class Views {
       field('custom_headers', 'Custom headers', headers, 'one Name: value a line'),
       field('authentication', 'Authentication', authType), authFields,
       field('subscriptions', 'Subscriptions', f.subscriptions, 'event types, globs allowed'),
-      formError,
+      formError, formWarnings,
       readonly ? h('p', { class: 'muted' }, `Defined in the config at ${w.location || 'hooklab.yaml'}: edit it there.`)
         : h('div', { class: 'row' }, h('button', { type: 'submit', class: 'button-primary', id: 'wh-save' }, isNew ? 'Create' : 'Save'),
           isNew ? null : h('button', {
@@ -409,7 +538,7 @@ export class Views {
     });
     const inv = j.invocations || [];
     const statusSel = h('select', { 'aria-label': 'Filter by status', id: 'act-status', onchange: (ev) => { this.actStatus = ev.target.value; this.render(); } },
-      ['', 'queued', 'in_flight', 'success', 'failed', 'retrying'].map((s) => h('option', { value: s, selected: s === st }, s || 'any status')));
+      ['', ...invocationStatuses].map((s) => h('option', { value: s, selected: s === st }, s || 'any status')));
     const fromSel = h('select', { 'aria-label': 'Filter by time', id: 'act-since', onchange: (ev) => { this.actFrom = ev.target.value; this.render(); } },
       [['', 'any time'], ['3600', 'last hour'], ['86400', 'last day']].map(([v, l]) => h('option', { value: v, selected: v === from }, l)));
     return h('section', { class: 'activity', 'aria-labelledby': 'activity-title', dataset: { live: '' } },
@@ -433,7 +562,7 @@ export class Views {
                 more.hidden = false;
               } catch (err) { this.notice(err.message); }
             } }, 'Attempts'), ' ',
-            x.status !== 'success' && x.status !== 'queued' ? h('button', { type: 'button', class: 'button-quiet button-small invocation-retry', 'aria-label': `Retry ${x.id}`, onclick: async (ev) => {
+            finalStatuses.includes(x.status) && x.status !== 'success' ? h('button', { type: 'button', class: 'button-quiet button-small invocation-retry', 'aria-label': `Retry ${x.id}`, onclick: async (ev) => {
               ev.currentTarget.disabled = true;
               try { await call('POST', `/api/invocations/${encodeURIComponent(x.id)}/retry`); this.render(); } catch (err) { this.notice(err.message); }
             } }, 'Retry') : null));
