@@ -674,15 +674,6 @@ func (d *db) prepareFinish(inv *Invocation, a *Attempt, reqURL string, reqHeader
 	}
 }
 
-// unlinkExchange clears the exchange of an attempt whose exchange the store
-// refused.
-func (d *db) unlinkExchange(invID string, n int) func(tx *sql.Tx) error {
-	return func(tx *sql.Tx) error {
-		_, err := tx.Exec(`UPDATE attempts SET exchange_id = '' WHERE invocation_id = ? AND n = ?`, invID, n)
-		return err
-	}
-}
-
 // requeue queues finished invocations again, now, with a fresh retry
 // budget. It returns the ids it queued, with their webhooks, and how many
 // of each webhook's final statuses it took back.

@@ -125,8 +125,8 @@
 // are written and when a retry is recorded, so that it does not read the
 // queue back; beyond that, at start and after a redelivery it reads due
 // invocations from the database. An attempt's record (the attempt row and
-// the invocation's new state, one transaction) and its exchange are
-// written at once, group-committed with other writes. When the disk is
+// the invocation's new state, one transaction) follows its exchange in the
+// store, each group-committed with other writes. When the disk is
 // full, new events are refused (503, "database or disk is full"); attempts
 // already made keep their records in memory and are written when space
 // returns, and the lane makes no new attempt meanwhile. If hooklab stops

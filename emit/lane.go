@@ -423,8 +423,8 @@ type outcome struct {
 }
 
 // attemptQueued makes one attempt of a queued invocation and records it:
-// the attempt row and the invocation's new state in the emitter's
-// database, and the exchange in the store, both at once. It reports
+// the exchange in the store, then the attempt row and the invocation's new
+// state in the emitter's database (one transaction). It reports
 // whether the invocation is queued again (a retry) and recorded, so that
 // the lane keeps it.
 //
@@ -470,18 +470,13 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool
 		inv.queued, inv.Status = false, a.Outcome
 	}
 
-	// The exchange and the attempt are written at once; the attempt names
-	// the exchange by the id made here.
-	var ex *inspect.Exchange
+	// The exchange is stored first, so that the attempt the activity log
+	// shows links to an exchange that exists.
 	if e.opts.Record != nil {
-		ex = e.attemptExchange(w, inv, &out, false)
-		a.ExchangeID = ex.ID
-	}
-	recorded := make(chan bool, 1)
-	if ex != nil {
-		go func() { recorded <- e.recordExchange(ex, inv.ID, l) }()
-	} else {
-		recorded <- true
+		ex := e.attemptExchange(w, inv, &out, false)
+		if e.recordExchange(ex, inv.ID, l) {
+			a.ExchangeID = ex.ID
+		}
 	}
 	var applied bool
 	rec := e.db.prepareFinish(inv, a, out.reqURL, out.sent, &applied)
@@ -492,12 +487,6 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool
 		l.hold(1)
 		err = e.retryRecord(ctx, rec)
 		l.hold(-1)
-	}
-	if !<-recorded && a.ExchangeID != "" {
-		// The store refused the exchange for good: unlink it.
-		if err == nil {
-			_ = e.db.write(ctx, e.db.unlinkExchange(inv.ID, n))
-		}
 	}
 	if err != nil {
 		e.log.Error("attempt not recorded: the emitter is closing; the invocation stays queued and is attempted again at the next start",
