@@ -687,17 +687,7 @@ func (d *db) requeue(ctx context.Context, cond string, args []any, now time.Time
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var wh, st string
-			var n int64
-			if err := rows.Scan(&wh, &st, &n); err != nil {
-				rows.Close()
-				return err
-			}
-			was[[2]string{wh, st}] = n
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := scanCounts(rows, was); err != nil {
 			return err
 		}
 		rows, err = tx.Query(`UPDATE invocations SET queued = 1, status = ?, retry_base = attempts, next_ns = ?, updated_ns = ?, error = ''
@@ -724,17 +714,23 @@ func (d *db) finalCounts(ctx context.Context) (map[[2]string]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	out := map[[2]string]int64{}
+	return out, scanCounts(rows, out)
+}
+
+// scanCounts reads rows of (webhook_id, status, count) into into, and
+// closes rows.
+func scanCounts(rows *sql.Rows, into map[[2]string]int64) error {
+	defer rows.Close()
 	for rows.Next() {
 		var wh, st string
 		var n int64
 		if err := rows.Scan(&wh, &st, &n); err != nil {
-			return nil, err
+			return err
 		}
-		out[[2]string{wh, st}] = n
+		into[[2]string{wh, st}] = n
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // stats counts invocations by status, and those queued.
