@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -258,6 +259,9 @@ func (b *bench) runRounds(ctx context.Context, r *Report, targets []target) erro
 			order = reversed(targets)
 		}
 		for _, t := range order {
+			if d := waitIdle(ctx, servers(targets), idleLimit); d > time.Second {
+				b.logf("waited %v for the servers to go idle before %s", d.Round(100*time.Millisecond), t.name)
+			}
 			res, st, err := b.runOne(ctx, t)
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", round, t.name, errors.Join(err, t.srv.Check()))
@@ -315,6 +319,20 @@ func (b *bench) runOne(ctx context.Context, t target) (Result, *StreamStats, err
 	}
 	st := w.Stop()
 	return res, &st, err
+}
+
+// idleLimit bounds how long a round waits for the servers to go idle.
+const idleLimit = 60 * time.Second
+
+// servers lists the targets' processes, each once.
+func servers(targets []target) []*Server {
+	var out []*Server
+	for _, t := range targets {
+		if !slices.Contains(out, t.srv) {
+			out = append(out, t.srv)
+		}
+	}
+	return out
 }
 
 func reversed[T any](s []T) []T {

@@ -35,3 +35,22 @@ func TestWatchProgress(t *testing.T) {
 		})
 	}
 }
+
+func TestParseStatTicks(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want int64
+		bad  bool
+	}{
+		{"4242 (hooklab) S 1 4242 4242 0 -1 4194560 1234 0 0 0 150 37 0 0 20 0 9 0 100 0 0", 187, false},
+		{"7 (a b) c)) R 1 7 7 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 1 0 0", 11, false},
+		{"7 (x R 1", 0, true},
+		{"7 (x) R 1 2 3", 0, true},
+		{"7 (x) S 1 7 7 0 -1 0 0 0 0 0 nan 6 0", 0, true},
+	} {
+		got, err := parseStatTicks([]byte(tc.line))
+		if (err != nil) != tc.bad || got != tc.want {
+			t.Errorf("parseStatTicks(%q) = %d, %v; want %d (error: %v)", tc.line, got, err, tc.want, tc.bad)
+		}
+	}
+}

@@ -179,6 +179,71 @@ func (s *Server) Stop() {
 	})
 }
 
+// CPUTicks is the CPU time (user and system, in clock ticks) the server's
+// process has used, from /proc.
+func (s *Server) CPUTicks() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.PID()))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatTicks(b)
+}
+
+// parseStatTicks returns utime+stime from a /proc/PID/stat line. The
+// command name in parentheses may hold spaces, so fields count from the
+// last ')'.
+func parseStatTicks(b []byte) (int64, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("malformed /proc stat")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc stat: %w", err)
+	}
+	return u + st, nil
+}
+
+// waitIdle waits, up to limit, until every server has used at most one
+// clock tick of CPU in a quarter second: work a server defers (hooklab's
+// text index catches up when traffic pauses) must not run during another
+// target's measured run. It returns how long it waited.
+func waitIdle(ctx context.Context, servers []*Server, limit time.Duration) time.Duration {
+	start := time.Now()
+	prev := make([]int64, len(servers))
+	for i, s := range servers {
+		prev[i], _ = s.CPUTicks()
+	}
+	for time.Since(start) < limit {
+		select {
+		case <-ctx.Done():
+			return time.Since(start)
+		case <-time.After(250 * time.Millisecond):
+		}
+		idle := true
+		for i, s := range servers {
+			t, err := s.CPUTicks()
+			if err != nil {
+				continue // not on Linux, or gone: nothing to wait for
+			}
+			if t-prev[i] > 1 {
+				idle = false
+			}
+			prev[i] = t
+		}
+		if idle {
+			break
+		}
+	}
+	return time.Since(start)
+}
+
 // Mem returns the process's memory figures from /proc.
 func (s *Server) Mem() (Mem, error) { return readMem(s.PID()) }
 
