@@ -811,6 +811,26 @@ func testBrowserWebhookForm(t *testing.T, p *browserPage) {
 	if title := evalIn[string](t, p, rate+`.title`); !strings.Contains(title, "1 of 2 finished invocations succeeded") {
 		p.fatalf(t, "the success rate's tooltip is %q", title)
 	}
+	// The rate comes from the list's stats when the server gives them, and
+	// else from the activity log: both ways agree.
+	var listed struct {
+		Webhooks []map[string]any `json:"webhooks"`
+	}
+	s.getJSON(t, "/api/webhooks", &listed)
+	wantSource := "log"
+	if len(listed.Webhooks) == 1 && listed.Webhooks[0]["stats"] != nil {
+		wantSource = "stats"
+	}
+	if got := evalIn[string](t, p, rate+`.dataset.source`); got != wantSource {
+		p.fatalf(t, "the success rate came from %q, want %q", got, wantSource)
+	}
+	p.do(t, "rate from the log", chromedp.Evaluate[chromedp.Void](`import('/views.js').then(async (m) => {
+		window.__fromLog = await m.successRate({ id: 'browser-hook' });
+	})`))
+	p.waitFor(t, "the rate from the activity log", `window.__fromLog`, 5*time.Second)
+	if got := evalIn[map[string]string](t, p, `window.__fromLog`); got["text"] != "50%" || !strings.Contains(got["title"], "1 of 2 finished invocations succeeded") || got["source"] != "log" {
+		p.fatalf(t, "the success rate from the activity log is %v", got)
+	}
 }
 
 func testBrowserReplayIgnoredGreyed(t *testing.T, p *browserPage) {

@@ -321,6 +321,7 @@ export class ExchangeList {
     for (const r of old.values()) {
       r.tr.remove();
       r.id = '';
+      r.s = null;
       this.pool.push(r);
     }
     const now = Date.now();
@@ -375,7 +376,7 @@ export class ExchangeList {
   /** makeRow builds an empty row for the pool; fill gives it an exchange. */
   makeRow() {
     const timeEl = h('time');
-    const method = h('span');
+    const method = h('td', { class: 'cell-method', role: 'cell' });
     const path = h('a', { class: 'path' });
     const status = h('span');
     const pathCell = h('td', { class: 'cell-path', role: 'cell' }, path);
@@ -384,7 +385,7 @@ export class ExchangeList {
     const duration = h('td', { class: 'cell-duration num', role: 'cell' });
     const tr = h('tr', { class: 'exchange-row', role: 'row' },
       h('td', { class: 'cell-time', role: 'cell' }, timeEl),
-      h('td', { class: 'cell-method', role: 'cell' }, method),
+      method,
       pathCell,
       h('td', { class: 'cell-status', role: 'cell' }, status),
       bin, size, duration);
@@ -430,7 +431,7 @@ export class ExchangeList {
     set('datetime', s.time || '', (v) => { r.timeEl.setAttribute('datetime', v); });
     set('rel', valid ? fmt.relativeTime(time, now) : '–', (v) => { r.timeEl.textContent = v; });
     set('method', s.method || '', (v) => {
-      r.method.className = `method ${fmt.methodClass(v)}`;
+      r.method.className = `cell-method method ${fmt.methodClass(v)}`;
       r.method.textContent = v;
     });
     r.path.href = exchangeHref(s.id);
