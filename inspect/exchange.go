@@ -217,7 +217,7 @@ func (e *Exchange) Summarize() Summary {
 		Source:      e.Source,
 		Time:        e.Time.UTC().Format(time.RFC3339Nano),
 		Method:      e.Request.Method,
-		URL:         e.Request.URL,
+		URL:         RedactURL(e.Request.URL), // summaries go to the stream and lists
 		Path:        pathOf(e.Request.URL),
 		Status:      e.Status(),
 		DurationMS:  float64(e.Duration.Microseconds()) / 1000,
@@ -290,6 +290,9 @@ func (e Exchange) MarshalJSON() ([]byte, error) {
 		Signature: e.Signature, ReplayOf: e.ReplayOf, Invocation: e.Invocation,
 		Attempt: e.Attempt, Meta: e.Meta,
 	}
+	// The whole exchange is shown as it is (the API redacts it first
+	// unless asked to reveal), so its summary URL is the request's.
+	j.Summary.URL = e.Request.URL
 	if e.Response != nil {
 		j.Response = &jsonResponse{Response: *e.Response, body: encodeBody(e.Response.Body)}
 	}
