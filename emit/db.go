@@ -150,7 +150,12 @@ func openDB(dir string, memory bool, log *slog.Logger) (*db, error) {
 		if err := checkDBFile(d.path); err != nil {
 			return nil, err
 		}
-		dsn := "file:" + d.path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+		if err := prepareDBFile(d.path, log); err != nil {
+			return nil, fmt.Errorf("database %s: %w", d.path, err)
+		}
+		// The WAL is checkpointed at 256 pages (4 MiB) rather than
+		// SQLite's 1,000.
+		dsn := "file:" + d.path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(256)"
 		if d.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate"); err != nil {
 			return nil, fmt.Errorf("open %s: %w", d.path, err)
 		}
@@ -165,9 +170,6 @@ func openDB(dir string, memory bool, log *slog.Logger) (*db, error) {
 		d.closeDBs()
 		return nil, fmt.Errorf("database %s: %w", d.path, err)
 	}
-	if !memory {
-		_ = os.Chmod(d.path, 0o600)
-	}
 	for _, p := range []struct {
 		dst *(*sql.Stmt)
 		sql string
@@ -179,6 +181,69 @@ func openDB(dir string, memory bool, log *slog.Logger) (*db, error) {
 	}
 	go d.writer()
 	return d, nil
+}
+
+// dbPageSize is emit.db's page size: the capture store's (inspect), so
+// that the two databases' pages are the same size. SQLite (as the driver
+// builds it, with SQLITE_ENABLE_MEMORY_MANAGEMENT) keeps every
+// connection's pages in one process-wide LRU: a connection at its cache
+// size takes the least recently used page of any other connection, and
+// when the two differ in size it frees that page and allocates one of
+// its own. With 4 KiB emit.db pages beside 16 KiB hooklab.db pages,
+// every emitter write under capture load freed and allocated pages of
+// both sizes, and the C allocator's heap grew with the churn (RSS +100%
+// over a 10-minute soak); with one size a page is reused in place.
+const dbPageSize = 16384
+
+// prepareDBFile creates path with mode 0600, before SQLite creates its
+// -wal and -shm files, which take the main file's mode, and puts the
+// database in WAL mode with dbPageSize pages. An existing database with
+// another page size is rebuilt (VACUUM, which needs a rollback journal
+// while it runs); what it holds is kept. When the rebuild fails (no space
+// for the copy), the database keeps its page size and the error is
+// logged.
+func prepareDBFile(path string, log *slog.Logger) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	var size int
+	var mode string
+	if err := db.QueryRow(`PRAGMA page_size`).Scan(&size); err != nil {
+		return err
+	}
+	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		return err
+	}
+	if size != dbPageSize {
+		// The page size of a database in WAL mode cannot change.
+		if strings.EqualFold(mode, "wal") {
+			if err := db.QueryRow(`PRAGMA journal_mode=DELETE`).Scan(&mode); err != nil {
+				return fmt.Errorf("leave WAL mode to change the page size: %w", err)
+			}
+		}
+		if _, err := db.Exec(fmt.Sprintf(`PRAGMA page_size=%d; VACUUM`, dbPageSize)); err != nil {
+			log.Error("emit database: keeping its page size", "path", path, "page_size", size, "err", err)
+		}
+	}
+	if !strings.EqualFold(mode, "wal") {
+		if err := db.QueryRow(`PRAGMA journal_mode=WAL`).Scan(&mode); err != nil {
+			return err
+		}
+	}
+	return db.Close()
 }
 
 // checkDBFile refuses an existing file that is not an SQLite database.

@@ -1,0 +1,164 @@
+package emit
+
+import (
+	"context"
+	"database/sql"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestDBFileModes: emit.db and the -wal and -shm files SQLite makes
+// beside it are 0600 while the database is open, for a new database and
+// for one whose files an older hooklab left 0644.
+func TestDBFileModes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		old  bool
+	}{{"new", false}, {"left 0644", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			if tc.old {
+				writeOldDB(t, dir, false)
+			}
+			d := openTestDB(t, dir)
+			putTestWebhook(t, d, "w1")
+			for _, name := range []string{DBFile, DBFile + "-wal", DBFile + "-shm"} {
+				fi, err := os.Stat(filepath.Join(dir, name))
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if got := fi.Mode().Perm(); got != 0o600 {
+					t.Errorf("%s: mode %v; want 0600", name, got)
+				}
+			}
+		})
+	}
+}
+
+// TestDBPageSize: emit.db has the capture store's page size (see
+// dbPageSize), a database made with 4 KiB pages is rebuilt with it and
+// keeps what it held, and it stays in WAL mode.
+func TestDBPageSize(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		old, open bool // an older database; left with its WAL not checkpointed
+	}{{"new", false, false}, {"4 KiB pages", true, false}, {"4 KiB pages, WAL not checkpointed", true, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			if tc.old {
+				writeOldDB(t, dir, tc.open)
+			}
+			d := openTestDB(t, dir)
+			var size int
+			var mode string
+			if err := d.wdb.QueryRow(`PRAGMA page_size`).Scan(&size); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.wdb.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+				t.Fatal(err)
+			}
+			if size != dbPageSize || mode != "wal" {
+				t.Errorf("page size %d, journal mode %s; want %d, wal", size, mode, dbPageSize)
+			}
+			if tc.old {
+				ws, err := d.loadWebhooks(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ws) != 1 || ws[0].ID != "old" {
+					t.Errorf("webhooks after the rebuild: %v; want the one stored before", ws)
+				}
+			}
+			putTestWebhook(t, d, "w1")
+		})
+	}
+}
+
+func openTestDB(t *testing.T, dir string) *db {
+	t.Helper()
+	d, err := openDB(dir, false, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.close() })
+	return d
+}
+
+func putTestWebhook(t *testing.T, d *db, id string) {
+	t.Helper()
+	now := time.Now()
+	if err := d.putWebhook(context.Background(), &Webhook{ID: id, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeOldDB makes emit.db in dir as hooklab made it before dbPageSize:
+// 4 KiB pages, WAL mode, files 0644, one webhook stored. With open, the
+// database is left as a crash leaves it: its last write only in the WAL.
+func writeOldDB(t *testing.T, dir string, open bool) {
+	t.Helper()
+	path := filepath.Join(dir, DBFile)
+	sdb, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdb.SetMaxOpenConns(1)
+	old := &db{wdb: sdb}
+	if err := old.migrate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdb.Exec(`PRAGMA wal_autocheckpoint=0`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdb.Exec(`INSERT INTO webhooks(id, def, created_ns, updated_ns) VALUES ('old', '{"id":"old"}', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	var size int
+	if err := sdb.QueryRow(`PRAGMA page_size`).Scan(&size); err != nil || size != 4096 {
+		t.Fatalf("old database: page size %d, %v; want 4096", size, err)
+	}
+	for _, name := range []string{DBFile, DBFile + "-wal", DBFile + "-shm"} {
+		if err := os.Chmod(filepath.Join(dir, name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if open {
+		// Copy the files while the connection is open, so that the copy
+		// has the WAL a crash would leave.
+		for _, name := range []string{DBFile, DBFile + "-wal"} {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name+".copy"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sdb.Close()
+		for _, name := range []string{DBFile, DBFile + "-wal"} {
+			if err := os.Rename(filepath.Join(dir, name+".copy"), filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		os.Remove(filepath.Join(dir, DBFile+"-shm"))
+		return
+	}
+	if err := sdb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Closing checkpointed and removed the WAL; make them again, 0644,
+	// as a crash leaves them.
+	for _, name := range []string{DBFile + "-wal", DBFile + "-shm"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
