@@ -42,7 +42,7 @@ func TestDBFileModes(t *testing.T) {
 }
 
 // TestDBPageSize: emit.db has the capture store's page size (see
-// dbPageSize), a database made with 4 KiB pages is rebuilt with it and
+// dbPageSize) and page caches bounded in pages, a database made with 4 KiB pages is rebuilt with it and
 // keeps what it held, and it stays in WAL mode.
 func TestDBPageSize(t *testing.T) {
 	t.Parallel()
@@ -67,6 +67,16 @@ func TestDBPageSize(t *testing.T) {
 			}
 			if size != dbPageSize || mode != "wal" {
 				t.Errorf("page size %d, journal mode %s; want %d, wal", size, mode, dbPageSize)
+			}
+			var wcache, rcache int
+			if err := d.wdb.QueryRow(`PRAGMA cache_size`).Scan(&wcache); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.rdb.QueryRow(`PRAGMA cache_size`).Scan(&rcache); err != nil {
+				t.Fatal(err)
+			}
+			if wcache != 64 || rcache != 16 {
+				t.Errorf("cache sizes: writer %d, reader %d pages; want 64, 16", wcache, rcache)
 			}
 			if tc.old {
 				ws, err := d.loadWebhooks(context.Background())
