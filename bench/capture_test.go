@@ -54,3 +54,14 @@ func TestParseStatTicks(t *testing.T) {
 		}
 	}
 }
+
+func TestMedianInt(t *testing.T) {
+	for _, tc := range []struct {
+		in   []int64
+		want int64
+	}{{nil, 0}, {[]int64{5}, 5}, {[]int64{9, 1, 5}, 5}, {[]int64{4, 1, 3, 2}, 3}} {
+		if got := medianInt(tc.in); got != tc.want {
+			t.Errorf("medianInt(%v) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}

@@ -70,6 +70,8 @@ type soakResult struct {
 	SinkUndelivered  int64            `json:"sink_undelivered"`
 	Sink503          int64            `json:"sink_503"`
 
+	// The *AfterWarmup and *End figures are medians of the 5 s samples
+	// over the minute after warm-up and the last minute of load.
 	RSSAfterWarmup     int64 `json:"rss_after_warmup"`
 	RSSEnd             int64 `json:"rss_end"`
 	RSSMax             int64 `json:"rss_max"`
@@ -294,9 +296,6 @@ loop:
 			break loop
 		case <-warmTimer.C:
 			take()
-			last := samples[len(samples)-1]
-			res.RSSAfterWarmup, res.ThreadsAfterWarmup, res.FDsAfterWarmup = last.rss, last.threads, last.fds
-			res.GoroutinesAfterWarmup = last.goroutines
 		case <-tick.C:
 			take()
 		case <-progress.C:
@@ -311,9 +310,26 @@ loop:
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	loadEnd := time.Now()
 	take()
-	end := samples[len(samples)-1]
-	res.RSSEnd, res.ThreadsEnd, res.FDsEnd, res.GoroutinesEnd = end.rss, end.threads, end.fds, end.goroutines
+	// One sample swings with the load's idle keep-alive connections (each
+	// a file and a goroutine or two, closed after two idle minutes), so
+	// "flat" compares medians of the 5 s samples: the minute after
+	// warm-up against the last minute of load.
+	window := func(from, to time.Time) (rss, threads, fds, goroutines int64) {
+		var r, t, f, g []int64
+		for _, x := range samples {
+			if !x.at.Before(from) && !x.at.After(to) {
+				r, t, f, g = append(r, x.rss), append(t, x.threads), append(f, x.fds), append(g, x.goroutines)
+			}
+		}
+		return medianInt(r), medianInt(t), medianInt(f), medianInt(g)
+	}
+	if d := loadEnd.Sub(begun.Add(f.warmup)); d > 0 {
+		w := min(time.Minute, d/2)
+		res.RSSAfterWarmup, res.ThreadsAfterWarmup, res.FDsAfterWarmup, res.GoroutinesAfterWarmup = window(begun.Add(f.warmup), begun.Add(f.warmup+w))
+		res.RSSEnd, res.ThreadsEnd, res.FDsEnd, res.GoroutinesEnd = window(loadEnd.Add(-w), loadEnd)
+	}
 	minute := begun.Add(time.Minute)
 	for _, s := range samples {
 		res.RSSMax = max(res.RSSMax, s.rss)
@@ -629,4 +645,15 @@ func (w *slowWatcher) dialSmall(ctx context.Context) (*websocket.Conn, error) {
 		return nil, fmt.Errorf("websocket %s: %w", w.url, err)
 	}
 	return conn, nil
+}
+
+// medianInt returns the median of xs (the upper one of an even count), or
+// 0 for none.
+func medianInt(xs []int64) int64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }
