@@ -178,6 +178,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	spec.Diff.SecretHeaders = a.cfg.SecretHeaders
 	now := a.cfg.Clock.Now()
 	ctx, cancel := context.WithCancel(a.cfg.Context)
 	rn := &run{cancel: cancel, st: RunStatus{ID: a.cfg.IDs.New(now), State: StateRunning, Target: spec.Target, Started: now, Total: len(exs), Ignore: spec.Diff.Ignore, Results: []Result{}}}

@@ -226,6 +226,7 @@ Flags:
 	}
 	spec.Timeout = timeout.String()
 	spec.Diff.Ignore, spec.Diff.IgnoreHeaders, spec.Diff.CompareHeaders = ignore, ignoreHeaders, compareHeaders
+	spec.Diff.SecretHeaders = c.SecretHeaders
 
 	sources := 0
 	for _, b := range []bool{len(ids) > 0, !f.empty() || *all, *harFile != ""} {

@@ -46,6 +46,9 @@ type DiffOptions struct {
 	// Tolerance is the largest difference between two JSON numbers that
 	// still counts as equal (0: exact).
 	Tolerance float64 `json:"tolerance,omitempty"`
+	// SecretHeaders names more headers whose values a diff shows as
+	// inspect.Redacted, besides those inspect.IsSecretHeader knows.
+	SecretHeaders []string `json:"-"`
 }
 
 // VolatileHeaders are the response headers left out of comparisons by
@@ -172,19 +175,33 @@ func (d *differ) compareHeaders(old, new inspect.Headers) []Change {
 	for i < len(oh) || j < len(nh) {
 		switch {
 		case j == len(nh) || i < len(oh) && oh[i].name < nh[j].name:
-			out = append(out, Change{Path: "header " + oh[i].name, Kind: Removed, Old: strings.Join(oh[i].vals, "\n")})
+			out = append(out, Change{Path: "header " + oh[i].name, Kind: Removed, Old: d.shown(oh[i].name, oh[i].vals)})
 			i++
 		case i == len(oh) || nh[j].name < oh[i].name:
-			out = append(out, Change{Path: "header " + nh[j].name, Kind: Added, New: strings.Join(nh[j].vals, "\n")})
+			out = append(out, Change{Path: "header " + nh[j].name, Kind: Added, New: d.shown(nh[j].name, nh[j].vals)})
 			j++
 		default:
 			if !slices.Equal(oh[i].vals, nh[j].vals) {
-				out = append(out, Change{Path: "header " + oh[i].name, Kind: Changed, Old: strings.Join(oh[i].vals, "\n"), New: strings.Join(nh[j].vals, "\n")})
+				out = append(out, Change{Path: "header " + oh[i].name, Kind: Changed, Old: d.shown(oh[i].name, oh[i].vals), New: d.shown(nh[j].name, nh[j].vals)})
 			}
 			i, j = i+1, j+1
 		}
 	}
 	return out
+}
+
+// shown joins a header's values for a diff, each replaced by
+// inspect.Redacted when the header holds secrets (Set-Cookie compared by
+// cookie names shows the names only, which are kept).
+func (d *differ) shown(name string, vals []string) string {
+	if !inspect.IsSecretHeader(name, d.opts.SecretHeaders) || d.cookieNames && http.CanonicalHeaderKey(name) == "Set-Cookie" {
+		return strings.Join(vals, "\n")
+	}
+	out := make([]string, len(vals))
+	for i := range out {
+		out[i] = inspect.Redacted
+	}
+	return strings.Join(out, "\n")
 }
 
 // cookieNamesOf turns Set-Cookie values into "name (value not compared)".
@@ -420,7 +437,15 @@ func (d *differ) ignoredValues(old, new *inspect.Response) []Change {
 			if len(ov) == 0 && len(nv) == 0 {
 				continue
 			}
-			out = append(out, valueChange("header "+n, len(ov) > 0, len(nv) > 0, strings.Join(ov, "\n"), strings.Join(nv, "\n")))
+			// Values are compared as stored and shown redacted when secret.
+			c := valueChange("header "+n, len(ov) > 0, len(nv) > 0, strings.Join(ov, "\n"), strings.Join(nv, "\n"))
+			if c.Old != "" {
+				c.Old = d.shown(n, ov)
+			}
+			if c.New != "" {
+				c.New = d.shown(n, nv)
+			}
+			out = append(out, c)
 		}
 	}
 	if len(d.ignores) == 0 || old.Truncated || new.Truncated {

@@ -185,6 +185,28 @@ func TestCompareUndecodableEncoding(t *testing.T) {
 	}
 }
 
+// A secret header that differs is reported as changed, its values
+// redacted, unless Set-Cookie is compared by cookie names.
+func TestCompareRedactsSecretHeaders(t *testing.T) {
+	t.Parallel()
+	old := jsonResp(200, `{}`, "X-Api-Key", "k-old", "Set-Cookie", "sid=a", "X-Tenant-Token", "t-old")
+	new := jsonResp(200, `{}`, "X-Api-Key", "k-new", "Set-Cookie", "sid=b", "X-Tenant-Token", "t-new")
+	changes, _ := Compare(old, new, DiffOptions{CompareHeaders: []string{"Set-Cookie"}, SecretHeaders: []string{"X-Tenant-Token"}})
+	want := []Change{
+		{Path: "header Set-Cookie", Kind: Changed, Old: "REDACTED", New: "REDACTED"},
+		{Path: "header X-Api-Key", Kind: Changed, Old: "REDACTED", New: "REDACTED"},
+		{Path: "header X-Tenant-Token", Kind: Changed, Old: "REDACTED", New: "REDACTED"},
+	}
+	if d := cmp.Diff(want, changes); d != "" {
+		t.Errorf("changes (-want +got):\n%s", d)
+	}
+	// By cookie names, the names are shown (and here they are the same).
+	changes, _ = Compare(jsonResp(200, `{}`, "Set-Cookie", "sid=a"), jsonResp(200, `{}`, "Set-Cookie", "other=b"), DiffOptions{})
+	if len(changes) != 1 || changes[0].Old != "sid=…" || changes[0].New != "other=…" {
+		t.Errorf("cookie names: %+v", changes)
+	}
+}
+
 func TestIgnoredValues(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -211,6 +233,10 @@ func TestIgnoredValues(t *testing.T) {
 		{name: "listed headers", old: jsonResp(200, `{}`, "X-Version", "1", "X-Trace", "t"), new: jsonResp(200, `{}`, "X-Version", "2"),
 			opts: DiffOptions{IgnoreHeaders: []string{"x-version", "X-Trace", "x-absent"}},
 			want: []Change{{Path: "header X-Version", Kind: Changed, Old: "1", New: "2"}, {Path: "header X-Trace", Kind: Removed, Old: "t"}}},
+		{name: "secret headers show redacted", old: jsonResp(200, `{}`, "Set-Cookie", "sid=old-secret", "X-Tenant-Token", "t-old"),
+			new:  jsonResp(200, `{}`, "Set-Cookie", "sid=new-secret", "X-Tenant-Token", "t-new"),
+			opts: DiffOptions{IgnoreHeaders: []string{"Set-Cookie", "X-Tenant-Token"}, SecretHeaders: []string{"x-tenant-token"}},
+			want: []Change{{Path: "header Set-Cookie", Kind: Changed, Old: "REDACTED", New: "REDACTED"}, {Path: "header X-Tenant-Token", Kind: Changed, Old: "REDACTED", New: "REDACTED"}}},
 		{name: "text bodies have no paths", old: textResp("a"), new: textResp("b"), opts: DiffOptions{Ignore: []string{"a"}}},
 		{name: "no response", old: jsonResp(200, `{"a":1}`), opts: DiffOptions{Ignore: []string{"a"}}},
 	} {
