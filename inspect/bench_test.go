@@ -20,7 +20,7 @@ func BenchmarkSQLiteAdd(b *testing.B) {
 	for _, c := range []struct {
 		retain  int64
 		callers int
-	}{{0, 1}, {0, 4}, {0, 32}, {5000, 32}} {
+	}{{0, 1}, {0, 2}, {0, 3}, {0, 32}, {5000, 32}} {
 		retain := c.retain
 		b.Run(fmt.Sprintf("retain=%d/callers=%d", retain, c.callers), func(b *testing.B) {
 			s, err := OpenSQLite(b.TempDir(), Options{RetainCount: retain})

@@ -392,7 +392,7 @@ func (s *SQLite) writer() {
 	defer index.Stop()
 	lastWrite := time.Now()
 	lastMerge := time.Now()
-	lastBatch, prevBatch, timedOut := 0, 0, false
+	lastBatch, prevBatch, waited := 0, 0, false
 	lastIndexSeq := s.lastSeq.Load()
 	batch := make([]*pendingWrite, 0, maxBatch)
 	for {
@@ -416,7 +416,9 @@ func (s *SQLite) writer() {
 			case backlog <= 0:
 			case time.Since(lastWrite) >= indexEvery:
 				n = indexBatch
-			case recent <= indexLightRows:
+			case recent <= indexLightRows || backlog >= indexBacklog:
+				// Light traffic, or a backlog so large that scanning
+				// it would make every search slow: a little at a time.
 				n = indexBusyBatch
 			}
 			if n == indexBatch || backlog <= 0 && time.Since(lastWrite) >= indexEvery {
@@ -460,13 +462,14 @@ func (s *SQLite) writer() {
 				}
 			}
 		}
-		// Callers alternate between two batches while the writer keeps
-		// up; when the last wait was in vain, they all fit in one.
+		// Callers may alternate between two batches while the writer
+		// keeps up; once fill had to wait, every active caller was in the
+		// last batch (or no more came), so wait for that many only.
 		want := lastBatch + prevBatch
-		if timedOut {
+		if waited {
 			want = lastBatch
 		}
-		timedOut = s.fill(&batch, lastBatch, want)
+		waited = s.fill(&batch, lastBatch, want)
 		s.commit(batch)
 		lastWrite = time.Now()
 		prevBatch, lastBatch = lastBatch, len(batch)
@@ -478,8 +481,8 @@ func (s *SQLite) writer() {
 // concurrent callers share this transaction instead of each paying for one:
 // a commit costs several times what a row does. It stops as soon as the
 // batch reaches want, its guess at how many callers are active, and says
-// whether it waited in vain. A lone caller never waits.
-func (s *SQLite) fill(batch *[]*pendingWrite, lastBatch, want int) (timedOut bool) {
+// whether it had to wait. A lone caller never waits.
+func (s *SQLite) fill(batch *[]*pendingWrite, lastBatch, want int) (waited bool) {
 	drain := func() {
 		for len(*batch) < maxBatch {
 			select {
@@ -506,7 +509,7 @@ func (s *SQLite) fill(batch *[]*pendingWrite, lastBatch, want int) (timedOut boo
 			return true
 		}
 	}
-	return false
+	return true
 }
 
 // fillLinger bounds how long fill waits for more writes.
@@ -514,13 +517,15 @@ const fillLinger = 500 * time.Microsecond
 
 // Text indexing runs off the write path: every indexEvery the writer indexes
 // up to indexBatch rows when it has been idle that long, or indexBusyBatch
-// rows when at most indexLightRows were written since the last tick. Rows
-// not yet indexed are searched by scanning.
+// rows when at most indexLightRows were written since the last tick or the
+// backlog has reached indexBacklog rows. Rows not yet indexed are searched
+// by scanning.
 const (
 	indexEvery     = 200 * time.Millisecond
 	indexBatch     = 2000
 	indexBusyBatch = 200
 	indexLightRows = 200
+	indexBacklog   = 50000
 )
 
 // commit writes a batch in one transaction. When one item of a batch fails
@@ -538,7 +543,6 @@ func (s *SQLite) commit(all []*pendingWrite) {
 	if len(batch) == 0 {
 		return
 	}
-	s.commits.Add(1)
 	bad, err := s.writeBatch(batch)
 	if err != nil && bad >= 0 && len(batch) > 1 {
 		failed := 0
@@ -657,6 +661,7 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 	if err := tx.Commit(); err != nil {
 		return -1, err
 	}
+	s.commits.Add(1)
 	s.count.Add(dCount)
 	s.bytes.Add(dBytes)
 	if lastSeq > s.lastSeq.Load() {
