@@ -85,8 +85,12 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
-// maxBurst bounds how many queued events go out in one write.
-const maxBurst = 256
+// maxBurst bounds how many queued events go out in one write, and
+// flushTimeout how long that write may take.
+const (
+	maxBurst     = 256
+	flushTimeout = 10 * time.Second
+)
 
 func serveStream(ctx context.Context, cfg StreamConfig, conn *websocket.Conn, bc *batchConn, bin string) {
 	defer conn.Close()
@@ -203,7 +207,8 @@ func (c *batchConn) hold() {
 	c.mu.Unlock()
 }
 
-// flush sends what was held, under the write deadline the last frame set.
+// flush sends what was held, with a deadline of its own: a control
+// frame written meanwhile from the reader (a pong) sets a shorter one.
 func (c *batchConn) flush() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -211,6 +216,7 @@ func (c *batchConn) flush() error {
 	if len(c.buf) == 0 {
 		return nil
 	}
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(flushTimeout))
 	_, err := c.Conn.Write(c.buf)
 	if cap(c.buf) > 1<<20 {
 		c.buf = nil // a rare huge burst does not pin its buffer
