@@ -234,19 +234,29 @@ func prepareDBFile(path string, log *slog.Logger) error {
 		return err
 	}
 	if size != dbPageSize {
-		// The page size of a database in WAL mode cannot change.
-		if strings.EqualFold(mode, "wal") {
-			if err := db.QueryRow(`PRAGMA journal_mode=DELETE`).Scan(&mode); err != nil {
-				return fmt.Errorf("leave WAL mode to change the page size: %w", err)
+		// The page size of a database in WAL mode cannot change. The
+		// rebuild is best effort: on a full disk or a busy file the
+		// database keeps its page size and the emitter starts anyway.
+		left := !strings.EqualFold(mode, "wal")
+		if !left {
+			var m string
+			if err := db.QueryRow(`PRAGMA journal_mode=DELETE`).Scan(&m); err != nil {
+				log.Error("emit database: keeping its page size", "path", path, "page_size", size, "err", err)
+			} else {
+				left, mode = true, m
 			}
 		}
-		if _, err := db.Exec(fmt.Sprintf(`PRAGMA page_size=%d; VACUUM`, dbPageSize)); err != nil {
-			log.Error("emit database: keeping its page size", "path", path, "page_size", size, "err", err)
+		if left {
+			if _, err := db.Exec(fmt.Sprintf(`PRAGMA page_size=%d; VACUUM`, dbPageSize)); err != nil {
+				log.Error("emit database: keeping its page size", "path", path, "page_size", size, "err", err)
+			}
 		}
 	}
 	if !strings.EqualFold(mode, "wal") {
+		// Opening the database for use switches WAL on again if this
+		// fails (a full disk), so only say so here.
 		if err := db.QueryRow(`PRAGMA journal_mode=WAL`).Scan(&mode); err != nil {
-			return err
+			log.Warn("emit database: WAL mode", "path", path, "err", err)
 		}
 	}
 	return db.Close()
