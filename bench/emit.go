@@ -23,7 +23,8 @@ import (
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
-	"unicode/utf8"
+
+	"github.com/hooklab/hooklab/rules"
 )
 
 // Targets of issue 4 for the emitter.
@@ -514,53 +515,9 @@ func substitute(tpl string, vals map[string]string) ([]byte, error) {
 			return nil, fmt.Errorf("no value for {{%s}}", name)
 		}
 		out = append(out, tpl[:i]...)
-		out = appendJSONContent(out, v)
+		out = rules.AppendJSONStringContent(out, v)
 		tpl = tpl[i+j+2:]
 	}
-}
-
-// appendJSONContent appends s escaped for the inside of a JSON string, as
-// hooklab's templates escape it: quotes, backslashes and control
-// characters escaped, "</" as "<\/", U+2028 and U+2029 escaped, invalid
-// UTF-8 as U+FFFD, everything else as is.
-func appendJSONContent(buf []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				buf = append(buf, '\\', c)
-			case c == '\n':
-				buf = append(buf, `\n`...)
-			case c == '\r':
-				buf = append(buf, `\r`...)
-			case c == '\t':
-				buf = append(buf, `\t`...)
-			case c < 0x20 || c == 0x7f:
-				buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			case c == '/' && i > 0 && s[i-1] == '<':
-				buf = append(buf, '\\', '/')
-			default:
-				buf = append(buf, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			buf = append(buf, `\ufffd`...)
-		case r == '\u2028':
-			buf = append(buf, `\u2028`...)
-		case r == '\u2029':
-			buf = append(buf, `\u2029`...)
-		default:
-			buf = append(buf, s[i:i+size]...)
-		}
-		i += size
-	}
-	return buf
 }
 
 // emitBatches returns the bodies of POST /api/events for events from

@@ -17,31 +17,6 @@ import (
 	"github.com/hooklab/hooklab/rules"
 )
 
-func TestAppendJSONContent(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{`plain`, `plain`},
-		{`say "hi"`, `say \"hi\"`},
-		{`C:\spool`, `C:\\spool`},
-		{"a\nb\r\tc", `a\nb\r\tc`},
-		{"\x01\x7f", `\u0001\u007f`},
-		{`</b> a/b <`, `<\/b> a/b <`},
-		{"Zoë ✓", "Zoë ✓"},
-		{"\u2028\u2029", `\u2028\u2029`},
-		{"bad \xff", `bad \ufffd`},
-	} {
-		got := string(appendJSONContent(nil, tc.in))
-		if got != tc.want {
-			t.Errorf("appendJSONContent(%q) = %s, want %s", tc.in, got, tc.want)
-		}
-		var back string
-		if err := json.Unmarshal([]byte(`"`+got+`"`), &back); err != nil {
-			t.Errorf("%q: not a JSON string: %v", got, err)
-		} else if !strings.Contains(tc.in, "\xff") && back != tc.in {
-			t.Errorf("%q decodes to %q", got, back)
-		}
-	}
-}
-
 func TestSubstitute(t *testing.T) {
 	got, err := substitute(`{"a": "{{x}}", "b": "{{ y }}-{{x}}"}`, map[string]string{"x": `1"`, "y": "2"})
 	if err != nil || string(got) != `{"a": "1\"", "b": "2-1\""}` {

@@ -391,3 +391,28 @@ func TestTemplateConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendJSONStringContent(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`plain`, `plain`},
+		{`say "hi"`, `say \"hi\"`},
+		{`C:\spool`, `C:\\spool`},
+		{"a\nb\r\tc", `a\nb\r\tc`},
+		{"\x01\x7f", `\u0001\u007f`},
+		{`</b> a/b <`, `<\/b> a/b <`},
+		{"Zoë ✓", "Zoë ✓"},
+		{"\u2028\u2029", `\u2028\u2029`},
+		{"bad \xff", `bad \ufffd`},
+	} {
+		got := string(AppendJSONStringContent(nil, tc.in))
+		if got != tc.want {
+			t.Errorf("AppendJSONStringContent(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+		var back string
+		if err := json.Unmarshal([]byte(`"`+got+`"`), &back); err != nil {
+			t.Errorf("%q: not a JSON string: %v", got, err)
+		} else if !strings.Contains(tc.in, "\xff") && back != tc.in {
+			t.Errorf("%q decodes to %q", got, back)
+		}
+	}
+}
