@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,8 +18,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // Targets of issue 8 for the soak.
@@ -566,89 +563,6 @@ func (s *flakySink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.seen[r.Header.Get("X-Hooklab-Invocation-Id")]++
 	s.mu.Unlock()
-}
-
-// slowWatcher is a websocket client that reads one message per delay, so
-// that the server finds it slow, sends it a resync and drops it; it then
-// dials again, as the UI does.
-type slowWatcher struct {
-	streamWatcher
-	delay time.Duration
-}
-
-func watchSlow(ctx context.Context, wsURL, origin string, delay time.Duration) (*slowWatcher, error) {
-	w := &slowWatcher{streamWatcher: streamWatcher{url: wsURL, header: http.Header{"Origin": {origin}}, done: make(chan struct{})}, delay: delay}
-	conn, err := w.dialSmall(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ctx, w.cancel = context.WithCancel(ctx)
-	go w.loop(ctx, conn)
-	return w, nil
-}
-
-func (w *slowWatcher) loop(ctx context.Context, conn *websocket.Conn) {
-	defer close(w.done)
-	for {
-		w.mu.Lock()
-		w.conn = conn
-		stopped := ctx.Err() != nil
-		w.mu.Unlock()
-		if stopped {
-			conn.Close()
-			return
-		}
-		for {
-			_, msg, err := conn.ReadMessage()
-			if err != nil {
-				break
-			}
-			w.messages.Add(1)
-			if bytes.Contains(msg, []byte(`"resync"`)) {
-				w.resyncs.Add(1)
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(w.delay):
-			}
-		}
-		conn.Close()
-		for {
-			if ctx.Err() != nil {
-				return
-			}
-			c, err := w.dialSmall(ctx)
-			if err == nil {
-				conn = c
-				w.reconnects.Add(1)
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
-}
-
-// dialSmall dials with a 16 KiB socket receive buffer, so that the kernel
-// does not absorb megabytes of unread messages and the server sees the
-// client fall behind within seconds rather than minutes.
-func (w *slowWatcher) dialSmall(ctx context.Context) (*websocket.Conn, error) {
-	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		var nd net.Dialer
-		c, err := nd.DialContext(ctx, network, addr)
-		if tc, ok := c.(*net.TCPConn); ok {
-			_ = tc.SetReadBuffer(16 << 10)
-		}
-		return c, err
-	}}
-	conn, _, err := d.DialContext(ctx, w.url, w.header)
-	if err != nil {
-		return nil, fmt.Errorf("websocket %s: %w", w.url, err)
-	}
-	return conn, nil
 }
 
 // medianInt returns the median of xs (the upper one of an even count), or

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,6 +27,12 @@ type StreamStats struct {
 type streamWatcher struct {
 	url    string
 	header http.Header
+	// delay, when set, is a pause after each message (a slow reader), and
+	// readBuffer a small socket receive buffer so the kernel does not
+	// absorb megabytes of unread messages and the server sees the client
+	// fall behind within seconds.
+	delay      time.Duration
+	readBuffer int
 
 	messages, resyncs, reconnects atomic.Int64
 
@@ -59,7 +66,18 @@ func streamURL(uiBase, path string) (wsURL, origin string, err error) {
 // watchStream dials wsURL and, once connected, reads in the background
 // until Stop.
 func watchStream(ctx context.Context, wsURL, origin string) (*streamWatcher, error) {
-	w := &streamWatcher{url: wsURL, header: http.Header{"Origin": {origin}}, done: make(chan struct{})}
+	return startWatcher(ctx, &streamWatcher{url: wsURL, header: http.Header{"Origin": {origin}}})
+}
+
+// watchSlow is watchStream for a client that reads one message per delay
+// through a 16 KiB receive buffer, so that the server finds it slow, sends
+// it a resync and drops it; it then dials again, as the UI does.
+func watchSlow(ctx context.Context, wsURL, origin string, delay time.Duration) (*streamWatcher, error) {
+	return startWatcher(ctx, &streamWatcher{url: wsURL, header: http.Header{"Origin": {origin}}, delay: delay, readBuffer: 16 << 10})
+}
+
+func startWatcher(ctx context.Context, w *streamWatcher) (*streamWatcher, error) {
+	w.done = make(chan struct{})
 	conn, err := w.dial(ctx)
 	if err != nil {
 		return nil, err
@@ -71,6 +89,16 @@ func watchStream(ctx context.Context, wsURL, origin string) (*streamWatcher, err
 
 func (w *streamWatcher) dial(ctx context.Context) (*websocket.Conn, error) {
 	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second, Proxy: nil}
+	if w.readBuffer > 0 {
+		d.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var nd net.Dialer
+			c, err := nd.DialContext(ctx, network, addr)
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetReadBuffer(w.readBuffer)
+			}
+			return c, err
+		}
+	}
 	conn, resp, err := d.DialContext(ctx, w.url, w.header)
 	if err != nil {
 		if resp != nil {
@@ -100,6 +128,12 @@ func (w *streamWatcher) loop(ctx context.Context, conn *websocket.Conn) {
 			w.messages.Add(1)
 			if bytes.Contains(msg, []byte(`"resync"`)) {
 				w.resyncs.Add(1)
+			}
+			if w.delay > 0 {
+				select {
+				case <-ctx.Done():
+				case <-time.After(w.delay):
+				}
 			}
 		}
 		conn.Close()
