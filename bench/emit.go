@@ -375,19 +375,7 @@ func (rep *emitReport) writeText(w io.Writer) error {
 		fmt.Fprintf(&b, "  stats: total %s, queued %s, by status %s; %d delivered, %d events dropped\n",
 			thousands(float64(p.Total)), thousands(float64(p.Queued)), fmtCounts(p.ByStatus), p.Delivered, p.Dropped)
 	}
-	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "note: %s\n", n)
-	}
-	b.WriteString("\ntargets\n")
-	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	for _, c := range r.Checks {
-		verdict := "PASS"
-		if !c.Pass {
-			verdict = "FAIL"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", c.Name, c.Got, verdict)
-	}
-	if err := tw.Flush(); err != nil {
+	if err := writeTargets(&b, r.Notes, r.Checks); err != nil {
 		return err
 	}
 	_, err := io.WriteString(w, b.String())

@@ -277,23 +277,29 @@ func (r *Report) WriteText(w io.Writer) error {
 			b.WriteString("\n")
 		}
 	}
-	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "note: %s\n", n)
+	if err := writeTargets(&b, r.Notes, r.Checks); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeTargets writes the notes, then the checks as a PASS/FAIL table
+// under "targets".
+func writeTargets(b *strings.Builder, notes []string, checks []Check) error {
+	for _, n := range notes {
+		fmt.Fprintf(b, "note: %s\n", n)
 	}
 	b.WriteString("\ntargets\n")
-	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	for _, c := range r.Checks {
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	for _, c := range checks {
 		verdict := "PASS"
 		if !c.Pass {
 			verdict = "FAIL"
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", c.Name, c.Got, verdict)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return tw.Flush()
 }
 
 // mb formats bytes in decimal megabytes, as the targets are written.
