@@ -123,19 +123,24 @@ const live = new Live({
 
 // ---- filter ----
 
-/** compile turns the address's filter into API parameters and the checks left to the page. */
-async function compile() {
-  let terms;
+/** parseShown parses a filter, showing its error by the filter bar; null when it is invalid. */
+function parseShown(q) {
   try {
-    terms = query.parse(state.q);
+    const terms = query.parse(q);
     els.qError.hidden = true;
     els.q.setAttribute('aria-invalid', 'false');
+    return terms;
   } catch (err) {
     els.qError.textContent = err.message;
     els.qError.hidden = false;
     els.q.setAttribute('aria-invalid', 'true');
-    terms = [];
+    return null;
   }
+}
+
+/** compile turns the address's filter into API parameters and the checks left to the page. */
+async function compile() {
+  const terms = parseShown(state.q) || [];
   state.terms = terms;
   const { params: folded, rest } = query.fold(terms);
   let p = folded;
@@ -376,16 +381,7 @@ let qTimer = 0;
 function onQInput() {
   clearTimeout(qTimer);
   const v = els.q.value.trim();
-  try {
-    query.parse(v);
-    els.qError.hidden = true;
-    els.q.setAttribute('aria-invalid', 'false');
-  } catch (err) {
-    els.qError.textContent = err.message;
-    els.qError.hidden = false;
-    els.q.setAttribute('aria-invalid', 'true');
-    return;
-  }
+  if (!parseShown(v)) return;
   qTimer = setTimeout(() => applyFilter({ q: v }), 300);
 }
 
