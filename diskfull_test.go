@@ -162,9 +162,12 @@ subscriptions:
 		invs[x.ID] = true
 	}
 
+	// The disk may fill up under an attempt in flight before fill
+	// returns, and the emitter then pauses until space returns: attempts
+	// count as made on a full disk from the moment filling starts.
 	filler := filepath.Join(mnt, "filler")
-	n := fill(t, filler)
 	diskFull.Store(1)
+	n := fill(t, filler)
 	t.Logf("filled the tmpfs with %d bytes", n)
 
 	// Capture: 503 with Retry-After once the store cannot write.
