@@ -445,7 +445,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	uiMux.Handle("GET /api/stream", ui.Stream(ui.StreamConfig{Hub: hub, Logger: log.With("component", "stream"), Done: streamDone}))
 	uiMux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		count, bytes := store.Stats()
-		h := map[string]any{"ok": true, "exchanges": count, "bytes": bytes, "goroutines": runtime.NumGoroutine()}
+		h := map[string]any{"ok": true, "exchanges": count, "bytes": bytes, "goroutines": runtime.NumGoroutine(), "subscribers": hub.Subscribers()}
 		code := http.StatusOK
 		if err, since := store.Health(); err != nil {
 			h["ok"], h["store_error"], h["store_error_since"] = false, err.Error(), since

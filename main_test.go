@@ -988,24 +988,39 @@ func TestStreamSlowClientResyncs(t *testing.T) {
 	if got := <-fastGot; got != n {
 		t.Errorf("the reading client got %d of %d exchanges", got, n)
 	}
-	// The slow client now reads: somewhere in its backlog is the resync,
-	// then the connection ends. (A socket that stays full past the write
-	// deadline is dropped before the resync fits: dropped either way.)
-	resync, dropped := false, false
+	// The server lets go of the client that stopped reading: with a
+	// resync when its queue overflowed while there was room in the
+	// socket, or by closing it when its socket stayed full past the write
+	// deadline. Either way it says so, and only the reading client is
+	// left subscribed.
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		_ = slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var h struct {
+			Subscribers int `json:"subscribers"`
+		}
+		s.getJSON(t, "/healthz", &h)
+		logged := strings.Contains(s.Stderr.String(), "stream client fell behind") || strings.Contains(s.Stderr.String(), "stream client stopped reading")
+		if h.Subscribers == 1 && logged {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the client that stopped reading was not let go: %d subscribers; log:\n%s", h.Subscribers, s.Stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// What the slow client sees: its backlog, perhaps the resync, then the
+	// end of the connection (which a kernel may deliver late to a socket
+	// whose window was shut for long, hence a timeout counts as seen).
+	resync := false
+	for {
+		_ = slow.SetReadDeadline(time.Now().Add(5 * time.Second))
 		_, b, err := slow.ReadMessage()
 		if err != nil {
-			var ne net.Error
-			dropped = !(errors.As(err, &ne) && ne.Timeout())
 			break
 		}
 		if strings.Contains(string(b), `"type":"resync"`) {
 			resync = true
 		}
 	}
-	if !resync && !dropped {
-		t.Error("the client that stopped reading was neither sent a resync nor dropped")
-	}
-	t.Logf("slow client: resync %v, dropped %v", resync, dropped)
+	t.Logf("slow client: resync %v", resync)
 }

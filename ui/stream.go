@@ -3,6 +3,7 @@ package ui
 import (
 	"bufio"
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -118,11 +119,19 @@ func serveStream(ctx context.Context, cfg StreamConfig, conn *websocket.Conn, bc
 		}
 	}()
 
-	write := func(kind int, b []byte) bool {
-		_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		return conn.WriteMessage(kind, b) == nil
+	write := func(kind int, b []byte) error {
+		_ = conn.SetWriteDeadline(time.Now().Add(flushTimeout))
+		return conn.WriteMessage(kind, b)
 	}
-	if !write(websocket.TextMessage, []byte(`{"type":"hello"}`)) {
+	// dropped says why a client whose socket stayed full is let go: it
+	// gets no resync (there is no room for one) and learns from the close.
+	dropped := func(err error) {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			cfg.Logger.Warn("stream client stopped reading; dropped", "remote", conn.RemoteAddr().String(), "waited", flushTimeout)
+		}
+	}
+	if err := write(websocket.TextMessage, []byte(`{"type":"hello"}`)); err != nil {
 		return
 	}
 	ping := time.NewTicker(cfg.PingInterval)
@@ -144,21 +153,26 @@ func serveStream(ctx context.Context, cfg StreamConfig, conn *websocket.Conn, bc
 			// write instead of a syscall (and a wakeup of the client)
 			// each.
 			bc.hold()
-			ok := write(websocket.TextMessage, ev.Encoded())
+			err := write(websocket.TextMessage, ev.Encoded())
 		burst:
-			for n := 1; ok && n < maxBurst; n++ {
+			for n := 1; err == nil && n < maxBurst; n++ {
 				select {
 				case ev := <-sub.C():
-					ok = write(websocket.TextMessage, ev.Encoded())
+					err = write(websocket.TextMessage, ev.Encoded())
 				default:
 					break burst
 				}
 			}
-			if bc.flush() != nil || !ok {
+			if ferr := bc.flush(); err == nil {
+				err = ferr
+			}
+			if err != nil {
+				dropped(err)
 				return
 			}
 		case <-ping.C:
 			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(5*time.Second)); err != nil {
+				dropped(err)
 				return
 			}
 		}
