@@ -1,6 +1,7 @@
 package emit
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -12,8 +13,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/rules"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -161,8 +164,15 @@ func openDB(dir string, memory bool, log *slog.Logger) (*db, error) {
 		// the caches would keep growing with the database for minutes.
 		// The writer's working set (the right edges of the tables and
 		// indexes it appends to) fits.
+		//
+		// The writer keeps statement journals in memory (temp_store):
+		// every insert or update of an invocation fires the count
+		// triggers, so inside a group commit each statement saves the
+		// pages it changes to a statement journal, and SQLite spills one
+		// to a temporary file past 64 KiB — four of our pages — which
+		// cost two write syscalls per page per statement.
 		dsn := "file:" + d.path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(256)"
-		if d.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=cache_size(64)"); err != nil {
+		if d.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=cache_size(64)&_pragma=temp_store(MEMORY)"); err != nil {
 			return nil, fmt.Errorf("open %s: %w", d.path, err)
 		}
 		d.wdb.SetMaxOpenConns(1)
@@ -520,10 +530,15 @@ func (d *db) deleteWebhook(ctx context.Context, id string, now time.Time) (int64
 const invColumns = `id, webhook_id, event_id, event_type, cause, status, queued, attempts, retry_base, next_ns,
 	created_ns, updated_ns, method, url, endpoint, headers, body, status_code, error, depth`
 
-const insertInvocationSQL = `INSERT INTO invocations(` + invColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+// The statements of the hot path say OR FAIL: with the default (ABORT)
+// every one, since the count triggers make it write two tables, would
+// save each page it changes to a statement journal so that it could be
+// undone alone; a failed write rolls back its whole group commit anyway
+// (see commit), and each checks its constraints before it writes.
+const insertInvocationSQL = `INSERT OR FAIL INTO invocations(` + invColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 func (d *db) insertInvocation(tx *sql.Tx, inv *Invocation) error {
-	hdr, _ := json.Marshal(inv.request.Headers)
+	hdr := appendHeadersJSON(nil, inv.request.Headers)
 	_, err := tx.Stmt(d.insInvocation).Exec(
 		inv.ID, inv.WebhookID, inv.EventID, inv.EventType, inv.Cause, inv.Status, boolInt(inv.queued), inv.Attempts,
 		inv.retryBase, inv.nextAt.UnixNano(), inv.CreatedAt.UnixNano(), inv.UpdatedAt.UnixNano(),
@@ -548,7 +563,7 @@ func scanInvocation(s scanner) (*Invocation, error) {
 	inv.nextAt = time.Unix(0, next).UTC()
 	inv.CreatedAt = time.Unix(0, created).UTC()
 	inv.UpdatedAt = time.Unix(0, updated).UTC()
-	_ = json.Unmarshal(hdr, &inv.request.Headers)
+	inv.request.Headers = parseHeadersJSON(hdr)
 	if inv.queued {
 		t := inv.nextAt
 		inv.NextAt = &t
@@ -715,9 +730,13 @@ func (d *db) list(ctx context.Context, q InvocationQuery) ([]*Invocation, string
 }
 
 const (
-	insertAttemptSQL = `INSERT OR REPLACE INTO attempts(invocation_id, n, time_ns, duration_ns, url, req_headers, status_code,
-		resp_headers, resp_body, resp_size, resp_truncated, outcome, error, exchange_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
-	updateFinishSQL = `UPDATE invocations SET status = ?, queued = ?, attempts = ?, next_ns = ?, updated_ns = ?, status_code = ?, error = ?
+	insertAttemptSQL = `INSERT OR FAIL INTO attempts(invocation_id, n, time_ns, duration_ns, url, req_headers, status_code,
+		resp_headers, resp_body, resp_size, resp_truncated, outcome, error, exchange_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(invocation_id, n) DO UPDATE SET time_ns = excluded.time_ns, duration_ns = excluded.duration_ns, url = excluded.url,
+		req_headers = excluded.req_headers, status_code = excluded.status_code, resp_headers = excluded.resp_headers,
+		resp_body = excluded.resp_body, resp_size = excluded.resp_size, resp_truncated = excluded.resp_truncated,
+		outcome = excluded.outcome, error = excluded.error, exchange_id = excluded.exchange_id`
+	updateFinishSQL = `UPDATE OR FAIL invocations SET status = ?, queued = ?, attempts = ?, next_ns = ?, updated_ns = ?, status_code = ?, error = ?
 		WHERE id = ? AND queued = 1`
 )
 
@@ -727,13 +746,13 @@ const (
 // the invocation is queued (deleting its webhook fails it meanwhile);
 // applied tells, once the write is committed, whether it was.
 func (d *db) prepareFinish(inv *Invocation, a *Attempt, reqURL string, reqHeaders inspect.Headers, applied *bool) func(tx *sql.Tx) error {
-	reqH, _ := json.Marshal(reqHeaders)
+	reqH := appendHeadersJSON(nil, reqHeaders)
 	var respH []byte = []byte("[]")
 	var body []byte = []byte{}
 	var size int64
 	trunc := 0
 	if a.Response != nil {
-		respH, _ = json.Marshal(a.Response.Headers)
+		respH = appendHeadersJSON(nil, a.Response.Headers)
 		body = []byte(a.Response.Body)
 		size = a.Response.Size
 		trunc = boolInt(a.Response.Truncated)
@@ -879,4 +898,86 @@ func nonNil(b []byte) []byte {
 		return []byte{}
 	}
 	return b
+}
+
+// appendHeadersJSON appends h as inspect.Headers encode themselves,
+// [["Name","value"],...], without a trip through encoding/json.
+func appendHeadersJSON(buf []byte, h inspect.Headers) []byte {
+	buf = append(buf, '[')
+	for i, x := range h {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, '[', '"')
+		buf = rules.AppendJSONStringContent(buf, x.Name)
+		buf = append(buf, '"', ',', '"')
+		buf = rules.AppendJSONStringContent(buf, x.Value)
+		buf = append(buf, '"', ']')
+	}
+	return append(buf, ']')
+}
+
+// parseHeadersJSON decodes what appendHeadersJSON (or encoding/json)
+// made. Names and values without escapes are read directly; anything
+// else goes through encoding/json. Undecodable input gives no headers.
+func parseHeadersJSON(b []byte) inspect.Headers {
+	if h, ok := parsePlainHeadersJSON(b); ok {
+		return h
+	}
+	var h inspect.Headers
+	_ = json.Unmarshal(b, &h)
+	return h
+}
+
+func parsePlainHeadersJSON(b []byte) (inspect.Headers, bool) {
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' || bytes.IndexByte(b, '\\') >= 0 || !utf8.Valid(b) {
+		return nil, false
+	}
+	b = b[1 : len(b)-1]
+	n := bytes.Count(b, []byte(`],[`)) + 1
+	if len(b) == 0 {
+		return inspect.Headers{}, true
+	}
+	out := make(inspect.Headers, 0, n)
+	// str reads a string literal at the start of b.
+	str := func(b []byte) (string, []byte, bool) {
+		if len(b) == 0 || b[0] != '"' {
+			return "", nil, false
+		}
+		end := bytes.IndexByte(b[1:], '"')
+		if end < 0 {
+			return "", nil, false
+		}
+		for _, c := range b[1 : 1+end] {
+			if c < 0x20 {
+				return "", nil, false
+			}
+		}
+		return string(b[1 : 1+end]), b[2+end:], true
+	}
+	for len(b) > 0 {
+		if b[0] != '[' {
+			return nil, false
+		}
+		name, rest, ok := str(b[1:])
+		if !ok || len(rest) == 0 || rest[0] != ',' {
+			return nil, false
+		}
+		value, rest, ok := str(rest[1:])
+		if !ok || len(rest) == 0 || rest[0] != ']' {
+			return nil, false
+		}
+		out = append(out, inspect.Header{Name: name, Value: value})
+		b = rest[1:]
+		if len(b) > 0 {
+			if b[0] != ',' {
+				return nil, false
+			}
+			b = b[1:]
+			if len(b) == 0 {
+				return nil, false
+			}
+		}
+	}
+	return out, true
 }

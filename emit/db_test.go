@@ -3,12 +3,16 @@ package emit
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/hooklab/hooklab/inspect"
 )
 
 // TestDBFileModes: emit.db and the -wal and -shm files SQLite makes
@@ -169,6 +173,60 @@ func writeOldDB(t *testing.T, dir string, open bool) {
 	for _, name := range []string{DBFile + "-wal", DBFile + "-shm"} {
 		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestHeadersJSON: the headers kept with invocations and attempts read
+// back as written, and read what encoding/json wrote before.
+func TestHeadersJSON(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		h    inspect.Headers
+	}{
+		{"none", inspect.Headers{}},
+		{"plain", inspect.Headers{{Name: "Content-Type", Value: "application/json"}, {Name: "X-Team", Value: "support"}}},
+		{"empty value", inspect.Headers{{Name: "X-Empty", Value: ""}}},
+		{"escapes", inspect.Headers{{Name: "X-Q", Value: `a "quoted" \ value </script>`}, {Name: "X-C", Value: "tab\there\x01\x7f"}}},
+		{"non-ASCII", inspect.Headers{{Name: "X-U", Value: "café \u2028 😀"}}},
+		{"brackets", inspect.Headers{{Name: "X-B", Value: `],["x","y"]`}, {Name: "X-C", Value: "["}}},
+		{"repeated", inspect.Headers{{Name: "Set-Cookie", Value: "a=1"}, {Name: "Set-Cookie", Value: "b=2"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := appendHeadersJSON(nil, tc.h)
+			old, err := json.Marshal(tc.h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var viaJSON inspect.Headers
+			if err := json.Unmarshal(b, &viaJSON); err != nil {
+				t.Fatalf("%s is not what encoding/json reads: %v", b, err)
+			}
+			for _, in := range [][]byte{b, old} {
+				got := parseHeadersJSON(in)
+				if !reflect.DeepEqual(got, tc.h) {
+					t.Errorf("parseHeadersJSON(%s) = %q; want %q", in, got, tc.h)
+				}
+			}
+			if !reflect.DeepEqual(viaJSON, tc.h) {
+				t.Errorf("encoding/json read %s as %q; want %q", b, viaJSON, tc.h)
+			}
+		})
+	}
+	if got := appendHeadersJSON(nil, nil); string(got) != "[]" {
+		t.Errorf("nil headers: %s; want []", got)
+	}
+	if got := appendHeadersJSON(nil, inspect.Headers{{Name: "X", Value: "\xff"}}); string(got) != `[["X","\ufffd"]]` {
+		t.Errorf("invalid UTF-8: %s", got)
+	}
+	// Anything else reads as encoding/json reads it.
+	for _, odd := range []string{``, `null`, `[`, `[["a"]]`, `[["a","b"],]`, `[["a","b"]`, `{"a":"b"}`, `[["a","b"] ]`, `[["a","b\u0041"]]`} {
+		var want inspect.Headers
+		_ = json.Unmarshal([]byte(odd), &want)
+		if got := parseHeadersJSON([]byte(odd)); !reflect.DeepEqual(got, want) {
+			t.Errorf("parseHeadersJSON(%s) = %q; want %q", odd, got, want)
 		}
 	}
 }
