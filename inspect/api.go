@@ -288,6 +288,11 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
+	// Let the store publish what it has acknowledged first, so that the
+	// subscription below gets only what comes after the look in the store.
+	if sy, ok := a.cfg.Store.(interface{ Sync(context.Context) }); ok {
+		sy.Sync(r.Context())
+	}
 	// Subscribe before looking in the store so nothing falls between.
 	// The hub filters on cheap fields only (it runs on the store's writer);
 	// the query language's terms are checked here.

@@ -104,7 +104,8 @@ func TestSearchMatchesQuery(t *testing.T) {
 						t.Fatalf("index watermark %d, newest row %d", s.indexed.Load(), s.lastSeq.Load())
 					}
 					hits, short = 0, 0
-				} else if w := s.indexed.Load(); w == 0 || w == s.lastSeq.Load() {
+				} else if s.Sync(t.Context()); s.indexed.Load() == 0 || s.indexed.Load() == s.lastSeq.Load() {
+					w := s.indexed.Load()
 					t.Fatalf("phase 0 wants a half-indexed store; watermark %d of %d", w, s.lastSeq.Load())
 				}
 				for q := range queries {

@@ -79,12 +79,34 @@ type SQLite struct {
 	// ftsPurged are gone. Only the writer uses them.
 	retainedTo, ftsPurged int64
 	log                   *slog.Logger
+
+	// jr is the journal (nil in memory). applied is the LSN up to which
+	// every journaled row is committed (or was dropped as unstorable);
+	// appliedCh is closed and replaced each time it moves.
+	jr        *journal
+	applied   atomic.Uint64
+	appliedMu sync.Mutex
+	appliedCh chan struct{}
+	// stuck holds acknowledged rows whose commit failed (a full disk),
+	// oldest first; the writer retries them, and Add refuses new rows
+	// meanwhile. Only the writer touches stuck; stuckN mirrors its length.
+	stuck  []*pendingWrite
+	stuckN atomic.Int64
+	// committedLSN is the watermark the last commit recorded; the writer
+	// publishes it as applied after OnCommit.
+	committedLSN uint64
 }
 
 var _ Store = (*SQLite)(nil)
 
 type pendingWrite struct {
-	ex *Exchange
+	ex  *Exchange
+	row *row
+	// lsn is the row's journal sequence number; acked says the caller
+	// was answered when it was journaled, so the writer must store it
+	// whatever happens (done is nil).
+	lsn   uint64
+	acked bool
 	// op is a write other than an insert; it returns how many exchanges
 	// and bytes it removed.
 	op    func(tx *sql.Tx) (removed, removedBytes int64, err error)
@@ -215,6 +237,13 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 	s.retainedTo, s.ftsPurged = last.Int64, purged.Int64
 	if oldest.Valid {
 		s.retainedTo = oldest.Int64 - 1
+	}
+	s.appliedCh = make(chan struct{})
+	if !opts.Memory {
+		if err := s.recover(filepath.Join(dir, "journal")); err != nil {
+			s.closeDBs()
+			return nil, fmt.Errorf("database %s: %w", s.path, err)
+		}
 	}
 	go s.writer()
 	if s.cdb != nil {
@@ -356,9 +385,140 @@ func (s *SQLite) migrate() error {
 	return nil
 }
 
-// Add stores ex and returns once it is committed.
+// recover opens the journal in dir and commits what it holds past the
+// applied LSN the database records: the exchanges that were acknowledged
+// but not yet inserted when hooklab last stopped.
+func (s *SQLite) recover(dir string) error {
+	var applied sql.NullInt64
+	_ = s.wdb.QueryRow(`SELECT v FROM kv WHERE k = 'journal_lsn'`).Scan(&applied)
+	s.applied.Store(uint64(applied.Int64))
+	jr, recs, err := openJournal(dir, uint64(applied.Int64), s.log)
+	if err != nil || jr == nil {
+		return err // nil: another process owns the journal; commit directly
+	}
+	for len(recs) > 0 {
+		n := min(len(recs), maxBatch)
+		batch := make([]*pendingWrite, n)
+		for i, rec := range recs[:n] {
+			batch[i] = &pendingWrite{row: rec.row, lsn: rec.lsn, acked: true}
+		}
+		if bad, err := s.writeBatch(batch); err != nil {
+			if bad < 0 {
+				return fmt.Errorf("journal: storing the exchanges it holds: %w", err)
+			}
+			// One row the database refuses on its own: store the rest.
+			s.log.Error("journal row cannot be stored; dropped", "id", batch[bad].row.id, "err", err)
+			for i, p := range batch {
+				if i == bad {
+					continue
+				}
+				if _, err := s.writeBatch([]*pendingWrite{p}); err != nil {
+					s.log.Error("journal row cannot be stored; dropped", "id", p.row.id, "err", err)
+				}
+			}
+		}
+		recs = recs[n:]
+	}
+	s.setApplied(s.committedLSN)
+	if got := jr.acked.Load(); got > s.applied.Load() {
+		// Rows past what was committed that were dropped: move on.
+		if _, err := s.wdb.Exec(`INSERT INTO kv(k, v) VALUES ('journal_lsn', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`, int64(got)); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		s.applied.Store(got)
+	}
+	jr.dropRecovered()
+	s.jr = jr
+	return nil
+}
+
+// Add stores ex. With a journal it returns once ex is journaled (durable
+// against the process dying; the writer inserts it shortly after), else
+// once it is committed.
 func (s *SQLite) Add(ctx context.Context, ex *Exchange) error {
-	return s.submit(ctx, &pendingWrite{ex: ex, done: make(chan error, 1)})
+	r, err := newRow(ex)
+	if err != nil {
+		return err
+	}
+	p := &pendingWrite{ex: ex, row: r}
+	if s.jr == nil {
+		p.done = make(chan error, 1)
+		return s.submit(ctx, p)
+	}
+	if s.stuckN.Load() > 0 {
+		// The database cannot take rows: refuse rather than pile up
+		// acknowledged ones in memory.
+		err, _ := s.Health()
+		if err == nil {
+			err = errors.New("the database cannot be written")
+		}
+		return fmt.Errorf("%w: %v", ErrStoreFull, err)
+	}
+	s.closing.RLock()
+	defer s.closing.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	p.acked = true
+	if err := s.jr.append(p, s.enqueue); err != nil {
+		return fmt.Errorf("%w: %v", ErrStoreFull, err)
+	}
+	return nil
+}
+
+// enqueue hands journaled rows to the writer, in order. It waits when the
+// writer is a queue behind, which holds back the callers.
+func (s *SQLite) enqueue(ps []*pendingWrite) {
+	for _, p := range ps {
+		s.queue <- p
+	}
+}
+
+// caughtUp waits until the writer has committed every row journaled before
+// the call, so that a read sees every exchange whose answer went out. It
+// gives up after a while, and at once while the database cannot be
+// written: reads then show what is committed.
+func (s *SQLite) caughtUp(ctx context.Context) {
+	if s.jr == nil {
+		return
+	}
+	target := s.jr.acked.Load()
+	var timeout <-chan time.Time
+	for s.applied.Load() < target && s.stuckN.Load() == 0 {
+		s.appliedMu.Lock()
+		ch := s.appliedCh
+		s.appliedMu.Unlock()
+		if s.applied.Load() >= target {
+			return
+		}
+		if timeout == nil {
+			t := time.NewTimer(5 * time.Second)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// setApplied records that every journaled row up to lsn is committed.
+func (s *SQLite) setApplied(lsn uint64) {
+	if lsn <= s.applied.Load() {
+		return
+	}
+	s.applied.Store(lsn)
+	s.appliedMu.Lock()
+	close(s.appliedCh)
+	s.appliedCh = make(chan struct{})
+	s.appliedMu.Unlock()
+	if s.jr != nil {
+		s.jr.retire(lsn)
+	}
 }
 
 func (s *SQLite) submit(ctx context.Context, p *pendingWrite) error {
@@ -395,11 +555,18 @@ func (s *SQLite) writer() {
 	lastBatch, prevBatch, waited := 0, 0, false
 	lastIndexSeq := s.lastSeq.Load()
 	batch := make([]*pendingWrite, 0, maxBatch)
+	retry := time.NewTicker(stuckRetry)
+	defer retry.Stop()
 	for {
 		batch = batch[:0]
 		select {
 		case p := <-s.queue:
 			batch = append(batch, p)
+		case <-retry.C:
+			if len(s.stuck) > 0 {
+				s.commit(nil)
+			}
+			continue
 		case <-tick.C:
 			s.retain()
 			continue
@@ -455,7 +622,7 @@ func (s *SQLite) writer() {
 						batch = batch[:0]
 					}
 				default:
-					if len(batch) > 0 {
+					if len(batch) > 0 || len(s.stuck) > 0 {
 						s.commit(batch)
 					}
 					return
@@ -495,10 +662,16 @@ func (s *SQLite) fill(batch *[]*pendingWrite, lastBatch, want int) (waited bool)
 	}
 	drain()
 	want = min(want, maxBatch)
+	linger := fillLinger
+	if (*batch)[0].acked {
+		// Nobody waits on a journaled row's commit: under load, gather
+		// a larger batch, since a commit costs many rows' worth.
+		want, linger = maxBatch, journalLinger
+	}
 	if lastBatch <= 1 || len(*batch) >= want {
 		return false
 	}
-	t := time.NewTimer(fillLinger)
+	t := time.NewTimer(linger)
 	defer t.Stop()
 	for len(*batch) < want {
 		select {
@@ -511,6 +684,12 @@ func (s *SQLite) fill(batch *[]*pendingWrite, lastBatch, want int) (waited bool)
 	}
 	return true
 }
+
+// stuckRetry is how often the writer retries rows whose commit failed.
+const stuckRetry = 250 * time.Millisecond
+
+// journalLinger bounds how long fill gathers journaled rows under load.
+const journalLinger = 5 * time.Millisecond
 
 // fillLinger bounds how long fill waits for more writes.
 const fillLinger = 500 * time.Microsecond
@@ -540,8 +719,13 @@ func (s *SQLite) commit(all []*pendingWrite) {
 			batch = append(batch, p)
 		}
 	}
-	if len(batch) == 0 {
+	if len(batch) == 0 && len(s.stuck) == 0 {
 		return
+	}
+	// Acknowledged rows that failed before go first, in journal order.
+	if len(s.stuck) > 0 {
+		batch = append(s.stuck, batch...)
+		s.stuck = nil
 	}
 	bad, err := s.writeBatch(batch)
 	if err != nil && bad >= 0 && len(batch) > 1 {
@@ -549,6 +733,9 @@ func (s *SQLite) commit(all []*pendingWrite) {
 		for _, p := range batch {
 			if _, p.err = s.writeBatch([]*pendingWrite{p}); p.err != nil {
 				failed++
+				if p.acked && transient(p.err) {
+					s.stuck = append(s.stuck, p) // later rows' watermark stops before it
+				}
 			}
 		}
 		if failed == len(batch) {
@@ -559,26 +746,53 @@ func (s *SQLite) commit(all []*pendingWrite) {
 	} else {
 		for _, p := range batch {
 			p.err = err
+			if err != nil && p.acked && transient(err) {
+				s.stuck = append(s.stuck, p)
+			}
 		}
 	}
 	if bad < 0 { // the transaction itself worked or failed, not one item
 		s.setHealth(err)
 	}
+	s.stuckN.Store(int64(len(s.stuck)))
 	var exs []*Exchange
 	for _, p := range batch {
-		if p.err != nil {
+		switch {
+		case p.err != nil && p.acked:
+			if !transient(p.err) {
+				s.log.Error("exchange cannot be stored; dropped", "id", p.row.id, "err", p.err)
+			}
+		case p.err != nil:
 			if !errors.Is(p.err, ErrNotFound) {
 				p.err = fmt.Errorf("%w: %v", ErrStoreFull, p.err)
 				s.log.Error("store write failed", "err", p.err)
 			}
-		} else if p.ex != nil && s.opts.OnCommit != nil {
+		case p.ex != nil && s.opts.OnCommit != nil:
 			exs = append(exs, p.ex)
 		}
-		p.done <- p.err
+		if p.done != nil {
+			p.done <- p.err
+		}
 	}
 	if len(exs) > 0 {
 		s.opts.OnCommit(exs)
 	}
+	s.setApplied(s.committedLSN)
+}
+
+// transient reports whether a write failed for a reason that may pass (a
+// full disk, an I/O error, a lock), as opposed to one the row itself
+// causes and that retrying cannot fix.
+func transient(err error) bool {
+	var se interface{ Code() int }
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case 5, 6, 7, 8, 10, 13, 14, 15: // BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL
+		return true
+	}
+	return false
 }
 
 // writeBatch writes batch in one transaction. bad is the index of the item
@@ -595,7 +809,7 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 	}()
 	var ins *sql.Stmt
 	var dCount, dBytes, lastSeq int64
-	var hdrBuf []byte
+	var maxLSN uint64
 	for i, p := range batch {
 		if p.op != nil {
 			n, b, err := p.op(tx)
@@ -610,38 +824,26 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 			ins = tx.Stmt(s.insert)
 			defer ins.Close()
 		}
-		ex := p.ex
-		xtra, err := encodeExtra(ex)
-		if err != nil {
-			return i, fmt.Errorf("encode exchange: %w", err)
-		}
-		sum := ex.Summarize()
-		var sig string
-		if ex.Signature != nil {
-			sig = ex.Signature.Verdict
-		}
-		hdrBuf = appendHeaderText(hdrBuf[:0], ex.Request.Headers)
-		reqHdr := string(hdrBuf)
-		var respHdr any // NULL: no response
-		var respBody []byte
-		var respSize int64
-		var respTrunc bool
-		if r := ex.Response; r != nil {
-			hdrBuf = appendHeaderText(hdrBuf[:0], r.Headers)
-			respHdr, respBody, respSize, respTrunc = string(hdrBuf), r.Body, r.Size, r.Truncated
-		}
-		nb := ex.StoredBytes()
-		res, err := ins.Exec(ex.ID, ex.Bin, string(ex.Source), ex.Time.UnixNano(), int64(ex.Duration), ex.Request.Method,
-			ex.Request.URL, sum.Path, ex.Request.Proto, ex.Request.Host, ex.Request.RemoteAddr, boolInt(ex.Request.TLS),
-			reqHdr, ex.Request.Size, boolInt(ex.Request.Truncated), nonNil(ex.Request.Body),
-			sum.Status, respHdr, respSize, boolInt(respTrunc), respBody, boolInt(sum.Truncated),
-			ex.Rule, sig, ex.Error, xtra, nb)
+		res, err := ins.Exec(p.row.args()...)
 		if err != nil {
 			return i, err
 		}
 		lastSeq, _ = res.LastInsertId()
 		dCount++
-		dBytes += nb
+		dBytes += p.row.bytes
+		maxLSN = max(maxLSN, p.lsn)
+	}
+	// The journal's watermark moves in the same transaction, never past
+	// a row still waiting to be retried.
+	applied := max(s.applied.Load(), s.committedLSN)
+	if len(s.stuck) > 0 {
+		maxLSN = min(maxLSN, s.stuck[0].lsn-1)
+	}
+	if maxLSN > applied {
+		if _, err := tx.Exec(`INSERT INTO kv(k, v) VALUES ('journal_lsn', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`, int64(maxLSN)); err != nil {
+			return -1, err
+		}
+		applied = maxLSN
 	}
 	// Retention rides in the same transaction.
 	var retainedTo int64
@@ -650,9 +852,14 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 		cutoff = s.opts.Now().Add(-s.opts.RetainAge).UnixNano()
 	}
 	if dCount > 0 && (cutoff > 0 || s.overLimit(s.count.Load()+dCount, s.bytes.Load()+dBytes)) {
-		// Never the rows this batch wrote: their callers are about to be
-		// told they are stored.
-		n, b, to, err := s.retainTx(tx, s.count.Load()+dCount, s.bytes.Load()+dBytes, cutoff, s.lastSeq.Load())
+		// Never the rows this batch wrote for callers about to be told
+		// they are stored; journaled rows were acknowledged already, so
+		// only the newest row is spared (as retain does).
+		upTo := s.lastSeq.Load()
+		if batch[len(batch)-1].acked && lastSeq > 0 {
+			upTo = lastSeq - 1
+		}
+		n, b, to, err := s.retainTx(tx, s.count.Load()+dCount, s.bytes.Load()+dBytes, cutoff, upTo)
 		if err != nil {
 			return -1, err
 		}
@@ -664,6 +871,7 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 	s.commits.Add(1)
 	s.count.Add(dCount)
 	s.bytes.Add(dBytes)
+	s.committedLSN = applied // applied once OnCommit has seen the batch
 	if lastSeq > s.lastSeq.Load() {
 		s.lastSeq.Store(lastSeq)
 	}
@@ -686,8 +894,14 @@ func (s *SQLite) setHealth(err error) {
 // once a write has worked again (disk full, then space freed).
 func (s *SQLite) Health() (err error, since time.Time) {
 	s.healthMu.Lock()
-	defer s.healthMu.Unlock()
-	return s.healthErr, s.healthAt
+	err, since = s.healthErr, s.healthAt
+	s.healthMu.Unlock()
+	if err == nil && s.jr != nil {
+		if jerr := s.jr.failing.Load(); jerr != nil {
+			return *jerr, s.opts.Now()
+		}
+	}
+	return err, since
 }
 
 // overLimit reports whether count or bytes exceed the retention limits.
@@ -819,6 +1033,7 @@ func (s *SQLite) IndexPending(ctx context.Context) error {
 	if !s.fts {
 		return nil
 	}
+	s.caughtUp(ctx)
 	for s.indexed.Load() < s.lastSeq.Load() {
 		if err := s.submit(ctx, &pendingWrite{index: true, done: make(chan error, 1)}); err != nil {
 			return err
@@ -967,6 +1182,7 @@ func (s *SQLite) write(ctx context.Context, op func(tx *sql.Tx) (int64, int64, e
 
 // Get returns one exchange with its bodies.
 func (s *SQLite) Get(ctx context.Context, id string) (*Exchange, error) {
+	s.caughtUp(ctx)
 	ex, err := scanRow(s.rdb.QueryRowContext(ctx, `SELECT `+exchangeCols+` FROM exchanges WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("exchange %s: %w", id, ErrNotFound)
@@ -990,6 +1206,7 @@ func (p prefixScanner) Scan(dest ...any) error {
 
 // List returns summaries newest first.
 func (s *SQLite) List(ctx context.Context, q Query) ([]Summary, string, error) {
+	s.caughtUp(ctx)
 	where, args, err := s.whereClause(ctx, q)
 	if err != nil {
 		return nil, "", err
@@ -1162,6 +1379,7 @@ func (s *SQLite) CreateBin(ctx context.Context, name string) error {
 
 // Bins lists bins with their counts and the time of their newest exchange.
 func (s *SQLite) Bins(ctx context.Context) ([]Bin, error) {
+	s.caughtUp(ctx)
 	rows, err := s.rdb.QueryContext(ctx, `SELECT name, sum(n), max(last) FROM (
 		SELECT bin AS name, count(*) AS n, max(time_ns) AS last FROM exchanges GROUP BY bin
 		UNION ALL SELECT name, 0, 0 FROM bins) GROUP BY name ORDER BY name`)
@@ -1184,8 +1402,15 @@ func (s *SQLite) Bins(ctx context.Context) ([]Bin, error) {
 	return out, rows.Err()
 }
 
-// Stats reports what the store holds.
-func (s *SQLite) Stats() (count, bytes int64) { return s.count.Load(), s.bytes.Load() }
+// Stats reports what the store holds, every acknowledged Add included.
+func (s *SQLite) Stats() (count, bytes int64) {
+	s.caughtUp(context.Background())
+	return s.count.Load(), s.bytes.Load()
+}
+
+// Sync waits until every Add that has returned is committed and handed to
+// OnCommit (with a journal that happens shortly after Add returns).
+func (s *SQLite) Sync(ctx context.Context) { s.caughtUp(ctx) }
 
 // Close stops accepting writes, commits what was queued and closes the
 // database.
@@ -1203,6 +1428,9 @@ func (s *SQLite) Close() error {
 			_, _ = s.wdb.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 		}
 		s.closeErr = s.closeDBs()
+		if s.jr != nil {
+			s.closeErr = errors.Join(s.closeErr, s.jr.close(s.applied.Load()))
+		}
 	})
 	return s.closeErr
 }

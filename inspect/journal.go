@@ -1,0 +1,359 @@
+package inspect
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// The journal is how an Add becomes durable without waiting for a SQLite
+// transaction. Concurrent Adds append their rows to one buffer; one of them
+// (the leader) writes the whole buffer to the active segment file in one
+// write(2) while the next group gathers, hands the rows to the store's
+// writer in order, and then every caller of the group returns. The writer
+// inserts them later, in transactions as large as the backlog, and records
+// in the same transaction the highest log sequence number (LSN) it has
+// applied. At open, records past that LSN are inserted again, so an
+// exchange whose answer went out survives kill -9 at any moment.
+//
+// Like SQLite's WAL with synchronous=NORMAL, the journal is not fsynced:
+// it survives the process dying, not the machine losing power.
+//
+// A segment file holds records, each
+//
+//	u32 length of the payload (little-endian)
+//	u32 CRC-32C of the payload
+//	payload: uvarint LSN, then the row (row.appendTo)
+//
+// and is named after the LSN of its first record. A segment is deleted when
+// the writer has applied every record in it and a newer segment exists.
+type journal struct {
+	dir      string
+	segLimit int64
+	log      *slog.Logger
+	lock     *os.File // held (flock) while this process owns the journal
+
+	// The leader alone writes the file, so f, name, size and broken are
+	// the leader's; mu guards the rest.
+	f      *os.File
+	name   string
+	size   int64
+	broken bool // a failed write may have left a torn record: start a new segment
+
+	mu       sync.Mutex
+	first    uint64    // LSN the active segment is named after
+	sealed   []segment // older segments, oldest first
+	next     uint64    // the LSN the next record gets
+	buf      []byte    // records of the gathering group
+	spare    []byte
+	cur      *group
+	flushing bool // a leader is writing (or leadership is being handed on)
+
+	// acked is the highest LSN written.
+	acked atomic.Uint64
+	// failing is the error of the last failed write, nil once one works.
+	failing atomic.Pointer[error]
+}
+
+type segment struct {
+	name  string
+	first uint64
+}
+
+// group is the records written by one write.
+type group struct {
+	members []*pendingWrite
+	last    uint64
+	err     error
+	done    chan struct{} // closed when written (or failed)
+	lead    chan struct{} // a token: its receiver leads this group's write
+}
+
+func newGroup() *group {
+	return &group{done: make(chan struct{}), lead: make(chan struct{}, 1)}
+}
+
+// segmentLimit is the size at which the journal starts a new segment.
+const segmentLimit = 8 << 20
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// journalRecord is a record read back at open.
+type journalRecord struct {
+	lsn uint64
+	row *row
+}
+
+// openJournal reads every segment in dir and returns the records after
+// applied, in LSN order, with a journal whose next record follows the last
+// one seen. The old segments stay until dropRecovered. It returns a nil
+// journal when another process owns dir (a hooklab serving from the same
+// data directory while a command such as export opens it).
+func openJournal(dir string, applied uint64, log *slog.Logger) (*journal, []journalRecord, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("journal: %w", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("journal: %w", err)
+	}
+	if ok, err := lockFile(lock); !ok {
+		lock.Close()
+		if err != nil {
+			log.Warn("journal cannot be locked; writing to the database directly", "err", err)
+		}
+		return nil, nil, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		lock.Close()
+		return nil, nil, fmt.Errorf("journal: %w", err)
+	}
+	j := &journal{dir: dir, segLimit: segmentLimit, log: log, lock: lock, cur: newGroup(), next: applied + 1}
+	var recs []journalRecord
+	for _, e := range entries {
+		first, ok := segmentLSN(e.Name())
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		j.sealed = append(j.sealed, segment{filepath.Join(dir, e.Name()), first})
+	}
+	slices.SortFunc(j.sealed, func(a, b segment) int {
+		switch {
+		case a.first < b.first:
+			return -1
+		case a.first > b.first:
+			return 1
+		}
+		return 0
+	})
+	for _, seg := range j.sealed {
+		last, got, err := readSegment(seg.name, applied, log)
+		if err != nil {
+			lock.Close()
+			return nil, nil, err
+		}
+		recs = append(recs, got...)
+		j.next = max(j.next, last+1)
+	}
+	j.acked.Store(j.next - 1)
+	return j, recs, nil
+}
+
+func segmentLSN(name string) (uint64, bool) {
+	base, ok := strings.CutSuffix(name, ".log")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(base, 10, 64)
+	return n, err == nil
+}
+
+// readSegment returns the records of one segment after applied, and the
+// last LSN it holds. It stops at the first record that is torn or fails
+// its checksum (what a crash mid-write leaves), saying so when more follows.
+func readSegment(name string, applied uint64, log *slog.Logger) (last uint64, recs []journalRecord, err error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return 0, nil, fmt.Errorf("journal: %w", err)
+	}
+	off := 0
+	for off < len(b) {
+		if len(b)-off < 8 {
+			break
+		}
+		n := int(binary.LittleEndian.Uint32(b[off:]))
+		sum := binary.LittleEndian.Uint32(b[off+4:])
+		if n > len(b)-off-8 || crc32.Checksum(b[off+8:off+8+n], castagnoli) != sum {
+			break
+		}
+		payload := b[off+8 : off+8+n]
+		lsn, k := binary.Uvarint(payload)
+		if k <= 0 {
+			break
+		}
+		last = max(last, lsn)
+		if lsn > applied {
+			r, err := decodeRow(payload[k:])
+			if err != nil {
+				break
+			}
+			recs = append(recs, journalRecord{lsn, r})
+		}
+		off += 8 + n
+	}
+	if off < len(b) {
+		log.Warn("journal segment ends in an unreadable record; the rest is ignored", "file", name, "offset", off, "ignored_bytes", len(b)-off)
+	}
+	return last, recs, nil
+}
+
+// dropRecovered deletes the segments read at open, once their records are
+// committed.
+func (j *journal) dropRecovered() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, seg := range j.sealed {
+		if err := os.Remove(seg.name); err != nil && !errors.Is(err, os.ErrNotExist) {
+			j.log.Warn("journal segment not removed", "file", seg.name, "err", err)
+		}
+	}
+	j.sealed = nil
+}
+
+// append journals p's row and returns once it is written, after the
+// group's rows were handed to enqueue in LSN order.
+func (j *journal) append(p *pendingWrite, enqueue func([]*pendingWrite)) error {
+	j.mu.Lock()
+	p.lsn = j.next
+	j.next++
+	start := len(j.buf)
+	j.buf = append(j.buf, 0, 0, 0, 0, 0, 0, 0, 0)
+	j.buf = binary.AppendUvarint(j.buf, p.lsn)
+	j.buf = p.row.appendTo(j.buf)
+	payload := j.buf[start+8:]
+	binary.LittleEndian.PutUint32(j.buf[start:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(j.buf[start+4:], crc32.Checksum(payload, castagnoli))
+	g := j.cur
+	g.members = append(g.members, p)
+	g.last = p.lsn
+	if j.flushing {
+		j.mu.Unlock()
+		select {
+		case <-g.done:
+			return g.err
+		case <-g.lead:
+		}
+		j.mu.Lock()
+	}
+	// Lead: write the gathered group while the next one gathers.
+	j.flushing = true
+	buf := j.buf
+	j.buf, j.spare = j.spare, nil
+	j.cur = newGroup()
+	j.mu.Unlock()
+
+	g.err = j.write(buf, g.members[0].lsn)
+	if g.err == nil {
+		enqueue(g.members)
+		j.acked.Store(g.last)
+		if j.failing.Load() != nil {
+			j.failing.Store(nil)
+		}
+	} else {
+		j.failing.Store(&g.err)
+	}
+	close(g.done)
+
+	j.mu.Lock()
+	if cap(buf) <= 1<<20 {
+		j.spare = buf[:0]
+	}
+	if len(j.cur.members) > 0 {
+		j.cur.lead <- struct{}{} // flushing stays set: leadership passes on
+	} else {
+		j.flushing = false
+	}
+	j.mu.Unlock()
+	return g.err
+}
+
+// write appends buf to the active segment, starting a new one first when
+// there is none, it is full, or a failed write may have torn its end.
+func (j *journal) write(buf []byte, first uint64) error {
+	if j.f == nil || j.broken || j.size >= j.segLimit {
+		if err := j.rotate(first); err != nil {
+			return err
+		}
+	}
+	n, err := j.f.Write(buf)
+	if err != nil {
+		// Cut off the partial record so the segment stays readable to
+		// its end; if that fails too, the next write starts a new one.
+		if terr := j.f.Truncate(j.size); terr != nil {
+			j.broken = true
+		}
+		return fmt.Errorf("journal: %w", err)
+	}
+	j.size += int64(n)
+	return nil
+}
+
+func (j *journal) rotate(first uint64) error {
+	name := filepath.Join(j.dir, fmt.Sprintf("%020d.log", first))
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	old := j.f
+	j.mu.Lock()
+	if old != nil {
+		j.sealed = append(j.sealed, segment{j.name, j.first})
+	}
+	j.first = first
+	j.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	j.f, j.name, j.size, j.broken = f, name, 0, false
+	return nil
+}
+
+// retire deletes the sealed segments whose records are all applied.
+func (j *journal) retire(applied uint64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for len(j.sealed) > 0 {
+		next := j.first
+		if len(j.sealed) > 1 {
+			next = j.sealed[1].first
+		}
+		if next == 0 || next-1 > applied {
+			return
+		}
+		if err := os.Remove(j.sealed[0].name); err != nil && !errors.Is(err, os.ErrNotExist) {
+			j.log.Warn("journal segment not removed", "file", j.sealed[0].name, "err", err)
+			return
+		}
+		j.sealed = j.sealed[1:]
+	}
+}
+
+// close closes the active segment and, when applied covers every record,
+// deletes all segments: a clean shutdown leaves no journal behind.
+func (j *journal) close(applied uint64) error {
+	var err error
+	if j.f != nil {
+		err = j.f.Close()
+		j.f = nil
+	}
+	defer j.lock.Close() // after the segments are gone: the next owner starts clean
+	if applied < j.acked.Load() {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	names := []string{}
+	for _, seg := range j.sealed {
+		names = append(names, seg.name)
+	}
+	if j.name != "" {
+		names = append(names, j.name)
+	}
+	for _, name := range names {
+		if rerr := os.Remove(name); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
+	}
+	j.sealed, j.name = nil, ""
+	return err
+}
