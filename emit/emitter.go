@@ -105,6 +105,9 @@ type Emitter struct {
 	ids    *inspect.IDs
 	db     *db
 	client *http.Client
+	// transport is client's, when the emitter made the client itself
+	// (see send).
+	transport http.RoundTripper
 
 	snap atomic.Pointer[snapshot]
 
@@ -191,15 +194,17 @@ func Open(opts Options) (*Emitter, error) {
 	if opts.Rand == nil {
 		opts.Rand = rand.Float64
 	}
+	var transport http.RoundTripper
 	if opts.Client == nil {
 		opts.Client = NewClient()
+		transport = opts.Client.Transport
 	}
 	d, err := openDB(opts.Dir, opts.Memory, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
 	e := &Emitter{
-		opts: opts, log: opts.Logger, clock: opts.Clock, ids: opts.IDs, db: d, client: opts.Client,
+		opts: opts, log: opts.Logger, clock: opts.Clock, ids: opts.IDs, db: d, client: opts.Client, transport: transport,
 		api: map[string]*Webhook{}, cfg: &config{byID: map[string]*Webhook{}}, lanes: map[string]*lane{},
 		reload: make(chan struct{}, 1), events: make(chan queued, opts.EventBuffer), runDone: make(chan struct{}),
 	}

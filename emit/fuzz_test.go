@@ -4,8 +4,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
 )
 
 // FuzzCustomHeader checks header validation: it never panics, and what it
@@ -115,4 +119,39 @@ func validFieldValue(s string) bool {
 		}
 	}
 	return true
+}
+
+// FuzzDecodeJSON: the one-pass decoder of event data accepts exactly the
+// valid JSON (short of encoding/json's depth limit) and decodes it as the
+// gjson walk does.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"ticket": {"id": 35436, "big": 9007199254740993, "neg": -7, "f": 1.5, "e": 1e3, "z": 0.0, "s": "a \"q\" \u00e9\n\t</x>", "t": true, "n": null}}`,
+		`{"arr": [1, "two", [3], {"four": 4}], "empty": {}, "none": [], "dup": 1, "dup": 2, "esc\u0041key": "v", "emoji": "\ud83d\ude00", "lone": "\ud83d"}`,
+		` [1,2] `, `"s"`, `-0`, `01`, `1.`, `.5`, `1e`, `-`, `tru`, `{"a":1,}`, `[1,]`, `{"a" 1}`, "\"\x01\"", `"\x"`, `{} {}`, `1E+2`, `-1.5e-3`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := decodeJSON(b)
+		valid := json.Valid(b)
+		if ok && !valid {
+			t.Fatalf("decodeJSON accepted invalid JSON %q as %#v", b, got)
+		}
+		if !valid {
+			return
+		}
+		if !ok {
+			if len(b) < 10000 {
+				t.Fatalf("decodeJSON refused valid JSON %q", b)
+			}
+			return
+		}
+		if !utf8.Valid(b) {
+			return // decodeData does not call it then
+		}
+		if want := gjsonValue(gjson.ParseBytes(b)); !reflect.DeepEqual(got, want) {
+			t.Fatalf("decodeJSON(%q)\n got %#v\nwant %#v", b, got, want)
+		}
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,13 +44,14 @@ type lane struct {
 	cancel context.CancelFunc
 
 	mu       sync.Mutex
-	inflight map[string]bool // dispatched and not yet committed
-	sending  int             // attempts whose HTTP exchange is under way
-	held     int             // attempts whose records wait for the database to take them
-	mem      invHeap         // queued invocations by due time (memory mode)
-	fromDB   bool            // the database may hold queued invocations mem lacks
-	refused  int64           // hand-overs refused while fromDB
-	reads    int64           // database reads of the queue started
+	inflight map[string]int64 // dispatched and not yet committed: spills when taken
+	spills   int64            // calls of spill
+	sending  int              // attempts whose HTTP exchange is under way
+	held     int              // attempts whose records wait for the database to take them
+	mem      invHeap          // queued invocations by due time (memory mode)
+	fromDB   bool             // the database may hold queued invocations mem lacks
+	refused  int64            // hand-overs refused while fromDB
+	reads    int64            // database reads of the queue started
 
 	def     *Webhook // the definition the limiter and breaker follow
 	limiter *rate.Limiter
@@ -87,7 +89,7 @@ func (h *invHeap) Pop() any {
 // reads the database first: it may hold queued invocations.
 func (e *Emitter) startLaneLocked(id string) {
 	ctx, cancel := context.WithCancel(e.runCtx)
-	l := &lane{e: e, id: id, wakeC: make(chan struct{}, 1), cancel: cancel, inflight: map[string]bool{}, brk: newBreaker(Breaker{}), fromDB: true}
+	l := &lane{e: e, id: id, wakeC: make(chan struct{}, 1), cancel: cancel, inflight: map[string]int64{}, brk: newBreaker(Breaker{}), fromDB: true}
 	e.lanes[id] = l
 	e.laneWG.Add(1)
 	go func() {
@@ -146,6 +148,7 @@ func (l *lane) offerLocked(invs []*Invocation) {
 // without a hand-over (a redelivery).
 func (l *lane) spill() {
 	l.mu.Lock()
+	l.spills++
 	l.spillLocked()
 	l.mu.Unlock()
 	l.arrivals.Add(1)
@@ -164,8 +167,16 @@ func (l *lane) spillLocked() {
 // done ends an attempt of inv: it leaves the in-flight set and, when it is
 // to be retried, returns to the memory queue. Both happen at once, so that
 // a database read never misses it (see run).
+//
+// A redelivery may queue inv again in the database between the commit of
+// its attempt and done; a read of the queue meanwhile skips it, as in
+// flight. So when a spill came during the attempt, the lane reads the
+// database once more now that inv has left the set.
 func (l *lane) done(inv *Invocation, requeue bool) {
 	l.mu.Lock()
+	if l.inflight[inv.ID] != l.spills {
+		l.spillLocked()
+	}
 	delete(l.inflight, inv.ID)
 	if requeue {
 		l.offerLocked([]*Invocation{inv})
@@ -336,7 +347,7 @@ func (l *lane) take(inv *Invocation) bool {
 		}
 	}
 	if found {
-		l.inflight[inv.ID] = true
+		l.inflight[inv.ID] = l.spills
 		l.sending++
 	}
 	return found
@@ -632,25 +643,34 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID s
 		a.Outcome, a.Error = InvocationFailed, "build request: "+err.Error()
 		return out
 	}
+	// One backing array holds the values of the headers set here (each
+	// in a slot of its own, capacity one, so that adding to one header
+	// cannot overwrite another).
+	vals := make([]string, 0, 8)
+	set := func(name, value string) {
+		vals = append(vals, value)
+		hr.Header[name] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	hr.Header = make(http.Header, len(req.Headers)+12)
 	for _, h := range req.Headers {
 		hr.Header.Add(h.Name, h.Value)
 	}
-	hr.Header.Set("User-Agent", UserAgent)
-	hr.Header.Set(HeaderWebhook, w.ID)
-	hr.Header.Set(HeaderInvocation, invID)
-	hr.Header.Set(HeaderAttempt, strconv.Itoa(n))
-	redact := map[string]bool{}
+	set("User-Agent", UserAgent)
+	set(HeaderWebhook, w.ID)
+	set(HeaderInvocation, invID)
+	set(HeaderAttempt, strconv.Itoa(n))
+	var redact string // the canonical name of the header holding a secret
 	if au := w.Authentication; au != nil {
 		switch au.Type {
 		case AuthAPIKey:
-			hr.Header.Set(au.Name, au.Value)
-			redact[http.CanonicalHeaderKey(au.Name)] = true
+			redact = http.CanonicalHeaderKey(au.Name)
+			set(redact, au.Value)
 		case AuthBasic:
-			hr.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(au.Username+":"+au.Password)))
-			redact["Authorization"] = true
+			redact = "Authorization"
+			set(redact, "Basic "+base64.StdEncoding.EncodeToString([]byte(au.Username+":"+au.Password)))
 		case AuthBearer:
-			hr.Header.Set("Authorization", "Bearer "+au.Token)
-			redact["Authorization"] = true
+			redact = "Authorization"
+			set(redact, "Bearer "+au.Token)
 		}
 	}
 	if s := w.Signing; s != nil && s.Scheme != SchemeNone && s.Scheme != "" {
@@ -670,14 +690,14 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID s
 			// What Zendesk sends with every webhook request, besides the
 			// signature: its account, the webhook and the invocation (the
 			// same on every retry, for de-duplication).
-			hr.Header.Set(HeaderZendeskAccount, strconv.FormatInt(e.opts.AccountID, 10))
-			hr.Header.Set(HeaderZendeskWebhook, w.ID)
-			hr.Header.Set(HeaderZendeskInvocation, invID)
+			set(HeaderZendeskAccount, strconv.FormatInt(e.opts.AccountID, 10))
+			set(HeaderZendeskWebhook, w.ID)
+			set(HeaderZendeskInvocation, invID)
 		}
 	}
 	out.sent = redactHeaders(hr.Header, redact)
 	realStart := time.Now()
-	resp, err := e.client.Do(hr)
+	resp, err := e.send(hr)
 	if err != nil {
 		a.Duration = time.Since(realStart)
 		a.DurationMS = float64(a.Duration.Microseconds()) / 1000
@@ -744,13 +764,46 @@ func describeNetErr(err error) string {
 	return "request failed: " + err.Error()
 }
 
-// redactHeaders lists h with the named headers' values replaced.
-func redactHeaders(h http.Header, redact map[string]bool) inspect.Headers {
+// redactHeaders lists h with the values of the header named redact (a
+// canonical name; none when "") replaced.
+func redactHeaders(h http.Header, redact string) inspect.Headers {
 	out := inspect.FromHTTP(h)
+	if redact == "" {
+		return out
+	}
 	for i := range out {
-		if redact[http.CanonicalHeaderKey(out[i].Name)] {
+		if out[i].Name == redact || http.CanonicalHeaderKey(out[i].Name) == redact {
 			out[i].Value = rules.Redacted
 		}
 	}
 	return out
+}
+
+// send makes one HTTP exchange. With the emitter's own client (see
+// NewClient) it goes to the transport directly, skipping what http.Client
+// adds that NewClient's client does not use (no redirects followed, no
+// cookies, no client timeout) — but a copy of the request headers per
+// request; credentials in the URL become basic auth, as the client does.
+// A client from Options is used as given.
+func (e *Emitter) send(hr *http.Request) (*http.Response, error) {
+	if e.transport == nil {
+		return e.client.Do(hr)
+	}
+	if u := hr.URL.User; u != nil && hr.Header.Get("Authorization") == "" {
+		p, _ := u.Password()
+		hr.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+p)))
+	}
+	resp, err := e.transport.RoundTrip(hr)
+	if err != nil {
+		return nil, &url.Error{Op: urlErrorOp(hr.Method), URL: hr.URL.Redacted(), Err: err}
+	}
+	return resp, nil
+}
+
+// urlErrorOp is the Op of the *url.Error http.Client returns.
+func urlErrorOp(method string) string {
+	if method == "" {
+		return "Get"
+	}
+	return method[:1] + strings.ToLower(method[1:])
 }

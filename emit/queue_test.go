@@ -2,6 +2,7 @@ package emit
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -215,4 +216,58 @@ func TestWebhookStats(t *testing.T) {
 	defer srv2.Close()
 	c = apiClient{t: t, base: srv2.URL}
 	check("reopened", want)
+}
+
+// TestRedeliveryDuringDone: an invocation redelivered between the commit
+// of its last attempt and the end of that attempt in the lane (while a
+// read of the queue still skips it as in flight) is read again once the
+// attempt ends, not left queued in the database until the next start.
+func TestRedeliveryDuringDone(t *testing.T) {
+	t.Parallel()
+	e, err := Open(Options{Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	now := time.Now()
+	// A lane not running: the test moves it step by step, in memory mode.
+	l := &lane{e: e, id: "hook", wakeC: make(chan struct{}, 1), inflight: map[string]int64{}, brk: newBreaker(Breaker{})}
+	inv := &Invocation{ID: e.ids.New(now), WebhookID: "hook", EventID: "ev", EventType: "test.x", Cause: "subscription",
+		Status: InvocationPending, CreatedAt: now, UpdatedAt: now, queued: true, nextAt: now,
+		request: storedRequest{Method: http.MethodPost, URL: "http://127.0.0.1:1/", Endpoint: "http://127.0.0.1:1/"}}
+	reads := l.readsStarted()
+	if err := e.db.write(ctx, func(tx *sql.Tx) error { return e.db.insertInvocation(tx, inv) }); err != nil {
+		t.Fatal(err)
+	}
+	l.offer([]*Invocation{inv}, reads)
+	got, _ := l.next(ctx, now)
+	if got != inv || !l.take(inv) {
+		t.Fatalf("next = %v; want the invocation handed over", got)
+	}
+	// The attempt is committed, final...
+	inv.Attempts, inv.Status, inv.queued, inv.UpdatedAt = 1, InvocationServerError, false, now
+	var applied bool
+	if err := e.db.write(ctx, e.db.prepareFinish(inv, &Attempt{N: 1, Time: now, Outcome: InvocationServerError, StatusCode: 500}, inv.request.URL, nil, &applied)); err != nil || !applied {
+		t.Fatalf("record attempt: %v (applied %v)", err, applied)
+	}
+	// ... then redelivered before the attempt leaves the lane.
+	if got, _, err := e.db.requeue(ctx, "id = ?", []any{inv.ID}, now); err != nil || len(got) != 1 {
+		t.Fatalf("requeue: %v %v", got, err)
+	}
+	l.spill()
+	if got, _ := l.next(ctx, now); got != nil {
+		t.Fatalf("next read an invocation still in flight: %+v", got)
+	}
+	l.done(inv, false)
+	for range 3 {
+		got, _ := l.next(ctx, now)
+		if got != nil {
+			if got.ID != inv.ID || got.Attempts != 1 {
+				t.Fatalf("next = %+v; want the redelivered invocation", got)
+			}
+			return
+		}
+	}
+	t.Fatal("the redelivered invocation was not read again after its attempt ended")
 }

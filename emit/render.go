@@ -71,6 +71,11 @@ func decodeData(b []byte) any {
 	if len(b) == 0 {
 		return map[string]any{}
 	}
+	if utf8.Valid(b) {
+		if v, ok := decodeJSON(b); ok {
+			return v
+		}
+	}
 	if utf8.Valid(b) && json.Valid(b) {
 		return gjsonValue(gjson.ParseBytes(b))
 	}
@@ -81,6 +86,207 @@ func decodeData(b []byte) any {
 		return map[string]any{}
 	}
 	return plainNumbers(v)
+}
+
+// decodeJSON decodes b, one JSON value with optional surrounding space, as
+// gjsonValue does, in one pass and without gjson's per-member callbacks.
+// It reports false for anything that is not strictly valid JSON, and
+// leaves strings with escapes to gjson (so that they unescape alike).
+func decodeJSON(b []byte) (any, bool) {
+	d := jsonDecoder{b: b}
+	d.space()
+	v, ok := d.value(0)
+	if !ok {
+		return nil, false
+	}
+	d.space()
+	return v, d.i == len(d.b)
+}
+
+// jsonDecoder is decodeJSON's state: the input and the read position.
+type jsonDecoder struct {
+	b []byte
+	i int
+}
+
+// maxJSONDepth bounds nesting, as encoding/json does.
+const maxJSONDepth = 10000
+
+func (d *jsonDecoder) space() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+func (d *jsonDecoder) literal(lit string, v any) (any, bool) {
+	if !bytes.HasPrefix(d.b[d.i:], []byte(lit)) {
+		return nil, false
+	}
+	d.i += len(lit)
+	return v, true
+}
+
+func (d *jsonDecoder) value(depth int) (any, bool) {
+	if d.i >= len(d.b) || depth > maxJSONDepth {
+		return nil, false
+	}
+	switch c := d.b[d.i]; {
+	case c == '{':
+		d.i++
+		out := map[string]any{}
+		d.space()
+		if d.i < len(d.b) && d.b[d.i] == '}' {
+			d.i++
+			return out, true
+		}
+		for {
+			d.space()
+			k, ok := d.str()
+			if !ok {
+				return nil, false
+			}
+			d.space()
+			if d.i >= len(d.b) || d.b[d.i] != ':' {
+				return nil, false
+			}
+			d.i++
+			d.space()
+			v, ok := d.value(depth + 1)
+			if !ok {
+				return nil, false
+			}
+			out[k] = v
+			d.space()
+			if d.i >= len(d.b) {
+				return nil, false
+			}
+			switch d.b[d.i] {
+			case ',':
+				d.i++
+			case '}':
+				d.i++
+				return out, true
+			default:
+				return nil, false
+			}
+		}
+	case c == '[':
+		d.i++
+		out := []any{}
+		d.space()
+		if d.i < len(d.b) && d.b[d.i] == ']' {
+			d.i++
+			return out, true
+		}
+		for {
+			d.space()
+			v, ok := d.value(depth + 1)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, v)
+			d.space()
+			if d.i >= len(d.b) {
+				return nil, false
+			}
+			switch d.b[d.i] {
+			case ',':
+				d.i++
+			case ']':
+				d.i++
+				return out, true
+			default:
+				return nil, false
+			}
+		}
+	case c == '"':
+		s, ok := d.str()
+		return s, ok
+	case c == 't':
+		return d.literal("true", true)
+	case c == 'f':
+		return d.literal("false", false)
+	case c == 'n':
+		return d.literal("null", nil)
+	case c == '-' || c >= '0' && c <= '9':
+		return d.number()
+	}
+	return nil, false
+}
+
+// str reads a string literal: directly when it holds no escape, through
+// gjson when it does.
+func (d *jsonDecoder) str() (string, bool) {
+	if d.i >= len(d.b) || d.b[d.i] != '"' {
+		return "", false
+	}
+	start := d.i
+	escaped := false
+	for j := d.i + 1; j < len(d.b); j++ {
+		switch c := d.b[j]; {
+		case c == '"':
+			d.i = j + 1
+			if !escaped {
+				return string(d.b[start+1 : j]), true
+			}
+			raw := d.b[start:d.i]
+			if !json.Valid(raw) {
+				return "", false
+			}
+			return gjson.ParseBytes(raw).Str, true
+		case c == '\\':
+			escaped = true
+			j++ // the escaped character; json.Valid checks the escape
+		case c < 0x20:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// number reads a number in JSON's grammar, as plainNumbers gives it.
+func (d *jsonDecoder) number() (any, bool) {
+	b, start := d.b, d.i
+	i := d.i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return nil, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return nil, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return nil, false
+		}
+	}
+	d.i = i
+	return plainNumbers(json.Number(b[start:i])), true
 }
 
 // gjsonValue is r as decodeData returns it.
