@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -903,6 +904,11 @@ func nonNil(b []byte) []byte {
 // appendHeadersJSON appends h as inspect.Headers encode themselves,
 // [["Name","value"],...], without a trip through encoding/json.
 func appendHeadersJSON(buf []byte, h inspect.Headers) []byte {
+	n := 2
+	for _, x := range h {
+		n += len(x.Name) + len(x.Value) + 8
+	}
+	buf = slices.Grow(buf, n)
 	buf = append(buf, '[')
 	for i, x := range h {
 		if i > 0 {

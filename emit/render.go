@@ -340,15 +340,18 @@ func plainNumbers(v any) any {
 }
 
 // liquidVars is the context of payload templates: the event's data at the
-// top level, then event, webhook and now.
+// top level, then event, webhook and now. When data is an object (as
+// decodeData gives event data) it becomes the context itself, with those
+// three set over its own keys of those names: data is decoded for one
+// event and rendered for each of its invocations in turn, each setting
+// all three again, and Render does not change the map it is given.
 func liquidVars(ev *Event, data any, w *Webhook, now time.Time) map[string]any {
-	vars := map[string]any{}
-	if m, ok := data.(map[string]any); ok {
-		for k, v := range m {
-			vars[k] = v
+	vars, ok := data.(map[string]any)
+	if !ok {
+		vars = map[string]any{}
+		if data != nil {
+			vars["data"] = data
 		}
-	} else if data != nil {
-		vars["data"] = data
 	}
 	vars["event"] = map[string]any{"id": ev.ID, "type": ev.Type, "time": ev.Time, "subject": ev.Subject}
 	vars["webhook"] = map[string]any{"id": w.ID, "name": w.Name, "endpoint": w.Endpoint}
