@@ -22,7 +22,7 @@ type StreamConfig struct {
 	Hub    *inspect.Hub
 	Logger *slog.Logger
 	// Buffer is how many events a client may fall behind before it is sent
-	// a resync and dropped; 1024 when zero.
+	// a resync and dropped; 4096 when zero (a commit publishes up to 512).
 	Buffer int
 	// PingInterval is how often the server pings; 20 s when zero.
 	PingInterval time.Duration
@@ -42,7 +42,7 @@ func Stream(cfg StreamConfig) http.Handler {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Buffer <= 0 {
-		cfg.Buffer = 1024
+		cfg.Buffer = 4096
 	}
 	if cfg.PingInterval <= 0 {
 		cfg.PingInterval = 20 * time.Second
