@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hooklab/hooklab/inspect"
 )
@@ -305,16 +306,10 @@ func (e *Emitter) handleEvents(w http.ResponseWriter, r *http.Request) {
 		e.writeError(w, r, fmt.Errorf("%w: read body: %v", inspect.ErrInvalid, err))
 		return
 	}
-	var events []Event
 	trimmed := bytes.TrimSpace(body)
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		err = dec.Decode(&events)
-	} else {
-		var ev Event
-		err = dec.Decode(&ev)
-		events = []Event{ev}
+	events, ok := decodeEvents(trimmed)
+	if !ok {
+		events, err = decodeEventsJSON(trimmed)
 	}
 	if err != nil {
 		e.writeError(w, r, fmt.Errorf("%w: want {\"type\": \"ticket.created\", \"data\": {...}} or a list of them: %v", inspect.ErrInvalid, err))
@@ -337,6 +332,162 @@ func (e *Emitter) handleEvents(w http.ResponseWriter, r *http.Request) {
 		res.Events[i] = ev.ID
 	}
 	inspect.WriteJSON(w, http.StatusAccepted, res)
+}
+
+// decodeEventsJSON decodes the body of POST /api/events, one event or a
+// JSON list of them, with encoding/json.
+func decodeEventsJSON(b []byte) ([]Event, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if len(b) > 0 && b[0] == '[' {
+		var events []Event
+		err := dec.Decode(&events)
+		return events, err
+	}
+	var ev Event
+	err := dec.Decode(&ev)
+	return []Event{ev}, err
+}
+
+// decodeEvents decodes the body of POST /api/events as decodeEventsJSON
+// does, in one pass, for the usual shape: fields named exactly as Event's
+// JSON names, id, type, subject and time as strings without escapes, data
+// and event any JSON but null. It reports false for anything else (other
+// fields or spellings, nulls, escapes, invalid UTF-8, an empty list, text
+// after the value), which decodeEventsJSON then decodes, or explains.
+func decodeEvents(b []byte) ([]Event, bool) {
+	if !utf8.Valid(b) {
+		return nil, false
+	}
+	d := &jsonDecoder{b: b, discard: true}
+	d.space()
+	if d.i >= len(b) || b[d.i] != '[' {
+		ev, ok := d.event()
+		d.space()
+		return []Event{ev}, ok && d.i == len(b)
+	}
+	d.i++
+	events := make([]Event, 0, bytes.Count(b, []byte(`"type"`)))
+	for {
+		d.space()
+		ev, ok := d.event()
+		if !ok {
+			return nil, false
+		}
+		events = append(events, ev)
+		d.space()
+		if d.i >= len(b) {
+			return nil, false
+		}
+		switch b[d.i] {
+		case ',':
+			d.i++
+			continue
+		case ']':
+			d.i++
+		default:
+			return nil, false
+		}
+		break
+	}
+	d.space()
+	return events, d.i == len(b)
+}
+
+// event reads one event object for decodeEvents.
+func (d *jsonDecoder) event() (Event, bool) {
+	var ev Event
+	b := d.b
+	if d.i >= len(b) || b[d.i] != '{' {
+		return ev, false
+	}
+	d.i++
+	d.space()
+	if d.i < len(b) && b[d.i] == '}' {
+		d.i++
+		return ev, true
+	}
+	for {
+		d.space()
+		key, ok := d.plainString()
+		if !ok {
+			return ev, false
+		}
+		d.space()
+		if d.i >= len(b) || b[d.i] != ':' {
+			return ev, false
+		}
+		d.i++
+		d.space()
+		start := d.i
+		switch key {
+		case "id", "type", "subject", "time":
+			s, ok := d.plainString()
+			if !ok {
+				return ev, false
+			}
+			switch key {
+			case "id":
+				ev.ID = s
+			case "type":
+				ev.Type = s
+			case "subject":
+				ev.Subject = s
+			case "time":
+				if ev.Time.UnmarshalJSON(b[start:d.i]) != nil {
+					return ev, false
+				}
+			}
+		case "data", "event":
+			if _, ok := d.value(0); !ok {
+				return ev, false
+			}
+			raw := b[start:d.i]
+			if string(raw) == "null" {
+				return ev, false
+			}
+			if key == "data" {
+				ev.Data = bytes.Clone(raw)
+			} else {
+				ev.Changes = bytes.Clone(raw)
+			}
+		default:
+			return ev, false
+		}
+		d.space()
+		if d.i >= len(b) {
+			return ev, false
+		}
+		switch b[d.i] {
+		case ',':
+			d.i++
+		case '}':
+			d.i++
+			return ev, true
+		default:
+			return ev, false
+		}
+	}
+}
+
+// plainString reads a string literal without escapes or control
+// characters.
+func (d *jsonDecoder) plainString() (string, bool) {
+	b := d.b
+	if d.i >= len(b) || b[d.i] != '"' {
+		return "", false
+	}
+	for j := d.i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			s := string(b[d.i+1 : j])
+			d.i = j + 1
+			return s, true
+		case c == '\\' || c < 0x20:
+			return "", false
+		}
+	}
+	return "", false
 }
 
 func (e *Emitter) handleStats(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package emit
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -154,4 +155,52 @@ func FuzzDecodeJSON(f *testing.F) {
 			t.Fatalf("decodeJSON(%q)\n got %#v\nwant %#v", b, got, want)
 		}
 	})
+}
+
+// FuzzDecodeEvents: the one-pass decoder of POST /api/events bodies
+// decodes what it accepts exactly as encoding/json (with unknown fields
+// refused) does.
+func FuzzDecodeEvents(f *testing.F) {
+	for _, s := range []string{
+		`{"type": "ticket.created", "data": {"ticket": {"id": 1, "subject": "a \"b\""}}}`,
+		`[{"type":"a.b","data":{}},{"id":"x","type":"c","time":"2024-05-01T10:00:00+02:00","subject":"s","data":{"n":[1,2.5,null,true]},"event":{"k":"v"}}]`,
+		`[]`, `[{}]`, `{}`, `{"type":"a","data":null}`, `{"Type":"a"}`, `{"type":"a","extra":1}`, `{"type":"\u0061"}`, `[{"type":"a"}] x`,
+		`{"type":"a","time":"yesterday"}`, `{"type":"a","data":{"a":1},"data":[2]}`, `[{"type":"a"},]`, `{"type":1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := decodeEvents(b)
+		if !ok {
+			return
+		}
+		want, err := decodeEventsJSON(b)
+		if err != nil {
+			t.Fatalf("decodeEvents accepted %q, which encoding/json refuses: %v", b, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("decodeEvents(%q)\n got %#v\nwant %#v", b, got, want)
+		}
+	})
+}
+
+// TestDecodeEventsFastPath: the usual bodies take the one-pass decoder.
+func TestDecodeEventsFastPath(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{
+		`{"type": "ticket.created", "data": {"ticket": {"id": 1, "subject": "a \"b\"", "tags": ["x"]}}}`,
+		` [ {"type":"a.b","data":{}} , {"id":"x","type":"c","time":"2024-05-01T10:00:00+02:00","subject":"s","data":{"n":[1,2.5,null,true]},"event":{"k":"v"}} ] `,
+		`{}`,
+	} {
+		b := bytes.TrimSpace([]byte(s))
+		got, ok := decodeEvents(b)
+		if !ok {
+			t.Errorf("decodeEvents(%s) refused", s)
+			continue
+		}
+		want, err := decodeEventsJSON(b)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("decodeEvents(%s)\n got %#v\nwant %#v (%v)", s, got, want, err)
+		}
+	}
 }

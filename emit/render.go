@@ -104,9 +104,11 @@ func decodeJSON(b []byte) (any, bool) {
 }
 
 // jsonDecoder is decodeJSON's state: the input and the read position.
+// With discard set it only checks values and skips them, making nothing.
 type jsonDecoder struct {
-	b []byte
-	i int
+	b       []byte
+	i       int
+	discard bool
 }
 
 // maxJSONDepth bounds nesting, as encoding/json does.
@@ -138,7 +140,10 @@ func (d *jsonDecoder) value(depth int) (any, bool) {
 	switch c := d.b[d.i]; {
 	case c == '{':
 		d.i++
-		out := map[string]any{}
+		var out map[string]any
+		if !d.discard {
+			out = map[string]any{}
+		}
 		d.space()
 		if d.i < len(d.b) && d.b[d.i] == '}' {
 			d.i++
@@ -160,7 +165,9 @@ func (d *jsonDecoder) value(depth int) (any, bool) {
 			if !ok {
 				return nil, false
 			}
-			out[k] = v
+			if out != nil {
+				out[k] = v
+			}
 			d.space()
 			if d.i >= len(d.b) {
 				return nil, false
@@ -177,7 +184,10 @@ func (d *jsonDecoder) value(depth int) (any, bool) {
 		}
 	case c == '[':
 		d.i++
-		out := []any{}
+		var out []any
+		if !d.discard {
+			out = []any{}
+		}
 		d.space()
 		if d.i < len(d.b) && d.b[d.i] == ']' {
 			d.i++
@@ -189,7 +199,9 @@ func (d *jsonDecoder) value(depth int) (any, bool) {
 			if !ok {
 				return nil, false
 			}
-			out = append(out, v)
+			if !d.discard {
+				out = append(out, v)
+			}
 			d.space()
 			if d.i >= len(d.b) {
 				return nil, false
@@ -232,11 +244,17 @@ func (d *jsonDecoder) str() (string, bool) {
 		case c == '"':
 			d.i = j + 1
 			if !escaped {
+				if d.discard {
+					return "", true
+				}
 				return string(d.b[start+1 : j]), true
 			}
 			raw := d.b[start:d.i]
 			if !json.Valid(raw) {
 				return "", false
+			}
+			if d.discard {
+				return "", true
 			}
 			return gjson.ParseBytes(raw).Str, true
 		case c == '\\':
@@ -286,6 +304,9 @@ func (d *jsonDecoder) number() (any, bool) {
 		}
 	}
 	d.i = i
+	if d.discard {
+		return nil, true
+	}
 	return plainNumbers(json.Number(b[start:i])), true
 }
 
