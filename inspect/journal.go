@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // The journal is how an Add becomes durable without waiting for a SQLite
@@ -60,8 +61,13 @@ type journal struct {
 
 	// acked is the highest LSN written.
 	acked atomic.Uint64
-	// failing is the error of the last failed write, nil once one works.
-	failing atomic.Pointer[error]
+	// failing is the last failed write, nil once one works.
+	failing atomic.Pointer[writeFailure]
+}
+
+type writeFailure struct {
+	err   error
+	since time.Time
 }
 
 type segment struct {
@@ -249,8 +255,8 @@ func (j *journal) append(p *pendingWrite, enqueue func([]*pendingWrite)) error {
 		if j.failing.Load() != nil {
 			j.failing.Store(nil)
 		}
-	} else {
-		j.failing.Store(&g.err)
+	} else if f := j.failing.Load(); f == nil {
+		j.failing.Store(&writeFailure{g.err, time.Now()})
 	}
 	close(g.done)
 

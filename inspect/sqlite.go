@@ -897,8 +897,8 @@ func (s *SQLite) Health() (err error, since time.Time) {
 	err, since = s.healthErr, s.healthAt
 	s.healthMu.Unlock()
 	if err == nil && s.jr != nil {
-		if jerr := s.jr.failing.Load(); jerr != nil {
-			return *jerr, s.opts.Now()
+		if f := s.jr.failing.Load(); f != nil {
+			return f.err, f.since
 		}
 	}
 	return err, since
