@@ -740,7 +740,7 @@ func replayCLI(getenv func(string) string, stdout, stderr io.Writer) *replay.CLI
 	return &replay.CLI{
 		Stdout: stdout, Stderr: stderr, Getenv: getenv, SecretHeaders: secretHeaders(getenv),
 		OpenStore: func() (inspect.Store, error) {
-			return inspect.OpenSQLite(envOr(getenv, "HOOKLAB_DATA", inspect.DefaultDataDir(getenv)), inspect.Options{})
+			return inspect.OpenSQLite(envOr(getenv, "HOOKLAB_DATA", inspect.DefaultDataDir(getenv)), inspect.Options{DirectWrites: true})
 		},
 	}
 }

@@ -68,6 +68,7 @@ type journal struct {
 type writeFailure struct {
 	err   error
 	since time.Time
+	size  int // of the write that failed
 }
 
 type segment struct {
@@ -252,11 +253,15 @@ func (j *journal) append(p *pendingWrite, enqueue func([]*pendingWrite)) error {
 	if g.err == nil {
 		enqueue(g.members)
 		j.acked.Store(g.last)
-		if j.failing.Load() != nil {
-			j.failing.Store(nil)
+		// On a nearly full disk a small write may fit where a larger one
+		// did not: the failure is over once one as large would fit.
+		if f := j.failing.Load(); f != nil {
+			if free, ok := freeBytes(j.dir); !ok || free >= uint64(f.size)+64<<10 {
+				j.failing.Store(nil)
+			}
 		}
 	} else if f := j.failing.Load(); f == nil {
-		j.failing.Store(&writeFailure{g.err, time.Now()})
+		j.failing.Store(&writeFailure{g.err, time.Now(), len(buf)})
 	}
 	close(g.done)
 

@@ -3,12 +3,17 @@ package inspect
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -285,4 +290,276 @@ func FuzzDecodeRow(f *testing.F) {
 			}
 		}
 	})
+}
+
+// blockWriter parks the writer inside a transaction until release is
+// called, so that the Adds meanwhile land in one batch.
+func blockWriter(t *testing.T, s *SQLite) (release func()) {
+	t.Helper()
+	in, out := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = s.write(context.Background(), func(*sql.Tx) (int64, int64, error) {
+			close(in)
+			<-out
+			return 0, 0, nil
+		})
+	}()
+	<-in
+	var once sync.Once
+	release = func() { once.Do(func() { close(out) }) }
+	t.Cleanup(release)
+	return release
+}
+
+// nearlyFull caps the database a few pages past its size: room for small
+// rows, not for a large one (a disk that is almost full).
+func nearlyFull(t *testing.T, s *SQLite) (restore func()) {
+	t.Helper()
+	var pages int64
+	if err := s.wdb.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.wdb.Exec(fmt.Sprintf(`PRAGMA max_page_count = %d`, pages+8)); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := s.wdb.Exec(`PRAGMA max_page_count = 1073741823`); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// When an acknowledged row cannot be committed (a full disk), nothing
+// after it commits before it: otherwise the journal's watermark, which
+// cannot pass it, would replay after a crash rows committed (or deleted)
+// since. Once space returns, everything is stored and reads do not wait.
+func TestJournalStuckRowHoldsBackLaterRows(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{})
+	mustAdd(t, s, newEx("s", "GET", "http://h/seed"))
+	s.Sync(context.Background())
+	restore := nearlyFull(t, s)
+	release := blockWriter(t, s)
+	big := newEx("s", "POST", "http://h/big", reqBody(bytes.Repeat([]byte("B"), 2<<20)))
+	small1, small2 := newEx("s", "GET", "http://h/small1"), newEx("s", "GET", "http://h/small2")
+	mustAdd(t, s, big, small1, small2) // acknowledged; one batch once released
+	release()
+	eventually(t, 5*time.Second, "the big row stuck", func() bool { return s.stuckN.Load() > 0 })
+	if err := s.Add(context.Background(), newEx("s", "GET", "http://h/refused")); !errors.Is(err, ErrStoreFull) {
+		t.Errorf("Add while rows are stuck: %v, want ErrStoreFull", err)
+	}
+	if err, _ := s.Health(); err == nil {
+		t.Error("Health is fine while rows are stuck")
+	}
+	// A delete now fails rather than commit ahead of the stuck row...
+	derr := s.Delete(context.Background(), small1.ID)
+	// ...and a crash image keeps what was acknowledged, and never brings
+	// back what a successful delete removed.
+	img := t.TempDir()
+	copyTree(t, dir, img)
+	s2 := openStore(t, img, Options{})
+	for _, ex := range []*Exchange{big, small2} {
+		if _, err := s2.Get(context.Background(), ex.ID); err != nil {
+			t.Errorf("after the crash image: %v", err)
+		}
+	}
+	if _, err := s2.Get(context.Background(), small1.ID); derr == nil && err == nil {
+		t.Error("small1 was deleted before the crash and is back after it")
+	}
+
+	restore()
+	eventually(t, 5*time.Second, "the stuck rows stored", func() bool { return s.stuckN.Load() == 0 })
+	start := time.Now()
+	got := listIDs(t, s, Query{})
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("List took %v after space returned (applied %d, acked %d)", d, s.applied.Load(), s.jr.acked.Load())
+	}
+	if len(got) != 4 && !(derr == nil && len(got) == 3) {
+		t.Errorf("stored %d exchanges after space returned (delete: %v)", len(got), derr)
+	}
+	mustAdd(t, s, newEx("s", "GET", "http://h/after"))
+}
+
+// A row the database refuses on its own (here a duplicate id) is logged
+// and dropped; it never leaves reads waiting for it.
+func TestJournalDroppedRowDoesNotStallReads(t *testing.T) {
+	t.Parallel()
+	var logs syncBuf
+	s := openStore(t, t.TempDir(), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	ex := newEx("d", "GET", "http://h/dup")
+	mustAdd(t, s, ex)
+	s.Sync(context.Background())
+	if err := s.Add(context.Background(), ex); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if got := listIDs(t, s, Query{}); len(got) != 1 {
+		t.Errorf("listed %v, want the one exchange", got)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("List took %v: it waited for the dropped row", d)
+	}
+	if !strings.Contains(logs.String(), "cannot be stored; dropped") {
+		t.Errorf("the dropped row was not logged: %s", logs.String())
+	}
+}
+
+// Recovery on a disk with no room for the journal's rows fails the open
+// and keeps the journal, rather than drop what was acknowledged.
+func TestJournalRecoveryKeepsRowsItCannotStore(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s0 := openStore(t, dir, Options{})
+	mustAdd(t, s0, newEx("r", "GET", "http://h/seed"))
+	if err := s0.Close(); err != nil {
+		t.Fatal(err)
+	}
+	big := newEx("r", "POST", "http://h/big", reqBody(bytes.Repeat([]byte("B"), 2<<20)))
+	small := newEx("r", "GET", "http://h/small")
+	journalOnly(t, dir, 1, big, small)
+
+	// Open while the journal is locked (no recovery), cap the database,
+	// then run recovery by hand.
+	lock, err := os.OpenFile(filepath.Join(dir, "journal", "LOCK"), os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := lockFile(lock); !ok {
+		t.Fatalf("lock: %v", err)
+	}
+	s := openStore(t, dir, Options{})
+	lock.Close()
+	if s.jr != nil {
+		t.Fatal("opened the journal while another owner held it")
+	}
+	restore := nearlyFull(t, s)
+	if err := s.recover(filepath.Join(dir, "journal")); err == nil {
+		t.Fatal("recovery on a full database succeeded")
+	}
+	if len(segments(t, dir)) == 0 {
+		t.Fatal("the journal is gone after a failed recovery")
+	}
+	restore()
+	if err := s.recover(filepath.Join(dir, "journal")); err != nil {
+		t.Fatalf("recovery once space returned: %v", err)
+	}
+	for _, ex := range []*Exchange{big, small} {
+		if _, err := s.Get(context.Background(), ex.ID); err != nil {
+			t.Errorf("after recovery: %v", err)
+		}
+	}
+}
+
+// Acknowledged rows waiting for the writer are bounded in bytes: Add waits
+// for room once maxPendingBytes are pending.
+func TestJournalPendingBytesBounded(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, t.TempDir(), Options{})
+	release := blockWriter(t, s)
+	body := bytes.Repeat([]byte("m"), 1<<20)
+	added := make(chan int, 1)
+	go func() {
+		n := 0
+		for range 2 * maxPendingBytes >> 20 {
+			if err := s.Add(context.Background(), newEx("m", "POST", "http://h/m", reqBody(body))); err != nil {
+				break
+			}
+			n++
+		}
+		added <- n
+	}()
+	eventually(t, 10*time.Second, "Add waiting for room", func() bool {
+		return s.pendingBytes.Load() > maxPendingBytes-(2<<20)
+	})
+	time.Sleep(100 * time.Millisecond)
+	if p := s.pendingBytes.Load(); p > maxPendingBytes {
+		t.Errorf("%d bytes pending, over the bound of %d", p, maxPendingBytes)
+	}
+	release()
+	select {
+	case n := <-added:
+		if n != 2*maxPendingBytes>>20 {
+			t.Errorf("%d Adds went through", n)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Adds still waiting after the writer went on")
+	}
+}
+
+// syncBuf is a bytes.Buffer safe for a logger and a test at once.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuf) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuf) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// On a full disk, a small write that still fits in a partly used block
+// does not make Health report the store fine while normal captures fail.
+// Needs root, for a small tmpfs.
+func TestJournalHealthOnFullDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("mount tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
+	s, err := OpenSQLite(filepath.Join(mnt, "data"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, s, newEx("h", "GET", "http://h/seed"))
+	fill(t, filepath.Join(mnt, "filler"))
+	bigErr := s.Add(context.Background(), newEx("h", "POST", "http://h/big", reqBody(bytes.Repeat([]byte("x"), 8<<10))))
+	if !errors.Is(bigErr, ErrStoreFull) {
+		t.Fatalf("8 KiB Add on a full disk: %v", bigErr)
+	}
+	_ = s.Add(context.Background(), newEx("h", "GET", "http://h/small")) // may fit
+	if err, _ := s.Health(); err == nil {
+		t.Error("Health reports the store fine on a full disk")
+	}
+	if err := os.Remove(filepath.Join(mnt, "filler")); err != nil {
+		t.Fatal(err)
+	}
+	// Rows stuck meanwhile are retried within a moment; then Add works.
+	eventually(t, 5*time.Second, "Add working again", func() bool {
+		return s.Add(context.Background(), newEx("h", "GET", "http://h/after")) == nil
+	})
+	if err, _ := s.Health(); err != nil {
+		t.Errorf("Health after space returned: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+// fill writes to name until the file system is full, to the last byte.
+func fill(t *testing.T, name string) {
+	t.Helper()
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := bytes.Repeat([]byte("F"), 4096)
+	for _, n := range []int{4096, 1} {
+		for {
+			if _, err := f.Write(chunk[:n]); err != nil {
+				break
+			}
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -35,6 +36,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// DirectWrites makes each Add return once committed, without the
+	// journal (a journal left by a crash is still stored at open). For
+	// short-lived commands such as import, which want Add's errors.
+	DirectWrites bool
 }
 
 // indexBodyBytes is how much of each body the text index covers.
@@ -92,6 +97,9 @@ type SQLite struct {
 	// meanwhile. Only the writer touches stuck; stuckN mirrors its length.
 	stuck  []*pendingWrite
 	stuckN atomic.Int64
+	// pendingBytes is the stored size of the acknowledged rows not yet
+	// committed; Add waits while it is over maxPendingBytes.
+	pendingBytes atomic.Int64
 	// committedLSN is the watermark the last commit recorded; the writer
 	// publishes it as applied after OnCommit.
 	committedLSN uint64
@@ -107,6 +115,7 @@ type pendingWrite struct {
 	// whatever happens (done is nil).
 	lsn   uint64
 	acked bool
+	stuck bool // in SQLite.stuck
 	// op is a write other than an insert; it returns how many exchanges
 	// and bytes it removed.
 	op    func(tx *sql.Tx) (removed, removedBytes int64, err error)
@@ -243,6 +252,12 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		if err := s.recover(filepath.Join(dir, "journal")); err != nil {
 			s.closeDBs()
 			return nil, fmt.Errorf("database %s: %w", s.path, err)
+		}
+		if opts.DirectWrites && s.jr != nil {
+			if err := s.jr.close(s.applied.Load()); err != nil {
+				s.log.Warn("journal not removed", "err", err)
+			}
+			s.jr = nil
 		}
 	}
 	go s.writer()
@@ -389,12 +404,18 @@ func (s *SQLite) migrate() error {
 // applied LSN the database records: the exchanges that were acknowledged
 // but not yet inserted when hooklab last stopped.
 func (s *SQLite) recover(dir string) error {
-	var applied sql.NullInt64
-	_ = s.wdb.QueryRow(`SELECT v FROM kv WHERE k = 'journal_lsn'`).Scan(&applied)
-	s.applied.Store(uint64(applied.Int64))
-	jr, recs, err := openJournal(dir, uint64(applied.Int64), s.log)
+	var applied int64
+	if err := s.wdb.QueryRow(`SELECT v FROM kv WHERE k = 'journal_lsn'`).Scan(&applied); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("journal: reading how far it was applied: %w", err)
+	}
+	s.applied.Store(uint64(applied))
+	jr, recs, err := openJournal(dir, uint64(applied), s.log)
 	if err != nil || jr == nil {
 		return err // nil: another process owns the journal; commit directly
+	}
+	fail := func(err error) error {
+		jr.lock.Close()
+		return fmt.Errorf("journal: storing the exchanges it holds: %w (they stay in %s until a start succeeds)", err, dir)
 	}
 	for len(recs) > 0 {
 		n := min(len(recs), maxBatch)
@@ -403,16 +424,15 @@ func (s *SQLite) recover(dir string) error {
 			batch[i] = &pendingWrite{row: rec.row, lsn: rec.lsn, acked: true}
 		}
 		if bad, err := s.writeBatch(batch); err != nil {
-			if bad < 0 {
-				return fmt.Errorf("journal: storing the exchanges it holds: %w", err)
+			if bad < 0 || transient(err) {
+				return fail(err)
 			}
-			// One row the database refuses on its own: store the rest.
-			s.log.Error("journal row cannot be stored; dropped", "id", batch[bad].row.id, "err", err)
-			for i, p := range batch {
-				if i == bad {
-					continue
-				}
-				if _, err := s.writeBatch([]*pendingWrite{p}); err != nil {
+			// A row the database refuses on its own: store the rest.
+			for _, p := range batch {
+				if bad, err := s.writeBatch([]*pendingWrite{p}); err != nil {
+					if bad < 0 || transient(err) {
+						return fail(err)
+					}
 					s.log.Error("journal row cannot be stored; dropped", "id", p.row.id, "err", err)
 				}
 			}
@@ -423,7 +443,7 @@ func (s *SQLite) recover(dir string) error {
 	if got := jr.acked.Load(); got > s.applied.Load() {
 		// Rows past what was committed that were dropped: move on.
 		if _, err := s.wdb.Exec(`INSERT INTO kv(k, v) VALUES ('journal_lsn', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`, int64(got)); err != nil {
-			return fmt.Errorf("journal: %w", err)
+			return fail(err)
 		}
 		s.applied.Store(got)
 	}
@@ -454,17 +474,36 @@ func (s *SQLite) Add(ctx context.Context, ex *Exchange) error {
 		}
 		return fmt.Errorf("%w: %v", ErrStoreFull, err)
 	}
+	// Rows wait in memory until committed: past maxPendingBytes of them,
+	// callers wait for the writer (one row larger than that alone goes).
+	for s.pendingBytes.Load() > 0 && s.pendingBytes.Load()+r.bytes > maxPendingBytes && s.stuckN.Load() == 0 {
+		ch := s.commitSignal()
+		if s.pendingBytes.Load()+r.bytes <= maxPendingBytes {
+			break
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	s.closing.RLock()
 	defer s.closing.RUnlock()
 	if s.closed {
 		return ErrClosed
 	}
 	p.acked = true
+	s.pendingBytes.Add(r.bytes)
 	if err := s.jr.append(p, s.enqueue); err != nil {
+		s.pendingBytes.Add(-r.bytes)
 		return fmt.Errorf("%w: %v", ErrStoreFull, err)
 	}
 	return nil
 }
+
+// maxPendingBytes bounds the acknowledged rows held in memory until the
+// writer commits them.
+const maxPendingBytes = 64 << 20
 
 // enqueue hands journaled rows to the writer, in order. It waits when the
 // writer is a queue behind, which holds back the callers.
@@ -485,10 +524,8 @@ func (s *SQLite) caughtUp(ctx context.Context) {
 	target := s.jr.acked.Load()
 	var timeout <-chan time.Time
 	for s.applied.Load() < target && s.stuckN.Load() == 0 {
-		s.appliedMu.Lock()
-		ch := s.appliedCh
-		s.appliedMu.Unlock()
-		if s.applied.Load() >= target {
+		ch := s.commitSignal()
+		if s.applied.Load() >= target || s.stuckN.Load() > 0 {
 			return
 		}
 		if timeout == nil {
@@ -512,13 +549,26 @@ func (s *SQLite) setApplied(lsn uint64) {
 		return
 	}
 	s.applied.Store(lsn)
+	s.wake()
+	if s.jr != nil {
+		s.jr.retire(lsn)
+	}
+}
+
+// wake wakes whoever waits for the writer: readers in caughtUp, Adds
+// waiting for room.
+func (s *SQLite) wake() {
 	s.appliedMu.Lock()
 	close(s.appliedCh)
 	s.appliedCh = make(chan struct{})
 	s.appliedMu.Unlock()
-	if s.jr != nil {
-		s.jr.retire(lsn)
-	}
+}
+
+// commitSignal returns a channel closed when the writer next commits.
+func (s *SQLite) commitSignal() <-chan struct{} {
+	s.appliedMu.Lock()
+	defer s.appliedMu.Unlock()
+	return s.appliedCh
 }
 
 func (s *SQLite) submit(ctx context.Context, p *pendingWrite) error {
@@ -724,42 +774,71 @@ func (s *SQLite) commit(all []*pendingWrite) {
 	}
 	// Acknowledged rows that failed before go first, in journal order.
 	if len(s.stuck) > 0 {
+		for _, p := range s.stuck {
+			p.stuck = false
+		}
 		batch = append(s.stuck, batch...)
 		s.stuck = nil
 	}
+	// An acknowledged row is kept (stuck) when its write failed in a way
+	// that may pass or the transaction as a whole failed, and dropped only
+	// when the database refuses the row itself.
+	keep := func(p *pendingWrite, txFailed bool) bool {
+		if p.acked && (txFailed || transient(p.err)) {
+			p.stuck = true
+			s.stuck = append(s.stuck, p)
+		}
+		return p.stuck
+	}
 	bad, err := s.writeBatch(batch)
-	if err != nil && bad >= 0 && len(batch) > 1 {
+	switch {
+	case err == nil:
+		s.setHealth(nil)
+	case bad >= 0 && len(batch) > 1:
+		// One item failed: write them one by one so only it fails. Once
+		// an acknowledged row is stuck, nothing after it may commit
+		// before it (the journal's watermark could not pass it, so a
+		// crash would replay rows committed or deleted since).
 		failed := 0
+		var firstErr error
 		for _, p := range batch {
-			if _, p.err = s.writeBatch([]*pendingWrite{p}); p.err != nil {
+			if len(s.stuck) > 0 {
+				p.err = fmt.Errorf("an earlier exchange is waiting to be stored: %w", s.stuck[0].err)
 				failed++
-				if p.acked && transient(p.err) {
-					s.stuck = append(s.stuck, p) // later rows' watermark stops before it
-				}
+				keep(p, true)
+				continue
+			}
+			var one int
+			if one, p.err = s.writeBatch([]*pendingWrite{p}); p.err != nil {
+				failed++
+				firstErr = cmp.Or(firstErr, p.err)
+				keep(p, one < 0)
 			}
 		}
-		if failed == len(batch) {
-			bad = -1 // nothing could be written: the store, not one item, is failing
-		} else {
+		switch {
+		case failed == len(batch):
+			s.setHealth(firstErr) // the store, not one item, is failing
+		case len(s.stuck) > 0:
+			s.setHealth(s.stuck[0].err)
+		default:
 			s.setHealth(nil)
 		}
-	} else {
+	default:
 		for _, p := range batch {
 			p.err = err
-			if err != nil && p.acked && transient(err) {
-				s.stuck = append(s.stuck, p)
-			}
+			keep(p, bad < 0)
+		}
+		if bad < 0 || len(s.stuck) > 0 {
+			s.setHealth(err)
 		}
 	}
-	if bad < 0 { // the transaction itself worked or failed, not one item
-		s.setHealth(err)
-	}
-	s.stuckN.Store(int64(len(s.stuck)))
 	var exs []*Exchange
+	var dropped uint64
 	for _, p := range batch {
 		switch {
 		case p.err != nil && p.acked:
-			if !transient(p.err) {
+			if !p.stuck {
+				dropped = max(dropped, p.lsn)
 				s.log.Error("exchange cannot be stored; dropped", "id", p.row.id, "err", p.err)
 			}
 		case p.err != nil:
@@ -773,11 +852,23 @@ func (s *SQLite) commit(all []*pendingWrite) {
 		if p.done != nil {
 			p.done <- p.err
 		}
+		if p.acked && !p.stuck { // stored or dropped: it leaves the budget
+			s.pendingBytes.Add(-p.row.bytes)
+		}
 	}
 	if len(exs) > 0 {
 		s.opts.OnCommit(exs)
 	}
-	s.setApplied(s.committedLSN)
+	// A dropped row has nothing left to apply: the watermark passes it in
+	// memory (after a crash before the next commit records that, it is
+	// replayed and dropped again). It never passes a stuck row.
+	to := max(s.committedLSN, dropped)
+	if len(s.stuck) > 0 {
+		to = min(to, s.stuck[0].lsn-1)
+	}
+	s.stuckN.Store(int64(len(s.stuck)))
+	s.setApplied(to)
+	s.wake() // readers waiting on a stuck store return at once
 }
 
 // transient reports whether a write failed for a reason that may pass (a
@@ -1429,7 +1520,11 @@ func (s *SQLite) Close() error {
 		}
 		s.closeErr = s.closeDBs()
 		if s.jr != nil {
-			s.closeErr = errors.Join(s.closeErr, s.jr.close(s.applied.Load()))
+			applied, acked := s.applied.Load(), s.jr.acked.Load()
+			s.closeErr = errors.Join(s.closeErr, s.jr.close(applied))
+			if applied < acked {
+				s.closeErr = errors.Join(s.closeErr, fmt.Errorf("%w: some acknowledged exchanges could not be written to the database; they stay in the journal and are stored at the next start", ErrStoreFull))
+			}
 		}
 	})
 	return s.closeErr

@@ -17,3 +17,13 @@ func lockFile(f *os.File) (bool, error) {
 	}
 	return err == nil, err
 }
+
+// freeBytes is how much room the file system holding dir has left for an
+// unprivileged writer; ok is false when that cannot be told.
+func freeBytes(dir string) (free uint64, ok bool) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, false
+	}
+	return st.Bavail * uint64(st.Bsize), true
+}
