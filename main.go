@@ -206,21 +206,6 @@ type serveOptions struct {
 // defaultConfig is the config file looked for in the working directory.
 const defaultConfig = "hooklab.yaml"
 
-// tuneGC lets the heap grow to four times what is live before a collection
-// (GOGC=300) instead of twice: hooklab's live heap is small (tens of MB) and
-// every request allocates, so at the default the collector runs hundreds of
-// times a second under load (measured: about a fifth less CPU per capture).
-// A soft limit of 256 MiB makes it collect sooner should the heap ever grow
-// that large. GOGC and GOMEMLIMIT in the environment win.
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(300)
-	}
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(256 << 20)
-	}
-}
-
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	// stop ends everything that runs under ctx, also when a listener fails.
 	ctx, stop := context.WithCancel(ctx)
@@ -260,7 +245,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	maxBodySet := false
 	fs.Visit(func(f *flag.Flag) { maxBodySet = maxBodySet || f.Name == "max-body" })
-	tuneGC(getenv)
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
 		if err != nil {
