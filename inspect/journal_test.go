@@ -452,16 +452,18 @@ func TestJournalRecoveryKeepsRowsItCannotStore(t *testing.T) {
 }
 
 // Acknowledged rows waiting for the writer are bounded in bytes: Add waits
-// for room once maxPendingBytes are pending.
+// for room once the bound is reached.
 func TestJournalPendingBytesBounded(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, t.TempDir(), Options{})
+	const bound, size, adds = 4 << 20, 256 << 10, 32 // twice the bound in all
+	s.maxPending = bound
 	release := blockWriter(t, s)
-	body := bytes.Repeat([]byte("m"), 1<<20)
+	body := bytes.Repeat([]byte("m"), size)
 	added := make(chan int, 1)
 	go func() {
 		n := 0
-		for range 2 * maxPendingBytes >> 20 {
+		for range adds {
 			if err := s.Add(context.Background(), newEx("m", "POST", "http://h/m", reqBody(body))); err != nil {
 				break
 			}
@@ -470,20 +472,25 @@ func TestJournalPendingBytesBounded(t *testing.T) {
 		added <- n
 	}()
 	eventually(t, 10*time.Second, "Add waiting for room", func() bool {
-		return s.pendingBytes.Load() > maxPendingBytes-(2<<20)
+		return s.pendingBytes.Load() > bound-2*size
 	})
 	time.Sleep(100 * time.Millisecond)
-	if p := s.pendingBytes.Load(); p > maxPendingBytes {
-		t.Errorf("%d bytes pending, over the bound of %d", p, maxPendingBytes)
+	if p := s.pendingBytes.Load(); p > bound {
+		t.Errorf("%d bytes pending, over the bound of %d", p, bound)
+	}
+	select {
+	case n := <-added:
+		t.Fatalf("all %d Adds returned with the writer blocked", n)
+	default:
 	}
 	release()
 	select {
 	case n := <-added:
-		if n != 2*maxPendingBytes>>20 {
-			t.Errorf("%d Adds went through", n)
+		if n != adds {
+			t.Errorf("%d of %d Adds went through", n, adds)
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Adds still waiting after the writer went on")
+	case <-time.After(60 * time.Second):
+		t.Fatal("Adds still waiting a minute after the writer went on")
 	}
 }
 

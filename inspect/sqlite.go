@@ -98,8 +98,10 @@ type SQLite struct {
 	stuck  []*pendingWrite
 	stuckN atomic.Int64
 	// pendingBytes is the stored size of the acknowledged rows not yet
-	// committed; Add waits while it is over maxPendingBytes.
+	// committed; Add waits while it is over maxPending (maxPendingBytes;
+	// tests set less).
 	pendingBytes atomic.Int64
+	maxPending   int64
 	// committedLSN is the watermark the last commit recorded; the writer
 	// publishes it as applied after OnCommit.
 	committedLSN uint64
@@ -146,7 +148,7 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &SQLite{opts: opts, queue: make(chan *pendingWrite, 4096), stop: make(chan struct{}), done: make(chan struct{}), log: opts.Logger}
+	s := &SQLite{opts: opts, queue: make(chan *pendingWrite, 4096), stop: make(chan struct{}), done: make(chan struct{}), log: opts.Logger, maxPending: maxPendingBytes}
 	var err error
 	if opts.Memory {
 		s.path = ":memory:"
@@ -476,9 +478,9 @@ func (s *SQLite) Add(ctx context.Context, ex *Exchange) error {
 	}
 	// Rows wait in memory until committed: past maxPendingBytes of them,
 	// callers wait for the writer (one row larger than that alone goes).
-	for s.pendingBytes.Load() > 0 && s.pendingBytes.Load()+r.bytes > maxPendingBytes && s.stuckN.Load() == 0 {
+	for s.pendingBytes.Load() > 0 && s.pendingBytes.Load()+r.bytes > s.maxPending && s.stuckN.Load() == 0 {
 		ch := s.commitSignal()
-		if s.pendingBytes.Load()+r.bytes <= maxPendingBytes {
+		if s.pendingBytes.Load()+r.bytes <= s.maxPending {
 			break
 		}
 		select {
