@@ -220,7 +220,7 @@ func TestJournalSegmentsRotateAndRetire(t *testing.T) {
 	}
 	s.Sync(context.Background())
 	// Every record is committed, so only the active segment may remain.
-	eventually(t, 5*time.Second, "retired segments", func() bool {
+	eventually(t, 20*time.Second, "retired segments", func() bool {
 		return len(segments(t, dir)) == 1
 	})
 	if got := listIDs(t, s, Query{}); len(got) != len(exs) {
@@ -345,7 +345,7 @@ func TestJournalStuckRowHoldsBackLaterRows(t *testing.T) {
 	small1, small2 := newEx("s", "GET", "http://h/small1"), newEx("s", "GET", "http://h/small2")
 	mustAdd(t, s, big, small1, small2) // acknowledged; one batch once released
 	release()
-	eventually(t, 5*time.Second, "the big row stuck", func() bool { return s.stuckN.Load() > 0 })
+	eventually(t, 20*time.Second, "the big row stuck", func() bool { return s.stuckN.Load() > 0 })
 	if err := s.Add(context.Background(), newEx("s", "GET", "http://h/refused")); !errors.Is(err, ErrStoreFull) {
 		t.Errorf("Add while rows are stuck: %v, want ErrStoreFull", err)
 	}
@@ -369,7 +369,7 @@ func TestJournalStuckRowHoldsBackLaterRows(t *testing.T) {
 	}
 
 	restore()
-	eventually(t, 5*time.Second, "the stuck rows stored", func() bool { return s.stuckN.Load() == 0 })
+	eventually(t, 20*time.Second, "the stuck rows stored", func() bool { return s.stuckN.Load() == 0 })
 	start := time.Now()
 	got := listIDs(t, s, Query{})
 	if d := time.Since(start); d > time.Second {
@@ -542,7 +542,7 @@ func TestJournalHealthOnFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Rows stuck meanwhile are retried within a moment; then Add works.
-	eventually(t, 5*time.Second, "Add working again", func() bool {
+	eventually(t, 20*time.Second, "Add working again", func() bool {
 		return s.Add(context.Background(), newEx("h", "GET", "http://h/after")) == nil
 	})
 	if err, _ := s.Health(); err != nil {
