@@ -515,3 +515,27 @@ func TestAPIReplayReportsIgnored(t *testing.T) {
 		t.Errorf("result: outcome %s\nchanges %v\nignored %v", r.Outcome, r.Changes, r.Ignored)
 	}
 }
+
+// Two entries of one import carrying the same id both get stored: the
+// second gets a fresh id (the store would refuse, or drop, a duplicate).
+func TestImportDuplicateIDsWithinOneImport(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	id := new(inspect.IDs).New(time.Now())
+	exs := []*inspect.Exchange{
+		{ID: id, Request: inspect.Request{Method: "GET", URL: "http://h/a"}},
+		{ID: id, Request: inspect.Request{Method: "GET", URL: "http://h/b"}},
+	}
+	ids, err := ImportExchanges(context.Background(), s, exs, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 2 || ids[0] != id || ids[1] == id {
+		t.Fatalf("ids %v: want the first kept and the second renewed", ids)
+	}
+	for _, id := range ids {
+		if _, err := s.Get(context.Background(), id); err != nil {
+			t.Errorf("imported %s: %v", id, err)
+		}
+	}
+}

@@ -218,8 +218,11 @@ func ImportExchanges(ctx context.Context, store inspect.Store, exs []*inspect.Ex
 		opts.Now = time.Now
 	}
 	var ids inspect.IDs
+	seen := make(map[string]bool, len(exs))
 	for _, ex := range exs {
-		keep := ex.ID != "" && inspect.ValidID(ex.ID)
+		// An id already stored, or already taken earlier in this import,
+		// gets a fresh one.
+		keep := ex.ID != "" && inspect.ValidID(ex.ID) && !seen[ex.ID]
 		if keep {
 			if _, err := store.Get(ctx, ex.ID); !errors.Is(err, inspect.ErrNotFound) {
 				keep = false
@@ -232,6 +235,7 @@ func ImportExchanges(ctx context.Context, store inspect.Store, exs []*inspect.Ex
 			}
 			ex.ID = ids.New(t)
 		}
+		seen[ex.ID] = true
 		if ex.Bin == "" || inspect.ValidBin(ex.Bin) != nil {
 			ex.Bin = opts.Bin
 		}
