@@ -467,15 +467,6 @@ func (s *SQLite) Add(ctx context.Context, ex *Exchange) error {
 		p.done = make(chan error, 1)
 		return s.submit(ctx, p)
 	}
-	if s.stuckN.Load() > 0 {
-		// The database cannot take rows: refuse rather than pile up
-		// acknowledged ones in memory.
-		err, _ := s.Health()
-		if err == nil {
-			err = errors.New("the database cannot be written")
-		}
-		return fmt.Errorf("%w: %v", ErrStoreFull, err)
-	}
 	// Rows wait in memory until committed: past maxPendingBytes of them,
 	// callers wait for the writer (one row larger than that alone goes).
 	for s.pendingBytes.Load() > 0 && s.pendingBytes.Load()+r.bytes > s.maxPending && s.stuckN.Load() == 0 {
@@ -488,6 +479,15 @@ func (s *SQLite) Add(ctx context.Context, ex *Exchange) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+	if s.stuckN.Load() > 0 {
+		// The database cannot take rows: refuse rather than pile up
+		// acknowledged ones in memory.
+		err, _ := s.Health()
+		if err == nil {
+			err = errors.New("the database cannot be written")
+		}
+		return fmt.Errorf("%w: %v", ErrStoreFull, err)
 	}
 	s.closing.RLock()
 	defer s.closing.RUnlock()
