@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -93,8 +95,20 @@ func TestAuthAndListenerLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		idle = append(idle, c)
+		// An answered request proves the server accepted (and counts)
+		// the connection, which then stays open, idle.
+		fmt.Fprintf(c, "GET /held HTTP/1.1\r\nHost: %s\r\nX-Hooklab-Token: s3cret\r\n\r\n", addr)
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("a held connection's request: %d", resp.StatusCode)
+		}
 	}
-	time.Sleep(100 * time.Millisecond) // let the server accept them
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
