@@ -127,6 +127,16 @@ func TestJournalTornTail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Captured payloads are private: the journal is as closed as the
+	// database.
+	if m := st.Mode().Perm(); m != 0o600 {
+		t.Errorf("segment mode %v, want 0600", m)
+	}
+	if dst, err := os.Stat(filepath.Join(dir, "journal")); err != nil {
+		t.Error(err)
+	} else if m := dst.Mode().Perm(); m != 0o700 {
+		t.Errorf("journal directory mode %v, want 0700", m)
+	}
 	if err := os.Truncate(seg, st.Size()-5); err != nil {
 		t.Fatal(err)
 	}
