@@ -209,6 +209,11 @@ type Summary struct {
 	Error        string  `json:"error,omitempty"`
 }
 
+// truncated reports whether either body was cut at the size limit.
+func (e *Exchange) truncated() bool {
+	return e.Request.Truncated || e.Response != nil && e.Response.Truncated
+}
+
 // Summarize returns the summary of e.
 func (e *Exchange) Summarize() Summary {
 	s := Summary{
@@ -222,13 +227,12 @@ func (e *Exchange) Summarize() Summary {
 		Status:      e.Status(),
 		DurationMS:  float64(e.Duration.Microseconds()) / 1000,
 		RequestSize: e.Request.Size,
-		Truncated:   e.Request.Truncated,
+		Truncated:   e.truncated(),
 		Rule:        e.Rule,
 		Error:       e.Error,
 	}
 	if e.Response != nil {
 		s.ResponseSize = e.Response.Size
-		s.Truncated = s.Truncated || e.Response.Truncated
 	}
 	if e.Signature != nil {
 		s.Signature = e.Signature.Verdict

@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -134,15 +135,7 @@ func openJournal(dir string, applied uint64, log *slog.Logger) (*journal, []jour
 		}
 		j.sealed = append(j.sealed, segment{filepath.Join(dir, e.Name()), first})
 	}
-	slices.SortFunc(j.sealed, func(a, b segment) int {
-		switch {
-		case a.first < b.first:
-			return -1
-		case a.first > b.first:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(j.sealed, func(a, b segment) int { return cmp.Compare(a.first, b.first) })
 	for _, seg := range j.sealed {
 		last, got, err := readSegment(seg.name, applied, log)
 		if err != nil {
@@ -353,15 +346,11 @@ func (j *journal) close(applied uint64) error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	names := []string{}
-	for _, seg := range j.sealed {
-		names = append(names, seg.name)
-	}
-	if j.name != "" {
-		names = append(names, j.name)
-	}
-	for _, name := range names {
-		if rerr := os.Remove(name); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+	for _, seg := range append(j.sealed, segment{name: j.name}) {
+		if seg.name == "" {
+			continue
+		}
+		if rerr := os.Remove(seg.name); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 			err = errors.Join(err, rerr)
 		}
 	}

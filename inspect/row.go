@@ -35,15 +35,14 @@ func newRow(ex *Exchange) (*row, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode exchange: %w", err)
 	}
-	sum := ex.Summarize()
 	r := &row{
 		id: ex.ID, bin: ex.Bin, source: string(ex.Source),
 		timeNS: ex.Time.UnixNano(), durationNS: int64(ex.Duration),
-		method: ex.Request.Method, url: ex.Request.URL, path: sum.Path, proto: ex.Request.Proto,
+		method: ex.Request.Method, url: ex.Request.URL, path: pathOf(ex.Request.URL), proto: ex.Request.Proto,
 		host: ex.Request.Host, remote: ex.Request.RemoteAddr, tls: ex.Request.TLS,
 		reqHeaders: string(appendHeaderText(nil, ex.Request.Headers)),
 		reqSize:    ex.Request.Size, reqTruncated: ex.Request.Truncated, reqBody: nonNil(ex.Request.Body),
-		status: int64(sum.Status), truncated: sum.Truncated,
+		status: int64(ex.Status()), truncated: ex.truncated(),
 		rule: ex.Rule, errText: ex.Error, extra: xtra, bytes: ex.StoredBytes(),
 	}
 	if ex.Signature != nil {

@@ -444,7 +444,7 @@ func (s *SQLite) recover(dir string) error {
 	s.setApplied(s.committedLSN)
 	if got := jr.acked.Load(); got > s.applied.Load() {
 		// Rows past what was committed that were dropped: move on.
-		if _, err := s.wdb.Exec(`INSERT INTO kv(k, v) VALUES ('journal_lsn', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`, int64(got)); err != nil {
+		if _, err := s.wdb.Exec(setKV, "journal_lsn", int64(got)); err != nil {
 			return fail(err)
 		}
 		s.applied.Store(got)
@@ -611,13 +611,15 @@ func (s *SQLite) writer() {
 	defer retry.Stop()
 	for {
 		batch = batch[:0]
+		var retryC <-chan time.Time // nil, never ready, unless rows are stuck
+		if len(s.stuck) > 0 {
+			retryC = retry.C
+		}
 		select {
 		case p := <-s.queue:
 			batch = append(batch, p)
-		case <-retry.C:
-			if len(s.stuck) > 0 {
-				s.commit(nil)
-			}
+		case <-retryC:
+			s.commit(nil)
 			continue
 		case <-tick.C:
 			s.retain()
@@ -870,7 +872,9 @@ func (s *SQLite) commit(all []*pendingWrite) {
 	}
 	s.stuckN.Store(int64(len(s.stuck)))
 	s.setApplied(to)
-	s.wake() // readers waiting on a stuck store return at once
+	if len(s.stuck) > 0 {
+		s.wake() // readers and Adds waiting on a stuck store return at once
+	}
 }
 
 // transient reports whether a write failed for a reason that may pass (a
@@ -933,7 +937,7 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 		maxLSN = min(maxLSN, s.stuck[0].lsn-1)
 	}
 	if maxLSN > applied {
-		if _, err := tx.Exec(`INSERT INTO kv(k, v) VALUES ('journal_lsn', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`, int64(maxLSN)); err != nil {
+		if _, err := tx.Exec(setKV, "journal_lsn", int64(maxLSN)); err != nil {
 			return -1, err
 		}
 		applied = maxLSN
@@ -1056,7 +1060,7 @@ func (s *SQLite) purgeIndex(n int64) error {
 	if _, err := s.wdb.Exec(`DELETE FROM exchanges_fts WHERE rowid > ? AND rowid <= ?`, s.ftsPurged, to); err != nil {
 		return err
 	}
-	if _, err := s.wdb.Exec(`INSERT INTO kv(k, v) VALUES ('fts_purged', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`, to); err != nil {
+	if _, err := s.wdb.Exec(setKV, "fts_purged", to); err != nil {
 		return err
 	}
 	s.ftsPurged = to
@@ -1109,7 +1113,7 @@ func (s *SQLite) indexSome(n int) error {
 			return err
 		}
 	}
-	if _, err := tx.Exec(`INSERT INTO kv(k, v) VALUES ('fts_indexed', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`, to); err != nil {
+	if _, err := tx.Exec(setKV, "fts_indexed", to); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -1134,6 +1138,9 @@ func (s *SQLite) IndexPending(ctx context.Context) error {
 	}
 	return nil
 }
+
+// setKV records a watermark (k, v) in the kv table.
+const setKV = `INSERT INTO kv(k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`
 
 const insertSQL = `INSERT INTO exchanges (id, bin, source, time_ns, duration_ns, method, url, path, proto, host, remote_addr, tls,
 	req_headers, req_size, req_truncated, req_body, status, resp_headers, resp_size, resp_truncated, resp_body, truncated,
