@@ -53,6 +53,9 @@ func main() {
 		}
 		os.Exit(code)
 	}()
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		go tuneGC(ctx, time.Second)
+	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "hooklab:", err)
