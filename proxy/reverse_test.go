@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -315,5 +316,108 @@ func TestReverseRoutes(t *testing.T) {
 		if strings.HasPrefix(tc.want, "b") != (resp.Header.Get("X-Secret") == "") {
 			t.Errorf("%s: X-Secret %q", tc.path, resp.Header.Get("X-Secret"))
 		}
+	}
+}
+
+// TestReverseSmallBodyOneWrite checks that a small body of known length
+// reaches the upstream in the same write as the headers: the upstream's
+// first read, of a raw connection, holds the whole request. A streamed
+// body (chunked) still arrives whole, in as many writes as it takes.
+func TestReverseSmallBodyOneWrite(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	firstReads := make(chan string, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				n, _ := c.Read(buf)
+				firstReads <- string(buf[:n])
+				// Read the rest of the request, then answer.
+				br := bufio.NewReader(io.MultiReader(bytes.NewReader(buf[:n]), c))
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				body, _ := io.ReadAll(req.Body)
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+			}()
+		}
+	}()
+	srv, rec := start(t, "http://"+ln.Addr().String(), nil)
+
+	body := `{"ticket":{"id":42,"subject":"` + strings.Repeat("x", 2000) + `"}}`
+	resp, err := http.Post(srv.URL+"/hooks", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(got) != body {
+		t.Fatalf("echo: got %d bytes, want the %d sent", len(got), len(body))
+	}
+	first := <-firstReads
+	if !strings.HasPrefix(first, "POST /hooks HTTP/1.1\r\n") || !strings.HasSuffix(first, "\r\n\r\n"+body) {
+		t.Fatalf("the upstream's first read was %d bytes, not the whole request (headers and the %d-byte body): %.80q…", len(first), len(body), first)
+	}
+	if ex := rec.next(t); string(ex.Request.Body) != body || ex.Request.Size != int64(len(body)) || ex.Request.Truncated {
+		t.Fatalf("recorded request body %d bytes (size %d, truncated %v), want %d", len(ex.Request.Body), ex.Request.Size, ex.Request.Truncated, len(body))
+	}
+
+	// Chunked: streamed through, recorded all the same.
+	resp, err = http.Post(srv.URL+"/hooks", "application/json", io.MultiReader(strings.NewReader(body))) // unknown length
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(got) != body {
+		t.Fatalf("chunked echo: got %d bytes, want %d", len(got), len(body))
+	}
+	<-firstReads
+	if ex := rec.next(t); string(ex.Request.Body) != body {
+		t.Fatalf("chunked: recorded %d bytes, want %d", len(ex.Request.Body), len(body))
+	}
+}
+
+// TestReverseShortBody checks a client that promises more body than it
+// sends: a 400 saying how far it got, recorded, and nothing sent upstream.
+func TestReverseShortBody(t *testing.T) {
+	var hits atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+	}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, nil)
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":1}")
+	c.(*net.TCPConn).CloseWrite()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(msg), "after 8 of 100 bytes") {
+		t.Fatalf("got %d %s, want 400 naming the 8 of 100 bytes read", resp.StatusCode, msg)
+	}
+	ex := rec.next(t)
+	if !strings.Contains(ex.Error, "after 8 of 100 bytes") || string(ex.Request.Body) != `{"id":1}` || ex.Status() != http.StatusBadRequest {
+		t.Fatalf("recorded error %q, body %q, status %d", ex.Error, ex.Request.Body, ex.Status())
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the upstream got %d requests, want none", n)
 	}
 }
