@@ -1,58 +1,68 @@
 package main
 
 import (
-	"context"
-	"math"
+	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"testing"
 	"time"
 )
 
-func TestNextGCMode(t *testing.T) {
+func TestGCPercent(t *testing.T) {
+	const roots = 1 << 20 // stacks and globals
 	for _, c := range []struct {
-		cur  gcMode
-		live uint64
-		want gcMode
+		live, roots uint64
+		want        int
 	}{
-		{gcAtLimit, 4 << 20, gcAtLimit},
-		{gcAtLimit, gcLimit / 2, gcAtLimit},
-		{gcAtLimit, gcLimit/2 + 1, gcByPercent},
-		{gcAtLimit, 1 << 30, gcByPercent},
-		{gcByPercent, gcLimit / 2, gcByPercent}, // between a quarter and a half: stays
-		{gcByPercent, gcLimit / 4, gcByPercent},
-		{gcByPercent, gcLimit/4 - 1, gcAtLimit},
+		{0, 0, 2000},
+		{1 << 20, roots, 2000},         // 47 MiB over 2 MiB scanned would be 2350%: capped
+		{4 << 20, roots, 880},          // 44 MiB more over 5 MiB scanned: the goal is 48 MiB
+		{16 << 20, roots, 188},         // 32 over 17
+		{gcGoal/2 - 2<<20, roots, 113}, // 26 over 23
+		{gcGoal/2 - 1<<20, roots, 104}, // 25 over 24
+		{gcGoal/2 + 1<<20, roots, 100}, // 23 over 26: below Go's default, which it is from here
+		{gcGoal / 2, roots, 100},
+		{1 << 30, roots, 100},
 	} {
-		if got := nextGCMode(c.cur, c.live); got != c.want {
-			t.Errorf("nextGCMode(%v, %d) = %v, want %v", c.cur, c.live, got, c.want)
+		got := gcPercent(c.live, c.roots)
+		if got != c.want {
+			t.Errorf("gcPercent(%d, %d) = %d, want %d", c.live, c.roots, got, c.want)
+		}
+		if goal := c.live + (c.live+c.roots)*uint64(got)/100; got > 100 && goal > gcGoal {
+			t.Errorf("live %d: next collection at %d, past gcGoal", c.live, goal)
 		}
 	}
 }
 
-// TestTuneGC checks the process's settings while the tuner runs and after
-// it stops, through the runtime's own metrics.
-func TestTuneGC(t *testing.T) {
-	read := func() (gogc, limit uint64) {
-		s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
+// TestGCTuner checks the process's GOGC, through the runtime's own
+// metrics, after collections while the tuner runs and after it stops.
+func TestGCTuner(t *testing.T) {
+	read := func() (gogc, live, roots uint64) {
+		s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/heap/live:bytes"},
+			{Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"}}
 		metrics.Read(s)
-		return s[0].Value.Uint64(), s[1].Value.Uint64()
+		return s[0].Value.Uint64(), s[1].Value.Uint64(), s[2].Value.Uint64() + s[3].Value.Uint64()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { tuneGC(ctx, 10*time.Millisecond); close(done) }()
-	deadline := time.Now().Add(5 * time.Second)
+	prev := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(prev) })
+	stop := startGCTuner()
+	t.Cleanup(stop)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
-		gogc, limit := read()
-		if gogc == math.MaxUint64 && limit == gcLimit {
-			break // GOGC off reads as -1
+		runtime.GC() // the finalizer runs after it, on its own goroutine
+		time.Sleep(10 * time.Millisecond)
+		gogc, live, roots := read()
+		if int(gogc) == gcPercent(live, roots) && gogc > 100 {
+			break // this test binary's live heap is far below 32 MiB
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("while tuning: gogc %d, limit %d; want %d (off) and %d", gogc, limit, uint64(math.MaxUint64), gcLimit)
+			t.Fatalf("while tuning: GOGC %d with a live heap of %d bytes and %d of roots; want %d", gogc, live, roots, gcPercent(live, roots))
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
-	cancel()
-	<-done
-	if gogc, limit := read(); gogc != 100 || limit != math.MaxInt64 {
-		t.Fatalf("after tuning: gogc %d, limit %d; want Go's defaults 100 and %d", gogc, limit, int64(math.MaxInt64))
+	stop()
+	runtime.GC()
+	time.Sleep(10 * time.Millisecond)
+	if gogc, _, _ := read(); gogc != 100 {
+		t.Fatalf("after stopping: GOGC %d, want the 100 it found", gogc)
 	}
 }

@@ -54,7 +54,7 @@ func main() {
 		os.Exit(code)
 	}()
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		go tuneGC(ctx, time.Second)
+		defer startGCTuner()()
 	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, errUsage) {

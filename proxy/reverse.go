@@ -2,9 +2,10 @@
 // stands in front of a service, and a forward proxy (HTTP_PROXY and
 // HTTPS_PROXY, CONNECT tunnels, optional HTTPS interception with a local
 // CA) that stands beside its clients. Both record every exchange that
-// passes, with bodies teed (never buffered whole) so large transfers,
-// chunked bodies, server-sent events and websocket upgrades stream as they
-// would without it. Traffic can be answered by mock rules (through a hook),
+// passes, with bodies teed so large transfers, chunked bodies,
+// server-sent events and websocket upgrades stream as they would without
+// it (a request body of known length up to 64 KiB is read whole first, see
+// smallBody). Traffic can be answered by mock rules (through a hook),
 // failed or slowed by route faults, or served back from recorded exchanges
 // (simulation). The proxies: section of the config file is decoded here.
 package proxy
@@ -143,6 +144,9 @@ func NewTransport() *http.Transport {
 		// The proxy passes bodies through as they come; it never asks for
 		// compression the client did not ask for.
 		DisableCompression: true,
+		// Room for a request's headers and a body read whole (see
+		// smallBody) of up to ~15 KiB in one write; Go's default is 4 KiB.
+		WriteBufferSize: 16 << 10,
 	}
 }
 
@@ -396,30 +400,39 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 		p.finish(f, nil)
 		return
 	}
+	// The upstream gets a copy of r with the teed body: the server keeps
+	// its own, whose type tells it, among other things, that a client
+	// waiting for 100 Continue never got one (then it closes the connection
+	// after the answer instead of waiting for a body that won't come).
+	out := r.WithContext(context.WithValue(r.Context(), ctxKey{}, f))
 	if r.Body != nil && r.Body != http.NoBody {
 		f.reqBody = newTee(r.Body, p.opts.MaxBody)
-		r.Body = f.reqBody
-		if !f.didBuf && r.ContentLength > 0 && r.ContentLength <= smallBody {
-			body := make([]byte, r.ContentLength)
-			if _, err := io.ReadFull(f.reqBody, body); err != nil {
+		out.Body = f.reqBody
+		if !f.didBuf && r.ContentLength > 0 && r.ContentLength <= smallBody && r.Header.Get("Expect") == "" {
+			body, err := readWhole(w, f.reqBody, r.ContentLength)
+			if err != nil {
+				code := http.StatusBadRequest
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					code = http.StatusRequestTimeout
+				}
 				f.ex.Error = fmt.Sprintf("reading request body after %d of %d bytes: %v", f.reqBody.n, r.ContentLength, err)
 				body := []byte(fmt.Sprintf(`{"error":%q}`+"\n", "proxy "+p.opts.Name+": "+f.ex.Error))
 				f.ex.Response = &inspect.Response{
-					Status:  http.StatusBadRequest,
+					Status:  code,
 					Headers: inspect.Headers{{Name: "Content-Type", Value: "application/json"}},
 					Body:    body, Size: int64(len(body)),
 				}
 				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusBadRequest)
+				w.WriteHeader(code)
 				_, _ = w.Write(body)
 				p.finish(f, nil)
 				return
 			}
 			f.whole = body
-			r.Body = io.NopCloser(bytes.NewReader(body))
+			out.Body = io.NopCloser(bytes.NewReader(body))
 		}
 	}
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, f)))
+	p.rp.ServeHTTP(w, out)
 	if f.tunnel != nil {
 		f.tunnel.Close() // the upgraded connection is over; this records it
 	}
@@ -434,8 +447,35 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 // unless the body is one it can see is in memory, so a streamed body costs
 // a second write and TCP segment on both sides of the upstream connection
 // (measured: four write(2) calls per proxied 1 KiB POST, three with this).
-// Larger and chunked bodies stream through the tee.
+// Larger and chunked bodies stream through the tee, and so does a body
+// whose client waits for 100 Continue: that answer is the upstream's to
+// give.
 const smallBody = 64 << 10
+
+// wholeBodyTimeout bounds the wait for a small body to arrive whole.
+const wholeBodyTimeout = 30 * time.Second
+
+// readWhole reads the n-byte body (n at most smallBody) from t within
+// wholeBodyTimeout. Its buffer grows past the first 4 KiB only as bytes
+// arrive, so a client that stalls holds little.
+func readWhole(w http.ResponseWriter, t *tee, n int64) ([]byte, error) {
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(wholeBodyTimeout)) == nil {
+		defer rc.SetReadDeadline(time.Time{})
+	}
+	const first = 4 << 10
+	buf := make([]byte, min(n, first))
+	if _, err := io.ReadFull(t, buf); err != nil {
+		return nil, err
+	}
+	if n > first {
+		buf = append(buf, make([]byte, n-first)...)
+		if _, err := io.ReadFull(t, buf[first:]); err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
 
 // intercept asks the Intercept hook. An answer that ends in a panic (a
 // fault that aborts the connection) is still recorded.

@@ -319,72 +319,89 @@ func TestReverseRoutes(t *testing.T) {
 	}
 }
 
-// TestReverseSmallBodyOneWrite checks that a small body of known length
-// reaches the upstream in the same write as the headers: the upstream's
-// first read, of a raw connection, holds the whole request. A streamed
-// body (chunked) still arrives whole, in as many writes as it takes.
-func TestReverseSmallBodyOneWrite(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	firstReads := make(chan string, 4)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 64<<10)
-				n, _ := c.Read(buf)
-				firstReads <- string(buf[:n])
-				// Read the rest of the request, then answer.
-				br := bufio.NewReader(io.MultiReader(bytes.NewReader(buf[:n]), c))
-				req, err := http.ReadRequest(br)
-				if err != nil {
-					return
-				}
-				body, _ := io.ReadAll(req.Body)
-				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
-			}()
-		}
-	}()
-	srv, rec := start(t, "http://"+ln.Addr().String(), nil)
+// countingConn counts the writes made on a connection.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
 
-	body := `{"ticket":{"id":42,"subject":"` + strings.Repeat("x", 2000) + `"}}`
-	resp, err := http.Post(srv.URL+"/hooks", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// TestReverseSmallBodyOneWrite checks that a small body of known length
+// goes to the upstream in the same write as the headers, counted on the
+// proxy's upstream connections; a chunked body still streams (more writes)
+// and a client waiting for 100 Continue gets the upstream's answer first.
+func TestReverseSmallBodyOneWrite(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Reject") != "" {
+			w.WriteHeader(http.StatusUnauthorized) // before reading the body
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		w.Write(b)
+	}))
+	defer up.Close()
+	var writes atomic.Int64
+	tr := proxy.NewTransport()
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{c, &writes}, nil
 	}
-	got, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(got) != body {
+	srv, rec := start(t, up.URL, func(o *proxy.Options) { o.Transport = tr })
+
+	body := `{"ticket":{"id":42,"subject":"` + strings.Repeat("x", 6000) + `"}}` // past the first 4 KiB read
+	post := func(r io.Reader) string {
+		t.Helper()
+		resp, err := http.Post(srv.URL+"/hooks", "application/json", r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		got, _ := io.ReadAll(resp.Body)
+		return string(got)
+	}
+	if got := post(strings.NewReader(body)); got != body {
 		t.Fatalf("echo: got %d bytes, want the %d sent", len(got), len(body))
 	}
-	first := <-firstReads
-	if !strings.HasPrefix(first, "POST /hooks HTTP/1.1\r\n") || !strings.HasSuffix(first, "\r\n\r\n"+body) {
-		t.Fatalf("the upstream's first read was %d bytes, not the whole request (headers and the %d-byte body): %.80q…", len(first), len(body), first)
+	if n := writes.Load(); n != 1 {
+		t.Fatalf("the request went upstream in %d writes, want 1 (headers and body together)", n)
 	}
 	if ex := rec.next(t); string(ex.Request.Body) != body || ex.Request.Size != int64(len(body)) || ex.Request.Truncated {
 		t.Fatalf("recorded request body %d bytes (size %d, truncated %v), want %d", len(ex.Request.Body), ex.Request.Size, ex.Request.Truncated, len(body))
 	}
 
-	// Chunked: streamed through, recorded all the same.
-	resp, err = http.Post(srv.URL+"/hooks", "application/json", io.MultiReader(strings.NewReader(body))) // unknown length
+	writes.Store(0)
+	if got := post(io.MultiReader(strings.NewReader(body))); got != body { // unknown length: chunked
+		t.Fatalf("chunked echo: got %d bytes, want %d", len(got), len(body))
+	}
+	if n := writes.Load(); n < 2 {
+		t.Fatalf("a chunked body went upstream in %d writes; it should stream (headers first)", n)
+	}
+	if ex := rec.next(t); string(ex.Request.Body) != body {
+		t.Fatalf("chunked: recorded %d bytes, want %d", len(ex.Request.Body), len(body))
+	}
+
+	// Expect: 100-continue, refused by the upstream: the client hears the
+	// 401 without a 100 Continue before it.
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(got) != body {
-		t.Fatalf("chunked echo: got %d bytes, want %d", len(got), len(body))
+	defer c.Close()
+	fmt.Fprintf(c, "POST /hooks HTTP/1.1\r\nHost: x\r\nX-Reject: 1\r\nExpect: 100-continue\r\nContent-Length: 7\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
 	}
-	<-firstReads
-	if ex := rec.next(t); string(ex.Request.Body) != body {
-		t.Fatalf("chunked: recorded %d bytes, want %d", len(ex.Request.Body), len(body))
+	if !strings.HasPrefix(line, "HTTP/1.1 401") {
+		t.Fatalf("first line to a client expecting 100-continue: %q, want the upstream's 401", line)
 	}
 }
 
