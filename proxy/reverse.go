@@ -412,19 +412,11 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 			body, err := readWhole(w, f.reqBody, r.ContentLength)
 			if err != nil {
 				code := http.StatusBadRequest
-				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
 					code = http.StatusRequestTimeout
 				}
 				f.ex.Error = fmt.Sprintf("reading request body after %d of %d bytes: %v", f.reqBody.n, r.ContentLength, err)
-				body := []byte(fmt.Sprintf(`{"error":%q}`+"\n", "proxy "+p.opts.Name+": "+f.ex.Error))
-				f.ex.Response = &inspect.Response{
-					Status:  code,
-					Headers: inspect.Headers{{Name: "Content-Type", Value: "application/json"}},
-					Body:    body, Size: int64(len(body)),
-				}
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(code)
-				_, _ = w.Write(body)
+				answerJSON(w, f, code, []byte(fmt.Sprintf(`{"error":%q}`+"\n", "proxy "+p.opts.Name+": "+f.ex.Error)))
 				p.finish(f, nil)
 				return
 			}
@@ -616,7 +608,12 @@ func (p *Reverse) errorHandler(w http.ResponseWriter, r *http.Request, err error
 	}
 	msg := fmt.Sprintf("proxy %s: upstream %s failed: %v", p.opts.Name, f.target.Host, err)
 	f.ex.Error = msg
-	body := []byte(fmt.Sprintf(`{"error":%q,"upstream":%q}`+"\n", msg, f.upstream))
+	answerJSON(w, f, code, []byte(fmt.Sprintf(`{"error":%q,"upstream":%q}`+"\n", msg, f.upstream)))
+}
+
+// answerJSON answers with a JSON body of the proxy's own and records it as
+// the exchange's response.
+func answerJSON(w http.ResponseWriter, f *flight, code int, body []byte) {
 	f.ex.Response = &inspect.Response{
 		Status:  code,
 		Headers: inspect.Headers{{Name: "Content-Type", Value: "application/json"}},
