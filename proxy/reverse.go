@@ -86,6 +86,9 @@ type Options struct {
 	// MaxBody is how many body bytes of each direction are recorded; the
 	// rest streams through and is counted. 10 MiB when zero.
 	MaxBody int64
+	// WholeBodyTimeout bounds the wait for a small request body read
+	// whole before forwarding (see smallBody); 30 s when zero.
+	WholeBodyTimeout time.Duration
 	// Transport reaches the upstreams; NewTransport() when nil.
 	Transport http.RoundTripper
 	// InsecureUpstream skips the verification of upstream TLS certificates
@@ -201,6 +204,9 @@ func newReverse(opts Options, forward bool) (*Reverse, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.WholeBodyTimeout <= 0 {
+		opts.WholeBodyTimeout = 30 * time.Second
 	}
 	if opts.IDs == nil {
 		opts.IDs = new(inspect.IDs)
@@ -409,7 +415,7 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 		f.reqBody = newTee(r.Body, p.opts.MaxBody)
 		out.Body = f.reqBody
 		if !f.didBuf && r.ContentLength > 0 && r.ContentLength <= smallBody && r.Header.Get("Expect") == "" {
-			body, err := readWhole(w, f.reqBody, r.ContentLength)
+			body, err := readWhole(w, f.reqBody, r.ContentLength, p.opts.WholeBodyTimeout)
 			if err != nil {
 				code := http.StatusBadRequest
 				if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
@@ -444,25 +450,38 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 // give.
 const smallBody = 64 << 10
 
-// wholeBodyTimeout bounds the wait for a small body to arrive whole.
-const wholeBodyTimeout = 30 * time.Second
-
 // readWhole reads the n-byte body (n at most smallBody) from t within
-// wholeBodyTimeout. Its buffer grows past the first 4 KiB only as bytes
-// arrive, so a client that stalls holds little.
-func readWhole(w http.ResponseWriter, t *tee, n int64) ([]byte, error) {
+// timeout. Its buffer grows past the first 4 KiB only as bytes arrive, so a
+// client that stalls holds little. After a failure the deadline stays
+// passed, so the server, which reads what is left of a body before it
+// answers, gives up on it too and closes the connection after the answer.
+func readWhole(w http.ResponseWriter, t *tee, n int64, timeout time.Duration) ([]byte, error) {
 	rc := http.NewResponseController(w)
-	if rc.SetReadDeadline(time.Now().Add(wholeBodyTimeout)) == nil {
-		defer rc.SetReadDeadline(time.Time{})
+	deadline := rc.SetReadDeadline(time.Now().Add(timeout)) == nil
+	buf, err := readFull(t, n)
+	if err != nil {
+		if deadline {
+			_ = rc.SetReadDeadline(time.Now())
+		}
+		return nil, err
 	}
+	if deadline {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	return buf, nil
+}
+
+// readFull reads n bytes from r, allocating past the first 4 KiB only once
+// they have arrived.
+func readFull(r io.Reader, n int64) ([]byte, error) {
 	const first = 4 << 10
 	buf := make([]byte, min(n, first))
-	if _, err := io.ReadFull(t, buf); err != nil {
+	if _, err := io.ReadFull(r, buf); err != nil {
 		return nil, err
 	}
 	if n > first {
 		buf = append(buf, make([]byte, n-first)...)
-		if _, err := io.ReadFull(t, buf[first:]); err != nil {
+		if _, err := io.ReadFull(r, buf[first:]); err != nil {
 			return nil, err
 		}
 	}

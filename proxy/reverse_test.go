@@ -438,3 +438,34 @@ func TestReverseShortBody(t *testing.T) {
 		t.Fatalf("the upstream got %d requests, want none", n)
 	}
 }
+
+// TestReverseStalledBody checks a client that sends part of a small body
+// and then nothing: after WholeBodyTimeout it gets a 408, the exchange is
+// recorded with the error, and the upstream gets nothing.
+func TestReverseStalledBody(t *testing.T) {
+	var hits atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer up.Close()
+	srv, rec := start(t, up.URL, func(o *proxy.Options) { o.WholeBodyTimeout = 200 * time.Millisecond })
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"id\":1")
+	c.SetReadDeadline(time.Now().Add(10 * time.Second)) // the connection stays open, silent
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(msg), "after 7 of 100 bytes") {
+		t.Fatalf("got %d %s, want 408 naming the 7 of 100 bytes read", resp.StatusCode, msg)
+	}
+	if ex := rec.next(t); !strings.Contains(ex.Error, "timeout") || ex.Status() != http.StatusRequestTimeout {
+		t.Fatalf("recorded error %q, status %d", ex.Error, ex.Status())
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the upstream got %d requests, want none", n)
+	}
+}
