@@ -3,6 +3,7 @@ package emit
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -75,15 +76,22 @@ func (f *fakeClock) Advance(d time.Duration) { f.Set(f.Now().Add(d)) }
 // waitWaiter waits until something waits for time at.
 func (f *fakeClock) waitWaiter(t *testing.T, at time.Time) {
 	t.Helper()
-	waitFor(t, "a waiter for "+at.Format(time.TimeOnly), func() bool {
+	f.waitWaiters(t, at, 1)
+}
+
+// waitWaiters waits until at least n things wait for time at.
+func (f *fakeClock) waitWaiters(t *testing.T, at time.Time, n int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d waiters for %s", n, at.Format(time.TimeOnly)), func() bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		got := 0
 		for w := range f.waiters {
 			if w.at.Equal(at) {
-				return true
+				got++
 			}
 		}
-		return false
+		return got >= n
 	})
 }
 
