@@ -20,14 +20,19 @@ const gcGoal = 48 << 20
 // live heap and the stacks and globals the collector scans (Go's goal is
 // live + (live + stacks + globals) × GOGC/100), or Go's default of 100 once
 // that goal would be under twice the live heap, so a large live heap
-// collects as Go would. The cap keeps a nearly empty heap's goal modest.
+// collects as Go would. The cap is where Go's floor on the goal (4 MiB ×
+// GOGC/100) reaches gcGoal, so a nearly empty heap's goal is gcGoal too.
 func gcPercent(live, roots uint64) int {
 	scan := max(live+roots, 1)
 	if live >= gcGoal || (gcGoal-live)*100/scan <= 100 {
 		return 100
 	}
-	return int(min((gcGoal-live)*100/scan, 2000))
+	return int(min((gcGoal-live)*100/scan, gcMaxPercent))
 }
+
+// gcMaxPercent is the GOGC at which Go's floor on the heap goal, 4 MiB ×
+// GOGC/100, is gcGoal.
+const gcMaxPercent = gcGoal * 100 / (4 << 20)
 
 // gcTuner sets GOGC to gcPercent of the live heap after every collection,
 // from a finalizer that each collection runs and that arms itself again.

@@ -14,8 +14,8 @@ func TestGCPercent(t *testing.T) {
 		live, roots uint64
 		want        int
 	}{
-		{0, 0, 2000},
-		{1 << 20, roots, 2000},         // 47 MiB over 2 MiB scanned would be 2350%: capped
+		{0, 0, gcMaxPercent},
+		{1 << 20, roots, gcMaxPercent}, // 47 MiB over 2 MiB scanned would be 2350%: capped
 		{4 << 20, roots, 880},          // 44 MiB more over 5 MiB scanned: the goal is 48 MiB
 		{16 << 20, roots, 188},         // 32 over 17
 		{gcGoal/2 - 2<<20, roots, 113}, // 26 over 23
@@ -28,14 +28,18 @@ func TestGCPercent(t *testing.T) {
 		if got != c.want {
 			t.Errorf("gcPercent(%d, %d) = %d, want %d", c.live, c.roots, got, c.want)
 		}
-		if goal := c.live + (c.live+c.roots)*uint64(got)/100; got > 100 && goal > gcGoal {
+		// Go's goal, with its floor of 4 MiB × GOGC/100.
+		goal := max(c.live+(c.live+c.roots)*uint64(got)/100, 4<<20*uint64(got)/100)
+		if got > 100 && goal > gcGoal {
 			t.Errorf("live %d: next collection at %d, past gcGoal", c.live, goal)
 		}
 	}
 }
 
 // TestGCTuner checks the process's GOGC, through the runtime's own
-// metrics, after collections while the tuner runs and after it stops.
+// metrics, while the tuner runs: it follows the live heap down when the
+// heap holds more and back up when it is let go, and is put back when the
+// tuner stops.
 func TestGCTuner(t *testing.T) {
 	read := func() (gogc, live, roots uint64) {
 		s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/heap/live:bytes"},
@@ -43,22 +47,37 @@ func TestGCTuner(t *testing.T) {
 		metrics.Read(s)
 		return s[0].Value.Uint64(), s[1].Value.Uint64(), s[2].Value.Uint64() + s[3].Value.Uint64()
 	}
+	// waitGOGC collects until GOGC is what the tuner should have made of
+	// the live heap, and checks it against want.
+	waitGOGC := func(what string, want func(uint64) bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			runtime.GC() // the finalizer runs after it, on its own goroutine
+			time.Sleep(10 * time.Millisecond)
+			gogc, live, roots := read()
+			if int(gogc) == gcPercent(live, roots) && want(gogc) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: GOGC %d with a live heap of %d bytes and %d of roots; want %d", what, gogc, live, roots, gcPercent(live, roots))
+			}
+		}
+	}
 	prev := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(prev) })
 	stop := startGCTuner()
 	t.Cleanup(stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		runtime.GC() // the finalizer runs after it, on its own goroutine
-		time.Sleep(10 * time.Millisecond)
-		gogc, live, roots := read()
-		if int(gogc) == gcPercent(live, roots) && gogc > 100 {
-			break // this test binary's live heap is far below 32 MiB
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("while tuning: GOGC %d with a live heap of %d bytes and %d of roots; want %d", gogc, live, roots, gcPercent(live, roots))
-		}
+
+	hold := make([][]byte, 12)
+	for i := range hold {
+		hold[i] = make([]byte, 1<<20)
 	}
+	waitGOGC("holding 12 MiB", func(g uint64) bool { return g > 100 && g < 400 })
+	runtime.KeepAlive(hold)
+	hold = nil
+	waitGOGC("let go", func(g uint64) bool { return g >= 400 })
+
 	stop()
 	runtime.GC()
 	time.Sleep(10 * time.Millisecond)

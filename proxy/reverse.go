@@ -451,8 +451,8 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 const smallBody = 64 << 10
 
 // readWhole reads the n-byte body (n at most smallBody) from t within
-// timeout. Its buffer grows past the first 4 KiB only as bytes arrive, so a
-// client that stalls holds little. After a failure the deadline stays
+// timeout. It allocates past the first 4 KiB only once those have arrived,
+// so a client that sends nothing holds little. After a failure the deadline stays
 // passed, so the server, which reads what is left of a body before it
 // answers, gives up on it too and closes the connection after the answer.
 func readWhole(w http.ResponseWriter, t *tee, n int64, timeout time.Duration) ([]byte, error) {

@@ -346,6 +346,7 @@ func TestReverseSmallBodyOneWrite(t *testing.T) {
 	defer up.Close()
 	var writes atomic.Int64
 	tr := proxy.NewTransport()
+	tr.ExpectContinueTimeout = 30 * time.Second // the upstream's 401 must win, however loaded the box
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 		if err != nil {
