@@ -375,20 +375,13 @@ func decodeEvents(b []byte) ([]Event, bool) {
 			return nil, false
 		}
 		events = append(events, ev)
-		d.space()
-		if d.i >= len(b) {
+		more, ok := d.next(']')
+		if !ok {
 			return nil, false
 		}
-		switch b[d.i] {
-		case ',':
-			d.i++
-			continue
-		case ']':
-			d.i++
-		default:
-			return nil, false
+		if !more {
+			break
 		}
-		break
 	}
 	d.space()
 	return events, d.i == len(b)
@@ -413,12 +406,9 @@ func (d *jsonDecoder) event() (Event, bool) {
 		if !ok {
 			return ev, false
 		}
-		d.space()
-		if d.i >= len(b) || b[d.i] != ':' {
+		if !d.colon() {
 			return ev, false
 		}
-		d.i++
-		d.space()
 		start := d.i
 		switch key {
 		case "id", "type", "subject", "time":
@@ -454,18 +444,8 @@ func (d *jsonDecoder) event() (Event, bool) {
 		default:
 			return ev, false
 		}
-		d.space()
-		if d.i >= len(b) {
-			return ev, false
-		}
-		switch b[d.i] {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			return ev, true
-		default:
-			return ev, false
+		if more, ok := d.next('}'); !more {
+			return ev, ok
 		}
 	}
 }

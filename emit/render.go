@@ -125,6 +125,36 @@ func (d *jsonDecoder) space() {
 	}
 }
 
+// colon reads the colon after an object's key, and the space around it.
+func (d *jsonDecoder) colon() bool {
+	d.space()
+	if d.i >= len(d.b) || d.b[d.i] != ':' {
+		return false
+	}
+	d.i++
+	d.space()
+	return true
+}
+
+// next reads what follows a member of an object or list: a comma, so more
+// members follow, or its closing byte. Anything else is malformed (ok
+// false).
+func (d *jsonDecoder) next(closing byte) (more, ok bool) {
+	d.space()
+	if d.i >= len(d.b) {
+		return false, false
+	}
+	switch d.b[d.i] {
+	case ',':
+		d.i++
+		return true, true
+	case closing:
+		d.i++
+		return false, true
+	}
+	return false, false
+}
+
 func (d *jsonDecoder) literal(lit string, v any) (any, bool) {
 	if !bytes.HasPrefix(d.b[d.i:], []byte(lit)) {
 		return nil, false
@@ -155,12 +185,9 @@ func (d *jsonDecoder) value(depth int) (any, bool) {
 			if !ok {
 				return nil, false
 			}
-			d.space()
-			if d.i >= len(d.b) || d.b[d.i] != ':' {
+			if !d.colon() {
 				return nil, false
 			}
-			d.i++
-			d.space()
 			v, ok := d.value(depth + 1)
 			if !ok {
 				return nil, false
@@ -168,18 +195,8 @@ func (d *jsonDecoder) value(depth int) (any, bool) {
 			if out != nil {
 				out[k] = v
 			}
-			d.space()
-			if d.i >= len(d.b) {
-				return nil, false
-			}
-			switch d.b[d.i] {
-			case ',':
-				d.i++
-			case '}':
-				d.i++
-				return out, true
-			default:
-				return nil, false
+			if more, ok := d.next('}'); !more {
+				return out, ok
 			}
 		}
 	case c == '[':
@@ -202,18 +219,8 @@ func (d *jsonDecoder) value(depth int) (any, bool) {
 			if !d.discard {
 				out = append(out, v)
 			}
-			d.space()
-			if d.i >= len(d.b) {
-				return nil, false
-			}
-			switch d.b[d.i] {
-			case ',':
-				d.i++
-			case ']':
-				d.i++
-				return out, true
-			default:
-				return nil, false
+			if more, ok := d.next(']'); !more {
+				return out, ok
 			}
 		}
 	case c == '"':
