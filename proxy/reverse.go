@@ -426,8 +426,7 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 				p.finish(f, nil)
 				return
 			}
-			f.whole = body
-			out.Body = io.NopCloser(bytes.NewReader(body))
+			f.whole = body // rewrite hands it to the Transport
 		}
 	}
 	p.rp.ServeHTTP(w, out)
