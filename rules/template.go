@@ -84,6 +84,9 @@ type Template struct {
 	src    string
 	format Format
 	tpl    *liquid.Template
+	// fast is the template as literal text and plain placeholders, when it
+	// is no more than that; nil otherwise. See renderFast.
+	fast []fastSeg
 }
 
 // FormatFor chooses the escaping format of a body from its Content-Type and,
@@ -119,16 +122,23 @@ func FormatFor(contentType, body string) Format {
 
 // NewTemplate parses src as a Liquid template whose placeholders are escaped
 // for format. It fails on Liquid syntax errors and on {% include %}.
-func NewTemplate(src string, format Format) (*Template, error) {
-	rewritten, err := rewrite(src, format)
+func NewTemplate(src string, format Format) (t *Template, err error) {
+	rewritten, fast, err := rewrite(src, format)
 	if err != nil {
 		return nil, err
 	}
+	// The Liquid parser panics on some input (an integer literal beyond
+	// int64): that is a syntax error, not a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			t, err = nil, fmt.Errorf("liquid: %v", r)
+		}
+	}()
 	tpl, serr := newEngine().ParseString(rewritten)
 	if serr != nil {
 		return nil, fmt.Errorf("liquid: %s", serr.Error())
 	}
-	return &Template{src: src, format: format, tpl: tpl}, nil
+	return &Template{src: src, format: format, tpl: tpl, fast: fast}, nil
 }
 
 // Source returns the template as written.
@@ -146,6 +156,16 @@ func (t *Template) MarshalJSON() ([]byte, error) { return json.Marshal(t.src) }
 // Render renders the template with vars. It fails on Liquid errors and when
 // a render limit (MaxRenderSize, MaxRenderIterations, RenderTimeout) is hit.
 func (t *Template) Render(vars map[string]any) (out []byte, err error) {
+	if t.fast != nil {
+		if out, ok := t.renderFast(vars); ok {
+			return out, nil
+		}
+	}
+	return t.renderLiquid(vars)
+}
+
+// renderLiquid renders the template with the Liquid engine.
+func (t *Template) renderLiquid(vars map[string]any) (out []byte, err error) {
 	g := &renderGuard{deadline: time.Now().Add(RenderTimeout)}
 	b := make(map[string]any, len(vars)+2)
 	maps.Copy(b, vars)
@@ -259,8 +279,11 @@ type formSafe string
 
 // rewrite wraps every output tag of src with the internal filter that
 // escapes it for format and its position, inserts a guard at the start of
-// every loop body, and refuses {% include %}.
-func rewrite(src string, format Format) (string, error) {
+// every loop body, and refuses {% include %}. When src is only text and
+// plain placeholders, it also returns it as segments for renderFast.
+func rewrite(src string, format Format) (string, []fastSeg, error) {
+	var fast []fastSeg
+	simple := true
 	var b strings.Builder
 	b.Grow(len(src) + 64)
 	var lex jsonLexer
@@ -282,6 +305,7 @@ func rewrite(src string, format Format) (string, error) {
 			if !inComment {
 				feed(tok.Source)
 			}
+			fast = append(fast, fastSeg{text: tok.Source})
 		case parser.ObjTokenType:
 			switch {
 			case inComment:
@@ -292,10 +316,17 @@ func rewrite(src string, format Format) (string, error) {
 			case captures > 0:
 				b.WriteString(wrapOutput(tok, outFilter(FormatText, false)))
 			default:
-				b.WriteString(wrapOutput(tok, outFilter(format, lex.inString)))
+				filter := outFilter(format, lex.inString)
+				b.WriteString(wrapOutput(tok, filter))
 				lex.escaped = false
+				if path := plainPath(tok); path != nil {
+					fast = append(fast, fastSeg{path: path, filter: filter})
+				} else {
+					simple = false
+				}
 			}
 		case parser.TagTokenType:
+			simple = false
 			b.WriteString(tok.Source)
 			switch {
 			case inComment:
@@ -317,13 +348,18 @@ func rewrite(src string, format Format) (string, error) {
 			case tok.Name == "endcapture" && captures > 0:
 				captures--
 			case tok.Name == "include":
-				return "", errors.New("templates cannot include files")
+				return "", nil, errors.New("templates cannot include files")
 			case tok.Name == "for", tok.Name == "tablerow":
 				b.WriteString("{{" + guardVar + " | " + tickFilter + "}}")
 			}
 		}
 	}
-	return b.String(), nil
+	if !simple {
+		fast = nil
+	} else if fast == nil {
+		fast = []fastSeg{} // empty source: renders empty
+	}
+	return b.String(), fast, nil
 }
 
 // outFilter names the internal filter for an output tag.
@@ -384,6 +420,147 @@ func (l *jsonLexer) feed(s string) {
 	}
 }
 
+// appendEscaped appends v as the internal output filter named filter (one
+// of outFilter's, but __hl_text) writes it: the one place both Liquid and
+// renderFast escape a placeholder.
+func appendEscaped(buf []byte, filter string, v any) ([]byte, error) {
+	switch filter {
+	case "__hl_json":
+		out, err := encodeJSON(v)
+		return append(buf, out...), err
+	case "__hl_jstr":
+		return AppendJSONStringContent(buf, valueText(v)), nil
+	case "__hl_xml":
+		if s, ok := v.(xmlSafe); ok {
+			return append(buf, s...), nil
+		}
+		return append(buf, xmlEscape(valueText(v))...), nil
+	case "__hl_form":
+		if s, ok := v.(formSafe); ok {
+			return append(buf, s...), nil
+		}
+		return append(buf, url.QueryEscape(valueText(v))...), nil
+	}
+	return nil, fmt.Errorf("unknown output filter %q", filter)
+}
+
+// fastSeg is a piece of a template that is only literal text and plain
+// placeholders ({{ a.b.c }}, no filters, no tags): text, or a variable
+// path with the internal filter that escapes it where it stands.
+type fastSeg struct {
+	text   string
+	path   []string
+	filter string
+}
+
+// renderFast renders a template of plain placeholders without the Liquid
+// engine, which costs about ten times as much per placeholder. It only
+// writes values it is sure Liquid would write the same way, and reports
+// false for anything else (a path through a value that is not a map, a
+// missing size/first/last, the uuid drop, a type it does not know, a
+// non-string in a text template, output over the size limit); Render then
+// uses the engine, so results and errors never differ.
+func (t *Template) renderFast(vars map[string]any) ([]byte, bool) {
+	n := 0
+	for _, s := range t.fast {
+		n += len(s.text)
+	}
+	out := make([]byte, 0, n+n/2+64)
+	for _, s := range t.fast {
+		if s.path == nil {
+			out = append(out, s.text...)
+			continue
+		}
+		v, ok := plainValue(vars, s.path)
+		if !ok {
+			return nil, false
+		}
+		if s.filter == "__hl_text" {
+			switch v := v.(type) {
+			case nil:
+			case string:
+				out = append(out, v...)
+			default:
+				return nil, false // Liquid's own formatting of numbers and lists
+			}
+		} else {
+			var err error
+			if out, err = appendEscaped(out, s.filter, v); err != nil {
+				return nil, false
+			}
+		}
+		if len(out) > MaxRenderSize {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// plainValue looks path up in vars through maps, as Liquid does, and
+// reports false where Liquid might do otherwise.
+func plainValue(vars map[string]any, path []string) (any, bool) {
+	v, ok := vars[path[0]]
+	if !ok && path[0] == "uuid" {
+		return nil, false // the uuid drop Render adds
+	}
+	for _, k := range path[1:] {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		x, ok := m[k]
+		if !ok && (k == "size" || k == "first" || k == "last") {
+			return nil, false
+		}
+		v = x
+	}
+	switch v.(type) {
+	case nil, string, bool, int, int64, float64, json.Number, time.Time, map[string]any, []any:
+		return v, true
+	}
+	return nil, false
+}
+
+// plainPath returns the variable path of an output tag that is nothing
+// but a dotted path of identifiers, or nil.
+func plainPath(tok parser.Token) []string {
+	if strings.HasPrefix(tok.Source, "{{-") || strings.HasSuffix(tok.Source, "-}}") {
+		return nil
+	}
+	args := strings.TrimSpace(tok.Args)
+	if args == "" {
+		return nil
+	}
+	path := strings.Split(args, ".")
+	for _, p := range path {
+		if !isIdent(p) {
+			return nil
+		}
+		switch p {
+		case "true", "false", "nil", "null", "empty", "blank", "and", "or", "contains", "in", guardVar:
+			return nil
+		}
+	}
+	return path
+}
+
+// isIdent reports whether s is [A-Za-z_][A-Za-z0-9_]*.
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // newEngine builds a Liquid engine with hooklab's filters. Each template has
 // its own engine, so nothing is shared between configs.
 func newEngine() *liquid.Engine {
@@ -406,43 +583,18 @@ func newEngine() *liquid.Engine {
 		}
 		return v, nil
 	})
-	e.RegisterFilter("__hl_json", func(v any, g *renderGuard) (any, error) {
-		if err := g.check(); err != nil {
-			return nil, err
-		}
-		out, err := encodeJSON(v)
-		if err != nil {
-			return nil, err
-		}
-		return string(out), g.checkSize(len(out))
-	})
-	e.RegisterFilter("__hl_jstr", func(v any, g *renderGuard) (any, error) {
-		if err := g.check(); err != nil {
-			return nil, err
-		}
-		out := AppendJSONStringContent(nil, valueText(v))
-		return string(out), g.checkSize(len(out))
-	})
-	e.RegisterFilter("__hl_xml", func(v any, g *renderGuard) (any, error) {
-		if err := g.check(); err != nil {
-			return nil, err
-		}
-		if s, ok := v.(xmlSafe); ok {
-			return string(s), nil
-		}
-		out := xmlEscape(valueText(v))
-		return out, g.checkSize(len(out))
-	})
-	e.RegisterFilter("__hl_form", func(v any, g *renderGuard) (any, error) {
-		if err := g.check(); err != nil {
-			return nil, err
-		}
-		if s, ok := v.(formSafe); ok {
-			return string(s), nil
-		}
-		out := url.QueryEscape(valueText(v))
-		return out, g.checkSize(len(out))
-	})
+	for _, f := range []string{"__hl_json", "__hl_jstr", "__hl_xml", "__hl_form"} {
+		e.RegisterFilter(f, func(v any, g *renderGuard) (any, error) {
+			if err := g.check(); err != nil {
+				return nil, err
+			}
+			out, err := appendEscaped(nil, f, v)
+			if err != nil {
+				return nil, err
+			}
+			return string(out), g.checkSize(len(out))
+		})
+	}
 
 	e.RegisterFilter("json", func(v any) (any, error) {
 		out, err := encodeJSON(v)

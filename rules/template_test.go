@@ -321,7 +321,7 @@ func TestTemplateLimits(t *testing.T) {
 
 func TestTemplateErrors(t *testing.T) {
 	t.Parallel()
-	for _, src := range []string{`{% if %}`, `{{ x | }}`, `{% include "a.html" %}`, `{% for %}`, `{% unknowntag %}`} {
+	for _, src := range []string{`{% if %}`, `{{ x | }}`, `{% include "a.html" %}`, `{% for %}`, `{% unknowntag %}`, `{{10000000000000000000}}`} {
 		if _, err := NewTemplate(src, FormatJSON); err == nil {
 			t.Errorf("NewTemplate(%q): want an error", src)
 		}
