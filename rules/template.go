@@ -131,7 +131,11 @@ func NewTemplate(src string, format Format) (t *Template, err error) {
 	// int64): that is a syntax error, not a crash.
 	defer func() {
 		if r := recover(); r != nil {
-			t, err = nil, fmt.Errorf("liquid: %v", r)
+			msg := fmt.Sprint(r)
+			if len(msg) > 200 {
+				msg = strings.ToValidUTF8(msg[:200], "") + "..."
+			}
+			t, err = nil, fmt.Errorf("liquid: %s", msg)
 		}
 	}()
 	tpl, serr := newEngine().ParseString(rewritten)
@@ -283,7 +287,7 @@ type formSafe string
 // plain placeholders, it also returns it as segments for renderFast.
 func rewrite(src string, format Format) (string, []fastSeg, error) {
 	var fast []fastSeg
-	simple := true
+	simple, placeholders := true, 0
 	var b strings.Builder
 	b.Grow(len(src) + 64)
 	var lex jsonLexer
@@ -319,6 +323,7 @@ func rewrite(src string, format Format) (string, []fastSeg, error) {
 				filter := outFilter(format, lex.inString)
 				b.WriteString(wrapOutput(tok, filter))
 				lex.escaped = false
+				placeholders++
 				if path := plainPath(tok); path != nil {
 					fast = append(fast, fastSeg{path: path, filter: filter})
 				} else {
@@ -354,9 +359,11 @@ func rewrite(src string, format Format) (string, []fastSeg, error) {
 			}
 		}
 	}
-	if !simple {
+	switch {
+	case !simple, placeholders > MaxRenderIterations:
+		// Liquid counts each placeholder against the loop limit.
 		fast = nil
-	} else if fast == nil {
+	case fast == nil:
 		fast = []fastSeg{} // empty source: renders empty
 	}
 	return b.String(), fast, nil
@@ -490,8 +497,14 @@ func (t *Template) renderFast(vars map[string]any) ([]byte, bool) {
 			}
 		}
 		if len(out) > MaxRenderSize {
-			return nil, false
+			return nil, false // early: Liquid gives the error
 		}
+	}
+	if len(out) > MaxRenderSize {
+		return nil, false
+	}
+	if len(out) == 0 {
+		return nil, true // as Liquid, which never wrote
 	}
 	return out, true
 }

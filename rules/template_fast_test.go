@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -29,11 +30,19 @@ func fastVars() map[string]any {
 			"strs":    []string{"a", "b"},
 			"headers": Headers{"X-A": []string{"1", "2"}},
 		},
-		"list": []any{1, 2},
-		"now":  time.Date(2026, 11, 30, 4, 5, 6, 7, time.UTC),
-		"s":    "plain",
+		"list":    []any{1, 2},
+		"now":     time.Date(2026, 11, 30, 4, 5, 6, 7, time.UTC),
+		"s":       "plain",
+		"empty_s": "",
+		"drop":    fixedDrop{},
+		"request": map[string]any{"headers": Headers{"accept": "text/html"}},
 	}
 }
+
+// fixedDrop is a Liquid drop: the engine renders what ToLiquid returns.
+type fixedDrop struct{}
+
+func (fixedDrop) ToLiquid() any { return "dropped" }
 
 // fastPaths are placeholders to try, with whether renderFast must handle
 // them in every format (true) or may leave them to Liquid.
@@ -67,6 +76,12 @@ var fastPaths = []struct {
 	{"list", false},
 	{"list.size", false},
 	{"s", true},
+	{"empty_s", true},
+	{"drop", false},
+	{"uuid", false}, // the drop Render adds: a new UUID each time
+	{"request.headers.Accept", false},
+	{"request.headers.accept", false},
+	{"request.headers", false},
 	{"ticket.subject | upcase", false},
 	{"ticket . id", false},
 	{"true", false},
@@ -91,7 +106,14 @@ func TestTemplateFastPathMatchesLiquid(t *testing.T) {
 				}
 				want, werr := tpl.renderLiquid(vars)
 				got, gerr := tpl.Render(vars)
-				if (werr != nil) != (gerr != nil) || !bytes.Equal(got, want) {
+				if p.path == "uuid" {
+					// Random: the same shape, a UUID where Liquid put one.
+					want, got = uuidRE.ReplaceAll(want, []byte("U")), uuidRE.ReplaceAll(got, []byte("U"))
+					if !bytes.Contains(got, []byte("U")) {
+						t.Errorf("%s %q: no UUID in %q", f, src, got)
+					}
+				}
+				if (werr != nil) != (gerr != nil) || !bytes.Equal(got, want) || (got == nil) != (want == nil) {
 					t.Errorf("%s %q: Render = %q, %v; Liquid = %q, %v", f, src, got, gerr, want, werr)
 				}
 				if tpl.fast == nil {
@@ -109,6 +131,36 @@ func TestTemplateFastPathMatchesLiquid(t *testing.T) {
 	}
 	if fastCount < 40 {
 		t.Errorf("only %d renders took the fast path", fastCount)
+	}
+}
+
+var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}`)
+
+// TestTemplateFastPathLimits checks that the render limits hold on the
+// fast path as on Liquid's: output size, literal text included, and the
+// count of placeholders, which Liquid counts against the loop limit.
+func TestTemplateFastPathLimits(t *testing.T) {
+	big := strings.Repeat("x", MaxRenderSize-5)
+	for _, tt := range []struct {
+		name string
+		src  string
+		vars map[string]any
+	}{
+		{"text after a placeholder", `{{x}}0123456789`, map[string]any{"x": big}},
+		{"text alone", strings.Repeat("y", MaxRenderSize+1), nil},
+		{"placeholder", `{{x}}{{x}}`, map[string]any{"x": big}},
+		{"placeholders", strings.Repeat("{{s}}", MaxRenderIterations+1), map[string]any{"s": "a"}},
+	} {
+		for _, f := range []Format{FormatText, FormatJSON} {
+			tpl, err := NewTemplate(tt.src, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := tpl.Render(tt.vars)
+			if err == nil {
+				t.Errorf("%s, %s: rendered %d bytes, want a limit error", tt.name, f, len(out))
+			}
+		}
 	}
 }
 
