@@ -22,8 +22,26 @@ type encoding struct {
 	raw  []byte
 }
 
-// MarshalJSON writes {"type":…, "exchange":summary, …Data}.
+// MarshalJSON writes {"type":…, "exchange":summary, …Data}, keys sorted.
 func (e Event) MarshalJSON() ([]byte, error) {
+	if len(e.Data) == 0 && e.Exchange != nil {
+		// The message of every capture, written without a map: the same
+		// bytes, a third of the work.
+		sum, err := json.Marshal(e.Exchange.Summarize())
+		if err != nil {
+			return nil, err
+		}
+		typ, err := json.Marshal(e.Type)
+		if err != nil {
+			return nil, err
+		}
+		b := make([]byte, 0, len(sum)+len(typ)+22)
+		b = append(b, `{"exchange":`...)
+		b = append(b, sum...)
+		b = append(b, `,"type":`...)
+		b = append(b, typ...)
+		return append(b, '}'), nil
+	}
 	m := make(map[string]any, len(e.Data)+2)
 	for k, v := range e.Data {
 		m[k] = v
@@ -43,9 +61,9 @@ func (e *Event) Encoded() []byte {
 		e.enc = new(encoding)
 	}
 	e.enc.once.Do(func() {
-		c := *e
-		c.enc = nil
-		e.enc.raw, _ = json.Marshal(c)
+		// MarshalJSON directly: through json.Marshal its output would be
+		// parsed again to compact it.
+		e.enc.raw, _ = e.MarshalJSON()
 	})
 	return e.enc.raw
 }

@@ -213,6 +213,27 @@ func TestEventJSON(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the exchange message is the map's bytes", func(t *testing.T) {
+		t.Parallel()
+		// Written without a map, byte for byte what encoding the map gives:
+		// sorted keys, HTML-safe escaping, invalid UTF-8 replaced.
+		hostile := &Exchange{ID: "01X", Bin: "b<i>n", Source: SourceCapture, Time: time.Unix(1, 5).UTC(), Duration: 1500 * time.Microsecond,
+			Request:  Request{Method: "POST", URL: "http://h/p?q=<script>&x=\u2028 \"\xff", Size: 3, Truncated: true},
+			Response: &Response{Status: 201, Size: 9}, Rule: "r&1", Error: "bad \"x\"\n\t\x01"}
+		for _, x := range []*Exchange{ex, hostile} {
+			want, err := json.Marshal(map[string]any{"type": "exchange", "exchange": x.Summarize()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := Event{Type: "exchange", Exchange: x}
+			if got := ev.Encoded(); string(got) != string(want) {
+				t.Errorf("Encoded() = %s\nwant        %s", got, want)
+			}
+			if got, _ := json.Marshal(ev); string(got) != string(want) {
+				t.Errorf("json.Marshal = %s\nwant          %s", got, want)
+			}
+		}
+	})
 	t.Run("subscribers get the encoding", func(t *testing.T) {
 		t.Parallel()
 		h := NewHub()
