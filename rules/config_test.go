@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.yaml.in/yaml/v3"
 )
 
 // issueExample is the contract from issue 3; it must work exactly as written.
@@ -156,6 +157,60 @@ func TestNormalized(t *testing.T) {
 	}
 	if strings.Contains(string(js), "s3cret") || !json.Valid(js) || !strings.Contains(string(js), `"source":"hooklab.yaml:2"`) {
 		t.Errorf("JSON = %s", js)
+	}
+}
+
+// TestNormalizedRedactsWebhooks: check --print shows the webhooks section
+// as written but for its secrets.
+func TestNormalizedRedactsWebhooks(t *testing.T) {
+	t.Parallel()
+	src := `webhooks:
+  - id: a
+    endpoint: http://127.0.0.1:3000/a
+    authentication: {type: basic_auth, username: bot, password: pw-s3cret}
+    custom_headers: {X-Team: support}
+    signing: {scheme: zendesk, secret: sig-s3cret}
+  - id: b
+    endpoint: http://127.0.0.1:3000/b
+    authentication: {type: api_key, name: X-Api-Key, value: key-s3cret}
+    signing:
+      scheme: standard-webhooks
+      secrets: [whsec_old-s3cret, "whsec_new-s3cret"]
+  - id: c
+    endpoint: http://127.0.0.1:3000/c
+    authentication: {type: bearer_token, token: ${TOKEN}}
+`
+	c, err := Parse([]byte(src), "hooklab.yaml", env("TOKEN", "tok-s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Normalized()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "s3cret") {
+		t.Errorf("Normalized leaks a webhook secret:\n%s", out)
+	}
+	if n := strings.Count(string(out), Redacted); n != 6 {
+		t.Errorf("%d values redacted, want 6:\n%s", n, out)
+	}
+	for _, want := range []string{"username: bot", "X-Team: support", "name: X-Api-Key", "scheme: standard-webhooks"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("Normalized lacks %q:\n%s", want, out)
+		}
+	}
+	// The config itself keeps the secrets: redaction works on a copy.
+	again, err := c.Normalized()
+	if err != nil || string(again) != string(out) {
+		t.Errorf("second Normalized differs or fails (%v):\n%s", err, again)
+	}
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	if err := enc.Encode(c.Webhooks); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "pw-s3cret") {
+		t.Errorf("the config's own webhooks section lost its secret:\n%s", b.String())
 	}
 }
 

@@ -124,7 +124,7 @@ func (c *Config) view() configView {
 		Settings:      settingsView{MaxBody: c.Settings.MaxBody, DefaultStatus: c.Settings.DefaultStatus},
 		Mocks:         c.Mocks,
 		Verify:        c.Verify,
-		Webhooks:      c.Webhooks,
+		Webhooks:      redactWebhooks(c.Webhooks),
 		Triggers:      c.Triggers,
 		Automations:   c.Automations,
 		Subscriptions: c.Subscriptions,
@@ -185,6 +185,43 @@ func (v *Verify) view() verifyView {
 		out.Match = v.Match
 	}
 	return out
+}
+
+// redactWebhooks returns a copy of the webhooks section whose secrets read
+// REDACTED: authentication's value, password and token, and signing's
+// secret and secrets. The section is kept as written otherwise (the
+// emitter parses it).
+func redactWebhooks(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	var cp func(n *yaml.Node, parent, key string) *yaml.Node
+	cp = func(n *yaml.Node, parent, key string) *yaml.Node {
+		c := *n
+		c.Content = make([]*yaml.Node, len(n.Content))
+		secret := key == "password" || key == "token" || key == "secret" || key == "secrets" ||
+			key == "value" && parent == "authentication"
+		if secret || parent == "secrets" {
+			if c.Kind == yaml.ScalarNode && c.Value != "" {
+				c.Value, c.Tag, c.Style = Redacted, "!!str", 0
+			}
+			if c.Kind == yaml.AliasNode {
+				return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: Redacted}
+			}
+		}
+		for i, x := range n.Content {
+			switch {
+			case n.Kind == yaml.MappingNode && i%2 == 1:
+				c.Content[i] = cp(x, key, n.Content[i-1].Value)
+			case n.Kind == yaml.SequenceNode && (secret || parent == "secrets"):
+				c.Content[i] = cp(x, "secrets", "")
+			default:
+				c.Content[i] = cp(x, parent, key)
+			}
+		}
+		return &c
+	}
+	return cp(n, "", "")
 }
 
 // MarshalYAML encodes the rule in its normalized form; the secret is
