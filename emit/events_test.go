@@ -34,7 +34,7 @@ triggers:
       all: [{path: request.json.order.total, op: gt, value: 10}]
     notify:
       webhook: cap
-      payload: '{"path": "{{request.path}}", "order": {{request.json.order.id}}, "method": "{{request.method}}", "bin": "{{exchange.bin}}"}'
+      payload: '{"path": "{{request.path}}", "order": {{request.json.order.id}}, "method": "{{request.method}}", "bin": "{{exchange.bin}}", "ct": "{{request.headers.Content-Type}}", "ct2": "{{request.headers.content-type}}"}'
 subscriptions:
   - {webhook: prox, events: [exchange.proxied]}
 `
@@ -59,7 +59,7 @@ subscriptions:
 	for _, r := range s.got() {
 		switch r.URL {
 		case "/cap":
-			if want := `{"path": "/orders", "order": 42, "method": "POST", "bin": "default"}`; string(r.Body) != want {
+			if want := `{"path": "/orders", "order": 42, "method": "POST", "bin": "default", "ct": "application/json", "ct2": "application/json"}`; string(r.Body) != want {
 				t.Errorf("captured payload %s, want %s", r.Body, want)
 			}
 		case "/prox":

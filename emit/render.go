@@ -16,6 +16,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/rules"
 )
 
 // EnvelopeVersion is the version field of subscription payloads.
@@ -379,6 +380,17 @@ func liquidVars(ev *Event, data any, w *Webhook, now time.Time) map[string]any {
 		vars = map[string]any{}
 		if data != nil {
 			vars["data"] = data
+		}
+	}
+	if ev.Type == EventRequestCaptured || ev.Type == EventExchangeProxied {
+		// As in mock templates, header names are looked up in any case:
+		// {{request.headers.X-Foo}} is {{request.headers.x-foo}}.
+		for _, part := range []string{"request", "response"} {
+			if m, ok := vars[part].(map[string]any); ok {
+				if h, ok := m["headers"].(map[string]any); ok {
+					m["headers"] = rules.Headers(h)
+				}
+			}
 		}
 	}
 	vars["event"] = map[string]any{"id": ev.ID, "type": ev.Type, "time": ev.Time, "subject": ev.Subject}
