@@ -974,8 +974,9 @@ func AppendJSONStringContent(buf []byte, s string) []byte {
 	return buf
 }
 
-// xmlEscape escapes s for XML text and attribute values; characters XML
-// does not allow become U+FFFD.
+// xmlEscape escapes s for XML text and attribute values; tabs and line
+// breaks become character references and characters XML does not allow
+// U+FFFD.
 func xmlEscape(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
@@ -992,7 +993,9 @@ func xmlEscape(s string) string {
 		case '\'':
 			b.WriteString("&apos;")
 		case '\t', '\n', '\r':
-			b.WriteRune(r)
+			// As character references, so that they survive in attribute
+			// values too, where a parser turns them into spaces.
+			fmt.Fprintf(&b, "&#%d;", r)
 		default:
 			if r < 0x20 || (r >= 0xD800 && r <= 0xDFFF) || r == 0xFFFE || r == 0xFFFF {
 				r = '\uFFFD'

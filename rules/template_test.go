@@ -416,3 +416,28 @@ func TestAppendJSONStringContent(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplateXMLAttributeWhitespace: tabs and line breaks in a value
+// survive an XML parser in an attribute as in text.
+func TestTemplateXMLAttributeWhitespace(t *testing.T) {
+	t.Parallel()
+	v := "line1\nline2\ttab\r\nend"
+	tpl, err := NewTemplate(`<a x="{{v}}">{{v}}</a>`, FormatXML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tpl.Render(map[string]any{"v": v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		X    string `xml:"x,attr"`
+		Text string `xml:",chardata"`
+	}
+	if err := xml.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	if doc.X != v || doc.Text != v {
+		t.Errorf("%s parses as attribute %q and text %q, want %q", out, doc.X, doc.Text, v)
+	}
+}
