@@ -16,6 +16,7 @@ import (
 	"mime"
 	"net/url"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,7 +141,7 @@ func NewTemplate(src string, format Format) (t *Template, err error) {
 	}()
 	tpl, serr := newEngine().ParseString(rewritten)
 	if serr != nil {
-		return nil, fmt.Errorf("liquid: %s", serr.Error())
+		return nil, fmt.Errorf("liquid: %s", unwrapInternal(serr.Error()))
 	}
 	return &Template{src: src, format: format, tpl: tpl, fast: fast}, nil
 }
@@ -184,7 +185,7 @@ func (t *Template) renderLiquid(vars map[string]any) (out []byte, err error) {
 		}
 	}()
 	if serr := t.tpl.FRender(w, b); serr != nil {
-		return nil, cmpErr(g.err, w.err, fmt.Errorf("render: %s", serr.Error()))
+		return nil, cmpErr(g.err, w.err, fmt.Errorf("render: %s", unwrapInternal(serr.Error())))
 	}
 	if w.err != nil {
 		return nil, w.err
@@ -383,6 +384,16 @@ func outFilter(format Format, inString bool) string {
 		return "__hl_form"
 	}
 	return "__hl_text"
+}
+
+// internalWrap matches what wrapOutput adds around an expression, as
+// Liquid's error messages quote it.
+var internalWrap = regexp.MustCompile(`(\{\{-?\s*|")\((.*?)\) \| __hl_[a-z]+: ` + guardVar)
+
+// unwrapInternal shows an error's quoted expressions as written, without
+// the escaping filter rewrite adds.
+func unwrapInternal(msg string) string {
+	return internalWrap.ReplaceAllString(msg, "$1$2")
 }
 
 // wrapOutput turns {{ expr }} into {{ (expr) | filter: __hl }}, keeping

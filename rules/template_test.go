@@ -329,6 +329,14 @@ func TestTemplateErrors(t *testing.T) {
 	if _, err := mustRender(t, `{{ "%%%" | base64_decode }}`, nil); err == nil {
 		t.Error("bad base64: want an error")
 	}
+	// Errors quote expressions as written, not as rewritten for escaping.
+	if _, err := NewTemplate(`{"a": "{{ 1.5e999 }}"}`, FormatJSON); err == nil || strings.Contains(err.Error(), "__hl") || !strings.Contains(err.Error(), "1.5e999") {
+		t.Errorf("syntax error = %v", err)
+	}
+	if _, err := mustRender(t, `{"a": {{ x | nosuchfilter }}}`, map[string]any{"x": 1}); err == nil ||
+		strings.Contains(err.Error(), "__hl") || !strings.Contains(err.Error(), "{{ x | nosuchfilter }}") {
+		t.Errorf("render error = %v", err)
+	}
 	// A render error names the Liquid problem.
 	if _, err := mustRender(t, `{{ 1 | divided_by: 0 }}`, nil); err == nil || !strings.Contains(err.Error(), "render") {
 		t.Errorf("divided_by 0: err = %v", err)
