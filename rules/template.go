@@ -139,11 +139,81 @@ func NewTemplate(src string, format Format) (t *Template, err error) {
 			t, err = nil, fmt.Errorf("liquid: %s", msg)
 		}
 	}()
-	tpl, serr := newEngine().ParseString(rewritten)
+	eng := newEngine()
+	tpl, serr := eng.ParseString(rewritten)
 	if serr != nil {
 		return nil, fmt.Errorf("liquid: %s", unwrapInternal(serr.Error()))
 	}
+	if err := checkFilters(eng, src); err != nil {
+		return nil, err
+	}
 	return &Template{src: src, format: format, tpl: tpl, fast: fast}, nil
+}
+
+// checkFilters refuses a filter eng does not know, which Liquid would only
+// report when a render reaches it: a typo in a config would otherwise
+// pass `hooklab check` and fail every request.
+func checkFilters(eng *liquid.Engine, src string) error {
+	known := map[string]bool{}
+	skip := "" // the end tag of a raw or comment block being skipped
+	for _, tok := range parser.Scan(src, parser.SourceLoc{}, nil) {
+		switch {
+		case tok.Type == parser.TextTokenType:
+			continue
+		case skip != "":
+			if tok.Type == parser.TagTokenType && tok.Name == skip {
+				skip = ""
+			}
+			continue
+		case tok.Type == parser.TagTokenType && (tok.Name == "raw" || tok.Name == "comment"):
+			skip = "end" + tok.Name
+			continue
+		}
+		for _, name := range filterNames(tok.Args) {
+			ok, seen := known[name]
+			if !seen {
+				_, err := eng.ParseAndRenderString("{{ nil | "+name+" }}", nil)
+				ok = err == nil || !strings.Contains(err.Error(), "undefined filter")
+				known[name] = ok
+			}
+			if !ok {
+				return fmt.Errorf("liquid: unknown filter %q in %s", name, tok.Source)
+			}
+		}
+	}
+	return nil
+}
+
+// filterNames returns the names after each | outside string literals in
+// a Liquid expression.
+func filterNames(expr string) []string {
+	var out []string
+	var quote byte
+	for i := 0; i < len(expr); i++ {
+		c := expr[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '|':
+			j := i + 1
+			for j < len(expr) && (expr[j] == ' ' || expr[j] == '\t' || expr[j] == '\n' || expr[j] == '\r') {
+				j++
+			}
+			k := j
+			for k < len(expr) && (expr[k] == '_' || expr[k] == '-' || 'a' <= expr[k] && expr[k] <= 'z' || 'A' <= expr[k] && expr[k] <= 'Z' || '0' <= expr[k] && expr[k] <= '9') {
+				k++
+			}
+			if k > j {
+				out = append(out, expr[j:k])
+			}
+			i = k - 1
+		}
+	}
+	return out
 }
 
 // Source returns the template as written.

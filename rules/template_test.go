@@ -333,9 +333,23 @@ func TestTemplateErrors(t *testing.T) {
 	if _, err := NewTemplate(`{"a": "{{ 1.5e999 }}"}`, FormatJSON); err == nil || strings.Contains(err.Error(), "__hl") || !strings.Contains(err.Error(), "1.5e999") {
 		t.Errorf("syntax error = %v", err)
 	}
-	if _, err := mustRender(t, `{"a": {{ x | nosuchfilter }}}`, map[string]any{"x": 1}); err == nil ||
-		strings.Contains(err.Error(), "__hl") || !strings.Contains(err.Error(), "{{ x | nosuchfilter }}") {
+	if _, err := mustRender(t, `{"a": {{ x | divided_by: 0 }}}`, map[string]any{"x": 1}); err == nil ||
+		strings.Contains(err.Error(), "__hl") || !strings.Contains(err.Error(), "{{ x | divided_by: 0 }}") {
 		t.Errorf("render error = %v", err)
+	}
+	// An unknown filter is a parse error, wherever it stands, and not one
+	// in a string literal, a raw block or a comment.
+	for _, src := range []string{`{"a": {{ x | nosuchfilter }}}`, `{% assign y = x | upcase | nosuchfilter: 1 %}`,
+		`{% for i in list | nosuchfilter %}{% endfor %}`, `{% if x %}{{ x |nosuchfilter}}{% endif %}`} {
+		if _, err := NewTemplate(src, FormatJSON); err == nil || !strings.Contains(err.Error(), `unknown filter "nosuchfilter"`) {
+			t.Errorf("NewTemplate(%q) = %v, want unknown filter", src, err)
+		}
+	}
+	for _, src := range []string{`{{ "a | nosuchfilter" | upcase }}`, `{% raw %}{{ x | nosuchfilter }}{% endraw %}`,
+		`{% comment %}{{ x | nosuchfilter }}{% endcomment %}`, `{{ x | default: 'a|b' | json | base64 | date: "%Y" }}`} {
+		if _, err := NewTemplate(src, FormatJSON); err != nil {
+			t.Errorf("NewTemplate(%q) = %v", src, err)
+		}
 	}
 	// A render error names the Liquid problem.
 	if _, err := mustRender(t, `{{ 1 | divided_by: 0 }}`, nil); err == nil || !strings.Contains(err.Error(), "render") {
