@@ -216,6 +216,9 @@ func (e *Engine) Plan(req *rules.Request, vars map[string]any, fallback func() *
 		}
 		hdr = append(hdr, inspect.Header{Name: name, Value: headerValue(v)})
 	}
+	if ct := r.ContentType(); ct != "" && len(body) > 0 && hdr.Get("Content-Type") == "" {
+		hdr = append(hdr, inspect.Header{Name: "Content-Type", Value: ct})
+	}
 	sortHeaders(hdr)
 	if hdr.Get("Access-Control-Allow-Origin") == "" {
 		hdr = append(hdr, inspect.Header{Name: "Access-Control-Allow-Origin", Value: "*"})

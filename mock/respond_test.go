@@ -403,3 +403,26 @@ mocks:
 		})
 	}
 }
+
+// TestDefaultContentType: an answer without a Content-Type header gets the
+// type its body template is escaped for, and one that names its own keeps
+// it.
+func TestDefaultContentType(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, parseConfig(t, "ct.yaml", `
+mocks:
+  - {name: json, match: {path: /json}, respond: {body: '{"id": "{{request.json.id}}"}'}}
+  - {name: xml, match: {path: /xml}, respond: {body: '<a>{{request.json.id}}</a>'}}
+  - {name: text, match: {path: /text}, respond: {body: 'ok {{request.json.id}}'}}
+  - {name: own, match: {path: /own}, respond: {headers: {Content-Type: application/vnd.x+json}, body: '{"a": 1}'}}
+  - {name: empty, match: {path: /empty}, respond: {status: 204}}
+`), nil)
+	for path, want := range map[string]string{"/json": "application/json", "/xml": "application/xml",
+		"/text": "text/plain; charset=utf-8", "/own": "application/vnd.x+json", "/empty": ""} {
+		a := h.post(t, "/b/ct"+strings.TrimPrefix(path, "/")+path, `{"id": 7}`)
+		if got := a.Header.Get("Content-Type"); got != want {
+			t.Errorf("%s: Content-Type %q, want %q (body %s)", path, got, want, a.Body)
+		}
+		sentAsRecorded(t, h.last(t, "ct"+strings.TrimPrefix(path, "/")), a)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"mime"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -164,6 +165,24 @@ func (r *Response) RenderBody(vars map[string]any) ([]byte, error) {
 		return nil, nil
 	}
 	return r.Body.Render(vars)
+}
+
+// ContentType is the type an answer without a Content-Type header is sent
+// with: that of a JSON or XML body template, or of the file's extension;
+// "" when there is none to tell.
+func (r *Response) ContentType() string {
+	if r.File != "" {
+		return mime.TypeByExtension(filepath.Ext(r.File))
+	}
+	if r.Body != nil {
+		switch r.Body.Format() {
+		case FormatJSON:
+			return "application/json"
+		case FormatXML:
+			return "application/xml"
+		}
+	}
+	return ""
 }
 
 // Delay is a fixed wait (Min == Max) or a random one in [Min, Max]. YAML:
