@@ -670,6 +670,20 @@ func newEngine() *liquid.Engine {
 		if err := g.check(); err != nil {
 			return nil, err
 		}
+		// Lists, objects and times read as everywhere else (JSON, RFC
+		// 3339), not as Go prints them (map[k:v]) or Liquid joins a list.
+		if _, ok := v.(time.Time); ok {
+			v = valueText(v)
+		} else if _, ok := v.(iterable); ok {
+			v = valueText(v)
+		} else if v != nil {
+			switch reflect.TypeOf(v).Kind() {
+			case reflect.Map, reflect.Array, reflect.Slice:
+				if _, ok := v.([]byte); !ok {
+					v = valueText(v)
+				}
+			}
+		}
 		if s, ok := v.(string); ok {
 			if err := g.checkSize(len(s)); err != nil {
 				return nil, err

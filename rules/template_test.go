@@ -463,3 +463,26 @@ func TestTemplateXMLAttributeWhitespace(t *testing.T) {
 		t.Errorf("%s parses as attribute %q and text %q, want %q", out, doc.X, doc.Text, v)
 	}
 }
+
+// TestTemplateTextValues: in text (bodies and headers) lists and objects
+// are written as JSON and times in RFC 3339, as inside JSON strings, XML
+// and forms; strings, numbers and booleans as Liquid writes them.
+func TestTemplateTextValues(t *testing.T) {
+	t.Parallel()
+	tpl, err := NewTemplate(`{{m}}|{{l}}|{{t}}|{{b}}|{{s}}|{{n}}|{{ok}}|{{h}}|{{none}}|{% capture c %}{{l}}{% endcapture %}{{c}}`, FormatText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tpl.Render(map[string]any{
+		"m": map[string]any{"k": "</v>", "n": 1}, "l": []any{"1", 2, map[string]any{"x": nil}},
+		"t": time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC), "b": []byte("raw"), "s": "str", "n": 2.5, "ok": true,
+		"h": Headers{"accept": "a"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"k":"<\/v>","n":1}|["1",2,{"x":null}]|2026-11-30T05:00:00Z|raw|str|2.5|true|{"accept":"a"}||["1",2,{"x":null}]`
+	if string(out) != want {
+		t.Errorf("got  %s\nwant %s", out, want)
+	}
+}
