@@ -26,6 +26,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/hooklab/hooklab/emit"
 	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/mock"
@@ -612,7 +614,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stdout, "proxy: http://%s/ %s (bin %s)\n", rp.ln.Addr(), strings.Join(ups, ", "), rp.name)
 	}
 	if cfg != nil {
-		fmt.Fprintf(stdout, "config: %s (%d mocks, %d verify rules)\n", cfgPath, len(cfg.Mocks), len(cfg.Verify))
+		fmt.Fprintf(stdout, "config: %s (%s)\n", cfgPath, configSummary(cfg))
 	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
@@ -770,8 +772,24 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d mocks, %d verify rules)\n", file, len(cfg.Mocks), len(cfg.Verify))
+	fmt.Fprintf(stdout, "%s: ok (%s)\n", file, configSummary(cfg))
 	return nil
+}
+
+// configSummary counts what a config holds: "1 mocks, 2 verify rules",
+// then each other section that has entries.
+func configSummary(cfg *rules.Config) string {
+	s := fmt.Sprintf("%d mocks, %d verify rules", len(cfg.Mocks), len(cfg.Verify))
+	for _, sec := range []struct {
+		name string
+		n    *yaml.Node
+	}{{"webhooks", cfg.Webhooks}, {"triggers", cfg.Triggers}, {"automations", cfg.Automations},
+		{"subscriptions", cfg.Subscriptions}, {"proxies", cfg.Proxies}} {
+		if sec.n != nil && sec.n.Kind == yaml.SequenceNode && len(sec.n.Content) > 0 {
+			s += fmt.Sprintf(", %d %s", len(sec.n.Content), sec.name)
+		}
+	}
+	return s
 }
 
 // resigner signs an emitted exchange again, with the webhook's current

@@ -229,7 +229,18 @@ func TestRulesCheckCommand(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	good := filepath.Join(dir, "good.yaml")
+	hooks := filepath.Join(dir, "hooks.yaml")
 	files := map[string]string{
+		hooks: `webhooks:
+  - id: a
+    endpoint: http://127.0.0.1:3000/a
+    authentication: {type: basic_auth, username: bot, password: hook-secret-value}
+    signing: {scheme: zendesk, secret: ${ZD_SECRET}}
+triggers:
+  - name: t
+    when: {event: ticket.created}
+    notify: {webhook: a, payload: '{"id": "{{ticket.id}}"}'}
+`,
 		bad: `mocks:
   - name: a
     match: {path: /a}
@@ -280,6 +291,9 @@ verify:
 		{"print after the file", []string{"check", good, "--print"}, false,
 			[]string{"REDACTED", "name: zd"}, []string{"literal-secret-value", "env-secret-value"}},
 		{"print errors", []string{"check", "--print", bad}, true, []string{bad + ":4:15: "}, nil},
+		{"webhooks", []string{"check", hooks}, false, []string{hooks + ": ok (0 mocks, 0 verify rules, 1 webhooks, 1 triggers)"}, nil},
+		{"print webhooks", []string{"check", "--print", hooks}, false,
+			[]string{"password: REDACTED", "secret: REDACTED", "username: bot"}, []string{"hook-secret-value", "env-secret-value"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut syncBuffer
