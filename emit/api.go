@@ -339,14 +339,22 @@ func (e *Emitter) handleEvents(w http.ResponseWriter, r *http.Request) {
 func decodeEventsJSON(b []byte) ([]Event, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
+	var events []Event
+	var err error
 	if len(b) > 0 && b[0] == '[' {
-		var events []Event
-		err := dec.Decode(&events)
-		return events, err
+		err = dec.Decode(&events)
+	} else {
+		var ev Event
+		err = dec.Decode(&ev)
+		events = []Event{ev}
 	}
-	var ev Event
-	err := dec.Decode(&ev)
-	return []Event{ev}, err
+	if err == nil {
+		// One value only: text after it is a mistake, not more events.
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errors.New("unexpected text after the JSON value")
+		}
+	}
+	return events, err
 }
 
 // decodeEvents decodes the body of POST /api/events as decodeEventsJSON

@@ -184,6 +184,11 @@ func TestAPI(t *testing.T) {
 	if code != 400 || verr.Field != "type" {
 		t.Errorf("bad type: %d %+v", code, verr)
 	}
+	for _, body := range []string{`{"type": "ticket.created", "data": {"x": 1}} trailing`, `[{"type": "ticket.created"}] {}`, `{"type": "ticket.created"}{"type": "ticket.created"}`} {
+		if code, raw := c.do("POST", "/api/events", body, nil); code != 400 || !strings.Contains(string(raw), "after the JSON value") {
+			t.Errorf("text after the event %q: %d %s", body, code, raw)
+		}
+	}
 	code, _ = c.do("POST", "/api/events", `{"type": "a.b", "data": [1]}`, &verr)
 	if code != 400 || verr.Field != "data" || verr.Errors[0].Msg != "data must be a JSON object" {
 		t.Errorf("bad data: %d %+v", code, verr)
