@@ -151,6 +151,20 @@ func TestAPI(t *testing.T) {
 	if code != 200 || created.Webhook.Name != "Bot 2" {
 		t.Fatalf("patch: %d %s", code, raw)
 	}
+	// A webhook read back (secrets REDACTED, stats included) can be sent
+	// back as it is, and keeps its secrets.
+	var read struct{ Webhook json.RawMessage }
+	c.do("GET", "/api/webhooks/bot", nil, &read)
+	if code, raw := c.do("PATCH", "/api/webhooks/bot", string(read.Webhook), &created); code != 200 || created.Webhook.Name != "Bot 2" {
+		t.Errorf("patch with the webhook as read: %d %s\nsent %s", code, raw, read.Webhook)
+	}
+	// REDACTED is no secret for a new webhook.
+	for _, body := range []string{`{"id": "r1", "endpoint": "https://example.com", "authentication": {"type": "bearer_token", "token": "REDACTED"}}`,
+		`{"id": "r2", "endpoint": "https://example.com", "signing": {"scheme": "zendesk", "secret": "REDACTED"}}`} {
+		if code, _ := c.do("POST", "/api/webhooks", body, &verr); code != 400 || !strings.Contains(verr.Error, "stands for a stored secret") {
+			t.Errorf("create with a REDACTED secret %s: %d %+v", body, code, verr)
+		}
+	}
 	code, _ = c.do("PATCH", "/api/webhooks/bot", `{"id": "other"}`, &verr)
 	if code != 400 || verr.Field != "id" {
 		t.Errorf("patch id: %d %+v", code, verr)

@@ -51,6 +51,7 @@ func (e *Emitter) CreateWebhook(ctx context.Context, w Webhook) (*Webhook, []Fie
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	errs, warns := e.checkNewLocked(&w)
+	errs = append(errs, placeholderSecrets(&w)...)
 	if len(errs) > 0 {
 		return nil, warns, &ValidationError{List: errs}
 	}
@@ -91,6 +92,27 @@ func (e *Emitter) prepareNew(w *Webhook) {
 		w.Signing.Secret = newSecret(w.Signing.Scheme)
 	}
 	w.Signing.Previous = nil
+}
+
+// placeholderSecrets refuses REDACTED as a new webhook's secret: it is
+// what reads show in place of a stored secret (and what a PATCH sends to
+// keep one), never a secret itself.
+func placeholderSecrets(w *Webhook) []FieldError {
+	var errs []FieldError
+	check := func(field, v string) {
+		if v == rules.Redacted {
+			errs = append(errs, FieldError{Field: field, Msg: rules.Redacted + " stands for a stored secret; give the secret itself (or leave signing.secret out for a new one)"})
+		}
+	}
+	if a := w.Authentication; a != nil {
+		check("authentication.value", a.Value)
+		check("authentication.password", a.Password)
+		check("authentication.token", a.Token)
+	}
+	if sg := w.Signing; sg != nil {
+		check("signing.secret", sg.Secret)
+	}
+	return errs
 }
 
 // checkNewLocked validates a prepared new webhook, including that its ID
@@ -141,8 +163,8 @@ func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMe
 				return nil, nil, &ValidationError{List: []FieldError{{Field: "id", Msg: "id cannot be changed"}}}
 			}
 			continue
-		case "source", "location", "created_at", "updated_at":
-			continue
+		case "source", "location", "created_at", "updated_at", "stats":
+			continue // read-only: a webhook read back can be sent as it is
 		}
 		if string(v) == "null" {
 			delete(cur, k)
