@@ -365,3 +365,40 @@ func TestSend(t *testing.T) {
 		t.Errorf("ReadData(-) = %s, %v", d, err)
 	}
 }
+
+// TestAPIWebhookKeepsNotifiesValid: a webhook made through the API and
+// notified by the config's triggers cannot be changed into one that those
+// triggers could not notify (the config refuses the same pairing).
+func TestAPIWebhookKeepsNotifiesValid(t *testing.T) {
+	t.Parallel()
+	te := newEnv(t, "", nil)
+	srv := httptest.NewServer(te.e.Handler())
+	t.Cleanup(srv.Close)
+	c := apiClient{t, srv.URL}
+	if code, raw := c.do("POST", "/api/webhooks", `{"id": "api-trig", "endpoint": "https://example.com/h"}`, nil); code != 201 {
+		t.Fatalf("create: %d %s", code, raw)
+	}
+	if err := te.e.SetConfig(parseConfig(t, `triggers:
+  - name: made
+    when: {event: user.created}
+    notify: {webhook: api-trig}
+`, nil)); err != nil {
+		t.Fatal(err)
+	}
+	var verr struct {
+		Error string `json:"error"`
+		Field string `json:"field"`
+	}
+	for _, tc := range []struct{ patch, field string }{
+		{`{"format": "xml"}`, "format"},
+		{`{"format": "form_encoded"}`, "format"},
+	} {
+		code, raw := c.do("PATCH", "/api/webhooks/api-trig", tc.patch, &verr)
+		if code != 400 || verr.Field != tc.field || !strings.Contains(verr.Error, "trigger made") || !strings.Contains(verr.Error, "payload is required") {
+			t.Errorf("PATCH %s: %d %s", tc.patch, code, raw)
+		}
+	}
+	if code, raw := c.do("PATCH", "/api/webhooks/api-trig", `{"method": "PUT"}`, nil); code != 200 {
+		t.Errorf("a change the trigger can follow: %d %s", code, raw)
+	}
+}

@@ -869,15 +869,29 @@ func (d *decoder) checkNotify(n *notify, w *Webhook, nodes map[string]*yaml.Node
 	if w == nil {
 		return
 	}
+	if key, msg := notifyProblem(n, w); msg != "" {
+		node := at
+		if key != "" {
+			node = cmpNode(nodes[key], at)
+		}
+		d.errorf(node, "%s notify: %s", label, msg)
+	}
+}
+
+// notifyProblem says why n cannot notify w (its method and format), with
+// the notify key at fault ("" for the notify itself); msg is "" when it
+// can.
+func notifyProblem(n *notify, w *Webhook) (key, msg string) {
 	bodyless := w.Method == http.MethodGet || w.Method == http.MethodDelete
 	switch {
 	case bodyless && n.payload != "":
-		d.errorf(cmpNode(nodes["payload"], at), "%s notify: webhook %s uses %s, which sends no body; use params", label, w.ID, w.Method)
+		return "payload", fmt.Sprintf("webhook %s uses %s, which sends no body; use params", w.ID, w.Method)
 	case !bodyless && w.Format != FormatForm && len(n.params) > 0:
-		d.errorf(cmpNode(nodes["params"], at), "%s notify: params are sent with GET and DELETE or with form_encoded webhooks; webhook %s is %s %s, use payload", label, w.ID, w.Method, w.Format)
+		return "params", fmt.Sprintf("params are sent with GET and DELETE or with form_encoded webhooks; webhook %s is %s %s, use payload", w.ID, w.Method, w.Format)
 	case !bodyless && w.Format != FormatJSON && n.payload == "" && len(n.params) == 0:
-		d.errorf(at, "%s notify: payload is required for a %s webhook", label, w.Format)
+		return "", fmt.Sprintf("payload is required for a %s webhook", w.Format)
 	}
+	return "", ""
 }
 
 func cmpNode(a, b *yaml.Node) *yaml.Node {

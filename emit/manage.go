@@ -236,10 +236,16 @@ func (e *Emitter) checkConnectionsLocked(w *Webhook) []FieldError {
 		if t.notify.webhook == w.ID && len(w.Subscriptions) > 0 {
 			errs = append(errs, FieldError{Field: "subscriptions", Msg: fmt.Sprintf("the webhook is notified by trigger %s (%s); a webhook is connected either to subscriptions or to triggers and automations, never both", t.name, t.where)})
 		}
+		if _, msg := notifyProblem(&t.notify, w); t.notify.webhook == w.ID && msg != "" {
+			errs = append(errs, FieldError{Field: bodyField(w), Msg: fmt.Sprintf("trigger %s (%s) notifies this webhook: %s", t.name, t.where, msg)})
+		}
 	}
 	for _, a := range e.cfg.automations {
 		if a.notify.webhook == w.ID && len(w.Subscriptions) > 0 {
 			errs = append(errs, FieldError{Field: "subscriptions", Msg: fmt.Sprintf("the webhook is notified by automation %s (%s); a webhook is connected either to subscriptions or to triggers and automations, never both", a.name, a.where)})
+		}
+		if _, msg := notifyProblem(&a.notify, w); a.notify.webhook == w.ID && msg != "" {
+			errs = append(errs, FieldError{Field: bodyField(w), Msg: fmt.Sprintf("automation %s (%s) notifies this webhook: %s", a.name, a.where, msg)})
 		}
 	}
 	for _, s := range e.cfg.subs {
@@ -248,6 +254,15 @@ func (e *Emitter) checkConnectionsLocked(w *Webhook) []FieldError {
 		}
 	}
 	return errs
+}
+
+// bodyField names the field that decides how w sends what a notify gives:
+// its method when that sends no body, else its format.
+func bodyField(w *Webhook) string {
+	if w.Method == http.MethodGet || w.Method == http.MethodDelete {
+		return "method"
+	}
+	return "format"
 }
 
 // DeleteWebhook deletes a webhook made through the API; its queued
