@@ -249,6 +249,14 @@ func (a *API) delete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) clear(w http.ResponseWriter, r *http.Request) {
+	// Only bin= narrows a clear. Any other filter is refused rather than
+	// ignored: ignoring ?method=GET would delete everything.
+	for k := range r.URL.Query() {
+		if k != "bin" {
+			a.fail(w, r, fmt.Errorf("%w: DELETE /api/exchanges takes only bin= (got %s=); delete single exchanges with DELETE /api/exchanges/{id}", ErrInvalid, k))
+			return
+		}
+	}
 	bin := r.URL.Query().Get("bin")
 	if bin != "" {
 		if err := ValidBin(bin); err != nil {

@@ -251,6 +251,17 @@ func TestAPIGetDeleteClear(t *testing.T) {
 		e.do(t, "GET", "/api/exchanges/"+id, "", "").wantError(t, 404)
 		e.do(t, "DELETE", "/api/exchanges/"+id, "", "").wantError(t, 404)
 	})
+	t.Run("clear refuses other filters", func(t *testing.T) {
+		// Not ignored (which deleted everything): refused, nothing deleted.
+		for _, q := range []string{"method=GET", "q=path:/other/*", "bin=b&method=GET", "status=200", "source=capture"} {
+			e.do(t, "DELETE", "/api/exchanges?"+q, "", "").wantError(t, 400, "takes only bin=")
+		}
+		var l listAnswer
+		e.do(t, "GET", "/api/exchanges", "", "").decode(t, 200, &l)
+		if len(l.Exchanges) != 5 {
+			t.Errorf("%d left, want 5: a refused clear deleted some", len(l.Exchanges))
+		}
+	})
 	t.Run("clear a bin", func(t *testing.T) {
 		var got struct{ Deleted int64 }
 		e.do(t, "DELETE", "/api/exchanges?bin=b", "", "").decode(t, 200, &got)
