@@ -135,6 +135,13 @@ func ParseQuery(v url.Values) (Query, error) {
 			return q, err
 		}
 	}
+	if q.After != "" {
+		// Ids are upper case; a lower-case copy is the same id.
+		q.After = strings.ToUpper(q.After)
+		if !ValidID(q.After) {
+			return q, fmt.Errorf("%w: after %q: want an exchange id (26 characters, as in the API's answers)", ErrInvalid, v.Get("after"))
+		}
+	}
 	if _, _, ok := q.StatusRange(); !ok {
 		return q, fmt.Errorf("%w: status %q: want a code like 404 or a class like 5xx", ErrInvalid, q.Status)
 	}

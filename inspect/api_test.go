@@ -201,6 +201,9 @@ func TestAPIBadParams(t *testing.T) {
 		{"bad order", "/api/exchanges?order=sideways", "order"},
 		{"bad cursor", "/api/exchanges?cursor=abc", "cursor"},
 		{"wait with bad filter", "/api/exchanges/wait?status=abc&timeout=1s", "status"},
+		{"wait after no id", "/api/exchanges/wait?after=notanid&timeout=1s", "after"},
+		{"wait after a truncated id", "/api/exchanges/wait?after=01M8M8R7863Y9RVZKPW2KWHE7&timeout=1s", "after"},
+		{"list after a bad id", "/api/exchanges?after=ZZZZZZZZZZZZZZZZZZZZZZZZZZ", "after"},
 		{"clear with bad bin", "/api/exchanges?bin=a.b", "bin name"},
 	}
 	for _, tt := range tests {
@@ -434,6 +437,12 @@ func TestAPIWait(t *testing.T) {
 			t.Errorf("got %s, want the next newer in bin w %s", got.ID, second.ID)
 		}
 		sameExchange(t, second, &got)
+		// The same id in lower case is the same id.
+		var again Exchange
+		e.do(t, "GET", "/api/exchanges/wait?bin=w&after="+strings.ToLower(first.ID)+"&timeout=50s", "", "").decode(t, 200, &again)
+		if again.ID != second.ID {
+			t.Errorf("after a lower-case id: got %s, want %s", again.ID, second.ID)
+		}
 		if d := time.Since(start); d > 25*time.Second {
 			t.Errorf("took %v: it waited", d)
 		}
