@@ -553,7 +553,12 @@ func Curl(ex *Exchange) string {
 		fmt.Fprintf(&b, "printf %%s %s | base64 -d | ", shellQuote(base64.StdEncoding.EncodeToString(body)))
 	}
 	b.WriteString("curl -sS -g --path-as-is")
-	if ex.Request.Method != http.MethodGet || len(body) > 0 {
+	switch {
+	case ex.Request.Method == http.MethodHead && len(body) == 0:
+		// -X HEAD would wait for the body the answer's Content-Length
+		// announces; --head knows a HEAD answer has none.
+		b.WriteString(" --head")
+	case ex.Request.Method != http.MethodGet || len(body) > 0:
 		fmt.Fprintf(&b, " -X %s", shellQuote(ex.Request.Method))
 	}
 	fmt.Fprintf(&b, " %s", shellQuote(ex.Request.URL))
