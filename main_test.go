@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -784,6 +785,54 @@ func TestTailReconnects(t *testing.T) {
 	var sm map[string]any
 	if err := json.Unmarshal([]byte(strings.TrimSpace(out.String())), &sm); err != nil || sm["id"] != a.ID {
 		t.Errorf("--json line %q: %v", out.String(), err)
+	}
+}
+
+// TestTailCatchesUp: exchanges stored while tail was away are printed
+// when it reconnects, in order and once each, before what streams after.
+func TestTailCatchesUp(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, "--data", dir)
+	u, _ := url.Parse(s.UI)
+	out, errOut := new(syncBuffer), new(syncBuffer)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"tail", "--server", s.UI, "--json", "--bin", "gap"}, func(string) string { return "" }, out, errOut)
+	}()
+	defer func() { cancel(); <-done }()
+	waitFor(t, func() bool { return strings.Contains(errOut.String(), "connected") }, "tail to connect")
+	first := s.send(t, "POST", "/b/gap/first", "text/plain", []byte("1"))
+	waitFor(t, func() bool { return strings.Contains(out.String(), first.ID) }, "the first exchange")
+	s.Stop(t)
+	waitFor(t, func() bool { return strings.Contains(errOut.String(), "reconnecting") }, "tail to notice the stop")
+
+	// Stored while tail cannot connect: by a server on another UI port.
+	away := startServer(t, "--data", dir)
+	var missed []string
+	for i := range 3 {
+		missed = append(missed, away.send(t, "POST", fmt.Sprintf("/b/gap/missed/%d", i), "text/plain", []byte("m")).ID)
+	}
+	away.send(t, "POST", "/b/other/x", "text/plain", []byte("o")) // another bin: not printed
+	away.Stop(t)
+
+	s2 := startServer(t, "--data", dir, "--ui", u.Host)
+	waitFor(t, func() bool { return strings.Count(errOut.String(), "connected to") >= 2 }, "tail to reconnect: "+errOut.String())
+	after := s2.send(t, "POST", "/b/gap/after", "text/plain", []byte("a"))
+	waitFor(t, func() bool { return strings.Contains(out.String(), after.ID) }, "the exchange after the reconnection")
+
+	var ids []string
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var sm struct{ ID, Bin string }
+		if err := json.Unmarshal([]byte(line), &sm); err != nil || sm.Bin != "gap" {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		ids = append(ids, sm.ID)
+	}
+	want := append(append([]string{first.ID}, missed...), after.ID)
+	if !slices.Equal(ids, want) {
+		t.Errorf("printed %v, want %v (each once, in order)", ids, want)
 	}
 }
 

@@ -45,6 +45,7 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 	}
 	backoff := 100 * time.Millisecond
 	announced := false
+	t := &tailer{cfg: cfg, base: strings.TrimSuffix(cfg.Server, "/")}
 	for {
 		hdr := http.Header{}
 		if cfg.Token != "" {
@@ -55,7 +56,7 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 			backoff = 100 * time.Millisecond
 			fmt.Fprintf(cfg.Status, "tail: connected to %s\n", cfg.Server)
 			announced = false
-			err = tailConn(ctx, conn, cfg)
+			err = t.follow(ctx, conn)
 			conn.Close()
 		}
 		if ctx.Err() != nil {
@@ -74,9 +75,25 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 	}
 }
 
-func tailConn(ctx context.Context, conn *websocket.Conn, cfg TailConfig) error {
+// tailer prints exchanges once each, in order, across reconnections.
+type tailer struct {
+	cfg  TailConfig
+	base string
+	// last is the id of the newest exchange printed: after a reconnection
+	// or a resync, what came since is read from the API.
+	last string
+}
+
+// follow prints what conn streams, after what the server stored while
+// tail was away (or fell behind), until the connection ends.
+func (t *tailer) follow(ctx context.Context, conn *websocket.Conn) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	if t.last != "" {
+		// Connected first, so nothing falls between the two: what the
+		// stream also brings is skipped by id.
+		t.catchUp(ctx)
+	}
 	for {
 		_, msg, err := conn.ReadMessage()
 		if err != nil {
@@ -91,18 +108,73 @@ func tailConn(ctx context.Context, conn *websocket.Conn, cfg TailConfig) error {
 		}
 		switch m.Type {
 		case "exchange":
-			if cfg.JSON {
-				fmt.Fprintf(cfg.Out, "%s\n", m.Exchange)
-				continue
-			}
-			var s inspect.Summary
-			if err := json.Unmarshal(m.Exchange, &s); err == nil {
-				fmt.Fprintln(cfg.Out, FormatLine(s))
-			}
+			t.print(m.Exchange)
 		case "resync":
-			fmt.Fprintln(cfg.Status, "tail: fell behind the server; some exchanges were skipped")
+			if t.last == "" || !t.catchUp(ctx) {
+				fmt.Fprintln(t.cfg.Status, "tail: fell behind the server; some exchanges were skipped")
+			}
 		}
 	}
+}
+
+// print prints one exchange summary, unless it was printed already.
+func (t *tailer) print(raw json.RawMessage) {
+	var s inspect.Summary
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return
+	}
+	if s.ID != "" && s.ID <= t.last {
+		return // ids grow with time: this one was printed
+	}
+	if t.cfg.JSON {
+		fmt.Fprintf(t.cfg.Out, "%s\n", raw)
+	} else {
+		fmt.Fprintln(t.cfg.Out, FormatLine(s))
+	}
+	t.last = max(t.last, s.ID)
+}
+
+// catchUp prints the exchanges stored after the last one printed, oldest
+// first, and reports whether it read them all.
+func (t *tailer) catchUp(ctx context.Context) bool {
+	cursor := ""
+	for range 100 { // at most 100,000: beyond that, say some were skipped
+		q := url.Values{"after": {t.last}, "order": {"asc"}, "limit": {"1000"}}
+		if t.cfg.Bin != "" {
+			q.Set("bin", t.cfg.Bin)
+		}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.base+"/api/exchanges?"+q.Encode(), nil)
+		if err != nil {
+			return false
+		}
+		if t.cfg.Token != "" {
+			req.Header.Set("Authorization", "Bearer "+t.cfg.Token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		var page struct {
+			Exchanges []json.RawMessage `json:"exchanges"`
+			Next      string            `json:"next"`
+		}
+		err = json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&page)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return false
+		}
+		for _, raw := range page.Exchanges {
+			t.print(raw)
+		}
+		if page.Next == "" || len(page.Exchanges) == 0 {
+			return true
+		}
+		cursor = page.Next
+	}
+	return false
 }
 
 // FormatLine renders a summary as `time method path status size duration`.
