@@ -275,6 +275,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if o.maxConns < 1 {
 		return fmt.Errorf("--max-conns %d: want at least 1", o.maxConns)
 	}
+	if o.retainCount < 0 {
+		return fmt.Errorf("--retain-count %d: want 0 (no limit) or more", o.retainCount)
+	}
+	if o.retainAge < 0 {
+		return fmt.Errorf("--retain-age %v: want 0 (no limit) or a positive duration", o.retainAge)
+	}
 	// Listen first: a port in use fails before anything else is touched.
 	capLn, err := net.Listen("tcp", o.capture)
 	if err != nil {

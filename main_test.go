@@ -911,6 +911,8 @@ func TestStartupErrors(t *testing.T) {
 		{"capture port in use", []string{"--memory", "--capture", busy.Addr().String()}, "capture listener"},
 		{"ui port in use", []string{"--memory", "--ui", busy.Addr().String()}, "UI listener"},
 		{"bad size", []string{"--memory", "--max-body", "ten"}, "size"},
+		{"negative retain count", []string{"--memory", "--retain-count", "-1"}, "--retain-count -1"},
+		{"negative retain age", []string{"--memory", "--retain-age", "-5s"}, "--retain-age -5s"},
 		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
