@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -67,7 +68,45 @@ func (a *API) routes() {
 }
 
 // ServeHTTP implements http.Handler.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h, pattern := a.mux.Handler(r); pattern == "" {
+		// No route: the mux would answer in plain text. Answer as every
+		// API error is, in JSON, with the mux's status (404, or 405 and
+		// its Allow header).
+		rec := &statusRecorder{h: http.Header{}}
+		h.ServeHTTP(rec, r)
+		code := cmp.Or(rec.code, http.StatusNotFound)
+		msg := fmt.Sprintf("no API endpoint %s", r.URL.Path)
+		if allow := rec.h.Get("Allow"); code == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", allow)
+			msg = fmt.Sprintf("%s %s is not allowed; %s takes %s", r.Method, r.URL.Path, r.URL.Path, allow)
+		} else if code != http.StatusNotFound {
+			h.ServeHTTP(w, r) // a redirect or the like: as the mux answers
+			return
+		}
+		WriteJSON(w, code, map[string]string{"error": msg})
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+// statusRecorder keeps the status and headers a handler answers with and
+// drops its body.
+type statusRecorder struct {
+	h    http.Header
+	code int
+}
+
+func (s *statusRecorder) Header() http.Header { return s.h }
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+}
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
 
 // WriteJSON writes v as JSON with status code.
 func WriteJSON(w http.ResponseWriter, code int, v any) {

@@ -192,6 +192,7 @@ func TestAPIBadParams(t *testing.T) {
 		{"long bin", "/api/exchanges?bin=" + strings.Repeat("x", 65), "64"},
 		{"bad status", "/api/exchanges?status=abc", "status"},
 		{"status class out of range", "/api/exchanges?status=7xx", "status"},
+		{"status out of range", "/api/exchanges?status=99", "status"},
 		{"bad source", "/api/exchanges?source=ftp", "source"},
 		{"limit zero", "/api/exchanges?limit=0", "limit"},
 		{"limit too big", "/api/exchanges?limit=1001", "limit"},
@@ -290,9 +291,13 @@ func TestAPIGetDeleteClear(t *testing.T) {
 		}
 	})
 	t.Run("unknown route", func(t *testing.T) {
-		if r := e.do(t, "PATCH", "/api/exchanges", "", ""); r.status != 405 {
-			t.Errorf("PATCH = %d, want 405", r.status)
+		// JSON like every other API error.
+		r := e.do(t, "PATCH", "/api/exchanges", "", "")
+		r.wantError(t, 405, "PATCH /api/exchanges is not allowed")
+		if allow := r.header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "DELETE") {
+			t.Errorf("Allow %q", allow)
 		}
+		e.do(t, "GET", "/api/nope", "", "").wantError(t, 404, "no API endpoint /api/nope")
 	})
 }
 

@@ -73,7 +73,7 @@ func (q Query) StatusRange() (lo, hi int, ok bool) {
 		return c, c + 99, true
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || n > 999 {
+	if err != nil || n != 0 && (n < 100 || n > 999) { // 0: no response
 		return 0, 0, false
 	}
 	return n, n, true
