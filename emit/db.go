@@ -127,6 +127,13 @@ var dbMigrations = []string{
 	CREATE TRIGGER invocations_count_delete AFTER DELETE ON invocations BEGIN
 		UPDATE invocation_counts SET n = n - 1 WHERE status = OLD.status AND queued = OLD.queued;
 	END;`,
+	// rate_state keeps each rate-limited webhook's token bucket as of its
+	// latest recorded attempt, so that a restart does not refill it.
+	`CREATE TABLE rate_state (
+		webhook_id TEXT PRIMARY KEY,
+		tokens REAL NOT NULL,
+		at_ns INTEGER NOT NULL
+	) WITHOUT ROWID;`,
 }
 
 // openDB opens (creating when needed) dir/emit.db, or a private in-memory
@@ -508,6 +515,9 @@ func (d *db) deleteWebhook(ctx context.Context, id string, now time.Time) (int64
 		if _, err := tx.Exec(`DELETE FROM webhooks WHERE id = ?`, id); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(`DELETE FROM rate_state WHERE webhook_id = ?`, id); err != nil {
+			return err
+		}
 		res, err := tx.Exec(`UPDATE invocations SET queued = 0, status = ?, error = 'the webhook was deleted', updated_ns = ?
 			WHERE webhook_id = ? AND queued = 1`, InvocationFailed, now.UnixNano(), id)
 		if err != nil {
@@ -517,6 +527,40 @@ func (d *db) deleteWebhook(ctx context.Context, id string, now time.Time) (int64
 		return err
 	})
 	return failed, err
+}
+
+// --- rate limits ---
+
+// rateState is a webhook's token bucket at a time: what a restart starts
+// from.
+type rateState struct {
+	tokens float64
+	at     time.Time
+}
+
+// saveRate returns the write of w's bucket state; an older state never
+// replaces a newer one (attempts finish out of order).
+func saveRate(webhook string, st rateState) func(tx *sql.Tx) error {
+	return func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO rate_state(webhook_id, tokens, at_ns) VALUES (?, ?, ?)
+			ON CONFLICT(webhook_id) DO UPDATE SET tokens = excluded.tokens, at_ns = excluded.at_ns
+			WHERE excluded.at_ns >= rate_state.at_ns`, webhook, st.tokens, st.at.UnixNano())
+		return err
+	}
+}
+
+// loadRate returns the last saved bucket state of webhook, if any.
+func (d *db) loadRate(ctx context.Context, webhook string) (rateState, bool, error) {
+	var tokens float64
+	var at int64
+	err := d.rdb.QueryRowContext(ctx, `SELECT tokens, at_ns FROM rate_state WHERE webhook_id = ?`, webhook).Scan(&tokens, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rateState{}, false, nil
+	}
+	if err != nil {
+		return rateState{}, false, err
+	}
+	return rateState{tokens: tokens, at: time.Unix(0, at)}, true, nil
 }
 
 // --- invocations ---

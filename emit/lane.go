@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -209,8 +210,10 @@ func (l *lane) sleep(ctx context.Context, until time.Time) {
 	}
 }
 
-// follow adapts the limiter and breaker to a new definition.
-func (l *lane) follow(w *Webhook) {
+// follow adapts the limiter and breaker to a new definition. A lane's
+// first limiter starts from the bucket its attempts left in the database,
+// so that a restart lets no burst through; later ones start full.
+func (l *lane) follow(ctx context.Context, w *Webhook) {
 	if l.def == w {
 		return
 	}
@@ -221,12 +224,45 @@ func (l *lane) follow(w *Webhook) {
 	} else if old == nil || old.RateLimit == nil || *old.RateLimit != *r || l.limiter == nil {
 		per := time.Duration(r.Window) / time.Duration(r.Limit)
 		l.limiter = rate.NewLimiter(rate.Every(per), r.Limit) // starts full
+		if old == nil {
+			l.restoreRate(ctx)
+		}
 	}
 	var b Breaker
 	if w.Breaker != nil {
 		b = *w.Breaker
 	}
 	l.brk.setConfig(b)
+}
+
+// restoreRate takes from the new limiter what the saved bucket lacked.
+func (l *lane) restoreRate(ctx context.Context) {
+	st, ok, err := l.e.db.loadRate(ctx, l.id)
+	if err != nil {
+		if ctx.Err() == nil {
+			l.e.log.Error("read the rate limit's state", "webhook", l.id, "err", err)
+		}
+		return
+	}
+	if !ok {
+		return
+	}
+	// Empty the new bucket down to the saved level (a whole token's
+	// rounding at most, in the webhook's favour) as of the saved time; it
+	// refills from there.
+	burst := l.limiter.Burst()
+	if spent := min(int(math.Ceil(float64(burst)-st.tokens)), burst); spent > 0 {
+		l.limiter.AllowN(st.at, spent)
+	}
+}
+
+// rateAfter returns the limiter's state once an attempt took its token at
+// now, for the attempt's records; nil without a limit.
+func (l *lane) rateAfter(now time.Time) *rateState {
+	if l.limiter == nil {
+		return nil
+	}
+	return &rateState{tokens: l.limiter.TokensAt(now), at: now}
 }
 
 // maxUnrecorded is how many attempts of one webhook may wait for their
@@ -359,7 +395,7 @@ func (l *lane) run(ctx context.Context) {
 		if w == nil {
 			return
 		}
-		l.follow(w)
+		l.follow(ctx, w)
 		if w.Status != StatusActive {
 			l.mu.Lock()
 			l.buf = nil
@@ -402,6 +438,7 @@ func (l *lane) run(ctx context.Context) {
 		if l.limiter != nil {
 			l.limiter.AllowN(now, 1)
 		}
+		rs := l.rateAfter(now)
 		l.marked = ""
 		if !l.take(inv) {
 			if probe {
@@ -418,7 +455,7 @@ func (l *lane) run(ctx context.Context) {
 				l.e.inflight.Add(-1)
 				l.e.attempts.Done()
 			}()
-			requeue = l.e.attemptQueued(w, inv, l, probe)
+			requeue = l.e.attemptQueued(w, inv, l, probe, rs)
 		}()
 	}
 }
@@ -445,7 +482,7 @@ type outcome struct {
 // the activity log once space returns. Only when the emitter closes first
 // is such an attempt lost from the log; the invocation then stays queued as
 // before the attempt and is attempted again at the next start.
-func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool) bool {
+func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool, rs *rateState) bool {
 	brk := l.brk
 	n := inv.Attempts + 1
 	out := e.do(e.attemptCtx, w, inv.request, inv.ID, n, nil)
@@ -491,6 +528,16 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool
 	}
 	var applied bool
 	rec := e.db.prepareFinish(inv, a, out.reqURL, out.sent, &applied)
+	if rs != nil {
+		// The bucket as this attempt left it, with the attempt's records.
+		finish, save := rec, saveRate(w.ID, *rs)
+		rec = func(tx *sql.Tx) error {
+			if err := finish(tx); err != nil || !applied { // !applied: the webhook is gone
+				return err
+			}
+			return save(tx)
+		}
+	}
 	ctx := context.WithoutCancel(e.attemptCtx)
 	err := e.db.write(ctx, rec)
 	if err != nil {

@@ -193,3 +193,53 @@ func TestAPIWebhooksPersist(t *testing.T) {
 		t.Errorf("secret changed across restart")
 	}
 }
+
+// TestRestartKeepsRateLimit: a restart does not refill the rate limit's
+// bucket. With 1/h, the second delivery waits for the hour after the
+// first, across the restart, instead of going out at once.
+func TestRestartKeepsRateLimit(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := newSink(t, status(200))
+	yaml := hookYAML("hook", s.URL, "rate_limit: 1/h")
+	clk := newFakeClock()
+	t0 := clk.Now()
+
+	e := openAt(t, dir, yaml, clk)
+	stop := run(t, e)
+	for range 2 {
+		if _, err := e.Emit(context.Background(), Event{Type: "test.limited"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "one delivered, one held", func() bool {
+		st, _ := e.Stats(context.Background())
+		return s.count() == 1 && st.ByStatus[InvocationSuccess] == 1 && st.Queued == 1 && st.InFlight == 0
+	})
+	stop()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	clk.Advance(10 * time.Minute)
+	e = openAt(t, dir, yaml, clk)
+	defer e.Close()
+	stop = run(t, e)
+	defer stop()
+	// The lane waits for the bucket: until about an hour after the first.
+	waitFor(t, "the lane to wait for the rate limit", func() bool {
+		clk.mu.Lock()
+		defer clk.mu.Unlock()
+		for w := range clk.waiters {
+			if w.at.After(t0.Add(59*time.Minute)) && !w.at.After(t0.Add(61*time.Minute)) {
+				return true
+			}
+		}
+		return false
+	})
+	if n := s.count(); n != 1 {
+		t.Fatalf("sink got %d deliveries 10 minutes after the first, with a limit of 1/h", n)
+	}
+	clk.Set(t0.Add(61 * time.Minute))
+	waitFor(t, "the second delivery an hour after the first", func() bool { return s.count() == 2 })
+}
