@@ -836,6 +836,43 @@ func TestTailCatchesUp(t *testing.T) {
 	}
 }
 
+// TestTailPrintsOutOfOrder: an exchange whose id is older than one printed
+// already (its request started first and finished last) is printed too.
+func TestTailPrintsOutOfOrder(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	out, errOut := new(syncBuffer), new(syncBuffer)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"tail", "--server", s.UI, "--json"}, func(string) string { return "" }, out, errOut)
+	}()
+	defer func() { cancel(); <-done }()
+	waitFor(t, func() bool { return strings.Contains(errOut.String(), "connected") }, "tail to connect")
+
+	pr, pw := io.Pipe()
+	slow := make(chan ack, 1)
+	go func() {
+		resp, err := http.Post(strings.TrimSuffix(s.Capture, "/")+"/slow", "text/plain", pr)
+		var a ack
+		if err == nil {
+			json.NewDecoder(resp.Body).Decode(&a)
+			resp.Body.Close()
+		}
+		slow <- a
+	}()
+	pw.Write([]byte("started")) // the request has begun: its id is taken
+	time.Sleep(20 * time.Millisecond)
+	fast := s.send(t, "POST", "/fast", "text/plain", []byte("f"))
+	waitFor(t, func() bool { return strings.Contains(out.String(), fast.ID) }, "the fast exchange")
+	pw.Close()
+	a := <-slow
+	if a.ID == "" || a.ID >= fast.ID {
+		t.Fatalf("slow exchange id %q, want one older than %s", a.ID, fast.ID)
+	}
+	waitFor(t, func() bool { return strings.Contains(out.String(), a.ID) }, "the slow exchange, older id, printed after")
+}
+
 func TestGracefulShutdownLosesNothingAnswered(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -918,7 +955,10 @@ func TestStartupErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"serve", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0"}, tc.args...)
 			var out, errOut syncBuffer
-			err := run(context.Background(), args, func(string) string { return "" }, &out, &errOut)
+			// Bounded: a server that starts instead of failing stops and fails the test.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err := run(ctx, args, func(string) string { return "" }, &out, &errOut)
 			if err == nil {
 				t.Fatal("run succeeded")
 			}

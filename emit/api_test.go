@@ -158,6 +158,13 @@ func TestAPI(t *testing.T) {
 	if code, raw := c.do("PATCH", "/api/webhooks/bot", string(read.Webhook), &created); code != 200 || created.Webhook.Name != "Bot 2" {
 		t.Errorf("patch with the webhook as read: %d %s\nsent %s", code, raw, read.Webhook)
 	}
+	// REDACTED keeps a stored secret; with none stored, it is no secret.
+	if code, raw := c.do("POST", "/api/webhooks", `{"id": "noauth", "endpoint": "https://example.com/n"}`, nil); code != 201 {
+		t.Fatalf("create noauth: %d %s", code, raw)
+	}
+	if code, _ := c.do("PATCH", "/api/webhooks/noauth", `{"authentication": {"type": "bearer_token", "token": "REDACTED"}}`, &verr); code != 400 || !strings.Contains(verr.Error, "stands for a stored secret") {
+		t.Errorf("PATCH a REDACTED token with none stored: %d %+v", code, verr)
+	}
 	// REDACTED is no secret for a new webhook.
 	for _, body := range []string{`{"id": "r1", "endpoint": "https://example.com", "authentication": {"type": "bearer_token", "token": "REDACTED"}}`,
 		`{"id": "r2", "endpoint": "https://example.com", "signing": {"scheme": "zendesk", "secret": "REDACTED"}}`} {

@@ -228,3 +228,22 @@ func TestInactiveWebhook(t *testing.T) {
 	}
 	te.waitCount("w", InvocationSuccess, 2)
 }
+
+// TestPostedExchangeEventHeaders: a request.captured event posted through
+// the API with headers in any case is looked up in any case too.
+func TestPostedExchangeEventHeaders(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	te := newEnv(t, `webhooks:
+  - {id: h, endpoint: "`+s.URL+`/h", signing: {scheme: none}}
+triggers:
+  - name: posted
+    when: {event: request.captured}
+    notify: {webhook: h, payload: '{"a": "{{request.headers.X-Foo}}", "b": "{{request.headers.x-foo}}"}'}
+`, nil)
+	q := te.emit("request.captured", `{"request": {"headers": {"X-Foo": "1"}}}`)
+	te.drive(q[0].ID)
+	if got := s.got(); len(got) != 1 || string(got[0].Body) != `{"a": "1", "b": "1"}` {
+		t.Errorf("delivered %+v", got)
+	}
+}

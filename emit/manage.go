@@ -216,6 +216,7 @@ func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMe
 		w.Signing.Secret = newSecret(w.Signing.Scheme)
 	}
 	errs, warns := w.validate()
+	errs = append(errs, placeholderSecrets(&w)...) // REDACTED with no stored secret to keep
 	errs = append(errs, e.checkConnectionsLocked(&w)...)
 	if len(errs) > 0 {
 		return nil, warns, &ValidationError{List: errs}

@@ -388,7 +388,13 @@ func liquidVars(ev *Event, data any, w *Webhook, now time.Time) map[string]any {
 		for _, part := range []string{"request", "response"} {
 			if m, ok := vars[part].(map[string]any); ok {
 				if h, ok := m["headers"].(map[string]any); ok {
-					m["headers"] = rules.Headers(h)
+					// Headers looks names up lower-cased (as exchanges'
+					// events write them; a posted event may not).
+					lower := make(rules.Headers, len(h))
+					for k, v := range h {
+						lower[strings.ToLower(k)] = v
+					}
+					m["headers"] = lower
 				}
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -216,7 +217,7 @@ func (e *Engine) Plan(req *rules.Request, vars map[string]any, fallback func() *
 		}
 		hdr = append(hdr, inspect.Header{Name: name, Value: headerValue(v)})
 	}
-	if ct := r.ContentType(); ct != "" && len(body) > 0 && hdr.Get("Content-Type") == "" {
+	if ct := r.ContentType(); ct != "" && len(body) > 0 && !slices.ContainsFunc(hdr, func(h inspect.Header) bool { return strings.EqualFold(h.Name, "Content-Type") }) {
 		hdr = append(hdr, inspect.Header{Name: "Content-Type", Value: ct})
 	}
 	sortHeaders(hdr)

@@ -426,3 +426,17 @@ mocks:
 		sentAsRecorded(t, h.last(t, "ct"+strings.TrimPrefix(path, "/")), a)
 	}
 }
+
+// TestEmptyContentTypeKept: a rule that sets Content-Type, even empty,
+// gets no second one.
+func TestEmptyContentTypeKept(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, parseConfig(t, "ct-empty.yaml", `
+mocks:
+  - {name: empty-ct, match: {path: /e}, respond: {headers: {content-type: ""}, body: '{"a": 1}'}}
+`), nil)
+	a := h.post(t, "/b/ctempty/e", `{}`)
+	if v := a.Header.Values("Content-Type"); len(v) > 1 {
+		t.Errorf("Content-Type %q: the rule's and a default", v)
+	}
+}

@@ -79,9 +79,13 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 type tailer struct {
 	cfg  TailConfig
 	base string
-	// last is the id of the newest exchange printed: after a reconnection
-	// or a resync, what came since is read from the API.
+	// last is the id of the exchange printed last: after a reconnection
+	// or a resync, what the server stored after it is read from the API.
 	last string
+	// caught holds the ids the latest catch-up printed, which the stream
+	// may bring again. (Ids are not in arrival order: an id is taken when
+	// a request starts, and a slow one arrives after faster ones.)
+	caught map[string]bool
 }
 
 // follow prints what conn streams, after what the server stored while
@@ -89,10 +93,10 @@ type tailer struct {
 func (t *tailer) follow(ctx context.Context, conn *websocket.Conn) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	if t.last != "" {
+	if t.last != "" && !t.catchUp(ctx) {
 		// Connected first, so nothing falls between the two: what the
 		// stream also brings is skipped by id.
-		t.catchUp(ctx)
+		fmt.Fprintln(t.cfg.Status, "tail: could not read all that the server stored while tail was away; some exchanges were skipped")
 	}
 	for {
 		_, msg, err := conn.ReadMessage()
@@ -108,7 +112,7 @@ func (t *tailer) follow(ctx context.Context, conn *websocket.Conn) error {
 		}
 		switch m.Type {
 		case "exchange":
-			t.print(m.Exchange)
+			t.print(m.Exchange, false)
 		case "resync":
 			if t.last == "" || !t.catchUp(ctx) {
 				fmt.Fprintln(t.cfg.Status, "tail: fell behind the server; some exchanges were skipped")
@@ -117,26 +121,32 @@ func (t *tailer) follow(ctx context.Context, conn *websocket.Conn) error {
 	}
 }
 
-// print prints one exchange summary, unless it was printed already.
-func (t *tailer) print(raw json.RawMessage) {
+// print prints one exchange summary, from the stream or (caught) from a
+// catch-up, unless the catch-up printed it already.
+func (t *tailer) print(raw json.RawMessage, caught bool) {
 	var s inspect.Summary
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return
 	}
-	if s.ID != "" && s.ID <= t.last {
-		return // ids grow with time: this one was printed
+	switch {
+	case caught:
+		t.caught[s.ID] = true
+	case t.caught[s.ID]:
+		delete(t.caught, s.ID)
+		return
 	}
 	if t.cfg.JSON {
 		fmt.Fprintf(t.cfg.Out, "%s\n", raw)
 	} else {
 		fmt.Fprintln(t.cfg.Out, FormatLine(s))
 	}
-	t.last = max(t.last, s.ID)
+	t.last = s.ID
 }
 
 // catchUp prints the exchanges stored after the last one printed, oldest
 // first, and reports whether it read them all.
 func (t *tailer) catchUp(ctx context.Context) bool {
+	t.caught = map[string]bool{}
 	cursor := ""
 	for range 100 { // at most 100,000: beyond that, say some were skipped
 		q := url.Values{"after": {t.last}, "order": {"asc"}, "limit": {"1000"}}
@@ -167,7 +177,7 @@ func (t *tailer) catchUp(ctx context.Context) bool {
 			return false
 		}
 		for _, raw := range page.Exchanges {
-			t.print(raw)
+			t.print(raw, true)
 		}
 		if page.Next == "" || len(page.Exchanges) == 0 {
 			return true
