@@ -738,22 +738,30 @@ func TestStreamDeliversExchanges(t *testing.T) {
 	}
 }
 
-func TestTailPrintsExchanges(t *testing.T) {
-	t.Parallel()
-	s := startServer(t, "--memory")
-	out, errOut := new(syncBuffer), new(syncBuffer)
+// startTail runs "hooklab tail --server ui args..." until the test ends,
+// and waits until it is connected. tail must return nil when stopped.
+func startTail(t *testing.T, ui string, args ...string) (out, errOut *syncBuffer) {
+	t.Helper()
+	out, errOut = new(syncBuffer), new(syncBuffer)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"tail", "--server", s.UI, "--bin", "tailed"}, func(string) string { return "" }, out, errOut)
+		done <- run(ctx, append([]string{"tail", "--server", ui}, args...), func(string) string { return "" }, out, errOut)
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("tail returned %v", err)
 		}
-	}()
+	})
 	waitFor(t, func() bool { return strings.Contains(errOut.String(), "connected") }, "tail to connect: "+errOut.String())
+	return out, errOut
+}
+
+func TestTailPrintsExchanges(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	out, _ := startTail(t, s.UI, "--bin", "tailed")
 	s.send(t, "POST", "/b/tailed/hook?x=1", "application/json", []byte(`{"a":1}`))
 	waitFor(t, func() bool { return strings.Contains(out.String(), "POST") }, "tail line")
 	line := out.String()
@@ -768,14 +776,7 @@ func TestTailReconnects(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "--memory")
 	u, _ := url.Parse(s.UI)
-	out, errOut := new(syncBuffer), new(syncBuffer)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"tail", "--server", s.UI, "--json"}, func(string) string { return "" }, out, errOut)
-	}()
-	defer func() { cancel(); <-done }()
-	waitFor(t, func() bool { return strings.Contains(errOut.String(), "connected") }, "tail to connect")
+	out, errOut := startTail(t, s.UI, "--json")
 	s.Stop(t)
 	waitFor(t, func() bool { return strings.Contains(errOut.String(), "reconnecting") }, "tail to notice the restart")
 	s2 := startServer(t, "--memory", "--ui", u.Host)
@@ -795,14 +796,7 @@ func TestTailCatchesUp(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, "--data", dir)
 	u, _ := url.Parse(s.UI)
-	out, errOut := new(syncBuffer), new(syncBuffer)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"tail", "--server", s.UI, "--json", "--bin", "gap"}, func(string) string { return "" }, out, errOut)
-	}()
-	defer func() { cancel(); <-done }()
-	waitFor(t, func() bool { return strings.Contains(errOut.String(), "connected") }, "tail to connect")
+	out, errOut := startTail(t, s.UI, "--json", "--bin", "gap")
 	first := s.send(t, "POST", "/b/gap/first", "text/plain", []byte("1"))
 	waitFor(t, func() bool { return strings.Contains(out.String(), first.ID) }, "the first exchange")
 	s.Stop(t)
@@ -841,14 +835,7 @@ func TestTailCatchesUp(t *testing.T) {
 func TestTailPrintsOutOfOrder(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "--memory")
-	out, errOut := new(syncBuffer), new(syncBuffer)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"tail", "--server", s.UI, "--json"}, func(string) string { return "" }, out, errOut)
-	}()
-	defer func() { cancel(); <-done }()
-	waitFor(t, func() bool { return strings.Contains(errOut.String(), "connected") }, "tail to connect")
+	out, _ := startTail(t, s.UI, "--json")
 
 	pr, pw := io.Pipe()
 	slow := make(chan ack, 1)
