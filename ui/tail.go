@@ -93,9 +93,9 @@ type tailer struct {
 func (t *tailer) follow(ctx context.Context, conn *websocket.Conn) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	// Connected first, then caught up, so nothing falls between the two:
+	// what the stream brings again is skipped by id.
 	if t.last != "" && !t.catchUp(ctx) {
-		// Connected first, so nothing falls between the two: what the
-		// stream also brings is skipped by id.
 		fmt.Fprintln(t.cfg.Status, "tail: could not read all that the server stored while tail was away; some exchanges were skipped")
 	}
 	for {
