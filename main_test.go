@@ -322,15 +322,19 @@ func TestCaptureBodyKinds(t *testing.T) {
 func TestCaptureBinNames(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "--memory")
-	for _, path := range []string{"/b/bad!name/x", "/b/", "/b/" + strings.Repeat("a", 65) + "/", "/b/sp%20ace/"} {
+	for path, want := range map[string]string{
+		"/b/bad!name/x": "bin name", "/b/": "bin name", "/b/" + strings.Repeat("a", 65) + "/": "bin name", "/b/sp%20ace/": "bin name",
+		"/b/a%2Fb/x":     `bin name \"a/b\" has '/'`, // an encoded slash is in the name, not after it
+		"/b/caf%C3%A9/x": `has 'é' at position 4`,    // characters, not bytes
+	} {
 		resp, err := http.Post(strings.TrimSuffix(s.Capture, "/")+path, "text/plain", strings.NewReader("x"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 400 || !strings.Contains(string(b), "bin name") {
-			t.Errorf("%s: %d %s, want 400 naming the bin rule", path, resp.StatusCode, b)
+		if resp.StatusCode != 400 || !strings.Contains(string(b), want) {
+			t.Errorf("%s: %d %s, want 400 with %s", path, resp.StatusCode, b, want)
 		}
 	}
 	// A bin made through the API is listed with its URL before traffic.

@@ -16,10 +16,9 @@ func ValidBin(name string) error {
 	if len(name) > 64 {
 		return fmt.Errorf("%w: bin name is %d characters long; the limit is 64", ErrInvalid, len(name))
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
+	for i, c := range []rune(name) {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return fmt.Errorf("%w: bin name %q has %q at position %d (allowed: A-Z a-z 0-9 _ -)", ErrInvalid, name, rune(c), i+1)
+			return fmt.Errorf("%w: bin name %q has %q at position %d (allowed: A-Z a-z 0-9 _ -)", ErrInvalid, name, c, i+1)
 		}
 	}
 	return nil

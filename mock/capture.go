@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -136,9 +137,24 @@ func SplitBin(path string) (bin, rest string, err error) {
 	return name, "/" + rest, nil
 }
 
+// splitBinEscaped is SplitBin on a request's escaped path, so that an
+// encoded slash stays inside the bin name (and is refused there) instead
+// of ending it: /b/a%2Fb/x is not bin "a".
+func splitBinEscaped(u *url.URL) (bin, rest string, err error) {
+	esc := u.EscapedPath()
+	if !strings.HasPrefix(esc, "/b/") {
+		return SplitBin(u.Path)
+	}
+	name, _, _ := strings.Cut(esc[len("/b/"):], "/")
+	if dec, derr := url.PathUnescape(name); derr == nil && strings.Contains(dec, "/") {
+		return "", "", inspect.ValidBin(dec)
+	}
+	return SplitBin(u.Path)
+}
+
 func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := c.cfg.Now()
-	bin, rest, err := SplitBin(r.URL.Path)
+	bin, rest, err := splitBinEscaped(r.URL)
 	if err != nil {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		inspect.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
