@@ -68,6 +68,13 @@ triggers:
 	if !strings.Contains(out.String(), "support-bot") {
 		t.Errorf("send's answer does not list the queued invocation:\n%s", out.String())
 	}
+	// A missing file or bad JSON: the error names --data once.
+	for _, bad := range []string{"@" + filepath.Join(t.TempDir(), "missing.json"), "[1]"} {
+		err := run(context.Background(), []string{"send", "ticket.created", "--server", s.UI, "--data", bad}, func(string) string { return "" }, &out, &errOut)
+		if err == nil || strings.Count(err.Error(), "--data") != 1 {
+			t.Errorf("send --data %s: %v, want one mention of --data", bad, err)
+		}
+	}
 	// Not urgent: the trigger's condition keeps it from firing.
 	if err := run(context.Background(), []string{"send", "ticket.created", "--server", s.UI, "--data", `{"ticket":{"id":7,"priority":"low"}}`}, func(string) string { return "" }, &out, &errOut); err != nil {
 		t.Fatal(err)

@@ -831,7 +831,7 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	body, err := emit.ReadData(*data, os.Stdin)
 	if err != nil {
-		return fmt.Errorf("--data: %w", err)
+		return err // it names --data
 	}
 	s := *server
 	if !strings.Contains(s, "://") {
