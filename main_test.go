@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1035,6 +1036,7 @@ func TestStreamSlowClientResyncs(t *testing.T) {
 	defer fast.Close()
 	const n = 4000
 	fastGot := make(chan int, 1)
+	var read, sent atomic.Int64
 	go func() {
 		count := 0
 		for count < n {
@@ -1045,6 +1047,7 @@ func TestStreamSlowClientResyncs(t *testing.T) {
 			}
 			if strings.Contains(string(b), `"type":"exchange"`) {
 				count++
+				read.Store(int64(count))
 			}
 		}
 		fastGot <- count
@@ -1056,6 +1059,14 @@ func TestStreamSlowClientResyncs(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += 8 {
+				// Never far ahead of the reading client: a test goroutine
+				// starved for seconds (the -race suite on a busy box) must
+				// not look like a client that stopped reading. The other
+				// one never reads, so it falls behind all the same.
+				for sent.Load()-read.Load() > 200 { // ~70 KB of messages: within the sockets' buffers
+					time.Sleep(time.Millisecond)
+				}
+				sent.Add(1)
 				resp, err := client.Post(s.Capture+"flood", "text/plain", strings.NewReader("x"))
 				if err != nil {
 					t.Error(err)
