@@ -1,7 +1,6 @@
 package inspect
 
 import (
-	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -73,18 +72,16 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// No route: the mux would answer in plain text. Answer as every
 		// API error is, in JSON, with the mux's status (404, or 405 and
 		// its Allow header).
+		// (Redirects have a pattern: they take the mux's own way.)
 		rec := &statusRecorder{h: http.Header{}}
 		h.ServeHTTP(rec, r)
-		code := cmp.Or(rec.code, http.StatusNotFound)
-		msg := fmt.Sprintf("no API endpoint %s", r.URL.Path)
-		if allow := rec.h.Get("Allow"); code == http.StatusMethodNotAllowed {
+		if rec.code == http.StatusMethodNotAllowed {
+			allow := rec.h.Get("Allow")
 			w.Header().Set("Allow", allow)
-			msg = fmt.Sprintf("%s %s is not allowed; %s takes %s", r.Method, r.URL.Path, r.URL.Path, allow)
-		} else if code != http.StatusNotFound {
-			h.ServeHTTP(w, r) // a redirect or the like: as the mux answers
+			WriteJSON(w, rec.code, map[string]string{"error": fmt.Sprintf("%s %s is not allowed; %s takes %s", r.Method, r.URL.Path, r.URL.Path, allow)})
 			return
 		}
-		WriteJSON(w, code, map[string]string{"error": msg})
+		WriteJSON(w, http.StatusNotFound, map[string]string{"error": "no API endpoint " + r.URL.Path})
 		return
 	}
 	a.mux.ServeHTTP(w, r)

@@ -124,7 +124,7 @@ func FormatFor(contentType, body string) Format {
 // NewTemplate parses src as a Liquid template whose placeholders are escaped
 // for format. It fails on Liquid syntax errors and on {% include %}.
 func NewTemplate(src string, format Format) (t *Template, err error) {
-	rewritten, fast, err := rewrite(src, format)
+	rw, err := rewrite(src, format)
 	if err != nil {
 		return nil, err
 	}
@@ -140,45 +140,33 @@ func NewTemplate(src string, format Format) (t *Template, err error) {
 		}
 	}()
 	eng := newEngine()
-	tpl, serr := eng.ParseString(rewritten)
+	tpl, serr := eng.ParseString(rw.src)
 	if serr != nil {
 		return nil, fmt.Errorf("liquid: %s", unwrapInternal(serr.Error()))
 	}
-	if err := checkFilters(eng, src); err != nil {
+	if err := checkFilters(eng, rw.filters); err != nil {
 		return nil, err
 	}
-	return &Template{src: src, format: format, tpl: tpl, fast: fast}, nil
+	return &Template{src: src, format: format, tpl: tpl, fast: rw.fast}, nil
 }
+
+// filterUse is a filter a template names, and the tag that names it.
+type filterUse struct{ name, tag string }
 
 // checkFilters refuses a filter eng does not know, which Liquid would only
 // report when a render reaches it: a typo in a config would otherwise
 // pass `hooklab check` and fail every request.
-func checkFilters(eng *liquid.Engine, src string) error {
+func checkFilters(eng *liquid.Engine, uses []filterUse) error {
 	known := map[string]bool{}
-	skip := "" // the end tag of a raw or comment block being skipped
-	for _, tok := range parser.Scan(src, parser.SourceLoc{}, nil) {
-		switch {
-		case tok.Type == parser.TextTokenType:
-			continue
-		case skip != "":
-			if tok.Type == parser.TagTokenType && tok.Name == skip {
-				skip = ""
-			}
-			continue
-		case tok.Type == parser.TagTokenType && (tok.Name == "raw" || tok.Name == "comment"):
-			skip = "end" + tok.Name
-			continue
+	for _, u := range uses {
+		ok, seen := known[u.name]
+		if !seen {
+			_, err := eng.ParseAndRenderString("{{ nil | "+u.name+" }}", nil)
+			ok = err == nil || !strings.Contains(err.Error(), "undefined filter")
+			known[u.name] = ok
 		}
-		for _, name := range filterNames(tok.Args) {
-			ok, seen := known[name]
-			if !seen {
-				_, err := eng.ParseAndRenderString("{{ nil | "+name+" }}", nil)
-				ok = err == nil || !strings.Contains(err.Error(), "undefined filter")
-				known[name] = ok
-			}
-			if !ok {
-				return fmt.Errorf("liquid: unknown filter %q in %s", name, tok.Source)
-			}
+		if !ok {
+			return fmt.Errorf("liquid: unknown filter %q in %s", u.name, u.tag)
 		}
 	}
 	return nil
@@ -352,12 +340,28 @@ type xmlSafe string
 // formSafe is a value already URL-encoded (url_encode's result).
 type formSafe string
 
+// rewritten is what rewrite makes of a template's source.
+type rewritten struct {
+	src string // for the Liquid engine
+	// fast is the source as segments for renderFast, when it is only
+	// text and plain placeholders; nil otherwise.
+	fast []fastSeg
+	// filters are the filters the tags name (raw and comment blocks
+	// aside), for checkFilters.
+	filters []filterUse
+}
+
 // rewrite wraps every output tag of src with the internal filter that
 // escapes it for format and its position, inserts a guard at the start of
-// every loop body, and refuses {% include %}. When src is only text and
-// plain placeholders, it also returns it as segments for renderFast.
-func rewrite(src string, format Format) (string, []fastSeg, error) {
+// every loop body, and refuses {% include %}.
+func rewrite(src string, format Format) (rewritten, error) {
 	var fast []fastSeg
+	var filters []filterUse
+	uses := func(tok parser.Token) {
+		for _, name := range filterNames(tok.Args) {
+			filters = append(filters, filterUse{name, tok.Source})
+		}
+	}
 	simple, placeholders := true, 0
 	var b strings.Builder
 	b.Grow(len(src) + 64)
@@ -389,8 +393,10 @@ func rewrite(src string, format Format) (string, []fastSeg, error) {
 				b.WriteString(tok.Source)
 				feed(tok.Source)
 			case captures > 0:
+				uses(tok)
 				b.WriteString(wrapOutput(tok, outFilter(FormatText, false)))
 			default:
+				uses(tok)
 				filter := outFilter(format, lex.inString)
 				b.WriteString(wrapOutput(tok, filter))
 				lex.escaped = false
@@ -419,14 +425,18 @@ func rewrite(src string, format Format) (string, []fastSeg, error) {
 				inRaw = true
 			case tok.Name == "comment":
 				inComment = true
-			case tok.Name == "capture":
-				captures++
-			case tok.Name == "endcapture" && captures > 0:
-				captures--
 			case tok.Name == "include":
-				return "", nil, errors.New("templates cannot include files")
-			case tok.Name == "for", tok.Name == "tablerow":
-				b.WriteString("{{" + guardVar + " | " + tickFilter + "}}")
+				return rewritten{}, errors.New("templates cannot include files")
+			default:
+				uses(tok)
+				switch {
+				case tok.Name == "capture":
+					captures++
+				case tok.Name == "endcapture" && captures > 0:
+					captures--
+				case tok.Name == "for", tok.Name == "tablerow":
+					b.WriteString("{{" + guardVar + " | " + tickFilter + "}}")
+				}
 			}
 		}
 	}
@@ -437,7 +447,7 @@ func rewrite(src string, format Format) (string, []fastSeg, error) {
 	case fast == nil:
 		fast = []fastSeg{} // empty source: renders empty
 	}
-	return b.String(), fast, nil
+	return rewritten{src: b.String(), fast: fast, filters: filters}, nil
 }
 
 // outFilter names the internal filter for an output tag.
