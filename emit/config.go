@@ -882,7 +882,7 @@ func (d *decoder) checkNotify(n *notify, w *Webhook, nodes map[string]*yaml.Node
 // the notify key at fault ("" for the notify itself); msg is "" when it
 // can.
 func notifyProblem(n *notify, w *Webhook) (key, msg string) {
-	bodyless := w.Method == http.MethodGet || w.Method == http.MethodDelete
+	bodyless := w.bodyless()
 	switch {
 	case bodyless && n.payload != "":
 		return "payload", fmt.Sprintf("webhook %s uses %s, which sends no body; use params", w.ID, w.Method)

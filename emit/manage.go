@@ -233,20 +233,26 @@ func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMe
 // config's triggers, automations and subscriptions that name it.
 func (e *Emitter) checkConnectionsLocked(w *Webhook) []FieldError {
 	var errs []FieldError
+	type notifier struct {
+		kind, name, where string
+		n                 *notify
+	}
+	var ns []notifier
 	for _, t := range e.cfg.triggers {
-		if t.notify.webhook == w.ID && len(w.Subscriptions) > 0 {
-			errs = append(errs, FieldError{Field: "subscriptions", Msg: fmt.Sprintf("the webhook is notified by trigger %s (%s); a webhook is connected either to subscriptions or to triggers and automations, never both", t.name, t.where)})
-		}
-		if _, msg := notifyProblem(&t.notify, w); t.notify.webhook == w.ID && msg != "" {
-			errs = append(errs, FieldError{Field: bodyField(w), Msg: fmt.Sprintf("trigger %s (%s) notifies this webhook: %s", t.name, t.where, msg)})
-		}
+		ns = append(ns, notifier{"trigger", t.name, t.where, &t.notify})
 	}
 	for _, a := range e.cfg.automations {
-		if a.notify.webhook == w.ID && len(w.Subscriptions) > 0 {
-			errs = append(errs, FieldError{Field: "subscriptions", Msg: fmt.Sprintf("the webhook is notified by automation %s (%s); a webhook is connected either to subscriptions or to triggers and automations, never both", a.name, a.where)})
+		ns = append(ns, notifier{"automation", a.name, a.where, &a.notify})
+	}
+	for _, x := range ns {
+		if x.n.webhook != w.ID {
+			continue
 		}
-		if _, msg := notifyProblem(&a.notify, w); a.notify.webhook == w.ID && msg != "" {
-			errs = append(errs, FieldError{Field: bodyField(w), Msg: fmt.Sprintf("automation %s (%s) notifies this webhook: %s", a.name, a.where, msg)})
+		if len(w.Subscriptions) > 0 {
+			errs = append(errs, FieldError{Field: "subscriptions", Msg: fmt.Sprintf("the webhook is notified by %s %s (%s); a webhook is connected either to subscriptions or to triggers and automations, never both", x.kind, x.name, x.where)})
+		}
+		if _, msg := notifyProblem(x.n, w); msg != "" {
+			errs = append(errs, FieldError{Field: bodyField(w), Msg: fmt.Sprintf("%s %s (%s) notifies this webhook: %s", x.kind, x.name, x.where, msg)})
 		}
 	}
 	for _, s := range e.cfg.subs {
@@ -260,7 +266,7 @@ func (e *Emitter) checkConnectionsLocked(w *Webhook) []FieldError {
 // bodyField names the field that decides how w sends what a notify gives:
 // its method when that sends no body, else its format.
 func bodyField(w *Webhook) string {
-	if w.Method == http.MethodGet || w.Method == http.MethodDelete {
+	if w.bodyless() {
 		return "method"
 	}
 	return "format"
@@ -557,7 +563,7 @@ func (e *Emitter) Test(ctx context.Context, id string, tr TestRequest) (*TestRes
 func (e *Emitter) testRequest(w *Webhook, tr TestRequest) (storedRequest, error) {
 	req := storedRequest{Method: w.Method, URL: w.Endpoint, Endpoint: w.Endpoint}
 	var p problems
-	bodyless := w.Method == http.MethodGet || w.Method == http.MethodDelete
+	bodyless := w.bodyless()
 	var body []byte
 	if len(tr.Payload) > 0 && string(tr.Payload) != "null" {
 		if bodyless {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -416,7 +415,7 @@ var contentTypes = map[string]string{
 // decoded data (nil to decode it here).
 func (e *Emitter) render(w *Webhook, ev *Event, data any, nt *notify, now time.Time) (storedRequest, error) {
 	req := storedRequest{Method: w.Method, URL: w.Endpoint, Endpoint: w.Endpoint}
-	bodyless := w.Method == http.MethodGet || w.Method == http.MethodDelete
+	bodyless := w.bodyless()
 	var body []byte
 	var params url.Values
 	if nt == nil {

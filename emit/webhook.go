@@ -569,6 +569,12 @@ func (w *Webhook) validate() (errs, warns []FieldError) {
 	return p.errs, p.warns
 }
 
+// bodyless reports whether w's method sends no body (GET, DELETE): what a
+// notify gives goes in the URL's query instead.
+func (w *Webhook) bodyless() bool {
+	return w.Method == http.MethodGet || w.Method == http.MethodDelete
+}
+
 // redacted returns a copy of w whose secrets read REDACTED.
 func (w *Webhook) redacted() *Webhook {
 	c := *w
