@@ -216,8 +216,14 @@ func TestRulesReload(t *testing.T) {
 	within(t, reloadWithin, "the re-created file answers", func() bool { return s.hello(t) == "200 v6" })
 	events.wait(t, 5*time.Second, "for the re-created file", noError)
 
-	if !strings.Contains(s.Stderr.String(), file+":5:") {
-		t.Errorf("the log does not show the error with file:line:\n%s", s.Stderr.String())
+	logged := s.Stderr.String()
+	if !strings.Contains(logged, file+":5:") {
+		t.Errorf("the log does not show the error with file:line:\n%s", logged)
+	}
+	// One line per outcome: five good reloads (v2 to v6), three refused
+	// (two broken edits and the removed file), none said twice.
+	if n, m := strings.Count(logged, `msg="config reloaded"`), strings.Count(logged, "config reload failed"); n != 5 || m != 3 {
+		t.Errorf("the log has %d reloaded and %d failed lines, want 5 and 3:\n%s", n, m, logged)
 	}
 }
 

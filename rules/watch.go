@@ -22,7 +22,9 @@ const ReloadDebounce = 100 * time.Millisecond
 // file; one wrapping fs.ErrNotExist when the file was removed). The caller
 // keeps its last good config when err is not nil. apply is called from one
 // goroutine, never concurrently. It is not called for the content Watch
-// found at start, nor when a change leaves the content the same.
+// found at start, nor when a change leaves the content the same. apply
+// reports the outcome (Watch logs only about the watch itself): the caller
+// may refuse a config that parses, and should not log it as reloaded first.
 //
 // Watch watches the directory, so editors that save by writing a new file and
 // renaming it over the old one are seen, and so is a file that does not exist
@@ -74,11 +76,9 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 					return
 				}
 				last, lastMissing = nil, true
-				log.Warn("config file removed")
 				apply(nil, err)
 				return
 			case err != nil:
-				log.Error("config reload", "err", err)
 				apply(nil, err)
 				return
 			}
@@ -86,13 +86,7 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 				return
 			}
 			last, lastMissing = data, false
-			cfg, err := Parse(data, path, getenv)
-			if err != nil {
-				log.Error("config reload failed; keeping the last good config", "err", err)
-			} else {
-				log.Info("config reloaded", "mocks", len(cfg.Mocks), "verify", len(cfg.Verify))
-			}
-			apply(cfg, err)
+			apply(Parse(data, path, getenv))
 		}
 		reload()
 		watchLoop(ctx, w, dir, name, log, reload)
