@@ -68,6 +68,10 @@ triggers:
 	if !strings.Contains(out.String(), "support-bot") {
 		t.Errorf("send's answer does not list the queued invocation:\n%s", out.String())
 	}
+	// The custom header to a plain-HTTP endpoint is warned about, once.
+	if n := strings.Count(s.Stderr.String(), "sent in the clear"); n != 1 {
+		t.Errorf("the plain-HTTP custom header warning is logged %d times:\n%s", n, s.Stderr.String())
+	}
 	// A missing file or bad JSON: the error names --data once.
 	for _, bad := range []string{"@" + filepath.Join(t.TempDir(), "missing.json"), "[1]"} {
 		err := run(context.Background(), []string{"send", "ticket.created", "--server", s.UI, "--data", bad}, func(string) string { return "" }, &out, &errOut)

@@ -402,11 +402,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer emitter.Close()
 	emitterRef.Store(emitter)
 	if cfg != nil {
+		// SetConfig logs the warnings (custom headers to plain HTTP).
 		if err := emitter.SetConfig(cfg); err != nil {
 			return fmt.Errorf("config %s:\n%w", cfgPath, err)
-		}
-		for _, w := range emitter.Warnings() {
-			log.Warn("config", "warning", w)
 		}
 	}
 	emitDone := make(chan struct{})
