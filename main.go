@@ -130,9 +130,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "CA certificate: %s\n\n%s\n%s", ca.CertPath(), ca.CertPEM(), ca.TrustInstructions())
 		return nil
 	case "schema":
+		if err := parseFlags(newFlags("schema", stderr), args); err != nil {
+			return err
+		}
 		_, err := stdout.Write(rules.Schema())
 		return err
 	case "version":
+		if err := parseFlags(newFlags("version", stderr), args); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "hooklab", version())
 		return nil
 	case "help", "-h", "--help":

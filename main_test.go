@@ -974,6 +974,9 @@ func TestCommands(t *testing.T) {
 		{[]string{"version"}, "hooklab", false},
 		{[]string{"help"}, "hooklab tail", false},
 		{[]string{"frobnicate"}, "unknown command", true},
+		{[]string{"version", "extra"}, `unexpected argument "extra"`, true},
+		{[]string{"schema", "--pretty"}, "flag provided but not defined", true},
+		{[]string{"schema"}, `"$schema"`, false},
 	} {
 		var out, errOut syncBuffer
 		err := run(context.Background(), tc.args, func(string) string { return "" }, &out, &errOut)
