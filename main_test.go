@@ -698,9 +698,19 @@ func TestAPIRefusesForeignHostAndOrigin(t *testing.T) {
 	if c, resp, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {"https://evil.example"}}); err == nil {
 		c.Close()
 		t.Error("cross-origin websocket accepted")
-	} else if resp == nil || resp.StatusCode != 403 {
+	} else if resp == nil || resp.StatusCode != 403 || resp.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("cross-origin websocket: %v", err)
 	}
+	// A plain GET gets a JSON error, like every other API route.
+	resp, err := http.Get(s.UI + "api/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e struct{ Error string }
+	if derr := json.NewDecoder(resp.Body).Decode(&e); derr != nil || resp.StatusCode != 400 || !strings.Contains(e.Error, "websocket") {
+		t.Errorf("GET /api/stream without an upgrade: %d %q (%v)", resp.StatusCode, e.Error, derr)
+	}
+	resp.Body.Close()
 	c, _, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {"http://" + u.Host}})
 	if err != nil {
 		t.Fatalf("same-origin websocket: %v", err)

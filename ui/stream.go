@@ -51,6 +51,10 @@ func Stream(cfg StreamConfig) http.Handler {
 		ReadBufferSize:  1024,
 		WriteBufferSize: 16 << 10,
 		CheckOrigin:     sameOrigin,
+		// Refusals are JSON like the rest of the API.
+		Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+			inspect.WriteJSON(w, status, map[string]string{"error": reason.Error()})
+		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bin := r.URL.Query().Get("bin")
