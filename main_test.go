@@ -385,6 +385,29 @@ func TestCaptureTruncatesOversizedBody(t *testing.T) {
 	if len(l.Exchanges) != 1 || !l.Exchanges[0].Truncated {
 		t.Errorf("list does not mark truncation: %+v", l.Exchanges)
 	}
+	// /raw is a valid HTTP message of what was stored, and says so; /curl
+	// says so in a comment.
+	resp, err := http.Get(s.UI + "api/exchanges/" + a.ID + "/raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatalf("/raw does not parse: %v\n%s", err, raw)
+	}
+	got, err := io.ReadAll(req.Body)
+	if err != nil || !bytes.Equal(got, body[:1024]) || req.ContentLength != 1024 || strings.Count(string(raw), "Content-Length") != 1 {
+		t.Errorf("/raw body %d bytes (Content-Length %d, %v):\n%.300s", len(got), req.ContentLength, err, raw)
+	}
+	if h := resp.Header.Get("X-Hooklab-Truncated"); h != "1024 of 5000 bytes of the body were stored" {
+		t.Errorf("/raw X-Hooklab-Truncated %q", h)
+	}
+	_, c := s.api(t, "GET", "/api/exchanges/"+a.ID+"/curl", nil)
+	if !strings.HasPrefix(string(c), "# the body was truncated: 1024 of 5000 bytes") {
+		t.Errorf("/curl does not say the body was truncated:\n%.200s", c)
+	}
 }
 
 func TestCaptureCORS(t *testing.T) {

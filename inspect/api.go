@@ -437,6 +437,10 @@ func (a *API) raw(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "message/http")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+ex.ID+`.http"`)
+	if ex.Request.Truncated {
+		// The message carries what is stored; its sender sent more.
+		w.Header().Set("X-Hooklab-Truncated", fmt.Sprintf("%d of %d bytes of the body were stored", len(ex.Request.Body), ex.Request.Size))
+	}
 	_, _ = w.Write(RawRequest(a.shown(r, ex)))
 }
 
@@ -447,6 +451,9 @@ func (a *API) curl(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if ex.Request.Truncated {
+		fmt.Fprintf(w, "# the body was truncated: %d of %d bytes were stored, and this sends those\n", len(ex.Request.Body), ex.Request.Size)
+	}
 	_, _ = io.WriteString(w, Curl(a.shown(r, ex))+"\n")
 }
 
@@ -540,7 +547,9 @@ func lineCol(b []byte, off int64) (int, int) {
 	return line, col
 }
 
-// RawRequest renders the request of ex as HTTP/1.1 bytes.
+// RawRequest renders the request of ex as HTTP/1.1 bytes. The body is sent
+// whole, with a Content-Length: a chunked body loses its chunking, and a
+// truncated one announces the bytes stored, not the size its sender sent.
 func RawRequest(ex *Exchange) []byte {
 	var b strings.Builder
 	target := "/"
@@ -554,7 +563,7 @@ func RawRequest(ex *Exchange) []byte {
 		case "host":
 			hasHost = true
 		case "content-length":
-			hasLen = true
+			hasLen = !ex.Request.Truncated
 		case "transfer-encoding":
 			continue // the body is written whole
 		}
@@ -563,7 +572,7 @@ func RawRequest(ex *Exchange) []byte {
 		fmt.Fprintf(&b, "Host: %s\r\n", ex.Request.Host)
 	}
 	for _, h := range ex.Request.Headers {
-		if strings.EqualFold(h.Name, "transfer-encoding") {
+		if strings.EqualFold(h.Name, "transfer-encoding") || !hasLen && strings.EqualFold(h.Name, "content-length") {
 			continue
 		}
 		fmt.Fprintf(&b, "%s: %s\r\n", h.Name, h.Value)
