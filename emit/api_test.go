@@ -409,3 +409,54 @@ func TestAPIWebhookKeepsNotifiesValid(t *testing.T) {
 		t.Errorf("a change the trigger can follow: %d %s", code, raw)
 	}
 }
+
+// TestDeleteWebhookMidAttempt deletes a webhook while an attempt is in
+// flight: the invocation ends failed, and its attempt count matches the
+// attempt its log shows.
+func TestDeleteWebhookMidAttempt(t *testing.T) {
+	t.Parallel()
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	s := newSink(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		w.WriteHeader(http.StatusOK)
+	})
+	te := newEnv(t, "", nil)
+	srv := httptest.NewServer(te.e.Handler())
+	t.Cleanup(srv.Close)
+	c := apiClient{t, srv.URL}
+	if code, raw := c.do("POST", "/api/webhooks", `{"id": "gone", "endpoint": "`+s.URL+`/in", "subscriptions": ["ticket.*"]}`, nil); code != 201 {
+		t.Fatalf("create: %d %s", code, raw)
+	}
+	var evs struct {
+		Invocations []struct{ ID string } `json:"invocations"`
+	}
+	c.do("POST", "/api/events", `{"type": "ticket.created"}`, &evs)
+	if len(evs.Invocations) != 1 {
+		t.Fatalf("queued %+v", evs)
+	}
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the attempt never reached the sink")
+	}
+	if code, raw := c.do("DELETE", "/api/webhooks/gone", nil, nil); code != 204 {
+		t.Fatalf("delete: %d %s", code, raw)
+	}
+	close(release)
+	id := evs.Invocations[0].ID
+	var got struct{ Invocation Invocation }
+	inv := &got.Invocation
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.do("GET", "/api/invocations/"+id, nil, &got)
+		if len(inv.History) == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if inv.Status != InvocationFailed || inv.Error != "the webhook was deleted" || inv.Attempts != 1 || len(inv.History) != 1 || inv.NextAt != nil {
+		t.Errorf("invocation after its webhook was deleted mid-attempt: status %s error %q attempt_count %d, %d attempts logged, next %v",
+			inv.Status, inv.Error, inv.Attempts, len(inv.History), inv.NextAt)
+	}
+}

@@ -811,7 +811,15 @@ func (d *db) prepareFinish(inv *Invocation, a *Attempt, reqURL string, reqHeader
 			return err
 		}
 		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
 		*applied = n == 1
+		if !*applied {
+			// No longer queued (its webhook was deleted during the
+			// attempt): it stays failed, and counts the attempt it logs.
+			_, err = tx.Exec(`UPDATE invocations SET attempts = max(attempts, ?) WHERE id = ?`, attempts, id)
+		}
 		return err
 	}
 }
