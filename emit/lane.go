@@ -491,6 +491,10 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool
 		if probe {
 			brk.cancelProbe()
 		}
+		// Not in the activity log, which would then show an attempt the
+		// invocation does not count; the receiver may have it, though.
+		e.log.Warn("attempt cut short by shutdown; the invocation stays queued and is attempted again at the next start (the receiver may see it twice)",
+			"invocation", inv.ID, "webhook", w.ID, "attempt", n, "after", out.attempt.Duration.Round(time.Millisecond))
 		return false
 	}
 	a := &out.attempt

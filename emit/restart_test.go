@@ -1,19 +1,29 @@
 package emit
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// openAt opens an emitter on dir with the config and no Run.
-func openAt(t *testing.T, dir, yaml string, clk *fakeClock) *Emitter {
+// openAt opens an emitter on dir with the config and no Run; log, when
+// given, gets its log.
+func openAt(t *testing.T, dir, yaml string, clk *fakeClock, log ...io.Writer) *Emitter {
 	t.Helper()
-	e, err := Open(Options{Dir: dir, Clock: clk, Rand: func() float64 { return 0.5 }, DrainTimeout: 200 * time.Millisecond})
+	o := Options{Dir: dir, Clock: clk, Rand: func() float64 { return 0.5 }, DrainTimeout: 200 * time.Millisecond}
+	if len(log) > 0 {
+		o.Logger = slog.New(slog.NewTextHandler(log[0], nil))
+	}
+	e, err := Open(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +118,8 @@ subscriptions:
   - {webhook: hang, events: [h.*]}
 `
 	clk := newFakeClock()
-	e := openAt(t, dir, yaml, clk)
+	var log lockedBuffer
+	e := openAt(t, dir, yaml, clk, &log)
 	stop := run(t, e)
 	qr, _ := e.Emit(context.Background(), Event{Type: "r.x"})
 	qh, _ := e.Emit(context.Background(), Event{Type: "h.x"})
@@ -119,6 +130,9 @@ subscriptions:
 	stop()
 	if err := e.Close(); err != nil { // cancels the hanging attempt after DrainTimeout
 		t.Fatal(err)
+	}
+	if l := log.String(); !strings.Contains(l, "attempt cut short by shutdown") || !strings.Contains(l, "invocation="+qh[0].ID) {
+		t.Errorf("the attempt cut short is not in the log:\n%s", l)
 	}
 
 	e = openAt(t, dir, yaml, clk)
@@ -242,4 +256,22 @@ func TestRestartKeepsRateLimit(t *testing.T) {
 	}
 	clk.Set(t0.Add(61 * time.Minute))
 	waitFor(t, "the second delivery an hour after the first", func() bool { return s.count() == 2 })
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger and a test to share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
