@@ -63,9 +63,16 @@ func (e *Emitter) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	inspect.WriteError(w, r, e.log, err)
 }
 
-// decodeBody reads a JSON body into v, refusing unknown fields.
+// decodeBody reads a JSON body into v, refusing unknown fields. A value
+// that does not fit is a *ValidationError naming its field, like the
+// errors of validation.
 func decodeBody(r *http.Request, v any, limit int64) error {
-	return inspect.DecodeJSON(r, v, limit)
+	err := inspect.DecodeJSON(r, v, limit)
+	var ie *inspect.InputError
+	if errors.As(err, &ie) && ie.Field != "" {
+		return &ValidationError{List: []FieldError{{Field: ie.Field, Msg: ie.Msg}}}
+	}
+	return err
 }
 
 func warningList(ws []FieldError) []FieldError {

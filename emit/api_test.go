@@ -94,6 +94,22 @@ func TestAPI(t *testing.T) {
 	if code, _ := c.do("GET", "/api/webhooks/dry", nil, nil); code != 404 {
 		t.Errorf("validate stored the webhook: GET answered %d", code)
 	}
+	// A value of the wrong kind names its field too.
+	for body, field := range map[string]string{
+		`{"endpoint": "https://example.com", "timeout": "soon"}`:                    "timeout",
+		`{"endpoint": "https://example.com", "rate_limit": "lots"}`:                 "rate_limit",
+		`{"endpoint": "https://example.com", "rate_limit": {"limit": 1, "per": 2}}`: "rate_limit",
+		`{"endpoint": "https://example.com", "rate_limit": {"window": "x"}}`:        "rate_limit.window",
+		`{"endpoint": "https://example.com", "retry": {"max_attempts": "3"}}`:       "retry.max_attempts",
+	} {
+		code, raw := c.do("POST", "/api/webhooks", body, &verr)
+		if code != 400 || verr.Field != field {
+			t.Errorf("%s: %d %s, want a 400 naming %s", body, code, raw, field)
+		}
+	}
+	if code, raw := c.do("POST", "/api/invocations/retry", `{"from": "yesterday"}`, &verr); code != 400 || verr.Field != "from" {
+		t.Errorf("bulk retry from yesterday: %d %s", code, raw)
+	}
 	code, raw := c.do("POST", "/api/webhooks", `{"endpoint": "https://example.com", "bogus": 1}`, nil)
 	if code != 400 || !strings.Contains(raw, "bogus") {
 		t.Errorf("unknown field: %d %s", code, raw)

@@ -1,6 +1,7 @@
 package emit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -418,6 +419,36 @@ type RedeliverQuery struct {
 	// Statuses to redeliver; default every unsuccessful final status
 	// (failed, timeout, client_error, server_error).
 	Statuses []string `json:"statuses,omitempty"`
+}
+
+// UnmarshalJSON reads the query, refusing unknown fields, and says which of
+// from and to is not an RFC 3339 time.
+func (q *RedeliverQuery) UnmarshalJSON(b []byte) error {
+	type plain RedeliverQuery
+	var v struct {
+		plain
+		From json.RawMessage `json:"from"`
+		To   json.RawMessage `json:"to"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	*q = RedeliverQuery(v.plain)
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+		t    *time.Time
+	}{{"from", v.From, &q.From}, {"to", v.To, &q.To}} {
+		if len(f.raw) == 0 || string(f.raw) == "null" {
+			continue
+		}
+		if err := json.Unmarshal(f.raw, f.t); err != nil {
+			return inspect.ValueError(f.name, `want an RFC 3339 time such as "2026-01-02T15:04:05Z", got `+string(f.raw))
+		}
+	}
+	return nil
 }
 
 // RedeliverRange queues again every finished, unsuccessful invocation

@@ -1,6 +1,7 @@
 package emit
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -169,14 +170,14 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		var f float64
 		if err := json.Unmarshal(b, &f); err != nil {
-			return errors.New("want a duration such as \"30s\" or a number of seconds")
+			return inspect.ValueError("", `want a duration such as "30s" or a number of seconds, got `+string(b))
 		}
 		*d = Duration(f * float64(time.Second))
 		return nil
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("want a duration such as \"30s\", got %q", s)
+		return inspect.ValueError("", fmt.Sprintf("want a duration such as \"30s\", got %q", s))
 	}
 	*d = Duration(v)
 	return nil
@@ -196,13 +197,22 @@ func (r *RateLimit) UnmarshalJSON(b []byte) error {
 	if json.Unmarshal(b, &s) == nil {
 		v, err := parseRate(s)
 		if err != nil {
-			return err
+			return inspect.ValueError("", err.Error())
 		}
 		*r = v
 		return nil
 	}
 	type plain RateLimit
-	return json.Unmarshal(b, (*plain)(r))
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode((*plain)(r)); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return err // encoding/json prefixes the path of rate_limit
+		}
+		return inspect.ValueError("", `want a rate such as "60/min" or {"limit": 60, "window": "1m"}: `+strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
 }
 
 // parseRate reads "60/min".

@@ -509,7 +509,8 @@ func (a *API) createBin(w http.ResponseWriter, r *http.Request) {
 
 // DecodeJSON decodes a JSON request body of at most limit bytes into v. An
 // empty body leaves v as it is. Errors wrap ErrInvalid and say what was
-// wrong and where.
+// wrong and where: the line and column of malformed JSON, or an
+// *InputError naming the field of a value that does not fit.
 func DecodeJSON(r *http.Request, v any, limit int64) error {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	if err != nil {
@@ -527,17 +528,19 @@ func DecodeJSON(r *http.Request, v any, limit int64) error {
 	if err := dec.Decode(v); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			line, col := lineCol(body, se.Offset)
+			line, col := LineCol(body, se.Offset)
 			return fmt.Errorf("%w: malformed JSON at line %d, column %d: %v", ErrInvalid, line, col, err)
 		}
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
+		return inputError(err)
 	}
 	return nil
 }
 
-func lineCol(b []byte, off int64) (int, int) {
+// LineCol returns the line and column (from 1) of the byte a JSON error's
+// Offset points after: the character json.SyntaxError complains about.
+func LineCol(b []byte, off int64) (int, int) {
 	line, col := 1, 1
-	for i := int64(0); i < off && i < int64(len(b)); i++ {
+	for i := int64(0); i < off-1 && i < int64(len(b)); i++ {
 		if b[i] == '\n' {
 			line, col = line+1, 1
 		} else {

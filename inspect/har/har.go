@@ -232,12 +232,12 @@ func Parse(data []byte) (*File, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			line, col := lineCol(data, se.Offset)
+			line, col := inspect.LineCol(data, se.Offset)
 			return nil, fmt.Errorf("%w: HAR is not valid JSON at line %d, column %d: %v", inspect.ErrInvalid, line, col, err)
 		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			line, col := lineCol(data, te.Offset)
+			line, col := inspect.LineCol(data, te.Offset)
 			return nil, fmt.Errorf("%w: HAR field %s at line %d, column %d: want %s, found %s", inspect.ErrInvalid, te.Field, line, col, te.Type, te.Value)
 		}
 		return nil, fmt.Errorf("%w: HAR: %v", inspect.ErrInvalid, err)
@@ -276,15 +276,3 @@ func ParseTime(s string) (time.Time, error) {
 
 // FormatTime writes t as HAR wants it: RFC 3339 in UTC with milliseconds.
 func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
-
-func lineCol(b []byte, off int64) (int, int) {
-	line, col := 1, 1
-	for i := int64(0); i < off && i < int64(len(b)); i++ {
-		if b[i] == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-	}
-	return line, col
-}
