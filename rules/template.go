@@ -91,9 +91,14 @@ type Template struct {
 }
 
 // FormatFor chooses the escaping format of a body from its Content-Type and,
-// when the type is empty, from the body itself: a body starting with { or [
-// (but not with a Liquid tag) is JSON, one starting with < is XML.
+// when the type is empty or itself a template (known only per request),
+// from the body itself: past leading Liquid tags ({% assign %} and the
+// like), a body starting with { or [ is JSON, one starting with < is XML,
+// and one starting with a placeholder is text.
 func FormatFor(contentType, body string) Format {
+	if strings.Contains(contentType, "{{") || strings.Contains(contentType, "{%") {
+		contentType = ""
+	}
 	if contentType != "" {
 		mt, _, err := mime.ParseMediaType(contentType)
 		if err != nil {
@@ -110,8 +115,15 @@ func FormatFor(contentType, body string) Format {
 		return FormatText
 	}
 	b := strings.TrimSpace(body)
+	for strings.HasPrefix(b, "{%") {
+		end := strings.Index(b, "%}")
+		if end < 0 {
+			return FormatText
+		}
+		b = strings.TrimSpace(b[end+2:])
+	}
 	switch {
-	case strings.HasPrefix(b, "{{"), strings.HasPrefix(b, "{%"):
+	case strings.HasPrefix(b, "{{"):
 		return FormatText
 	case strings.HasPrefix(b, "{"), strings.HasPrefix(b, "["):
 		return FormatJSON
