@@ -755,8 +755,13 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	if file == "" && fs.NArg() > 0 {
-		file = fs.Arg(0)
+	rest := fs.Args()
+	if file == "" && len(rest) > 0 {
+		file, rest = rest[0], rest[1:]
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "hooklab check: unexpected argument %q (one config file at a time)\n", rest[0])
+		return errUsage
 	}
 	if file == "" {
 		file = defaultConfig
@@ -766,6 +771,18 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, err)
 		return errUsage
 	}
+	// What serve checks beyond the rules: webhooks and the rest, proxies.
+	warnings, err := emit.Check(cfg, getenv)
+	if err == nil {
+		_, err = proxy.ParseConfig(cfg, getenv)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return errUsage
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
 	if *print {
 		b, err := cfg.Normalized()
 		if err != nil {
@@ -773,14 +790,6 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		}
 		_, err = stdout.Write(b)
 		return err
-	}
-	warnings, err := emit.Check(cfg, getenv)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return errUsage
-	}
-	for _, w := range warnings {
-		fmt.Fprintln(stderr, "warning:", w)
 	}
 	fmt.Fprintf(stdout, "%s: ok (%s)\n", file, configSummary(cfg))
 	return nil

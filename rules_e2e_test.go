@@ -236,7 +236,17 @@ func TestRulesCheckCommand(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yaml")
 	good := filepath.Join(dir, "good.yaml")
 	hooks := filepath.Join(dir, "hooks.yaml")
+	brokenHook := filepath.Join(dir, "broken-hook.yaml")
+	apiHook := filepath.Join(dir, "api-hook.yaml")
+	brokenProxy := filepath.Join(dir, "broken-proxy.yaml")
 	files := map[string]string{
+		brokenHook: "webhooks:\n  - id: a\n    endpoint: http://127.0.0.1:3000/a\n    authentication: {type: magic}\n",
+		apiHook: `triggers:
+  - name: t
+    when: {event: ticket.created}
+    notify: {webhook: made-by-api, payload: "{}"}
+`,
+		brokenProxy: "proxies:\n  - name: p\n    listen: 127.0.0.1:0\n    upstream: nope\n",
 		hooks: `webhooks:
   - id: a
     endpoint: http://127.0.0.1:3000/a
@@ -298,6 +308,13 @@ verify:
 			[]string{"REDACTED", "name: zd"}, []string{"literal-secret-value", "env-secret-value"}},
 		{"print errors", []string{"check", "--print", bad}, true, []string{bad + ":4:15: "}, nil},
 		{"webhooks", []string{"check", hooks}, false, []string{hooks + ": ok (0 mocks, 0 verify rules, 1 webhooks, 1 triggers)"}, nil},
+		{"print validates webhooks", []string{"check", "--print", brokenHook}, true, []string{brokenHook + ":4:"}, []string{"endpoint:"}},
+		{"webhooks validated", []string{"check", brokenHook}, true, []string{brokenHook + ":4:"}, nil},
+		{"proxies validated", []string{"check", brokenProxy}, true, []string{brokenProxy + ":4:"}, nil},
+		{"webhook not in the file", []string{"check", apiHook}, false,
+			[]string{"warning: " + apiHook + `:4:23: trigger t: webhook "made-by-api" is not defined in this file`, apiHook + ": ok"}, nil},
+		{"two files", []string{"check", good, hooks}, true, []string{`unexpected argument "` + hooks + `"`}, []string{": ok"}},
+		{"stray flag after the file", []string{"check", good, "--bogus"}, true, []string{"-bogus"}, []string{": ok"}},
 		{"print webhooks", []string{"check", "--print", hooks}, false,
 			[]string{"password: REDACTED", "secret: REDACTED", "username: bot"}, []string{"hook-secret-value", "env-secret-value"}},
 	} {

@@ -689,6 +689,8 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 				return
 			}
 			// Not in the file and no API to ask: checked at load.
+			c.warnings = append(c.warnings, fmt.Sprintf("%s:%d:%d: %s: webhook %q is not defined in this file; hooklab serve accepts it only if it was made through the API",
+				file, n.Line, n.Column, name, id))
 		}
 		subscr := kind == "subscription"
 		if w != nil && subscr && (w.Method != http.MethodPost || w.Format != FormatJSON) {
