@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -348,6 +349,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			specs[i].Name = "proxy-" + port
 		}
 	}
+	proxyNames := make([]string, len(specs))
+	for i := range specs {
+		proxyNames[i] = specs[i].Name
+	}
+	warnUnknownProxies(log, cfg, proxyNames)
 	miss, err := proxy.ParseMiss(o.simulateMiss)
 	if err != nil {
 		return fmt.Errorf("--simulate-miss: %w", err)
@@ -663,6 +669,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return
 		}
 		log.Info("config reloaded", "file", cfgPath, "mocks", len(c.Mocks), "verify", len(c.Verify))
+		warnUnknownProxies(log, c, proxyNames)
 		hub.Publish(inspect.Event{Type: "rules", Data: map[string]any{"error": nil}})
 	})
 
@@ -793,6 +800,21 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "%s: ok (%s)\n", file, configSummary(cfg))
 	return nil
+}
+
+// warnUnknownProxies logs each mock that applies to a proxy of a name no
+// running proxy has: it can never match. (Proxies from flags are named
+// only at start, so this is a warning, not an error of the file.)
+func warnUnknownProxies(log *slog.Logger, cfg *rules.Config, running []string) {
+	if cfg == nil {
+		return
+	}
+	for _, m := range cfg.Mocks {
+		if m.Proxy != "" && m.Proxy != "*" && !slices.Contains(running, m.Proxy) {
+			log.Warn("mock applies to a proxy that is not running, so it never matches", "mock", m.Name,
+				"at", fmt.Sprintf("%s:%d", m.File, m.Line), "proxy", m.Proxy, "running", running)
+		}
+	}
 }
 
 // configSummary counts what a config holds: "1 mocks, 2 verify rules",

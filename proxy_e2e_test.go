@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -128,5 +129,26 @@ func TestForwardProxyMITMAndSimulate(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 404 || !strings.Contains(string(b), "secret/orders") {
 		t.Errorf("a miss: %d %s (want 404 naming the closest recorded request)", resp.StatusCode, b)
+	}
+}
+
+// TestMockForUnknownProxyWarns: a mock scoped to a proxy that is not
+// running can never match, and the log says so (once per mock); one scoped
+// to a running proxy, or to any ("*"), is not warned about.
+func TestMockForUnknownProxyWarns(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	content := `mocks:
+  - {name: lost, proxy: nosuch, respond: {status: 200}}
+  - {name: any, proxy: "*", respond: {status: 200}}
+`
+	if err := os.WriteFile(cfg, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg, "--proxy", "127.0.0.1:0=http://127.0.0.1:1")
+	s.Stop(t)
+	log := s.Stderr.String()
+	if strings.Count(log, "mock applies to a proxy that is not running") != 1 || !strings.Contains(log, "mock=lost") || !strings.Contains(log, "proxy=nosuch") {
+		t.Errorf("the log does not warn once about the mock lost:\n%s", log)
 	}
 }

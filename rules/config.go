@@ -402,6 +402,22 @@ func (d *decoder) settings(n *yaml.Node, s *Settings) {
 	}
 }
 
+// bin reads a bin name: 1-64 of A-Z a-z 0-9 _ - (the capture endpoint's
+// grammar, so that a rule names a bin that can exist).
+func (d *decoder) bin(n *yaml.Node) string {
+	s := d.str(n, "bin")
+	if len(s) > 64 {
+		d.errorf(n, "bin: a bin name is at most 64 characters, got %d", len(s))
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			d.errorf(n, "bin: %q cannot be a bin name (allowed: A-Z a-z 0-9 _ -)", s)
+			break
+		}
+	}
+	return s
+}
+
 func (d *decoder) status(n *yaml.Node, what string) int {
 	v, ok := d.intOK(n, what)
 	if !ok {
@@ -412,6 +428,11 @@ func (d *decoder) status(n *yaml.Node, what string) int {
 	}
 	if v < 100 || v > 599 {
 		d.errorf(n, "%s: want an HTTP status between 100 and 599, got %d", what, v)
+		return 200
+	}
+	if v < 200 {
+		// net/http sends a 1xx as an interim answer and then a 200.
+		d.errorf(n, "%s: %d is an interim (1xx) status and cannot be the answer; want 200 to 599", what, v)
 		return 200
 	}
 	return v
@@ -452,7 +473,7 @@ func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 		case "rate_limit":
 			m.RateLimit = d.rateLimit(p.val)
 		case "bin":
-			m.Bin = d.str(p.val, "bin")
+			m.Bin = d.bin(p.val)
 		case "proxy":
 			m.Proxy = d.str(p.val, "proxy")
 		}
@@ -499,7 +520,7 @@ func (d *decoder) rateLimit(n *yaml.Node) *RateLimit {
 
 func (d *decoder) response(n *yaml.Node) *Response {
 	r := &Response{Status: 200}
-	var bodyNode, fileNode, dripNode, headersNode *yaml.Node
+	var bodyNode, fileNode, dripNode, failFaultNode, headersNode *yaml.Node
 	var bodySrc string
 	for _, p := range d.pairs(n, "respond") {
 		switch p.key {
@@ -529,6 +550,7 @@ func (d *decoder) response(n *yaml.Node) *Response {
 				d.errorf(p.val, "fail_rate: want a share between 0 and 1, got %v", r.FailRate)
 			}
 		case "fail_fault":
+			failFaultNode = p.val
 			r.FailFault = d.fault(p.val, "fail_fault")
 		}
 	}
@@ -574,6 +596,9 @@ func (d *decoder) response(n *yaml.Node) *Response {
 	}
 	if dripNode != nil && r.Fault != FaultDrip && r.FailFault != FaultDrip {
 		d.errorf(dripNode, "drip_rate: only applies to fault: drip")
+	}
+	if failFaultNode != nil && r.FailRate == 0 {
+		d.errorf(failFaultNode, "fail_fault: only applies with fail_rate (the share of requests that fail)")
 	}
 	if (r.Fault == FaultDrip || r.FailFault == FaultDrip) && r.DripRate == 0 {
 		r.DripRate = DefaultDripRate

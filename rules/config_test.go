@@ -446,10 +446,25 @@ settings:
 				`x.yaml:8:13: file: "../secret.txt" must be a path inside the config's directory`,
 				`x.yaml:10:22: delay: want a range`,
 				`x.yaml:10:48: fail_fault: unknown fault "rest" (did you mean "reset"?)`,
+				`x.yaml:10:48: fail_fault: only applies with fail_rate`,
 				`x.yaml:12:15: mock "mock-3": respond and sequence cannot both be set`,
 				`x.yaml:13:5: mock "none": set respond or sequence`,
 				`x.yaml:14:21: body: liquid:`,
 				`x.yaml:15:21: body: templates cannot include files`,
+			},
+		},
+		{
+			name: "bins and interim statuses",
+			src: `mocks:
+  - {bin: "bad bin!", respond: {status: 103}}
+  - {match: {bin: ` + strings.Repeat("b", 65) + `}, respond: {status: 101}}
+  - {bin: ok_bin-2, respond: {status: 200, fail_rate: 0.5, fail_fault: reset}}
+`,
+			want: []string{
+				`x.yaml:2:11: bin: "bad bin!" cannot be a bin name (allowed: A-Z a-z 0-9 _ -)`,
+				`x.yaml:2:41: status: 103 is an interim (1xx) status and cannot be the answer; want 200 to 599`,
+				`x.yaml:3:19: bin: a bin name is at most 64 characters, got 65`,
+				`x.yaml:3:105: status: 101 is an interim (1xx) status`,
 			},
 		},
 		{

@@ -136,7 +136,7 @@ func (d *decoder) matcher(n *yaml.Node) *Matcher {
 			}
 			m.path = pp
 		case "bin":
-			m.Bin = d.str(p.val, "bin")
+			m.Bin = d.bin(p.val)
 		case "query":
 			m.Query = d.condMap(p.val, "query", false)
 		case "headers":
