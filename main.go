@@ -625,7 +625,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		var ups []string
 		for _, rt := range specs[i].Routes {
-			ups = append(ups, rt.Prefix+" -> "+rt.Upstream.String())
+			ups = append(ups, rt.Prefix+" -> "+inspect.RedactURL(rt.Upstream.String()))
 		}
 		fmt.Fprintf(stdout, "proxy: http://%s/ %s (bin %s)\n", rp.ln.Addr(), strings.Join(ups, ", "), rp.name)
 	}

@@ -97,6 +97,24 @@ func TestForwardAbsoluteForm(t *testing.T) {
 		t.Errorf("upstream %v", ex.Meta["upstream"])
 	}
 
+	// User info in the request line is never recorded, and a query
+	// url.ParseQuery refuses goes on as it came.
+	conn, err := net.Dial("tcp", pu.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := "http://alice:fwd-pw-77@" + host + "/raw?a=%zz&b=;c"
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", target, host)
+	raw, _ := io.ReadAll(conn)
+	conn.Close()
+	if !strings.Contains(string(raw), "GET /raw?a=%zz&b=;c host=") {
+		t.Errorf("the upstream did not get the raw query: %s", raw)
+	}
+	ex = rec.next(t)
+	if up, _ := ex.Meta["upstream"].(string); strings.Contains(up, "fwd-pw-77") || strings.Contains(ex.Request.URL, "fwd-pw-77") {
+		t.Errorf("the password is recorded: upstream %q, url %q", up, ex.Request.URL)
+	}
+
 	// Requests that are not proxy requests, or that loop back, are refused.
 	for _, tc := range []struct {
 		name string

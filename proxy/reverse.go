@@ -561,6 +561,10 @@ func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 	f := pr.In.Context().Value(ctxKey{}).(*flight)
 	rt := f.route
 	out := pr.Out
+	// ReverseProxy drops query parameters url.ParseQuery cannot read
+	// (a=%zz, a;b); a recording proxy passes the query on byte for byte,
+	// as a receiver that signs the URL needs.
+	out.URL.RawQuery = pr.In.URL.RawQuery
 	if f.whole != nil {
 		// In place of ReverseProxy's wrapper, which hides that the body
 		// is in memory from the Transport (see smallBody).
@@ -578,6 +582,12 @@ func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 		pr.SetURL(rt.Upstream)
 		pr.SetXForwarded()
 		out.Host = rt.Upstream.Host
+		// Credentials in the upstream URL are sent as curl would, unless
+		// the client sent its own.
+		if u := rt.Upstream.User; u != nil && out.Header.Get("Authorization") == "" {
+			pw, _ := u.Password()
+			out.SetBasicAuth(u.Username(), pw)
+		}
 	}
 	for k, v := range rt.SetRequestHeaders {
 		out.Header.Set(k, v)
@@ -585,7 +595,7 @@ func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 	for _, k := range rt.RemoveRequestHeaders {
 		out.Header.Del(k)
 	}
-	f.upstream = out.URL.String()
+	f.upstream = inspect.RedactURL(out.URL.String()) // recorded and shown in errors
 }
 
 func (p *Reverse) modifyResponse(resp *http.Response) error {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -452,5 +453,44 @@ func TestReverseIncompleteBody(t *testing.T) {
 				t.Fatalf("the upstream got %d requests, want none", n)
 			}
 		})
+	}
+}
+
+// TestReverseKeepsRawQueryAndUpstreamCredentials: the query reaches the
+// upstream byte for byte, even parts url.ParseQuery refuses; credentials
+// in the upstream URL are sent as Basic auth (unless the client sent its
+// own Authorization) and never recorded.
+func TestReverseKeepsRawQueryAndUpstreamCredentials(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s|%s", r.URL.RawQuery, r.Header.Get("Authorization"))
+	}))
+	defer up.Close()
+	u := mustURL(t, up.URL)
+	u.User = url.UserPassword("bob", "upstream-pw")
+	srv, rec := start(t, u.String(), nil)
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("bob:upstream-pw"))
+	for _, tc := range []struct{ query, auth, want string }{
+		{"a=%zz&b=;c&&d=1", "", "a=%zz&b=;c&&d=1|" + basic},
+		{";", "", ";|" + basic},
+		{"x=1", "Bearer mine", "x=1|Bearer mine"},
+	} {
+		req, _ := http.NewRequest("GET", srv.URL+"/q?"+tc.query, nil)
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(got) != tc.want {
+			t.Errorf("?%s: the upstream saw %q, want %q", tc.query, got, tc.want)
+		}
+		ex := rec.next(t)
+		if up, _ := ex.Meta["upstream"].(string); strings.Contains(up, "upstream-pw") || !strings.HasSuffix(up, "/q?"+tc.query) {
+			t.Errorf("?%s: recorded upstream %q", tc.query, up)
+		}
 	}
 }
