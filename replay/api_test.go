@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -536,6 +537,35 @@ func TestImportDuplicateIDsWithinOneImport(t *testing.T) {
 	for _, id := range ids {
 		if _, err := s.Get(context.Background(), id); err != nil {
 			t.Errorf("imported %s: %v", id, err)
+		}
+	}
+}
+
+// TestImportKeepsFileOrder: an import is listed (and so exported and
+// replayed) in the order of its file, even when every entry has the same
+// time.
+func TestImportKeepsFileOrder(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var exs []*inspect.Exchange
+	for i := range 300 {
+		exs = append(exs, &inspect.Exchange{Time: at, Request: inspect.Request{Method: "POST", URL: "http://h/seq", Body: []byte(strconv.Itoa(i))}})
+	}
+	if _, err := ImportExchanges(context.Background(), s, exs, ImportOptions{Bin: "seq"}); err != nil {
+		t.Fatal(err)
+	}
+	sums, _, err := s.List(context.Background(), inspect.Query{Bin: "seq", Limit: 1000})
+	if err != nil || len(sums) != 300 {
+		t.Fatalf("listed %d, %v", len(sums), err)
+	}
+	for i, sum := range sums { // newest first: the last entry of the file first
+		ex, err := s.Get(context.Background(), sum.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := strconv.Itoa(299 - i); string(ex.Request.Body) != want {
+			t.Fatalf("listed #%d is entry %s, want %s", i, ex.Request.Body, want)
 		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hooklab/hooklab/inspect"
@@ -243,38 +242,16 @@ func ImportExchanges(ctx context.Context, store inspect.Store, exs []*inspect.Ex
 			ex.Source = inspect.SourceProxy
 		}
 	}
-	out := make([]string, len(exs))
-	errs := make([]error, len(exs))
-	sem := make(chan struct{}, 32)
-	var wg sync.WaitGroup
+	// One at a time: the store lists in the order it was given, and an
+	// import keeps the file's order.
+	out := make([]string, 0, len(exs))
 	for i, ex := range exs {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := store.Add(ctx, ex); err != nil {
-				errs[i] = fmt.Errorf("store entry %d: %w", i, err)
-				return
-			}
-			out[i] = ex.ID
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return compactIDs(out), err
+		if err := store.Add(ctx, ex); err != nil {
+			return out, fmt.Errorf("store entry %d: %w", i+1, err)
+		}
+		out = append(out, ex.ID)
 	}
 	return out, nil
-}
-
-func compactIDs(ids []string) []string {
-	out := ids[:0]
-	for _, id := range ids {
-		if id != "" {
-			out = append(out, id)
-		}
-	}
-	return out
 }
 
 // ReadHAR reads the exchanges of a HAR file, for replaying it directly.
