@@ -313,7 +313,7 @@ func (a *API) importHAR(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	body := http.MaxBytesReader(w, r.Body, a.cfg.MaxHAR)
-	ids, err := Import(r.Context(), a.cfg.Store, body, ImportOptions{Bin: bin, Now: a.cfg.Clock.Now})
+	ids, skipped, err := Import(r.Context(), a.cfg.Store, body, ImportOptions{Bin: bin, Now: a.cfg.Clock.Now})
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -322,7 +322,7 @@ func (a *API) importHAR(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	inspect.WriteJSON(w, http.StatusCreated, map[string]any{"imported": len(ids), "ids": ids})
+	inspect.WriteJSON(w, http.StatusCreated, map[string]any{"imported": len(ids), "ids": ids, "skipped_not_http": skipped})
 }
 
 func (a *API) export(w http.ResponseWriter, r *http.Request) {

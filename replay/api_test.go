@@ -401,7 +401,7 @@ func TestHARRoundTripThroughStore(t *testing.T) {
 	if err != nil || n != 3 {
 		t.Fatalf("export: %d %v", n, err)
 	}
-	ids, err := Import(context.Background(), dst, &buf, ImportOptions{})
+	ids, _, err := Import(context.Background(), dst, &buf, ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +422,7 @@ func TestHARRoundTripThroughStore(t *testing.T) {
 	// Importing again into the same store: the ids are taken, so new ones.
 	buf.Reset()
 	Export(context.Background(), src, nil, Filter{}, &buf, har.Options{})
-	again, err := Import(context.Background(), src, &buf, ImportOptions{})
+	again, _, err := Import(context.Background(), src, &buf, ImportOptions{})
 	if err != nil || len(again) != 3 || again[0] == ids[0] {
 		t.Errorf("re-import: %v %v", again, err)
 	}

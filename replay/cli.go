@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -161,7 +162,7 @@ Flags:
 	harFile := fs.String("har", "", "replay the entries of this HAR `file` (no server needed)")
 	server := c.serverFlag(fs)
 	var spec Spec
-	fs.StringVar(&spec.Target, "target", "", "base `URL` that replaces each request's scheme and host (its path is put in front); default: the original URLs")
+	fs.StringVar(&spec.Target, "target", "", "base `URL` that replaces each request's scheme and host (its path is put in front; a capture's /b/BIN part is dropped); default: the original URLs")
 	fs.StringVar(&spec.StripPrefix, "strip-prefix", "", "remove this path `prefix` before adding the target's path")
 	var setHeaders, removeHeaders, ignore, ignoreHeaders, compareHeaders listFlag
 	fs.Var(&setHeaders, "set-header", "send this header instead of the recorded one, `Name: value` (repeatable)")
@@ -256,6 +257,10 @@ Flags:
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", *harFile, err)
+		}
+		if names := redactedHeaders(exs, spec.Override.SetHeaders, spec.Override.RemoveHeaders); len(names) > 0 {
+			fmt.Fprintf(c.Stderr, "warning: %s was exported with secrets redacted, so %s go out as %s (export with --keep-secrets, or give --set-header)\n",
+				*harFile, strings.Join(names, ", "), inspect.Redacted)
 		}
 		spec.HAR = data
 		opts, err := spec.Options(base)
@@ -577,7 +582,8 @@ func (c *CLI) Import(ctx context.Context, args []string) error {
 	}
 	// Parse here first: a broken file is reported with its name, line and
 	// column, server or not.
-	if _, err := har.Parse(data); err != nil {
+	f, err := har.Parse(data)
+	if err != nil {
 		return fmt.Errorf("%s: %w", files[0], err)
 	}
 	srv := strings.TrimSuffix(*server, "/")
@@ -599,7 +605,7 @@ func (c *CLI) Import(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		ids, err := Import(ctx, store, bytes.NewReader(data), ImportOptions{Bin: *bin})
+		ids, _, err := Import(ctx, store, bytes.NewReader(data), ImportOptions{Bin: *bin})
 		if cerr := store.Close(); err == nil {
 			err = cerr
 		}
@@ -611,5 +617,26 @@ func (c *CLI) Import(ctx context.Context, args []string) error {
 		return fmt.Errorf("no hooklab server at %s: start one (hooklab serve)", srv)
 	}
 	fmt.Fprintf(c.Stdout, "imported %d exchanges from %s (bin %s unless the file names one)\n", n, files[0], *bin)
+	if skipped := f.NotHTTP(); skipped > 0 {
+		fmt.Fprintf(c.Stdout, "skipped %d entries that never went over the network (data:, blob:, extension URLs)\n", skipped)
+	}
 	return nil
+}
+
+// redactedHeaders lists the request headers of exs, each once, whose values
+// are (or, for cookies, hold) the redaction placeholder, as in a HAR
+// exported without --keep-secrets, and that are not set or removed.
+func redactedHeaders(exs []*inspect.Exchange, set inspect.Headers, remove []string) []string {
+	var names []string
+	has := func(list []string, name string) bool {
+		return slices.ContainsFunc(list, func(n string) bool { return strings.EqualFold(n, name) })
+	}
+	for _, ex := range exs {
+		for _, h := range ex.Request.Headers {
+			if strings.Contains(h.Value, inspect.Redacted) && !has(names, h.Name) && !has(remove, h.Name) && set.Get(h.Name) == "" {
+				names = append(names, h.Name)
+			}
+		}
+	}
+	return names
 }

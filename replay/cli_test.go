@@ -99,6 +99,39 @@ func TestCLIReplayHAR(t *testing.T) {
 		})
 	}
 
+	t.Run("redacted export warns", func(t *testing.T) {
+		t.Parallel()
+		secret := capture("01JNB5Z3Q0000000000000000C", "POST", "https://hooks.example.com/same",
+			inspect.Headers{{Name: "Authorization", Value: "Bearer s3cret"}, {Name: "Cookie", Value: "a=1"}}, []byte(`{"a":1}`), resp())
+		redacted := writeHAR(t, secret) // exported without --keep-secrets
+		for _, tc := range []struct {
+			extra []string
+			want  string
+		}{
+			{nil, "Authorization, Cookie go out as REDACTED"},
+			{[]string{"--set-header", "Authorization: Bearer fresh"}, "Cookie go out as REDACTED"},
+			{[]string{"--set-header", "Authorization: Bearer fresh", "--remove-header", "cookie"}, ""},
+		} {
+			c := newCLI(nil, nil)
+			if err := c.cli.Replay(context.Background(), append([]string{"--har", redacted, "--target", tg.URL}, tc.extra...)); err != nil {
+				t.Fatal(err)
+			}
+			got := c.stderr.String()
+			if tc.want == "" && strings.Contains(got, "warning") || tc.want != "" && !strings.Contains(got, tc.want) {
+				t.Errorf("%v: stderr %q, want %q", tc.extra, got, tc.want)
+			}
+		}
+		// A fixture with the secrets kept gives no warning.
+		p := filepath.Join(t.TempDir(), "kept.har")
+		var buf bytes.Buffer
+		har.Encode(&buf, har.New([]*inspect.Exchange{secret}, har.Options{KeepSecrets: true}))
+		os.WriteFile(p, buf.Bytes(), 0o644)
+		c := newCLI(nil, nil)
+		if err := c.cli.Replay(context.Background(), []string{"--har", p, "--target", tg.URL}); err != nil || strings.Contains(c.stderr.String(), "warning") {
+			t.Errorf("kept secrets: %v, stderr %q", err, c.stderr.String())
+		}
+	})
+
 	t.Run("json", func(t *testing.T) {
 		t.Parallel()
 		c := newCLI(nil, nil)
@@ -252,6 +285,36 @@ func TestCLIExportImport(t *testing.T) {
 	bins, _ := local.Bins(context.Background())
 	if len(bins) != 1 || bins[0].Name != "Chrome-export" || bins[0].Count != 5 || !strings.Contains(c.stdout.String(), "imported 5 exchanges") {
 		t.Errorf("bins %+v; stdout %s", bins, c.stdout.String())
+	}
+	// Entries a browser made for data: URLs are skipped, and said so.
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	entries := doc["log"].(map[string]any)["entries"].([]any)
+	dataEntry := map[string]any{}
+	for k, v := range entries[0].(map[string]any) {
+		dataEntry[k] = v
+	}
+	req := map[string]any{}
+	for k, v := range dataEntry["request"].(map[string]any) {
+		req[k] = v
+	}
+	req["url"] = "data:image/png;base64,iVBORw0KGgo="
+	dataEntry["request"] = req
+	doc["log"].(map[string]any)["entries"] = append([]any{dataEntry}, entries...)
+	withData := filepath.Join(dir, "with-data.har")
+	wb, _ := json.Marshal(doc)
+	os.WriteFile(withData, wb, 0o644)
+	c = newCLI(map[string]string{"HOOKLAB_UI": noServer}, func() (inspect.Store, error) { return nopClose{local}, nil })
+	if err := c.cli.Import(context.Background(), []string{withData}); err != nil {
+		t.Fatal(err)
+	}
+	if out := c.stdout.String(); !strings.Contains(out, "imported 5 exchanges") || !strings.Contains(out, "skipped 1 entries that never went over the network") {
+		t.Errorf("import with a data: URL entry: %s", out)
+	}
+	if _, err := local.Clear(context.Background(), "with-data"); err != nil {
+		t.Fatal(err)
 	}
 	// Import through the server; hooklab's own export keeps its bin.
 	c = newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)

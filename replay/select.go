@@ -190,22 +190,23 @@ type ImportOptions struct {
 // Import reads a HAR file and stores one exchange per entry. Entries that
 // hooklab exported keep their id, bin and source unless the id is taken;
 // others get a new id (made from the entry's time, so they sort by it) and
-// opts.Bin. It returns the ids stored, in file order. Nothing is stored when
-// the file does not parse.
-func Import(ctx context.Context, store inspect.Store, r io.Reader, opts ImportOptions) ([]string, error) {
+// opts.Bin. It returns the ids stored, in file order, and how many entries
+// it skipped as not HTTP (data: URLs and the like; har.File.NotHTTP).
+// Nothing is stored when the file does not parse.
+func Import(ctx context.Context, store inspect.Store, r io.Reader, opts ImportOptions) ([]string, int, error) {
 	f, err := har.Decode(r)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	exs, err := f.Exchanges()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return ImportExchanges(ctx, store, exs, opts)
+	ids, err := ImportExchanges(ctx, store, exs, opts)
+	return ids, f.NotHTTP(), err
 }
 
-// ImportExchanges adds exs to store as Import does, several at a time so that the
-// store's group commit batches them.
+// ImportExchanges adds exs to store as Import does, in order.
 func ImportExchanges(ctx context.Context, store inspect.Store, exs []*inspect.Exchange, opts ImportOptions) ([]string, error) {
 	if opts.Bin == "" {
 		opts.Bin = "import"

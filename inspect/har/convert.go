@@ -145,15 +145,19 @@ func NewEntry(ex *inspect.Exchange, opts Options) Entry {
 	return e
 }
 
-// Exchanges converts every entry; see Entry.Exchange. Entries from other
-// tools get Meta["har_creator"] naming the tool that wrote the file.
+// Exchanges converts every entry but those NotHTTP counts; see
+// Entry.Exchange. Entries from other tools get Meta["har_creator"] naming
+// the tool that wrote the file. Errors number entries from 1.
 func (f *File) Exchanges() ([]*inspect.Exchange, error) {
 	out := make([]*inspect.Exchange, 0, len(f.Log.Entries))
 	creator := strings.TrimSpace(f.Log.Creator.Name + " " + f.Log.Creator.Version)
 	for i := range f.Log.Entries {
+		if notHTTP(f.Log.Entries[i].Request.URL) {
+			continue
+		}
 		ex, err := f.Log.Entries[i].Exchange()
 		if err != nil {
-			return nil, fmt.Errorf("HAR entry %d (%s %s): %w", i, f.Log.Entries[i].Request.Method, f.Log.Entries[i].Request.URL, err)
+			return nil, fmt.Errorf("HAR entry %d (%s %s): %w", i+1, f.Log.Entries[i].Request.Method, f.Log.Entries[i].Request.URL, err)
 		}
 		if f.Log.Entries[i].Hooklab == nil && creator != "" {
 			if ex.Meta == nil {
@@ -164,6 +168,28 @@ func (f *File) Exchanges() ([]*inspect.Exchange, error) {
 		out = append(out, ex)
 	}
 	return out, nil
+}
+
+// NotHTTP counts the entries Exchanges leaves out: those browsers record
+// for URLs that never went over the network (data:, blob:, about:, file:
+// and extension URLs).
+func (f *File) NotHTTP() int {
+	n := 0
+	for i := range f.Log.Entries {
+		if notHTTP(f.Log.Entries[i].Request.URL) {
+			n++
+		}
+	}
+	return n
+}
+
+func notHTTP(rawURL string) bool {
+	scheme, _, _ := strings.Cut(rawURL, ":")
+	switch strings.ToLower(scheme) {
+	case "data", "blob", "about", "file", "javascript", "chrome", "chrome-extension", "moz-extension", "safari-extension", "safari-web-extension", "edge":
+		return true
+	}
+	return false // http(s), ws(s); anything else is an error Exchange names
 }
 
 // Exchange converts e to an exchange. An entry hooklab wrote comes back as

@@ -360,7 +360,7 @@ func TestParseErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = f.Exchanges()
-			if err == nil || !errors.Is(err, inspect.ErrInvalid) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "HAR entry 0") {
+			if err == nil || !errors.Is(err, inspect.ErrInvalid) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "HAR entry 1") {
 				t.Errorf("err %v, want ErrInvalid with %q", err, tc.want)
 			}
 		})
