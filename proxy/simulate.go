@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/inspect/har"
@@ -556,9 +557,14 @@ func (s *Simulation) serve(w http.ResponseWriter, r *http.Request, body []byte, 
 	h := w.Header()
 	for _, x := range rec.Headers {
 		switch http.CanonicalHeaderKey(x.Name) {
-		case "Content-Length", "Content-Encoding", "Transfer-Encoding", "Connection", "Keep-Alive":
-			// HAR bodies are decoded; the length is set below.
-			continue
+		case "Content-Encoding":
+			// Browsers write HAR bodies decoded; hooklab records them as
+			// they came, still encoded.
+			if !stillEncoded(x.Value, rec.Body) {
+				continue
+			}
+		case "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive":
+			continue // the length is set below
 		}
 		h.Add(x.Name, x.Value)
 	}
@@ -574,6 +580,27 @@ func (s *Simulation) serve(w http.ResponseWriter, r *http.Request, body []byte, 
 		_, _ = w.Write(rec.Body)
 	}
 	return true
+}
+
+// stillEncoded reports whether body is still in the content coding ce names
+// (its last, for a list), as hooklab records bodies, rather than decoded,
+// as browsers write HAR bodies: by the coding's magic bytes where it has
+// them, else by whether the body is text.
+func stillEncoded(ce string, body []byte) bool {
+	if i := strings.LastIndexByte(ce, ','); i >= 0 {
+		ce = ce[i+1:]
+	}
+	switch strings.ToLower(strings.TrimSpace(ce)) {
+	case "", "identity":
+		return false
+	case "gzip", "x-gzip":
+		return len(body) >= 2 && body[0] == 0x1f && body[1] == 0x8b
+	case "zstd":
+		return len(body) >= 4 && body[0] == 0x28 && body[1] == 0xb5 && body[2] == 0x2f && body[3] == 0xfd
+	case "deflate": // a zlib header: method 8, and a checksum of 31
+		return len(body) >= 2 && body[0]&0x0f == 8 && (uint16(body[0])<<8|uint16(body[1]))%31 == 0
+	}
+	return !utf8.Valid(body) // br and the rest
 }
 
 // missed answers 404 naming the closest recorded request.

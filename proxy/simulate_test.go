@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/inspect/har"
@@ -211,4 +213,42 @@ func TestSimulateSpyModeAndHotSwap(t *testing.T) {
 		t.Errorf("after stopping: %s", body)
 	}
 	rec.next(t)
+}
+
+// TestSimulateContentEncoding: a body hooklab recorded still gzipped is
+// served with its Content-Encoding; one a browser wrote decoded into its
+// HAR is served without it. Either way the client reads the JSON.
+func TestSimulateContentEncoding(t *testing.T) {
+	t.Parallel()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(`{"compressed":true}`))
+	zw.Close()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	entry := func(path string, body []byte) *inspect.Exchange {
+		return &inspect.Exchange{Time: at, Request: inspect.Request{Method: "GET", URL: "http://up.test" + path},
+			Response: &inspect.Response{Status: 200, Body: body, Size: int64(len(body)), Headers: inspect.Headers{
+				{Name: "Content-Type", Value: "application/json"}, {Name: "Content-Encoding", Value: "gzip"}}}}
+	}
+	sim, err := proxy.NewSimulation("enc", []*inspect.Exchange{
+		entry("/recorded", gz.Bytes()), entry("/browser", []byte(`{"compressed":false}`)),
+	}, proxy.SimulateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://127.0.0.1:1"
+	srv, _ := start(t, down, func(o *proxy.Options) {
+		o.Routes = []proxy.Route{{Prefix: "/", Upstream: mustURL(t, down), Simulation: sim}}
+	})
+	for path, want := range map[string]string{"/recorded": `{"compressed":true}`, "/browser": `{"compressed":false}`} {
+		resp, err := http.Get(srv.URL + path) // asks for gzip and decodes it
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != want || resp.Uncompressed != (path == "/recorded") {
+			t.Errorf("%s: %q (decoded by the client: %v), want %s", path, b, resp.Uncompressed, want)
+		}
+	}
 }
