@@ -415,4 +415,22 @@ func TestDataFileModes(t *testing.T) {
 			t.Errorf("%s: mode %v; want at most %v", name, got, mode)
 		}
 	}
+
+	// A database left 0644 (by hand, or an older hooklab) is made 0600
+	// before SQLite opens it, so the WAL it creates, which holds what is
+	// captured, is 0600 too.
+	if err := os.Chmod(filepath.Join(data, "hooklab.db"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s = startServer(t, "--data", data)
+	s.send(t, "POST", "/secret", "application/json", []byte(`{"a":1}`))
+	for _, name := range []string{"hooklab.db", "hooklab.db-wal", "hooklab.db-shm"} {
+		fi, err := os.Stat(filepath.Join(data, name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		} else if got := fi.Mode().Perm(); got != 0o600 {
+			t.Errorf("while serving, %s: mode %v; want 0600", name, got)
+		}
+	}
+	s.Stop(t)
 }

@@ -220,15 +220,8 @@ const dbPageSize = 16384
 // for the copy), the database keeps its page size and the error is
 // logged.
 func prepareDBFile(path string, log *slog.Logger) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
+	if err := inspect.OwnerOnly(path); err != nil {
 		return err
-	}
-	f.Close()
-	for _, p := range []string{path, path + "-wal", path + "-shm"} {
-		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {

@@ -172,6 +172,9 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		if err := checkDBFile(s.path); err != nil {
 			return nil, err
 		}
+		if err := OwnerOnly(s.path); err != nil {
+			return nil, fmt.Errorf("database %s: %w", s.path, err)
+		}
 		// WAL is switched on after migrate has checked the file is ours:
 		// setting it writes to the file. It persists in the database.
 		// New databases get 16 KiB pages: a commit writes every page it
@@ -224,7 +227,6 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 			s.closeDBs()
 			return nil, fmt.Errorf("database %s: %w", s.path, err)
 		}
-		_ = os.Chmod(s.path, 0o600)
 	}
 	if s.insert, err = s.wdb.Prepare(insertSQL); err != nil {
 		s.closeDBs()
@@ -285,6 +287,24 @@ func checkWritable(dir string) error {
 	name := f.Name()
 	f.Close()
 	return os.Remove(name)
+}
+
+// OwnerOnly makes the SQLite database at path (created empty when missing)
+// and its -wal and -shm files readable by their owner alone, before SQLite
+// opens it: SQLite gives the files it creates beside a database the
+// database's mode, and captured secrets pass through the WAL.
+func OwnerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkDBFile refuses an existing file that is not an SQLite database, so a
