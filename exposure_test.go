@@ -35,6 +35,8 @@ const (
 	plantedCookie    = "PLANTEDcookie-e5a0c3"   // a sender's session cookie, captured
 	plantedAPIKey    = "PLANTEDapikey-1f9b27"   // a sender's X-Api-Key, captured
 	plantedURLPass   = "PLANTEDurlpw-4c8d10"    // a password in a proxied URL's user info
+	plantedHeaderKey = "PLANTEDhdrkey-8a1c55"   // a webhook's X-Api-Key custom header
+	plantedMockToken = "PLANTEDmocktok-3e9f02"  // the Authorization a mock matches
 )
 
 // TestSecretsNeverLeak plants a webhook basic-auth password, signing
@@ -56,6 +58,7 @@ func TestSecretsNeverLeak(t *testing.T) {
     endpoint: ` + sink.URL + `/hook
     authentication: {type: basic_auth, username: bot, password: ${HOOK_PASSWORD}}
     signing: {scheme: zendesk, secret: ${HOOK_SIGNING}}
+    custom_headers: {X-Api-Key: ${HOOK_HEADER_KEY}}
   - id: bearer
     endpoint: ` + sink.URL + `/b
     authentication: {type: bearer_token, token: ${HOOK_BEARER}}
@@ -64,6 +67,10 @@ subscriptions:
     events: [order.*]
   - webhook: bearer
     events: [order.*]
+mocks:
+  - name: private
+    match: {path: /private, headers: {Authorization: "Bearer ${MOCK_TOKEN}"}}
+    respond: {status: 204}
 verify:
   - name: incoming
     match: {path: "/b/signed/**"}
@@ -75,7 +82,8 @@ verify:
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"HOOK_PASSWORD": plantedPassword, "HOOK_SIGNING": plantedSigning, "HOOK_BEARER": plantedBearer, "VERIFY_SECRET": plantedVerify}
+	env := map[string]string{"HOOK_PASSWORD": plantedPassword, "HOOK_SIGNING": plantedSigning, "HOOK_BEARER": plantedBearer, "VERIFY_SECRET": plantedVerify,
+		"HOOK_HEADER_KEY": plantedHeaderKey, "MOCK_TOKEN": plantedMockToken}
 	s := startServerEnv(t, env, "--config", path, "--log-level", "debug")
 
 	// The websocket sees everything that happens from here on.
@@ -258,6 +266,7 @@ verify:
 		"basic-auth password": plantedPassword, "basic-auth header": basic, "API basic-auth header": basicAPI,
 		"signing secret": plantedSigning, "verify secret": plantedVerify, "bearer token": plantedBearer,
 		"API signing secret": base64.StdEncoding.EncodeToString([]byte(plantedAPISecret)),
+		"custom X-Api-Key":   plantedHeaderKey, "mock's Authorization": plantedMockToken,
 	}
 	for where, text := range outputs {
 		if text == "" {

@@ -467,7 +467,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 	uiMux := http.NewServeMux()
 	uiMux.Handle("/api/", api)
-	rulesAPI := engine.API(log)
+	rulesAPI := engine.API(log, o.secretHeaders)
 	uiMux.Handle("/api/rules", rulesAPI)
 	uiMux.Handle("/api/rules/", rulesAPI)
 	uiMux.Handle("GET /api/stream", ui.Stream(ui.StreamConfig{Hub: hub, Logger: log.With("component", "stream"), Done: streamDone}))
@@ -798,7 +798,8 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "warning:", w)
 	}
 	if *print {
-		b, err := cfg.Normalized()
+		extra := secretHeaders(getenv)
+		b, err := cfg.Redacted(func(name string) bool { return inspect.IsSecretHeader(name, extra) }).Normalized()
 		if err != nil {
 			return err
 		}

@@ -239,7 +239,26 @@ func TestRulesCheckCommand(t *testing.T) {
 	brokenHook := filepath.Join(dir, "broken-hook.yaml")
 	apiHook := filepath.Join(dir, "api-hook.yaml")
 	brokenProxy := filepath.Join(dir, "broken-proxy.yaml")
+	headerSecrets := filepath.Join(dir, "header-secrets.yaml")
 	files := map[string]string{
+		headerSecrets: `mocks:
+  - name: needs-token
+    match:
+      headers: {Authorization: "Bearer tok-SECRET1", X-Trace: visible-1}
+      any: [{headers: {X-Api-Key: {contains: tok-SECRET2}}}]
+    respond:
+      headers: {Set-Cookie: "sid=tok-SECRET3", X-Plain: visible-2}
+      body: ok
+webhooks:
+  - id: w
+    endpoint: https://hooks.example.com/in
+    custom_headers: {X-Api-Key: tok-SECRET5, X-Team: visible-3}
+proxies:
+  - name: p
+    listen: 127.0.0.1:0
+    upstream: http://u:tok-SECRET6@127.0.0.1:3000
+    request_headers: {add: {Authorization: "Basic tok-SECRET7", X-Env: visible-4}}
+`,
 		brokenHook: "webhooks:\n  - id: a\n    endpoint: http://127.0.0.1:3000/a\n    authentication: {type: magic}\n",
 		apiHook: `triggers:
   - name: t
@@ -315,6 +334,9 @@ verify:
 			[]string{"warning: " + apiHook + `:4:23: trigger t: webhook "made-by-api" is not defined in this file`, apiHook + ": ok"}, nil},
 		{"two files", []string{"check", good, hooks}, true, []string{`unexpected argument "` + hooks + `"`}, []string{": ok"}},
 		{"stray flag after the file", []string{"check", good, "--bogus"}, true, []string{"-bogus"}, []string{": ok"}},
+		{"print redacts secret headers and URL passwords", []string{"check", "--print", headerSecrets}, false,
+			[]string{"visible-1", "visible-2", "visible-3", "visible-4", "u:REDACTED@"},
+			[]string{"tok-SECRET1", "tok-SECRET2", "tok-SECRET3", "tok-SECRET4", "tok-SECRET5", "tok-SECRET6", "tok-SECRET7"}},
 		{"print webhooks", []string{"check", "--print", hooks}, false,
 			[]string{"password: REDACTED", "secret: REDACTED", "username: bot"}, []string{"hook-secret-value", "env-secret-value"}},
 	} {

@@ -121,7 +121,7 @@ func TestAPI(t *testing.T) {
 		Warnings []FieldError `json:"warnings"`
 	}
 	def := `{"id": "bot", "name": "Bot", "endpoint": "` + s.URL + `/in", "authentication": {"type": "basic_auth", "username": "u", "password": "pw-s3cret"},
-		"custom_headers": {"X-Team": "support"}, "subscriptions": ["ticket.*"]}`
+		"custom_headers": {"X-Team": "support", "X-Api-Key": "key-s3cret"}, "subscriptions": ["ticket.*"]}`
 	code, raw = c.do("POST", "/api/webhooks", def, &created)
 	if code != 201 || created.Webhook.Authentication.Password != rules.Redacted || created.Webhook.Signing.Secret != rules.Redacted ||
 		created.Webhook.Signing.Scheme != rules.SchemeZendesk || created.Webhook.Source != SourceAPI {
@@ -183,7 +183,8 @@ func TestAPI(t *testing.T) {
 	}
 	// REDACTED is no secret for a new webhook.
 	for _, body := range []string{`{"id": "r1", "endpoint": "https://example.com", "authentication": {"type": "bearer_token", "token": "REDACTED"}}`,
-		`{"id": "r2", "endpoint": "https://example.com", "signing": {"scheme": "zendesk", "secret": "REDACTED"}}`} {
+		`{"id": "r2", "endpoint": "https://example.com", "signing": {"scheme": "zendesk", "secret": "REDACTED"}}`,
+		`{"id": "r3", "endpoint": "https://example.com", "custom_headers": {"X-Api-Key": "REDACTED"}}`} {
 		if code, _ := c.do("POST", "/api/webhooks", body, &verr); code != 400 || !strings.Contains(verr.Error, "stands for a stored secret") {
 			t.Errorf("create with a REDACTED secret %s: %d %+v", body, code, verr)
 		}
@@ -208,6 +209,15 @@ func TestAPI(t *testing.T) {
 	r := s.got()[0]
 	if u, p, _ := (&http.Request{Header: r.Header}).BasicAuth(); u != "u" || p != "pw-s3cret" {
 		t.Errorf("delivery auth %q %q; the PATCH lost the password", u, p)
+	}
+	if k := r.Header.Get("X-Api-Key"); k != "key-s3cret" {
+		t.Errorf("delivery X-Api-Key %q; the PATCH lost the secret custom header", k)
+	}
+	var logged struct{ Invocation Invocation }
+	c.do("GET", "/api/invocations/"+invID, nil, &logged)
+	if h := logged.Invocation.History; len(h) == 0 || h[0].Request.Headers.Get("X-Api-Key") != rules.Redacted ||
+		logged.Invocation.Request.Headers.Get("X-Api-Key") != rules.Redacted || logged.Invocation.Request.Headers.Get("X-Team") != "support" {
+		t.Errorf("the activity log shows custom headers %+v / %+v", logged.Invocation.Request, h)
 	}
 	if ok, why := rules.VerifySignature(rules.SchemeZendesk, rotated, r.Header, r.Body, te.clock.Now(), 0); !ok {
 		t.Errorf("signature with the rotated secret: %s", why)

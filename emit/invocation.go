@@ -100,8 +100,11 @@ func rebase(stored, old, cur string) string {
 	return cu.String()
 }
 
+// public is the request as the API shows it: custom headers secret by
+// name (X-Api-Key and the like) redacted.
 func (r storedRequest) public() SentRequest {
-	return SentRequest{Method: r.Method, URL: r.URL, Headers: r.Headers, Body: string(r.Body)}
+	h, _ := inspect.RedactHeaders(r.Headers, nil)
+	return SentRequest{Method: r.Method, URL: r.URL, Headers: h, Body: string(r.Body)}
 }
 
 // SentRequest is a request as the activity log shows it: secrets redacted.

@@ -816,14 +816,13 @@ func describeNetErr(err error) string {
 }
 
 // redactHeaders lists h with the values of the header named redact (a
-// canonical name; none when "") replaced.
+// canonical name; none when "", the API key header's name) and of headers
+// secret by name (inspect.IsSecretHeader: custom headers such as
+// X-Api-Key) replaced.
 func redactHeaders(h http.Header, redact string) inspect.Headers {
 	out := inspect.FromHTTP(h)
-	if redact == "" {
-		return out
-	}
 	for i := range out {
-		if out[i].Name == redact || http.CanonicalHeaderKey(out[i].Name) == redact {
+		if redact != "" && (out[i].Name == redact || http.CanonicalHeaderKey(out[i].Name) == redact) || inspect.IsSecretHeader(out[i].Name, nil) {
 			out[i].Value = rules.Redacted
 		}
 	}

@@ -113,6 +113,11 @@ func placeholderSecrets(w *Webhook) []FieldError {
 	if sg := w.Signing; sg != nil {
 		check("signing.secret", sg.Secret)
 	}
+	for k, v := range w.CustomHeaders {
+		if inspect.IsSecretHeader(k, nil) {
+			check("custom_headers."+k, v)
+		}
+	}
 	return errs
 }
 
@@ -202,6 +207,16 @@ func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMe
 		keepSecret(&a.Value, oa.Value)
 		keepSecret(&a.Password, oa.Password)
 		keepSecret(&a.Token, oa.Token)
+	}
+	for k, v := range w.CustomHeaders {
+		if v != rules.Redacted {
+			continue
+		}
+		for ok, ov := range old.CustomHeaders {
+			if strings.EqualFold(k, ok) {
+				w.CustomHeaders[k] = ov
+			}
+		}
 	}
 	if s, os := w.Signing, old.Signing; s != nil && os != nil {
 		keepSecret(&s.Secret, os.Secret)

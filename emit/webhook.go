@@ -605,7 +605,27 @@ func (w *Webhook) redacted() *Webhook {
 		sc.Previous = nil
 		c.Signing = &sc
 	}
+	if secretCustomHeaders(w.CustomHeaders) {
+		c.CustomHeaders = make(map[string]string, len(w.CustomHeaders))
+		for k, v := range w.CustomHeaders {
+			if inspect.IsSecretHeader(k, nil) {
+				v = rules.Redacted
+			}
+			c.CustomHeaders[k] = v
+		}
+	}
 	return &c
+}
+
+// secretCustomHeaders reports whether any of h is secret by its name
+// (X-Api-Key, X-Auth-Token...: inspect.IsSecretHeader).
+func secretCustomHeaders(h map[string]string) bool {
+	for k := range h {
+		if inspect.IsSecretHeader(k, nil) {
+			return true
+		}
+	}
+	return false
 }
 
 // secretValues lists the secrets of w, for scrubbing logs and records.
@@ -627,6 +647,11 @@ func (w *Webhook) secretValues() []string {
 		}
 		for _, p := range s.Previous {
 			out = append(out, p.Secret)
+		}
+	}
+	for k, v := range w.CustomHeaders {
+		if v != "" && inspect.IsSecretHeader(k, nil) {
+			out = append(out, v)
 		}
 	}
 	return out

@@ -13,7 +13,11 @@ import (
 //	GET  /api/rules        the live config, where each rule came from, how
 //	                       many requests each matched, the last reload error
 //	POST /api/rules/reset  start every sequence again and clear rate limits
-func (e *Engine) API(log *slog.Logger) http.Handler {
+//
+// The config is shown with the values of secret headers (inspect.IsSecretHeader
+// with secretHeaders) and URL passwords REDACTED.
+func (e *Engine) API(log *slog.Logger, secretHeaders []string) http.Handler {
+	secret := func(name string) bool { return inspect.IsSecretHeader(name, secretHeaders) }
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/rules", func(w http.ResponseWriter, r *http.Request) {
 		cfg := e.Config()
@@ -33,7 +37,7 @@ func (e *Engine) API(log *slog.Logger) http.Handler {
 			for _, v := range cfg.Verify {
 				list = append(list, ruleInfo{Name: v.Name, Kind: "verify", Source: src(v.File, v.Line), Hits: vhits[v.Name]})
 			}
-			out["file"], out["config"], out["rules"] = cfg.File, cfg, list
+			out["file"], out["config"], out["rules"] = cfg.File, cfg.Redacted(secret), list
 		}
 		if err := e.LastError(); err != nil {
 			out["error"] = err.Error()

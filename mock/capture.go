@@ -204,7 +204,7 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 	}
 	req := &rules.Request{
 		Method: r.Method, Path: rest, RawQuery: r.URL.RawQuery, Header: r.Header,
-		Body: ex.Request.Body, Bin: ex.Bin,
+		Body: ex.Request.Body, Bin: ex.Bin, Secret: isSecretHeader,
 	}
 	vars := map[string]any{"bin": ex.Bin, "exchange": map[string]any{"id": ex.ID}, "now": ex.Time}
 	p := c.cfg.Engine.Plan(req, vars, fallback)
@@ -360,3 +360,7 @@ func ReadBody(body io.Reader, limit, hint int64) (b []byte, size int64, truncate
 	}
 	return buf.Bytes(), size, truncated, err
 }
+
+// isSecretHeader is rules.Request.Secret: near misses do not show the
+// values of headers that hold secrets.
+func isSecretHeader(name string) bool { return inspect.IsSecretHeader(name, nil) }

@@ -123,7 +123,7 @@ func newHarnessProto(t testing.TB, cfg *rules.Config, now func() time.Time, h2c 
 	// Close runs before the store closes (cleanups run last-in first-out),
 	// and it waits for handlers still running (timeouts, drips).
 	t.Cleanup(srv.Close)
-	api := httptest.NewServer(h.Engine.API(slog.New(slog.DiscardHandler)))
+	api := httptest.NewServer(h.Engine.API(slog.New(slog.DiscardHandler), nil))
 	t.Cleanup(api.Close)
 	h.URL, h.API = srv.URL, api.URL
 	return h

@@ -376,6 +376,7 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 		req := &rules.Request{
 			Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header,
 			Body: f.bodyForRules(p.opts.MaxBody), Bin: p.opts.Name, Proxy: p.opts.Name,
+			Secret: func(name string) bool { return inspect.IsSecretHeader(name, nil) },
 		}
 		if p.intercept(w, r, req, f) {
 			p.finish(f, nil)

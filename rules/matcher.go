@@ -419,6 +419,9 @@ func (m *Matcher) eval(r *Request, why *[]string) (map[string]string, bool) {
 			if why == nil {
 				return nil, false
 			}
+			if present && r.Secret != nil && r.Secret(name) {
+				reason = "the value differs (not shown: a secret)"
+			}
 			miss("header %s: %s", name, reason)
 		}
 	}

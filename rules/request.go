@@ -27,6 +27,10 @@ type Request struct {
 	// Bin is the capture bin ("default" when none was named); Proxy names
 	// the proxy the request came through ("" for capture traffic).
 	Bin, Proxy string
+	// Secret, when set, reports whether a header holds a secret by its
+	// name (Authorization, X-Api-Key...): near-miss reasons then say that
+	// its value differs without showing either value.
+	Secret func(header string) bool
 
 	parsed parsedRequest
 }

@@ -1,0 +1,145 @@
+package rules
+
+import (
+	"net/url"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Redacted returns a copy of c for printing (check --print, GET
+// /api/rules) in which, beyond what Normalized and MarshalJSON always
+// redact (webhook auth values and signing secrets, verify secrets), the
+// values of headers that secret names (such as Authorization or X-Api-Key:
+// the caller decides, rules cannot know every convention) are REDACTED: in
+// mock match conditions and answers, and in webhook custom_headers; and so
+// are the passwords of URLs in the webhooks and proxies sections. The copy
+// is for printing only: its mocks do not match as c's do.
+func (c *Config) Redacted(secret func(name string) bool) *Config {
+	if c == nil {
+		return nil
+	}
+	out := *c
+	out.Mocks = make([]*Mock, len(c.Mocks))
+	for i, m := range c.Mocks {
+		mc := *m
+		mc.Match = redactMatcher(m.Match, secret)
+		mc.Respond = redactResponse(m.Respond, secret)
+		if m.Sequence != nil {
+			mc.Sequence = make([]*Response, len(m.Sequence))
+			for j, r := range m.Sequence {
+				mc.Sequence[j] = redactResponse(r, secret)
+			}
+		}
+		out.Mocks[i] = &mc
+	}
+	out.Webhooks = redactNode(c.Webhooks, secret)
+	out.Proxies = redactNode(c.Proxies, secret)
+	return &out
+}
+
+// redactedCond stands for a condition on a secret header's value.
+func redactedCond(c *Cond) *Cond {
+	r := Redacted
+	out := &Cond{Present: c.Present, Absent: c.Absent, CaseInsensitive: c.CaseInsensitive}
+	if c.Equals != nil {
+		out.Equals = &r
+	}
+	if c.Contains != nil {
+		out.Contains = &r
+	}
+	if c.Regex != "" {
+		out.Regex = Redacted
+	}
+	return out
+}
+
+func redactMatcher(m *Matcher, secret func(string) bool) *Matcher {
+	if m == nil {
+		return nil
+	}
+	mc := *m
+	if len(m.Headers) > 0 {
+		mc.Headers = make(map[string]*Cond, len(m.Headers))
+		for name, cond := range m.Headers {
+			if secret(name) && cond != nil {
+				cond = redactedCond(cond)
+			}
+			mc.Headers[name] = cond
+		}
+	}
+	redactList := func(list []*Matcher) []*Matcher {
+		if list == nil {
+			return nil
+		}
+		out := make([]*Matcher, len(list))
+		for i, x := range list {
+			out[i] = redactMatcher(x, secret)
+		}
+		return out
+	}
+	mc.All, mc.Any, mc.Not = redactList(m.All), redactList(m.Any), redactMatcher(m.Not, secret)
+	return &mc
+}
+
+func redactResponse(r *Response, secret func(string) bool) *Response {
+	if r == nil || len(r.Headers) == 0 {
+		return r
+	}
+	rc := *r
+	rc.Headers = make(map[string]*Template, len(r.Headers))
+	for name, t := range r.Headers {
+		if secret(name) && t != nil {
+			t = &Template{src: Redacted}
+		}
+		rc.Headers[name] = t
+	}
+	return &rc
+}
+
+// redactNode copies a section kept as YAML, with the values of secret
+// custom headers and the passwords of URLs REDACTED.
+func redactNode(n *yaml.Node, secret func(string) bool) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	var cp func(n *yaml.Node, inHeaders bool) *yaml.Node
+	cp = func(n *yaml.Node, inHeaders bool) *yaml.Node {
+		c := *n
+		if c.Kind == yaml.ScalarNode {
+			c.Value = redactURLPassword(c.Value)
+			return &c
+		}
+		c.Content = make([]*yaml.Node, len(n.Content))
+		for i, x := range n.Content {
+			if n.Kind == yaml.MappingNode && i%2 == 1 {
+				key := n.Content[i-1].Value
+				if inHeaders && secret(key) && x.Kind == yaml.ScalarNode {
+					c.Content[i] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: Redacted}
+					continue
+				}
+				c.Content[i] = cp(x, key == "custom_headers" || key == "add" && inHeaders || key == "request_headers" || key == "response_headers")
+				continue
+			}
+			c.Content[i] = cp(x, false)
+		}
+		return &c
+	}
+	return cp(n, false)
+}
+
+// redactURLPassword replaces the password of a URL's user info.
+func redactURLPassword(s string) string {
+	if !strings.Contains(s, "@") || !strings.Contains(s, "://") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); !ok {
+		return s
+	}
+	u.User = url.UserPassword(u.User.Username(), Redacted)
+	return u.String()
+}
