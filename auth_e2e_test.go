@@ -3,10 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -91,6 +94,42 @@ func TestAuthAndListenerLimits(t *testing.T) {
 	}
 	if got := post("s3cret"); got != 200 {
 		t.Errorf("capture with the token: %d", got)
+	}
+
+	// The CLI sends $HOOKLAB_AUTH; without it, it says so rather than
+	// retrying forever or quietly reading a local store instead.
+	cli := func(token string, args ...string) (string, error) {
+		env := map[string]string{"HOOKLAB_UI": s.UI, "HOOKLAB_AUTH": token, "HOOKLAB_DATA": t.TempDir()}
+		var out, errOut syncBuffer
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := run(ctx, args, func(k string) string { return env[k] }, &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	if out, err := cli("s3cret", "export", "--har", "-"); err != nil || !strings.Contains(out, `"url":"`+s.Capture+`hook"`) {
+		t.Errorf("export with the token: %v\n%.300s", err, out)
+	}
+	if out, err := cli("", "export", "--har", "-"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("export without the token: %v\n%.300s", err, out)
+	}
+	if out, err := cli("s3cret", "send", "order.created"); err != nil || !strings.Contains(out, `"events"`) {
+		t.Errorf("send with the token: %v %s", err, out)
+	}
+	if _, err := cli("", "tail", "--server", s.UI); err == nil || !strings.Contains(err.Error(), "wants a token: set HOOKLAB_AUTH") {
+		t.Errorf("tail without the token: %v", err)
+	}
+	if _, err := cli("wrong", "tail", "--server", s.UI); err == nil || !strings.Contains(err.Error(), "refused the token") {
+		t.Errorf("tail with a wrong token: %v", err)
+	}
+	// No server and no data: an error, not an empty export from a store
+	// made on the spot.
+	empty := filepath.Join(t.TempDir(), "none")
+	env := map[string]string{"HOOKLAB_UI": "http://127.0.0.1:1", "HOOKLAB_DATA": empty}
+	if err := run(context.Background(), []string{"export", "--har", "-"}, func(k string) string { return env[k] }, &out, &errOut); err == nil || !strings.Contains(err.Error(), "no hooklab data in "+empty) {
+		t.Errorf("export with neither server nor data: %v", err)
+	}
+	if _, err := os.Stat(empty); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("export made %s: %v", empty, err)
 	}
 
 	// --max-conns 4: idle connections beyond it are turned away with a 503.

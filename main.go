@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -752,8 +753,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 func replayCLI(getenv func(string) string, stdout, stderr io.Writer) *replay.CLI {
 	return &replay.CLI{
 		Stdout: stdout, Stderr: stderr, Getenv: getenv, SecretHeaders: secretHeaders(getenv),
-		OpenStore: func() (inspect.Store, error) {
-			return inspect.OpenSQLite(envOr(getenv, "HOOKLAB_DATA", inspect.DefaultDataDir(getenv)), inspect.Options{DirectWrites: true})
+		OpenStore: func(create bool) (inspect.Store, error) {
+			dir := envOr(getenv, "HOOKLAB_DATA", inspect.DefaultDataDir(getenv))
+			if _, err := os.Stat(filepath.Join(dir, "hooklab.db")); !create && errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("no hooklab data in %s (set HOOKLAB_DATA, or start hooklab serve)", dir)
+			}
+			return inspect.OpenSQLite(dir, inspect.Options{DirectWrites: true})
 		},
 	}
 }
@@ -880,7 +885,7 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 	if !strings.Contains(s, "://") {
 		s = "http://" + s
 	}
-	res, err := emit.Send(ctx, s, typ, body)
+	res, err := emit.Send(ctx, s, getenv("HOOKLAB_AUTH"), typ, body)
 	if err != nil {
 		return err
 	}

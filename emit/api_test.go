@@ -384,11 +384,11 @@ func TestSend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Send(context.Background(), srv.URL+"/", "test.created", data)
+	res, err := Send(context.Background(), srv.URL+"/", "", "test.created", data)
 	if err != nil || len(res.Invocations) != 1 || res.Invocations[0].WebhookID != "hook" {
 		t.Fatalf("Send = %+v, %v", res, err)
 	}
-	if _, err := Send(context.Background(), srv.URL, "bad type", nil); err == nil {
+	if _, err := Send(context.Background(), srv.URL, "", "bad type", nil); err == nil {
 		t.Error("Send with a bad type succeeded")
 	}
 	if _, err := ReadData("[1]", nil); err == nil {

@@ -16,8 +16,9 @@ import (
 // Send posts one event to a running hooklab's API (POST {apiBase}/api/events),
 // as "hooklab send TYPE --data @file.json" does, and returns the invocations
 // it queued. apiBase is the UI/API listener's URL, such as
-// http://127.0.0.1:4040. data is the event's JSON object (nil for {}).
-func Send(ctx context.Context, apiBase, typ string, data json.RawMessage) (*EventsResponse, error) {
+// http://127.0.0.1:4040; token is its --auth token ("" for none). data is
+// the event's JSON object (nil for {}).
+func Send(ctx context.Context, apiBase, token, typ string, data json.RawMessage) (*EventsResponse, error) {
 	if why := checkEventType(typ); why != "" {
 		return nil, errors.New(why)
 	}
@@ -34,6 +35,9 @@ func Send(ctx context.Context, apiBase, typ string, data json.RawMessage) (*Even
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	client := &http.Client{Timeout: 30 * time.Second}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -36,9 +36,10 @@ type CLI struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
 	// OpenStore opens the local store for when no server answers at
-	// --server (the caller closes it). Nil: those commands need a server
-	// (replay --har never does).
-	OpenStore func() (inspect.Store, error)
+	// --server (the caller closes it); create says whether a missing one
+	// may be made (import), or is an error (export, replay). Nil: those
+	// commands need a server (replay --har never does).
+	OpenStore func(create bool) (inspect.Store, error)
 	// ResignFunc signs emitted exchanges again for local runs (--har, or
 	// the local store); a server uses its own.
 	ResignFunc func(ex *inspect.Exchange) (http.Header, error)
@@ -294,9 +295,9 @@ Flags:
 		if c.OpenStore == nil {
 			return fmt.Errorf("no hooklab server at %s: start one (hooklab serve), or replay a HAR file with --har", srv)
 		}
-		store, err := c.OpenStore()
+		store, err := c.OpenStore(false)
 		if err != nil {
-			return err
+			return fmt.Errorf("no hooklab server at %s, and %w", srv, err)
 		}
 		defer store.Close()
 		exs, err := Select(ctx, store, spec.IDs, f)
@@ -334,10 +335,13 @@ func (c *CLI) runLocal(ctx context.Context, exs []*inspect.Exchange, opts Option
 	return rep, nil
 }
 
+// serverUp reports whether a server answers at srv. Any answer counts (a
+// 401 for a missing token, a 503 for a full disk): the commands then talk
+// to it and report what it says, rather than quietly using a local store.
 func (c *CLI) serverUp(ctx context.Context, srv string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv+"/healthz", nil)
+	req, err := c.newRequest(ctx, http.MethodGet, srv+"/healthz", nil)
 	if err != nil {
 		return false
 	}
@@ -346,7 +350,22 @@ func (c *CLI) serverUp(ctx context.Context, srv string) bool {
 		return false
 	}
 	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return true
+}
+
+// newRequest makes a request to the server, with the token of
+// $HOOKLAB_AUTH when it is set.
+func (c *CLI) newRequest(ctx context.Context, method, u string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	if c.Getenv != nil {
+		if tok := c.Getenv("HOOKLAB_AUTH"); tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+	}
+	return req, nil
 }
 
 // apiError reads a {"error": …} answer.
@@ -362,7 +381,7 @@ func apiError(resp *http.Response) error {
 }
 
 func (c *CLI) do(ctx context.Context, method, u string, body io.Reader, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	req, err := c.newRequest(ctx, method, u, body)
 	if err != nil {
 		return err
 	}
@@ -477,7 +496,11 @@ func (c *CLI) Export(ctx context.Context, args []string) error {
 		// half file behind.
 		tmp, err = os.CreateTemp(filepath.Dir(*file), ".hooklab-export-*.har")
 		if err != nil {
-			return err
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return fmt.Errorf("--har %s: %w", *file, err)
 		}
 		defer os.Remove(tmp.Name())
 		defer tmp.Close()
@@ -499,8 +522,8 @@ func (c *CLI) Export(ctx context.Context, args []string) error {
 		n, err = c.download(ctx, srv+"/api/export.har?"+v.Encode(), out)
 	} else if c.OpenStore != nil {
 		var store inspect.Store
-		if store, err = c.OpenStore(); err != nil {
-			return err
+		if store, err = c.OpenStore(false); err != nil {
+			return fmt.Errorf("no hooklab server at %s, and %w", srv, err)
 		}
 		n, err = Export(ctx, store, ids, f, out, har.Options{KeepSecrets: *keep, SecretHeaders: c.SecretHeaders})
 		store.Close()
@@ -523,7 +546,7 @@ func (c *CLI) Export(ctx context.Context, args []string) error {
 }
 
 func (c *CLI) download(ctx context.Context, u string, out io.Writer) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	req, err := c.newRequest(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -601,7 +624,7 @@ func (c *CLI) Import(ctx context.Context, args []string) error {
 		}
 		n = res.Imported
 	case c.OpenStore != nil:
-		store, err := c.OpenStore()
+		store, err := c.OpenStore(true)
 		if err != nil {
 			return err
 		}

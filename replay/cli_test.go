@@ -22,7 +22,7 @@ type cliRun struct {
 	cli            *CLI
 }
 
-func newCLI(env map[string]string, open func() (inspect.Store, error)) *cliRun {
+func newCLI(env map[string]string, open func(create bool) (inspect.Store, error)) *cliRun {
 	c := &cliRun{}
 	c.cli = &CLI{Stdout: &c.stdout, Stderr: &c.stderr, Getenv: func(k string) string { return env[k] }, OpenStore: open, Poll: 5 * time.Millisecond}
 	return c
@@ -234,7 +234,7 @@ func TestCLIReplayLocalStore(t *testing.T) {
 	tg := newTarget(t, nil)
 	ex := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/stripe/hooks", nil, []byte(`{}`), okResp())
 	add(t, store, ex)
-	c := newCLI(map[string]string{"HOOKLAB_UI": noServer}, func() (inspect.Store, error) { return nopClose{store}, nil })
+	c := newCLI(map[string]string{"HOOKLAB_UI": noServer}, func(bool) (inspect.Store, error) { return nopClose{store}, nil })
 	if err := c.cli.Replay(context.Background(), []string{"--all", "--target", tg.URL}); err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func TestCLIExportImport(t *testing.T) {
 
 	// Import into a local store (no server): the bin comes from the name.
 	local := openStore(t)
-	c = newCLI(map[string]string{"HOOKLAB_UI": noServer}, func() (inspect.Store, error) { return nopClose{local}, nil })
+	c = newCLI(map[string]string{"HOOKLAB_UI": noServer}, func(bool) (inspect.Store, error) { return nopClose{local}, nil })
 	chrome := filepath.Join(dir, "Chrome export.har")
 	b, _ := os.ReadFile("../inspect/har/testdata/chrome.har")
 	os.WriteFile(chrome, b, 0o644)
@@ -306,7 +306,7 @@ func TestCLIExportImport(t *testing.T) {
 	withData := filepath.Join(dir, "with-data.har")
 	wb, _ := json.Marshal(doc)
 	os.WriteFile(withData, wb, 0o644)
-	c = newCLI(map[string]string{"HOOKLAB_UI": noServer}, func() (inspect.Store, error) { return nopClose{local}, nil })
+	c = newCLI(map[string]string{"HOOKLAB_UI": noServer}, func(bool) (inspect.Store, error) { return nopClose{local}, nil })
 	if err := c.cli.Import(context.Background(), []string{withData}); err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +325,7 @@ func TestCLIExportImport(t *testing.T) {
 		t.Errorf("stdout %s", c.stdout.String())
 	}
 	// And a local export of the local store.
-	c = newCLI(map[string]string{"HOOKLAB_UI": noServer}, func() (inspect.Store, error) { return nopClose{local}, nil })
+	c = newCLI(map[string]string{"HOOKLAB_UI": noServer}, func(bool) (inspect.Store, error) { return nopClose{local}, nil })
 	if err := c.cli.Export(context.Background(), []string{"--har", filepath.Join(dir, "local.har"), "--method", "POST"}); err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,19 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 		if cfg.Token != "" {
 			hdr.Set("Authorization", "Bearer "+cfg.Token)
 		}
-		conn, _, err := websocket.DefaultDialer.DialContext(ctx, u.String(), hdr)
+		conn, resp, err := websocket.DefaultDialer.DialContext(ctx, u.String(), hdr)
+		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+			// Retrying cannot help: say what is wrong.
+			var e struct{ Error string }
+			_ = json.NewDecoder(io.LimitReader(resp.Body, 4<<10)).Decode(&e)
+			switch {
+			case resp.StatusCode == http.StatusUnauthorized && cfg.Token == "":
+				return fmt.Errorf("tail: %s wants a token: set HOOKLAB_AUTH", cfg.Server)
+			case resp.StatusCode == http.StatusUnauthorized:
+				return fmt.Errorf("tail: %s refused the token in HOOKLAB_AUTH", cfg.Server)
+			}
+			return fmt.Errorf("tail: %s refused the stream (%s): %s", cfg.Server, resp.Status, e.Error)
+		}
 		if err == nil {
 			backoff = 100 * time.Millisecond
 			fmt.Fprintf(cfg.Status, "tail: connected to %s\n", cfg.Server)
