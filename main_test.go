@@ -1153,3 +1153,47 @@ func TestStreamSlowClientResyncs(t *testing.T) {
 	}
 	t.Logf("slow client: resync %v", resync)
 }
+
+// TestCaptureBadBodies: a body with broken chunking gets a 400 saying so,
+// recorded as sent; a client that goes away mid-body gets no answer, and
+// what arrived is kept with the error.
+func TestCaptureBadBodies(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	addr := strings.TrimSuffix(strings.TrimPrefix(s.Capture, "http://"), "/")
+	raw := func(req string, waitAnswer bool) string {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, req)
+		if !waitAnswer {
+			return ""
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b, _ := io.ReadAll(c)
+		return string(b)
+	}
+	got := raw("POST /b/bad/chunks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", true)
+	if !strings.HasPrefix(got, "HTTP/1.1 400") || !strings.Contains(got, `"error":"malformed request body: `) {
+		t.Errorf("broken chunking answered:\n%s", got)
+	}
+	raw("POST /b/bad/gone HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part", false)
+
+	var l listAnswer
+	waitFor(t, func() bool { s.getJSON(t, "/api/exchanges?bin=bad", &l); return len(l.Exchanges) == 2 }, "both exchanges")
+	for _, sum := range l.Exchanges {
+		e := s.exchange(t, sum.ID)
+		switch sum.Path {
+		case "/b/bad/chunks":
+			if e.Response == nil || e.Response.Status != 400 || !strings.Contains(e.Error, "reading request body") {
+				t.Errorf("broken chunking recorded: %+v", e)
+			}
+		case "/b/bad/gone":
+			if e.Response != nil || string(e.requestBody(t)) != "only part" || !strings.Contains(e.Error, "after 9 bytes") {
+				t.Errorf("the client that went away recorded: response %+v error %q", e.Response, e.Error)
+			}
+		}
+	}
+}

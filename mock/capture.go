@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hooklab/hooklab/inspect"
@@ -175,11 +177,27 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, size, truncated, rerr := ReadBody(r.Body, c.maxBody(), r.ContentLength)
 	ex.Request.Body, ex.Request.Size, ex.Request.Truncated = body, size, truncated
 	if rerr != nil {
-		// The client went away mid-body: keep what arrived, with the error.
+		// Keep what arrived, with the error. A client that went away gets
+		// no answer; one that sent a malformed body (bad chunking) a 400.
 		ex.Error = fmt.Sprintf("reading request body after %d bytes: %v", size, rerr)
+		var answer []byte
+		var ne net.Error
+		if !errors.Is(rerr, io.ErrUnexpectedEOF) && !errors.Is(rerr, io.EOF) && !errors.As(rerr, &ne) && !errors.Is(rerr, syscall.ECONNRESET) {
+			answer, _ = json.Marshal(map[string]string{"error": "malformed request body: " + rerr.Error()})
+			answer = append(answer, '\n')
+			ex.Response = &inspect.Response{Status: http.StatusBadRequest, Body: answer, Size: int64(len(answer)),
+				Headers: inspect.Headers{{Name: "Access-Control-Allow-Origin", Value: "*"}, {Name: "Connection", Value: "close"}, {Name: "Content-Type", Value: "application/json"}}}
+		}
 		ex.Duration = c.cfg.Now().Sub(start)
 		if err := c.cfg.Store.Add(context.WithoutCancel(r.Context()), ex); err != nil {
 			c.log.Error("store failed for an interrupted request", "err", err, "id", ex.ID)
+		}
+		if answer != nil {
+			for _, h := range ex.Response.Headers {
+				w.Header().Set(h.Name, h.Value)
+			}
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write(answer)
 		}
 		return
 	}
