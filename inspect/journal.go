@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -269,6 +270,21 @@ func (j *journal) append(p *pendingWrite, enqueue func([]*pendingWrite)) error {
 	}
 	j.mu.Unlock()
 	return g.err
+}
+
+// failure returns the last failed write, or nil once one works again or,
+// for a full disk, once space for a write as large has come back (so
+// /healthz recovers when space is freed, not only at the next capture).
+func (j *journal) failure() *writeFailure {
+	f := j.failing.Load()
+	if f == nil || !errors.Is(f.err, syscall.ENOSPC) {
+		return f
+	}
+	if free, ok := freeBytes(j.dir); ok && free >= uint64(f.size)+64<<10 {
+		j.failing.CompareAndSwap(f, nil)
+		return nil
+	}
+	return f
 }
 
 // write appends buf to the active segment, starting a new one first when

@@ -551,6 +551,11 @@ func TestJournalHealthOnFullDisk(t *testing.T) {
 	if err := os.Remove(filepath.Join(mnt, "filler")); err != nil {
 		t.Fatal(err)
 	}
+	// Health says so once space is back, before any capture tries.
+	eventually(t, 10*time.Second, "Health fine with space back", func() bool {
+		err, _ := s.Health()
+		return err == nil
+	})
 	// Rows stuck meanwhile are retried within a moment; then Add works.
 	eventually(t, 20*time.Second, "Add working again", func() bool {
 		return s.Add(context.Background(), newEx("h", "GET", "http://h/after")) == nil

@@ -1016,7 +1016,7 @@ func (s *SQLite) Health() (err error, since time.Time) {
 	err, since = s.healthErr, s.healthAt
 	s.healthMu.Unlock()
 	if err == nil && s.jr != nil {
-		if f := s.jr.failing.Load(); f != nil {
+		if f := s.jr.failure(); f != nil {
 			return f.err, f.since
 		}
 	}
