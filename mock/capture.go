@@ -5,6 +5,7 @@ package mock
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,7 +43,14 @@ type Config struct {
 	// MaxBins caps how many bins exist; a request to a new bin beyond it
 	// gets 429. DefaultMaxBins when zero.
 	MaxBins int
+	// BodyGrace is how long any request body may take to arrive, plus a
+	// second per 64 KiB of its declared length (unknown length: 20 times
+	// as long); slower ones get 408. DefaultBodyGrace when zero.
+	BodyGrace time.Duration
 }
+
+// DefaultBodyGrace is Config.BodyGrace when not set.
+const DefaultBodyGrace = 30 * time.Second
 
 // DefaultMaxBins is Config.MaxBins when not set.
 const DefaultMaxBins = 1000
@@ -174,18 +182,38 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Time:    start,
 		Request: RecordRequest(r),
 	}
+	// A body must keep coming: a client that trickles it would hold the
+	// connection (and a --max-conns slot) for as long as it liked.
+	var rc *http.ResponseController
+	if r.Body != nil && r.Body != http.NoBody {
+		rc = http.NewResponseController(w)
+		_ = rc.SetReadDeadline(start.Add(c.bodyTimeout(r.ContentLength)))
+	}
 	body, size, truncated, rerr := ReadBody(r.Body, c.maxBody(), r.ContentLength)
+	if rc != nil && rerr == nil {
+		// (After a failure the deadline stays: the server then gives up
+		// on the rest of the body at once, rather than wait to discard it.)
+		_ = rc.SetReadDeadline(time.Time{})
+	}
 	ex.Request.Body, ex.Request.Size, ex.Request.Truncated = body, size, truncated
 	if rerr != nil {
 		// Keep what arrived, with the error. A client that went away gets
-		// no answer; one that sent a malformed body (bad chunking) a 400.
+		// no answer; one that sent a malformed body (bad chunking) a 400;
+		// one too slow a 408.
 		ex.Error = fmt.Sprintf("reading request body after %d bytes: %v", size, rerr)
 		var answer []byte
+		code := http.StatusBadRequest
 		var ne net.Error
-		if !errors.Is(rerr, io.ErrUnexpectedEOF) && !errors.Is(rerr, io.EOF) && !errors.As(rerr, &ne) && !errors.Is(rerr, syscall.ECONNRESET) {
+		switch {
+		case errors.As(rerr, &ne) && ne.Timeout():
+			code = http.StatusRequestTimeout
+			answer, _ = json.Marshal(map[string]string{"error": fmt.Sprintf("the request body did not arrive within %v", c.bodyTimeout(r.ContentLength))})
+		case !errors.Is(rerr, io.ErrUnexpectedEOF) && !errors.Is(rerr, io.EOF) && !errors.As(rerr, &ne) && !errors.Is(rerr, syscall.ECONNRESET):
 			answer, _ = json.Marshal(map[string]string{"error": "malformed request body: " + rerr.Error()})
+		}
+		if answer != nil {
 			answer = append(answer, '\n')
-			ex.Response = &inspect.Response{Status: http.StatusBadRequest, Body: answer, Size: int64(len(answer)),
+			ex.Response = &inspect.Response{Status: code, Body: answer, Size: int64(len(answer)),
 				Headers: inspect.Headers{{Name: "Access-Control-Allow-Origin", Value: "*"}, {Name: "Connection", Value: "close"}, {Name: "Content-Type", Value: "application/json"}}}
 		}
 		ex.Duration = c.cfg.Now().Sub(start)
@@ -196,7 +224,7 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			for _, h := range ex.Response.Headers {
 				w.Header().Set(h.Name, h.Value)
 			}
-			w.WriteHeader(http.StatusBadRequest)
+			w.WriteHeader(code)
 			_, _ = w.Write(answer)
 		}
 		return
@@ -351,6 +379,16 @@ func RecordRequest(r *http.Request) inspect.Request {
 		RemoteAddr: r.RemoteAddr,
 		TLS:        r.TLS != nil,
 	}
+}
+
+// bodyTimeout is how long a request body of length n (-1: unknown) may
+// take to arrive, counted from the request's start: see Config.BodyGrace.
+func (c *Capture) bodyTimeout(n int64) time.Duration {
+	grace := cmp.Or(c.cfg.BodyGrace, DefaultBodyGrace)
+	if n < 0 {
+		return 20 * grace
+	}
+	return grace + time.Duration(n/(64<<10))*time.Second
 }
 
 // ReadBody reads up to limit bytes of body and counts the rest. size is the
