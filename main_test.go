@@ -1197,3 +1197,18 @@ func TestCaptureBadBodies(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIErrorsAreJSON: every API route, whichever package serves it,
+// answers a method it does not take with a JSON 405 naming what it takes.
+func TestAPIErrorsAreJSON(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	for _, p := range []string{"/api/exchanges", "/api/bins", "/api/webhooks", "/api/rules", "/api/replay", "/api/simulations", "/api/invocations", "/api/nosuch"} {
+		resp, b := s.api(t, "PUT", p, strings.NewReader("{}"))
+		var e struct{ Error string }
+		if resp.Header.Get("Content-Type") != "application/json" || json.Unmarshal(b, &e) != nil || e.Error == "" ||
+			(resp.StatusCode != 405 || resp.Header.Get("Allow") == "") && !(p == "/api/nosuch" && resp.StatusCode == 404) {
+			t.Errorf("PUT %s: %d %s %q", p, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+	}
+}

@@ -47,7 +47,7 @@ func (e *Emitter) Handler() http.Handler {
 	mux.HandleFunc("POST /api/invocations/{id}/retry", e.handleRetry)
 	mux.HandleFunc("POST /api/events", e.handleEvents)
 	mux.HandleFunc("GET /api/emit/stats", e.handleStats)
-	return mux
+	return inspect.JSONErrors(mux)
 }
 
 // writeError answers with err: a *ValidationError as 400 with the field

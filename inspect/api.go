@@ -67,12 +67,18 @@ func (a *API) routes() {
 }
 
 // ServeHTTP implements http.Handler.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h, pattern := a.mux.Handler(r); pattern == "" {
-		// No route: the mux would answer in plain text. Answer as every
-		// API error is, in JSON, with the mux's status (404, or 405 and
-		// its Allow header).
-		// (Redirects have a pattern: they take the mux's own way.)
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { JSONErrors(a.mux).ServeHTTP(w, r) }
+
+// JSONErrors serves mux, answering a request no route takes in JSON, as
+// every API error is, rather than the mux's plain text: 404, or 405 with
+// the mux's Allow header. (Redirects have a route: they go the mux's way.)
+func JSONErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
 		rec := &statusRecorder{h: http.Header{}}
 		h.ServeHTTP(rec, r)
 		if rec.code == http.StatusMethodNotAllowed {
@@ -82,9 +88,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		WriteJSON(w, http.StatusNotFound, map[string]string{"error": "no API endpoint " + r.URL.Path})
-		return
-	}
-	a.mux.ServeHTTP(w, r)
+	})
 }
 
 // statusRecorder keeps the status and headers a handler answers with and

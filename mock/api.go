@@ -48,7 +48,7 @@ func (e *Engine) API(log *slog.Logger, secretHeaders []string) http.Handler {
 		e.Reset()
 		inspect.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
 	})
-	return mux
+	return inspect.JSONErrors(mux)
 }
 
 func src(file string, line int) string {

@@ -1,6 +1,10 @@
 package proxy
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/hooklab/hooklab/inspect"
+)
 
 // API returns the simulations API, for main to mount at /api/simulations:
 //
@@ -12,5 +16,5 @@ func (s *Simulator) API() http.Handler {
 	mux.HandleFunc("GET /api/simulations", s.list)
 	mux.HandleFunc("POST /api/simulations", s.load)
 	mux.HandleFunc("DELETE /api/simulations", s.stop)
-	return mux
+	return inspect.JSONErrors(mux)
 }

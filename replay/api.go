@@ -94,7 +94,9 @@ func NewAPI(cfg APIConfig) *API {
 }
 
 // ServeHTTP implements http.Handler.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	inspect.JSONErrors(a.mux).ServeHTTP(w, r)
+}
 
 // Wait blocks until every run has ended; call it after cancelling the app
 // context, before closing the store.
