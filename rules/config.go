@@ -685,6 +685,7 @@ func (d *decoder) verify(n *yaml.Node, i int) *Verify {
 	n = resolve(n)
 	v := &Verify{Name: fmt.Sprintf("verify-%d", i+1), File: d.file, Line: n.Line, Tolerance: DefaultTolerance}
 	var schemeNode, secretNode *yaml.Node
+	secretBad := false
 	for _, p := range d.pairs(n, "verify") {
 		switch p.key {
 		case "name":
@@ -698,7 +699,9 @@ func (d *decoder) verify(n *yaml.Node, i int) *Verify {
 			v.Scheme = d.str(p.val, "scheme")
 		case "secret":
 			secretNode = p.val
+			before := len(d.errs)
 			v.Secret = Secret(d.str(p.val, "secret"))
+			secretBad = len(d.errs) > before // ${VAR} not set: said once
 		case "tolerance":
 			if t := d.duration(p.val, "tolerance"); t > 0 {
 				v.Tolerance = t
@@ -723,7 +726,7 @@ func (d *decoder) verify(n *yaml.Node, i int) *Verify {
 		switch {
 		case secretNode == nil:
 			d.errorf(n, "verify %q: secret is required", v.Name)
-		case v.Secret == "":
+		case v.Secret == "" && !secretBad:
 			d.errorf(secretNode, "secret: must not be empty")
 		case v.Scheme == SchemeStandardWebhooks:
 			if _, err := standardWebhooksKey(string(v.Secret)); err != nil {

@@ -454,6 +454,15 @@ settings:
 			},
 		},
 		{
+			name: "unset secret said once",
+			src: `verify:
+  - {scheme: github, secret: "${HOOKLAB_TEST_UNSET_SECRET}"}
+`,
+			want: []string{
+				`x.yaml:2:30: secret: environment variable HOOKLAB_TEST_UNSET_SECRET is not set (or empty); write $${ for a literal ${`,
+			},
+		},
+		{
 			name: "bins and interim statuses",
 			src: `mocks:
   - {bin: "bad bin!", respond: {status: 103}}

@@ -256,7 +256,7 @@ func expandEnv(s string, getenv func(string) string) (string, error) {
 			v = getenv(name)
 		}
 		if v == "" {
-			return "", fmt.Errorf("environment variable %s is not set", name)
+			return "", fmt.Errorf("environment variable %s is not set (or empty); write $${ for a literal ${", name)
 		}
 		b.WriteString(v)
 		s = s[i+j+1:]
