@@ -378,8 +378,8 @@ settings:
   max_bdy: 1
 `,
 			want: []string{
-				`x.yaml:4:7: response: unknown key "stauts" (did you mean "status"?)`,
-				`x.yaml:5:7: response: unknown key "bdy" (did you mean "body"?)`,
+				`x.yaml:4:7: respond: unknown key "stauts" (did you mean "status"?)`,
+				`x.yaml:5:7: respond: unknown key "bdy" (did you mean "body"?)`,
 				`x.yaml:7:5: mock: unknown key "macth" (did you mean "match"?)`,
 				`x.yaml:10:5: verify "verify-1": secret is required`,
 				`x.yaml:11:5: verify: unknown key "secrte" (did you mean "secret"?)`,
@@ -413,7 +413,6 @@ settings:
 				`x.yaml:7:39: json value: error parsing regexp`,
 				`x.yaml:8:25: json value: gt takes a number`,
 				`x.yaml:9:11: json condition: path is required`,
-				`x.yaml:10:22: headers X-A: empty condition`,
 				`x.yaml:10:23: condition: unknown key "regx" (did you mean "regex"?)`,
 				`x.yaml:11:18: query q regex: error parsing regexp`,
 			},

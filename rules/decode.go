@@ -166,7 +166,7 @@ func kindName(kind string) string {
 	case "config":
 		return "config"
 	case "respond":
-		return "response"
+		return "respond" // also a sequence item: the same keys
 	case "json_condition":
 		return "json condition"
 	}

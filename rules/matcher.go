@@ -209,7 +209,10 @@ func (d *decoder) cond(n *yaml.Node, what string) *Cond {
 	}
 	var absentNode *yaml.Node
 	set := 0
-	for _, p := range d.pairs(n, "condition") {
+	before := len(d.errs)
+	pairs := d.pairs(n, "condition")
+	keyErrs := len(d.errs) > before // an unknown key says more than "empty"
+	for _, p := range pairs {
 		switch p.key {
 		case "equals":
 			s := d.str(p.val, what+" equals")
@@ -254,7 +257,7 @@ func (d *decoder) cond(n *yaml.Node, what string) *Cond {
 		}
 		c.re = re
 	}
-	if set == 0 && !c.Present && !c.Absent {
+	if set == 0 && !c.Present && !c.Absent && !keyErrs {
 		d.errorf(n, "%s: empty condition; set equals, regex, contains, present or absent", what)
 	}
 	return c
