@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -46,7 +47,7 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 	if err != nil {
 		abs = path
 	}
-	dir, name := filepath.Dir(abs), filepath.Base(abs)
+	dir := filepath.Dir(abs)
 
 	last, lastMissing := loaded, loaded == nil
 	if loaded == nil {
@@ -66,6 +67,15 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 			log.Debug("config directory not watchable yet", "dir", dir, "err", err)
 			sleep(ctx, time.Second)
 			continue
+		}
+		// A config that is a symlink changes where its target lives: watch
+		// that directory too, and start over when the link is pointed
+		// elsewhere.
+		target := followLinks(abs)
+		if tdir := filepath.Dir(target); tdir != dir {
+			if err := w.Add(tdir); err != nil {
+				log.Debug("config link target not watchable", "target", target, "err", err)
+			}
 		}
 		// The directory may have appeared with the file already in it.
 		reload := func() {
@@ -89,15 +99,28 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 			apply(Parse(data, path, getenv))
 		}
 		reload()
-		watchLoop(ctx, w, dir, name, log, reload)
+		watchLoop(ctx, w, dir, []string{abs, target}, log, func() bool {
+			reload()
+			return followLinks(abs) != target
+		})
 		w.Close()
 	}
 }
 
-// watchLoop runs reload, debounced, after events on dir/name. It returns
-// when ctx is done or the watch fails (for example the directory was
-// removed), so Watch can start over.
-func watchLoop(ctx context.Context, w *fsnotify.Watcher, dir, name string, log *slog.Logger, reload func()) {
+// followLinks returns path with its symlinks followed, or path itself when
+// that fails (the file does not exist yet).
+func followLinks(path string) string {
+	if t, err := filepath.EvalSymlinks(path); err == nil {
+		return t
+	}
+	return path
+}
+
+// watchLoop runs reload, debounced, after events on files (the config's
+// path and where its symlinks lead). It returns when ctx is done, the
+// watch fails (for example dir was removed), or reload says the watch is
+// stale, so Watch can start over.
+func watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string, files []string, log *slog.Logger, reload func() (stale bool)) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -109,7 +132,7 @@ func watchLoop(ctx context.Context, w *fsnotify.Watcher, dir, name string, log *
 			if !ok {
 				return
 			}
-			if filepath.Base(ev.Name) == name {
+			if slices.Contains(files, filepath.Clean(ev.Name)) {
 				timer.Reset(ReloadDebounce)
 			}
 			if filepath.Clean(ev.Name) == dir && ev.Has(fsnotify.Remove|fsnotify.Rename) {
@@ -121,7 +144,9 @@ func watchLoop(ctx context.Context, w *fsnotify.Watcher, dir, name string, log *
 			}
 			log.Warn("config watch", "err", err)
 		case <-timer.C:
-			reload()
+			if reload() {
+				return
+			}
 			if _, err := os.Stat(dir); err != nil {
 				return
 			}

@@ -168,3 +168,45 @@ func TestWatchDirectoryAppearsLater(t *testing.T) {
 		t.Fatalf("got %+v", r)
 	}
 }
+
+// TestWatchSymlink: a config that is a symlink reloads when its target
+// changes (edited in place in another directory), and when the link is
+// pointed at another file.
+func TestWatchSymlink(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	real1, real2, run := filepath.Join(root, "real", "a.yaml"), filepath.Join(root, "other", "b.yaml"), filepath.Join(root, "run")
+	for _, d := range []string{filepath.Dir(real1), filepath.Dir(real2), run} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, real1, mockNamed("one"))
+	write(t, real2, mockNamed("elsewhere"))
+	link := filepath.Join(run, "hooklab.yaml")
+	if err := os.Symlink(real1, link); err != nil {
+		t.Fatal(err)
+	}
+	ch := startWatch(t, link)
+	write(t, real1, mockNamed("two"))
+	if r := next(t, ch); r.err != nil || r.cfg.Mocks[0].Name != "two" {
+		t.Fatalf("after editing the link's target: %+v", r)
+	}
+	// Point the link elsewhere (as a deploy tool does: new link, renamed
+	// over the old one); then edits there count.
+	tmp := filepath.Join(run, ".link")
+	if err := os.Symlink(real2, tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		t.Fatal(err)
+	}
+	if r := next(t, ch); r.err != nil || r.cfg.Mocks[0].Name != "elsewhere" {
+		t.Fatalf("after re-pointing the link: %+v", r)
+	}
+	time.Sleep(200 * time.Millisecond) // the watch starts over on the new target
+	write(t, real2, mockNamed("three"))
+	if r := next(t, ch); r.err != nil || r.cfg.Mocks[0].Name != "three" {
+		t.Fatalf("after editing the new target: %+v", r)
+	}
+}
