@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -54,6 +55,13 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 		last, _ = os.ReadFile(abs)
 		lastMissing = last == nil
 	}
+	// The body files (file:) the config names: edits to them reload it
+	// too. lastBodies is what they held at the last load.
+	var bodies []string
+	if c, err := Parse(last, path, getenv); err == nil {
+		bodies = bodyFiles(c, abs)
+	}
+	lastBodies := readAll(bodies)
 
 	for ctx.Err() == nil {
 		w, err := fsnotify.NewWatcher()
@@ -72,9 +80,12 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 		// that directory too, and start over when the link is pointed
 		// elsewhere.
 		target := followLinks(abs)
-		if tdir := filepath.Dir(target); tdir != dir {
-			if err := w.Add(tdir); err != nil {
-				log.Debug("config link target not watchable", "target", target, "err", err)
+		watched := append([]string{abs, target}, bodies...)
+		for _, f := range watched[1:] {
+			if d := filepath.Dir(f); d != dir {
+				if err := w.Add(d); err != nil {
+					log.Debug("not watchable", "file", f, "err", err)
+				}
 			}
 		}
 		// The directory may have appeared with the file already in it.
@@ -92,19 +103,52 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 				apply(nil, err)
 				return
 			}
-			if !lastMissing && bytes.Equal(data, last) {
+			if !lastMissing && bytes.Equal(data, last) && maps.EqualFunc(readAll(bodies), lastBodies, bytes.Equal) {
 				return
 			}
+			cfg, err := Parse(data, path, getenv)
 			last, lastMissing = data, false
-			apply(Parse(data, path, getenv))
+			if err == nil {
+				bodies = bodyFiles(cfg, abs)
+			}
+			lastBodies = readAll(bodies)
+			apply(cfg, err)
 		}
 		reload()
-		watchLoop(ctx, w, dir, []string{abs, target}, log, func() bool {
+		watchLoop(ctx, w, dir, watched, log, func() bool {
 			reload()
-			return followLinks(abs) != target
+			return followLinks(abs) != target || !slices.Equal(bodies, watched[2:])
 		})
 		w.Close()
 	}
+}
+
+// bodyFiles lists the files the responses of cfg (read from abs) take
+// their bodies from, sorted.
+func bodyFiles(cfg *Config, abs string) []string {
+	var out []string
+	add := func(r *Response) {
+		if r != nil && r.File != "" {
+			out = append(out, filepath.Join(filepath.Dir(abs), filepath.FromSlash(r.File)))
+		}
+	}
+	for _, m := range cfg.Mocks {
+		add(m.Respond)
+		for _, r := range m.Sequence {
+			add(r)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// readAll reads each file (nil for one it cannot read).
+func readAll(files []string) map[string][]byte {
+	out := make(map[string][]byte, len(files))
+	for _, f := range files {
+		out[f], _ = os.ReadFile(f)
+	}
+	return out
 }
 
 // followLinks returns path with its symlinks followed, or path itself when

@@ -210,3 +210,22 @@ func TestWatchSymlink(t *testing.T) {
 		t.Fatalf("after editing the new target: %+v", r)
 	}
 }
+
+// TestWatchBodyFile: editing a file a response takes its body from
+// reloads the config; writing it unchanged does not.
+func TestWatchBodyFile(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, "mocks:\n  - name: fromfile\n    respond: {file: bodies/answer.json}\n")
+	body := filepath.Join(filepath.Dir(path), "bodies", "answer.json")
+	if err := os.MkdirAll(filepath.Dir(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, body, `{"v":1}`)
+	ch := startWatch(t, path)
+	write(t, body, `{"v":2}`)
+	if r := next(t, ch); r.err != nil || string(r.cfg.Mocks[0].Respond.FileBody) != `{"v":2}` {
+		t.Fatalf("after editing the body file: %+v", r)
+	}
+	write(t, body, `{"v":2}`)
+	quiet(t, ch)
+}
