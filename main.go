@@ -488,6 +488,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Publish:       hub.Publish,
 		ResignFunc:    resigner(emitter),
 		SecretHeaders: o.secretHeaders,
+		MaxBody:       maxBody,
 		Logger:        log.With("component", "replay"),
 		Context:       ctx,
 	})

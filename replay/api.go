@@ -38,6 +38,9 @@ type APIConfig struct {
 	KeepRuns int
 	// MaxHAR caps an imported or posted HAR file; 256 MiB when zero.
 	MaxHAR int64
+	// MaxBody is how much of each imported body is stored (see
+	// ImportOptions.MaxBody).
+	MaxBody int64
 	Clock  Clock
 }
 
@@ -315,7 +318,7 @@ func (a *API) importHAR(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	body := http.MaxBytesReader(w, r.Body, a.cfg.MaxHAR)
-	ids, skipped, err := Import(r.Context(), a.cfg.Store, body, ImportOptions{Bin: bin, Now: a.cfg.Clock.Now})
+	ids, skipped, err := Import(r.Context(), a.cfg.Store, body, ImportOptions{Bin: bin, Now: a.cfg.Clock.Now, MaxBody: a.cfg.MaxBody})
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -569,3 +569,26 @@ func TestImportKeepsFileOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestImportTruncatesLikeCapture: bodies over MaxBody are stored cut,
+// with their true size, as capture stores them.
+func TestImportTruncatesLikeCapture(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	big := bytes.Repeat([]byte("x"), 5000)
+	ex := &inspect.Exchange{Request: inspect.Request{Method: "POST", URL: "http://h/big", Body: big, Size: 5000},
+		Response: &inspect.Response{Status: 200, Body: big, Size: 5000}}
+	ids, err := ImportExchanges(context.Background(), s, []*inspect.Exchange{ex}, ImportOptions{MaxBody: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(context.Background(), ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Request.Body) != 1024 || !got.Request.Truncated || got.Request.Size != 5000 ||
+		len(got.Response.Body) != 1024 || !got.Response.Truncated || got.Response.Size != 5000 {
+		t.Errorf("stored request %d bytes (truncated %v, size %d), response %d (truncated %v, size %d)",
+			len(got.Request.Body), got.Request.Truncated, got.Request.Size, len(got.Response.Body), got.Response.Truncated, got.Response.Size)
+	}
+}

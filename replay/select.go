@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/inspect/har"
+	"github.com/hooklab/hooklab/rules"
 )
 
 // Filter selects recorded exchanges, with the names and forms of the list
@@ -185,6 +187,10 @@ type ImportOptions struct {
 	Bin string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// MaxBody is how many bytes of each body are stored, as capture keeps
+	// them (the rest counted, the exchange marked truncated);
+	// rules.DefaultMaxBody when zero.
+	MaxBody int64
 }
 
 // Import reads a HAR file and stores one exchange per entry. Entries that
@@ -241,6 +247,13 @@ func ImportExchanges(ctx context.Context, store inspect.Store, exs []*inspect.Ex
 		}
 		if ex.Source == "" {
 			ex.Source = inspect.SourceProxy
+		}
+		limit := cmp.Or(opts.MaxBody, rules.DefaultMaxBody)
+		if n := int64(len(ex.Request.Body)); n > limit {
+			ex.Request.Body, ex.Request.Size, ex.Request.Truncated = ex.Request.Body[:limit], max(ex.Request.Size, n), true
+		}
+		if r := ex.Response; r != nil && int64(len(r.Body)) > limit {
+			r.Body, r.Size, r.Truncated = r.Body[:limit], max(r.Size, int64(len(r.Body))), true
 		}
 	}
 	// One at a time: the store lists in the order it was given, and an
