@@ -568,7 +568,11 @@ func (s *Simulation) serve(w http.ResponseWriter, r *http.Request, body []byte, 
 		}
 		h.Add(x.Name, x.Value)
 	}
-	if rec.Status != http.StatusNoContent && rec.Status != http.StatusNotModified {
+	switch {
+	case rec.Status == http.StatusNoContent || rec.Status == http.StatusNotModified:
+	case r.Method == http.MethodHead && rec.Headers.Get("Content-Length") != "":
+		h.Set("Content-Length", rec.Headers.Get("Content-Length")) // what a GET would carry
+	default:
 		h.Set("Content-Length", strconv.Itoa(len(rec.Body)))
 	}
 	ex.Response = &inspect.Response{Status: rec.Status, Headers: inspect.FromHTTP(h), Body: rec.Body, Size: int64(len(rec.Body))}

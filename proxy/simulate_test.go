@@ -230,8 +230,10 @@ func TestSimulateContentEncoding(t *testing.T) {
 			Response: &inspect.Response{Status: 200, Body: body, Size: int64(len(body)), Headers: inspect.Headers{
 				{Name: "Content-Type", Value: "application/json"}, {Name: "Content-Encoding", Value: "gzip"}}}}
 	}
+	head := &inspect.Exchange{Time: at, Request: inspect.Request{Method: "HEAD", URL: "http://up.test/big"},
+		Response: &inspect.Response{Status: 200, Headers: inspect.Headers{{Name: "Content-Length", Value: "12345"}}}}
 	sim, err := proxy.NewSimulation("enc", []*inspect.Exchange{
-		entry("/recorded", gz.Bytes()), entry("/browser", []byte(`{"compressed":false}`)),
+		entry("/recorded", gz.Bytes()), entry("/browser", []byte(`{"compressed":false}`)), head,
 	}, proxy.SimulateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -250,5 +252,14 @@ func TestSimulateContentEncoding(t *testing.T) {
 		if string(b) != want || resp.Uncompressed != (path == "/recorded") {
 			t.Errorf("%s: %q (decoded by the client: %v), want %s", path, b, resp.Uncompressed, want)
 		}
+	}
+	// A HEAD answers with the length a GET would have.
+	resp, err := http.Head(srv.URL + "/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ContentLength != 12345 {
+		t.Errorf("simulated HEAD: Content-Length %d, want the recorded 12345", resp.ContentLength)
 	}
 }

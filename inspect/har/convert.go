@@ -297,6 +297,10 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 	if ext == nil && e.Response.Error != "" {
 		ex.Error = e.Response.Error
 	}
+	// Some tools give the type only as content.mimeType.
+	if mt := c.MimeType; ext == nil && mt != "" && mt != "x-unknown" && r.Headers.Get("Content-Type") == "" {
+		r.Headers = append(r.Headers, inspect.Header{Name: "Content-Type", Value: mt})
+	}
 	ex.Response = r
 	return ex, nil
 }

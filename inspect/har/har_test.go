@@ -474,3 +474,22 @@ func checkSchema(t *testing.T, data []byte) {
 		}
 	}
 }
+
+// TestMimeTypeOnly: a tool that gives a response's type only as
+// content.mimeType gets it as Content-Type.
+func TestMimeTypeOnly(t *testing.T) {
+	t.Parallel()
+	f, err := har.Parse([]byte(`{"log":{"version":"1.2","creator":{"name":"t","version":"1"},"entries":[
+	{"startedDateTime":"2026-01-02T03:04:05Z","time":1,"request":{"method":"GET","url":"http://h/img","httpVersion":"HTTP/1.1","headers":[],"queryString":[],"cookies":[],"headersSize":-1,"bodySize":0},
+	 "response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[],"cookies":[],"content":{"size":3,"mimeType":"image/png","text":"iVBO","encoding":"base64"},"redirectURL":"","headersSize":-1,"bodySize":3},"cache":{},"timings":{"send":0,"wait":1,"receive":0}}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exs, err := f.Exchanges()
+	if err != nil || len(exs) != 1 {
+		t.Fatalf("%d, %v", len(exs), err)
+	}
+	if ct := exs[0].Response.Headers.Get("Content-Type"); ct != "image/png" {
+		t.Errorf("Content-Type %q, want image/png", ct)
+	}
+}
