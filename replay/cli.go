@@ -236,8 +236,11 @@ Flags:
 			sources++
 		}
 	}
-	if sources != 1 {
+	switch {
+	case sources == 0:
 		return usage("say what to replay, one of: exchange ids, filters (--bin, --path, …, or --all), or --har FILE")
+	case sources > 1:
+		return usage("give one source to replay: exchange ids, filters (--bin, --path, …, or --all), or --har FILE, not several")
 	}
 
 	base := Options{ResignFunc: c.ResignFunc, Transport: c.Transport, Clock: c.Clock}

@@ -157,7 +157,8 @@ func TestCLIReplayUsage(t *testing.T) {
 		want string
 	}{
 		{"nothing to replay", []string{"--target", "http://127.0.0.1:3000"}, "say what to replay"},
-		{"two sources", []string{"01JNB5Z3Q0000000000000000A", "--har", harFile}, "say what to replay"},
+		{"two sources", []string{"01JNB5Z3Q0000000000000000A", "--har", harFile}, "give one source to replay"},
+		{"a HAR and a filter", []string{"--har", harFile, "--bin", "x"}, "not several"},
 		{"unknown flag", []string{"--tagret", "x"}, "flag provided but not defined"},
 		{"bad header", []string{"--har", harFile, "--set-header", "novalue"}, "want Name: value"},
 		{"bad pace", []string{"--har", harFile, "--pace", "slow"}, "want fast or original"},

@@ -243,6 +243,9 @@ func Parse(data []byte) (*File, error) {
 		return nil, fmt.Errorf("%w: HAR: %v", inspect.ErrInvalid, err)
 	}
 	if f.Log.Version == "" && f.Log.Entries == nil && f.Log.Creator.Name == "" {
+		if bytes.Contains(data, []byte(`"log"`)) {
+			return nil, fmt.Errorf("%w: not a HAR file: its \"log\" object has no entries", inspect.ErrInvalid)
+		}
 		return nil, fmt.Errorf("%w: not a HAR file: no \"log\" object", inspect.ErrInvalid)
 	}
 	for i := range f.Log.Entries {
