@@ -41,7 +41,7 @@ type APIConfig struct {
 	// MaxBody is how much of each imported body is stored (see
 	// ImportOptions.MaxBody).
 	MaxBody int64
-	Clock  Clock
+	Clock   Clock
 }
 
 // API serves the replay, import and export endpoints:

@@ -592,3 +592,36 @@ func TestImportTruncatesLikeCapture(t *testing.T) {
 			len(got.Request.Body), got.Request.Truncated, got.Request.Size, len(got.Response.Body), got.Response.Truncated, got.Response.Size)
 	}
 }
+
+// TestSelectLimitTakesNewest: --limit N selects the newest N matches
+// (skipping replays and paths that do not match), in arrival order.
+func TestSelectLimitTakesNewest(t *testing.T) {
+	t.Parallel()
+	store := openStore(t)
+	var ids inspect.IDs
+	var hooks []string
+	for i := range 40 {
+		path := "/b/stripe/hooks"
+		if i%3 == 0 {
+			path = "/b/stripe/other"
+		}
+		ex := capture(ids.New(t0.Add(time.Duration(i)*time.Millisecond)), "POST", "http://127.0.0.1:8080"+path, nil, []byte("{}"), okResp())
+		if i%5 == 0 {
+			ex.Source = inspect.SourceReplay
+		} else if path == "/b/stripe/hooks" {
+			hooks = append(hooks, ex.ID)
+		}
+		add(t, store, ex)
+	}
+	exs, err := Select(context.Background(), store, nil, Filter{Bin: "stripe", Path: "/b/stripe/hooks", Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ex := range exs {
+		got = append(got, ex.ID)
+	}
+	if d := cmp.Diff(hooks[len(hooks)-3:], got); d != "" {
+		t.Errorf("the newest 3 (-want +got):\n%s", d)
+	}
+}

@@ -119,7 +119,7 @@ func filterFlags(fs *flag.FlagSet, f *Filter) {
 	fs.StringVar(&f.Q, "text", "", "only exchanges containing this `text` in URL, headers or bodies")
 	fs.StringVar(&f.Since, "since", "", "only exchanges from this `time` on (RFC 3339, or a duration like 2h meaning that long ago)")
 	fs.StringVar(&f.Until, "until", "", "only exchanges up to this `time` (RFC 3339 or a duration ago)")
-	fs.IntVar(&f.Limit, "limit", 0, "at most `N` exchanges (0: no limit)")
+	fs.IntVar(&f.Limit, "limit", 0, "only the newest `N` exchanges, in the order they arrived (0: every match)")
 }
 
 func (f *Filter) resolveTimes(now time.Time) error {

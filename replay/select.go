@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +35,8 @@ type Filter struct {
 	// trailing "*" also matches deeper paths ("/hooks/*" matches
 	// "/hooks/a/b").
 	Path string `json:"path,omitempty"`
-	// Limit caps how many are selected (0: no limit).
+	// Limit selects only the newest Limit matches, still in the order they
+	// arrived (0: every match).
 	Limit int `json:"limit,omitempty"`
 }
 
@@ -135,6 +137,9 @@ func Each(ctx context.Context, store inspect.Store, ids []string, f Filter, fn f
 	if err != nil {
 		return err
 	}
+	if f.Limit > 0 {
+		return eachNewest(ctx, store, q, f, fn)
+	}
 	q.Ascending, q.Limit = true, 1000
 	n := 0
 	for {
@@ -157,15 +162,51 @@ func Each(ctx context.Context, store inspect.Store, ids []string, f Filter, fn f
 				return err
 			}
 			n++
-			if f.Limit > 0 && n >= f.Limit {
-				return nil
-			}
 		}
 		if next == "" || len(page) == 0 {
 			return nil
 		}
 		q.Cursor = next
 	}
+}
+
+// eachNewest is Each for a filter with a limit: the newest f.Limit
+// matches, in the order they arrived.
+func eachNewest(ctx context.Context, store inspect.Store, q inspect.Query, f Filter, fn func(*inspect.Exchange) error) error {
+	var picked []string
+	q.Limit = min(f.Limit+16, 1000)
+	for len(picked) < f.Limit {
+		page, next, err := store.List(ctx, q) // newest first
+		if err != nil {
+			return err
+		}
+		for _, s := range page {
+			if q.Source == "" && s.Source == inspect.SourceReplay || !f.matchPath(s.URL) {
+				continue
+			}
+			if picked = append(picked, s.ID); len(picked) == f.Limit {
+				break
+			}
+		}
+		if next == "" || len(page) == 0 {
+			break
+		}
+		q.Cursor = next
+	}
+	slices.Reverse(picked)
+	for _, id := range picked {
+		ex, err := store.Get(ctx, id)
+		if errors.Is(err, inspect.ErrNotFound) {
+			continue // removed by retention meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(ex); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Export writes the selected exchanges (see Select) to w as a HAR file,
