@@ -134,8 +134,12 @@ func FormatFor(contentType, body string) Format {
 }
 
 // NewTemplate parses src as a Liquid template whose placeholders are escaped
-// for format. It fails on Liquid syntax errors and on {% include %}.
+// for format. It fails on Liquid syntax errors, on {% include %}, and on a
+// template longer than any render may write (MaxRenderSize).
 func NewTemplate(src string, format Format) (t *Template, err error) {
+	if len(src) > MaxRenderSize {
+		return nil, fmt.Errorf("the template is %d bytes, over the %d MiB a render may write; serve a large body from a file (file:)", len(src), MaxRenderSize>>20)
+	}
 	rw, err := rewrite(src, format)
 	if err != nil {
 		return nil, err

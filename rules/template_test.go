@@ -492,3 +492,16 @@ func TestTemplateTextValues(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", out, want)
 	}
 }
+
+// TestTemplateOverRenderLimitRefused: a template whose text alone is
+// over what a render may write is refused when it loads, not at every
+// request.
+func TestTemplateOverRenderLimitRefused(t *testing.T) {
+	t.Parallel()
+	if _, err := NewTemplate(strings.Repeat("x", MaxRenderSize+1), FormatText); err == nil || !strings.Contains(err.Error(), "file:") {
+		t.Errorf("a %d-byte template: %v", MaxRenderSize+1, err)
+	}
+	if _, err := NewTemplate(strings.Repeat("x", 1<<20), FormatText); err != nil {
+		t.Errorf("a 1 MiB template: %v", err)
+	}
+}
