@@ -303,9 +303,22 @@ func (d *decoder) value(n *yaml.Node, what string) any {
 	return v
 }
 
-// Webhook keys in the config file.
-var webhookKeys = []string{"id", "name", "description", "endpoint", "method", "format", "status", "authentication",
-	"custom_headers", "signing", "timeout", "retry", "rate_limit", "circuit_breaker", "strict", "max_payload", "concurrency"}
+// Keys in the config file, at each level (rules/schema.json lists the
+// same; TestSchemaKeys checks).
+var (
+	webhookKeys = []string{"id", "name", "description", "endpoint", "method", "format", "status", "authentication",
+		"custom_headers", "signing", "timeout", "retry", "rate_limit", "circuit_breaker", "strict", "max_payload", "concurrency"}
+	authKeys      = []string{"type", "name", "value", "username", "password", "token"}
+	signingKeys   = []string{"scheme", "secret", "secrets"}
+	rateLimitKeys = []string{"limit", "window"}
+	breakerKeys   = []string{"disabled", "failure_rate", "min_attempts", "window", "cooldown"}
+	retryKeys     = []string{"max_attempts", "statuses", "retry_after_statuses", "on_timeout",
+		"on_network_error", "backoff", "initial", "max", "schedule", "retry_after_max"}
+	notifyKeys       = []string{"webhook", "payload", "params"}
+	subscriptionKeys = []string{"webhook", "events"}
+	triggerKeys      = []string{"name", "description", "when", "notify"}
+	automationKeys   = []string{"name", "description", "every", "cron", "when", "data", "notify"}
+)
 
 // webhook decodes one webhooks: item; fields maps each field path to its
 // node, to place validation errors.
@@ -331,7 +344,7 @@ func (d *decoder) webhook(n *yaml.Node) (*Webhook, map[string]*yaml.Node) {
 			w.Status = d.str(p.val, "status")
 		case "authentication":
 			a := &Auth{}
-			for _, q := range d.pairs(p.val, "authentication", "type", "name", "value", "username", "password", "token") {
+			for _, q := range d.pairs(p.val, "authentication", authKeys...) {
 				fields["authentication."+q.key] = q.val
 				v := d.str(q.val, "authentication "+q.key)
 				switch q.key {
@@ -358,7 +371,7 @@ func (d *decoder) webhook(n *yaml.Node) (*Webhook, map[string]*yaml.Node) {
 			}
 		case "signing":
 			s := &Signing{}
-			for _, q := range d.pairs(p.val, "signing", "scheme", "secret", "secrets") {
+			for _, q := range d.pairs(p.val, "signing", signingKeys...) {
 				fields["signing."+q.key] = q.val
 				switch q.key {
 				case "scheme":
@@ -395,7 +408,7 @@ func (d *decoder) webhook(n *yaml.Node) (*Webhook, map[string]*yaml.Node) {
 				break
 			}
 			r := &RateLimit{Window: Duration(time.Minute)}
-			for _, q := range d.pairs(p.val, "rate_limit", "limit", "window") {
+			for _, q := range d.pairs(p.val, "rate_limit", rateLimitKeys...) {
 				switch q.key {
 				case "limit":
 					r.Limit = d.int(q.val, "rate_limit limit")
@@ -406,7 +419,7 @@ func (d *decoder) webhook(n *yaml.Node) (*Webhook, map[string]*yaml.Node) {
 			w.RateLimit = r
 		case "circuit_breaker":
 			b := &Breaker{}
-			for _, q := range d.pairs(p.val, "circuit_breaker", "disabled", "failure_rate", "min_attempts", "window", "cooldown") {
+			for _, q := range d.pairs(p.val, "circuit_breaker", breakerKeys...) {
 				fields["circuit_breaker."+q.key] = q.val
 				switch q.key {
 				case "disabled":
@@ -447,8 +460,7 @@ func (d *decoder) retry(n *yaml.Node, fields map[string]*yaml.Node) *Retry {
 		}
 		return out
 	}
-	for _, p := range d.pairs(n, "retry", "max_attempts", "statuses", "retry_after_statuses", "on_timeout",
-		"on_network_error", "backoff", "initial", "max", "schedule", "retry_after_max") {
+	for _, p := range d.pairs(n, "retry", retryKeys...) {
 		fields["retry."+p.key] = p.val
 		switch p.key {
 		case "max_attempts":
@@ -545,7 +557,7 @@ func (d *decoder) whenCond(all, anyList *yaml.Node, at *yaml.Node) *rules.Matche
 func (d *decoder) notify(n *yaml.Node, what string) (notify, map[string]*yaml.Node) {
 	var nt notify
 	nodes := map[string]*yaml.Node{}
-	for _, p := range d.pairs(n, what+" notify", "webhook", "payload", "params") {
+	for _, p := range d.pairs(n, what+" notify", notifyKeys...) {
 		nodes[p.key] = p.val
 		switch p.key {
 		case "webhook":
@@ -711,7 +723,7 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 	for i, item := range d.list(cfg.Subscriptions, "subscriptions") {
 		s := &subscription{where: d.where(item)}
 		var whNode, evNode *yaml.Node
-		for _, p := range d.pairs(item, "subscription", "webhook", "events") {
+		for _, p := range d.pairs(item, "subscription", subscriptionKeys...) {
 			switch p.key {
 			case "webhook":
 				whNode = p.val
@@ -746,7 +758,7 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 		t := &trigger{where: d.where(item)}
 		var whenNode, notifyNode *yaml.Node
 		var nodes map[string]*yaml.Node
-		for _, p := range d.pairs(item, "trigger", "name", "description", "when", "notify") {
+		for _, p := range d.pairs(item, "trigger", triggerKeys...) {
 			switch p.key {
 			case "name":
 				t.name = d.str(p.val, "trigger name")
@@ -792,7 +804,7 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 		a := &automation{where: d.where(item)}
 		var notifyNode, everyNode *yaml.Node
 		var nodes map[string]*yaml.Node
-		for _, p := range d.pairs(item, "automation", "name", "description", "every", "cron", "when", "data", "notify") {
+		for _, p := range d.pairs(item, "automation", automationKeys...) {
 			switch p.key {
 			case "name":
 				a.name = d.str(p.val, "automation name")
