@@ -659,14 +659,21 @@ func (d *db) markWaiting(ctx context.Context, webhook, status string, now time.T
 }
 
 func (d *db) getInvocation(ctx context.Context, id string) (*Invocation, error) {
-	inv, err := scanInvocation(d.rdb.QueryRowContext(ctx, `SELECT `+invColumns+` FROM invocations WHERE id = ?`, id))
+	// One read transaction: the invocation and its attempts as of one
+	// commit (an attempt and the count it adds are written together).
+	tx, err := d.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	inv, err := scanInvocation(tx.QueryRowContext(ctx, `SELECT `+invColumns+` FROM invocations WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("invocation %s: %w", id, inspect.ErrNotFound)
 	}
 	if err != nil {
 		return nil, err
 	}
-	rows, err := d.rdb.QueryContext(ctx, `SELECT n, time_ns, duration_ns, url, req_headers, status_code, resp_headers, resp_body,
+	rows, err := tx.QueryContext(ctx, `SELECT n, time_ns, duration_ns, url, req_headers, status_code, resp_headers, resp_body,
 		resp_size, resp_truncated, outcome, error, exchange_id FROM attempts WHERE invocation_id = ? ORDER BY n`, id)
 	if err != nil {
 		return nil, err
