@@ -37,6 +37,8 @@ const (
 	plantedURLPass   = "PLANTEDurlpw-4c8d10"    // a password in a proxied URL's user info
 	plantedHeaderKey = "PLANTEDhdrkey-8a1c55"   // a webhook's X-Api-Key custom header
 	plantedMockToken = "PLANTEDmocktok-3e9f02"  // the Authorization a mock matches
+	plantedShopSig   = "PLANTEDshopsig-71c0aa"  // a --secret-header a mock matches and a webhook sends
+	plantedSentSig   = "PLANTEDsentsig-0d93e4"  // the same header, as a sender sent it
 )
 
 // TestSecretsNeverLeak plants a webhook basic-auth password, signing
@@ -58,7 +60,7 @@ func TestSecretsNeverLeak(t *testing.T) {
     endpoint: ` + sink.URL + `/hook
     authentication: {type: basic_auth, username: bot, password: ${HOOK_PASSWORD}}
     signing: {scheme: zendesk, secret: ${HOOK_SIGNING}}
-    custom_headers: {X-Api-Key: ${HOOK_HEADER_KEY}}
+    custom_headers: {X-Api-Key: ${HOOK_HEADER_KEY}, X-Shop-Sig: ${SHOP_SIG}}
   - id: bearer
     endpoint: ` + sink.URL + `/b
     authentication: {type: bearer_token, token: ${HOOK_BEARER}}
@@ -69,7 +71,7 @@ subscriptions:
     events: [order.*]
 mocks:
   - name: private
-    match: {path: /private, headers: {Authorization: "Bearer ${MOCK_TOKEN}"}}
+    match: {path: /private, headers: {Authorization: "Bearer ${MOCK_TOKEN}", X-Shop-Sig: "${SHOP_SIG}"}}
     respond: {status: 204}
 verify:
   - name: incoming
@@ -83,8 +85,8 @@ verify:
 		t.Fatal(err)
 	}
 	env := map[string]string{"HOOK_PASSWORD": plantedPassword, "HOOK_SIGNING": plantedSigning, "HOOK_BEARER": plantedBearer, "VERIFY_SECRET": plantedVerify,
-		"HOOK_HEADER_KEY": plantedHeaderKey, "MOCK_TOKEN": plantedMockToken}
-	s := startServerEnv(t, env, "--config", path, "--log-level", "debug")
+		"HOOK_HEADER_KEY": plantedHeaderKey, "MOCK_TOKEN": plantedMockToken, "SHOP_SIG": plantedShopSig}
+	s := startServerEnv(t, env, "--config", path, "--log-level", "debug", "--secret-header", "X-Shop-Sig")
 
 	// The websocket sees everything that happens from here on.
 	u, _ := url.Parse(s.UI)
@@ -135,6 +137,7 @@ verify:
 	req.Header.Set("Authorization", "Bearer "+plantedCaptured)
 	req.Header.Set("Cookie", "session="+plantedCookie+"; theme=dark")
 	req.Header.Set("X-Api-Key", plantedAPIKey)
+	req.Header.Set("X-Shop-Sig", plantedSentSig) // near-misses the mock "private"
 	var plainID string
 	if resp, err := http.DefaultClient.Do(req); err != nil {
 		t.Fatal(err)
@@ -234,7 +237,12 @@ verify:
 
 	// hooklab check --print and check.
 	var out, errOut syncBuffer
-	getenv := func(k string) string { return env[k] }
+	getenv := func(k string) string {
+		if k == "HOOKLAB_SECRET_HEADERS" {
+			return "X-Shop-Sig"
+		}
+		return env[k]
+	}
 	if err := run(context.Background(), []string{"check", path, "--print"}, getenv, &out, &errOut); err != nil {
 		t.Errorf("check --print: %v %s", err, errOut.String())
 	}
@@ -267,6 +275,7 @@ verify:
 		"signing secret": plantedSigning, "verify secret": plantedVerify, "bearer token": plantedBearer,
 		"API signing secret": base64.StdEncoding.EncodeToString([]byte(plantedAPISecret)),
 		"custom X-Api-Key":   plantedHeaderKey, "mock's Authorization": plantedMockToken,
+		"--secret-header in config": plantedShopSig, "--secret-header as sent": plantedSentSig,
 	}
 	for where, text := range outputs {
 		if text == "" {
@@ -291,7 +300,10 @@ verify:
 		}
 	}
 	// The exchanges were read, so the grep had something to find.
-	if a := outputs["GET /api/exchanges/"+plainID]; !strings.Contains(a, `"redacted":["authorization","cookie","x-api-key"]`) || !strings.Contains(a, "session=REDACTED; theme=REDACTED") {
+	if a := outputs["GET /api/exchanges/"+plainID]; !strings.Contains(a, "header X-Shop-Sig: the value differs (not shown: a secret)") {
+		t.Errorf("the near miss does not say the secret header differed: %s", a)
+	}
+	if a := outputs["GET /api/exchanges/"+plainID]; !strings.Contains(a, `"redacted":["authorization","cookie","x-api-key","x-shop-sig"]`) || !strings.Contains(a, "session=REDACTED; theme=REDACTED") {
 		t.Errorf("GET /api/exchanges/%s does not show what it redacted: %s", plainID, a)
 	}
 	// ?reveal=1 gives the stored values.

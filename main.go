@@ -415,6 +415,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		IDs:     ids,
 		Logger:  log.With("component", "emit"),
 		Getenv:  getenv,
+		// Custom headers by these names are redacted like auth values.
+		SecretHeaders: o.secretHeaders,
 	})
 	if err != nil {
 		return fmt.Errorf("emitter: %w", err)
@@ -455,6 +457,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Logger:  log.With("component", "capture"),
 		Engine:  engine,
 		MaxBins: o.maxBins,
+		// Near-miss reasons do not show these headers' values.
+		SecretHeaders: o.secretHeaders,
 	})
 	streamDone := make(chan struct{})
 	api := inspect.NewAPI(inspect.APIConfig{
@@ -583,7 +587,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	var running []runningProxy
 	base := proxy.Options{
-		Record: store.Add, IDs: ids, MaxBody: maxBody, InsecureUpstream: o.insecureUp,
+		Record: store.Add, IDs: ids, MaxBody: maxBody, InsecureUpstream: o.insecureUp, SecretHeaders: o.secretHeaders,
 		Context: context.WithoutCancel(ctx), Intercept: intercept, Rules: engine.Config, Simulator: sims,
 	}
 	for i, sp := range specs {

@@ -55,6 +55,9 @@ const DefaultRetain = 7 * 24 * time.Hour
 type Options struct {
 	// Dir is the data directory holding emit.db; ignored with Memory.
 	Dir string
+	// SecretHeaders names more headers whose values are secrets (beyond
+	// inspect.IsSecretHeader's), redacted in the API and activity log.
+	SecretHeaders []string
 	// Memory keeps the queue and webhooks in memory: nothing survives a
 	// restart.
 	Memory bool
@@ -281,6 +284,11 @@ func (e *Emitter) rebuildLocked() {
 	case e.reload <- struct{}{}:
 	default:
 	}
+}
+
+// secretHeader reports whether a header's values are secrets.
+func (e *Emitter) secretHeader(name string) bool {
+	return inspect.IsSecretHeader(name, e.opts.SecretHeaders)
 }
 
 // webhook returns the live definition of id, or nil.

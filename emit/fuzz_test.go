@@ -3,6 +3,7 @@ package emit
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/hooklab/hooklab/inspect"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -84,8 +85,9 @@ func FuzzWebhookDefinition(f *testing.F) {
 		if len(errs) > 0 {
 			return
 		}
-		secrets := w.secretValues()
-		b, err := json.Marshal(w.redacted())
+		secret := func(name string) bool { return inspect.IsSecretHeader(name, nil) }
+		secrets := w.secretValues(secret)
+		b, err := json.Marshal(w.redacted(secret))
 		if err != nil {
 			t.Fatalf("marshal a valid webhook: %v", err)
 		}

@@ -731,7 +731,7 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID s
 		sh, err := rules.Sign(s.Scheme, secrets, invID, start, req.Body)
 		if err != nil {
 			a.Outcome, a.Error = InvocationFailed, err.Error()
-			out.sent = redactHeaders(hr.Header, redact)
+			out.sent = redactHeaders(hr.Header, redact, e.secretHeader)
 			return out
 		}
 		for k, v := range sh {
@@ -746,7 +746,7 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID s
 			set(HeaderZendeskInvocation, invID)
 		}
 	}
-	out.sent = redactHeaders(hr.Header, redact)
+	out.sent = redactHeaders(hr.Header, redact, e.secretHeader)
 	realStart := time.Now()
 	resp, err := e.send(hr)
 	if err != nil {
@@ -817,12 +817,11 @@ func describeNetErr(err error) string {
 
 // redactHeaders lists h with the values of the header named redact (a
 // canonical name; none when "", the API key header's name) and of headers
-// secret by name (inspect.IsSecretHeader: custom headers such as
-// X-Api-Key) replaced.
-func redactHeaders(h http.Header, redact string) inspect.Headers {
+// secret by name (custom headers such as X-Api-Key) replaced.
+func redactHeaders(h http.Header, redact string, secret func(header string) bool) inspect.Headers {
 	out := inspect.FromHTTP(h)
 	for i := range out {
-		if redact != "" && (out[i].Name == redact || http.CanonicalHeaderKey(out[i].Name) == redact) || inspect.IsSecretHeader(out[i].Name, nil) {
+		if redact != "" && (out[i].Name == redact || http.CanonicalHeaderKey(out[i].Name) == redact) || secret(out[i].Name) {
 			out[i].Value = rules.Redacted
 		}
 	}

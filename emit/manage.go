@@ -21,12 +21,12 @@ func (e *Emitter) Webhooks() []*Webhook {
 	s := e.snap.Load()
 	out := make([]*Webhook, 0, len(s.hooks))
 	for _, w := range s.cfg.webhooks {
-		out = append(out, w.redacted())
+		out = append(out, w.redacted(e.secretHeader))
 	}
 	var api []*Webhook
 	for id, w := range s.hooks {
 		if s.cfg.byID[id] == nil {
-			api = append(api, w.redacted())
+			api = append(api, w.redacted(e.secretHeader))
 		}
 	}
 	slices.SortFunc(api, func(a, b *Webhook) int { return strings.Compare(a.ID, b.ID) })
@@ -39,7 +39,7 @@ func (e *Emitter) Webhook(id string) (*Webhook, error) {
 	if w == nil {
 		return nil, fmt.Errorf("webhook %s: %w", id, inspect.ErrNotFound)
 	}
-	return w.redacted(), nil
+	return w.redacted(e.secretHeader), nil
 }
 
 // CreateWebhook validates and stores a webhook made through the API. An
@@ -52,7 +52,7 @@ func (e *Emitter) CreateWebhook(ctx context.Context, w Webhook) (*Webhook, []Fie
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	errs, warns := e.checkNewLocked(&w)
-	errs = append(errs, placeholderSecrets(&w)...)
+	errs = append(errs, placeholderSecrets(&w, e.secretHeader)...)
 	if len(errs) > 0 {
 		return nil, warns, &ValidationError{List: errs}
 	}
@@ -61,7 +61,7 @@ func (e *Emitter) CreateWebhook(ctx context.Context, w Webhook) (*Webhook, []Fie
 	}
 	e.api[w.ID] = &w
 	e.rebuildLocked()
-	return w.redacted(), warns, nil
+	return w.redacted(e.secretHeader), warns, nil
 }
 
 // ValidateWebhook runs CreateWebhook's checks on w without storing it and
@@ -98,7 +98,7 @@ func (e *Emitter) prepareNew(w *Webhook) {
 // placeholderSecrets refuses REDACTED as a new webhook's secret: it is
 // what reads show in place of a stored secret (and what a PATCH sends to
 // keep one), never a secret itself.
-func placeholderSecrets(w *Webhook) []FieldError {
+func placeholderSecrets(w *Webhook, secret func(header string) bool) []FieldError {
 	var errs []FieldError
 	check := func(field, v string) {
 		if v == rules.Redacted {
@@ -114,7 +114,7 @@ func placeholderSecrets(w *Webhook) []FieldError {
 		check("signing.secret", sg.Secret)
 	}
 	for k, v := range w.CustomHeaders {
-		if inspect.IsSecretHeader(k, nil) {
+		if secret(k) {
 			check("custom_headers."+k, v)
 		}
 	}
@@ -232,7 +232,7 @@ func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMe
 		w.Signing.Secret = newSecret(w.Signing.Scheme)
 	}
 	errs, warns := w.validate()
-	errs = append(errs, placeholderSecrets(&w)...) // REDACTED with no stored secret to keep
+	errs = append(errs, placeholderSecrets(&w, e.secretHeader)...) // REDACTED with no stored secret to keep
 	errs = append(errs, e.checkConnectionsLocked(&w)...)
 	if len(errs) > 0 {
 		return nil, warns, &ValidationError{List: errs}
@@ -242,7 +242,7 @@ func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMe
 	}
 	e.api[id] = &w
 	e.rebuildLocked()
-	return w.redacted(), warns, nil
+	return w.redacted(e.secretHeader), warns, nil
 }
 
 // checkConnectionsLocked checks that a changed API webhook still fits the
@@ -387,7 +387,13 @@ func (e *Emitter) RotateSigningSecret(ctx context.Context, id string) (SigningSe
 
 // Invocation returns one invocation with its request and every attempt.
 func (e *Emitter) Invocation(ctx context.Context, id string) (*Invocation, error) {
-	return e.db.getInvocation(ctx, id)
+	inv, err := e.db.getInvocation(ctx, id)
+	if err == nil && len(e.opts.SecretHeaders) > 0 && inv.Request != nil {
+		// The stored request's headers, redacted by name; attempts were
+		// redacted as they were made.
+		inv.Request.Headers, _ = inspect.RedactHeaders(inv.Request.Headers, e.opts.SecretHeaders)
+	}
+	return inv, err
 }
 
 // Invocations lists invocations newest first, and the cursor of the next

@@ -585,8 +585,9 @@ func (w *Webhook) bodyless() bool {
 	return w.Method == http.MethodGet || w.Method == http.MethodDelete
 }
 
-// redacted returns a copy of w whose secrets read REDACTED.
-func (w *Webhook) redacted() *Webhook {
+// redacted returns a copy of w whose secrets read REDACTED: auth values,
+// signing secrets, and custom headers secret by name.
+func (w *Webhook) redacted(secret func(header string) bool) *Webhook {
 	c := *w
 	if a := w.Authentication; a != nil {
 		ac := *a
@@ -605,10 +606,10 @@ func (w *Webhook) redacted() *Webhook {
 		sc.Previous = nil
 		c.Signing = &sc
 	}
-	if secretCustomHeaders(w.CustomHeaders) {
+	if secretCustomHeaders(w.CustomHeaders, secret) {
 		c.CustomHeaders = make(map[string]string, len(w.CustomHeaders))
 		for k, v := range w.CustomHeaders {
-			if inspect.IsSecretHeader(k, nil) {
+			if secret(k) {
 				v = rules.Redacted
 			}
 			c.CustomHeaders[k] = v
@@ -618,10 +619,10 @@ func (w *Webhook) redacted() *Webhook {
 }
 
 // secretCustomHeaders reports whether any of h is secret by its name
-// (X-Api-Key, X-Auth-Token...: inspect.IsSecretHeader).
-func secretCustomHeaders(h map[string]string) bool {
+// (X-Api-Key, X-Auth-Token...).
+func secretCustomHeaders(h map[string]string, secret func(string) bool) bool {
 	for k := range h {
-		if inspect.IsSecretHeader(k, nil) {
+		if secret(k) {
 			return true
 		}
 	}
@@ -629,7 +630,7 @@ func secretCustomHeaders(h map[string]string) bool {
 }
 
 // secretValues lists the secrets of w, for scrubbing logs and records.
-func (w *Webhook) secretValues() []string {
+func (w *Webhook) secretValues(secret func(header string) bool) []string {
 	var out []string
 	if a := w.Authentication; a != nil {
 		for _, s := range []string{a.Value, a.Password, a.Token} {
@@ -650,7 +651,7 @@ func (w *Webhook) secretValues() []string {
 		}
 	}
 	for k, v := range w.CustomHeaders {
-		if v != "" && inspect.IsSecretHeader(k, nil) {
+		if v != "" && secret(k) {
 			out = append(out, v)
 		}
 	}

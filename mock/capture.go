@@ -43,6 +43,9 @@ type Config struct {
 	// MaxBins caps how many bins exist; a request to a new bin beyond it
 	// gets 429. DefaultMaxBins when zero.
 	MaxBins int
+	// SecretHeaders names more headers whose values are secrets (beyond
+	// inspect.IsSecretHeader's): a near-miss reason does not show them.
+	SecretHeaders []string
 	// BodyGrace is how long any request body may take to arrive, plus a
 	// second per 64 KiB of its declared length (unknown length: 20 times
 	// as long); slower ones get 408. DefaultBodyGrace when zero.
@@ -250,7 +253,7 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 	}
 	req := &rules.Request{
 		Method: r.Method, Path: rest, RawQuery: r.URL.RawQuery, Header: r.Header,
-		Body: ex.Request.Body, Bin: ex.Bin, Secret: isSecretHeader,
+		Body: ex.Request.Body, Bin: ex.Bin, Secret: c.isSecretHeader,
 	}
 	vars := map[string]any{"bin": ex.Bin, "exchange": map[string]any{"id": ex.ID}, "now": ex.Time}
 	p := c.cfg.Engine.Plan(req, vars, fallback)
@@ -419,4 +422,6 @@ func ReadBody(body io.Reader, limit, hint int64) (b []byte, size int64, truncate
 
 // isSecretHeader is rules.Request.Secret: near misses do not show the
 // values of headers that hold secrets.
-func isSecretHeader(name string) bool { return inspect.IsSecretHeader(name, nil) }
+func (c *Capture) isSecretHeader(name string) bool {
+	return inspect.IsSecretHeader(name, c.cfg.SecretHeaders)
+}

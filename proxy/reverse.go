@@ -72,6 +72,10 @@ type Options struct {
 	// name, and mock rules with "proxy: NAME" apply to its traffic.
 	Name   string
 	Routes []Route
+	// SecretHeaders names more headers whose values are secrets (beyond
+	// inspect.IsSecretHeader's): a mock's near-miss reason does not show
+	// them.
+	SecretHeaders []string
 	// Record stores an exchange. It is called once per exchange, after the
 	// response has been sent, off the request's path. At most MaxPending
 	// exchanges (and MaxPendingBytes of them) wait for it at once; beyond
@@ -376,7 +380,7 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 		req := &rules.Request{
 			Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header,
 			Body: f.bodyForRules(p.opts.MaxBody), Bin: p.opts.Name, Proxy: p.opts.Name,
-			Secret: func(name string) bool { return inspect.IsSecretHeader(name, nil) },
+			Secret: func(name string) bool { return inspect.IsSecretHeader(name, p.opts.SecretHeaders) },
 		}
 		if p.intercept(w, r, req, f) {
 			p.finish(f, nil)
