@@ -67,7 +67,12 @@ func (e *Emitter) writeError(w http.ResponseWriter, r *http.Request, err error) 
 // that does not fit is a *ValidationError naming its field, like the
 // errors of validation.
 func decodeBody(r *http.Request, v any, limit int64) error {
-	err := inspect.DecodeJSON(r, v, limit)
+	return fieldError(inspect.DecodeJSON(r, v, limit))
+}
+
+// fieldError makes an *inspect.InputError that names its field a
+// *ValidationError, answered like the errors of validation.
+func fieldError(err error) error {
 	var ie *inspect.InputError
 	if errors.As(err, &ie) && ie.Field != "" {
 		return &ValidationError{List: []FieldError{{Field: ie.Field, Msg: ie.Msg}}}

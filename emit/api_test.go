@@ -189,6 +189,11 @@ func TestAPI(t *testing.T) {
 			t.Errorf("create with a REDACTED secret %s: %d %+v", body, code, verr)
 		}
 	}
+	for body, field := range map[string]string{`{"timeout": "soon"}`: "timeout", `{"rate_limit": "lots"}`: "rate_limit", `{"retry": {"max_attempts": "3"}}`: "retry.max_attempts"} {
+		if code, raw := c.do("PATCH", "/api/webhooks/bot", body, &verr); code != 400 || verr.Field != field || strings.Contains(raw, "Go struct") {
+			t.Errorf("PATCH %s: %d %s, want a 400 naming %s", body, code, raw, field)
+		}
+	}
 	code, _ = c.do("PATCH", "/api/webhooks/bot", `{"id": "other"}`, &verr)
 	if code != 400 || verr.Field != "id" {
 		t.Errorf("patch id: %d %+v", code, verr)

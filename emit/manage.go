@@ -196,7 +196,7 @@ func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMe
 	dec := json.NewDecoder(strings.NewReader(string(merged)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", inspect.ErrInvalid, err)
+		return nil, nil, fieldError(inspect.InputErrorOf(err))
 	}
 	keepSecret := func(v *string, was string) {
 		if *v == rules.Redacted {

@@ -535,7 +535,7 @@ func DecodeJSON(r *http.Request, v any, limit int64) error {
 			line, col := LineCol(body, se.Offset)
 			return fmt.Errorf("%w: malformed JSON at line %d, column %d: %v", ErrInvalid, line, col, err)
 		}
-		return inputError(err)
+		return InputErrorOf(err)
 	}
 	return nil
 }

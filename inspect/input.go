@@ -36,9 +36,9 @@ func ValueError(field, msg string) error {
 	return &json.UnmarshalTypeError{Value: msg, Field: field, Type: reflect.TypeFor[valueErrorMarker]()}
 }
 
-// inputError turns an error of json.Decoder.Decode other than a syntax
+// InputErrorOf turns an error of json.Decoder.Decode other than a syntax
 // error into an *InputError naming the field when encoding/json knows it.
-func inputError(err error) error {
+func InputErrorOf(err error) *InputError {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		msg := te.Value
