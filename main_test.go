@@ -1180,9 +1180,22 @@ func TestCaptureBadBodies(t *testing.T) {
 		t.Errorf("broken chunking answered:\n%s", got)
 	}
 	raw("POST /b/bad/gone HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part", false)
+	// A client that stops sending (half-closes) mid-body gets no answer
+	// at all, not an empty 200.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "POST /b/bad/half HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhalf")
+	c.(*net.TCPConn).CloseWrite()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, _ := io.ReadAll(c); len(b) != 0 {
+		t.Errorf("a client gone mid-body was answered:\n%s", b)
+	}
+	c.Close()
 
 	var l listAnswer
-	waitFor(t, func() bool { s.getJSON(t, "/api/exchanges?bin=bad", &l); return len(l.Exchanges) == 2 }, "both exchanges")
+	waitFor(t, func() bool { s.getJSON(t, "/api/exchanges?bin=bad", &l); return len(l.Exchanges) == 3 }, "the three exchanges")
 	for _, sum := range l.Exchanges {
 		e := s.exchange(t, sum.ID)
 		switch sum.Path {
@@ -1190,8 +1203,9 @@ func TestCaptureBadBodies(t *testing.T) {
 			if e.Response == nil || e.Response.Status != 400 || !strings.Contains(e.Error, "reading request body") {
 				t.Errorf("broken chunking recorded: %+v", e)
 			}
-		case "/b/bad/gone":
-			if e.Response != nil || string(e.requestBody(t)) != "only part" || !strings.Contains(e.Error, "after 9 bytes") {
+		case "/b/bad/gone", "/b/bad/half":
+			want := map[string]string{"/b/bad/gone": "only part", "/b/bad/half": "half"}[sum.Path]
+			if e.Response != nil || string(e.requestBody(t)) != want || !strings.Contains(e.Error, "reading request body after") {
 				t.Errorf("the client that went away recorded: response %+v error %q", e.Response, e.Error)
 			}
 		}

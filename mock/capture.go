@@ -46,9 +46,9 @@ type Config struct {
 	// SecretHeaders names more headers whose values are secrets (beyond
 	// inspect.IsSecretHeader's): a near-miss reason does not show them.
 	SecretHeaders []string
-	// BodyGrace is how long any request body may take to arrive, plus a
-	// second per 64 KiB of its declared length (unknown length: 20 times
-	// as long); slower ones get 408. DefaultBodyGrace when zero.
+	// BodyGrace is how long a request body may take to arrive, plus a
+	// second for each 64 KiB that does; a body slower than that (one that
+	// stops, or trickles) gets 408. DefaultBodyGrace when zero.
 	BodyGrace time.Duration
 }
 
@@ -187,49 +187,23 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// A body must keep coming: a client that trickles it would hold the
 	// connection (and a --max-conns slot) for as long as it liked.
-	var rc *http.ResponseController
+	// A body must keep coming: a client that trickles it would hold the
+	// connection (and a --max-conns slot) for as long as it liked.
+	var pb *pacedBody
+	reqBody := r.Body
 	if r.Body != nil && r.Body != http.NoBody {
-		rc = http.NewResponseController(w)
-		_ = rc.SetReadDeadline(start.Add(c.bodyTimeout(r.ContentLength)))
+		pb = newPacedBody(r.Body, http.NewResponseController(w), cmp.Or(c.cfg.BodyGrace, DefaultBodyGrace))
+		reqBody = pb
 	}
-	body, size, truncated, rerr := ReadBody(r.Body, c.maxBody(), r.ContentLength)
-	if rc != nil && rerr == nil {
+	body, size, truncated, rerr := ReadBody(reqBody, c.maxBody(), r.ContentLength)
+	if pb != nil && rerr == nil {
 		// (After a failure the deadline stays: the server then gives up
 		// on the rest of the body at once, rather than wait to discard it.)
-		_ = rc.SetReadDeadline(time.Time{})
+		_ = pb.rc.SetReadDeadline(time.Time{})
 	}
 	ex.Request.Body, ex.Request.Size, ex.Request.Truncated = body, size, truncated
 	if rerr != nil {
-		// Keep what arrived, with the error. A client that went away gets
-		// no answer; one that sent a malformed body (bad chunking) a 400;
-		// one too slow a 408.
-		ex.Error = fmt.Sprintf("reading request body after %d bytes: %v", size, rerr)
-		var answer []byte
-		code := http.StatusBadRequest
-		var ne net.Error
-		switch {
-		case errors.As(rerr, &ne) && ne.Timeout():
-			code = http.StatusRequestTimeout
-			answer, _ = json.Marshal(map[string]string{"error": fmt.Sprintf("the request body did not arrive within %v", c.bodyTimeout(r.ContentLength))})
-		case !errors.Is(rerr, io.ErrUnexpectedEOF) && !errors.Is(rerr, io.EOF) && !errors.As(rerr, &ne) && !errors.Is(rerr, syscall.ECONNRESET):
-			answer, _ = json.Marshal(map[string]string{"error": "malformed request body: " + rerr.Error()})
-		}
-		if answer != nil {
-			answer = append(answer, '\n')
-			ex.Response = &inspect.Response{Status: code, Body: answer, Size: int64(len(answer)),
-				Headers: inspect.Headers{{Name: "Access-Control-Allow-Origin", Value: "*"}, {Name: "Connection", Value: "close"}, {Name: "Content-Type", Value: "application/json"}}}
-		}
-		ex.Duration = c.cfg.Now().Sub(start)
-		if err := c.cfg.Store.Add(context.WithoutCancel(r.Context()), ex); err != nil {
-			c.log.Error("store failed for an interrupted request", "err", err, "id", ex.ID)
-		}
-		if answer != nil {
-			for _, h := range ex.Response.Headers {
-				w.Header().Set(h.Name, h.Value)
-			}
-			w.WriteHeader(code)
-			_, _ = w.Write(answer)
-		}
+		c.bodyFailed(w, r, ex, start, rerr)
 		return
 	}
 
@@ -241,6 +215,96 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	plan.Write(r.Context(), w, r)
 }
+
+// bodyFailed records a request whose body could not be read, with what
+// arrived and the error, and answers: 408 to a client too slow, 400 to one
+// whose body was malformed (broken chunking), and nothing to one that went
+// away (the connection is dropped, so that no default answer goes out).
+func (c *Capture) bodyFailed(w http.ResponseWriter, r *http.Request, ex *inspect.Exchange, start time.Time, rerr error) {
+	ex.Error = fmt.Sprintf("reading request body after %d bytes: %v", ex.Request.Size, rerr)
+	var answer []byte
+	code := http.StatusBadRequest
+	var ne net.Error
+	switch {
+	case errors.As(rerr, &ne) && ne.Timeout():
+		code = http.StatusRequestTimeout
+		answer, _ = json.Marshal(map[string]string{"error": rerr.Error()})
+	case r.Context().Err() != nil, errors.Is(rerr, io.ErrUnexpectedEOF), errors.Is(rerr, io.EOF), errors.As(rerr, &ne), errors.Is(rerr, syscall.ECONNRESET):
+		// Gone (over HTTP/2, a reset stream cancels the request).
+	default:
+		answer, _ = json.Marshal(map[string]string{"error": "malformed request body: " + rerr.Error()})
+	}
+	if answer != nil {
+		answer = append(answer, '\n')
+		ex.Response = &inspect.Response{Status: code, Body: answer, Size: int64(len(answer)),
+			Headers: inspect.Headers{{Name: "Access-Control-Allow-Origin", Value: "*"}, {Name: "Connection", Value: "close"}, {Name: "Content-Type", Value: "application/json"}}}
+	}
+	ex.Duration = c.cfg.Now().Sub(start)
+	if err := c.cfg.Store.Add(context.WithoutCancel(r.Context()), ex); err != nil {
+		c.log.Error("store failed for an interrupted request", "err", err, "id", ex.ID)
+	}
+	if answer == nil {
+		panic(http.ErrAbortHandler)
+	}
+	for _, h := range ex.Response.Headers {
+		w.Header().Set(h.Name, h.Value)
+	}
+	w.WriteHeader(code)
+	_, _ = w.Write(answer)
+}
+
+// minBodyRate is the pace a request body must keep after BodyGrace.
+const minBodyRate = 64 << 10 // bytes a second
+
+// pacedBody reads a request body under a read deadline that moves with
+// it: BodyGrace from the start, plus a second for each minBodyRate bytes
+// that arrived. A body that stops, or trickles below that pace, fails
+// with a timeout saying so. Real time, whatever the capture's clock.
+type pacedBody struct {
+	r     io.ReadCloser
+	rc    *http.ResponseController
+	start time.Time
+	grace time.Duration
+	n     int64
+	set   time.Time // the deadline last set
+}
+
+func newPacedBody(r io.ReadCloser, rc *http.ResponseController, grace time.Duration) *pacedBody {
+	p := &pacedBody{r: r, rc: rc, start: time.Now(), grace: grace}
+	p.set = p.start.Add(grace)
+	_ = rc.SetReadDeadline(p.set)
+	return p
+}
+
+func (p *pacedBody) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	if d := p.start.Add(p.grace + time.Duration(p.n/minBodyRate)*time.Second); d.Sub(p.set) >= time.Second {
+		p.set = d // moved on by a second or more: worth a call
+		_ = p.rc.SetReadDeadline(d)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		err = &bodyTimeout{err: err, n: p.n, took: time.Since(p.start).Round(time.Millisecond), grace: p.grace}
+	}
+	return n, err
+}
+
+func (p *pacedBody) Close() error { return p.r.Close() }
+
+// bodyTimeout is the error of a body that did not keep coming.
+type bodyTimeout struct {
+	err         error
+	n           int64
+	took, grace time.Duration
+}
+
+func (e *bodyTimeout) Error() string {
+	return fmt.Sprintf("the request body stopped coming: %d bytes in %v (a body gets %v, and a second more for each 64 KiB that arrives)", e.n, e.took, e.grace)
+}
+func (e *bodyTimeout) Unwrap() error   { return e.err }
+func (e *bodyTimeout) Timeout() bool   { return true }
+func (e *bodyTimeout) Temporary() bool { return false }
 
 // plan decides the answer and records it, and what the rules said, in ex.
 func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan {
@@ -382,16 +446,6 @@ func RecordRequest(r *http.Request) inspect.Request {
 		RemoteAddr: r.RemoteAddr,
 		TLS:        r.TLS != nil,
 	}
-}
-
-// bodyTimeout is how long a request body of length n (-1: unknown) may
-// take to arrive, counted from the request's start: see Config.BodyGrace.
-func (c *Capture) bodyTimeout(n int64) time.Duration {
-	grace := cmp.Or(c.cfg.BodyGrace, DefaultBodyGrace)
-	if n < 0 {
-		return 20 * grace
-	}
-	return grace + time.Duration(n/(64<<10))*time.Second
 }
 
 // ReadBody reads up to limit bytes of body and counts the rest. size is the

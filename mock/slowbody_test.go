@@ -41,7 +41,7 @@ func TestSlowBodyGets408(t *testing.T) {
 	if took := time.Since(start); !strings.HasPrefix(string(b), "HTTP/1.1 408") || took > 5*time.Second {
 		t.Fatalf("a stalled body got, after %v:\n%s", took, b)
 	}
-	if !strings.Contains(string(b), "did not arrive within 300ms") {
+	if !strings.Contains(string(b), "the request body stopped coming: 11 bytes in") {
 		t.Errorf("the answer does not say why:\n%s", b)
 	}
 	sums, _, err := store.List(context.Background(), inspect.Query{Bin: "slow"})
@@ -51,6 +51,28 @@ func TestSlowBodyGets408(t *testing.T) {
 	ex, _ := store.Get(context.Background(), sums[0].ID)
 	if ex.Response == nil || ex.Response.Status != http.StatusRequestTimeout || string(ex.Request.Body) != "first bytes" {
 		t.Errorf("recorded response %+v body %q", ex.Response, ex.Request.Body)
+	}
+
+	// A huge declared length buys no time: a trickle is cut off too.
+	c2, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	io.WriteString(c2, "POST /b/slow/trickle HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\n")
+	go func() {
+		for range 100 {
+			if _, err := c2.Write([]byte("x")); err != nil {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	start = time.Now()
+	_ = c2.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, _ = io.ReadAll(c2)
+	if took := time.Since(start); !strings.HasPrefix(string(b), "HTTP/1.1 408") || took > 4*time.Second {
+		t.Errorf("a trickling body with a huge length got, after %v:\n%s", took, b)
 	}
 
 	// A body that arrives in time is not cut.
