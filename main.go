@@ -542,7 +542,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	uiSrv := &http.Server{
 		BaseContext:       baseCtx,
-		Handler:           inspect.Recover(log, inspect.Guard(log, allowHosts, apiHandler)),
+		Handler:           serverHeader(inspect.Recover(log, inspect.Guard(log, allowHosts, apiHandler))),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,
@@ -818,6 +818,16 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "%s: ok (%s)\n", file, configSummary(cfg))
 	return nil
+}
+
+// serverHeader marks every answer of the UI/API listener "Server:
+// hooklab", refusals included, so that the client commands know a
+// hooklab answered (and not some other program on the port).
+func serverHeader(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "hooklab")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // warnUnknownProxies logs each mock that applies to a proxy of a name no

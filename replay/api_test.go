@@ -74,7 +74,10 @@ func newAPIServer(t *testing.T) *apiServer {
 	a.api = NewAPI(APIConfig{Store: a.store, Publish: a.events.publish, Context: ctx, IDs: new(inspect.IDs)})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", a.api)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { inspect.WriteJSON(w, 200, map[string]any{"ok": true}) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "hooklab") // as main's listener marks every answer
+		inspect.WriteJSON(w, 200, map[string]any{"ok": true})
+	})
 	a.Server = httptest.NewServer(inspect.Guard(nil, nil, mux))
 	t.Cleanup(func() {
 		a.Server.Close()

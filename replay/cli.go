@@ -338,9 +338,11 @@ func (c *CLI) runLocal(ctx context.Context, exs []*inspect.Exchange, opts Option
 	return rep, nil
 }
 
-// serverUp reports whether a server answers at srv. Any answer counts (a
-// 401 for a missing token, a 503 for a full disk): the commands then talk
-// to it and report what it says, rather than quietly using a local store.
+// serverUp reports whether a hooklab answers at srv (its answers say
+// "Server: hooklab"). Any answer of one counts (a 401 for a missing token,
+// a 503 for a full disk): the commands then talk to it and report what it
+// says, rather than quietly using a local store. Another program on the
+// port does not count.
 func (c *CLI) serverUp(ctx context.Context, srv string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -353,7 +355,7 @@ func (c *CLI) serverUp(ctx context.Context, srv string) bool {
 		return false
 	}
 	resp.Body.Close()
-	return true
+	return resp.Header.Get("Server") == "hooklab"
 }
 
 // newRequest makes a request to the server, with the token of

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -324,6 +325,14 @@ func TestCLIExportImport(t *testing.T) {
 	}
 	if !strings.Contains(c.stdout.String(), "imported 1 exchanges") {
 		t.Errorf("stdout %s", c.stdout.String())
+	}
+	// Another program on the server's port is no hooklab: the local
+	// store is used.
+	other := httptest.NewServer(http.NotFoundHandler())
+	defer other.Close()
+	c = newCLI(map[string]string{"HOOKLAB_UI": other.URL}, func(bool) (inspect.Store, error) { return nopClose{local}, nil })
+	if err := c.cli.Export(context.Background(), []string{"--har", "-", "--method", "POST"}); err != nil || strings.Count(c.stdout.String(), `"startedDateTime"`) != 2 {
+		t.Errorf("export with another program at HOOKLAB_UI: %v %s", err, c.stdout.String())
 	}
 	// And a local export of the local store.
 	c = newCLI(map[string]string{"HOOKLAB_UI": noServer}, func(bool) (inspect.Store, error) { return nopClose{local}, nil })
