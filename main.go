@@ -493,6 +493,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ResignFunc:    resigner(emitter),
 		SecretHeaders: o.secretHeaders,
 		MaxBody:       maxBody,
+		Refuse:        refuseSelf(uiLn.Addr()),
 		Logger:        log.With("component", "replay"),
 		Context:       ctx,
 	})
@@ -820,12 +821,33 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	return nil
 }
 
+// refuseSelf refuses requests to the UI/API listener at addr: a replayed
+// capture's URL is whatever Host its sender wrote, and the replay would
+// drive hooklab's own API on the developer's click.
+func refuseSelf(addr net.Addr) func(*url.URL) error {
+	lhost, port, _ := net.SplitHostPort(addr.String())
+	return func(u *url.URL) error {
+		if u.Port() != port && !(u.Port() == "" && (u.Scheme == "http" && port == "80" || u.Scheme == "https" && port == "443")) {
+			return nil
+		}
+		host := u.Hostname()
+		if ip := net.ParseIP(host); host == "localhost" || strings.HasSuffix(host, ".localhost") || ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) ||
+			host == lhost {
+			return fmt.Errorf("not sent: %s is hooklab's own API; give a target", u.Host)
+		}
+		return nil
+	}
+}
+
 // serverHeader marks every answer of the UI/API listener "Server:
 // hooklab", refusals included, so that the client commands know a
-// hooklab answered (and not some other program on the port).
+// hooklab answered (and not some other program on the port); and
+// "X-Content-Type-Options: nosniff", so that no answer (/raw begins with
+// a sender's bytes) can be loaded as a script or style by a page.
 func serverHeader(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Server", "hooklab")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		next.ServeHTTP(w, r)
 	})
 }

@@ -282,6 +282,7 @@ func TestBrowser(t *testing.T) {
 		{"ReplayIgnoredGreyed", testBrowserReplayIgnoredGreyed},
 		{"LargeBody", testBrowserLargeBody},
 		{"RevealRedacted", testBrowserRevealRedacted},
+		{"HostileBodies", testBrowserHostileBodies},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
@@ -1213,5 +1214,84 @@ func startTrace(t *testing.T, p *browserPage, file string) (stop func()) {
 			t.Fatal(err)
 		}
 		t.Logf("trace: %s (%d events)", file, len(events))
+	}
+}
+
+// testBrowserHostileBodies: what a sender controls cannot run in the UI's
+// origin or lock it up. A body's Download link is a blob typed
+// application/octet-stream whatever the sender's type (an HTML or SVG blob
+// opened in a tab of its own would run with the UI's rights); JSON nested
+// thousands deep shows a note, with the headers still there; tens of
+// thousands of query parameters list 500; API answers carry nosniff.
+func testBrowserHostileBodies(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	html := browserCapture(t, s.Capture, "/b/hostile/html", `<script>document.title = "pwned"</script>`, "Content-Type", "text/html")
+	deep := browserCapture(t, s.Capture, "/b/hostile/deep", strings.Repeat("[", 5000)+strings.Repeat("]", 5000))
+	var q strings.Builder
+	for i := range 20000 {
+		fmt.Fprintf(&q, "&p%d=1", i)
+	}
+	many := browserCapture(t, s.Capture, "/b/hostile/many?x=1"+q.String(), `{}`)
+	p.openUI(t, s.UI)
+	open := func(id string) {
+		t.Helper()
+		p.waitFor(t, "the exchange shows", `document.querySelector(`+jsQuote(browserRow(id))+`)`, 5*time.Second)
+		p.do(t, "open it", chromedp.Click(chromedp.CSS(browserRow(id))))
+		p.waitFor(t, "the detail is ready", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(id), 10*time.Second)
+	}
+
+	// Note the type of every blob the page makes.
+	p.do(t, "watch blobs", chromedp.Evaluate[chromedp.Void](`(() => {
+		window.__blobTypes = [];
+		const make = URL.createObjectURL;
+		URL.createObjectURL = (b) => { window.__blobTypes.push(b.type); return make.call(URL, b); };
+	})()`))
+	open(html)
+	blobs := evalIn[[]string](t, p, `(() => {
+		const a = document.querySelector('#detail [data-part="request"] a[href^="blob:"]');
+		if (a && !window.__blobTypes.length) a.dispatchEvent(new MouseEvent('mouseover'));
+		return window.__blobTypes;
+	})()`)
+	if len(blobs) == 0 {
+		p.fatalf(t, "the HTML body made no blob (no download link?)")
+	}
+	for _, typ := range blobs {
+		if typ != "application/octet-stream" {
+			p.fatalf(t, "the HTML body's blob is typed %q, want application/octet-stream", typ)
+		}
+	}
+
+	open(deep)
+	got := evalIn[map[string]any](t, p, `({
+		note: document.querySelector('#detail [data-part="request"]')?.textContent.includes('nested too deep') ?? false,
+		headers: document.querySelectorAll('#detail table.headers tr').length,
+	})`)
+	if got["note"] != true || got["headers"].(float64) < 2 {
+		p.fatalf(t, "deeply nested JSON: %v", got)
+	}
+
+	start := time.Now()
+	open(many)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("20,000 query parameters took %v to show", d)
+	}
+	rows := evalIn[map[string]any](t, p, `(() => {
+		const t = document.querySelector('#detail table[aria-label="Query parameters"]');
+		return { rows: t ? t.querySelectorAll('tbody tr').length : -1, more: t?.querySelector('tfoot')?.textContent ?? '' };
+	})()`)
+	if rows["rows"].(float64) != 500 || !strings.Contains(rows["more"].(string), "19501 more") {
+		p.fatalf(t, "the query table of 20,001 parameters: %v", rows)
+	}
+	if title := evalIn[string](t, p, `document.title`); title == "pwned" {
+		p.fatalf(t, "the sender's script ran")
+	}
+
+	resp, err := http.Get(s.UI + "api/exchanges/" + html + "/raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("/raw has no X-Content-Type-Options: nosniff: %v", resp.Header)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,4 +86,40 @@ func TestReplayExportImportCommands(t *testing.T) {
 		t.Errorf("imported %d exchanges, want 3", len(l.Exchanges))
 	}
 	_ = io.Discard
+}
+
+// TestReplayRefusesOwnAPI: a capture whose sender wrote hooklab's UI
+// address as its Host, replayed to its "original URL", is not sent: it
+// would drive the API on the developer's click.
+func TestReplayRefusesOwnAPI(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	keep := s.send(t, "POST", "/b/iso/x", "text/plain", []byte("keep me"))
+	u, _ := url.Parse(s.UI)
+	req, _ := http.NewRequest("DELETE", s.Capture+"api/exchanges?bin=iso", nil)
+	req.Host = u.Host
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a ack
+	_ = json.NewDecoder(resp.Body).Decode(&a)
+	resp.Body.Close()
+	_, b := s.api(t, "POST", "/api/replay", strings.NewReader(`{"ids": ["`+a.ID+`"]}`))
+	var run struct{ URL string }
+	if err := json.Unmarshal(b, &run); err != nil || run.URL == "" {
+		t.Fatalf("start: %v %s", err, b)
+	}
+	var st struct {
+		State   string
+		Results []struct{ Outcome, Error string }
+	}
+	waitFor(t, func() bool { s.getJSON(t, run.URL, &st); return st.State == "done" }, "the run")
+	if len(st.Results) != 1 || st.Results[0].Outcome != "failed" || !strings.Contains(st.Results[0].Error, "hooklab's own API") {
+		t.Errorf("results %+v", st.Results)
+	}
+	if r, _ := s.api(t, "GET", "/api/exchanges/"+keep.ID, nil); r.StatusCode != 200 {
+		t.Errorf("the bin was cleared by the replay: %d", r.StatusCode)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,7 +42,9 @@ type APIConfig struct {
 	// MaxBody is how much of each imported body is stored (see
 	// ImportOptions.MaxBody).
 	MaxBody int64
-	Clock   Clock
+	// Refuse is Options.Refuse for every run.
+	Refuse func(u *url.URL) error
+	Clock  Clock
 }
 
 // API serves the replay, import and export endpoints:
@@ -156,6 +159,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opts, err := spec.Options(Options{
+		Refuse:     a.cfg.Refuse,
 		ResignFunc: a.cfg.ResignFunc, Transport: a.cfg.Transport, Clock: a.cfg.Clock,
 		Record: a.cfg.Store.Add, IDs: a.cfg.IDs,
 	})

@@ -276,6 +276,18 @@ function onTreeClick(ev) {
   }
 }
 
+// treeOrNote is jsonTree, or a note when the document is nested deeper
+// than the tree's recursion can go (a sender can nest [[[…]]] thousands
+// deep in a few KB).
+function treeOrNote(text, opts) {
+  try {
+    return jsonTree(text, '  ', opts);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    return h('span', { class: 'muted' }, 'This JSON is nested too deep to show as a tree: see the Raw view.');
+  }
+}
+
 function jsonView(text) {
   const pre = h('pre', { class: 'code body-json json-tree', tabindex: '0' });
   const large = text.length > treeLimit;
@@ -291,12 +303,12 @@ function jsonView(text) {
         return;
       }
       setTimeout(() => {
-        pre.replaceChildren(jsonTree(text, '  ', { lazy: true, openDepth: 2 }));
+        pre.replaceChildren(treeOrNote(text, { lazy: true, openDepth: 2 }));
         pre.dataset.state = 'ready';
       }, 0);
     }, 0);
   } else {
-    pre.append(jsonTree(text));
+    pre.append(treeOrNote(text));
     pre.dataset.state = 'ready';
   }
   pre.addEventListener('click', onTreeClick);
@@ -421,6 +433,17 @@ export function parseMultipart(raw, boundary) {
   return parts;
 }
 
+// blobType is the type of a blob the page makes from a body: a raster
+// image type as sent (the Image view shows it), anything else
+// application/octet-stream. A blob URL has the UI's origin: typed as the
+// sender chose (text/html, image/svg+xml), one opened in a tab of its own
+// would run the sender's script with the UI's rights.
+const rasterTypes = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif', 'image/bmp', 'image/x-icon', 'image/vnd.microsoft.icon']);
+export function blobType(mime) {
+  const m = String(mime || '').split(';')[0].trim().toLowerCase();
+  return rasterTypes.has(m) ? m : 'application/octet-stream';
+}
+
 function multipartView(raw, boundary, track) {
   const parts = parseMultipart(raw, boundary);
   return h('table', { class: 'kv body-multipart', 'aria-label': 'Multipart parts' },
@@ -428,7 +451,7 @@ function multipartView(raw, boundary, track) {
     h('tbody', null, parts.map((p, i) => {
       const bytes = new Uint8Array(p.data.length);
       for (let j = 0; j < p.data.length; j++) bytes[j] = p.data.charCodeAt(j) & 0xff;
-      const url = URL.createObjectURL(new Blob([bytes], { type: p.type || 'application/octet-stream' }));
+      const url = URL.createObjectURL(new Blob([bytes], { type: blobType(p.type) }));
       track(url);
       const text = !p.type || p.type.startsWith('text/') || p.type.includes('json');
       return h('tr', { class: 'part', dataset: { index: String(i) } },
@@ -509,7 +532,7 @@ export function renderBody(part, { label, id, track = () => {} }) {
   let url = '';
   const blobURL = () => {
     if (!url) {
-      url = URL.createObjectURL(new Blob([binary ? data : body], { type: mime || (binary ? 'application/octet-stream' : 'text/plain') }));
+      url = URL.createObjectURL(new Blob([binary ? data : body], { type: blobType(mime) }));
       track(url);
     }
     return url;
@@ -520,20 +543,22 @@ export function renderBody(part, { label, id, track = () => {} }) {
   const boundary = mime.startsWith('multipart/') ? (/boundary="?([^";]+)"?/i.exec(ct) || [])[1] : '';
   if (boundary) views.push(['Parts', () => multipartView(binary ? latin1(data) : latin1(new TextEncoder().encode(body)), boundary, track)]);
   if (binary) {
-    if (mime.startsWith('image/')) views.push(['Image', () => h('img', { class: 'body-image', src: blobURL(), alt: `${mime} image, ${fmt.exactBytes(data.length)}` })]);
-    views.push(['Hex', () => binaryView(data, mime, mime.startsWith('image/') ? blobURL() : '')]);
+    const raster = blobType(mime) !== 'application/octet-stream';
+    if (raster) views.push(['Image', () => h('img', { class: 'body-image', src: blobURL(), alt: `${mime} image, ${fmt.exactBytes(data.length)}` })]);
+    views.push(['Hex', () => binaryView(data, mime, raster ? blobURL() : '')]);
   } else {
     if (mime.includes('json') || /^\s*[{[]/.test(body)) {
       // A large body is checked when its tree is built, in a task of its own.
       if (body.length > treeLimit) views.push(['Pretty', () => jsonView(body)]);
       else if (parsesAsJSON(body)) views.push(['Pretty', () => jsonView(body)]);
     }
-    if ((mime.includes('xml') || /^\s*<[?A-Za-z]/.test(body)) && body.length < xmlLimit) {
+    // Parsed only when it says it is XML: an HTML body would make the
+    // browser's parser log style errors under the page's CSP.
+    if ((mime.includes('xml') || /^\s*<\?xml/.test(body)) && body.length < xmlLimit) {
       const x = prettyXML(body);
       if (x != null) views.push(['XML', () => h('pre', { class: 'code body-xml', tabindex: '0' }, x)]);
     }
     if (mime === 'application/x-www-form-urlencoded') views.push(['Form', () => formView(body)]);
-    if (mime === 'image/svg+xml') views.push(['Image', () => h('img', { class: 'body-image', src: blobURL(), alt: 'SVG image' })]);
     views.push(['Raw', () => rawView(body)]);
   }
 

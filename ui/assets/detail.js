@@ -428,11 +428,17 @@ function sizeCell(size, truncated) {
 // headersTable lists [name, value] pairs. The values of the headers named
 // in redacted (lower case) are the server's "REDACTED": they show muted,
 // with a button that calls onReveal.
+// At most maxRows pairs are listed: a sender can send tens of thousands,
+// and a table of them would hold the page for seconds.
+const maxRows = 500;
+
 function headersTable(pairs, label, redacted = new Set(), onReveal = null) {
   if (!pairs || !pairs.length) return h('p', { class: 'muted' }, 'None.');
+  const more = pairs.length - maxRows;
   return h('table', { class: 'kv headers', 'aria-label': label },
     h('colgroup', null, h('col', { class: 'kv-name' }), h('col')),
-    h('tbody', null, pairs.map(([k, v]) => {
+    more > 0 ? h('tfoot', null, h('tr', null, h('td', { colspan: '2', class: 'muted' }, `${more} more not listed: see Raw.`))) : null,
+    h('tbody', null, pairs.slice(0, maxRows).map(([k, v]) => {
       const hidden = redacted.has(String(k).toLowerCase()) && String(v).includes('REDACTED');
       return h('tr', { dataset: { header: String(k).toLowerCase() }, class: hidden ? 'redacted-row' : null },
         h('th', { scope: 'row' }, k),
