@@ -337,13 +337,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if specs, err = proxy.WithForwardFlag(specs, o.forwardProxy); err != nil {
 		return err
 	}
-	for _, sp := range specs {
-		// Anyone who reaches a forward proxy reaches what this machine's
-		// loopback serves: other services, and hooklab's own API.
-		if sp.Forward && !inspect.IsLoopback(sp.Listen) {
-			return fmt.Errorf("forward proxy %s on %s reaches beyond this machine: it would let anyone who can reach it into this machine's loopback services, hooklab's API included; listen on 127.0.0.1", sp.Name, sp.Listen)
-		}
-	}
 	proxyLns := make([]net.Listener, len(specs))
 	for i := range specs {
 		ln, err := net.Listen("tcp", specs[i].Listen)

@@ -265,7 +265,7 @@ proxies:
     when: {event: ticket.created}
     notify: {webhook: made-by-api, payload: "{}"}
 `,
-		brokenProxy: "proxies:\n  - name: p\n    listen: 127.0.0.1:0\n    upstream: nope\n",
+		brokenProxy: "proxies:\n  - name: p\n    listen: 127.0.0.1:0\n    upstream: nope\n  - name: open\n    forward: true\n    listen: 0.0.0.0:8888\n",
 		hooks: `webhooks:
   - id: a
     endpoint: http://127.0.0.1:3000/a
@@ -329,7 +329,7 @@ verify:
 		{"webhooks", []string{"check", hooks}, false, []string{hooks + ": ok (0 mocks, 0 verify rules, 1 webhooks, 1 triggers)"}, nil},
 		{"print validates webhooks", []string{"check", "--print", brokenHook}, true, []string{brokenHook + ":4:"}, []string{"endpoint:"}},
 		{"webhooks validated", []string{"check", brokenHook}, true, []string{brokenHook + ":4:"}, nil},
-		{"proxies validated", []string{"check", brokenProxy}, true, []string{brokenProxy + ":4:"}, nil},
+		{"proxies validated", []string{"check", brokenProxy}, true, []string{brokenProxy + ":4:", brokenProxy + ":5:5: forward proxy open on 0.0.0.0:8888 reaches beyond this machine"}, nil},
 		{"webhook not in the file", []string{"check", apiHook}, false,
 			[]string{"warning: " + apiHook + `:4:23: trigger t: webhook "made-by-api" is not defined in this file`, apiHook + ": ok"}, nil},
 		{"two files", []string{"check", good, hooks}, true, []string{`unexpected argument "` + hooks + `"`}, []string{": ok"}},

@@ -441,7 +441,7 @@ func (w *Webhook) validate() (errs, warns []FieldError) {
 	case w.Endpoint == "":
 		p.add("endpoint", "endpoint is required")
 	case err != nil || !u.IsAbs() || u.Host == "":
-		p.add("endpoint", "endpoint must be an absolute URL such as https://example.com/hooks, got %q", w.Endpoint)
+		p.add("endpoint", "endpoint must be an absolute URL such as https://example.com/hooks, got %q", inspect.RedactURL(w.Endpoint))
 	case u.Scheme != "http" && u.Scheme != "https":
 		p.add("endpoint", "endpoint must use http or https, got %q", u.Scheme)
 	case u.User != nil:

@@ -102,7 +102,18 @@ func RedactURL(raw string) string {
 		return raw // no user info: the common case stays cheap
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	if err != nil {
+		// Not a URL Go can read (a password with a / in it, say), as
+		// error messages quote it: cut what looks like user:password@.
+		if i := strings.Index(raw, "://"); i >= 0 {
+			rest := raw[i+3:]
+			if c, at := strings.IndexByte(rest, ':'), strings.IndexByte(rest, '@'); c >= 0 && at > c {
+				return raw[:i+3] + rest[:c+1] + Redacted + rest[at:]
+			}
+		}
+		return raw
+	}
+	if u.User == nil {
 		return raw
 	}
 	if _, ok := u.User.Password(); !ok {

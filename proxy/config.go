@@ -95,8 +95,21 @@ func WithForwardFlag(specs []Spec, addr string) ([]Spec, error) {
 		if s.Listen == "" {
 			return nil, fmt.Errorf("%s:%d: proxy %s: no listen address; set listen, or pass --forward-proxy ADDR", s.File, s.Line, s.Name)
 		}
+		if err := forwardLoopback(s); err != nil {
+			return nil, err
+		}
 	}
 	return specs, nil
+}
+
+// forwardLoopback refuses a forward proxy listening beyond loopback: anyone
+// who reached it would reach what this machine's loopback serves, other
+// services and hooklab's own API.
+func forwardLoopback(s Spec) error {
+	if !s.Forward || inspect.IsLoopback(s.Listen) {
+		return nil
+	}
+	return fmt.Errorf("forward proxy %s on %s reaches beyond this machine: it would let anyone who can reach it into this machine's loopback services, hooklab's API included; listen on 127.0.0.1", s.Name, s.Listen)
 }
 
 // ParseConfig decodes and validates the proxies: section of cfg, expanding
@@ -132,6 +145,9 @@ func ParseConfig(cfg *rules.Config, getenv func(string) string) ([]Spec, error) 
 				d.errorf(item, "proxy %s: another proxy listens on %s", s.Name, s.Listen)
 			}
 			listens[s.Listen] = true
+			if err := forwardLoopback(s); err != nil {
+				d.errorf(item, "%v", err)
+			}
 		}
 		specs = append(specs, s)
 	}
@@ -472,7 +488,7 @@ func (d *decoder) upstream(n *yaml.Node) *url.URL {
 	s := d.str(n, "upstream")
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		d.errorf(n, "upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got %q", s)
+		d.errorf(n, "upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got %q", inspect.RedactURL(s))
 		return &url.URL{Scheme: "http", Host: "invalid"}
 	}
 	return u
