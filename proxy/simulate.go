@@ -2,8 +2,12 @@ package proxy
 
 import (
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -588,21 +592,30 @@ func (s *Simulation) serve(w http.ResponseWriter, r *http.Request, body []byte, 
 
 // stillEncoded reports whether body is still in the content coding ce names
 // (its last, for a list), as hooklab records bodies, rather than decoded,
-// as browsers write HAR bodies: by the coding's magic bytes where it has
-// them, else by whether the body is text.
+// as browsers write HAR bodies: gzip and deflate by decoding its start,
+// zstd by its magic number, others (br) by whether the body is not text.
 func stillEncoded(ce string, body []byte) bool {
 	if i := strings.LastIndexByte(ce, ','); i >= 0 {
 		ce = ce[i+1:]
+	}
+	decodes := func(r io.Reader, err error) bool {
+		if err != nil {
+			return false // no gzip or zlib header
+		}
+		// Some output and no corrupt data (a recorded body may be cut
+		// short: an unexpected end is fine).
+		n, err := io.Copy(io.Discard, io.LimitReader(r, 4096))
+		return err == nil || n > 0 && errors.Is(err, io.ErrUnexpectedEOF)
 	}
 	switch strings.ToLower(strings.TrimSpace(ce)) {
 	case "", "identity":
 		return false
 	case "gzip", "x-gzip":
-		return len(body) >= 2 && body[0] == 0x1f && body[1] == 0x8b
+		return decodes(gzip.NewReader(bytes.NewReader(body)))
+	case "deflate":
+		return decodes(zlib.NewReader(bytes.NewReader(body)))
 	case "zstd":
 		return len(body) >= 4 && body[0] == 0x28 && body[1] == 0xb5 && body[2] == 0x2f && body[3] == 0xfd
-	case "deflate": // a zlib header: method 8, and a checksum of 31
-		return len(body) >= 2 && body[0]&0x0f == 8 && (uint16(body[0])<<8|uint16(body[1]))%31 == 0
 	}
 	return !utf8.Valid(body) // br and the rest
 }

@@ -263,3 +263,31 @@ func TestSimulateContentEncoding(t *testing.T) {
 		t.Errorf("simulated HEAD: Content-Length %d, want the recorded 12345", resp.ContentLength)
 	}
 }
+
+// TestSimulateDecodedBodyThatLooksEncoded: a decoded body whose first
+// bytes happen to pass for a zlib header ("80...") is served without the
+// Content-Encoding it was recorded with.
+func TestSimulateDecodedBodyThatLooksEncoded(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	body := []byte("80 bottles of beer on the wall")
+	sim, err := proxy.NewSimulation("deflate", []*inspect.Exchange{{Time: at, Request: inspect.Request{Method: "GET", URL: "http://up.test/beer"},
+		Response: &inspect.Response{Status: 200, Body: body, Size: int64(len(body)), Headers: inspect.Headers{{Name: "Content-Encoding", Value: "deflate"}}}}},
+		proxy.SimulateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://127.0.0.1:1"
+	srv, _ := start(t, down, func(o *proxy.Options) {
+		o.Routes = []proxy.Route{{Prefix: "/", Upstream: mustURL(t, down), Simulation: sim}}
+	})
+	resp, err := http.Get(srv.URL + "/beer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != string(body) || resp.Header.Get("Content-Encoding") != "" {
+		t.Errorf("got %q with Content-Encoding %q", b, resp.Header.Get("Content-Encoding"))
+	}
+}
