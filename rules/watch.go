@@ -58,10 +58,13 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 	// The body files (file:) the config names: edits to them reload it
 	// too. lastBodies is what they held at the last load.
 	var bodies []string
+	var lastBodies map[string][]byte
+	failed := "" // the error of the last load, if it failed
 	if c, err := Parse(last, path, getenv); err == nil {
-		bodies = bodyFiles(c, abs)
+		bodies, lastBodies = bodyFiles(c, abs)
+	} else if !lastMissing {
+		failed = err.Error()
 	}
-	lastBodies := readAll(bodies)
 
 	for ctx.Err() == nil {
 		w, err := fsnotify.NewWatcher()
@@ -103,19 +106,29 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 				apply(nil, err)
 				return
 			}
-			if !lastMissing && bytes.Equal(data, last) && maps.EqualFunc(readAll(bodies), lastBodies, bytes.Equal) {
+			if !lastMissing && failed == "" && bytes.Equal(data, last) && maps.EqualFunc(readAll(bodies), lastBodies, bytes.Equal) {
 				return
 			}
 			cfg, err := Parse(data, path, getenv)
-			last, lastMissing = data, false
-			if err == nil {
-				bodies = bodyFiles(cfg, abs)
+			if err != nil && err.Error() == failed && bytes.Equal(data, last) {
+				return // tried again (a file it needs may have appeared): the same error
 			}
-			lastBodies = readAll(bodies)
+			last, lastMissing = data, false
+			failed = ""
+			if err == nil {
+				bodies, lastBodies = bodyFiles(cfg, abs)
+			} else {
+				failed = err.Error()
+			}
 			apply(cfg, err)
 		}
 		reload()
-		watchLoop(ctx, w, dir, watched, log, func() bool {
+		// While the config fails, any change in its directory may be the
+		// file it lacks (a file: body not yet written): try again on each.
+		interested := func(name string) bool {
+			return slices.Contains(watched, name) || failed != "" && filepath.Dir(name) == dir
+		}
+		watchLoop(ctx, w, dir, interested, log, func() bool {
 			reload()
 			return followLinks(abs) != target || !slices.Equal(bodies, watched[2:])
 		})
@@ -124,12 +137,14 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 }
 
 // bodyFiles lists the files the responses of cfg (read from abs) take
-// their bodies from, sorted.
-func bodyFiles(cfg *Config, abs string) []string {
+// their bodies from, sorted, and what each held when cfg was loaded.
+func bodyFiles(cfg *Config, abs string) ([]string, map[string][]byte) {
 	var out []string
+	held := map[string][]byte{}
 	add := func(r *Response) {
 		if r != nil && r.File != "" {
-			out = append(out, filepath.Join(filepath.Dir(abs), filepath.FromSlash(r.File)))
+			f := filepath.Join(filepath.Dir(abs), filepath.FromSlash(r.File))
+			out, held[f] = append(out, f), r.FileBody
 		}
 	}
 	for _, m := range cfg.Mocks {
@@ -139,7 +154,7 @@ func bodyFiles(cfg *Config, abs string) []string {
 		}
 	}
 	slices.Sort(out)
-	return slices.Compact(out)
+	return slices.Compact(out), held
 }
 
 // readAll reads each file (nil for one it cannot read).
@@ -160,11 +175,11 @@ func followLinks(path string) string {
 	return path
 }
 
-// watchLoop runs reload, debounced, after events on files (the config's
-// path and where its symlinks lead). It returns when ctx is done, the
+// watchLoop runs reload, debounced, after events on the files it is
+// interested in (the config's path, where its symlinks lead, its bodies). It returns when ctx is done, the
 // watch fails (for example dir was removed), or reload says the watch is
 // stale, so Watch can start over.
-func watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string, files []string, log *slog.Logger, reload func() (stale bool)) {
+func watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string, interested func(name string) bool, log *slog.Logger, reload func() (stale bool)) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -176,7 +191,7 @@ func watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string, files []str
 			if !ok {
 				return
 			}
-			if slices.Contains(files, filepath.Clean(ev.Name)) {
+			if interested(filepath.Clean(ev.Name)) {
 				timer.Reset(ReloadDebounce)
 			}
 			if filepath.Clean(ev.Name) == dir && ev.Has(fsnotify.Remove|fsnotify.Rename) {

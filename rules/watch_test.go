@@ -229,3 +229,17 @@ func TestWatchBodyFile(t *testing.T) {
 	write(t, body, `{"v":2}`)
 	quiet(t, ch)
 }
+
+// TestWatchBodyFileAppears: a config refused for a file: body that does
+// not exist yet loads once the file is written, without touching the YAML.
+func TestWatchBodyFileAppears(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, "mocks:\n  - name: later\n    respond: {file: later.json}\n")
+	ch := startWatch(t, path)
+	write(t, filepath.Join(filepath.Dir(path), "unrelated.txt"), "x") // tried again: the same error, not applied
+	quiet(t, ch)
+	write(t, filepath.Join(filepath.Dir(path), "later.json"), `{"here":true}`)
+	if r := next(t, ch); r.err != nil || string(r.cfg.Mocks[0].Respond.FileBody) != `{"here":true}` {
+		t.Fatalf("after the body file appeared: %+v", r)
+	}
+}
