@@ -302,7 +302,7 @@ func ImportExchanges(ctx context.Context, store inspect.Store, exs []*inspect.Ex
 	out := make([]string, 0, len(exs))
 	for i, ex := range exs {
 		if err := store.Add(ctx, ex); err != nil {
-			return out, fmt.Errorf("store entry %d: %w", i+1, err)
+			return out, fmt.Errorf("store %s %s (the %d. stored): %w", ex.Request.Method, inspect.RedactURL(ex.Request.URL), i+1, err)
 		}
 		out = append(out, ex.ID)
 	}

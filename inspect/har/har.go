@@ -243,7 +243,8 @@ func Parse(data []byte) (*File, error) {
 		return nil, fmt.Errorf("%w: HAR: %v", inspect.ErrInvalid, err)
 	}
 	if f.Log.Version == "" && f.Log.Entries == nil && f.Log.Creator.Name == "" {
-		if bytes.Contains(data, []byte(`"log"`)) {
+		var top map[string]json.RawMessage
+		if json.Unmarshal(data, &top) == nil && top["log"] != nil {
 			return nil, fmt.Errorf("%w: not a HAR file: its \"log\" object has no entries", inspect.ErrInvalid)
 		}
 		return nil, fmt.Errorf("%w: not a HAR file: no \"log\" object", inspect.ErrInvalid)
