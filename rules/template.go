@@ -26,6 +26,7 @@ import (
 	"github.com/osteele/liquid"
 	"github.com/osteele/liquid/parser"
 	"github.com/osteele/liquid/render"
+	"github.com/osteele/liquid/values"
 	"github.com/osteele/tuesday"
 )
 
@@ -791,6 +792,14 @@ func newEngine() *liquid.Engine {
 			}
 		}
 		return strings.ReplaceAll(s, old, n), nil
+	})
+	// size counts the keys of a map too (request.headers, request.query),
+	// as Shopify's Liquid does; the engine's counts only lists and strings.
+	e.RegisterFilter("size", func(v any) int {
+		if m := reflect.ValueOf(values.ToLiquid(v)); m.Kind() == reflect.Map {
+			return m.Len()
+		}
+		return values.Length(v)
 	})
 	return e
 }

@@ -505,3 +505,25 @@ func TestTemplateOverRenderLimitRefused(t *testing.T) {
 		t.Errorf("a 1 MiB template: %v", err)
 	}
 }
+
+// TestSizeOfMaps: the size filter counts a map's keys (request.headers,
+// request.query), as it counts a list's items and a string's characters.
+func TestSizeOfMaps(t *testing.T) {
+	t.Parallel()
+	vars := map[string]any{"request": map[string]any{
+		"headers": Headers{"a": "1", "b": "2"}, "query": map[string]any{"x": "1", "y": "2", "z": "3"},
+		"list": []any{1, 2, 3, 4}, "text": "héllo",
+	}}
+	for src, want := range map[string]string{
+		`{{ request.headers | size }}`: "2", `{{ request.query | size }}`: "3",
+		`{{ request.list | size }}`: "4", `{{ request.text | size }}`: "5", `{{ request.none | size }}`: "0",
+	} {
+		tpl, err := NewTemplate(src, FormatText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := tpl.Render(vars); err != nil || string(out) != want {
+			t.Errorf("%s = %q, %v; want %s", src, out, err, want)
+		}
+	}
+}
