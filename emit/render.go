@@ -64,7 +64,7 @@ func defaultSubject(typ string, data []byte) string {
 }
 
 // decodeData decodes event data for Liquid: objects as map[string]any,
-// integers as int64, other numbers as float64. Valid UTF-8 JSON is walked
+// numbers as rules.PlainNumbers makes them. Valid UTF-8 JSON is walked
 // with gjson, which costs a fraction of encoding/json; anything else goes
 // through encoding/json (which also replaces invalid UTF-8 as before).
 func decodeData(b []byte) any {
@@ -85,7 +85,7 @@ func decodeData(b []byte) any {
 	if dec.Decode(&v) != nil {
 		return map[string]any{}
 	}
-	return plainNumbers(v)
+	return rules.PlainNumbers(v)
 }
 
 // decodeJSON decodes b, one JSON value with optional surrounding space, as
@@ -314,7 +314,7 @@ func (d *jsonDecoder) number() (any, bool) {
 	if d.discard {
 		return nil, true
 	}
-	return plainNumbers(json.Number(b[start:i])), true
+	return rules.PlainNumbers(json.Number(b[start:i])), true
 }
 
 // gjsonValue is r as decodeData returns it.
@@ -325,7 +325,7 @@ func gjsonValue(r gjson.Result) any {
 	case gjson.True:
 		return true
 	case gjson.Number:
-		return plainNumbers(json.Number(r.Raw))
+		return rules.PlainNumbers(json.Number(r.Raw))
 	case gjson.String:
 		return r.Str
 	case gjson.JSON:
@@ -345,26 +345,6 @@ func gjsonValue(r gjson.Result) any {
 		return out
 	}
 	return nil
-}
-
-func plainNumbers(v any) any {
-	switch v := v.(type) {
-	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			return i
-		}
-		f, _ := v.Float64()
-		return f
-	case map[string]any:
-		for k, x := range v {
-			v[k] = plainNumbers(x)
-		}
-	case []any:
-		for i, x := range v {
-			v[i] = plainNumbers(x)
-		}
-	}
-	return v
 }
 
 // liquidVars is the context of payload templates: the event's data at the

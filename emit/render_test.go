@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/hooklab/hooklab/rules"
 )
 
 // hostile is a ticket description meant to break payloads of every format.
@@ -210,7 +212,7 @@ func TestDecodeDataMatchesEncodingJSON(t *testing.T) {
 		if err := dec.Decode(&want); err != nil {
 			t.Fatal(err)
 		}
-		want = plainNumbers(want)
+		want = rules.PlainNumbers(want)
 		if got := decodeData([]byte(in)); !reflect.DeepEqual(got, want) {
 			t.Errorf("decodeData(%s)\n got %#v\nwant %#v", in, got, want)
 		}

@@ -74,7 +74,7 @@ func (r *Request) jsonGet(path string) gjson.Result {
 }
 
 // jsonBody returns the body decoded as JSON (objects as map[string]any,
-// integers as int64 when they fit, other numbers as float64), or nil.
+// numbers as PlainNumbers makes them), or nil.
 func (r *Request) jsonBody() any {
 	if !r.parsed.jsonValueDone {
 		r.parsed.jsonValueDone = true
@@ -83,29 +83,35 @@ func (r *Request) jsonBody() any {
 			dec.UseNumber()
 			var v any
 			if dec.Decode(&v) == nil {
-				r.parsed.jsonValue = plainNumbers(v)
+				r.parsed.jsonValue = PlainNumbers(v)
 			}
 		}
 	}
 	return r.parsed.jsonValue
 }
 
-// plainNumbers replaces json.Number with int64 or float64, in place.
-func plainNumbers(v any) any {
+// PlainNumbers replaces each json.Number in v (decoded with UseNumber),
+// in place, with an int64 when it is an integer that fits, else a float64;
+// an integer too large for an int64 stays a json.Number, so that templates
+// write it digit for digit (a float64 would round it).
+func PlainNumbers(v any) any {
 	switch v := v.(type) {
 	case json.Number:
 		if i, err := v.Int64(); err == nil {
 			return i
 		}
+		if !strings.ContainsAny(string(v), ".eE") {
+			return v
+		}
 		f, _ := v.Float64()
 		return f
 	case map[string]any:
 		for k, x := range v {
-			v[k] = plainNumbers(x)
+			v[k] = PlainNumbers(x)
 		}
 	case []any:
 		for i, x := range v {
-			v[i] = plainNumbers(x)
+			v[i] = PlainNumbers(x)
 		}
 	}
 	return v

@@ -527,3 +527,30 @@ func TestSizeOfMaps(t *testing.T) {
 		}
 	}
 }
+
+// TestBigIntegersExact: an integer too large for an int64 renders digit
+// for digit, in and out of JSON strings; one that fits stays a number
+// Liquid can compare.
+func TestBigIntegersExact(t *testing.T) {
+	t.Parallel()
+	dec := json.NewDecoder(strings.NewReader(`{"big": 12345678901234567890, "small": 42, "frac": 1.5}`))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]any{"x": PlainNumbers(v)}
+	for src, want := range map[string]string{
+		`{"id": {{x.big}}, "s": "{{x.big}}", "f": {{x.frac}}}`: `{"id": 12345678901234567890, "s": "12345678901234567890", "f": 1.5}`,
+		`{% if x.small > 40 %}yes{% endif %} {{x.big}}`:       `yes 12345678901234567890`,
+	} {
+		f := FormatFor("", src)
+		tpl, err := NewTemplate(src, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := tpl.Render(vars); err != nil || string(out) != want {
+			t.Errorf("%s = %s, %v; want %s", src, out, err, want)
+		}
+	}
+}
