@@ -372,6 +372,9 @@ var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy
 
 func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange) (*http.Request, inspect.Headers, error) {
 	o := r.opts.Override
+	if strings.EqualFold(ex.Request.Headers.Get("Upgrade"), "websocket") {
+		return nil, nil, errors.New("a websocket handshake is not replayed: hooklab counts its frames but does not record them")
+	}
 	if ex.Request.Truncated && !o.SetBody {
 		return nil, nil, fmt.Errorf("the request body was cut when recorded (%d of %d bytes kept): not replayed, as the receiver would get a different body", len(ex.Request.Body), ex.Request.Size)
 	}

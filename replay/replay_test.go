@@ -326,6 +326,23 @@ func TestReplayResign(t *testing.T) {
 	}
 }
 
+// TestReplayWebsocketHandshakeIsNotSent: a recorded websocket handshake
+// fails with the reason, rather than go out without its upgrade and be
+// reported as a difference.
+func TestReplayWebsocketHandshakeIsNotSent(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, nil)
+	ex := capture("01JNB5Z3Q0000000000000000A", "GET", "http://127.0.0.1:8080/ws",
+		inspect.Headers{{Name: "Connection", Value: "Upgrade"}, {Name: "Upgrade", Value: "websocket"}}, nil, okResp())
+	rep, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: tg.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Results[0]; r.Outcome != Failed || !strings.Contains(r.Error, "websocket handshake is not replayed") || len(tg.received()) != 0 {
+		t.Errorf("result %+v, target got %d", r, len(tg.received()))
+	}
+}
+
 func TestReplayTruncatedRequestIsNotSent(t *testing.T) {
 	t.Parallel()
 	tg := newTarget(t, nil)
