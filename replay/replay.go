@@ -221,6 +221,7 @@ type runner struct {
 	client *http.Client
 	diff   *differ
 	drop   map[string]bool // canonical names of headers not sent
+	hop    map[string]bool // canonical names of headers that belong to the connection
 	mu     sync.Mutex      // serializes OnResult
 }
 
@@ -327,9 +328,10 @@ func newRunner(opts Options) (*runner, error) {
 	if opts.Override.Path != "" && !strings.HasPrefix(opts.Override.Path, "/") {
 		return nil, fmt.Errorf("%w: path %q must start with /", inspect.ErrInvalid, opts.Override.Path)
 	}
-	r := &runner{opts: opts, diff: newDiffer(opts.Diff), drop: map[string]bool{}}
+	r := &runner{opts: opts, diff: newDiffer(opts.Diff), drop: map[string]bool{}, hop: map[string]bool{}}
 	for _, n := range hopHeaders {
 		r.drop[http.CanonicalHeaderKey(n)] = true
+		r.hop[http.CanonicalHeaderKey(n)] = true
 	}
 	for _, n := range opts.Override.RemoveHeaders {
 		r.drop[http.CanonicalHeaderKey(n)] = true
@@ -449,7 +451,20 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange) (*http.Reque
 			hdrs = append(hdrs, h)
 		}
 	}
-	hdrs = setHeaders(hdrs, o.SetHeaders)
+	// Set headers go as given, but for what belongs to the connection:
+	// Content-Length follows the body sent, and a Host set becomes the
+	// request's Host (once, not a second Host line).
+	var set inspect.Headers
+	hostOverride := ""
+	for _, h := range o.SetHeaders {
+		switch k := http.CanonicalHeaderKey(h.Name); {
+		case k == "Host":
+			hostOverride = h.Value
+		case !r.hop[k]:
+			set = append(set, h)
+		}
+	}
+	hdrs = setHeaders(hdrs, set)
 	if r.opts.Resign && ex.Source == inspect.SourceEmit {
 		sent := *ex
 		sent.Request.Body = body
@@ -480,6 +495,9 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange) (*http.Reque
 		req.Header["User-Agent"] = []string{""} // send none, as the original did
 	}
 	hostHdr := inspect.Header{Name: "Host", Value: u.Host}
+	if hostOverride != "" {
+		req.Host, hostHdr.Value = hostOverride, hostOverride
+	}
 	return req, append(inspect.Headers{hostHdr}, hdrs...), nil
 }
 

@@ -588,3 +588,43 @@ func TestRunCancelled(t *testing.T) {
 		t.Errorf("err %v, %d results", err, len(rep.Results))
 	}
 }
+
+// TestReplaySetHostAndLength: an override that sets Host and a stale
+// Content-Length (as the UI's edit form sends back the headers it showed)
+// sends one Host, the one set, and the body's true length; the recorded
+// request says the same.
+func TestReplaySetHostAndLength(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, nil)
+	ex := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/x",
+		inspect.Headers{{Name: "Host", Value: "127.0.0.1:8080"}, {Name: "Content-Length", Value: "11"}}, []byte("hello world"), okResp())
+	var recorded []*inspect.Exchange
+	var mu sync.Mutex
+	rep, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: tg.URL,
+		Record: func(_ context.Context, ex *inspect.Exchange) error { mu.Lock(); recorded = append(recorded, ex); mu.Unlock(); return nil },
+		Override: Overrides{SetHeaders: inspect.Headers{{Name: "Host", Value: "edited.test"}, {Name: "Content-Length", Value: "11"}}, Body: []byte("short"), SetBody: true}})
+	if err != nil || len(rep.Results) != 1 || rep.Results[0].Outcome == Failed {
+		t.Fatalf("%v %+v", err, rep.Results)
+	}
+	got := tg.received()
+	if len(got) != 1 || got[0].Host != "edited.test" || got[0].ContentLength != 5 {
+		t.Fatalf("the target got %+v", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(recorded) != 1 {
+		t.Fatalf("recorded %d", len(recorded))
+	}
+	var hosts, lengths []string
+	for _, h := range recorded[0].Request.Headers {
+		switch strings.ToLower(h.Name) {
+		case "host":
+			hosts = append(hosts, h.Value)
+		case "content-length":
+			lengths = append(lengths, h.Value)
+		}
+	}
+	if len(hosts) != 1 || hosts[0] != "edited.test" || len(lengths) > 1 || len(lengths) == 1 && lengths[0] != "5" {
+		t.Errorf("recorded Host %v, Content-Length %v", hosts, lengths)
+	}
+}

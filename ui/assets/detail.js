@@ -305,7 +305,10 @@ export class DetailPane {
     const method = h('input', { id: 'edit-method', value: req.method || x.method, 'aria-label': 'Method', spellcheck: 'false', size: '8' });
     const url = h('input', { id: 'edit-url', value: req.url || x.url, 'aria-label': 'URL', spellcheck: 'false', class: 'grow' });
     const headers = h('textarea', { id: 'edit-headers', rows: '6', 'aria-label': 'Headers, one Name: value a line', spellcheck: 'false' });
-    headers.value = (req.headers || []).map(([k, v]) => `${k}: ${v}`).join('\n');
+    // Host follows the URL and Content-Length the body: they are not
+    // offered for editing (a Host written here is sent as the Host).
+    const derived = new Set(['host', 'content-length', 'transfer-encoding']);
+    headers.value = (req.headers || []).filter(([k]) => !derived.has(String(k).toLowerCase())).map(([k, v]) => `${k}: ${v}`).join('\n');
     const body = h('textarea', { id: 'edit-body', rows: '10', 'aria-label': 'Body', spellcheck: 'false', disabled: binary });
     body.value = binary ? '(binary body: sent unchanged)' : (req.body || '');
     const out = h('div', { class: 'edit-result', role: 'status' });
@@ -331,7 +334,7 @@ export class DetailPane {
         set.push([t.slice(0, i).trim(), t.slice(i + 1).trim()]);
       }
       const keep = new Set(set.map(([k]) => k.toLowerCase()));
-      const remove = [...new Set((req.headers || []).map(([k]) => k).filter((k) => !keep.has(k.toLowerCase())))];
+      const remove = [...new Set((req.headers || []).map(([k]) => k).filter((k) => !keep.has(k.toLowerCase()) && !derived.has(k.toLowerCase())))];
       const override = { method: method.value.trim().toUpperCase(), path: u.pathname + (u.search || '?'), set_headers: set, remove_headers: remove };
       if (!binary) override.body = body.value;
       send.disabled = true;
