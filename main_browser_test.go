@@ -283,6 +283,7 @@ func TestBrowser(t *testing.T) {
 		{"LargeBody", testBrowserLargeBody},
 		{"RevealRedacted", testBrowserRevealRedacted},
 		{"HostileBodies", testBrowserHostileBodies},
+		{"Layout", testBrowserLayout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
@@ -1302,5 +1303,33 @@ func testBrowserHostileBodies(t *testing.T, p *browserPage) {
 	resp.Body.Close()
 	if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("/raw has no X-Content-Type-Options: nosniff: %v", resp.Header)
+	}
+}
+
+// testBrowserLayout: a filter error does not push the bar's buttons off a
+// 1280px window, and an 800px window still links every view.
+func testBrowserLayout(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.do(t, "1280x800", chromedp.EmulateViewport(1280, 800))
+	p.openUI(t, s.UI)
+	// The empty list's example names this server's capture URL.
+	p.waitFor(t, "the example names the capture URL", `document.querySelector('#new-bin-offer .empty-example').textContent.includes(`+jsQuote(s.Capture+"b/demo/")+`)`, 5*time.Second)
+	p.do(t, "a bad filter", setInput("#q", "status:abc"))
+	p.waitFor(t, "the filter error shows", `!document.querySelector('#q-error').hidden`, 5*time.Second)
+	fit := evalIn[map[string]any](t, p, `(() => {
+		const r = document.querySelector('#clear').getBoundingClientRect();
+		return { right: r.right, width: innerWidth, bar: document.querySelector('.topbar').scrollWidth };
+	})()`)
+	if fit["right"].(float64) > fit["width"].(float64) || fit["bar"].(float64) > fit["width"].(float64) {
+		p.fatalf(t, "with a filter error the bar overflows the window: %v", fit)
+	}
+	p.do(t, "clear the filter", setInput("#q", ""))
+	p.do(t, "800x800", chromedp.EmulateViewport(800, 800))
+	shown := evalIn[[]string](t, p, `[...document.querySelectorAll('.views a')].filter((a) => {
+		const r = a.getBoundingClientRect();
+		return a.offsetParent !== null && r.width > 0 && r.right <= innerWidth;
+	}).map((a) => a.dataset.view)`)
+	if len(shown) != 5 {
+		p.fatalf(t, "at 800px the views linked are %v, want all five", shown)
 	}
 }
