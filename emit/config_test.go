@@ -148,7 +148,7 @@ func TestConfigErrors(t *testing.T) {
 			[]string{"hooklab.yaml:6:14: authentication token: environment variable TOKEN is not set"}},
 		{"refused header", base + "    custom_headers:\n      X-Forwarded-For: 1.2.3.4\n", nil,
 			[]string{"hooklab.yaml:5:7: webhook a: custom_headers.X-Forwarded-For: header names starting with x-forwarded are reserved"}},
-		{"bad method", base + "    method: FETCH\n", nil, []string{`hooklab.yaml:4:13: webhook a: method: method must be GET, POST, PUT, PATCH or DELETE, got "FETCH"`}},
+		{"bad method", base + "    method: FETCH\n", nil, []string{`hooklab.yaml:4:13: webhook a: method must be GET, POST, PUT, PATCH or DELETE, got "FETCH"`}},
 		{"bad scheme", base + "    signing: {scheme: hmac, secret: x}\n", nil,
 			[]string{`hooklab.yaml:4:23: webhook a: signing.scheme: signing scheme must be one of zendesk, standard-webhooks, github, stripe, slack, shopify or none, got "hmac"`}},
 		{"duplicate id", base + "  - id: a\n    endpoint: https://example.com/b\n", nil, []string{"hooklab.yaml:4:9: webhook a: duplicate id"}},

@@ -284,7 +284,8 @@ type FieldError struct {
 
 // Error formats the problem as "field: message".
 func (e FieldError) Error() string {
-	if e.Field == "" {
+	// "endpoint must be ..." names its field already.
+	if e.Field == "" || strings.HasPrefix(e.Msg, e.Field+" ") {
 		return e.Msg
 	}
 	return e.Field + ": " + e.Msg
