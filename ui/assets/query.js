@@ -64,7 +64,7 @@ export function parse(q) {
     }
     t.field = key;
     t.value = raw.slice(i + 1);
-    const bad = (why) => new QueryError(`${w.text}: ${why}`);
+    const bad = (why) => new QueryError(`"${w.text}": ${why}`);
     switch (key) {
       case 'method': if (!/^[!-~]+$/.test(t.value)) throw bad('want a method like POST'); break;
       case 'status': if (!statusRange(t.value)) throw bad('want a code like 404, a class like 5xx, or none'); break;
