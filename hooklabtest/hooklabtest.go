@@ -16,6 +16,7 @@
 package hooklabtest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http/httptest"
@@ -89,11 +90,16 @@ func WithMock(method, path string, status int, body string) Option {
 }
 
 // WithHAR serves the responses recorded in a HAR file (hooklab's export, or
-// one from Chrome or Firefox): a request with an entry's method, path and
-// query parameters gets that entry's status, headers and body; repeated
-// requests get the recorded responses in order (the third GET gets the
-// third recorded answer, later ones the last). Entries without a response
-// are skipped. Config mocks and WithMock mocks match first.
+// one from Chrome or Firefox): a request with an entry's method and path,
+// and the first value of each of its query parameters (more parameters are
+// allowed), gets that entry's status, headers and body; repeated requests
+// get the recorded responses in order (the third GET gets the third
+// recorded answer, later ones the last). Entries without a response are
+// skipped. Config mocks and WithMock mocks match first. Answers carry
+// Access-Control-Allow-Origin: * as every capture answer does, and a
+// request no entry matches gets the default acknowledgement. For exact
+// matching (every query value, the body), serve the file through a proxy
+// with hooklab serve --simulate.
 func WithHAR(path string) Option { return func(s *settings) { s.hars = append(s.hars, path) } }
 
 // WithMaxBody sets how many body bytes are stored (10 MiB by default).
@@ -108,8 +114,15 @@ func WithEnv(env map[string]string) Option {
 // fails t when a config or HAR file is wrong.
 func NewServer(t TB, opts ...Option) *Server {
 	t.Helper()
+	if t == nil {
+		panic("hooklabtest: NewServer needs the test's t")
+	}
 	var s settings
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			t.Fatalf("hooklabtest: option %d is nil", i+1)
+			return nil
+		}
 		o(&s)
 	}
 	cfg, cleanup, err := s.config()
@@ -146,14 +159,36 @@ func NewServer(t TB, opts ...Option) *Server {
 func (s *settings) config() (*rules.Config, func(), error) {
 	cleanup := func() {}
 	var merged *rules.Config
+	names := map[string]bool{}
 	addCfg := func(c *rules.Config) {
+		// Each mock keeps a name of its own (sequences and rate limits
+		// count per name, and exchanges name the rule): one that an
+		// earlier config already has gets its file's name after it.
+		mocks := make([]*rules.Mock, 0, len(c.Mocks))
+		for _, m := range c.Mocks {
+			if names[m.Name] {
+				cp := *m
+				cp.Name = m.Name + "@" + cmp.Or(m.File, "config")
+				m = &cp
+			}
+			names[m.Name] = true
+			mocks = append(mocks, m)
+		}
 		if merged == nil {
 			cp := *c
+			cp.Mocks = mocks
 			merged = &cp
 			return
 		}
-		merged.Mocks = append(merged.Mocks, c.Mocks...)
+		merged.Mocks = append(merged.Mocks, mocks...)
 		merged.Verify = append(merged.Verify, c.Verify...)
+		// Settings: a later config's win where it sets them.
+		if c.Settings.MaxBody != rules.DefaultMaxBody {
+			merged.Settings.MaxBody = c.Settings.MaxBody
+		}
+		if c.Settings.DefaultStatus != 200 {
+			merged.Settings.DefaultStatus = c.Settings.DefaultStatus
+		}
 	}
 	for i, y := range s.yaml {
 		c, err := rules.Parse([]byte(y), fmt.Sprintf("config-%d.yaml", i+1), s.getenv)
@@ -237,6 +272,13 @@ func InBin(bin string) Match {
 	return func(ex *inspect.Exchange) bool { return ex.Bin == bin }
 }
 
+// After matches exchanges stored after the exchange with id (ids sort in
+// arrival order): WaitFor(t, All(After(last.ID), Request("POST", "/hooks")),
+// timeout) waits for the next delivery, not the first.
+func After(id string) Match {
+	return func(ex *inspect.Exchange) bool { return ex.ID > id }
+}
+
 // All matches when every one of ms matches.
 func All(ms ...Match) Match {
 	return func(ex *inspect.Exchange) bool {
@@ -253,7 +295,8 @@ func All(ms ...Match) Match {
 func (s *Server) BinURL(bin string) string { return s.URL + "/b/" + bin + "/" }
 
 // WaitFor returns the first exchange, oldest first, that matches: one
-// already stored, or the next to arrive within timeout. It fails t on
+// already stored, or the next to arrive within timeout (to wait for a later
+// one, add After(previous.ID) to the match). It fails t on
 // timeout, listing what did arrive. It never polls: it follows the hub.
 func (s *Server) WaitFor(t TB, match Match, timeout time.Duration) *inspect.Exchange {
 	t.Helper()
@@ -397,6 +440,12 @@ func (s *Server) Replay(t TB, harFile, target string, opts ...ReplayOption) *rep
 	f.Close()
 	if err != nil {
 		t.Fatalf("hooklabtest: replay %s: %v", harFile, err)
+		return nil
+	}
+	if target == "" {
+		// Empty would send the recorded requests (credentials and all) to
+		// their recorded hosts: an unset variable must not do that.
+		t.Fatalf("hooklabtest: replay %s: no target", harFile)
 		return nil
 	}
 	o := replay.Options{Target: target, Record: s.Store.Add, IDs: s.ids}

@@ -118,6 +118,7 @@ func TestNewServerFailures(t *testing.T) {
 		"missing file": {WithConfigFile("/nonexistent/hooklab.yaml")},
 		"missing HAR":  {WithHAR("testdata/nope.har")},
 		"bad mock":     {WithMock("GET", "/x", 99, "")},
+		"nil option":   {nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -168,9 +169,53 @@ func TestWaitFor(t *testing.T) {
 		t.Errorf("fatal %q", r.fatal)
 	}
 
+	// After: the next match, not the first.
+	first := srv.WaitFor(t, Request("GET", "/first"), time.Second)
+	get(t, srv.URL+"/first")
+	if next := srv.WaitFor(t, All(After(first.ID), Request("GET", "/first")), 5*time.Second); next.ID == first.ID {
+		t.Errorf("After gave the same exchange")
+	}
+
 	srv.Reset(t)
 	if n := len(srv.Exchanges(nil)); n != 0 {
 		t.Errorf("%d after reset", n)
+	}
+}
+
+// TestConfigsMerge: mocks of several configs keep their own state even
+// when their names collide (unnamed ones are mock-1 in each), and a later
+// config's settings apply.
+func TestConfigsMerge(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t,
+		WithConfig("mocks:\n  - match: {path: /a}\n    sequence: [{status: 201}, {status: 202}]\n"),
+		WithConfig("mocks:\n  - match: {path: /b}\n    sequence: [{status: 211}, {status: 212}]\n"),
+		WithConfig("settings: {default_status: 404}\n"))
+	var got []int
+	for _, p := range []string{"/a", "/b", "/a", "/b", "/none"} {
+		resp, _ := get(t, srv.URL+p)
+		got = append(got, resp.StatusCode)
+	}
+	if fmt.Sprint(got) != "[201 211 202 212 404]" {
+		t.Errorf("statuses %v, want [201 211 202 212 404]", got)
+	}
+	rulesOf := map[string]string{}
+	for _, ex := range srv.Exchanges(nil) {
+		rulesOf[ex.Summarize().Path] = ex.Rule
+	}
+	if rulesOf["/a"] == rulesOf["/b"] {
+		t.Errorf("/a and /b name the same rule %q", rulesOf["/a"])
+	}
+}
+
+// TestReplayNeedsTarget: an empty target fails the test rather than send
+// the fixture's requests to their recorded hosts.
+func TestReplayNeedsTarget(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t)
+	r := &recorder{}
+	if rep := srv.Replay(r, "testdata/payments.har", ""); rep != nil || !strings.Contains(r.fatal, "no target") {
+		t.Errorf("report %v, fatal %q", rep, r.fatal)
 	}
 }
 
@@ -181,5 +226,32 @@ func TestBinURL(t *testing.T) {
 	ex := srv.WaitFor(t, InBin("orders"), time.Second)
 	if ex.Summarize().Path != "/b/orders/created" || !Request("GET", "/created")(ex) {
 		t.Errorf("got %s", ex.Request.URL)
+	}
+}
+
+// TestREADMEExample runs the README's hooklabtest example as written.
+func TestREADMEExample(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(readme), "srv := hooklabtest.NewServer(t, hooklabtest.WithConfig(`")
+	yaml, _, ok := strings.Cut(rest, "`))")
+	if !ok {
+		t.Fatal("the README has no hooklabtest example")
+	}
+	srv := NewServer(t, WithConfig(yaml))
+	resp, err := http.Post(srv.URL+"/hooks/billing", "application/json", strings.NewReader(`{"id": "evt_1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 202 || string(b) != `{"accepted": "evt_1"}` {
+		t.Errorf("answer %d %s", resp.StatusCode, b)
+	}
+	if ex := srv.WaitFor(t, Request("POST", "/hooks/*"), 5*time.Second); ex.Response.Status != 202 {
+		t.Errorf("recorded %+v", ex.Response)
 	}
 }

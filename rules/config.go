@@ -282,13 +282,13 @@ func Parse(data []byte, file string, getenv func(string) string) (*Config, error
 		return c, nil
 	}
 	if err != nil {
-		return nil, &Errors{List: []Error{yamlError(file, err)}}
+		return nil, &Errors{List: []Error{yamlError(file, data, err)}}
 	}
 	var extra yaml.Node
 	if err := yd.Decode(&extra); !errors.Is(err, io.EOF) {
 		e := Error{File: file, Line: extra.Line, Col: extra.Column, Msg: "only one YAML document is allowed"}
 		if err != nil {
-			e = yamlError(file, err)
+			e = yamlError(file, data, err)
 		}
 		return nil, &Errors{List: []Error{e}}
 	}
@@ -307,9 +307,23 @@ func Parse(data []byte, file string, getenv func(string) string) (*Config, error
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// yamlError turns a yaml.v3 syntax error into an Error with its line.
-func yamlError(file string, err error) Error {
+// unquotedParam finds a path parameter written unquoted inside a {...}
+// mapping, as in match: {path: /users/{id}}: its braces end the mapping.
+var unquotedParam = regexp.MustCompile(`\{[^'"\n]*:\s*/[^'"\s,}]*\{[A-Za-z_]`)
+
+// yamlError turns a yaml.v3 syntax error into an Error with its line. A
+// path parameter unquoted inside a {...} mapping is pointed at, with the
+// fix: yaml.v3 reports such a mapping at its first line.
+func yamlError(file string, data []byte, err error) Error {
 	msg := err.Error()
+	if strings.Contains(msg, "did not find expected ',' or '}'") {
+		for i, line := range strings.Split(string(data), "\n") {
+			if loc := unquotedParam.FindStringIndex(line); loc != nil {
+				return Error{File: file, Line: i + 1, Col: strings.LastIndex(line[:loc[1]], "{") + 1,
+					Msg: `yaml: a path with {parameters} inside a {...} mapping must be quoted, as in path: "/hooks/{source}"`}
+			}
+		}
+	}
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return Error{File: file, Line: line, Col: 1, Msg: "yaml: " + m[2]}

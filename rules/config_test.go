@@ -453,6 +453,17 @@ settings:
 			},
 		},
 		{
+			name: "unquoted path parameter in a flow mapping",
+			src: `mocks:
+  - name: hooks
+    match: {method: POST, path: /hooks/{source}}
+    respond: {status: 202}
+`,
+			want: []string{
+				`x.yaml:3:40: yaml: a path with {parameters} inside a {...} mapping must be quoted, as in path: "/hooks/{source}"`,
+			},
+		},
+		{
 			name: "unset secret said once",
 			src: `verify:
   - {scheme: github, secret: "${HOOKLAB_TEST_UNSET_SECRET}"}
