@@ -601,7 +601,12 @@ func TestReplaySetHostAndLength(t *testing.T) {
 	var recorded []*inspect.Exchange
 	var mu sync.Mutex
 	rep, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: tg.URL,
-		Record: func(_ context.Context, ex *inspect.Exchange) error { mu.Lock(); recorded = append(recorded, ex); mu.Unlock(); return nil },
+		Record: func(_ context.Context, ex *inspect.Exchange) error {
+			mu.Lock()
+			recorded = append(recorded, ex)
+			mu.Unlock()
+			return nil
+		},
 		Override: Overrides{SetHeaders: inspect.Headers{{Name: "Host", Value: "edited.test"}, {Name: "Content-Length", Value: "11"}}, Body: []byte("short"), SetBody: true}})
 	if err != nil || len(rep.Results) != 1 || rep.Results[0].Outcome == Failed {
 		t.Fatalf("%v %+v", err, rep.Results)

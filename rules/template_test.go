@@ -542,7 +542,7 @@ func TestBigIntegersExact(t *testing.T) {
 	vars := map[string]any{"x": PlainNumbers(v)}
 	for src, want := range map[string]string{
 		`{"id": {{x.big}}, "s": "{{x.big}}", "f": {{x.frac}}}`: `{"id": 12345678901234567890, "s": "12345678901234567890", "f": 1.5}`,
-		`{% if x.small > 40 %}yes{% endif %} {{x.big}}`:       `yes 12345678901234567890`,
+		`{% if x.small > 40 %}yes{% endif %} {{x.big}}`:        `yes 12345678901234567890`,
 	} {
 		f := FormatFor("", src)
 		tpl, err := NewTemplate(src, f)
