@@ -141,33 +141,44 @@ func Each(ctx context.Context, store inspect.Store, ids []string, f Filter, fn f
 		return eachNewest(ctx, store, q, f, fn)
 	}
 	q.Ascending, q.Limit = true, 1000
-	n := 0
 	for {
 		page, next, err := store.List(ctx, q)
 		if err != nil {
 			return err
 		}
 		for _, s := range page {
-			if q.Source == "" && s.Source == inspect.SourceReplay || !f.matchPath(s.URL) {
+			if !f.takes(q, s) {
 				continue
 			}
-			ex, err := store.Get(ctx, s.ID)
-			if errors.Is(err, inspect.ErrNotFound) {
-				continue // removed by retention meanwhile
-			}
-			if err != nil {
+			if err := withExchange(ctx, store, s.ID, fn); err != nil {
 				return err
 			}
-			if err := fn(ex); err != nil {
-				return err
-			}
-			n++
 		}
 		if next == "" || len(page) == 0 {
 			return nil
 		}
 		q.Cursor = next
 	}
+}
+
+// takes reports whether a listed exchange is selected: replays only when
+// the query asks for them, and the path filter, which the store cannot
+// apply.
+func (f Filter) takes(q inspect.Query, s inspect.Summary) bool {
+	return !(q.Source == "" && s.Source == inspect.SourceReplay) && f.matchPath(s.URL)
+}
+
+// withExchange calls fn with the exchange id, unless retention removed it
+// meanwhile.
+func withExchange(ctx context.Context, store inspect.Store, id string, fn func(*inspect.Exchange) error) error {
+	ex, err := store.Get(ctx, id)
+	if errors.Is(err, inspect.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return fn(ex)
 }
 
 // eachNewest is Each for a filter with a limit: the newest f.Limit
@@ -181,7 +192,7 @@ func eachNewest(ctx context.Context, store inspect.Store, q inspect.Query, f Fil
 			return err
 		}
 		for _, s := range page {
-			if q.Source == "" && s.Source == inspect.SourceReplay || !f.matchPath(s.URL) {
+			if !f.takes(q, s) {
 				continue
 			}
 			if picked = append(picked, s.ID); len(picked) == f.Limit {
@@ -195,14 +206,7 @@ func eachNewest(ctx context.Context, store inspect.Store, q inspect.Query, f Fil
 	}
 	slices.Reverse(picked)
 	for _, id := range picked {
-		ex, err := store.Get(ctx, id)
-		if errors.Is(err, inspect.ErrNotFound) {
-			continue // removed by retention meanwhile
-		}
-		if err != nil {
-			return err
-		}
-		if err := fn(ex); err != nil {
+		if err := withExchange(ctx, store, id, fn); err != nil {
 			return err
 		}
 	}
