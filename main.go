@@ -486,7 +486,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ResignFunc:    resigner(emitter),
 		SecretHeaders: o.secretHeaders,
 		MaxBody:       maxBody,
-		Refuse:        refuseSelf(uiLn.Addr()),
+		Transport:     selfRefusingTransport(uiLn.Addr()),
 		Logger:        log.With("component", "replay"),
 		Context:       ctx,
 	})
@@ -814,22 +814,38 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	return nil
 }
 
-// refuseSelf refuses requests to the UI/API listener at addr: a replayed
+// selfRefusingTransport is replay's transport for the server's runs: it
+// will not connect to the UI/API listener at addr, however the URL names
+// it (LOCALHOST, 0-padded ports, another local address). A replayed
 // capture's URL is whatever Host its sender wrote, and the replay would
 // drive hooklab's own API on the developer's click.
-func refuseSelf(addr net.Addr) func(*url.URL) error {
-	lhost, port, _ := net.SplitHostPort(addr.String())
-	return func(u *url.URL) error {
-		if u.Port() != port && !(u.Port() == "" && (u.Scheme == "http" && port == "80" || u.Scheme == "https" && port == "443")) {
+func selfRefusingTransport(addr net.Addr) *http.Transport {
+	_, uiPort, _ := net.SplitHostPort(addr.String())
+	tr := replay.NewTransport(false)
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second,
+		Control: func(_, address string, _ syscall.RawConn) error {
+			host, port, err := net.SplitHostPort(address)
+			if err != nil || port != uiPort {
+				return nil
+			}
+			if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified() || isLocalIP(ip)) {
+				return fmt.Errorf("not sent: %s is hooklab's own API; give a target", address)
+			}
 			return nil
+		}}
+	tr.DialContext = d.DialContext
+	return tr
+}
+
+// isLocalIP reports whether ip is an address of this machine.
+func isLocalIP(ip net.IP) bool {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return true
 		}
-		host := u.Hostname()
-		if ip := net.ParseIP(host); host == "localhost" || strings.HasSuffix(host, ".localhost") || ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) ||
-			host == lhost {
-			return fmt.Errorf("not sent: %s is hooklab's own API; give a target", u.Host)
-		}
-		return nil
 	}
+	return false
 }
 
 // serverHeader marks every answer of the UI/API listener "Server:

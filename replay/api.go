@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,9 +41,7 @@ type APIConfig struct {
 	// MaxBody is how much of each imported body is stored (see
 	// ImportOptions.MaxBody).
 	MaxBody int64
-	// Refuse is Options.Refuse for every run.
-	Refuse func(u *url.URL) error
-	Clock  Clock
+	Clock   Clock
 }
 
 // API serves the replay, import and export endpoints:
@@ -159,7 +156,6 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opts, err := spec.Options(Options{
-		Refuse:     a.cfg.Refuse,
 		ResignFunc: a.cfg.ResignFunc, Transport: a.cfg.Transport, Clock: a.cfg.Clock,
 		Record: a.cfg.Store.Add, IDs: a.cfg.IDs,
 	})

@@ -104,11 +104,6 @@ type Options struct {
 	// is what will be sent), replacing the recorded ones. main wires it to
 	// the emitter, which knows each webhook's scheme and secret.
 	ResignFunc func(ex *inspect.Exchange) (http.Header, error)
-	// Refuse, when set, says why a request may not go to u (nil: it may).
-	// The server refuses its own UI/API address: a capture's "original
-	// URL" is the Host its sender wrote, and a replay to it would act on
-	// the API with the developer's click.
-	Refuse func(u *url.URL) error
 	// Pace is PaceFast (the default) or PaceOriginal.
 	Pace string
 	// Concurrency caps requests in flight; 1 when zero.
@@ -415,11 +410,6 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange) (*http.Reque
 		}
 		if hasQ {
 			u.RawQuery = q
-		}
-	}
-	if r.opts.Refuse != nil {
-		if err := r.opts.Refuse(u); err != nil {
-			return nil, nil, err
 		}
 	}
 	method := ex.Request.Method
