@@ -97,16 +97,28 @@ func TestAuthAndListenerLimits(t *testing.T) {
 	}
 
 	// The CLI sends $HOOKLAB_AUTH; without it, it says so rather than
-	// retrying forever or quietly reading a local store instead.
+	// retrying forever or quietly reading a local store instead. (A server
+	// of its own: the connections the commands leave would count against
+	// this one's --max-conns.)
+	cs := startServerEnv(t, map[string]string{"HOOKLAB_AUTH": "s3cret"}, "--memory", "--capture-auth")
+	if resp, err := http.DefaultClient.Do(func() *http.Request {
+		req, _ := http.NewRequest("POST", cs.Capture+"hook", strings.NewReader("{}"))
+		req.Header.Set("X-Hooklab-Token", "s3cret")
+		return req
+	}()); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("capture on the CLI's server: %v", err)
+	} else {
+		resp.Body.Close()
+	}
 	cli := func(token string, args ...string) (string, error) {
-		env := map[string]string{"HOOKLAB_UI": s.UI, "HOOKLAB_AUTH": token, "HOOKLAB_DATA": t.TempDir()}
+		env := map[string]string{"HOOKLAB_UI": cs.UI, "HOOKLAB_AUTH": token, "HOOKLAB_DATA": t.TempDir()}
 		var out, errOut syncBuffer
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err := run(ctx, args, func(k string) string { return env[k] }, &out, &errOut)
 		return out.String() + errOut.String(), err
 	}
-	if out, err := cli("s3cret", "export", "--har", "-"); err != nil || !strings.Contains(out, `"url":"`+s.Capture+`hook"`) {
+	if out, err := cli("s3cret", "export", "--har", "-"); err != nil || !strings.Contains(out, `"url":"`+cs.Capture+`hook"`) {
 		t.Errorf("export with the token: %v\n%.300s", err, out)
 	}
 	if out, err := cli("", "export", "--har", "-"); err == nil || !strings.Contains(err.Error(), "401") {
@@ -115,10 +127,10 @@ func TestAuthAndListenerLimits(t *testing.T) {
 	if out, err := cli("s3cret", "send", "order.created"); err != nil || !strings.Contains(out, `"events"`) {
 		t.Errorf("send with the token: %v %s", err, out)
 	}
-	if _, err := cli("", "tail", "--server", s.UI); err == nil || !strings.Contains(err.Error(), "wants a token: set HOOKLAB_AUTH") {
+	if _, err := cli("", "tail", "--server", cs.UI); err == nil || !strings.Contains(err.Error(), "wants a token: set HOOKLAB_AUTH") {
 		t.Errorf("tail without the token: %v", err)
 	}
-	if _, err := cli("wrong", "tail", "--server", s.UI); err == nil || !strings.Contains(err.Error(), "refused the token") {
+	if _, err := cli("wrong", "tail", "--server", cs.UI); err == nil || !strings.Contains(err.Error(), "refused the token") {
 		t.Errorf("tail with a wrong token: %v", err)
 	}
 	// No server and no data: an error, not an empty export from a store

@@ -65,14 +65,16 @@ func startServer(t testing.TB, args ...string) *server {
 // startServerEnv is startServer with environment variables.
 func startServerEnv(t testing.TB, env map[string]string, args ...string) *server {
 	t.Helper()
-	have := strings.Join(args, " ")
-	if !strings.Contains(have, "--capture") {
+	has := func(flag string) bool { // the flag itself, not one it begins (--capture-auth)
+		return slices.ContainsFunc(args, func(a string) bool { return a == flag || strings.HasPrefix(a, flag+"=") })
+	}
+	if !has("--capture") {
 		args = append(args, "--capture", "127.0.0.1:0")
 	}
-	if !strings.Contains(have, "--ui") {
+	if !has("--ui") {
 		args = append(args, "--ui", "127.0.0.1:0")
 	}
-	if !strings.Contains(have, "--data") && !strings.Contains(have, "--memory") {
+	if !has("--data") && !has("--memory") {
 		args = append(args, "--data", t.TempDir())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
