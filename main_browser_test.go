@@ -1242,6 +1242,13 @@ func testBrowserHostileBodies(t *testing.T, p *browserPage) {
 		fmt.Fprintf(&q, "&p%d=1", i)
 	}
 	many := browserCapture(t, s.Capture, "/b/hostile/many?x=1"+q.String(), `{}`)
+	xml := browserCapture(t, s.Capture, "/b/hostile/xml", strings.Repeat("<a>", 4000)+strings.Repeat("</a>", 4000), "Content-Type", "application/xml")
+	var mp strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&mp, "--XX\r\nContent-Disposition: form-data; name=\"f%d\"\r\n\r\nv\r\n", i)
+	}
+	mp.WriteString("--XX--\r\n")
+	parts := browserCapture(t, s.Capture, "/b/hostile/parts", mp.String(), "Content-Type", "multipart/form-data; boundary=XX")
 	p.openUI(t, s.UI)
 	open := func(id string) {
 		t.Helper()
@@ -1291,6 +1298,19 @@ func testBrowserHostileBodies(t *testing.T, p *browserPage) {
 	})()`)
 	if rows["rows"].(float64) != 500 || !strings.Contains(rows["more"].(string), "19501 more") {
 		p.fatalf(t, "the query table of 20,001 parameters: %v", rows)
+	}
+	start = time.Now()
+	open(xml)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("XML nested 4,000 deep took %v to show", d)
+	}
+	start = time.Now()
+	open(parts)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("3,000 multipart parts took %v to show", d)
+	}
+	if n := evalIn[float64](t, p, `document.querySelectorAll('#detail .body-multipart tbody tr').length`); n != 500 {
+		p.fatalf(t, "the multipart table of 3,000 parts lists %v rows, want 500", n)
 	}
 	if title := evalIn[string](t, p, `document.title`); title == "pwned" {
 		p.fatalf(t, "the sender's script ran")

@@ -369,13 +369,24 @@ function chunked(cls, length, slice, { unit = 'characters', first = chunkSize, s
   return h('div', { class: 'chunked-wrap' }, box, bar);
 }
 
-/** prettyXML re-indents well-formed XML; it returns null when text is not XML. */
+/**
+ * prettyXML re-indents well-formed XML; it returns null when text is not
+ * XML, or is nested deeper than maxXMLDepth (a sender can nest thousands
+ * of elements in a few KB, and the indentation alone would grow with the
+ * square of the depth).
+ */
+const maxXMLDepth = 100;
 export function prettyXML(text) {
   const doc = new DOMParser().parseFromString(text, 'application/xml');
   if (doc.getElementsByTagName('parsererror').length) return null;
   const out = [];
   const ser = new XMLSerializer();
+  let tooDeep = false;
   const walk = (node, depth) => {
+    if (depth > maxXMLDepth) {
+      tooDeep = true;
+      return;
+    }
     const pad = '  '.repeat(depth);
     for (const n of node.childNodes) {
       if (n.nodeType === Node.TEXT_NODE) {
@@ -390,6 +401,7 @@ export function prettyXML(text) {
         } else {
           out.push(`${pad}<${n.nodeName}${attrs}>`);
           walk(n, depth + 1);
+          if (tooDeep) return;
           out.push(`${pad}</${n.nodeName}>`);
         }
       } else {
@@ -400,7 +412,7 @@ export function prettyXML(text) {
   const decl = /^\s*<\?xml[^>]*\?>/.exec(text);
   if (decl) out.push(decl[0].trim());
   walk(doc, 0);
-  return out.join('\n');
+  return tooDeep ? null : out.join('\n');
 }
 
 function latin1(bytes) {
@@ -444,23 +456,41 @@ export function blobType(mime) {
   return rasterTypes.has(m) ? m : 'application/octet-stream';
 }
 
+// At most maxParts parts are listed (a sender can send tens of thousands),
+// and each part's blob is made when its Download link is first used.
+const maxParts = 500;
+
 function multipartView(raw, boundary, track) {
   const parts = parseMultipart(raw, boundary);
+  const more = parts.length - maxParts;
   return h('table', { class: 'kv body-multipart', 'aria-label': 'Multipart parts' },
     h('thead', null, h('tr', null, h('th', null, 'Name'), h('th', null, 'File'), h('th', null, 'Type'), h('th', null, 'Size'), h('th', null, ''))),
-    h('tbody', null, parts.map((p, i) => {
-      const bytes = new Uint8Array(p.data.length);
-      for (let j = 0; j < p.data.length; j++) bytes[j] = p.data.charCodeAt(j) & 0xff;
-      const url = URL.createObjectURL(new Blob([bytes], { type: blobType(p.type) }));
-      track(url);
+    more > 0 ? h('tfoot', null, h('tr', null, h('td', { colspan: '5', class: 'muted' }, `${more} more parts not listed: see Raw.`))) : null,
+    h('tbody', null, parts.slice(0, maxParts).map((p, i) => {
+      const bytes = () => {
+        const b = new Uint8Array(p.data.length);
+        for (let j = 0; j < p.data.length; j++) b[j] = p.data.charCodeAt(j) & 0xff;
+        return b;
+      };
+      const link = h('a', { href: '#', download: p.filename || `part-${i + 1}`, class: 'button-quiet', 'aria-label': `Download part ${p.name || i + 1}` }, 'Download');
+      const arm = () => {
+        if (link.href.startsWith('blob:')) return;
+        const url = URL.createObjectURL(new Blob([bytes()], { type: blobType(p.type) }));
+        track(url);
+        link.href = url;
+      };
+      // Made before the browser follows the link (pointer or keyboard).
+      link.addEventListener('pointerdown', arm);
+      link.addEventListener('focus', arm);
+      link.addEventListener('click', arm);
       const text = !p.type || p.type.startsWith('text/') || p.type.includes('json');
       return h('tr', { class: 'part', dataset: { index: String(i) } },
         h('td', null, p.name), h('td', null, p.filename),
         h('td', null, p.type || 'text/plain'),
-        h('td', { class: 'num' }, fmt.exactBytes(bytes.length)),
+        h('td', { class: 'num' }, fmt.exactBytes(p.data.length)),
         h('td', null,
-          text && bytes.length < 4096 ? h('code', { class: 'part-value' }, new TextDecoder().decode(bytes)) : null, ' ',
-          h('a', { href: url, download: p.filename || `part-${i + 1}`, class: 'button-quiet', 'aria-label': `Download part ${p.name || i + 1}` }, 'Download')));
+          text && p.data.length < 4096 ? h('code', { class: 'part-value' }, new TextDecoder().decode(bytes())) : null, ' ',
+          link));
     })));
 }
 
