@@ -272,9 +272,10 @@ func InBin(bin string) Match {
 	return func(ex *inspect.Exchange) bool { return ex.Bin == bin }
 }
 
-// After matches exchanges stored after the exchange with id (ids sort in
-// arrival order): WaitFor(t, All(After(last.ID), Request("POST", "/hooks")),
-// timeout) waits for the next delivery, not the first.
+// After matches exchanges whose requests started after the one of the
+// exchange with id (ids sort by when a request started):
+// WaitFor(t, All(After(last.ID), Request("POST", "/hooks")), timeout)
+// waits for the next delivery, not the first.
 func After(id string) Match {
 	return func(ex *inspect.Exchange) bool { return ex.ID > id }
 }

@@ -107,8 +107,11 @@ func RedactURL(raw string) string {
 		// error messages quote it: cut what looks like user:password@.
 		if i := strings.Index(raw, "://"); i >= 0 {
 			rest := raw[i+3:]
-			if c, at := strings.IndexByte(rest, ':'), strings.IndexByte(rest, '@'); c >= 0 && at > c {
-				return raw[:i+3] + rest[:c+1] + Redacted + rest[at:]
+			if q := strings.IndexAny(rest, "?#"); q >= 0 {
+				rest = rest[:q] // user info comes before any query
+			}
+			if c, at := strings.IndexByte(rest, ':'), strings.LastIndexByte(rest, '@'); c >= 0 && at > c {
+				return raw[:i+3] + rest[:c+1] + Redacted + raw[i+3+at:]
 			}
 		}
 		return raw

@@ -42,6 +42,7 @@ func TestRedactURL(t *testing.T) {
 		// config errors quote such URLs.
 		"http://al:proxy/secret7@host":       "http://al:REDACTED@host",
 		"http://user:pa ss-SECRET@h:19299/x": "http://user:REDACTED@h:19299/x",
+		"http://u:pa/ss@wo@rd@h/p?e=a@b":     "http://u:REDACTED@h/p?e=a@b",
 	} {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)

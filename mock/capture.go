@@ -187,8 +187,6 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// A body must keep coming: a client that trickles it would hold the
 	// connection (and a --max-conns slot) for as long as it liked.
-	// A body must keep coming: a client that trickles it would hold the
-	// connection (and a --max-conns slot) for as long as it liked.
 	var pb *pacedBody
 	reqBody := r.Body
 	if r.Body != nil && r.Body != http.NoBody {

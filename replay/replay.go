@@ -216,7 +216,6 @@ type runner struct {
 	client *http.Client
 	diff   *differ
 	drop   map[string]bool // canonical names of headers not sent
-	hop    map[string]bool // canonical names of headers that belong to the connection
 	mu     sync.Mutex      // serializes OnResult
 }
 
@@ -323,10 +322,9 @@ func newRunner(opts Options) (*runner, error) {
 	if opts.Override.Path != "" && !strings.HasPrefix(opts.Override.Path, "/") {
 		return nil, fmt.Errorf("%w: path %q must start with /", inspect.ErrInvalid, opts.Override.Path)
 	}
-	r := &runner{opts: opts, diff: newDiffer(opts.Diff), drop: map[string]bool{}, hop: map[string]bool{}}
+	r := &runner{opts: opts, diff: newDiffer(opts.Diff), drop: map[string]bool{}}
 	for _, n := range hopHeaders {
 		r.drop[http.CanonicalHeaderKey(n)] = true
-		r.hop[http.CanonicalHeaderKey(n)] = true
 	}
 	for _, n := range opts.Override.RemoveHeaders {
 		r.drop[http.CanonicalHeaderKey(n)] = true
@@ -441,16 +439,17 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange) (*http.Reque
 			hdrs = append(hdrs, h)
 		}
 	}
-	// Set headers go as given, but for what belongs to the connection:
-	// Content-Length follows the body sent, and a Host set becomes the
-	// request's Host (once, not a second Host line).
+	// Set headers go as given, but Content-Length follows the body sent,
+	// and a Host set becomes the request's Host (once, not a second Host
+	// line).
 	var set inspect.Headers
 	hostOverride := ""
 	for _, h := range o.SetHeaders {
-		switch k := http.CanonicalHeaderKey(h.Name); {
-		case k == "Host":
+		switch http.CanonicalHeaderKey(h.Name) {
+		case "Host":
 			hostOverride = h.Value
-		case !r.hop[k]:
+		case "Content-Length":
+		default:
 			set = append(set, h)
 		}
 	}

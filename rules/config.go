@@ -320,7 +320,7 @@ func yamlError(file string, data []byte, err error) Error {
 		for i, line := range strings.Split(string(data), "\n") {
 			if loc := unquotedParam.FindStringIndex(line); loc != nil {
 				return Error{File: file, Line: i + 1, Col: strings.LastIndex(line[:loc[1]], "{") + 1,
-					Msg: `yaml: a path with {parameters} inside a {...} mapping must be quoted, as in path: "/hooks/{source}"`}
+					Msg: `yaml: a path with {parameters} inside a {...} mapping must be quoted, as in path: "/hooks/{source}" (` + msg + ")"}
 			}
 		}
 	}

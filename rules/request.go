@@ -93,7 +93,8 @@ func (r *Request) jsonBody() any {
 // PlainNumbers replaces each json.Number in v (decoded with UseNumber),
 // in place, with an int64 when it is an integer that fits, else a float64;
 // an integer too large for an int64 stays a json.Number, so that templates
-// write it digit for digit (a float64 would round it).
+// write it digit for digit (a float64 would round it); Liquid compares and
+// computes with such a number as text.
 func PlainNumbers(v any) any {
 	switch v := v.(type) {
 	case json.Number:

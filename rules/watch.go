@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"time"
 
@@ -63,7 +64,7 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 	if c, err := Parse(last, path, getenv); err == nil {
 		bodies, lastBodies = bodyFiles(c, abs)
 	} else if !lastMissing {
-		failed = err.Error()
+		failed, bodies = err.Error(), fileRefs(last, abs)
 	}
 
 	for ctx.Err() == nil {
@@ -119,6 +120,9 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 				bodies, lastBodies = bodyFiles(cfg, abs)
 			} else {
 				failed = err.Error()
+				// The bodies it names, as far as the text says: one not
+				// written yet, in a directory of its own, is then watched.
+				bodies = fileRefs(data, abs)
 			}
 			apply(cfg, err)
 		}
@@ -155,6 +159,22 @@ func bodyFiles(cfg *Config, abs string) ([]string, map[string][]byte) {
 	}
 	slices.Sort(out)
 	return slices.Compact(out), held
+}
+
+// fileRefRE finds the file: values of a config's text.
+var fileRefRE = regexp.MustCompile(`(?m)\bfile:\s*["']?([^"'\s,}#]+)`)
+
+// fileRefs lists the files a config's text names in file: keys (for a
+// config that does not load, whose responses are not known), sorted.
+func fileRefs(data []byte, abs string) []string {
+	var out []string
+	for _, m := range fileRefRE.FindAllSubmatch(data, -1) {
+		if name := filepath.FromSlash(string(m[1])); filepath.IsLocal(name) {
+			out = append(out, filepath.Join(filepath.Dir(abs), name))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // readAll reads each file (nil for one it cannot read).

@@ -243,3 +243,19 @@ func TestWatchBodyFileAppears(t *testing.T) {
 		t.Fatalf("after the body file appeared: %+v", r)
 	}
 }
+
+// TestWatchBodyFileAppearsInSubdirectory: the same, for a body file in a
+// directory of its own.
+func TestWatchBodyFileAppearsInSubdirectory(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, "mocks:\n  - name: later\n    respond: {file: fixtures/later.json}\n")
+	sub := filepath.Join(filepath.Dir(path), "fixtures")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ch := startWatch(t, path)
+	write(t, filepath.Join(sub, "later.json"), `{"here":true}`)
+	if r := next(t, ch); r.err != nil || string(r.cfg.Mocks[0].Respond.FileBody) != `{"here":true}` {
+		t.Fatalf("after the body file appeared: %+v", r)
+	}
+}
