@@ -477,6 +477,11 @@ func TestSelectPages(t *testing.T) {
 	if len(exs) != 7 || exs[0].Source != inspect.SourceReplay {
 		t.Errorf("replays with a limit: %d", len(exs))
 	}
+	// Asked for in the query language, as the UI's filter does.
+	exs, _ = Select(context.Background(), store, nil, Filter{Q: "source:replay"})
+	if len(exs) != 100 || exs[0].Source != inspect.SourceReplay {
+		t.Errorf("q=source:replay selected %d", len(exs))
+	}
 }
 
 // TestAPIReplayReportsIgnored checks that a run's results list the values
@@ -626,5 +631,25 @@ func TestSelectLimitTakesNewest(t *testing.T) {
 	}
 	if d := cmp.Diff(hooks[len(hooks)-3:], got); d != "" {
 		t.Errorf("the newest 3 (-want +got):\n%s", d)
+	}
+}
+
+// TestSelectQueryLanguage: q= is read in the query language, as the list
+// (and so the UI's filter, which export and replay take) reads it.
+func TestSelectQueryLanguage(t *testing.T) {
+	t.Parallel()
+	store := openStore(t)
+	var ids inspect.IDs
+	for i, m := range []string{"POST", "GET", "POST", "DELETE"} {
+		add(t, store, capture(ids.New(t0.Add(time.Duration(i)*time.Millisecond)), m, fmt.Sprintf("http://127.0.0.1:8080/b/q/hooks/%d", i), nil, nil, okResp()))
+	}
+	for q, want := range map[string]int{"method:POST": 2, "-method:POST": 2, "path:/b/q/hooks/1": 1, "method:POST path:/b/q/hooks/2": 1, "": 4} {
+		exs, err := Select(context.Background(), store, nil, Filter{Bin: "stripe", Q: q})
+		if err != nil || len(exs) != want {
+			t.Errorf("q=%q selected %d (%v), want %d", q, len(exs), err, want)
+		}
+	}
+	if _, err := Select(context.Background(), store, nil, Filter{Q: "status:abc"}); err == nil {
+		t.Error("q=status:abc selected without an error")
 	}
 }

@@ -131,7 +131,7 @@ func (f *Filter) resolveTimes(now time.Time) error {
 			*p = now.Add(-d).UTC().Format(time.RFC3339Nano)
 		}
 	}
-	_, err := f.query()
+	_, _, err := f.query()
 	return err
 }
 

@@ -68,24 +68,31 @@ func FilterFromValues(v url.Values) (Filter, error) {
 		}
 		f.Limit = n
 	}
-	_, err := f.query()
+	_, _, err := f.query()
 	return f, err
 }
 
-func (f Filter) query() (inspect.Query, error) {
+// query is the store query of f, and the terms of its q= in the query
+// language (method:POST, path:/hooks/*...), as the list API reads them.
+func (f Filter) query() (inspect.Query, inspect.Terms, error) {
 	v := f.Values()
 	v.Del("limit")
 	v.Del("path")
 	q, err := inspect.ParseQuery(v)
 	if err != nil {
-		return q, err
+		return q, nil, err
 	}
+	terms, err := inspect.ParseQueryLang(q.Text)
+	if err != nil {
+		return q, nil, fmt.Errorf("%w: q: %v", inspect.ErrInvalid, err)
+	}
+	q.Text = ""
 	if f.Path != "" {
 		if _, err := path.Match(f.Path, "/"); err != nil {
-			return q, fmt.Errorf("%w: path pattern %q: %v", inspect.ErrInvalid, f.Path, err)
+			return q, nil, fmt.Errorf("%w: path pattern %q: %v", inspect.ErrInvalid, f.Path, err)
 		}
 	}
-	return q, nil
+	return q, terms, nil
 }
 
 func (f Filter) matchPath(rawURL string) bool {
@@ -133,28 +140,28 @@ func Each(ctx context.Context, store inspect.Store, ids []string, f Filter, fn f
 		}
 		return nil
 	}
-	q, err := f.query()
+	q, terms, err := f.query()
 	if err != nil {
 		return err
 	}
 	if f.Limit > 0 {
-		return eachNewest(ctx, store, q, f, fn)
+		return eachNewest(ctx, store, q, terms, f, fn)
 	}
 	q.Ascending, q.Limit = true, 1000
 	for {
-		page, next, err := store.List(ctx, q)
+		page, next, err := inspect.ListMatching(ctx, store, q, terms, 0)
 		if err != nil {
 			return err
 		}
 		for _, s := range page {
-			if !f.takes(q, s) {
+			if !f.takes(q, terms, s) {
 				continue
 			}
 			if err := withExchange(ctx, store, s.ID, fn); err != nil {
 				return err
 			}
 		}
-		if next == "" || len(page) == 0 {
+		if next == "" {
 			return nil
 		}
 		q.Cursor = next
@@ -162,10 +169,11 @@ func Each(ctx context.Context, store inspect.Store, ids []string, f Filter, fn f
 }
 
 // takes reports whether a listed exchange is selected: replays only when
-// the query asks for them, and the path filter, which the store cannot
-// apply.
-func (f Filter) takes(q inspect.Query, s inspect.Summary) bool {
-	return !(q.Source == "" && s.Source == inspect.SourceReplay) && f.matchPath(s.URL)
+// the filter asks for a source (source=, or a source: term), and the path
+// filter, which the store cannot apply.
+func (f Filter) takes(q inspect.Query, terms inspect.Terms, s inspect.Summary) bool {
+	asked := q.Source != "" || slices.ContainsFunc(terms, func(t inspect.Term) bool { return t.Field == "source" && !t.Not })
+	return (asked || s.Source != inspect.SourceReplay) && f.matchPath(s.URL)
 }
 
 // withExchange calls fn with the exchange id, unless retention removed it
@@ -183,23 +191,23 @@ func withExchange(ctx context.Context, store inspect.Store, id string, fn func(*
 
 // eachNewest is Each for a filter with a limit: the newest f.Limit
 // matches, in the order they arrived.
-func eachNewest(ctx context.Context, store inspect.Store, q inspect.Query, f Filter, fn func(*inspect.Exchange) error) error {
+func eachNewest(ctx context.Context, store inspect.Store, q inspect.Query, terms inspect.Terms, f Filter, fn func(*inspect.Exchange) error) error {
 	var picked []string
 	q.Limit = min(f.Limit+16, 1000)
 	for len(picked) < f.Limit {
-		page, next, err := store.List(ctx, q) // newest first
+		page, next, err := inspect.ListMatching(ctx, store, q, terms, 0) // newest first
 		if err != nil {
 			return err
 		}
 		for _, s := range page {
-			if !f.takes(q, s) {
+			if !f.takes(q, terms, s) {
 				continue
 			}
 			if picked = append(picked, s.ID); len(picked) == f.Limit {
 				break
 			}
 		}
-		if next == "" || len(page) == 0 {
+		if next == "" {
 			break
 		}
 		q.Cursor = next

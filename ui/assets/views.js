@@ -477,6 +477,8 @@ export class Views {
     const payload = h('textarea', { id: 'wh-test-payload', rows: '6', spellcheck: 'false', 'aria-label': 'Test payload (JSON)' });
     payload.value = '{\n  "ticket": {"id": 1, "priority": "urgent", "subject": "Test"}\n}';
     const testOut = h('div', { id: 'wh-test-result', role: 'status' });
+    // A result belongs to the definition it was sent with: an edit clears it.
+    form.addEventListener('input', () => testOut.replaceChildren());
     const testSend = h('button', { type: 'button', class: 'button-primary', id: 'wh-test-send', onclick: async () => {
       let body;
       try {
