@@ -65,10 +65,11 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 			return fmt.Errorf("tail: %s refused the stream (%s): %s", cfg.Server, resp.Status, e.Error)
 		}
 		if err == nil {
-			backoff = 100 * time.Millisecond
-			fmt.Fprintf(cfg.Status, "tail: connected to %s\n", cfg.Server)
-			announced = false
-			err = t.follow(ctx, conn)
+			err = t.follow(ctx, conn, func() {
+				backoff = 100 * time.Millisecond
+				fmt.Fprintf(cfg.Status, "tail: connected to %s\n", cfg.Server)
+				announced = false
+			})
 			conn.Close()
 		}
 		if ctx.Err() != nil {
@@ -101,12 +102,23 @@ type tailer struct {
 }
 
 // follow prints what conn streams, after what the server stored while
-// tail was away (or fell behind), until the connection ends.
-func (t *tailer) follow(ctx context.Context, conn *websocket.Conn) error {
+// tail was away (or fell behind), until the connection ends. It calls
+// connected once the server's hello says the stream is live: the server
+// subscribes after the handshake, so what is stored between the two would
+// otherwise be missed.
+func (t *tailer) follow(ctx context.Context, conn *websocket.Conn, connected func()) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	// Connected first, then caught up, so nothing falls between the two:
-	// what the stream brings again is skipped by id.
+	_, msg, err := conn.ReadMessage()
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(string(msg), `"hello"`) {
+		return fmt.Errorf("the stream did not begin with hello: %.100s", msg)
+	}
+	connected()
+	// Live first, then caught up, so nothing falls between the two: what
+	// the stream brings again is skipped by id.
 	if t.last != "" && !t.catchUp(ctx) {
 		fmt.Fprintln(t.cfg.Status, "tail: could not read all that the server stored while tail was away; some exchanges were skipped")
 	}
