@@ -66,12 +66,9 @@ export class Live {
       return;
     }
     this.ws = ws;
-    ws.onopen = () => {
-      if (ws !== this.ws) return;
-      this.attempt = 0;
-      this.onState('open', '');
-      this.onOpen();
-    };
+    // Open once the server's hello says the stream is live: it subscribes
+    // after the handshake, so a reload done at the handshake could miss
+    // what is stored between the two.
     ws.onmessage = (ev) => {
       if (ws !== this.ws) return;
       let msg;
@@ -83,6 +80,9 @@ export class Live {
       }
       switch (msg && msg.type) {
         case 'hello':
+          this.attempt = 0;
+          this.onState('open', '');
+          this.onOpen();
           break;
         case 'resync': {
           // We fell behind and the server is dropping us: come straight
