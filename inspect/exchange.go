@@ -5,10 +5,15 @@
 package inspect
 
 import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -344,4 +349,35 @@ func pathOf(raw string) string {
 		return u.Opaque
 	}
 	return u.EscapedPath()
+}
+
+// DecodeContent returns body decoded from the content coding ce names
+// (the last of a list): gzip, or deflate (zlib-wrapped as HTTP says, else
+// raw, as some servers send it), at most limit bytes of it. err is nil
+// only when body is wholly in that coding; for "" and identity it is body
+// itself, and for a coding Go cannot decode (br, zstd) an error wrapping
+// errors.ErrUnsupported.
+func DecodeContent(ce string, body []byte, limit int64) ([]byte, error) {
+	if i := strings.LastIndexByte(ce, ','); i >= 0 {
+		ce = ce[i+1:]
+	}
+	read := func(r io.Reader) ([]byte, error) { return io.ReadAll(io.LimitReader(r, limit)) }
+	switch strings.ToLower(strings.TrimSpace(ce)) {
+	case "", "identity":
+		return body, nil
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		return read(zr)
+	case "deflate":
+		if zr, err := zlib.NewReader(bytes.NewReader(body)); err == nil {
+			if out, err := read(zr); err == nil {
+				return out, nil
+			}
+		}
+		return read(flate.NewReader(bytes.NewReader(body)))
+	}
+	return nil, fmt.Errorf("content coding %q: %w", ce, errors.ErrUnsupported)
 }

@@ -2,12 +2,9 @@ package proxy
 
 import (
 	"bytes"
-	"compress/gzip"
-	"compress/zlib"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -92,6 +89,10 @@ type simEntry struct {
 	query  url.Values // without ignored parameters
 	key    string     // method, path and query
 	body   simBody
+	// encoded: the recorded response body is still in the coding its
+	// Content-Encoding names (hooklab records bodies as they came), so the
+	// header is served with it; browsers write HAR bodies decoded.
+	encoded bool
 }
 
 // simBody is a body prepared for comparison.
@@ -155,6 +156,9 @@ func NewSimulation(name string, exs []*inspect.Exchange, opts SimulateOptions) (
 		e.body = s.body(ex.Request.Body, ex.Request.Headers.Get("Content-Type"))
 		if ex.Request.Truncated {
 			e.body = simBody{kind: '*', size: int(ex.Request.Size)}
+		}
+		if r := ex.Response; r != nil {
+			e.encoded = stillEncoded(r.Headers.Get("Content-Encoding"), r.Body)
 		}
 		s.entries = append(s.entries, e)
 		s.byKey[e.key] = append(s.byKey[e.key], e)
@@ -564,7 +568,7 @@ func (s *Simulation) serve(w http.ResponseWriter, r *http.Request, body []byte, 
 		case "Content-Encoding":
 			// Browsers write HAR bodies decoded; hooklab records them as
 			// they came, still encoded.
-			if !stillEncoded(x.Value, rec.Body) {
+			if !e.encoded {
 				continue
 			}
 		case "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive":
@@ -590,32 +594,20 @@ func (s *Simulation) serve(w http.ResponseWriter, r *http.Request, body []byte, 
 	return true
 }
 
-// stillEncoded reports whether body is still in the content coding ce names
-// (its last, for a list), as hooklab records bodies, rather than decoded,
-// as browsers write HAR bodies: gzip and deflate by decoding its start,
-// zstd by its magic number, others (br) by whether the body is not text.
+// stillEncoded reports whether body is still in the content coding ce
+// names: gzip and deflate if it decodes, zstd by its magic number, others
+// (br) by whether the body is not text. Worked out once per entry, when a
+// simulation loads.
 func stillEncoded(ce string, body []byte) bool {
-	if i := strings.LastIndexByte(ce, ','); i >= 0 {
-		ce = ce[i+1:]
-	}
-	decodes := func(r io.Reader, err error) bool {
-		if err != nil {
-			return false // no gzip or zlib header
-		}
-		// Some output and no corrupt data (a recorded body may be cut
-		// short: an unexpected end is fine).
-		n, err := io.Copy(io.Discard, io.LimitReader(r, 4096))
-		return err == nil || n > 0 && errors.Is(err, io.ErrUnexpectedEOF)
-	}
-	switch strings.ToLower(strings.TrimSpace(ce)) {
-	case "", "identity":
+	if ce == "" {
 		return false
-	case "gzip", "x-gzip":
-		return decodes(gzip.NewReader(bytes.NewReader(body)))
-	case "deflate":
-		return decodes(zlib.NewReader(bytes.NewReader(body)))
-	case "zstd":
-		return len(body) >= 4 && body[0] == 0x28 && body[1] == 0xb5 && body[2] == 0x2f && body[3] == 0xfd
+	}
+	_, err := inspect.DecodeContent(ce, body, 1<<20) // a first MiB decoding is proof enough
+	if !errors.Is(err, errors.ErrUnsupported) {
+		return err == nil && !strings.EqualFold(strings.TrimSpace(ce), "identity")
+	}
+	if len(body) >= 4 && body[0] == 0x28 && body[1] == 0xb5 && body[2] == 0x2f && body[3] == 0xfd {
+		return true // zstd
 	}
 	return !utf8.Valid(body) // br and the rest
 }

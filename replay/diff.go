@@ -2,8 +2,6 @@ package replay
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -219,25 +217,7 @@ func cookieNamesOf(vals []string) []string {
 // deflate), when the body really is so encoded; otherwise body itself.
 // Browsers' HAR files hold decoded bodies under a Content-Encoding header.
 func DecodeBody(h inspect.Headers, body []byte) []byte {
-	switch strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))) {
-	case "gzip", "x-gzip":
-		if len(body) < 2 || body[0] != 0x1f || body[1] != 0x8b {
-			return body
-		}
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			return body
-		}
-		out, err := io.ReadAll(io.LimitReader(zr, 256<<20))
-		if err != nil {
-			return body
-		}
-		return out
-	case "deflate":
-		out, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(body)), 256<<20))
-		if err != nil {
-			return body
-		}
+	if out, err := inspect.DecodeContent(h.Get("Content-Encoding"), body, 256<<20); err == nil {
 		return out
 	}
 	return body
