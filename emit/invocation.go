@@ -100,11 +100,9 @@ func rebase(stored, old, cur string) string {
 	return cu.String()
 }
 
-// public is the request as the API shows it: custom headers secret by
-// name (X-Api-Key and the like) redacted.
+// public is the request as stored; Emitter.Invocation redacts its headers.
 func (r storedRequest) public() SentRequest {
-	h, _ := inspect.RedactHeaders(r.Headers, nil)
-	return SentRequest{Method: r.Method, URL: r.URL, Headers: h, Body: string(r.Body)}
+	return SentRequest{Method: r.Method, URL: r.URL, Headers: r.Headers, Body: string(r.Body)}
 }
 
 // SentRequest is a request as the activity log shows it: secrets redacted.

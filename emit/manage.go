@@ -386,11 +386,11 @@ func (e *Emitter) RotateSigningSecret(ctx context.Context, id string) (SigningSe
 }
 
 // Invocation returns one invocation with its request and every attempt.
+// The stored request's headers are redacted here, by name (custom headers
+// such as X-Api-Key); the attempts' were redacted as they were made.
 func (e *Emitter) Invocation(ctx context.Context, id string) (*Invocation, error) {
 	inv, err := e.db.getInvocation(ctx, id)
-	if err == nil && len(e.opts.SecretHeaders) > 0 && inv.Request != nil {
-		// The stored request's headers, redacted by name; attempts were
-		// redacted as they were made.
+	if err == nil && inv.Request != nil {
 		inv.Request.Headers, _ = inspect.RedactHeaders(inv.Request.Headers, e.opts.SecretHeaders)
 	}
 	return inv, err
@@ -429,7 +429,7 @@ func (e *Emitter) Redeliver(ctx context.Context, id string) (*Invocation, error)
 		return nil, &ValidationError{List: []FieldError{{Msg: fmt.Sprintf("invocation %s is still queued (%s)", id, inv.Status)}}}
 	}
 	e.spill(got[id])
-	return e.db.getInvocation(ctx, id)
+	return e.Invocation(ctx, id)
 }
 
 // RedeliverQuery selects finished invocations to queue again.
