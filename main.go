@@ -822,17 +822,17 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 func selfRefusingTransport(addr net.Addr) *http.Transport {
 	_, uiPort, _ := net.SplitHostPort(addr.String())
 	tr := replay.NewTransport(false)
-	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second,
-		Control: func(_, address string, _ syscall.RawConn) error {
-			host, port, err := net.SplitHostPort(address)
-			if err != nil || port != uiPort {
-				return nil
-			}
-			if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified() || isLocalIP(ip)) {
-				return fmt.Errorf("not sent: %s is hooklab's own API; give a target", address)
-			}
+	d := replay.NewDialer()
+	d.Control = func(_, address string, _ syscall.RawConn) error {
+		host, port, err := net.SplitHostPort(address)
+		if err != nil || port != uiPort {
 			return nil
-		}}
+		}
+		if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified() || isLocalIP(ip)) {
+			return fmt.Errorf("not sent: %s is hooklab's own API; give a target", address)
+		}
+		return nil
+	}
 	tr.DialContext = d.DialContext
 	return tr
 }

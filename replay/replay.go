@@ -188,6 +188,12 @@ type Report struct {
 	Results []Result `json:"results"`
 }
 
+// NewDialer is the dialer of NewTransport, for a caller that adds a
+// Control (the server's refusal of its own address).
+func NewDialer() *net.Dialer {
+	return &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+}
+
 // NewTransport returns the transport replays use by default: keep-alive
 // with room for high concurrency, no proxy from the environment, and no
 // transparent compression, so that the request goes out with exactly the
@@ -195,7 +201,7 @@ type Report struct {
 // verification of the target's certificate.
 func NewTransport(insecure bool) *http.Transport {
 	return &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           NewDialer().DialContext,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
