@@ -20,26 +20,41 @@ const Redacted = "REDACTED"
 // X-Amz-Security-Token, Ocp-Apim-Subscription-Key). WWW-Authenticate and
 // signature headers are not secrets.
 func IsSecretHeader(name string, extra []string) bool {
-	n := strings.ToLower(name)
-	switch n {
-	case "authorization", "proxy-authorization", "cookie", "set-cookie":
-		return true
+	// Called for every header of every emitted attempt and every exchange
+	// read: no allocation.
+	for _, n := range []string{"authorization", "proxy-authorization", "cookie", "set-cookie"} {
+		if strings.EqualFold(name, n) {
+			return true
+		}
 	}
 	if containsFold(extra, name) {
 		return true
 	}
-	parts := strings.FieldsFunc(n, func(r rune) bool { return r == '-' || r == '_' })
-	for i, p := range parts {
-		switch p {
-		case "token", "secret", "password", "passwd", "credential", "credentials", "auth", "session", "apikey", "sessionid":
+	prev := ""
+	for rest := name; rest != ""; {
+		part := rest
+		if i := strings.IndexAny(rest, "-_"); i >= 0 {
+			part, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
+		if part == "" {
+			continue
+		}
+		if foldedOneOf(part, "token", "secret", "password", "passwd", "credential", "credentials", "auth", "session", "apikey", "sessionid") ||
+			strings.EqualFold(part, "key") && foldedOneOf(prev, "api", "access", "secret", "private", "subscription") {
 			return true
-		case "key":
-			if i > 0 {
-				switch parts[i-1] {
-				case "api", "access", "secret", "private", "subscription":
-					return true
-				}
-			}
+		}
+		prev = part
+	}
+	return false
+}
+
+// foldedOneOf reports whether s is one of the words, in any case.
+func foldedOneOf(s string, words ...string) bool {
+	for _, w := range words {
+		if strings.EqualFold(s, w) {
+			return true
 		}
 	}
 	return false

@@ -19,6 +19,7 @@ func TestIsSecretHeader(t *testing.T) {
 		"Ocp-Apim-Subscription-Key": true, "X-Client-Secret": true, "X-Session-Id": true, "X-Apikey": true,
 		"Content-Type": false, "WWW-Authenticate": false, "X-Hub-Signature-256": false, "Stripe-Signature": false,
 		"X-Key": false, "Keep-Alive": false, "X-Tokenizer": false, "Authorized-By": false,
+		"Api--Key": true, "_Token_": true, "Key-Api": false, "": false,
 	} {
 		if got := IsSecretHeader(name, nil); got != want {
 			t.Errorf("IsSecretHeader(%q) = %v, want %v", name, got, want)
