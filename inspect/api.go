@@ -37,6 +37,7 @@ type API struct {
 	cfg APIConfig
 	log *slog.Logger
 	mux *http.ServeMux
+	h   http.Handler // mux, answering in JSON what it has no route for
 }
 
 var _ http.Handler = (*API)(nil)
@@ -51,6 +52,7 @@ func NewAPI(cfg APIConfig) *API {
 	}
 	a := &API{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
 	a.routes()
+	a.h = JSONErrors(a.mux)
 	return a
 }
 
@@ -67,7 +69,7 @@ func (a *API) routes() {
 }
 
 // ServeHTTP implements http.Handler.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { JSONErrors(a.mux).ServeHTTP(w, r) }
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.h.ServeHTTP(w, r) }
 
 // JSONErrors serves mux, answering a request no route takes in JSON, as
 // every API error is, rather than the mux's plain text: 404, or 405 with

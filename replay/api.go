@@ -59,6 +59,7 @@ type API struct {
 	cfg  APIConfig
 	log  *slog.Logger
 	mux  *http.ServeMux
+	h    http.Handler // mux, answering in JSON what it has no route for
 	mu   sync.Mutex
 	runs map[string]*run
 	wg   sync.WaitGroup
@@ -93,13 +94,12 @@ func NewAPI(cfg APIConfig) *API {
 	a.mux.HandleFunc("DELETE /api/replay/{run}", a.cancel)
 	a.mux.HandleFunc("POST /api/import", a.importHAR)
 	a.mux.HandleFunc("GET /api/export.har", a.export)
+	a.h = inspect.JSONErrors(a.mux)
 	return a
 }
 
 // ServeHTTP implements http.Handler.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	inspect.JSONErrors(a.mux).ServeHTTP(w, r)
-}
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.h.ServeHTTP(w, r) }
 
 // Wait blocks until every run has ended; call it after cancelling the app
 // context, before closing the store.
