@@ -259,6 +259,11 @@ func Run(ctx context.Context, exs []*inspect.Exchange, opts Options) (*Report, e
 		if runErr == nil {
 			select {
 			case sem <- struct{}{}:
+				// Both may be ready at once (the last result cancelled as
+				// it freed its slot): a cancelled run sends nothing more.
+				if runErr = ctx.Err(); runErr != nil {
+					<-sem
+				}
 			case <-ctx.Done():
 				runErr = ctx.Err()
 			}
