@@ -8,40 +8,68 @@ import (
 // tunnel wraps the upstream side of an upgraded (websocket) connection and
 // counts bytes and websocket frames in each direction. Reads are frames from
 // the upstream (down), writes are frames from the client (up).
+//
+// done sees the counts once, at Close, after any Read or Write still in
+// flight has returned: the proxy closes the tunnel as soon as one direction
+// ends, possibly while the other is between writing its last frame and
+// counting it (the upstream can answer a close frame before our Write
+// returns).
 type tunnel struct {
-	rwc  io.ReadWriteCloser
-	mu   sync.Mutex
-	up   frameCounter
-	down frameCounter
-	done func(*tunnel)
-	once sync.Once
+	rwc      io.ReadWriteCloser
+	mu       sync.Mutex
+	idle     sync.Cond // signalled when inflight drops to 0
+	inflight int
+	up       frameCounter
+	down     frameCounter
+	done     func(*tunnel)
+	once     sync.Once
 }
 
 func newTunnel(rwc io.ReadWriteCloser, done func(*tunnel)) *tunnel {
-	return &tunnel{rwc: rwc, done: done}
+	t := &tunnel{rwc: rwc, done: done}
+	t.idle.L = &t.mu
+	return t
 }
 
 func (t *tunnel) Read(p []byte) (int, error) {
+	t.begin()
 	n, err := t.rwc.Read(p)
-	t.mu.Lock()
-	t.down.feed(p[:n])
-	t.mu.Unlock()
+	t.end(&t.down, p[:n])
 	return n, err
 }
 
 func (t *tunnel) Write(p []byte) (int, error) {
+	t.begin()
 	n, err := t.rwc.Write(p)
-	t.mu.Lock()
-	t.up.feed(p[:n])
-	t.mu.Unlock()
+	t.end(&t.up, p[:n])
 	return n, err
 }
 
+func (t *tunnel) begin() {
+	t.mu.Lock()
+	t.inflight++
+	t.mu.Unlock()
+}
+
+func (t *tunnel) end(c *frameCounter, p []byte) {
+	t.mu.Lock()
+	c.feed(p)
+	if t.inflight--; t.inflight == 0 {
+		t.idle.Broadcast()
+	}
+	t.mu.Unlock()
+}
+
+// Close closes the connection, which ends a Read or Write in flight, waits
+// for them to be counted, and reports once.
 func (t *tunnel) Close() error {
 	err := t.rwc.Close()
 	t.once.Do(func() {
 		t.mu.Lock()
 		defer t.mu.Unlock()
+		for t.inflight > 0 {
+			t.idle.Wait()
+		}
 		t.done(t)
 	})
 	return err
