@@ -31,9 +31,11 @@ const (
 // captureFlags are the flags of "bench capture".
 type captureFlags struct {
 	common
-	ws          bool
-	rssRequests int
-	rssSettle   time.Duration
+	ws           bool
+	rssRequests  int
+	rssSettle    time.Duration
+	rate         float64
+	rateDuration time.Duration
 }
 
 // common holds the flags every load bench shares, so that emit, proxy and
@@ -363,8 +365,13 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.BoolVar(&f.ws, "ws", true, "also measure hooklab with a websocket client reading /api/stream")
 	fs.IntVar(&f.rssRequests, "rss-requests", 200000, "captured requests before hooklab's memory is read; 0 skips that phase")
 	fs.DurationVar(&f.rssSettle, "rss-settle", time.Second, "pause after the last of --rss-requests before reading memory")
+	fs.Float64Var(&f.rate, "rate", 5000, "then the latency of each target at this fixed rate (req/s, open loop, Go generator); 0 skips it")
+	fs.DurationVar(&f.rateDuration, "rate-duration", 8*time.Second, "length of each fixed-rate run")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if f.rate < 0 || f.rate > 0 && f.rateDuration <= 0 {
+		return errors.New("capture: --rate must be 0 or more, with a positive --rate-duration")
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("capture: unexpected arguments %q", fs.Args())
@@ -430,6 +437,11 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := b.runRounds(ctx, r, targets); err != nil {
 		return err
 	}
+	if f.rate > 0 {
+		if err := b.fixedRateRounds(ctx, r, targets, f.rate, f.rateDuration); err != nil {
+			return err
+		}
+	}
 	for _, t := range targets { // free the CPU and memory before the memory phase
 		t.srv.Stop()
 	}
@@ -462,6 +474,12 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		row := r.row(t.name)
 		r.checkAtMost(fmt.Sprintf("%s p99 ≤ %v", t.name, captureMaxP99), row.P99Ms, ms(captureMaxP99), fmtMs(row.P99Ms))
 	}
+	for _, t := range targets[1:] {
+		if fr := r.row(t.name).Fixed; fr != nil && t.name != "hooklab-nocfg" {
+			r.checkAtMost(fmt.Sprintf("%s p99 at a fixed %s req/s ≤ %v", t.name, thousands(fr.Rate), captureMaxP99), fr.P99Ms, ms(captureMaxP99),
+				fmt.Sprintf("%s (bare %s)", fmtMs(fr.P99Ms), fmtMs(r.row("bare").Fixed.P99Ms)))
+		}
+	}
 	if m := r.Memory; m != nil {
 		r.checkAtMost(fmt.Sprintf("hooklab VmRSS after %s captures ≤ %s", thousands(float64(m.Requests)), mb(captureMaxRSS)),
 			float64(m.RSS), captureMaxRSS, mb(m.RSS))
@@ -485,6 +503,44 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if f.strict && r.Failed() {
 		return errors.New("capture: targets failed")
+	}
+	return nil
+}
+
+// fixedRateRounds measures each target's latency at a fixed rate, in
+// c.rounds rounds of alternating order, and records the medians in the
+// targets' rows. At saturation (runRounds) a latency is mostly time queued
+// behind the other connections on a machine whose cores the load generator
+// shares, and the bare baseline's own p99 is several milliseconds; at a
+// rate both sustain, it is what a request costs.
+func (b *bench) fixedRateRounds(ctx context.Context, r *Report, targets []target, rate float64, d time.Duration) error {
+	runs := map[string][]Result{}
+	for round := 1; round <= b.c.rounds; round++ {
+		order := targets
+		if round%2 == 0 {
+			order = reversed(targets)
+		}
+		for _, t := range order {
+			if d := waitIdle(ctx, servers(targets), idleLimit); d > time.Second {
+				b.logf("waited %v for the servers to go idle before %s", d.Round(100*time.Millisecond), t.name)
+			}
+			s := b.spec(t.url, d)
+			s.Rate = rate
+			res, err := goLoad{}.Run(ctx, s)
+			if err != nil {
+				return fmt.Errorf("fixed rate, round %d, %s: %w", round, t.name, errors.Join(err, t.srv.Check()))
+			}
+			if err := t.srv.Check(); err != nil {
+				return err
+			}
+			runs[t.name] = append(runs[t.name], res)
+			b.logf("fixed %s req/s, round %d/%d %-11s p50 %s  p99 %s  p99.9 %s  max %s  late %d  non-2xx %d  errors %d",
+				thousands(rate), round, b.c.rounds, t.name, fmtMs(ms(res.P50)), fmtMs(ms(res.P99)), fmtMs(ms(res.P999)),
+				fmtMs(ms(res.Max)), res.Late, res.Non2xx, res.Errors)
+		}
+	}
+	for _, t := range targets {
+		r.row(t.name).Fixed = fixedRateOf(rate, runs[t.name])
 	}
 	return nil
 }

@@ -35,6 +35,14 @@ type Spec struct {
 	Duration    time.Duration // wrk rounds it up to whole seconds
 	Requests    int           // stop after this many (Go generator only); zero means use Duration
 	Answered    *atomic.Int64 // if set, the Go generator adds one per answered request, for progress
+	// Rate, when positive, makes the load open-loop (Go generator only):
+	// requests are scheduled Rate a second for Duration, whatever the
+	// answers, each sent on a free connection, and a latency counts from
+	// the request's scheduled time, not from when a connection was free to
+	// send it. A server that falls behind so shows its backlog as latency
+	// (no coordinated omission); with a closed loop, the load itself slows
+	// down and hides it.
+	Rate float64
 }
 
 // Result is what a load run measured. Latencies are of answered requests
@@ -47,7 +55,12 @@ type Result struct {
 	RPS      float64
 	P50      time.Duration
 	P99      time.Duration
+	P999     time.Duration // the Go generator's only
 	Max      time.Duration
+	// Late counts the requests of an open-loop run (Spec.Rate) sent more
+	// than a millisecond after their scheduled time: every connection was
+	// busy, so the server (or this generator) kept up with less than Rate.
+	Late int64
 }
 
 // Generator runs load.
@@ -99,6 +112,9 @@ func (goLoad) Run(ctx context.Context, s Spec) (Result, error) {
 	if s.Duration <= 0 && s.Requests <= 0 {
 		return Result{}, errors.New("load: need a duration or a request count")
 	}
+	if s.Rate > 0 && (s.Duration <= 0 || s.Requests > 0) {
+		return Result{}, errors.New("load: a fixed rate runs for a duration, not a request count")
+	}
 	method := s.Method
 	if method == "" {
 		method = http.MethodGet
@@ -119,6 +135,8 @@ func (goLoad) Run(ctx context.Context, s Spec) (Result, error) {
 		left     atomic.Int64 // requests still to send when s.Requests > 0
 		non2xx   atomic.Int64
 		failures atomic.Int64
+		late     atomic.Int64
+		slot     atomic.Int64 // the next scheduled request of an open-loop run
 		firstErr error
 		errOnce  sync.Once
 		wg       sync.WaitGroup
@@ -139,12 +157,34 @@ func (goLoad) Run(ctx context.Context, s Spec) (Result, error) {
 			defer func() { lat[i] = mine }()
 			consecutive := 0
 			for ctx.Err() == nil {
-				if s.Requests > 0 {
+				var t0 time.Time
+				switch {
+				case s.Rate > 0:
+					// Take the next slot and wait for its time: connections
+					// that are free take turns, a busy one's slots go to the
+					// others.
+					n := slot.Add(1) - 1
+					t0 = start.Add(time.Duration(float64(n) * float64(time.Second) / s.Rate))
+					if !t0.Before(deadline) {
+						return
+					}
+					if d := time.Until(t0); d > 0 {
+						select {
+						case <-ctx.Done():
+							return
+						case <-time.After(d):
+						}
+					} else if d < -time.Millisecond {
+						late.Add(1)
+					}
+				case s.Requests > 0:
 					if left.Add(-1) < 0 {
 						return
 					}
-				} else if !time.Now().Before(deadline) {
-					return
+				default:
+					if !time.Now().Before(deadline) {
+						return
+					}
 				}
 				req, err := http.NewRequestWithContext(ctx, method, s.URL, bytes.NewReader(s.Body))
 				if err != nil {
@@ -154,7 +194,9 @@ func (goLoad) Run(ctx context.Context, s Spec) (Result, error) {
 				for k, v := range s.Header {
 					req.Header[k] = v
 				}
-				t0 := time.Now()
+				if t0.IsZero() {
+					t0 = time.Now()
+				}
 				resp, err := client.Do(req)
 				if err == nil {
 					_, err = io.Copy(io.Discard, resp.Body)
@@ -199,7 +241,9 @@ func (goLoad) Run(ctx context.Context, s Spec) (Result, error) {
 		Elapsed:  elapsed,
 		P50:      percentile(all, 0.50),
 		P99:      percentile(all, 0.99),
+		P999:     percentile(all, 0.999),
 		Max:      percentile(all, 1),
+		Late:     late.Load(),
 	}
 	if elapsed > 0 {
 		r.RPS = float64(r.Requests) / elapsed.Seconds()
@@ -229,8 +273,8 @@ type wrkLoad struct {
 func (*wrkLoad) Name() string { return "wrk" }
 
 func (w *wrkLoad) Run(ctx context.Context, s Spec) (Result, error) {
-	if s.Requests > 0 {
-		return Result{}, errors.New("wrk cannot stop after a request count; use the go generator")
+	if s.Requests > 0 || s.Rate > 0 {
+		return Result{}, errors.New("wrk cannot stop after a request count or keep a fixed rate; use the go generator")
 	}
 	if s.Connections < 1 {
 		return Result{}, errors.New("load: need at least one connection")

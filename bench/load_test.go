@@ -243,6 +243,58 @@ func TestGoLoadCount(t *testing.T) {
 	}
 }
 
+func TestGoLoadFixedRate(t *testing.T) {
+	t.Parallel()
+	t.Run("sends exactly rate × duration", func(t *testing.T) {
+		t.Parallel()
+		rec := &recorder{}
+		srv := httptest.NewServer(rec)
+		t.Cleanup(srv.Close)
+		s := loadSpec(srv.URL)
+		s.Rate, s.Duration = 200, time.Second
+		res, err := goLoad{}.Run(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Requests != 200 || rec.n.Load() != 200 {
+			t.Errorf("Requests = %d, server saw %d, want the 200 scheduled", res.Requests, rec.n.Load())
+		}
+		if res.Elapsed < 990*time.Millisecond {
+			t.Errorf("Elapsed %v: the requests were not spread over the second", res.Elapsed)
+		}
+	})
+	t.Run("a server behind shows its backlog", func(t *testing.T) {
+		t.Parallel()
+		// One connection to a server taking 10 ms a request, asked for 400
+		// a second over 250 ms: 100 requests take a second to answer, so
+		// the last waited ~750 ms from its scheduled time. A closed loop
+		// would report 10 ms for every one.
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			time.Sleep(10 * time.Millisecond)
+		}))
+		t.Cleanup(srv.Close)
+		s := loadSpec(srv.URL)
+		s.Connections, s.Rate, s.Duration = 1, 400, 250*time.Millisecond
+		res, err := goLoad{}.Run(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Requests != 100 || res.P99 < 500*time.Millisecond || res.P50 < 200*time.Millisecond || res.Late < 90 {
+			t.Errorf("requests %d, p50 %v, p99 %v, late %d: want 100, a p50 over 200 ms, a p99 over 500 ms, 90+ late",
+				res.Requests, res.P50, res.P99, res.Late)
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		t.Parallel()
+		s := loadSpec("http://127.0.0.1:1")
+		s.Rate, s.Requests = 10, 5
+		if _, err := (goLoad{}).Run(context.Background(), s); err == nil || !strings.Contains(err.Error(), "fixed rate") {
+			t.Errorf("rate with a request count: %v", err)
+		}
+	})
+}
+
 func TestGoLoadServerGone(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.NotFoundHandler())

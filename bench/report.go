@@ -50,6 +50,37 @@ type Row struct {
 	Ratio        float64      `json:"ratio,omitempty"`
 	Stream       *StreamStats `json:"stream,omitempty"`
 	RoundsRun    []RoundRun   `json:"rounds"`
+	Fixed        *FixedRate   `json:"fixed_rate,omitempty"`
+}
+
+// FixedRate is one target's latency at a fixed request rate (open loop):
+// medians over its runs, counts summed.
+type FixedRate struct {
+	Rate   float64 `json:"rate"`
+	RPS    float64 `json:"rps"` // answered a second
+	P50Ms  float64 `json:"p50_ms"`
+	P99Ms  float64 `json:"p99_ms"`
+	P999Ms float64 `json:"p999_ms"`
+	MaxMs  float64 `json:"max_ms"`
+	Late   int64   `json:"late"`
+	Non2xx int64   `json:"non_2xx"`
+	Errors int64   `json:"errors"`
+	Runs   int     `json:"runs"`
+}
+
+// fixedRateOf summarizes the runs of one target at rate.
+func fixedRateOf(rate float64, runs []Result) *FixedRate {
+	f := &FixedRate{Rate: rate, Runs: len(runs)}
+	var rps, p50, p99, p999, mx []float64
+	for _, res := range runs {
+		rps, p50, p99 = append(rps, res.RPS), append(p50, ms(res.P50)), append(p99, ms(res.P99))
+		p999, mx = append(p999, ms(res.P999)), append(mx, ms(res.Max))
+		f.Late += res.Late
+		f.Non2xx += res.Non2xx
+		f.Errors += res.Errors
+	}
+	f.RPS, f.P50Ms, f.P99Ms, f.P999Ms, f.MaxMs = median(rps), median(p50), median(p99), median(p999), median(mx)
+	return f
 }
 
 // RoundRun is one measured run of one target.
@@ -252,6 +283,21 @@ func (r *Report) WriteText(w io.Writer) error {
 		if s := row.Stream; s != nil {
 			fmt.Fprintf(&b, "  %s stream: %s messages for %s answered requests, %d resyncs, %d reconnects\n",
 				row.Name, thousands(float64(s.Messages)), thousands(float64(row.Requests)), s.Resyncs, s.Reconnects)
+		}
+	}
+	if fixed := slices.IndexFunc(r.Rows, func(row Row) bool { return row.Fixed != nil }); fixed >= 0 {
+		fmt.Fprintf(&b, "\nlatency at a fixed %s req/s (open loop, Go generator; from each request's scheduled time; medians of %d runs):\n",
+			thousands(r.Rows[fixed].Fixed.Rate), r.Rows[fixed].Fixed.Runs)
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "%-*s\treq/s\tp50\tp99\tp99.9\tmax\tlate\tnon-2xx\terrors\t\n", width, "target")
+		for _, row := range r.Rows {
+			if f := row.Fixed; f != nil {
+				fmt.Fprintf(tw, "%-*s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t\n", width, row.Name, thousands(f.RPS),
+					fmtMs(f.P50Ms), fmtMs(f.P99Ms), fmtMs(f.P999Ms), fmtMs(f.MaxMs), f.Late, f.Non2xx, f.Errors)
+			}
+		}
+		if err := tw.Flush(); err != nil {
+			return err
 		}
 	}
 	b.WriteString("  per round (req/s):")

@@ -83,6 +83,11 @@ func TestReportOutput(t *testing.T) {
 	r.addRun("bare", 1, Result{Requests: 1000, RPS: 1000, P50: time.Millisecond, P99: 2 * time.Millisecond})
 	r.addRun("hooklab", 1, Result{Requests: 500, RPS: 500, P50: time.Millisecond, P99: 7 * time.Millisecond})
 	r.summarize()
+	r.row("bare").Fixed = fixedRateOf(5000, []Result{
+		{RPS: 4990, P50: time.Millisecond, P99: 3 * time.Millisecond, P999: 4 * time.Millisecond, Max: 9 * time.Millisecond, Late: 1},
+		{RPS: 5000, P50: time.Millisecond, P99: 2 * time.Millisecond, P999: 5 * time.Millisecond, Max: 8 * time.Millisecond, Late: 2},
+		{RPS: 4980, P50: 2 * time.Millisecond, P99: 4 * time.Millisecond, P999: 6 * time.Millisecond, Max: 7 * time.Millisecond, Errors: 3},
+	})
 	r.checkAtLeast("ratio ≥ 0.6", r.row("hooklab").Ratio, 0.6, "0.50")
 	r.checkAtMost("p99 ≤ 5ms", r.row("hooklab").P99Ms, 5, "7.00ms")
 	r.checkAtMost("p99 bare ≤ 5ms", r.row("bare").P99Ms, 5, "2.00ms")
@@ -97,6 +102,8 @@ func TestReportOutput(t *testing.T) {
 		{"hooklab", "500", "1.00ms", "7.00ms", "n/a", "0", "0", "0.50"},
 		{"ratio", "≥", "0.6", "0.50", "FAIL"},
 		{"p99", "bare", "≤", "5ms", "2.00ms", "PASS"},
+		{"latency", "at", "a", "fixed", "5,000", "req/s", "(open", "loop,", "Go", "generator;", "from", "each", "request's", "scheduled", "time;", "medians", "of", "3", "runs):"},
+		{"bare", "4,990", "1.00ms", "3.00ms", "5.00ms", "8.00ms", "3", "0", "3"},
 	} {
 		if !hasLine(text.String(), want) {
 			t.Errorf("text report lacks a line of %q:\n%s", want, text.String())
@@ -110,7 +117,8 @@ func TestReportOutput(t *testing.T) {
 	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
 		t.Fatal(err)
 	}
-	if len(back.Rows) != 2 || back.Rows[1].Ratio != 0.5 || len(back.Checks) != 3 || back.Checks[0].Pass {
+	if len(back.Rows) != 2 || back.Rows[1].Ratio != 0.5 || len(back.Checks) != 3 || back.Checks[0].Pass ||
+		back.Rows[0].Fixed == nil || back.Rows[0].Fixed.P999Ms != 5 || back.Rows[1].Fixed != nil {
 		t.Errorf("JSON round trip: %s", js.String())
 	}
 }
