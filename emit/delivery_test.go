@@ -37,6 +37,12 @@ func TestRetries(t *testing.T) {
 		{name: "503 with Retry-After", answer: seq(status(503, "Retry-After", "2"), ok), status: InvocationSuccess,
 			waits: []time.Duration{2 * time.Second}},
 		{name: "503 without Retry-After", answer: status(503), status: InvocationServerError},
+		// Seconds beyond what a time.Duration holds are a very long wait,
+		// not a negative one that retries at once.
+		{name: "503 with Retry-After inf fails at once", answer: status(503, "Retry-After", "inf"), status: InvocationServerError, errHas: "not under 1m0s"},
+		{name: "429 with Retry-After 1e300 fails at once", answer: status(429, "Retry-After", "1e300"), status: InvocationClientError, errHas: "not under 1m0s"},
+		{name: "409 with a huge Retry-After waits the cap", answer: seq(status(409, "Retry-After", "99999999999"), ok), status: InvocationSuccess,
+			waits: []time.Duration{time.Minute}},
 		{name: "500 fails at once", answer: status(500), status: InvocationServerError, errHas: "500 Internal Server Error"},
 		{name: "400 fails at once", answer: status(400), status: InvocationClientError},
 		{name: "timeout retried 3 times", answer: hang, extra: "timeout: 200ms", status: InvocationTimeout,
