@@ -658,7 +658,11 @@ fill:
 	s := e.snap.Load()
 	var invs []*Invocation
 	for i := range batch {
-		if e.normalizeEvent(&batch[i], now) != nil {
+		if err := e.normalizeEvent(&batch[i], now); err != nil {
+			// Events made inside hooklab (captures, deliveries) should
+			// always be valid: one that is not is a bug to see, not to
+			// drop silently.
+			e.log.Error("internal event dropped", "type", batch[i].Type, "err", err)
 			continue
 		}
 		invs = append(invs, e.plan(s, &batch[i], now)...)

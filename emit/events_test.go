@@ -3,6 +3,7 @@ package emit
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +145,49 @@ subscriptions:
 	}
 	if env.Type != EventDeliveryFailed || env.Detail.Invocation.WebhookID != "main" || env.Detail.Invocation.Status != InvocationServerError {
 		t.Errorf("delivery event %+v", env)
+	}
+}
+
+// TestDeliveryEventsAnyText makes delivery events of an event type that Go
+// quoting would not write as JSON (DEL, a rune beyond the BMP that is not
+// printable): each is delivered, with the type as it was.
+func TestDeliveryEventsAnyText(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	yaml := `webhooks:
+  - {id: main, endpoint: "` + s.URL + `/main", signing: {scheme: none}}
+  - {id: watch, endpoint: "` + s.URL + `/watch", signing: {scheme: none}}
+subscriptions:
+  - {webhook: main, events: [order.*]}
+  - {webhook: watch, events: [delivery.*]}
+`
+	te := newEnv(t, yaml, nil)
+	types := []string{"order.\x7fpaid", "order.\U000e0001tag", "order.\"quoted\\"}
+	for _, typ := range types {
+		te.emit(typ, `{}`)
+	}
+	te.waitCount("watch", InvocationSuccess, len(types))
+	var got []string
+	for _, r := range s.got() {
+		if r.URL != "/watch" {
+			continue
+		}
+		var env struct {
+			Detail struct {
+				Invocation struct {
+					EventType string `json:"event_type"`
+				}
+			}
+		}
+		if err := json.Unmarshal(r.Body, &env); err != nil {
+			t.Errorf("delivery event is not JSON: %v: %q", err, r.Body)
+		}
+		got = append(got, env.Detail.Invocation.EventType)
+	}
+	slices.Sort(got)
+	want := slices.Sorted(slices.Values(types))
+	if !slices.Equal(got, want) {
+		t.Errorf("delivery events for %q, want %q", got, want)
 	}
 }
 

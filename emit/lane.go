@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -569,12 +570,31 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool
 			typ = EventDeliveryFailed
 		}
 		if e.snap.Load().wants(typ) {
-			data := fmt.Appendf(nil, `{"invocation":{"id":%q,"webhook_id":%q,"event_id":%q,"event_type":%q,"status":%q,"attempts":%d,"status_code":%d,"error":%q}}`,
-				inv.ID, inv.WebhookID, inv.EventID, inv.EventType, inv.Status, inv.Attempts, inv.StatusCode, inv.Error)
+			data, _ := json.Marshal(deliveryEvent{Invocation: deliveryEventInvocation{
+				ID: inv.ID, WebhookID: inv.WebhookID, EventID: inv.EventID, EventType: inv.EventType,
+				Status: inv.Status, Attempts: inv.Attempts, StatusCode: inv.StatusCode, Error: inv.Error,
+			}})
 			e.push(queued{ev: Event{Type: typ, Data: data, Subject: "invocation:" + inv.ID, depth: 1}})
 		}
 	}
 	return inv.queued
+}
+
+// deliveryEvent is the data of a delivery.succeeded or delivery.failed
+// event.
+type deliveryEvent struct {
+	Invocation deliveryEventInvocation `json:"invocation"`
+}
+
+type deliveryEventInvocation struct {
+	ID         string `json:"id"`
+	WebhookID  string `json:"webhook_id"`
+	EventID    string `json:"event_id"`
+	EventType  string `json:"event_type"`
+	Status     string `json:"status"`
+	Attempts   int    `json:"attempts"`
+	StatusCode int    `json:"status_code"`
+	Error      string `json:"error"`
 }
 
 // retryRecordEvery is how often records the database refused are tried
