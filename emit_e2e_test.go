@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,5 +138,105 @@ triggers:
 	_, b := s.api(t, "GET", "/api/exchanges/"+l.Exchanges[0].ID, nil)
 	if strings.Contains(string(b), "hunter2") || strings.Contains(string(b), base64.StdEncoding.EncodeToString([]byte("bot:hunter2"))) {
 		t.Errorf("the recorded exchange leaks the password: %s", b)
+	}
+}
+
+// TestShutdownTurnsEveryAnsweredCaptureIntoItsEvent stops a server under
+// capture load whose captures notify a webhook: every capture answered
+// before the stop is delivered, after the restart if not before, once.
+// (The emitter used to close before the store's last commits, whose
+// request.captured events were then dropped without a word.)
+func TestShutdownTurnsEveryAnsweredCaptureIntoItsEvent(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var bodies []string
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+	}))
+	defer sink.Close()
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	yaml := "webhooks:\n  - {id: w, endpoint: \"" + sink.URL + "/in\", signing: {scheme: none}}\n" +
+		"subscriptions:\n  - {webhook: w, events: [request.captured]}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s := startServer(t, "--data", dir, "--config", cfg)
+	var answered []string
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 5 * time.Second}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := client.Post(fmt.Sprintf("%sb/ev/%d/%d", s.Capture, w, i), "application/json", strings.NewReader(`{"n":1}`))
+				if err != nil {
+					continue
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				var a ack
+				if resp.StatusCode == 200 && json.Unmarshal(b, &a) == nil {
+					mu.Lock()
+					answered = append(answered, a.ID)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(answered) > 300 }, "some traffic")
+	s.Stop(t)
+	close(stop)
+	wg.Wait()
+	startServer(t, "--data", dir, "--config", cfg)
+	missing := func() (miss []string, dup []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen := map[string]int{}
+		for _, b := range bodies {
+			var ev struct {
+				Detail struct {
+					Exchange struct{ ID string }
+				}
+			}
+			if err := json.Unmarshal([]byte(b), &ev); err != nil {
+				t.Fatalf("delivery %q: %v", b, err)
+			}
+			seen[ev.Detail.Exchange.ID]++
+		}
+		for _, id := range answered {
+			switch seen[id] {
+			case 0:
+				miss = append(miss, id)
+			case 1:
+			default:
+				dup = append(dup, id)
+			}
+		}
+		return miss, dup
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		miss, dup := missing()
+		if len(dup) > 0 {
+			t.Fatalf("%d captures delivered more than once, e.g. %s", len(dup), dup[0])
+		}
+		if len(miss) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d answered captures never delivered, e.g. %s", len(miss), len(answered), miss[0])
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

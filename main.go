@@ -734,6 +734,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	replayAPI.Wait() // runs stop with ctx; their recordings reach the store
 	<-emitDone
+	// Every answered capture is committed, and so turned into its events
+	// (OnCommit), before the emitter stops taking them.
+	store.Sync(sctx)
 	if eerr := emitter.Close(); eerr != nil { // drains deliveries, before the store closes
 		serr = errors.Join(serr, fmt.Errorf("close emitter: %w", eerr))
 	}

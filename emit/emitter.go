@@ -129,6 +129,10 @@ type Emitter struct {
 	dropped atomic.Int64
 	closed  atomic.Bool
 	once    sync.Once
+	// intake is held (shared) by OnExchange while it checks closed and
+	// queues, and by Close to set closed: an event that got past the check
+	// is in events before Close drains them.
+	intake sync.RWMutex
 
 	attemptCtx     context.Context
 	cancelAttempts context.CancelFunc
@@ -541,7 +545,7 @@ func (e *Emitter) publish(inv *Invocation) {
 // error) when the queue is full. Exchanges of other sources, and captured
 // requests that hooklab itself emitted, make no event.
 func (e *Emitter) OnExchange(_ context.Context, ex *inspect.Exchange) {
-	if ex == nil || e.closed.Load() {
+	if ex == nil {
 		return
 	}
 	var typ string
@@ -554,6 +558,15 @@ func (e *Emitter) OnExchange(_ context.Context, ex *inspect.Exchange) {
 		return
 	}
 	if !e.snap.Load().wants(typ) || ex.Request.Headers.Get(HeaderInvocation) != "" {
+		return
+	}
+	e.intake.RLock()
+	defer e.intake.RUnlock()
+	if e.closed.Load() {
+		// The server closes the emitter after the store's last commit, so
+		// this is an exchange recorded after shutdown began.
+		n := e.dropped.Add(1)
+		e.log.Warn("event after the emitter closed; dropped", "type", typ, "exchange", ex.ID, "dropped", n)
 		return
 	}
 	e.push(queued{ex: ex, typ: typ})
@@ -706,7 +719,9 @@ func (e *Emitter) sweep(ctx context.Context) {
 func (e *Emitter) Close() error {
 	var err error
 	e.once.Do(func() {
+		e.intake.Lock()
 		e.closed.Store(true)
+		e.intake.Unlock()
 		e.mu.Lock()
 		running := e.runCtx != nil
 		if running {
