@@ -118,6 +118,7 @@ type Emitter struct {
 	api     map[string]*Webhook
 	cfg     *config
 	lanes   map[string]*lane
+	retired map[string]*lane // lanes of removed webhooks not yet idle (see lane.prev)
 	runCtx  context.Context
 	stopRun context.CancelFunc
 	runDone chan struct{}
@@ -212,7 +213,7 @@ func Open(opts Options) (*Emitter, error) {
 	}
 	e := &Emitter{
 		opts: opts, log: opts.Logger, clock: opts.Clock, ids: opts.IDs, db: d, client: opts.Client, transport: transport,
-		api: map[string]*Webhook{}, cfg: &config{byID: map[string]*Webhook{}}, lanes: map[string]*lane{},
+		api: map[string]*Webhook{}, cfg: &config{byID: map[string]*Webhook{}}, lanes: map[string]*lane{}, retired: map[string]*lane{},
 		reload: make(chan struct{}, 1), events: make(chan queued, opts.EventBuffer), runDone: make(chan struct{}),
 	}
 	e.attemptCtx, e.cancelAttempts = context.WithCancel(context.Background())
@@ -278,8 +279,7 @@ func (e *Emitter) rebuildLocked() {
 	}
 	for id, l := range e.lanes {
 		if s.hooks[id] == nil {
-			l.cancel()
-			delete(e.lanes, id)
+			e.retireLocked(l)
 		} else {
 			l.poke()
 		}

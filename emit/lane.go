@@ -45,6 +45,16 @@ type lane struct {
 	wakeC  chan struct{}
 	cancel context.CancelFunc
 
+	// A webhook removed from the config and added back gets a new lane
+	// while the old one's attempts may still be sending. prev is that
+	// older lane: this one starts once prev is idle (its run ended, its
+	// attempts finished, and so did its own prev's), so that it never reads
+	// an invocation still in flight there as due and sends it twice.
+	prev     *lane
+	attempts sync.WaitGroup // this lane's attempts in flight
+	ran      chan struct{}  // closed when run returns (or never starts)
+	idle     chan struct{}  // closed once retired, ran closed, attempts done, prev idle
+
 	mu       sync.Mutex
 	inflight map[string]int64 // dispatched and not yet committed: spills when taken
 	spills   int64            // calls of spill
@@ -91,12 +101,44 @@ func (h *invHeap) Pop() any {
 // reads the database first: it may hold queued invocations.
 func (e *Emitter) startLaneLocked(id string) {
 	ctx, cancel := context.WithCancel(e.runCtx)
-	l := &lane{e: e, id: id, wakeC: make(chan struct{}, 1), cancel: cancel, inflight: map[string]int64{}, brk: newBreaker(Breaker{}), fromDB: true}
+	l := &lane{e: e, id: id, wakeC: make(chan struct{}, 1), cancel: cancel, inflight: map[string]int64{}, brk: newBreaker(Breaker{}), fromDB: true,
+		prev: e.retired[id], ran: make(chan struct{}), idle: make(chan struct{})}
+	delete(e.retired, id)
 	e.lanes[id] = l
 	e.laneWG.Add(1)
 	go func() {
 		defer e.laneWG.Done()
+		defer close(l.ran)
+		if l.prev != nil {
+			select {
+			case <-l.prev.idle:
+			case <-ctx.Done():
+				return
+			}
+		}
 		l.run(ctx)
+	}()
+}
+
+// retireLocked stops lane l, whose webhook is gone. e.mu is held. It stays
+// the webhook's retired lane, which a new lane for the same id waits for,
+// until it is idle.
+func (e *Emitter) retireLocked(l *lane) {
+	l.cancel()
+	delete(e.lanes, l.id)
+	e.retired[l.id] = l
+	go func() {
+		<-l.ran
+		l.attempts.Wait()
+		if l.prev != nil {
+			<-l.prev.idle
+		}
+		close(l.idle)
+		e.mu.Lock()
+		if e.retired[l.id] == l {
+			delete(e.retired, l.id)
+		}
+		e.mu.Unlock()
 	}()
 }
 
@@ -441,19 +483,24 @@ func (l *lane) run(ctx context.Context) {
 		}
 		rs := l.rateAfter(now)
 		l.marked = ""
-		if !l.take(inv) {
+		if ctx.Err() != nil || !l.take(inv) {
+			// The lane was retired (its webhook is gone) since the pass
+			// began, so no attempt with the old definition; or another
+			// took inv.
 			if probe {
 				l.brk.cancelProbe()
 			}
 			continue
 		}
 		l.e.attempts.Add(1)
+		l.attempts.Add(1)
 		l.e.inflight.Add(1)
 		go func() {
 			requeue := false
 			defer func() {
 				l.done(inv, requeue)
 				l.e.inflight.Add(-1)
+				l.attempts.Done()
 				l.e.attempts.Done()
 			}()
 			requeue = l.e.attemptQueued(w, inv, l, probe, rs)

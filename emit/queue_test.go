@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -270,4 +271,44 @@ func TestRedeliveryDuringDone(t *testing.T) {
 		}
 	}
 	t.Fatal("the redelivered invocation was not read again after its attempt ended")
+}
+
+// TestReaddedWebhookWaitsForItsOldLane removes a webhook from the config
+// while its attempt is under way and adds it back: the new lane waits for
+// the old one's attempt instead of reading the invocation, still queued in
+// the database, as due and sending it a second time. Once the attempt ends,
+// the new lane delivers what comes next.
+func TestReaddedWebhookWaitsForItsOldLane(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	s := newSink(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+	})
+	t.Cleanup(free)
+	cfg := hookYAML("a", s.URL, "")
+	te := newEnv(t, cfg, nil)
+	q := te.emit("test.x", `{}`)
+	waitFor(t, "the first attempt", func() bool { return s.count() == 1 })
+	te.setConfig("webhooks: []\n")
+	te.setConfig(cfg)
+	time.Sleep(200 * time.Millisecond) // the new lane's first read of the queue
+	if n := s.count(); n != 1 {
+		t.Fatalf("the invocation was sent %d times while its first attempt was under way", n)
+	}
+	free()
+	inv := te.settle(q[0].ID, 0)
+	if inv.Status != InvocationSuccess || inv.Attempts != 1 || s.count() != 1 {
+		t.Errorf("invocation %s after %d attempts, sink saw %d requests; want success, 1, 1", inv.Status, inv.Attempts, s.count())
+	}
+	q2 := te.emit("test.y", `{}`)
+	if inv := te.settle(q2[0].ID, 0); inv.Status != InvocationSuccess || s.count() != 2 {
+		t.Errorf("the next invocation: %s, sink saw %d requests", inv.Status, s.count())
+	}
 }
