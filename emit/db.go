@@ -134,6 +134,9 @@ var dbMigrations = []string{
 		tokens REAL NOT NULL,
 		at_ns INTEGER NOT NULL
 	) WITHOUT ROWID;`,
+	// unsendable marks an invocation whose request could not be made
+	// (its payload failed to render): a redelivery has nothing to send.
+	`ALTER TABLE invocations ADD COLUMN unsendable INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // openDB opens (creating when needed) dir/emit.db, or a private in-memory
@@ -578,6 +581,9 @@ func (d *db) insertInvocation(tx *sql.Tx, inv *Invocation) error {
 		inv.ID, inv.WebhookID, inv.EventID, inv.EventType, inv.Cause, inv.Status, boolInt(inv.queued), inv.Attempts,
 		inv.retryBase, inv.nextAt.UnixNano(), inv.CreatedAt.UnixNano(), inv.UpdatedAt.UnixNano(),
 		inv.request.Method, inv.request.URL, inv.request.Endpoint, hdr, nonNil(inv.request.Body), inv.StatusCode, inv.Error, inv.depth)
+	if err == nil && inv.unsendable { // rare: not worth a column in the hot statement
+		_, err = tx.Exec(`UPDATE invocations SET unsendable = 1 WHERE id = ?`, inv.ID)
+	}
 	return err
 }
 
@@ -833,7 +839,7 @@ func (d *db) requeue(ctx context.Context, cond string, args []any, now time.Time
 	err := d.write(ctx, func(tx *sql.Tx) error {
 		clear(out)
 		clear(was)
-		rows, err := tx.Query(`SELECT webhook_id, status, count(*) FROM invocations WHERE queued = 0 AND (`+cond+`) GROUP BY 1, 2`, args...)
+		rows, err := tx.Query(`SELECT webhook_id, status, count(*) FROM invocations WHERE queued = 0 AND unsendable = 0 AND (`+cond+`) GROUP BY 1, 2`, args...)
 		if err != nil {
 			return err
 		}
@@ -841,7 +847,7 @@ func (d *db) requeue(ctx context.Context, cond string, args []any, now time.Time
 			return err
 		}
 		rows, err = tx.Query(`UPDATE invocations SET queued = 1, status = ?, retry_base = attempts, next_ns = ?, updated_ns = ?, error = ''
-			WHERE queued = 0 AND (`+cond+`) RETURNING id, webhook_id`, append([]any{InvocationPending, now.UnixNano(), now.UnixNano()}, args...)...)
+			WHERE queued = 0 AND unsendable = 0 AND (`+cond+`) RETURNING id, webhook_id`, append([]any{InvocationPending, now.UnixNano(), now.UnixNano()}, args...)...)
 		if err != nil {
 			return err
 		}

@@ -456,7 +456,7 @@ func (e *Emitter) newInvocation(w *Webhook, ev *Event, data any, nt *notify, cau
 	req, err := e.render(w, ev, data, nt, now)
 	inv.request = req
 	if err != nil {
-		inv.Status, inv.queued, inv.Error = InvocationFailed, false, err.Error()
+		inv.Status, inv.queued, inv.Error, inv.unsendable = InvocationFailed, false, err.Error(), true
 	}
 	return inv
 }

@@ -59,7 +59,10 @@ type Invocation struct {
 	queued    bool
 	nextAt    time.Time
 	retryBase int // attempts made before the last manual redelivery
-	depth     int // 1 when caused by a delivery.* event
+	// unsendable: the request could not be made (rendering failed), so
+	// there is nothing to deliver again.
+	unsendable bool
+	depth      int // 1 when caused by a delivery.* event
 }
 
 // storedRequest is the rendered request kept with an invocation.

@@ -426,6 +426,10 @@ func (e *Emitter) Redeliver(ctx context.Context, id string) (*Invocation, error)
 		if err != nil {
 			return nil, err
 		}
+		if !inv.queued {
+			return nil, &ValidationError{List: []FieldError{{Msg: fmt.Sprintf(
+				"invocation %s has no request to send again: it failed before it was sent (%s); fix the webhook and send the event again", id, inv.Error)}}}
+		}
 		return nil, &ValidationError{List: []FieldError{{Msg: fmt.Sprintf("invocation %s is still queued (%s)", id, inv.Status)}}}
 	}
 	e.spill(got[id])

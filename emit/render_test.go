@@ -1,12 +1,15 @@
 package emit
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"net/url"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hooklab/hooklab/rules"
 )
@@ -177,6 +180,27 @@ triggers:
 	}
 	if len(q) != 3 || s.count() != 0 {
 		t.Errorf("queued %d, sink got %d; want 3 failed and nothing sent", len(q), s.count())
+	}
+	// Nothing was made to send, so nothing is sent again: a redelivery
+	// says why, and a bulk one passes them over.
+	for _, x := range q {
+		_, err := te.e.Redeliver(context.Background(), x.ID)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || !strings.Contains(err.Error(), "failed before it was sent") {
+			t.Errorf("Redeliver(%s): %v, want a validation error saying it failed before it was sent", x.WebhookID, err)
+		}
+	}
+	if ids, err := te.e.RedeliverRange(context.Background(), RedeliverQuery{}); err != nil || len(ids) != 0 {
+		t.Errorf("RedeliverRange: %v, %v; want none", ids, err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if s.count() != 0 {
+		t.Errorf("sink got %d requests after the redeliveries, want 0", s.count())
+	}
+	for _, x := range q {
+		if inv := te.inv(x.ID); inv.Status != InvocationFailed || inv.Attempts != 0 {
+			t.Errorf("after the redeliveries %s: %s with %d attempts", x.WebhookID, inv.Status, inv.Attempts)
+		}
 	}
 }
 
