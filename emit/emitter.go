@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -627,6 +628,12 @@ func (e *Emitter) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	e.runCtx, e.stopRun = ctx, cancel
 	e.rebuildLocked()
+	// Invocations left queued for a webhook that is gone from the config
+	// (removed while the server was down) would wait forever: they fail,
+	// and can be redelivered if it comes back. (One removed while the
+	// server runs keeps its queue for orphanGrace; see retireLocked.)
+	keep := slices.Collect(maps.Keys(e.snap.Load().hooks)) // rebuildLocked stored it
+	e.failOrphansLocked(ctx, "", keep)
 	e.mu.Unlock()
 	defer close(e.runDone)
 
@@ -642,6 +649,19 @@ func (e *Emitter) Run(ctx context.Context) error {
 	wg.Wait()
 	e.laneWG.Wait()
 	return nil
+}
+
+// failOrphansLocked fails the queued invocations of webhooks that are gone
+// (see db.failOrphans) and counts them. e.mu is held.
+func (e *Emitter) failOrphansLocked(ctx context.Context, only string, keep []string) {
+	orphans, err := e.db.failOrphans(ctx, only, keep, e.clock.Now())
+	if err != nil && ctx.Err() == nil {
+		e.log.Error("fail invocations of removed webhooks", "err", err)
+	}
+	for id, n := range orphans {
+		e.counts.add(id, InvocationFailed, n)
+		e.log.Warn("queued invocations of a webhook no longer defined failed", "webhook", id, "invocations", n)
+	}
 }
 
 // ingest turns queued events into invocations, in batches.

@@ -122,11 +122,15 @@ func (e *Emitter) startLaneLocked(id string) {
 
 // retireLocked stops lane l, whose webhook is gone. e.mu is held. It stays
 // the webhook's retired lane, which a new lane for the same id waits for,
-// until it is idle.
+// until it is idle. When the webhook is still gone orphanGrace later, its
+// queued invocations fail (they would wait forever, and go to whatever
+// webhook takes the id next); an edit that drops it for a moment, or an
+// editor that empties the file before writing it, loses nothing.
 func (e *Emitter) retireLocked(l *lane) {
 	l.cancel()
 	delete(e.lanes, l.id)
 	e.retired[l.id] = l
+	runCtx := e.runCtx
 	go func() {
 		<-l.ran
 		l.attempts.Wait()
@@ -139,8 +143,27 @@ func (e *Emitter) retireLocked(l *lane) {
 			delete(e.retired, l.id)
 		}
 		e.mu.Unlock()
+		if runCtx == nil {
+			return
+		}
+		at, release := e.clock.At(e.clock.Now().Add(orphanGrace))
+		defer release()
+		select {
+		case <-runCtx.Done():
+			return
+		case <-at:
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.lanes[l.id] == nil && e.snap.Load().hooks[l.id] == nil && !e.stopped {
+			e.failOrphansLocked(runCtx, l.id, nil)
+		}
 	}()
 }
+
+// orphanGrace is how long the queue of a webhook removed from the config
+// waits for it to come back.
+const orphanGrace = time.Minute
 
 func (l *lane) poke() {
 	select {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -310,5 +311,32 @@ func TestReaddedWebhookWaitsForItsOldLane(t *testing.T) {
 	q2 := te.emit("test.y", `{}`)
 	if inv := te.settle(q2[0].ID, 0); inv.Status != InvocationSuccess || s.count() != 2 {
 		t.Errorf("the next invocation: %s, sink saw %d requests", inv.Status, s.count())
+	}
+}
+
+// TestRemovedWebhookQueueFailsAfterGrace: the queue of a webhook removed
+// from a running server's config waits orphanGrace for it to come back,
+// then fails, saying why, so that nothing waits forever.
+func TestRemovedWebhookQueueFailsAfterGrace(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	cfg := hookYAML("a", s.URL, "rate_limit: 1/1h")
+	te := newEnv(t, cfg, nil)
+	q := te.emit("test.x", `{}`)
+	q2 := te.emit("test.x", `{}`) // throttled behind the first
+	te.settle(q[0].ID, 0)
+	te.setConfig("webhooks: []\n")
+	retired := te.clock.Now().Add(orphanGrace)
+	te.clock.waitWaiter(t, retired)
+	if inv := te.inv(q2[0].ID); inv.NextAt == nil {
+		t.Fatalf("failed at once on removal: %s %q", inv.Status, inv.Error)
+	}
+	te.clock.Set(retired)
+	waitFor(t, "the queue to fail", func() bool { return te.inv(q2[0].ID).NextAt == nil })
+	if inv := te.inv(q2[0].ID); inv.Status != InvocationFailed || !strings.Contains(inv.Error, "webhook a is no longer defined") {
+		t.Errorf("after the grace: %s %q", inv.Status, inv.Error)
+	}
+	if st, _ := te.e.Stats(context.Background()); st.Queued != 0 {
+		t.Errorf("stats %+v, want nothing queued", st)
 	}
 }

@@ -275,3 +275,73 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestRestartFailsInvocationsOfRemovedWebhooks: invocations queued for a
+// webhook that is not in the config at the next start fail, saying why,
+// instead of waiting forever; those of the webhooks still defined are
+// delivered, and the failed ones can be redelivered once it is back.
+func TestRestartFailsInvocationsOfRemovedWebhooks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := newSink(t, status(200))
+	both := "webhooks:\n  - {id: gone, endpoint: \"" + s.URL + "/gone\", signing: {scheme: none}}\n" +
+		"  - {id: kept, endpoint: \"" + s.URL + "/kept\", signing: {scheme: none}}\n" +
+		"subscriptions:\n  - {webhook: gone, events: [\"test.*\"]}\n  - {webhook: kept, events: [\"test.*\"]}\n"
+	clk := newFakeClock()
+	e := openAt(t, dir, both, clk)
+	q, err := e.Emit(context.Background(), Event{Type: "test.pending"})
+	if err != nil || len(q) != 2 {
+		t.Fatalf("Emit: %v %v", q, err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	var log lockedBuffer
+	e = openAt(t, dir, hookYAML("kept", s.URL+"/kept", ""), clk, &log)
+	stop := run(t, e)
+	waitFor(t, "the kept webhook's delivery", func() bool {
+		st, _ := e.Stats(context.Background())
+		return st.ByStatus[InvocationSuccess] == 1
+	})
+	st, _ := e.Stats(context.Background())
+	if st.Queued != 0 || st.ByStatus[InvocationFailed] != 1 {
+		t.Errorf("stats %+v, want nothing queued and one failed", st)
+	}
+	for _, x := range q {
+		inv, err := e.Invocation(context.Background(), x.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch x.WebhookID {
+		case "gone":
+			if inv.Status != InvocationFailed || !strings.Contains(inv.Error, "webhook gone is no longer defined") {
+				t.Errorf("the removed webhook's invocation: %s %q", inv.Status, inv.Error)
+			}
+		case "kept":
+			if inv.Status != InvocationSuccess {
+				t.Errorf("the kept webhook's invocation: %s %q", inv.Status, inv.Error)
+			}
+		}
+	}
+	if !strings.Contains(log.String(), "webhook=gone invocations=1") {
+		t.Errorf("log does not say which webhook's invocations failed:\n%s", log.String())
+	}
+	stop()
+	e.Close()
+
+	e = openAt(t, dir, both, clk)
+	defer e.Close()
+	defer run(t, e)()
+	for _, x := range q {
+		if x.WebhookID == "gone" {
+			if _, err := e.Redeliver(context.Background(), x.ID); err != nil {
+				t.Fatalf("Redeliver once the webhook is back: %v", err)
+			}
+		}
+	}
+	waitFor(t, "the redelivery", func() bool {
+		st, _ := e.Stats(context.Background())
+		return st.ByStatus[InvocationSuccess] == 2
+	})
+}
