@@ -393,6 +393,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		RetainBytes: int64(o.retainBytes),
 		OnCommit:    onCommit,
 		Logger:      log.With("component", "store"),
+		Exclusive:   true,
 	})
 	if err != nil {
 		return err

@@ -965,6 +965,10 @@ func TestStartupErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
+	// A second server on a data directory another one serves would not see
+	// its live traffic and would deliver its webhooks again.
+	owned := t.TempDir()
+	startServer(t, "--data", owned)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -972,6 +976,7 @@ func TestStartupErrors(t *testing.T) {
 	}{
 		{"data dir under a file", []string{"--data", filepath.Join(file, "sub")}, "data directory"},
 		{"corrupt database", []string{"--data", corrupt}, filepath.Join(corrupt, "hooklab.db")},
+		{"data dir served by another", []string{"--data", owned}, "in use by another hooklab"},
 		{"capture port in use", []string{"--memory", "--capture", busy.Addr().String()}, "capture listener"},
 		{"ui port in use", []string{"--memory", "--ui", busy.Addr().String()}, "UI listener"},
 		{"bad size", []string{"--memory", "--max-body", "ten"}, "size"},

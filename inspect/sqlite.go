@@ -41,7 +41,15 @@ type Options struct {
 	// journal (a journal left by a crash is still stored at open). For
 	// short-lived commands such as import, which want Add's errors.
 	DirectWrites bool
+	// Exclusive refuses a data directory whose journal another process
+	// owns (ErrInUse): a second server there would not see the owner's
+	// live traffic, and its emitter would deliver the same webhooks.
+	Exclusive bool
 }
+
+// ErrInUse is returned by OpenSQLite with Options.Exclusive when another
+// process owns the data directory.
+var ErrInUse = errors.New("in use by another hooklab")
 
 // indexBodyBytes is how much of each body the text index covers.
 const indexBodyBytes = 64 << 10
@@ -257,6 +265,11 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		if err := s.recover(filepath.Join(dir, "journal")); err != nil {
 			s.closeDBs()
 			return nil, fmt.Errorf("database %s: %w", s.path, err)
+		}
+		if opts.Exclusive && s.jr == nil {
+			s.closeDBs()
+			return nil, fmt.Errorf("data directory %s: %w (it holds %s): stop that one, or give this one another --data",
+				dir, ErrInUse, filepath.Join(dir, "journal", "LOCK"))
 		}
 		if opts.DirectWrites && s.jr != nil {
 			if err := s.jr.close(s.applied.Load()); err != nil {
