@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -238,5 +239,40 @@ func TestShutdownTurnsEveryAnsweredCaptureIntoItsEvent(t *testing.T) {
 			t.Fatalf("%d of %d answered captures never delivered, e.g. %s", len(miss), len(answered), miss[0])
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestWebhookRefusesOwnAPI: a webhook pointed at hooklab's own API (here
+// /api/events, with a payload that is the next event: a loop) fails its
+// attempt, saying why, instead of driving the API.
+func TestWebhookRefusesOwnAPI(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(cfg, []byte("webhooks: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg) // the UI's port is known only once it runs
+	u, _ := url.Parse(s.UI)
+	yaml := "webhooks:\n  - {id: self, endpoint: \"http://localhost:" + u.Port() + "/api/events\", signing: {scheme: none}}\n" +
+		"triggers:\n  - name: again\n    when: {event: loop.test}\n    notify: {webhook: self, payload: '{\"type\": \"loop.test\", \"data\": {}}'}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var hooks struct{ Webhooks []struct{ ID string } }
+	waitFor(t, func() bool { s.getJSON(t, "/api/webhooks", &hooks); return len(hooks.Webhooks) == 1 }, "the config")
+	if r, b := s.api(t, "POST", "/api/events", strings.NewReader(`{"type": "loop.test", "data": {}}`)); r.StatusCode != http.StatusAccepted {
+		t.Fatalf("post event: %d %s", r.StatusCode, b)
+	}
+	var log struct {
+		Invocations []struct{ Status, Error string }
+	}
+	waitFor(t, func() bool {
+		s.getJSON(t, "/api/webhooks/self/invocations", &log)
+		return len(log.Invocations) == 1 && log.Invocations[0].Status != "pending"
+	}, "the attempt")
+	time.Sleep(300 * time.Millisecond) // a loop would have made more by now
+	s.getJSON(t, "/api/webhooks/self/invocations", &log)
+	if len(log.Invocations) != 1 || log.Invocations[0].Status != "failed" || !strings.Contains(log.Invocations[0].Error, "hooklab's own API") {
+		t.Errorf("invocations %+v, want one, failed because the endpoint is hooklab's own API", log.Invocations)
 	}
 }

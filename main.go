@@ -411,6 +411,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Getenv:  getenv,
 		// Custom headers by these names are redacted like auth values.
 		SecretHeaders: o.secretHeaders,
+		// A webhook at hooklab's own API would drive it (or loop: its
+		// payload can be the next event); the capture port is the place
+		// to point one at hooklab.
+		Refuse: refuseOwnAPI(uiLn.Addr()),
 	})
 	if err != nil {
 		return fmt.Errorf("emitter: %w", err)
@@ -824,21 +828,34 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 // capture's URL is whatever Host its sender wrote, and the replay would
 // drive hooklab's own API on the developer's click.
 func selfRefusingTransport(addr net.Addr) *http.Transport {
-	_, uiPort, _ := net.SplitHostPort(addr.String())
+	refuse := refuseOwnAPI(addr)
 	tr := replay.NewTransport(false)
 	d := replay.NewDialer()
 	d.Control = func(_, address string, _ syscall.RawConn) error {
-		host, port, err := net.SplitHostPort(address)
-		if err != nil || port != uiPort {
-			return nil
-		}
-		if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified() || isLocalIP(ip)) {
-			return fmt.Errorf("not sent: %s is hooklab's own API; give a target", address)
+		if err := refuse(address); err != nil {
+			return fmt.Errorf("%w; give a target", err)
 		}
 		return nil
 	}
 	tr.DialContext = d.DialContext
 	return tr
+}
+
+// refuseOwnAPI returns a check of the address a connection is about to be
+// made to (a resolved "host:port"): an error when it is the UI/API
+// listener at addr, on any local address.
+func refuseOwnAPI(addr net.Addr) func(address string) error {
+	_, uiPort, _ := net.SplitHostPort(addr.String())
+	return func(address string) error {
+		host, port, err := net.SplitHostPort(address)
+		if err != nil || port != uiPort {
+			return nil
+		}
+		if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified() || isLocalIP(ip)) {
+			return fmt.Errorf("not sent: %s is hooklab's own API", address)
+		}
+		return nil
+	}
 }
 
 // isLocalIP reports whether ip is an address of this machine.

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hooklab/hooklab/inspect"
@@ -83,6 +84,12 @@ type Options struct {
 	// Client sends deliveries; nil uses a client tuned for many deliveries
 	// (MaxIdleConnsPerHost 128, no redirects followed, no proxy).
 	Client *http.Client
+	// Refuse, when set (and Client is nil), is asked about every address a
+	// delivery is about to connect to, as "host:port" with the host
+	// resolved; an error refuses the connection and fails the attempt. The
+	// server refuses its own API this way: a webhook pointed at it would
+	// drive it, and one whose payload makes the next event would loop.
+	Refuse func(address string) error
 	// Retain is how long finished invocations are kept; DefaultRetain when
 	// zero.
 	Retain time.Duration
@@ -205,7 +212,7 @@ func Open(opts Options) (*Emitter, error) {
 	}
 	var transport http.RoundTripper
 	if opts.Client == nil {
-		opts.Client = NewClient()
+		opts.Client = newClient(opts.Refuse)
 		transport = opts.Client.Transport
 	}
 	d, err := openDB(opts.Dir, opts.Memory, opts.Logger)
@@ -241,9 +248,15 @@ func Open(opts Options) (*Emitter, error) {
 // NewClient returns the HTTP client deliveries use by default: a transport
 // tuned for many deliveries to few hosts, no proxy, redirects not followed
 // (a 3xx is the answer). Timeouts are per attempt.
-func NewClient() *http.Client {
+func NewClient() *http.Client { return newClient(nil) }
+
+func newClient(refuse func(address string) error) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if refuse != nil {
+		d.Control = func(_, address string, _ syscall.RawConn) error { return refuse(address) }
+	}
 	tr := &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           d.DialContext,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   128,
 		IdleConnTimeout:       90 * time.Second,
