@@ -467,6 +467,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Done:       streamDone,
 		// Captured secrets are redacted unless ?reveal=1.
 		SecretHeaders: o.secretHeaders,
+		OwnAPI:        ownAPIURL(uiLn.Addr()),
 	})
 	uiMux := http.NewServeMux()
 	uiMux.Handle("/api/", api)
@@ -855,6 +856,43 @@ func refuseOwnAPI(addr net.Addr) func(address string) error {
 			return fmt.Errorf("not sent: %s is hooklab's own API", address)
 		}
 		return nil
+	}
+}
+
+// ownAPIURL returns a check of whether a URL names the UI/API listener at
+// addr, however it spells it (LOCALHOST, a 0-padded port, a name that
+// resolves to this machine), for commands hooklab prints but does not run.
+func ownAPIURL(addr net.Addr) func(rawURL string) bool {
+	refuse := refuseOwnAPI(addr)
+	return func(rawURL string) bool {
+		u, err := url.Parse(rawURL)
+		if err != nil || u.Port() == "" {
+			return false
+		}
+		port, err := strconv.ParseUint(u.Port(), 10, 16)
+		if err != nil {
+			return false
+		}
+		host := u.Hostname()
+		ips := []net.IP{net.ParseIP(host)}
+		if ips[0] == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+			if err != nil {
+				return false
+			}
+			ips = ips[:0]
+			for _, a := range addrs {
+				ips = append(ips, a.IP)
+			}
+		}
+		for _, ip := range ips {
+			if refuse(net.JoinHostPort(ip.String(), strconv.FormatUint(port, 10))) != nil {
+				return true
+			}
+		}
+		return false
 	}
 }
 

@@ -133,4 +133,14 @@ func TestReplayRefusesOwnAPI(t *testing.T) {
 	if r, _ := s.api(t, "GET", "/api/exchanges/"+keep.ID, nil); r.StatusCode != 200 {
 		t.Errorf("the bin was cleared by the replay: %d", r.StatusCode)
 	}
+	// Nor is a curl command for them given, which would do it by hand.
+	for _, id := range ids {
+		_, b := s.api(t, "GET", "/api/exchanges/"+strings.Trim(id, `"`)+"/curl?reveal=1", nil)
+		if !strings.HasPrefix(string(b), "# not given") || strings.Contains(string(b), "\ncurl") {
+			t.Errorf("curl of a request claiming the API's Host:\n%s", b)
+		}
+	}
+	if _, b := s.api(t, "GET", "/api/exchanges/"+keep.ID+"/curl", nil); !strings.HasPrefix(string(b), "curl ") {
+		t.Errorf("curl of an ordinary capture:\n%s", b)
+	}
 }

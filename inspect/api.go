@@ -30,6 +30,10 @@ type APIConfig struct {
 	// SecretHeaders names more headers (any case) whose values are
 	// redacted in answers, beside those IsSecretHeader knows.
 	SecretHeaders []string
+	// OwnAPI, when set, reports whether a URL is this API's own address.
+	// A captured request's URL is whatever Host its sender wrote, so its
+	// curl command could drive hooklab's API: such a command is not given.
+	OwnAPI func(rawURL string) bool
 }
 
 // API serves the exchange and bin endpoints under /api.
@@ -457,6 +461,12 @@ func (a *API) curl(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if a.cfg.OwnAPI != nil && a.cfg.OwnAPI(ex.Request.URL) {
+		// A comment, so that a copy pasted into a shell does nothing.
+		fmt.Fprintf(w, "# not given: this request's URL, %s, is hooklab's own API (its sender chose the Host);\n"+
+			"# running it would drive hooklab. Replay it to a target instead.\n", RedactURL(ex.Request.URL))
+		return
+	}
 	if ex.Request.Truncated {
 		fmt.Fprintf(w, "# the body was truncated: %d of %d bytes were stored, and this sends those\n", len(ex.Request.Body), ex.Request.Size)
 	}
