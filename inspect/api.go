@@ -631,7 +631,13 @@ func Curl(ex *Exchange) string {
 		n := strings.ToLower(h.Name)
 		seen[n] = true
 		switch n {
-		case "host", "content-length", "transfer-encoding", "connection":
+		case "content-length":
+			if len(body) == 0 && strings.TrimSpace(h.Value) == "0" {
+				// curl sends no length for no data; the original said 0.
+				b.WriteString(" -H 'Content-Length: 0'")
+			}
+			continue
+		case "host", "transfer-encoding", "connection":
 			continue
 		}
 		if strings.TrimSpace(h.Value) == "" {

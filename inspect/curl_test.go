@@ -133,15 +133,18 @@ func TestCurlReproducesRequest(t *testing.T) {
 		{"delete without body", "DELETE", "/thing/1", Headers{{"Authorization", "Bearer x'y"}}, nil},
 		{"head", "HEAD", "/head?x=1", Headers{{"X-Probe", "1"}}, nil},
 		{"over 1 MiB", "POST", "/big", Headers{{"Content-Type", "text/plain"}}, big},
+		{"empty POST with Content-Length: 0", "POST", "/ping", Headers{{"X-Probe", "1"}}, nil},
 	}
 	for _, tt := range tests {
+		// An empty POST says Content-Length: 0, as clients send it.
+		zeroLength := tt.method == "POST" && len(tt.body) == 0
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv, rec := recordingServer(t)
 			host := strings.TrimPrefix(srv.URL, "http://")
 			// As the capture endpoint records it: Host first, then the rest.
 			hdr := Headers{{"Host", host}}
-			if len(tt.body) > 0 {
+			if len(tt.body) > 0 || zeroLength {
 				hdr = append(hdr, Header{"Content-Length", strconv.Itoa(len(tt.body))})
 			}
 			hdr = append(hdr, tt.headers...)
@@ -168,6 +171,7 @@ func TestCurlReproducesRequest(t *testing.T) {
 				t.Errorf("body (%d bytes) differs from the original (%d bytes)", len(got.body), len(tt.body))
 			}
 			var sent Headers
+			lengthSent := false
 			for _, h := range got.headers {
 				switch {
 				case strings.EqualFold(h.Name, "Host"):
@@ -175,12 +179,16 @@ func TestCurlReproducesRequest(t *testing.T) {
 						t.Errorf("Host %q, want %q", h.Value, host)
 					}
 				case strings.EqualFold(h.Name, "Content-Length"):
+					lengthSent = true
 					if h.Value != strconv.Itoa(len(tt.body)) {
 						t.Errorf("Content-Length %s, want %d", h.Value, len(tt.body))
 					}
 				default:
 					sent = append(sent, h)
 				}
+			}
+			if zeroLength && !lengthSent {
+				t.Errorf("no Content-Length: 0 sent; command: %.300s", cmd)
 			}
 			if !equalHeaders(sent, tt.headers) {
 				t.Errorf("headers sent:\n %q\nwant\n %q\ncommand: %.300s", sent, tt.headers, cmd)
