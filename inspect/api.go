@@ -310,10 +310,16 @@ func (a *API) clear(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	bin := r.URL.Query().Get("bin")
-	if bin != "" {
+	q := r.URL.Query()
+	bin := q.Get("bin")
+	if q.Has("bin") || len(q["bin"]) > 1 {
+		// An empty bin= (a script's unset $BIN) must not mean every bin.
+		if len(q["bin"]) > 1 {
+			a.fail(w, r, fmt.Errorf("%w: bin= is given %d times; clear one bin at a time", ErrInvalid, len(q["bin"])))
+			return
+		}
 		if err := ValidBin(bin); err != nil {
-			a.fail(w, r, err)
+			a.fail(w, r, fmt.Errorf("%w (to clear every bin, leave bin= out)", err))
 			return
 		}
 	}

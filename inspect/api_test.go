@@ -206,6 +206,9 @@ func TestAPIBadParams(t *testing.T) {
 		{"wait after a truncated id", "/api/exchanges/wait?after=01M8M8R7863Y9RVZKPW2KWHE7&timeout=1s", "after"},
 		{"list after a bad id", "/api/exchanges?after=ZZZZZZZZZZZZZZZZZZZZZZZZZZ", "after"},
 		{"clear with bad bin", "/api/exchanges?bin=a.b", "bin name"},
+		// A script's unset $BIN must not clear every bin.
+		{"clear with an empty bin", "/api/exchanges?bin=", "leave bin= out"},
+		{"clear with two bins", "/api/exchanges?bin=a&bin=b", "one bin at a time"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
