@@ -14,9 +14,9 @@ const Redacted = "REDACTED"
 // IsSecretHeader reports whether a header of this name holds a secret:
 // Authorization, Proxy-Authorization, Cookie, Set-Cookie, any of extra
 // (compared without case), or a name with a part (split at "-" and "_")
-// that is token, secret, password, passwd, credential(s), auth, session,
-// sessionid, apikey, or the pair api key / access key / secret key /
-// private key / subscription key (X-Api-Key, X-Auth-Token,
+// that is token, secret, password, passwd, credential(s), auth,
+// authorization, authentication, session, sessionid, apikey, or the pair
+// api key / access key / secret key / private key / subscription key (X-Api-Key, X-Auth-Token,
 // X-Amz-Security-Token, Ocp-Apim-Subscription-Key). WWW-Authenticate and
 // signature headers are not secrets.
 func IsSecretHeader(name string, extra []string) bool {
@@ -41,7 +41,7 @@ func IsSecretHeader(name string, extra []string) bool {
 		if part == "" {
 			continue
 		}
-		if foldedOneOf(part, "token", "secret", "password", "passwd", "credential", "credentials", "auth", "session", "apikey", "sessionid") ||
+		if foldedOneOf(part, "token", "secret", "password", "passwd", "credential", "credentials", "auth", "authorization", "authentication", "session", "apikey", "sessionid") ||
 			strings.EqualFold(part, "key") && foldedOneOf(prev, "api", "access", "secret", "private", "subscription") {
 			return true
 		}

@@ -20,6 +20,7 @@ func TestIsSecretHeader(t *testing.T) {
 		"Content-Type": false, "WWW-Authenticate": false, "X-Hub-Signature-256": false, "Stripe-Signature": false,
 		"X-Key": false, "Keep-Alive": false, "X-Tokenizer": false, "Authorized-By": false,
 		"Api--Key": true, "_Token_": true, "Key-Api": false, "": false,
+		"X-Authorization": true, "X-Authorization-Thing": true, "X-Authentication": true, "Proxy-Authenticate": false,
 	} {
 		if got := IsSecretHeader(name, nil); got != want {
 			t.Errorf("IsSecretHeader(%q) = %v, want %v", name, got, want)
