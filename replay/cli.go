@@ -542,6 +542,11 @@ func (c *CLI) Export(ctx context.Context, args []string) error {
 		if err := tmp.Close(); err != nil {
 			return err
 		}
+		if _, serr := os.Stat(*file); n == 0 && serr == nil {
+			// An empty export (a filter that matched nothing) does not
+			// replace a fixture.
+			return fmt.Errorf("nothing matched, so %s was left as it was", *file)
+		}
 		if err := os.Rename(tmp.Name(), *file); err != nil {
 			return err
 		}

@@ -263,6 +263,15 @@ func TestCLIExportImport(t *testing.T) {
 	if !strings.Contains(c.stderr.String(), "exported 1 exchanges to "+out) || bytes.Contains(data, []byte("s3cret")) {
 		t.Errorf("export: %s\n%s", c.stderr.String(), data)
 	}
+	// A filter that matches nothing does not replace the fixture.
+	c = newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+	err := c.cli.Export(context.Background(), []string{"--har", out, "--bin", "nosuch"})
+	if again, _ := os.ReadFile(out); err == nil || !strings.Contains(err.Error(), "left as it was") || !bytes.Equal(again, data) {
+		t.Errorf("empty export over the fixture: %v; file changed: %v", err, !bytes.Equal(again, data))
+	}
+	if fresh := filepath.Join(dir, "fresh.har"); c.cli.Export(context.Background(), []string{"--har", fresh, "--bin", "nosuch"}) != nil {
+		t.Errorf("an empty export to a new file is refused")
+	}
 	c = newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
 	if err := c.cli.Export(context.Background(), []string{"--har", "-", "--keep-secrets", ex.ID}); err != nil {
 		t.Fatal(err)
