@@ -870,6 +870,39 @@ func TestTailCatchesUp(t *testing.T) {
 	}
 }
 
+// TestTailCatchesUpBeforeItPrinted: a tail that had printed nothing when
+// the server went away still prints what was stored meanwhile, and not
+// what was stored before it started.
+func TestTailCatchesUpBeforeItPrinted(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, "--data", dir)
+	u, _ := url.Parse(s.UI)
+	s.send(t, "POST", "/b/gap/before", "text/plain", []byte("b")) // before tail: not printed
+	s.api(t, "GET", "/api/exchanges?bin=gap", nil)                // committed, so not streamed to tail
+	out, errOut := startTail(t, s.UI, "--json", "--bin", "gap")
+	s.Stop(t)
+	waitFor(t, func() bool { return strings.Contains(errOut.String(), "reconnecting") }, "tail to notice the stop")
+	away := startServer(t, "--data", dir)
+	missed := away.send(t, "POST", "/b/gap/missed", "text/plain", []byte("m")).ID
+	away.Stop(t)
+	s2 := startServer(t, "--data", dir, "--ui", u.Host)
+	waitFor(t, func() bool { return strings.Count(errOut.String(), "connected to") >= 2 }, "tail to reconnect: "+errOut.String())
+	after := s2.send(t, "POST", "/b/gap/after", "text/plain", []byte("a")).ID
+	waitFor(t, func() bool { return strings.Contains(out.String(), after) }, "the exchange after the reconnection")
+	var ids []string
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var sm struct{ ID string }
+		if err := json.Unmarshal([]byte(line), &sm); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		ids = append(ids, sm.ID)
+	}
+	if want := []string{missed, after}; !slices.Equal(ids, want) {
+		t.Errorf("printed %v, want %v", ids, want)
+	}
+}
+
 // TestTailPrintsOutOfOrder: an exchange whose id is older than one printed
 // already (its request started first and finished last) is printed too.
 func TestTailPrintsOutOfOrder(t *testing.T) {

@@ -92,9 +92,12 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 type tailer struct {
 	cfg  TailConfig
 	base string
-	// last is the id of the exchange printed last: after a reconnection
-	// or a resync, what the server stored after it is read from the API.
+	// last is the id of the exchange printed last (at first, the newest
+	// stored when tail first connected): after a reconnection or a
+	// resync, what the server stored after it is read from the API.
 	last string
+	// anchored: last has been set, possibly to "" (the store was empty).
+	anchored bool
 	// caught holds the ids the latest catch-up printed, which the stream
 	// may bring again. (Ids are not in arrival order: an id is taken when
 	// a request starts, and a slow one arrives after faster ones.)
@@ -116,11 +119,21 @@ func (t *tailer) follow(ctx context.Context, conn *websocket.Conn, connected fun
 	if !strings.Contains(string(msg), `"hello"`) {
 		return fmt.Errorf("the stream did not begin with hello: %.100s", msg)
 	}
-	connected()
 	// Live first, then caught up, so nothing falls between the two: what
 	// the stream brings again is skipped by id.
-	if t.last != "" && !t.catchUp(ctx) {
-		fmt.Fprintln(t.cfg.Status, "tail: could not read all that the server stored while tail was away; some exchanges were skipped")
+	switch {
+	case !t.anchored:
+		// The first connection: tail prints what comes from now on, and
+		// remembers where that was in case the server goes away before
+		// anything does (before it says it is connected, so that nothing
+		// sent after that is taken for what was there before).
+		t.anchored = t.anchor(ctx)
+		connected()
+	default:
+		connected()
+		if !t.catchUp(ctx) {
+			fmt.Fprintln(t.cfg.Status, "tail: could not read all that the server stored while tail was away; some exchanges were skipped")
+		}
 	}
 	for {
 		_, msg, err := conn.ReadMessage()
@@ -138,7 +151,7 @@ func (t *tailer) follow(ctx context.Context, conn *websocket.Conn, connected fun
 		case "exchange":
 			t.print(m.Exchange, false)
 		case "resync":
-			if t.last == "" || !t.catchUp(ctx) {
+			if !t.anchored || !t.catchUp(ctx) {
 				fmt.Fprintln(t.cfg.Status, "tail: fell behind the server; some exchanges were skipped")
 			}
 		}
@@ -164,7 +177,43 @@ func (t *tailer) print(raw json.RawMessage, caught bool) {
 	} else {
 		fmt.Fprintln(t.cfg.Out, FormatLine(s))
 	}
-	t.last = s.ID
+	t.last, t.anchored = s.ID, true
+}
+
+// anchor sets last to the newest exchange stored (of the bin), if any, and
+// reports whether it could read it.
+func (t *tailer) anchor(ctx context.Context) bool {
+	var page struct {
+		Exchanges []inspect.Summary `json:"exchanges"`
+	}
+	q := url.Values{"limit": {"1"}}
+	if t.cfg.Bin != "" {
+		q.Set("bin", t.cfg.Bin)
+	}
+	if !t.get(ctx, q, &page) {
+		return false
+	}
+	if len(page.Exchanges) > 0 && t.last == "" {
+		t.last = page.Exchanges[0].ID
+	}
+	return true
+}
+
+// get reads GET /api/exchanges?q into v and reports whether it could.
+func (t *tailer) get(ctx context.Context, q url.Values, v any) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.base+"/api/exchanges?"+q.Encode(), nil)
+	if err != nil {
+		return false
+	}
+	if t.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+t.cfg.Token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(v) == nil && resp.StatusCode == http.StatusOK
 }
 
 // catchUp prints the exchanges stored after the last one printed, oldest
@@ -173,31 +222,21 @@ func (t *tailer) catchUp(ctx context.Context) bool {
 	t.caught = map[string]bool{}
 	cursor := ""
 	for range 100 { // at most 100,000: beyond that, say some were skipped
-		q := url.Values{"after": {t.last}, "order": {"asc"}, "limit": {"1000"}}
+		q := url.Values{"order": {"asc"}, "limit": {"1000"}}
+		if t.last != "" { // else the store was empty when tail started
+			q.Set("after", t.last)
+		}
 		if t.cfg.Bin != "" {
 			q.Set("bin", t.cfg.Bin)
 		}
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.base+"/api/exchanges?"+q.Encode(), nil)
-		if err != nil {
-			return false
-		}
-		if t.cfg.Token != "" {
-			req.Header.Set("Authorization", "Bearer "+t.cfg.Token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false
-		}
 		var page struct {
 			Exchanges []json.RawMessage `json:"exchanges"`
 			Next      string            `json:"next"`
 		}
-		err = json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&page)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
+		if !t.get(ctx, q, &page) {
 			return false
 		}
 		for _, raw := range page.Exchanges {
