@@ -283,6 +283,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if o.maxConns < 1 {
 		return fmt.Errorf("--max-conns %d: want at least 1", o.maxConns)
 	}
+	if o.maxBins < 1 {
+		return fmt.Errorf("--max-bins %d: want at least 1", o.maxBins)
+	}
+	if o.shutdownTimeout < 0 {
+		return fmt.Errorf("--shutdown-timeout %v: want 0 or a positive duration", o.shutdownTimeout)
+	}
 	if o.retainCount < 0 {
 		return fmt.Errorf("--retain-count %d: want 0 (no limit) or more", o.retainCount)
 	}
@@ -468,6 +474,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		// Captured secrets are redacted unless ?reveal=1.
 		SecretHeaders: o.secretHeaders,
 		OwnAPI:        ownAPIURL(uiLn.Addr()),
+		AdmitBin:      capture.AdmitBin,
 	})
 	uiMux := http.NewServeMux()
 	uiMux.Handle("/api/", api)

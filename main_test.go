@@ -322,6 +322,54 @@ func TestCaptureBodyKinds(t *testing.T) {
 	}
 }
 
+// TestMaxBinsCountsCreatedBins: bins made with POST /api/bins count
+// against --max-bins and are let in by the capture endpoint; DELETE
+// /api/bins/{name} removes one.
+func TestMaxBinsCountsCreatedBins(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory", "--max-bins", "2")
+	create := func(name string) int {
+		r, _ := s.api(t, "POST", "/api/bins", strings.NewReader(`{"name": "`+name+`"}`))
+		return r.StatusCode
+	}
+	post := func(path string) int {
+		resp, err := http.Post(s.Capture+strings.TrimPrefix(path, "/"), "text/plain", strings.NewReader("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if a, b := create("one"), create("two"); a != 201 || b != 201 {
+		t.Fatalf("create one, two: %d %d", a, b)
+	}
+	if got := create("three"); got != http.StatusTooManyRequests {
+		t.Errorf("a third bin: %d, want 429", got)
+	}
+	if got := create("one"); got != 201 {
+		t.Errorf("making a bin that exists again: %d", got)
+	}
+	if got := post("/b/one/x"); got != 200 {
+		t.Errorf("capture into a created bin: %d", got)
+	}
+	if got := post("/b/other/x"); got != http.StatusTooManyRequests {
+		t.Errorf("capture into a third bin: %d, want 429", got)
+	}
+	// Clearing a bin's exchanges keeps the bin; deleting it removes it.
+	if r, b := s.api(t, "DELETE", "/api/exchanges?bin=two", nil); r.StatusCode != 200 {
+		t.Fatalf("clear two: %d %s", r.StatusCode, b)
+	}
+	if got := create("three"); got != http.StatusTooManyRequests {
+		t.Errorf("a third bin after clearing one: %d, want 429", got)
+	}
+	if r, b := s.api(t, "DELETE", "/api/bins/two", nil); r.StatusCode != 200 {
+		t.Fatalf("delete two: %d %s", r.StatusCode, b)
+	}
+	if got := create("three"); got != 201 {
+		t.Errorf("a new bin after clearing one: %d", got)
+	}
+}
+
 func TestCaptureBinNames(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "--memory")
@@ -1014,6 +1062,8 @@ func TestStartupErrors(t *testing.T) {
 		{"ui port in use", []string{"--memory", "--ui", busy.Addr().String()}, "UI listener"},
 		{"bad size", []string{"--memory", "--max-body", "ten"}, "size"},
 		{"negative retain count", []string{"--memory", "--retain-count", "-1"}, "--retain-count -1"},
+		{"no bins", []string{"--memory", "--max-bins", "0"}, "--max-bins 0"},
+		{"negative shutdown timeout", []string{"--memory", "--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s"},
 		{"negative retain age", []string{"--memory", "--retain-age", "-5s"}, "--retain-age -5s"},
 		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
 	} {

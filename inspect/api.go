@@ -34,6 +34,9 @@ type APIConfig struct {
 	// A captured request's URL is whatever Host its sender wrote, so its
 	// curl command could drive hooklab's API: such a command is not given.
 	OwnAPI func(rawURL string) bool
+	// AdmitBin, when set, is asked before POST /api/bins makes a bin; an
+	// error (the capture endpoint's bin limit) refuses it with a 429.
+	AdmitBin func(ctx context.Context, name string) error
 }
 
 // API serves the exchange and bin endpoints under /api.
@@ -70,6 +73,7 @@ func (a *API) routes() {
 	a.mux.HandleFunc("GET /api/exchanges/{id}/curl", a.curl)
 	a.mux.HandleFunc("GET /api/bins", a.bins)
 	a.mux.HandleFunc("POST /api/bins", a.createBin)
+	a.mux.HandleFunc("DELETE /api/bins/{name}", a.deleteBin)
 }
 
 // ServeHTTP implements http.Handler.
@@ -522,11 +526,32 @@ func (a *API) createBin(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	if a.cfg.AdmitBin != nil {
+		if err := a.cfg.AdmitBin(r.Context(), req.Name); err != nil {
+			WriteJSON(w, http.StatusTooManyRequests, map[string]string{"error": err.Error()})
+			return
+		}
+	}
 	if err := a.cfg.Store.CreateBin(r.Context(), req.Name); err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	WriteJSON(w, http.StatusCreated, map[string]any{"name": req.Name, "url": a.binURL(req.Name)})
+}
+
+// deleteBin removes a bin, a created one too, with its exchanges.
+func (a *API) deleteBin(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := ValidBin(name); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	n, err := a.cfg.Store.DeleteBin(r.Context(), name)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"deleted": n})
 }
 
 // DecodeJSON decodes a JSON request body of at most limit bytes into v. An

@@ -1518,6 +1518,23 @@ func (s *SQLite) Clear(ctx context.Context, bin string) (int64, error) {
 }
 
 // CreateBin records a bin name.
+func (s *SQLite) DeleteBin(ctx context.Context, name string) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) (int64, int64, error) {
+		var b int64
+		var err error
+		if n, b, err = s.deleteTx(tx, `bin = ?`, name); err != nil {
+			return 0, 0, err
+		}
+		_, err = tx.Exec(`DELETE FROM bins WHERE name = ?`, name)
+		return n, b, err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete bin %s: %w", name, err)
+	}
+	return n, nil
+}
+
 func (s *SQLite) CreateBin(ctx context.Context, name string) error {
 	now := s.opts.Now().UnixNano()
 	return s.write(ctx, func(tx *sql.Tx) (int64, int64, error) {

@@ -499,6 +499,15 @@ func TestSQLiteBins(t *testing.T) {
 			if !slices.Equal(names, []string{"alpha", "empty"}) {
 				t.Errorf("bins after Clear = %v, want the created alpha, empty", names)
 			}
+			// DeleteBin removes one, created or not, with its exchanges.
+			mustAdd(t, s, newEx("empty", "GET", "http://h/", at(base)))
+			if n, err := s.DeleteBin(ctx, "empty"); err != nil || n != 1 {
+				t.Fatalf("DeleteBin(empty) = %d, %v; want 1 exchange", n, err)
+			}
+			bins, _ = s.Bins(ctx)
+			if len(bins) != 1 || bins[0].Name != "alpha" {
+				t.Errorf("bins after DeleteBin(empty) = %+v, want alpha", bins)
+			}
 		})
 	}
 }

@@ -28,6 +28,9 @@ type Store interface {
 	Bins(ctx context.Context) ([]Bin, error)
 	// CreateBin records a bin so that it is listed before it has traffic.
 	CreateBin(ctx context.Context, name string) error
+	// DeleteBin removes bin, a created one too, with its exchanges, and
+	// returns how many exchanges it removed.
+	DeleteBin(ctx context.Context, name string) (int64, error)
 	// Close flushes pending writes and closes the store.
 	Close() error
 }

@@ -90,21 +90,24 @@ func New(cfg Config) *Capture {
 	return &Capture{cfg: cfg, log: cfg.Logger}
 }
 
-// admitBin lets a request into bin unless it would make more bins than
-// MaxBins. Known bins cost one map lookup; the store is asked only when the
-// limit is reached (bins may have been cleared since).
-func (c *Capture) admitBin(r *http.Request, bin string) error {
+// AdmitBin lets bin be used (a request into it, or POST /api/bins making
+// it) unless it would make more bins than MaxBins. Known bins cost one map
+// lookup; the store is asked only when the limit is reached (bins may have
+// been cleared since).
+func (c *Capture) AdmitBin(ctx context.Context, bin string) error {
 	if _, ok := c.bins.Load(bin); ok || bin == inspect.DefaultBin {
 		return nil
 	}
 	if c.binCount.Load() >= int64(c.cfg.MaxBins) {
 		c.recount.Lock()
 		defer c.recount.Unlock()
-		if bins, err := c.cfg.Store.Bins(r.Context()); err == nil {
+		if bins, err := c.cfg.Store.Bins(ctx); err == nil {
 			c.bins.Clear()
 			c.binCount.Store(0)
 			for _, b := range bins {
-				if b.Count > 0 && b.Name != inspect.DefaultBin {
+				// Bins made with POST /api/bins count (and are let in)
+				// before their first exchange.
+				if b.Name != inspect.DefaultBin {
 					c.bins.Store(b.Name, struct{}{})
 					c.binCount.Add(1)
 				}
@@ -114,7 +117,7 @@ func (c *Capture) admitBin(r *http.Request, bin string) error {
 			return nil
 		}
 		if c.binCount.Load() >= int64(c.cfg.MaxBins) {
-			return fmt.Errorf("bin %q would be one too many: the limit is %d bins (clear some with DELETE /api/exchanges?bin=NAME)", bin, c.cfg.MaxBins)
+			return fmt.Errorf("bin %q would be one too many: the limit is %d bins (remove some with DELETE /api/bins/NAME)", bin, c.cfg.MaxBins)
 		}
 	}
 	if _, loaded := c.bins.LoadOrStore(bin, struct{}{}); !loaded {
@@ -173,7 +176,7 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		inspect.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	if err := c.admitBin(r, bin); err != nil {
+	if err := c.AdmitBin(r.Context(), bin); err != nil {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		inspect.WriteJSON(w, http.StatusTooManyRequests, map[string]string{"error": err.Error()})
 		return
