@@ -279,6 +279,7 @@ func TestBrowser(t *testing.T) {
 		{"FilterInURL", testBrowserFilterInURL},
 		{"EditAndResend", testBrowserEditAndResend},
 		{"WebhookForm", testBrowserWebhookForm},
+		{"WebhookEditClears", testBrowserWebhookEditClears},
 		{"ReplayIgnoredGreyed", testBrowserReplayIgnoredGreyed},
 		{"LargeBody", testBrowserLargeBody},
 		{"RevealRedacted", testBrowserRevealRedacted},
@@ -841,6 +842,52 @@ func testBrowserWebhookForm(t *testing.T, p *browserPage) {
 	p.waitFor(t, "the rate from the activity log", `window.__fromLog`, 5*time.Second)
 	if got := evalIn[map[string]string](t, p, `window.__fromLog`); got["text"] != "50%" || !strings.Contains(got["title"], "1 of 2 finished invocations succeeded") || got["source"] != "log" {
 		p.fatalf(t, "the success rate from the activity log is %v", got)
+	}
+}
+
+// testBrowserWebhookEditClears saves an edit that clears the name, the
+// authentication and the subscriptions, and checks that the API then has
+// none of them (a PATCH keeps what its body leaves out).
+func testBrowserWebhookEditClears(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	def := `{"id":"clear-me","name":"Clear me","endpoint":"https://127.0.0.1:9/hooks",` +
+		`"authentication":{"type":"bearer_token","token":"t0ken"},"subscriptions":["ticket.created","user.*"]}`
+	if resp, body := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(def)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	p.openUI(t, s.UI)
+	p.do(t, "open the webhook", chromedp.Evaluate[chromedp.Void](`location.hash = '#/webhooks/clear-me'`))
+	p.waitFor(t, "the edit form shows the stored definition",
+		`document.querySelector('#wh-subscriptions')?.value === 'ticket.created, user.*' && document.querySelector('[id="wh-authentication.token"]')`, 5*time.Second)
+
+	type stored struct {
+		Webhook struct {
+			Name           string          `json:"name"`
+			Authentication json.RawMessage `json:"authentication"`
+			Subscriptions  []string        `json:"subscriptions"`
+		} `json:"webhook"`
+	}
+	// An edit of another field keeps them, and the token (shown REDACTED).
+	p.do(t, "change the endpoint", setInput("#wh-endpoint", "https://127.0.0.1:9/other"))
+	p.do(t, "save", chromedp.Click(chromedp.CSS("#wh-save")))
+	p.waitFor(t, "the save is confirmed", `document.querySelector('#notice')?.textContent.startsWith('Saved webhook clear-me')`, 5*time.Second)
+	var kept stored
+	s.getJSON(t, "/api/webhooks/clear-me", &kept)
+	if w := kept.Webhook; w.Name != "Clear me" || string(w.Authentication) != `{"type":"bearer_token","token":"REDACTED"}` || len(w.Subscriptions) != 2 {
+		p.fatalf(t, "after an edit of the endpoint the API has name %q, authentication %s, subscriptions %v", w.Name, w.Authentication, w.Subscriptions)
+	}
+
+	p.do(t, "hide the notice", chromedp.Evaluate[chromedp.Void](`document.querySelector('#notice').textContent = ''`))
+	p.do(t, "clear name, authentication and subscriptions",
+		setInput("#wh-name", ""), setInput(`[id="wh-authentication.type"]`, ""), setInput("#wh-subscriptions", ""))
+	p.do(t, "save", chromedp.Click(chromedp.CSS("#wh-save")))
+	p.waitFor(t, "the save is confirmed", `document.querySelector('#notice')?.textContent.startsWith('Saved webhook clear-me')`, 5*time.Second)
+	var got stored
+	s.getJSON(t, "/api/webhooks/clear-me", &got)
+	w := got.Webhook
+	if w.Name != "clear-me" || w.Authentication != nil || len(w.Subscriptions) != 0 {
+		p.fatalf(t, "after saving the cleared form the API has name %q, authentication %s, subscriptions %v; want the id as name, none, none",
+			w.Name, w.Authentication, w.Subscriptions)
 	}
 }
 

@@ -330,9 +330,13 @@ export class Views {
       subscriptions: input('subscriptions', (w.subscriptions || []).join(', '), { placeholder: 'ticket.*, user.created' }),
     };
     const formError = h('p', { class: 'error form-error', id: 'wh-form-error', role: 'alert', hidden: true });
+    // def is the form's definition, every field of it: an edit is a PATCH,
+    // which keeps what its body leaves out, so a cleared field is sent as
+    // cleared (null for no name or no authentication, [] for no
+    // subscriptions).
     const def = () => {
       const d = {
-        name: f.name.value.trim() || undefined, endpoint: f.endpoint.value.trim(),
+        name: f.name.value.trim() || null, endpoint: f.endpoint.value.trim(),
         method: f.method.value, format: f.format.value, status: f.status.value,
       };
       if (isNew && f.id.value.trim()) d.id = f.id.value.trim();
@@ -344,12 +348,11 @@ export class Views {
         ch[i < 0 ? t : t.slice(0, i).trim()] = i < 0 ? '' : t.slice(i + 1).trim();
       }
       d.custom_headers = ch;
-      if (authType.value) {
-        d.authentication = { type: authType.value };
+      d.authentication = authType.value ? { type: authType.value } : null;
+      if (d.authentication) {
         for (const [k, el] of Object.entries(authInputs)) if (el.isConnected && el.value) d.authentication[k] = el.value;
       }
-      const subs = f.subscriptions.value.split(',').map((s) => s.trim()).filter(Boolean);
-      if (subs.length) d.subscriptions = subs;
+      d.subscriptions = f.subscriptions.value.split(',').map((s) => s.trim()).filter(Boolean);
       return d;
     };
     const form = h('form', { class: 'webhook-form', id: 'webhook-form', novalidate: true, dataset: { keep: `webhooks/${id}` } });
