@@ -280,6 +280,7 @@ func TestBrowser(t *testing.T) {
 		{"EditAndResend", testBrowserEditAndResend},
 		{"WebhookForm", testBrowserWebhookForm},
 		{"WebhookEditClears", testBrowserWebhookEditClears},
+		{"WebhookConfigWarnings", testBrowserWebhookConfigWarnings},
 		{"ReplayIgnoredGreyed", testBrowserReplayIgnoredGreyed},
 		{"LargeBody", testBrowserLargeBody},
 		{"RevealRedacted", testBrowserRevealRedacted},
@@ -888,6 +889,31 @@ func testBrowserWebhookEditClears(t *testing.T, p *browserPage) {
 	if w.Name != "clear-me" || w.Authentication != nil || len(w.Subscriptions) != 0 {
 		p.fatalf(t, "after saving the cleared form the API has name %q, authentication %s, subscriptions %v; want the id as name, none, none",
 			w.Name, w.Authentication, w.Subscriptions)
+	}
+}
+
+// testBrowserWebhookConfigWarnings checks that the Webhooks page shows the
+// config's warnings as GET /api/webhooks gives them: text with file:line.
+func testBrowserWebhookConfigWarnings(t *testing.T, p *browserPage) {
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	yaml := "webhooks:\n  - id: support-bot\n    endpoint: http://127.0.0.1:9/hooks\n    custom_headers: {X-Team: support}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	var list struct {
+		Warnings []string `json:"warnings"`
+	}
+	s.getJSON(t, "/api/webhooks", &list)
+	if len(list.Warnings) != 1 || !strings.Contains(list.Warnings[0], "hooklab.yaml:") {
+		t.Fatalf("GET /api/webhooks warnings = %q, want the plain-HTTP custom headers warning with file:line", list.Warnings)
+	}
+	p.openUI(t, s.UI)
+	p.do(t, "open Webhooks", chromedp.Click(chromedp.CSS(`a.view-link[data-view="webhooks"]`)))
+	p.waitFor(t, "the webhooks view lists the config webhook", `document.querySelector('.webhook-row[data-id="support-bot"]')`, 5*time.Second)
+	got := evalIn[[]string](t, p, `[...document.querySelectorAll('.view-webhooks .banner-info')].map((b) => b.textContent)`)
+	if len(got) != 1 || got[0] != list.Warnings[0] {
+		p.fatalf(t, "the page shows warnings %q, want %q", got, list.Warnings)
 	}
 }
 

@@ -265,7 +265,8 @@ export class Views {
     return h('section', { class: 'view view-webhooks', 'aria-labelledby': 'webhooks-title' },
       h('h2', { id: 'webhooks-title' }, 'Webhooks'),
       h('p', null, h('a', { class: 'button-primary', href: '#/webhooks/new', id: 'webhook-new' }, 'New webhook')),
-      (j.warnings || []).map((w) => h('p', { class: 'banner banner-info' }, `${w.field}: ${w.error}`)),
+      // Config warnings come as text, with file:line:col ("hooklab.yaml:8:21: webhook ...").
+      (j.warnings || []).map((w) => h('p', { class: 'banner banner-info' }, w)),
       hooks.length ? table('Webhooks', ['Webhook', 'Endpoint', 'Status', 'Success', 'From'], hooks.map((w) => {
         const rate = h('td', { class: 'num webhook-rate' }, '…');
         successRate(w).then(({ text, title, source }) => {
