@@ -377,6 +377,82 @@ func TestAPI(t *testing.T) {
 	}
 }
 
+// TestTestSendFormat: a test send's payload object goes out in the
+// webhook's format, as XML to an xml webhook and as form fields to a
+// form_encoded one, with that format's Content-Type; a string goes as it
+// is.
+func TestTestSendFormat(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, nil)
+	te := newEnv(t, "", nil)
+	srv := httptest.NewServer(te.e.Handler())
+	t.Cleanup(srv.Close)
+	c := apiClient{t, srv.URL}
+	for _, f := range []string{FormatJSON, FormatXML, FormatForm} {
+		if code, raw := c.do("POST", "/api/webhooks", map[string]any{"id": f, "endpoint": s.URL + "/" + f, "format": f}, nil); code != 201 {
+			t.Fatalf("create %s: %d %s", f, code, raw)
+		}
+	}
+	const ticket = `{"ticket": {"id": 1, "subject": "Tea & <biscuits>", "tags": ["a", "b"], "assignee": null}}`
+	tests := []struct {
+		name, webhook, payload string
+		unsaved                bool   // POST /api/webhooks/test with the definition
+		want                   string // the body sent; "" for a 400 on payload
+	}{
+		{"xml object", FormatXML, ticket,
+			false, `<ticket><id>1</id><subject>Tea &amp; &lt;biscuits&gt;</subject><tags>a</tags><tags>b</tags><assignee/></ticket>`},
+		{"xml object of several members", FormatXML, `{"id": 1, "urgent": true}`,
+			false, `<payload><id>1</id><urgent>true</urgent></payload>`},
+		{"xml array member", FormatXML, `{"tags": ["a", "b"]}`,
+			false, `<payload><tags>a</tags><tags>b</tags></payload>`},
+		{"xml unsaved", FormatXML, `{"ticket": {"id": 2}}`,
+			true, `<ticket><id>2</id></ticket>`},
+		{"xml string", FormatXML, `"<ping>1</ping>"`,
+			false, `<ping>1</ping>`},
+		{"xml list", FormatXML, `[1, 2]`, false, ""},
+		{"xml bad name", FormatXML, `{"ticket": {"2nd": 1}}`, false, ""},
+		{"form object", FormatForm, ticket,
+			false, `ticket%5Bid%5D=1&ticket%5Bsubject%5D=Tea+%26+%3Cbiscuits%3E&ticket%5Btags%5D%5B0%5D=a&ticket%5Btags%5D%5B1%5D=b&ticket%5Bassignee%5D=`},
+		{"form unsaved", FormatForm, `{"b": 2, "a": "x y"}`,
+			true, `b=2&a=x+y`},
+		{"form string", FormatForm, `"a=1&b=2"`,
+			false, `a=1&b=2`},
+		{"form number", FormatForm, `5`, false, ""},
+		{"json object", FormatJSON, ticket,
+			false, ticket},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path, body := "/api/webhooks/"+tt.webhook+"/test", `{"payload": `+tt.payload+`}`
+			if tt.unsaved {
+				path, body = "/api/webhooks/test", `{"webhook": {"endpoint": "`+s.URL+`/`+tt.webhook+`", "format": "`+tt.webhook+`"}, "payload": `+tt.payload+`}`
+			}
+			before := s.count()
+			var res TestResult
+			code, raw := c.do("POST", path, body, &res)
+			if tt.want == "" {
+				if code != 400 || !strings.Contains(raw, `"field":"payload"`) || s.count() != before {
+					t.Errorf("POST %s: %d %s, want a 400 on payload and nothing sent", path, code, raw)
+				}
+				return
+			}
+			if code != 200 || s.count() != before+1 {
+				t.Fatalf("POST %s: %d %s", path, code, raw)
+			}
+			got := s.got()[before]
+			if string(got.Body) != tt.want || res.Request.Body != tt.want {
+				t.Errorf("sent %s\nanswered %s\nwant %s", got.Body, res.Request.Body, tt.want)
+			}
+			if ct, want := got.Header.Get("Content-Type"), contentTypes[tt.webhook]; ct != want {
+				t.Errorf("Content-Type %q, want %q", ct, want)
+			}
+			if err := checkFormat(tt.webhook, got.Body); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
 // TestSend posts an event the way "hooklab send" does.
 func TestSend(t *testing.T) {
 	t.Parallel()

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/rules"
@@ -531,10 +534,13 @@ func (e *Emitter) RedeliverRange(ctx context.Context, q RedeliverQuery) ([]strin
 	return ids, nil
 }
 
-// TestRequest is the body of a test send. Payload is sent as is (a JSON
-// string is sent as its text, any other JSON value as JSON); without one a
-// small test payload in the webhook's format is sent. Params go to the URL
-// of GET and DELETE webhooks, or form the body of form_encoded ones.
+// TestRequest is the body of a test send. Payload is sent in the
+// webhook's format: a JSON string as its text, whatever the format; any
+// other JSON value as JSON to a json webhook, and an object rendered as
+// XML to an xml webhook or as form fields to a form_encoded one (see
+// xmlBody and formBody). Without one a small test payload in the
+// webhook's format is sent. Params go to the URL of GET and DELETE
+// webhooks, or form the body of form_encoded ones.
 // Headers add to (or override) the custom headers, under the same rules.
 // Webhook is an unsaved definition, for POST /api/webhooks/test only; it
 // is signed with TestSecret.
@@ -626,10 +632,19 @@ func (e *Emitter) testRequest(w *Webhook, tr TestRequest) (storedRequest, error)
 			p.add("payload", "%s sends no body; use params", w.Method)
 		}
 		var s string
-		if json.Unmarshal(tr.Payload, &s) == nil {
+		var err error
+		switch {
+		case json.Unmarshal(tr.Payload, &s) == nil:
 			body = []byte(s)
-		} else {
+		case w.Format == FormatXML:
+			body, err = xmlBody(tr.Payload)
+		case w.Format == FormatForm:
+			body, err = formBody(tr.Payload)
+		default:
 			body = tr.Payload
+		}
+		if err != nil {
+			p.add("payload", "%v", err)
 		}
 	}
 	params := url.Values{}
@@ -702,4 +717,172 @@ func (e *Emitter) testRequest(w *Webhook, tr TestRequest) (storedRequest, error)
 func xmlText(s string) string {
 	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")
 	return r.Replace(s)
+}
+
+// jsonNode is a decoded JSON value that keeps the order of an object's
+// members: an object (keys and vals), an array (vals), or a scalar (text:
+// a string's value, a number or true or false as written; null sets null).
+type jsonNode struct {
+	kind byte // '{', '[' or 0 for a scalar
+	keys []string
+	vals []jsonNode
+	text string
+	null bool
+}
+
+// decodeOrdered decodes one JSON value, keeping the order of members.
+func decodeOrdered(b []byte) (jsonNode, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var read func() (jsonNode, error)
+	read = func() (jsonNode, error) {
+		tok, err := dec.Token()
+		if err != nil {
+			return jsonNode{}, err
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			n := jsonNode{kind: byte(v)}
+			for dec.More() {
+				if n.kind == '{' {
+					k, err := dec.Token()
+					if err != nil {
+						return n, err
+					}
+					n.keys = append(n.keys, k.(string))
+				}
+				c, err := read()
+				if err != nil {
+					return n, err
+				}
+				n.vals = append(n.vals, c)
+			}
+			_, err := dec.Token() // the closing delimiter
+			return n, err
+		case string:
+			return jsonNode{text: v}, nil
+		case json.Number:
+			return jsonNode{text: v.String()}, nil
+		case bool:
+			return jsonNode{text: strconv.FormatBool(v)}, nil
+		}
+		return jsonNode{null: true}, nil
+	}
+	return read()
+}
+
+// kindName names the kind of a payload that is neither an object nor a
+// string, for messages.
+func (n jsonNode) kindName() string {
+	switch {
+	case n.kind == '[':
+		return "an array"
+	case n.null:
+		return "null"
+	}
+	return n.text
+}
+
+// xmlBody renders a test send's JSON object payload as XML: each member is
+// an element named by its key, in the order written; an array repeats its
+// element once per item; null is an empty element. An object of one
+// member that is not an array is the document's root ({"ticket": {"id":
+// 1}} is <ticket><id>1</id></ticket>); the members of any other object go
+// in a <payload> root. Anything but an object, and a key that is not an
+// XML name, is an error.
+func xmlBody(payload json.RawMessage) ([]byte, error) {
+	root, err := decodeOrdered(payload)
+	if err != nil {
+		return nil, err
+	}
+	if root.kind != '{' {
+		return nil, fmt.Errorf("the payload of an xml webhook must be an object (sent as XML) or a string (sent as it is), got %s", root.kindName())
+	}
+	if len(root.keys) != 1 || root.vals[0].kind == '[' {
+		root = jsonNode{kind: '{', keys: []string{"payload"}, vals: []jsonNode{root}}
+	}
+	var b bytes.Buffer
+	var write func(name string, n jsonNode) error
+	write = func(name string, n jsonNode) error {
+		if n.kind == '[' {
+			for _, c := range n.vals {
+				if err := write(name, c); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if !xmlName(name) {
+			return fmt.Errorf("payload key %q is not an XML element name", name)
+		}
+		if n.null {
+			fmt.Fprintf(&b, "<%s/>", name)
+			return nil
+		}
+		fmt.Fprintf(&b, "<%s>", name)
+		if n.kind == '{' {
+			for i, k := range n.keys {
+				if err := write(k, n.vals[i]); err != nil {
+					return err
+				}
+			}
+		} else {
+			xml.EscapeText(&b, []byte(n.text))
+		}
+		fmt.Fprintf(&b, "</%s>", name)
+		return nil
+	}
+	if err := write(root.keys[0], root.vals[0]); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// xmlName reports whether s is an XML element name without a namespace
+// prefix: a letter or _, then letters, digits, _, - and dots.
+func xmlName(s string) bool {
+	for i, r := range s {
+		if !(unicode.IsLetter(r) || r == '_' || i > 0 && (unicode.IsDigit(r) || r == '-' || r == '.')) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// formBody renders a test send's JSON object payload as form fields
+// (application/x-www-form-urlencoded), in the order written: a nested
+// object's members are named key[member] and an array's items key[0],
+// key[1], as PHP and qs read them; null is an empty value. Anything but an
+// object is an error.
+func formBody(payload json.RawMessage) ([]byte, error) {
+	root, err := decodeOrdered(payload)
+	if err != nil {
+		return nil, err
+	}
+	if root.kind != '{' {
+		return nil, fmt.Errorf("the payload of a form_encoded webhook must be an object (sent as form fields) or a string (sent as it is), got %s", root.kindName())
+	}
+	var b strings.Builder
+	var write func(name string, n jsonNode)
+	write = func(name string, n jsonNode) {
+		switch n.kind {
+		case '{':
+			for i, k := range n.keys {
+				write(name+"["+k+"]", n.vals[i])
+			}
+		case '[':
+			for i, c := range n.vals {
+				write(name+"["+strconv.Itoa(i)+"]", c)
+			}
+		default:
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(url.QueryEscape(name) + "=" + url.QueryEscape(n.text))
+		}
+	}
+	for i, k := range root.keys {
+		write(k, root.vals[i])
+	}
+	return []byte(b.String()), nil
 }
