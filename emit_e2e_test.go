@@ -140,6 +140,25 @@ triggers:
 	if strings.Contains(string(b), "hunter2") || strings.Contains(string(b), base64.StdEncoding.EncodeToString([]byte("bot:hunter2"))) {
 		t.Errorf("the recorded exchange leaks the password: %s", b)
 	}
+
+	// The README's `hooklab replay --resign`: the server signs the replayed
+	// delivery again, with a fresh timestamp the receiver accepts.
+	if err := run(context.Background(), []string{"replay", "--server", s.UI, "--bin", "support-bot", "--target", sink.URL, "--resign"},
+		func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatalf("replay --resign: %v\n%s", err, errOut.String())
+	}
+	select {
+	case d = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the replay did not reach the receiver")
+	}
+	if ok, reason := rules.VerifySignature("zendesk", "zd-secret", d.header, d.body, time.Now(), 0); !ok {
+		t.Errorf("the replayed delivery's signature: %s", reason)
+	}
+	// Its credentials too, which the record holds redacted.
+	if d.header.Get("Authorization") != "Basic "+base64.StdEncoding.EncodeToString([]byte("bot:hunter2")) {
+		t.Errorf("the replayed delivery's Authorization %q", d.header.Get("Authorization"))
+	}
 }
 
 // TestShutdownTurnsEveryAnsweredCaptureIntoItsEvent stops a server under

@@ -959,7 +959,8 @@ func configSummary(cfg *rules.Config) string {
 }
 
 // resigner signs an emitted exchange again, with the webhook's current
-// secret and a fresh timestamp, for replay --resign.
+// secret and a fresh timestamp, and gives back its credentials (recorded
+// redacted), for replay --resign.
 func resigner(e *emit.Emitter) func(ex *inspect.Exchange) (http.Header, error) {
 	return func(ex *inspect.Exchange) (http.Header, error) {
 		sec, err := e.SigningSecret(ex.Bin)
@@ -970,7 +971,21 @@ func resigner(e *emit.Emitter) func(ex *inspect.Exchange) (http.Header, error) {
 		if id == "" {
 			id = ex.ID
 		}
-		return rules.Sign(sec.Scheme, []string{sec.Secret}, id, time.Now(), ex.Request.Body)
+		h, err := rules.Sign(sec.Scheme, []string{sec.Secret}, id, time.Now(), ex.Request.Body)
+		if err != nil {
+			return nil, err
+		}
+		if h == nil {
+			h = http.Header{}
+		}
+		creds, err := e.Credentials(ex.Bin)
+		if err != nil {
+			return nil, err
+		}
+		for name, v := range creds {
+			h[name] = v
+		}
+		return h, nil
 	}
 }
 

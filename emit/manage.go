@@ -3,6 +3,7 @@ package emit
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -349,6 +350,34 @@ func (e *Emitter) SigningSecret(id string) (SigningSecret, error) {
 		return SigningSecret{Scheme: SchemeNone}, nil
 	}
 	return SigningSecret{Scheme: w.Signing.Scheme, Secret: w.Signing.Secret}, nil
+}
+
+// Credentials returns the headers that carry webhook id's secrets as its
+// deliveries send them now: its authentication, and the custom headers
+// that are secrets (X-Api-Key and the like). Recorded deliveries hold them
+// redacted; a replay signed again (Resign) sends these.
+func (e *Emitter) Credentials(id string) (http.Header, error) {
+	w := e.webhook(id)
+	if w == nil {
+		return nil, fmt.Errorf("webhook %s: %w", id, inspect.ErrNotFound)
+	}
+	h := http.Header{}
+	for name, v := range w.CustomHeaders {
+		if e.secretHeader(name) {
+			h.Set(name, v)
+		}
+	}
+	if au := w.Authentication; au != nil {
+		switch au.Type {
+		case AuthAPIKey:
+			h.Set(au.Name, au.Value)
+		case AuthBasic:
+			h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(au.Username+":"+au.Password)))
+		case AuthBearer:
+			h.Set("Authorization", "Bearer "+au.Token)
+		}
+	}
+	return h, nil
 }
 
 // RotateSigningSecret gives an API webhook a new signing secret. The old

@@ -281,7 +281,13 @@ Flags:
 		} else {
 			spec.Filter = &f
 		}
-		if _, err := spec.Options(base); err != nil {
+		// A server signs with its own webhooks' secrets: --resign is
+		// checked here only as an option, and again where it runs.
+		check := base
+		if check.ResignFunc == nil {
+			check.ResignFunc = func(*inspect.Exchange) (http.Header, error) { return nil, errNoResign }
+		}
+		if _, err := spec.Options(check); err != nil {
 			return usage("%v", err)
 		}
 		srv := strings.TrimSuffix(*server, "/")
@@ -297,6 +303,9 @@ Flags:
 		}
 		if c.OpenStore == nil {
 			return fmt.Errorf("no hooklab server at %s: start one (hooklab serve), or replay a HAR file with --har", srv)
+		}
+		if spec.Resign && c.ResignFunc == nil {
+			return fmt.Errorf("no hooklab server at %s: --resign needs one (it holds the webhooks' signing secrets)", srv)
 		}
 		store, err := c.OpenStore(false)
 		if err != nil {
@@ -325,6 +334,8 @@ Flags:
 	}
 	return nil
 }
+
+var errNoResign = errors.New("no webhook signing here")
 
 // runLocal runs in this process, printing each result as it completes.
 func (c *CLI) runLocal(ctx context.Context, exs []*inspect.Exchange, opts Options, asJSON, verbose bool) (*Report, error) {

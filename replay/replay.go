@@ -101,8 +101,9 @@ type Options struct {
 	// a fresh timestamp, through ResignFunc.
 	Resign bool
 	// ResignFunc returns the signature headers for ex (whose Request.Body
-	// is what will be sent), replacing the recorded ones. main wires it to
-	// the emitter, which knows each webhook's scheme and secret.
+	// is what will be sent), and its credentials (recorded redacted),
+	// replacing the recorded ones but not those Override sets. main wires
+	// it to the emitter, which knows each webhook's scheme and secrets.
 	ResignFunc func(ex *inspect.Exchange) (http.Header, error)
 	// Pace is PaceFast (the default) or PaceOriginal.
 	Pace string
@@ -472,6 +473,10 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange) (*http.Reque
 		sig, err := r.opts.ResignFunc(&sent)
 		if err != nil {
 			return nil, nil, fmt.Errorf("resign: %w", err)
+		}
+		// What the user sets explicitly stays as set.
+		for _, h := range set {
+			sig.Del(h.Name)
 		}
 		hdrs = setHeaders(hdrs, inspect.FromHTTP(sig))
 	}
