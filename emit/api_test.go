@@ -324,11 +324,15 @@ func TestAPI(t *testing.T) {
 	if inv, _ := te.drive(failed); inv.Attempts != 2 {
 		t.Errorf("after bulk retry: %+v", inv)
 	}
-	// A redelivery goes to the webhook's endpoint of now.
-	c.do("PATCH", "/api/webhooks/bot", `{"endpoint": "`+s.URL+`/fixed"}`, nil)
+	// A redelivery goes to the webhook's endpoint of now, with its custom
+	// headers of now.
+	c.do("PATCH", "/api/webhooks/bot", `{"endpoint": "`+s.URL+`/fixed", "custom_headers": {"X-Team": "support", "X-Tenant": "right"}}`, nil)
 	c.do("POST", "/api/invocations/"+failed+"/retry", nil, nil)
 	if inv, _ := te.drive(failed); inv.Status != InvocationSuccess || inv.History[2].Request.URL != s.URL+"/fixed" || inv.History[1].Request.URL != s.URL+"/fail" {
 		t.Errorf("redelivery after the endpoint moved: %+v", inv)
+	}
+	if got := s.got(); got[len(got)-1].Header.Get("X-Tenant") != "right" {
+		t.Errorf("redelivery after the custom header changed sent X-Tenant %q", got[len(got)-1].Header.Get("X-Tenant"))
 	}
 
 	// Test sends: saved, with overrides; unsaved, with the test secret.

@@ -796,6 +796,12 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID s
 	for _, h := range req.Headers {
 		hr.Header.Add(h.Name, h.Value)
 	}
+	// Custom headers as the webhook has them now, like its endpoint, auth
+	// and signing: "fix the header, then redeliver" works. (One removed
+	// since the invocation was rendered still goes.)
+	for name, v := range w.CustomHeaders {
+		set(http.CanonicalHeaderKey(name), v)
+	}
 	set("User-Agent", UserAgent)
 	set(HeaderWebhook, w.ID)
 	set(HeaderInvocation, invID)
