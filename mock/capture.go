@@ -209,7 +209,10 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	plan := c.plan(r, ex, rest)
-	ex.Duration = c.cfg.Now().Sub(start)
+	// The exchange is stored before the answer goes (so that none is
+	// answered unrecorded): its duration counts what the plan will take
+	// on the wire, a delay and a drip's pace, as they are fixed now.
+	ex.Duration = c.cfg.Now().Sub(start) + plan.Planned()
 	if err := c.cfg.Store.Add(context.WithoutCancel(r.Context()), ex); err != nil {
 		c.storeFailed(w, err)
 		return
@@ -346,7 +349,13 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 	}
 	if p.Fault != rules.FaultNone {
 		meta["fault"] = string(p.Fault)
-		if p.Fault != rules.FaultDrip {
+		switch p.Fault {
+		case rules.FaultDrip:
+		case rules.FaultEmpty:
+			// The status line and headers go, then nothing.
+			ex.Response = headOnly(p.Response)
+			ex.Error = "fault injected: empty (the body promised was not sent)"
+		default:
 			ex.Response = nil // nothing well-formed is sent
 			ex.Error = "fault injected: " + string(p.Fault)
 		}

@@ -352,6 +352,37 @@ func sortHeaders(h inspect.Headers) {
 	}
 }
 
+// Planned is how long the plan takes on the wire by design: its delay,
+// and the time a drip takes to send its body. (A timeout fault lasts as
+// long as the client waits: it is not counted.)
+func (p *Plan) Planned() time.Duration {
+	d := p.Delay
+	if p.Fault == rules.FaultDrip && p.Response != nil && len(p.Response.Body) > 0 {
+		d += time.Duration(float64(len(p.Response.Body)) / float64(max(p.DripRate, 1)) * float64(time.Second))
+	}
+	return d
+}
+
+// headOnly is the response an empty fault sends: resp's status and headers,
+// with the Content-Length that promises its body, and no body.
+func headOnly(resp *inspect.Response) *inspect.Response {
+	out := &inspect.Response{Status: http.StatusOK}
+	n := 0
+	if resp != nil {
+		if resp.Status != 0 {
+			out.Status = resp.Status
+		}
+		n = len(resp.Body)
+		for _, h := range resp.Headers {
+			if !strings.EqualFold(h.Name, "Content-Length") {
+				out.Headers = append(out.Headers, h)
+			}
+		}
+	}
+	out.Headers = append(inspect.Headers{{Name: "Content-Length", Value: strconv.Itoa(max(n, 1))}}, out.Headers...)
+	return out
+}
+
 // Write carries out the plan on the wire: wait, then answer or misbehave.
 // It returns when the client has its answer, gave up, or ctx ended.
 func (p *Plan) Write(ctx context.Context, w http.ResponseWriter, r *http.Request) {

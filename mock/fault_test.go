@@ -85,6 +85,9 @@ func TestDelay(t *testing.T) {
 		if a.Elapsed < picked {
 			t.Errorf("%s: answered after %v, before the delay of %v", tc.path, a.Elapsed, picked)
 		}
+		if ex.Duration < picked {
+			t.Errorf("%s: recorded duration %v, less than the delay of %v", tc.path, ex.Duration, picked)
+		}
 		sentAsRecorded(t, ex, a)
 	}
 }
@@ -129,7 +132,13 @@ func TestFaults(t *testing.T) {
 			tc.check(t, a, err)
 			ex := h.last(t, bin)
 			wantFault(t, ex, tc.fault)
-			if ex.Response != nil {
+			switch {
+			case tc.fault == "empty":
+				// What went is recorded: the status and headers.
+				if ex.Response == nil || ex.Response.Status != 201 || len(ex.Response.Body) != 0 || ex.Response.Headers.Get("Content-Length") == "" {
+					t.Errorf("fault empty recorded the response %+v, want the 201 head that was sent", ex.Response)
+				}
+			case ex.Response != nil:
 				t.Errorf("fault %s recorded a response %+v", tc.fault, ex.Response)
 			}
 			if string(ex.Request.Body) != "payload" {
@@ -205,6 +214,9 @@ func TestFaultDrip(t *testing.T) {
 			ex := h.last(t, bin)
 			wantFault(t, ex, "drip")
 			sentAsRecorded(t, ex, a)
+			if want := time.Duration(len(tc.body)) * time.Second / 100; ex.Duration < want {
+				t.Errorf("recorded duration %v, less than %d bytes at 100 B/s", ex.Duration, len(tc.body))
+			}
 		})
 	}
 }
