@@ -19,8 +19,9 @@ import (
 //	word                      free text: URL, headers or bodies contain it (any case)
 //	method:POST               the request method (any case)
 //	status:5xx status:404     a status class or code (0 or none: no response)
-//	path:/hooks/*             the URL path: exact, or a glob (path.Match); a
-//	                          trailing * also matches deeper paths
+//	path:/hooks/*             the URL path: exact, or a glob (* within a
+//	                          segment, ** any segments); a trailing * also
+//	                          matches deeper paths
 //	bin:stripe                the bin
 //	source:emit               capture, proxy, emit or replay
 //	header:x-github-event=push  a request or response header has this value
@@ -154,6 +155,14 @@ func (t *Term) check() error {
 		}
 		if _, err := path.Match(t.Value, ""); err != nil {
 			return fmt.Errorf("bad glob: %v", err)
+		}
+		for _, seg := range strings.Split(t.Value, "/") {
+			if strings.Contains(seg, "**") && seg != "**" {
+				return fmt.Errorf("** must be a whole segment, as in /hooks/**")
+			}
+		}
+		if n := strings.Count(t.Value, "**"); n > maxDoubleStars {
+			return fmt.Errorf("at most %d ** in a path, got %d", maxDoubleStars, n)
 		}
 	case "bin":
 		if err := ValidBin(t.Value); err != nil {
@@ -343,13 +352,18 @@ func (t Term) matchFields(method, rawURL, bin, source string, status int, sig, r
 }
 
 // MatchPath reports whether the path of rawURL matches pattern: exactly,
-// as a path.Match glob, or, for a pattern ending in * with no other glob
+// as a glob ("*" within a segment, "**" as a whole segment any number of
+// segments, as mock rules read it: "/hooks/**" matches "/hooks" and
+// "/hooks/a/b"), or, for a pattern ending in * with no other glob
 // characters, as a prefix ("/hooks/*" matches "/hooks/a/b"). replay's path
 // filter means the same.
 func MatchPath(pattern, rawURL string) bool {
 	p := rawURL
 	if u, err := url.Parse(rawURL); err == nil {
 		p = u.Path
+	}
+	if strings.Contains(pattern, "**") {
+		return matchSegments(strings.Split(pattern, "/"), strings.Split(p, "/"))
 	}
 	if ok, _ := path.Match(pattern, p); ok {
 		return true
@@ -359,6 +373,31 @@ func MatchPath(pattern, rawURL string) bool {
 	}
 	return false
 }
+
+// matchSegments matches path segments against pattern segments, where
+// "**" stands for any number of segments (the query's parser allows a few).
+func matchSegments(pat, segs []string) bool {
+	if len(pat) == 0 {
+		return len(segs) == 0
+	}
+	if pat[0] == "**" {
+		for i := 0; i <= len(segs); i++ {
+			if matchSegments(pat[1:], segs[i:]) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(segs) == 0 {
+		return false
+	}
+	ok, _ := path.Match(pat[0], segs[0])
+	return ok && matchSegments(pat[1:], segs[1:])
+}
+
+// maxDoubleStars bounds the "**" of a path pattern: each multiplies the
+// work of a match by the path's depth.
+const maxDoubleStars = 4
 
 func headerHas(hs Headers, t Term) bool {
 	for _, h := range hs {

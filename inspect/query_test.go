@@ -69,7 +69,7 @@ func TestParseQueryLangErrors(t *testing.T) {
 	t.Parallel()
 	for _, in := range []string{
 		"status:abc", "status:6xx", "status:", "source:mail", "bin:a.b", "bin:",
-		"method:", "sig:maybe", "header:", "header:=x", "json:=1", "path:", "path:[", "rule:",
+		"method:", "sig:maybe", "header:", "header:=x", "json:=1", "path:", "path:[", "rule:", "path:/a**", "path:/**/**/**/**/**",
 		`"open`, `key:"open`,
 	} {
 		t.Run(in, func(t *testing.T) {
@@ -128,6 +128,11 @@ func TestTermsMatch(t *testing.T) {
 		{"path:/b/*/hooks/tickets", true, false},
 		{"path:/b/zendesk", false, false},
 		{"path:/other", false, true},
+		{"path:/b/**", true, false}, // ** as mock rules read it
+		{"path:/b/**/tickets", true, false},
+		{"path:/b/zendesk/hooks/tickets/**", true, false},
+		{"path:/**", true, true},
+		{"path:/x/**", false, false},
 		{"bin:zendesk", true, false},
 		{"source:emit", false, true},
 		{"-source:emit", true, false},
