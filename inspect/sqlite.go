@@ -136,7 +136,8 @@ type pendingWrite struct {
 }
 
 // DefaultDataDir returns the default data directory: hooklab under the
-// user's data directory ($XDG_DATA_HOME or ~/.local/share).
+// user's data directory ($XDG_DATA_HOME or ~/.local/share), else
+// hooklab-UID in the temp dir.
 func DefaultDataDir(getenv func(string) string) string {
 	if d := getenv("XDG_DATA_HOME"); d != "" {
 		return filepath.Join(d, "hooklab")
@@ -144,7 +145,9 @@ func DefaultDataDir(getenv func(string) string) string {
 	if h := getenv("HOME"); h != "" {
 		return filepath.Join(h, ".local", "share", "hooklab")
 	}
-	return filepath.Join(os.TempDir(), "hooklab")
+	// Neither is set (a service account, a bare container): a directory
+	// of this user's own under the temp dir, not one shared by name.
+	return filepath.Join(os.TempDir(), fmt.Sprintf("hooklab-%d", os.Getuid()))
 }
 
 // OpenSQLite opens (creating when needed) the store in dir, or in memory
