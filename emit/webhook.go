@@ -183,8 +183,10 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// RateLimit allows Limit deliveries per Window; beyond it invocations wait
-// (status throttled). YAML and JSON accept "60/min" (s, sec, min, h, hour,
+// RateLimit paces deliveries at Limit per Window, as a token bucket of
+// Limit tokens: after a quiet spell up to Limit go at once, then one more
+// each Window/Limit (so a window that starts with a full bucket can see up
+// to 2×Limit−1). Beyond it invocations wait (status throttled). YAML and JSON accept "60/min" (s, sec, min, h, hour,
 // or a duration such as 10s) or {limit, window}.
 type RateLimit struct {
 	Limit  int      `json:"limit"`
