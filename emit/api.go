@@ -162,6 +162,11 @@ func (e *Emitter) circuit(id string) string {
 func (e *Emitter) handlePatchWebhook(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxDefinitionBody))
 	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			e.writeError(w, r, fmt.Errorf("%w: request body is over the limit of %d bytes", inspect.ErrTooLarge, maxDefinitionBody))
+			return
+		}
 		e.writeError(w, r, fmt.Errorf("%w: read body: %v", inspect.ErrInvalid, err))
 		return
 	}

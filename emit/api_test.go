@@ -110,6 +110,13 @@ func TestAPI(t *testing.T) {
 	if code, raw := c.do("POST", "/api/invocations/retry", `{"from": "yesterday"}`, &verr); code != 400 || verr.Field != "from" {
 		t.Errorf("bulk retry from yesterday: %d %s", code, raw)
 	}
+	// A body over the limit is a 413, as it is for POST /api/events.
+	big := `{"description": "` + strings.Repeat("x", maxDefinitionBody) + `"}`
+	for _, req := range [][2]string{{"POST", "/api/webhooks"}, {"PATCH", "/api/webhooks/x"}} {
+		if code, raw := c.do(req[0], req[1], big, nil); code != http.StatusRequestEntityTooLarge {
+			t.Errorf("%s of %d bytes: %d %.200s", req, len(big), code, raw)
+		}
+	}
 	code, raw := c.do("POST", "/api/webhooks", `{"endpoint": "https://example.com", "bogus": 1}`, nil)
 	if code != 400 || !strings.Contains(raw, "bogus") {
 		t.Errorf("unknown field: %d %s", code, raw)
@@ -569,5 +576,22 @@ func TestDeleteWebhookMidAttempt(t *testing.T) {
 	if inv.Status != InvocationFailed || inv.Error != "the webhook was deleted" || inv.Attempts != 1 || len(inv.History) != 1 || inv.NextAt != nil {
 		t.Errorf("invocation after its webhook was deleted mid-attempt: status %s error %q attempt_count %d, %d attempts logged, next %v",
 			inv.Status, inv.Error, inv.Attempts, len(inv.History), inv.NextAt)
+	}
+}
+
+// TestAPIRedeliverQueued: redelivering an invocation that is still queued
+// is a 409 saying so.
+func TestAPIRedeliverQueued(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	te := newEnv(t, hookYAML("a", s.URL, "rate_limit: 1/1h"), nil)
+	srv := httptest.NewServer(te.e.Handler())
+	t.Cleanup(srv.Close)
+	c := apiClient{t, srv.URL}
+	te.emit("test.x", `{}`)
+	q := te.emit("test.x", `{}`) // throttled behind the first
+	code, raw := c.do("POST", "/api/invocations/"+q[0].ID+"/retry", nil, nil)
+	if code != http.StatusConflict || !strings.Contains(raw, "still queued") {
+		t.Errorf("redeliver a queued invocation: %d %s, want 409", code, raw)
 	}
 }

@@ -462,7 +462,7 @@ func (e *Emitter) Redeliver(ctx context.Context, id string) (*Invocation, error)
 			return nil, &ValidationError{List: []FieldError{{Msg: fmt.Sprintf(
 				"invocation %s has no request to send again: it failed before it was sent (%s); fix the webhook and send the event again", id, inv.Error)}}}
 		}
-		return nil, &ValidationError{List: []FieldError{{Msg: fmt.Sprintf("invocation %s is still queued (%s)", id, inv.Status)}}}
+		return nil, fmt.Errorf("%w: invocation %s is still queued (%s); it is redelivered once it has finished", inspect.ErrConflict, id, inv.Status)
 	}
 	e.spill(got[id])
 	return e.Invocation(ctx, id)

@@ -129,15 +129,17 @@ func WriteJSON(w http.ResponseWriter, code int, v any) {
 	_ = enc.Encode(v)
 }
 
-// StatusOf maps an error to an HTTP status: 404 for ErrNotFound, 400 for
-// ErrInvalid, 503 for ErrStoreFull and ErrClosed, 499 for a client that
-// went away, else 500.
+// StatusOf maps an error to an HTTP status: 404 for ErrNotFound, 413 for
+// ErrTooLarge, 409 for ErrConflict, 400 for ErrInvalid, 503 for
+// ErrStoreFull and ErrClosed, 499 for a client that went away, else 500.
 func StatusOf(err error) int {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict
 	case errors.Is(err, ErrInvalid):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrStoreFull), errors.Is(err, ErrClosed):

@@ -35,6 +35,9 @@ var (
 	ErrClosed = errors.New("closed")
 	// ErrTooLarge means a request body was over a limit.
 	ErrTooLarge = errors.New("too large")
+	// ErrConflict means the request does not fit the thing's current state
+	// (redelivering an invocation that is still queued).
+	ErrConflict = errors.New("conflict")
 )
 
 // Source says which part of hooklab produced an exchange.
