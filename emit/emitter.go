@@ -784,9 +784,23 @@ func (e *Emitter) Close() error {
 			}
 			break
 		}
+		if e.opts.Memory {
+			if st, serr := e.Stats(context.Background()); serr == nil && st.Queued > 0 {
+				e.log.Warn("invocations still queued are lost with the in-memory queue (--memory)", "queued", st.Queued)
+			}
+		}
 		err = e.db.close()
 	})
 	return err
+}
+
+// afterShutdown says what becomes of an invocation left queued at
+// shutdown.
+func (e *Emitter) afterShutdown() string {
+	if e.opts.Memory {
+		return "the invocation is lost with the in-memory queue (--memory)"
+	}
+	return "the invocation stays queued and is attempted again at the next start (the receiver may see it twice)"
 }
 
 // Stats counts invocations.

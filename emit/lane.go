@@ -564,7 +564,7 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool
 		}
 		// Not in the activity log, which would then show an attempt the
 		// invocation does not count; the receiver may have it, though.
-		e.log.Warn("attempt cut short by shutdown; the invocation stays queued and is attempted again at the next start (the receiver may see it twice)",
+		e.log.Warn("attempt cut short by shutdown; "+e.afterShutdown(),
 			"invocation", inv.ID, "webhook", w.ID, "attempt", n, "after", out.attempt.Duration.Round(time.Millisecond))
 		return false
 	}
@@ -622,7 +622,7 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool
 		l.hold(-1)
 	}
 	if err != nil {
-		e.log.Error("attempt not recorded: the emitter is closing; the invocation stays queued and is attempted again at the next start",
+		e.log.Error("attempt not recorded: the emitter is closing; "+e.afterShutdown(),
 			"invocation", inv.ID, "attempt", n, "err", err)
 		*inv = prev
 		l.spill()

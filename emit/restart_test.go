@@ -345,3 +345,29 @@ func TestRestartFailsInvocationsOfRemovedWebhooks(t *testing.T) {
 		return st.ByStatus[InvocationSuccess] == 2
 	})
 }
+
+// TestMemoryCloseSaysQueuedAreLost: with an in-memory queue, Close says
+// how many queued invocations it drops (they are not "attempted again at
+// the next start").
+func TestMemoryCloseSaysQueuedAreLost(t *testing.T) {
+	t.Parallel()
+	var log lockedBuffer
+	e, err := Open(Options{Memory: true, Clock: newFakeClock(), Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetConfig(parseConfig(t, hookYAML("a", "http://127.0.0.1:1/", "rate_limit: 1/1h"), nil)); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := e.Emit(context.Background(), Event{Type: "test.x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "lost with the in-memory queue") || !strings.Contains(log.String(), "queued=3") {
+		t.Errorf("log:\n%s", log.String())
+	}
+}
