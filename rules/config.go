@@ -786,26 +786,59 @@ func (m *Mock) inScope(r *Request) bool {
 	return m.Proxy == r.Proxy
 }
 
-// NearMiss returns the in-scope mock that came closest to matching r (the
-// fewest failing conditions; the first one on a tie) and why it missed. It
-// returns "" and nil when there are no mocks in scope or one matches.
+// NearMiss returns the mock that came closest to matching r, and why it
+// missed. It returns "" and nil when there are no mocks for r's proxy
+// scope, or one matches. Closest is, in order: a rule whose path matched
+// over one whose path did not (a rule of another bin counts as half a
+// miss: "bin: ..."), then the fewest failing conditions, then the longest
+// start its path pattern shares with r's path, then the first.
 func (c *Config) NearMiss(r *Request) (name string, reasons []string) {
 	if c == nil {
 		return "", nil
 	}
+	type rank struct{ miss, n, common int }
+	var best rank
 	for _, m := range c.Mocks {
-		if !m.inScope(r) {
-			continue
+		otherBin := m.Bin != "" && m.Bin != r.Bin
+		sr := *r
+		if otherBin {
+			sr.Bin = m.Bin // judge its conditions as if in its bin
 		}
-		why := m.Match.Explain(r)
-		if len(why) == 0 {
+		if !m.inScope(&sr) {
+			continue // another proxy's, or capture's
+		}
+		why := m.Match.Explain(&sr)
+		if len(why) == 0 && !otherBin {
 			return "", nil
 		}
-		if reasons == nil || len(why) < len(reasons) {
-			name, reasons = m.Name, why
+		k := rank{n: len(why), common: -1}
+		if m.Match != nil {
+			k.common = commonPrefix(m.Match.Path, r.Path)
+		}
+		for _, w := range why {
+			if strings.HasPrefix(w, "path:") {
+				k.miss += 2
+			}
+		}
+		if otherBin {
+			why = append([]string{fmt.Sprintf("bin: the rule answers in bin %s, not %s", m.Bin, r.Bin)}, why...)
+			k.miss++
+			k.n++
+		}
+		if reasons == nil || k.miss < best.miss || k.miss == best.miss && (k.n < best.n || k.n == best.n && k.common > best.common) {
+			name, reasons, best = m.Name, why, k
 		}
 	}
 	return name, reasons
+}
+
+// commonPrefix is the length of the start a and b share.
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
 
 // MatchVerify returns the first verify rule that matches r, or nil.

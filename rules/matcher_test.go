@@ -296,6 +296,40 @@ func TestNearMiss(t *testing.T) {
 	}
 }
 
+// TestNearMissPrefersThePath: the closest rule is the one whose path
+// matched, whatever comes first in the file; a rule of another bin that
+// would match says so; between rules whose path missed, the one whose
+// pattern starts most like the path.
+func TestNearMissPrefersThePath(t *testing.T) {
+	t.Parallel()
+	src := `mocks:
+  - {name: liquid, match: {path: /liquid}, respond: {}}
+  - {name: body-regex, match: {path: /bodyre, body: {regex: "^ab+c$"}}, respond: {}}
+  - {name: sec, match: {path: /sec, headers: {Authorization: Bearer right}}, respond: {}}
+  - {name: binonly, bin: special, match: {path: /here}, respond: {}}
+  - {name: glob-star, match: {path: "/g1/*"}, respond: {}}
+`
+	c, err := Parse([]byte(src), "n.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		r      Request
+		name   string
+		reason string
+	}{
+		{Request{Method: "POST", Path: "/bodyre", Body: []byte("abbbcd"), Bin: "default"}, "body-regex", "body"},
+		{Request{Method: "GET", Path: "/sec", Header: http.Header{"Authorization": {"Bearer wrong"}}, Bin: "default"}, "sec", "Authorization"},
+		{Request{Method: "GET", Path: "/here", Bin: "default"}, "binonly", "bin special"},
+		{Request{Method: "GET", Path: "/g1/a/b", Bin: "default"}, "glob-star", "path"},
+	} {
+		name, why := c.NearMiss(&tc.r)
+		if name != tc.name || !strings.Contains(strings.Join(why, "; "), tc.reason) {
+			t.Errorf("%s %s: near miss %q %q, want %s (%s)", tc.r.Method, tc.r.Path, name, why, tc.name, tc.reason)
+		}
+	}
+}
+
 func BenchmarkMatchMock(b *testing.B) {
 	var sb strings.Builder
 	sb.WriteString("mocks:\n")
