@@ -482,6 +482,15 @@ func TestCaptureCORS(t *testing.T) {
 	if len(l.Exchanges) != 1 || l.Exchanges[0].Status != 204 {
 		t.Errorf("preflight not recorded: %+v", l.Exchanges)
 	}
+	// Any method asked for is allowed, not only the common ones.
+	req.Header.Set("Access-Control-Request-Method", "PROPFIND")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "PROPFIND") {
+		t.Errorf("preflight for PROPFIND: %v", resp.Header)
+	}
 	resp, err = http.Post(s.Capture+"hook", "application/json", strings.NewReader("{}"))
 	if err != nil {
 		t.Fatal(err)

@@ -404,17 +404,36 @@ func (c *Capture) defaultAnswer(r *http.Request, ex *inspect.Exchange) *inspect.
 	}
 }
 
-// preflight answers a CORS preflight permissively.
+// preflight answers a CORS preflight permissively: the method asked for
+// (any, PROPFIND too) and the headers asked for are allowed.
 func preflight(r *http.Request) *inspect.Response {
+	methods := "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
+	if m := strings.TrimSpace(r.Header.Get("Access-Control-Request-Method")); validMethod(m) && !strings.Contains(methods, m) {
+		methods += ", " + m
+	}
 	h := inspect.Headers{
 		{Name: "Access-Control-Allow-Origin", Value: "*"},
-		{Name: "Access-Control-Allow-Methods", Value: "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"},
+		{Name: "Access-Control-Allow-Methods", Value: methods},
 		{Name: "Access-Control-Max-Age", Value: "86400"},
 	}
 	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
 		h = append(h, inspect.Header{Name: "Access-Control-Allow-Headers", Value: req})
 	}
 	return &inspect.Response{Status: http.StatusNoContent, Headers: h}
+}
+
+// validMethod reports whether m is an HTTP method token (RFC 9110 tchar).
+func validMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func writeResponse(w http.ResponseWriter, resp *inspect.Response) {
