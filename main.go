@@ -997,8 +997,17 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		typ, args = args[0], args[1:]
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if rest := fs.Args(); typ == "" && len(rest) > 0 {
+		typ, rest = rest[0], rest[1:] // the type after the flags
+		if err := parseFlags(fs, rest); err != nil {
+			return err
+		}
+	} else if len(rest) > 0 {
+		fmt.Fprintf(stderr, "send: unexpected argument %q\n", rest[0])
+		return errUsage
 	}
 	if typ == "" {
 		fmt.Fprintln(stderr, "hooklab send: want an event type, e.g. hooklab send ticket.created --data @ticket.json")
@@ -1015,6 +1024,9 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 	res, err := emit.Send(ctx, s, getenv("HOOKLAB_AUTH"), typ, body)
 	if err != nil {
 		return err
+	}
+	if len(res.Invocations) == 0 {
+		fmt.Fprintf(stderr, "send: no webhook is subscribed to %s and no trigger fired (see GET %s/api/webhooks)\n", typ, strings.TrimSuffix(s, "/"))
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")

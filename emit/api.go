@@ -230,6 +230,9 @@ func parseInvocationQuery(r *http.Request) (InvocationQuery, error) {
 		q.WebhookID = id
 	}
 	var p problems
+	if q.Cursor != "" && !inspect.ValidID(q.Cursor) {
+		p.add("cursor", "want the next_cursor of a previous page, got %q", q.Cursor)
+	}
 	for _, f := range []struct {
 		name string
 		dst  *time.Time

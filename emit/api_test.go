@@ -101,6 +101,7 @@ func TestAPI(t *testing.T) {
 		`{"endpoint": "https://example.com", "rate_limit": {"limit": 1, "per": 2}}`: "rate_limit",
 		`{"endpoint": "https://example.com", "rate_limit": {"window": "x"}}`:        "rate_limit.window",
 		`{"endpoint": "https://example.com", "retry": {"max_attempts": "3"}}`:       "retry.max_attempts",
+		`{"endpoint": "https://example.com", "timeout": "1ns"}`:                     "timeout",
 	} {
 		code, raw := c.do("POST", "/api/webhooks", body, &verr)
 		if code != 400 || verr.Field != field {
@@ -293,6 +294,10 @@ func TestAPI(t *testing.T) {
 	code, _ = c.do("GET", "/api/webhooks/bot/invocations?status=great", nil, &verr)
 	if code != 400 || verr.Field != "status" {
 		t.Errorf("bad status: %d %+v", code, verr)
+	}
+	code, _ = c.do("GET", "/api/webhooks/bot/invocations?cursor=garbage", nil, &verr)
+	if code != 400 || verr.Field != "cursor" {
+		t.Errorf("bad cursor: %d %+v", code, verr)
 	}
 	from := te.clock.Now().Add(time.Hour).Format(time.RFC3339)
 	c.do("GET", "/api/invocations?from="+from, nil, &page)

@@ -540,8 +540,8 @@ func (w *Webhook) validate() (errs, warns []FieldError) {
 			p.add("signing.secret", "%s", strings.TrimPrefix(err.Error(), "sign: "))
 		}
 	}
-	if w.Timeout < 0 || time.Duration(w.Timeout) > 5*time.Minute {
-		p.add("timeout", "timeout must be between 1ms and 5m, got %s", time.Duration(w.Timeout))
+	if t := time.Duration(w.Timeout); t < 0 || t > 0 && t < time.Millisecond || t > 5*time.Minute {
+		p.add("timeout", "timeout must be between 1ms and 5m, got %s", t)
 	}
 	if w.MaxPayload < 0 {
 		p.add("max_payload", "max_payload must not be negative")
