@@ -865,8 +865,15 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID s
 	truncated := false
 	if size > MaxResponseBody {
 		body, truncated = body[:MaxResponseBody], true
-		rest, _ := io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<20))
-		size += rest
+		// The true size: the Content-Length when the receiver gave one;
+		// else what a few more MiB hold (no more is read: a receiver
+		// could send forever), a lower bound.
+		if resp.ContentLength > size {
+			size = resp.ContentLength
+		} else {
+			rest, _ := io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<20))
+			size += rest
+		}
 	}
 	resp.Body.Close()
 	a.Duration = time.Since(realStart)

@@ -340,3 +340,21 @@ func TestRemovedWebhookQueueFailsAfterGrace(t *testing.T) {
 		t.Errorf("stats %+v, want nothing queued", st)
 	}
 }
+
+// TestLargeResponseSize: a response body over MaxResponseBody is kept
+// truncated, with its true size from Content-Length.
+func TestLargeResponseSize(t *testing.T) {
+	t.Parallel()
+	const n = MaxResponseBody + 6<<20 + 12345
+	s := newSink(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(n))
+		w.Write(make([]byte, n))
+	})
+	te := newEnv(t, hookYAML("a", s.URL, ""), nil)
+	q := te.emit("test.x", `{}`)
+	inv := te.settle(q[0].ID, 0)
+	r := inv.History[0].Response
+	if r == nil || r.Size != n || !r.Truncated || len(r.Body) != MaxResponseBody {
+		t.Fatalf("response recorded %+v, want size %d, truncated, %d bytes kept", r, n, MaxResponseBody)
+	}
+}
