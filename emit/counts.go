@@ -28,8 +28,11 @@ func (c *finalCounts) add(webhook, status string, n int64) {
 		m = map[string]int64{}
 		c.by[webhook] = m
 	}
+	// A count may go below zero for a moment: a redelivery's -1 can be
+	// applied before the +1 of the attempt that made the invocation final
+	// (they commit in that order, but apply from different goroutines).
 	m[status] += n
-	if m[status] <= 0 {
+	if m[status] == 0 {
 		delete(m, status)
 	}
 }
@@ -74,6 +77,7 @@ func (c *finalCounts) stats(webhook string) WebhookStats {
 	}
 	c.mu.Lock()
 	for st, n := range c.by[webhook] {
+		n = max(n, 0) // see add
 		s.ByStatus[st] += n
 		s.Total += n
 	}
