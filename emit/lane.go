@@ -501,20 +501,20 @@ func (l *lane) run(ctx context.Context) {
 			l.sleep(ctx, until)
 			continue
 		}
-		if l.limiter != nil {
-			l.limiter.AllowN(now, 1)
-		}
-		rs := l.rateAfter(now)
 		l.marked = ""
 		if ctx.Err() != nil || !l.take(inv) {
 			// The lane was retired (its webhook is gone) since the pass
 			// began, so no attempt with the old definition; or another
-			// took inv.
+			// took inv. Nothing was spent.
 			if probe {
 				l.brk.cancelProbe()
 			}
 			continue
 		}
+		if l.limiter != nil {
+			l.limiter.AllowN(now, 1)
+		}
+		rs := l.rateAfter(now)
 		l.e.attempts.Add(1)
 		l.attempts.Add(1)
 		l.e.inflight.Add(1)
