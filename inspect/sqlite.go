@@ -679,8 +679,16 @@ func (s *SQLite) writer() {
 				// it would make every search slow: a little at a time.
 				n = indexBusyBatch
 			}
-			if n == indexBatch || backlog <= 0 && time.Since(lastWrite) >= indexEvery {
-				if err := s.purgeIndex(indexBatch); err != nil {
+			// Entries of rows retention deleted are purged on every tick,
+			// as much as indexing would take: waiting for an idle moment
+			// left them forever under steady traffic, and the index grew
+			// without bound while retention kept the rows bounded.
+			purge := int64(indexBusyBatch)
+			if time.Since(lastWrite) >= indexEvery {
+				purge = indexBatch
+			}
+			if s.retainedTo > s.ftsPurged {
+				if err := s.purgeIndex(purge); err != nil {
 					s.log.Error("text index purge failed", "err", err)
 				}
 			}
@@ -1047,9 +1055,9 @@ func (s *SQLite) overLimit(count, bytes int64) bool {
 
 // retainTx deletes the oldest exchanges, in arrival order, while the store
 // is over its count or byte limit or they are older than cutoffNS (0: no
-// age limit). Their text index entries are purged later, when the writer is
-// idle (purgeIndex); until then search never returns them, since it selects
-// from the exchanges that exist.
+// age limit). Their text index entries are purged later, a bounded step at
+// each index tick (purgeIndex); until then search never returns them, since
+// it selects from the exchanges that exist.
 func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b, to int64, err error) {
 	const page = 512
 	after := int64(0)
@@ -1088,17 +1096,30 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 	return n, b, to, nil
 }
 
-// purgeIndex removes up to n text index entries of exchanges that
-// retention deleted. It runs in the writer.
+// purgeIndex removes the text index entries of up to n exchanges that
+// retention deleted, in one transaction. It runs in the writer, and lets
+// other goroutines run between steps as indexSome does between rows.
 func (s *SQLite) purgeIndex(n int64) error {
 	to := min(s.retainedTo, s.indexed.Load(), s.ftsPurged+n)
 	if !s.fts || to <= s.ftsPurged {
 		return nil
 	}
-	if _, err := s.wdb.Exec(`DELETE FROM exchanges_fts WHERE rowid > ? AND rowid <= ?`, s.ftsPurged, to); err != nil {
+	tx, err := s.wdb.Begin()
+	if err != nil {
 		return err
 	}
-	if _, err := s.wdb.Exec(setKV, "fts_purged", to); err != nil {
+	defer tx.Rollback()
+	const step = 16
+	for from := s.ftsPurged; from < to; from += step {
+		if _, err := tx.Exec(`DELETE FROM exchanges_fts WHERE rowid > ? AND rowid <= ?`, from, min(from+step, to)); err != nil {
+			return err
+		}
+		runtime.Gosched()
+	}
+	if _, err := tx.Exec(setKV, "fts_purged", to); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
 		return err
 	}
 	s.ftsPurged = to

@@ -915,3 +915,54 @@ func reversed(s []string) []string {
 	slices.Reverse(r)
 	return r
 }
+
+// indexDocs counts the documents in the text index.
+func indexDocs(t *testing.T, s *SQLite) int64 {
+	t.Helper()
+	var n int64
+	if err := s.rdb.QueryRow(`SELECT count(*) FROM exchanges_fts_docsize`).Scan(&n); err != nil {
+		t.Fatalf("count index documents: %v", err)
+	}
+	return n
+}
+
+// Under steady traffic (a write more often than the writer's idle interval)
+// the text index entries of exchanges retention deleted are purged too:
+// retention bounds the index, not only the rows.
+func TestSQLiteRetainPurgesIndexUnderTraffic(t *testing.T) {
+	t.Parallel()
+	const keep = 20
+	s := openStore(t, t.TempDir(), Options{RetainCount: keep})
+	if !s.SearchIndexed() {
+		t.Skip("no FTS5 in this SQLite")
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		// A write every 10 ms: the writer is never idle for indexEvery.
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			if err := s.Add(context.Background(), newEx("p", "POST", fmt.Sprintf("http://h/%d", i), reqBody([]byte("purge me")))); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	defer wg.Wait()
+	defer close(stop)
+	eventually(t, 20*time.Second, "rows going through the index", func() bool { return s.indexed.Load() > 100 })
+	// Sampled over a while, the index never holds much more than the
+	// rows retention keeps. (Left alone it grows by about keep rows every
+	// indexEvery; an idle moment would purge it, hence many samples.)
+	var most int64
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		most = max(most, indexDocs(t, s))
+	}
+	if most > 3*keep {
+		t.Errorf("the text index held up to %d documents with %d rows kept", most, keep)
+	}
+}
