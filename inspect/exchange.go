@@ -29,7 +29,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrInvalid means the caller's input was malformed.
 	ErrInvalid = errors.New("invalid input")
-	// ErrStoreFull means the store could not write (disk full or closed).
+	// ErrStoreFull means the store could not write (disk full, a corrupt
+	// database, or closed).
 	ErrStoreFull = errors.New("store unavailable")
 	// ErrClosed means the store or hub has been closed.
 	ErrClosed = errors.New("closed")

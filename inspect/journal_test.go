@@ -585,3 +585,153 @@ func fill(t *testing.T, name string) {
 		}
 	}
 }
+
+// A corrupt database is the store failing, not each row: an acknowledged
+// exchange stays in the journal (never "dropped"), Health says what is
+// wrong, Add refuses new ones, a start on the still corrupt file fails
+// rather than drop what the journal holds, and once the file is repaired
+// (here: restored) the exchange is stored.
+func TestJournalCorruptDatabaseKeepsRows(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "hooklab.db")
+	s0 := openStore(t, dir, Options{})
+	for i := range 30 {
+		mustAdd(t, s0, newEx("c", "POST", fmt.Sprintf("http://h/%d", i), reqBody([]byte("stored before"))))
+	}
+	// Corrupt the pages of the id index and the next two (sqlite_sequence,
+	// the bin index), leaving the header page and the table itself: the
+	// store opens, and the next insert finds the damage.
+	var root, pageSize int64
+	if err := s0.wdb.QueryRow(`SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_exchanges_1'`).Scan(&root); err != nil {
+		t.Fatal(err)
+	}
+	if err := s0.wdb.QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
+		t.Fatal(err)
+	}
+	if err := s0.Close(); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := slices.Clone(good)
+	copy(bad[(root-1)*pageSize:], bytes.Repeat([]byte{0xa5}, int(3*pageSize)))
+	if err := os.WriteFile(db, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	var logs syncBuf
+	s, err := OpenSQLite(dir, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatalf("open with a damaged index: %v", err)
+	}
+	acked := newEx("c", "POST", "http://h/acked", reqBody([]byte("answered 200")))
+	if err := s.Add(context.Background(), acked); err != nil {
+		t.Fatalf("Add (journaled before the writer meets the damage): %v", err)
+	}
+	s.Sync(context.Background())
+	if err, _ := s.Health(); err == nil {
+		t.Error("Health is fine on a corrupt database")
+	}
+	if err := s.Add(context.Background(), newEx("c", "GET", "http://h/refused")); !errors.Is(err, ErrStoreFull) {
+		t.Errorf("Add on a corrupt database: %v, want ErrStoreFull", err)
+	}
+	if err := s.Close(); !errors.Is(err, ErrStoreFull) {
+		t.Errorf("Close with a row it could not store: %v, want ErrStoreFull", err)
+	}
+	if strings.Contains(logs.String(), "dropped") {
+		t.Errorf("an acknowledged exchange was dropped:\n%s", logs.String())
+	}
+	if len(segments(t, dir)) == 0 {
+		t.Fatal("the journal is gone though its row was never stored")
+	}
+
+	// A start on the still corrupt file fails and keeps the journal.
+	if s, err := OpenSQLite(dir, Options{}); err == nil {
+		s.Close()
+		t.Error("a start on the corrupt database succeeded")
+	}
+	if len(segments(t, dir)) == 0 {
+		t.Fatal("the journal is gone after a failed start")
+	}
+
+	// Repaired, the store takes what the journal kept.
+	for _, f := range []string{db + "-wal", db + "-shm"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(db, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openStore(t, dir, Options{})
+	if _, err := s2.Get(context.Background(), acked.ID); err != nil {
+		t.Errorf("the acknowledged exchange after repair: %v", err)
+	}
+	if c, _ := s2.Stats(); c != 31 {
+		t.Errorf("%d exchanges after repair, want 31", c)
+	}
+}
+
+// When every row of a batch fails the same way, the store is failing, not
+// each row, whatever SQLite calls the error: the rows are kept and retried,
+// and stored once the cause is gone. (A trigger stands in for a broken
+// schema; RAISE makes SQLite report a constraint, a row's fault.)
+func TestJournalBatchFailingAlikeIsKept(t *testing.T) {
+	t.Parallel()
+	var logs syncBuf
+	s := openStore(t, t.TempDir(), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	mustAdd(t, s, newEx("b", "GET", "http://h/seed"))
+	s.Sync(context.Background())
+	if _, err := s.wdb.Exec(`CREATE TRIGGER broken BEFORE INSERT ON exchanges BEGIN SELECT RAISE(ABORT, 'broken schema'); END`); err != nil {
+		t.Fatal(err)
+	}
+	release := blockWriter(t, s)
+	a, b := newEx("b", "GET", "http://h/a"), newEx("b", "GET", "http://h/b")
+	mustAdd(t, s, a, b) // acknowledged; one batch once released
+	release()
+	s.Sync(context.Background())
+	if n := s.stuckN.Load(); n != 2 {
+		t.Errorf("%d rows kept for retrying, want 2", n)
+	}
+	if err, _ := s.Health(); err == nil {
+		t.Error("Health is fine while every row fails")
+	}
+	if strings.Contains(logs.String(), "dropped") {
+		t.Errorf("rows were dropped:\n%s", logs.String())
+	}
+	if _, err := s.wdb.Exec(`DROP TRIGGER broken`); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the kept rows stored", func() bool { return s.stuckN.Load() == 0 })
+	for _, ex := range []*Exchange{a, b} {
+		if _, err := s.Get(context.Background(), ex.ID); err != nil {
+			t.Errorf("after the cause was removed: %v", err)
+		}
+	}
+}
+
+// Recovery treats a batch whose every row fails the same way as the store
+// failing too: the start fails and the journal keeps the rows.
+func TestJournalRecoveryBatchFailingAlikeIsKept(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s0 := openStore(t, dir, Options{})
+	mustAdd(t, s0, newEx("b", "GET", "http://h/seed"))
+	if _, err := s0.wdb.Exec(`CREATE TRIGGER broken BEFORE INSERT ON exchanges BEGIN SELECT RAISE(ABORT, 'broken schema'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s0.Close(); err != nil {
+		t.Fatal(err)
+	}
+	journalOnly(t, dir, 1, newEx("b", "GET", "http://h/a"), newEx("b", "GET", "http://h/b"))
+	if s, err := OpenSQLite(dir, Options{}); err == nil {
+		s.Close()
+		t.Fatal("a start that could store none of the journal's rows succeeded")
+	}
+	if len(segments(t, dir)) == 0 {
+		t.Fatal("the journal is gone after a failed start")
+	}
+}

@@ -463,17 +463,25 @@ func (s *SQLite) recover(dir string) error {
 			batch[i] = &pendingWrite{row: rec.row, lsn: rec.lsn, acked: true}
 		}
 		if bad, err := s.writeBatch(batch); err != nil {
-			if bad < 0 || transient(err) {
+			if bad < 0 || !rowFault(err) {
 				return fail(err)
 			}
 			// A row the database refuses on its own: store the rest.
+			var failed []*pendingWrite
 			for _, p := range batch {
 				if bad, err := s.writeBatch([]*pendingWrite{p}); err != nil {
-					if bad < 0 || transient(err) {
+					if bad < 0 || !rowFault(err) {
 						return fail(err)
 					}
-					s.log.Error("journal row cannot be stored; dropped", "id", p.row.id, "err", err)
+					p.err = err
+					failed = append(failed, p)
 				}
+			}
+			if len(failed) == len(batch) && failedAlike(failed) {
+				return fail(failed[0].err)
+			}
+			for _, p := range failed {
+				s.log.Error("journal row cannot be stored; dropped", "id", p.row.id, "err", p.err)
 			}
 		}
 		recs = recs[n:]
@@ -829,11 +837,11 @@ func (s *SQLite) commit(all []*pendingWrite) {
 		batch = append(s.stuck, batch...)
 		s.stuck = nil
 	}
-	// An acknowledged row is kept (stuck) when its write failed in a way
-	// that may pass or the transaction as a whole failed, and dropped only
-	// when the database refuses the row itself.
+	// An acknowledged row is kept (stuck) when the store failed (a full
+	// disk, a corrupt file) or the transaction as a whole did, and dropped
+	// only when the database refuses the row itself.
 	keep := func(p *pendingWrite, txFailed bool) bool {
-		if p.acked && (txFailed || transient(p.err)) {
+		if p.acked && (txFailed || !rowFault(p.err)) {
 			p.stuck = true
 			s.stuck = append(s.stuck, p)
 		}
@@ -862,6 +870,13 @@ func (s *SQLite) commit(all []*pendingWrite) {
 				failed++
 				firstErr = cmp.Or(firstErr, p.err)
 				keep(p, one < 0)
+			}
+		}
+		if failed == len(batch) && len(s.stuck) == 0 && failedAlike(batch) {
+			// Every row refused the same way is the store failing (a
+			// broken schema, say), not each row: keep them all.
+			for _, p := range batch {
+				keep(p, true)
 			}
 		}
 		switch {
@@ -922,19 +937,47 @@ func (s *SQLite) commit(all []*pendingWrite) {
 	}
 }
 
-// transient reports whether a write failed for a reason that may pass (a
-// full disk, an I/O error, a lock), as opposed to one the row itself
-// causes and that retrying cannot fix.
-func transient(err error) bool {
+// rowFault reports whether a write failed because of the row itself (a
+// duplicate id, a value too large), which retrying cannot fix and which
+// says nothing about the next row. Every other SQLite error is the store
+// failing: a full disk, an I/O error, a lock, and also a corrupt file
+// (CORRUPT, NOTADB) or a broken one, which no row can be stored in until
+// someone repairs it, so the row must wait in the journal rather than be
+// dropped. An error that is not SQLite's counts as the row's; commit and
+// recover take it for the store's when every row of a batch has it.
+func rowFault(err error) bool {
 	var se interface{ Code() int }
 	if !errors.As(err, &se) {
-		return false
+		return true
 	}
 	switch se.Code() & 0xff {
-	case 5, 6, 7, 8, 10, 13, 14, 15: // BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL
+	case 18, 19, 20, 25: // TOOBIG, CONSTRAINT, MISMATCH, RANGE
 		return true
 	}
 	return false
+}
+
+// failedAlike reports whether the rows of ps, more than one, all failed
+// with the same error, so that the store is failing rather than each row.
+// Duplicate ids are each row's own however many there are.
+func failedAlike(ps []*pendingWrite) bool {
+	if len(ps) < 2 || ps[0].err == nil {
+		return false
+	}
+	var se interface{ Code() int }
+	if errors.As(ps[0].err, &se) {
+		switch se.Code() {
+		case 1555, 2067: // CONSTRAINT_PRIMARYKEY, CONSTRAINT_UNIQUE
+			return false
+		}
+	}
+	msg := ps[0].err.Error()
+	for _, p := range ps[1:] {
+		if p.err == nil || p.err.Error() != msg {
+			return false
+		}
+	}
+	return true
 }
 
 // writeBatch writes batch in one transaction. bad is the index of the item

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hooklab/hooklab/inspect"
+)
+
+// TestCorruptDatabase damages hooklab.db between two runs: the restarted
+// server stores nothing more but loses nothing it acknowledged. Captures
+// get 503 with Retry-After once the store has failed, /healthz reports the
+// error, the acknowledged capture stays in the journal, and a server
+// started on the repaired file stores it.
+func TestCorruptDatabase(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	db := filepath.Join(data, "hooklab.db")
+	s := startServer(t, "--data", data)
+	for i := range 30 {
+		s.send(t, "POST", fmt.Sprintf("/b/c/%d", i), "application/json", []byte(`{"before":true}`))
+	}
+	s.Stop(t)
+
+	// Overwrite the page of the id index and the two after it (the
+	// sequence table, the bin index), keeping the header page and the
+	// table's own: the server starts, and its first insert meets the damage.
+	var root, pageSize int64
+	func() {
+		rdb, err := sql.Open("sqlite", "file:"+db+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rdb.Close()
+		if err := rdb.QueryRow(`SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_exchanges_1'`).Scan(&root); err != nil {
+			t.Fatal(err)
+		}
+		if err := rdb.QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	good, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := bytes.Clone(good)
+	copy(bad[(root-1)*pageSize:], bytes.Repeat([]byte{0xa5}, int(3*pageSize)))
+	if err := os.WriteFile(db, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	s = startServer(t, "--data", data)
+	var acked []string
+	refused := false
+	for deadline := time.Now().Add(10 * time.Second); !refused; {
+		if time.Now().After(deadline) {
+			t.Fatalf("captures still answered 200 on a corrupt database (%d of them)", len(acked))
+		}
+		resp, err := http.Post(s.Capture+"b/c/after", "application/json", strings.NewReader(`{"after":true}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusOK:
+			var a ack
+			if err := json.Unmarshal(b, &a); err != nil {
+				t.Fatalf("capture answer %q: %v", b, err)
+			}
+			acked = append(acked, a.ID)
+			time.Sleep(20 * time.Millisecond)
+		case http.StatusServiceUnavailable:
+			refused = true
+			if resp.Header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+		default:
+			t.Fatalf("capture on a corrupt database: %d %s", resp.StatusCode, b)
+		}
+	}
+	resp, b := s.api(t, http.MethodGet, "/healthz", nil)
+	var h struct {
+		OK         bool   `json:"ok"`
+		StoreError string `json:"store_error"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatalf("healthz %s: %v", b, err)
+	}
+	if resp.StatusCode != http.StatusServiceUnavailable || h.OK || !strings.Contains(h.StoreError, "malformed") {
+		t.Errorf("healthz on a corrupt database: %d %s", resp.StatusCode, b)
+	}
+	if strings.Contains(s.Stderr.String(), "dropped") {
+		t.Errorf("acknowledged captures were dropped:\n%s", s.Stderr.String())
+	}
+	// Stopping says the acknowledged captures wait in the journal.
+	s.stopped = true
+	s.cancel()
+	if err := <-s.done; !errors.Is(err, inspect.ErrStoreFull) {
+		t.Errorf("stopping on a corrupt database: %v, want ErrStoreFull", err)
+	}
+
+	// Repaired (here: restored), the next server stores what the journal
+	// kept.
+	for _, f := range []string{db + "-wal", db + "-shm"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(db, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = startServer(t, "--data", data)
+	for _, id := range acked {
+		if resp, b := s.api(t, http.MethodGet, "/api/exchanges/"+id, nil); resp.StatusCode != http.StatusOK {
+			t.Errorf("acknowledged capture %s after repair: %d %s", id, resp.StatusCode, b)
+		}
+	}
+}
