@@ -1,8 +1,10 @@
 package inspect
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -147,4 +149,28 @@ func diffIDs(got, want []string, exs []*Exchange) string {
 		fmt.Fprintf(&b, "\n  store %v, Matches %v: %s", g, w, j)
 	}
 	return b.String()
+}
+
+// A NUL byte in the search text is refused as invalid input: an FTS5
+// query cannot hold one (it failed with a 500 "unterminated string" once
+// rows were indexed), and SQLite's LIKE ends the text and the pattern at
+// one (a scan for "\x00" listed everything).
+func TestSearchNUL(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t)
+	s := e.store
+	mustAdd(t, s,
+		newEx("z", "POST", "http://h/1", reqBody([]byte("abc\x00def"))),
+		newEx("z", "POST", "http://h/2", reqBody([]byte("abcdef"))),
+	)
+	if err := s.IndexPending(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"abc\x00def", "c\x00d", "\x00", "ab\x00zz"} {
+		_, _, err := s.List(t.Context(), Query{Text: q})
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "NUL") {
+			t.Errorf("search %q: %v, want ErrInvalid naming the NUL byte", q, err)
+		}
+	}
+	e.do(t, "GET", "/api/exchanges?q=abc%00def", "", "").wantError(t, http.StatusBadRequest, "NUL")
 }

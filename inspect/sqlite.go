@@ -1518,6 +1518,11 @@ func (s *SQLite) whereClause(ctx context.Context, q Query) (string, []any, error
 		}
 	}
 	if q.Text != "" {
+		// Neither an FTS5 query nor SQLite's LIKE can look for a NUL: the
+		// first fails to parse, the second ends text and pattern at it.
+		if strings.IndexByte(q.Text, 0) >= 0 {
+			return "", nil, fmt.Errorf("%w: search text %q holds a NUL byte, which search cannot look for", ErrInvalid, q.Text)
+		}
 		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Text) + "%"
 		// Headers are "Name: value" pairs, as Query.Matches sees them.
 		// meta is a BLOB: cast it so the JSON functions read it as text.

@@ -50,7 +50,7 @@ type Query struct {
 	// Status is an exact code ("404") or a class ("5xx").
 	Status string
 	// Text is searched for, case-insensitively, in the URL, headers and
-	// bodies.
+	// bodies. A NUL byte in it is ErrInvalid.
 	Text string
 	// Cursor continues a listing: only exchanges older than it are listed.
 	Cursor string
