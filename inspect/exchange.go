@@ -216,6 +216,10 @@ type Summary struct {
 	Rule         string  `json:"rule,omitempty"`
 	Signature    string  `json:"signature,omitempty"`
 	Error        string  `json:"error,omitempty"`
+
+	// seq is the row's place in the SQLite store, set by its List: a
+	// cursor continuing after this row. ListMatching pages with it.
+	seq int64
 }
 
 // truncated reports whether either body was cut at the size limit.

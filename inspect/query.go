@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -467,14 +468,14 @@ func ListMatching(ctx context.Context, st Store, q Query, terms Terms, scan int)
 			}
 			out = append(out, list[i])
 			if len(out) == want {
-				// Rows i+1… are unseen: list this page again up to i to get
-				// the cursor that continues after it.
+				// Rows i+1… are unseen: the next page continues after row
+				// i, from its own place (listing again to get a cursor saw
+				// rows stored or deleted meanwhile, and repeated or skipped
+				// rows).
 				if i == len(list)-1 {
 					return out, next, nil
 				}
-				page.Limit = i + 1
-				_, next, err := st.List(ctx, page)
-				return out, next, err
+				return out, strconv.FormatInt(list[i].seq, 10), nil
 			}
 		}
 		scanned += len(list)

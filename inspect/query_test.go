@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -230,6 +232,59 @@ func TestListMatching(t *testing.T) {
 				t.Fatalf("paged matches\n got %v\nwant %v", got, want)
 			}
 		})
+	}
+}
+
+// changingStore is a Store written to while a caller pages through it:
+// change runs once, after the first List.
+type changingStore struct {
+	*SQLite
+	once   sync.Once
+	change func()
+}
+
+func (c *changingStore) List(ctx context.Context, q Query) ([]Summary, string, error) {
+	list, next, err := c.SQLite.List(ctx, q)
+	c.once.Do(c.change)
+	return list, next, err
+}
+
+// A page that fills in the middle of what ListMatching listed continues
+// exactly after its last match, however the store changed meanwhile (it
+// listed again to find the cursor, and rows stored in between made the
+// next page repeat this one).
+func TestListMatchingStoreChanges(t *testing.T) {
+	t.Parallel()
+	s := openMode(t, true, Options{})
+	var old []string
+	for range 10 {
+		ex := newEx("default", "POST", "/hooks/a")
+		mustAdd(t, s, ex)
+		old = append([]string{ex.ID}, old...) // newest first
+	}
+	st := &changingStore{SQLite: s, change: func() {
+		for range 3 {
+			mustAdd(t, s, newEx("default", "POST", "/hooks/a"))
+		}
+	}}
+	terms, err := ParseQueryLang("path:/hooks/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	cursor := ""
+	for range 2 {
+		list, next, err := ListMatching(context.Background(), st, Query{Limit: 3, Cursor: cursor}, terms, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range list {
+			got = append(got, x.ID)
+		}
+		cursor = next
+	}
+	if want := old[:6]; !slices.Equal(got, want) {
+		t.Errorf("two pages of three:\n got %v\nwant %v", got, want)
 	}
 }
 

@@ -1456,6 +1456,7 @@ func (s *SQLite) List(ctx context.Context, q Query) ([]Summary, string, error) {
 		sm.Time = time.Unix(0, tns).UTC().Format(time.RFC3339Nano)
 		sm.DurationMS = float64(time.Duration(dns).Microseconds()) / 1000
 		sm.Truncated = trunc != 0
+		sm.seq = seq
 		out = append(out, sm)
 		lastSeq = seq
 	}
