@@ -306,7 +306,9 @@ func (s *Server) WaitFor(t TB, match Match, timeout time.Duration) *inspect.Exch
 	}
 	// Subscribe before looking in the store, so nothing falls between.
 	sub := s.Hub.Subscribe(4096, func(ev *inspect.Event) bool { return ev.Exchange != nil })
-	defer s.Hub.Unsubscribe(sub)
+	// A closure: after an overflow sub is a new subscription, and that
+	// one must go (Unsubscribe(sub) deferred directly binds the first).
+	defer func() { s.Hub.Unsubscribe(sub) }()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	seen := map[string]bool{}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hooklab/hooklab/inspect"
 )
 
 // recorder is a TB whose Fatalf records instead of stopping.
@@ -179,6 +181,48 @@ func TestWaitFor(t *testing.T) {
 	srv.Reset(t)
 	if n := len(srv.Exchanges(nil)); n != 0 {
 		t.Errorf("%d after reset", n)
+	}
+}
+
+// TestWaitForOverflowUnsubscribes: a WaitFor that fell behind the hub and
+// subscribed again leaves no subscription behind (it unsubscribed the
+// first one twice and leaked the second).
+func TestWaitForOverflowUnsubscribes(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t)
+	const gate = "gate"
+	entered, release := make(chan struct{}), make(chan struct{})
+	match := func(ex *inspect.Exchange) bool {
+		if ex.ID == gate {
+			close(entered)
+			<-release // holds WaitFor while the hub overflows its buffer
+			return false
+		}
+		return ex.Request.Method == "POST"
+	}
+	r := &recorder{} // Fatalf must not stop this other goroutine
+	found := make(chan *inspect.Exchange, 1)
+	go func() { found <- srv.WaitFor(r, match, 10*time.Second) }()
+	for srv.Hub.Subscribers() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	srv.Hub.Publish(inspect.Event{Type: "exchange", Exchange: &inspect.Exchange{ID: gate}})
+	<-entered
+	for i := range 5000 {
+		srv.Hub.Publish(inspect.Event{Type: "exchange", Exchange: &inspect.Exchange{ID: fmt.Sprint(i)}})
+	}
+	// Stored after the overflow: only a look in the store finds it.
+	resp, err := http.Post(srv.URL+"/after-overflow", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	close(release)
+	if ex := <-found; ex == nil || ex.Summarize().Path != "/after-overflow" {
+		t.Fatalf("WaitFor after an overflow: %v (%s)", ex, r.fatal)
+	}
+	if n := srv.Hub.Subscribers(); n != 0 {
+		t.Errorf("%d subscriptions left after WaitFor returned", n)
 	}
 }
 
