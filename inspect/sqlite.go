@@ -379,6 +379,9 @@ var migrations = []string{
 	CREATE INDEX exchanges_bin ON exchanges(bin, seq);
 	CREATE TABLE bins (name TEXT PRIMARY KEY, created_ns INTEGER NOT NULL);
 	CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER NOT NULL);`,
+	// Age retention finds the expired rows wherever they are in arrival
+	// order without scanning the table.
+	`CREATE INDEX exchanges_time ON exchanges(time_ns);`,
 }
 
 const ftsSchema = `CREATE VIRTUAL TABLE IF NOT EXISTS exchanges_fts USING fts5(url, headers, body, content='', contentless_delete=1, tokenize='trigram')`
@@ -1096,32 +1099,58 @@ func (s *SQLite) overLimit(count, bytes int64) bool {
 	return o.RetainCount > 0 && count > o.RetainCount || o.RetainBytes > 0 && bytes > o.RetainBytes
 }
 
-// retainTx deletes the oldest exchanges, in arrival order, while the store
-// is over its count or byte limit or they are older than cutoffNS (0: no
-// age limit). Their text index entries are purged later, a bounded step at
-// each index tick (purgeIndex); until then search never returns them, since
-// it selects from the exchanges that exist.
+// retainTx deletes the exchanges older than cutoffNS (0: no age limit),
+// whatever order they arrived in, then the oldest in arrival order while
+// the store is over its count or byte limit; never a row past upTo. to is
+// the row up to which every row is gone: the text index entries of those
+// are purged later, a bounded step at each index tick (purgeIndex), and
+// until then search never returns them, since it selects from the
+// exchanges that exist. Entries of rows deleted past to (expired rows
+// that arrived after a younger one still kept) go here, in the
+// transaction: a range purge would take the kept row's entry too.
 func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b, to int64, err error) {
+	var aged []int64
+	if cutoffNS > 0 {
+		// Through the time_ns index, so that only the expired rows are
+		// read: the rowid range alone would scan the table every commit.
+		rows, err := tx.Query(`DELETE FROM exchanges INDEXED BY exchanges_time WHERE time_ns < ? AND seq <= ? RETURNING seq, bytes`, cutoffNS, upTo)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		for rows.Next() {
+			var seq, nb int64
+			if err := rows.Scan(&seq, &nb); err != nil {
+				rows.Close()
+				return 0, 0, 0, err
+			}
+			aged = append(aged, seq)
+			n, b = n+1, b+nb
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, 0, 0, err
+		}
+	}
 	const page = 512
-	after := int64(0)
-	for {
-		rows, err := tx.Query(`SELECT seq, bytes, time_ns FROM exchanges WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, after, upTo, page)
+	after, last := int64(0), int64(0)
+	for s.overLimit(count-n, bytes-b) {
+		rows, err := tx.Query(`SELECT seq, bytes FROM exchanges WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, after, upTo, page)
 		if err != nil {
 			return 0, 0, 0, err
 		}
 		got, stop := 0, false
 		for rows.Next() {
-			var seq, nb, tns int64
-			if err := rows.Scan(&seq, &nb, &tns); err != nil {
+			var seq, nb int64
+			if err := rows.Scan(&seq, &nb); err != nil {
 				rows.Close()
 				return 0, 0, 0, err
 			}
 			got++
-			if !s.overLimit(count-n, bytes-b) && !(cutoffNS > 0 && tns < cutoffNS) {
+			if !s.overLimit(count-n, bytes-b) {
 				stop = true
 				break
 			}
-			n, b, to, after = n+1, b+nb, seq, seq
+			n, b, last, after = n+1, b+nb, seq, seq
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -1131,9 +1160,34 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 			break
 		}
 	}
-	if n > 0 {
-		if _, err := tx.Exec(`DELETE FROM exchanges WHERE seq <= ?`, to); err != nil {
+	if last > 0 {
+		if _, err := tx.Exec(`DELETE FROM exchanges WHERE seq <= ?`, last); err != nil {
 			return 0, 0, 0, err
+		}
+	}
+	if n == 0 {
+		return 0, 0, 0, nil
+	}
+	var oldest sql.NullInt64
+	if err := tx.QueryRow(`SELECT min(seq) FROM exchanges`).Scan(&oldest); err != nil {
+		return 0, 0, 0, err
+	}
+	to = last
+	for _, seq := range aged {
+		to = max(to, seq)
+	}
+	if oldest.Valid {
+		to = oldest.Int64 - 1
+	}
+	if s.fts {
+		indexed := s.indexed.Load()
+		for _, seq := range aged {
+			if seq <= to || seq > indexed {
+				continue // purged by range later, or never indexed
+			}
+			if _, err := tx.Exec(`DELETE FROM exchanges_fts WHERE rowid = ?`, seq); err != nil {
+				return 0, 0, 0, err
+			}
 		}
 	}
 	return n, b, to, nil

@@ -637,6 +637,53 @@ func TestSQLiteRetainAge(t *testing.T) {
 	}
 }
 
+// Age retention deletes every exchange older than the limit, whatever
+// order they arrived in: one stamped later than those after it (a clock
+// step, an import) kept every expired one behind it. Search stays exact:
+// the index forgets the deleted ones and keeps the others.
+func TestSQLiteRetainAgeOutOfOrder(t *testing.T) {
+	t.Parallel()
+	for _, mode := range storeModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newFakeClock(base)
+			s := openMode(t, mode.memory, Options{RetainAge: time.Hour, Now: clock.Now})
+			young := newEx("r", "GET", "http://h/young", at(base.Add(time.Hour)), reqBody([]byte("young text")))
+			old1 := newEx("r", "GET", "http://h/old1", at(base), reqBody([]byte("old text")))
+			old2 := newEx("r", "GET", "http://h/old2", at(base), reqBody([]byte("old text")))
+			mustAdd(t, s, young, old1, old2)
+			if err := s.IndexPending(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(90 * time.Minute) // old1 and old2 expire, young not
+			fresh := newEx("r", "GET", "http://h/fresh", at(clock.Now()), reqBody([]byte("fresh text")))
+			mustAdd(t, s, fresh)
+			if got := listIDs(t, s, Query{}); !slices.Equal(got, idsOf(fresh, young)) {
+				t.Fatalf("after a write: %v, want fresh, young", got)
+			}
+			if c, _ := s.Stats(); c != 2 {
+				t.Errorf("Stats count = %d, want 2", c)
+			}
+			if err := s.IndexPending(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			for q, want := range map[string][]string{"young text": idsOf(young), "old text": nil, "fresh text": idsOf(fresh)} {
+				if got := listIDs(t, s, Query{Text: q}); !slices.Equal(got, want) {
+					t.Errorf("search %q: %v, want %v", q, got, want)
+				}
+			}
+			if n := indexDocs(t, s); n != 2 {
+				t.Errorf("%d documents in the text index, want 2", n)
+			}
+			// The idle writer's purges since leave young's entry alone.
+			time.Sleep(3 * indexEvery)
+			if got := listIDs(t, s, Query{Text: "young text"}); !slices.Equal(got, idsOf(young)) {
+				t.Errorf("search \"young text\" after the index ticks: %v, want young", got)
+			}
+		})
+	}
+}
+
 func TestSQLitePersistence(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
