@@ -232,6 +232,20 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		s.closeDBs()
 		return nil, fmt.Errorf("database %s: %w", s.path, err)
 	}
+	// The time_ns index serves age retention only, and costs every insert
+	// a B-tree update: it is there while --retain-age is set (built once
+	// when it is first set), and dropped while it is not.
+	// (Commands that open the store beside a server leave it alone.)
+	if !opts.DirectWrites {
+		timeIndex := `DROP INDEX IF EXISTS exchanges_time`
+		if opts.RetainAge > 0 {
+			timeIndex = `CREATE INDEX IF NOT EXISTS exchanges_time ON exchanges(time_ns)`
+		}
+		if _, err := s.wdb.Exec(timeIndex); err != nil {
+			s.closeDBs()
+			return nil, fmt.Errorf("database %s: %w", s.path, err)
+		}
+	}
 	if !opts.Memory {
 		var mode string
 		if err := s.wdb.QueryRow(`PRAGMA journal_mode=WAL`).Scan(&mode); err != nil {
@@ -380,7 +394,8 @@ var migrations = []string{
 	CREATE TABLE bins (name TEXT PRIMARY KEY, created_ns INTEGER NOT NULL);
 	CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER NOT NULL);`,
 	// Age retention finds the expired rows wherever they are in arrival
-	// order without scanning the table.
+	// order without scanning the table. (OpenSQLite drops this index when
+	// no age limit is set, and makes it again when one is.)
 	`CREATE INDEX exchanges_time ON exchanges(time_ns);`,
 }
 
@@ -1111,9 +1126,11 @@ func (s *SQLite) overLimit(count, bytes int64) bool {
 func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b, to int64, err error) {
 	var aged []int64
 	if cutoffNS > 0 {
-		// Through the time_ns index, so that only the expired rows are
-		// read: the rowid range alone would scan the table every commit.
-		rows, err := tx.Query(`DELETE FROM exchanges INDEXED BY exchanges_time WHERE time_ns < ? AND seq <= ? RETURNING seq, bytes`, cutoffNS, upTo)
+		// Through the time_ns index (OpenSQLite makes it when an age limit
+		// is set; "+seq" keeps the planner off the rowid range), so that
+		// only the expired rows are read: the rowid range alone would scan
+		// the table every commit.
+		rows, err := tx.Query(`DELETE FROM exchanges WHERE time_ns < ? AND +seq <= ? RETURNING seq, bytes`, cutoffNS, upTo)
 		if err != nil {
 			return 0, 0, 0, err
 		}

@@ -1018,3 +1018,39 @@ func TestSQLiteRetainPurgesIndexUnderTraffic(t *testing.T) {
 		t.Errorf("the text index held up to %d documents with %d rows kept", most, keep)
 	}
 }
+
+// TestTimeIndexFollowsRetainAge: the time_ns index, which only age
+// retention reads, exists while an age limit is set and is dropped (no
+// cost to every insert) while none is; a command opening the store beside
+// a server leaves it as it is.
+func TestTimeIndexFollowsRetainAge(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	has := func(s *SQLite) bool {
+		var n int
+		if err := s.wdb.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'exchanges_time'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	for _, step := range []struct {
+		opts Options
+		want bool
+	}{
+		{Options{}, false},
+		{Options{RetainAge: time.Hour}, true},
+		{Options{DirectWrites: true}, true}, // a command: left alone
+		{Options{}, false},
+	} {
+		s, err := OpenSQLite(dir, step.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := has(s); got != step.want {
+			t.Errorf("opened with %+v: index %v, want %v", step.opts, got, step.want)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
