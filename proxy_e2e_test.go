@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReverseProxyFlagRecords(t *testing.T) {
@@ -58,13 +59,20 @@ func TestReverseProxyFlagRecords(t *testing.T) {
 // proxyURL returns the URL a startup line with the given prefix names.
 func proxyURL(t *testing.T, s *server, prefix string) string {
 	t.Helper()
-	for _, l := range strings.Split(s.Stdout.String(), "\n") {
-		if strings.HasPrefix(l, prefix) {
-			return strings.Fields(l)[1]
+	// The proxies' lines follow the capture and UI lines startServer
+	// waits for.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, l := range strings.Split(s.Stdout.String(), "\n") {
+			if strings.HasPrefix(l, prefix) {
+				return strings.Fields(l)[1]
+			}
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q line in %q", prefix, s.Stdout.String())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	t.Fatalf("no %q line in %q", prefix, s.Stdout.String())
-	return ""
 }
 
 // TestForwardProxyMITMAndSimulate: HTTPS through the forward proxy is
