@@ -26,6 +26,7 @@ func TestReverseProxyFlagRecords(t *testing.T) {
 	}))
 	defer up.Close()
 	s := startServer(t, "--memory", "--proxy", "127.0.0.1:0="+up.URL)
+	proxyURL(t, s, "proxy: ") // its line follows those startServer waits for
 	line := ""
 	for _, l := range strings.Split(s.Stdout.String(), "\n") {
 		if strings.HasPrefix(l, "proxy: ") {
