@@ -102,11 +102,17 @@ type journalRecord struct {
 	row *row
 }
 
+// errJournalHeld is openJournal's answer when another process holds the
+// journal's lock (a file system that cannot lock gives no journal and no
+// error).
+var errJournalHeld = errors.New("the journal is held by another process")
+
 // openJournal reads every segment in dir and returns the records after
 // applied, in LSN order, with a journal whose next record follows the last
-// one seen. The old segments stay until dropRecovered. It returns a nil
-// journal when another process owns dir (a hooklab serving from the same
-// data directory while a command such as export opens it).
+// one seen. The old segments stay until dropRecovered. It returns
+// errJournalHeld when another process owns dir (a hooklab serving from the
+// same data directory while a command such as export opens it), and a nil
+// journal when the file system cannot lock.
 func openJournal(dir string, applied uint64, log *slog.Logger) (*journal, []journalRecord, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("journal: %w", err)
@@ -119,8 +125,9 @@ func openJournal(dir string, applied uint64, log *slog.Logger) (*journal, []jour
 		lock.Close()
 		if err != nil {
 			log.Warn("journal cannot be locked; writing to the database directly", "err", err)
+			return nil, nil, nil
 		}
-		return nil, nil, nil
+		return nil, nil, errJournalHeld
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {

@@ -94,6 +94,8 @@ type SQLite struct {
 	retainedTo, ftsPurged int64
 	log                   *slog.Logger
 
+	// journalHeld: another process owns the data directory's journal.
+	journalHeld bool
 	// jr is the journal (nil in memory). applied is the LSN up to which
 	// every journaled row is committed (or was dropped as unstorable);
 	// appliedCh is closed and replaced each time it moves.
@@ -283,7 +285,7 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 			s.closeDBs()
 			return nil, fmt.Errorf("database %s: %w", s.path, err)
 		}
-		if opts.Exclusive && s.jr == nil {
+		if opts.Exclusive && s.journalHeld {
 			s.closeDBs()
 			return nil, fmt.Errorf("data directory %s: %w (it holds %s): stop that one, or give this one another --data",
 				dir, ErrInUse, filepath.Join(dir, "journal", "LOCK"))
@@ -467,8 +469,12 @@ func (s *SQLite) recover(dir string) error {
 	}
 	s.applied.Store(uint64(applied))
 	jr, recs, err := openJournal(dir, uint64(applied), s.log)
+	if errors.Is(err, errJournalHeld) {
+		s.journalHeld = true
+		return nil // commit directly, beside the owner
+	}
 	if err != nil || jr == nil {
-		return err // nil: another process owns the journal; commit directly
+		return err // nil: no locks here; commit directly
 	}
 	fail := func(err error) error {
 		jr.lock.Close()
