@@ -300,3 +300,55 @@ func TestWebhookRefusesOwnAPI(t *testing.T) {
 		t.Errorf("invocations %+v, want one, failed because the endpoint is hooklab's own API", log.Invocations)
 	}
 }
+
+// TestResignUnsignedKeepsCredentialsSecret: replay --resign of an unsigned
+// webhook's delivery puts back its api_key header (recorded redacted), and
+// the replay's own record shows it redacted again.
+func TestResignUnsignedKeepsCredentialsSecret(t *testing.T) {
+	t.Parallel()
+	got := make(chan http.Header, 4)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		got <- r.Header.Clone()
+	}))
+	defer sink.Close()
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	yaml := "webhooks:\n  - id: keyed\n    endpoint: " + sink.URL + "/in\n    signing: {scheme: none}\n" +
+		"    authentication: {type: api_key, name: X-Webhook-Key, value: topsecret123}\n" +
+		"subscriptions:\n  - {webhook: keyed, events: [\"k.*\"]}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	if r, b := s.api(t, "POST", "/api/events", strings.NewReader(`{"type": "k.x", "data": {}}`)); r.StatusCode != http.StatusAccepted {
+		t.Fatalf("event: %d %s", r.StatusCode, b)
+	}
+	select {
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no delivery")
+	}
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"replay", "--server", s.UI, "--bin", "keyed", "--target", sink.URL, "--resign"},
+		func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatalf("replay --resign: %v\n%s", err, errOut.String())
+	}
+	select {
+	case h := <-got:
+		if h.Get("X-Webhook-Key") != "topsecret123" {
+			t.Errorf("the replay sent X-Webhook-Key %q", h.Get("X-Webhook-Key"))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the replay did not arrive")
+	}
+	var l listAnswer
+	s.getJSON(t, "/api/exchanges?source=replay", &l)
+	if len(l.Exchanges) != 1 {
+		t.Fatalf("replay records: %+v", l.Exchanges)
+	}
+	for _, p := range []string{"/api/exchanges/" + l.Exchanges[0].ID, "/api/export.har"} {
+		if _, b := s.api(t, "GET", p, nil); strings.Contains(string(b), "topsecret123") {
+			t.Errorf("%s shows the key: %.300s", p, b)
+		}
+	}
+}

@@ -971,12 +971,14 @@ func resigner(e *emit.Emitter) func(ex *inspect.Exchange) (http.Header, error) {
 		if id == "" {
 			id = ex.ID
 		}
-		h, err := rules.Sign(sec.Scheme, []string{sec.Secret}, id, time.Now(), ex.Request.Body)
-		if err != nil {
-			return nil, err
-		}
-		if h == nil {
-			h = http.Header{}
+		h := http.Header{}
+		if sec.Scheme != emit.SchemeNone && sec.Scheme != "" { // unsigned: credentials only
+			if h, err = rules.Sign(sec.Scheme, []string{sec.Secret}, id, time.Now(), ex.Request.Body); err != nil {
+				return nil, err
+			}
+			if h == nil {
+				h = http.Header{}
+			}
 		}
 		creds, err := e.Credentials(ex.Bin)
 		if err != nil {

@@ -379,6 +379,7 @@ var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy
 
 func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange) (*http.Request, inspect.Headers, error) {
 	o := r.opts.Override
+	var restored []string // headers resigning put back, which were recorded redacted
 	if strings.EqualFold(ex.Request.Headers.Get("Upgrade"), "websocket") {
 		return nil, nil, errors.New("a websocket handshake is not replayed: hooklab counts its frames but does not record them")
 	}
@@ -479,6 +480,13 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange) (*http.Reque
 			sig.Del(h.Name)
 		}
 		hdrs = setHeaders(hdrs, inspect.FromHTTP(sig))
+		// Credentials the record held redacted go out real, and are
+		// recorded redacted again.
+		for _, h := range ex.Request.Headers {
+			if h.Value == inspect.Redacted && sig.Get(h.Name) != "" {
+				restored = append(restored, h.Name)
+			}
+		}
 	}
 
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
@@ -503,7 +511,13 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange) (*http.Reque
 	if hostOverride != "" {
 		req.Host, hostHdr.Value = hostOverride, hostOverride
 	}
-	return req, append(inspect.Headers{hostHdr}, hdrs...), nil
+	recorded := append(inspect.Headers{hostHdr}, hdrs...)
+	for i, h := range recorded {
+		if slices.ContainsFunc(restored, func(n string) bool { return strings.EqualFold(n, h.Name) }) {
+			recorded[i].Value = inspect.Redacted
+		}
+	}
+	return req, recorded, nil
 }
 
 func setEscapedPath(u *url.URL, p string) error {
