@@ -376,28 +376,41 @@ func MatchPath(pattern, rawURL string) bool {
 }
 
 // matchSegments matches path segments against pattern segments, where
-// "**" stands for any number of segments (the query's parser allows a few).
+// "**" stands for any number of segments and any other pattern segment is
+// a path.Match glob for one. It backtracks only to the last "**" seen, so
+// a match costs at most len(pat) × len(segs) steps whatever the path (a
+// captured one is hostile input).
 func matchSegments(pat, segs []string) bool {
-	if len(pat) == 0 {
-		return len(segs) == 0
-	}
-	if pat[0] == "**" {
-		for i := 0; i <= len(segs); i++ {
-			if matchSegments(pat[1:], segs[i:]) {
-				return true
-			}
+	p, s := 0, 0
+	starP, starS := -1, 0
+	for s < len(segs) {
+		switch {
+		case p < len(pat) && pat[p] == "**":
+			starP, starS = p, s
+			p++
+		case p < len(pat) && segmentMatch(pat[p], segs[s]):
+			p++
+			s++
+		case starP >= 0:
+			// Let the last "**" take one more segment, and go on after it.
+			starS++
+			p, s = starP+1, starS
+		default:
+			return false
 		}
-		return false
 	}
-	if len(segs) == 0 {
-		return false
+	for p < len(pat) && pat[p] == "**" {
+		p++
 	}
-	ok, _ := path.Match(pat[0], segs[0])
-	return ok && matchSegments(pat[1:], segs[1:])
+	return p == len(pat)
 }
 
-// maxDoubleStars bounds the "**" of a path pattern: each multiplies the
-// work of a match by the path's depth.
+func segmentMatch(pattern, seg string) bool {
+	ok, _ := path.Match(pattern, seg)
+	return ok
+}
+
+// maxDoubleStars bounds the "**" of a path pattern (a pattern needs few).
 const maxDoubleStars = 4
 
 func headerHas(hs Headers, t Term) bool {

@@ -318,3 +318,40 @@ func FuzzParseQueryLang(f *testing.F) {
 		}
 	})
 }
+
+// TestMatchPathDeepAndHostile: "**" matching stays linear in the path's
+// depth: a pattern that cannot match a path of 20,000 segments says so
+// (backtracking over every "**" took seconds for 150 segments, and would
+// not end for these).
+func TestMatchPathDeepAndHostile(t *testing.T) {
+	t.Parallel()
+	deep := "http://h" + strings.Repeat("/a", 20000)
+	for _, tc := range []struct {
+		pattern string
+		want    bool
+	}{
+		{"/**/**/**/**/z", false},
+		{"/**/a/**/a", true},
+		{"/a/**", true},
+		{"/**/b", false},
+	} {
+		if got := MatchPath(tc.pattern, deep); got != tc.want {
+			t.Errorf("MatchPath(%q, 20,000 segments) = %v, want %v", tc.pattern, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"/a/**/b/**/c", "/a/x/b/y/z/c", true},
+		{"/a/**/b/**/c", "/a/x/b/y/z/d", false},
+		{"/a/**", "/a", true},
+		{"/**", "/", true},
+		{"/x*/**/y", "/xa/y", true},
+		{"/x*/**/y", "/ya/q/y", false},
+	} {
+		if got := MatchPath(tc.pattern, "http://h"+tc.path); got != tc.want {
+			t.Errorf("MatchPath(%q, %q) = %v, want %v", tc.pattern, tc.path, got, tc.want)
+		}
+	}
+}
