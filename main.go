@@ -877,10 +877,13 @@ func ownAPIURL(addr net.Addr) func(rawURL string) bool {
 			return false
 		}
 		port, err := strconv.ParseUint(u.Port(), 10, 16)
-		if err != nil {
-			return false
+		if err != nil || refuse(net.JoinHostPort("127.0.0.1", strconv.FormatUint(port, 10))) == nil {
+			return false // another port: no need to look the name up
 		}
-		host := u.Hostname()
+		host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+		if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+			return true // curl and browsers take these as loopback without asking DNS
+		}
 		ips := []net.IP{net.ParseIP(host)}
 		if ips[0] == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
