@@ -350,10 +350,11 @@ func TestAPI(t *testing.T) {
 	// Test sends: saved, with overrides; unsaved, with the test secret.
 	c.do("PATCH", "/api/webhooks/bot", `{"endpoint": "`+s.URL+`/test"}`, nil)
 	var res TestResult
-	code, raw = c.do("POST", "/api/webhooks/bot/test", `{"payload": {"hello": "world"}, "headers": {"X-Extra": "1"}}`, &res)
+	code, raw = c.do("POST", "/api/webhooks/bot/test", `{"payload": {"hello": "world"}, "headers": {"X-Extra": "1", "X-Tenant": "override"}}`, &res)
 	last := s.got()[len(s.got())-1]
 	if code != 200 || res.Response == nil || res.Response.Status != 200 || res.Request.Body != `{"hello": "world"}` ||
-		string(last.Body) != `{"hello": "world"}` || last.Header.Get("X-Extra") != "1" || last.Header.Get("X-Team") != "support" {
+		string(last.Body) != `{"hello": "world"}` || last.Header.Get("X-Extra") != "1" || last.Header.Get("X-Team") != "support" ||
+		last.Header.Get("X-Tenant") != "override" {
 		t.Errorf("test send: %d %s", code, raw)
 	}
 	if res.Request.Headers.Get("Authorization") != rules.Redacted || res.ExchangeID == "" {

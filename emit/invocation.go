@@ -75,6 +75,9 @@ type storedRequest struct {
 	Endpoint string
 	Headers  inspect.Headers
 	Body     []byte
+	// current: Headers hold the webhook's custom headers of now (a test
+	// send's, with its overrides), so an attempt does not set them again.
+	current bool
 }
 
 // rebase moves a rendered URL from the endpoint it was rendered for (old)

@@ -799,8 +799,10 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID s
 	// Custom headers as the webhook has them now, like its endpoint, auth
 	// and signing: "fix the header, then redeliver" works. (One removed
 	// since the invocation was rendered still goes.)
-	for name, v := range w.CustomHeaders {
-		set(http.CanonicalHeaderKey(name), v)
+	if !req.current {
+		for name, v := range w.CustomHeaders {
+			set(http.CanonicalHeaderKey(name), v)
+		}
 	}
 	set("User-Agent", UserAgent)
 	set(HeaderWebhook, w.ID)

@@ -652,7 +652,7 @@ func (e *Emitter) Test(ctx context.Context, id string, tr TestRequest) (*TestRes
 
 // testRequest builds the request of a test send.
 func (e *Emitter) testRequest(w *Webhook, tr TestRequest) (storedRequest, error) {
-	req := storedRequest{Method: w.Method, URL: w.Endpoint, Endpoint: w.Endpoint}
+	req := storedRequest{Method: w.Method, URL: w.Endpoint, Endpoint: w.Endpoint, current: true}
 	var p problems
 	bodyless := w.bodyless()
 	var body []byte
