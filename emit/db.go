@@ -525,40 +525,21 @@ func (d *db) deleteWebhook(ctx context.Context, id string, now time.Time) (int64
 	return failed, err
 }
 
-// failOrphans fails the queued invocations of webhooks that are gone:
-// those of webhook only when it is set, else those of every webhook not in
-// keep. It returns how many, by webhook.
-func (d *db) failOrphans(ctx context.Context, only string, keep []string, now time.Time) (map[string]int64, error) {
-	out := map[string]int64{}
-	cond, args := "", []any{InvocationFailed, now.UnixNano()}
-	switch {
-	case only != "":
-		cond, args = " AND webhook_id = ?", append(args, only)
-	case len(keep) > 0:
-		cond = " AND webhook_id NOT IN (" + strings.TrimSuffix(strings.Repeat("?,", len(keep)), ",") + ")"
-		for _, id := range keep {
-			args = append(args, id)
-		}
-	}
+// failOrphans fails the queued invocations of webhook id, removed from the
+// config, and returns how many.
+func (d *db) failOrphans(ctx context.Context, id string, now time.Time) (int64, error) {
+	var n int64
 	err := d.write(ctx, func(tx *sql.Tx) error {
-		clear(out)
-		rows, err := tx.Query(`UPDATE invocations SET queued = 0, status = ?, updated_ns = ?,
+		res, err := tx.Exec(`UPDATE invocations SET queued = 0, status = ?, updated_ns = ?,
 			error = 'webhook ' || webhook_id || ' is no longer defined (removed from the config)'
-			WHERE queued = 1`+cond+` RETURNING webhook_id`, args...)
+			WHERE queued = 1 AND webhook_id = ?`, InvocationFailed, now.UnixNano(), id)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			out[id]++
-		}
-		return rows.Err()
+		n, err = res.RowsAffected()
+		return err
 	})
-	return out, err
+	return n, err
 }
 
 // --- rate limits ---

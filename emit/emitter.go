@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -127,6 +126,7 @@ type Emitter struct {
 	cfg     *config
 	lanes   map[string]*lane
 	retired map[string]*lane // lanes of removed webhooks not yet idle (see lane.prev)
+	removed map[string]int   // how many times each webhook was removed (see retireLocked)
 	runCtx  context.Context
 	stopRun context.CancelFunc
 	runDone chan struct{}
@@ -221,7 +221,7 @@ func Open(opts Options) (*Emitter, error) {
 	}
 	e := &Emitter{
 		opts: opts, log: opts.Logger, clock: opts.Clock, ids: opts.IDs, db: d, client: opts.Client, transport: transport,
-		api: map[string]*Webhook{}, cfg: &config{byID: map[string]*Webhook{}}, lanes: map[string]*lane{}, retired: map[string]*lane{},
+		api: map[string]*Webhook{}, cfg: &config{byID: map[string]*Webhook{}}, lanes: map[string]*lane{}, retired: map[string]*lane{}, removed: map[string]int{},
 		reload: make(chan struct{}, 1), events: make(chan queued, opts.EventBuffer), runDone: make(chan struct{}),
 	}
 	e.attemptCtx, e.cancelAttempts = context.WithCancel(context.Background())
@@ -641,12 +641,6 @@ func (e *Emitter) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	e.runCtx, e.stopRun = ctx, cancel
 	e.rebuildLocked()
-	// Invocations left queued for a webhook that is gone from the config
-	// (removed while the server was down) would wait forever: they fail,
-	// and can be redelivered if it comes back. (One removed while the
-	// server runs keeps its queue for orphanGrace; see retireLocked.)
-	keep := slices.Collect(maps.Keys(e.snap.Load().hooks)) // rebuildLocked stored it
-	e.failOrphansLocked(ctx, "", keep)
 	e.mu.Unlock()
 	defer close(e.runDone)
 
@@ -664,14 +658,14 @@ func (e *Emitter) Run(ctx context.Context) error {
 	return nil
 }
 
-// failOrphansLocked fails the queued invocations of webhooks that are gone
-// (see db.failOrphans) and counts them. e.mu is held.
-func (e *Emitter) failOrphansLocked(ctx context.Context, only string, keep []string) {
-	orphans, err := e.db.failOrphans(ctx, only, keep, e.clock.Now())
+// failOrphansLocked fails the queued invocations of webhook id, which is
+// gone (see db.failOrphans), and counts them. e.mu is held.
+func (e *Emitter) failOrphansLocked(ctx context.Context, id string) {
+	n, err := e.db.failOrphans(ctx, id, e.clock.Now())
 	if err != nil && ctx.Err() == nil {
-		e.log.Error("fail invocations of removed webhooks", "err", err)
+		e.log.Error("fail invocations of a removed webhook", "webhook", id, "err", err)
 	}
-	for id, n := range orphans {
+	if n > 0 {
 		e.counts.add(id, InvocationFailed, n)
 		e.log.Warn("queued invocations of a webhook no longer defined failed", "webhook", id, "invocations", n)
 	}

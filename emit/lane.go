@@ -130,6 +130,8 @@ func (e *Emitter) retireLocked(l *lane) {
 	l.cancel()
 	delete(e.lanes, l.id)
 	e.retired[l.id] = l
+	e.removed[l.id]++
+	gen := e.removed[l.id] // a later removal starts its own grace
 	runCtx := e.runCtx
 	go func() {
 		<-l.ran
@@ -155,8 +157,8 @@ func (e *Emitter) retireLocked(l *lane) {
 		}
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		if e.lanes[l.id] == nil && e.snap.Load().hooks[l.id] == nil && !e.stopped {
-			e.failOrphansLocked(runCtx, l.id, nil)
+		if e.removed[l.id] == gen && e.lanes[l.id] == nil && e.snap.Load().hooks[l.id] == nil && !e.stopped {
+			e.failOrphansLocked(runCtx, l.id)
 		}
 	}()
 }

@@ -358,3 +358,31 @@ func TestLargeResponseSize(t *testing.T) {
 		t.Fatalf("response recorded %+v, want size %d, truncated, %d bytes kept", r, n, MaxResponseBody)
 	}
 }
+
+// TestRemovedAgainGetsAFreshGrace: a webhook removed, added back and
+// removed again keeps its queue for a whole grace after the second
+// removal (the first removal's timer does not fail it early).
+func TestRemovedAgainGetsAFreshGrace(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	cfg := hookYAML("a", s.URL, "rate_limit: 1/1h")
+	te := newEnv(t, cfg, nil)
+	q := te.emit("test.x", `{}`)
+	q2 := te.emit("test.x", `{}`) // throttled behind the first
+	te.settle(q[0].ID, 0)
+	first := te.clock.Now().Add(orphanGrace)
+	te.setConfig("webhooks: []\n")
+	te.clock.waitWaiter(t, first)
+	te.clock.Advance(orphanGrace - 10*time.Second)
+	te.setConfig(cfg)
+	te.setConfig("webhooks: []\n")
+	second := te.clock.Now().Add(orphanGrace)
+	te.clock.waitWaiter(t, second)
+	te.clock.Set(first) // the first removal's grace ends
+	time.Sleep(50 * time.Millisecond)
+	if inv := te.inv(q2[0].ID); inv.NextAt == nil {
+		t.Fatalf("failed by the first removal's timer: %s %q", inv.Status, inv.Error)
+	}
+	te.clock.Set(second)
+	waitFor(t, "the queue to fail", func() bool { return te.inv(q2[0].ID).NextAt == nil })
+}

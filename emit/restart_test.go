@@ -276,11 +276,12 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// TestRestartFailsInvocationsOfRemovedWebhooks: invocations queued for a
-// webhook that is not in the config at the next start fail, saying why,
-// instead of waiting forever; those of the webhooks still defined are
-// delivered, and the failed ones can be redelivered once it is back.
-func TestRestartFailsInvocationsOfRemovedWebhooks(t *testing.T) {
+// TestRestartKeepsInvocationsOfAbsentWebhooks: invocations queued for a
+// webhook that is not in the config at the next start stay queued (the
+// data directory is shared: that config may be another project's), and
+// are delivered when a start has it again; those of the webhooks defined
+// are delivered.
+func TestRestartKeepsInvocationsOfAbsentWebhooks(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	s := newSink(t, status(200))
@@ -297,35 +298,16 @@ func TestRestartFailsInvocationsOfRemovedWebhooks(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var log lockedBuffer
-	e = openAt(t, dir, hookYAML("kept", s.URL+"/kept", ""), clk, &log)
+	e = openAt(t, dir, hookYAML("kept", s.URL+"/kept", ""), clk)
 	stop := run(t, e)
 	waitFor(t, "the kept webhook's delivery", func() bool {
 		st, _ := e.Stats(context.Background())
 		return st.ByStatus[InvocationSuccess] == 1
 	})
-	st, _ := e.Stats(context.Background())
-	if st.Queued != 0 || st.ByStatus[InvocationFailed] != 1 {
-		t.Errorf("stats %+v, want nothing queued and one failed", st)
-	}
-	for _, x := range q {
-		inv, err := e.Invocation(context.Background(), x.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch x.WebhookID {
-		case "gone":
-			if inv.Status != InvocationFailed || !strings.Contains(inv.Error, "webhook gone is no longer defined") {
-				t.Errorf("the removed webhook's invocation: %s %q", inv.Status, inv.Error)
-			}
-		case "kept":
-			if inv.Status != InvocationSuccess {
-				t.Errorf("the kept webhook's invocation: %s %q", inv.Status, inv.Error)
-			}
-		}
-	}
-	if !strings.Contains(log.String(), "webhook=gone invocations=1") {
-		t.Errorf("log does not say which webhook's invocations failed:\n%s", log.String())
+	clk.Advance(2 * orphanGrace)
+	time.Sleep(50 * time.Millisecond)
+	if st, _ := e.Stats(context.Background()); st.Queued != 1 || st.ByStatus[InvocationFailed] != 0 {
+		t.Errorf("stats %+v, want the absent webhook's invocation still queued", st)
 	}
 	stop()
 	e.Close()
@@ -333,14 +315,7 @@ func TestRestartFailsInvocationsOfRemovedWebhooks(t *testing.T) {
 	e = openAt(t, dir, both, clk)
 	defer e.Close()
 	defer run(t, e)()
-	for _, x := range q {
-		if x.WebhookID == "gone" {
-			if _, err := e.Redeliver(context.Background(), x.ID); err != nil {
-				t.Fatalf("Redeliver once the webhook is back: %v", err)
-			}
-		}
-	}
-	waitFor(t, "the redelivery", func() bool {
+	waitFor(t, "the absent webhook's delivery once it is back", func() bool {
 		st, _ := e.Stats(context.Background())
 		return st.ByStatus[InvocationSuccess] == 2
 	})
