@@ -125,6 +125,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
+		if *data == "" {
+			return inspect.ErrNoDataDir
+		}
 		ca, err := proxy.LoadOrCreateCA(*data)
 		if err != nil {
 			return err
@@ -390,7 +393,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	dataDir := o.data
 	if dataDir == "" && !o.memory {
-		dataDir = inspect.DefaultDataDir(getenv)
+		if dataDir = inspect.DefaultDataDir(getenv); dataDir == "" {
+			return fmt.Errorf("%w (or --memory)", inspect.ErrNoDataDir)
+		}
 	}
 	store, err := inspect.OpenSQLite(dataDir, inspect.Options{
 		Memory:      o.memory,
@@ -579,7 +584,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if needCA {
 		caDir := o.data
 		if caDir == "" {
-			caDir = inspect.DefaultDataDir(getenv) // even with --memory: the CA must persist
+			if caDir = inspect.DefaultDataDir(getenv); caDir == "" { // even with --memory: the CA must persist
+				return fmt.Errorf("--mitm keeps its CA in the data directory: %w", inspect.ErrNoDataDir)
+			}
 		}
 		if ca, err = proxy.LoadOrCreateCA(caDir); err != nil {
 			return fmt.Errorf("--mitm: %w", err)
@@ -770,6 +777,9 @@ func replayCLI(getenv func(string) string, stdout, stderr io.Writer) *replay.CLI
 		Stdout: stdout, Stderr: stderr, Getenv: getenv, SecretHeaders: secretHeaders(getenv),
 		OpenStore: func(create bool) (inspect.Store, error) {
 			dir := envOr(getenv, "HOOKLAB_DATA", inspect.DefaultDataDir(getenv))
+			if dir == "" {
+				return nil, inspect.ErrNoDataDir
+			}
 			if _, err := os.Stat(filepath.Join(dir, "hooklab.db")); !create && errors.Is(err, os.ErrNotExist) {
 				return nil, fmt.Errorf("no hooklab data in %s (set HOOKLAB_DATA, or start hooklab serve)", dir)
 			}

@@ -138,8 +138,10 @@ type pendingWrite struct {
 }
 
 // DefaultDataDir returns the default data directory: hooklab under the
-// user's data directory ($XDG_DATA_HOME or ~/.local/share), else
-// hooklab-UID in the temp dir.
+// user's data directory ($XDG_DATA_HOME or ~/.local/share), or "" when
+// neither variable is set (a service account, a bare container): a shared
+// temp dir would let another user read or plant data, so the caller asks
+// for --data instead.
 func DefaultDataDir(getenv func(string) string) string {
 	if d := getenv("XDG_DATA_HOME"); d != "" {
 		return filepath.Join(d, "hooklab")
@@ -147,10 +149,11 @@ func DefaultDataDir(getenv func(string) string) string {
 	if h := getenv("HOME"); h != "" {
 		return filepath.Join(h, ".local", "share", "hooklab")
 	}
-	// Neither is set (a service account, a bare container): a directory
-	// of this user's own under the temp dir, not one shared by name.
-	return filepath.Join(os.TempDir(), fmt.Sprintf("hooklab-%d", os.Getuid()))
+	return ""
 }
+
+// ErrNoDataDir says DefaultDataDir has no answer.
+var ErrNoDataDir = errors.New("no data directory: neither XDG_DATA_HOME nor HOME is set; give --data DIR (or HOOKLAB_DATA)")
 
 // OpenSQLite opens (creating when needed) the store in dir, or in memory
 // when opts.Memory is set. It refuses a file that is not a hooklab database

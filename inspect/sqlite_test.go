@@ -951,7 +951,7 @@ func TestDefaultDataDir(t *testing.T) {
 	}{
 		{"XDG", map[string]string{"XDG_DATA_HOME": "/x", "HOME": "/h"}, "/x/hooklab"},
 		{"HOME", map[string]string{"HOME": "/h"}, "/h/.local/share/hooklab"},
-		{"neither", nil, filepath.Join(os.TempDir(), fmt.Sprintf("hooklab-%d", os.Getuid()))},
+		{"neither", nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
