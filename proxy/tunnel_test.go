@@ -11,12 +11,14 @@ import (
 // connection is closed, and then late: the moment a proxy closes a websocket
 // because the upstream already answered the client's close frame.
 type slowConn struct {
-	closed chan struct{}
-	once   sync.Once
+	closed  chan struct{}
+	once    sync.Once
+	writing chan struct{} // closed when Write is entered
 }
 
 func (c *slowConn) Read(p []byte) (int, error) { <-c.closed; return 0, io.EOF }
 func (c *slowConn) Write(p []byte) (int, error) {
+	close(c.writing)
 	<-c.closed
 	time.Sleep(50 * time.Millisecond)
 	return len(p), nil
@@ -26,7 +28,8 @@ func (c *slowConn) Close() error { c.once.Do(func() { close(c.closed) }); return
 func TestTunnelCountsWritesInFlightAtClose(t *testing.T) {
 	t.Parallel()
 	got := make(chan [2]int64, 1)
-	tun := newTunnel(&slowConn{closed: make(chan struct{})}, func(t *tunnel) {
+	conn := &slowConn{closed: make(chan struct{}), writing: make(chan struct{})}
+	tun := newTunnel(conn, func(t *tunnel) {
 		got <- [2]int64{t.up.frames, t.up.bytes}
 	})
 	// A masked close frame with a 2-byte status code: 8 bytes.
@@ -40,7 +43,7 @@ func TestTunnelCountsWritesInFlightAtClose(t *testing.T) {
 		// Also a Read in flight, as the other direction of the copy.
 		_, _ = tun.Read(make([]byte, 16))
 	}()
-	time.Sleep(20 * time.Millisecond) // let both block in the connection
+	<-conn.writing // the Write is in flight
 	tun.Close()
 	<-wrote
 	if c := <-got; c != [2]int64{1, 8} {
