@@ -483,13 +483,15 @@ func TestCaptureCORS(t *testing.T) {
 		t.Errorf("preflight not recorded: %+v", l.Exchanges)
 	}
 	// Any method asked for is allowed, not only the common ones.
-	req.Header.Set("Access-Control-Request-Method", "PROPFIND")
-	if resp, err = http.DefaultClient.Do(req); err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if !strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "PROPFIND") {
-		t.Errorf("preflight for PROPFIND: %v", resp.Header)
+	for _, m := range []string{"PROPFIND", "PU"} {
+		req.Header.Set("Access-Control-Request-Method", m)
+		if resp, err = http.DefaultClient.Do(req); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if !slices.Contains(strings.Split(resp.Header.Get("Access-Control-Allow-Methods"), ", "), m) {
+			t.Errorf("preflight for %s: %v", m, resp.Header)
+		}
 	}
 	resp, err = http.Post(s.Capture+"hook", "application/json", strings.NewReader("{}"))
 	if err != nil {

@@ -525,6 +525,14 @@ func (d *db) deleteWebhook(ctx context.Context, id string, now time.Time) (int64
 	return failed, err
 }
 
+// unsendable reports whether invocation id failed before it could be sent
+// (see Invocation.unsendable).
+func (d *db) unsendable(ctx context.Context, id string) bool {
+	var u int
+	err := d.rdb.QueryRowContext(ctx, `SELECT unsendable FROM invocations WHERE id = ?`, id).Scan(&u)
+	return err == nil && u == 1
+}
+
 // failOrphans fails the queued invocations of webhook id, removed from the
 // config, and returns how many.
 func (d *db) failOrphans(ctx context.Context, id string, now time.Time) (int64, error) {

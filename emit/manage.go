@@ -458,9 +458,12 @@ func (e *Emitter) Redeliver(ctx context.Context, id string) (*Invocation, error)
 		if err != nil {
 			return nil, err
 		}
-		if !inv.queued {
+		if !inv.queued && e.db.unsendable(ctx, id) {
 			return nil, &ValidationError{List: []FieldError{{Msg: fmt.Sprintf(
 				"invocation %s has no request to send again: it failed before it was sent (%s); fix the webhook and send the event again", id, inv.Error)}}}
+		}
+		if !inv.queued { // its attempt finished between the two reads
+			return nil, fmt.Errorf("%w: invocation %s changed meanwhile (now %s); try again", inspect.ErrConflict, id, inv.Status)
 		}
 		return nil, fmt.Errorf("%w: invocation %s is still queued (%s); it is redelivered once it has finished", inspect.ErrConflict, id, inv.Status)
 	}

@@ -1670,7 +1670,7 @@ func (s *SQLite) Clear(ctx context.Context, bin string) (int64, error) {
 	return n, nil
 }
 
-// CreateBin records a bin name.
+// DeleteBin removes bin name, a created one too, with its exchanges.
 func (s *SQLite) DeleteBin(ctx context.Context, name string) (int64, error) {
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) (int64, int64, error) {
@@ -1688,6 +1688,7 @@ func (s *SQLite) DeleteBin(ctx context.Context, name string) (int64, error) {
 	return n, nil
 }
 
+// CreateBin records a bin name.
 func (s *SQLite) CreateBin(ctx context.Context, name string) error {
 	now := s.opts.Now().UnixNano()
 	return s.write(ctx, func(tx *sql.Tx) (int64, int64, error) {

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -408,7 +409,7 @@ func (c *Capture) defaultAnswer(r *http.Request, ex *inspect.Exchange) *inspect.
 // (any, PROPFIND too) and the headers asked for are allowed.
 func preflight(r *http.Request) *inspect.Response {
 	methods := "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
-	if m := strings.TrimSpace(r.Header.Get("Access-Control-Request-Method")); validMethod(m) && !strings.Contains(methods, m) {
+	if m := strings.TrimSpace(r.Header.Get("Access-Control-Request-Method")); validMethod(m) && !slices.Contains(strings.Split(methods, ", "), m) {
 		methods += ", " + m
 	}
 	h := inspect.Headers{
