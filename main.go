@@ -438,10 +438,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return fmt.Errorf("config %s:\n%w", cfgPath, err)
 		}
 	}
+	// The emitter runs until the store's last commit at shutdown (see
+	// below), so that it turns those captures into invocations as they
+	// come rather than buffer them.
+	emitCtx, stopEmit := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEmit()
 	emitDone := make(chan struct{})
 	go func() {
 		defer close(emitDone)
-		if err := emitter.Run(ctx); err != nil && ctx.Err() == nil {
+		if err := emitter.Run(emitCtx); err != nil && emitCtx.Err() == nil {
 			log.Error("emitter stopped", "err", err)
 		}
 	}()
@@ -753,10 +758,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 	replayAPI.Wait() // runs stop with ctx; their recordings reach the store
-	<-emitDone
 	// Every answered capture is committed, and so turned into its events
 	// (OnCommit), before the emitter stops taking them.
 	store.Sync(sctx)
+	stopEmit()
+	<-emitDone
 	if eerr := emitter.Close(); eerr != nil { // drains deliveries, before the store closes
 		serr = errors.Join(serr, fmt.Errorf("close emitter: %w", eerr))
 	}
