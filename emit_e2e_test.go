@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -190,39 +189,10 @@ func TestShutdownTurnsEveryAnsweredCaptureIntoItsEvent(t *testing.T) {
 	}
 	dir := t.TempDir()
 	s := startServer(t, "--data", dir, "--config", cfg)
-	var answered []string
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			client := &http.Client{Timeout: 5 * time.Second}
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				resp, err := client.Post(fmt.Sprintf("%sb/ev/%d/%d", s.Capture, w, i), "application/json", strings.NewReader(`{"n":1}`))
-				if err != nil {
-					continue
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				var a ack
-				if resp.StatusCode == 200 && json.Unmarshal(b, &a) == nil {
-					mu.Lock()
-					answered = append(answered, a.ID)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(answered) > 300 }, "some traffic")
+	load := startCaptureLoad(s, "ev")
+	waitFor(t, func() bool { return load.count() > 300 }, "some traffic")
 	s.Stop(t)
-	close(stop)
-	wg.Wait()
+	answered := load.ids()
 	startServer(t, "--data", dir, "--config", cfg)
 	missing := func() (miss []string, dup []string) {
 		mu.Lock()

@@ -992,26 +992,29 @@ func TestTailPrintsOutOfOrder(t *testing.T) {
 	waitFor(t, func() bool { return strings.Contains(out.String(), a.ID) }, "the slow exchange, older id, printed after")
 }
 
-func TestGracefulShutdownLosesNothingAnswered(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	s := startServer(t, "--data", dir)
-	var mu sync.Mutex
-	var answered []string
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
+// captureLoad posts to s's capture port from 8 clients until stopped, and
+// keeps the id of every capture answered 200. stop waits for the clients.
+type captureLoad struct {
+	mu       sync.Mutex
+	answered []string
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+func startCaptureLoad(s *server, bin string) *captureLoad {
+	l := &captureLoad{stop: make(chan struct{})}
 	for w := range 8 {
-		wg.Add(1)
+		l.wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer l.wg.Done()
 			client := &http.Client{Timeout: 5 * time.Second}
 			for i := 0; ; i++ {
 				select {
-				case <-stop:
+				case <-l.stop:
 					return
 				default:
 				}
-				resp, err := client.Post(fmt.Sprintf("%sb/drain/%d/%d", s.Capture, w, i), "application/json", strings.NewReader(`{"w":1}`))
+				resp, err := client.Post(fmt.Sprintf("%sb/%s/%d/%d", s.Capture, bin, w, i), "application/json", strings.NewReader(`{"w":1}`))
 				if err != nil {
 					continue
 				}
@@ -1019,20 +1022,39 @@ func TestGracefulShutdownLosesNothingAnswered(t *testing.T) {
 				resp.Body.Close()
 				var a ack
 				if resp.StatusCode == 200 && json.Unmarshal(b, &a) == nil {
-					mu.Lock()
-					answered = append(answered, a.ID)
-					mu.Unlock()
+					l.mu.Lock()
+					l.answered = append(l.answered, a.ID)
+					l.mu.Unlock()
 				}
 			}
 		}()
 	}
-	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(answered) > 200 }, "some traffic")
+	return l
+}
+
+// count is how many captures were answered.
+func (l *captureLoad) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.answered)
+}
+
+// ids stops the clients and returns the ids answered.
+func (l *captureLoad) ids() []string {
+	close(l.stop)
+	l.wg.Wait()
+	return l.answered
+}
+
+func TestGracefulShutdownLosesNothingAnswered(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, "--data", dir)
+	load := startCaptureLoad(s, "drain")
+	waitFor(t, func() bool { return load.count() > 200 }, "some traffic")
 	s.Stop(t)
-	close(stop)
-	wg.Wait()
+	answered := load.ids()
 	s2 := startServer(t, "--data", dir)
-	mu.Lock()
-	defer mu.Unlock()
 	for _, id := range answered {
 		if resp, _ := s2.api(t, "GET", "/api/exchanges/"+id, nil); resp.StatusCode != 200 {
 			t.Fatalf("answered exchange %s lost across shutdown (%d answered)", id, len(answered))

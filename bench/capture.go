@@ -513,7 +513,7 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // behind the other connections on a machine whose cores the load generator
 // shares, and the bare baseline's own p99 is several milliseconds; at a
 // rate both sustain, it is what a request costs.
-func (b *bench) fixedRateRounds(ctx context.Context, r *Report, targets []target, rate float64, d time.Duration) error {
+func (b *bench) fixedRateRounds(ctx context.Context, r *Report, targets []target, rate float64, dur time.Duration) error {
 	runs := map[string][]Result{}
 	for round := 1; round <= b.c.rounds; round++ {
 		order := targets
@@ -524,7 +524,7 @@ func (b *bench) fixedRateRounds(ctx context.Context, r *Report, targets []target
 			if d := waitIdle(ctx, servers(targets), idleLimit); d > time.Second {
 				b.logf("waited %v for the servers to go idle before %s", d.Round(100*time.Millisecond), t.name)
 			}
-			s := b.spec(t.url, d)
+			s := b.spec(t.url, dur)
 			s.Rate = rate
 			res, err := goLoad{}.Run(ctx, s)
 			if err != nil {

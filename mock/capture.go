@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/net/http/httpguts"
 	"io"
 	"log/slog"
 	"net"
@@ -409,7 +410,7 @@ func (c *Capture) defaultAnswer(r *http.Request, ex *inspect.Exchange) *inspect.
 // (any, PROPFIND too) and the headers asked for are allowed.
 func preflight(r *http.Request) *inspect.Response {
 	methods := "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
-	if m := strings.TrimSpace(r.Header.Get("Access-Control-Request-Method")); validMethod(m) && !slices.Contains(strings.Split(methods, ", "), m) {
+	if m := strings.TrimSpace(r.Header.Get("Access-Control-Request-Method")); httpguts.ValidHeaderFieldName(m) && !slices.Contains(strings.Split(methods, ", "), m) {
 		methods += ", " + m
 	}
 	h := inspect.Headers{
@@ -421,20 +422,6 @@ func preflight(r *http.Request) *inspect.Response {
 		h = append(h, inspect.Header{Name: "Access-Control-Allow-Headers", Value: req})
 	}
 	return &inspect.Response{Status: http.StatusNoContent, Headers: h}
-}
-
-// validMethod reports whether m is an HTTP method token (RFC 9110 tchar).
-func validMethod(m string) bool {
-	if m == "" {
-		return false
-	}
-	for i := 0; i < len(m); i++ {
-		c := m[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 func writeResponse(w http.ResponseWriter, resp *inspect.Response) {
