@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -235,9 +236,12 @@ func (d *decoder) duration(n *yaml.Node, what string) Duration {
 	if !ok || s == "" {
 		return 0
 	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 0 && f < float64(math.MaxInt64)/float64(time.Second) {
+		return Duration(f * float64(time.Second)) // a number is seconds, as in the API's JSON
+	}
 	v, err := time.ParseDuration(s)
 	if err != nil || v < 0 {
-		d.errorf(n, "%s: want a duration such as 300ms or 1m, got %q", what, s)
+		d.errorf(n, "%s: want a duration such as 300ms or 1m (or a number of seconds), got %q", what, s)
 		return 0
 	}
 	return Duration(v)

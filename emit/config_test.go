@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -276,5 +277,24 @@ func TestAutomationDataAliasBomb(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("an alias bomb in automation data was expanded (no answer in 20s)")
+	}
+}
+
+// TestConfigAndAPIReadAlike: a number of seconds and a rate limit without
+// a window mean the same in hooklab.yaml and in the API's JSON.
+func TestConfigAndAPIReadAlike(t *testing.T) {
+	t.Parallel()
+	te := newEnv(t, "webhooks:\n  - {id: y, endpoint: \"https://example.com/y\", timeout: 5, rate_limit: {limit: 2}, signing: {scheme: none}}\n", nil)
+	srv := httptest.NewServer(te.e.Handler())
+	t.Cleanup(srv.Close)
+	c := apiClient{t, srv.URL}
+	if code, raw := c.do("POST", "/api/webhooks", `{"id": "j", "endpoint": "https://example.com/j", "timeout": 5, "rate_limit": {"limit": 2}, "signing": {"scheme": "none"}}`, nil); code != 201 {
+		t.Fatalf("create: %d %s", code, raw)
+	}
+	for _, id := range []string{"y", "j"} {
+		w := te.e.webhook(id)
+		if w == nil || time.Duration(w.Timeout) != 5*time.Second || w.RateLimit == nil || w.RateLimit.Limit != 2 || time.Duration(w.RateLimit.Window) != time.Minute {
+			t.Errorf("webhook %s: %+v", id, w)
+		}
 	}
 }

@@ -193,7 +193,8 @@ type RateLimit struct {
 	Window Duration `json:"window"`
 }
 
-// UnmarshalJSON accepts "60/min" or {"limit": 60, "window": "1m"}.
+// UnmarshalJSON accepts "60/min" or {"limit": 60, "window": "1m"} (the
+// window is a minute when left out).
 func (r *RateLimit) UnmarshalJSON(b []byte) error {
 	var s string
 	if json.Unmarshal(b, &s) == nil {
@@ -207,6 +208,7 @@ func (r *RateLimit) UnmarshalJSON(b []byte) error {
 	type plain RateLimit
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
+	*r = RateLimit{Window: Duration(time.Minute)} // as in the config: a window left out is a minute
 	if err := dec.Decode((*plain)(r)); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
