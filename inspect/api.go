@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -173,6 +174,16 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) { WriteErr
 
 // ParseQuery reads the list filters from URL parameters.
 func ParseQuery(v url.Values) (Query, error) {
+	for _, k := range []string{"bin", "method", "source", "status", "q", "cursor", "after", "limit", "since", "until", "order"} {
+		if n := len(v[k]); n > 1 {
+			// One would be used and the others ignored without a word.
+			return Query{}, fmt.Errorf("%w: %s is given %d times; give it once (q= takes several terms)", ErrInvalid, k, n)
+		}
+	}
+	if strings.EqualFold(v.Get("status"), "none") { // as q=status:none says it
+		v = maps.Clone(v)
+		v.Set("status", "0")
+	}
 	q := Query{
 		Bin:    v.Get("bin"),
 		Method: v.Get("method"),
@@ -195,7 +206,7 @@ func ParseQuery(v url.Values) (Query, error) {
 		}
 	}
 	if _, _, ok := q.StatusRange(); !ok {
-		return q, fmt.Errorf("%w: status %q: want a code like 404 or a class like 5xx", ErrInvalid, q.Status)
+		return q, fmt.Errorf("%w: status %q: want a code like 404, a class like 5xx, or none", ErrInvalid, q.Status)
 	}
 	switch q.Source {
 	case "", string(SourceCapture), string(SourceProxy), string(SourceEmit), string(SourceReplay):

@@ -126,6 +126,8 @@ func TestAPIList(t *testing.T) {
 		{"descending", "order=desc&bin=b", []string{"e4", "e3"}},
 		{"after", "after=" + d.exs["e4"].ID, []string{"e6", "e5"}},
 		{"nothing", "bin=none", nil},
+		{"no response, as q=status:none says it", "status=none", []string{"e5"}},
+		{"no response", "status=0", []string{"e5"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,6 +210,8 @@ func TestAPIBadParams(t *testing.T) {
 		{"clear with bad bin", "/api/exchanges?bin=a.b", "bin name"},
 		// A script's unset $BIN must not clear every bin.
 		{"clear with an empty bin", "/api/exchanges?bin=", "leave bin= out"},
+		{"two bins", "/api/exchanges?bin=a&bin=b", "bin is given 2 times"},
+		{"two statuses", "/api/exchanges?status=200&status=404", "status is given 2 times"},
 		{"clear with two bins", "/api/exchanges?bin=a&bin=b", "one bin at a time"},
 	}
 	for _, tt := range tests {
