@@ -857,6 +857,25 @@ func startTail(t *testing.T, ui string, args ...string) (out, errOut *syncBuffer
 	return out, errOut
 }
 
+// TestTailRefusesTheCapturePort: tail pointed at the capture port says so
+// and stops (each retry would be captured).
+func TestTailRefusesTheCapturePort(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out, errOut syncBuffer
+	err := run(ctx, []string{"tail", "--server", s.Capture}, func(string) string { return "" }, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "is not hooklab's UI listener") {
+		t.Fatalf("tail at the capture port: %v", err)
+	}
+	var l listAnswer
+	s.getJSON(t, "/api/exchanges", &l)
+	if len(l.Exchanges) > 1 {
+		t.Errorf("tail's retries were captured: %d exchanges", len(l.Exchanges))
+	}
+}
+
 func TestTailPrintsExchanges(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "--memory")

@@ -52,6 +52,12 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 			hdr.Set("Authorization", "Bearer "+cfg.Token)
 		}
 		conn, resp, err := websocket.DefaultDialer.DialContext(ctx, u.String(), hdr)
+		if err != nil && resp != nil && resp.Header.Get("Server") != "hooklab" {
+			// Something answered that is not hooklab's UI (its answers say
+			// Server: hooklab): the capture port, say, which would record
+			// every retry.
+			return fmt.Errorf("tail: %s answered %s but is not hooklab's UI listener (is it the capture port? the UI is on :4040 by default)", cfg.Server, resp.Status)
+		}
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
 			// Retrying cannot help: say what is wrong.
 			var e struct{ Error string }
