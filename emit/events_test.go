@@ -291,3 +291,16 @@ triggers:
 		t.Errorf("delivered %+v", got)
 	}
 }
+
+// TestEnvelopeKeepsMarkup: a subscription's envelope carries the event's
+// data as it came, <, > and & included (not as \u003c and the like).
+func TestEnvelopeKeepsMarkup(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	te := newEnv(t, hookYAML("a", s.URL, ""), nil)
+	q := te.emit("test.x", `{"html": "<b>Tom & Jerry</b>"}`)
+	te.settle(q[0].ID, 0)
+	if got := s.got(); len(got) != 1 || !strings.Contains(string(got[0].Body), `"<b>Tom & Jerry</b>"`) {
+		t.Errorf("delivered %q", got[0].Body)
+	}
+}

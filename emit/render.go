@@ -45,8 +45,13 @@ func (e *Emitter) envelope(ev *Event) []byte {
 	if len(env.Event) == 0 {
 		env.Event = json.RawMessage(`{}`)
 	}
-	b, _ := json.Marshal(env)
-	return b
+	// As the data came: json.Marshal would write <, > and & in it as
+	// \u003c, \u003e and \u0026.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(env)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 // defaultSubject is "ticket:35436" for a ticket.* event whose data has
