@@ -247,6 +247,16 @@ func (d *decoder) duration(n *yaml.Node, what string) Duration {
 	return Duration(v)
 }
 
+// zeroDuration reports whether s is written as a zero duration ("0",
+// "0s"), as opposed to empty or not a duration at all.
+func zeroDuration(s string) bool {
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return f == 0
+	}
+	v, err := time.ParseDuration(s)
+	return err == nil && v == 0
+}
+
 func (d *decoder) list(n *yaml.Node, what string) []*yaml.Node {
 	n = resolve(n)
 	if isNull(n) {
@@ -396,8 +406,8 @@ func (d *decoder) webhook(n *yaml.Node) (*Webhook, map[string]*yaml.Node) {
 			w.Signing = s
 		case "timeout":
 			w.Timeout = d.duration(p.val, "timeout")
-			if w.Timeout == 0 && d.str(p.val, "timeout") != "" {
-				w.Timeout = -1 // "0s": report it as out of range
+			if w.Timeout == 0 && zeroDuration(d.str(p.val, "timeout")) {
+				d.errorf(p.val, "timeout: want between 1ms and 5m, got %s", d.str(p.val, "timeout"))
 			}
 		case "retry":
 			w.Retry = d.retry(p.val, fields)

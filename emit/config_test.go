@@ -153,6 +153,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad scheme", base + "    signing: {scheme: hmac, secret: x}\n", nil,
 			[]string{`hooklab.yaml:4:23: webhook a: signing.scheme: signing scheme must be one of zendesk, standard-webhooks, github, stripe, slack, shopify or none, got "hmac"`}},
 		{"duplicate id", base + "  - id: a\n    endpoint: https://example.com/b\n", nil, []string{"hooklab.yaml:4:9: webhook a: duplicate id"}},
+		{"zero timeout", base + "    timeout: 0\n", nil, []string{"hooklab.yaml:4:14: timeout: want between 1ms and 5m, got 0"}},
 		{"strict plain http", "webhooks:\n  - id: a\n    endpoint: http://example.com/a\n    strict: true\n    custom_headers: {X-A: b}\n", nil,
 			[]string{"hooklab.yaml:5:21: webhook a: custom_headers: custom headers are sent in the clear to a plain-HTTP endpoint; use https"}},
 		{"unknown webhook", base + "triggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: nope, payload: '{}'}\n", nil,

@@ -465,7 +465,7 @@ func (e *Emitter) Redeliver(ctx context.Context, id string) (*Invocation, error)
 		if !inv.queued { // its attempt finished between the two reads
 			return nil, fmt.Errorf("%w: invocation %s changed meanwhile (now %s); try again", inspect.ErrConflict, id, inv.Status)
 		}
-		return nil, fmt.Errorf("%w: invocation %s is still queued (%s); it is redelivered once it has finished", inspect.ErrConflict, id, inv.Status)
+		return nil, fmt.Errorf("%w: invocation %s is still queued (%s); redeliver it once it has finished", inspect.ErrConflict, id, inv.Status)
 	}
 	e.spill(got[id])
 	return e.Invocation(ctx, id)

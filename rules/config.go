@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -788,10 +789,11 @@ func (m *Mock) inScope(r *Request) bool {
 
 // NearMiss returns the mock that came closest to matching r, and why it
 // missed. It returns "" and nil when there are no mocks for r's proxy
-// scope, or one matches. Closest is, in order: a rule whose path matched
-// over one whose path did not (a rule of another bin counts as half a
-// miss: "bin: ..."), then the fewest failing conditions, then the longest
-// start its path pattern shares with r's path, then the first.
+// scope, or one matches. Closest is, in order: a rule whose path matched,
+// then one of another bin whose path matched ("bin: ..."), then one whose
+// path did not match or that has none; then the fewest failing
+// conditions, then the longest start its path pattern shares with r's
+// path, then the first.
 func (c *Config) NearMiss(r *Request) (name string, reasons []string) {
 	if c == nil {
 		return "", nil
@@ -815,10 +817,11 @@ func (c *Config) NearMiss(r *Request) (name string, reasons []string) {
 		if m.Match != nil {
 			k.common = commonPrefix(m.Match.Path, r.Path)
 		}
-		for _, w := range why {
-			if strings.HasPrefix(w, "path:") {
-				k.miss += 2
-			}
+		switch {
+		case m.Match == nil || m.Match.Path == "":
+			k.miss += 2 // no path to have matched: no closer than one that missed
+		case slices.ContainsFunc(why, func(w string) bool { return strings.HasPrefix(w, "path:") }):
+			k.miss += 2
 		}
 		if otherBin {
 			why = append([]string{fmt.Sprintf("bin: the rule answers in bin %s, not %s", m.Bin, r.Bin)}, why...)

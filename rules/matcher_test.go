@@ -308,6 +308,8 @@ func TestNearMissPrefersThePath(t *testing.T) {
   - {name: sec, match: {path: /sec, headers: {Authorization: Bearer right}}, respond: {}}
   - {name: binonly, bin: special, match: {path: /here}, respond: {}}
   - {name: glob-star, match: {path: "/g1/*"}, respond: {}}
+  - {name: stripe-pay, bin: stripe, match: {method: POST, path: /pay}, respond: {}}
+  - {name: needs-header, match: {method: PUT, headers: {X-A: "1"}}, respond: {}}
 `
 	c, err := Parse([]byte(src), "n.yaml", nil)
 	if err != nil {
@@ -322,6 +324,8 @@ func TestNearMissPrefersThePath(t *testing.T) {
 		{Request{Method: "GET", Path: "/sec", Header: http.Header{"Authorization": {"Bearer wrong"}}, Bin: "default"}, "sec", "Authorization"},
 		{Request{Method: "GET", Path: "/here", Bin: "default"}, "binonly", "bin special"},
 		{Request{Method: "GET", Path: "/g1/a/b", Bin: "default"}, "glob-star", "path"},
+		// Only the bin differs: closer than a rule with no path at all.
+		{Request{Method: "POST", Path: "/pay", Bin: "shop"}, "stripe-pay", "bin stripe"},
 	} {
 		name, why := c.NearMiss(&tc.r)
 		if name != tc.name || !strings.Contains(strings.Join(why, "; "), tc.reason) {
