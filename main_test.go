@@ -370,6 +370,32 @@ func TestMaxBinsCountsCreatedBins(t *testing.T) {
 	}
 }
 
+// TestMaxBinsAcrossRestart: the bins a data directory holds count against
+// --max-bins after a restart too.
+func TestMaxBinsAcrossRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, "--data", dir, "--max-bins", "2")
+	for _, name := range []string{"a", "b"} {
+		if r, b := s.api(t, "POST", "/api/bins", strings.NewReader(`{"name": "`+name+`"}`)); r.StatusCode != 201 {
+			t.Fatalf("create %s: %d %s", name, r.StatusCode, b)
+		}
+	}
+	s.Stop(t)
+	s = startServer(t, "--data", dir, "--max-bins", "2")
+	if r, _ := s.api(t, "POST", "/api/bins", strings.NewReader(`{"name": "c"}`)); r.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a third bin after a restart: %d, want 429", r.StatusCode)
+	}
+	resp, err := http.Post(s.Capture+"b/d/x", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a capture into a third bin after a restart: %d, want 429", resp.StatusCode)
+	}
+}
+
 func TestCaptureBinNames(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "--memory")
@@ -873,6 +899,11 @@ func TestTailRefusesTheCapturePort(t *testing.T) {
 	s.getJSON(t, "/api/exchanges", &l)
 	if len(l.Exchanges) > 1 {
 		t.Errorf("tail's retries were captured: %d exchanges", len(l.Exchanges))
+	}
+	// The UI's address with a path has no stream: said at once.
+	err = run(ctx, []string{"tail", "--server", s.UI + "foo"}, func(string) string { return "" }, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "has no stream at /foo/api/stream") {
+		t.Errorf("tail at the UI with a path: %v", err)
 	}
 }
 

@@ -67,6 +67,7 @@ type Capture struct {
 
 	bins     sync.Map // bin names known to exist
 	binCount atomic.Int64
+	counted  atomic.Bool // binCount was read from the store once
 	recount  sync.Mutex
 }
 
@@ -94,16 +95,18 @@ func New(cfg Config) *Capture {
 
 // AdmitBin lets bin be used (a request into it, or POST /api/bins making
 // it) unless it would make more bins than MaxBins. Known bins cost one map
-// lookup; the store is asked only when the limit is reached (bins may have
-// been cleared since).
+// lookup; the store is asked for the first new bin (the store may hold
+// bins from before a restart) and when the limit is reached (bins may have
+// been removed since).
 func (c *Capture) AdmitBin(ctx context.Context, bin string) error {
 	if _, ok := c.bins.Load(bin); ok || bin == inspect.DefaultBin {
 		return nil
 	}
-	if c.binCount.Load() >= int64(c.cfg.MaxBins) {
+	if !c.counted.Load() || c.binCount.Load() >= int64(c.cfg.MaxBins) {
 		c.recount.Lock()
 		defer c.recount.Unlock()
 		if bins, err := c.cfg.Store.Bins(ctx); err == nil {
+			c.counted.Store(true)
 			c.bins.Clear()
 			c.binCount.Store(0)
 			for _, b := range bins {

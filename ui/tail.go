@@ -58,6 +58,9 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 			// every retry.
 			return fmt.Errorf("tail: %s answered %s but is not hooklab's UI listener (is it the capture port? the UI is on :4040 by default)", cfg.Server, resp.Status)
 		}
+		if err != nil && resp != nil && resp.StatusCode == http.StatusNotFound {
+			return fmt.Errorf("tail: %s has no stream at %s: give the UI's address without a path, like http://127.0.0.1:4040", cfg.Server, u.Path)
+		}
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
 			// Retrying cannot help: say what is wrong.
 			var e struct{ Error string }
