@@ -902,6 +902,9 @@ func ownAPIURL(addr net.Addr) func(rawURL string) bool {
 		}
 		ips := []net.IP{net.ParseIP(host)}
 		if ips[0] == nil {
+			ips[0] = looseIPv4(host) // 127.1, 2130706433, 0x7f000001, as curl reads them
+		}
+		if ips[0] == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
@@ -920,6 +923,45 @@ func ownAPIURL(addr net.Addr) func(rawURL string) bool {
 		}
 		return false
 	}
+}
+
+// looseIPv4 reads an IPv4 address the way inet_aton does, and so curl:
+// one to four parts, each decimal, octal (a leading 0) or hex (0x), the
+// last filling the bytes left ("127.1" is 127.0.0.1). It returns nil for
+// anything else.
+func looseIPv4(s string) net.IP {
+	parts := strings.Split(s, ".")
+	if len(parts) > 4 {
+		return nil
+	}
+	var v []uint64
+	for _, p := range parts {
+		base, digits := 10, p
+		switch {
+		case len(p) > 2 && (p[:2] == "0x" || p[:2] == "0X"):
+			base, digits = 16, p[2:]
+		case len(p) > 1 && p[0] == '0':
+			base, digits = 8, p[1:]
+		}
+		n, err := strconv.ParseUint(digits, base, 32)
+		if err != nil {
+			return nil
+		}
+		v = append(v, n)
+	}
+	var addr uint64
+	for i, n := range v[:len(v)-1] {
+		if n > 255 {
+			return nil
+		}
+		addr |= n << (24 - 8*i)
+	}
+	last := v[len(v)-1]
+	if last >= 1<<(8*(5-len(v))) {
+		return nil
+	}
+	addr |= last
+	return net.IPv4(byte(addr>>24), byte(addr>>16), byte(addr>>8), byte(addr))
 }
 
 // isLocalIP reports whether ip is an address of this machine.

@@ -1402,3 +1402,17 @@ func TestAPIErrorsAreJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestLooseIPv4(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"127.1", "127.0.0.1"}, {"2130706433", "127.0.0.1"}, {"0x7f000001", "127.0.0.1"},
+		{"127.000.000.001", "127.0.0.1"}, {"0177.0.0.1", "127.0.0.1"}, {"127.0.1", "127.0.0.1"},
+		{"10.0.0.1", "10.0.0.1"}, {"example.com", "<nil>"}, {"1.2.3.4.5", "<nil>"}, {"256.1", "<nil>"},
+		{"127.16777216", "<nil>"}, {"", "<nil>"}, {"08", "<nil>"},
+	} {
+		if got := looseIPv4(tc.in).String(); got != tc.want {
+			t.Errorf("looseIPv4(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
