@@ -64,6 +64,10 @@ type notify struct {
 	payload string
 	tpls    map[string]*rules.Template // by webhook format
 	params  []param
+	// structured: the payload was a YAML structure, a JSON document: an
+	// xml or form_encoded webhook gets it rendered as JSON and then
+	// written in its format (as a test send's object payload is).
+	structured bool
 }
 
 type param struct {
@@ -581,7 +585,7 @@ func (d *decoder) notify(n *yaml.Node, what string) (notify, map[string]*yaml.No
 			if pn != nil && (pn.Kind == yaml.MappingNode || pn.Kind == yaml.SequenceNode) {
 				// A YAML structure is a JSON payload written as YAML.
 				b, _ := json.Marshal(d.value(pn, "notify payload"))
-				nt.payload = string(b)
+				nt.payload, nt.structured = string(b), true
 			} else {
 				nt.payload = d.str(p.val, "notify payload")
 			}

@@ -427,6 +427,22 @@ func (e *Emitter) render(w *Webhook, ev *Event, data any, nt *notify, now time.T
 		case w.Format == FormatForm && params != nil:
 			body = []byte(params.Encode())
 			params = nil
+		case nt.payload != "" && nt.structured && (w.Format == FormatXML || w.Format == FormatForm):
+			// A structure: rendered as the JSON it is, then written as XML
+			// elements or form fields.
+			b, err := nt.template(FormatJSON).Render(vars)
+			if err != nil {
+				return req, fmt.Errorf("payload: %v", err)
+			}
+			if w.Format == FormatXML {
+				b, err = xmlBody(b)
+			} else {
+				b, err = formBody(b)
+			}
+			if err != nil {
+				return req, fmt.Errorf("payload: %v", err)
+			}
+			body = b
 		case nt.payload != "":
 			tpl := nt.template(w.Format)
 			if tpl == nil {

@@ -242,3 +242,37 @@ func TestDecodeDataMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestStructuredPayloadInEachFormat: a trigger payload written as a YAML
+// structure goes to an xml webhook as XML and to a form_encoded one as
+// form fields (it went as JSON, escaped for the other format).
+func TestStructuredPayloadInEachFormat(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	yaml := `webhooks:
+  - {id: x1, endpoint: "` + s.URL + `/x", format: xml, signing: {scheme: none}}
+  - {id: f1, endpoint: "` + s.URL + `/f", format: form_encoded, signing: {scheme: none}}
+triggers:
+  - name: tx
+    when: {event: e}
+    notify: {webhook: x1, payload: {ticket: {id: "{{ticket.id}}", s: "{{ticket.s}}"}}}
+  - name: tf
+    when: {event: e}
+    notify: {webhook: f1, payload: {id: "{{ticket.id}}", s: "{{ticket.s}}"}}
+`
+	te := newEnv(t, yaml, nil)
+	for _, q := range te.emit("e", `{"ticket": {"id": 7, "s": "a & <b> \"q\" = ?"}}`) {
+		if inv := te.settle(q.ID, 0); inv.Status != InvocationSuccess {
+			t.Fatalf("%s: %s %q", q.WebhookID, inv.Status, inv.Error)
+		}
+	}
+	want := map[string]string{
+		"/x": `<ticket><id>7</id><s>a &amp; &lt;b&gt; &#34;q&#34; = ?</s></ticket>`,
+		"/f": `id=7&s=a+%26+%3Cb%3E+%22q%22+%3D+%3F`,
+	}
+	for _, r := range s.got() {
+		if string(r.Body) != want[r.URL] {
+			t.Errorf("%s got %q, want %q", r.URL, r.Body, want[r.URL])
+		}
+	}
+}
