@@ -832,6 +832,10 @@ func TestStreamDeliversExchanges(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "--memory")
 	u, _ := url.Parse(s.UI)
+	// A filter given twice is refused, not half applied.
+	if _, resp, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/api/stream?bin=a&bin=b", nil); err == nil || resp == nil || resp.StatusCode != 400 {
+		t.Errorf("stream with two bins: %v", err)
+	}
 	c, _, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/api/stream?bin=live", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -172,13 +172,21 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) { WriteError(w, r, a.log, err) }
 
+// Once fails when one of keys is given more than once in v: one value
+// would be used and the others ignored without a word.
+func Once(v url.Values, keys ...string) error {
+	for _, k := range keys {
+		if n := len(v[k]); n > 1 {
+			return fmt.Errorf("%w: %s is given %d times; give it once (q= takes several terms)", ErrInvalid, k, n)
+		}
+	}
+	return nil
+}
+
 // ParseQuery reads the list filters from URL parameters.
 func ParseQuery(v url.Values) (Query, error) {
-	for _, k := range []string{"bin", "method", "source", "status", "q", "cursor", "after", "limit", "since", "until", "order"} {
-		if n := len(v[k]); n > 1 {
-			// One would be used and the others ignored without a word.
-			return Query{}, fmt.Errorf("%w: %s is given %d times; give it once (q= takes several terms)", ErrInvalid, k, n)
-		}
+	if err := Once(v, "bin", "method", "source", "status", "q", "cursor", "after", "limit", "since", "until", "order"); err != nil {
+		return Query{}, err
 	}
 	if strings.EqualFold(v.Get("status"), "none") { // as q=status:none says it
 		v = maps.Clone(v)

@@ -59,6 +59,9 @@ func (f Filter) Values() url.Values {
 // list API does. "limit" here caps the whole selection (any positive
 // number).
 func FilterFromValues(v url.Values) (Filter, error) {
+	if err := inspect.Once(v, "bin", "source", "method", "status", "q", "since", "until", "path", "limit"); err != nil {
+		return Filter{}, err
+	}
 	f := Filter{Bin: v.Get("bin"), Source: v.Get("source"), Method: v.Get("method"), Status: v.Get("status"),
 		Q: v.Get("q"), Since: v.Get("since"), Until: v.Get("until"), Path: v.Get("path")}
 	if s := v.Get("limit"); s != "" {

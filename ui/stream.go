@@ -58,6 +58,10 @@ func Stream(cfg StreamConfig) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bin := r.URL.Query().Get("bin")
+		if err := inspect.Once(r.URL.Query(), "bin"); err != nil {
+			inspect.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
 		if bin != "" {
 			if err := inspect.ValidBin(bin); err != nil {
 				inspect.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
