@@ -255,36 +255,31 @@ func (b *bench) runRounds(ctx context.Context, r *Report, targets []target) erro
 		}
 	}
 	streams := map[string]*StreamStats{}
-	for round := 1; round <= b.c.rounds; round++ {
-		order := targets
-		if round%2 == 0 {
-			order = reversed(targets)
+	err := b.eachRound(ctx, targets, func(round int, t target) error {
+		res, st, err := b.runOne(ctx, t)
+		if err != nil {
+			return fmt.Errorf("round %d, %s: %w", round, t.name, errors.Join(err, t.srv.Check()))
 		}
-		for _, t := range order {
-			if d := waitIdle(ctx, servers(targets), idleLimit); d > time.Second {
-				b.logf("waited %v for the servers to go idle before %s", d.Round(100*time.Millisecond), t.name)
-			}
-			res, st, err := b.runOne(ctx, t)
-			if err != nil {
-				return fmt.Errorf("round %d, %s: %w", round, t.name, errors.Join(err, t.srv.Check()))
-			}
-			if err := t.srv.Check(); err != nil {
-				return err
-			}
-			r.addRun(t.name, round, res)
-			if st != nil {
-				acc := streams[t.name]
-				if acc == nil {
-					acc = &StreamStats{}
-					streams[t.name] = acc
-				}
-				acc.Messages += st.Messages
-				acc.Resyncs += st.Resyncs
-				acc.Reconnects += st.Reconnects
-			}
-			b.logf("round %d/%d %-11s %8s req/s  p50 %s  p99 %s  non-2xx %d  errors %d",
-				round, b.c.rounds, t.name, thousands(res.RPS), fmtMs(ms(res.P50)), fmtMs(ms(res.P99)), res.Non2xx, res.Errors)
+		if err := t.srv.Check(); err != nil {
+			return err
 		}
+		r.addRun(t.name, round, res)
+		if st != nil {
+			acc := streams[t.name]
+			if acc == nil {
+				acc = &StreamStats{}
+				streams[t.name] = acc
+			}
+			acc.Messages += st.Messages
+			acc.Resyncs += st.Resyncs
+			acc.Reconnects += st.Reconnects
+		}
+		b.logf("round %d/%d %-11s %8s req/s  p50 %s  p99 %s  non-2xx %d  errors %d",
+			round, b.c.rounds, t.name, thousands(res.RPS), fmtMs(ms(res.P50)), fmtMs(ms(res.P99)), res.Non2xx, res.Errors)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, t := range targets {
 		row := r.row(t.name)
@@ -515,6 +510,34 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // rate both sustain, it is what a request costs.
 func (b *bench) fixedRateRounds(ctx context.Context, r *Report, targets []target, rate float64, dur time.Duration) error {
 	runs := map[string][]Result{}
+	err := b.eachRound(ctx, targets, func(round int, t target) error {
+		s := b.spec(t.url, dur)
+		s.Rate = rate
+		res, err := goLoad{}.Run(ctx, s)
+		if err != nil {
+			return fmt.Errorf("fixed rate, round %d, %s: %w", round, t.name, errors.Join(err, t.srv.Check()))
+		}
+		if err := t.srv.Check(); err != nil {
+			return err
+		}
+		runs[t.name] = append(runs[t.name], res)
+		b.logf("fixed %s req/s, round %d/%d %-11s p50 %s  p99 %s  p99.9 %s  max %s  late %d  non-2xx %d  errors %d",
+			thousands(rate), round, b.c.rounds, t.name, fmtMs(ms(res.P50)), fmtMs(ms(res.P99)), fmtMs(ms(res.P999)),
+			fmtMs(ms(res.Max)), res.Late, res.Non2xx, res.Errors)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, t := range targets {
+		r.row(t.name).Fixed = fixedRateOf(rate, runs[t.name])
+	}
+	return nil
+}
+
+// eachRound calls run for each target in c.rounds rounds, reversing the
+// order every other round, once the servers are idle.
+func (b *bench) eachRound(ctx context.Context, targets []target, run func(round int, t target) error) error {
 	for round := 1; round <= b.c.rounds; round++ {
 		order := targets
 		if round%2 == 0 {
@@ -524,23 +547,10 @@ func (b *bench) fixedRateRounds(ctx context.Context, r *Report, targets []target
 			if d := waitIdle(ctx, servers(targets), idleLimit); d > time.Second {
 				b.logf("waited %v for the servers to go idle before %s", d.Round(100*time.Millisecond), t.name)
 			}
-			s := b.spec(t.url, dur)
-			s.Rate = rate
-			res, err := goLoad{}.Run(ctx, s)
-			if err != nil {
-				return fmt.Errorf("fixed rate, round %d, %s: %w", round, t.name, errors.Join(err, t.srv.Check()))
-			}
-			if err := t.srv.Check(); err != nil {
+			if err := run(round, t); err != nil {
 				return err
 			}
-			runs[t.name] = append(runs[t.name], res)
-			b.logf("fixed %s req/s, round %d/%d %-11s p50 %s  p99 %s  p99.9 %s  max %s  late %d  non-2xx %d  errors %d",
-				thousands(rate), round, b.c.rounds, t.name, fmtMs(ms(res.P50)), fmtMs(ms(res.P99)), fmtMs(ms(res.P999)),
-				fmtMs(ms(res.Max)), res.Late, res.Non2xx, res.Errors)
 		}
-	}
-	for _, t := range targets {
-		r.row(t.name).Fixed = fixedRateOf(rate, runs[t.name])
 	}
 	return nil
 }
