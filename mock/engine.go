@@ -435,21 +435,10 @@ func misbehave(w http.ResponseWriter, fault rules.Fault, resp *inspect.Response)
 // writeHeadOnly sends a status line and headers that promise a body, then
 // nothing: the client sees the response end early.
 func writeHeadOnly(buf *bufio.ReadWriter, resp *inspect.Response) {
-	status := 200
-	n := 0
-	if resp != nil {
-		if resp.Status != 0 {
-			status = resp.Status
-		}
-		n = len(resp.Body)
-	}
-	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\nContent-Length: %d\r\n", status, http.StatusText(status), max(n, 1))
-	if resp != nil {
-		for _, h := range resp.Headers {
-			if !strings.EqualFold(h.Name, "Content-Length") {
-				fmt.Fprintf(buf, "%s: %s\r\n", h.Name, h.Value)
-			}
-		}
+	head := headOnly(resp) // what the exchange records
+	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", head.Status, http.StatusText(head.Status))
+	for _, h := range head.Headers {
+		fmt.Fprintf(buf, "%s: %s\r\n", h.Name, h.Value)
 	}
 	buf.WriteString("\r\n")
 	_ = buf.Flush()
