@@ -810,19 +810,9 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID s
 	set(HeaderWebhook, w.ID)
 	set(HeaderInvocation, invID)
 	set(HeaderAttempt, strconv.Itoa(n))
-	var redact string // the canonical name of the header holding a secret
-	if au := w.Authentication; au != nil {
-		switch au.Type {
-		case AuthAPIKey:
-			redact = http.CanonicalHeaderKey(au.Name)
-			set(redact, au.Value)
-		case AuthBasic:
-			redact = "Authorization"
-			set(redact, "Basic "+base64.StdEncoding.EncodeToString([]byte(au.Username+":"+au.Password)))
-		case AuthBearer:
-			redact = "Authorization"
-			set(redact, "Bearer "+au.Token)
-		}
+	redact, auth := w.Authentication.header() // redact: the header holding a secret
+	if redact != "" {
+		set(redact, auth)
 	}
 	if s := w.Signing; s != nil && s.Scheme != SchemeNone && s.Scheme != "" {
 		if secrets == nil {

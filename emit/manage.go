@@ -3,7 +3,6 @@ package emit
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -367,15 +366,8 @@ func (e *Emitter) Credentials(id string) (http.Header, error) {
 			h.Set(name, v)
 		}
 	}
-	if au := w.Authentication; au != nil {
-		switch au.Type {
-		case AuthAPIKey:
-			h.Set(au.Name, au.Value)
-		case AuthBasic:
-			h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(au.Username+":"+au.Password)))
-		case AuthBearer:
-			h.Set("Authorization", "Bearer "+au.Token)
-		}
+	if name, v := w.Authentication.header(); name != "" {
+		h.Set(name, v)
 	}
 	return h, nil
 }

@@ -130,6 +130,23 @@ type Auth struct {
 	Token string `json:"token,omitempty"`
 }
 
+// header is the header the authentication goes in and its value, as a
+// delivery sends it ("" when there is none).
+func (a *Auth) header() (name, value string) {
+	if a == nil {
+		return "", ""
+	}
+	switch a.Type {
+	case AuthAPIKey:
+		return http.CanonicalHeaderKey(a.Name), a.Value
+	case AuthBasic:
+		return "Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(a.Username+":"+a.Password))
+	case AuthBearer:
+		return "Authorization", "Bearer " + a.Token
+	}
+	return "", ""
+}
+
 // Signing says how deliveries are signed.
 type Signing struct {
 	// Scheme is zendesk (default), standard-webhooks, github, stripe, slack,
