@@ -17,6 +17,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"golang.org/x/net/http/httpguts"
 	"io"
 	"net"
 	"net/http"
@@ -359,18 +360,9 @@ func newRunner(opts Options) (*runner, error) {
 	return r, nil
 }
 
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
+// validToken reports whether s is an HTTP token (RFC 9110), as a method
+// and a header name must be.
+func validToken(s string) bool { return httpguts.ValidHeaderFieldName(s) }
 
 // hopHeaders are not forwarded: they belong to one connection. Host
 // follows the target; Content-Length is set from the body sent.
