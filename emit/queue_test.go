@@ -314,17 +314,25 @@ func TestReaddedWebhookWaitsForItsOldLane(t *testing.T) {
 	}
 }
 
+// queuedBehindRateLimit starts webhook a (config cfg), delivers one
+// invocation and returns a second, which waits for its rate limit.
+func queuedBehindRateLimit(t *testing.T) (te *testEnv, cfg string, q2 []Queued) {
+	t.Helper()
+	s := newSink(t, status(200))
+	cfg = hookYAML("a", s.URL, "rate_limit: 1/1h")
+	te = newEnv(t, cfg, nil)
+	q := te.emit("test.x", `{}`)
+	q2 = te.emit("test.x", `{}`) // throttled behind the first
+	te.settle(q[0].ID, 0)
+	return te, cfg, q2
+}
+
 // TestRemovedWebhookQueueFailsAfterGrace: the queue of a webhook removed
 // from a running server's config waits orphanGrace for it to come back,
 // then fails, saying why, so that nothing waits forever.
 func TestRemovedWebhookQueueFailsAfterGrace(t *testing.T) {
 	t.Parallel()
-	s := newSink(t, status(200))
-	cfg := hookYAML("a", s.URL, "rate_limit: 1/1h")
-	te := newEnv(t, cfg, nil)
-	q := te.emit("test.x", `{}`)
-	q2 := te.emit("test.x", `{}`) // throttled behind the first
-	te.settle(q[0].ID, 0)
+	te, _, q2 := queuedBehindRateLimit(t)
 	te.setConfig("webhooks: []\n")
 	retired := te.clock.Now().Add(orphanGrace)
 	te.clock.waitWaiter(t, retired)
@@ -364,12 +372,7 @@ func TestLargeResponseSize(t *testing.T) {
 // removal (the first removal's timer does not fail it early).
 func TestRemovedAgainGetsAFreshGrace(t *testing.T) {
 	t.Parallel()
-	s := newSink(t, status(200))
-	cfg := hookYAML("a", s.URL, "rate_limit: 1/1h")
-	te := newEnv(t, cfg, nil)
-	q := te.emit("test.x", `{}`)
-	q2 := te.emit("test.x", `{}`) // throttled behind the first
-	te.settle(q[0].ID, 0)
+	te, cfg, q2 := queuedBehindRateLimit(t)
 	first := te.clock.Now().Add(orphanGrace)
 	te.setConfig("webhooks: []\n")
 	te.clock.waitWaiter(t, first)
