@@ -514,15 +514,22 @@ func (d *db) deleteWebhook(ctx context.Context, id string, now time.Time) (int64
 		if _, err := tx.Exec(`DELETE FROM rate_state WHERE webhook_id = ?`, id); err != nil {
 			return err
 		}
-		res, err := tx.Exec(`UPDATE invocations SET queued = 0, status = ?, error = 'the webhook was deleted', updated_ns = ?
-			WHERE webhook_id = ? AND queued = 1`, InvocationFailed, now.UnixNano(), id)
-		if err != nil {
-			return err
-		}
-		failed, err = res.RowsAffected()
+		var err error
+		failed, err = failQueued(tx, id, "the webhook was deleted", now)
 		return err
 	})
 	return failed, err
+}
+
+// failQueued fails the queued invocations of webhook id, saying why, and
+// returns how many.
+func failQueued(tx *sql.Tx, id, why string, now time.Time) (int64, error) {
+	res, err := tx.Exec(`UPDATE invocations SET queued = 0, status = ?, error = ?, updated_ns = ?
+		WHERE webhook_id = ? AND queued = 1`, InvocationFailed, why, now.UnixNano(), id)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // unsendable reports whether invocation id failed before it could be sent
@@ -538,13 +545,8 @@ func (d *db) unsendable(ctx context.Context, id string) bool {
 func (d *db) failOrphans(ctx context.Context, id string, now time.Time) (int64, error) {
 	var n int64
 	err := d.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`UPDATE invocations SET queued = 0, status = ?, updated_ns = ?,
-			error = 'webhook ' || webhook_id || ' is no longer defined (removed from the config)'
-			WHERE queued = 1 AND webhook_id = ?`, InvocationFailed, now.UnixNano(), id)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+		var err error
+		n, err = failQueued(tx, id, "webhook "+id+" is no longer defined (removed from the config)", now)
 		return err
 	})
 	return n, err
