@@ -189,6 +189,19 @@ func TestAPI(t *testing.T) {
 	if code, _ := c.do("PATCH", "/api/webhooks/noauth", `{"authentication": {"type": "bearer_token", "token": "REDACTED"}}`, &verr); code != 400 || !strings.Contains(verr.Error, "stands for a stored secret") {
 		t.Errorf("PATCH a REDACTED token with none stored: %d %+v", code, verr)
 	}
+	// Switching the authentication type drops the old type's secrets: a
+	// basic_auth password must not stay stored behind a bearer token.
+	if code, raw := c.do("POST", "/api/webhooks", `{"id": "switch", "endpoint": "https://example.com/s", "authentication": {"type": "basic_auth", "username": "u", "password": "old-pw"}}`, nil); code != 201 {
+		t.Fatalf("create switch: %d %s", code, raw)
+	}
+	if code, raw := c.do("PATCH", "/api/webhooks/switch", `{"authentication": {"type": "bearer_token", "token": "tok"}}`, nil); code != 200 {
+		t.Fatalf("switch auth: %d %s", code, raw)
+	}
+	var switched struct{ Webhook Webhook }
+	c.do("GET", "/api/webhooks/switch", nil, &switched)
+	if a := switched.Webhook.Authentication; a == nil || a.Type != AuthBearer || a.Username != "" || a.Password != "" || a.Token != rules.Redacted {
+		t.Errorf("after switching to bearer_token, authentication = %+v; want the token only", a)
+	}
 	// REDACTED is no secret for a new webhook.
 	for _, body := range []string{`{"id": "r1", "endpoint": "https://example.com", "authentication": {"type": "bearer_token", "token": "REDACTED"}}`,
 		`{"id": "r2", "endpoint": "https://example.com", "signing": {"scheme": "zendesk", "secret": "REDACTED"}}`,
@@ -467,6 +480,12 @@ func TestTestSendFormat(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+	// A form webhook sends a payload or params as its body, not both: the
+	// test send says so instead of dropping the params.
+	before := s.count()
+	if code, raw := c.do("POST", "/api/webhooks/"+FormatForm+"/test", `{"payload": {"a": 1}, "params": {"b": "2"}}`, nil); code != 400 || !strings.Contains(raw, `"field":"params"`) || s.count() != before {
+		t.Errorf("test send with payload and params: %d %s, want a 400 on params and nothing sent", code, raw)
 	}
 }
 

@@ -920,6 +920,8 @@ func notifyProblem(n *notify, w *Webhook) (key, msg string) {
 		return "payload", fmt.Sprintf("webhook %s uses %s, which sends no body; use params", w.ID, w.Method)
 	case !bodyless && w.Format != FormatForm && len(n.params) > 0:
 		return "params", fmt.Sprintf("params are sent with GET and DELETE or with form_encoded webhooks; webhook %s is %s %s, use payload", w.ID, w.Method, w.Format)
+	case !bodyless && n.payload != "" && len(n.params) > 0:
+		return "params", fmt.Sprintf("webhook %s is form_encoded: give payload or params as its body, not both", w.ID)
 	case !bodyless && w.Format != FormatJSON && n.payload == "" && len(n.params) == 0:
 		return "", fmt.Sprintf("payload is required for a %s webhook", w.Format)
 	}

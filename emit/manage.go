@@ -675,8 +675,11 @@ func (e *Emitter) testRequest(w *Webhook, tr TestRequest) (storedRequest, error)
 	for _, k := range sortedKeys(tr.Params) {
 		params.Set(k, tr.Params[k])
 	}
-	if !bodyless && len(params) > 0 && w.Format != FormatForm {
+	switch {
+	case !bodyless && len(params) > 0 && w.Format != FormatForm:
 		p.add("params", "params are sent with GET and DELETE or with form_encoded webhooks; this one is %s %s, use payload", w.Method, w.Format)
+	case !bodyless && len(params) > 0 && body != nil:
+		p.add("params", "a form_encoded webhook sends payload or params as its body; give one, not both")
 	}
 	if !bodyless && body == nil {
 		now := e.clock.Now().UTC().Format(time.RFC3339)

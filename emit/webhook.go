@@ -443,8 +443,19 @@ func (w *Webhook) normalize() {
 	if w.Signing != nil && w.Signing.Scheme == "" {
 		w.Signing.Scheme = rules.SchemeZendesk
 	}
-	if w.Authentication != nil {
-		w.Authentication.Type = strings.ToLower(strings.TrimSpace(w.Authentication.Type))
+	if a := w.Authentication; a != nil {
+		a.Type = strings.ToLower(strings.TrimSpace(a.Type))
+		// Only the type's own fields are kept: a PATCH that switches
+		// basic_auth to bearer_token merges into the stored object, and
+		// the old password must not stay stored, unused, behind the token.
+		switch a.Type {
+		case AuthAPIKey:
+			a.Username, a.Password, a.Token = "", "", ""
+		case AuthBasic:
+			a.Name, a.Value, a.Token = "", "", ""
+		case AuthBearer:
+			a.Name, a.Value, a.Username, a.Password = "", "", "", ""
+		}
 	}
 }
 

@@ -553,11 +553,16 @@ func (a *API) createBin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := a.cfg.Store.CreateBin(r.Context(), req.Name); err != nil {
+	created, err := a.cfg.Store.CreateBin(r.Context(), req.Name)
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusCreated, map[string]any{"name": req.Name, "url": a.binURL(req.Name)})
+	code := http.StatusOK // it was there already
+	if created {
+		code = http.StatusCreated
+	}
+	WriteJSON(w, code, map[string]any{"name": req.Name, "url": a.binURL(req.Name)})
 }
 
 // deleteBin removes a bin, a created one too, with its exchanges.

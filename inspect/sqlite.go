@@ -1672,29 +1672,47 @@ func (s *SQLite) Clear(ctx context.Context, bin string) (int64, error) {
 
 // DeleteBin removes bin name, a created one too, with its exchanges.
 func (s *SQLite) DeleteBin(ctx context.Context, name string) (int64, error) {
-	var n int64
+	var n, made int64
 	err := s.write(ctx, func(tx *sql.Tx) (int64, int64, error) {
 		var b int64
 		var err error
 		if n, b, err = s.deleteTx(tx, `bin = ?`, name); err != nil {
 			return 0, 0, err
 		}
-		_, err = tx.Exec(`DELETE FROM bins WHERE name = ?`, name)
+		res, err := tx.Exec(`DELETE FROM bins WHERE name = ?`, name)
+		if err != nil {
+			return 0, 0, err
+		}
+		made, err = res.RowsAffected()
 		return n, b, err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("delete bin %s: %w", name, err)
 	}
+	if n == 0 && made == 0 {
+		return 0, fmt.Errorf("bin %s: %w", name, ErrNotFound)
+	}
 	return n, nil
 }
 
 // CreateBin records a bin name.
-func (s *SQLite) CreateBin(ctx context.Context, name string) error {
+func (s *SQLite) CreateBin(ctx context.Context, name string) (bool, error) {
 	now := s.opts.Now().UnixNano()
-	return s.write(ctx, func(tx *sql.Tx) (int64, int64, error) {
-		_, err := tx.Exec(`INSERT INTO bins(name, created_ns) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`, name, now)
+	var created bool
+	err := s.write(ctx, func(tx *sql.Tx) (int64, int64, error) {
+		res, err := tx.Exec(`INSERT INTO bins(name, created_ns) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`, name, now)
+		if err != nil {
+			return 0, 0, err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return 0, 0, err
+		}
+		var used bool
+		err = tx.QueryRow(`SELECT EXISTS(SELECT 1 FROM exchanges WHERE bin = ?)`, name).Scan(&used)
+		created = !used
 		return 0, 0, err
 	})
+	return created, err
 }
 
 // Bins lists bins with their counts and the time of their newest exchange.

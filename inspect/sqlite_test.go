@@ -470,9 +470,11 @@ func TestSQLiteBins(t *testing.T) {
 				newEx("alpha", "GET", "http://h/", at(base.Add(3*time.Second))),
 				newEx("alpha", "GET", "http://h/", at(base.Add(2*time.Second))),
 			)
-			for _, name := range []string{"empty", "alpha", "empty"} {
-				if err := s.CreateBin(ctx, name); err != nil {
-					t.Fatalf("CreateBin(%q): %v", name, err)
+			// New only the first time, and never for a bin with traffic.
+			for i, name := range []string{"empty", "alpha", "empty"} {
+				created, err := s.CreateBin(ctx, name)
+				if err != nil || created != (i == 0) {
+					t.Fatalf("CreateBin(%q) = %v, %v; want created %v", name, created, err, i == 0)
 				}
 			}
 			bins, err := s.Bins(ctx)
@@ -512,6 +514,9 @@ func TestSQLiteBins(t *testing.T) {
 			bins, _ = s.Bins(ctx)
 			if len(bins) != 1 || bins[0].Name != "alpha" {
 				t.Errorf("bins after DeleteBin(empty) = %+v, want alpha", bins)
+			}
+			if n, err := s.DeleteBin(ctx, "empty"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("DeleteBin of a bin gone = %d, %v; want ErrNotFound", n, err)
 			}
 		})
 	}
@@ -693,7 +698,7 @@ func TestSQLitePersistence(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := seedFilterData(t, s)
-	if err := s.CreateBin(ctx, "made"); err != nil {
+	if _, err := s.CreateBin(ctx, "made"); err != nil {
 		t.Fatal(err)
 	}
 	if names := dirNames(t, dir); !slices.Contains(names, "hooklab.db-wal") {

@@ -26,10 +26,13 @@ type Store interface {
 	Clear(ctx context.Context, bin string) (int64, error)
 	// Bins lists the bins that have exchanges or were created.
 	Bins(ctx context.Context) ([]Bin, error)
-	// CreateBin records a bin so that it is listed before it has traffic.
-	CreateBin(ctx context.Context, name string) error
+	// CreateBin records a bin so that it is listed before it has traffic,
+	// and says whether it is new (neither created before nor with
+	// exchanges).
+	CreateBin(ctx context.Context, name string) (bool, error)
 	// DeleteBin removes bin, a created one too, with its exchanges, and
-	// returns how many exchanges it removed.
+	// returns how many exchanges it removed; ErrNotFound when there was
+	// no such bin.
 	DeleteBin(ctx context.Context, name string) (int64, error)
 	// Close flushes pending writes and closes the store.
 	Close() error
