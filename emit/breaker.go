@@ -76,7 +76,7 @@ func (b *breaker) record(now time.Time, failed, probe bool) {
 	if b.cfg.Disabled {
 		return
 	}
-	if probe || b.state == breakerHalfOpen {
+	if probe {
 		b.probing = false
 		if failed {
 			b.state, b.until = breakerOpen, now.Add(time.Duration(b.cfg.Cooldown))
@@ -84,6 +84,11 @@ func (b *breaker) record(now time.Time, failed, probe bool) {
 			b.state = breakerClosed
 			b.outcome, b.fails = b.outcome[:0], 0
 		}
+		return
+	}
+	if b.state != breakerClosed {
+		// Admitted before the circuit opened: it says nothing of the
+		// endpoint now, and the probe (in flight or to come) decides.
 		return
 	}
 	b.outcome = append(b.outcome, outcomeAt{t: now, failed: failed})
