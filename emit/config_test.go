@@ -170,6 +170,8 @@ func TestConfigErrors(t *testing.T) {
 			[]string{"hooklab.yaml:7:34: trigger t notify: params are sent with GET and DELETE or with form_encoded webhooks; webhook a is POST json, use payload"}},
 		{"payload and params with a form webhook", base + "    format: form_encoded\ntriggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: a, payload: 'a=1', params: {b: c}}\n", nil,
 			[]string{"hooklab.yaml:8:50: trigger t notify: webhook a is form_encoded: give payload or params as its body, not both"}},
+		{"payload never JSON", base + "triggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: a, payload: 'plain text {{x}}'}\n", nil,
+			[]string{"hooklab.yaml:7:35: trigger t notify: webhook a is json, but this payload is never valid JSON, whatever its placeholders hold (invalid character 'p' looking for beginning of value)"}},
 		{"payload with GET", "webhooks:\n  - id: a\n    endpoint: https://example.com/a\n    method: GET\ntriggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: a, payload: x}\n", nil,
 			[]string{"hooklab.yaml:8:35: trigger t notify: webhook a uses GET, which sends no body; use params"}},
 		{"bad liquid", base + "triggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: a, payload: '{% if x %}'}\n", nil,

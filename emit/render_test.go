@@ -160,7 +160,7 @@ triggers:
     notify: {webhook: get, params: {text: "{{text}}"}}
   - name: broken
     when: {event: t.big}
-    notify: {webhook: broken, payload: '{"text": {{text}} oops'}
+    notify: {webhook: broken, payload: '{% if text %}{"text": {{text}} oops{% endif %}'}
 `
 	te := newEnv(t, yaml, nil)
 	q := te.emit("t.big", `{"text": "`+strings.Repeat("x", 100)+`"}`)

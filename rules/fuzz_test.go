@@ -126,6 +126,8 @@ func FuzzRender(f *testing.F) {
 	f.Add("a", `{% include "x" %}`)
 	f.Add("\"", `{% capture c %}"{{v}}{% endcapture %}{"c": "{{c}}", "d": {{c}}}`)
 	f.Add("", `{% for i in (1..10) %}{% for j in (1..10) %}{{i}}{% endfor %}{% endfor %}`)
+	f.Add("k", `{ {{v}}: -{{list}} }`)
+	f.Add("1", `[{{v}}{{v}}]`)
 	tpl, err := NewTemplate(`{"s": "{{v}}", "mid": "<{{v}}>", "o": {{v}}, "k": {"{{v}}": [{{v}}, "{{v | upcase}}", {{v | json}}]}}`, FormatJSON)
 	if err != nil {
 		f.Fatal(err)
@@ -153,6 +155,11 @@ func FuzzRender(f *testing.F) {
 			out, err := t2.Render(map[string]any{"v": v, "list": []any{v, 1}})
 			if err == nil && len(out) > MaxRenderSize {
 				t.Fatalf("output of %d bytes", len(out))
+			}
+			if format == FormatJSON && err == nil && json.Valid(out) {
+				if why := t2.NeverJSON(); why != nil {
+					t.Fatalf("NeverJSON(%q) = %v, but it rendered valid JSON %q", src, why, out)
+				}
 			}
 			if format == FormatJSON && err == nil && json.Valid([]byte(src)) && !strings.Contains(src, "{%") && !strings.Contains(src, "{{") {
 				// A template without Liquid renders to itself.

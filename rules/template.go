@@ -221,6 +221,54 @@ func filterNames(expr string) []string {
 	return out
 }
 
+// NeverJSON reports why a JSON template can render nothing but invalid
+// JSON, and is nil when some rendering can be valid or the template is
+// beyond this check (it has tags or filters, or many placeholders outside
+// strings). A plain placeholder inside a string writes text there, and one
+// outside writes one JSON value, which a number or a string stands for
+// (a key must be a string; text such as "-" or "1e" before it needs a
+// number), so the template is never valid when no choice of those is.
+func (t *Template) NeverJSON() error {
+	if t.format != FormatJSON || t.fast == nil {
+		return nil
+	}
+	values := 0
+	for _, seg := range t.fast {
+		if seg.path != nil && seg.filter == "__hl_json" {
+			values++
+		}
+	}
+	if values > 12 {
+		return nil
+	}
+	var first error
+	for choice := range 1 << values {
+		var b []byte
+		i := 0
+		for _, seg := range t.fast {
+			switch {
+			case seg.path == nil:
+				b = append(b, seg.text...)
+			case seg.filter == "__hl_jstr":
+				b = append(b, 'x')
+			case choice>>i&1 == 0:
+				b, i = append(b, '1'), i+1
+			default:
+				b, i = append(b, `"x"`...), i+1
+			}
+		}
+		var v any
+		err := json.Unmarshal(b, &v)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return fmt.Errorf("never valid JSON, whatever its placeholders hold (%v)", strings.TrimPrefix(first.Error(), "json: "))
+}
+
 // Source returns the template as written.
 func (t *Template) Source() string { return t.src }
 

@@ -554,3 +554,40 @@ func TestBigIntegersExact(t *testing.T) {
 		}
 	}
 }
+
+func TestNeverJSON(t *testing.T) {
+	tests := []struct {
+		src   string
+		never bool
+	}{
+		{`{"id": "{{ticket.id}}", "subject": "{{ticket.subject}}"}`, false},
+		{`{"id": {{ticket.id}}, "tags": {{ticket.tags}}}`, false},
+		{`{ {{key}}: 1 }`, false},              // a key: a string value
+		{`{"n": -{{n}}, "e": 1e{{e}}}`, false}, // a number after "-" and "1e"
+		{`[{{a}}{{b}}]`, false},                // 1 and 2 make 12
+		{`plain text {{x}}`, true},
+		{`{"id": {{ticket.id}}`, true}, // unclosed
+		{`{"a": 1 {{x}}}`, true},
+		{`{"a": "{{x}}" "{{y}}"}`, true},
+		{`tr{{x}}`, true},
+		{`{% if x %}{"a": 1}{% endif %}`, false}, // tags: beyond the check
+		{`{"a": {{x | upcase}}`, false},          // filters: beyond the check
+	}
+	for _, tt := range tests {
+		tpl, err := NewTemplate(tt.src, FormatJSON)
+		if err != nil {
+			t.Fatalf("NewTemplate(%q): %v", tt.src, err)
+		}
+		err = tpl.NeverJSON()
+		if (err != nil) != tt.never {
+			t.Errorf("NeverJSON(%q) = %v, want never %v", tt.src, err, tt.never)
+		}
+		if err != nil && !strings.Contains(err.Error(), "never valid JSON") {
+			t.Errorf("NeverJSON(%q) = %q", tt.src, err)
+		}
+	}
+	// Another format is not JSON's business.
+	if tpl, _ := NewTemplate(`plain {{x}}`, FormatText); tpl.NeverJSON() != nil {
+		t.Errorf("a text template was judged as JSON")
+	}
+}
