@@ -797,8 +797,13 @@ func replayCLI(getenv func(string) string, stdout, stderr io.Writer) *replay.CLI
 func check(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("check", stderr)
 	print := fs.Bool("print", false, "print the normalized config (secrets redacted)")
-	// Accept the file before or after the flags.
+	// The file comes before or after the flags, or as serve takes it.
 	var file string
+	flagFile := fs.String("config", "", "config `file` to check, as serve --config takes it (or give it as the argument; default hooklab.yaml)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: hooklab check [--print] [FILE]   (FILE: default hooklab.yaml)\n\nflags:\n")
+		fs.PrintDefaults()
+	}
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		file, args = args[0], args[1:]
 	}
@@ -808,6 +813,13 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	rest := fs.Args()
 	if file == "" && len(rest) > 0 {
 		file, rest = rest[0], rest[1:]
+	}
+	if *flagFile != "" {
+		if file != "" {
+			fmt.Fprintf(stderr, "hooklab check: two config files, %q and --config %q (one at a time)\n", file, *flagFile)
+			return errUsage
+		}
+		file = *flagFile
 	}
 	if len(rest) > 0 {
 		fmt.Fprintf(stderr, "hooklab check: unexpected argument %q (one config file at a time)\n", rest[0])

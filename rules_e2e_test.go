@@ -333,6 +333,8 @@ verify:
 		{"webhook not in the file", []string{"check", apiHook}, false,
 			[]string{"warning: " + apiHook + `:4:23: trigger t: webhook "made-by-api" is not defined in this file`, apiHook + ": ok"}, nil},
 		{"two files", []string{"check", good, hooks}, true, []string{`unexpected argument "` + hooks + `"`}, []string{": ok"}},
+		{"--config as serve takes it", []string{"check", "--config", good}, false, []string{good + ": ok (1 mocks, 2 verify rules)"}, nil},
+		{"a file and --config", []string{"check", good, "--config", hooks}, true, []string{"two config files"}, []string{": ok"}},
 		{"stray flag after the file", []string{"check", good, "--bogus"}, true, []string{"-bogus"}, []string{": ok"}},
 		{"print redacts secret headers and URL passwords", []string{"check", "--print", headerSecrets}, false,
 			[]string{"visible-1", "visible-2", "visible-3", "visible-4", "u:REDACTED@"},
