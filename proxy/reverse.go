@@ -176,15 +176,17 @@ type ctxKey struct{}
 
 // flight is what the proxy learns about one exchange as it passes.
 type flight struct {
-	ex       *inspect.Exchange
-	start    time.Time
-	ttfb     time.Duration
-	reqBody  *tee
-	route    *Route
-	target   *url.URL // where the request goes (scheme and host)
-	upstream string   // the URL it went to
-	tunnel   *tunnel
-	once     sync.Once
+	ex      *inspect.Exchange
+	start   time.Time
+	ttfb    time.Duration
+	reqBody *tee
+	// reqLength is the request's Content-Length, -1 when unknown.
+	reqLength int64
+	route     *Route
+	target    *url.URL // where the request goes (scheme and host)
+	upstream  string   // the URL it went to
+	tunnel    *tunnel
+	once      sync.Once
 	// buffered is the start of the request body read for matching (up to
 	// MaxBody+1 bytes), when it was.
 	buffered []byte
@@ -417,7 +419,7 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 	// after the answer instead of waiting for a body that won't come).
 	out := r.WithContext(context.WithValue(r.Context(), ctxKey{}, f))
 	if r.Body != nil && r.Body != http.NoBody {
-		f.reqBody = newTee(r.Body, p.opts.MaxBody)
+		f.reqBody, f.reqLength = newTee(r.Body, p.opts.MaxBody), r.ContentLength
 		out.Body = f.reqBody
 		if !f.didBuf && r.ContentLength > 0 && r.ContentLength <= smallBody && r.Header.Get("Expect") == "" {
 			body, err := readWhole(w, f.reqBody, r.ContentLength, p.opts.WholeBodyTimeout)
@@ -426,7 +428,7 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 				if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
 					code = http.StatusRequestTimeout
 				}
-				f.ex.Error = fmt.Sprintf("reading request body after %d of %d bytes: %v", f.reqBody.n, r.ContentLength, err)
+				f.ex.Error = fmt.Sprintf("reading request body after %d of %d bytes: %v", f.reqBody.count(), r.ContentLength, err)
 				answerJSON(w, f, code, []byte(fmt.Sprintf(`{"error":%q}`+"\n", "proxy "+p.opts.Name+": "+f.ex.Error)))
 				p.finish(f, nil)
 				return
@@ -659,9 +661,10 @@ func answerJSON(w http.ResponseWriter, f *flight, code int, body []byte) {
 
 func (p *Reverse) finishBody(f *flight, t *tee) {
 	if f.ex.Response != nil && f.ex.Response.Body == nil {
-		f.ex.Response.Body, f.ex.Response.Size, f.ex.Response.Truncated = t.bytes(), t.n, t.truncated()
-		if t.err != nil && !errors.Is(t.err, io.EOF) {
-			f.ex.Error = "reading upstream body: " + t.err.Error()
+		var err error
+		f.ex.Response.Body, f.ex.Response.Size, f.ex.Response.Truncated, err = t.result(false) // read to its end here
+		if err != nil && !errors.Is(err, io.EOF) {
+			f.ex.Error = "reading upstream body: " + err.Error()
 		}
 	}
 	p.finish(f, nil)
@@ -674,7 +677,14 @@ func (p *Reverse) finish(f *flight, tun *tunnel) {
 		ex.Duration = p.opts.Now().Sub(f.start)
 		switch {
 		case f.reqBody != nil:
-			ex.Request.Body, ex.Request.Size, ex.Request.Truncated = f.reqBody.bytes(), f.reqBody.n, f.reqBody.truncated()
+			var err error
+			ex.Request.Body, ex.Request.Size, ex.Request.Truncated, err = f.reqBody.result(true)
+			if err == nil && (f.reqLength < 0 || ex.Request.Size < f.reqLength) {
+				// The upstream answered before the body was all forwarded
+				// (a 401 or 413 to an upload does): the rest never passed.
+				ex.Request.Truncated = true
+				f.meta()["request_body"] = fmt.Sprintf("incomplete: the upstream answered after %d bytes of it were forwarded", ex.Request.Size)
+			}
 		case f.didBuf:
 			// Answered without the upstream: what was read for matching is
 			// what is known (at least Size bytes when truncated).
@@ -725,9 +735,12 @@ func recordRequest(r *http.Request) inspect.Request {
 }
 
 // tee passes a body through while keeping its first max bytes and counting
-// all of them.
+// all of them. A request body's tee is read by the Transport, which may
+// still be forwarding it when an upstream that answered early has ended
+// the exchange; mu guards what finish reads meanwhile.
 type tee struct {
 	r   io.ReadCloser
+	mu  sync.Mutex
 	buf bytes.Buffer
 	max int64
 	n   int64
@@ -738,6 +751,7 @@ func newTee(r io.ReadCloser, max int64) *tee { return &tee{r: r, max: max} }
 
 func (t *tee) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
+	t.mu.Lock()
 	if n > 0 {
 		if room := t.max - int64(t.buf.Len()); room > 0 {
 			t.buf.Write(p[:min(int64(n), room)])
@@ -747,12 +761,31 @@ func (t *tee) Read(p []byte) (int, error) {
 	if err != nil && t.err == nil {
 		t.err = err
 	}
+	t.mu.Unlock()
 	return n, err
 }
 
-func (t *tee) Close() error    { return t.r.Close() }
-func (t *tee) truncated() bool { return t.n > int64(t.buf.Len()) }
-func (t *tee) bytes() []byte   { return t.buf.Bytes() }
+func (t *tee) Close() error { return t.r.Close() }
+
+// count is how many bytes have passed.
+func (t *tee) count() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n
+}
+
+// result returns what passed: the bytes kept (a copy when copied is set,
+// for a body still being read), the count, whether it was cut at max, and
+// the read error (io.EOF once it was read to its end).
+func (t *tee) result(copied bool) (kept []byte, n int64, truncated bool, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	kept = t.buf.Bytes()
+	if copied {
+		kept = bytes.Clone(kept)
+	}
+	return kept, t.n, t.n > int64(len(kept)), t.err
+}
 
 // respTee reports the response body once it is read to its end or closed.
 type respTee struct {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -492,5 +493,51 @@ func TestReverseKeepsRawQueryAndUpstreamCredentials(t *testing.T) {
 		if up, _ := ex.Meta["upstream"].(string); strings.Contains(up, "upstream-pw") || !strings.HasSuffix(up, "/q?"+tc.query) {
 			t.Errorf("?%s: recorded upstream %q", tc.query, up)
 		}
+	}
+}
+
+// TestRequestBodyAnsweredEarly: an upstream that answers before it has
+// read a streamed upload (a 401 or 413 does) ends the exchange while the
+// Transport may still be forwarding the body. The record takes what had
+// passed by then, safely, and says the body is incomplete.
+func TestRequestBodyAnsweredEarly(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized) // never reads the body
+	}))
+	t.Cleanup(up.Close)
+	srv, rec := start(t, up.URL, nil)
+	const chunks = 400
+	pr, pw := io.Pipe()
+	go func() {
+		chunk := bytes.Repeat([]byte("x"), 4096)
+		for range chunks {
+			if _, err := pw.Write(chunk); err != nil {
+				return
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		pw.Close()
+	}()
+	req, err := http.NewRequest("POST", srv.URL+"/upload", pr) // chunked
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("status %d, want the upstream's 401", resp.StatusCode)
+		}
+	}
+	pr.CloseWithError(errors.New("test over"))
+	ex := rec.next(t)
+	if ex.Request.Size < chunks*4096 && (!ex.Request.Truncated || !strings.Contains(fmt.Sprint(ex.Meta), "incomplete")) {
+		t.Errorf("recorded %d of %d bytes, truncated %v, meta %v: an incomplete body must say so", ex.Request.Size, chunks*4096, ex.Request.Truncated, ex.Meta)
+	}
+	t.Logf("recorded %d of %d bytes, truncated %v, meta %v", ex.Request.Size, chunks*4096, ex.Request.Truncated, ex.Meta)
+	if int64(len(ex.Request.Body)) > ex.Request.Size {
+		t.Errorf("kept %d bytes of a body of %d", len(ex.Request.Body), ex.Request.Size)
 	}
 }
