@@ -754,7 +754,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if rp.forward != nil {
 			serr = errors.Join(serr, rp.forward.Shutdown(sctx))
 		} else {
-			rp.reverse.Wait()
+			serr = errors.Join(serr, rp.reverse.Shutdown(sctx))
 		}
 	}
 	replayAPI.Wait() // runs stop with ctx; their recordings reach the store

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 func TestReverseProxyFlagRecords(t *testing.T) {
@@ -159,5 +161,63 @@ func TestMockForUnknownProxyWarns(t *testing.T) {
 	log := s.Stderr.String()
 	if strings.Count(log, "mock applies to a proxy that is not running") != 1 || !strings.Contains(log, "mock=lost") || !strings.Contains(log, "proxy=nosuch") {
 		t.Errorf("the log does not warn once about the mock lost:\n%s", log)
+	}
+}
+
+// TestReverseProxyWebsocketOpenAtShutdown: a websocket still open through
+// a proxy when hooklab stops is closed and recorded (its connection is
+// hijacked, so the server's own shutdown neither waits for nor closes it).
+func TestReverseProxyWebsocketOpenAtShutdown(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			kind, msg, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := c.WriteMessage(kind, msg); err != nil {
+				return
+			}
+		}
+	}))
+	defer up.Close()
+	dir := t.TempDir()
+	s := startServer(t, "--data", dir, "--proxy", "127.0.0.1:0="+up.URL)
+	base := proxyURL(t, s, "proxy: ")
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"ws", nil)
+	if err != nil {
+		t.Fatalf("dial through the proxy: %v", err)
+	}
+	defer c.Close()
+	for i := range 2 {
+		if err := c.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, "m%d", i)); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.ReadMessage(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Stop(t) // the websocket is still open
+	if _, _, err := c.ReadMessage(); err == nil {
+		t.Error("the websocket stayed open after hooklab stopped")
+	}
+	s = startServer(t, "--data", dir)
+	var list struct{ Exchanges []struct{ ID string } }
+	s.getJSON(t, "/api/exchanges?source=proxy&status=101", &list)
+	if len(list.Exchanges) != 1 {
+		t.Fatalf("%d proxied 101 exchanges stored, want the websocket's one", len(list.Exchanges))
+	}
+	var ex struct {
+		Meta map[string]any `json:"meta"`
+	}
+	s.getJSON(t, "/api/exchanges/"+list.Exchanges[0].ID, &ex)
+	ws, _ := ex.Meta["websocket"].(map[string]any)
+	if up, _ := ws["frames_up"].(float64); up < 2 {
+		t.Errorf("websocket meta %v, want the 2 frames sent up", ex.Meta)
 	}
 }

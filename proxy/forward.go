@@ -118,6 +118,9 @@ func (f *Forward) Shutdown(ctx context.Context) error {
 	for _, c := range open {
 		_ = c.Close()
 	}
+	if rerr := f.rev.Shutdown(ctx); rerr != nil { // websockets through the proxy
+		err = errors.Join(err, rerr)
+	}
 	done := make(chan struct{})
 	go func() { f.Wait(); close(done) }()
 	select {

@@ -168,6 +168,12 @@ type Reverse struct {
 	wg      sync.WaitGroup
 	scope   atomic.Pointer[ruleScope]
 	pending *recorder
+
+	// Upgraded connections (websockets) are hijacked: the server's
+	// Shutdown neither waits for nor closes them, so the proxy does.
+	mu      sync.Mutex
+	tunnels map[*tunnel]struct{}
+	closed  bool
 }
 
 var _ http.Handler = (*Reverse)(nil)
@@ -298,6 +304,46 @@ func (p *Reverse) Name() string { return p.opts.Name }
 
 // Wait blocks until every recording in flight has been handed to Record.
 func (p *Reverse) Wait() { p.wg.Wait() }
+
+// Shutdown closes the upgraded connections still open, which records them,
+// and waits until every recording is handed to Record or ctx ends. Call it
+// after the listener's server has shut down; an upgrade that completes
+// later is closed at once.
+func (p *Reverse) Shutdown(ctx context.Context) error {
+	p.mu.Lock()
+	p.closed = true
+	open := make([]*tunnel, 0, len(p.tunnels))
+	for t := range p.tunnels {
+		open = append(open, t)
+	}
+	p.mu.Unlock()
+	for _, t := range open {
+		_ = t.Close()
+	}
+	done := make(chan struct{})
+	go func() { p.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// openTunnel tracks t until it is recorded; it reports false when the
+// proxy is shutting down, and t must then be closed.
+func (p *Reverse) openTunnel(t *tunnel) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	if p.tunnels == nil {
+		p.tunnels = map[*tunnel]struct{}{}
+	}
+	p.tunnels[t] = struct{}{}
+	return true
+}
 
 func (p *Reverse) route(path string) *Route {
 	routes := *p.routes.Load()
@@ -621,8 +667,16 @@ func (p *Reverse) modifyResponse(resp *http.Response) error {
 	f.ex.Response = &inspect.Response{Status: resp.StatusCode, Headers: inspect.FromHTTP(resp.Header)}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
-			f.tunnel = newTunnel(rwc, func(t *tunnel) { p.finish(f, t) })
+			f.tunnel = newTunnel(rwc, func(t *tunnel) {
+				p.mu.Lock()
+				delete(p.tunnels, t)
+				p.mu.Unlock()
+				p.finish(f, t)
+			})
 			resp.Body = f.tunnel
+			if !p.openTunnel(f.tunnel) {
+				_ = f.tunnel.Close() // shutting down: the client gets a closed connection
+			}
 			return nil
 		}
 	}
