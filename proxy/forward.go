@@ -118,9 +118,7 @@ func (f *Forward) Shutdown(ctx context.Context) error {
 	for _, c := range open {
 		_ = c.Close()
 	}
-	if rerr := f.rev.Shutdown(ctx); rerr != nil { // websockets through the proxy
-		err = errors.Join(err, rerr)
-	}
+	f.rev.closeTunnels() // websockets through the proxy; f.Wait waits for their records
 	done := make(chan struct{})
 	go func() { f.Wait(); close(done) }()
 	select {

@@ -310,6 +310,20 @@ func (p *Reverse) Wait() { p.wg.Wait() }
 // after the listener's server has shut down; an upgrade that completes
 // later is closed at once.
 func (p *Reverse) Shutdown(ctx context.Context) error {
+	p.closeTunnels()
+	done := make(chan struct{})
+	go func() { p.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// closeTunnels closes (and so records) the upgraded connections still
+// open, and any upgraded from now on.
+func (p *Reverse) closeTunnels() {
 	p.mu.Lock()
 	p.closed = true
 	open := make([]*tunnel, 0, len(p.tunnels))
@@ -319,14 +333,6 @@ func (p *Reverse) Shutdown(ctx context.Context) error {
 	p.mu.Unlock()
 	for _, t := range open {
 		_ = t.Close()
-	}
-	done := make(chan struct{})
-	go func() { p.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
