@@ -607,7 +607,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var running []runningProxy
 	base := proxy.Options{
 		Record: store.Add, IDs: ids, MaxBody: maxBody, InsecureUpstream: o.insecureUp, SecretHeaders: o.secretHeaders,
-		Context: context.WithoutCancel(ctx), Intercept: intercept, Rules: engine.Config, Simulator: sims,
+		Context: context.WithoutCancel(ctx), Stopping: ctx, Intercept: intercept, Rules: engine.Config, Simulator: sims,
 	}
 	for i, sp := range specs {
 		po := sp.Options(base)
@@ -744,18 +744,34 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Stop accepting, finish in-flight requests, then flush the store.
 	log.Info("shutting down")
 	close(streamDone)
+	engine.Stop() // timeout faults hang up now: they would never finish
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.shutdownTimeout)
 	defer cancel()
 	context.AfterFunc(sctx, endRequests) // what has not finished by then is cut off
-	serr := errors.Join(capSrv.Shutdown(sctx), uiSrv.Shutdown(sctx))
+	// Requests cut off at the deadline end at once, answered 503 or
+	// dropped; a moment more lets them be recorded before the store closes.
+	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), o.shutdownTimeout+2*time.Second)
+	defer dcancel()
+	var cut error
+	if err := errors.Join(capSrv.Shutdown(sctx), uiSrv.Shutdown(sctx)); err != nil {
+		cut = err
+	}
+	var serr error
 	for _, rp := range running {
-		serr = errors.Join(serr, rp.srv.Shutdown(sctx))
+		if err := rp.srv.Shutdown(sctx); err != nil {
+			cut = err
+		}
 		// Recordings (and open tunnels) reach the store before it closes.
 		if rp.forward != nil {
-			serr = errors.Join(serr, rp.forward.Shutdown(sctx))
+			serr = errors.Join(serr, rp.forward.Shutdown(dctx))
 		} else {
-			serr = errors.Join(serr, rp.reverse.Shutdown(sctx))
+			serr = errors.Join(serr, rp.reverse.Shutdown(dctx))
 		}
+	}
+	if errors.Is(cut, context.DeadlineExceeded) {
+		log.Warn("requests still open at the shutdown deadline were cut off", "shutdown_timeout", o.shutdownTimeout)
+	} else if cut != nil {
+		serr = errors.Join(serr, cut)
 	}
 	replayAPI.Wait() // runs stop with ctx; their recordings reach the store
 	// Every answered capture is committed, and so turned into its events

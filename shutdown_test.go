@@ -3,7 +3,10 @@ package main
 import (
 	"bufio"
 	"errors"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -79,5 +82,74 @@ func TestShutdownSecondInterruptExitsAtOnce(t *testing.T) {
 	}
 	if !strings.Contains(p.stderr.String(), "second interrupt") {
 		t.Errorf("the log does not say why it stopped at once:\n%s", p.stderr.String())
+	}
+}
+
+// TestShutdownDeadlineAnswersHonestly: at the shutdown deadline a proxied
+// request whose upstream has not answered gets a 503 saying hooklab
+// stopped, and is recorded so; a mock's timeout fault hangs up when the
+// shutdown starts. Neither client gets the empty 200 of a handler that
+// wrote nothing, and hooklab exits cleanly.
+func TestShutdownDeadlineAnswersHonestly(t *testing.T) {
+	t.Parallel()
+	reached := make(chan struct{}, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached <- struct{}{}
+		select {
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+	}))
+	defer up.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "hooklab.yaml")
+	if err := os.WriteFile(cfg, []byte("mocks:\n  - name: hang\n    match: {path: /hang}\n    respond: {fault: timeout}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	s := startServer(t, "--data", data, "--config", cfg, "--shutdown-timeout", "1s", "--proxy", "127.0.0.1:0="+up.URL)
+	base := proxyURL(t, s, "proxy: ")
+	type answer struct {
+		status int
+		body   string
+		err    error
+	}
+	get := func(u string) <-chan answer {
+		c := make(chan answer, 1)
+		go func() {
+			resp, err := http.Get(u)
+			if err != nil {
+				c <- answer{err: err}
+				return
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			c <- answer{resp.StatusCode, string(b), err}
+		}()
+		return c
+	}
+	slow := get(base + "slow")
+	<-reached
+	hang := get(s.Capture + "hang")
+	if r, b := s.api(t, "GET", "/api/exchanges/wait?bin=default&after=00000000000000000000000000&timeout=10s", nil); r.StatusCode != 200 {
+		t.Fatalf("the /hang capture was not stored: %d %s", r.StatusCode, b)
+	}
+	s.Stop(t) // fails the test if hooklab returns an error
+	if a := <-slow; a.err != nil || a.status != http.StatusServiceUnavailable || !strings.Contains(a.body, "hooklab stopped") {
+		t.Errorf("the proxied request cut off at the deadline got %d %q %v; want a 503 saying hooklab stopped", a.status, a.body, a.err)
+	}
+	if a := <-hang; a.err == nil {
+		t.Errorf("the timeout fault's client got %d %q; want the connection dropped", a.status, a.body)
+	}
+	s = startServer(t, "--data", data)
+	var list struct {
+		Exchanges []struct {
+			Status int    `json:"status"`
+			Error  string `json:"error"`
+		} `json:"exchanges"`
+	}
+	s.getJSON(t, "/api/exchanges?source=proxy", &list)
+	if len(list.Exchanges) != 1 || list.Exchanges[0].Status != http.StatusServiceUnavailable || !strings.Contains(list.Exchanges[0].Error, "hooklab stopped") {
+		t.Errorf("recorded %+v; want the 503 with why", list.Exchanges)
 	}
 }

@@ -39,6 +39,9 @@ type Engine struct {
 	lastErr   error
 	reloadAt  time.Time
 	reloadErr time.Time
+
+	stopOnce sync.Once
+	stopping chan struct{} // closed by Stop
 }
 
 type stateKey struct{ rule, bin string }
@@ -54,10 +57,15 @@ func NewEngine(cfg *rules.Config, now func() time.Time) *Engine {
 	if now == nil {
 		now = time.Now
 	}
-	e := &Engine{now: now, seq: map[stateKey]int{}, windows: map[stateKey]*window{}, hits: map[string]int64{}, vhits: map[string]int64{}}
+	e := &Engine{now: now, seq: map[stateKey]int{}, windows: map[stateKey]*window{}, hits: map[string]int64{}, vhits: map[string]int64{}, stopping: make(chan struct{})}
 	e.cfg.Store(cfg)
 	return e
 }
+
+// Stop says hooklab is shutting down: the connections a timeout fault
+// holds are dropped now, rather than keep shutdown waiting until its
+// deadline for an answer that never comes.
+func (e *Engine) Stop() { e.stopOnce.Do(func() { close(e.stopping) }) }
 
 // Config returns the live config (nil when there is none).
 func (e *Engine) Config() *rules.Config { return e.cfg.Load() }
@@ -120,6 +128,8 @@ type Plan struct {
 	Signature *inspect.Signature
 	// NearMiss names the rule that came closest when none matched.
 	NearMiss *NearMiss
+	// stopping is closed when hooklab begins to shut down (Engine.Stop).
+	stopping <-chan struct{}
 	// Failed is set when fail_rate chose this request to fail: Response is
 	// a 503, or Fault is the rule's fail_fault.
 	Failed bool
@@ -135,7 +145,7 @@ type NearMiss struct {
 // bin, exchange, now); fallback answers when no mock matches.
 func (e *Engine) Plan(req *rules.Request, vars map[string]any, fallback func() *inspect.Response) *Plan {
 	cfg := e.cfg.Load()
-	p := &Plan{}
+	p := &Plan{stopping: e.stopping}
 	if v := cfg.MatchVerify(req); v != nil {
 		e.mu.Lock()
 		e.vhits[v.Name]++
@@ -384,7 +394,10 @@ func headOnly(resp *inspect.Response) *inspect.Response {
 }
 
 // Write carries out the plan on the wire: wait, then answer or misbehave.
-// It returns when the client has its answer, gave up, or ctx ended.
+// It returns when the client has its answer, gave up, or ctx ended. When
+// ctx ends before an answer was written (a delay cut off at the shutdown
+// deadline, a timeout fault's hang), it panics with http.ErrAbortHandler:
+// the connection is dropped, so that no default 200 goes out instead.
 func (p *Plan) Write(ctx context.Context, w http.ResponseWriter, r *http.Request) {
 	if p.Delay > 0 {
 		t := time.NewTimer(p.Delay)
@@ -392,14 +405,19 @@ func (p *Plan) Write(ctx context.Context, w http.ResponseWriter, r *http.Request
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return
+			panic(http.ErrAbortHandler)
 		}
 	}
 	switch p.Fault {
 	case rules.FaultNone:
 		writeResponse(w, p.Response)
 	case rules.FaultTimeout:
-		<-ctx.Done() // hang until the client gives up or the server stops
+		// Hang until the client gives up or hooklab stops.
+		select {
+		case <-ctx.Done():
+		case <-p.stopping:
+		}
+		panic(http.ErrAbortHandler)
 	case rules.FaultDrip:
 		drip(ctx, w, p.Response, p.DripRate)
 	default:

@@ -55,12 +55,16 @@ func (p *Reverse) injectFault(w http.ResponseWriter, r *http.Request, f *flight,
 	meta["fault"] = string(fault)
 	f.ex.Error = "fault injected: " + string(fault)
 	if fault == rules.FaultTimeout {
+		var stop <-chan struct{} // nil: never
+		if p.opts.Stopping != nil {
+			stop = p.opts.Stopping.Done()
+		}
 		select { // hang until the client gives up or hooklab stops
 		case <-r.Context().Done():
-		case <-p.opts.Context.Done():
+		case <-stop:
 		}
 		p.finish(f, nil)
-		return
+		panic(http.ErrAbortHandler) // drop the connection: no default 200
 	}
 	conn, buf, err := http.NewResponseController(w).Hijack()
 	if err != nil {

@@ -104,6 +104,10 @@ type Options struct {
 	// Context is the app's context: recordings finish under it after the
 	// request's own context ends. context.Background() when nil.
 	Context context.Context
+	// Stopping ends when hooklab begins to shut down: a timeout fault's
+	// hold ends then, and a request whose context is cut off afterwards
+	// is answered 503 rather than taken for a client gone. Never when nil.
+	Stopping context.Context
 
 	// Intercept, when set, may answer a request instead of the upstream
 	// (partial mocking). req is the request as mock rules see it, with its
@@ -174,6 +178,9 @@ type Reverse struct {
 	mu      sync.Mutex
 	tunnels map[*tunnel]struct{}
 	closed  bool
+	// active counts requests being served, for Shutdown: those cut off at
+	// the shutdown deadline are still answered and recorded.
+	active sync.WaitGroup
 }
 
 var _ http.Handler = (*Reverse)(nil)
@@ -243,7 +250,7 @@ func newReverse(opts Options, forward bool) (*Reverse, error) {
 	p.pending = newRecorder(opts, func(ex *inspect.Exchange) {
 		defer p.wg.Done()
 		if err := opts.Record(opts.Context, ex); err != nil {
-			p.log.Error("proxy exchange not stored", "proxy", opts.Name, "id", ex.ID, "err", err)
+			p.log.Error("proxy exchange not stored", "id", ex.ID, "err", err) // the logger names the proxy
 		}
 	})
 	if err := p.SetRoutes(opts.Routes); err != nil {
@@ -302,17 +309,21 @@ func (p *Reverse) SetRoutes(routes []Route) error {
 // Name returns the proxy's name, the bin its exchanges are recorded in.
 func (p *Reverse) Name() string { return p.opts.Name }
 
+// stopping reports whether hooklab has begun to shut down.
+func (p *Reverse) stopping() bool { return p.opts.Stopping != nil && p.opts.Stopping.Err() != nil }
+
 // Wait blocks until every recording in flight has been handed to Record.
 func (p *Reverse) Wait() { p.wg.Wait() }
 
 // Shutdown closes the upgraded connections still open, which records them,
-// and waits until every recording is handed to Record or ctx ends. Call it
-// after the listener's server has shut down; an upgrade that completes
-// later is closed at once.
+// and waits until the requests being served have ended and every
+// recording is handed to Record, or ctx ends. Call it after the listener's
+// server has shut down (or given up); an upgrade that completes later is
+// closed at once.
 func (p *Reverse) Shutdown(ctx context.Context) error {
 	p.closeTunnels()
 	done := make(chan struct{})
-	go func() { p.Wait(); close(done) }()
+	go func() { p.active.Wait(); p.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil
@@ -400,6 +411,8 @@ func HasMocks(cfg *rules.Config, name string) bool {
 }
 
 func (p *Reverse) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.active.Add(1)
+	defer p.active.Done()
 	p.serve(w, r, nil)
 }
 
@@ -693,8 +706,16 @@ func (p *Reverse) modifyResponse(resp *http.Response) error {
 func (p *Reverse) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	f := r.Context().Value(ctxKey{}).(*flight)
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		f.ex.Error = "client went away: " + err.Error()
-		return // nobody to answer
+		if !p.stopping() {
+			f.ex.Error = "client went away: " + err.Error()
+			return // nobody to answer
+		}
+		// Cut off at the shutdown deadline: the client is still there, and
+		// must not get the default 200 of a handler that wrote nothing.
+		msg := fmt.Sprintf("proxy %s: hooklab stopped before upstream %s answered", p.opts.Name, f.target.Host)
+		f.ex.Error = msg
+		answerJSON(w, f, http.StatusServiceUnavailable, []byte(fmt.Sprintf(`{"error":%q,"upstream":%q}`+"\n", msg, f.upstream)))
+		return
 	}
 	code := http.StatusBadGateway
 	var ne net.Error
