@@ -359,6 +359,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			specs[i].Name = "proxy-" + port
 		}
 	}
+	if err := proxyLoops(specs, proxyLns, uiLn.Addr()); err != nil {
+		return err
+	}
 	proxyNames := make([]string, len(specs))
 	for i := range specs {
 		proxyNames[i] = specs[i].Name
@@ -677,6 +680,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		if err == nil {
 			// Routes change live; listen addresses and modes need a restart.
+			for _, msg := range proxyRestarts(specs, newSpecs) {
+				log.Warn(msg)
+			}
 			for _, ns := range newSpecs {
 				for _, rp := range running {
 					if rp.name != ns.Name {
@@ -851,12 +857,18 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}
 	// What serve checks beyond the rules: webhooks and the rest, proxies.
 	warnings, err := emit.Check(cfg, getenv)
+	var specs []proxy.Spec
 	if err == nil {
-		_, err = proxy.ParseConfig(cfg, getenv)
+		specs, err = proxy.ParseConfig(cfg, getenv)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return errUsage
+	}
+	for _, m := range cfg.Mocks {
+		if m.Proxy != "" && m.Proxy != "*" && !slices.ContainsFunc(specs, func(s proxy.Spec) bool { return s.Name == m.Proxy }) {
+			warnings = append(warnings, fmt.Sprintf("%s:%d: mock %s applies to proxy %q, which this file does not define (fine when serve gets it from --proxy, named proxy-PORT)", m.File, m.Line, m.Name, m.Proxy))
+		}
 	}
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning:", w)
@@ -1029,6 +1041,58 @@ func warnUnknownProxies(log *slog.Logger, cfg *rules.Config, running []string) {
 				"at", fmt.Sprintf("%s:%d", m.File, m.Line), "proxy", m.Proxy, "running", running)
 		}
 	}
+}
+
+// proxyLoops refuses a reverse proxy route whose upstream is a proxy's own
+// listener or hooklab's API: every request would come back to it (until
+// --max-conns), or drive the API.
+func proxyLoops(specs []proxy.Spec, lns []net.Listener, ui net.Addr) error {
+	own := ownAPIURL(ui)
+	for _, sp := range specs {
+		for _, rt := range sp.Routes {
+			if rt.Upstream == nil {
+				continue
+			}
+			up := rt.Upstream.String()
+			if own(up) {
+				return fmt.Errorf("proxy %s: route %s: upstream %s is hooklab's own API", sp.Name, rt.Prefix, inspect.RedactURL(up))
+			}
+			for j, ln := range lns {
+				if ownAPIURL(ln.Addr())(up) {
+					what := "proxy " + specs[j].Name + "'s own listener"
+					if specs[j].Name == sp.Name {
+						what = "this proxy's own listener"
+					}
+					return fmt.Errorf("proxy %s: route %s: upstream %s is %s: every request would loop back", sp.Name, rt.Prefix, inspect.RedactURL(up), what)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// proxyRestarts says which proxy changes of a reloaded config wait for a
+// restart: a new proxy, a listen address, mode or mitm_ignore changed, a
+// proxy of the file removed. Routes change live.
+func proxyRestarts(running, next []proxy.Spec) []string {
+	var out []string
+	for _, n := range next {
+		i := slices.IndexFunc(running, func(o proxy.Spec) bool { return o.Name == n.Name })
+		if i < 0 {
+			out = append(out, fmt.Sprintf("proxy %s (%s:%d) is new: it starts at the next restart of hooklab", n.Name, n.File, n.Line))
+			continue
+		}
+		o := running[i]
+		if o.Listen != n.Listen || o.Forward != n.Forward || o.MITM != n.MITM || !slices.Equal(o.MITMIgnore, n.MITMIgnore) {
+			out = append(out, fmt.Sprintf("proxy %s (%s:%d): its listen address, mode or mitm_ignore changed, which takes effect at the next restart of hooklab (its routes changed now)", n.Name, n.File, n.Line))
+		}
+	}
+	for _, o := range running {
+		if o.File != "" && !slices.ContainsFunc(next, func(n proxy.Spec) bool { return n.Name == o.Name }) {
+			out = append(out, fmt.Sprintf("proxy %s was removed from the config; it keeps running until the next restart of hooklab", o.Name))
+		}
+	}
+	return out
 }
 
 // configSummary counts what a config holds: "1 mocks, 2 verify rules",

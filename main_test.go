@@ -1140,6 +1140,15 @@ func TestStartupErrors(t *testing.T) {
 	// its live traffic and would deliver its webhooks again.
 	owned := t.TempDir()
 	startServer(t, "--data", owned)
+	freeAddr := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	loop, ui := freeAddr(), freeAddr()
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -1157,6 +1166,8 @@ func TestStartupErrors(t *testing.T) {
 		{"negative shutdown timeout", []string{"--memory", "--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s"},
 		{"negative retain age", []string{"--memory", "--retain-age", "-5s"}, "--retain-age -5s"},
 		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
+		{"proxy to itself", []string{"--memory", "--proxy", loop + "=http://" + loop}, "is this proxy's own listener: every request would loop back"},
+		{"proxy to the API", []string{"--memory", "--ui", ui, "--proxy", "127.0.0.1:0=http://localhost:" + strings.Split(ui, ":")[1]}, "is hooklab's own API"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"serve", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0"}, tc.args...)

@@ -240,7 +240,9 @@ func TestRulesCheckCommand(t *testing.T) {
 	apiHook := filepath.Join(dir, "api-hook.yaml")
 	brokenProxy := filepath.Join(dir, "broken-proxy.yaml")
 	headerSecrets := filepath.Join(dir, "header-secrets.yaml")
+	ghostProxy := filepath.Join(dir, "ghost-proxy.yaml")
 	files := map[string]string{
+		ghostProxy: "mocks:\n  - name: m\n    proxy: nope\n    respond: {status: 200}\n",
 		headerSecrets: `mocks:
   - name: needs-token
     match:
@@ -333,6 +335,8 @@ verify:
 		{"webhook not in the file", []string{"check", apiHook}, false,
 			[]string{"warning: " + apiHook + `:4:23: trigger t: webhook "made-by-api" is not defined in this file`, apiHook + ": ok"}, nil},
 		{"two files", []string{"check", good, hooks}, true, []string{`unexpected argument "` + hooks + `"`}, []string{": ok"}},
+		{"mock for a proxy not defined", []string{"check", ghostProxy}, false,
+			[]string{"warning: " + ghostProxy + `:2: mock m applies to proxy "nope", which this file does not define`, ghostProxy + ": ok"}, nil},
 		{"--config as serve takes it", []string{"check", "--config", good}, false, []string{good + ": ok (1 mocks, 2 verify rules)"}, nil},
 		{"a file and --config", []string{"check", good, "--config", hooks}, true, []string{"two config files"}, []string{": ok"}},
 		{"stray flag after the file", []string{"check", good, "--bogus"}, true, []string{"-bogus"}, []string{": ok"}},
@@ -405,4 +409,29 @@ func TestRulesBrokenConfigAtStart(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), file+":5:") {
 		t.Errorf("run with a broken config: %v", err)
 	}
+}
+
+// TestRulesReloadProxyNeedsRestart: a reload that adds a proxy or moves
+// one's listen address says it waits for a restart, instead of reporting
+// the config reloaded and leaving the new address silently unserved.
+func TestRulesReloadProxyNeedsRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "hooklab.yaml")
+	proxies := func(extra string) string {
+		return "proxies:\n  - name: api\n    listen: 127.0.0.1:0\n    upstream: http://127.0.0.1:9\n" + extra
+	}
+	if err := os.WriteFile(file, []byte(proxies("")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", file)
+	edit := strings.Replace(proxies("  - name: api2\n    listen: 127.0.0.1:0\n    upstream: http://127.0.0.1:9\n"), "listen: 127.0.0.1:0\n    upstream: http://127.0.0.1:9\n  - name: api2", "listen: 127.0.0.2:0\n    upstream: http://127.0.0.1:9\n  - name: api2", 1)
+	if err := os.WriteFile(file, []byte(edit), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		log := s.Stderr.String()
+		return strings.Contains(log, "proxy api2 ("+file+":5) is new: it starts at the next restart") &&
+			strings.Contains(log, "proxy api ("+file+":2): its listen address, mode or mitm_ignore changed")
+	}, "the reload's warnings that the new proxy and the new address wait for a restart")
 }

@@ -110,7 +110,15 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 			if !lastMissing && failed == "" && bytes.Equal(data, last) && maps.EqualFunc(readAll(bodies), lastBodies, bytes.Equal) {
 				return
 			}
-			cfg, err := Parse(data, path, getenv)
+			var cfg *Config
+			if len(bytes.TrimSpace(data)) == 0 && len(bytes.TrimSpace(last)) > 0 {
+				// An editor that truncates the file and then writes it shows
+				// it empty for a moment: taking that for "no rules" would drop
+				// every mock, and a broken save after it would leave none.
+				err = &Errors{List: []Error{{File: path, Msg: "the file is empty (a save in progress?); the last good config stays live (to drop every rule, leave a comment in it)"}}}
+			} else {
+				cfg, err = Parse(data, path, getenv)
+			}
 			if err != nil && err.Error() == failed && bytes.Equal(data, last) {
 				return // tried again (a file it needs may have appeared): the same error
 			}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -146,6 +147,29 @@ func TestWatchBrokenThenFixed(t *testing.T) {
 	r = next(t, ch)
 	if r.err != nil || r.cfg.Mocks[0].Name != "fixed" {
 		t.Fatalf("got %+v", r)
+	}
+}
+
+// TestWatchEmptyWhileSaving: an editor that truncates the file before it
+// writes shows it empty for a moment; that is not taken for "no rules",
+// so a broken save after it still leaves the last good rules live. A file
+// emptied on purpose keeps a comment, and is loaded.
+func TestWatchEmptyWhileSaving(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, mockNamed("good"))
+	ch := startWatch(t, path)
+	write(t, path, "")
+	r := next(t, ch)
+	if r.cfg != nil || r.err == nil || !strings.Contains(r.err.Error(), "the file is empty") {
+		t.Fatalf("an emptied file: got %+v, want an error keeping the last config", r)
+	}
+	write(t, path, mockNamed("saved"))
+	if r = next(t, ch); r.err != nil || r.cfg.Mocks[0].Name != "saved" {
+		t.Fatalf("got %+v", r)
+	}
+	write(t, path, "# no rules for now\n")
+	if r = next(t, ch); r.err != nil || r.cfg == nil || len(r.cfg.Mocks) != 0 {
+		t.Fatalf("a file left with a comment: got %+v, want a config with no mocks", r)
 	}
 }
 
