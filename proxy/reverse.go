@@ -652,6 +652,11 @@ func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 		out.Host = pr.In.Host
 	} else {
 		pr.SetURL(rt.Upstream)
+		// The client's own chain goes on, with its address added (Rewrite
+		// starts Out without the inbound X-Forwarded-* headers).
+		if xff := pr.In.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			out.Header["X-Forwarded-For"] = slices.Clone(xff)
+		}
 		pr.SetXForwarded()
 		out.Host = rt.Upstream.Host
 		// Credentials in the upstream URL are sent as curl would, unless

@@ -113,6 +113,19 @@ func TestReverseRecordsBodiesBothWays(t *testing.T) {
 			t.Errorf("upstream %v", ex.Meta["upstream"])
 		}
 	}
+	// A client behind another proxy keeps its chain; hooklab adds its peer.
+	req, _ := http.NewRequest("POST", srv.URL+"/items?x=1", strings.NewReader("b"))
+	req.Header.Set("X-Forwarded-For", "10.0.0.1, 10.0.0.2")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := "POST /items?x=1 got 1 bytes; xff=10.0.0.1, 10.0.0.2, 127.0.0.1"; string(got) != want {
+		t.Errorf("answer %q, want %q", got, want)
+	}
+	rec.next(t)
 }
 
 func TestReverseStreamsLargeBodiesWithoutBuffering(t *testing.T) {
