@@ -640,6 +640,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			MaxHeaderBytes:    1 << 20,
 			ErrorLog:          errLog,
 		}
+		if rp.reverse != nil {
+			// h2c with prior knowledge, as the capture port takes it (its
+			// preface was otherwise forwarded as a request "PRI *").
+			rp.srv.Protocols = &protocols
+		}
 		running = append(running, rp)
 	}
 

@@ -221,3 +221,34 @@ func TestReverseProxyWebsocketOpenAtShutdown(t *testing.T) {
 		t.Errorf("websocket meta %v, want the 2 frames sent up", ex.Meta)
 	}
 }
+
+// TestReverseProxyH2C: a client speaking HTTP/2 with prior knowledge (curl
+// --http2-prior-knowledge) is proxied as on the capture port, instead of
+// its preface going upstream as a request "PRI *".
+func TestReverseProxyH2C(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %s %s", r.Method, r.URL.Path, b)
+	}))
+	defer up.Close()
+	s := startServer(t, "--memory", "--proxy", "127.0.0.1:0="+up.URL)
+	base := proxyURL(t, s, "proxy: ")
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Post(base+"h2", "text/plain", strings.NewReader("hi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || string(b) != "POST /h2 hi" {
+		t.Fatalf("answered %s %q, want HTTP/2 and the upstream's answer", resp.Proto, b)
+	}
+	_, wb := s.api(t, "GET", "/api/exchanges/wait?source=proxy&after=00000000000000000000000000&timeout=10s", nil)
+	var e apiExchange
+	if err := json.Unmarshal(wb, &e); err != nil || e.Request.Proto != "HTTP/2.0" || e.Request.Method != "POST" {
+		t.Errorf("recorded %s (%v)", wb, err)
+	}
+}
