@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -172,6 +173,20 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) { WriteError(w, r, a.log, err) }
 
+// Only fails when v holds a parameter that is not one of keys: a typo
+// (?pth=/x) would otherwise be ignored and the answer hold everything.
+func Only(v url.Values, endpoint string, keys ...string) error {
+	for k := range v {
+		if !slices.Contains(keys, k) {
+			return fmt.Errorf("%w: %s takes no parameter %q (it takes %s)", ErrInvalid, endpoint, k, strings.Join(keys, ", "))
+		}
+	}
+	return nil
+}
+
+// listParams are the parameters of GET /api/exchanges.
+var listParams = []string{"bin", "method", "source", "status", "q", "cursor", "after", "limit", "since", "until", "order"}
+
 // Once fails when one of keys is given more than once in v: one value
 // would be used and the others ignored without a word.
 func Once(v url.Values, keys ...string) error {
@@ -267,6 +282,10 @@ func parseListQuery(v url.Values) (Query, Terms, error) {
 }
 
 func (a *API) list(w http.ResponseWriter, r *http.Request) {
+	if err := Only(r.URL.Query(), "GET /api/exchanges", listParams...); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	q, terms, err := parseListQuery(r.URL.Query())
 	if err != nil {
 		a.fail(w, r, err)
@@ -359,6 +378,10 @@ func (a *API) clear(w http.ResponseWriter, r *http.Request) {
 // wait answers with the first exchange matching the filters that is newer
 // than ?after= or arrives before ?timeout=, or 204.
 func (a *API) wait(w http.ResponseWriter, r *http.Request) {
+	if err := Only(r.URL.Query(), "GET /api/exchanges/wait", append(slices.Clip(listParams), "timeout", "reveal")...); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	q, terms, err := parseListQuery(r.URL.Query())
 	if err != nil {
 		a.fail(w, r, err)

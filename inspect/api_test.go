@@ -213,6 +213,9 @@ func TestAPIBadParams(t *testing.T) {
 		{"two bins", "/api/exchanges?bin=a&bin=b", "bin is given 2 times"},
 		{"two statuses", "/api/exchanges?status=200&status=404", "status is given 2 times"},
 		{"clear with two bins", "/api/exchanges?bin=a&bin=b", "one bin at a time"},
+		// A typo must not widen the answer to everything.
+		{"list with an unknown parameter", "/api/exchanges?pth=/x", `takes no parameter "pth"`},
+		{"wait with an unknown parameter", "/api/exchanges/wait?text=zzz&timeout=1s", `takes no parameter "text"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -332,6 +332,10 @@ func (a *API) importHAR(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) export(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
+	if err := inspect.Only(v, "GET /api/export.har", "bin", "source", "method", "status", "q", "since", "until", "path", "limit", "ids", "keep_secrets"); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	f, err := FilterFromValues(v)
 	if err != nil {
 		a.fail(w, r, err)
@@ -341,8 +345,16 @@ func (a *API) export(w http.ResponseWriter, r *http.Request) {
 	if s := v.Get("ids"); s != "" {
 		ids = splitComma(s)
 	}
-	keep := v.Get("keep_secrets")
-	opts := har.Options{KeepSecrets: keep == "1" || keep == "true", SecretHeaders: a.cfg.SecretHeaders}
+	var keep bool
+	switch s := strings.ToLower(v.Get("keep_secrets")); s {
+	case "1", "true", "yes":
+		keep = true
+	case "", "0", "false", "no":
+	default:
+		a.fail(w, r, fmt.Errorf("%w: keep_secrets %q: want 1 or 0", inspect.ErrInvalid, v.Get("keep_secrets")))
+		return
+	}
+	opts := har.Options{KeepSecrets: keep, SecretHeaders: a.cfg.SecretHeaders}
 	// Check that there is something to export before the headers go out,
 	// so that a bad id is a 404 rather than a broken file.
 	for _, id := range ids {

@@ -354,7 +354,7 @@ func TestAPIImportExport(t *testing.T) {
 	if bytes.Contains(raw, []byte("eyJhbGciOiJIUzI1NiJ9")) || bytes.Contains(raw, []byte("ak_live_5f2c1d")) || !bytes.Contains(raw, []byte(har.Redacted)) {
 		t.Error("export kept secrets")
 	}
-	f, _ = get("bin=chrome&keep_secrets=1&method=GET&path=/v1/*")
+	f, _ = get("bin=chrome&keep_secrets=yes&method=GET&path=/v1/*")
 	raw, _ = json.Marshal(f)
 	if len(f.Log.Entries) != 1 || !bytes.Contains(raw, []byte("ak_live_5f2c1d")) {
 		t.Errorf("keep_secrets with filters: %d entries", len(f.Log.Entries))
@@ -364,7 +364,8 @@ func TestAPIImportExport(t *testing.T) {
 		t.Errorf("by ids: %+v", f.Log.Entries)
 	}
 
-	for q, want := range map[string]int{"status=abc": 400, "ids=01JNB5Z3Q0000000000000000Z": 404, "limit=0": 400, "bin=a&bin=b": 400} {
+	for q, want := range map[string]int{"status=abc": 400, "ids=01JNB5Z3Q0000000000000000Z": 404, "limit=0": 400, "bin=a&bin=b": 400,
+		"pth=/x&keep_secrets=1": 400, "keep_secrets=maybe": 400} {
 		resp, _ := http.Get(a.URL + "/api/export.har?" + q)
 		resp.Body.Close()
 		if resp.StatusCode != want {
