@@ -445,6 +445,16 @@ func rewrite(src string, format Format) (rewritten, error) {
 	for _, tok := range parser.Scan(src, parser.SourceLoc{}, nil) {
 		switch tok.Type {
 		case parser.TextTokenType:
+			if !inRaw && !inComment {
+				// Liquid passes an unclosed tag on as text; it can only be a
+				// mistake ({{ starts output wherever it stands).
+				for _, open := range []string{"{{", "{%"} {
+					if i := strings.Index(tok.Source, open); i >= 0 {
+						shut := map[string]string{"{{": "}}", "{%": "%}"}[open]
+						return rewritten{}, fmt.Errorf("%s %q is not closed by %s", open, clip(tok.Source[i:], 30), shut)
+					}
+				}
+			}
 			b.WriteString(tok.Source)
 			if !inComment {
 				feed(tok.Source)
@@ -1182,4 +1192,15 @@ func xmlEscape(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// clip shortens s to at most n bytes for a message, on a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
