@@ -28,7 +28,8 @@ type APIConfig struct {
 	ResignFunc func(ex *inspect.Exchange) (http.Header, error)
 	// Transport sends replays; NewTransport(false) when nil.
 	Transport http.RoundTripper
-	// SecretHeaders names more headers to redact in exports.
+	// SecretHeaders names more headers to redact in exports and to show
+	// as inspect.Redacted in the diffs of runs.
 	SecretHeaders []string
 	Logger        *slog.Logger
 	// Context is the app's: runs outlive the request that started them and
@@ -155,6 +156,8 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	// Before Options, which copies spec.Diff into the run's options.
+	spec.Diff.SecretHeaders = a.cfg.SecretHeaders
 	opts, err := spec.Options(Options{
 		ResignFunc: a.cfg.ResignFunc, Transport: a.cfg.Transport, Clock: a.cfg.Clock,
 		Record: a.cfg.Store.Add, IDs: a.cfg.IDs,
@@ -183,7 +186,6 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	spec.Diff.SecretHeaders = a.cfg.SecretHeaders
 	now := a.cfg.Clock.Now()
 	ctx, cancel := context.WithCancel(a.cfg.Context)
 	rn := &run{cancel: cancel, st: RunStatus{ID: a.cfg.IDs.New(now), State: StateRunning, Target: spec.Target, Started: now, Total: len(exs), Ignore: spec.Diff.Ignore, Results: []Result{}}}

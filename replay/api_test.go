@@ -69,9 +69,17 @@ type apiServer struct {
 
 func newAPIServer(t *testing.T) *apiServer {
 	t.Helper()
+	return newAPIServerWith(t, APIConfig{})
+}
+
+// newAPIServerWith is newAPIServer with cfg's settings (its store, events,
+// context and ids are the test's).
+func newAPIServerWith(t *testing.T, cfg APIConfig) *apiServer {
+	t.Helper()
 	a := &apiServer{store: openStore(t), events: &events{}}
 	ctx, cancel := context.WithCancel(context.Background())
-	a.api = NewAPI(APIConfig{Store: a.store, Publish: a.events.publish, Context: ctx, IDs: new(inspect.IDs)})
+	cfg.Store, cfg.Publish, cfg.Context, cfg.IDs = a.store, a.events.publish, ctx, new(inspect.IDs)
+	a.api = NewAPI(cfg)
 	mux := http.NewServeMux()
 	mux.Handle("/api/", a.api)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -523,6 +531,45 @@ func TestAPIReplayReportsIgnored(t *testing.T) {
 	wantChanges := []map[string]any{{"path": "body n", "kind": "changed", "old": "1", "new": "2"}}
 	if r.Outcome != Differ || !cmp.Equal(r.Ignored, wantIgnored) || !cmp.Equal(r.Changes, wantChanges) {
 		t.Errorf("result: outcome %s\nchanges %v\nignored %v", r.Outcome, r.Changes, r.Ignored)
+	}
+}
+
+// TestAPIReplayRedactsSecretHeaders checks that a run's diffs show the
+// values of the server's --secret-header headers as REDACTED, in the run's
+// results and in its live events, as Compare does.
+func TestAPIReplayRedactsSecretHeaders(t *testing.T) {
+	t.Parallel()
+	a := newAPIServerWith(t, APIConfig{SecretHeaders: []string{"X-Private"}})
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Private", "NEW-SECRET-VALUE")
+		io.WriteString(w, `{"ok":true}`)
+	})
+	resp := okResp()
+	resp.Headers = append(resp.Headers, inspect.Header{Name: "X-Private", Value: "OLD-SECRET-VALUE"})
+	ex := capture("01JNB5Z3Q0000000000000000E", "POST", "http://127.0.0.1:8080/b/stripe/hooks", nil, []byte(`{}`), resp)
+	add(t, a.store, ex)
+
+	var started struct {
+		ID string `json:"id"`
+	}
+	if code := a.call(t, "POST", "/api/replay", Spec{IDs: []string{ex.ID}, Target: tg.URL}, &started); code != http.StatusAccepted {
+		t.Fatalf("start: %d", code)
+	}
+	st := a.waitRun(t, started.ID)
+	want := []Change{{Path: "header X-Private", Kind: Changed, Old: inspect.Redacted, New: inspect.Redacted}}
+	if st.State != StateDone || len(st.Results) != 1 || !cmp.Equal(st.Results[0].Changes, want) {
+		t.Errorf("run %+v, want changes %+v", st, want)
+	}
+	var raw json.RawMessage
+	a.call(t, "GET", "/api/replay/"+started.ID, nil, &raw)
+	if bytes.Contains(raw, []byte("SECRET-VALUE")) {
+		t.Errorf("run JSON shows a secret header's value: %s", raw)
+	}
+	for _, ev := range a.events.list() {
+		if enc := ev.Encoded(); bytes.Contains(enc, []byte("SECRET-VALUE")) {
+			t.Errorf("event shows a secret header's value: %s", enc)
+		}
 	}
 }
 
