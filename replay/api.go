@@ -116,8 +116,10 @@ const (
 
 // RunStatus is a run as GET /api/replay/{run} gives it.
 type RunStatus struct {
-	ID       string     `json:"id"`
-	State    string     `json:"state"`
+	ID    string `json:"id"`
+	State string `json:"state"`
+	// Target is the run's target, its password replaced by
+	// inspect.Redacted.
 	Target   string     `json:"target,omitempty"`
 	Started  time.Time  `json:"started"`
 	Finished *time.Time `json:"finished,omitempty"`
@@ -188,7 +190,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 	}
 	now := a.cfg.Clock.Now()
 	ctx, cancel := context.WithCancel(a.cfg.Context)
-	rn := &run{cancel: cancel, st: RunStatus{ID: a.cfg.IDs.New(now), State: StateRunning, Target: spec.Target, Started: now, Total: len(exs), Ignore: spec.Diff.Ignore, Results: []Result{}}}
+	rn := &run{cancel: cancel, st: RunStatus{ID: a.cfg.IDs.New(now), State: StateRunning, Target: inspect.RedactURL(spec.Target), Started: now, Total: len(exs), Ignore: spec.Diff.Ignore, Results: []Result{}}}
 	a.mu.Lock()
 	a.runs[rn.st.ID] = rn
 	a.prune()

@@ -573,6 +573,69 @@ func TestAPIReplayRedactsSecretHeaders(t *testing.T) {
 	}
 }
 
+// TestAPIReplayRedactsTargetPassword checks that the password of a
+// target's user info goes out as basic auth but shows as REDACTED in the
+// run, its results, its live events and the replay command's output; so
+// does one in a recorded URL.
+func TestAPIReplayRedactsTargetPassword(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	tg := newTarget(t, nil)
+	ex := capture("01JNB5Z3Q0000000000000000F", "POST", "http://127.0.0.1:8080/b/stripe/hooks", nil, []byte(`{}`), okResp())
+	// Not sent (its body was cut), so its result names the recorded URL.
+	cut := capture("01JNB5Z3Q0000000000000000G", "POST", "http://carol:origpw1234@127.0.0.1:8080/b/stripe/hooks", nil, []byte(`{`), okResp())
+	cut.Request.Size, cut.Request.Truncated = 100, true
+	add(t, a.store, ex, cut)
+	target := strings.Replace(tg.URL, "http://", "http://bob:hunter2pw@", 1)
+
+	var started struct {
+		ID string `json:"id"`
+	}
+	if code := a.call(t, "POST", "/api/replay", Spec{IDs: []string{ex.ID, cut.ID}, Target: target}, &started); code != http.StatusAccepted {
+		t.Fatalf("start: %d", code)
+	}
+	st := a.waitRun(t, started.ID)
+	if st.Summary != (Summary{Replayed: 2, Same: 1, Failed: 1}) {
+		t.Fatalf("run %+v", st)
+	}
+	got := tg.received()
+	if len(got) != 1 {
+		t.Fatalf("target got %d requests", len(got))
+	}
+	req := &http.Request{Header: got[0].Header}
+	if user, pass, ok := req.BasicAuth(); !ok || user != "bob" || pass != "hunter2pw" {
+		t.Errorf("target got basic auth %q %q %v, want bob hunter2pw", user, pass, ok)
+	}
+	if want := "http://bob:REDACTED@" + strings.TrimPrefix(tg.URL, "http://"); st.Target != want {
+		t.Errorf("target %q, want %q", st.Target, want)
+	}
+
+	secrets := [][]byte{[]byte("hunter2pw"), []byte("origpw1234")}
+	var raw json.RawMessage
+	a.call(t, "GET", "/api/replay/"+started.ID, nil, &raw)
+	var list json.RawMessage
+	a.call(t, "GET", "/api/replay", nil, &list)
+	outputs := map[string][]byte{"run": raw, "list": list}
+	for i, ev := range a.events.list() {
+		outputs[fmt.Sprintf("event %d", i)] = ev.Encoded()
+	}
+	c := newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+	if err := c.cli.Replay(context.Background(), []string{ex.ID, "--target", target, "-v"}); err != nil {
+		t.Fatalf("replay command: %v; stderr %s", err, c.stderr.String())
+	}
+	outputs["replay command"] = c.stdout.Bytes()
+	if !bytes.Contains(c.stdout.Bytes(), []byte("bob:REDACTED@")) {
+		t.Errorf("replay command output lacks the redacted target URL:\n%s", c.stdout.Bytes())
+	}
+	for name, out := range outputs {
+		for _, s := range secrets {
+			if bytes.Contains(out, s) {
+				t.Errorf("%s shows the password %s: %s", name, s, out)
+			}
+		}
+	}
+}
+
 // Two entries of one import carrying the same id both get stored: the
 // second gets a fresh id (the store would refuse, or drop, a duplicate).
 func TestImportDuplicateIDsWithinOneImport(t *testing.T) {

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/hooklab/hooklab/inspect"
 )
 
 // WriteResult writes one result as a readable unified-style diff. A result
-// that is the same gets one line; with verbose=false it gets none.
+// that is the same gets one line; with verbose=false it gets none. A
+// password in the result's URL is written as inspect.Redacted.
 //
 //	--- recorded 01HX… POST /hooks/stripe 200
 //	+++ replayed 01HY… POST http://127.0.0.1:3000/hooks/stripe 500 (12.3 ms)
@@ -20,6 +23,7 @@ import (
 //	+3990
 func WriteResult(w io.Writer, r Result, verbose bool) error {
 	var b strings.Builder
+	r.URL = inspect.RedactURL(r.URL) // an older server's results are not
 	switch r.Outcome {
 	case Same:
 		if !verbose {

@@ -142,7 +142,8 @@ type Result struct {
 	Original string `json:"original,omitempty"`
 	Replay   string `json:"replay,omitempty"`
 	Method   string `json:"method"`
-	// URL is where the request went.
+	// URL is where the request went, its password (when it has user
+	// info) replaced by inspect.Redacted.
 	URL            string  `json:"url"`
 	RecordedStatus int     `json:"recorded_status"`
 	Status         int     `json:"status"`
@@ -346,7 +347,7 @@ func newRunner(opts Options) (*runner, error) {
 	if opts.Target != "" {
 		u, err := url.Parse(opts.Target)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("%w: target %q: want a base URL like http://127.0.0.1:3000", inspect.ErrInvalid, opts.Target)
+			return nil, fmt.Errorf("%w: target %q: want a base URL like http://127.0.0.1:3000", inspect.ErrInvalid, inspect.RedactURL(opts.Target))
 		}
 		r.target = u
 	}
@@ -551,7 +552,7 @@ func setHeaders(hdrs, set inspect.Headers) inspect.Headers {
 
 // one replays ex and diffs the answer.
 func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
-	res := Result{Index: i, Original: ex.ID, Method: ex.Request.Method, URL: ex.Request.URL, RecordedStatus: ex.Status()}
+	res := Result{Index: i, Original: ex.ID, Method: ex.Request.Method, URL: inspect.RedactURL(ex.Request.URL), RecordedStatus: ex.Status()}
 	start := r.opts.Clock.Now()
 	rctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
@@ -560,7 +561,9 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 		res.Outcome, res.Error = Failed, err.Error()
 		return res
 	}
-	res.Method, res.URL = req.Method, req.URL.String()
+	// The request goes with the target's user info (as basic auth); the
+	// result, shown in runs, events and output, without its password.
+	res.Method, res.URL = req.Method, inspect.RedactURL(req.URL.String())
 	body := r.opts.Override.Body
 	if !r.opts.Override.SetBody {
 		body = ex.Request.Body
