@@ -40,7 +40,8 @@ type APIConfig struct {
 	// MaxHAR caps an imported or posted HAR file; 256 MiB when zero.
 	MaxHAR int64
 	// MaxBody is how much of each imported body is stored (see
-	// ImportOptions.MaxBody).
+	// ImportOptions.MaxBody), and of each response a run replays (see
+	// Options.MaxBody).
 	MaxBody int64
 	Clock   Clock
 }
@@ -162,7 +163,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 	spec.Diff.SecretHeaders = a.cfg.SecretHeaders
 	opts, err := spec.Options(Options{
 		ResignFunc: a.cfg.ResignFunc, Transport: a.cfg.Transport, Clock: a.cfg.Clock,
-		Record: a.cfg.Store.Add, IDs: a.cfg.IDs,
+		Record: a.cfg.Store.Add, IDs: a.cfg.IDs, MaxBody: a.cfg.MaxBody,
 	})
 	if err != nil {
 		a.fail(w, r, err)

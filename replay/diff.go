@@ -84,7 +84,8 @@ const (
 
 // Compare returns the differences between the recorded response old and
 // the replayed response new (nil responses allowed), and notes on what was
-// not compared (a truncated recording, an undecodable body). No changes
+// not compared (a truncated body, an undecodable one). A body cut when
+// recorded or replayed is compared as far as both bodies go. No changes
 // means the same.
 func Compare(old, new *inspect.Response, opts DiffOptions) (changes []Change, notes []string) {
 	return newDiffer(opts).compare(old, new)
@@ -237,14 +238,24 @@ func (d *differ) compareBodies(old, new *inspect.Response) ([]Change, []string) 
 			}
 		}
 	}
+	// A body cut when recorded or when replayed is compared as far as it
+	// goes: the cut alone is no difference.
+	if old.Truncated && len(ob) == 0 {
+		return nil, []string{fmt.Sprintf("the recorded body (%d bytes) was not kept: bodies not compared", old.Size)}
+	}
 	if old.Truncated {
-		if len(ob) == 0 {
-			return nil, []string{fmt.Sprintf("the recorded body (%d bytes) was not kept: bodies not compared", old.Size)}
-		}
 		notes = append(notes, fmt.Sprintf("the recorded body was cut at %d of %d bytes: compared that much", len(old.Body), old.Size))
 		if len(nb) > len(ob) {
 			nb = nb[:len(ob)]
 		}
+	}
+	if new.Truncated {
+		notes = append(notes, fmt.Sprintf("the replayed body was cut at %d of %d bytes: compared that much", len(new.Body), new.Size))
+		if len(ob) > len(nb) {
+			ob = ob[:len(nb)]
+		}
+	}
+	if old.Truncated || new.Truncated {
 		if bytes.Equal(ob, nb) {
 			return nil, notes
 		}

@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"compress/gzip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -119,6 +120,40 @@ func TestCompareTruncatedRecording(t *testing.T) {
 	got, notes = Compare(missing, binResp(make([]byte, 100)), DiffOptions{NoHeaders: true})
 	if len(got) != 0 || len(notes) != 1 || !strings.Contains(notes[0], "not kept") {
 		t.Errorf("missing body: %+v %q", got, notes)
+	}
+}
+
+// A replayed body cut at the run's MaxBody is compared as far as it goes,
+// as a cut recording is: the cut alone is no difference.
+func TestCompareTruncatedReplay(t *testing.T) {
+	t.Parallel()
+	cut := func(body string, size int64) *inspect.Response {
+		return &inspect.Response{Status: 200, Body: []byte(body), Size: size, Truncated: true}
+	}
+	for _, tc := range []struct {
+		name      string
+		old, new  *inspect.Response
+		want      int // changes
+		wantNotes []string
+	}{
+		{name: "same prefix", old: textResp("hello world"), new: cut("hello", 11),
+			wantNotes: []string{"the replayed body was cut at 5 of 11 bytes: compared that much"}},
+		{name: "prefix differs", old: textResp("hello world"), new: cut("help!", 11), want: 1,
+			wantNotes: []string{"the replayed body was cut at 5 of 11 bytes: compared that much"}},
+		{name: "both cut, the recording longer", old: cut("hello wo", 11), new: cut("hello", 11),
+			wantNotes: []string{"the recorded body was cut at 8 of 11 bytes: compared that much", "the replayed body was cut at 5 of 11 bytes: compared that much"}},
+		{name: "both cut, the replay longer", old: cut("hello", 11), new: cut("hello wo", 11),
+			wantNotes: []string{"the recorded body was cut at 5 of 11 bytes: compared that much", "the replayed body was cut at 8 of 11 bytes: compared that much"}},
+		{name: "a shorter whole recording", old: textResp("hi"), new: cut("hello", 11), want: 1,
+			wantNotes: []string{"the replayed body was cut at 5 of 11 bytes: compared that much"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, notes := Compare(tc.old, tc.new, DiffOptions{NoHeaders: true})
+			if len(got) != tc.want || !slices.Equal(notes, tc.wantNotes) {
+				t.Errorf("changes %+v notes %q, want %d changes, notes %q", got, notes, tc.want, tc.wantNotes)
+			}
+		})
 	}
 }
 

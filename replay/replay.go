@@ -115,7 +115,9 @@ type Options struct {
 	Speed float64
 	// Timeout bounds each request; 30s when zero.
 	Timeout time.Duration
-	// MaxBody is how many response body bytes are kept; 10 MiB when zero.
+	// MaxBody is how many response body bytes are kept, recorded and
+	// compared; 10 MiB when zero. A body cut there is compared as far as
+	// it goes (see Compare).
 	MaxBody int64
 	Diff    DiffOptions
 	// Transport sends the requests; NewTransport(false) when nil.
@@ -604,9 +606,6 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 		res.Status = rec.Response.Status
 		res.Changes, res.Notes = r.diff.compare(ex.Response, rec.Response)
 		res.Ignored = r.diff.ignoredValues(ex.Response, rec.Response)
-		if rec.Response.Truncated {
-			res.Notes = append(res.Notes, fmt.Sprintf("the replayed body was cut at %d of %d bytes", len(rec.Response.Body), rec.Response.Size))
-		}
 		res.Outcome = Same
 		if len(res.Changes) > 0 {
 			res.Outcome = Differ
