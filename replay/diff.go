@@ -68,10 +68,13 @@ type Change struct {
 	// "removed" (only in the recorded one).
 	Kind string `json:"kind"`
 	// Old and New are the values: status codes, header values (one per
-	// line), compact JSON, or a description of a binary body.
+	// line), compact JSON, or a description (size and hash) of a binary
+	// body or of a text body over 1 MiB.
 	Old string `json:"old,omitempty"`
 	New string `json:"new,omitempty"`
-	// Unified holds the line diff of text bodies, in unified format.
+	// Unified holds the line diff of text bodies, in unified format, each
+	// line cut after 1 KiB (" … N bytes more" at its end) and the whole
+	// after 64 KiB (a last line "… diff cut here: N bytes more").
 	Unified string `json:"unified,omitempty"`
 }
 
@@ -272,6 +275,10 @@ func (d *differ) compareBodies(old, new *inspect.Response) ([]Change, []string) 
 		}
 	}
 	if isText(ob) && isText(nb) {
+		if len(ob) > maxTextDiff || len(nb) > maxTextDiff {
+			notes = append(notes, fmt.Sprintf("text bodies over %d MiB are compared by size and hash, not line by line: they first differ on line %d", maxTextDiff>>20, firstDiffLine(ob, nb)))
+			return []Change{{Path: "body", Kind: Changed, Old: describeText(ob), New: describeText(nb)}}, notes
+		}
 		return []Change{{Path: "body", Kind: Changed, Unified: unified(string(ob), string(nb))}}, notes
 	}
 	return []Change{binaryChange(ob, nb)}, notes
@@ -282,8 +289,13 @@ func binaryChange(ob, nb []byte) Change {
 }
 
 func describeBinary(b []byte) string {
+	return fmt.Sprintf("%d bytes, %s", len(b), hashOf(b))
+}
+
+// hashOf is the start of b's SHA-256, to tell bodies apart in a diff.
+func hashOf(b []byte) string {
 	sum := sha256.Sum256(b)
-	return fmt.Sprintf("%d bytes, sha256 %s", len(b), hex.EncodeToString(sum[:8]))
+	return "sha256 " + hex.EncodeToString(sum[:8])
 }
 
 func isJSON(h inspect.Headers, b []byte) bool {

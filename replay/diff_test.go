@@ -3,9 +3,13 @@ package replay
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -187,6 +191,102 @@ func TestUnified(t *testing.T) {
 	if got != want {
 		t.Errorf("unified:\n%s\nwant:\n%s", got, want)
 	}
+}
+
+// TestUnifiedLimits checks that a text diff stays small whatever the
+// bodies: each line cut after 1 KiB, the whole after 64 KiB, each cut
+// saying how many bytes it left out.
+func TestUnifiedLimits(t *testing.T) {
+	t.Parallel()
+	lines := func(n int, f func(i int) string) string {
+		var b strings.Builder
+		for i := range n {
+			b.WriteString(f(i) + "\n")
+		}
+		return b.String()
+	}
+	long := strings.Repeat("a", 5000)
+	euros := strings.Repeat("€", 1000) // 3 bytes each: 1 KiB falls inside one
+	manyA := lines(10000, func(i int) string { return fmt.Sprintf("old line %05d", i) })
+	manyB := lines(10000, func(i int) string { return fmt.Sprintf("new line %05d", i) })
+	for _, tc := range []struct {
+		name string
+		a, b string
+		want string // the whole diff; "" to check only the limits
+		// wantEnd ends the diff when want is "".
+		wantEnd string
+	}{
+		{name: "a long changed line", a: "same\n" + long + "\n", b: "same\n" + long[:4000] + "b\n",
+			want: "@@ -1,2 +1,2 @@\n same\n-" + long[:1024] + " … 3976 bytes more\n+" + long[:1024] + " … 2977 bytes more\n"},
+		{name: "a cut inside a character", a: "x\n", b: euros + "\n",
+			want: "@@ -1,1 +1,1 @@\n-x\n+" + strings.Repeat("€", 341) + " … 1977 bytes more\n"},
+		{name: "a long unchanged line", a: long + "\nx\n", b: long + "\ny\n",
+			want: "@@ -1,2 +1,2 @@\n " + long[:1024] + " … 3976 bytes more\n-x\n+y\n"},
+		// 10,000 removed and 10,000 added lines of 16 bytes: 320,000 bytes
+		// of lines and a header of 24.
+		{name: "many changed lines", a: manyA, b: manyB, wantEnd: " bytes more\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := unified(tc.a, tc.b)
+			if tc.want != "" && got != tc.want {
+				t.Errorf("unified:\n%.3000s\nwant:\n%.3000s", got, tc.want)
+			}
+			if len(got) > 64<<10 || !strings.HasSuffix(got, tc.wantEnd) {
+				t.Errorf("unified gave %d bytes, ending %q", len(got), got[max(len(got)-60, 0):])
+			}
+			for _, l := range strings.Split(got, "\n") {
+				if len(l) > 1024+40 {
+					t.Errorf("a line of %d bytes: %.80q…", len(l), l)
+				}
+			}
+			if !utf8.ValidString(got) {
+				t.Errorf("unified is not UTF-8")
+			}
+		})
+	}
+
+	// What the cut diff leaves out adds up to what it would have shown.
+	got := unified(manyA, manyB)
+	i := strings.LastIndex(got, "… ")
+	if i < 0 {
+		t.Fatalf("a diff of %d bytes has no cut", len(got))
+	}
+	var more int
+	if _, err := fmt.Sscanf(got[i:], "… diff cut here: %d bytes more\n", &more); err != nil {
+		t.Fatalf("last line %q: %v", got[i:], err)
+	}
+	if whole := 24 + 20000*16; i+more != whole {
+		t.Errorf("shown %d + left out %d = %d bytes, want %d", i, more, i+more, whole)
+	}
+}
+
+// TestCompareLargeText checks that text bodies over 1 MiB are compared by
+// size and hash, not line by line, and the note says where they differ.
+func TestCompareLargeText(t *testing.T) {
+	t.Parallel()
+	line := strings.Repeat("x", 99) + "\n"
+	old := strings.Repeat(line, 12000)                 // 1.2 MB
+	new := old[:500*100] + "changed\n" + old[501*100:] // line 501
+	got, notes := Compare(textResp(old), textResp(new), DiffOptions{NoHeaders: true})
+	want := []Change{{Path: "body", Kind: Changed, Old: describeTextWant(old), New: describeTextWant(new)}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("changes (-want +got):\n%s", d)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "compared by size and hash") || !strings.Contains(notes[0], "line 501") {
+		t.Errorf("notes %q", notes)
+	}
+	// Under the limit, lines are diffed.
+	small := strings.Repeat(line, 100)
+	got, _ = Compare(textResp(small), textResp(small[:100]+"changed\n"+small[200:]), DiffOptions{NoHeaders: true})
+	if len(got) != 1 || !strings.HasPrefix(got[0].Unified, "@@ -1,5 +1,5 @@\n") {
+		t.Errorf("small text: %+v", got)
+	}
+}
+
+func describeTextWant(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return fmt.Sprintf("%d bytes, %d lines, sha256 %s", len(s), strings.Count(s, "\n"), hex.EncodeToString(sum[:8]))
 }
 
 func TestIgnorePaths(t *testing.T) {

@@ -1,8 +1,10 @@
 package replay
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxLCSCells bounds the line-diff table; beyond it the differing middle
@@ -18,12 +20,36 @@ type lineOp struct {
 	a, b int // 1-based line numbers in old and new (0 when absent)
 }
 
+// Limits of a text diff, which a result carries to every websocket client
+// and keeps for as many runs as the API keeps: it stays small whatever the
+// bodies.
+const (
+	// maxTextDiff is the size of a text body beyond which bodies are
+	// compared by size and hash instead of line by line.
+	maxTextDiff = 1 << 20
+	// maxUnified caps a diff; what is left out is counted in a last line,
+	// "… diff cut here: N bytes more".
+	maxUnified = 64 << 10
+	// maxDiffLine caps each line of a diff; what is left out of a line is
+	// counted at its end, " … N bytes more".
+	maxDiffLine = 1 << 10
+)
+
+// cutRoom is kept free for the line that says where a diff was cut.
+const cutRoom = len("… diff cut here: 18446744073709551615 bytes more\n")
+
 // unified returns a line diff of a and b in unified format (hunks only,
-// without file headers).
-func unified(a, b string) string {
+// without file headers), within maxDiffLine and maxUnified.
+func unified(a, b string) string { return unifiedLimit(a, b, maxDiffLine, maxUnified) }
+
+// unifiedLimit is unified with each line cut after maxLine bytes (at a
+// character boundary) and the diff after at most maxTotal bytes (at a
+// line's end; maxTotal is at least cutRoom), each cut saying how many bytes
+// it left out.
+func unifiedLimit(a, b string, maxLine, maxTotal int) string {
 	al, bl := splitLines(a), splitLines(b)
 	ops := diffLines(al, bl)
-	var out strings.Builder
+	out := diffWriter{room: maxTotal - cutRoom, maxLine: maxLine}
 	for i := 0; i < len(ops); {
 		if ops[i].kind == ' ' {
 			i++
@@ -56,15 +82,79 @@ func unified(a, b string) string {
 				bLen++
 			}
 		}
-		fmt.Fprintf(&out, "@@ -%d,%d +%d,%d @@\n", aStart, aLen, bStart, bLen)
+		out.line(0, fmt.Sprintf("@@ -%d,%d +%d,%d @@", aStart, aLen, bStart, bLen))
 		for _, op := range ops[start : end+1] {
-			out.WriteByte(op.kind)
-			out.WriteString(op.text)
-			out.WriteByte('\n')
+			out.line(op.kind, op.text)
 		}
 		i = end + 1
 	}
-	return out.String()
+	return out.done()
+}
+
+// diffWriter writes the lines of a diff within its limits.
+type diffWriter struct {
+	b       strings.Builder
+	room    int // bytes left for lines
+	maxLine int
+	left    int // bytes of the lines left out (as they would have been)
+}
+
+// line writes kind and text as one line, text cut after maxLine bytes; a
+// hunk header has kind 0 and is never cut. Once a line does not fit, it and
+// all after it are only counted.
+func (w *diffWriter) line(kind byte, text string) {
+	n := len(text) + 1
+	if kind != 0 {
+		n++
+	}
+	if w.left > 0 {
+		w.left += n
+		return
+	}
+	shown, tail := text, ""
+	if kind != 0 && len(text) > w.maxLine {
+		cut := w.maxLine
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		shown, tail = text[:cut], fmt.Sprintf(" … %d bytes more", len(text)-cut)
+	}
+	m := n - len(text) + len(shown) + len(tail)
+	if m > w.room {
+		w.left = n
+		return
+	}
+	w.room -= m
+	if kind != 0 {
+		w.b.WriteByte(kind)
+	}
+	w.b.WriteString(shown)
+	w.b.WriteString(tail)
+	w.b.WriteByte('\n')
+}
+
+// done returns the diff, ending with a line that says how much was left
+// out when anything was.
+func (w *diffWriter) done() string {
+	if w.left > 0 {
+		fmt.Fprintf(&w.b, "… diff cut here: %d bytes more\n", w.left)
+	}
+	return w.b.String()
+}
+
+// describeText sums up a text body that is not diffed line by line.
+func describeText(b []byte) string {
+	return fmt.Sprintf("%d bytes, %d lines, %s", len(b), bytes.Count(b, []byte("\n")), hashOf(b))
+}
+
+// firstDiffLine returns the number of the first line where a and b differ
+// (1-based), for two bodies that differ.
+func firstDiffLine(a, b []byte) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return bytes.Count(a[:i], []byte("\n")) + 1
 }
 
 func splitLines(s string) []string {
