@@ -526,8 +526,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	uiMux.Handle("POST /api/import", replayAPI)
 	uiMux.Handle("GET /api/export.har", replayAPI)
 	uiMux.HandleFunc("GET /api/info", func(w http.ResponseWriter, r *http.Request) {
+		// query_language: GET /api/exchanges parses the filter language in
+		// q= (and refuses a malformed term with 400); the UI asks here
+		// rather than probing with a bad query.
 		inspect.WriteJSON(w, http.StatusOK, map[string]any{
 			"version": version(), "capture_url": captureURL, "ui_url": uiURL, "data": store.Path(),
+			"query_language": true,
 		})
 	})
 	uiMux.Handle("/", ui.Assets(o.devUI))

@@ -45,6 +45,17 @@ type browserPage struct {
 
 	mu         sync.Mutex
 	exceptions []string // uncaught exceptions and unhandled rejections in the page
+	errors     []string // console and browser-log errors ("Failed to load resource: …"), exceptions too
+}
+
+// consoleErrors returns the errors the page's console has shown since the
+// last call, and forgets them.
+func (p *browserPage) consoleErrors() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	errs := p.errors
+	p.errors = nil
+	return errs
 }
 
 // findChromium returns the path of Chromium, or skips (or fails, when
@@ -120,9 +131,12 @@ func (b *browser) newPage(t *testing.T) *browserPage {
 			if err != nil {
 				return
 			}
-			if m.IsException() {
+			if m.IsException() || m.Type == chromedp.ConsoleError {
 				p.mu.Lock()
-				p.exceptions = append(p.exceptions, m.String())
+				if m.IsException() {
+					p.exceptions = append(p.exceptions, m.String())
+				}
+				p.errors = append(p.errors, fmt.Sprintf("%s (%s)", m.String(), m.URL))
 				p.mu.Unlock()
 			}
 		}
@@ -272,6 +286,7 @@ func TestBrowser(t *testing.T) {
 		run  func(*testing.T, *browserPage)
 	}{
 		{"LiveListAndDetail", testBrowserLiveListAndDetail},
+		{"NoConsoleErrorsOnLoad", testBrowserNoConsoleErrorsOnLoad},
 		{"Bins", testBrowserBins},
 		{"ReconnectsAfterRestart", testBrowserReconnectsAfterRestart},
 		{"RulesError", testBrowserRulesError},
@@ -410,6 +425,50 @@ func testBrowserLiveListAndDetail(t *testing.T, p *browserPage) {
 	}
 	if !strings.HasPrefix(body["download"], "blob:") {
 		p.fatalf(t, "binary body download link %q, want a blob: URL", body["download"])
+	}
+}
+
+// testBrowserNoConsoleErrorsOnLoad loads each view, and the traffic view
+// with a filter that the server must parse, and fails on any console error:
+// a failed request ("Failed to load resource: 400"), console.error or an
+// exception.
+func testBrowserNoConsoleErrorsOnLoad(t *testing.T, p *browserPage) {
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	yaml := "mocks:\n  - name: created\n    match: {path: /create}\n    respond: {status: 201}\n" +
+		"webhooks:\n  - id: support-bot\n    endpoint: https://127.0.0.1:9/hooks\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	// The page learns here, and not from a probe, that q= takes the language.
+	var info struct {
+		QueryLanguage bool `json:"query_language"`
+	}
+	s.getJSON(t, "/api/info", &info)
+	if !info.QueryLanguage {
+		t.Fatalf("GET /api/info does not say query_language")
+	}
+	browserCapture(t, s.Capture, "/b/keep/hooks/a", `{"n":1}`)
+	browserCapture(t, s.Capture, "/b/noise/hooks/b", `{"n":2}`)
+	for _, addr := range []string{
+		s.UI,
+		s.UI + "?q=" + url.QueryEscape("path:/b/*/hooks/* -bin:noise"), // needs the server's query language
+		s.UI + "?q=hello",
+		s.UI + "#/bins",
+		s.UI + "#/webhooks",
+		s.UI + "#/webhooks/support-bot",
+		s.UI + "#/rules",
+		s.UI + "#/replays",
+	} {
+		p.openUI(t, addr)
+		// openUI waits for the first list, which waits for the filter's
+		// compilation; give the views' own loads and the browser's log a
+		// moment to report.
+		p.waitFor(t, "the page settles", `document.readyState === 'complete'`, 5*time.Second)
+		time.Sleep(500 * time.Millisecond)
+		if errs := p.consoleErrors(); len(errs) > 0 {
+			p.fatalf(t, "loading %s logged console errors:\n%s", addr, strings.Join(errs, "\n"))
+		}
 	}
 }
 

@@ -54,18 +54,23 @@ export function listExchanges({ bin, method, status, source, q, limit = 200, cur
   return call('GET', '/api/exchanges', { query: { bin, method, status, source, q, limit, cursor }, signal });
 }
 
-let langProbe = null;
+let infoOnce = null;
+/**
+ * getInfo returns the server's /api/info ({version, capture_url, ui_url,
+ * data, query_language}), asked once; null from a server without it.
+ */
+export function getInfo() {
+  if (!infoOnce) infoOnce = call('GET', '/api/info').catch(() => null);
+  return infoOnce;
+}
+
 /**
  * serverQueryLang reports whether the server parses the filter language in
- * q= (a malformed term is then refused with 400), rather than taking q= as
- * plain text. Asked once.
+ * q= (/api/info says query_language), rather than taking q= as plain text.
  */
-export function serverQueryLang() {
-  if (!langProbe) {
-    langProbe = call('GET', '/api/exchanges', { query: { q: 'status:not-a-status', limit: 1 } })
-      .then(() => false, (err) => err.status === 400);
-  }
-  return langProbe;
+export async function serverQueryLang() {
+  const info = await getInfo();
+  return !!(info && info.query_language);
 }
 
 /** exportURL is where the HAR of the given ids (or of the list filters) downloads. */

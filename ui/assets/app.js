@@ -564,13 +564,13 @@ window.hooklab = { list, state };
 
 // The empty list's example names this server's capture URL, not the
 // default port.
-api.call('GET', '/api/info').then((info) => {
+api.getInfo().then((info) => {
   const ex = document.querySelector('#new-bin-offer .empty-example');
   if (ex && info && info.capture_url) {
     ex.textContent = `curl -H 'Content-Type: application/json' -d '{"hello":"world"}' ${info.capture_url}b/demo/`;
     ex.nextElementSibling.textContent = 'Or let hooklab make a bin and tell you its exact URL:';
   }
-}).catch(() => { /* the default example stays */ });
+}); // without info the default example stays
 
 onRoute();
 compile().then(() => {
