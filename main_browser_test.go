@@ -151,6 +151,26 @@ func (b *browser) newPage(t *testing.T) *browserPage {
 	return p
 }
 
+// browserScreenshot saves a full screenshot of the page as name under
+// HOOKLAB_BROWSER_ARTIFACTS, for a person to look at the layout; nothing
+// when that is not set.
+func browserScreenshot(t *testing.T, p *browserPage, name string) {
+	t.Helper()
+	dir := os.Getenv("HOOKLAB_BROWSER_ARTIFACTS")
+	if dir == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name), buf, 0o644)
+	}
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+	}
+}
+
 // removeProfile deletes a browser profile, retrying while helper processes
 // that outlive the browser still write in it.
 func removeProfile(dir string) {
@@ -725,9 +745,44 @@ func testBrowserFilterInURL(t *testing.T, p *browserPage) {
 	p.waitFor(t, "the reloaded page shows the filter and its two matches",
 		`document.querySelector('#q').value === `+jsQuote(q)+` && document.querySelectorAll('tr.exchange-row').length === 2`, 5*time.Second)
 
-	// A malformed filter says why and leaves the list alone.
+	// A malformed filter says why, is not applied, and says that the
+	// (dimmed) list still shows the last valid filter's result.
 	p.do(t, "type a bad filter", setInput("#q", "status:abc"))
 	p.waitFor(t, "the filter error shows", `!document.querySelector('#q-error').hidden && document.querySelector('#q-error').textContent.includes('status:abc')`, 5*time.Second)
+	time.Sleep(500 * time.Millisecond) // past the filter's debounce
+	p.do(t, "press Enter in the filter", chromedp.Evaluate[chromedp.Void](`document.querySelector('#filter').requestSubmit()`))
+	time.Sleep(300 * time.Millisecond)
+	st := evalIn[map[string]any](t, p, `({
+		rows: document.querySelectorAll('tr.exchange-row').length,
+		q: new URLSearchParams(location.search).get('q'),
+		note: document.querySelector('#q-error').textContent,
+		status: document.querySelector('#list-status').textContent,
+		dimmed: document.querySelector('#view-traffic').dataset.filter === 'invalid',
+	})`)
+	if st["rows"].(float64) != 2 || st["q"] != q || !strings.Contains(st["note"].(string), "last valid filter: "+q) ||
+		!strings.Contains(st["status"].(string), "last valid filter") || st["dimmed"] != true {
+		p.fatalf(t, "with a bad filter in the box the page shows %v; want the last valid filter's 2 rows, dimmed, the address unchanged, and a note saying so", st)
+	}
+	p.do(t, "fix the filter", setInput("#q", q))
+	p.waitFor(t, "the error goes when the box holds a valid filter again",
+		`document.querySelector('#q-error').hidden && document.querySelector('#view-traffic').dataset.filter === 'ok' && !document.querySelector('#list-status').textContent.includes('last valid')`, 5*time.Second)
+
+	// An address with an invalid filter lists nothing (there is no valid
+	// filter to fall back on), live arrivals included, and says so.
+	p.openUI(t, s.UI+"?q="+url.QueryEscape("status:abc"))
+	late := browserCapture(t, s.Capture, "/b/keep/hooks/late", `{"n":6}`)
+	time.Sleep(500 * time.Millisecond)
+	st = evalIn[map[string]any](t, p, `({
+		rows: document.querySelectorAll('tr.exchange-row').length,
+		error: document.querySelector('#q-error').hidden ? '' : document.querySelector('#q-error').textContent,
+		status: document.querySelector('#list-status').textContent,
+		export: !document.querySelector('#export-har').hidden,
+	})`)
+	if st["rows"].(float64) != 0 || !strings.Contains(st["error"].(string), "Nothing is listed") || !strings.Contains(st["status"].(string), "invalid") || st["export"] != false {
+		p.fatalf(t, "an invalid filter in the address: %v; want no rows, no export, and the error saying nothing is listed", st)
+	}
+	p.do(t, "clear the filter", setInput("#q", ""))
+	p.waitFor(t, "clearing it lists everything", `document.querySelector(`+jsQuote(browserRow(late))+`) && document.querySelector('#q-error').hidden`, 5*time.Second)
 }
 
 func testBrowserEditAndResend(t *testing.T, p *browserPage) {
@@ -1466,8 +1521,23 @@ func testBrowserLayout(t *testing.T, p *browserPage) {
 	p.openUI(t, s.UI)
 	// The empty list's example names this server's capture URL.
 	p.waitFor(t, "the example names the capture URL", `document.querySelector('#new-bin-offer .empty-example').textContent.includes(`+jsQuote(s.Capture+"b/demo/")+`)`, 5*time.Second)
-	p.do(t, "a bad filter", setInput("#q", "status:abc"))
+	browserCapture(t, s.Capture, "/b/layout/hooks", `{"n":1}`)
+	p.waitFor(t, "the exchange shows", `document.querySelector('tr.exchange-row')`, 5*time.Second)
+	p.do(t, "a bad filter", setInput("#q", "method:POST status:abc path:/b/*/hooks/* -bin:noise header:X-Very-Long-Header-Name=some-value json:a.b.c=d"))
 	p.waitFor(t, "the filter error shows", `!document.querySelector('#q-error').hidden`, 5*time.Second)
+	browserScreenshot(t, p, "layout-filter-error.png")
+	// The error covers no control: not the bar's, not Export HAR.
+	covered := evalIn[[]string](t, p, `(() => {
+		const e = document.querySelector('#q-error').getBoundingClientRect();
+		return [...document.querySelectorAll('button, a, input, select')].filter((c) => {
+			if (c.offsetParent === null || c.closest('#q-error')) return false;
+			const r = c.getBoundingClientRect();
+			return r.width > 0 && r.left < e.right && e.left < r.right && r.top < e.bottom && e.top < r.bottom;
+		}).map((c) => c.id || c.textContent);
+	})()`)
+	if len(covered) > 0 {
+		p.fatalf(t, "the filter error covers %q", covered)
+	}
 	fit := evalIn[map[string]any](t, p, `(() => {
 		const r = document.querySelector('#clear').getBoundingClientRect();
 		return { right: r.right, width: innerWidth, bar: document.querySelector('.topbar').scrollWidth };

@@ -25,6 +25,8 @@ const els = {
   filter: $('#filter'),
   q: $('#q'),
   qError: $('#q-error'),
+  qErrorText: $('#q-error .q-error-text'),
+  qErrorNote: $('#q-error .q-error-note'),
   bin: $('#bin-filter'),
   binNames: $('#bin-names'),
   clear: $('#clear'),
@@ -66,6 +68,8 @@ const state = {
   loadingOlder: false,
   loaded: false,    // the list has loaded at least once for this filter
   loadFailed: false, // the notice shows a failed load (hidden by the next good one)
+  qInvalid: '',     // the filter box holds this invalid filter: the list still shows state.q's
+  broken: false,    // state.q itself (from the address) is invalid: the list shows nothing
   gen: 0,           // bumps when the filter changes
 };
 if (state.bin && !binPattern.test(state.bin)) {
@@ -123,24 +127,49 @@ const live = new Live({
 
 // ---- filter ----
 
-/** parseShown parses a filter, showing its error by the filter bar; null when it is invalid. */
+/**
+ * parseShown parses the filter in the box; null when it is invalid. An
+ * invalid filter is never applied: its error shows under the bar, saying
+ * what the list shows meanwhile (the last valid filter's result), and the
+ * list is dimmed.
+ */
 function parseShown(q) {
   try {
     const terms = query.parse(q);
-    els.qError.hidden = true;
-    els.q.setAttribute('aria-invalid', 'false');
+    state.qInvalid = '';
+    showFilterState();
     return terms;
   } catch (err) {
-    els.qError.textContent = err.message;
-    els.qError.hidden = false;
-    els.q.setAttribute('aria-invalid', 'true');
+    state.qInvalid = q;
+    showFilterState(err.message);
     return null;
   }
 }
 
+let filterError = '';
+/** showFilterState shows (or hides) the filter's error and what the list shows instead. */
+function showFilterState(message = filterError) {
+  filterError = state.qInvalid || state.broken ? message : '';
+  const invalid = !!filterError;
+  els.q.setAttribute('aria-invalid', String(invalid));
+  els.qError.hidden = !invalid || els.traffic.hidden;
+  els.traffic.dataset.filter = invalid ? 'invalid' : 'ok';
+  updateListStatus();
+  if (!invalid) return;
+  let shows;
+  if (state.broken) shows = 'Nothing is listed until the filter is fixed.';
+  else if (state.q) shows = `The list still shows the last valid filter: ${state.q}`;
+  else shows = 'The list still shows every exchange, unfiltered.';
+  els.qErrorText.textContent = `Invalid filter: ${filterError}`;
+  els.qErrorNote.textContent = shows;
+}
+
 /** compile turns the address's filter into API parameters and the checks left to the page. */
 async function compile() {
-  const terms = parseShown(state.q) || [];
+  const parsed = parseShown(state.q);
+  state.broken = parsed === null; // only an address can hold an invalid state.q
+  showFilterState();
+  const terms = parsed || [];
   state.terms = terms;
   const { params: folded, rest } = query.fold(terms);
   let p = folded;
@@ -172,6 +201,7 @@ const checking = [];
 let checkingNow = 0;
 /** arrived takes a summary from the stream: shown when it matches the filter. */
 function arrived(x) {
+  if (state.broken) return;
   if (state.bin && x.bin !== state.bin) return;
   if (!query.matchSummary(state.terms, x)) return;
   if (!state.deep.length) {
@@ -239,6 +269,14 @@ async function reload() {
   const ctl = new AbortController();
   state.loading = ctl;
   const gen = state.gen;
+  if (state.broken) {
+    list.reset([]);
+    state.next = '';
+    state.loaded = true;
+    state.loading = null;
+    updateListStatus();
+    return;
+  }
   try {
     const page = await api.listExchanges({ ...state.apiParams, limit: pageSize }, ctl.signal);
     if (ctl.signal.aborted || gen !== state.gen) return;
@@ -286,9 +324,15 @@ async function loadOlder() {
 function updateListStatus() {
   const n = list.size;
   els.empty.hidden = !state.loaded || n > 0 || !!state.q;
+  els.exportHAR.hidden = state.broken;
   els.older.hidden = !state.next || list.trimmed;
   let text = '';
   if (!state.loaded) text = 'Loading…';
+  else if (state.broken) text = 'Nothing listed: the filter is invalid.';
+  else if (state.qInvalid) {
+    const of = state.q ? `of the last valid filter (${state.q})` : 'unfiltered';
+    text = `${n} ${n === 1 ? 'exchange' : 'exchanges'} ${of}: the filter in the box is invalid.`;
+  }
   else if (list.trimmed) text = `Showing the newest ${n}. Narrow the filter to see older ones.`;
   else if (n > 0) text = `${n} ${n === 1 ? 'exchange' : 'exchanges'}${state.next ? ' loaded' : ''}`;
   else if (state.q) text = 'Nothing matches the filter.';
@@ -351,6 +395,7 @@ function onRoute() {
   els.traffic.hidden = !traffic;
   els.other.hidden = traffic;
   els.filter.hidden = !traffic;
+  showFilterState();
   for (const a of document.querySelectorAll('.view-link')) {
     if (a.dataset.view === r.view) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
@@ -529,7 +574,8 @@ els.filter.addEventListener('submit', (ev) => {
   clearTimeout(binTimer);
   clearTimeout(qTimer);
   const b = els.bin.value.trim();
-  applyFilter({ bin: b === '' || binPattern.test(b) ? b : state.bin, q: els.q.value.trim() });
+  const q = els.q.value.trim();
+  applyFilter({ bin: b === '' || binPattern.test(b) ? b : state.bin, q: parseShown(q) ? q : state.q });
 });
 els.clear.addEventListener('click', clearAll);
 els.newBin.addEventListener('click', newBin);
