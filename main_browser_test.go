@@ -310,6 +310,7 @@ func TestBrowser(t *testing.T) {
 		{"Bins", testBrowserBins},
 		{"ReconnectsAfterRestart", testBrowserReconnectsAfterRestart},
 		{"RulesError", testBrowserRulesError},
+		{"NearMiss", testBrowserNearMiss},
 		{"ResyncReloads", testBrowserResyncReloads},
 		{"FilterInURL", testBrowserFilterInURL},
 		{"EditAndResend", testBrowserEditAndResend},
@@ -617,6 +618,51 @@ func testBrowserRulesError(t *testing.T, p *browserPage) {
 		t.Fatal(err)
 	}
 	p.waitFor(t, "the banner goes when the config is fixed", `document.querySelector('#rules-error').hidden`, 10*time.Second)
+}
+
+// testBrowserNearMiss: an exchange no mock rule answered shows the rule
+// that came closest and each reason it missed, one a line, not as JSON.
+func testBrowserNearMiss(t *testing.T, p *browserPage) {
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	yaml := "mocks:\n  - name: enc\n    match:\n      method: PUT\n      path: /enc\n" +
+		"      json:\n        - {path: type, op: eq, value: encrypted}\n    respond: {status: 201}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	id := browserCapture(t, s.Capture, "/enc", `{"type":"plain"}`)
+	var ex struct {
+		Meta struct {
+			NearMiss struct {
+				Rule    string   `json:"rule"`
+				Reasons []string `json:"reasons"`
+			} `json:"near_miss"`
+		} `json:"meta"`
+	}
+	s.getJSON(t, "/api/exchanges/"+id, &ex)
+	if ex.Meta.NearMiss.Rule != "enc" || len(ex.Meta.NearMiss.Reasons) != 2 {
+		t.Fatalf("the API's near miss is %+v, want rule enc with two reasons (method, json)", ex.Meta.NearMiss)
+	}
+	p.openUI(t, s.UI+"#/exchanges/"+id)
+	p.waitFor(t, "the detail is ready", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(id), 5*time.Second)
+	got := evalIn[map[string]any](t, p, `(() => {
+		const s = document.querySelector('#detail .section-near-miss');
+		return {
+			rule: s?.querySelector('.near-miss-rule')?.textContent ?? '',
+			reasons: [...(s?.querySelectorAll('.near-miss-reasons li') ?? [])].map((li) => li.textContent),
+			json: document.querySelector('#detail').textContent.includes('{"reasons"') || document.querySelector('#detail').textContent.includes('"rule":'),
+		};
+	})()`)
+	reasons, _ := got["reasons"].([]any)
+	if got["rule"] != "enc" || len(reasons) != len(ex.Meta.NearMiss.Reasons) || got["json"] != false {
+		p.fatalf(t, "the near miss shows %v; want rule enc and the reasons %q one a line, no JSON", got, ex.Meta.NearMiss.Reasons)
+	}
+	for i, r := range reasons {
+		if r != ex.Meta.NearMiss.Reasons[i] {
+			p.fatalf(t, "reason %d shows %q, want %q", i, r, ex.Meta.NearMiss.Reasons[i])
+		}
+	}
+	browserScreenshot(t, p, "near-miss.png")
 }
 
 // testBrowserResyncReloads checks the page's side of the resync contract

@@ -159,7 +159,8 @@ export class DetailPane {
       x.invocation_id ? ['Invocation', [h('code', null, x.invocation_id), x.attempt ? ` · attempt ${x.attempt}` : '']] : null,
       ['ID', h('code', null, x.id)],
     ].filter(Boolean);
-    const meta = Object.entries(x.meta || {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+    const { near_miss: nearMiss, ...rest } = x.meta || {};
+    const meta = Object.entries(rest).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
 
     const overview = h('dl', { class: 'overview' },
       rows.map(([k, v]) => [h('dt', null, k), h('dd', null, v)]));
@@ -193,6 +194,7 @@ export class DetailPane {
       x.error ? h('p', { class: 'error exchange-error', role: 'note' }, h('strong', null, 'Error: '), x.error) : null,
       h('div', { id: 'action-panel', class: 'action-panel', hidden: true }),
       section('Overview', 'overview', overview, x.truncated ? h('span', { class: 'badge badge-warn' }, 'truncated') : null),
+      nearMiss ? section('No rule matched', 'near-miss', nearMissView(nearMiss)) : null,
       meta.length ? section('Details', 'meta', headersTable(meta, 'Details')) : null,
       h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Request or response' }, buttons),
       panels,
@@ -417,6 +419,17 @@ function signatureCell(sig) {
     s.rule ? ` (rule ${s.rule})` : '',
     s.reason ? [h('br'), h('span', { class: 'muted' }, s.reason)] : null,
   ];
+}
+
+// nearMissView shows meta.near_miss ({rule, reasons}): the mock rule that
+// came closest to answering, and each reason it did not, one a line.
+function nearMissView(nm) {
+  const reasons = Array.isArray(nm.reasons) ? nm.reasons : [];
+  return h('div', { class: 'near-miss' },
+    h('p', null, 'The default answer was sent. The closest mock rule was ',
+      h('strong', { class: 'near-miss-rule' }, String(nm.rule || '?')),
+      reasons.length ? ', which missed because:' : '.'),
+    reasons.length ? h('ul', { class: 'near-miss-reasons' }, reasons.map((r) => h('li', null, String(r)))) : null);
 }
 
 function count(pairs) {
