@@ -322,6 +322,7 @@ func TestBrowser(t *testing.T) {
 		{"RevealRedacted", testBrowserRevealRedacted},
 		{"HostileBodies", testBrowserHostileBodies},
 		{"Layout", testBrowserLayout},
+		{"RowLabels", testBrowserRowLabels},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
@@ -1599,5 +1600,73 @@ func testBrowserLayout(t *testing.T, p *browserPage) {
 	}).map((a) => a.dataset.view)`)
 	if len(shown) != 5 {
 		p.fatalf(t, "at 800px the views linked are %v, want all five", shown)
+	}
+}
+
+// testBrowserRowLabels: in a 1400px window the list's path keeps priority
+// over the row's labels (a short path shows whole beside a rule label), and
+// with several labels each still shows a part of itself, the rule's
+// included, rather than the last ones vanishing behind one ellipsis.
+func testBrowserRowLabels(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.do(t, "1400x900", chromedp.EmulateViewport(1400, 900))
+	p.openUI(t, s.UI)
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	rows := []map[string]any{
+		{"id": "01ROWLABELS1", "path": "/b/acme/hooks/zendesk", "rule": "zendesk-ticket-created"},
+		{"id": "01ROWLABELS2", "path": "/b/acme/hooks/stripe", "rule": "stripe-payment-ok", "signature": "invalid", "error": "upstream refused"},
+		{"id": "01ROWLABELS3", "path": "/enc", "rule": "enc", "signature": "invalid", "error": "boom", "truncated": true, "source": "proxy"},
+		{"id": "01ROWLABELS4", "path": "/b/acme/hooks/" + strings.Repeat("very-long-segment/", 8), "rule": "long-path-rule"},
+	}
+	for _, r := range rows {
+		r["bin"], r["time"], r["method"], r["status"], r["url"] = "acme", now, "POST", 200, "http://127.0.0.1:1"+r["path"].(string)
+		if r["source"] == nil {
+			r["source"] = "capture"
+		}
+		b, _ := json.Marshal(r)
+		p.do(t, "add a row", chromedp.Evaluate[chromedp.Void](`window.hooklab.list.add(`+string(b)+`)`))
+	}
+	p.waitFor(t, "the rows show", `document.querySelectorAll('tr.exchange-row').length === 4`, 5*time.Second)
+	type label struct {
+		Text    string  `json:"text"`
+		Visible float64 `json:"visible"` // px of the label inside its cell
+	}
+	type row struct {
+		ID       string  `json:"id"`
+		PathCut  bool    `json:"pathCut"`
+		PathW    float64 `json:"pathW"`
+		CellW    float64 `json:"cellW"`
+		Labels   []label `json:"labels"`
+		Overflow bool    `json:"overflow"`
+	}
+	got := evalIn[[]row](t, p, `[...document.querySelectorAll('tr.exchange-row')].map((tr) => {
+		const cell = tr.querySelector('.cell-path').getBoundingClientRect();
+		const path = tr.querySelector('.cell-path .path');
+		return {
+			id: tr.dataset.id,
+			// The text's own width, ellipsis or not, against its box: a
+			// fraction of a pixel short already ends it with "…".
+			pathCut: (() => { const t = document.createRange(); t.selectNodeContents(path); return t.getBoundingClientRect().width > path.getBoundingClientRect().width + 0.01; })() ||
+				path.getBoundingClientRect().right > cell.right,
+			pathW: path.getBoundingClientRect().width,
+			cellW: cell.width,
+			labels: [...tr.querySelectorAll('.badge')].map((b) => {
+				const r = b.getBoundingClientRect();
+				return { text: b.textContent, visible: Math.max(0, Math.min(r.right, cell.right) - Math.max(r.left, cell.left)) };
+			}),
+			overflow: tr.querySelector('.cell-path').scrollWidth > tr.querySelector('.cell-path').clientWidth + 1,
+		};
+	})`)
+	browserScreenshot(t, p, "row-labels-1400.png")
+	for _, r := range got {
+		short := r.ID != "01ROWLABELS4"
+		if short && r.PathCut {
+			p.fatalf(t, "row %s: the short path is cut (%.0f of %.0f px): %+v", r.ID, r.PathW, r.CellW, r)
+		}
+		for _, l := range r.Labels {
+			if l.Visible < 18 {
+				p.fatalf(t, "row %s: label %q shows %.0f px, hidden behind the others: %+v", r.ID, l.Text, l.Visible, r)
+			}
+		}
 	}
 }

@@ -444,6 +444,7 @@ export class ExchangeList {
     if (s.truncated) badges.push(h('span', { class: 'badge badge-warn', title: 'a body was over the size limit and is stored truncated' }, 'truncated'));
     if (s.signature) badges.push(h('span', { class: `badge badge-sig sig-${s.signature}`, title: `signature: ${s.signature}` }, `sig ${s.signature}`));
     if (s.rule) badges.push(h('span', { class: 'badge badge-rule', title: `answered by rule ${s.rule}` }, s.rule));
+    set('labels', badges.length, (n) => { r.pathCell.style.setProperty('--labels', String(n)); }); // the path leaves each a stub: see style.css
     if (badges.length) {
       if (!r.badges) r.badges = h('span', { class: 'badges' });
       r.badges.replaceChildren(...badges);
