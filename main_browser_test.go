@@ -317,6 +317,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookForm", testBrowserWebhookForm},
 		{"WebhookEditClears", testBrowserWebhookEditClears},
 		{"WebhookConfigWarnings", testBrowserWebhookConfigWarnings},
+		{"WebhookConfigReadOnly", testBrowserWebhookConfigReadOnly},
 		{"ReplayIgnoredGreyed", testBrowserReplayIgnoredGreyed},
 		{"LargeBody", testBrowserLargeBody},
 		{"RevealRedacted", testBrowserRevealRedacted},
@@ -1075,6 +1076,71 @@ func testBrowserWebhookConfigWarnings(t *testing.T, p *browserPage) {
 	got := evalIn[[]string](t, p, `[...document.querySelectorAll('.view-webhooks .banner-info')].map((b) => b.textContent)`)
 	if len(got) != 1 || got[0] != list.Warnings[0] {
 		p.fatalf(t, "the page shows warnings %q, want %q", got, list.Warnings)
+	}
+}
+
+// testBrowserWebhookConfigReadOnly: a webhook defined in the config file
+// shows its fields disabled, and they look it alike (text fields, lists
+// and text areas: the same greyed background and text, none white like an
+// editable field); its title and its circuit label are apart.
+func testBrowserWebhookConfigReadOnly(t *testing.T, p *browserPage) {
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	yaml := "webhooks:\n  - id: support-bot\n    name: Support bot\n    endpoint: https://127.0.0.1:9/hooks\n" +
+		"    custom_headers: {X-Team: support}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	p.do(t, "1400x900", chromedp.EmulateViewport(1400, 900))
+	p.openUI(t, s.UI+"#/webhooks/support-bot")
+	p.waitFor(t, "the config webhook's form shows", `document.querySelector('#wh-endpoint') && document.querySelector('#webhook-title')`, 5*time.Second)
+	browserScreenshot(t, p, "webhook-config.png")
+	type look struct {
+		ID, Tag, Background, Color, Opacity string
+		Disabled                            bool
+	}
+	fields := evalIn[[]look](t, p, `[...document.querySelectorAll('#webhook-form input, #webhook-form select, #webhook-form textarea')]
+		.filter((e) => e.type !== 'hidden' && e.type !== 'checkbox' && e.offsetParent !== null).map((e) => {
+			const cs = getComputedStyle(e);
+			return { ID: e.id, Tag: e.tagName, Background: cs.backgroundColor, Color: cs.color, Opacity: cs.opacity, Disabled: e.disabled };
+		})`)
+	var tags = map[string]bool{}
+	for _, f := range fields {
+		tags[f.Tag] = true
+		if !f.Disabled {
+			p.fatalf(t, "field %s of a config webhook is editable: %+v", f.ID, fields)
+		}
+		if f0 := fields[0]; f.Background != f0.Background || f.Color != f0.Color || f.Opacity != f0.Opacity {
+			p.fatalf(t, "disabled fields look different: %+v and %+v", f0, f)
+		}
+	}
+	if !tags["INPUT"] || !tags["SELECT"] || !tags["TEXTAREA"] {
+		p.fatalf(t, "want inputs, selects and a textarea in the form; got %+v", fields)
+	}
+	// Against an editable field of the same page (the test send's payload).
+	editable := evalIn[map[string]string](t, p, `(() => {
+		const e = [...document.querySelectorAll('.view-webhook textarea, .view-webhook input')].find((e) => !e.disabled && e.offsetParent !== null);
+		if (!e) return {};
+		const cs = getComputedStyle(e);
+		return { id: e.id, background: cs.backgroundColor, color: cs.color };
+	})()`)
+	if editable["background"] == "" || editable["background"] == fields[0].Background {
+		p.fatalf(t, "a disabled field looks like the editable %v: %+v", editable, fields[0])
+	}
+	gap := evalIn[float64](t, p, `(() => {
+		const h = document.querySelector('#webhook-title');
+		const badge = h.querySelector('.badge');
+		if (!badge) return 99;
+		const r = document.createRange();
+		r.setStart(h.firstChild, 0);
+		r.setEnd(h.firstChild, h.firstChild.textContent.length);
+		return badge.getBoundingClientRect().left - r.getBoundingClientRect().right;
+	})()`)
+	if gap < 6 {
+		p.fatalf(t, "the title and its circuit label are %.1f px apart", gap)
+	}
+	if title := evalIn[string](t, p, `document.querySelector('#webhook-title').textContent`); !strings.Contains(title, "Support bot ") {
+		p.fatalf(t, "the title reads %q: no space before the label", title)
 	}
 }
 

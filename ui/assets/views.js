@@ -515,7 +515,7 @@ export class Views {
     return h('section', { class: 'view view-webhook', 'aria-labelledby': 'webhook-title' },
       h('p', null, h('a', { href: '#/webhooks' }, '← Webhooks')),
       h('h2', { id: 'webhook-title' }, isNew ? 'New webhook' : (w.name || w.id),
-        circuit ? h('span', { class: `badge circuit-${circuit}`, title: 'circuit breaker' }, `circuit ${circuit}`) : null),
+        circuit ? [' ', h('span', { class: `badge circuit-${circuit}`, title: 'circuit breaker' }, `circuit ${circuit}`)] : null),
       h('div', { class: 'webhook-grid' }, form, test),
       activity);
   }
