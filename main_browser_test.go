@@ -322,6 +322,7 @@ func TestBrowser(t *testing.T) {
 		{"LargeBody", testBrowserLargeBody},
 		{"RevealRedacted", testBrowserRevealRedacted},
 		{"HostileBodies", testBrowserHostileBodies},
+		{"MultipartLabel", testBrowserMultipartLabel},
 		{"Layout", testBrowserLayout},
 		{"RowLabels", testBrowserRowLabels},
 	}
@@ -1624,6 +1625,48 @@ func testBrowserHostileBodies(t *testing.T, p *browserPage) {
 	if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("/raw has no X-Content-Type-Options: nosniff: %v", resp.Header)
 	}
+}
+
+// testBrowserMultipartLabel: a multipart/form-data body with a binary file
+// part (stored as base64) is labelled multipart, not "binary", and opens
+// on its parts.
+func testBrowserMultipartLabel(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	var body bytes.Buffer
+	body.WriteString("--XX\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n")
+	body.WriteString("--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+	for i := range 256 {
+		body.WriteByte(byte(i))
+	}
+	body.WriteString("\r\n--XX--\r\n")
+	id := browserCapture(t, s.Capture, "/b/multi/upload", body.String(), "Content-Type", "multipart/form-data; boundary=XX")
+	var ex struct {
+		Request struct {
+			Encoding string `json:"encoding"`
+		} `json:"request"`
+	}
+	s.getJSON(t, "/api/exchanges/"+id, &ex)
+	if ex.Request.Encoding != "base64" {
+		t.Fatalf("the API gives the multipart body with a binary part as %q, want base64 (the case this test is for)", ex.Request.Encoding)
+	}
+	p.openUI(t, s.UI+"#/exchanges/"+id)
+	p.waitFor(t, "the detail is ready", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(id), 5*time.Second)
+	got := evalIn[map[string]string](t, p, `(() => {
+		const b = document.querySelector('#detail [data-part="request"]');
+		return { info: b.querySelector('.body-info').textContent, view: b.dataset.view };
+	})()`)
+	if want := fmt.Sprintf("multipart/form-data · %s bytes", fmtThousands(body.Len())); got["info"] != want || got["view"] != "parts" {
+		p.fatalf(t, "the multipart body shows %v, want info %q and the parts view", got, want)
+	}
+}
+
+// fmtThousands writes n with commas, as the UI writes exact sizes.
+func fmtThousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // testBrowserLayout: a filter error does not push the bar's buttons off a

@@ -606,7 +606,9 @@ export function renderBody(part, { label, id, track = () => {} }) {
   };
 
   const ext = binary ? 'bin' : mime.includes('json') ? 'json' : 'txt';
-  const info = binary
+  // A multipart body is named as such even when a binary part (a file)
+  // made the server store it as base64.
+  const info = binary && !boundary
     ? `binary ${fmt.exactBytes(part.size || storedLen)}`
     : `${mime || 'text'} · ${fmt.exactBytes(part.size || storedLen)}`;
   wrap.append(
