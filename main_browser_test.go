@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/tracing"
 	"github.com/chromedp/chromedp"
@@ -323,6 +324,7 @@ func TestBrowser(t *testing.T) {
 		{"RevealRedacted", testBrowserRevealRedacted},
 		{"HostileBodies", testBrowserHostileBodies},
 		{"MultipartLabel", testBrowserMultipartLabel},
+		{"ThemeToggle", testBrowserThemeToggle},
 		{"Layout", testBrowserLayout},
 		{"RowLabels", testBrowserRowLabels},
 	}
@@ -1657,6 +1659,53 @@ func testBrowserMultipartLabel(t *testing.T, p *browserPage) {
 	})()`)
 	if want := fmt.Sprintf("multipart/form-data · %s bytes", fmtThousands(body.Len())); got["info"] != want || got["view"] != "parts" {
 		p.fatalf(t, "the multipart body shows %v, want info %q and the parts view", got, want)
+	}
+}
+
+// testBrowserThemeToggle: on a light OS and on a dark one, the first click
+// of the theme toggle changes the page's colours, to the other theme; the
+// second comes back, following the OS again; the toggle's title names the
+// theme shown.
+func testBrowserThemeToggle(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	t.Cleanup(func() {
+		_, _ = chromedp.Call(p.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{})
+	})
+	type look struct {
+		Background string `json:"background"`
+		Stored     string `json:"stored"`
+		Title      string `json:"title"`
+	}
+	const read = `({
+		background: getComputedStyle(document.body).backgroundColor,
+		stored: document.querySelector('#theme').dataset.theme,
+		title: document.querySelector('#theme').title,
+	})`
+	for _, osTheme := range []string{"light", "dark"} {
+		other := map[string]string{"light": "dark", "dark": "light"}[osTheme]
+		if _, err := chromedp.Call(p.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: osTheme}},
+		}); err != nil {
+			t.Fatalf("emulate prefers-color-scheme %s: %v", osTheme, err)
+		}
+		p.openUI(t, s.UI)
+		p.do(t, "forget the theme", chromedp.Evaluate[chromedp.Void](`localStorage.removeItem('hooklab.theme')`))
+		p.openUI(t, s.UI)
+		before := evalIn[look](t, p, read)
+		if before.Stored != "os" || !strings.HasPrefix(before.Title, "Theme: "+osTheme+",") {
+			p.fatalf(t, "OS %s, nothing chosen: the toggle says %+v", osTheme, before)
+		}
+		p.do(t, "click the theme toggle", chromedp.Click(chromedp.CSS("#theme")))
+		after := evalIn[look](t, p, read)
+		browserScreenshot(t, p, "theme-"+osTheme+"-os-clicked.png")
+		if after.Background == before.Background || after.Stored != other || !strings.HasPrefix(after.Title, "Theme: "+other+",") {
+			p.fatalf(t, "OS %s: the first click gives %+v (before %+v); want the %s theme, visibly", osTheme, after, before, other)
+		}
+		p.do(t, "click it again", chromedp.Click(chromedp.CSS("#theme")))
+		back := evalIn[look](t, p, read)
+		if back.Background != before.Background || back.Stored != "os" || !strings.HasPrefix(back.Title, "Theme: "+osTheme+",") {
+			p.fatalf(t, "OS %s: the second click gives %+v; want the OS's theme again, following it (%+v)", osTheme, back, before)
+		}
 	}
 }
 

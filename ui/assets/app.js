@@ -485,19 +485,32 @@ function setFollow(follow) {
 
 // ---- theme ----
 
+// The toggle flips the theme shown, light and dark: every click changes
+// what the page looks like. A choice that matches the OS's theme is stored
+// as "follow the OS" (so the page follows it again when it changes); one
+// against it is stored as light or dark.
 const themeKey = 'hooklab.theme';
+const osDark = matchMedia('(prefers-color-scheme: dark)');
+const osTheme = () => (osDark.matches ? 'dark' : 'light');
 function applyTheme(t) {
   if (t) document.documentElement.dataset.theme = t;
   else delete document.documentElement.dataset.theme;
-  els.theme.title = `Theme: ${t || 'follows the OS'} (click to change)`;
+  const shown = t || osTheme();
+  const other = shown === 'dark' ? 'light' : 'dark';
+  els.theme.textContent = shown === 'dark' ? '☾' : '☀';
+  els.theme.title = `Theme: ${shown}, ${t ? 'chosen here' : 'as the OS'}. Click for ${other}${other === osTheme() ? ' (as the OS)' : ''}.`;
+  els.theme.setAttribute('aria-label', `Theme: ${shown}. Switch to ${other}`);
   els.theme.dataset.theme = t || 'os';
+  els.theme.dataset.shown = shown;
 }
 function cycleTheme() {
-  const order = ['', 'light', 'dark'];
-  const next = order[(order.indexOf(localStorage.getItem(themeKey) || '') + 1) % order.length];
-  localStorage.setItem(themeKey, next);
-  applyTheme(next);
+  const shown = localStorage.getItem(themeKey) || osTheme();
+  const next = shown === 'dark' ? 'light' : 'dark';
+  const store = next === osTheme() ? '' : next;
+  localStorage.setItem(themeKey, store);
+  applyTheme(store);
 }
+osDark.addEventListener('change', () => applyTheme(localStorage.getItem(themeKey) || ''));
 
 // ---- keyboard ----
 
