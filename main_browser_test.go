@@ -648,7 +648,24 @@ func testBrowserNearMiss(t *testing.T, p *browserPage) {
 	if ex.Meta.NearMiss.Rule != "enc" || len(ex.Meta.NearMiss.Reasons) != 2 {
 		t.Fatalf("the API's near miss is %+v, want rule enc with two reasons (method, json)", ex.Meta.NearMiss)
 	}
+	req, err := http.NewRequest(http.MethodPut, s.Capture+"enc", strings.NewReader(`{"type":"encrypted"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT /enc: status %d, want the mock's 201", res.StatusCode)
+	}
 	p.openUI(t, s.UI+"#/exchanges/"+id)
+	// In the list the unmatched row says so; the matched one names its rule.
+	p.waitFor(t, "the unmatched row is labelled", `document.querySelector(`+jsQuote(browserRow(id))+` + ' .badge-unmatched')?.textContent === 'no rule'`, 5*time.Second)
+	if n := evalIn[int](t, p, `document.querySelectorAll('tr.exchange-row .badge-unmatched').length`); n != 1 {
+		p.fatalf(t, "%d rows are labelled unmatched, want 1 (the matched one names its rule)", n)
+	}
 	p.waitFor(t, "the detail is ready", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(id), 5*time.Second)
 	got := evalIn[map[string]any](t, p, `(() => {
 		const s = document.querySelector('#detail .section-near-miss');
@@ -1657,6 +1674,10 @@ func testBrowserMultipartLabel(t *testing.T, p *browserPage) {
 		const b = document.querySelector('#detail [data-part="request"]');
 		return { info: b.querySelector('.body-info').textContent, view: b.dataset.view };
 	})()`)
+	// Without mock rules, no row is labelled as unmatched.
+	if n := evalIn[int](t, p, `document.querySelectorAll('tr.exchange-row .badge-unmatched').length`); n != 0 {
+		p.fatalf(t, "with no mock rules %d rows say no rule matched", n)
+	}
 	if want := fmt.Sprintf("multipart/form-data · %s bytes", fmtThousands(body.Len())); got["info"] != want || got["view"] != "parts" {
 		p.fatalf(t, "the multipart body shows %v, want info %q and the parts view", got, want)
 	}

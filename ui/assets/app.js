@@ -117,6 +117,7 @@ const live = new Live({
       }
       case 'rules':
         setRulesError(msg.error);
+        loadRules(); // the mock rules may have come or gone
         views.onStream(msg);
         break;
       default:
@@ -359,6 +360,7 @@ async function loadRules() {
   try {
     const r = await api.getRules();
     setRulesError(r && r.error);
+    list.setMarkUnmatched(((r && r.rules) || []).some((x) => x.kind === 'mock'));
   } catch { /* a server without /api/rules has no config to report on */ }
 }
 

@@ -255,6 +255,17 @@ export class ExchangeList {
     return i >= 0 ? this.items[i] : null;
   }
 
+  /**
+   * setMarkUnmatched says whether captured rows that no mock rule answered
+   * carry a "no rule" label: only worth saying while the config has mock
+   * rules (else every row would). The rows shown are filled again.
+   */
+  setMarkUnmatched(on) {
+    if (this.markUnmatched === !!on) return;
+    this.markUnmatched = !!on;
+    for (const r of this.rendered.values()) if (r.s) this.fill(r, r.s);
+  }
+
   /** refreshTimes updates every relative time shown. */
   refreshTimes(now = Date.now()) {
     for (const r of this.rendered.values()) {
@@ -444,6 +455,9 @@ export class ExchangeList {
     if (s.truncated) badges.push(h('span', { class: 'badge badge-warn', title: 'a body was over the size limit and is stored truncated' }, 'truncated'));
     if (s.signature) badges.push(h('span', { class: `badge badge-sig sig-${s.signature}`, title: `signature: ${s.signature}` }, `sig ${s.signature}`));
     if (s.rule) badges.push(h('span', { class: 'badge badge-rule', title: `answered by rule ${s.rule}` }, s.rule));
+    else if (this.markUnmatched && s.source === 'capture') {
+      badges.push(h('span', { class: 'badge badge-unmatched', title: 'no mock rule matched: the default answer was sent (open it to see the closest rule and why it missed)' }, 'no rule'));
+    }
     set('labels', badges.length, (n) => { r.pathCell.style.setProperty('--labels', String(n)); }); // the path leaves each a stub: see style.css
     if (badges.length) {
       if (!r.badges) r.badges = h('span', { class: 'badges' });
