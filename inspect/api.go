@@ -275,7 +275,7 @@ func parseListQuery(v url.Values) (Query, Terms, error) {
 	}
 	terms, err := ParseQueryLang(q.Text)
 	if err != nil {
-		return q, nil, fmt.Errorf("%w: q: %v", ErrInvalid, err)
+		return q, nil, fmt.Errorf("q: %w", err) // it says invalid input already
 	}
 	q.Text = ""
 	return q, terms, nil

@@ -75,6 +75,11 @@ func ParseQueryLang(s string) (Terms, error) {
 			t.Value = raw
 		}
 		key, val, ok := strings.Cut(raw, ":")
+		if !w.quoted && ok {
+			if f := nearField(strings.ToLower(key)); f != "" {
+				return nil, fmt.Errorf("%w: query term %q: no field %q; did you mean %s:? (quote the term to search for it as text)", ErrInvalid, w.text, key, f)
+			}
+		}
 		if w.quoted || !ok || !queryFields[strings.ToLower(key)] {
 			if t.Value == "" {
 				continue
@@ -90,6 +95,53 @@ func ParseQueryLang(s string) (Terms, error) {
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// nearField returns the field key is a typo of (one or two letters
+// changed, added, dropped or swapped), or "" for a field itself or a word
+// no field is near: stauts:500 would otherwise search for that text and
+// find nothing.
+func nearField(key string) string {
+	if len(key) < 3 || queryFields[key] {
+		return ""
+	}
+	for _, c := range key {
+		if c < 'a' || c > 'z' {
+			return ""
+		}
+	}
+	for f := range queryFields {
+		if len(f) >= 5 && editDistance(key, f) <= 2 || editDistance(key, f) <= 1 {
+			return f
+		}
+	}
+	return ""
+}
+
+// editDistance is the optimal string alignment distance of a and b
+// (Levenshtein with adjacent swaps), for short ASCII words.
+func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }
 
 type queryWord struct {

@@ -84,6 +84,26 @@ func TestParseQueryLangErrors(t *testing.T) {
 	}
 }
 
+// TestParseQueryLangTypos: a field name with a typo is an error naming the
+// field meant, not a text search that silently finds nothing; words that
+// only look like fields, and quoted terms, are text.
+func TestParseQueryLangTypos(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"stauts:500": "did you mean status:?", "metod:POST": "did you mean method:?", "pth:/x": "did you mean path:?",
+		"-sorce:emit": "did you mean source:?", "jsn:a=1": "did you mean json:?", "headr:x": "did you mean header:?",
+	} {
+		if _, err := ParseQueryLang(in); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseQueryLang(%q) = %v, want an error with %q", in, err, want)
+		}
+	}
+	for _, in := range []string{"code:card_declined", "http://x", `"stauts:500"`, "type:ticket", "id:7", "x-id:1"} {
+		if terms, err := ParseQueryLang(in); err != nil || len(terms) != 1 || terms[0].Field != "" {
+			t.Errorf("ParseQueryLang(%q) = %+v, %v; want one text term", in, terms, err)
+		}
+	}
+}
+
 func TestTermsFold(t *testing.T) {
 	t.Parallel()
 	terms, err := ParseQueryLang(`method:POST bin:a bin:b -source:emit status:none status:4xx urgent other path:/x`)
