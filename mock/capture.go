@@ -326,8 +326,11 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 		return p
 	}
 	req := &rules.Request{
-		Method: r.Method, Path: rest, RawQuery: r.URL.RawQuery, Header: r.Header,
+		Method: r.Method, Path: rest, RawQuery: r.URL.RawQuery, Header: r.Header, Host: r.Host,
 		Body: ex.Request.Body, Bin: ex.Bin, Secret: c.isSecretHeader,
+	}
+	if ex.Request.Truncated {
+		req.BodySize = ex.Request.Size
 	}
 	vars := map[string]any{"bin": ex.Bin, "exchange": map[string]any{"id": ex.ID}, "now": ex.Time}
 	p := c.cfg.Engine.Plan(req, vars, fallback)

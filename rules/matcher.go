@@ -417,7 +417,7 @@ func (m *Matcher) eval(r *Request, why *[]string) (map[string]string, bool) {
 		}
 	}
 	for _, name := range sortedKeys(m.Headers) {
-		vals, present := r.Header[name]
+		vals, present := r.header(name)
 		if good, reason := m.Headers[name].test(vals, present); !good {
 			if why == nil {
 				return nil, false
@@ -449,7 +449,7 @@ func (m *Matcher) eval(r *Request, why *[]string) (map[string]string, bool) {
 			if why == nil {
 				return nil, false
 			}
-			miss("json_partial: body is not JSON")
+			miss("json_partial: %s", r.notJSON())
 		} else if !partialMatch(r.jsonBody(), m.JSONPartial) {
 			if why == nil {
 				return nil, false
@@ -624,7 +624,7 @@ func quoteVals(vals []string) string {
 // test checks the JSON condition against r's body.
 func (c *JSONCond) test(r *Request) (bool, string) {
 	if !r.isJSON() {
-		return false, "body is not JSON"
+		return false, r.notJSON()
 	}
 	res := r.jsonGet(c.Path)
 	got := "nothing"

@@ -358,3 +358,28 @@ func BenchmarkMatchMock(b *testing.B) {
 		}
 	}
 }
+
+// TestMatchHostAndCutBody: rules see the Host header, which net/http keeps
+// apart, and a JSON body cut at max_body is said to be cut, not "not JSON".
+func TestMatchHostAndCutBody(t *testing.T) {
+	c, err := Parse([]byte("mocks:\n  - name: vhost\n    match: {headers: {host: {regex: '^api\\.'}}}\n    respond: {body: '{{ request.headers.host }}'}\n  - name: big\n    match: {json: [{path: a, op: exists}]}\n    respond: {status: 201}\n"), "h.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := c.MatchMock(&Request{Method: "GET", Path: "/", Header: http.Header{}, Host: "api.example.test"})
+	if m == nil || m.Name != "vhost" {
+		t.Fatalf("Host api.example.test matched %v, want vhost", m)
+	}
+	out, err := m.Respond.Body.Render(RequestVars(&Request{Host: "api.example.test", Header: http.Header{}}, nil))
+	if err != nil || string(out) != "api.example.test" {
+		t.Errorf("request.headers.host rendered %q, %v", out, err)
+	}
+	body := []byte(`{"a": 1, "pad": "` + strings.Repeat("x", 50))
+	if c, err = Parse([]byte("mocks:\n  - name: big\n    match: {json: [{path: a, op: exists}]}\n    respond: {status: 201}\n"), "b.yaml", nil); err != nil {
+		t.Fatal(err)
+	}
+	name, reasons := c.NearMiss(&Request{Method: "POST", Path: "/", Header: http.Header{}, Host: "other", Body: body, BodySize: 1000})
+	if name != "big" || len(reasons) == 0 || !strings.Contains(reasons[0], "cut at 67 of 1000 bytes by max_body") {
+		t.Errorf("near miss %s %q, want big saying the body was cut", name, reasons)
+	}
+}

@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -23,7 +24,13 @@ type Request struct {
 	Path     string
 	RawQuery string
 	Header   http.Header
-	Body     []byte
+	// Host is the request's Host, which net/http keeps out of Header:
+	// rules see it as the header Host.
+	Host string
+	Body []byte
+	// BodySize is the body's true size when Body was cut at max_body (0
+	// when Body is whole): near-miss reasons then say why it is not JSON.
+	BodySize int64
 	// Bin is the capture bin ("default" when none was named); Proxy names
 	// the proxy the request came through ("" for capture traffic).
 	Bin, Proxy string
@@ -63,6 +70,23 @@ func (r *Request) isJSON() bool {
 		r.parsed.jsonValid = len(b) > 0 && gjson.ValidBytes(b)
 	}
 	return r.parsed.jsonValid
+}
+
+// notJSON is the near-miss reason of a body that is not JSON.
+func (r *Request) notJSON() string {
+	if r.BodySize > int64(len(r.Body)) {
+		return fmt.Sprintf("body was cut at %d of %d bytes by max_body, so it is not read as JSON", len(r.Body), r.BodySize)
+	}
+	return "body is not JSON"
+}
+
+// header returns the values of the canonical header name, Host included.
+func (r *Request) header(name string) ([]string, bool) {
+	if name == "Host" && r.Host != "" {
+		return []string{r.Host}, true
+	}
+	vals, ok := r.Header[name]
+	return vals, ok
 }
 
 // jsonGet returns the gjson result at path in the body.
@@ -151,9 +175,12 @@ func RequestVars(r *Request, params map[string]string) map[string]any {
 	for k, v := range params {
 		p[k] = v
 	}
-	hdr := make(Headers, len(r.Header))
+	hdr := make(Headers, len(r.Header)+1)
 	for k, v := range r.Header {
 		hdr[strings.ToLower(k)] = oneOrMany(v)
+	}
+	if r.Host != "" {
+		hdr["host"] = r.Host
 	}
 	return map[string]any{
 		"request": map[string]any{
