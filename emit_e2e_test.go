@@ -298,6 +298,11 @@ func TestResignUnsignedKeepsCredentialsSecret(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no delivery")
 	}
+	// The attempt is recorded as an exchange once it is over, which may be
+	// a moment after the sink has it.
+	if r, b := s.api(t, "GET", "/api/exchanges/wait?bin=keyed&after=00000000000000000000000000&timeout=10s", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("the delivery was not recorded: %d %s", r.StatusCode, b)
+	}
 	var out, errOut syncBuffer
 	if err := run(context.Background(), []string{"replay", "--server", s.UI, "--bin", "keyed", "--target", sink.URL, "--resign"},
 		func(string) string { return "" }, &out, &errOut); err != nil {

@@ -790,8 +790,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	replayAPI.Wait() // runs stop with ctx; their recordings reach the store
 	// Every answered capture is committed, and so turned into its events
-	// (OnCommit), before the emitter stops taking them.
-	store.Sync(sctx)
+	// (OnCommit), before the emitter stops taking them: with time of its
+	// own, since requests may have used all of --shutdown-timeout (an event
+	// committed after the emitter closed would be lost).
+	syncCtx, syncCancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer syncCancel()
+	store.Sync(syncCtx)
 	stopEmit()
 	<-emitDone
 	if eerr := emitter.Close(); eerr != nil { // drains deliveries, before the store closes
