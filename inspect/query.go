@@ -97,51 +97,41 @@ func ParseQueryLang(s string) (Terms, error) {
 	return out, nil
 }
 
-// nearField returns the field key is a typo of (one or two letters
-// changed, added, dropped or swapped), or "" for a field itself or a word
-// no field is near: stauts:500 would otherwise search for that text and
-// find nothing.
+// nearField returns the long field name (method, status, source, header)
+// key is a typo of — two neighbouring letters swapped or one doubled — or
+// "" for anything else: stauts:500 would otherwise search for that text and
+// find nothing, while words such as state:, stats:, course: or role: are
+// searches, not typos (a dropped letter, stats for status, may be either).
 func nearField(key string) string {
-	if len(key) < 3 || queryFields[key] {
+	if len(key) < 4 || queryFields[key] {
 		return ""
 	}
-	for _, c := range key {
-		if c < 'a' || c > 'z' {
-			return ""
-		}
-	}
-	for f := range queryFields {
-		if len(f) >= 5 && editDistance(key, f) <= 2 || editDistance(key, f) <= 1 {
+	for _, f := range []string{"header", "method", "source", "status"} {
+		if typo(key, f) {
 			return f
 		}
 	}
 	return ""
 }
 
-// editDistance is the optimal string alignment distance of a and b
-// (Levenshtein with adjacent swaps), for short ASCII words.
-func editDistance(a, b string) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
+// typo reports whether a is b with two neighbouring letters swapped or one
+// letter typed twice.
+func typo(a, b string) bool {
+	switch len(a) - len(b) {
+	case 0:
+		for i := 0; i+1 < len(a); i++ {
+			if a[i] != b[i] {
+				return a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
 			}
 		}
-		prev2, prev, cur = prev, cur, prev2
+	case 1:
+		for i := 1; i < len(a); i++ {
+			if a[i] == a[i-1] && a[:i]+a[i+1:] == b {
+				return true
+			}
+		}
 	}
-	return prev[len(b)]
+	return false
 }
 
 type queryWord struct {

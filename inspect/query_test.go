@@ -90,14 +90,16 @@ func TestParseQueryLangErrors(t *testing.T) {
 func TestParseQueryLangTypos(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"stauts:500": "did you mean status:?", "metod:POST": "did you mean method:?", "pth:/x": "did you mean path:?",
-		"-sorce:emit": "did you mean source:?", "jsn:a=1": "did you mean json:?", "headr:x": "did you mean header:?",
+		"stauts:500": "did you mean status:?", "mehtod:POST": "did you mean method:?", "methodd:GET": "did you mean method:?",
+		"-soruce:emit": "did you mean source:?", "haeder:x": "did you mean header:?", "statsu:200": "did you mean status:?",
 	} {
 		if _, err := ParseQueryLang(in); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseQueryLang(%q) = %v, want an error with %q", in, err, want)
 		}
 	}
-	for _, in := range []string{"code:card_declined", "http://x", `"stauts:500"`, "type:ticket", "id:7", "x-id:1"} {
+	for _, in := range []string{"code:card_declined", "http://x", `"stauts:500"`, "type:ticket", "id:7", "x-id:1",
+		"state:open", "stats:ok", "static:true", "role:admin", "sender:a@b.c", "head:x", "course:101", "resource:users",
+		"patch:v2", "sip:+1555", "pin:1", "big:x", "sin:x"} {
 		if terms, err := ParseQueryLang(in); err != nil || len(terms) != 1 || terms[0].Field != "" {
 			t.Errorf("ParseQueryLang(%q) = %+v, %v; want one text term", in, terms, err)
 		}

@@ -87,7 +87,7 @@ func (f Filter) query() (inspect.Query, inspect.Terms, error) {
 	}
 	terms, err := inspect.ParseQueryLang(q.Text)
 	if err != nil {
-		return q, nil, fmt.Errorf("%w: q: %v", inspect.ErrInvalid, err)
+		return q, nil, fmt.Errorf("q: %w", err) // it says invalid input already
 	}
 	q.Text = ""
 	if f.Path != "" {

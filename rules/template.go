@@ -448,11 +448,12 @@ func rewrite(src string, format Format) (rewritten, error) {
 			if !inRaw && !inComment {
 				// Liquid passes an unclosed tag on as text; it can only be a
 				// mistake ({{ starts output wherever it stands).
-				for _, open := range []string{"{{", "{%"} {
-					if i := strings.Index(tok.Source, open); i >= 0 {
-						shut := map[string]string{"{{": "}}", "{%": "%}"}[open]
-						return rewritten{}, fmt.Errorf("%s %q is not closed by %s", open, clip(tok.Source[i:], 30), shut)
+				if i := unclosedTag(tok.Source); i >= 0 {
+					shut := "}}"
+					if tok.Source[i+1] == '%' {
+						shut = "%}"
 					}
+					return rewritten{}, fmt.Errorf("%s %q is not closed by %s", tok.Source[i:i+2], clip(tok.Source[i:], 30), shut)
 				}
 			}
 			b.WriteString(tok.Source)
@@ -1192,6 +1193,34 @@ func xmlEscape(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// unclosedTag returns where text (outside any tag) holds the start of a
+// tag Liquid would take for one, or -1: "{{" anywhere, or "{%" followed by
+// an optional "-", spaces and a letter (a tag's name). Other "{%" are text,
+// such as URL-encoded JSON ({%22id%22:1}).
+func unclosedTag(text string) int {
+	for i := 0; i+1 < len(text); i++ {
+		if text[i] != '{' {
+			continue
+		}
+		switch text[i+1] {
+		case '{':
+			return i
+		case '%':
+			j := i + 2
+			if j < len(text) && text[j] == '-' {
+				j++
+			}
+			for j < len(text) && (text[j] == ' ' || text[j] == '\t' || text[j] == '\n' || text[j] == '\r') {
+				j++
+			}
+			if j < len(text) && (text[j] >= 'a' && text[j] <= 'z' || text[j] >= 'A' && text[j] <= 'Z') {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // clip shortens s to at most n bytes for a message, on a rune boundary.

@@ -593,13 +593,14 @@ func TestNeverJSON(t *testing.T) {
 }
 
 func TestTemplateUnclosedTag(t *testing.T) {
-	for _, src := range []string{`{"id": "{{ request.json.id "}`, `{{ request.json.id `, `a {% if x b`, `{"a": 1} {{`} {
+	for _, src := range []string{`{"id": "{{ request.json.id "}`, `{{ request.json.id `, `a {% if x b`, `{"a": 1} {{`, `{%- assign x = 1`} {
 		if _, err := NewTemplate(src, FormatJSON); err == nil || !strings.Contains(err.Error(), "is not closed by") {
 			t.Errorf("NewTemplate(%q) = %v, want an error saying the tag is not closed", src, err)
 		}
 	}
 	// Braces that are no tag, and a tag kept as text by raw, are fine.
-	for _, src := range []string{`{"a": {"b": {{x}}}}`, `{% raw %}{{ not a tag{% endraw %}`, `{ {x} }`, `{% comment %}{{ draft{% endcomment %}ok`} {
+	for _, src := range []string{`{"a": {"b": {{x}}}}`, `{% raw %}{{ not a tag{% endraw %}`, `{ {x} }`, `{% comment %}{{ draft{% endcomment %}ok`,
+		`https://app.example/cb?state={%22a%22:1}`, `{"redirect":"https://x/cb?d={%22id%22:{{request.json.id}}}"}`, `b={%`} {
 		if _, err := NewTemplate(src, FormatJSON); err != nil {
 			t.Errorf("NewTemplate(%q) = %v", src, err)
 		}
