@@ -359,7 +359,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			specs[i].Name = "proxy-" + port
 		}
 	}
-	if err := proxyLoops(specs, proxyLns, uiLn.Addr()); err != nil {
+	if err := proxyLoops(specs, specs, proxyLns, uiLn.Addr()); err != nil {
 		return err
 	}
 	proxyNames := make([]string, len(specs))
@@ -614,7 +614,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var running []runningProxy
 	base := proxy.Options{
 		Record: store.Add, IDs: ids, MaxBody: maxBody, InsecureUpstream: o.insecureUp, SecretHeaders: o.secretHeaders,
-		Context: context.WithoutCancel(ctx), Stopping: ctx, Intercept: intercept, Rules: engine.Config, Simulator: sims,
+		Context: context.WithoutCancel(ctx), Stopping: ctx, CutOff: reqCtx, Intercept: intercept, Rules: engine.Config, Simulator: sims,
 	}
 	for i, sp := range specs {
 		po := sp.Options(base)
@@ -684,6 +684,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			// Webhooks, triggers, subscriptions and proxies are validated
 			// too; a config any of them refuses is refused whole.
 			if newSpecs, err = proxy.ParseConfig(c, getenv); err == nil {
+				// As at start: --forward-proxy gives a config forward proxy
+				// its address, and no route may loop to a listener.
+				if newSpecs, err = proxy.WithForwardFlag(newSpecs, o.forwardProxy); err == nil {
+					err = proxyLoops(newSpecs, specs, proxyLns, uiLn.Addr())
+				}
+			}
+			if err == nil {
 				err = emitter.SetConfig(c)
 			}
 		}
@@ -777,10 +784,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			cut = err
 		}
 		// Recordings (and open tunnels) reach the store before it closes.
+		var err error
 		if rp.forward != nil {
-			serr = errors.Join(serr, rp.forward.Shutdown(dctx))
+			err = rp.forward.Shutdown(dctx)
 		} else {
-			serr = errors.Join(serr, rp.reverse.Shutdown(dctx))
+			err = rp.reverse.Shutdown(dctx)
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			cut = err // requests that would not end even when cut off
+		} else {
+			serr = errors.Join(serr, err)
 		}
 	}
 	if errors.Is(cut, context.DeadlineExceeded) {
@@ -1056,12 +1069,13 @@ func warnUnknownProxies(log *slog.Logger, cfg *rules.Config, running []string) {
 	}
 }
 
-// proxyLoops refuses a reverse proxy route whose upstream is a proxy's own
-// listener or hooklab's API: every request would come back to it (until
-// --max-conns), or drive the API.
-func proxyLoops(specs []proxy.Spec, lns []net.Listener, ui net.Addr) error {
+// proxyLoops refuses a reverse proxy route of check whose upstream is one
+// of the running proxies' listeners (lns, in the order of running) or
+// hooklab's API: every request would come back to it (until --max-conns),
+// or drive the API.
+func proxyLoops(check, running []proxy.Spec, lns []net.Listener, ui net.Addr) error {
 	own := ownAPIURL(ui)
-	for _, sp := range specs {
+	for _, sp := range check {
 		for _, rt := range sp.Routes {
 			if rt.Upstream == nil {
 				continue
@@ -1072,8 +1086,8 @@ func proxyLoops(specs []proxy.Spec, lns []net.Listener, ui net.Addr) error {
 			}
 			for j, ln := range lns {
 				if ownAPIURL(ln.Addr())(up) {
-					what := "proxy " + specs[j].Name + "'s own listener"
-					if specs[j].Name == sp.Name {
+					what := "proxy " + running[j].Name + "'s own listener"
+					if running[j].Name == sp.Name {
 						what = "this proxy's own listener"
 					}
 					return fmt.Errorf("proxy %s: route %s: upstream %s is %s: every request would loop back", sp.Name, rt.Prefix, inspect.RedactURL(up), what)

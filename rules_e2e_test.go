@@ -434,4 +434,13 @@ func TestRulesReloadProxyNeedsRestart(t *testing.T) {
 		return strings.Contains(log, "proxy api2 ("+file+":5) is new: it starts at the next restart") &&
 			strings.Contains(log, "proxy api ("+file+":2): its listen address, mode or mitm_ignore changed")
 	}, "the reload's warnings that the new proxy and the new address wait for a restart")
+	// A reload may not make a route loop to a running proxy's listener.
+	own := strings.TrimPrefix(strings.TrimSuffix(proxyURL(t, s, "proxy: "), "/"), "http://")
+	loop := "proxies:\n  - name: api\n    listen: 127.0.0.1:0\n    upstream: http://" + own + "\n"
+	if err := os.WriteFile(file, []byte(loop), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		return strings.Contains(s.Stderr.String(), "config reload failed") && strings.Contains(s.Stderr.String(), "every request would loop back")
+	}, "the reload refused for a route that loops")
 }

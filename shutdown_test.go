@@ -103,12 +103,31 @@ func TestShutdownDeadlineAnswersHonestly(t *testing.T) {
 	defer up.Close()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "hooklab.yaml")
-	if err := os.WriteFile(cfg, []byte("mocks:\n  - name: hang\n    match: {path: /hang}\n    respond: {fault: timeout}\n"), 0o600); err != nil {
+	yaml := "mocks:\n  - name: hang\n    match: {path: /hang}\n    respond: {fault: timeout}\n" +
+		"proxies:\n  - name: delayed\n    listen: 127.0.0.1:0\n    upstream: " + up.URL + "\n    delay: 30s\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "data")
-	s := startServer(t, "--data", data, "--config", cfg, "--shutdown-timeout", "1s", "--proxy", "127.0.0.1:0="+up.URL)
-	base := proxyURL(t, s, "proxy: ")
+	s := startServer(t, "--data", data, "--config", cfg, "--shutdown-timeout", "1s", "--proxy", "127.0.0.1:0="+up.URL, "--forward-proxy", "127.0.0.1:0")
+	proxyOf := func(bin string) string { // the URL of the startup line ending "(bin NAME)"
+		t.Helper()
+		proxyURL(t, s, "forward-proxy: ") // the last proxy line
+		for _, l := range strings.Split(s.Stdout.String(), "\n") {
+			if strings.HasPrefix(l, "proxy: ") && strings.HasSuffix(l, "(bin "+bin+")") {
+				return strings.Fields(l)[1]
+			}
+		}
+		t.Fatalf("no proxy of bin %s in %q", bin, s.Stdout.String())
+		return ""
+	}
+	delayedURL := proxyOf("delayed")
+	base := ""
+	for _, l := range strings.Split(s.Stdout.String(), "\n") {
+		if strings.HasPrefix(l, "proxy: ") && strings.Contains(l, "(bin proxy-") {
+			base = strings.Fields(l)[1]
+		}
+	}
 	type answer struct {
 		status int
 		body   string
@@ -130,6 +149,22 @@ func TestShutdownDeadlineAnswersHonestly(t *testing.T) {
 	}
 	slow := get(base + "slow")
 	<-reached
+	// Through the forward proxy too, and into a route's injected delay.
+	fwd, _ := url.Parse(proxyURL(t, s, "forward-proxy: "))
+	fwdAnswer := make(chan answer, 1)
+	go func() {
+		c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(fwd)}}
+		resp, err := c.Get(up.URL + "/slow-forward")
+		if err != nil {
+			fwdAnswer <- answer{err: err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fwdAnswer <- answer{resp.StatusCode, string(b), err}
+	}()
+	<-reached
+	delayed := get(delayedURL + "d")
 	hang := get(s.Capture + "hang")
 	if r, b := s.api(t, "GET", "/api/exchanges/wait?bin=default&after=00000000000000000000000000&timeout=10s", nil); r.StatusCode != 200 {
 		t.Fatalf("the /hang capture was not stored: %d %s", r.StatusCode, b)
@@ -141,6 +176,11 @@ func TestShutdownDeadlineAnswersHonestly(t *testing.T) {
 	if a := <-hang; a.err == nil {
 		t.Errorf("the timeout fault's client got %d %q; want the connection dropped", a.status, a.body)
 	}
+	for name, c := range map[string]<-chan answer{"through the forward proxy": fwdAnswer, "in a route's delay": delayed} {
+		if a := <-c; a.err != nil || a.status != http.StatusServiceUnavailable || !strings.Contains(a.body, "hooklab stopped") {
+			t.Errorf("the request %s cut off at the deadline got %d %q %v; want a 503 saying hooklab stopped", name, a.status, a.body, a.err)
+		}
+	}
 	s = startServer(t, "--data", data)
 	var list struct {
 		Exchanges []struct {
@@ -149,7 +189,12 @@ func TestShutdownDeadlineAnswersHonestly(t *testing.T) {
 		} `json:"exchanges"`
 	}
 	s.getJSON(t, "/api/exchanges?source=proxy", &list)
-	if len(list.Exchanges) != 1 || list.Exchanges[0].Status != http.StatusServiceUnavailable || !strings.Contains(list.Exchanges[0].Error, "hooklab stopped") {
-		t.Errorf("recorded %+v; want the 503 with why", list.Exchanges)
+	if len(list.Exchanges) != 3 {
+		t.Errorf("recorded %+v; want the three proxied requests", list.Exchanges)
+	}
+	for _, e := range list.Exchanges {
+		if e.Status != http.StatusServiceUnavailable || !strings.Contains(e.Error, "hooklab stopped") {
+			t.Errorf("recorded %+v; want the 503 with why", e)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -72,7 +73,7 @@ func NewForward(opts Options) (*Forward, error) {
 		f.ln = newConnListener()
 		f.inner = &http.Server{
 			Handler:           http.HandlerFunc(f.serveIntercepted),
-			BaseContext:       func(net.Listener) context.Context { return rev.opts.Context },
+			BaseContext:       func(net.Listener) context.Context { return cmp.Or(rev.opts.CutOff, rev.opts.Context) },
 			ConnContext:       f.connContext,
 			ConnState:         f.connState,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -120,7 +121,7 @@ func (f *Forward) Shutdown(ctx context.Context) error {
 	}
 	f.rev.closeTunnels() // websockets through the proxy; f.Wait waits for their records
 	done := make(chan struct{})
-	go func() { f.Wait(); close(done) }()
+	go func() { f.rev.active.Wait(); f.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -164,6 +165,8 @@ func (f *Forward) untrack(cs ...net.Conn) {
 }
 
 func (f *Forward) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.rev.active.Add(1) // Shutdown waits for requests cut off at the deadline
+	defer f.rev.active.Done()
 	if r.Method == http.MethodConnect {
 		f.connect(w, r)
 		return
@@ -490,6 +493,8 @@ func (f *Forward) serveIntercepted(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "hooklab: intercepted connection without a target", http.StatusInternalServerError)
 		return
 	}
+	f.rev.active.Add(1)
+	defer f.rev.active.Done()
 	f.rev.serve(w, r, target)
 }
 

@@ -105,9 +105,14 @@ type Options struct {
 	// request's own context ends. context.Background() when nil.
 	Context context.Context
 	// Stopping ends when hooklab begins to shut down: a timeout fault's
-	// hold ends then, and a request whose context is cut off afterwards
-	// is answered 503 rather than taken for a client gone. Never when nil.
+	// hold ends then. Never when nil.
 	Stopping context.Context
+	// CutOff ends at the shutdown deadline, when the requests still open
+	// are cut off (their contexts derive from it): one whose context ends
+	// then is answered 503, not taken for a client gone. It is also the
+	// base context of an intercepting forward proxy's own server. Never
+	// when nil.
+	CutOff context.Context
 
 	// Intercept, when set, may answer a request instead of the upstream
 	// (partial mocking). req is the request as mock rules see it, with its
@@ -309,8 +314,17 @@ func (p *Reverse) SetRoutes(routes []Route) error {
 // Name returns the proxy's name, the bin its exchanges are recorded in.
 func (p *Reverse) Name() string { return p.opts.Name }
 
-// stopping reports whether hooklab has begun to shut down.
-func (p *Reverse) stopping() bool { return p.opts.Stopping != nil && p.opts.Stopping.Err() != nil }
+// cutOff reports whether hooklab has cut off the requests still open.
+func (p *Reverse) cutOff() bool { return p.opts.CutOff != nil && p.opts.CutOff.Err() != nil }
+
+// answerCutOff answers a request hooklab cut off at its shutdown deadline
+// with a 503, which is recorded: the client must not get the default 200
+// of a handler that wrote nothing.
+func (p *Reverse) answerCutOff(w http.ResponseWriter, f *flight) {
+	msg := fmt.Sprintf("proxy %s: hooklab stopped before upstream %s answered", p.opts.Name, f.target.Host)
+	f.ex.Error = msg
+	answerJSON(w, f, http.StatusServiceUnavailable, []byte(fmt.Sprintf(`{"error":%q,"upstream":%q}`+"\n", msg, f.upstream)))
+}
 
 // Wait blocks until every recording in flight has been handed to Record.
 func (p *Reverse) Wait() { p.wg.Wait() }
@@ -461,7 +475,11 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			f.ex.Error = "client went away during the injected delay"
+			if p.cutOff() {
+				p.answerCutOff(w, f)
+			} else {
+				f.ex.Error = "client went away during the injected delay"
+			}
 			p.finish(f, nil)
 			return
 		}
@@ -711,16 +729,12 @@ func (p *Reverse) modifyResponse(resp *http.Response) error {
 func (p *Reverse) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	f := r.Context().Value(ctxKey{}).(*flight)
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		if !p.stopping() {
-			f.ex.Error = "client went away: " + err.Error()
-			return // nobody to answer
+		if p.cutOff() {
+			p.answerCutOff(w, f) // the client is still there
+			return
 		}
-		// Cut off at the shutdown deadline: the client is still there, and
-		// must not get the default 200 of a handler that wrote nothing.
-		msg := fmt.Sprintf("proxy %s: hooklab stopped before upstream %s answered", p.opts.Name, f.target.Host)
-		f.ex.Error = msg
-		answerJSON(w, f, http.StatusServiceUnavailable, []byte(fmt.Sprintf(`{"error":%q,"upstream":%q}`+"\n", msg, f.upstream)))
-		return
+		f.ex.Error = "client went away: " + err.Error()
+		return // nobody to answer
 	}
 	code := http.StatusBadGateway
 	var ne net.Error
@@ -765,7 +779,7 @@ func (p *Reverse) finish(f *flight, tun *tunnel) {
 		case f.reqBody != nil:
 			var err error
 			ex.Request.Body, ex.Request.Size, ex.Request.Truncated, err = f.reqBody.result(true)
-			if err == nil && (f.reqLength < 0 || ex.Request.Size < f.reqLength) {
+			if err == nil && f.ttfb > 0 && (f.reqLength < 0 || ex.Request.Size < f.reqLength) {
 				// The upstream answered before the body was all forwarded
 				// (a 401 or 413 to an upload does): the rest never passed.
 				ex.Request.Truncated = true

@@ -554,3 +554,54 @@ func TestRequestBodyAnsweredEarly(t *testing.T) {
 		t.Errorf("kept %d bytes of a body of %d", len(ex.Request.Body), ex.Request.Size)
 	}
 }
+
+// TestClientGoneWhileStopping: a client that gives up while hooklab is
+// stopping, before its deadline cuts requests off, is recorded as gone,
+// not as answered 503.
+func TestClientGoneWhileStopping(t *testing.T) {
+	t.Parallel()
+	reached := make(chan struct{}, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached <- struct{}{}
+		<-r.Context().Done()
+	}))
+	defer up.Close()
+	stopping, stop := context.WithCancel(context.Background())
+	cutOff, cut := context.WithCancel(context.Background())
+	defer cut()
+	srv, rec := start(t, up.URL, func(o *proxy.Options) { o.Stopping, o.CutOff = stopping, cutOff })
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-reached
+		stop()   // shutdown begins; its deadline is far off
+		cancel() // the client gives up by itself
+	}()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/x", nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	if ex := rec.next(t); ex.Response != nil || !strings.Contains(ex.Error, "client went away") {
+		t.Errorf("recorded response %+v, error %q; want no response and the client gone", ex.Response, ex.Error)
+	}
+}
+
+// TestUnansweredBodyIsNotIncomplete: a body to an upstream that never
+// answered is not said to be cut short by an early answer.
+func TestUnansweredBodyIsNotIncomplete(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	srv, rec := start(t, dead, nil)
+	resp, err := http.Post(srv.URL+"/x", "application/octet-stream", bytes.NewReader(make([]byte, 100<<10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ex := rec.next(t); ex.Meta["request_body"] != nil {
+		t.Errorf("meta %v for an upstream that never answered", ex.Meta)
+	}
+}

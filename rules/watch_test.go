@@ -91,14 +91,13 @@ func TestWatchWrite(t *testing.T) {
 	var names []string
 	for len(names) == 0 || names[len(names)-1] != "three" {
 		r = next(t, ch)
+		if r.err != nil && strings.Contains(r.err.Error(), "the file is empty") {
+			continue // a reload between a write's truncation and its text
+		}
 		if r.err != nil || len(names) == 6 {
 			t.Fatalf("got %+v after %v", r, names)
 		}
-		name := "" // a reload between a write's truncation and its text
-		if len(r.cfg.Mocks) > 0 {
-			name = r.cfg.Mocks[0].Name
-		}
-		names = append(names, name)
+		names = append(names, r.cfg.Mocks[0].Name)
 	}
 	if quick && len(names) != 1 {
 		t.Errorf("three writes within %v reloaded %v, want only three", ReloadDebounce, names)
