@@ -460,8 +460,11 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 	if intercept {
 		req := &rules.Request{
 			Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header, Host: r.Host,
-			Body: f.bodyForRules(p.opts.MaxBody), BodySize: max(r.ContentLength, int64(len(f.buffered))), Bin: p.opts.Name, Proxy: p.opts.Name,
+			Body: f.bodyForRules(p.opts.MaxBody), Bin: p.opts.Name, Proxy: p.opts.Name,
 			Secret: func(name string) bool { return inspect.IsSecretHeader(name, p.opts.SecretHeaders) },
+		}
+		if int64(len(f.buffered)) > p.opts.MaxBody { // cut for the rules
+			req.BodySize = max(r.ContentLength, -1) // -1: a chunked body's size is not known
 		}
 		if p.intercept(w, r, req, f) {
 			p.finish(f, nil)

@@ -29,7 +29,8 @@ type Request struct {
 	Host string
 	Body []byte
 	// BodySize is the body's true size when Body was cut at max_body (0
-	// when Body is whole): near-miss reasons then say why it is not JSON.
+	// when Body is whole, -1 when cut at an unknown size): near-miss
+	// reasons then say why it is not JSON.
 	BodySize int64
 	// Bin is the capture bin ("default" when none was named); Proxy names
 	// the proxy the request came through ("" for capture traffic).
@@ -74,6 +75,9 @@ func (r *Request) isJSON() bool {
 
 // notJSON is the near-miss reason of a body that is not JSON.
 func (r *Request) notJSON() string {
+	if r.BodySize < 0 {
+		return fmt.Sprintf("body was cut at %d bytes by max_body, so it is not read as JSON", len(r.Body))
+	}
 	if r.BodySize > int64(len(r.Body)) {
 		return fmt.Sprintf("body was cut at %d of %d bytes by max_body, so it is not read as JSON", len(r.Body), r.BodySize)
 	}
