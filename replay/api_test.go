@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -828,5 +829,53 @@ func TestSelectQueryLanguage(t *testing.T) {
 	}
 	if _, err := Select(context.Background(), store, nil, Filter{Q: "status:abc"}); err == nil {
 		t.Error("q=status:abc selected without an error")
+	}
+}
+
+// TestAPIReplayInsecure checks that a run verifies the target's TLS
+// certificate unless its spec says "insecure": true, and that the replay
+// command's --insecure reaches a server's run.
+func TestAPIReplayInsecure(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	tg := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	tg.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake
+	tg.StartTLS()
+	t.Cleanup(tg.Close)
+	ex := capture("01JNB5Z3Q0000000000000000H", "POST", "http://127.0.0.1:8080/b/stripe/hooks", nil, []byte(`{}`), okResp())
+	add(t, a.store, ex)
+
+	for _, tc := range []struct {
+		name string
+		spec map[string]any
+		want Summary
+	}{
+		{"verified by default", map[string]any{"ids": []string{ex.ID}, "target": tg.URL}, Summary{Replayed: 1, Failed: 1}},
+		{"insecure", map[string]any{"ids": []string{ex.ID}, "target": tg.URL, "insecure": true}, Summary{Replayed: 1, Same: 1}},
+	} {
+		var started struct {
+			ID string `json:"id"`
+		}
+		if code := a.call(t, "POST", "/api/replay", tc.spec, &started); code != http.StatusAccepted {
+			t.Fatalf("%s: start: %d", tc.name, code)
+		}
+		st := a.waitRun(t, started.ID)
+		if st.State != StateDone || st.Summary != tc.want {
+			t.Errorf("%s: run %+v, want %+v", tc.name, st, tc.want)
+		}
+		if tc.want.Failed > 0 && (len(st.Results) != 1 || !strings.Contains(st.Results[0].Error, "certificate")) {
+			t.Errorf("%s: results %+v, want a certificate error", tc.name, st.Results)
+		}
+	}
+
+	c := newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+	if err := c.cli.Replay(context.Background(), []string{ex.ID, "--target", tg.URL, "--insecure", "--fail-on-diff"}); err != nil {
+		t.Fatalf("replay --insecure: %v; stdout %s stderr %s", err, c.stdout.String(), c.stderr.String())
+	}
+	if !strings.Contains(c.stdout.String(), "1 replayed, 1 same") {
+		t.Errorf("replay --insecure: %s", c.stdout.String())
 	}
 }

@@ -45,7 +45,8 @@ type CLI struct {
 	ResignFunc func(ex *inspect.Exchange) (http.Header, error)
 	// SecretHeaders names more headers to redact in local exports.
 	SecretHeaders []string
-	// Transport sends local replays; NewTransport(--insecure) when nil.
+	// Transport sends local replays (with --insecure, a clone that does
+	// not verify); NewTransport when nil.
 	Transport http.RoundTripper
 	// Client talks to the server; a client with a 10s dial timeout when nil.
 	Client *http.Client
@@ -186,7 +187,7 @@ Flags:
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	failOnDiff := fs.Bool("fail-on-diff", false, "exit 1 when a response differs or a replay fails")
 	verbose := fs.Bool("v", false, "also list the exchanges that are the same")
-	insecure := fs.Bool("insecure", false, "do not verify the target's TLS certificate (local runs)")
+	fs.BoolVar(&spec.Insecure, "insecure", false, "do not verify the target's TLS certificate")
 	ids, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -245,7 +246,7 @@ Flags:
 
 	base := Options{ResignFunc: c.ResignFunc, Transport: c.Transport, Clock: c.Clock}
 	if base.Transport == nil {
-		base.Transport = NewTransport(*insecure)
+		base.Transport = NewTransport(false)
 	}
 	var rep *Report
 	switch {

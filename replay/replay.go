@@ -120,9 +120,13 @@ type Options struct {
 	// it goes (see Compare).
 	MaxBody int64
 	Diff    DiffOptions
-	// Transport sends the requests; NewTransport(false) when nil.
+	// Transport sends the requests; NewTransport(Insecure) when nil.
 	Transport http.RoundTripper
-	Clock     Clock
+	// Insecure skips verification of the target's TLS certificate. With a
+	// Transport, that must be an *http.Transport: the run uses a clone of
+	// it that does not verify.
+	Insecure bool
+	Clock    Clock
 	// Record stores each replay as an exchange; nil records nothing.
 	Record func(context.Context, *inspect.Exchange) error
 	// IDs makes the ids of recorded replays.
@@ -229,6 +233,9 @@ type runner struct {
 	diff   *differ
 	drop   map[string]bool // canonical names of headers not sent
 	mu     sync.Mutex      // serializes OnResult
+	// own is the transport the runner made (a default one, or an
+	// insecure clone), whose idle connections go when the run ends.
+	own *http.Transport
 }
 
 // Run replays exs and diffs each response against the recorded one. It
@@ -292,6 +299,9 @@ func Run(ctx context.Context, exs []*inspect.Exchange, opts Options) (*Report, e
 		}()
 	}
 	wg.Wait()
+	if r.own != nil {
+		r.own.CloseIdleConnections()
+	}
 	rep := &Report{Results: results[:sent]}
 	for _, res := range rep.Results {
 		rep.Summary.add(res)
@@ -354,8 +364,23 @@ func newRunner(opts Options) (*runner, error) {
 		r.target = u
 	}
 	tr := opts.Transport
-	if tr == nil {
-		tr = NewTransport(false)
+	switch t := tr.(type) {
+	case nil:
+		r.own = NewTransport(opts.Insecure)
+		tr = r.own
+	case *http.Transport:
+		if opts.Insecure {
+			r.own = t.Clone()
+			if r.own.TLSClientConfig == nil {
+				r.own.TLSClientConfig = &tls.Config{}
+			}
+			r.own.TLSClientConfig.InsecureSkipVerify = true
+			tr = r.own
+		}
+	default:
+		if opts.Insecure {
+			return nil, fmt.Errorf("%w: insecure: this transport cannot skip TLS verification", inspect.ErrInvalid)
+		}
 	}
 	r.client = &http.Client{
 		Transport:     tr,

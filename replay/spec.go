@@ -23,6 +23,8 @@ type Spec struct {
 	StripPrefix string       `json:"strip_prefix,omitempty"`
 	Override    OverrideSpec `json:"override,omitzero"`
 	Resign      bool         `json:"resign,omitempty"`
+	// Insecure skips verification of the target's TLS certificate.
+	Insecure bool `json:"insecure,omitempty"`
 
 	Pace        string  `json:"pace,omitempty"`
 	Concurrency int     `json:"concurrency,omitempty"`
@@ -66,7 +68,7 @@ func (s OverrideSpec) Overrides() (Overrides, error) {
 // callbacks, transport and clock).
 func (s *Spec) Options(base Options) (Options, error) {
 	o := base
-	o.Target, o.StripPrefix, o.Resign = s.Target, s.StripPrefix, s.Resign
+	o.Target, o.StripPrefix, o.Resign, o.Insecure = s.Target, s.StripPrefix, s.Resign, s.Insecure
 	o.Pace, o.Concurrency, o.Speed, o.Diff = s.Pace, s.Concurrency, s.Speed, s.Diff
 	var err error
 	if o.Override, err = s.Override.Overrides(); err != nil {
