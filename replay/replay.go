@@ -404,6 +404,9 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange) (*http.Reque
 	if strings.EqualFold(ex.Request.Headers.Get("Upgrade"), "websocket") {
 		return nil, nil, errors.New("a websocket handshake is not replayed: hooklab counts its frames but does not record them")
 	}
+	if strings.EqualFold(ex.Request.Method, http.MethodConnect) {
+		return nil, nil, errors.New("a CONNECT tunnel is not replayed: hooklab records its host, bytes and duration, not what went through it")
+	}
 	if ex.Request.Truncated && !o.SetBody {
 		return nil, nil, fmt.Errorf("the request body was cut when recorded (%d of %d bytes kept): not replayed, as the receiver would get a different body", len(ex.Request.Body), ex.Request.Size)
 	}

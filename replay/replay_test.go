@@ -343,6 +343,29 @@ func TestReplayWebsocketHandshakeIsNotSent(t *testing.T) {
 	}
 }
 
+// TestReplayTunnelIsNotSent: a CONNECT tunnel the forward proxy recorded
+// fails with the reason, like a websocket handshake, rather than go to the
+// target as a CONNECT request and be diffed against the tunnel's answer.
+func TestReplayTunnelIsNotSent(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, nil)
+	ex := capture("01JNB5Z3Q0000000000000000A", "CONNECT", "https://api.example.com:443", nil, nil, &inspect.Response{Status: 200})
+	ex.Source = inspect.SourceProxy
+	ex.Meta = map[string]any{"tunnel": map[string]any{"host": "api.example.com:443", "bytes_up": 517, "bytes_down": 4096, "tls": true}}
+	for _, opts := range []Options{{Target: tg.URL}, {Target: tg.URL, Override: Overrides{Method: "GET"}}} {
+		rep, err := Run(context.Background(), []*inspect.Exchange{ex}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := rep.Results[0]; r.Outcome != Failed || !strings.Contains(r.Error, "CONNECT tunnel is not replayed") {
+			t.Errorf("method %q: result %+v", opts.Override.Method, r)
+		}
+	}
+	if n := len(tg.received()); n != 0 {
+		t.Errorf("target got %d requests", n)
+	}
+}
+
 func TestReplayTruncatedRequestIsNotSent(t *testing.T) {
 	t.Parallel()
 	tg := newTarget(t, nil)
