@@ -259,22 +259,24 @@ func TestAPIReplayErrors(t *testing.T) {
 		name string
 		body any
 		want int
+		msg  string // in the error, when given
 	}{
-		{"nothing to replay", Spec{Target: "http://127.0.0.1:1"}, 400},
-		{"two sources", Spec{IDs: []string{"x"}, Filter: &Filter{}}, 400},
-		{"unknown id", Spec{IDs: []string{"01JNB5Z3Q0000000000000000Z"}}, 404},
-		{"bad status filter", Spec{Filter: &Filter{Status: "abc"}}, 400},
-		{"bad target", Spec{IDs: []string{"x"}, Target: "nope"}, 400},
-		{"bad timeout", Spec{IDs: []string{"x"}, Timeout: "soon"}, 400},
-		{"bad ignore", Spec{IDs: []string{"x"}, Diff: DiffOptions{Ignore: []string{"a.[b"}}}, 400},
-		{"empty filter result", Spec{Filter: &Filter{Bin: "none"}}, 400},
-		{"unknown field", map[string]any{"ids": []string{"x"}, "tagret": "x"}, 400},
+		{"nothing to replay", Spec{Target: "http://127.0.0.1:1"}, 400, ""},
+		{"two sources", Spec{IDs: []string{"x"}, Filter: &Filter{}}, 400, ""},
+		{"unknown id", Spec{IDs: []string{"01JNB5Z3Q0000000000000000Z"}}, 404, ""},
+		{"bad status filter", Spec{Filter: &Filter{Status: "abc"}}, 400, ""},
+		{"bad target", Spec{IDs: []string{"x"}, Target: "nope"}, 400, ""},
+		{"bad timeout", Spec{IDs: []string{"x"}, Timeout: "soon"}, 400, ""},
+		{"bad ignore", Spec{IDs: []string{"x"}, Diff: DiffOptions{Ignore: []string{"a.[b"}}}, 400, ""},
+		{"empty filter result", Spec{Filter: &Filter{Bin: "none"}}, 400, ""},
+		{"negative limit", Spec{Filter: &Filter{Bin: "none", Limit: -1}}, 400, "limit -1: want 0 (every match) or more"},
+		{"unknown field", map[string]any{"ids": []string{"x"}, "tagret": "x"}, 400, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var e struct{ Error string }
-			if code := a.call(t, "POST", "/api/replay", tc.body, &e); code != tc.want || e.Error == "" {
-				t.Errorf("%d %q, want %d", code, e.Error, tc.want)
+			if code := a.call(t, "POST", "/api/replay", tc.body, &e); code != tc.want || e.Error == "" || !strings.Contains(e.Error, tc.msg) {
+				t.Errorf("%d %q, want %d %q", code, e.Error, tc.want, tc.msg)
 			}
 		})
 	}

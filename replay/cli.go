@@ -227,6 +227,10 @@ Flags:
 		s := base64.StdEncoding.EncodeToString(b)
 		spec.Override.BodyBase64 = &s
 	}
+	// The API takes 0 (or none) as 1; a command line that says 0 is wrong.
+	if spec.Concurrency < 1 {
+		return usage("%v", fmt.Errorf("%w: concurrency %d: want 1 to 1024", inspect.ErrInvalid, spec.Concurrency))
+	}
 	spec.Timeout = timeout.String()
 	spec.Diff.Ignore, spec.Diff.IgnoreHeaders, spec.Diff.CompareHeaders = ignore, ignoreHeaders, compareHeaders
 	spec.Diff.SecretHeaders = c.SecretHeaders

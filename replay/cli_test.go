@@ -166,6 +166,9 @@ func TestCLIReplayUsage(t *testing.T) {
 		{"bad status", []string{"--status", "abc"}, "status"},
 		{"bad since", []string{"--since", "yesterday"}, "since"},
 		{"both bodies", []string{"--har", harFile, "--set-body", "x", "--set-body-file", "f"}, "not both"},
+		{"zero concurrency", []string{"--har", harFile, "--concurrency", "0"}, "concurrency 0: want 1 to 1024"},
+		{"negative concurrency", []string{"--har", harFile, "--concurrency", "-3"}, "concurrency -3: want 1 to 1024"},
+		{"negative limit", []string{"--limit", "-1"}, "limit -1: want 0 (every match) or more"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -282,6 +285,10 @@ func TestCLIExportImport(t *testing.T) {
 	c = newCLI(nil, nil)
 	if err := c.cli.Export(context.Background(), []string{"--bin", "stripe"}); !errors.Is(err, ErrUsage) {
 		t.Errorf("no --har: %v", err)
+	}
+	c = newCLI(nil, nil)
+	if err := c.cli.Export(context.Background(), []string{"--har", "-", "--limit", "-1"}); !errors.Is(err, ErrUsage) || !strings.Contains(c.stderr.String(), "limit -1: want 0 (every match) or more") {
+		t.Errorf("--limit -1: %v, stderr %q", err, c.stderr.String())
 	}
 
 	// Import into a local store (no server): the bin comes from the name.

@@ -78,6 +78,9 @@ func FilterFromValues(v url.Values) (Filter, error) {
 // query is the store query of f, and the terms of its q= in the query
 // language (method:POST, path:/hooks/*...), as the list API reads them.
 func (f Filter) query() (inspect.Query, inspect.Terms, error) {
+	if f.Limit < 0 {
+		return inspect.Query{}, nil, fmt.Errorf("%w: limit %d: want 0 (every match) or more", inspect.ErrInvalid, f.Limit)
+	}
 	v := f.Values()
 	v.Del("limit")
 	v.Del("path")
