@@ -164,7 +164,7 @@ Flags:
 	harFile := fs.String("har", "", "replay the entries of this HAR `file` (no server needed)")
 	server := c.serverFlag(fs)
 	var spec Spec
-	fs.StringVar(&spec.Target, "target", "", "base `URL` that replaces each request's scheme and host (its path is put in front; a capture's /b/BIN part is dropped); default: the original URLs")
+	fs.StringVar(&spec.Target, "target", "", "base `URL` that replaces each request's scheme and host (its path is put in front, its query added after the request's; a capture's /b/BIN part is dropped); default: the original URLs")
 	fs.StringVar(&spec.StripPrefix, "strip-prefix", "", "remove this path `prefix` before adding the target's path")
 	var setHeaders, removeHeaders, ignore, ignoreHeaders, compareHeaders listFlag
 	fs.Var(&setHeaders, "set-header", "send this header instead of the recorded one, `Name: value` (repeatable)")

@@ -91,7 +91,8 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 // Options configure a replay run.
 type Options struct {
 	// Target is a base URL whose scheme and host replace each request's;
-	// its path, when not "/", is put in front of each request's path.
+	// its path, when not "/", is put in front of each request's path, and
+	// its query, if any, is added after each request's query.
 	// Empty sends each request to its original URL. When a target is given,
 	// a capture addressed to a bin (/b/NAME/…) loses the /b/NAME part.
 	Target string
@@ -446,6 +447,14 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange) (*http.Reque
 		if hasQ {
 			u.RawQuery = q
 		}
+	}
+	if r.target != nil && r.target.RawQuery != "" {
+		// The target's parameters go after the request's own, which keep
+		// their recorded bytes.
+		if u.RawQuery != "" {
+			u.RawQuery += "&"
+		}
+		u.RawQuery += r.target.RawQuery
 	}
 	method := ex.Request.Method
 	if o.Method != "" {

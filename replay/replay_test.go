@@ -197,6 +197,36 @@ func TestReplayOriginalURL(t *testing.T) {
 	}
 }
 
+// TestReplayTargetQuery: a target's query is added to each request's
+// query (the recorded one, or the one --set-path gives), which goes first
+// as it was recorded.
+func TestReplayTargetQuery(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, url string
+		override  Overrides
+		wantURI   string
+	}{
+		{name: "both", url: "http://127.0.0.1:8080/b/stripe/echo/w1?x=1", wantURI: "/p/echo/w1?x=1&k=v&k=w"},
+		{name: "only the target's", url: "http://127.0.0.1:8080/b/stripe/echo/w1", wantURI: "/p/echo/w1?k=v&k=w"},
+		{name: "a set path's", url: "http://127.0.0.1:8080/b/stripe/echo/w1?x=1", override: Overrides{Path: "/v2/hooks?y=2"}, wantURI: "/v2/hooks?y=2&k=v&k=w"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tg := newTarget(t, nil)
+			ex := capture("01JNB5Z3Q0000000000000000A", "POST", tc.url, nil, []byte(`{}`), okResp())
+			rep, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: tg.URL + "/p/?k=v&k=w", Override: tc.override})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := tg.received()
+			if len(got) != 1 || got[0].RequestURI != tc.wantURI || rep.Results[0].URL != tg.URL+tc.wantURI {
+				t.Errorf("got %+v, result %+v, want %s", got, rep.Results[0], tc.wantURI)
+			}
+		})
+	}
+}
+
 func TestReplayOverrides(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
