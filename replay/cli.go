@@ -327,6 +327,10 @@ Flags:
 			return err
 		}
 	}
+	// A HAR file's placeholders were warned of before the run.
+	if *harFile == "" {
+		c.warnRedacted(rep)
+	}
 	if *asJSON {
 		if err := WriteJSON(c.Stdout, rep); err != nil {
 			return err
@@ -670,6 +674,34 @@ func (c *CLI) Import(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.Stdout, "skipped %d entries that never went over the network (data:, blob:, extension URLs)\n", skipped)
 	}
 	return nil
+}
+
+// warnRedacted warns when replayed requests went out with headers holding
+// the redaction placeholder, as an emitted webhook's credentials do when
+// replayed without --resign.
+func (c *CLI) warnRedacted(rep *Report) {
+	var names []string
+	n := 0
+	for _, r := range rep.Results {
+		if len(r.Redacted) == 0 {
+			continue
+		}
+		n++
+		for _, name := range r.Redacted {
+			if !slices.ContainsFunc(names, func(s string) bool { return strings.EqualFold(s, name) }) {
+				names = append(names, name)
+			}
+		}
+	}
+	if n == 0 {
+		return
+	}
+	requests := "requests"
+	if n == 1 {
+		requests = "request"
+	}
+	fmt.Fprintf(c.Stderr, "warning: %d replayed %s sent %s as %s, the placeholder recorded in place of the secret (replay emitted webhooks with --resign, or give --set-header or --remove-header)\n",
+		n, requests, strings.Join(names, ", "), inspect.Redacted)
 }
 
 // redactedHeaders lists the request headers of exs, each once, whose values

@@ -233,6 +233,36 @@ func TestCLIReplayRemote(t *testing.T) {
 	}
 }
 
+// TestCLIReplayWarnsRedactedHeaders: replaying an emitted webhook without
+// --resign through a server sends its credentials as recorded, REDACTED;
+// the command warns and names them, as replay --har does.
+func TestCLIReplayWarnsRedactedHeaders(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	tg := newTarget(t, nil)
+	emitted := &inspect.Exchange{
+		ID: "01JNB5Z3Q0000000000000000E", Bin: "default", Source: inspect.SourceEmit, Time: t0,
+		Request: inspect.Request{Method: "POST", URL: "http://127.0.0.1:3000/webhook", Body: []byte(`{}`), Size: 2,
+			Headers: inspect.Headers{{Name: "Authorization", Value: inspect.Redacted}}},
+		Response: okResp(),
+	}
+	add(t, a.store, emitted)
+	c := newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+	if err := c.cli.Replay(context.Background(), []string{emitted.ID, "--target", tg.URL}); err != nil {
+		t.Fatalf("%v; stderr %s", err, c.stderr.String())
+	}
+	if got := c.stderr.String(); !strings.Contains(got, "warning: 1 replayed request sent Authorization as REDACTED") || !strings.Contains(got, "--resign") {
+		t.Errorf("stderr %q, want a warning naming Authorization", got)
+	}
+	c = newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+	if err := c.cli.Replay(context.Background(), []string{emitted.ID, "--target", tg.URL, "--set-header", "Authorization: Bearer t"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.stderr.String(); got != "" {
+		t.Errorf("with the header set: stderr %q", got)
+	}
+}
+
 func TestCLIReplayLocalStore(t *testing.T) {
 	t.Parallel()
 	store := openStore(t)

@@ -164,8 +164,14 @@ type Result struct {
 	// out, with both values, so that a diff view can show them greyed (see
 	// differ.ignoredValues). It is empty when no ignore rule matched.
 	Ignored []Change `json:"ignored,omitempty"`
-	// Notes say what was not compared, or could not be recorded.
+	// Notes say what was not compared, or could not be recorded, or that
+	// the request went out with redacted headers.
 	Notes []string `json:"notes,omitempty"`
+	// Redacted names the request headers that went out holding
+	// inspect.Redacted, the placeholder they were recorded (or exported)
+	// with in place of a secret: an emitted webhook's credentials replayed
+	// without Resign, a HAR fixture's Authorization.
+	Redacted []string `json:"redacted,omitempty"`
 }
 
 // Summary counts the outcomes of a run.
@@ -603,6 +609,10 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 	// The request goes with the target's user info (as basic auth); the
 	// result, shown in runs, events and output, without its password.
 	res.Method, res.URL = req.Method, inspect.RedactURL(req.URL.String())
+	if res.Redacted = sentRedacted(req.Header, sentHdrs); len(res.Redacted) > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%s went out as %s, the placeholder recorded in place of the secret (replay emitted webhooks with --resign, or give --set-header or --remove-header)",
+			strings.Join(res.Redacted, ", "), inspect.Redacted))
+	}
 	body := r.opts.Override.Body
 	if !r.opts.Override.SetBody {
 		body = ex.Request.Body
@@ -641,7 +651,9 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 		res.Outcome, res.Error = Failed, rec.Error
 	} else {
 		res.Status = rec.Response.Status
-		res.Changes, res.Notes = r.diff.compare(ex.Response, rec.Response)
+		var notes []string
+		res.Changes, notes = r.diff.compare(ex.Response, rec.Response)
+		res.Notes = append(res.Notes, notes...)
 		res.Ignored = r.diff.ignoredValues(ex.Response, rec.Response)
 		res.Outcome = Same
 		if len(res.Changes) > 0 {
@@ -657,6 +669,22 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 		}
 	}
 	return res
+}
+
+// sentRedacted names, in the order of order (the headers as recorded),
+// the headers of sent whose values hold inspect.Redacted (a cookie's
+// "session=REDACTED" included).
+func sentRedacted(sent http.Header, order inspect.Headers) []string {
+	var names []string
+	for _, h := range order {
+		if slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, h.Name) }) {
+			continue
+		}
+		if slices.ContainsFunc(sent.Values(h.Name), func(v string) bool { return strings.Contains(v, inspect.Redacted) }) {
+			names = append(names, h.Name)
+		}
+	}
+	return names
 }
 
 func describeError(err error, timeout time.Duration) string {

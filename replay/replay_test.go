@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -353,6 +354,47 @@ func TestReplayResign(t *testing.T) {
 	rep, err = Run(context.Background(), []*inspect.Exchange{emitted}, Options{Target: tg.URL, Resign: true, ResignFunc: failing})
 	if err != nil || rep.Results[0].Outcome != Failed || !strings.Contains(rep.Results[0].Error, "webhook w1 is gone") {
 		t.Errorf("failing resign: %v %+v", err, rep.Results)
+	}
+}
+
+// TestReplayNotesRedactedHeaders: a request that goes out with headers
+// holding the redaction placeholder (an emitted webhook's credentials,
+// replayed without resigning) says so in its result, naming them; those
+// resigning or overrides replace are not named.
+func TestReplayNotesRedactedHeaders(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, nil)
+	emitted := &inspect.Exchange{
+		ID: "01JNB5Z3Q0000000000000000E", Bin: "default", Source: inspect.SourceEmit, Time: t0,
+		Request: inspect.Request{Method: "POST", URL: "http://127.0.0.1:3000/webhook", Body: []byte(`{}`), Size: 2,
+			Headers: inspect.Headers{{Name: "Authorization", Value: inspect.Redacted}, {Name: "X-Api-Key", Value: inspect.Redacted}, {Name: "Cookie", Value: "a=" + inspect.Redacted}}},
+		Response: okResp(),
+	}
+	resign := func(*inspect.Exchange) (http.Header, error) {
+		return http.Header{"Authorization": {"Bearer real"}}, nil
+	}
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want []string
+	}{
+		{"as recorded", Options{}, []string{"Authorization", "X-Api-Key", "Cookie"}},
+		{"resigned", Options{Resign: true, ResignFunc: resign}, []string{"X-Api-Key", "Cookie"}},
+		{"overridden", Options{Resign: true, ResignFunc: resign, Override: Overrides{SetHeaders: inspect.Headers{{Name: "X-Api-Key", Value: "k"}}, RemoveHeaders: []string{"cookie"}}}, nil},
+	} {
+		tc.opts.Target = tg.URL
+		rep, err := Run(context.Background(), []*inspect.Exchange{emitted}, tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rep.Results[0]
+		if !slices.Equal(r.Redacted, tc.want) {
+			t.Errorf("%s: redacted %q, want %q", tc.name, r.Redacted, tc.want)
+		}
+		note := slices.ContainsFunc(r.Notes, func(n string) bool { return strings.Contains(n, "went out as "+inspect.Redacted) })
+		if note != (len(tc.want) > 0) || note && !strings.Contains(strings.Join(r.Notes, "\n"), strings.Join(tc.want, ", ")) {
+			t.Errorf("%s: notes %q, want them to name %q", tc.name, r.Notes, tc.want)
+		}
 	}
 }
 
