@@ -23,6 +23,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/hooklab/hooklab/inspect"
@@ -214,6 +216,41 @@ type Extension struct {
 	Redacted []string `json:"redacted,omitempty"`
 }
 
+// jsonKind says what a json.UnmarshalTypeError's Value ("array",
+// "number -1") is, with an article.
+func jsonKind(v string) string {
+	switch kind, _, _ := strings.Cut(v, " "); kind {
+	case "array", "object":
+		return "an " + kind
+	case "bool":
+		return "true or false"
+	case "string", "number":
+		return "a " + kind
+	}
+	return v
+}
+
+// goKind says what JSON a field of type t takes.
+func goKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return t.String()
+}
+
 // Decode reads a HAR file. It accepts what browsers write: unknown and "_"
 // fields are ignored, a missing "entries" is an empty log. The error says
 // where the JSON is malformed and wraps inspect.ErrInvalid.
@@ -237,8 +274,11 @@ func Parse(data []byte) (*File, error) {
 		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
+			if te.Field == "" {
+				return nil, fmt.Errorf("%w: want a HAR file: a JSON object with a log, found %s", inspect.ErrInvalid, jsonKind(te.Value))
+			}
 			line, col := inspect.LineCol(data, te.Offset)
-			return nil, fmt.Errorf("%w: HAR field %s at line %d, column %d: want %s, found %s", inspect.ErrInvalid, te.Field, line, col, te.Type, te.Value)
+			return nil, fmt.Errorf("%w: HAR field %s at line %d, column %d: want %s, found %s", inspect.ErrInvalid, te.Field, line, col, goKind(te.Type), jsonKind(te.Value))
 		}
 		return nil, fmt.Errorf("%w: HAR: %v", inspect.ErrInvalid, err)
 	}

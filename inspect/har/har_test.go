@@ -334,7 +334,10 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"not JSON", "{\n  \"log\": {,", "line 2, column"},
 		{"not HAR", `{"entries": []}`, "no \"log\""},
-		{"wrong type", `{"log": {"version": "1.2", "entries": [{"time": "slow"}]}}`, "want float64"},
+		{"wrong type", `{"log": {"version": "1.2", "entries": [{"time": "slow"}]}}`, "HAR field log.entries.time at line 1, column 54: want a number, found a string"},
+		{"an array", `[{"request": {}}]`, "want a HAR file: a JSON object with a log, found an array"},
+		{"a string", `"log"`, "want a HAR file: a JSON object with a log, found a string"},
+		{"log an array", `{"log": []}`, "HAR field log at line 1, column 9: want an object, found an array"},
 		{"no method", `{"log": {"version": "1.2", "entries": [{"request": {"url": "http://x/"}}]}}`, "entry 0: request has no method"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
