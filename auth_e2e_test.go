@@ -121,8 +121,14 @@ func TestAuthAndListenerLimits(t *testing.T) {
 	if out, err := cli("s3cret", "export", "--har", "-"); err != nil || !strings.Contains(out, `"url":"`+cs.Capture+`hook"`) {
 		t.Errorf("export with the token: %v\n%.300s", err, out)
 	}
-	if out, err := cli("", "export", "--har", "-"); err == nil || !strings.Contains(err.Error(), "401") {
+	if out, err := cli("", "export", "--har", "-"); err == nil || !strings.Contains(err.Error(), "wants a token: set HOOKLAB_AUTH (401)") {
 		t.Errorf("export without the token: %v\n%.300s", err, out)
+	}
+	if out, err := cli("wrong", "export", "--har", "-"); err == nil || !strings.Contains(err.Error(), "refused the token in HOOKLAB_AUTH (401)") {
+		t.Errorf("export with a wrong token: %v\n%.300s", err, out)
+	}
+	if out, err := cli("", "send", "order.created"); err == nil || !strings.Contains(err.Error(), "wants a token: set HOOKLAB_AUTH (401)") {
+		t.Errorf("send without the token: %v %s", err, out)
 	}
 	if out, err := cli("s3cret", "send", "order.created"); err != nil || !strings.Contains(out, `"events"`) {
 		t.Errorf("send with the token: %v %s", err, out)

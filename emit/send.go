@@ -48,6 +48,14 @@ func Send(ctx context.Context, apiBase, token, typ string, data json.RawMessage)
 	if err != nil {
 		return nil, err
 	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized && token == "":
+		// The server's own message names its --auth flag, which send
+		// does not have.
+		return nil, fmt.Errorf("hooklab at %s wants a token: set HOOKLAB_AUTH (401)", apiBase)
+	case resp.StatusCode == http.StatusUnauthorized:
+		return nil, fmt.Errorf("hooklab at %s refused the token in HOOKLAB_AUTH (401)", apiBase)
+	}
 	if resp.StatusCode != http.StatusAccepted {
 		var e struct {
 			Error string `json:"error"`

@@ -393,8 +393,17 @@ func (c *CLI) newRequest(ctx context.Context, method, u string, body io.Reader) 
 	return req, nil
 }
 
-// apiError reads a {"error": …} answer.
-func apiError(resp *http.Response) error {
+// apiError reads a {"error": …} answer. A 401 says what to do with
+// $HOOKLAB_AUTH (the server's own message names its --auth flag, which
+// these commands do not have).
+func (c *CLI) apiError(resp *http.Response) error {
+	if resp.StatusCode == http.StatusUnauthorized {
+		srv := resp.Request.URL.Scheme + "://" + resp.Request.URL.Host
+		if c.getenv("HOOKLAB_AUTH") == "" {
+			return fmt.Errorf("server: %s wants a token: set HOOKLAB_AUTH (401)", srv)
+		}
+		return fmt.Errorf("server: %s refused the token in HOOKLAB_AUTH (401)", srv)
+	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var e struct {
 		Error string `json:"error"`
@@ -419,7 +428,7 @@ func (c *CLI) do(ctx context.Context, method, u string, body io.Reader, out any)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
-		return apiError(resp)
+		return c.apiError(resp)
 	}
 	if out != nil {
 		return json.NewDecoder(resp.Body).Decode(out)
@@ -586,7 +595,7 @@ func (c *CLI) download(ctx context.Context, u string, out io.Writer) (int, error
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, apiError(resp)
+		return 0, c.apiError(resp)
 	}
 	if _, err := io.Copy(out, resp.Body); err != nil {
 		return 0, fmt.Errorf("export cut short: %w", err)

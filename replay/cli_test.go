@@ -263,6 +263,32 @@ func TestCLIReplayWarnsRedactedHeaders(t *testing.T) {
 	}
 }
 
+// TestCLIAuthAdvice: a server that wants a token (hooklab serve --auth)
+// makes the commands say to set HOOKLAB_AUTH, which is how they send one
+// (they have no --auth), or that the one set was refused.
+func TestCLIAuthAdvice(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "hooklab") // as main's listener marks every answer
+		inspect.Auth("s3cret", http.NotFoundHandler()).ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	harFile := writeHAR(t, capture("01JNB5Z3Q0000000000000000A", "GET", "http://x/", nil, nil, okResp()))
+	for _, tc := range []struct{ token, want string }{
+		{"", "wants a token: set HOOKLAB_AUTH"},
+		{"wrong", "refused the token in HOOKLAB_AUTH"},
+	} {
+		for _, args := range [][]string{{"replay", "01JNB5Z3Q0000000000000000A"}, {"export", "--har", "-"}, {"import", harFile}} {
+			c := newCLI(map[string]string{"HOOKLAB_UI": srv.URL, "HOOKLAB_AUTH": tc.token}, nil)
+			cmd := map[string]func(context.Context, []string) error{"replay": c.cli.Replay, "export": c.cli.Export, "import": c.cli.Import}[args[0]]
+			err := cmd(context.Background(), args[1:])
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "--auth") {
+				t.Errorf("%s with token %q: %v, want %q", args[0], tc.token, err, tc.want)
+			}
+		}
+	}
+}
+
 func TestCLIReplayLocalStore(t *testing.T) {
 	t.Parallel()
 	store := openStore(t)
