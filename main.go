@@ -921,12 +921,8 @@ func selfRefusingTransport(addr net.Addr) *http.Transport {
 	refuse := refuseOwnAPI(addr)
 	tr := replay.NewTransport(false)
 	d := replay.NewDialer()
-	d.Control = func(_, address string, _ syscall.RawConn) error {
-		if err := refuse(address); err != nil {
-			return fmt.Errorf("%w; give a target", err)
-		}
-		return nil
-	}
+	// The run adds what to do: give a target, or another one.
+	d.Control = func(_, address string, _ syscall.RawConn) error { return refuse(address) }
 	tr.DialContext = d.DialContext
 	return tr
 }
@@ -942,7 +938,7 @@ func refuseOwnAPI(addr net.Addr) func(address string) error {
 			return nil
 		}
 		if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified() || isLocalIP(ip)) {
-			return fmt.Errorf("not sent: %s is hooklab's own API", address)
+			return fmt.Errorf("not sent: %s is %w", address, inspect.ErrOwnAPI)
 		}
 		return nil
 	}

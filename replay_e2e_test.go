@@ -129,9 +129,18 @@ func TestReplayRefusesOwnAPI(t *testing.T) {
 	for _, r := range st.Results {
 		// (x.localhost and 127.1 fail to resolve where the resolver does
 		// not map them to loopback as curl does: not sent either way.)
-		if r.Outcome != "failed" || !strings.Contains(r.Error, "hooklab's own API") && !strings.Contains(r.Error, "no such host") {
+		if r.Outcome != "failed" || !strings.Contains(r.Error, "hooklab's own API; give a target") && !strings.Contains(r.Error, "no such host") {
 			t.Errorf("result %+v", r)
 		}
+	}
+	// Sent to a target that is the API: another target is wanted.
+	_, b = s.api(t, "POST", "/api/replay", strings.NewReader(`{"ids": [`+ids[0]+`], "target": "`+s.UI+`"}`))
+	if err := json.Unmarshal(b, &run); err != nil || run.URL == "" {
+		t.Fatalf("start with the API as target: %v %s", err, b)
+	}
+	waitFor(t, func() bool { s.getJSON(t, run.URL, &st); return st.State == "done" }, "the run")
+	if len(st.Results) != 1 || !strings.HasSuffix(st.Results[0].Error, "is hooklab's own API; give another target") {
+		t.Errorf("with the API as target: %+v", st.Results)
 	}
 	if r, _ := s.api(t, "GET", "/api/exchanges/"+keep.ID, nil); r.StatusCode != 200 {
 		t.Errorf("the bin was cleared by the replay: %d", r.StatusCode)

@@ -39,6 +39,10 @@ var (
 	// ErrConflict means the request does not fit the thing's current state
 	// (redelivering an invocation that is still queued).
 	ErrConflict = errors.New("conflict")
+	// ErrOwnAPI means a request was not sent because it would reach
+	// hooklab's own UI/API listener (which it would drive, or loop through):
+	// "not sent: 127.0.0.1:4040 is hooklab's own API".
+	ErrOwnAPI = errors.New("hooklab's own API")
 )
 
 // Source says which part of hooklab produced an exchange.

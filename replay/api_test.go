@@ -585,7 +585,8 @@ func TestAPIReplayRedactsTargetPassword(t *testing.T) {
 	a := newAPIServer(t)
 	tg := newTarget(t, nil)
 	ex := capture("01JNB5Z3Q0000000000000000F", "POST", "http://127.0.0.1:8080/b/stripe/hooks", nil, []byte(`{}`), okResp())
-	// Not sent (its body was cut), so its result names the recorded URL.
+	// Not sent (its body was cut): its result names the target's URL, where
+	// it would have gone, and the recorded password shows nowhere.
 	cut := capture("01JNB5Z3Q0000000000000000G", "POST", "http://carol:origpw1234@127.0.0.1:8080/b/stripe/hooks", nil, []byte(`{`), okResp())
 	cut.Request.Size, cut.Request.Truncated = 100, true
 	add(t, a.store, ex, cut)

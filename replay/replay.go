@@ -405,21 +405,13 @@ func validToken(s string) bool { return httpguts.ValidHeaderFieldName(s) }
 var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
 	"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Host", "Content-Length"}
 
-func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange) (*http.Request, inspect.Headers, error) {
+// destination is the URL ex goes to: its own, or the target's, with the
+// overrides' path and the target's query.
+func (r *runner) destination(ex *inspect.Exchange) (*url.URL, error) {
 	o := r.opts.Override
-	var restored []string // headers resigning put back, which were recorded redacted
-	if strings.EqualFold(ex.Request.Headers.Get("Upgrade"), "websocket") {
-		return nil, nil, errors.New("a websocket handshake is not replayed: hooklab counts its frames but does not record them")
-	}
-	if strings.EqualFold(ex.Request.Method, http.MethodConnect) {
-		return nil, nil, errors.New("a CONNECT tunnel is not replayed: hooklab records its host, bytes and duration, not what went through it")
-	}
-	if ex.Request.Truncated && !o.SetBody {
-		return nil, nil, fmt.Errorf("the request body was cut when recorded (%d of %d bytes kept): not replayed, as the receiver would get a different body", len(ex.Request.Body), ex.Request.Size)
-	}
 	u, err := url.Parse(ex.Request.URL)
 	if err != nil || u.Host == "" && r.target == nil {
-		return nil, nil, fmt.Errorf("recorded URL %q cannot be sent: give a target", ex.Request.URL)
+		return nil, fmt.Errorf("recorded URL %q cannot be sent: give a target", ex.Request.URL)
 	}
 	if u.Scheme == "" {
 		u.Scheme = "http"
@@ -442,13 +434,13 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange) (*http.Reque
 		p = strings.TrimSuffix(r.target.EscapedPath(), "/") + p
 		u = &url.URL{Scheme: r.target.Scheme, Host: r.target.Host, User: r.target.User, RawQuery: u.RawQuery}
 		if err := setEscapedPath(u, p); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	if o.Path != "" {
 		p, q, hasQ := strings.Cut(o.Path, "?")
 		if err := setEscapedPath(u, p); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if hasQ {
 			u.RawQuery = q
@@ -462,10 +454,32 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange) (*http.Reque
 		}
 		u.RawQuery += r.target.RawQuery
 	}
-	method := ex.Request.Method
-	if o.Method != "" {
-		method = strings.ToUpper(o.Method)
+	return u, nil
+}
+
+// method is the method ex goes with.
+func (r *runner) method(ex *inspect.Exchange) string {
+	if m := r.opts.Override.Method; m != "" {
+		return strings.ToUpper(m)
 	}
+	return ex.Request.Method
+}
+
+// prepare builds the request of ex to u (its destination), or says why it
+// is not sent.
+func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange, u *url.URL) (*http.Request, inspect.Headers, error) {
+	o := r.opts.Override
+	var restored []string // headers resigning put back, which were recorded redacted
+	if strings.EqualFold(ex.Request.Headers.Get("Upgrade"), "websocket") {
+		return nil, nil, errors.New("a websocket handshake is not replayed: hooklab counts its frames but does not record them")
+	}
+	if strings.EqualFold(ex.Request.Method, http.MethodConnect) {
+		return nil, nil, errors.New("a CONNECT tunnel is not replayed: hooklab records its host, bytes and duration, not what went through it")
+	}
+	if ex.Request.Truncated && !o.SetBody {
+		return nil, nil, fmt.Errorf("the request body was cut when recorded (%d of %d bytes kept): not replayed, as the receiver would get a different body", len(ex.Request.Body), ex.Request.Size)
+	}
+	method := r.method(ex)
 	body := ex.Request.Body
 	if o.SetBody {
 		body = o.Body
@@ -601,14 +615,20 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 	start := r.opts.Clock.Now()
 	rctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
-	req, sentHdrs, err := r.prepare(rctx, ex)
+	u, err := r.destination(ex)
+	var req *http.Request
+	var sentHdrs inspect.Headers
+	if err == nil {
+		// The request goes with the target's user info (as basic auth);
+		// the result, shown in runs, events and output, without its
+		// password. One not sent names where it would have gone.
+		res.Method, res.URL = r.method(ex), inspect.RedactURL(u.String())
+		req, sentHdrs, err = r.prepare(rctx, ex, u)
+	}
 	if err != nil {
 		res.Outcome, res.Error = Failed, err.Error()
 		return res
 	}
-	// The request goes with the target's user info (as basic auth); the
-	// result, shown in runs, events and output, without its password.
-	res.Method, res.URL = req.Method, inspect.RedactURL(req.URL.String())
 	if res.Redacted = sentRedacted(req.Header, sentHdrs); len(res.Redacted) > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%s went out as %s, the placeholder recorded in place of the secret (replay emitted webhooks with --resign, or give --set-header or --remove-header)",
 			strings.Join(res.Redacted, ", "), inspect.Redacted))
@@ -648,6 +668,13 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 	res.DurationMS = float64(rec.Duration.Microseconds()) / 1000
 	if err != nil {
 		rec.Error = describeError(err, r.opts.Timeout)
+		if errors.Is(err, inspect.ErrOwnAPI) {
+			if r.target != nil {
+				rec.Error += "; give another target"
+			} else {
+				rec.Error += "; give a target"
+			}
+		}
 		res.Outcome, res.Error = Failed, rec.Error
 	} else {
 		res.Status = rec.Response.Status

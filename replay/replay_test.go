@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -435,6 +436,54 @@ func TestReplayTunnelIsNotSent(t *testing.T) {
 	}
 	if n := len(tg.received()); n != 0 {
 		t.Errorf("target got %d requests", n)
+	}
+}
+
+// TestReplayNotSentNamesTargetURL: a request that is not sent (a
+// websocket handshake, a body cut when recorded) names in its result, and
+// in the command's FAILED line, the URL it would have gone to.
+func TestReplayNotSentNamesTargetURL(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, nil)
+	ws := capture("01JNB5Z3Q0000000000000000A", "GET", "http://127.0.0.1:8080/b/stripe/ws?v=1",
+		inspect.Headers{{Name: "Connection", Value: "Upgrade"}, {Name: "Upgrade", Value: "websocket"}}, nil, okResp())
+	cut := capture("01JNB5Z3Q0000000000000000B", "POST", "http://127.0.0.1:8080/b/stripe/hooks", nil, []byte("part"), okResp())
+	cut.Request.Size, cut.Request.Truncated = 100, true
+	rep, err := Run(context.Background(), []*inspect.Exchange{ws, cut}, Options{Target: tg.URL + "/api", Override: Overrides{Method: "put"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{tg.URL + "/api/ws?v=1", tg.URL + "/api/hooks"} {
+		r := rep.Results[i]
+		var b strings.Builder
+		WriteResult(&b, r, false)
+		if r.Outcome != Failed || r.URL != want || r.Method != "PUT" || !strings.HasPrefix(b.String(), "FAILED PUT "+want+" [") {
+			t.Errorf("result %+v written as %q, want it to name PUT %s", r, b.String(), want)
+		}
+	}
+}
+
+// TestReplayOwnAPIAdvice: a request the transport refuses as hooklab's own
+// API (main's transport does) says to give a target, or another one when
+// it was sent to the target.
+func TestReplayOwnAPIAdvice(t *testing.T) {
+	t.Parallel()
+	tr := NewTransport(false)
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return nil, fmt.Errorf("not sent: %s is %w", addr, inspect.ErrOwnAPI)
+	}
+	ex := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:4040/api/exchanges", nil, nil, okResp())
+	for _, tc := range []struct{ target, want string }{
+		{"", "is hooklab's own API; give a target"},
+		{"http://127.0.0.1:4040", "is hooklab's own API; give another target"},
+	} {
+		rep, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: tc.target, Transport: tr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := rep.Results[0]; r.Outcome != Failed || !strings.HasSuffix(r.Error, tc.want) {
+			t.Errorf("target %q: error %q, want it to end %q", tc.target, r.Error, tc.want)
+		}
 	}
 }
 
