@@ -1,6 +1,7 @@
 package har
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"math"
@@ -46,6 +47,12 @@ func New(exs []*inspect.Exchange, opts Options) *File {
 // NewEntry returns the HAR entry of ex. Bodies that are valid UTF-8 are
 // written as text; others as base64 (content.encoding for responses, the
 // "_encoding" extension for requests, which HAR 1.2 gives no field for).
+// A response body recorded in a Content-Encoding that decodes (gzip,
+// deflate; not cut short) is written decoded, as HAR 1.2 has it, with
+// content.size its decoded size and content.compression the bytes saved;
+// the recorded bytes go in the extension, for Entry.Exchange. Timings
+// split the duration at the time to first byte when it is known
+// (meta.ttfb_ms): wait up to it, receive after.
 func NewEntry(ex *inspect.Exchange, opts Options) Entry {
 	ext := &Extension{
 		ID: ex.ID, Bin: ex.Bin, Source: ex.Source, DurationNS: int64(ex.Duration),
@@ -94,7 +101,7 @@ func NewEntry(ex *inspect.Exchange, opts Options) Entry {
 			BodySize:    ex.Request.Size,
 		},
 		Cache:   Cache{},
-		Timings: Timings{Send: 0, Wait: ms, Receive: 0},
+		Timings: timings(ex, ms),
 		Hooklab: ext,
 	}
 	if len(ex.Request.Body) > 0 || ex.Request.Size > 0 {
@@ -135,14 +142,40 @@ func NewEntry(ex *inspect.Exchange, opts Options) Entry {
 		HeadersSize: -1,
 		BodySize:    r.Size,
 	}
-	if len(r.Body) > 0 {
-		if utf8.Valid(r.Body) {
-			e.Response.Content.Text = string(r.Body)
+	body := r.Body
+	// HAR's content.text is the decoded body: one recorded in its
+	// Content-Encoding goes decoded when it decodes whole, its recorded
+	// bytes kept in the extension for a hooklab import.
+	if ce := r.Headers.Get("Content-Encoding"); ce != "" && !r.Truncated && len(body) > 0 {
+		if dec, err := inspect.DecodeContent(ce, body, maxDecoded); err == nil && !bytes.Equal(dec, body) && int64(len(dec)) < maxDecoded {
+			e.Response.Content.Size = int64(len(dec))
+			e.Response.Content.Compression = int64(len(dec) - len(body))
+			ext.ResponseEncoded = base64.StdEncoding.EncodeToString(body)
+			body = dec
+		}
+	}
+	if len(body) > 0 {
+		if utf8.Valid(body) {
+			e.Response.Content.Text = string(body)
 		} else {
-			e.Response.Content.Text, e.Response.Content.Encoding = base64.StdEncoding.EncodeToString(r.Body), "base64"
+			e.Response.Content.Text, e.Response.Content.Encoding = base64.StdEncoding.EncodeToString(body), "base64"
 		}
 	}
 	return e
+}
+
+// maxDecoded caps a response body decoded for export; one that decodes to
+// more is exported as recorded.
+const maxDecoded = 256 << 20
+
+// timings splits the duration ms: the time to first byte, when the proxy
+// measured it (meta.ttfb_ms), is wait and the rest receive; otherwise wait
+// is all of it.
+func timings(ex *inspect.Exchange, ms float64) Timings {
+	if ttfb, ok := ex.Meta["ttfb_ms"].(float64); ok && ttfb >= 0 && ttfb <= ms {
+		return Timings{Wait: ttfb, Receive: ms - ttfb}
+	}
+	return Timings{Wait: ms}
 }
 
 // Exchanges converts every entry but those NotHTTP counts; see
@@ -287,7 +320,18 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 		return nil, fmt.Errorf("%w: response content encoding %q: want base64 or none", inspect.ErrInvalid, c.Encoding)
 	}
 	r.Size = int64(len(r.Body))
-	if ext != nil {
+	if ext != nil && ext.ResponseEncoded != "" {
+		// Exported decoded: the recorded bytes come back, unless the text
+		// was edited since, which is then taken as it is (decoded, as
+		// from a browser's file).
+		enc, err := decodeBase64(ext.ResponseEncoded)
+		if err != nil {
+			return nil, fmt.Errorf("%w: _hooklab.response_encoded: %v", inspect.ErrInvalid, err)
+		}
+		if dec, err := inspect.DecodeContent(r.Headers.Get("Content-Encoding"), enc, maxDecoded); err == nil && bytes.Equal(dec, r.Body) {
+			r.Body, r.Size = enc, ext.ResponseSize
+		}
+	} else if ext != nil {
 		r.Size, r.Truncated = ext.ResponseSize, ext.ResponseTruncated
 	} else if c.Size > r.Size && c.Text == "" {
 		// The tool did not keep the body (Chrome for redirects and some

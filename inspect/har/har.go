@@ -210,6 +210,10 @@ type Extension struct {
 	RequestTruncated  bool  `json:"request_truncated,omitempty"`
 	ResponseSize      int64 `json:"response_size,omitempty"`
 	ResponseTruncated bool  `json:"response_truncated,omitempty"`
+	// ResponseEncoded is the response body as recorded, still in its
+	// Content-Encoding (base64), when content.text holds it decoded: an
+	// import gives these bytes back while the text is the one exported.
+	ResponseEncoded string `json:"response_encoded,omitempty"`
 	// NoResponse marks an exchange that had no response at all.
 	NoResponse bool `json:"no_response,omitempty"`
 	// Redacted lists the header names whose values were redacted.

@@ -2,6 +2,7 @@ package har_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -494,5 +495,103 @@ func TestMimeTypeOnly(t *testing.T) {
 	}
 	if ct := exs[0].Response.Headers.Get("Content-Type"); ct != "image/png" {
 		t.Errorf("Content-Type %q, want image/png", ct)
+	}
+}
+
+func gzipped(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestContentEncodedResponse: a response body recorded in its
+// Content-Encoding (hooklab keeps bodies as they came) is exported decoded,
+// as HAR 1.2 wants content.text, with size the decoded size and
+// compression the bytes saved; a hooklab import gets the recorded bytes
+// back, unless the text was edited, when it takes the text as a browser's
+// file gives it. A body that does not decode is exported as it is.
+func TestContentEncodedResponse(t *testing.T) {
+	t.Parallel()
+	text := []byte(`{"items":[` + strings.Repeat(`{"id":"it_1","price":1},`, 20) + `{"id":"last"}]}`)
+	binary := bytes.Repeat([]byte{0x00, 0xff, 0xfe, 0x10}, 50)
+	resp := func(body []byte, size int64, truncated bool, enc string) *inspect.Exchange {
+		return &inspect.Exchange{
+			ID: "01JNB5Z3Q0000000000000000A", Bin: "default", Source: inspect.SourceProxy, Time: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC),
+			Request: inspect.Request{Method: "GET", URL: "https://api.example.com/items", Proto: "HTTP/1.1"},
+			Response: &inspect.Response{Status: 200, Headers: inspect.Headers{{Name: "Content-Type", Value: "application/json"}, {Name: "Content-Encoding", Value: enc}},
+				Body: body, Size: size, Truncated: truncated},
+		}
+	}
+	gz, gzBin := gzipped(t, text), gzipped(t, binary)
+	for _, tc := range []struct {
+		name             string
+		ex               *inspect.Exchange
+		text, encoding   string
+		size, compressed int64
+	}{
+		{"gzip text", resp(gz, int64(len(gz)), false, "gzip"), string(text), "", int64(len(text)), int64(len(text) - len(gz))},
+		{"gzip binary", resp(gzBin, int64(len(gzBin)), false, "gzip"), base64.StdEncoding.EncodeToString(binary), "base64", int64(len(binary)), int64(len(binary) - len(gzBin))},
+		{"cut gzip", resp(gz[:20], int64(len(gz)), true, "gzip"), base64.StdEncoding.EncodeToString(gz[:20]), "base64", int64(len(gz)), 0},
+		{"br", resp([]byte{0x1b, 0xff, 0x00}, 3, false, "br"), "G/8A", "base64", 3, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := har.NewEntry(tc.ex, har.Options{})
+			c := e.Response.Content
+			if c.Text != tc.text || c.Encoding != tc.encoding || c.Size != tc.size || c.Compression != tc.compressed || e.Response.BodySize != tc.ex.Response.Size {
+				t.Errorf("content %+v, bodySize %d; want text %.40q encoding %q size %d compression %d", c, e.Response.BodySize, tc.text, tc.encoding, tc.size, tc.compressed)
+			}
+			var buf bytes.Buffer
+			if err := har.Encode(&buf, &har.File{Log: har.Log{Version: har.Version, Entries: []har.Entry{e}}}); err != nil {
+				t.Fatal(err)
+			}
+			checkSchema(t, buf.Bytes())
+			f, err := har.Parse(buf.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := f.Exchanges()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff([]*inspect.Exchange{tc.ex}, got, cmpopts.EquateEmpty()); d != "" {
+				t.Errorf("round trip (-want +got):\n%s", d)
+			}
+		})
+	}
+
+	// Edited by hand: the text wins, decoded, as from a browser's file.
+	e := har.NewEntry(resp(gz, int64(len(gz)), false, "gzip"), har.Options{})
+	e.Response.Content.Text = `{"items":[]}`
+	ex, err := e.Exchange()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ex.Response; string(r.Body) != `{"items":[]}` || r.Size != 12 || r.Truncated {
+		t.Errorf("edited: body %q size %d truncated %v", r.Body, r.Size, r.Truncated)
+	}
+}
+
+// TestTimingsFromTTFB: with the time to first byte known (the proxy's
+// meta.ttfb_ms), wait is that and receive the rest; without it, wait is
+// the whole duration.
+func TestTimingsFromTTFB(t *testing.T) {
+	t.Parallel()
+	ex := &inspect.Exchange{
+		ID: "01JNB5Z3Q0000000000000000A", Source: inspect.SourceProxy, Time: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), Duration: 40 * time.Millisecond,
+		Request:  inspect.Request{Method: "GET", URL: "http://h/"},
+		Response: &inspect.Response{Status: 200},
+	}
+	if tm := har.NewEntry(ex, har.Options{}).Timings; tm.Wait != 40 || tm.Receive != 0 {
+		t.Errorf("without ttfb: %+v", tm)
+	}
+	ex.Meta = map[string]any{"ttfb_ms": 12.5}
+	if e := har.NewEntry(ex, har.Options{}); e.Timings.Wait != 12.5 || e.Timings.Receive != 27.5 || e.Time != 40 {
+		t.Errorf("with ttfb: time %v, %+v", e.Time, e.Timings)
 	}
 }
