@@ -151,7 +151,7 @@ func ExampleServer_Replay() {
 	fmt.Println(len(srv.Exchanges(nil)), "replays recorded")
 	// Output:
 	// 4 replayed, 2 same, 2 differ, 0 failed
-	// 2 body charges.0 removed: {"id":"ch_1","paid":true} →
+	// 2 body charges.0→ removed: {"id":"ch_1","paid":true} →
 	// 2 body status changed: "succeeded" → "failed"
 	// 3 body (binary)
 	// 4 replays recorded

@@ -379,11 +379,7 @@ func (c *collector) Report(rs cmp.Result) {
 		case cmp.MapIndex:
 			segs = append(segs, strings.ReplaceAll(s.Key().String(), ".", `\.`))
 		case cmp.SliceIndex:
-			ix, iy := s.SplitKeys()
-			if ix < 0 {
-				ix = iy
-			}
-			segs = append(segs, strconv.Itoa(ix))
+			segs = append(segs, sliceStep(s.SplitKeys()))
 		}
 	}
 	p := "body"
@@ -401,6 +397,22 @@ func (c *collector) Report(rs cmp.Result) {
 		ch.Old, ch.New = compact(vx), compact(vy)
 	}
 	c.changes = append(c.changes, ch)
+}
+
+// sliceStep names an array element in a Change path by its recorded
+// index ix, unambiguously when the two sides do not agree: "1" is index 1
+// in both, "1→0" recorded 1 and replayed 0 (the element moved), "0→" only
+// recorded (removed), "→2" only replayed (added). -1 is no index.
+func sliceStep(ix, iy int) string {
+	switch {
+	case ix == iy:
+		return strconv.Itoa(ix)
+	case iy < 0:
+		return strconv.Itoa(ix) + "→"
+	case ix < 0:
+		return "→" + strconv.Itoa(iy)
+	}
+	return strconv.Itoa(ix) + "→" + strconv.Itoa(iy)
 }
 
 func compact(v reflect.Value) string {

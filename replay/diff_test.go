@@ -60,7 +60,18 @@ func TestCompare(t *testing.T) {
 		{name: "ignore with wildcard and escaped dot", old: jsonResp(200, `{"meta":{"a.b":1,"req_1":"x","req_2":"y"}}`), new: jsonResp(200, `{"meta":{"a.b":2,"req_1":"z","req_2":"w"}}`),
 			opts: DiffOptions{Ignore: []string{`meta.a\.b`, "meta.req_*"}}},
 		{name: "array order matters by default", old: jsonResp(200, `[1,2,3]`), new: jsonResp(200, `[3,1,2]`),
-			want: []Change{{Path: "body 0", Kind: Added, New: "3"}, {Path: "body 2", Kind: Removed, Old: "3"}}},
+			want: []Change{{Path: "body 2→", Kind: Removed, Old: "3"}, {Path: "body →0", Kind: Added, New: "3"}}},
+		// A path names an element by its recorded index, and by both when
+		// it moved: items.1→0 is recorded 1, replayed 0; items.0→ is gone
+		// from the replay, items.→1 new in it.
+		{name: "reordered array elements name both indexes", old: jsonResp(200, `{"items":[{"id":"id1","price":1},{"id":"id2","price":2}]}`), new: jsonResp(200, `{"items":[{"id":"id2","price":2.0000001},{"id":"id1","price":1}]}`),
+			want: []Change{
+				{Path: "body items.0→", Kind: Removed, Old: `{"id":"id1","price":1}`},
+				{Path: "body items.1→0.price", Kind: Changed, Old: "2", New: "2.0000001"},
+				{Path: "body items.→1", Kind: Added, New: `{"id":"id1","price":1}`},
+			}},
+		{name: "appended element", old: jsonResp(200, `{"items":[1,2]}`), new: jsonResp(200, `{"items":[1,2,3]}`),
+			want: []Change{{Path: "body items.→2", Kind: Added, New: "3"}}},
 		{name: "unordered array", old: jsonResp(200, `{"tags":["b","a",{"k":1}],"n":[3,1,2]}`), new: jsonResp(200, `{"tags":[{"k":1},"a","b"],"n":[1,2,3]}`),
 			opts: DiffOptions{Unordered: true}},
 		{name: "unordered array with ignored ids", old: jsonResp(200, `[{"id":1,"v":"x"},{"id":2,"v":"y"}]`), new: jsonResp(200, `[{"id":7,"v":"y"},{"id":8,"v":"x"}]`),
