@@ -133,10 +133,10 @@ func TestShutdownDeadlineAnswersHonestly(t *testing.T) {
 		body   string
 		err    error
 	}
-	get := func(u string) <-chan answer {
+	getVia := func(client *http.Client, u string) <-chan answer {
 		c := make(chan answer, 1)
 		go func() {
-			resp, err := http.Get(u)
+			resp, err := client.Get(u)
 			if err != nil {
 				c <- answer{err: err}
 				return
@@ -147,22 +147,12 @@ func TestShutdownDeadlineAnswersHonestly(t *testing.T) {
 		}()
 		return c
 	}
+	get := func(u string) <-chan answer { return getVia(http.DefaultClient, u) }
 	slow := get(base + "slow")
 	<-reached
 	// Through the forward proxy too, and into a route's injected delay.
 	fwd, _ := url.Parse(proxyURL(t, s, "forward-proxy: "))
-	fwdAnswer := make(chan answer, 1)
-	go func() {
-		c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(fwd)}}
-		resp, err := c.Get(up.URL + "/slow-forward")
-		if err != nil {
-			fwdAnswer <- answer{err: err}
-			return
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		fwdAnswer <- answer{resp.StatusCode, string(b), err}
-	}()
+	fwdAnswer := getVia(&http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(fwd)}}, up.URL+"/slow-forward")
 	<-reached
 	delayed := get(delayedURL + "d")
 	hang := get(s.Capture + "hang")
