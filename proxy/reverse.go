@@ -320,8 +320,8 @@ func (p *Reverse) cutOff() bool { return p.opts.CutOff != nil && p.opts.CutOff.E
 // answerCutOff answers a request hooklab cut off at its shutdown deadline
 // with a 503, which is recorded: the client must not get the default 200
 // of a handler that wrote nothing.
-func (p *Reverse) answerCutOff(w http.ResponseWriter, f *flight) {
-	msg := fmt.Sprintf("proxy %s: hooklab stopped before upstream %s answered", p.opts.Name, f.target.Host)
+func (p *Reverse) answerCutOff(w http.ResponseWriter, f *flight, during string) {
+	msg := fmt.Sprintf("proxy %s: hooklab stopped %s", p.opts.Name, during)
 	f.ex.Error = msg
 	answerJSON(w, f, http.StatusServiceUnavailable, []byte(fmt.Sprintf(`{"error":%q,"upstream":%q}`+"\n", msg, f.upstream)))
 }
@@ -479,7 +479,7 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 		case <-r.Context().Done():
 			t.Stop()
 			if p.cutOff() {
-				p.answerCutOff(w, f)
+				p.answerCutOff(w, f, "during the route's delay, before the request went to upstream "+f.target.Host)
 			} else {
 				f.ex.Error = "client went away during the injected delay"
 			}
@@ -733,7 +733,7 @@ func (p *Reverse) errorHandler(w http.ResponseWriter, r *http.Request, err error
 	f := r.Context().Value(ctxKey{}).(*flight)
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		if p.cutOff() {
-			p.answerCutOff(w, f) // the client is still there
+			p.answerCutOff(w, f, "before upstream "+f.target.Host+" answered") // the client is still there
 			return
 		}
 		f.ex.Error = "client went away: " + err.Error()

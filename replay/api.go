@@ -356,7 +356,7 @@ func (a *API) export(w http.ResponseWriter, r *http.Request) {
 		keep = true
 	case "", "0", "false", "no":
 	default:
-		a.fail(w, r, fmt.Errorf("%w: keep_secrets %q: want 1 or 0", inspect.ErrInvalid, v.Get("keep_secrets")))
+		a.fail(w, r, fmt.Errorf("%w: keep_secrets %q: want 1, true or yes, or 0, false or no", inspect.ErrInvalid, v.Get("keep_secrets")))
 		return
 	}
 	opts := har.Options{KeepSecrets: keep, SecretHeaders: a.cfg.SecretHeaders}

@@ -453,7 +453,7 @@ func rewrite(src string, format Format) (rewritten, error) {
 					if tok.Source[i+1] == '%' {
 						shut = "%}"
 					}
-					return rewritten{}, fmt.Errorf("%s %q is not closed by %s", tok.Source[i:i+2], clip(tok.Source[i:], 30), shut)
+					return rewritten{}, fmt.Errorf("%s has no closing %s", clip(tok.Source[i:], 30), shut)
 				}
 			}
 			b.WriteString(tok.Source)

@@ -594,8 +594,8 @@ func TestNeverJSON(t *testing.T) {
 
 func TestTemplateUnclosedTag(t *testing.T) {
 	for _, src := range []string{`{"id": "{{ request.json.id "}`, `{{ request.json.id `, `a {% if x b`, `{"a": 1} {{`, `{%- assign x = 1`} {
-		if _, err := NewTemplate(src, FormatJSON); err == nil || !strings.Contains(err.Error(), "is not closed by") {
-			t.Errorf("NewTemplate(%q) = %v, want an error saying the tag is not closed", src, err)
+		if _, err := NewTemplate(src, FormatJSON); err == nil || !strings.Contains(err.Error(), "has no closing") {
+			t.Errorf("NewTemplate(%q) = %v, want an error saying the tag has no closing", src, err)
 		}
 	}
 	// Braces that are no tag, and a tag kept as text by raw, are fine.

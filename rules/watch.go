@@ -56,6 +56,9 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 		last, _ = os.ReadFile(abs)
 		lastMissing = last == nil
 	}
+	// hadContent: the file has held something since the start. An empty
+	// read after that is a save in progress, however many events it makes.
+	hadContent := len(bytes.TrimSpace(last)) > 0
 	// The body files (file:) the config names: edits to them reload it
 	// too. lastBodies is what they held at the last load.
 	var bodies []string
@@ -111,12 +114,13 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 				return
 			}
 			var cfg *Config
-			if len(bytes.TrimSpace(data)) == 0 && len(bytes.TrimSpace(last)) > 0 {
+			if len(bytes.TrimSpace(data)) == 0 && hadContent {
 				// An editor that truncates the file and then writes it shows
 				// it empty for a moment: taking that for "no rules" would drop
 				// every mock, and a broken save after it would leave none.
-				err = &Errors{List: []Error{{File: path, Msg: "the file is empty (a save in progress?); the last good config stays live (to drop every rule, leave a comment in it)"}}}
+				err = &Errors{List: []Error{{File: path, Line: 1, Col: 1, Msg: "the file is empty (a save in progress?); to drop every rule, leave a comment in it"}}}
 			} else {
+				hadContent = hadContent || len(bytes.TrimSpace(data)) > 0
 				cfg, err = Parse(data, path, getenv)
 			}
 			if err != nil && err.Error() == failed && bytes.Equal(data, last) {

@@ -162,6 +162,21 @@ func TestWatchEmptyWhileSaving(t *testing.T) {
 	if r.cfg != nil || r.err == nil || !strings.Contains(r.err.Error(), "the file is empty") {
 		t.Fatalf("an emptied file: got %+v, want an error keeping the last config", r)
 	}
+	// More events on the empty file (truncating can make several) are not
+	// taken for "no rules" either.
+	if err := os.Chtimes(path, time.Now(), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0); err == nil {
+		f.Close()
+	}
+	select {
+	case r := <-ch:
+		if r.cfg != nil || r.err == nil {
+			t.Fatalf("a second event on the emptied file: got %+v, want no reload or the same error", r)
+		}
+	case <-time.After(400 * time.Millisecond):
+	}
 	write(t, path, mockNamed("saved"))
 	if r = next(t, ch); r.err != nil || r.cfg.Mocks[0].Name != "saved" {
 		t.Fatalf("got %+v", r)
