@@ -121,7 +121,7 @@ func (f *Forward) Shutdown(ctx context.Context) error {
 	}
 	f.rev.closeTunnels() // websockets through the proxy; f.Wait waits for their records
 	done := make(chan struct{})
-	go func() { f.rev.active.Wait(); f.Wait(); close(done) }()
+	go func() { f.rev.active.wait(); f.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -165,8 +165,8 @@ func (f *Forward) untrack(cs ...net.Conn) {
 }
 
 func (f *Forward) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.rev.active.Add(1) // Shutdown waits for requests cut off at the deadline
-	defer f.rev.active.Done()
+	f.rev.active.add(1) // Shutdown waits for requests cut off at the deadline
+	defer f.rev.active.add(-1)
 	if r.Method == http.MethodConnect {
 		f.connect(w, r)
 		return
@@ -493,8 +493,8 @@ func (f *Forward) serveIntercepted(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "hooklab: intercepted connection without a target", http.StatusInternalServerError)
 		return
 	}
-	f.rev.active.Add(1)
-	defer f.rev.active.Done()
+	f.rev.active.add(1)
+	defer f.rev.active.add(-1)
 	f.rev.serve(w, r, target)
 }
 

@@ -185,7 +185,7 @@ type Reverse struct {
 	closed  bool
 	// active counts requests being served, for Shutdown: those cut off at
 	// the shutdown deadline are still answered and recorded.
-	active sync.WaitGroup
+	active counter
 }
 
 var _ http.Handler = (*Reverse)(nil)
@@ -314,6 +314,35 @@ func (p *Reverse) SetRoutes(routes []Route) error {
 // Name returns the proxy's name, the bin its exchanges are recorded in.
 func (p *Reverse) Name() string { return p.opts.Name }
 
+// counter counts work in flight and waits for none. Unlike a WaitGroup it
+// may count up from zero while someone waits (a request that began just as
+// shutdown did): the wait then lasts until that one is done too.
+type counter struct {
+	mu   sync.Mutex
+	n    int
+	zero *sync.Cond
+}
+
+func (c *counter) add(d int) {
+	c.mu.Lock()
+	c.n += d
+	if c.n == 0 && c.zero != nil {
+		c.zero.Broadcast()
+	}
+	c.mu.Unlock()
+}
+
+func (c *counter) wait() {
+	c.mu.Lock()
+	if c.zero == nil {
+		c.zero = sync.NewCond(&c.mu)
+	}
+	for c.n > 0 {
+		c.zero.Wait()
+	}
+	c.mu.Unlock()
+}
+
 // cutOff reports whether hooklab has cut off the requests still open.
 func (p *Reverse) cutOff() bool { return p.opts.CutOff != nil && p.opts.CutOff.Err() != nil }
 
@@ -337,7 +366,7 @@ func (p *Reverse) Wait() { p.wg.Wait() }
 func (p *Reverse) Shutdown(ctx context.Context) error {
 	p.closeTunnels()
 	done := make(chan struct{})
-	go func() { p.active.Wait(); p.Wait(); close(done) }()
+	go func() { p.active.wait(); p.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil
@@ -425,8 +454,8 @@ func HasMocks(cfg *rules.Config, name string) bool {
 }
 
 func (p *Reverse) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p.active.Add(1)
-	defer p.active.Done()
+	p.active.add(1)
+	defer p.active.add(-1)
 	p.serve(w, r, nil)
 }
 
