@@ -891,10 +891,12 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, err)
 		return errUsage
 	}
-	for _, m := range cfg.Mocks {
-		if m.Proxy != "" && m.Proxy != "*" && !slices.ContainsFunc(specs, func(s proxy.Spec) bool { return s.Name == m.Proxy }) {
-			warnings = append(warnings, fmt.Sprintf("%s:%d: mock %s applies to proxy %q, which this file does not define (fine when serve gets it from --proxy, named proxy-PORT)", m.File, m.Line, m.Name, m.Proxy))
-		}
+	var names []string
+	for _, sp := range specs {
+		names = append(names, sp.Name)
+	}
+	for _, m := range mocksForUnknownProxies(cfg, names) {
+		warnings = append(warnings, fmt.Sprintf("%s:%d: mock %s applies to proxy %q, which this file does not define (fine when serve gets it from --proxy, named proxy-PORT)", m.File, m.Line, m.Name, m.Proxy))
 	}
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning:", w)
@@ -1054,15 +1056,25 @@ func serverHeader(next http.Handler) http.Handler {
 // running proxy has: it can never match. (Proxies from flags are named
 // only at start, so this is a warning, not an error of the file.)
 func warnUnknownProxies(log *slog.Logger, cfg *rules.Config, running []string) {
-	if cfg == nil {
-		return
+	for _, m := range mocksForUnknownProxies(cfg, running) {
+		log.Warn("mock applies to a proxy that is not running, so it never matches", "mock", m.Name,
+			"at", fmt.Sprintf("%s:%d", m.File, m.Line), "proxy", m.Proxy, "running", running)
 	}
+}
+
+// mocksForUnknownProxies returns the mocks of cfg that apply to a proxy
+// none of names is.
+func mocksForUnknownProxies(cfg *rules.Config, names []string) []*rules.Mock {
+	if cfg == nil {
+		return nil
+	}
+	var out []*rules.Mock
 	for _, m := range cfg.Mocks {
-		if m.Proxy != "" && m.Proxy != "*" && !slices.Contains(running, m.Proxy) {
-			log.Warn("mock applies to a proxy that is not running, so it never matches", "mock", m.Name,
-				"at", fmt.Sprintf("%s:%d", m.File, m.Line), "proxy", m.Proxy, "running", running)
+		if m.Proxy != "" && m.Proxy != "*" && !slices.Contains(names, m.Proxy) {
+			out = append(out, m)
 		}
 	}
+	return out
 }
 
 // proxyLoops refuses a reverse proxy route of check whose upstream is one
