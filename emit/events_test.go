@@ -110,19 +110,24 @@ func TestOnExchangeNeverBlocks(t *testing.T) {
 	}
 }
 
+// watchedDeliveries is a config whose webhook main takes order events and
+// whose webhook watch takes the delivery events, both at sink.
+func watchedDeliveries(sink string) string {
+	return `webhooks:
+  - {id: main, endpoint: "` + sink + `/main", signing: {scheme: none}}
+  - {id: watch, endpoint: "` + sink + `/watch", signing: {scheme: none}}
+subscriptions:
+  - {webhook: main, events: [order.*]}
+  - {webhook: watch, events: [delivery.*]}
+`
+}
+
 // TestDeliveryEvents notifies a webhook of other webhooks' deliveries, and
 // does not make events of those notifications' own deliveries.
 func TestDeliveryEvents(t *testing.T) {
 	t.Parallel()
 	s := newSink(t, seq(status(500), status(200)))
-	yaml := `webhooks:
-  - {id: main, endpoint: "` + s.URL + `/main", signing: {scheme: none}}
-  - {id: watch, endpoint: "` + s.URL + `/watch", signing: {scheme: none}}
-subscriptions:
-  - {webhook: main, events: [order.*]}
-  - {webhook: watch, events: [delivery.*]}
-`
-	te := newEnv(t, yaml, nil)
+	te := newEnv(t, watchedDeliveries(s.URL), nil)
 	te.emit("order.paid", `{}`)
 	te.waitCount("watch", InvocationSuccess, 1)
 	time.Sleep(30 * time.Millisecond)
@@ -154,14 +159,7 @@ subscriptions:
 func TestDeliveryEventsAnyText(t *testing.T) {
 	t.Parallel()
 	s := newSink(t, status(200))
-	yaml := `webhooks:
-  - {id: main, endpoint: "` + s.URL + `/main", signing: {scheme: none}}
-  - {id: watch, endpoint: "` + s.URL + `/watch", signing: {scheme: none}}
-subscriptions:
-  - {webhook: main, events: [order.*]}
-  - {webhook: watch, events: [delivery.*]}
-`
-	te := newEnv(t, yaml, nil)
+	te := newEnv(t, watchedDeliveries(s.URL), nil)
 	types := []string{"order.\x7fpaid", "order.\U000e0001tag", "order.\"quoted\\"}
 	for _, typ := range types {
 		te.emit(typ, `{}`)

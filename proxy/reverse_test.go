@@ -248,15 +248,20 @@ func TestReverseWebsocket(t *testing.T) {
 	}
 }
 
-func TestReverseUpstreamFailures(t *testing.T) {
-	t.Parallel()
-	// A port with nothing listening.
+// deadUpstream returns the URL of a port with nothing listening.
+func deadUpstream(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dead := "http://" + ln.Addr().String()
-	ln.Close()
+	defer ln.Close()
+	return "http://" + ln.Addr().String()
+}
+
+func TestReverseUpstreamFailures(t *testing.T) {
+	t.Parallel()
+	dead := deadUpstream(t)
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
@@ -589,13 +594,7 @@ func TestClientGoneWhileStopping(t *testing.T) {
 // answered is not said to be cut short by an early answer.
 func TestUnansweredBodyIsNotIncomplete(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := "http://" + ln.Addr().String()
-	ln.Close()
-	srv, rec := start(t, dead, nil)
+	srv, rec := start(t, deadUpstream(t), nil)
 	resp, err := http.Post(srv.URL+"/x", "application/octet-stream", bytes.NewReader(make([]byte, 100<<10)))
 	if err != nil {
 		t.Fatal(err)

@@ -142,6 +142,18 @@ func (a *apiServer) waitRun(t *testing.T, id string) RunStatus {
 	}
 }
 
+// run starts a replay run of spec and returns it once it is over.
+func (a *apiServer) run(t *testing.T, spec Spec) RunStatus {
+	t.Helper()
+	var started struct {
+		ID string `json:"id"`
+	}
+	if code := a.call(t, "POST", "/api/replay", spec, &started); code != http.StatusAccepted {
+		t.Fatalf("start: %d", code)
+	}
+	return a.waitRun(t, started.ID)
+}
+
 func TestAPIReplayByIDs(t *testing.T) {
 	t.Parallel()
 	a := newAPIServer(t)
@@ -553,19 +565,13 @@ func TestAPIReplayRedactsSecretHeaders(t *testing.T) {
 	ex := capture("01JNB5Z3Q0000000000000000E", "POST", "http://127.0.0.1:8080/b/stripe/hooks", nil, []byte(`{}`), resp)
 	add(t, a.store, ex)
 
-	var started struct {
-		ID string `json:"id"`
-	}
-	if code := a.call(t, "POST", "/api/replay", Spec{IDs: []string{ex.ID}, Target: tg.URL}, &started); code != http.StatusAccepted {
-		t.Fatalf("start: %d", code)
-	}
-	st := a.waitRun(t, started.ID)
+	st := a.run(t, Spec{IDs: []string{ex.ID}, Target: tg.URL})
 	want := []Change{{Path: "header X-Private", Kind: Changed, Old: inspect.Redacted, New: inspect.Redacted}}
 	if st.State != StateDone || len(st.Results) != 1 || !cmp.Equal(st.Results[0].Changes, want) {
 		t.Errorf("run %+v, want changes %+v", st, want)
 	}
 	var raw json.RawMessage
-	a.call(t, "GET", "/api/replay/"+started.ID, nil, &raw)
+	a.call(t, "GET", "/api/replay/"+st.ID, nil, &raw)
 	if bytes.Contains(raw, []byte("SECRET-VALUE")) {
 		t.Errorf("run JSON shows a secret header's value: %s", raw)
 	}
@@ -592,13 +598,7 @@ func TestAPIReplayRedactsTargetPassword(t *testing.T) {
 	add(t, a.store, ex, cut)
 	target := strings.Replace(tg.URL, "http://", "http://bob:hunter2pw@", 1)
 
-	var started struct {
-		ID string `json:"id"`
-	}
-	if code := a.call(t, "POST", "/api/replay", Spec{IDs: []string{ex.ID, cut.ID}, Target: target}, &started); code != http.StatusAccepted {
-		t.Fatalf("start: %d", code)
-	}
-	st := a.waitRun(t, started.ID)
+	st := a.run(t, Spec{IDs: []string{ex.ID, cut.ID}, Target: target})
 	if st.Summary != (Summary{Replayed: 2, Same: 1, Failed: 1}) {
 		t.Fatalf("run %+v", st)
 	}
@@ -616,7 +616,7 @@ func TestAPIReplayRedactsTargetPassword(t *testing.T) {
 
 	secrets := [][]byte{[]byte("hunter2pw"), []byte("origpw1234")}
 	var raw json.RawMessage
-	a.call(t, "GET", "/api/replay/"+started.ID, nil, &raw)
+	a.call(t, "GET", "/api/replay/"+st.ID, nil, &raw)
 	var list json.RawMessage
 	a.call(t, "GET", "/api/replay", nil, &list)
 	outputs := map[string][]byte{"run": raw, "list": list}
@@ -678,13 +678,7 @@ func TestAPIReplayMaxBody(t *testing.T) {
 			ex := capture("01JNB5Z3Q0000000000000000H", "GET", "http://127.0.0.1:8080/b/stripe/big", nil, nil, resp)
 			add(t, a.store, ex)
 
-			var started struct {
-				ID string `json:"id"`
-			}
-			if code := a.call(t, "POST", "/api/replay", Spec{IDs: []string{ex.ID}, Target: tg.URL}, &started); code != http.StatusAccepted {
-				t.Fatalf("start: %d", code)
-			}
-			st := a.waitRun(t, started.ID)
+			st := a.run(t, Spec{IDs: []string{ex.ID}, Target: tg.URL})
 			if len(st.Results) != 1 {
 				t.Fatalf("run %+v", st)
 			}
