@@ -31,6 +31,12 @@ import (
 // Like SQLite's WAL with synchronous=NORMAL, the journal is not fsynced:
 // it survives the process dying, not the machine losing power.
 //
+// The journal is also where the exchanges live: a row the writer inserts
+// holds what lists and filters need, and the place of its record (segment
+// and offset), from which Get reads the rest: headers and bodies. So an
+// exchange is written once in full, not once here and again (twice, with
+// SQLite's WAL) in the database.
+//
 // A segment file holds records, each
 //
 //	u32 length of the payload (little-endian)
@@ -38,7 +44,10 @@ import (
 //	payload: uvarint LSN, then the row (row.appendTo)
 //
 // and is named after the LSN of its first record. A segment is deleted when
-// the writer has applied every record in it and a newer segment exists.
+// the writer has applied every record in it, a newer segment exists, and no
+// stored exchange points into it any more (retention or a delete removed
+// them all). The bytes of an exchange deleted on its own stay in its
+// segment until then, as a deleted row's stay in SQLite's free pages.
 type journal struct {
 	dir      string
 	segLimit int64
@@ -100,6 +109,8 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type journalRecord struct {
 	lsn uint64
 	row *row
+	seg uint64 // the segment it is in (its first LSN)
+	off int64  // where it starts in the segment
 }
 
 // errJournalHeld is openJournal's answer when another process holds the
@@ -144,8 +155,11 @@ func openJournal(dir string, applied uint64, log *slog.Logger) (*journal, []jour
 		j.sealed = append(j.sealed, segment{filepath.Join(dir, e.Name()), first})
 	}
 	slices.SortFunc(j.sealed, func(a, b segment) int { return cmp.Compare(a.first, b.first) })
-	for _, seg := range j.sealed {
-		last, got, err := readSegment(seg.name, applied, log)
+	for i, seg := range j.sealed {
+		if i+1 < len(j.sealed) && j.sealed[i+1].first-1 <= applied {
+			continue // every record in it is applied: nothing to read
+		}
+		last, got, err := readSegment(seg.name, seg.first, applied, log)
 		if err != nil {
 			lock.Close()
 			return nil, nil, err
@@ -169,7 +183,7 @@ func segmentLSN(name string) (uint64, bool) {
 // readSegment returns the records of one segment after applied, and the
 // last LSN it holds. It stops at the first record that is torn or fails
 // its checksum (what a crash mid-write leaves), saying so when more follows.
-func readSegment(name string, applied uint64, log *slog.Logger) (last uint64, recs []journalRecord, err error) {
+func readSegment(name string, first, applied uint64, log *slog.Logger) (last uint64, recs []journalRecord, err error) {
 	b, err := os.ReadFile(name)
 	if err != nil {
 		return 0, nil, fmt.Errorf("journal: %w", err)
@@ -195,7 +209,7 @@ func readSegment(name string, applied uint64, log *slog.Logger) (last uint64, re
 			if err != nil {
 				break
 			}
-			recs = append(recs, journalRecord{lsn, r})
+			recs = append(recs, journalRecord{lsn, r, first, int64(off)})
 		}
 		off += 8 + n
 	}
@@ -205,17 +219,75 @@ func readSegment(name string, applied uint64, log *slog.Logger) (last uint64, re
 	return last, recs, nil
 }
 
-// dropRecovered deletes the segments read at open, once their records are
-// committed.
-func (j *journal) dropRecovered() {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	for _, seg := range j.sealed {
-		if err := os.Remove(seg.name); err != nil && !errors.Is(err, os.ErrNotExist) {
-			j.log.Warn("journal segment not removed", "file", seg.name, "err", err)
-		}
+// segmentName is the file of the segment whose first record is first.
+func segmentName(dir string, first uint64) string {
+	return filepath.Join(dir, fmt.Sprintf("%020d.log", first))
+}
+
+// errRecordGone is readRecord's answer when the record's segment was
+// deleted (its exchanges were, meanwhile).
+var errRecordGone = errors.New("journal record gone")
+
+// readRecord reads the row of the record at off in f, the segment whose
+// first record is seg, checking its length, checksum and LSN.
+func readRecord(f *os.File, seg uint64, off int64) (*row, error) {
+	var hdr [8]byte
+	if _, err := f.ReadAt(hdr[:], off); err != nil {
+		return nil, fmt.Errorf("journal record %d@%d: %w", seg, off, err)
 	}
-	j.sealed = nil
+	n := binary.LittleEndian.Uint32(hdr[:])
+	if n > maxRecord {
+		return nil, fmt.Errorf("journal record %d@%d: length %d: %w", seg, off, n, errBadRow)
+	}
+	payload := make([]byte, n)
+	if _, err := f.ReadAt(payload, off+8); err != nil {
+		return nil, fmt.Errorf("journal record %d@%d: %w", seg, off, err)
+	}
+	if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(hdr[4:]) {
+		return nil, fmt.Errorf("journal record %d@%d: checksum mismatch: %w", seg, off, errBadRow)
+	}
+	lsn, k := binary.Uvarint(payload)
+	if k <= 0 || lsn < seg {
+		return nil, fmt.Errorf("journal record %d@%d: bad LSN: %w", seg, off, errBadRow)
+	}
+	return decodeRow(payload[k:])
+}
+
+// maxRecord bounds a record's length as read back (a row holds at most two
+// bodies cut at --max-body, and the journal takes no more than 1 GiB).
+const maxRecord = 1 << 30
+
+// segmentFiles opens segments for reading and keeps them open until close,
+// for a reader of many records.
+type segmentFiles struct {
+	dir   string
+	files map[uint64]*os.File
+}
+
+func (sf *segmentFiles) read(seg uint64, off int64) (*row, error) {
+	f, ok := sf.files[seg]
+	if !ok {
+		var err error
+		f, err = os.Open(segmentName(sf.dir, seg))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, errRecordGone
+		}
+		if err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		if sf.files == nil {
+			sf.files = make(map[uint64]*os.File)
+		}
+		sf.files[seg] = f
+	}
+	return readRecord(f, seg, off)
+}
+
+func (sf *segmentFiles) close() {
+	for _, f := range sf.files {
+		f.Close()
+	}
+	sf.files = nil
 }
 
 // append journals p's row and returns once it is written, after the
@@ -225,6 +297,7 @@ func (j *journal) append(p *pendingWrite, enqueue func([]*pendingWrite)) error {
 	p.lsn = j.next
 	j.next++
 	start := len(j.buf)
+	p.off = int64(start) // in the group's buffer until written
 	j.buf = append(j.buf, 0, 0, 0, 0, 0, 0, 0, 0)
 	j.buf = binary.AppendUvarint(j.buf, p.lsn)
 	j.buf = p.row.appendTo(j.buf)
@@ -250,8 +323,13 @@ func (j *journal) append(p *pendingWrite, enqueue func([]*pendingWrite)) error {
 	j.cur = newGroup()
 	j.mu.Unlock()
 
-	g.err = j.write(buf, g.members[0].lsn)
+	var seg uint64
+	var base int64
+	seg, base, g.err = j.write(buf, g.members[0].lsn)
 	if g.err == nil {
+		for _, m := range g.members {
+			m.seg, m.off = seg, base+m.off
+		}
 		enqueue(g.members)
 		j.acked.Store(g.last)
 		// On a nearly full disk a small write may fit where a larger one
@@ -295,13 +373,15 @@ func (j *journal) failure() *writeFailure {
 }
 
 // write appends buf to the active segment, starting a new one first when
-// there is none, it is full, or a failed write may have torn its end.
-func (j *journal) write(buf []byte, first uint64) error {
+// there is none, it is full, or a failed write may have torn its end. It
+// returns the segment written (its first LSN) and the offset buf went to.
+func (j *journal) write(buf []byte, first uint64) (seg uint64, base int64, err error) {
 	if j.f == nil || j.broken || j.size >= j.segLimit {
 		if err := j.rotate(first); err != nil {
-			return err
+			return 0, 0, err
 		}
 	}
+	base = j.size
 	n, err := j.f.Write(buf)
 	if err != nil {
 		// Cut off the partial record so the segment stays readable to
@@ -309,14 +389,14 @@ func (j *journal) write(buf []byte, first uint64) error {
 		if terr := j.f.Truncate(j.size); terr != nil {
 			j.broken = true
 		}
-		return fmt.Errorf("journal: %w", err)
+		return 0, 0, fmt.Errorf("journal: %w", err)
 	}
 	j.size += int64(n)
-	return nil
+	return j.first, base, nil
 }
 
 func (j *journal) rotate(first uint64) error {
-	name := filepath.Join(j.dir, fmt.Sprintf("%020d.log", first))
+	name := segmentName(j.dir, first)
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
@@ -335,16 +415,22 @@ func (j *journal) rotate(first uint64) error {
 	return nil
 }
 
-// retire deletes the sealed segments whose records are all applied.
-func (j *journal) retire(applied uint64) {
+// retire deletes the sealed segments whose records are all applied and
+// that hold no stored exchange: those before live, the oldest segment a
+// stored exchange points into.
+func (j *journal) retire(applied, live uint64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	j.retireLocked(applied, live)
+}
+
+func (j *journal) retireLocked(applied, live uint64) {
 	for len(j.sealed) > 0 {
 		next := j.first
 		if len(j.sealed) > 1 {
 			next = j.sealed[1].first
 		}
-		if next == 0 || next-1 > applied {
+		if next == 0 || next-1 > applied || j.sealed[0].first >= live {
 			return
 		}
 		if err := os.Remove(j.sealed[0].name); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -355,28 +441,23 @@ func (j *journal) retire(applied uint64) {
 	}
 }
 
-// close closes the active segment and, when applied covers every record,
-// deletes all segments: a clean shutdown leaves no journal behind.
-func (j *journal) close(applied uint64) error {
+// close closes the active segment and deletes the segments retire would,
+// the active one included once it is applied and holds no stored exchange:
+// a clean shutdown leaves only the segments of stored exchanges behind.
+func (j *journal) close(applied, live uint64) error {
 	var err error
 	if j.f != nil {
 		err = j.f.Close()
 		j.f = nil
 	}
 	defer j.lock.Close() // after the segments are gone: the next owner starts clean
-	if applied < j.acked.Load() {
-		return err
-	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for _, seg := range append(j.sealed, segment{name: j.name}) {
-		if seg.name == "" {
-			continue
-		}
-		if rerr := os.Remove(seg.name); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-			err = errors.Join(err, rerr)
-		}
+	if j.name != "" {
+		j.sealed = append(j.sealed, segment{j.name, j.first})
+		j.name = ""
 	}
-	j.sealed, j.name = nil, ""
+	j.first = j.acked.Load() + 1 // as if the next segment began: every sealed one may go
+	j.retireLocked(applied, live)
 	return err
 }

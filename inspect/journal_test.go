@@ -68,8 +68,10 @@ func TestJournalRecoversUncommittedExchanges(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if names := segments(t, dir); len(names) != 0 {
-		t.Errorf("a clean close left journal segments: %v", names)
+	// The journal holds the exchanges' records: a clean close keeps the
+	// segment of the stored one.
+	if names := segments(t, dir); len(names) != 1 {
+		t.Errorf("after a clean close, journal segments %v, want the one holding the stored exchange", names)
 	}
 
 	var exs []*Exchange
@@ -98,9 +100,6 @@ func TestJournalRecoversUncommittedExchanges(t *testing.T) {
 	}
 	if c, _ := s2.Stats(); c != 6 {
 		t.Errorf("count after recovery = %d, want 6", c)
-	}
-	if names := segments(t, dir); len(names) != 0 {
-		t.Errorf("recovered segments were kept: %v", names)
 	}
 	// The recovered rows are committed: a second open finds them once.
 	if err := s2.Close(); err != nil {
@@ -229,12 +228,66 @@ func TestJournalSegmentsRotateAndRetire(t *testing.T) {
 		exs = append(exs, ex)
 	}
 	s.Sync(context.Background())
-	// Every record is committed, so only the active segment may remain.
+	// Every record is committed and every exchange is stored: the segments
+	// stay, since they hold the exchanges' headers and bodies.
+	if n := len(segments(t, dir)); n < 8 {
+		t.Errorf("%d segments for 30 exchanges of 1.5 KB in 4 KiB segments", n)
+	}
+	for _, ex := range exs {
+		got, err := s.Get(context.Background(), ex.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameExchange(t, ex, got)
+	}
+	// Once the exchanges of a segment are gone, it goes too; the active
+	// one stays.
+	if _, err := s.Clear(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
 	eventually(t, 20*time.Second, "retired segments", func() bool {
 		return len(segments(t, dir)) == 1
 	})
-	if got := listIDs(t, s, Query{}); len(got) != len(exs) {
-		t.Errorf("%d exchanges stored, want %d", len(got), len(exs))
+}
+
+// Retention removes the segments of the exchanges it deleted, and keeps
+// those still in use, so the disk stays bounded and nothing left is lost.
+func TestJournalSegmentsFollowRetention(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{RetainCount: 5})
+	s.jr.segLimit = 4 << 10
+	body := []byte(strings.Repeat("r", 1500))
+	var exs []*Exchange
+	for range 40 {
+		ex := newEx("j", "POST", "http://h/r", reqBody(body))
+		mustAdd(t, s, ex)
+		exs = append(exs, ex)
+	}
+	s.Sync(context.Background())
+	eventually(t, 20*time.Second, "segments of retained exchanges only", func() bool {
+		return len(segments(t, dir)) <= 4
+	})
+	got := listIDs(t, s, Query{})
+	if len(got) != 5 {
+		t.Fatalf("retained %d exchanges, want 5", len(got))
+	}
+	for _, ex := range exs[len(exs)-5:] {
+		g, err := s.Get(context.Background(), ex.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameExchange(t, ex, g)
+	}
+	// And after a restart they are all still there.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openStore(t, dir, Options{RetainCount: 5})
+	for _, ex := range exs[len(exs)-5:] {
+		if _, err := s2.Get(context.Background(), ex.ID); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -351,7 +404,9 @@ func TestJournalStuckRowHoldsBackLaterRows(t *testing.T) {
 	s.Sync(context.Background())
 	restore := nearlyFull(t, s)
 	release := blockWriter(t, s)
-	big := newEx("s", "POST", "http://h/big", reqBody(bytes.Repeat([]byte("B"), 2<<20)))
+	// A journaled row keeps its bodies in the journal: a long URL is what
+	// makes this one too large for the database.
+	big := newEx("s", "POST", "http://h/big?"+strings.Repeat("B", 2<<20))
 	small1, small2 := newEx("s", "GET", "http://h/small1"), newEx("s", "GET", "http://h/small2")
 	mustAdd(t, s, big, small1, small2) // acknowledged; one batch once released
 	release()
@@ -425,7 +480,7 @@ func TestJournalRecoveryKeepsRowsItCannotStore(t *testing.T) {
 	if err := s0.Close(); err != nil {
 		t.Fatal(err)
 	}
-	big := newEx("r", "POST", "http://h/big", reqBody(bytes.Repeat([]byte("B"), 2<<20)))
+	big := newEx("r", "POST", "http://h/big?"+strings.Repeat("B", 2<<20)) // too large for the capped database
 	small := newEx("r", "GET", "http://h/small")
 	journalOnly(t, dir, 1, big, small)
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // row is an exchange as the exchanges table stores it. The caller builds it
@@ -67,6 +68,30 @@ func (r *row) args() []any {
 		r.reqHeaders, r.reqSize, boolInt(r.reqTruncated), r.reqBody,
 		r.status, respHeaders, r.respSize, boolInt(r.respTruncated), r.respBody, boolInt(r.truncated),
 		r.rule, r.signature, r.errText, r.extra, r.bytes}
+}
+
+// refArgs are the values of insertRefSQL for a row whose journal record is
+// at off in segment seg.
+func (r *row) refArgs(seg uint64, off int64) []any {
+	return []any{r.id, r.bin, r.source, r.timeNS, r.durationNS, r.method, r.url, r.path,
+		r.reqSize, r.status, r.respSize, boolInt(r.truncated),
+		r.rule, r.signature, r.errText, r.bytes, int64(seg), off}
+}
+
+// exchange is the Exchange r was made from (newRow's reverse).
+func (r *row) exchange() (*Exchange, error) {
+	ex := &Exchange{ID: r.id, Bin: r.bin, Source: Source(r.source), Time: time.Unix(0, r.timeNS).UTC(),
+		Duration: time.Duration(r.durationNS), Rule: r.rule, Error: r.errText}
+	ex.Request = Request{Method: r.method, URL: r.url, Proto: r.proto, Host: r.host, RemoteAddr: r.remote, TLS: r.tls,
+		Headers: parseHeaderText(r.reqHeaders), Body: nonNil(r.reqBody), Size: r.reqSize, Truncated: r.reqTruncated}
+	if r.hasResponse {
+		ex.Response = &Response{Status: int(r.status), Headers: parseHeaderText(r.respHeaders), Body: r.respBody,
+			Size: r.respSize, Truncated: r.respTruncated}
+	}
+	if err := decodeExtra(ex, r.extra); err != nil {
+		return nil, err
+	}
+	return ex, nil
 }
 
 // rowVersion leads every encoded row, so that a later hooklab can tell

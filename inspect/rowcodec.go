@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"database/sql"
 	"encoding/json"
 	"strings"
 	"time"
@@ -108,12 +109,22 @@ func encodeExtra(ex *Exchange) ([]byte, error) {
 // exchangeCols are the columns Get reads, in scanRow's order.
 const exchangeCols = `id, bin, source, time_ns, duration_ns, method, url, proto, host, remote_addr, tls,
 	req_headers, req_size, req_truncated, req_body, status, resp_headers, resp_size, resp_truncated, resp_body,
-	rule, error, extra`
+	rule, error, extra, seg, off`
 
 type scanner interface{ Scan(dest ...any) error }
 
-// scanRow reads one row of exchangeCols into an Exchange.
-func scanRow(sc scanner) (*Exchange, error) {
+// recordAt places a journal record: segment (0: none) and offset.
+type recordAt struct {
+	seg uint64
+	off int64
+}
+
+// scanRow reads one row of exchangeCols into an Exchange. When the row is
+// a journaled one, at says where its record is, and the Exchange holds only
+// what the row does (SQLite.load reads the rest).
+func scanRow(sc scanner) (*Exchange, recordAt, error) {
+	var at recordAt
+	var seg, off sql.NullInt64
 	var ex Exchange
 	var tns, dns int64
 	var tls, reqTrunc, respTrunc int
@@ -124,8 +135,11 @@ func scanRow(sc scanner) (*Exchange, error) {
 	var respBody []byte
 	if err := sc.Scan(&ex.ID, &ex.Bin, &ex.Source, &tns, &dns, &ex.Request.Method, &ex.Request.URL, &ex.Request.Proto,
 		&ex.Request.Host, &ex.Request.RemoteAddr, &tls, &reqHdr, &ex.Request.Size, &reqTrunc, &ex.Request.Body,
-		&status, &respHdr, &respSize, &respTrunc, &respBody, &ex.Rule, &ex.Error, &xtra); err != nil {
-		return nil, err
+		&status, &respHdr, &respSize, &respTrunc, &respBody, &ex.Rule, &ex.Error, &xtra, &seg, &off); err != nil {
+		return nil, at, err
+	}
+	if seg.Valid && seg.Int64 > 0 {
+		at = recordAt{uint64(seg.Int64), off.Int64}
 	}
 	ex.Time = time.Unix(0, tns).UTC()
 	ex.Duration = time.Duration(dns)
@@ -138,12 +152,21 @@ func scanRow(sc scanner) (*Exchange, error) {
 	if respHdr != nil {
 		ex.Response = &Response{Status: int(status), Headers: parseHeaderText(*respHdr), Body: respBody, Size: respSize, Truncated: respTrunc != 0}
 	}
-	if len(xtra) > 0 {
-		var x extra
-		if err := json.Unmarshal(xtra, &x); err != nil {
-			return nil, err
-		}
-		ex.Signature, ex.ReplayOf, ex.Invocation, ex.Attempt, ex.Meta = x.Signature, x.ReplayOf, x.Invocation, x.Attempt, x.Meta
+	if err := decodeExtra(&ex, xtra); err != nil {
+		return nil, at, err
 	}
-	return &ex, nil
+	return &ex, at, nil
+}
+
+// decodeExtra sets the fields encodeExtra encoded in xtra.
+func decodeExtra(ex *Exchange, xtra []byte) error {
+	if len(xtra) == 0 {
+		return nil
+	}
+	var x extra
+	if err := json.Unmarshal(xtra, &x); err != nil {
+		return err
+	}
+	ex.Signature, ex.ReplayOf, ex.Invocation, ex.Attempt, ex.Meta = x.Signature, x.ReplayOf, x.Invocation, x.Attempt, x.Meta
+	return nil
 }

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,6 +118,14 @@ type SQLite struct {
 	// committedLSN is the watermark the last commit recorded; the writer
 	// publishes it as applied after OnCommit.
 	committedLSN uint64
+	// jdir is the journal's directory, where Get reads the records that
+	// hold journaled exchanges ("" in memory).
+	jdir string
+	// live is the oldest journal segment a stored exchange points into
+	// (math.MaxUint64: none), so the journal keeps it. The writer owns it.
+	live uint64
+	// insertRef inserts a journaled row: its record holds the rest.
+	insertRef *sql.Stmt
 }
 
 var _ Store = (*SQLite)(nil)
@@ -126,7 +136,11 @@ type pendingWrite struct {
 	// lsn is the row's journal sequence number; acked says the caller
 	// was answered when it was journaled, so the writer must store it
 	// whatever happens (done is nil).
-	lsn   uint64
+	lsn uint64
+	// seg and off place the journal record holding the row (seg 0: not
+	// journaled, so the row is stored whole in the database).
+	seg   uint64
+	off   int64
 	acked bool
 	stuck bool // in SQLite.stuck
 	// op is a write other than an insert; it returns how many exchanges
@@ -262,6 +276,18 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		s.closeDBs()
 		return nil, fmt.Errorf("database %s: %w", s.path, err)
 	}
+	if s.insertRef, err = s.wdb.Prepare(insertRefSQL); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("database %s: %w", s.path, err)
+	}
+	s.live = math.MaxUint64
+	if !opts.Memory {
+		s.jdir = filepath.Join(dir, "journal")
+		if err := s.findLive(); err != nil {
+			s.closeDBs()
+			return nil, fmt.Errorf("database %s: %w", s.path, err)
+		}
+	}
 	var n, b sql.NullInt64
 	if err := s.wdb.QueryRow(`SELECT count(*), coalesce(sum(bytes),0) FROM exchanges`).Scan(&n, &b); err != nil {
 		s.closeDBs()
@@ -294,7 +320,7 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 				dir, ErrInUse, filepath.Join(dir, "journal", "LOCK"))
 		}
 		if opts.DirectWrites && s.jr != nil {
-			if err := s.jr.close(s.applied.Load()); err != nil {
+			if err := s.jr.close(s.applied.Load(), s.live); err != nil {
 				s.log.Warn("journal not removed", "err", err)
 			}
 			s.jr = nil
@@ -402,6 +428,11 @@ var migrations = []string{
 	// order without scanning the table. (OpenSQLite drops this index when
 	// no age limit is set, and makes it again when one is.)
 	`CREATE INDEX exchanges_time ON exchanges(time_ns);`,
+	// A journaled exchange's row points at its journal record (segment,
+	// offset), which holds its headers and bodies; those columns are then
+	// empty. Rows written without a journal keep everything in the row.
+	`ALTER TABLE exchanges ADD COLUMN seg INTEGER;
+	ALTER TABLE exchanges ADD COLUMN off INTEGER;`,
 }
 
 const ftsSchema = `CREATE VIRTUAL TABLE IF NOT EXISTS exchanges_fts USING fts5(url, headers, body, content='', contentless_delete=1, tokenize='trigram')`
@@ -487,7 +518,7 @@ func (s *SQLite) recover(dir string) error {
 		n := min(len(recs), maxBatch)
 		batch := make([]*pendingWrite, n)
 		for i, rec := range recs[:n] {
-			batch[i] = &pendingWrite{row: rec.row, lsn: rec.lsn, acked: true}
+			batch[i] = &pendingWrite{row: rec.row, lsn: rec.lsn, seg: rec.seg, off: rec.off, acked: true}
 		}
 		if bad, err := s.writeBatch(batch); err != nil {
 			if bad < 0 || !rowFault(err) {
@@ -521,7 +552,10 @@ func (s *SQLite) recover(dir string) error {
 		}
 		s.applied.Store(got)
 	}
-	jr.dropRecovered()
+	if err := s.findLive(); err != nil {
+		return fail(err)
+	}
+	jr.retire(s.applied.Load(), s.live)
 	s.jr = jr
 	return nil
 }
@@ -618,14 +652,14 @@ func (s *SQLite) caughtUp(ctx context.Context) {
 }
 
 // setApplied records that every journaled row up to lsn is committed.
+// It also lets the journal delete the segments no longer needed.
 func (s *SQLite) setApplied(lsn uint64) {
-	if lsn <= s.applied.Load() {
-		return
+	if lsn > s.applied.Load() {
+		s.applied.Store(lsn)
+		s.wake()
 	}
-	s.applied.Store(lsn)
-	s.wake()
 	if s.jr != nil {
-		s.jr.retire(lsn)
+		s.jr.retire(s.applied.Load(), s.live)
 	}
 }
 
@@ -1019,8 +1053,10 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 			tx.Rollback()
 		}
 	}()
-	var ins *sql.Stmt
+	var ins, insRef *sql.Stmt
 	var dCount, dBytes, lastSeq int64
+	removed := false
+	minSeg := uint64(math.MaxUint64) // of the journaled rows inserted
 	var maxLSN uint64
 	for i, p := range batch {
 		if p.op != nil {
@@ -1028,15 +1064,27 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 			if err != nil {
 				return i, err
 			}
+			removed = removed || n > 0
 			dCount -= n
 			dBytes -= b
 			continue
 		}
-		if ins == nil {
-			ins = tx.Stmt(s.insert)
-			defer ins.Close()
+		var res sql.Result
+		var err error
+		if p.seg > 0 {
+			if insRef == nil {
+				insRef = tx.Stmt(s.insertRef)
+				defer insRef.Close()
+			}
+			res, err = insRef.Exec(p.row.refArgs(p.seg, p.off)...)
+			minSeg = min(minSeg, p.seg)
+		} else {
+			if ins == nil {
+				ins = tx.Stmt(s.insert)
+				defer ins.Close()
+			}
+			res, err = ins.Exec(p.row.args()...)
 		}
-		res, err := ins.Exec(p.row.args()...)
 		if err != nil {
 			return i, err
 		}
@@ -1077,9 +1125,18 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 			return -1, err
 		}
 		dCount, dBytes, retainedTo = dCount-n, dBytes-b, to
+		removed = removed || n > 0
 	}
 	if err := tx.Commit(); err != nil {
 		return -1, err
+	}
+	s.live = min(s.live, minSeg)
+	if removed {
+		if err := s.findLive(); err != nil {
+			// Keep every segment rather than lose one in use.
+			s.live = 0
+			s.log.Warn("journal: finding the oldest segment in use", "err", err)
+		}
 	}
 	s.commits.Add(1)
 	s.count.Add(dCount)
@@ -1267,10 +1324,15 @@ func (s *SQLite) indexSome(n int) error {
 		ex  *Exchange
 	}
 	var todo []row
+	var sf segmentFiles
+	defer sf.close()
 	for rows.Next() {
 		var r row
 		var err error
-		r.ex, err = scanRow(prefixScanner{rows, &r.seq})
+		r.ex, err = s.load(prefixScanner{rows, &r.seq}, &sf)
+		if errors.Is(err, errRecordGone) {
+			continue // deleted meanwhile
+		}
 		if err != nil {
 			rows.Close()
 			return err
@@ -1337,6 +1399,30 @@ func yieldEvery(i, n int) {
 
 // setKV records a watermark (k, v) in the kv table.
 const setKV = `INSERT INTO kv(k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`
+
+// insertRefSQL inserts a journaled row: the columns lists and filters read,
+// and where its record is. The record holds the rest.
+const insertRefSQL = `INSERT INTO exchanges (id, bin, source, time_ns, duration_ns, method, url, path, proto, host, remote_addr, tls,
+	req_headers, req_size, req_truncated, req_body, status, resp_headers, resp_size, resp_truncated, resp_body, truncated,
+	rule, signature, error, extra, bytes, seg, off)
+	VALUES (?,?,?,?,?,?,?,?,'','','',0,'',?,0,NULL,?,NULL,?,0,NULL,?,?,?,?,NULL,?,?,?)`
+
+// findLive sets live to the oldest journal segment a stored exchange points
+// into. Journaled rows are inserted in journal order, so it is the first
+// such row's.
+func (s *SQLite) findLive() error {
+	var seg sql.NullInt64
+	err := s.wdb.QueryRow(`SELECT seg FROM exchanges WHERE seg IS NOT NULL ORDER BY seq LIMIT 1`).Scan(&seg)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		s.live = math.MaxUint64
+	case err != nil:
+		return err
+	default:
+		s.live = uint64(seg.Int64)
+	}
+	return nil
+}
 
 const insertSQL = `INSERT INTO exchanges (id, bin, source, time_ns, duration_ns, method, url, path, proto, host, remote_addr, tls,
 	req_headers, req_size, req_truncated, req_body, status, resp_headers, resp_size, resp_truncated, resp_body, truncated,
@@ -1479,14 +1565,34 @@ func (s *SQLite) write(ctx context.Context, op func(tx *sql.Tx) (int64, int64, e
 // Get returns one exchange with its bodies.
 func (s *SQLite) Get(ctx context.Context, id string) (*Exchange, error) {
 	s.caughtUp(ctx)
-	ex, err := scanRow(s.rdb.QueryRowContext(ctx, `SELECT `+exchangeCols+` FROM exchanges WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	var sf segmentFiles
+	defer sf.close()
+	ex, err := s.load(s.rdb.QueryRowContext(ctx, `SELECT `+exchangeCols+` FROM exchanges WHERE id = ?`, id), &sf)
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, errRecordGone) {
 		return nil, fmt.Errorf("exchange %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get exchange %s: %w", id, err)
 	}
 	return ex, nil
+}
+
+// load reads one row of exchangeCols into an Exchange, from the journal
+// record the row points at when it is a journaled one.
+func (s *SQLite) load(sc scanner, sf *segmentFiles) (*Exchange, error) {
+	ex, at, err := scanRow(sc)
+	if err != nil || at.seg == 0 {
+		return ex, err
+	}
+	sf.dir = s.jdir
+	r, err := sf.read(at.seg, at.off)
+	if err != nil {
+		return nil, err
+	}
+	if r.id != ex.ID {
+		return nil, fmt.Errorf("journal record %d@%d holds exchange %s, not %s: %w", at.seg, at.off, r.id, ex.ID, errBadRow)
+	}
+	return r.exchange()
 }
 
 // prefixScanner scans a leading column into first, then the rest with
@@ -1503,50 +1609,134 @@ func (p prefixScanner) Scan(dest ...any) error {
 // List returns summaries newest first.
 func (s *SQLite) List(ctx context.Context, q Query) ([]Summary, string, error) {
 	s.caughtUp(ctx)
-	where, args, err := s.whereClause(ctx, q)
+	// The index's watermark is read once: the SQL and the check of
+	// journaled rows below must agree on which rows it answered for.
+	w, indexed := s.textIndexed(q)
+	where, args, err := s.whereClause(ctx, q, w, indexed)
 	if err != nil {
 		return nil, "", err
 	}
 	lim := q.limit()
-	order := " ORDER BY seq DESC"
+	order, page := " ORDER BY seq DESC", "seq < ?"
 	if q.Ascending {
-		order = " ORDER BY seq ASC"
+		order, page = " ORDER BY seq ASC", "seq > ?"
 	}
+	// Journaled rows a text search must check are read from the journal
+	// and dropped when they do not match, so the rows come in pages until
+	// lim+1 have matched (the one past lim says there is a next page).
+	var sf segmentFiles
+	defer sf.close()
+	out := make([]Summary, 0, min(lim, 64))
+	var lastSeq, after int64
+	next := ""
+	for {
+		w2, a2 := where, args
+		if after > 0 {
+			if w2 == "" {
+				w2 = " WHERE " + page
+			} else {
+				w2 += " AND " + page
+			}
+			a2 = append(slices.Clip(args), after)
+		}
+		n, more, err := s.listPage(ctx, w2+order, append(a2, lim+1), func(sm Summary, at recordAt) (bool, error) {
+			after = sm.seq
+			if q.Text != "" && at.seg > 0 && !(indexed && sm.seq <= w) {
+				ok, err := s.recordHas(&sf, at, sm.ID, q.Text)
+				if err != nil || !ok {
+					return true, err
+				}
+			}
+			if len(out) == lim {
+				next = strconv.FormatInt(lastSeq, 10)
+				return false, nil
+			}
+			out = append(out, sm)
+			lastSeq = sm.seq
+			return true, nil
+		})
+		if err != nil {
+			return nil, "", fmt.Errorf("list exchanges: %w", err)
+		}
+		if next != "" || !more || n == 0 {
+			return out, next, nil
+		}
+	}
+}
+
+// listPage runs the summary query with the given WHERE… ORDER… LIMIT tail
+// and calls each for the rows in order until it returns false. It returns
+// how many rows it saw and whether the page was full (more may follow).
+func (s *SQLite) listPage(ctx context.Context, tail string, args []any, each func(Summary, recordAt) (bool, error)) (n int, more bool, err error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT seq, id, bin, source, time_ns, duration_ns, method, url, path, status,
-		req_size, resp_size, truncated, rule, signature, error FROM exchanges`+where+order+` LIMIT ?`, append(args, lim+1)...)
+		req_size, resp_size, truncated, rule, signature, error, seg, off FROM exchanges`+tail+` LIMIT ?`, args...)
 	if err != nil {
-		return nil, "", fmt.Errorf("list exchanges: %w", err)
+		return 0, false, err
 	}
 	defer rows.Close()
-	out := make([]Summary, 0, min(lim, 64))
-	var lastSeq int64
-	next := ""
 	for rows.Next() {
 		var sm Summary
 		var seq, tns, dns int64
 		var trunc int
+		var seg, off sql.NullInt64
 		if err := rows.Scan(&seq, &sm.ID, &sm.Bin, &sm.Source, &tns, &dns, &sm.Method, &sm.URL, &sm.Path, &sm.Status,
-			&sm.RequestSize, &sm.ResponseSize, &trunc, &sm.Rule, &sm.Signature, &sm.Error); err != nil {
-			return nil, "", fmt.Errorf("list exchanges: %w", err)
+			&sm.RequestSize, &sm.ResponseSize, &trunc, &sm.Rule, &sm.Signature, &sm.Error, &seg, &off); err != nil {
+			return n, false, err
 		}
-		if len(out) == lim {
-			next = strconv.FormatInt(lastSeq, 10)
-			break
-		}
+		n++
 		sm.Time = time.Unix(0, tns).UTC().Format(time.RFC3339Nano)
 		sm.DurationMS = float64(time.Duration(dns).Microseconds()) / 1000
 		sm.Truncated = trunc != 0
 		sm.seq = seq
-		out = append(out, sm)
-		lastSeq = seq
+		var at recordAt
+		if seg.Valid && seg.Int64 > 0 {
+			at = recordAt{uint64(seg.Int64), off.Int64}
+		}
+		goOn, err := each(sm, at)
+		if err != nil {
+			return n, false, err
+		}
+		if !goOn {
+			return n, false, rows.Err()
+		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list exchanges: %w", err)
-	}
-	return out, next, nil
+	return n, n == args[len(args)-1].(int), rows.Err()
 }
 
-func (s *SQLite) whereClause(ctx context.Context, q Query) (string, []any, error) {
+// recordHas reports whether the journaled exchange whose record is at at
+// holds text where a search looks (URL, headers, bodies). An exchange
+// deleted meanwhile does not.
+func (s *SQLite) recordHas(sf *segmentFiles, at recordAt, id, text string) (bool, error) {
+	sf.dir = s.jdir
+	r, err := sf.read(at.seg, at.off)
+	if errors.Is(err, errRecordGone) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if r.id != id {
+		return false, fmt.Errorf("journal record %d@%d holds exchange %s, not %s: %w", at.seg, at.off, r.id, id, errBadRow)
+	}
+	ex, err := r.exchange()
+	if err != nil {
+		return false, err
+	}
+	return containsText(ex, text), nil
+}
+
+// textIndexed says whether the text index can answer q's text, for the
+// rows up to w.
+func (s *SQLite) textIndexed(q Query) (w int64, ok bool) {
+	if !s.fts || utf8.RuneCountInString(q.Text) < 3 {
+		return 0, false
+	}
+	return s.indexed.Load(), true
+}
+
+// whereClause is q's WHERE clause; the text index answers q.Text for the
+// rows up to w when indexed.
+func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool) (string, []any, error) {
 	var conds []string
 	var args []any
 	add := func(c string, a ...any) {
@@ -1617,10 +1807,13 @@ func (s *SQLite) whereClause(ctx context.Context, q Query) (string, []any, error
 				OR req_headers LIKE ? ESCAPE '\' OR resp_headers LIKE ? ESCAPE '\')`
 			scanArgs = append(scanArgs, hl, hl)
 		}
-		if s.fts && utf8.RuneCountInString(q.Text) >= 3 {
+		// A journaled row's headers and bodies are in its journal
+		// record: such a row is a candidate here, and List reads its
+		// record to check it (unless the index answered for it).
+		scan = `(seg IS NOT NULL OR ` + scan + `)`
+		if indexed {
 			// Indexed rows through the index; the rest (not yet indexed)
 			// by scanning.
-			w := s.indexed.Load()
 			add(`((seq <= ? AND seq IN (SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH ?)) OR (seq > ? AND `+scan+`))`,
 				append([]any{w, `"` + strings.ReplaceAll(q.Text, `"`, `""`) + `"`, w}, scanArgs...)...)
 		} else {
@@ -1768,7 +1961,7 @@ func (s *SQLite) Close() error {
 		s.closeErr = s.closeDBs()
 		if s.jr != nil {
 			applied, acked := s.applied.Load(), s.jr.acked.Load()
-			s.closeErr = errors.Join(s.closeErr, s.jr.close(applied))
+			s.closeErr = errors.Join(s.closeErr, s.jr.close(applied, s.live))
 			if applied < acked {
 				s.closeErr = errors.Join(s.closeErr, fmt.Errorf("%w: some acknowledged exchanges could not be written to the database; they stay in the journal and are stored at the next start", ErrStoreFull))
 			}
