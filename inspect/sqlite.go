@@ -124,6 +124,9 @@ type SQLite struct {
 	// live is the oldest journal segment a stored exchange points into
 	// (math.MaxUint64: none), so the journal keeps it. The writer owns it.
 	live uint64
+	// liveSeq is the row live was found in (0: unknown): no journaled row
+	// before it is left, so findLive looks from there.
+	liveSeq int64
 	// insertRef inserts a journaled row: its record holds the rest.
 	insertRef *sql.Stmt
 }
@@ -1409,17 +1412,20 @@ const insertRefSQL = `INSERT INTO exchanges (id, bin, source, time_ns, duration_
 
 // findLive sets live to the oldest journal segment a stored exchange points
 // into. Journaled rows are inserted in journal order, so it is the first
-// such row's.
+// such row's. Rows are only deleted and appended, so the search starts at
+// the row found last time: rows stored whole (by an older hooklab, or
+// without a journal) before it are not looked at again.
 func (s *SQLite) findLive() error {
-	var seg sql.NullInt64
-	err := s.wdb.QueryRow(`SELECT seg FROM exchanges WHERE seg IS NOT NULL ORDER BY seq LIMIT 1`).Scan(&seg)
+	var seq, seg int64
+	err := s.wdb.QueryRow(`SELECT seq, seg FROM exchanges WHERE seq >= ? AND seg IS NOT NULL ORDER BY seq LIMIT 1`, s.liveSeq).Scan(&seq, &seg)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		s.live = math.MaxUint64
+		s.liveSeq = s.lastSeq.Load() + 1
 	case err != nil:
 		return err
 	default:
-		s.live = uint64(seg.Int64)
+		s.live, s.liveSeq = uint64(seg), seq
 	}
 	return nil
 }

@@ -317,6 +317,12 @@ func TestSQLitePaging(t *testing.T) {
 			bin = "odd"
 		}
 		exs[i] = newEx(bin, "GET", fmt.Sprintf("http://h/%d", i), at(base.Add(time.Duration(i)*time.Second)))
+		if i%5 == 0 {
+			// Sparse matches in the bodies, which a journaled row keeps in
+			// its journal record: List reads them to check, and still
+			// fills its pages.
+			exs[i].Request.Body = []byte("a needle zq")
+		}
 	}
 	mustAdd(t, s, exs...)
 	all := idsOf(exs...) // oldest first
@@ -329,11 +335,21 @@ func TestSQLitePaging(t *testing.T) {
 		}
 	}
 
+	var fives []string // newest first
+	for i := n - 1; i >= 0; i-- {
+		if i%5 == 0 {
+			fives = append(fives, exs[i].ID)
+		}
+	}
 	tests := []struct {
 		name string
 		q    Query
 		want []string
 	}{
+		{"text in bodies", Query{Text: "needle", Limit: 3}, fives},
+		{"short text in bodies", Query{Text: "zq", Limit: 4}, fives},
+		{"text in bodies, ascending", Query{Text: "NEEDLE", Limit: 5, Ascending: true}, reversed(fives)},
+		{"text in bodies, one page", Query{Text: "needle", Limit: 12}, fives},
 		{"newest first, limit 10", Query{Limit: 10}, newest},
 		{"limit 1", Query{Limit: 1}, newest},
 		{"limit equal to count", Query{Limit: n}, newest},
