@@ -790,3 +790,67 @@ func TestJournalRecoveryBatchFailingAlikeIsKept(t *testing.T) {
 		t.Fatal("the journal is gone after a failed start")
 	}
 }
+
+// A database holds rows of both kinds: whole ones (written without a
+// journal, as the import command and older hooklabs do) and journaled ones
+// that point at their record. Reads, search and retention treat them alike.
+func TestJournalMixedRows(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	direct := openStore(t, dir, Options{DirectWrites: true})
+	if direct.jr != nil {
+		t.Fatal("a DirectWrites store kept the journal")
+	}
+	var whole []*Exchange
+	for i := range 3 {
+		ex := newEx("m", "POST", fmt.Sprintf("http://h/whole/%d", i), reqBody([]byte("whole body needle")), reqHeader("X-Kind", "whole"))
+		mustAdd(t, direct, ex)
+		whole = append(whole, ex)
+	}
+	if err := direct.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t, dir, Options{RetainCount: 5})
+	var journaled []*Exchange
+	for i := range 3 {
+		ex := newEx("m", "POST", fmt.Sprintf("http://h/journaled/%d", i), reqBody([]byte("journaled body needle")), reqHeader("X-Kind", "journaled"))
+		mustAdd(t, s, ex)
+		journaled = append(journaled, ex)
+	}
+	s.Sync(t.Context())
+	var inline, refs int
+	if err := s.rdb.QueryRow(`SELECT count(*) FILTER (WHERE seg IS NULL), count(*) FILTER (WHERE seg IS NOT NULL) FROM exchanges`).Scan(&inline, &refs); err != nil {
+		t.Fatal(err)
+	}
+	// Retention (5) removed the oldest whole row.
+	if inline != 2 || refs != 3 {
+		t.Fatalf("%d whole rows and %d journaled ones, want 2 and 3", inline, refs)
+	}
+	for i, ex := range append(whole[1:], journaled...) {
+		got, err := s.Get(t.Context(), ex.ID)
+		if err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+		sameExchange(t, ex, got)
+	}
+	check := func(phase string) {
+		t.Helper()
+		all := append(slices.Clone(whole[1:]), journaled...)
+		for _, q := range []string{"needle", "x-kind: whole", "journaled body", "ne"} {
+			var want []string
+			for i := len(all) - 1; i >= 0; i-- {
+				if (Query{Text: q}).Matches(all[i]) {
+					want = append(want, all[i].ID)
+				}
+			}
+			if got := listIDs(t, s, Query{Text: q, Limit: 2}); !slices.Equal(got, want) {
+				t.Errorf("%s: search %q: %v, want %v", phase, q, got, want)
+			}
+		}
+	}
+	check("before indexing")
+	if err := s.IndexPending(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	check("indexed")
+}
