@@ -167,6 +167,14 @@ func openJournal(dir string, applied uint64, log *slog.Logger) (*journal, []jour
 		recs = append(recs, got...)
 		j.next = max(j.next, last+1)
 	}
+	if n := len(j.sealed); n > 0 {
+		// The newest segment may hold no readable record (hooklab died
+		// right after making it, or its first write failed): the next
+		// segment must still get a name of its own, or it would reopen
+		// that file while it is listed as sealed, and retiring it would
+		// delete the active segment.
+		j.next = max(j.next, j.sealed[n-1].first+1)
+	}
 	j.acked.Store(j.next - 1)
 	return j, recs, nil
 }
@@ -229,15 +237,19 @@ func segmentName(dir string, first uint64) string {
 var errRecordGone = errors.New("journal record gone")
 
 // readRecord reads the row of the record at off in f, the segment whose
-// first record is seg, checking its length, checksum and LSN.
-func readRecord(f *os.File, seg uint64, off int64) (*row, error) {
+// first record is seg and which is size bytes long, checking its length,
+// checksum and LSN.
+func readRecord(f *os.File, size int64, seg uint64, off int64) (*row, error) {
 	var hdr [8]byte
+	if off < 0 || off+8 > size {
+		return nil, fmt.Errorf("journal record %d@%d: past the end of the segment (%d bytes): %w", seg, off, size, errBadRow)
+	}
 	if _, err := f.ReadAt(hdr[:], off); err != nil {
 		return nil, fmt.Errorf("journal record %d@%d: %w", seg, off, err)
 	}
 	n := binary.LittleEndian.Uint32(hdr[:])
-	if n > maxRecord {
-		return nil, fmt.Errorf("journal record %d@%d: length %d: %w", seg, off, n, errBadRow)
+	if int64(n) > size-off-8 {
+		return nil, fmt.Errorf("journal record %d@%d: length %d runs past the end of the segment: %w", seg, off, n, errBadRow)
 	}
 	payload := make([]byte, n)
 	if _, err := f.ReadAt(payload, off+8); err != nil {
@@ -253,39 +265,59 @@ func readRecord(f *os.File, seg uint64, off int64) (*row, error) {
 	return decodeRow(payload[k:])
 }
 
-// maxRecord bounds a record's length as read back (a row holds at most two
-// bodies cut at --max-body, and the journal takes no more than 1 GiB).
-const maxRecord = 1 << 30
-
-// segmentFiles opens segments for reading and keeps them open until close,
+// segmentFiles opens segments for reading and keeps a few open until close,
 // for a reader of many records.
 type segmentFiles struct {
 	dir   string
-	files map[uint64]*os.File
+	files map[uint64]openSegment
 }
 
+type openSegment struct {
+	f    *os.File
+	size int64
+}
+
+// maxOpenSegments bounds the files one reader keeps open.
+const maxOpenSegments = 16
+
 func (sf *segmentFiles) read(seg uint64, off int64) (*row, error) {
-	f, ok := sf.files[seg]
+	o, ok := sf.files[seg]
 	if !ok {
-		var err error
-		f, err = os.Open(segmentName(sf.dir, seg))
+		f, err := os.Open(segmentName(sf.dir, seg))
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, errRecordGone
 		}
 		if err != nil {
 			return nil, fmt.Errorf("journal: %w", err)
 		}
-		if sf.files == nil {
-			sf.files = make(map[uint64]*os.File)
+		// The active segment grows: a record stored in the database was
+		// written before, so the size now covers it.
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("journal: %w", err)
 		}
-		sf.files[seg] = f
+		if len(sf.files) >= maxOpenSegments {
+			sf.close()
+		}
+		if sf.files == nil {
+			sf.files = make(map[uint64]openSegment)
+		}
+		o = openSegment{f, fi.Size()}
+		sf.files[seg] = o
 	}
-	return readRecord(f, seg, off)
+	if off+8 > o.size { // the active segment, grown since it was opened
+		if fi, err := o.f.Stat(); err == nil {
+			o.size = fi.Size()
+			sf.files[seg] = o
+		}
+	}
+	return readRecord(o.f, o.size, seg, off)
 }
 
 func (sf *segmentFiles) close() {
-	for _, f := range sf.files {
-		f.Close()
+	for _, o := range sf.files {
+		o.f.Close()
 	}
 	sf.files = nil
 }
@@ -403,12 +435,21 @@ func (j *journal) rotate(first uint64) error {
 	}
 	old := j.f
 	j.mu.Lock()
+	// A name is never listed twice (openJournal names the next segment
+	// past every one it found).
+	j.sealed = slices.DeleteFunc(j.sealed, func(sg segment) bool { return sg.name == name })
 	if old != nil {
 		j.sealed = append(j.sealed, segment{j.name, j.first})
 	}
 	j.first = first
 	j.mu.Unlock()
 	if old != nil {
+		// A sealed segment holds stored exchanges for as long as they
+		// are kept: it goes to disk now, once, rather than whenever the
+		// kernel gets to it.
+		if err := old.Sync(); err != nil {
+			j.log.Warn("journal segment not synced", "file", j.name, "err", err)
+		}
 		old.Close()
 	}
 	j.f, j.name, j.size, j.broken = f, name, 0, false
@@ -441,13 +482,45 @@ func (j *journal) retireLocked(applied, live uint64) {
 	}
 }
 
+// sweepable says whether a sealed segment other than the oldest is wholly
+// applied, so that sweep could delete one (the oldest is retire's).
+func (j *journal) sweepable(applied uint64) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.sealed) > 1 && j.sealed[1].first-1 <= applied
+}
+
+// sweep deletes the sealed segments whose records are all applied and that
+// hold no exchange in refs (the segments stored exchanges point into).
+func (j *journal) sweep(applied uint64, refs map[uint64]bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	kept := j.sealed[:0]
+	for i, sg := range j.sealed {
+		next := j.first
+		if i+1 < len(j.sealed) {
+			next = j.sealed[i+1].first
+		}
+		if next != 0 && next-1 <= applied && !refs[sg.first] {
+			if err := os.Remove(sg.name); err == nil || errors.Is(err, os.ErrNotExist) {
+				continue
+			} else {
+				j.log.Warn("journal segment not removed", "file", sg.name, "err", err)
+			}
+		}
+		kept = append(kept, sg)
+	}
+	clear(j.sealed[len(kept):])
+	j.sealed = kept
+}
+
 // close closes the active segment and deletes the segments retire would,
 // the active one included once it is applied and holds no stored exchange:
 // a clean shutdown leaves only the segments of stored exchanges behind.
 func (j *journal) close(applied, live uint64) error {
 	var err error
 	if j.f != nil {
-		err = j.f.Close()
+		err = errors.Join(j.f.Sync(), j.f.Close())
 		j.f = nil
 	}
 	defer j.lock.Close() // after the segments are gone: the next owner starts clean

@@ -854,3 +854,160 @@ func TestJournalMixedRows(t *testing.T) {
 	}
 	check("indexed")
 }
+
+// The newest segment may be empty at open (hooklab died just after making
+// it, or its first write failed on a full disk). The next segment gets a
+// name of its own: reusing that file while it is listed as sealed let
+// retire delete the active segment under new captures.
+func TestJournalEmptyNewestSegment(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{})
+	mustAdd(t, s, newEx("e", "GET", "http://h/seed"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	names := segments(t, dir)
+	if len(names) != 1 {
+		t.Fatalf("segments %v, want the seed's", names)
+	}
+	first, _ := segmentLSN(names[0])
+	empty := segmentName(filepath.Join(dir, "journal"), first+1)
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openStore(t, dir, Options{})
+	mustAdd(t, s2, newEx("e", "GET", "http://h/a"))
+	if _, err := s2.Clear(t.Context(), ""); err != nil {
+		t.Fatal(err)
+	}
+	b := newEx("e", "POST", "http://h/b", reqBody([]byte("kept")))
+	mustAdd(t, s2, b)
+	s2.Sync(t.Context())
+	got, err := s2.Get(t.Context(), b.ID)
+	if err != nil {
+		t.Fatalf("Get after the empty segment was retired: %v (segments %v)", err, segments(t, dir))
+	}
+	sameExchange(t, b, got)
+}
+
+// A segment no exchange points into goes even when an older one stays (an
+// exchange kept in another bin): the sweep finds it.
+func TestJournalSweepKeepsOnlySegmentsInUse(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{})
+	s.jr.segLimit = 4 << 10
+	keep := newEx("keep", "POST", "http://h/keep", reqBody([]byte("pinned")))
+	mustAdd(t, s, keep)
+	body := []byte(strings.Repeat("l", 1500))
+	var last *Exchange
+	for round := range 3 {
+		for range 20 {
+			last = newEx("load", "POST", "http://h/load", reqBody(body))
+			mustAdd(t, s, last)
+		}
+		s.Sync(t.Context())
+		if round < 2 {
+			if _, err := s.Clear(t.Context(), "load"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s.Sync(t.Context())
+	before := len(segments(t, dir))
+	if err := s.sweepSegments(); err != nil {
+		t.Fatal(err)
+	}
+	after := len(segments(t, dir))
+	// keep's segment, the last round's (about 8 at 2 records a segment) and
+	// the active one.
+	if after > 12 || after >= before {
+		t.Errorf("%d segments before the sweep, %d after; want at most 12", before, after)
+	}
+	for _, ex := range []*Exchange{keep, last} {
+		got, err := s.Get(t.Context(), ex.ID)
+		if err != nil {
+			t.Fatalf("after the sweep: %v", err)
+		}
+		sameExchange(t, ex, got)
+	}
+	if got := listIDs(t, s, Query{Bin: "load"}); len(got) != 20 {
+		t.Errorf("%d load exchanges after the sweep, want 20", len(got))
+	}
+}
+
+// A record that is gone or damaged neither stops the text index nor hides
+// the rows after it, and fails only a search that reaches it.
+func TestJournalDamagedRecords(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{})
+	s.jr.segLimit = 4 << 10
+	var exs []*Exchange
+	for i := range 12 {
+		ex := newEx("d", "POST", fmt.Sprintf("http://h/d/%d", i), reqBody([]byte(fmt.Sprintf("body-%02d %s", i, strings.Repeat("x", 1500)))))
+		mustAdd(t, s, ex)
+		exs = append(exs, ex)
+	}
+	s.Sync(t.Context())
+	names := segments(t, dir)
+	if len(names) < 4 {
+		t.Fatalf("segments %v, want several", names)
+	}
+	jdir := filepath.Join(dir, "journal")
+	// The first segment goes; a byte of the second one's first body flips.
+	if err := os.Remove(filepath.Join(jdir, names[0])); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(jdir, names[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(b, []byte("body-"))
+	b[i+len("body-")] ^= 0x20
+	if err := os.WriteFile(filepath.Join(jdir, names[1]), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	newest := exs[len(exs)-1]
+	// Before indexing: searches scan the records.
+	if got := listIDs(t, s, Query{Text: "body-11"}); !slices.Equal(got, []string{newest.ID}) {
+		t.Errorf("scan: search for the newest body: %v", got)
+	}
+	if err := s.IndexPending(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if w, last := s.indexed.Load(), s.lastSeq.Load(); w != last {
+		t.Errorf("index watermark %d, newest row %d", w, last)
+	}
+	if got := listIDs(t, s, Query{Text: "body-11"}); !slices.Equal(got, []string{newest.ID}) {
+		t.Errorf("indexed: search for the newest body: %v", got)
+	}
+	if got := listIDs(t, s, Query{Text: "/d/"}); len(got) != len(exs) {
+		t.Errorf("search by URL found %d of %d (damaged rows are indexed by URL)", len(got), len(exs))
+	}
+	if _, err := s.Get(t.Context(), exs[0].ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get of an exchange whose segment is gone: %v, want not found", err)
+	}
+}
+
+// Age retention while idle removes the segments of what it deleted.
+func TestJournalIdleAgeRetentionRetires(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	clock := newFakeClock(time.Now())
+	s := openStore(t, dir, Options{RetainAge: time.Hour, Now: clock.Now})
+	s.jr.segLimit = 4 << 10
+	body := []byte(strings.Repeat("a", 1500))
+	for range 20 {
+		mustAdd(t, s, newEx("a", "POST", "http://h/a", reqBody(body), at(clock.Now())))
+	}
+	s.Sync(t.Context())
+	if n := len(segments(t, dir)); n < 5 {
+		t.Fatalf("%d segments, want several", n)
+	}
+	clock.Advance(2 * time.Hour)
+	eventually(t, 20*time.Second, "the expired exchanges' segments retired", func() bool {
+		return len(segments(t, dir)) <= 2
+	})
+}

@@ -284,13 +284,6 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		return nil, fmt.Errorf("database %s: %w", s.path, err)
 	}
 	s.live = math.MaxUint64
-	if !opts.Memory {
-		s.jdir = filepath.Join(dir, "journal")
-		if err := s.findLive(); err != nil {
-			s.closeDBs()
-			return nil, fmt.Errorf("database %s: %w", s.path, err)
-		}
-	}
 	var n, b sql.NullInt64
 	if err := s.wdb.QueryRow(`SELECT count(*), coalesce(sum(bytes),0) FROM exchanges`).Scan(&n, &b); err != nil {
 		s.closeDBs()
@@ -310,6 +303,13 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 	s.retainedTo, s.ftsPurged = last.Int64, purged.Int64
 	if oldest.Valid {
 		s.retainedTo = oldest.Int64 - 1
+	}
+	if !opts.Memory {
+		s.jdir = filepath.Join(dir, "journal")
+		if err := s.findLive(); err != nil {
+			s.closeDBs()
+			return nil, fmt.Errorf("database %s: %w", s.path, err)
+		}
 	}
 	s.appliedCh = make(chan struct{})
 	if !opts.Memory {
@@ -1329,16 +1329,29 @@ func (s *SQLite) indexSome(n int) error {
 	var todo []row
 	var sf segmentFiles
 	defer sf.close()
+	scanned, lastScanned := 0, from
 	for rows.Next() {
 		var r row
 		var err error
-		r.ex, err = s.load(prefixScanner{rows, &r.seq}, &sf)
-		if errors.Is(err, errRecordGone) {
-			continue // deleted meanwhile
-		}
+		var at recordAt
+		r.ex, at, err = scanRow(prefixScanner{rows, &r.seq})
 		if err != nil {
 			rows.Close()
 			return err
+		}
+		scanned++
+		lastScanned = r.seq
+		if at.seg > 0 {
+			// The writer deletes rows and segments, and runs this: a
+			// row here still exists. A record that is gone (its file
+			// removed by hand) or damaged is indexed by what the row
+			// holds (the URL), so it neither stops the index nor hides
+			// the rows after it.
+			if full, err := s.loadRecord(&sf, at, r.ex.ID); err != nil {
+				s.log.Warn("text index: exchange record unreadable; indexing its URL only", "id", r.ex.ID, "err", err)
+			} else {
+				r.ex = full
+			}
 		}
 		todo = append(todo, r)
 	}
@@ -1352,8 +1365,8 @@ func (s *SQLite) indexSome(n int) error {
 	}
 	defer ins.Close()
 	to := s.lastSeq.Load()
-	if len(todo) == n {
-		to = todo[len(todo)-1].seq
+	if scanned == n {
+		to = lastScanned
 	}
 	for i, r := range todo {
 		if _, err := ins.Exec(r.seq, r.ex.Request.URL, headerText(r.ex), bodyText(r.ex)); err != nil {
@@ -1521,6 +1534,13 @@ func (s *SQLite) retain() {
 	if to > s.retainedTo {
 		s.retainedTo = to
 	}
+	if n > 0 {
+		if err := s.findLive(); err != nil {
+			s.live = 0
+			s.log.Warn("journal: finding the oldest segment in use", "err", err)
+		}
+		s.setApplied(0) // retires the segments no exchange is in any more
+	}
 }
 
 // deleteTx deletes matching exchanges and their index entries. It runs in
@@ -1574,8 +1594,12 @@ func (s *SQLite) Get(ctx context.Context, id string) (*Exchange, error) {
 	var sf segmentFiles
 	defer sf.close()
 	ex, err := s.load(s.rdb.QueryRowContext(ctx, `SELECT `+exchangeCols+` FROM exchanges WHERE id = ?`, id), &sf)
-	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, errRecordGone) {
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("exchange %s: %w", id, ErrNotFound)
+	}
+	if errors.Is(err, errRecordGone) {
+		// Deleted meanwhile, or its segment file was removed by hand.
+		return nil, fmt.Errorf("exchange %s: its journal record is gone: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get exchange %s: %w", id, err)
@@ -1590,13 +1614,18 @@ func (s *SQLite) load(sc scanner, sf *segmentFiles) (*Exchange, error) {
 	if err != nil || at.seg == 0 {
 		return ex, err
 	}
+	return s.loadRecord(sf, at, ex.ID)
+}
+
+// loadRecord reads exchange id from its journal record at at.
+func (s *SQLite) loadRecord(sf *segmentFiles, at recordAt, id string) (*Exchange, error) {
 	sf.dir = s.jdir
 	r, err := sf.read(at.seg, at.off)
 	if err != nil {
 		return nil, err
 	}
-	if r.id != ex.ID {
-		return nil, fmt.Errorf("journal record %d@%d holds exchange %s, not %s: %w", at.seg, at.off, r.id, ex.ID, errBadRow)
+	if r.id != id {
+		return nil, fmt.Errorf("journal record %d@%d holds exchange %s, not %s: %w", at.seg, at.off, r.id, id, errBadRow)
 	}
 	return r.exchange()
 }
@@ -1645,10 +1674,14 @@ func (s *SQLite) List(ctx context.Context, q Query) ([]Summary, string, error) {
 			}
 			a2 = append(slices.Clip(args), after)
 		}
-		n, more, err := s.listPage(ctx, w2+order, append(a2, lim+1), func(sm Summary, at recordAt) (bool, error) {
+		pageSize := lim + 1
+		if q.Text != "" {
+			pageSize = max(pageSize, 256) // rows checked in Go may be dropped
+		}
+		n, more, err := s.listPage(ctx, w2+order, append(a2, pageSize), func(sm Summary, at recordAt) (bool, error) {
 			after = sm.seq
 			if q.Text != "" && at.seg > 0 && !(indexed && sm.seq <= w) {
-				ok, err := s.recordHas(&sf, at, sm.ID, q.Text)
+				ok, err := s.recordHas(&sf, at, sm.ID, sm.URL, q.Text)
 				if err != nil || !ok {
 					return true, err
 				}
@@ -1712,20 +1745,17 @@ func (s *SQLite) listPage(ctx context.Context, tail string, args []any, each fun
 // recordHas reports whether the journaled exchange whose record is at at
 // holds text where a search looks (URL, headers, bodies). An exchange
 // deleted meanwhile does not.
-func (s *SQLite) recordHas(sf *segmentFiles, at recordAt, id, text string) (bool, error) {
-	sf.dir = s.jdir
-	r, err := sf.read(at.seg, at.off)
-	if errors.Is(err, errRecordGone) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if r.id != id {
-		return false, fmt.Errorf("journal record %d@%d holds exchange %s, not %s: %w", at.seg, at.off, r.id, id, errBadRow)
-	}
-	ex, err := r.exchange()
-	if err != nil {
+func (s *SQLite) recordHas(sf *segmentFiles, at recordAt, id, rawURL, text string) (bool, error) {
+	ex, err := s.loadRecord(sf, at, id)
+	switch {
+	case errors.Is(err, errRecordGone) || errors.Is(err, errBadRow):
+		// Deleted meanwhile, or a record gone or damaged: what the row
+		// holds is searched, and the search goes on.
+		if !errors.Is(err, errRecordGone) {
+			s.log.Warn("search: exchange record unreadable; searching its URL only", "id", id, "err", err)
+		}
+		return containsText(&Exchange{Request: Request{URL: rawURL}}, text), nil
+	case err != nil:
 		return false, err
 	}
 	return containsText(ex, text), nil
@@ -1976,6 +2006,41 @@ func (s *SQLite) Close() error {
 	return s.closeErr
 }
 
+// sweepEvery is how often the checkpointer looks for journal segments that
+// no stored exchange points into any more, whatever their age: retention
+// frees the oldest at once (live), while this finds those emptied by deletes
+// and by clearing a bin while older exchanges stay.
+const sweepEvery = 10 * time.Second
+
+// sweepSegments deletes the sealed segments no stored exchange points into.
+// It reads on the checkpointer's connection, beside the writer. A segment
+// counts only if every record in it was applied before the read began, so
+// no row pointing into it can be committed after what the read sees.
+func (s *SQLite) sweepSegments() error {
+	applied := s.applied.Load()
+	if !s.jr.sweepable(applied) {
+		return nil
+	}
+	rows, err := s.cdb.Query(`SELECT DISTINCT seg FROM exchanges WHERE seg IS NOT NULL`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	refs := make(map[uint64]bool)
+	for rows.Next() {
+		var seg int64
+		if err := rows.Scan(&seg); err != nil {
+			return err
+		}
+		refs[uint64(seg)] = true
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	s.jr.sweep(applied, refs)
+	return nil
+}
+
 // checkpointEvery is how often the checkpointer runs.
 const checkpointEvery = 100 * time.Millisecond
 
@@ -1987,11 +2052,18 @@ func (s *SQLite) checkpointer() {
 	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
 	failing := false
+	lastSweep := time.Now()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
+			if s.jr != nil && time.Since(lastSweep) >= sweepEvery {
+				lastSweep = time.Now()
+				if err := s.sweepSegments(); err != nil {
+					s.log.Warn("journal: looking for segments no exchange is in", "err", err)
+				}
+			}
 			// A failure (a full disk) is logged when it starts and when
 			// it ends, not ten times a second.
 			_, err := s.cdb.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
