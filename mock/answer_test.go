@@ -1,0 +1,33 @@
+package mock
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/hooklab/hooklab/inspect"
+)
+
+// The default answer's body is what encoding/json would write, for plain
+// ids and bin names (written out) and any others (marshalled).
+func TestDefaultAnswerBody(t *testing.T) {
+	for _, tt := range []struct{ id, bin string }{
+		{"01JABCDEFGHJKMNPQRSTVWXYZ0", "default"},
+		{"01JABCDEFGHJKMNPQRSTVWXYZ0", "my_bin-2"},
+		{"", ""},
+		{"a\"b", "<bin>"},
+		{"é", "x y"},
+	} {
+		var c Capture
+		got := c.defaultAnswer(httptest.NewRequest("POST", "/", nil), &inspect.Exchange{ID: tt.id, Bin: tt.bin})
+		want, _ := json.Marshal(struct {
+			OK  bool   `json:"ok"`
+			ID  string `json:"id"`
+			Bin string `json:"bin"`
+		}{true, tt.id, tt.bin})
+		want = append(want, '\n')
+		if string(got.Body) != string(want) || got.Size != int64(len(want)) {
+			t.Errorf("id %q bin %q: body %q (size %d), want %q", tt.id, tt.bin, got.Body, got.Size, want)
+		}
+	}
+}
