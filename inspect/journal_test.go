@@ -215,19 +215,27 @@ func copyTree(t *testing.T, from, to string) {
 	}
 }
 
+// addLarge adds n exchanges to bin with 1.5 KB bodies (two or three to a
+// segment of the 4 KiB the journal tests set) and waits for them.
+func addLarge(t *testing.T, s *SQLite, bin string, n int, opts ...exOpt) []*Exchange {
+	t.Helper()
+	body := []byte(strings.Repeat("r", 1500))
+	var exs []*Exchange
+	for range n {
+		ex := newEx(bin, "POST", "http://h/"+bin, append([]exOpt{reqBody(body)}, opts...)...)
+		mustAdd(t, s, ex)
+		exs = append(exs, ex)
+	}
+	s.Sync(t.Context())
+	return exs
+}
+
 func TestJournalSegmentsRotateAndRetire(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	s := openStore(t, dir, Options{})
 	s.jr.segLimit = 4 << 10
-	body := []byte(strings.Repeat("r", 1500))
-	var exs []*Exchange
-	for range 30 {
-		ex := newEx("j", "POST", "http://h/r", reqBody(body))
-		mustAdd(t, s, ex)
-		exs = append(exs, ex)
-	}
-	s.Sync(context.Background())
+	exs := addLarge(t, s, "j", 30)
 	// Every record is committed and every exchange is stored: the segments
 	// stay, since they hold the exchanges' headers and bodies.
 	if n := len(segments(t, dir)); n < 8 {
@@ -257,14 +265,7 @@ func TestJournalSegmentsFollowRetention(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, dir, Options{RetainCount: 5})
 	s.jr.segLimit = 4 << 10
-	body := []byte(strings.Repeat("r", 1500))
-	var exs []*Exchange
-	for range 40 {
-		ex := newEx("j", "POST", "http://h/r", reqBody(body))
-		mustAdd(t, s, ex)
-		exs = append(exs, ex)
-	}
-	s.Sync(context.Background())
+	exs := addLarge(t, s, "j", 40)
 	eventually(t, 20*time.Second, "segments of retained exchanges only", func() bool {
 		return len(segments(t, dir)) <= 4
 	})
@@ -900,14 +901,9 @@ func TestJournalSweepKeepsOnlySegmentsInUse(t *testing.T) {
 	s.jr.segLimit = 4 << 10
 	keep := newEx("keep", "POST", "http://h/keep", reqBody([]byte("pinned")))
 	mustAdd(t, s, keep)
-	body := []byte(strings.Repeat("l", 1500))
 	var last *Exchange
 	for round := range 3 {
-		for range 20 {
-			last = newEx("load", "POST", "http://h/load", reqBody(body))
-			mustAdd(t, s, last)
-		}
-		s.Sync(t.Context())
+		last = addLarge(t, s, "load", 20)[19]
 		if round < 2 {
 			if _, err := s.Clear(t.Context(), "load"); err != nil {
 				t.Fatal(err)
@@ -998,11 +994,7 @@ func TestJournalIdleAgeRetentionRetires(t *testing.T) {
 	clock := newFakeClock(time.Now())
 	s := openStore(t, dir, Options{RetainAge: time.Hour, Now: clock.Now})
 	s.jr.segLimit = 4 << 10
-	body := []byte(strings.Repeat("a", 1500))
-	for range 20 {
-		mustAdd(t, s, newEx("a", "POST", "http://h/a", reqBody(body), at(clock.Now())))
-	}
-	s.Sync(t.Context())
+	addLarge(t, s, "a", 20, at(clock.Now()))
 	if n := len(segments(t, dir)); n < 5 {
 		t.Fatalf("%d segments, want several", n)
 	}
