@@ -306,13 +306,18 @@ func (sf *segmentFiles) read(seg uint64, off int64) (*row, error) {
 		o = openSegment{f, fi.Size()}
 		sf.files[seg] = o
 	}
-	if off+8 > o.size { // the active segment, grown since it was opened
-		if fi, err := o.f.Stat(); err == nil {
+	r, err := readRecord(o.f, o.size, seg, off)
+	if errors.Is(err, errBadRow) {
+		// The active segment may have grown since it was opened (a
+		// reader lists page after page): look again before calling the
+		// record damaged.
+		if fi, serr := o.f.Stat(); serr == nil && fi.Size() > o.size {
 			o.size = fi.Size()
 			sf.files[seg] = o
+			r, err = readRecord(o.f, o.size, seg, off)
 		}
 	}
-	return readRecord(o.f, o.size, seg, off)
+	return r, err
 }
 
 func (sf *segmentFiles) close() {

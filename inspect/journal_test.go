@@ -1003,3 +1003,37 @@ func TestJournalIdleAgeRetentionRetires(t *testing.T) {
 		return len(segments(t, dir)) <= 2
 	})
 }
+
+// A reader that keeps a segment open (a search paging through rows) reads
+// records written to it after it opened it.
+func TestSegmentFilesSeeTheActiveSegmentGrow(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, t.TempDir(), Options{})
+	first := newEx("g", "GET", "http://h/first")
+	mustAdd(t, s, first)
+	s.Sync(t.Context())
+	at := func(id string) recordAt {
+		var seg, off int64
+		if err := s.rdb.QueryRow(`SELECT seg, off FROM exchanges WHERE id = ?`, id).Scan(&seg, &off); err != nil {
+			t.Fatal(err)
+		}
+		return recordAt{uint64(seg), off}
+	}
+	var sf segmentFiles
+	defer sf.close()
+	if _, err := s.loadRecord(&sf, at(first.ID), first.ID); err != nil {
+		t.Fatal(err)
+	}
+	later := newEx("g", "POST", "http://h/later", reqBody([]byte(strings.Repeat("L", 4000))))
+	mustAdd(t, s, later)
+	s.Sync(t.Context())
+	a := at(later.ID)
+	if a.seg != at(first.ID).seg {
+		t.Fatalf("the later record went to segment %d, not the first's", a.seg)
+	}
+	got, err := s.loadRecord(&sf, a, later.ID)
+	if err != nil {
+		t.Fatalf("a record written after the segment was opened: %v", err)
+	}
+	sameExchange(t, later, got)
+}
