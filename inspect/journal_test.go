@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -1036,4 +1037,30 @@ func TestSegmentFilesSeeTheActiveSegmentGrow(t *testing.T) {
 		t.Fatalf("a record written after the segment was opened: %v", err)
 	}
 	sameExchange(t, later, got)
+}
+
+// On a nearly full disk the text index waits (it takes a few times the
+// bytes it indexes, and would eat the room freed for captures); search
+// scans meanwhile, and the index catches up once there is room.
+func TestTextIndexWaitsForRoom(t *testing.T) {
+	t.Parallel()
+	var logs syncBuf
+	s := openStore(t, t.TempDir(), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	s.indexReserve.Store(math.MaxUint64) // no disk has that much free
+	exs := addLarge(t, s, "full", 5)
+	time.Sleep(3 * indexEvery)
+	if w := s.indexed.Load(); w != 0 {
+		t.Fatalf("indexed up to %d with no room", w)
+	}
+	if !strings.Contains(logs.String(), "text index paused") {
+		t.Errorf("the pause was not logged: %s", logs.String())
+	}
+	if got := listIDs(t, s, Query{Text: "rrrr"}); len(got) != len(exs) {
+		t.Errorf("search while paused found %d of %d", len(got), len(exs))
+	}
+	s.indexReserve.Store(0)
+	eventually(t, 20*time.Second, "the index caught up", func() bool { return s.indexed.Load() == s.lastSeq.Load() })
+	if !strings.Contains(logs.String(), "text index resumed") {
+		t.Errorf("the resume was not logged: %s", logs.String())
+	}
 }

@@ -129,6 +129,9 @@ type SQLite struct {
 	liveSeq int64
 	// insertRef inserts a journaled row: its record holds the rest.
 	insertRef *sql.Stmt
+	// indexReserve is the free space below which the text index waits
+	// (defaultIndexReserve; tests set more).
+	indexReserve atomic.Uint64
 }
 
 var _ Store = (*SQLite)(nil)
@@ -284,6 +287,7 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		return nil, fmt.Errorf("database %s: %w", s.path, err)
 	}
 	s.live = math.MaxUint64
+	s.indexReserve.Store(defaultIndexReserve)
 	var n, b sql.NullInt64
 	if err := s.wdb.QueryRow(`SELECT count(*), coalesce(sum(bytes),0) FROM exchanges`).Scan(&n, &b); err != nil {
 		s.closeDBs()
@@ -715,6 +719,7 @@ func (s *SQLite) writer() {
 	lastMerge := time.Now()
 	lastBatch, prevBatch, waited := 0, 0, false
 	lastIndexSeq := s.lastSeq.Load()
+	indexPaused, indexFailing := false, false
 	batch := make([]*pendingWrite, 0, maxBatch)
 	retry := time.NewTicker(stuckRetry)
 	defer retry.Stop()
@@ -764,12 +769,22 @@ func (s *SQLite) writer() {
 					s.log.Error("text index purge failed", "err", err)
 				}
 			}
-			if n > 0 {
-				if err := s.indexSome(n); err != nil {
-					s.log.Error("text index update failed", "err", err)
+			// The index takes a few times the bytes it indexes: on a
+			// nearly full disk it waits, so that the room left (or
+			// freed) goes to captures, and search scans meanwhile.
+			if n > 0 && s.indexRoom(&indexPaused) {
+				err := s.indexSome(n)
+				switch {
+				case err != nil && !indexFailing:
+					s.log.Error("text index update failed; search scans the exchanges not yet indexed", "err", err)
+				case err == nil && indexFailing:
+					s.log.Info("text index updates again")
 				}
+				indexFailing = err != nil
+			} else {
+				n = 0
 			}
-			if s.fts && (n > 0 || time.Since(lastWrite) >= indexEvery && time.Since(lastMerge) >= time.Second) {
+			if s.fts && !indexPaused && (n > 0 || time.Since(lastWrite) >= indexEvery && time.Since(lastMerge) >= time.Second) {
 				// A bounded amount of merge work keeps segments few: more
 				// when idle, a little under load.
 				pages := 32
@@ -864,6 +879,29 @@ const journalLinger = 5 * time.Millisecond
 
 // fillLinger bounds how long fill waits for more writes.
 const fillLinger = 500 * time.Microsecond
+
+// defaultIndexReserve is the free space below which the text index waits.
+const defaultIndexReserve = 64 << 20
+
+// indexRoom reports whether the data directory's disk has room for the text
+// index to grow, logging when that changes (paused says it had not).
+func (s *SQLite) indexRoom(paused *bool) bool {
+	if s.jdir == "" {
+		return true
+	}
+	free, ok := freeBytes(filepath.Dir(s.path))
+	reserve := s.indexReserve.Load()
+	room := !ok || free >= reserve
+	switch {
+	case !room && !*paused:
+		s.log.Warn("text index paused: the data directory's disk is nearly full; search scans the exchanges not yet indexed",
+			"free_mib", free>>20, "wants_mib", reserve>>20)
+	case room && *paused:
+		s.log.Info("text index resumed")
+	}
+	*paused = !room
+	return room
+}
 
 // Text indexing runs off the write path: every indexEvery the writer indexes
 // up to indexBatch rows when it has been idle that long, or indexBusyBatch
