@@ -32,6 +32,9 @@ var (
 	// ErrStoreFull means the store could not write (disk full, a corrupt
 	// database, or closed).
 	ErrStoreFull = errors.New("store unavailable")
+	// ErrDamaged means stored data cannot be read back (a journal record
+	// removed or changed by hand, a damaged disk).
+	ErrDamaged = errors.New("stored data damaged")
 	// ErrClosed means the store or hub has been closed.
 	ErrClosed = errors.New("closed")
 	// ErrTooLarge means a request body was over a limit.

@@ -913,7 +913,7 @@ func TestJournalSweepKeepsOnlySegmentsInUse(t *testing.T) {
 	}
 	s.Sync(t.Context())
 	before := len(segments(t, dir))
-	if err := s.sweepSegments(); err != nil {
+	if err := s.sweepSegments(map[uint64]bool{}); err != nil {
 		t.Fatal(err)
 	}
 	after := len(segments(t, dir))
@@ -939,7 +939,8 @@ func TestJournalSweepKeepsOnlySegmentsInUse(t *testing.T) {
 func TestJournalDamagedRecords(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	s := openStore(t, dir, Options{})
+	var logs syncBuf
+	s := openStore(t, dir, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	s.jr.segLimit = 4 << 10
 	var exs []*Exchange
 	for i := range 12 {
@@ -983,8 +984,16 @@ func TestJournalDamagedRecords(t *testing.T) {
 	if got := listIDs(t, s, Query{Text: "/d/"}); len(got) != len(exs) {
 		t.Errorf("search by URL found %d of %d (damaged rows are indexed by URL)", len(got), len(exs))
 	}
-	if _, err := s.Get(t.Context(), exs[0].ID); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Get of an exchange whose segment is gone: %v, want not found", err)
+	// Its details say what is wrong (not "not found": it still lists).
+	if _, err := s.Get(t.Context(), exs[0].ID); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "gone") {
+		t.Errorf("Get of an exchange whose segment is gone: %v, want ErrDamaged", err)
+	}
+	// The sweep reports the missing segment.
+	if err := s.sweepSegments(map[uint64]bool{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "journal segment missing") {
+		t.Errorf("the missing segment was not reported: %s", logs.String())
 	}
 }
 

@@ -1635,9 +1635,18 @@ func (s *SQLite) Get(ctx context.Context, id string) (*Exchange, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("exchange %s: %w", id, ErrNotFound)
 	}
-	if errors.Is(err, errRecordGone) {
-		// Deleted meanwhile, or its segment file was removed by hand.
-		return nil, fmt.Errorf("exchange %s: its journal record is gone: %w", id, ErrNotFound)
+	if errors.Is(err, errRecordGone) || errors.Is(err, errBadRow) {
+		// Deleted since the row was read (its segment went with it), or
+		// the record was removed or changed by hand.
+		var still bool
+		if qerr := s.rdb.QueryRowContext(ctx, `SELECT EXISTS(SELECT 1 FROM exchanges WHERE id = ?)`, id).Scan(&still); qerr == nil && !still {
+			return nil, fmt.Errorf("exchange %s: %w", id, ErrNotFound)
+		}
+		what := "its journal record is gone (a segment file in " + s.jdir + " was removed)"
+		if errors.Is(err, errBadRow) {
+			what = "its journal record is damaged (" + err.Error() + ")"
+		}
+		return nil, fmt.Errorf("exchange %s: %s: %w", id, what, ErrDamaged)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get exchange %s: %w", id, err)
@@ -2054,10 +2063,14 @@ const sweepEvery = 10 * time.Second
 // It reads on the checkpointer's connection, beside the writer. A segment
 // counts only if every record in it was applied before the read began, so
 // no row pointing into it can be committed after what the read sees.
-func (s *SQLite) sweepSegments() error {
+//
+// It also reports, once each, segments stored exchanges point into that are
+// not on disk (removed by hand): their exchanges list, but their details
+// cannot be read.
+func (s *SQLite) sweepSegments(missing map[uint64]bool) error {
 	applied := s.applied.Load()
-	if !s.jr.sweepable(applied) {
-		return nil
+	if !s.jr.sweepable(applied) && missing[0] {
+		return nil // nothing to delete, and the first check for missing ones was done
 	}
 	rows, err := s.cdb.Query(`SELECT DISTINCT seg FROM exchanges WHERE seg IS NOT NULL`)
 	if err != nil {
@@ -2076,6 +2089,18 @@ func (s *SQLite) sweepSegments() error {
 		return err
 	}
 	s.jr.sweep(applied, refs)
+	for seg := range refs {
+		if missing[seg] {
+			continue
+		}
+		if _, err := os.Stat(segmentName(s.jdir, seg)); errors.Is(err, os.ErrNotExist) {
+			missing[seg] = true
+			var n int64
+			_ = s.cdb.QueryRow(`SELECT count(*) FROM exchanges WHERE seg = ?`, int64(seg)).Scan(&n)
+			s.log.Error("journal segment missing: the headers and bodies of its exchanges are lost", "file", segmentName(s.jdir, seg), "exchanges", n)
+		}
+	}
+	missing[0] = true // (no segment is 0) the check has run once
 	return nil
 }
 
@@ -2090,7 +2115,8 @@ func (s *SQLite) checkpointer() {
 	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
 	failing := false
-	lastSweep := time.Now()
+	lastSweep := time.Now().Add(-sweepEvery + time.Second) // the first a second after start
+	missing := make(map[uint64]bool)                       // segments reported missing
 	for {
 		select {
 		case <-s.stop:
@@ -2098,7 +2124,7 @@ func (s *SQLite) checkpointer() {
 		case <-t.C:
 			if s.jr != nil && time.Since(lastSweep) >= sweepEvery {
 				lastSweep = time.Now()
-				if err := s.sweepSegments(); err != nil {
+				if err := s.sweepSegments(missing); err != nil {
 					s.log.Warn("journal: looking for segments no exchange is in", "err", err)
 				}
 			}
