@@ -132,6 +132,10 @@ type SQLite struct {
 	// indexReserve is the free space below which the text index waits
 	// (defaultIndexReserve; tests set more).
 	indexReserve atomic.Uint64
+	// sweepWanted says exchanges were deleted out of arrival order (an API
+	// delete, a cleared bin, age retention), so a segment newer than live
+	// may hold none any more: the checkpointer sweeps.
+	sweepWanted atomic.Bool
 }
 
 var _ Store = (*SQLite)(nil)
@@ -1254,6 +1258,9 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 		if err := rows.Err(); err != nil {
 			return 0, 0, 0, err
 		}
+		if len(aged) > 0 {
+			s.sweepWanted.Store(true) // by time, not arrival: maybe out of order
+		}
 	}
 	const page = 512
 	after, last := int64(0), int64(0)
@@ -1584,6 +1591,7 @@ func (s *SQLite) retain() {
 // deleteTx deletes matching exchanges and their index entries. It runs in
 // the writer, which also owns the index watermark.
 func (s *SQLite) deleteTx(tx *sql.Tx, cond string, args ...any) (n, bytes int64, err error) {
+	s.sweepWanted.Store(true)
 	rows, err := tx.Query(`DELETE FROM exchanges WHERE `+cond+` RETURNING seq, bytes`, args...)
 	if err != nil {
 		return 0, 0, err
@@ -2122,7 +2130,7 @@ func (s *SQLite) checkpointer() {
 		case <-s.stop:
 			return
 		case <-t.C:
-			if s.jr != nil && time.Since(lastSweep) >= sweepEvery {
+			if s.jr != nil && time.Since(lastSweep) >= sweepEvery && (s.sweepWanted.Swap(false) || !missing[0]) {
 				lastSweep = time.Now()
 				if err := s.sweepSegments(missing); err != nil {
 					s.log.Warn("journal: looking for segments no exchange is in", "err", err)
