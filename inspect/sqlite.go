@@ -2133,6 +2133,7 @@ func (s *SQLite) checkpointer() {
 			if s.jr != nil && time.Since(lastSweep) >= sweepEvery && (s.sweepWanted.Swap(false) || !missing[0]) {
 				lastSweep = time.Now()
 				if err := s.sweepSegments(missing); err != nil {
+					s.sweepWanted.Store(true) // try again next time
 					s.log.Warn("journal: looking for segments no exchange is in", "err", err)
 				}
 			}
