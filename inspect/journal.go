@@ -232,8 +232,9 @@ func segmentName(dir string, first uint64) string {
 	return filepath.Join(dir, fmt.Sprintf("%020d.log", first))
 }
 
-// errRecordGone is readRecord's answer when the record's segment was
-// deleted (its exchanges were, meanwhile).
+// errRecordGone is segmentFiles.read's answer when the record's segment
+// file is not there: its exchanges were deleted meanwhile, or someone
+// removed it.
 var errRecordGone = errors.New("journal record gone")
 
 // readRecord reads the row of the record at off in f, the segment whose
