@@ -140,12 +140,9 @@ func (h *standInHub) publish(msg []byte) {
 }
 
 func (h *standInHub) serveStream(w http.ResponseWriter, r *http.Request) {
-	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
-	conn, err := up.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	defer conn.Close()
+	// Subscribed before the handshake's answer, so that nothing published
+	// after the client's Dial returns is missed (TestStreamWatcher lost
+	// the first of 50 messages once in CI).
 	c := make(chan []byte, 1024)
 	h.mu.Lock()
 	h.clients[c] = struct{}{}
@@ -158,6 +155,12 @@ func (h *standInHub) serveStream(w http.ResponseWriter, r *http.Request) {
 		}
 		h.mu.Unlock()
 	}()
+	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+	conn, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
 	gone := make(chan struct{})
 	go func() { // reader: notices close
 		defer close(gone)
