@@ -485,12 +485,19 @@ func (j *journal) retireLocked(applied, live uint64) {
 	}
 }
 
-// sweepable says whether a sealed segment other than the oldest is wholly
-// applied, so that sweep could delete one (the oldest is retire's).
-func (j *journal) sweepable(applied uint64) bool {
+// activeSegment is the first LSN of the segment being written (0: none).
+func (j *journal) activeSegment() uint64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return len(j.sealed) > 1 && j.sealed[1].first-1 <= applied
+	return j.first
+}
+
+// sealedSegment reports whether the segment named after first is sealed
+// (or gone): no longer the one being written.
+func (j *journal) sealedSegment(first uint64) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.first != first
 }
 
 // sweep deletes the sealed segments whose records are all applied and that

@@ -132,10 +132,13 @@ type SQLite struct {
 	// indexReserve is the free space below which the text index waits
 	// (defaultIndexReserve; tests set more).
 	indexReserve atomic.Uint64
-	// sweepWanted says exchanges were deleted out of arrival order (an API
-	// delete, a cleared bin, age retention), so a segment newer than live
-	// may hold none any more: the checkpointer sweeps.
-	sweepWanted atomic.Bool
+	// sweepGen counts commits that deleted exchanges out of arrival order
+	// (an API delete, a cleared bin, age retention), after which a segment
+	// newer than live may hold none any more: the checkpointer sweeps when
+	// it moves. outOfOrder is set by such a delete inside the writer's
+	// transaction; the writer counts it once the transaction commits.
+	sweepGen   atomic.Uint64
+	outOfOrder bool
 }
 
 var _ Store = (*SQLite)(nil)
@@ -1089,6 +1092,7 @@ func failedAlike(ps []*pendingWrite) bool {
 // writeBatch writes batch in one transaction. bad is the index of the item
 // that failed, or -1 when the transaction itself failed (or nothing did).
 func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
+	s.outOfOrder = false // a failed transaction's deletes did not happen
 	tx, err := s.wdb.Begin()
 	if err != nil {
 		return -1, err
@@ -1176,6 +1180,10 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 		return -1, err
 	}
 	s.live = min(s.live, minSeg)
+	if s.outOfOrder {
+		s.outOfOrder = false
+		s.sweepGen.Add(1)
+	}
 	if removed {
 		if err := s.findLive(); err != nil {
 			// Keep every segment rather than lose one in use.
@@ -1259,7 +1267,7 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 			return 0, 0, 0, err
 		}
 		if len(aged) > 0 {
-			s.sweepWanted.Store(true) // by time, not arrival: maybe out of order
+			s.outOfOrder = true // by time, not arrival: maybe out of order
 		}
 	}
 	const page = 512
@@ -1564,6 +1572,7 @@ func (s *SQLite) retain() {
 	}
 	// The newest exchange stays whatever the limits say: an exchange larger
 	// than the byte limit is kept until a newer one arrives.
+	s.outOfOrder = false
 	n, b, to, err := s.retainTx(tx, s.count.Load(), s.bytes.Load(), cutoff, s.lastSeq.Load()-1)
 	if err == nil {
 		err = tx.Commit()
@@ -1579,6 +1588,10 @@ func (s *SQLite) retain() {
 	if to > s.retainedTo {
 		s.retainedTo = to
 	}
+	if s.outOfOrder {
+		s.outOfOrder = false
+		s.sweepGen.Add(1)
+	}
 	if n > 0 {
 		if err := s.findLive(); err != nil {
 			s.live = 0
@@ -1591,7 +1604,11 @@ func (s *SQLite) retain() {
 // deleteTx deletes matching exchanges and their index entries. It runs in
 // the writer, which also owns the index watermark.
 func (s *SQLite) deleteTx(tx *sql.Tx, cond string, args ...any) (n, bytes int64, err error) {
-	s.sweepWanted.Store(true)
+	defer func() {
+		if n > 0 {
+			s.outOfOrder = true
+		}
+	}()
 	rows, err := tx.Query(`DELETE FROM exchanges WHERE `+cond+` RETURNING seq, bytes`, args...)
 	if err != nil {
 		return 0, 0, err
@@ -1647,7 +1664,9 @@ func (s *SQLite) Get(ctx context.Context, id string) (*Exchange, error) {
 		// Deleted since the row was read (its segment went with it), or
 		// the record was removed or changed by hand.
 		var still bool
-		if qerr := s.rdb.QueryRowContext(ctx, `SELECT EXISTS(SELECT 1 FROM exchanges WHERE id = ?)`, id).Scan(&still); qerr == nil && !still {
+		if qerr := s.rdb.QueryRowContext(ctx, `SELECT EXISTS(SELECT 1 FROM exchanges WHERE id = ?)`, id).Scan(&still); qerr != nil {
+			return nil, fmt.Errorf("get exchange %s: %w", id, qerr)
+		} else if !still {
 			return nil, fmt.Errorf("exchange %s: %w", id, ErrNotFound)
 		}
 		what := "its journal record is gone (a segment file in " + s.jdir + " was removed)"
@@ -2077,9 +2096,6 @@ const sweepEvery = 10 * time.Second
 // cannot be read.
 func (s *SQLite) sweepSegments(missing map[uint64]bool) error {
 	applied := s.applied.Load()
-	if !s.jr.sweepable(applied) && missing[0] {
-		return nil // nothing to delete, and the first check for missing ones was done
-	}
 	rows, err := s.cdb.Query(`SELECT DISTINCT seg FROM exchanges WHERE seg IS NOT NULL`)
 	if err != nil {
 		return err
@@ -2102,14 +2118,48 @@ func (s *SQLite) sweepSegments(missing map[uint64]bool) error {
 			continue
 		}
 		if _, err := os.Stat(segmentName(s.jdir, seg)); errors.Is(err, os.ErrNotExist) {
-			missing[seg] = true
+			// Retention may have deleted it (with its rows) since the
+			// query above: only rows that still point at it count.
 			var n int64
-			_ = s.cdb.QueryRow(`SELECT count(*) FROM exchanges WHERE seg = ?`, int64(seg)).Scan(&n)
-			s.log.Error("journal segment missing: the headers and bodies of its exchanges are lost", "file", segmentName(s.jdir, seg), "exchanges", n)
+			if err := s.cdb.QueryRow(`SELECT count(*) FROM exchanges WHERE seg = ?`, int64(seg)).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				missing[seg] = true
+				s.log.Error("journal segment missing: the headers and bodies of its exchanges are lost", "file", segmentName(s.jdir, seg), "exchanges", n)
+			}
 		}
 	}
 	missing[0] = true // (no segment is 0) the check has run once
 	return nil
+}
+
+// sweepState is what the checkpointer remembers between sweeps.
+type sweepState struct {
+	gen     uint64          // sweepGen when the last sweep began
+	recheck uint64          // the segment active then, when deletes came before it
+	missing map[uint64]bool // segments reported missing ([0]: the first check ran)
+}
+
+// sweepTick sweeps when one is due: after deletes out of order (sweepGen
+// moved), again once the segment that was active then is sealed (those
+// deletes may have emptied it), and once at start. It reports whether it
+// swept.
+func (s *SQLite) sweepTick(st *sweepState) (bool, error) {
+	gen := s.sweepGen.Load() // before the sweep's query: a delete after it moves gen again
+	switch {
+	case gen != st.gen:
+		st.recheck = s.jr.activeSegment()
+	case st.recheck != 0 && s.jr.sealedSegment(st.recheck):
+		st.recheck = 0
+	case st.missing[0]:
+		return false, nil
+	}
+	if err := s.sweepSegments(st.missing); err != nil {
+		return true, err
+	}
+	st.gen = gen
+	return true, nil
 }
 
 // checkpointEvery is how often the checkpointer runs.
@@ -2124,16 +2174,18 @@ func (s *SQLite) checkpointer() {
 	defer t.Stop()
 	failing := false
 	lastSweep := time.Now().Add(-sweepEvery + time.Second) // the first a second after start
-	missing := make(map[uint64]bool)                       // segments reported missing
+	sweep := sweepState{missing: make(map[uint64]bool)}
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
-			if s.jr != nil && time.Since(lastSweep) >= sweepEvery && (s.sweepWanted.Swap(false) || !missing[0]) {
-				lastSweep = time.Now()
-				if err := s.sweepSegments(missing); err != nil {
-					s.sweepWanted.Store(true) // try again next time
+			if s.jr != nil && time.Since(lastSweep) >= sweepEvery {
+				did, err := s.sweepTick(&sweep)
+				if did {
+					lastSweep = time.Now()
+				}
+				if err != nil {
 					s.log.Warn("journal: looking for segments no exchange is in", "err", err)
 				}
 			}
