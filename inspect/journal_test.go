@@ -913,7 +913,7 @@ func TestJournalSweepKeepsOnlySegmentsInUse(t *testing.T) {
 	}
 	s.Sync(t.Context())
 	before := len(segments(t, dir))
-	if err := s.sweepSegments(map[uint64]bool{}); err != nil {
+	if err := s.sweepSegments(s.jr, map[uint64]bool{}); err != nil {
 		t.Fatal(err)
 	}
 	after := len(segments(t, dir))
@@ -989,7 +989,7 @@ func TestJournalDamagedRecords(t *testing.T) {
 		t.Errorf("Get of an exchange whose segment is gone: %v, want ErrDamaged", err)
 	}
 	// The sweep reports the missing segment.
-	if err := s.sweepSegments(map[uint64]bool{}); err != nil {
+	if err := s.sweepSegments(s.jr, map[uint64]bool{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(logs.String(), "journal segment missing") {
@@ -1123,14 +1123,14 @@ func TestJournalSweepDuringDelete(t *testing.T) {
 		})
 	}()
 	<-inTx
-	if _, err := s.sweepTick(&st); err != nil { // a checkpointer tick during the transaction
+	if _, err := s.sweepTick(s.jr, &st); err != nil { // a checkpointer tick during the transaction
 		t.Fatal(err)
 	}
 	close(release)
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
-	if did, err := s.sweepTick(&st); err != nil || !did {
+	if did, err := s.sweepTick(s.jr, &st); err != nil || !did {
 		t.Fatalf("no sweep after the delete committed (%v)", err)
 	}
 	if n := unreferenced(t, s); n > 0 {
@@ -1153,18 +1153,18 @@ func TestJournalSweepAfterActiveSegmentSealed(t *testing.T) {
 	}
 	s.Sync(t.Context())
 	st := sweepState{missing: map[uint64]bool{0: true}}
-	if _, err := s.sweepTick(&st); err != nil {
+	if _, err := s.sweepTick(s.jr, &st); err != nil {
 		t.Fatal(err)
 	}
 	s.jr.segLimit = 1
 	addLarge(t, s, "other", 2) // seals the cleared segment
-	if did, err := s.sweepTick(&st); err != nil || !did {
+	if did, err := s.sweepTick(s.jr, &st); err != nil || !did {
 		t.Fatalf("no sweep once the cleared segment was sealed (%v)", err)
 	}
 	if n := unreferenced(t, s); n > 0 {
 		t.Errorf("%d sealed segments no exchange is in are left", n)
 	}
-	if did, _ := s.sweepTick(&st); did {
+	if did, _ := s.sweepTick(s.jr, &st); did {
 		t.Error("a sweep with nothing new to look for")
 	}
 }
@@ -1192,7 +1192,7 @@ func TestJournalSweepNoFalseMissing(t *testing.T) {
 		}
 	}()
 	for range 1000 {
-		if err := s.sweepSegments(map[uint64]bool{}); err != nil {
+		if err := s.sweepSegments(s.jr, map[uint64]bool{}); err != nil {
 			t.Fatal(err)
 		}
 	}

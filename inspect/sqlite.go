@@ -343,7 +343,7 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 	go s.writer()
 	if s.cdb != nil {
 		s.checkpointDone = make(chan struct{})
-		go s.checkpointer()
+		go s.checkpointer(s.jr)
 	}
 	return s, nil
 }
@@ -2094,7 +2094,7 @@ const sweepEvery = 10 * time.Second
 // It also reports, once each, segments stored exchanges point into that are
 // not on disk (removed by hand): their exchanges list, but their details
 // cannot be read.
-func (s *SQLite) sweepSegments(missing map[uint64]bool) error {
+func (s *SQLite) sweepSegments(jr *journal, missing map[uint64]bool) error {
 	applied := s.applied.Load()
 	rows, err := s.cdb.Query(`SELECT DISTINCT seg FROM exchanges WHERE seg IS NOT NULL`)
 	if err != nil {
@@ -2112,7 +2112,7 @@ func (s *SQLite) sweepSegments(missing map[uint64]bool) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	s.jr.sweep(applied, refs)
+	jr.sweep(applied, refs)
 	for seg := range refs {
 		if missing[seg] {
 			continue
@@ -2145,17 +2145,17 @@ type sweepState struct {
 // moved), again once the segment that was active then is sealed (those
 // deletes may have emptied it), and once at start. It reports whether it
 // swept.
-func (s *SQLite) sweepTick(st *sweepState) (bool, error) {
+func (s *SQLite) sweepTick(jr *journal, st *sweepState) (bool, error) {
 	gen := s.sweepGen.Load() // before the sweep's query: a delete after it moves gen again
 	switch {
 	case gen != st.gen:
-		st.recheck = s.jr.activeSegment()
-	case st.recheck != 0 && s.jr.sealedSegment(st.recheck):
+		st.recheck = jr.activeSegment()
+	case st.recheck != 0 && jr.sealedSegment(st.recheck):
 		st.recheck = 0
 	case st.missing[0]:
 		return false, nil
 	}
-	if err := s.sweepSegments(st.missing); err != nil {
+	if err := s.sweepSegments(jr, st.missing); err != nil {
 		return true, err
 	}
 	st.gen = gen
@@ -2167,8 +2167,10 @@ const checkpointEvery = 100 * time.Millisecond
 
 // checkpointer copies the WAL into the database every checkpointEvery without
 // blocking the writer (PASSIVE), until the store closes. Only the writer's
-// own checkpoint resets the WAL; this one keeps that cheap.
-func (s *SQLite) checkpointer() {
+// own checkpoint resets the WAL; this one keeps that cheap. With the
+// journal jr (nil: none) it also sweeps segments (sweepTick); jr is the one
+// the store opened with, passed in so no later change of s.jr races with it.
+func (s *SQLite) checkpointer(jr *journal) {
 	defer close(s.checkpointDone)
 	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
@@ -2180,8 +2182,8 @@ func (s *SQLite) checkpointer() {
 		case <-s.stop:
 			return
 		case <-t.C:
-			if s.jr != nil && time.Since(lastSweep) >= sweepEvery {
-				did, err := s.sweepTick(&sweep)
+			if jr != nil && time.Since(lastSweep) >= sweepEvery {
+				did, err := s.sweepTick(jr, &sweep)
 				if did {
 					lastSweep = time.Now()
 				}
