@@ -493,11 +493,20 @@ func (j *journal) activeSegment() uint64 {
 }
 
 // sealedSegment reports whether the segment named after first is sealed
-// (or gone): no longer the one being written.
-func (j *journal) sealedSegment(first uint64) bool {
+// (or gone) and every record in it applied: a sweep can decide on it.
+func (j *journal) sealedSegment(first, applied uint64) bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.first != first
+	if j.first == first {
+		return false // still being written
+	}
+	next := j.first
+	for i, sg := range j.sealed {
+		if sg.first == first && i+1 < len(j.sealed) {
+			next = j.sealed[i+1].first
+		}
+	}
+	return next != 0 && next-1 <= applied
 }
 
 // sweep deletes the sealed segments whose records are all applied and that

@@ -2142,15 +2142,15 @@ type sweepState struct {
 }
 
 // sweepTick sweeps when one is due: after deletes out of order (sweepGen
-// moved), again once the segment that was active then is sealed (those
-// deletes may have emptied it), and once at start. It reports whether it
-// swept.
+// moved), again once the segment that was active then is sealed and
+// applied (those deletes may have emptied it), and once at start. It
+// reports whether it swept.
 func (s *SQLite) sweepTick(jr *journal, st *sweepState) (bool, error) {
 	gen := s.sweepGen.Load() // before the sweep's query: a delete after it moves gen again
 	switch {
 	case gen != st.gen:
 		st.recheck = jr.activeSegment()
-	case st.recheck != 0 && jr.sealedSegment(st.recheck):
+	case st.recheck != 0 && jr.sealedSegment(st.recheck, s.applied.Load()):
 		st.recheck = 0
 	case st.missing[0]:
 		return false, nil
