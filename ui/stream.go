@@ -68,6 +68,14 @@ func Stream(cfg StreamConfig) http.Handler {
 				return
 			}
 		}
+		// Subscribed before the handshake is answered: a client may
+		// send a capture the moment its Dial returns, and must get it.
+		var filter func(*inspect.Event) bool
+		if bin != "" {
+			filter = func(ev *inspect.Event) bool { return ev.Exchange == nil || ev.Exchange.Bin == bin }
+		}
+		sub := cfg.Hub.Subscribe(cfg.Buffer, filter)
+		defer cfg.Hub.Unsubscribe(sub)
 		hw := &hijackWriter{ResponseWriter: w}
 		conn, err := up.Upgrade(hw, r, nil)
 		if err != nil {
@@ -79,7 +87,7 @@ func Stream(cfg StreamConfig) http.Handler {
 		if tc, ok := hw.conn.Conn.(interface{ SetWriteBuffer(int) error }); ok {
 			_ = tc.SetWriteBuffer(sendBuffer)
 		}
-		serveStream(r.Context(), cfg, conn, hw.conn, bin)
+		serveStream(r.Context(), cfg, conn, hw.conn, sub)
 	})
 }
 
@@ -101,17 +109,10 @@ const (
 	flushTimeout = 10 * time.Second
 )
 
-func serveStream(ctx context.Context, cfg StreamConfig, conn *websocket.Conn, bc *batchConn, bin string) {
+func serveStream(ctx context.Context, cfg StreamConfig, conn *websocket.Conn, bc *batchConn, sub *inspect.Sub) {
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-
-	var filter func(*inspect.Event) bool
-	if bin != "" {
-		filter = func(ev *inspect.Event) bool { return ev.Exchange == nil || ev.Exchange.Bin == bin }
-	}
-	sub := cfg.Hub.Subscribe(cfg.Buffer, filter)
-	defer cfg.Hub.Unsubscribe(sub)
 
 	// The reader notices the client closing and answers pongs.
 	wait := 3 * cfg.PingInterval
