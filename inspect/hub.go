@@ -32,7 +32,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		b = append(b, `{"exchange":`...)
 		b = sum.AppendJSON(b)
 		b = append(b, `,"type":`...)
-		b = appendJSONString(b, e.Type)
+		b = AppendJSONString(b, e.Type)
 		return append(b, '}'), nil
 	}
 	m := make(map[string]any, len(e.Data)+2)

@@ -12,19 +12,19 @@ import (
 // MarshalJSON: the exchange's JSON form embeds it.)
 func (s *Summary) AppendJSON(b []byte) []byte {
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, s.ID)
+	b = AppendJSONString(b, s.ID)
 	b = append(b, `,"bin":`...)
-	b = appendJSONString(b, s.Bin)
+	b = AppendJSONString(b, s.Bin)
 	b = append(b, `,"source":`...)
-	b = appendJSONString(b, string(s.Source))
+	b = AppendJSONString(b, string(s.Source))
 	b = append(b, `,"time":`...)
-	b = appendJSONString(b, s.Time)
+	b = AppendJSONString(b, s.Time)
 	b = append(b, `,"method":`...)
-	b = appendJSONString(b, s.Method)
+	b = AppendJSONString(b, s.Method)
 	b = append(b, `,"url":`...)
-	b = appendJSONString(b, s.URL)
+	b = AppendJSONString(b, s.URL)
 	b = append(b, `,"path":`...)
-	b = appendJSONString(b, s.Path)
+	b = AppendJSONString(b, s.Path)
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(s.Status), 10)
 	b = append(b, `,"duration_ms":`...)
@@ -37,15 +37,15 @@ func (s *Summary) AppendJSON(b []byte) []byte {
 	b = strconv.AppendBool(b, s.Truncated)
 	if s.Rule != "" {
 		b = append(b, `,"rule":`...)
-		b = appendJSONString(b, s.Rule)
+		b = AppendJSONString(b, s.Rule)
 	}
 	if s.Signature != "" {
 		b = append(b, `,"signature":`...)
-		b = appendJSONString(b, s.Signature)
+		b = AppendJSONString(b, s.Signature)
 	}
 	if s.Error != "" {
 		b = append(b, `,"error":`...)
-		b = appendJSONString(b, s.Error)
+		b = AppendJSONString(b, s.Error)
 	}
 	return append(b, '}')
 }
@@ -71,10 +71,10 @@ func appendJSONFloat(b []byte, f float64) []byte {
 	return b
 }
 
-// appendJSONString writes s as a JSON string as encoding/json does, with
+// AppendJSONString writes s as a JSON string as encoding/json does, with
 // its HTML escaping: <, > and & as \u003c, \u003e and \u0026, U+2028 and
 // U+2029 escaped, invalid UTF-8 as U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0

@@ -8,8 +8,8 @@ import (
 	"github.com/hooklab/hooklab/inspect"
 )
 
-// The default answer's body is what encoding/json would write, for plain
-// ids and bin names (written out) and any others (marshalled).
+// The default answer's body, written out, is what encoding/json would
+// write, whatever the id and bin hold.
 func TestDefaultAnswerBody(t *testing.T) {
 	for _, tt := range []struct{ id, bin string }{
 		{"01JABCDEFGHJKMNPQRSTVWXYZ0", "default"},
