@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"strings"
-	"time"
 )
 
 // Headers are stored as text, one "Name: value" line per header, so that
@@ -125,37 +124,23 @@ type recordAt struct {
 func scanRow(sc scanner) (*Exchange, recordAt, error) {
 	var at recordAt
 	var seg, off sql.NullInt64
-	var ex Exchange
-	var tns, dns int64
+	var r row
 	var tls, reqTrunc, respTrunc int
-	var reqHdr string
 	var respHdr *string
-	var status, respSize int64
-	var xtra []byte
-	var respBody []byte
-	if err := sc.Scan(&ex.ID, &ex.Bin, &ex.Source, &tns, &dns, &ex.Request.Method, &ex.Request.URL, &ex.Request.Proto,
-		&ex.Request.Host, &ex.Request.RemoteAddr, &tls, &reqHdr, &ex.Request.Size, &reqTrunc, &ex.Request.Body,
-		&status, &respHdr, &respSize, &respTrunc, &respBody, &ex.Rule, &ex.Error, &xtra, &seg, &off); err != nil {
+	if err := sc.Scan(&r.id, &r.bin, &r.source, &r.timeNS, &r.durationNS, &r.method, &r.url, &r.proto,
+		&r.host, &r.remote, &tls, &r.reqHeaders, &r.reqSize, &reqTrunc, &r.reqBody,
+		&r.status, &respHdr, &r.respSize, &respTrunc, &r.respBody, &r.rule, &r.errText, &r.extra, &seg, &off); err != nil {
 		return nil, at, err
 	}
 	if seg.Valid && seg.Int64 > 0 {
 		at = recordAt{uint64(seg.Int64), off.Int64}
 	}
-	ex.Time = time.Unix(0, tns).UTC()
-	ex.Duration = time.Duration(dns)
-	ex.Request.TLS = tls != 0
-	ex.Request.Truncated = reqTrunc != 0
-	ex.Request.Headers = parseHeaderText(reqHdr)
-	if ex.Request.Body == nil {
-		ex.Request.Body = []byte{}
-	}
+	r.tls, r.reqTruncated, r.respTruncated = tls != 0, reqTrunc != 0, respTrunc != 0
 	if respHdr != nil {
-		ex.Response = &Response{Status: int(status), Headers: parseHeaderText(*respHdr), Body: respBody, Size: respSize, Truncated: respTrunc != 0}
+		r.hasResponse, r.respHeaders = true, *respHdr
 	}
-	if err := decodeExtra(&ex, xtra); err != nil {
-		return nil, at, err
-	}
-	return &ex, at, nil
+	ex, err := r.exchange()
+	return ex, at, err
 }
 
 // decodeExtra sets the fields encodeExtra encoded in xtra.
