@@ -147,6 +147,7 @@ type Emitter struct {
 	cancelAttempts context.CancelFunc
 	attempts       sync.WaitGroup
 	inflight       atomic.Int64
+	workers        *workers // the goroutines attempts run on
 	counts         finalCounts
 }
 
@@ -222,7 +223,7 @@ func Open(opts Options) (*Emitter, error) {
 	e := &Emitter{
 		opts: opts, log: opts.Logger, clock: opts.Clock, ids: opts.IDs, db: d, client: opts.Client, transport: transport,
 		api: map[string]*Webhook{}, cfg: &config{byID: map[string]*Webhook{}}, lanes: map[string]*lane{}, retired: map[string]*lane{}, removed: map[string]int{},
-		reload: make(chan struct{}, 1), events: make(chan queued, opts.EventBuffer), runDone: make(chan struct{}),
+		reload: make(chan struct{}, 1), events: make(chan queued, opts.EventBuffer), runDone: make(chan struct{}), workers: newWorkers(),
 	}
 	e.attemptCtx, e.cancelAttempts = context.WithCancel(context.Background())
 	hooks, err := d.loadWebhooks(context.Background())
@@ -769,6 +770,7 @@ func (e *Emitter) Close() error {
 		}
 		t.Stop()
 		e.cancelAttempts()
+		e.workers.close()
 		for {
 			select {
 			case q := <-e.events:

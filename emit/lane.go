@@ -520,7 +520,7 @@ func (l *lane) run(ctx context.Context) {
 		l.e.attempts.Add(1)
 		l.attempts.Add(1)
 		l.e.inflight.Add(1)
-		go func() {
+		l.e.workers.run(func() {
 			requeue := false
 			defer func() {
 				l.done(inv, requeue)
@@ -529,7 +529,7 @@ func (l *lane) run(ctx context.Context) {
 				l.e.attempts.Done()
 			}()
 			requeue = l.e.attemptQueued(w, inv, l, probe, rs)
-		}()
+		})
 	}
 }
 

@@ -1,0 +1,58 @@
+package emit
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestWorkersReuse: a job run after another finished goes to the idle
+// worker instead of a new goroutine; jobs that overlap each get one; close
+// waits for a busy worker and ends idle ones.
+func TestWorkersReuse(t *testing.T) {
+	p := newWorkers()
+	started := p.spawned.Load
+	ran := make(chan struct{})
+	for range 5 {
+		p.run(func() { ran <- struct{}{} })
+		<-ran
+		// Let the worker get back to waiting for a job.
+		deadline := time.Now().Add(5 * time.Second)
+		for !p.idleNow() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(10 * time.Millisecond) // from counting itself idle to waiting in its select
+	}
+	if got := started(); got != 1 {
+		t.Fatalf("5 jobs one after another started %d workers, want 1", got)
+	}
+
+	var wg sync.WaitGroup
+	release := make(chan struct{})
+	var n atomic.Int64
+	for range 4 {
+		wg.Add(1)
+		p.run(func() { defer wg.Done(); n.Add(1); <-release })
+	}
+	if got := started(); got < 4 {
+		t.Fatalf("4 overlapping jobs ran on %d workers, want at least 4", got)
+	}
+	closed := make(chan struct{})
+	go func() { p.close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("close returned while jobs were running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	wg.Wait()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("close did not return once the jobs ended")
+	}
+	if n.Load() != 4 {
+		t.Fatalf("%d of 4 jobs ran", n.Load())
+	}
+}
