@@ -485,10 +485,14 @@ func (j *journal) retireLocked(applied, live uint64) {
 	}
 }
 
-// activeSegment is the first LSN of the segment being written (0: none).
-func (j *journal) activeSegment() uint64 {
+// newestSegment is the first LSN of the newest segment: the active one, or
+// before the first write since open, the newest sealed one (0: none).
+func (j *journal) newestSegment() uint64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.first == 0 && len(j.sealed) > 0 {
+		return j.sealed[len(j.sealed)-1].first
+	}
 	return j.first
 }
 

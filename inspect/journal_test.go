@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -1146,8 +1147,9 @@ func TestJournalSweepAfterActiveSegmentSealed(t *testing.T) {
 	s := openStore(t, dir, Options{})
 	s.jr.segLimit = 1 // every write starts a segment
 	addLarge(t, s, "keep", 1)
-	s.jr.segLimit = 64 << 10 // the load fits in the active segment
-	addLarge(t, s, "load", 10)
+	addLarge(t, s, "load", 1) // starts the segment the load goes to
+	s.jr.segLimit = 64 << 10  // the rest of the load fits in it
+	addLarge(t, s, "load", 9)
 	if _, err := s.Clear(t.Context(), "load"); err != nil {
 		t.Fatal(err)
 	}
@@ -1201,4 +1203,161 @@ func TestJournalSweepNoFalseMissing(t *testing.T) {
 	if strings.Contains(logs.String(), "journal segment missing") {
 		t.Errorf("false alarm: %s", logs.String())
 	}
+}
+
+// After a restart, rows cleared before the first capture may empty the
+// newest segment of the last run (no segment is active yet): once captures
+// seal it, it is swept, not left until the next start.
+func TestJournalSweepNewestSegmentAfterRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, err := OpenSQLite(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.jr.segLimit = 1 // every write starts a segment
+	addLarge(t, s, "keep", 1)
+	addLarge(t, s, "load", 3)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openStore(t, dir, Options{})
+	st := sweepState{missing: map[uint64]bool{}}        // as the checkpointer starts
+	if _, err := s2.sweepTick(s2.jr, &st); err != nil { // the sweep after start
+		t.Fatal(err)
+	}
+	if _, err := s2.Clear(t.Context(), "load"); err != nil { // before any capture
+		t.Fatal(err)
+	}
+	s2.Sync(t.Context())
+	if _, err := s2.sweepTick(s2.jr, &st); err != nil {
+		t.Fatal(err)
+	}
+	s2.jr.segLimit = 1
+	addLarge(t, s2, "other", 3) // the old newest segment is sealed now
+	if did, err := s2.sweepTick(s2.jr, &st); err != nil || !did {
+		t.Fatalf("no sweep once the old newest segment was sealed (%v)", err)
+	}
+	if n := unreferenced(t, s2); n > 0 {
+		t.Errorf("%d sealed segments no exchange is in are left", n)
+	}
+}
+
+// A sweep that fails (a busy or I/O error on its connection) is tried
+// again at the next tick.
+func TestJournalSweepRetriedAfterError(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{})
+	s.jr.segLimit = 1
+	addLarge(t, s, "keep", 1)
+	addLarge(t, s, "load", 1)
+	s.jr.segLimit = 64 << 10
+	addLarge(t, s, "load", 9)
+	if _, err := s.Clear(t.Context(), "load"); err != nil {
+		t.Fatal(err)
+	}
+	s.Sync(t.Context())
+	st := sweepState{missing: map[uint64]bool{0: true}}
+	if _, err := s.sweepTick(s.jr, &st); err != nil { // the cleared segment is still being written
+		t.Fatal(err)
+	}
+	s.jr.segLimit = 1
+	addLarge(t, s, "other", 2) // seals it
+	good := s.cdb
+	bad, err := sql.Open("sqlite", "file:closed?mode=memory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad.Close()
+	s.cdb = bad // the sweep's query fails once
+	_, err = s.sweepTick(s.jr, &st)
+	s.cdb = good
+	if err == nil {
+		t.Fatal("the sweep on a closed connection did not fail")
+	}
+	if did, err := s.sweepTick(s.jr, &st); err != nil || !did {
+		t.Fatalf("the failed sweep was not tried again (%v)", err)
+	}
+	if n := unreferenced(t, s); n > 0 {
+		t.Errorf("%d sealed segments no exchange is in are left", n)
+	}
+}
+
+// A record the indexer cannot read for a moment (no file descriptor left)
+// is indexed later, whole: its body stays searchable. Not parallel: it
+// lowers the process's open-file limit.
+func TestIndexRetriesTransientReadError(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{})
+	ctx := t.Context()
+	ex := newEx("e", "POST", "http://h/plain", reqBody([]byte(`{"token":"needle-4711"}`)))
+	mustAdd(t, s, ex)
+	s.Sync(ctx)
+	if s.indexed.Load() != 0 {
+		t.Fatal("indexed already: the test needs the row unindexed")
+	}
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	low := old
+	low.Cur = 3 // every open fails with EMFILE; open files stay usable
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Skipf("cannot lower the open-file limit: %v", err)
+	}
+	err := s.IndexPending(ctx)
+	if rerr := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); rerr != nil {
+		t.Fatal(rerr)
+	}
+	if err == nil {
+		t.Error("indexing without a file descriptor to read the record succeeded")
+	}
+	if err := s.IndexPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.indexed.Load() == 0 {
+		t.Fatal("not indexed once descriptors were back")
+	}
+	if got := listIDs(t, s, Query{Text: "needle-4711"}); len(got) != 1 {
+		t.Errorf("search for the body finds %v once indexed, want the exchange", got)
+	}
+}
+
+// Text search finds the same exchanges before the index has a row and
+// after: in a body that is not valid UTF-8 (a Latin-1 form), not past a
+// body's first 64 KiB, not in a binary body.
+func TestSearchSameBeforeAndAfterIndex(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, t.TempDir(), Options{})
+	ctx := t.Context()
+	big := newEx("s", "POST", "http://h/big", reqBody([]byte(strings.Repeat("a", 70<<10)+"needle-big")))
+	latin1 := newEx("s", "POST", "http://h/form", reqBody([]byte("name=Jos\xe9&code=needle-latin1")))
+	binary := newEx("s", "POST", "http://h/bin", reqBody([]byte("\x00\x01needle-binary\xff")))
+	mustAdd(t, s, big, latin1, binary)
+	s.Sync(ctx)
+	want := map[string]int{"needle-big": 0, "needle-latin1": 1, "needle-binary": 0, "Jos": 1}
+	check := func(when string) {
+		t.Helper()
+		for q, n := range want {
+			if got := listIDs(t, s, Query{Text: q}); len(got) != n {
+				t.Errorf("%s: %q finds %d exchanges, want %d", when, q, len(got), n)
+			}
+		}
+		for _, ex := range []*Exchange{big, latin1, binary} {
+			for q, n := range want {
+				inBody := strings.Contains(string(ex.Request.Body), q)
+				if m := (Query{Text: q}).Matches(ex); m != (inBody && n == 1) {
+					t.Errorf("%s: the live filter %q on %s says %v", when, q, ex.Request.URL, m)
+				}
+			}
+		}
+	}
+	check("before indexing")
+	if err := s.IndexPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.indexed.Load() == 0 {
+		t.Fatal("nothing indexed")
+	}
+	check("after indexing")
 }

@@ -1400,8 +1400,13 @@ func (s *SQLite) indexSome(n int) error {
 			// removed by hand) or damaged is indexed by what the row
 			// holds (the URL), so it neither stops the index nor hides
 			// the rows after it.
-			if full, err := s.loadRecord(&sf, at, r.ex.ID); err != nil {
+			// Any other error (too many open files, EIO) may pass: the
+			// batch fails, and the next one tries the row again.
+			if full, err := s.loadRecord(&sf, at, r.ex.ID); errors.Is(err, errRecordGone) || errors.Is(err, errBadRow) {
 				s.log.Warn("text index: exchange record unreadable; indexing its URL only", "id", r.ex.ID, "err", err)
+			} else if err != nil {
+				rows.Close()
+				return fmt.Errorf("exchange %s: %w", r.ex.ID, err)
 			} else {
 				r.ex = full
 			}
@@ -1537,11 +1542,8 @@ func headerText(ex *Exchange) string {
 func bodyText(ex *Exchange) string {
 	var b strings.Builder
 	add := func(body []byte) {
-		if len(body) > indexBodyBytes {
-			body = body[:indexBodyBytes]
-		}
-		if utf8.Valid(body) {
-			b.Write(body)
+		if t := searchText(body); t != "" {
+			b.WriteString(t)
 			b.WriteByte('\n')
 		}
 	}
@@ -2137,25 +2139,27 @@ func (s *SQLite) sweepSegments(jr *journal, missing map[uint64]bool) error {
 // sweepState is what the checkpointer remembers between sweeps.
 type sweepState struct {
 	gen     uint64          // sweepGen when the last sweep began
-	recheck uint64          // the segment active then, when deletes came before it
+	recheck uint64          // the newest segment then, when deletes came before it
 	missing map[uint64]bool // segments reported missing ([0]: the first check ran)
 }
 
 // sweepTick sweeps when one is due: after deletes out of order (sweepGen
-// moved), again once the segment that was active then is sealed and
+// moved), again once the segment that was the newest then is sealed and
 // applied (those deletes may have emptied it), and once at start. It
 // reports whether it swept.
 func (s *SQLite) sweepTick(jr *journal, st *sweepState) (bool, error) {
 	gen := s.sweepGen.Load() // before the sweep's query: a delete after it moves gen again
+	prev := st.recheck
 	switch {
 	case gen != st.gen:
-		st.recheck = jr.activeSegment()
+		st.recheck = jr.newestSegment()
 	case st.recheck != 0 && jr.sealedSegment(st.recheck, s.applied.Load()):
 		st.recheck = 0
 	case st.missing[0]:
 		return false, nil
 	}
 	if err := s.sweepSegments(jr, st.missing); err != nil {
+		st.recheck = prev // the next tick tries again
 		return true, err
 	}
 	st.gen = gen

@@ -1,10 +1,12 @@
 package inspect
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Store keeps exchanges. Add returns only once the exchange is durable, so a
@@ -115,10 +117,28 @@ func (q Query) Matches(ex *Exchange) bool {
 	return true
 }
 
+// searchText is what text search looks in of a body: its first
+// indexBodyBytes, with bytes that are not UTF-8 replaced (a Latin-1 form
+// stays searchable), and nothing of a binary body (a NUL byte there). The
+// text index and the scans (containsText) both use it, so a query finds
+// the same exchanges before and after the index catches up.
+func searchText(body []byte) string {
+	if len(body) > indexBodyBytes {
+		body = body[:indexBodyBytes]
+	}
+	if bytes.IndexByte(body, 0) >= 0 {
+		return ""
+	}
+	if utf8.Valid(body) {
+		return string(body)
+	}
+	return strings.ToValidUTF8(string(body), "\uFFFD")
+}
+
 func containsText(ex *Exchange, text string) bool {
 	t := strings.ToLower(text)
 	has := func(s string) bool { return strings.Contains(strings.ToLower(s), t) }
-	if has(ex.Request.URL) || has(string(ex.Request.Body)) {
+	if has(ex.Request.URL) || has(searchText(ex.Request.Body)) {
 		return true
 	}
 	for _, h := range ex.Request.Headers {
@@ -127,7 +147,7 @@ func containsText(ex *Exchange, text string) bool {
 		}
 	}
 	if r := ex.Response; r != nil {
-		if has(string(r.Body)) {
+		if has(searchText(r.Body)) {
 			return true
 		}
 		for _, h := range r.Headers {
