@@ -715,7 +715,12 @@ fill:
 
 func (e *Emitter) toEvent(q queued) Event {
 	if q.ex != nil {
-		return exchangeEvent(q.ex, q.typ)
+		// Secret header values and URL passwords of what was captured
+		// or proxied read REDACTED in its event, as in the exchange API:
+		// the event's data goes into payloads, the activity log and the
+		// attempts' exchanges.
+		ex, _ := q.ex.Redact(e.opts.SecretHeaders)
+		return exchangeEvent(ex, q.typ)
 	}
 	return q.ev
 }

@@ -302,3 +302,72 @@ func TestEnvelopeKeepsMarkup(t *testing.T) {
 		t.Errorf("delivered %q", got[0].Body)
 	}
 }
+
+// TestExchangeEventRedactsSecrets: what a sender sent as a secret (auth,
+// cookies, API keys, --secret-header names, a URL password, a proxied
+// answer's Set-Cookie) reads REDACTED in the event made of its exchange,
+// as it does in the exchange API: in the delivered payload, the activity
+// log and the attempt's recorded exchange.
+func TestExchangeEventRedactsSecrets(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	yaml := `webhooks:
+  - {id: cap, endpoint: "` + s.URL + `/cap", signing: {scheme: none}}
+  - {id: prox, endpoint: "` + s.URL + `/prox", signing: {scheme: none}}
+triggers:
+  - name: fwd
+    when: {event: request.captured}
+    notify:
+      webhook: cap
+      payload: '{"auth": "{{request.headers.authorization}}", "custom": "{{request.headers.x-house}}", "url": "{{request.url}}"}'
+subscriptions:
+  - {webhook: prox, events: [exchange.proxied]}
+`
+	te := newEnv(t, yaml, nil, func(o *Options) { o.SecretHeaders = []string{"X-House"} })
+	secrets := inspect.Headers{
+		{Name: "Authorization", Value: "Bearer SECRET-AUTH"},
+		{Name: "Cookie", Value: "session=SECRET-COOKIE"},
+		{Name: "X-Api-Key", Value: "SECRET-APIKEY"},
+		{Name: "X-House", Value: "SECRET-HOUSE"},
+	}
+	cap := capturedExchange("01HWT0D7G07853Y017XD5T0011", slices.Clone(secrets))
+	cap.Request.URL = "http://user:SECRET-PASS@127.0.0.1:8080/orders"
+	te.e.OnExchange(context.Background(), cap)
+	px := capturedExchange("01HWT0D7G07853Y017XD5T0012", slices.Clone(secrets))
+	px.Source = inspect.SourceProxy
+	px.Response = &inspect.Response{Status: 200, Headers: inspect.Headers{{Name: "Set-Cookie", Value: "sid=SECRET-SETCOOKIE; Path=/"}}}
+	te.e.OnExchange(context.Background(), px)
+	te.waitCount("cap", InvocationSuccess, 1)
+	te.waitCount("prox", InvocationSuccess, 1)
+
+	var seen []string
+	for _, r := range s.got() {
+		seen = append(seen, string(r.Body))
+	}
+	invs, _, err := te.e.db.list(context.Background(), InvocationQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, inv := range invs {
+		full, err := te.e.db.getInvocation(context.Background(), inv.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(full)
+		seen = append(seen, string(b))
+	}
+	for _, ex := range te.rec.all() {
+		seen = append(seen, string(ex.Request.Body))
+	}
+	if len(seen) < 6 {
+		t.Fatalf("only %d outputs to check", len(seen))
+	}
+	for _, out := range seen {
+		if strings.Contains(out, "SECRET-") {
+			t.Errorf("a secret in an output: %s", out)
+		}
+	}
+	if want := `{"auth": "REDACTED", "custom": "REDACTED", "url": "http://user:REDACTED@127.0.0.1:8080/orders"}`; !slices.Contains(seen, want) {
+		t.Errorf("the trigger's payload is not %s among %q", want, seen)
+	}
+}
