@@ -208,6 +208,18 @@ func (d *decoder) int(n *yaml.Node, what string) int {
 	return v
 }
 
+func (d *decoder) size(n *yaml.Node, what string) int64 {
+	s, ok := d.scalar(n, what)
+	if !ok || s == "" {
+		return 0
+	}
+	v, err := rules.ParseSize(s)
+	if err != nil {
+		d.errorf(n, "%s: %v", what, err)
+	}
+	return v
+}
+
 func (d *decoder) float(n *yaml.Node, what string) float64 {
 	s, ok := d.scalar(n, what)
 	if !ok || s == "" {
@@ -395,8 +407,14 @@ func (d *decoder) webhook(n *yaml.Node) (*Webhook, map[string]*yaml.Node) {
 				case "scheme":
 					s.Scheme = d.str(q.val, "signing scheme")
 				case "secret":
+					if _, both := fields["signing.secrets"]; both {
+						d.errorf(q.val, "signing: give secret or secrets, not both")
+					}
 					s.Secret = d.str(q.val, "signing secret")
 				case "secrets":
+					if _, both := fields["signing.secret"]; both {
+						d.errorf(q.val, "signing: give secret or secrets, not both")
+					}
 					fields["signing.secret"] = q.val
 					list := d.strList(q.val, "signing secrets")
 					if len(list) > 0 {
@@ -456,7 +474,7 @@ func (d *decoder) webhook(n *yaml.Node) (*Webhook, map[string]*yaml.Node) {
 		case "strict":
 			w.Strict = d.bool(p.val, "strict")
 		case "max_payload":
-			w.MaxPayload = int64(d.int(p.val, "max_payload"))
+			w.MaxPayload = Size(d.size(p.val, "max_payload"))
 		case "concurrency":
 			w.Concurrency = d.int(p.val, "concurrency")
 		}

@@ -153,6 +153,12 @@ func TestConfigErrors(t *testing.T) {
 		{"bad scheme", base + "    signing: {scheme: hmac, secret: x}\n", nil,
 			[]string{`hooklab.yaml:4:23: webhook a: signing.scheme: signing scheme must be one of zendesk, standard-webhooks, github, stripe, slack, shopify or none, got "hmac"`}},
 		{"duplicate id", base + "  - id: a\n    endpoint: https://example.com/b\n", nil, []string{"hooklab.yaml:4:9: webhook a: duplicate id"}},
+		{"secret and secrets", base + "    signing: {scheme: github, secret: one, secrets: [two, three]}\n", nil,
+			[]string{"hooklab.yaml:4:53: signing: give secret or secrets, not both"}},
+		{"secrets and secret", base + "    signing: {scheme: github, secrets: [two], secret: one}\n", nil,
+			[]string{"hooklab.yaml:4:55: signing: give secret or secrets, not both"}},
+		{"bad max_payload", base + "    max_payload: 1 KB or so\n", nil,
+			[]string{`hooklab.yaml:4:18: max_payload: want a size such as 1048576 or 10MiB, got "1 KB or so"`}},
 		{"zero timeout", base + "    timeout: 0\n", nil, []string{"hooklab.yaml:4:14: timeout: want between 1ms and 5m, got 0"}},
 		{"strict plain http", "webhooks:\n  - id: a\n    endpoint: http://example.com/a\n    strict: true\n    custom_headers: {X-A: b}\n", nil,
 			[]string{"hooklab.yaml:5:21: webhook a: custom_headers: custom headers are sent in the clear to a plain-HTTP endpoint; use https"}},
@@ -295,6 +301,20 @@ func TestConfigAndAPIReadAlike(t *testing.T) {
 	c := apiClient{t, srv.URL}
 	if code, raw := c.do("POST", "/api/webhooks", `{"id": "j", "endpoint": "https://example.com/j", "timeout": 5, "rate_limit": {"limit": 2}, "signing": {"scheme": "none"}}`, nil); code != 201 {
 		t.Fatalf("create: %d %s", code, raw)
+	}
+	// A size is a number of bytes or has a unit, in both.
+	if code, raw := c.do("POST", "/api/webhooks", `{"id": "k", "endpoint": "https://example.com/k", "max_payload": "1KiB", "signing": {"scheme": "none"}}`, nil); code != 201 {
+		t.Fatalf("create with max_payload 1KiB: %d %s", code, raw)
+	}
+	if code, raw := c.do("POST", "/api/webhooks", `{"id": "l", "endpoint": "https://example.com/l", "max_payload": "lots", "signing": {"scheme": "none"}}`, nil); code != 400 || !strings.Contains(string(raw), "lots") {
+		t.Errorf("max_payload \"lots\": %d %s, want 400 naming it", code, raw)
+	}
+	te.setConfig("webhooks:\n  - {id: y, endpoint: \"https://example.com/y\", timeout: 5, rate_limit: {limit: 2}, signing: {scheme: none}, max_payload: 2KB}\n")
+	if w := te.e.webhook("y"); w == nil || w.MaxPayload != 2000 {
+		t.Errorf("config max_payload 2KB: %+v", w)
+	}
+	if w := te.e.webhook("k"); w == nil || w.MaxPayload != 1024 {
+		t.Errorf("API max_payload 1KiB: %+v", w)
 	}
 	for _, id := range []string{"y", "j"} {
 		w := te.e.webhook(id)

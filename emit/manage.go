@@ -721,7 +721,7 @@ func (e *Emitter) testRequest(w *Webhook, tr TestRequest) (storedRequest, error)
 		}
 		headers[k] = tr.Headers[k]
 	}
-	limit := w.MaxPayload
+	limit := int64(w.MaxPayload)
 	if limit <= 0 {
 		limit = DefaultMaxPayload
 	}

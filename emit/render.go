@@ -457,7 +457,7 @@ func (e *Emitter) render(w *Webhook, ev *Event, data any, nt *notify, now time.T
 			body = e.envelope(ev)
 		}
 	}
-	limit := w.MaxPayload
+	limit := int64(w.MaxPayload)
 	if limit <= 0 {
 		limit = DefaultMaxPayload
 	}

@@ -104,7 +104,7 @@ type Webhook struct {
 	Strict bool `json:"strict,omitempty"`
 	// MaxPayload caps the rendered payload and URL parameters, in bytes;
 	// default DefaultMaxPayload. Over it an invocation fails.
-	MaxPayload int64 `json:"max_payload,omitempty"`
+	MaxPayload Size `json:"max_payload,omitempty"`
 	// Concurrency is how many attempts to this webhook may be in flight;
 	// default DefaultConcurrency.
 	Concurrency int `json:"concurrency,omitempty"`
@@ -722,4 +722,26 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// Size is a count of bytes, given as a number or as a string with a unit
+// ("256KB", "1MiB"); it is written as a number.
+type Size int64
+
+func (s *Size) UnmarshalJSON(b []byte) error {
+	var str string
+	if json.Unmarshal(b, &str) == nil {
+		v, err := rules.ParseSize(str)
+		if err != nil {
+			return err
+		}
+		*s = Size(v)
+		return nil
+	}
+	var n int64
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("want a number of bytes or a size such as \"256KiB\", got %s", b)
+	}
+	*s = Size(n)
+	return nil
 }

@@ -348,7 +348,7 @@ func (d *decoder) size(n *yaml.Node, what string) (int64, bool) {
 	if !ok || s == "" {
 		return 0, false
 	}
-	v, err := parseSize(s)
+	v, err := ParseSize(s)
 	if err != nil {
 		d.errorf(n, "%s: %v", what, err)
 		return 0, false
@@ -356,7 +356,9 @@ func (d *decoder) size(n *yaml.Node, what string) (int64, bool) {
 	return v, true
 }
 
-func parseSize(s string) (int64, error) {
+// ParseSize reads a byte count: a whole number, optionally with a unit
+// (KiB, MiB, GiB, KB, MB, GB or B).
+func ParseSize(s string) (int64, error) {
 	t := strings.TrimSpace(s)
 	units := []struct {
 		suffix string
