@@ -728,7 +728,12 @@ func sortedKeys[V any](m map[string]V) []string {
 // ("256KB", "1MiB"); it is written as a number.
 type Size int64
 
+// UnmarshalJSON reads a number of bytes or a string such as "256KiB";
+// null leaves s as it is, as for a number.
 func (s *Size) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
 	var str string
 	if json.Unmarshal(b, &str) == nil {
 		v, err := rules.ParseSize(str)
