@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Store keeps exchanges. Add returns only once the exchange is durable, so a
@@ -129,10 +128,7 @@ func searchText(body []byte) string {
 	if bytes.IndexByte(body, 0) >= 0 {
 		return ""
 	}
-	if utf8.Valid(body) {
-		return string(body)
-	}
-	return strings.ToValidUTF8(string(body), "\uFFFD")
+	return strings.ToValidUTF8(string(body), "\uFFFD") // valid UTF-8 comes back as it is
 }
 
 func containsText(ex *Exchange, text string) bool {
