@@ -1256,35 +1256,12 @@ type size int64
 func (s *size) String() string { return strconv.FormatInt(int64(*s), 10) }
 
 func (s *size) Set(v string) error {
-	n, err := parseSize(v)
+	n, err := rules.ParseSize(v)
 	if err != nil {
 		return err
 	}
 	*s = size(n)
 	return nil
-}
-
-func parseSize(v string) (int64, error) {
-	t := strings.TrimSpace(v)
-	i := 0
-	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
-		i++
-	}
-	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || f < 0 {
-		return 0, fmt.Errorf("size %q: want a number of bytes, optionally with a unit (KiB, MiB, GiB, KB, MB, GB)", v)
-	}
-	mult := map[string]float64{
-		"": 1, "b": 1,
-		"k": 1 << 10, "kib": 1 << 10, "kb": 1e3,
-		"m": 1 << 20, "mib": 1 << 20, "mb": 1e6,
-		"g": 1 << 30, "gib": 1 << 30, "gb": 1e9,
-	}[unit]
-	if mult == 0 {
-		return 0, fmt.Errorf("size %q: unknown unit %q (use KiB, MiB, GiB, KB, MB or GB)", v, t[i:])
-	}
-	return int64(f * mult), nil
 }
 
 // stringList is a repeatable string flag.

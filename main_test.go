@@ -1211,20 +1211,6 @@ func TestCommands(t *testing.T) {
 	}
 }
 
-func TestParseSize(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]int64{"512": 512, "1KiB": 1024, "10MiB": 10 << 20, "1.5k": 1536, "2MB": 2e6, "1GiB": 1 << 30} {
-		if got, err := parseSize(in); err != nil || got != want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "ten", "-1", "5XB"} {
-		if _, err := parseSize(bad); err == nil {
-			t.Errorf("parseSize(%q) succeeded", bad)
-		}
-	}
-}
-
 // waitFor polls cond until it holds or 10 s pass.
 func waitFor(t testing.TB, cond func() bool, what string) {
 	t.Helper()

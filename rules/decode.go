@@ -356,30 +356,50 @@ func (d *decoder) size(n *yaml.Node, what string) (int64, bool) {
 	return v, true
 }
 
-// ParseSize reads a byte count: a whole number, optionally with a unit
-// (KiB, MiB, GiB, KB, MB, GB or B).
+// ParseSize reads a byte count: a number (a fraction too: 1.5MiB),
+// optionally followed by a unit in any case: B; KiB, MiB, GiB (or K, M,
+// G); KB, MB, GB. The flags (--max-body), hooklab.yaml and the API all
+// read sizes with it.
 func ParseSize(s string) (int64, error) {
 	t := strings.TrimSpace(s)
-	units := []struct {
-		suffix string
-		mult   int64
-	}{
-		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30},
-		{"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000},
-		{"B", 1},
+	i := 0
+	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
+		i++
 	}
-	mult := int64(1)
-	for _, u := range units {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
-			break
+	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
+	var mult int64
+	switch unit {
+	case "", "b":
+		mult = 1
+	case "k", "kib":
+		mult = 1 << 10
+	case "m", "mib":
+		mult = 1 << 20
+	case "g", "gib":
+		mult = 1 << 30
+	case "kb":
+		mult = 1e3
+	case "mb":
+		mult = 1e6
+	case "gb":
+		mult = 1e9
+	}
+	bad := fmt.Errorf("want a size such as 1048576 or 10MiB, got %q", s)
+	if mult == 0 || num == "" {
+		return 0, bad
+	}
+	if !strings.Contains(num, ".") {
+		v, err := strconv.ParseInt(num, 10, 64)
+		if err != nil || v > math.MaxInt64/mult {
+			return 0, bad
 		}
+		return v * mult, nil
 	}
-	v, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || v < 0 || v > math.MaxInt64/mult {
-		return 0, fmt.Errorf("want a size such as 1048576 or 10MiB, got %q", s)
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f*float64(mult) >= math.MaxInt64 {
+		return 0, bad
 	}
-	return v * mult, nil
+	return int64(f * float64(mult)), nil
 }
 
 // strList accepts one scalar or a list of scalars.
