@@ -88,6 +88,10 @@ func warningList(ws []FieldError) []FieldError {
 }
 
 func (e *Emitter) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
+	if err := inspect.Only(r.URL.Query(), "GET /api/webhooks"); err != nil {
+		e.writeError(w, r, err) // it lists them all: ?status=active would not filter
+		return
+	}
 	hooks := e.Webhooks()
 	views := make([]webhookView, len(hooks))
 	for i, h := range hooks {
@@ -225,6 +229,18 @@ func (e *Emitter) handleTest(w http.ResponseWriter, r *http.Request) {
 // and webhook_id.
 func parseInvocationQuery(r *http.Request) (InvocationQuery, error) {
 	v := r.URL.Query()
+	// A typo (?stauts=failed) would list everything.
+	keys := []string{"status", "from", "to", "cursor", "limit", "webhook_id"}
+	endpoint := "GET /api/invocations"
+	if r.PathValue("id") != "" {
+		keys, endpoint = keys[:5], "GET /api/webhooks/{id}/invocations"
+	}
+	if err := inspect.Only(v, endpoint, keys...); err != nil {
+		return InvocationQuery{}, err
+	}
+	if err := inspect.Once(v, keys...); err != nil {
+		return InvocationQuery{}, err
+	}
 	q := InvocationQuery{WebhookID: v.Get("webhook_id"), Status: v.Get("status"), Cursor: v.Get("cursor")}
 	if id := r.PathValue("id"); id != "" {
 		q.WebhookID = id

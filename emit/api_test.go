@@ -312,6 +312,15 @@ func TestAPI(t *testing.T) {
 	if code != 400 || verr.Field != "cursor" {
 		t.Errorf("bad cursor: %d %+v", code, verr)
 	}
+	// A parameter a list does not take is refused, not ignored (a typo
+	// would list everything), and so is one given twice.
+	for _, path := range []string{"/api/invocations?stauts=failed", "/api/webhooks/bot/invocations?webhook_id=x",
+		"/api/invocations?status=failed&status=success", "/api/webhooks?status=active"} {
+		var e struct{ Error string }
+		if code, raw := c.do("GET", path, nil, &e); code != 400 || e.Error == "" {
+			t.Errorf("GET %s: %d %s, want 400 with an error", path, code, raw)
+		}
+	}
 	from := te.clock.Now().Add(time.Hour).Format(time.RFC3339)
 	c.do("GET", "/api/invocations?from="+from, nil, &page)
 	if len(page.Invocations) != 0 {

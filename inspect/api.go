@@ -177,9 +177,13 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) { WriteErr
 // (?pth=/x) would otherwise be ignored and the answer hold everything.
 func Only(v url.Values, endpoint string, keys ...string) error {
 	for k := range v {
-		if !slices.Contains(keys, k) {
-			return fmt.Errorf("%w: %s takes no parameter %q (it takes %s)", ErrInvalid, endpoint, k, strings.Join(keys, ", "))
+		if slices.Contains(keys, k) {
+			continue
 		}
+		if len(keys) == 0 {
+			return fmt.Errorf("%w: %s takes no parameters (got %q)", ErrInvalid, endpoint, k)
+		}
+		return fmt.Errorf("%w: %s takes no parameter %q (it takes %s)", ErrInvalid, endpoint, k, strings.Join(keys, ", "))
 	}
 	return nil
 }
