@@ -187,6 +187,10 @@ func TestConfigErrors(t *testing.T) {
 		{"bad rate", base + "    rate_limit: lots\n", nil, []string{`hooklab.yaml:4:17: rate_limit: want a rate such as 60/min, got "lots"`}},
 		{"too many headers", base + "    custom_headers: {A: 1, B: 2, C: 3, D: 4, E: 5, F: 6}\n", nil,
 			[]string{"hooklab.yaml:4:21: webhook a: custom_headers: at most 5 custom headers are allowed, got 6"}},
+		{"custom header the signature sets", base + "    signing: {scheme: stripe, secret: whsec_x}\n    custom_headers: {Stripe-Signature: forged}\n", nil,
+			[]string{"hooklab.yaml:5:22: webhook a: custom_headers.Stripe-Signature: Stripe-Signature is set by stripe signing"}},
+		{"api key header the signature sets", base + "    signing: {scheme: github, secret: s}\n    authentication: {type: api_key, name: x-hub-signature-256, value: k}\n", nil,
+			[]string{"hooklab.yaml:5:43: webhook a: authentication.name: x-hub-signature-256 is set by github signing"}},
 		{"bad retry", base + "    retry: {backoff: fibonacci}\n", nil, []string{`hooklab.yaml:4:22: webhook a: retry.backoff: backoff must be exponential, linear or schedule, got "fibonacci"`}},
 	}
 	for _, tt := range tests {

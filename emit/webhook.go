@@ -566,8 +566,21 @@ func (w *Webhook) validate() (errs, warns []FieldError) {
 			p.add("signing.scheme", "signing scheme must be one of %s or none, got %q", strings.Join(rules.Schemes(), ", "), s.Scheme)
 		} else if s.Secret == "" {
 			p.add("signing.secret", "secret is required for %s signing", s.Scheme)
-		} else if _, err := rules.Sign(s.Scheme, []string{s.Secret}, "msg_check", time.Unix(0, 0), nil); err != nil {
+		} else if sh, err := rules.Sign(s.Scheme, []string{s.Secret}, "msg_check", time.Unix(0, 0), nil); err != nil {
 			p.add("signing.secret", "%s", strings.TrimPrefix(err.Error(), "sign: "))
+		} else {
+			// The signature's headers are set last: a custom or API key
+			// header of the same name would never reach the receiver.
+			for _, k := range sortedKeys(sh) {
+				for _, name := range sortedKeys(w.CustomHeaders) {
+					if strings.EqualFold(name, k) {
+						p.add("custom_headers."+name, "%s is set by %s signing", name, s.Scheme)
+					}
+				}
+				if a := w.Authentication; a != nil && a.Type == AuthAPIKey && strings.EqualFold(a.Name, k) {
+					p.add("authentication.name", "%s is set by %s signing", a.Name, s.Scheme)
+				}
+			}
 		}
 	}
 	if t := time.Duration(w.Timeout); t < 0 || t > 0 && t < time.Millisecond || t > 5*time.Minute {
