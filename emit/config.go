@@ -439,6 +439,7 @@ func (d *decoder) webhook(n *yaml.Node) (*Webhook, map[string]*yaml.Node) {
 				r, err := parseRate(d.str(rn, "rate_limit"))
 				if err != nil {
 					d.errorf(rn, "rate_limit: %v", err)
+					break // not validated again as a zero rate
 				}
 				w.RateLimit = &r
 				break

@@ -217,6 +217,25 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// TestConfigBadRateOneError: a rate that does not parse is one error, not
+// also a zero limit and window.
+func TestConfigBadRateOneError(t *testing.T) {
+	t.Parallel()
+	cfg := parseConfig(t, "webhooks:\n  - id: a\n    endpoint: https://example.com/a\n    rate_limit: 1.5/s\n", nil)
+	e, err := Open(Options{Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var errs *rules.Errors
+	if err := e.SetConfig(cfg); !errors.As(err, &errs) {
+		t.Fatalf("SetConfig = %v, want *rules.Errors", err)
+	}
+	if want := `hooklab.yaml:4:17: rate_limit: want a rate such as 60/min, got "1.5/s"`; len(errs.List) != 1 || errs.Error() != want {
+		t.Errorf("errors:\n%s\nwant only\n%s", errs.Error(), want)
+	}
+}
+
 // TestSetConfigKeepsLastGood checks that a bad config leaves the previous
 // one live.
 func TestSetConfigKeepsLastGood(t *testing.T) {

@@ -37,6 +37,10 @@ func TestRetries(t *testing.T) {
 		{name: "503 with Retry-After", answer: seq(status(503, "Retry-After", "2"), ok), status: InvocationSuccess,
 			waits: []time.Duration{2 * time.Second}},
 		{name: "503 without Retry-After", answer: status(503), status: InvocationServerError},
+		{name: "503 with a Retry-After that is no time", answer: status(503, "Retry-After", "abc"), status: InvocationServerError,
+			errHas: `503 with a Retry-After that is neither seconds nor an HTTP date ("abc")`},
+		{name: "429 with a negative Retry-After", answer: status(429, "Retry-After", "-5"), status: InvocationClientError,
+			errHas: `429 with a Retry-After that is neither seconds nor an HTTP date ("-5")`},
 		// Seconds beyond what a time.Duration holds are a very long wait,
 		// not a negative one that retries at once.
 		{name: "503 with Retry-After inf fails at once", answer: status(503, "Retry-After", "inf"), status: InvocationServerError, errHas: "not under 1m0s"},

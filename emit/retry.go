@@ -157,6 +157,9 @@ func (p Retry) decide(res result, n int, now time.Time, rnd func() float64) (ret
 	switch {
 	case res.status != 0 && slices.Contains(p.RetryAfterStatuses, res.status):
 		if !hasRA {
+			if v := strings.TrimSpace(res.header.Get("Retry-After")); v != "" {
+				return false, 0, fmt.Sprintf("%d with a Retry-After that is neither seconds nor an HTTP date (%.40q) is not retried", res.status, v)
+			}
 			return false, 0, fmt.Sprintf("%d without Retry-After is not retried", res.status)
 		}
 		if ra >= time.Duration(p.RetryAfterMax) {
