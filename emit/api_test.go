@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -563,53 +564,80 @@ func TestAPIWebhookKeepsNotifiesValid(t *testing.T) {
 }
 
 // TestDeleteWebhookMidAttempt deletes a webhook while an attempt is in
-// flight: the invocation ends failed, and its attempt count matches the
+// flight: the invocation ends failed, unless the attempt delivered it
+// (then it is a success, counted so), and its attempt count matches the
 // attempt its log shows.
 func TestDeleteWebhookMidAttempt(t *testing.T) {
 	t.Parallel()
-	arrived, release := make(chan struct{}, 1), make(chan struct{})
-	s := newSink(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
-		arrived <- struct{}{}
-		<-release
-		w.WriteHeader(http.StatusOK)
-	})
-	te := newEnv(t, "", nil)
-	srv := httptest.NewServer(te.e.Handler())
-	t.Cleanup(srv.Close)
-	c := apiClient{t, srv.URL}
-	if code, raw := c.do("POST", "/api/webhooks", `{"id": "gone", "endpoint": "`+s.URL+`/in", "subscriptions": ["ticket.*"]}`, nil); code != 201 {
-		t.Fatalf("create: %d %s", code, raw)
-	}
-	var evs struct {
-		Invocations []struct{ ID string } `json:"invocations"`
-	}
-	c.do("POST", "/api/events", `{"type": "ticket.created"}`, &evs)
-	if len(evs.Invocations) != 1 {
-		t.Fatalf("queued %+v", evs)
-	}
-	select {
-	case <-arrived:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the attempt never reached the sink")
-	}
-	if code, raw := c.do("DELETE", "/api/webhooks/gone", nil, nil); code != 204 {
-		t.Fatalf("delete: %d %s", code, raw)
-	}
-	close(release)
-	id := evs.Invocations[0].ID
-	var got struct{ Invocation Invocation }
-	inv := &got.Invocation
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c.do("GET", "/api/invocations/"+id, nil, &got)
-		if len(inv.History) == 1 || time.Now().After(deadline) { // with its count: one read
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if inv.Status != InvocationFailed || inv.Error != "the webhook was deleted" || inv.Attempts != 1 || len(inv.History) != 1 || inv.NextAt != nil {
-		t.Errorf("invocation after its webhook was deleted mid-attempt: status %s error %q attempt_count %d, %d attempts logged, next %v",
-			inv.Status, inv.Error, inv.Attempts, len(inv.History), inv.NextAt)
+	for _, tc := range []struct {
+		answer     int
+		status     string
+		err        string
+		statusCode int
+	}{
+		{200, InvocationSuccess, "", 200},
+		{500, InvocationFailed, "the webhook was deleted", 0},
+	} {
+		t.Run(strconv.Itoa(tc.answer), func(t *testing.T) {
+			t.Parallel()
+			arrived, release := make(chan struct{}, 1), make(chan struct{})
+			s := newSink(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+				arrived <- struct{}{}
+				<-release
+				w.WriteHeader(tc.answer)
+			})
+			te := newEnv(t, "", nil)
+			srv := httptest.NewServer(te.e.Handler())
+			t.Cleanup(srv.Close)
+			c := apiClient{t, srv.URL}
+			if code, raw := c.do("POST", "/api/webhooks", `{"id": "gone", "endpoint": "`+s.URL+`/in", "subscriptions": ["ticket.*"]}`, nil); code != 201 {
+				t.Fatalf("create: %d %s", code, raw)
+			}
+			var evs struct {
+				Invocations []struct{ ID string } `json:"invocations"`
+			}
+			c.do("POST", "/api/events", `{"type": "ticket.created"}`, &evs)
+			if len(evs.Invocations) != 1 {
+				t.Fatalf("queued %+v", evs)
+			}
+			select {
+			case <-arrived:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the attempt never reached the sink")
+			}
+			if code, raw := c.do("DELETE", "/api/webhooks/gone", nil, nil); code != 204 {
+				t.Fatalf("delete: %d %s", code, raw)
+			}
+			close(release)
+			id := evs.Invocations[0].ID
+			var got struct{ Invocation Invocation }
+			inv := &got.Invocation
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				got = struct{ Invocation Invocation }{} // fields left out (error: omitempty) are not kept from the last read
+				c.do("GET", "/api/invocations/"+id, nil, &got)
+				if len(inv.History) == 1 || time.Now().After(deadline) { // with its count: one read
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if inv.Status != tc.status || inv.Error != tc.err || inv.StatusCode != tc.statusCode || inv.Attempts != 1 || len(inv.History) != 1 || inv.NextAt != nil {
+				t.Errorf("invocation after its webhook was deleted mid-attempt: status %s error %q status_code %d attempt_count %d, %d attempts logged, next %v",
+					inv.Status, inv.Error, inv.StatusCode, inv.Attempts, len(inv.History), inv.NextAt)
+			}
+			// The counts say the same, in memory and in the database.
+			te.e.attempts.Wait()
+			if got := te.e.counts.stats("gone"); got.ByStatus[tc.status] != 1 || got.Total != 1 {
+				t.Errorf("webhook counts %+v, want one %s", got, tc.status)
+			}
+			st, err := te.e.Stats(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.ByStatus[tc.status] != 1 || st.ByStatus[InvocationFailed]+st.ByStatus[InvocationSuccess] != 1 {
+				t.Errorf("stats %+v, want one %s", st.ByStatus, tc.status)
+			}
+		})
 	}
 }
 

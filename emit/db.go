@@ -819,8 +819,10 @@ const (
 // invocation's new state, in one transaction. It holds copies of what it
 // writes, so inv may change afterwards. The state is written only while
 // the invocation is queued (deleting its webhook fails it meanwhile);
-// applied tells, once the write is committed, whether it was.
-func (d *db) prepareFinish(inv *Invocation, a *Attempt, reqURL string, reqHeaders inspect.Headers, applied *bool) func(tx *sql.Tx) error {
+// applied tells, once the write is committed, whether it was; when it was
+// not, delivered tells whether the attempt's success made the failed
+// invocation a success.
+func (d *db) prepareFinish(inv *Invocation, a *Attempt, reqURL string, reqHeaders inspect.Headers, applied, delivered *bool) func(tx *sql.Tx) error {
 	reqH := appendHeadersJSON(nil, reqHeaders)
 	var respH []byte = []byte("[]")
 	var body []byte = []byte{}
@@ -848,11 +850,23 @@ func (d *db) prepareFinish(inv *Invocation, a *Attempt, reqURL string, reqHeader
 			return err
 		}
 		*applied = n == 1
-		if !*applied {
-			// No longer queued (its webhook was deleted during the
-			// attempt): it stays failed, and counts the attempt it logs.
-			_, err = tx.Exec(`UPDATE invocations SET attempts = max(attempts, ?) WHERE id = ?`, attempts, id)
+		if *applied {
+			return nil
 		}
+		// No longer queued: its webhook was deleted during the attempt,
+		// which failed it. It counts the attempt it logs; and when the
+		// attempt delivered it, it is a success after all.
+		if outcome != InvocationSuccess {
+			_, err = tx.Exec(`UPDATE invocations SET attempts = max(attempts, ?) WHERE id = ?`, attempts, id)
+			return err
+		}
+		res, err = tx.Exec(`UPDATE invocations SET attempts = max(attempts, ?), status = ?, status_code = ?, error = '', updated_ns = ?
+			WHERE id = ? AND queued = 0 AND status = ?`, attempts, InvocationSuccess, code, updated, id, InvocationFailed)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		*delivered = n == 1
 		return err
 	}
 }

@@ -603,8 +603,8 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool
 			a.ExchangeID = ex.ID
 		}
 	}
-	var applied bool
-	rec := e.db.prepareFinish(inv, a, out.reqURL, out.sent, &applied)
+	var applied, delivered bool
+	rec := e.db.prepareFinish(inv, a, out.reqURL, out.sent, &applied, &delivered)
 	if rs != nil {
 		// The bucket as this attempt left it, with the attempt's records.
 		finish, save := rec, saveRate(w.ID, *rs)
@@ -631,7 +631,13 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool
 		return false
 	}
 	if !applied {
-		// The invocation was no longer queued: its webhook was deleted.
+		// The invocation was no longer queued: its webhook was deleted,
+		// which counted it failed; this attempt delivered it.
+		if delivered {
+			e.counts.add(inv.WebhookID, InvocationFailed, -1)
+			e.counts.add(inv.WebhookID, InvocationSuccess, 1)
+			e.publish(inv)
+		}
 		return false
 	}
 	e.counts.finished(inv.WebhookID, inv.Status, inv.queued)

@@ -250,7 +250,7 @@ func TestRedeliveryDuringDone(t *testing.T) {
 	// The attempt is committed, final...
 	inv.Attempts, inv.Status, inv.queued, inv.UpdatedAt = 1, InvocationServerError, false, now
 	var applied bool
-	if err := e.db.write(ctx, e.db.prepareFinish(inv, &Attempt{N: 1, Time: now, Outcome: InvocationServerError, StatusCode: 500}, inv.request.URL, nil, &applied)); err != nil || !applied {
+	if err := e.db.write(ctx, e.db.prepareFinish(inv, &Attempt{N: 1, Time: now, Outcome: InvocationServerError, StatusCode: 500}, inv.request.URL, nil, &applied, new(bool))); err != nil || !applied {
 		t.Fatalf("record attempt: %v (applied %v)", err, applied)
 	}
 	// ... then redelivered before the attempt leaves the lane.
