@@ -431,6 +431,7 @@ func rewrite(src string, format Format) (rewritten, error) {
 	var b strings.Builder
 	b.Grow(len(src) + 64)
 	var lex jsonLexer
+	var xlex xmlLexer
 	inRaw, inComment := false, false
 	// captures is the depth of {% capture %} blocks. Their content is not
 	// output where it stands: it is escaped when the variable is output, so
@@ -440,6 +441,7 @@ func rewrite(src string, format Format) (rewritten, error) {
 	feed := func(s string) {
 		if captures == 0 {
 			lex.feed(s)
+			xlex.feed(s)
 		}
 	}
 	for _, tok := range parser.Scan(src, parser.SourceLoc{}, nil) {
@@ -470,10 +472,10 @@ func rewrite(src string, format Format) (rewritten, error) {
 				feed(tok.Source)
 			case captures > 0:
 				uses(tok)
-				b.WriteString(wrapOutput(tok, outFilter(FormatText, false)))
+				b.WriteString(wrapOutput(tok, outFilter(FormatText, false, 0)))
 			default:
 				uses(tok)
-				filter := outFilter(format, lex.inString)
+				filter := outFilter(format, lex.inString, xlex.in)
 				b.WriteString(wrapOutput(tok, filter))
 				lex.escaped = false
 				placeholders++
@@ -526,8 +528,10 @@ func rewrite(src string, format Format) (rewritten, error) {
 	return rewritten{src: b.String(), fast: fast, filters: filters}, nil
 }
 
-// outFilter names the internal filter for an output tag.
-func outFilter(format Format, inString bool) string {
+// outFilter names the internal filter for an output tag: by the format,
+// and where the text before it ends (inString: in a JSON string; xmlIn: in
+// an XML CDATA section or comment, see xmlLexer).
+func outFilter(format Format, inString bool, xmlIn byte) string {
 	switch format {
 	case FormatJSON:
 		if inString {
@@ -535,6 +539,12 @@ func outFilter(format Format, inString bool) string {
 		}
 		return "__hl_json"
 	case FormatXML:
+		switch xmlIn {
+		case xmlInCDATA:
+			return "__hl_xcdata"
+		case xmlInComment:
+			return "__hl_xcomment"
+		}
 		return "__hl_xml"
 	case FormatForm:
 		return "__hl_form"
@@ -594,6 +604,47 @@ func (l *jsonLexer) feed(s string) {
 	}
 }
 
+// xmlLexer tracks whether the text seen so far ends inside an XML CDATA
+// section or comment, where entities are not read: a value there is
+// written as it is, but for what would end the section (see appendEscaped).
+type xmlLexer struct {
+	in byte // 0, xmlInCDATA or xmlInComment
+}
+
+const (
+	xmlInCDATA   = 'c'
+	xmlInComment = '-'
+)
+
+func (l *xmlLexer) feed(s string) {
+	for s != "" {
+		switch l.in {
+		case 0:
+			c, m := strings.Index(s, "<![CDATA["), strings.Index(s, "<!--")
+			switch {
+			case c >= 0 && (m < 0 || c < m):
+				l.in, s = xmlInCDATA, s[c+len("<![CDATA["):]
+			case m >= 0:
+				l.in, s = xmlInComment, s[m+len("<!--"):]
+			default:
+				return
+			}
+		case xmlInCDATA:
+			i := strings.Index(s, "]]>")
+			if i < 0 {
+				return
+			}
+			l.in, s = 0, s[i+len("]]>"):]
+		case xmlInComment:
+			i := strings.Index(s, "-->")
+			if i < 0 {
+				return
+			}
+			l.in, s = 0, s[i+len("-->"):]
+		}
+	}
+}
+
 // appendEscaped appends v as the internal output filter named filter (one
 // of outFilter's, but __hl_text) writes it: the one place both Liquid and
 // renderFast escape a placeholder.
@@ -609,6 +660,19 @@ func appendEscaped(buf []byte, filter string, v any) ([]byte, error) {
 			return append(buf, s...), nil
 		}
 		return append(buf, xmlEscape(valueText(v))...), nil
+	case "__hl_xcdata":
+		// A "]]>" in the value ends the section and starts another.
+		return append(buf, strings.ReplaceAll(xmlChars(valueText(v)), "]]>", "]]]]><![CDATA[>")...), nil
+	case "__hl_xcomment":
+		// A comment holds no "--", nor a "-" right before its "-->".
+		t := xmlChars(valueText(v))
+		for strings.Contains(t, "--") {
+			t = strings.ReplaceAll(t, "--", "- -")
+		}
+		if strings.HasSuffix(t, "-") {
+			t += " "
+		}
+		return append(buf, t...), nil
 	case "__hl_form":
 		if s, ok := v.(formSafe); ok {
 			return append(buf, s...), nil
@@ -777,7 +841,7 @@ func newEngine() *liquid.Engine {
 		}
 		return v, nil
 	})
-	for _, f := range []string{"__hl_json", "__hl_jstr", "__hl_xml", "__hl_form"} {
+	for _, f := range []string{"__hl_json", "__hl_jstr", "__hl_xml", "__hl_xcdata", "__hl_xcomment", "__hl_form"} {
 		e.RegisterFilter(f, func(v any, g *renderGuard) (any, error) {
 			if err := g.check(); err != nil {
 				return nil, err
@@ -1161,6 +1225,16 @@ func AppendJSONStringContent(buf []byte, s string) []byte {
 		i += size
 	}
 	return buf
+}
+
+// xmlChars returns s with the characters XML does not allow as U+FFFD.
+func xmlChars(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || (r >= 0xD800 && r <= 0xDFFF) || r == 0xFFFE || r == 0xFFFF {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
 
 // xmlEscape escapes s for XML text and attribute values; tabs and line

@@ -470,6 +470,44 @@ func TestTemplateXMLAttributeWhitespace(t *testing.T) {
 	}
 }
 
+// TestTemplateXMLCDATAAndComments: a value in a CDATA section arrives as
+// it is (entities are not read there), one holding "]]>" too; a value in a
+// comment never breaks it. Both through the fast path (plain placeholders)
+// and through Liquid (a filter).
+func TestTemplateXMLCDATAAndComments(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{`q"'<&>]]>--x`, "a]]>b]]>", "ends-", "--", "ctl\x01 and \ttab\nline"} {
+		for _, src := range []string{
+			`<r><c><![CDATA[{{v}}]]></c><!-- {{v}} --><t>{{v}}</t><!--{{v}}--></r>`,
+			`<r><c><![CDATA[{{v | strip}}]]></c><!-- {{v | strip}} --><t>{{v | strip}}</t><!--{{v | strip}}--></r>`,
+		} {
+			tpl, err := NewTemplate(src, FormatXML)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := tpl.Render(map[string]any{"v": v})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				C string `xml:"c"`
+				T string `xml:"t"`
+			}
+			if err := xml.Unmarshal(out, &doc); err != nil {
+				t.Errorf("%q in %s: invalid XML %s: %v", v, src, out, err)
+				continue
+			}
+			want := strings.ReplaceAll(v, "\x01", "\uFFFD")
+			if strings.Contains(src, "strip") {
+				want = strings.TrimSpace(want)
+			}
+			if doc.C != want || doc.T != want {
+				t.Errorf("%q in %s: %s reads CDATA %q and text %q, want %q", v, src, out, doc.C, doc.T, want)
+			}
+		}
+	}
+}
+
 // TestTemplateTextValues: in text (bodies and headers) lists and objects
 // are written as JSON and times in RFC 3339, as inside JSON strings, XML
 // and forms; strings, numbers and booleans as Liquid writes them.
