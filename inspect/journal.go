@@ -464,25 +464,48 @@ func (j *journal) rotate(first uint64) error {
 // stored exchange points into.
 func (j *journal) retire(applied, live uint64) {
 	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.retireLocked(applied, live)
+	gone := j.retireLocked(applied, live)
+	j.mu.Unlock()
+	j.unlink(gone)
 }
 
-func (j *journal) retireLocked(applied, live uint64) {
-	for len(j.sealed) > 0 {
+// retireLocked takes the segments retire deletes out of the list and
+// returns them, for unlink.
+func (j *journal) retireLocked(applied, live uint64) []segment {
+	k := 0
+	for ; k < len(j.sealed); k++ {
 		next := j.first
-		if len(j.sealed) > 1 {
-			next = j.sealed[1].first
+		if k+1 < len(j.sealed) {
+			next = j.sealed[k+1].first
 		}
-		if next == 0 || next-1 > applied || j.sealed[0].first >= live {
-			return
+		if next == 0 || next-1 > applied || j.sealed[k].first >= live {
+			break
 		}
-		if err := os.Remove(j.sealed[0].name); err != nil && !errors.Is(err, os.ErrNotExist) {
-			j.log.Warn("journal segment not removed", "file", j.sealed[0].name, "err", err)
-			return
-		}
-		j.sealed = j.sealed[1:]
 	}
+	gone := slices.Clone(j.sealed[:k])
+	j.sealed = j.sealed[k:]
+	return gone
+}
+
+// unlink deletes the files of segments taken out of the list, without
+// j.mu: every capture's append takes it, and deleting a few 8 MiB files
+// (a cleared bin) takes milliseconds. One whose file stays goes back into
+// the list, to be tried again.
+func (j *journal) unlink(segs []segment) {
+	var kept []segment
+	for _, sg := range segs {
+		if err := os.Remove(sg.name); err != nil && !errors.Is(err, os.ErrNotExist) {
+			j.log.Warn("journal segment not removed", "file", sg.name, "err", err)
+			kept = append(kept, sg)
+		}
+	}
+	if len(kept) == 0 {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.sealed = append(j.sealed, kept...)
+	slices.SortFunc(j.sealed, func(a, b segment) int { return cmp.Compare(a.first, b.first) })
 }
 
 // newestSegment is the first LSN of the newest segment: the active one, or
@@ -517,24 +540,23 @@ func (j *journal) sealedSegment(first, applied uint64) bool {
 // hold no exchange in refs (the segments stored exchanges point into).
 func (j *journal) sweep(applied uint64, refs map[uint64]bool) {
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	kept := j.sealed[:0]
+	var gone []segment
 	for i, sg := range j.sealed {
 		next := j.first
 		if i+1 < len(j.sealed) {
 			next = j.sealed[i+1].first
 		}
 		if next != 0 && next-1 <= applied && !refs[sg.first] {
-			if err := os.Remove(sg.name); err == nil || errors.Is(err, os.ErrNotExist) {
-				continue
-			} else {
-				j.log.Warn("journal segment not removed", "file", sg.name, "err", err)
-			}
+			gone = append(gone, sg)
+			continue
 		}
 		kept = append(kept, sg)
 	}
 	clear(j.sealed[len(kept):])
 	j.sealed = kept
+	j.mu.Unlock()
+	j.unlink(gone)
 }
 
 // close closes the active segment and deletes the segments retire would,
@@ -548,12 +570,13 @@ func (j *journal) close(applied, live uint64) error {
 	}
 	defer j.lock.Close() // after the segments are gone: the next owner starts clean
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	if j.name != "" {
 		j.sealed = append(j.sealed, segment{j.name, j.first})
 		j.name = ""
 	}
 	j.first = j.acked.Load() + 1 // as if the next segment began: every sealed one may go
-	j.retireLocked(applied, live)
+	gone := j.retireLocked(applied, live)
+	j.mu.Unlock()
+	j.unlink(gone)
 	return err
 }

@@ -1361,3 +1361,46 @@ func TestSearchSameBeforeAndAfterIndex(t *testing.T) {
 	}
 	check("after indexing")
 }
+
+// A segment whose file cannot be deleted (here a directory with a file in
+// it stands at its name) stays listed, and goes once it can be.
+func TestJournalSegmentKeptWhenNotRemoved(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{})
+	s.jr.segLimit = 1 // every write starts a segment
+	addLarge(t, s, "keep", 1)
+	addLarge(t, s, "load", 3)
+	addLarge(t, s, "tail", 1)
+	if _, err := s.Clear(t.Context(), "load"); err != nil {
+		t.Fatal(err)
+	}
+	s.Sync(t.Context())
+	s.jr.mu.Lock()
+	stuck := s.jr.sealed[1].name // the first of the cleared ones
+	s.jr.mu.Unlock()
+	if err := os.Remove(stuck); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(stuck, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.sweepSegments(s.jr, map[uint64]bool{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := unreferenced(t, s); n != 1 {
+		t.Fatalf("%d unreferenced segments listed after the sweep, want the one not removed", n)
+	}
+	if err := os.RemoveAll(filepath.Join(stuck, "x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.sweepSegments(s.jr, map[uint64]bool{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := unreferenced(t, s); n != 0 {
+		t.Errorf("%d unreferenced segments listed once it could go", n)
+	}
+	if _, err := os.Stat(stuck); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s still there (%v)", stuck, err)
+	}
+}
