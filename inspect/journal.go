@@ -190,7 +190,10 @@ func segmentLSN(name string) (uint64, bool) {
 
 // readSegment returns the records of one segment after applied, and the
 // last LSN it holds. It stops at the first record that is torn or fails
-// its checksum (what a crash mid-write leaves), saying so when more follows.
+// its checksum (what a crash mid-write leaves), saying so when more follows
+// — but for a damaged record that a whole one follows (damage after the
+// write, not a torn end): that one is skipped, and the records after it
+// are kept.
 func readSegment(name string, first, applied uint64, log *slog.Logger) (last uint64, recs []journalRecord, err error) {
 	b, err := os.ReadFile(name)
 	if err != nil {
@@ -198,14 +201,19 @@ func readSegment(name string, first, applied uint64, log *slog.Logger) (last uin
 	}
 	off := 0
 	for off < len(b) {
-		if len(b)-off < 8 {
-			break
+		if !wholeRecordAt(b, off) {
+			if len(b)-off < 8 {
+				break
+			}
+			n := int(binary.LittleEndian.Uint32(b[off:]))
+			if n > len(b)-off-8 || !wholeRecordAt(b, off+8+n) {
+				break
+			}
+			log.Warn("journal record damaged (checksum mismatch); skipped, the records after it are kept", "file", name, "offset", off)
+			off += 8 + n
+			continue
 		}
 		n := int(binary.LittleEndian.Uint32(b[off:]))
-		sum := binary.LittleEndian.Uint32(b[off+4:])
-		if n > len(b)-off-8 || crc32.Checksum(b[off+8:off+8+n], castagnoli) != sum {
-			break
-		}
 		payload := b[off+8 : off+8+n]
 		lsn, k := binary.Uvarint(payload)
 		if k <= 0 {
@@ -225,6 +233,16 @@ func readSegment(name string, first, applied uint64, log *slog.Logger) (last uin
 		log.Warn("journal segment ends in an unreadable record; the rest is ignored", "file", name, "offset", off, "ignored_bytes", len(b)-off)
 	}
 	return last, recs, nil
+}
+
+// wholeRecordAt reports whether a record with a matching checksum starts
+// at off in b.
+func wholeRecordAt(b []byte, off int) bool {
+	if len(b)-off < 8 {
+		return false
+	}
+	n := int(binary.LittleEndian.Uint32(b[off:]))
+	return n <= len(b)-off-8 && crc32.Checksum(b[off+8:off+8+n], castagnoli) == binary.LittleEndian.Uint32(b[off+4:])
 }
 
 // segmentName is the file of the segment whose first record is first.

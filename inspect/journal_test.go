@@ -1404,3 +1404,39 @@ func TestJournalSegmentKeptWhenNotRemoved(t *testing.T) {
 		t.Errorf("%s still there (%v)", stuck, err)
 	}
 }
+
+// A record damaged after it was written (a flipped bit) that a whole one
+// follows costs only itself: the records after it are recovered.
+func TestJournalDamagedRecordMidSegment(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	a := newEx("j", "POST", "http://h/a", reqBody([]byte("first")))
+	b := newEx("j", "POST", "http://h/b", reqBody([]byte("second, damaged on disk")))
+	c := newEx("j", "POST", "http://h/c", reqBody([]byte("third")))
+	journalOnly(t, dir, 0, a, b, c)
+	names := segments(t, dir)
+	if len(names) != 1 {
+		t.Fatalf("segments %v, want one", names)
+	}
+	seg := filepath.Join(dir, "journal", names[0])
+	data, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(data, []byte("damaged on disk"))
+	if i < 0 {
+		t.Fatal("b's body is not in the segment")
+	}
+	data[i] ^= 0x20
+	if err := os.WriteFile(seg, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuf
+	s := openStore(t, dir, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if got := listIDs(t, s, Query{}); !slices.Equal(got, idsOf(c, a)) {
+		t.Errorf("recovered %v, want c and a", got)
+	}
+	if !strings.Contains(logs.String(), "damaged") {
+		t.Errorf("the damaged record was not reported: %s", logs.String())
+	}
+}
