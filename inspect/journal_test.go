@@ -1324,11 +1324,20 @@ func TestIndexRetriesTransientReadError(t *testing.T) {
 }
 
 // Text search finds the same exchanges before the index has a row and
-// after: in a body that is not valid UTF-8 (a Latin-1 form), not past a
-// body's first 64 KiB, not in a binary body.
+// after, whether the row's body is in the journal or in the row (memory,
+// commands beside a server): in a body that is not valid UTF-8 (a Latin-1
+// form), not past a body's first 64 KiB, not in a binary body.
 func TestSearchSameBeforeAndAfterIndex(t *testing.T) {
 	t.Parallel()
-	s := openStore(t, t.TempDir(), Options{})
+	for name, opts := range map[string]Options{"journal": {}, "memory": {Memory: true}, "direct writes": {DirectWrites: true}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			searchSameBeforeAndAfterIndex(t, openStore(t, t.TempDir(), opts))
+		})
+	}
+}
+
+func searchSameBeforeAndAfterIndex(t *testing.T, s *SQLite) {
 	ctx := t.Context()
 	big := newEx("s", "POST", "http://h/big", reqBody([]byte(strings.Repeat("a", 70<<10)+"needle-big")))
 	latin1 := newEx("s", "POST", "http://h/form", reqBody([]byte("name=Jos\xe9&code=needle-latin1")))
@@ -1438,5 +1447,39 @@ func TestJournalDamagedRecordMidSegment(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "damaged") {
 		t.Errorf("the damaged record was not reported: %s", logs.String())
+	}
+}
+
+// A record that stays unreadable (here a directory stands where its
+// segment was) is indexed by its URL, and the index goes on past it.
+func TestIndexGoesOnPastUnreadableRecord(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, t.TempDir(), Options{})
+	s.jr.segLimit = 1 // every write starts a segment
+	a := newEx("e", "POST", "http://h/a", reqBody([]byte("needle-a")))
+	b := newEx("e", "POST", "http://h/b", reqBody([]byte("needle-b")))
+	mustAdd(t, s, a)
+	mustAdd(t, s, b)
+	s.Sync(t.Context())
+	s.jr.mu.Lock()
+	name := s.jr.sealed[0].name // a's
+	s.jr.mu.Unlock()
+	if err := os.Remove(name); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(name, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.IndexPending(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.indexed.Load(), s.lastSeq.Load(); got != want {
+		t.Errorf("indexed up to %d of %d", got, want)
+	}
+	if got := listIDs(t, s, Query{Text: "needle-b"}); !slices.Equal(got, idsOf(b)) {
+		t.Errorf("search after the unreadable record finds %v, want b", got)
+	}
+	if got := listIDs(t, s, Query{Text: "http://h/a"}); !slices.Equal(got, idsOf(a)) {
+		t.Errorf("the unreadable record's URL finds %v, want a", got)
 	}
 }

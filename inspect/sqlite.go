@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -1397,18 +1398,20 @@ func (s *SQLite) indexSome(n int) error {
 		if at.seg > 0 {
 			// The writer deletes rows and segments, and runs this: a
 			// row here still exists. A record that is gone (its file
-			// removed by hand) or damaged is indexed by what the row
-			// holds (the URL), so it neither stops the index nor hides
-			// the rows after it.
-			// Any other error (too many open files, EIO) may pass: the
-			// batch fails, and the next one tries the row again.
-			if full, err := s.loadRecord(&sf, at, r.ex.ID); errors.Is(err, errRecordGone) || errors.Is(err, errBadRow) {
-				s.log.Warn("text index: exchange record unreadable; indexing its URL only", "id", r.ex.ID, "err", err)
-			} else if err != nil {
+			// removed by hand), damaged or unreadable (EIO, EACCES) is
+			// indexed by what the row holds (the URL), so it neither
+			// stops the index nor hides the rows after it. A shortage
+			// that passes (no file descriptor or memory left) fails the
+			// batch instead, and the next one tries the row again.
+			full, err := s.loadRecord(&sf, at, r.ex.ID)
+			switch {
+			case err == nil:
+				r.ex = full
+			case errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ENOMEM) || errors.Is(err, syscall.EINTR):
 				rows.Close()
 				return fmt.Errorf("exchange %s: %w", r.ex.ID, err)
-			} else {
-				r.ex = full
+			default:
+				s.log.Warn("text index: exchange record unreadable; indexing its URL only", "id", r.ex.ID, "err", err)
 			}
 		}
 		todo = append(todo, r)
@@ -1909,13 +1912,13 @@ func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool
 		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Text) + "%"
 		// Headers are "Name: value" pairs, as Query.Matches sees them.
 		// meta is a BLOB: cast it so the JSON functions read it as text.
-		scan := `(url LIKE ? ESCAPE '\' OR CAST(req_body AS TEXT) LIKE ? ESCAPE '\' OR CAST(resp_body AS TEXT) LIKE ? ESCAPE '\')`
+		scan := `(url LIKE ? ESCAPE '\' OR ` + bodyLike("req_body") + ` OR ` + bodyLike("resp_body") + `)`
 		scanArgs := []any{like, like, like}
 		if h, ok := escapeHeaderSearch(q.Text); ok {
 			// Stored header lines are "Name: value" pairs, as Query.Matches
 			// sees them.
 			hl := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(h) + "%"
-			scan = `(url LIKE ? ESCAPE '\' OR CAST(req_body AS TEXT) LIKE ? ESCAPE '\' OR CAST(resp_body AS TEXT) LIKE ? ESCAPE '\'
+			scan = `(url LIKE ? ESCAPE '\' OR ` + bodyLike("req_body") + ` OR ` + bodyLike("resp_body") + `
 				OR req_headers LIKE ? ESCAPE '\' OR resp_headers LIKE ? ESCAPE '\')`
 			scanArgs = append(scanArgs, hl, hl)
 		}
@@ -1936,6 +1939,15 @@ func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool
 		return "", nil, nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args, nil
+}
+
+// bodyLike is the condition that a row's body column, as searchText sees
+// it (its first indexBodyBytes, none when a NUL is there), is LIKE the
+// next argument: a row that keeps its body (no journal) is scanned as the
+// text index and a journaled row's check see it.
+func bodyLike(col string) string {
+	part := fmt.Sprintf("substr(%s, 1, %d)", col, indexBodyBytes)
+	return "(instr(" + part + ", x'00') = 0 AND CAST(" + part + " AS TEXT) LIKE ? ESCAPE '\\')"
 }
 
 // Delete removes one exchange.
