@@ -630,15 +630,14 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool
 		l.spill()
 		return false
 	}
-	if !applied {
-		// The invocation was no longer queued: its webhook was deleted,
-		// which counted it failed; this attempt delivered it.
-		if delivered {
-			e.counts.add(inv.WebhookID, InvocationFailed, -1)
-			e.counts.add(inv.WebhookID, InvocationSuccess, 1)
-			e.publish(inv)
-		}
+	if !applied && !delivered {
+		// The invocation was no longer queued: its webhook was deleted.
 		return false
+	}
+	if delivered {
+		// Its webhook was deleted, which counted it failed; this attempt
+		// delivered it, and it ends as any success does.
+		e.counts.add(inv.WebhookID, InvocationFailed, -1)
 	}
 	e.counts.finished(inv.WebhookID, inv.Status, inv.queued)
 	e.publish(inv)

@@ -751,14 +751,14 @@ func (s *Size) UnmarshalJSON(b []byte) error {
 	if json.Unmarshal(b, &str) == nil {
 		v, err := rules.ParseSize(str)
 		if err != nil {
-			return err
+			return inspect.ValueError("", err.Error()) // named by the decoder: max_payload
 		}
 		*s = Size(v)
 		return nil
 	}
 	var n int64
 	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("want a number of bytes or a size such as \"256KiB\", got %s", b)
+		return inspect.ValueError("", fmt.Sprintf("want a number of bytes or a size such as \"256KiB\", got %s", b))
 	}
 	*s = Size(n)
 	return nil

@@ -196,7 +196,11 @@ var listParams = []string{"bin", "method", "source", "status", "q", "cursor", "a
 func Once(v url.Values, keys ...string) error {
 	for _, k := range keys {
 		if n := len(v[k]); n > 1 {
-			return fmt.Errorf("%w: %s is given %d times; give it once (q= takes several terms)", ErrInvalid, k, n)
+			hint := ""
+			if slices.Contains(keys, "q") {
+				hint = " (q= takes several terms)"
+			}
+			return fmt.Errorf("%w: %s is given %d times; give it once%s", ErrInvalid, k, n, hint)
 		}
 	}
 	return nil

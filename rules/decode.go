@@ -361,7 +361,7 @@ func (d *decoder) size(n *yaml.Node, what string) (int64, bool) {
 // G); KB, MB, GB. The flags (--max-body), hooklab.yaml and the API all
 // read sizes with it.
 func ParseSize(s string) (int64, error) {
-	t := strings.TrimSpace(s)
+	t := strings.TrimPrefix(strings.TrimSpace(s), "+")
 	i := 0
 	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
 		i++
@@ -399,7 +399,7 @@ func ParseSize(s string) (int64, error) {
 	if err != nil || f*float64(mult) >= math.MaxInt64 {
 		return 0, bad
 	}
-	return int64(f * float64(mult)), nil
+	return int64(math.Round(f * float64(mult))), nil // 2.01MB is 2010000, not 2009999
 }
 
 // strList accepts one scalar or a list of scalars.

@@ -661,13 +661,20 @@ func appendEscaped(buf []byte, filter string, v any) ([]byte, error) {
 		}
 		return append(buf, xmlEscape(valueText(v))...), nil
 	case "__hl_xcdata":
-		// A "]]>" in the value ends the section and starts another.
-		return append(buf, strings.ReplaceAll(xmlChars(valueText(v)), "]]>", "]]]]><![CDATA[>")...), nil
+		// A "]]>" in the value ends the section and starts another; so
+		// does a carriage return, written between the two as a character
+		// reference (a parser reads a raw one as a line feed).
+		return append(buf, cdataEscaper.Replace(xmlChars(valueText(v)))...), nil
 	case "__hl_xcomment":
-		// A comment holds no "--", nor a "-" right before its "-->".
+		// A comment holds no "--": not in the value, nor where it meets
+		// the text around it ("<!-- a-{{v}} -->" with v "-5"), nor
+		// before the comment's "-->".
 		t := xmlChars(valueText(v))
 		for strings.Contains(t, "--") {
 			t = strings.ReplaceAll(t, "--", "- -")
+		}
+		if strings.HasPrefix(t, "-") {
+			t = " " + t
 		}
 		if strings.HasSuffix(t, "-") {
 			t += " "
@@ -1226,6 +1233,8 @@ func AppendJSONStringContent(buf []byte, s string) []byte {
 	}
 	return buf
 }
+
+var cdataEscaper = strings.NewReplacer("]]>", "]]]]><![CDATA[>", "\r", "]]>&#13;<![CDATA[")
 
 // xmlChars returns s with the characters XML does not allow as U+FFFD.
 func xmlChars(s string) string {

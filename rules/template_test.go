@@ -476,9 +476,9 @@ func TestTemplateXMLAttributeWhitespace(t *testing.T) {
 // and through Liquid (a filter).
 func TestTemplateXMLCDATAAndComments(t *testing.T) {
 	t.Parallel()
-	for _, v := range []string{`q"'<&>]]>--x`, "a]]>b]]>", "ends-", "--", "ctl\x01 and \ttab\nline"} {
+	for _, v := range []string{`q"'<&>]]>--x`, "a]]>b]]>", "ends-", "-5", "--", "ctl\x01 and \ttab\nline\r\nend\r"} {
 		for _, src := range []string{
-			`<r><c><![CDATA[{{v}}]]></c><!-- {{v}} --><t>{{v}}</t><!--{{v}}--></r>`,
+			`<r><c><![CDATA[{{v}}]]></c><!-- {{v}} --><t>{{v}}</t><!--{{v}}--><!-- offset-{{v}}- --></r>`,
 			`<r><c><![CDATA[{{v | strip}}]]></c><!-- {{v | strip}} --><t>{{v | strip}}</t><!--{{v | strip}}--></r>`,
 		} {
 			tpl, err := NewTemplate(src, FormatXML)
