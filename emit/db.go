@@ -176,7 +176,9 @@ func openDB(dir string, memory bool, log *slog.Logger) (*db, error) {
 		// The writer's working set (the right edges of the tables and
 		// indexes it appends to) fits.
 		dsn := "file:" + d.path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(256)"
-		if d.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=cache_size(64)"); err != nil {
+		// journal_size_limit: a WAL that grew past the checkpoint's 4 MiB
+		// (readers held it) is cut back when it starts over.
+		if d.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=cache_size(64)&_pragma=journal_size_limit(16777216)"); err != nil {
 			return nil, fmt.Errorf("open %s: %w", d.path, err)
 		}
 		d.wdb.SetMaxOpenConns(1)

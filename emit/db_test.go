@@ -72,6 +72,13 @@ func TestDBPageSize(t *testing.T) {
 			if size != dbPageSize || mode != "wal" {
 				t.Errorf("page size %d, journal mode %s; want %d, wal", size, mode, dbPageSize)
 			}
+			var limit int64
+			if err := d.wdb.QueryRow(`PRAGMA journal_size_limit`).Scan(&limit); err != nil {
+				t.Fatal(err)
+			}
+			if limit != 16<<20 {
+				t.Errorf("journal_size_limit %d, want %d (the WAL is cut back when it starts over)", limit, 16<<20)
+			}
 			var wcache, rcache int
 			if err := d.wdb.QueryRow(`PRAGMA cache_size`).Scan(&wcache); err != nil {
 				t.Fatal(err)

@@ -244,7 +244,11 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		// which copies WAL frames without the cache, 16. No mmap: the
 		// database's pages stay out of the RSS as it grows.
 		dsn += "&_pragma=mmap_size(0)"
-		if s.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=cache_size(128)&_pragma=wal_autocheckpoint(4096)"); err != nil {
+		// A checkpoint cannot start the WAL over while a reader still
+		// reads an older snapshot (a long search under load), so it can
+		// grow past those 64 MiB; journal_size_limit cuts the file back
+		// to them when it starts over, instead of keeping its peak size.
+		if s.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=cache_size(128)&_pragma=wal_autocheckpoint(4096)&_pragma=journal_size_limit(67108864)"); err != nil {
 			return nil, fmt.Errorf("open %s: %w", s.path, err)
 		}
 		s.wdb.SetMaxOpenConns(1)

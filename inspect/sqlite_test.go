@@ -1075,3 +1075,17 @@ func TestTimeIndexFollowsRetainAge(t *testing.T) {
 		}
 	}
 }
+
+// The WAL, which grows past its checkpoint size while readers hold old
+// snapshots under load, is cut back to 64 MiB when it starts over.
+func TestSQLiteWALSizeLimit(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, t.TempDir(), Options{})
+	var limit int64
+	if err := s.wdb.QueryRow(`PRAGMA journal_size_limit`).Scan(&limit); err != nil {
+		t.Fatal(err)
+	}
+	if limit != 64<<20 {
+		t.Errorf("journal_size_limit %d, want %d", limit, 64<<20)
+	}
+}
