@@ -377,3 +377,17 @@ func TestMatchPathDeepAndHostile(t *testing.T) {
 		}
 	}
 }
+
+// FuzzHasFold: hasFold answers as strings.Contains over strings.ToLower
+// does, which the ASCII path must not change.
+func FuzzHasFold(f *testing.F) {
+	for _, seed := range [][2]string{{"Hello World", "WORLD"}, {"customer: José Müller", "MÜLLER"}, {"abc", ""}, {"", "a"}, {"AAAb", "aab"}, {"x\xffY", "y"}, {"İstanbul", "istanbul"}} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, s, q string) {
+		lq := strings.ToLower(q)
+		if got, want := hasFold(s, lq), strings.Contains(strings.ToLower(s), lq); got != want {
+			t.Errorf("hasFold(%q, %q) = %v, want %v", s, lq, got, want)
+		}
+	})
+}

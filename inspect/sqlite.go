@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,7 +21,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // Options configure a SQLite store.
@@ -1913,18 +1914,18 @@ func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool
 		if strings.IndexByte(q.Text, 0) >= 0 {
 			return "", nil, fmt.Errorf("%w: search text %q holds a NUL byte, which search cannot look for", ErrInvalid, q.Text)
 		}
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Text) + "%"
-		// Headers are "Name: value" pairs, as Query.Matches sees them.
-		// meta is a BLOB: cast it so the JSON functions read it as text.
-		scan := `(url LIKE ? ESCAPE '\' OR ` + bodyLike("req_body") + ` OR ` + bodyLike("resp_body") + `)`
-		scanArgs := []any{like, like, like}
-		if h, ok := escapeHeaderSearch(q.Text); ok {
+		// A row that keeps its headers and bodies (no journal) is looked
+		// at as containsText looks at a journaled one, by hl_has and
+		// hl_body_has (see init): the same text, folded the same way.
+		t := strings.ToLower(q.Text)
+		scan := `(hl_has(url, ?) OR hl_body_has(req_body, ?) OR hl_body_has(resp_body, ?))`
+		scanArgs := []any{t, t, t}
+		if h, ok := escapeHeaderSearch(t); ok {
 			// Stored header lines are "Name: value" pairs, as Query.Matches
 			// sees them.
-			hl := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(h) + "%"
-			scan = `(url LIKE ? ESCAPE '\' OR ` + bodyLike("req_body") + ` OR ` + bodyLike("resp_body") + `
-				OR req_headers LIKE ? ESCAPE '\' OR resp_headers LIKE ? ESCAPE '\')`
-			scanArgs = append(scanArgs, hl, hl)
+			scan = `(hl_has(url, ?) OR hl_body_has(req_body, ?) OR hl_body_has(resp_body, ?)
+				OR hl_has(req_headers, ?) OR hl_has(resp_headers, ?))`
+			scanArgs = append(scanArgs, h, h)
 		}
 		// A journaled row's headers and bodies are in its journal
 		// record: such a row is a candidate here, and List reads its
@@ -1945,13 +1946,36 @@ func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool
 	return " WHERE " + strings.Join(conds, " AND "), args, nil
 }
 
-// bodyLike is the condition that a row's body column, as searchText sees
-// it (its first indexBodyBytes, none when a NUL is there), is LIKE the
-// next argument: a row that keeps its body (no journal) is scanned as the
-// text index and a journaled row's check see it.
-func bodyLike(col string) string {
-	part := fmt.Sprintf("substr(%s, 1, %d)", col, indexBodyBytes)
-	return "(instr(" + part + ", x'00') = 0 AND CAST(" + part + " AS TEXT) LIKE ? ESCAPE '\\')"
+// hl_has(text, t) and hl_body_has(body, t) are text search's scan of a row
+// that keeps its headers and bodies: 1 when text, or what searchText reads
+// of body, holds t (lowered) in any case (hasFold). SQLite's LIKE folds
+// ASCII letters only, the text index and containsText every letter.
+func init() {
+	arg := func(v driver.Value) string {
+		switch x := v.(type) {
+		case string:
+			return x
+		case []byte:
+			return string(x)
+		}
+		return ""
+	}
+	has := func(text string, args []driver.Value) driver.Value {
+		if hasFold(text, arg(args[1])) {
+			return int64(1)
+		}
+		return int64(0)
+	}
+	sqlite.MustRegisterDeterministicScalarFunction("hl_has", 2, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		return has(arg(args[0]), args), nil
+	})
+	sqlite.MustRegisterDeterministicScalarFunction("hl_body_has", 2, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		b, _ := args[0].([]byte)
+		if s, ok := args[0].(string); ok {
+			b = []byte(s)
+		}
+		return has(searchText(b), args), nil
+	})
 }
 
 // Delete removes one exchange.

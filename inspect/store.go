@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Store keeps exchanges. Add returns only once the exchange is durable, so a
@@ -131,9 +132,37 @@ func searchText(body []byte) string {
 	return strings.ToValidUTF8(string(body), "\uFFFD") // valid UTF-8 comes back as it is
 }
 
+// hasFold reports whether s holds t, which strings.ToLower made, in any
+// case: strings.Contains(strings.ToLower(s), t), without the copy when s
+// is ASCII (most URLs, headers and bodies).
+func hasFold(s, t string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return strings.Contains(strings.ToLower(s), t)
+		}
+	}
+	for i := 0; i+len(t) <= len(s); i++ {
+		j := 0
+		for j < len(t) {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != t[j] {
+				break
+			}
+			j++
+		}
+		if j == len(t) {
+			return true
+		}
+	}
+	return false
+}
+
 func containsText(ex *Exchange, text string) bool {
 	t := strings.ToLower(text)
-	has := func(s string) bool { return strings.Contains(strings.ToLower(s), t) }
+	has := func(s string) bool { return hasFold(s, t) }
 	if has(ex.Request.URL) || has(searchText(ex.Request.Body)) {
 		return true
 	}
