@@ -920,12 +920,8 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 // capture's URL is whatever Host its sender wrote, and the replay would
 // drive hooklab's own API on the developer's click.
 func selfRefusingTransport(addr net.Addr) *http.Transport {
-	refuse := refuseOwnAPI(addr)
 	tr := replay.NewTransport(false)
-	d := replay.NewDialer()
-	// The run adds what to do: give a target, or another one.
-	d.Control = func(_, address string, _ syscall.RawConn) error { return refuse(address) }
-	tr.DialContext = d.DialContext
+	replay.RefuseOwnAPI(tr, portOf(addr))
 	return tr
 }
 
@@ -933,17 +929,12 @@ func selfRefusingTransport(addr net.Addr) *http.Transport {
 // made to (a resolved "host:port"): an error when it is the UI/API
 // listener at addr, on any local address.
 func refuseOwnAPI(addr net.Addr) func(address string) error {
-	_, uiPort, _ := net.SplitHostPort(addr.String())
-	return func(address string) error {
-		host, port, err := net.SplitHostPort(address)
-		if err != nil || port != uiPort {
-			return nil
-		}
-		if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified() || isLocalIP(ip)) {
-			return fmt.Errorf("not sent: %s is %w", address, inspect.ErrOwnAPI)
-		}
-		return nil
-	}
+	return replay.OwnAPICheck(portOf(addr))
+}
+
+func portOf(addr net.Addr) string {
+	_, port, _ := net.SplitHostPort(addr.String())
+	return port
 }
 
 // ownAPIURL returns a check of whether a URL names the UI/API listener at
@@ -1026,17 +1017,6 @@ func looseIPv4(s string) net.IP {
 	}
 	addr |= last
 	return net.IPv4(byte(addr>>24), byte(addr>>16), byte(addr>>8), byte(addr))
-}
-
-// isLocalIP reports whether ip is an address of this machine.
-func isLocalIP(ip net.IP) bool {
-	addrs, _ := net.InterfaceAddrs()
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
-			return true
-		}
-	}
-	return false
 }
 
 // serverHeader marks every answer of the UI/API listener "Server:

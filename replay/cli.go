@@ -248,9 +248,27 @@ Flags:
 		return usage("give one source to replay: exchange ids, filters (--bin, --path, …, or --all), or --har FILE, not several")
 	}
 
+	srv := strings.TrimSuffix(*server, "/")
+	if !strings.Contains(srv, "://") {
+		srv = "http://" + srv
+	}
 	base := Options{ResignFunc: c.ResignFunc, Transport: c.Transport, Clock: c.Clock}
 	if base.Transport == nil {
-		base.Transport = NewTransport(false)
+		// A local run never sends to the API of the hooklab at
+		// --server, on any local address: a HAR entry (or a recorded
+		// URL) may name it, and would drive it.
+		tr := NewTransport(false)
+		if u, err := url.Parse(srv); err == nil && u.Host != "" {
+			port := u.Port()
+			if port == "" {
+				port = map[string]string{"https": "443"}[u.Scheme]
+				if port == "" {
+					port = "80"
+				}
+			}
+			RefuseOwnAPI(tr, port)
+		}
+		base.Transport = tr
 	}
 	var rep *Report
 	switch {
@@ -294,10 +312,6 @@ Flags:
 		}
 		if _, err := spec.Options(check); err != nil {
 			return usage("%v", err)
-		}
-		srv := strings.TrimSuffix(*server, "/")
-		if !strings.Contains(srv, "://") {
-			srv = "http://" + srv
 		}
 		if c.serverUp(ctx, srv) {
 			rep, err = c.runRemote(ctx, srv, &spec, *asJSON, *verbose)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -147,6 +148,43 @@ func TestCLIReplayHAR(t *testing.T) {
 			t.Errorf("report %+v", rep)
 		}
 	})
+}
+
+// A HAR entry (or a recorded URL) may name the API of the hooklab at
+// --server: a local run refuses to send it there, however it is spelled,
+// and says why; it still goes to another port, or to --target.
+func TestCLIReplayRefusesOwnAPI(t *testing.T) {
+	t.Parallel()
+	api := newTarget(t, nil) // stands in for a hooklab's UI/API listener
+	other := newTarget(t, nil)
+	_, port, _ := net.SplitHostPort(api.Listener.Addr().String())
+	del := capture("01JNB5Z3Q0000000000000000D", "DELETE", "http://localhost:"+port+"/api/exchanges", nil, nil, jsonResp(200, `{"deleted":0}`))
+	alias := capture("01JNB5Z3Q0000000000000000E", "POST", "http://127.1:0"+port+"/api/bins", nil, []byte(`{"name":"x"}`), jsonResp(201, `{}`))
+	file := writeHAR(t, del, alias)
+
+	for _, server := range []string{api.URL, strings.TrimPrefix(api.URL, "http://")} {
+		c := newCLI(map[string]string{"HOOKLAB_UI": server}, nil)
+		err := c.cli.Replay(context.Background(), []string{"--har", file, "--fail-on-diff"})
+		if !errors.Is(err, ErrDiff) {
+			t.Fatalf("HOOKLAB_UI=%s: err %v, want the refusals counted as failed; stderr %s", server, err, c.stderr.String())
+		}
+		if got := api.received(); len(got) != 0 {
+			t.Fatalf("HOOKLAB_UI=%s: the API got %d requests: %+v", server, len(got), got)
+		}
+		for _, want := range []string{"hooklab's own API; give a target", "2 replayed, 0 same, 0 differ, 2 failed"} {
+			if !strings.Contains(c.stdout.String(), want) {
+				t.Errorf("HOOKLAB_UI=%s: stdout lacks %q:\n%s", server, want, c.stdout.String())
+			}
+		}
+	}
+	// --server names the API too; with a target the entries go there.
+	c := newCLI(nil, nil)
+	if err := c.cli.Replay(context.Background(), []string{"--har", file, "--server", api.URL, "--target", other.URL}); err != nil {
+		t.Fatalf("with a target: %v; stderr %s", err, c.stderr.String())
+	}
+	if got := other.received(); len(got) != 2 || len(api.received()) != 0 {
+		t.Errorf("with a target: target got %d, API %d requests; want 2 and 0", len(got), len(api.received()))
+	}
 }
 
 func TestCLIReplayUsage(t *testing.T) {

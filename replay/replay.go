@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -228,6 +229,46 @@ func NewTransport(insecure bool) *http.Transport {
 		ForceAttemptHTTP2:     true,
 		TLSClientConfig:       &tls.Config{InsecureSkipVerify: insecure},
 	}
+}
+
+// RefuseOwnAPI makes tr refuse to connect to hooklab's own UI/API
+// listener, the one on apiPort: however a URL names it (LOCALHOST, a
+// 0-padded port, 127.1, another local address), the dial fails with an
+// error wrapping inspect.ErrOwnAPI. A recorded URL is whatever Host its
+// sender wrote, and a HAR file's are whatever its author wrote: replaying
+// them must not drive hooklab's API (a DELETE would clear the exchanges).
+func RefuseOwnAPI(tr *http.Transport, apiPort string) {
+	refuse := OwnAPICheck(apiPort)
+	d := NewDialer()
+	d.Control = func(_, address string, _ syscall.RawConn) error { return refuse(address) }
+	tr.DialContext = d.DialContext
+}
+
+// OwnAPICheck returns a check of the address a connection is about to be
+// made to (a resolved "host:port"): an error wrapping inspect.ErrOwnAPI
+// when it is apiPort on one of this machine's addresses.
+func OwnAPICheck(apiPort string) func(address string) error {
+	return func(address string) error {
+		host, port, err := net.SplitHostPort(address)
+		if err != nil || port != apiPort {
+			return nil
+		}
+		if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified() || isLocalIP(ip)) {
+			return fmt.Errorf("not sent: %s is %w", address, inspect.ErrOwnAPI)
+		}
+		return nil
+	}
+}
+
+// isLocalIP reports whether ip is an address of this machine.
+func isLocalIP(ip net.IP) bool {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // ErrNothing means a run was asked to replay nothing.
