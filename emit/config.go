@@ -87,11 +87,12 @@ var formatEscaping = map[string]rules.Format{FormatJSON: rules.FormatJSON, Forma
 type decoder struct {
 	file   string
 	getenv func(string) string
+	env    *rules.EnvSeen // what getenv returned, kept out of messages
 	errs   []rules.Error
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
-	e := rules.Error{File: d.file, Msg: fmt.Sprintf(format, args...)}
+	e := rules.Error{File: d.file, Msg: d.env.Scrub(fmt.Sprintf(format, args...))}
 	if n != nil {
 		e.Line, e.Col = n.Line, n.Column
 	}
@@ -682,7 +683,8 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 	if file == "" {
 		file = "hooklab.yaml"
 	}
-	d := &decoder{file: file, getenv: getenv}
+	env := rules.NewEnvSeen(getenv)
+	d := &decoder{file: file, getenv: env.Getenv, env: env}
 
 	for _, item := range d.list(cfg.Webhooks, "webhooks") {
 		w, fields := d.webhook(item)

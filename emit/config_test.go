@@ -145,6 +145,10 @@ func TestConfigErrors(t *testing.T) {
 		want []string
 	}{
 		{"unknown key", base + "    endpont: x\n", nil, []string{`hooklab.yaml:4:5: webhook: unknown key "endpont" (did you mean "endpoint"?)`}},
+		// A value from the environment is often a secret: messages name
+		// the variable instead of quoting it.
+		{"env value kept out", base + "    timeout: ${TOK}\n", map[string]string{"TOK": `sk_live_"SECRET`},
+			[]string{`hooklab.yaml:4:14: timeout: want a duration such as 300ms or 1m (or a number of seconds), got "${TOK}"`}},
 		{"missing env", base + "    authentication:\n      type: bearer_token\n      token: ${TOKEN}\n", nil,
 			[]string{"hooklab.yaml:6:14: authentication token: environment variable TOKEN is not set"}},
 		{"refused header", base + "    custom_headers:\n      X-Forwarded-For: 1.2.3.4\n", nil,

@@ -128,7 +128,8 @@ func ParseConfig(cfg *rules.Config, getenv func(string) string) ([]Spec, error) 
 	if cfg.File == "" {
 		dir = "."
 	}
-	d := &decoder{file: file, dir: dir, getenv: getenv, sims: map[string]*Simulation{}}
+	env := rules.NewEnvSeen(getenv)
+	d := &decoder{file: file, dir: dir, getenv: env.Getenv, env: env, sims: map[string]*Simulation{}}
 	var specs []Spec
 	names, listens := map[string]bool{}, map[string]bool{}
 	for _, item := range d.list(cfg.Proxies, "proxies") {
@@ -164,12 +165,13 @@ func ParseConfig(cfg *rules.Config, getenv func(string) string) ([]Spec, error) 
 type decoder struct {
 	file, dir string
 	getenv    func(string) string
+	env       *rules.EnvSeen // what getenv returned, kept out of messages
 	errs      []rules.Error
 	sims      map[string]*Simulation // by file and options, shared by routes
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
-	e := rules.Error{File: d.file, Msg: fmt.Sprintf(format, args...)}
+	e := rules.Error{File: d.file, Msg: d.env.Scrub(fmt.Sprintf(format, args...))}
 	if n != nil {
 		e.Line, e.Col = n.Line, n.Column
 	}

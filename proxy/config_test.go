@@ -138,6 +138,10 @@ func TestParseConfigErrors(t *testing.T) {
 		want      []string // each a "line:col: message" part
 	}{
 		{"not a list", "proxies: {api: 1}\n", []string{"hooklab.yaml:1:10: proxies: want a list"}},
+		// A value from the environment is often a secret: messages name
+		// the variable instead of quoting it (TOK is set below).
+		{"env value kept out", "\nproxies:\n  - name: p\n    listen: ${TOK}\n    upstream: http://127.0.0.1:1\n",
+			[]string{`hooklab.yaml:4:13: listen: want host:port such as 127.0.0.1:9000, got "${TOK}"`}},
 		{"unknown key with suggestion", `
 proxies:
   - name: api
@@ -201,7 +205,10 @@ proxies:
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := loadConfig(t, tc.src, nil)
+			_, err := loadConfig(t, tc.src, map[string]string{"TOK": `sk_live_"SECRET`})
+			if err != nil && strings.Contains(err.Error(), "SECRET") {
+				t.Errorf("an error quotes a value from the environment:\n%s", err)
+			}
 			var errs *rules.Errors
 			if !errors.As(err, &errs) {
 				t.Fatalf("got %v, want *rules.Errors", err)

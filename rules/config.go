@@ -270,7 +270,7 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 // ${NAME} references (nil: none are set). When the content is invalid the
 // error is a *Errors listing every problem found.
 func Parse(data []byte, file string, getenv func(string) string) (*Config, error) {
-	d := &decoder{file: file, dir: filepath.Dir(file), getenv: getenv}
+	d := newDecoder(file, filepath.Dir(file), getenv)
 	if file == "" {
 		d.dir = "."
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -334,6 +335,35 @@ func TestEnvExpansion(t *testing.T) {
 				t.Errorf("body = %q; want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// A value from the environment is often a secret (a token in a header
+// condition): an error about the value names the variable instead of
+// quoting it, even where a library's message quotes the whole value.
+func TestEnvValuesKeptOutOfErrors(t *testing.T) {
+	t.Parallel()
+	const secret = `sk_live_"SECRET\x`
+	src := "mocks:\n  - match: {headers: {Authorization: {regex: \"^Bearer ${TOK}(\"}}}\n" +
+		"  - match: {headers: {X-Key: {regex: \"^${TOK}$\"}}}\n    respond: {status: '${TOK}'}\n"
+	_, err := Parse([]byte(src), "e.yaml", env("TOK", secret))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, leak := range []string{secret, strconv.Quote(secret)[1 : len(strconv.Quote(secret))-1], "sk_live"} {
+		if strings.Contains(msg, leak) {
+			t.Errorf("error quotes the value %q:\n%s", leak, msg)
+		}
+	}
+	for _, want := range []string{
+		"e.yaml:2:38: headers Authorization regex: error parsing regexp: invalid escape sequence (near the value of ${TOK})",
+		"e.yaml:3:30: headers X-Key regex: error parsing regexp: invalid escape sequence (near the value of ${TOK})",
+		`e.yaml:4:23: status: want a whole number, got "${TOK}"`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
 	}
 }
 

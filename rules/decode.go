@@ -1,8 +1,10 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +45,7 @@ type decoder struct {
 	file   string
 	dir    string // directory of the config file, for body files
 	getenv func(string) string
+	env    *EnvSeen // what getenv returned, kept out of messages
 	errs   []Error
 
 	// depth and steps bound the walk, so recursive or exponential aliases
@@ -75,11 +78,38 @@ func (d *decoder) enter(n *yaml.Node) bool {
 func (d *decoder) leave() { d.depth-- }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
-	e := Error{File: d.file, Msg: fmt.Sprintf(format, args...)}
+	e := Error{File: d.file, Msg: d.scrub(fmt.Sprintf(format, args...))}
 	if n != nil {
 		e.Line, e.Col = n.Line, n.Column
 	}
 	d.errs = append(d.errs, e)
+}
+
+// newDecoder returns a decoder of file whose ${NAME} references are looked
+// up with getenv.
+func newDecoder(file, dir string, getenv func(string) string) *decoder {
+	env := NewEnvSeen(getenv)
+	return &decoder{file: file, dir: dir, getenv: env.Getenv, env: env}
+}
+
+func (d *decoder) scrub(msg string) string {
+	if d.env == nil {
+		return msg
+	}
+	return d.env.Scrub(msg)
+}
+
+// regexError describes err, from compiling a regular expression, without
+// the part of it the error quotes when that part may come from a value of
+// the environment.
+func (d *decoder) regexError(expr string, err error) string {
+	var se *syntax.Error
+	if d.env != nil && errors.As(err, &se) {
+		if ref, ok := d.env.Overlaps(expr, se.Expr); ok {
+			return fmt.Sprintf("error parsing regexp: %s (near the value of %s)", se.Code, ref)
+		}
+	}
+	return err.Error()
 }
 
 // pair is one key and its value in a YAML mapping.

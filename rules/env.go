@@ -2,6 +2,9 @@ package rules
 
 import (
 	"bytes"
+	"cmp"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -74,4 +77,91 @@ func unprotectEnv(s string) string {
 		b.WriteString("}")
 		s = s[i+j+len(envClose):]
 	}
+}
+
+// EnvSeen looks environment variables up for a config's ${NAME}
+// references and remembers their values, so that error messages about the
+// config can name a variable instead of quoting its value, which is often
+// a secret: a regex with a token in it that does not compile must not
+// print the token (in the log, GET /api/rules, the UI and hooklab check).
+type EnvSeen struct {
+	getenv func(string) string
+	vals   map[string]string // value → "${NAME}"
+}
+
+// NewEnvSeen returns an EnvSeen looking variables up with getenv (nil: none
+// are set).
+func NewEnvSeen(getenv func(string) string) *EnvSeen {
+	return &EnvSeen{getenv: getenv}
+}
+
+// Getenv returns the variable's value, and remembers it.
+func (e *EnvSeen) Getenv(name string) string {
+	if e.getenv == nil {
+		return ""
+	}
+	v := e.getenv(name)
+	if len(v) >= minScrubbed {
+		if e.vals == nil {
+			e.vals = map[string]string{}
+		}
+		e.vals[v] = "${" + name + "}"
+	}
+	return v
+}
+
+// Values shorter than minScrubbed are left in messages: replacing a port
+// or a flag's "on" everywhere would garble them, and hides no secret.
+const minScrubbed = 4
+
+// Scrub replaces each value seen in msg (as it is, or as %q quotes it) by
+// the reference that gave it, longest values first.
+func (e *EnvSeen) Scrub(msg string) string {
+	if len(e.vals) == 0 {
+		return msg
+	}
+	vals := make([]string, 0, len(e.vals))
+	for v := range e.vals {
+		vals = append(vals, v)
+	}
+	slices.SortFunc(vals, func(a, b string) int { return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b)) })
+	for _, v := range vals {
+		ref := e.vals[v]
+		msg = strings.ReplaceAll(msg, v, ref)
+		if q := strconv.Quote(v); q[1:len(q)-1] != v {
+			msg = strings.ReplaceAll(msg, q[1:len(q)-1], ref)
+		}
+	}
+	return msg
+}
+
+// Overlaps returns the reference whose value, where it is in text, shares
+// a byte with fragment, a part of text that a library's message quotes (a
+// regular expression's bad part): a message must not quote part of a
+// secret either.
+func (e *EnvSeen) Overlaps(text, fragment string) (ref string, ok bool) {
+	if fragment == "" {
+		return "", false
+	}
+	for v, ref := range e.vals {
+		for i := 0; ; {
+			vi := strings.Index(text[i:], v)
+			if vi < 0 {
+				break
+			}
+			vStart, vEnd := i+vi, i+vi+len(v)
+			for j := 0; ; {
+				fi := strings.Index(text[j:], fragment)
+				if fi < 0 {
+					break
+				}
+				if fStart := j + fi; fStart < vEnd && fStart+len(fragment) > vStart {
+					return ref, true
+				}
+				j += fi + 1
+			}
+			i = vStart + 1
+		}
+	}
+	return "", false
 }

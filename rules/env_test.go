@@ -46,3 +46,37 @@ func TestTooManyRules(t *testing.T) {
 		t.Fatalf("%d mocks: %v", MaxRules+1, err)
 	}
 }
+
+func TestEnvSeen(t *testing.T) {
+	t.Parallel()
+	e := NewEnvSeen(func(k string) string {
+		return map[string]string{"TOK": "abc\"def", "LONG": "abc\"defghi", "PORT": "80"}[k]
+	})
+	for _, k := range []string{"TOK", "LONG", "PORT", "UNSET"} {
+		e.Getenv(k)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{`got abc"defghi and abc"def`, `got ${LONG} and ${TOK}`}, // longest first
+		{`got "abc\"def"`, `got "${TOK}"`},                       // as %q quotes it
+		{`port 80`, `port 80`},                                   // too short to be a secret
+	} {
+		if got := e.Scrub(tc.in); got != tc.want {
+			t.Errorf("Scrub(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		text, frag string
+		want       bool
+	}{
+		{`^x abc"def(`, `f(`, true},   // the fragment runs into the value's end
+		{`^x abc"def(`, `^x a`, true}, // and into its start
+		{`^x abc"def(`, `^x `, false}, // beside it
+		{`(( abc"def`, `((`, false},   // the same bytes elsewhere in the text
+		{`c" abc"def`, `c"`, true},    // one occurrence of several overlaps
+		{`^x abc"def(`, ``, false},
+	} {
+		if _, got := e.Overlaps(tc.text, tc.frag); got != tc.want {
+			t.Errorf("Overlaps(%q, %q) = %v, want %v", tc.text, tc.frag, got, tc.want)
+		}
+	}
+}

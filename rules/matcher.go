@@ -86,7 +86,7 @@ func jsonOps() []string {
 // sections decoded outside this package. file names the config in errors;
 // getenv resolves ${NAME}. Errors are a *Errors.
 func DecodeMatcher(n *yaml.Node, file string, getenv func(string) string) (*Matcher, error) {
-	d := &decoder{file: file, getenv: getenv}
+	d := newDecoder(file, "", getenv)
 	m := d.matcher(n)
 	if len(d.errs) > 0 {
 		errs := &Errors{List: d.errs}
@@ -101,7 +101,7 @@ func DecodeMatcher(n *yaml.Node, file string, getenv func(string) string) (*Matc
 // map[string]any) the way the loader does: ${NAME} expanded, merge keys
 // followed, runaway aliases refused. Errors are *Errors with file:line.
 func DecodeValue(n *yaml.Node, file, what string, getenv func(string) string) (any, error) {
-	d := &decoder{file: file, getenv: getenv}
+	d := newDecoder(file, "", getenv)
 	v := d.value(n, what)
 	if len(d.errs) > 0 {
 		errs := &Errors{List: d.errs}
@@ -253,7 +253,7 @@ func (d *decoder) cond(n *yaml.Node, what string) *Cond {
 		}
 		re, err := regexp.Compile(expr)
 		if err != nil {
-			d.errorf(n, "%s regex: %v", what, err)
+			d.errorf(n, "%s regex: %s", what, d.regexError(expr, err))
 		}
 		c.re = re
 	}
@@ -314,7 +314,7 @@ func (d *decoder) jsonCond(n *yaml.Node) *JSONCond {
 		}
 		re, err := regexp.Compile(s)
 		if err != nil {
-			d.errorf(valueNode, "json value: %v", err)
+			d.errorf(valueNode, "json value: %s", d.regexError(s, err))
 		}
 		c.re = re
 	case "gt", "lt", "gte", "lte":
