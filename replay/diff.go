@@ -132,11 +132,14 @@ func (d *differ) compare(old, new *inspect.Response) (changes []Change, notes []
 	if old.Status != new.Status {
 		changes = append(changes, Change{Path: "status", Kind: Changed, Old: strconv.Itoa(old.Status), New: strconv.Itoa(new.Status)})
 	}
+	var hn []string
 	if !d.opts.NoHeaders {
-		changes = append(changes, d.compareHeaders(old.Headers, new.Headers)...)
+		var hc []Change
+		hc, hn = d.compareHeaders(old.Headers, new.Headers)
+		changes = append(changes, hc...)
 	}
 	bc, bn := d.compareBodies(old, new)
-	return append(changes, bc...), bn
+	return append(changes, bc...), append(hn, bn...)
 }
 
 // headerValues is one header name (canonical) with its values in order.
@@ -170,9 +173,12 @@ func (d *differ) collect(h inspect.Headers) []headerValues {
 	return out
 }
 
-func (d *differ) compareHeaders(old, new inspect.Headers) []Change {
+// compareHeaders compares headers by name. A secret header recorded as
+// inspect.Redacted (a HAR exported without its secrets) holds no value to
+// compare: only that the replay has it too (as many times) counts, and a
+// note says so.
+func (d *differ) compareHeaders(old, new inspect.Headers) (out []Change, notes []string) {
 	oh, nh := d.collect(old), d.collect(new)
-	var out []Change
 	i, j := 0, 0
 	for i < len(oh) || j < len(nh) {
 		switch {
@@ -183,13 +189,35 @@ func (d *differ) compareHeaders(old, new inspect.Headers) []Change {
 			out = append(out, Change{Path: "header " + nh[j].name, Kind: Added, New: d.shown(nh[j].name, nh[j].vals)})
 			j++
 		default:
-			if !slices.Equal(oh[i].vals, nh[j].vals) {
+			switch {
+			case slices.Equal(oh[i].vals, nh[j].vals):
+			case len(oh[i].vals) == len(nh[j].vals) && d.recordedRedacted(oh[i]):
+				notes = append(notes, fmt.Sprintf("header %s was recorded %s (exported without --keep-secrets): its value is not compared", oh[i].name, inspect.Redacted))
+			default:
 				out = append(out, Change{Path: "header " + oh[i].name, Kind: Changed, Old: d.shown(oh[i].name, oh[i].vals), New: d.shown(nh[j].name, nh[j].vals)})
 			}
 			i, j = i+1, j+1
 		}
 	}
-	return out
+	return out, notes
+}
+
+// recordedRedacted reports whether every value of a recorded secret header
+// is inspect.Redacted (by cookie names, every cookie's name).
+func (d *differ) recordedRedacted(h headerValues) bool {
+	if !inspect.IsSecretHeader(h.name, d.opts.SecretHeaders) {
+		return false
+	}
+	redacted := inspect.Redacted
+	if d.cookieNames && h.name == "Set-Cookie" {
+		redacted = inspect.Redacted + "=…"
+	}
+	for _, v := range h.vals {
+		if v != redacted {
+			return false
+		}
+	}
+	return true
 }
 
 // shown joins a header's values for a diff, each replaced by

@@ -353,6 +353,31 @@ func TestCompareRedactsSecretHeaders(t *testing.T) {
 	}
 }
 
+// A HAR exported without --keep-secrets holds REDACTED for secret headers:
+// there is no recorded value to compare, so a replay that has the header
+// is the same (with a note), not a difference on every run.
+func TestCompareRecordedRedactedHeaders(t *testing.T) {
+	t.Parallel()
+	old := jsonResp(200, `{}`, "X-Upstream-Token", "REDACTED", "X-Api-Key", "REDACTED", "X-Api-Key", "REDACTED", "X-Plain", "REDACTED")
+	new := jsonResp(200, `{}`, "X-Upstream-Token", "tok-123", "X-Api-Key", "k1", "X-Plain", "x")
+	changes, notes := Compare(old, new, DiffOptions{})
+	want := []Change{
+		{Path: "header X-Api-Key", Kind: Changed, Old: "REDACTED\nREDACTED", New: "REDACTED"}, // recorded twice, replayed once
+		{Path: "header X-Plain", Kind: Changed, Old: "REDACTED", New: "x"},                    // not a secret: a value like any other
+	}
+	if d := cmp.Diff(want, changes); d != "" {
+		t.Errorf("changes (-want +got):\n%s", d)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "header X-Upstream-Token was recorded REDACTED") {
+		t.Errorf("notes %q, want one about X-Upstream-Token", notes)
+	}
+	// Gone from the replay is still a change.
+	changes, _ = Compare(jsonResp(200, `{}`, "X-Upstream-Token", "REDACTED"), jsonResp(200, `{}`), DiffOptions{})
+	if len(changes) != 1 || changes[0].Kind != Removed {
+		t.Errorf("header gone from the replay: %+v", changes)
+	}
+}
+
 func TestIgnoredValues(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
