@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/hooklab/hooklab/inspect"
 )
 
@@ -239,6 +241,9 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.check(); err != nil {
+		return nil, err
+	}
 	ext := e.Hooklab
 	ex := &inspect.Exchange{
 		Source:   inspect.SourceProxy,
@@ -347,6 +352,35 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 	}
 	ex.Response = r
 	return ex, nil
+}
+
+// check refuses what no HTTP request or response can hold, which a HAR
+// file (edited, or from another tool) may: a method or header name that is
+// not a token, a header value with CR, LF or NUL (/raw and /curl would
+// print a header of its own), a status outside 100-999 (0: no response).
+// A value is not quoted: it may be a secret.
+func (e *Entry) check() error {
+	if !httpguts.ValidHeaderFieldName(e.Request.Method) {
+		return fmt.Errorf("%w: request method %q is not a token", inspect.ErrInvalid, e.Request.Method)
+	}
+	for _, h := range []struct {
+		what string
+		nv   []NameValue
+	}{{"request", e.Request.Headers}, {"response", e.Response.Headers}} {
+		for _, x := range h.nv {
+			name := strings.TrimPrefix(x.Name, ":") // HTTP/2 pseudo-headers, as browsers record them
+			if !httpguts.ValidHeaderFieldName(name) {
+				return fmt.Errorf("%w: %s header name %q is not a token", inspect.ErrInvalid, h.what, x.Name)
+			}
+			if !httpguts.ValidHeaderFieldValue(x.Value) {
+				return fmt.Errorf("%w: %s header %s: its value holds a control character (CR, LF, NUL…)", inspect.ErrInvalid, h.what, x.Name)
+			}
+		}
+	}
+	if st := e.Response.Status; st != 0 && (st < 100 || st > 999) {
+		return fmt.Errorf("%w: response status %d: want 100 to 999 (or 0 for no response)", inspect.ErrInvalid, st)
+	}
+	return nil
 }
 
 func (p *PostData) body() ([]byte, error) {

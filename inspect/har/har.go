@@ -296,7 +296,7 @@ func Parse(data []byte) (*File, error) {
 	for i := range f.Log.Entries {
 		e := &f.Log.Entries[i]
 		if e.Request.Method == "" || e.Request.URL == "" {
-			return nil, fmt.Errorf("%w: HAR entry %d: request has no method or url", inspect.ErrInvalid, i)
+			return nil, fmt.Errorf("%w: HAR entry %d: request has no method or url", inspect.ErrInvalid, i+1)
 		}
 	}
 	return &f, nil

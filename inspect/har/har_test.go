@@ -339,7 +339,7 @@ func TestParseErrors(t *testing.T) {
 		{"an array", `[{"request": {}}]`, "want a HAR file: a JSON object with a log, found an array"},
 		{"a string", `"log"`, "want a HAR file: a JSON object with a log, found a string"},
 		{"log an array", `{"log": []}`, "HAR field log at line 1, column 9: want an object, found an array"},
-		{"no method", `{"log": {"version": "1.2", "entries": [{"request": {"url": "http://x/"}}]}}`, "entry 0: request has no method"},
+		{"no method", `{"log": {"version": "1.2", "entries": [{"request": {"url": "http://x/"}}]}}`, "entry 1: request has no method"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -356,6 +356,18 @@ func TestParseErrors(t *testing.T) {
 		{"bad base64", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": 200, "content": {"text": "!!!", "encoding": "base64"}}}`, "response content"},
 		{"unknown encoding", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": 200, "content": {"text": "x", "encoding": "rot13"}}}`, "rot13"},
 		{"relative url", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "/x"}, "response": {"status": 200}}`, "not absolute"},
+		// What no HTTP message holds: /raw and /curl would print a header
+		// of its own from a value with CR LF, and replays fail late.
+		{"CR LF in a header value", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/", "headers": [{"name": "X-Evil", "value": "a\r\nInjected: yes"}]}, "response": {"status": 200}}`,
+			"request header X-Evil: its value holds a control character"},
+		{"space in a header name", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": 200, "headers": [{"name": "Bad Name", "value": "x"}]}}`,
+			`response header name "Bad Name" is not a token`},
+		{"space in the method", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "G E T", "url": "http://x/"}, "response": {"status": 200}}`,
+			`request method "G E T" is not a token`},
+		{"negative status", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": -5}}`,
+			"response status -5: want 100 to 999"},
+		{"status too large", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": 99999}}`,
+			"response status 99999"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
