@@ -583,6 +583,14 @@ func (d *decoder) response(n *yaml.Node) *Response {
 					d.errorf(k, "headers: bad header name %q", name)
 					continue
 				}
+				// The body's framing is hooklab's to write: a length that
+				// is not the body's cuts it short or hangs the client, and
+				// the record would show a body it never got. (fault: empty
+				// and fault: drip break framing on purpose.)
+				if strings.EqualFold(name, "Content-Length") || strings.EqualFold(name, "Transfer-Encoding") {
+					d.errorf(k, "headers: %s is set from the body; leave it out (fault: empty or drip_rate make a broken or slow body)", name)
+					continue
+				}
 				src := d.str(v, "header "+name)
 				t, err := NewTemplate(src, FormatText)
 				if err != nil {

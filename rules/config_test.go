@@ -417,6 +417,14 @@ settings:
 			},
 		},
 		{
+			name: "framing headers",
+			src:  "mocks:\n  - respond:\n      headers: {content-length: \"5\", Transfer-Encoding: chunked, X-Ok: y}\n      body: abcdefghij\n",
+			want: []string{
+				`x.yaml:3:17: headers: content-length is set from the body; leave it out`,
+				`x.yaml:3:38: headers: Transfer-Encoding is set from the body; leave it out`,
+			},
+		},
+		{
 			name: "no suggestion for a far key",
 			src:  "zebra: 1\n",
 			want: []string{`x.yaml:1:1: config: unknown key "zebra"`},
