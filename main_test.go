@@ -839,6 +839,12 @@ func TestStreamDeliversExchanges(t *testing.T) {
 	if _, resp, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/api/stream?bin=a&bin=b", nil); err == nil || resp == nil || resp.StatusCode != 400 {
 		t.Errorf("stream with two bins: %v", err)
 	}
+	// So is a parameter it does not take: a typo would stream every bin.
+	if _, resp, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/api/stream?bim=live", nil); err == nil || resp == nil || resp.StatusCode != 400 {
+		t.Errorf("stream with ?bim=: %v", err)
+	} else if b, _ := io.ReadAll(resp.Body); !strings.Contains(string(b), `takes no parameter \"bim\" (it takes bin)`) {
+		t.Errorf("stream with ?bim=: %s", b)
+	}
 	c, _, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/api/stream?bin=live", nil)
 	if err != nil {
 		t.Fatal(err)

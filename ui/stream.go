@@ -58,7 +58,8 @@ func Stream(cfg StreamConfig) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bin := r.URL.Query().Get("bin")
-		if err := inspect.Once(r.URL.Query(), "bin"); err != nil {
+		// A typo (?bim=) would stream every bin.
+		if err := errors.Join(inspect.Only(r.URL.Query(), "GET /api/stream", "bin"), inspect.Once(r.URL.Query(), "bin")); err != nil {
 			inspect.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}
