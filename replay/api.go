@@ -53,7 +53,7 @@ type APIConfig struct {
 //	GET    /api/replay/{run}  a run's state and results (?from=N: results
 //	                          from the Nth completed on)
 //	DELETE /api/replay/{run}  cancel a run
-//	POST   /api/import        store the entries of a HAR file (?bin=NAME)
+//	POST   /api/import        store the entries of a HAR file (?bin=NAME for entries naming none, or ?into=NAME for all)
 //	GET    /api/export.har    HAR of the exchanges matching the list
 //	                          filters (and path=, limit=, ids=a,b);
 //	                          keep_secrets=1 leaves secrets in
@@ -315,7 +315,19 @@ func (a *API) cancel(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) importHAR(w http.ResponseWriter, r *http.Request) {
-	bin := r.URL.Query().Get("bin")
+	v := r.URL.Query()
+	if err := errors.Join(inspect.Only(v, "POST /api/import", "bin", "into"), inspect.Once(v, "bin", "into")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	bin, into := v.Get("bin"), v.Get("into")
+	if bin != "" && into != "" {
+		a.fail(w, r, fmt.Errorf("%w: give bin (for entries that name none) or into (for every entry), not both", inspect.ErrInvalid))
+		return
+	}
+	if into != "" {
+		bin = into
+	}
 	if bin != "" {
 		if err := inspect.ValidBin(bin); err != nil {
 			a.fail(w, r, err)
@@ -323,7 +335,7 @@ func (a *API) importHAR(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	body := http.MaxBytesReader(w, r.Body, a.cfg.MaxHAR)
-	ids, skipped, err := Import(r.Context(), a.cfg.Store, body, ImportOptions{Bin: bin, Now: a.cfg.Clock.Now, MaxBody: a.cfg.MaxBody})
+	ids, skipped, err := Import(r.Context(), a.cfg.Store, body, ImportOptions{Bin: bin, Into: into != "", Now: a.cfg.Clock.Now, MaxBody: a.cfg.MaxBody})
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -624,11 +624,12 @@ func (c *CLI) download(ctx context.Context, u string, out io.Writer) (int, error
 var binChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 
 // Import runs "hooklab import FILE.har [--bin NAME]": the file's entries
-// are stored, into the server or else the local store. The bin defaults to
-// the file's name without extension.
+// are stored, into the server or else the local store. --bin puts every
+// entry in that bin; without it, entries a hooklab export names a bin for
+// go back there, and the others into a bin named after the file.
 func (c *CLI) Import(ctx context.Context, args []string) error {
 	fs := c.flags("import")
-	bin := fs.String("bin", "", "store entries from other tools in this `bin` (default: from the file name)")
+	bin := fs.String("bin", "", "store every entry in this `bin` (default: the bins a hooklab export names, else one named after the file)")
 	server := c.serverFlag(fs)
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -638,6 +639,7 @@ func (c *CLI) Import(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.Stderr, "hooklab import: give one HAR file")
 		return ErrUsage
 	}
+	into := *bin != ""
 	if *bin == "" {
 		stem := strings.TrimSuffix(filepath.Base(files[0]), filepath.Ext(files[0]))
 		*bin = strings.Trim(binChars.ReplaceAllString(stem, "-"), "-")
@@ -672,7 +674,11 @@ func (c *CLI) Import(ctx context.Context, args []string) error {
 		var res struct {
 			Imported int `json:"imported"`
 		}
-		if err := c.do(ctx, http.MethodPost, srv+"/api/import?bin="+url.QueryEscape(*bin), bytes.NewReader(data), &res); err != nil {
+		param := "bin"
+		if into {
+			param = "into"
+		}
+		if err := c.do(ctx, http.MethodPost, srv+"/api/import?"+param+"="+url.QueryEscape(*bin), bytes.NewReader(data), &res); err != nil {
 			return err
 		}
 		n = res.Imported
@@ -681,7 +687,7 @@ func (c *CLI) Import(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		ids, _, err := Import(ctx, store, bytes.NewReader(data), ImportOptions{Bin: *bin})
+		ids, _, err := Import(ctx, store, bytes.NewReader(data), ImportOptions{Bin: *bin, Into: into})
 		if cerr := store.Close(); err == nil {
 			err = cerr
 		}
@@ -692,7 +698,11 @@ func (c *CLI) Import(ctx context.Context, args []string) error {
 	default:
 		return fmt.Errorf("no hooklab server at %s: start one (hooklab serve)", srv)
 	}
-	fmt.Fprintf(c.Stdout, "imported %d exchanges from %s (bin %s unless the file names one)\n", n, files[0], *bin)
+	if into {
+		fmt.Fprintf(c.Stdout, "imported %d exchanges from %s into bin %s\n", n, files[0], *bin)
+	} else {
+		fmt.Fprintf(c.Stdout, "imported %d exchanges from %s (bin %s unless the file names one)\n", n, files[0], *bin)
+	}
 	if skipped := f.NotHTTP(); skipped > 0 {
 		fmt.Fprintf(c.Stdout, "skipped %d entries that never went over the network (data:, blob:, extension URLs)\n", skipped)
 	}

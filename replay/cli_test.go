@@ -428,13 +428,46 @@ func TestCLIExportImport(t *testing.T) {
 	if _, err := local.Clear(context.Background(), "with-data"); err != nil {
 		t.Fatal(err)
 	}
-	// Import through the server; hooklab's own export keeps its bin.
+	// Import through the server; hooklab's own export keeps its bin, and
+	// --bin puts it in another.
+	binCount := func(name string) int64 {
+		bins, _ := a.store.Bins(context.Background())
+		for _, b := range bins {
+			if b.Name == name {
+				return b.Count
+			}
+		}
+		return 0
+	}
+	c = newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+	if err := c.cli.Import(context.Background(), []string{out}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c.stdout.String(), "imported 1 exchanges") || binCount("stripe") != 2 {
+		t.Errorf("stdout %s; bin stripe holds %d, want 2", c.stdout.String(), binCount("stripe"))
+	}
 	c = newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
 	if err := c.cli.Import(context.Background(), []string{out, "--bin", "other"}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(c.stdout.String(), "imported 1 exchanges") {
-		t.Errorf("stdout %s", c.stdout.String())
+	if !strings.Contains(c.stdout.String(), "imported 1 exchanges from "+out+" into bin other") || binCount("other") != 1 || binCount("stripe") != 2 {
+		t.Errorf("stdout %s; bins other %d, stripe %d; want 1 and 2", c.stdout.String(), binCount("other"), binCount("stripe"))
+	}
+	// The API says what it takes.
+	for q, want := range map[string]string{
+		"bogus=2":       `takes no parameter \"bogus\"`,
+		"bin=a&into=b":  "give bin (for entries that name none) or into (for every entry), not both",
+		"into=a&into=b": "into is given 2 times",
+	} {
+		resp, err := http.Post(a.URL+"/api/import?"+q, "application/json", bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(b), want) {
+			t.Errorf("POST /api/import?%s: %d %s, want 400 with %q", q, resp.StatusCode, b, want)
+		}
 	}
 	// Another program on the server's port is no hooklab: the local
 	// store is used.

@@ -244,6 +244,9 @@ type ImportOptions struct {
 	// Bin is the bin of entries that name none (files from browsers);
 	// "import" when empty.
 	Bin string
+	// Into stores every entry in Bin, also those a hooklab export names
+	// a bin for.
+	Into bool
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// MaxBody is how many bytes of each body are stored, as capture keeps
@@ -255,7 +258,7 @@ type ImportOptions struct {
 // Import reads a HAR file and stores one exchange per entry. Entries that
 // hooklab exported keep their id, bin and source unless the id is taken;
 // others get a new id (made from the entry's time, so they sort by it) and
-// opts.Bin. It returns the ids stored, in file order, and how many entries
+// opts.Bin (with opts.Into, every entry goes into opts.Bin). It returns the ids stored, in file order, and how many entries
 // it skipped as not HTTP (data: URLs and the like; har.File.NotHTTP).
 // Nothing is stored when the file does not parse.
 func Import(ctx context.Context, store inspect.Store, r io.Reader, opts ImportOptions) ([]string, int, error) {
@@ -301,7 +304,7 @@ func ImportExchanges(ctx context.Context, store inspect.Store, exs []*inspect.Ex
 			ex.ID = ids.New(t)
 		}
 		seen[ex.ID] = true
-		if ex.Bin == "" || inspect.ValidBin(ex.Bin) != nil {
+		if opts.Into || ex.Bin == "" || inspect.ValidBin(ex.Bin) != nil {
 			ex.Bin = opts.Bin
 		}
 		if ex.Source == "" {
