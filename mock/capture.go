@@ -377,10 +377,22 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 
 // dropBody removes the body of an answer that net/http will not send (to
 // HEAD, or with 204 or 304), so that the exchange records what is sent.
+// A HEAD answer keeps the headers a GET's would have (RFC 9110 9.3.2): the
+// body's length, and its sniffed type when the rule gives none, which
+// net/http adds only when it writes a body.
 func dropBody(method string, resp *inspect.Response) {
-	if resp != nil && (method == http.MethodHead || resp.Status == http.StatusNoContent || resp.Status == http.StatusNotModified) {
-		resp.Body, resp.Size = nil, 0
+	if resp == nil || !(method == http.MethodHead || resp.Status == http.StatusNoContent || resp.Status == http.StatusNotModified) {
+		return
 	}
+	if method == http.MethodHead && resp.Status != http.StatusNoContent && resp.Status != http.StatusNotModified && len(resp.Body) > 0 {
+		if resp.Headers.Get("Content-Length") == "" {
+			resp.Headers = append(resp.Headers, inspect.Header{Name: "Content-Length", Value: strconv.Itoa(len(resp.Body))})
+		}
+		if resp.Headers.Get("Content-Type") == "" {
+			resp.Headers = append(resp.Headers, inspect.Header{Name: "Content-Type", Value: http.DetectContentType(resp.Body)})
+		}
+	}
+	resp.Body, resp.Size = nil, 0
 }
 
 // storeFailed answers 503 with Retry-After so that senders retry: nothing

@@ -301,6 +301,34 @@ mocks:
 	}
 }
 
+// TestHeadGetsGetHeaders: a HEAD answer carries the headers a GET's would
+// (RFC 9110 9.3.2), its body's length and type, and is recorded so.
+func TestHeadGetsGetHeaders(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, parseConfig(t, "head.yaml", `
+mocks:
+  - name: text
+    match: {path: /text}
+    respond: {body: headbody}
+  - name: json
+    match: {path: /json}
+    respond: {body: '{"a":1}', headers: {Content-Type: application/json}}
+`), nil)
+	for _, tc := range []struct{ path, length, ctype string }{
+		{"/text", "8", "text/plain; charset=utf-8"},
+		{"/json", "7", "application/json"},
+	} {
+		get := h.do(t, http.MethodGet, "/b/get"+strings.ReplaceAll(tc.path, "/", "-")+tc.path, nil, nil)
+		head := h.do(t, http.MethodHead, "/b/head"+strings.ReplaceAll(tc.path, "/", "-")+tc.path, nil, nil)
+		for name, want := range map[string]string{"Content-Length": tc.length, "Content-Type": tc.ctype} {
+			if g, hd := get.Header.Get(name), head.Header.Get(name); g != want || hd != want {
+				t.Errorf("%s: %s is %q to GET and %q to HEAD, want %q", tc.path, name, g, hd, want)
+			}
+		}
+		sentAsRecorded(t, h.last(t, "head"+strings.ReplaceAll(tc.path, "/", "-")), head)
+	}
+}
+
 // TestDefaultStatus: settings.default_status answers requests no rule
 // matches; with 204 the acknowledgement's body is neither sent nor recorded.
 func TestDefaultStatus(t *testing.T) {
