@@ -234,11 +234,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.BoolVar(&o.memory, "memory", false, "keep everything in memory, nothing on disk")
 	fs.Var(&o.maxBody, "max-body", "store at most this many body `bytes` (e.g. 10MiB); the rest is counted and marked truncated")
 	fs.Int64Var(&o.retainCount, "retain-count", 100000, "keep at most `N` exchanges (0: no limit)")
-	fs.DurationVar(&o.retainAge, "retain-age", 0, "drop exchanges older than this `duration` (0: no limit)")
+	fs.Var((*duration)(&o.retainAge), "retain-age", "drop exchanges older than this `duration`, e.g. 24h (0: no limit)")
 	fs.Var(&o.retainBytes, "retain-bytes", "keep the stored exchanges under this `size` (0: no limit)")
 	fs.StringVar(&o.devUI, "dev-ui", "", "serve the UI from this `directory` instead of the embedded copy")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
-	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for in-flight requests")
+	o.shutdownTimeout = 10 * time.Second
+	fs.Var((*duration)(&o.shutdownTimeout), "shutdown-timeout", "how long shutdown waits for in-flight requests (`duration`)")
 	fs.Var(&o.allowHosts, "allow-host", "also accept this Host `name` on the UI/API listener (repeatable)")
 	fs.Var(&o.proxies, "proxy", "reverse inspecting proxy `LISTEN=UPSTREAM`, e.g. 127.0.0.1:9000=http://127.0.0.1:3000 (repeatable)")
 	fs.StringVar(&o.forwardProxy, "forward-proxy", "", "serve a forward proxy for HTTP_PROXY/HTTPS_PROXY on this `address`")
@@ -259,8 +260,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	maxBodySet := false
-	fs.Visit(func(f *flag.Flag) { maxBodySet = maxBodySet || f.Name == "max-body" })
+	maxBodySet, dataSet := false, false
+	fs.Visit(func(f *flag.Flag) {
+		maxBodySet = maxBodySet || f.Name == "max-body"
+		dataSet = dataSet || f.Name == "data"
+	})
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
 		if err != nil {
@@ -282,6 +286,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if o.captureAuth && o.auth == "" {
 		return errors.New("--capture-auth needs --auth TOKEN (or HOOKLAB_AUTH)")
+	}
+	if o.memory && dataSet && !o.mitm {
+		log.Warn("--memory keeps nothing on disk: --data is not used (it would hold the CA of --mitm)", "data", o.data)
+	}
+	if _, port, _ := net.SplitHostPort(o.capture); o.capture == o.ui && port != "0" {
+		return fmt.Errorf("--capture and --ui are both %s: give each its own address", o.capture)
 	}
 	if o.maxConns < 1 {
 		return fmt.Errorf("--max-conns %d: want at least 1", o.maxConns)
@@ -338,13 +348,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	for _, spec := range o.proxies {
 		listen, up, ok := strings.Cut(spec, "=")
 		u, perr := url.Parse(up)
-		if !ok || perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !ok || listen == "" || perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", spec)
 		}
 		specs = append(specs, proxy.Spec{Listen: listen, Routes: []proxy.Route{{Prefix: "/", Upstream: u}}})
 	}
 	if specs, err = proxy.WithForwardFlag(specs, o.forwardProxy); err != nil {
 		return err
+	}
+	if o.mitm && !slices.ContainsFunc(specs, func(sp proxy.Spec) bool { return sp.Forward }) {
+		return errors.New("--mitm decrypts through a forward proxy, and none runs: add --forward-proxy ADDR (or one with forward: true in the config)")
 	}
 	proxyLns := make([]net.Listener, len(specs))
 	for i := range specs {
@@ -1241,6 +1254,21 @@ func (s *size) Set(v string) error {
 		return err
 	}
 	*s = size(n)
+	return nil
+}
+
+// duration is a time.Duration flag whose error says what it wants (the
+// flag package's says "parse error").
+type duration time.Duration
+
+func (d *duration) String() string { return time.Duration(*d).String() }
+
+func (d *duration) Set(v string) error {
+	t, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("want a duration such as 24h, 30m or 90s")
+	}
+	*d = duration(t)
 	return nil
 }
 

@@ -1171,6 +1171,10 @@ func TestStartupErrors(t *testing.T) {
 		{"no HOME, no --data", nil, "neither XDG_DATA_HOME nor HOME is set"},
 		{"negative shutdown timeout", []string{"--memory", "--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s"},
 		{"negative retain age", []string{"--memory", "--retain-age", "-5s"}, "--retain-age -5s"},
+		{"retain age not a duration", []string{"--memory", "--retain-age", "abc"}, `invalid value "abc" for flag -retain-age: want a duration such as 24h, 30m or 90s`},
+		{"proxy without a listen address", []string{"--memory", "--proxy", "=http://127.0.0.1:1"}, `--proxy "=http://127.0.0.1:1": want LISTEN=UPSTREAM`},
+		{"mitm without a forward proxy", []string{"--memory", "--mitm"}, "--mitm decrypts through a forward proxy, and none runs"},
+		{"capture and ui on one address", []string{"--memory", "--capture", ui, "--ui", ui}, "--capture and --ui are both " + ui + ": give each its own address"},
 		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
 		{"proxy to itself", []string{"--memory", "--proxy", loop + "=http://" + loop}, "is this proxy's own listener: every request would loop back"},
 		{"proxy to the API", []string{"--memory", "--ui", ui, "--proxy", "127.0.0.1:0=http://localhost:" + strings.Split(ui, ":")[1]}, "is hooklab's own API"},
@@ -1424,5 +1428,15 @@ func TestLooseIPv4(t *testing.T) {
 		if got := looseIPv4(tc.in).String(); got != tc.want {
 			t.Errorf("looseIPv4(%q) = %s, want %s", tc.in, got, tc.want)
 		}
+	}
+}
+
+// A flag that does nothing is said so: --data with --memory holds nothing
+// (but the CA of --mitm).
+func TestMemoryWithDataWarns(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory", "--data", t.TempDir())
+	if !strings.Contains(s.Stderr.String(), "--memory keeps nothing on disk: --data is not used") {
+		t.Errorf("no warning about --data:\n%s", s.Stderr.String())
 	}
 }

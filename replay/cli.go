@@ -124,12 +124,17 @@ func filterFlags(fs *flag.FlagSet, f *Filter) {
 }
 
 func (f *Filter) resolveTimes(now time.Time) error {
-	for _, p := range []*string{&f.Since, &f.Until} {
-		if *p == "" {
+	for _, p := range []struct {
+		name string
+		v    *string
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if *p.v == "" {
 			continue
 		}
-		if d, err := time.ParseDuration(*p); err == nil {
-			*p = now.Add(-d).UTC().Format(time.RFC3339Nano)
+		if d, err := time.ParseDuration(*p.v); err == nil {
+			*p.v = now.Add(-d).UTC().Format(time.RFC3339Nano)
+		} else if _, err := time.Parse(time.RFC3339Nano, *p.v); err != nil {
+			return fmt.Errorf("%w: --%s %q: want a duration back from now such as 2h, or an RFC 3339 time such as 2026-01-02T15:04:05Z", inspect.ErrInvalid, p.name, *p.v)
 		}
 	}
 	_, _, err := f.query()
