@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -660,7 +661,9 @@ func LineCol(b []byte, off int64) (int, int) {
 func RawRequest(ex *Exchange) []byte {
 	var b strings.Builder
 	target := "/"
-	if u, err := url.Parse(ex.Request.URL); err == nil {
+	if ex.Request.Method == http.MethodConnect {
+		target = connectTarget(ex)
+	} else if u, err := url.Parse(ex.Request.URL); err == nil {
 		target = u.RequestURI()
 	}
 	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\n", ex.Request.Method, target)
@@ -697,6 +700,11 @@ func RawRequest(ex *Exchange) []byte {
 // argument may hold) decoded from base64 on stdin. The URL is sent as it is:
 // no globbing of []{}, no squashing of dot segments.
 func Curl(ex *Exchange) string {
+	if ex.Request.Method == http.MethodConnect {
+		// A tunnel's request is nothing alone: what went through it is.
+		return "# CONNECT " + strings.NewReplacer("\r", " ", "\n", " ").Replace(connectTarget(ex)) +
+			" opened a tunnel, which curl does not send alone (with --mitm, hooklab records the requests that went through it)"
+	}
 	var b strings.Builder
 	body := ex.Request.Body
 	binary := !utf8.Valid(body) || strings.ContainsRune(string(body), 0) || len(body) > 0 && body[0] == '@' ||
@@ -755,6 +763,22 @@ func Curl(ex *Exchange) string {
 		}
 	}
 	return b.String()
+}
+
+// connectTarget is the authority a CONNECT request named: host:port.
+func connectTarget(ex *Exchange) string {
+	host := ex.Request.Host
+	if u, err := url.Parse(ex.Request.URL); err == nil && u.Host != "" {
+		host = u.Host
+		if u.Port() == "" {
+			port := "443"
+			if u.Scheme == "http" {
+				port = "80"
+			}
+			host = net.JoinHostPort(u.Hostname(), port)
+		}
+	}
+	return host
 }
 
 func shellQuote(s string) string {

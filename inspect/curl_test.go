@@ -246,3 +246,23 @@ func TestCurlText(t *testing.T) {
 		})
 	}
 }
+
+// A CONNECT exchange (a forward proxy's tunnel) is shown as what it was:
+// its request line names host:port, and curl gets a comment, not a
+// command that would send something else.
+func TestConnectRawAndCurl(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ url, host, want string }{
+		{"https://127.0.0.1:27002", "127.0.0.1:27002", "127.0.0.1:27002"},
+		{"https://example.com", "example.com", "example.com:443"},
+		{"https://[::1]:8443", "[::1]:8443", "[::1]:8443"},
+	} {
+		ex := &Exchange{Request: Request{Method: "CONNECT", URL: tc.url, Host: tc.host, Headers: Headers{{"Host", tc.host}}}}
+		if raw := string(RawRequest(ex)); !strings.HasPrefix(raw, "CONNECT "+tc.want+" HTTP/1.1\r\nHost: "+tc.host+"\r\n") {
+			t.Errorf("%s: raw %q", tc.url, raw)
+		}
+		if c := Curl(ex); !strings.HasPrefix(c, "# CONNECT "+tc.want+" opened a tunnel") || strings.Contains(c, "\n") {
+			t.Errorf("%s: curl %q", tc.url, c)
+		}
+	}
+}
