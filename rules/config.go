@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"mime"
 	"os"
@@ -520,9 +521,10 @@ func (d *decoder) rateLimit(n *yaml.Node) *RateLimit {
 				d.errorf(p.val, "rate_limit.limit: must be more than 0")
 			}
 		case "window":
+			before := len(d.errs)
 			if w := d.duration(p.val, "rate_limit.window"); w > 0 {
 				rl.Window = w
-			} else {
+			} else if len(d.errs) == before { // one error for one value
 				d.errorf(p.val, "rate_limit.window: must be more than 0")
 			}
 		}
@@ -644,7 +646,12 @@ func (d *decoder) readBodyFile(n *yaml.Node, name string) []byte {
 	defer root.Close()
 	data, err := root.ReadFile(filepath.FromSlash(name))
 	if err != nil {
-		d.errorf(n, "file: %v", err)
+		// Not "openat NAME: …": the system call is no news to the reader.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		d.errorf(n, "file: %s (in %s): %v", name, d.dir, err)
 		return nil
 	}
 	return data

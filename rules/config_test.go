@@ -417,6 +417,11 @@ settings:
 			},
 		},
 		{
+			name: "one error for a negative window",
+			src:  "mocks:\n  - rate_limit: {limit: 1, window: -1s}\n    respond: {body: x}\n",
+			want: []string{`x.yaml:2:36: rate_limit.window: want a duration such as 300ms or 1m, got "-1s"`},
+		},
+		{
 			name: "framing headers",
 			src:  "mocks:\n  - respond:\n      headers: {content-length: \"5\", Transfer-Encoding: chunked, X-Ok: y}\n      body: abcdefghij\n",
 			want: []string{
@@ -639,6 +644,12 @@ func TestBodyFile(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "hooklab.yaml:2:") {
 			t.Errorf("file %s: err = %v; want an error at line 2", name, err)
 		}
+	}
+	// The message names the file and where it was looked for, not the
+	// system call that failed.
+	_, err = Load(write("mocks:\n  - respond: {file: missing.json}\n"), nil)
+	if want := "file: missing.json (in " + dir + "): no such file or directory"; err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "openat") {
+		t.Errorf("missing file: %v; want %q", err, want)
 	}
 }
 
