@@ -796,7 +796,9 @@ func (p *Reverse) finishBody(f *flight, t *tee) {
 		var err error
 		f.ex.Response.Body, f.ex.Response.Size, f.ex.Response.Truncated, err = t.result(false) // read to its end here
 		if err != nil && !errors.Is(err, io.EOF) {
-			f.ex.Error = "reading upstream body: " + err.Error()
+			// The client's answer broke off there too (the connection
+			// is closed; what it got of it depends on what was flushed).
+			f.ex.Error = "reading upstream body: " + err.Error() + "; the answer to the client was cut off there"
 		}
 	}
 	p.finish(f, nil)

@@ -430,6 +430,37 @@ func TestReverseSmallBodyOneWrite(t *testing.T) {
 // they send, closing their side (400) or going silent (408 after
 // WholeBodyTimeout): each gets an answer saying how far it got, the exchange
 // is recorded with the error, and the upstream gets nothing.
+// TestReverseUpstreamBodyCutShort: an upstream that promises 1000 bytes and
+// closes after 10 breaks the client's answer off too, and the record says
+// so beside what the upstream sent.
+func TestReverseUpstreamBodyCutShort(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")
+		buf.Flush()
+	}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, nil)
+	resp, err := http.Get(srv.URL + "/short")
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Error("the client got a whole answer")
+	}
+	ex := rec.next(t)
+	if !strings.Contains(ex.Error, "reading upstream body: unexpected EOF; the answer to the client was cut off there") || string(ex.Response.Body) != "0123456789" {
+		t.Errorf("recorded error %q, body %q", ex.Error, ex.Response.Body)
+	}
+}
+
 func TestReverseIncompleteBody(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
