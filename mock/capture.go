@@ -321,7 +321,7 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 	fallback := func() *inspect.Response { return c.defaultAnswer(r, ex) }
 	if c.cfg.Engine == nil {
 		p := &Plan{Response: fallback()}
-		dropBody(r.Method, p.Response)
+		dropBody(r.Method, p.Response, true)
 		ex.Response = p.Response
 		return p
 	}
@@ -334,7 +334,7 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 	}
 	vars := map[string]any{"bin": ex.Bin, "exchange": map[string]any{"id": ex.ID}, "now": ex.Time}
 	p := c.cfg.Engine.Plan(req, vars, fallback)
-	dropBody(r.Method, p.Response)
+	dropBody(r.Method, p.Response, p.Fault == rules.FaultNone)
 	ex.Rule, ex.Signature, ex.Error = p.Rule, p.Signature, p.Error
 	ex.Response = p.Response
 	if s := p.Signature; s != nil && s.Verdict != "valid" && ex.Request.Truncated {
@@ -378,17 +378,19 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 // dropBody removes the body of an answer that net/http will not send (to
 // HEAD, or with 204 or 304), so that the exchange records what is sent.
 // A HEAD answer keeps the headers a GET's would have (RFC 9110 9.3.2): the
-// body's length, and its sniffed type when the rule gives none, which
-// net/http adds only when it writes a body.
-func dropBody(method string, resp *inspect.Response) {
+// body's length, and the type net/http would sniff when the rule gives
+// none (sniffed says it would: it does for a body it writes whole, not an
+// encoded one, nor one a fault writes); net/http adds neither when it
+// writes no body.
+func dropBody(method string, resp *inspect.Response, sniffed bool) {
 	if resp == nil || !(method == http.MethodHead || resp.Status == http.StatusNoContent || resp.Status == http.StatusNotModified) {
 		return
 	}
-	if method == http.MethodHead && resp.Status != http.StatusNoContent && resp.Status != http.StatusNotModified && len(resp.Body) > 0 {
+	if method == http.MethodHead && resp.Status != http.StatusNoContent && resp.Status != http.StatusNotModified {
 		if resp.Headers.Get("Content-Length") == "" {
 			resp.Headers = append(resp.Headers, inspect.Header{Name: "Content-Length", Value: strconv.Itoa(len(resp.Body))})
 		}
-		if resp.Headers.Get("Content-Type") == "" {
+		if sniffed && len(resp.Body) > 0 && resp.Headers.Get("Content-Type") == "" && resp.Headers.Get("Content-Encoding") == "" {
 			resp.Headers = append(resp.Headers, inspect.Header{Name: "Content-Type", Value: http.DetectContentType(resp.Body)})
 		}
 	}

@@ -470,7 +470,9 @@ func drip(ctx context.Context, w http.ResponseWriter, resp *inspect.Response, ra
 	for _, x := range resp.Headers {
 		h.Add(x.Name, x.Value)
 	}
-	h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	if h.Get("Content-Length") == "" { // an answer to HEAD has its body's already
+		h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	}
 	w.WriteHeader(resp.Status)
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()

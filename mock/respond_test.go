@@ -313,10 +313,25 @@ mocks:
   - name: json
     match: {path: /json}
     respond: {body: '{"a":1}', headers: {Content-Type: application/json}}
+  - name: empty
+    match: {path: /empty}
+    respond: {status: 200}
+  - name: encoded
+    match: {path: /encoded}
+    respond: {body: "not really br!!", headers: {Content-Encoding: br}}
+  - name: drip
+    match: {path: /drip}
+    respond: {body: headbody, fault: drip, drip_rate: 1000}
+  - name: object
+    match: {method: HEAD, path: /object}
+    respond: {headers: {Content-Length: "5368709120", ETag: abc}}
 `), nil)
 	for _, tc := range []struct{ path, length, ctype string }{
 		{"/text", "8", "text/plain; charset=utf-8"},
 		{"/json", "7", "application/json"},
+		{"/empty", "0", ""},
+		{"/encoded", "15", ""}, // net/http does not sniff an encoded body
+		{"/drip", "8", ""},     // written by drip, which sets the length only
 	} {
 		get := h.do(t, http.MethodGet, "/b/get"+strings.ReplaceAll(tc.path, "/", "-")+tc.path, nil, nil)
 		head := h.do(t, http.MethodHead, "/b/head"+strings.ReplaceAll(tc.path, "/", "-")+tc.path, nil, nil)
@@ -327,6 +342,12 @@ mocks:
 		}
 		sentAsRecorded(t, h.last(t, "head"+strings.ReplaceAll(tc.path, "/", "-")), head)
 	}
+	// A HEAD mock may describe a body it has not (an object store's).
+	head := h.do(t, http.MethodHead, "/b/object/object", nil, nil)
+	if got := head.Header.Get("Content-Length"); got != "5368709120" {
+		t.Errorf("HEAD /object: Content-Length %q, want 5368709120", got)
+	}
+	sentAsRecorded(t, h.last(t, "object"), head)
 }
 
 // TestDefaultStatus: settings.default_status answers requests no rule

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -260,17 +261,11 @@ Flags:
 	base := Options{ResignFunc: c.ResignFunc, Transport: c.Transport, Clock: c.Clock}
 	if base.Transport == nil {
 		// A local run never sends to the API of the hooklab at
-		// --server, on any local address: a HAR entry (or a recorded
-		// URL) may name it, and would drive it.
+		// --server when that is on this machine, on any local address:
+		// a HAR entry (or a recorded URL) may name it, and would drive
+		// it.
 		tr := NewTransport(false)
-		if u, err := url.Parse(srv); err == nil && u.Host != "" {
-			port := u.Port()
-			if port == "" {
-				port = map[string]string{"https": "443"}[u.Scheme]
-				if port == "" {
-					port = "80"
-				}
-			}
+		if port, ok := localServerPort(srv); ok {
 			RefuseOwnAPI(tr, port)
 		}
 		base.Transport = tr
@@ -364,6 +359,29 @@ Flags:
 }
 
 var errNoResign = errors.New("no webhook signing here")
+
+// localServerPort returns the port of srv, a --server URL, when its host is
+// this machine (localhost, a loopback, unspecified or local address): a
+// server elsewhere has no API on this machine's ports.
+func localServerPort(srv string) (string, bool) {
+	u, err := url.Parse(srv)
+	if err != nil || u.Host == "" {
+		return "", false
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	ip, err := netip.ParseAddr(host)
+	if host != "localhost" && !strings.HasSuffix(host, ".localhost") && (err != nil || !IsLocalAddr(ip)) {
+		return "", false
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return port, true
+}
 
 // runLocal runs in this process, printing each result as it completes.
 func (c *CLI) runLocal(ctx context.Context, exs []*inspect.Exchange, opts Options, asJSON, verbose bool) (*Report, error) {

@@ -159,8 +159,9 @@ func TestCLIReplayRefusesOwnAPI(t *testing.T) {
 	other := newTarget(t, nil)
 	_, port, _ := net.SplitHostPort(api.Listener.Addr().String())
 	del := capture("01JNB5Z3Q0000000000000000D", "DELETE", "http://localhost:"+port+"/api/exchanges", nil, nil, jsonResp(200, `{"deleted":0}`))
-	alias := capture("01JNB5Z3Q0000000000000000E", "POST", "http://127.1:0"+port+"/api/bins", nil, []byte(`{"name":"x"}`), jsonResp(201, `{}`))
-	file := writeHAR(t, del, alias)
+	padded := capture("01JNB5Z3Q0000000000000000E", "POST", "http://127.0.0.1:0"+port+"/api/bins", nil, []byte(`{"name":"x"}`), jsonResp(201, `{}`))
+	mapped := capture("01JNB5Z3Q0000000000000000F", "GET", "http://[::ffff:127.0.0.1]:"+port+"/api/bins", nil, nil, jsonResp(200, `{}`))
+	file := writeHAR(t, del, padded, mapped)
 
 	for _, server := range []string{api.URL, strings.TrimPrefix(api.URL, "http://")} {
 		c := newCLI(map[string]string{"HOOKLAB_UI": server}, nil)
@@ -171,10 +172,8 @@ func TestCLIReplayRefusesOwnAPI(t *testing.T) {
 		if got := api.received(); len(got) != 0 {
 			t.Fatalf("HOOKLAB_UI=%s: the API got %d requests: %+v", server, len(got), got)
 		}
-		for _, want := range []string{"hooklab's own API; give a target", "2 replayed, 0 same, 0 differ, 2 failed"} {
-			if !strings.Contains(c.stdout.String(), want) {
-				t.Errorf("HOOKLAB_UI=%s: stdout lacks %q:\n%s", server, want, c.stdout.String())
-			}
+		if n := strings.Count(c.stdout.String(), "hooklab's own API; give a target"); n != 3 || !strings.Contains(c.stdout.String(), "3 replayed, 0 same, 0 differ, 3 failed") {
+			t.Errorf("HOOKLAB_UI=%s: %d refusals, want 3:\n%s", server, n, c.stdout.String())
 		}
 	}
 	// --server names the API too; with a target the entries go there.
@@ -182,8 +181,36 @@ func TestCLIReplayRefusesOwnAPI(t *testing.T) {
 	if err := c.cli.Replay(context.Background(), []string{"--har", file, "--server", api.URL, "--target", other.URL}); err != nil {
 		t.Fatalf("with a target: %v; stderr %s", err, c.stderr.String())
 	}
-	if got := other.received(); len(got) != 2 || len(api.received()) != 0 {
-		t.Errorf("with a target: target got %d, API %d requests; want 2 and 0", len(got), len(api.received()))
+	if got := other.received(); len(got) != 3 || len(api.received()) != 0 {
+		t.Errorf("with a target: target got %d, API %d requests; want 3 and 0", len(got), len(api.received()))
+	}
+	// A server on another machine has no API on this one's ports.
+	c = newCLI(map[string]string{"HOOKLAB_UI": "http://devbox.example:" + port}, nil)
+	_ = c.cli.Replay(context.Background(), []string{"--har", file})
+	if n := len(api.received()); n != 3 {
+		t.Errorf("with a remote --server: the local port got %d requests, want 3 (not refused)", n)
+	}
+}
+
+// The guard reads an address however it is written: a zone, an IPv4
+// mapping, a 0-padded port.
+func TestOwnAPICheck(t *testing.T) {
+	t.Parallel()
+	refuse := OwnAPICheck("4040")
+	for addr, want := range map[string]bool{
+		"127.0.0.1:4040":          true,
+		"127.0.0.1:04040":         true,
+		"[::1]:4040":              true,
+		"[::1%lo]:4040":           true,
+		"[::%lo]:4040":            true,
+		"[::ffff:127.0.0.1]:4040": true,
+		"0.0.0.0:4040":            true,
+		"127.0.0.1:4041":          false,
+		"192.0.2.1:4040":          false, // TEST-NET: no interface has it
+	} {
+		if got := refuse(addr) != nil; got != want {
+			t.Errorf("%s: refused %v, want %v", addr, got, want)
+		}
 	}
 }
 

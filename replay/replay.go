@@ -20,8 +20,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -246,26 +248,39 @@ func RefuseOwnAPI(tr *http.Transport, apiPort string) {
 
 // OwnAPICheck returns a check of the address a connection is about to be
 // made to (a resolved "host:port"): an error wrapping inspect.ErrOwnAPI
-// when it is apiPort on one of this machine's addresses.
+// when it is apiPort on one of this machine's addresses, however written
+// (a zone, ::1%lo; an IPv4-mapped IPv6 address; a 0-padded port). An
+// address it cannot read on that port is refused too.
 func OwnAPICheck(apiPort string) func(address string) error {
+	want, perr := strconv.ParseUint(apiPort, 10, 16)
 	return func(address string) error {
 		host, port, err := net.SplitHostPort(address)
-		if err != nil || port != apiPort {
+		if err != nil || perr != nil {
 			return nil
 		}
-		if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified() || isLocalIP(ip)) {
-			return fmt.Errorf("not sent: %s is %w", address, inspect.ErrOwnAPI)
+		if p, err := strconv.ParseUint(port, 10, 16); err != nil || p != want {
+			return nil
 		}
-		return nil
+		if ip, err := netip.ParseAddr(host); err == nil && !IsLocalAddr(ip) {
+			return nil
+		}
+		return fmt.Errorf("not sent: %s is %w", address, inspect.ErrOwnAPI)
 	}
 }
 
-// isLocalIP reports whether ip is an address of this machine.
-func isLocalIP(ip net.IP) bool {
+// IsLocalAddr reports whether ip (its zone and an IPv4 mapping aside) is
+// loopback, unspecified or an address of this machine.
+func IsLocalAddr(ip netip.Addr) bool {
+	ip = ip.WithZone("").Unmap()
+	if ip.IsLoopback() || ip.IsUnspecified() {
+		return true
+	}
 	addrs, _ := net.InterfaceAddrs()
 	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
-			return true
+		if n, ok := a.(*net.IPNet); ok {
+			if local, ok := netip.AddrFromSlice(n.IP); ok && local.Unmap() == ip {
+				return true
+			}
 		}
 	}
 	return false

@@ -588,8 +588,10 @@ func (d *decoder) response(n *yaml.Node) *Response {
 				// The body's framing is hooklab's to write: a length that
 				// is not the body's cuts it short or hangs the client, and
 				// the record would show a body it never got. (fault: empty
-				// and fault: drip break framing on purpose.)
-				if strings.EqualFold(name, "Content-Length") || strings.EqualFold(name, "Transfer-Encoding") {
+				// and fault: drip break framing on purpose.) Without a
+				// body, a length is what a HEAD answer describes.
+				if strings.EqualFold(name, "Transfer-Encoding") ||
+					strings.EqualFold(name, "Content-Length") && (bodyNode != nil || fileNode != nil) {
 					d.errorf(k, "headers: %s is set from the body; leave it out (fault: empty or drip_rate make a broken or slow body)", name)
 					continue
 				}

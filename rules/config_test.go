@@ -423,7 +423,7 @@ settings:
 		},
 		{
 			name: "framing headers",
-			src:  "mocks:\n  - respond:\n      headers: {content-length: \"5\", Transfer-Encoding: chunked, X-Ok: y}\n      body: abcdefghij\n",
+			src:  "mocks:\n  - respond:\n      headers: {content-length: \"5\", Transfer-Encoding: chunked, X-Ok: y}\n      body: abcdefghij\n  - respond: {headers: {Content-Length: \"5368709120\"}}\n",
 			want: []string{
 				`x.yaml:3:17: headers: content-length is set from the body; leave it out`,
 				`x.yaml:3:38: headers: Transfer-Encoding is set from the body; leave it out`,

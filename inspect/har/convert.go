@@ -297,7 +297,7 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 		ex.Request.Size, ex.Request.Truncated = e.Request.BodySize, true
 	}
 
-	noResponse := e.Response.Status == 0
+	noResponse := e.Response.Status <= 0 // Playwright writes -1 for a request that failed
 	if ext != nil {
 		noResponse = ext.NoResponse
 	}
@@ -357,7 +357,8 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 // check refuses what no HTTP request or response can hold, which a HAR
 // file (edited, or from another tool) may: a method or header name that is
 // not a token, a header value with CR, LF or NUL (/raw and /curl would
-// print a header of its own), a status outside 100-999 (0: no response).
+// print a header of its own), a status outside 100-999 (0, or Playwright's
+// -1: no response).
 // A value is not quoted: it may be a secret.
 func (e *Entry) check() error {
 	if !httpguts.ValidHeaderFieldName(e.Request.Method) {
@@ -377,8 +378,8 @@ func (e *Entry) check() error {
 			}
 		}
 	}
-	if st := e.Response.Status; st != 0 && (st < 100 || st > 999) {
-		return fmt.Errorf("%w: response status %d: want 100 to 999 (or 0 for no response)", inspect.ErrInvalid, st)
+	if st := e.Response.Status; st > 0 && (st < 100 || st > 999) {
+		return fmt.Errorf("%w: response status %d: want 100 to 999 (or 0 or less for no response)", inspect.ErrInvalid, st)
 	}
 	return nil
 }

@@ -364,8 +364,8 @@ func TestParseErrors(t *testing.T) {
 			`response header name "Bad Name" is not a token`},
 		{"space in the method", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "G E T", "url": "http://x/"}, "response": {"status": 200}}`,
 			`request method "G E T" is not a token`},
-		{"negative status", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": -5}}`,
-			"response status -5: want 100 to 999"},
+		{"status 42", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": 42}}`,
+			"response status 42: want 100 to 999"},
 		{"status too large", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": 99999}}`,
 			"response status 99999"},
 	} {
@@ -605,5 +605,24 @@ func TestTimingsFromTTFB(t *testing.T) {
 	ex.Meta = map[string]any{"ttfb_ms": 12.5}
 	if e := har.NewEntry(ex, har.Options{}); e.Timings.Wait != 12.5 || e.Timings.Receive != 27.5 || e.Time != 40 {
 		t.Errorf("with ttfb: time %v, %+v", e.Time, e.Timings)
+	}
+}
+
+// Playwright's HARs give a request that failed (no response) status -1:
+// such an entry imports as one without a response, as status 0 does.
+func TestPlaywrightFailedRequest(t *testing.T) {
+	t.Parallel()
+	f, err := har.Parse([]byte(`{"log": {"version": "1.2", "creator": {"name": "Playwright", "version": "1.48"}, "entries": [
+		{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/a"}, "response": {"status": -1, "statusText": "", "_failureText": "net::ERR_CONNECTION_REFUSED"}},
+		{"startedDateTime": "2024-01-01T00:00:01Z", "request": {"method": "GET", "url": "http://x/b"}, "response": {"status": 200}}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exs, err := f.Exchanges()
+	if err != nil || len(exs) != 2 {
+		t.Fatalf("%d exchanges, %v", len(exs), err)
+	}
+	if exs[0].Response != nil || exs[0].Error == "" || exs[1].Response == nil || exs[1].Response.Status != 200 {
+		t.Errorf("failed request: response %+v, error %q; second: %+v", exs[0].Response, exs[0].Error, exs[1].Response)
 	}
 }
