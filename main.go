@@ -60,18 +60,9 @@ func main() {
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		defer startGCTuner()()
 	}
-	// One P more than the CPUs hooklab may use (Go's default), unless
-	// GOMAXPROCS says otherwise. Each P that a goroutine holds in a file
-	// system call (the journal's writes, SQLite's) or through a long
-	// SQLite statement of the store writer is one fewer for answering
-	// requests: under load, a tenth of the machine sat idle with work
-	// waiting. With one more, captures filled it: 3-8% more requests per
-	// second at the same CPU per request, and "bench capture" 0.54-0.56
-	// became 0.61 of bare (a bare net/http server gains nothing from it).
-	// Setting it stops Go following a change of the cgroup's CPU limit
-	// while hooklab runs.
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	cur := runtime.GOMAXPROCS(0)
+	if n := procs(os.Getenv("GOMAXPROCS"), cur, runtime.NumCPU()); n != cur {
+		runtime.GOMAXPROCS(n)
 	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, errUsage) {
@@ -79,6 +70,23 @@ func main() {
 		}
 		os.Exit(1)
 	}
+}
+
+// procs is the GOMAXPROCS hooklab runs with, given $GOMAXPROCS, Go's
+// default (cur) and the machine's CPUs: one P more than every CPU, unless
+// GOMAXPROCS says otherwise or a CPU limit (a container's) made Go's
+// default lower, which stays as Go keeps it. Each P that a goroutine holds
+// in a file system call (the journal's writes, SQLite's) or through a long
+// SQLite statement of the store writer is one fewer for answering
+// requests: under load, a tenth of the machine sat idle with work waiting.
+// With one more, captures filled it: 3-8% more requests per second at the
+// same CPU per request, and "bench capture" 0.54-0.56 became 0.60-0.61 of
+// bare (a bare net/http server gains nothing from it).
+func procs(env string, cur, cpus int) int {
+	if env != "" || cur != cpus {
+		return cur
+	}
+	return cur + 1
 }
 
 // errUsage marks an error whose message has already been printed.
@@ -299,9 +307,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if o.captureAuth && o.auth == "" {
 		return errors.New("--capture-auth needs --auth TOKEN (or HOOKLAB_AUTH)")
-	}
-	if o.memory && dataSet && !o.mitm {
-		log.Warn("--memory keeps nothing on disk: --data is not used (it would hold the CA of --mitm)", "data", o.data)
 	}
 	if _, port, _ := net.SplitHostPort(o.capture); o.capture == o.ui && port != "0" {
 		return fmt.Errorf("--capture and --ui are both %s: give each its own address", o.capture)
@@ -618,6 +623,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	needCA := o.mitm
 	for _, sp := range specs {
 		needCA = needCA || sp.MITM
+	}
+	if o.memory && dataSet && !needCA {
+		log.Warn("--memory keeps nothing on disk: --data is not used (it would hold the CA of a decrypting forward proxy)", "data", o.data)
 	}
 	if needCA {
 		caDir := o.data

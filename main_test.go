@@ -1439,4 +1439,35 @@ func TestMemoryWithDataWarns(t *testing.T) {
 	if !strings.Contains(s.Stderr.String(), "--memory keeps nothing on disk: --data is not used") {
 		t.Errorf("no warning about --data:\n%s", s.Stderr.String())
 	}
+	// A decrypting forward proxy of the config keeps its CA there.
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(cfg, []byte("proxies:\n  - name: fwd\n    forward: true\n    listen: 127.0.0.1:0\n    mitm: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s = startServer(t, "--memory", "--data", dir, "--config", cfg)
+	if strings.Contains(s.Stderr.String(), "--data is not used") {
+		t.Errorf("warned about --data, which holds the CA:\n%s", s.Stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "hooklab-ca.pem")); err != nil {
+		t.Errorf("the CA is not in --data: %v", err)
+	}
+}
+
+func TestProcs(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env       string
+		cur, cpus int
+		want      int
+	}{
+		{"", 2, 2, 3}, // every CPU: one P more
+		{"", 8, 8, 9},
+		{"2", 2, 2, 2}, // GOMAXPROCS says
+		{"", 2, 8, 2},  // a container's CPU limit: as Go keeps it
+	} {
+		if n := procs(tc.env, tc.cur, tc.cpus); n != tc.want {
+			t.Errorf("procs(%q, %d, %d) = %d, want %d", tc.env, tc.cur, tc.cpus, n, tc.want)
+		}
+	}
 }

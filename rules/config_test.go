@@ -367,6 +367,18 @@ func TestEnvValuesKeptOutOfErrors(t *testing.T) {
 	}
 }
 
+// A message that clips a value (a template's unclosed {{ shows 30 bytes)
+// must not show the start of a secret either.
+func TestEnvValueClippedOutOfErrors(t *testing.T) {
+	t.Parallel()
+	const secret = "sk_live_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	src := "mocks:\n  - respond: {headers: {Authorization: 'Bearer {{${TOK}'}}\n"
+	_, err := Parse([]byte(src), "e.yaml", env("TOK", secret))
+	if err == nil || strings.Contains(err.Error(), secret[:6]) || !strings.Contains(err.Error(), "{{${TOK}… has no closing }}") {
+		t.Errorf("err = %v; want the clipped value named ${TOK}", err)
+	}
+}
+
 func TestEnvInNumbers(t *testing.T) {
 	t.Parallel()
 	src := "mocks:\n  - respond: {status: '${CODE}'}\n"

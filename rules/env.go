@@ -110,21 +110,43 @@ func (e *EnvSeen) Getenv(name string) string {
 	return v
 }
 
-// Values shorter than minScrubbed are left in messages: replacing a port
-// or a flag's "on" everywhere would garble them, and hides no secret.
-const minScrubbed = 4
+// Values shorter than minScrubbed are left in messages: replacing a port,
+// a method or a word like "mock" everywhere would garble them, and hides
+// no secret worth the name.
+const minScrubbed = 6
 
 // Scrub replaces each value seen in msg (as it is, or as %q quotes it) by
-// the reference that gave it, longest values first.
+// the reference that gave it, longest values first; and first, the start
+// of a value that the message clipped ("{{sk_live_ABC… has no closing }}").
 func (e *EnvSeen) Scrub(msg string) string {
 	if len(e.vals) == 0 {
 		return msg
 	}
-	vals := make([]string, 0, len(e.vals))
-	for v := range e.vals {
-		vals = append(vals, v)
+	vals := e.sorted()
+	const clipped = "…"
+	for from := 0; ; {
+		i := strings.Index(msg[from:], clipped)
+		if i < 0 {
+			break
+		}
+		i += from
+		from = i + len(clipped)
+		// The longest start of a value (3 bytes or more, not all of it)
+		// that ends where the message clipped it.
+		best, bestK := "", 0
+		for _, v := range vals {
+			for k := min(len(v)-1, i); k >= 3 && k > bestK; k-- {
+				if msg[i-k:i] == v[:k] {
+					best, bestK = v, k
+					break
+				}
+			}
+		}
+		if bestK > 0 {
+			msg = msg[:i-bestK] + e.vals[best] + msg[i:]
+			from = i - bestK + len(e.vals[best]) + len(clipped)
+		}
 	}
-	slices.SortFunc(vals, func(a, b string) int { return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b)) })
 	for _, v := range vals {
 		ref := e.vals[v]
 		msg = strings.ReplaceAll(msg, v, ref)
@@ -135,6 +157,18 @@ func (e *EnvSeen) Scrub(msg string) string {
 	return msg
 }
 
+// sorted returns the values seen, longest first (then in byte order), so
+// that a value inside another is replaced after it, and results are the
+// same from run to run.
+func (e *EnvSeen) sorted() []string {
+	vals := make([]string, 0, len(e.vals))
+	for v := range e.vals {
+		vals = append(vals, v)
+	}
+	slices.SortFunc(vals, func(a, b string) int { return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b)) })
+	return vals
+}
+
 // Overlaps returns the reference whose value, where it is in text, shares
 // a byte with fragment, a part of text that a library's message quotes (a
 // regular expression's bad part): a message must not quote part of a
@@ -143,7 +177,8 @@ func (e *EnvSeen) Overlaps(text, fragment string) (ref string, ok bool) {
 	if fragment == "" {
 		return "", false
 	}
-	for v, ref := range e.vals {
+	for _, v := range e.sorted() {
+		ref := e.vals[v]
 		for i := 0; ; {
 			vi := strings.Index(text[i:], v)
 			if vi < 0 {

@@ -50,15 +50,20 @@ func TestTooManyRules(t *testing.T) {
 func TestEnvSeen(t *testing.T) {
 	t.Parallel()
 	e := NewEnvSeen(func(k string) string {
-		return map[string]string{"TOK": "abc\"def", "LONG": "abc\"defghi", "PORT": "80"}[k]
+		return map[string]string{"TOK": "abc\"def", "LONG": "abc\"defghi", "PORT": "80", "WORD": "mock"}[k]
 	})
-	for _, k := range []string{"TOK", "LONG", "PORT", "UNSET"} {
+	for _, k := range []string{"TOK", "LONG", "PORT", "WORD", "UNSET"} {
 		e.Getenv(k)
 	}
 	for _, tc := range []struct{ in, want string }{
-		{`got abc"defghi and abc"def`, `got ${LONG} and ${TOK}`}, // longest first
-		{`got "abc\"def"`, `got "${TOK}"`},                       // as %q quotes it
-		{`port 80`, `port 80`},                                   // too short to be a secret
+		{`got abc"defghi and abc"def`, `got ${LONG} and ${TOK}`},          // longest first
+		{`got "abc\"def"`, `got "${TOK}"`},                                // as %q quotes it
+		{`port 80`, `port 80`},                                            // too short to be a secret
+		{`mock "mock-1"`, `mock "mock-1"`},                                // so is a word
+		{`{{abc"defg… has no closing }}`, `{{${LONG}… has no closing }}`}, // clipped
+		{`x {{abc"… and abc"de…`, `x {{${LONG}… and ${LONG}…`},            // each clip
+		{`ends abc… here`, `ends ${LONG}… here`},                          // 3 bytes are enough
+		{`ends ab… here`, `ends ab… here`},                                // 2 are not
 	} {
 		if got := e.Scrub(tc.in); got != tc.want {
 			t.Errorf("Scrub(%q) = %q, want %q", tc.in, got, tc.want)
