@@ -612,6 +612,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if p.Rule == "" {
 			return false
 		}
+		mock.DropBody(r.Method, p.Response, p.Fault == rules.FaultNone)
 		ex.Rule, ex.Signature, ex.Error, ex.Response = p.Rule, p.Signature, p.Error, p.Response
 		if p.Fault != rules.FaultNone && p.Fault != rules.FaultDrip {
 			ex.Response, ex.Error = nil, "fault injected: "+string(p.Fault)

@@ -321,7 +321,7 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 	fallback := func() *inspect.Response { return c.defaultAnswer(r, ex) }
 	if c.cfg.Engine == nil {
 		p := &Plan{Response: fallback()}
-		dropBody(r.Method, p.Response, true)
+		DropBody(r.Method, p.Response, true)
 		ex.Response = p.Response
 		return p
 	}
@@ -334,7 +334,7 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 	}
 	vars := map[string]any{"bin": ex.Bin, "exchange": map[string]any{"id": ex.ID}, "now": ex.Time}
 	p := c.cfg.Engine.Plan(req, vars, fallback)
-	dropBody(r.Method, p.Response, p.Fault == rules.FaultNone)
+	DropBody(r.Method, p.Response, p.Fault == rules.FaultNone)
 	ex.Rule, ex.Signature, ex.Error = p.Rule, p.Signature, p.Error
 	ex.Response = p.Response
 	if s := p.Signature; s != nil && s.Verdict != "valid" && ex.Request.Truncated {
@@ -375,26 +375,50 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 	return p
 }
 
-// dropBody removes the body of an answer that net/http will not send (to
-// HEAD, or with 204 or 304), so that the exchange records what is sent.
-// A HEAD answer keeps the headers a GET's would have (RFC 9110 9.3.2): the
-// body's length, and the type net/http would sniff when the rule gives
-// none (sniffed says it would: it does for a body it writes whole, not an
-// encoded one, nor one a fault writes); net/http adds neither when it
-// writes no body.
-func dropBody(method string, resp *inspect.Response, sniffed bool) {
-	if resp == nil || !(method == http.MethodHead || resp.Status == http.StatusNoContent || resp.Status == http.StatusNotModified) {
+// DropBody makes resp what net/http will send, so that the exchange
+// records that: no body to HEAD or with 204 or 304, whose headers net/http
+// strips (Content-Length with 204; with 304 Content-Type and the framing
+// too); and to other requests, no Content-Length but the body's (a rule's
+// without a body is for HEAD answers). A HEAD answer keeps the headers a
+// GET's would have (RFC 9110 9.3.2): the body's length, and the type
+// net/http would sniff when the rule gives none (sniffed says it would:
+// it does for a body it writes whole, not an encoded one, nor one a fault
+// writes); net/http adds neither when it writes no body.
+func DropBody(method string, resp *inspect.Response, sniffed bool) {
+	if resp == nil {
 		return
 	}
-	if method == http.MethodHead && resp.Status != http.StatusNoContent && resp.Status != http.StatusNotModified {
+	switch {
+	case resp.Status == http.StatusNoContent:
+		resp.Headers = withoutHeaders(resp.Headers, "Content-Length", "Transfer-Encoding")
+	case resp.Status == http.StatusNotModified:
+		resp.Headers = withoutHeaders(resp.Headers, "Content-Length", "Transfer-Encoding", "Content-Type")
+	case method == http.MethodHead:
 		if resp.Headers.Get("Content-Length") == "" {
 			resp.Headers = append(resp.Headers, inspect.Header{Name: "Content-Length", Value: strconv.Itoa(len(resp.Body))})
 		}
 		if sniffed && len(resp.Body) > 0 && resp.Headers.Get("Content-Type") == "" && resp.Headers.Get("Content-Encoding") == "" {
 			resp.Headers = append(resp.Headers, inspect.Header{Name: "Content-Type", Value: http.DetectContentType(resp.Body)})
 		}
+	default:
+		if cl := resp.Headers.Get("Content-Length"); cl != "" && cl != strconv.Itoa(len(resp.Body)) {
+			resp.Headers = withoutHeaders(resp.Headers, "Content-Length")
+		}
+		return
 	}
 	resp.Body, resp.Size = nil, 0
+}
+
+// withoutHeaders returns h without the headers of names, in a new slice
+// (h may be shared).
+func withoutHeaders(h inspect.Headers, names ...string) inspect.Headers {
+	out := make(inspect.Headers, 0, len(h))
+	for _, x := range h {
+		if !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, x.Name) }) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // storeFailed answers 503 with Retry-After so that senders retry: nothing

@@ -383,6 +383,9 @@ func headOnly(resp *inspect.Response) *inspect.Response {
 			out.Status = resp.Status
 		}
 		n = len(resp.Body)
+		if cl, err := strconv.Atoi(resp.Headers.Get("Content-Length")); err == nil && n == 0 {
+			n = cl // an answer to HEAD: its body's length, as a GET gets it
+		}
 		for _, h := range resp.Headers {
 			if !strings.EqualFold(h.Name, "Content-Length") {
 				out.Headers = append(out.Headers, h)

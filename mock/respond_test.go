@@ -279,6 +279,15 @@ mocks:
   - name: ok
     match: {path: /ok}
     respond: {status: 200, body: kept}
+  - name: no-content-length
+    match: {path: /ncl}
+    respond: {status: 204, headers: {Content-Length: "100"}}
+  - name: not-modified-type
+    match: {path: /nmt}
+    respond: {status: 304, headers: {Content-Type: text/plain, ETag: '"v2"'}}
+  - name: get-length
+    match: {path: /gl}
+    respond: {headers: {Content-Length: "100"}}
 `), nil)
 	for _, tc := range []struct {
 		method, path string
@@ -287,6 +296,11 @@ mocks:
 	}{
 		{http.MethodGet, "/nc", 204, ""},
 		{http.MethodGet, "/nm", 304, ""},
+		// Headers net/http does not send with these are not recorded.
+		{http.MethodGet, "/ncl", 204, ""},
+		{http.MethodGet, "/nmt", 304, ""},
+		// A length without a body is for HEAD; a GET gets its body's.
+		{http.MethodGet, "/gl", 200, ""},
 		{http.MethodHead, "/ok", 200, ""},
 		{http.MethodGet, "/ok", 200, "kept"},
 	} {
@@ -325,6 +339,9 @@ mocks:
   - name: object
     match: {method: HEAD, path: /object}
     respond: {headers: {Content-Length: "5368709120", ETag: abc}}
+  - name: empty-fault
+    match: {path: /empty-fault}
+    respond: {body: headbody, fault: empty}
 `), nil)
 	for _, tc := range []struct{ path, length, ctype string }{
 		{"/text", "8", "text/plain; charset=utf-8"},
@@ -348,6 +365,11 @@ mocks:
 		t.Errorf("HEAD /object: Content-Length %q, want 5368709120", got)
 	}
 	sentAsRecorded(t, h.last(t, "object"), head)
+	// fault: empty promises the length a GET's body has, to HEAD too.
+	head = h.do(t, http.MethodHead, "/b/empty-fault/empty-fault", nil, nil)
+	if got := head.Header.Get("Content-Length"); got != "8" {
+		t.Errorf("HEAD with fault: empty: Content-Length %q, want 8", got)
+	}
 }
 
 // TestDefaultStatus: settings.default_status answers requests no rule

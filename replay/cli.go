@@ -360,17 +360,16 @@ Flags:
 
 var errNoResign = errors.New("no webhook signing here")
 
-// localServerPort returns the port of srv, a --server URL, when its host is
-// this machine (localhost, a loopback, unspecified or local address): a
-// server elsewhere has no API on this machine's ports.
+// localServerPort returns the port of srv, a --server URL, unless its host
+// is an address of another machine, whose API is not on this machine's
+// ports. A name counts as this machine (it may be this one's, or resolve
+// to it), so the guard errs on the safe side.
 func localServerPort(srv string) (string, bool) {
 	u, err := url.Parse(srv)
 	if err != nil || u.Host == "" {
 		return "", false
 	}
-	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	ip, err := netip.ParseAddr(host)
-	if host != "localhost" && !strings.HasSuffix(host, ".localhost") && (err != nil || !IsLocalAddr(ip)) {
+	if ip, err := netip.ParseAddr(strings.TrimSuffix(u.Hostname(), ".")); err == nil && !IsLocalAddr(ip) {
 		return "", false
 	}
 	port := u.Port()

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -184,12 +185,32 @@ func TestCLIReplayRefusesOwnAPI(t *testing.T) {
 	if got := other.received(); len(got) != 3 || len(api.received()) != 0 {
 		t.Errorf("with a target: target got %d, API %d requests; want 3 and 0", len(got), len(api.received()))
 	}
-	// A server on another machine has no API on this one's ports.
+	// A server named by a name may be this machine: guarded.
 	c = newCLI(map[string]string{"HOOKLAB_UI": "http://devbox.example:" + port}, nil)
+	_ = c.cli.Replay(context.Background(), []string{"--har", file})
+	if n := len(api.received()); n != 0 {
+		t.Errorf("with --server named by a name: the API got %d requests, want 0", n)
+	}
+	// A server at another machine's address has no API on this one's
+	// ports.
+	remote := nonLocalAddr(t)
+	c = newCLI(map[string]string{"HOOKLAB_UI": "http://" + net.JoinHostPort(remote.String(), port)}, nil)
 	_ = c.cli.Replay(context.Background(), []string{"--har", file})
 	if n := len(api.received()); n != 3 {
 		t.Errorf("with a remote --server: the local port got %d requests, want 3 (not refused)", n)
 	}
+}
+
+// nonLocalAddr returns an address no interface of this machine has.
+func nonLocalAddr(t *testing.T) netip.Addr {
+	t.Helper()
+	for _, s := range []string{"203.0.113.9", "198.51.100.9", "192.0.2.99", "100.64.7.9"} {
+		if ip := netip.MustParseAddr(s); !IsLocalAddr(ip) {
+			return ip
+		}
+	}
+	t.Skip("every documentation address is local here")
+	return netip.Addr{}
 }
 
 // The guard reads an address however it is written: a zone, an IPv4
@@ -206,7 +227,7 @@ func TestOwnAPICheck(t *testing.T) {
 		"[::ffff:127.0.0.1]:4040": true,
 		"0.0.0.0:4040":            true,
 		"127.0.0.1:4041":          false,
-		"192.0.2.1:4040":          false, // TEST-NET: no interface has it
+		net.JoinHostPort(nonLocalAddr(t).String(), "4040"): false,
 	} {
 		if got := refuse(addr) != nil; got != want {
 			t.Errorf("%s: refused %v, want %v", addr, got, want)

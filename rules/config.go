@@ -589,13 +589,20 @@ func (d *decoder) response(n *yaml.Node) *Response {
 				// is not the body's cuts it short or hangs the client, and
 				// the record would show a body it never got. (fault: empty
 				// and fault: drip break framing on purpose.) Without a
-				// body, a length is what a HEAD answer describes.
+				// body, a length is what a HEAD answer describes (other
+				// requests get the length of the body they get: none).
 				if strings.EqualFold(name, "Transfer-Encoding") ||
 					strings.EqualFold(name, "Content-Length") && (bodyNode != nil || fileNode != nil) {
 					d.errorf(k, "headers: %s is set from the body; leave it out (fault: empty or drip_rate make a broken or slow body)", name)
 					continue
 				}
 				src := d.str(v, "header "+name)
+				if strings.EqualFold(name, "Content-Length") {
+					if n, err := strconv.ParseUint(src, 10, 63); err != nil || strconv.FormatUint(n, 10) != src {
+						d.errorf(v, "headers: Content-Length: want a number of bytes, got %q", src)
+						continue
+					}
+				}
 				t, err := NewTemplate(src, FormatText)
 				if err != nil {
 					d.errorf(v, "header %s: %v", name, err)

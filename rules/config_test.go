@@ -377,6 +377,11 @@ func TestEnvValueClippedOutOfErrors(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), secret[:6]) || !strings.Contains(err.Error(), "{{${TOK}… has no closing }}") {
 		t.Errorf("err = %v; want the clipped value named ${TOK}", err)
 	}
+	// A "{{" inside the value: the error quotes the value from there.
+	_, err = Parse([]byte("mocks:\n  - respond: {headers: {Authorization: 'Bearer ${TOK}'}}\n"), "e.yaml", env("TOK", "pw{{s3cr3t_tail"))
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "${TOK}") {
+		t.Errorf("err = %v; want the value's tail named ${TOK}", err)
+	}
 }
 
 func TestEnvInNumbers(t *testing.T) {
@@ -435,10 +440,11 @@ settings:
 		},
 		{
 			name: "framing headers",
-			src:  "mocks:\n  - respond:\n      headers: {content-length: \"5\", Transfer-Encoding: chunked, X-Ok: y}\n      body: abcdefghij\n  - respond: {headers: {Content-Length: \"5368709120\"}}\n",
+			src:  "mocks:\n  - respond:\n      headers: {content-length: \"5\", Transfer-Encoding: chunked, X-Ok: y}\n      body: abcdefghij\n  - respond: {headers: {Content-Length: \"5368709120\"}}\n  - respond: {headers: {Content-Length: \"{{ 5 }}\"}}\n",
 			want: []string{
 				`x.yaml:3:17: headers: content-length is set from the body; leave it out`,
 				`x.yaml:3:38: headers: Transfer-Encoding is set from the body; leave it out`,
+				`x.yaml:6:41: headers: Content-Length: want a number of bytes, got "{{ 5 }}"`,
 			},
 		},
 		{

@@ -116,13 +116,30 @@ func (e *EnvSeen) Getenv(name string) string {
 const minScrubbed = 6
 
 // Scrub replaces each value seen in msg (as it is, or as %q quotes it) by
-// the reference that gave it, longest values first; and first, the start
-// of a value that the message clipped ("{{sk_live_ABC… has no closing }}").
+// the reference that gave it, longest values first; and what a template
+// error quotes of a value, which starts at a "{{" and may be clipped
+// ("{{sk_live_ABC… has no closing }}"): the part of a value from a "{{" in
+// it, and the start of a value, or of such a part, that ends where the
+// message clipped it.
 func (e *EnvSeen) Scrub(msg string) string {
 	if len(e.vals) == 0 {
 		return msg
 	}
+	type piece struct{ text, ref string }
+	var pieces []piece // each value, longest first, then its parts from a "{{"
 	vals := e.sorted()
+	for _, v := range vals {
+		pieces = append(pieces, piece{v, e.vals[v]})
+	}
+	for _, v := range vals {
+		for j := 1; j < len(v); j++ {
+			if strings.HasPrefix(v[j:], "{{") && len(v)-j >= 3 {
+				pieces = append(pieces, piece{v[j:], e.vals[v]})
+			}
+		}
+	}
+	// Clipped pieces first, before a shorter value inside one is replaced
+	// and hides the rest of it.
 	const clipped = "…"
 	for from := 0; ; {
 		i := strings.Index(msg[from:], clipped)
@@ -131,27 +148,26 @@ func (e *EnvSeen) Scrub(msg string) string {
 		}
 		i += from
 		from = i + len(clipped)
-		// The longest start of a value (3 bytes or more, not all of it)
-		// that ends where the message clipped it.
-		best, bestK := "", 0
-		for _, v := range vals {
-			for k := min(len(v)-1, i); k >= 3 && k > bestK; k-- {
-				if msg[i-k:i] == v[:k] {
-					best, bestK = v, k
+		// The longest start of a piece (3 bytes or more) that ends at the
+		// clip, unless the whole piece is there (its own "…").
+		best, bestK := piece{}, 0
+		for _, p := range pieces {
+			for k := min(len(p.text)-1, i); k >= 3 && k > bestK; k-- {
+				if msg[i-k:i] == p.text[:k] && !strings.HasPrefix(msg[i-k:], p.text) {
+					best, bestK = p, k
 					break
 				}
 			}
 		}
 		if bestK > 0 {
-			msg = msg[:i-bestK] + e.vals[best] + msg[i:]
-			from = i - bestK + len(e.vals[best]) + len(clipped)
+			msg = msg[:i-bestK] + best.ref + msg[i:]
+			from = i - bestK + len(best.ref) + len(clipped)
 		}
 	}
-	for _, v := range vals {
-		ref := e.vals[v]
-		msg = strings.ReplaceAll(msg, v, ref)
-		if q := strconv.Quote(v); q[1:len(q)-1] != v {
-			msg = strings.ReplaceAll(msg, q[1:len(q)-1], ref)
+	for _, p := range pieces {
+		msg = strings.ReplaceAll(msg, p.text, p.ref)
+		if q := strconv.Quote(p.text); q[1:len(q)-1] != p.text {
+			msg = strings.ReplaceAll(msg, q[1:len(q)-1], p.ref)
 		}
 	}
 	return msg

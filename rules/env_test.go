@@ -85,3 +85,23 @@ func TestEnvSeen(t *testing.T) {
 		}
 	}
 }
+
+// Values with the characters a message uses to quote them: a "…" in a
+// value is no clip, and a template error quotes a value from a "{{" in it.
+func TestEnvSeenAwkwardValues(t *testing.T) {
+	t.Parallel()
+	e := NewEnvSeen(func(k string) string {
+		return map[string]string{"ELL": "abc…defghij", "TPL": "pw{{s3cr3t_tail_value_ABCDEFGHIJKLMNOP"}[k]
+	})
+	e.Getenv("ELL")
+	e.Getenv("TPL")
+	for _, tc := range []struct{ in, want string }{
+		{`x abc…defghij y`, `x ${ELL} y`},
+		{`{{s3cr3t_tail_value_ABCDEFGHIJKLMNOP has no closing }}`, `${TPL} has no closing }}`},
+		{`{{s3cr3t_tail_value_ABCDEF… has no closing }}`, `${TPL}… has no closing }}`},
+	} {
+		if got := e.Scrub(tc.in); got != tc.want {
+			t.Errorf("Scrub(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

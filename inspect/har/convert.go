@@ -2,6 +2,7 @@ package har
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"fmt"
 	"math"
@@ -303,10 +304,7 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 	}
 	if noResponse {
 		if ex.Error == "" {
-			ex.Error = e.Response.Error
-			if ex.Error == "" {
-				ex.Error = "no response recorded"
-			}
+			ex.Error = cmp.Or(e.Response.Error, e.Response.FailureText, "no response recorded")
 		}
 		return ex, nil
 	}

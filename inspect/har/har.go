@@ -111,6 +111,8 @@ type Response struct {
 	Comment     string      `json:"comment,omitempty"`
 	// Error is Chrome's (and hooklab's) reason a request failed.
 	Error string `json:"_error,omitempty"`
+	// FailureText is Playwright's (read, not written).
+	FailureText string `json:"_failureText,omitempty"`
 }
 
 // NameValue is a header or a query parameter.

@@ -622,7 +622,7 @@ func TestPlaywrightFailedRequest(t *testing.T) {
 	if err != nil || len(exs) != 2 {
 		t.Fatalf("%d exchanges, %v", len(exs), err)
 	}
-	if exs[0].Response != nil || exs[0].Error == "" || exs[1].Response == nil || exs[1].Response.Status != 200 {
+	if exs[0].Response != nil || exs[0].Error != "net::ERR_CONNECTION_REFUSED" || exs[1].Response == nil || exs[1].Response.Status != 200 {
 		t.Errorf("failed request: response %+v, error %q; second: %+v", exs[0].Response, exs[0].Error, exs[1].Response)
 	}
 }
