@@ -23,6 +23,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -211,6 +212,8 @@ type flight struct {
 	didBuf   bool
 	// whole is the request body when it was read whole (see smallBody).
 	whole []byte
+	// request is the client's request's context: done when it went away.
+	request context.Context
 }
 
 // NewReverse returns a reverse proxy over opts.Routes, longest prefix first.
@@ -472,10 +475,11 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 		target = rt.Upstream
 	}
 	f := &flight{
-		ex:     &inspect.Exchange{ID: p.opts.IDs.New(start), Bin: p.opts.Name, Source: inspect.SourceProxy, Time: start, Request: recordRequest(r)},
-		start:  start,
-		route:  rt,
-		target: target,
+		ex:      &inspect.Exchange{ID: p.opts.IDs.New(start), Bin: p.opts.Name, Source: inspect.SourceProxy, Time: start, Request: recordRequest(r)},
+		start:   start,
+		route:   rt,
+		target:  target,
+		request: r.Context(),
 	}
 	sim := p.simulation(rt)
 	intercept := p.intercepting()
@@ -795,7 +799,19 @@ func (p *Reverse) finishBody(f *flight, t *tee) {
 	if f.ex.Response != nil && f.ex.Response.Body == nil {
 		var err error
 		f.ex.Response.Body, f.ex.Response.Size, f.ex.Response.Truncated, err = t.result(false) // read to its end here
-		if err != nil && !errors.Is(err, io.EOF) {
+		want, perr := strconv.ParseInt(f.ex.Response.Headers.Get("Content-Length"), 10, 64)
+		switch {
+		case err == nil || errors.Is(err, context.Canceled) && f.request != nil && f.request.Err() != nil:
+			// Closed before its end, or its read canceled: the client
+			// went away. Told where the upstream said how long the body
+			// is (a chunked one's end is not known).
+			if err != nil || perr == nil && want > f.ex.Response.Size {
+				f.ex.Error = fmt.Sprintf("client went away after %d bytes of the answer", f.ex.Response.Size)
+				if perr == nil {
+					f.ex.Error += fmt.Sprintf(" (of %d)", want)
+				}
+			}
+		case !errors.Is(err, io.EOF):
 			// The client's answer broke off there too (the connection
 			// is closed; what it got of it depends on what was flushed).
 			f.ex.Error = "reading upstream body: " + err.Error() + "; the answer to the client was cut off there"

@@ -461,6 +461,38 @@ func TestReverseUpstreamBodyCutShort(t *testing.T) {
 	}
 }
 
+// TestReverseClientLeavesMidBody: a client that goes away while a body
+// streams is recorded so, not as a whole answer.
+func TestReverseClientLeavesMidBody(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1048576") // large enough to stream, not be gathered
+		w.Write(bytes.Repeat([]byte("x"), 128<<10))
+		http.NewResponseController(w).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/stream", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	resp.Body.Close()
+	ex := rec.next(t)
+	if !strings.Contains(ex.Error, "client went away after ") || !strings.Contains(ex.Error, "bytes of the answer (of 1048576)") {
+		t.Errorf("recorded error %q, want the client's leaving", ex.Error)
+	}
+}
+
 func TestReverseIncompleteBody(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
