@@ -258,8 +258,9 @@ type ImportOptions struct {
 // Import reads a HAR file and stores one exchange per entry. Entries that
 // hooklab exported keep their id, bin and source unless the id is taken;
 // others get a new id (made from the entry's time, so they sort by it) and
-// opts.Bin (with opts.Into, every entry goes into opts.Bin). It returns the ids stored, in file order, and how many entries
-// it skipped as not HTTP (data: URLs and the like; har.File.NotHTTP).
+// opts.Bin (with opts.Into, every entry goes into opts.Bin). It returns
+// the ids stored, in file order, and how many entries it skipped as not
+// HTTP (data: URLs and the like; har.File.NotHTTP).
 // Nothing is stored when the file does not parse.
 func Import(ctx context.Context, store inspect.Store, r io.Reader, opts ImportOptions) ([]string, int, error) {
 	f, err := har.Decode(r)
