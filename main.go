@@ -956,7 +956,7 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 // drive hooklab's own API on the developer's click.
 func selfRefusingTransport(addr net.Addr) *http.Transport {
 	tr := replay.NewTransport(false)
-	replay.RefuseOwnAPI(tr, portOf(addr))
+	replay.RefuseOwnAPI(tr, portOf(addr), "")
 	return tr
 }
 

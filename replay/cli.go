@@ -266,7 +266,9 @@ Flags:
 		// it.
 		tr := NewTransport(false)
 		if port, ok := localServerPort(srv); ok {
-			RefuseOwnAPI(tr, port)
+			// Your own service may listen there while hooklab does
+			// not: the message says how to tell the command.
+			RefuseOwnAPI(tr, port, "the port of --server "+srv+"; if hooklab is elsewhere, say so with --server or HOOKLAB_UI")
 		}
 		base.Transport = tr
 	}

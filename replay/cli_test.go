@@ -173,7 +173,7 @@ func TestCLIReplayRefusesOwnAPI(t *testing.T) {
 		if got := api.received(); len(got) != 0 {
 			t.Fatalf("HOOKLAB_UI=%s: the API got %d requests: %+v", server, len(got), got)
 		}
-		if n := strings.Count(c.stdout.String(), "hooklab's own API; give a target"); n != 3 || !strings.Contains(c.stdout.String(), "3 replayed, 0 same, 0 differ, 3 failed") {
+		if n := strings.Count(c.stdout.String(), "hooklab's own API (the port of --server http://127.0.0.1:"+port+"; if hooklab is elsewhere, say so with --server or HOOKLAB_UI); give a target"); n != 3 || !strings.Contains(c.stdout.String(), "3 replayed, 0 same, 0 differ, 3 failed") {
 			t.Errorf("HOOKLAB_UI=%s: %d refusals, want 3:\n%s", server, n, c.stdout.String())
 		}
 	}

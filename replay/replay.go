@@ -239,10 +239,17 @@ func NewTransport(insecure bool) *http.Transport {
 // error wrapping inspect.ErrOwnAPI. A recorded URL is whatever Host its
 // sender wrote, and a HAR file's are whatever its author wrote: replaying
 // them must not drive hooklab's API (a DELETE would clear the exchanges).
-func RefuseOwnAPI(tr *http.Transport, apiPort string) {
+// why, when set, is said after the refusal: how the port was known.
+func RefuseOwnAPI(tr *http.Transport, apiPort, why string) {
 	refuse := OwnAPICheck(apiPort)
 	d := NewDialer()
-	d.Control = func(_, address string, _ syscall.RawConn) error { return refuse(address) }
+	d.Control = func(_, address string, _ syscall.RawConn) error {
+		err := refuse(address)
+		if err != nil && why != "" {
+			err = fmt.Errorf("%w (%s)", err, why)
+		}
+		return err
+	}
 	tr.DialContext = d.DialContext
 }
 
