@@ -386,11 +386,7 @@ func headOnly(resp *inspect.Response) *inspect.Response {
 		if cl, err := strconv.Atoi(resp.Headers.Get("Content-Length")); err == nil && n == 0 {
 			n = cl // an answer to HEAD: its body's length, as a GET gets it
 		}
-		for _, h := range resp.Headers {
-			if !strings.EqualFold(h.Name, "Content-Length") {
-				out.Headers = append(out.Headers, h)
-			}
-		}
+		out.Headers = withoutHeaders(resp.Headers, "Content-Length")
 	}
 	out.Headers = append(inspect.Headers{{Name: "Content-Length", Value: strconv.Itoa(max(n, 1))}}, out.Headers...)
 	return out

@@ -799,12 +799,12 @@ func (p *Reverse) finishBody(f *flight, t *tee) {
 	if f.ex.Response != nil && f.ex.Response.Body == nil {
 		var err error
 		f.ex.Response.Body, f.ex.Response.Size, f.ex.Response.Truncated, err = t.result(false) // read to its end here
-		want, perr := strconv.ParseInt(f.ex.Response.Headers.Get("Content-Length"), 10, 64)
 		switch {
 		case err == nil || errors.Is(err, context.Canceled) && f.request != nil && f.request.Err() != nil:
 			// Closed before its end, or its read canceled: the client
 			// went away. Told where the upstream said how long the body
 			// is (a chunked one's end is not known).
+			want, perr := strconv.ParseInt(f.ex.Response.Headers.Get("Content-Length"), 10, 64)
 			if err != nil || perr == nil && want > f.ex.Response.Size {
 				f.ex.Error = fmt.Sprintf("client went away after %d bytes of the answer", f.ex.Response.Size)
 				if perr == nil {

@@ -78,7 +78,7 @@ func (d *decoder) enter(n *yaml.Node) bool {
 func (d *decoder) leave() { d.depth-- }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
-	e := Error{File: d.file, Msg: d.scrub(fmt.Sprintf(format, args...))}
+	e := Error{File: d.file, Msg: d.env.Scrub(fmt.Sprintf(format, args...))}
 	if n != nil {
 		e.Line, e.Col = n.Line, n.Column
 	}
@@ -92,19 +92,12 @@ func newDecoder(file, dir string, getenv func(string) string) *decoder {
 	return &decoder{file: file, dir: dir, getenv: env.Getenv, env: env}
 }
 
-func (d *decoder) scrub(msg string) string {
-	if d.env == nil {
-		return msg
-	}
-	return d.env.Scrub(msg)
-}
-
 // regexError describes err, from compiling a regular expression, without
 // the part of it the error quotes when that part may come from a value of
 // the environment.
 func (d *decoder) regexError(expr string, err error) string {
 	var se *syntax.Error
-	if d.env != nil && errors.As(err, &se) {
+	if errors.As(err, &se) {
 		if ref, ok := d.env.Overlaps(expr, se.Expr); ok {
 			return fmt.Sprintf("error parsing regexp: %s (near the value of %s)", se.Code, ref)
 		}

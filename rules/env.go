@@ -120,9 +120,9 @@ const minScrubbed = 6
 // error quotes of a value, which starts at a "{{" and may be clipped
 // ("{{sk_live_ABC… has no closing }}"): the part of a value from a "{{" in
 // it, and the start of a value, or of such a part, that ends where the
-// message clipped it.
+// message clipped it. A nil EnvSeen leaves msg as it is.
 func (e *EnvSeen) Scrub(msg string) string {
-	if len(e.vals) == 0 {
+	if e == nil || len(e.vals) == 0 {
 		return msg
 	}
 	type piece struct{ text, ref string }
@@ -190,7 +190,7 @@ func (e *EnvSeen) sorted() []string {
 // regular expression's bad part): a message must not quote part of a
 // secret either.
 func (e *EnvSeen) Overlaps(text, fragment string) (ref string, ok bool) {
-	if fragment == "" {
+	if e == nil || fragment == "" {
 		return "", false
 	}
 	for _, v := range e.sorted() {
