@@ -914,7 +914,7 @@ func TestJournalSweepKeepsOnlySegmentsInUse(t *testing.T) {
 	}
 	s.Sync(t.Context())
 	before := len(segments(t, dir))
-	if err := s.sweepSegments(s.jr, map[uint64]bool{}); err != nil {
+	if err := s.sweepSegments(s.cdb, s.jr, map[uint64]bool{}); err != nil {
 		t.Fatal(err)
 	}
 	after := len(segments(t, dir))
@@ -990,7 +990,7 @@ func TestJournalDamagedRecords(t *testing.T) {
 		t.Errorf("Get of an exchange whose segment is gone: %v, want ErrDamaged", err)
 	}
 	// The sweep reports the missing segment.
-	if err := s.sweepSegments(s.jr, map[uint64]bool{}); err != nil {
+	if err := s.sweepSegments(s.cdb, s.jr, map[uint64]bool{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(logs.String(), "journal segment missing") {
@@ -1124,14 +1124,14 @@ func TestJournalSweepDuringDelete(t *testing.T) {
 		})
 	}()
 	<-inTx
-	if _, err := s.sweepTick(s.jr, &st); err != nil { // a checkpointer tick during the transaction
+	if _, err := s.sweepTick(s.cdb, s.jr, &st); err != nil { // a checkpointer tick during the transaction
 		t.Fatal(err)
 	}
 	close(release)
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
-	if did, err := s.sweepTick(s.jr, &st); err != nil || !did {
+	if did, err := s.sweepTick(s.cdb, s.jr, &st); err != nil || !did {
 		t.Fatalf("no sweep after the delete committed (%v)", err)
 	}
 	if n := unreferenced(t, s); n > 0 {
@@ -1155,18 +1155,18 @@ func TestJournalSweepAfterActiveSegmentSealed(t *testing.T) {
 	}
 	s.Sync(t.Context())
 	st := sweepState{missing: map[uint64]bool{0: true}}
-	if _, err := s.sweepTick(s.jr, &st); err != nil {
+	if _, err := s.sweepTick(s.cdb, s.jr, &st); err != nil {
 		t.Fatal(err)
 	}
 	s.jr.segLimit = 1
 	addLarge(t, s, "other", 2) // seals the cleared segment
-	if did, err := s.sweepTick(s.jr, &st); err != nil || !did {
+	if did, err := s.sweepTick(s.cdb, s.jr, &st); err != nil || !did {
 		t.Fatalf("no sweep once the cleared segment was sealed (%v)", err)
 	}
 	if n := unreferenced(t, s); n > 0 {
 		t.Errorf("%d sealed segments no exchange is in are left", n)
 	}
-	if did, _ := s.sweepTick(s.jr, &st); did {
+	if did, _ := s.sweepTick(s.cdb, s.jr, &st); did {
 		t.Error("a sweep with nothing new to look for")
 	}
 }
@@ -1194,7 +1194,7 @@ func TestJournalSweepNoFalseMissing(t *testing.T) {
 		}
 	}()
 	for range 1000 {
-		if err := s.sweepSegments(s.jr, map[uint64]bool{}); err != nil {
+		if err := s.sweepSegments(s.cdb, s.jr, map[uint64]bool{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -1222,20 +1222,20 @@ func TestJournalSweepNewestSegmentAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	s2 := openStore(t, dir, Options{})
-	st := sweepState{missing: map[uint64]bool{}}        // as the checkpointer starts
-	if _, err := s2.sweepTick(s2.jr, &st); err != nil { // the sweep after start
+	st := sweepState{missing: map[uint64]bool{}}                // as the checkpointer starts
+	if _, err := s2.sweepTick(s2.cdb, s2.jr, &st); err != nil { // the sweep after start
 		t.Fatal(err)
 	}
 	if _, err := s2.Clear(t.Context(), "load"); err != nil { // before any capture
 		t.Fatal(err)
 	}
 	s2.Sync(t.Context())
-	if _, err := s2.sweepTick(s2.jr, &st); err != nil {
+	if _, err := s2.sweepTick(s2.cdb, s2.jr, &st); err != nil {
 		t.Fatal(err)
 	}
 	s2.jr.segLimit = 1
 	addLarge(t, s2, "other", 3) // the old newest segment is sealed now
-	if did, err := s2.sweepTick(s2.jr, &st); err != nil || !did {
+	if did, err := s2.sweepTick(s2.cdb, s2.jr, &st); err != nil || !did {
 		t.Fatalf("no sweep once the old newest segment was sealed (%v)", err)
 	}
 	if n := unreferenced(t, s2); n > 0 {
@@ -1259,24 +1259,22 @@ func TestJournalSweepRetriedAfterError(t *testing.T) {
 	}
 	s.Sync(t.Context())
 	st := sweepState{missing: map[uint64]bool{0: true}}
-	if _, err := s.sweepTick(s.jr, &st); err != nil { // the cleared segment is still being written
+	if _, err := s.sweepTick(s.cdb, s.jr, &st); err != nil { // the cleared segment is still being written
 		t.Fatal(err)
 	}
 	s.jr.segLimit = 1
 	addLarge(t, s, "other", 2) // seals it
-	good := s.cdb
 	bad, err := sql.Open("sqlite", "file:closed?mode=memory")
 	if err != nil {
 		t.Fatal(err)
 	}
 	bad.Close()
-	s.cdb = bad // the sweep's query fails once
-	_, err = s.sweepTick(s.jr, &st)
-	s.cdb = good
-	if err == nil {
+	// The sweep's query fails once (given a closed connection, not put in
+	// the store's place, which its checkpointer reads meanwhile).
+	if _, err = s.sweepTick(bad, s.jr, &st); err == nil {
 		t.Fatal("the sweep on a closed connection did not fail")
 	}
-	if did, err := s.sweepTick(s.jr, &st); err != nil || !did {
+	if did, err := s.sweepTick(s.cdb, s.jr, &st); err != nil || !did {
 		t.Fatalf("the failed sweep was not tried again (%v)", err)
 	}
 	if n := unreferenced(t, s); n > 0 {
@@ -1398,7 +1396,7 @@ func TestJournalSegmentKeptWhenNotRemoved(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(stuck, "x"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.sweepSegments(s.jr, map[uint64]bool{}); err != nil {
+	if err := s.sweepSegments(s.cdb, s.jr, map[uint64]bool{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := unreferenced(t, s); n != 1 {
@@ -1407,7 +1405,7 @@ func TestJournalSegmentKeptWhenNotRemoved(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(stuck, "x")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.sweepSegments(s.jr, map[uint64]bool{}); err != nil {
+	if err := s.sweepSegments(s.cdb, s.jr, map[uint64]bool{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := unreferenced(t, s); n != 0 {

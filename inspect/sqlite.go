@@ -2136,9 +2136,9 @@ const sweepEvery = 10 * time.Second
 // It also reports, once each, segments stored exchanges point into that are
 // not on disk (removed by hand): their exchanges list, but their details
 // cannot be read.
-func (s *SQLite) sweepSegments(jr *journal, missing map[uint64]bool) error {
+func (s *SQLite) sweepSegments(db *sql.DB, jr *journal, missing map[uint64]bool) error {
 	applied := s.applied.Load()
-	rows, err := s.cdb.Query(`SELECT DISTINCT seg FROM exchanges WHERE seg IS NOT NULL`)
+	rows, err := db.Query(`SELECT DISTINCT seg FROM exchanges WHERE seg IS NOT NULL`)
 	if err != nil {
 		return err
 	}
@@ -2163,7 +2163,7 @@ func (s *SQLite) sweepSegments(jr *journal, missing map[uint64]bool) error {
 			// Retention may have deleted it (with its rows) since the
 			// query above: only rows that still point at it count.
 			var n int64
-			if err := s.cdb.QueryRow(`SELECT count(*) FROM exchanges WHERE seg = ?`, int64(seg)).Scan(&n); err != nil {
+			if err := db.QueryRow(`SELECT count(*) FROM exchanges WHERE seg = ?`, int64(seg)).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
@@ -2187,7 +2187,7 @@ type sweepState struct {
 // moved), again once the segment that was the newest then is sealed and
 // applied (those deletes may have emptied it), and once at start. It
 // reports whether it swept.
-func (s *SQLite) sweepTick(jr *journal, st *sweepState) (bool, error) {
+func (s *SQLite) sweepTick(db *sql.DB, jr *journal, st *sweepState) (bool, error) {
 	gen := s.sweepGen.Load() // before the sweep's query: a delete after it moves gen again
 	prev := st.recheck
 	switch {
@@ -2198,7 +2198,7 @@ func (s *SQLite) sweepTick(jr *journal, st *sweepState) (bool, error) {
 	case st.missing[0]:
 		return false, nil
 	}
-	if err := s.sweepSegments(jr, st.missing); err != nil {
+	if err := s.sweepSegments(db, jr, st.missing); err != nil {
 		st.recheck = prev // the next tick tries again
 		return true, err
 	}
@@ -2227,7 +2227,7 @@ func (s *SQLite) checkpointer(jr *journal) {
 			return
 		case <-t.C:
 			if jr != nil && time.Since(lastSweep) >= sweepEvery {
-				did, err := s.sweepTick(jr, &sweep)
+				did, err := s.sweepTick(s.cdb, jr, &sweep)
 				if did {
 					lastSweep = time.Now()
 				}
