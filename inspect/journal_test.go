@@ -1485,3 +1485,56 @@ func TestIndexGoesOnPastUnreadableRecord(t *testing.T) {
 		t.Errorf("the unreadable record's URL finds %v, want a", got)
 	}
 }
+
+// Journaled rows queued together are inserted refChunk to a statement,
+// in order. A run holding a row the database refuses (a duplicate id)
+// loses only that row: the others are stored, in order, and searchable.
+func TestJournalRowRuns(t *testing.T) {
+	t.Parallel()
+	var logs syncBuf
+	s := openStore(t, t.TempDir(), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	dup := newEx("r", "GET", "http://h/seed")
+	mustAdd(t, s, dup)
+	s.Sync(context.Background())
+	want := []string{dup.ID}
+	// queue adds n rows while the writer is held, so that they reach it
+	// as one batch; the row numbered dupAt is a second copy of dup.
+	queue := func(n, dupAt int) {
+		release := blockWriter(t, s)
+		for i := range n {
+			if i == dupAt {
+				mustAdd(t, s, dup) // acknowledged from the journal, refused by the database
+				continue
+			}
+			ex := newEx("r", "POST", fmt.Sprintf("http://h/run/%d", len(want)), reqBody([]byte(fmt.Sprintf("needle-%d", len(want)))))
+			mustAdd(t, s, ex)
+			want = append(want, ex.ID)
+		}
+		release()
+		s.Sync(context.Background())
+	}
+	check := func(when string) {
+		t.Helper()
+		got := listIDs(t, s, Query{Bin: "r"})
+		slices.Reverse(got) // oldest first
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: stored %d rows\n%v\nwant %d\n%v", when, len(got), got, len(want), want)
+		}
+	}
+	queue(2*refChunk+3, -1)
+	check("runs")
+	if strings.Contains(logs.String(), "dropped") {
+		t.Fatalf("a row was dropped:\n%s", logs.String())
+	}
+	queue(2*refChunk+3, refChunk+2)
+	check("runs with a duplicate")
+	if !strings.Contains(logs.String(), "cannot be stored; dropped") {
+		t.Errorf("the duplicate was not logged as dropped:\n%s", logs.String())
+	}
+	if err := s.IndexPending(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := listIDs(t, s, Query{Bin: "r", Text: "needle-"}); len(got) != len(want)-1 {
+		t.Errorf("search found %d rows, want %d", len(got), len(want)-1)
+	}
+}

@@ -70,12 +70,12 @@ func (r *row) args() []any {
 		r.rule, r.signature, r.errText, r.extra, r.bytes}
 }
 
-// refArgs are the values of insertRefSQL for a row whose journal record is
-// at off in segment seg.
-func (r *row) refArgs(seg uint64, off int64) []any {
-	return []any{r.id, r.bin, r.source, r.timeNS, r.durationNS, r.method, r.url, r.path,
+// appendRefArgs appends the values of insertRefSQL for a row whose journal
+// record is at off in segment seg.
+func (r *row) appendRefArgs(args []any, seg uint64, off int64) []any {
+	return append(args, r.id, r.bin, r.source, r.timeNS, r.durationNS, r.method, r.url, r.path,
 		r.reqSize, r.status, r.respSize, boolInt(r.truncated),
-		r.rule, r.signature, r.errText, r.bytes, int64(seg), off}
+		r.rule, r.signature, r.errText, r.bytes, int64(seg), off)
 }
 
 // exchange is the Exchange r was made from (newRow's reverse).

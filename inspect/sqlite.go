@@ -129,8 +129,9 @@ type SQLite struct {
 	// liveSeq is the row live was found in (0: unknown): no journaled row
 	// before it is left, so findLive looks from there.
 	liveSeq int64
-	// insertRef inserts a journaled row: its record holds the rest.
-	insertRef *sql.Stmt
+	// insertRef inserts a journaled row: its record holds the rest;
+	// insertRefs inserts refChunk of them.
+	insertRef, insertRefs *sql.Stmt
 	// indexReserve is the free space below which the text index waits
 	// (defaultIndexReserve; tests set more).
 	indexReserve atomic.Uint64
@@ -249,7 +250,11 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		// reads an older snapshot (a long search under load), so it can
 		// grow past those 64 MiB; journal_size_limit cuts the file back
 		// to them when it starts over, instead of keeping its peak size.
-		if s.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=cache_size(128)&_pragma=wal_autocheckpoint(4096)&_pragma=journal_size_limit(67108864)"); err != nil {
+		//
+		// The writer's multi-row inserts keep a statement journal (to
+		// undo a statement that fails halfway); temp_store(2) keeps it in
+		// memory, where it was a temporary file and a write(2) per page.
+		if s.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=cache_size(128)&_pragma=temp_store(2)&_pragma=wal_autocheckpoint(4096)&_pragma=journal_size_limit(67108864)"); err != nil {
 			return nil, fmt.Errorf("open %s: %w", s.path, err)
 		}
 		s.wdb.SetMaxOpenConns(1)
@@ -296,6 +301,10 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		return nil, fmt.Errorf("database %s: %w", s.path, err)
 	}
 	if s.insertRef, err = s.wdb.Prepare(insertRefSQL); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("database %s: %w", s.path, err)
+	}
+	if s.insertRefs, err = s.wdb.Prepare(insertRefsSQL); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("database %s: %w", s.path, err)
 	}
@@ -1108,12 +1117,38 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 			tx.Rollback()
 		}
 	}()
-	var ins, insRef *sql.Stmt
+	var ins, insRef, insRefs *sql.Stmt
 	var dCount, dBytes, lastSeq int64
 	removed := false
 	minSeg := uint64(math.MaxUint64) // of the journaled rows inserted
 	var maxLSN uint64
-	for i, p := range batch {
+	var args []any
+	for i := 0; i < len(batch); i++ {
+		p := batch[i]
+		if n := refRun(batch[i:]); n >= refChunk {
+			// A run of journaled rows: refChunk at a time in one statement.
+			// (If it fails, commit writes the rows one by one.)
+			if insRefs == nil {
+				insRefs = tx.Stmt(s.insertRefs)
+				defer insRefs.Close()
+			}
+			args = args[:0]
+			for _, p := range batch[i : i+refChunk] {
+				args = p.row.appendRefArgs(args, p.seg, p.off)
+				minSeg = min(minSeg, p.seg)
+				dBytes += p.row.bytes
+				maxLSN = max(maxLSN, p.lsn)
+			}
+			res, err := insRefs.Exec(args...)
+			if err != nil {
+				return i, err
+			}
+			lastSeq, _ = res.LastInsertId()
+			dCount += refChunk
+			i += refChunk - 1
+			runtime.Gosched()
+			continue
+		}
 		if p.op != nil {
 			n, b, err := p.op(tx)
 			if err != nil {
@@ -1131,7 +1166,7 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 				insRef = tx.Stmt(s.insertRef)
 				defer insRef.Close()
 			}
-			res, err = insRef.Exec(p.row.refArgs(p.seg, p.off)...)
+			res, err = insRef.Exec(p.row.appendRefArgs(args[:0], p.seg, p.off)...)
 			minSeg = min(minSeg, p.seg)
 		} else {
 			if ins == nil {
@@ -1479,15 +1514,39 @@ func yieldEvery(i, n int) {
 	}
 }
 
+// refRun is how many journaled rows lead batch, counting to refChunk.
+func refRun(batch []*pendingWrite) int {
+	n := 0
+	for _, p := range batch[:min(len(batch), refChunk)] {
+		if p.op != nil || p.seg == 0 {
+			break
+		}
+		n++
+	}
+	return n
+}
+
 // setKV records a watermark (k, v) in the kv table.
 const setKV = `INSERT INTO kv(k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v`
 
 // insertRefSQL inserts a journaled row: the columns lists and filters read,
 // and where its record is. The record holds the rest.
-const insertRefSQL = `INSERT INTO exchanges (id, bin, source, time_ns, duration_ns, method, url, path, proto, host, remote_addr, tls,
+const insertRefSQL = insertRefHead + insertRefValues
+
+// insertRefsSQL inserts refChunk journaled rows in one statement: under
+// load the writer's rows come in runs, and one statement for a run saves
+// each row a statement's start, finish and trip through database/sql.
+var insertRefsSQL = insertRefHead + strings.Repeat(insertRefValues+",", refChunk-1) + insertRefValues
+
+const (
+	insertRefHead = `INSERT INTO exchanges (id, bin, source, time_ns, duration_ns, method, url, path, proto, host, remote_addr, tls,
 	req_headers, req_size, req_truncated, req_body, status, resp_headers, resp_size, resp_truncated, resp_body, truncated,
 	rule, signature, error, extra, bytes, seg, off)
-	VALUES (?,?,?,?,?,?,?,?,'','','',0,'',?,0,NULL,?,NULL,?,0,NULL,?,?,?,?,NULL,?,?,?)`
+	VALUES `
+	insertRefValues = `(?,?,?,?,?,?,?,?,'','','',0,'',?,0,NULL,?,NULL,?,0,NULL,?,?,?,?,NULL,?,?,?)`
+	// refChunk is how many rows insertRefsSQL inserts.
+	refChunk = 16
+)
 
 // findLive sets live to the oldest journal segment a stored exchange points
 // into. Journaled rows are inserted in journal order, so it is the first
