@@ -743,6 +743,7 @@ func (s *SQLite) writer() {
 	lastIndexSeq := s.lastSeq.Load()
 	indexPaused, indexFailing := false, false
 	batch := make([]*pendingWrite, 0, maxBatch)
+	cpu := cpuMeter{path: "/proc/stat"}
 	retry := time.NewTicker(stuckRetry)
 	defer retry.Stop()
 	for {
@@ -761,23 +762,11 @@ func (s *SQLite) writer() {
 			s.retain()
 			continue
 		case <-index.C:
-			// Index when the writer has been idle a moment, or a little at
-			// a time while captures are light. Under heavy load the index
-			// waits: search scans the rows not yet indexed, so it stays
-			// correct, and the captures keep the writer to themselves.
 			backlog := s.lastSeq.Load() - s.indexed.Load()
 			recent := s.lastSeq.Load() - lastIndexSeq
 			lastIndexSeq = s.lastSeq.Load()
-			n := 0
-			switch {
-			case backlog <= 0:
-			case time.Since(lastWrite) >= indexEvery:
-				n = indexBatch
-			case recent <= indexLightRows || backlog >= indexBacklog:
-				// Light traffic, or a backlog so large that scanning
-				// it would make every search slow: a little at a time.
-				n = indexBusyBatch
-			}
+			idle, idleKnown := cpu.idleShare()
+			n := indexNow(backlog, recent, time.Since(lastWrite), idle, idleKnown)
 			// Entries of rows retention deleted are purged on every tick,
 			// as much as indexing would take: waiting for an idle moment
 			// left them forever under steady traffic, and the index grew
@@ -928,15 +917,45 @@ func (s *SQLite) indexRoom(paused *bool) bool {
 // Text indexing runs off the write path: every indexEvery the writer indexes
 // up to indexBatch rows when it has been idle that long, or indexBusyBatch
 // rows when at most indexLightRows were written since the last tick or the
-// backlog has reached indexBacklog rows. Rows not yet indexed are searched
-// by scanning.
+// backlog has reached indexBacklog rows, unless the machine's CPUs were
+// less than indexIdleCPU idle since the last tick. Rows not yet indexed are
+// searched by scanning.
 const (
 	indexEvery     = 200 * time.Millisecond
 	indexBatch     = 2000
 	indexBusyBatch = 200
 	indexLightRows = 200
 	indexBacklog   = 50000
+	indexIdleCPU   = 0.10
 )
+
+// indexNow is how many rows the writer indexes at a tick, given the rows
+// not yet indexed (backlog), those written since the last tick (recent),
+// how long ago the writer last wrote, and how idle the machine's CPUs were
+// since the last tick (when known).
+//
+// It indexes a lot when the writer has been idle a moment, and a little at
+// a time while captures are light. Under heavy load the index waits, so
+// that captures keep the writer and the CPUs to themselves; search scans
+// the rows not yet indexed meanwhile, so it stays correct. Once that
+// backlog would make every search slow, a little at a time again, unless
+// the CPUs are nearly all busy: indexing a row costs more CPU than
+// capturing it (a trigram for every byte), so it would take that time
+// from captures (or the service beside hooklab), and it is done when the
+// load pauses.
+func indexNow(backlog, recent int64, sinceWrite time.Duration, cpuIdle float64, cpuKnown bool) int {
+	switch {
+	case backlog <= 0:
+		return 0
+	case sinceWrite >= indexEvery:
+		return indexBatch
+	case recent <= indexLightRows:
+		return indexBusyBatch
+	case backlog >= indexBacklog && !(cpuKnown && cpuIdle < indexIdleCPU):
+		return indexBusyBatch
+	}
+	return 0
+}
 
 // commit writes a batch in one transaction. When one item of a batch fails
 // on its own (not the commit), the others are written one by one so only the
