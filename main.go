@@ -607,8 +607,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Proxied requests that a mock scoped to their proxy matches are
 	// answered by the mock engine instead of the upstream.
 	intercept := func(w http.ResponseWriter, r *http.Request, req *rules.Request, ex *inspect.Exchange) bool {
-		vars := map[string]any{"bin": ex.Bin, "exchange": map[string]any{"id": ex.ID}, "now": ex.Time}
-		p := engine.Plan(req, vars, func() *inspect.Response { return &inspect.Response{Status: http.StatusOK} })
+		p := engine.Plan(req, func() map[string]any { return mock.ExchangeVars(ex) }, func() *inspect.Response { return &inspect.Response{Status: http.StatusOK} })
 		if p.Rule == "" {
 			return false
 		}

@@ -332,8 +332,7 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 	if ex.Request.Truncated {
 		req.BodySize = ex.Request.Size
 	}
-	vars := map[string]any{"bin": ex.Bin, "exchange": map[string]any{"id": ex.ID}, "now": ex.Time}
-	p := c.cfg.Engine.Plan(req, vars, fallback)
+	p := c.cfg.Engine.Plan(req, func() map[string]any { return ExchangeVars(ex) }, fallback)
 	DropBody(r.Method, p.Response, p.Fault == rules.FaultNone)
 	ex.Rule, ex.Signature, ex.Error = p.Rule, p.Signature, p.Error
 	ex.Response = p.Response
@@ -373,6 +372,12 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 		ex.Meta = meta
 	}
 	return p
+}
+
+// ExchangeVars is the template context of a mock answering ex, before the
+// request's own.
+func ExchangeVars(ex *inspect.Exchange) map[string]any {
+	return map[string]any{"bin": ex.Bin, "exchange": map[string]any{"id": ex.ID}, "now": ex.Time}
 }
 
 // DropBody makes resp what net/http will send, so that the exchange

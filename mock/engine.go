@@ -141,9 +141,10 @@ type NearMiss struct {
 	Reasons []string `json:"reasons"`
 }
 
-// Plan decides the answer to req. vars is the template context (request,
-// bin, exchange, now); fallback answers when no mock matches.
-func (e *Engine) Plan(req *rules.Request, vars map[string]any, fallback func() *inspect.Response) *Plan {
+// Plan decides the answer to req. vars makes the template context (bin,
+// exchange, now; the request's are added), called only when a mock
+// matches; fallback answers when none does.
+func (e *Engine) Plan(req *rules.Request, vars func() map[string]any, fallback func() *inspect.Response) *Plan {
 	cfg := e.cfg.Load()
 	p := &Plan{stopping: e.stopping}
 	if v := cfg.MatchVerify(req); v != nil {
@@ -214,14 +215,14 @@ func (e *Engine) Plan(req *rules.Request, vars map[string]any, fallback func() *
 		return p
 	}
 
-	vars = withParams(vars, req, params)
-	body, err := r.RenderBody(vars)
+	tv := withParams(vars(), req, params)
+	body, err := r.RenderBody(tv)
 	if err != nil {
 		return renderFailed(p, m.Name, err)
 	}
 	hdr := make(inspect.Headers, 0, len(r.Headers)+1)
 	for name, t := range r.Headers {
-		v, err := t.Render(vars)
+		v, err := t.Render(tv)
 		if err != nil {
 			return renderFailed(p, m.Name, fmt.Errorf("header %s: %w", name, err))
 		}
