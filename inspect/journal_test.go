@@ -1523,6 +1523,9 @@ func TestJournalRowRuns(t *testing.T) {
 	}
 	queue(2*refChunk+3, -1)
 	check("runs")
+	if n := s.rowRuns.Load(); n != 2 {
+		t.Errorf("%d multi-row inserts for %d rows queued together, want 2", n, 2*refChunk+3)
+	}
 	if strings.Contains(logs.String(), "dropped") {
 		t.Fatalf("a row was dropped:\n%s", logs.String())
 	}
