@@ -441,11 +441,21 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 	find := func() (*Exchange, error) {
 		qq := q
 		qq.After, qq.Ascending, qq.Limit, qq.Cursor = seen, true, 1, ""
-		found, _, err := ListMatching(ctx, a.cfg.Store, qq, terms, 0)
-		if err != nil || len(found) == 0 {
-			return nil, err
+		for {
+			// A term only a scan can check (json:, header:, -word) looks
+			// at a bounded number of rows a page, so a page can come back
+			// empty with more to look at: follow it.
+			found, next, err := ListMatching(ctx, a.cfg.Store, qq, terms, 0)
+			switch {
+			case err != nil:
+				return nil, err
+			case len(found) > 0:
+				return a.cfg.Store.Get(ctx, found[0].ID)
+			case next == "":
+				return nil, nil
+			}
+			qq.Cursor = next
 		}
-		return a.cfg.Store.Get(ctx, found[0].ID)
 	}
 	var ex *Exchange
 	if q.After != "" {

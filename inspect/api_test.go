@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -460,6 +461,23 @@ func TestAPIWait(t *testing.T) {
 		}
 		if d := time.Since(start); d > 25*time.Second {
 			t.Errorf("took %v: it waited", d)
+		}
+	})
+
+	t.Run("after an id returns a stored match further on than a page scans", func(t *testing.T) {
+		t.Parallel()
+		e := newAPIEnv(t)
+		first := newEx("w", "GET", "http://h/first")
+		mustAdd(t, e.store, first)
+		for i := range 10_050 { // json: is checked by scanning, 10,000 rows a page
+			mustAdd(t, e.store, newEx("w", "POST", fmt.Sprintf("http://h/%d", i), reqBody([]byte(`{"kind":"hay"}`))))
+		}
+		want := newEx("w", "POST", "http://h/needle", reqBody([]byte(`{"kind":"needle"}`)))
+		mustAdd(t, e.store, want)
+		var got Exchange
+		e.do(t, "GET", "/api/exchanges/wait?q=json:kind=needle&after="+first.ID+"&timeout=30s", "", "").decode(t, 200, &got)
+		if got.ID != want.ID {
+			t.Errorf("got %s, want %s", got.ID, want.ID)
 		}
 	})
 
