@@ -327,6 +327,7 @@ func TestBrowser(t *testing.T) {
 		{"ThemeToggle", testBrowserThemeToggle},
 		{"Layout", testBrowserLayout},
 		{"RowLabels", testBrowserRowLabels},
+		{"ScanFilterLooksFurther", testBrowserScanFilterLooksFurther},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
@@ -1847,5 +1848,48 @@ func testBrowserRowLabels(t *testing.T, p *browserPage) {
 				p.fatalf(t, "row %s: label %q shows %.0f px, hidden behind the others: %+v", r.ID, l.Text, l.Visible, r)
 			}
 		}
+	}
+}
+
+// A filter only a scan can check (json:) looks at 10,000 exchanges a page:
+// when the newest page holds no match, the list loads older pages until it
+// finds one, rather than say nothing matches.
+func testBrowserScanFilterLooksFurther(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	const hay = 10_050
+	var har bytes.Buffer
+	har.WriteString(`{"log":{"version":"1.2","creator":{"name":"scan","version":"1"},"entries":[`)
+	start := time.Now().Add(-time.Hour)
+	for i := range hay + 1 {
+		if i > 0 {
+			har.WriteByte(',')
+		}
+		kind := "hay"
+		if i == 0 {
+			kind = "needle" // the oldest
+		}
+		fmt.Fprintf(&har, `{"startedDateTime":%q,"time":1,"request":{"method":"POST","url":"http://127.0.0.1:1/hooks/%d","httpVersion":"HTTP/1.1","headers":[{"name":"Content-Type","value":"application/json"}],"queryString":[],"cookies":[],"headersSize":-1,"bodySize":-1,"postData":{"mimeType":"application/json","text":"{\"kind\":\"%s\"}"}},"response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[],"cookies":[],"content":{"size":2,"mimeType":"application/json","text":"{}"},"redirectURL":"","headersSize":-1,"bodySize":2},"cache":{},"timings":{"send":0,"wait":1,"receive":0}}`,
+			start.Add(time.Duration(i)*time.Millisecond).UTC().Format(time.RFC3339Nano), i, kind)
+	}
+	har.WriteString(`]}}`)
+	u, _ := url.Parse(s.UI)
+	req, _ := http.NewRequest(http.MethodPost, s.UI+"api/import?bin=scan", &har)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", u.Scheme+"://"+u.Host)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("import: %d %s", res.StatusCode, body)
+	}
+
+	p.openUI(t, s.UI+"?q="+url.QueryEscape("json:kind=needle"))
+	p.waitFor(t, "the one match, 10,050 exchanges back, shows",
+		`document.querySelectorAll('tr.exchange-row').length === 1 && document.querySelector('#list-status').textContent.includes('1 exchange')`, 30*time.Second)
+	if st := evalIn[string](t, p, `document.querySelector('#list-status').textContent`); strings.Contains(st, "Nothing matches") {
+		p.fatalf(t, "the status says %q", st)
 	}
 }

@@ -284,6 +284,7 @@ async function reload() {
     list.reset(filterPage(page.exchanges || []));
     state.next = page.next || '';
     state.loaded = true;
+    fillUp();
     if (state.loadFailed) {
       state.loadFailed = false;
       hideNotice();
@@ -313,6 +314,7 @@ async function loadOlder() {
     const page = await api.listExchanges({ ...state.apiParams, limit: pageSize, cursor: next });
     if (state.gen !== gen || state.next !== next) return; // the filter changed or the list reloaded meanwhile
     state.next = list.appendOlder(filterPage(page.exchanges || [])) ? (page.next || '') : '';
+    setTimeout(fillUp, 0);
   } catch (err) {
     showNotice(`Could not load older exchanges: ${err.message}`);
   } finally {
@@ -320,6 +322,14 @@ async function loadOlder() {
     els.older.disabled = false;
     updateListStatus();
   }
+}
+
+// fillUp loads older pages while the list holds less than a page and the
+// server says there is more: a filter that only a scan can check (json:,
+// header:, -word) looks at a bounded number of exchanges a page, so a page
+// can hold few or none of the matches that lie further on.
+function fillUp() {
+  if (state.next && !state.loadingOlder && !list.trimmed && list.size < pageSize) loadOlder();
 }
 
 function updateListStatus() {
@@ -336,7 +346,7 @@ function updateListStatus() {
   }
   else if (list.trimmed) text = `Showing the newest ${n}. Narrow the filter to see older ones.`;
   else if (n > 0) text = `${n} ${n === 1 ? 'exchange' : 'exchanges'}${state.next ? ' loaded' : ''}`;
-  else if (state.q) text = 'Nothing matches the filter.';
+  else if (state.q) text = state.next ? 'Looking through older exchanges…' : 'Nothing matches the filter.';
   if (els.listStatus.textContent !== text) els.listStatus.textContent = text;
   updateExport();
 }
