@@ -442,9 +442,9 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 		qq := q
 		qq.After, qq.Ascending, qq.Limit, qq.Cursor = seen, true, 1, ""
 		for {
-			// A term only a scan can check (json:, header:, -word) looks
-			// at a bounded number of rows a page, so a page can come back
-			// empty with more to look at: follow it.
+			// Terms the store cannot filter by (path:, json:, header:,
+			// negations…) are checked a bounded number of rows a page, so
+			// a page can come back empty with more to look at: follow it.
 			found, next, err := ListMatching(ctx, a.cfg.Store, qq, terms, 0)
 			switch {
 			case err != nil:

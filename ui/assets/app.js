@@ -66,6 +66,7 @@ const state = {
   next: '',         // cursor of the next older page, "" when none
   loading: null,    // AbortController of the list load in flight
   loadingOlder: false,
+  filled: 0,        // older pages fillUp loaded since the last reload
   loaded: false,    // the list has loaded at least once for this filter
   loadFailed: false, // the notice shows a failed load (hidden by the next good one)
   qInvalid: '',     // the filter box holds this invalid filter: the list still shows state.q's
@@ -284,6 +285,7 @@ async function reload() {
     list.reset(filterPage(page.exchanges || []));
     state.next = page.next || '';
     state.loaded = true;
+    state.filled = 0;
     fillUp();
     if (state.loadFailed) {
       state.loadFailed = false;
@@ -310,26 +312,35 @@ async function loadOlder() {
   const { next, gen } = state;
   state.loadingOlder = true;
   els.older.disabled = true;
+  let failed = false;
   try {
     const page = await api.listExchanges({ ...state.apiParams, limit: pageSize, cursor: next });
     if (state.gen !== gen || state.next !== next) return; // the filter changed or the list reloaded meanwhile
     state.next = list.appendOlder(filterPage(page.exchanges || [])) ? (page.next || '') : '';
-    setTimeout(fillUp, 0);
   } catch (err) {
+    failed = true;
     showNotice(`Could not load older exchanges: ${err.message}`);
   } finally {
     state.loadingOlder = false;
     els.older.disabled = false;
+    // Also after a page that came too late: a reload meanwhile could not
+    // start filling while this one was loading.
+    if (!failed) fillUp();
     updateListStatus();
   }
 }
 
 // fillUp loads older pages while the list holds less than a page and the
-// server says there is more: a filter that only a scan can check (json:,
-// header:, -word) looks at a bounded number of exchanges a page, so a page
-// can hold few or none of the matches that lie further on.
+// server says there is more, up to maxFill pages after a reload: a filter
+// the text index cannot answer (path:, header:, json:, -word…) is checked
+// a bounded number of exchanges a page, so a page can hold few or none of
+// the matches that lie further on. Past maxFill, "Load older" goes on.
+const maxFill = 20;
+
 function fillUp() {
-  if (state.next && !state.loadingOlder && !list.trimmed && list.size < pageSize) loadOlder();
+  if (!state.next || state.loadingOlder || list.trimmed || list.size >= pageSize || state.filled >= maxFill) return;
+  state.filled++;
+  loadOlder();
 }
 
 function updateListStatus() {
@@ -346,7 +357,8 @@ function updateListStatus() {
   }
   else if (list.trimmed) text = `Showing the newest ${n}. Narrow the filter to see older ones.`;
   else if (n > 0) text = `${n} ${n === 1 ? 'exchange' : 'exchanges'}${state.next ? ' loaded' : ''}`;
-  else if (state.q) text = state.next ? 'Looking through older exchanges…' : 'Nothing matches the filter.';
+  else if (state.q && state.next) text = state.loadingOlder ? 'Looking through older exchanges…' : 'Nothing matches among the newest exchanges: Load older to look further.';
+  else if (state.q) text = 'Nothing matches the filter.';
   if (els.listStatus.textContent !== text) els.listStatus.textContent = text;
   updateExport();
 }
