@@ -4,7 +4,6 @@
 package mock
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -524,14 +523,25 @@ func ReadBody(body io.Reader, limit, hint int64) (b []byte, size int64, truncate
 	if body == nil || body == http.NoBody {
 		return nil, 0, false, nil
 	}
-	var buf bytes.Buffer
+	// One allocation for a body of the declared length (one byte more, to
+	// see the end without growing); a bytes.Buffer wanted 512 bytes free
+	// for every read and allocated twice. A declared length is trusted
+	// only so far: the body grows as it comes.
+	c := int64(512)
 	if hint > 0 {
-		// Trust a declared length only so far: the body grows as it comes.
-		buf.Grow(int(min(hint, limit, 64<<10)) + 1)
+		c = min(hint, 64<<10) + 1
 	}
-	n, err := io.Copy(&buf, io.LimitReader(body, limit))
-	size = n
-	if err == nil && n == limit {
+	b = make([]byte, 0, min(c, limit))
+	for int64(len(b)) < limit && err == nil {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, int(min(int64(cap(b)), limit-int64(len(b)))))
+		}
+		var n int
+		n, err = body.Read(b[len(b):min(int64(cap(b)), limit)])
+		b = b[:len(b)+n]
+	}
+	size = int64(len(b))
+	if err == nil {
 		var rest int64
 		rest, err = io.Copy(io.Discard, body)
 		size += rest
@@ -540,7 +550,7 @@ func ReadBody(body io.Reader, limit, hint int64) (b []byte, size int64, truncate
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}
-	return buf.Bytes(), size, truncated, err
+	return b, size, truncated, err
 }
 
 // isSecretHeader is rules.Request.Secret: near misses do not show the
