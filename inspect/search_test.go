@@ -179,6 +179,7 @@ func TestSearchNUL(t *testing.T) {
 // order, either way, with filters; and a page is read along the table in
 // order, never gathered whole and sorted (which made paging through a
 // large unindexed backlog take minutes).
+//
 // Journaled rows are checked against their records in Go; rows written
 // whole (direct writes, memory) by the SQL scan.
 func TestSearchPagesAcrossIndexedAndScanned(t *testing.T) {
