@@ -91,8 +91,20 @@ func FuzzWebhookDefinition(f *testing.F) {
 		if err != nil {
 			t.Fatalf("marshal a valid webhook: %v", err)
 		}
+		full, err := json.Marshal(&w)
+		if err != nil {
+			t.Fatalf("marshal a valid webhook: %v", err)
+		}
 		for _, s := range secrets {
-			if len(s) >= 6 && strings.Contains(string(b), s) {
+			if len(s) < 6 || strings.Contains(inspect.Redacted, s) {
+				continue
+			}
+			// The same text may also be a field that is not secret (a
+			// custom header's value, the name): it shows there, once for
+			// each time it does in the whole definition, less the secret
+			// field itself. (Derived secrets, such as basic auth's base64,
+			// are in neither.)
+			if n := strings.Count(string(b), s); n > max(strings.Count(string(full), s)-1, 0) {
 				t.Fatalf("secret %q shows in the redacted webhook: %s", s, b)
 			}
 		}
