@@ -92,6 +92,9 @@ func procs(env string, cur, cpus int) int {
 // errUsage marks an error whose message has already been printed.
 var errUsage = errors.New("usage")
 
+// errHelp marks a -h that printed a command's flags: run returns nil.
+var errHelp = errors.New("help")
+
 const usage = `hooklab: a local HTTP sidecar for webhooks and HTTP integrations.
 
 Usage:
@@ -112,8 +115,18 @@ Run "hooklab COMMAND -h" for a command's flags.
 
 // run is the whole program; tests call it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	err := command(ctx, args, getenv, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil // -h printed a command's flags, as asked
+	}
+	return err
+}
+
+func command(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		cmd, args = "help", nil
+	} else if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -131,6 +144,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			err = c.Export(ctx, args)
 		case "import":
 			err = c.Import(ctx, args)
+		}
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
 		}
 		if errors.Is(err, replay.ErrUsage) || errors.Is(err, replay.ErrDiff) {
 			return errUsage // already said
@@ -167,7 +183,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		fmt.Fprintln(stdout, "hooklab", version())
 		return nil
-	case "help", "-h", "--help":
+	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
@@ -197,12 +213,17 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// helpOrUsage is errHelp for -h, else errUsage: the flag set printed why.
+func helpOrUsage(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return errHelp
+	}
+	return errUsage
+}
+
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errUsage
-		}
-		return errUsage
+		return helpOrUsage(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
@@ -890,7 +911,7 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		file, args = args[0], args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return helpOrUsage(err)
 	}
 	rest := fs.Args()
 	if file == "" && len(rest) > 0 {
@@ -1202,7 +1223,7 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 		typ, args = args[0], args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return helpOrUsage(err)
 	}
 	if rest := fs.Args(); typ == "" && len(rest) > 0 {
 		typ, rest = rest[0], rest[1:] // the type after the flags

@@ -1212,6 +1212,18 @@ func TestCommands(t *testing.T) {
 		{[]string{"version", "extra"}, `unexpected argument "extra"`, true},
 		{[]string{"schema", "--pretty"}, "flag provided but not defined", true},
 		{[]string{"schema"}, `"$schema"`, false},
+		// -h asks for help: it is printed and is no failure (exit 0).
+		{[]string{"-h"}, "hooklab tail", false},
+		{[]string{"--help"}, "hooklab tail", false},
+		{[]string{"serve", "-h"}, "-retain-count", false},
+		{[]string{"tail", "-h"}, "-bin", false},
+		{[]string{"replay", "-h"}, "-target", false},
+		{[]string{"export", "--help"}, "-keep-secrets", false},
+		{[]string{"check", "-h"}, "-print", false},
+		{[]string{"send", "-h"}, "-data", false},
+		{[]string{"version", "-h"}, "Usage of hooklab version", false},
+		{[]string{"--bogus"}, "flag provided but not defined", true},
+		{[]string{"-h", "--capture", "x"}, "Usage of hooklab serve", false},
 	} {
 		var out, errOut syncBuffer
 		err := run(context.Background(), tc.args, func(string) string { return "" }, &out, &errOut)

@@ -92,6 +92,9 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, flag.ErrHelp // -h: the flags were printed as asked
+			}
 			return nil, ErrUsage
 		}
 		args = fs.Args()
