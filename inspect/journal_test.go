@@ -402,7 +402,16 @@ func nearlyFull(t *testing.T, s *SQLite) (restore func()) {
 func TestJournalStuckRowHoldsBackLaterRows(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	s := openStore(t, dir, Options{})
+	var logs syncBuf
+	var mu sync.Mutex
+	published := map[string]bool{}
+	s := openStore(t, dir, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)), OnCommit: func(exs []*Exchange) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, ex := range exs {
+			published[ex.ID] = true
+		}
+	}})
 	mustAdd(t, s, newEx("s", "GET", "http://h/seed"))
 	s.Sync(context.Background())
 	restore := nearlyFull(t, s)
@@ -419,6 +428,10 @@ func TestJournalStuckRowHoldsBackLaterRows(t *testing.T) {
 	}
 	if err, _ := s.Health(); err == nil {
 		t.Error("Health is fine while rows are stuck")
+	}
+	// An answered exchange waiting to be written is not "not found".
+	if _, err := s.Get(context.Background(), small2.ID); !errors.Is(err, ErrStoreFull) || !strings.Contains(err.Error(), "full") {
+		t.Errorf("Get of a row waiting to be written: %v, want ErrStoreFull naming the full disk", err)
 	}
 	// A delete now fails rather than commit ahead of the stuck row...
 	derr := s.Delete(context.Background(), small1.ID)
@@ -445,6 +458,18 @@ func TestJournalStuckRowHoldsBackLaterRows(t *testing.T) {
 	}
 	if len(got) != 4 && !(derr == nil && len(got) == 3) {
 		t.Errorf("stored %d exchanges after space returned (delete: %v)", len(got), derr)
+	}
+	// Stored late, they are still published (the live stream, tail and
+	// /wait follow OnCommit), and nothing is logged as dropped.
+	mu.Lock()
+	for _, ex := range []*Exchange{big, small2} {
+		if !published[ex.ID] {
+			t.Errorf("%s was stored once space returned but never published", ex.ID)
+		}
+	}
+	mu.Unlock()
+	if strings.Contains(logs.String(), "dropped") {
+		t.Errorf("a row stored late was logged as dropped:\n%s", logs.String())
 	}
 	mustAdd(t, s, newEx("s", "GET", "http://h/after"))
 }

@@ -974,6 +974,7 @@ func (s *SQLite) commit(all []*pendingWrite) {
 	if len(s.stuck) > 0 {
 		for _, p := range s.stuck {
 			p.stuck = false
+			p.err = nil // this attempt's outcome decides, not the last one's
 		}
 		batch = append(s.stuck, batch...)
 		s.stuck = nil
@@ -1746,11 +1747,24 @@ func (s *SQLite) write(ctx context.Context, op func(tx *sql.Tx) (int64, int64, e
 
 // Get returns one exchange with its bodies.
 func (s *SQLite) Get(ctx context.Context, id string) (*Exchange, error) {
+	var target uint64
+	if s.jr != nil {
+		target = s.jr.acked.Load()
+	}
 	s.caughtUp(ctx)
 	var sf segmentFiles
 	defer sf.close()
 	ex, err := s.load(s.rdb.QueryRowContext(ctx, `SELECT `+exchangeCols+` FROM exchanges WHERE id = ?`, id), &sf)
 	if errors.Is(err, sql.ErrNoRows) {
+		if s.applied.Load() < target {
+			// It may be one of the answered exchanges not written yet
+			// (a full disk, a writer far behind): not a 404.
+			why := "the store is behind"
+			if herr, _ := s.Health(); herr != nil {
+				why = herr.Error()
+			}
+			return nil, fmt.Errorf("exchange %s is not stored yet, or not at all: answered exchanges wait to be written (%s): %w", id, why, ErrStoreFull)
+		}
 		return nil, fmt.Errorf("exchange %s: %w", id, ErrNotFound)
 	}
 	if errors.Is(err, errRecordGone) || errors.Is(err, errBadRow) {
