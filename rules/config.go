@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -328,9 +329,99 @@ func yamlError(file string, data []byte, err error) Error {
 	}
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return Error{File: file, Line: line, Col: 1, Msg: "yaml: " + m[2]}
+		e := Error{File: file, Line: line, Col: 1, Msg: "yaml: " + m[2]}
+		// The parser names the line where the enclosing block starts
+		// (counted from 0 for some errors), not where the problem is.
+		if at, ok := problemLine(protectEnv(data), line, msg); ok {
+			e.Line, e.Col = at, problemCol(data, at, msg)
+		}
+		return e
 	}
 	return Error{File: file, Line: 1, Col: 1, Msg: msg}
+}
+
+// maxProblemScan bounds the bytes problemLine parses: the file again for
+// each line it tries.
+const maxProblemScan = 32 << 20
+
+// problemLine returns the line (1-based) where a YAML parse that failed
+// with msg goes wrong: the first prefix of data, ending at a line from
+// `from` on, that fails with the same message. (A prefix that fails some
+// other way, such as ending inside a quoted string that goes on, is not
+// it.) ok is false when none does within maxProblemScan bytes.
+func problemLine(data []byte, from int, msg string) (line int, ok bool) {
+	end, scanned := 0, 0
+	for i := 1; end < len(data); i++ {
+		next := bytes.IndexByte(data[end:], '\n')
+		if next < 0 {
+			end = len(data)
+		} else {
+			end += next + 1
+		}
+		if i < from {
+			continue
+		}
+		if scanned += end; scanned > maxProblemScan {
+			return 0, false
+		}
+		if err := parseAll(data[:end]); err != nil && stripYAMLLine(err.Error()) == stripYAMLLine(msg) {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// parseAll parses every document of data and returns the first error.
+func parseAll(data []byte) error {
+	yd := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		if err := yd.Decode(&n); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// stripYAMLLine drops the "yaml: line N: " of a parse error.
+func stripYAMLLine(msg string) string {
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		return m[2]
+	}
+	return msg
+}
+
+// problemCol guesses the column of a parse error on line: a tab's for a
+// tab in the indentation (YAML forbids them there), else where the line's
+// text starts.
+func problemCol(data []byte, line int, msg string) int {
+	text := string(data)
+	for range line - 1 {
+		i := strings.IndexByte(text, '\n')
+		if i < 0 {
+			return 1
+		}
+		text = text[i+1:]
+	}
+	if i := strings.IndexByte(text, '\n'); i >= 0 {
+		text = text[:i]
+	}
+	trimmed := strings.TrimLeft(text, " \t")
+	indent := text[:len(text)-len(trimmed)]
+	if i := strings.IndexByte(indent, '\t'); i >= 0 {
+		return i + 1
+	}
+	if strings.Contains(msg, "tab character") {
+		if i := strings.IndexByte(text, '\t'); i >= 0 {
+			return utf8.RuneCountInString(text[:i]) + 1
+		}
+	}
+	if trimmed == "" {
+		return 1
+	}
+	return len(indent) + 1
 }
 
 func (d *decoder) config(n *yaml.Node, c *Config) {

@@ -575,6 +575,39 @@ settings: {default_status: abc, max_body: 12XB}
 			src:  "mocks: []\nverify: [\n",
 			want: []string{`x.yaml:2:1: yaml: did not find expected node content`},
 		},
+		// The parser names the line its enclosing block starts on (from 0,
+		// for some errors), at column 1; the error names the line that
+		// goes wrong.
+		{
+			name: "yaml: a key indented less than its siblings",
+			src:  "mocks:\n  - name: a\n    match:\n      path: /x\n     respond:\n      status: 200\n",
+			want: []string{`x.yaml:5:6: yaml: did not find expected key`},
+		},
+		{
+			name: "yaml: a flow mapping left open",
+			src:  "mocks:\n  - name: a\n    match: {path: /x\n    respond:\n      status: 200\n",
+			want: []string{`x.yaml:3:5: yaml: did not find expected ',' or '}'`},
+		},
+		{
+			name: "yaml: a tab in the indentation",
+			src:  "mocks:\n  - name: a\n    match:\n      path: /x\n\t    respond: {}\n",
+			want: []string{`x.yaml:5:1: yaml: found a tab character that violates indentation`},
+		},
+		{
+			name: "yaml: a key outdented into the list",
+			src:  "mocks:\n  - name: a\n    match:\n      path: /x\n format: json\n",
+			want: []string{`x.yaml:5:2: yaml: did not find expected key`},
+		},
+		{
+			name: "yaml: an open flow mapping after a quoted string over two lines",
+			src:  "mocks:\n  - name: a\n    respond:\n      body: \"line one\n        line two\"\n    match: {path: /x\n",
+			want: []string{`x.yaml:6:5: yaml: did not find expected ',' or '}'`},
+		},
+		{
+			name: "yaml: an error in a second document",
+			src:  "mocks: []\n---\nmocks: [\n",
+			want: []string{`x.yaml:3:1: yaml: did not find expected node content`},
+		},
 		{
 			name: "two documents",
 			src:  "mocks: []\n---\nmocks: []\n",
