@@ -411,13 +411,36 @@ func (e *Emitter) RotateSigningSecret(ctx context.Context, id string) (SigningSe
 
 // Invocation returns one invocation with its request and every attempt.
 // The stored request's headers are redacted here, by name (custom headers
-// such as X-Api-Key); the attempts' were redacted as they were made.
+// such as X-Api-Key); the attempts' were redacted as they were made. The
+// receiver's answers are stored as received (a Set-Cookie, a token it
+// hands out) and redacted here too.
 func (e *Emitter) Invocation(ctx context.Context, id string) (*Invocation, error) {
 	inv, err := e.db.getInvocation(ctx, id)
-	if err == nil && inv.Request != nil {
+	if err != nil {
+		return nil, err
+	}
+	if inv.Request != nil {
 		inv.Request.Headers, _ = inspect.RedactHeaders(inv.Request.Headers, e.opts.SecretHeaders)
 	}
-	return inv, err
+	for i := range inv.History {
+		inv.History[i].Response = e.redactResponse(inv.History[i].Response)
+	}
+	return inv, nil
+}
+
+// redactResponse returns r with its secret headers redacted (a copy when
+// any is).
+func (e *Emitter) redactResponse(r *SentResponse) *SentResponse {
+	if r == nil {
+		return nil
+	}
+	h, names := inspect.RedactHeaders(r.Headers, e.opts.SecretHeaders)
+	if len(names) == 0 {
+		return r
+	}
+	c := *r
+	c.Headers = h
+	return &c
 }
 
 // Invocations lists invocations newest first, and the cursor of the next
@@ -636,7 +659,7 @@ func (e *Emitter) Test(ctx context.Context, id string, tr TestRequest) (*TestRes
 	inv := &Invocation{ID: invID, WebhookID: w.ID, EventType: "test", Cause: "test", request: req}
 	res := &TestResult{
 		Request:  SentRequest{Method: req.Method, URL: req.URL, Headers: out.sent, Body: string(req.Body)},
-		Response: out.attempt.Response, Outcome: out.attempt.Outcome, Error: out.attempt.Error, DurationMS: out.attempt.DurationMS,
+		Response: e.redactResponse(out.attempt.Response), Outcome: out.attempt.Outcome, Error: out.attempt.Error, DurationMS: out.attempt.DurationMS,
 	}
 	if inspect.ValidBin(w.ID) != nil {
 		w = &Webhook{ID: "webhook-test"}

@@ -2,6 +2,7 @@ package emit
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -184,4 +185,35 @@ func TestAuthAndRedaction(t *testing.T) {
 		})
 	}
 	_ = http.StatusOK
+}
+
+// TestReceiverSecretsRedacted: what the receiver answers with (a cookie,
+// a token it hands out) is redacted in the activity log and a test send's
+// result, as it is in the recorded exchange.
+func TestReceiverSecretsRedacted(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200, "Set-Cookie", "session=SESSION-s3cret; Path=/", "X-Auth-Token", "TOKEN-s3cret", "X-Plain", "shown"))
+	te := newEnv(t, hookYAML("hook", s.URL, ""), nil)
+	q := te.emit("test.auth", `{}`)
+	inv, _ := te.drive(q[0].ID)
+	got, err := te.e.Invocation(context.Background(), inv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := te.e.Test(context.Background(), "hook", TestRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, r := range map[string]*SentResponse{"activity log": got.History[0].Response, "test send": tr.Response} {
+		if r == nil {
+			t.Fatalf("%s: no response", what)
+		}
+		b, _ := json.Marshal(r)
+		if strings.Contains(string(b), "s3cret") {
+			t.Errorf("%s shows the receiver's secrets: %s", what, b)
+		}
+		if r.Headers.Get("X-Plain") != "shown" || !strings.Contains(r.Headers.Get("Set-Cookie"), "session=") {
+			t.Errorf("%s: redacted too much: %s", what, b)
+		}
+	}
 }
