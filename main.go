@@ -388,7 +388,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		listen, up, ok := strings.Cut(spec, "=")
 		u, perr := url.Parse(up)
 		if !ok || listen == "" || perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", spec)
+			shown := listen
+			if ok {
+				shown += "=" + inspect.RedactURL(up)
+			}
+			return fmt.Errorf("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", shown)
 		}
 		specs = append(specs, proxy.Spec{Listen: listen, Routes: []proxy.Route{{Prefix: "/", Upstream: u}}})
 	}
@@ -1184,33 +1188,24 @@ func configSummary(cfg *rules.Config) string {
 // resigner signs an emitted exchange again, with the webhook's current
 // secret and a fresh timestamp, and gives back its credentials (recorded
 // redacted), for replay --resign.
-func resigner(e *emit.Emitter) func(ex *inspect.Exchange) (http.Header, error) {
-	return func(ex *inspect.Exchange) (http.Header, error) {
+func resigner(e *emit.Emitter) func(ex *inspect.Exchange) (replay.Resigned, error) {
+	return func(ex *inspect.Exchange) (replay.Resigned, error) {
+		var res replay.Resigned
 		sec, err := e.SigningSecret(ex.Bin)
 		if err != nil {
-			return nil, err
+			return res, err
 		}
 		id := ex.Invocation
 		if id == "" {
 			id = ex.ID
 		}
-		h := http.Header{}
 		if sec.Scheme != emit.SchemeNone && sec.Scheme != "" { // unsigned: credentials only
-			if h, err = rules.Sign(sec.Scheme, []string{sec.Secret}, id, time.Now(), ex.Request.Body); err != nil {
-				return nil, err
-			}
-			if h == nil {
-				h = http.Header{}
+			if res.Signature, err = rules.Sign(sec.Scheme, []string{sec.Secret}, id, time.Now(), ex.Request.Body); err != nil {
+				return res, err
 			}
 		}
-		creds, err := e.Credentials(ex.Bin)
-		if err != nil {
-			return nil, err
-		}
-		for name, v := range creds {
-			h[name] = v
-		}
-		return h, nil
+		res.Credentials, err = e.Credentials(ex.Bin)
+		return res, err
 	}
 }
 

@@ -25,7 +25,7 @@ type APIConfig struct {
 	// one when a run ends; main wires it to the hub. Nil sends none.
 	Publish func(inspect.Event)
 	// ResignFunc signs emitted exchanges again (see Options.ResignFunc).
-	ResignFunc func(ex *inspect.Exchange) (http.Header, error)
+	ResignFunc func(ex *inspect.Exchange) (Resigned, error)
 	// Transport sends replays; NewTransport(false) when nil.
 	Transport http.RoundTripper
 	// SecretHeaders names more headers to redact in exports and to show

@@ -43,7 +43,7 @@ type CLI struct {
 	OpenStore func(create bool) (inspect.Store, error)
 	// ResignFunc signs emitted exchanges again for local runs (--har, or
 	// the local store); a server uses its own.
-	ResignFunc func(ex *inspect.Exchange) (http.Header, error)
+	ResignFunc func(ex *inspect.Exchange) (Resigned, error)
 	// SecretHeaders names more headers to redact in local exports.
 	SecretHeaders []string
 	// Transport sends local replays (with --insecure, a clone that does
@@ -313,7 +313,7 @@ Flags:
 		// checked here only as an option, and again where it runs.
 		check := base
 		if check.ResignFunc == nil {
-			check.ResignFunc = func(*inspect.Exchange) (http.Header, error) { return nil, errNoResign }
+			check.ResignFunc = func(*inspect.Exchange) (Resigned, error) { return Resigned{}, errNoResign }
 		}
 		if _, err := spec.Options(check); err != nil {
 			return usage("%v", err)

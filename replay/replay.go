@@ -110,7 +110,7 @@ type Options struct {
 	// is what will be sent), and its credentials (recorded redacted),
 	// replacing the recorded ones but not those Override sets. main wires
 	// it to the emitter, which knows each webhook's scheme and secrets.
-	ResignFunc func(ex *inspect.Exchange) (http.Header, error)
+	ResignFunc func(ex *inspect.Exchange) (Resigned, error)
 	// Pace is PaceFast (the default) or PaceOriginal.
 	Pace string
 	// Concurrency caps requests in flight; 1 when zero.
@@ -141,6 +141,16 @@ type Options struct {
 	// OnResult, when set, is called with each result as it completes (from
 	// several goroutines, one call at a time).
 	OnResult func(Result)
+}
+
+// Resigned is what a ResignFunc returns for an emitted exchange.
+type Resigned struct {
+	// Signature holds fresh signature headers (none for an unsigned
+	// webhook).
+	Signature http.Header
+	// Credentials holds the webhook's authentication headers as of now:
+	// sent as they are, recorded redacted.
+	Credentials http.Header
 }
 
 // Result is the outcome of replaying one exchange.
@@ -532,7 +542,7 @@ func (r *runner) method(ex *inspect.Exchange) string {
 // is not sent.
 func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange, u *url.URL) (*http.Request, inspect.Headers, error) {
 	o := r.opts.Override
-	var restored []string // headers resigning put back, which were recorded redacted
+	var restored []string // credentials resigning sent: recorded redacted
 	if strings.EqualFold(ex.Request.Headers.Get("Upgrade"), "websocket") {
 		return nil, nil, errors.New("a websocket handshake is not replayed: hooklab counts its frames but does not record them")
 	}
@@ -587,17 +597,30 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange, u *url.URL) 
 		sent := *ex
 		sent.Request.Body = body
 		sent.Request.Headers = hdrs
-		sig, err := r.opts.ResignFunc(&sent)
+		res, err := r.opts.ResignFunc(&sent)
 		if err != nil {
 			return nil, nil, fmt.Errorf("resign: %w", err)
+		}
+		sig := res.Signature.Clone()
+		if sig == nil {
+			sig = http.Header{}
+		}
+		for name, v := range res.Credentials {
+			sig[name] = v
 		}
 		// What the user sets explicitly stays as set.
 		for _, h := range set {
 			sig.Del(h.Name)
 		}
 		hdrs = setHeaders(hdrs, inspect.FromHTTP(sig))
-		// Credentials the record held redacted go out real, and are
-		// recorded redacted again.
+		// Credentials go out real and are recorded redacted: the
+		// webhook's as of now (its authentication may have changed since),
+		// and any the record held redacted that resigning put back.
+		for name := range res.Credentials {
+			if sig.Get(name) != "" {
+				restored = append(restored, name)
+			}
+		}
 		for _, h := range ex.Request.Headers {
 			if h.Value == inspect.Redacted && sig.Get(h.Name) != "" {
 				restored = append(restored, h.Name)

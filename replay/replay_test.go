@@ -326,12 +326,12 @@ func TestReplayResign(t *testing.T) {
 	}
 	captured := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/x", inspect.Headers{{Name: "Webhook-Signature", Value: "v1,captured"}}, []byte("{}"), okResp())
 	var calls atomic.Int32
-	resign := func(ex *inspect.Exchange) (http.Header, error) {
+	resign := func(ex *inspect.Exchange) (Resigned, error) {
 		calls.Add(1)
 		if ex.ID != emitted.ID || string(ex.Request.Body) != `{"e":2}` {
-			return nil, fmt.Errorf("resign got %s %q", ex.ID, ex.Request.Body)
+			return Resigned{}, fmt.Errorf("resign got %s %q", ex.ID, ex.Request.Body)
 		}
-		return http.Header{"Webhook-Timestamp": {"1772359200"}, "Webhook-Signature": {"v1,fresh"}}, nil
+		return Resigned{Signature: http.Header{"Webhook-Timestamp": {"1772359200"}, "Webhook-Signature": {"v1,fresh"}}}, nil
 	}
 	rep, err := Run(context.Background(), []*inspect.Exchange{emitted, captured}, Options{
 		Target: tg.URL, Resign: true, ResignFunc: resign,
@@ -351,7 +351,7 @@ func TestReplayResign(t *testing.T) {
 		t.Errorf("a capture was re-signed: %v", h)
 	}
 
-	failing := func(*inspect.Exchange) (http.Header, error) { return nil, errors.New("webhook w1 is gone") }
+	failing := func(*inspect.Exchange) (Resigned, error) { return Resigned{}, errors.New("webhook w1 is gone") }
 	rep, err = Run(context.Background(), []*inspect.Exchange{emitted}, Options{Target: tg.URL, Resign: true, ResignFunc: failing})
 	if err != nil || rep.Results[0].Outcome != Failed || !strings.Contains(rep.Results[0].Error, "webhook w1 is gone") {
 		t.Errorf("failing resign: %v %+v", err, rep.Results)
@@ -371,8 +371,8 @@ func TestReplayNotesRedactedHeaders(t *testing.T) {
 			Headers: inspect.Headers{{Name: "Authorization", Value: inspect.Redacted}, {Name: "X-Api-Key", Value: inspect.Redacted}, {Name: "Cookie", Value: "a=" + inspect.Redacted}}},
 		Response: okResp(),
 	}
-	resign := func(*inspect.Exchange) (http.Header, error) {
-		return http.Header{"Authorization": {"Bearer real"}}, nil
+	resign := func(*inspect.Exchange) (Resigned, error) {
+		return Resigned{Credentials: http.Header{"Authorization": {"Bearer real"}}}, nil
 	}
 	for _, tc := range []struct {
 		name string
@@ -396,6 +396,46 @@ func TestReplayNotesRedactedHeaders(t *testing.T) {
 		if note != (len(tc.want) > 0) || note && !strings.Contains(strings.Join(r.Notes, "\n"), strings.Join(tc.want, ", ")) {
 			t.Errorf("%s: notes %q, want them to name %q", tc.name, r.Notes, tc.want)
 		}
+	}
+}
+
+// TestReplayResignRecordsNewCredentialsRedacted: a webhook whose
+// authentication changed since the delivery (bearer, now an API key under
+// a name that does not say it is secret) is replayed with the new key,
+// which the replay's record shows redacted.
+func TestReplayResignRecordsNewCredentialsRedacted(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, nil)
+	emitted := &inspect.Exchange{
+		ID: "01JNB5Z3Q0000000000000000E", Bin: "default", Source: inspect.SourceEmit, Time: t0,
+		Request: inspect.Request{Method: "POST", URL: "http://127.0.0.1:3000/webhook", Body: []byte(`{}`), Size: 2,
+			Headers: inspect.Headers{{Name: "Authorization", Value: inspect.Redacted}}},
+		Response: okResp(),
+	}
+	resign := func(*inspect.Exchange) (Resigned, error) {
+		return Resigned{Credentials: http.Header{"X-Partner-Key": {"SECOND-s3cret"}}}, nil
+	}
+	var mu sync.Mutex
+	var recorded []*inspect.Exchange
+	record := func(_ context.Context, ex *inspect.Exchange) error {
+		mu.Lock()
+		defer mu.Unlock()
+		recorded = append(recorded, ex)
+		return nil
+	}
+	if _, err := Run(context.Background(), []*inspect.Exchange{emitted}, Options{Target: tg.URL, Resign: true, ResignFunc: resign, Record: record}); err != nil {
+		t.Fatal(err)
+	}
+	if got := tg.received(); len(got) != 1 || got[0].Header.Get("X-Partner-Key") != "SECOND-s3cret" {
+		t.Fatalf("the target got %v, want the new key", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(recorded) != 1 {
+		t.Fatalf("recorded %d replays", len(recorded))
+	}
+	if v := recorded[0].Request.Headers.Get("X-Partner-Key"); v != inspect.Redacted {
+		t.Errorf("the replay's record shows X-Partner-Key %q, want %s", v, inspect.Redacted)
 	}
 }
 
