@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -384,6 +385,33 @@ func TestAPI(t *testing.T) {
 	}
 	if res.Request.Headers.Get("Authorization") != rules.Redacted || res.ExchangeID == "" {
 		t.Errorf("test send request = %+v", res)
+	}
+	// Test-send headers follow the custom header rules, merged with the
+	// webhook's own: none the authentication or signing sets, at most five.
+	sent := len(s.got())
+	for _, tc := range []struct{ headers, field, msg string }{
+		{`{"Authorization": "Bearer injected"}`, "headers.Authorization", "set by the authentication"},
+		{`{"X-Zendesk-Webhook-Signature": "forged"}`, "headers.X-Zendesk-Webhook-Signature", "reserved"},
+		{`{"A": "1", "B": "2", "C": "3", "D": "4"}`, "headers", "at most 5 custom headers"},
+		{`{"x-team": "dup"}`, "", ""}, // replaces X-Team: allowed
+	} {
+		var verr struct {
+			Errors []FieldError `json:"errors"`
+		}
+		code, raw = c.do("POST", "/api/webhooks/bot/test", `{"headers": `+tc.headers+`}`, &verr)
+		if tc.field == "" {
+			if code != 200 {
+				t.Errorf("test send with %s: %d %s", tc.headers, code, raw)
+			}
+			sent++
+			continue
+		}
+		if code != 400 || !slices.ContainsFunc(verr.Errors, func(fe FieldError) bool { return fe.Field == tc.field && strings.Contains(fe.Msg, tc.msg) }) {
+			t.Errorf("test send with %s: %d %s, want 400 on %s saying %q", tc.headers, code, raw, tc.field, tc.msg)
+		}
+	}
+	if len(s.got()) != sent {
+		t.Errorf("refused test sends reached the receiver: %d requests, want %d", len(s.got()), sent)
 	}
 	unsaved := `{"webhook": {"endpoint": "` + s.URL + `/unsaved", "signing": {"scheme": "standard-webhooks"}}}`
 	code, raw = c.do("POST", "/api/webhooks/test", unsaved, &res)

@@ -668,6 +668,11 @@ func (e *Emitter) Test(ctx context.Context, id string, tr TestRequest) (*TestRes
 	return res, nil
 }
 
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
 // testRequest builds the request of a test send.
 func (e *Emitter) testRequest(w *Webhook, tr TestRequest) (storedRequest, error) {
 	req := storedRequest{Method: w.Method, URL: w.Endpoint, Endpoint: w.Endpoint, current: true}
@@ -743,6 +748,24 @@ func (e *Emitter) testRequest(w *Webhook, tr TestRequest) (storedRequest, error)
 			}
 		}
 		headers[k] = tr.Headers[k]
+	}
+	if len(tr.Headers) > 0 {
+		// The webhook's rules for custom headers hold for the merged set:
+		// at most five, none the authentication or signing sets.
+		c := *w
+		c.CustomHeaders = headers
+		errs, _ := c.validate()
+		for _, fe := range errs {
+			name, one := strings.CutPrefix(fe.Field, "custom_headers.")
+			switch {
+			case one && hasKey(tr.Headers, name):
+				p.add("headers."+name, "%s", fe.Msg)
+			case one:
+				p.add(fe.Field, "%s", fe.Msg)
+			case fe.Field == "custom_headers":
+				p.add("headers", "%s", fe.Msg)
+			}
+		}
 	}
 	limit := int64(w.MaxPayload)
 	if limit <= 0 {
