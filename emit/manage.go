@@ -105,7 +105,11 @@ func placeholderSecrets(w *Webhook, secret func(header string) bool) []FieldErro
 	var errs []FieldError
 	check := func(field, v string) {
 		if v == rules.Redacted {
-			errs = append(errs, FieldError{Field: field, Msg: rules.Redacted + " stands for a stored secret; give the secret itself (or leave signing.secret out for a new one)"})
+			msg := rules.Redacted + " stands for a stored secret, and this webhook has none here; give the secret itself"
+			if field == "signing.secret" {
+				msg += " (or leave signing.secret out for a new one)"
+			}
+			errs = append(errs, FieldError{Field: field, Msg: msg})
 		}
 	}
 	if a := w.Authentication; a != nil {
