@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -833,32 +834,39 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// dropped; a moment more lets them be recorded before the store closes.
 	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), o.shutdownTimeout+2*time.Second)
 	defer dcancel()
-	var cut error
-	if err := errors.Join(capSrv.Shutdown(sctx), uiSrv.Shutdown(sctx)); err != nil {
-		cut = err
+	// Every listener stops accepting at once, then waits for its requests.
+	srvs := []*http.Server{capSrv, uiSrv}
+	for _, rp := range running {
+		srvs = append(srvs, rp.srv)
+	}
+	shutErrs := make([]error, len(srvs))
+	var shutWG sync.WaitGroup
+	for i, srv := range srvs {
+		shutWG.Go(func() { shutErrs[i] = srv.Shutdown(sctx) })
+	}
+	shutWG.Wait()
+	// What the handlers record (a capture cut off mid-body, proxied
+	// exchanges, open tunnels) reaches the store before it closes.
+	waits := []error{capture.Shutdown(dctx)}
+	for _, rp := range running {
+		if rp.forward != nil {
+			waits = append(waits, rp.forward.Shutdown(dctx))
+		} else {
+			waits = append(waits, rp.reverse.Shutdown(dctx))
+		}
 	}
 	var serr error
-	for _, rp := range running {
-		if err := rp.srv.Shutdown(sctx); err != nil {
-			cut = err
-		}
-		// Recordings (and open tunnels) reach the store before it closes.
-		var err error
-		if rp.forward != nil {
-			err = rp.forward.Shutdown(dctx)
-		} else {
-			err = rp.reverse.Shutdown(dctx)
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			cut = err // requests that would not end even when cut off
-		} else {
-			serr = errors.Join(serr, err)
+	cut := false
+	for _, e := range append(shutErrs, waits...) {
+		switch {
+		case errors.Is(e, context.DeadlineExceeded):
+			cut = true // requests cut off, or that would not end even then
+		case e != nil:
+			serr = errors.Join(serr, e)
 		}
 	}
-	if errors.Is(cut, context.DeadlineExceeded) {
+	if cut {
 		log.Warn("requests still open at the shutdown deadline were cut off", "shutdown_timeout", o.shutdownTimeout)
-	} else if cut != nil {
-		serr = errors.Join(serr, cut)
 	}
 	replayAPI.Wait() // runs stop with ctx; their recordings reach the store
 	// Every answered capture is committed, and so turned into its events
@@ -877,7 +885,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		serr = errors.Join(serr, fmt.Errorf("close store: %w", cerr))
 	}
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+		return errors.Join(err, serr)
 	}
 	return serr
 }

@@ -188,3 +188,75 @@ func TestShutdownDeadlineAnswersHonestly(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownStopsEveryListenerAndRecordsCutBodies: once shutdown
+// starts, every listener refuses new connections at once (the UI too,
+// while a capture still drains), and a capture whose body is still coming
+// at the deadline is recorded with what arrived.
+func TestShutdownStopsEveryListenerAndRecordsCutBodies(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	s := startServer(t, "--data", data, "--shutdown-timeout", "3s")
+	capHost := strings.TrimPrefix(strings.TrimSuffix(s.Capture, "/"), "http://")
+	uiHost := strings.TrimPrefix(strings.TrimSuffix(s.UI, "/"), "http://")
+	conn, err := net.Dial("tcp", capHost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "POST /b/cut/x HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc"); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing shows a capture under way before it is stored: give the
+	// server a moment to take the connection from the listener's queue.
+	time.Sleep(200 * time.Millisecond)
+	s.cancel()
+	refused := false
+	for !refused {
+		select {
+		case err := <-s.done:
+			t.Fatalf("hooklab exited (%v) before the UI refused connections", err)
+		default:
+		}
+		c, err := net.DialTimeout("tcp", uiHost, time.Second)
+		if err != nil {
+			refused = true
+			break
+		}
+		c.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The capture is still draining: the server has not closed it.
+	_ = conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("the capture's connection ended (%v) before the UI refused connections", err)
+	}
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatalf("hooklab returned %v\n%s", err, s.Stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("hooklab did not stop")
+	}
+	s.stopped = true
+
+	s = startServer(t, "--data", data)
+	var list struct {
+		Exchanges []struct {
+			ID          string `json:"id"`
+			RequestSize int64  `json:"request_size"`
+		} `json:"exchanges"`
+	}
+	s.getJSON(t, "/api/exchanges?bin=cut", &list)
+	if len(list.Exchanges) != 1 || list.Exchanges[0].RequestSize != 3 {
+		t.Fatalf("recorded %+v; want the capture with the 3 bytes that arrived", list.Exchanges)
+	}
+	var ex struct {
+		Error string `json:"error"`
+	}
+	s.getJSON(t, "/api/exchanges/"+list.Exchanges[0].ID, &ex)
+	if !strings.Contains(ex.Error, "the request ended before its body did") {
+		t.Errorf("recorded error %q; want it to say the request was cut off", ex.Error)
+	}
+}

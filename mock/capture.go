@@ -69,9 +69,28 @@ type Capture struct {
 	binCount atomic.Int64
 	counted  atomic.Bool // binCount was read from the store once
 	recount  sync.Mutex
+
+	active atomic.Int64 // requests being served, for Shutdown
 }
 
 var _ http.Handler = (*Capture)(nil)
+
+// Shutdown waits until the requests being served have ended, or ctx
+// does. Call it after the listener's server has shut down (or given up
+// and cut the rest off): a request cut off mid-body is recorded with what
+// arrived before it returns.
+func (c *Capture) Shutdown(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for c.active.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
 
 // New returns the capture handler.
 func New(cfg Config) *Capture {
@@ -174,6 +193,8 @@ func splitBinEscaped(u *url.URL) (bin, rest string, err error) {
 }
 
 func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.active.Add(1)
+	defer c.active.Add(-1)
 	start := c.cfg.Now()
 	bin, rest, err := splitBinEscaped(r.URL)
 	if err != nil {
@@ -198,10 +219,13 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var pb *pacedBody
 	reqBody := r.Body
 	if r.Body != nil && r.Body != http.NoBody {
-		pb = newPacedBody(r.Body, http.NewResponseController(w), cmp.Or(c.cfg.BodyGrace, DefaultBodyGrace))
+		pb = newPacedBody(r.Context(), r.Body, http.NewResponseController(w), cmp.Or(c.cfg.BodyGrace, DefaultBodyGrace))
 		reqBody = pb
 	}
 	body, size, truncated, rerr := ReadBody(reqBody, c.maxBody(), r.ContentLength)
+	if pb != nil {
+		pb.stop()
+	}
 	if pb != nil && rerr == nil {
 		// (After a failure the deadline stays: the server then gives up
 		// on the rest of the body at once, rather than wait to discard it.)
@@ -269,19 +293,25 @@ const minBodyRate = 64 << 10 // bytes a second
 // it: BodyGrace from the start, plus a second for each minBodyRate bytes
 // that arrived. A body that stops, or trickles below that pace, fails
 // with a timeout saying so. Real time, whatever the capture's clock.
+// When the request's context ends (hooklab cuts off the requests still
+// open at its shutdown deadline), the read ends at once, so that what
+// arrived is recorded before the store closes.
 type pacedBody struct {
+	ctx   context.Context
 	r     io.ReadCloser
 	rc    *http.ResponseController
 	start time.Time
 	grace time.Duration
 	n     int64
 	set   time.Time // the deadline last set
+	stop  func() bool
 }
 
-func newPacedBody(r io.ReadCloser, rc *http.ResponseController, grace time.Duration) *pacedBody {
-	p := &pacedBody{r: r, rc: rc, start: time.Now(), grace: grace}
+func newPacedBody(ctx context.Context, r io.ReadCloser, rc *http.ResponseController, grace time.Duration) *pacedBody {
+	p := &pacedBody{ctx: ctx, r: r, rc: rc, start: time.Now(), grace: grace}
 	p.set = p.start.Add(grace)
 	_ = rc.SetReadDeadline(p.set)
+	p.stop = context.AfterFunc(ctx, func() { _ = rc.SetReadDeadline(time.Now()) })
 	return p
 }
 
@@ -294,6 +324,11 @@ func (p *pacedBody) Read(b []byte) (int, error) {
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
+		// Before the pace's deadline, the context's end set one now. (A
+		// read that times out also ends the request's context: not that.)
+		if p.ctx.Err() != nil && time.Now().Before(p.set) {
+			return n, fmt.Errorf("the request ended before its body did: %w", context.Cause(p.ctx))
+		}
 		err = &bodyTimeout{err: err, n: p.n, took: time.Since(p.start).Round(time.Millisecond), grace: p.grace}
 	}
 	return n, err
