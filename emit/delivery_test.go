@@ -1,6 +1,7 @@
 package emit
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -22,6 +23,7 @@ func TestRetries(t *testing.T) {
 		status  string
 		waits   []time.Duration
 		errHas  string
+		noErr   bool
 		attempt int // attempts expected (len(waits)+1 when 0)
 	}{
 		{name: "200", answer: ok, status: InvocationSuccess},
@@ -68,7 +70,9 @@ func TestRetries(t *testing.T) {
 		{name: "exponential backoff with a cap", answer: status(409), status: InvocationClientError,
 			extra: "retry: {max_attempts: 5, initial: 1s, max: 4s}", waits: []time.Duration{750 * time.Millisecond, 1500 * time.Millisecond, 3 * time.Second, 3 * time.Second}},
 		{name: "no retried statuses", answer: status(409), status: InvocationClientError, extra: "retry: {statuses: []}"},
-		{name: "3xx is not followed", answer: status(302, "Location", "/elsewhere"), status: InvocationFailed},
+		{name: "3xx is not followed", answer: status(302, "Location", "/elsewhere"), status: InvocationFailed,
+			errHas: "302, a redirect; webhooks do not follow redirects: point the endpoint at /elsewhere"},
+		{name: "2xx with webhook-delivery abort is a plain success", answer: status(200, "Webhook-Delivery", "abort"), status: InvocationSuccess, noErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,6 +100,9 @@ func TestRetries(t *testing.T) {
 			if tt.errHas != "" && !strings.Contains(inv.Error, tt.errHas) {
 				t.Errorf("error = %q, want it to contain %q", inv.Error, tt.errHas)
 			}
+			if tt.noErr && inv.Error != "" {
+				t.Errorf("error = %q, want none", inv.Error)
+			}
 			if len(inv.History) != want {
 				t.Fatalf("history has %d attempts, want %d", len(inv.History), want)
 			}
@@ -120,5 +127,26 @@ func TestRetries(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRedeliveryGivesUpNamingBothCounts: a redelivery has a fresh retry
+// budget; when it runs out too, the error counts the attempts of this
+// redelivery and those in all, as attempt_count does.
+func TestRedeliveryGivesUpNamingBothCounts(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(409))
+	te := newEnv(t, hookYAML("hook", s.URL+"/in", ""), nil)
+	q := te.emit("test.event", `{}`)
+	inv, _ := te.drive(q[0].ID)
+	if inv.Attempts != 4 || !strings.HasSuffix(inv.Error, "gave up after 4 attempts") {
+		t.Fatalf("first delivery: %d attempts, error %q", inv.Attempts, inv.Error)
+	}
+	if _, err := te.e.Redeliver(context.Background(), inv.ID); err != nil {
+		t.Fatal(err)
+	}
+	inv, _ = te.drive(inv.ID)
+	if inv.Attempts != 8 || !strings.HasSuffix(inv.Error, "gave up after 4 attempts since the last redelivery (8 in all)") {
+		t.Errorf("after the redelivery: %d attempts, error %q", inv.Attempts, inv.Error)
 	}
 }

@@ -575,6 +575,9 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool
 	brk.record(now, a.Outcome != InvocationSuccess, probe)
 	policy := w.Retry.withDefaults()
 	retry, wait, reason := policy.decide(out.res, n-inv.retryBase, now, e.opts.Rand)
+	if inv.retryBase > 0 && strings.HasPrefix(reason, "gave up after") {
+		reason += fmt.Sprintf(" since the last redelivery (%d in all)", n)
+	}
 	prev := *inv
 	inv.Attempts = n
 	inv.StatusCode = a.StatusCode
@@ -885,6 +888,9 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID s
 	if readErr != nil && a.Outcome == InvocationSuccess {
 		a.Error = "reading the response body: " + readErr.Error()
 	}
+	if a.Outcome == InvocationFailed && a.Error == "" {
+		a.Error = answerError(resp)
+	}
 	if ctx.Err() != nil && readErr != nil {
 		out.cancelled = true
 	}
@@ -901,6 +907,19 @@ func outcomeOf(status int) string {
 		return InvocationServerError
 	}
 	return InvocationFailed
+}
+
+// answerError says why an answer that is neither 2xx, 4xx nor 5xx
+// failed: redirects are not followed (as providers do not).
+func answerError(resp *http.Response) string {
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		msg := fmt.Sprintf("the receiver answered %d, a redirect; webhooks do not follow redirects", resp.StatusCode)
+		if loc := resp.Header.Get("Location"); loc != "" {
+			msg += ": point the endpoint at " + inspect.RedactURL(loc)
+		}
+		return msg
+	}
+	return fmt.Sprintf("the receiver answered %d, which is not a success", resp.StatusCode)
 }
 
 func isTimeout(err error) bool {

@@ -146,11 +146,11 @@ type result struct {
 // res, and after how long. rnd gives the jitter, in [0, 1). reason explains
 // a stop that is not a plain success or failure.
 func (p Retry) decide(res result, n int, now time.Time, rnd func() float64) (retry bool, wait time.Duration, reason string) {
+	if res.status >= 200 && res.status < 300 {
+		return false, 0, "" // delivered: an abort has nothing left to stop
+	}
 	if res.header != nil && strings.EqualFold(strings.TrimSpace(res.header.Get("Webhook-Delivery")), "abort") {
 		return false, 0, "the receiver answered webhook-delivery: abort; no more retries"
-	}
-	if res.status >= 200 && res.status < 300 {
-		return false, 0, ""
 	}
 	can := n < p.MaxAttempts
 	ra, hasRA := retryAfter(res.header, now)
