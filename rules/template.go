@@ -351,19 +351,26 @@ type renderGuard struct {
 	err      error
 }
 
-// check counts one step and fails once a limit is hit.
+// tick counts one loop iteration and fails once a limit is hit.
+func (g *renderGuard) tick() error {
+	if g == nil {
+		return nil
+	}
+	if g.err == nil {
+		if g.ticks++; g.ticks > MaxRenderIterations {
+			g.err = fmt.Errorf("render: more than %d loop iterations", MaxRenderIterations)
+		}
+	}
+	return g.check()
+}
+
+// check fails once a limit was hit or the render's time is up. Every
+// placeholder's output checks it.
 func (g *renderGuard) check() error {
 	if g == nil {
 		return nil
 	}
-	if g.err != nil {
-		return g.err
-	}
-	g.ticks++
-	switch {
-	case g.ticks > MaxRenderIterations:
-		g.err = fmt.Errorf("render: more than %d loop iterations", MaxRenderIterations)
-	case time.Now().After(g.deadline):
+	if g.err == nil && time.Now().After(g.deadline) {
 		g.err = fmt.Errorf("render: took longer than %v", RenderTimeout)
 	}
 	return g.err
@@ -427,7 +434,7 @@ func rewrite(src string, format Format) (rewritten, error) {
 			filters = append(filters, filterUse{name, tok.Source})
 		}
 	}
-	simple, placeholders := true, 0
+	simple := true
 	var b strings.Builder
 	b.Grow(len(src) + 64)
 	var lex jsonLexer
@@ -478,7 +485,6 @@ func rewrite(src string, format Format) (rewritten, error) {
 				filter := outFilter(format, lex.inString, xlex.in)
 				b.WriteString(wrapOutput(tok, filter))
 				lex.escaped = false
-				placeholders++
 				if path := plainPath(tok); path != nil {
 					fast = append(fast, fastSeg{path: path, filter: filter})
 				} else {
@@ -519,8 +525,7 @@ func rewrite(src string, format Format) (rewritten, error) {
 		}
 	}
 	switch {
-	case !simple, placeholders > MaxRenderIterations:
-		// Liquid counts each placeholder against the loop limit.
+	case !simple:
 		fast = nil
 	case fast == nil:
 		fast = []fastSeg{} // empty source: renders empty
@@ -821,7 +826,7 @@ func newEngine() *liquid.Engine {
 	})
 
 	e.RegisterFilter(tickFilter, func(g *renderGuard) (any, error) {
-		return nil, g.check()
+		return nil, g.tick()
 	})
 	e.RegisterFilter("__hl_text", func(v any, g *renderGuard) (any, error) {
 		if err := g.check(); err != nil {

@@ -319,6 +319,20 @@ func TestTemplateLimits(t *testing.T) {
 	}
 }
 
+// TestTemplateLoopLimitCountsIterations: the loop limit is on
+// iterations, as its message says; placeholders inside a loop do not
+// count towards it.
+func TestTemplateLoopLimitCountsIterations(t *testing.T) {
+	t.Parallel()
+	out, err := mustRender(t, `{% for i in (1..60000) %}{{ t.s }}{{ t.s }}{% endfor %}`, map[string]any{"t": map[string]any{"s": "x"}})
+	if err != nil || len(out) != 120000 {
+		t.Errorf("60,000 iterations with two placeholders each: %d bytes, %v", len(out), err)
+	}
+	if _, err := mustRender(t, `{% for i in (1..100001) %}{% endfor %}`, nil); err == nil || !strings.Contains(err.Error(), "more than 100000 loop iterations") {
+		t.Errorf("100,001 iterations: %v", err)
+	}
+}
+
 func TestTemplateErrors(t *testing.T) {
 	t.Parallel()
 	for _, src := range []string{`{% if %}`, `{{ x | }}`, `{% include "a.html" %}`, `{% for %}`, `{% unknowntag %}`, `{{10000000000000000000}}`} {
