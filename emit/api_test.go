@@ -106,11 +106,19 @@ func TestAPI(t *testing.T) {
 		`{"endpoint": "https://example.com", "timeout": "1ns"}`:                     "timeout",
 		`{"endpoint": "https://example.com", "max_payload": "lots"}`:                "max_payload",
 		`{"endpoint": "https://example.com", "max_payload": 1.5}`:                   "max_payload",
+		// 0 attempts is out of range, not the default (as in the config).
+		`{"endpoint": "https://example.com", "retry": {"max_attempts": 0}}`: "retry.max_attempts",
 	} {
 		code, raw := c.do("POST", "/api/webhooks", body, &verr)
 		if code != 400 || verr.Field != field {
 			t.Errorf("%s: %d %s, want a 400 naming %s", body, code, raw, field)
 		}
+		if strings.Contains(body, `"max_attempts": 0`) && !strings.Contains(verr.Error, "got 0") {
+			t.Errorf("%s: %s, want it to say it got 0", body, raw)
+		}
+	}
+	if code, raw := c.do("POST", "/api/webhooks", `{"endpoint": "https://example.com", "retry": {"tries": 3}}`, &verr); code != 400 || !strings.Contains(verr.Error, `unknown field "tries"`) {
+		t.Errorf("an unknown retry field: %d %s", code, raw)
 	}
 	if code, raw := c.do("POST", "/api/invocations/retry", `{"from": "yesterday"}`, &verr); code != 400 || verr.Field != "from" {
 		t.Errorf("bulk retry from yesterday: %d %s", code, raw)

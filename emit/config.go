@@ -504,7 +504,7 @@ func (d *decoder) retry(n *yaml.Node, fields map[string]*yaml.Node) *Retry {
 		case "max_attempts":
 			r.MaxAttempts = d.int(p.val, "retry max_attempts")
 			if r.MaxAttempts == 0 {
-				r.MaxAttempts = -1 // explicit 0 is out of range
+				r.MaxAttempts = maxAttemptsZero // explicit 0 is out of range
 			}
 		case "statuses":
 			r.Statuses = ints(p.val, "retry statuses")

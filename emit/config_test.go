@@ -196,6 +196,7 @@ func TestConfigErrors(t *testing.T) {
 		{"api key header the signature sets", base + "    signing: {scheme: github, secret: s}\n    authentication: {type: api_key, name: x-hub-signature-256, value: k}\n", nil,
 			[]string{"hooklab.yaml:5:43: webhook a: authentication.name: x-hub-signature-256 is set by github signing"}},
 		{"bad retry", base + "    retry: {backoff: fibonacci}\n", nil, []string{`hooklab.yaml:4:22: webhook a: retry.backoff: backoff must be exponential, linear or schedule, got "fibonacci"`}},
+		{"zero attempts", base + "    retry: {max_attempts: 0}\n", nil, []string{`hooklab.yaml:4:27: webhook a: retry.max_attempts: max_attempts must be between 1 and 100, got 0`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,8 @@
 package emit
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -101,9 +103,39 @@ func (r *Retry) withDefaults() Retry {
 	return p
 }
 
+// maxAttemptsZero stands for a max_attempts given as 0, out of range,
+// which the zero value (the default) cannot say.
+const maxAttemptsZero = math.MinInt32
+
+// UnmarshalJSON reads a retry policy, refusing unknown fields; a
+// max_attempts of 0 is kept as given (maxAttemptsZero) to be refused.
+func (r *Retry) UnmarshalJSON(b []byte) error {
+	type plain Retry
+	aux := struct {
+		*plain
+		MaxAttempts *int `json:"max_attempts"`
+	}{plain: (*plain)(r)}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&aux); err != nil {
+		return err
+	}
+	if aux.MaxAttempts != nil {
+		r.MaxAttempts = *aux.MaxAttempts
+		if r.MaxAttempts == 0 {
+			r.MaxAttempts = maxAttemptsZero
+		}
+	}
+	return nil
+}
+
 func (r *Retry) validate(p *problems) {
 	if r.MaxAttempts < 0 || r.MaxAttempts > 100 {
-		p.add("retry.max_attempts", "max_attempts must be between 1 and 100, got %d", r.MaxAttempts)
+		got := r.MaxAttempts
+		if got == maxAttemptsZero {
+			got = 0
+		}
+		p.add("retry.max_attempts", "max_attempts must be between 1 and 100, got %d", got)
 	}
 	for i, s := range r.Statuses {
 		if s < 100 || s > 599 {
