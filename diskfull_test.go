@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -329,4 +330,23 @@ func lastBytes(s string, n int) string {
 		return "..." + s[len(s)-n:]
 	}
 	return s
+}
+
+// TestStartOnFullDisk: started on a data directory whose disk is full,
+// hooklab either serves (and answers 503 until space returns) or fails
+// saying that the disk is full, not only "disk I/O error".
+func TestStartOnFullDisk(t *testing.T) {
+	mnt := mountTmpfs(t, "8m")
+	data := filepath.Join(mnt, "data")
+	s := startServer(t, "--data", data)
+	s.Stop(t)
+	fill(t, filepath.Join(mnt, "filler"))
+	var out, errOut syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := run(ctx, []string{"serve", "--data", data, "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0"}, func(string) string { return "" }, &out, &errOut)
+	t.Logf("start on a full disk: %v", err)
+	if err != nil && !strings.Contains(err.Error(), "the disk holding "+data+" is full") {
+		t.Errorf("start on a full disk: %v; want it to say the disk is full", err)
+	}
 }

@@ -467,7 +467,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Exclusive:   true,
 	})
 	if err != nil {
-		return err
+		return inspect.FullDiskHint(dataDir, err)
 	}
 	defer store.Close()
 
@@ -488,7 +488,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Refuse: refuseOwnAPI(uiLn.Addr()),
 	})
 	if err != nil {
-		return fmt.Errorf("emitter: %w", err)
+		return inspect.FullDiskHint(dataDir, fmt.Errorf("emitter: %w", err))
 	}
 	defer emitter.Close()
 	emitterRef.Store(emitter)

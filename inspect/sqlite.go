@@ -184,6 +184,19 @@ func DefaultDataDir(getenv func(string) string) string {
 	return ""
 }
 
+// FullDiskHint adds to err, a failure to open or write the data in dir,
+// that the disk holding dir is full, when it is (under 1 MiB left): SQLite
+// says "disk I/O error" when it cannot grow a file it maps.
+func FullDiskHint(dir string, err error) error {
+	if err == nil || dir == "" {
+		return err
+	}
+	if free, ok := freeBytes(dir); ok && free < 1<<20 {
+		return fmt.Errorf("%w (the disk holding %s is full: %d bytes free)", err, dir, free)
+	}
+	return err
+}
+
 // ErrNoDataDir says DefaultDataDir has no answer.
 var ErrNoDataDir = errors.New("no data directory: neither XDG_DATA_HOME nor HOME is set; give --data DIR (or HOOKLAB_DATA)")
 
