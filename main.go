@@ -336,6 +336,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if o.maxConns < 1 {
 		return fmt.Errorf("--max-conns %d: want at least 1", o.maxConns)
 	}
+	if maxBodySet && o.maxBody == 0 {
+		return errors.New("--max-body 0: want a size of at least 1 byte (bodies over it are stored cut to it, with their true size)")
+	}
 	if o.maxBins < 1 {
 		return fmt.Errorf("--max-bins %d: want at least 1", o.maxBins)
 	}

@@ -1168,6 +1168,7 @@ func TestStartupErrors(t *testing.T) {
 		{"bad size", []string{"--memory", "--max-body", "ten"}, "size"},
 		{"negative retain count", []string{"--memory", "--retain-count", "-1"}, "--retain-count -1"},
 		{"no bins", []string{"--memory", "--max-bins", "0"}, "--max-bins 0"},
+		{"no body", []string{"--memory", "--max-body", "0"}, "--max-body 0: want a size of at least 1 byte"},
 		{"no HOME, no --data", nil, "neither XDG_DATA_HOME nor HOME is set"},
 		{"negative shutdown timeout", []string{"--memory", "--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s"},
 		{"negative retain age", []string{"--memory", "--retain-age", "-5s"}, "--retain-age -5s"},
