@@ -329,6 +329,7 @@ func TestBrowser(t *testing.T) {
 		{"Layout", testBrowserLayout},
 		{"RowLabels", testBrowserRowLabels},
 		{"ScanFilterLooksFurther", testBrowserScanFilterLooksFurther},
+		{"QuotedAndRefusedFilters", testBrowserQuotedAndRefusedFilters},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
@@ -784,6 +785,39 @@ func setInput(sel, value string) chromedp.Action[chromedp.Void] {
 func rowIDs(t *testing.T, p *browserPage) []string {
 	t.Helper()
 	return evalIn[[]string](t, p, `[...document.querySelectorAll('tr.exchange-row')].map((r) => r.dataset.id)`)
+}
+
+// testBrowserQuotedAndRefusedFilters: a quoted word is searched as the
+// text it quotes (the server gets the filter as typed), and a filter the
+// server refuses (a typo it knows) shows its error under the bar while the
+// list goes back to the last filter it listed.
+func testBrowserQuotedAndRefusedFilters(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	failed := browserCapture(t, s.Capture, "/b/qt/failed", `{"status":"failed"}`)
+	browserCapture(t, s.Capture, "/b/stripe/x", `{}`)
+	literal := browserCapture(t, s.Capture, "/b/other/y", `{"note":"bin:stripe"}`)
+	p.openUI(t, s.UI)
+	p.waitFor(t, "all three show", `document.querySelectorAll('tr.exchange-row').length === 3`, 5*time.Second)
+
+	only := func(what, q, id string) {
+		t.Helper()
+		p.do(t, "type "+q, setInput("#q", q))
+		p.waitFor(t, what, `document.querySelectorAll('tr.exchange-row').length === 1 && document.querySelector(`+jsQuote(browserRow(id))+`)`, 5*time.Second)
+	}
+	only("the quoted JSON text finds its exchange", `"\"status\":\"failed\""`, failed)
+	only("quoted bin:stripe is searched as text, not as a bin", `"bin:stripe"`, literal)
+
+	p.do(t, "type a filter with a field typo", setInput("#q", "stauts:500"))
+	p.waitFor(t, "the server's refusal shows under the filter bar",
+		`!document.querySelector('#q-error').hidden && document.querySelector('#q-error').textContent.includes('did you mean status:')`, 5*time.Second)
+	p.waitFor(t, "the list shows the last filter the server listed",
+		`document.querySelectorAll('tr.exchange-row').length === 1 && document.querySelector(`+jsQuote(browserRow(literal))+`) && !document.querySelector('#list-status').textContent.includes('Loading')`, 5*time.Second)
+	if got := evalIn[string](t, p, `new URLSearchParams(location.search).get('q')`); got != `"bin:stripe"` {
+		p.fatalf(t, "the address holds q=%q, want the last filter listed", got)
+	}
+	if got := evalIn[string](t, p, `document.querySelector('#q').value`); got != "stauts:500" {
+		p.fatalf(t, "the box holds %q, want the refused filter left for fixing", got)
+	}
 }
 
 func testBrowserFilterInURL(t *testing.T, p *browserPage) {

@@ -71,6 +71,7 @@ const state = {
   loadFailed: false, // the notice shows a failed load (hidden by the next good one)
   qInvalid: '',     // the filter box holds this invalid filter: the list still shows state.q's
   broken: false,    // state.q itself (from the address) is invalid: the list shows nothing
+  goodQ: '',        // the last filter the server listed: where a filter it refuses falls back
   gen: 0,           // bumps when the filter changes
 };
 if (state.bin && !binPattern.test(state.bin)) {
@@ -176,8 +177,11 @@ async function compile() {
   const { params: folded, rest } = query.fold(terms);
   let p = folded;
   let post = rest;
-  if (rest.length && await api.serverQueryLang()) {
-    p = { q: state.q }; // the server understands the whole language
+  if (terms.length && await api.serverQueryLang()) {
+    // The server understands the whole language: it gets the filter as
+    // typed (a folded word would lose its quotes, and "bin:x" in quotes
+    // would become a bin: filter).
+    p = { q: state.q };
     post = [];
   } else if (!query.summaryOnly(rest)) {
     const extra = rest.filter((t) => !query.summaryOnly([t]));
@@ -285,6 +289,7 @@ async function reload() {
     list.reset(filterPage(page.exchanges || []));
     state.next = page.next || '';
     state.loaded = true;
+    state.goodQ = state.q;
     state.filled = 0;
     fillUp();
     if (state.loadFailed) {
@@ -293,14 +298,37 @@ async function reload() {
     }
     if (detail.id) list.select(detail.id);
   } catch (err) {
-    if (err.name !== 'AbortError') {
-      state.loadFailed = true;
-      showNotice(`Could not load exchanges: ${err.message}`);
+    if (err.name === 'AbortError' || gen !== state.gen) return;
+    if (err.status === 400 && state.q && state.q !== state.goodQ) {
+      // The server refused a filter the page's parser took (a typo it
+      // knows, such as stauts:500): shown as invalid, like one the page
+      // refuses, and the list goes back to the last filter it listed.
+      refuseFilter(state.q, err.message);
+      return;
     }
+    state.loadFailed = true;
+    state.loaded = true; // not "Loading…" for ever: the notice says why
+    showNotice(`Could not load exchanges: ${err.message}`);
   } finally {
     if (state.loading === ctl) state.loading = null;
     updateListStatus();
   }
+}
+
+/** refuseFilter falls back to the last filter the server listed, keeping the refused one in the box with why. */
+async function refuseFilter(q, message) {
+  const oldStream = streamBin();
+  state.q = state.goodQ;
+  state.gen++;
+  setSearch();
+  state.loaded = false;
+  state.next = '';
+  list.reset([], { dropPending: true });
+  await compile();
+  state.qInvalid = q;
+  showFilterState(message.replace(/^invalid input: /, ''));
+  if (streamBin() !== oldStream) live.connect(streamBin());
+  else reload();
 }
 
 function filterPage(xs) {
@@ -351,6 +379,7 @@ function updateListStatus() {
   let text = '';
   if (!state.loaded) text = 'Loading…';
   else if (state.broken) text = 'Nothing listed: the filter is invalid.';
+  else if (state.loadFailed && n === 0) text = 'The exchanges could not be loaded: see the notice above.';
   else if (state.qInvalid) {
     const of = state.q ? `of the last valid filter (${state.q})` : 'unfiltered';
     text = `${n} ${n === 1 ? 'exchange' : 'exchanges'} ${of}: the filter in the box is invalid.`;
