@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"flag"
@@ -330,6 +331,7 @@ func TestBrowser(t *testing.T) {
 		{"RowLabels", testBrowserRowLabels},
 		{"ScanFilterLooksFurther", testBrowserScanFilterLooksFurther},
 		{"QuotedAndRefusedFilters", testBrowserQuotedAndRefusedFilters},
+		{"CompressedBody", testBrowserCompressedBody},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
@@ -818,6 +820,26 @@ func testBrowserQuotedAndRefusedFilters(t *testing.T, p *browserPage) {
 	if got := evalIn[string](t, p, `document.querySelector('#q').value`); got != "stauts:500" {
 		p.fatalf(t, "the box holds %q, want the refused filter left for fixing", got)
 	}
+}
+
+// testBrowserCompressedBody: a gzip-encoded body (what a proxied answer
+// to a browser usually is) shows decoded, in its content type's views; one
+// that does not decode says so.
+func testBrowserCompressedBody(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(`{"hello":"decoded from gzip","n":[1,2,3]}`))
+	zw.Close()
+	id := browserCapture(t, s.Capture, "/b/gz/in", gz.String(), "Content-Type", "application/json", "Content-Encoding", "gzip")
+	bad := browserCapture(t, s.Capture, "/b/gz/bad", "\x1f\x8b not gzip at all", "Content-Type", "application/json", "Content-Encoding", "gzip")
+	p.openUI(t, s.UI+"#/exchanges/"+id)
+	p.waitFor(t, "the body shows decoded, as a JSON tree",
+		`document.querySelector('#detail [data-part="request"] .body-decoded-note')?.textContent.includes('Decoded from gzip') &&
+		 document.querySelector('#detail [data-part="request"] pre.body-json')?.textContent.includes('decoded from gzip')`, 5*time.Second)
+	p.openUI(t, s.UI+"#/exchanges/"+bad)
+	p.waitFor(t, "a body that does not decode says so",
+		`document.querySelector('#detail [data-part="request"] .body-decoded .error')?.textContent.includes('does not decode as gzip')`, 5*time.Second)
 }
 
 func testBrowserFilterInURL(t *testing.T, p *browserPage) {

@@ -14,6 +14,7 @@ const treeLimit = 256 << 10;  // bytes of JSON shown as a whole tree at once
 const largeBody = 1 << 20;    // bytes from which a body is large
 const chunkSize = 64 << 10;   // characters (or bytes, in hex) a chunk shows
 const hexLimit = 16 << 10;    // bytes shown in the hex dump at first
+const inflateLimit = 32 << 20; // bytes a compressed body is decoded to, at most
 const xmlLimit = largeBody;   // bytes of XML we pretty-print at all
 const formRows = 1000;        // form fields listed at most
 
@@ -527,6 +528,51 @@ function binaryView(data, contentType, blobURL) {
     chunked('hexdump-chunks', data.length, (a, b) => fmt.hexDump(data, b, a), { unit: 'bytes', first: hexLimit, preClass: 'hexdump' }));
 }
 
+/** inflate decodes data (gzip or deflate), failing past inflateLimit bytes. */
+async function inflate(data, format) {
+  const reader = new Blob([data]).stream().pipeThrough(new DecompressionStream(format)).getReader();
+  const chunks = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.length;
+    if (n > inflateLimit) {
+      reader.cancel();
+      throw new Error(`it decodes to more than ${fmt.bytes(inflateLimit)}`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** decodedView shows a compressed body decoded, in the views of its content type. */
+function decodedView(data, coding, format, part, opts) {
+  const box = h('div', { class: 'body-decoded' }, h('p', { class: 'muted' }, `Decoding ${coding}…`));
+  inflate(data, format).then((bytes) => {
+    let text = null;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch { /* binary: a hex dump */ }
+    const headers = (part.headers || []).filter(([n]) => n.toLowerCase() !== 'content-encoding');
+    const inner = text === null
+      ? binaryView(bytes, '', '')
+      : renderBody({ headers, body: text, size: bytes.length, truncated: false }, opts);
+    clear(box).append(
+      h('p', { class: 'muted body-decoded-note' }, `Decoded from ${coding}: ${fmt.exactBytes(bytes.length)} (${fmt.exactBytes(data.length)} as sent).`),
+      inner);
+  }, (err) => {
+    clear(box).append(h('p', { class: 'error' }, `The body does not decode as ${coding}: ${err.message}`));
+  });
+  return box;
+}
+
 /**
  * renderBody shows one request or response body. part is the API's
  * {headers, body, encoding, size, truncated}; label names it ("request" or
@@ -572,6 +618,13 @@ export function renderBody(part, { label, id, track = () => {} }) {
   const views = [];
   const boundary = mime.startsWith('multipart/') ? (/boundary="?([^";]+)"?/i.exec(ct) || [])[1] : '';
   if (boundary) views.push(['Parts', () => multipartView(binary ? latin1(data) : latin1(new TextEncoder().encode(body)), boundary, track)]);
+  // A compressed body (a proxied answer to a browser, say) is shown
+  // decoded first, in the views its content type offers.
+  const coding = fmt.header(part.headers, 'content-encoding').trim().toLowerCase();
+  const format = { gzip: 'gzip', 'x-gzip': 'gzip', deflate: 'deflate' }[coding];
+  if (binary && format && !part.truncated && typeof DecompressionStream === 'function') {
+    views.push(['Decoded', () => decodedView(data, coding, format, part, { label, id, track })]);
+  }
   if (binary) {
     const raster = blobType(mime) !== 'application/octet-stream';
     if (raster) views.push(['Image', () => h('img', { class: 'body-image', src: blobURL(), alt: `${mime} image, ${fmt.exactBytes(data.length)}` })]);
