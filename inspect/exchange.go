@@ -112,6 +112,36 @@ func (h Headers) HTTP() http.Header {
 	return out
 }
 
+// RequestOf copies what is known of r before its body is read: method,
+// full URL with the raw query, proto, Host and headers (Host first, and
+// the Transfer-Encoding net/http takes out of them), remote address and
+// TLS. Capture and the proxies record requests with it.
+func RequestOf(r *http.Request) Request {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	uri := r.RequestURI
+	if uri == "" || !strings.HasPrefix(uri, "/") {
+		uri = r.URL.RequestURI()
+	}
+	hdr := make(Headers, 0, len(r.Header)+2)
+	hdr = append(hdr, Header{Name: "Host", Value: r.Host})
+	hdr = append(hdr, FromHTTP(r.Header)...)
+	if len(r.TransferEncoding) > 0 {
+		hdr = append(hdr, Header{Name: "Transfer-Encoding", Value: strings.Join(r.TransferEncoding, ", ")})
+	}
+	return Request{
+		Method:     r.Method,
+		URL:        scheme + "://" + r.Host + uri,
+		Proto:      r.Proto,
+		Host:       r.Host,
+		Headers:    hdr,
+		RemoteAddr: r.RemoteAddr,
+		TLS:        r.TLS != nil,
+	}
+}
+
 // FromHTTP converts an http.Header to Headers, sorted by name with each
 // name's values in their received order (net/http does not keep the order
 // between different names).

@@ -212,7 +212,7 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Bin:     bin,
 		Source:  inspect.SourceCapture,
 		Time:    start,
-		Request: RecordRequest(r),
+		Request: inspect.RequestOf(r),
 	}
 	// A body must keep coming: a client that trickles it would hold the
 	// connection (and a --max-conns slot) for as long as it liked.
@@ -520,35 +520,6 @@ func writeResponse(w http.ResponseWriter, resp *inspect.Response) {
 	}
 	w.WriteHeader(resp.Status)
 	_, _ = w.Write(resp.Body)
-}
-
-// RecordRequest copies what is known of r before its body is read: method,
-// full URL with the raw query, proto, Host and headers (Host first), remote
-// address and TLS.
-func RecordRequest(r *http.Request) inspect.Request {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	uri := r.RequestURI
-	if uri == "" || !strings.HasPrefix(uri, "/") {
-		uri = r.URL.RequestURI()
-	}
-	hdr := make(inspect.Headers, 0, len(r.Header)+1)
-	hdr = append(hdr, inspect.Header{Name: "Host", Value: r.Host})
-	hdr = append(hdr, inspect.FromHTTP(r.Header)...)
-	if len(r.TransferEncoding) > 0 {
-		hdr = append(hdr, inspect.Header{Name: "Transfer-Encoding", Value: strings.Join(r.TransferEncoding, ", ")})
-	}
-	return inspect.Request{
-		Method:     r.Method,
-		URL:        scheme + "://" + r.Host + uri,
-		Proto:      r.Proto,
-		Host:       r.Host,
-		Headers:    hdr,
-		RemoteAddr: r.RemoteAddr,
-		TLS:        r.TLS != nil,
-	}
 }
 
 // ReadBody reads up to limit bytes of body and counts the rest. size is the

@@ -244,7 +244,7 @@ func (f *Forward) connect(w http.ResponseWriter, r *http.Request) {
 	host, _, _ := net.SplitHostPort(hostport)
 	ex := &inspect.Exchange{
 		ID: f.rev.opts.IDs.New(start), Bin: f.Name(), Source: inspect.SourceProxy, Time: start,
-		Request: recordRequest(r),
+		Request: inspect.RequestOf(r),
 	}
 	ex.Request.URL = "https://" + hostport
 	if host == "" {

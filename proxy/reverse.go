@@ -475,7 +475,7 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 		target = rt.Upstream
 	}
 	f := &flight{
-		ex:      &inspect.Exchange{ID: p.opts.IDs.New(start), Bin: p.opts.Name, Source: inspect.SourceProxy, Time: start, Request: recordRequest(r)},
+		ex:      &inspect.Exchange{ID: p.opts.IDs.New(start), Bin: p.opts.Name, Source: inspect.SourceProxy, Time: start, Request: inspect.RequestOf(r)},
 		start:   start,
 		route:   rt,
 		target:  target,
@@ -863,25 +863,6 @@ func (p *Reverse) record(ex *inspect.Exchange) {
 	}
 	p.wg.Add(1)
 	p.pending.add(ex)
-}
-
-// recordRequest copies what is known of r before its body is read.
-func recordRequest(r *http.Request) inspect.Request {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	uri := r.RequestURI
-	if uri == "" || !strings.HasPrefix(uri, "/") {
-		uri = r.URL.RequestURI()
-	}
-	hdr := make(inspect.Headers, 0, len(r.Header)+1)
-	hdr = append(hdr, inspect.Header{Name: "Host", Value: r.Host})
-	hdr = append(hdr, inspect.FromHTTP(r.Header)...)
-	return inspect.Request{
-		Method: r.Method, URL: scheme + "://" + r.Host + uri, Proto: r.Proto, Host: r.Host,
-		Headers: hdr, RemoteAddr: r.RemoteAddr, TLS: r.TLS != nil,
-	}
 }
 
 // tee passes a body through while keeping its first max bytes and counting

@@ -126,6 +126,18 @@ func TestReverseRecordsBodiesBothWays(t *testing.T) {
 		t.Errorf("answer %q, want %q", got, want)
 	}
 	rec.next(t)
+	// A chunked request is recorded as sent, Transfer-Encoding included
+	// (net/http takes it out of the headers).
+	req, _ = http.NewRequest("POST", srv.URL+"/items", io.MultiReader(strings.NewReader("chunk"), strings.NewReader("ed")))
+	req.ContentLength = -1
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ex := rec.next(t); ex.Request.Headers.Get("Transfer-Encoding") != "chunked" || string(ex.Request.Body) != "chunked" {
+		t.Errorf("recorded chunked request: headers %v body %q", ex.Request.Headers, ex.Request.Body)
+	}
 }
 
 func TestReverseStreamsLargeBodiesWithoutBuffering(t *testing.T) {
