@@ -392,11 +392,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		listen, up, ok := strings.Cut(spec, "=")
 		u, perr := url.Parse(up)
 		if !ok || listen == "" || perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			shown := listen
-			if ok {
-				shown += "=" + inspect.RedactURL(up)
-			}
-			return fmt.Errorf("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", shown)
+			// The spec may be an upstream URL alone, or split at an = in
+			// its query: its password is redacted wherever it is.
+			return fmt.Errorf("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", inspect.RedactURL(spec))
 		}
 		specs = append(specs, proxy.Spec{Listen: listen, Routes: []proxy.Route{{Prefix: "/", Upstream: u}}})
 	}

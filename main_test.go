@@ -1175,6 +1175,7 @@ func TestStartupErrors(t *testing.T) {
 		{"retain age not a duration", []string{"--memory", "--retain-age", "abc"}, `invalid value "abc" for flag -retain-age: want a duration such as 24h, 30m or 90s`},
 		{"proxy without a listen address", []string{"--memory", "--proxy", "=http://127.0.0.1:1"}, `--proxy "=http://127.0.0.1:1": want LISTEN=UPSTREAM`},
 		{"proxy upstream not http, password redacted", []string{"--memory", "--proxy", "127.0.0.1:0=ftp://bob:PROXY-s3cret@127.0.0.1"}, `--proxy "127.0.0.1:0=ftp://bob:REDACTED@127.0.0.1": want LISTEN=UPSTREAM`},
+		{"proxy without a listen address, password redacted", []string{"--memory", "--proxy", "http://bob:PROXY-s3cret@127.0.0.1:3000/?a=b"}, `--proxy "http://bob:REDACTED@127.0.0.1:3000/?a=b": want LISTEN=UPSTREAM`},
 		{"mitm without a forward proxy", []string{"--memory", "--mitm"}, "--mitm decrypts through a forward proxy, and none runs"},
 		{"capture and ui on one address", []string{"--memory", "--capture", ui, "--ui", ui}, "--capture and --ui are both " + ui + ": give each its own address"},
 		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},

@@ -108,6 +108,7 @@ func TestAPI(t *testing.T) {
 		`{"endpoint": "https://example.com", "max_payload": 1.5}`:                   "max_payload",
 		// 0 attempts is out of range, not the default (as in the config).
 		`{"endpoint": "https://example.com", "retry": {"max_attempts": 0}}`: "retry.max_attempts",
+		`{"endpoint": "https://example.com", "retry": {"initial": "soon"}}`: "retry.initial",
 	} {
 		code, raw := c.do("POST", "/api/webhooks", body, &verr)
 		if code != 400 || verr.Field != field {

@@ -502,7 +502,7 @@ func (d *decoder) retry(n *yaml.Node, fields map[string]*yaml.Node) *Retry {
 		fields["retry."+p.key] = p.val
 		switch p.key {
 		case "max_attempts":
-			r.MaxAttempts = d.int(p.val, "retry max_attempts")
+			r.MaxAttempts = Attempts(d.int(p.val, "retry max_attempts"))
 			if r.MaxAttempts == 0 {
 				r.MaxAttempts = maxAttemptsZero // explicit 0 is out of range
 			}

@@ -1,7 +1,6 @@
 package emit
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -20,7 +19,7 @@ import (
 type Retry struct {
 	// MaxAttempts counts every attempt, the first included: default 4 (3
 	// retries), or len(Schedule)+1 when a schedule is given.
-	MaxAttempts int `json:"max_attempts,omitempty"`
+	MaxAttempts Attempts `json:"max_attempts,omitempty"`
 	// Statuses are retried after the backoff (or after Retry-After, capped
 	// at RetryAfterMax, when the response has one). nil means [409]; an
 	// empty list retries none.
@@ -88,7 +87,7 @@ func (r *Retry) withDefaults() Retry {
 	if p.MaxAttempts == 0 {
 		p.MaxAttempts = DefaultMaxAttempts
 		if p.Backoff == BackoffSchedule && len(p.Schedule) > 0 {
-			p.MaxAttempts = len(p.Schedule) + 1
+			p.MaxAttempts = Attempts(len(p.Schedule) + 1)
 		}
 	}
 	if p.Initial == 0 {
@@ -103,28 +102,27 @@ func (r *Retry) withDefaults() Retry {
 	return p
 }
 
+// Attempts is a retry policy's max_attempts. Its zero value means the
+// default; a 0 given in JSON or YAML is kept apart (maxAttemptsZero), to be
+// refused.
+type Attempts int
+
 // maxAttemptsZero stands for a max_attempts given as 0, out of range,
 // which the zero value (the default) cannot say.
-const maxAttemptsZero = math.MinInt32
+const maxAttemptsZero Attempts = math.MinInt32
 
-// UnmarshalJSON reads a retry policy, refusing unknown fields; a
-// max_attempts of 0 is kept as given (maxAttemptsZero) to be refused.
-func (r *Retry) UnmarshalJSON(b []byte) error {
-	type plain Retry
-	aux := struct {
-		*plain
-		MaxAttempts *int `json:"max_attempts"`
-	}{plain: (*plain)(r)}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&aux); err != nil {
+// UnmarshalJSON reads a number of attempts; null leaves the default.
+func (a *Attempts) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	var n int
+	if err := json.Unmarshal(b, &n); err != nil {
 		return err
 	}
-	if aux.MaxAttempts != nil {
-		r.MaxAttempts = *aux.MaxAttempts
-		if r.MaxAttempts == 0 {
-			r.MaxAttempts = maxAttemptsZero
-		}
+	*a = Attempts(n)
+	if n == 0 {
+		*a = maxAttemptsZero
 	}
 	return nil
 }
@@ -184,7 +182,7 @@ func (p Retry) decide(res result, n int, now time.Time, rnd func() float64) (ret
 	if res.header != nil && strings.EqualFold(strings.TrimSpace(res.header.Get("Webhook-Delivery")), "abort") {
 		return false, 0, "the receiver answered webhook-delivery: abort; no more retries"
 	}
-	can := n < p.MaxAttempts
+	can := n < int(p.MaxAttempts)
 	ra, hasRA := retryAfter(res.header, now)
 	switch {
 	case res.status != 0 && slices.Contains(p.RetryAfterStatuses, res.status):

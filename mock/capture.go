@@ -321,6 +321,11 @@ func (p *pacedBody) Read(b []byte) (int, error) {
 	if d := p.start.Add(p.grace + time.Duration(p.n/minBodyRate)*time.Second); d.Sub(p.set) >= time.Second {
 		p.set = d // moved on by a second or more: worth a call
 		_ = p.rc.SetReadDeadline(d)
+		if p.ctx.Err() != nil {
+			// The request was cut off meanwhile: the deadline just moved
+			// must not undo the one that ends the read.
+			_ = p.rc.SetReadDeadline(time.Now())
+		}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {

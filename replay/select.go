@@ -183,10 +183,12 @@ func (f Filter) takes(q inspect.Query, terms inspect.Terms, s inspect.Summary) b
 }
 
 // withExchange calls fn with the exchange id, unless retention removed it
-// meanwhile.
+// meanwhile. (The id was listed, so it was stored: while answered
+// exchanges wait to be written, the store says ErrStoreFull of an id it
+// cannot find, which for this one means the same.)
 func withExchange(ctx context.Context, store inspect.Store, id string, fn func(*inspect.Exchange) error) error {
 	ex, err := store.Get(ctx, id)
-	if errors.Is(err, inspect.ErrNotFound) {
+	if errors.Is(err, inspect.ErrNotFound) || errors.Is(err, inspect.ErrStoreFull) {
 		return nil
 	}
 	if err != nil {
