@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -807,6 +809,9 @@ func testBrowserQuotedAndRefusedFilters(t *testing.T, p *browserPage) {
 		p.waitFor(t, what, `document.querySelectorAll('tr.exchange-row').length === 1 && document.querySelector(`+jsQuote(browserRow(id))+`)`, 5*time.Second)
 	}
 	only("the quoted JSON text finds its exchange", `"\"status\":\"failed\""`, failed)
+	only("a path filter with ** lists its exchange", "path:/b/qt/**", failed)
+	p.waitFor(t, "Export HAR takes the path filter in q= alone (a path= beside it reads ** as a plain glob)",
+		`(() => { const h = document.querySelector('#export-har').getAttribute('href'); return h.includes('q=path') && !h.includes('path=%2F'); })()`, 5*time.Second)
 	only("quoted bin:stripe is searched as text, not as a bin", `"bin:stripe"`, literal)
 
 	p.do(t, "type a filter with a field typo", setInput("#q", "stauts:500"))
@@ -819,6 +824,27 @@ func testBrowserQuotedAndRefusedFilters(t *testing.T, p *browserPage) {
 	}
 	if got := evalIn[string](t, p, `document.querySelector('#q').value`); got != "stauts:500" {
 		p.fatalf(t, "the box holds %q, want the refused filter left for fixing", got)
+	}
+	if txt := evalIn[string](t, p, `document.querySelector('#q-error').textContent`); strings.Contains(txt, "invalid input") {
+		p.fatalf(t, "the error reads %q: want the server's reason without its prefix", txt)
+	}
+
+	// Opened from an address, a filter the server refuses has nothing to
+	// fall back on: it stays in the address, nothing is listed, and the
+	// server's reason shows (not a bare "400 Bad Request").
+	for range 3 {
+		p.openUI(t, s.UI+"?q="+url.QueryEscape("stauts:500"))
+		p.waitFor(t, "an address's refused filter lists nothing and says why",
+			`!document.querySelector('#q-error').hidden && document.querySelector('#q-error').textContent.includes('did you mean status:') &&
+			 document.querySelectorAll('tr.exchange-row').length === 0 && document.querySelector('#list-status').textContent.includes('the filter is invalid')`, 5*time.Second)
+		if got := evalIn[string](t, p, `new URLSearchParams(location.search).get('q')`); got != "stauts:500" {
+			p.fatalf(t, "the address holds q=%q, want the refused filter kept", got)
+		}
+	}
+	browserCapture(t, s.Capture, "/b/qt/late", `{}`)
+	time.Sleep(300 * time.Millisecond)
+	if n := evalIn[int](t, p, `document.querySelectorAll('tr.exchange-row').length`); n != 0 {
+		p.fatalf(t, "%d rows arrived under a refused filter, want none", n)
 	}
 }
 
@@ -833,10 +859,22 @@ func testBrowserCompressedBody(t *testing.T, p *browserPage) {
 	zw.Close()
 	id := browserCapture(t, s.Capture, "/b/gz/in", gz.String(), "Content-Type", "application/json", "Content-Encoding", "gzip")
 	bad := browserCapture(t, s.Capture, "/b/gz/bad", "\x1f\x8b not gzip at all", "Content-Type", "application/json", "Content-Encoding", "gzip")
+	var fl bytes.Buffer
+	fw, _ := flate.NewWriter(&fl, flate.DefaultCompression)
+	fw.Write([]byte(`{"hello":"raw deflate"}`))
+	fw.Close()
+	raw := browserCapture(t, s.Capture, "/b/gz/raw", fl.String(), "Content-Type", "application/json", "Content-Encoding", "deflate")
 	p.openUI(t, s.UI+"#/exchanges/"+id)
 	p.waitFor(t, "the body shows decoded, as a JSON tree",
 		`document.querySelector('#detail [data-part="request"] .body-decoded-note')?.textContent.includes('Decoded from gzip') &&
 		 document.querySelector('#detail [data-part="request"] pre.body-json')?.textContent.includes('decoded from gzip')`, 5*time.Second)
+	labels := evalIn[[]string](t, p, `[...document.querySelectorAll('#detail [aria-label^="Download"]')].map((a) => a.getAttribute('aria-label'))`)
+	if !slices.Contains(labels, "Download request body") || !slices.Contains(labels, "Download decoded request body") {
+		p.fatalf(t, "download links %q: want the body as sent and decoded, told apart", labels)
+	}
+	p.openUI(t, s.UI+"#/exchanges/"+raw)
+	p.waitFor(t, "a raw deflate body (no zlib header) shows decoded too",
+		`document.querySelector('#detail [data-part="request"] pre.body-json')?.textContent.includes('raw deflate')`, 5*time.Second)
 	p.openUI(t, s.UI+"#/exchanges/"+bad)
 	p.waitFor(t, "a body that does not decode says so",
 		`document.querySelector('#detail [data-part="request"] .body-decoded .error')?.textContent.includes('does not decode as gzip')`, 5*time.Second)

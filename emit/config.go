@@ -502,6 +502,9 @@ func (d *decoder) retry(n *yaml.Node, fields map[string]*yaml.Node) *Retry {
 		fields["retry."+p.key] = p.val
 		switch p.key {
 		case "max_attempts":
+			if p.val.Tag == "!!null" {
+				break // ~ keeps the default, as null does in JSON
+			}
 			r.MaxAttempts = Attempts(d.int(p.val, "retry max_attempts"))
 			if r.MaxAttempts == 0 {
 				r.MaxAttempts = maxAttemptsZero // explicit 0 is out of range

@@ -30,6 +30,8 @@ func TestRetries(t *testing.T) {
 		{name: "409 retried 3 times", answer: status(409), status: InvocationClientError,
 			waits: []time.Duration{1500 * time.Millisecond, 3 * time.Second, 6 * time.Second}, errHas: "gave up after 4 attempts"},
 		{name: "409 then 200", answer: seq(status(409), ok), status: InvocationSuccess, waits: []time.Duration{1500 * time.Millisecond}},
+		{name: "max_attempts ~ keeps the default", answer: status(409), status: InvocationClientError, extra: "retry: {max_attempts: ~}",
+			waits: []time.Duration{1500 * time.Millisecond, 3 * time.Second, 6 * time.Second}},
 		{name: "429 with Retry-After waits that long", answer: seq(status(429, "Retry-After", "7"), ok), status: InvocationSuccess,
 			waits: []time.Duration{7 * time.Second}},
 		{name: "429 without Retry-After fails at once", answer: status(429), status: InvocationClientError, errHas: "429 without Retry-After"},

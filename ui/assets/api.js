@@ -35,7 +35,10 @@ export async function call(method, path, { query, body, signal, as = 'json' } = 
     try {
       j = await res.json();
       if (j && j.error) msg = j.detail ? `${j.error}: ${j.detail}` : j.error;
-    } catch { /* not JSON: keep the status line */ }
+    } catch (e) {
+      if (e.name === 'AbortError') throw e; // the call was aborted while its error was read
+      /* not JSON: keep the status line */
+    }
     const err = new APIError(res.status, msg);
     err.body = j; // validation errors carry {field, errors: [{field, error}]}
     throw err;

@@ -71,7 +71,9 @@ const state = {
   loadFailed: false, // the notice shows a failed load (hidden by the next good one)
   qInvalid: '',     // the filter box holds this invalid filter: the list still shows state.q's
   broken: false,    // state.q itself (from the address) is invalid: the list shows nothing
-  goodQ: '',        // the last filter the server listed: where a filter it refuses falls back
+  goodQ: null,      // the last filter the server listed: where a filter it refuses falls back
+  refusedQ: null,   // a filter from the address the server refused before anything was listed
+  loadError: '',    // why the last load failed
   gen: 0,           // bumps when the filter changes
 };
 if (state.bin && !binPattern.test(state.bin)) {
@@ -170,7 +172,9 @@ function showFilterState(message = filterError) {
 /** compile turns the address's filter into API parameters and the checks left to the page. */
 async function compile() {
   const parsed = parseShown(state.q);
-  state.broken = parsed === null; // only an address can hold an invalid state.q
+  // Only an address can hold an invalid state.q (or one the server refused
+  // before anything was listed: there is no listed filter to fall back on).
+  state.broken = parsed === null || state.q === state.refusedQ;
   showFilterState();
   const terms = parsed || [];
   state.terms = terms;
@@ -258,7 +262,10 @@ async function applyFilter({ bin = state.bin, q = state.q } = {}) {
 
 function updateExport() {
   const ids = [...list.marked];
-  els.exportHAR.href = ids.length ? api.exportURL({ ids }) : api.exportURL({ ...state.apiParams, path: pathTerm() });
+  // With the whole filter in q=, the server applies its path: terms (a
+  // path= beside them would be read as a plain glob, where ** spans nothing).
+  const path = state.apiParams.q && state.apiParams.q === state.q ? '' : pathTerm();
+  els.exportHAR.href = ids.length ? api.exportURL({ ids }) : api.exportURL({ ...state.apiParams, path });
   els.marked.hidden = !ids.length;
   els.marked.textContent = `${ids.length} marked`;
 }
@@ -298,7 +305,7 @@ async function reload() {
     }
     if (detail.id) list.select(detail.id);
   } catch (err) {
-    if (err.name === 'AbortError' || gen !== state.gen) return;
+    if (ctl.signal.aborted || err.name === 'AbortError' || gen !== state.gen) return;
     if (err.status === 400 && state.q && state.q !== state.goodQ) {
       // The server refused a filter the page's parser took (a typo it
       // knows, such as stauts:500): shown as invalid, like one the page
@@ -307,7 +314,8 @@ async function reload() {
       return;
     }
     state.loadFailed = true;
-    state.loaded = true; // not "Loading…" for ever: the notice says why
+    state.loadError = err.message;
+    state.loaded = true; // not "Loading…" for ever: the status line says why
     showNotice(`Could not load exchanges: ${err.message}`);
   } finally {
     if (state.loading === ctl) state.loading = null;
@@ -315,9 +323,23 @@ async function reload() {
   }
 }
 
-/** refuseFilter falls back to the last filter the server listed, keeping the refused one in the box with why. */
+/**
+ * refuseFilter falls back to the last filter the server listed, keeping the
+ * refused one in the box with why. Before anything was listed (a shared
+ * address), there is nothing to fall back on: the filter stays, invalid,
+ * and nothing is listed, as for one the page refuses.
+ */
 async function refuseFilter(q, message) {
   const oldStream = streamBin();
+  message = message.replace(/^(q: )?invalid input: /, '');
+  if (state.goodQ === null) {
+    state.refusedQ = q;
+    state.gen++;
+    await compile();
+    showFilterState(message);
+    reload();
+    return;
+  }
   state.q = state.goodQ;
   state.gen++;
   setSearch();
@@ -326,7 +348,7 @@ async function refuseFilter(q, message) {
   list.reset([], { dropPending: true });
   await compile();
   state.qInvalid = q;
-  showFilterState(message.replace(/^invalid input: /, ''));
+  showFilterState(message);
   if (streamBin() !== oldStream) live.connect(streamBin());
   else reload();
 }
@@ -379,7 +401,7 @@ function updateListStatus() {
   let text = '';
   if (!state.loaded) text = 'Loading…';
   else if (state.broken) text = 'Nothing listed: the filter is invalid.';
-  else if (state.loadFailed && n === 0) text = 'The exchanges could not be loaded: see the notice above.';
+  else if (state.loadFailed && n === 0) text = `The exchanges could not be loaded: ${state.loadError}`;
   else if (state.qInvalid) {
     const of = state.q ? `of the last valid filter (${state.q})` : 'unfiltered';
     text = `${n} ${n === 1 ? 'exchange' : 'exchanges'} ${of}: the filter in the box is invalid.`;

@@ -555,7 +555,9 @@ async function inflate(data, format) {
 /** decodedView shows a compressed body decoded, in the views of its content type. */
 function decodedView(data, coding, format, part, opts) {
   const box = h('div', { class: 'body-decoded' }, h('p', { class: 'muted' }, `Decoding ${coding}…`));
-  inflate(data, format).then((bytes) => {
+  // Some senders' "deflate" is raw deflate, without zlib's header.
+  const decode = format === 'deflate' ? inflate(data, format).catch(() => inflate(data, 'deflate-raw')) : inflate(data, format);
+  decode.then((bytes) => {
     let text = null;
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -563,7 +565,7 @@ function decodedView(data, coding, format, part, opts) {
     const headers = (part.headers || []).filter(([n]) => n.toLowerCase() !== 'content-encoding');
     const inner = text === null
       ? binaryView(bytes, '', '')
-      : renderBody({ headers, body: text, size: bytes.length, truncated: false }, opts);
+      : renderBody({ headers, body: text, size: bytes.length, truncated: false }, { ...opts, decoded: true });
     clear(box).append(
       h('p', { class: 'muted body-decoded-note' }, `Decoded from ${coding}: ${fmt.exactBytes(bytes.length)} (${fmt.exactBytes(data.length)} as sent).`),
       inner);
@@ -579,13 +581,15 @@ function decodedView(data, coding, format, part, opts) {
  * "response") and id is the exchange's id, used in file names. track(url) is
  * given every object URL made, so the caller can revoke them later.
  */
-export function renderBody(part, { label, id, track = () => {} }) {
+export function renderBody(part, { label, id, track = () => {}, decoded = false }) {
   const ct = fmt.header(part.headers, 'content-type');
   const mime = ct.split(';')[0].trim().toLowerCase();
   const body = part.body || '';
   const binary = part.encoding === 'base64';
 
-  const wrap = h('div', { class: `body body-${label}`, dataset: { part: label } });
+  // A decoded body is shown inside its part's own: named apart.
+  const name = decoded ? `decoded ${label}` : label;
+  const wrap = h('div', { class: `body body-${label}${decoded ? ' body-decoded-part' : ''}`, dataset: { part: decoded ? `${label}-decoded` : label } });
   if (!body) {
     wrap.append(h('p', { class: 'muted body-empty' }, part.size ? `No body stored (${fmt.exactBytes(part.size)} sent).` : 'No body.'));
     return wrap;
@@ -672,15 +676,15 @@ export function renderBody(part, { label, id, track = () => {} }) {
           `truncated: first ${fmt.bytes(storedLen)} of ${fmt.bytes(part.size)}`)
         : null,
       h('span', { class: 'spacer' }),
-      views.length > 1 ? h('span', { class: 'segmented', role: 'group', 'aria-label': `${label} body view` }, buttons) : null,
+      views.length > 1 ? h('span', { class: 'segmented', role: 'group', 'aria-label': `${name} body view` }, buttons) : null,
       binary ? null : h('button', {
-        type: 'button', class: 'button-quiet', 'aria-label': `Copy ${label} body`,
+        type: 'button', class: 'button-quiet', 'aria-label': `Copy ${name} body`,
         onclick: (ev) => copyText(body, ev.currentTarget),
       }, 'Copy'),
       h('a', {
         // A large body's blob is made at the first click, before the link is followed.
-        class: 'button-quiet', href: storedLen < largeBody ? blobURL() : '#', download: `${id}-${label}.${ext}`,
-        'aria-label': `Download ${label} body`,
+        class: 'button-quiet', href: storedLen < largeBody ? blobURL() : '#', download: `${id}-${decoded ? `${label}-decoded` : label}.${ext}`,
+        'aria-label': `Download ${name} body`,
         onclick: (ev) => { ev.currentTarget.href = blobURL(); },
       }, 'Download')),
     content);
