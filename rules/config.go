@@ -548,6 +548,7 @@ func (d *decoder) status(n *yaml.Node, what string) int {
 func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 	n = resolve(n)
 	m := &Mock{Name: fmt.Sprintf("mock-%d", i+1), File: d.file, Line: n.Line, SequenceMode: RepeatLast}
+	d.empty(n, m.Name, "a mock (match, and respond or sequence)")
 	var respondNode, seqNode *yaml.Node
 	for _, p := range d.pairs(n, "mock") {
 		switch p.key {
@@ -563,7 +564,7 @@ func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 		case "sequence":
 			seqNode = p.val
 			items := d.list(p.val, "sequence")
-			if len(items) == 0 && !isNull(p.val) && resolve(p.val).Kind == yaml.SequenceNode {
+			if len(items) == 0 && (isNull(p.val) || resolve(p.val).Kind == yaml.SequenceNode) {
 				d.errorf(p.val, "sequence: must list at least one response")
 			}
 			for _, item := range items {
@@ -602,6 +603,10 @@ func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 
 func (d *decoder) rateLimit(n *yaml.Node) *RateLimit {
 	rl := &RateLimit{Window: DefaultRateWindow}
+	if d.empty(n, "rate_limit", "a limit, such as {limit: 10, window: 1m}") {
+		rl.Limit = 1 // refused anyway: not a limit of 0
+		return rl
+	}
 	var limitSet bool
 	for _, p := range d.pairs(n, "rate_limit") {
 		switch p.key {
@@ -628,6 +633,7 @@ func (d *decoder) rateLimit(n *yaml.Node) *RateLimit {
 
 func (d *decoder) response(n *yaml.Node) *Response {
 	r := &Response{Status: 200}
+	d.empty(n, "respond", "a response (status, headers, body or file)")
 	var bodyNode, fileNode, dripNode, failFaultNode, headersNode *yaml.Node
 	var bodySrc string
 	for _, p := range d.pairs(n, "respond") {
@@ -814,6 +820,7 @@ func parseDelay(s string) (Delay, error) {
 func (d *decoder) verify(n *yaml.Node, i int) *Verify {
 	n = resolve(n)
 	v := &Verify{Name: fmt.Sprintf("verify-%d", i+1), File: d.file, Line: n.Line, Tolerance: DefaultTolerance}
+	d.empty(n, v.Name, "a verify rule (scheme and secret)")
 	var schemeNode, secretNode *yaml.Node
 	secretBad := false
 	for _, p := range d.pairs(n, "verify") {

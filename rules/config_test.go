@@ -570,6 +570,17 @@ settings: {default_status: abc, max_body: 12XB}
 				`x.yaml:9:43: max_body: want a size`,
 			},
 		},
+		// An entry left empty is YAML's null: refused, not a rule that does
+		// nothing (a mock with no answer failed every request it took).
+		{name: "an empty mock entry", src: "mocks:\n  -\n  - name: real\n    respond: {status: 418}\n", want: []string{`x.yaml:2:4: mock-1: want a mock (match, and respond or sequence), got nothing (an entry left empty: fill it in or remove it)`}},
+		{name: "an empty sequence", src: "mocks:\n  - name: a\n    sequence:\n", want: []string{`x.yaml:3:14: sequence: must list at least one response`}},
+		{name: "an empty sequence item", src: "mocks:\n  - name: a\n    sequence: [~]\n", want: []string{`x.yaml:3:16: respond: want a response (status, headers, body or file), got nothing (an entry left empty: fill it in or remove it)`}},
+		{name: "an empty respond", src: "mocks:\n  - name: a\n    respond: ~\n", want: []string{`x.yaml:3:14: respond: want a response (status, headers, body or file), got nothing (an entry left empty: fill it in or remove it)`}},
+		{name: "an empty rate limit", src: "mocks:\n  - name: a\n    rate_limit: ~\n    respond: {status: 200}\n", want: []string{`x.yaml:3:17: rate_limit: want a limit, such as {limit: 10, window: 1m}, got nothing (an entry left empty: fill it in or remove it)`}},
+		{name: "an empty verify entry", src: "verify: [~]\n", want: []string{`x.yaml:1:10: verify-1: want a verify rule (scheme and secret), got nothing (an entry left empty: fill it in or remove it)`}},
+		{name: "an empty json condition", src: "mocks:\n  - name: a\n    match: {json: [~]}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:20: json: want a condition such as {path: a.b, op: eq, value: 1}, got nothing (an entry left empty: fill it in or remove it)`}},
+		{name: "an empty header condition", src: "mocks:\n  - name: a\n    match: {headers: {X-A: ~}}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:28: headers X-A: want a value or a condition (present: true matches any value; equals: "" an empty one), got nothing (an entry left empty: fill it in or remove it)`}},
+		{name: "any of nothing", src: "mocks:\n  - name: a\n    match: {any: []}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:18: any: must list at least one condition`}},
 		{
 			name: "yaml syntax",
 			src:  "mocks: []\nverify: [\n",

@@ -121,6 +121,17 @@ func resolve(n *yaml.Node) *yaml.Node {
 }
 
 // isNull reports whether n is absent or an explicit null.
+// empty reports an entry left empty (a lone "-", or "key:" with nothing
+// after it) where what needs something: YAML reads it as null, which would
+// otherwise pass as a rule that does nothing, or matches nothing.
+func (d *decoder) empty(n *yaml.Node, what, want string) bool {
+	if !isNull(n) {
+		return false
+	}
+	d.errorf(n, "%s: want %s, got nothing (an entry left empty: fill it in or remove it)", what, want)
+	return true
+}
+
 func isNull(n *yaml.Node) bool {
 	n = resolve(n)
 	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")

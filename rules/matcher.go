@@ -156,7 +156,13 @@ func (d *decoder) matcher(n *yaml.Node) *Matcher {
 				m.All = append(m.All, d.matcher(item))
 			}
 		case "any":
-			for _, item := range d.list(p.val, "any") {
+			items := d.list(p.val, "any")
+			if len(items) == 0 {
+				// Any of nothing holds for no request; a rule that
+				// meant to list some would match every one.
+				d.errorf(p.val, "any: must list at least one condition")
+			}
+			for _, item := range items {
 				m.Any = append(m.Any, d.matcher(item))
 			}
 		case "not":
@@ -198,6 +204,9 @@ func (d *decoder) condMap(n *yaml.Node, what string, header bool) map[string]*Co
 func (d *decoder) cond(n *yaml.Node, what string) *Cond {
 	n = resolve(n)
 	c := &Cond{}
+	if d.empty(n, what, `a value or a condition (present: true matches any value; equals: "" an empty one)`) {
+		return c
+	}
 	if n != nil && n.Kind == yaml.ScalarNode {
 		s, _ := d.scalar(n, what)
 		c.Equals = &s
@@ -265,6 +274,9 @@ func (d *decoder) cond(n *yaml.Node, what string) *Cond {
 
 func (d *decoder) jsonCond(n *yaml.Node) *JSONCond {
 	c := &JSONCond{Op: "eq"}
+	if d.empty(n, "json", "a condition such as {path: a.b, op: eq, value: 1}") {
+		return c
+	}
 	var valueNode, opNode *yaml.Node
 	hasPath := false
 	for _, p := range d.pairs(n, "json_condition") {
