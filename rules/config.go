@@ -884,8 +884,12 @@ func (c *Config) MatchMock(r *Request) (*Mock, map[string]string) {
 	if c == nil {
 		return nil, nil
 	}
+	// A CORS preflight goes only to mocks that name OPTIONS: one naming no
+	// method mocks the requests it is about, and answering their preflight
+	// (without CORS headers) would keep a browser from sending them.
+	preflight := r.Method == "OPTIONS" && r.Header.Get("Access-Control-Request-Method") != ""
 	for _, m := range c.Mocks {
-		if !m.inScope(r) {
+		if !m.inScope(r) || preflight && !slices.Contains(m.Match.Method, "OPTIONS") {
 			continue
 		}
 		if params, ok := m.Match.Match(r); ok {

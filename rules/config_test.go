@@ -3,6 +3,7 @@ package rules
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -782,5 +783,38 @@ func TestSecretRedacted(t *testing.T) {
 	js, _ := json.Marshal(struct{ S Secret }{s})
 	if strings.Contains(string(js), "hunter2") || s.String() != Redacted {
 		t.Errorf("secret printed: %s %s", js, s)
+	}
+}
+
+// TestPreflightGoesToOptionsMocksOnly: a CORS preflight is left to
+// hooklab's permissive answer unless a mock names OPTIONS; a mock naming
+// no method takes a plain OPTIONS, not a preflight.
+func TestPreflightGoesToOptionsMocksOnly(t *testing.T) {
+	t.Parallel()
+	src := "mocks:\n  - name: any-method\n    match: {path: /v1/**}\n    respond: {status: 401}\n" +
+		"  - name: options\n    match: {method: [OPTIONS], path: /cors/**}\n    respond: {status: 204}\n"
+	c, err := Parse([]byte(src), "x.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	preflight := http.Header{"Origin": {"http://app"}, "Access-Control-Request-Method": {"GET"}}
+	for _, tc := range []struct {
+		method, path string
+		header       http.Header
+		want         string
+	}{
+		{"OPTIONS", "/v1/charges", preflight, ""},
+		{"OPTIONS", "/cors/x", preflight, "options"},
+		{"OPTIONS", "/v1/charges", nil, "any-method"},
+		{"GET", "/v1/charges", preflight, "any-method"},
+	} {
+		m, _ := c.MatchMock(&Request{Method: tc.method, Path: tc.path, Header: tc.header, Bin: "default"})
+		got := ""
+		if m != nil {
+			got = m.Name
+		}
+		if got != tc.want {
+			t.Errorf("%s %s (preflight headers %v): mock %q, want %q", tc.method, tc.path, tc.header != nil, got, tc.want)
+		}
 	}
 }
