@@ -62,7 +62,7 @@ func TestRulesAPI(t *testing.T) {
 	}
 
 	// A failed reload: the error shows, the old rules stay and still answer.
-	bad := &rules.Errors{List: []rules.Error{{File: exampleFile, Line: 9, Col: 15, Msg: `status: want an HTTP status between 100 and 599, got 2000`}}}
+	bad := &rules.Errors{List: []rules.Error{{File: exampleFile, Line: 9, Col: 15, Msg: `status: want an HTTP status between 200 and 599, got 2000`}}}
 	h.Engine.Apply(nil, bad)
 	s = h.rules(t)
 	if s.Error == nil || !strings.HasPrefix(*s.Error, exampleFile+":9:15: status") {

@@ -175,7 +175,16 @@ func (r *Response) RenderBody(vars map[string]any) ([]byte, error) {
 // "" when there is none to tell.
 func (r *Response) ContentType() string {
 	if r.File != "" {
-		return mime.TypeByExtension(filepath.Ext(r.File))
+		// JSON and XML as their templates are sent (the system's table
+		// may say text/xml), whatever the machine; the rest by its table.
+		switch ext := strings.ToLower(filepath.Ext(r.File)); ext {
+		case ".json":
+			return "application/json"
+		case ".xml":
+			return "application/xml"
+		default:
+			return mime.TypeByExtension(ext)
+		}
 	}
 	if r.Body != nil {
 		switch r.Body.Format() {
@@ -534,7 +543,7 @@ func (d *decoder) status(n *yaml.Node, what string) int {
 		return 200
 	}
 	if v < 100 || v > 599 {
-		d.errorf(n, "%s: want an HTTP status between 100 and 599, got %d", what, v)
+		d.errorf(n, "%s: want an HTTP status between 200 and 599, got %d", what, v)
 		return 200
 	}
 	if v < 200 {

@@ -498,7 +498,7 @@ settings:
   - respond: {body: "{% include 'x' %}"}
 `,
 			want: []string{
-				`x.yaml:3:15: status: want an HTTP status between 100 and 599, got 999`,
+				`x.yaml:3:15: status: want an HTTP status between 200 and 599, got 999`,
 				`x.yaml:4:14: delay: want a duration`,
 				`x.yaml:5:14: fault: unknown fault "explode"`,
 				`x.yaml:6:18: fail_rate: want a share between 0 and 1, got 2`,
@@ -815,6 +815,17 @@ func TestPreflightGoesToOptionsMocksOnly(t *testing.T) {
 		}
 		if got != tc.want {
 			t.Errorf("%s %s (preflight headers %v): mock %q, want %q", tc.method, tc.path, tc.header != nil, got, tc.want)
+		}
+	}
+}
+
+// TestFileContentType: a file body is sent with its extension's type,
+// JSON and XML as their templates are, whatever the machine's table says.
+func TestFileContentType(t *testing.T) {
+	t.Parallel()
+	for file, want := range map[string]string{"a.xml": "application/xml", "b.JSON": "application/json", "c.html": "text/html; charset=utf-8", "d": ""} {
+		if got := (&Response{File: file}).ContentType(); got != want {
+			t.Errorf("%s: %q, want %q", file, got, want)
 		}
 	}
 }
