@@ -830,7 +830,7 @@ func (d *decoder) verify(n *yaml.Node, i int) *Verify {
 	n = resolve(n)
 	v := &Verify{Name: fmt.Sprintf("verify-%d", i+1), File: d.file, Line: n.Line, Tolerance: DefaultTolerance}
 	d.empty(n, v.Name, "a verify rule (scheme and secret)")
-	var schemeNode, secretNode *yaml.Node
+	var schemeNode, secretNode, tsNode *yaml.Node
 	secretBad := false
 	for _, p := range d.pairs(n, "verify") {
 		switch p.key {
@@ -849,12 +849,16 @@ func (d *decoder) verify(n *yaml.Node, i int) *Verify {
 			v.Secret = Secret(d.str(p.val, "secret"))
 			secretBad = len(d.errs) > before // ${VAR} not set: said once
 		case "tolerance":
+			before := len(d.errs)
 			if t := d.duration(p.val, "tolerance"); t > 0 {
 				v.Tolerance = t
+			} else if len(d.errs) == before {
+				d.errorf(p.val, "tolerance: must be more than 0 (how far a signed timestamp may be from now; leave it out for %s)", durationText(DefaultTolerance))
 			}
 		case "reject":
 			v.Reject = d.bool(p.val, "reject")
 		case "timestamp_header":
+			tsNode = p.val
 			v.TimestampHeader = d.str(p.val, "timestamp_header")
 			if v.TimestampHeader != "" && !validHeaderName(v.TimestampHeader) {
 				d.errorf(p.val, "timestamp_header: bad header name %q", v.TimestampHeader)
@@ -868,6 +872,8 @@ func (d *decoder) verify(n *yaml.Node, i int) *Verify {
 		case !contains(Schemes(), v.Scheme):
 			d.errorf(schemeNode, "scheme: unknown scheme %q%s; want one of %s", v.Scheme,
 				suggest(v.Scheme, Schemes()), strings.Join(Schemes(), ", "))
+		case tsNode != nil && v.TimestampHeader != "" && timestampHeader(v.Scheme) == "":
+			d.errorf(tsNode, "timestamp_header: %s signatures have no timestamp header to rename", v.Scheme)
 		}
 		switch {
 		case secretNode == nil:

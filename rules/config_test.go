@@ -571,6 +571,8 @@ settings: {default_status: abc, max_body: 12XB}
 				`x.yaml:9:43: max_body: want a size`,
 			},
 		},
+		{name: "zero tolerance", src: "verify:\n  - {scheme: stripe, secret: whsec_x, tolerance: 0s}\n", want: []string{`x.yaml:2:50: tolerance: must be more than 0 (how far a signed timestamp may be from now; leave it out for 5m)`}},
+		{name: "timestamp header of a scheme without one", src: "verify:\n  - {scheme: github, secret: abc, timestamp_header: X-Ts}\n", want: []string{`x.yaml:2:53: timestamp_header: github signatures have no timestamp header to rename`}},
 		// An entry left empty is YAML's null: refused, not a rule that does
 		// nothing (a mock with no answer failed every request it took).
 		{name: "an empty mock entry", src: "mocks:\n  -\n  - name: real\n    respond: {status: 418}\n", want: []string{`x.yaml:2:4: mock-1: want a mock (match, and respond or sequence), got nothing (an entry left empty: fill it in or remove it)`}},
@@ -827,5 +829,19 @@ func TestFileContentType(t *testing.T) {
 		if got := (&Response{File: file}).ContentType(); got != want {
 			t.Errorf("%s: %q, want %q", file, got, want)
 		}
+	}
+}
+
+// TestVerifyNamesItsTimestampHeader: a rule that reads the timestamp from
+// a header of its own says that header is missing, not the scheme's.
+func TestVerifyNamesItsTimestampHeader(t *testing.T) {
+	t.Parallel()
+	c, err := Parse([]byte("verify:\n  - {scheme: slack, secret: abc, timestamp_header: X-Ts}\n"), "x.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{"X-Slack-Signature": {"v0=00"}}
+	if ok, reason := c.Verify[0].Check(h, []byte("{}"), time.Now()); ok || reason != "missing header X-Ts" {
+		t.Errorf("Check: %v %q, want missing header X-Ts", ok, reason)
 	}
 }

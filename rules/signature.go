@@ -67,16 +67,19 @@ func timestampHeader(scheme string) string {
 // Check verifies the signature of a request this rule matched, reading the
 // timestamp from TimestampHeader when it is set. See VerifySignature.
 func (v *Verify) Check(h http.Header, body []byte, now time.Time) (ok bool, reason string) {
-	if v.TimestampHeader != "" {
-		if std := timestampHeader(v.Scheme); std != "" {
-			h = h.Clone()
-			h.Del(std)
-			if ts := h.Get(v.TimestampHeader); ts != "" {
-				h.Set(std, ts)
-			}
+	std := timestampHeader(v.Scheme)
+	if v.TimestampHeader != "" && std != "" {
+		h = h.Clone()
+		h.Del(std)
+		if ts := h.Get(v.TimestampHeader); ts != "" {
+			h.Set(std, ts)
 		}
 	}
-	return VerifySignature(v.Scheme, string(v.Secret), h, body, now, v.Tolerance)
+	ok, reason = VerifySignature(v.Scheme, string(v.Secret), h, body, now, v.Tolerance)
+	if !ok && v.TimestampHeader != "" && std != "" && strings.EqualFold(reason, ReasonMissingHeader+" "+std) {
+		reason = ReasonMissingHeader + " " + v.TimestampHeader // the one the rule names
+	}
+	return ok, reason
 }
 
 // VerifySignature checks that body and headers h carry a valid signature
