@@ -231,15 +231,7 @@ func TestShutdownStopsEveryListenerAndRecordsCutBodies(t *testing.T) {
 	if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Errorf("the capture's connection ended (%v) before the UI refused connections", err)
 	}
-	select {
-	case err := <-s.done:
-		if err != nil {
-			t.Fatalf("hooklab returned %v\n%s", err, s.Stderr.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("hooklab did not stop")
-	}
-	s.stopped = true
+	s.Stop(t) // waits for the exit the cancel above began
 
 	s = startServer(t, "--data", data)
 	var list struct {

@@ -247,6 +247,11 @@ function setSearch() {
 
 async function applyFilter({ bin = state.bin, q = state.q } = {}) {
   if (bin === state.bin && q === state.q) return;
+  await switchFilter(bin, q);
+}
+
+/** switchFilter lists bin and q afresh; compiled runs once the filter is compiled, before the list loads. */
+async function switchFilter(bin, q, compiled = () => {}) {
   const oldStream = streamBin();
   state.bin = bin;
   state.q = q;
@@ -256,6 +261,7 @@ async function applyFilter({ bin = state.bin, q = state.q } = {}) {
   state.next = '';
   list.reset([], { dropPending: true });
   await compile();
+  compiled();
   if (streamBin() !== oldStream) live.connect(streamBin());
   else reload();
 }
@@ -330,7 +336,6 @@ async function reload() {
  * and nothing is listed, as for one the page refuses.
  */
 async function refuseFilter(q, message) {
-  const oldStream = streamBin();
   message = message.replace(/^(q: )?invalid input: /, '');
   if (state.goodQ === null) {
     state.refusedQ = q;
@@ -340,17 +345,10 @@ async function refuseFilter(q, message) {
     reload();
     return;
   }
-  state.q = state.goodQ;
-  state.gen++;
-  setSearch();
-  state.loaded = false;
-  state.next = '';
-  list.reset([], { dropPending: true });
-  await compile();
-  state.qInvalid = q;
-  showFilterState(message);
-  if (streamBin() !== oldStream) live.connect(streamBin());
-  else reload();
+  await switchFilter(state.bin, state.goodQ, () => {
+    state.qInvalid = q;
+    showFilterState(message);
+  });
 }
 
 function filterPage(xs) {
