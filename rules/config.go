@@ -287,6 +287,22 @@ func Parse(data []byte, file string, getenv func(string) string) (*Config, error
 	}
 	c := &Config{File: file, Settings: Settings{MaxBody: DefaultMaxBody, DefaultStatus: 200}}
 
+	utf16 := bytes.HasPrefix(data, []byte{0xfe, 0xff}) || bytes.HasPrefix(data, []byte{0xff, 0xfe})
+	if !utf16 && !utf8.Valid(data) {
+		// YAML's own error names no place for it.
+		at := 0
+		for at < len(data) {
+			r, size := utf8.DecodeRune(data[at:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			at += size
+		}
+		line := 1 + bytes.Count(data[:at], []byte("\n"))
+		col := 1 + utf8.RuneCount(data[bytes.LastIndexByte(data[:at], '\n')+1:at])
+		return nil, &Errors{List: []Error{{File: file, Line: line, Col: col,
+			Msg: fmt.Sprintf("the file is not UTF-8 text: byte 0x%02x here (save it as UTF-8)", data[at])}}}
+	}
 	var doc yaml.Node
 	yd := yaml.NewDecoder(bytes.NewReader(protectEnv(data)))
 	err := yd.Decode(&doc)
