@@ -133,6 +133,21 @@ func TestIssueYAMLVerbatim(t *testing.T) {
 	}
 }
 
+// TestTriggerEmptyAny: Zendesk writes a trigger's conditions as
+// {all: [...], any: []}, an empty any meaning none; hooklab takes it so.
+func TestTriggerEmptyAny(t *testing.T) {
+	t.Parallel()
+	src := "webhooks:\n  - id: a\n    endpoint: https://example.com/a\ntriggers:\n  - name: t\n    when:\n      event: ticket.created\n" +
+		"      all: [{path: ticket.priority, op: eq, value: urgent}]\n      any: []\n    notify: {webhook: a, payload: '{}'}\n"
+	cfg, err := rules.Parse([]byte(src), "hooklab.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Check(cfg, nil); err != nil {
+		t.Errorf("a trigger with any: [] was refused: %v", err)
+	}
+}
+
 // TestConfigErrors checks that every problem in the emit sections is
 // reported with its file:line:col.
 func TestConfigErrors(t *testing.T) {

@@ -915,12 +915,14 @@ func (c *Config) MatchMock(r *Request) (*Mock, map[string]string) {
 	if c == nil {
 		return nil, nil
 	}
-	// A CORS preflight goes only to mocks that name OPTIONS: one naming no
-	// method mocks the requests it is about, and answering their preflight
-	// (without CORS headers) would keep a browser from sending them.
+	// A CORS preflight goes only to mocks that ask for one (naming OPTIONS
+	// or Access-Control-Request-Method anywhere in their match): one naming
+	// no method mocks the requests it is about, and answering their
+	// preflight (without CORS headers) would keep a browser from sending
+	// them.
 	preflight := r.Method == "OPTIONS" && r.Header.Get("Access-Control-Request-Method") != ""
 	for _, m := range c.Mocks {
-		if !m.inScope(r) || preflight && !slices.Contains(m.Match.Method, "OPTIONS") {
+		if !m.inScope(r) || preflight && !m.Match.asksPreflight() {
 			continue
 		}
 		if params, ok := m.Match.Match(r); ok {

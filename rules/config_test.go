@@ -583,8 +583,6 @@ settings: {default_status: abc, max_body: 12XB}
 		{name: "an empty rate limit", src: "mocks:\n  - name: a\n    rate_limit: ~\n    respond: {status: 200}\n", want: []string{`x.yaml:3:17: rate_limit: want a limit, such as {limit: 10, window: 1m}, got nothing (an entry left empty: fill it in or remove it)`}},
 		{name: "an empty verify entry", src: "verify: [~]\n", want: []string{`x.yaml:1:10: verify-1: want a verify rule (scheme and secret), got nothing (an entry left empty: fill it in or remove it)`}},
 		{name: "an empty json condition", src: "mocks:\n  - name: a\n    match: {json: [~]}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:20: json: want a condition such as {path: a.b, op: eq, value: 1}, got nothing (an entry left empty: fill it in or remove it)`}},
-		{name: "an empty header condition", src: "mocks:\n  - name: a\n    match: {headers: {X-A: ~}}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:28: headers X-A: want a value or a condition (present: true matches any value; equals: "" an empty one), got nothing (an entry left empty: fill it in or remove it)`}},
-		{name: "any of nothing", src: "mocks:\n  - name: a\n    match: {any: []}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:18: any: must list at least one condition`}},
 		{
 			name: "yaml syntax",
 			src:  "mocks: []\nverify: [\n",
@@ -794,8 +792,10 @@ func TestSecretRedacted(t *testing.T) {
 // no method takes a plain OPTIONS, not a preflight.
 func TestPreflightGoesToOptionsMocksOnly(t *testing.T) {
 	t.Parallel()
-	src := "mocks:\n  - name: any-method\n    match: {path: /v1/**}\n    respond: {status: 401}\n" +
-		"  - name: options\n    match: {method: [OPTIONS], path: /cors/**}\n    respond: {status: 204}\n"
+	src := "mocks:\n  - name: any-method\n    match: {path: /v1/**, any: []}\n    respond: {status: 401}\n" +
+		"  - name: options\n    match: {method: [OPTIONS], path: /cors/**}\n    respond: {status: 204}\n" +
+		"  - name: nested\n    match: {all: [{method: OPTIONS}, {path: /nested}]}\n    respond: {status: 204}\n" +
+		"  - name: by-header\n    match: {path: /hdr, headers: {access-control-request-method: {present: true}}}\n    respond: {status: 204}\n"
 	c, err := Parse([]byte(src), "x.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -808,6 +808,8 @@ func TestPreflightGoesToOptionsMocksOnly(t *testing.T) {
 	}{
 		{"OPTIONS", "/v1/charges", preflight, ""},
 		{"OPTIONS", "/cors/x", preflight, "options"},
+		{"OPTIONS", "/nested", preflight, "nested"},
+		{"OPTIONS", "/hdr", preflight, "by-header"},
 		{"OPTIONS", "/v1/charges", nil, "any-method"},
 		{"GET", "/v1/charges", preflight, "any-method"},
 	} {
@@ -819,6 +821,11 @@ func TestPreflightGoesToOptionsMocksOnly(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s %s (preflight headers %v): mock %q, want %q", tc.method, tc.path, tc.header != nil, got, tc.want)
 		}
+	}
+	// A mock built without a matcher (matching everything) is safe too.
+	bare := &Config{Mocks: []*Mock{{Name: "bare"}}}
+	if m, _ := bare.MatchMock(&Request{Method: "OPTIONS", Path: "/", Header: preflight, Bin: "default"}); m != nil {
+		t.Errorf("a preflight went to a mock without a matcher: %s", m.Name)
 	}
 }
 

@@ -120,7 +120,6 @@ func resolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-// isNull reports whether n is absent or an explicit null.
 // empty reports an entry left empty (a lone "-", or "key:" with nothing
 // after it) where what needs something: YAML reads it as null, which would
 // otherwise pass as a rule that does nothing, or matches nothing.
@@ -132,6 +131,7 @@ func (d *decoder) empty(n *yaml.Node, what, want string) bool {
 	return true
 }
 
+// isNull reports whether n is absent or an explicit null.
 func isNull(n *yaml.Node) bool {
 	n = resolve(n)
 	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")

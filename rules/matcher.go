@@ -111,6 +111,24 @@ func DecodeValue(n *yaml.Node, file, what string, getenv func(string) string) (a
 	return v, nil
 }
 
+// asksPreflight reports whether m (or a condition inside it) names the
+// OPTIONS method or the Access-Control-Request-Method header: a mock
+// meant to answer CORS preflights.
+func (m *Matcher) asksPreflight() bool {
+	if m == nil {
+		return false
+	}
+	if slices.Contains(m.Method, "OPTIONS") || m.Headers["Access-Control-Request-Method"] != nil {
+		return true
+	}
+	for _, s := range append(append([]*Matcher{m.Not}, m.All...), m.Any...) {
+		if s.asksPreflight() {
+			return true
+		}
+	}
+	return false
+}
+
 func (d *decoder) matcher(n *yaml.Node) *Matcher {
 	m := &Matcher{}
 	if !d.enter(n) {
@@ -156,13 +174,7 @@ func (d *decoder) matcher(n *yaml.Node) *Matcher {
 				m.All = append(m.All, d.matcher(item))
 			}
 		case "any":
-			items := d.list(p.val, "any")
-			if len(items) == 0 {
-				// Any of nothing holds for no request; a rule that
-				// meant to list some would match every one.
-				d.errorf(p.val, "any: must list at least one condition")
-			}
-			for _, item := range items {
+			for _, item := range d.list(p.val, "any") {
 				m.Any = append(m.Any, d.matcher(item))
 			}
 		case "not":
@@ -204,9 +216,6 @@ func (d *decoder) condMap(n *yaml.Node, what string, header bool) map[string]*Co
 func (d *decoder) cond(n *yaml.Node, what string) *Cond {
 	n = resolve(n)
 	c := &Cond{}
-	if d.empty(n, what, `a value or a condition (present: true matches any value; equals: "" an empty one)`) {
-		return c
-	}
 	if n != nil && n.Kind == yaml.ScalarNode {
 		s, _ := d.scalar(n, what)
 		c.Equals = &s
