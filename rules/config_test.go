@@ -572,6 +572,8 @@ settings: {default_status: abc, max_body: 12XB}
 			},
 		},
 		{name: "not UTF-8", src: "mocks:\n  - name: caf\xe9\n", want: []string{`x.yaml:2:14: the file is not UTF-8 text: byte 0xe9 here (save it as UTF-8)`}},
+		{name: "an empty not", src: "mocks:\n  - name: a\n    match: {path: /x, not: ~}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:28: not: want a condition, got nothing (an entry left empty: fill it in or remove it)`}},
+		{name: "an empty any item", src: "mocks:\n  - name: a\n    match: {any: [~]}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:19: any: want a condition, got nothing (an entry left empty: fill it in or remove it)`}},
 		{name: "zero tolerance", src: "verify:\n  - {scheme: stripe, secret: whsec_x, tolerance: 0s}\n", want: []string{`x.yaml:2:50: tolerance: must be more than 0 (how far a signed timestamp may be from now; leave it out for 5m)`}},
 		{name: "timestamp header of a scheme without one", src: "verify:\n  - {scheme: github, secret: abc, timestamp_header: X-Ts}\n", want: []string{`x.yaml:2:53: timestamp_header: github signatures have no timestamp header to rename`}},
 		// An entry left empty is YAML's null: refused, not a rule that does

@@ -171,13 +171,18 @@ func (d *decoder) matcher(n *yaml.Node) *Matcher {
 			m.Form = d.condMap(p.val, "form", false)
 		case "all":
 			for _, item := range d.list(p.val, "all") {
+				d.empty(item, "all", "a condition")
 				m.All = append(m.All, d.matcher(item))
 			}
 		case "any":
 			for _, item := range d.list(p.val, "any") {
+				// An empty item matches everything, and so would the any.
+				d.empty(item, "any", "a condition")
 				m.Any = append(m.Any, d.matcher(item))
 			}
 		case "not":
+			// Not of nothing matches nothing: the rule would never apply.
+			d.empty(p.val, "not", "a condition")
 			m.Not = d.matcher(p.val)
 		}
 	}
