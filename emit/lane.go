@@ -574,10 +574,7 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool
 	now := e.clock.Now()
 	brk.record(now, a.Outcome != InvocationSuccess, probe)
 	policy := w.Retry.withDefaults()
-	retry, wait, reason := policy.decide(out.res, n-inv.retryBase, now, e.opts.Rand)
-	if inv.retryBase > 0 && strings.HasPrefix(reason, "gave up after") {
-		reason += fmt.Sprintf(" since the last redelivery (%d in all)", n)
-	}
+	retry, wait, reason := policy.decide(out.res, n-inv.retryBase, n, now, e.opts.Rand)
 	prev := *inv
 	inv.Attempts = n
 	inv.StatusCode = a.StatusCode

@@ -672,11 +672,6 @@ func (e *Emitter) Test(ctx context.Context, id string, tr TestRequest) (*TestRes
 	return res, nil
 }
 
-func hasKey(m map[string]string, k string) bool {
-	_, ok := m[k]
-	return ok
-}
-
 // testRequest builds the request of a test send.
 func (e *Emitter) testRequest(w *Webhook, tr TestRequest) (storedRequest, error) {
 	req := storedRequest{Method: w.Method, URL: w.Endpoint, Endpoint: w.Endpoint, current: true}
@@ -761,8 +756,9 @@ func (e *Emitter) testRequest(w *Webhook, tr TestRequest) (storedRequest, error)
 		errs, _ := c.validate()
 		for _, fe := range errs {
 			name, one := strings.CutPrefix(fe.Field, "custom_headers.")
+			_, given := tr.Headers[name]
 			switch {
-			case one && hasKey(tr.Headers, name):
+			case one && given:
 				p.add("headers."+name, "%s", fe.Msg)
 			case one:
 				p.add(fe.Field, "%s", fe.Msg)

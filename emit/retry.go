@@ -172,10 +172,11 @@ type result struct {
 	networkErr bool
 }
 
-// decide says whether to retry after attempt number n (1-based) ended in
-// res, and after how long. rnd gives the jitter, in [0, 1). reason explains
-// a stop that is not a plain success or failure.
-func (p Retry) decide(res result, n int, now time.Time, rnd func() float64) (retry bool, wait time.Duration, reason string) {
+// decide says whether to retry after attempt number n (1-based, since the
+// last manual redelivery; total in all) ended in res, and after how long.
+// rnd gives the jitter, in [0, 1). reason explains a stop that is not a
+// plain success or failure.
+func (p Retry) decide(res result, n, total int, now time.Time, rnd func() float64) (retry bool, wait time.Duration, reason string) {
 	if res.status >= 200 && res.status < 300 {
 		return false, 0, "" // delivered: an abort has nothing left to stop
 	}
@@ -196,12 +197,12 @@ func (p Retry) decide(res result, n int, now time.Time, rnd func() float64) (ret
 			return false, 0, fmt.Sprintf("%d with Retry-After %s (not under %s) is not retried", res.status, ra, time.Duration(p.RetryAfterMax))
 		}
 		if !can {
-			return false, 0, fmt.Sprintf("gave up after %d attempts", n)
+			return false, 0, gaveUp(n, total)
 		}
 		return true, ra, ""
 	case res.status != 0 && slices.Contains(p.Statuses, res.status):
 		if !can {
-			return false, 0, fmt.Sprintf("gave up after %d attempts", n)
+			return false, 0, gaveUp(n, total)
 		}
 		if hasRA {
 			return true, min(ra, time.Duration(p.RetryAfterMax)), ""
@@ -209,11 +210,20 @@ func (p Retry) decide(res result, n int, now time.Time, rnd func() float64) (ret
 		return true, p.backoff(n, rnd), ""
 	case res.timeout && *p.OnTimeout, res.networkErr && p.OnNetworkError:
 		if !can {
-			return false, 0, fmt.Sprintf("gave up after %d attempts", n)
+			return false, 0, gaveUp(n, total)
 		}
 		return true, p.backoff(n, rnd), ""
 	}
 	return false, 0, ""
+}
+
+// gaveUp says that the retries ran out after n attempts, and how many
+// there were in all when a redelivery made n start again.
+func gaveUp(n, total int) string {
+	if total > n {
+		return fmt.Sprintf("gave up after %d attempts since the last redelivery (%d in all)", n, total)
+	}
+	return fmt.Sprintf("gave up after %d attempts", n)
 }
 
 // backoff is the wait before retry number n (the first retry is 1).
