@@ -854,4 +854,20 @@ func TestVerifyNamesItsTimestampHeader(t *testing.T) {
 	if ok, reason := c.Verify[0].Check(h, []byte("{}"), time.Now()); ok || reason != "missing header X-Ts" {
 		t.Errorf("Check: %v %q, want missing header X-Ts", ok, reason)
 	}
+	// And that it cannot be read.
+	h.Set("X-Ts", "2023-11-14T22:13:20Z")
+	want := `bad encoding X-Ts: want Unix seconds, got "2023-11-14T22:13:20Z"`
+	if ok, reason := c.Verify[0].Check(h, []byte("{}"), time.Now()); ok || reason != want {
+		t.Errorf("Check: %v %q, want %q", ok, reason, want)
+	}
+	// Standard Webhooks names its headers in lower case.
+	c, err = Parse([]byte("verify:\n  - {scheme: standard-webhooks, secret: whsec_AAAA, timestamp_header: X-Sent-At}\n"), "x.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = http.Header{"Webhook-Id": {"m"}, "Webhook-Signature": {"v1,AAAA"}, "X-Sent-At": {"soon"}}
+	want = `bad encoding X-Sent-At: want Unix seconds, got "soon"`
+	if ok, reason := c.Verify[0].Check(h, []byte("{}"), time.Now()); ok || reason != want {
+		t.Errorf("Check: %v %q, want %q", ok, reason, want)
+	}
 }

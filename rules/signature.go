@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Signature schemes.
@@ -42,8 +43,8 @@ const (
 	hdrShopifySig = "X-Shopify-Hmac-Sha256"
 )
 
-// Reasons VerifySignature gives for an invalid signature (some are followed
-// by the header's name).
+// Reasons VerifySignature gives for an invalid signature (missing header
+// and bad encoding are followed by the header's name).
 const (
 	ReasonMissingHeader = "missing header"
 	ReasonBadEncoding   = "bad encoding"
@@ -76,24 +77,62 @@ func (v *Verify) Check(h http.Header, body []byte, now time.Time) (ok bool, reas
 		}
 	}
 	ok, reason = VerifySignature(v.Scheme, string(v.Secret), h, body, now, v.Tolerance)
-	if !ok && v.TimestampHeader != "" && std != "" && strings.EqualFold(reason, ReasonMissingHeader+" "+std) {
-		reason = ReasonMissingHeader + " " + v.TimestampHeader // the one the rule names
+	if !ok && v.TimestampHeader != "" && std != "" {
+		// Name the header the rule reads, not the scheme's own.
+		for _, r := range []string{ReasonMissingHeader, ReasonBadEncoding} {
+			if rest, found := cutPrefixFold(reason, r+" "+std); found {
+				reason = r + " " + v.TimestampHeader + rest
+			}
+		}
 	}
 	return ok, reason
+}
+
+// cutPrefixFold is strings.CutPrefix with the prefix matched regardless of
+// case (the standard-webhooks headers are named in lower case).
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
+}
+
+// truncateReason shortens a header value quoted in a reason.
+func truncateReason(v string) string {
+	const limit = 40
+	if len(v) <= limit {
+		return v
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return v[:cut] + "…"
 }
 
 // VerifySignature checks that body and headers h carry a valid signature
 // under scheme with secret. Timestamped schemes (zendesk,
 // standard-webhooks, stripe, slack) also require the signed timestamp to be
 // within tolerance of now (DefaultTolerance when tolerance is 0). When ok is
-// false, reason is one of "missing header <name>", "bad encoding",
-// "signature mismatch", "stale timestamp" or "unknown scheme <name>".
+// false, reason is one of "missing header <name>", "bad encoding <name>:
+// want <form>" (the signature or timestamp header that cannot be read, and
+// what it should hold), "signature mismatch", "stale timestamp" or
+// "unknown scheme <name>".
 // Signatures are compared in constant time.
 func VerifySignature(scheme, secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) (ok bool, reason string) {
 	if tolerance <= 0 {
 		tolerance = DefaultTolerance
 	}
 	missing := func(name string) (bool, string) { return false, ReasonMissingHeader + " " + name }
+	// bad names the header that cannot be read and the form it needs;
+	// a timestamp's value is quoted, as it is the usual mistake (Unix
+	// seconds where RFC 3339 is wanted, or the reverse).
+	bad := func(name, want string) (bool, string) {
+		return false, ReasonBadEncoding + " " + name + ": want " + want
+	}
+	badTime := func(name, want, got string) (bool, string) {
+		return bad(name, want+", got "+strconv.Quote(truncateReason(got)))
+	}
 	fresh := func(ts time.Time) bool {
 		d := now.Sub(ts)
 		return d <= tolerance && d >= -tolerance
@@ -109,11 +148,11 @@ func VerifySignature(scheme, secret string, h http.Header, body []byte, now time
 		}
 		got, err := base64.StdEncoding.DecodeString(sig)
 		if err != nil {
-			return false, ReasonBadEncoding
+			return bad(hdrZendeskSig, "base64")
 		}
 		t, err := time.Parse(time.RFC3339, ts)
 		if err != nil {
-			return false, ReasonBadEncoding
+			return badTime(hdrZendeskTS, "RFC 3339 such as 2006-01-02T15:04:05Z", ts)
 		}
 		if !hmac.Equal(got, mac([]byte(secret), []byte(ts), body)) {
 			return false, ReasonMismatch
@@ -135,11 +174,11 @@ func VerifySignature(scheme, secret string, h http.Header, body []byte, now time
 		}
 		key, err := standardWebhooksKey(secret)
 		if err != nil {
-			return false, ReasonBadEncoding
+			return false, ReasonBadEncoding + " of the secret: want whsec_ and base64"
 		}
 		sec, err := strconv.ParseInt(ts, 10, 64)
 		if err != nil {
-			return false, ReasonBadEncoding
+			return badTime(strings.ToLower(hdrSWTS), "Unix seconds", ts)
 		}
 		want := mac(key, []byte(id+"."+ts+"."), body)
 		decoded := false
@@ -161,7 +200,7 @@ func VerifySignature(scheme, secret string, h http.Header, body []byte, now time
 			}
 		}
 		if !decoded {
-			return false, ReasonBadEncoding
+			return bad(strings.ToLower(hdrSWSig), "v1,<base64> entries separated by spaces")
 		}
 		return false, ReasonMismatch
 
@@ -173,7 +212,7 @@ func VerifySignature(scheme, secret string, h http.Header, body []byte, now time
 		hexSig, found := strings.CutPrefix(sig, "sha256=")
 		got, err := hex.DecodeString(hexSig)
 		if !found || err != nil {
-			return false, ReasonBadEncoding
+			return bad(hdrGitHubSig, "sha256=<hex>")
 		}
 		if !hmac.Equal(got, mac([]byte(secret), body)) {
 			return false, ReasonMismatch
@@ -202,7 +241,7 @@ func VerifySignature(scheme, secret string, h http.Header, body []byte, now time
 		}
 		sec, err := strconv.ParseInt(ts, 10, 64)
 		if err != nil || len(sigs) == 0 {
-			return false, ReasonBadEncoding
+			return bad(hdrStripeSig, "t=<Unix seconds>,v1=<hex>")
 		}
 		want := mac([]byte(secret), []byte(ts+"."), body)
 		for _, got := range sigs {
@@ -226,11 +265,11 @@ func VerifySignature(scheme, secret string, h http.Header, body []byte, now time
 		hexSig, found := strings.CutPrefix(sig, "v0=")
 		got, err := hex.DecodeString(hexSig)
 		if !found || err != nil {
-			return false, ReasonBadEncoding
+			return bad(hdrSlackSig, "v0=<hex>")
 		}
 		sec, err := strconv.ParseInt(ts, 10, 64)
 		if err != nil {
-			return false, ReasonBadEncoding
+			return badTime(hdrSlackTS, "Unix seconds", ts)
 		}
 		if !hmac.Equal(got, mac([]byte(secret), []byte("v0:"+ts+":"), body)) {
 			return false, ReasonMismatch
@@ -247,7 +286,7 @@ func VerifySignature(scheme, secret string, h http.Header, body []byte, now time
 		}
 		got, err := base64.StdEncoding.DecodeString(sig)
 		if err != nil {
-			return false, ReasonBadEncoding
+			return bad(hdrShopifySig, "base64")
 		}
 		if !hmac.Equal(got, mac([]byte(secret), body)) {
 			return false, ReasonMismatch

@@ -160,24 +160,41 @@ func TestVerifySignatureBadEncoding(t *testing.T) {
 		scheme string
 		secret string
 		header http.Header
+		want   string
 	}{
-		{"github without prefix", SchemeGitHub, "s", http.Header{"X-Hub-Signature-256": {"757107ea"}}},
-		{"github not hex", SchemeGitHub, "s", http.Header{"X-Hub-Signature-256": {"sha256=zz"}}},
-		{"shopify not base64", SchemeShopify, "s", http.Header{"X-Shopify-Hmac-Sha256": {"%%%"}}},
-		{"slack not hex", SchemeSlack, "s", http.Header{"X-Slack-Signature": {"v0=q"}, "X-Slack-Request-Timestamp": {"1700000000"}}},
-		{"slack bad timestamp", SchemeSlack, "s", http.Header{"X-Slack-Signature": {"v0=00"}, "X-Slack-Request-Timestamp": {"yesterday"}}},
-		{"stripe without v1", SchemeStripe, "s", http.Header{"Stripe-Signature": {"t=1700000000,v0=abc"}}},
-		{"stripe bad t", SchemeStripe, "s", http.Header{"Stripe-Signature": {"t=soon,v1=00"}}},
-		{"zendesk bad timestamp", SchemeZendesk, "s", http.Header{"X-Zendesk-Webhook-Signature": {"AAAA"}, "X-Zendesk-Webhook-Signature-Timestamp": {"1700000000"}}},
-		{"standard webhooks bad secret", SchemeStandardWebhooks, "whsec_%%%", http.Header{"Webhook-Id": {"m"}, "Webhook-Timestamp": {"1700000000"}, "Webhook-Signature": {"v1,AAAA"}}},
-		{"standard webhooks no v1", SchemeStandardWebhooks, "whsec_AAAA", http.Header{"Webhook-Id": {"m"}, "Webhook-Timestamp": {"1700000000"}, "Webhook-Signature": {"v2,AAAA"}}},
+		{"github without prefix", SchemeGitHub, "s", http.Header{"X-Hub-Signature-256": {"757107ea"}},
+			"bad encoding X-Hub-Signature-256: want sha256=<hex>"},
+		{"github not hex", SchemeGitHub, "s", http.Header{"X-Hub-Signature-256": {"sha256=zz"}},
+			"bad encoding X-Hub-Signature-256: want sha256=<hex>"},
+		{"shopify not base64", SchemeShopify, "s", http.Header{"X-Shopify-Hmac-Sha256": {"%%%"}},
+			"bad encoding X-Shopify-Hmac-Sha256: want base64"},
+		{"slack not hex", SchemeSlack, "s", http.Header{"X-Slack-Signature": {"v0=q"}, "X-Slack-Request-Timestamp": {"1700000000"}},
+			"bad encoding X-Slack-Signature: want v0=<hex>"},
+		{"slack bad timestamp", SchemeSlack, "s", http.Header{"X-Slack-Signature": {"v0=00"}, "X-Slack-Request-Timestamp": {"yesterday"}},
+			`bad encoding X-Slack-Request-Timestamp: want Unix seconds, got "yesterday"`},
+		{"stripe without v1", SchemeStripe, "s", http.Header{"Stripe-Signature": {"t=1700000000,v0=abc"}},
+			"bad encoding Stripe-Signature: want t=<Unix seconds>,v1=<hex>"},
+		{"stripe bad t", SchemeStripe, "s", http.Header{"Stripe-Signature": {"t=soon,v1=00"}},
+			"bad encoding Stripe-Signature: want t=<Unix seconds>,v1=<hex>"},
+		{"zendesk not base64", SchemeZendesk, "s", http.Header{"X-Zendesk-Webhook-Signature": {"%%"}, "X-Zendesk-Webhook-Signature-Timestamp": {"2023-11-14T22:13:20Z"}},
+			"bad encoding X-Zendesk-Webhook-Signature: want base64"},
+		{"zendesk unix timestamp", SchemeZendesk, "s", http.Header{"X-Zendesk-Webhook-Signature": {"AAAA"}, "X-Zendesk-Webhook-Signature-Timestamp": {"1700000000"}},
+			`bad encoding X-Zendesk-Webhook-Signature-Timestamp: want RFC 3339 such as 2006-01-02T15:04:05Z, got "1700000000"`},
+		{"zendesk long timestamp quoted short", SchemeZendesk, "s", http.Header{"X-Zendesk-Webhook-Signature": {"AAAA"}, "X-Zendesk-Webhook-Signature-Timestamp": {strings.Repeat("é", 30)}},
+			`bad encoding X-Zendesk-Webhook-Signature-Timestamp: want RFC 3339 such as 2006-01-02T15:04:05Z, got "` + strings.Repeat("é", 20) + `…"`},
+		{"standard webhooks bad secret", SchemeStandardWebhooks, "whsec_%%%", http.Header{"Webhook-Id": {"m"}, "Webhook-Timestamp": {"1700000000"}, "Webhook-Signature": {"v1,AAAA"}},
+			"bad encoding of the secret: want whsec_ and base64"},
+		{"standard webhooks bad timestamp", SchemeStandardWebhooks, "whsec_AAAA", http.Header{"Webhook-Id": {"m"}, "Webhook-Timestamp": {"2023-11-14T22:13:20Z"}, "Webhook-Signature": {"v1,AAAA"}},
+			`bad encoding webhook-timestamp: want Unix seconds, got "2023-11-14T22:13:20Z"`},
+		{"standard webhooks no v1", SchemeStandardWebhooks, "whsec_AAAA", http.Header{"Webhook-Id": {"m"}, "Webhook-Timestamp": {"1700000000"}, "Webhook-Signature": {"v2,AAAA"}},
+			"bad encoding webhook-signature: want v1,<base64> entries separated by spaces"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ok, reason := VerifySignature(tt.scheme, tt.secret, tt.header, []byte("{}"), now, 0)
-			if ok || reason != ReasonBadEncoding {
-				t.Errorf("got %v, %q; want %q", ok, reason, ReasonBadEncoding)
+			if ok || reason != tt.want || !strings.HasPrefix(reason, ReasonBadEncoding+" ") {
+				t.Errorf("got %v, %q; want %q", ok, reason, tt.want)
 			}
 		})
 	}
