@@ -216,20 +216,15 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// A body must keep coming: a client that trickles it would hold the
 	// connection (and a --max-conns slot) for as long as it liked.
-	var pb *pacedBody
+	var pb *inspect.PacedBody
 	reqBody := r.Body
 	if r.Body != nil && r.Body != http.NoBody {
-		pb = newPacedBody(r.Context(), r.Body, http.NewResponseController(w), cmp.Or(c.cfg.BodyGrace, DefaultBodyGrace))
+		pb = inspect.NewPacedBody(r.Context(), r.Body, http.NewResponseController(w), cmp.Or(c.cfg.BodyGrace, DefaultBodyGrace))
 		reqBody = pb
 	}
 	body, size, truncated, rerr := ReadBody(reqBody, c.maxBody(), r.ContentLength)
 	if pb != nil {
-		pb.stop()
-	}
-	if pb != nil && rerr == nil {
-		// (After a failure the deadline stays: the server then gives up
-		// on the rest of the body at once, rather than wait to discard it.)
-		_ = pb.rc.SetReadDeadline(time.Time{})
+		pb.Done(rerr == nil)
 	}
 	ex.Request.Body, ex.Request.Size, ex.Request.Truncated = body, size, truncated
 	if rerr != nil {
@@ -285,75 +280,6 @@ func (c *Capture) bodyFailed(w http.ResponseWriter, r *http.Request, ex *inspect
 	w.WriteHeader(code)
 	_, _ = w.Write(answer)
 }
-
-// minBodyRate is the pace a request body must keep after BodyGrace.
-const minBodyRate = 64 << 10 // bytes a second
-
-// pacedBody reads a request body under a read deadline that moves with
-// it: BodyGrace from the start, plus a second for each minBodyRate bytes
-// that arrived. A body that stops, or trickles below that pace, fails
-// with a timeout saying so. Real time, whatever the capture's clock.
-// When the request's context ends (hooklab cuts off the requests still
-// open at its shutdown deadline), the read ends at once, so that what
-// arrived is recorded before the store closes.
-type pacedBody struct {
-	ctx   context.Context
-	r     io.ReadCloser
-	rc    *http.ResponseController
-	start time.Time
-	grace time.Duration
-	n     int64
-	set   time.Time // the deadline last set
-	stop  func() bool
-}
-
-func newPacedBody(ctx context.Context, r io.ReadCloser, rc *http.ResponseController, grace time.Duration) *pacedBody {
-	p := &pacedBody{ctx: ctx, r: r, rc: rc, start: time.Now(), grace: grace}
-	p.set = p.start.Add(grace)
-	_ = rc.SetReadDeadline(p.set)
-	p.stop = context.AfterFunc(ctx, func() { _ = rc.SetReadDeadline(time.Now()) })
-	return p
-}
-
-func (p *pacedBody) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.n += int64(n)
-	if d := p.start.Add(p.grace + time.Duration(p.n/minBodyRate)*time.Second); d.Sub(p.set) >= time.Second {
-		p.set = d // moved on by a second or more: worth a call
-		_ = p.rc.SetReadDeadline(d)
-		if p.ctx.Err() != nil {
-			// The request was cut off meanwhile: the deadline just moved
-			// must not undo the one that ends the read.
-			_ = p.rc.SetReadDeadline(time.Now())
-		}
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		// Before the pace's deadline, the context's end set one now. (A
-		// read that times out also ends the request's context: not that.)
-		if p.ctx.Err() != nil && time.Now().Before(p.set) {
-			return n, fmt.Errorf("the request ended before its body did: %w", context.Cause(p.ctx))
-		}
-		err = &bodyTimeout{err: err, n: p.n, took: time.Since(p.start).Round(time.Millisecond), grace: p.grace}
-	}
-	return n, err
-}
-
-func (p *pacedBody) Close() error { return p.r.Close() }
-
-// bodyTimeout is the error of a body that did not keep coming.
-type bodyTimeout struct {
-	err         error
-	n           int64
-	took, grace time.Duration
-}
-
-func (e *bodyTimeout) Error() string {
-	return fmt.Sprintf("the request body stopped coming: %d bytes in %v (a body gets %v, and a second more for each 64 KiB that arrives)", e.n, e.took, e.grace)
-}
-func (e *bodyTimeout) Unwrap() error   { return e.err }
-func (e *bodyTimeout) Timeout() bool   { return true }
-func (e *bodyTimeout) Temporary() bool { return false }
 
 // plan decides the answer and records it, and what the rules said, in ex.
 func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan {

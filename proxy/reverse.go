@@ -92,7 +92,9 @@ type Options struct {
 	// rest streams through and is counted. 10 MiB when zero.
 	MaxBody int64
 	// WholeBodyTimeout bounds the wait for a small request body read
-	// whole before forwarding (see smallBody); 30 s when zero.
+	// whole before forwarding (see smallBody); 30 s when zero. A body read
+	// for mock rules or a simulation gets as long, and a second more for
+	// each 64 KiB that arrives (inspect.PacedBody).
 	WholeBodyTimeout time.Duration
 	// Transport reaches the upstreams; NewTransport() when nil.
 	Transport http.RoundTripper
@@ -484,9 +486,8 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 	sim := p.simulation(rt)
 	intercept := p.intercepting()
 	if intercept || sim != nil {
-		if err := p.buffer(r, f); err != nil {
-			f.ex.Error = fmt.Sprintf("reading request body after %d bytes: %v", len(f.buffered), err)
-			p.finish(f, nil)
+		if err := p.buffer(w, r, f); err != nil {
+			p.bodyFailed(w, f, fmt.Sprintf("%d bytes", len(f.buffered)), err)
 			return
 		}
 	}
@@ -543,13 +544,7 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 		if !f.didBuf && r.ContentLength > 0 && r.ContentLength <= smallBody && r.Header.Get("Expect") == "" {
 			body, err := readWhole(w, f.reqBody, r.ContentLength, p.opts.WholeBodyTimeout)
 			if err != nil {
-				code := http.StatusBadRequest
-				if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
-					code = http.StatusRequestTimeout
-				}
-				f.ex.Error = fmt.Sprintf("reading request body after %d of %d bytes: %v", f.reqBody.count(), r.ContentLength, err)
-				answerJSON(w, f, code, []byte(fmt.Sprintf(`{"error":%q}`+"\n", "proxy "+p.opts.Name+": "+f.ex.Error)))
-				p.finish(f, nil)
+				p.bodyFailed(w, f, fmt.Sprintf("%d of %d bytes", f.reqBody.count(), r.ContentLength), err)
 				return
 			}
 			f.whole = body // rewrite hands it to the Transport
@@ -638,9 +633,25 @@ func (p *Reverse) simulation(rt *Route) *Simulation {
 	return rt.Simulation
 }
 
+// bodyFailed answers and records a request whose body could not be read
+// (read says how much arrived): 408 when it stopped coming, else 400 (a
+// client that closed its side, broken chunking), before anything went to
+// the upstream. A client already gone never reads the answer; the record
+// keeps what arrived and why it ended.
+func (p *Reverse) bodyFailed(w http.ResponseWriter, f *flight, read string, err error) {
+	code := http.StatusBadRequest
+	if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+		code = http.StatusRequestTimeout
+	}
+	f.ex.Error = fmt.Sprintf("reading request body after %s: %v", read, err)
+	answerJSON(w, f, code, []byte(fmt.Sprintf(`{"error":%q}`+"\n", "proxy "+p.opts.Name+": "+f.ex.Error)))
+	p.finish(f, nil)
+}
+
 // buffer reads the start of the request body (up to MaxBody+1 bytes) for
-// matching, and puts it back in front of the rest for the upstream.
-func (p *Reverse) buffer(r *http.Request, f *flight) error {
+// matching, and puts it back in front of the rest for the upstream. The
+// body must keep coming while it is read (inspect.PacedBody).
+func (p *Reverse) buffer(w http.ResponseWriter, r *http.Request, f *flight) error {
 	f.didBuf = true
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
@@ -649,7 +660,9 @@ func (p *Reverse) buffer(r *http.Request, f *flight) error {
 	if r.ContentLength > 0 {
 		buf.Grow(int(min(r.ContentLength, p.opts.MaxBody+1)))
 	}
-	_, err := io.Copy(&buf, io.LimitReader(r.Body, p.opts.MaxBody+1))
+	pb := inspect.NewPacedBody(r.Context(), r.Body, http.NewResponseController(w), p.opts.WholeBodyTimeout)
+	_, err := io.Copy(&buf, io.LimitReader(pb, p.opts.MaxBody+1))
+	pb.Done(err == nil)
 	f.buffered = buf.Bytes()
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ import (
 
 	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/proxy"
+	"github.com/hooklab/hooklab/rules"
 )
 
 // recorder collects recorded exchanges.
@@ -438,10 +439,6 @@ func TestReverseSmallBodyOneWrite(t *testing.T) {
 	}
 }
 
-// TestReverseIncompleteBody checks clients that promise more body than
-// they send, closing their side (400) or going silent (408 after
-// WholeBodyTimeout): each gets an answer saying how far it got, the exchange
-// is recorded with the error, and the upstream gets nothing.
 // TestReverseUpstreamBodyCutShort: an upstream that promises 1000 bytes and
 // closes after 10 breaks the client's answer off too, and the record says
 // so beside what the upstream sent.
@@ -505,28 +502,49 @@ func TestReverseClientLeavesMidBody(t *testing.T) {
 	}
 }
 
+// TestReverseIncompleteBody checks clients that promise more body than
+// they send, closing their side (400) or going silent (408 after
+// WholeBodyTimeout), or break the chunking (400): each gets an answer saying
+// how far it got, the exchange is recorded with the error, and the upstream
+// gets nothing. With mock rules for the proxy (intercepting), the body is
+// read for them first, under the same rules.
 func TestReverseIncompleteBody(t *testing.T) {
+	const chunked = "Transfer-Encoding: chunked"
 	for _, tc := range []struct {
 		name      string
+		intercept bool
+		header    string
 		sent      string
 		closeSide bool
 		code      int
 		want      string
 	}{
-		{"client closed", `{"id":1}`, true, http.StatusBadRequest, "after 8 of 100 bytes: unexpected EOF"},
-		{"client silent", `{"id":1`, false, http.StatusRequestTimeout, "after 7 of 100 bytes: read tcp"},
+		{"client closed", false, "", `{"id":1}`, true, http.StatusBadRequest, "after 8 of 100 bytes: unexpected EOF"},
+		{"client silent", false, "", `{"id":1`, false, http.StatusRequestTimeout, "after 7 of 100 bytes: read tcp"},
+		{"intercepting, client closed", true, "", `{"id":1}`, true, http.StatusBadRequest, "after 8 bytes: unexpected EOF"},
+		{"intercepting, client silent", true, "", `{"id":1`, false, http.StatusRequestTimeout, "after 7 bytes: the request body stopped coming: 7 bytes in"},
+		{"intercepting, bad chunk size", true, chunked, "zz\r\n", false, http.StatusBadRequest, "after 0 bytes: invalid byte in chunk length"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var hits atomic.Int64
 			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 			defer up.Close()
-			srv, rec := start(t, up.URL, func(o *proxy.Options) { o.WholeBodyTimeout = 200 * time.Millisecond })
+			srv, rec := start(t, up.URL, func(o *proxy.Options) {
+				o.WholeBodyTimeout = 200 * time.Millisecond
+				if tc.intercept {
+					o.Intercept = func(http.ResponseWriter, *http.Request, *rules.Request, *inspect.Exchange) bool { return false }
+				}
+			})
 			c, err := net.Dial("tcp", srv.Listener.Addr().String())
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			fmt.Fprintf(c, "POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n%s", tc.sent)
+			length := "Content-Length: 100"
+			if tc.header != "" {
+				length = tc.header
+			}
+			fmt.Fprintf(c, "POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n%s\r\n\r\n%s", length, tc.sent)
 			if tc.closeSide {
 				c.(*net.TCPConn).CloseWrite()
 			}
@@ -540,7 +558,11 @@ func TestReverseIncompleteBody(t *testing.T) {
 				t.Fatalf("got %d %s, want %d with %q", resp.StatusCode, msg, tc.code, tc.want)
 			}
 			ex := rec.next(t)
-			if !strings.Contains(ex.Error, tc.want) || string(ex.Request.Body) != tc.sent || ex.Status() != tc.code {
+			sent := tc.sent
+			if tc.header == chunked {
+				sent = ""
+			}
+			if !strings.Contains(ex.Error, tc.want) || string(ex.Request.Body) != sent || ex.Status() != tc.code {
 				t.Fatalf("recorded error %q, body %q, status %d", ex.Error, ex.Request.Body, ex.Status())
 			}
 			if n := hits.Load(); n != 0 {
