@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,6 +68,8 @@ type apiServer struct {
 	store  *inspect.SQLite
 	api    *API
 	events *events
+	conns  atomic.Int64 // connections the server accepted
+	open   atomic.Int64 // of which still open
 }
 
 func newAPIServer(t *testing.T) *apiServer {
@@ -87,7 +91,17 @@ func newAPIServerWith(t *testing.T, cfg APIConfig) *apiServer {
 		w.Header().Set("Server", "hooklab") // as main's listener marks every answer
 		inspect.WriteJSON(w, 200, map[string]any{"ok": true})
 	})
-	a.Server = httptest.NewServer(inspect.Guard(nil, nil, mux))
+	a.Server = httptest.NewUnstartedServer(inspect.Guard(nil, nil, mux))
+	a.Server.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			a.conns.Add(1)
+			a.open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			a.open.Add(-1)
+		}
+	}
+	a.Server.Start()
 	t.Cleanup(func() {
 		a.Server.Close()
 		cancel()

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hooklab/hooklab/inspect"
@@ -49,11 +51,16 @@ type CLI struct {
 	// Transport sends local replays (with --insecure, a clone that does
 	// not verify); NewTransport when nil.
 	Transport http.RoundTripper
-	// Client talks to the server; a client with a 10s dial timeout when nil.
+	// Client talks to the server; when nil, a client made on first use
+	// (10 s to connect), whose connections are closed when the command
+	// returns.
 	Client *http.Client
 	Clock  Clock
 	// Poll is how often a remote run is polled; 200ms when zero.
 	Poll time.Duration
+
+	ownOnce sync.Once
+	own     *http.Client // the client made when Client is nil
 }
 
 const defaultServer = "http://127.0.0.1:4040"
@@ -79,11 +86,29 @@ func (c *CLI) serverFlag(fs *flag.FlagSet) *string {
 	return fs.String("server", def, "the running hooklab's UI `URL` (env HOOKLAB_UI)")
 }
 
+// client is the client every call of a command to the server shares, so
+// that they share its connections.
 func (c *CLI) client() *http.Client {
 	if c.Client != nil {
 		return c.Client
 	}
-	return &http.Client{Timeout: 0, Transport: &http.Transport{Proxy: nil, DisableCompression: true}}
+	c.ownOnce.Do(func() {
+		c.own = &http.Client{Transport: &http.Transport{
+			Proxy:              nil,
+			DialContext:        (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+			DisableCompression: true,
+			IdleConnTimeout:    30 * time.Second,
+		}}
+	})
+	return c.own
+}
+
+// closeIdle closes the connections of the client made on first use, as a
+// command returns.
+func (c *CLI) closeIdle() {
+	if c.own != nil {
+		c.own.CloseIdleConnections()
+	}
 }
 
 // parseInterleaved parses flags with positional arguments among them:
@@ -152,6 +177,7 @@ func (f Filter) empty() bool { return f == Filter{} }
 // something differed or failed, ErrUsage for a bad command line (already
 // printed), and other errors for what stopped the run.
 func (c *CLI) Replay(ctx context.Context, args []string) error {
+	defer c.closeIdle()
 	fs := c.flags("replay")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: hooklab replay [ID…] [flags]
@@ -415,8 +441,15 @@ func (c *CLI) serverUp(ctx context.Context, srv string) bool {
 	if err != nil {
 		return false
 	}
-	resp.Body.Close()
+	drainClose(resp)
 	return resp.Header.Get("Server") == "hooklab"
+}
+
+// drainClose reads what is left of a small answer and closes it, so that
+// its connection serves the command's next call.
+func drainClose(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
 }
 
 // newRequest makes a request to the server, with the token of
@@ -467,7 +500,7 @@ func (c *CLI) do(ctx context.Context, method, u string, body io.Reader, out any)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer drainClose(resp)
 	if resp.StatusCode >= 300 {
 		return c.apiError(resp)
 	}
@@ -542,6 +575,7 @@ func sortResults(rs []Result) {
 // selected exchanges as a HAR file ("-" for stdout), from the server or
 // else the local store.
 func (c *CLI) Export(ctx context.Context, args []string) error {
+	defer c.closeIdle()
 	fs := c.flags("export")
 	var f Filter
 	filterFlags(fs, &f)
@@ -655,6 +689,7 @@ var binChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 // entry in that bin; without it, entries a hooklab export names a bin for
 // go back there, and the others into a bin named after the file.
 func (c *CLI) Import(ctx context.Context, args []string) error {
+	defer c.closeIdle()
 	fs := c.flags("import")
 	bin := fs.String("bin", "", "store every entry in this `bin` (default: the bins a hooklab export names, else one named after the file)")
 	server := c.serverFlag(fs)

@@ -304,9 +304,20 @@ func TestCLIReplayRemote(t *testing.T) {
 	}
 
 	c = newCLI(nil, nil)
+	before := a.conns.Load()
 	err := c.cli.Replay(context.Background(), []string{"--server", strings.TrimPrefix(a.URL, "http://"), "--bin", "stripe", "--target", tg.URL, "--fail-on-diff", "--json"})
 	if !errors.Is(err, ErrDiff) {
 		t.Fatalf("err %v", err)
+	}
+	// One connection for every call of the command (it checks the server,
+	// starts the run, polls it), none left open after it.
+	if n := a.conns.Load() - before; n != 1 {
+		t.Errorf("the command opened %d connections to the server, want 1", n)
+	}
+	for deadline := time.Now().Add(5 * time.Second); a.open.Load() != 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections still open after the command", a.open.Load())
+		}
 	}
 	var rep Report
 	if err := json.Unmarshal(c.stdout.Bytes(), &rep); err != nil || rep.Summary != (Summary{Replayed: 2, Same: 1, Differ: 1}) || rep.Results[0].Index != 0 {
