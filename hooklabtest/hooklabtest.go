@@ -147,6 +147,7 @@ func NewServer(t TB, opts ...Option) *Server {
 	srv.srv = httptest.NewServer(capture)
 	srv.URL = srv.srv.URL
 	t.Cleanup(func() {
+		engine.Stop() // ends the answers held by fault: timeout, which Close waits for
 		srv.srv.Close()
 		store.Close()
 		cleanup()

@@ -133,6 +133,37 @@ func TestNewServerFailures(t *testing.T) {
 	}
 }
 
+// TestCleanupEndsHeldAnswers: a request a fault: timeout mock holds,
+// from a client with no time limit, does not keep the test's cleanup
+// waiting.
+func TestCleanupEndsHeldAnswers(t *testing.T) {
+	t.Parallel()
+	r := &recorder{}
+	srv := NewServer(r, WithConfig("mocks:\n  - match: {path: /hang}\n    respond: {fault: timeout}\n"))
+	if srv == nil {
+		t.Fatal(r.fatal)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := http.Post(srv.URL+"/hang", "text/plain", strings.NewReader("x"))
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	srv.WaitFor(t, Request("POST", "/hang"), 5*time.Second)
+	done := make(chan struct{})
+	go func() { r.finish(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		t.Fatal("cleanup still waiting for the held request after 3s")
+	}
+	if err := <-errc; err == nil {
+		t.Error("the held request got an answer")
+	}
+}
+
 func TestWaitFor(t *testing.T) {
 	t.Parallel()
 	srv := NewServer(t)
