@@ -169,20 +169,29 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	var exs []*inspect.Exchange
+	// A HAR's entries are in hand; stored exchanges are read as their
+	// turn comes (RunStored), so that the run holds only those in flight.
+	var total int
+	var replayRun func(ctx context.Context) error
 	if len(spec.HAR) > 0 {
 		var f *har.File
+		var exs []*inspect.Exchange
 		if f, err = har.Parse(spec.HAR); err == nil {
 			exs, err = f.Exchanges()
 		}
+		total = len(exs)
+		replayRun = func(ctx context.Context) error { _, err := Run(ctx, exs, opts); return err }
 	} else {
 		var f Filter
 		if spec.Filter != nil {
 			f = *spec.Filter
 		}
-		exs, err = Select(r.Context(), a.cfg.Store, spec.IDs, f)
+		var sel []Selected
+		sel, err = SelectIDs(r.Context(), a.cfg.Store, spec.IDs, f)
+		total = len(sel)
+		replayRun = func(ctx context.Context) error { _, err := RunStored(ctx, a.cfg.Store, sel, opts); return err }
 	}
-	if err == nil && len(exs) == 0 {
+	if err == nil && total == 0 {
 		err = ErrNothing
 	}
 	if err != nil {
@@ -191,7 +200,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 	}
 	now := a.cfg.Clock.Now()
 	ctx, cancel := context.WithCancel(a.cfg.Context)
-	rn := &run{cancel: cancel, st: RunStatus{ID: a.cfg.IDs.New(now), State: StateRunning, Target: inspect.RedactURL(spec.Target), Started: now, Total: len(exs), Ignore: spec.Diff.Ignore, Results: []Result{}}}
+	rn := &run{cancel: cancel, st: RunStatus{ID: a.cfg.IDs.New(now), State: StateRunning, Target: inspect.RedactURL(spec.Target), Started: now, Total: total, Ignore: spec.Diff.Ignore, Results: []Result{}}}
 	a.mu.Lock()
 	a.runs[rn.st.ID] = rn
 	a.prune()
@@ -210,7 +219,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 	go func() {
 		defer a.wg.Done()
 		defer cancel()
-		_, err := Run(ctx, exs, opts)
+		err := replayRun(ctx)
 		fin := a.cfg.Clock.Now()
 		rn.mu.Lock()
 		rn.st.Finished = &fin
@@ -230,7 +239,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 		a.publish(ev)
 	}()
 	w.Header().Set("Location", "/api/replay/"+rn.st.ID)
-	inspect.WriteJSON(w, http.StatusAccepted, map[string]any{"id": rn.st.ID, "url": "/api/replay/" + rn.st.ID, "total": len(exs)})
+	inspect.WriteJSON(w, http.StatusAccepted, map[string]any{"id": rn.st.ID, "url": "/api/replay/" + rn.st.ID, "total": total})
 }
 
 func (a *API) publish(data map[string]any) {

@@ -325,7 +325,7 @@ Flags:
 		if err != nil {
 			return usage("%v", err)
 		}
-		rep, err = c.runLocal(ctx, exs, opts, *asJSON, *verbose)
+		rep, err = c.runLocal(ctx, func(ctx context.Context, opts Options) (*Report, error) { return Run(ctx, exs, opts) }, opts, *asJSON, *verbose)
 		if err != nil {
 			return err
 		}
@@ -362,13 +362,14 @@ Flags:
 			return fmt.Errorf("no hooklab server at %s, and %w", srv, err)
 		}
 		defer store.Close()
-		exs, err := Select(ctx, store, spec.IDs, f)
+		sel, err := SelectIDs(ctx, store, spec.IDs, f)
 		if err != nil {
 			return err
 		}
 		opts, _ := spec.Options(base)
 		opts.Record = store.Add
-		if rep, err = c.runLocal(ctx, exs, opts, *asJSON, *verbose); err != nil {
+		run := func(ctx context.Context, opts Options) (*Report, error) { return RunStored(ctx, store, sel, opts) }
+		if rep, err = c.runLocal(ctx, run, opts, *asJSON, *verbose); err != nil {
 			return err
 		}
 	}
@@ -413,12 +414,13 @@ func localServerPort(srv string) (string, bool) {
 	return port, true
 }
 
-// runLocal runs in this process, printing each result as it completes.
-func (c *CLI) runLocal(ctx context.Context, exs []*inspect.Exchange, opts Options, asJSON, verbose bool) (*Report, error) {
+// runLocal runs in this process (run is Run or RunStored), printing each
+// result as it completes.
+func (c *CLI) runLocal(ctx context.Context, run func(context.Context, Options) (*Report, error), opts Options, asJSON, verbose bool) (*Report, error) {
 	if !asJSON {
 		opts.OnResult = func(r Result) { _ = WriteResult(c.Stdout, r, verbose) }
 	}
-	rep, err := Run(ctx, exs, opts)
+	rep, err := run(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

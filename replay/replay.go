@@ -323,26 +323,53 @@ type runner struct {
 // the results so far); a request that fails is a Failed result. With
 // PaceOriginal the exchanges are sent in time order.
 func Run(ctx context.Context, exs []*inspect.Exchange, opts Options) (*Report, error) {
-	if len(exs) == 0 {
+	if opts.Pace == PaceOriginal {
+		exs = slices.Clone(exs)
+		slices.SortStableFunc(exs, func(a, b *inspect.Exchange) int { return a.Time.Compare(b.Time) })
+	}
+	return replayAll(ctx, len(exs), func(i int) time.Time { return exs[i].Time },
+		func(_ context.Context, i int) (*inspect.Exchange, string, error) { return exs[i], exs[i].ID, nil }, opts)
+}
+
+// RunStored is Run for exchanges of store (SelectIDs): each is read when
+// its turn comes, so that a run holds only the bodies of the requests in
+// flight, however many it replays. One deleted since it was selected is a
+// Failed result.
+func RunStored(ctx context.Context, store inspect.Store, sel []Selected, opts Options) (*Report, error) {
+	if opts.Pace == PaceOriginal {
+		sel = slices.Clone(sel)
+		slices.SortStableFunc(sel, func(a, b Selected) int { return a.Time.Compare(b.Time) })
+	}
+	load := func(ctx context.Context, i int) (*inspect.Exchange, string, error) {
+		ex, err := store.Get(ctx, sel[i].ID)
+		if errors.Is(err, inspect.ErrNotFound) {
+			err = fmt.Errorf("exchange %s was deleted before its turn", sel[i].ID)
+		}
+		return ex, sel[i].ID, err
+	}
+	return replayAll(ctx, len(sel), func(i int) time.Time { return sel[i].Time }, load, opts)
+}
+
+// replayAll replays n exchanges: the i-th is what load(i) gives (with its
+// id, for the result of a failed load), called when its turn comes;
+// timeOf(i) paces PaceOriginal runs.
+func replayAll(ctx context.Context, n int, timeOf func(int) time.Time, load func(context.Context, int) (*inspect.Exchange, string, error), opts Options) (*Report, error) {
+	if n == 0 {
 		return &Report{Results: []Result{}}, ErrNothing
 	}
 	r, err := newRunner(opts)
 	if err != nil {
 		return nil, err
 	}
-	if r.opts.Pace == PaceOriginal {
-		exs = slices.Clone(exs)
-		slices.SortStableFunc(exs, func(a, b *inspect.Exchange) int { return a.Time.Compare(b.Time) })
-	}
-	results := make([]Result, len(exs))
+	results := make([]Result, n)
 	sem := make(chan struct{}, r.opts.Concurrency)
 	var wg sync.WaitGroup
 	start := r.opts.Clock.Now()
 	var runErr error
-	sent := len(exs)
-	for i, ex := range exs {
+	sent := n
+	for i := range n {
 		if r.opts.Pace == PaceOriginal && i > 0 {
-			due := time.Duration(float64(ex.Time.Sub(exs[0].Time)) / r.opts.Speed)
+			due := time.Duration(float64(timeOf(i).Sub(timeOf(0))) / r.opts.Speed)
 			if wait := due - r.opts.Clock.Now().Sub(start); wait > 0 {
 				if err := r.opts.Clock.Sleep(ctx, wait); err != nil {
 					runErr = err
@@ -369,7 +396,12 @@ func Run(ctx context.Context, exs []*inspect.Exchange, opts Options) (*Report, e
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			res := r.one(ctx, i, ex)
+			var res Result
+			if ex, id, err := load(ctx, i); err != nil {
+				res = Result{Index: i, Original: id, Outcome: Failed, Error: err.Error()}
+			} else {
+				res = r.one(ctx, i, ex)
+			}
 			results[i] = res
 			if r.opts.OnResult != nil {
 				r.mu.Lock()

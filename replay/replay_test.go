@@ -817,3 +817,46 @@ func TestReplaySetHostAndLength(t *testing.T) {
 		t.Errorf("recorded Host %v, Content-Length %v", hosts, lengths)
 	}
 }
+
+// TestRunStoredReadsEachInTurn: a run of stored exchanges reads each when
+// its turn comes (SelectIDs holds ids and times only), in the order
+// selected; one deleted meanwhile is a failed result saying so, and the
+// run goes on.
+func TestRunStoredReadsEachInTurn(t *testing.T) {
+	t.Parallel()
+	store := openStore(t)
+	var got []string
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		got = append(got, r.URL.Path) // Concurrency 1: one at a time
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true}`)
+	})
+	base := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	var ids []string
+	for i := range 3 {
+		ex := capture(fmt.Sprintf("01JNB5Z3Q000000000000000%02d", i), "GET", fmt.Sprintf("http://127.0.0.1:8080/b/s/%d", i), nil, nil, okResp())
+		ex.Bin, ex.Time = "s", base.Add(time.Duration(i)*time.Second)
+		add(t, store, ex)
+		ids = append(ids, ex.ID)
+	}
+	sel, err := SelectIDs(context.Background(), store, nil, Filter{Bin: "s"})
+	if err != nil || len(sel) != 3 || sel[0].ID != ids[0] || !sel[2].Time.Equal(base.Add(2*time.Second)) {
+		t.Fatalf("selected %+v, %v", sel, err)
+	}
+	if err := store.Delete(context.Background(), ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := RunStored(context.Background(), store, sel, Options{Target: tg.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Summary.Same != 2 || rep.Summary.Failed != 1 || strings.Join(got, " ") != "/0 /2" {
+		t.Fatalf("summary %v, sent %q", rep.Summary, got)
+	}
+	if r := rep.Results[1]; r.Original != ids[1] || r.Outcome != Failed || !strings.Contains(r.Error, "was deleted before its turn") {
+		t.Errorf("result of the deleted one: %+v", r)
+	}
+	if _, err := RunStored(context.Background(), store, nil, Options{Target: tg.URL}); !errors.Is(err, ErrNothing) {
+		t.Errorf("empty selection: %v", err)
+	}
+}

@@ -146,6 +146,40 @@ func Each(ctx context.Context, store inspect.Store, ids []string, f Filter, fn f
 		}
 		return nil
 	}
+	return eachListed(ctx, store, f, func(s inspect.Summary) error { return withExchange(ctx, store, s.ID, fn) })
+}
+
+// Selected is an exchange chosen for a run: its id, and its time for
+// PaceOriginal.
+type Selected struct {
+	ID   string
+	Time time.Time
+}
+
+// SelectIDs is Select without loading what it does not need: the ids and
+// times of the exchanges Select would return, in its order. (Given ids
+// are still read, one at a time, to check that they exist.)
+func SelectIDs(ctx context.Context, store inspect.Store, ids []string, f Filter) ([]Selected, error) {
+	var out []Selected
+	var err error
+	if len(ids) > 0 {
+		err = Each(ctx, store, ids, f, func(ex *inspect.Exchange) error {
+			out = append(out, Selected{ID: ex.ID, Time: ex.Time})
+			return nil
+		})
+	} else {
+		err = eachListed(ctx, store, f, func(s inspect.Summary) error {
+			t, _ := time.Parse(time.RFC3339Nano, s.Time) // the store's own format
+			out = append(out, Selected{ID: s.ID, Time: t})
+			return nil
+		})
+	}
+	return out, err
+}
+
+// eachListed calls fn with the summary of each exchange f selects, oldest
+// first.
+func eachListed(ctx context.Context, store inspect.Store, f Filter, fn func(inspect.Summary) error) error {
 	q, terms, err := f.query()
 	if err != nil {
 		return err
@@ -163,7 +197,7 @@ func Each(ctx context.Context, store inspect.Store, ids []string, f Filter, fn f
 			if !f.takes(q, terms, s) {
 				continue
 			}
-			if err := withExchange(ctx, store, s.ID, fn); err != nil {
+			if err := fn(s); err != nil {
 				return err
 			}
 		}
@@ -197,10 +231,10 @@ func withExchange(ctx context.Context, store inspect.Store, id string, fn func(*
 	return fn(ex)
 }
 
-// eachNewest is Each for a filter with a limit: the newest f.Limit
+// eachNewest is eachListed for a filter with a limit: the newest f.Limit
 // matches, in the order they arrived.
-func eachNewest(ctx context.Context, store inspect.Store, q inspect.Query, terms inspect.Terms, f Filter, fn func(*inspect.Exchange) error) error {
-	var picked []string
+func eachNewest(ctx context.Context, store inspect.Store, q inspect.Query, terms inspect.Terms, f Filter, fn func(inspect.Summary) error) error {
+	var picked []inspect.Summary
 	q.Limit = min(f.Limit+16, 1000)
 	for len(picked) < f.Limit {
 		page, next, err := inspect.ListMatching(ctx, store, q, terms, 0) // newest first
@@ -211,7 +245,7 @@ func eachNewest(ctx context.Context, store inspect.Store, q inspect.Query, terms
 			if !f.takes(q, terms, s) {
 				continue
 			}
-			if picked = append(picked, s.ID); len(picked) == f.Limit {
+			if picked = append(picked, s); len(picked) == f.Limit {
 				break
 			}
 		}
@@ -221,8 +255,8 @@ func eachNewest(ctx context.Context, store inspect.Store, q inspect.Query, terms
 		q.Cursor = next
 	}
 	slices.Reverse(picked)
-	for _, id := range picked {
-		if err := withExchange(ctx, store, id, fn); err != nil {
+	for _, s := range picked {
+		if err := fn(s); err != nil {
 			return err
 		}
 	}
