@@ -13,7 +13,8 @@ import (
 // refuses a request whose Host is not a loopback name, "localhost" or one of
 // extraHosts (DNS rebinding), a state-changing request or websocket whose
 // Origin is not the listener's own (CSRF, cross-site websocket hijacking),
-// and a state-changing request with a body that is not JSON. An extra host
+// a state-changing request with a body that is not JSON, and an API request
+// whose query string does not parse. An extra host
 // "*" accepts any Host (for a UI behind --auth, reached by its LAN address).
 func Guard(log *slog.Logger, extraHosts []string, next http.Handler) http.Handler {
 	allowed := map[string]bool{"localhost": true}
@@ -45,6 +46,15 @@ func Guard(log *slog.Logger, extraHosts []string, next http.Handler) http.Handle
 			if err != nil || !strings.EqualFold(u.Host, r.Host) {
 				log.Warn("refused request: cross-origin", "origin", origin, "host", r.Host, "path", r.URL.Path)
 				WriteJSON(w, http.StatusForbidden, map[string]string{"error": "Origin " + origin + " may not use this API"})
+				return
+			}
+		}
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			// url.Values drops the pairs it cannot read, so that
+			// "DELETE /api/exchanges?bin=stripe%" would read as no bin
+			// at all: clear every bin. Refused instead.
+			if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+				WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "malformed query string: " + err.Error() + " (write % as %25, ; as %3B)"})
 				return
 			}
 		}

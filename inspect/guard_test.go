@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,6 +53,7 @@ func TestGuard(t *testing.T) {
 		name, method, host, origin, contentType, body string
 		upgrade                                       bool
 		want                                          int
+		path                                          string // default /api/x
 	}{
 		{name: "127.0.0.1", method: "GET", host: own, want: 200},
 		{name: "localhost", method: "GET", host: "localhost:" + port, want: 200},
@@ -84,11 +86,17 @@ func TestGuard(t *testing.T) {
 		{name: "POST JSON with charset", method: "POST", host: own, contentType: "application/json; charset=utf-8", body: "{}", want: 200},
 		{name: "POST without body", method: "POST", host: own, want: 200},
 		{name: "DELETE without body", method: "DELETE", host: own, want: 200},
+		// A pair url.Values cannot read is dropped: "bin=stripe%" would read
+		// as no bin, and a clear as clearing every bin.
+		{name: "malformed query", method: "DELETE", host: own, path: "/api/x?bin=stripe%", want: 400},
+		{name: "malformed query, semicolon", method: "GET", host: own, path: "/api/x?bin=a;b", want: 400},
+		{name: "escaped query", method: "GET", host: own, path: "/api/x?bin=stripe%25&q=a%3Bb", want: 200},
+		{name: "malformed query outside the API", method: "GET", host: own, path: "/?q=100%", want: 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			req, err := http.NewRequest(tt.method, srv.URL+"/api/x", strings.NewReader(tt.body))
+			req, err := http.NewRequest(tt.method, srv.URL+cmp.Or(tt.path, "/api/x"), strings.NewReader(tt.body))
 			if err != nil {
 				t.Fatal(err)
 			}
