@@ -339,6 +339,15 @@ func TestAPI(t *testing.T) {
 	if len(page.Invocations) != 0 {
 		t.Errorf("from filter: %+v", page)
 	}
+	// Past what Unix nanoseconds hold: not wrapped around to 1816.
+	c.do("GET", "/api/invocations?from=2300-01-01T00:00:00Z", nil, &page)
+	if len(page.Invocations) != 0 {
+		t.Errorf("from 2300: %d invocations, want none", len(page.Invocations))
+	}
+	c.do("GET", "/api/invocations?to=2300-01-01T00:00:00Z", nil, &page)
+	if len(page.Invocations) == 0 {
+		t.Error("to 2300: no invocations, want all")
+	}
 	code, _ = c.do("GET", "/api/webhooks/ghost/invocations", nil, nil)
 	if code != 404 {
 		t.Errorf("unknown webhook's log: %d", code)

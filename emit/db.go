@@ -765,10 +765,10 @@ func (d *db) list(ctx context.Context, q InvocationQuery) ([]*Invocation, string
 		conds, args = append(conds, "status = ?"), append(args, q.Status)
 	}
 	if !q.From.IsZero() {
-		conds, args = append(conds, "created_ns >= ?"), append(args, q.From.UnixNano())
+		conds, args = append(conds, "created_ns >= ?"), append(args, inspect.Nanos(q.From))
 	}
 	if !q.To.IsZero() {
-		conds, args = append(conds, "created_ns <= ?"), append(args, q.To.UnixNano())
+		conds, args = append(conds, "created_ns <= ?"), append(args, inspect.Nanos(q.To))
 	}
 	if q.Cursor != "" {
 		conds, args = append(conds, "id < ?"), append(args, q.Cursor)

@@ -562,10 +562,10 @@ func (e *Emitter) RedeliverRange(ctx context.Context, q RedeliverQuery) ([]strin
 		}
 	}
 	if !q.From.IsZero() {
-		conds, args = append(conds, "created_ns >= ?"), append(args, q.From.UnixNano())
+		conds, args = append(conds, "created_ns >= ?"), append(args, inspect.Nanos(q.From))
 	}
 	if !q.To.IsZero() {
-		conds, args = append(conds, "created_ns <= ?"), append(args, q.To.UnixNano())
+		conds, args = append(conds, "created_ns <= ?"), append(args, inspect.Nanos(q.To))
 	}
 	got, was, err := e.db.requeue(ctx, strings.Join(conds, " AND "), args, e.clock.Now())
 	if err != nil {

@@ -123,6 +123,12 @@ func TestAPIList(t *testing.T) {
 		{"text", "q=" + url.QueryEscape(`"quoted"`), []string{"e3"}},
 		{"short text", "q=wo", []string{"e2", "e1"}},
 		{"since and until", "since=" + url.QueryEscape(rfc(2*time.Second)) + "&until=" + url.QueryEscape(rfc(3*time.Second)), []string{"e3", "e2"}},
+		// Beyond what Unix nanoseconds hold (1678 to 2262): compared as
+		// the times they are, not wrapped around to another century.
+		{"since far ahead", "since=2300-01-01T00:00:00Z", nil},
+		{"until far ahead", "until=2300-01-01T00:00:00Z", []string{"e6", "e5", "e4", "e3", "e2", "e1"}},
+		{"since long ago", "since=1600-01-01T00:00:00Z", []string{"e6", "e5", "e4", "e3", "e2", "e1"}},
+		{"until long ago", "until=1600-01-01T00:00:00Z", nil},
 		{"ascending", "order=asc&bin=b", []string{"e3", "e4"}},
 		{"descending", "order=desc&bin=b", []string{"e4", "e3"}},
 		{"after", "after=" + d.exs["e4"].ID, []string{"e6", "e5"}},

@@ -426,3 +426,24 @@ func DecodeContent(ce string, body []byte, limit int64) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("content coding %q: %w", ce, errors.ErrUnsupported)
 }
+
+// Nanos is t in Unix nanoseconds for a comparison in SQL, clamped to what
+// an int64 holds (years 1678 to 2262): UnixNano wraps around outside that
+// range, so that since=2300-01-01 would have read as a time in 1816 and
+// selected everything.
+func Nanos(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// InNanosRange reports whether t is a time an exchange can be stored with
+// (Unix nanoseconds in an int64: years 1678 to 2262).
+func InNanosRange(t time.Time) bool {
+	return !t.Before(time.Unix(0, math.MinInt64)) && !t.After(time.Unix(0, math.MaxInt64))
+}
+

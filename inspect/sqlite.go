@@ -1996,10 +1996,10 @@ func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool
 		add(`status BETWEEN ? AND ?`, lo, hi)
 	}
 	if !q.Since.IsZero() {
-		add(`time_ns >= ?`, q.Since.UnixNano())
+		add(`time_ns >= ?`, Nanos(q.Since))
 	}
 	if !q.Until.IsZero() {
-		add(`time_ns <= ?`, q.Until.UnixNano())
+		add(`time_ns <= ?`, Nanos(q.Until))
 	}
 	if q.Cursor != "" {
 		seq, err := strconv.ParseInt(q.Cursor, 10, 64)

@@ -171,6 +171,9 @@ func NewEntry(ex *inspect.Exchange, opts Options) Entry {
 // more is exported as recorded.
 const maxDecoded = 256 << 20
 
+// maxEntryMS is the longest entry time taken: a year, in milliseconds.
+const maxEntryMS = 365 * 24 * 3600 * 1000.0
+
 // timings splits the duration ms: the time to first byte, when the proxy
 // measured it (meta.ttfb_ms), is wait and the rest receive; otherwise wait
 // is all of it.
@@ -242,6 +245,12 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !inspect.InNanosRange(t) {
+		return nil, fmt.Errorf("%w: startedDateTime %q: want a time between the years 1678 and 2262", inspect.ErrInvalid, e.StartedDateTime)
+	}
+	if ms := e.Time; ms > maxEntryMS || math.IsNaN(ms) {
+		return nil, fmt.Errorf("%w: time %v: want milliseconds under %v (a year)", inspect.ErrInvalid, ms, maxEntryMS)
+	}
 	if err := e.check(); err != nil {
 		return nil, err
 	}
@@ -259,9 +268,12 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 	if ext != nil {
 		ex.ID, ex.Bin, ex.Source, ex.Error, ex.Rule = ext.ID, ext.Bin, ext.Source, ext.Error, ext.Rule
 		ex.Signature, ex.ReplayOf, ex.Invocation, ex.Attempt, ex.Meta = ext.Signature, ext.ReplayOf, ext.Invocation, ext.Attempt, ext.Meta
+		if ext.DurationNS < 0 {
+			return nil, fmt.Errorf("%w: _hooklab.duration_ns %d: want a duration, not a negative number", inspect.ErrInvalid, ext.DurationNS)
+		}
 		ex.Duration = time.Duration(ext.DurationNS)
 		if ext.Time != "" {
-			if et, err := time.Parse(time.RFC3339Nano, ext.Time); err == nil {
+			if et, err := time.Parse(time.RFC3339Nano, ext.Time); err == nil && inspect.InNanosRange(et) {
 				ex.Time = et
 			}
 		}

@@ -368,6 +368,16 @@ func TestParseErrors(t *testing.T) {
 			"response status 42: want 100 to 999"},
 		{"status too large", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": 99999}}`,
 			"response status 99999"},
+		// Times an exchange cannot be stored with (Unix nanoseconds would
+		// wrap around to another century).
+		{"year 9999", `{"startedDateTime": "9999-12-31T23:59:59Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": 200}}`,
+			`startedDateTime "9999-12-31T23:59:59Z": want a time between the years 1678 and 2262`},
+		{"year 1", `{"startedDateTime": "0001-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": 200}}`,
+			"want a time between the years 1678 and 2262"},
+		{"endless time", `{"startedDateTime": "2024-01-01T00:00:00Z", "time": 1e300, "request": {"method": "GET", "url": "http://x/"}, "response": {"status": 200}}`,
+			"time 1e+300: want milliseconds under"},
+		{"negative duration_ns", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": 200}, "_hooklab": {"duration_ns": -5}}`,
+			"_hooklab.duration_ns -5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
