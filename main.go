@@ -430,6 +430,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("--simulate-miss: %w", err)
 	}
 	sims := proxy.NewSimulator(proxy.SimulateOptions{IgnoreQuery: o.simIgnoreQuery, IgnoreBody: o.simIgnoreBody, Miss: miss}, log.With("component", "simulate"))
+	sims.Proxies(proxyNames...)
 	if o.simulate != "" {
 		if err := sims.LoadFile(o.simulate, proxy.AllProxies); err != nil {
 			return fmt.Errorf("--simulate: %w", err)

@@ -167,6 +167,7 @@ func TestSimulateSpyModeAndHotSwap(t *testing.T) {
 	}))
 	defer up.Close()
 	sims := proxy.NewSimulator(proxy.SimulateOptions{Miss: proxy.MissProxy}, nil)
+	sims.Proxies("api")
 	srv, rec := start(t, up.URL, func(o *proxy.Options) { o.Simulator = sims })
 	api := httptest.NewServer(sims.API())
 	defer api.Close()
@@ -205,6 +206,23 @@ func TestSimulateSpyModeAndHotSwap(t *testing.T) {
 	}
 	if code, body, _ := do(t, "POST", api.URL+"/api/simulations", "{not har"); code != 400 || !strings.Contains(body, "HAR") {
 		t.Errorf("bad HAR: %d %s", code, body)
+	}
+	// A typo in a parameter, or a proxy that is not running, is refused
+	// rather than taken as "every proxy" or a name that simulates nothing.
+	for _, tc := range []struct{ method, query, want string }{
+		{"POST", "prxy=api&mis=proxy", `takes no parameter`},
+		{"POST", "proxy=apii", `no proxy named \"apii\" (running: api; or * for every one)`},
+		{"DELETE", "proxy=apii", `no proxy named \"apii\"`},
+		{"DELETE", "proxi=api", `takes no parameter \"proxi\"`},
+		{"GET", "proxy=api", `takes no parameters`},
+	} {
+		code, body, _ := do(t, tc.method, api.URL+"/api/simulations?"+tc.query, string(data))
+		if want := map[bool]int{true: 400, false: 404}[strings.Contains(tc.want, "takes")]; code != want || !strings.Contains(body, tc.want) {
+			t.Errorf("%s ?%s: %d %s, want %d with %s", tc.method, tc.query, code, body, want, tc.want)
+		}
+	}
+	if code, body, _ := do(t, "GET", api.URL+"/api/simulations", ""); !strings.Contains(body, `"proxy":"api"`) || strings.Contains(body, `"proxy":"*"`) {
+		t.Errorf("refused loads changed the simulations: %d %s", code, body)
 	}
 	if code, _, _ := do(t, "DELETE", api.URL+"/api/simulations?proxy=api", ""); code != 204 {
 		t.Errorf("delete: %d", code)

@@ -21,10 +21,11 @@ import (
 // /api/simulations); a swap starts the new simulation's repeat counts from
 // zero. The zero value is not usable; call NewSimulator.
 type Simulator struct {
-	opts  SimulateOptions
-	log   *slog.Logger
-	mu    sync.Mutex // serializes swaps
-	state atomic.Pointer[simState]
+	opts    SimulateOptions
+	log     *slog.Logger
+	proxies []string   // the proxies the API may name; nil: any
+	mu      sync.Mutex // serializes swaps
+	state   atomic.Pointer[simState]
 }
 
 type simState struct {
@@ -51,6 +52,22 @@ func NewSimulator(opts SimulateOptions, log *slog.Logger) *Simulator {
 	s := &Simulator{opts: opts, log: log}
 	s.state.Store(&simState{byProxy: map[string]*Simulation{}})
 	return s
+}
+
+// Proxies names the proxies that are running, so that the API refuses a
+// simulation for a proxy with another name (a typo would simulate
+// nothing). Call it before serving the API.
+func (s *Simulator) Proxies(names ...string) { s.proxies = slices.Clone(names) }
+
+// checkProxy fails for a proxy name the API should not take.
+func (s *Simulator) checkProxy(name string) error {
+	if name == "" || name == AllProxies || s.proxies == nil || slices.Contains(s.proxies, name) {
+		return nil
+	}
+	if len(s.proxies) == 0 {
+		return fmt.Errorf("%w: no proxy named %q: none is running", inspect.ErrNotFound, name)
+	}
+	return fmt.Errorf("%w: no proxy named %q (running: %s; or * for every one)", inspect.ErrNotFound, name, strings.Join(s.proxies, ", "))
 }
 
 // LoadFile loads a HAR file with the simulator's options and makes it
@@ -116,6 +133,14 @@ func (s *Simulator) List() []SimulationStatus {
 // repeated; they replace the defaults when given).
 func (s *Simulator) load(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if err := inspect.Only(q, "POST /api/simulations", "proxy", "name", "miss", "ignore_query", "ignore_body"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.checkProxy(q.Get("proxy")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	opts := s.opts
 	if v := q.Get("miss"); v != "" {
 		m, err := ParseMiss(v)
@@ -164,6 +189,10 @@ func (s *Simulator) load(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Simulator) list(w http.ResponseWriter, r *http.Request) {
+	if err := inspect.Only(r.URL.Query(), "GET /api/simulations"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	list := s.List()
 	if list == nil {
 		list = []SimulationStatus{}
@@ -173,7 +202,16 @@ func (s *Simulator) list(w http.ResponseWriter, r *http.Request) {
 
 // stop answers DELETE /api/simulations?proxy=NAME (default every proxy).
 func (s *Simulator) stop(w http.ResponseWriter, r *http.Request) {
-	s.Set(r.URL.Query().Get("proxy"), nil)
+	q := r.URL.Query()
+	if err := inspect.Only(q, "DELETE /api/simulations", "proxy"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.checkProxy(q.Get("proxy")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.Set(q.Get("proxy"), nil)
 	w.WriteHeader(http.StatusNoContent)
 }
 
