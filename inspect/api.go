@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -627,6 +628,12 @@ func (a *API) deleteBin(w http.ResponseWriter, r *http.Request) {
 // wrong and where: the line and column of malformed JSON, or an
 // *InputError naming the field of a value that does not fit.
 func DecodeJSON(r *http.Request, v any, limit int64) error {
+	if r.ContentLength > limit {
+		// Said before any of it is read: a client waiting for 100
+		// Continue gets the answer instead, rather than a connection
+		// closed while it sends.
+		return fmt.Errorf("%w: request body is over the limit of %d bytes (Content-Length %d)", ErrTooLarge, limit, r.ContentLength)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -638,7 +645,7 @@ func DecodeJSON(r *http.Request, v any, limit int64) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var se *json.SyntaxError
@@ -647,6 +654,14 @@ func DecodeJSON(r *http.Request, v any, limit int64) error {
 			return fmt.Errorf("%w: malformed JSON at line %d, column %d: %v", ErrInvalid, line, col, err)
 		}
 		return InputErrorOf(err)
+	}
+	// One value: what follows it is a mistake (a paste gone wrong, two
+	// bodies run together), not something to ignore.
+	off := dec.InputOffset()
+	if _, err := dec.Token(); err != io.EOF {
+		rest := bytes.TrimLeft(body[off:], " \t\r\n")
+		line, col := LineCol(body, int64(len(body)-len(rest))+1)
+		return fmt.Errorf("%w: malformed JSON at line %d, column %d: unexpected text after the JSON value", ErrInvalid, line, col)
 	}
 	return nil
 }

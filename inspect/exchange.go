@@ -446,4 +446,3 @@ func Nanos(t time.Time) int64 {
 func InNanosRange(t time.Time) bool {
 	return !t.Before(time.Unix(0, math.MinInt64)) && !t.After(time.Unix(0, math.MaxInt64))
 }
-

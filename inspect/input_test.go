@@ -2,8 +2,11 @@ package inspect
 
 import (
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -63,4 +66,69 @@ func TestDecodeJSONNamesTheField(t *testing.T) {
 	if err := DecodeJSON(r, &v, 1<<20); err == nil || !strings.Contains(err.Error(), "line 2, column 11") {
 		t.Errorf("malformed JSON: %v", err)
 	}
+}
+
+// TestDecodeJSONWholeBody: text after the JSON value is refused, saying
+// where; a body whose Content-Length is over the limit is refused before
+// any of it is read, so a client that waits for 100 Continue gets the 413
+// and sends nothing.
+func TestDecodeJSONWholeBody(t *testing.T) {
+	t.Parallel()
+	type body struct {
+		Name string `json:"name"`
+	}
+	for _, tc := range []struct{ body, want string }{
+		{`{"name": "a"}`, ""},
+		{"{\"name\": \"a\"}\n \t", ""},
+		{`{"name": "a"}, "oops"`, "line 1, column 14: unexpected text after the JSON value"},
+		{"{\"name\": \"a\"}\n{\"name\": 5}", "line 2, column 1: unexpected text after the JSON value"},
+		{`{"name": "a"}}`, "line 1, column 14: unexpected text after the JSON value"},
+	} {
+		var v body
+		err := DecodeJSON(httptest.NewRequest("POST", "/", strings.NewReader(tc.body)), &v, 1<<20)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%q: %v, want %q", tc.body, err, tc.want)
+		}
+	}
+
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var v body
+		if err := DecodeJSON(r, &v, 1024); err != nil {
+			WriteError(w, r, nil, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	var sent atomic.Int64
+	big := &countingReader{r: strings.NewReader(`{"name": "` + strings.Repeat("a", 1<<20) + `"}`), n: &sent}
+	req, err := http.NewRequest("POST", srv.URL, big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = int64(len(`{"name": ""}`) + 1<<20)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Expect", "100-continue")
+	tr := &http.Transport{ExpectContinueTimeout: 10 * time.Second}
+	t.Cleanup(tr.CloseIdleConnections)
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(msg), "over the limit of 1024 bytes") || sent.Load() != 0 {
+		t.Errorf("got %d %s with %d bytes sent, want 413 and none sent", resp.StatusCode, msg, sent.Load())
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n.Add(int64(n))
+	return n, err
 }
