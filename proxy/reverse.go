@@ -785,6 +785,15 @@ func (p *Reverse) errorHandler(w http.ResponseWriter, r *http.Request, err error
 		f.ex.Error = "client went away: " + err.Error()
 		return // nobody to answer
 	}
+	if f.reqBody != nil {
+		// The request's body broke on the client's side (bad chunking, a
+		// client that stopped sending): the client's fault, not the
+		// upstream's.
+		if _, n, _, rerr := f.reqBody.result(false); rerr != nil && rerr != io.EOF {
+			p.bodyFailed(w, f, fmt.Sprintf("%d bytes, some of them sent to upstream %s", n, f.target.Host), rerr)
+			return
+		}
+	}
 	code := http.StatusBadGateway
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
