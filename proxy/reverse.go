@@ -273,6 +273,11 @@ func newReverse(opts Options, forward bool) (*Reverse, error) {
 		ErrorHandler:   p.errorHandler,
 		ErrorLog:       slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
 		BufferPool:     newBufferPool(),
+		// What the upstream sent goes on at once, as it would without
+		// hooklab between: the status line of a slow body of known
+		// length, and what passed of one the upstream then breaks off
+		// (held in the server's buffer, it was lost with the connection).
+		FlushInterval: -1,
 	}
 	return p, nil
 }

@@ -470,6 +470,49 @@ func TestReverseUpstreamBodyCutShort(t *testing.T) {
 	}
 }
 
+// TestReverseStreamsAsItArrives: the status line and the start of a body
+// of known length reach the client as the upstream sends them, and what
+// passed of a body the upstream then resets is what the client got too,
+// as the record says.
+func TestReverseStreamsAsItArrives(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + strings.Repeat("y", 100))
+		buf.Flush()
+		<-release
+		c.(*net.TCPConn).SetLinger(0) // a reset, not an orderly close
+	}))
+	defer up.Close()
+	released := sync.OnceFunc(func() { close(release) })
+	defer released()
+	srv, rec := start(t, up.URL, nil)
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(srv.URL + "/slow")
+	if err != nil {
+		t.Fatal(err) // no status line while the upstream holds the rest
+	}
+	got := make([]byte, 100)
+	if _, err := io.ReadFull(resp.Body, got); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("status %d, first 100 bytes: %v", resp.StatusCode, err)
+	}
+	released()
+	rest, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil || len(rest) != 0 {
+		t.Errorf("after the reset: %d more bytes, err %v; want the answer cut off", len(rest), err)
+	}
+	ex := rec.next(t)
+	if ex.Status() != 200 || ex.Response.Size != 100 || !strings.Contains(ex.Error, "the answer to the client was cut off there") {
+		t.Errorf("recorded %d, %d bytes, error %q", ex.Status(), ex.Response.Size, ex.Error)
+	}
+}
+
 // TestReverseClientLeavesMidBody: a client that goes away while a body
 // streams is recorded so, not as a whole answer.
 func TestReverseClientLeavesMidBody(t *testing.T) {
