@@ -353,15 +353,20 @@ func decodeJSON(b []byte) (any, error) {
 // compareJSON diffs two decoded documents with go-cmp after removing the
 // ignored paths and, with Unordered, sorting arrays.
 func (d *differ) compareJSON(ov, nv any) []Change {
-	ov = normalize(ov, nil, d.ignores, d.opts.Unordered)
-	nv = normalize(nv, nil, d.ignores, d.opts.Unordered)
+	ov = normalize(ov, nil, d.ignores)
+	nv = normalize(nv, nil, d.ignores)
 	tol := d.opts.Tolerance
+	var bigTol *big.Rat
+	if tol > 0 {
+		bigTol = new(big.Rat).SetFloat64(tol)
+	}
 	numbers := cmp.Comparer(func(a, b json.Number) bool {
 		if a == b {
 			return true
 		}
-		// Exactly, in decimal: 1.0 equals 1, and ids past 2^53 stay apart.
-		// (Not with exponents, which could ask big.Rat for huge numbers.)
+		// Exactly, in decimal: 1.0 equals 1, and ids past 2^53 stay apart,
+		// within the tolerance too. (Not with exponents, which could ask
+		// big.Rat for huge numbers.)
 		if !strings.ContainsAny(string(a)+string(b), "eE") {
 			ra, ok1 := new(big.Rat).SetString(string(a))
 			rb, ok2 := new(big.Rat).SetString(string(b))
@@ -369,9 +374,10 @@ func (d *differ) compareJSON(ov, nv any) []Change {
 				if ra.Cmp(rb) == 0 {
 					return true
 				}
-				if tol == 0 {
+				if bigTol == nil {
 					return false
 				}
+				return new(big.Rat).Abs(ra.Sub(ra, rb)).Cmp(bigTol) <= 0
 			}
 		}
 		fa, err1 := a.Float64()
@@ -382,6 +388,10 @@ func (d *differ) compareJSON(ov, nv any) []Change {
 		d := fa - fb
 		return d <= tol && -d <= tol
 	})
+	if d.opts.Unordered {
+		budget := maxAlignCompares
+		nv = align(ov, nv, func(a, b any) bool { return cmp.Equal(a, b, numbers) }, &budget)
+	}
 	var r collector
 	cmp.Equal(ov, nv, numbers, cmp.Reporter(&r))
 	slices.SortStableFunc(r.changes, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
@@ -654,9 +664,8 @@ func isIndex(s string) bool {
 	return err == nil && s != ""
 }
 
-// normalize drops ignored paths and, when unordered, sorts arrays by the
-// canonical JSON of their (normalized) elements.
-func normalize(v any, at []string, pats []ignorePath, unordered bool) any {
+// normalize drops ignored paths.
+func normalize(v any, at []string, pats []ignorePath) any {
 	switch v := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(v))
@@ -665,7 +674,7 @@ func normalize(v any, at []string, pats []ignorePath, unordered bool) any {
 			if ignored(pats, p) {
 				continue
 			}
-			out[k] = normalize(x, p, pats, unordered)
+			out[k] = normalize(x, p, pats)
 		}
 		return out
 	case []any:
@@ -675,28 +684,97 @@ func normalize(v any, at []string, pats []ignorePath, unordered bool) any {
 			if ignored(pats, p) {
 				continue
 			}
-			out = append(out, normalize(x, p, pats, unordered))
-		}
-		if unordered {
-			keys := make([]string, len(out))
-			for i, x := range out {
-				b, _ := json.Marshal(x)
-				keys[i] = string(b)
-			}
-			idx := make([]int, len(out))
-			for i := range idx {
-				idx[i] = i
-			}
-			slices.SortStableFunc(idx, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
-			sorted := make([]any, len(out))
-			for i, j := range idx {
-				sorted[i] = out[j]
-			}
-			out = sorted
+			out = append(out, normalize(x, p, pats))
 		}
 		return out
 	}
 	return v
+}
+
+// maxAlignCompares bounds the element comparisons align makes beyond
+// matching equal JSON, for one diff.
+const maxAlignCompares = 20000
+
+// align returns nv with the elements of its arrays, at every depth,
+// reordered to face ov's (Unordered): each recorded element faces a
+// replayed one equal to it (by the same JSON first, then by eq, which
+// allows the tolerance and nested arrays in another order, while budget
+// lasts); the replayed elements left over take the places of the recorded
+// ones left over, in order, and any more follow. So a change names an
+// element by its recorded index, and elements that only moved are equal.
+func align(ov, nv any, eq func(a, b any) bool, budget *int) any {
+	switch o := ov.(type) {
+	case map[string]any:
+		n, ok := nv.(map[string]any)
+		if !ok {
+			return nv
+		}
+		out := make(map[string]any, len(n))
+		for k, y := range n {
+			if x, ok := o[k]; ok {
+				y = align(x, y, eq, budget)
+			}
+			out[k] = y
+		}
+		return out
+	case []any:
+		n, ok := nv.([]any)
+		if !ok {
+			return nv
+		}
+		return alignArray(o, n, eq, budget)
+	}
+	return nv
+}
+
+func alignArray(o, n []any, eq func(a, b any) bool, budget *int) []any {
+	slot := make([]any, len(o))
+	has := make([]bool, len(o))
+	used := make([]bool, len(n))
+	canon := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	byJSON := map[string][]int{}
+	for j, y := range n {
+		k := canon(y)
+		byJSON[k] = append(byJSON[k], j)
+	}
+	for i, x := range o {
+		k := canon(x)
+		if js := byJSON[k]; len(js) > 0 {
+			slot[i], has[i], used[js[0]] = n[js[0]], true, true
+			byJSON[k] = js[1:]
+		}
+	}
+	for i, x := range o {
+		for j, y := range n {
+			if has[i] || *budget <= 0 {
+				break
+			}
+			if used[j] {
+				continue
+			}
+			*budget--
+			if ay := align(x, y, eq, budget); eq(x, ay) {
+				slot[i], has[i], used[j] = ay, true, true
+			}
+		}
+	}
+	var rest []any
+	for j, y := range n {
+		if !used[j] {
+			rest = append(rest, y)
+		}
+	}
+	out := make([]any, 0, len(n))
+	for i, x := range o {
+		switch {
+		case has[i]:
+			out = append(out, slot[i])
+		case len(rest) > 0:
+			out = append(out, align(x, rest[0], eq, budget))
+			rest = rest[1:]
+		}
+	}
+	return append(out, rest...)
 }
 
 func containsFold(list []string, s string) bool {
