@@ -221,6 +221,50 @@ func TestUnified(t *testing.T) {
 	}
 }
 
+// TestUnifiedLongBodies: bodies too long for the LCS table (5,000 lines
+// here) still get small hunks around what changed, not the whole middle
+// removed and added.
+func TestUnifiedLongBodies(t *testing.T) {
+	t.Parallel()
+	var a []string
+	for i := range 5000 {
+		a = append(a, fmt.Sprintf("l%d", i))
+	}
+	b := slices.Clone(a)
+	b[11], b[4001] = "eleven", "four thousand and one"
+	b = slices.Insert(b, 2500, "inserted")
+	got := unified(strings.Join(a, "\n")+"\n", strings.Join(b, "\n")+"\n")
+	want := "@@ -9,7 +9,7 @@\n l8\n l9\n l10\n-l11\n+eleven\n l12\n l13\n l14\n" +
+		"@@ -2498,6 +2498,7 @@\n l2497\n l2498\n l2499\n+inserted\n l2500\n l2501\n l2502\n" +
+		"@@ -3999,7 +4000,7 @@\n l3998\n l3999\n l4000\n-l4001\n+four thousand and one\n l4002\n l4003\n l4004\n"
+	if got != want {
+		t.Errorf("unified:\n%s\nwant:\n%s", got, want)
+	}
+	// Too many edits for that too: the middle whole, as before.
+	c := make([]string, len(a))
+	for i := range c {
+		c[i] = "other " + a[i]
+	}
+	if got := unified(strings.Join(a, "\n"), strings.Join(c, "\n")); !strings.HasPrefix(got, "@@ -1,5000 +1,5000 @@\n-l0\n-l1\n") {
+		t.Errorf("every line different: %.60q", got)
+	}
+}
+
+// TestUnifiedNoNewlineAtEnd: bodies that differ only in their last
+// newline show it, as diff does.
+func TestUnifiedNoNewlineAtEnd(t *testing.T) {
+	t.Parallel()
+	got := unified("a\nb", "a\nb\n")
+	want := "@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n"
+	if got != want {
+		t.Errorf("unified: %q, want %q", got, want)
+	}
+	changes, _ := Compare(textResp("a\nb"), textResp("a\nb\n"), DiffOptions{NoHeaders: true})
+	if len(changes) != 1 || changes[0].Unified != want {
+		t.Errorf("Compare: %+v", changes)
+	}
+}
+
 // TestUnifiedLimits checks that a text diff stays small whatever the
 // bodies: each line cut after 1 KiB, the whole after 64 KiB, each cut
 // saying how many bytes it left out.

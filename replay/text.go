@@ -3,12 +3,13 @@ package replay
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
 
 // maxLCSCells bounds the line-diff table; beyond it the differing middle
-// is shown as removed and added whole.
+// is diffed by myers, or shown as removed and added whole.
 const maxLCSCells = 4 << 20
 
 // contextLines is how many unchanged lines surround each hunk.
@@ -111,15 +112,20 @@ func (w *diffWriter) line(kind byte, text string) {
 		w.left += n
 		return
 	}
-	shown, tail := text, ""
+	text, marker := strings.CutSuffix(text, noEOL)
+	suffix := ""
+	if marker {
+		suffix = noEOL
+	}
+	shown, tail := text, suffix
 	if kind != 0 && len(text) > w.maxLine {
 		cut := w.maxLine
 		for cut > 0 && !utf8.RuneStart(text[cut]) {
 			cut--
 		}
-		shown, tail = text[:cut], fmt.Sprintf(" … %d bytes more", len(text)-cut)
+		shown, tail = text[:cut], fmt.Sprintf(" … %d bytes more", len(text)-cut)+suffix
 	}
-	m := n - len(text) + len(shown) + len(tail)
+	m := n - len(text) - len(suffix) + len(shown) + len(tail)
 	if m > w.room {
 		w.left = n
 		return
@@ -157,6 +163,10 @@ func firstDiffLine(a, b []byte) int {
 	return bytes.Count(a[:i], []byte("\n")) + 1
 }
 
+// noEOL marks a last line without a newline, as diff and git write it, so
+// that bodies differing only there show how.
+const noEOL = "\n\\ No newline at end of file"
+
 func splitLines(s string) []string {
 	if s == "" {
 		return nil
@@ -164,6 +174,8 @@ func splitLines(s string) []string {
 	lines := strings.Split(s, "\n")
 	if lines[len(lines)-1] == "" {
 		lines = lines[:len(lines)-1]
+	} else {
+		lines[len(lines)-1] += noEOL
 	}
 	return lines
 }
@@ -186,11 +198,15 @@ func diffLines(a, b []string) []lineOp {
 	}
 	am, bm := a[pre:len(a)-suf], b[pre:len(b)-suf]
 	if (len(am)+1)*(len(bm)+1) > maxLCSCells {
-		for i, l := range am {
-			ops = append(ops, lineOp{'-', l, pre + i + 1, 0})
-		}
-		for i, l := range bm {
-			ops = append(ops, lineOp{'+', l, 0, pre + i + 1})
+		if mid, ok := myers(am, bm, pre); ok {
+			ops = append(ops, mid...)
+		} else {
+			for i, l := range am {
+				ops = append(ops, lineOp{'-', l, pre + i + 1, 0})
+			}
+			for i, l := range bm {
+				ops = append(ops, lineOp{'+', l, 0, pre + i + 1})
+			}
 		}
 	} else {
 		// lcs[i][j] is the LCS length of am[i:] and bm[j:].
@@ -226,3 +242,76 @@ func diffLines(a, b []string) []lineOp {
 	}
 	return ops
 }
+
+// maxMyersEdits bounds the edits myers looks for: its trace grows with
+// their square.
+const maxMyersEdits = 1024
+
+// myers returns the edit script from a to b (line numbers offset by off)
+// by Myers' O((N+M)D) algorithm, for bodies too long for the LCS table
+// that differ in at most maxMyersEdits lines; ok is false beyond that.
+func myers(a, b []string, off int) (ops []lineOp, ok bool) {
+	n, m := len(a), len(b)
+	// v[k] is the furthest x on diagonal k (k = x - y), at index k+vOff.
+	vOff := maxMyersEdits + 1
+	v := make([]int32, 2*vOff+1)
+	// trace[d] holds v[-d-1 .. d+1] as it was before step d.
+	var trace [][]int32
+	for d := 0; d <= maxMyersEdits; d++ {
+		trace = append(trace, slices.Clone(v[vOff-d-1:vOff+d+2]))
+		for k := -d; k <= d; k += 2 {
+			var x int
+			if k == -d || (k != d && v[vOff+k-1] < v[vOff+k+1]) {
+				x = int(v[vOff+k+1]) // down: an insertion
+			} else {
+				x = int(v[vOff+k-1]) + 1 // right: a deletion
+			}
+			y := x - k
+			for x < n && y < m && a[x] == b[y] {
+				x, y = x+1, y+1
+			}
+			v[vOff+k] = int32(x)
+			if x >= n && y >= m {
+				return myersBacktrack(a, b, off, trace), true
+			}
+		}
+	}
+	return nil, false
+}
+
+func myersBacktrack(a, b []string, off int, trace [][]int32) []lineOp {
+	var rev []lineOp
+	x, y := len(a), len(b)
+	for d := len(trace) - 1; d >= 0; d-- {
+		v := trace[d]
+		at := func(k int) int { return int(v[k+d+1]) }
+		k := x - y
+		var prevK int
+		if k == -d || (k != d && at(k-1) < at(k+1)) {
+			prevK = k + 1
+		} else {
+			prevK = k - 1
+		}
+		prevX := at(prevK)
+		prevY := prevX - prevK
+		if d == 0 {
+			prevX, prevY = 0, 0
+		}
+		for x > prevX && y > prevY {
+			rev = append(rev, lineOp{' ', a[x-1], off + x, off + y})
+			x, y = x-1, y-1
+		}
+		if d > 0 {
+			if x == prevX {
+				rev = append(rev, lineOp{'+', b[y-1], 0, off + y})
+				y--
+			} else {
+				rev = append(rev, lineOp{'-', a[x-1], off + x, 0})
+				x--
+			}
+		}
+	}
+	slices.Reverse(rev)
+	return rev
+}
+
