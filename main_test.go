@@ -845,6 +845,12 @@ func TestStreamDeliversExchanges(t *testing.T) {
 	} else if b, _ := io.ReadAll(resp.Body); !strings.Contains(string(b), `takes no parameter \"bim\" (it takes bin)`) {
 		t.Errorf("stream with ?bim=: %s", b)
 	}
+	// And an empty bin (an unset $BIN), which would stream every bin.
+	if _, resp, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/api/stream?bin=", nil); err == nil || resp == nil || resp.StatusCode != 400 {
+		t.Errorf("stream with ?bin=: %v", err)
+	} else if b, _ := io.ReadAll(resp.Body); !strings.Contains(string(b), "bin is empty") {
+		t.Errorf("stream with ?bin=: %s", b)
+	}
 	c, _, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/api/stream?bin=live", nil)
 	if err != nil {
 		t.Fatal(err)

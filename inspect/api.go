@@ -230,6 +230,10 @@ func ParseQuery(v url.Values) (Query, error) {
 		if err := ValidBin(q.Bin); err != nil {
 			return q, err
 		}
+	} else if v.Has("bin") {
+		// An unset variable in a script (bin=$BIN): one test would wait
+		// on, or list, every other test's bin.
+		return q, fmt.Errorf("%w: bin is empty: name a bin, or leave bin out for every bin", ErrInvalid)
 	}
 	if q.After != "" {
 		// Ids are upper case; a lower-case copy is the same id.
@@ -428,6 +432,11 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 	// given as ?after=, else the newest stored when the wait began. A look
 	// in the store covers everything committed after it.
 	seen := q.After
+	if seen == "" && !q.Since.IsZero() {
+		// since= says which exchanges count: those stored from then on
+		// too, not only arrivals.
+		seen = "00000000000000000000000000"
+	}
 	if seen == "" {
 		newest, _, err := a.cfg.Store.List(r.Context(), Query{Limit: 1})
 		if err != nil {
@@ -439,7 +448,7 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 			seen = newest[0].ID
 		}
 	}
-	find := func() (*Exchange, error) {
+	find := func(ctx context.Context) (*Exchange, error) {
 		qq := q
 		qq.After, qq.Ascending, qq.Limit, qq.Cursor = seen, true, 1, ""
 		for {
@@ -459,8 +468,10 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var ex *Exchange
-	if q.After != "" {
-		ex, err = find()
+	if q.After != "" || !q.Since.IsZero() {
+		// Not bounded by the timeout: timeout=0 looks in the store and
+		// answers at once.
+		ex, err = find(r.Context())
 	}
 	take := func(ev Event) {
 		seen = ev.Exchange.ID
@@ -489,7 +500,7 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 			// store past the last exchange seen, so nothing falls between.
 			a.cfg.Hub.Unsubscribe(sub)
 			sub = a.cfg.Hub.Subscribe(256, filter)
-			ex, err = find()
+			ex, err = find(ctx)
 		case <-a.cfg.Done:
 			w.Header().Set("Retry-After", "1")
 			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "hooklab is stopping"})

@@ -217,6 +217,8 @@ func TestAPIBadParams(t *testing.T) {
 		{"clear with bad bin", "/api/exchanges?bin=a.b", "bin name"},
 		// A script's unset $BIN must not clear every bin.
 		{"clear with an empty bin", "/api/exchanges?bin=", "leave bin= out"},
+		{"list with an empty bin", "/api/exchanges?bin=", "bin is empty"},
+		{"wait with an empty bin", "/api/exchanges/wait?bin=&timeout=1s", "bin is empty"},
 		{"two bins", "/api/exchanges?bin=a&bin=b", "bin is given 2 times"},
 		{"two statuses", "/api/exchanges?status=200&status=404", "status is given 2 times"},
 		{"clear with two bins", "/api/exchanges?bin=a&bin=b", "one bin at a time"},
@@ -442,6 +444,34 @@ func TestAPIWait(t *testing.T) {
 		receive(t, ch).decode(t, 200, &got)
 		sameExchange(t, want, &got)
 		eventually(t, 10*time.Second, "unsubscribed", func() bool { return e.hub.Subscribers() == 0 })
+	})
+
+	// timeout=0 looks in the store and answers at once; since= counts
+	// stored exchanges from that time on, not only arrivals.
+	t.Run("timeout 0 and since look in the store", func(t *testing.T) {
+		t.Parallel()
+		e := newAPIEnv(t)
+		first := newEx("w", "GET", "http://h/1")
+		second := newEx("w", "GET", "http://h/2")
+		second.Time = first.Time.Add(time.Second)
+		mustAdd(t, e.store, first, second)
+		var got Exchange
+		e.do(t, "GET", "/api/exchanges/wait?bin=w&after="+first.ID+"&timeout=0", "", "").decode(t, 200, &got)
+		if got.ID != second.ID {
+			t.Errorf("timeout=0 after the first: got %s, want %s", got.ID, second.ID)
+		}
+		if r := e.do(t, "GET", "/api/exchanges/wait?bin=w&after="+second.ID+"&timeout=0", "", ""); r.status != 204 {
+			t.Errorf("timeout=0 after the newest: %d %s, want 204", r.status, r.body)
+		}
+		since := url.QueryEscape(second.Time.Format(time.RFC3339Nano))
+		e.do(t, "GET", "/api/exchanges/wait?bin=w&since="+since+"&timeout=0", "", "").decode(t, 200, &got)
+		if got.ID != second.ID {
+			t.Errorf("since the second's time: got %s, want %s", got.ID, second.ID)
+		}
+		later := url.QueryEscape(second.Time.Add(time.Second).Format(time.RFC3339Nano))
+		if r := e.do(t, "GET", "/api/exchanges/wait?bin=w&since="+later+"&timeout=0", "", ""); r.status != 204 {
+			t.Errorf("since after the newest: %d %s, want 204", r.status, r.body)
+		}
 	})
 
 	t.Run("after an id returns a stored newer one at once", func(t *testing.T) {

@@ -63,8 +63,12 @@ func Stream(cfg StreamConfig) http.Handler {
 			inspect.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}
-		if bin != "" {
-			if err := inspect.ValidBin(bin); err != nil {
+		if bin != "" || r.URL.Query().Has("bin") {
+			err := inspect.ValidBin(bin)
+			if bin == "" {
+				err = errors.New("bin is empty: name a bin, or leave bin out for every bin")
+			}
+			if err != nil {
 				inspect.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 				return
 			}
