@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"path"
 	"strings"
 	"time"
 
@@ -29,6 +28,7 @@ import (
 	"github.com/hooklab/hooklab/mock"
 	"github.com/hooklab/hooklab/replay"
 	"github.com/hooklab/hooklab/rules"
+	"go.yaml.in/yaml/v3"
 )
 
 // TB is what the helper needs of a test; *testing.T and *testing.B have it.
@@ -147,7 +147,10 @@ func NewServer(t TB, opts ...Option) *Server {
 	srv.srv = httptest.NewServer(capture)
 	srv.URL = srv.srv.URL
 	t.Cleanup(func() {
-		engine.Stop() // ends the answers held by fault: timeout, which Close waits for
+		// Close waits for every request: end those a timeout fault holds
+		// and drop the connections (a long delay: the test is over).
+		engine.Stop()
+		srv.srv.CloseClientConnections()
 		srv.srv.Close()
 		store.Close()
 		cleanup()
@@ -193,6 +196,9 @@ func (s *settings) config() (*rules.Config, func(), error) {
 	}
 	for i, y := range s.yaml {
 		c, err := rules.Parse([]byte(y), fmt.Sprintf("config-%d.yaml", i+1), s.getenv)
+		if err == nil {
+			err = capturesOnly(c)
+		}
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("config:\n%w", err)
 		}
@@ -200,6 +206,9 @@ func (s *settings) config() (*rules.Config, func(), error) {
 	}
 	for _, f := range s.files {
 		c, err := rules.Load(f, s.getenv)
+		if err == nil {
+			err = capturesOnly(c)
+		}
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("config %s:\n%w", f, err)
 		}
@@ -245,12 +254,33 @@ func (s *settings) config() (*rules.Config, func(), error) {
 	return merged, cleanup, nil
 }
 
+// capturesOnly fails for a config with sections this package does not
+// run: a test would wait for deliveries that never come.
+func capturesOnly(c *rules.Config) error {
+	var found []string
+	for _, sec := range []struct {
+		name string
+		node *yaml.Node
+	}{{"webhooks", c.Webhooks}, {"triggers", c.Triggers}, {"automations", c.Automations}, {"subscriptions", c.Subscriptions}, {"proxies", c.Proxies}} {
+		if sec.node != nil && len(sec.node.Content) > 0 {
+			found = append(found, sec.name)
+		}
+	}
+	if len(found) > 0 {
+		return fmt.Errorf("%s: hooklabtest answers captures with mocks and verify rules only; it does not run %s (run hooklab serve for them)",
+			cmp.Or(c.File, "config"), strings.Join(found, ", "))
+	}
+	return nil
+}
+
 // Match selects exchanges; nil matches every one.
 type Match func(*inspect.Exchange) bool
 
 // Request matches exchanges with method (any when "") whose path (within
-// its bin: /b/NAME is left out) is path, or matches it as a path.Match
-// glob (/hooks/*).
+// its bin: /b/NAME is left out) is pattern, or matches it as the rest of
+// hooklab reads a path pattern (inspect.MatchPath): "*" within a segment,
+// "**" for any number of segments (/hooks/** matches /hooks/a/b), a
+// trailing "*" as a prefix.
 func Request(method, pattern string) Match {
 	return func(ex *inspect.Exchange) bool {
 		if method != "" && !strings.EqualFold(ex.Request.Method, method) {
@@ -260,11 +290,7 @@ func Request(method, pattern string) Match {
 		if _, rest, err := mock.SplitBin(p); err == nil {
 			p = rest
 		}
-		if p == pattern {
-			return true
-		}
-		ok, _ := path.Match(pattern, p)
-		return ok
+		return p == pattern || inspect.MatchPath(pattern, p)
 	}
 }
 
@@ -276,7 +302,9 @@ func InBin(bin string) Match {
 // After matches exchanges whose requests started after the one of the
 // exchange with id (ids sort by when a request started):
 // WaitFor(t, All(After(last.ID), Request("POST", "/hooks")), timeout)
-// waits for the next delivery, not the first.
+// waits for the next delivery, not the first. A request that started
+// before that one but ended after it does not match: to wait for whatever
+// the server stores next, use WaitNext.
 func After(id string) Match {
 	return func(ex *inspect.Exchange) bool { return ex.ID > id }
 }
@@ -302,6 +330,20 @@ func (s *Server) BinURL(bin string) string { return s.URL + "/b/" + bin + "/" }
 // timeout, listing what did arrive. It never polls: it follows the hub.
 func (s *Server) WaitFor(t TB, match Match, timeout time.Duration) *inspect.Exchange {
 	t.Helper()
+	return s.wait(t, "", match, timeout)
+}
+
+// WaitNext is WaitFor for the exchanges stored after the one with id, in
+// the order the server stored them (as the API's after= counts): the next
+// delivery, even one whose request started before that one's, as a slow
+// sender's does.
+func (s *Server) WaitNext(t TB, id string, match Match, timeout time.Duration) *inspect.Exchange {
+	t.Helper()
+	return s.wait(t, id, match, timeout)
+}
+
+func (s *Server) wait(t TB, after string, match Match, timeout time.Duration) *inspect.Exchange {
+	t.Helper()
 	if match == nil {
 		match = func(*inspect.Exchange) bool { return true }
 	}
@@ -313,7 +355,9 @@ func (s *Server) WaitFor(t TB, match Match, timeout time.Duration) *inspect.Exch
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	seen := map[string]bool{}
-	found, err := s.find(ctx, match, seen)
+	// The first look is not bounded by the timeout: with 0, WaitFor looks
+	// in the store once.
+	found, err := s.find(context.Background(), after, match, seen)
 	for found == nil && err == nil {
 		select {
 		case ev := <-sub.C():
@@ -325,7 +369,7 @@ func (s *Server) WaitFor(t TB, match Match, timeout time.Duration) *inspect.Exch
 			// Too much at once to follow: look in the store, listen again.
 			s.Hub.Unsubscribe(sub)
 			sub = s.Hub.Subscribe(4096, func(ev *inspect.Event) bool { return ev.Exchange != nil })
-			found, err = s.find(ctx, match, seen)
+			found, err = s.find(ctx, after, match, seen)
 		case <-ctx.Done():
 			err = ctx.Err()
 		}
@@ -356,10 +400,11 @@ func (s *Server) lastSeen(n int) []string {
 	return out
 }
 
-// find looks in the store for the oldest match not yet seen.
-func (s *Server) find(ctx context.Context, match Match, seen map[string]bool) (*inspect.Exchange, error) {
+// find looks in the store for the oldest match not yet seen (stored after
+// the exchange after, when set).
+func (s *Server) find(ctx context.Context, after string, match Match, seen map[string]bool) (*inspect.Exchange, error) {
 	var found *inspect.Exchange
-	err := s.each(ctx, func(ex *inspect.Exchange) bool {
+	err := s.each(ctx, after, func(ex *inspect.Exchange) bool {
 		if seen[ex.ID] {
 			return true
 		}
@@ -375,8 +420,8 @@ func (s *Server) find(ctx context.Context, match Match, seen map[string]bool) (*
 
 // each calls fn with every stored exchange, oldest first, until it returns
 // false.
-func (s *Server) each(ctx context.Context, fn func(*inspect.Exchange) bool) error {
-	q := inspect.Query{Ascending: true, Limit: 1000}
+func (s *Server) each(ctx context.Context, after string, fn func(*inspect.Exchange) bool) error {
+	q := inspect.Query{Ascending: true, Limit: 1000, After: after}
 	for {
 		page, next, err := s.Store.List(ctx, q)
 		if err != nil {
@@ -404,7 +449,7 @@ func (s *Server) Exchanges(match Match) []*inspect.Exchange { return s.exchanges
 
 func (s *Server) exchanges(match Match) []*inspect.Exchange {
 	var out []*inspect.Exchange
-	s.each(context.Background(), func(ex *inspect.Exchange) bool {
+	s.each(context.Background(), "", func(ex *inspect.Exchange) bool {
 		if match == nil || match(ex) {
 			out = append(out, ex)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -120,7 +121,9 @@ func TestNewServerFailures(t *testing.T) {
 		"missing file": {WithConfigFile("/nonexistent/hooklab.yaml")},
 		"missing HAR":  {WithHAR("testdata/nope.har")},
 		"bad mock":     {WithMock("GET", "/x", 99, "")},
-		"nil option":   {nil},
+		// Sections it does not run would leave a test waiting for ever.
+		"webhooks":   {WithConfig("webhooks:\n  - {id: sink, endpoint: 'http://127.0.0.1:1/'}\nsubscriptions:\n  - {webhook: sink, events: [ticket.created]}\n")},
+		"nil option": {nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -129,17 +132,29 @@ func TestNewServerFailures(t *testing.T) {
 			if srv := NewServer(r, opts...); srv != nil || !strings.HasPrefix(r.fatal, "hooklabtest: ") {
 				t.Errorf("server %v, fatal %q", srv, r.fatal)
 			}
+			if name == "webhooks" && !strings.Contains(r.fatal, "it does not run webhooks, subscriptions (run hooklab serve") {
+				t.Errorf("fatal %q, want the sections it does not run", r.fatal)
+			}
 		})
 	}
 }
 
-// TestCleanupEndsHeldAnswers: a request a fault: timeout mock holds,
-// from a client with no time limit, does not keep the test's cleanup
-// waiting.
+// TestCleanupEndsHeldAnswers: a request a fault: timeout mock (or a long
+// delay) holds, from a client with no time limit, does not keep the test's
+// cleanup waiting.
 func TestCleanupEndsHeldAnswers(t *testing.T) {
 	t.Parallel()
+	for name, respond := range map[string]string{"timeout": "{fault: timeout}", "delay": "{delay: 20s}"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testCleanupEndsHeldAnswer(t, respond)
+		})
+	}
+}
+
+func testCleanupEndsHeldAnswer(t *testing.T, respond string) {
 	r := &recorder{}
-	srv := NewServer(r, WithConfig("mocks:\n  - match: {path: /hang}\n    respond: {fault: timeout}\n"))
+	srv := NewServer(r, WithConfig("mocks:\n  - match: {path: /hang}\n    respond: "+respond+"\n"))
 	if srv == nil {
 		t.Fatal(r.fatal)
 	}
@@ -328,5 +343,72 @@ func TestREADMEExample(t *testing.T) {
 	}
 	if ex := srv.WaitFor(t, Request("POST", "/hooks/*"), 5*time.Second); ex.Response.Status != 202 {
 		t.Errorf("recorded %+v", ex.Response)
+	}
+}
+
+// TestWaitNextFollowsStoredOrder: a slow sender's request starts first
+// and is stored last; WaitNext after the fast one's id gets it, where
+// After (id order) cannot. A timeout of 0 looks in the store once.
+func TestWaitNextFollowsStoredOrder(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t)
+	c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	body := `{"id":"slow"}`
+	fmt.Fprintf(c, "POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:3])
+	time.Sleep(50 * time.Millisecond) // its id is taken: the request has started
+	resp, err := http.Post(srv.URL+"/hooks", "application/json", strings.NewReader(`{"id":"fast"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	fast := srv.WaitFor(t, Request("POST", "/hooks"), 5*time.Second)
+	if string(fast.Request.Body) != `{"id":"fast"}` {
+		t.Fatalf("first stored: %s", fast.Request.Body)
+	}
+	if _, err := io.WriteString(c, body[3:]); err != nil {
+		t.Fatal(err)
+	}
+	slow := srv.WaitNext(t, fast.ID, Request("POST", "/hooks"), 5*time.Second)
+	if string(slow.Request.Body) != body || slow.ID > fast.ID {
+		t.Errorf("next stored: %s (id %s, the fast one's %s)", slow.Request.Body, slow.ID, fast.ID)
+	}
+	if again := srv.WaitNext(t, fast.ID, Request("POST", "/hooks"), 0); again.ID != slow.ID {
+		t.Errorf("with timeout 0: %s, want %s", again.ID, slow.ID)
+	}
+	r := &recorder{}
+	if srv.WaitNext(r, slow.ID, nil, 0) != nil || !strings.Contains(r.fatal, "no matching exchange") {
+		t.Errorf("nothing after the last, timeout 0: fatal %q", r.fatal)
+	}
+}
+
+// TestRequestPatterns: Request reads path patterns as mock rules and the
+// API's path: do.
+func TestRequestPatterns(t *testing.T) {
+	t.Parallel()
+	ex := func(method, u string) *inspect.Exchange {
+		return &inspect.Exchange{Bin: "default", Request: inspect.Request{Method: method, URL: u}}
+	}
+	for _, tc := range []struct {
+		method, pattern, url string
+		want                 bool
+	}{
+		{"POST", "/hooks", "http://x/hooks", true},
+		{"post", "/hooks", "http://x/hooks", true},
+		{"GET", "/hooks", "http://x/hooks", false},
+		{"", "/hooks/*", "http://x/hooks/billing", true},
+		{"", "/hooks/**", "http://x/hooks/a/b", true},
+		{"", "/hooks/**", "http://x/hooks", true},
+		{"", "/hooks/*/done", "http://x/hooks/a/done", true},
+		{"", "/hooks/*/done", "http://x/hooks/a/b/done", false},
+		{"", "/created", "http://x/b/orders/created", true},
+		{"", "/other", "http://x/hooks", false},
+	} {
+		if got := Request(tc.method, tc.pattern)(ex("POST", tc.url)); got != tc.want {
+			t.Errorf("Request(%q, %q) on %s: %v, want %v", tc.method, tc.pattern, tc.url, got, tc.want)
+		}
 	}
 }
