@@ -314,4 +314,3 @@ func myersBacktrack(a, b []string, off int, trace [][]int32) []lineOp {
 	slices.Reverse(rev)
 	return rev
 }
-
