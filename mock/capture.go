@@ -167,6 +167,7 @@ func (c *Capture) maxBody() int64 {
 // SplitBin returns the bin a path routes to and the path within it:
 // /b/{bin}/rest goes to {bin}, everything else to "default".
 func SplitBin(path string) (bin, rest string, err error) {
+	path = binSlashes(path)
 	if !strings.HasPrefix(path, "/b/") {
 		return inspect.DefaultBin, path, nil
 	}
@@ -177,11 +178,23 @@ func SplitBin(path string) (bin, rest string, err error) {
 	return name, "/" + rest, nil
 }
 
+// binSlashes reads "//b/NAME/..." as "/b/NAME/...": the printed capture
+// URL ends in a slash, so "$CAPTURE/b/stripe/hook" in a script sends
+// "//b/stripe/hook", which means bin stripe.
+func binSlashes(path string) string {
+	if strings.HasPrefix(path, "//") {
+		if p := "/" + strings.TrimLeft(path, "/"); strings.HasPrefix(p, "/b/") {
+			return p
+		}
+	}
+	return path
+}
+
 // splitBinEscaped is SplitBin on a request's escaped path, so that an
 // encoded slash stays inside the bin name (and is refused there) instead
 // of ending it: /b/a%2Fb/x is not bin "a".
 func splitBinEscaped(u *url.URL) (bin, rest string, err error) {
-	esc := u.EscapedPath()
+	esc := binSlashes(u.EscapedPath())
 	if !strings.HasPrefix(esc, "/b/") {
 		return SplitBin(u.Path)
 	}
