@@ -38,6 +38,7 @@ const (
 	plantedHeaderKey = "PLANTEDhdrkey-8a1c55"   // a webhook's X-Api-Key custom header
 	plantedMockToken = "PLANTEDmocktok-3e9f02"  // the Authorization a mock matches
 	plantedShopSig   = "PLANTEDshopsig-71c0aa"  // a --secret-header a mock matches and a webhook sends
+	plantedOwnKey    = "PLANTEDownkey-5d2a90"   // an api_key (X-Partner) of a webhook aimed at hooklab's own capture port
 	plantedSentSig   = "PLANTEDsentsig-0d93e4"  // the same header, as a sender sent it
 )
 
@@ -120,6 +121,15 @@ verify:
 		t.Fatalf("create webhook: %d %s", resp.StatusCode, b)
 	}
 	outputs := map[string]string{"POST /api/webhooks answer": string(b)}
+	// One aimed at hooklab's own capture port, with an api_key under a
+	// name that is no secret by itself: its capture is recorded redacted.
+	resp, b = s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(fmt.Sprintf(
+		`{"id":"own","endpoint":%q,"subscriptions":["order.*"],"authentication":{"type":"api_key","name":"X-Partner","value":%q}}`,
+		s.Capture+"b/own/hook", plantedOwnKey)))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create webhook: %d %s", resp.StatusCode, b)
+	}
+	outputs["POST /api/webhooks answer (own)"] = string(b)
 
 	// Traffic: a signed capture, a capture carrying a sender's secret, an
 	// event, and a test send.
@@ -166,14 +176,14 @@ verify:
 	_, b = s.api(t, http.MethodPost, "/api/webhooks/leaky/test", strings.NewReader(`{"payload":"{\"t\":1}"}`))
 	outputs["POST /api/webhooks/leaky/test answer"] = string(b)
 
-	// Wait for the three deliveries and the emitted exchanges.
+	// Wait for the four deliveries and the emitted exchanges.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var st struct {
 			ByStatus map[string]int `json:"by_status"`
 		}
 		s.getJSON(t, "/api/emit/stats", &st)
-		if st.ByStatus["success"] >= 3 {
+		if st.ByStatus["success"] >= 4 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -276,6 +286,7 @@ verify:
 		"API signing secret": base64.StdEncoding.EncodeToString([]byte(plantedAPISecret)),
 		"custom X-Api-Key":   plantedHeaderKey, "mock's Authorization": plantedMockToken,
 		"--secret-header in config": plantedShopSig, "--secret-header as sent": plantedSentSig,
+		"own webhook's api_key": plantedOwnKey,
 	}
 	for where, text := range outputs {
 		if text == "" {
@@ -300,6 +311,15 @@ verify:
 		}
 	}
 	// The exchanges were read, so the grep had something to find.
+	ownCaptured := false
+	for where, text := range outputs {
+		if strings.HasPrefix(where, "GET /api/exchanges/") && strings.Contains(text, `"bin":"own"`) && strings.Contains(text, `["X-Partner","REDACTED"]`) {
+			ownCaptured = true
+		}
+	}
+	if !ownCaptured {
+		t.Error("the own webhook's delivery to the capture port was not read with X-Partner redacted")
+	}
 	if a := outputs["GET /api/exchanges/"+plainID]; !strings.Contains(a, "header X-Shop-Sig: the value differs (not shown: a secret)") {
 		t.Errorf("the near miss does not say the secret header differed: %s", a)
 	}

@@ -357,6 +357,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("capture listener: %w", err)
 	}
 	defer capLn.Close()
+	if !inspect.IsLoopback(o.capture) {
+		log.Warn("the capture port is reachable from other machines: anyone who reaches it is recorded, gets the mock rules' answers and fires request.captured triggers (which send your webhooks with their credentials)", "listen", capLn.Addr().String())
+	}
 	capLn = inspect.LimitListener(capLn, o.maxConns)
 	uiLn, err := net.Listen("tcp", o.ui)
 	if err != nil {
@@ -411,6 +414,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return fmt.Errorf("proxy listener: %w", err)
 		}
 		defer ln.Close()
+		if !specs[i].Forward && !inspect.IsLoopback(specs[i].Listen) {
+			log.Warn("a reverse proxy is reachable from other machines: its upstreams are too, through it, whatever they bind", "listen", ln.Addr().String())
+		}
 		proxyLns[i] = inspect.LimitListener(ln, o.maxConns)
 		if specs[i].Name == "" {
 			_, port, _ := net.SplitHostPort(ln.Addr().String())
@@ -526,13 +532,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if maxBodySet {
 		captureMax = maxBody
 	}
+	// A delivery of hooklab's own webhooks to its capture port or through
+	// a proxy is recorded with its api_key redacted, as its attempt is.
+	ownCredentials := func(h http.Header) []string {
+		if em := emitterRef.Load(); em != nil {
+			return em.OwnCredentials(h)
+		}
+		return nil
+	}
 	capture := mock.New(mock.Config{
-		Store:   store,
-		IDs:     ids,
-		MaxBody: captureMax,
-		Logger:  log.With("component", "capture"),
-		Engine:  engine,
-		MaxBins: o.maxBins,
+		OwnCredentials: ownCredentials,
+		Store:          store,
+		IDs:            ids,
+		MaxBody:        captureMax,
+		Logger:         log.With("component", "capture"),
+		Engine:         engine,
+		MaxBins:        o.maxBins,
 		// Near-miss reasons do not show these headers' values.
 		SecretHeaders: o.secretHeaders,
 	})
@@ -675,7 +690,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	var running []runningProxy
 	base := proxy.Options{
-		Record: store.Add, IDs: ids, MaxBody: maxBody, InsecureUpstream: o.insecureUp, SecretHeaders: o.secretHeaders,
+		Record: store.Add, IDs: ids, MaxBody: maxBody, InsecureUpstream: o.insecureUp, SecretHeaders: o.secretHeaders, OwnCredentials: ownCredentials,
 		Context: context.WithoutCancel(ctx), Stopping: ctx, CutOff: reqCtx, Intercept: intercept, Rules: engine.Config, Simulator: sims,
 	}
 	for i, sp := range specs {

@@ -305,6 +305,27 @@ func (e *Emitter) rebuildLocked() {
 	}
 }
 
+// OwnCredentials names the headers of h that hold a credential of one of
+// hooklab's own webhooks, when h is a request hooklab sent (its
+// X-Hooklab-Webhook-Id names a webhook defined here): an api_key's header,
+// whatever its name. hooklab's capture and proxies record those values
+// redacted, as the emitter records its own attempts. (Authorization, the
+// header of the other kinds, is redacted by its name anyway.)
+func (e *Emitter) OwnCredentials(h http.Header) []string {
+	id := h.Get(HeaderWebhook)
+	if id == "" {
+		return nil
+	}
+	w := e.webhook(id)
+	if w == nil {
+		return nil
+	}
+	if name, _ := w.Authentication.header(); name != "" {
+		return []string{name}
+	}
+	return nil
+}
+
 // secretHeader reports whether a header's values are secrets.
 func (e *Emitter) secretHeader(name string) bool {
 	return inspect.IsSecretHeader(name, e.opts.SecretHeaders)

@@ -110,6 +110,31 @@ func redactValue(name, v string) string {
 	return Redacted
 }
 
+// RedactNamed returns h with the values of the headers named in names
+// (any case) replaced by Redacted, for a header that holds a secret
+// whatever its name (a webhook's api_key header, recorded as hooklab's
+// capture or proxy received it from hooklab itself). h itself is not
+// changed; when no header is named, h is returned as it is.
+func RedactNamed(h Headers, names []string) Headers {
+	if len(names) == 0 {
+		return h
+	}
+	var out Headers
+	for i, x := range h {
+		if !containsFold(names, x.Name) || x.Value == Redacted {
+			continue
+		}
+		if out == nil {
+			out = append(Headers(nil), h...)
+		}
+		out[i].Value = Redacted
+	}
+	if out == nil {
+		return h
+	}
+	return out
+}
+
 // RedactURL returns raw with the password of its user info replaced by
 // Redacted, or raw itself when it has none (or does not parse).
 func RedactURL(raw string) string {

@@ -32,6 +32,10 @@ import (
 type Config struct {
 	Store inspect.Store
 	IDs   *inspect.IDs
+	// OwnCredentials, when set, names the headers of a request that hold
+	// one of hooklab's own credentials (a delivery of its emitter to this
+	// port): they are recorded redacted.
+	OwnCredentials func(http.Header) []string
 	// MaxBody is how many body bytes are stored; the rest is counted and
 	// the exchange marked truncated. When zero, the engine's live config
 	// decides (settings.max_body), else 10 MiB.
@@ -226,6 +230,9 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Source:  inspect.SourceCapture,
 		Time:    start,
 		Request: inspect.RequestOf(r),
+	}
+	if c.cfg.OwnCredentials != nil {
+		ex.Request.Headers = inspect.RedactNamed(ex.Request.Headers, c.cfg.OwnCredentials(r.Header))
 	}
 	// A body must keep coming: a client that trickles it would hold the
 	// connection (and a --max-conns slot) for as long as it liked.

@@ -77,6 +77,10 @@ type Options struct {
 	// inspect.IsSecretHeader's): a mock's near-miss reason does not show
 	// them.
 	SecretHeaders []string
+	// OwnCredentials, when set, names the headers of a request that hold
+	// one of hooklab's own credentials (a delivery of its emitter through
+	// this proxy): they are recorded redacted (and still sent).
+	OwnCredentials func(http.Header) []string
 	// Record stores an exchange. It is called once per exchange, after the
 	// response has been sent, off the request's path. At most MaxPending
 	// exchanges (and MaxPendingBytes of them) wait for it at once; beyond
@@ -487,6 +491,9 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 		route:   rt,
 		target:  target,
 		request: r.Context(),
+	}
+	if p.opts.OwnCredentials != nil {
+		f.ex.Request.Headers = inspect.RedactNamed(f.ex.Request.Headers, p.opts.OwnCredentials(r.Header))
 	}
 	sim := p.simulation(rt)
 	intercept := p.intercepting()

@@ -747,3 +747,39 @@ func TestUnansweredBodyIsNotIncomplete(t *testing.T) {
 		t.Errorf("meta %v for an upstream that never answered", ex.Meta)
 	}
 }
+
+// TestReverseRedactsOwnCredentials: a header Options.OwnCredentials names
+// (an api_key of hooklab's own webhook, delivered through the proxy) goes
+// to the upstream as sent and is recorded redacted.
+func TestReverseRedactsOwnCredentials(t *testing.T) {
+	t.Parallel()
+	got := make(chan string, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.Header.Get("X-Partner") }))
+	defer up.Close()
+	srv, rec := start(t, up.URL, func(o *proxy.Options) {
+		o.OwnCredentials = func(h http.Header) []string {
+			if h.Get("X-Hooklab-Webhook-Id") == "own" {
+				return []string{"X-Partner"}
+			}
+			return nil
+		}
+	})
+	for _, tc := range []struct{ webhook, want string }{{"own", inspect.Redacted}, {"", "k3y"}} {
+		req, _ := http.NewRequest("POST", srv.URL+"/hook", strings.NewReader("{}"))
+		req.Header.Set("X-Partner", "k3y")
+		if tc.webhook != "" {
+			req.Header.Set("X-Hooklab-Webhook-Id", tc.webhook)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if v := <-got; v != "k3y" {
+			t.Errorf("the upstream got X-Partner %q", v)
+		}
+		if v := rec.next(t).Request.Headers.Get("X-Partner"); v != tc.want {
+			t.Errorf("webhook %q: recorded X-Partner %q, want %q", tc.webhook, v, tc.want)
+		}
+	}
+}
