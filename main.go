@@ -66,10 +66,10 @@ func main() {
 		runtime.GOMAXPROCS(n)
 	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, errUsage) {
+		if !errors.Is(err, errUsage) && !errors.Is(err, errReported) {
 			fmt.Fprintln(os.Stderr, "hooklab:", err)
 		}
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -90,8 +90,25 @@ func procs(env string, cur, cpus int) int {
 	return cur + 1
 }
 
-// errUsage marks an error whose message has already been printed.
+// errUsage marks a command line that was wrong, said already (exit 2).
 var errUsage = errors.New("usage")
+
+// errReported marks a failure whose message has already been printed
+// (exit 1): a config that does not check, replayed answers that differ.
+var errReported = errors.New("reported")
+
+// exitCode is the process's exit code for what run returned: 2 for a
+// wrong command line, 1 for any other failure (so a CI step can tell
+// "differences found" from "called wrongly").
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	return 1
+}
 
 // errHelp marks a -h that printed a command's flags: run returns nil.
 var errHelp = errors.New("help")
@@ -149,8 +166,11 @@ func command(ctx context.Context, args []string, getenv func(string) string, std
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
 		}
-		if errors.Is(err, replay.ErrUsage) || errors.Is(err, replay.ErrDiff) {
+		if errors.Is(err, replay.ErrUsage) {
 			return errUsage // already said
+		}
+		if errors.Is(err, replay.ErrDiff) {
+			return errReported
 		}
 		return err
 	case "check":
@@ -963,7 +983,7 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	cfg, err := rules.Load(file, getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
-		return errUsage
+		return errReported
 	}
 	// What serve checks beyond the rules: webhooks and the rest, proxies.
 	warnings, err := emit.Check(cfg, getenv)
@@ -973,7 +993,7 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
-		return errUsage
+		return errReported
 	}
 	var names []string
 	for _, sp := range specs {

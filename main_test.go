@@ -1492,3 +1492,47 @@ func TestProcs(t *testing.T) {
 		}
 	}
 }
+
+// TestExitCodes: a wrong command line exits 2; a failure said already (a
+// config that does not check, replayed answers that differ) or any other
+// exits 1, so a CI step tells "called wrongly" from "found differences".
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(bad, []byte("mocks:\n  - match: {methd: GET}\n    respond: {status: 200}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(good, []byte("mocks: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(k string) string {
+		if k == "HOOKLAB_UI" {
+			return "http://127.0.0.1:1" // nothing listens: the commands fail before any run
+		}
+		return ""
+	}
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"nope"}, 2},
+		{[]string{"serve", "--bogus"}, 2},
+		{[]string{"replay", "--bogus"}, 2},
+		{[]string{"replay", "--har", "x.har", "--path", "/a"}, 2},
+		{[]string{"check", bad}, 1},
+		{[]string{"check", good}, 0},
+		{[]string{"check", "-h"}, 0},
+		{[]string{"replay", "--har", filepath.Join(dir, "missing.har"), "--target", "http://127.0.0.1:1"}, 1},
+	} {
+		var out, errOut syncBuffer
+		err := run(context.Background(), tc.args, getenv, &out, &errOut)
+		if got := exitCode(err); got != tc.want {
+			t.Errorf("hooklab %s: exit %d (%v; %s), want %d", strings.Join(tc.args, " "), got, err, errOut.String(), tc.want)
+		}
+	}
+	if exitCode(fmt.Errorf("replay: %w", errReported)) != 1 {
+		t.Error("differences found: not exit 1")
+	}
+}

@@ -249,11 +249,21 @@ Flags:
 	if *setBody != "" && *setBodyFile != "" {
 		return usage("give --set-body or --set-body-file, not both")
 	}
+	speedSet := false
 	fs.Visit(func(fl *flag.Flag) {
-		if fl.Name == "set-body" {
+		switch fl.Name {
+		case "set-body":
 			spec.Override.Body = setBody
+		case "speed":
+			speedSet = true
 		}
 	})
+	if speedSet && spec.Speed <= 0 {
+		return usage("--speed %v: want a positive factor (2 replays twice as fast as recorded)", spec.Speed)
+	}
+	if speedSet && spec.Pace != PaceOriginal {
+		return usage("--speed paces the recorded gaps: give it with --pace original")
+	}
 	if *setBodyFile != "" {
 		b, err := os.ReadFile(*setBodyFile)
 		if err != nil {

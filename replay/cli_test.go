@@ -256,6 +256,8 @@ func TestCLIReplayUsage(t *testing.T) {
 		{"zero concurrency", []string{"--har", harFile, "--concurrency", "0"}, "concurrency 0: want 1 to 1024"},
 		{"negative concurrency", []string{"--har", harFile, "--concurrency", "-3"}, "concurrency -3: want 1 to 1024"},
 		{"negative limit", []string{"--limit", "-1"}, "limit -1: want 0 (every match) or more"},
+		{"zero speed", []string{"--har", harFile, "--pace", "original", "--speed", "0"}, "--speed 0: want a positive factor"},
+		{"speed without original pace", []string{"--har", harFile, "--speed", "4"}, "give it with --pace original"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -85,7 +85,7 @@ func (s *Spec) Options(base Options) (Options, error) {
 		return o, fmt.Errorf("%w: concurrency %d: want 1 to 1024", inspect.ErrInvalid, s.Concurrency)
 	}
 	if s.Speed < 0 {
-		return o, fmt.Errorf("%w: speed %v: want a positive factor", inspect.ErrInvalid, s.Speed)
+		return o, fmt.Errorf("%w: speed %v: want a positive factor (0 or none: as recorded)", inspect.ErrInvalid, s.Speed)
 	}
 	if s.Diff.Tolerance < 0 {
 		return o, fmt.Errorf("%w: tolerance %v: want 0 or more", inspect.ErrInvalid, s.Diff.Tolerance)
