@@ -296,6 +296,8 @@ func TestAPIReplayErrors(t *testing.T) {
 		{"bad ignore", Spec{IDs: []string{"x"}, Diff: DiffOptions{Ignore: []string{"a.[b"}}}, 400, ""},
 		{"empty filter result", Spec{Filter: &Filter{Bin: "none"}}, 400, ""},
 		{"negative limit", Spec{Filter: &Filter{Bin: "none", Limit: -1}}, 400, "limit -1: want 0 (every match) or more"},
+		{"header value with CR LF", Spec{IDs: []string{"x"}, Target: "http://127.0.0.1:1", Override: OverrideSpec{SetHeaders: inspect.Headers{{Name: "X", Value: "a\r\nb"}}}}, 400, "header X: its value holds a control character"},
+		{"header name with a space", Spec{IDs: []string{"x"}, Target: "http://127.0.0.1:1", Override: OverrideSpec{SetHeaders: inspect.Headers{{Name: "X Y", Value: "a"}}}}, 400, `header name "X Y" is not a token`},
 		{"unknown field", map[string]any{"ids": []string{"x"}, "tagret": "x"}, 400, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -457,6 +457,9 @@ func newRunner(opts Options) (*runner, error) {
 		if !validToken(h.Name) {
 			return nil, fmt.Errorf("%w: header name %q", inspect.ErrInvalid, h.Name)
 		}
+		if !httpguts.ValidHeaderFieldValue(h.Value) {
+			return nil, fmt.Errorf("%w: header %s: its value holds a control character (CR, LF, NUL...)", inspect.ErrInvalid, h.Name)
+		}
 	}
 	if opts.Override.Path != "" && !strings.HasPrefix(opts.Override.Path, "/") {
 		return nil, fmt.Errorf("%w: path %q must start with /", inspect.ErrInvalid, opts.Override.Path)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hooklab/hooklab/inspect"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Spec is a replay run as the API takes it (POST /api/replay) and the
@@ -49,6 +50,16 @@ type OverrideSpec struct {
 // Overrides returns s as Overrides.
 func (s OverrideSpec) Overrides() (Overrides, error) {
 	o := Overrides{SetHeaders: s.SetHeaders, RemoveHeaders: s.RemoveHeaders, Method: s.Method, Path: s.Path}
+	for _, h := range s.SetHeaders {
+		// Checked here, so that a run is refused up front rather than
+		// failing every request.
+		if !validToken(h.Name) {
+			return o, fmt.Errorf("%w: override set_headers: header name %q is not a token", inspect.ErrInvalid, h.Name)
+		}
+		if !httpguts.ValidHeaderFieldValue(h.Value) {
+			return o, fmt.Errorf("%w: override set_headers: header %s: its value holds a control character (CR, LF, NUL...)", inspect.ErrInvalid, h.Name)
+		}
+	}
 	switch {
 	case s.Body != nil && s.BodyBase64 != nil:
 		return o, fmt.Errorf("%w: override: give body or body_base64, not both", inspect.ErrInvalid)
