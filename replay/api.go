@@ -368,8 +368,12 @@ func (a *API) export(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var ids []string
-	if s := v.Get("ids"); s != "" {
-		ids = splitComma(s)
+	if v.Has("ids") {
+		if ids = splitComma(v.Get("ids")); len(ids) == 0 {
+			// An empty list from a script would export everything.
+			a.fail(w, r, fmt.Errorf("%w: ids is empty: give exchange ids separated by commas, or leave ids out", inspect.ErrInvalid))
+			return
+		}
 	}
 	var keep bool
 	switch s := strings.ToLower(v.Get("keep_secrets")); s {
