@@ -328,7 +328,8 @@ func TestAPI(t *testing.T) {
 	// A parameter a list does not take is refused, not ignored (a typo
 	// would list everything), and so is one given twice.
 	for _, path := range []string{"/api/invocations?stauts=failed", "/api/webhooks/bot/invocations?webhook_id=x",
-		"/api/invocations?status=failed&status=success", "/api/webhooks?status=active"} {
+		"/api/invocations?status=failed&status=success", "/api/webhooks?status=active", "/api/emit/stats?x=1",
+		"/api/webhooks/bot?reveal=1", "/api/webhooks/bot/signing_secret?old=1"} {
 		var e struct{ Error string }
 		if code, raw := c.do("GET", path, nil, &e); code != 400 || e.Error == "" || strings.Contains(e.Error, "q=") {
 			t.Errorf("GET %s: %d %s, want 400 with an error (and no word of a q= it does not take)", path, code, raw)

@@ -71,13 +71,31 @@ func (a *API) routes() {
 	a.mux.HandleFunc("GET /api/exchanges", a.list)
 	a.mux.HandleFunc("DELETE /api/exchanges", a.clear)
 	a.mux.HandleFunc("GET /api/exchanges/wait", a.wait)
-	a.mux.HandleFunc("GET /api/exchanges/{id}", a.get)
-	a.mux.HandleFunc("DELETE /api/exchanges/{id}", a.delete)
-	a.mux.HandleFunc("GET /api/exchanges/{id}/raw", a.raw)
-	a.mux.HandleFunc("GET /api/exchanges/{id}/curl", a.curl)
-	a.mux.HandleFunc("GET /api/bins", a.bins)
-	a.mux.HandleFunc("POST /api/bins", a.createBin)
-	a.mux.HandleFunc("DELETE /api/bins/{name}", a.deleteBin)
+	a.mux.HandleFunc("GET /api/exchanges/{id}", a.only(a.get, "reveal"))
+	a.mux.HandleFunc("DELETE /api/exchanges/{id}", a.only(a.delete))
+	a.mux.HandleFunc("GET /api/exchanges/{id}/raw", a.only(a.raw, "reveal"))
+	a.mux.HandleFunc("GET /api/exchanges/{id}/curl", a.only(a.curl, "reveal"))
+	a.mux.HandleFunc("GET /api/bins", a.only(a.bins))
+	a.mux.HandleFunc("POST /api/bins", a.only(a.createBin))
+	a.mux.HandleFunc("DELETE /api/bins/{name}", a.only(a.deleteBin))
+}
+
+func (a *API) only(h http.HandlerFunc, keys ...string) http.HandlerFunc {
+	return OnlyParams(a.log, h, keys...)
+}
+
+// OnlyParams serves h when the request's parameters are among keys, each
+// given once: a typo (?revael=1) is refused with a 400 rather than quietly
+// giving another answer. Mount h with a pattern that names its method.
+func OnlyParams(log *slog.Logger, h http.HandlerFunc, keys ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		endpoint := r.Method + " " + r.Pattern[strings.IndexByte(r.Pattern, ' ')+1:]
+		if err := errors.Join(Only(r.URL.Query(), endpoint, keys...), Once(r.URL.Query(), keys...)); err != nil {
+			WriteError(w, r, log, err)
+			return
+		}
+		h(w, r)
+	}
 }
 
 // ServeHTTP implements http.Handler.

@@ -225,6 +225,9 @@ func TestAPIBadParams(t *testing.T) {
 		// A typo must not widen the answer to everything.
 		{"list with an unknown parameter", "/api/exchanges?pth=/x", `takes no parameter "pth"`},
 		{"wait with an unknown parameter", "/api/exchanges/wait?text=zzz&timeout=1s", `takes no parameter "text"`},
+		{"get with a typo", "/api/exchanges/01JNB5Z3Q0000000000000000Z?revael=1", `GET /api/exchanges/{id} takes no parameter "revael" (it takes reveal)`},
+		{"raw with a typo", "/api/exchanges/01JNB5Z3Q0000000000000000Z/raw?reveel=1", `takes no parameter "reveel"`},
+		{"bins with a parameter", "/api/bins?foo=1", `GET /api/bins takes no parameters (got "foo")`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -90,10 +90,10 @@ func NewAPI(cfg APIConfig) *API {
 		cfg.Clock = realClock{}
 	}
 	a := &API{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), runs: map[string]*run{}}
-	a.mux.HandleFunc("POST /api/replay", a.start)
-	a.mux.HandleFunc("GET /api/replay", a.list)
-	a.mux.HandleFunc("GET /api/replay/{run}", a.get)
-	a.mux.HandleFunc("DELETE /api/replay/{run}", a.cancel)
+	a.mux.HandleFunc("POST /api/replay", inspect.OnlyParams(a.log, a.start))
+	a.mux.HandleFunc("GET /api/replay", inspect.OnlyParams(a.log, a.list))
+	a.mux.HandleFunc("GET /api/replay/{run}", inspect.OnlyParams(a.log, a.get, "from"))
+	a.mux.HandleFunc("DELETE /api/replay/{run}", inspect.OnlyParams(a.log, a.cancel))
 	a.mux.HandleFunc("POST /api/import", a.importHAR)
 	a.mux.HandleFunc("GET /api/export.har", a.export)
 	a.h = inspect.JSONErrors(a.mux)

@@ -403,6 +403,16 @@ func TestAPIImportExport(t *testing.T) {
 		t.Errorf("by ids: %+v", f.Log.Entries)
 	}
 
+	for _, p := range []string{"/api/replay?limit=-1", "/api/replay/x?form=2"} {
+		resp, err := http.Get(a.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("GET %s: %d, want 400 (a parameter it does not take)", p, resp.StatusCode)
+		}
+	}
 	for q, want := range map[string]int{"status=abc": 400, "ids=01JNB5Z3Q0000000000000000Z": 404, "limit=0": 400, "bin=a&bin=b": 400,
 		"pth=/x&keep_secrets=1": 400, "keep_secrets=maybe": 400, "ids=": 400, "ids=,,,": 400} {
 		resp, _ := http.Get(a.URL + "/api/export.har?" + q)
