@@ -573,11 +573,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 	streamDone := make(chan struct{})
 	api := inspect.NewAPI(inspect.APIConfig{
-		Store:      store,
-		Hub:        hub,
-		CaptureURL: func() string { return captureURL },
-		Logger:     log.With("component", "api"),
-		Done:       streamDone,
+		Store:       store,
+		Hub:         hub,
+		BinsChanged: capture.BinsChanged,
+		CaptureURL:  func() string { return captureURL },
+		Logger:      log.With("component", "api"),
+		Done:        streamDone,
 		// Captured secrets are redacted unless ?reveal=1.
 		SecretHeaders: o.secretHeaders,
 		OwnAPI:        ownAPIURL(uiLn.Addr()),

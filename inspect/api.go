@@ -24,6 +24,9 @@ import (
 type APIConfig struct {
 	Store Store
 	Hub   *Hub
+	// BinsChanged, when set, is called after bins were cleared or deleted
+	// (the capture counts bins against its limit).
+	BinsChanged func()
 	// CaptureURL returns the base URL of the capture listener, for bin URLs.
 	CaptureURL func() string
 	Logger     *slog.Logger
@@ -404,6 +407,7 @@ func (a *API) clear(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	a.binsChanged()
 	WriteJSON(w, http.StatusOK, map[string]any{"deleted": n})
 }
 
@@ -649,7 +653,14 @@ func (a *API) deleteBin(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	a.binsChanged()
 	WriteJSON(w, http.StatusOK, map[string]any{"deleted": n})
+}
+
+func (a *API) binsChanged() {
+	if a.cfg.BinsChanged != nil {
+		a.cfg.BinsChanged()
+	}
 }
 
 // DecodeJSON decodes a JSON request body of at most limit bytes into v. An

@@ -3,9 +3,12 @@ package mock_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hooklab/hooklab/inspect"
@@ -14,12 +17,14 @@ import (
 
 func TestMaxBins(t *testing.T) {
 	t.Parallel()
-	st, err := inspect.OpenSQLite("", inspect.Options{Memory: true})
+	sq, err := inspect.OpenSQLite("", inspect.Options{Memory: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	srv := httptest.NewServer(mock.New(mock.Config{Store: st, MaxBins: 3}))
+	defer sq.Close()
+	st := &countingStore{Store: sq}
+	capture := mock.New(mock.Config{Store: st, MaxBins: 3})
+	srv := httptest.NewServer(capture)
 	defer srv.Close()
 	post := func(path string) int {
 		resp, err := http.Post(srv.URL+path, "text/plain", strings.NewReader("x"))
@@ -46,9 +51,32 @@ func TestMaxBins(t *testing.T) {
 	if _, err := st.Clear(context.Background(), "b"); err != nil {
 		t.Fatal(err)
 	}
+	capture.BinsChanged() // as the API says after a clear
 	if got := post("/b/d/x"); got != 200 {
 		t.Errorf("a new bin after clearing one: %d", got)
 	}
+	// At the limit, new names are refused without asking the store each
+	// time (a sender spraying bin names), and never let past the limit.
+	before := st.bins.Load()
+	for i := range 50 {
+		if got := post(fmt.Sprintf("/b/spray%d/x", i)); got != http.StatusTooManyRequests {
+			t.Fatalf("spray %d: %d, want 429", i, got)
+		}
+	}
+	if n := st.bins.Load() - before; n > 1 {
+		t.Errorf("the store counted bins %d times for 50 refused names within a second, want at most 1", n)
+	}
+}
+
+// countingStore counts the store's bin counts.
+type countingStore struct {
+	inspect.Store
+	bins atomic.Int64
+}
+
+func (s *countingStore) Bins(ctx context.Context) ([]inspect.Bin, error) {
+	s.bins.Add(1)
+	return s.Store.Bins(ctx)
 }
 
 // TestBinAfterDoubleSlash: the printed capture URL ends in a slash, so
@@ -82,5 +110,39 @@ func TestBinAfterDoubleSlash(t *testing.T) {
 	var ans struct{ Bin string }
 	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil || ans.Bin != "stripe" {
 		t.Errorf("answer bin %q, %v; want stripe", ans.Bin, err)
+	}
+}
+
+// TestMaxBinsUnderABurst: requests into new bins arriving at once never
+// make more bins than the limit.
+func TestMaxBinsUnderABurst(t *testing.T) {
+	t.Parallel()
+	st, err := inspect.OpenSQLite("", inspect.Options{Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := httptest.NewServer(mock.New(mock.Config{Store: st, MaxBins: 5}))
+	defer srv.Close()
+	for round := range 3 {
+		var wg sync.WaitGroup
+		for i := range 40 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := http.Post(fmt.Sprintf("%s/b/burst%d-%d/x", srv.URL, round, i), "text/plain", strings.NewReader("x"))
+				if err == nil {
+					resp.Body.Close()
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	bins, err := st.Bins(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bins) != 5 {
+		t.Errorf("%d bins stored, want the limit, 5", len(bins))
 	}
 }

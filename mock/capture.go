@@ -73,6 +73,10 @@ type Capture struct {
 	binCount atomic.Int64
 	counted  atomic.Bool // binCount was read from the store once
 	recount  sync.Mutex
+	// recounted is when the store was last asked (Unix nanoseconds): at
+	// the limit, at most once a second, so that a sender spraying new bin
+	// names does not have every request count the store's bins.
+	recounted atomic.Int64
 
 	active atomic.Int64 // requests being served, for Shutdown
 }
@@ -120,15 +124,27 @@ func New(cfg Config) *Capture {
 // it) unless it would make more bins than MaxBins. Known bins cost one map
 // lookup; the store is asked for the first new bin (the store may hold
 // bins from before a restart) and when the limit is reached (bins may have
-// been removed since).
+// been removed since; at most once a second).
 func (c *Capture) AdmitBin(ctx context.Context, bin string) error {
 	if _, ok := c.bins.Load(bin); ok || bin == inspect.DefaultBin {
 		return nil
 	}
-	if !c.counted.Load() || c.binCount.Load() >= int64(c.cfg.MaxBins) {
+	max := int64(c.cfg.MaxBins)
+	tooMany := func() error {
+		return fmt.Errorf("bin %q would be one too many: the limit is %d bins (remove some with DELETE /api/bins/NAME)", bin, c.cfg.MaxBins)
+	}
+	if !c.counted.Load() || c.binCount.Load() >= max {
 		c.recount.Lock()
 		defer c.recount.Unlock()
-		if bins, err := c.cfg.Store.Bins(ctx); err == nil {
+		if _, ok := c.bins.Load(bin); ok {
+			return nil // let in while this one waited
+		}
+		if c.counted.Load() && time.Since(time.Unix(0, c.recounted.Load())) < time.Second {
+			if c.binCount.Load() >= max {
+				return tooMany()
+			}
+		} else if bins, err := c.cfg.Store.Bins(ctx); err == nil {
+			c.recounted.Store(time.Now().UnixNano())
 			c.counted.Store(true)
 			c.bins.Clear()
 			c.binCount.Store(0)
@@ -144,15 +160,25 @@ func (c *Capture) AdmitBin(ctx context.Context, bin string) error {
 		if _, ok := c.bins.Load(bin); ok {
 			return nil
 		}
-		if c.binCount.Load() >= int64(c.cfg.MaxBins) {
-			return fmt.Errorf("bin %q would be one too many: the limit is %d bins (remove some with DELETE /api/bins/NAME)", bin, c.cfg.MaxBins)
+		if c.binCount.Load() >= max {
+			return tooMany()
 		}
 	}
 	if _, loaded := c.bins.LoadOrStore(bin, struct{}{}); !loaded {
-		c.binCount.Add(1)
+		if c.binCount.Add(1) > max {
+			// Others took the last places meanwhile.
+			c.bins.Delete(bin)
+			c.binCount.Add(-1)
+			return tooMany()
+		}
 	}
 	return nil
 }
+
+// BinsChanged tells the capture that bins were removed (cleared or
+// deleted), so that the next new bin at the limit counts them again at
+// once rather than within the second.
+func (c *Capture) BinsChanged() { c.recounted.Store(0) }
 
 // maxBody is Config.MaxBody when set, else the live config's
 // settings.max_body, else 10 MiB.
