@@ -776,54 +776,60 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	go rules.WatchFrom(watchCtx, cfgPath, cfgBytes, getenv, log, func(c *rules.Config, err error) {
-		var newSpecs []proxy.Spec
-		if err == nil {
-			// Webhooks, triggers, subscriptions and proxies are validated
-			// too; a config any of them refuses is refused whole.
-			if newSpecs, err = proxy.ParseConfig(c, getenv); err == nil {
-				// As at start: --forward-proxy gives a config forward proxy
-				// its address, and no route may loop to a listener.
-				if newSpecs, err = proxy.WithForwardFlag(newSpecs, o.forwardProxy); err == nil {
-					err = proxyLoops(newSpecs, specs, proxyLns, uiLn.Addr())
+	// Joined at shutdown, before the emitter and the store close: a reload
+	// under way then must not reach them closed.
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		rules.WatchFrom(watchCtx, cfgPath, cfgBytes, getenv, log, func(c *rules.Config, err error) {
+			var newSpecs []proxy.Spec
+			if err == nil {
+				// Webhooks, triggers, subscriptions and proxies are validated
+				// too; a config any of them refuses is refused whole.
+				if newSpecs, err = proxy.ParseConfig(c, getenv); err == nil {
+					// As at start: --forward-proxy gives a config forward proxy
+					// its address, and no route may loop to a listener.
+					if newSpecs, err = proxy.WithForwardFlag(newSpecs, o.forwardProxy); err == nil {
+						err = proxyLoops(newSpecs, specs, proxyLns, uiLn.Addr())
+					}
+				}
+				if err == nil {
+					err = emitter.SetConfig(c)
 				}
 			}
 			if err == nil {
-				err = emitter.SetConfig(c)
-			}
-		}
-		if err == nil {
-			// Routes change live; listen addresses and modes need a restart.
-			for _, msg := range proxyRestarts(specs, newSpecs) {
-				log.Warn(msg)
-			}
-			for _, ns := range newSpecs {
-				for _, rp := range running {
-					if rp.name != ns.Name {
-						continue
-					}
-					var rerr error
-					if rp.reverse != nil {
-						rerr = rp.reverse.SetRoutes(ns.Routes)
-					} else {
-						rerr = rp.forward.SetRoutes(ns.Routes)
-					}
-					if rerr != nil {
-						log.Error("proxy routes not changed", "proxy", ns.Name, "err", rerr)
+				// Routes change live; listen addresses and modes need a restart.
+				for _, msg := range proxyRestarts(specs, newSpecs) {
+					log.Warn(msg)
+				}
+				for _, ns := range newSpecs {
+					for _, rp := range running {
+						if rp.name != ns.Name {
+							continue
+						}
+						var rerr error
+						if rp.reverse != nil {
+							rerr = rp.reverse.SetRoutes(ns.Routes)
+						} else {
+							rerr = rp.forward.SetRoutes(ns.Routes)
+						}
+						if rerr != nil {
+							log.Error("proxy routes not changed", "proxy", ns.Name, "err", rerr)
+						}
 					}
 				}
 			}
-		}
-		engine.Apply(c, err)
-		if err != nil {
-			log.Error("config reload failed; the last good config stays live", "err", err)
-			hub.Publish(inspect.Event{Type: "rules", Data: map[string]any{"error": err.Error()}})
-			return
-		}
-		log.Info("config reloaded", "file", cfgPath, "mocks", len(c.Mocks), "verify", len(c.Verify))
-		warnUnknownProxies(log, c, proxyNames)
-		hub.Publish(inspect.Event{Type: "rules", Data: map[string]any{"error": nil}})
-	})
+			engine.Apply(c, err)
+			if err != nil {
+				log.Error("config reload failed; the last good config stays live", "err", err)
+				hub.Publish(inspect.Event{Type: "rules", Data: map[string]any{"error": err.Error()}})
+				return
+			}
+			log.Info("config reloaded", "file", cfgPath, "mocks", len(c.Mocks), "verify", len(c.Verify))
+			warnUnknownProxies(log, c, proxyNames)
+			hub.Publish(inspect.Event{Type: "rules", Data: map[string]any{"error": nil}})
+		})
+	}()
 
 	// Tell the UI when the store stops (or starts again) being able to write.
 	go func() {
@@ -863,6 +869,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	// Stop accepting, finish in-flight requests, then flush the store.
 	log.Info("shutting down")
+	stopWatch()
+	<-watchDone
 	close(streamDone)
 	engine.Stop() // timeout faults hang up now: they would never finish
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.shutdownTimeout)
