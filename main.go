@@ -1312,8 +1312,13 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 	server := fs.String("server", envOr(getenv, "HOOKLAB_UI", "http://127.0.0.1:4040"), "the running hooklab's UI `URL` (env HOOKLAB_UI)")
 	bin := fs.String("bin", "", "only exchanges of this `bin`")
 	asJSON := fs.Bool("json", false, "print each exchange as a JSON line")
+	wait := fs.Duration("wait", 0, "give up when no server answers within this `duration` at first (0: keep trying); once connected, tail reconnects until stopped")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *wait < 0 {
+		fmt.Fprintf(stderr, "hooklab tail: --wait %v: want 0 (keep trying) or a positive duration\n", *wait)
+		return errUsage
 	}
 	if *bin != "" {
 		if err := inspect.ValidBin(*bin); err != nil {
@@ -1324,7 +1329,7 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 	if !strings.Contains(s, "://") {
 		s = "http://" + s
 	}
-	return ui.Tail(ctx, ui.TailConfig{Server: s, Bin: *bin, JSON: *asJSON, Out: stdout, Status: stderr, Token: getenv("HOOKLAB_AUTH")})
+	return ui.Tail(ctx, ui.TailConfig{Server: s, Bin: *bin, JSON: *asJSON, Out: stdout, Status: stderr, Token: getenv("HOOKLAB_AUTH"), Wait: *wait})
 }
 
 func envOr(getenv func(string) string, key, def string) string {

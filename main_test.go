@@ -919,6 +919,18 @@ func TestTailRefusesTheCapturePort(t *testing.T) {
 	if len(l.Exchanges) > 1 {
 		t.Errorf("tail's retries were captured: %d exchanges", len(l.Exchanges))
 	}
+	// Nothing there: --wait gives up, saying so.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nothing := "http://" + ln.Addr().String()
+	ln.Close()
+	start := time.Now()
+	err = run(ctx, []string{"tail", "--server", nothing, "--wait", "300ms"}, func(string) string { return "" }, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "no hooklab answered at "+nothing+" within 300ms") || time.Since(start) > 5*time.Second {
+		t.Errorf("tail --wait with nothing there: %v after %v", err, time.Since(start))
+	}
 	// The UI's address with a path has no stream: said at once.
 	err = run(ctx, []string{"tail", "--server", s.UI + "foo"}, func(string) string { return "" }, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "has no stream at /foo/api/stream") {

@@ -27,6 +27,10 @@ type TailConfig struct {
 	Status io.Writer
 	// Token is the server's --auth token, when it has one.
 	Token string
+	// Wait, when positive, is how long Tail tries to reach a server that
+	// has not answered yet before it gives up (a typo in a script's
+	// address). Once connected, it reconnects for as long as ctx lasts.
+	Wait time.Duration
 }
 
 // Tail follows a running server's stream and prints one line per exchange
@@ -45,6 +49,8 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 	}
 	backoff := 100 * time.Millisecond
 	announced := false
+	everConnected := false
+	start := time.Now()
 	t := &tailer{cfg: cfg, base: strings.TrimSuffix(cfg.Server, "/")}
 	for {
 		hdr := http.Header{}
@@ -77,15 +83,22 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 			err = t.follow(ctx, conn, func() {
 				backoff = 100 * time.Millisecond
 				fmt.Fprintf(cfg.Status, "tail: connected to %s\n", cfg.Server)
-				announced = false
+				announced, everConnected = false, true
 			})
 			conn.Close()
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
+		if !everConnected && cfg.Wait > 0 && time.Since(start) >= cfg.Wait {
+			return fmt.Errorf("tail: no hooklab answered at %s within %v: %w", cfg.Server, cfg.Wait, err)
+		}
 		if !announced {
-			fmt.Fprintf(cfg.Status, "tail: %v; reconnecting\n", err)
+			if everConnected || cfg.Wait > 0 {
+				fmt.Fprintf(cfg.Status, "tail: %v; reconnecting\n", err)
+			} else {
+				fmt.Fprintf(cfg.Status, "tail: %v; waiting for hooklab to start (--wait 10s gives up after 10s)\n", err)
+			}
 			announced = true
 		}
 		select {
