@@ -589,8 +589,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	rulesAPI := engine.API(log, o.secretHeaders)
 	uiMux.Handle("/api/rules", rulesAPI)
 	uiMux.Handle("/api/rules/", rulesAPI)
-	uiMux.Handle("GET /api/stream", ui.Stream(ui.StreamConfig{Hub: hub, Logger: log.With("component", "stream"), Done: streamDone}))
-	uiMux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	// Routes of one method are mounted for every method, so that another
+	// gets 405 with Allow (beside the catch-alls it would get their 404).
+	uiMux.Handle("/api/stream", inspect.OnlyMethod(http.MethodGet, ui.Stream(ui.StreamConfig{Hub: hub, Logger: log.With("component", "stream"), Done: streamDone})))
+	uiMux.Handle("/healthz", inspect.OnlyMethod(http.MethodGet, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		count, bytes := store.Stats()
 		h := map[string]any{"ok": true, "exchanges": count, "bytes": bytes, "goroutines": runtime.NumGoroutine(), "subscribers": hub.Subscribers()}
 		code := http.StatusOK
@@ -599,7 +601,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			code = http.StatusServiceUnavailable
 		}
 		inspect.WriteJSON(w, code, h)
-	})
+	})))
 	replayAPI := replay.NewAPI(replay.APIConfig{
 		Store:         store,
 		IDs:           ids,
@@ -618,9 +620,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	uiMux.Handle("/api/replay", replayAPI)
 	uiMux.Handle("/api/replay/", replayAPI)
-	uiMux.Handle("POST /api/import", replayAPI)
-	uiMux.Handle("GET /api/export.har", replayAPI)
-	uiMux.HandleFunc("GET /api/info", func(w http.ResponseWriter, r *http.Request) {
+	uiMux.Handle("/api/import", replayAPI) // its own routes say 405 to other methods
+	uiMux.Handle("/api/export.har", replayAPI)
+	uiMux.Handle("/api/info", inspect.OnlyMethod(http.MethodGet, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// query_language: GET /api/exchanges parses the filter language in
 		// q= (and refuses a malformed term with 400); the UI asks here
 		// rather than probing with a bad query.
@@ -628,7 +630,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			"version": version(), "capture_url": captureURL, "ui_url": uiURL, "data": store.Path(),
 			"query_language": true,
 		})
-	})
+	})))
 	uiMux.Handle("/", ui.Assets(o.devUI))
 
 	var captureHandler http.Handler = capture

@@ -1548,3 +1548,30 @@ func TestExitCodes(t *testing.T) {
 		t.Error("differences found: not exit 1")
 	}
 }
+
+// TestWrongMethodIs405: every route of the UI listener answers a method it
+// does not take with 405 and Allow, in JSON, not the catch-all's 404.
+func TestWrongMethodIs405(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	for _, tc := range []struct{ method, path, allow string }{
+		{"POST", "/api/info", "GET, HEAD"},
+		{"PUT", "/api/stream", "GET, HEAD"},
+		{"GET", "/api/import", "POST"},
+		{"POST", "/api/export.har", "GET, HEAD"},
+		{"POST", "/healthz", "GET, HEAD"},
+		{"PUT", "/api/exchanges", "DELETE, GET, HEAD"},
+	} {
+		req, _ := http.NewRequest(tc.method, strings.TrimSuffix(s.UI, "/")+tc.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var e struct{ Error string }
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != tc.allow || json.Unmarshal(b, &e) != nil || e.Error == "" {
+			t.Errorf("%s %s: %d Allow %q %s, want 405 Allow %q with a JSON error", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Allow"), b, tc.allow)
+		}
+	}
+}

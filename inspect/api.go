@@ -104,6 +104,25 @@ func OnlyParams(log *slog.Logger, h http.HandlerFunc, keys ...string) http.Handl
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.h.ServeHTTP(w, r) }
 
+// OnlyMethod serves h for requests of method (GET takes HEAD too) and
+// answers any other 405, in JSON with Allow, as the API's own routes do. For
+// a route mounted on a mux beside a catch-all, which would otherwise take
+// the other methods and say 404.
+func OnlyMethod(method string, h http.Handler) http.Handler {
+	allow := method
+	if method == http.MethodGet {
+		allow = "GET, HEAD"
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
+			w.Header().Set("Allow", allow)
+			WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": r.Method + " " + r.URL.Path + ": want " + allow})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // JSONErrors serves mux, answering a request no route takes in JSON, as
 // every API error is, rather than the mux's plain text: 404, or 405 with
 // the mux's Allow header. (Redirects have a route: they go the mux's way.)
