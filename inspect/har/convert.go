@@ -90,6 +90,10 @@ func NewEntry(ex *inspect.Exchange, opts Options) Entry {
 	if !opts.KeepSecrets {
 		rawURL = redactURL(rawURL)
 	}
+	if !utf8.ValidString(rawURL) {
+		ext.URLBase64 = base64.StdEncoding.EncodeToString([]byte(rawURL))
+		rawURL = strings.ToValidUTF8(rawURL, "\uFFFD")
+	}
 	e := Entry{
 		StartedDateTime: FormatTime(ex.Time),
 		Time:            ms,
@@ -279,6 +283,13 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 		}
 		ex.Request.Host, ex.Request.RemoteAddr, ex.Request.TLS = ext.Host, ext.RemoteAddr, ext.TLS
 		ex.Request.Headers = headers(e.Request.Headers, false)
+		if ext.URLBase64 != "" {
+			b, err := decodeBase64(ext.URLBase64)
+			if err != nil {
+				return nil, fmt.Errorf("%w: _hooklab.url_base64: %v", inspect.ErrInvalid, err)
+			}
+			ex.Request.URL = string(b)
+		}
 	} else {
 		ex.Request.Proto = normalizeProto(e.Request.HTTPVersion)
 		ex.Request.Headers = headers(e.Request.Headers, true)
@@ -383,7 +394,11 @@ func (e *Entry) check() error {
 			if !httpguts.ValidHeaderFieldName(name) {
 				return fmt.Errorf("%w: %s header name %q is not a token", inspect.ErrInvalid, h.what, x.Name)
 			}
-			if !httpguts.ValidHeaderFieldValue(x.Value) {
+			v, err := x.value()
+			if err != nil {
+				return fmt.Errorf("%s %w", h.what, err)
+			}
+			if !httpguts.ValidHeaderFieldValue(v) {
 				return fmt.Errorf("%w: %s header %s: its value holds a control character (CR, LF, NUL…)", inspect.ErrInvalid, h.what, x.Name)
 			}
 		}
@@ -446,7 +461,8 @@ func headers(nv []NameValue, foreign bool) inspect.Headers {
 		if foreign && strings.HasPrefix(h.Name, ":") {
 			continue
 		}
-		out = append(out, inspect.Header{Name: h.Name, Value: h.Value})
+		v, _ := h.value() // check has refused what does not decode
+		out = append(out, inspect.Header{Name: h.Name, Value: v})
 	}
 	return out
 }
@@ -478,6 +494,9 @@ func nameValues(h inspect.Headers) []NameValue {
 	out := make([]NameValue, len(h))
 	for i, x := range h {
 		out[i] = NameValue{Name: x.Name, Value: x.Value}
+		if !utf8.ValidString(x.Value) {
+			out[i].Value, out[i].XEncoding = base64.StdEncoding.EncodeToString([]byte(x.Value)), "base64"
+		}
 	}
 	return out
 }

@@ -22,6 +22,7 @@ func FuzzImport(f *testing.F) {
 	}
 	f.Add([]byte(`{"log":{"version":"1.2","entries":[{"startedDateTime":"2025-01-01T00:00:00Z","time":-1,"request":{"method":"POST","url":"http://u:p@x/a?b=1","httpVersion":"HTTP/1.1","headers":[{"name":"Authorization","value":"x"}],"postData":{"mimeType":"text/plain","text":"aGk=","_encoding":"base64"}},"response":{"status":999,"content":{"size":-1,"text":"!!","encoding":"base64"}}}]}}`))
 	f.Add([]byte("\xef\xbb\xbf{\"log\":{}}"))
+	f.Add([]byte(`{"log":{"entries":[{"startedDateTime":"2025-01-01T00:00:00Z","request":{"method":"GET","url":"http://x/?q=caf","headers":[{"name":"X-L","value":"Y2Fm6Q==","_encoding":"base64"}]},"response":{"status":200},"_hooklab":{"url_base64":"aHR0cDovL3gvP3E9Y2Fm6Q=="}}]}}`))
 	f.Add([]byte(`{"log":{"entries":[{"startedDateTime":"x","request":{"method":"GET","url":"::"}}]}}`))
 	f.Add([]byte(`{"log":{"entries":[{"startedDateTime":"2025-01-01T00:00:00+25:00","time":1e308,"request":{"method":"G\nET","url":"http://[::1"},"_hooklab":{"bin":"../x"}}]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {

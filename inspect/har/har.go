@@ -120,6 +120,24 @@ type NameValue struct {
 	Name    string `json:"name"`
 	Value   string `json:"value"`
 	Comment string `json:"comment,omitempty"`
+	// XEncoding ("_encoding": "base64") marks a header value that is not
+	// UTF-8, which a JSON string cannot hold: Value is its bytes in base64.
+	XEncoding string `json:"_encoding,omitempty"`
+}
+
+// value is the header's value, decoded when XEncoding says base64.
+func (x NameValue) value() (string, error) {
+	switch strings.ToLower(x.XEncoding) {
+	case "":
+		return x.Value, nil
+	case "base64":
+		b, err := decodeBase64(x.Value)
+		if err != nil {
+			return "", fmt.Errorf("%w: header %s: its base64 value: %v", inspect.ErrInvalid, x.Name, err)
+		}
+		return string(b), nil
+	}
+	return "", fmt.Errorf("%w: header %s: _encoding %q: want base64 or none", inspect.ErrInvalid, x.Name, x.XEncoding)
 }
 
 // Cookie is a request or response cookie.
@@ -204,6 +222,9 @@ type Extension struct {
 	Attempt    int                `json:"attempt,omitempty"`
 	Meta       map[string]any     `json:"meta,omitempty"`
 	Host       string             `json:"host,omitempty"`
+	// URLBase64 is the request URL's bytes when they are not UTF-8 (a raw
+	// byte in the query), which request.url cannot hold.
+	URLBase64  string             `json:"url_base64,omitempty"`
 	RemoteAddr string             `json:"remote_addr,omitempty"`
 	TLS        bool               `json:"tls,omitempty"`
 	// RequestSize and ResponseSize are the true sizes; the bodies in the

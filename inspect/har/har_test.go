@@ -200,6 +200,14 @@ func exchanges() []*inspect.Exchange {
 				Headers: inspect.Headers{{Name: "Authorization", Value: "Bearer s3cret"}, {Name: "Cookie", Value: "a=1; b=2"}}},
 			Response: &inspect.Response{Status: 302, Headers: inspect.Headers{{Name: "Location", Value: "/next"}, {Name: "Set-Cookie", Value: "sid=xyz; Path=/; HttpOnly"}}},
 		},
+		// Bytes that are not UTF-8 in a header value and in the URL (JSON
+		// strings cannot hold them): kept byte for byte.
+		{
+			ID: "01JNB5Z3Q0000000000000000E", Bin: "default", Source: inspect.SourceCapture, Time: t0.Add(4 * time.Second),
+			Request: inspect.Request{Method: "GET", URL: "http://127.0.0.1:8080/echo?q=caf\xe9", Proto: "HTTP/1.1",
+				Headers: inspect.Headers{{Name: "X-Latin", Value: "caf\xe9"}, {Name: "X-Plain", Value: "caf\u00e9"}}},
+			Response: &inspect.Response{Status: 200, Headers: inspect.Headers{{Name: "X-Raw", Value: "\xff\xfe"}}},
+		},
 	}
 }
 
