@@ -224,9 +224,9 @@ type Extension struct {
 	Host       string             `json:"host,omitempty"`
 	// URLBase64 is the request URL's bytes when they are not UTF-8 (a raw
 	// byte in the query), which request.url cannot hold.
-	URLBase64  string             `json:"url_base64,omitempty"`
-	RemoteAddr string             `json:"remote_addr,omitempty"`
-	TLS        bool               `json:"tls,omitempty"`
+	URLBase64  string `json:"url_base64,omitempty"`
+	RemoteAddr string `json:"remote_addr,omitempty"`
+	TLS        bool   `json:"tls,omitempty"`
 	// RequestSize and ResponseSize are the true sizes; the bodies in the
 	// entry may be cut short (RequestTruncated, ResponseTruncated).
 	RequestSize       int64 `json:"request_size"`
