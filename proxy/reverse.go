@@ -721,8 +721,14 @@ func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 		// is in memory from the Transport (see smallBody).
 		out.Body = io.NopCloser(bytes.NewReader(f.whole))
 	}
+	// The prefix itself, stripped, leaves nothing: the upstream's own path
+	// goes as it is, not with a slash the client did not send (/v2 to
+	// /base, not /base/).
+	bare := false
 	if rt.Strip && rt.Prefix != "/" {
-		out.URL.Path = "/" + strings.TrimPrefix(strings.TrimPrefix(out.URL.Path, strings.TrimSuffix(rt.Prefix, "/")), "/")
+		rest := strings.TrimPrefix(strings.TrimPrefix(out.URL.Path, strings.TrimSuffix(rt.Prefix, "/")), "/")
+		bare = rest == "" && !strings.HasSuffix(out.URL.Path, "/")
+		out.URL.Path = "/" + rest
 		out.URL.RawPath = ""
 	}
 	if p.forward {
@@ -731,6 +737,9 @@ func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 		out.Host = pr.In.Host
 	} else {
 		pr.SetURL(rt.Upstream)
+		if bare && len(out.URL.Path) > 1 && !strings.HasSuffix(rt.Upstream.Path, "/") {
+			out.URL.Path, out.URL.RawPath = strings.TrimSuffix(out.URL.Path, "/"), ""
+		}
 		// The client's own chain goes on, with its address added (Rewrite
 		// starts Out without the inbound X-Forwarded-* headers).
 		if xff := pr.In.Header.Values("X-Forwarded-For"); len(xff) > 0 {

@@ -329,11 +329,16 @@ func TestReverseRoutes(t *testing.T) {
 			{Prefix: "/", Upstream: mustURL(t, a.URL)},
 			{Prefix: "/api/v2", Upstream: mustURL(t, b.URL), Strip: true,
 				SetRequestHeaders: map[string]string{"X-Team": "core"}, RemoveResponseHeaders: []string{"X-Secret"}},
+			{Prefix: "/v3", Upstream: mustURL(t, b.URL+"/base"), Strip: true, RemoveResponseHeaders: []string{"X-Secret"}},
 		}
 	})
 	for _, tc := range []struct{ path, want string }{
 		{"/api/v2/users", "b /users team=core"},
 		{"/api/v2", "b / team=core"},
+		// The upstream's path, with no slash the client did not send.
+		{"/v3", "b /base team="},
+		{"/v3/", "b /base/ team="},
+		{"/v3/x?q=1", "b /base/x team="},
 		{"/api/v20", "a /api/v20 team="},
 		{"/other", "a /other team="},
 	} {
