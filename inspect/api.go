@@ -24,9 +24,10 @@ import (
 type APIConfig struct {
 	Store Store
 	Hub   *Hub
-	// BinsChanged, when set, is called after bins were cleared or deleted
-	// (the capture counts bins against its limit).
-	BinsChanged func()
+	// BinsChanged, when set, is called after a bin was cleared or deleted
+	// ("": every bin was cleared), for the capture, which counts bins
+	// against its limit.
+	BinsChanged func(bin string)
 	// CaptureURL returns the base URL of the capture listener, for bin URLs.
 	CaptureURL func() string
 	Logger     *slog.Logger
@@ -426,7 +427,7 @@ func (a *API) clear(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.binsChanged()
+	a.binsChanged(bin)
 	WriteJSON(w, http.StatusOK, map[string]any{"deleted": n})
 }
 
@@ -672,13 +673,13 @@ func (a *API) deleteBin(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.binsChanged()
+	a.binsChanged(name)
 	WriteJSON(w, http.StatusOK, map[string]any{"deleted": n})
 }
 
-func (a *API) binsChanged() {
+func (a *API) binsChanged(bin string) {
 	if a.cfg.BinsChanged != nil {
-		a.cfg.BinsChanged()
+		a.cfg.BinsChanged(bin)
 	}
 }
 

@@ -1,15 +1,18 @@
 package mock_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/mock"
@@ -51,7 +54,7 @@ func TestMaxBins(t *testing.T) {
 	if _, err := st.Clear(context.Background(), "b"); err != nil {
 		t.Fatal(err)
 	}
-	capture.BinsChanged() // as the API says after a clear
+	capture.BinsChanged("b") // as the API says after a clear
 	if got := post("/b/d/x"); got != 200 {
 		t.Errorf("a new bin after clearing one: %d", got)
 	}
@@ -144,5 +147,53 @@ func TestMaxBinsUnderABurst(t *testing.T) {
 	}
 	if len(bins) != 5 {
 		t.Errorf("%d bins stored, want the limit, 5", len(bins))
+	}
+}
+
+// TestMaxBinsCountsBinsStillArriving: a bin let in whose first request is
+// still arriving (nothing stored yet) keeps its place when the bins are
+// counted again, so the limit holds.
+func TestMaxBinsCountsBinsStillArriving(t *testing.T) {
+	t.Parallel()
+	st, err := inspect.OpenSQLite("", inspect.Options{Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := httptest.NewServer(mock.New(mock.Config{Store: st, MaxBins: 2}))
+	defer srv.Close()
+	post := func(path string) int {
+		resp, err := http.Post(srv.URL+path, "text/plain", strings.NewReader("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := post("/b/a/x"); got != 200 {
+		t.Fatalf("bin a: %d", got)
+	}
+	c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /b/slow/x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01")
+	time.Sleep(100 * time.Millisecond) // let in, its body still coming
+	if got := post("/b/c/x"); got != http.StatusTooManyRequests {
+		t.Errorf("a third bin: %d, want 429", got)
+	}
+	time.Sleep(1100 * time.Millisecond) // the bins may be counted again
+	if got := post("/b/d/x"); got != http.StatusTooManyRequests {
+		t.Errorf("a third bin after a recount: %d, want 429", got)
+	}
+	fmt.Fprint(c, "23456789")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the slow request: %v %v", resp, err)
+	}
+	bins, _ := st.Bins(context.Background())
+	if len(bins) != 2 {
+		t.Errorf("%d bins stored, want 2: %+v", len(bins), bins)
 	}
 }

@@ -122,63 +122,89 @@ func New(cfg Config) *Capture {
 
 // AdmitBin lets bin be used (a request into it, or POST /api/bins making
 // it) unless it would make more bins than MaxBins. Known bins cost one map
-// lookup; the store is asked for the first new bin (the store may hold
-// bins from before a restart) and when the limit is reached (bins may have
-// been removed since; at most once a second).
+// lookup; a new one is let in under a lock, one at a time. The store is
+// asked for the first new bin (the store may hold bins from before a
+// restart) and, at most once a second, when the limit is reached (bins
+// may have gone since, by retention).
 func (c *Capture) AdmitBin(ctx context.Context, bin string) error {
 	if _, ok := c.bins.Load(bin); ok || bin == inspect.DefaultBin {
 		return nil
 	}
-	max := int64(c.cfg.MaxBins)
-	tooMany := func() error {
-		return fmt.Errorf("bin %q would be one too many: the limit is %d bins (remove some with DELETE /api/bins/NAME)", bin, c.cfg.MaxBins)
+	c.recount.Lock()
+	defer c.recount.Unlock()
+	if _, ok := c.bins.Load(bin); ok {
+		return nil // let in while this one waited
 	}
-	if !c.counted.Load() || c.binCount.Load() >= max {
-		c.recount.Lock()
-		defer c.recount.Unlock()
-		if _, ok := c.bins.Load(bin); ok {
-			return nil // let in while this one waited
-		}
-		if c.counted.Load() && time.Since(time.Unix(0, c.recounted.Load())) < time.Second {
-			if c.binCount.Load() >= max {
-				return tooMany()
-			}
-		} else if bins, err := c.cfg.Store.Bins(ctx); err == nil {
-			c.recounted.Store(time.Now().UnixNano())
-			c.counted.Store(true)
-			c.bins.Clear()
-			c.binCount.Store(0)
-			for _, b := range bins {
-				// Bins made with POST /api/bins count (and are let in)
-				// before their first exchange.
-				if b.Name != inspect.DefaultBin {
-					c.bins.Store(b.Name, struct{}{})
-					c.binCount.Add(1)
-				}
-			}
-		}
+	max := int64(c.cfg.MaxBins)
+	if !c.counted.Load() || c.binCount.Load() >= max && time.Since(time.Unix(0, c.recounted.Load())) >= time.Second {
+		c.countBinsLocked(ctx)
 		if _, ok := c.bins.Load(bin); ok {
 			return nil
 		}
-		if c.binCount.Load() >= max {
-			return tooMany()
-		}
 	}
-	if _, loaded := c.bins.LoadOrStore(bin, struct{}{}); !loaded {
-		if c.binCount.Add(1) > max {
-			// Others took the last places meanwhile.
-			c.bins.Delete(bin)
-			c.binCount.Add(-1)
-			return tooMany()
-		}
+	if c.binCount.Load() >= max {
+		return fmt.Errorf("bin %q would be one too many: the limit is %d bins (remove some with DELETE /api/bins/NAME)", bin, c.cfg.MaxBins)
 	}
+	c.bins.Store(bin, time.Now().UnixNano())
+	c.binCount.Add(1)
 	return nil
 }
 
-// BinsChanged tells the capture that bins were removed (cleared or
-// deleted), so that the next new bin at the limit counts them again at
-// once rather than within the second.
-func (c *Capture) BinsChanged() { c.recounted.Store(0) }
+// admittedKeep is how long a bin let in is counted although the store has
+// none of it yet: its first request may still be arriving (a slow upload).
+const admittedKeep = 10 * time.Minute
+
+// countBinsLocked counts the bins again: the store's, and those let in
+// within admittedKeep that it does not have yet. Hold c.recount.
+func (c *Capture) countBinsLocked(ctx context.Context) {
+	bins, err := c.cfg.Store.Bins(ctx)
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	c.recounted.Store(now.UnixNano())
+	c.counted.Store(true)
+	keep := map[string]int64{}
+	for _, b := range bins {
+		// Bins made with POST /api/bins count (and are let in) before
+		// their first exchange.
+		if b.Name != inspect.DefaultBin {
+			keep[b.Name] = 0
+		}
+	}
+	cutoff := now.Add(-admittedKeep).UnixNano()
+	c.bins.Range(func(k, v any) bool {
+		if at := v.(int64); at > cutoff {
+			if _, ok := keep[k.(string)]; !ok {
+				keep[k.(string)] = at
+			}
+		}
+		return true
+	})
+	c.bins.Clear()
+	for name, at := range keep {
+		c.bins.Store(name, at)
+	}
+	c.binCount.Store(int64(len(keep)))
+}
+
+// BinsChanged tells the capture that a bin was cleared or deleted ("":
+// every bin), so that its place is free at once: it is counted again from
+// the store (a bin made with POST /api/bins outlives a clear).
+func (c *Capture) BinsChanged(bin string) {
+	c.recount.Lock()
+	defer c.recount.Unlock()
+	if bin == "" {
+		c.bins.Clear()
+		c.binCount.Store(0)
+		c.counted.Store(false)
+		return
+	}
+	if _, ok := c.bins.LoadAndDelete(bin); ok {
+		c.binCount.Add(-1)
+	}
+	c.recounted.Store(0)
+}
 
 // maxBody is Config.MaxBody when set, else the live config's
 // settings.max_body, else 10 MiB.
