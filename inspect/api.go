@@ -27,7 +27,7 @@ type APIConfig struct {
 	// BinsChanged, when set, is called after a bin was cleared or deleted
 	// ("": every bin was cleared), for the capture, which counts bins
 	// against its limit.
-	BinsChanged func(bin string)
+	BinsChanged func(ctx context.Context, bin string)
 	// CaptureURL returns the base URL of the capture listener, for bin URLs.
 	CaptureURL func() string
 	Logger     *slog.Logger
@@ -427,7 +427,7 @@ func (a *API) clear(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.binsChanged(bin)
+	a.binsChanged(r.Context(), bin)
 	WriteJSON(w, http.StatusOK, map[string]any{"deleted": n})
 }
 
@@ -673,13 +673,13 @@ func (a *API) deleteBin(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.binsChanged(name)
+	a.binsChanged(r.Context(), name)
 	WriteJSON(w, http.StatusOK, map[string]any{"deleted": n})
 }
 
-func (a *API) binsChanged(bin string) {
+func (a *API) binsChanged(ctx context.Context, bin string) {
 	if a.cfg.BinsChanged != nil {
-		a.cfg.BinsChanged(bin)
+		a.cfg.BinsChanged(ctx, bin)
 	}
 }
 

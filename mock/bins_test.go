@@ -54,7 +54,7 @@ func TestMaxBins(t *testing.T) {
 	if _, err := st.Clear(context.Background(), "b"); err != nil {
 		t.Fatal(err)
 	}
-	capture.BinsChanged("b") // as the API says after a clear
+	capture.BinsChanged(context.Background(), "b") // as the API says after a clear
 	if got := post("/b/d/x"); got != 200 {
 		t.Errorf("a new bin after clearing one: %d", got)
 	}

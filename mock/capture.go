@@ -189,21 +189,18 @@ func (c *Capture) countBinsLocked(ctx context.Context) {
 }
 
 // BinsChanged tells the capture that a bin was cleared or deleted ("":
-// every bin), so that its place is free at once: it is counted again from
-// the store (a bin made with POST /api/bins outlives a clear).
-func (c *Capture) BinsChanged(bin string) {
+// every bin), so that a place it freed is free at once: the bins are
+// counted again, that one (or all) from the store alone (a bin made with
+// POST /api/bins outlives a clear).
+func (c *Capture) BinsChanged(ctx context.Context, bin string) {
 	c.recount.Lock()
 	defer c.recount.Unlock()
 	if bin == "" {
 		c.bins.Clear()
-		c.binCount.Store(0)
-		c.counted.Store(false)
-		return
+	} else {
+		c.bins.Delete(bin)
 	}
-	if _, ok := c.bins.LoadAndDelete(bin); ok {
-		c.binCount.Add(-1)
-	}
-	c.recounted.Store(0)
+	c.countBinsLocked(ctx)
 }
 
 // maxBody is Config.MaxBody when set, else the live config's
