@@ -931,6 +931,26 @@ func TestTailRefusesTheCapturePort(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no hooklab answered at "+nothing+" within 300ms") || time.Since(start) > 5*time.Second {
 		t.Errorf("tail --wait with nothing there: %v after %v", err, time.Since(start))
 	}
+	// Something that accepts and never answers: --wait bounds the attempt.
+	mute, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mute.Close()
+	go func() {
+		for {
+			c, err := mute.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	start = time.Now()
+	err = run(ctx, []string{"tail", "--server", "http://" + mute.Addr().String(), "--wait", "300ms"}, func(string) string { return "" }, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "within 300ms") || time.Since(start) > 5*time.Second {
+		t.Errorf("tail --wait at a silent address: %v after %v", err, time.Since(start))
+	}
 	// The UI's address with a path has no stream: said at once.
 	err = run(ctx, []string{"tail", "--server", s.UI + "foo"}, func(string) string { return "" }, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "has no stream at /foo/api/stream") {

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -57,7 +58,14 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 		if cfg.Token != "" {
 			hdr.Set("Authorization", "Bearer "+cfg.Token)
 		}
-		conn, resp, err := websocket.DefaultDialer.DialContext(ctx, u.String(), hdr)
+		dctx, cancel := ctx, context.CancelFunc(func() {})
+		if !everConnected && cfg.Wait > 0 {
+			// The wait bounds each attempt too: an address that accepts and
+			// never answers would hold one for the handshake's 45 s.
+			dctx, cancel = context.WithDeadline(ctx, start.Add(cfg.Wait))
+		}
+		conn, resp, err := websocket.DefaultDialer.DialContext(dctx, u.String(), hdr)
+		cancel()
 		if err != nil && resp != nil && resp.Header.Get("Server") != "hooklab" {
 			// Something answered that is not hooklab's UI (its answers say
 			// Server: hooklab): the capture port, say, which would record
@@ -91,6 +99,9 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 			return nil
 		}
 		if !everConnected && cfg.Wait > 0 && time.Since(start) >= cfg.Wait {
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = errors.New("no answer")
+			}
 			return fmt.Errorf("tail: no hooklab answered at %s within %v: %w", cfg.Server, cfg.Wait, err)
 		}
 		if !announced {
