@@ -214,6 +214,7 @@ func TestSimulateSpyModeAndHotSwap(t *testing.T) {
 		{"POST", "proxy=apii", `no proxy named \"apii\" (running: api; or * for every one)`},
 		{"DELETE", "proxy=apii", `no proxy named \"apii\"`},
 		{"DELETE", "proxi=api", `takes no parameter \"proxi\"`},
+		{"DELETE", "proxy=", `proxy is empty`},
 		{"GET", "proxy=api", `takes no parameters`},
 	} {
 		code, body, _ := do(t, tc.method, api.URL+"/api/simulations?"+tc.query, string(data))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -59,8 +60,13 @@ func NewSimulator(opts SimulateOptions, log *slog.Logger) *Simulator {
 // nothing). Call it before serving the API.
 func (s *Simulator) Proxies(names ...string) { s.proxies = slices.Clone(names) }
 
-// checkProxy fails for a proxy name the API should not take.
-func (s *Simulator) checkProxy(name string) error {
+// checkProxy fails for a proxy name the API should not take: an empty
+// one given (an unset variable would mean every proxy), or one not running.
+func (s *Simulator) checkProxy(q url.Values) error {
+	name := q.Get("proxy")
+	if q.Has("proxy") && name == "" {
+		return fmt.Errorf("%w: proxy is empty: name a proxy, * for every one, or leave proxy out", inspect.ErrInvalid)
+	}
 	if name == "" || name == AllProxies || s.proxies == nil || slices.Contains(s.proxies, name) {
 		return nil
 	}
@@ -137,7 +143,7 @@ func (s *Simulator) load(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.checkProxy(q.Get("proxy")); err != nil {
+	if err := s.checkProxy(q); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -207,7 +213,7 @@ func (s *Simulator) stop(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.checkProxy(q.Get("proxy")); err != nil {
+	if err := s.checkProxy(q); err != nil {
 		s.fail(w, r, err)
 		return
 	}

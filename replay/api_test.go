@@ -414,7 +414,7 @@ func TestAPIImportExport(t *testing.T) {
 		}
 	}
 	for q, want := range map[string]int{"status=abc": 400, "ids=01JNB5Z3Q0000000000000000Z": 404, "limit=0": 400, "bin=a&bin=b": 400,
-		"pth=/x&keep_secrets=1": 400, "keep_secrets=maybe": 400, "ids=": 400, "ids=,,,": 400} {
+		"pth=/x&keep_secrets=1": 400, "keep_secrets=maybe": 400, "ids=": 400, "ids=,,,": 400, "bin=": 400} {
 		resp, _ := http.Get(a.URL + "/api/export.har?" + q)
 		resp.Body.Close()
 		if resp.StatusCode != want {
