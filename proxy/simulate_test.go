@@ -218,7 +218,7 @@ func TestSimulateSpyModeAndHotSwap(t *testing.T) {
 		{"GET", "proxy=api", `takes no parameters`},
 	} {
 		code, body, _ := do(t, tc.method, api.URL+"/api/simulations?"+tc.query, string(data))
-		if want := map[bool]int{true: 400, false: 404}[strings.Contains(tc.want, "takes")]; code != want || !strings.Contains(body, tc.want) {
+		if want := map[bool]int{true: 400, false: 404}[strings.Contains(tc.want, "takes") || strings.Contains(tc.want, "is empty")]; code != want || !strings.Contains(body, tc.want) {
 			t.Errorf("%s ?%s: %d %s, want %d with %s", tc.method, tc.query, code, body, want, tc.want)
 		}
 	}
