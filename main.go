@@ -592,7 +592,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Routes of one method are mounted for every method, so that another
 	// gets 405 with Allow (beside the catch-alls it would get their 404).
 	uiMux.Handle("/api/stream", inspect.OnlyMethod(http.MethodGet, ui.Stream(ui.StreamConfig{Hub: hub, Logger: log.With("component", "stream"), Done: streamDone})))
-	uiMux.Handle("/healthz", inspect.OnlyMethod(http.MethodGet, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	uiMux.Handle("/healthz", inspect.OnlyMethod(http.MethodGet, inspect.OnlyParams(log, func(w http.ResponseWriter, r *http.Request) {
 		count, bytes := store.Stats()
 		h := map[string]any{"ok": true, "exchanges": count, "bytes": bytes, "goroutines": runtime.NumGoroutine(), "subscribers": hub.Subscribers()}
 		code := http.StatusOK
@@ -622,7 +622,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	uiMux.Handle("/api/replay/", replayAPI)
 	uiMux.Handle("/api/import", replayAPI) // its own routes say 405 to other methods
 	uiMux.Handle("/api/export.har", replayAPI)
-	uiMux.Handle("/api/info", inspect.OnlyMethod(http.MethodGet, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	uiMux.Handle("/api/info", inspect.OnlyMethod(http.MethodGet, inspect.OnlyParams(log, func(w http.ResponseWriter, r *http.Request) {
 		// query_language: GET /api/exchanges parses the filter language in
 		// q= (and refuses a malformed term with 400); the UI asks here
 		// rather than probing with a bad query.

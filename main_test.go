@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,6 +24,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/inspect/har"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server goroutine to write while
@@ -1564,8 +1567,24 @@ func TestExitCodes(t *testing.T) {
 			t.Errorf("hooklab %s: exit %d (%v; %s), want %d", strings.Join(tc.args, " "), got, err, errOut.String(), tc.want)
 		}
 	}
-	if exitCode(fmt.Errorf("replay: %w", errReported)) != 1 {
-		t.Error("differences found: not exit 1")
+	// Replayed answers that differ, with --fail-on-diff: 1, not 2.
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+	defer target.Close()
+	ex := &inspect.Exchange{ID: "01JNB5Z3Q0000000000000000A", Time: time.Now(),
+		Request:  inspect.Request{Method: "GET", URL: "http://127.0.0.1:1/x", Proto: "HTTP/1.1"},
+		Response: &inspect.Response{Status: 200}}
+	var buf bytes.Buffer
+	if err := har.Encode(&buf, har.New([]*inspect.Exchange{ex}, har.Options{})); err != nil {
+		t.Fatal(err)
+	}
+	harFile := filepath.Join(dir, "one.har")
+	if err := os.WriteFile(harFile, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"replay", "--har", harFile, "--target", target.URL, "--fail-on-diff"}, getenv, &out, &errOut)
+	if got := exitCode(err); got != 1 || !strings.Contains(out.String(), "1 differ") {
+		t.Errorf("replay with a difference: exit %d (%v), stdout %s, want 1", got, err, out.String())
 	}
 }
 
@@ -1592,6 +1611,20 @@ func TestWrongMethodIs405(t *testing.T) {
 		var e struct{ Error string }
 		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != tc.allow || json.Unmarshal(b, &e) != nil || e.Error == "" {
 			t.Errorf("%s %s: %d Allow %q %s, want 405 Allow %q with a JSON error", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Allow"), b, tc.allow)
+		}
+	}
+	// And a parameter a route does not take is a 400, not ignored.
+	for _, p := range []string{"GET /api/rules?reveal=1", "POST /api/rules/reset?bogus=1", "GET /api/info?x=1", "GET /healthz?x=1"} {
+		method, path, _ := strings.Cut(p, " ")
+		req, _ := http.NewRequest(method, strings.TrimSuffix(s.UI, "/")+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(b), "takes no parameters") {
+			t.Errorf("%s: %d %s, want 400", p, resp.StatusCode, b)
 		}
 	}
 }

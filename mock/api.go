@@ -19,7 +19,7 @@ import (
 func (e *Engine) API(log *slog.Logger, secretHeaders []string) http.Handler {
 	secret := func(name string) bool { return inspect.IsSecretHeader(name, secretHeaders) }
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/rules", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /api/rules", inspect.OnlyParams(log, func(w http.ResponseWriter, r *http.Request) {
 		cfg := e.Config()
 		hits, vhits := e.Hits(), e.verifyHits()
 		type ruleInfo struct {
@@ -43,11 +43,11 @@ func (e *Engine) API(log *slog.Logger, secretHeaders []string) http.Handler {
 			out["error"] = err.Error()
 		}
 		inspect.WriteJSON(w, http.StatusOK, out)
-	})
-	mux.HandleFunc("POST /api/rules/reset", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.HandleFunc("POST /api/rules/reset", inspect.OnlyParams(log, func(w http.ResponseWriter, r *http.Request) {
 		e.Reset()
 		inspect.WriteJSON(w, http.StatusOK, map[string]any{"ok": true})
-	})
+	}))
 	return inspect.JSONErrors(mux)
 }
 
