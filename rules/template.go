@@ -832,18 +832,17 @@ func newEngine() *liquid.Engine {
 		if err := g.check(); err != nil {
 			return nil, err
 		}
-		// Lists, objects and times read as everywhere else (JSON, RFC
-		// 3339), not as Go prints them (map[k:v]) or Liquid joins a list.
-		if _, ok := v.(time.Time); ok {
+		// Lists, objects, times and decimals read as everywhere else
+		// (JSON, RFC 3339, 1500000.5), not as Go prints them (map[k:v],
+		// 1.5000005e+06) or Liquid joins a list.
+		switch v.(type) {
+		case nil, []byte:
+		case time.Time, float64, float32, iterable:
 			v = valueText(v)
-		} else if _, ok := v.(iterable); ok {
-			v = valueText(v)
-		} else if v != nil {
+		default:
 			switch reflect.TypeOf(v).Kind() {
 			case reflect.Map, reflect.Array, reflect.Slice:
-				if _, ok := v.([]byte); !ok {
-					v = valueText(v)
-				}
+				v = valueText(v)
 			}
 		}
 		if s, ok := v.(string); ok {
@@ -1024,6 +1023,10 @@ func valueText(v any) string {
 		return string(v)
 	case time.Time:
 		return v.Format(time.RFC3339)
+	case float64:
+		return FormatNumber(v)
+	case float32:
+		return FormatNumber(float64(v))
 	case fmt.Stringer:
 		return v.String()
 	}
@@ -1039,6 +1042,30 @@ func valueText(v any) string {
 		}
 	}
 	return fmt.Sprint(v)
+}
+
+// FormatNumber writes f as JSON writes a number, which is how a receiver
+// expects an amount written as text too: plain decimals (1500000.5,
+// 0.00005), an exponent only below 1e-6 or from 1e21 on, where JSON would
+// use one (fmt.Sprint writes 1.5000005e+06, which a decimal parser
+// refuses). NaN and infinities are written as Go writes them.
+func FormatNumber(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b := strconv.AppendFloat(nil, f, format, -1, 64)
+	if format == 'e' {
+		// 1e-7, as JSON writes it, not 1e-07.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return string(b)
 }
 
 // iterable is Liquid's lazy list (ranges).

@@ -675,3 +675,33 @@ func TestTemplateUnclosedTag(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplateNumbersAsText: a number written as text (inside a JSON
+// string, in XML, a form, plain text, through a filter, or by the fast
+// path) is written as JSON writes numbers: plain decimals, not 1.5e+06.
+func TestTemplateNumbersAsText(t *testing.T) {
+	t.Parallel()
+	vars := map[string]any{"v": map[string]any{"num": 1500000.5, "flt": 2500000.0, "small": 0.00005, "tiny": 1e-7, "huge": 1e21, "neg": -1234567.25}}
+	for _, tc := range []struct {
+		format   Format
+		src, out string
+	}{
+		{FormatJSON, `{"a": "{{v.num}}", "f": "{{v.flt}}", "s": "{{v.small}}", "bare": {{v.num}}}`, `{"a": "1500000.5", "f": "2500000", "s": "0.00005", "bare": 1500000.5}`},
+		{FormatJSON, `{"b": "{{v.num | default: 0}}", "n": "{{v.neg}}"}`, `{"b": "1500000.5", "n": "-1234567.25"}`},
+		{FormatXML, `<n>{{v.num}}</n><t>{{v.tiny}}</t><h>{{v.huge}}</h>`, `<n>1500000.5</n><t>1e-7</t><h>1e+21</h>`},
+		{FormatForm, `n={{v.num}}&s={{v.small}}`, `n=1500000.5&s=0.00005`},
+		{FormatText, `{{v.num}} {{v.flt}}`, `1500000.5 2500000`},
+	} {
+		tpl, err := NewTemplate(tc.src, tc.format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tpl.Render(vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != tc.out {
+			t.Errorf("%s:\n got %s\nwant %s", tc.src, got, tc.out)
+		}
+	}
+}
