@@ -391,6 +391,10 @@ func TestAPI(t *testing.T) {
 	if got := s.got(); got[len(got)-1].Header.Get("X-Tenant") != "right" {
 		t.Errorf("redelivery after the custom header changed sent X-Tenant %q", got[len(got)-1].Header.Get("X-Tenant"))
 	}
+	// One removed since the invocation was rendered goes no more.
+	if got := s.got(); got[len(got)-1].Header.Get("X-Api-Key") != "" {
+		t.Errorf("redelivery after X-Api-Key was removed still sent it: %q", got[len(got)-1].Header.Get("X-Api-Key"))
+	}
 
 	// Test sends: saved, with overrides; unsaved, with the test secret.
 	c.do("PATCH", "/api/webhooks/bot", `{"endpoint": "`+s.URL+`/test"}`, nil)

@@ -801,11 +801,16 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID s
 	}
 	hr.Header = make(http.Header, len(req.Headers)+12)
 	for _, h := range req.Headers {
+		// A rendered request holds its Content-Type and the custom
+		// headers of then; those go as the webhook has them now (below),
+		// so one removed since goes no more.
+		if !req.current && !strings.EqualFold(h.Name, "Content-Type") {
+			continue
+		}
 		hr.Header.Add(h.Name, h.Value)
 	}
 	// Custom headers as the webhook has them now, like its endpoint, auth
-	// and signing: "fix the header, then redeliver" works. (One removed
-	// since the invocation was rendered still goes.)
+	// and signing: "fix the header, then redeliver" works.
 	if !req.current {
 		for name, v := range w.CustomHeaders {
 			set(http.CanonicalHeaderKey(name), v)
