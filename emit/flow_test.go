@@ -167,3 +167,41 @@ subscriptions:
 	close(release)
 	te.waitCount("slow", InvocationSuccess, 20)
 }
+
+// TestRateLimitChangeKeepsTheBucket: changing a webhook's rate limit
+// keeps the tokens it had (within the new burst), rather than starting a
+// full bucket: lowering the limit of an overloaded receiver must not send
+// a burst.
+func TestRateLimitChangeKeepsTheBucket(t *testing.T) {
+	t.Parallel()
+	limited := newSink(t, status(200))
+	yaml := func(limit string) string {
+		return `webhooks:
+  - id: limited
+    endpoint: ` + limited.URL + `
+    rate_limit: ` + limit + `
+    signing: {scheme: none}
+subscriptions:
+  - {webhook: limited, events: [lim.*]}
+`
+	}
+	te := newEnv(t, yaml("5/min"), nil)
+	for range 20 {
+		te.emit("lim.x", `{}`)
+	}
+	te.waitCount("limited", InvocationSuccess, 5)
+	te.waitCount("limited", InvocationThrottled, 15)
+	te.setConfig(yaml("4/min"))
+	te.setConfig(yaml("3/min"))
+	time.Sleep(100 * time.Millisecond)
+	if n := limited.count(); n != 5 {
+		t.Fatalf("%d deliveries after lowering the limit twice with an empty bucket, want the first 5", n)
+	}
+	// It refills at the new rate: one every 20 s.
+	te.clock.Advance(20 * time.Second)
+	te.waitCount("limited", InvocationSuccess, 6)
+	time.Sleep(50 * time.Millisecond)
+	if n := limited.count(); n != 6 {
+		t.Errorf("%d deliveries 20 s later at 3/min, want 6", n)
+	}
+}

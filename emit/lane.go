@@ -290,10 +290,17 @@ func (l *lane) follow(ctx context.Context, w *Webhook) {
 	if r := w.RateLimit; r == nil {
 		l.limiter = nil
 	} else if old == nil || old.RateLimit == nil || *old.RateLimit != *r || l.limiter == nil {
+		prev := l.limiter
 		per := time.Duration(r.Window) / time.Duration(r.Limit)
 		l.limiter = rate.NewLimiter(rate.Every(per), r.Limit) // starts full
-		if old == nil {
+		switch {
+		case old == nil:
 			l.restoreRate(ctx)
+		case prev != nil:
+			// A changed limit keeps the tokens left (at most its new
+			// burst): lowering it must not send a burst.
+			now := l.e.clock.Now()
+			l.takeDownTo(prev.TokensAt(now), now)
 		}
 	}
 	var b Breaker
@@ -315,12 +322,17 @@ func (l *lane) restoreRate(ctx context.Context) {
 	if !ok {
 		return
 	}
-	// Empty the new bucket down to the saved level (a whole token's
-	// rounding at most, in the webhook's favour) as of the saved time; it
-	// refills from there.
+	// Empty the new bucket down to the saved level as of the saved time;
+	// it refills from there.
+	l.takeDownTo(st.tokens, st.at)
+}
+
+// takeDownTo empties the (full) limiter down to tokens as of at (a whole
+// token's rounding at most, in the webhook's favour).
+func (l *lane) takeDownTo(tokens float64, at time.Time) {
 	burst := l.limiter.Burst()
-	if spent := min(int(math.Ceil(float64(burst)-st.tokens)), burst); spent > 0 {
-		l.limiter.AllowN(st.at, spent)
+	if spent := min(int(math.Ceil(float64(burst)-tokens)), burst); spent > 0 {
+		l.limiter.AllowN(at, spent)
 	}
 }
 
