@@ -72,6 +72,12 @@ func TestRetries(t *testing.T) {
 		{name: "exponential backoff with a cap", answer: status(409), status: InvocationClientError,
 			extra: "retry: {max_attempts: 5, initial: 1s, max: 4s}", waits: []time.Duration{750 * time.Millisecond, 1500 * time.Millisecond, 3 * time.Second, 3 * time.Second}},
 		{name: "no retried statuses", answer: status(409), status: InvocationClientError, extra: "retry: {statuses: []}"},
+		// Listing 429 and 503 in statuses retries them without Retry-After
+		// too, after the backoff; with one, after it (capped).
+		{name: "429 in statuses without Retry-After", answer: seq(status(429), status(503), ok), status: InvocationSuccess,
+			extra: "retry: {statuses: [429, 500, 503], backoff: linear, initial: 10s}", waits: []time.Duration{10 * time.Second, 20 * time.Second}},
+		{name: "429 in both lists follows retry_after_statuses", answer: status(429), status: InvocationClientError,
+			extra: "retry: {statuses: [429], retry_after_statuses: [429]}", errHas: "429 without Retry-After"},
 		{name: "3xx is not followed", answer: status(302, "Location", "/elsewhere"), status: InvocationFailed,
 			errHas: "302, a redirect; webhooks do not follow redirects: point the endpoint at /elsewhere"},
 		{name: "2xx with webhook-delivery abort is a plain success", answer: status(200, "Webhook-Delivery", "abort"), status: InvocationSuccess, noErr: true},

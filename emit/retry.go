@@ -26,7 +26,9 @@ type Retry struct {
 	Statuses []int `json:"statuses"`
 	// RetryAfterStatuses are retried only when the response has a
 	// Retry-After under RetryAfterMax, after waiting that long. nil means
-	// [429, 503].
+	// [429, 503], less any of them Statuses lists (statuses: [429, 503]
+	// retries them with or without Retry-After); a status listed in both
+	// follows this stricter rule.
 	RetryAfterStatuses []int `json:"retry_after_statuses"`
 	// OnTimeout retries attempts that timed out (default true).
 	OnTimeout *bool `json:"on_timeout,omitempty"`
@@ -72,7 +74,12 @@ func (r *Retry) withDefaults() Retry {
 		p.Statuses = []int{http.StatusConflict}
 	}
 	if p.RetryAfterStatuses == nil {
-		p.RetryAfterStatuses = []int{http.StatusTooManyRequests, http.StatusServiceUnavailable}
+		p.RetryAfterStatuses = []int{}
+		for _, s := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
+			if !slices.Contains(p.Statuses, s) {
+				p.RetryAfterStatuses = append(p.RetryAfterStatuses, s)
+			}
+		}
 	}
 	if p.OnTimeout == nil {
 		t := true
