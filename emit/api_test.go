@@ -124,6 +124,13 @@ func TestAPI(t *testing.T) {
 	if code, raw := c.do("POST", "/api/invocations/retry", `{"from": "yesterday"}`, &verr); code != 400 || verr.Field != "from" {
 		t.Errorf("bulk retry from yesterday: %d %s", code, raw)
 	}
+	// What can never match is said, not answered "0 redelivered".
+	if code, raw := c.do("POST", "/api/invocations/retry", `{"statuses": ["failed", "pending"]}`, &verr); code != 400 || verr.Field != "statuses.1" {
+		t.Errorf("bulk retry of pending: %d %s", code, raw)
+	}
+	if code, raw := c.do("POST", "/api/invocations/retry", `{"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}`, &verr); code != 400 || verr.Field != "from" || !strings.Contains(verr.Error, "is after to") {
+		t.Errorf("bulk retry from after to: %d %s", code, raw)
+	}
 	// A body over the limit is a 413, as it is for POST /api/events.
 	big := `{"description": "` + strings.Repeat("x", maxDefinitionBody) + `"}`
 	for _, req := range [][2]string{{"POST", "/api/webhooks"}, {"PATCH", "/api/webhooks/x"}} {

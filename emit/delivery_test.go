@@ -47,7 +47,7 @@ func TestRetries(t *testing.T) {
 			errHas: `429 with a Retry-After that is neither seconds nor an HTTP date ("-5")`},
 		// Seconds beyond what a time.Duration holds are a very long wait,
 		// not a negative one that retries at once.
-		{name: "503 with Retry-After inf fails at once", answer: status(503, "Retry-After", "inf"), status: InvocationServerError, errHas: "not under 1m0s"},
+		{name: "503 with Retry-After inf fails at once", answer: status(503, "Retry-After", "inf"), status: InvocationServerError, errHas: "503 with Retry-After inf (not under 1m0s)"},
 		{name: "429 with Retry-After 1e300 fails at once", answer: status(429, "Retry-After", "1e300"), status: InvocationClientError, errHas: "not under 1m0s"},
 		{name: "409 with a huge Retry-After waits the cap", answer: seq(status(409, "Retry-After", "99999999999"), ok), status: InvocationSuccess,
 			waits: []time.Duration{time.Minute}},
@@ -72,6 +72,7 @@ func TestRetries(t *testing.T) {
 		{name: "exponential backoff with a cap", answer: status(409), status: InvocationClientError,
 			extra: "retry: {max_attempts: 5, initial: 1s, max: 4s}", waits: []time.Duration{750 * time.Millisecond, 1500 * time.Millisecond, 3 * time.Second, 3 * time.Second}},
 		{name: "no retried statuses", answer: status(409), status: InvocationClientError, extra: "retry: {statuses: []}"},
+		{name: "one attempt in all", answer: status(409), status: InvocationClientError, extra: "retry: {max_attempts: 1}", errHas: "409 Conflict; gave up after 1 attempt"},
 		// Listing 429 and 503 in statuses retries them without Retry-After
 		// too, after the backoff; with one, after it (capped).
 		{name: "429 in statuses without Retry-After", answer: seq(status(429), status(503), ok), status: InvocationSuccess,
@@ -156,5 +157,21 @@ func TestRedeliveryGivesUpNamingBothCounts(t *testing.T) {
 	inv, _ = te.drive(inv.ID)
 	if inv.Attempts != 8 || !strings.HasSuffix(inv.Error, "gave up after 4 attempts since the last redelivery (8 in all)") {
 		t.Errorf("after the redelivery: %d attempts, error %q", inv.Attempts, inv.Error)
+	}
+}
+
+func TestGaveUpWording(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		n, total int
+		want     string
+	}{
+		{1, 1, "gave up after 1 attempt"},
+		{4, 4, "gave up after 4 attempts"},
+		{1, 5, "gave up after 1 attempt since the last redelivery (5 in all)"},
+	} {
+		if got := gaveUp(tc.n, tc.total); got != tc.want {
+			t.Errorf("gaveUp(%d, %d) = %q, want %q", tc.n, tc.total, got, tc.want)
+		}
 	}
 }

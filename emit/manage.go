@@ -533,14 +533,20 @@ func (q *RedeliverQuery) UnmarshalJSON(b []byte) error {
 // RedeliverRange queues again every finished, unsuccessful invocation
 // created in the range, and returns their ids.
 func (e *Emitter) RedeliverRange(ctx context.Context, q RedeliverQuery) ([]string, error) {
+	redeliverable := []string{InvocationFailed, InvocationTimeout, InvocationClientError, InvocationServerError}
 	sts := q.Statuses
 	if len(sts) == 0 {
-		sts = []string{InvocationFailed, InvocationTimeout, InvocationClientError, InvocationServerError}
+		sts = redeliverable
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && q.From.After(q.To) {
+		return nil, &ValidationError{List: []FieldError{{Field: "from", Msg: fmt.Sprintf("from %s is after to %s: nothing is in that range", q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))}}}
 	}
 	conds := []string{"status IN (" + strings.TrimSuffix(strings.Repeat("?,", len(sts)), ",") + ")"}
 	var args []any
 	for i, s := range sts {
-		if !slices.Contains(invocationStatuses, s) || s == InvocationSuccess {
+		// Only finished, unsuccessful invocations are redelivered: a
+		// queued one (pending, throttled, circuit_broken) goes anyway.
+		if !slices.Contains(redeliverable, s) {
 			return nil, &ValidationError{List: []FieldError{{Field: fmt.Sprintf("statuses.%d", i), Msg: fmt.Sprintf("status must be one of failed, timeout, client_error, server_error, got %q", s)}}}
 		}
 		args = append(args, s)

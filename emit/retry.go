@@ -201,7 +201,11 @@ func (p Retry) decide(res result, n, total int, now time.Time, rnd func() float6
 			return false, 0, fmt.Sprintf("%d without Retry-After is not retried", res.status)
 		}
 		if ra >= time.Duration(p.RetryAfterMax) {
-			return false, 0, fmt.Sprintf("%d with Retry-After %s (not under %s) is not retried", res.status, ra, time.Duration(p.RetryAfterMax))
+			said := ra.String()
+			if ra >= 24*time.Hour {
+				said = strings.TrimSpace(res.header.Get("Retry-After")) // inf, 1e300: as sent
+			}
+			return false, 0, fmt.Sprintf("%d with Retry-After %s (not under %s) is not retried", res.status, said, time.Duration(p.RetryAfterMax))
 		}
 		if !can {
 			return false, 0, gaveUp(n, total)
@@ -227,10 +231,14 @@ func (p Retry) decide(res result, n, total int, now time.Time, rnd func() float6
 // gaveUp says that the retries ran out after n attempts, and how many
 // there were in all when a redelivery made n start again.
 func gaveUp(n, total int) string {
-	if total > n {
-		return fmt.Sprintf("gave up after %d attempts since the last redelivery (%d in all)", n, total)
+	attempts := "attempts"
+	if n == 1 {
+		attempts = "attempt"
 	}
-	return fmt.Sprintf("gave up after %d attempts", n)
+	if total > n {
+		return fmt.Sprintf("gave up after %d %s since the last redelivery (%d in all)", n, attempts, total)
+	}
+	return fmt.Sprintf("gave up after %d %s", n, attempts)
 }
 
 // backoff is the wait before retry number n (the first retry is 1).
