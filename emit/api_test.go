@@ -390,7 +390,11 @@ func TestAPI(t *testing.T) {
 	}
 	// A redelivery goes to the webhook's endpoint of now, with its custom
 	// headers of now.
-	c.do("PATCH", "/api/webhooks/bot", `{"endpoint": "`+s.URL+`/fixed", "custom_headers": {"X-Team": "support", "X-Tenant": "right"}}`, nil)
+	var patched struct{ Webhook Webhook }
+	c.do("PATCH", "/api/webhooks/bot", `{"endpoint": "`+s.URL+`/fixed", "custom_headers": {"X-Team": "support", "X-Tenant": "right", "X-Gone": null}}`, &patched)
+	if _, ok := patched.Webhook.CustomHeaders["X-Gone"]; ok || len(patched.Webhook.CustomHeaders) != 2 {
+		t.Errorf("a custom header given null is kept: %v", patched.Webhook.CustomHeaders)
+	}
 	c.do("POST", "/api/invocations/"+failed+"/retry", nil, nil)
 	if inv, _ := te.drive(failed); inv.Status != InvocationSuccess || inv.History[2].Request.URL != s.URL+"/fixed" || inv.History[1].Request.URL != s.URL+"/fail" {
 		t.Errorf("redelivery after the endpoint moved: %+v", inv)

@@ -183,6 +183,19 @@ func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMe
 			delete(cur, k)
 			continue
 		}
+		if k == "custom_headers" && strings.HasPrefix(strings.TrimSpace(string(v)), "{") {
+			// The headers given replace the webhook's; one given null is
+			// left out, as a field given null is (not sent empty).
+			var h map[string]json.RawMessage
+			if json.Unmarshal(v, &h) == nil {
+				for hk, hv := range h {
+					if string(hv) == "null" {
+						delete(h, hk)
+					}
+				}
+				v, _ = json.Marshal(h)
+			}
+		}
 		if slices.Contains(nested, k) && len(cur[k]) > 0 && strings.HasPrefix(strings.TrimSpace(string(v)), "{") {
 			var a, b map[string]json.RawMessage
 			if json.Unmarshal(cur[k], &a) == nil && json.Unmarshal(v, &b) == nil && a != nil {
