@@ -120,13 +120,7 @@ func TestBinAfterDoubleSlash(t *testing.T) {
 // make more bins than the limit.
 func TestMaxBinsUnderABurst(t *testing.T) {
 	t.Parallel()
-	st, err := inspect.OpenSQLite("", inspect.Options{Memory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	srv := httptest.NewServer(mock.New(mock.Config{Store: st, MaxBins: 5}))
-	defer srv.Close()
+	st, srv := binsServer(t, 5)
 	for round := range 3 {
 		var wg sync.WaitGroup
 		for i := range 40 {
@@ -155,13 +149,7 @@ func TestMaxBinsUnderABurst(t *testing.T) {
 // counted again, so the limit holds.
 func TestMaxBinsCountsBinsStillArriving(t *testing.T) {
 	t.Parallel()
-	st, err := inspect.OpenSQLite("", inspect.Options{Memory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	srv := httptest.NewServer(mock.New(mock.Config{Store: st, MaxBins: 2}))
-	defer srv.Close()
+	st, srv := binsServer(t, 2)
 	post := func(path string) int {
 		resp, err := http.Post(srv.URL+path, "text/plain", strings.NewReader("x"))
 		if err != nil {
@@ -196,4 +184,18 @@ func TestMaxBinsCountsBinsStillArriving(t *testing.T) {
 	if len(bins) != 2 {
 		t.Errorf("%d bins stored, want 2: %+v", len(bins), bins)
 	}
+}
+
+// binsServer serves a capture with at most maxBins bins, into a store in
+// memory; both close when the test ends.
+func binsServer(t *testing.T, maxBins int) (*inspect.SQLite, *httptest.Server) {
+	t.Helper()
+	st, err := inspect.OpenSQLite("", inspect.Options{Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	srv := httptest.NewServer(mock.New(mock.Config{Store: st, MaxBins: maxBins}))
+	t.Cleanup(srv.Close)
+	return st, srv
 }
