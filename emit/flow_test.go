@@ -3,6 +3,7 @@ package emit
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -204,4 +205,8 @@ subscriptions:
 	if n := limited.count(); n != 6 {
 		t.Errorf("%d deliveries 20 s later at 3/min, want 6", n)
 	}
+	// Made inactive, its invocations wait for it, not for the limit:
+	// pending, not throttled.
+	te.setConfig(strings.Replace(yaml("3/min"), "    signing:", "    status: inactive\n    signing:", 1))
+	te.waitCount("limited", InvocationPending, 14)
 }

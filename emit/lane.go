@@ -480,6 +480,9 @@ func (l *lane) run(ctx context.Context) {
 			l.mu.Lock()
 			l.buf = nil
 			l.mu.Unlock()
+			// They wait for the webhook, not for its rate limit or its
+			// circuit: pending, as the activity log should say.
+			l.markWaiting(ctx, InvocationPending, l.e.clock.Now())
 			l.sleep(ctx, time.Time{})
 			continue
 		}
