@@ -135,14 +135,14 @@ func (c *Capture) AdmitBin(ctx context.Context, bin string) error {
 	if _, ok := c.bins.Load(bin); ok {
 		return nil // let in while this one waited
 	}
-	max := int64(c.cfg.MaxBins)
-	if !c.counted.Load() || c.binCount.Load() >= max && time.Since(time.Unix(0, c.recounted.Load())) >= time.Second {
+	limit := int64(c.cfg.MaxBins)
+	if !c.counted.Load() || c.binCount.Load() >= limit && time.Since(time.Unix(0, c.recounted.Load())) >= time.Second {
 		c.countBinsLocked(ctx)
 		if _, ok := c.bins.Load(bin); ok {
 			return nil
 		}
 	}
-	if c.binCount.Load() >= max {
+	if c.binCount.Load() >= limit {
 		return fmt.Errorf("bin %q would be one too many: the limit is %d bins (remove some with DELETE /api/bins/NAME)", bin, c.cfg.MaxBins)
 	}
 	c.bins.Store(bin, time.Now().UnixNano())
