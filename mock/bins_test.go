@@ -29,14 +29,7 @@ func TestMaxBins(t *testing.T) {
 	capture := mock.New(mock.Config{Store: st, MaxBins: 3})
 	srv := httptest.NewServer(capture)
 	defer srv.Close()
-	post := func(path string) int {
-		resp, err := http.Post(srv.URL+path, "text/plain", strings.NewReader("x"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	post := func(path string) int { return postStatus(t, srv.URL+path) }
 	for _, b := range []string{"a", "b", "c"} {
 		if got := post("/b/" + b + "/x"); got != 200 {
 			t.Fatalf("bin %s: %d", b, got)
@@ -150,14 +143,7 @@ func TestMaxBinsUnderABurst(t *testing.T) {
 func TestMaxBinsCountsBinsStillArriving(t *testing.T) {
 	t.Parallel()
 	st, srv := binsServer(t, 2)
-	post := func(path string) int {
-		resp, err := http.Post(srv.URL+path, "text/plain", strings.NewReader("x"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	post := func(path string) int { return postStatus(t, srv.URL+path) }
 	if got := post("/b/a/x"); got != 200 {
 		t.Fatalf("bin a: %d", got)
 	}
@@ -198,4 +184,15 @@ func binsServer(t *testing.T, maxBins int) (*inspect.SQLite, *httptest.Server) {
 	srv := httptest.NewServer(mock.New(mock.Config{Store: st, MaxBins: maxBins}))
 	t.Cleanup(srv.Close)
 	return st, srv
+}
+
+// postStatus posts a small body to u and returns the answer's status.
+func postStatus(t *testing.T, u string) int {
+	t.Helper()
+	resp, err := http.Post(u, "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
