@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -278,5 +279,37 @@ func searchPagesAcrossIndexedAndScanned(t *testing.T, s *SQLite) {
 			t.Errorf("a page of a search gathers and sorts its rows: %q", plan)
 			break
 		}
+	}
+}
+
+// TestIndexBatchIsBounded: one batch of the text index reads at most
+// indexBatchBytes of text (and holds the writer at most indexBatchTime),
+// so that large or slowly tokenized bodies do not stall the writer; the
+// next batches go on from there, and search finds them all.
+func TestIndexBatchIsBounded(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, t.TempDir(), Options{})
+	ctx := t.Context()
+	s.manualIndex.Store(true)
+	big := bytes.Repeat([]byte("x"), 5<<20)
+	for i := range 3 {
+		mustAdd(t, s, newEx("big", "POST", fmt.Sprintf("http://h/%d", i), reqBody(append([]byte(fmt.Sprintf("needle%d ", i)), big...))))
+	}
+	s.Sync(ctx)
+	if err := s.submit(ctx, &pendingWrite{index: true, done: make(chan error, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.indexed.Load(); got != 2 {
+		t.Errorf("one batch indexed up to row %d, want 2 (10 MiB of text read, over the 8 MiB bound)", got)
+	}
+	if err := s.IndexPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.indexed.Load(); got != 3 {
+		t.Errorf("indexed up to row %d, want all 3", got)
+	}
+	sums, _, err := s.List(ctx, Query{Text: "needle2"})
+	if err != nil || len(sums) != 1 {
+		t.Errorf("search after the batches: %d found, %v", len(sums), err)
 	}
 }

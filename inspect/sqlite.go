@@ -1435,6 +1435,13 @@ func (s *SQLite) purgeIndex(n int64) error {
 	return nil
 }
 
+// indexBatchBytes and indexBatchTime bound one batch of indexSome beyond
+// its row count: the text it reads, and the time it holds the writer.
+const (
+	indexBatchBytes = 8 << 20
+	indexBatchTime  = 100 * time.Millisecond
+)
+
 // indexSome adds up to n rows past the index watermark to the text index,
 // in one transaction, and moves the watermark. It runs in the writer.
 func (s *SQLite) indexSome(n int) error {
@@ -1456,7 +1463,8 @@ func (s *SQLite) indexSome(n int) error {
 	var sf segmentFiles
 	defer sf.close()
 	scanned, lastScanned := 0, from
-	for rows.Next() {
+	var textBytes int64
+	for textBytes < indexBatchBytes && rows.Next() {
 		var r row
 		var err error
 		var at recordAt
@@ -1487,7 +1495,9 @@ func (s *SQLite) indexSome(n int) error {
 			}
 		}
 		todo = append(todo, r)
+		textBytes += int64(len(r.ex.Request.Body)) + int64(len(r.ex.Request.URL))
 	}
+	cut := textBytes >= indexBatchBytes // rows may be left after the last read
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
@@ -1498,12 +1508,20 @@ func (s *SQLite) indexSome(n int) error {
 	}
 	defer ins.Close()
 	to := s.lastSeq.Load()
-	if scanned == n {
+	if scanned == n || cut {
 		to = lastScanned
 	}
+	// A batch holds the writer: bounded in time too (text that tokenizes
+	// slowly, such as base64, runs at ~13 rows of 60 KB a second), so that
+	// captures are written and shutdown is not held up behind it.
+	deadline := time.Now().Add(indexBatchTime)
 	for i, r := range todo {
 		if _, err := ins.Exec(r.seq, r.ex.Request.URL, headerText(r.ex), bodyText(r.ex)); err != nil {
 			return err
+		}
+		if i < len(todo)-1 && time.Now().After(deadline) {
+			to = r.seq // the rest waits for the next batch
+			break
 		}
 		yieldEvery(i, 8)
 	}
