@@ -197,6 +197,34 @@ func FullDiskHint(dir string, err error) error {
 	return err
 }
 
+// IsCorrupt reports whether err is SQLite saying a database file is
+// damaged (SQLITE_CORRUPT, SQLITE_NOTADB).
+func IsCorrupt(err error) bool {
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		switch coded.Code() & 0xff { // the primary code of an extended one
+		case 11, 26:
+			return true
+		}
+	}
+	return false
+}
+
+// CorruptHint adds to err, a failure to open the data in dir, what to do
+// when a database file is damaged: hooklab.db is rebuilt from the journal
+// when it is moved aside; emit.db is not (its queue is lost).
+func CorruptHint(dir string, err error) error {
+	if !IsCorrupt(err) || dir == "" {
+		return err
+	}
+	if strings.Contains(err.Error(), "emit") {
+		return fmt.Errorf("%w: %s is damaged; to start again, stop hooklab and move %s* aside (its queued invocations and activity log are lost with it)",
+			err, filepath.Join(dir, "emit.db"), filepath.Join(dir, "emit.db"))
+	}
+	return fmt.Errorf("%w: %s is damaged; stop hooklab and move %s* aside: the next start rebuilds its exchanges from the journal",
+		err, filepath.Join(dir, "hooklab.db"), filepath.Join(dir, "hooklab.db"))
+}
+
 // ErrNoDataDir says DefaultDataDir has no answer.
 var ErrNoDataDir = errors.New("no data directory: neither XDG_DATA_HOME nor HOME is set; give --data DIR (or HOOKLAB_DATA)")
 

@@ -1089,3 +1089,32 @@ func TestSQLiteWALSizeLimit(t *testing.T) {
 		t.Errorf("journal_size_limit %d, want %d", limit, 64<<20)
 	}
 }
+
+// codedErr is an error with a SQLite result code, as the driver's are.
+type codedErr int
+
+func (c codedErr) Error() string { return fmt.Sprintf("sqlite error (%d)", int(c)) }
+func (c codedErr) Code() int     { return int(c) }
+
+// TestCorruptHint: a damaged database says what to do about it, and which
+// file; other errors pass as they are.
+func TestCorruptHint(t *testing.T) {
+	t.Parallel()
+	dir := "/data/hooklab"
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("database %s/hooklab.db: %w", dir, codedErr(11)), "move /data/hooklab/hooklab.db* aside: the next start rebuilds its exchanges from the journal"},
+		{fmt.Errorf("emitter: count invocations: %w", codedErr(11)), "move /data/hooklab/emit.db* aside (its queued invocations and activity log are lost with it)"},
+		{fmt.Errorf("database: %w", codedErr(26)), "hooklab.db is damaged"},
+		{fmt.Errorf("database: %w", codedErr(267)), "hooklab.db is damaged"}, // SQLITE_CORRUPT_VTAB
+		{fmt.Errorf("database: %w", codedErr(5)), ""},                        // busy: not damage
+		{errors.New("disk I/O error"), ""},
+	} {
+		got := CorruptHint(dir, tc.err).Error()
+		if tc.want == "" && got != tc.err.Error() || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("CorruptHint(%v) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
