@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 )
 
@@ -292,23 +293,36 @@ func TestIndexBatchIsBounded(t *testing.T) {
 	ctx := t.Context()
 	s.manualIndex.Store(true)
 	big := bytes.Repeat([]byte("x"), 5<<20)
-	for i := range 3 {
+	for i := range 4 {
 		mustAdd(t, s, newEx("big", "POST", fmt.Sprintf("http://h/%d", i), reqBody(append([]byte(fmt.Sprintf("needle%d ", i)), big...))))
 	}
 	s.Sync(ctx)
-	if err := s.submit(ctx, &pendingWrite{index: true, done: make(chan error, 1)}); err != nil {
-		t.Fatal(err)
+	batch := func() int64 {
+		t.Helper()
+		if err := s.submit(ctx, &pendingWrite{index: true, done: make(chan error, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		return s.indexed.Load()
 	}
-	if got := s.indexed.Load(); got != 2 {
-		t.Errorf("one batch indexed up to row %d, want 2 (10 MiB of text read, over the 8 MiB bound)", got)
+	// Out of time after the first row: the batch ends there (set before
+	// the writer indexes anything; manualIndex keeps it from doing so on
+	// its own).
+	s.indexTime = time.Nanosecond
+	if got := batch(); got != 1 {
+		t.Errorf("a batch out of time indexed up to row %d, want 1", got)
+	}
+	// Time enough: the text bound ends it, after the 8 MiB read.
+	s.indexTime = time.Hour
+	if got := batch(); got != 3 {
+		t.Errorf("the next batch indexed up to row %d, want 3 (rows 2 and 3: 10 MiB of text read, over the 8 MiB bound; row 4 waits)", got)
 	}
 	if err := s.IndexPending(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := s.indexed.Load(); got != 3 {
-		t.Errorf("indexed up to row %d, want all 3", got)
+	if got := s.indexed.Load(); got != 4 {
+		t.Errorf("indexed up to row %d, want all 4", got)
 	}
-	sums, _, err := s.List(ctx, Query{Text: "needle2"})
+	sums, _, err := s.List(ctx, Query{Text: "needle3"})
 	if err != nil || len(sums) != 1 {
 		t.Errorf("search after the batches: %d found, %v", len(sums), err)
 	}

@@ -144,6 +144,9 @@ type SQLite struct {
 	// transaction; the writer counts it once the transaction commits.
 	sweepGen   atomic.Uint64
 	outOfOrder bool
+	// indexTime bounds the time one text-index batch holds the writer
+	// (indexBatchTime; tests change it before the writer indexes).
+	indexTime time.Duration
 }
 
 var _ Store = (*SQLite)(nil)
@@ -238,7 +241,7 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &SQLite{opts: opts, queue: make(chan *pendingWrite, 4096), stop: make(chan struct{}), done: make(chan struct{}), log: opts.Logger, maxPending: maxPendingBytes}
+	s := &SQLite{opts: opts, queue: make(chan *pendingWrite, 4096), stop: make(chan struct{}), done: make(chan struct{}), log: opts.Logger, maxPending: maxPendingBytes, indexTime: indexBatchTime}
 	var err error
 	if opts.Memory {
 		s.path = ":memory:"
@@ -1542,7 +1545,7 @@ func (s *SQLite) indexSome(n int) error {
 	// A batch holds the writer: bounded in time too (text that tokenizes
 	// slowly, such as base64, runs at ~13 rows of 60 KB a second), so that
 	// captures are written and shutdown is not held up behind it.
-	deadline := time.Now().Add(indexBatchTime)
+	deadline := time.Now().Add(s.indexTime)
 	for i, r := range todo {
 		if _, err := ins.Exec(r.seq, r.ex.Request.URL, headerText(r.ex), bodyText(r.ex)); err != nil {
 			return err
