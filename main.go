@@ -495,7 +495,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Exclusive:   true,
 	})
 	if err != nil {
-		return inspect.CorruptHint(dataDir, inspect.FullDiskHint(dataDir, err))
+		return inspect.CorruptHint(filepath.Join(dataDir, "hooklab.db"), inspect.FullDiskHint(dataDir, err))
 	}
 	defer store.Close()
 
@@ -516,7 +516,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Refuse: refuseOwnAPI(uiLn.Addr()),
 	})
 	if err != nil {
-		return inspect.CorruptHint(dataDir, inspect.FullDiskHint(dataDir, fmt.Errorf("emitter: %w", err)))
+		return inspect.CorruptHint(filepath.Join(dataDir, emit.DBFile), inspect.FullDiskHint(dataDir, fmt.Errorf("emitter: %w", err)))
 	}
 	defer emitter.Close()
 	emitterRef.Store(emitter)

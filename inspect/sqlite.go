@@ -213,19 +213,18 @@ func IsCorrupt(err error) bool {
 	return false
 }
 
-// CorruptHint adds to err, a failure to open the data in dir, what to do
-// when a database file is damaged: hooklab.db is rebuilt from the journal
-// when it is moved aside; emit.db is not (its queue is lost).
-func CorruptHint(dir string, err error) error {
-	if !IsCorrupt(err) || dir == "" {
+// CorruptHint adds to err, a failure to open the database file path, what
+// to do when the file is damaged: hooklab.db is rebuilt from the journal
+// when it is moved aside; another (emit.db) is not, and its content is
+// lost with it.
+func CorruptHint(path string, err error) error {
+	if !IsCorrupt(err) || path == "" || path == ":memory:" {
 		return err
 	}
-	if strings.Contains(err.Error(), "emit") {
-		return fmt.Errorf("%w: %s is damaged; to start again, stop hooklab and move %s* aside (its queued invocations and activity log are lost with it)",
-			err, filepath.Join(dir, "emit.db"), filepath.Join(dir, "emit.db"))
+	if filepath.Base(path) == "hooklab.db" {
+		return fmt.Errorf("%w: %s is damaged; stop hooklab and move %s* aside: the next start rebuilds its exchanges from the journal", err, path, path)
 	}
-	return fmt.Errorf("%w: %s is damaged; stop hooklab and move %s* aside: the next start rebuilds its exchanges from the journal",
-		err, filepath.Join(dir, "hooklab.db"), filepath.Join(dir, "hooklab.db"))
+	return fmt.Errorf("%w: %s is damaged; to start again, stop hooklab and move %s* aside (what it holds is lost with it: for emit.db, queued invocations and the activity log)", err, path, path)
 }
 
 // ErrNoDataDir says DefaultDataDir has no answer.

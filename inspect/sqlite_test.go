@@ -1100,19 +1100,20 @@ func (c codedErr) Code() int     { return int(c) }
 // file; other errors pass as they are.
 func TestCorruptHint(t *testing.T) {
 	t.Parallel()
-	dir := "/data/hooklab"
+	store, emitDB := "/data/emitter/hooklab.db", "/data/emitter/emit.db" // "emit" in the directory too
 	for _, tc := range []struct {
+		path string
 		err  error
 		want string
 	}{
-		{fmt.Errorf("database %s/hooklab.db: %w", dir, codedErr(11)), "move /data/hooklab/hooklab.db* aside: the next start rebuilds its exchanges from the journal"},
-		{fmt.Errorf("emitter: count invocations: %w", codedErr(11)), "move /data/hooklab/emit.db* aside (its queued invocations and activity log are lost with it)"},
-		{fmt.Errorf("database: %w", codedErr(26)), "hooklab.db is damaged"},
-		{fmt.Errorf("database: %w", codedErr(267)), "hooklab.db is damaged"}, // SQLITE_CORRUPT_VTAB
-		{fmt.Errorf("database: %w", codedErr(5)), ""},                        // busy: not damage
-		{errors.New("disk I/O error"), ""},
+		{store, fmt.Errorf("database %s: %w", store, codedErr(11)), "move /data/emitter/hooklab.db* aside: the next start rebuilds its exchanges from the journal"},
+		{emitDB, fmt.Errorf("emitter: count invocations: %w", codedErr(11)), "move /data/emitter/emit.db* aside (what it holds is lost with it: for emit.db, queued invocations"},
+		{store, fmt.Errorf("database: %w", codedErr(26)), "hooklab.db is damaged"},
+		{store, fmt.Errorf("database: %w", codedErr(267)), "hooklab.db is damaged"}, // SQLITE_CORRUPT_VTAB
+		{store, fmt.Errorf("database: %w", codedErr(5)), ""},                        // busy: not damage
+		{store, errors.New("disk I/O error"), ""},
 	} {
-		got := CorruptHint(dir, tc.err).Error()
+		got := CorruptHint(tc.path, tc.err).Error()
 		if tc.want == "" && got != tc.err.Error() || tc.want != "" && !strings.Contains(got, tc.want) {
 			t.Errorf("CorruptHint(%v) = %q, want %q", tc.err, got, tc.want)
 		}
