@@ -1024,9 +1024,9 @@ func valueText(v any) string {
 	case time.Time:
 		return v.Format(time.RFC3339)
 	case float64:
-		return FormatNumber(v)
+		return string(appendNumber(nil, v))
 	case float32:
-		return FormatNumber(float64(v))
+		return string(appendNumber(nil, float64(v)))
 	case fmt.Stringer:
 		return v.String()
 	}
@@ -1044,20 +1044,22 @@ func valueText(v any) string {
 	return fmt.Sprint(v)
 }
 
-// FormatNumber writes f as JSON writes a number, which is how a receiver
-// expects an amount written as text too: plain decimals (1500000.5,
-// 0.00005), an exponent only below 1e-6 or from 1e21 on, where JSON would
-// use one (fmt.Sprint writes 1.5000005e+06, which a decimal parser
-// refuses). NaN and infinities are written as Go writes them.
-func FormatNumber(f float64) string {
+// appendNumber writes f as encoding/json writes a number (without its
+// allocation), in JSON and as text alike, which is how a receiver expects
+// an amount: plain decimals (1500000.5, 0.00005), an exponent only below
+// 1e-6 or from 1e21 on (fmt.Sprint writes 1.5000005e+06, which a decimal
+// parser refuses). NaN and infinities, which JSON has no word for, are
+// written as Go writes them; the JSON encoder writes null for them first.
+// (inspect's summary encoder has the same, as it imports nothing of rules.)
+func appendNumber(b []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return strconv.FormatFloat(f, 'g', -1, 64)
+		return strconv.AppendFloat(b, f, 'g', -1, 64)
 	}
 	format := byte('f')
 	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
 		format = 'e'
 	}
-	b := strconv.AppendFloat(nil, f, format, -1, 64)
+	b = strconv.AppendFloat(b, f, format, -1, 64)
 	if format == 'e' {
 		// 1e-7, as JSON writes it, not 1e-07.
 		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
@@ -1065,7 +1067,7 @@ func FormatNumber(f float64) string {
 			b = b[:n-1]
 		}
 	}
-	return string(b)
+	return b
 }
 
 // iterable is Liquid's lazy list (ranges).
@@ -1182,8 +1184,7 @@ func (e *jsonEncoder) encode(v any, depth int) error {
 			e.buf = append(e.buf, "null"...)
 			return nil
 		}
-		b, _ := json.Marshal(f)
-		e.buf = append(e.buf, b...)
+		e.buf = appendNumber(e.buf, f)
 		return nil
 	case reflect.String:
 		e.buf = appendJSONString(e.buf, rv.String())

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"flag"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -702,6 +703,22 @@ func TestTemplateNumbersAsText(t *testing.T) {
 		}
 		if string(got) != tc.out {
 			t.Errorf("%s:\n got %s\nwant %s", tc.src, got, tc.out)
+		}
+	}
+}
+
+// TestAppendNumberIsJSONs: numbers are written as encoding/json writes
+// them, in JSON and as text.
+func TestAppendNumberIsJSONs(t *testing.T) {
+	t.Parallel()
+	for _, f := range []float64{0, math.Copysign(0, -1), 1, -2.5, 1500000.5, 2500000, 0.00005, 1e-6, 9.99e-7, 1e-7, 1e20, 1e21,
+		123456789.125, 5e-324, math.MaxFloat64, -1e300, 1.0 / 3} {
+		want, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendNumber(nil, f); string(got) != string(want) {
+			t.Errorf("appendNumber(%v) = %s, want %s", f, got, want)
 		}
 	}
 }
