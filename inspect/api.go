@@ -249,6 +249,21 @@ func Once(v url.Values, keys ...string) error {
 	return nil
 }
 
+// BinParam returns the bin= parameter of v ("" when there is none), and
+// fails for a bin name that is not one, or for bin= given empty: an unset
+// variable in a script (bin=$BIN) would widen a list, wait, stream or
+// export to every bin.
+func BinParam(v url.Values) (string, error) {
+	bin := v.Get("bin")
+	switch {
+	case bin != "":
+		return bin, ValidBin(bin)
+	case v.Has("bin"):
+		return "", fmt.Errorf("%w: bin is empty: name a bin, or leave bin out for every bin", ErrInvalid)
+	}
+	return "", nil
+}
+
 // ParseQuery reads the list filters from URL parameters.
 func ParseQuery(v url.Values) (Query, error) {
 	if err := Once(v, "bin", "method", "source", "status", "q", "cursor", "after", "limit", "since", "until", "order"); err != nil {
@@ -267,14 +282,8 @@ func ParseQuery(v url.Values) (Query, error) {
 		Cursor: v.Get("cursor"),
 		After:  v.Get("after"),
 	}
-	if q.Bin != "" {
-		if err := ValidBin(q.Bin); err != nil {
-			return q, err
-		}
-	} else if v.Has("bin") {
-		// An unset variable in a script (bin=$BIN): one test would wait
-		// on, or list, every other test's bin.
-		return q, fmt.Errorf("%w: bin is empty: name a bin, or leave bin out for every bin", ErrInvalid)
+	if _, err := BinParam(v); err != nil {
+		return q, err
 	}
 	if q.After != "" {
 		// Ids are upper case; a lower-case copy is the same id.

@@ -62,9 +62,8 @@ func FilterFromValues(v url.Values) (Filter, error) {
 	if err := inspect.Once(v, "bin", "source", "method", "status", "q", "since", "until", "path", "limit"); err != nil {
 		return Filter{}, err
 	}
-	if v.Has("bin") && v.Get("bin") == "" {
-		// As the list API: an unset $BIN would export every bin.
-		return Filter{}, fmt.Errorf("%w: bin is empty: name a bin, or leave bin out for every bin", inspect.ErrInvalid)
+	if _, err := inspect.BinParam(v); err != nil { // Values (below) drops an empty one
+		return Filter{}, err
 	}
 	f := Filter{Bin: v.Get("bin"), Source: v.Get("source"), Method: v.Get("method"), Status: v.Get("status"),
 		Q: v.Get("q"), Since: v.Get("since"), Until: v.Get("until"), Path: v.Get("path")}

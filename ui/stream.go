@@ -57,21 +57,12 @@ func Stream(cfg StreamConfig) http.Handler {
 		},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		bin := r.URL.Query().Get("bin")
-		// A typo (?bim=) would stream every bin.
-		if err := errors.Join(inspect.Only(r.URL.Query(), "GET /api/stream", "bin"), inspect.Once(r.URL.Query(), "bin")); err != nil {
+		q := r.URL.Query()
+		bin, err := inspect.BinParam(q)
+		// A typo (?bim=) or an empty bin= would stream every bin.
+		if err := errors.Join(inspect.Only(q, "GET /api/stream", "bin"), inspect.Once(q, "bin"), err); err != nil {
 			inspect.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
-		}
-		if bin != "" || r.URL.Query().Has("bin") {
-			err := inspect.ValidBin(bin)
-			if bin == "" {
-				err = errors.New("bin is empty: name a bin, or leave bin out for every bin")
-			}
-			if err != nil {
-				inspect.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-				return
-			}
 		}
 		// Subscribed before the handshake is answered: a client may
 		// send a capture the moment its Dial returns, and must get it.
