@@ -197,6 +197,17 @@ subscriptions:
 	if log := s.Stderr.String(); !strings.Contains(log, "capture not stored") || !strings.Contains(strings.ToLower(log), "full") {
 		t.Errorf("the log does not say that capture could not store for lack of space:\n%s", lastBytes(log, 2000))
 	}
+	// Every request fails the same way now: the log says so once every
+	// few seconds, not once a request.
+	logged := time.Now()
+	for range 30 {
+		if st, _, b, _ := capture(8 << 10); st != http.StatusServiceUnavailable {
+			t.Fatalf("capture on a full disk after a 503: %d %s", st, b)
+		}
+	}
+	if n := strings.Count(s.Stderr.String(), "capture not stored"); n != 1 && time.Since(logged) < 4*time.Second {
+		t.Errorf("31 captures refused on a full disk logged %d lines; want 1 (repeats are held back)", n)
+	}
 
 	// Health says why, for the UI and monitors.
 	if resp, b := s.api(t, "GET", "/healthz", nil); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(strings.ToLower(string(b)), "full") {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Guard protects the UI listener from other web pages and other hosts: it
@@ -18,6 +19,8 @@ import (
 // "*" accepts any Host (for a UI behind --auth, reached by its LAN address).
 func Guard(log *slog.Logger, extraHosts []string, next http.Handler) http.Handler {
 	allowed := map[string]bool{"localhost": true}
+	// A page in a browser can send these as fast as it likes.
+	hostLog, originLog := NewLogLimit(5*time.Second), NewLogLimit(5*time.Second)
 	for _, h := range extraHosts {
 		allowed[strings.ToLower(h)] = true
 	}
@@ -35,7 +38,7 @@ func Guard(log *slog.Logger, extraHosts []string, next http.Handler) http.Handle
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !hostOK(r.Host) {
-			log.Warn("refused request: Host not allowed", "host", r.Host, "path", r.URL.Path, "remote", r.RemoteAddr)
+			hostLog.Log(log, slog.LevelWarn, "refused request: Host not allowed", "host", r.Host, "path", r.URL.Path, "remote", r.RemoteAddr)
 			WriteJSON(w, http.StatusForbidden, map[string]string{"error": "Host " + r.Host + " is not allowed: use localhost or 127.0.0.1 (see --allow-host)"})
 			return
 		}
@@ -44,7 +47,7 @@ func Guard(log *slog.Logger, extraHosts []string, next http.Handler) http.Handle
 		if origin := r.Header.Get("Origin"); origin != "" && (unsafe || upgrade) {
 			u, err := url.Parse(origin)
 			if err != nil || !strings.EqualFold(u.Host, r.Host) {
-				log.Warn("refused request: cross-origin", "origin", origin, "host", r.Host, "path", r.URL.Path)
+				originLog.Log(log, slog.LevelWarn, "refused request: cross-origin", "origin", origin, "host", r.Host, "path", r.URL.Path)
 				WriteJSON(w, http.StatusForbidden, map[string]string{"error": "Origin " + origin + " may not use this API"})
 				return
 			}

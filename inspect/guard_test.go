@@ -214,3 +214,39 @@ func TestStatusOf(t *testing.T) {
 		})
 	}
 }
+
+// A page in a browser can send refused requests as fast as it likes: the
+// log says so once in a while, not once a request.
+func TestGuardLogsRefusalsSparingly(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	srv := httptest.NewServer(Guard(slog.New(slog.NewTextHandler(&logs, nil)), nil, http.NotFoundHandler()))
+	t.Cleanup(srv.Close)
+	send := func(host, origin string) {
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/api/x", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("Host %s Origin %s: %d; want 403", host, origin, resp.StatusCode)
+		}
+	}
+	for range 20 {
+		send("evil.example", "")
+		send(srv.Listener.Addr().String(), "http://evil.example")
+	}
+	for _, msg := range []string{"Host not allowed", "cross-origin"} {
+		if n := strings.Count(logs.String(), msg); n != 1 {
+			t.Errorf("20 refusals (%s) logged %d lines; want 1:\n%s", msg, n, logs.String())
+		}
+	}
+}

@@ -61,6 +61,9 @@ type Config struct {
 // DefaultBodyGrace is Config.BodyGrace when not set.
 const DefaultBodyGrace = 30 * time.Second
 
+// storeLogPeriod is how often a store failure that repeats is logged.
+const storeLogPeriod = 5 * time.Second
+
 // DefaultMaxBins is Config.MaxBins when not set.
 const DefaultMaxBins = 1000
 
@@ -68,6 +71,9 @@ const DefaultMaxBins = 1000
 type Capture struct {
 	cfg Config
 	log *slog.Logger
+	// storeLog holds back repeats of "not stored": on a full disk every
+	// request fails the same way.
+	storeLog *inspect.LogLimit
 
 	bins     sync.Map // bin names known to exist
 	binCount atomic.Int64
@@ -117,7 +123,7 @@ func New(cfg Config) *Capture {
 	if cfg.MaxBins <= 0 {
 		cfg.MaxBins = DefaultMaxBins
 	}
-	return &Capture{cfg: cfg, log: cfg.Logger}
+	return &Capture{cfg: cfg, log: cfg.Logger, storeLog: inspect.NewLogLimit(storeLogPeriod)}
 }
 
 // AdmitBin lets bin be used (a request into it, or POST /api/bins making
@@ -338,7 +344,7 @@ func (c *Capture) bodyFailed(w http.ResponseWriter, r *http.Request, ex *inspect
 	}
 	ex.Duration = c.cfg.Now().Sub(start)
 	if err := c.cfg.Store.Add(context.WithoutCancel(r.Context()), ex); err != nil {
-		c.log.Error("store failed for an interrupted request", "err", err, "id", ex.ID)
+		c.storeLog.Log(c.log, slog.LevelError, "store failed for an interrupted request", "err", err, "id", ex.ID)
 	}
 	if answer == nil {
 		panic(http.ErrAbortHandler)
@@ -463,7 +469,7 @@ func withoutHeaders(h inspect.Headers, names ...string) inspect.Headers {
 // storeFailed answers 503 with Retry-After so that senders retry: nothing
 // is acknowledged that was not stored.
 func (c *Capture) storeFailed(w http.ResponseWriter, err error) {
-	c.log.Error("capture not stored", "err", err)
+	c.storeLog.Log(c.log, slog.LevelError, "capture not stored", "err", err)
 	w.Header().Set("Retry-After", "5")
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	inspect.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "hooklab could not store this request: " + err.Error()})

@@ -176,14 +176,15 @@ func NewTransport() *http.Transport {
 // Reverse is an inspecting reverse proxy. A forward proxy uses one in
 // forward mode, where each request goes to its own host.
 type Reverse struct {
-	opts    Options
-	forward bool
-	routes  atomic.Pointer[[]Route]
-	rp      *httputil.ReverseProxy
-	log     *slog.Logger
-	wg      sync.WaitGroup
-	scope   atomic.Pointer[ruleScope]
-	pending *recorder
+	opts     Options
+	forward  bool
+	routes   atomic.Pointer[[]Route]
+	rp       *httputil.ReverseProxy
+	log      *slog.Logger
+	storeLog *inspect.LogLimit // holds back repeats of "not stored" (a full disk)
+	wg       sync.WaitGroup
+	scope    atomic.Pointer[ruleScope]
+	pending  *recorder
 
 	// Upgraded connections (websockets) are hijacked: the server's
 	// Shutdown neither waits for nor closes them, so the proxy does.
@@ -260,11 +261,11 @@ func newReverse(opts Options, forward bool) (*Reverse, error) {
 	if opts.MaxPendingBytes <= 0 {
 		opts.MaxPendingBytes = 16 << 20
 	}
-	p := &Reverse{opts: opts, forward: forward, log: opts.Logger}
+	p := &Reverse{opts: opts, forward: forward, log: opts.Logger, storeLog: inspect.NewLogLimit(5 * time.Second)}
 	p.pending = newRecorder(opts, func(ex *inspect.Exchange) {
 		defer p.wg.Done()
 		if err := opts.Record(opts.Context, ex); err != nil {
-			p.log.Error("proxy exchange not stored", "id", ex.ID, "err", err) // the logger names the proxy
+			p.storeLog.Log(p.log, slog.LevelError, "proxy exchange not stored", "id", ex.ID, "err", err) // the logger names the proxy
 		}
 	})
 	if err := p.SetRoutes(opts.Routes); err != nil {
