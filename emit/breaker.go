@@ -11,19 +11,31 @@ import (
 // Cooldown, and afterwards half-open: one probe goes through, its success
 // closes the circuit and its failure opens it again.
 type breaker struct {
-	mu      sync.Mutex
-	cfg     Breaker
-	outcome []outcomeAt // attempts within the window, oldest first
-	fails   int
-	state   breakerState
-	until   time.Time // end of the cool-down while open
-	probing bool      // the half-open probe is in flight
+	mu  sync.Mutex
+	cfg Breaker
+	// recent counts the attempts of the window in spans of
+	// Window/breakerSpans, oldest first: a webhook taking thousands of
+	// deliveries a second keeps a few hundred counters, not an entry an
+	// attempt.
+	recent   []outcomes
+	attempts int // in recent
+	fails    int // in recent
+	state    breakerState
+	until    time.Time // end of the cool-down while open
+	probing  bool      // the half-open probe is in flight
 }
 
-type outcomeAt struct {
-	t      time.Time
-	failed bool
+// outcomes counts the attempts that ended in a span starting at t.
+type outcomes struct {
+	t               time.Time
+	attempts, fails int
 }
+
+// breakerSpans is how many spans the window is counted in. An attempt
+// stays counted until its whole span has left the window: up to
+// Window/breakerSpans longer, never shorter (a failure is not forgotten
+// early).
+const breakerSpans = 256
 
 type breakerState int
 
@@ -82,7 +94,7 @@ func (b *breaker) record(now time.Time, failed, probe bool) {
 			b.state, b.until = breakerOpen, now.Add(time.Duration(b.cfg.Cooldown))
 		} else {
 			b.state = breakerClosed
-			b.outcome, b.fails = b.outcome[:0], 0
+			b.forget()
 		}
 		return
 	}
@@ -91,26 +103,37 @@ func (b *breaker) record(now time.Time, failed, probe bool) {
 		// endpoint now, and the probe (in flight or to come) decides.
 		return
 	}
-	b.outcome = append(b.outcome, outcomeAt{t: now, failed: failed})
+	window := time.Duration(b.cfg.Window)
+	span := max(window/breakerSpans, 1)
+	if n := len(b.recent); n == 0 || now.Sub(b.recent[n-1].t) >= span || now.Before(b.recent[n-1].t) {
+		b.recent = append(b.recent, outcomes{t: now})
+	}
+	last := &b.recent[len(b.recent)-1]
+	last.attempts++
+	b.attempts++
 	if failed {
+		last.fails++
 		b.fails++
 	}
-	cut := now.Add(-time.Duration(b.cfg.Window))
+	cut := now.Add(-window)
 	i := 0
-	for i < len(b.outcome) && b.outcome[i].t.Before(cut) {
-		if b.outcome[i].failed {
-			b.fails--
-		}
+	for i < len(b.recent) && !b.recent[i].t.Add(span).After(cut) {
+		b.attempts -= b.recent[i].attempts
+		b.fails -= b.recent[i].fails
 		i++
 	}
 	if i > 0 {
-		b.outcome = append(b.outcome[:0], b.outcome[i:]...)
+		b.recent = append(b.recent[:0], b.recent[i:]...)
 	}
-	if b.state == breakerClosed && len(b.outcome) >= b.cfg.MinAttempts &&
-		float64(b.fails) >= b.cfg.FailureRate*float64(len(b.outcome)) {
+	if b.attempts >= b.cfg.MinAttempts && float64(b.fails) >= b.cfg.FailureRate*float64(b.attempts) {
 		b.state, b.until = breakerOpen, now.Add(time.Duration(b.cfg.Cooldown))
-		b.outcome, b.fails = b.outcome[:0], 0
+		b.forget()
 	}
+}
+
+// forget drops the counts.
+func (b *breaker) forget() {
+	b.recent, b.attempts, b.fails = b.recent[:0], 0, 0
 }
 
 // cancelProbe releases a probe that was admitted but not attempted.

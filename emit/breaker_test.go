@@ -43,3 +43,57 @@ func TestBreakerLateAttemptLeavesProbeInCharge(t *testing.T) {
 		t.Errorf("a failed probe left the breaker %s, want open", s)
 	}
 }
+
+// TestBreakerWindow: the window counts attempts in a bounded number of
+// spans however many attempts it holds (a webhook at 1,000 deliveries a
+// second kept an entry each, copied on every attempt), opens at the rate
+// over the whole window, and forgets an attempt only once its span has
+// left the window.
+func TestBreakerWindow(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	window := 5 * time.Minute
+	b := newBreaker(Breaker{FailureRate: 0.7, MinAttempts: 20, Window: Duration(window), Cooldown: Duration(time.Minute)})
+	const perSec = 1000
+	n := int(window/time.Second) * perSec
+	for i := range 2 * n { // 30% fail: stays closed
+		b.record(t0.Add(time.Duration(i)*time.Second/perSec), i%10 < 3, false)
+	}
+	if got := b.stateName(); got != "closed" {
+		t.Fatalf("30%% failures opened the breaker: %s", got)
+	}
+	if len(b.recent) > breakerSpans+1 {
+		t.Errorf("%d attempts in the window are kept in %d counters; want at most %d", b.attempts, len(b.recent), breakerSpans+1)
+	}
+	if span := window / breakerSpans; b.attempts < n || b.attempts > n+int(span/time.Millisecond)+1 {
+		t.Errorf("the window counts %d attempts; want %d to %d", b.attempts, n, n+int(span/time.Millisecond)+1)
+	}
+
+	// 20 failures in a row after a quiet window: the old successes have
+	// left it, so the circuit opens.
+	b = newBreaker(Breaker{FailureRate: 0.7, MinAttempts: 20, Window: Duration(window), Cooldown: Duration(time.Minute)})
+	for i := range 100 {
+		b.record(t0.Add(time.Duration(i)*time.Millisecond), false, false)
+	}
+	later := t0.Add(window + time.Minute)
+	for i := range 19 {
+		b.record(later.Add(time.Duration(i)*time.Millisecond), true, false)
+	}
+	if got := b.stateName(); got != "closed" {
+		t.Fatalf("19 failures opened the breaker (min 20): %s", got)
+	}
+	b.record(later.Add(time.Second), true, false)
+	if got := b.stateName(); got != "open" {
+		t.Errorf("20 failures after the successes left the window: %s, want open", got)
+	}
+
+	// Failures just inside the window are still counted.
+	b = newBreaker(Breaker{FailureRate: 0.5, MinAttempts: 4, Window: Duration(time.Minute), Cooldown: Duration(time.Minute)})
+	for range 2 {
+		b.record(t0, true, false)
+	}
+	b.record(t0.Add(59*time.Second), false, false)
+	b.record(t0.Add(59*time.Second), true, false)
+	if got := b.stateName(); got != "open" {
+		t.Errorf("3 failures of 4 within a minute: %s, want open", got)
+	}
+}
