@@ -574,6 +574,15 @@ func saveRate(webhook string, st rateState) func(tx *sql.Tx) error {
 	}
 }
 
+// replaceRate returns the write of w's bucket state, whatever was saved
+// before.
+func replaceRate(webhook string, st rateState) func(tx *sql.Tx) error {
+	return func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT OR REPLACE INTO rate_state(webhook_id, tokens, at_ns) VALUES (?, ?, ?)`, webhook, st.tokens, st.at.UnixNano())
+		return err
+	}
+}
+
 // loadRate returns the last saved bucket state of webhook, if any.
 func (d *db) loadRate(ctx context.Context, webhook string) (rateState, bool, error) {
 	var tokens float64

@@ -323,7 +323,16 @@ func (l *lane) restoreRate(ctx context.Context) {
 		return
 	}
 	// Empty the new bucket down to the saved level as of the saved time;
-	// it refills from there.
+	// it refills from there. A time after now (the clock was set back
+	// since) counts as now: the limiter would add nothing until the clock
+	// passed it, and saves, which never replace a newer state, would keep
+	// it that way.
+	if now := l.e.clock.Now(); st.at.After(now) {
+		st.at = now
+		if err := l.e.db.write(ctx, replaceRate(l.id, st)); err != nil && ctx.Err() == nil {
+			l.e.log.Error("reset the rate limit's state", "webhook", l.id, "err", err)
+		}
+	}
 	l.takeDownTo(st.tokens, st.at)
 }
 

@@ -346,3 +346,45 @@ func TestMemoryCloseSaysQueuedAreLost(t *testing.T) {
 		t.Errorf("log:\n%s", log.String())
 	}
 }
+
+// TestRateStateFromTheFuture: a bucket saved while the clock was an hour
+// fast, read back after it was set right, counts as saved now; the lane
+// sent nothing until the clock caught up (an hour at 1/min).
+func TestRateStateFromTheFuture(t *testing.T) {
+	dir := t.TempDir()
+	s := newSink(t, status(200))
+	yaml := hookYAML("hook", s.URL, "rate_limit: 1/min")
+
+	fast := newFakeClock()
+	fast.Set(fast.Now().Add(time.Hour))
+	e := openAt(t, dir, yaml, fast)
+	stop := run(t, e)
+	if _, err := e.Emit(context.Background(), Event{Type: "test.a"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "first delivery", func() bool { return s.count() == 1 })
+	stop()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	fixed := newFakeClock()
+	e = openAt(t, dir, yaml, fixed)
+	defer e.Close()
+	stop = run(t, e)
+	defer stop()
+	if _, err := e.Emit(context.Background(), Event{Type: "test.b"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.count() < 2 && time.Now().Before(deadline) {
+		if fixed.Now().Sub(newFakeClock().Now()) < 3*time.Minute {
+			fixed.Advance(time.Second)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s.count() < 2 {
+		t.Errorf("%s after the restart at 1/min the second invocation is still throttled (sink got %d)",
+			fixed.Now().Sub(newFakeClock().Now()).Round(time.Second), s.count())
+	}
+}
