@@ -391,3 +391,30 @@ func FuzzHasFold(f *testing.F) {
 		}
 	})
 }
+
+// A method is stored as sent ("purge" and "PURGE" are both methods to
+// net/http), and the method filter takes any case, in the store as in the
+// live stream's Matches.
+func TestMethodFilterTakesAnyCase(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{})
+	lower, upper := newEx("b", "purge", "http://h/lower"), newEx("b", "PURGE", "http://h/upper")
+	mustAdd(t, s, lower, upper, newEx("b", "POST", "http://h/other"))
+	for _, m := range []string{"purge", "PURGE", "Purge"} {
+		q := Query{Method: m}
+		got := listIDs(t, s, q)
+		if len(got) != 2 || !slices.Contains(got, lower.ID) || !slices.Contains(got, upper.ID) {
+			t.Errorf("method=%s listed %v; want %s and %s", m, got, lower.ID, upper.ID)
+		}
+		if !q.Matches(lower) || !q.Matches(upper) {
+			t.Errorf("method=%s: Matches disagrees with the store", m)
+		}
+		terms, err := ParseQueryLang("method:" + m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		folded, rest := terms.Fold(Query{})
+		if got := listIDs(t, s, folded); len(got) != 2 || len(rest) != 0 {
+			t.Errorf("q=method:%s listed %v; want both", m, got)
+		}
+	}
+}

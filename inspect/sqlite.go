@@ -2031,7 +2031,7 @@ func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool
 		add(`bin = ?`, q.Bin)
 	}
 	if q.Method != "" {
-		add(`method = ?`, strings.ToUpper(q.Method))
+		add(`method = ? COLLATE NOCASE`, q.Method) // stored as sent: "post" is a method too
 	}
 	if q.Source != "" {
 		add(`source = ?`, q.Source)
