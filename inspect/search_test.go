@@ -326,4 +326,14 @@ func TestIndexBatchIsBounded(t *testing.T) {
 	if err != nil || len(sums) != 1 {
 		t.Errorf("search after the batches: %d found, %v", len(sums), err)
 	}
+
+	// Response bodies count too: a batch holds what it read until it has
+	// indexed it (a proxy in front of downloads: 2,000 rows of 10 MiB).
+	for i := range 4 {
+		mustAdd(t, s, newEx("dl", "GET", fmt.Sprintf("http://h/file/%d", i), respBody(big)))
+	}
+	s.Sync(ctx)
+	if got := batch(); got != 6 {
+		t.Errorf("a batch over 5 MiB responses indexed up to row %d, want 6 (rows 5 and 6: 10 MiB read)", got)
+	}
 }

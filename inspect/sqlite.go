@@ -1466,7 +1466,9 @@ func (s *SQLite) purgeIndex(n int64) error {
 }
 
 // indexBatchBytes and indexBatchTime bound one batch of indexSome beyond
-// its row count: the text it reads, and the time it holds the writer.
+// its row count: the bytes it reads (and holds until it indexes them:
+// request and response bodies, though only indexBodyBytes of each is
+// indexed), and the time it holds the writer.
 const (
 	indexBatchBytes = 8 << 20
 	indexBatchTime  = 100 * time.Millisecond
@@ -1493,8 +1495,8 @@ func (s *SQLite) indexSome(n int) error {
 	var sf segmentFiles
 	defer sf.close()
 	scanned, lastScanned := 0, from
-	var textBytes int64
-	for textBytes < indexBatchBytes && rows.Next() {
+	var read int64
+	for read < indexBatchBytes && rows.Next() {
 		var r row
 		var err error
 		var at recordAt
@@ -1525,9 +1527,12 @@ func (s *SQLite) indexSome(n int) error {
 			}
 		}
 		todo = append(todo, r)
-		textBytes += int64(len(r.ex.Request.Body)) + int64(len(r.ex.Request.URL))
+		read += int64(len(r.ex.Request.Body)) + int64(len(r.ex.Request.URL))
+		if r.ex.Response != nil {
+			read += int64(len(r.ex.Response.Body))
+		}
 	}
-	cut := textBytes >= indexBatchBytes // rows may be left after the last read
+	cut := read >= indexBatchBytes // rows may be left after the last read
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
