@@ -757,8 +757,8 @@ func RawRequest(ex *Exchange) []byte {
 	target := "/"
 	if ex.Request.Method == http.MethodConnect {
 		target = connectTarget(ex)
-	} else if u, err := url.Parse(ex.Request.URL); err == nil {
-		target = u.RequestURI()
+	} else {
+		_, target = splitTarget(ex.Request.URL)
 	}
 	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\n", ex.Request.Method, target)
 	hasHost, hasLen := false, false
@@ -815,7 +815,13 @@ func Curl(ex *Exchange) string {
 	case ex.Request.Method != http.MethodGet || len(body) > 0:
 		fmt.Fprintf(&b, " -X %s", shellQuote(ex.Request.Method))
 	}
-	fmt.Fprintf(&b, " %s", shellQuote(ex.Request.URL))
+	if origin, target := splitTarget(ex.Request.URL); oddTarget(target) {
+		// curl would percent-encode bytes outside ASCII: the target
+		// goes as it came.
+		fmt.Fprintf(&b, " --request-target %s %s", shellQuote(target), shellQuote(origin+"/"))
+	} else {
+		fmt.Fprintf(&b, " %s", shellQuote(ex.Request.URL))
+	}
 	seen := map[string]bool{}
 	for _, h := range ex.Request.Headers {
 		n := strings.ToLower(h.Name)
@@ -857,6 +863,36 @@ func Curl(ex *Exchange) string {
 		}
 	}
 	return b.String()
+}
+
+// splitTarget splits a recorded URL into its scheme and authority and its
+// request target, byte for byte as recorded ("/" when there is none).
+func splitTarget(rawURL string) (origin, target string) {
+	i := strings.Index(rawURL, "://")
+	if i < 0 {
+		return "", "/"
+	}
+	i += 3
+	j := strings.IndexAny(rawURL[i:], "/?")
+	if j < 0 {
+		return rawURL, "/"
+	}
+	origin, target = rawURL[:i+j], rawURL[i+j:]
+	if target[0] == '?' {
+		target = "/" + target
+	}
+	return origin, target
+}
+
+// oddTarget reports whether target holds bytes curl would not send as they
+// are: outside printable ASCII.
+func oddTarget(target string) bool {
+	for i := 0; i < len(target); i++ {
+		if target[i] <= ' ' || target[i] >= 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // connectTarget is the authority a CONNECT request named: host:port.

@@ -134,6 +134,7 @@ func TestCurlReproducesRequest(t *testing.T) {
 		{"head", "HEAD", "/head?x=1", Headers{{"X-Probe", "1"}}, nil},
 		{"over 1 MiB", "POST", "/big", Headers{{"Content-Type", "text/plain"}}, big},
 		{"empty POST with Content-Length: 0", "POST", "/ping", Headers{{"X-Probe", "1"}}, nil},
+		{"bytes outside ASCII in the target", "POST", "/caf\xc3\xa9/lat\xe9?q=\xc3\xa9&r=\x01", Headers{{"Content-Type", "text/plain"}}, []byte("x")},
 	}
 	for _, tt := range tests {
 		// An empty POST says Content-Length: 0, as clients send it.

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -116,30 +117,106 @@ func (h Headers) HTTP() http.Header {
 // full URL with the raw query, proto, Host and headers (Host first, and
 // the Transfer-Encoding net/http takes out of them), remote address and
 // TLS. Capture and the proxies record requests with it.
+//
+// The URL is the target as sent when it came in absolute form
+// (http://host/path, as to a proxy; without user info, which is never
+// recorded), else the scheme, the Host and the
+// target. With no Host (HTTP/1.0) or one no URL can hold ("h:abc"), the
+// URL names the address the request came in on, so that it still reads
+// as a URL and a command made from it (/curl) goes back there, not to
+// whatever the target's first segment names; the Host header keeps what
+// was sent.
 func RequestOf(r *http.Request) Request {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
 	uri := r.RequestURI
-	if uri == "" || !strings.HasPrefix(uri, "/") {
+	var full string
+	switch {
+	case hasHTTPScheme(uri):
+		full = withoutUserinfo(uri)
+	case uri == "" || !strings.HasPrefix(uri, "/"):
 		uri = r.URL.RequestURI()
 	}
+	if full == "" {
+		host := r.Host
+		if !urlHost(host) {
+			if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+				host = a.String()
+			}
+		}
+		full = scheme + "://" + host + uri
+	}
 	hdr := make(Headers, 0, len(r.Header)+2)
-	hdr = append(hdr, Header{Name: "Host", Value: r.Host})
+	if r.Host != "" || r.ProtoAtLeast(1, 1) { // HTTP/1.1 has one, if empty
+		hdr = append(hdr, Header{Name: "Host", Value: r.Host})
+	}
 	hdr = append(hdr, FromHTTP(r.Header)...)
 	if len(r.TransferEncoding) > 0 {
 		hdr = append(hdr, Header{Name: "Transfer-Encoding", Value: strings.Join(r.TransferEncoding, ", ")})
 	}
 	return Request{
 		Method:     r.Method,
-		URL:        scheme + "://" + r.Host + uri,
+		URL:        full,
 		Proto:      r.Proto,
 		Host:       r.Host,
 		Headers:    hdr,
 		RemoteAddr: r.RemoteAddr,
 		TLS:        r.TLS != nil,
 	}
+}
+
+// hasHTTPScheme reports whether target is in absolute form.
+func hasHTTPScheme(target string) bool {
+	for _, p := range []string{"http://", "https://"} {
+		if len(target) >= len(p) && strings.EqualFold(target[:len(p)], p) {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutUserinfo returns the absolute URL u without the user:password@ of
+// its authority, which is never recorded.
+func withoutUserinfo(u string) string {
+	i := strings.Index(u, "://") + 3
+	end := len(u)
+	if j := strings.IndexAny(u[i:], "/?#"); j >= 0 {
+		end = i + j
+	}
+	if at := strings.LastIndexByte(u[i:end], '@'); at >= 0 {
+		return u[:i] + u[i+at+1:]
+	}
+	return u
+}
+
+// urlHost reports whether host can stand as a URL's authority: a name or
+// address with an optional port.
+func urlHost(host string) bool {
+	if host == "" {
+		return false
+	}
+	name := host
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		name = host[:i]
+		for _, c := range []byte(host[i+1:]) {
+			if c < '0' || c > '9' {
+				name = "" // not a port: ask url.Parse
+				break
+			}
+		}
+	}
+	simple := name != ""
+	for i := 0; simple && i < len(name); i++ {
+		c := name[i]
+		simple = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-'
+	}
+	if simple {
+		return true
+	}
+	u, err := url.Parse("http://" + host + "/")
+	return err == nil && u.Host == host && u.User == nil
 }
 
 // FromHTTP converts an http.Header to Headers, sorted by name with each
