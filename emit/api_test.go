@@ -627,6 +627,46 @@ func TestAPIWebhookKeepsNotifiesValid(t *testing.T) {
 	}
 }
 
+// TestAPISchemeChangeKeepsAGivenSecret: a PATCH to another signing scheme
+// keeps a secret it gives (as itself or as REDACTED); with none given the
+// webhook gets a new secret of the new scheme's form.
+func TestAPISchemeChangeKeepsAGivenSecret(t *testing.T) {
+	t.Parallel()
+	te := newEnv(t, "", nil)
+	srv := httptest.NewServer(te.e.Handler())
+	t.Cleanup(srv.Close)
+	c := apiClient{t, srv.URL}
+	if code, raw := c.do("POST", "/api/webhooks", `{"id": "sch", "endpoint": "https://example.com/h", "signing": {"scheme": "zendesk", "secret": "my-explicit-secret"}}`, nil); code != 201 {
+		t.Fatalf("create: %d %s", code, raw)
+	}
+	secret := func() SigningSecret {
+		var sec struct {
+			SigningSecret SigningSecret `json:"signing_secret"`
+		}
+		c.do("GET", "/api/webhooks/sch/signing_secret", nil, &sec)
+		return sec.SigningSecret
+	}
+	for _, tc := range []struct{ patch, scheme, want string }{
+		{`{"signing": {"scheme": "github", "secret": "my-explicit-secret"}}`, "github", "my-explicit-secret"},
+		{`{"signing": {"scheme": "slack", "secret": "REDACTED"}}`, "slack", "my-explicit-secret"},
+		{`{"signing": {"scheme": "shopify", "secret": "another"}}`, "shopify", "another"},
+		{`{"signing": {"scheme": "standard-webhooks"}}`, "standard-webhooks", ""},
+	} {
+		if code, raw := c.do("PATCH", "/api/webhooks/sch", tc.patch, nil); code != 200 {
+			t.Fatalf("PATCH %s: %d %s", tc.patch, code, raw)
+		}
+		got := secret()
+		switch {
+		case string(got.Scheme) != tc.scheme:
+			t.Errorf("PATCH %s: scheme %s", tc.patch, got.Scheme)
+		case tc.want != "" && got.Secret != tc.want:
+			t.Errorf("PATCH %s: secret %q, want %q", tc.patch, got.Secret, tc.want)
+		case tc.want == "" && (got.Secret == "another" || !strings.HasPrefix(got.Secret, "whsec_")):
+			t.Errorf("PATCH %s with no secret: secret %q, want a new whsec_ one", tc.patch, got.Secret)
+		}
+	}
+}
+
 // TestDeleteWebhookMidAttempt deletes a webhook while an attempt is in
 // flight: the invocation ends failed, unless the attempt delivered it
 // (then it is a success, counted so), and its attempt count matches the

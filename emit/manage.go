@@ -145,10 +145,21 @@ func errConfigWebhook(w *Webhook) error {
 	return &ValidationError{List: []FieldError{{Msg: fmt.Sprintf("webhook %s is defined in %s; change it there", w.ID, w.Location)}}}
 }
 
+// patchNames reports whether the JSON object v has the field name.
+func patchNames(v json.RawMessage, name string) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(v, &m) != nil {
+		return false
+	}
+	_, ok := m[name]
+	return ok
+}
+
 // UpdateWebhook applies a JSON merge patch to a webhook made through the
 // API: the fields present replace the stored ones (authentication,
 // signing, retry, rate_limit and circuit_breaker merge one level deep), a
 // secret sent as "REDACTED" keeps the stored one, and null removes a field.
+// A new signing scheme with no secret given gets a new secret of its form.
 // id, source and the times cannot be changed.
 func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMessage) (*Webhook, []FieldError, error) {
 	e.mu.Lock()
@@ -241,7 +252,10 @@ func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMe
 	if s, os := w.Signing, old.Signing; s != nil && os != nil {
 		keepSecret(&s.Secret, os.Secret)
 		s.Previous = os.Previous
-		if s.Scheme != os.Scheme && s.Secret == os.Secret && s.Scheme != SchemeNone {
+		// A new scheme with no secret given gets a secret of its own
+		// form (a Stripe secret is not a Standard Webhooks one); a secret
+		// given, even as REDACTED, is kept.
+		if s.Scheme != os.Scheme && !patchNames(p["signing"], "secret") && s.Scheme != SchemeNone {
 			s.Secret = newSecret(s.Scheme)
 			s.Previous = nil
 		}
