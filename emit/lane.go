@@ -81,13 +81,20 @@ type lane struct {
 // queue stays on disk only.
 const memQueueCap = 1024
 
-// invHeap is a min-heap of invocations by due time.
+// invHeap is a min-heap of invocations by due time, and by id (the order
+// they were made in) among those due at once: the events of one batch go
+// in their order.
 type invHeap []*Invocation
 
-func (h invHeap) Len() int           { return len(h) }
-func (h invHeap) Less(i, j int) bool { return h[i].nextAt.Before(h[j].nextAt) }
-func (h invHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *invHeap) Push(x any)        { *h = append(*h, x.(*Invocation)) }
+func (h invHeap) Len() int { return len(h) }
+func (h invHeap) Less(i, j int) bool {
+	if c := h[i].nextAt.Compare(h[j].nextAt); c != 0 {
+		return c < 0
+	}
+	return h[i].ID < h[j].ID
+}
+func (h invHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *invHeap) Push(x any)   { *h = append(*h, x.(*Invocation)) }
 func (h *invHeap) Pop() any {
 	old := *h
 	n := len(old)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -388,4 +389,36 @@ func TestRemovedAgainGetsAFreshGrace(t *testing.T) {
 	}
 	te.clock.Set(second)
 	waitFor(t, "the queue to fail", func() bool { return te.inv(q2[0].ID).NextAt == nil })
+}
+
+// TestBatchDeliveredInOrder: the events of one batch fall due at the same
+// moment, and a webhook delivering one at a time sends them in the
+// batch's order (the due-time heap gave ties in any order: 0,5,4,3,2,1).
+func TestBatchDeliveredInOrder(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, nil)
+	te := newEnv(t, `webhooks:
+  - {id: ord, endpoint: "`+s.URL+`", concurrency: 1, signing: {scheme: none}}
+triggers:
+  - name: t
+    when: {event: ord}
+    notify: {webhook: ord, payload: '{"i": {{i}}}'}
+`, nil, func(o *Options) { o.Memory, o.Dir = false, t.TempDir() })
+	var evs []Event
+	for i := range 20 {
+		evs = append(evs, Event{Type: "ord", Data: json.RawMessage(fmt.Sprintf(`{"i": %d}`, i))})
+	}
+	if _, err := te.e.Emit(context.Background(), evs...); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "20 deliveries", func() bool { return s.count() == 20 })
+	for i, r := range s.got() {
+		var body struct{ I int }
+		if err := json.Unmarshal(r.Body, &body); err != nil {
+			t.Fatalf("delivery %d: %v: %s", i, err, r.Body)
+		}
+		if body.I != i {
+			t.Errorf("delivery %d carried event %d", i, body.I)
+		}
+	}
 }
