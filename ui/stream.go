@@ -98,14 +98,11 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
-// maxBurst bounds how many events go out in one write, and flushTimeout
-// how long that write may take.
+// maxBurst bounds how many queued events go out in one write, and
+// flushTimeout how long that write may take.
 const (
 	maxBurst     = 256
 	flushTimeout = 10 * time.Second
-	// streamLinger is how long the writer gathers events after the first
-	// before it writes them (the stream's promise is 50 ms).
-	streamLinger = 10 * time.Millisecond
 )
 
 func serveStream(ctx context.Context, cfg StreamConfig, conn *websocket.Conn, bc *batchConn, sub *inspect.Sub) {
@@ -144,8 +141,6 @@ func serveStream(ctx context.Context, cfg StreamConfig, conn *websocket.Conn, bc
 	}
 	ping := time.NewTicker(cfg.PingInterval)
 	defer ping.Stop()
-	linger := time.NewTimer(streamLinger)
-	linger.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -159,24 +154,20 @@ func serveStream(ctx context.Context, cfg StreamConfig, conn *websocket.Conn, bc
 			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "resync"), time.Now().Add(time.Second))
 			return
 		case ev := <-sub.C():
-			// Send what comes within streamLinger in one write instead
-			// of a syscall (and a wakeup of the client) each: under
-			// load, events come in bursts (one per store commit).
+			// Under load events queue up: send what is queued in one
+			// write instead of a syscall (and a wakeup of the client)
+			// each.
 			bc.hold()
 			err := write(websocket.TextMessage, ev.Encoded())
-			linger.Reset(streamLinger)
 		burst:
 			for n := 1; err == nil && n < maxBurst; n++ {
 				select {
 				case ev := <-sub.C():
 					err = write(websocket.TextMessage, ev.Encoded())
-				case <-linger.C:
-					break burst
-				case <-ctx.Done():
+				default:
 					break burst
 				}
 			}
-			linger.Stop()
 			if ferr := bc.flush(); err == nil {
 				err = ferr
 			}
