@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"mime"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -700,12 +701,20 @@ func (d *decoder) response(n *yaml.Node) *Response {
 		if !isNull(hn) && hn.Kind != yaml.MappingNode {
 			d.errorf(hn, "headers: want a mapping of name to value, got %s", nodeKind(hn))
 		} else if hn != nil {
+			seen := map[string]bool{}
 			for i := 0; i+1 < len(hn.Content); i += 2 {
 				k, v := hn.Content[i], hn.Content[i+1]
 				name := k.Value
 				if !validHeaderName(name) {
 					d.errorf(k, "headers: bad header name %q", name)
 					continue
+				}
+				// Names differ in case only: both would be sent.
+				if canon := http.CanonicalHeaderKey(name); seen[canon] {
+					d.errorf(k, "headers: duplicate name %q (header names are case-insensitive)", name)
+					continue
+				} else {
+					seen[canon] = true
 				}
 				// The body's framing is hooklab's to write: a length that
 				// is not the body's cuts it short or hangs the client, and
