@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -83,13 +84,17 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 			sleep(ctx, time.Second)
 			continue
 		}
-		// A config that is a symlink changes where its target lives: watch
-		// that directory too, and start over when the link is pointed
-		// elsewhere.
-		target := followLinks(abs)
+		// A config reached through symlinks (itself one, or in a linked
+		// directory: a release's "current", a Kubernetes volume's "..data")
+		// changes where it lives: watch where it leads, even while that is
+		// missing, and every link on the way, and start over when one of
+		// them is pointed elsewhere.
+		target, links := linkChain(abs)
 		watched := append([]string{abs, target}, bodies...)
-		for _, f := range watched[1:] {
-			if d := filepath.Dir(f); d != dir {
+		added := map[string]bool{dir: true}
+		for _, f := range append(slices.Clone(watched[1:]), links...) {
+			if d := filepath.Dir(f); !added[d] {
+				added[d] = true
 				if err := w.Add(d); err != nil {
 					log.Debug("not watchable", "file", f, "err", err)
 				}
@@ -142,11 +147,12 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 		// While the config fails, any change in its directory may be the
 		// file it lacks (a file: body not yet written): try again on each.
 		interested := func(name string) bool {
-			return slices.Contains(watched, name) || failed != "" && filepath.Dir(name) == dir
+			return slices.Contains(watched, name) || slices.Contains(links, name) || failed != "" && filepath.Dir(name) == dir
 		}
 		watchLoop(ctx, w, dir, interested, log, func() bool {
 			reload()
-			return followLinks(abs) != target || !slices.Equal(bodies, watched[2:])
+			t, l := linkChain(abs)
+			return t != target || !slices.Equal(l, links) || !slices.Equal(bodies, watched[2:])
 		})
 		w.Close()
 	}
@@ -198,13 +204,40 @@ func readAll(files []string) map[string][]byte {
 	return out
 }
 
-// followLinks returns path with its symlinks followed, or path itself when
-// that fails (the file does not exist yet).
-func followLinks(path string) string {
-	if t, err := filepath.EvalSymlinks(path); err == nil {
-		return t
+// linkChain follows the symlinks of the absolute path, in every
+// component, and returns where it leads, even when that does not exist
+// (where the file will appear), and the symlinks met on the way.
+func linkChain(path string) (target string, links []string) {
+	rest := strings.Split(filepath.Clean(path), string(filepath.Separator))
+	cur := string(filepath.Separator)
+	for hops := 0; len(rest) > 0; {
+		c := rest[0]
+		rest = rest[1:]
+		if c == "" || c == "." {
+			continue
+		}
+		next := filepath.Join(cur, c) // cur has no links left: ".." is lexical
+		fi, err := os.Lstat(next)
+		if err != nil {
+			return filepath.Join(append([]string{next}, rest...)...), links
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 || hops >= 255 {
+			cur = next
+			continue
+		}
+		to, err := os.Readlink(next)
+		if err != nil {
+			cur = next
+			continue
+		}
+		hops++
+		links = append(links, next)
+		if filepath.IsAbs(to) {
+			cur = string(filepath.Separator)
+		}
+		rest = append(strings.Split(to, string(filepath.Separator)), rest...)
 	}
-	return path
+	return cur, links
 }
 
 // watchLoop runs reload, debounced, after events on the files it is

@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -262,6 +263,100 @@ func TestWatchSymlink(t *testing.T) {
 	if r := next(t, ch); r.err != nil || r.cfg.Mocks[0].Name != "three" {
 		t.Fatalf("after editing the new target: %+v", r)
 	}
+}
+
+// TestWatchSymlinkTargetRecreated: the link's target is deleted and written
+// again (the link dangles meanwhile): the new content is loaded.
+func TestWatchSymlinkTargetRecreated(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	real, run := filepath.Join(root, "tgt", "a.yaml"), filepath.Join(root, "run")
+	for _, d := range []string{filepath.Dir(real), run} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, real, mockNamed("one"))
+	link := filepath.Join(run, "hooklab.yaml")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	ch := startWatch(t, link)
+	if err := os.Remove(real); err != nil {
+		t.Fatal(err)
+	}
+	if r := next(t, ch); !errors.Is(r.err, fs.ErrNotExist) {
+		t.Fatalf("after removing the target: %+v", r)
+	}
+	time.Sleep(300 * time.Millisecond) // past the debounce: two events, not one
+	write(t, real, mockNamed("recreated"))
+	if r := next(t, ch); r.err != nil || r.cfg.Mocks[0].Name != "recreated" {
+		t.Fatalf("after writing the target again: %+v", r)
+	}
+}
+
+// TestWatchLinkedDirectory: the config sits in a directory reached through
+// links that a deploy re-points while the old target stays: a release's
+// "current" (releases/1 -> releases/2), and a Kubernetes volume's
+// "hooklab.yaml -> ..data/hooklab.yaml" with "..data" swapped.
+func TestWatchLinkedDirectory(t *testing.T) {
+	t.Parallel()
+	swap := func(t *testing.T, link, to string) {
+		t.Helper()
+		tmp := link + ".tmp"
+		if err := os.Symlink(to, tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("release", func(t *testing.T) {
+		t.Parallel()
+		root := t.TempDir()
+		for i, name := range []string{"rel1", "rel2"} {
+			d := filepath.Join(root, "releases", fmt.Sprint(i+1))
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			write(t, filepath.Join(d, "hooklab.yaml"), mockNamed(name))
+		}
+		current := filepath.Join(root, "current")
+		if err := os.Symlink("releases/1", current); err != nil {
+			t.Fatal(err)
+		}
+		ch := startWatch(t, filepath.Join(current, "hooklab.yaml"))
+		swap(t, current, "releases/2")
+		if r := next(t, ch); r.err != nil || r.cfg.Mocks[0].Name != "rel2" {
+			t.Fatalf("after re-pointing current: %+v", r)
+		}
+		time.Sleep(200 * time.Millisecond) // the watch starts over
+		write(t, filepath.Join(root, "releases", "2", "hooklab.yaml"), mockNamed("rel2-edited"))
+		if r := next(t, ch); r.err != nil || r.cfg.Mocks[0].Name != "rel2-edited" {
+			t.Fatalf("after editing the new release: %+v", r)
+		}
+	})
+	t.Run("kubernetes", func(t *testing.T) {
+		t.Parallel()
+		vol := t.TempDir()
+		for _, v := range []string{"..v1", "..v2"} {
+			if err := os.Mkdir(filepath.Join(vol, v), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			write(t, filepath.Join(vol, v, "hooklab.yaml"), mockNamed("k"+v[3:]))
+		}
+		if err := os.Symlink("..v1", filepath.Join(vol, "..data")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("..data/hooklab.yaml", filepath.Join(vol, "hooklab.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		ch := startWatch(t, filepath.Join(vol, "hooklab.yaml"))
+		swap(t, filepath.Join(vol, "..data"), "..v2")
+		if r := next(t, ch); r.err != nil || r.cfg.Mocks[0].Name != "k2" {
+			t.Fatalf("after swapping ..data: %+v", r)
+		}
+	})
 }
 
 // TestWatchBodyFile: editing a file a response takes its body from
