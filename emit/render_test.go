@@ -276,3 +276,37 @@ triggers:
 		}
 	}
 }
+
+// TestStructuredPayloadKeepsBigIntegers: integers of a YAML payload beyond
+// what a float64 holds go out digit for digit, as JSON and as XML
+// (9007199254740993 went out as ...992).
+func TestStructuredPayloadKeepsBigIntegers(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	yaml := `webhooks:
+  - {id: j1, endpoint: "` + s.URL + `/j", signing: {scheme: none}}
+  - {id: x1, endpoint: "` + s.URL + `/x", format: xml, signing: {scheme: none}}
+triggers:
+  - name: tj
+    when: {event: e}
+    notify: {webhook: j1, payload: {id: 9007199254740993, big: 12345678901234567890, small: 42, p: 19.99}}
+  - name: tx
+    when: {event: e}
+    notify: {webhook: x1, payload: {t: {id: 9007199254740993, big: 12345678901234567890}}}
+`
+	te := newEnv(t, yaml, nil)
+	for _, q := range te.emit("e", `{}`) {
+		if inv := te.settle(q.ID, 0); inv.Status != InvocationSuccess {
+			t.Fatalf("%s: %s %q", q.WebhookID, inv.Status, inv.Error)
+		}
+	}
+	want := map[string]string{
+		"/j": `{"big":12345678901234567890,"id":9007199254740993,"p":19.99,"small":42}`,
+		"/x": `<t><big>12345678901234567890</big><id>9007199254740993</id></t>`,
+	}
+	for _, r := range s.got() {
+		if string(r.Body) != want[r.URL] {
+			t.Errorf("%s got %q, want %q", r.URL, r.Body, want[r.URL])
+		}
+	}
+}

@@ -471,7 +471,8 @@ func (d *decoder) list(n *yaml.Node, what string) []*yaml.Node {
 }
 
 // value decodes any YAML value into plain Go values (string, float64, bool,
-// nil, []any, map[string]any), expanding ${NAME} in strings.
+// nil, []any, map[string]any; json.Number for an integer float64 cannot
+// hold), expanding ${NAME} in strings.
 func (d *decoder) value(n *yaml.Node, what string) any {
 	n = resolve(n)
 	if n == nil || !d.enter(n) {
@@ -490,6 +491,9 @@ func (d *decoder) value(n *yaml.Node, what string) any {
 			var f float64
 			if err := n.Decode(&f); err != nil {
 				d.errorf(n, "%s: bad number %q", what, n.Value)
+			}
+			if n.Tag == "!!int" {
+				return configInt(n.Value, f) // beyond 2^53: its digits
 			}
 			return f
 		}

@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -74,8 +76,7 @@ type JSONCond struct {
 	Op    string
 	Value any
 
-	re  *regexp.Regexp
-	num float64
+	re *regexp.Regexp
 }
 
 func jsonOps() []string {
@@ -344,11 +345,9 @@ func (d *decoder) jsonCond(n *yaml.Node) *JSONCond {
 		}
 		c.re = re
 	case "gt", "lt", "gte", "lte":
-		f, ok := toFloat(c.Value)
-		if !ok {
+		if _, ok := toFloat(c.Value); !ok {
 			d.errorf(where, "json value: %s takes a number", c.Op)
 		}
-		c.num = f
 	case "in":
 		if _, ok := c.Value.([]any); !ok {
 			d.errorf(where, "json value: in takes a list of values")
@@ -370,6 +369,9 @@ func toFloat(v any) (float64, bool) {
 		return float64(v), true
 	case int:
 		return float64(v), true
+	case json.Number:
+		f, err := strconv.ParseFloat(string(v), 64)
+		return f, err == nil
 	case string:
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		return f, err == nil
@@ -688,16 +690,17 @@ func (c *JSONCond) test(r *Request) (bool, string) {
 		if !ok {
 			return false, want()
 		}
+		cmp, _ := compareNumber(resultLiteral(res), f, c.Value)
 		var pass bool
 		switch c.Op {
 		case "gt":
-			pass = f > c.num
+			pass = cmp > 0
 		case "lt":
-			pass = f < c.num
+			pass = cmp < 0
 		case "gte":
-			pass = f >= c.num
+			pass = cmp >= 0
 		case "lte":
-			pass = f <= c.num
+			pass = cmp <= 0
 		}
 		if !pass {
 			return false, want()
@@ -729,6 +732,15 @@ func describe(v any) string {
 	return fmt.Sprint(v)
 }
 
+// resultLiteral is the text of a number in a JSON body: its raw literal,
+// or the string that holds it.
+func resultLiteral(res gjson.Result) string {
+	if res.Type == gjson.String {
+		return res.Str
+	}
+	return res.Raw
+}
+
 func resultFloat(res gjson.Result) (float64, bool) {
 	switch res.Type {
 	case gjson.Number:
@@ -747,16 +759,20 @@ func jsonEqual(res gjson.Result, want any) bool {
 		return res.Type == gjson.Null && res.Exists()
 	case bool:
 		return (res.Type == gjson.True && want) || (res.Type == gjson.False && !want)
-	case float64:
+	case float64, json.Number:
 		f, ok := resultFloat(res)
-		return ok && f == want
+		if !ok {
+			return false
+		}
+		c, ok := compareNumber(resultLiteral(res), f, want)
+		return ok && c == 0
 	case string:
 		switch res.Type {
 		case gjson.String:
 			return res.Str == want
 		case gjson.Number:
-			f, ok := toFloat(want)
-			return ok && f == res.Num
+			c, ok := compareNumber(res.Raw, res.Num, want)
+			return ok && c == 0
 		case gjson.True, gjson.False:
 			return res.Raw == want
 		}
@@ -799,6 +815,9 @@ func jsonContains(res gjson.Result, want any) bool {
 func normalizeJSON(v any) any {
 	switch v := v.(type) {
 	case int64:
+		if math.Abs(float64(v)) > maxExact {
+			return json.Number(strconv.FormatInt(v, 10)) // as the config keeps it
+		}
 		return float64(v)
 	case int:
 		return float64(v)
@@ -846,12 +865,13 @@ func partialMatch(got, want any) bool {
 			}
 		}
 		return true
-	case float64:
-		f, ok := got.(float64)
-		if i, isInt := got.(int64); isInt {
-			f, ok = float64(i), true
+	case float64, json.Number:
+		lit, f, ok := numberOf(got)
+		if !ok {
+			return false
 		}
-		return ok && f == want
+		c, ok := compareNumber(lit, f, want)
+		return ok && c == 0
 	case nil:
 		return got == nil
 	}

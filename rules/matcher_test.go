@@ -383,3 +383,45 @@ func TestMatchHostAndCutBody(t *testing.T) {
 		t.Errorf("near miss %s %q, want big saying the body was cut", name, reasons)
 	}
 }
+
+// TestMatcherBigNumbers: integers beyond 2^53 (ids) compare by their
+// digits, not as the float64 they round to; decimals and small integers
+// compare as before.
+func TestMatcherBigNumbers(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		matcher, body string
+		want          bool
+	}{
+		{`{json: [{path: id, value: 9007199254740993}]}`, `{"id": 9007199254740993}`, true},
+		{`{json: [{path: id, value: 9007199254740993}]}`, `{"id": 9007199254740992}`, false},
+		{`{json: [{path: id, value: 9007199254740992}]}`, `{"id": 9007199254740993}`, false},
+		{`{json: [{path: id, value: 9007199254740993}]}`, `{"id": "9007199254740993"}`, true},
+		{`{json: [{path: id, value: "9007199254740993"}]}`, `{"id": 9007199254740992}`, false},
+		{`{json: [{path: id, value: 12345678901234567890}]}`, `{"id": 12345678901234567890}`, true},
+		{`{json: [{path: id, value: 12345678901234567890}]}`, `{"id": 12345678901234567891}`, false},
+		{`{json: [{path: id, op: ne, value: 9007199254740993}]}`, `{"id": 9007199254740992}`, true},
+		{`{json: [{path: id, op: gt, value: 9007199254740992}]}`, `{"id": 9007199254740993}`, true},
+		{`{json: [{path: id, op: gt, value: 9007199254740993}]}`, `{"id": 9007199254740993}`, false},
+		{`{json: [{path: id, op: gte, value: 9007199254740993}]}`, `{"id": 9007199254740993}`, true},
+		{`{json: [{path: id, op: lt, value: 9007199254740994}]}`, `{"id": 9007199254740993}`, true},
+		{`{json: [{path: id, op: in, value: [1, 9007199254740993]}]}`, `{"id": 9007199254740992}`, false},
+		{`{json: [{path: id, op: in, value: [1, 9007199254740993]}]}`, `{"id": 9007199254740993}`, true},
+		{`{json_partial: {id: 1152921504606846977}}`, `{"id": 1152921504606846977, "x": 1}`, true},
+		{`{json_partial: {id: 1152921504606846977}}`, `{"id": 1152921504606846976}`, false},
+		{`{json_partial: {id: 12345678901234567890}}`, `{"id": 12345678901234567890}`, true},
+		{`{json_partial: {ids: [9007199254740993]}}`, `{"ids": [9007199254740992, 9007199254740993]}`, true},
+		{`{json_partial: {ids: [9007199254740993]}}`, `{"ids": [9007199254740992]}`, false},
+		// As before: decimals as float64, integers equal to decimals.
+		{`{json: [{path: p, value: 19.99}]}`, `{"p": 19.99}`, true},
+		{`{json: [{path: p, value: 42}]}`, `{"p": 42.0}`, true},
+		{`{json: [{path: p, op: gt, value: 19.98}]}`, `{"p": 19.99}`, true},
+		{`{json_partial: {p: 42}}`, `{"p": 42}`, true},
+		{`{json_partial: {p: 1.5}}`, `{"p": 1.5}`, true},
+	} {
+		m := mustMatcher(t, tc.matcher)
+		if _, got := m.Match(jsonReq(tc.body)); got != tc.want {
+			t.Errorf("%s on %s: %v, want %v", tc.matcher, tc.body, got, tc.want)
+		}
+	}
+}
