@@ -723,7 +723,9 @@ func testBrowserResyncReloads(t *testing.T, p *browserPage) {
 		mu.Unlock()
 		xs := []any{summary("01A", "/first")}
 		if after {
-			xs = append([]any{summary("01B", "/missed-while-behind")}, xs...)
+			// The newest page: the live arrival of before (01AA) is
+			// older than all of it, so it belongs to an older page.
+			xs = []any{summary("01C", "/newest"), summary("01B", "/missed-while-behind")}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"exchanges": xs, "next": ""})
@@ -741,6 +743,8 @@ func testBrowserResyncReloads(t *testing.T, p *browserPage) {
 		mu.Unlock()
 		_ = c.WriteMessage(websocket.TextMessage, []byte(`{"type":"hello"}`))
 		if n == 1 {
+			live, _ := json.Marshal(map[string]any{"type": "exchange", "exchange": summary("01AA", "/live-before-the-flood")})
+			_ = c.WriteMessage(websocket.TextMessage, live)
 			select {
 			case <-resync:
 			case <-r.Context().Done():
@@ -761,7 +765,7 @@ func testBrowserResyncReloads(t *testing.T, p *browserPage) {
 	t.Cleanup(func() { p.do(t, "leave the page", chromedp.Navigate("about:blank")) })
 
 	p.openUI(t, srv.URL+"/")
-	p.waitFor(t, "the first list shows", `document.querySelector('tr.exchange-row[data-id="01A"]')`, 3*time.Second)
+	p.waitFor(t, "the first list shows", `document.querySelector('tr.exchange-row[data-id="01A"]') && document.querySelector('tr.exchange-row[data-id="01AA"]')`, 3*time.Second)
 	close(resync)
 	p.waitFor(t, "the page reloads after resync", `document.querySelector('tr.exchange-row[data-id="01B"]') && document.querySelector('#conn').dataset.state === 'open'`, 3*time.Second)
 	mu.Lock()
@@ -770,8 +774,8 @@ func testBrowserResyncReloads(t *testing.T, p *browserPage) {
 	if opened != 2 {
 		t.Errorf("the page opened %d streams, want 2 (one before the resync, one after)", opened)
 	}
-	if first := evalIn[string](t, p, `document.querySelector('tr.exchange-row').dataset.id`); first != "01B" {
-		t.Errorf("the first row is %s after the reload, want the newest, 01B", first)
+	if rows := evalIn[[]string](t, p, `[...document.querySelectorAll('tr.exchange-row')].map((r) => r.dataset.id)`); !slices.Equal(rows, []string{"01C", "01B"}) {
+		t.Errorf("rows after the reload: %q, want the new page only, newest first (01C, 01B): a live arrival older than the page sat above it", rows)
 	}
 }
 

@@ -101,7 +101,12 @@ export class ExchangeList {
     this.onNewCount(0);
     this.push(summaries);
     if (this.scroller) this.scroller.scrollTop = 0;
-    for (const s of keep) this.add(s);
+    // An arrival older than the page's oldest row belongs to an older page
+    // (after a resync from a flood, thousands of them): put back on top it
+    // would sit above the page, with the rows between them missing. Ids
+    // sort by time.
+    const oldest = summaries.length ? summaries[summaries.length - 1].id : '';
+    for (const s of keep) if (s.id > oldest) this.add(s);
     this.render();
     this.onChange();
   }
