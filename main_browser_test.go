@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -319,6 +320,7 @@ func TestBrowser(t *testing.T) {
 		{"ResyncReloads", testBrowserResyncReloads},
 		{"FilterInURL", testBrowserFilterInURL},
 		{"EditAndResend", testBrowserEditAndResend},
+		{"DiffBodies", testBrowserDiffBodies},
 		{"WebhookForm", testBrowserWebhookForm},
 		{"WebhookEditClears", testBrowserWebhookEditClears},
 		{"WebhookConfigWarnings", testBrowserWebhookConfigWarnings},
@@ -951,6 +953,36 @@ func testBrowserFilterInURL(t *testing.T, p *browserPage) {
 	}
 	p.do(t, "clear the filter", setInput("#q", ""))
 	p.waitFor(t, "clearing it lists everything", `document.querySelector(`+jsQuote(browserRow(late))+`) && document.querySelector('#q-error').hidden`, 5*time.Second)
+}
+
+// testBrowserDiffBodies runs the page's diff of an exchange against its
+// original on bodies it got wrong: binary bodies of equal length compared
+// equal (it compared their lengths), and integers beyond 2^53 that differ
+// in their last digits compared equal (JSON.parse rounds them).
+func testBrowserDiffBodies(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI)
+	p.do(t, "diff", chromedp.Evaluate[chromedp.Void](`import('/diff.js').then((m) => {
+		const ex = (body, encoding) => ({ method: 'POST', url: 'http://h/x', request: { method: 'POST', url: 'http://h/x', headers: [], body, encoding },
+			response: { status: 200, headers: [], body: '' } });
+		window.__diffs = {
+			binary: m.diffExchanges(ex('AAECAw==', 'base64'), ex('AAECBA==', 'base64')).map((c) => [c.path, c.kind, c.old, c.new].join(' ')),
+			binarySame: m.diffExchanges(ex('AAECAw==', 'base64'), ex('AAECAw==', 'base64')).length,
+			big: m.diffExchanges(ex('{"id":12345678901234567890123,"n":1}'), ex('{"id":12345678901234567890124,"n":1}')).map((c) => [c.path, c.kind, c.old, c.new].join(' ')),
+			small: m.diffExchanges(ex('{"n":1.5}'), ex('{"n":1.5}')).length,
+		};
+	})`))
+	p.waitFor(t, "the diffs", `window.__diffs`, 5*time.Second)
+	got := evalIn[map[string]any](t, p, `window.__diffs`)
+	want := map[string]any{
+		"binary":     []any{"body changed (4 bytes of binary) (4 bytes of binary)"},
+		"binarySame": float64(0),
+		"big":        []any{"body id changed 12345678901234567890123 12345678901234567890124"},
+		"small":      float64(0),
+	}
+	if !reflect.DeepEqual(got, want) {
+		p.fatalf(t, "diffs:\n got %v\nwant %v", got, want)
+	}
 }
 
 func testBrowserEditAndResend(t *testing.T, p *browserPage) {

@@ -219,7 +219,7 @@ export class DetailPane {
           h('thead', null, h('tr', null, h('th', null, 'Where'), h('th', null, 'What'), h('th', null, 'Original'), h('th', null, 'This one'))),
           h('tbody', null, changes.map((c) => h('tr', { class: `diff-row diff-${c.kind}`, dataset: { where: c.where, path: c.path, kind: c.kind } },
             h('td', null, c.where), h('td', null, c.path, ' ', h('span', { class: 'muted' }, c.kind)),
-            h('td', null, h('code', { class: 'diff-old' }, c.old)), h('td', null, h('code', { class: 'diff-new' }, c.new)))))) : null);
+            h('td', null, h('code', { class: 'diff-old' }, c.old)), h('td', null, h('code', { class: 'diff-new' }, c.new)))))) : '');
     }, (err) => {
       box.replaceChildren(h('p', { class: 'muted' }, `The original (${x.replay_of}) is not available: ${err.message}`));
     });

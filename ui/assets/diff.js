@@ -4,9 +4,25 @@
 
 function bodyText(part) {
   if (!part || !part.body) return '';
-  if (part.encoding === 'base64') return `(${part.body.length} base64 characters)`;
   return part.body;
 }
+
+// binaryNote describes a base64 body, which is not shown as text.
+function binaryNote(part) {
+  const b = part.body;
+  const bytes = Math.floor(b.length * 3 / 4) - (b.endsWith('==') ? 2 : b.endsWith('=') ? 1 : 0);
+  return `(${bytes} bytes of binary)`;
+}
+
+// parseJSON parses a body, keeping integers a JS number would round (ids
+// beyond 2^53) as their digits, where the browser can (JSON.rawJSON).
+function parseJSON(text) {
+  if (typeof JSON.rawJSON !== 'function') return JSON.parse(text);
+  return JSON.parse(text, (k, v, ctx) => (typeof v === 'number' && !Number.isSafeInteger(v) && ctx && /^-?\d+$/.test(ctx.source || '')
+    ? JSON.rawJSON(ctx.source) : v));
+}
+
+const isRaw = (v) => typeof JSON.isRawJSON === 'function' && JSON.isRawJSON(v);
 
 function headerMap(pairs) {
   const m = new Map();
@@ -22,7 +38,7 @@ function show(v) {
 }
 
 function jsonDiff(a, b, path, out, where) {
-  const isObj = (v) => v !== null && typeof v === 'object';
+  const isObj = (v) => v !== null && typeof v === 'object' && !isRaw(v);
   if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
     for (const k of keys) {
@@ -41,10 +57,19 @@ function jsonDiff(a, b, path, out, where) {
 function bodyDiff(pa, pb, out, where) {
   const a = bodyText(pa);
   const b = bodyText(pb);
-  if (a === b) return;
+  const binA = !!a && pa.encoding === 'base64';
+  const binB = !!b && pb.encoding === 'base64';
+  if (a === b && binA === binB) return;
+  if (binA || binB) {
+    // Compared by their bytes (base64 alike), described, not shown.
+    const old = binA ? binaryNote(pa) : a;
+    const nu = binB ? binaryNote(pb) : b;
+    out.push({ where, path: 'body', kind: a && !b ? 'removed' : !a && b ? 'added' : 'changed', old, new: nu });
+    return;
+  }
   let ja;
   let jb;
-  try { ja = JSON.parse(a); jb = JSON.parse(b); } catch { ja = jb = undefined; }
+  try { ja = parseJSON(a); jb = parseJSON(b); } catch { ja = jb = undefined; }
   if (ja !== undefined && jb !== undefined) {
     jsonDiff(ja, jb, '', out, where);
     return;
