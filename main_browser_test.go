@@ -1416,6 +1416,19 @@ func testBrowserLargeBody(t *testing.T, p *browserPage) {
 	p.waitFor(t, "the raw view shows its first part", `document.querySelector('#detail [data-part="request"] .body-raw pre.chunk')`, 5*time.Second)
 	p.do(t, "show more", chromedp.Click(chromedp.CSS(`#detail [data-part="request"] .chunk-more`)))
 	p.waitFor(t, "a second part shows", `document.querySelectorAll('#detail [data-part="request"] .body-raw pre.chunk').length === 2`, 5*time.Second)
+
+	// Another exchange opens at its top, not where this one was scrolled to.
+	small := browserCapture(t, s.Capture, "/b/large/small", `{"n":1}`)
+	p.waitFor(t, "the small exchange shows", `document.querySelector(`+jsQuote(browserRow(small))+`)`, 5*time.Second)
+	p.do(t, "scroll the pane down", chromedp.Evaluate[chromedp.Void](`document.querySelector('#detail').scrollTop = 400`))
+	if top := evalIn[float64](t, p, `document.querySelector('#detail').scrollTop`); top < 100 {
+		p.fatalf(t, "the pane did not scroll (scrollTop %v)", top)
+	}
+	p.do(t, "open the small one", chromedp.Click(chromedp.CSS(browserRow(small))))
+	p.waitFor(t, "it is ready", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(small), 5*time.Second)
+	if top := evalIn[float64](t, p, `document.querySelector('#detail').scrollTop`); top != 0 {
+		p.fatalf(t, "another exchange opened scrolled %v px down", top)
+	}
 }
 
 // testBrowserRevealRedacted checks that secret header values show as

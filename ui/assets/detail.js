@@ -37,7 +37,8 @@ export class DetailPane {
   async show(id) {
     if (this.abort) this.abort.abort();
     this.abort = null;
-    if (id !== this.id) this.revealed = false;
+    const other = id !== this.id;
+    if (other) this.revealed = false;
     this.id = id;
     if (!id) {
       this.release();
@@ -55,6 +56,7 @@ export class DetailPane {
       const x = await api.getExchange(id, ctl.signal, { reveal: this.revealed });
       if (ctl.signal.aborted) return;
       this.render(x);
+      if (other) this.el.scrollTop = 0; // another exchange opens at its top
       this.el.dataset.state = 'ready';
     } catch (err) {
       if (err.name === 'AbortError') return;
