@@ -329,6 +329,7 @@ func TestBrowser(t *testing.T) {
 		{"LargeBody", testBrowserLargeBody},
 		{"RevealRedacted", testBrowserRevealRedacted},
 		{"HostileBodies", testBrowserHostileBodies},
+		{"BidiControlsShown", testBrowserBidiControlsShown},
 		{"MultipartLabel", testBrowserMultipartLabel},
 		{"ThemeToggle", testBrowserThemeToggle},
 		{"Layout", testBrowserLayout},
@@ -1677,6 +1678,27 @@ func startTrace(t *testing.T, p *browserPage, file string) (stop func()) {
 			t.Fatal(err)
 		}
 		t.Logf("trace: %s (%d events)", file, len(events))
+	}
+}
+
+// testBrowserBidiControlsShown: bidirectional formatting characters in what
+// a sender controls (a header, a JSON string) show as their code points:
+// they would reorder the text ("abc\u202Egnp.exe" reads "abcexe.png").
+func testBrowserBidiControlsShown(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	id := browserCapture(t, s.Capture, "/b/bidi/x", "{\"user\":\"admin\u202e\u2066gnp.exe\"}", "X-Bidi", "abc\u202egnp.exe")
+	p.openUI(t, s.UI)
+	p.waitFor(t, "the exchange shows", `document.querySelector(`+jsQuote(browserRow(id))+`)`, 5*time.Second)
+	p.do(t, "open it", chromedp.Click(chromedp.CSS(browserRow(id))))
+	p.waitFor(t, "the detail is ready", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(id), 5*time.Second)
+	p.waitFor(t, "the JSON tree is built", `document.querySelector('#detail [data-part="request"] pre.body-json')?.dataset.state === 'ready'`, 5*time.Second)
+	got := evalIn[map[string]any](t, p, `(() => {
+		const d = document.querySelector('#detail');
+		const header = d.querySelector('.section-request-headers tr[data-header="x-bidi"]')?.textContent ?? '';
+		return { header, controls: /[\u202a-\u202e\u2066-\u2069]/.test(d.textContent), json: d.querySelector('[data-part="request"] pre.body-json').textContent };
+	})()`)
+	if got["controls"] != false || !strings.Contains(got["header"].(string), "abc[U+202E]gnp.exe") || !strings.Contains(got["json"].(string), "admin[U+202E][U+2066]gnp.exe") {
+		p.fatalf(t, "bidi controls in the detail: %v", got)
 	}
 }
 

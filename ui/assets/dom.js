@@ -2,6 +2,18 @@
 // everything the UI shows goes through text nodes and attributes, never
 // through innerHTML.
 
+// Bidirectional formatting characters in captured text would reorder what
+// is shown ("invoice\u202Efdp.exe" reads "invoiceexe.pdf"): they show as
+// their code points instead.
+const bidiControls = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+/** visible returns s with its bidi formatting characters shown as [U+XXXX]. */
+export function visible(s) {
+  bidiControls.lastIndex = 0;
+  if (!bidiControls.test(s)) return s;
+  return s.replace(bidiControls, (c) => `[U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
+}
+
 /**
  * h builds an element. attrs maps names to values: "class", "dataset"
  * (an object), "on<event>" (a listener), booleans (present when true) and
@@ -17,7 +29,7 @@ export function h(tag, attrs, ...children) {
       else if (k === 'dataset') Object.assign(el.dataset, v);
       else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
       else if (v === true) el.setAttribute(k, '');
-      else el.setAttribute(k, String(v));
+      else el.setAttribute(k, k === 'title' || k === 'aria-label' ? visible(String(v)) : String(v));
     }
   }
   append(el, children);
@@ -29,7 +41,7 @@ export function append(el, children) {
   for (const c of children) {
     if (c == null || c === false) continue;
     if (Array.isArray(c)) append(el, c);
-    else el.append(c instanceof Node ? c : String(c));
+    else el.append(c instanceof Node ? c : visible(String(c)));
   }
   return el;
 }
