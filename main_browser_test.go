@@ -954,6 +954,18 @@ func testBrowserFilterInURL(t *testing.T, p *browserPage) {
 	}
 	p.do(t, "clear the filter", setInput("#q", ""))
 	p.waitFor(t, "clearing it lists everything", `document.querySelector(`+jsQuote(browserRow(late))+`) && document.querySelector('#q-error').hidden`, 5*time.Second)
+
+	// A filter only the server refuses (a typo it knows), in the address,
+	// then a valid one, then the refused one typed again: refused again
+	// with its reason, the valid one's rows still listed (the second time
+	// it emptied the list and said nothing).
+	p.openUI(t, s.UI+"?q="+url.QueryEscape("stauts:200"))
+	p.waitFor(t, "the server's refusal shows", `!document.querySelector('#q-error').hidden && document.querySelector('#q-error').textContent.includes('status')`, 5*time.Second)
+	p.do(t, "a valid filter", setInput("#q", "status:200"))
+	p.waitFor(t, "it lists", `document.querySelector('#q-error').hidden && document.querySelectorAll('tr.exchange-row').length > 0`, 5*time.Second)
+	p.do(t, "the refused one again", setInput("#q", "stauts:200"))
+	p.waitFor(t, "refused again, with its reason, the valid rows kept",
+		`!document.querySelector('#q-error').hidden && document.querySelector('#q-error .q-error-text').textContent.includes('status') && document.querySelectorAll('tr.exchange-row').length > 0 && document.querySelector('#list-status').textContent.includes('last valid')`, 5*time.Second)
 }
 
 // testBrowserDiffBodies runs the page's diff of an exchange against its

@@ -303,6 +303,7 @@ async function reload() {
     state.next = page.next || '';
     state.loaded = true;
     state.goodQ = state.q;
+    state.refusedQ = null; // listed once: a refusal from now on falls back to this
     state.filled = 0;
     fillUp();
     if (state.loadFailed) {
