@@ -1947,6 +1947,25 @@ func testBrowserLayout(t *testing.T, p *browserPage) {
 	if len(shown) != 5 {
 		p.fatalf(t, "at 800px the views linked are %v, want all five", shown)
 	}
+	// The list's path keeps room at every width (at 390px and in half of
+	// a 1,000px window it was 16 and 41px, the labels overlapping): the
+	// list drops columns instead, header and rows alike.
+	for _, w := range []int64{390, 1000, 1400} {
+		p.do(t, fmt.Sprintf("%dx800", w), chromedp.EmulateViewport(w, 800))
+		got := evalIn[map[string]any](t, p, `(() => {
+			const cell = document.querySelector('tr.exchange-row .cell-path');
+			const th = [...document.querySelectorAll('.exchanges thead th')].filter((x) => x.offsetParent !== null && x.getBoundingClientRect().width > 0);
+			const td = [...document.querySelector('tr.exchange-row').children].filter((x) => x.getBoundingClientRect().width > 0);
+			const pane = document.querySelector('.list-pane').getBoundingClientRect();
+			const right = Math.max(...th.map((x) => x.getBoundingClientRect().right));
+			const bar = document.querySelector('.topbar').scrollWidth > innerWidth;
+			return { path: cell.getBoundingClientRect().width, heads: th.length, cells: td.length, overflow: right > pane.right + 1 || bar };
+		})()`)
+		browserScreenshot(t, p, fmt.Sprintf("layout-list-%d.png", w))
+		if got["path"].(float64) < 100 || got["heads"] != got["cells"] || got["overflow"] != false {
+			p.fatalf(t, "at %dpx the list: %v; want a path of 100px or more, as many headers as cells, nothing past the pane or the window", w, got)
+		}
+	}
 }
 
 // testBrowserRowLabels: in a 1400px window the list's path keeps priority
