@@ -776,7 +776,9 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 	}
 	resp, err := r.client.Do(req)
 	if err == nil {
-		rec.Request.Proto = resp.Proto
+		if resp.ProtoMajor == 2 { // negotiated: the request went as HTTP/2 too
+			rec.Request.Proto = resp.Proto
+		} // an HTTP/1.0 answer came to an HTTP/1.1 request
 		rec.Response = &inspect.Response{Status: resp.StatusCode, Headers: inspect.FromHTTP(resp.Header)}
 		var rerr error
 		rec.Response.Body, rec.Response.Size, rec.Response.Truncated, rerr = readBody(resp.Body, r.opts.MaxBody, resp.ContentLength)

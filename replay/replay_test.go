@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -858,5 +859,38 @@ func TestRunStoredReadsEachInTurn(t *testing.T) {
 	}
 	if _, err := RunStored(context.Background(), store, nil, Options{Target: tg.URL}); !errors.Is(err, ErrNothing) {
 		t.Errorf("empty selection: %v", err)
+	}
+}
+
+// TestReplayRecordsTheProtocolSent: an upstream answering in HTTP/1.0 got
+// an HTTP/1.1 request, and the recording says so (it copied the answer's).
+func TestReplayRecordsTheProtocolSent(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = http.ReadRequest(bufio.NewReader(c))
+				_, _ = io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nold")
+			}()
+		}
+	}()
+	ex := capture("01JNB5Z3Q0000000000000000B", "GET", "http://127.0.0.1:8080/x", nil, nil, okResp())
+	var rec *inspect.Exchange
+	if _, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: "http://" + ln.Addr().String(),
+		Record: func(_ context.Context, e *inspect.Exchange) error { rec = e; return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	if rec == nil || rec.Response == nil || string(rec.Response.Body) != "old" || rec.Request.Proto != "HTTP/1.1" {
+		t.Fatalf("recorded %+v", rec)
 	}
 }
