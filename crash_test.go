@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -61,11 +62,15 @@ func TestCrashKill9(t *testing.T) {
     endpoint: %[1]s/a
   - id: sink-b
     endpoint: %[1]s/b
+  - id: sink-c
+    endpoint: %[1]s/c
 subscriptions:
   - webhook: sink-a
     events: [order.*]
   - webhook: sink-b
     events: [order.created]
+  - webhook: sink-c
+    events: [request.captured]
 `, srv.URL)
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
@@ -182,8 +187,28 @@ subscriptions:
 	}
 	t.Logf("sink: %d distinct invocations, %d deliveries (%d repeats after kills)", sink.distinct(), sink.total(), sink.total()-int64(sink.distinct()))
 
+	// Every acknowledged capture made its request.captured event, even one
+	// answered just before a kill (its event was still in memory): the
+	// restart takes in what the store has and the emitter had not.
+	var lostEvents []string
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		lostEvents = lostEvents[:0]
+		for id, tok := range captures {
+			if !sink.captured(tok) {
+				lostEvents = append(lostEvents, id)
+			}
+		}
+		if len(lostEvents) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(lostEvents) > 0 {
+		t.Errorf("%d of %d acknowledged captures never made their request.captured delivery, e.g. %v", len(lostEvents), len(captures), lostEvents[:min(5, len(lostEvents))])
+	}
+
 	// Nothing pending past its due time (a little slack for the poll).
-	for _, hook := range []string{"sink-a", "sink-b"} {
+	for _, hook := range []string{"sink-a", "sink-b", "sink-c"} {
 		resp, err := client.Get(p.ui + "api/webhooks/" + hook + "/invocations?status=pending&limit=100")
 		if err != nil {
 			t.Fatal(err)
@@ -402,20 +427,31 @@ func checkIntegrity(t *testing.T, data string) {
 	}
 }
 
-// dedupSink is a webhook receiver that counts deliveries per invocation id.
+// dedupSink is a webhook receiver that counts deliveries per invocation id,
+// and keeps the capture tokens of request.captured deliveries (to /c).
 type dedupSink struct {
-	mu   sync.Mutex
-	ids  map[string]int
-	n    atomic.Int64
-	rand *rand.Rand
+	mu     sync.Mutex
+	ids    map[string]int
+	tokens map[string]bool
+	n      atomic.Int64
+	rand   *rand.Rand
 }
 
 func newDedupSink() *dedupSink {
-	return &dedupSink{ids: map[string]int{}, rand: rand.New(rand.NewPCG(1, 2))}
+	return &dedupSink{ids: map[string]int{}, tokens: map[string]bool{}, rand: rand.New(rand.NewPCG(1, 2))}
 }
 
+var crashToken = regexp.MustCompile(`crash-token-[0-9]+`)
+
 func (s *dedupSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	_, _ = io.Copy(io.Discard, r.Body)
+	body, _ := io.ReadAll(r.Body)
+	if r.URL.Path == "/c" {
+		if tok := crashToken.Find(body); tok != nil {
+			s.mu.Lock()
+			s.tokens[string(tok)] = true
+			s.mu.Unlock()
+		}
+	}
 	id := r.Header.Get(emit.HeaderInvocation)
 	s.mu.Lock()
 	delay := time.Duration(s.rand.IntN(20)) * time.Millisecond
@@ -436,6 +472,13 @@ func (s *dedupSink) seen(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.ids[id] > 0
+}
+
+// captured reports whether a request.captured delivery carried tok.
+func (s *dedupSink) captured(tok string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokens[tok]
 }
 
 func (s *dedupSink) distinct() int {

@@ -538,6 +538,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			log.Error("emitter stopped", "err", err)
 		}
 	}()
+	// Captures answered just before a crash (kill -9) reached the store
+	// (from the journal) but not the emitter: their events come now,
+	// before anything new is captured.
+	if n, err := emitter.CatchUp(ctx, store); err != nil {
+		log.Warn("events of exchanges stored before this start not all made", "err", err)
+	} else if n > 0 {
+		log.Info("took in exchanges stored since the emitter last ran", "exchanges", n)
+	}
 
 	captureURL := "http://" + capLn.Addr().String() + "/"
 	uiURL := "http://" + uiLn.Addr().String() + "/"

@@ -137,6 +137,30 @@ var dbMigrations = []string{
 	// unsendable marks an invocation whose request could not be made
 	// (its payload failed to render): a redelivery has nothing to send.
 	`ALTER TABLE invocations ADD COLUMN unsendable INTEGER NOT NULL DEFAULT 0;`,
+	// marks keeps named positions; "exchanges" is the last captured or
+	// proxied exchange whose events were taken in (see Emitter.CatchUp).
+	`CREATE TABLE marks (
+		name TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	) WITHOUT ROWID;`,
+}
+
+// exchangesMark names the mark of the exchanges taken in.
+const exchangesMark = "exchanges"
+
+// setMark writes mark name in tx.
+func setMark(tx *sql.Tx, name, value string) error {
+	_, err := tx.Exec(`INSERT INTO marks(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`, name, value)
+	return err
+}
+
+// mark reads mark name; ok is false when it was never set.
+func (d *db) mark(ctx context.Context, name string) (value string, ok bool, err error) {
+	err = d.rdb.QueryRowContext(ctx, `SELECT value FROM marks WHERE name = ?`, name).Scan(&value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return value, err == nil, err
 }
 
 // openDB opens (creating when needed) dir/emit.db, or a private in-memory

@@ -136,8 +136,13 @@ type Emitter struct {
 
 	events  chan queued
 	dropped atomic.Int64
-	closed  atomic.Bool
-	once    sync.Once
+	// seen is the id of the last exchange OnExchange was given, set after
+	// its event (if any) was queued; ingest writes it down as the mark of
+	// the exchanges taken in once everything queued before it is in.
+	seen      atomic.Pointer[string]
+	savedSeen string // the mark written last; ingest's own
+	closed    atomic.Bool
+	once      sync.Once
 	// intake is held (shared) by OnExchange while it checks closed and
 	// queues, and by Close to set closed: an event that got past the check
 	// is in events before Close drains them.
@@ -499,8 +504,17 @@ func (e *Emitter) newInvocation(w *Webhook, ev *Event, data any, nt *notify, cau
 
 // enqueue writes invocations in one transaction and wakes their lanes.
 func (e *Emitter) enqueue(ctx context.Context, invs []*Invocation) ([]Queued, error) {
+	return e.enqueueMarked(ctx, invs, "")
+}
+
+// enqueueMarked is enqueue that also writes down exchange as the last one
+// taken in, in the same transaction (when not empty).
+func (e *Emitter) enqueueMarked(ctx context.Context, invs []*Invocation, exchange string) ([]Queued, error) {
 	out := make([]Queued, 0, len(invs))
-	if len(invs) == 0 {
+	if exchange != "" && e.opts.Memory {
+		exchange = ""
+	}
+	if len(invs) == 0 && exchange == "" {
 		return out, nil
 	}
 	reads := map[*lane]int64{}
@@ -518,6 +532,9 @@ func (e *Emitter) enqueue(ctx context.Context, invs []*Invocation) ([]Queued, er
 			if err := e.db.insertInvocation(tx, inv); err != nil {
 				return err
 			}
+		}
+		if exchange != "" {
+			return setMark(tx, exchangesMark, exchange)
 		}
 		return nil
 	})
@@ -580,10 +597,31 @@ func (e *Emitter) publish(inv *Invocation) {
 // the Run loop, or dropped and counted (Stats.DroppedEvents, and a logged
 // error) when the queue is full. Exchanges of other sources, and captured
 // requests that hooklab itself emitted, make no event.
+//
+// Give it the exchanges in the order stored: the emitter keeps the last one
+// taken in (see CatchUp).
 func (e *Emitter) OnExchange(_ context.Context, ex *inspect.Exchange) {
 	if ex == nil {
 		return
 	}
+	if q, ok := e.exchangeQueued(ex); ok {
+		e.intake.RLock()
+		if e.closed.Load() {
+			// The server closes the emitter after the store's last
+			// commit, so this is an exchange recorded after shutdown
+			// began.
+			n := e.dropped.Add(1)
+			e.log.Warn("event after the emitter closed; dropped", "type", q.typ, "exchange", ex.ID, "dropped", n)
+		} else {
+			e.push(q)
+		}
+		e.intake.RUnlock()
+	}
+	e.seen.Store(&ex.ID)
+}
+
+// exchangeQueued returns the event of ex to queue, if it makes one.
+func (e *Emitter) exchangeQueued(ex *inspect.Exchange) (queued, bool) {
 	var typ string
 	switch ex.Source {
 	case inspect.SourceCapture:
@@ -591,21 +629,74 @@ func (e *Emitter) OnExchange(_ context.Context, ex *inspect.Exchange) {
 	case inspect.SourceProxy:
 		typ = EventExchangeProxied
 	default:
-		return
+		return queued{}, false
 	}
 	if !e.snap.Load().wants(typ) || ex.Request.Headers.Get(HeaderInvocation) != "" {
-		return
+		return queued{}, false
 	}
-	e.intake.RLock()
-	defer e.intake.RUnlock()
-	if e.closed.Load() {
-		// The server closes the emitter after the store's last commit, so
-		// this is an exchange recorded after shutdown began.
-		n := e.dropped.Add(1)
-		e.log.Warn("event after the emitter closed; dropped", "type", typ, "exchange", ex.ID, "dropped", n)
-		return
+	return queued{ex: ex, typ: typ}, true
+}
+
+// CatchUp takes in the captured and proxied exchanges st stored after the
+// last one the emitter took in: those stored while it was not running, or
+// whose events were still queued in memory at a crash (a kill -9 right
+// after a capture was answered). It returns how many it went through. Call
+// it once Run runs (it waits for room in the event queue) and before the
+// listeners that record exchanges serve. A first start (no mark yet) takes
+// in nothing: the mark starts at the newest exchange. With Memory it does
+// nothing.
+func (e *Emitter) CatchUp(ctx context.Context, st inspect.Store) (int, error) {
+	if e.opts.Memory {
+		return 0, nil
 	}
-	e.push(queued{ex: ex, typ: typ})
+	mark, ok, err := e.db.mark(ctx, exchangesMark)
+	if err != nil {
+		return 0, fmt.Errorf("read the exchanges mark: %w", err)
+	}
+	if !ok {
+		newest, _, err := st.List(ctx, inspect.Query{Limit: 1})
+		if err != nil {
+			return 0, err
+		}
+		mark = "00000000000000000000000000"
+		if len(newest) > 0 {
+			mark = newest[0].ID
+		}
+		return 0, e.db.write(ctx, func(tx *sql.Tx) error { return setMark(tx, exchangesMark, mark) })
+	}
+	n := 0
+	cursor := ""
+	for {
+		page, next, err := st.List(ctx, inspect.Query{After: mark, Ascending: true, Cursor: cursor, Limit: 500})
+		if err != nil {
+			return n, err
+		}
+		for _, sum := range page {
+			if sum.Source != inspect.SourceCapture && sum.Source != inspect.SourceProxy {
+				continue
+			}
+			ex, err := st.Get(ctx, sum.ID)
+			if errors.Is(err, inspect.ErrNotFound) {
+				continue // deleted meanwhile
+			}
+			if err != nil {
+				return n, err
+			}
+			n++
+			if q, ok := e.exchangeQueued(ex); ok {
+				select {
+				case e.events <- q:
+				case <-ctx.Done():
+					return n, ctx.Err()
+				}
+			}
+			e.seen.Store(&ex.ID)
+		}
+		if next == "" || len(page) == 0 {
+			return n, nil
+		}
+		cursor = next
+	}
 }
 
 func (e *Emitter) push(q queued) {
@@ -693,25 +784,60 @@ func (e *Emitter) failOrphansLocked(ctx context.Context, id string) {
 	}
 }
 
-// ingest turns queued events into invocations, in batches.
+// ingest turns queued events into invocations, in batches. Once a second
+// when nothing is queued, and when it stops, it writes down the last
+// exchange taken in.
 func (e *Emitter) ingest(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	defer e.saveSeen(context.WithoutCancel(ctx))
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case q := <-e.events:
 			e.ingestBatch(ctx, q)
+		case <-tick.C:
+			e.saveSeen(ctx)
 		}
 	}
 }
 
+// saveSeen writes down the last exchange given to OnExchange as taken in,
+// when every event queued before it is in (nothing is queued). It runs in
+// ingest, the queue's only reader: seen is loaded first, so what was queued
+// before it was set has been read, and ingested, when the queue is empty.
+func (e *Emitter) saveSeen(ctx context.Context) {
+	if e.opts.Memory {
+		return
+	}
+	seen := e.seen.Load()
+	if seen == nil || *seen == e.savedSeen || len(e.events) > 0 {
+		return
+	}
+	if err := e.db.write(ctx, func(tx *sql.Tx) error { return setMark(tx, exchangesMark, *seen) }); err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("write the exchanges mark", "err", err)
+		}
+		return
+	}
+	e.savedSeen = *seen
+}
+
 func (e *Emitter) ingestBatch(ctx context.Context, first queued) {
 	batch := []Event{e.toEvent(first)}
+	var mark string // the last exchange of the batch
+	if first.ex != nil {
+		mark = first.ex.ID
+	}
 fill:
 	for len(batch) < 256 {
 		select {
 		case q := <-e.events:
 			batch = append(batch, e.toEvent(q))
+			if q.ex != nil {
+				mark = q.ex.ID
+			}
 		default:
 			break fill
 		}
@@ -729,8 +855,10 @@ fill:
 		}
 		invs = append(invs, e.plan(s, &batch[i], now)...)
 	}
-	if _, err := e.enqueue(context.WithoutCancel(ctx), invs); err != nil {
+	if _, err := e.enqueueMarked(context.WithoutCancel(ctx), invs, mark); err != nil {
 		e.log.Error("queue invocations of events", "err", err, "events", len(batch))
+	} else if mark != "" && !e.opts.Memory {
+		e.savedSeen = mark
 	}
 }
 

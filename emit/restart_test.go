@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hooklab/hooklab/inspect"
 )
 
 // openAt opens an emitter on dir with the config and no Run; log, when
@@ -386,5 +388,82 @@ func TestRateStateFromTheFuture(t *testing.T) {
 	if s.count() < 2 {
 		t.Errorf("%s after the restart at 1/min the second invocation is still throttled (sink got %d)",
 			fixed.Now().Sub(newFakeClock().Now()).Round(time.Second), s.count())
+	}
+}
+
+// TestCatchUp: exchanges the store has and the emitter never took in (a
+// kill -9 after their answers, before their events) make their events at
+// the next start, once; a first start (no mark yet) takes in none of what
+// the store had.
+func TestCatchUp(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st, err := inspect.OpenSQLite(filepath.Join(dir, "store"), inspect.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := newSink(t, status(200))
+	yaml := `webhooks:
+  - {id: cap, endpoint: "` + s.URL + `", signing: {scheme: none}}
+subscriptions:
+  - {webhook: cap, events: [request.captured]}
+`
+	ids := new(inspect.IDs)
+	add := func(path string) *inspect.Exchange {
+		t.Helper()
+		ex := &inspect.Exchange{ID: ids.New(time.Now()), Bin: "b", Source: inspect.SourceCapture, Time: time.Now(),
+			Request: inspect.Request{Method: "POST", URL: "http://h" + path, Headers: inspect.Headers{{Name: "Host", Value: "h"}}}}
+		if err := st.Add(context.Background(), ex); err != nil {
+			t.Fatal(err)
+		}
+		return ex
+	}
+	add("/before-hooklab-knew")
+
+	e := openAt(t, dir, yaml, newFakeClock())
+	stop := run(t, e)
+	if n, err := e.CatchUp(context.Background(), st); err != nil || n != 0 {
+		t.Fatalf("first start: CatchUp = %d, %v; want nothing taken in", n, err)
+	}
+	live := add("/live")
+	e.OnExchange(context.Background(), live)
+	waitFor(t, "the live capture's delivery", func() bool { return s.count() == 1 })
+	// Stored, answered, then the process died before their events.
+	add("/lost-1")
+	add("/lost-2")
+	stop()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	e = openAt(t, dir, yaml, newFakeClock())
+	defer e.Close()
+	stop = run(t, e)
+	defer stop()
+	if n, err := e.CatchUp(context.Background(), st); err != nil || n != 2 {
+		t.Fatalf("after the crash: CatchUp = %d, %v; want the 2 exchanges stored after the live one", n, err)
+	}
+	waitFor(t, "their deliveries", func() bool { return s.count() == 3 })
+	// Their events are in: a start after this takes in nothing again.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if n, err := e.CatchUp(context.Background(), st); err != nil || n == 0 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("CatchUp keeps taking in %d exchanges", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var paths []string
+	for _, r := range s.got() {
+		for _, p := range []string{"/before-hooklab-knew", "/live", "/lost-1", "/lost-2"} {
+			if strings.Contains(string(r.Body), p) {
+				paths = append(paths, p)
+			}
+		}
+	}
+	if strings.Join(paths, " ") != "/live /lost-1 /lost-2" {
+		t.Errorf("deliveries for %v; want /live /lost-1 /lost-2", paths)
 	}
 }
