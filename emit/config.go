@@ -948,6 +948,12 @@ func notifyProblem(n *notify, w *Webhook) (key, msg string) {
 		return "params", fmt.Sprintf("webhook %s is form_encoded: give payload or params as its body, not both", w.ID)
 	case !bodyless && w.Format != FormatJSON && n.payload == "" && len(n.params) == 0:
 		return "", fmt.Sprintf("payload is required for a %s webhook", w.Format)
+	case !bodyless && w.Format == FormatXML && n.structured:
+		// Its keys are as written (only values are templates): one that
+		// is no XML name would fail every delivery.
+		if _, err := xmlBody(json.RawMessage(n.payload)); err != nil {
+			return "payload", fmt.Sprintf("webhook %s is xml: %v", w.ID, err)
+		}
 	case !bodyless && w.Format == FormatJSON && n.payload != "" && !n.structured && n.template(FormatJSON) != nil:
 		if err := n.template(FormatJSON).NeverJSON(); err != nil {
 			return "payload", fmt.Sprintf("webhook %s is json, but this payload is %v", w.ID, err)
