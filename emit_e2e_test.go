@@ -70,9 +70,12 @@ triggers:
 	if !strings.Contains(out.String(), "support-bot") {
 		t.Errorf("send's answer does not list the queued invocation:\n%s", out.String())
 	}
-	// The custom header to a plain-HTTP endpoint is warned about, once.
-	if n := strings.Count(s.Stderr.String(), "sent in the clear"); n != 1 {
-		t.Errorf("the plain-HTTP custom header warning is logged %d times:\n%s", n, s.Stderr.String())
+	// The custom header and the credentials to a plain-HTTP endpoint are
+	// warned about, once each.
+	for _, w := range []string{"custom headers are sent in the clear", "credentials are sent in the clear"} {
+		if n := strings.Count(s.Stderr.String(), w); n != 1 {
+			t.Errorf("the plain-HTTP warning %q is logged %d times:\n%s", w, n, s.Stderr.String())
+		}
 	}
 	// A missing file or bad JSON: the error names --data once.
 	for _, bad := range []string{"@" + filepath.Join(t.TempDir(), "missing.json"), "[1]"} {

@@ -155,8 +155,8 @@ func TestAPI(t *testing.T) {
 		created.Webhook.Signing.Scheme != rules.SchemeZendesk || created.Webhook.Source != SourceAPI {
 		t.Fatalf("create: %d %s", code, raw)
 	}
-	if len(created.Warnings) != 1 || created.Warnings[0].Field != "custom_headers" {
-		t.Errorf("warnings = %+v, want the plain-HTTP one", created.Warnings)
+	if len(created.Warnings) != 2 || created.Warnings[0].Field != "custom_headers" || created.Warnings[1].Field != "authentication" {
+		t.Errorf("warnings = %+v, want the plain-HTTP ones (custom headers, credentials)", created.Warnings)
 	}
 	if strings.Contains(raw, "pw-s3cret") {
 		t.Errorf("create answer shows the password: %s", raw)

@@ -30,8 +30,9 @@ func TestIssueExample(t *testing.T) {
 	if err := te.e.SetConfig(cfg); err != nil {
 		t.Fatalf("SetConfig: %v", err)
 	}
-	if w := te.e.Warnings(); len(w) != 1 || !strings.Contains(w[0], "hooklab.yaml:8:") || !strings.Contains(w[0], "plain-HTTP") {
-		t.Errorf("warnings = %q, want one for the custom header to a plain-HTTP endpoint at line 8", w)
+	if w := strings.Join(te.e.Warnings(), "\n"); len(te.e.Warnings()) != 2 || !strings.Contains(w, "hooklab.yaml:8:21: webhook support-bot: custom_headers: custom headers are sent in the clear") ||
+		!strings.Contains(w, "hooklab.yaml:7:21: webhook support-bot: authentication: basic_auth credentials are sent in the clear") {
+		t.Errorf("warnings = %q, want one for the custom header (line 8) and one for the credentials (line 7) to a plain-HTTP endpoint", w)
 	}
 
 	ticket := `{"ticket": {"id": 35436, "priority": "urgent", "subject": "Help, my \"printer\" is on fire!\n", "requester": {"email": "jdoe@example.com"}}}`

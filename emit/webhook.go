@@ -561,6 +561,14 @@ func (w *Webhook) validate() (errs, warns []FieldError) {
 			p.warn("custom_headers", "%s", msg)
 		}
 	}
+	if a := w.Authentication; plainHTTP && a != nil && a.Type != "" && a.Type != "none" {
+		msg := fmt.Sprintf("%s credentials are sent in the clear to a plain-HTTP endpoint; use https", a.Type)
+		if w.Strict {
+			p.add("authentication", "%s", msg)
+		} else {
+			p.warn("authentication", "%s", msg)
+		}
+	}
 	if s := w.Signing; s != nil && s.Scheme != SchemeNone {
 		if !slices.Contains(rules.Schemes(), s.Scheme) {
 			p.add("signing.scheme", "signing scheme must be one of %s or none, got %q", strings.Join(rules.Schemes(), ", "), s.Scheme)

@@ -79,6 +79,12 @@ func TestValidateWebhook(t *testing.T) {
 		{"plain http strict", func(w *Webhook) {
 			w.Endpoint, w.Strict, w.CustomHeaders = "http://example.com", true, map[string]string{"A": "1"}
 		}, "custom_headers", "custom headers are sent in the clear to a plain-HTTP endpoint; use https", ""},
+		{"plain http with credentials warns", func(w *Webhook) {
+			w.Endpoint, w.Authentication = "http://example.com", &Auth{Type: AuthBasic, Username: "u", Password: "p"}
+		}, "", "", "authentication: basic_auth credentials are sent in the clear to a plain-HTTP endpoint; use https"},
+		{"plain http with credentials strict", func(w *Webhook) {
+			w.Endpoint, w.Strict, w.Authentication = "http://example.com", true, &Auth{Type: AuthBearer, Token: "t"}
+		}, "authentication", "bearer_token credentials are sent in the clear to a plain-HTTP endpoint; use https", ""},
 		{"authorization with auth", func(w *Webhook) {
 			w.Authentication = &Auth{Type: AuthBearer, Token: "t"}
 			w.CustomHeaders = map[string]string{"Authorization": "x"}
