@@ -222,6 +222,11 @@ func TestAPI(t *testing.T) {
 	if a := switched.Webhook.Authentication; a == nil || a.Type != AuthBearer || a.Username != "" || a.Password != "" || a.Token != rules.Redacted {
 		t.Errorf("after switching to bearer_token, authentication = %+v; want the token only", a)
 	}
+	// REDACTED for a secret of a kind this webhook never had (bearer, on
+	// a basic_auth one) says so, not that the token is missing.
+	if code, _ := c.do("PATCH", "/api/webhooks/switch", `{"authentication": {"type": "api_key", "name": "X-Key", "value": "REDACTED"}}`, &verr); code != 400 || !strings.Contains(verr.Error, "stands for a stored secret") {
+		t.Errorf("PATCH to api_key with value REDACTED: %d %+v", code, verr)
+	}
 	// REDACTED is no secret for a new webhook.
 	for _, body := range []string{`{"id": "r1", "endpoint": "https://example.com", "authentication": {"type": "bearer_token", "token": "REDACTED"}}`,
 		`{"id": "r2", "endpoint": "https://example.com", "signing": {"scheme": "zendesk", "secret": "REDACTED"}}`,

@@ -230,7 +230,7 @@ func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMe
 		return nil, nil, fieldError(inspect.InputErrorOf(err))
 	}
 	keepSecret := func(v *string, was string) {
-		if *v == rules.Redacted {
+		if *v == rules.Redacted && was != "" { // none stored: placeholderSecrets says so
 			*v = was
 		}
 	}
