@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -463,7 +464,8 @@ subscriptions:
 			}
 		}
 	}
+	slices.Sort(paths) // delivered concurrently
 	if strings.Join(paths, " ") != "/live /lost-1 /lost-2" {
-		t.Errorf("deliveries for %v; want /live /lost-1 /lost-2", paths)
+		t.Errorf("deliveries for %v; want /live, /lost-1 and /lost-2", paths)
 	}
 }
