@@ -507,6 +507,7 @@ func (d *decoder) value(n *yaml.Node, what string) any {
 		return out
 	case yaml.MappingNode:
 		out := make(map[string]any, len(n.Content)/2)
+		merged := map[string]bool{} // keys that came from a merge (<<)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := resolve(n.Content[i])
 			if k.Tag == "!!merge" {
@@ -514,11 +515,17 @@ func (d *decoder) value(n *yaml.Node, what string) any {
 					for mk, mv := range m {
 						if _, dup := out[mk]; !dup {
 							out[mk] = mv
+							merged[mk] = true
 						}
 					}
 				}
 				continue
 			}
+			if _, dup := out[k.Value]; dup && !merged[k.Value] {
+				d.errorf(k, "%s: duplicate key %q", what, k.Value)
+				continue
+			}
+			delete(merged, k.Value) // a key of its own wins over a merged one
 			out[k.Value] = d.value(n.Content[i+1], what)
 		}
 		return out
