@@ -167,8 +167,16 @@ func NewTemplate(src string, format Format) (t *Template, err error) {
 	return &Template{src: src, format: format, tpl: tpl, fast: rw.fast}, nil
 }
 
-// filterUse is a filter a template names, and the tag that names it.
-type filterUse struct{ name, tag string }
+// filterUse is a filter a template names, the tag that names it, and
+// whether it is given arguments (name: a, b).
+type filterUse struct {
+	name, tag string
+	args      bool
+}
+
+// filterArgs names what the filters that cannot do without arguments
+// take.
+var filterArgs = map[string]string{"hmac_sha256": "a key", "random_int": "two numbers a, b"}
 
 // checkFilters refuses a filter eng does not know, which Liquid would only
 // report when a render reaches it: a typo in a config would otherwise
@@ -185,14 +193,24 @@ func checkFilters(eng *liquid.Engine, uses []filterUse) error {
 		if !ok {
 			return fmt.Errorf("liquid: unknown filter %q in %s", u.name, u.tag)
 		}
+		if want, needs := filterArgs[u.name]; needs && !u.args {
+			return fmt.Errorf("liquid: filter %q in %s takes %s (%s: ...)", u.name, u.tag, want, u.name)
+		}
 	}
 	return nil
 }
 
+// filterName is a filter named in an expression, and whether a colon
+// (its arguments) follows the name.
+type filterName struct {
+	name string
+	args bool
+}
+
 // filterNames returns the names after each | outside string literals in
 // a Liquid expression.
-func filterNames(expr string) []string {
-	var out []string
+func filterNames(expr string) []filterName {
+	var out []filterName
 	var quote byte
 	for i := 0; i < len(expr); i++ {
 		c := expr[i]
@@ -213,7 +231,11 @@ func filterNames(expr string) []string {
 				k++
 			}
 			if k > j {
-				out = append(out, expr[j:k])
+				a := k
+				for a < len(expr) && (expr[a] == ' ' || expr[a] == '\t' || expr[a] == '\n' || expr[a] == '\r') {
+					a++
+				}
+				out = append(out, filterName{expr[j:k], a < len(expr) && expr[a] == ':'})
 			}
 			i = k - 1
 		}
@@ -430,8 +452,8 @@ func rewrite(src string, format Format) (rewritten, error) {
 	var fast []fastSeg
 	var filters []filterUse
 	uses := func(tok parser.Token) {
-		for _, name := range filterNames(tok.Args) {
-			filters = append(filters, filterUse{name, tok.Source})
+		for _, f := range filterNames(tok.Args) {
+			filters = append(filters, filterUse{f.name, tok.Source, f.args})
 		}
 	}
 	simple := true

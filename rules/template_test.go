@@ -377,6 +377,18 @@ func TestTemplateErrors(t *testing.T) {
 			t.Errorf("NewTemplate(%q) = %v, want unknown filter", src, err)
 		}
 	}
+	// A filter that cannot do without arguments, given none: a parse
+	// error (hmac_sha256 signed with an empty key).
+	for src, name := range map[string]string{`{{ 'x' | hmac_sha256 }}`: "hmac_sha256", `{{ x | random_int | plus: 1 }}`: "random_int"} {
+		if _, err := NewTemplate(src, FormatText); err == nil || !strings.Contains(err.Error(), `filter "`+name+`"`) {
+			t.Errorf("NewTemplate(%q) = %v, want the filter's arguments named", src, err)
+		}
+	}
+	for _, src := range []string{`{{ 'x' | hmac_sha256: 'k' }}`, `{{ 'x' | random_int: 1, 2 }}`} {
+		if _, err := NewTemplate(src, FormatText); err != nil {
+			t.Errorf("NewTemplate(%q) = %v", src, err)
+		}
+	}
 	for _, src := range []string{`{{ "a | nosuchfilter" | upcase }}`, `{% raw %}{{ x | nosuchfilter }}{% endraw %}`,
 		`{% comment %}{{ x | nosuchfilter }}{% endcomment %}`, `{{ x | default: 'a|b' | json | base64 | date: "%Y" }}`} {
 		if _, err := NewTemplate(src, FormatJSON); err != nil {
