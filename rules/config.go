@@ -304,6 +304,15 @@ func Parse(data []byte, file string, getenv func(string) string) (*Config, error
 		return nil, &Errors{List: []Error{{File: file, Line: line, Col: col,
 			Msg: fmt.Sprintf("the file is not UTF-8 text: byte 0x%02x here (save it as UTF-8)", data[at])}}}
 	}
+	if !utf16 {
+		// Nor for a control character (a NUL in a quoted string).
+		if at := bytes.IndexFunc(data, func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f }); at >= 0 {
+			line := 1 + bytes.Count(data[:at], []byte("\n"))
+			col := 1 + utf8.RuneCount(data[bytes.LastIndexByte(data[:at], '\n')+1:at])
+			return nil, &Errors{List: []Error{{File: file, Line: line, Col: col,
+				Msg: fmt.Sprintf("the file holds a control character (0x%02x) here; YAML allows none (write it as an escape in a double-quoted string, such as \"\\x%02x\")", data[at], data[at])}}}
+		}
+	}
 	var doc yaml.Node
 	yd := yaml.NewDecoder(bytes.NewReader(protectEnv(data)))
 	err := yd.Decode(&doc)
