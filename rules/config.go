@@ -666,6 +666,12 @@ func (d *decoder) rateLimit(n *yaml.Node) *RateLimit {
 	return rl
 }
 
+// repeatable are the response headers a mock may send more than once,
+// written in names that differ in case (Set-Cookie, set-cookie).
+var repeatable = map[string]bool{"Set-Cookie": true, "Link": true, "Www-Authenticate": true, "Proxy-Authenticate": true, "Warning": true}
+
+const repeatableNames = "Set-Cookie, Link, WWW-Authenticate, Proxy-Authenticate and Warning"
+
 func (d *decoder) response(n *yaml.Node) *Response {
 	r := &Response{Status: 200}
 	d.empty(n, "respond", "a response (status, headers, body or file)")
@@ -718,9 +724,11 @@ func (d *decoder) response(n *yaml.Node) *Response {
 					d.errorf(k, "headers: bad header name %q", name)
 					continue
 				}
-				// Names differ in case only: both would be sent.
-				if canon := http.CanonicalHeaderKey(name); seen[canon] {
-					d.errorf(k, "headers: duplicate name %q (header names are case-insensitive)", name)
+				// Names that differ in case only are both sent: the way to
+				// send a header twice (two cookies), and a slip for one
+				// that has a single value (two Content-Types).
+				if canon := http.CanonicalHeaderKey(name); seen[canon] && !repeatable[canon] {
+					d.errorf(k, "headers: duplicate name %q (header names are case-insensitive; only %s may be sent more than once)", name, repeatableNames)
 					continue
 				} else {
 					seen[canon] = true

@@ -572,7 +572,7 @@ settings: {default_status: abc, max_body: 12XB}
 			},
 		},
 		{name: "duplicate keys in a JSON value", src: "mocks:\n  - name: a\n    match: {json_partial: {k: 1, k: 2}, json: [{path: x, value: {a: 1, a: 2}}]}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:34: json_partial: duplicate key "k"`, `x.yaml:3:72: json value: duplicate key "a"`}},
-		{name: "response headers differing in case", src: "mocks:\n  - name: a\n    respond: {headers: {content-type: text/plain, Content-Type: application/json}}\n", want: []string{`x.yaml:3:51: headers: duplicate name "Content-Type" (header names are case-insensitive)`}},
+		{name: "response headers differing in case", src: "mocks:\n  - name: a\n    respond: {headers: {content-type: text/plain, Content-Type: application/json}}\n", want: []string{`x.yaml:3:51: headers: duplicate name "Content-Type" (header names are case-insensitive; only Set-Cookie, Link, WWW-Authenticate, Proxy-Authenticate and Warning may be sent more than once)`}},
 		{name: "a control character", src: "mocks:\n  - name: a\n    respond: {body: \"x\x00y\"}\n", want: []string{`x.yaml:3:23: the file holds a control character (0x00) here; YAML allows none (write it as an escape in a double-quoted string, such as "\x00")`}},
 		{name: "not UTF-8", src: "mocks:\n  - name: caf\xe9\n", want: []string{`x.yaml:2:14: the file is not UTF-8 text: byte 0xe9 here (save it as UTF-8)`}},
 		{name: "an empty not", src: "mocks:\n  - name: a\n    match: {path: /x, not: ~}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:28: not: want a condition, got nothing (an entry left empty: fill it in or remove it)`}},
@@ -872,5 +872,19 @@ func TestVerifyNamesItsTimestampHeader(t *testing.T) {
 	want = `bad encoding X-Sent-At: want Unix seconds, got "soon"`
 	if ok, reason := c.Verify[0].Check(h, []byte("{}"), time.Now()); ok || reason != want {
 		t.Errorf("Check: %v %q, want %q", ok, reason, want)
+	}
+}
+
+// TestTwoSetCookies: a mock sends two cookies by naming Set-Cookie in two
+// cases (a YAML mapping has each key once): still loads.
+func TestTwoSetCookies(t *testing.T) {
+	t.Parallel()
+	src := "mocks:\n  - name: login\n    respond:\n      status: 200\n      headers:\n        Set-Cookie: session=abc; Path=/; HttpOnly\n        set-cookie: csrf=xyz; Path=/\n"
+	c, err := Parse([]byte(src), "x.yaml", env())
+	if err != nil {
+		t.Fatalf("a mock setting two cookies is refused:\n%v", err)
+	}
+	if n := len(c.Mocks[0].Respond.Headers); n != 2 {
+		t.Errorf("%d headers, want both cookies", n)
 	}
 }

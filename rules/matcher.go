@@ -3,9 +3,7 @@ package rules
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -690,7 +688,10 @@ func (c *JSONCond) test(r *Request) (bool, string) {
 		if !ok {
 			return false, want()
 		}
-		cmp, _ := compareNumber(resultLiteral(res), f, c.Value)
+		cmp, ok := compareNumber(resultLiteral(res), f, c.Value)
+		if !ok {
+			return false, want()
+		}
 		var pass bool
 		switch c.Op {
 		case "gt":
@@ -778,10 +779,54 @@ func jsonEqual(res gjson.Result, want any) bool {
 		}
 		return false
 	case []any, map[string]any:
-		if !res.IsArray() && !res.IsObject() {
+		return jsonDeepEqual(res, want)
+	}
+	return false
+}
+
+// jsonDeepEqual compares a JSON value with a config value strictly ("42"
+// is not 42), arrays item by item and objects key by key, numbers by value
+// (integers beyond 2^53 by their digits).
+func jsonDeepEqual(res gjson.Result, want any) bool {
+	switch w := want.(type) {
+	case []any:
+		if !res.IsArray() {
 			return false
 		}
-		return reflect.DeepEqual(normalizeJSON(res.Value()), want)
+		items := res.Array()
+		if len(items) != len(w) {
+			return false
+		}
+		for i := range items {
+			if !jsonDeepEqual(items[i], w[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		if !res.IsObject() {
+			return false
+		}
+		n, ok := 0, true
+		res.ForEach(func(k, v gjson.Result) bool {
+			n++
+			wv, has := w[k.String()]
+			ok = has && jsonDeepEqual(v, wv)
+			return ok
+		})
+		return ok && n == len(w)
+	case nil:
+		return res.Type == gjson.Null
+	case bool:
+		return res.Type == gjson.True && w || res.Type == gjson.False && !w
+	case string:
+		return res.Type == gjson.String && res.Str == w
+	case float64, json.Number:
+		if res.Type != gjson.Number {
+			return false
+		}
+		c, ok := compareNumber(res.Raw, res.Num, w)
+		return ok && c == 0
 	}
 	return false
 }
@@ -808,33 +853,6 @@ func jsonContains(res gjson.Result, want any) bool {
 		return ok && res.Get(gjson.Escape(s)).Exists()
 	}
 	return false
-}
-
-// normalizeJSON makes decoded JSON comparable with config values: every
-// number becomes float64.
-func normalizeJSON(v any) any {
-	switch v := v.(type) {
-	case int64:
-		if math.Abs(float64(v)) > maxExact {
-			return json.Number(strconv.FormatInt(v, 10)) // as the config keeps it
-		}
-		return float64(v)
-	case int:
-		return float64(v)
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			out[k] = normalizeJSON(x)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = normalizeJSON(x)
-		}
-		return out
-	}
-	return v
 }
 
 // partialMatch reports whether got contains want: objects may have extra

@@ -71,8 +71,8 @@ func exactRat(v any) (*big.Rat, bool) {
 // want is no number.
 func compareNumber(lit string, f float64, want any) (c int, ok bool) {
 	w, ok := toFloat(want)
-	if !ok {
-		return 0, false
+	if !ok || math.IsNaN(w) || math.IsNaN(f) {
+		return 0, false // NaN is no number to compare
 	}
 	switch {
 	case f < w:
