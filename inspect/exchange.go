@@ -135,7 +135,11 @@ func RequestOf(r *http.Request) Request {
 	var full string
 	switch {
 	case hasHTTPScheme(uri):
-		full = withoutUserinfo(uri)
+		if u := withoutUserinfo(uri); authority(u) != "" {
+			full = u
+		} else { // "http:///x": net/http took the Host header's host
+			uri = r.URL.RequestURI()
+		}
 	case uri == "" || !strings.HasPrefix(uri, "/"):
 		uri = r.URL.RequestURI()
 	}
@@ -175,6 +179,16 @@ func hasHTTPScheme(target string) bool {
 		}
 	}
 	return false
+}
+
+// authority returns the authority of the absolute URL u (what follows
+// "://" up to the path, query or fragment).
+func authority(u string) string {
+	rest := u[strings.Index(u, "://")+3:]
+	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+		rest = rest[:j]
+	}
+	return rest
 }
 
 // withoutUserinfo returns the absolute URL u without the user:password@ of

@@ -42,6 +42,8 @@ func TestRequestOfOddTargets(t *testing.T) {
 			url: "https://secure.example/s?t=1", host: "secure.example"},
 		{name: "absolute form with a password", line: "GET http://user:pw@h.example/u HTTP/1.1", headers: "Host: " + self,
 			url: "http://h.example/u", host: "h.example"},
+		{name: "absolute form without a host", line: "GET http:///b/x?y=1 HTTP/1.1", headers: "Host: " + self,
+			url: "http://" + self + "/b/x?y=1", host: self},
 		{name: "bytes outside ASCII", line: "GET /caf\xc3\xa9/lat\xe9?q=\xc3\xa9 HTTP/1.1", headers: "Host: " + self,
 			url: "http://" + self + "/caf\xc3\xa9/lat\xe9?q=\xc3\xa9", host: self,
 			raw: "GET /caf\xc3\xa9/lat\xe9?q=\xc3\xa9 HTTP/1.1\r\n", curl: "--request-target '/caf\xc3\xa9/lat\xe9?q=\xc3\xa9' 'http://" + self + "/'"},
