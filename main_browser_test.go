@@ -318,6 +318,7 @@ func TestBrowser(t *testing.T) {
 		{"RulesError", testBrowserRulesError},
 		{"NearMiss", testBrowserNearMiss},
 		{"ResyncReloads", testBrowserResyncReloads},
+		{"ArrivalDuringReloadKept", testBrowserArrivalDuringReloadKept},
 		{"FilterInURL", testBrowserFilterInURL},
 		{"EditAndResend", testBrowserEditAndResend},
 		{"DiffBodies", testBrowserDiffBodies},
@@ -780,6 +781,60 @@ func testBrowserResyncReloads(t *testing.T, p *browserPage) {
 	if rows := evalIn[[]string](t, p, `[...document.querySelectorAll('tr.exchange-row')].map((r) => r.dataset.id)`); !slices.Equal(rows, []string{"01C", "01B"}) {
 		t.Errorf("rows after the reload: %q, want the new page only, newest first (01C, 01B): a live arrival older than the page sat above it", rows)
 	}
+}
+
+// testBrowserArrivalDuringReloadKept: an exchange that arrives on the stream
+// while the list's page is being read is kept, even with an id older than
+// the page's rows (ids are made when a request starts: a slow proxied one
+// is stored late): it was stored after the page was read.
+func testBrowserArrivalDuringReloadKept(t *testing.T, p *browserPage) {
+	summary := func(id, path string) map[string]any {
+		return map[string]any{
+			"id": id, "bin": "default", "source": "proxy", "time": time.Now().UTC().Format(time.RFC3339Nano),
+			"method": "GET", "url": "http://127.0.0.1:1" + path, "path": path, "status": 200,
+			"duration_ms": 1.5, "request_size": 2, "response_size": 11, "truncated": false,
+		}
+	}
+	sent := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.Handle("/", ui.Assets(""))
+	mux.HandleFunc("GET /api/rules", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"error":null}`)
+	})
+	mux.HandleFunc("GET /api/exchanges", func(w http.ResponseWriter, r *http.Request) {
+		select { // the page was read before 01AB was stored; it answers after 01AB's arrival
+		case <-sent:
+		case <-time.After(2 * time.Second):
+		}
+		time.Sleep(200 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"exchanges": []any{summary("01C", "/quick-2"), summary("01B", "/quick-1")}, "next": ""})
+	})
+	up := websocket.Upgrader{}
+	mux.HandleFunc("GET /api/stream", func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = c.WriteMessage(websocket.TextMessage, []byte(`{"type":"hello"}`))
+		time.Sleep(100 * time.Millisecond)
+		live, _ := json.Marshal(map[string]any{"type": "exchange", "exchange": summary("01AB", "/slow-proxied")})
+		_ = c.WriteMessage(websocket.TextMessage, live)
+		close(sent)
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { p.do(t, "leave the page", chromedp.Navigate("about:blank")) })
+	p.openUI(t, srv.URL+"/")
+	p.waitFor(t, "the page lists", `document.querySelector('tr.exchange-row[data-id="01B"]')`, 5*time.Second)
+	p.waitFor(t, "the arrival during the read is listed", `document.querySelector('tr.exchange-row[data-id="01AB"]')`, 3*time.Second)
 }
 
 // setInput sets an input's value as typing would.

@@ -297,9 +297,10 @@ async function reload() {
     return;
   }
   try {
+    const since = list.arrived; // what arrives from now on may postdate the page
     const page = await api.listExchanges({ ...state.apiParams, limit: pageSize }, ctl.signal);
     if (ctl.signal.aborted || gen !== state.gen) return;
-    list.reset(filterPage(page.exchanges || []));
+    list.reset(filterPage(page.exchanges || []), { since });
     state.next = page.next || '';
     state.loaded = true;
     state.goodQ = state.q;

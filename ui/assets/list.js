@@ -14,7 +14,7 @@
 // once; scrolled down, they are inserted above without moving the row being
 // read, and counted for the "N new" pill; paused, they wait until resumed.
 
-import { h } from './dom.js';
+import { h, visible } from './dom.js';
 import * as fmt from './format.js';
 import { exchangeHref } from './route.js';
 
@@ -86,8 +86,17 @@ export class ExchangeList {
     return this.ids.has(id) || this.arrivals.some((s) => s.id === id) || this.held.some((s) => s.id === id);
   }
 
-  /** reset replaces every summary (newest first); arrivals not yet merged are kept unless dropPending. */
-  reset(summaries, { dropPending = false } = {}) {
+  /** arrivals counts the summaries add has taken: a mark for reset's since. */
+  get arrived() { return this.arrivedN || 0; }
+
+  /**
+   * reset replaces every summary (newest first); arrivals not yet merged
+   * are kept unless dropPending, or, with since (the arrived count when the
+   * page was asked for), only those that came after it: one that came
+   * before was stored before the page was read, so it is on the page or on
+   * an older one (after a resync from a flood, thousands of them).
+   */
+  reset(summaries, { dropPending = false, since } = {}) {
     // Live arrivals since the last reset are kept too: a page fetched while
     // they streamed in may predate them.
     const keep = dropPending ? [] : [...this.held, ...this.arrivals, ...(this.live || [])];
@@ -101,12 +110,9 @@ export class ExchangeList {
     this.onNewCount(0);
     this.push(summaries);
     if (this.scroller) this.scroller.scrollTop = 0;
-    // An arrival older than the page's oldest row belongs to an older page
-    // (after a resync from a flood, thousands of them): put back on top it
-    // would sit above the page, with the rows between them missing. Ids
-    // sort by time.
-    const oldest = summaries.length ? summaries[summaries.length - 1].id : '';
-    for (const s of keep) if (s.id > oldest) this.add(s);
+    const order = this.order || new Map();
+    this.order = new Map();
+    for (const s of keep) if (since === undefined || (order.get(s.id) || 0) > since) this.add(s);
     this.render();
     this.onChange();
   }
@@ -131,6 +137,10 @@ export class ExchangeList {
   /** add queues a summary that just arrived on the stream. */
   add(summary) {
     if (!this.live) this.live = [];
+    if (!this.order) this.order = new Map();
+    this.arrivedN = (this.arrivedN || 0) + 1;
+    this.order.set(summary.id, this.arrivedN);
+    if (this.order.size > 5000) this.order.delete(this.order.keys().next().value);
     this.live.push(summary);
     if (this.live.length > 2000) this.live.splice(0, 1000);
     if (this.has(summary.id)) return;
@@ -485,7 +495,7 @@ export class ExchangeList {
       r.titled = true;
       const s = r.s;
       r.timeEl.title = r.time ? fmt.exactTime(r.time) : String(s.time || '');
-      r.path.title = s.url || s.path || '';
+      r.path.title = visible(s.url || s.path || '');
       r.size.title = `request ${fmt.exactBytes(s.request_size)} · response ${fmt.exactBytes(s.response_size)}`;
       return;
     }
