@@ -71,9 +71,9 @@ const DefaultMaxBins = 1000
 type Capture struct {
 	cfg Config
 	log *slog.Logger
-	// storeLog holds back repeats of "not stored": on a full disk every
-	// request fails the same way.
-	storeLog *inspect.LogLimit
+	// storeLog and cutLog hold back repeats of "not stored": on a full
+	// disk every request fails the same way.
+	storeLog, cutLog *inspect.LogLimit
 
 	bins     sync.Map // bin names known to exist
 	binCount atomic.Int64
@@ -123,7 +123,7 @@ func New(cfg Config) *Capture {
 	if cfg.MaxBins <= 0 {
 		cfg.MaxBins = DefaultMaxBins
 	}
-	return &Capture{cfg: cfg, log: cfg.Logger, storeLog: inspect.NewLogLimit(storeLogPeriod)}
+	return &Capture{cfg: cfg, log: cfg.Logger, storeLog: inspect.NewLogLimit(storeLogPeriod), cutLog: inspect.NewLogLimit(storeLogPeriod)}
 }
 
 // AdmitBin lets bin be used (a request into it, or POST /api/bins making
@@ -344,7 +344,7 @@ func (c *Capture) bodyFailed(w http.ResponseWriter, r *http.Request, ex *inspect
 	}
 	ex.Duration = c.cfg.Now().Sub(start)
 	if err := c.cfg.Store.Add(context.WithoutCancel(r.Context()), ex); err != nil {
-		c.storeLog.Log(c.log, slog.LevelError, "store failed for an interrupted request", "err", err, "id", ex.ID)
+		c.cutLog.Log(c.log, slog.LevelError, "store failed for an interrupted request", "err", err, "id", ex.ID)
 	}
 	if answer == nil {
 		panic(http.ErrAbortHandler)
