@@ -855,6 +855,9 @@ fill:
 		}
 		invs = append(invs, e.plan(s, &batch[i], now)...)
 	}
+	if len(invs) == 0 {
+		mark = "" // no write for nothing: the next idle save writes the mark
+	}
 	if _, err := e.enqueueMarked(context.WithoutCancel(ctx), invs, mark); err != nil {
 		e.log.Error("queue invocations of events", "err", err, "events", len(batch))
 	} else if mark != "" && !e.opts.Memory {
