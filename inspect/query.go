@@ -404,7 +404,17 @@ func MatchPath(pattern, rawURL string) bool {
 	p := rawURL
 	if u, err := url.Parse(rawURL); err == nil {
 		p = u.Path
+		// A pattern written escaped, as the list shows a path
+		// ("/caf%C3%A9/x"), matches the path as escaped too.
+		if strings.Contains(pattern, "%") && matchPathIn(pattern, u.EscapedPath()) {
+			return true
+		}
 	}
+	return matchPathIn(pattern, p)
+}
+
+// matchPathIn matches pattern against the path p.
+func matchPathIn(pattern, p string) bool {
 	if strings.Contains(pattern, "**") {
 		return matchSegments(strings.Split(pattern, "/"), strings.Split(p, "/"))
 	}

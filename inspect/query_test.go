@@ -418,3 +418,25 @@ func TestMethodFilterTakesAnyCase(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchPathEscaped: a path: pattern written as the list shows a path
+// (escaped) matches, as the same path written decoded does.
+func TestMatchPathEscaped(t *testing.T) {
+	t.Parallel()
+	const u = "http://h/caf%C3%A9/x?q=1"
+	for _, tc := range []struct {
+		pattern string
+		want    bool
+	}{
+		{"/café/x", true},
+		{"/caf%C3%A9/x", true},
+		{"/caf%C3%A9/*", true},
+		{"/caf%C3%A9/**", true},
+		{"/caf%C3%A9/y", false},
+		{"/100%/x", false},
+	} {
+		if got := MatchPath(tc.pattern, u); got != tc.want {
+			t.Errorf("MatchPath(%q, %q) = %v, want %v", tc.pattern, u, got, tc.want)
+		}
+	}
+}
