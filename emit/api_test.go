@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -669,6 +670,32 @@ func TestAPISchemeChangeKeepsAGivenSecret(t *testing.T) {
 		case tc.want == "" && (got.Secret == "another" || !strings.HasPrefix(got.Secret, "whsec_")):
 			t.Errorf("PATCH %s with no secret: secret %q, want a new whsec_ one", tc.patch, got.Secret)
 		}
+	}
+}
+
+// TestAPICustomHeaderNumbers: a custom header's value may be a number or a
+// boolean in JSON too, as in the config file; other kinds are refused,
+// naming the header.
+func TestAPICustomHeaderNumbers(t *testing.T) {
+	t.Parallel()
+	te := newEnv(t, "", nil)
+	srv := httptest.NewServer(te.e.Handler())
+	t.Cleanup(srv.Close)
+	c := apiClient{t, srv.URL}
+	var created struct{ Webhook Webhook }
+	if code, raw := c.do("POST", "/api/webhooks", `{"id": "num", "endpoint": "https://example.com/h", "custom_headers": {"X-Shard": 5, "X-Ratio": -1.5, "X-Flag": true, "X-Name": "a"}}`, &created); code != 201 {
+		t.Fatalf("create: %d %s", code, raw)
+	}
+	want := HeaderValues{"X-Shard": "5", "X-Ratio": "-1.5", "X-Flag": "true", "X-Name": "a"}
+	if !reflect.DeepEqual(created.Webhook.CustomHeaders, want) {
+		t.Errorf("custom headers %v, want %v", created.Webhook.CustomHeaders, want)
+	}
+	var verr struct {
+		Error string `json:"error"`
+		Field string `json:"field"`
+	}
+	if code, raw := c.do("PATCH", "/api/webhooks/num", `{"custom_headers": {"X-Obj": {"a": 1}}}`, &verr); code != 400 || verr.Field != "custom_headers.X-Obj" || !strings.Contains(verr.Error, "an object") {
+		t.Errorf("an object value: %d %s", code, raw)
 	}
 }
 

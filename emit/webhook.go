@@ -85,9 +85,9 @@ type Webhook struct {
 	Format string `json:"format"`
 	// Status is active (default) or inactive; inactive webhooks are not
 	// invoked and their queued invocations wait.
-	Status         string            `json:"status"`
-	Authentication *Auth             `json:"authentication,omitempty"`
-	CustomHeaders  map[string]string `json:"custom_headers,omitempty"`
+	Status         string       `json:"status"`
+	Authentication *Auth        `json:"authentication,omitempty"`
+	CustomHeaders  HeaderValues `json:"custom_headers,omitempty"`
 	// Signing is nil or scheme none for unsigned deliveries. An API-made
 	// webhook without signing gets the zendesk scheme and a new secret.
 	Signing *Signing `json:"signing,omitempty"`
@@ -670,6 +670,48 @@ func (w *Webhook) redacted(secret func(header string) bool) *Webhook {
 		}
 	}
 	return &c
+}
+
+// HeaderValues are custom headers by name. In JSON a value may be a
+// number or a boolean too (as in the config file: X-Shard: 5), taken as its
+// text.
+type HeaderValues map[string]string
+
+// UnmarshalJSON reads an object of strings, numbers and booleans.
+func (h *HeaderValues) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	out := make(HeaderValues, len(raw))
+	for k, v := range raw {
+		var s string
+		switch t := strings.TrimSpace(string(v)); {
+		case json.Unmarshal(v, &s) == nil:
+			out[k] = s
+		case t == "true" || t == "false":
+			out[k] = t
+		case t != "" && (t[0] == '-' || '0' <= t[0] && t[0] <= '9'):
+			out[k] = t // a JSON number, as written
+		default:
+			return inspect.ValueError(k, "want a string, number or boolean, got "+jsonKind(t)) // the decoder adds custom_headers.
+		}
+	}
+	*h = out
+	return nil
+}
+
+// jsonKind names the kind of the JSON value t.
+func jsonKind(t string) string {
+	switch {
+	case t == "null":
+		return "null"
+	case strings.HasPrefix(t, "{"):
+		return "an object"
+	case strings.HasPrefix(t, "["):
+		return "a list"
+	}
+	return "something else"
 }
 
 // secretCustomHeaders reports whether any of h is secret by its name
