@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -698,23 +699,25 @@ func testBrowserNearMiss(t *testing.T, p *browserPage) {
 	browserScreenshot(t, p, "near-miss.png")
 }
 
-// testBrowserResyncReloads checks the page's side of the resync contract
-// against a scripted stream: after {"type":"resync"} and the close that
-// follows, the page reconnects and reloads the list from the API, so it
-// shows an exchange that only the API knows.
-func testBrowserResyncReloads(t *testing.T, p *browserPage) {
-	summary := func(id, path string) map[string]any {
-		return map[string]any{
-			"id": id, "bin": "default", "source": "capture", "time": time.Now().UTC().Format(time.RFC3339Nano),
-			"method": "POST", "url": "http://127.0.0.1:1" + path, "path": path, "status": 200,
-			"duration_ms": 1.5, "request_size": 2, "response_size": 11, "truncated": false,
-		}
+// fakeSummary is an exchange summary as the API lists it.
+func fakeSummary(id, source, path string) map[string]any {
+	return map[string]any{
+		"id": id, "bin": "default", "source": source, "time": time.Now().UTC().Format(time.RFC3339Nano),
+		"method": "POST", "url": "http://127.0.0.1:1" + path, "path": path, "status": 200,
+		"duration_ms": 1.5, "request_size": 2, "response_size": 11, "truncated": false,
 	}
+}
+
+// scriptedUI serves the UI's assets with a scripted API: list answers GET
+// /api/exchanges with a page of summaries, and stream runs each websocket
+// of /api/stream (the n-th, from 1) after its hello; returning true keeps
+// the connection open until the page goes. It opens the page.
+func scriptedUI(t *testing.T, p *browserPage, list func(r *http.Request) []any, stream func(r *http.Request, c *websocket.Conn, n int) (hold bool)) {
+	t.Helper()
 	var (
 		mu      sync.Mutex
-		streams int // websockets accepted
+		streams int
 	)
-	resync := make(chan struct{})
 	mux := http.NewServeMux()
 	mux.Handle("/", ui.Assets(""))
 	mux.HandleFunc("GET /api/rules", func(w http.ResponseWriter, r *http.Request) {
@@ -722,15 +725,7 @@ func testBrowserResyncReloads(t *testing.T, p *browserPage) {
 		fmt.Fprint(w, `{"error":null}`)
 	})
 	mux.HandleFunc("GET /api/exchanges", func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		after := streams > 1
-		mu.Unlock()
-		xs := []any{summary("01A", "/first")}
-		if after {
-			// The newest page: the live arrival of before (01AA) is
-			// older than all of it, so it belongs to an older page.
-			xs = []any{summary("01C", "/newest"), summary("01B", "/missed-while-behind")}
-		}
+		xs := list(r)
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"exchanges": xs, "next": ""})
 	})
@@ -746,16 +741,7 @@ func testBrowserResyncReloads(t *testing.T, p *browserPage) {
 		n := streams
 		mu.Unlock()
 		_ = c.WriteMessage(websocket.TextMessage, []byte(`{"type":"hello"}`))
-		if n == 1 {
-			live, _ := json.Marshal(map[string]any{"type": "exchange", "exchange": summary("01AA", "/live-before-the-flood")})
-			_ = c.WriteMessage(websocket.TextMessage, live)
-			select {
-			case <-resync:
-			case <-r.Context().Done():
-				return
-			}
-			_ = c.WriteMessage(websocket.TextMessage, []byte(`{"type":"resync"}`))
-			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "resync"), time.Now().Add(time.Second))
+		if !stream(r, c, n) {
 			return
 		}
 		for { // hold the connection open until the page goes
@@ -767,16 +753,50 @@ func testBrowserResyncReloads(t *testing.T, p *browserPage) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { p.do(t, "leave the page", chromedp.Navigate("about:blank")) })
-
 	p.openUI(t, srv.URL+"/")
+}
+
+// sendLive sends summary on the stream as a live arrival.
+func sendLive(c *websocket.Conn, summary map[string]any) {
+	live, _ := json.Marshal(map[string]any{"type": "exchange", "exchange": summary})
+	_ = c.WriteMessage(websocket.TextMessage, live)
+}
+
+// testBrowserResyncReloads checks the page's side of the resync contract
+// against a scripted stream: after {"type":"resync"} and the close that
+// follows, the page reconnects and reloads the list from the API, so it
+// shows an exchange that only the API knows; a live arrival of before the
+// resync, older than the new page, is not put back on top of it.
+func testBrowserResyncReloads(t *testing.T, p *browserPage) {
+	var opened atomic.Int64 // websockets accepted
+	resync := make(chan struct{})
+	scriptedUI(t, p, func(*http.Request) []any {
+		if opened.Load() > 1 {
+			// The newest page: the live arrival of before (01AA) is
+			// older than all of it, so it belongs to an older page.
+			return []any{fakeSummary("01C", "capture", "/newest"), fakeSummary("01B", "capture", "/missed-while-behind")}
+		}
+		return []any{fakeSummary("01A", "capture", "/first")}
+	}, func(r *http.Request, c *websocket.Conn, n int) bool {
+		opened.Store(int64(n))
+		if n > 1 {
+			return true
+		}
+		sendLive(c, fakeSummary("01AA", "capture", "/live-before-the-flood"))
+		select {
+		case <-resync:
+		case <-r.Context().Done():
+			return false
+		}
+		_ = c.WriteMessage(websocket.TextMessage, []byte(`{"type":"resync"}`))
+		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "resync"), time.Now().Add(time.Second))
+		return false
+	})
 	p.waitFor(t, "the first list shows", `document.querySelector('tr.exchange-row[data-id="01A"]') && document.querySelector('tr.exchange-row[data-id="01AA"]')`, 3*time.Second)
 	close(resync)
 	p.waitFor(t, "the page reloads after resync", `document.querySelector('tr.exchange-row[data-id="01B"]') && document.querySelector('#conn').dataset.state === 'open'`, 3*time.Second)
-	mu.Lock()
-	opened := streams
-	mu.Unlock()
-	if opened != 2 {
-		t.Errorf("the page opened %d streams, want 2 (one before the resync, one after)", opened)
+	if n := opened.Load(); n != 2 {
+		t.Errorf("the page opened %d streams, want 2 (one before the resync, one after)", n)
 	}
 	if rows := evalIn[[]string](t, p, `[...document.querySelectorAll('tr.exchange-row')].map((r) => r.dataset.id)`); !slices.Equal(rows, []string{"01C", "01B"}) {
 		t.Errorf("rows after the reload: %q, want the new page only, newest first (01C, 01B): a live arrival older than the page sat above it", rows)
@@ -788,51 +808,23 @@ func testBrowserResyncReloads(t *testing.T, p *browserPage) {
 // the page's rows (ids are made when a request starts: a slow proxied one
 // is stored late): it was stored after the page was read.
 func testBrowserArrivalDuringReloadKept(t *testing.T, p *browserPage) {
-	summary := func(id, path string) map[string]any {
-		return map[string]any{
-			"id": id, "bin": "default", "source": "proxy", "time": time.Now().UTC().Format(time.RFC3339Nano),
-			"method": "GET", "url": "http://127.0.0.1:1" + path, "path": path, "status": 200,
-			"duration_ms": 1.5, "request_size": 2, "response_size": 11, "truncated": false,
-		}
-	}
 	sent := make(chan struct{})
-	mux := http.NewServeMux()
-	mux.Handle("/", ui.Assets(""))
-	mux.HandleFunc("GET /api/rules", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"error":null}`)
-	})
-	mux.HandleFunc("GET /api/exchanges", func(w http.ResponseWriter, r *http.Request) {
+	scriptedUI(t, p, func(*http.Request) []any {
 		select { // the page was read before 01AB was stored; it answers after 01AB's arrival
 		case <-sent:
 		case <-time.After(2 * time.Second):
 		}
 		time.Sleep(200 * time.Millisecond)
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"exchanges": []any{summary("01C", "/quick-2"), summary("01B", "/quick-1")}, "next": ""})
-	})
-	up := websocket.Upgrader{}
-	mux.HandleFunc("GET /api/stream", func(w http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
+		return []any{fakeSummary("01C", "proxy", "/quick-2"), fakeSummary("01B", "proxy", "/quick-1")}
+	}, func(_ *http.Request, c *websocket.Conn, n int) bool {
+		if n > 1 {
+			return true
 		}
-		defer c.Close()
-		_ = c.WriteMessage(websocket.TextMessage, []byte(`{"type":"hello"}`))
 		time.Sleep(100 * time.Millisecond)
-		live, _ := json.Marshal(map[string]any{"type": "exchange", "exchange": summary("01AB", "/slow-proxied")})
-		_ = c.WriteMessage(websocket.TextMessage, live)
+		sendLive(c, fakeSummary("01AB", "proxy", "/slow-proxied"))
 		close(sent)
-		for {
-			if _, _, err := c.ReadMessage(); err != nil {
-				return
-			}
-		}
+		return true
 	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { p.do(t, "leave the page", chromedp.Navigate("about:blank")) })
-	p.openUI(t, srv.URL+"/")
 	p.waitFor(t, "the page lists", `document.querySelector('tr.exchange-row[data-id="01B"]')`, 5*time.Second)
 	p.waitFor(t, "the arrival during the read is listed", `document.querySelector('tr.exchange-row[data-id="01AB"]')`, 3*time.Second)
 }
