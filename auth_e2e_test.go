@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -150,8 +151,30 @@ func TestAuthAndListenerLimits(t *testing.T) {
 		t.Errorf("export made %s: %v", empty, err)
 	}
 
-	// --max-conns 4: idle connections beyond it are turned away with a 503.
+	// --max-conns 4: connections that hold a place (here, ones that have
+	// sent nothing yet) turn the next away with a 503; keep-alive
+	// connections idle between requests give theirs up (one is closed,
+	// as the idle timeout would).
 	addr := strings.TrimSuffix(strings.TrimPrefix(s.Capture, "http://"), "/")
+	dial := func() net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	request := func(c net.Conn) (int, error) {
+		fmt.Fprintf(c, "GET /held HTTP/1.1\r\nHost: %s\r\nX-Hooklab-Token: s3cret\r\n\r\n", addr)
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
 	var idle []net.Conn
 	defer func() {
 		for _, c := range idle {
@@ -159,21 +182,14 @@ func TestAuthAndListenerLimits(t *testing.T) {
 		}
 	}()
 	for tries := 0; len(idle) < 4; tries++ {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := dial()
 		// An answered request proves the server accepted (and counts)
 		// the connection, which then stays open, idle.
-		fmt.Fprintf(c, "GET /held HTTP/1.1\r\nHost: %s\r\nX-Hooklab-Token: s3cret\r\n\r\n", addr)
-		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		code, err := request(c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusServiceUnavailable && tries < 100 {
+		if code == http.StatusServiceUnavailable && tries < 100 {
 			// The server may not have counted the captures' closed
 			// connections out yet.
 			c.Close()
@@ -181,14 +197,47 @@ func TestAuthAndListenerLimits(t *testing.T) {
 			continue
 		}
 		idle = append(idle, c)
-		if resp.StatusCode != 200 {
-			t.Fatalf("a held connection's request: %d", resp.StatusCode)
+		if code != 200 {
+			t.Fatalf("a held connection's request: %d", code)
 		}
 	}
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
+	time.Sleep(50 * time.Millisecond) // the last one's state: idle
+	fifth := dial()
+	defer fifth.Close()
+	if code, err := request(fifth); err != nil || code != 200 {
+		t.Errorf("with the 4 places held by idle keep-alives, a fifth connection's request: %d, %v; want 200", code, err)
 	}
+	closed := 0
+	for _, c := range idle {
+		_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+			closed++
+		}
+	}
+	if closed != 1 {
+		t.Errorf("%d idle connections were closed for the fifth; want 1", closed)
+	}
+	for _, c := range idle {
+		c.Close()
+	}
+	idle = nil
+	fifth.Close()
+
+	// Places held by connections in the middle of something are kept.
+	time.Sleep(100 * time.Millisecond) // counted out
+	var quiet []net.Conn
+	defer func() {
+		for _, c := range quiet {
+			c.Close()
+		}
+	}()
+	for range 4 {
+		c := dial()
+		fmt.Fprintf(c, "GET /slow HTTP/1.1\r\n") // a request begun, not ended
+		quiet = append(quiet, c)
+	}
+	time.Sleep(100 * time.Millisecond)
+	c := dial()
 	defer c.Close()
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	b, _ := io.ReadAll(c)

@@ -662,6 +662,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	baseCtx := func(net.Listener) context.Context { return reqCtx }
 	capSrv := &http.Server{
 		BaseContext:       baseCtx,
+		ConnState:         inspect.ConnStateHook(capLn), // --max-conns takes idle keep-alives' places
 		Handler:           inspect.Recover(log, captureHandler),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -671,6 +672,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	uiSrv := &http.Server{
 		BaseContext:       baseCtx,
+		ConnState:         inspect.ConnStateHook(uiLn),
 		Handler:           serverHeader(inspect.Recover(log, inspect.Guard(log, allowHosts, apiHandler))),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -747,6 +749,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		rp.srv = &http.Server{
 			Handler:           inspect.Recover(log, h),
 			BaseContext:       baseCtx,
+			ConnState:         inspect.ConnStateHook(rp.ln),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    1 << 20,

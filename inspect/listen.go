@@ -2,22 +2,74 @@ package inspect
 
 import (
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 )
 
 // LimitListener returns a listener that serves at most n connections at
-// once. A connection beyond that is answered at once with a 503 and
-// Retry-After, and closed, so a flood of idle connections cannot exhaust the
+// once. A connection beyond that takes the place of a keep-alive
+// connection sitting idle between requests, when there is one (closed, as
+// the idle timeout would), else it is answered at once with a 503 and
+// Retry-After, and closed, so a flood of connections cannot exhaust the
 // process's file descriptors and a client that is turned away is told why.
+// Idle connections are known through the server's ConnState hook: set it
+// to ConnStateHook(ln).
 func LimitListener(ln net.Listener, n int) net.Listener {
-	return &limitListener{Listener: ln, max: int64(n)}
+	return &limitListener{Listener: ln, max: int64(n), idle: map[*limitConn]struct{}{}}
 }
 
 type limitListener struct {
 	net.Listener
 	max    int64
 	active atomic.Int64
+
+	mu   sync.Mutex
+	idle map[*limitConn]struct{} // keep-alive connections between requests
+}
+
+// ConnStateHook returns the http.Server ConnState hook that tells ln
+// (from LimitListener) which connections sit idle; nil for another
+// listener.
+func ConnStateHook(ln net.Listener) func(net.Conn, http.ConnState) {
+	l, ok := ln.(*limitListener)
+	if !ok {
+		return nil
+	}
+	return func(c net.Conn, st http.ConnState) {
+		if t, ok := c.(interface{ NetConn() net.Conn }); ok { // TLS
+			c = t.NetConn()
+		}
+		lc, ok := c.(*limitConn)
+		if !ok {
+			return
+		}
+		l.mu.Lock()
+		if st == http.StateIdle {
+			l.idle[lc] = struct{}{}
+		} else {
+			delete(l.idle, lc)
+		}
+		l.mu.Unlock()
+	}
+}
+
+// evictIdle closes a connection sitting idle, if there is one, and
+// reports whether it did.
+func (l *limitListener) evictIdle() bool {
+	l.mu.Lock()
+	var victim *limitConn
+	for c := range l.idle {
+		victim = c
+		delete(l.idle, c)
+		break
+	}
+	l.mu.Unlock()
+	if victim == nil {
+		return false
+	}
+	_ = victim.Close()
+	return true
 }
 
 const busyAnswer = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 63\r\n\r\n" +
@@ -29,7 +81,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.active.Add(1) > l.max {
+		if l.active.Add(1) > l.max && !(l.evictIdle() && l.active.Load() <= l.max) {
 			l.active.Add(-1)
 			go func() {
 				_, _ = c.Write([]byte(busyAnswer))
@@ -48,7 +100,12 @@ type limitConn struct {
 }
 
 func (c *limitConn) Close() error {
-	c.once.Do(func() { c.l.active.Add(-1) })
+	c.once.Do(func() {
+		c.l.active.Add(-1)
+		c.l.mu.Lock()
+		delete(c.l.idle, c)
+		c.l.mu.Unlock()
+	})
 	return c.Conn.Close()
 }
 
