@@ -565,7 +565,7 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 			f.whole = body // rewrite hands it to the Transport
 		}
 	}
-	p.rp.ServeHTTP(w, out)
+	p.rp.ServeHTTP(asSent{w}, out)
 	if f.tunnel != nil {
 		f.tunnel.Close() // the upgraded connection is over; this records it
 	}
@@ -1000,3 +1000,30 @@ func newBufferPool() *bufferPool {
 
 func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
 func (b *bufferPool) Put(x []byte) { b.p.Put(&x) }
+
+// asSent passes the upstream's answer on with no header of net/http's own
+// making: without a Content-Type net/http would sniff one from the body
+// (an untyped API answer labelled text/html), and it adds a Date. The
+// recording shows the upstream's headers; so does the client.
+type asSent struct{ http.ResponseWriter }
+
+func (w asSent) WriteHeader(code int) {
+	h := w.ResponseWriter.Header()
+	for _, name := range []string{"Content-Type", "Date"} {
+		if _, ok := h[name]; !ok {
+			h[name] = nil // net/http's way of saying: none
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w asSent) Write(b []byte) (int, error) {
+	if _, ok := w.ResponseWriter.Header()["Content-Type"]; !ok {
+		w.WriteHeader(http.StatusOK) // a Write before WriteHeader sniffs too
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the writer's Flush and
+// Hijack.
+func (w asSent) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -788,3 +788,41 @@ func TestReverseRedactsOwnCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestReverseAddsNoHeaders: an answer the upstream sent without a
+// Content-Type or a Date reaches the client without them too, as the
+// record shows it (net/http sniffed a type, text/html for this body, and
+// added a Date).
+func TestReverseAddsNoHeaders(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 31\r\nConnection: close\r\n\r\n<script>alert(1)</script>hello!")
+		buf.Flush()
+	}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, nil)
+	resp, err := http.Get(srv.URL + "/untyped")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "<script>alert(1)</script>hello!" {
+		t.Errorf("body %q", body)
+	}
+	for _, name := range []string{"Content-Type", "Date"} {
+		if v, ok := resp.Header[name]; ok {
+			t.Errorf("the client got %s %q, which the upstream did not send", name, v)
+		}
+	}
+	ex := rec.next(t)
+	if ex.Response.Headers.Get("Content-Type") != "" || ex.Response.Headers.Get("Date") != "" {
+		t.Errorf("recorded headers %v", ex.Response.Headers)
+	}
+}
