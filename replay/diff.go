@@ -287,10 +287,16 @@ func (d *differ) compareBodies(old, new *inspect.Response) ([]Change, []string) 
 		}
 	}
 	if old.Truncated || new.Truncated {
-		if bytes.Equal(ob, nb) {
-			return nil, notes
+		var changes []Change
+		if !bytes.Equal(ob, nb) {
+			changes = append(changes, binaryChange(ob, nb))
 		}
-		return []Change{binaryChange(ob, nb)}, notes
+		// The sizes sent are known either way: bodies alike as far as
+		// both were kept still differ when one is longer.
+		if old.Size != new.Size {
+			changes = append(changes, Change{Path: "body size", Kind: Changed, Old: fmt.Sprintf("%d bytes", old.Size), New: fmt.Sprintf("%d bytes", new.Size)})
+		}
+		return changes, notes
 	}
 	if bytes.Equal(ob, nb) {
 		return nil, nil

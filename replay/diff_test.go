@@ -176,7 +176,9 @@ func TestCompareTruncatedReplay(t *testing.T) {
 			wantNotes: []string{"the recorded body was cut at 8 of 11 bytes: compared that much", "the replayed body was cut at 5 of 11 bytes: compared that much"}},
 		{name: "both cut, the replay longer", old: cut("hello", 11), new: cut("hello wo", 11),
 			wantNotes: []string{"the recorded body was cut at 5 of 11 bytes: compared that much", "the replayed body was cut at 8 of 11 bytes: compared that much"}},
-		{name: "a shorter whole recording", old: textResp("hi"), new: cut("hello", 11), want: 1,
+		{name: "both cut alike, sent in other sizes", old: cut("hello", 12000000), new: cut("hello", 11000000), want: 1,
+			wantNotes: []string{"the recorded body was cut at 5 of 12000000 bytes: compared that much", "the replayed body was cut at 5 of 11000000 bytes: compared that much"}},
+		{name: "a shorter whole recording", old: textResp("hi"), new: cut("hello", 11), want: 2,
 			wantNotes: []string{"the replayed body was cut at 5 of 11 bytes: compared that much"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
