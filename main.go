@@ -903,6 +903,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	for i, srv := range srvs {
 		shutWG.Go(func() { shutErrs[i] = srv.Shutdown(sctx) })
 	}
+	// Websockets through a proxy are closed (and recorded) now, not once
+	// the other requests have ended: a server's Shutdown does not wait
+	// for them, nor close them.
+	for _, rp := range running {
+		if rp.forward != nil {
+			rp.forward.CloseTunnels()
+		} else {
+			rp.reverse.CloseTunnels()
+		}
+	}
 	shutWG.Wait()
 	// What the handlers record (a capture cut off mid-body, proxied
 	// exchanges, open tunnels) reaches the store before it closes.

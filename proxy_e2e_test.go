@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -220,6 +221,61 @@ func TestReverseProxyWebsocketOpenAtShutdown(t *testing.T) {
 	if up, _ := ws["frames_up"].(float64); up < 2 {
 		t.Errorf("websocket meta %v, want the 2 frames sent up", ex.Meta)
 	}
+}
+
+// TestReverseProxyWebsocketClosedWhileOthersDrain: a websocket through a
+// proxy is closed when shutdown starts, even while another request (a
+// stream held open) keeps the shutdown waiting for its deadline; it was
+// closed only at that deadline.
+func TestReverseProxyWebsocketClosedWhileOthersDrain(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, "data: one\n\n")
+			http.NewResponseController(w).Flush()
+			<-r.Context().Done()
+			return
+		}
+		c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}))
+	defer up.Close()
+	s := startServer(t, "--memory", "--shutdown-timeout", "6s", "--proxy", "127.0.0.1:0="+up.URL)
+	base := proxyURL(t, s, "proxy: ")
+	hold, err := http.Get(base + "hold")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Body.Close()
+	if _, err := bufio.NewReader(hold.Body).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"ws", nil)
+	if err != nil {
+		t.Fatalf("dial through the proxy: %v", err)
+	}
+	defer c.Close()
+	s.cancel() // shutdown starts; the held stream keeps it waiting
+	start := time.Now()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, _, err := c.ReadMessage(); err == nil {
+		t.Fatal("a message instead of the close")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("the websocket was closed %v after shutdown began, with a held request keeping it waiting; want at once", d.Round(time.Millisecond))
+	}
+	hold.Body.Close()
+	s.Stop(t)
 }
 
 // TestReverseProxyH2C: a client speaking HTTP/2 with prior knowledge (curl

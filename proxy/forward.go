@@ -89,6 +89,10 @@ func NewForward(opts Options) (*Forward, error) {
 // Name returns the proxy's name, the bin its exchanges are recorded in.
 func (f *Forward) Name() string { return f.rev.opts.Name }
 
+// CloseTunnels closes the websockets open through the proxy (see
+// Reverse.CloseTunnels).
+func (f *Forward) CloseTunnels() { f.rev.closeTunnels() }
+
 // SetRoutes replaces the proxy's routes (see Reverse.SetRoutes).
 func (f *Forward) SetRoutes(routes []Route) error { return f.rev.SetRoutes(routes) }
 

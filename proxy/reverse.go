@@ -392,6 +392,12 @@ func (p *Reverse) Shutdown(ctx context.Context) error {
 	}
 }
 
+// CloseTunnels closes (and so records) the websockets and other upgraded
+// connections open through the proxy, and any upgraded from now on: at the
+// start of a shutdown, since the server's Shutdown neither waits for nor
+// closes them (Shutdown does it too).
+func (p *Reverse) CloseTunnels() { p.closeTunnels() }
+
 // closeTunnels closes (and so records) the upgraded connections still
 // open, and any upgraded from now on.
 func (p *Reverse) closeTunnels() {
