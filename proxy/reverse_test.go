@@ -826,3 +826,42 @@ func TestReverseAddsNoHeaders(t *testing.T) {
 		t.Errorf("recorded headers %v", ex.Response.Headers)
 	}
 }
+
+// TestCutOffMidAnswerSaysSo: an answer hooklab cut off at its shutdown
+// deadline, mid-body, is recorded as stopped by hooklab, not as a client
+// that went away.
+func TestCutOffMidAnswerSaysSo(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		_, _ = io.WriteString(w, "0123456789")
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+	}))
+	defer up.Close()
+	cutOff, cut := context.WithCancel(context.Background())
+	defer cut()
+	rec := newRecorder()
+	p, err := proxy.NewReverse(proxy.Options{Name: "api", Routes: []proxy.Route{{Prefix: "/", Upstream: mustURL(t, up.URL)}},
+		Record: rec.Record, MaxBody: 1 << 20, CutOff: cutOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(p)
+	srv.Config.BaseContext = func(net.Listener) context.Context { return cutOff } // as main's requests end at the deadline
+	srv.Start()
+	t.Cleanup(func() { srv.Close(); p.Wait() })
+	resp, err := http.Get(srv.URL + "/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadFull(resp.Body, make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	cut() // the shutdown deadline
+	ex := rec.next(t)
+	if !strings.HasPrefix(ex.Error, "hooklab stopped after 10 bytes of the answer") {
+		t.Errorf("recorded error %q; want hooklab named as the one that stopped it", ex.Error)
+	}
+}
