@@ -175,7 +175,7 @@ proxies:
 			":11:16: fault: unknown fault \"rest\" (did you mean \"reset\"?)",
 			":12:20: fail_rate: want a share between 0 and 1",
 			":13:16: delay: want a duration",
-			":15:19: simulate: simulate: open",
+			":15:19: simulate: open",
 		}},
 		{"duplicates and bad names", `
 proxies:

@@ -108,7 +108,7 @@ type simBody struct {
 func LoadSimulation(file string, opts SimulateOptions) (*Simulation, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("simulate: %w", err)
+		return nil, err // names the file; callers say it is the simulation's
 	}
 	return ParseSimulation(filepath.Base(file), data, opts)
 }
