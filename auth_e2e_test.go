@@ -151,10 +151,10 @@ func TestAuthAndListenerLimits(t *testing.T) {
 		t.Errorf("export made %s: %v", empty, err)
 	}
 
-	// --max-conns 4: connections that hold a place (here, ones that have
-	// sent nothing yet) turn the next away with a 503; keep-alive
-	// connections idle between requests give theirs up (one is closed,
-	// as the idle timeout would).
+	// --max-conns 4: keep-alive connections idle between requests for over
+	// a second give their places up (one is closed, as the idle timeout
+	// would); connections that hold a place otherwise (here, ones that
+	// have begun a request) turn the next away with a 503.
 	addr := strings.TrimSuffix(strings.TrimPrefix(s.Capture, "http://"), "/")
 	dial := func() net.Conn {
 		t.Helper()
@@ -201,7 +201,7 @@ func TestAuthAndListenerLimits(t *testing.T) {
 			t.Fatalf("a held connection's request: %d", code)
 		}
 	}
-	time.Sleep(50 * time.Millisecond) // the last one's state: idle
+	time.Sleep(1200 * time.Millisecond) // idle over a second: their places may be given up
 	fifth := dial()
 	defer fifth.Close()
 	if code, err := request(fifth); err != nil || code != 200 {

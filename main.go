@@ -317,7 +317,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.IntVar(&o.maxBins, "max-bins", mock.DefaultMaxBins, "allow at most `N` bins; a request to a new bin beyond gets 429")
 	o.secretHeaders = secretHeaders(getenv)
 	fs.Var(&o.secretHeaders, "secret-header", "also redact this header's values in the API and HAR exports unless revealed (repeatable; env HOOKLAB_SECRET_HEADERS, comma-separated)")
-	fs.IntVar(&o.maxConns, "max-conns", 4096, "serve at most `N` connections at once per listener; more get 503")
+	fs.IntVar(&o.maxConns, "max-conns", 4096, "serve at most `N` connections at once per listener; more take the place of one idle between requests for over a second, else get 503")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file` (for performance work)")
 	fs.StringVar(&o.config, "config", "", "config `file` (default: hooklab.yaml in the working directory, when there is one)")
 	if err := parseFlags(fs, args); err != nil {

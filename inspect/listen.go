@@ -5,35 +5,41 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // LimitListener returns a listener that serves at most n connections at
-// once. A connection beyond that takes the place of a keep-alive
-// connection sitting idle between requests, when there is one (closed, as
-// the idle timeout would), else it is answered at once with a 503 and
-// Retry-After, and closed, so a flood of connections cannot exhaust the
-// process's file descriptors and a client that is turned away is told why.
-// Idle connections are known through the server's ConnState hook: set it
-// to ConnStateHook(ln).
+// once. A connection beyond that takes the place of the keep-alive
+// connection that has sat idle between requests the longest, when one has
+// for evictAfter (it is closed, as the idle timeout would close it: one
+// that went idle a moment ago may be sending its next request, which
+// would be lost), else it is answered at once with a 503 and Retry-After,
+// and closed, so a flood of connections cannot exhaust the process's file
+// descriptors and a client that is turned away is told why. Idle
+// connections are known through the server's ConnState hook: set it to
+// ConnStateHook(ln).
 func LimitListener(ln net.Listener, n int) net.Listener {
-	return &limitListener{Listener: ln, max: int64(n), idle: map[*limitConn]struct{}{}}
+	return &limitListener{Listener: ln, max: int64(n), conns: map[*limitConn]struct{}{}}
 }
+
+// evictAfter is how long a keep-alive connection must have been idle to
+// give its place up to a new one.
+const evictAfter = time.Second
 
 type limitListener struct {
 	net.Listener
 	max    int64
 	active atomic.Int64
 
-	mu   sync.Mutex
-	idle map[*limitConn]struct{} // keep-alive connections between requests
+	mu    sync.Mutex
+	conns map[*limitConn]struct{} // open, for eviction
 }
 
 // ConnStateHook returns the http.Server ConnState hook that tells ln
 // (from LimitListener) which connections sit idle; nil for another
-// listener.
+// listener. It runs at every request: it only stores a time.
 func ConnStateHook(ln net.Listener) func(net.Conn, http.ConnState) {
-	l, ok := ln.(*limitListener)
-	if !ok {
+	if _, ok := ln.(*limitListener); !ok {
 		return nil
 	}
 	return func(c net.Conn, st http.ConnState) {
@@ -44,28 +50,28 @@ func ConnStateHook(ln net.Listener) func(net.Conn, http.ConnState) {
 		if !ok {
 			return
 		}
-		l.mu.Lock()
 		if st == http.StateIdle {
-			l.idle[lc] = struct{}{}
+			lc.idleSince.Store(time.Now().UnixNano())
 		} else {
-			delete(l.idle, lc)
+			lc.idleSince.Store(0)
 		}
-		l.mu.Unlock()
 	}
 }
 
-// evictIdle closes a connection sitting idle, if there is one, and
-// reports whether it did.
+// evictIdle closes the connection idle the longest, if one has been for
+// evictAfter, and reports whether it did.
 func (l *limitListener) evictIdle() bool {
+	cutoff := time.Now().Add(-evictAfter).UnixNano()
 	l.mu.Lock()
 	var victim *limitConn
-	for c := range l.idle {
-		victim = c
-		delete(l.idle, c)
-		break
+	oldest := cutoff + 1
+	for c := range l.conns {
+		if since := c.idleSince.Load(); since != 0 && since < oldest {
+			victim, oldest = c, since
+		}
 	}
 	l.mu.Unlock()
-	if victim == nil {
+	if victim == nil || !victim.idleSince.CompareAndSwap(oldest, 0) { // still idle since then
 		return false
 	}
 	_ = victim.Close()
@@ -89,21 +95,26 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			}()
 			continue
 		}
-		return &limitConn{Conn: c, l: l}, nil
+		lc := &limitConn{Conn: c, l: l}
+		l.mu.Lock()
+		l.conns[lc] = struct{}{}
+		l.mu.Unlock()
+		return lc, nil
 	}
 }
 
 type limitConn struct {
 	net.Conn
-	l    *limitListener
-	once sync.Once
+	l         *limitListener
+	once      sync.Once
+	idleSince atomic.Int64 // UnixNano it went idle between requests; 0 when not idle
 }
 
 func (c *limitConn) Close() error {
 	c.once.Do(func() {
 		c.l.active.Add(-1)
 		c.l.mu.Lock()
-		delete(c.l.idle, c)
+		delete(c.l.conns, c)
 		c.l.mu.Unlock()
 	})
 	return c.Conn.Close()

@@ -1,0 +1,137 @@
+package inspect
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// limitServer serves "ok" on a LimitListener of n places, its ConnState
+// hook set.
+func limitServer(t *testing.T, n int) string {
+	t.Helper()
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := LimitListener(raw, n)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, "ok")
+	}), ConnState: ConnStateHook(ln)}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return raw.Addr().String()
+}
+
+// TestLimitEvictsOnlyLongIdle: a keep-alive connection idle a moment (its
+// next request may be on the way: here, begun) keeps its place, and the
+// newcomer gets the 503; one idle over evictAfter gives its place up.
+func TestLimitEvictsOnlyLongIdle(t *testing.T) {
+	t.Parallel()
+	addr := limitServer(t, 1)
+	a, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	br := bufio.NewReader(a)
+	get := func(c net.Conn, r *bufio.Reader) (int, error) {
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	if code, err := get(a, br); err != nil || code != 200 {
+		t.Fatalf("first request: %d %v", code, err)
+	}
+	fmt.Fprintf(a, "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n") // the next one, begun
+	time.Sleep(50 * time.Millisecond)
+	b, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if code, err := get(b, bufio.NewReader(b)); err != nil || code != http.StatusServiceUnavailable {
+		t.Errorf("a newcomer while the place's connection is busy: %d %v; want 503", code, err)
+	}
+	fmt.Fprintf(a, "\r\nhi")
+	_ = a.SetReadDeadline(time.Now().Add(3 * time.Second))
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("the request on the kept connection was cut off: %v", err)
+	}
+	resp.Body.Close()
+
+	time.Sleep(evictAfter + 200*time.Millisecond) // idle long enough now
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if code, err := get(c, bufio.NewReader(c)); err != nil || code != 200 {
+		t.Errorf("a newcomer with the place's connection idle %v: %d %v; want 200", evictAfter, code, err)
+	}
+}
+
+// TestLimitKeepsBusyKeepAlives: clients that hold their connections and
+// keep posting lose no request while newcomers knock at the limit.
+func TestLimitKeepsBusyKeepAlives(t *testing.T) {
+	t.Parallel()
+	addr := limitServer(t, 2)
+	stop := make(chan struct{})
+	var failed, sent atomic.Int64
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			c := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
+			defer c.CloseIdleConnections()
+			for range 300 {
+				resp, err := c.Post("http://"+addr+"/hook", "application/json", strings.NewReader(`{"a":1}`))
+				sent.Add(1)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+	knocked := make(chan struct{})
+	go func() {
+		defer close(knocked)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if c, err := net.Dial("tcp", addr); err == nil {
+				_, _ = c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+				_ = c.SetReadDeadline(time.Now().Add(time.Second))
+				_, _ = io.Copy(io.Discard, c)
+				c.Close()
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	<-knocked
+	if n := failed.Load(); n > 0 {
+		t.Errorf("%d of %d POSTs from clients holding their connections failed", n, sent.Load())
+	}
+}
