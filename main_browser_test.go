@@ -323,6 +323,7 @@ func TestBrowser(t *testing.T) {
 		{"FilterInURL", testBrowserFilterInURL},
 		{"EditAndResend", testBrowserEditAndResend},
 		{"DiffBodies", testBrowserDiffBodies},
+		{"MatchPathEscaped", testBrowserMatchPathEscaped},
 		{"WebhookForm", testBrowserWebhookForm},
 		{"WebhookEditClears", testBrowserWebhookEditClears},
 		{"WebhookConfigWarnings", testBrowserWebhookConfigWarnings},
@@ -1019,6 +1020,22 @@ func testBrowserFilterInURL(t *testing.T, p *browserPage) {
 // original on bodies it got wrong: binary bodies of equal length compared
 // equal (it compared their lengths), and integers beyond 2^53 that differ
 // in their last digits compared equal (JSON.parse rounds them).
+// testBrowserMatchPathEscaped: the page's path: filter for live arrivals
+// takes a pattern written escaped, as the list shows paths, as the server
+// does (new arrivals matching /caf%C3%A9/* never showed).
+func testBrowserMatchPathEscaped(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI)
+	p.do(t, "match", chromedp.Evaluate[chromedp.Void](`import('/query.js').then((m) => {
+		const url = 'http://h/caf%C3%A9/x?q=1';
+		window.__paths = ['/café/x', '/caf%C3%A9/x', '/caf%C3%A9/*', '/caf%C3%A9/y'].map((p) => m.matchPath(p, url));
+	})`))
+	p.waitFor(t, "the matches", `window.__paths`, 5*time.Second)
+	if got := evalIn[[]bool](t, p, `window.__paths`); !slices.Equal(got, []bool{true, true, true, false}) {
+		p.fatalf(t, "matchPath of /café/x, /caf%%C3%%A9/x, /caf%%C3%%A9/*, /caf%%C3%%A9/y against %%C3%%A9: %v", got)
+	}
+}
+
 func testBrowserDiffBodies(t *testing.T, p *browserPage) {
 	s := startServer(t, "--memory")
 	p.openUI(t, s.UI)

@@ -139,9 +139,20 @@ function globToRe(g) {
   try { return new RegExp(re + '$'); } catch { return null; }
 }
 
-/** matchPath mirrors inspect.MatchPath: exact, a glob, or a trailing-* prefix. */
+/**
+ * matchPath mirrors inspect.MatchPath: exact, a glob, or a trailing-*
+ * prefix, against the decoded path, and, for a pattern written escaped (as
+ * the list shows paths: /caf%C3%A9/x), against the path as escaped too.
+ */
 export function matchPath(pattern, url) {
-  const p = pathOf(url);
+  if (matchPathIn(pattern, pathOf(url))) return true;
+  if (!pattern.includes('%')) return false;
+  let escaped;
+  try { escaped = new URL(url, 'http://x').pathname; } catch { return false; }
+  return matchPathIn(pattern, escaped);
+}
+
+function matchPathIn(pattern, p) {
   const re = globToRe(pattern);
   if (re && re.test(p)) return true;
   if (pattern.endsWith('*') && !/[*?[\\]/.test(pattern.slice(0, -1))) return p.startsWith(pattern.slice(0, -1));
