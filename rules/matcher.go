@@ -807,14 +807,24 @@ func jsonDeepEqual(res gjson.Result, want any) bool {
 		if !res.IsObject() {
 			return false
 		}
-		n, ok := 0, true
+		// A key given twice counts once, its last value (as a JSON
+		// decoder reads it): {"id":1,"id":1} is {id: 1}, and it is not
+		// {id: 1, role: admin}.
+		got := map[string]gjson.Result{}
 		res.ForEach(func(k, v gjson.Result) bool {
-			n++
-			wv, has := w[k.String()]
-			ok = has && jsonDeepEqual(v, wv)
-			return ok
+			got[k.String()] = v
+			return true
 		})
-		return ok && n == len(w)
+		if len(got) != len(w) {
+			return false
+		}
+		for k, v := range got {
+			wv, has := w[k]
+			if !has || !jsonDeepEqual(v, wv) {
+				return false
+			}
+		}
+		return true
 	case nil:
 		return res.Type == gjson.Null
 	case bool:
