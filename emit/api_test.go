@@ -683,7 +683,7 @@ func TestAPICustomHeaderNumbers(t *testing.T) {
 	t.Cleanup(srv.Close)
 	c := apiClient{t, srv.URL}
 	var created struct{ Webhook Webhook }
-	if code, raw := c.do("POST", "/api/webhooks", `{"id": "num", "endpoint": "https://example.com/h", "custom_headers": {"X-Shard": 5, "X-Ratio": -1.5, "X-Flag": true, "X-Name": "a"}}`, &created); code != 201 {
+	if code, raw := c.do("POST", "/api/webhooks", `{"id": "num", "endpoint": "https://example.com/h", "custom_headers": {"X-Shard": 5, "X-Ratio": -1.5, "X-Flag": true, "X-Name": "a", "X-None": null}}`, &created); code != 201 {
 		t.Fatalf("create: %d %s", code, raw)
 	}
 	want := HeaderValues{"X-Shard": "5", "X-Ratio": "-1.5", "X-Flag": "true", "X-Name": "a"}

@@ -687,6 +687,8 @@ func (h *HeaderValues) UnmarshalJSON(b []byte) error {
 	for k, v := range raw {
 		var s string
 		switch t := strings.TrimSpace(string(v)); {
+		case t == "null":
+			continue // left out, as a PATCH that gives one null leaves it out
 		case json.Unmarshal(v, &s) == nil:
 			out[k] = s
 		case t == "true" || t == "false":
@@ -704,8 +706,6 @@ func (h *HeaderValues) UnmarshalJSON(b []byte) error {
 // jsonKind names the kind of the JSON value t.
 func jsonKind(t string) string {
 	switch {
-	case t == "null":
-		return "null"
 	case strings.HasPrefix(t, "{"):
 		return "an object"
 	case strings.HasPrefix(t, "["):

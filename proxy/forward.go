@@ -89,9 +89,28 @@ func NewForward(opts Options) (*Forward, error) {
 // Name returns the proxy's name, the bin its exchanges are recorded in.
 func (f *Forward) Name() string { return f.rev.opts.Name }
 
-// CloseTunnels closes the websockets open through the proxy (see
-// Reverse.CloseTunnels).
-func (f *Forward) CloseTunnels() { f.rev.closeTunnels() }
+// CloseTunnels closes (and so records) the CONNECT tunnels open through
+// the proxy (a wss:// websocket without --mitm is one) and the websockets
+// of intercepted or plain requests, and any from now on (see
+// Reverse.CloseTunnels): at the start of a shutdown. Shutdown does it too.
+func (f *Forward) CloseTunnels() {
+	f.closeOpen()
+	f.rev.closeTunnels()
+}
+
+// closeOpen refuses new tunnels and closes those open.
+func (f *Forward) closeOpen() {
+	f.mu.Lock()
+	f.closed = true
+	open := make([]net.Conn, 0, len(f.open))
+	for c := range f.open {
+		open = append(open, c)
+	}
+	f.mu.Unlock()
+	for _, c := range open {
+		_ = c.Close()
+	}
+}
 
 // SetRoutes replaces the proxy's routes (see Reverse.SetRoutes).
 func (f *Forward) SetRoutes(routes []Route) error { return f.rev.SetRoutes(routes) }
@@ -109,10 +128,6 @@ func (f *Forward) Wait() {
 func (f *Forward) Shutdown(ctx context.Context) error {
 	f.mu.Lock()
 	f.closed = true
-	open := make([]net.Conn, 0, len(f.open))
-	for c := range f.open {
-		open = append(open, c)
-	}
 	f.mu.Unlock()
 	var err error
 	if f.inner != nil {
@@ -120,9 +135,7 @@ func (f *Forward) Shutdown(ctx context.Context) error {
 			_ = f.inner.Close()
 		}
 	}
-	for _, c := range open {
-		_ = c.Close()
-	}
+	f.closeOpen()
 	f.rev.closeTunnels() // websockets through the proxy; f.Wait waits for their records
 	done := make(chan struct{})
 	go func() { f.rev.active.wait(); f.Wait(); close(done) }()

@@ -478,3 +478,44 @@ func TestMITMFaultAndSimulation(t *testing.T) {
 	}
 	rec.next(t)
 }
+
+// TestForwardCloseTunnelsClosesCONNECT: at the start of a shutdown the
+// CONNECT tunnels close too (a wss:// websocket through the forward proxy
+// without --mitm is one), not only the websockets of proxied requests.
+func TestForwardCloseTunnelsClosesCONNECT(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = io.Copy(io.Discard, c)
+	}()
+	f, err := proxy.NewForward(proxy.Options{Name: "fwd", Record: newRecorder().Record})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", ln.Addr(), ln.Addr())
+	buf := make([]byte, 64)
+	if n, _ := c.Read(buf); !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 200") {
+		t.Fatalf("CONNECT answered %q", buf[:n])
+	}
+	f.CloseTunnels() // what main does when shutdown starts
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Read(buf); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("after CloseTunnels the CONNECT tunnel is still open (read: %v)", err)
+	}
+}

@@ -550,7 +550,7 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 		f.meta()["fault"] = string(rules.FaultDrip)
 		w = newDripWriter(w, r.Context(), rt.DripRate)
 	}
-	if sim != nil && sim.serve(w, r, f.bodyForRules(p.opts.MaxBody), f.ex, p.forward) {
+	if sim != nil && sim.serve(asSent{w}, r, f.bodyForRules(p.opts.MaxBody), f.ex, p.forward) { // the recorded headers only
 		p.finish(f, nil)
 		return
 	}

@@ -310,3 +310,40 @@ func TestSimulateDecodedBodyThatLooksEncoded(t *testing.T) {
 		t.Errorf("got %q with Content-Encoding %q", b, resp.Header.Get("Content-Encoding"))
 	}
 }
+
+// TestSimulationAddsNoHeaders: a recorded answer without a Content-Type or
+// a Date is served without them, as recorded (net/http sniffed a type and
+// added a Date).
+func TestSimulationAddsNoHeaders(t *testing.T) {
+	t.Parallel()
+	body := "<script>alert(1)</script>hello!"
+	ex := &inspect.Exchange{ID: "01AAAAAAAAAAAAAAAAAAAAAAAA", Bin: "api", Source: inspect.SourceProxy, Time: time.Now(),
+		Request:  inspect.Request{Method: "GET", URL: "http://up.example/untyped", Headers: inspect.Headers{{Name: "Host", Value: "up.example"}}},
+		Response: &inspect.Response{Status: 200, Body: []byte(body), Size: int64(len(body))}}
+	data, err := json.Marshal(har.New([]*inspect.Exchange{ex}, har.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := proxy.ParseSimulation("s.har", data, proxy.SimulateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://127.0.0.1:1"
+	srv, _ := start(t, down, func(o *proxy.Options) {
+		o.Routes = []proxy.Route{{Prefix: "/", Upstream: mustURL(t, down), Simulation: sim}}
+	})
+	resp, err := http.Get(srv.URL + "/untyped")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(got) != body {
+		t.Fatalf("served %q", got)
+	}
+	for _, name := range []string{"Content-Type", "Date"} {
+		if v, ok := resp.Header[name]; ok {
+			t.Errorf("the simulation served %s %q, which the recording has not", name, v)
+		}
+	}
+}
