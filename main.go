@@ -973,7 +973,15 @@ func replayCLI(getenv func(string) string, stdout, stderr io.Writer) *replay.CLI
 			if _, err := os.Stat(filepath.Join(dir, "hooklab.db")); !create && errors.Is(err, os.ErrNotExist) {
 				return nil, fmt.Errorf("no hooklab data in %s (set HOOKLAB_DATA, or start hooklab serve)", dir)
 			}
-			return inspect.OpenSQLite(dir, inspect.Options{DirectWrites: true})
+			// Never upgrade a data directory from here: the older
+			// hooklab that may serve it could not open it again. An
+			// import writes: not beside a server, which would neither
+			// count the rows nor make their events.
+			st, err := inspect.OpenSQLite(dir, inspect.Options{DirectWrites: true, NoMigrate: true, Exclusive: create})
+			if errors.Is(err, inspect.ErrInUse) {
+				return nil, fmt.Errorf("a hooklab is serving from %s: import through it (--server URL, or HOOKLAB_UI)", dir)
+			}
+			return st, err
 		},
 	}
 }

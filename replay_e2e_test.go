@@ -156,3 +156,31 @@ func TestReplayRefusesOwnAPI(t *testing.T) {
 		t.Errorf("curl of an ordinary capture:\n%s", b)
 	}
 }
+
+// TestImportBesideAServerRefused: an import that opens a data directory a
+// server is serving (no server at HOOKLAB_UI) is refused, saying to import
+// through it: the server would neither count the rows (retention) nor make
+// their events, and would make some at its next start.
+func TestImportBesideAServerRefused(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	s := startServer(t, "--data", data)
+	s.send(t, "POST", "/b/src/x", "application/json", []byte(`{"a":1}`))
+	harPath := filepath.Join(t.TempDir(), "one.har")
+	env := func(k string) string {
+		return map[string]string{"HOOKLAB_UI": "http://127.0.0.1:1", "HOOKLAB_DATA": data}[k]
+	}
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"export", "--har", harPath}, env, &out, &errOut); err != nil {
+		t.Fatalf("export beside the server (read only: allowed): %v\n%s", err, errOut.String())
+	}
+	err := run(context.Background(), []string{"import", "--bin", "direct", harPath}, env, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "a hooklab is serving from "+data) {
+		t.Fatalf("import beside the server: %v; want it refused, naming the server", err)
+	}
+	var l listAnswer
+	s.getJSON(t, "/api/exchanges?bin=direct", &l)
+	if len(l.Exchanges) != 0 {
+		t.Errorf("%d exchanges imported beside the server", len(l.Exchanges))
+	}
+}

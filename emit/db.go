@@ -322,7 +322,7 @@ func (d *db) migrate() error {
 		return err
 	}
 	if v > len(dbMigrations) {
-		return fmt.Errorf("schema version %d is newer than this hooklab knows (%d)", v, len(dbMigrations))
+		return fmt.Errorf("schema version %d is newer than this hooklab knows (%d): a newer hooklab wrote it; use that one (this one cannot go back to it)", v, len(dbMigrations))
 	}
 	for i := v; i < len(dbMigrations); i++ {
 		tx, err := d.wdb.Begin()

@@ -49,7 +49,16 @@ type Options struct {
 	// owns (ErrInUse): a second server there would not see the owner's
 	// live traffic, and its emitter would deliver the same webhooks.
 	Exclusive bool
+	// NoMigrate refuses a database of an older schema (ErrOlderSchema)
+	// instead of upgrading it: a command such as export must not make a
+	// data directory unreadable to the older hooklab that serves it. A new
+	// database is still made.
+	NoMigrate bool
 }
+
+// ErrOlderSchema is returned by OpenSQLite with Options.NoMigrate for a
+// database an older hooklab wrote.
+var ErrOlderSchema = errors.New("written by an older hooklab")
 
 // ErrInUse is returned by OpenSQLite with Options.Exclusive when another
 // process owns the data directory.
@@ -513,7 +522,10 @@ func (s *SQLite) migrate() error {
 		return err
 	}
 	if v > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this hooklab knows (%d)", v, len(migrations))
+		return fmt.Errorf("schema version %d is newer than this hooklab knows (%d): a newer hooklab wrote it; use that one (this one cannot go back to it)", v, len(migrations))
+	}
+	if s.opts.NoMigrate && v > 0 && v < len(migrations) {
+		return fmt.Errorf("%w (schema version %d; this one writes %d): start this hooklab's serve on it once to upgrade it (the older one can then no longer open it), or use the older hooklab", ErrOlderSchema, v, len(migrations))
 	}
 	if v == 0 {
 		// A database with tables but no schema version is someone else's.

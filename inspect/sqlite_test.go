@@ -1119,3 +1119,62 @@ func TestCorruptHint(t *testing.T) {
 		}
 	}
 }
+
+// TestNoMigrateLeavesAnOlderSchema: a command (export) opening a data
+// directory an older hooklab wrote does not upgrade it (the older server
+// could no longer start on it), and says how to; serve's open upgrades it.
+func TestNoMigrateLeavesAnOlderSchema(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "hooklab.db")
+	old := len(migrations) - 1
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migrations[:old] {
+		if _, err := db.Exec(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, old)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	version := func() int {
+		t.Helper()
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var v int
+		if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if s, err := OpenSQLite(dir, Options{DirectWrites: true, NoMigrate: true}); !errors.Is(err, ErrOlderSchema) || !strings.Contains(err.Error(), "serve") {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("NoMigrate on an older schema: %v; want ErrOlderSchema saying how to upgrade", err)
+	}
+	if v := version(); v != old {
+		t.Fatalf("schema version %d after a NoMigrate open, want %d left", v, old)
+	}
+	s, err := OpenSQLite(dir, Options{Exclusive: true})
+	if err != nil {
+		t.Fatalf("serve's open: %v", err)
+	}
+	s.Close()
+	if v := version(); v != len(migrations) {
+		t.Errorf("schema version %d after serve's open, want %d", v, len(migrations))
+	}
+	// A new data directory is still made, NoMigrate or not.
+	fresh, err := OpenSQLite(t.TempDir(), Options{DirectWrites: true, NoMigrate: true})
+	if err != nil {
+		t.Fatalf("a new database with NoMigrate: %v", err)
+	}
+	fresh.Close()
+}
