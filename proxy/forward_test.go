@@ -386,23 +386,8 @@ func TestForwardShutdownClosesTunnels(t *testing.T) {
 		io.Copy(io.Discard, c)
 	}()
 	rec := newRecorder()
-	f, err := proxy.NewForward(proxy.Options{Name: "fwd", Record: rec.Record})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	c, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", ln.Addr(), ln.Addr())
+	f, c := connectThrough(t, rec, ln.Addr().String())
 	buf := make([]byte, 64)
-	n, _ := c.Read(buf)
-	if !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 200") {
-		t.Fatalf("CONNECT answered %q", buf[:n])
-	}
 	c.Write([]byte("ping"))
 	if g := <-got; g != "ping" {
 		t.Fatalf("upstream got %q", g)
@@ -497,25 +482,34 @@ func TestForwardCloseTunnelsClosesCONNECT(t *testing.T) {
 		defer c.Close()
 		_, _ = io.Copy(io.Discard, c)
 	}()
-	f, err := proxy.NewForward(proxy.Options{Name: "fwd", Record: newRecorder().Record})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	c, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", ln.Addr(), ln.Addr())
+	f, c := connectThrough(t, newRecorder(), ln.Addr().String())
 	buf := make([]byte, 64)
-	if n, _ := c.Read(buf); !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 200") {
-		t.Fatalf("CONNECT answered %q", buf[:n])
-	}
 	f.CloseTunnels() // what main does when shutdown starts
 	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
 	if _, err := c.Read(buf); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Errorf("after CloseTunnels the CONNECT tunnel is still open (read: %v)", err)
 	}
+}
+
+// connectThrough starts a forward proxy recording into rec and opens a
+// CONNECT tunnel through it to target; both close at the test's end.
+func connectThrough(t *testing.T, rec *recorder, target string) (*proxy.Forward, net.Conn) {
+	t.Helper()
+	f, err := proxy.NewForward(proxy.Options{Name: "fwd", Record: rec.Record})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target)
+	buf := make([]byte, 64)
+	if n, _ := c.Read(buf); !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 200") {
+		t.Fatalf("CONNECT answered %q", buf[:n])
+	}
+	return f, c
 }

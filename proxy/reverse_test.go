@@ -449,17 +449,7 @@ func TestReverseSmallBodyOneWrite(t *testing.T) {
 // so beside what the upstream sent.
 func TestReverseUpstreamBodyCutShort(t *testing.T) {
 	t.Parallel()
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, buf, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close()
-		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")
-		buf.Flush()
-	}))
-	defer up.Close()
+	up := rawUpstream(t, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")
 	srv, rec := start(t, up.URL, nil)
 	resp, err := http.Get(srv.URL + "/short")
 	if err == nil {
@@ -795,17 +785,7 @@ func TestReverseRedactsOwnCredentials(t *testing.T) {
 // added a Date).
 func TestReverseAddsNoHeaders(t *testing.T) {
 	t.Parallel()
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, buf, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close()
-		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 31\r\nConnection: close\r\n\r\n<script>alert(1)</script>hello!")
-		buf.Flush()
-	}))
-	defer up.Close()
+	up := rawUpstream(t, "HTTP/1.1 200 OK\r\nContent-Length: 31\r\nConnection: close\r\n\r\n<script>alert(1)</script>hello!")
 	srv, rec := start(t, up.URL, nil)
 	resp, err := http.Get(srv.URL + "/untyped")
 	if err != nil {
@@ -864,4 +844,22 @@ func TestCutOffMidAnswerSaysSo(t *testing.T) {
 	if !strings.HasPrefix(ex.Error, "hooklab stopped after 10 bytes of the answer") {
 		t.Errorf("recorded error %q; want hooklab named as the one that stopped it", ex.Error)
 	}
+}
+
+// rawUpstream answers every request with answer, as bytes on the wire, and
+// closes the connection.
+func rawUpstream(t *testing.T, answer string) *httptest.Server {
+	t.Helper()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		buf.WriteString(answer)
+		buf.Flush()
+	}))
+	t.Cleanup(up.Close)
+	return up
 }
