@@ -82,8 +82,8 @@ func compareNumber(lit string, f float64, want any) (c int, ok bool) {
 	}
 	// Equal as float64s: exactly equal, unless an integer beyond what a
 	// float64 holds is on either side.
-	_, big := want.(json.Number)
-	if !big && !(intLiteral(strings.TrimSpace(lit)) && math.Abs(f) >= maxExact) {
+	_, wantBig := want.(json.Number)
+	if !wantBig && !(intLiteral(strings.TrimSpace(lit)) && math.Abs(f) >= maxExact) {
 		return 0, true
 	}
 	a, ok1 := exactRat(lit)
