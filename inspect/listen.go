@@ -19,7 +19,7 @@ import (
 // connections are known through the server's ConnState hook: set it to
 // ConnStateHook(ln).
 func LimitListener(ln net.Listener, n int) net.Listener {
-	return &limitListener{Listener: ln, max: int64(n), conns: map[*limitConn]struct{}{}}
+	return &limitListener{Listener: ln, max: int64(n), evictAfter: evictAfter, conns: map[*limitConn]struct{}{}}
 }
 
 // evictAfter is how long a keep-alive connection must have been idle to
@@ -28,8 +28,9 @@ const evictAfter = time.Second
 
 type limitListener struct {
 	net.Listener
-	max    int64
-	active atomic.Int64
+	max        int64
+	evictAfter time.Duration
+	active     atomic.Int64
 
 	mu    sync.Mutex
 	conns map[*limitConn]struct{} // open, for eviction
@@ -61,7 +62,7 @@ func ConnStateHook(ln net.Listener) func(net.Conn, http.ConnState) {
 // evictIdle closes the connection idle the longest, if one has been for
 // evictAfter, and reports whether it did.
 func (l *limitListener) evictIdle() bool {
-	cutoff := time.Now().Add(-evictAfter).UnixNano()
+	cutoff := time.Now().Add(-l.evictAfter).UnixNano()
 	l.mu.Lock()
 	var victim *limitConn
 	oldest := cutoff + 1

@@ -13,15 +13,16 @@ import (
 	"time"
 )
 
-// limitServer serves "ok" on a LimitListener of n places, its ConnState
-// hook set.
-func limitServer(t *testing.T, n int) string {
+// limitServer serves "ok" on a LimitListener of n places that evicts
+// connections idle for after, its ConnState hook set.
+func limitServer(t *testing.T, n int, after time.Duration) string {
 	t.Helper()
 	raw, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ln := LimitListener(raw, n)
+	ln.(*limitListener).evictAfter = after
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		_, _ = io.WriteString(w, "ok")
@@ -36,7 +37,7 @@ func limitServer(t *testing.T, n int) string {
 // newcomer gets the 503; one idle over evictAfter gives its place up.
 func TestLimitEvictsOnlyLongIdle(t *testing.T) {
 	t.Parallel()
-	addr := limitServer(t, 1)
+	addr := limitServer(t, 1, evictAfter)
 	a, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -87,17 +88,30 @@ func TestLimitEvictsOnlyLongIdle(t *testing.T) {
 }
 
 // TestLimitKeepsBusyKeepAlives: clients that hold their connections and
-// keep posting lose no request while newcomers knock at the limit.
+// keep posting (idle a moment between requests) lose no request while
+// newcomers knock at the limit. The eviction age is a minute here: on a
+// loaded machine a client may stall over a second between requests, and
+// its connection is then rightly given up.
 func TestLimitKeepsBusyKeepAlives(t *testing.T) {
 	t.Parallel()
-	addr := limitServer(t, 2)
+	addr := limitServer(t, 2, time.Minute)
 	stop := make(chan struct{})
 	var failed, sent atomic.Int64
-	var wg sync.WaitGroup
+	var wg, ready sync.WaitGroup
 	for range 2 {
+		ready.Add(1)
 		wg.Go(func() {
 			c := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
 			defer c.CloseIdleConnections()
+			// Its connection first, before anyone knocks.
+			if resp, err := c.Post("http://"+addr+"/hook", "application/json", strings.NewReader(`{}`)); err != nil {
+				t.Error(err)
+			} else {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			ready.Done()
+			ready.Wait()
 			for range 300 {
 				resp, err := c.Post("http://"+addr+"/hook", "application/json", strings.NewReader(`{"a":1}`))
 				sent.Add(1)
@@ -110,6 +124,7 @@ func TestLimitKeepsBusyKeepAlives(t *testing.T) {
 			}
 		})
 	}
+	ready.Wait()
 	knocked := make(chan struct{})
 	go func() {
 		defer close(knocked)
