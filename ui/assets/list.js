@@ -86,7 +86,7 @@ export class ExchangeList {
     return this.ids.has(id) || this.arrivals.some((s) => s.id === id) || this.held.some((s) => s.id === id);
   }
 
-  /** arrivals counts the summaries add has taken: a mark for reset's since. */
+  /** arrived counts the summaries add has taken: a mark for reset's since. */
   get arrived() { return this.arrivedN || 0; }
 
   /**
