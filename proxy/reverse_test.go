@@ -472,19 +472,10 @@ func TestReverseUpstreamBodyCutShort(t *testing.T) {
 func TestReverseStreamsAsItArrives(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, buf, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close()
-		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + strings.Repeat("y", 100))
-		buf.Flush()
+	up := rawUpstream(t, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"+strings.Repeat("y", 100), func(c net.Conn) {
 		<-release
 		c.(*net.TCPConn).SetLinger(0) // a reset, not an orderly close
-	}))
-	defer up.Close()
+	})
 	released := sync.OnceFunc(func() { close(release) })
 	defer released()
 	srv, rec := start(t, up.URL, nil)
@@ -846,9 +837,9 @@ func TestCutOffMidAnswerSaysSo(t *testing.T) {
 	}
 }
 
-// rawUpstream answers every request with answer, as bytes on the wire, and
-// closes the connection.
-func rawUpstream(t *testing.T, answer string) *httptest.Server {
+// rawUpstream answers every request with answer, as bytes on the wire,
+// runs then (when given) on the connection, and closes it.
+func rawUpstream(t *testing.T, answer string, then ...func(net.Conn)) *httptest.Server {
 	t.Helper()
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, buf, err := http.NewResponseController(w).Hijack()
@@ -859,6 +850,9 @@ func rawUpstream(t *testing.T, answer string) *httptest.Server {
 		defer c.Close()
 		buf.WriteString(answer)
 		buf.Flush()
+		for _, f := range then {
+			f(c)
+		}
 	}))
 	t.Cleanup(up.Close)
 	return up
