@@ -64,9 +64,7 @@ func TestAPI(t *testing.T) {
 		io.WriteString(w, `{"ok": true}`)
 	})
 	te := newEnv(t, "webhooks:\n  - id: from-file\n    endpoint: https://example.com/f\n", nil)
-	srv := httptest.NewServer(te.e.Handler())
-	t.Cleanup(srv.Close)
-	c := apiClient{t, srv.URL}
+	c := te.api()
 
 	// A validation error names the field and lists every problem.
 	var verr struct {
@@ -495,9 +493,7 @@ func TestTestSendFormat(t *testing.T) {
 	t.Parallel()
 	s := newSink(t, nil)
 	te := newEnv(t, "", nil)
-	srv := httptest.NewServer(te.e.Handler())
-	t.Cleanup(srv.Close)
-	c := apiClient{t, srv.URL}
+	c := te.api()
 	for _, f := range []string{FormatJSON, FormatXML, FormatForm} {
 		if code, raw := c.do("POST", "/api/webhooks", map[string]any{"id": f, "endpoint": s.URL + "/" + f, "format": f}, nil); code != 201 {
 			t.Fatalf("create %s: %d %s", f, code, raw)
@@ -602,9 +598,7 @@ func TestSend(t *testing.T) {
 func TestAPIWebhookKeepsNotifiesValid(t *testing.T) {
 	t.Parallel()
 	te := newEnv(t, "", nil)
-	srv := httptest.NewServer(te.e.Handler())
-	t.Cleanup(srv.Close)
-	c := apiClient{t, srv.URL}
+	c := te.api()
 	if code, raw := c.do("POST", "/api/webhooks", `{"id": "api-trig", "endpoint": "https://example.com/h"}`, nil); code != 201 {
 		t.Fatalf("create: %d %s", code, raw)
 	}
@@ -639,9 +633,7 @@ func TestAPIWebhookKeepsNotifiesValid(t *testing.T) {
 func TestAPISchemeChangeKeepsAGivenSecret(t *testing.T) {
 	t.Parallel()
 	te := newEnv(t, "", nil)
-	srv := httptest.NewServer(te.e.Handler())
-	t.Cleanup(srv.Close)
-	c := apiClient{t, srv.URL}
+	c := te.api()
 	if code, raw := c.do("POST", "/api/webhooks", `{"id": "sch", "endpoint": "https://example.com/h", "signing": {"scheme": "zendesk", "secret": "my-explicit-secret"}}`, nil); code != 201 {
 		t.Fatalf("create: %d %s", code, raw)
 	}
@@ -679,9 +671,7 @@ func TestAPISchemeChangeKeepsAGivenSecret(t *testing.T) {
 func TestAPICustomHeaderNumbers(t *testing.T) {
 	t.Parallel()
 	te := newEnv(t, "", nil)
-	srv := httptest.NewServer(te.e.Handler())
-	t.Cleanup(srv.Close)
-	c := apiClient{t, srv.URL}
+	c := te.api()
 	var created struct{ Webhook Webhook }
 	if code, raw := c.do("POST", "/api/webhooks", `{"id": "num", "endpoint": "https://example.com/h", "custom_headers": {"X-Shard": 5, "X-Ratio": -1.5, "X-Flag": true, "X-Name": "a", "X-None": null}}`, &created); code != 201 {
 		t.Fatalf("create: %d %s", code, raw)
@@ -723,9 +713,7 @@ func TestDeleteWebhookMidAttempt(t *testing.T) {
 				w.WriteHeader(tc.answer)
 			})
 			te := newEnv(t, "", nil)
-			srv := httptest.NewServer(te.e.Handler())
-			t.Cleanup(srv.Close)
-			c := apiClient{t, srv.URL}
+			c := te.api()
 			if code, raw := c.do("POST", "/api/webhooks", `{"id": "gone", "endpoint": "`+s.URL+`/in", "subscriptions": ["ticket.*"]}`, nil); code != 201 {
 				t.Fatalf("create: %d %s", code, raw)
 			}
@@ -794,9 +782,7 @@ func TestAPIRedeliverQueued(t *testing.T) {
 	t.Parallel()
 	s := newSink(t, status(200))
 	te := newEnv(t, hookYAML("a", s.URL, "rate_limit: 1/1h"), nil)
-	srv := httptest.NewServer(te.e.Handler())
-	t.Cleanup(srv.Close)
-	c := apiClient{t, srv.URL}
+	c := te.api()
 	te.emit("test.x", `{}`)
 	q := te.emit("test.x", `{}`) // throttled behind the first
 	code, raw := c.do("POST", "/api/invocations/"+q[0].ID+"/retry", nil, nil)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -342,9 +341,7 @@ func TestAutomationDataAliasBomb(t *testing.T) {
 func TestConfigAndAPIReadAlike(t *testing.T) {
 	t.Parallel()
 	te := newEnv(t, "webhooks:\n  - {id: y, endpoint: \"https://example.com/y\", timeout: 5, rate_limit: {limit: 2}, signing: {scheme: none}}\n", nil)
-	srv := httptest.NewServer(te.e.Handler())
-	t.Cleanup(srv.Close)
-	c := apiClient{t, srv.URL}
+	c := te.api()
 	if code, raw := c.do("POST", "/api/webhooks", `{"id": "j", "endpoint": "https://example.com/j", "timeout": 5, "rate_limit": {"limit": 2}, "signing": {"scheme": "none"}}`, nil); code != 201 {
 		t.Fatalf("create: %d %s", code, raw)
 	}

@@ -205,6 +205,15 @@ type envOption func(*Options)
 
 // newEnv opens an emitter in memory (or in dir) with a fake clock and
 // starts Run; cleanup stops it.
+// api serves the emitter's API on a test server (closed at cleanup) and
+// returns a client of it.
+func (te *testEnv) api() apiClient {
+	te.t.Helper()
+	srv := httptest.NewServer(te.e.Handler())
+	te.t.Cleanup(srv.Close)
+	return apiClient{te.t, srv.URL}
+}
+
 func newEnv(t *testing.T, yaml string, env map[string]string, opts ...envOption) *testEnv {
 	t.Helper()
 	te := &testEnv{t: t, clock: newFakeClock(), rec: &recorder{}}

@@ -104,9 +104,7 @@ func TestStatsEveryStatus(t *testing.T) {
 	t.Parallel()
 	s := newSink(t, status(200))
 	te := newEnv(t, hookYAML("hook", s.URL, "rate_limit: 1/h"), nil)
-	srv := httptest.NewServer(te.e.Handler())
-	defer srv.Close()
-	c := apiClient{t: t, base: srv.URL}
+	c := te.api()
 	var st Stats
 	te.emit("test.a", `{}`)
 	te.emit("test.b", `{}`) // held by the rate limit
@@ -157,9 +155,7 @@ func TestWebhookStats(t *testing.T) {
 		st, _ := te.e.Stats(context.Background())
 		return st.ByStatus[InvocationSuccess] == 3 && st.ByStatus[InvocationServerError] == 3 && st.InFlight == 0
 	})
-	srv := httptest.NewServer(te.e.Handler())
-	defer srv.Close()
-	c := apiClient{t: t, base: srv.URL}
+	c := te.api()
 	type view struct {
 		ID    string       `json:"id"`
 		Stats WebhookStats `json:"stats"`
