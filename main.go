@@ -47,17 +47,14 @@ func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sigs
-		cancel()
-		sig := <-sigs
-		fmt.Fprintf(os.Stderr, "hooklab: second %v: exiting now, without waiting for in-flight requests\n", sig)
+	go watchSignals(sigs, cancel, func(sig os.Signal) {
+		fmt.Fprintf(os.Stderr, "hooklab: second %v: exiting now, without waiting for what is in flight\n", sig)
 		code := 130 // 128 + SIGINT, as a shell reports it
 		if sig == syscall.SIGTERM {
 			code = 143
 		}
 		os.Exit(code)
-	}()
+	}, time.Now)
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		defer startGCTuner()()
 	}
@@ -72,6 +69,26 @@ func main() {
 		os.Exit(exitCode(err))
 	}
 }
+
+// watchSignals calls cancel at the first signal and exit at a second one.
+// The same signal again within signalRepeat is the first one delivered
+// twice, not a second Ctrl-C: coreutils' timeout signals its child and then
+// its whole process group, which holds the child too.
+func watchSignals(sigs <-chan os.Signal, cancel func(), exit func(os.Signal), now func() time.Time) {
+	first := <-sigs
+	at := now()
+	cancel()
+	for sig := range sigs {
+		if sig == first && now().Sub(at) < signalRepeat {
+			continue
+		}
+		exit(sig)
+		return
+	}
+}
+
+// signalRepeat is how soon after a signal the same one counts as a repeat.
+const signalRepeat = 250 * time.Millisecond
 
 // procs is the GOMAXPROCS hooklab runs with, given $GOMAXPROCS, Go's
 // default (cur) and the machine's CPUs: one P more than every CPU, unless
@@ -1297,7 +1314,7 @@ func resigner(e *emit.Emitter) func(ex *inspect.Exchange) (replay.Resigned, erro
 func send(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("send", stderr)
 	server := fs.String("server", envOr(getenv, "HOOKLAB_UI", "http://127.0.0.1:4040"), "the running hooklab's UI `URL` (env HOOKLAB_UI)")
-	data := fs.String("data", "{}", "event data: JSON, @file, or - for standard input")
+	data := fs.String("data", "{}", "event data: JSON, @file, or - (or @-) for standard input")
 	var typ string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		typ, args = args[0], args[1:]

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -905,6 +906,46 @@ func startTail(t *testing.T, ui string, args ...string) (out, errOut *syncBuffer
 	return out, errOut
 }
 
+// TestClientsRefuseWhatIsNotHooklab: export, import and replay pointed at
+// something that answers but is not hooklab's UI (the capture port, another
+// program) say so, instead of quietly using the default data directory;
+// only a port where nothing listens lets them open the data directory.
+func TestClientsRefuseWhatIsNotHooklab(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) }))
+	defer other.Close()
+	dir := t.TempDir()
+	harFile := filepath.Join(dir, "in.har")
+	if err := os.WriteFile(harFile, []byte(`{"log":{"version":"1.2","creator":{"name":"t","version":"1"},"entries":[]}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	for _, srv := range []string{s.Capture, other.URL} {
+		for _, args := range [][]string{
+			{"export", "--har", "-"},
+			{"import", harFile},
+			{"replay", "--target", other.URL, "01JNB5Z3Q0000000000000000A"},
+		} {
+			env := map[string]string{"HOOKLAB_UI": srv, "HOOKLAB_DATA": data}
+			var out, errOut syncBuffer
+			err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+			if err == nil || !strings.Contains(err.Error(), "is not hooklab's UI listener") {
+				t.Errorf("%v at %s: %v (stdout %.200q)", args, srv, err, out.String())
+			}
+		}
+	}
+	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a client command opened the data directory: %v", err)
+	}
+	// Nothing listening: import opens the data directory itself.
+	env := map[string]string{"HOOKLAB_UI": "http://127.0.0.1:1", "HOOKLAB_DATA": data}
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"import", harFile}, func(k string) string { return env[k] }, &out, &errOut); err != nil {
+		t.Errorf("import with no server: %v %s", err, errOut.String())
+	}
+}
+
 // TestTailRefusesTheCapturePort: tail pointed at the capture port says so
 // and stops (each retry would be captured).
 func TestTailRefusesTheCapturePort(t *testing.T) {
@@ -1507,6 +1548,46 @@ func TestMemoryWithDataWarns(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "hooklab-ca.pem")); err != nil {
 		t.Errorf("the CA is not in --data: %v", err)
+	}
+}
+
+// TestWatchSignals: the first signal cancels; the same signal again at
+// once is the first delivered twice (coreutils' timeout sends it to its
+// child and to its process group), and only a later or a different one
+// exits at once.
+func TestWatchSignals(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		sigs []os.Signal
+		at   []time.Duration // when each arrives
+		exit os.Signal       // nil: no exit
+	}{
+		{"one", []os.Signal{syscall.SIGTERM}, []time.Duration{0}, nil},
+		{"repeat at once", []os.Signal{syscall.SIGTERM, syscall.SIGTERM}, []time.Duration{0, time.Millisecond}, nil},
+		{"second later", []os.Signal{syscall.SIGTERM, syscall.SIGTERM, syscall.SIGTERM}, []time.Duration{0, time.Millisecond, time.Second}, syscall.SIGTERM},
+		{"another at once", []os.Signal{os.Interrupt, syscall.SIGTERM}, []time.Duration{0, time.Millisecond}, syscall.SIGTERM},
+		{"second Ctrl-C", []os.Signal{os.Interrupt, os.Interrupt}, []time.Duration{0, 400 * time.Millisecond}, os.Interrupt},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sigs := make(chan os.Signal, len(tc.sigs))
+			for _, s := range tc.sigs {
+				sigs <- s
+			}
+			close(sigs)
+			start := time.Unix(1e9, 0)
+			n := 0
+			now := func() time.Time { // the time the signal just taken came
+				n++
+				return start.Add(tc.at[n-1])
+			}
+			cancelled := false
+			var exited os.Signal
+			watchSignals(sigs, func() { cancelled = true }, func(s os.Signal) { exited = s }, now)
+			if !cancelled || exited != tc.exit {
+				t.Errorf("cancelled %v, exit %v; want true, %v", cancelled, exited, tc.exit)
+			}
+		})
 	}
 }
 

@@ -569,8 +569,19 @@ func TestTestSendFormat(t *testing.T) {
 func TestSend(t *testing.T) {
 	t.Parallel()
 	te := newEnv(t, hookYAML("hook", "https://example.com/x", ""), nil)
-	srv := httptest.NewServer(te.e.Handler())
+	h := te.e.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "hooklab") // as main's UI listener says
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
+	// Another program (or hooklab's capture port, whose answers do not
+	// say Server: hooklab) is named as not the UI.
+	other := httptest.NewServer(te.e.Handler())
+	t.Cleanup(other.Close)
+	if _, err := Send(context.Background(), other.URL, "", "test.created", json.RawMessage(`{}`)); err == nil || !strings.Contains(err.Error(), "is not hooklab's UI listener") {
+		t.Errorf("Send to another program: %v", err)
+	}
 	file := filepath.Join(t.TempDir(), "ticket.json")
 	os.WriteFile(file, []byte(`{"ticket": {"id": 1}}`), 0o600)
 	data, err := ReadData("@"+file, nil)
@@ -587,8 +598,13 @@ func TestSend(t *testing.T) {
 	if _, err := ReadData("[1]", nil); err == nil {
 		t.Error("ReadData accepted a list")
 	}
-	if d, err := ReadData("-", strings.NewReader(` {"a": 1} `)); err != nil || string(d) != `{"a": 1}` {
-		t.Errorf("ReadData(-) = %s, %v", d, err)
+	for _, arg := range []string{"-", "@-"} {
+		if d, err := ReadData(arg, strings.NewReader(` {"a": 1} `)); err != nil || string(d) != `{"a": 1}` {
+			t.Errorf("ReadData(%s) = %s, %v", arg, d, err)
+		}
+	}
+	if d, err := ReadData("null", nil); err == nil {
+		t.Errorf("ReadData(null) = %s, want an error", d)
 	}
 }
 

@@ -49,6 +49,10 @@ func Send(ctx context.Context, apiBase, token, typ string, data json.RawMessage)
 		return nil, err
 	}
 	switch {
+	case resp.Header.Get("Server") != "hooklab":
+		// The capture port (which recorded this as a capture) or
+		// another program.
+		return nil, fmt.Errorf("%s answered %s but is not hooklab's UI listener (is it the capture port? the UI is on :4040 by default)", apiBase, resp.Status)
 	case resp.StatusCode == http.StatusUnauthorized && token == "":
 		// The server's own message names its --auth flag, which send
 		// does not have.
@@ -73,15 +77,15 @@ func Send(ctx context.Context, apiBase, token, typ string, data json.RawMessage)
 }
 
 // ReadData reads the --data of "hooklab send": "@FILE" reads a file, "-"
-// reads stdin, anything else is the JSON itself; "" is {}. The result must
-// be a JSON object.
+// or "@-" (as curl has it) reads stdin, anything else is the JSON itself;
+// "" is {}. The result must be a JSON object.
 func ReadData(arg string, stdin io.Reader) (json.RawMessage, error) {
 	var b []byte
 	var err error
 	switch {
 	case arg == "":
 		return json.RawMessage(`{}`), nil
-	case arg == "-":
+	case arg == "-" || arg == "@-":
 		b, err = io.ReadAll(stdin)
 	case strings.HasPrefix(arg, "@"):
 		b, err = os.ReadFile(arg[1:])
@@ -94,6 +98,9 @@ func ReadData(arg string, stdin io.Reader) (json.RawMessage, error) {
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(b, &probe); err != nil {
 		return nil, fmt.Errorf("--data must be a JSON object: %v", err)
+	}
+	if probe == nil {
+		return nil, errors.New("--data must be a JSON object, not null")
 	}
 	return json.RawMessage(bytes.TrimSpace(b)), nil
 }

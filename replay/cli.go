@@ -354,7 +354,11 @@ Flags:
 		if _, err := spec.Options(check); err != nil {
 			return usage("%v", err)
 		}
-		if c.serverUp(ctx, srv) {
+		up, err := c.serverUp(ctx, srv)
+		if err != nil {
+			return err
+		}
+		if up {
 			rep, err = c.runRemote(ctx, srv, &spec, *asJSON, *verbose)
 			if err != nil {
 				return err
@@ -440,22 +444,48 @@ func (c *CLI) runLocal(ctx context.Context, run func(context.Context, Options) (
 // serverUp reports whether a hooklab answers at srv (its answers say
 // "Server: hooklab"). Any answer of one counts (a 401 for a missing token,
 // a 503 for a full disk): the commands then talk to it and report what it
-// says, rather than quietly using a local store. Another program on the
-// port does not count.
-func (c *CLI) serverUp(ctx context.Context, srv string) bool {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+// says. Only when nothing listens there (the connection is refused) do
+// they use a local store; anything else is an error, so that a wrong
+// --server (the capture port, another program, a server too busy to
+// answer) is never quietly replaced by the default data directory.
+func (c *CLI) serverUp(ctx context.Context, srv string) (bool, error) {
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	req, err := c.newRequest(ctx, http.MethodGet, srv+"/healthz", nil)
+	req, err := c.newRequest(pctx, http.MethodGet, srv+"/healthz", nil)
 	if err != nil {
-		return false
+		return false, fmt.Errorf("--server %s: %w", srv, err)
 	}
 	resp, err := c.client().Do(req)
 	if err != nil {
-		return false
+		if nothingListens(err) {
+			return false, nil
+		}
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		if pctx.Err() != nil {
+			return false, fmt.Errorf("no answer from %s within %v: is hooklab's UI listener there? (nothing listening would let this command use the data directory)", srv, probeTimeout)
+		}
+		return false, fmt.Errorf("%s: %w", srv, err)
 	}
 	drainClose(resp)
-	return resp.Header.Get("Server") == "hooklab"
+	if resp.Header.Get("Server") != "hooklab" {
+		return false, fmt.Errorf("%s answered %s but is not hooklab's UI listener (is it the capture port? the UI is on :4040 by default)", srv, resp.Status)
+	}
+	return true, nil
 }
+
+// nothingListens reports whether err says the connection was refused:
+// a dial that failed, neither by timing out nor by a name not resolving.
+func nothingListens(err error) bool {
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &op) && op.Op == "dial" && !op.Timeout() && !errors.As(err, &dns)
+}
+
+// probeTimeout bounds serverUp's wait for an answer: long enough for a
+// busy server, short enough for a script.
+const probeTimeout = 10 * time.Second
 
 // drainClose reads what is left of a small answer and closes it, so that
 // its connection serves the command's next call.
@@ -632,7 +662,11 @@ func (c *CLI) Export(ctx context.Context, args []string) error {
 	if !strings.Contains(srv, "://") {
 		srv = "http://" + srv
 	}
-	if c.serverUp(ctx, srv) {
+	up, err := c.serverUp(ctx, srv)
+	if err != nil {
+		return err
+	}
+	if up {
 		v := f.Values()
 		if len(ids) > 0 {
 			v.Set("ids", strings.Join(ids, ","))
@@ -742,9 +776,13 @@ func (c *CLI) Import(ctx context.Context, args []string) error {
 	if !strings.Contains(srv, "://") {
 		srv = "http://" + srv
 	}
+	up, err := c.serverUp(ctx, srv)
+	if err != nil {
+		return err
+	}
 	var n int
 	switch {
-	case c.serverUp(ctx, srv):
+	case up:
 		var res struct {
 			Imported int `json:"imported"`
 		}
