@@ -1377,7 +1377,16 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 	if !strings.Contains(s, "://") {
 		s = "http://" + s
 	}
-	return ui.Tail(ctx, ui.TailConfig{Server: s, Bin: *bin, JSON: *asJSON, Out: stdout, Status: stderr, Token: getenv("HOOKLAB_AUTH"), Wait: *wait})
+	// A reader that goes away ends tail (cleanly: it asked for no more)
+	// at once, not at the next exchange's write.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	whenReaderGone(ctx, stdout, stop)
+	err := ui.Tail(ctx, ui.TailConfig{Server: s, Bin: *bin, JSON: *asJSON, Out: stdout, Status: stderr, Token: getenv("HOOKLAB_AUTH"), Wait: *wait})
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
 func envOr(getenv func(string) string, key, def string) string {

@@ -946,6 +946,42 @@ func TestClientsRefuseWhatIsNotHooklab(t *testing.T) {
 	}
 }
 
+// TestTailEndsWhenItsReaderGoes: "hooklab tail | head -n 1" ends when
+// head does, not at the next exchange (which may never come).
+func TestTailEndsWhenItsReaderGoes(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	done := make(chan error, 1)
+	var errOut syncBuffer
+	go func() {
+		done <- run(context.Background(), []string{"tail", "--server", s.UI}, func(string) string { return "" }, w, &errOut)
+	}()
+	waitFor(t, func() bool { return strings.Contains(errOut.String(), "connected") }, "tail to connect: "+errOut.String())
+	resp, err := http.Get(s.Capture + "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil || !strings.Contains(line, "/one") {
+		t.Fatalf("tail printed %q, %v", line, err)
+	}
+	r.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("tail returned %v after its reader went", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("tail still running 10s after its reader went")
+	}
+}
+
 // TestTailRefusesTheCapturePort: tail pointed at the capture port says so
 // and stops (each retry would be captured).
 func TestTailRefusesTheCapturePort(t *testing.T) {
