@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"reflect"
@@ -124,6 +125,21 @@ func TestTermsFold(t *testing.T) {
 	q, rest = Terms{{Field: "bin", Value: "x"}}.Fold(Query{Bin: "y"})
 	if q.Bin != "y" || len(rest) != 1 {
 		t.Errorf("Fold over a set field: %+v %v", q, rest)
+	}
+}
+
+// TestJSONTermHostileBody: json:a=1 over a body nested ten million deep is
+// no match (gjson's recursive validator overflowed the stack and killed
+// the server during a search).
+func TestJSONTermHostileBody(t *testing.T) {
+	t.Parallel()
+	ex := newEx("default", "POST", "/deep", reqBody(bytes.Repeat([]byte("["), 11<<20)))
+	q, err := ParseQueryLang("json:a=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Match(ex) {
+		t.Error("a deep body matched json:a=1")
 	}
 }
 

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"net/http"
 	"slices"
 	"strings"
@@ -381,6 +382,37 @@ func TestMatchHostAndCutBody(t *testing.T) {
 	name, reasons := c.NearMiss(&Request{Method: "POST", Path: "/", Header: http.Header{}, Host: "other", Body: body, BodySize: 1000})
 	if name != "big" || len(reasons) == 0 || !strings.Contains(reasons[0], "cut at 67 of 1000 bytes by max_body") {
 		t.Errorf("near miss %s %q, want big saying the body was cut", name, reasons)
+	}
+}
+
+// TestMatchHostileJSON: a body nested ten million deep is no JSON (gjson's
+// recursive validator overflowed the stack, killing the process, in
+// matching, in near-miss reasons and in request.json); and a JSON body cut
+// at max_body is not read as JSON even when the part kept parses.
+func TestMatchHostileJSON(t *testing.T) {
+	t.Parallel()
+	c, err := Parse([]byte("mocks:\n  - name: paid\n    match: {json: [{path: type, op: eq, value: paid}]}\n    respond: {body: 'got {{ request.json }}'}\n  - name: any\n    respond: {body: 'json {{ request.json }}'}\n"), "h.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deep := &Request{Method: "POST", Path: "/", Header: http.Header{}, Body: bytes.Repeat([]byte("["), 11<<20)}
+	if m, _ := c.MatchMock(deep); m == nil || m.Name != "any" {
+		t.Errorf("a deep body matched %v, want any", m)
+	}
+	only, err := Parse([]byte("mocks:\n  - name: paid\n    match: {json: [{path: type, op: eq, value: paid}]}\n    respond: {status: 201}\n"), "p.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name, reasons := only.NearMiss(deep); name != "paid" || len(reasons) == 0 {
+		t.Errorf("near miss %q %q", name, reasons)
+	}
+	cut := &Request{Method: "POST", Path: "/", Header: http.Header{}, Body: []byte(`{"type": "paid"}`), BodySize: 1000}
+	m, _ := c.MatchMock(cut)
+	if m == nil || m.Name != "any" {
+		t.Fatalf("a cut body matched %v, want any", m)
+	}
+	if out, err := m.Respond.Body.Render(RequestVars(cut, nil)); err != nil || string(out) != "json " {
+		t.Errorf("request.json of a cut body rendered %q, %v", out, err)
 	}
 }
 

@@ -68,7 +68,11 @@ func (r *Request) isJSON() bool {
 	if !r.parsed.jsonDone {
 		r.parsed.jsonDone = true
 		b := bytes.TrimSpace(r.Body)
-		r.parsed.jsonValid = len(b) > 0 && gjson.ValidBytes(b)
+		// A body cut at max_body is not read as JSON, even when the part
+		// kept parses. json.Valid, unlike gjson's validator, does not
+		// recurse (ten million '[' overflowed the stack and killed the
+		// process), and it refuses nesting deeper than 10,000.
+		r.parsed.jsonValid = r.BodySize == 0 && len(b) > 0 && json.Valid(b)
 	}
 	return r.parsed.jsonValid
 }
