@@ -152,69 +152,87 @@ func (pp *pathPattern) match(path string) (map[string]string, bool) {
 
 // matchSegs matches segs against the rest of a path; more is false once
 // every segment of the path is used up. Captures go to caps unless it is nil.
+//
+// A ** first takes no segment, then one more each time what follows it
+// fails. Only the last ** met takes more: the segments between two **s
+// match one path segment each, so when they match at their first place
+// they can stay there (whatever a later place allows, this one allows
+// too). Going back further made "/**/a/**/z" take seconds of CPU on a
+// path of a few thousand "/a" segments; this way a match costs at most the
+// path's segments times the pattern's.
 func matchSegs(segs []pathSeg, rest string, more bool, caps *[]capture) bool {
-	for len(segs) > 0 {
-		s := segs[0]
-		if s.kind == segAny {
+	var (
+		starred  bool      // a ** was met
+		star     []pathSeg // the segments after the last **
+		starRest string    // the path after what that ** has taken
+		starMore bool
+		starCaps int
+	)
+	for {
+		if len(segs) > 0 && segs[0].kind == segAny {
 			if len(segs) == 1 {
 				return true
 			}
-			saved := 0
+			starred, star, starRest, starMore = true, segs[1:], rest, more
 			if caps != nil {
-				saved = len(*caps)
+				starCaps = len(*caps)
 			}
-			for {
-				if matchSegs(segs[1:], rest, more, caps) {
-					return true
-				}
-				if caps != nil {
-					*caps = (*caps)[:saved]
-				}
-				if !more {
-					return false
-				}
-				_, rest, more = nextSeg(rest)
+			segs = segs[1:]
+			continue
+		}
+		if len(segs) == 0 {
+			if !more {
+				return true
+			}
+		} else if more {
+			var p string
+			p, rest, more = nextSeg(rest)
+			if matchSeg(segs[0], p, caps) {
+				segs = segs[1:]
+				continue
 			}
 		}
-		if !more {
+		// A miss: the last ** takes one more segment, if there is one.
+		if !starred || !starMore {
 			return false
 		}
-		var p string
-		p, rest, more = nextSeg(rest)
-		switch s.kind {
-		case segLit:
-			if p != s.lit {
-				return false
-			}
-		case segStar:
-			if p == "" {
-				return false
-			}
-		case segParam:
-			if p == "" {
-				return false
-			}
-			if caps != nil {
-				*caps = append(*caps, capture{s.name, p})
-			}
-		case segRE:
-			if caps == nil {
-				if !s.re.MatchString(p) {
-					return false
-				}
-				break
-			}
-			m := s.re.FindStringSubmatch(p)
-			if m == nil {
-				return false
-			}
-			for i, name := range s.names {
-				*caps = append(*caps, capture{name, m[i+1]})
-			}
+		_, starRest, starMore = nextSeg(starRest)
+		segs, rest, more = star, starRest, starMore
+		if caps != nil {
+			*caps = (*caps)[:starCaps]
 		}
-		segs = segs[1:]
 	}
-	return !more
+}
+
+// matchSeg matches one pattern segment (not **) against one path segment.
+func matchSeg(s pathSeg, p string, caps *[]capture) bool {
+	switch s.kind {
+	case segLit:
+		return p == s.lit
+	case segStar:
+		return p != ""
+	case segParam:
+		if p == "" {
+			return false
+		}
+		if caps != nil {
+			*caps = append(*caps, capture{s.name, p})
+		}
+		return true
+	case segRE:
+		if caps == nil {
+			return s.re.MatchString(p)
+		}
+		m := s.re.FindStringSubmatch(p)
+		if m == nil {
+			return false
+		}
+		for i, name := range s.names {
+			*caps = append(*caps, capture{name, m[i+1]})
+		}
+		return true
+	}
+	return false
 }
 
 // nextSeg splits the first segment off rest.
