@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // the zones of TestCronClockChanges, wherever the tests run
 
 	"github.com/hooklab/hooklab/rules"
 )
@@ -305,6 +306,49 @@ func TestCron(t *testing.T) {
 	for _, bad := range []string{"* * * *", "60 * * * *", "* * * 13 *", "*/0 * * * *", "a * * * *"} {
 		if _, err := parseCron(bad); err == nil {
 			t.Errorf("parseCron(%q) = nil error", bad)
+		}
+	}
+}
+
+// TestCronClockChanges: cron times across daylight-saving changes. A
+// local time the clocks skip is not run (time.Date maps it to an earlier
+// instant, on which next once looped for ever, stopping every automation
+// and shutdown with it); a time of day the clocks repeat is run once,
+// unless the expression names every hour.
+func TestCronClockChanges(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		zone, spec, from string
+		want             []string
+	}{
+		{"America/New_York", "0 9 * * *", "2026-03-07T10:00:00-05:00", []string{"2026-03-08T09:00:00-04:00", "2026-03-09T09:00:00-04:00"}},
+		{"America/New_York", "30 2 * * *", "2026-03-07T03:00:00-05:00", []string{"2026-03-09T02:30:00-04:00"}},
+		{"America/New_York", "30 1 * * *", "2026-10-31T12:00:00-04:00", []string{"2026-11-01T01:30:00-04:00", "2026-11-02T01:30:00-05:00"}},
+		{"America/New_York", "*/30 * * * *", "2026-11-01T00:45:00-04:00", []string{"2026-11-01T01:00:00-04:00", "2026-11-01T01:30:00-04:00",
+			"2026-11-01T01:00:00-05:00", "2026-11-01T01:30:00-05:00", "2026-11-01T02:00:00-05:00"}},
+		{"America/Chicago", "*/30 3 * * *", "2026-03-07T04:00:00-06:00", []string{"2026-03-08T03:00:00-05:00", "2026-03-08T03:30:00-05:00"}},
+		{"America/Santiago", "0 9 * * 0", "2026-09-05T12:00:00-04:00", []string{"2026-09-06T09:00:00-03:00"}}, // midnight skipped
+		{"America/Santiago", "0 0 * * *", "2026-09-05T12:00:00-04:00", []string{"2026-09-07T00:00:00-03:00"}},
+		{"Australia/Lord_Howe", "45 1 * * *", "2026-04-04T12:00:00+11:00", []string{"2026-04-05T01:45:00+11:00", "2026-04-06T01:45:00+10:30"}},
+	} {
+		loc, err := time.LoadLocation(tc.zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := parseCron(tc.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, err := time.Parse(time.RFC3339, tc.from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at = at.In(loc)
+		for i, want := range tc.want {
+			if at = c.next(at); at.Format(time.RFC3339) != want {
+				t.Errorf("%s %q from %s: run %d at %s, want %s", tc.zone, tc.spec, tc.from, i+1, at.Format(time.RFC3339), want)
+				break
+			}
 		}
 	}
 }

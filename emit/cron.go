@@ -115,28 +115,58 @@ func (c *cronSpec) dayMatches(t time.Time) bool {
 }
 
 // next returns the first time after t that the expression matches, or the
-// zero time when there is none within five years.
+// zero time when there is none within five years. Times are in t's
+// location. Where clocks go forward, a time that does not exist is not
+// run (as in cron, the next match is); where they go back, a time of day
+// that comes twice is run once, unless the expression names every hour
+// (as "*/20 * * * *" does: it runs by the clock through both).
 func (c *cronSpec) next(t time.Time) time.Time {
 	t = t.Truncate(time.Minute).Add(time.Minute)
 	limit := t.AddDate(5, 0, 0)
+	// step moves t to to, or, when to is not later (time.Date gives an
+	// earlier instant for a local time a clock change skipped), by one
+	// minute: every step moves on.
+	step := func(to time.Time) {
+		if to.After(t) {
+			t = to
+		} else {
+			t = t.Add(time.Minute)
+		}
+	}
+	everyHour := c.hour&(1<<24-1) == 1<<24-1
 	for t.Before(limit) {
 		if c.month&(1<<uint(t.Month())) == 0 {
-			t = time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, t.Location())
+			step(time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, t.Location()))
 			continue
 		}
 		if !c.dayMatches(t) {
-			t = time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, t.Location())
+			step(time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, t.Location()))
 			continue
 		}
 		if c.hour&(1<<uint(t.Hour())) == 0 {
-			t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour()+1, 0, 0, 0, t.Location())
+			step(time.Date(t.Year(), t.Month(), t.Day(), t.Hour()+1, 0, 0, 0, t.Location()))
 			continue
 		}
 		if c.minute&(1<<uint(t.Minute())) == 0 {
 			t = t.Add(time.Minute)
 			continue
 		}
+		if !everyHour && cameBefore(t) {
+			t = t.Add(time.Minute)
+			continue
+		}
 		return t
 	}
 	return time.Time{}
+}
+
+// cameBefore reports whether t's time of day was already on the clock
+// earlier that day: t is in the hour a clock going back repeats.
+func cameBefore(t time.Time) bool {
+	for _, d := range []time.Duration{30 * time.Minute, time.Hour, 2 * time.Hour} {
+		if e := t.Add(-d); e.Day() == t.Day() && e.Hour() == t.Hour() && e.Minute() == t.Minute() {
+			return true
+		}
+	}
+	return false
 }
