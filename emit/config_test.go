@@ -303,7 +303,7 @@ func TestCron(t *testing.T) {
 			t.Errorf("%s: next = %s, want %s", tt.spec, got, tt.want)
 		}
 	}
-	for _, bad := range []string{"* * * *", "60 * * * *", "* * * 13 *", "*/0 * * * *", "a * * * *"} {
+	for _, bad := range []string{"* * * *", "60 * * * *", "* * * 13 *", "*/0 * * * *", "a * * * *", "0 0 31 2 *", "0 0 30 2 *", "0 0 31 4,6 *"} {
 		if _, err := parseCron(bad); err == nil {
 			t.Errorf("parseCron(%q) = nil error", bad)
 		}

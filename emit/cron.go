@@ -54,6 +54,11 @@ func parseCron(s string) (*cronSpec, error) {
 	}
 	c.domAny = f[2] == "*" || f[2] == "?"
 	c.dowAny = f[4] == "*" || f[4] == "?"
+	// Five years from any day hold a February 29: an expression with no
+	// run in five years has none at all (the 31st of February).
+	if c.next(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {
+		return nil, fmt.Errorf("%q never runs: no month has that day", s)
+	}
 	return &c, nil
 }
 
