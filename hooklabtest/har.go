@@ -127,19 +127,45 @@ func servedHeaders(h inspect.Headers) map[string]string {
 	return out
 }
 
-// parseMocks parses generated mock rules, with body files in dir.
+// parseMocks parses generated mock rules, with body files in dir. Their
+// strings are taken as they are: a "${" (a JavaScript body's, a recorded
+// header's) is no environment variable.
 func parseMocks(list []any, dir, name string) (*rules.Config, error) {
-	data, err := yaml.Marshal(map[string]any{"mocks": list})
+	data, err := yaml.Marshal(map[string]any{"mocks": literal(list)})
 	if err != nil {
 		return nil, err
 	}
-	file := name + ".yaml"
+	file := name
 	if dir != "" {
-		file = filepath.Join(dir, file)
+		file = filepath.Join(dir, file+".yaml")
 	}
-	c, err := rules.Parse(data, file, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%s:\n%w", name, err)
+	return rules.Parse(data, file, nil)
+}
+
+// literal escapes each "${" in the strings of v as "$${", which the config
+// reads as a literal "${".
+func literal(v any) any {
+	switch v := v.(type) {
+	case string:
+		return strings.ReplaceAll(v, "${", "$${")
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = literal(x)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = literal(x)
+		}
+		return out
+	case map[string]string:
+		out := make(map[string]string, len(v))
+		for k, x := range v {
+			out[k] = strings.ReplaceAll(x, "${", "$${")
+		}
+		return out
 	}
-	return c, nil
+	return v
 }

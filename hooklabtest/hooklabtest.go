@@ -22,6 +22,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hooklab/hooklab/inspect"
@@ -53,6 +54,12 @@ type Server struct {
 
 	srv *httptest.Server
 	ids *inspect.IDs
+
+	// read keeps the exchanges read from the store, by id (they do not
+	// change once stored), so that waiting N times over N exchanges does
+	// not read them N times each.
+	readMu sync.Mutex
+	read   map[string]*inspect.Exchange
 }
 
 type settings struct {
@@ -84,7 +91,8 @@ func WithConfigFile(path string) Option { return func(s *settings) { s.files = a
 // WithMock adds a mock rule: requests with method (any when "") to path (a
 // hooklab path pattern: exact, glob or template such as /users/{id})
 // are answered with status and body (a Liquid template, so
-// {{request.json.id}} works). Mocks added this way come after the config's.
+// {{request.json.id}} works; ${NAME} is kept as written, not read from
+// the environment). Mocks added this way come after the config's.
 func WithMock(method, path string, status int, body string) Option {
 	return func(s *settings) { s.mocks = append(s.mocks, quickMock{method, path, status, body}) }
 }
@@ -147,8 +155,12 @@ func NewServer(t TB, opts ...Option) *Server {
 	srv.srv = httptest.NewServer(capture)
 	srv.URL = srv.srv.URL
 	t.Cleanup(func() {
-		// Close waits for every request: end those a timeout fault holds
-		// and drop the connections (a long delay: the test is over).
+		// Close waits for every request. Stop taking connections first:
+		// a client's Transport sends a dropped GET again on a new one,
+		// which would then sit out its mock's delay. Then end what a
+		// timeout fault holds and drop the connections (a long delay: the
+		// test is over).
+		srv.srv.Listener.Close()
 		engine.Stop()
 		srv.srv.CloseClientConnections()
 		srv.srv.Close()
@@ -214,20 +226,18 @@ func (s *settings) config() (*rules.Config, func(), error) {
 		}
 		addCfg(c)
 	}
-	if len(s.mocks) > 0 {
-		var list []any
-		for i, m := range s.mocks {
-			match := map[string]any{"path": m.path}
-			if m.method != "" {
-				match["method"] = strings.ToUpper(m.method)
-			}
-			respond := map[string]any{"status": m.status}
-			if m.body != "" {
-				respond["body"] = m.body
-			}
-			list = append(list, map[string]any{"name": fmt.Sprintf("with-mock-%d", i+1), "match": match, "respond": respond})
+	for i, m := range s.mocks {
+		// One at a time, so that an error names the call.
+		match := map[string]any{"path": m.path}
+		if m.method != "" {
+			match["method"] = strings.ToUpper(m.method)
 		}
-		c, err := parseMocks(list, "", "WithMock")
+		respond := map[string]any{"status": m.status}
+		if m.body != "" {
+			respond["body"] = m.body
+		}
+		mock := map[string]any{"name": fmt.Sprintf("with-mock-%d", i+1), "match": match, "respond": respond}
+		c, err := parseMocks([]any{mock}, "", fmt.Sprintf("WithMock #%d (%s %s)", i+1, cmp.Or(m.method, "any method"), m.path))
 		if err != nil {
 			return nil, cleanup, err
 		}
@@ -277,11 +287,16 @@ func capturesOnly(c *rules.Config) error {
 type Match func(*inspect.Exchange) bool
 
 // Request matches exchanges with method (any when "") whose path (within
-// its bin: /b/NAME is left out) is pattern, or matches it as the rest of
-// hooklab reads a path pattern (inspect.MatchPath): "*" within a segment,
-// "**" for any number of segments (/hooks/** matches /hooks/a/b), a
-// trailing "*" as a prefix.
+// its bin: /b/NAME is left out) matches pattern as mock rules read it: an
+// exact path, "*" for one segment, "**" for any number (/hooks/** matches
+// /hooks and /hooks/a/b), "{name}" for one segment, "*.json" within one.
+// It panics on a pattern mock rules refuse (one not starting with /, a
+// bad parameter name), which would otherwise match nothing.
 func Request(method, pattern string) Match {
+	matches, err := rules.PathMatcher(pattern)
+	if err != nil {
+		panic("hooklabtest.Request: " + err.Error())
+	}
 	return func(ex *inspect.Exchange) bool {
 		if method != "" && !strings.EqualFold(ex.Request.Method, method) {
 			return false
@@ -290,7 +305,8 @@ func Request(method, pattern string) Match {
 		if _, rest, err := mock.SplitBin(p); err == nil {
 			p = rest
 		}
-		return p == pattern || inspect.MatchPath(pattern, p)
+		_, ok := matches(p)
+		return ok
 	}
 }
 
@@ -418,9 +434,16 @@ func (s *Server) find(ctx context.Context, after string, match Match, seen map[s
 	return found, err
 }
 
-// each calls fn with every stored exchange, oldest first, until it returns
-// false.
+// each calls fn with the exchanges stored (after the exchange after, when
+// set) up to the newest when it starts, oldest first, until fn returns
+// false. What is stored later the hub brings: a scan to the end never
+// ended while a test's senders stored faster than it read.
 func (s *Server) each(ctx context.Context, after string, fn func(*inspect.Exchange) bool) error {
+	newest, _, err := s.Store.List(ctx, inspect.Query{Limit: 1})
+	if err != nil || len(newest) == 0 {
+		return err
+	}
+	last := newest[0].ID
 	q := inspect.Query{Ascending: true, Limit: 1000, After: after}
 	for {
 		page, next, err := s.Store.List(ctx, q)
@@ -428,11 +451,11 @@ func (s *Server) each(ctx context.Context, after string, fn func(*inspect.Exchan
 			return err
 		}
 		for _, sum := range page {
-			ex, err := s.Store.Get(ctx, sum.ID)
-			if err != nil {
-				continue // removed meanwhile
-			}
-			if !fn(ex) {
+			ex, err := s.get(ctx, sum.ID)
+			if err == nil && !fn(ex) {
+				return nil
+			} // else removed meanwhile
+			if sum.ID == last {
 				return nil
 			}
 		}
@@ -441,6 +464,27 @@ func (s *Server) each(ctx context.Context, after string, fn func(*inspect.Exchan
 		}
 		q.Cursor = next
 	}
+}
+
+// get reads an exchange once.
+func (s *Server) get(ctx context.Context, id string) (*inspect.Exchange, error) {
+	s.readMu.Lock()
+	ex := s.read[id]
+	s.readMu.Unlock()
+	if ex != nil {
+		return ex, nil
+	}
+	ex, err := s.Store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.readMu.Lock()
+	if s.read == nil {
+		s.read = map[string]*inspect.Exchange{}
+	}
+	s.read[id] = ex
+	s.readMu.Unlock()
+	return ex, nil
 }
 
 // Exchanges returns the stored exchanges that match (all with nil), oldest
@@ -464,10 +508,13 @@ func (s *Server) Reset(t TB) {
 	if _, err := s.Store.Clear(context.Background(), ""); err != nil {
 		t.Fatalf("hooklabtest: reset: %v", err)
 	}
+	s.readMu.Lock()
+	s.read = nil
+	s.readMu.Unlock()
 	s.Engine.Reset()
 }
 
-// ReplayOption adjusts a replay (diff ignores, pace, overrides).
+// ReplayOption adjusts a replay's diff (Ignore, IgnoreHeaders).
 type ReplayOption func(*replay.Options)
 
 // Replay sends the entries of the HAR file to target (a base URL: scheme,

@@ -2,6 +2,7 @@ package hooklabtest
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,7 +122,7 @@ func TestNewServerFailures(t *testing.T) {
 		"bad rule":     {WithConfig("mocks:\n  - match: {methd: GET}\n    respond: {status: 200}\n")},
 		"missing file": {WithConfigFile("/nonexistent/hooklab.yaml")},
 		"missing HAR":  {WithHAR("testdata/nope.har")},
-		"bad mock":     {WithMock("GET", "/x", 99, "")},
+		"bad mock":     {WithMock("GET", "/x", 200, ""), WithMock("GET", "/y", 99, "")},
 		// Sections it does not run would leave a test waiting for ever.
 		"webhooks":   {WithConfig("webhooks:\n  - {id: sink, endpoint: 'http://127.0.0.1:1/'}\nsubscriptions:\n  - {webhook: sink, events: [ticket.created]}\n")},
 		"nil option": {nil},
@@ -135,6 +137,9 @@ func TestNewServerFailures(t *testing.T) {
 			if name == "webhooks" && !strings.Contains(r.fatal, "it does not run webhooks, subscriptions (run hooklab serve") {
 				t.Errorf("fatal %q, want the sections it does not run", r.fatal)
 			}
+			if name == "bad mock" && !strings.Contains(r.fatal, "WithMock #2 (GET /y)") {
+				t.Errorf("fatal %q, want the call named", r.fatal)
+			}
 		})
 	}
 }
@@ -144,29 +149,44 @@ func TestNewServerFailures(t *testing.T) {
 // cleanup waiting.
 func TestCleanupEndsHeldAnswers(t *testing.T) {
 	t.Parallel()
-	for name, respond := range map[string]string{"timeout": "{fault: timeout}", "delay": "{delay: 20s}"} {
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct{ name, method, respond string }{
+		{"timeout", "POST", "{fault: timeout}"},
+		{"delay", "POST", "{delay: 20s}"},
+		// A GET on a kept-alive connection that is dropped is sent again
+		// on a new one (Go's Transport retries it): cleanup must not
+		// take that one in and wait out its delay.
+		{"delay, kept-alive GET", "GET", "{delay: 20s}"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			testCleanupEndsHeldAnswer(t, respond)
+			testCleanupEndsHeldAnswer(t, tc.method, tc.respond)
 		})
 	}
 }
 
-func testCleanupEndsHeldAnswer(t *testing.T, respond string) {
+func testCleanupEndsHeldAnswer(t *testing.T, method, respond string) {
 	r := &recorder{}
 	srv := NewServer(r, WithConfig("mocks:\n  - match: {path: /hang}\n    respond: "+respond+"\n"))
 	if srv == nil {
 		t.Fatal(r.fatal)
 	}
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	if resp, err := client.Get(srv.URL + "/warm"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
 	errc := make(chan error, 1)
 	go func() {
-		resp, err := http.Post(srv.URL+"/hang", "text/plain", strings.NewReader("x"))
+		req, _ := http.NewRequest(method, srv.URL+"/hang", nil)
+		resp, err := client.Do(req)
 		if err == nil {
 			resp.Body.Close()
 		}
 		errc <- err
 	}()
-	srv.WaitFor(t, Request("POST", "/hang"), 5*time.Second)
+	srv.WaitFor(t, Request(method, "/hang"), 5*time.Second)
 	done := make(chan struct{})
 	go func() { r.finish(); close(done) }()
 	select {
@@ -385,8 +405,7 @@ func TestWaitNextFollowsStoredOrder(t *testing.T) {
 	}
 }
 
-// TestRequestPatterns: Request reads path patterns as mock rules and the
-// API's path: do.
+// TestRequestPatterns: Request reads path patterns as mock rules do.
 func TestRequestPatterns(t *testing.T) {
 	t.Parallel()
 	ex := func(method, u string) *inspect.Exchange {
@@ -406,9 +425,89 @@ func TestRequestPatterns(t *testing.T) {
 		{"", "/hooks/*/done", "http://x/hooks/a/b/done", false},
 		{"", "/created", "http://x/b/orders/created", true},
 		{"", "/other", "http://x/hooks", false},
+		// As mock rules read them, not as the filter bar does.
+		{"", "/users/{id}", "http://x/users/7", true},
+		{"", "/users/{id}", "http://x/users/7/x", false},
+		{"", "/hooks/*", "http://x/hooks/a/b", false},
+		{"", "/three*", "http://x/three/x", false},
+		{"", "/*.json", "http://x/a.json", true},
 	} {
 		if got := Request(tc.method, tc.pattern)(ex("POST", tc.url)); got != tc.want {
 			t.Errorf("Request(%q, %q) on %s: %v, want %v", tc.method, tc.pattern, tc.url, got, tc.want)
 		}
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "must start with /") {
+			t.Errorf("Request with a pattern mock rules refuse: recovered %v", r)
+		}
+	}()
+	Request("GET", "hooks")
+}
+
+// countingStore counts the exchanges read whole, and can store one more
+// exchange at each listing (senders that never stop).
+type countingStore struct {
+	inspect.Store
+	gets   atomic.Int64
+	onList func()
+}
+
+func (c *countingStore) Get(ctx context.Context, id string) (*inspect.Exchange, error) {
+	c.gets.Add(1)
+	return c.Store.Get(ctx, id)
+}
+
+func (c *countingStore) List(ctx context.Context, q inspect.Query) ([]inspect.Summary, string, error) {
+	if c.onList != nil {
+		c.onList()
+	}
+	return c.Store.List(ctx, q)
+}
+
+// TestWaitReadsEachExchangeOnce: waiting for each of N exchanges in turn
+// reads each once, not N²/2 times; and a first look into the store ends
+// at what was there when it began, even while more keep coming (it once
+// read on for as long as senders outpaced it).
+func TestWaitReadsEachExchangeOnce(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t)
+	cs := &countingStore{Store: srv.Store}
+	srv.Store = cs
+	const n = 60
+	for i := range n {
+		get(t, fmt.Sprintf("%s/n/%d", srv.URL, i))
+	}
+	for i := range n {
+		srv.WaitFor(t, Request("GET", fmt.Sprintf("/n/%d", i)), 5*time.Second)
+	}
+	if got := cs.gets.Load(); got != n {
+		t.Errorf("%d waits read %d exchanges, want %d", n, got, n)
+	}
+	// Each listing stores a page more: a scan to the end never ends.
+	ids := new(inspect.IDs)
+	cs.onList = func() {
+		for range 1001 {
+			ex := &inspect.Exchange{ID: ids.New(time.Now()), Bin: "default", Source: inspect.SourceCapture,
+				Request: inspect.Request{Method: "GET", URL: srv.URL + "/more", Headers: inspect.Headers{}}}
+			if err := cs.Store.Add(context.Background(), ex); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if got := srv.Exchanges(Request("GET", "/n/*")); len(got) != n {
+		t.Errorf("Exchanges listed %d of /n/*, want %d", len(got), n)
+	}
+}
+
+// TestWithMockTakesDollarBraceLiterally: a quick mock's body is Go text,
+// not config: "${x}" (a JavaScript template literal) is sent as written,
+// not read as an environment variable that is not set.
+func TestWithMockTakesDollarBraceLiterally(t *testing.T) {
+	t.Parallel()
+	body := "const a = `${x}`; // $${y} {{ request.query.q }}"
+	srv := NewServer(t, WithMock("GET", "/js", 200, body))
+	_, b := get(t, srv.URL+"/js?q=1")
+	if want := "const a = `${x}`; // $${y} 1"; string(b) != want {
+		t.Errorf("body %q, want %q", b, want)
 	}
 }

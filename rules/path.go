@@ -34,6 +34,22 @@ type pathSeg struct {
 
 var paramNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// PathMatcher compiles a path pattern as mock rules read it (an exact
+// path; "*" for one segment, "**" for any number, "{name}" for one
+// captured, "*.json" or "{id}.json" within one) into a func that reports
+// whether a path matches, with the captured parameters. An empty pattern
+// matches any path.
+func PathMatcher(pattern string) (func(path string) (map[string]string, bool), error) {
+	pp, err := compilePath(pattern)
+	if err != nil {
+		return nil, err
+	}
+	if pp == nil {
+		return func(string) (map[string]string, bool) { return nil, true }, nil
+	}
+	return pp.match, nil
+}
+
 // compilePath compiles a path pattern. An empty pattern matches any path.
 func compilePath(p string) (*pathPattern, error) {
 	if p == "" {
