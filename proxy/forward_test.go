@@ -73,15 +73,38 @@ func TestForwardAbsoluteForm(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		w.Header().Set("X-Upstream", "yes")
 		fmt.Fprintf(w, "%s %s host=%s body=%s proxy-conn=%q", r.Method, r.URL.RequestURI(), r.Host, b, r.Header.Get("Proxy-Connection"))
+		for _, k := range []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+			if v := r.Header.Values(k); len(v) > 0 {
+				fmt.Fprintf(w, " %s=%s", k, strings.Join(v, "|"))
+			}
+		}
 	}))
 	defer up.Close()
 	pu, rec := startForward(t, nil)
 	c := proxyClient(pu, nil, false)
-	resp, err := c.Post(up.URL+"/orders?id=7", "text/plain", strings.NewReader("hello"))
+	// A forward proxy passes its client's forwarding headers on as they
+	// are (Go's ReverseProxy would drop them, while the record showed
+	// them sent).
+	req, _ := http.NewRequest("GET", up.URL+"/fwd", nil)
+	req.Header.Set("Forwarded", "for=9.9.9.9")
+	req.Header.Set("X-Forwarded-For", "1.2.3.4")
+	req.Header.Set("X-Forwarded-Host", "shop.example")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := " Forwarded=for=9.9.9.9 X-Forwarded-For=1.2.3.4 X-Forwarded-Host=shop.example X-Forwarded-Proto=https"; !strings.HasSuffix(string(b), want) {
+		t.Errorf("the upstream got %q, want it to end %q", b, want)
+	}
+	rec.next(t)
+	resp, err = c.Post(up.URL+"/orders?id=7", "text/plain", strings.NewReader("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	host := strings.TrimPrefix(up.URL, "http://")
 	want := fmt.Sprintf(`POST /orders?id=7 host=%s body=hello proxy-conn=""`, host)

@@ -746,6 +746,19 @@ func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 		out.URL.Path = "/" + rest
 		out.URL.RawPath = ""
 	}
+	// Rewrite starts Out without the inbound Forwarded and X-Forwarded-*
+	// headers: a forward proxy passes its client's on as they are (as it
+	// records them); a reverse proxy passes Forwarded on and adds to
+	// X-Forwarded-For below.
+	passOn := []string{"Forwarded"}
+	if p.forward {
+		passOn = append(passOn, "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto")
+	}
+	for _, k := range passOn {
+		if v := pr.In.Header.Values(k); len(v) > 0 {
+			out.Header[k] = slices.Clone(v)
+		}
+	}
 	if p.forward {
 		// The request goes where its client meant it to, Host and all.
 		out.URL.Scheme, out.URL.Host = f.target.Scheme, f.target.Host
@@ -861,9 +874,10 @@ func (p *Reverse) finishBody(f *flight, t *tee) {
 		case err == nil || errors.Is(err, context.Canceled) && f.request != nil && f.request.Err() != nil:
 			// Closed before its end, or its read canceled: the client
 			// went away. Told where the upstream said how long the body
-			// is (a chunked one's end is not known).
+			// is; a body of unknown length (chunked, or to the close)
+			// not read to its end was cut too.
 			want, perr := strconv.ParseInt(f.ex.Response.Headers.Get("Content-Length"), 10, 64)
-			if err != nil || perr == nil && want > f.ex.Response.Size {
+			if err != nil || perr != nil || want > f.ex.Response.Size {
 				f.ex.Error = fmt.Sprintf("client went away after %d bytes of the answer", f.ex.Response.Size)
 				if p.cutOff() {
 					// Not the client: hooklab's shutdown deadline.

@@ -88,6 +88,9 @@ func TestReverseRecordsBodiesBothWays(t *testing.T) {
 		w.Header().Set("X-Upstream", "yes")
 		w.Header().Set("Content-Type", "application/octet-stream")
 		fmt.Fprintf(w, "%s %s got %d bytes; xff=%s", r.Method, r.URL.RequestURI(), len(b), r.Header.Get("X-Forwarded-For"))
+		if f := r.Header.Get("Forwarded"); f != "" {
+			fmt.Fprintf(w, "; forwarded=%s", f)
+		}
 	}))
 	defer up.Close()
 	srv, rec := start(t, up.URL, nil)
@@ -117,13 +120,14 @@ func TestReverseRecordsBodiesBothWays(t *testing.T) {
 	// A client behind another proxy keeps its chain; hooklab adds its peer.
 	req, _ := http.NewRequest("POST", srv.URL+"/items?x=1", strings.NewReader("b"))
 	req.Header.Set("X-Forwarded-For", "10.0.0.1, 10.0.0.2")
+	req.Header.Set("Forwarded", "for=10.0.0.1")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if want := "POST /items?x=1 got 1 bytes; xff=10.0.0.1, 10.0.0.2, 127.0.0.1"; string(got) != want {
+	if want := "POST /items?x=1 got 1 bytes; xff=10.0.0.1, 10.0.0.2, 127.0.0.1; forwarded=for=10.0.0.1"; string(got) != want {
 		t.Errorf("answer %q, want %q", got, want)
 	}
 	rec.next(t)
@@ -528,6 +532,31 @@ func TestReverseClientLeavesMidBody(t *testing.T) {
 	ex := rec.next(t)
 	if !strings.Contains(ex.Error, "client went away after ") || !strings.Contains(ex.Error, "bytes of the answer (of 1048576)") {
 		t.Errorf("recorded error %q, want the client's leaving", ex.Error)
+	}
+
+	// A chunked body the upstream keeps sending: the proxy's write to
+	// the client fails, and it closes the upstream's body unread (no
+	// read error). That too is a cut answer, not a whole 200.
+	chunked := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := bytes.Repeat([]byte("y"), 64<<10)
+		for range 4096 { // 256 MiB at most
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer chunked.Close()
+	srv2, rec2 := start(t, chunked.URL, nil)
+	resp, err = http.Get(srv2.URL + "/chunked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ex := rec2.next(t); !strings.Contains(ex.Error, "client went away after ") || ex.Response.Size >= 4096*64<<10 {
+		t.Errorf("recorded %d bytes, error %q, want the client's leaving", ex.Response.Size, ex.Error)
 	}
 }
 
