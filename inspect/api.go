@@ -822,6 +822,17 @@ func Curl(ex *Exchange) string {
 	} else {
 		fmt.Fprintf(&b, " %s", shellQuote(ex.Request.URL))
 	}
+	// Hop-by-hop headers were for the connection the request came on (a
+	// forward proxy's Proxy-Authorization never reached the origin,
+	// which curl would send it to), as are those Connection names.
+	hop := map[string]bool{}
+	for _, h := range ex.Request.Headers {
+		if strings.EqualFold(h.Name, "Connection") {
+			for _, n := range strings.Split(h.Value, ",") {
+				hop[strings.ToLower(strings.TrimSpace(n))] = true
+			}
+		}
+	}
 	seen := map[string]bool{}
 	for _, h := range ex.Request.Headers {
 		n := strings.ToLower(h.Name)
@@ -833,7 +844,10 @@ func Curl(ex *Exchange) string {
 				b.WriteString(" -H 'Content-Length: 0'")
 			}
 			continue
-		case "host", "transfer-encoding", "connection":
+		case "host", "transfer-encoding", "connection", "keep-alive", "te", "proxy-authorization", "proxy-connection":
+			continue
+		}
+		if hop[n] {
 			continue
 		}
 		if strings.TrimSpace(h.Value) == "" {

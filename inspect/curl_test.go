@@ -229,6 +229,12 @@ func TestCurlText(t *testing.T) {
 		{"hop-by-hop headers left to curl", Exchange{Request: Request{Method: "POST", URL: "http://h/", Body: []byte("x"),
 			Headers: Headers{{"Host", "h"}, {"Content-Length", "1"}, {"Transfer-Encoding", "chunked"}, {"Connection", "keep-alive"}}}},
 			nil, []string{"Host:", "Content-Length", "Transfer-Encoding", "Connection"}},
+		// A forward proxy's credentials never reached the origin, which
+		// the command goes to.
+		{"proxy and named hop-by-hop headers left out", Exchange{Request: Request{Method: "GET", URL: "http://h/",
+			Headers: Headers{{"Proxy-Authorization", "Basic dTpwcm94eXBhc3M="}, {"Proxy-Connection", "Keep-Alive"}, {"Keep-Alive", "timeout=5"},
+				{"TE", "trailers"}, {"Connection", "close, X-Hop"}, {"X-Hop", "1"}, {"X-End", "2"}}}},
+			[]string{"-H 'X-End: 2'"}, []string{"Proxy-", "dTpwcm94eXBhc3M=", "Keep-Alive", "TE:", "X-Hop"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

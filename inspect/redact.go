@@ -92,16 +92,24 @@ func redactValue(name, v string) string {
 	case "cookie":
 		var parts []string
 		for _, c := range strings.Split(v, ";") {
-			n, _, _ := strings.Cut(strings.TrimSpace(c), "=")
-			if n != "" {
+			// A cookie without "=" is all value (RFC 6265, as browsers
+			// read it): its text is the secret, not a name.
+			n, _, ok := strings.Cut(strings.TrimSpace(c), "=")
+			switch {
+			case ok && n != "":
 				parts = append(parts, n+"="+Redacted)
+			case strings.TrimSpace(c) != "":
+				parts = append(parts, Redacted)
 			}
 		}
 		return strings.Join(parts, "; ")
 	case "set-cookie":
 		first, attrs, hasAttrs := strings.Cut(v, ";")
-		n, _, _ := strings.Cut(first, "=")
-		out := strings.TrimSpace(n) + "=" + Redacted
+		n, _, ok := strings.Cut(first, "=")
+		out := Redacted
+		if ok {
+			out = strings.TrimSpace(n) + "=" + Redacted
+		}
 		if hasAttrs {
 			out += ";" + attrs
 		}

@@ -66,6 +66,24 @@ func secretExchange() *Exchange {
 	return ex
 }
 
+// TestRedactCookieWithoutName: a cookie with no "=" is all value, as
+// browsers read it, so it is no name to show.
+func TestRedactCookieWithoutName(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, value, want string }{
+		{"Cookie", "theme=a; bare333", "theme=REDACTED; REDACTED"},
+		{"Cookie", "bare333", "REDACTED"},
+		{"Cookie", "a=1;; =x", "a=REDACTED; REDACTED"},
+		{"Set-Cookie", "baresecrettoken", "REDACTED"},
+		{"Set-Cookie", "baresecret; Path=/", "REDACTED; Path=/"},
+		{"Set-Cookie", "sid=1; Path=/", "sid=REDACTED; Path=/"},
+	} {
+		if got := redactValue(tc.name, tc.value); got != tc.want {
+			t.Errorf("%s: %q redacted to %q, want %q", tc.name, tc.value, got, tc.want)
+		}
+	}
+}
+
 func TestExchangeRedact(t *testing.T) {
 	t.Parallel()
 	ex := secretExchange()
