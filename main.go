@@ -118,14 +118,24 @@ var errReported = errors.New("reported")
 // wrong command line, 1 for any other failure (so a CI step can tell
 // "differences found" from "called wrongly").
 func exitCode(err error) int {
+	var ue usageErr
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, errUsage):
+	case errors.Is(err, errUsage), errors.As(err, &ue):
 		return 2
 	}
 	return 1
 }
+
+// usageErr is a command line that was wrong (a flag's value, flags that
+// do not go together), not said yet: main prints it and exits 2.
+type usageErr struct{ msg string }
+
+func (e usageErr) Error() string { return e.msg }
+
+// badUsage makes a usageErr.
+func badUsage(format string, args ...any) error { return usageErr{fmt.Sprintf(format, args...)} }
 
 // errHelp marks a -h that printed a command's flags: run returns nil.
 var errHelp = errors.New("help")
@@ -357,41 +367,41 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
+		return badUsage("--log-level %q: want debug, info, warn or error", o.logLevel)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	if !inspect.IsLoopback(o.ui) && o.auth == "" {
-		return fmt.Errorf("--ui %s reaches beyond this machine: set --auth TOKEN (or HOOKLAB_AUTH) so only you can read and drive hooklab", o.ui)
+		return badUsage("--ui %s reaches beyond this machine: set --auth TOKEN (or HOOKLAB_AUTH) so only you can read and drive hooklab", o.ui)
 	}
 	if o.captureAuth && o.auth == "" {
-		return errors.New("--capture-auth needs --auth TOKEN (or HOOKLAB_AUTH)")
+		return badUsage("--capture-auth needs --auth TOKEN (or HOOKLAB_AUTH)")
 	}
 	if _, port, _ := net.SplitHostPort(o.capture); o.capture == o.ui && port != "0" {
-		return fmt.Errorf("--capture and --ui are both %s: give each its own address", o.capture)
+		return badUsage("--capture and --ui are both %s: give each its own address", o.capture)
 	}
 	if o.maxConns < 1 {
-		return fmt.Errorf("--max-conns %d: want at least 1", o.maxConns)
+		return badUsage("--max-conns %d: want at least 1", o.maxConns)
 	}
 	if maxBodySet && o.maxBody == 0 {
-		return errors.New("--max-body 0: want a size of at least 1 byte (bodies over it are stored cut to it, with their true size)")
+		return badUsage("--max-body 0: want a size of at least 1 byte (bodies over it are stored cut to it, with their true size)")
 	}
 	if o.maxBins < 1 {
-		return fmt.Errorf("--max-bins %d: want at least 1", o.maxBins)
+		return badUsage("--max-bins %d: want at least 1", o.maxBins)
 	}
 	if o.shutdownTimeout < 0 {
-		return fmt.Errorf("--shutdown-timeout %v: want 0 or a positive duration", o.shutdownTimeout)
+		return badUsage("--shutdown-timeout %v: want 0 or a positive duration", o.shutdownTimeout)
 	}
 	if o.retainCount < 0 {
-		return fmt.Errorf("--retain-count %d: want 0 (no limit) or more", o.retainCount)
+		return badUsage("--retain-count %d: want 0 (no limit) or more", o.retainCount)
 	}
 	if o.retainAge < 0 {
-		return fmt.Errorf("--retain-age %v: want 0 (no limit) or a positive duration", o.retainAge)
+		return badUsage("--retain-age %v: want 0 (no limit) or a positive duration", o.retainAge)
 	}
 	// Listen first: a port in use fails before anything else is touched.
 	capLn, err := net.Listen("tcp", o.capture)
 	if err != nil {
-		return fmt.Errorf("capture listener: %w", err)
+		return fmt.Errorf("--capture %s: %w", o.capture, err)
 	}
 	defer capLn.Close()
 	if !inspect.IsLoopback(o.capture) {
@@ -400,7 +410,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	capLn = inspect.LimitListener(capLn, o.maxConns)
 	uiLn, err := net.Listen("tcp", o.ui)
 	if err != nil {
-		return fmt.Errorf("UI listener: %w", err)
+		return fmt.Errorf("--ui %s: %w", o.ui, err)
 	}
 	defer uiLn.Close()
 	uiLn = inspect.LimitListener(uiLn, o.maxConns)
@@ -434,7 +444,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if !ok || listen == "" || perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			// The spec may be an upstream URL alone, or split at an = in
 			// its query: its password is redacted wherever it is.
-			return fmt.Errorf("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", inspect.RedactURL(spec))
+			return badUsage("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", inspect.RedactURL(spec))
 		}
 		specs = append(specs, proxy.Spec{Listen: listen, Routes: []proxy.Route{{Prefix: "/", Upstream: u}}})
 	}
@@ -442,13 +452,27 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	if o.mitm && !slices.ContainsFunc(specs, func(sp proxy.Spec) bool { return sp.Forward }) {
-		return errors.New("--mitm decrypts through a forward proxy, and none runs: add --forward-proxy ADDR (or one with forward: true in the config)")
+		return badUsage("--mitm decrypts through a forward proxy, and none runs: add --forward-proxy ADDR (or one with forward: true in the config)")
 	}
 	proxyLns := make([]net.Listener, len(specs))
 	for i := range specs {
+		name := specs[i].Name
+		switch {
+		case specs[i].Forward && name == proxy.ForwardName:
+			name = "--forward-proxy"
+		case name == "":
+			name = "--proxy"
+		default:
+			name = "proxy " + name
+		}
+		for j := range i {
+			if specs[j].Listen == specs[i].Listen {
+				return badUsage("two proxies listen on %s (%s and another): give each its own address", specs[i].Listen, name)
+			}
+		}
 		ln, err := net.Listen("tcp", specs[i].Listen)
 		if err != nil {
-			return fmt.Errorf("proxy listener: %w", err)
+			return fmt.Errorf("%s %s: %w", name, specs[i].Listen, err)
 		}
 		defer ln.Close()
 		if !specs[i].Forward && !inspect.IsLoopback(specs[i].Listen) {
@@ -1370,7 +1394,7 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	if *bin != "" {
 		if err := inspect.ValidBin(*bin); err != nil {
-			return fmt.Errorf("--bin: %w", err)
+			return badUsage("--bin: %v", err)
 		}
 	}
 	s := *server

@@ -1273,6 +1273,13 @@ func TestStartupErrors(t *testing.T) {
 		return ln.Addr().String()
 	}
 	loop, ui := freeAddr(), freeAddr()
+	usageCases := map[string]bool{
+		"two proxies on one address": true, "bad size": true, "negative retain count": true, "no bins": true, "no body": true,
+		"negative shutdown timeout": true, "negative retain age": true, "retain age not a duration": true,
+		"proxy without a listen address": true, "proxy upstream not http, password redacted": true,
+		"proxy without a listen address, password redacted": true, "mitm without a forward proxy": true,
+		"capture and ui on one address": true, "unknown flag": true,
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -1281,8 +1288,10 @@ func TestStartupErrors(t *testing.T) {
 		{"data dir under a file", []string{"--data", filepath.Join(file, "sub")}, "data directory"},
 		{"corrupt database", []string{"--data", corrupt}, filepath.Join(corrupt, "hooklab.db")},
 		{"data dir served by another", []string{"--data", owned}, "in use by another hooklab"},
-		{"capture port in use", []string{"--memory", "--capture", busy.Addr().String()}, "capture listener"},
-		{"ui port in use", []string{"--memory", "--ui", busy.Addr().String()}, "UI listener"},
+		{"capture port in use", []string{"--memory", "--capture", busy.Addr().String()}, "--capture " + busy.Addr().String() + ": listen tcp"},
+		{"ui port in use", []string{"--memory", "--ui", busy.Addr().String()}, "--ui " + busy.Addr().String() + ": listen tcp"},
+		{"forward proxy port in use", []string{"--memory", "--forward-proxy", busy.Addr().String()}, "--forward-proxy " + busy.Addr().String() + ": listen tcp"},
+		{"two proxies on one address", []string{"--memory", "--forward-proxy", loop, "--proxy", loop + "=http://127.0.0.1:1"}, "two proxies listen on " + loop},
 		{"bad size", []string{"--memory", "--max-body", "ten"}, "size"},
 		{"negative retain count", []string{"--memory", "--retain-count", "-1"}, "--retain-count -1"},
 		{"no bins", []string{"--memory", "--max-bins", "0"}, "--max-bins 0"},
@@ -1312,6 +1321,15 @@ func TestStartupErrors(t *testing.T) {
 			}
 			if msg := err.Error() + errOut.String(); !strings.Contains(msg, tc.want) {
 				t.Errorf("error %q (stderr %q) does not mention %q", err, errOut.String(), tc.want)
+			}
+			// Exit 2 for a command line that is wrong in itself (a
+			// value, flags that do not go together), 1 for the rest.
+			want := 1
+			if usageCases[tc.name] {
+				want = 2
+			}
+			if got := exitCode(err); got != want {
+				t.Errorf("exit %d, want %d", got, want)
 			}
 		})
 	}
