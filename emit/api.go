@@ -160,7 +160,7 @@ func (e *Emitter) circuit(id string) string {
 	if l == nil {
 		return "closed"
 	}
-	return l.brk.stateName()
+	return l.brk.stateName(e.clock.Now())
 }
 
 func (e *Emitter) handlePatchWebhook(w http.ResponseWriter, r *http.Request) {

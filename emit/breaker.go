@@ -143,12 +143,17 @@ func (b *breaker) cancelProbe() {
 	b.mu.Unlock()
 }
 
-// stateName names the state for the API.
-func (b *breaker) stateName() string {
+// stateName names the state for the API at now: an open circuit whose
+// cool-down is over lets the next attempt through as a probe, so it reads
+// half_open (admit moves it there only when an attempt comes).
+func (b *breaker) stateName(now time.Time) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch b.state {
 	case breakerOpen:
+		if !now.Before(b.until) {
+			return "half_open"
+		}
 		return "open"
 	case breakerHalfOpen:
 		return "half_open"

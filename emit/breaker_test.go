@@ -19,8 +19,13 @@ func TestBreakerLateAttemptLeavesProbeInCharge(t *testing.T) {
 	}
 	b.record(t0.Add(time.Second), true, false)
 	b.record(t0.Add(time.Second), true, false)
-	if s := b.stateName(); s != "open" {
+	if s := b.stateName(t0.Add(time.Second)); s != "open" {
 		t.Fatalf("after two failures the breaker is %s, want open", s)
+	}
+	// Once the cool-down is over the next attempt is a probe: the API
+	// says half_open before one comes (it said open until then).
+	if s := b.stateName(t0.Add(11 * time.Second)); s != "half_open" {
+		t.Errorf("after the cool-down the breaker reads %s, want half_open", s)
 	}
 	// A late failure while open does not extend the cool-down.
 	b.record(t0.Add(5*time.Second), true, false)
@@ -31,7 +36,7 @@ func TestBreakerLateAttemptLeavesProbeInCharge(t *testing.T) {
 	}
 	// The third attempt of before ends now, well: not the probe.
 	b.record(after, false, false)
-	if s := b.stateName(); s != "half_open" {
+	if s := b.stateName(after); s != "half_open" {
 		t.Errorf("a late non-probe success made the breaker %s, want half_open", s)
 	}
 	if ok, _, _ := b.admit(after); ok {
@@ -39,7 +44,7 @@ func TestBreakerLateAttemptLeavesProbeInCharge(t *testing.T) {
 	}
 	// The probe fails: open again.
 	b.record(after.Add(time.Second), true, true)
-	if s := b.stateName(); s != "open" {
+	if s := b.stateName(after.Add(time.Second)); s != "open" {
 		t.Errorf("a failed probe left the breaker %s, want open", s)
 	}
 }
@@ -58,7 +63,7 @@ func TestBreakerWindow(t *testing.T) {
 	for i := range 2 * n { // 30% fail: stays closed
 		b.record(t0.Add(time.Duration(i)*time.Second/perSec), i%10 < 3, false)
 	}
-	if got := b.stateName(); got != "closed" {
+	if got := b.stateName(t0); got != "closed" {
 		t.Fatalf("30%% failures opened the breaker: %s", got)
 	}
 	if len(b.recent) > breakerSpans+1 {
@@ -78,11 +83,11 @@ func TestBreakerWindow(t *testing.T) {
 	for i := range 19 {
 		b.record(later.Add(time.Duration(i)*time.Millisecond), true, false)
 	}
-	if got := b.stateName(); got != "closed" {
+	if got := b.stateName(later); got != "closed" {
 		t.Fatalf("19 failures opened the breaker (min 20): %s", got)
 	}
 	b.record(later.Add(time.Second), true, false)
-	if got := b.stateName(); got != "open" {
+	if got := b.stateName(later.Add(time.Second)); got != "open" {
 		t.Errorf("20 failures after the successes left the window: %s, want open", got)
 	}
 
@@ -93,7 +98,7 @@ func TestBreakerWindow(t *testing.T) {
 	}
 	b.record(t0.Add(59*time.Second), false, false)
 	b.record(t0.Add(59*time.Second), true, false)
-	if got := b.stateName(); got != "open" {
+	if got := b.stateName(t0.Add(59 * time.Second)); got != "open" {
 		t.Errorf("3 failures of 4 within a minute: %s, want open", got)
 	}
 }
