@@ -484,7 +484,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			specs[i].Name = "proxy-" + port
 		}
 	}
-	if err := proxyLoops(specs, specs, proxyLns, uiLn.Addr()); err != nil {
+	if err := proxyLoops(specs, specs, addrs(proxyLns), uiLn.Addr()); err != nil {
 		return err
 	}
 	proxyNames := make([]string, len(specs))
@@ -844,7 +844,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 					// As at start: --forward-proxy gives a config forward proxy
 					// its address, and no route may loop to a listener.
 					if newSpecs, err = proxy.WithForwardFlag(newSpecs, o.forwardProxy); err == nil {
-						err = proxyLoops(newSpecs, specs, proxyLns, uiLn.Addr())
+						err = proxyLoops(newSpecs, specs, addrs(proxyLns), uiLn.Addr())
 					}
 				}
 				if err == nil {
@@ -1072,6 +1072,20 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	if err == nil {
 		specs, err = proxy.ParseConfig(cfg, getenv)
 	}
+	if err == nil {
+		// A route to its own proxy's listen address loops, whatever
+		// serve adds (the UI's address serve alone knows).
+		var lns []net.Addr
+		for _, sp := range specs {
+			a, _ := net.ResolveTCPAddr("tcp", sp.Listen)
+			if a == nil || a.Port == 0 {
+				lns = append(lns, nil)
+				continue
+			}
+			lns = append(lns, a)
+		}
+		err = proxyLoops(specs, specs, lns, nil)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return errReported
@@ -1246,8 +1260,11 @@ func mocksForUnknownProxies(cfg *rules.Config, names []string) []*rules.Mock {
 // of the running proxies' listeners (lns, in the order of running) or
 // hooklab's API: every request would come back to it (until --max-conns),
 // or drive the API.
-func proxyLoops(check, running []proxy.Spec, lns []net.Listener, ui net.Addr) error {
-	own := ownAPIURL(ui)
+func proxyLoops(check, running []proxy.Spec, lns []net.Addr, ui net.Addr) error {
+	own := func(string) bool { return false }
+	if ui != nil {
+		own = ownAPIURL(ui)
+	}
 	for _, sp := range check {
 		for _, rt := range sp.Routes {
 			if rt.Upstream == nil {
@@ -1258,7 +1275,7 @@ func proxyLoops(check, running []proxy.Spec, lns []net.Listener, ui net.Addr) er
 				return fmt.Errorf("proxy %s: route %s: upstream %s is hooklab's own API", sp.Name, rt.Prefix, inspect.RedactURL(up))
 			}
 			for j, ln := range lns {
-				if ownAPIURL(ln.Addr())(up) {
+				if ln != nil && ownAPIURL(ln)(up) {
 					what := "proxy " + running[j].Name + "'s own listener"
 					if running[j].Name == sp.Name {
 						what = "this proxy's own listener"
@@ -1269,6 +1286,15 @@ func proxyLoops(check, running []proxy.Spec, lns []net.Listener, ui net.Addr) er
 		}
 	}
 	return nil
+}
+
+// addrs lists the listeners' addresses.
+func addrs(lns []net.Listener) []net.Addr {
+	out := make([]net.Addr, len(lns))
+	for i, ln := range lns {
+		out[i] = ln.Addr()
+	}
+	return out
 }
 
 // proxyRestarts says which proxy changes of a reloaded config wait for a

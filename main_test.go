@@ -1677,6 +1677,12 @@ func TestExitCodes(t *testing.T) {
 	if err := os.WriteFile(good, []byte("mocks: []\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A proxy whose route goes to its own listen address: serve refuses
+	// it, and check says so too (it said ok).
+	loop := filepath.Join(dir, "loop.yaml")
+	if err := os.WriteFile(loop, []byte("proxies: [{name: api, listen: 127.0.0.1:21170, upstream: http://127.0.0.1:21170}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	getenv := func(k string) string {
 		if k == "HOOKLAB_UI" {
 			return "http://127.0.0.1:1" // nothing listens: the commands fail before any run
@@ -1693,6 +1699,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"replay", "--har", "x.har", "--path", "/a"}, 2},
 		{[]string{"check", bad}, 1},
 		{[]string{"check", good}, 0},
+		{[]string{"check", loop}, 1},
 		{[]string{"check", "-h"}, 0},
 		{[]string{"replay", "--har", filepath.Join(dir, "missing.har"), "--target", "http://127.0.0.1:1"}, 1},
 	} {
