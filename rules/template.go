@@ -171,12 +171,15 @@ func NewTemplate(src string, format Format) (t *Template, err error) {
 // whether it is given arguments (name: a, b).
 type filterUse struct {
 	name, tag string
-	args      bool
+	nargs     int
 }
 
 // filterArgs names what the filters that cannot do without arguments
-// take.
-var filterArgs = map[string]string{"hmac_sha256": "a key", "random_int": "two numbers a, b"}
+// take, and how many.
+var filterArgs = map[string]struct {
+	what string
+	n    int
+}{"hmac_sha256": {"a key", 1}, "random_int": {"two numbers a, b", 2}}
 
 // checkFilters refuses a filter eng does not know, which Liquid would only
 // report when a render reaches it: a typo in a config would otherwise
@@ -193,18 +196,18 @@ func checkFilters(eng *liquid.Engine, uses []filterUse) error {
 		if !ok {
 			return fmt.Errorf("liquid: unknown filter %q in %s", u.name, u.tag)
 		}
-		if want, needs := filterArgs[u.name]; needs && !u.args {
-			return fmt.Errorf("liquid: filter %q in %s takes %s (%s: ...)", u.name, u.tag, want, u.name)
+		if want, needs := filterArgs[u.name]; needs && u.nargs != want.n {
+			return fmt.Errorf("liquid: filter %q in %s takes %s (%s: ...)", u.name, u.tag, want.what, u.name)
 		}
 	}
 	return nil
 }
 
-// filterName is a filter named in an expression, and whether a colon
-// (its arguments) follows the name.
+// filterName is a filter named in an expression, and how many arguments
+// follow it (after a colon, separated by commas).
 type filterName struct {
-	name string
-	args bool
+	name  string
+	nargs int
 }
 
 // filterNames returns the names after each | outside string literals in
@@ -235,12 +238,48 @@ func filterNames(expr string) []filterName {
 				for a < len(expr) && (expr[a] == ' ' || expr[a] == '\t' || expr[a] == '\n' || expr[a] == '\r') {
 					a++
 				}
-				out = append(out, filterName{expr[j:k], a < len(expr) && expr[a] == ':'})
+				n := 0
+				if a < len(expr) && expr[a] == ':' {
+					n = countArgs(expr[a+1:])
+				}
+				out = append(out, filterName{expr[j:k], n})
 			}
 			i = k - 1
 		}
 	}
 	return out
+}
+
+// countArgs counts the arguments of a filter, given what follows its colon:
+// the commas outside string literals before the next filter, plus one
+// (none when nothing is there).
+func countArgs(rest string) int {
+	n, any := 1, false
+	var quote byte
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+			continue
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '|':
+			i = len(rest)
+			continue
+		case c == ',':
+			n++
+		}
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			any = true
+		}
+	}
+	if !any {
+		return 0
+	}
+	return n
 }
 
 // NeverJSON reports why a JSON template can render nothing but invalid
@@ -453,7 +492,7 @@ func rewrite(src string, format Format) (rewritten, error) {
 	var filters []filterUse
 	uses := func(tok parser.Token) {
 		for _, f := range filterNames(tok.Args) {
-			filters = append(filters, filterUse{f.name, tok.Source, f.args})
+			filters = append(filters, filterUse{f.name, tok.Source, f.nargs})
 		}
 	}
 	simple := true

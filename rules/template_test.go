@@ -379,12 +379,14 @@ func TestTemplateErrors(t *testing.T) {
 	}
 	// A filter that cannot do without arguments, given none: a parse
 	// error (hmac_sha256 signed with an empty key).
-	for src, name := range map[string]string{`{{ 'x' | hmac_sha256 }}`: "hmac_sha256", `{{ x | random_int | plus: 1 }}`: "random_int"} {
+	for src, name := range map[string]string{`{{ 'x' | hmac_sha256 }}`: "hmac_sha256", `{{ x | random_int | plus: 1 }}`: "random_int",
+		`{{ 0 | random_int: 6 }}`: "random_int", `{{ 0 | random_int: 1, 2, 3 | plus: 1 }}`: "random_int"} {
 		if _, err := NewTemplate(src, FormatText); err == nil || !strings.Contains(err.Error(), `filter "`+name+`"`) {
 			t.Errorf("NewTemplate(%q) = %v, want the filter's arguments named", src, err)
 		}
 	}
-	for _, src := range []string{`{{ 'x' | hmac_sha256: 'k' }}`, `{{ 'x' | random_int: 1, 2 }}`} {
+	for _, src := range []string{`{{ 'x' | hmac_sha256: 'k' }}`, `{{ 'x' | random_int: 1, 2 }}`, `{{ 'x' | hmac_sha256: 'a,b' | random_int: 1, 2 }}`,
+		`{{ 'x' | random_int: a, b | plus: 1 }}`} {
 		if _, err := NewTemplate(src, FormatText); err != nil {
 			t.Errorf("NewTemplate(%q) = %v", src, err)
 		}
