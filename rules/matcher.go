@@ -371,10 +371,50 @@ func toFloat(v any) (float64, bool) {
 		f, err := strconv.ParseFloat(string(v), 64)
 		return f, err == nil
 	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		// A string holding a number as JSON writes one (a leading +
+		// allowed): not "Infinity", "NaN" or hex, which ParseFloat takes.
+		v = strings.TrimSpace(v)
+		if !decimalNumber(v) {
+			return 0, false
+		}
+		f, err := strconv.ParseFloat(v, 64)
 		return f, err == nil
 	}
 	return 0, false
+}
+
+// decimalNumber reports whether s is a decimal number: an optional sign,
+// digits with an optional fraction, an optional exponent.
+func decimalNumber(s string) bool {
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	digits := func() int {
+		n := 0
+		for n < len(s) && '0' <= s[n] && s[n] <= '9' {
+			n++
+		}
+		s = s[n:]
+		return n
+	}
+	n := digits()
+	if s != "" && s[0] == '.' {
+		s = s[1:]
+		n += digits()
+	}
+	if n == 0 {
+		return false
+	}
+	if s != "" && (s[0] == 'e' || s[0] == 'E') {
+		s = s[1:]
+		if s != "" && (s[0] == '+' || s[0] == '-') {
+			s = s[1:]
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return s == ""
 }
 
 // Match reports whether r matches, and the parameters captured by path

@@ -450,6 +450,16 @@ func TestMatcherBigNumbers(t *testing.T) {
 		{`{json: [{path: p, op: gt, value: 19.98}]}`, `{"p": 19.99}`, true},
 		{`{json_partial: {p: 42}}`, `{"p": 42}`, true},
 		{`{json_partial: {p: 1.5}}`, `{"p": 1.5}`, true},
+		// A string holding a number compares as one; "Infinity", "NaN"
+		// and hex are no numbers a JSON body writes.
+		{`{json: [{path: a, op: gt, value: 1000}]}`, `{"a": "1001"}`, true},
+		{`{json: [{path: a, op: gt, value: 1000}]}`, `{"a": " +1.5e3 "}`, true},
+		{`{json: [{path: a, op: gt, value: 1000}]}`, `{"a": "Infinity"}`, false},
+		{`{json: [{path: a, op: gt, value: 1000}]}`, `{"a": "inf"}`, false},
+		{`{json: [{path: a, op: gt, value: 1000}]}`, `{"a": "0x1p11"}`, false},
+		{`{json: [{path: a, op: lt, value: 1000}]}`, `{"a": "NaN"}`, false},
+		{`{json: [{path: a, op: lt, value: 1000}]}`, `{"a": "1e"}`, false},
+		{`{json: [{path: a, op: lt, value: 1000}]}`, `{"a": "."}`, false},
 	} {
 		m := mustMatcher(t, tc.matcher)
 		if _, got := m.Match(jsonReq(tc.body)); got != tc.want {
