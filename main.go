@@ -494,7 +494,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	warnUnknownProxies(log, cfg, proxyNames)
 	miss, err := proxy.ParseMiss(o.simulateMiss)
 	if err != nil {
-		return fmt.Errorf("--simulate-miss: %w", err)
+		return badUsage("--simulate-miss: %v", err)
+	}
+	if o.simulate != "" && len(specs) == 0 {
+		log.Warn("--simulate answers requests through a proxy, and none runs: add --proxy LISTEN=UPSTREAM, --forward-proxy or a proxies: section (captures are answered by mock rules)", "simulate", o.simulate)
 	}
 	sims := proxy.NewSimulator(proxy.SimulateOptions{IgnoreQuery: o.simIgnoreQuery, IgnoreBody: o.simIgnoreBody, Miss: miss}, log.With("component", "simulate"))
 	sims.Proxies(proxyNames...)

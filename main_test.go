@@ -1770,3 +1770,28 @@ func TestWrongMethodIs405(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulateWithoutProxyWarns: --simulate answers proxied requests only;
+// with no proxy it would do nothing, and serve says so.
+func TestSimulateWithoutProxyWarns(t *testing.T) {
+	t.Parallel()
+	ex := &inspect.Exchange{ID: "01JNB5Z3Q0000000000000000A", Time: time.Now(),
+		Request:  inspect.Request{Method: "GET", URL: "http://127.0.0.1:1/x", Proto: "HTTP/1.1"},
+		Response: &inspect.Response{Status: 200}}
+	var buf bytes.Buffer
+	if err := har.Encode(&buf, har.New([]*inspect.Exchange{ex}, har.Options{})); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "s.har")
+	if err := os.WriteFile(file, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--simulate", file)
+	if !strings.Contains(s.Stderr.String(), "--simulate answers requests through a proxy, and none runs") {
+		t.Errorf("no warning:\n%s", s.Stderr.String())
+	}
+	p := startServer(t, "--memory", "--simulate", file, "--proxy", "127.0.0.1:0=http://127.0.0.1:1")
+	if strings.Contains(p.Stderr.String(), "none runs") {
+		t.Errorf("warned with a proxy:\n%s", p.Stderr.String())
+	}
+}
