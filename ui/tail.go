@@ -112,10 +112,15 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 			}
 			announced = true
 		}
+		pause := backoff
+		if !everConnected && cfg.Wait > 0 {
+			// Not past --wait: the next attempt, at its end, fails at once.
+			pause = max(min(pause, time.Until(start.Add(cfg.Wait))), 0)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(backoff):
+		case <-time.After(pause):
 		}
 		backoff = min(backoff*2, 2*time.Second)
 	}
