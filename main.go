@@ -365,6 +365,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
+	if dataSet && o.data == "" {
+		// An unset variable in a script ("--data $DIR"): not the default.
+		return badUsage("--data is empty: give a directory, or leave the flag out for the default")
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return badUsage("--log-level %q: want debug, info, warn or error", o.logLevel)

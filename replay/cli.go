@@ -643,6 +643,9 @@ func (c *CLI) Export(ctx context.Context, args []string) error {
 	var out io.Writer = c.Stdout
 	var tmp *os.File
 	if *file != "-" {
+		if fi, err := os.Stat(*file); err == nil && fi.IsDir() {
+			return fmt.Errorf("--har %s is a directory: name a file in it", *file)
+		}
 		// Write beside the target and rename, so a failed export leaves no
 		// half file behind.
 		tmp, err = os.CreateTemp(filepath.Dir(*file), ".hooklab-export-*.har")

@@ -431,6 +431,14 @@ func TestCLIExportImport(t *testing.T) {
 	if fresh := filepath.Join(dir, "fresh.har"); c.cli.Export(context.Background(), []string{"--har", fresh, "--bin", "nosuch"}) != nil {
 		t.Errorf("an empty export to a new file is refused")
 	}
+	// A directory is said to be one before any work (the export was made,
+	// then its rename failed with "file exists", its temporary file left).
+	if err := c.cli.Export(context.Background(), []string{"--har", dir, "--bin", "stripe"}); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("export to a directory: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".hooklab-export-*")); len(left) > 0 {
+		t.Errorf("export left %v", left)
+	}
 	c = newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
 	if err := c.cli.Export(context.Background(), []string{"--har", "-", "--keep-secrets", ex.ID}); err != nil {
 		t.Fatal(err)
