@@ -560,7 +560,7 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 	// after the answer instead of waiting for a body that won't come).
 	out := r.WithContext(context.WithValue(r.Context(), ctxKey{}, f))
 	if r.Body != nil && r.Body != http.NoBody {
-		f.reqBody, f.reqLength = newTee(r.Body, p.opts.MaxBody), r.ContentLength
+		f.reqBody, f.reqLength = newTee(r.Body, p.opts.MaxBody, r.ContentLength), r.ContentLength
 		out.Body = f.reqBody
 		if !f.didBuf && r.ContentLength > 0 && r.ContentLength <= smallBody && r.Header.Get("Expect") == "" {
 			body, err := readWhole(w, f.reqBody, r.ContentLength, p.opts.WholeBodyTimeout)
@@ -820,7 +820,7 @@ func (p *Reverse) modifyResponse(resp *http.Response) error {
 			return nil
 		}
 	}
-	resp.Body = &respTee{tee: newTee(resp.Body, p.opts.MaxBody), done: func(t *tee) { p.finishBody(f, t) }}
+	resp.Body = &respTee{tee: newTee(resp.Body, p.opts.MaxBody, resp.ContentLength), done: func(t *tee) { p.finishBody(f, t) }}
 	return nil
 }
 
@@ -948,20 +948,41 @@ func (p *Reverse) record(ex *inspect.Exchange) {
 type tee struct {
 	r   io.ReadCloser
 	mu  sync.Mutex
-	buf bytes.Buffer
+	buf []byte // what is kept: up to max bytes
 	max int64
 	n   int64
 	err error
 }
 
-func newTee(r io.ReadCloser, max int64) *tee { return &tee{r: r, max: max} }
+// newTee keeps up to max bytes of what r gives. size is what r says it
+// holds (-1 when not known): the buffer starts at that, up to 256 KiB (a
+// sender may announce more than it sends).
+func newTee(r io.ReadCloser, max, size int64) *tee {
+	t := &tee{r: r, max: max}
+	if size > 0 {
+		t.buf = make([]byte, 0, min(size, max, 256<<10))
+	}
+	return t
+}
+
+// keep appends b to what is kept, growing the buffer no further than max:
+// appending would double it past max (16 MiB for a 10 MiB limit, with the
+// 8 MiB it was copied from), for each body in flight.
+func (t *tee) keep(b []byte) {
+	if need := len(t.buf) + len(b); need > cap(t.buf) {
+		grown := make([]byte, len(t.buf), min(max(2*cap(t.buf), need, 4096), int(t.max)))
+		copy(grown, t.buf)
+		t.buf = grown
+	}
+	t.buf = append(t.buf, b...)
+}
 
 func (t *tee) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
 	t.mu.Lock()
 	if n > 0 {
-		if room := t.max - int64(t.buf.Len()); room > 0 {
-			t.buf.Write(p[:min(int64(n), room)])
+		if room := t.max - int64(len(t.buf)); room > 0 {
+			t.keep(p[:min(int64(n), room)])
 		}
 		t.n += int64(n)
 	}
@@ -987,7 +1008,7 @@ func (t *tee) count() int64 {
 func (t *tee) result(copied bool) (kept []byte, n int64, truncated bool, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	kept = t.buf.Bytes()
+	kept = t.buf
 	if copied {
 		kept = bytes.Clone(kept)
 	}
