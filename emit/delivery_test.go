@@ -57,6 +57,10 @@ func TestRetries(t *testing.T) {
 			waits: []time.Duration{1500 * time.Millisecond, 3 * time.Second, 6 * time.Second}, errHas: "no response within 200ms"},
 		{name: "timeout then 200", answer: seq(hang, ok), extra: "timeout: 500ms", status: InvocationSuccess,
 			waits: []time.Duration{1500 * time.Millisecond}},
+		// A 2xx whose body is not all in within the timeout did not
+		// finish: a timeout (it was a success with an error).
+		{name: "a 200 body past the timeout is a timeout", answer: slowBody, extra: "timeout: 200ms", status: InvocationTimeout,
+			waits: []time.Duration{1500 * time.Millisecond, 3 * time.Second, 6 * time.Second}, errHas: "the 200 answer's body was not all in within 200ms"},
 		{name: "reset fails at once by default", answer: reset, status: InvocationFailed, errHas: "request failed"},
 		{name: "reset retried on a schedule", answer: reset, status: InvocationFailed,
 			extra: "retry: {on_network_error: true, schedule: [1s, 1m]}", waits: []time.Duration{time.Second, time.Minute}},

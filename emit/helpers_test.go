@@ -174,6 +174,16 @@ func status(code int, hdr ...string) func(int, http.ResponseWriter, *http.Reques
 // hang waits until the client gives up.
 func hang(_ int, _ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
 
+// slowBody answers 200 with part of a body it promised, then holds the
+// rest back until the request goes.
+func slowBody(_ int, w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Length", "1000")
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte("thirty bytes of a longer body."))
+	http.NewResponseController(w).Flush()
+	<-r.Context().Done()
+}
+
 // reset closes the connection with a TCP RST.
 func reset(_ int, w http.ResponseWriter, _ *http.Request) {
 	conn, _, err := http.NewResponseController(w).Hijack()

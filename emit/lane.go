@@ -911,6 +911,11 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID s
 		}
 	}
 	resp.Body.Close()
+	if readErr != nil {
+		// Cut short: what came is kept, and says so.
+		truncated = true
+		size = max(size, resp.ContentLength)
+	}
 	a.Duration = time.Since(realStart)
 	a.DurationMS = float64(a.Duration.Microseconds()) / 1000
 	a.StatusCode = resp.StatusCode
@@ -918,7 +923,14 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID s
 	out.res.status = resp.StatusCode
 	out.res.header = resp.Header
 	a.Outcome = outcomeOf(resp.StatusCode)
-	if readErr != nil && a.Outcome == InvocationSuccess {
+	switch {
+	case readErr != nil && ctx.Err() == nil && a.Outcome == InvocationSuccess && (errors.Is(readErr, context.DeadlineExceeded) || isTimeout(readErr)):
+		// The answer was not all in within the timeout: a timeout, as
+		// one with no answer at all (its retries follow; the attempt
+		// keeps the status it got).
+		out.res = result{timeout: true}
+		a.Outcome, a.Error = InvocationTimeout, fmt.Sprintf("the %d answer's body was not all in within %s", resp.StatusCode, timeout)
+	case readErr != nil && a.Outcome == InvocationSuccess:
 		a.Error = "reading the response body: " + readErr.Error()
 	}
 	if a.Outcome == InvocationFailed && a.Error == "" {
