@@ -177,6 +177,15 @@ func (e *Emitter) handlePatchWebhook(w http.ResponseWriter, r *http.Request) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte(`{}`)
 	}
+	// GET's answer sent back whole ({"webhook": {...}, "circuit": ...})
+	// patches its webhook.
+	var wrap map[string]json.RawMessage
+	if json.Unmarshal(body, &wrap) == nil {
+		_, circuit := wrap["circuit"]
+		if def, ok := wrap["webhook"]; ok && (len(wrap) == 1 || len(wrap) == 2 && circuit) {
+			body = def
+		}
+	}
 	got, warns, err := e.UpdateWebhook(r.Context(), r.PathValue("id"), body)
 	if err != nil {
 		e.writeError(w, r, err)

@@ -201,6 +201,13 @@ func TestAPI(t *testing.T) {
 	if code, raw := c.do("PATCH", "/api/webhooks/bot", string(read.Webhook), &created); code != 200 || created.Webhook.Name != "Bot 2" {
 		t.Errorf("patch with the webhook as read: %d %s\nsent %s", code, raw, read.Webhook)
 	}
+	// So can GET's whole answer, circuit and all (it was a 400: unknown
+	// field "circuit").
+	_, whole := c.do("GET", "/api/webhooks/bot", nil, nil)
+	whole = strings.Replace(whole, `"name":"Bot 2"`, `"name":"Bot 3"`, 1)
+	if code, raw := c.do("PATCH", "/api/webhooks/bot", whole, &created); code != 200 || created.Webhook.Name != "Bot 3" {
+		t.Errorf("patch with GET's answer: %d %s\nsent %s", code, raw, whole)
+	}
 	// REDACTED keeps a stored secret; with none stored, it is no secret.
 	if code, raw := c.do("POST", "/api/webhooks", `{"id": "noauth", "endpoint": "https://example.com/n"}`, nil); code != 201 {
 		t.Fatalf("create noauth: %d %s", code, raw)
