@@ -1012,7 +1012,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // $HOOKLAB_DATA or the default data directory.
 func replayCLI(getenv func(string) string, stdout, stderr io.Writer) *replay.CLI {
 	return &replay.CLI{
-		Stdout: stdout, Stderr: stderr, Getenv: getenv, SecretHeaders: secretHeaders(getenv),
+		Stdout: stdout, Stderr: stderr, Stdin: os.Stdin, Getenv: getenv, SecretHeaders: secretHeaders(getenv),
 		OpenStore: func(create bool) (inspect.Store, error) {
 			dir := envOr(getenv, "HOOKLAB_DATA", inspect.DefaultDataDir(getenv))
 			if dir == "" {

@@ -37,7 +37,9 @@ var ErrDiff = errors.New("replayed responses differ")
 // CLI runs the replay, export and import commands. main builds it.
 type CLI struct {
 	Stdout, Stderr io.Writer
-	Getenv         func(string) string
+	// Stdin is read for a HAR file named "-" (import -, replay --har -).
+	Stdin  io.Reader
+	Getenv func(string) string
 	// OpenStore opens the local store for when no server answers at
 	// --server (the caller closes it); create says whether a missing one
 	// may be made (import), or is an error (export, replay). Nil: those
@@ -196,7 +198,7 @@ Flags:
 	var f Filter
 	filterFlags(fs, &f)
 	all := fs.Bool("all", false, "replay every recorded exchange (except replays)")
-	harFile := fs.String("har", "", "replay the entries of this HAR `file` (no server needed)")
+	harFile := fs.String("har", "", "replay the entries of this HAR `file` (- for standard input; no server needed)")
 	server := c.serverFlag(fs)
 	var spec Spec
 	fs.StringVar(&spec.Target, "target", "", "base `URL` that replaces each request's scheme and host (its path is put in front, its query added after the request's; a capture's /b/BIN part is dropped); default: the original URLs")
@@ -314,7 +316,7 @@ Flags:
 	var rep *Report
 	switch {
 	case *harFile != "":
-		data, err := os.ReadFile(*harFile)
+		data, err := c.readFile(*harFile)
 		if err != nil {
 			return err
 		}
@@ -439,6 +441,17 @@ func (c *CLI) runLocal(ctx context.Context, run func(context.Context, Options) (
 		return nil, err
 	}
 	return rep, nil
+}
+
+// readFile reads a file, or standard input for "-".
+func (c *CLI) readFile(name string) ([]byte, error) {
+	if name != "-" {
+		return os.ReadFile(name)
+	}
+	if c.Stdin == nil {
+		return nil, errors.New("-: no standard input to read")
+	}
+	return io.ReadAll(c.Stdin)
 }
 
 // serverUp reports whether a hooklab answers at srv (its answers say
@@ -747,7 +760,7 @@ func (c *CLI) Import(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(files) != 1 {
-		fmt.Fprintln(c.Stderr, "hooklab import: give one HAR file")
+		fmt.Fprintln(c.Stderr, "hooklab import: give one HAR file (- for standard input)")
 		return ErrUsage
 	}
 	into := *bin != ""
@@ -765,7 +778,7 @@ func (c *CLI) Import(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.Stderr, "hooklab import: --bin:", err)
 		return ErrUsage
 	}
-	data, err := os.ReadFile(files[0])
+	data, err := c.readFile(files[0])
 	if err != nil {
 		return err
 	}

@@ -468,6 +468,13 @@ func TestCLIExportImport(t *testing.T) {
 	if len(bins) != 1 || bins[0].Name != "Chrome-export" || bins[0].Count != 5 || !strings.Contains(c.stdout.String(), "imported 5 exchanges") {
 		t.Errorf("bins %+v; stdout %s", bins, c.stdout.String())
 	}
+	// "-" reads standard input, as export --har - writes standard output.
+	piped := openStore(t)
+	c = newCLI(map[string]string{"HOOKLAB_UI": noServer}, func(bool) (inspect.Store, error) { return nopClose{piped}, nil })
+	c.cli.Stdin = bytes.NewReader(b)
+	if err := c.cli.Import(context.Background(), []string{"-", "--bin", "piped"}); err != nil || !strings.Contains(c.stdout.String(), "imported 5 exchanges") {
+		t.Errorf("import -: %v %s", err, c.stdout.String())
+	}
 	// Entries a browser made for data: URLs are skipped, and said so.
 	var doc map[string]any
 	if err := json.Unmarshal(b, &doc); err != nil {
