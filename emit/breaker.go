@@ -81,27 +81,38 @@ func (b *breaker) admit(now time.Time) (ok, probe bool, until time.Time) {
 	return true, false, time.Time{}
 }
 
-// record adds the outcome of an attempt that ended at now.
-func (b *breaker) record(now time.Time, failed, probe bool) {
+// restore opens the circuit until until, as it was saved before a
+// restart: the cool-down goes on, then a probe goes first.
+func (b *breaker) restore(until time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.state, b.until, b.probing = breakerOpen, until, false
+	b.forget()
+}
+
+// record adds the outcome of an attempt that ended at now. changed says
+// that the circuit opened (until is the end of its cool-down) or closed
+// (until is zero), which is saved so that a restart keeps it.
+func (b *breaker) record(now time.Time, failed, probe bool) (changed bool, until time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cfg.Disabled {
-		return
+		return false, time.Time{}
 	}
 	if probe {
 		b.probing = false
 		if failed {
 			b.state, b.until = breakerOpen, now.Add(time.Duration(b.cfg.Cooldown))
-		} else {
-			b.state = breakerClosed
-			b.forget()
+			return true, b.until
 		}
-		return
+		b.state = breakerClosed
+		b.forget()
+		return true, time.Time{}
 	}
 	if b.state != breakerClosed {
 		// Admitted before the circuit opened: it says nothing of the
 		// endpoint now, and the probe (in flight or to come) decides.
-		return
+		return false, time.Time{}
 	}
 	window := time.Duration(b.cfg.Window)
 	span := max(window/breakerSpans, 1)
@@ -128,7 +139,9 @@ func (b *breaker) record(now time.Time, failed, probe bool) {
 	if b.attempts >= b.cfg.MinAttempts && float64(b.fails) >= b.cfg.FailureRate*float64(b.attempts) {
 		b.state, b.until = breakerOpen, now.Add(time.Duration(b.cfg.Cooldown))
 		b.forget()
+		return true, b.until
 	}
+	return false, time.Time{}
 }
 
 // forget drops the counts.

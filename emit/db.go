@@ -143,6 +143,13 @@ var dbMigrations = []string{
 		name TEXT PRIMARY KEY,
 		value TEXT NOT NULL
 	) WITHOUT ROWID;`,
+	// breaker_state keeps each webhook whose circuit is open, and until
+	// when, so that a restart honours the cool-down (a row: open; none:
+	// closed).
+	`CREATE TABLE breaker_state (
+		webhook_id TEXT PRIMARY KEY,
+		until_ns INTEGER NOT NULL
+	) WITHOUT ROWID;`,
 }
 
 // exchangesMark names the mark of the exchanges taken in.
@@ -540,6 +547,9 @@ func (d *db) deleteWebhook(ctx context.Context, id string, now time.Time) (int64
 		if _, err := tx.Exec(`DELETE FROM rate_state WHERE webhook_id = ?`, id); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(`DELETE FROM breaker_state WHERE webhook_id = ?`, id); err != nil {
+			return err
+		}
 		var err error
 		failed, err = failQueued(tx, id, "the webhook was deleted", now)
 		return err
@@ -605,6 +615,32 @@ func replaceRate(webhook string, st rateState) func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT OR REPLACE INTO rate_state(webhook_id, tokens, at_ns) VALUES (?, ?, ?)`, webhook, st.tokens, st.at.UnixNano())
 		return err
 	}
+}
+
+// saveBreaker returns the write of webhook's circuit: open until until, or
+// closed (the zero time).
+func saveBreaker(webhook string, until time.Time) func(tx *sql.Tx) error {
+	return func(tx *sql.Tx) error {
+		if until.IsZero() {
+			_, err := tx.Exec(`DELETE FROM breaker_state WHERE webhook_id = ?`, webhook)
+			return err
+		}
+		_, err := tx.Exec(`INSERT OR REPLACE INTO breaker_state(webhook_id, until_ns) VALUES (?, ?)`, webhook, until.UnixNano())
+		return err
+	}
+}
+
+// loadBreaker returns until when webhook's circuit was open, if it was.
+func (d *db) loadBreaker(ctx context.Context, webhook string) (time.Time, bool, error) {
+	var until int64
+	err := d.rdb.QueryRowContext(ctx, `SELECT until_ns FROM breaker_state WHERE webhook_id = ?`, webhook).Scan(&until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	return time.Unix(0, until), true, nil
 }
 
 // loadRate returns the last saved bucket state of webhook, if any.

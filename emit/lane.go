@@ -315,6 +315,25 @@ func (l *lane) follow(ctx context.Context, w *Webhook) {
 		b = *w.Breaker
 	}
 	l.brk.setConfig(b)
+	if old == nil {
+		l.restoreBreaker(ctx)
+	}
+}
+
+// restoreBreaker opens the circuit if it was open when hooklab stopped:
+// the cool-down goes on (or, past it, a probe goes first), instead of
+// everything that waited going to the failing endpoint at once.
+func (l *lane) restoreBreaker(ctx context.Context) {
+	until, ok, err := l.e.db.loadBreaker(ctx, l.id)
+	if err != nil {
+		if ctx.Err() == nil {
+			l.e.log.Error("read the circuit breaker's state", "webhook", l.id, "err", err)
+		}
+		return
+	}
+	if ok {
+		l.brk.restore(until)
+	}
 }
 
 // restoreRate takes from the new limiter what the saved bucket lacked.
@@ -603,7 +622,7 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool
 	}
 	a := &out.attempt
 	now := e.clock.Now()
-	brk.record(now, a.Outcome != InvocationSuccess, probe)
+	brkChanged, brkUntil := brk.record(now, a.Outcome != InvocationSuccess, probe)
 	policy := w.Retry.withDefaults()
 	retry, wait, reason := policy.decide(out.res, n-inv.retryBase, n, now, e.opts.Rand)
 	prev := *inv
@@ -641,6 +660,17 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool
 		finish, save := rec, saveRate(w.ID, *rs)
 		rec = func(tx *sql.Tx) error {
 			if err := finish(tx); err != nil || !applied { // !applied: the webhook is gone
+				return err
+			}
+			return save(tx)
+		}
+	}
+	if brkChanged {
+		// The circuit opened or closed: saved with the attempt that
+		// moved it, so that a restart honours the cool-down.
+		finish, save := rec, saveBreaker(w.ID, brkUntil)
+		rec = func(tx *sql.Tx) error {
+			if err := finish(tx); err != nil || !applied {
 				return err
 			}
 			return save(tx)

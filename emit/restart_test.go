@@ -261,6 +261,67 @@ func TestRestartKeepsRateLimit(t *testing.T) {
 	waitFor(t, "the second delivery an hour after the first", func() bool { return s.count() == 2 })
 }
 
+// TestRestartKeepsOpenCircuit: a circuit open at a restart stays open for
+// the rest of its cool-down, and then lets one probe through: what waited
+// does not all go to the failing endpoint at once.
+func TestRestartKeepsOpenCircuit(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := newSink(t, status(500))
+	yaml := hookYAML("hook", s.URL, "circuit_breaker: {min_attempts: 2, failure_rate: 0.5, cooldown: 10m}\nretry: {statuses: []}")
+	clk := newFakeClock()
+	t0 := clk.Now()
+
+	e := openAt(t, dir, yaml, clk)
+	stop := run(t, e)
+	for range 2 {
+		if _, err := e.Emit(context.Background(), Event{Type: "test.failing"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "two failures to open the circuit", func() bool {
+		return s.count() == 2 && e.circuit("hook") == "open"
+	})
+	for range 3 {
+		if _, err := e.Emit(context.Background(), Event{Type: "test.failing"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "three held by the open circuit", func() bool {
+		st, _ := e.Stats(context.Background())
+		return st.Queued == 3 && st.ByStatus[InvocationCircuitBroken] == 3
+	})
+	stop()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	clk.Advance(time.Minute)
+	e = openAt(t, dir, yaml, clk)
+	defer e.Close()
+	stop = run(t, e)
+	defer stop()
+	waitFor(t, "the lane to wait for the cool-down's end", func() bool {
+		clk.mu.Lock()
+		defer clk.mu.Unlock()
+		for w := range clk.waiters {
+			if !w.at.Before(t0.Add(10*time.Minute)) && !w.at.After(t0.Add(11*time.Minute)) {
+				return true
+			}
+		}
+		return false
+	})
+	if n := s.count(); n != 2 || e.circuit("hook") != "open" {
+		t.Fatalf("a minute after a restart inside a 10-minute cool-down: sink got %d (want 2), circuit %s", n, e.circuit("hook"))
+	}
+	clk.Set(t0.Add(11 * time.Minute))
+	waitFor(t, "one probe after the cool-down", func() bool { return s.count() == 3 })
+	waitFor(t, "the failed probe to open the circuit again", func() bool { return e.circuit("hook") == "open" })
+	if n := s.count(); n != 3 {
+		t.Errorf("after the cool-down the sink got %d, want the one probe (3)", n)
+	}
+}
+
 // lockedBuffer is a bytes.Buffer safe for a logger and a test to share.
 type lockedBuffer struct {
 	mu sync.Mutex
