@@ -121,6 +121,12 @@ type Emitter struct {
 
 	snap atomic.Pointer[snapshot]
 
+	// planMu is held (read) from a snapshot's planning of invocations
+	// to their insert, and (write) by DeleteWebhook: invocations planned
+	// for a webhook are never inserted after its delete failed the
+	// queued ones (they stayed pending for ever, and went to the next
+	// webhook given that id).
+	planMu  sync.RWMutex
 	mu      sync.Mutex // guards api, cfg, lanes, runCtx, stopRun
 	api     map[string]*Webhook
 	cfg     *config
@@ -438,6 +444,8 @@ func (e *Emitter) Emit(ctx context.Context, events ...Event) ([]Queued, error) {
 			return nil, err
 		}
 	}
+	e.planMu.RLock()
+	defer e.planMu.RUnlock()
 	s := e.snap.Load()
 	var invs []*Invocation
 	for i := range events {
@@ -843,6 +851,8 @@ fill:
 		}
 	}
 	now := e.clock.Now()
+	e.planMu.RLock()
+	defer e.planMu.RUnlock()
 	s := e.snap.Load()
 	var invs []*Invocation
 	for i := range batch {

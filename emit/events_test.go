@@ -3,8 +3,10 @@ package emit
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -369,5 +371,47 @@ subscriptions:
 	}
 	if want := `{"auth": "REDACTED", "custom": "REDACTED", "url": "http://user:REDACTED@127.0.0.1:8080/orders"}`; !slices.Contains(seen, want) {
 		t.Errorf("the trigger's payload is not %s among %q", want, seen)
+	}
+}
+
+// TestDeleteWhileEmitting: events being queued while their webhook is
+// deleted through the API leave nothing pending for it (rows inserted
+// after the delete failed the queued ones stayed pending for ever, and
+// went to the next webhook given that id).
+func TestDeleteWhileEmitting(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	te := newEnv(t, "", nil)
+	ctx := context.Background()
+	events := make([]Event, 200)
+	for i := range events {
+		events[i] = Event{Type: "a.b", Data: json.RawMessage(`{"pad": "` + strings.Repeat("x", 2000) + `"}`)}
+	}
+	for round := range 8 {
+		id := fmt.Sprintf("w%d", round)
+		if _, _, err := te.e.CreateWebhook(ctx, Webhook{ID: id, Endpoint: s.URL, Subscriptions: []string{"a.*"}, Signing: &Signing{Scheme: SchemeNone}}); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				batch := slices.Clone(events)
+				if _, err := te.e.Emit(ctx, batch...); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		time.Sleep(time.Duration(round%4+1) * time.Millisecond)
+		if err := te.e.DeleteWebhook(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+	}
+	list, _, err := te.e.db.list(ctx, InvocationQuery{Status: InvocationPending, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) > 0 {
+		t.Errorf("%d invocations of deleted webhooks are pending (first: %s of %s)", len(list), list[0].ID, list[0].WebhookID)
 	}
 }

@@ -326,6 +326,8 @@ func bodyField(w *Webhook) string {
 // invocations fail. A webhook that the config's triggers, automations or
 // subscriptions name cannot be deleted.
 func (e *Emitter) DeleteWebhook(ctx context.Context, id string) error {
+	e.planMu.Lock() // no invocation planned for it is inserted after this
+	defer e.planMu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if w := e.cfg.byID[id]; w != nil {
