@@ -511,7 +511,14 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 			case err != nil:
 				return nil, err
 			case len(found) > 0:
-				return a.cfg.Store.Get(ctx, found[0].ID)
+				ex, err := a.cfg.Store.Get(ctx, found[0].ID)
+				if errors.Is(err, ErrNotFound) {
+					// Deleted since it was listed (retention, a clear):
+					// look past it.
+					seen, qq.After, qq.Cursor = found[0].ID, found[0].ID, ""
+					continue
+				}
+				return ex, err
 			case next == "":
 				return nil, nil
 			}

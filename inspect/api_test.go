@@ -655,3 +655,46 @@ func TestAPIRaw(t *testing.T) {
 		})
 	}
 }
+
+// goneOnce is a store whose Get says the first id asked for is gone, as
+// when retention deletes a row between its listing and its read.
+type goneOnce struct {
+	*SQLite
+	once sync.Once
+}
+
+func (g *goneOnce) Get(ctx context.Context, id string) (*Exchange, error) {
+	gone := false
+	g.once.Do(func() { gone = true })
+	if gone {
+		return nil, fmt.Errorf("exchange %s: %w", id, ErrNotFound)
+	}
+	return g.SQLite.Get(ctx, id)
+}
+
+// TestWaitLooksPastARowDeletedMeanwhile: a wait whose first match is
+// deleted before it is read answers the next match (it answered 404 for an
+// id the caller never asked about, or 204 with timeout=0).
+func TestWaitLooksPastARowDeletedMeanwhile(t *testing.T) {
+	t.Parallel()
+	hub := NewHub()
+	st := openStore(t, t.TempDir(), Options{OnCommit: hub.PublishExchanges})
+	first, second := newEx("b", "POST", "/one"), newEx("b", "POST", "/two")
+	for _, ex := range []*Exchange{first, second} {
+		if err := st.Add(context.Background(), ex); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(NewAPI(APIConfig{Store: &goneOnce{SQLite: st}, Hub: hub, MaxWait: time.Minute,
+		CaptureURL: func() string { return "http://127.0.0.1:8080/" }}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/api/exchanges/wait?after=00000000000000000000000000&timeout=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&got); resp.StatusCode != 200 || err != nil || got.ID != second.ID {
+		t.Errorf("wait answered %d with %q (%v), want 200 with the second exchange %s", resp.StatusCode, got.ID, err, second.ID)
+	}
+}
