@@ -1796,3 +1796,42 @@ func TestSimulateWithoutProxyWarns(t *testing.T) {
 		t.Errorf("warned with a proxy:\n%s", p.Stderr.String())
 	}
 }
+
+// TestTailStopsDuringAHandshake: Ctrl-C ends tail while a server that has
+// accepted its connection has not answered yet (as one starting up): it
+// waited out the handshake's 45 s.
+func TestTailStopsDuringAHandshake(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c // held open, never answered
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out, errOut syncBuffer
+	go func() {
+		done <- run(ctx, []string{"tail", "--server", "http://" + ln.Addr().String()}, func(string) string { return "" }, &out, &errOut)
+	}()
+	select {
+	case c := <-accepted:
+		defer c.Close()
+	case <-time.After(10 * time.Second):
+		t.Fatal("tail did not connect")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("tail returned %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("tail still waiting for the handshake 20s after it was stopped")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -64,7 +65,22 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 			// never answers would hold one for the handshake's 45 s.
 			dctx, cancel = context.WithDeadline(ctx, start.Add(cfg.Wait))
 		}
-		conn, resp, err := websocket.DefaultDialer.DialContext(dctx, u.String(), hdr)
+		// gorilla's dialer takes ctx as a deadline only: a server that
+		// accepts and never answers (one starting up) held Ctrl-C for
+		// the handshake's 45 s. Closing the connection ends it.
+		var stopClose func() bool
+		d := *websocket.DefaultDialer
+		d.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				stopClose = context.AfterFunc(ctx, func() { c.Close() })
+			}
+			return c, err
+		}
+		conn, resp, err := d.DialContext(dctx, u.String(), hdr)
+		if stopClose != nil {
+			stopClose()
+		}
 		cancel()
 		if err != nil && resp != nil && resp.Header.Get("Server") != "hooklab" {
 			// Something answered that is not hooklab's UI (its answers say
