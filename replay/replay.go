@@ -750,10 +750,7 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 		res.Outcome, res.Error = Failed, err.Error()
 		return res
 	}
-	if res.Redacted = sentRedacted(req.Header, sentHdrs); len(res.Redacted) > 0 {
-		res.Notes = append(res.Notes, fmt.Sprintf("%s went out as %s, the placeholder recorded in place of the secret (replay emitted webhooks with --resign, or give --set-header or --remove-header)",
-			strings.Join(res.Redacted, ", "), inspect.Redacted))
-	}
+	redacted := sentRedacted(req.Header, sentHdrs)
 	body := r.opts.Override.Body
 	if !r.opts.Override.SetBody {
 		body = ex.Request.Body
@@ -789,6 +786,11 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 	}
 	rec.Duration = r.opts.Clock.Now().Sub(start)
 	res.DurationMS = float64(rec.Duration.Microseconds()) / 1000
+	if len(redacted) > 0 && !errors.Is(err, inspect.ErrOwnAPI) { // refused: nothing went out
+		res.Redacted = redacted
+		res.Notes = append(res.Notes, fmt.Sprintf("%s went out as %s, the placeholder recorded in place of the secret (replay emitted webhooks with --resign, or give --set-header or --remove-header)",
+			strings.Join(redacted, ", "), inspect.Redacted))
+	}
 	if err != nil {
 		rec.Error = describeError(err, r.opts.Timeout)
 		if errors.Is(err, inspect.ErrOwnAPI) {

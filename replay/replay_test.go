@@ -514,6 +514,8 @@ func TestReplayOwnAPIAdvice(t *testing.T) {
 		return nil, fmt.Errorf("not sent: %s is %w", addr, inspect.ErrOwnAPI)
 	}
 	ex := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:4040/api/exchanges", nil, nil, okResp())
+	// A redacted secret is said to have gone out only when something went.
+	ex.Request.Headers = append(ex.Request.Headers, inspect.Header{Name: "Authorization", Value: inspect.Redacted})
 	for _, tc := range []struct{ target, want string }{
 		{"", "is hooklab's own API; give a target"},
 		{"http://127.0.0.1:4040", "is hooklab's own API; give another target"},
@@ -524,6 +526,9 @@ func TestReplayOwnAPIAdvice(t *testing.T) {
 		}
 		if r := rep.Results[0]; r.Outcome != Failed || !strings.HasSuffix(r.Error, tc.want) {
 			t.Errorf("target %q: error %q, want it to end %q", tc.target, r.Error, tc.want)
+		}
+		if r := rep.Results[0]; len(r.Redacted) > 0 || len(r.Notes) > 0 {
+			t.Errorf("target %q: nothing went out, yet redacted %v, notes %q", tc.target, r.Redacted, r.Notes)
 		}
 	}
 }
