@@ -232,8 +232,16 @@ func command(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintln(stdout, "hooklab", version())
 		return nil
 	case "help":
-		fmt.Fprint(stdout, usage)
-		return nil
+		switch {
+		case len(args) == 0:
+			fmt.Fprint(stdout, usage)
+			return nil
+		case len(args) == 1 && args[0] != "help" && !strings.HasPrefix(args[0], "-"):
+			// help CMD is CMD -h (an unknown one says so).
+			return command(ctx, []string{args[0], "-h"}, getenv, stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "hooklab help: give one command, or none\n\n%s", usage)
+		return errUsage
 	}
 	fmt.Fprintf(stderr, "hooklab: unknown command %q\n\n%s", cmd, usage)
 	return errUsage

@@ -1361,6 +1361,8 @@ func TestCommands(t *testing.T) {
 		{[]string{"export", "--help"}, "-keep-secrets", false},
 		{[]string{"check", "-h"}, "-print", false},
 		{[]string{"send", "-h"}, "-data", false},
+		{[]string{"help", "tail"}, "-wait", false},
+		{[]string{"help", "bogus"}, `unknown command "bogus"`, true},
 		{[]string{"version", "-h"}, "Usage of hooklab version", false},
 		{[]string{"--bogus"}, "flag provided but not defined", true},
 		{[]string{"-h", "--capture", "x"}, "Usage of hooklab serve", false},
