@@ -172,8 +172,8 @@ func (r *Response) RenderBody(vars map[string]any) ([]byte, error) {
 }
 
 // ContentType is the type an answer without a Content-Type header is sent
-// with: that of a JSON or XML body template, or of the file's extension;
-// "" when there is none to tell.
+// with: that of a JSON, XML or HTML body template, or of the file's
+// extension; "" when there is none to tell.
 func (r *Response) ContentType() string {
 	if r.File != "" {
 		// JSON and XML as their templates are sent (the system's table
@@ -192,6 +192,9 @@ func (r *Response) ContentType() string {
 		case FormatJSON:
 			return "application/json"
 		case FormatXML:
+			if isHTML(r.Body.src) {
+				return "text/html; charset=utf-8"
+			}
 			return "application/xml"
 		}
 	}

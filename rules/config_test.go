@@ -845,6 +845,34 @@ func TestFileContentType(t *testing.T) {
 	}
 }
 
+// TestHTMLBody: a body that starts as an HTML document is sent as
+// text/html (it went as application/xml, which a browser refuses for
+// <br>), and placeholders in HTML, by its start or by a text/html
+// Content-Type (where they were written as they are), are escaped.
+func TestHTMLBody(t *testing.T) {
+	t.Parallel()
+	hostile := &Request{Method: "GET", Path: "/", RawQuery: "q=%3Cscript%3Ex%3C/script%3E", Header: http.Header{}}
+	for _, tc := range []struct{ yaml, wantType string }{
+		{"respond: {body: '<!DOCTYPE html><p>{{ request.query.q }}</p>'}", "text/html; charset=utf-8"},
+		{"respond: {body: '{% assign a = 1 %}<HTML><p>{{ request.query.q }}</p></HTML>'}", "text/html; charset=utf-8"},
+		{"respond: {headers: {Content-Type: text/html}, body: '<p>{{ request.query.q }}</p>'}", "-"}, // its own type
+		{"respond: {body: '<doc>{{ request.query.q }}</doc>'}", "application/xml"},
+	} {
+		c, err := Parse([]byte("mocks:\n  - name: m\n    "+tc.yaml+"\n"), "h.yaml", nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.yaml, err)
+		}
+		m := c.Mocks[0]
+		if got := m.Respond.ContentType(); tc.wantType != "-" && got != tc.wantType {
+			t.Errorf("%s: type %q, want %q", tc.yaml, got, tc.wantType)
+		}
+		out, err := m.Respond.Body.Render(RequestVars(hostile, nil))
+		if err != nil || strings.Contains(string(out), "<script>") || !strings.Contains(string(out), "&lt;script&gt;") {
+			t.Errorf("%s: rendered %q, %v; want the script escaped", tc.yaml, out, err)
+		}
+	}
+}
+
 // TestVerifyNamesItsTimestampHeader: a rule that reads the timestamp from
 // a header of its own says that header is missing, not the scheme's.
 func TestVerifyNamesItsTimestampHeader(t *testing.T) {

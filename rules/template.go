@@ -108,7 +108,9 @@ func FormatFor(contentType, body string) Format {
 		switch {
 		case mt == "application/json", strings.HasSuffix(mt, "+json"), mt == "text/json":
 			return FormatJSON
-		case mt == "application/xml", mt == "text/xml", strings.HasSuffix(mt, "+xml"):
+		case mt == "application/xml", mt == "text/xml", strings.HasSuffix(mt, "+xml"), mt == "text/html":
+			// HTML: escaped as XML text is (a request's <script> stays
+			// text in the page).
 			return FormatXML
 		case mt == "application/x-www-form-urlencoded":
 			return FormatForm
@@ -132,6 +134,21 @@ func FormatFor(contentType, body string) Format {
 		return FormatXML
 	}
 	return FormatText
+}
+
+// isHTML reports whether a body template, past leading Liquid tags, starts
+// as an HTML document does.
+func isHTML(body string) bool {
+	b := strings.TrimSpace(body)
+	for strings.HasPrefix(b, "{%") {
+		end := strings.Index(b, "%}")
+		if end < 0 {
+			return false
+		}
+		b = strings.TrimSpace(b[end+2:])
+	}
+	b = strings.ToLower(b[:min(len(b), 14)])
+	return strings.HasPrefix(b, "<!doctype html") || strings.HasPrefix(b, "<html")
 }
 
 // NewTemplate parses src as a Liquid template whose placeholders are escaped
