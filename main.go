@@ -478,7 +478,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			name = "proxy " + name
 		}
 		for j := range i {
-			if specs[j].Listen == specs[i].Listen {
+			if _, port, _ := net.SplitHostPort(specs[i].Listen); port != "0" && specs[j].Listen == specs[i].Listen {
 				return badUsage("two proxies listen on %s (%s and another): give each its own address", specs[i].Listen, name)
 			}
 		}
