@@ -32,6 +32,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 
+	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/ui"
 )
 
@@ -1029,10 +1030,24 @@ func testBrowserMatchPathEscaped(t *testing.T, p *browserPage) {
 	p.do(t, "match", chromedp.Evaluate[chromedp.Void](`import('/query.js').then((m) => {
 		const url = 'http://h/caf%C3%A9/x?q=1';
 		window.__paths = ['/café/x', '/caf%C3%A9/x', '/caf%C3%A9/*', '/caf%C3%A9/y'].map((p) => m.matchPath(p, url));
+		// ** is any number of segments, as the server reads it (the page
+		// read it as two * within one segment).
+		window.__stars = [['/b/load/**/3', '/b/load/a/b/3'], ['/b/load/**/3', '/b/load/3'], ['/hooks/**', '/hooks'],
+			['/hooks/**', '/hooks/a/b'], ['/hooks/**/x', '/hooks/a/y'], ['/**/a/**/z', '/q/a/r/s/z']].map(([p, u]) => m.matchPath(p, 'http://h' + u));
 	})`))
 	p.waitFor(t, "the matches", `window.__paths`, 5*time.Second)
 	if got := evalIn[[]bool](t, p, `window.__paths`); !slices.Equal(got, []bool{true, true, true, false}) {
 		p.fatalf(t, "matchPath of /café/x, /caf%%C3%%A9/x, /caf%%C3%%A9/*, /caf%%C3%%A9/y against %%C3%%A9: %v", got)
+	}
+	want := []bool{true, true, true, true, false, true}
+	for i, c := range [][2]string{{"/b/load/**/3", "/b/load/a/b/3"}, {"/b/load/**/3", "/b/load/3"}, {"/hooks/**", "/hooks"},
+		{"/hooks/**", "/hooks/a/b"}, {"/hooks/**/x", "/hooks/a/y"}, {"/**/a/**/z", "/q/a/r/s/z"}} {
+		if got := inspect.MatchPath(c[0], "http://h"+c[1]); got != want[i] {
+			t.Errorf("the server's MatchPath(%s, %s) = %v, want %v", c[0], c[1], got, want[i])
+		}
+	}
+	if got := evalIn[[]bool](t, p, `window.__stars`); !slices.Equal(got, want) {
+		p.fatalf(t, "the page's ** patterns: %v, want %v (as the server)", got, want)
 	}
 }
 

@@ -153,10 +153,27 @@ export function matchPath(pattern, url) {
 }
 
 function matchPathIn(pattern, p) {
+  if (pattern.includes('**')) return matchSegments(pattern.split('/'), p.split('/'));
   const re = globToRe(pattern);
   if (re && re.test(p)) return true;
   if (pattern.endsWith('*') && !/[*?[\\]/.test(pattern.slice(0, -1))) return p.startsWith(pattern.slice(0, -1));
   return false;
+}
+
+// matchSegments mirrors inspect's: "**" stands for any number of
+// segments (globToRe read it as two "*" within one), any other pattern
+// segment is a glob for one; it backtracks only to the last "**".
+function matchSegments(pat, segs) {
+  let p = 0, s = 0, starP = -1, starS = 0;
+  const seg = (g, x) => { const re = globToRe(g); return !!re && re.test(x); };
+  while (s < segs.length) {
+    if (p < pat.length && pat[p] === '**') { starP = p; starS = s; p++; }
+    else if (p < pat.length && seg(pat[p], segs[s])) { p++; s++; }
+    else if (starP >= 0) { starS++; p = starP + 1; s = starS; }
+    else return false;
+  }
+  while (p < pat.length && pat[p] === '**') p++;
+  return p === pat.length;
 }
 
 function fieldMatch(t, s) {
