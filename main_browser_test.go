@@ -960,6 +960,15 @@ func testBrowserFilterInURL(t *testing.T, p *browserPage) {
 		p.fatalf(t, "after two arrivals the filtered list has %v, want the two that match", ids)
 	}
 
+	// A filter on a secret header's value: a live arrival that holds it
+	// shows (the page matched the redacted exchange, and never did).
+	p.do(t, "filter on a token", setInput("#q", "sk_live_SECRET123"))
+	p.waitFor(t, "nothing matches yet", `document.querySelectorAll('tr.exchange-row').length === 0`, 5*time.Second)
+	secret := browserCapture(t, s.Capture, "/b/keep/pay", `{"n":7}`, "Authorization", "Bearer sk_live_SECRET123")
+	p.waitFor(t, "the arrival with the token shows", `document.querySelector(`+jsQuote(browserRow(secret))+`)`, 5*time.Second)
+	p.do(t, "back to the filter", setInput("#q", q))
+	p.waitFor(t, "its two matches again", `document.querySelectorAll('tr.exchange-row').length === 2`, 5*time.Second)
+
 	// The filter survives a reload through the address.
 	p.do(t, "reload", chromedp.Reload())
 	p.waitFor(t, "the reloaded page shows the filter and its two matches",

@@ -226,8 +226,11 @@ function arrived(x) {
 function pump() {
   while (checkingNow < 4 && checking.length) {
     const [x, gen] = checking.shift();
+    if (gen !== state.gen) continue; // the filter changed: not worth a fetch
     checkingNow++;
-    api.getExchange(x.id).then((full) => {
+    // Revealed: a filter may name a secret header's value, which the
+    // redacted exchange would never match (the server matches it).
+    api.getExchange(x.id, undefined, { reveal: true }).then((full) => {
       if (gen === state.gen && query.matchExchange(state.terms, full)) list.add(x);
     }, () => {}).finally(() => {
       checkingNow--;
