@@ -338,6 +338,7 @@ func TestBrowser(t *testing.T) {
 		{"ThemeToggle", testBrowserThemeToggle},
 		{"Layout", testBrowserLayout},
 		{"RowLabels", testBrowserRowLabels},
+		{"LongTitleAndConnect", testBrowserLongTitleAndConnect},
 		{"ScanFilterLooksFurther", testBrowserScanFilterLooksFurther},
 		{"QuotedAndRefusedFilters", testBrowserQuotedAndRefusedFilters},
 		{"CompressedBody", testBrowserCompressedBody},
@@ -2193,5 +2194,35 @@ func importHAR(t *testing.T, uiURL, bin string, har io.Reader) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusCreated {
 		t.Fatalf("import: %d %s", res.StatusCode, body)
+	}
+}
+
+// testBrowserLongTitleAndConnect: a CONNECT row shows the host:port it
+// tunnelled to (it read "CONNECT /"); a path of thousands of characters
+// does not grow the detail's sticky head past the pane (its buttons went
+// out of reach).
+func testBrowserLongTitleAndConnect(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.do(t, "1400x760", chromedp.EmulateViewport(1400, 760))
+	p.openUI(t, s.UI)
+	b, _ := json.Marshal(map[string]any{"id": "01CONNECTROW", "bin": "forward", "source": "proxy", "time": time.Now().UTC().Format(time.RFC3339Nano),
+		"method": "CONNECT", "url": "https://example.com:443", "path": "", "status": 200})
+	p.do(t, "add a tunnel", chromedp.Evaluate[chromedp.Void](`window.hooklab.list.add(`+string(b)+`)`))
+	p.waitFor(t, "the tunnel's row", `document.querySelector('tr.exchange-row[data-id="01CONNECTROW"]')`, 5*time.Second)
+	if got := evalIn[string](t, p, `document.querySelector('tr.exchange-row[data-id="01CONNECTROW"] a.path').textContent`); got != "example.com:443" {
+		p.fatalf(t, "the CONNECT row reads %q, want the host:port", got)
+	}
+	id := browserCapture(t, s.Capture, "/"+strings.Repeat("segment-", 750), `{}`)
+	p.waitFor(t, "the long one shows", `document.querySelector(`+jsQuote(browserRow(id))+`)`, 5*time.Second)
+	p.do(t, "open it", chromedp.Click(chromedp.CSS(browserRow(id)+" a")))
+	p.waitFor(t, "the detail is ready", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(id), 10*time.Second)
+	st := evalIn[map[string]float64](t, p, `(() => {
+		const head = document.querySelector('#detail .detail-head').getBoundingClientRect();
+		const pane = document.querySelector('#detail').getBoundingClientRect();
+		const btn = [...document.querySelectorAll('#detail .detail-head button')].pop().getBoundingClientRect();
+		return { head: head.height, pane: pane.height, btnBottom: btn.bottom, viewport: innerHeight };
+	})()`)
+	if st["head"] > st["pane"]/3 || st["btnBottom"] > st["viewport"] {
+		p.fatalf(t, "with a 6,000-character path the detail head is %.0f px of a %.0f px pane, its last button's bottom at %.0f (viewport %.0f)", st["head"], st["pane"], st["btnBottom"], st["viewport"])
 	}
 }

@@ -100,7 +100,7 @@ export class DetailPane {
   header(x, id) {
     const title = x
       ? [h('span', { class: `method ${fmt.methodClass(x.method)}` }, x.method), ' ',
-        h('span', { class: 'detail-path' }, x.path || '/')]
+        h('span', { class: 'detail-path' }, fmt.shownPath(x))]
       : [h('span', { class: 'detail-path' }, id)];
     return h('div', { class: 'detail-head' },
       h('h2', { class: 'detail-title', id: 'detail-title' }, title),

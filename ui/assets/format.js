@@ -121,3 +121,15 @@ export function header(pairs, name) {
   for (const [k, v] of pairs || []) if (String(k).toLowerCase() === want) return v;
   return '';
 }
+
+/**
+ * shownPath is what the list and the detail show as an exchange's path: a
+ * CONNECT's host:port (it has no path; "/" said nothing), else its path.
+ */
+export function shownPath(x) {
+  if (x.method === 'CONNECT') {
+    // As recorded (https://host:443): URL would drop a default port.
+    return String(x.url || '/').replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/$/, '') || '/';
+  }
+  return x.path || '/';
+}

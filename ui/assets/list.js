@@ -461,7 +461,7 @@ export class ExchangeList {
       r.method.textContent = v;
     });
     r.path.href = exchangeHref(s.id);
-    set('path', s.path || '/', (v) => { r.path.textContent = v; });
+    set('path', fmt.shownPath(s), (v) => { r.path.textContent = v; });
     for (const el of [r.timeEl, r.path, r.size]) el.removeAttribute('title');
 
     const badges = [];
