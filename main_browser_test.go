@@ -558,8 +558,11 @@ func testBrowserBins(t *testing.T, p *browserPage) {
 }
 
 func testBrowserReconnectsAfterRestart(t *testing.T, p *browserPage) {
-	first := startServer(t, "--memory")
+	data := t.TempDir()
+	first := startServer(t, "--data", data)
 	p.openUI(t, first.UI)
+	before := browserCapture(t, first.Capture, "/before-restart", `{"n":1}`)
+	p.waitFor(t, "it shows", `document.querySelector(`+jsQuote(browserRow(before))+`)`, 5*time.Second)
 
 	u, err := url.Parse(first.UI)
 	if err != nil {
@@ -567,6 +570,10 @@ func testBrowserReconnectsAfterRestart(t *testing.T, p *browserPage) {
 	}
 	first.Stop(t)
 	p.waitFor(t, "the page notices the server is gone (#conn closed)", `document.querySelector('#conn').dataset.state === 'closed'`, 5*time.Second)
+	// Opened while the server is away: the pane says it cannot reach it,
+	// and shows the exchange once the server is back (it kept the error).
+	p.do(t, "open it", chromedp.Click(chromedp.CSS(browserRow(before)+" a")))
+	p.waitFor(t, "the detail says the server is away", `document.querySelector('#detail').dataset.state === 'error'`, 5*time.Second)
 
 	// A new server on the same UI port; the page must find it by itself.
 	// The port can take a moment to come free.
@@ -581,9 +588,10 @@ func testBrowserReconnectsAfterRestart(t *testing.T, p *browserPage) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	second := startServer(t, "--memory", "--ui", u.Host)
+	second := startServer(t, "--data", data, "--ui", u.Host)
 	took := p.waitFor(t, "the page reconnects (#conn open again)", `document.querySelector('#conn').dataset.state === 'open'`, 15*time.Second)
 	t.Logf("reconnected %v after the new server started", took)
+	p.waitFor(t, "the detail shows the exchange", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(before), 5*time.Second)
 
 	id := browserCapture(t, second.Capture, "/after-restart", `{"again":true}`)
 	p.waitFor(t, "an exchange captured after the restart appears", `document.querySelector(`+jsQuote(browserRow(id))+`)`, 5*time.Second)

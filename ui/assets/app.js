@@ -111,6 +111,8 @@ const live = new Live({
     reload();
     loadRules();
     views.refresh();
+    // An exchange opened while the server was away said so: show it now.
+    if (els.detail.dataset.state === 'error') detail.refresh();
   },
   onMessage: (msg) => {
     switch (msg.type) {
