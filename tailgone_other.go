@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !linux
 
 package main
 
@@ -7,5 +7,6 @@ import (
 	"io"
 )
 
-// whenReaderGone does nothing here: tail learns at its next write.
+// whenReaderGone does nothing here (poll reports a closed pipe reader
+// without being asked only on Linux): tail learns at its next write.
 func whenReaderGone(ctx context.Context, w io.Writer, gone func()) {}

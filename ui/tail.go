@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -67,20 +68,25 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 		}
 		// gorilla's dialer takes ctx as a deadline only: a server that
 		// accepts and never answers (one starting up) held Ctrl-C for
-		// the handshake's 45 s. Closing the connection ends it.
-		var stopClose func() bool
+		// the handshake's 45 s. Closing the connection ends it. (On our
+		// ctx: the one gorilla passes to NetDialContext ends when its
+		// DialContext returns, which closed every connection made.)
+		var dialed atomic.Pointer[net.Conn]
 		d := *websocket.DefaultDialer
 		d.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 			if err == nil {
-				stopClose = context.AfterFunc(ctx, func() { c.Close() })
+				dialed.Store(&c)
 			}
 			return c, err
 		}
+		stopClose := context.AfterFunc(dctx, func() {
+			if c := dialed.Load(); c != nil {
+				(*c).Close()
+			}
+		})
 		conn, resp, err := d.DialContext(dctx, u.String(), hdr)
-		if stopClose != nil {
-			stopClose()
-		}
+		stopClose()
 		cancel()
 		if err != nil && resp != nil && resp.Header.Get("Server") != "hooklab" {
 			// Something answered that is not hooklab's UI (its answers say
