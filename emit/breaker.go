@@ -86,6 +86,9 @@ func (b *breaker) admit(now time.Time) (ok, probe bool, until time.Time) {
 func (b *breaker) restore(until time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.cfg.Disabled {
+		return // no breaker now: nothing to keep open
+	}
 	b.state, b.until, b.probing = breakerOpen, until, false
 	b.forget()
 }
@@ -162,6 +165,9 @@ func (b *breaker) cancelProbe() {
 func (b *breaker) stateName(now time.Time) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.cfg.Disabled {
+		return "closed" // it lets everything through
+	}
 	switch b.state {
 	case breakerOpen:
 		if !now.Before(b.until) {

@@ -102,3 +102,22 @@ func TestBreakerWindow(t *testing.T) {
 		t.Errorf("3 failures of 4 within a minute: %s, want open", got)
 	}
 }
+
+// TestBreakerDisabledKeepsNothingOpen: a circuit saved open is not
+// restored into a breaker the config now disables, and the API does not
+// call a disabled breaker open.
+func TestBreakerDisabledKeepsNothingOpen(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	b := newBreaker(Breaker{Disabled: true})
+	b.restore(t0.Add(time.Hour))
+	if s := b.stateName(t0); s != "closed" {
+		t.Errorf("a disabled breaker restored open reads %s", s)
+	}
+	if ok, _, _ := b.admit(t0); !ok {
+		t.Error("a disabled breaker refused an attempt")
+	}
+	b.setConfig(Breaker{})
+	if s := b.stateName(t0); s != "closed" {
+		t.Errorf("enabled again, the breaker reads %s (nothing was restored)", s)
+	}
+}

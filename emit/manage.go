@@ -493,10 +493,15 @@ func (e *Emitter) Redeliver(ctx context.Context, id string) (*Invocation, error)
 	if err != nil {
 		return nil, err
 	}
+	// Held from the check to the requeue: a delete between them would
+	// leave a queued invocation of a webhook that is gone.
+	e.planMu.RLock()
 	if e.webhook(inv.WebhookID) == nil {
+		e.planMu.RUnlock()
 		return nil, &ValidationError{List: []FieldError{{Msg: fmt.Sprintf("webhook %s no longer exists", inv.WebhookID)}}}
 	}
 	got, was, err := e.db.requeue(ctx, "id = ?", []any{id}, e.clock.Now())
+	e.planMu.RUnlock()
 	if err != nil {
 		return nil, err
 	}
@@ -580,6 +585,9 @@ func (e *Emitter) RedeliverRange(ctx context.Context, q RedeliverQuery) ([]strin
 		}
 		args = append(args, s)
 	}
+	// Held from the webhooks' check to the requeue (see Redeliver).
+	e.planMu.RLock()
+	defer e.planMu.RUnlock()
 	if q.WebhookID != "" {
 		if e.webhook(q.WebhookID) == nil {
 			return nil, fmt.Errorf("webhook %s: %w", q.WebhookID, inspect.ErrNotFound)
