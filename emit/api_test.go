@@ -582,12 +582,24 @@ func TestSend(t *testing.T) {
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	// Another program (or hooklab's capture port, whose answers do not
-	// say Server: hooklab) is named as not the UI.
-	other := httptest.NewServer(te.e.Handler())
+	// Another program, or hooklab's capture port (it answers 200, with
+	// no Server: hooklab), is named as not the UI.
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"ok":true,"id":"01JNB5Z3Q0000000000000000A","bin":"default"}`))
+	}))
 	t.Cleanup(other.Close)
 	if _, err := Send(context.Background(), other.URL, "", "test.created", json.RawMessage(`{}`)); err == nil || !strings.Contains(err.Error(), "is not hooklab's UI listener") {
 		t.Errorf("Send to another program: %v", err)
+	}
+	// Behind a front end that names itself in Server, hooklab's 202 is
+	// taken.
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "nginx")
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	if _, err := Send(context.Background(), front.URL, "", "test.created", json.RawMessage(`{}`)); err != nil {
+		t.Errorf("Send through a front end: %v", err)
 	}
 	file := filepath.Join(t.TempDir(), "ticket.json")
 	os.WriteFile(file, []byte(`{"ticket": {"id": 1}}`), 0o600)

@@ -49,9 +49,10 @@ func Send(ctx context.Context, apiBase, token, typ string, data json.RawMessage)
 		return nil, err
 	}
 	switch {
-	case resp.Header.Get("Server") != "hooklab":
-		// The capture port (which recorded this as a capture) or
-		// another program.
+	case resp.Header.Get("Server") != "hooklab" && resp.StatusCode != http.StatusAccepted:
+		// The capture port (which recorded this as a capture; it
+		// answers 200) or another program. (A front end may put its
+		// own name in Server: a 202 is hooklab's queued events.)
 		return nil, fmt.Errorf("%s answered %s but is not hooklab's UI listener (is it the capture port? the UI is on :4040 by default)", apiBase, resp.Status)
 	case resp.StatusCode == http.StatusUnauthorized && token == "":
 		// The server's own message names its --auth flag, which send

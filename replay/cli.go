@@ -481,8 +481,14 @@ func (c *CLI) serverUp(ctx context.Context, srv string) (bool, error) {
 		}
 		return false, fmt.Errorf("%s: %w", srv, err)
 	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	drainClose(resp)
-	if resp.Header.Get("Server") != "hooklab" {
+	// Its answers say Server: hooklab, unless a front end (TLS, --auth
+	// beyond loopback) put its own name there: /healthz's body says it too.
+	var h struct {
+		Subscribers *int `json:"subscribers"`
+	}
+	if resp.Header.Get("Server") != "hooklab" && (json.Unmarshal(b, &h) != nil || h.Subscribers == nil) {
 		return false, fmt.Errorf("%s answered %s but is not hooklab's UI listener (is it the capture port? the UI is on :4040 by default)", srv, resp.Status)
 	}
 	return true, nil

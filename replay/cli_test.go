@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -571,5 +572,31 @@ func TestCLIExportImport(t *testing.T) {
 	}
 	if err := c.cli.Import(context.Background(), nil); !errors.Is(err, ErrUsage) {
 		t.Errorf("no file: %v", err)
+	}
+}
+
+// TestServerBehindAFrontEnd: a hooklab whose answers a front end (TLS,
+// --auth beyond loopback) re-labels in Server is still found by its
+// /healthz, not replaced by the local store.
+func TestServerBehindAFrontEnd(t *testing.T) {
+	t.Parallel()
+	var exported atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "nginx")
+		switch r.URL.Path {
+		case "/healthz":
+			w.Write([]byte(`{"ok":true,"exchanges":0,"bytes":0,"goroutines":9,"subscribers":0}`))
+		case "/api/export.har":
+			exported.Store(true)
+			http.Error(w, "test", http.StatusTeapot)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	c := newCLI(map[string]string{"HOOKLAB_UI": srv.URL}, func(bool) (inspect.Store, error) { return nil, errors.New("the local store was opened") })
+	err := c.cli.Export(context.Background(), []string{"--har", "-"})
+	if !exported.Load() || err == nil || strings.Contains(err.Error(), "local store") || strings.Contains(err.Error(), "not hooklab") {
+		t.Errorf("export through a front end asked the server: %v (err %v)", exported.Load(), err)
 	}
 }
