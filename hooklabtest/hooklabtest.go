@@ -344,6 +344,8 @@ func (s *Server) BinURL(bin string) string { return s.URL + "/b/" + bin + "/" }
 // already stored, or the next to arrive within timeout (to wait for a later
 // one, add After(previous.ID) to the match). It fails t on
 // timeout, listing what did arrive. It never polls: it follows the hub.
+// The exchanges WaitFor, WaitNext and Exchanges return are read once and
+// shared between calls: treat them as read-only.
 func (s *Server) WaitFor(t TB, match Match, timeout time.Duration) *inspect.Exchange {
 	t.Helper()
 	return s.wait(t, "", match, timeout)

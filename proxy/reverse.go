@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -955,12 +956,12 @@ type tee struct {
 }
 
 // newTee keeps up to max bytes of what r gives. size is what r says it
-// holds (-1 when not known): the buffer starts at that, up to 256 KiB (a
-// sender may announce more than it sends).
+// holds (-1 when not known): the buffer starts at that, up to 32 KiB (a
+// sender may announce more than it sends, on every connection).
 func newTee(r io.ReadCloser, max, size int64) *tee {
-	t := &tee{r: r, max: max}
+	t := &tee{r: r, max: min(max, math.MaxInt)}
 	if size > 0 {
-		t.buf = make([]byte, 0, min(size, max, 256<<10))
+		t.buf = make([]byte, 0, min(size, t.max, 32<<10))
 	}
 	return t
 }
