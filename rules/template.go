@@ -117,15 +117,10 @@ func FormatFor(contentType, body string) Format {
 		}
 		return FormatText
 	}
-	b := strings.TrimSpace(body)
-	for strings.HasPrefix(b, "{%") {
-		end := strings.Index(b, "%}")
-		if end < 0 {
-			return FormatText
-		}
-		b = strings.TrimSpace(b[end+2:])
-	}
+	b, ok := pastTags(body)
 	switch {
+	case !ok:
+		return FormatText
 	case strings.HasPrefix(b, "{{"):
 		return FormatText
 	case strings.HasPrefix(b, "{"), strings.HasPrefix(b, "["):
@@ -136,16 +131,26 @@ func FormatFor(contentType, body string) Format {
 	return FormatText
 }
 
-// isHTML reports whether a body template, past leading Liquid tags, starts
-// as an HTML document does.
-func isHTML(body string) bool {
+// pastTags returns a body template past its leading Liquid tags ({%
+// assign %} and the like) and spaces; ok is false for a tag left open.
+func pastTags(body string) (rest string, ok bool) {
 	b := strings.TrimSpace(body)
 	for strings.HasPrefix(b, "{%") {
 		end := strings.Index(b, "%}")
 		if end < 0 {
-			return false
+			return "", false
 		}
 		b = strings.TrimSpace(b[end+2:])
+	}
+	return b, true
+}
+
+// isHTML reports whether a body template, past leading Liquid tags, starts
+// as an HTML document does.
+func isHTML(body string) bool {
+	b, ok := pastTags(body)
+	if !ok {
+		return false
 	}
 	b = strings.ToLower(b[:min(len(b), 14)])
 	return strings.HasPrefix(b, "<!doctype html") || strings.HasPrefix(b, "<html")
