@@ -206,6 +206,9 @@ func TestWebhookStats(t *testing.T) {
 		inv, _ := te.e.Invocation(context.Background(), badIDs[0])
 		return inv != nil && inv.Attempts == 2 && inv.NextAt == nil
 	})
+	// The lane counts the attempt's end just after its write, which the
+	// wait above may see first.
+	waitFor(t, "the redelivery counted", func() bool { return te.e.counts.stats("bad").Total == 3 })
 	check("after a redelivery", want)
 
 	// Reopened, the counts come from the database.
