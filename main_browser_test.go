@@ -1052,6 +1052,9 @@ func testBrowserMatchPathEscaped(t *testing.T, p *browserPage) {
 		// read it as two * within one segment).
 		window.__stars = [['/b/load/**/3', '/b/load/a/b/3'], ['/b/load/**/3', '/b/load/3'], ['/hooks/**', '/hooks'],
 			['/hooks/**', '/hooks/a/b'], ['/hooks/**/x', '/hooks/a/y'], ['/**/a/**/z', '/q/a/r/s/z']].map(([p, u]) => m.matchPath(p, 'http://h' + u));
+		// A rule's name in a filter link, quoted as the server quotes it
+		// (a name with a space made three terms).
+		window.__names = ['plain', 'two words', '<img src=x onerror=alert(1)>', 'q"uote', 'back\\slash', '-neg'].map((n) => m.termValue(n));
 	})`))
 	p.waitFor(t, "the matches", `window.__paths`, 5*time.Second)
 	if got := evalIn[[]bool](t, p, `window.__paths`); !slices.Equal(got, []bool{true, true, true, false}) {
@@ -1066,6 +1069,14 @@ func testBrowserMatchPathEscaped(t *testing.T, p *browserPage) {
 	}
 	if got := evalIn[[]bool](t, p, `window.__stars`); !slices.Equal(got, want) {
 		p.fatalf(t, "the page's ** patterns: %v, want %v (as the server)", got, want)
+	}
+	names := []string{"plain", "two words", "<img src=x onerror=alert(1)>", `q"uote`, `back\slash`, "-neg"}
+	for i, js := range evalIn[[]string](t, p, `window.__names`) {
+		terms, err := inspect.ParseQueryLang("rule:" + js)
+		want := (inspect.Terms{{Field: "rule", Value: names[i]}}).String()
+		if "rule:"+js != want || err != nil || len(terms) != 1 || terms[0].Value != names[i] {
+			t.Errorf("the page writes rule %q as rule:%s (server: %s), which parses as %+v, %v", names[i], js, want, terms, err)
+		}
 	}
 }
 

@@ -257,3 +257,13 @@ export function matchExchange(terms, x) {
   }
   return true;
 }
+
+/**
+ * termValue writes a value for a filter term as inspect's quoteQueryValue
+ * does: quoted, with \\ and \" escaped, when it is empty, holds a space, a
+ * quote or a backslash, or starts with "-" (which would negate the term).
+ */
+export function termValue(v) {
+  if (v !== '' && !/[\s"\\]/.test(v) && !v.startsWith('-')) return v;
+  return `"${v.replace(/[\\"]/g, '\\$&')}"`;
+}

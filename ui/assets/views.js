@@ -7,6 +7,7 @@ import * as api from './api.js';
 import * as fmt from './format.js';
 import { jsonTree } from './body.js';
 import { exchangeHref } from './route.js';
+import * as query from './query.js';
 
 const call = api.call;
 
@@ -212,7 +213,7 @@ export class Views {
         onclick: async () => { try { await call('POST', '/api/rules/reset'); this.render(); } catch (err) { this.notice(err.message); } },
       }, 'Reset sequences and rate limits')),
       rules.length ? table('Rules', ['Rule', 'Kind', 'Hits', 'Defined at'], rules.map((x) => h('tr', { class: 'rule-row', dataset: { rule: x.name } },
-        h('td', null, h('a', { href: `?q=${encodeURIComponent(`rule:${x.name}`)}#/` }, x.name)),
+        h('td', null, h('a', { href: `?q=${encodeURIComponent(`rule:${query.termValue(x.name)}`)}#/` }, x.name)),
         h('td', null, x.kind), h('td', { class: 'num rule-hits' }, String(x.hits)), h('td', null, h('code', null, x.source || '')))))
         : h('p', { class: 'muted' }, 'No mock or verify rules.'),
       r.config ? h('details', { class: 'section' }, h('summary', null, 'The whole config (as loaded)'), jsonBlock(r.config)) : null);
