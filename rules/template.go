@@ -233,10 +233,12 @@ type filterName struct {
 }
 
 // filterNames returns the names after each | outside string literals in
-// a Liquid expression.
+// a Liquid expression, and how many arguments each takes (after its colon,
+// one more than the commas outside string literals before the next |).
 func filterNames(expr string) []filterName {
 	var out []filterName
 	var quote byte
+	args := -1 // the filter in out whose arguments are being read
 	for i := 0; i < len(expr); i++ {
 		c := expr[i]
 		switch {
@@ -246,7 +248,10 @@ func filterNames(expr string) []filterName {
 			}
 		case c == '"' || c == '\'':
 			quote = c
+		case c == ',' && args >= 0:
+			out[args].nargs++
 		case c == '|':
+			args = -1
 			j := i + 1
 			for j < len(expr) && (expr[j] == ' ' || expr[j] == '\t' || expr[j] == '\n' || expr[j] == '\r') {
 				j++
@@ -260,48 +265,19 @@ func filterNames(expr string) []filterName {
 				for a < len(expr) && (expr[a] == ' ' || expr[a] == '\t' || expr[a] == '\n' || expr[a] == '\r') {
 					a++
 				}
-				n := 0
+				out = append(out, filterName{expr[j:k], 0})
 				if a < len(expr) && expr[a] == ':' {
-					n = countArgs(expr[a+1:])
+					// (A colon with nothing after it is a Liquid syntax
+					// error before this is asked.)
+					args = len(out) - 1
+					out[args].nargs = 1
+					k = a + 1
 				}
-				out = append(out, filterName{expr[j:k], n})
 			}
 			i = k - 1
 		}
 	}
 	return out
-}
-
-// countArgs counts the arguments of a filter, given what follows its colon:
-// the commas outside string literals before the next filter, plus one
-// (none when nothing is there).
-func countArgs(rest string) int {
-	n, any := 1, false
-	var quote byte
-	for i := 0; i < len(rest); i++ {
-		c := rest[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-			continue
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '|':
-			i = len(rest)
-			continue
-		case c == ',':
-			n++
-		}
-		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-			any = true
-		}
-	}
-	if !any {
-		return 0
-	}
-	return n
 }
 
 // NeverJSON reports why a JSON template can render nothing but invalid
