@@ -25,6 +25,18 @@ type fakeClock struct {
 	waiters map[*fakeWaiter]struct{}
 }
 
+// waitsIn reports whether something waits for a time in [from, to].
+func (c *fakeClock) waitsIn(from, to time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for w := range c.waiters {
+		if !w.at.Before(from) && !w.at.After(to) {
+			return true
+		}
+	}
+	return false
+}
+
 type fakeWaiter struct {
 	at time.Time
 	c  chan time.Time

@@ -244,16 +244,7 @@ func TestRestartKeepsRateLimit(t *testing.T) {
 	stop = run(t, e)
 	defer stop()
 	// The lane waits for the bucket: until about an hour after the first.
-	waitFor(t, "the lane to wait for the rate limit", func() bool {
-		clk.mu.Lock()
-		defer clk.mu.Unlock()
-		for w := range clk.waiters {
-			if w.at.After(t0.Add(59*time.Minute)) && !w.at.After(t0.Add(61*time.Minute)) {
-				return true
-			}
-		}
-		return false
-	})
+	waitFor(t, "the lane to wait for the rate limit", func() bool { return clk.waitsIn(t0.Add(59*time.Minute), t0.Add(61*time.Minute)) })
 	if n := s.count(); n != 1 {
 		t.Fatalf("sink got %d deliveries 10 minutes after the first, with a limit of 1/h", n)
 	}
@@ -301,16 +292,7 @@ func TestRestartKeepsOpenCircuit(t *testing.T) {
 	defer e.Close()
 	stop = run(t, e)
 	defer stop()
-	waitFor(t, "the lane to wait for the cool-down's end", func() bool {
-		clk.mu.Lock()
-		defer clk.mu.Unlock()
-		for w := range clk.waiters {
-			if !w.at.Before(t0.Add(10*time.Minute)) && !w.at.After(t0.Add(11*time.Minute)) {
-				return true
-			}
-		}
-		return false
-	})
+	waitFor(t, "the lane to wait for the cool-down's end", func() bool { return clk.waitsIn(t0.Add(10*time.Minute), t0.Add(11*time.Minute)) })
 	if n := s.count(); n != 2 || e.circuit("hook") != "open" {
 		t.Fatalf("a minute after a restart inside a 10-minute cool-down: sink got %d (want 2), circuit %s", n, e.circuit("hook"))
 	}
