@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/hooklab/hooklab/inspect"
 )
 
 // Send posts one event to a running hooklab's API (POST {apiBase}/api/events),
@@ -53,7 +55,7 @@ func Send(ctx context.Context, apiBase, token, typ string, data json.RawMessage)
 		// The capture port (which recorded this as a capture; it
 		// answers 200) or another program. (A front end may put its
 		// own name in Server: a 202 is hooklab's queued events.)
-		return nil, fmt.Errorf("%s answered %s but is not hooklab's UI listener (is it the capture port? the UI is on :4040 by default)", apiBase, resp.Status)
+		return nil, inspect.NotUI(apiBase, resp.Status)
 	case resp.StatusCode == http.StatusUnauthorized && token == "":
 		// The server's own message names its --auth flag, which send
 		// does not have.

@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"sync"
@@ -155,4 +156,11 @@ func (c *limitConn) CloseRead() error {
 		return t.CloseRead()
 	}
 	return nil
+}
+
+// NotUI is the error of a client command whose server answered but is not
+// hooklab's UI listener (whose answers say Server: hooklab): the capture
+// port, say, which records each request the command sends it.
+func NotUI(server, status string) error {
+	return fmt.Errorf("%s answered %s but is not hooklab's UI listener (is it the capture port? the UI is on :4040 by default)", server, status)
 }

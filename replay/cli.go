@@ -489,7 +489,7 @@ func (c *CLI) serverUp(ctx context.Context, srv string) (bool, error) {
 		Subscribers *int `json:"subscribers"`
 	}
 	if resp.Header.Get("Server") != "hooklab" && (json.Unmarshal(b, &h) != nil || h.Subscribers == nil) {
-		return false, fmt.Errorf("%s answered %s but is not hooklab's UI listener (is it the capture port? the UI is on :4040 by default)", srv, resp.Status)
+		return false, inspect.NotUI(srv, resp.Status)
 	}
 	return true, nil
 }

@@ -92,7 +92,7 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 			// Something answered that is not hooklab's UI (its answers say
 			// Server: hooklab): the capture port, say, which would record
 			// every retry.
-			return fmt.Errorf("tail: %s answered %s but is not hooklab's UI listener (is it the capture port? the UI is on :4040 by default)", cfg.Server, resp.Status)
+			return fmt.Errorf("tail: %w", inspect.NotUI(cfg.Server, resp.Status))
 		}
 		if err != nil && resp != nil && resp.StatusCode == http.StatusNotFound {
 			return fmt.Errorf("tail: %s has no stream at %s: give the UI's address without a path, like http://127.0.0.1:4040", cfg.Server, u.Path)
