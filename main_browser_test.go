@@ -321,6 +321,7 @@ func TestBrowser(t *testing.T) {
 		{"NearMiss", testBrowserNearMiss},
 		{"ResyncReloads", testBrowserResyncReloads},
 		{"ArrivalDuringReloadKept", testBrowserArrivalDuringReloadKept},
+		{"ShownRowStaysThroughReload", testBrowserShownRowStaysThroughReload},
 		{"FilterInURL", testBrowserFilterInURL},
 		{"EditAndResend", testBrowserEditAndResend},
 		{"DiffBodies", testBrowserDiffBodies},
@@ -838,6 +839,27 @@ func testBrowserArrivalDuringReloadKept(t *testing.T, p *browserPage) {
 	})
 	p.waitFor(t, "the page lists", `document.querySelector('tr.exchange-row[data-id="01B"]')`, 5*time.Second)
 	p.waitFor(t, "the arrival during the read is listed", `document.querySelector('tr.exchange-row[data-id="01AB"]')`, 3*time.Second)
+}
+
+// testBrowserShownRowStaysThroughReload: a live row the list shows stays
+// on screen, the same row (a row made anew animates as new), while a reload that began after it came
+// lays the page in (it went for a task and came back as new: a test that
+// read it then found nothing).
+func testBrowserShownRowStaysThroughReload(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI)
+	id := browserCapture(t, s.Capture, "/b/blink/one", `{}`)
+	p.waitFor(t, "the arrival shows", `document.querySelector(`+jsQuote(browserRow(id))+`)`, 5*time.Second)
+	got := evalIn[map[string]bool](t, p, `(() => {
+		const l = window.hooklab.list;
+		const before = document.querySelector(`+jsQuote(browserRow(id))+`);
+		l.reset([], { since: l.arrived - 1 });
+		const tr = document.querySelector(`+jsQuote(browserRow(id))+`);
+		return { shown: !!tr, same: tr === before };
+	})()`)
+	if !got["shown"] || !got["same"] {
+		p.fatalf(t, "right after a reload's reset the live row is shown=%v, the same row=%v; want it shown as it was (a new row animates as new)", got["shown"], got["same"])
+	}
 }
 
 // setInput sets an input's value as typing would.

@@ -100,9 +100,10 @@ export class ExchangeList {
     // Live arrivals since the last reset are kept too: a page fetched while
     // they streamed in may predate them.
     const keep = dropPending ? [] : [...this.held, ...this.arrivals, ...(this.live || [])];
+    const shown = this.ids;
+    this.ids = new Set();
     this.live = [];
     this.items = [];
-    this.ids.clear();
     this.arrivals = [];
     this.held = [];
     this.trimmed = false;
@@ -113,6 +114,11 @@ export class ExchangeList {
     const order = this.order || new Map();
     this.order = new Map();
     for (const s of keep) if (since === undefined || (order.get(s.id) || 0) > since) this.add(s);
+    // What add queued goes in now, not a task later: a row on screen before
+    // the reset would blink out for a frame, and come back animated as new.
+    const batch = this.arrivals;
+    this.arrivals = [];
+    this.prepend(batch, shown);
     this.render();
     this.onChange();
   }
@@ -164,13 +170,14 @@ export class ExchangeList {
     this.prepend(batch);
   }
 
-  prepend(batch) {
+  /** prepend puts batch (oldest first) on top; those in shown were listed already, and are not animated as new. */
+  prepend(batch, shown) {
     const add = [];
     for (let i = batch.length - 1; i >= 0; i--) {
       const s = batch[i];
       if (this.ids.has(s.id)) continue;
       this.ids.add(s.id);
-      this.fresh.add(s.id);
+      if (!shown || !shown.has(s.id)) this.fresh.add(s.id);
       add.push(s);
     }
     if (!add.length) return;
