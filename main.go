@@ -1400,13 +1400,16 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 		fmt.Fprintln(stderr, "hooklab send: want an event type, e.g. hooklab send ticket.created --data @ticket.json")
 		return errUsage
 	}
+	if err := emit.CheckEventType(typ); err != nil {
+		return badUsage("%v", err)
+	}
 	body, err := emit.ReadData(*data, os.Stdin)
 	if err != nil {
 		return err // it names --data
 	}
-	s := *server
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
+	s, err := inspect.ServerURL(*server)
+	if err != nil {
+		return badUsage("--server %v", err)
 	}
 	res, err := emit.Send(ctx, s, getenv("HOOKLAB_AUTH"), typ, body)
 	if err != nil {
@@ -1438,16 +1441,16 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 			return badUsage("--bin: %v", err)
 		}
 	}
-	s := *server
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
+	s, err := inspect.ServerURL(*server)
+	if err != nil {
+		return badUsage("--server %v", err)
 	}
 	// A reader that goes away ends tail (cleanly: it asked for no more)
 	// at once, not at the next exchange's write.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	whenReaderGone(ctx, stdout, stop)
-	err := ui.Tail(ctx, ui.TailConfig{Server: s, Bin: *bin, JSON: *asJSON, Out: stdout, Status: stderr, Token: getenv("HOOKLAB_AUTH"), Wait: *wait})
+	err = ui.Tail(ctx, ui.TailConfig{Server: s, Bin: *bin, JSON: *asJSON, Out: stdout, Status: stderr, Token: getenv("HOOKLAB_AUTH"), Wait: *wait})
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

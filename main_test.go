@@ -1696,6 +1696,10 @@ func TestExitCodes(t *testing.T) {
 	if err := os.WriteFile(loop, []byte("proxies: [{name: api, listen: 127.0.0.1:21170, upstream: http://127.0.0.1:21170}]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	emptyHAR := filepath.Join(dir, "empty.har")
+	if err := os.WriteFile(emptyHAR, []byte(`{"log":{"version":"1.2","creator":{"name":"t","version":"1"},"entries":[]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	getenv := func(k string) string {
 		if k == "HOOKLAB_UI" {
 			return "http://127.0.0.1:1" // nothing listens: the commands fail before any run
@@ -1715,6 +1719,15 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"check", loop}, 1},
 		{[]string{"check", "-h"}, 0},
 		{[]string{"replay", "--har", filepath.Join(dir, "missing.har"), "--target", "http://127.0.0.1:1"}, 1},
+		// A --server that is no UI URL is a usage error (it was 1, or a
+		// lookup of the host "api" for http://).
+		{[]string{"tail", "--server", "ftp://127.0.0.1:1"}, 2},
+		{[]string{"send", "ticket.created", "--server", "http://"}, 2},
+		{[]string{"replay", "--all", "--target", "http://127.0.0.1:1", "--server", "http://127.0.0.1:1?x"}, 2},
+		{[]string{"export", "--har", filepath.Join(dir, "x.har"), "--server", "ftp://h"}, 2},
+		{[]string{"import", emptyHAR, "--server", "ftp://h"}, 2},
+		// An event type that cannot be one: the call, not the server.
+		{[]string{"send", "bad type!"}, 2},
 	} {
 		var out, errOut syncBuffer
 		err := run(context.Background(), tc.args, getenv, &out, &errOut)

@@ -2,6 +2,7 @@ package emit
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -181,6 +182,15 @@ func checkEventType(t string) string {
 		return fmt.Sprintf("type %q must not contain spaces or glob characters", t)
 	}
 	return ""
+}
+
+// CheckEventType returns why t cannot be an event type, or nil: for a
+// client to refuse it before any request.
+func CheckEventType(t string) error {
+	if why := checkEventType(t); why != "" {
+		return errors.New(why)
+	}
+	return nil
 }
 
 // checkGlob returns why g cannot be an event type pattern, or "".

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -156,6 +158,24 @@ func (c *limitConn) CloseRead() error {
 		return t.CloseRead()
 	}
 	return nil
+}
+
+// ServerURL is the base URL of a client command's --server (or
+// $HOOKLAB_UI): http:// is assumed when no scheme is given, a trailing
+// slash dropped (a path stays: a front end may serve the UI under one).
+// Anything but an http or https URL of a host is an error (ftp://h,
+// http://, a query), for the command to report as a usage error.
+func ServerURL(s string) (string, error) {
+	in := s
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	s = strings.TrimSuffix(s, "/")
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%q: want the UI's URL, like http://127.0.0.1:4040", in)
+	}
+	return s, nil
 }
 
 // NotUI is the error of a client command whose server answered but is not

@@ -150,3 +150,23 @@ func TestLimitKeepsBusyKeepAlives(t *testing.T) {
 		t.Errorf("%d of %d POSTs from clients holding their connections failed", n, sent.Load())
 	}
 }
+
+func TestServerURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"127.0.0.1:4040", "http://127.0.0.1:4040"},
+		{"http://127.0.0.1:4040/", "http://127.0.0.1:4040"},
+		{"https://hooks.test/hooklab/", "https://hooks.test/hooklab"},
+		{"localhost:1", "http://localhost:1"},
+		{"ftp://127.0.0.1:4040", ""},
+		{"http://", ""},
+		{"", ""},
+		{"http://127.0.0.1:4040?bin=x", ""},
+		{"http://127.0.0.1:4040/#x", ""},
+	} {
+		got, err := ServerURL(tc.in)
+		if got != tc.want || (err == nil) != (tc.want != "") {
+			t.Errorf("ServerURL(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}

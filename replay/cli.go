@@ -295,9 +295,10 @@ Flags:
 		return usage("give one source to replay: exchange ids, filters (--bin, --path, …, or --all), or --har FILE, not several")
 	}
 
-	srv := strings.TrimSuffix(*server, "/")
-	if !strings.Contains(srv, "://") {
-		srv = "http://" + srv
+	srv, err := inspect.ServerURL(*server)
+	if err != nil {
+		fmt.Fprintf(c.Stderr, "hooklab replay: --server %v\n", err)
+		return ErrUsage
 	}
 	base := Options{ResignFunc: c.ResignFunc, Transport: c.Transport, Clock: c.Clock}
 	if base.Transport == nil {
@@ -680,9 +681,10 @@ func (c *CLI) Export(ctx context.Context, args []string) error {
 		out = tmp
 	}
 	var n int
-	srv := strings.TrimSuffix(*server, "/")
-	if !strings.Contains(srv, "://") {
-		srv = "http://" + srv
+	srv, err := inspect.ServerURL(*server)
+	if err != nil {
+		fmt.Fprintf(c.Stderr, "hooklab export: --server %v\n", err)
+		return ErrUsage
 	}
 	up, err := c.serverUp(ctx, srv)
 	if err != nil {
@@ -794,9 +796,10 @@ func (c *CLI) Import(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", files[0], err)
 	}
-	srv := strings.TrimSuffix(*server, "/")
-	if !strings.Contains(srv, "://") {
-		srv = "http://" + srv
+	srv, err := inspect.ServerURL(*server)
+	if err != nil {
+		fmt.Fprintf(c.Stderr, "hooklab import: --server %v\n", err)
+		return ErrUsage
 	}
 	up, err := c.serverUp(ctx, srv)
 	if err != nil {
