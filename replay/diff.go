@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -256,7 +257,23 @@ func DecodeBody(h inspect.Headers, body []byte) []byte {
 }
 
 func (d *differ) compareBodies(old, new *inspect.Response) ([]Change, []string) {
-	ob, nb := DecodeBody(old.Headers, old.Body), DecodeBody(new.Headers, new.Body)
+	ob := DecodeBody(old.Headers, old.Body)
+	// The replayed body is as it came over the wire (a recorded one may be
+	// a browser's, decoded already): one its Content-Encoding does not
+	// decode is one no client could read (unless the recorded one was the
+	// same bytes).
+	enc := new.Headers.Get("Content-Encoding")
+	nb, err := inspect.DecodeContent(enc, new.Body, 256<<20)
+	if err != nil {
+		if !new.Truncated || len(nb) == 0 {
+			nb = new.Body
+		} // else as far as the cut body decodes
+		same := bytes.Equal(old.Body, new.Body) && strings.EqualFold(old.Headers.Get("Content-Encoding"), enc) // the recorded answer was as broken
+		if !new.Truncated && !same && !errors.Is(err, errors.ErrUnsupported) {
+			return []Change{{Path: "body", Kind: Changed, Old: "as recorded",
+				New: fmt.Sprintf("Content-Encoding %s, but the body does not decode (%v): %s", enc, err, describeBinary(new.Body))}}, nil
+		}
+	}
 	var notes []string
 	noted := ""
 	for _, r := range []*inspect.Response{old, new} {

@@ -203,6 +203,26 @@ func TestCompareContentEncoding(t *testing.T) {
 	if got, _ := Compare(old, new, DiffOptions{}); len(got) != 0 {
 		t.Errorf("gzip vs decoded: %+v", got)
 	}
+	// A replayed answer that says gzip over plain bytes is one no client
+	// can read: a change, though its bytes are the recorded content (it
+	// read "same").
+	for _, enc := range []string{"gzip", "deflate"} {
+		broken := jsonResp(200, `{"a":1}`, "Content-Encoding", enc)
+		got, _ := Compare(jsonResp(200, `{"a":1}`), broken, DiffOptions{})
+		if len(got) != 1 || got[0].Path != "body" || !strings.Contains(got[0].New, "does not decode") {
+			t.Errorf("%s over plain bytes: %+v", enc, got)
+		}
+		// The same broken answer as recorded: nothing changed.
+		if got, _ := Compare(broken, broken, DiffOptions{}); len(got) != 0 {
+			t.Errorf("%s: as broken as recorded: %+v", enc, got)
+		}
+	}
+	// Cut when replayed: decoding fails at the cut, which is no change.
+	cut := jsonResp(200, gz.String()[:gz.Len()-4], "Content-Encoding", "gzip")
+	cut.Truncated, cut.Size = true, int64(gz.Len())
+	if got, _ := Compare(jsonResp(200, gz.String(), "Content-Encoding", "gzip"), cut, DiffOptions{}); len(got) != 0 {
+		t.Errorf("a cut gzip body: %+v", got)
+	}
 }
 
 func TestUnified(t *testing.T) {

@@ -525,7 +525,10 @@ func (r *runner) destination(ex *inspect.Exchange) (*url.URL, error) {
 		u.Scheme = "http"
 	}
 	if r.target != nil {
-		p := u.EscapedPath()
+		p := u.RawPath // the recorded bytes, even where Go would escape them
+		if p == "" {
+			p = u.EscapedPath()
+		}
 		if ex.Source == inspect.SourceCapture && ex.Bin != "" {
 			if rest, ok := strings.CutPrefix(p, "/b/"+ex.Bin); ok && (rest == "" || rest[0] == '/') {
 				p = rest
@@ -668,6 +671,14 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange, u *url.URL) 
 		return nil, nil, fmt.Errorf("build request: %w", err)
 	}
 	req.URL = u // keep the exact escaping
+	if u.RawPath != "" && u.EscapedPath() != u.RawPath && !strings.HasPrefix(u.RawPath, "//") {
+		// Go re-escapes a RawPath it deems invalid (|, {, ", bytes
+		// outside ASCII) and decodes the rest (%41 to A): send the
+		// recorded bytes as they are.
+		v := *u
+		v.Opaque = u.RawPath
+		req.URL = &v
+	}
 	req.ContentLength = int64(len(body))
 	if len(body) == 0 {
 		req.Body = http.NoBody
@@ -692,6 +703,25 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange, u *url.URL) 
 		}
 	}
 	return req, recorded, nil
+}
+
+// rawURL is u as it goes out: its path with the recorded bytes (RawPath
+// or an Opaque one) where Go's String would escape them again.
+func rawURL(u *url.URL) string {
+	p := u.Opaque
+	if p == "" {
+		p = u.RawPath
+	}
+	if p == "" || u.EscapedPath() == p {
+		return u.String()
+	}
+	v := *u
+	v.Opaque, v.RawPath, v.Path = "", "", ""
+	s := v.String() // scheme, user info and host
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		return s[:i] + p + s[i:]
+	}
+	return s + p
 }
 
 func setEscapedPath(u *url.URL, p string) error {
@@ -743,7 +773,7 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 		// The request goes with the target's user info (as basic auth);
 		// the result, shown in runs, events and output, without its
 		// password. One not sent names where it would have gone.
-		res.Method, res.URL = r.method(ex), inspect.RedactURL(u.String())
+		res.Method, res.URL = r.method(ex), inspect.RedactURL(rawURL(u))
 		req, sentHdrs, err = r.prepare(rctx, ex, u)
 	}
 	if err != nil {
@@ -761,7 +791,7 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 		Time:     start,
 		ReplayOf: ex.ID,
 		Request: inspect.Request{
-			Method: req.Method, URL: req.URL.String(), Proto: "HTTP/1.1", Host: req.URL.Host,
+			Method: req.Method, URL: rawURL(req.URL), Proto: "HTTP/1.1", Host: req.URL.Host,
 			Headers: sentHdrs, Body: body, Size: int64(len(body)), TLS: req.URL.Scheme == "https",
 		},
 	}

@@ -111,6 +111,9 @@ func TestReplaySendsRecordedBytes(t *testing.T) {
 		capture("01JNB5Z3Q0000000000000000C", "POST", "http://127.0.0.1:8080/b/stripe/upload",
 			inspect.Headers{{Name: "Content-Type", Value: "multipart/form-data; boundary=b0undary"}, {Name: "Transfer-Encoding", Value: "chunked"}}, multipartBody(), okResp()),
 		capture("01JNB5Z3Q0000000000000000D", "GET", "http://127.0.0.1:8080/b/stripe", nil, nil, okResp()),
+		// Bytes Go would escape again (|, {, ", é) or decode (%41): as
+		// recorded (a signed URL breaks otherwise).
+		capture("01JNB5Z3Q0000000000000000E", "GET", `http://127.0.0.1:8080/b/stripe/weird|pipe/{b}/"q"/%41/é?b=|&c={x}`, nil, nil, okResp()),
 	}
 	var recorded []*inspect.Exchange
 	var mu sync.Mutex
@@ -126,15 +129,15 @@ func TestReplaySendsRecordedBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Summary != (Summary{Replayed: 4, Same: 4}) || rep.Summary.String() != "4 replayed, 4 same, 0 differ, 0 failed" {
+	if rep.Summary != (Summary{Replayed: 5, Same: 5}) || rep.Summary.String() != "5 replayed, 5 same, 0 differ, 0 failed" {
 		t.Errorf("summary %+v", rep.Summary)
 	}
 	got := tg.received()
-	if len(got) != 4 {
+	if len(got) != 5 {
 		t.Fatalf("target got %d requests", len(got))
 	}
 	host := strings.TrimPrefix(tg.URL, "http://")
-	wantURI := []string{"/app/hooks?x=1", "/app/files/a%2Fb?name=x%20y&z=%2F", "/app/upload", "/app/"}
+	wantURI := []string{"/app/hooks?x=1", "/app/files/a%2Fb?name=x%20y&z=%2F", "/app/upload", "/app/", `/app/weird|pipe/{b}/"q"/%41/é?b=|&c={x}`}
 	for i, g := range got {
 		ex := exs[i]
 		if g.Method != ex.Request.Method || g.RequestURI != wantURI[i] || g.Host != host {
@@ -161,7 +164,7 @@ func TestReplaySendsRecordedBytes(t *testing.T) {
 			t.Errorf("%d: headers (-want +got):\n%s", i, d)
 		}
 	}
-	if len(recorded) != 4 {
+	if len(recorded) != 5 {
 		t.Fatalf("%d recorded", len(recorded))
 	}
 	byOrig := map[string]*inspect.Exchange{}
