@@ -304,6 +304,15 @@ type Exchange struct {
 	Meta map[string]any `json:"meta,omitempty"`
 }
 
+// BodyReadError begins an exchange's Error when its request body could
+// not be read whole (the client stalled or went away mid-body): the body
+// kept is what arrived.
+const BodyReadError = "reading request body after "
+
+// RequestIncomplete reports whether the request body is only part of what
+// the client meant to send (see BodyReadError).
+func (e *Exchange) RequestIncomplete() bool { return strings.HasPrefix(e.Error, BodyReadError) }
+
 // Status returns the response status, or 0 when there was no response.
 func (e *Exchange) Status() int {
 	if e.Response == nil {

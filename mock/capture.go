@@ -324,7 +324,7 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // whose body was malformed (broken chunking), and nothing to one that went
 // away (the connection is dropped, so that no default answer goes out).
 func (c *Capture) bodyFailed(w http.ResponseWriter, r *http.Request, ex *inspect.Exchange, start time.Time, rerr error) {
-	ex.Error = fmt.Sprintf("reading request body after %d bytes: %v", ex.Request.Size, rerr)
+	ex.Error = fmt.Sprintf(inspect.BodyReadError+"%d bytes: %v", ex.Request.Size, rerr)
 	var answer []byte
 	code := http.StatusBadRequest
 	var ne net.Error

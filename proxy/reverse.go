@@ -671,7 +671,7 @@ func (p *Reverse) bodyFailed(w http.ResponseWriter, f *flight, read string, err 
 	if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
 		code = http.StatusRequestTimeout
 	}
-	f.ex.Error = fmt.Sprintf("reading request body after %s: %v", read, err)
+	f.ex.Error = fmt.Sprintf(inspect.BodyReadError+"%s: %v", read, err)
 	answerJSON(w, f, code, []byte(fmt.Sprintf(`{"error":%q}`+"\n", "proxy "+p.opts.Name+": "+f.ex.Error)))
 	p.finish(f, nil)
 }

@@ -590,6 +590,9 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange, u *url.URL) 
 	if ex.Request.Truncated && !o.SetBody {
 		return nil, nil, fmt.Errorf("the request body was cut when recorded (%d of %d bytes kept): not replayed, as the receiver would get a different body", len(ex.Request.Body), ex.Request.Size)
 	}
+	if ex.RequestIncomplete() && !o.SetBody {
+		return nil, nil, fmt.Errorf("the request body was not all received when recorded (%s): not replayed, as the receiver would get a different body", ex.Error)
+	}
 	method := r.method(ex)
 	body := ex.Request.Body
 	if o.SetBody {

@@ -553,6 +553,16 @@ func TestReplayTruncatedRequestIsNotSent(t *testing.T) {
 	if rep.Results[0].Outcome != Same || len(tg.received()) != 1 {
 		t.Errorf("with a body: %+v", rep.Results[0])
 	}
+	// A client that went away mid-body: what arrived is kept whole, not
+	// cut, yet it is not the request the client meant (it went, with a
+	// Content-Length of what arrived).
+	gone := capture("01JNB5Z3Q0000000000000000B", "POST", "http://127.0.0.1:8080/x",
+		inspect.Headers{{Name: "Content-Length", Value: "187"}}, bytes.Repeat([]byte("x"), 185), okResp())
+	gone.Error = inspect.BodyReadError + "185 bytes: unexpected EOF"
+	rep, _ = Run(context.Background(), []*inspect.Exchange{gone}, Options{Target: tg.URL})
+	if r := rep.Results[0]; r.Outcome != Failed || !strings.Contains(r.Error, "not all received") || len(tg.received()) != 1 {
+		t.Errorf("a partial body: result %+v, target got %d", r, len(tg.received()))
+	}
 }
 
 func TestReplayFailures(t *testing.T) {
