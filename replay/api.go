@@ -37,6 +37,10 @@ type APIConfig struct {
 	Context context.Context
 	// KeepRuns is how many finished runs are kept for GET; 50 when zero.
 	KeepRuns int
+	// KeepBytes bounds the results of the finished runs kept (their
+	// diffs, about as held in memory): past it the oldest go, though
+	// the newest is always kept; 64 MiB when zero.
+	KeepBytes int64
 	// MaxHAR caps an imported or posted HAR file; 256 MiB when zero.
 	MaxHAR int64
 	// MaxBody is how much of each imported body is stored (see
@@ -82,6 +86,9 @@ func NewAPI(cfg APIConfig) *API {
 	}
 	if cfg.KeepRuns <= 0 {
 		cfg.KeepRuns = 50
+	}
+	if cfg.KeepBytes <= 0 {
+		cfg.KeepBytes = 64 << 20
 	}
 	if cfg.MaxHAR <= 0 {
 		cfg.MaxHAR = 256 << 20
@@ -137,7 +144,24 @@ type RunStatus struct {
 type run struct {
 	mu     sync.Mutex
 	st     RunStatus
+	size   int64 // of st.Results, about (resultSize)
 	cancel context.CancelFunc
+}
+
+// resultSize is about the memory r holds: its strings and a fixed part.
+func resultSize(r Result) int64 {
+	n := 256 + len(r.Original) + len(r.Replay) + len(r.Method) + len(r.URL) + len(r.Error)
+	for _, cs := range [][]Change{r.Changes, r.Ignored} {
+		for _, c := range cs {
+			n += 64 + len(c.Path) + len(c.Kind) + len(c.Old) + len(c.New) + len(c.Unified)
+		}
+	}
+	for _, ss := range [][]string{r.Notes, r.Redacted} {
+		for _, s := range ss {
+			n += 16 + len(s)
+		}
+	}
+	return int64(n)
 }
 
 func (r *run) status(from int) RunStatus {
@@ -209,6 +233,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 	opts.OnResult = func(res Result) {
 		rn.mu.Lock()
 		rn.st.Results = append(rn.st.Results, res)
+		rn.size += resultSize(res)
 		rn.st.Done++
 		rn.st.Summary.add(res)
 		done, total := rn.st.Done, rn.st.Total
@@ -236,6 +261,9 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 			ev["error"] = rn.st.Error
 		}
 		rn.mu.Unlock()
+		a.mu.Lock()
+		a.prune()
+		a.mu.Unlock()
 		a.publish(ev)
 	}()
 	w.Header().Set("Location", "/api/replay/"+rn.st.ID)
@@ -248,27 +276,35 @@ func (a *API) publish(data map[string]any) {
 	}
 }
 
-// prune drops the oldest finished runs beyond KeepRuns. a.mu is held.
+// prune drops the oldest finished runs beyond KeepRuns, and while those
+// kept hold more than KeepBytes of results, the newest finished run
+// aside. a.mu is held.
 func (a *API) prune() {
-	if len(a.runs) <= a.cfg.KeepRuns {
-		return
-	}
 	ids := make([]string, 0, len(a.runs))
 	for id := range a.runs {
 		ids = append(ids, id)
 	}
-	slices.Sort(ids)
+	slices.Sort(ids) // oldest first
+	var finished []string
+	var size int64
 	for _, id := range ids {
-		if len(a.runs) <= a.cfg.KeepRuns {
+		rn := a.runs[id]
+		rn.mu.Lock()
+		if rn.st.State != StateRunning {
+			finished = append(finished, id)
+			size += rn.size
+		}
+		rn.mu.Unlock()
+	}
+	for _, id := range finished[:max(len(finished)-1, 0)] {
+		if len(a.runs) <= a.cfg.KeepRuns && size <= a.cfg.KeepBytes {
 			return
 		}
 		rn := a.runs[id]
 		rn.mu.Lock()
-		running := rn.st.State == StateRunning
+		size -= rn.size
 		rn.mu.Unlock()
-		if !running {
-			delete(a.runs, id)
-		}
+		delete(a.runs, id)
 	}
 }
 

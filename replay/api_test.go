@@ -902,3 +902,49 @@ func TestAPIReplayInsecure(t *testing.T) {
 		t.Errorf("replay --insecure: %s", c.stdout.String())
 	}
 }
+
+// TestAPIKeepsRunsWithinBytes: finished runs are kept while their results
+// fit KeepBytes, oldest dropped first, the newest always (a run's results
+// with large text diffs stayed, 50 of them, and the server grew by
+// hundreds of MB).
+func TestAPIKeepsRunsWithinBytes(t *testing.T) {
+	t.Parallel()
+	a := newAPIServerWith(t, APIConfig{KeepBytes: 150 << 10})
+	big := strings.Repeat("recorded line\n", 10_000) // 140 KB of text
+	tg := newTarget(t, func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, strings.ReplaceAll(big, "recorded", "replayed"))
+	})
+	ex := capture("01JNB5Z3Q0000000000000000A", "GET", "http://127.0.0.1:8080/b/t/text", nil, nil,
+		&inspect.Response{Status: 200, Headers: inspect.Headers{{Name: "Content-Type", Value: "text/plain"}}, Body: []byte(big), Size: int64(len(big))})
+	add(t, a.store, ex)
+	var ids []string
+	for range 4 {
+		st := a.run(t, Spec{IDs: []string{ex.ID}, Target: tg.URL})
+		if st.State != StateDone || st.Summary.Differ != 1 {
+			t.Fatalf("run %+v", st.Summary)
+		}
+		ids = append(ids, st.ID)
+	}
+	var list struct {
+		Runs []RunStatus `json:"runs"`
+	}
+	a.call(t, "GET", "/api/replay", nil, &list)
+	var kept []string
+	for _, r := range list.Runs {
+		kept = append(kept, r.ID)
+	}
+	slices.Sort(kept)
+	// Each run's diff is 64 KiB (cut there) and more: four do not fit
+	// 150 KiB; the newest is there.
+	if len(kept) == 0 || len(kept) >= 4 || kept[len(kept)-1] != ids[3] {
+		t.Errorf("kept runs %v of %v", kept, ids)
+	}
+	// One run larger than the budget is still kept: it is the newest.
+	b := newAPIServerWith(t, APIConfig{KeepBytes: 1})
+	add(t, b.store, ex)
+	st := b.run(t, Spec{IDs: []string{ex.ID}, Target: tg.URL})
+	if code := b.call(t, "GET", "/api/replay/"+st.ID, nil, nil); code != 200 {
+		t.Errorf("the only run, over the budget: GET %d", code)
+	}
+}
