@@ -469,11 +469,15 @@ func (e *Emitter) render(w *Webhook, ev *Event, data any, nt *notify, now time.T
 		if err != nil {
 			return req, fmt.Errorf("endpoint: %v", err)
 		}
-		q := u.Query()
-		for k, vs := range params {
-			q[k] = append(q[k], vs...)
+		// After the endpoint's own query, kept as written (a signed or
+		// order-sensitive URL; url.Values would sort it and drop a pair
+		// holding ;).
+		if enc := params.Encode(); enc != "" {
+			if u.RawQuery != "" && !strings.HasSuffix(u.RawQuery, "&") {
+				u.RawQuery += "&"
+			}
+			u.RawQuery += enc
 		}
-		u.RawQuery = q.Encode()
 		if int64(len(u.RawQuery)) >= limit {
 			return req, fmt.Errorf("URL parameters are %d bytes; they must be under %d bytes (max_payload)", len(u.RawQuery), limit)
 		}

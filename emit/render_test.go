@@ -40,7 +40,7 @@ func TestHostilePayloads(t *testing.T) {
     format: form_encoded
     signing: {scheme: none}
   - id: g
-    endpoint: ` + s.URL + `/get?fixed=1
+    endpoint: ` + s.URL + `/get?z=1&a=/x&flag&semi=a;b&fixed=1
     method: GET
     signing: {scheme: none}
 triggers:
@@ -129,6 +129,11 @@ triggers:
 	u, _ := url.Parse(gr.URL)
 	if gr.Method != "GET" || len(gr.Body) != 0 || u.Query().Get("d") != hostile || u.Query().Get("fixed") != "1" {
 		t.Errorf("GET request %s %q body %q", gr.Method, gr.URL, gr.Body)
+	}
+	// The endpoint's own query goes as written, the parameters after it
+	// (it was sorted and re-encoded, and semi=a;b dropped).
+	if !strings.HasPrefix(u.RawQuery, "z=1&a=/x&flag&semi=a;b&fixed=1&d=") {
+		t.Errorf("GET query %q, want the endpoint's own first, as written", u.RawQuery)
 	}
 }
 
