@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/rules"
@@ -409,6 +410,15 @@ func (e *Emitter) normalizeEvent(ev *Event, now time.Time) error {
 	}
 	if !isJSONObject(ev.Data, ev.parsed) {
 		return &ValidationError{List: []FieldError{{Field: "data", Msg: "data must be a JSON object"}}}
+	}
+	// Bytes that are no UTF-8 (only strings can hold them) would go out
+	// as they came in an envelope, which strict parsers refuse: a U+FFFD
+	// for each run of them, for envelopes and templates alike.
+	if !utf8.Valid(ev.Data) {
+		ev.Data = bytes.ToValidUTF8(ev.Data, []byte("\uFFFD"))
+	}
+	if !utf8.Valid(ev.Changes) {
+		ev.Changes = bytes.ToValidUTF8(ev.Changes, []byte("\uFFFD"))
 	}
 	if ev.ID == "" {
 		ev.ID = e.ids.New(now)

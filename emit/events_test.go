@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hooklab/hooklab/inspect"
 )
@@ -413,5 +414,29 @@ func TestDeleteWhileEmitting(t *testing.T) {
 	}
 	if len(list) > 0 {
 		t.Errorf("%d invocations of deleted webhooks are pending (first: %s of %s)", len(list), list[0].ID, list[0].WebhookID)
+	}
+}
+
+// TestEventInvalidUTF8: bytes of an event's data that are no UTF-8 go out
+// as U+FFFD in a subscription's envelope (they went as they came, which
+// strict JSON parsers refuse), as templates make them.
+func TestEventInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	te := newEnv(t, `webhooks:
+  - {id: sub, endpoint: "`+s.URL+`/sub", signing: {scheme: none}}
+subscriptions:
+  - {webhook: sub, events: [u.go]}
+`, nil)
+	q := te.emit("u.go", "{\"t\": {\"s\": \"a\xff\xc3b\"}}")
+	if len(q) != 1 {
+		t.Fatalf("queued %+v", q)
+	}
+	if inv, _ := te.drive(q[0].ID); inv.Status != InvocationSuccess {
+		t.Fatalf("%s %s", inv.Status, inv.Error)
+	}
+	got := s.got()
+	if len(got) != 1 || !utf8.Valid(got[0].Body) || !strings.Contains(string(got[0].Body), "\"s\":\"a\uFFFDb\"") {
+		t.Fatalf("delivered %q", got[0].Body)
 	}
 }
