@@ -96,6 +96,18 @@ func TestAuthAndListenerLimits(t *testing.T) {
 	if got := post("s3cret"); got != 200 {
 		t.Errorf("capture with the token: %d", got)
 	}
+	// The token as a query parameter: it is not recorded, and the rest of
+	// the query is, as sent (it was sorted and re-encoded, %zz dropped).
+	qreq, _ := http.NewRequest("GET", s.Capture+"b/q/x%41?z=1&hooklab_token=s3cret&b=%zz&c=d%20e", nil)
+	qreq.Close = true
+	if resp, err := http.DefaultClient.Do(qreq); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("capture with the token in the query: %v", err)
+	} else {
+		resp.Body.Close()
+	}
+	if resp, b := get("/api/exchanges?bin=q", "Authorization", "Bearer s3cret"); resp.StatusCode != 200 || !strings.Contains(b, `/b/q/x%41?z=1\u0026b=%zz\u0026c=d%20e"`) && !strings.Contains(b, `/b/q/x%41?z=1&b=%zz&c=d%20e"`) {
+		t.Errorf("recorded URL with the token taken out: %d %s", resp.StatusCode, b)
+	}
 
 	// The CLI sends $HOOKLAB_AUTH; without it, it says so rather than
 	// retrying forever or quietly reading a local store instead. (A server

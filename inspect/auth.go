@@ -7,6 +7,7 @@ import (
 	"html"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -80,12 +81,32 @@ func CaptureAuth(token string, next http.Handler) http.Handler {
 		// replayed or exported.
 		r.Header.Del("X-Hooklab-Token")
 		if q := r.URL.Query(); q.Has("hooklab_token") {
-			q.Del("hooklab_token")
-			r.URL.RawQuery = q.Encode()
-			r.RequestURI = r.URL.RequestURI()
+			// Only its pairs go: the rest of the query stays as sent
+			// (url.Values would sort it, re-encode it and drop what it
+			// cannot read), and so does the path.
+			r.URL.RawQuery = dropParam(r.URL.RawQuery, "hooklab_token")
+			path, _, _ := strings.Cut(r.RequestURI, "?")
+			if r.URL.RawQuery != "" {
+				path += "?" + r.URL.RawQuery
+			}
+			r.RequestURI = path
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// dropParam is the query rawQuery without the pairs whose name is name,
+// the others as they are.
+func dropParam(rawQuery, name string) string {
+	var kept []string
+	for _, pair := range strings.Split(rawQuery, "&") {
+		k, _, _ := strings.Cut(pair, "=")
+		if u, err := url.QueryUnescape(k); err == nil && u == name {
+			continue
+		}
+		kept = append(kept, pair)
+	}
+	return strings.Join(kept, "&")
 }
 
 // IsLoopback reports whether a listen address binds only the loopback

@@ -14,8 +14,10 @@ import (
 // refuses a request whose Host is not a loopback name, "localhost" or one of
 // extraHosts (DNS rebinding), a state-changing request or websocket whose
 // Origin is not the listener's own (CSRF, cross-site websocket hijacking),
-// a state-changing request with a body that is not JSON, and an API request
-// whose query string does not parse. An extra host
+// any API request a browser says comes from another site or origin (a page
+// cannot read the answers, but it can time them), a state-changing request
+// with a body that is not JSON, and an API request whose query string does
+// not parse. An extra host
 // "*" accepts any Host (for a UI behind --auth, reached by its LAN address).
 func Guard(log *slog.Logger, extraHosts []string, next http.Handler) http.Handler {
 	allowed := map[string]bool{"localhost": true}
@@ -44,6 +46,25 @@ func Guard(log *slog.Logger, extraHosts []string, next http.Handler) http.Handle
 		}
 		upgrade := strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 		unsafe := r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions
+		// A page of another site cannot read the API's answers, but it
+		// can time them: /api/exchanges/wait?q=... answers at once on a
+		// match and waits otherwise, an oracle over every captured
+		// header and body (XS-Search). Browsers say where a request
+		// comes from; only the UI's own pages (and non-browsers) may
+		// call the API, whatever the method.
+		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/healthz" {
+			site := r.Header.Get("Sec-Fetch-Site")
+			if site == "" && !unsafe && !upgrade && r.Header.Get("Origin") != "" { // a browser without Sec-Fetch-*, in cors mode
+				if u, err := url.Parse(r.Header.Get("Origin")); err != nil || !strings.EqualFold(u.Host, r.Host) {
+					site = "cross-origin"
+				}
+			}
+			if site != "" && site != "same-origin" && site != "none" {
+				originLog.Log(log, slog.LevelWarn, "refused request: cross-site", "sec_fetch_site", site, "host", r.Host, "path", r.URL.Path)
+				WriteJSON(w, http.StatusForbidden, map[string]string{"error": "requests from other sites may not use this API"})
+				return
+			}
+		}
 		if origin := r.Header.Get("Origin"); origin != "" && (unsafe || upgrade) {
 			u, err := url.Parse(origin)
 			if err != nil || !strings.EqualFold(u.Host, r.Host) {

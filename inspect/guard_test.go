@@ -51,6 +51,7 @@ func TestGuard(t *testing.T) {
 
 	tests := []struct {
 		name, method, host, origin, contentType, body string
+		fetchSite                                     string // Sec-Fetch-Site
 		upgrade                                       bool
 		want                                          int
 		path                                          string // default /api/x
@@ -77,8 +78,20 @@ func TestGuard(t *testing.T) {
 		{name: "websocket without origin", method: "GET", host: own, upgrade: true, want: 200},
 		{name: "same-origin POST", method: "POST", host: own, origin: "http://" + own, contentType: "application/json", body: "{}", want: 200},
 		{name: "same-origin DELETE", method: "DELETE", host: "localhost:" + port, origin: "http://localhost:" + port, want: 200},
-		{name: "GET with foreign origin", method: "GET", host: own, origin: "http://evil.example", want: 200},
-		{name: "HEAD with foreign origin", method: "HEAD", host: own, origin: "http://evil.example", want: 200},
+		// A page of another site cannot read the API's answers but can
+		// time them (/api/exchanges/wait?q= answers at once on a match):
+		// refused whatever the method, as browsers say where they come
+		// from. Pages (not the API) stay open to links from anywhere.
+		{name: "GET with foreign origin", method: "GET", host: own, origin: "http://evil.example", want: 403},
+		{name: "HEAD with foreign origin", method: "HEAD", host: own, origin: "http://evil.example", want: 403},
+		{name: "GET with own origin", method: "GET", host: own, origin: "http://" + own, want: 200},
+		{name: "GET cross-site", method: "GET", host: own, fetchSite: "cross-site", want: 403},
+		{name: "GET same-site (another port)", method: "GET", host: own, fetchSite: "same-site", want: 403},
+		{name: "healthz cross-site", method: "GET", host: own, fetchSite: "cross-site", path: "/healthz", want: 403},
+		{name: "GET same-origin", method: "GET", host: own, fetchSite: "same-origin", want: 200},
+		{name: "GET typed in the address bar", method: "GET", host: own, fetchSite: "none", want: 200},
+		{name: "page linked from another site", method: "GET", host: own, fetchSite: "cross-site", path: "/", want: 200},
+		{name: "page with foreign origin", method: "GET", host: own, origin: "http://evil.example", path: "/app.js", want: 200},
 		{name: "POST without origin", method: "POST", host: own, contentType: "application/json", body: "{}", want: 200},
 		{name: "POST text/plain", method: "POST", host: own, contentType: "text/plain", body: "{}", want: 415},
 		{name: "POST form", method: "POST", host: own, contentType: "application/x-www-form-urlencoded", body: "a=1", want: 415},
@@ -110,6 +123,9 @@ func TestGuard(t *testing.T) {
 			if tt.contentType != "" {
 				req.Header.Set("Content-Type", tt.contentType)
 			}
+			if tt.fetchSite != "" {
+				req.Header.Set("Sec-Fetch-Site", tt.fetchSite)
+			}
 			if tt.upgrade {
 				req.Header.Set("Connection", "Upgrade")
 				req.Header.Set("Upgrade", "websocket")
@@ -130,6 +146,9 @@ func TestGuard(t *testing.T) {
 				return
 			}
 			var e struct{ Error string }
+			if tt.method == "HEAD" {
+				return // no body
+			}
 			if err := json.Unmarshal(body, &e); err != nil || e.Error == "" {
 				t.Errorf("refusal %q is not a JSON error: %v", body, err)
 			}
