@@ -389,6 +389,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if o.captureAuth && o.auth == "" {
 		return badUsage("--capture-auth needs --auth TOKEN (or HOOKLAB_AUTH)")
 	}
+	if slices.Contains(o.allowHosts, "*") && o.auth == "" {
+		// It would turn off the DNS-rebinding check: any site could
+		// name itself this machine and read the API.
+		return badUsage("--allow-host '*' accepts any Host: it needs --auth TOKEN (or HOOKLAB_AUTH); name the hosts instead")
+	}
 	if _, port, _ := net.SplitHostPort(o.capture); o.capture == o.ui && port != "0" {
 		return badUsage("--capture and --ui are both %s: give each its own address", o.capture)
 	}

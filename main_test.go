@@ -1728,6 +1728,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"import", emptyHAR, "--server", "ftp://h"}, 2},
 		// An event type that cannot be one: the call, not the server.
 		{[]string{"send", "bad type!"}, 2},
+		// Any Host, without a token to guard the API: no DNS-rebinding check.
+		{[]string{"serve", "--memory", "--ui", "127.0.0.1:0", "--capture", "127.0.0.1:0", "--allow-host", "*"}, 2},
 	} {
 		var out, errOut syncBuffer
 		err := run(context.Background(), tc.args, getenv, &out, &errOut)
