@@ -559,6 +559,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return inspect.CorruptHint(filepath.Join(dataDir, "hooklab.db"), inspect.FullDiskHint(dataDir, err))
 	}
 	defer store.Close()
+	if !o.memory {
+		if err := rememberSecretHeaders(dataDir, o.secretHeaders); err != nil {
+			log.Warn("could not note the secret headers in the data directory: a local export (no server running) will not redact them unless HOOKLAB_SECRET_HEADERS names them", "err", err)
+		}
+	}
 
 	ids := new(inspect.IDs)
 	emitter, err := emit.Open(emit.Options{
@@ -1025,7 +1030,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // $HOOKLAB_DATA or the default data directory.
 func replayCLI(getenv func(string) string, stdout, stderr io.Writer) *replay.CLI {
 	return &replay.CLI{
-		Stdout: stdout, Stderr: stderr, Stdin: os.Stdin, Getenv: getenv, SecretHeaders: secretHeaders(getenv),
+		Stdout: stdout, Stderr: stderr, Stdin: os.Stdin, Getenv: getenv,
+		// With no server to ask, what the servers of the data directory
+		// redacted as well.
+		SecretHeaders: append(secretHeaders(getenv), storedSecretHeaders(envOr(getenv, "HOOKLAB_DATA", inspect.DefaultDataDir(getenv)))...),
 		OpenStore: func(create bool) (inspect.Store, error) {
 			dir := envOr(getenv, "HOOKLAB_DATA", inspect.DefaultDataDir(getenv))
 			if dir == "" {
@@ -1511,6 +1519,57 @@ func secretHeaders(getenv func(string) string) stringList {
 		}
 	}
 	return out
+}
+
+// secretHeadersFile, in the data directory, names every header a server
+// of it was told to redact (--secret-header), one a line: a local export
+// or replay, with no server to ask, redacts them too.
+const secretHeadersFile = "secret-headers"
+
+// storedSecretHeaders returns the names in dir's secretHeadersFile.
+func storedSecretHeaders(dir string) []string {
+	if dir == "" {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, secretHeadersFile))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, n := range strings.Split(string(b), "\n") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// rememberSecretHeaders adds names to dir's secretHeadersFile (a name once
+// secret stays so: the exchanges stored with it are still there).
+func rememberSecretHeaders(dir string, names []string) error {
+	old := storedSecretHeaders(dir)
+	all := slices.Clone(old)
+	for _, n := range names {
+		if !slices.ContainsFunc(all, func(o string) bool { return strings.EqualFold(o, n) }) {
+			all = append(all, n)
+		}
+	}
+	if len(all) == len(old) {
+		return nil
+	}
+	tmp, err := os.CreateTemp(dir, ".secret-headers-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(strings.Join(all, "\n") + "\n"); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dir, secretHeadersFile))
 }
 
 func (l *stringList) String() string     { return strings.Join(*l, ",") }

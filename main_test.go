@@ -947,6 +947,28 @@ func TestClientsRefuseWhatIsNotHooklab(t *testing.T) {
 	}
 }
 
+// TestLocalExportRedactsServersSecretHeaders: a server's --secret-header
+// names stay in its data directory, so that an export with no server
+// running redacts them too (it wrote them in clear into HAR fixtures).
+func TestLocalExportRedactsServersSecretHeaders(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	s := startServer(t, "--data", data, "--secret-header", "X-Custom-Cred")
+	browserCapture(t, s.Capture, "/b/sh/x", `{}`, "X-Custom-Cred", "CUSTCRED_SECRET_F01")
+	s.Stop(t)
+	// A later start without the flag forgets nothing.
+	s = startServer(t, "--data", data)
+	s.Stop(t)
+	env := map[string]string{"HOOKLAB_UI": "http://127.0.0.1:1", "HOOKLAB_DATA": data}
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"export", "--har", "-", "--bin", "sh"}, func(k string) string { return env[k] }, &out, &errOut); err != nil {
+		t.Fatalf("export: %v %s", err, errOut.String())
+	}
+	if strings.Contains(out.String(), "CUSTCRED_SECRET_F01") || !strings.Contains(out.String(), "X-Custom-Cred") {
+		t.Errorf("local export:\n%.2000s", out.String())
+	}
+}
+
 // TestTailEndsWhenItsReaderGoes: "hooklab tail | head -n 1" ends when
 // head does, not at the next exchange (which may never come).
 func TestTailEndsWhenItsReaderGoes(t *testing.T) {
