@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -823,5 +824,86 @@ func TestAPIRedeliverQueued(t *testing.T) {
 	code, raw := c.do("POST", "/api/invocations/"+q[0].ID+"/retry", nil, nil)
 	if code != http.StatusConflict || !strings.Contains(raw, "still queued") {
 		t.Errorf("redeliver a queued invocation: %d %s, want 409", code, raw)
+	}
+}
+
+// TestOwnCredentialsOfTestSends: the header of an api_key credential is
+// named to hooklab's capture and proxies (to record it redacted) for a
+// saved webhook's deliveries and for a test send of a definition never
+// saved, whose id nothing knows (its key was recorded in clear).
+func TestOwnCredentialsOfTestSends(t *testing.T) {
+	t.Parallel()
+	var te *testEnv
+	var mu sync.Mutex
+	var named [][]string
+	s := newSink(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		named = append(named, te.e.OwnCredentials(r.Header)) // as capture asks, while the request is in
+		mu.Unlock()
+	})
+	te = newEnv(t, `webhooks:
+  - id: saved
+    endpoint: "`+s.URL+`/saved"
+    authentication: {type: api_key, name: X-Saved-Key, value: saved-secret}
+`, nil)
+	if _, err := te.e.Test(context.Background(), "saved", TestRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	unsaved := Webhook{Endpoint: s.URL + "/unsaved", Authentication: &Auth{Type: AuthAPIKey, Name: "X-Custom", Value: "custkey-SECRET11"}}
+	if _, err := te.e.Test(context.Background(), "", TestRequest{Webhook: &unsaved}); err != nil {
+		t.Fatal(err)
+	}
+	// An unsaved definition under a saved webhook's id, with a key of
+	// its own name.
+	unsaved.ID, unsaved.Authentication.Name = "saved", "X-Other-Key"
+	if _, err := te.e.Test(context.Background(), "", TestRequest{Webhook: &unsaved}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := [][]string{{"X-Saved-Key"}, {"X-Custom"}, {"X-Other-Key"}}
+	if !slices.EqualFunc(named, want, slices.Equal) {
+		t.Errorf("credential headers named %q, want %q", named, want)
+	}
+	// Once the test send is over, its invocation id names nothing.
+	h := http.Header{}
+	h.Set(HeaderWebhook, "webhook-test")
+	if got := te.e.OwnCredentials(h); got != nil {
+		t.Errorf("after the sends: %q", got)
+	}
+}
+
+// TestAPISchemeChangeDropsRotatedSecrets: the secrets a rotation kept
+// signing with were made for the old scheme: a PATCH to another scheme
+// drops them (they failed every send for a day when they were not of the
+// new scheme's form, and signed under it when they were); and the dry run
+// refuses REDACTED for a secret the webhook never had, as create does.
+func TestAPISchemeChangeDropsRotatedSecrets(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	te := newEnv(t, "", nil)
+	c := te.api()
+	if code, raw := c.do("POST", "/api/webhooks", `{"id": "rot", "endpoint": "`+s.URL+`/ok", "signing": {"scheme": "github", "secret": "my-secret!"}}`, nil); code != 201 {
+		t.Fatalf("create: %d %s", code, raw)
+	}
+	if code, raw := c.do("POST", "/api/webhooks/rot/signing_secret", nil, nil); code != 200 {
+		t.Fatalf("rotate: %d %s", code, raw)
+	}
+	if code, raw := c.do("PATCH", "/api/webhooks/rot", `{"signing": {"scheme": "standard-webhooks", "secret": "whsec_dGVzdHNlY3JldA=="}}`, nil); code != 200 {
+		t.Fatalf("PATCH: %d %s", code, raw)
+	}
+	res, err := te.e.Test(context.Background(), "rot", TestRequest{})
+	if err != nil || res.Outcome != InvocationSuccess {
+		t.Fatalf("test send after the scheme change: %+v %v", res, err)
+	}
+	if sig := s.got()[0].Header.Get("Webhook-Signature"); strings.Count(sig, "v1,") != 1 {
+		t.Errorf("signatures %q, want one, of the new secret", sig)
+	}
+
+	bad := `{"endpoint": "https://example.com/h", "signing": {"scheme": "stripe", "secret": "REDACTED"}}`
+	code, createRaw := c.do("POST", "/api/webhooks", bad, nil)
+	dryCode, dryRaw := c.do("POST", "/api/webhooks/validate", bad, nil)
+	if code != 400 || dryCode != 400 || dryRaw != createRaw {
+		t.Errorf("REDACTED secret: create %d %s, validate %d %s", code, createRaw, dryCode, dryRaw)
 	}
 }

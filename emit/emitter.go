@@ -110,12 +110,16 @@ type Options struct {
 // SetConfig, mount Handler, feed it OnExchange, call Run, and Close it last.
 // Its methods are safe for concurrent use.
 type Emitter struct {
-	opts   Options
-	log    *slog.Logger
-	clock  Clock
-	ids    *inspect.IDs
-	db     *db
-	client *http.Client
+	opts Options
+	// testCreds holds, while a test send is out, the header of its
+	// api_key credential by invocation id: a definition not saved is not
+	// found by its webhook id (see OwnCredentials).
+	testCreds sync.Map
+	log       *slog.Logger
+	clock     Clock
+	ids       *inspect.IDs
+	db        *db
+	client    *http.Client
 	// transport is client's, when the emitter made the client itself
 	// (see send).
 	transport http.RoundTripper
@@ -324,6 +328,9 @@ func (e *Emitter) rebuildLocked() {
 // redacted, as the emitter records its own attempts. (Authorization, the
 // header of the other kinds, is redacted by its name anyway.)
 func (e *Emitter) OwnCredentials(h http.Header) []string {
+	if name, ok := e.testCreds.Load(h.Get(HeaderInvocation)); ok {
+		return []string{name.(string)}
+	}
 	id := h.Get(HeaderWebhook)
 	if id == "" {
 		return nil

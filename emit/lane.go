@@ -987,6 +987,9 @@ func outcomeOf(status int) string {
 // answerError says why an answer that is neither 2xx, 4xx nor 5xx
 // failed: redirects are not followed (as providers do not).
 func answerError(resp *http.Response) string {
+	if resp.StatusCode == http.StatusNotModified {
+		return "the receiver answered 304 Not Modified, which is not a success (a webhook is no conditional request)"
+	}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		msg := fmt.Sprintf("the receiver answered %d, a redirect; webhooks do not follow redirects", resp.StatusCode)
 		if loc := resp.Header.Get("Location"); loc != "" {

@@ -74,6 +74,7 @@ func (e *Emitter) ValidateWebhook(w Webhook) ([]FieldError, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	errs, warns := e.checkNewLocked(&w)
+	errs = append(errs, placeholderSecrets(&w, e.secretHeader)...) // as CreateWebhook
 	if len(errs) > 0 {
 		return warns, &ValidationError{List: errs}
 	}
@@ -252,6 +253,9 @@ func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMe
 	if s, os := w.Signing, old.Signing; s != nil && os != nil {
 		keepSecret(&s.Secret, os.Secret)
 		s.Previous = os.Previous
+		if s.Scheme != os.Scheme {
+			s.Previous = nil // secrets rotated out were made for the old scheme
+		}
 		// A new scheme with no secret given gets a secret of its own
 		// form (a Stripe secret is not a Standard Webhooks one); a secret
 		// given, even as REDACTED, is kept.
@@ -699,6 +703,10 @@ func (e *Emitter) Test(ctx context.Context, id string, tr TestRequest) (*TestRes
 		return nil, err
 	}
 	invID := e.ids.New(e.clock.Now())
+	if name, _ := w.Authentication.header(); name != "" {
+		e.testCreds.Store(invID, name)
+		defer e.testCreds.Delete(invID)
+	}
 	out := e.do(ctx, w, req, invID, 1, secrets)
 	if out.cancelled {
 		return nil, ctx.Err()
@@ -766,12 +774,11 @@ func (e *Emitter) testRequest(w *Webhook, tr TestRequest) (storedRequest, error)
 	}
 	if bodyless && len(params) > 0 {
 		u, err := url.Parse(w.Endpoint)
-		if err == nil {
-			q := u.Query()
-			for k, vs := range params {
-				q[k] = append(q[k], vs...)
+		if err == nil { // after the endpoint's own query, as written (see render)
+			if u.RawQuery != "" && !strings.HasSuffix(u.RawQuery, "&") {
+				u.RawQuery += "&"
 			}
-			u.RawQuery = q.Encode()
+			u.RawQuery += params.Encode()
 			req.URL = u.String()
 		}
 	}

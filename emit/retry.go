@@ -39,8 +39,9 @@ type Retry struct {
 	// between half and all of Initial*2^(n-1)), linear (Initial*n) or
 	// schedule (the waits of Schedule in turn, as Svix does).
 	Backoff string `json:"backoff,omitempty"`
-	// Initial is the first wait (default 2s); Max caps every wait (default
-	// 1h).
+	// Initial is the first wait (default 2s); Max caps every wait
+	// (default 1h). Both shape exponential and linear backoff: a
+	// schedule's waits are as written.
 	Initial Duration `json:"initial,omitzero"`
 	Max     Duration `json:"max,omitzero"`
 	// Schedule is the explicit list of waits, e.g. [5s, 5m, 30m, 2h].
