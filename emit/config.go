@@ -113,6 +113,84 @@ func resolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
+// orderedJSON appends v, decoded from n, as JSON with the keys of each
+// mapping in the order n gives them: a merge's (<<) where the merge is,
+// each key once, any other after them, sorted (there are none: v was
+// decoded from n).
+func orderedJSON(b []byte, n *yaml.Node, v any) []byte {
+	n = resolve(n)
+	switch v := v.(type) {
+	case map[string]any:
+		if n == nil || n.Kind != yaml.MappingNode {
+			break
+		}
+		done := map[string]bool{}
+		own := map[string]bool{} // keys n itself has: a merge's of the same name is overridden
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := resolve(n.Content[i]); k.Tag != "!!merge" {
+				own[k.Value] = true
+			}
+		}
+		b = append(b, '{')
+		var emit func(m *yaml.Node)
+		emit = func(m *yaml.Node) {
+			m = resolve(m)
+			for i := 0; m != nil && m.Kind == yaml.MappingNode && i+1 < len(m.Content); i += 2 {
+				k := resolve(m.Content[i])
+				if k.Tag == "!!merge" {
+					if src := resolve(m.Content[i+1]); src != nil && src.Kind == yaml.SequenceNode {
+						for _, c := range src.Content {
+							emit(c)
+						}
+					} else {
+						emit(src)
+					}
+					continue
+				}
+				val, ok := v[k.Value]
+				if !ok || done[k.Value] || m != n && own[k.Value] {
+					continue
+				}
+				done[k.Value] = true
+				if len(done) > 1 {
+					b = append(b, ',')
+				}
+				kb, _ := json.Marshal(k.Value)
+				b = append(append(b, kb...), ':')
+				b = orderedJSON(b, m.Content[i+1], val)
+			}
+		}
+		emit(n)
+		for _, k := range sortedKeys(v) {
+			if !done[k] {
+				done[k] = true
+				if len(done) > 1 {
+					b = append(b, ',')
+				}
+				kb, _ := json.Marshal(k)
+				b = append(append(b, kb...), ':')
+				vb, _ := json.Marshal(v[k])
+				b = append(b, vb...)
+			}
+		}
+		return append(b, '}')
+	case []any:
+		if n == nil || n.Kind != yaml.SequenceNode || len(n.Content) != len(v) {
+			break
+		}
+		b = append(b, '[')
+		for i, e := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = orderedJSON(b, n.Content[i], e)
+		}
+		return append(b, ']')
+	}
+	vb, _ := json.Marshal(v)
+	return append(b, vb...)
+}
+
 func isNull(n *yaml.Node) bool {
 	n = resolve(n)
 	return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
@@ -607,8 +685,10 @@ func (d *decoder) notify(n *yaml.Node, what string) (notify, map[string]*yaml.No
 			pn := resolve(p.val)
 			if pn != nil && (pn.Kind == yaml.MappingNode || pn.Kind == yaml.SequenceNode) {
 				// A YAML structure is a JSON payload written as YAML.
-				b, _ := json.Marshal(d.value(pn, "notify payload"))
-				nt.payload, nt.structured = string(b), true
+				// Keys in the file's order (json.Marshal sorts a map's):
+				// an XML payload's elements follow them, and a reader of
+				// the JSON expects them so.
+				nt.payload, nt.structured = string(orderedJSON(nil, pn, d.value(pn, "notify payload"))), true
 			} else {
 				nt.payload = d.str(p.val, "notify payload")
 			}

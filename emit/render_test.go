@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hooklab/hooklab/rules"
+	"go.yaml.in/yaml/v3"
 )
 
 // hostile is a ticket description meant to break payloads of every format.
@@ -282,6 +283,41 @@ triggers:
 	}
 }
 
+// TestStructuredPayloadKeepsKeyOrder: a YAML payload's keys go out in the
+// file's order, merges (<<) where they are and overridden by the
+// mapping's own keys (they went sorted: an XML receiver with a sequence
+// schema refused the elements).
+func TestStructuredPayloadKeepsKeyOrder(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	yaml := `webhooks:
+  - {id: j1, endpoint: "` + s.URL + `/j", signing: {scheme: none}}
+  - {id: x1, endpoint: "` + s.URL + `/x", format: xml, signing: {scheme: none}}
+triggers:
+  - name: tj
+    when: {event: e}
+    notify: {webhook: j1, payload: {zeta: "{{t.a}}", alpha: 1, list: [{y: 2, b: x}], defaults: &base {zz: 1, mid: base, aa: 2}, <<: *base, mid: own}}
+  - name: tx
+    when: {event: e}
+    notify: {webhook: x1, payload: {order: {zeta: "{{t.a}}", alpha: 1, mid: {y: 2, b: x}}}}
+`
+	te := newEnv(t, yaml, nil)
+	for _, q := range te.emit("e", `{"t": {"a": "A"}}`) {
+		if inv := te.settle(q.ID, 0); inv.Status != InvocationSuccess {
+			t.Fatalf("%s: %s %q", q.WebhookID, inv.Status, inv.Error)
+		}
+	}
+	want := map[string]string{
+		"/j": `{"zeta":"A","alpha":1,"list":[{"y":2,"b":"x"}],"defaults":{"zz":1,"mid":"base","aa":2},"zz":1,"aa":2,"mid":"own"}`,
+		"/x": `<order><zeta>A</zeta><alpha>1</alpha><mid><y>2</y><b>x</b></mid></order>`,
+	}
+	for _, r := range s.got() {
+		if string(r.Body) != want[r.URL] {
+			t.Errorf("%s got %s, want %s", r.URL, r.Body, want[r.URL])
+		}
+	}
+}
+
 // TestStructuredPayloadKeepsBigIntegers: integers of a YAML payload beyond
 // what a float64 holds go out digit for digit, as JSON and as XML
 // (9007199254740993 went out as ...992).
@@ -306,12 +342,45 @@ triggers:
 		}
 	}
 	want := map[string]string{
-		"/j": `{"big":12345678901234567890,"id":9007199254740993,"p":19.99,"small":42}`,
-		"/x": `<t><big>12345678901234567890</big><id>9007199254740993</id></t>`,
+		"/j": `{"id":9007199254740993,"big":12345678901234567890,"small":42,"p":19.99}`,
+		"/x": `<t><id>9007199254740993</id><big>12345678901234567890</big></t>`,
 	}
 	for _, r := range s.got() {
 		if string(r.Body) != want[r.URL] {
 			t.Errorf("%s got %q, want %q", r.URL, r.Body, want[r.URL])
+		}
+	}
+}
+
+// TestOrderedJSONMatchesMarshal: orderedJSON writes what json.Marshal
+// writes of the same value, keys aside: merges, aliases, overrides,
+// nesting, lists of mappings.
+func TestOrderedJSONMatchesMarshal(t *testing.T) {
+	t.Parallel()
+	for _, doc := range []string{
+		`{b: 1, a: [1, {z: 1, y: [true, null, "s"]}], c: {}}`,
+		`{a: &x {q: 1, p: 2}, b: *x, <<: *x, q: 9}`,
+		`{<<: [{a: 1, b: 1}, {b: 2, c: 2}], b: 3}`,
+		`[{<<: {m: 1}, n: 2}, [], "x", 1.5, 12345678901234567890]`,
+		`{"k<&>": "v<&>", "": 0}`,
+	} {
+		var n yaml.Node
+		if err := yaml.Unmarshal([]byte(doc), &n); err != nil {
+			t.Fatal(err)
+		}
+		v, err := rules.DecodeValue(n.Content[0], "t.yaml", "payload", func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := orderedJSON(nil, n.Content[0], v)
+		want, _ := json.Marshal(v)
+		var g, w any
+		if err := json.Unmarshal(got, &g); err != nil {
+			t.Fatalf("%s: %s is no JSON: %v", doc, got, err)
+		}
+		json.Unmarshal(want, &w)
+		if !reflect.DeepEqual(g, w) || len(got) != len(want) {
+			t.Errorf("%s: ordered %s, json.Marshal %s", doc, got, want)
 		}
 	}
 }
