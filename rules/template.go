@@ -583,6 +583,14 @@ func rewrite(src string, format Format) (rewritten, error) {
 			}
 		}
 	}
+	// Liquid takes the rest of the template into an unclosed comment or
+	// raw block, without a word (an unclosed if it refuses).
+	switch {
+	case inComment:
+		return rewritten{}, errors.New("{% comment %} has no {% endcomment %}")
+	case inRaw:
+		return rewritten{}, errors.New("{% raw %} has no {% endraw %}")
+	}
 	switch {
 	case !simple:
 		fast = nil

@@ -353,7 +353,8 @@ func TestTemplateLoopLimitCountsIterations(t *testing.T) {
 
 func TestTemplateErrors(t *testing.T) {
 	t.Parallel()
-	for _, src := range []string{`{% if %}`, `{{ x | }}`, `{% include "a.html" %}`, `{% for %}`, `{% unknowntag %}`, `{{10000000000000000000}}`} {
+	for _, src := range []string{`{% if %}`, `{{ x | }}`, `{% include "a.html" %}`, `{% for %}`, `{% unknowntag %}`, `{{10000000000000000000}}`,
+		`{"a": {% comment %}x"}`, `{"a": {% raw %}{{x}}"}`, `{% if x %}{% comment %}{% endif %}`} { // unclosed blocks took the rest in
 		if _, err := NewTemplate(src, FormatJSON); err == nil {
 			t.Errorf("NewTemplate(%q): want an error", src)
 		}
@@ -733,6 +734,22 @@ func TestAppendNumberIsJSONs(t *testing.T) {
 		}
 		if got := appendNumber(nil, f); string(got) != string(want) {
 			t.Errorf("appendNumber(%v) = %s, want %s", f, got, want)
+		}
+	}
+}
+
+// TestTemplateClosedBlocks: comment and raw blocks that close, nested in
+// each other or holding what looks like tags, are fine.
+func TestTemplateClosedBlocks(t *testing.T) {
+	t.Parallel()
+	for src, want := range map[string]string{
+		`{% comment %}{% raw %}{% endcomment %}x`:           "x",
+		`{% raw %}{% comment %}{{ y }}{% endraw %}`:         "{% comment %}{{ y }}",
+		`a{% comment %} {{ x }} {% if %} {% endcomment %}b`: "ab",
+	} {
+		got, err := mustRender(t, src, nil)
+		if err != nil || string(got) != want {
+			t.Errorf("%s rendered %q, %v; want %q", src, got, err, want)
 		}
 	}
 }
