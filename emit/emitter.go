@@ -734,20 +734,26 @@ func (e *Emitter) push(q queued) {
 	}
 }
 
-// exchangeEvent turns an exchange into its event: data holds exchange
-// (id, bin, source, time), request (as mock templates see it: method,
-// path, query, headers, body, json, form) and, for proxied exchanges,
-// response (status, headers, body).
+// exchangeEvent turns an exchange into its event: data holds bin,
+// exchange (id, bin, source, time), request (as mock templates see it:
+// method, path without a capture's /b/BIN, query, headers, body, json,
+// form, and url, the whole URL) and, for proxied exchanges, response
+// (status, headers, body).
 func exchangeEvent(ex *inspect.Exchange, typ string) Event {
 	u, _ := url.Parse(ex.Request.URL)
 	r := &rules.Request{Method: ex.Request.Method, Header: ex.Request.Headers.HTTP(), Body: ex.Request.Body, Bin: ex.Bin}
 	if u != nil {
 		r.Path, r.RawQuery = u.Path, u.RawQuery
+		// As mock templates see it: a capture's path without its /b/BIN.
+		if rest, ok := strings.CutPrefix(r.Path, "/b/"+ex.Bin); ok && ex.Source == inspect.SourceCapture && ex.Bin != "" && (rest == "" || rest[0] == '/') {
+			r.Path = "/" + strings.TrimPrefix(rest, "/")
+		}
 	}
 	data := rules.RequestVars(r, nil)
 	if req, ok := data["request"].(map[string]any); ok {
 		req["url"] = ex.Request.URL
 	}
+	data["bin"] = ex.Bin
 	data["exchange"] = map[string]any{"id": ex.ID, "bin": ex.Bin, "source": string(ex.Source), "time": ex.Time}
 	if resp := ex.Response; resp != nil {
 		hdr := map[string]any{}

@@ -38,12 +38,15 @@ triggers:
       all: [{path: request.json.order.total, op: gt, value: 10}]
     notify:
       webhook: cap
-      payload: '{"path": "{{request.path}}", "order": {{request.json.order.id}}, "method": "{{request.method}}", "bin": "{{exchange.bin}}", "ct": "{{request.headers.Content-Type}}", "ct2": "{{request.headers.content-type}}"}'
+      payload: '{"path": "{{request.path}}", "order": {{request.json.order.id}}, "method": "{{request.method}}", "bin": "{{exchange.bin}}", "top": "{{bin}}", "url": "{{request.url}}", "ct": "{{request.headers.Content-Type}}", "ct2": "{{request.headers.content-type}}"}'
 subscriptions:
   - {webhook: prox, events: [exchange.proxied]}
 `
 	te := newEnv(t, yaml, nil)
-	te.e.OnExchange(context.Background(), capturedExchange("01HWT0D7G07853Y017XD5T0001", nil))
+	// In a bin: request.path is as mock templates see it, without /b/zd.
+	inBin := capturedExchange("01HWT0D7G07853Y017XD5T0001", nil)
+	inBin.Bin, inBin.Request.URL = "zd", "http://127.0.0.1:8080/b/zd/orders?x=1"
+	te.e.OnExchange(context.Background(), inBin)
 	own := capturedExchange("01HWT0D7G07853Y017XD5T0002", inspect.Headers{{Name: HeaderInvocation, Value: "x"}})
 	te.e.OnExchange(context.Background(), own)
 	px := capturedExchange("01HWT0D7G07853Y017XD5T0003", nil)
@@ -63,7 +66,7 @@ subscriptions:
 	for _, r := range s.got() {
 		switch r.URL {
 		case "/cap":
-			if want := `{"path": "/orders", "order": 42, "method": "POST", "bin": "default", "ct": "application/json", "ct2": "application/json"}`; string(r.Body) != want {
+			if want := `{"path": "/orders", "order": 42, "method": "POST", "bin": "zd", "top": "zd", "url": "http://127.0.0.1:8080/b/zd/orders?x=1", "ct": "application/json", "ct2": "application/json"}`; string(r.Body) != want {
 				t.Errorf("captured payload %s, want %s", r.Body, want)
 			}
 		case "/prox":
