@@ -270,6 +270,9 @@ func parseInvocationQuery(r *http.Request) (InvocationQuery, error) {
 			*f.dst = t
 		}
 	}
+	if !q.From.IsZero() && !q.To.IsZero() && q.From.After(q.To) { // as POST /api/invocations/retry says
+		p.add("from", "from %s is after to %s: nothing is in that range", q.From.Format(time.RFC3339Nano), q.To.Format(time.RFC3339Nano))
+	}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 1000 {

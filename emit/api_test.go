@@ -128,6 +128,9 @@ func TestAPI(t *testing.T) {
 	if code, raw := c.do("POST", "/api/invocations/retry", `{"statuses": ["failed", "pending"]}`, &verr); code != 400 || verr.Field != "statuses.1" {
 		t.Errorf("bulk retry of pending: %d %s", code, raw)
 	}
+	if code, raw := c.do("GET", "/api/invocations?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", nil, &verr); code != 400 || verr.Field != "from" || !strings.Contains(verr.Error, "is after to") {
+		t.Errorf("list with from after to: %d %s", code, raw)
+	}
 	if code, raw := c.do("POST", "/api/invocations/retry", `{"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}`, &verr); code != 400 || verr.Field != "from" || !strings.Contains(verr.Error, "is after to") {
 		t.Errorf("bulk retry from after to: %d %s", code, raw)
 	}
