@@ -1034,6 +1034,14 @@ func notifyProblem(n *notify, w *Webhook) (key, msg string) {
 		if _, err := xmlBody(json.RawMessage(n.payload)); err != nil {
 			return "payload", fmt.Sprintf("webhook %s is xml: %v", w.ID, err)
 		}
+	case !bodyless && w.Format == FormatXML && n.payload != "" && n.template(FormatXML) != nil:
+		// A placeholder writes escaped text: if neither some text nor
+		// none makes the payload XML, nothing will.
+		x, ok := n.template(FormatXML).Sample("x")
+		empty, _ := n.template(FormatXML).Sample("")
+		if err := checkFormat(FormatXML, x); ok && err != nil && checkFormat(FormatXML, empty) != nil {
+			return "payload", fmt.Sprintf("webhook %s is xml, but this payload is never valid XML, whatever its placeholders hold (%v)", w.ID, strings.TrimPrefix(err.Error(), "the rendered payload is not valid XML: "))
+		}
 	case !bodyless && w.Format == FormatJSON && n.payload != "" && !n.structured && n.template(FormatJSON) != nil:
 		if err := n.template(FormatJSON).NeverJSON(); err != nil {
 			return "payload", fmt.Sprintf("webhook %s is json, but this payload is %v", w.ID, err)

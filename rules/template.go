@@ -287,6 +287,24 @@ func filterNames(expr string) []filterName {
 // outside writes one JSON value, which a number or a string stands for
 // (a key must be a string; text such as "-" or "1e" before it needs a
 // number), so the template is never valid when no choice of those is.
+// Sample renders t with each placeholder writing fill as it stands (fill
+// should need no escaping in t's format), for a check of the form its
+// renderings take; ok is false when t is beyond that (it has tags or
+// filters).
+func (t *Template) Sample(fill string) (out []byte, ok bool) {
+	if t.fast == nil {
+		return nil, false
+	}
+	for _, seg := range t.fast {
+		if seg.path == nil {
+			out = append(out, seg.text...)
+		} else {
+			out = append(out, fill...)
+		}
+	}
+	return out, true
+}
+
 func (t *Template) NeverJSON() error {
 	if t.format != FormatJSON || t.fast == nil {
 		return nil
