@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -119,6 +120,11 @@ type Options struct {
 	Speed float64
 	// Timeout bounds each request; 30s when zero.
 	Timeout time.Duration
+	// GiveUpAfter ends the run when this many requests in a row got no
+	// answer at all (refused, reset, timed out): the target is down or
+	// hung, and the rest would each wait out Timeout. 5 when zero; -1
+	// never gives up.
+	GiveUpAfter int
 	// MaxBody is how many response body bytes are kept, recorded and
 	// compared; 10 MiB when zero. A body cut there is compared as far as
 	// it goes (see Compare).
@@ -316,6 +322,26 @@ type runner struct {
 	// own is the transport the runner made (a default one, or an
 	// insecure clone), whose idle connections go when the run ends.
 	own *http.Transport
+	// unanswered counts the requests in a row, as they end, that got no
+	// answer; lastErr is the latest one's error (see GiveUpAfter).
+	unanswered atomic.Int32
+	lastErr    atomic.Pointer[string]
+}
+
+// ErrGaveUp ends a run whose target stopped answering (see GiveUpAfter).
+var ErrGaveUp = errors.New("the target stopped answering")
+
+// gaveUp is the error that ends the run, or nil while the target answers.
+func (r *runner) gaveUp() error {
+	n := int(r.unanswered.Load())
+	if r.opts.GiveUpAfter < 0 || n < r.opts.GiveUpAfter {
+		return nil
+	}
+	last := ""
+	if p := r.lastErr.Load(); p != nil {
+		last = *p
+	}
+	return fmt.Errorf("%w: %d requests in a row got no answer (the last: %s); the rest were not sent", ErrGaveUp, n, last)
 }
 
 // Run replays exs and diffs each response against the recorded one. It
@@ -381,7 +407,10 @@ func replayAll(ctx context.Context, n int, timeOf func(int) time.Time, load func
 			case sem <- struct{}{}:
 				// Both may be ready at once (the last result cancelled as
 				// it freed its slot): a cancelled run sends nothing more.
-				if runErr = ctx.Err(); runErr != nil {
+				if runErr = ctx.Err(); runErr == nil {
+					runErr = r.gaveUp()
+				}
+				if runErr != nil {
 					<-sem
 				}
 			case <-ctx.Done():
@@ -430,6 +459,9 @@ func newRunner(opts Options) (*runner, error) {
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
+	}
+	if opts.GiveUpAfter == 0 {
+		opts.GiveUpAfter = 5
 	}
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = 10 << 20
@@ -805,6 +837,14 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 		rec.Bin = inspect.DefaultBin
 	}
 	resp, err := r.client.Do(req)
+	switch {
+	case err == nil:
+		r.unanswered.Store(0)
+	case !errors.Is(err, inspect.ErrOwnAPI) && ctx.Err() == nil:
+		msg := describeError(err, r.opts.Timeout)
+		r.lastErr.Store(&msg)
+		r.unanswered.Add(1)
+	}
 	if err == nil {
 		if resp.ProtoMajor == 2 { // negotiated: the request went as HTTP/2 too
 			rec.Request.Proto = resp.Proto

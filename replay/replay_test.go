@@ -912,3 +912,43 @@ func TestReplayRecordsTheProtocolSent(t *testing.T) {
 		t.Fatalf("recorded %+v", rec)
 	}
 }
+
+// TestReplayGivesUpOnASilentTarget: a target that accepts and never
+// answers (or refuses every connection) ends the run after GiveUpAfter
+// requests in a row with no answer, not after one Timeout per exchange;
+// an answer in between starts the count again.
+func TestReplayGivesUpOnASilentTarget(t *testing.T) {
+	t.Parallel()
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer hang.Close()
+	var exs []*inspect.Exchange
+	for i := range 20 {
+		exs = append(exs, capture(fmt.Sprintf("01JNB5Z3Q00000000000000%03d", i), "GET", "http://127.0.0.1:8080/x", nil, nil, okResp()))
+	}
+	rep, err := Run(context.Background(), exs, Options{Target: hang.URL, Timeout: 50 * time.Millisecond, GiveUpAfter: 3})
+	if !errors.Is(err, ErrGaveUp) || !strings.Contains(err.Error(), "3 requests in a row got no answer") || len(rep.Results) != 3 || rep.Summary.Failed != 3 {
+		t.Fatalf("err %v, %d results %+v", err, len(rep.Results), rep.Summary)
+	}
+	// Refused connections count the same; -1 never gives up.
+	down := httptest.NewServer(http.NotFoundHandler())
+	downURL := down.URL
+	down.Close()
+	if rep, err := Run(context.Background(), exs[:8], Options{Target: downURL, GiveUpAfter: -1}); err != nil || len(rep.Results) != 8 {
+		t.Errorf("GiveUpAfter -1: %v, %d results", err, len(rep.Results))
+	}
+	if _, err := Run(context.Background(), exs[:8], Options{Target: downURL}); !errors.Is(err, ErrGaveUp) {
+		t.Errorf("a refusing target, by default: %v", err)
+	}
+	// Every other request answered: never five in a row.
+	var n atomic.Int32
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1)%2 == 0 {
+			panic(http.ErrAbortHandler) // the connection drops: no answer
+		}
+		w.Write([]byte(`{"ok":true}`))
+	}))
+	defer flaky.Close()
+	if rep, err := Run(context.Background(), exs, Options{Target: flaky.URL}); err != nil || len(rep.Results) != 20 {
+		t.Errorf("a flaky target: %v, %d results", err, len(rep.Results))
+	}
+}
