@@ -411,11 +411,12 @@ func (d *differ) compareJSON(ov, nv any) []Change {
 		d := fa - fb
 		return d <= tol && -d <= tol
 	})
-	if d.opts.Unordered {
-		budget := maxAlignCompares
-		nv = align(ov, nv, func(a, b any) bool { return cmp.Equal(a, b, numbers) }, &budget)
-	}
 	var r collector
+	if d.opts.Unordered {
+		a := aligner{eq: func(a, b any) bool { return cmp.Equal(a, b, numbers) }, budget: maxAlignCompares, from: map[uintptr][]int{}}
+		nv = a.align(ov, nv)
+		r.from = a.from
+	}
 	cmp.Equal(ov, nv, numbers, cmp.Reporter(&r))
 	slices.SortStableFunc(r.changes, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
 	return r.changes
@@ -425,6 +426,9 @@ func (d *differ) compareJSON(ov, nv any) []Change {
 type collector struct {
 	steps   []cmp.PathStep
 	changes []Change
+	// from maps the arrays align reordered (by their first element's
+	// address) to the replayed index of each element, for the paths.
+	from map[uintptr][]int
 }
 
 func (c *collector) PushStep(ps cmp.PathStep) { c.steps = append(c.steps, ps) }
@@ -435,12 +439,13 @@ func (c *collector) Report(rs cmp.Result) {
 		return
 	}
 	var segs []string
-	for _, s := range c.steps {
+	for k, s := range c.steps {
 		switch s := s.(type) {
 		case cmp.MapIndex:
 			segs = append(segs, strings.ReplaceAll(s.Key().String(), ".", `\.`))
 		case cmp.SliceIndex:
-			segs = append(segs, sliceStep(s.SplitKeys()))
+			ix, iy := s.SplitKeys()
+			segs = append(segs, sliceStep(ix, c.replayedIndex(k, iy)))
 		}
 	}
 	p := "body"
@@ -458,6 +463,27 @@ func (c *collector) Report(rs cmp.Result) {
 		ch.Old, ch.New = compact(vx), compact(vy)
 	}
 	c.changes = append(c.changes, ch)
+}
+
+// replayedIndex is index iy of the array step k is in, in the replayed
+// body as it came (before align reordered it).
+func (c *collector) replayedIndex(k, iy int) int {
+	if iy < 0 || len(c.from) == 0 {
+		return iy
+	}
+	for j := k - 1; j >= 0; j-- {
+		_, vy := c.steps[j].Values()
+		if vy.Kind() == reflect.Interface {
+			vy = vy.Elem()
+		}
+		if vy.IsValid() && vy.Kind() == reflect.Slice {
+			if idx, ok := c.from[vy.Pointer()]; ok && iy < len(idx) {
+				return idx[iy]
+			}
+			return iy
+		}
+	}
+	return iy
 }
 
 // sliceStep names an array element in a Change path by its recorded
@@ -725,7 +751,15 @@ const maxAlignCompares = 20000
 // lasts); the replayed elements left over take the places of the recorded
 // ones left over, in order, and any more follow. So a change names an
 // element by its recorded index, and elements that only moved are equal.
-func align(ov, nv any, eq func(a, b any) bool, budget *int) any {
+type aligner struct {
+	eq     func(a, b any) bool
+	budget int
+	// from maps each array made (by its first element's address) to
+	// the replayed index of each of its elements.
+	from map[uintptr][]int
+}
+
+func (a *aligner) align(ov, nv any) any {
 	switch o := ov.(type) {
 	case map[string]any:
 		n, ok := nv.(map[string]any)
@@ -735,7 +769,7 @@ func align(ov, nv any, eq func(a, b any) bool, budget *int) any {
 		out := make(map[string]any, len(n))
 		for k, y := range n {
 			if x, ok := o[k]; ok {
-				y = align(x, y, eq, budget)
+				y = a.align(x, y)
 			}
 			out[k] = y
 		}
@@ -745,13 +779,14 @@ func align(ov, nv any, eq func(a, b any) bool, budget *int) any {
 		if !ok {
 			return nv
 		}
-		return alignArray(o, n, eq, budget)
+		return a.alignArray(o, n)
 	}
 	return nv
 }
 
-func alignArray(o, n []any, eq func(a, b any) bool, budget *int) []any {
+func (a *aligner) alignArray(o, n []any) []any {
 	slot := make([]any, len(o))
+	slotJ := make([]int, len(o))
 	has := make([]bool, len(o))
 	used := make([]bool, len(n))
 	canon := func(v any) string { b, _ := json.Marshal(v); return string(b) }
@@ -763,41 +798,48 @@ func alignArray(o, n []any, eq func(a, b any) bool, budget *int) []any {
 	for i, x := range o {
 		k := canon(x)
 		if js := byJSON[k]; len(js) > 0 {
-			slot[i], has[i], used[js[0]] = n[js[0]], true, true
+			slot[i], slotJ[i], has[i], used[js[0]] = n[js[0]], js[0], true, true
 			byJSON[k] = js[1:]
 		}
 	}
 	for i, x := range o {
 		for j, y := range n {
-			if has[i] || *budget <= 0 {
+			if has[i] || a.budget <= 0 {
 				break
 			}
 			if used[j] {
 				continue
 			}
-			*budget--
-			if ay := align(x, y, eq, budget); eq(x, ay) {
-				slot[i], has[i], used[j] = ay, true, true
+			a.budget--
+			if ay := a.align(x, y); a.eq(x, ay) {
+				slot[i], slotJ[i], has[i], used[j] = ay, j, true, true
 			}
 		}
 	}
-	var rest []any
-	for j, y := range n {
+	var rest []int
+	for j := range n {
 		if !used[j] {
-			rest = append(rest, y)
+			rest = append(rest, j)
 		}
 	}
 	out := make([]any, 0, len(n))
+	from := make([]int, 0, len(n))
 	for i, x := range o {
 		switch {
 		case has[i]:
-			out = append(out, slot[i])
+			out, from = append(out, slot[i]), append(from, slotJ[i])
 		case len(rest) > 0:
-			out = append(out, align(x, rest[0], eq, budget))
+			out, from = append(out, a.align(x, n[rest[0]])), append(from, rest[0])
 			rest = rest[1:]
 		}
 	}
-	return append(out, rest...)
+	for _, j := range rest {
+		out, from = append(out, n[j]), append(from, j)
+	}
+	if len(out) > 0 && a.from != nil {
+		a.from[reflect.ValueOf(out).Pointer()] = from
+	}
+	return out
 }
 
 func containsFold(list []string, s string) bool {

@@ -78,12 +78,19 @@ func TestCompare(t *testing.T) {
 			opts: DiffOptions{Unordered: true, Ignore: []string{"#.id"}}},
 		{name: "unordered still sees a different element", old: jsonResp(200, `["a","b"]`), new: jsonResp(200, `["b","c"]`),
 			opts: DiffOptions{Unordered: true},
-			want: []Change{{Path: "body 0", Kind: Changed, Old: `"a"`, New: `"c"`}}},
+			want: []Change{{Path: "body 0→1", Kind: Changed, Old: `"a"`, New: `"c"`}}},
 		// An unordered change names the element by its recorded index,
-		// not by where sorting put it.
+		// and by its replayed one where that differs (not by where the
+		// pairing put it: "items.0.p" named replayed element 1).
 		{name: "unordered names the recorded index", old: jsonResp(200, `{"items":[{"id":2,"v":"b"},{"id":1,"v":"a"}]}`), new: jsonResp(200, `{"items":[{"id":1,"v":"X"},{"id":2,"v":"b"}]}`),
 			opts: DiffOptions{Unordered: true},
-			want: []Change{{Path: "body items.1.v", Kind: Changed, Old: `"a"`, New: `"X"`}}},
+			want: []Change{{Path: "body items.1→0.v", Kind: Changed, Old: `"a"`, New: `"X"`}}},
+		{name: "unordered, tolerance", old: jsonResp(200, `{"items":[{"id":1,"p":1.0},{"id":2,"p":2}]}`), new: jsonResp(200, `{"items":[{"id":2,"p":2},{"id":1,"p":1.5}]}`),
+			opts: DiffOptions{Unordered: true},
+			want: []Change{{Path: "body items.0→1.p", Kind: Changed, Old: `1.0`, New: `1.5`}}},
+		{name: "unordered, nested arrays", old: jsonResp(200, `[[1,2],[3,4]]`), new: jsonResp(200, `[[4,9],[2,1]]`),
+			opts: DiffOptions{Unordered: true},
+			want: []Change{{Path: "body 1→0.0→1", Kind: Changed, Old: `3`, New: `9`}}},
 		{name: "unordered removed and added", old: jsonResp(200, `[1,2,3]`), new: jsonResp(200, `[3,1]`),
 			opts: DiffOptions{Unordered: true},
 			want: []Change{{Path: "body 1→", Kind: Removed, Old: "2"}}},

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -112,4 +113,25 @@ func lastLine(s string) string {
 		return ""
 	}
 	return s[strings.LastIndexByte(s[:len(s)-1], '\n')+1:]
+}
+
+// FuzzCompareUnordered: any two JSON bodies compare without a panic, with
+// and without Unordered, a body against itself finds nothing, and every
+// change's path names indices within the bodies.
+func FuzzCompareUnordered(f *testing.F) {
+	f.Add(`{"items":[{"id":2,"v":"b"},{"id":1,"v":"a"}]}`, `{"items":[{"id":1,"v":"X"},{"id":2,"v":"b"}]}`)
+	f.Add(`[[1,2],[3,4]]`, `[[4,9],[2,1],[]]`)
+	f.Add(`[1,2,3]`, `[3,1]`)
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if !json.Valid([]byte(a)) || !json.Valid([]byte(b)) {
+			return
+		}
+		for _, un := range []bool{false, true} {
+			opts := DiffOptions{Unordered: un, NoHeaders: true}
+			if got, _ := Compare(jsonResp(200, a), jsonResp(200, a), opts); len(got) != 0 {
+				t.Fatalf("%s against itself (unordered %v): %+v", a, un, got)
+			}
+			Compare(jsonResp(200, a), jsonResp(200, b), opts)
+		}
+	})
 }
