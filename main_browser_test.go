@@ -322,6 +322,7 @@ func TestBrowser(t *testing.T) {
 		{"ResyncReloads", testBrowserResyncReloads},
 		{"ArrivalDuringReloadKept", testBrowserArrivalDuringReloadKept},
 		{"ShownRowStaysThroughReload", testBrowserShownRowStaysThroughReload},
+		{"FreeTextFilterStreamsFiltered", testBrowserFreeTextFilterStreamsFiltered},
 		{"FilterInURL", testBrowserFilterInURL},
 		{"EditAndResend", testBrowserEditAndResend},
 		{"DiffBodies", testBrowserDiffBodies},
@@ -860,6 +861,37 @@ func testBrowserShownRowStaysThroughReload(t *testing.T, p *browserPage) {
 	if !got["shown"] || !got["same"] {
 		p.fatalf(t, "right after a reload's reset the live row is shown=%v, the same row=%v; want it shown as it was (a new row animates as new)", got["shown"], got["same"])
 	}
+}
+
+// testBrowserFreeTextFilterStreamsFiltered: with a filter that needs
+// whole exchanges (free text), the live stream is filtered by the server,
+// so the page fetches nothing per arrival (it fetched every arrival of the
+// bin, four at a time, and fell ever further behind a busy sender), and
+// still lists each match as it comes; changing the filter follows.
+func testBrowserFreeTextFilterStreamsFiltered(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI+"?q=needle")
+	p.waitFor(t, "the stream filters by the query", `window.hooklab.live.q === 'needle'`, 10*time.Second)
+	for i := range 40 {
+		browserCapture(t, s.Capture, fmt.Sprintf("/b/hay/%d", i), `{"straw":true}`)
+	}
+	id := browserCapture(t, s.Capture, "/b/hay/x", `{"note":"a needle"}`)
+	p.waitFor(t, "the match shows", `document.querySelector(`+jsQuote(browserRow(id))+`)`, 5*time.Second)
+	got := evalIn[map[string]float64](t, p, `(() => ({
+		rows: document.querySelectorAll('tr.exchange-row').length,
+		fetches: performance.getEntriesByType('resource').filter((e) => /\/api\/exchanges\/[0-9A-Z]{26}/.test(e.name)).length,
+	}))()`)
+	if got["rows"] != 1 || got["fetches"] != 0 {
+		p.fatalf(t, "with the filter needle: %v rows, %v exchanges fetched one by one; want 1 and none", got["rows"], got["fetches"])
+	}
+	// Another filter: the stream follows it.
+	p.do(t, "filter on straw", setInput("#q", "straw"))
+	p.waitFor(t, "the stream filters by the new query", `window.hooklab.live.q === 'straw'`, 10*time.Second)
+	other := browserCapture(t, s.Capture, "/b/hay/late", `{"straw":"late"}`)
+	p.waitFor(t, "the new match shows", `document.querySelector(`+jsQuote(browserRow(other))+`)`, 5*time.Second)
+	// A filter of summary terms only streams unfiltered by q.
+	p.do(t, "filter on method", setInput("#q", "method:POST"))
+	p.waitFor(t, "the stream drops its query", `window.hooklab.live.q === ''`, 10*time.Second)
 }
 
 // setInput sets an input's value as typing would.

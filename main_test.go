@@ -847,7 +847,7 @@ func TestStreamDeliversExchanges(t *testing.T) {
 	// So is a parameter it does not take: a typo would stream every bin.
 	if _, resp, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/api/stream?bim=live", nil); err == nil || resp == nil || resp.StatusCode != 400 {
 		t.Errorf("stream with ?bim=: %v", err)
-	} else if b, _ := io.ReadAll(resp.Body); !strings.Contains(string(b), `takes no parameter \"bim\" (it takes bin)`) {
+	} else if b, _ := io.ReadAll(resp.Body); !strings.Contains(string(b), `takes no parameter \"bim\" (it takes bin, q)`) {
 		t.Errorf("stream with ?bim=: %s", b)
 	}
 	// And an empty bin (an unset $BIN), which would stream every bin.
@@ -884,6 +884,29 @@ func TestStreamDeliversExchanges(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("exchange reached the stream after %v", d)
+	}
+
+	// ?q= streams only what matches the query language, free text, header:
+	// and json: included, tested on the whole exchange; a bad q is a 400.
+	if _, resp, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/api/stream?q="+url.QueryEscape("stauts:500"), nil); err == nil || resp == nil || resp.StatusCode != 400 {
+		t.Errorf("stream with a bad q: %v", err)
+	}
+	fc, _, err := websocket.DefaultDialer.Dial("ws://"+u.Host+"/api/stream?q="+url.QueryEscape(`"needle in" json:order.ok=yes -header:x-skip=1`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fc.Close()
+	_ = fc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, b, err := fc.ReadMessage(); err != nil || !strings.Contains(string(b), "hello") {
+		t.Fatalf("filtered stream: %s %v", b, err)
+	}
+	s.send(t, "POST", "/b/f/1", "application/json", []byte(`{"note":"needle in a haystack","order":{"ok":"no"}}`))    // not ok
+	s.send(t, "POST", "/b/f/2", "application/json", []byte(`{"note":"no match here","order":{"ok":"yes"}}`))          // no needle
+	browserCapture(t, s.Capture, "/b/f/3", `{"note":"needle in it","order":{"total":50}}`, "X-Skip", "1")             // header
+	want := s.send(t, "POST", "/b/f/4", "application/json", []byte(`{"note":"a needle in it","order":{"ok":"yes"}}`)) // the one
+	_, b, err := fc.ReadMessage()
+	if err != nil || !strings.Contains(string(b), want.ID) {
+		t.Fatalf("filtered stream sent %s (%v), want only %s", b, err, want.ID)
 	}
 }
 

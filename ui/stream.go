@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -35,8 +36,11 @@ const sendBuffer = 64 << 10
 
 // Stream returns the websocket handler of GET /api/stream. Each client gets
 // {"type":"hello"}, then one message per event; ?bin= keeps only exchanges
-// of that bin. A client that falls behind gets {"type":"resync"} and is
-// disconnected; it is never waited for.
+// of that bin, ?q= (the query language of GET /api/exchanges) only those
+// that match it, tested here on the whole exchange (free text, header:,
+// json:), so that a client filtering so need not fetch each to know. A
+// client that falls behind gets {"type":"resync"} and is disconnected; it
+// is never waited for.
 func Stream(cfg StreamConfig) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -59,10 +63,21 @@ func Stream(cfg StreamConfig) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		bin, err := inspect.BinParam(q)
+		terms, qerr := inspect.ParseQueryLang(q.Get("q"))
+		if qerr != nil {
+			qerr = fmt.Errorf("q: %w", qerr)
+		}
 		// A typo (?bim=) or an empty bin= would stream every bin.
-		if err := errors.Join(inspect.Only(q, "GET /api/stream", "bin"), inspect.Once(q, "bin"), err); err != nil {
+		if err := errors.Join(inspect.Only(q, "GET /api/stream", "bin", "q"), inspect.Once(q, "bin", "q"), err, qerr); err != nil {
 			inspect.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
+		}
+		// Matched by the stream's own goroutine as it sends, not in
+		// Publish (the store's writer): a slow match makes this client
+		// fall behind (and resync), not every capture wait.
+		keep := func(*inspect.Event) bool { return true }
+		if len(terms) > 0 {
+			keep = func(ev *inspect.Event) bool { return ev.Exchange == nil || terms.Match(ev.Exchange) }
 		}
 		// Subscribed before the handshake is answered: a client may
 		// send a capture the moment its Dial returns, and must get it.
@@ -83,7 +98,7 @@ func Stream(cfg StreamConfig) http.Handler {
 		if tc, ok := hw.conn.Conn.(interface{ SetWriteBuffer(int) error }); ok {
 			_ = tc.SetWriteBuffer(sendBuffer)
 		}
-		serveStream(r.Context(), cfg, conn, hw.conn, sub)
+		serveStream(r.Context(), cfg, conn, hw.conn, sub, keep)
 	})
 }
 
@@ -105,7 +120,7 @@ const (
 	flushTimeout = 10 * time.Second
 )
 
-func serveStream(ctx context.Context, cfg StreamConfig, conn *websocket.Conn, bc *batchConn, sub *inspect.Sub) {
+func serveStream(ctx context.Context, cfg StreamConfig, conn *websocket.Conn, bc *batchConn, sub *inspect.Sub, keep func(*inspect.Event) bool) {
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -154,6 +169,9 @@ func serveStream(ctx context.Context, cfg StreamConfig, conn *websocket.Conn, bc
 			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "resync"), time.Now().Add(time.Second))
 			return
 		case ev := <-sub.C():
+			if !keep(&ev) {
+				continue
+			}
 			// Under load events queue up: send what is queued in one
 			// write instead of a syscall (and a wakeup of the client)
 			// each.
@@ -163,7 +181,9 @@ func serveStream(ctx context.Context, cfg StreamConfig, conn *websocket.Conn, bc
 			for n := 1; err == nil && n < maxBurst; n++ {
 				select {
 				case ev := <-sub.C():
-					err = write(websocket.TextMessage, ev.Encoded())
+					if keep(&ev) {
+						err = write(websocket.TextMessage, ev.Encoded())
+					}
 				default:
 					break burst
 				}

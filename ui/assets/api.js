@@ -167,10 +167,11 @@ export function getRules(signal) {
   return call('GET', '/api/rules', { signal });
 }
 
-/** streamURL is the websocket address of the live stream, filtered to bin when given. */
-export function streamURL(bin) {
+/** streamURL is the websocket address of the live stream, filtered to bin and to the query q when given. */
+export function streamURL(bin, q) {
   const u = new URL('/api/stream', location.href);
   u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   if (bin) u.searchParams.set('bin', bin);
+  if (q) u.searchParams.set('q', q);
   return u.toString();
 }

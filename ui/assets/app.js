@@ -209,6 +209,27 @@ function streamBin() {
   return bins.length === 1 ? bins[0].value : '';
 }
 
+/**
+ * streamQ is the filter the live stream should match on the server: the
+ * filter when it needs whole exchanges (free text, header:, json:) and
+ * the server has listed it (one it refuses would keep the stream from
+ * opening). Summary terms are matched here, as they arrive.
+ */
+function streamQ() {
+  return state.deep.length && !state.broken && state.q && state.q === state.goodQ ? state.q : '';
+}
+
+/**
+ * followFilter reconnects the stream when it does not filter as the list
+ * does; the reconnect reloads the list (Live's onOpen), which covers what
+ * the old stream did not send.
+ */
+function followFilter() {
+  const bin = streamBin();
+  const q = streamQ();
+  if (live.bin !== bin || live.q !== q) live.connect(bin, q);
+}
+
 const checking = [];
 let checkingNow = 0;
 /** arrived takes a summary from the stream: shown when it matches the filter. */
@@ -216,11 +237,12 @@ function arrived(x) {
   if (state.broken) return;
   if (state.bin && x.bin !== state.bin) return;
   if (!query.matchSummary(state.terms, x)) return;
-  if (!state.deep.length) {
-    list.add(x);
+  if (!state.deep.length || (live.q && live.q === state.q)) {
+    list.add(x); // the server matched the rest
     return;
   }
-  // Free text, header: and json: need the whole exchange.
+  // Free text, header: and json: need the whole exchange (until the
+  // stream filters by them: see followFilter).
   checking.push([x, state.gen]);
   pump();
 }
@@ -267,7 +289,7 @@ async function switchFilter(bin, q, compiled = () => {}) {
   list.reset([], { dropPending: true });
   await compile();
   compiled();
-  if (streamBin() !== oldStream) live.connect(streamBin());
+  if (streamBin() !== oldStream) live.connect(streamBin()); // then its q, once listed (followFilter)
   else reload();
 }
 
@@ -317,6 +339,7 @@ async function reload() {
       hideNotice();
     }
     if (detail.id) list.select(detail.id);
+    followFilter();
   } catch (err) {
     if (ctl.signal.aborted || err.name === 'AbortError' || gen !== state.gen) return;
     if (err.status === 400 && state.q && state.q !== state.goodQ) {
@@ -699,7 +722,7 @@ document.addEventListener('keydown', onKey);
 setInterval(() => list.refreshTimes(), 10_000);
 
 // For the browser tests and the curious: the list's state.
-window.hooklab = { list, state };
+window.hooklab = { list, state, live };
 
 // The empty list's example names this server's capture URL, not the
 // default port.

@@ -20,6 +20,7 @@ export class Live {
     this.onOpen = onOpen;
     this.onMessage = onMessage;
     this.bin = '';
+    this.q = '';
     this.ws = null;
     this.attempt = 0;
     this.timer = 0;
@@ -31,9 +32,14 @@ export class Live {
     });
   }
 
-  /** connect (re)opens the stream for bin ("" for every bin). */
-  connect(bin = '') {
+  /**
+   * connect (re)opens the stream for bin ("" for every bin), of the
+   * exchanges matching q when given (the query language: the server
+   * matches the whole exchange).
+   */
+  connect(bin = '', q = '') {
     this.bin = bin;
+    this.q = q;
     this.stopped = false;
     this.attempt = 0;
     this.open();
@@ -60,7 +66,7 @@ export class Live {
     this.onState('connecting', '');
     let ws;
     try {
-      ws = new WebSocket(streamURL(this.bin));
+      ws = new WebSocket(streamURL(this.bin, this.q));
     } catch (err) {
       this.scheduleRetry();
       return;
