@@ -1440,6 +1440,7 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 	fs := newFlags("tail", stderr)
 	server := fs.String("server", envOr(getenv, "HOOKLAB_UI", "http://127.0.0.1:4040"), "the running hooklab's UI `URL` (env HOOKLAB_UI)")
 	bin := fs.String("bin", "", "only exchanges of this `bin`")
+	q := fs.String("q", "", "only exchanges matching this `query` (the language of the UI's filter: status:5xx, json:ticket.id=7, free text...)")
 	asJSON := fs.Bool("json", false, "print each exchange as a JSON line")
 	wait := fs.Duration("wait", 0, "give up when no server answers within this `duration` at first (0: keep trying); once connected, tail reconnects until stopped")
 	if err := parseFlags(fs, args); err != nil {
@@ -1454,6 +1455,9 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 			return badUsage("--bin: %v", err)
 		}
 	}
+	if _, err := inspect.ParseQueryLang(*q); err != nil {
+		return badUsage("--q: %v", err)
+	}
 	s, err := inspect.ServerURL(*server)
 	if err != nil {
 		return badUsage("--server %v", err)
@@ -1463,7 +1467,7 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	whenReaderGone(ctx, stdout, stop)
-	err = ui.Tail(ctx, ui.TailConfig{Server: s, Bin: *bin, JSON: *asJSON, Out: stdout, Status: stderr, Token: getenv("HOOKLAB_AUTH"), Wait: *wait})
+	err = ui.Tail(ctx, ui.TailConfig{Server: s, Bin: *bin, Q: *q, JSON: *asJSON, Out: stdout, Status: stderr, Token: getenv("HOOKLAB_AUTH"), Wait: *wait})
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

@@ -1107,6 +1107,25 @@ func TestTailPrintsExchanges(t *testing.T) {
 	}
 }
 
+// TestTailQuery: tail --q prints only what matches the query language,
+// free text included (the server matches), and refuses a bad query at once.
+func TestTailQuery(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	out, _ := startTail(t, s.UI, "--q", `"needle" status:2xx`)
+	s.send(t, "POST", "/b/q/hay", "application/json", []byte(`{"a":"straw"}`))
+	s.send(t, "POST", "/b/q/match", "application/json", []byte(`{"a":"a needle"}`))
+	waitFor(t, func() bool { return strings.Contains(out.String(), "/b/q/match") }, "the match printed")
+	if strings.Contains(out.String(), "/b/q/hay") {
+		t.Errorf("tail --q printed what does not match:\n%s", out.String())
+	}
+	var o, e syncBuffer
+	err := run(context.Background(), []string{"tail", "--server", s.UI, "--q", "stauts:500"}, func(string) string { return "" }, &o, &e)
+	if exitCode(err) != 2 || !strings.Contains(err.Error()+e.String(), "status") {
+		t.Errorf("tail --q with a typo: exit %d, %v %s", exitCode(err), err, e.String())
+	}
+}
+
 func TestTailReconnects(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "--memory")

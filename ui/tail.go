@@ -23,6 +23,9 @@ type TailConfig struct {
 	// Server is the UI listener's base URL, e.g. http://127.0.0.1:4040.
 	Server string
 	Bin    string
+	// Q keeps only the exchanges that match this query (the language of
+	// GET /api/exchanges?q=), matched by the server.
+	Q string
 	// JSON prints each exchange summary as one JSON line.
 	JSON bool
 	Out  io.Writer
@@ -44,9 +47,14 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 		return fmt.Errorf("server %q: want a URL like http://127.0.0.1:4040", cfg.Server)
 	}
 	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
+	params := url.Values{}
 	if cfg.Bin != "" {
-		u.RawQuery = url.Values{"bin": {cfg.Bin}}.Encode()
+		params.Set("bin", cfg.Bin)
 	}
+	if cfg.Q != "" {
+		params.Set("q", cfg.Q)
+	}
+	u.RawQuery = params.Encode()
 	if cfg.Status == nil {
 		cfg.Status = io.Discard
 	}
@@ -97,7 +105,7 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 		if err != nil && resp != nil && resp.StatusCode == http.StatusNotFound {
 			return fmt.Errorf("tail: %s has no stream at %s: give the UI's address without a path, like http://127.0.0.1:4040", cfg.Server, u.Path)
 		}
-		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusBadRequest) {
 			// Retrying cannot help: say what is wrong.
 			var e struct{ Error string }
 			_ = json.NewDecoder(io.LimitReader(resp.Body, 4<<10)).Decode(&e)
@@ -240,8 +248,9 @@ func (t *tailer) print(raw json.RawMessage, caught bool) {
 	t.last, t.anchored = s.ID, true
 }
 
-// anchor sets last to the newest exchange stored (of the bin), if any, and
-// reports whether it could read it.
+// anchor sets last to the newest exchange stored (of the bin, matching
+// the query or not: a position to go on from), if any, and reports
+// whether it could read it.
 func (t *tailer) anchor(ctx context.Context) bool {
 	var page struct {
 		Exchanges []inspect.Summary `json:"exchanges"`
@@ -288,6 +297,9 @@ func (t *tailer) catchUp(ctx context.Context) bool {
 		}
 		if t.cfg.Bin != "" {
 			q.Set("bin", t.cfg.Bin)
+		}
+		if t.cfg.Q != "" {
+			q.Set("q", t.cfg.Q)
 		}
 		if cursor != "" {
 			q.Set("cursor", cursor)
