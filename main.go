@@ -1467,7 +1467,23 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	whenReaderGone(ctx, stdout, stop)
-	err = ui.Tail(ctx, ui.TailConfig{Server: s, Bin: *bin, Q: *q, JSON: *asJSON, Out: stdout, Status: stderr, Token: getenv("HOOKLAB_AUTH"), Wait: *wait})
+	done := make(chan error, 1)
+	go func() {
+		done <- ui.Tail(ctx, ui.TailConfig{Server: s, Bin: *bin, Q: *q, JSON: *asJSON, Out: stdout, Status: stderr, Token: getenv("HOOKLAB_AUTH"), Wait: *wait})
+	}()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		// Stopped (a signal, or the reader went): Tail returns at once,
+		// unless it is in a write to a reader that does not read, which
+		// nothing ends (one kill left tail running for minutes): it
+		// ends without Tail then.
+		select {
+		case err = <-done:
+		case <-time.After(time.Second):
+			return nil
+		}
+	}
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

@@ -1107,6 +1107,53 @@ func TestTailPrintsExchanges(t *testing.T) {
 	}
 }
 
+// blockedWriter is a reader that stopped reading: each Write blocks until
+// the test ends; entered is closed at the first.
+type blockedWriter struct {
+	entered chan struct{}
+	once    sync.Once
+	release chan struct{}
+}
+
+func (w *blockedWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.entered) })
+	<-w.release
+	return len(p), nil
+}
+
+// TestTailStopsWhileItsWriteIsBlocked: a stop (the first SIGTERM or
+// Ctrl-C) ends tail even while it is writing to a reader that stopped
+// reading (a full pipe to a stuck program): it stayed for minutes.
+func TestTailStopsWhileItsWriteIsBlocked(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	w := &blockedWriter{entered: make(chan struct{}), release: make(chan struct{})}
+	defer close(w.release)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var errOut syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"tail", "--server", s.UI}, func(string) string { return "" }, w, &errOut)
+	}()
+	waitFor(t, func() bool { return strings.Contains(errOut.String(), "connected") }, "tail to connect")
+	s.send(t, "POST", "/b/blocked/x", "application/json", []byte(`{}`))
+	select {
+	case <-w.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("tail never wrote")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("tail stopped with %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("tail did not stop while its write was blocked")
+	}
+}
+
 // TestTailQuery: tail --q prints only what matches the query language,
 // free text included (the server matches), and refuses a bad query at once.
 func TestTailQuery(t *testing.T) {
