@@ -5,6 +5,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -576,6 +577,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Getenv:  getenv,
 		// Custom headers by these names are redacted like auth values.
 		SecretHeaders: o.secretHeaders,
+		// The activity log follows the exchanges' retention: at most as
+		// many finished invocations, no older, and 7 days at most.
+		RetainCount: cmp.Or(o.retainCount, -1),
+		Retain:      min(cmp.Or(o.retainAge, emit.DefaultRetain), emit.DefaultRetain),
 		// A webhook at hooklab's own API would drive it (or loop: its
 		// payload can be the next event); the capture port is the place
 		// to point one at hooklab.

@@ -37,6 +37,19 @@ func (c *finalCounts) add(webhook, status string, n int64) {
 	}
 }
 
+// total counts every finished invocation.
+func (c *finalCounts) total() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var n int64
+	for _, m := range c.by {
+		for _, k := range m {
+			n += max(k, 0) // see add
+		}
+	}
+	return n
+}
+
 // addAll applies counts by (webhook, status), each times sign.
 func (c *finalCounts) addAll(counts map[[2]string]int64, sign int64) {
 	for k, n := range counts {

@@ -1054,6 +1054,28 @@ func (d *db) retain(ctx context.Context, cutoff time.Time) (map[[2]string]int64,
 	return gone, err
 }
 
+// retainOldest deletes the n finished invocations updated longest ago.
+func (d *db) retainOldest(ctx context.Context, n int64) (map[[2]string]int64, error) {
+	gone := map[[2]string]int64{}
+	err := d.write(ctx, func(tx *sql.Tx) error {
+		clear(gone)
+		rows, err := tx.Query(`DELETE FROM invocations WHERE rowid IN (SELECT rowid FROM invocations WHERE queued = 0 ORDER BY updated_ns LIMIT ?) RETURNING webhook_id, status`, n)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var wh, st string
+			if err := rows.Scan(&wh, &st); err != nil {
+				return err
+			}
+			gone[[2]string{wh, st}]++
+		}
+		return rows.Err()
+	})
+	return gone, err
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1

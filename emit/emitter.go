@@ -53,6 +53,9 @@ const (
 // DefaultRetain is how long finished invocations are kept.
 const DefaultRetain = 7 * 24 * time.Hour
 
+// DefaultRetainCount is how many finished invocations are kept at most.
+const DefaultRetainCount = 100_000
+
 // Options configure an Emitter.
 type Options struct {
 	// Dir is the data directory holding emit.db; ignored with Memory.
@@ -93,6 +96,11 @@ type Options struct {
 	// Retain is how long finished invocations are kept; DefaultRetain when
 	// zero.
 	Retain time.Duration
+	// RetainCount caps the finished invocations kept, the oldest going
+	// first (each holds its payload and attempts: a busy subscription
+	// grew emit.db by gigabytes a day); DefaultRetainCount when zero,
+	// none when negative.
+	RetainCount int64
 	// AccountID is the account_id of subscription envelopes.
 	AccountID int64
 	// DrainTimeout is how long Close waits for attempts in flight before
@@ -217,6 +225,9 @@ func Open(opts Options) (*Emitter, error) {
 	}
 	if opts.Retain <= 0 {
 		opts.Retain = DefaultRetain
+	}
+	if opts.RetainCount == 0 {
+		opts.RetainCount = DefaultRetainCount
 	}
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = 5 * time.Second
@@ -910,18 +921,36 @@ func (e *Emitter) toEvent(q queued) Event {
 	return q.ev
 }
 
-// sweep deletes finished invocations older than Retain, hourly.
+// sweep deletes finished invocations older than Retain, every tenth of it
+// (at most hourly), and, checked each minute, the oldest beyond
+// RetainCount (down to nine tenths of it, so that it is not every minute).
 func (e *Emitter) sweep(ctx context.Context) {
+	var aged time.Time
+	every := min(max(e.opts.Retain/10, time.Minute), time.Hour)
 	for {
 		now := e.clock.Now()
-		gone, err := e.db.retain(ctx, now.Add(-e.opts.Retain))
-		if err != nil && ctx.Err() == nil {
-			e.log.Error("invocation retention", "err", err)
+		if now.Sub(aged) >= every {
+			aged = now
+			gone, err := e.db.retain(ctx, now.Add(-e.opts.Retain))
+			if err != nil && ctx.Err() == nil {
+				e.log.Error("invocation retention", "err", err)
+			}
+			if err == nil {
+				e.counts.addAll(gone, -1)
+			}
 		}
-		if err == nil {
-			e.counts.addAll(gone, -1)
+		if keep := e.opts.RetainCount; keep > 0 {
+			if n := e.counts.total(); n > keep {
+				gone, err := e.db.retainOldest(ctx, n-keep*9/10)
+				if err != nil && ctx.Err() == nil {
+					e.log.Error("invocation retention", "err", err)
+				}
+				if err == nil {
+					e.counts.addAll(gone, -1)
+				}
+			}
 		}
-		c, stop := e.clock.At(now.Add(time.Hour))
+		c, stop := e.clock.At(now.Add(time.Minute))
 		select {
 		case <-ctx.Done():
 			stop()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hooklab/hooklab/inspect"
 )
 
 // TestZendeskHeaders checks the headers Zendesk sends with every webhook
@@ -335,7 +338,7 @@ func TestRemovedWebhookQueueFailsAfterGrace(t *testing.T) {
 	te, _, q2 := queuedBehindRateLimit(t)
 	te.setConfig("webhooks: []\n")
 	retired := te.clock.Now().Add(orphanGrace)
-	te.clock.waitWaiter(t, retired)
+	te.clock.waitWaiters(t, retired, 2) // the orphaned queue's and the retention sweep's minute
 	if inv := te.inv(q2[0].ID); inv.NextAt == nil {
 		t.Fatalf("failed at once on removal: %s %q", inv.Status, inv.Error)
 	}
@@ -419,5 +422,46 @@ triggers:
 		if body.I != i {
 			t.Errorf("delivery %d carried event %d", i, body.I)
 		}
+	}
+}
+
+// TestRetainCount: past RetainCount finished invocations, the sweep (each
+// minute) deletes the oldest, down to nine tenths of it, with their counts;
+// and Retain deletes by age. (Neither was bounded but by 7 days: a busy
+// subscription grew emit.db by gigabytes a day.)
+func TestRetainCount(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	te := newEnv(t, `webhooks:
+  - {id: w, endpoint: "`+s.URL+`/w", signing: {scheme: none}}
+subscriptions:
+  - {webhook: w, events: [x.*]}
+`, nil, func(o *Options) { o.RetainCount, o.Retain = 20, time.Hour })
+	t0 := te.clock.Now()
+	var ids []string
+	for range 30 {
+		q := te.emit("x.y", `{}`)
+		ids = append(ids, q[0].ID)
+		te.settle(q[0].ID, 0)
+		te.clock.Advance(time.Millisecond) // each finished after the one before
+	}
+	if n := te.e.counts.total(); n != 30 {
+		t.Fatalf("%d finished, want 30", n)
+	}
+	te.clock.waitWaiter(t, t0.Add(time.Minute))
+	te.clock.Set(t0.Add(time.Minute))
+	waitFor(t, "the oldest beyond 20 to go", func() bool { return te.e.counts.total() == 18 })
+	for i, id := range ids {
+		_, err := te.e.Invocation(context.Background(), id)
+		if gone := errors.Is(err, inspect.ErrNotFound); gone != (i < 12) {
+			t.Errorf("invocation %d: %v, want gone=%v", i, err, i < 12)
+		}
+	}
+	// Past Retain (an hour): all.
+	te.clock.waitWaiter(t, t0.Add(2*time.Minute))
+	te.clock.Set(t0.Add(2 * time.Hour))
+	waitFor(t, "the rest to age out", func() bool { return te.e.counts.total() == 0 })
+	if list, _, err := te.e.Invocations(context.Background(), InvocationQuery{WebhookID: "w"}); err != nil || len(list) != 0 {
+		t.Errorf("left: %d %v", len(list), err)
 	}
 }
