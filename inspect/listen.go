@@ -172,7 +172,7 @@ func ServerURL(s string) (string, error) {
 	}
 	s = strings.TrimSuffix(s, "/")
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(s, "?#") {
 		return "", fmt.Errorf("%q: want the UI's URL, like http://127.0.0.1:4040", in)
 	}
 	return s, nil

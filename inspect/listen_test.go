@@ -163,6 +163,8 @@ func TestServerURL(t *testing.T) {
 		{"", ""},
 		{"http://127.0.0.1:4040?bin=x", ""},
 		{"http://127.0.0.1:4040/#x", ""},
+		{"http://127.0.0.1:4040#", ""},
+		{"http://127.0.0.1:4040?", ""},
 	} {
 		got, err := ServerURL(tc.in)
 		if got != tc.want || (err == nil) != (tc.want != "") {

@@ -286,6 +286,7 @@ func (a *API) prune() {
 	}
 	slices.Sort(ids) // oldest first
 	var finished []string
+	ended := map[string]time.Time{}
 	var size int64
 	for _, id := range ids {
 		rn := a.runs[id]
@@ -293,9 +294,14 @@ func (a *API) prune() {
 		if rn.st.State != StateRunning {
 			finished = append(finished, id)
 			size += rn.size
+			if rn.st.Finished != nil {
+				ended[id] = *rn.st.Finished
+			}
 		}
 		rn.mu.Unlock()
 	}
+	// Oldest finished first: the run that just ended is the last, kept.
+	slices.SortStableFunc(finished, func(x, y string) int { return ended[x].Compare(ended[y]) })
 	for _, id := range finished[:max(len(finished)-1, 0)] {
 		if len(a.runs) <= a.cfg.KeepRuns && size <= a.cfg.KeepBytes {
 			return

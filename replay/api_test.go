@@ -940,6 +940,31 @@ func TestAPIKeepsRunsWithinBytes(t *testing.T) {
 	if len(kept) == 0 || len(kept) >= 4 || kept[len(kept)-1] != ids[3] {
 		t.Errorf("kept runs %v of %v", kept, ids)
 	}
+	// A run that ends after one started later is the one kept: "newest"
+	// is the last to finish, which its client is reading (it was
+	// deleted as it finished: the CLI got a 404 for a whole run).
+	c := newAPIServerWith(t, APIConfig{KeepBytes: 100 << 10})
+	release := make(chan struct{})
+	slowTarget := newTarget(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		if strings.Contains(r.URL.Path, "slow") {
+			<-release
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, strings.ReplaceAll(big, "recorded", "replayed"))
+	})
+	slow, fast := *ex, *ex
+	slow.ID, slow.Request.URL = "01JNB5Z3Q0000000000000000S", "http://127.0.0.1:8080/b/t/slow"
+	fast.ID, fast.Request.URL = "01JNB5Z3Q0000000000000000F", "http://127.0.0.1:8080/b/t/fast"
+	add(t, c.store, &slow, &fast)
+	var started struct{ ID string }
+	if code := c.call(t, "POST", "/api/replay", Spec{IDs: []string{slow.ID}, Target: slowTarget.URL}, &started); code != http.StatusAccepted {
+		t.Fatalf("start the slow run: %d", code)
+	}
+	c.run(t, Spec{IDs: []string{fast.ID}, Target: slowTarget.URL})
+	close(release)
+	if st := c.waitRun(t, started.ID); st.State != StateDone {
+		t.Errorf("the slow run: %+v", st.Summary)
+	}
 	// One run larger than the budget is still kept: it is the newest.
 	b := newAPIServerWith(t, APIConfig{KeepBytes: 1})
 	add(t, b.store, ex)

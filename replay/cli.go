@@ -215,6 +215,7 @@ Flags:
 	fs.IntVar(&spec.Concurrency, "concurrency", 1, "requests in flight at most (`N`)")
 	fs.Float64Var(&spec.Speed, "speed", 1, "with --pace original, divide the gaps by this `factor`")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up on one request after this `duration`")
+	giveUp := fs.Int("give-up-after", 5, "end the run when this many `requests` in a row got no answer (a target down or hung); 0: never")
 	fs.Var(&ignore, "ignore", "JSON `path` whose value is not compared, gjson style: data.created_at, items.#.id (repeatable)")
 	fs.Var(&ignoreHeaders, "ignore-header", "response header `name` not compared (repeatable)")
 	fs.Var(&compareHeaders, "compare-header", "volatile header `name` to compare after all, e.g. ETag (repeatable)")
@@ -279,6 +280,14 @@ Flags:
 		return usage("%v", fmt.Errorf("%w: concurrency %d: want 1 to 1024", inspect.ErrInvalid, spec.Concurrency))
 	}
 	spec.Timeout = timeout.String()
+	switch {
+	case *giveUp < 0:
+		return usage("--give-up-after %d: want a number of requests, or 0 for never", *giveUp)
+	case *giveUp == 0:
+		spec.GiveUpAfter = -1
+	default:
+		spec.GiveUpAfter = *giveUp
+	}
 	spec.Diff.Ignore, spec.Diff.IgnoreHeaders, spec.Diff.CompareHeaders = ignore, ignoreHeaders, compareHeaders
 	spec.Diff.SecretHeaders = c.SecretHeaders
 
@@ -315,6 +324,7 @@ Flags:
 		base.Transport = tr
 	}
 	var rep *Report
+	var runErr error // a run that ended early (gave up, was stopped), reported after its results
 	switch {
 	case *harFile != "":
 		data, err := c.readFile(*harFile)
@@ -338,9 +348,9 @@ Flags:
 		if err != nil {
 			return usage("%v", err)
 		}
-		rep, err = c.runLocal(ctx, func(ctx context.Context, opts Options) (*Report, error) { return Run(ctx, exs, opts) }, opts, *asJSON, *verbose)
-		if err != nil {
-			return err
+		rep, runErr = c.runLocal(ctx, func(ctx context.Context, opts Options) (*Report, error) { return Run(ctx, exs, opts) }, opts, *asJSON, *verbose)
+		if rep == nil {
+			return runErr
 		}
 	default:
 		if len(ids) > 0 {
@@ -362,9 +372,9 @@ Flags:
 			return err
 		}
 		if up {
-			rep, err = c.runRemote(ctx, srv, &spec, *asJSON, *verbose)
-			if err != nil {
-				return err
+			rep, runErr = c.runRemote(ctx, srv, &spec, *asJSON, *verbose)
+			if rep == nil {
+				return runErr
 			}
 			break
 		}
@@ -386,8 +396,8 @@ Flags:
 		opts, _ := spec.Options(base)
 		opts.Record = store.Add
 		run := func(ctx context.Context, opts Options) (*Report, error) { return RunStored(ctx, store, sel, opts) }
-		if rep, err = c.runLocal(ctx, run, opts, *asJSON, *verbose); err != nil {
-			return err
+		if rep, runErr = c.runLocal(ctx, run, opts, *asJSON, *verbose); rep == nil {
+			return runErr
 		}
 	}
 	// A HAR file's placeholders were warned of before the run.
@@ -400,6 +410,9 @@ Flags:
 		}
 	} else {
 		fmt.Fprintln(c.Stdout, rep.Summary.String())
+	}
+	if runErr != nil {
+		return runErr // the run ended early (it gave up): after its report
 	}
 	if *failOnDiff && (rep.Summary.Differ > 0 || rep.Summary.Failed > 0) {
 		return fmt.Errorf("%w: %s", ErrDiff, rep.Summary)
@@ -437,11 +450,7 @@ func (c *CLI) runLocal(ctx context.Context, run func(context.Context, Options) (
 	if !asJSON {
 		opts.OnResult = func(r Result) { _ = WriteResult(c.Stdout, r, verbose) }
 	}
-	rep, err := run(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
-	return rep, nil
+	return run(ctx, opts) // a run that ended early (it gave up) still has its report
 }
 
 // readFile reads a file, or standard input for "-".
@@ -608,10 +617,10 @@ func (c *CLI) runRemote(ctx context.Context, srv string, spec *Spec, asJSON, ver
 		}
 		if st.State != StateRunning {
 			rep.Summary = st.Summary
-			if st.State != StateDone {
-				return nil, fmt.Errorf("replay run %s %s: %s", st.ID, st.State, st.Error)
-			}
 			sortResults(rep.Results)
+			if st.State != StateDone {
+				return rep, fmt.Errorf("replay run %s %s: %s", st.ID, st.State, st.Error) // with what it did
+			}
 			return rep, nil
 		}
 		t := time.NewTimer(poll)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -68,6 +69,13 @@ func TestCLIReplayHAR(t *testing.T) {
 	changed := capture("01JNB5Z3Q0000000000000000B", "POST", "https://hooks.example.com/changed", nil, []byte(`{"a":2}`), resp())
 	sameFile := writeHAR(t, same)
 	bothFile := writeHAR(t, same, changed)
+	var sevenSame []*inspect.Exchange
+	for i := range 7 {
+		x := *same
+		x.ID = fmt.Sprintf("01JNB5Z3Q00000000000000%03d", i)
+		sevenSame = append(sevenSame, &x)
+	}
+	sevenFile := writeHAR(t, sevenSame...)
 
 	for _, tc := range []struct {
 		name    string
@@ -85,6 +93,14 @@ func TestCLIReplayHAR(t *testing.T) {
 			[]string{"2 replayed, 2 same, 0 differ, 0 failed\n"}},
 		{"failed counts with fail-on-diff", []string{"--har", sameFile, "--target", noServer, "--fail-on-diff"}, ErrDiff,
 			[]string{"FAILED POST " + noServer + "/same", "1 replayed, 0 same, 0 differ, 1 failed\n"}},
+		// A target that never answers: the run gives up after five in a
+		// row, and still prints what it did; --give-up-after 0 tries all.
+		{"gives up", []string{"--har", sevenFile, "--target", noServer}, ErrGaveUp,
+			[]string{"5 replayed, 0 same, 0 differ, 5 failed\n"}},
+		{"gives up, json", []string{"--har", sevenFile, "--target", noServer, "--json"}, ErrGaveUp,
+			[]string{`"failed": 5`}},
+		{"never gives up", []string{"--har", sevenFile, "--target", noServer, "--give-up-after", "0"}, nil,
+			[]string{"7 replayed, 0 same, 0 differ, 7 failed\n"}},
 		{"verbose lists the same", []string{"--har", sameFile, "--target", tg.URL, "-v"}, nil,
 			[]string{"same   POST " + tg.URL + "/same 200"}},
 	} {

@@ -224,6 +224,12 @@ func TestCompareContentEncoding(t *testing.T) {
 			t.Errorf("%s: as broken as recorded: %+v", enc, got)
 		}
 	}
+	// No body at all (a HEAD's, a 204's) under a Content-Encoding: nothing
+	// to decode, no change.
+	empty := jsonResp(200, "", "Content-Encoding", "gzip")
+	if got, _ := Compare(jsonResp(200, ""), empty, DiffOptions{}); len(got) != 0 {
+		t.Errorf("an empty gzip answer: %+v", got)
+	}
 	// Cut when replayed: decoding fails at the cut, which is no change.
 	cut := jsonResp(200, gz.String()[:gz.Len()-4], "Content-Encoding", "gzip")
 	cut.Truncated, cut.Size = true, int64(gz.Len())

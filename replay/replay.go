@@ -706,10 +706,7 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange, u *url.URL) 
 		return nil, nil, fmt.Errorf("build request: %w", err)
 	}
 	req.URL = u // keep the exact escaping
-	if u.RawPath != "" && u.EscapedPath() != u.RawPath && !strings.HasPrefix(u.RawPath, "//") {
-		// Go re-escapes a RawPath it deems invalid (|, {, ", bytes
-		// outside ASCII) and decodes the rest (%41 to A): send the
-		// recorded bytes as they are.
+	if sendsRawPath(u) {
 		v := *u
 		v.Opaque = u.RawPath
 		req.URL = &v
@@ -740,11 +737,22 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange, u *url.URL) 
 	return req, recorded, nil
 }
 
+// sendsRawPath reports whether u goes out with its RawPath as it is, in
+// an Opaque URL: Go re-escapes a RawPath it deems invalid (|, {, ", bytes
+// outside ASCII) and decodes the rest (%41 to A), where the recorded bytes
+// should go. Not spaces or control bytes, which no request line may hold
+// (a hand-written HAR's "my file.txt" goes escaped), nor a path starting
+// "//", which an Opaque URL would read as a host.
+func sendsRawPath(u *url.URL) bool {
+	return u.RawPath != "" && u.EscapedPath() != u.RawPath && !strings.HasPrefix(u.RawPath, "//") &&
+		!strings.ContainsFunc(u.RawPath, func(r rune) bool { return r <= ' ' || r == 0x7f })
+}
+
 // rawURL is u as it goes out: its path with the recorded bytes (RawPath
 // or an Opaque one) where Go's String would escape them again.
 func rawURL(u *url.URL) string {
 	p := u.Opaque
-	if p == "" {
+	if p == "" && sendsRawPath(u) {
 		p = u.RawPath
 	}
 	if p == "" || u.EscapedPath() == p {
@@ -865,7 +873,9 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 			strings.Join(redacted, ", "), inspect.Redacted))
 	}
 	if err != nil {
-		rec.Error = describeError(err, r.opts.Timeout)
+		// Go writes a URL with an Opaque path without its host
+		// ("http:/a|b"): the error names the URL as sent.
+		rec.Error = strings.ReplaceAll(describeError(err, r.opts.Timeout), `"`+req.URL.String()+`"`, `"`+rawURL(req.URL)+`"`)
 		if errors.Is(err, inspect.ErrOwnAPI) {
 			if r.target != nil {
 				rec.Error += "; give another target"

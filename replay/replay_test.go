@@ -114,6 +114,9 @@ func TestReplaySendsRecordedBytes(t *testing.T) {
 		// Bytes Go would escape again (|, {, ", é) or decode (%41): as
 		// recorded (a signed URL breaks otherwise).
 		capture("01JNB5Z3Q0000000000000000E", "GET", `http://127.0.0.1:8080/b/stripe/weird|pipe/{b}/"q"/%41/é?b=|&c={x}`, nil, nil, okResp()),
+		// A space no request line may hold (a hand-written HAR's URL):
+		// escaped, as it was before the bytes above went as recorded.
+		capture("01JNB5Z3Q0000000000000000F", "GET", `http://127.0.0.1:8080/b/stripe/my file.txt`, nil, nil, okResp()),
 	}
 	var recorded []*inspect.Exchange
 	var mu sync.Mutex
@@ -129,15 +132,15 @@ func TestReplaySendsRecordedBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Summary != (Summary{Replayed: 5, Same: 5}) || rep.Summary.String() != "5 replayed, 5 same, 0 differ, 0 failed" {
+	if rep.Summary != (Summary{Replayed: 6, Same: 6}) || rep.Summary.String() != "6 replayed, 6 same, 0 differ, 0 failed" {
 		t.Errorf("summary %+v", rep.Summary)
 	}
 	got := tg.received()
-	if len(got) != 5 {
+	if len(got) != 6 {
 		t.Fatalf("target got %d requests", len(got))
 	}
 	host := strings.TrimPrefix(tg.URL, "http://")
-	wantURI := []string{"/app/hooks?x=1", "/app/files/a%2Fb?name=x%20y&z=%2F", "/app/upload", "/app/", `/app/weird|pipe/{b}/"q"/%41/é?b=|&c={x}`}
+	wantURI := []string{"/app/hooks?x=1", "/app/files/a%2Fb?name=x%20y&z=%2F", "/app/upload", "/app/", `/app/weird|pipe/{b}/"q"/%41/é?b=|&c={x}`, "/app/my%20file.txt"}
 	for i, g := range got {
 		ex := exs[i]
 		if g.Method != ex.Request.Method || g.RequestURI != wantURI[i] || g.Host != host {
@@ -164,7 +167,7 @@ func TestReplaySendsRecordedBytes(t *testing.T) {
 			t.Errorf("%d: headers (-want +got):\n%s", i, d)
 		}
 	}
-	if len(recorded) != 5 {
+	if len(recorded) != 6 {
 		t.Fatalf("%d recorded", len(recorded))
 	}
 	byOrig := map[string]*inspect.Exchange{}
@@ -950,5 +953,20 @@ func TestReplayGivesUpOnASilentTarget(t *testing.T) {
 	defer flaky.Close()
 	if rep, err := Run(context.Background(), exs, Options{Target: flaky.URL}); err != nil || len(rep.Results) != 20 {
 		t.Errorf("a flaky target: %v, %d results", err, len(rep.Results))
+	}
+}
+
+// TestReplayErrorNamesTheURLAsSent: a request sent with its recorded path
+// bytes (an Opaque URL) is named whole in its error, host included (Go
+// writes such a URL "http:/a|b").
+func TestReplayErrorNamesTheURLAsSent(t *testing.T) {
+	t.Parallel()
+	down := httptest.NewServer(http.NotFoundHandler())
+	target := down.URL
+	down.Close()
+	ex := capture("01JNB5Z3Q0000000000000000A", "GET", "http://127.0.0.1:8080/b/stripe/a|b", nil, nil, okResp())
+	rep, _ := Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: target})
+	if r := rep.Results[0]; r.Outcome != Failed || !strings.Contains(r.Error, `"`+target+`/a|b"`) {
+		t.Errorf("error %q, want it to name %s/a|b", r.Error, target)
 	}
 }

@@ -32,6 +32,9 @@ type Spec struct {
 	Speed       float64 `json:"speed,omitempty"`
 	// Timeout is a duration such as "30s".
 	Timeout string `json:"timeout,omitempty"`
+	// GiveUpAfter ends the run after this many requests in a row got no
+	// answer: 5 when zero (or absent), -1 never.
+	GiveUpAfter int `json:"give_up_after,omitempty"`
 
 	Diff DiffOptions `json:"diff,omitzero"`
 }
@@ -92,6 +95,10 @@ func (s *Spec) Options(base Options) (Options, error) {
 		}
 		o.Timeout = d
 	}
+	if s.GiveUpAfter < -1 {
+		return o, fmt.Errorf("%w: give_up_after %d: want a number of requests, or -1 for never", inspect.ErrInvalid, s.GiveUpAfter)
+	}
+	o.GiveUpAfter = s.GiveUpAfter
 	if s.Concurrency < 0 || s.Concurrency > 1024 {
 		return o, fmt.Errorf("%w: concurrency %d: want 1 to 1024", inspect.ErrInvalid, s.Concurrency)
 	}

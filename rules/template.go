@@ -280,13 +280,6 @@ func filterNames(expr string) []filterName {
 	return out
 }
 
-// NeverJSON reports why a JSON template can render nothing but invalid
-// JSON, and is nil when some rendering can be valid or the template is
-// beyond this check (it has tags or filters, or many placeholders outside
-// strings). A plain placeholder inside a string writes text there, and one
-// outside writes one JSON value, which a number or a string stands for
-// (a key must be a string; text such as "-" or "1e" before it needs a
-// number), so the template is never valid when no choice of those is.
 // Sample renders t with each placeholder writing fill as it stands (fill
 // should need no escaping in t's format), for a check of the form its
 // renderings take; ok is false when t is beyond that (it has tags or
@@ -305,6 +298,13 @@ func (t *Template) Sample(fill string) (out []byte, ok bool) {
 	return out, true
 }
 
+// NeverJSON reports why a JSON template can render nothing but invalid
+// JSON, and is nil when some rendering can be valid or the template is
+// beyond this check (it has tags or filters, or many placeholders outside
+// strings). A plain placeholder inside a string writes text there, and one
+// outside writes one JSON value, which a number or a string stands for
+// (a key must be a string; text such as "-" or "1e" before it needs a
+// number), so the template is never valid when no choice of those is.
 func (t *Template) NeverJSON() error {
 	if t.format != FormatJSON || t.fast == nil {
 		return nil
