@@ -329,6 +329,7 @@ func TestBrowser(t *testing.T) {
 		{"MatchPathEscaped", testBrowserMatchPathEscaped},
 		{"WebhookForm", testBrowserWebhookForm},
 		{"WebhookEditClears", testBrowserWebhookEditClears},
+		{"WebhookEditWithCredential", testBrowserWebhookEditWithCredential},
 		{"WebhookConfigWarnings", testBrowserWebhookConfigWarnings},
 		{"WebhookConfigReadOnly", testBrowserWebhookConfigReadOnly},
 		{"ReplayIgnoredGreyed", testBrowserReplayIgnoredGreyed},
@@ -892,6 +893,27 @@ func testBrowserFreeTextFilterStreamsFiltered(t *testing.T, p *browserPage) {
 	// A filter of summary terms only streams unfiltered by q.
 	p.do(t, "filter on method", setInput("#q", "method:POST"))
 	p.waitFor(t, "the stream drops its query", `window.hooklab.live.q === ''`, 10*time.Second)
+}
+
+// testBrowserWebhookEditWithCredential: editing a webhook that has a
+// credential validates clean as the user types: the form holds REDACTED
+// for the stored secret, which saving keeps (the dry run refused it as if
+// the webhook were new; found by a review).
+func testBrowserWebhookEditWithCredential(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	resp, body := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(`{"id":"cred","endpoint":"http://127.0.0.1:1/h","authentication":{"type":"api_key","name":"X-Key","value":"k123"},"custom_headers":{"X-Api-Key":"abc"}}`))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create %d %s", resp.StatusCode, body)
+	}
+	p.openUI(t, s.UI+"#/webhooks/cred")
+	p.waitFor(t, "the edit form shows", `document.querySelector('#wh-name') && document.querySelector('#webhook-form').dataset.keep === 'webhooks/cred'`, 5*time.Second)
+	p.do(t, "rename", setInput("#wh-name", "Renamed"))
+	p.waitFor(t, "validated", `['ok','invalid'].includes(document.querySelector('#webhook-form').dataset.validation)`, 5*time.Second)
+	state := evalIn[string](t, p, `document.querySelector('#webhook-form').dataset.validation`)
+	msgs := evalIn[string](t, p, `[...document.querySelectorAll('#webhook-form .field-error')].map((e) => e.textContent).join('|')`)
+	if state != "ok" || strings.Trim(msgs, "|") != "" {
+		p.fatalf(t, "editing a webhook with an api_key: validation %q, errors %q", state, msgs)
+	}
 }
 
 // setInput sets an input's value as typing would.

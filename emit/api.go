@@ -33,7 +33,7 @@ func (e *Emitter) Handler() http.Handler {
 	mux.HandleFunc("GET /api/webhooks", e.handleListWebhooks)
 	mux.HandleFunc("POST /api/webhooks", inspect.OnlyParams(e.log, e.handleCreateWebhook))
 	mux.HandleFunc("POST /api/webhooks/test", inspect.OnlyParams(e.log, e.handleTest))
-	mux.HandleFunc("POST /api/webhooks/validate", inspect.OnlyParams(e.log, e.handleValidateWebhook))
+	mux.HandleFunc("POST /api/webhooks/validate", inspect.OnlyParams(e.log, e.handleValidateWebhook, "edit"))
 	mux.HandleFunc("GET /api/webhooks/{id}", inspect.OnlyParams(e.log, e.handleGetWebhook))
 	mux.HandleFunc("PATCH /api/webhooks/{id}", inspect.OnlyParams(e.log, e.handlePatchWebhook))
 	mux.HandleFunc("DELETE /api/webhooks/{id}", inspect.OnlyParams(e.log, e.handleDeleteWebhook))
@@ -127,14 +127,16 @@ func (e *Emitter) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
 // handleValidateWebhook checks a webhook definition without storing it,
 // with exactly the checks and messages of POST /api/webhooks: 200
 // {"ok":true,"warnings":[...]} or the 400 that creating it would give.
-// The UI calls it as the user types.
+// The UI calls it as the user types. ?edit=ID checks the definition as an
+// edit of webhook ID: REDACTED then keeps its stored secrets, as a PATCH
+// does.
 func (e *Emitter) handleValidateWebhook(w http.ResponseWriter, r *http.Request) {
 	var def Webhook
 	if err := decodeBody(r, &def, maxDefinitionBody); err != nil {
 		e.writeError(w, r, err)
 		return
 	}
-	warns, err := e.ValidateWebhook(def)
+	warns, err := e.ValidateWebhook(def, r.URL.Query().Get("edit"))
 	if err != nil {
 		e.writeError(w, r, err)
 		return

@@ -909,4 +909,12 @@ func TestAPISchemeChangeDropsRotatedSecrets(t *testing.T) {
 	if code != 400 || dryCode != 400 || dryRaw != createRaw {
 		t.Errorf("REDACTED secret: create %d %s, validate %d %s", code, createRaw, dryCode, dryRaw)
 	}
+	// As an edit of a stored webhook, REDACTED keeps its secret, as a
+	// PATCH does: the UI's edit form validates clean.
+	if code, raw := c.do("POST", "/api/webhooks/validate?edit=rot", bad, nil); code != 200 {
+		t.Errorf("REDACTED secret in an edit: validate %d %s", code, raw)
+	}
+	if code, raw := c.do("POST", "/api/webhooks/validate?edit=nosuch", bad, nil); code != 400 {
+		t.Errorf("REDACTED secret in an edit of no webhook: validate %d %s", code, raw)
+	}
 }

@@ -69,12 +69,16 @@ func (e *Emitter) CreateWebhook(ctx context.Context, w Webhook) (*Webhook, []Fie
 
 // ValidateWebhook runs CreateWebhook's checks on w without storing it and
 // returns the warnings, or the *ValidationError creating it would give.
-func (e *Emitter) ValidateWebhook(w Webhook) ([]FieldError, error) {
+// With editOf, the id of a stored webhook, w is an edit of it: its
+// REDACTED secrets stand for the stored ones (as in a PATCH).
+func (e *Emitter) ValidateWebhook(w Webhook, editOf string) ([]FieldError, error) {
 	e.prepareNew(&w)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	errs, warns := e.checkNewLocked(&w)
-	errs = append(errs, placeholderSecrets(&w, e.secretHeader)...) // as CreateWebhook
+	if editOf == "" || e.webhook(editOf) == nil {
+		errs = append(errs, placeholderSecrets(&w, e.secretHeader)...) // as CreateWebhook
+	}
 	if len(errs) > 0 {
 		return warns, &ValidationError{List: errs}
 	}

@@ -406,7 +406,8 @@ export class Views {
     // Live validation: as the user types, the definition goes to the API's
     // dry run (POST /api/webhooks/validate), which answers what creating it
     // would: the same messages, by the same fields. An edit is validated
-    // without its id (the id is taken: by this webhook).
+    // without its id (the id is taken: by this webhook), as an edit of it
+    // (?edit=: REDACTED keeps its stored secrets, as saving does).
     let checkTimer = 0;
     let checkSeq = 0;
     let checkCtl = null;
@@ -419,7 +420,8 @@ export class Views {
       try {
         const d = def();
         if (!isNew) delete d.id;
-        const res = await call('POST', '/api/webhooks/validate', { body: d, signal: ctl.signal });
+        const url = isNew ? '/api/webhooks/validate' : `/api/webhooks/validate?edit=${encodeURIComponent(id)}`;
+        const res = await call('POST', url, { body: d, signal: ctl.signal });
         if (seq !== checkSeq) return;
         showProblems({ warnings: (res && res.warnings) || [] });
         form.dataset.validation = 'ok';
