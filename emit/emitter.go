@@ -160,8 +160,11 @@ type Emitter struct {
 	// the exchanges taken in once everything queued before it is in.
 	seen      atomic.Pointer[string]
 	savedSeen string // the mark written last; ingest's own
-	closed    atomic.Bool
-	once      sync.Once
+	// markHeld stops the mark for good once events of exchanges could not
+	// be queued: a restart takes them in again from the last mark.
+	markHeld atomic.Bool
+	closed   atomic.Bool
+	once     sync.Once
 	// intake is held (shared) by OnExchange while it checks closed and
 	// queues, and by Close to set closed: an event that got past the check
 	// is in events before Close drains them.
@@ -854,7 +857,7 @@ func (e *Emitter) saveSeen(ctx context.Context) {
 		return
 	}
 	seen := e.seen.Load()
-	if seen == nil || *seen == e.savedSeen || len(e.events) > 0 {
+	if seen == nil || *seen == e.savedSeen || len(e.events) > 0 || e.markHeld.Load() {
 		return
 	}
 	if err := e.db.write(ctx, func(tx *sql.Tx) error { return setMark(tx, exchangesMark, *seen) }); err != nil {
@@ -885,10 +888,7 @@ fill:
 		}
 	}
 	now := e.clock.Now()
-	e.planMu.RLock()
-	defer e.planMu.RUnlock()
-	s := e.snap.Load()
-	var invs []*Invocation
+	valid := batch[:0]
 	for i := range batch {
 		if err := e.normalizeEvent(&batch[i], now); err != nil {
 			// Events made inside hooklab (captures, deliveries) should
@@ -897,16 +897,66 @@ fill:
 			e.log.Error("internal event dropped", "type", batch[i].Type, "err", err)
 			continue
 		}
+		valid = append(valid, batch[i])
+	}
+	batch = valid
+	// A database that refuses the write (a full disk) holds the batch
+	// here, tried again until it takes it: the captures were answered,
+	// their events must not be lost (the events behind them wait in the
+	// queue, and past it are counted as dropped). Each try plans anew,
+	// under planMu, so that no invocation of a webhook deleted meanwhile
+	// is written.
+	var t *time.Ticker
+	for {
+		err := e.planAndQueue(ctx, batch, now, mark)
+		if err == nil {
+			if t != nil {
+				t.Stop()
+				e.log.Info("the emitter's database took the invocations it held", "events", len(batch))
+			}
+			return
+		}
+		if !errors.Is(err, inspect.ErrStoreFull) || errors.Is(err, inspect.ErrClosed) || ctx.Err() != nil {
+			if t != nil {
+				t.Stop()
+			}
+			// The mark stays where it was: a restart takes these
+			// exchanges in again (CatchUp), at least once.
+			e.markHeld.Store(true)
+			e.log.Error("queue invocations of events", "err", err, "events", len(batch))
+			return
+		}
+		if t == nil {
+			e.log.Warn("the emitter's database refused the invocations of events; holding them until it takes them", "err", err, "events", len(batch))
+			t = time.NewTicker(retryRecordEvery)
+		}
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+}
+
+// planAndQueue writes the invocations of batch (normalized) and, with
+// them, mark as the last exchange taken in.
+func (e *Emitter) planAndQueue(ctx context.Context, batch []Event, now time.Time, mark string) error {
+	e.planMu.RLock()
+	defer e.planMu.RUnlock()
+	s := e.snap.Load()
+	var invs []*Invocation
+	for i := range batch {
 		invs = append(invs, e.plan(s, &batch[i], now)...)
 	}
-	if len(invs) == 0 {
-		mark = "" // no write for nothing: the next idle save writes the mark
+	if len(invs) == 0 || e.markHeld.Load() {
+		mark = "" // no write for nothing: the next idle save writes the mark (unless held)
 	}
 	if _, err := e.enqueueMarked(context.WithoutCancel(ctx), invs, mark); err != nil {
-		e.log.Error("queue invocations of events", "err", err, "events", len(batch))
-	} else if mark != "" && !e.opts.Memory {
+		return err
+	}
+	if mark != "" && !e.opts.Memory {
 		e.savedSeen = mark
 	}
+	return nil
 }
 
 func (e *Emitter) toEvent(q queued) Event {
@@ -990,15 +1040,19 @@ func (e *Emitter) Close() error {
 		t.Stop()
 		e.cancelAttempts()
 		e.workers.close()
+		// A database that refuses them is waited for DrainTimeout at
+		// most (then the events are taken in again at the next start).
+		dctx, cancelDrain := context.WithTimeout(context.Background(), e.opts.DrainTimeout)
 		for {
 			select {
 			case q := <-e.events:
-				e.ingestBatch(context.Background(), q)
+				e.ingestBatch(dctx, q)
 				continue
 			default:
 			}
 			break
 		}
+		cancelDrain()
 		if e.opts.Memory {
 			if st, serr := e.Stats(context.Background()); serr == nil && st.Queued > 0 {
 				e.log.Warn("invocations still queued are lost with the in-memory queue (--memory)", "queued", st.Queued)

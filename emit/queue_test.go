@@ -378,7 +378,7 @@ func TestRemovedAgainGetsAFreshGrace(t *testing.T) {
 	te, cfg, q2 := queuedBehindRateLimit(t)
 	first := te.clock.Now().Add(orphanGrace)
 	te.setConfig("webhooks: []\n")
-	te.clock.waitWaiter(t, first)
+	te.clock.waitWaiters(t, first, 2) // the orphaned queue's and the retention sweep's minute
 	te.clock.Advance(orphanGrace - 10*time.Second)
 	te.setConfig(cfg)
 	te.setConfig("webhooks: []\n")
