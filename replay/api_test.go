@@ -973,3 +973,33 @@ func TestAPIKeepsRunsWithinBytes(t *testing.T) {
 		t.Errorf("the only run, over the budget: GET %d", code)
 	}
 }
+
+// TestFilterPathMatchesQueryLanguage: the path filter of export and replay
+// means what q=path: means (it was path.Match: /b/stripe/** selected one
+// exchange of 3,460, found by H8).
+func TestFilterPathMatchesQueryLanguage(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		pat, url string
+		want     bool
+	}{
+		{"/b/stripe/**", "http://h/b/stripe/hooks/a", true},
+		{"/**", "http://h/x", true},
+		{"/**/items", "http://h/b/x/items", true},
+		{"/v1/**", "http://h/v1", true},
+		{"/hooks/*", "http://h/hooks/a/b", true},
+		{"/p/%C3%BCber", "http://h/p/%C3%BCber", true},
+		{"/hooks/b c", "http://h/hooks/b%20c", true},
+		{"/hooks/a", "http://h/hooks/b", false},
+	} {
+		if got := (Filter{Path: c.pat}).matchPath(c.url); got != c.want {
+			t.Errorf("path %q, url %q: %v, want %v", c.pat, c.url, got, c.want)
+		}
+	}
+	if _, _, err := (Filter{Path: "/a**b"}).query(); err == nil {
+		t.Error("path /a**b: no error")
+	}
+	if _, _, err := (Filter{Path: "["}).query(); err == nil {
+		t.Error("path [: no error")
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,7 +30,8 @@ type Filter struct {
 	// Since and Until are RFC 3339 times.
 	Since string `json:"since,omitempty"`
 	Until string `json:"until,omitempty"`
-	// Path matches the URL path: exactly, or as a glob (path.Match) where a
+	// Path matches the URL path as q=path: does (inspect.MatchPath):
+	// exactly, or as a glob where ** is any number of segments and a
 	// trailing "*" also matches deeper paths ("/hooks/*" matches
 	// "/hooks/a/b").
 	Path string `json:"path,omitempty"`
@@ -97,28 +97,20 @@ func (f Filter) query() (inspect.Query, inspect.Terms, error) {
 	}
 	q.Text = ""
 	if f.Path != "" {
-		if _, err := path.Match(f.Path, "/"); err != nil {
-			return q, nil, fmt.Errorf("%w: path pattern %q: %v", inspect.ErrInvalid, f.Path, err)
+		// Checked as q=path: checks it (bad glob, ** not a whole segment,
+		// too many **), since it matches as q=path: does.
+		quoted := `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(f.Path) + `"`
+		if _, err := inspect.ParseQueryLang("path:" + quoted); err != nil {
+			return q, nil, fmt.Errorf("path pattern %q: %w", f.Path, err)
 		}
 	}
 	return q, terms, nil
 }
 
 func (f Filter) matchPath(rawURL string) bool {
-	if f.Path == "" {
-		return true
-	}
-	p := rawURL
-	if u, err := url.Parse(rawURL); err == nil {
-		p = u.Path
-	}
-	if ok, _ := path.Match(f.Path, p); ok {
-		return true
-	}
-	if prefix, ok := strings.CutSuffix(f.Path, "*"); ok && !strings.ContainsAny(prefix, `*?[\`) {
-		return strings.HasPrefix(p, prefix)
-	}
-	return false
+	// The same matching as the list API's q=path: (** for any number of
+	// segments, an escaped pattern against the escaped path).
+	return f.Path == "" || inspect.MatchPath(f.Path, rawURL)
 }
 
 // Select loads the exchanges to replay or export: those with ids (in that

@@ -296,7 +296,7 @@ async function switchFilter(bin, q, compiled = () => {}) {
 function updateExport() {
   const ids = [...list.marked];
   // With the whole filter in q=, the server applies its path: terms (a
-  // path= beside them would be read as a plain glob, where ** spans nothing).
+  // path= beside them would be one more term to hold).
   const path = state.apiParams.q && state.apiParams.q === state.q ? '' : pathTerm();
   els.exportHAR.href = ids.length ? api.exportURL({ ids }) : api.exportURL({ ...state.apiParams, path });
   els.marked.hidden = !ids.length;
