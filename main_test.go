@@ -1839,6 +1839,9 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"import", emptyHAR, "--server", "ftp://h"}, 2},
 		// An event type that cannot be one: the call, not the server.
 		{[]string{"send", "bad type!"}, 2},
+		// An empty selection flag (an unset variable) would select everything.
+		{[]string{"export", "--har", "-", "--bin", ""}, 2},
+		{[]string{"replay", "--target", "http://127.0.0.1:1", "--path", ""}, 2},
 		// Any Host, without a token to guard the API: no DNS-rebinding check.
 		{[]string{"serve", "--memory", "--ui", "127.0.0.1:0", "--capture", "127.0.0.1:0", "--allow-host", "*"}, 2},
 	} {

@@ -264,9 +264,24 @@ func BinParam(v url.Values) (string, error) {
 	return "", nil
 }
 
+// NoEmpty refuses each of keys given with an empty value: a script's unset
+// variable (after=$LAST) would otherwise widen the selection unseen (a
+// wait would miss what it waits for).
+func NoEmpty(v url.Values, keys ...string) error {
+	for _, k := range keys {
+		if vs, ok := v[k]; ok && slices.Contains(vs, "") {
+			return fmt.Errorf("%w: %s is empty: give a value, or leave %s out", ErrInvalid, k, k)
+		}
+	}
+	return nil
+}
+
 // ParseQuery reads the list filters from URL parameters.
 func ParseQuery(v url.Values) (Query, error) {
 	if err := Once(v, "bin", "method", "source", "status", "q", "cursor", "after", "limit", "since", "until", "order"); err != nil {
+		return Query{}, err
+	}
+	if err := NoEmpty(v, "method", "source", "status", "cursor", "after", "limit", "since", "until", "order"); err != nil {
 		return Query{}, err
 	}
 	if strings.EqualFold(v.Get("status"), "none") { // as q=status:none says it

@@ -219,6 +219,11 @@ func TestAPIBadParams(t *testing.T) {
 		{"clear with an empty bin", "/api/exchanges?bin=", "leave bin= out"},
 		{"list with an empty bin", "/api/exchanges?bin=", "bin is empty"},
 		{"wait with an empty bin", "/api/exchanges/wait?bin=&timeout=1s", "bin is empty"},
+		// So must an unset $LAST: the wait would start from the newest
+		// and miss the match already stored.
+		{"wait after nothing", "/api/exchanges/wait?after=&timeout=1s", "after is empty"},
+		{"list since nothing", "/api/exchanges?since=", "since is empty"},
+		{"list with an empty status", "/api/exchanges?status=", "status is empty"},
 		{"two bins", "/api/exchanges?bin=a&bin=b", "bin is given 2 times"},
 		{"two statuses", "/api/exchanges?status=200&status=404", "status is given 2 times"},
 		{"clear with two bins", "/api/exchanges?bin=a&bin=b", "one bin at a time"},

@@ -126,10 +126,10 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return pos, nil
+			return pos, emptyFilterFlag(fs)
 		}
 		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
+			return append(pos, args[1:]...), emptyFilterFlag(fs)
 		}
 		pos = append(pos, args[0])
 		args = args[1:]
@@ -141,6 +141,22 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
+// emptyFilterFlag refuses a selection flag given empty (--bin "$BIN" with
+// BIN unset), which would select as if it were not given: every bin.
+func emptyFilterFlag(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "bin", "source", "method", "path", "status", "text", "since", "until":
+			if err == nil && f.Value.String() == "" {
+				fmt.Fprintf(fs.Output(), "%s: --%s is empty: give a value, or leave --%s out\n", fs.Name(), f.Name, f.Name)
+				err = ErrUsage
+			}
+		}
+	})
+	return err
+}
+
 // filterFlags adds the selection flags shared by replay and export.
 func filterFlags(fs *flag.FlagSet, f *Filter) {
 	fs.StringVar(&f.Bin, "bin", "", "only exchanges of this `bin`")
@@ -148,7 +164,7 @@ func filterFlags(fs *flag.FlagSet, f *Filter) {
 	fs.StringVar(&f.Method, "method", "", "only this HTTP `method`")
 	fs.StringVar(&f.Path, "path", "", "only this URL `path` or glob (/hooks/* also matches deeper paths)")
 	fs.StringVar(&f.Status, "status", "", "only this response `status` (404) or class (5xx)")
-	fs.StringVar(&f.Q, "text", "", "only exchanges containing this `text` in URL, headers or bodies")
+	fs.StringVar(&f.Q, "text", "", "only exchanges matching this `query` (the UI filter's language: free text in URL, headers or bodies, status:5xx, json:a.b=c...)")
 	fs.StringVar(&f.Since, "since", "", "only exchanges from this `time` on (RFC 3339, or a duration like 2h meaning that long ago)")
 	fs.StringVar(&f.Until, "until", "", "only exchanges up to this `time` (RFC 3339 or a duration ago)")
 	fs.IntVar(&f.Limit, "limit", 0, "only the newest `N` exchanges, in the order they arrived (0: every match)")

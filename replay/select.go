@@ -65,6 +65,9 @@ func FilterFromValues(v url.Values) (Filter, error) {
 	if _, err := inspect.BinParam(v); err != nil { // Values (below) drops an empty one
 		return Filter{}, err
 	}
+	if err := inspect.NoEmpty(v, "source", "method", "status", "since", "until", "path", "limit"); err != nil {
+		return Filter{}, err
+	}
 	f := Filter{Bin: v.Get("bin"), Source: v.Get("source"), Method: v.Get("method"), Status: v.Get("status"),
 		Q: v.Get("q"), Since: v.Get("since"), Until: v.Get("until"), Path: v.Get("path")}
 	if s := v.Get("limit"); s != "" {
