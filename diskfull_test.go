@@ -404,6 +404,13 @@ func TestCapturedEventsWaitForAFullEmitDB(t *testing.T) {
 		s.send(t, "POST", "/b/ev/y", "application/json", []byte(`{}`)) // answered 200: the exchanges' disk has room
 	}
 	waitFor(t, func() bool { return strings.Contains(s.Stderr.String(), "holding them until it takes them") }, "the emitter to say it holds the events")
+	// Refused four times a second, said once in 5 s, naming the file (it
+	// was a line each, saying only "database or disk is full").
+	time.Sleep(1500 * time.Millisecond)
+	log := s.Stderr.String()
+	if n := strings.Count(log, "emit database write failed"); n < 1 || n > 2 || !strings.Contains(log, "emit.db") {
+		t.Errorf("%d lines of refused writes in 1.5 s (want 1 or 2, naming emit.db):\n%s", n, lastBytes(log, 3000))
+	}
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,9 @@ type db struct {
 	closed   bool
 	once     sync.Once
 	log      *slog.Logger
+	// failLog holds back repeated write failures (a full disk refuses
+	// every retry, four a second): a line each 5 s, with the count.
+	failLog *inspect.LogLimit
 
 	// Statements of the hot path, prepared once on the writer's
 	// connection (a transaction reuses them with tx.Stmt).
@@ -173,7 +176,7 @@ func (d *db) mark(ctx context.Context, name string) (value string, ok bool, err 
 // openDB opens (creating when needed) dir/emit.db, or a private in-memory
 // database when memory is set.
 func openDB(dir string, memory bool, log *slog.Logger) (*db, error) {
-	d := &db{queue: make(chan *dbWrite, 1024), stop: make(chan struct{}), done: make(chan struct{}), log: log}
+	d := &db{queue: make(chan *dbWrite, 1024), stop: make(chan struct{}), done: make(chan struct{}), log: log, failLog: inspect.NewLogLimit(5 * time.Second)}
 	var err error
 	if memory {
 		d.path = ":memory:"
@@ -440,8 +443,7 @@ func (d *db) commit(batch []*dbWrite) {
 	})
 	if err == nil || len(batch) == 1 {
 		if err != nil {
-			d.log.Error("emit database write failed", "err", err)
-			err = fmt.Errorf("%w: %v", inspect.ErrStoreFull, err)
+			err = d.writeFailed(err)
 		}
 		for _, p := range batch {
 			p.done <- err
@@ -451,11 +453,25 @@ func (d *db) commit(batch []*dbWrite) {
 	for _, p := range batch {
 		err := d.tx(p.op)
 		if err != nil {
-			d.log.Error("emit database write failed", "err", err)
-			err = fmt.Errorf("%w: %v", inspect.ErrStoreFull, err)
+			err = d.writeFailed(err)
 		}
 		p.done <- err
 	}
+}
+
+// writeFailed logs a refused write (sparingly) and returns it as
+// inspect.ErrStoreFull, naming the file.
+func (d *db) writeFailed(err error) error {
+	d.failLog.Log(d.log, slog.LevelError, "emit database write failed", "file", d.path, "err", err)
+	return fmt.Errorf("%w: %s: %v", inspect.ErrStoreFull, d.name(), err)
+}
+
+// name is the database's file, or "emit.db (in memory)".
+func (d *db) name() string {
+	if d.path == ":memory:" {
+		return DBFile + " (in memory)"
+	}
+	return d.path
 }
 
 func (d *db) tx(op func(tx *sql.Tx) error) error {

@@ -861,10 +861,7 @@ func (e *Emitter) saveSeen(ctx context.Context) {
 		return
 	}
 	if err := e.db.write(ctx, func(tx *sql.Tx) error { return setMark(tx, exchangesMark, *seen) }); err != nil {
-		if ctx.Err() == nil {
-			e.log.Warn("write the exchanges mark", "err", err)
-		}
-		return
+		return // the database logged it (sparingly); tried again in a second
 	}
 	e.savedSeen = *seen
 }
