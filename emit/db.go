@@ -1050,32 +1050,21 @@ func (d *db) stats(ctx context.Context) (map[string]int64, int64, error) {
 // retain deletes finished invocations last changed before cutoff and
 // returns how many of each webhook and status it deleted.
 func (d *db) retain(ctx context.Context, cutoff time.Time) (map[[2]string]int64, error) {
-	gone := map[[2]string]int64{}
-	err := d.write(ctx, func(tx *sql.Tx) error {
-		clear(gone)
-		rows, err := tx.Query(`DELETE FROM invocations WHERE queued = 0 AND updated_ns < ? RETURNING webhook_id, status`, cutoff.UnixNano())
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var wh, st string
-			if err := rows.Scan(&wh, &st); err != nil {
-				return err
-			}
-			gone[[2]string{wh, st}]++
-		}
-		return rows.Err()
-	})
-	return gone, err
+	return d.deleteFinished(ctx, `DELETE FROM invocations WHERE queued = 0 AND updated_ns < ? RETURNING webhook_id, status`, cutoff.UnixNano())
 }
 
 // retainOldest deletes the n finished invocations updated longest ago.
 func (d *db) retainOldest(ctx context.Context, n int64) (map[[2]string]int64, error) {
+	return d.deleteFinished(ctx, `DELETE FROM invocations WHERE rowid IN (SELECT rowid FROM invocations WHERE queued = 0 ORDER BY updated_ns LIMIT ?) RETURNING webhook_id, status`, n)
+}
+
+// deleteFinished runs del (a DELETE ... RETURNING webhook_id, status) and
+// counts what it deleted by (webhook, status).
+func (d *db) deleteFinished(ctx context.Context, del string, arg any) (map[[2]string]int64, error) {
 	gone := map[[2]string]int64{}
 	err := d.write(ctx, func(tx *sql.Tx) error {
 		clear(gone)
-		rows, err := tx.Query(`DELETE FROM invocations WHERE rowid IN (SELECT rowid FROM invocations WHERE queued = 0 ORDER BY updated_ns LIMIT ?) RETURNING webhook_id, status`, n)
+		rows, err := tx.Query(del, arg)
 		if err != nil {
 			return err
 		}

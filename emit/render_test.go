@@ -283,12 +283,11 @@ triggers:
 	}
 }
 
-// TestStructuredPayloadKeepsKeyOrder: a YAML payload's keys go out in the
-// file's order, merges (<<) where they are and overridden by the
-// mapping's own keys (they went sorted: an XML receiver with a sequence
-// schema refused the elements).
-func TestStructuredPayloadKeepsKeyOrder(t *testing.T) {
-	t.Parallel()
+// structuredBodies sends an event with data to a json webhook whose
+// trigger has payload jsonPayload and an xml one with xmlPayload (both YAML
+// flow mappings), and returns what each received.
+func structuredBodies(t *testing.T, jsonPayload, xmlPayload, data string) (j, x string) {
+	t.Helper()
 	s := newSink(t, status(200))
 	yaml := `webhooks:
   - {id: j1, endpoint: "` + s.URL + `/j", signing: {scheme: none}}
@@ -296,25 +295,37 @@ func TestStructuredPayloadKeepsKeyOrder(t *testing.T) {
 triggers:
   - name: tj
     when: {event: e}
-    notify: {webhook: j1, payload: {zeta: "{{t.a}}", alpha: 1, list: [{y: 2, b: x}], defaults: &base {zz: 1, mid: base, aa: 2}, <<: *base, mid: own}}
+    notify: {webhook: j1, payload: ` + jsonPayload + `}
   - name: tx
     when: {event: e}
-    notify: {webhook: x1, payload: {order: {zeta: "{{t.a}}", alpha: 1, mid: {y: 2, b: x}}}}
+    notify: {webhook: x1, payload: ` + xmlPayload + `}
 `
 	te := newEnv(t, yaml, nil)
-	for _, q := range te.emit("e", `{"t": {"a": "A"}}`) {
+	for _, q := range te.emit("e", data) {
 		if inv := te.settle(q.ID, 0); inv.Status != InvocationSuccess {
 			t.Fatalf("%s: %s %q", q.WebhookID, inv.Status, inv.Error)
 		}
 	}
-	want := map[string]string{
-		"/j": `{"zeta":"A","alpha":1,"list":[{"y":2,"b":"x"}],"defaults":{"zz":1,"mid":"base","aa":2},"zz":1,"aa":2,"mid":"own"}`,
-		"/x": `<order><zeta>A</zeta><alpha>1</alpha><mid><y>2</y><b>x</b></mid></order>`,
-	}
+	got := map[string]string{}
 	for _, r := range s.got() {
-		if string(r.Body) != want[r.URL] {
-			t.Errorf("%s got %s, want %s", r.URL, r.Body, want[r.URL])
-		}
+		got[r.URL] = string(r.Body)
+	}
+	return got["/j"], got["/x"]
+}
+
+// TestStructuredPayloadKeepsKeyOrder: a YAML payload's keys go out in the
+// file's order, merges (<<) where they are and overridden by the
+// mapping's own keys (they went sorted: an XML receiver with a sequence
+// schema refused the elements).
+func TestStructuredPayloadKeepsKeyOrder(t *testing.T) {
+	t.Parallel()
+	j, x := structuredBodies(t, `{zeta: "{{t.a}}", alpha: 1, list: [{y: 2, b: x}], defaults: &base {zz: 1, mid: base, aa: 2}, <<: *base, mid: own}`,
+		`{order: {zeta: "{{t.a}}", alpha: 1, mid: {y: 2, b: x}}}`, `{"t": {"a": "A"}}`)
+	if want := `{"zeta":"A","alpha":1,"list":[{"y":2,"b":"x"}],"defaults":{"zz":1,"mid":"base","aa":2},"zz":1,"aa":2,"mid":"own"}`; j != want {
+		t.Errorf("json got %s, want %s", j, want)
+	}
+	if want := `<order><zeta>A</zeta><alpha>1</alpha><mid><y>2</y><b>x</b></mid></order>`; x != want {
+		t.Errorf("xml got %s, want %s", x, want)
 	}
 }
 
@@ -323,32 +334,13 @@ triggers:
 // (9007199254740993 went out as ...992).
 func TestStructuredPayloadKeepsBigIntegers(t *testing.T) {
 	t.Parallel()
-	s := newSink(t, status(200))
-	yaml := `webhooks:
-  - {id: j1, endpoint: "` + s.URL + `/j", signing: {scheme: none}}
-  - {id: x1, endpoint: "` + s.URL + `/x", format: xml, signing: {scheme: none}}
-triggers:
-  - name: tj
-    when: {event: e}
-    notify: {webhook: j1, payload: {id: 9007199254740993, big: 12345678901234567890, small: 42, p: 19.99}}
-  - name: tx
-    when: {event: e}
-    notify: {webhook: x1, payload: {t: {id: 9007199254740993, big: 12345678901234567890}}}
-`
-	te := newEnv(t, yaml, nil)
-	for _, q := range te.emit("e", `{}`) {
-		if inv := te.settle(q.ID, 0); inv.Status != InvocationSuccess {
-			t.Fatalf("%s: %s %q", q.WebhookID, inv.Status, inv.Error)
-		}
+	j, x := structuredBodies(t, `{id: 9007199254740993, big: 12345678901234567890, small: 42, p: 19.99}`,
+		`{t: {id: 9007199254740993, big: 12345678901234567890}}`, `{}`)
+	if want := `{"id":9007199254740993,"big":12345678901234567890,"small":42,"p":19.99}`; j != want {
+		t.Errorf("json got %q, want %q", j, want)
 	}
-	want := map[string]string{
-		"/j": `{"id":9007199254740993,"big":12345678901234567890,"small":42,"p":19.99}`,
-		"/x": `<t><id>9007199254740993</id><big>12345678901234567890</big></t>`,
-	}
-	for _, r := range s.got() {
-		if string(r.Body) != want[r.URL] {
-			t.Errorf("%s got %q, want %q", r.URL, r.Body, want[r.URL])
-		}
+	if want := `<t><id>9007199254740993</id><big>12345678901234567890</big></t>`; x != want {
+		t.Errorf("xml got %q, want %q", x, want)
 	}
 }
 
