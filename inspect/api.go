@@ -281,7 +281,8 @@ func ParseQuery(v url.Values) (Query, error) {
 	if err := Once(v, "bin", "method", "source", "status", "q", "cursor", "after", "limit", "since", "until", "order"); err != nil {
 		return Query{}, err
 	}
-	if err := NoEmpty(v, "method", "source", "status", "cursor", "after", "limit", "since", "until", "order"); err != nil {
+	// (An empty cursor is the first page, as a paging loop starts.)
+	if err := NoEmpty(v, "method", "source", "status", "after", "since", "until"); err != nil {
 		return Query{}, err
 	}
 	if strings.EqualFold(v.Get("status"), "none") { // as q=status:none says it
