@@ -54,10 +54,8 @@ func Guard(log *slog.Logger, extraHosts []string, next http.Handler) http.Handle
 		// call the API, whatever the method.
 		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/healthz" {
 			site := r.Header.Get("Sec-Fetch-Site")
-			if site == "" && !unsafe && !upgrade && r.Header.Get("Origin") != "" { // a browser without Sec-Fetch-*, in cors mode
-				if u, err := url.Parse(r.Header.Get("Origin")); err != nil || !strings.EqualFold(u.Host, r.Host) {
-					site = "cross-origin"
-				}
+			if o := r.Header.Get("Origin"); site == "" && !unsafe && !upgrade && o != "" && foreign(o, r.Host) { // a browser without Sec-Fetch-*, in cors mode
+				site = "cross-origin"
 			}
 			if site != "" && site != "same-origin" && site != "none" {
 				originLog.Log(log, slog.LevelWarn, "refused request: cross-site", "sec_fetch_site", site, "host", r.Host, "path", r.URL.Path)
@@ -66,8 +64,7 @@ func Guard(log *slog.Logger, extraHosts []string, next http.Handler) http.Handle
 			}
 		}
 		if origin := r.Header.Get("Origin"); origin != "" && (unsafe || upgrade) {
-			u, err := url.Parse(origin)
-			if err != nil || !strings.EqualFold(u.Host, r.Host) {
+			if foreign(origin, r.Host) {
 				originLog.Log(log, slog.LevelWarn, "refused request: cross-origin", "origin", origin, "host", r.Host, "path", r.URL.Path)
 				WriteJSON(w, http.StatusForbidden, map[string]string{"error": "Origin " + origin + " may not use this API"})
 				return
@@ -91,4 +88,11 @@ func Guard(log *slog.Logger, extraHosts []string, next http.Handler) http.Handle
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// foreign reports whether origin (an Origin header) is not the listener's
+// own, reached as host.
+func foreign(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err != nil || !strings.EqualFold(u.Host, host)
 }

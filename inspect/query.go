@@ -183,6 +183,26 @@ func splitQuery(s string) ([]queryWord, error) {
 	return out, nil
 }
 
+// CheckPathPattern says why p cannot be a path pattern of MatchPath (as
+// path: takes it), or nil.
+func CheckPathPattern(p string) error {
+	if p == "" {
+		return fmt.Errorf("want a path like /hooks/*")
+	}
+	if _, err := path.Match(p, ""); err != nil {
+		return fmt.Errorf("bad glob: %v", err)
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if strings.Contains(seg, "**") && seg != "**" {
+			return fmt.Errorf("** must be a whole segment, as in /hooks/**")
+		}
+	}
+	if n := strings.Count(p, "**"); n > maxDoubleStars {
+		return fmt.Errorf("at most %d ** in a path, got %d", maxDoubleStars, n)
+	}
+	return nil
+}
+
 func (t *Term) check() error {
 	switch t.Field {
 	case "method":
@@ -194,20 +214,7 @@ func (t *Term) check() error {
 			return fmt.Errorf("want a code like 404, a class like 5xx, or none")
 		}
 	case "path":
-		if t.Value == "" {
-			return fmt.Errorf("want a path like /hooks/*")
-		}
-		if _, err := path.Match(t.Value, ""); err != nil {
-			return fmt.Errorf("bad glob: %v", err)
-		}
-		for _, seg := range strings.Split(t.Value, "/") {
-			if strings.Contains(seg, "**") && seg != "**" {
-				return fmt.Errorf("** must be a whole segment, as in /hooks/**")
-			}
-		}
-		if n := strings.Count(t.Value, "**"); n > maxDoubleStars {
-			return fmt.Errorf("at most %d ** in a path, got %d", maxDoubleStars, n)
-		}
+		return CheckPathPattern(t.Value)
 	case "bin":
 		if err := ValidBin(t.Value); err != nil {
 			return err

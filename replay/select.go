@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hooklab/hooklab/inspect"
@@ -100,11 +99,9 @@ func (f Filter) query() (inspect.Query, inspect.Terms, error) {
 	}
 	q.Text = ""
 	if f.Path != "" {
-		// Checked as q=path: checks it (bad glob, ** not a whole segment,
-		// too many **), since it matches as q=path: does.
-		quoted := `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(f.Path) + `"`
-		if _, err := inspect.ParseQueryLang("path:" + quoted); err != nil {
-			return q, nil, fmt.Errorf("path pattern %q: %w", f.Path, err)
+		// Checked as q=path: checks it, since it matches as q=path: does.
+		if err := inspect.CheckPathPattern(f.Path); err != nil {
+			return q, nil, fmt.Errorf("%w: path pattern %q: %v", inspect.ErrInvalid, f.Path, err)
 		}
 	}
 	return q, terms, nil

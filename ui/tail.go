@@ -42,9 +42,13 @@ type TailConfig struct {
 // Tail follows a running server's stream and prints one line per exchange
 // until ctx ends, reconnecting whenever the connection drops.
 func Tail(ctx context.Context, cfg TailConfig) error {
-	u, err := url.Parse(strings.TrimSuffix(cfg.Server, "/") + "/api/stream")
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return fmt.Errorf("server %q: want a URL like http://127.0.0.1:4040", cfg.Server)
+	base, err := inspect.ServerURL(cfg.Server)
+	if err != nil {
+		return fmt.Errorf("server %v", err)
+	}
+	u, err := url.Parse(base + "/api/stream")
+	if err != nil {
+		return fmt.Errorf("server %v", err)
 	}
 	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
 	params := url.Values{}
@@ -62,7 +66,7 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 	announced := false
 	everConnected := false
 	start := time.Now()
-	t := &tailer{cfg: cfg, base: strings.TrimSuffix(cfg.Server, "/")}
+	t := &tailer{cfg: cfg, base: base}
 	for {
 		hdr := http.Header{}
 		if cfg.Token != "" {
