@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // APIConfig holds what the JSON API needs.
@@ -234,6 +236,12 @@ func Only(v url.Values, endpoint string, keys ...string) error {
 // listParams are the parameters of GET /api/exchanges.
 var listParams = []string{"bin", "method", "source", "status", "q", "cursor", "after", "limit", "since", "until", "order"}
 
+// waitParams are the filters of GET /api/exchanges/wait: the list's
+// without cursor, limit and order, which a wait for one exchange has no
+// use for (refused, not ignored: a script that sets them expects them to
+// mean something).
+var waitParams = []string{"bin", "method", "source", "status", "q", "after", "since", "until"}
+
 // Once fails when one of keys is given more than once in v: one value
 // would be used and the others ignored without a word.
 func Once(v url.Values, keys ...string) error {
@@ -335,6 +343,12 @@ func ParseQuery(v url.Values) (Query, error) {
 			*f.t = t
 		}
 	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && q.Since.After(q.Until) {
+		return q, fmt.Errorf("%w: since %s is after until %s: nothing could match", ErrInvalid, v.Get("since"), v.Get("until"))
+	}
+	if q.Method != "" && !httpguts.ValidHeaderFieldName(q.Method) {
+		return q, fmt.Errorf("%w: method %q: want an HTTP method such as GET or POST", ErrInvalid, q.Method)
+	}
 	if s := v.Get("order"); s != "" {
 		switch s {
 		case "asc":
@@ -408,8 +422,12 @@ func (a *API) shown(r *http.Request, ex *Exchange) *Exchange {
 	return c
 }
 
+// pathID is the exchange id in r's path. Ids are upper case; a lower-case
+// copy (as some tools and people write them) is the same id, as after= takes it.
+func pathID(r *http.Request) string { return strings.ToUpper(r.PathValue("id")) }
+
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
-	ex, err := a.cfg.Store.Get(r.Context(), r.PathValue("id"))
+	ex, err := a.cfg.Store.Get(r.Context(), pathID(r))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -418,7 +436,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) delete(w http.ResponseWriter, r *http.Request) {
-	if err := a.cfg.Store.Delete(r.Context(), r.PathValue("id")); err != nil {
+	if err := a.cfg.Store.Delete(r.Context(), pathID(r)); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -459,7 +477,7 @@ func (a *API) clear(w http.ResponseWriter, r *http.Request) {
 // wait answers with the first exchange matching the filters that is newer
 // than ?after= or arrives before ?timeout=, or 204.
 func (a *API) wait(w http.ResponseWriter, r *http.Request) {
-	if err := Only(r.URL.Query(), "GET /api/exchanges/wait", append(slices.Clip(listParams), "timeout", "reveal")...); err != nil {
+	if err := Only(r.URL.Query(), "GET /api/exchanges/wait", append(slices.Clip(waitParams), "timeout", "reveal")...); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -599,7 +617,7 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) raw(w http.ResponseWriter, r *http.Request) {
-	ex, err := a.cfg.Store.Get(r.Context(), r.PathValue("id"))
+	ex, err := a.cfg.Store.Get(r.Context(), pathID(r))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -614,7 +632,7 @@ func (a *API) raw(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) curl(w http.ResponseWriter, r *http.Request) {
-	ex, err := a.cfg.Store.Get(r.Context(), r.PathValue("id"))
+	ex, err := a.cfg.Store.Get(r.Context(), pathID(r))
 	if err != nil {
 		a.fail(w, r, err)
 		return

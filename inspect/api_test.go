@@ -209,6 +209,12 @@ func TestAPIBadParams(t *testing.T) {
 		{"bad since", "/api/exchanges?since=yesterday", "since"},
 		{"bad until", "/api/exchanges?until=2026-13-01", "until"},
 		{"bad order", "/api/exchanges?order=sideways", "order"},
+		{"since after until", "/api/exchanges?since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", "since 2026-02-01T00:00:00Z is after until"},
+		{"method with a space", "/api/exchanges?method=P%20OST", `method "P OST"`},
+		{"method term with a slash", "/api/exchanges?q=" + url.QueryEscape("method:GET/POST"), "method like POST"},
+		{"wait with a cursor", "/api/exchanges/wait?cursor=01JNB5Z3Q0000000000000000Z&timeout=1s", `takes no parameter "cursor"`},
+		{"wait with a limit", "/api/exchanges/wait?limit=5&timeout=1s", `takes no parameter "limit"`},
+		{"wait with an order", "/api/exchanges/wait?order=asc&timeout=1s", `takes no parameter "order"`},
 		{"bad cursor", "/api/exchanges?cursor=abc", "cursor"},
 		{"wait with bad filter", "/api/exchanges/wait?status=abc&timeout=1s", "status"},
 		{"wait after no id", "/api/exchanges/wait?after=notanid&timeout=1s", "after"},
@@ -258,6 +264,14 @@ func TestAPIGetDeleteClear(t *testing.T) {
 			sameExchange(t, d.exs[name], &got)
 		})
 	}
+	t.Run("get by a lower-case id", func(t *testing.T) {
+		var got Exchange
+		e.do(t, "GET", "/api/exchanges/"+strings.ToLower(d.exs["e2"].ID)+"?reveal=1", "", "").decode(t, 200, &got)
+		sameExchange(t, d.exs["e2"], &got)
+		if r := e.do(t, "GET", "/api/exchanges/"+strings.ToLower(d.exs["e2"].ID)+"/raw", "", ""); r.status != 200 {
+			t.Errorf("raw by a lower-case id: %d %s", r.status, r.body)
+		}
+	})
 	t.Run("get binary body is base64", func(t *testing.T) {
 		var m struct {
 			Request struct{ Body, Encoding string }

@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/tidwall/gjson"
+	"golang.org/x/net/http/httpguts"
 )
 
 // The query language of the API's q= parameter and the UI's filter bar.
@@ -206,7 +207,7 @@ func CheckPathPattern(p string) error {
 func (t *Term) check() error {
 	switch t.Field {
 	case "method":
-		if t.Value == "" || strings.ContainsFunc(t.Value, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+		if !httpguts.ValidHeaderFieldName(t.Value) {
 			return fmt.Errorf("want a method like POST")
 		}
 	case "status":
