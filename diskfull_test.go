@@ -411,10 +411,18 @@ func TestCapturedEventsWaitForAFullEmitDB(t *testing.T) {
 	if n := strings.Count(log, "emit database write failed"); n < 1 || n > 2 || !strings.Contains(log, "emit.db") {
 		t.Errorf("%d lines of refused writes in 1.5 s (want 1 or 2, naming emit.db):\n%s", n, lastBytes(log, 3000))
 	}
+	// A health check sees it too (it looked at the exchanges' store only).
+	if resp, b := s.api(t, "GET", "/healthz", nil); resp.StatusCode != http.StatusServiceUnavailable ||
+		!strings.Contains(string(b), `"emit_error":`) || !strings.Contains(string(b), "emit.db") || !strings.Contains(string(b), "full") {
+		t.Errorf("/healthz with emit.db's disk full: %d %s; want 503 with emit_error naming emit.db", resp.StatusCode, b)
+	}
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return delivered() == 23 }, "every captured request's webhook once emit.db has room")
+	if resp, b := s.api(t, "GET", "/healthz", nil); resp.StatusCode != http.StatusOK || strings.Contains(string(b), "emit_error") {
+		t.Errorf("/healthz once emit.db has room: %d %s", resp.StatusCode, b)
+	}
 	time.Sleep(200 * time.Millisecond)
 	if n := delivered(); n != 23 {
 		t.Errorf("%d deliveries, want 23", n)

@@ -679,6 +679,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			h["ok"], h["store_error"], h["store_error_since"] = false, err.Error(), since
 			code = http.StatusServiceUnavailable
 		}
+		if err, since := emitter.Health(); err != nil {
+			h["ok"], h["emit_error"], h["emit_error_since"] = false, err.Error(), since
+			code = http.StatusServiceUnavailable
+		}
 		inspect.WriteJSON(w, code, h)
 	})))
 	replayAPI := replay.NewAPI(replay.APIConfig{

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -39,6 +40,9 @@ type db struct {
 	// failLog holds back repeated write failures (a full disk refuses
 	// every retry, four a second): a line each 5 s, with the count.
 	failLog *inspect.LogLimit
+	// failing is the store failure the latest write met (nil once a
+	// commit works again), for Health.
+	failing atomic.Pointer[dbFailure]
 
 	// Statements of the hot path, prepared once on the writer's
 	// connection (a transaction reuses them with tx.Stmt).
@@ -441,6 +445,9 @@ func (d *db) commit(batch []*dbWrite) {
 		}
 		return nil
 	})
+	if err == nil {
+		d.failing.Store(nil)
+	}
 	if err == nil || len(batch) == 1 {
 		if err != nil {
 			err = d.writeFailed(err)
@@ -454,16 +461,41 @@ func (d *db) commit(batch []*dbWrite) {
 		err := d.tx(p.op)
 		if err != nil {
 			err = d.writeFailed(err)
+		} else {
+			d.failing.Store(nil)
 		}
 		p.done <- err
 	}
 }
 
-// writeFailed logs a refused write (sparingly) and returns it as
-// inspect.ErrStoreFull, naming the file.
+// dbFailure is a failing store: the error and since when.
+type dbFailure struct {
+	err   error
+	since time.Time
+}
+
+// writeFailed logs a refused write (sparingly) and returns it, naming the
+// file: as inspect.ErrStoreFull when the store refused it (a full disk, an
+// I/O error), which Health then reports and callers wait out; as itself
+// when the write was at fault (a constraint), which waiting cannot fix.
 func (d *db) writeFailed(err error) error {
 	d.failLog.Log(d.log, slog.LevelError, "emit database write failed", "file", d.path, "err", err)
+	if inspect.IsRowFault(err) {
+		return fmt.Errorf("%s: %w", d.name(), err)
+	}
+	if d.failing.Load() == nil {
+		d.failing.Store(&dbFailure{err: fmt.Errorf("%s: %v", d.name(), err), since: time.Now()})
+	}
 	return fmt.Errorf("%w: %s: %v", inspect.ErrStoreFull, d.name(), err)
+}
+
+// health returns the failure the store's writes meet, and since when, or
+// nil once a commit works again.
+func (d *db) health() (error, time.Time) {
+	if f := d.failing.Load(); f != nil {
+		return f.err, f.since
+	}
+	return nil, time.Time{}
 }
 
 // name is the database's file, or "emit.db (in memory)".

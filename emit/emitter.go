@@ -364,6 +364,10 @@ func (e *Emitter) secretHeader(name string) bool {
 	return inspect.IsSecretHeader(name, e.opts.SecretHeaders)
 }
 
+// Health returns the failure that the emitter's database meets (a full
+// disk, an I/O error), and since when, or nil while it takes writes.
+func (e *Emitter) Health() (err error, since time.Time) { return e.db.health() }
+
 // webhook returns the live definition of id, or nil.
 func (e *Emitter) webhook(id string) *Webhook { return e.snap.Load().hooks[id] }
 

@@ -603,14 +603,14 @@ func (s *SQLite) recover(dir string) error {
 			batch[i] = &pendingWrite{row: rec.row, lsn: rec.lsn, seg: rec.seg, off: rec.off, acked: true}
 		}
 		if bad, err := s.writeBatch(batch); err != nil {
-			if bad < 0 || !rowFault(err) {
+			if bad < 0 || !IsRowFault(err) {
 				return fail(err)
 			}
 			// A row the database refuses on its own: store the rest.
 			var failed []*pendingWrite
 			for _, p := range batch {
 				if bad, err := s.writeBatch([]*pendingWrite{p}); err != nil {
-					if bad < 0 || !rowFault(err) {
+					if bad < 0 || !IsRowFault(err) {
 						return fail(err)
 					}
 					p.err = err
@@ -1038,7 +1038,7 @@ func (s *SQLite) commit(all []*pendingWrite) {
 	// disk, a corrupt file) or the transaction as a whole did, and dropped
 	// only when the database refuses the row itself.
 	keep := func(p *pendingWrite, txFailed bool) bool {
-		if p.acked && (txFailed || !rowFault(p.err)) {
+		if p.acked && (txFailed || !IsRowFault(p.err)) {
 			p.stuck = true
 			s.stuck = append(s.stuck, p)
 		}
@@ -1134,7 +1134,7 @@ func (s *SQLite) commit(all []*pendingWrite) {
 	}
 }
 
-// rowFault reports whether a write failed because of the row itself (a
+// IsRowFault reports whether a write failed because of the row itself (a
 // duplicate id, a value too large), which retrying cannot fix and which
 // says nothing about the next row. Every other SQLite error is the store
 // failing: a full disk, an I/O error, a lock, and also a corrupt file
@@ -1142,7 +1142,7 @@ func (s *SQLite) commit(all []*pendingWrite) {
 // someone repairs it, so the row must wait in the journal rather than be
 // dropped. An error that is not SQLite's counts as the row's; commit and
 // recover take it for the store's when every row of a batch has it.
-func rowFault(err error) bool {
+func IsRowFault(err error) bool {
 	var se interface{ Code() int }
 	if !errors.As(err, &se) {
 		return true
