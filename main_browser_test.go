@@ -1131,6 +1131,8 @@ func testBrowserMatchPathEscaped(t *testing.T, p *browserPage) {
 		// A rule's name in a filter link, quoted as the server quotes it
 		// (a name with a space made three terms).
 		window.__names = ['plain', 'two words', '<img src=x onerror=alert(1)>', 'q"uote', 'back\\slash', '-neg'].map((n) => m.termValue(n));
+		// A method: term the page takes is one the server takes.
+		window.__methods = ['POST', 'purge', 'M-SEARCH', 'GET/POST', 'P(OST', 'P,OST'].map((v) => { try { m.parse('method:' + v); return true; } catch { return false; } });
 	})`))
 	p.waitFor(t, "the matches", `window.__paths`, 5*time.Second)
 	if got := evalIn[[]bool](t, p, `window.__paths`); !slices.Equal(got, []bool{true, true, true, false}) {
@@ -1145,6 +1147,12 @@ func testBrowserMatchPathEscaped(t *testing.T, p *browserPage) {
 	}
 	if got := evalIn[[]bool](t, p, `window.__stars`); !slices.Equal(got, want) {
 		p.fatalf(t, "the page's ** patterns: %v, want %v (as the server)", got, want)
+	}
+	for i, v := range []string{"POST", "purge", "M-SEARCH", "GET/POST", "P(OST", "P,OST"} {
+		_, err := inspect.ParseQueryLang("method:" + v)
+		if page := evalIn[[]bool](t, p, `window.__methods`)[i]; page != (err == nil) {
+			t.Errorf("method:%s: the page takes it %v, the server's error %v", v, page, err)
+		}
 	}
 	names := []string{"plain", "two words", "<img src=x onerror=alert(1)>", `q"uote`, `back\slash`, "-neg"}
 	for i, js := range evalIn[[]string](t, p, `window.__names`) {

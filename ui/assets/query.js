@@ -66,7 +66,7 @@ export function parse(q) {
     t.value = raw.slice(i + 1);
     const bad = (why) => new QueryError(`"${w.text}": ${why}`);
     switch (key) {
-      case 'method': if (!/^[!-~]+$/.test(t.value)) throw bad('want a method like POST'); break;
+      case 'method': if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(t.value)) throw bad('want a method like POST'); break;
       case 'status': if (!statusRange(t.value)) throw bad('want a code like 404, a class like 5xx, or none'); break;
       case 'path': if (!t.value) throw bad('want a path like /hooks/*'); break;
       case 'bin': if (!binRe.test(t.value)) throw bad('want a bin name: 1–64 of A-Z a-z 0-9 _ -'); break;
