@@ -90,6 +90,13 @@ func Guard(log *slog.Logger, extraHosts []string, next http.Handler) http.Handle
 	})
 }
 
+// SameOrigin reports whether r's Origin is absent (not a browser) or the
+// listener's own, reached as r.Host: the check of a websocket upgrade.
+func SameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	return o == "" || !foreign(o, r.Host)
+}
+
 // foreign reports whether origin (an Origin header) is not the listener's
 // own, reached as host.
 func foreign(origin, host string) bool {

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -54,7 +52,7 @@ func Stream(cfg StreamConfig) http.Handler {
 	up := websocket.Upgrader{
 		ReadBufferSize:  1024,
 		WriteBufferSize: 16 << 10,
-		CheckOrigin:     sameOrigin,
+		CheckOrigin:     inspect.SameOrigin,
 		// Refusals are JSON like the rest of the API.
 		Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
 			inspect.WriteJSON(w, status, map[string]string{"error": reason.Error()})
@@ -100,17 +98,6 @@ func Stream(cfg StreamConfig) http.Handler {
 		}
 		serveStream(r.Context(), cfg, conn, hw.conn, sub, keep)
 	})
-}
-
-// sameOrigin accepts a websocket whose Origin is absent (not a browser) or
-// names the host it connected to.
-func sameOrigin(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	u, err := url.Parse(o)
-	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
 // maxBurst bounds how many queued events go out in one write, and
