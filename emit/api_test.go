@@ -118,8 +118,11 @@ func TestAPI(t *testing.T) {
 			t.Errorf("%s: %s, want it to say it got 0", body, raw)
 		}
 	}
-	if code, raw := c.do("POST", "/api/webhooks", `{"endpoint": "https://example.com", "retry": {"tries": 3}}`, &verr); code != 400 || !strings.Contains(verr.Error, `unknown field "tries"`) {
+	if code, raw := c.do("POST", "/api/webhooks", `{"endpoint": "https://example.com", "retry": {"tries": 3}}`, &verr); code != 400 || !strings.Contains(verr.Error, `unknown field "tries"`) || verr.Field != "retry.tries" {
 		t.Errorf("an unknown retry field: %d %s", code, raw)
+	}
+	if code, raw := c.do("POST", "/api/webhooks", `{"endpoint": "https://example.com", "authentication": {"type": "basic_auth", "usernme": "a"}}`, &verr); code != 400 || verr.Field != "authentication.usernme" {
+		t.Errorf("an unknown authentication field: %d %s, want field authentication.usernme", code, raw)
 	}
 	if code, raw := c.do("POST", "/api/invocations/retry", `{"from": "yesterday"}`, &verr); code != 400 || verr.Field != "from" {
 		t.Errorf("bulk retry from yesterday: %d %s", code, raw)

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -763,7 +764,13 @@ func DecodeJSON(r *http.Request, v any, limit int64) error {
 			line, col := LineCol(body, se.Offset)
 			return fmt.Errorf("%w: malformed JSON at line %d, column %d: %v", ErrInvalid, line, col, err)
 		}
-		return InputErrorOf(err)
+		ie := InputErrorOf(err)
+		if quoted, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok && ie.Field == "" {
+			if path, ok := unknownFieldPath(body, reflect.TypeOf(v), quoted); ok {
+				ie.Field = path
+			}
+		}
+		return ie
 	}
 	// One value: what follows it is a mistake (a paste gone wrong, two
 	// bodies run together), not something to ignore.

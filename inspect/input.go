@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 )
 
@@ -51,6 +52,117 @@ func InputErrorOf(err error) *InputError {
 		return &InputError{Msg: "unknown field " + name}
 	}
 	return &InputError{Msg: strings.TrimPrefix(err.Error(), "json: ")}
+}
+
+// unknownFieldPath finds where in body, decoded into a value of type t,
+// the unknown field quoted (as encoding/json quotes it, "name") is: its
+// path, such as "authentication.usernme" or "custom_headers.2.nmae"
+// (encoding/json names only the key). ok is false when it cannot tell.
+func unknownFieldPath(body []byte, t reflect.Type, quoted string) (path string, ok bool) {
+	var name string
+	if json.Unmarshal([]byte(quoted), &name) != nil {
+		return "", false
+	}
+	return findUnknown(body, t, "", name)
+}
+
+func findUnknown(raw []byte, t reflect.Type, path, name string) (string, bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	join := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		var m map[string]json.RawMessage
+		if json.Unmarshal(raw, &m) != nil {
+			return "", false
+		}
+		fields := map[string]reflect.Type{}
+		collectFields(t, fields)
+		if _, present := m[name]; present {
+			if _, known := lookupField(fields, name); !known {
+				return join(name), true
+			}
+		}
+		for k, v := range m {
+			if ft, known := lookupField(fields, k); known {
+				if p, ok := findUnknown(v, ft, join(k), name); ok {
+					return p, true
+				}
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		var l []json.RawMessage
+		if json.Unmarshal(raw, &l) != nil {
+			return "", false
+		}
+		for i, v := range l {
+			if p, ok := findUnknown(v, t.Elem(), join(strconv.Itoa(i)), name); ok {
+				return p, true
+			}
+		}
+	case reflect.Map:
+		var m map[string]json.RawMessage
+		if json.Unmarshal(raw, &m) != nil {
+			return "", false
+		}
+		for k, v := range m {
+			if p, ok := findUnknown(v, t.Elem(), join(k), name); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}
+
+// collectFields adds the JSON names of struct type t's fields, promoted
+// ones of embedded structs included, to out.
+func collectFields(t reflect.Type, out map[string]reflect.Type) {
+	for f := range t.Fields() {
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			et := f.Type
+			for et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				collectFields(et, out)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if _, dup := out[name]; !dup {
+			out[name] = f.Type
+		}
+	}
+}
+
+// lookupField finds key among fields as encoding/json does: exactly, else
+// without regard to case.
+func lookupField(fields map[string]reflect.Type, key string) (reflect.Type, bool) {
+	if t, ok := fields[key]; ok {
+		return t, true
+	}
+	for k, t := range fields {
+		if strings.EqualFold(k, key) {
+			return t, true
+		}
+	}
+	return nil, false
 }
 
 // jsonKind says what JSON value fits t.

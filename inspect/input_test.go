@@ -50,7 +50,11 @@ func TestDecodeJSONNamesTheField(t *testing.T) {
 		{`{"tags": [true]}`, "tags", "want a string, got a boolean"},
 		{`{"inner": {"every": 2}}`, "inner.every", "want 1, got 2"},
 		{`{"inner": {"list": [1, "x"]}}`, "inner.list", `want 1, got "x"`},
-		{`{"nope": 1}`, "", `unknown field "nope"`},
+		{`{"nope": 1}`, "nope", `unknown field "nope"`},
+		// The path, which encoding/json does not give: nested, in a list,
+		// and matched without regard to case as encoding/json matches.
+		{`{"Inner": {"n": 1, "m": 2}}`, "Inner.m", `unknown field "m"`},
+		{`{"name": "x", "inner": {"list": [1], "nn": 1}}`, "inner.nn", `unknown field "nn"`},
 	} {
 		r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
 		var v body
