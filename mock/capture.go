@@ -371,6 +371,15 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 	}
 	if ex.Request.Truncated {
 		req.BodySize = ex.Request.Size
+	} else if ce := r.Header.Get("Content-Encoding"); ce != "" && len(req.Body) > 0 {
+		// Rules read a gzip or deflate body decoded, as the UI shows it
+		// (a gzipped JSON webhook matched no json condition, "body is not
+		// JSON"), up to max_body decoded; signatures are checked over the
+		// bytes that came.
+		limit := c.maxBody()
+		if dec, err := inspect.DecodeContent(ce, req.Body, limit+1); err == nil {
+			req.UseDecoded(dec, limit)
+		}
 	}
 	p := c.cfg.Engine.Plan(req, func() map[string]any { return ExchangeVars(ex) }, fallback)
 	DropBody(r.Method, p.Response, p.Fault == rules.FaultNone)

@@ -151,7 +151,7 @@ func (e *Engine) Plan(req *rules.Request, vars func() map[string]any, fallback f
 		e.mu.Lock()
 		e.vhits[v.Name]++
 		e.mu.Unlock()
-		ok, reason := v.Check(req.Header, req.Body, e.now())
+		ok, reason := v.Check(req.Header, req.SignedBody(), e.now())
 		p.Signature = &inspect.Signature{Rule: v.Name, Scheme: v.Scheme, Verdict: "valid"}
 		if !ok {
 			p.Signature.Verdict, p.Signature.Reason = "invalid", reason

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -100,6 +101,35 @@ mocks:
 		}
 		if (tc.rule == "") != (ex.Meta["upstream"] != nil) {
 			t.Errorf("%s: upstream %v", tc.name, ex.Meta["upstream"])
+		}
+	}
+
+	// A gzip-encoded body is matched decoded (it matched no json
+	// condition); the upstream gets it as it came when no rule answers.
+	for _, tc := range []struct {
+		amount int
+		status int
+		rule   string
+	}{{250, 402, "big-payment"}, {5, 200, ""}} {
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		fmt.Fprintf(zw, `{"amount": %d}`, tc.amount)
+		zw.Close()
+		req, _ := http.NewRequest("POST", srv.URL+"/pay", bytes.NewReader(gz.Bytes()))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Encoding", "gzip")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		ex := rec.next(t)
+		if resp.StatusCode != tc.status || ex.Rule != tc.rule || !bytes.Equal(ex.Request.Body, gz.Bytes()) {
+			t.Errorf("gzipped amount %d: %d %q rule %q; want %d by rule %q, the body recorded as it came", tc.amount, resp.StatusCode, b, ex.Rule, tc.status, tc.rule)
+		}
+		if tc.rule == "" && !bytes.Equal(b, append([]byte("upstream /pay "), gz.Bytes()...)) {
+			t.Errorf("gzipped amount %d: the upstream got %q, want the gzipped bytes", tc.amount, b)
 		}
 	}
 

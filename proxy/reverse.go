@@ -521,6 +521,11 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 		}
 		if int64(len(f.buffered)) > p.opts.MaxBody { // cut for the rules
 			req.BodySize = max(r.ContentLength, -1) // -1: a chunked body's size is not known
+		} else if ce := r.Header.Get("Content-Encoding"); ce != "" && len(req.Body) > 0 {
+			// Rules read a gzip or deflate body decoded, as capture's do.
+			if dec, err := inspect.DecodeContent(ce, req.Body, p.opts.MaxBody+1); err == nil {
+				req.UseDecoded(dec, p.opts.MaxBody)
+			}
 		}
 		if p.intercept(w, r, req, f) {
 			p.finish(f, nil)

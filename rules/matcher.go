@@ -529,7 +529,7 @@ func (m *Matcher) eval(r *Request, why *[]string) (map[string]string, bool) {
 			if why == nil {
 				return nil, false
 			}
-			miss("form %s: %s", name, reason)
+			miss("form %s: %s%s", name, reason, r.cutNote())
 		}
 	}
 	for i, sub := range m.All {

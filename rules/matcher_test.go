@@ -467,3 +467,38 @@ func TestMatcherBigNumbers(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchCutMultipart: a multipart upload cut at max_body (its fields
+// before a large file) keeps the fields that came whole; reading the form
+// all at once gave none ("form name: absent"), and a field still missing
+// says the body was cut.
+func TestMatchCutMultipart(t *testing.T) {
+	t.Parallel()
+	whole := "--XB\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nbob\r\n" +
+		"--XB\r\nContent-Disposition: form-data; name=\"tag\"\r\n\r\na\r\n" +
+		"--XB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.bin\"\r\n\r\n" + strings.Repeat("x", 4000) + "\r\n" +
+		"--XB\r\nContent-Disposition: form-data; name=\"after\"\r\n\r\nlate\r\n--XB--\r\n"
+	cut := whole[:1024]
+	req := func(body string, size int64) *Request {
+		return &Request{Method: "POST", Path: "/", Header: http.Header{"Content-Type": {"multipart/form-data; boundary=XB"}}, Body: []byte(body), BodySize: size}
+	}
+	m := mustMatcher(t, `{form: {name: bob, tag: a}}`)
+	if _, ok := m.Match(req(cut, int64(len(whole)))); !ok {
+		t.Errorf("cut upload: fields before the cut do not match: %v", m.Explain(req(cut, int64(len(whole)))))
+	}
+	if _, ok := m.Match(req(whole, 0)); !ok {
+		t.Errorf("whole upload does not match: %v", m.Explain(req(whole, 0)))
+	}
+	late := mustMatcher(t, `{form: {after: late}}`)
+	why := late.Explain(req(cut, int64(len(whole))))
+	if len(why) != 1 || !strings.Contains(why[0], "cut at 1024 of") {
+		t.Errorf("field after the cut: %q; want a reason saying the body was cut", why)
+	}
+	if _, ok := late.Match(req(whole, 0)); !ok {
+		t.Error("whole upload: the field after the file does not match")
+	}
+	vars := RequestVars(req(cut, int64(len(whole))), nil)
+	if f := vars["request"].(map[string]any)["form"].(map[string]any); f["name"] != "bob" || f["file"] != nil {
+		t.Errorf("request.form = %v; want name bob and no file", f)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -28,6 +29,10 @@ type Request struct {
 	// rules see it as the header Host.
 	Host string
 	Body []byte
+	// Encoded is the body as it came when Body holds it decoded from its
+	// Content-Encoding (gzip, deflate); nil when Body is as it came.
+	// Signatures are checked over the body as sent: see SignedBody.
+	Encoded []byte
 	// BodySize is the body's true size when Body was cut at max_body (0
 	// when Body is whole, -1 when cut at an unknown size): near-miss
 	// reasons then say why it is not JSON.
@@ -77,8 +82,48 @@ func (r *Request) isJSON() bool {
 	return r.parsed.jsonValid
 }
 
+// UseDecoded makes dec, the body decoded from its Content-Encoding, the
+// body rules and templates read, cut at limit; the body as it came stays
+// for signatures (see SignedBody).
+func (r *Request) UseDecoded(dec []byte, limit int64) {
+	if bytes.Equal(dec, r.Body) {
+		return
+	}
+	r.Encoded, r.Body = r.Body, dec
+	if int64(len(dec)) > limit {
+		r.Body, r.BodySize = dec[:limit], -1
+	}
+}
+
+// SignedBody is the body as it came, which a sender signs.
+func (r *Request) SignedBody() []byte {
+	if r.Encoded != nil {
+		return r.Encoded
+	}
+	return r.Body
+}
+
+// cutNote says, for a near-miss reason, that the body was cut at max_body
+// (only what came before the cut was read); "" when it is whole.
+func (r *Request) cutNote() string {
+	switch {
+	case r.BodySize < 0:
+		return fmt.Sprintf(" (the body was cut at %d bytes by max_body)", len(r.Body))
+	case r.BodySize > int64(len(r.Body)):
+		return fmt.Sprintf(" (the body was cut at %d of %d bytes by max_body)", len(r.Body), r.BodySize)
+	}
+	return ""
+}
+
 // notJSON is the near-miss reason of a body that is not JSON.
 func (r *Request) notJSON() string {
+	if ce := strings.TrimSpace(r.Header.Get("Content-Encoding")); ce != "" && r.Encoded == nil && !strings.EqualFold(ce, "identity") && len(r.Body) > 0 {
+		switch strings.ToLower(ce) {
+		case "gzip", "x-gzip", "deflate":
+			return fmt.Sprintf("body is in Content-Encoding %s and could not be decoded%s, so it is not read as JSON", ce, r.cutNote())
+		}
+		return fmt.Sprintf("body is in Content-Encoding %s, which rules do not decode (gzip and deflate they do), so it is not read as JSON", ce)
+	}
 	if r.BodySize < 0 {
 		return fmt.Sprintf("body was cut at %d bytes by max_body, so it is not read as JSON", len(r.Body))
 	}
@@ -164,13 +209,36 @@ func (r *Request) form() url.Values {
 	case mt == "application/x-www-form-urlencoded", ct == "" && !r.isJSON():
 		r.parsed.form, _ = url.ParseQuery(string(r.Body))
 	case mt == "multipart/form-data" && params["boundary"] != "":
-		mr := multipart.NewReader(bytes.NewReader(r.Body), params["boundary"])
-		if f, err := mr.ReadForm(int64(len(r.Body)) + 1); err == nil {
-			r.parsed.form = url.Values(f.Value)
-			_ = f.RemoveAll()
-		}
+		r.parsed.form = multipartValues(r.Body, params["boundary"])
 	}
 	return r.parsed.form
+}
+
+// multipartValues returns the values of a multipart/form-data body's
+// fields (files skipped), as far as they are whole: a body cut at max_body
+// (an upload larger than it, its fields first) keeps the fields before the
+// cut, where reading the form whole gave none.
+func multipartValues(body []byte, boundary string) url.Values {
+	var out url.Values
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			return out
+		}
+		name := p.FormName()
+		if name == "" || p.FileName() != "" {
+			continue
+		}
+		v, err := io.ReadAll(p)
+		if err != nil {
+			return out // cut inside this value
+		}
+		if out == nil {
+			out = url.Values{}
+		}
+		out.Add(name, string(v))
+	}
 }
 
 // RequestVars returns the template context for r: request.method, .path,

@@ -132,7 +132,9 @@ func FormatFor(contentType, body string) Format {
 }
 
 // pastTags returns a body template past its leading Liquid tags ({%
-// assign %} and the like) and spaces; ok is false for a tag left open.
+// assign %} and the like), the blocks among them that output nothing ({%
+// comment %} and {% capture %}, whose text is not where the body starts),
+// and spaces; ok is false for a tag or block left open.
 func pastTags(body string) (rest string, ok bool) {
 	b := strings.TrimSpace(body)
 	for strings.HasPrefix(b, "{%") {
@@ -140,9 +142,55 @@ func pastTags(body string) (rest string, ok bool) {
 		if end < 0 {
 			return "", false
 		}
+		name := tagName(b[2:end])
 		b = strings.TrimSpace(b[end+2:])
+		if name == "comment" || name == "capture" {
+			if b, ok = pastBlock(b, name); !ok {
+				return "", false
+			}
+		}
 	}
 	return b, true
+}
+
+// tagName is the name of a Liquid tag from what stands between its {% and
+// %}, whitespace-control dashes aside.
+func tagName(inner string) string {
+	f := strings.Fields(strings.TrimPrefix(inner, "-"))
+	if len(f) == 0 {
+		return ""
+	}
+	return strings.TrimSuffix(f[0], "-")
+}
+
+// pastBlock returns b past the end tag of the block name that b is inside
+// (blocks of the same name nest; a comment holds no tags but its end),
+// with leading spaces trimmed; ok is false when the block is left open.
+func pastBlock(b, name string) (string, bool) {
+	depth := 1
+	for {
+		start := strings.Index(b, "{%")
+		if start < 0 {
+			return "", false
+		}
+		end := strings.Index(b[start:], "%}")
+		if end < 0 {
+			return "", false
+		}
+		end += start
+		switch tagName(b[start+2 : end]) {
+		case name:
+			if name != "comment" {
+				depth++
+			}
+		case "end" + name:
+			depth--
+		}
+		b = b[end+2:]
+		if depth == 0 {
+			return strings.TrimSpace(b), true
+		}
+	}
 }
 
 // isHTML reports whether a body template, past leading Liquid tags, starts
@@ -179,7 +227,9 @@ func NewTemplate(src string, format Format) (t *Template, err error) {
 		}
 	}()
 	eng := newEngine()
-	tpl, serr := eng.ParseString(rw.src)
+	// Line 1 is the first: ParseString counts from 0, so its "(line N)"
+	// named the line before the one at fault (and none on the first).
+	tpl, serr := eng.ParseTemplateLocation([]byte(rw.src), "", 1)
 	if serr != nil {
 		return nil, fmt.Errorf("liquid: %s", unwrapInternal(serr.Error()))
 	}

@@ -753,3 +753,63 @@ func TestTemplateClosedBlocks(t *testing.T) {
 		}
 	}
 }
+
+// A body that starts with a comment or a capture is read for its format
+// from what follows the block, not from the block's own text: a JSON body
+// behind a comment was sent as text/plain with its placeholders unescaped.
+func TestFormatForPastBlocks(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		body string
+		want Format
+	}{
+		{"{% comment %}Stripe's customer, trimmed{% endcomment %}\n{\"email\": \"{{ e }}\"}", FormatJSON},
+		{"{%- comment -%} {\"x\": 1} {%- endcomment -%}\n<r>{{ e }}</r>", FormatXML},
+		{"{% comment %}{% if %}{% comment %}{% endcomment %}[1]", FormatJSON},
+		{"{% capture g %}Hello {{ e }}{% endcapture %}\n{\"g\": \"{{ g }}\"}", FormatJSON},
+		{"{% capture a %}{% capture b %}x{% endcapture %}y{% endcapture %}{% assign n = 1 %} [1]", FormatJSON},
+		{"{%\tcapture\tg\t%}<x>{%\tendcapture\t%}{\"a\": 1}", FormatJSON},
+		{"{% comment %} never closed {\"a\": 1}", FormatText},
+		{"{% capture g %}x{% endcapture %}{{ g }}", FormatText},
+		{"{% capture g %}x{% endcapture %}<!DOCTYPE html><p>{{ g }}</p>", FormatXML},
+	}
+	for _, tt := range tests {
+		if got := FormatFor("", tt.body); got != tt.want {
+			t.Errorf("FormatFor(%q) = %v; want %v", tt.body, got, tt.want)
+		}
+	}
+	if !isHTML("{% comment %}<p>{% endcomment %}<!DOCTYPE html><p>x</p>") {
+		t.Error("isHTML: a leading comment hides the doctype")
+	}
+	tpl, err := NewTemplate("{% comment %}c{% endcomment %}{\"e\": \"{{ e }}\"}", FormatFor("", "{% comment %}c{% endcomment %}{\"e\": \"{{ e }}\"}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tpl.Render(map[string]any{"e": `a"},"admin":true,"x":"`})
+	if err != nil || !json.Valid(out) {
+		t.Errorf("render = %s, %v; want valid JSON", out, err)
+	}
+}
+
+// A Liquid error names the template's line as an editor counts it, from 1.
+func TestTemplateErrorLine(t *testing.T) {
+	t.Parallel()
+	for src, want := range map[string]string{
+		"a\nb\nc\nd\n{{ x | bad filter }}":   "(line 5)",
+		"{% if x %}1{% endiff %}":            "(line 1)",
+		"a\n{% if x %}1{% endiff %}":         "(line 2)",
+		"{\n\"a\": {% for %}{% endfor %}\n}": "(line 2)",
+	} {
+		_, err := NewTemplate(src, FormatText)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("NewTemplate(%q) = %v; want an error naming %s", src, err, want)
+		}
+	}
+	tpl, err := NewTemplate("a\nb\n{{ 1 | divided_by: 0 }}", FormatText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tpl.Render(nil); err == nil || !strings.Contains(err.Error(), "(line 3)") {
+		t.Errorf("render error = %v; want one naming (line 3)", err)
+	}
+}

@@ -89,8 +89,11 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 		// changes where it lives: watch where it leads, even while that is
 		// missing, and every link on the way, and start over when one of
 		// them is pointed elsewhere.
-		target, links := linkChain(abs)
-		watched := append([]string{abs, target}, bodies...)
+		// So are the file: bodies: a fixtures directory that is a link
+		// re-pointed to another release is a change of every body in it.
+		watchedBodies := slices.Clone(bodies)
+		targets, links := linkChains(append([]string{abs}, watchedBodies...))
+		watched := append(append([]string{abs}, watchedBodies...), targets...)
 		added := map[string]bool{dir: true}
 		for _, f := range append(slices.Clone(watched[1:]), links...) {
 			if d := filepath.Dir(f); !added[d] {
@@ -151,8 +154,8 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 		}
 		watchLoop(ctx, w, dir, interested, log, func() bool {
 			reload()
-			t, l := linkChain(abs)
-			return t != target || !slices.Equal(l, links) || !slices.Equal(bodies, watched[2:])
+			t, l := linkChains(append([]string{abs}, bodies...))
+			return !slices.Equal(t, targets) || !slices.Equal(l, links) || !slices.Equal(bodies, watchedBodies)
 		})
 		w.Close()
 	}
@@ -202,6 +205,16 @@ func readAll(files []string) map[string][]byte {
 		out[f], _ = os.ReadFile(f)
 	}
 	return out
+}
+
+// linkChains is linkChain of each path: where each leads, in order, and
+// the symlinks met on the ways.
+func linkChains(paths []string) (targets, links []string) {
+	for _, p := range paths {
+		t, l := linkChain(p)
+		targets, links = append(targets, t), append(links, l...)
+	}
+	return targets, links
 }
 
 // linkChain follows the symlinks of the absolute path, in every

@@ -407,3 +407,38 @@ func TestWatchBodyFileAppearsInSubdirectory(t *testing.T) {
 		t.Fatalf("after the body file appeared: %+v", r)
 	}
 }
+
+// TestWatchBodyDirectoryRepointed: a file: body in a directory that is a
+// symlink follows the link when it is re-pointed (fixtures -> release v2),
+// and edits where it now leads; it kept the old body until the YAML changed.
+func TestWatchBodyDirectoryRepointed(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, "mocks:\n  - name: fx\n    respond: {file: fixtures/a.json}\n")
+	root := filepath.Dir(path)
+	for _, v := range []string{"v1", "v2"} {
+		if err := os.MkdirAll(filepath.Join(root, v), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(root, v, "a.json"), `{"v":"`+v+`"}`)
+	}
+	if err := os.Symlink("v1", filepath.Join(root, "fixtures")); err != nil {
+		t.Fatal(err)
+	}
+	ch := startWatch(t, path)
+	tmp := filepath.Join(root, "fixtures.tmp")
+	if err := os.Symlink("v2", tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(root, "fixtures")); err != nil {
+		t.Fatal(err)
+	}
+	if r := next(t, ch); r.err != nil || string(r.cfg.Mocks[0].Respond.FileBody) != `{"v":"v2"}` {
+		t.Fatalf("after re-pointing the fixtures link: %+v", r)
+	}
+	write(t, filepath.Join(root, "v2", "a.json"), `{"v":"v2b"}`)
+	if r := next(t, ch); r.err != nil || string(r.cfg.Mocks[0].Respond.FileBody) != `{"v":"v2b"}` {
+		t.Fatalf("after editing the body where the link now leads: %+v", r)
+	}
+	write(t, filepath.Join(root, "v1", "a.json"), `{"v":"v1b"}`) // no longer used
+	quiet(t, ch)
+}
