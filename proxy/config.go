@@ -624,6 +624,10 @@ func (d *decoder) headers(n *yaml.Node, what string) (map[string]string, []strin
 					d.errorf(p.val, "%s.remove: bad header name %q", what, h)
 					continue
 				}
+				if what == "request_headers" && strings.EqualFold(h, "Host") {
+					d.errorf(p.val, "%s.remove: Host cannot be removed (every HTTP/1.1 request carries one); add: {Host: NAME} sets the upstream's", what)
+					continue
+				}
 				remove = append(remove, h)
 			}
 		}

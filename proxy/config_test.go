@@ -148,6 +148,13 @@ proxies:
     listen: 127.0.0.1:9000
     upstrem: http://x
 `, []string{":5:5: proxy: unknown key \"upstrem\" (did you mean \"upstream\"?)", ":3:5: proxy api: set upstream"}},
+		{"request Host removed", `
+proxies:
+  - name: api
+    listen: 127.0.0.1:9000
+    upstream: http://127.0.0.1:1
+    request_headers: {remove: [Cookie, host]}
+`, []string{":6:31: request_headers.remove: Host cannot be removed"}},
 		{"missing listen and bad upstream", `
 proxies:
   - name: api

@@ -760,8 +760,12 @@ func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 	if p.forward {
 		passOn = append(passOn, "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto")
 	}
+	// ReverseProxy has removed from Out the headers the client's
+	// Connection header names (RFC 9110 7.6.1); what is copied from In
+	// skips them too.
+	hop := connectionNamed(pr.In.Header)
 	for _, k := range passOn {
-		if v := pr.In.Header.Values(k); len(v) > 0 {
+		if v := pr.In.Header.Values(k); len(v) > 0 && !hop[k] {
 			out.Header[k] = slices.Clone(v)
 		}
 	}
@@ -776,10 +780,15 @@ func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 		}
 		// The client's own chain goes on, with its address added (Rewrite
 		// starts Out without the inbound X-Forwarded-* headers).
-		if xff := pr.In.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		if xff := pr.In.Header.Values("X-Forwarded-For"); len(xff) > 0 && !hop["X-Forwarded-For"] {
 			out.Header["X-Forwarded-For"] = slices.Clone(xff)
 		}
 		pr.SetXForwarded()
+		if pr.In.Host == "" {
+			// An HTTP/1.0 request without Host: there is no host to say
+			// (SetXForwarded would send the header empty).
+			out.Header.Del("X-Forwarded-Host")
+		}
 		out.Host = rt.Upstream.Host
 		// Credentials in the upstream URL are sent as curl would, unless
 		// the client sent its own.
@@ -789,6 +798,12 @@ func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 		}
 	}
 	for k, v := range rt.SetRequestHeaders {
+		if http.CanonicalHeaderKey(k) == "Host" {
+			// The Transport sends Out.Host, never a Host in the header
+			// map: a route that sets one means the upstream's Host.
+			out.Host = v
+			continue
+		}
 		out.Header.Set(k, v)
 	}
 	for _, k := range rt.RemoveRequestHeaders {
@@ -1060,6 +1075,16 @@ type asSent struct{ http.ResponseWriter }
 
 func (w asSent) WriteHeader(code int) {
 	h := w.ResponseWriter.Header()
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		// An upstream's 100 Continue or 103 Early Hints, which
+		// ReverseProxy passes on with its headers as they came: the
+		// hop-by-hop ones were for the upstream's connection (RFC 9110
+		// 7.6.1), and an HTTP/2 client resets the stream whose HEADERS
+		// carry one (RFC 9113 8.2.2).
+		removeHopByHop(h)
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
 	for _, name := range []string{"Content-Type", "Date"} {
 		if _, ok := h[name]; !ok {
 			h[name] = nil // net/http's way of saying: none
@@ -1078,3 +1103,38 @@ func (w asSent) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the writer's Flush and
 // Hijack.
 func (w asSent) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// hopHeaders are the hop-by-hop headers a proxy does not pass on, beside
+// those a Connection header names (as httputil.ReverseProxy's list).
+var hopHeaders = []string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// removeHopByHop removes from h the headers its Connection header names,
+// and the hop-by-hop ones.
+func removeHopByHop(h http.Header) {
+	for name := range connectionNamed(h) {
+		h.Del(name)
+	}
+	for _, name := range hopHeaders {
+		h.Del(name)
+	}
+}
+
+// connectionNamed returns the (canonical) names h's Connection header
+// lists: headers for that connection only.
+func connectionNamed(h http.Header) map[string]bool {
+	var named map[string]bool
+	for _, v := range h["Connection"] {
+		for name := range strings.SplitSeq(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				if named == nil {
+					named = map[string]bool{}
+				}
+				named[http.CanonicalHeaderKey(name)] = true
+			}
+		}
+	}
+	return named
+}

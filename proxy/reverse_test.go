@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"runtime"
 	"strings"
@@ -885,4 +887,116 @@ func rawUpstream(t *testing.T, answer string, then ...func(net.Conn)) *httptest.
 	}))
 	t.Cleanup(up.Close)
 	return up
+}
+
+// TestReverseInformationalHopByHop: an upstream's 103 Early Hints reaches
+// the client without the headers that were for the upstream's connection
+// (Connection, those it names, Keep-Alive); its Link goes on.
+func TestReverseInformationalHopByHop(t *testing.T) {
+	t.Parallel()
+	up := rawUpstream(t, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nConnection: keep-alive, X-Hop\r\nX-Hop: secret\r\nKeep-Alive: timeout=3\r\n\r\n"+
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+	srv, rec := start(t, up.URL, nil)
+	var got []http.Header
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			got = append(got, http.Header(h).Clone())
+			return nil
+		},
+	})
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/page", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if len(got) != 1 {
+		t.Fatalf("got %d informational answers, want 1", len(got))
+	}
+	if got[0].Get("Link") == "" {
+		t.Errorf("103 lost its Link: %v", got[0])
+	}
+	for _, name := range []string{"Connection", "X-Hop", "Keep-Alive"} {
+		if v, ok := got[0][name]; ok {
+			t.Errorf("103 passed on the hop-by-hop %s %q", name, v)
+		}
+	}
+	rec.next(t)
+}
+
+// TestReverseConnectionNamedForwarding: forwarding headers the client's
+// Connection header names were for the connection to hooklab; they do not
+// go on to the upstream (RFC 9110 7.6.1).
+func TestReverseConnectionNamedForwarding(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "Forwarded=%q X-Forwarded-For=%q", r.Header.Values("Forwarded"), r.Header.Values("X-Forwarded-For"))
+	}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, nil)
+	req, _ := http.NewRequest("GET", srv.URL+"/x", nil)
+	req.Header.Set("Connection", "Forwarded, x-forwarded-for")
+	req.Header.Set("Forwarded", "for=9.9.9.9")
+	req.Header.Set("X-Forwarded-For", "1.2.3.4")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `Forwarded=[] X-Forwarded-For=["127.0.0.1"]`; string(b) != want {
+		t.Errorf("the upstream got %s, want %s", b, want)
+	}
+	rec.next(t)
+}
+
+// TestReverseRouteSetsHost: a route's request_headers add Host is the Host
+// the upstream gets (a virtual host behind one address).
+func TestReverseRouteSetsHost(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, r.Host)
+	}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, func(o *proxy.Options) {
+		o.Routes[0].SetRequestHeaders = map[string]string{"host": "shop.example", "X-Env": "dev"}
+	})
+	resp, err := http.Get(srv.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "shop.example" {
+		t.Errorf("the upstream got Host %q, want shop.example", b)
+	}
+	rec.next(t)
+}
+
+// TestReverseHTTP10WithoutHost: a request with no Host (HTTP/1.0) is
+// forwarded without an empty X-Forwarded-Host.
+func TestReverseHTTP10WithoutHost(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%q", r.Header.Values("X-Forwarded-Host"))
+	}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, nil)
+	c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "GET /x HTTP/1.0\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "[]" {
+		t.Errorf("%d: the upstream got X-Forwarded-Host %s, want none", resp.StatusCode, b)
+	}
+	rec.next(t)
 }

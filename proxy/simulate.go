@@ -572,7 +572,25 @@ func (s *Simulation) serve(w http.ResponseWriter, r *http.Request, body []byte, 
 		return true
 	}
 	h := w.Header()
+	// A HAR from a browser or another proxy keeps the headers that were
+	// for the recorded connection (Apache's Upgrade: h2,h2c, Keep-Alive,
+	// those its Connection header named): they are not served again (an
+	// HTTP/2 client resets a stream whose HEADERS carry one).
+	hop := map[string]bool{}
+	for _, name := range hopHeaders {
+		hop[name] = true
+	}
 	for _, x := range rec.Headers {
+		if http.CanonicalHeaderKey(x.Name) == "Connection" {
+			for name := range strings.SplitSeq(x.Value, ",") {
+				hop[http.CanonicalHeaderKey(strings.TrimSpace(name))] = true
+			}
+		}
+	}
+	for _, x := range rec.Headers {
+		if hop[http.CanonicalHeaderKey(x.Name)] {
+			continue
+		}
 		switch http.CanonicalHeaderKey(x.Name) {
 		case "Content-Encoding":
 			// Browsers write HAR bodies decoded; hooklab records them as
@@ -580,7 +598,7 @@ func (s *Simulation) serve(w http.ResponseWriter, r *http.Request, body []byte, 
 			if !e.encoded {
 				continue
 			}
-		case "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive":
+		case "Content-Length":
 			continue // the length is set below
 		}
 		h.Add(x.Name, x.Value)

@@ -347,3 +347,37 @@ func TestSimulationAddsNoHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulationDropsHopByHop: a HAR's answer headers that were for the
+// recorded connection (Apache's Upgrade: h2,h2c and Connection: Upgrade,
+// Keep-Alive, those Connection names) are not served again.
+func TestSimulationDropsHopByHop(t *testing.T) {
+	t.Parallel()
+	data := []byte(`{"log":{"version":"1.2","creator":{"name":"browser","version":"1"},"entries":[{"startedDateTime":"2026-12-01T10:00:00Z","time":1,
+"request":{"method":"GET","url":"http://up.example/page","httpVersion":"HTTP/1.1","headers":[],"queryString":[],"cookies":[],"headersSize":-1,"bodySize":0},
+"response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[{"name":"Content-Type","value":"text/plain"},{"name":"Upgrade","value":"h2,h2c"},
+{"name":"Connection","value":"Upgrade, Keep-Alive, X-Hop"},{"name":"Keep-Alive","value":"timeout=5"},{"name":"X-Hop","value":"1"},{"name":"Proxy-Connection","value":"keep-alive"}],
+"cookies":[],"content":{"size":2,"mimeType":"text/plain","text":"ok"},"redirectURL":"","headersSize":-1,"bodySize":2},"cache":{},"timings":{"send":0,"wait":1,"receive":0}}]}}`)
+	sim, err := proxy.ParseSimulation("s.har", data, proxy.SimulateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://127.0.0.1:1"
+	srv, _ := start(t, down, func(o *proxy.Options) {
+		o.Routes = []proxy.Route{{Prefix: "/", Upstream: mustURL(t, down), Simulation: sim}}
+	})
+	resp, err := http.Get(srv.URL + "/page")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "ok" || resp.Header.Get("Content-Type") != "text/plain" {
+		t.Errorf("served %q with Content-Type %q", b, resp.Header.Get("Content-Type"))
+	}
+	for _, name := range []string{"Upgrade", "Connection", "Keep-Alive", "X-Hop", "Proxy-Connection"} {
+		if v, ok := resp.Header[name]; ok {
+			t.Errorf("the simulation served the hop-by-hop %s %q", name, v)
+		}
+	}
+}
