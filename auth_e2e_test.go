@@ -28,8 +28,8 @@ func TestAuthAndListenerLimits(t *testing.T) {
 	for _, env := range []string{"", "s3cret"} {
 		err = run(context.Background(), []string{"serve", "--memory", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--forward-proxy", "0.0.0.0:0"},
 			func(k string) string { return map[string]string{"HOOKLAB_AUTH": env}[k] }, &out, &errOut)
-		if err == nil || !strings.Contains(err.Error(), "forward proxy forward on 0.0.0.0:0 reaches beyond this machine") {
-			t.Errorf("a forward proxy beyond loopback (HOOKLAB_AUTH %q): %v", env, err)
+		if err == nil || !strings.Contains(err.Error(), "forward proxy forward on 0.0.0.0:0 reaches beyond this machine") || exitCode(err) != 2 {
+			t.Errorf("a forward proxy beyond loopback (HOOKLAB_AUTH %q): %v (exit %d, want 2 as for --ui)", env, err, exitCode(err))
 		}
 	}
 

@@ -77,11 +77,13 @@ triggers:
 			t.Errorf("the plain-HTTP warning %q is logged %d times:\n%s", w, n, s.Stderr.String())
 		}
 	}
-	// A missing file or bad JSON: the error names --data once.
-	for _, bad := range []string{"@" + filepath.Join(t.TempDir(), "missing.json"), "[1]"} {
+	// A missing file or bad JSON: the error names --data once. Bad JSON
+	// is a flag value that is wrong (exit 2, as a bad event type); a file
+	// that cannot be read is a failure (exit 1).
+	for bad, code := range map[string]int{"@" + filepath.Join(t.TempDir(), "missing.json"): 1, "[1]": 2, "{bad": 2} {
 		err := run(context.Background(), []string{"send", "ticket.created", "--server", s.UI, "--data", bad}, func(string) string { return "" }, &out, &errOut)
-		if err == nil || strings.Count(err.Error(), "--data") != 1 {
-			t.Errorf("send --data %s: %v, want one mention of --data", bad, err)
+		if err == nil || strings.Count(err.Error(), "--data") != 1 || exitCode(err) != code {
+			t.Errorf("send --data %s: %v (exit %d), want one mention of --data and exit %d", bad, err, exitCode(err), code)
 		}
 	}
 	// Not urgent: the trigger's condition keeps it from firing, and send

@@ -416,6 +416,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if o.retainAge < 0 {
 		return badUsage("--retain-age %v: want 0 (no limit) or a positive duration", o.retainAge)
 	}
+	if o.devUI != "" {
+		// A typo would serve a UI of 404s: refuse it, as other flags that would do nothing.
+		if _, err := os.Stat(filepath.Join(o.devUI, "index.html")); err != nil {
+			return badUsage("--dev-ui %s: want a directory holding the UI's index.html (%v)", o.devUI, err)
+		}
+	}
 	// Listen first: a port in use fails before anything else is touched.
 	capLn, err := net.Listen("tcp", o.capture)
 	if err != nil {
@@ -467,6 +473,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		specs = append(specs, proxy.Spec{Listen: listen, Routes: []proxy.Route{{Prefix: "/", Upstream: u}}})
 	}
 	if specs, err = proxy.WithForwardFlag(specs, o.forwardProxy); err != nil {
+		if o.forwardProxy != "" {
+			return badUsage("--forward-proxy: %v", err) // as --ui beyond loopback is
+		}
 		return err
 	}
 	if o.mitm && !slices.ContainsFunc(specs, func(sp proxy.Spec) bool { return sp.Forward }) {
@@ -561,9 +570,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer store.Close()
 	if !o.memory {
-		if err := rememberSecretHeaders(dataDir, o.secretHeaders); err != nil {
+		// A name once secret stays so, here as in a local export: the
+		// exchanges stored with it are still there.
+		all, err := rememberSecretHeaders(dataDir, o.secretHeaders)
+		if err != nil {
 			log.Warn("could not note the secret headers in the data directory: a local export (no server running) will not redact them unless HOOKLAB_SECRET_HEADERS names them", "err", err)
 		}
+		o.secretHeaders = all
 	}
 
 	ids := new(inspect.IDs)
@@ -1426,8 +1439,11 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 		return badUsage("%v", err)
 	}
 	body, err := emit.ReadData(*data, os.Stdin)
+	if errors.Is(err, inspect.ErrInvalid) {
+		return badUsage("%v", err) // it names --data; a flag value that is wrong, as a bad event type
+	}
 	if err != nil {
-		return err // it names --data
+		return err // it names --data: a file that cannot be read
 	}
 	s, err := inspect.ServerURL(*server)
 	if err != nil {
@@ -1574,8 +1590,10 @@ func storedSecretHeaders(dir string) []string {
 }
 
 // rememberSecretHeaders adds names to dir's secretHeadersFile (a name once
-// secret stays so: the exchanges stored with it are still there).
-func rememberSecretHeaders(dir string, names []string) error {
+// secret stays so: the exchanges stored with it are still there) and
+// returns names with those the file held before, which stay secret even
+// when writing the file fails.
+func rememberSecretHeaders(dir string, names []string) ([]string, error) {
 	old := storedSecretHeaders(dir)
 	all := slices.Clone(old)
 	for _, n := range names {
@@ -1584,21 +1602,21 @@ func rememberSecretHeaders(dir string, names []string) error {
 		}
 	}
 	if len(all) == len(old) {
-		return nil
+		return all, nil
 	}
 	tmp, err := os.CreateTemp(dir, ".secret-headers-*")
 	if err != nil {
-		return err
+		return all, err
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.WriteString(strings.Join(all, "\n") + "\n"); err != nil {
 		tmp.Close()
-		return err
+		return all, err
 	}
 	if err := tmp.Close(); err != nil {
-		return err
+		return all, err
 	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, secretHeadersFile))
+	return all, os.Rename(tmp.Name(), filepath.Join(dir, secretHeadersFile))
 }
 
 func (l *stringList) String() string     { return strings.Join(*l, ",") }

@@ -1976,3 +1976,31 @@ func TestTailStopsDuringAHandshake(t *testing.T) {
 		t.Fatal("tail still waiting for the handshake 20s after it was stopped")
 	}
 }
+
+// TestRestartedServerRedactsStoredSecretHeaders: a server started again
+// without --secret-header still redacts the names its data directory
+// keeps, as a local export of that directory does.
+func TestRestartedServerRedactsStoredSecretHeaders(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	s := startServer(t, "--data", data, "--secret-header", "X-Custom-Cred")
+	id := browserCapture(t, s.Capture, "/b/sh/x", `{}`, "X-Custom-Cred", "CUSTCRED_SECRET_F02")
+	s.Stop(t)
+	s = startServer(t, "--data", data)
+	if v := s.exchange(t, id).header("X-Custom-Cred"); v != "REDACTED" {
+		t.Errorf("after a restart without the flag, X-Custom-Cred reads %q, want REDACTED (the data directory keeps it secret)", v)
+	}
+}
+
+// TestDevUIMustHoldTheUI: --dev-ui naming no UI directory (a typo) is
+// refused with exit 2, rather than serving a UI of 404s.
+func TestDevUIMustHoldTheUI(t *testing.T) {
+	t.Parallel()
+	var out, errOut syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // a start that goes on is a failure too
+	defer cancel()
+	err := run(ctx, []string{"serve", "--memory", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--dev-ui", filepath.Join(t.TempDir(), "nope")}, func(string) string { return "" }, &out, &errOut)
+	if code := exitCode(err); code != 2 {
+		t.Fatalf("--dev-ui of a missing directory: exit %d (err %v), want 2; stderr %s", code, err, errOut.String())
+	}
+}

@@ -100,10 +100,10 @@ func ReadData(arg string, stdin io.Reader) (json.RawMessage, error) {
 	}
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(b, &probe); err != nil {
-		return nil, fmt.Errorf("--data must be a JSON object: %v", err)
+		return nil, fmt.Errorf("%w: --data must be a JSON object: %v", inspect.ErrInvalid, err)
 	}
 	if probe == nil {
-		return nil, errors.New("--data must be a JSON object, not null")
+		return nil, fmt.Errorf("%w: --data must be a JSON object, not null", inspect.ErrInvalid)
 	}
 	return json.RawMessage(bytes.TrimSpace(b)), nil
 }

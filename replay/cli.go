@@ -356,7 +356,7 @@ Flags:
 			return fmt.Errorf("%s: %w", *harFile, err)
 		}
 		if names := redactedHeaders(exs, spec.Override.SetHeaders, spec.Override.RemoveHeaders); len(names) > 0 {
-			fmt.Fprintf(c.Stderr, "warning: %s was exported with secrets redacted, so %s go out as %s (export with --keep-secrets, or give --set-header)\n",
+			fmt.Fprintf(c.Stderr, "warning: %s was exported with secrets redacted, so the values of %s go out as %s (export with --keep-secrets, or give --set-header)\n",
 				*harFile, strings.Join(names, ", "), inspect.Redacted)
 		}
 		spec.HAR = data

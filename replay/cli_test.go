@@ -128,7 +128,7 @@ func TestCLIReplayHAR(t *testing.T) {
 			extra []string
 			want  string
 		}{
-			{nil, "Authorization, Cookie go out as REDACTED"},
+			{nil, "the values of Authorization, Cookie go out as REDACTED"},
 			{[]string{"--set-header", "Authorization: Bearer fresh"}, "Cookie go out as REDACTED"},
 			{[]string{"--set-header", "Authorization: Bearer fresh", "--remove-header", "cookie"}, ""},
 		} {
