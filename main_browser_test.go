@@ -345,6 +345,10 @@ func TestBrowser(t *testing.T) {
 		{"ScanFilterLooksFurther", testBrowserScanFilterLooksFurther},
 		{"QuotedAndRefusedFilters", testBrowserQuotedAndRefusedFilters},
 		{"CompressedBody", testBrowserCompressedBody},
+		{"EditResendKeepsURL", testBrowserEditResendKeepsURL},
+		{"PathTermMatchesServer", testBrowserPathTermMatchesServer},
+		{"StoreErrorBanner", testBrowserStoreErrorBanner},
+		{"BinsAndRulesFollowTraffic", testBrowserBinsAndRulesFollowTraffic},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

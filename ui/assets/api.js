@@ -167,6 +167,24 @@ export function getRules(signal) {
   return call('GET', '/api/rules', { signal });
 }
 
+/**
+ * storeError returns why the server cannot store traffic or webhook
+ * invocations now (its /healthz store_error or emit_error), or "" when it
+ * can: the stream says so only when that changes, so a page that connects
+ * later asks.
+ */
+export async function storeError() {
+  try {
+    await call('GET', '/healthz');
+    return '';
+  } catch (err) {
+    const b = err.body || {};
+    if (b.store_error) return `hooklab cannot store traffic: ${b.store_error}`;
+    if (b.emit_error) return `hooklab cannot store webhook invocations: ${b.emit_error}`;
+    return '';
+  }
+}
+
 /** streamURL is the websocket address of the live stream, filtered to bin and to the query q when given. */
 export function streamURL(bin, q) {
   const u = new URL('/api/stream', location.href);

@@ -31,6 +31,7 @@ const els = {
   binNames: $('#bin-names'),
   clear: $('#clear'),
   rulesError: $('#rules-error'),
+  storeError: $('#store-error'),
   notice: $('#notice'),
   tbody: $('#exchanges'),
   scroller: $('#list-scroll'),
@@ -110,6 +111,7 @@ const live = new Live({
   onOpen: () => {
     reload();
     loadRules();
+    api.storeError().then(setStoreError);
     views.refresh();
     // An exchange opened while the server was away said so: show it now.
     if (els.detail.dataset.state === 'error') detail.refresh();
@@ -119,8 +121,14 @@ const live = new Live({
       case 'exchange': {
         const x = msg.exchange;
         if (x) arrived(x);
+        views.onStream(msg); // bin counts, rule hits
         break;
       }
+      case 'store':
+        // The store stopped (or started again) being able to write:
+        // captures are answered 503 and show nowhere else.
+        setStoreError(msg.error);
+        break;
       case 'rules':
         setRulesError(msg.error);
         loadRules(); // the mock rules may have come or gone
@@ -468,6 +476,11 @@ async function loadRules() {
 function setRulesError(error) {
   els.rulesError.hidden = !error;
   els.rulesError.querySelector('.banner-text').textContent = error || '';
+}
+
+function setStoreError(error) {
+  els.storeError.hidden = !error;
+  els.storeError.querySelector('.banner-text').textContent = error || '';
 }
 
 let noticeTimer = 0;

@@ -339,7 +339,7 @@ export class DetailPane {
       }
       const keep = new Set(set.map(([k]) => k.toLowerCase()));
       const remove = [...new Set((req.headers || []).map(([k]) => k).filter((k) => !keep.has(k.toLowerCase()) && !derived.has(k.toLowerCase())))];
-      const override = { method: method.value.trim().toUpperCase(), path: u.pathname + (u.search || '?'), set_headers: set, remove_headers: remove };
+      const override = { method: method.value.trim().toUpperCase(), path: pathAsTyped(url.value.trim()), set_headers: set, remove_headers: remove };
       if (!binary) override.body = body.value;
       send.disabled = true;
       out.textContent = 'Sending…';
@@ -468,6 +468,22 @@ function headersTable(pairs, label, redacted = new Set(), onReveal = null) {
           }, 'Reveal')] : null,
           h('button', { type: 'button', class: 'copy-one', 'aria-label': `Copy ${k}`, title: 'Copy this header', onclick: (ev) => copyText(`${k}: ${v}`, ev.currentTarget) })));
     })));
+}
+
+// pathAsTyped returns the path and query of an absolute URL as written
+// (with "?" when it has no query, so an emptied query replaces the
+// original's): URL's pathname and search would remove dot segments
+// (/a/../b), turn a backslash into "/" and escape quotes and brackets, so even an
+// unedited resend would not be the request recorded. Only spaces, controls
+// and characters beyond ASCII, which no request line holds, are escaped.
+export function pathAsTyped(typed) {
+  const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*([^#]*)/.exec(typed);
+  let rest = m ? m[1] : '';
+  if (!rest.startsWith('/')) rest = `/${rest}`;
+  rest = rest.replace(/[^\x21-\x7e]/gu, (c) => {
+    try { return encodeURIComponent(c); } catch { return '%EF%BF%BD'; } // a lone surrogate
+  });
+  return rest.includes('?') ? rest : `${rest}?`;
 }
 
 function queryPairs(url) {

@@ -116,8 +116,28 @@ export function summaryOnly(terms) {
   return terms.every((t) => t.field !== '' && t.field !== 'header' && t.field !== 'json');
 }
 
+// rawPath returns the path of url as it was sent, as Go's url.Parse reads
+// it for inspect.MatchPath: the WHATWG URL parser would make /a/../b of
+// /a/x/../b and a/b of a\b, which the server does not, so a live arrival
+// would be shown (or left out) against what the list then loads.
+function rawPath(url) {
+  let s = String(url || '');
+  for (const c of ['#', '?']) {
+    const i = s.indexOf(c);
+    if (i >= 0) s = s.slice(0, i);
+  }
+  const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/]*/.exec(s);
+  return m ? s.slice(m[0].length) : s;
+}
+
+// pathOf is the decoded path of url (bytes that are not UTF-8 read as
+// U+FFFD); a malformed escape gives url itself, as the server does.
 function pathOf(url) {
-  try { return decodeURIComponent(new URL(url, 'http://x').pathname); } catch { return url || ''; }
+  const raw = rawPath(url);
+  if (!raw.includes('%')) return raw;
+  if (/%(?![0-9A-Fa-f]{2})/.test(raw)) return url || '';
+  const dec = new TextDecoder();
+  return raw.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => dec.decode(Uint8Array.from(run.slice(1).split('%'), (x) => parseInt(x, 16))));
 }
 
 function globToRe(g) {
@@ -147,9 +167,7 @@ function globToRe(g) {
 export function matchPath(pattern, url) {
   if (matchPathIn(pattern, pathOf(url))) return true;
   if (!pattern.includes('%')) return false;
-  let escaped;
-  try { escaped = new URL(url, 'http://x').pathname; } catch { return false; }
-  return matchPathIn(pattern, escaped);
+  return matchPathIn(pattern, rawPath(url));
 }
 
 function matchPathIn(pattern, p) {

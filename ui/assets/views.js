@@ -107,6 +107,7 @@ export class Views {
     if (same) return; // hashchange and popstate both report one change
     clearTimeout(this.timer);
     this.timer = 0;
+    this.fullPending = false;
     this.route = route;
     if (!route) return;
     this.el.replaceChildren(h('p', { class: 'muted view-loading' }, 'Loading…'));
@@ -117,23 +118,32 @@ export class Views {
     if (this.route) this.render();
   }
 
-  /** onStream hears the stream's events other than exchanges. */
+  /**
+   * onStream hears the stream's events. New exchanges change the bins'
+   * counts and the rules' hits: only those tables are drawn again (a form
+   * being typed in and an opened config stay), at most every 2 s.
+   */
   onStream(msg) {
     if (!this.route) return;
     const v = this.route.view;
-    if ((msg.type === 'rules' && v === 'rules') || (msg.type === 'replay' && v === 'replays') ||
-      (msg.type === 'invocation' && v === 'webhooks')) {
-      // One render per burst of events: the webhook list asks every
-      // webhook's activity log again, so it waits a second.
-      if (this.timer) return;
-      this.timer = setTimeout(() => {
-        this.timer = 0;
-        this.render();
-      }, v === 'webhooks' && !this.route.id ? 1000 : 200);
-    }
+    const full = (msg.type === 'rules' && v === 'rules') || (msg.type === 'replay' && v === 'replays') ||
+      (msg.type === 'invocation' && v === 'webhooks');
+    const counts = msg.type === 'exchange' && (v === 'bins' || v === 'rules');
+    if (!full && !counts) return;
+    if (full) this.fullPending = true;
+    // One render per burst of events: the webhook list asks every
+    // webhook's activity log again, so it waits a second.
+    if (this.timer) return;
+    const delay = !full ? 2000 : v === 'webhooks' && !this.route.id ? 1000 : 200;
+    this.timer = setTimeout(() => {
+      this.timer = 0;
+      const liveOnly = !this.fullPending;
+      this.fullPending = false;
+      this.render({ liveOnly });
+    }, delay);
   }
 
-  async render() {
+  async render({ liveOnly = false } = {}) {
     const r = this.route;
     try {
       let content;
@@ -145,6 +155,14 @@ export class Views {
         default: return;
       }
       if (this.route !== r) return;
+      if (liveOnly) {
+        const olds = this.el.querySelectorAll('[data-live]');
+        const fresh = content.querySelectorAll('[data-live]');
+        if (olds.length && olds.length === fresh.length) {
+          olds.forEach((o, i) => o.replaceWith(fresh[i]));
+          return;
+        }
+      }
       // Keep what the user is typing: forms re-render only on navigation.
       const active = this.el.querySelector('[data-keep]');
       if (active && active.dataset.keep === `${r.view}/${r.id}`) {
@@ -165,7 +183,9 @@ export class Views {
     const bins = await api.listBins();
     const name = h('input', { id: 'bin-name', placeholder: 'name (empty: generated)', 'aria-label': 'New bin name', pattern: '[A-Za-z0-9_\\-]{1,64}' });
     const out = h('p', { id: 'bin-created', role: 'status' });
-    const form = h('form', { class: 'inline-form', onsubmit: async (ev) => {
+    // data-keep: a render (new traffic, a reconnect) draws the table
+    // again, not the name being typed.
+    const form = h('form', { class: 'inline-form', dataset: { keep: 'bins/' }, onsubmit: async (ev) => {
       ev.preventDefault();
       try {
         const b = await api.createBin(name.value.trim());
@@ -182,7 +202,7 @@ export class Views {
     return h('section', { class: 'view view-bins', 'aria-labelledby': 'bins-title' },
       h('h2', { id: 'bins-title' }, 'Bins'),
       form, out,
-      bins.length ? table('Bins', ['Name', 'Exchanges', 'Last', 'URL', ''], bins.map((b) => h('tr', { class: 'bin-row', dataset: { bin: b.name } },
+      h('div', { dataset: { live: '' } }, bins.length ? table('Bins', ['Name', 'Exchanges', 'Last', 'URL', ''], bins.map((b) => h('tr', { class: 'bin-row', dataset: { bin: b.name } },
         h('td', null, h('a', { href: `?bin=${encodeURIComponent(b.name)}#/` }, b.name)),
         h('td', { class: 'num' }, String(b.count)),
         h('td', null, b.last_seen ? when(b.last_seen) : '–'),
@@ -194,7 +214,7 @@ export class Views {
             if (!confirm(`Delete every exchange in bin "${b.name}"?`)) return;
             try { await api.clearExchanges(b.name); this.render(); } catch (err) { this.notice(err.message); }
           },
-        }, 'Clear'))))) : h('p', { class: 'muted' }, 'No bins yet.'));
+        }, 'Clear'))))) : h('p', { class: 'muted' }, 'No bins yet.')));
   }
 
   // ---- rules ----
@@ -212,10 +232,10 @@ export class Views {
         type: 'button', class: 'button-quiet', id: 'rules-reset',
         onclick: async () => { try { await call('POST', '/api/rules/reset'); this.render(); } catch (err) { this.notice(err.message); } },
       }, 'Reset sequences and rate limits')),
-      rules.length ? table('Rules', ['Rule', 'Kind', 'Hits', 'Defined at'], rules.map((x) => h('tr', { class: 'rule-row', dataset: { rule: x.name } },
+      h('div', { dataset: { live: '' } }, rules.length ? table('Rules', ['Rule', 'Kind', 'Hits', 'Defined at'], rules.map((x) => h('tr', { class: 'rule-row', dataset: { rule: x.name } },
         h('td', null, h('a', { href: `?q=${encodeURIComponent(`rule:${query.termValue(x.name)}`)}#/` }, x.name)),
         h('td', null, x.kind), h('td', { class: 'num rule-hits' }, String(x.hits)), h('td', null, h('code', null, x.source || '')))))
-        : h('p', { class: 'muted' }, 'No mock or verify rules.'),
+        : h('p', { class: 'muted' }, 'No mock or verify rules.')),
       r.config ? h('details', { class: 'section' }, h('summary', null, 'The whole config (as loaded)'), jsonBlock(r.config)) : null);
   }
 

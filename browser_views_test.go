@@ -1,0 +1,194 @@
+package main
+
+// Browser tests of the UI's views and controls, run by TestBrowser.
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/hooklab/hooklab/inspect"
+)
+
+// TestBrowserEditResendKeepsURL: edit-and-resend with nothing edited sends
+// the request recorded. The form read its URL through the WHATWG parser,
+// which removed dot segments and escaped quotes and brackets in the query,
+// so the resent request went to another path with another query.
+func testBrowserEditResendKeepsURL(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI)
+
+	const target = `/b/edit/x/../y?q='a'&b=<c>&d="e"`
+	req, _ := http.NewRequest("GET", s.Capture+"b/edit/", nil)
+	req.URL.Opaque = target // sent as is
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ans struct{ ID string }
+	json.NewDecoder(res.Body).Decode(&ans)
+	res.Body.Close()
+	id := ans.ID
+
+	p.waitFor(t, "the exchange shows", `document.querySelector(`+jsQuote(browserRow(id))+`)`, 5*time.Second)
+	p.do(t, "open it", chromedp.Click(chromedp.CSS(browserRow(id))))
+	p.waitFor(t, "the detail is ready", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(id), 5*time.Second)
+	p.do(t, "edit", chromedp.Click(chromedp.CSS("#edit-open")))
+	p.waitFor(t, "the edit form shows", `document.querySelector('#edit-send')`, 5*time.Second)
+	p.do(t, "send", chromedp.Click(chromedp.CSS("#edit-send")))
+	p.waitFor(t, "a new exchange opens", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id !== `+jsQuote(id), 10*time.Second)
+
+	get := func(id string) string {
+		res, err := http.Get(s.UI + "api/exchanges/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var x struct{ URL string }
+		json.NewDecoder(res.Body).Decode(&x)
+		return x.URL
+	}
+	newID := evalIn[string](t, p, `document.querySelector('#detail').dataset.id`)
+	if orig, resent := get(id), get(newID); orig != resent || !strings.HasSuffix(orig, target) {
+		p.fatalf(t, "resent unedited, the URL %q became %q", orig, resent)
+	}
+	p.consoleErrors()
+}
+
+// TestBrowserPathTermMatchesServer: the page matches path: terms on live
+// arrivals itself, and must match as the server's MatchPath does, or a row
+// shows live that the list then drops (or the other way round). The
+// WHATWG URL parser removed dot segments and read "\" as "/".
+func testBrowserPathTermMatchesServer(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI)
+
+	cases := [][2]string{
+		{"/b/t/x/*", "http://h/b/t/x/../y"},
+		{"/b/t/y", "http://h/b/t/x/../y"},
+		{"/b/t/a/b", `http://h/b/t/a\b`},
+		{"/b/t/a*", `http://h/b/t/a\b`},
+		{"/café/x", "http://h/caf%C3%A9/x?q=1"},
+		{"/caf%C3%A9/*", "http://h/caf%C3%A9/x"},
+		{"/a b", "http://h/a%20b"},
+		{"/b/*", "http://h/b/c#f"},
+		{"/x/./y", "http://h/x/./y"},
+		{"/x/y", "http://h/x/./y"},
+	}
+	js, _ := json.Marshal(cases)
+	p.do(t, "match", chromedp.Evaluate[chromedp.Void](`import('/query.js').then((m) => { window.__got = `+string(js)+`.map(([p, u]) => m.matchPath(p, u)); })`))
+	p.waitFor(t, "the matches", `window.__got`, 5*time.Second)
+	got := evalIn[[]bool](t, p, `window.__got`)
+	for i, c := range cases {
+		if want := inspect.MatchPath(c[0], c[1]); got[i] != want {
+			t.Errorf("page matchPath(%q, %q) = %v, the server's %v", c[0], c[1], got[i], want)
+		}
+	}
+
+	// End to end: what shows live is what the list then loads.
+	p.do(t, "filter", chromedp.Navigate(s.UI+"?q="+url.QueryEscape("path:/b/t/x/*")))
+	p.waitFor(t, "the stream connects", `document.querySelector('#conn')?.dataset.state === 'open' && document.querySelector('#list-status')?.textContent !== 'Loading…'`, 10*time.Second)
+	send := func(path string) {
+		req, _ := http.NewRequest("GET", s.Capture+"b/t/", nil)
+		req.URL.Path, req.URL.RawPath = path, ""
+		req.URL.Opaque = path // sent as is, dot segments kept
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	send("/b/t/x/../dotted")
+	send("/b/t/x/plain")
+	p.waitFor(t, "the plain one shows", `[...document.querySelectorAll('tr.exchange-row .path')].some((a) => a.textContent === '/b/t/x/plain')`, 5*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	live := evalIn[[]string](t, p, `[...document.querySelectorAll('tr.exchange-row .path')].map((a) => a.textContent)`)
+	p.do(t, "reload", chromedp.Reload())
+	p.waitFor(t, "the list loads", `document.querySelector('#list-status')?.textContent !== 'Loading…' && document.querySelectorAll('tr.exchange-row').length > 0`, 10*time.Second)
+	loaded := evalIn[[]string](t, p, `[...document.querySelectorAll('tr.exchange-row .path')].map((a) => a.textContent)`)
+	if !slices.Equal(live, loaded) {
+		p.fatalf(t, "live rows %q, after a reload %q", live, loaded)
+	}
+	p.consoleErrors()
+}
+
+// TestBrowserStoreErrorBanner: when the store cannot write (disk full), the
+// server says so on the stream ({"type":"store","error":...}) and in
+// /healthz; the page must show it, or captures answered 503 simply never
+// appear and the user cannot tell why. A page opened while the disk is
+// full shows it too, and the banner goes when the store recovers.
+func testBrowserStoreErrorBanner(t *testing.T, p *browserPage) {
+	mnt := mountTmpfs(t, "8m")
+	s := startServer(t, "--data", filepath.Join(mnt, "data"))
+	p.openUI(t, s.UI)
+	browserCapture(t, s.Capture, "/b/disk/one", `{}`)
+
+	filler := filepath.Join(mnt, "filler")
+	fill(t, filler)
+	for range 3 {
+		res, err := http.Post(s.Capture+"b/disk/two", "application/json", strings.NewReader(strings.Repeat("x", 64<<10)))
+		if err == nil {
+			res.Body.Close()
+		}
+	}
+	const shown = `!document.querySelector('#store-error').hidden && document.querySelector('#store-error').textContent.includes('no space left')`
+	p.waitFor(t, "the store error shows while the page is open", shown, 10*time.Second)
+
+	p.do(t, "reload", chromedpReload())
+	p.waitFor(t, "the store error shows on a page opened while the disk is full", shown, 10*time.Second)
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Post(s.Capture+"b/disk/three", "application/json", strings.NewReader(`{}`))
+	if err == nil {
+		res.Body.Close()
+	}
+	p.waitFor(t, "the store error goes once the store writes again", `document.querySelector('#store-error').hidden`, 10*time.Second)
+	p.consoleErrors()
+}
+
+func chromedpReload() chromedp.Action[chromedp.Void] { return chromedp.Reload() }
+
+// TestBrowserBinsAndRulesFollowTraffic: the Bins view's counts and the
+// Rules view's hit counts follow the traffic while open, as the rest of
+// the UI does (they stayed as first loaded until a reload), without
+// wiping what is typed in the new-bin form.
+func testBrowserBinsAndRulesFollowTraffic(t *testing.T, p *browserPage) {
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(cfg, []byte("mocks:\n  - name: hit-me\n    match: {path: /hit}\n    respond: {status: 200, body: ok}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	browserCapture(t, s.Capture, "/b/counted/x", `{}`)
+
+	p.do(t, "open the bins", chromedp.Navigate(s.UI+"#/bins"))
+	p.waitFor(t, "the bin shows", `document.querySelector('.bin-row[data-bin="counted"]')`, 10*time.Second)
+	p.waitFor(t, "the stream connects", `document.querySelector('#conn')?.dataset.state === 'open'`, 10*time.Second)
+	p.do(t, "type a name", setInput("#bin-name", "half-typed"))
+	browserCapture(t, s.Capture, "/b/counted/x", `{}`)
+	browserCapture(t, s.Capture, "/b/fresh-bin/x", `{}`)
+	p.waitFor(t, "the count follows", `document.querySelector('.bin-row[data-bin="counted"] td.num')?.textContent === '2' && document.querySelector('.bin-row[data-bin="fresh-bin"]')`, 10*time.Second)
+	if v := evalIn[string](t, p, `document.querySelector('#bin-name').value`); v != "half-typed" {
+		p.fatalf(t, "the new-bin name typed became %q", v)
+	}
+
+	p.do(t, "open the rules", chromedp.Navigate(s.UI+"#/rules"))
+	p.waitFor(t, "the rule shows", `document.querySelector('.rule-row[data-rule="hit-me"] .rule-hits')?.textContent === '0'`, 10*time.Second)
+	p.waitFor(t, "the stream connects", `document.querySelector('#conn')?.dataset.state === 'open'`, 10*time.Second)
+	for range 2 {
+		res, err := http.Get(s.Capture + "hit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	p.waitFor(t, "the hits follow", `document.querySelector('.rule-row[data-rule="hit-me"] .rule-hits')?.textContent === '2'`, 10*time.Second)
+}
