@@ -64,6 +64,43 @@ func TestMaxBins(t *testing.T) {
 	}
 }
 
+// TestMaxBinsForgetsRetainedBins: a bin whose exchanges retention removed
+// is no longer counted (it was, for ten minutes after it was let in, as
+// if its first request were still arriving).
+func TestMaxBinsForgetsRetainedBins(t *testing.T) {
+	t.Parallel()
+	st, err := inspect.OpenSQLite("", inspect.Options{Memory: true, RetainCount: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := httptest.NewServer(mock.New(mock.Config{Store: st, MaxBins: 3}))
+	defer srv.Close()
+	for _, b := range []string{"a1", "a2", "a3"} {
+		if got := postStatus(t, srv.URL+"/b/"+b+"/x"); got != 200 {
+			t.Fatalf("bin %s: %d", b, got)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		bins, err := st.Bins(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bins) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("retention kept %v", bins)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(1100 * time.Millisecond) // the capture counts again at most once a second
+	if got := postStatus(t, srv.URL+"/b/a4/x"); got != 200 {
+		t.Errorf("a bin after retention removed one (2 of 3 left): %d, want 200", got)
+	}
+}
+
 // countingStore counts the store's bin counts.
 type countingStore struct {
 	inspect.Store

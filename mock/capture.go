@@ -316,7 +316,17 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.storeFailed(w, err)
 		return
 	}
+	c.stored(ex.Bin)
 	plan.Write(r.Context(), w, r)
+}
+
+// stored notes that bin has an exchange in the store: from now on it
+// counts against MaxBins only while the store has it, not for
+// admittedKeep (retention may remove it, and with it the bin).
+func (c *Capture) stored(bin string) {
+	if v, ok := c.bins.Load(bin); ok && v.(int64) != 0 {
+		c.bins.CompareAndSwap(bin, v, int64(0))
+	}
 }
 
 // bodyFailed records a request whose body could not be read, with what
@@ -345,6 +355,8 @@ func (c *Capture) bodyFailed(w http.ResponseWriter, r *http.Request, ex *inspect
 	ex.Duration = c.cfg.Now().Sub(start)
 	if err := c.cfg.Store.Add(context.WithoutCancel(r.Context()), ex); err != nil {
 		c.cutLog.Log(c.log, slog.LevelError, "store failed for an interrupted request", "err", err, "id", ex.ID)
+	} else {
+		c.stored(ex.Bin)
 	}
 	if answer == nil {
 		panic(http.ErrAbortHandler)
