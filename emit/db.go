@@ -471,6 +471,7 @@ func (d *db) commit(batch []*dbWrite) {
 // dbFailure is a failing store: the error and since when.
 type dbFailure struct {
 	err   error
+	cause error // as SQLite returned it
 	since time.Time
 }
 
@@ -484,19 +485,30 @@ func (d *db) writeFailed(err error) error {
 		return fmt.Errorf("%s: %w", d.name(), err)
 	}
 	if d.failing.Load() == nil {
-		d.failing.Store(&dbFailure{err: fmt.Errorf("%s: %v", d.name(), err), since: time.Now()})
+		d.failing.Store(&dbFailure{err: fmt.Errorf("%s: %v", d.name(), err), cause: err, since: time.Now()})
 	}
 	return fmt.Errorf("%w: %s: %v", inspect.ErrStoreFull, d.name(), err)
 }
 
 // health returns the failure the store's writes meet, and since when, or
-// nil once a commit works again.
+// nil once a commit works again or, for a full disk, once space for a
+// commit has come back (so /healthz recovers when space is freed, not
+// only at the next write, which may be long in coming).
 func (d *db) health() (error, time.Time) {
-	if f := d.failing.Load(); f != nil {
-		return f.err, f.since
+	f := d.failing.Load()
+	if f == nil {
+		return nil, time.Time{}
 	}
-	return nil, time.Time{}
+	if d.path != ":memory:" && inspect.SpaceFor(filepath.Dir(d.path), f.cause, spaceToCommit) {
+		d.failing.CompareAndSwap(f, nil)
+		return nil, time.Time{}
+	}
+	return f.err, f.since
 }
+
+// spaceToCommit is the room a commit of a write batch needs in the WAL
+// (and its checkpoint) with margin: 256 writes of a few pages each.
+const spaceToCommit = 4 << 20
 
 // name is the database's file, or "emit.db (in memory)".
 func (d *db) name() string {

@@ -2443,3 +2443,17 @@ func (s *SQLite) closeDBs() error {
 	}
 	return err
 }
+
+// SpaceFor reports whether err is a full disk (SQLite's FULL or ENOSPC)
+// and the file system holding dir has since got at least need bytes free
+// again, so that a store failing with it can tell it would work now
+// rather than wait for its next write to find out.
+func SpaceFor(dir string, err error, need uint64) bool {
+	var se interface{ Code() int }
+	full := errors.Is(err, syscall.ENOSPC) || errors.As(err, &se) && se.Code()&0xff == 13
+	if !full {
+		return false
+	}
+	free, ok := freeBytes(dir)
+	return ok && free >= need
+}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -1178,3 +1179,36 @@ func TestNoMigrateLeavesAnOlderSchema(t *testing.T) {
 	}
 	fresh.Close()
 }
+
+// TestSpaceFor: only a full disk counts, and only once the room asked
+// for is free.
+func TestSpaceFor(t *testing.T) {
+	dir := t.TempDir()
+	if _, ok := freeBytes(dir); !ok {
+		t.Skip("free space cannot be told on this system")
+	}
+	full := fmt.Errorf("write wal: %w", syscall.ENOSPC)
+	for _, tc := range []struct {
+		name string
+		err  error
+		need uint64
+		want bool
+	}{
+		{"ENOSPC, room back", full, 1, true},
+		{"ENOSPC, more than the disk", full, 1 << 62, false},
+		{"SQLITE_FULL", fmt.Errorf("commit: %w", codeErr(13)), 1, true},
+		{"SQLITE_IOERR_WRITE", codeErr(778), 1, false},
+		{"I/O error", fmt.Errorf("write: %w", syscall.EIO), 1, false},
+		{"not an errno", errors.New("database or disk is full"), 1, false},
+	} {
+		if got := SpaceFor(dir, tc.err, tc.need); got != tc.want {
+			t.Errorf("%s: SpaceFor = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// codeErr is an error with an SQLite result code, as the driver's.
+type codeErr int
+
+func (c codeErr) Error() string { return fmt.Sprintf("sqlite error %d", int(c)) }
+func (c codeErr) Code() int     { return int(c) }
