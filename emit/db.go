@@ -499,16 +499,26 @@ func (d *db) health() (error, time.Time) {
 	if f == nil {
 		return nil, time.Time{}
 	}
-	if d.path != ":memory:" && inspect.SpaceFor(filepath.Dir(d.path), f.cause, spaceToCommit) {
+	if d.path != ":memory:" && inspect.SpaceFor(d.fileDir(), f.cause, spaceToCommit) {
 		d.failing.CompareAndSwap(f, nil)
 		return nil, time.Time{}
 	}
 	return f.err, f.since
 }
 
-// spaceToCommit is the room a commit of a write batch needs in the WAL
-// (and its checkpoint) with margin: 256 writes of a few pages each.
-const spaceToCommit = 4 << 20
+// fileDir is the directory emit.db is in, after links (SQLite follows a
+// linked emit.db, and puts its WAL beside the file linked to).
+func (d *db) fileDir() string {
+	if p, err := filepath.EvalSymlinks(d.path); err == nil {
+		return filepath.Dir(p)
+	}
+	return filepath.Dir(d.path)
+}
+
+// spaceToCommit is the free room taken to mean a commit would work again:
+// a typical batch writes a few hundred KiB to the WAL. A larger one that
+// still fails sets the failure again.
+const spaceToCommit = 1 << 20
 
 // name is the database's file, or "emit.db (in memory)".
 func (d *db) name() string {
