@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -252,7 +253,9 @@ func parseInvocationQuery(r *http.Request) (InvocationQuery, error) {
 	if err := inspect.Once(v, keys...); err != nil {
 		return InvocationQuery{}, err
 	}
-	q := InvocationQuery{WebhookID: v.Get("webhook_id"), Status: v.Get("status"), Cursor: v.Get("cursor")}
+	// Invocation ids (and so cursors) are upper case; lower case is taken
+	// too, as for exchange ids. Webhook ids are the user's, kept as given.
+	q := InvocationQuery{WebhookID: v.Get("webhook_id"), Status: v.Get("status"), Cursor: strings.ToUpper(v.Get("cursor"))}
 	if id := r.PathValue("id"); id != "" {
 		q.WebhookID = id
 	}
@@ -306,8 +309,12 @@ func (e *Emitter) handleListInvocations(w http.ResponseWriter, r *http.Request) 
 	inspect.WriteJSON(w, http.StatusOK, map[string]any{"invocations": list, "next_cursor": next})
 }
 
+// invocationID is the {id} of an invocation's path, in upper case as ids
+// are made (so an id typed or copied in lower case is found).
+func invocationID(r *http.Request) string { return strings.ToUpper(r.PathValue("id")) }
+
 func (e *Emitter) handleGetInvocation(w http.ResponseWriter, r *http.Request) {
-	inv, err := e.Invocation(r.Context(), r.PathValue("id"))
+	inv, err := e.Invocation(r.Context(), invocationID(r))
 	if err != nil {
 		e.writeError(w, r, err)
 		return
@@ -316,7 +323,7 @@ func (e *Emitter) handleGetInvocation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emitter) handleRetry(w http.ResponseWriter, r *http.Request) {
-	inv, err := e.Redeliver(r.Context(), r.PathValue("id"))
+	inv, err := e.Redeliver(r.Context(), invocationID(r))
 	if err != nil {
 		e.writeError(w, r, err)
 		return

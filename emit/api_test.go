@@ -324,6 +324,11 @@ func TestAPI(t *testing.T) {
 	if code != 404 {
 		t.Errorf("unknown invocation: %d", code)
 	}
+	// Ids are found in lower case too (typed or copied so), as exchange ids.
+	got.Invocation = Invocation{}
+	if code, raw = c.do("GET", "/api/invocations/"+strings.ToLower(invID), nil, &got); code != 200 || got.Invocation.ID != invID {
+		t.Errorf("invocation by its lower-case id: %d %s", code, raw)
+	}
 
 	var page struct {
 		Invocations []Invocation `json:"invocations"`
@@ -333,10 +338,14 @@ func TestAPI(t *testing.T) {
 	if len(page.Invocations) != 1 || page.Next == "" {
 		t.Fatalf("first page: %+v", page)
 	}
-	newest := page.Invocations[0].ID
-	c.do("GET", "/api/webhooks/bot/invocations?limit=1&cursor="+page.Next, nil, &page)
+	newest, next := page.Invocations[0].ID, page.Next
+	c.do("GET", "/api/webhooks/bot/invocations?limit=1&cursor="+next, nil, &page)
 	if len(page.Invocations) != 1 || page.Invocations[0].ID != invID || page.Invocations[0].ID == newest || page.Next != "" {
 		t.Errorf("second page: %+v", page)
+	}
+	page.Invocations = nil
+	if code, raw = c.do("GET", "/api/webhooks/bot/invocations?limit=1&cursor="+strings.ToLower(next), nil, &page); code != 200 || len(page.Invocations) != 1 || page.Invocations[0].ID != invID {
+		t.Errorf("second page by a lower-case cursor: %d %s", code, raw)
 	}
 	c.do("GET", "/api/webhooks/bot/invocations?status=success", nil, &page)
 	if len(page.Invocations) != 2 { // ticket.created and ticket.updated
@@ -380,7 +389,7 @@ func TestAPI(t *testing.T) {
 	}
 
 	// Manual redelivery keeps the invocation and continues its attempts.
-	code, raw = c.do("POST", "/api/invocations/"+invID+"/retry", nil, nil)
+	code, raw = c.do("POST", "/api/invocations/"+strings.ToLower(invID)+"/retry", nil, nil)
 	if code != 202 || strings.Contains(raw, "key-s3cret") {
 		t.Fatalf("retry: %d %s", code, raw)
 	}

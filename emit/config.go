@@ -495,6 +495,11 @@ func (d *decoder) webhook(n *yaml.Node) (*Webhook, map[string]*yaml.Node) {
 						d.errorf(q.val, "signing: give secret or secrets, not both")
 					}
 					fields["signing.secret"] = q.val
+					if sn := resolve(q.val); sn != nil && sn.Kind == yaml.SequenceNode {
+						for i, item := range sn.Content {
+							fields[fmt.Sprintf("signing.secrets.%d", i)] = item
+						}
+					}
 					list := d.strList(q.val, "signing secrets")
 					if len(list) > 0 {
 						s.Secret = list[0]

@@ -177,6 +177,12 @@ func TestConfigErrors(t *testing.T) {
 			[]string{"hooklab.yaml:4:53: signing: give secret or secrets, not both"}},
 		{"secrets and secret", base + "    signing: {scheme: github, secrets: [two], secret: one}\n", nil,
 			[]string{"hooklab.yaml:4:55: signing: give secret or secrets, not both"}},
+		// Every secret of a rotation list signs: an older one that cannot
+		// is refused as the first is, not found at the first delivery.
+		{"bad older secret", base + "    signing: {scheme: standard-webhooks, secrets: [whsec_c2VjcmV0c2VjcmV0c2VjcmV0, 'not base64!']}\n", nil,
+			[]string{"hooklab.yaml:4:84: webhook a: signing.secrets.1: standard-webhooks secret must be base64, optionally after whsec_"}},
+		{"empty older secret", base + "    signing: {scheme: github, secrets: [one, two, '']}\n", nil,
+			[]string{"hooklab.yaml:4:51: webhook a: signing.secrets.2: secret is empty"}},
 		{"bad max_payload", base + "    max_payload: 1 KB or so\n", nil,
 			[]string{`hooklab.yaml:4:18: max_payload: want a size such as 1048576 or 10MiB, got "1 KB or so"`}},
 		{"zero timeout", base + "    timeout: 0\n", nil, []string{"hooklab.yaml:4:14: timeout: want between 1ms and 5m, got 0"}},

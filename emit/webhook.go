@@ -164,6 +164,20 @@ type PreviousSecret struct {
 	Until  time.Time `json:"until"`
 }
 
+// previousSecretFault returns the first older secret that cannot sign
+// under s.Scheme, with its place in a secrets list (the current one 0).
+func previousSecretFault(s *Signing) (int, error) {
+	for i, p := range s.Previous {
+		if p.Secret == "" {
+			return i + 1, errors.New("secret is empty")
+		}
+		if _, err := rules.Sign(s.Scheme, []string{p.Secret}, "msg_check", time.Unix(0, 0), nil); err != nil {
+			return i + 1, errors.New(strings.TrimPrefix(err.Error(), "sign: "))
+		}
+	}
+	return 0, nil
+}
+
 // secrets returns the secrets that sign at now, the current one first.
 func (s *Signing) secrets(now time.Time) []string {
 	out := []string{s.Secret}
@@ -576,6 +590,10 @@ func (w *Webhook) validate() (errs, warns []FieldError) {
 			p.add("signing.secret", "secret is required for %s signing", s.Scheme)
 		} else if sh, err := rules.Sign(s.Scheme, []string{s.Secret}, "msg_check", time.Unix(0, 0), nil); err != nil {
 			p.add("signing.secret", "%s", strings.TrimPrefix(err.Error(), "sign: "))
+		} else if i, err := previousSecretFault(s); err != nil {
+			// Older secrets come from a config's signing.secrets list; each
+			// signs every delivery too.
+			p.add(fmt.Sprintf("signing.secrets.%d", i), "%s", err)
 		} else {
 			// The signature's headers are set last: a custom or API key
 			// header of the same name would never reach the receiver.
