@@ -784,6 +784,11 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 			}
 			d.errorf(fieldNode(fields, fe.Field, item), "webhook %s: %s", w.ID, fe.Error())
 		}
+		if n := fields["signing.secrets"]; n != nil && w.Signing != nil && len(w.Signing.Previous) > 0 &&
+			w.Signing.Scheme != rules.SchemeStandardWebhooks && w.Signing.Scheme != rules.SchemeStripe && w.Signing.Scheme != SchemeNone {
+			// Only these two carry a signature per secret.
+			warns = append(warns, FieldError{Field: "signing.secrets", Msg: w.Signing.Scheme + " signs with one secret, the first; the others sign nothing (standard-webhooks and stripe sign with each)"})
+		}
 		for _, fe := range warns {
 			n := fieldNode(fields, fe.Field, item)
 			c.warnings = append(c.warnings, fmt.Sprintf("%s:%d:%d: webhook %s: %s", file, n.Line, n.Column, w.ID, fe.Error()))

@@ -267,6 +267,36 @@ func TestConfigBadRateOneError(t *testing.T) {
 	}
 }
 
+// TestConfigSecretsOfOneSignatureSchemes: a rotation list under a scheme
+// that carries one signature is allowed (it is how one rotates) but says
+// that only the first secret signs; stripe and standard-webhooks sign with
+// each and say nothing.
+func TestConfigSecretsOfOneSignatureSchemes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		scheme, secrets, want string
+	}{
+		{"github", "[new, old]", "hooklab.yaml:4:40: webhook a: signing.secrets: github signs with one secret, the first; the others sign nothing"},
+		{"stripe", "[whsec_new, whsec_old]", ""},
+		{"standard-webhooks", "[whsec_c2VjcmV0c2VjcmV0c2VjcmV0, whsec_b2xkc2VjcmV0]", ""},
+		{"github", "[only]", ""},
+	} {
+		cfg := parseConfig(t, "webhooks:\n  - id: a\n    endpoint: https://example.com/a\n    signing: {scheme: "+tc.scheme+", secrets: "+tc.secrets+"}\n", nil)
+		e, err := Open(Options{Memory: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		if err := e.SetConfig(cfg); err != nil {
+			t.Fatalf("%s %s: %v", tc.scheme, tc.secrets, err)
+		}
+		got := strings.Join(e.Warnings(), "\n")
+		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%s %s: warnings %q, want %q", tc.scheme, tc.secrets, got, tc.want)
+		}
+	}
+}
+
 // TestSetConfigKeepsLastGood checks that a bad config leaves the previous
 // one live.
 func TestSetConfigKeepsLastGood(t *testing.T) {
