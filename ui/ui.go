@@ -16,6 +16,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"unicode/utf8"
 )
 
 //go:embed assets
@@ -89,6 +90,12 @@ func serveFS(fsys fs.FS, tags map[string]string) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 
 		name := r.URL.Path
+		// No file has such a name; fs.Sub and os.DirFS would call it
+		// invalid, which http.FileServerFS answers 500.
+		if !utf8.ValidString(name) || strings.IndexByte(name, 0) >= 0 {
+			http.NotFound(w, r)
+			return
+		}
 		if strings.HasSuffix(name, "/") {
 			name += "index.html"
 		}

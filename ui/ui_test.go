@@ -311,3 +311,30 @@ func TestDOMHooks(t *testing.T) {
 		t.Errorf("list.js no longer renders rows as tr.exchange-row[data-id]")
 	}
 }
+
+// TestAssetsOddPathsNotFound: a path that is not UTF-8 or holds a NUL
+// names no file, embedded or on disk: 404, not 500.
+func TestAssetsOddPathsNotFound(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("<p>dev</p>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, dir string }{{"embedded", ""}, {"dev dir", dir}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(Assets(tt.dir))
+			t.Cleanup(srv.Close)
+			for _, target := range []string{"/%ff", "/%c0%af", "/app.js%ff", "/sub/%ff/x.js", "/%00", "/app.js%00"} {
+				res, err := http.Get(srv.URL + target)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != http.StatusNotFound {
+					t.Errorf("GET %s: status %d, want 404", target, res.StatusCode)
+				}
+			}
+		})
+	}
+}
