@@ -384,6 +384,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	// A bare port (--ui 4041) is no address: said so, rather than that
+	// it reaches beyond this machine (and, with --auth, exit 1 from listen).
+	for _, f := range [][2]string{{"--capture", o.capture}, {"--ui", o.ui}, {"--forward-proxy", o.forwardProxy}} {
+		if _, _, err := net.SplitHostPort(f[1]); f[1] != "" && err != nil {
+			return badUsage("%s %s: want HOST:PORT such as 127.0.0.1:4040", f[0], f[1])
+		}
+	}
 	if !inspect.IsLoopback(o.ui) && o.auth == "" {
 		return badUsage("--ui %s reaches beyond this machine: set --auth TOKEN (or HOOKLAB_AUTH) so only you can read and drive hooklab", o.ui)
 	}

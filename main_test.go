@@ -2004,3 +2004,23 @@ func TestDevUIMustHoldTheUI(t *testing.T) {
 		t.Fatalf("--dev-ui of a missing directory: exit %d (err %v), want 2; stderr %s", code, err, errOut.String())
 	}
 }
+
+// TestListenFlagWithoutHost: a bare port given to a listen flag is a usage
+// error naming the form wanted, not "reaches beyond this machine" (whose
+// advice, --auth, then failed in listen with exit 1).
+func TestListenFlagWithoutHost(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"--ui", "4041"},
+		{"--ui", "4041", "--auth", "tok"},
+		{"--capture", "8081"},
+		{"--forward-proxy", "8889"},
+	} {
+		var out, errOut syncBuffer
+		all := append([]string{"serve", "--memory", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--config", os.DevNull}, args...)
+		err := run(context.Background(), all, func(string) string { return "" }, &out, &errOut)
+		if got := exitCode(err); got != 2 || err == nil || !strings.Contains(err.Error(), "want HOST:PORT") || strings.Contains(err.Error(), "beyond") {
+			t.Errorf("hooklab serve %s: exit %d (%v), want 2 asking for HOST:PORT", strings.Join(args, " "), got, err)
+		}
+	}
+}
