@@ -218,12 +218,13 @@ func (e *Engine) Plan(req *rules.Request, vars func() map[string]any, fallback f
 	tv := withParams(vars(), req, params)
 	body, err := r.RenderBody(tv)
 	if err != nil {
-		return renderFailed(p, m.Name, err)
+		return renderFailed(p, m.Name, quietError(err, req, tv, func(v map[string]any) error { _, err := r.RenderBody(v); return err }))
 	}
 	hdr := make(inspect.Headers, 0, len(r.Headers)+1)
 	for name, t := range r.Headers {
 		v, err := t.Render(tv)
 		if err != nil {
+			err = quietError(err, req, tv, func(v map[string]any) error { _, err := t.Render(v); return err })
 			return renderFailed(p, m.Name, fmt.Errorf("header %s: %w", name, err))
 		}
 		hdr = append(hdr, inspect.Header{Name: name, Value: headerValue(v)})
@@ -276,6 +277,49 @@ func withParams(base map[string]any, req *rules.Request, params map[string]strin
 		vars[k] = v
 	}
 	return vars
+}
+
+// quietError is err, a template's failure to render with tv, unless the
+// request carries secret headers: a Liquid error quotes the value it could
+// not use (date: cannot parse "Bearer sk_..."), and the error goes into
+// the exchange's summary, which shows no header's value. Then it is the
+// error of rendering again with those values REDACTED, as the exchange API
+// shows them, or, when that works, a note that a secret value failed.
+func quietError(err error, req *rules.Request, tv map[string]any, render func(map[string]any) error) error {
+	rv, _ := tv["request"].(map[string]any)
+	hv, _ := rv["headers"].(rules.Headers)
+	if hv == nil {
+		return err
+	}
+	var quiet rules.Headers
+	for name, vals := range req.Header {
+		if req.Secret == nil || !req.Secret(name) {
+			continue
+		}
+		if quiet == nil {
+			quiet = maps.Clone(hv)
+		}
+		if len(vals) == 1 {
+			quiet[strings.ToLower(name)] = inspect.Redacted
+			continue
+		}
+		list := make([]any, len(vals))
+		for i := range list {
+			list[i] = inspect.Redacted
+		}
+		quiet[strings.ToLower(name)] = list
+	}
+	if quiet == nil {
+		return err
+	}
+	rv = maps.Clone(rv)
+	rv["headers"] = quiet
+	v := maps.Clone(tv)
+	v["request"] = rv
+	if qerr := render(v); qerr != nil {
+		return qerr
+	}
+	return fmt.Errorf("render: failed on the value of a secret header (the Liquid error is not shown: it may quote it)")
 }
 
 func renderFailed(p *Plan, rule string, err error) *Plan {
