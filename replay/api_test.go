@@ -237,6 +237,37 @@ func TestAPIReplayByIDs(t *testing.T) {
 	}
 }
 
+// TestAPILowerCaseIDs: exchange ids written in lower case select the
+// exchanges they name, for a run and an export, as they do in the
+// exchange API.
+func TestAPILowerCaseIDs(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	tg := newTarget(t, nil)
+	one := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/stripe/hooks", nil, []byte(`{"n":1}`), okResp())
+	add(t, a.store, one)
+	lower := strings.ToLower(one.ID)
+
+	st := a.run(t, Spec{IDs: []string{lower}, Target: tg.URL})
+	if st.State != StateDone || len(st.Results) != 1 || st.Results[0].Original != one.ID {
+		t.Errorf("run by a lower-case id: %+v", st)
+	}
+
+	resp, err := http.Get(a.URL + "/api/export.har?ids=" + lower)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("export by a lower-case id: %d %s", resp.StatusCode, body)
+	}
+	f, err := har.Parse(body)
+	if err != nil || len(f.Log.Entries) != 1 || f.Log.Entries[0].Hooklab.ID != one.ID {
+		t.Errorf("export by a lower-case id: %v %s", err, body)
+	}
+}
+
 func TestAPIReplayByFilterAndHAR(t *testing.T) {
 	t.Parallel()
 	a := newAPIServer(t)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hooklab/hooklab/inspect"
@@ -127,11 +128,11 @@ func Select(ctx context.Context, store inspect.Store, ids []string, f Filter) ([
 }
 
 // Each calls fn with each exchange Select would return, loading them one
-// page at a time.
+// page at a time. Ids may be written in lower case, as in the exchange API.
 func Each(ctx context.Context, store inspect.Store, ids []string, f Filter, fn func(*inspect.Exchange) error) error {
 	if len(ids) > 0 {
 		for _, id := range ids {
-			ex, err := store.Get(ctx, id)
+			ex, err := store.Get(ctx, strings.ToUpper(id))
 			if err != nil {
 				return err
 			}
