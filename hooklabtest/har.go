@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -75,10 +76,10 @@ func harMocks(file, dir, prefix string) (*rules.Config, error) {
 		var seq []any
 		for ri, r := range g.responses {
 			respond := map[string]any{"status": r.Status}
-			if h := servedHeaders(r.Headers); len(h) > 0 {
+			body := replay.DecodeBody(r.Headers, r.Body)
+			if h := servedHeaders(r.Headers, len(body) == 0); len(h) > 0 {
 				respond["headers"] = h
 			}
-			body := replay.DecodeBody(r.Headers, r.Body)
 			if len(body) > 0 {
 				name := fmt.Sprintf("%s-%d-%d.body", prefix, gi+1, ri+1)
 				if err := os.WriteFile(filepath.Join(dir, name), body, 0o600); err != nil {
@@ -103,12 +104,19 @@ func harMocks(file, dir, prefix string) (*rules.Config, error) {
 
 // servedHeaders are the recorded response headers a mock sends again: not
 // those of the connection or the encoding (bodies are served decoded), nor
-// values that would read as templates.
-func servedHeaders(h inspect.Headers) map[string]string {
+// values that would read as templates. A Content-Length of an answer
+// without a body (a HEAD's) is kept: mocks send it to HEAD requests, and
+// other requests get their body's length.
+func servedHeaders(h inspect.Headers, noBody bool) map[string]string {
 	out := map[string]string{}
 	for _, x := range h {
 		switch strings.ToLower(x.Name) {
-		case "content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding":
+		case "content-length":
+			if _, err := strconv.ParseUint(x.Value, 10, 63); noBody && err == nil {
+				out["Content-Length"] = x.Value
+			}
+			continue
+		case "transfer-encoding", "connection", "keep-alive", "content-encoding":
 			continue
 		}
 		if strings.Contains(x.Value, "{{") || strings.Contains(x.Value, "{%") {

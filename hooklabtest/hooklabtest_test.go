@@ -83,6 +83,30 @@ func TestWithHAR(t *testing.T) {
 	}
 }
 
+// TestWithHARHeadKeepsContentLength: a recorded HEAD answer is served
+// with its Content-Length, as the size of the body a GET would get.
+func TestWithHARHeadKeepsContentLength(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "head.har")
+	har := `{"log": {"version": "1.2", "creator": {"name": "x", "version": "1"}, "entries": [
+  {"startedDateTime": "2026-01-01T00:00:00Z", "time": 1,
+   "request": {"method": "HEAD", "url": "https://files.example/report.pdf", "headers": []},
+   "response": {"status": 200, "headers": [{"name": "Content-Type", "value": "application/pdf"}, {"name": "Content-Length", "value": "1234"}],
+                "content": {"size": 0, "mimeType": "application/pdf"}}}]}}`
+	if err := os.WriteFile(file, []byte(har), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(t, WithHAR(file))
+	resp, err := http.Head(srv.URL + "/report.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ContentLength != 1234 || resp.Header.Get("Content-Type") != "application/pdf" {
+		t.Errorf("HEAD: %d, Content-Length %d, %v", resp.StatusCode, resp.ContentLength, resp.Header)
+	}
+}
+
 func TestWithConfigFileAndEnv(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
