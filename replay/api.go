@@ -317,7 +317,7 @@ func (a *API) prune() {
 func (a *API) lookup(r *http.Request) (*run, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	rn, ok := a.runs[r.PathValue("run")]
+	rn, ok := a.runs[strings.ToUpper(r.PathValue("run"))] // ids are found in lower case too
 	if !ok {
 		return nil, fmt.Errorf("replay run %q: %w", r.PathValue("run"), inspect.ErrNotFound)
 	}

@@ -195,6 +195,11 @@ func TestAPIReplayByIDs(t *testing.T) {
 	if len(later.Results) != 1 {
 		t.Errorf("from=2 gave %d results", len(later.Results))
 	}
+	// A run id is found in lower case too, as exchange ids are.
+	var lower RunStatus
+	if code := a.call(t, "GET", "/api/replay/"+strings.ToLower(started.ID), nil, &lower); code != 200 || lower.ID != started.ID {
+		t.Errorf("run by its lower-case id: %d %+v", code, lower.ID)
+	}
 
 	// Each replay is in the store, linked to its original.
 	sums, _, err := a.store.List(context.Background(), inspect.Query{Source: "replay"})
