@@ -420,6 +420,9 @@ Flags:
 	if *harFile == "" {
 		c.warnRedacted(rep)
 	}
+	if runErr != nil {
+		rep.Error = runErr.Error()
+	}
 	if *asJSON {
 		if err := WriteJSON(c.Stdout, rep); err != nil {
 			return err

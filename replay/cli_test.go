@@ -98,7 +98,7 @@ func TestCLIReplayHAR(t *testing.T) {
 		{"gives up", []string{"--har", sevenFile, "--target", noServer}, ErrGaveUp,
 			[]string{"5 replayed, 0 same, 0 differ, 5 failed\n"}},
 		{"gives up, json", []string{"--har", sevenFile, "--target", noServer, "--json"}, ErrGaveUp,
-			[]string{`"failed": 5`}},
+			[]string{`"failed": 5`, `"error": "the target stopped answering: 5 requests in a row`}},
 		{"never gives up", []string{"--har", sevenFile, "--target", noServer, "--give-up-after", "0"}, nil,
 			[]string{"7 replayed, 0 same, 0 differ, 7 failed\n"}},
 		{"verbose lists the same", []string{"--har", sameFile, "--target", tg.URL, "-v"}, nil,

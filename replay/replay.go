@@ -220,7 +220,10 @@ func (s *Summary) add(r Result) {
 
 // Report is the outcome of a run.
 type Report struct {
-	Summary Summary  `json:"summary"`
+	Summary Summary `json:"summary"`
+	// Error says why the run ended early (it gave up, was stopped): the
+	// requests after the last result were not sent.
+	Error   string   `json:"error,omitempty"`
 	Results []Result `json:"results"`
 }
 
