@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -384,11 +385,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	// A bare port (--ui 4041) is no address: said so, rather than that
-	// it reaches beyond this machine (and, with --auth, exit 1 from listen).
-	for _, f := range [][2]string{{"--capture", o.capture}, {"--ui", o.ui}, {"--forward-proxy", o.forwardProxy}} {
-		if _, _, err := net.SplitHostPort(f[1]); f[1] != "" && err != nil {
-			return badUsage("%s %s: want HOST:PORT such as 127.0.0.1:4040", f[0], f[1])
+	// An address no listener could take on any machine is a wrong flag
+	// value (exit 2), not a failure to listen; checked first, so that
+	// --ui with no port is not taken for a remote address.
+	for _, a := range []struct{ flag, addr string }{{"--capture", o.capture}, {"--ui", o.ui}, {"--forward-proxy", o.forwardProxy}} {
+		if err := checkListen(a.flag, a.addr); err != nil {
+			return err
 		}
 	}
 	if !inspect.IsLoopback(o.ui) && o.auth == "" {
@@ -477,6 +479,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			// its query: its password is redacted wherever it is.
 			return badUsage("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", inspect.RedactURL(spec))
 		}
+		if err := checkListen("--proxy", listen); err != nil {
+			return err
+		}
 		specs = append(specs, proxy.Spec{Listen: listen, Routes: []proxy.Route{{Prefix: "/", Upstream: u}}})
 	}
 	if specs, err = proxy.WithForwardFlag(specs, o.forwardProxy); err != nil {
@@ -529,6 +534,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	miss, err := proxy.ParseMiss(o.simulateMiss)
 	if err != nil {
 		return badUsage("--simulate-miss: %v", err)
+	}
+	// Checked with or without --simulate: POST /api/simulations takes
+	// them later, and would refuse every file for a flag's typo.
+	for _, g := range o.simIgnoreQuery {
+		if _, err := path.Match(g, ""); err != nil {
+			return badUsage("--simulate-ignore-query %q: want a glob such as utm_* (%v)", g, err)
+		}
 	}
 	if o.simulate != "" && len(specs) == 0 {
 		log.Warn("--simulate answers requests through a proxy, and none runs: add --proxy LISTEN=UPSTREAM, --forward-proxy or a proxies: section (captures are answered by mock rules)", "simulate", o.simulate)
@@ -1341,6 +1353,23 @@ func proxyLoops(check, running []proxy.Spec, lns []net.Addr, ui net.Addr) error 
 				}
 			}
 		}
+	}
+	return nil
+}
+
+// checkListen is a usage error for an address no listener can take: no
+// port, or one that is not a port (out of range, an unknown name). ""
+// (a flag not given) passes.
+func checkListen(flag, addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = net.LookupPort("tcp", port)
+	}
+	if err != nil {
+		return badUsage("%s %s: want host:port such as 127.0.0.1:8080 (%v)", flag, addr, err)
 	}
 	return nil
 }

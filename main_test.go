@@ -1400,6 +1400,8 @@ func TestStartupErrors(t *testing.T) {
 		"proxy without a listen address": true, "proxy upstream not http, password redacted": true,
 		"proxy without a listen address, password redacted": true, "mitm without a forward proxy": true,
 		"capture and ui on one address": true, "unknown flag": true,
+		"capture address without a port": true, "ui port out of range": true, "ui not an address": true,
+		"proxy listen without a port": true, "forward proxy port out of range": true, "bad simulate-ignore-query glob": true,
 	}
 	for _, tc := range []struct {
 		name string
@@ -1429,6 +1431,15 @@ func TestStartupErrors(t *testing.T) {
 		{"capture and ui on one address", []string{"--memory", "--capture", ui, "--ui", ui}, "--capture and --ui are both " + ui + ": give each its own address"},
 		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
 		{"proxy to itself", []string{"--memory", "--proxy", loop + "=http://" + loop}, "is this proxy's own listener: every request would loop back"},
+		// Addresses no listener can take are wrong values (exit 2), as a
+		// bad size is; --ui without a port is not taken for a remote one.
+		{"capture address without a port", []string{"--memory", "--capture", "127.0.0.1"}, "--capture 127.0.0.1: want host:port"},
+		{"ui port out of range", []string{"--memory", "--ui", "127.0.0.1:99999"}, "--ui 127.0.0.1:99999: want host:port"},
+		{"ui not an address", []string{"--memory", "--ui", "notanaddr"}, "--ui notanaddr: want host:port"},
+		{"proxy listen without a port", []string{"--memory", "--proxy", "127.0.0.1=http://127.0.0.1:1"}, "--proxy 127.0.0.1: want host:port"},
+		{"forward proxy port out of range", []string{"--memory", "--forward-proxy", "127.0.0.1:70000"}, "--forward-proxy 127.0.0.1:70000: want host:port"},
+		// Refused even without --simulate: POST /api/simulations takes it later.
+		{"bad simulate-ignore-query glob", []string{"--memory", "--simulate-ignore-query", "[a"}, `--simulate-ignore-query "[a": want a glob`},
 		{"proxy to the API", []string{"--memory", "--ui", ui, "--proxy", "127.0.0.1:0=http://localhost:" + strings.Split(ui, ":")[1]}, "is hooklab's own API"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
