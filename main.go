@@ -1335,13 +1335,17 @@ func proxyLoops(check, running []proxy.Spec, lns []net.Addr, ui net.Addr) error 
 		own = ownAPIURL(ui)
 	}
 	for _, sp := range check {
+		at := "" // where a proxy of the config is, as its other errors say
+		if sp.File != "" {
+			at = fmt.Sprintf("%s:%d: ", sp.File, sp.Line)
+		}
 		for _, rt := range sp.Routes {
 			if rt.Upstream == nil {
 				continue
 			}
 			up := rt.Upstream.String()
 			if own(up) {
-				return fmt.Errorf("proxy %s: route %s: upstream %s is hooklab's own API", sp.Name, rt.Prefix, inspect.RedactURL(up))
+				return fmt.Errorf("%sproxy %s: route %s: upstream %s is hooklab's own API", at, sp.Name, rt.Prefix, inspect.RedactURL(up))
 			}
 			for j, ln := range lns {
 				if ln != nil && ownAPIURL(ln)(up) {
@@ -1349,7 +1353,7 @@ func proxyLoops(check, running []proxy.Spec, lns []net.Addr, ui net.Addr) error 
 					if running[j].Name == sp.Name {
 						what = "this proxy's own listener"
 					}
-					return fmt.Errorf("proxy %s: route %s: upstream %s is %s: every request would loop back", sp.Name, rt.Prefix, inspect.RedactURL(up), what)
+					return fmt.Errorf("%sproxy %s: route %s: upstream %s is %s: every request would loop back", at, sp.Name, rt.Prefix, inspect.RedactURL(up), what)
 				}
 			}
 		}

@@ -1394,6 +1394,11 @@ func TestStartupErrors(t *testing.T) {
 		return ln.Addr().String()
 	}
 	loop, ui := freeAddr(), freeAddr()
+	// A config proxy's loop is named by file:line, as its other errors are.
+	loopCfg := filepath.Join(dir, "loop.yaml")
+	if err := os.WriteFile(loopCfg, []byte("proxies:\n  - name: api\n    listen: "+loop+"\n    upstream: http://"+ui+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	usageCases := map[string]bool{
 		"two proxies on one address": true, "empty data": true, "bad size": true, "negative retain count": true, "no bins": true, "no body": true,
 		"negative shutdown timeout": true, "negative retain age": true, "retain age not a duration": true,
@@ -1431,6 +1436,7 @@ func TestStartupErrors(t *testing.T) {
 		{"capture and ui on one address", []string{"--memory", "--capture", ui, "--ui", ui}, "--capture and --ui are both " + ui + ": give each its own address"},
 		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
 		{"proxy to itself", []string{"--memory", "--proxy", loop + "=http://" + loop}, "is this proxy's own listener: every request would loop back"},
+		{"config proxy to the API", []string{"--memory", "--ui", ui, "--config", loopCfg}, loopCfg + ":2: proxy api: route /: upstream http://" + ui + " is hooklab's own API"},
 		// Addresses no listener can take are wrong values (exit 2), as a
 		// bad size is; --ui without a port is not taken for a remote one.
 		{"capture address without a port", []string{"--memory", "--capture", "127.0.0.1"}, "--capture 127.0.0.1: want host:port"},
