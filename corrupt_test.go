@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -125,5 +126,37 @@ func TestCorruptDatabase(t *testing.T) {
 		if resp, b := s.api(t, http.MethodGet, "/api/exchanges/"+id, nil); resp.StatusCode != http.StatusOK {
 			t.Errorf("acknowledged capture %s after repair: %d %s", id, resp.StatusCode, b)
 		}
+	}
+}
+
+// TestForeignEmitDB: an emit.db that is someone else's SQLite database
+// (tables, no schema version) stops the start naming it and is left as it
+// was, as a foreign hooklab.db is; it was rebuilt to hooklab's page size,
+// put in WAL mode and given hooklab's tables.
+func TestForeignEmitDB(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	path := filepath.Join(data, "emit.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('precious')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out, errOut syncBuffer
+	err = run(ctx, []string{"serve", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--data", data}, func(string) string { return "" }, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), path+": not a hooklab database") {
+		t.Errorf("run: %v, want it to refuse %s as not a hooklab database", err, path)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
+		t.Errorf("%s was changed (%d bytes, %d before)", path, len(after), len(before))
 	}
 }

@@ -327,6 +327,27 @@ func checkDBFile(path string) error {
 	if n < 16 || string(hdr) != "SQLite format 3\x00" {
 		return fmt.Errorf("%s is not a hooklab database (corrupt or another file); move it away or choose another --data", path)
 	}
+	// A database with tables but no schema version is someone else's, as
+	// the capture store says of hooklab.db: refused before prepareDBFile
+	// writes to it (its page size, WAL mode, then the migrations).
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer db.Close()
+	var v, tables int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		return fmt.Errorf("database %s: %w", path, err)
+	}
+	if v > 0 {
+		return nil
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&tables); err != nil {
+		return fmt.Errorf("database %s: %w", path, err)
+	}
+	if tables > 0 {
+		return fmt.Errorf("database %s: not a hooklab database (it holds other tables); move it away or choose another --data", path)
+	}
 	return nil
 }
 
