@@ -360,10 +360,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	maxBodySet, dataSet := false, false
+	maxBodySet, dataSet, configSet := false, false, false
 	fs.Visit(func(f *flag.Flag) {
 		maxBodySet = maxBodySet || f.Name == "max-body"
 		dataSet = dataSet || f.Name == "data"
+		configSet = configSet || f.Name == "config"
 	})
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
@@ -378,6 +379,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if dataSet && o.data == "" {
 		// An unset variable in a script ("--data $DIR"): not the default.
 		return badUsage("--data is empty: give a directory, or leave the flag out for the default")
+	}
+	if configSet && o.config == "" {
+		// The same: serving without the rules meant, or with another
+		// hooklab.yaml, would say nothing.
+		return badUsage("--config is empty: give a file, or leave the flag out for hooklab.yaml in the working directory")
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {

@@ -1400,7 +1400,7 @@ func TestStartupErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	usageCases := map[string]bool{
-		"two proxies on one address": true, "empty data": true, "bad size": true, "negative retain count": true, "no bins": true, "no body": true,
+		"two proxies on one address": true, "empty data": true, "empty config": true, "bad size": true, "negative retain count": true, "no bins": true, "no body": true,
 		"negative shutdown timeout": true, "negative retain age": true, "retain age not a duration": true,
 		"proxy without a listen address": true, "proxy upstream not http, password redacted": true,
 		"proxy without a listen address, password redacted": true, "mitm without a forward proxy": true,
@@ -1424,6 +1424,7 @@ func TestStartupErrors(t *testing.T) {
 		{"negative retain count", []string{"--memory", "--retain-count", "-1"}, "--retain-count -1"},
 		{"no bins", []string{"--memory", "--max-bins", "0"}, "--max-bins 0"},
 		{"empty data", []string{"--data", ""}, "--data is empty"},
+		{"empty config", []string{"--memory", "--config", ""}, "--config is empty"},
 		{"no body", []string{"--memory", "--max-body", "0"}, "--max-body 0: want a size of at least 1 byte"},
 		{"no HOME, no --data", nil, "neither XDG_DATA_HOME nor HOME is set"},
 		{"negative shutdown timeout", []string{"--memory", "--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s"},
