@@ -2037,7 +2037,7 @@ func TestListenFlagWithoutHost(t *testing.T) {
 		var out, errOut syncBuffer
 		all := append([]string{"serve", "--memory", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--config", os.DevNull}, args...)
 		err := run(context.Background(), all, func(string) string { return "" }, &out, &errOut)
-		if got := exitCode(err); got != 2 || err == nil || !strings.Contains(err.Error(), "want HOST:PORT") || strings.Contains(err.Error(), "beyond") {
+		if got := exitCode(err); got != 2 || err == nil || !strings.Contains(err.Error(), "want host:port") || strings.Contains(err.Error(), "beyond") {
 			t.Errorf("hooklab serve %s: exit %d (%v), want 2 asking for HOST:PORT", strings.Join(args, " "), got, err)
 		}
 	}
