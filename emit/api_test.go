@@ -930,3 +930,33 @@ func TestAPISchemeChangeDropsRotatedSecrets(t *testing.T) {
 		t.Errorf("REDACTED secret in an edit of no webhook: validate %d %s", code, raw)
 	}
 }
+
+// An endpoint no connection can go to is refused when it is saved, not at
+// every delivery: a port out of range failed each attempt, and a URL with
+// a port but no host name (http://:8080/x) went to this machine.
+func TestEndpointHostAndPort(t *testing.T) {
+	t.Parallel()
+	c := newEnv(t, "", nil).api()
+	tests := []struct {
+		endpoint, msg string
+	}{
+		{"http://127.0.0.1:99999/x", `endpoint port must be from 1 to 65535, got "99999"`},
+		{"http://127.0.0.1:0/x", `endpoint port must be from 1 to 65535, got "0"`},
+		{"http://:8080/x", `endpoint must be an absolute URL such as https://example.com/hooks, got "http://:8080/x"`},
+	}
+	for _, tt := range tests {
+		for _, path := range []string{"/api/webhooks/validate", "/api/webhooks"} {
+			var got struct {
+				Field  string       `json:"field"`
+				Errors []FieldError `json:"errors"`
+			}
+			code, raw := c.do("POST", path, map[string]string{"id": "p", "endpoint": tt.endpoint}, &got)
+			if code != 400 || got.Field != "endpoint" || len(got.Errors) != 1 || got.Errors[0].Msg != tt.msg {
+				t.Errorf("POST %s %s: %d %s, want 400 %s", path, tt.endpoint, code, raw, tt.msg)
+			}
+		}
+	}
+	if code, raw := c.do("POST", "/api/webhooks/validate", map[string]string{"id": "p", "endpoint": "http://127.0.0.1:65535/x"}, nil); code != 200 {
+		t.Errorf("port 65535: %d %s, want 200", code, raw)
+	}
+}

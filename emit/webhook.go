@@ -487,10 +487,13 @@ func (w *Webhook) validate() (errs, warns []FieldError) {
 	switch u, err := url.Parse(w.Endpoint); {
 	case w.Endpoint == "":
 		p.add("endpoint", "endpoint is required")
-	case err != nil || !u.IsAbs() || u.Host == "":
+	case err != nil || !u.IsAbs() || u.Hostname() == "":
+		// http://:8080/x has a Host but no host name: the dial went to this machine.
 		p.add("endpoint", "endpoint must be an absolute URL such as https://example.com/hooks, got %q", inspect.RedactURL(w.Endpoint))
 	case u.Scheme != "http" && u.Scheme != "https":
 		p.add("endpoint", "endpoint must use http or https, got %q", u.Scheme)
+	case u.Port() != "" && !validPort(u.Port()):
+		p.add("endpoint", "endpoint port must be from 1 to 65535, got %q", u.Port())
 	case u.User != nil:
 		p.add("endpoint", "endpoint must not hold credentials; use authentication")
 	case len(w.Endpoint) > 2048:
@@ -789,6 +792,13 @@ func newSecret(scheme string) string {
 
 // testSecret is the fixed secret that signs test sends of unsaved
 // definitions under scheme.
+// validPort says whether a URL's port (digits, as url.Parse leaves it)
+// is one a connection can go to.
+func validPort(port string) bool {
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
+}
+
 func testSecret(scheme string) string {
 	if scheme == rules.SchemeStandardWebhooks {
 		return "whsec_" + TestSecret
