@@ -332,3 +332,42 @@ func TestResignUnsignedKeepsCredentialsSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestSendDataFileWithBOM: a --data file saved by Notepad or PowerShell
+// begins with a UTF-8 byte order mark; send reads the JSON after it (it
+// was refused as "invalid character 'ï'", exit 2).
+func TestSendDataFileWithBOM(t *testing.T) {
+	t.Parallel()
+	got := make(chan string, 1)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		select {
+		case got <- string(b):
+		default:
+		}
+	}))
+	t.Cleanup(sink.Close)
+	cfg := "webhooks:\n  - {id: bot, endpoint: " + sink.URL + "/hook, signing: {scheme: none}}\n" +
+		"triggers:\n  - {name: t, when: {event: ticket.created}, notify: {webhook: bot, payload: '{\"id\": {{ticket.id}}}'}}\n"
+	path := filepath.Join(t.TempDir(), "hooklab.yaml")
+	data := filepath.Join(t.TempDir(), "ticket.json")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(data, []byte("\xef\xbb\xbf{\"ticket\": {\"id\": 42}}\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", path)
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"send", "ticket.created", "--server", s.UI, "--data", "@" + data}, func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatalf("send --data @file with a BOM: %v (exit %d)\n%s", err, exitCode(err), errOut.String())
+	}
+	select {
+	case b := <-got:
+		if b != `{"id": 42}` {
+			t.Errorf("delivered %q, want {\"id\": 42}", b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no delivery")
+	}
+}

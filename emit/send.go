@@ -81,7 +81,8 @@ func Send(ctx context.Context, apiBase, token, typ string, data json.RawMessage)
 
 // ReadData reads the --data of "hooklab send": "@FILE" reads a file, "-"
 // or "@-" (as curl has it) reads stdin, anything else is the JSON itself;
-// "" is {}. The result must be a JSON object.
+// "" is {}. A UTF-8 byte order mark before it is skipped. The result
+// must be a JSON object.
 func ReadData(arg string, stdin io.Reader) (json.RawMessage, error) {
 	var b []byte
 	var err error
@@ -98,6 +99,9 @@ func ReadData(arg string, stdin io.Reader) (json.RawMessage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--data: %w", err)
 	}
+	// Notepad and PowerShell on Windows begin a UTF-8 file with a byte
+	// order mark, which JSON decoding reads as the character 'ï'.
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(b, &probe); err != nil {
 		return nil, fmt.Errorf("%w: --data must be a JSON object: %v", inspect.ErrInvalid, err)
