@@ -208,6 +208,12 @@ func TestConfigErrors(t *testing.T) {
 			[]string{`hooklab.yaml:8:35: trigger t notify: webhook a is xml: payload key "1bad" is not an XML element name`}},
 		{"xml payload never XML", base + "    format: xml\ntriggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: a, payload: '<a>{{x}}</b>'}\n", nil,
 			[]string{"hooklab.yaml:8:35: trigger t notify: webhook a is xml, but this payload is never valid XML, whatever its placeholders hold (XML syntax error on line 1: element <a> closed by </b>)"}},
+		// The XML decoder reads text alone, or two elements, as a
+		// document: a JSON payload went out labelled application/xml.
+		{"xml payload JSON", base + "    format: xml\ntriggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: a, payload: '{\"id\": \"{{x}}\"}'}\n", nil,
+			[]string{`hooklab.yaml:8:35: trigger t notify: webhook a is xml, but this payload is never valid XML, whatever its placeholders hold (text outside the root element ("{\"id\": \"x\"}"))`}},
+		{"xml payload two roots", base + "    format: xml\ntriggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: a, payload: '<a>{{x}}</a><b/>'}\n", nil,
+			[]string{"hooklab.yaml:8:35: trigger t notify: webhook a is xml, but this payload is never valid XML, whatever its placeholders hold (a second root element <b>)"}},
 		{"payload with GET", "webhooks:\n  - id: a\n    endpoint: https://example.com/a\n    method: GET\ntriggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: a, payload: x}\n", nil,
 			[]string{"hooklab.yaml:8:35: trigger t notify: webhook a uses GET, which sends no body; use params"}},
 		{"bad liquid", base + "triggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: a, payload: '{% if x %}'}\n", nil,

@@ -506,14 +506,35 @@ func checkFormat(format string, body []byte) error {
 			return fmt.Errorf("the rendered payload is not valid JSON: %v", err)
 		}
 	case FormatXML:
+		// The decoder takes text alone ({"a": 1}) or several elements
+		// (<a/><b/>) as a document: XML wants one root element.
 		dec := xml.NewDecoder(bytes.NewReader(body))
+		depth, roots := 0, 0
 		for {
-			_, err := dec.Token()
+			tok, err := dec.Token()
+			if errors.Is(err, io.EOF) && roots == 0 {
+				return errors.New("the rendered payload is not valid XML: it has no root element")
+			}
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
 			if err != nil {
 				return fmt.Errorf("the rendered payload is not valid XML: %v", err)
+			}
+			switch t := tok.(type) {
+			case xml.StartElement:
+				if depth == 0 {
+					if roots++; roots > 1 {
+						return fmt.Errorf("the rendered payload is not valid XML: a second root element <%s>", t.Name.Local)
+					}
+				}
+				depth++
+			case xml.EndElement:
+				depth--
+			case xml.CharData:
+				if text := bytes.Trim(t, " \t\r\n"); depth == 0 && len(text) > 0 {
+					return fmt.Errorf("the rendered payload is not valid XML: text outside the root element (%.40q)", text)
+				}
 			}
 		}
 	}

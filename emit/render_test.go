@@ -376,3 +376,38 @@ func TestOrderedJSONMatchesMarshal(t *testing.T) {
 		}
 	}
 }
+
+// TestXMLPayloadNeedsOneRoot: a rendered xml payload that is text, or more
+// than one element, fails before it is sent, as invalid JSON does (it went
+// out labelled application/xml); one root element with text and comments
+// around it goes.
+func TestXMLPayloadNeedsOneRoot(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	yaml := `webhooks:
+  - {id: text, endpoint: ` + s.URL + `/text, format: xml, signing: {scheme: none}}
+  - {id: two, endpoint: ` + s.URL + `/two, format: xml, signing: {scheme: none}}
+  - {id: ok, endpoint: ` + s.URL + `/ok, format: xml, signing: {scheme: none}}
+triggers:
+  - {name: text, when: {event: t.x}, notify: {webhook: text, payload: '{"id": "{{id | upcase}}"}'}}
+  - {name: two, when: {event: t.x}, notify: {webhook: two, payload: '<a>{{id | upcase}}</a><b/>'}}
+  - {name: ok, when: {event: t.x}, notify: {webhook: ok, payload: '<?xml version="1.0"?>
+      <!-- ticket --><a>{{id | upcase}}</a>'}}
+`
+	te := newEnv(t, yaml, nil)
+	q := te.emit("t.x", `{"id": "abc"}`)
+	want := map[string]string{
+		"text": `the rendered payload is not valid XML: text outside the root element ("{\"id\": \"ABC\"}")`,
+		"two":  "the rendered payload is not valid XML: a second root element <b>",
+	}
+	for _, x := range q {
+		if w := want[x.WebhookID]; w != "" && (x.Status != InvocationFailed || x.Error != w) {
+			t.Errorf("%s: %s %q, want failed with %q", x.WebhookID, x.Status, x.Error, w)
+		}
+	}
+	waitFor(t, "the delivery of ok", func() bool { return s.count() > 0 })
+	time.Sleep(50 * time.Millisecond)
+	if got := s.got(); len(q) != 3 || len(got) != 1 || got[0].URL != "/ok" || !strings.HasSuffix(string(got[0].Body), "<a>ABC</a>") {
+		t.Errorf("queued %d, sink got %+v; want 3 queued and only ok sent, ending <a>ABC</a>", len(q), got)
+	}
+}
