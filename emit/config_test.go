@@ -214,6 +214,8 @@ func TestConfigErrors(t *testing.T) {
 			[]string{`hooklab.yaml:8:35: trigger t notify: webhook a is xml, but this payload is never valid XML, whatever its placeholders hold (text outside the root element ("{\"id\": \"x\"}"))`}},
 		{"xml payload two roots", base + "    format: xml\ntriggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: a, payload: '<a>{{x}}</a><b/>'}\n", nil,
 			[]string{"hooklab.yaml:8:35: trigger t notify: webhook a is xml, but this payload is never valid XML, whatever its placeholders hold (a second root element <b>)"}},
+		{"xml payload in another encoding", base + "    format: xml\ntriggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: a, payload: '<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>{{x}}</a>'}\n", nil,
+			[]string{`hooklab.yaml:8:35: trigger t notify: webhook a is xml, but this payload is never valid XML, whatever its placeholders hold (xml: opening charset "ISO-8859-1": placeholders write UTF-8: declare encoding="UTF-8" or none)`}},
 		{"payload with GET", "webhooks:\n  - id: a\n    endpoint: https://example.com/a\n    method: GET\ntriggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: a, payload: x}\n", nil,
 			[]string{"hooklab.yaml:8:35: trigger t notify: webhook a uses GET, which sends no body; use params"}},
 		{"bad liquid", base + "triggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: a, payload: '{% if x %}'}\n", nil,

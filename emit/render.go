@@ -509,6 +509,10 @@ func checkFormat(format string, body []byte) error {
 		// The decoder takes text alone ({"a": 1}) or several elements
 		// (<a/><b/>) as a document: XML wants one root element.
 		dec := xml.NewDecoder(bytes.NewReader(body))
+		dec.CharsetReader = func(string, io.Reader) (io.Reader, error) {
+			// Without this the error names Go's Decoder.CharsetReader.
+			return nil, errors.New(`placeholders write UTF-8: declare encoding="UTF-8" or none`)
+		}
 		depth, roots := 0, 0
 		for {
 			tok, err := dec.Token()
