@@ -1231,6 +1231,54 @@ func TestTailCatchesUp(t *testing.T) {
 	}
 }
 
+// TestTailCatchesUpPastAnEmptyPage: tail --q catches up past a page of
+// the list that holds no match but has a next cursor (a term the store
+// cannot filter by is checked 10,000 exchanges a page), as the README says
+// a client goes on. It stopped at the first such page and skipped the rest.
+func TestTailCatchesUpPastAnEmptyPage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, "--data", dir)
+	u, _ := url.Parse(s.UI)
+	out, errOut := startTail(t, s.UI, "--json", "--q", "path:/rare/**")
+	first := s.send(t, "GET", "/rare/first", "", nil)
+	waitFor(t, func() bool { return strings.Contains(out.String(), first.ID) }, "the first exchange")
+	s.Stop(t)
+	waitFor(t, func() bool { return strings.Contains(errOut.String(), "reconnecting") }, "tail to notice the stop")
+
+	// Stored while tail cannot connect: 10,001 that do not match, then one
+	// that does, imported into the data directory.
+	entry := func(path string) string {
+		return `{"startedDateTime":"2026-01-02T15:04:05Z","time":1,"request":{"method":"GET","url":"http://127.0.0.1:1` + path +
+			`","httpVersion":"HTTP/1.1","headers":[],"queryString":[],"cookies":[],"headersSize":-1,"bodySize":0},` +
+			`"response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[],"cookies":[],"content":{"size":0,"mimeType":"text/plain"},"redirectURL":"","headersSize":-1,"bodySize":0},` +
+			`"cache":{},"timings":{"send":0,"wait":1,"receive":0}}`
+	}
+	var entries []string
+	for i := range 10_001 {
+		entries = append(entries, entry(fmt.Sprintf("/noise/%d", i)))
+	}
+	entries = append(entries, entry("/rare/missed"))
+	harFile := filepath.Join(t.TempDir(), "away.har")
+	har := `{"log":{"version":"1.2","creator":{"name":"t","version":"1"},"entries":[` + strings.Join(entries, ",") + `]}}`
+	if err := os.WriteFile(harFile, []byte(har), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"HOOKLAB_UI": "http://127.0.0.1:1", "HOOKLAB_DATA": dir}
+	var o, e syncBuffer
+	if err := run(context.Background(), []string{"import", harFile}, func(k string) string { return env[k] }, &o, &e); err != nil {
+		t.Fatalf("import: %v %s", err, e.String())
+	}
+
+	s2 := startServer(t, "--data", dir, "--ui", u.Host)
+	waitFor(t, func() bool { return strings.Count(errOut.String(), "connected to") >= 2 }, "tail to reconnect: "+errOut.String())
+	after := s2.send(t, "GET", "/rare/after", "", nil)
+	waitFor(t, func() bool { return strings.Contains(out.String(), after.ID) }, "the exchange after the reconnection")
+	if !strings.Contains(out.String(), "/rare/missed") {
+		t.Errorf("tail --q did not print what matched past a page of no matches:\n%s\n%s", out.String(), errOut.String())
+	}
+}
+
 // TestTailCatchesUpBeforeItPrinted: a tail that had printed nothing when
 // the server went away still prints what was stored meanwhile, and not
 // what was stored before it started.

@@ -294,7 +294,7 @@ func (t *tailer) get(ctx context.Context, q url.Values, v any) bool {
 func (t *tailer) catchUp(ctx context.Context) bool {
 	t.caught = map[string]bool{}
 	cursor := ""
-	for range 100 { // at most 100,000: beyond that, say some were skipped
+	for range 100 { // at most 100 pages: beyond that, say some were skipped
 		q := url.Values{"order": {"asc"}, "limit": {"1000"}}
 		if t.last != "" { // else the store was empty when tail started
 			q.Set("after", t.last)
@@ -318,7 +318,9 @@ func (t *tailer) catchUp(ctx context.Context) bool {
 		for _, raw := range page.Exchanges {
 			t.print(raw, true)
 		}
-		if page.Next == "" || len(page.Exchanges) == 0 {
+		// A page of a --q the store cannot filter by may hold no match
+		// and still have a next: only the end of the list ends this.
+		if page.Next == "" {
 			return true
 		}
 		cursor = page.Next
