@@ -478,7 +478,7 @@ func (a *API) clear(w http.ResponseWriter, r *http.Request) {
 // wait answers with the first exchange matching the filters that is newer
 // than ?after= or arrives before ?timeout=, or 204.
 func (a *API) wait(w http.ResponseWriter, r *http.Request) {
-	if err := Only(r.URL.Query(), "GET /api/exchanges/wait", append(slices.Clip(waitParams), "timeout", "reveal")...); err != nil {
+	if err := errors.Join(Only(r.URL.Query(), "GET /api/exchanges/wait", append(slices.Clip(waitParams), "timeout", "reveal")...), Once(r.URL.Query(), "timeout", "reveal")); err != nil {
 		a.fail(w, r, err)
 		return
 	}

@@ -236,6 +236,9 @@ func TestAPIBadParams(t *testing.T) {
 		// A typo must not widen the answer to everything.
 		{"list with an unknown parameter", "/api/exchanges?pth=/x", `takes no parameter "pth"`},
 		{"wait with an unknown parameter", "/api/exchanges/wait?text=zzz&timeout=1s", `takes no parameter "text"`},
+		// One would be used and the other ignored: timeout=0 answered at once.
+		{"wait with two timeouts", "/api/exchanges/wait?timeout=0&timeout=30s", "timeout is given 2 times"},
+		{"wait with two reveals", "/api/exchanges/wait?reveal=1&reveal=0&timeout=0", "reveal is given 2 times"},
 		{"get with a typo", "/api/exchanges/01JNB5Z3Q0000000000000000Z?revael=1", `GET /api/exchanges/{id} takes no parameter "revael" (it takes reveal)`},
 		{"raw with a typo", "/api/exchanges/01JNB5Z3Q0000000000000000Z/raw?reveel=1", `takes no parameter "reveel"`},
 		{"bins with a parameter", "/api/bins?foo=1", `GET /api/bins takes no parameters (got "foo")`},
