@@ -329,8 +329,12 @@ func checkDBFile(path string) error {
 	}
 	// A database with tables but no schema version is someone else's, as
 	// the capture store says of hooklab.db: refused before prepareDBFile
-	// writes to it (its page size, WAL mode, then the migrations).
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	// writes to it (its page size, WAL mode, then the migrations). The
+	// connection may write, though queries may not: a read-only one
+	// cannot roll back the journal a crash in rollback mode leaves (as
+	// during prepareDBFile's VACUUM), and every start would then fail
+	// with "attempt to write a readonly database".
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=query_only(1)&_pragma=busy_timeout(10000)")
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
 	}

@@ -237,3 +237,59 @@ func TestHeadersJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestDBHotJournal: an emit.db that a crash left with a hot rollback
+// journal (hooklab stopped during the page-size rebuild, which runs
+// outside WAL mode) opens, and the interrupted write is rolled back; the
+// check for another program's database read it read-only, could not
+// roll the journal back, and every start failed with "attempt to write a
+// readonly database".
+func TestDBHotJournal(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeOldDB(t, dir, false)
+	path := filepath.Join(dir, DBFile)
+	for _, name := range []string{DBFile + "-wal", DBFile + "-shm"} {
+		os.Remove(filepath.Join(dir, name))
+	}
+	sdb, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(DELETE)&_pragma=cache_size(2)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdb.Close()
+	sdb.SetMaxOpenConns(1)
+	tx, err := sdb.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	// Enough to spill the cache: changed pages go to the file, their old
+	// contents to the journal.
+	if _, err := tx.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 200)
+		INSERT INTO webhooks(id, def, created_ns, updated_ns) SELECT 'new' || i, hex(randomblob(2000)), 1, 1 FROM n`); err != nil {
+		t.Fatal(err)
+	}
+	// Copy the files while the write is open, as a crash leaves them.
+	crashed := t.TempDir()
+	for _, name := range []string{DBFile, DBFile + "-journal"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(crashed, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := openDB(crashed, false, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("open after a crash in rollback mode: %v", err)
+	}
+	defer d.close()
+	ws, err := d.loadWebhooks(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 1 || ws[0].ID != "old" {
+		t.Errorf("%d webhooks after the crash; want the one stored before", len(ws))
+	}
+}
