@@ -790,8 +790,6 @@ func newSecret(scheme string) string {
 	return hex.EncodeToString(b)
 }
 
-// testSecret is the fixed secret that signs test sends of unsaved
-// definitions under scheme.
 // validPort says whether a URL's port (digits, as url.Parse leaves it)
 // is one a connection can go to.
 func validPort(port string) bool {
@@ -799,6 +797,8 @@ func validPort(port string) bool {
 	return err == nil && n >= 1 && n <= 65535
 }
 
+// testSecret is the fixed secret that signs test sends of unsaved
+// definitions under scheme.
 func testSecret(scheme string) string {
 	if scheme == rules.SchemeStandardWebhooks {
 		return "whsec_" + TestSecret
