@@ -508,7 +508,9 @@ func checkFormat(format string, body []byte) error {
 	case FormatXML:
 		// The decoder takes text alone ({"a": 1}) or several elements
 		// (<a/><b/>) as a document: XML wants one root element.
-		dec := xml.NewDecoder(bytes.NewReader(body))
+		// A byte order mark may begin a document (XML 1.0, 4.3.3); the
+		// decoder would take it for text outside the root element.
+		dec := xml.NewDecoder(bytes.NewReader(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))))
 		dec.CharsetReader = func(string, io.Reader) (io.Reader, error) {
 			// Without this the error names Go's Decoder.CharsetReader.
 			return nil, errors.New(`placeholders write UTF-8: declare encoding="UTF-8" or none`)

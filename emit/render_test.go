@@ -411,3 +411,25 @@ triggers:
 		t.Errorf("queued %d, sink got %+v; want 3 queued and only ok sent, ending <a>ABC</a>", len(q), got)
 	}
 }
+
+// TestXMLPayloadAfterByteOrderMark: an xml payload that begins with a
+// byte order mark (a document saved by a Windows editor) is XML, as XML
+// 1.0 has it, and goes as it was written; the one-root check took the mark
+// for text outside the root element and refused the config.
+func TestXMLPayloadAfterByteOrderMark(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	yaml := `webhooks:
+  - {id: bom, endpoint: ` + s.URL + `/bom, format: xml, signing: {scheme: none}}
+triggers:
+  - {name: bom, when: {event: t.x}, notify: {webhook: bom, payload: "\ufeff<?xml version=\"1.0\"?><a>{{id}}</a>"}}
+`
+	te := newEnv(t, yaml, nil)
+	if q := te.emit("t.x", `{"id": "abc"}`); len(q) != 1 || q[0].Status == InvocationFailed {
+		t.Fatalf("queued %+v, want one delivery", q)
+	}
+	waitFor(t, "the delivery", func() bool { return s.count() > 0 })
+	if got := s.got(); string(got[0].Body) != "\ufeff<?xml version=\"1.0\"?><a>abc</a>" {
+		t.Errorf("sink got %q", got[0].Body)
+	}
+}
