@@ -1247,27 +1247,47 @@ func TestTailCatchesUpPastAnEmptyPage(t *testing.T) {
 	waitFor(t, func() bool { return strings.Contains(errOut.String(), "reconnecting") }, "tail to notice the stop")
 
 	// Stored while tail cannot connect: 10,001 that do not match, then one
-	// that does, imported into the data directory.
-	entry := func(path string) string {
-		return `{"startedDateTime":"2026-01-02T15:04:05Z","time":1,"request":{"method":"GET","url":"http://127.0.0.1:1` + path +
-			`","httpVersion":"HTTP/1.1","headers":[],"queryString":[],"cookies":[],"headersSize":-1,"bodySize":0},` +
-			`"response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[],"cookies":[],"content":{"size":0,"mimeType":"text/plain"},"redirectURL":"","headersSize":-1,"bodySize":0},` +
-			`"cache":{},"timings":{"send":0,"wait":1,"receive":0}}`
-	}
-	var entries []string
-	for i := range 10_001 {
-		entries = append(entries, entry(fmt.Sprintf("/noise/%d", i)))
-	}
-	entries = append(entries, entry("/rare/missed"))
-	harFile := filepath.Join(t.TempDir(), "away.har")
-	har := `{"log":{"version":"1.2","creator":{"name":"t","version":"1"},"entries":[` + strings.Join(entries, ",") + `]}}`
-	if err := os.WriteFile(harFile, []byte(har), 0o644); err != nil {
+	// that does. Written to the data directory's store in parallel (group
+	// commits; an import adds one at a time, 25 s of this test under the
+	// race detector), as replays: the emitter takes captures stored while
+	// it was down in as events before the server starts, another 15 s.
+	st, err := inspect.OpenSQLite(dir, inspect.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"HOOKLAB_UI": "http://127.0.0.1:1", "HOOKLAB_DATA": dir}
-	var o, e syncBuffer
-	if err := run(context.Background(), []string{"import", harFile}, func(k string) string { return env[k] }, &o, &e); err != nil {
-		t.Fatalf("import: %v %s", err, e.String())
+	var ids inspect.IDs
+	exchange := func(path string) *inspect.Exchange {
+		now := time.Now()
+		return &inspect.Exchange{ID: ids.New(now), Bin: "away", Source: inspect.SourceReplay, Time: now,
+			Request: inspect.Request{Method: "GET", URL: "http://127.0.0.1:1" + path, Proto: "HTTP/1.1"}, Response: &inspect.Response{Status: 200}}
+	}
+	noise := make(chan *inspect.Exchange, 10_001)
+	for i := range 10_001 {
+		noise <- exchange(fmt.Sprintf("/noise/%d", i))
+	}
+	close(noise)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Go(func() {
+			for ex := range noise {
+				if err := st.Add(context.Background(), ex); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if err := st.Add(context.Background(), exchange("/rare/missed")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
 	}
 
 	s2 := startServer(t, "--data", dir, "--ui", u.Host)
