@@ -1112,15 +1112,24 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "usage: hooklab check [--print] [FILE]   (FILE: default hooklab.yaml)\n\nflags:\n")
 		fs.PrintDefaults()
 	}
+	given := false
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		file, args = args[0], args[1:]
+		file, args, given = args[0], args[1:], true
 	}
 	if err := fs.Parse(args); err != nil {
 		return helpOrUsage(err)
 	}
 	rest := fs.Args()
-	if file == "" && len(rest) > 0 {
-		file, rest = rest[0], rest[1:]
+	if !given && len(rest) > 0 {
+		file, rest, given = rest[0], rest[1:], true
+	}
+	flagSet := false
+	fs.Visit(func(f *flag.Flag) { flagSet = flagSet || f.Name == "config" })
+	if (given && file == "") || (flagSet && *flagFile == "") {
+		// An unset variable in a script, as serve refuses it: checking
+		// the working directory's hooklab.yaml instead would say ok.
+		fmt.Fprintln(stderr, "hooklab check: the config file is empty: give a file, or leave it out for hooklab.yaml in the working directory")
+		return errUsage
 	}
 	if *flagFile != "" {
 		if file != "" {

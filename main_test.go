@@ -1915,6 +1915,11 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"check", good}, 0},
 		{[]string{"check", loop}, 1},
 		{[]string{"check", "-h"}, 0},
+		// An empty file (an unset variable) is not hooklab.yaml, as serve's
+		// --config "" is not: a good one in the working directory said ok.
+		{[]string{"check", "--config", ""}, 2},
+		{[]string{"check", ""}, 2},
+		{[]string{"check", "--print", ""}, 2},
 		{[]string{"replay", "--har", filepath.Join(dir, "missing.har"), "--target", "http://127.0.0.1:1"}, 1},
 		// A --server that is no UI URL is a usage error (it was 1, or a
 		// lookup of the host "api" for http://).
