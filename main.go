@@ -930,7 +930,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 				}
 				for _, ns := range newSpecs {
 					for _, rp := range running {
-						if rp.name != ns.Name {
+						// A proxy whose mode changed keeps its routes too: a
+						// reverse proxy's need upstreams, a forward one's have none.
+						if rp.name != ns.Name || (rp.reverse == nil) != ns.Forward {
 							continue
 						}
 						var rerr error
@@ -1414,7 +1416,9 @@ func proxyRestarts(running, next []proxy.Spec) []string {
 			continue
 		}
 		o := running[i]
-		if o.Listen != n.Listen || o.Forward != n.Forward || o.MITM != n.MITM || !slices.Equal(o.MITMIgnore, n.MITMIgnore) {
+		if o.Forward != n.Forward {
+			out = append(out, fmt.Sprintf("proxy %s (%s:%d): its mode (forward or reverse) changed, which takes effect, with its routes, at the next restart of hooklab", n.Name, n.File, n.Line))
+		} else if o.Listen != n.Listen || o.MITM != n.MITM || !slices.Equal(o.MITMIgnore, n.MITMIgnore) {
 			out = append(out, fmt.Sprintf("proxy %s (%s:%d): its listen address, mode or mitm_ignore changed, which takes effect at the next restart of hooklab (its routes changed now)", n.Name, n.File, n.Line))
 		}
 	}

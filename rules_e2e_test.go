@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -443,4 +444,42 @@ func TestRulesReloadProxyNeedsRestart(t *testing.T) {
 	waitFor(t, func() bool {
 		return strings.Contains(s.Stderr.String(), "config reload failed") && strings.Contains(s.Stderr.String(), "every request would loop back")
 	}, "the reload refused for a route that loops")
+}
+
+// TestRulesReloadProxyModeChange: a reload that turns a reverse proxy into
+// a forward one says the change, routes included, waits for a restart; it
+// no longer claims its routes changed and then logs that they did not.
+func TestRulesReloadProxyModeChange(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "upstream")
+	}))
+	t.Cleanup(up.Close)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "hooklab.yaml")
+	if err := os.WriteFile(file, []byte("proxies:\n  - name: api\n    listen: 127.0.0.1:0\n    upstream: "+up.URL+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", file)
+	pu := proxyURL(t, s, "proxy: ")
+	if err := os.WriteFile(file, []byte("proxies:\n  - name: api\n    listen: 127.0.0.1:0\n    forward: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(s.Stderr.String(), "config reloaded") }, "the reload")
+	log := s.Stderr.String()
+	if !strings.Contains(log, "proxy api ("+file+":2): its mode (forward or reverse) changed, which takes effect, with its routes, at the next restart") {
+		t.Errorf("no warning that the mode change waits for a restart:\n%s", log)
+	}
+	if strings.Contains(log, "routes changed now") || strings.Contains(log, "proxy routes not changed") {
+		t.Errorf("the log contradicts itself about the routes:\n%s", log)
+	}
+	resp, err := http.Get(pu + "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "upstream" {
+		t.Errorf("the reverse proxy until the restart: %d %q", resp.StatusCode, body)
+	}
 }
