@@ -272,6 +272,23 @@ func prepareDBFile(path string, log *slog.Logger) error {
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
+	// A database with tables but no schema version is someone else's, as
+	// the capture store says of hooklab.db: refused before anything here
+	// writes to it (its page size, WAL mode, then the migrations). This
+	// connection may write: a crash in rollback mode (during the VACUUM
+	// below) leaves a journal that only a writer can roll back.
+	var v, tables int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		return err
+	}
+	if v == 0 {
+		if err := db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&tables); err != nil {
+			return err
+		}
+		if tables > 0 {
+			return errors.New("not a hooklab database (it holds other tables); move it away or choose another --data")
+		}
+	}
 	var size int
 	var mode string
 	if err := db.QueryRow(`PRAGMA page_size`).Scan(&size); err != nil {
@@ -326,31 +343,6 @@ func checkDBFile(path string) error {
 	}
 	if n < 16 || string(hdr) != "SQLite format 3\x00" {
 		return fmt.Errorf("%s is not a hooklab database (corrupt or another file); move it away or choose another --data", path)
-	}
-	// A database with tables but no schema version is someone else's, as
-	// the capture store says of hooklab.db: refused before prepareDBFile
-	// writes to it (its page size, WAL mode, then the migrations). The
-	// connection may write, though queries may not: a read-only one
-	// cannot roll back the journal a crash in rollback mode leaves (as
-	// during prepareDBFile's VACUUM), and every start would then fail
-	// with "attempt to write a readonly database".
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=query_only(1)&_pragma=busy_timeout(10000)")
-	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
-	}
-	defer db.Close()
-	var v, tables int
-	if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
-		return fmt.Errorf("database %s: %w", path, err)
-	}
-	if v > 0 {
-		return nil
-	}
-	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&tables); err != nil {
-		return fmt.Errorf("database %s: %w", path, err)
-	}
-	if tables > 0 {
-		return fmt.Errorf("database %s: not a hooklab database (it holds other tables); move it away or choose another --data", path)
 	}
 	return nil
 }
