@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -418,14 +417,11 @@ func (j *journal) append(p *pendingWrite, enqueue func([]*pendingWrite)) error {
 // /healthz recovers when space is freed, not only at the next capture).
 func (j *journal) failure() *writeFailure {
 	f := j.failing.Load()
-	if f == nil || !errors.Is(f.err, syscall.ENOSPC) {
+	if f == nil || !SpaceFor(j.dir, f.err, uint64(f.size)+64<<10) {
 		return f
 	}
-	if free, ok := freeBytes(j.dir); ok && free >= uint64(f.size)+64<<10 {
-		j.failing.CompareAndSwap(f, nil)
-		return nil
-	}
-	return f
+	j.failing.CompareAndSwap(f, nil)
+	return nil
 }
 
 // write appends buf to the active segment, starting a new one first when
