@@ -423,12 +423,8 @@ func (a *API) shown(r *http.Request, ex *Exchange) *Exchange {
 	return c
 }
 
-// pathID is the exchange id in r's path. Ids are upper case; a lower-case
-// copy (as some tools and people write them) is the same id, as after= takes it.
-func pathID(r *http.Request) string { return strings.ToUpper(r.PathValue("id")) }
-
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
-	ex, err := a.cfg.Store.Get(r.Context(), pathID(r))
+	ex, err := a.cfg.Store.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -437,7 +433,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) delete(w http.ResponseWriter, r *http.Request) {
-	if err := a.cfg.Store.Delete(r.Context(), pathID(r)); err != nil {
+	if err := a.cfg.Store.Delete(r.Context(), r.PathValue("id")); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -618,7 +614,7 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) raw(w http.ResponseWriter, r *http.Request) {
-	ex, err := a.cfg.Store.Get(r.Context(), pathID(r))
+	ex, err := a.cfg.Store.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -633,7 +629,7 @@ func (a *API) raw(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) curl(w http.ResponseWriter, r *http.Request) {
-	ex, err := a.cfg.Store.Get(r.Context(), pathID(r))
+	ex, err := a.cfg.Store.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return

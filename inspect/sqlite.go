@@ -1825,6 +1825,7 @@ func (s *SQLite) write(ctx context.Context, op func(tx *sql.Tx) (int64, int64, e
 
 // Get returns one exchange with its bodies.
 func (s *SQLite) Get(ctx context.Context, id string) (*Exchange, error) {
+	id = strings.ToUpper(id)
 	var target uint64
 	if s.jr != nil {
 		target = s.jr.acked.Load()
@@ -2164,6 +2165,7 @@ func init() {
 
 // Delete removes one exchange.
 func (s *SQLite) Delete(ctx context.Context, id string) error {
+	id = strings.ToUpper(id)
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) (int64, int64, error) {
 		var b int64

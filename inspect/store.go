@@ -16,7 +16,9 @@ import (
 type Store interface {
 	// Add stores ex. It fails with ErrStoreFull when the store cannot write.
 	Add(ctx context.Context, ex *Exchange) error
-	// Get returns the exchange with id, or ErrNotFound.
+	// Get returns the exchange with id, or ErrNotFound. Ids are upper
+	// case; one written in lower case (typed, copied) is found too, here
+	// and in Delete.
 	Get(ctx context.Context, id string) (*Exchange, error)
 	// List returns summaries matching q, newest first, and the cursor of the
 	// next page ("" when there is none).

@@ -430,7 +430,7 @@ func (a *API) export(w http.ResponseWriter, r *http.Request) {
 	// Check that there is something to export before the headers go out,
 	// so that a bad id is a 404 rather than a broken file.
 	for _, id := range ids {
-		if _, err := a.cfg.Store.Get(r.Context(), strings.ToUpper(id)); err != nil {
+		if _, err := a.cfg.Store.Get(r.Context(), id); err != nil {
 			a.fail(w, r, err)
 			return
 		}

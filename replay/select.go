@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hooklab/hooklab/inspect"
@@ -128,11 +127,11 @@ func Select(ctx context.Context, store inspect.Store, ids []string, f Filter) ([
 }
 
 // Each calls fn with each exchange Select would return, loading them one
-// page at a time. Ids may be written in lower case, as in the exchange API.
+// page at a time.
 func Each(ctx context.Context, store inspect.Store, ids []string, f Filter, fn func(*inspect.Exchange) error) error {
 	if len(ids) > 0 {
 		for _, id := range ids {
-			ex, err := store.Get(ctx, strings.ToUpper(id))
+			ex, err := store.Get(ctx, id)
 			if err != nil {
 				return err
 			}
