@@ -253,6 +253,12 @@ func parseInvocationQuery(r *http.Request) (InvocationQuery, error) {
 	if err := inspect.Once(v, keys...); err != nil {
 		return InvocationQuery{}, err
 	}
+	// As GET /api/exchanges has it: a script's unset variable
+	// (webhook_id=$HOOK) would list every webhook's. (An empty cursor is
+	// the first page, as a paging loop starts.)
+	if err := inspect.NoEmpty(v, "status", "from", "to", "webhook_id"); err != nil {
+		return InvocationQuery{}, err
+	}
 	// Invocation ids (and so cursors) are upper case; lower case is taken
 	// too, as for exchange ids. Webhook ids are the user's, kept as given.
 	q := InvocationQuery{WebhookID: v.Get("webhook_id"), Status: v.Get("status"), Cursor: strings.ToUpper(v.Get("cursor"))}

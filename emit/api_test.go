@@ -960,3 +960,53 @@ func TestEndpointHostAndPort(t *testing.T) {
 		t.Errorf("port 65535: %d %s, want 200", code, raw)
 	}
 }
+
+// TestAPIEmptyFiltersRefused: a filter of the activity log or of a bulk
+// redelivery given empty (webhook_id=$HOOK with HOOK unset) is a 400, as
+// GET /api/exchanges has it, instead of selecting every webhook's
+// invocations: a bulk redelivery would re-send another webhook's failures.
+func TestAPIEmptyFiltersRefused(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(500))
+	te := newEnv(t, `webhooks:
+  - {id: a, endpoint: "`+s.URL+`", signing: {scheme: none}}
+  - {id: b, endpoint: "`+s.URL+`", signing: {scheme: none}}
+subscriptions:
+  - {webhook: a, events: [test.a]}
+  - {webhook: b, events: [test.b]}
+`, nil)
+	c := te.api()
+	qa := te.emit("test.a", `{}`)
+	qb := te.emit("test.b", `{}`)
+	te.settle(qa[0].ID, 0)
+	te.settle(qb[0].ID, 0)
+
+	for _, q := range []string{"webhook_id=", "status=", "from=", "to=", "status=&webhook_id=a"} {
+		if code, raw := c.do("GET", "/api/invocations?"+q, nil, nil); code != http.StatusBadRequest || !strings.Contains(raw, "is empty") {
+			t.Errorf("GET /api/invocations?%s: %d %s, want 400 naming the empty filter", q, code, raw)
+		}
+	}
+	for _, q := range []string{"status=", "from=", "to="} {
+		if code, raw := c.do("GET", "/api/webhooks/a/invocations?"+q, nil, nil); code != http.StatusBadRequest || !strings.Contains(raw, "is empty") {
+			t.Errorf("GET /api/webhooks/a/invocations?%s: %d %s, want 400 naming the empty filter", q, code, raw)
+		}
+	}
+	// An empty cursor is the first page, as a paging loop starts.
+	if code, raw := c.do("GET", "/api/invocations?cursor=", nil, nil); code != http.StatusOK {
+		t.Errorf("GET /api/invocations?cursor=: %d %s, want 200", code, raw)
+	}
+
+	code, raw := c.do("POST", "/api/invocations/retry", `{"webhook_id": "", "statuses": ["server_error"]}`, nil)
+	if code != http.StatusBadRequest || !strings.Contains(raw, "webhook_id") {
+		t.Errorf(`bulk retry with "webhook_id": "": %d %s, want 400`, code, raw)
+	}
+	if got := te.inv(qb[0].ID); got.Status != InvocationServerError {
+		t.Errorf("webhook b's invocation is %s after a bulk retry meant for one webhook, want it left %s", got.Status, InvocationServerError)
+	}
+	var res struct {
+		Invocations []string `json:"invocations"`
+	}
+	if code, raw := c.do("POST", "/api/invocations/retry", `{"webhook_id": "a"}`, &res); code != http.StatusAccepted || !slices.Equal(res.Invocations, []string{qa[0].ID}) {
+		t.Errorf(`bulk retry of webhook a: %d %s, want 202 with %s alone`, code, raw, qa[0].ID)
+	}
+}

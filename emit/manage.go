@@ -548,8 +548,9 @@ func (q *RedeliverQuery) UnmarshalJSON(b []byte) error {
 	type plain RedeliverQuery
 	var v struct {
 		plain
-		From json.RawMessage `json:"from"`
-		To   json.RawMessage `json:"to"`
+		WebhookID *string         `json:"webhook_id"`
+		From      json.RawMessage `json:"from"`
+		To        json.RawMessage `json:"to"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -557,6 +558,14 @@ func (q *RedeliverQuery) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*q = RedeliverQuery(v.plain)
+	if v.WebhookID != nil {
+		// Given empty ("webhook_id": "$HOOK" with HOOK unset), it would
+		// redeliver every webhook's failures.
+		if *v.WebhookID == "" {
+			return inspect.ValueError("webhook_id", "webhook_id is empty: name a webhook, or leave webhook_id out for every webhook")
+		}
+		q.WebhookID = *v.WebhookID
+	}
 	for _, f := range []struct {
 		name string
 		raw  json.RawMessage
