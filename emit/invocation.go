@@ -83,7 +83,9 @@ type storedRequest struct {
 
 // rebase moves a rendered URL from the endpoint it was rendered for (old)
 // to the webhook's current one (cur), keeping the parameters the render
-// added.
+// added. As render lays them out, they follow cur's own query, which is
+// kept as written (a signed or order-sensitive URL; url.Values would sort
+// it and drop a pair holding ;).
 func rebase(stored, old, cur string) string {
 	su, err1 := url.Parse(stored)
 	ou, err2 := url.Parse(old)
@@ -91,18 +93,28 @@ func rebase(stored, old, cur string) string {
 	if err1 != nil || err2 != nil || err3 != nil {
 		return cur
 	}
-	q := cu.Query()
-	oq := ou.Query()
-	added := false
-	for k, vs := range su.Query() {
-		vs = vs[min(len(oq[k]), len(vs)):]
-		if len(vs) > 0 {
-			q[k] = append(q[k], vs...)
-			added = true
-		}
+	// render appended the parameters to old's query, after a & when it
+	// did not end with one.
+	added, ok := strings.CutPrefix(su.RawQuery, ou.RawQuery)
+	if ok && ou.RawQuery != "" && !strings.HasSuffix(ou.RawQuery, "&") && added != "" {
+		added, ok = strings.CutPrefix(added, "&")
 	}
-	if added {
-		cu.RawQuery = q.Encode()
+	if !ok {
+		// Not laid out as render does: the parameters beyond old's.
+		q := url.Values{}
+		oq := ou.Query()
+		for k, vs := range su.Query() {
+			if vs = vs[min(len(oq[k]), len(vs)):]; len(vs) > 0 {
+				q[k] = vs
+			}
+		}
+		added = q.Encode()
+	}
+	if added != "" {
+		if cu.RawQuery != "" && !strings.HasSuffix(cu.RawQuery, "&") {
+			cu.RawQuery += "&"
+		}
+		cu.RawQuery += added
 	}
 	return cu.String()
 }

@@ -217,13 +217,52 @@ func TestRebase(t *testing.T) {
 	tests := []struct{ stored, old, cur, want string }{
 		{"https://a.example/x", "https://a.example/x", "https://b.example/y", "https://b.example/y"},
 		{"https://a.example/x?d=1", "https://a.example/x", "https://b.example/y", "https://b.example/y?d=1"},
-		{"https://a.example/x?d=1&fixed=1", "https://a.example/x?fixed=1", "https://b.example/y?other=2", "https://b.example/y?d=1&other=2"},
+		{"https://a.example/x?d=1&fixed=1", "https://a.example/x?fixed=1", "https://b.example/y?other=2", "https://b.example/y?other=2&d=1"},
+		{"https://a.example/x?sig=a;b&d=1", "https://a.example/x?sig=a;b", "https://b.example/y?sig=c;d&z=1", "https://b.example/y?sig=c;d&z=1&d=1"},
+		{"https://a.example/x?fixed=1&d=1", "https://a.example/x?fixed=1&", "https://b.example/y?z=1&", "https://b.example/y?z=1&d=1"},
 		{"https://a.example/x?fixed=1&fixed=2", "https://a.example/x?fixed=1", "https://b.example/y", "https://b.example/y?fixed=2"},
 	}
 	for _, tt := range tests {
 		if got := rebase(tt.stored, tt.old, tt.cur); got != tt.want {
 			t.Errorf("rebase(%q, %q, %q) = %q, want %q", tt.stored, tt.old, tt.cur, got, tt.want)
 		}
+	}
+}
+
+// TestRebaseKeepsTheEndpointQuery: an invocation rendered with URL
+// parameters and attempted after its webhook's endpoint changed goes to the
+// new endpoint with that endpoint's own query as written (a signed or
+// order-sensitive URL, a pair holding ;) and the parameters after it, as a
+// fresh render lays them out.
+func TestRebaseKeepsTheEndpointQuery(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	yaml := func(path, extra string) string {
+		return `webhooks:
+  - id: get
+    endpoint: "` + s.URL + path + `"
+    method: GET
+    signing: {scheme: none}
+` + extra + `triggers:
+  - name: get
+    when: {event: t.get}
+    notify: {webhook: get, params: {q: "{{v}}", b: fixed}}
+`
+	}
+	te := newEnv(t, yaml("/old?sig=a;b&z=2&a=1", "    rate_limit: 1/h\n"), nil)
+	first := te.emit("t.get", `{"v": "x1"}`)
+	te.settle(first[0].ID, 0)
+	second := te.emit("t.get", `{"v": "x2"}`) // throttled: rendered for /old
+	te.setConfig(yaml("/new?sig=c;d&z=3&a=1", ""))
+	te.settle(second[0].ID, 0)
+	got := s.got()
+	want := []string{"/old?sig=a;b&z=2&a=1&b=fixed&q=x1", "/new?sig=c;d&z=3&a=1&b=fixed&q=x2"}
+	if len(got) != 2 || got[0].URL != want[0] || got[1].URL != want[1] {
+		var urls []string
+		for _, g := range got {
+			urls = append(urls, g.URL)
+		}
+		t.Errorf("the sink got %q, want %q", urls, want)
 	}
 }
 
