@@ -941,7 +941,9 @@ func (p *Reverse) finish(f *flight, tun *tunnel) {
 		if f.upstream != "" {
 			meta := f.meta()
 			meta["upstream"] = f.upstream
-			meta["ttfb_ms"] = float64(f.ttfb.Microseconds()) / 1000
+			if f.ttfb > 0 { // else no answer came from it (a 502, a 504)
+				meta["ttfb_ms"] = float64(f.ttfb.Microseconds()) / 1000
+			}
 		}
 		if tun != nil {
 			f.meta()["websocket"] = map[string]any{

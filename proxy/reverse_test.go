@@ -315,6 +315,11 @@ func TestReverseUpstreamFailures(t *testing.T) {
 			if ex.Error == "" || ex.Response == nil || ex.Response.Status != tc.want {
 				t.Errorf("recorded error %q response %+v", ex.Error, ex.Response)
 			}
+			// No upstream byte came: no time to it either (a HAR export
+			// would make the whole duration "receive").
+			if _, ok := ex.Meta["ttfb_ms"]; ok || ex.Meta["upstream"] == nil {
+				t.Errorf("recorded meta %v, want the upstream and no ttfb_ms", ex.Meta)
+			}
 		})
 	}
 }
