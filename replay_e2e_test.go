@@ -184,3 +184,59 @@ func TestImportBesideAServerRefused(t *testing.T) {
 		t.Errorf("%d exchanges imported beside the server", len(l.Exchanges))
 	}
 }
+
+// TestReplayOfAnAnswerTheClientLeft: a proxied answer the client hung up
+// on is recorded with what passed (the upstream's answer went on). Its
+// replay against the same upstream gets the whole answer: compared as far
+// as the recording goes, as a truncated body is, it is the same (found by
+// replaying a download stopped with Ctrl-C; an SSE stream closed by the
+// browser is one too).
+func TestReplayOfAnAnswerTheClientLeft(t *testing.T) {
+	t.Parallel()
+	body := strings.Repeat("0123456789abcdef", 4096) // 64 KiB
+	var hits atomic.Int32
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		if hits.Add(1) == 1 { // the recorded one: the client leaves after 1 KiB
+			io.WriteString(w, body[:1024])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return
+		}
+		io.WriteString(w, body)
+	}))
+	defer up.Close()
+	s := startServer(t, "--memory", "--proxy", "127.0.0.1:0="+up.URL)
+	resp, err := http.Get(proxyURL(t, s, "proxy: ") + "download")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 1024)); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	_, wb := s.api(t, "GET", "/api/exchanges/wait?source=proxy&after=00000000000000000000000000&timeout=10s", nil)
+	var e apiExchange
+	if err := json.Unmarshal(wb, &e); err != nil || !strings.HasPrefix(e.Error, "client went away after") {
+		t.Fatalf("recorded %v: %s", err, wb)
+	}
+
+	_, b := s.api(t, "POST", "/api/replay", strings.NewReader(`{"ids": ["`+e.ID+`"], "target": "`+up.URL+`"}`))
+	var run struct{ URL string }
+	if err := json.Unmarshal(b, &run); err != nil || run.URL == "" {
+		t.Fatalf("start: %v %s", err, b)
+	}
+	var st struct {
+		State   string
+		Results []struct {
+			Outcome string
+			Changes []struct{ Path, Old, New string }
+			Notes   []string
+		}
+	}
+	waitFor(t, func() bool { s.getJSON(t, run.URL, &st); return st.State == "done" }, "the run")
+	if len(st.Results) != 1 || st.Results[0].Outcome != "same" || len(st.Results[0].Notes) != 1 || !strings.Contains(st.Results[0].Notes[0], "client went away") {
+		t.Errorf("replay of the answer the client left: %+v", st.Results)
+	}
+}

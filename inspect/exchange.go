@@ -313,6 +313,22 @@ const BodyReadError = "reading request body after "
 // the client meant to send (see BodyReadError).
 func (e *Exchange) RequestIncomplete() bool { return strings.HasPrefix(e.Error, BodyReadError) }
 
+// AnswerLeftError and AnswerStoppedError begin a proxied exchange's Error
+// when the client went away mid-answer, or hooklab's shutdown cut it off:
+// the response body kept is what passed, and the upstream's answer went
+// on past it.
+const (
+	AnswerLeftError    = "client went away after "
+	AnswerStoppedError = "hooklab stopped after "
+)
+
+// ResponseCutOff reports whether the response body is only the part of
+// the answer that passed before hooklab's side cut it off (see
+// AnswerLeftError).
+func (e *Exchange) ResponseCutOff() bool {
+	return strings.HasPrefix(e.Error, AnswerLeftError) || strings.HasPrefix(e.Error, AnswerStoppedError)
+}
+
 // Status returns the response status, or 0 when there was no response.
 func (e *Exchange) Status() int {
 	if e.Response == nil {

@@ -899,10 +899,10 @@ func (p *Reverse) finishBody(f *flight, t *tee) {
 			// not read to its end was cut too.
 			want, perr := strconv.ParseInt(f.ex.Response.Headers.Get("Content-Length"), 10, 64)
 			if err != nil || perr != nil || want > f.ex.Response.Size {
-				f.ex.Error = fmt.Sprintf("client went away after %d bytes of the answer", f.ex.Response.Size)
+				f.ex.Error = fmt.Sprintf(inspect.AnswerLeftError+"%d bytes of the answer", f.ex.Response.Size)
 				if p.cutOff() {
 					// Not the client: hooklab's shutdown deadline.
-					f.ex.Error = fmt.Sprintf("hooklab stopped after %d bytes of the answer", f.ex.Response.Size)
+					f.ex.Error = fmt.Sprintf(inspect.AnswerStoppedError+"%d bytes of the answer", f.ex.Response.Size)
 				}
 				if perr == nil {
 					f.ex.Error += fmt.Sprintf(" (of %d)", want)

@@ -92,7 +92,7 @@ const (
 // recorded or replayed is compared as far as both bodies go. No changes
 // means the same.
 func Compare(old, new *inspect.Response, opts DiffOptions) (changes []Change, notes []string) {
-	return newDiffer(opts).compare(old, new)
+	return newDiffer(opts).compare(old, new, "")
 }
 
 // differ is DiffOptions prepared once for many comparisons.
@@ -121,7 +121,11 @@ func newDiffer(opts DiffOptions) *differ {
 	return d
 }
 
-func (d *differ) compare(old, new *inspect.Response) (changes []Change, notes []string) {
+// compare is Compare. cutOff, when not empty, says why the recorded
+// answer was cut off on the recording's side (the client went away): its
+// body is compared as far as it goes, and its size, which is not the
+// answer's, not at all.
+func (d *differ) compare(old, new *inspect.Response, cutOff string) (changes []Change, notes []string) {
 	switch {
 	case old == nil && new == nil:
 		return nil, nil
@@ -139,7 +143,7 @@ func (d *differ) compare(old, new *inspect.Response) (changes []Change, notes []
 		hc, hn = d.compareHeaders(old.Headers, new.Headers)
 		changes = append(changes, hc...)
 	}
-	bc, bn := d.compareBodies(old, new)
+	bc, bn := d.compareBodies(old, new, cutOff)
 	return append(changes, bc...), append(hn, bn...)
 }
 
@@ -256,7 +260,7 @@ func DecodeBody(h inspect.Headers, body []byte) []byte {
 	return body
 }
 
-func (d *differ) compareBodies(old, new *inspect.Response) ([]Change, []string) {
+func (d *differ) compareBodies(old, new *inspect.Response, cutOff string) ([]Change, []string) {
 	ob := DecodeBody(old.Headers, old.Body)
 	// The replayed body is as it came over the wire (a recorded one may be
 	// a browser's, decoded already): one its Content-Encoding does not
@@ -297,20 +301,27 @@ func (d *differ) compareBodies(old, new *inspect.Response) ([]Change, []string) 
 			nb = nb[:len(ob)]
 		}
 	}
+	if cutOff != "" {
+		notes = append(notes, fmt.Sprintf("the recorded body stops where the answer was cut off (%s): compared that much", cutOff))
+		if len(nb) > len(ob) {
+			nb = nb[:len(ob)]
+		}
+	}
 	if new.Truncated {
 		notes = append(notes, fmt.Sprintf("the replayed body was cut at %d of %d bytes: compared that much", len(new.Body), new.Size))
 		if len(ob) > len(nb) {
 			ob = ob[:len(nb)]
 		}
 	}
-	if old.Truncated || new.Truncated {
+	if old.Truncated || new.Truncated || cutOff != "" {
 		var changes []Change
 		if !bytes.Equal(ob, nb) {
 			changes = append(changes, binaryChange(ob, nb))
 		}
 		// The sizes sent are known either way: bodies alike as far as
-		// both were kept still differ when one is longer.
-		if old.Size != new.Size {
+		// both were kept still differ when one is longer (a recorded
+		// answer cut off has no size to compare).
+		if old.Size != new.Size && cutOff == "" {
 			changes = append(changes, Change{Path: "body size", Kind: Changed, Old: fmt.Sprintf("%d bytes", old.Size), New: fmt.Sprintf("%d bytes", new.Size)})
 		}
 		return changes, notes

@@ -890,7 +890,11 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 	} else {
 		res.Status = rec.Response.Status
 		var notes []string
-		res.Changes, notes = r.diff.compare(ex.Response, rec.Response)
+		cutOff := ""
+		if ex.ResponseCutOff() {
+			cutOff = ex.Error
+		}
+		res.Changes, notes = r.diff.compare(ex.Response, rec.Response, cutOff)
 		res.Notes = append(res.Notes, notes...)
 		res.Ignored = r.diff.ignoredValues(ex.Response, rec.Response)
 		res.Outcome = Same
