@@ -566,6 +566,17 @@ func TestReplayTruncatedRequestIsNotSent(t *testing.T) {
 	if r := rep.Results[0]; r.Outcome != Failed || !strings.Contains(r.Error, "not all received") || len(tg.received()) != 1 {
 		t.Errorf("a partial body: result %+v, target got %d", r, len(tg.received()))
 	}
+	// An upload the upstream refused before reading it (a 417 to
+	// Expect: 100-continue) is recorded as far as the proxy forwarded it,
+	// here nothing: the reason says so, not "0 of 0 bytes kept".
+	early := capture("01JNB5Z3Q0000000000000000C", "POST", "http://127.0.0.1:9000/upload",
+		inspect.Headers{{Name: "Content-Length", Value: "200000"}, {Name: "Expect", Value: "100-continue"}}, nil, okResp())
+	early.Request.Truncated = true
+	early.Meta = map[string]any{"request_body": "incomplete: the upstream answered after 0 bytes of it were forwarded"}
+	rep, _ = Run(context.Background(), []*inspect.Exchange{early}, Options{Target: tg.URL})
+	if r := rep.Results[0]; r.Outcome != Failed || !strings.Contains(r.Error, "the upstream answered after 0 bytes") || strings.Contains(r.Error, "0 of 0") || len(tg.received()) != 1 {
+		t.Errorf("an upload answered early: result %+v, target got %d", r, len(tg.received()))
+	}
 }
 
 func TestReplayFailures(t *testing.T) {
