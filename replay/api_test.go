@@ -1039,3 +1039,35 @@ func TestFilterPathMatchesQueryLanguage(t *testing.T) {
 		t.Error("path [: no error")
 	}
 }
+
+// TestAPIReplayEmptyFilterField: a filter field given empty ("bin": "$BIN"
+// with the variable unset) is refused, as GET /api/exchanges and
+// /api/export.har refuse one (q, an empty search, aside), instead of read
+// as absent: the run would send every stored exchange to the target. An
+// empty filter object still means every exchange (the command's --all),
+// and a misspelt field is still named with its path.
+func TestAPIReplayEmptyFilterField(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	tg := newTarget(t, nil)
+	add(t, a.store,
+		capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/stripe/hooks", nil, []byte("{}"), okResp()),
+		capture("01JNB5Z3Q0000000000000000B", "POST", "http://127.0.0.1:8080/b/github/hooks", nil, []byte("{}"), okResp()))
+	for _, field := range []string{"bin", "source", "method", "status", "since", "until", "path"} {
+		var e struct{ Error string }
+		body := map[string]any{"filter": map[string]any{field: ""}, "target": tg.URL}
+		if code := a.call(t, "POST", "/api/replay", body, &e); code != 400 || !strings.Contains(e.Error, "filter."+field) || !strings.Contains(e.Error, "empty") {
+			t.Errorf(`"filter": {%q: ""}: %d %q, want a 400 saying filter.%s is empty`, field, code, e.Error, field)
+		}
+	}
+	var e struct{ Error string }
+	if code := a.call(t, "POST", "/api/replay", map[string]any{"filter": map[string]any{"bni": "x"}, "target": tg.URL}, &e); code != 400 || !strings.Contains(e.Error, "filter.bni") {
+		t.Errorf("a misspelt filter field: %d %q, want a 400 naming filter.bni", code, e.Error)
+	}
+	if code := a.call(t, "POST", "/api/replay", map[string]any{"filter": map[string]any{"limit": "x"}, "target": tg.URL}, &e); code != 400 || !strings.Contains(e.Error, "filter.limit") {
+		t.Errorf("a filter limit of the wrong type: %d %q, want a 400 naming filter.limit", code, e.Error)
+	}
+	if st := a.run(t, Spec{Filter: &Filter{}, Target: tg.URL}); st.Summary.Replayed != 2 {
+		t.Errorf("an empty filter object replayed %d, want every exchange (2)", st.Summary.Replayed)
+	}
+}

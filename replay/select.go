@@ -1,8 +1,10 @@
 package replay
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +39,42 @@ type Filter struct {
 	// Limit selects only the newest Limit matches, still in the order they
 	// arrived (0: every match).
 	Limit int `json:"limit,omitempty"`
+}
+
+// UnmarshalJSON reads a filter as POST /api/replay takes it, refusing
+// unknown fields and a field given empty ("bin": "$BIN" with the variable
+// unset), as FilterFromValues does: Values drops an empty one, and the run
+// would take every exchange. An empty q is no search, as in the list API.
+func (f *Filter) UnmarshalJSON(b []byte) error {
+	type plain Filter
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode((*plain)(f)); err != nil {
+		return err
+	}
+	// Again, as pointers, to tell "" from a field left out.
+	var given struct {
+		Bin    *string `json:"bin"`
+		Source *string `json:"source"`
+		Method *string `json:"method"`
+		Status *string `json:"status"`
+		Since  *string `json:"since"`
+		Until  *string `json:"until"`
+		Path   *string `json:"path"`
+	}
+	if err := json.Unmarshal(b, &given); err != nil {
+		return err
+	}
+	for _, g := range []struct {
+		name string
+		v    *string
+	}{{"bin", given.Bin}, {"source", given.Source}, {"method", given.Method}, {"status", given.Status},
+		{"since", given.Since}, {"until", given.Until}, {"path", given.Path}} {
+		if g.v != nil && *g.v == "" {
+			return inspect.ValueError(g.name, "given empty: give a value, or leave "+g.name+" out")
+		}
+	}
+	return nil
 }
 
 // Values returns f as URL parameters.
