@@ -95,10 +95,16 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 		targets, links := linkChains(append([]string{abs}, watchedBodies...))
 		watched := append(append([]string{abs}, watchedBodies...), targets...)
 		added := map[string]bool{dir: true}
+		// A directory not made yet (fixtures/ of a config written before
+		// its fixtures, or removed) is watched through the nearest one
+		// above it that is there, until it is made: present maps each
+		// directory to that one (itself when it is there).
+		present := map[string]string{}
 		for _, f := range append(slices.Clone(watched[1:]), links...) {
 			if d := filepath.Dir(f); !added[d] {
 				added[d] = true
-				if err := w.Add(d); err != nil {
+				present[d] = existingDir(d)
+				if err := w.Add(present[d]); err != nil {
 					log.Debug("not watchable", "file", f, "err", err)
 				}
 			}
@@ -150,11 +156,24 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 		// While the config fails, any change in its directory may be the
 		// file it lacks (a file: body not yet written): try again on each.
 		interested := func(name string) bool {
-			return slices.Contains(watched, name) || slices.Contains(links, name) || failed != "" && filepath.Dir(name) == dir
+			if slices.Contains(watched, name) || slices.Contains(links, name) || failed != "" && filepath.Dir(name) == dir {
+				return true
+			}
+			for d, up := range present {
+				if d != up && (d == name || strings.HasPrefix(d, name+string(filepath.Separator))) {
+					return true
+				}
+			}
+			return false
 		}
 		watchLoop(ctx, w, dir, interested, log, func() bool {
 			reload()
 			t, l := linkChains(append([]string{abs}, bodies...))
+			for d, up := range present {
+				if existingDir(d) != up {
+					return true // a directory was made or removed
+				}
+			}
 			return !slices.Equal(t, targets) || !slices.Equal(l, links) || !slices.Equal(bodies, watchedBodies)
 		})
 		w.Close()
@@ -196,6 +215,21 @@ func fileRefs(data []byte, abs string) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// existingDir returns dir when it is a directory that exists, else the
+// nearest directory above it that does.
+func existingDir(dir string) string {
+	for {
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			return dir
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return dir
+		}
+		dir = up
+	}
 }
 
 // readAll reads each file (nil for one it cannot read).

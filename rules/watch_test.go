@@ -442,3 +442,45 @@ func TestWatchBodyDirectoryRepointed(t *testing.T) {
 	write(t, filepath.Join(root, "v1", "a.json"), `{"v":"v1b"}`) // no longer used
 	quiet(t, ch)
 }
+
+// TestWatchBodyDirectoryAppearsLater: a file: body whose directory does
+// not exist yet is watched once the directory is made: its first content
+// loads the config, and later edits reload it. (Edits were missed until a
+// restart: the directory, missing when the watch began, was never added.)
+func TestWatchBodyDirectoryAppearsLater(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, "mocks:\n  - name: later\n    respond: {file: fixtures/deep/later.json}\n")
+	sub := filepath.Join(filepath.Dir(path), "fixtures", "deep")
+	ch := startWatch(t, path)
+	if err := os.Mkdir(filepath.Dir(sub), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // tried again: the same error, not applied
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	write(t, filepath.Join(sub, "later.json"), `{"v":1}`)
+	if r := next(t, ch); r.err != nil || string(r.cfg.Mocks[0].Respond.FileBody) != `{"v":1}` {
+		t.Fatalf("after the body file appeared: %+v", r)
+	}
+	write(t, filepath.Join(sub, "later.json"), `{"v":2}`)
+	if r := next(t, ch); r.err != nil || string(r.cfg.Mocks[0].Respond.FileBody) != `{"v":2}` {
+		t.Fatalf("after editing the body file: %+v", r)
+	}
+	// Removed with its directories and made again: the same.
+	if err := os.RemoveAll(filepath.Dir(sub)); err != nil {
+		t.Fatal(err)
+	}
+	if r := next(t, ch); r.err == nil {
+		t.Fatalf("after removing the body's directory: %+v", r)
+	}
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	write(t, filepath.Join(sub, "later.json"), `{"v":3}`)
+	if r := next(t, ch); r.err != nil || string(r.cfg.Mocks[0].Respond.FileBody) != `{"v":3}` {
+		t.Fatalf("after making the body's directory again: %+v", r)
+	}
+}
