@@ -121,6 +121,9 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 				apply(nil, err)
 				return
 			case err != nil:
+				// Failed, so the file read back as it was is applied (and
+				// clears this error), not skipped as unchanged.
+				failed = err.Error()
 				apply(nil, err)
 				return
 			}

@@ -484,3 +484,29 @@ func TestWatchBodyDirectoryAppearsLater(t *testing.T) {
 		t.Fatalf("after making the body's directory again: %+v", r)
 	}
 }
+
+// TestWatchReadErrorThenSameContent: a config that cannot be read (here a
+// directory put in its place) is reported, and the file written back as
+// it was clears that error. (It was skipped as unchanged, so the error
+// stayed at GET /api/rules and in the UI over a config that was fine.)
+func TestWatchReadErrorThenSameContent(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, mockNamed("one"))
+	ch := startWatch(t, path)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if r := next(t, ch); r.err == nil || errors.Is(r.err, fs.ErrNotExist) {
+		t.Fatalf("with a directory in the config's place: %+v", r)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	write(t, path, mockNamed("one"))
+	if r := next(t, ch); r.err != nil || r.cfg.Mocks[0].Name != "one" {
+		t.Fatalf("after writing the config back: %+v", r)
+	}
+}
