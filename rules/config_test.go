@@ -440,6 +440,15 @@ settings:
 			want: []string{`x.yaml:2:36: rate_limit.window: want a duration such as 300ms or 1m, got "-1s"`},
 		},
 		{
+			name: "a rate_limit not a mapping, or with a misspelt key, names the key as written",
+			src:  "mocks:\n  - rate_limit: 5\n    respond: {body: x}\n  - rate_limit: {limt: 1}\n    respond: {body: x}\n",
+			want: []string{
+				`x.yaml:2:17: rate_limit: want a mapping, got "5"`,
+				`x.yaml:4:17: rate_limit: limit is required`,
+				`x.yaml:4:18: rate_limit: unknown key "limt" (did you mean "limit"?)`,
+			},
+		},
+		{
 			name: "framing headers",
 			src:  "mocks:\n  - respond:\n      headers: {content-length: \"5\", Transfer-Encoding: chunked, X-Ok: y}\n      body: abcdefghij\n  - respond: {headers: {Content-Length: \"5368709120\"}}\n  - respond: {headers: {Content-Length: \"{{ 5 }}\"}}\n",
 			want: []string{

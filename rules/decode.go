@@ -203,6 +203,8 @@ func kindName(kind string) string {
 		return "respond" // also a sequence item: the same keys
 	case "json_condition":
 		return "json condition"
+	case "rate_limit":
+		return "rate_limit" // the key, as written
 	}
 	return strings.ReplaceAll(kind, "_", " ")
 }
