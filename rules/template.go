@@ -24,6 +24,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/osteele/liquid"
+	"github.com/osteele/liquid/filters"
 	"github.com/osteele/liquid/parser"
 	"github.com/osteele/liquid/render"
 	"github.com/osteele/liquid/values"
@@ -956,6 +957,17 @@ func isIdent(s string) bool {
 // its own engine, so nothing is shared between configs.
 func newEngine() *liquid.Engine {
 	e := liquid.NewEngine()
+	// The list filters make the list they are given first: a range
+	// ((1..n)) becomes n items, and concat may double a list at each step.
+	// Refuse lists longer than a render may write (a byte an item) before
+	// they are made: an allocation too large is a fatal error, not a panic.
+	std := filterSet{}
+	filters.AddStandardFilters(std)
+	for name, fn := range std {
+		if g := guardLists(fn); g != nil {
+			e.RegisterFilter(name, g)
+		}
+	}
 	e.RegisterTag("include", func(render.Context) (string, error) {
 		return "", errors.New("templates cannot include files")
 	})
@@ -1054,6 +1066,26 @@ func newEngine() *liquid.Engine {
 	e.RegisterFilter("prepend", func(s, prefix string) (string, error) {
 		return prefix + s, grow(len(s) + len(prefix))
 	})
+	// join: as Liquid's, with the separator's share counted first.
+	e.RegisterFilter("join", func(v any, sep func(string) string) (string, error) {
+		a, err := boundedList(v)
+		if err != nil {
+			return "", err
+		}
+		ss := make([]string, 0, len(a))
+		n := 0
+		for _, x := range a {
+			if x != nil {
+				ss = append(ss, fmt.Sprint(x))
+				n += len(ss[len(ss)-1])
+			}
+		}
+		sp := sep(" ")
+		if len(ss) > 1 && len(sp) > 0 && len(ss)-1 > (MaxRenderSize-n)/len(sp) {
+			return "", grow(MaxRenderSize + 1)
+		}
+		return strings.Join(ss, sp), grow(n)
+	})
 	e.RegisterFilter("replace", func(s, old, n string) (string, error) {
 		if c := strings.Count(s, old); c > 0 && len(n) > len(old) {
 			if err := grow(len(s) + c*(len(n)-len(old))); err != nil {
@@ -1071,6 +1103,78 @@ func newEngine() *liquid.Engine {
 		return values.Length(v)
 	})
 	return e
+}
+
+// filterSet collects the standard Liquid filters, to wrap them.
+type filterSet map[string]any
+
+func (s filterSet) AddFilter(name string, fn any) { s[name] = fn }
+
+var listType = reflect.TypeFor[[]any]()
+
+// guardLists returns filter fn taking its list arguments as any, refused
+// by boundedList when too long before Liquid makes them lists; nil when fn
+// takes no list.
+func guardLists(fn any) any {
+	ft := reflect.TypeOf(fn)
+	in := make([]reflect.Type, ft.NumIn())
+	var lists []int
+	for i := range in {
+		in[i] = ft.In(i)
+		if in[i] == listType && !ft.IsVariadic() {
+			in[i], lists = reflect.TypeFor[any](), append(lists, i)
+		}
+	}
+	if lists == nil {
+		return nil
+	}
+	call := reflect.ValueOf(fn)
+	out := []reflect.Type{reflect.TypeFor[any](), reflect.TypeFor[error]()}
+	return reflect.MakeFunc(reflect.FuncOf(in, out, false), func(args []reflect.Value) []reflect.Value {
+		fail := func(err error) []reflect.Value {
+			return []reflect.Value{reflect.Zero(out[0]), reflect.ValueOf(&err).Elem()}
+		}
+		total := 0
+		for _, i := range lists {
+			a, err := boundedList(args[i].Interface())
+			if err != nil {
+				return fail(err)
+			}
+			if total += len(a); total > MaxRenderSize {
+				return fail(fmt.Errorf("list longer than %d items", MaxRenderSize))
+			}
+			args[i] = reflect.ValueOf(a)
+		}
+		res := call.Call(args)
+		if len(res) == 2 && !res[1].IsNil() {
+			return fail(res[1].Interface().(error))
+		}
+		v := reflect.New(out[0]).Elem()
+		if r := res[0].Interface(); r != nil {
+			v.Set(reflect.ValueOf(r))
+		}
+		return []reflect.Value{v, reflect.Zero(out[1])}
+	}).Interface()
+}
+
+// boundedList converts v to a list as Liquid does, unless that would be
+// longer than MaxRenderSize items (a range such as (1..n)).
+func boundedList(v any) ([]any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	n := values.Length(v)
+	if r, ok := v.(values.Range); ok {
+		n = r.Len()
+	}
+	if n > MaxRenderSize {
+		return nil, fmt.Errorf("list longer than %d items", MaxRenderSize)
+	}
+	a, err := values.Convert(v, listType)
+	if err != nil {
+		return nil, err
+	}
+	return a.([]any), nil
 }
 
 // dateFilter formats a time (or a string parsed as a date, "now", or Unix

@@ -304,6 +304,14 @@ func TestTemplateLimits(t *testing.T) {
 		{"doubling with append", `{% assign s = "xxxxxxxxxxxxxxxx" %}{% for i in (1..64) %}{% assign s = s | append: s %}{% endfor %}`, "larger than"},
 		{"doubling with capture", `{% assign s = "xxxxxxxxxxxxxxxx" %}{% for i in (1..64) %}{% capture s %}{{s}}{{s}}{% endcapture %}{% endfor %}`, "larger than"},
 		{"growing with replace", `{% assign s = "xxxxxxxxxxxxxxxx" %}{% for i in (1..64) %}{% assign s = s | replace: "x", "xxxxxxxxxx" %}{% endfor %}`, "larger than"},
+		// A range given to a list filter was made a list of that many
+		// items first, and a list joined with a long separator was
+		// allocated whole: either was a fatal out-of-memory, not a panic,
+		// that took hooklab down.
+		{"a long range as a list", `{% assign n = "1000000000000" | plus: 0 | floor %}{{ (1..n) | join: "," }}`, "longer than"},
+		{"a long range concatenated", `{% assign a = "x" | split: "," %}{{ a | concat: (1..1000000000000) | size }}`, "longer than"},
+		{"doubling with concat", `{% assign a = "x,x,x,x,x,x,x,x" | split: "," %}{% for i in (1..64) %}{% assign a = a | concat: a %}{% endfor %}`, "longer than"},
+		{"joined with a long separator", `{% assign s = "xxxxxxxxxxxxxxxx" %}{% for i in (1..16) %}{% assign s = s | append: s %}{% endfor %}{{ s | split: "" | join: s | size }}`, "larger than"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
