@@ -511,3 +511,28 @@ mocks:
 		t.Errorf("Content-Type %q: the rule's and a default", v)
 	}
 }
+
+// TestJSONIntegerAsRangeBound: a JSON body's integer bounds a range, as
+// the README's "JSON body values keep their types" promises. (It was
+// decoded as an int64, which Liquid's ranges refuse: "can't convert
+// int64(3) to type int".)
+func TestJSONIntegerAsRangeBound(t *testing.T) {
+	t.Parallel()
+	cfg := parseConfig(t, "range.yaml", `
+mocks:
+  - name: items
+    match: {path: /items}
+    respond:
+      body: '[{% for i in (1..request.json.count) %}{"n": {{ i }}}{% unless forloop.last %},{% endunless %}{% endfor %}]'
+  - name: first
+    match: {path: /first}
+    respond: {body: '{{ request.json.list[request.json.at] }} {% for x in request.json.list limit: request.json.at %}{{ x }}{% endfor %}'}
+`)
+	h := newHarness(t, cfg, nil)
+	if a := h.post(t, "/items", `{"count": 3}`); a.Status != http.StatusOK || string(a.Body) != `[{"n": 1},{"n": 2},{"n": 3}]` {
+		t.Fatalf("items: %d %s", a.Status, a.Body)
+	}
+	if a := h.post(t, "/first", `{"list": ["a", "b", "c"], "at": 1}`); a.Status != http.StatusOK || string(a.Body) != `b a` {
+		t.Fatalf("first: %d %s", a.Status, a.Body)
+	}
+}

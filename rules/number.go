@@ -95,9 +95,11 @@ func compareNumber(lit string, f float64, want any) (c int, ok bool) {
 }
 
 // numberOf returns the literal and float64 value of a decoded JSON body's
-// number (int64, float64, or json.Number for integers beyond int64).
+// number (int, int64, float64, or json.Number for integers beyond int64).
 func numberOf(v any) (lit string, f float64, ok bool) {
 	switch v := v.(type) {
+	case int:
+		return strconv.Itoa(v), float64(v), true
 	case int64:
 		return strconv.FormatInt(v, 10), float64(v), true
 	case float64:

@@ -168,14 +168,18 @@ func (r *Request) jsonBody() any {
 }
 
 // PlainNumbers replaces each json.Number in v (decoded with UseNumber),
-// in place, with an int64 when it is an integer that fits, else a float64;
-// an integer too large for an int64 stays a json.Number, so that templates
-// write it digit for digit (a float64 would round it); Liquid compares and
-// computes with such a number as text.
+// in place, with an int when it is an integer that fits (an int, not an
+// int64: Liquid's ranges, (1..n), and loop limits take only ints), else a
+// float64; an integer too large for an int64 stays a json.Number, so that
+// templates write it digit for digit (a float64 would round it); Liquid
+// compares and computes with such a number as text.
 func PlainNumbers(v any) any {
 	switch v := v.(type) {
 	case json.Number:
 		if i, err := v.Int64(); err == nil {
+			if int64(int(i)) == i {
+				return int(i)
+			}
 			return i
 		}
 		if !strings.ContainsAny(string(v), ".eE") {
