@@ -61,6 +61,8 @@ func exactRat(v any) (*big.Rat, bool) {
 		return new(big.Rat).SetFloat64(v), true
 	case int64:
 		return new(big.Rat).SetInt64(v), true
+	case int:
+		return new(big.Rat).SetInt64(int64(v)), true
 	}
 	return nil, false
 }
