@@ -192,3 +192,69 @@ func testBrowserBinsAndRulesFollowTraffic(t *testing.T, p *browserPage) {
 	}
 	p.waitFor(t, "the hits follow", `document.querySelector('.rule-row[data-rule="hit-me"] .rule-hits')?.textContent === '2'`, 10*time.Second)
 }
+
+// TestBrowserEditResendUneditedBody: edit-and-resend sends the body
+// recorded when it is not edited, and an edited body keeps its CRLF line
+// breaks. A textarea gives its text with every line break as "\n", so a
+// multipart body (whose delimiters are CRLF) was resent 9 bytes shorter, LF
+// only, unedited or not; and since the form always sent its text as the
+// body, an unedited resend of a body cut at --max-body sent the cut body,
+// where the server refuses to replay one.
+func testBrowserEditResendUneditedBody(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory", "--max-body", "1KiB")
+	p.openUI(t, s.UI)
+	const body = "--XX\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\none\r\n--XX\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\ntwo\r\n--XX--\r\n"
+	id := browserCapture(t, s.Capture, "/b/edit/form", body, "Content-Type", "multipart/form-data; boundary=XX")
+
+	requestBody := func(id string) string {
+		t.Helper()
+		res, err := http.Get(s.UI + "api/exchanges/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var x struct{ Request struct{ Body string } }
+		if err := json.NewDecoder(res.Body).Decode(&x); err != nil {
+			t.Fatal(err)
+		}
+		return x.Request.Body
+	}
+	openEdit := func(id string) {
+		t.Helper()
+		p.openUI(t, s.UI+"#/exchanges/"+id)
+		p.waitFor(t, "the detail is ready", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(id), 5*time.Second)
+		p.do(t, "edit", chromedp.Click(chromedp.CSS("#edit-open")))
+		p.waitFor(t, "the edit form shows", `document.querySelector('#edit-body')`, 5*time.Second)
+	}
+	resend := func(edit string) string {
+		t.Helper()
+		openEdit(id)
+		if edit != "" {
+			p.do(t, "edit the body", chromedp.Evaluate[chromedp.Void](`(() => {
+				const b = document.querySelector('#edit-body');
+				b.value = b.value.replace('two', `+jsQuote(edit)+`);
+			})()`))
+		}
+		p.do(t, "send", chromedp.Click(chromedp.CSS("#edit-send")))
+		p.waitFor(t, "a new exchange opens", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id !== `+jsQuote(id), 10*time.Second)
+		return requestBody(evalIn[string](t, p, `document.querySelector('#detail').dataset.id`))
+	}
+	if got := resend(""); got != body {
+		p.fatalf(t, "resent unedited, the body\n%q\nbecame\n%q", body, got)
+	}
+	if got, want := resend("2"), strings.Replace(body, "two", "2", 1); got != want {
+		p.fatalf(t, "resent with a part edited, the body is\n%q\nwant\n%q", got, want)
+	}
+
+	cut := browserCapture(t, s.Capture, "/b/edit/cut", `{"pad":"`+strings.Repeat("x", 2000)+`"}`)
+	openEdit(cut)
+	p.do(t, "send", chromedp.Click(chromedp.CSS("#edit-send")))
+	p.waitFor(t, "the form says why it was not sent", `document.querySelector('.edit-result .error')`, 10*time.Second)
+	if msg := evalIn[string](t, p, `document.querySelector('.edit-result').textContent`); !strings.Contains(msg, "cut when recorded") {
+		p.fatalf(t, "resending a truncated body unedited: %q, want the server's refusal", msg)
+	}
+	if d := evalIn[string](t, p, `document.querySelector('#detail').dataset.id`); d != cut {
+		p.fatalf(t, "resending a truncated body unedited opened %s", d)
+	}
+	p.consoleErrors()
+}

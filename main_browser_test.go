@@ -349,6 +349,7 @@ func TestBrowser(t *testing.T) {
 		{"PathTermMatchesServer", testBrowserPathTermMatchesServer},
 		{"StoreErrorBanner", testBrowserStoreErrorBanner},
 		{"BinsAndRulesFollowTraffic", testBrowserBinsAndRulesFollowTraffic},
+		{"EditResendUneditedBody", testBrowserEditResendUneditedBody},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

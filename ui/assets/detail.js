@@ -340,7 +340,8 @@ export class DetailPane {
       const keep = new Set(set.map(([k]) => k.toLowerCase()));
       const remove = [...new Set((req.headers || []).map(([k]) => k).filter((k) => !keep.has(k.toLowerCase()) && !derived.has(k.toLowerCase())))];
       const override = { method: method.value.trim().toUpperCase(), path: pathAsTyped(url.value.trim()), set_headers: set, remove_headers: remove };
-      if (!binary) override.body = body.value;
+      const edited = binary ? null : editedBody(body.value, req.body || '');
+      if (edited !== null) override.body = edited;
       send.disabled = true;
       out.textContent = 'Sending…';
       try {
@@ -484,6 +485,18 @@ export function pathAsTyped(typed) {
     try { return encodeURIComponent(c); } catch { return '%EF%BF%BD'; } // a lone surrogate
   });
   return rest.includes('?') ? rest : `${rest}?`;
+}
+
+// editedBody returns the body to send for the text of the edit form's body
+// box, or null when it is the body recorded: the server then sends that
+// byte for byte (and refuses one it recorded cut short, which the box holds
+// cut). A textarea gives its text with every line break as "\n": an edited
+// body whose line breaks were all CRLF (a multipart body's delimiters) gets
+// them back.
+export function editedBody(typed, recorded) {
+  if (typed === recorded.replace(/\r\n?/g, '\n')) return null;
+  if (recorded.includes('\r\n') && !/(^|[^\r])\n/.test(recorded)) return typed.replace(/\r?\n/g, '\r\n');
+  return typed;
 }
 
 function queryPairs(url) {
