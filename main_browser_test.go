@@ -350,6 +350,7 @@ func TestBrowser(t *testing.T) {
 		{"StoreErrorBanner", testBrowserStoreErrorBanner},
 		{"BinsAndRulesFollowTraffic", testBrowserBinsAndRulesFollowTraffic},
 		{"EditResendUneditedBody", testBrowserEditResendUneditedBody},
+		{"XMLViewQuiet", testBrowserXMLViewQuiet},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

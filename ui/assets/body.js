@@ -377,8 +377,15 @@ function chunked(cls, length, slice, { unit = 'characters', first = chunkSize, s
  * square of the depth).
  */
 const maxXMLDepth = 100;
+// Nothing in a document DOMParser makes runs, but Chromium checks the
+// page's CSP as it parses an on* or style attribute or a <style> of the
+// XHTML, SVG and MathML namespaces, and logs a violation for each. Their
+// names are swapped for inert ones for the parse, and back in the text.
+const activeNS = /http:\/\/www\.w3\.org\/(1999\/xhtml|2000\/svg|1998\/Math\/MathML)/g;
+const inertNS = 'urn:x-hooklab-inert:';
 export function prettyXML(text) {
-  const doc = new DOMParser().parseFromString(text, 'application/xml');
+  const rename = !text.includes(inertNS);
+  const doc = new DOMParser().parseFromString(rename ? text.replace(activeNS, `${inertNS}$1`) : text, 'application/xml');
   if (doc.getElementsByTagName('parsererror').length) return null;
   const out = [];
   const ser = new XMLSerializer();
@@ -413,7 +420,9 @@ export function prettyXML(text) {
   const decl = /^\s*<\?xml[^>]*\?>/.exec(text);
   if (decl) out.push(decl[0].trim());
   walk(doc, 0);
-  return tooDeep ? null : out.join('\n');
+  if (tooDeep) return null;
+  const shown = out.join('\n');
+  return rename ? shown.replaceAll(inertNS, 'http://www.w3.org/') : shown;
 }
 
 function latin1(bytes) {
