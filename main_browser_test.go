@@ -351,6 +351,7 @@ func TestBrowser(t *testing.T) {
 		{"BinsAndRulesFollowTraffic", testBrowserBinsAndRulesFollowTraffic},
 		{"EditResendUneditedBody", testBrowserEditResendUneditedBody},
 		{"XMLViewQuiet", testBrowserXMLViewQuiet},
+		{"EditResendLargeBody", testBrowserEditResendLargeBody},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

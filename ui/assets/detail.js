@@ -9,6 +9,7 @@ import { exchangeHref } from './route.js';
 import { diffExchanges } from './diff.js';
 
 const targetKey = 'hooklab.replayTarget';
+const largeEdit = 1 << 20; // characters of body from which the edit form leaves it out of its box until asked
 
 export class DetailPane {
   /**
@@ -313,8 +314,23 @@ export class DetailPane {
     // offered for editing (a Host written here is sent as the Host).
     const derived = new Set(['host', 'content-length', 'transfer-encoding']);
     headers.value = (req.headers || []).filter(([k]) => !derived.has(String(k).toLowerCase())).map(([k, v]) => `${k}: ${v}`).join('\n');
-    const body = h('textarea', { id: 'edit-body', rows: '10', 'aria-label': 'Body', spellcheck: 'false', disabled: binary });
-    body.value = binary ? '(binary body: sent unchanged)' : (req.body || '');
+    // A textarea lays out megabytes of text for seconds (a JSON body is
+    // often one line): a large body goes in the box only when asked for.
+    const large = !binary && (req.body || '').length >= largeEdit;
+    let loaded = !binary && !large;
+    const body = h('textarea', { id: 'edit-body', rows: '10', 'aria-label': 'Body', spellcheck: 'false', disabled: !loaded });
+    body.value = binary ? '(binary body: sent unchanged)'
+      : large ? `(${fmt.bytes(req.size || req.body.length)} body: sent unchanged unless you edit it)` : (req.body || '');
+    const load = large ? h('button', {
+      type: 'button', class: 'button-quiet', id: 'edit-body-load',
+      onclick: () => {
+        load.remove();
+        body.value = req.body;
+        body.disabled = false;
+        loaded = true;
+        body.focus();
+      },
+    }, 'Edit the body') : null;
     const out = h('div', { class: 'edit-result', role: 'status' });
     const send = h('button', { type: 'submit', class: 'button-primary', id: 'edit-send' }, 'Send');
     const form = h('form', { class: 'edit-form', onsubmit: async (ev) => {
@@ -340,7 +356,7 @@ export class DetailPane {
       const keep = new Set(set.map(([k]) => k.toLowerCase()));
       const remove = [...new Set((req.headers || []).map(([k]) => k).filter((k) => !keep.has(k.toLowerCase()) && !derived.has(k.toLowerCase())))];
       const override = { method: method.value.trim().toUpperCase(), path: pathAsTyped(url.value.trim()), set_headers: set, remove_headers: remove };
-      const edited = binary ? null : editedBody(body.value, req.body || '');
+      const edited = loaded ? editedBody(body.value, req.body || '') : null;
       if (edited !== null) override.body = edited;
       send.disabled = true;
       out.textContent = 'Sending…';
@@ -359,6 +375,7 @@ export class DetailPane {
     h('div', { class: 'row' }, method, url),
     h('label', { for: 'edit-headers' }, 'Headers'), headers,
     h('label', { for: 'edit-body' }, 'Body'), body,
+    load ? h('div', { class: 'row' }, load) : null,
     h('div', { class: 'row' }, send, h('button', { type: 'button', class: 'button-quiet', onclick: () => this.closePanel() }, 'Cancel')));
     this.panel(h('h3', null, 'Edit and resend'), form, out);
     method.focus();
