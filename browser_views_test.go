@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -343,5 +344,42 @@ func testBrowserEditResendLargeBody(t *testing.T, p *browserPage) {
 	p.waitFor(t, "a new exchange opens", `document.querySelector('#detail').dataset.state === 'ready' && ![`+jsQuote(id)+`, `+jsQuote(newID)+`].includes(document.querySelector('#detail').dataset.id)`, 10*time.Second)
 	if n := evalIn[string](t, p, `document.querySelector('#detail [data-part="request"] .body-info').textContent`); !strings.Contains(n, "15 bytes") {
 		p.fatalf(t, "the edited body sent: %q, want 15 bytes", n)
+	}
+}
+
+// TestBrowserReconnectKeepsPlace: the row being read stays where it is
+// when the stream reconnects (a restart, a resync) and the list reloads;
+// what came meanwhile goes above it and is counted on the "N new" pill.
+// The reload put the list back at its top.
+func testBrowserReconnectKeepsPlace(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	for i := range 120 {
+		browserCapture(t, s.Capture, fmt.Sprintf("/b/place/%d", i), `{}`)
+	}
+	p.openUI(t, s.UI)
+	p.waitFor(t, "the list loads", `window.hooklab.list.size === 120`, 5*time.Second)
+	p.do(t, "scroll down", chromedp.Evaluate[chromedp.Void](`document.querySelector('#list-scroll').scrollTop = 1500`))
+	read := `(() => {
+		const sc = document.querySelector('#list-scroll');
+		const r = sc.getBoundingClientRect();
+		const tr = document.elementFromPoint(r.left + 200, r.top + 200)?.closest('tr.exchange-row');
+		return tr ? tr.dataset.id + ' ' + Math.round(tr.getBoundingClientRect().top) : '';
+	})()`
+	p.waitFor(t, "a row is in view", read+` !== ''`, 5*time.Second)
+	before := evalIn[string](t, p, read)
+
+	p.do(t, "drop the stream", chromedp.Evaluate[chromedp.Void](`window.hooklab.live.ws.close()`))
+	p.waitFor(t, "the stream reconnects", `document.querySelector('#conn').dataset.phase !== 'open'`, 5*time.Second)
+	for i := range 3 {
+		browserCapture(t, s.Capture, fmt.Sprintf("/b/place/new-%d", i), `{}`)
+	}
+	p.waitFor(t, "the stream is open again", `document.querySelector('#conn').dataset.state === 'open'`, 10*time.Second)
+	p.waitFor(t, "the new exchanges are listed", `window.hooklab.list.size === 123`, 5*time.Second)
+	time.Sleep(100 * time.Millisecond) // a frame
+	if after := evalIn[string](t, p, read); after != before {
+		p.fatalf(t, "the row in view and its position went from %q to %q on reconnecting", before, after)
+	}
+	if pill := evalIn[string](t, p, `document.querySelector('#new-pill').hidden ? '' : document.querySelector('#new-pill').textContent`); pill != "3 new" {
+		p.fatalf(t, "the pill says %q after 3 exchanges came during the reconnect, want \"3 new\"", pill)
 	}
 }

@@ -352,6 +352,7 @@ func TestBrowser(t *testing.T) {
 		{"EditResendUneditedBody", testBrowserEditResendUneditedBody},
 		{"XMLViewQuiet", testBrowserXMLViewQuiet},
 		{"EditResendLargeBody", testBrowserEditResendLargeBody},
+		{"ReconnectKeepsPlace", testBrowserReconnectKeepsPlace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -101,6 +101,11 @@ export class ExchangeList {
     // they streamed in may predate them.
     const keep = dropPending ? [] : [...this.held, ...this.arrivals, ...(this.live || [])];
     const shown = this.ids;
+    // The row at the top of the view, scrolled down: it stays where it is
+    // if the new list has it (a reconnect's reload).
+    const sc = this.scroller;
+    const at = sc && !dropPending && sc.scrollTop >= this.rh / 2 ? Math.floor(sc.scrollTop / this.rh) : -1;
+    const anchor = at >= 0 && at < this.items.length ? { id: this.items[at].id, offset: sc.scrollTop - at * this.rh } : null;
     this.ids = new Set();
     this.live = [];
     this.items = [];
@@ -110,7 +115,7 @@ export class ExchangeList {
     this.unseen = 0;
     this.onNewCount(0);
     this.push(summaries);
-    if (this.scroller) this.scroller.scrollTop = 0;
+    if (sc) sc.scrollTop = 0;
     const order = this.order || new Map();
     this.order = new Map();
     for (const s of keep) if (since === undefined || (order.get(s.id) || 0) > since) this.add(s);
@@ -119,6 +124,13 @@ export class ExchangeList {
     const batch = this.arrivals;
     this.arrivals = [];
     this.prepend(batch, shown);
+    const i = anchor ? this.indexOf(anchor.id) : -1;
+    if (i >= 0) {
+      sc.scrollTop = i * this.rh + anchor.offset;
+      let above = 0;
+      for (let j = 0; j < i; j++) if (!shown.has(this.items[j].id)) above++;
+      this.setUnseen(above);
+    }
     this.render();
     this.onChange();
   }
