@@ -26,10 +26,12 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/tracing"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/gorilla/websocket"
 
 	"github.com/hooklab/hooklab/inspect"
@@ -452,7 +454,7 @@ func testBrowserLiveListAndDetail(t *testing.T, p *browserPage) {
 	}
 	res.Body.Close()
 	p.waitFor(t, "the binary exchange appears", `document.querySelector(`+jsQuote(browserRow(answer.ID))+` + ' .badge-warn')`, 5*time.Second)
-	p.do(t, "press k", chromedp.KeyEvent("k"))
+	p.do(t, "press k", pressKey("k"))
 	p.waitFor(t, "k opens the newer exchange",
 		`document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(answer.ID), 5*time.Second)
 	body := evalIn[map[string]string](t, p, `(() => {
@@ -925,6 +927,39 @@ func testBrowserWebhookEditWithCredential(t *testing.T, p *browserPage) {
 }
 
 // setInput sets an input's value as typing would.
+// pressKey presses each key of keys as a keyboard does: a keyDown that
+// carries the key's text, then a keyUp (as Puppeteer does). chromedp's
+// KeyEvent sends the text as a separate char event, which a keydown
+// handler's preventDefault does not stop: when the handler moves focus to
+// a field, as e (edit) does, the key was typed into it.
+func pressKey(keys string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for _, r := range keys {
+			evs := kb.Encode(r)
+			var down *input.DispatchKeyEventParams
+			for _, k := range evs {
+				switch k.Type {
+				case kb.KeyDown:
+					down = k
+				case kb.KeyChar:
+					if down != nil {
+						down.Text, down.UnmodifiedText = k.Text, k.UnmodifiedText
+					}
+				}
+			}
+			for _, k := range evs {
+				if k.Type == kb.KeyChar {
+					continue
+				}
+				if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, *k); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
 func setInput(sel, value string) chromedp.Action[chromedp.Void] {
 	return chromedp.Evaluate[chromedp.Void](`(() => {
 		const i = document.querySelector(` + jsQuote(sel) + `);
@@ -1211,8 +1246,12 @@ func testBrowserEditAndResend(t *testing.T, p *browserPage) {
 		p.fatalf(t, "JSON tree key paths %q", path)
 	}
 
-	p.do(t, "press e", chromedp.KeyEvent("e"))
+	p.do(t, "press e", pressKey("e"))
 	p.waitFor(t, "the edit form shows", `document.querySelector('#edit-body')`, 5*time.Second)
+	// The key that opened the form is not typed into it.
+	if m := evalIn[string](t, p, `document.querySelector('#edit-method').value`); m != "POST" {
+		p.fatalf(t, "the edit form's method is %q, want POST", m)
+	}
 	// Host and Content-Length follow the URL and the body: not offered.
 	if hs := evalIn[string](t, p, `document.querySelector('#edit-headers').value`); strings.Contains(strings.ToLower(hs), "host:") || strings.Contains(strings.ToLower(hs), "content-length:") {
 		p.fatalf(t, "the edit form offers derived headers:\n%s", hs)
@@ -1676,7 +1715,7 @@ func testBrowserRevealRedacted(t *testing.T, p *browserPage) {
 	})()`))
 	p.do(t, "copy as curl", chromedp.Click(chromedp.CSS("#copy-curl")))
 	p.waitFor(t, "the curl command is fetched with reveal=1", `window.__fetched.some((u) => u.includes('/curl') && u.includes('reveal=1'))`, 5*time.Second)
-	p.do(t, "press e", chromedp.KeyEvent("e"))
+	p.do(t, "press e", pressKey("e"))
 	p.waitFor(t, "the edit form holds the real token", `document.querySelector('#edit-headers')?.value.includes(`+jsQuote(token)+`)`, 5*time.Second)
 	if strings.Contains(evalIn[string](t, p, `document.querySelector('#detail .section-request-headers').textContent`), "s3cret") {
 		p.fatalf(t, "editing revealed the headers table as well")
