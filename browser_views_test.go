@@ -383,3 +383,40 @@ func testBrowserReconnectKeepsPlace(t *testing.T, p *browserPage) {
 		p.fatalf(t, "the pill says %q after 3 exchanges came during the reconnect, want \"3 new\"", pill)
 	}
 }
+
+// testBrowserPausedReconnectHolds: a paused list keeps holding what came
+// while paused when the stream reconnects: the reload's newer exchanges
+// join those held, counted on the pill, and show when the list follows
+// again (the reload listed them all and left the list paused).
+func testBrowserPausedReconnectHolds(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	for i := range 3 {
+		browserCapture(t, s.Capture, fmt.Sprintf("/b/hold/%d", i), `{}`)
+	}
+	p.openUI(t, s.UI)
+	p.waitFor(t, "the list loads", `window.hooklab.list.size === 3`, 5*time.Second)
+	p.do(t, "press p", pressKey("p"))
+	p.waitFor(t, "the list is paused", `window.hooklab.list.paused === true`, 5*time.Second)
+	pill := `(document.querySelector('#new-pill').hidden ? '' : document.querySelector('#new-pill').textContent)`
+	for i := range 2 {
+		browserCapture(t, s.Capture, fmt.Sprintf("/b/hold/paused-%d", i), `{}`)
+	}
+	p.waitFor(t, "two are held", pill+` === '2 new'`, 5*time.Second)
+
+	p.do(t, "drop the stream", chromedp.Evaluate[chromedp.Void](`window.hooklab.live.ws.close()`))
+	p.waitFor(t, "the stream reconnects", `document.querySelector('#conn').dataset.phase !== 'open'`, 5*time.Second)
+	for i := range 2 {
+		browserCapture(t, s.Capture, fmt.Sprintf("/b/hold/away-%d", i), `{}`)
+	}
+	p.waitFor(t, "the stream is open again", `document.querySelector('#conn').dataset.state === 'open'`, 10*time.Second)
+	p.waitFor(t, "four are held", pill+` === '4 new'`, 5*time.Second)
+	time.Sleep(100 * time.Millisecond) // a frame
+	if n := evalIn[int](t, p, `window.hooklab.list.size`); n != 3 || !evalIn[bool](t, p, `window.hooklab.list.paused`) {
+		p.fatalf(t, "after the reconnect the paused list shows %d rows (paused: %v), want the 3 it showed", n, evalIn[bool](t, p, `window.hooklab.list.paused`))
+	}
+	p.do(t, "press p again", pressKey("p"))
+	p.waitFor(t, "all seven show", `window.hooklab.list.size === 7 && `+pill+` === ''`, 5*time.Second)
+	if top := evalIn[string](t, p, `document.querySelector('tr.exchange-row')?.textContent || ''`); !strings.Contains(top, "/b/hold/away-1") {
+		p.fatalf(t, "the top row is %q, want the newest, /b/hold/away-1", top)
+	}
+}

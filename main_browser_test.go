@@ -355,6 +355,7 @@ func TestBrowser(t *testing.T) {
 		{"XMLViewQuiet", testBrowserXMLViewQuiet},
 		{"EditResendLargeBody", testBrowserEditResendLargeBody},
 		{"ReconnectKeepsPlace", testBrowserReconnectKeepsPlace},
+		{"PausedReconnectHolds", testBrowserPausedReconnectHolds},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -115,6 +115,7 @@ export class ExchangeList {
     this.unseen = 0;
     this.onNewCount(0);
     this.push(summaries);
+    if (this.paused && !dropPending) this.holdNewer(shown);
     if (sc) sc.scrollTop = 0;
     const order = this.order || new Map();
     this.order = new Map();
@@ -131,8 +132,22 @@ export class ExchangeList {
       for (let j = 0; j < i; j++) if (!shown.has(this.items[j].id)) above++;
       this.setUnseen(above);
     }
+    if (this.paused) this.onNewCount(this.held.length);
     this.render();
     this.onChange();
+  }
+
+  /**
+   * holdNewer moves the rows above the newest of those shown before a
+   * reload (they came while paused or away) to the held ones, so that a
+   * paused list keeps showing what it showed.
+   */
+  holdNewer(shown) {
+    const k = this.items.findIndex((s) => shown.has(s.id));
+    if (k <= 0) return;
+    const newer = this.items.splice(0, k);
+    for (const s of newer) this.ids.delete(s.id);
+    this.held = newer.reverse().concat(this.held);
   }
 
   push(summaries) {
