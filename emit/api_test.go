@@ -1010,3 +1010,29 @@ subscriptions:
 		t.Errorf(`bulk retry of webhook a: %d %s, want 202 with %s alone`, code, raw, qa[0].ID)
 	}
 }
+
+// TestAPIPatchUnknownFieldNamed: a PATCH with a field a webhook does not
+// have is refused naming it, as POST /api/webhooks does, so the UI can show
+// the error beside it.
+func TestAPIPatchUnknownFieldNamed(t *testing.T) {
+	te := newEnv(t, "", nil)
+	c := te.api()
+	if code, raw := c.do("POST", "/api/webhooks", `{"id": "bot", "endpoint": "https://example.com"}`, nil); code != 201 {
+		t.Fatalf("create: %d %s", code, raw)
+	}
+	for body, field := range map[string]string{
+		`{"bogus": 1}`:                       "bogus",
+		`{"signing": {"secrets": ["a"]}}`:    "signing.secrets",
+		`{"retry": {"tries": 3}}`:            "retry.tries",
+		`{"authentication": {"usernme": 1}}`: "authentication.usernme",
+	} {
+		var verr struct {
+			Error string `json:"error"`
+			Field string `json:"field"`
+		}
+		code, raw := c.do("PATCH", "/api/webhooks/bot", body, &verr)
+		if code != 400 || verr.Field != field || !strings.Contains(verr.Error, "unknown field") {
+			t.Errorf("PATCH %s: %d %s, want a 400 naming %s", body, code, raw, field)
+		}
+	}
+}

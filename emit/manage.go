@@ -229,10 +229,8 @@ func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMe
 	}
 	merged, _ := json.Marshal(cur)
 	var w Webhook
-	dec := json.NewDecoder(strings.NewReader(string(merged)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
-		return nil, nil, fieldError(inspect.InputErrorOf(err))
+	if err := inspect.DecodeJSONBody(merged, &w); err != nil {
+		return nil, nil, fieldError(err)
 	}
 	keepSecret := func(v *string, was string) {
 		if *v == rules.Redacted && was != "" { // none stored: placeholderSecrets says so

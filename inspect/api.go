@@ -752,6 +752,12 @@ func DecodeJSON(r *http.Request, v any, limit int64) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil
 	}
+	return DecodeJSONBody(body, v)
+}
+
+// DecodeJSONBody decodes the JSON value body into v, refusing unknown
+// fields and text after the value, with the errors of DecodeJSON.
+func DecodeJSONBody(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
