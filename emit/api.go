@@ -375,7 +375,12 @@ func (e *Emitter) handleEvents(w http.ResponseWriter, r *http.Request) {
 		events, err = decodeEventsJSON(trimmed)
 	}
 	if err != nil {
-		e.writeError(w, r, fmt.Errorf("%w: want {\"type\": \"ticket.created\", \"data\": {...}} or a list of them: %v", inspect.ErrInvalid, err))
+		if ie := (*inspect.InputError)(nil); errors.As(err, &ie) && ie.Field != "" {
+			e.writeError(w, r, fieldError(err))
+			return
+		}
+		why := strings.TrimPrefix(err.Error(), inspect.ErrInvalid.Error()+": ")
+		e.writeError(w, r, fmt.Errorf("%w: want {\"type\": \"ticket.created\", \"data\": {...}} or a list of them: %s", inspect.ErrInvalid, why))
 		return
 	}
 	if len(events) == 0 {
@@ -398,26 +403,30 @@ func (e *Emitter) handleEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // decodeEventsJSON decodes the body of POST /api/events, one event or a
-// JSON list of them, with encoding/json.
+// JSON list of them, with encoding/json (one value only: text after it is
+// a mistake, not more events). Its errors are inspect.DecodeJSONBody's,
+// naming the field (in a list, "1.type") where they can.
 func decodeEventsJSON(b []byte) ([]Event, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var events []Event
-	var err error
 	if len(b) > 0 && b[0] == '[' {
-		err = dec.Decode(&events)
-	} else {
-		var ev Event
-		err = dec.Decode(&ev)
-		events = []Event{ev}
-	}
-	if err == nil {
-		// One value only: text after it is a mistake, not more events.
-		if _, terr := dec.Token(); terr != io.EOF {
-			err = errors.New("unexpected text after the JSON value")
+		var items []json.RawMessage
+		if err := inspect.DecodeJSONBody(b, &items); err != nil {
+			return nil, err
 		}
+		// One by one, so that an error names its event.
+		events := make([]Event, len(items))
+		for i, item := range items {
+			if err := inspect.DecodeJSONBody(item, &events[i]); err != nil {
+				if ie := (*inspect.InputError)(nil); errors.As(err, &ie) && ie.Field != "" {
+					ie.Field = fmt.Sprintf("%d.%s", i, ie.Field)
+				}
+				return nil, err
+			}
+		}
+		return events, nil
 	}
-	return events, err
+	var ev Event
+	err := inspect.DecodeJSONBody(b, &ev)
+	return []Event{ev}, err
 }
 
 // decodeEvents decodes the body of POST /api/events as decodeEventsJSON

@@ -1036,3 +1036,27 @@ func TestAPIPatchUnknownFieldNamed(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsFieldErrors: an event of POST /api/events that does not fit
+// (a field an event does not have, a value of the wrong kind) is refused
+// naming the field, and in a list which event, as the webhook endpoints
+// name theirs.
+func TestEventsFieldErrors(t *testing.T) {
+	te := newEnv(t, "", nil)
+	c := te.api()
+	for body, field := range map[string]string{
+		`{"type": "a.b", "dat": {}}`:                   "dat",
+		`[{"type": "a.b"}, {"type": "a.b", "dat": 1}]`: "1.dat",
+		`{"type": 5}`:                    "type",
+		`[{"type": "a.b"}, {"type": 5}]`: "1.type",
+	} {
+		var verr struct {
+			Error string `json:"error"`
+			Field string `json:"field"`
+		}
+		code, raw := c.do("POST", "/api/events", body, &verr)
+		if code != 400 || verr.Field != field || strings.Contains(verr.Error, "Go ") {
+			t.Errorf("POST /api/events %s: %d %s, want a 400 naming %s", body, code, raw, field)
+		}
+	}
+}
