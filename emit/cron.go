@@ -10,9 +10,10 @@ import (
 // cronSpec is a five-field cron expression (minute hour day-of-month month
 // day-of-week), in the clock's location. Fields take *, numbers, ranges
 // (1-5), steps (*/15, 0-30/10) and lists (1,15); day-of-week 0 or 7 is
-// Sunday. When both day fields are restricted a day matching either runs,
-// as in cron. @hourly, @daily (@midnight), @weekly, @monthly and @yearly
-// (@annually) are accepted.
+// Sunday. When both day fields are restricted (neither starts with *) a
+// day matching either runs, as in cron; else a day must match both.
+// @hourly, @daily (@midnight), @weekly, @monthly and @yearly (@annually)
+// are accepted.
 type cronSpec struct {
 	minute, hour, dom, month, dow uint64 // bit sets
 	domAny, dowAny                bool
@@ -52,8 +53,10 @@ func parseCron(s string) (*cronSpec, error) {
 	if c.dow&(1<<7) != 0 {
 		c.dow |= 1
 	}
-	c.domAny = f[2] == "*" || f[2] == "?"
-	c.dowAny = f[4] == "*" || f[4] == "?"
+	// A day field is restricted when it does not start with * (crontab(5)):
+	// */2 is not.
+	c.domAny = strings.HasPrefix(f[2], "*") || strings.HasPrefix(f[2], "?")
+	c.dowAny = strings.HasPrefix(f[4], "*") || strings.HasPrefix(f[4], "?")
 	// Five years from any day hold a February 29: an expression with no
 	// run in five years has none at all (the 31st of February).
 	if c.next(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {
@@ -108,13 +111,8 @@ func cronField(s string, lo, hi int, what string) (uint64, error) {
 func (c *cronSpec) dayMatches(t time.Time) bool {
 	dom := c.dom&(1<<uint(t.Day())) != 0
 	dow := c.dow&(1<<uint(t.Weekday())) != 0
-	switch {
-	case c.domAny && c.dowAny:
-		return true
-	case c.domAny:
-		return dow
-	case c.dowAny:
-		return dom
+	if c.domAny || c.dowAny {
+		return dom && dow
 	}
 	return dom || dow
 }

@@ -443,3 +443,35 @@ subscriptions:
 		t.Fatalf("delivered %q", got[0].Body)
 	}
 }
+
+// TestCronStepDayIsNotRestricted: as in crontab(5), a day field is
+// restricted only when it does not start with *, so "0 0 */2 * 1" runs on
+// Mondays that are odd days of the month (both fields must match), not on
+// every odd day and every Monday.
+func TestCronStepDayIsNotRestricted(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	yaml := `webhooks:
+  - {id: periodic, endpoint: "` + s.URL + `/p", signing: {scheme: none}}
+automations:
+  - name: odd-mondays
+    cron: "0 0 */2 * 1"
+    notify: {webhook: periodic, payload: '{"at": "{{now | date: "%F"}}"}'}
+`
+	te := newEnv(t, yaml, nil) // Wednesday 2024-05-01 12:00 UTC
+	// Not Friday 3 May (odd) nor Monday 6 May (even): Monday 13 May.
+	want := time.Date(2024, 5, 13, 0, 0, 0, 0, time.UTC)
+	// (Something else waits for the next minute: look from the next day.)
+	waitFor(t, "the automation's first run to be scheduled", func() bool {
+		return te.clock.waitsIn(time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC), want.AddDate(1, 0, 0))
+	})
+	if te.clock.waitsIn(time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC), want.Add(-time.Minute)) {
+		t.Fatalf("odd-mondays is scheduled before %s", want.Format(time.DateOnly))
+	}
+	te.clock.waitWaiter(t, want)
+	te.clock.Set(want)
+	te.waitCount("periodic", InvocationSuccess, 1)
+	if got := string(s.got()[0].Body); got != `{"at": "2024-05-13"}` {
+		t.Errorf("ran with %s, want 2024-05-13", got)
+	}
+}
