@@ -10,10 +10,12 @@
 // A [Webhook] comes from the webhooks: section of hooklab.yaml (read-only in
 // the API) or from the API (kept in the emitter's database). An [Event] —
 // posted to POST /api/events, sent with [Send], made from every captured or
-// proxied exchange by [Emitter.OnExchange], fired by an automation, or made
-// by a finished delivery (delivery.succeeded, delivery.failed) — invokes
-// every webhook subscribed to its type and every trigger whose conditions it
-// meets. Each invocation is rendered and written to the database before it
+// proxied exchange by [Emitter.OnExchange], or made by a finished delivery
+// (delivery.succeeded, delivery.failed; not of a delivery that one of
+// these invoked) — invokes every webhook subscribed to its type and every
+// trigger whose conditions it meets. An automation notifies its own
+// webhook only: its event (automation.NAME) invokes no subscription or
+// trigger. Each invocation is rendered and written to the database before it
 // is attempted; workers pick due invocations per webhook, so a slow or
 // failing endpoint never delays another webhook. A restart resumes every
 // queued invocation. Delivery is at least once, with no ordering promise.
