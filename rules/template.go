@@ -1163,11 +1163,10 @@ func boundedList(v any) ([]any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	n := values.Length(v)
 	if r, ok := v.(values.Range); ok {
-		n = r.Len()
+		return rangeList(r)
 	}
-	if n > MaxRenderSize {
+	if values.Length(v) > MaxRenderSize {
 		return nil, fmt.Errorf("list longer than %d items", MaxRenderSize)
 	}
 	a, err := values.Convert(v, listType)
@@ -1175,6 +1174,27 @@ func boundedList(v any) ([]any, error) {
 		return nil, err
 	}
 	return a.([]any), nil
+}
+
+// rangeList makes the list of range r, as Range.AsArray does, unless it is
+// longer than MaxRenderSize items. Range.Len wraps around for a range
+// reaching both ends of int (a JSON body's integers are ints), and AsArray
+// never ends one ending at math.MaxInt, so neither is used: the last item
+// is found from the first and the wrapped length, which is exact.
+func rangeList(r values.Range) ([]any, error) {
+	b, _ := r.Index(0).(int)
+	e := b + r.Len() - 1
+	if e < b {
+		return []any{}, nil
+	}
+	if uint(e-b) >= MaxRenderSize {
+		return nil, fmt.Errorf("list longer than %d items", MaxRenderSize)
+	}
+	a := make([]any, 0, e-b+1)
+	for i := range e - b + 1 {
+		a = append(a, b+i)
+	}
+	return a, nil
 }
 
 // dateFilter formats a time (or a string parsed as a date, "now", or Unix

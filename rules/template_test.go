@@ -821,3 +821,37 @@ func TestTemplateErrorLine(t *testing.T) {
 		t.Errorf("render error = %v; want one naming (line 3)", err)
 	}
 }
+
+// TestTemplateRangeAtIntLimits: a range reaching the ends of int (a JSON
+// body's integers are ints) given to a list filter is refused or made
+// without looping past its end. Liquid's Range.Len wraps around for
+// (min..max), and Range.AsArray never ends a range ending at max: either
+// appended items until the process ran out of memory.
+func TestTemplateRangeAtIntLimits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, src, want, err string
+	}{
+		{"the whole of int", `{{ (a..b) | join: "," }}`, "", "longer than"},
+		{"from zero to max", `{{ (0..b) | join: "," }}`, "", "longer than"},
+		{"the last three ints", `{{ (c..b) | join: "," }}`, "9223372036854775805,9223372036854775806,9223372036854775807", ""},
+		{"the first three ints", `{{ (a..d) | join: "," }}`, "-9223372036854775808,-9223372036854775807,-9223372036854775806", ""},
+		{"an empty range", `{{ (3..1) | join: "," }}`, "", ""},
+	}
+	vars := map[string]any{"a": math.MinInt, "b": math.MaxInt, "c": math.MaxInt - 2, "d": math.MinInt + 2}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out, err := mustRender(t, tt.src, vars)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v; want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || string(out) != tt.want {
+				t.Fatalf("= %q, %v; want %q", out, err, tt.want)
+			}
+		})
+	}
+}
