@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -336,4 +337,35 @@ func TestIndexBatchIsBounded(t *testing.T) {
 	if got := batch(); got != 6 {
 		t.Errorf("a batch over 5 MiB responses indexed up to row %d, want 6 (rows 5 and 6: 10 MiB read)", got)
 	}
+}
+
+// A body's bytes that are not UTF-8 read as one U+FFFD each, as they do in
+// a header or the URL (and in a header value in the API's JSON): a Latin-1
+// "Grüße" (two such bytes in a row) is found by the text the API shows for
+// it in a header and by its own bytes, before the index has it and after.
+// (A run of them read as one U+FFFD, so neither found the body, while the
+// same bytes in a header were found.)
+func TestSearchInvalidUTF8BytesEach(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t)
+	ex := newEx("s", "POST", "http://h/form", reqBody([]byte("name=Gr\xfc\xdfe&x=1")), reqHeader("X-Name", "Gr\xfc\xdfe"))
+	mustAdd(t, e.store, ex)
+	e.store.Sync(t.Context())
+	check := func(when string) {
+		t.Helper()
+		for _, q := range []string{"Gr\ufffd\ufffde", "Gr\xfc\xdfe", "name=Gr\ufffd\ufffde", "name=Gr\xfc\xdfe", "\ufffd\ufffde&x"} {
+			var page struct {
+				Exchanges []Summary `json:"exchanges"`
+			}
+			e.do(t, "GET", "/api/exchanges?q="+url.QueryEscape(q), "", "").decode(t, http.StatusOK, &page)
+			if len(page.Exchanges) != 1 {
+				t.Errorf("%s: q=%+q finds %d exchanges, want 1", when, q, len(page.Exchanges))
+			}
+		}
+	}
+	check("before indexing")
+	if err := e.store.IndexPending(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	check("after indexing")
 }

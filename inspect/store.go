@@ -120,10 +120,13 @@ func (q Query) Matches(ex *Exchange) bool {
 }
 
 // searchText is what text search looks in of a body: its first
-// indexBodyBytes, with bytes that are not UTF-8 replaced (a Latin-1 form
-// stays searchable), and nothing of a binary body (a NUL byte there). The
-// text index and the scans (containsText) both use it, so a query finds
-// the same exchanges before and after the index catches up.
+// indexBodyBytes, with each byte that is not UTF-8 read as U+FFFD (a
+// Latin-1 form stays searchable), and nothing of a binary body (a NUL byte
+// there). The text index and the scans (containsText) both use it, so a
+// query finds the same exchanges before and after the index catches up.
+// One U+FFFD a byte, not one a run (strings.ToValidUTF8), is how a header
+// or the URL reads when searched (and a header value in the API's JSON),
+// and what strings.ToLower makes of a query holding such bytes.
 func searchText(body []byte) string {
 	if len(body) > indexBodyBytes {
 		body = body[:indexBodyBytes]
@@ -131,7 +134,21 @@ func searchText(body []byte) string {
 	if bytes.IndexByte(body, 0) >= 0 {
 		return ""
 	}
-	return strings.ToValidUTF8(string(body), "\uFFFD") // valid UTF-8 comes back as it is
+	if utf8.Valid(body) {
+		return string(body)
+	}
+	var b strings.Builder
+	b.Grow(len(body) + len(body)/2)
+	for len(body) > 0 {
+		r, n := utf8.DecodeRune(body)
+		if r == utf8.RuneError && n == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.Write(body[:n])
+		}
+		body = body[n:]
+	}
+	return b.String()
 }
 
 // hasFold reports whether s holds t, which strings.ToLower made, in any
