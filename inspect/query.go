@@ -370,7 +370,7 @@ func (t Term) match(ex *Exchange) bool {
 	case "header":
 		return headerHas(ex.Request.Headers, t) || ex.Response != nil && headerHas(ex.Response.Headers, t)
 	case "json":
-		return jsonHas(ex.Request.Body, t) || ex.Response != nil && jsonHas(ex.Response.Body, t)
+		return jsonHas(ex.Request.Headers, ex.Request.Body, t) || ex.Response != nil && jsonHas(ex.Response.Headers, ex.Response.Body, t)
 	}
 	sig := ""
 	if ex.Signature != nil {
@@ -483,7 +483,18 @@ func headerHas(hs Headers, t Term) bool {
 	return false
 }
 
-func jsonHas(body []byte, t Term) bool {
+// jsonDecodeLimit bounds how much of a gzip or deflate body json: decodes,
+// as the UI's viewers do.
+const jsonDecodeLimit = 32 << 20
+
+func jsonHas(h Headers, body []byte, t Term) bool {
+	// A gzip or deflate body (Content-Encoding) is read decoded, as mock
+	// rules and the UI read it; one that does not decode, as it is.
+	if ce := h.Get("Content-Encoding"); ce != "" && len(body) > 0 {
+		if dec, err := DecodeContent(ce, body, jsonDecodeLimit); err == nil {
+			body = dec
+		}
+	}
 	// json.Valid: gjson's validator recurses once per level of nesting,
 	// and a stored body of millions of '[' overflowed the stack.
 	if len(body) == 0 || !json.Valid(body) {
