@@ -608,7 +608,7 @@ type outcome struct {
 func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool, rs *rateState) bool {
 	brk := l.brk
 	n := inv.Attempts + 1
-	out := e.do(e.attemptCtx, w, inv.request, inv.ID, n, nil)
+	out := e.do(e.attemptCtx, w, inv.request, inv.ID, inv.EventType, n, nil)
 	l.sent()
 	if out.cancelled {
 		if probe {
@@ -834,7 +834,7 @@ func (e *Emitter) attemptExchange(w *Webhook, inv *Invocation, out *outcome, tes
 // do sends one attempt of req to w and reads the answer. invID is the
 // invocation id (the signed message id); secrets, when set, sign instead
 // of w's.
-func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID string, n int, secrets []string) outcome {
+func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID, eventType string, n int, secrets []string) outcome {
 	start := e.clock.Now()
 	if req.Endpoint != "" && req.Endpoint != w.Endpoint {
 		req.URL = rebase(req.URL, req.Endpoint, w.Endpoint)
@@ -905,6 +905,21 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID s
 			set(HeaderZendeskAccount, strconv.FormatInt(e.opts.AccountID, 10))
 			set(HeaderZendeskWebhook, w.ID)
 			set(HeaderZendeskInvocation, invID)
+		}
+		switch s.Scheme {
+		case rules.SchemeGitHub:
+			// What GitHub sends besides the signature, and what its
+			// receivers' libraries require: the event's name (the event
+			// type as sent: push, pull_request) and the delivery's id.
+			set("X-Github-Event", eventType)
+			set("X-Github-Delivery", invID)
+			set("X-Github-Hook-Id", w.ID)
+		case rules.SchemeShopify:
+			// Shopify's: the topic (the event type: orders/create), the
+			// delivery's id and when it was triggered.
+			set("X-Shopify-Topic", eventType)
+			set("X-Shopify-Webhook-Id", invID)
+			set("X-Shopify-Triggered-At", start.UTC().Format(time.RFC3339Nano))
 		}
 	}
 	out.sent = redactHeaders(hr.Header, redact, e.secretHeader)

@@ -718,7 +718,12 @@ func (e *Emitter) Test(ctx context.Context, id string, tr TestRequest) (*TestRes
 		e.testCreds.Store(invID, name)
 		defer e.testCreds.Delete(invID)
 	}
-	out := e.do(ctx, w, req, invID, 1, secrets)
+	// A test send is no event; GitHub's own test delivery is a ping.
+	ev := "test"
+	if w.Signing != nil && w.Signing.Scheme == rules.SchemeGitHub {
+		ev = "ping"
+	}
+	out := e.do(ctx, w, req, invID, ev, 1, secrets)
 	if out.cancelled {
 		return nil, ctx.Err()
 	}

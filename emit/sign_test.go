@@ -92,7 +92,7 @@ func TestSignVectors(t *testing.T) {
 			}
 			defer e.Close()
 			w := &Webhook{ID: "v", Endpoint: s.URL, Method: "POST", Format: FormatJSON, Signing: &Signing{Scheme: tt.scheme, Secret: tt.secret}}
-			out := e.do(context.Background(), w, storedRequest{Method: "POST", URL: s.URL, Body: []byte(tt.body)}, tt.msgID, 1, nil)
+			out := e.do(context.Background(), w, storedRequest{Method: "POST", URL: s.URL, Body: []byte(tt.body)}, tt.msgID, "test.sign", 1, nil)
 			if out.attempt.Outcome != InvocationSuccess {
 				t.Fatalf("attempt: %s %s", out.attempt.Outcome, out.attempt.Error)
 			}
@@ -215,5 +215,64 @@ func TestReceiverSecretsRedacted(t *testing.T) {
 		if r.Headers.Get("X-Plain") != "shown" || !strings.Contains(r.Headers.Get("Set-Cookie"), "session=") {
 			t.Errorf("%s: redacted too much: %s", what, b)
 		}
+	}
+}
+
+// TestProviderHeaders: github and shopify deliveries carry what those
+// providers send besides the signature, which their receivers' libraries
+// require: the event (the event type as sent) and the delivery's id, the
+// invocation's, the same on every attempt. A test send is GitHub's ping.
+func TestProviderHeaders(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, seq(status(409), status(200)))
+	te := newEnv(t, `webhooks:
+  - {id: gh, endpoint: "`+s.URL+`/gh", signing: {scheme: github, secret: s1}}
+  - {id: shop, endpoint: "`+s.URL+`/shop", signing: {scheme: shopify, secret: s2}}
+subscriptions:
+  - {webhook: gh, events: [push]}
+  - {webhook: shop, events: ["orders/create"]}
+`, nil)
+	q := te.emit("push", `{"ref": "refs/heads/main"}`)
+	if len(q) != 1 {
+		t.Fatalf("queued %+v", q)
+	}
+	if inv, _ := te.drive(q[0].ID); inv.Attempts != 2 {
+		t.Fatalf("attempts %d, want 2 (a 409, then a 200)", inv.Attempts)
+	}
+	q2 := te.emit("orders/create", `{"id": 1}`)
+	te.drive(q2[0].ID)
+	got := s.got()
+	if len(got) != 3 {
+		t.Fatalf("%d requests, want 3", len(got))
+	}
+	for i, r := range got[:2] {
+		if ev, d := r.Header.Get("X-GitHub-Event"), r.Header.Get("X-GitHub-Delivery"); ev != "push" || d != q[0].ID {
+			t.Errorf("attempt %d: X-GitHub-Event %q, X-GitHub-Delivery %q; want push, %s", i+1, ev, d, q[0].ID)
+		}
+		if id := r.Header.Get("X-GitHub-Hook-Id"); id != "gh" {
+			t.Errorf("attempt %d: X-GitHub-Hook-Id %q, want gh", i+1, id)
+		}
+	}
+	sh := got[2].Header
+	if sh.Get("X-Shopify-Topic") != "orders/create" || sh.Get("X-Shopify-Webhook-Id") != q2[0].ID || sh.Get("X-Shopify-Hmac-Sha256") == "" {
+		t.Errorf("shopify headers %v", sh)
+	}
+	if _, err := time.Parse(time.RFC3339Nano, sh.Get("X-Shopify-Triggered-At")); err != nil {
+		t.Errorf("X-Shopify-Triggered-At: %v", err)
+	}
+	if got[2].Header.Get("X-GitHub-Event") != "" || got[0].Header.Get("X-Shopify-Topic") != "" {
+		t.Errorf("one provider's headers on the other's delivery")
+	}
+
+	res, err := te.e.Test(context.Background(), "gh", TestRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res == nil {
+		t.Fatal("no test result")
+	}
+	last := s.got()[len(s.got())-1]
+	if ev := last.Header.Get("X-GitHub-Event"); ev != "ping" {
+		t.Errorf("a test send's X-GitHub-Event is %q, want ping", ev)
 	}
 }
