@@ -109,6 +109,16 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 				}
 			}
 		}
+		// One made (or removed) after it was looked for and before the
+		// one above it was watched made its event unheard: start over.
+		moved := false
+		for d, up := range present {
+			moved = moved || existingDir(d) != up
+		}
+		if moved {
+			w.Close()
+			continue
+		}
 		// The directory may have appeared with the file already in it.
 		reload := func() {
 			data, err := os.ReadFile(abs)
@@ -158,6 +168,9 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 		reload()
 		// While the config fails, any change in its directory may be the
 		// file it lacks (a file: body not yet written): try again on each.
+		// selfEvent: a watched body directory itself was removed or moved,
+		// which ends its watch, even if one is made again in its place.
+		selfEvent := false
 		interested := func(name string) bool {
 			if slices.Contains(watched, name) || slices.Contains(links, name) || failed != "" && filepath.Dir(name) == dir {
 				return true
@@ -166,17 +179,25 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 				if d != up && (d == name || strings.HasPrefix(d, name+string(filepath.Separator))) {
 					return true
 				}
+				if d == up && d == name && d != dir {
+					selfEvent = true
+					return true
+				}
 			}
 			return false
 		}
 		watchLoop(ctx, w, dir, interested, log, func() bool {
-			reload()
-			t, l := linkChains(append([]string{abs}, bodies...))
+			// Looked at before reload, which tells the config's users:
+			// one of them may make the directory again at once.
+			moved := selfEvent
 			for d, up := range present {
-				if existingDir(d) != up {
-					return true // a directory was made or removed
-				}
+				moved = moved || existingDir(d) != up // a directory was made or removed
 			}
+			reload()
+			if moved {
+				return true
+			}
+			t, l := linkChains(append([]string{abs}, bodies...))
 			return !slices.Equal(t, targets) || !slices.Equal(l, links) || !slices.Equal(bodies, watchedBodies)
 		})
 		w.Close()
