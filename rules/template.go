@@ -61,11 +61,14 @@ func (f Format) String() string {
 }
 
 // Render limits. A render that writes more than MaxRenderSize bytes, runs
-// more than MaxRenderIterations loop iterations or takes longer than
-// RenderTimeout stops with an error.
+// more than MaxRenderIterations loop iterations, gives a list filter a list
+// of more than MaxListItems or takes longer than RenderTimeout stops with
+// an error. A filter is not interrupted by the timeout, so the list bound
+// keeps each one to a fraction of a second (and 16 MiB of items).
 const (
 	MaxRenderSize       = 8 << 20
 	MaxRenderIterations = 100_000
+	MaxListItems        = 1 << 20
 	RenderTimeout       = 2 * time.Second
 )
 
@@ -1068,6 +1071,15 @@ func newEngine() *liquid.Engine {
 	})
 	// join: as Liquid's, with the separator's share counted first.
 	e.RegisterFilter("join", func(v any, sep func(string) string) (string, error) {
+		sp := sep(" ")
+		// The separators alone too long: refused before the list is
+		// converted and its items written (a million of them take
+		// seconds). Its items are counted as they come, nil ones too.
+		if rv := reflect.ValueOf(v); len(sp) > 0 && (rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array) {
+			if k := rv.Len(); k > 1 && k-1 > MaxRenderSize/len(sp) {
+				return "", grow(MaxRenderSize + 1)
+			}
+		}
 		a, err := boundedList(v)
 		if err != nil {
 			return "", err
@@ -1080,7 +1092,6 @@ func newEngine() *liquid.Engine {
 				n += len(ss[len(ss)-1])
 			}
 		}
-		sp := sep(" ")
 		if len(ss) > 1 && len(sp) > 0 && len(ss)-1 > (MaxRenderSize-n)/len(sp) {
 			return "", grow(MaxRenderSize + 1)
 		}
@@ -1140,8 +1151,8 @@ func guardLists(fn any) any {
 			if err != nil {
 				return fail(err)
 			}
-			if total += len(a); total > MaxRenderSize {
-				return fail(fmt.Errorf("list longer than %d items", MaxRenderSize))
+			if total += len(a); total > MaxListItems {
+				return fail(fmt.Errorf("list longer than %d items", MaxListItems))
 			}
 			args[i] = reflect.ValueOf(a)
 		}
@@ -1158,7 +1169,7 @@ func guardLists(fn any) any {
 }
 
 // boundedList converts v to a list as Liquid does, unless that would be
-// longer than MaxRenderSize items (a range such as (1..n)).
+// longer than MaxListItems items (a range such as (1..n)).
 func boundedList(v any) ([]any, error) {
 	if v == nil {
 		return nil, nil
@@ -1166,8 +1177,8 @@ func boundedList(v any) ([]any, error) {
 	if r, ok := v.(values.Range); ok {
 		return rangeList(r)
 	}
-	if values.Length(v) > MaxRenderSize {
-		return nil, fmt.Errorf("list longer than %d items", MaxRenderSize)
+	if values.Length(v) > MaxListItems {
+		return nil, fmt.Errorf("list longer than %d items", MaxListItems)
 	}
 	a, err := values.Convert(v, listType)
 	if err != nil {
@@ -1177,7 +1188,7 @@ func boundedList(v any) ([]any, error) {
 }
 
 // rangeList makes the list of range r, as Range.AsArray does, unless it is
-// longer than MaxRenderSize items. Range.Len wraps around for a range
+// longer than MaxListItems items. Range.Len wraps around for a range
 // reaching both ends of int (a JSON body's integers are ints), and AsArray
 // never ends one ending at math.MaxInt, so neither is used: the last item
 // is found from the first and the wrapped length, which is exact.
@@ -1187,8 +1198,8 @@ func rangeList(r values.Range) ([]any, error) {
 	if e < b {
 		return []any{}, nil
 	}
-	if uint(e-b) >= MaxRenderSize {
-		return nil, fmt.Errorf("list longer than %d items", MaxRenderSize)
+	if uint(e-b) >= MaxListItems {
+		return nil, fmt.Errorf("list longer than %d items", MaxListItems)
 	}
 	a := make([]any, 0, e-b+1)
 	for i := range e - b + 1 {
