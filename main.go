@@ -235,10 +235,10 @@ func command(ctx context.Context, args []string, getenv func(string) string, std
 		return nil
 	case "help":
 		switch {
-		case len(args) == 0:
+		case len(args) == 0 || len(args) == 1 && (args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
 			fmt.Fprint(stdout, usage)
 			return nil
-		case len(args) == 1 && args[0] != "help" && !strings.HasPrefix(args[0], "-"):
+		case len(args) == 1 && !strings.HasPrefix(args[0], "-"):
 			// help CMD is CMD -h (an unknown one says so).
 			return command(ctx, []string{args[0], "-h"}, getenv, stdout, stderr)
 		}
