@@ -171,16 +171,18 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 		// selfEvent: a watched body directory itself was removed or moved,
 		// which ends its watch, even if one is made again in its place.
 		selfEvent := false
+		// Looked for first: the event of a body directory in the config's
+		// directory also matches "any change there" while the config fails.
 		interested := func(name string) bool {
+			if up, ok := present[name]; ok && up == name {
+				selfEvent = true
+				return true
+			}
 			if slices.Contains(watched, name) || slices.Contains(links, name) || failed != "" && filepath.Dir(name) == dir {
 				return true
 			}
 			for d, up := range present {
 				if d != up && (d == name || strings.HasPrefix(d, name+string(filepath.Separator))) {
-					return true
-				}
-				if d == up && d == name && d != dir {
-					selfEvent = true
 					return true
 				}
 			}

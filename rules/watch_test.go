@@ -510,3 +510,35 @@ func TestWatchReadErrorThenSameContent(t *testing.T) {
 		t.Fatalf("after writing the config back: %+v", r)
 	}
 }
+
+// TestWatchBodyDirectoryRemadeWhileFailing: a file: body's directory
+// removed and made again at once, with the body in it, while the config
+// fails for want of that body, is watched again: the body's next edit
+// reloads. (The event of the directory itself was taken as "any change in
+// the config's directory while it fails" before it was seen as the end of
+// the directory's watch, so the watch was not started over, and later
+// edits to the body went unheard.)
+func TestWatchBodyDirectoryRemadeWhileFailing(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, "mocks:\n  - name: a\n    respond: {file: fixtures/a.json}\n")
+	fx := filepath.Join(filepath.Dir(path), "fixtures")
+	if err := os.Mkdir(fx, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ch := startWatch(t, path)
+	if err := os.RemoveAll(fx); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(fx, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(fx, "a.json"), `{"v":1}`)
+	if r := next(t, ch); r.err != nil || string(r.cfg.Mocks[0].Respond.FileBody) != `{"v":1}` {
+		t.Fatalf("after the body's directory was made again with it: %+v", r)
+	}
+	time.Sleep(300 * time.Millisecond)
+	write(t, filepath.Join(fx, "a.json"), `{"v":2}`)
+	if r := next(t, ch); r.err != nil || string(r.cfg.Mocks[0].Respond.FileBody) != `{"v":2}` {
+		t.Fatalf("after editing the body: %+v", r)
+	}
+}
