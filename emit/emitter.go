@@ -50,6 +50,13 @@ const (
 	HeaderZendeskInvocation = "X-Zendesk-Webhook-Invocation-Id"
 )
 
+// What a shopify-signed delivery names as its shop and Admin API version
+// when the webhook's custom headers name none (hooklab has no shop).
+const (
+	ShopifyShopDomain = "hooklab.myshopify.com"
+	ShopifyAPIVersion = "2025-07"
+)
+
 // DefaultRetain is how long finished invocations are kept.
 const DefaultRetain = 7 * 24 * time.Hour
 

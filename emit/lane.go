@@ -920,6 +920,15 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID, 
 			set("X-Shopify-Topic", eventType)
 			set("X-Shopify-Webhook-Id", invID)
 			set("X-Shopify-Triggered-At", start.UTC().Format(time.RFC3339Nano))
+			// Required by Shopify's receiver library as well (its
+			// webhooks.validate answers missing_headers without them):
+			// the shop and the API version, unless custom headers name them.
+			if hr.Header.Get("X-Shopify-Shop-Domain") == "" {
+				set("X-Shopify-Shop-Domain", ShopifyShopDomain)
+			}
+			if hr.Header.Get("X-Shopify-Api-Version") == "" {
+				set("X-Shopify-Api-Version", ShopifyAPIVersion)
+			}
 		}
 	}
 	out.sent = redactHeaders(hr.Header, redact, e.secretHeader)

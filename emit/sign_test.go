@@ -228,6 +228,7 @@ func TestProviderHeaders(t *testing.T) {
 	te := newEnv(t, `webhooks:
   - {id: gh, endpoint: "`+s.URL+`/gh", signing: {scheme: github, secret: s1}}
   - {id: shop, endpoint: "`+s.URL+`/shop", signing: {scheme: shopify, secret: s2}}
+  - {id: shop2, endpoint: "`+s.URL+`/shop2", signing: {scheme: shopify, secret: s3}, custom_headers: {X-Shopify-Shop-Domain: mine.myshopify.com}}
 subscriptions:
   - {webhook: gh, events: [push]}
   - {webhook: shop, events: ["orders/create"]}
@@ -257,8 +258,20 @@ subscriptions:
 	if sh.Get("X-Shopify-Topic") != "orders/create" || sh.Get("X-Shopify-Webhook-Id") != q2[0].ID || sh.Get("X-Shopify-Hmac-Sha256") == "" {
 		t.Errorf("shopify headers %v", sh)
 	}
+	// What @shopify/shopify-api's webhooks.validate requires besides
+	// those: without either it answers missing_headers.
+	if sh.Get("X-Shopify-Shop-Domain") == "" || sh.Get("X-Shopify-API-Version") == "" {
+		t.Errorf("shopify: X-Shopify-Shop-Domain %q, X-Shopify-API-Version %q; want both set", sh.Get("X-Shopify-Shop-Domain"), sh.Get("X-Shopify-API-Version"))
+	}
 	if _, err := time.Parse(time.RFC3339Nano, sh.Get("X-Shopify-Triggered-At")); err != nil {
 		t.Errorf("X-Shopify-Triggered-At: %v", err)
+	}
+	// The shop's domain a webhook's custom header names is the one sent.
+	if _, err := te.e.Test(context.Background(), "shop2", TestRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if d := s.got()[3].Header.Values("X-Shopify-Shop-Domain"); len(d) != 1 || d[0] != "mine.myshopify.com" {
+		t.Errorf("X-Shopify-Shop-Domain %q with a custom one, want mine.myshopify.com", d)
 	}
 	if got[2].Header.Get("X-GitHub-Event") != "" || got[0].Header.Get("X-Shopify-Topic") != "" {
 		t.Errorf("one provider's headers on the other's delivery")
