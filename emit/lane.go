@@ -906,29 +906,31 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID, 
 			set(HeaderZendeskWebhook, w.ID)
 			set(HeaderZendeskInvocation, invID)
 		}
+		// What GitHub and Shopify send besides the signature, and what
+		// their receivers' libraries require, spelt as they spell it;
+		// custom headers of the same names win.
+		provider := func(name, value string) {
+			if hr.Header.Get(name) == "" {
+				set(name, value)
+			}
+		}
 		switch s.Scheme {
 		case rules.SchemeGitHub:
-			// What GitHub sends besides the signature, and what its
-			// receivers' libraries require: the event's name (the event
-			// type as sent: push, pull_request) and the delivery's id.
-			set("X-Github-Event", eventType)
-			set("X-Github-Delivery", invID)
-			set("X-Github-Hook-Id", w.ID)
+			// The event's name (the event type as sent: push,
+			// pull_request), the delivery's id and the hook's.
+			provider("X-GitHub-Event", eventType)
+			provider("X-GitHub-Delivery", invID)
+			provider("X-GitHub-Hook-ID", w.ID)
 		case rules.SchemeShopify:
-			// Shopify's: the topic (the event type: orders/create), the
-			// delivery's id and when it was triggered.
-			set("X-Shopify-Topic", eventType)
-			set("X-Shopify-Webhook-Id", invID)
-			set("X-Shopify-Triggered-At", start.UTC().Format(time.RFC3339Nano))
-			// Required by Shopify's receiver library as well (its
-			// webhooks.validate answers missing_headers without them):
-			// the shop and the API version, unless custom headers name them.
-			if hr.Header.Get("X-Shopify-Shop-Domain") == "" {
-				set("X-Shopify-Shop-Domain", ShopifyShopDomain)
-			}
-			if hr.Header.Get("X-Shopify-Api-Version") == "" {
-				set("X-Shopify-Api-Version", ShopifyAPIVersion)
-			}
+			// The topic (the event type: orders/create), the delivery's
+			// id, when it was triggered, and (its webhooks.validate
+			// answers missing_headers without them) the shop and the API
+			// version.
+			provider("X-Shopify-Topic", eventType)
+			provider("X-Shopify-Webhook-Id", invID)
+			provider("X-Shopify-Triggered-At", start.UTC().Format(time.RFC3339Nano))
+			provider("X-Shopify-Shop-Domain", ShopifyShopDomain)
+			provider("X-Shopify-API-Version", ShopifyAPIVersion)
 		}
 	}
 	out.sent = redactHeaders(hr.Header, redact, e.secretHeader)

@@ -229,6 +229,7 @@ func TestProviderHeaders(t *testing.T) {
   - {id: gh, endpoint: "`+s.URL+`/gh", signing: {scheme: github, secret: s1}}
   - {id: shop, endpoint: "`+s.URL+`/shop", signing: {scheme: shopify, secret: s2}}
   - {id: shop2, endpoint: "`+s.URL+`/shop2", signing: {scheme: shopify, secret: s3}, custom_headers: {X-Shopify-Shop-Domain: mine.myshopify.com}}
+  - {id: gh2, endpoint: "`+s.URL+`/gh2", signing: {scheme: github, secret: s4}, custom_headers: {X-GitHub-Event: issues}}
 subscriptions:
   - {webhook: gh, events: [push]}
   - {webhook: shop, events: ["orders/create"]}
@@ -272,6 +273,13 @@ subscriptions:
 	}
 	if d := s.got()[3].Header.Values("X-Shopify-Shop-Domain"); len(d) != 1 || d[0] != "mine.myshopify.com" {
 		t.Errorf("X-Shopify-Shop-Domain %q with a custom one, want mine.myshopify.com", d)
+	}
+	// So is a GitHub event a custom header names, once.
+	if _, err := te.e.Test(context.Background(), "gh2", TestRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := s.got()[4].Header.Values("X-GitHub-Event"); len(ev) != 1 || ev[0] != "issues" {
+		t.Errorf("X-GitHub-Event %q with a custom one, want issues", ev)
 	}
 	if got[2].Header.Get("X-GitHub-Event") != "" || got[0].Header.Get("X-Shopify-Topic") != "" {
 		t.Errorf("one provider's headers on the other's delivery")
