@@ -1,11 +1,13 @@
 package hooklabtest
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -62,10 +64,15 @@ func harMocks(file, dir, prefix string) (*rules.Config, error) {
 		}
 		g.responses = append(g.responses, ex.Response)
 	}
+	// A path with a pattern's characters matches more than itself: its
+	// rule goes after the exact ones, so that it does not answer for them.
+	slices.SortStableFunc(order, func(a, b string) int {
+		return cmp.Compare(boolInt(strings.ContainsAny(groups[a].path, "*{}")), boolInt(strings.ContainsAny(groups[b].path, "*{}")))
+	})
 	var list []any
 	for gi, key := range order {
 		g := groups[key]
-		match := map[string]any{"method": g.method, "path": g.path}
+		match := map[string]any{"method": g.method, "path": literalPath(g.path)}
 		if len(g.query) > 0 {
 			qm := map[string]string{}
 			for k, vs := range g.query {
@@ -100,6 +107,38 @@ func harMocks(file, dir, prefix string) (*rules.Config, error) {
 		return nil, fmt.Errorf("HAR fixture %s: %w", file, err)
 	}
 	return c, nil
+}
+
+// literalPath is the mock path pattern for the recorded path p. A path
+// may hold *, { or } (sent as %2A, %7B, %7D: JSON in a beacon's path, a
+// literal "{id}"), which a pattern reads as wildcards and parameters, and
+// patterns have no escape: each run of them becomes *, any characters
+// within the segment, so that the path matches itself and little more.
+func literalPath(p string) string {
+	if !strings.ContainsAny(p, "*{}") {
+		return p
+	}
+	var b strings.Builder
+	star := false
+	for _, r := range p {
+		if strings.ContainsRune("*{}", r) {
+			if !star {
+				b.WriteByte('*')
+			}
+			star = true
+			continue
+		}
+		star = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // servedHeaders are the recorded response headers a mock sends again: not

@@ -103,7 +103,10 @@ func WithMock(method, path string, status int, body string) Option {
 // allowed), gets that entry's status, headers and body; repeated requests
 // get the recorded responses in order (the third GET gets the third
 // recorded answer, later ones the last). Entries without a response are
-// skipped. Config mocks and WithMock mocks match first. Answers carry
+// skipped. A recorded path holding *, { or } (%2A, %7B, %7D in the URL) is
+// matched with each run of them as any characters within its segment
+// (path patterns have no escape), after the other entries. Config mocks
+// and WithMock mocks match first. Answers carry
 // Access-Control-Allow-Origin: * as every capture answer does, and a
 // request no entry matches gets the default acknowledgement. For exact
 // matching (every query value, the body), serve the file through a proxy

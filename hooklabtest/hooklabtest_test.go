@@ -535,3 +535,43 @@ func TestWithMockTakesDollarBraceLiterally(t *testing.T) {
 		t.Errorf("body %q, want %q", b, want)
 	}
 }
+
+// TestWithHARPathsWithPatternCharacters: a recorded path holding *, { or }
+// (sent as %2A, %7B, %7D: JSON in a beacon's path, a literal "{id}") is a
+// path, not a pattern: the fixture loads, such an entry does not answer
+// for the other recorded paths, and its own request gets its answer.
+func TestWithHARPathsWithPatternCharacters(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "paths.har")
+	entry := func(url, body string) string {
+		return `{"startedDateTime": "2026-01-01T00:00:00Z", "time": 1, "request": {"method": "GET", "url": "` + url +
+			`", "headers": []}, "response": {"status": 200, "headers": [], "content": {"size": 1, "mimeType": "text/plain", "text": "` + body + `"}}}`
+	}
+	har := `{"log": {"version": "1.2", "creator": {"name": "x", "version": "1"}, "entries": [` + strings.Join([]string{
+		entry("https://api.example/users/%7Bid%7D", "braces"),
+		entry("https://api.example/users/me", "me"),
+		entry("https://api.example/files/%2A", "star"),
+		entry("https://api.example/files/a", "a"),
+		entry(`https://api.example/t/%7B%22a%22%3A1%7D`, "beacon"),
+	}, ", ") + `]}}`
+	if err := os.WriteFile(file, []byte(har), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	defer rec.finish()
+	srv := NewServer(rec, WithHAR(file))
+	if rec.fatal != "" {
+		t.Fatalf("NewServer: %s", rec.fatal)
+	}
+	for path, want := range map[string]string{
+		"/users/me":            "me",
+		"/users/%7Bid%7D":      "braces",
+		"/files/a":             "a",
+		"/files/%2A":           "star",
+		"/t/%7B%22a%22%3A1%7D": "beacon",
+	} {
+		if _, body := get(t, srv.URL+path); string(body) != want {
+			t.Errorf("GET %s: %q, want %q", path, body, want)
+		}
+	}
+}
