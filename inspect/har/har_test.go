@@ -644,3 +644,31 @@ func TestPlaywrightFailedRequest(t *testing.T) {
 		t.Errorf("failed request: response %+v, error %q; second: %+v", exs[0].Response, exs[0].Error, exs[1].Response)
 	}
 }
+
+// TestContentEncodedBombStaysEncoded: a small recorded body that decodes
+// to more than the UI shows decoded (32 MiB) is exported as recorded. It
+// was decoded up to 256 MiB: three 250 KB gzip answers of 250 MiB of NULs
+// made GET /api/export.har write a 4.7 GB file, the server peaking at
+// 15 GB of memory.
+func TestContentEncodedBombStaysEncoded(t *testing.T) {
+	t.Parallel()
+	gz := gzipped(t, make([]byte, 32<<20+1))
+	ex := &inspect.Exchange{
+		ID: "01JNB5Z3Q0000000000000000A", Bin: "default", Source: inspect.SourceProxy, Time: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC),
+		Request: inspect.Request{Method: "GET", URL: "https://api.example.com/big", Proto: "HTTP/1.1"},
+		Response: &inspect.Response{Status: 200, Headers: inspect.Headers{{Name: "Content-Encoding", Value: "gzip"}},
+			Body: gz, Size: int64(len(gz))},
+	}
+	e := har.NewEntry(ex, har.Options{})
+	if c := e.Response.Content; c.Encoding != "base64" || c.Text != base64.StdEncoding.EncodeToString(gz) || c.Size != int64(len(gz)) || c.Compression != 0 || e.Hooklab.ResponseEncoded != "" {
+		t.Errorf("content: encoding %q, %d characters of text, size %d, compression %d, %d of response_encoded; want the %d recorded bytes in base64",
+			c.Encoding, len(c.Text), c.Size, c.Compression, len(e.Hooklab.ResponseEncoded), len(gz))
+	}
+	got, err := e.Exchange()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Response.Body, gz) || got.Response.Size != int64(len(gz)) {
+		t.Errorf("round trip: %d bytes, size %d", len(got.Response.Body), got.Response.Size)
+	}
+}
