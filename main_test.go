@@ -2118,3 +2118,43 @@ func TestListenFlagWithoutHost(t *testing.T) {
 		}
 	}
 }
+
+// A data directory may be named with the characters a SQLite URI gives a
+// meaning to ('?' starts its query, '#' its fragment, '%' an escape).
+// They were put in the "file:" URI as they were, so the database was
+// opened somewhere else: a file beside the directory, named with what
+// came before the '?' or '#' (both databases in one file, and start
+// failed), or a directory named with the escape decoded.
+func TestDataDirWithURICharacters(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"q?x=1", "h#frag", "pct%41", "all ?#% ü"} {
+		t.Run(name, func(t *testing.T) {
+			parent := t.TempDir()
+			dir := filepath.Join(parent, name)
+			s := startServer(t, "--data", dir)
+			a := s.send(t, "POST", "/b/keep/this", "application/json", []byte(`{"keep":true}`))
+			s.Stop(t)
+			s2 := startServer(t, "--data", dir)
+			if e := s2.exchange(t, a.ID); e.Request.Body != `{"keep":true}` {
+				t.Fatalf("after restart: %+v", e)
+			}
+			s2.Stop(t)
+			for _, f := range []string{"hooklab.db", "emit.db"} {
+				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+					t.Error(err)
+				}
+			}
+			entries, err := os.ReadDir(parent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) != 1 || entries[0].Name() != name {
+				var names []string
+				for _, e := range entries {
+					names = append(names, e.Name())
+				}
+				t.Errorf("beside the data directory: %q, want only %q", names, name)
+			}
+		})
+	}
+}

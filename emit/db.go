@@ -213,7 +213,7 @@ func openDB(dir string, memory bool, log *slog.Logger) (*db, error) {
 		// the caches would keep growing with the database for minutes.
 		// The writer's working set (the right edges of the tables and
 		// indexes it appends to) fits.
-		dsn := "file:" + d.path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(256)"
+		dsn := inspect.FileURI(d.path) + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(256)"
 		// journal_size_limit: a WAL that grew past the checkpoint's 4 MiB
 		// (readers held it) is cut back when it starts over.
 		if d.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=cache_size(64)&_pragma=journal_size_limit(16777216)"); err != nil {
@@ -266,7 +266,7 @@ func prepareDBFile(path string, log *slog.Logger) error {
 	if err := inspect.OwnerOnly(path); err != nil {
 		return err
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	db, err := sql.Open("sqlite", inspect.FileURI(path)+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		return err
 	}

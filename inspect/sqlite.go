@@ -281,7 +281,7 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		// changed to the WAL, two syscalls a page, so the same rows in
 		// bigger pages cost fewer of them (measured: a sixth less CPU per
 		// capture). An existing database keeps its page size.
-		dsn := "file:" + s.path + "?_pragma=page_size(16384)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+		dsn := FileURI(s.path) + "?_pragma=page_size(16384)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 		// The checkpointer copies the WAL into the database beside the
 		// writer every checkpointEvery, so the writer's own automatic
 		// checkpoint (which is what lets the WAL start over, keeping it
@@ -427,6 +427,16 @@ func checkWritable(dir string) error {
 	name := f.Name()
 	f.Close()
 	return os.Remove(name)
+}
+
+// FileURI is the "file:" URI of the database at path that the SQLite
+// driver opens (a query of pragmas may follow): the characters a URI
+// gives a meaning to are escaped, so a directory named with '?', '#' or
+// '%' is opened where it is, not at what comes before them or with an
+// escape decoded. path is cleaned (filepath.Join), so it never starts
+// with the "//" of an authority.
+func FileURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
 // OwnerOnly makes the SQLite database at path (created empty when missing)
