@@ -1494,7 +1494,7 @@ func TestStartupErrors(t *testing.T) {
 		{"empty data", []string{"--data", ""}, "--data is empty"},
 		{"empty config", []string{"--memory", "--config", ""}, "--config is empty"},
 		{"no body", []string{"--memory", "--max-body", "0"}, "--max-body 0: want a size of at least 1 byte"},
-		{"no HOME, no --data", nil, "neither XDG_DATA_HOME nor HOME is set"},
+		{"no HOME, no --data", nil, "neither XDG_DATA_HOME (an absolute path) nor HOME is set"},
 		{"negative shutdown timeout", []string{"--memory", "--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s"},
 		{"negative retain age", []string{"--memory", "--retain-age", "-5s"}, "--retain-age -5s"},
 		{"retain age not a duration", []string{"--memory", "--retain-age", "abc"}, `invalid value "abc" for flag -retain-age: want a duration such as 24h, 30m or 90s`},

@@ -185,9 +185,11 @@ type pendingWrite struct {
 // user's data directory ($XDG_DATA_HOME or ~/.local/share), or "" when
 // neither variable is set (a service account, a bare container): a shared
 // temp dir would let another user read or plant data, so the caller asks
-// for --data instead.
+// for --data instead. A relative XDG_DATA_HOME is ignored, as the XDG Base
+// Directory spec has it: it would put the data under whatever directory
+// hooklab was started in.
 func DefaultDataDir(getenv func(string) string) string {
-	if d := getenv("XDG_DATA_HOME"); d != "" {
+	if d := getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
 		return filepath.Join(d, "hooklab")
 	}
 	if h := getenv("HOME"); h != "" {
@@ -237,7 +239,7 @@ func CorruptHint(path string, err error) error {
 }
 
 // ErrNoDataDir says DefaultDataDir has no answer.
-var ErrNoDataDir = errors.New("no data directory: neither XDG_DATA_HOME nor HOME is set; give --data DIR (or HOOKLAB_DATA)")
+var ErrNoDataDir = errors.New("no data directory: neither XDG_DATA_HOME (an absolute path) nor HOME is set; give --data DIR (or HOOKLAB_DATA)")
 
 // OpenSQLite opens (creating when needed) the store in dir, or in memory
 // when opts.Memory is set. It refuses a file that is not a hooklab database

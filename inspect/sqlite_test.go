@@ -974,6 +974,10 @@ func TestDefaultDataDir(t *testing.T) {
 		{"XDG", map[string]string{"XDG_DATA_HOME": "/x", "HOME": "/h"}, "/x/hooklab"},
 		{"HOME", map[string]string{"HOME": "/h"}, "/h/.local/share/hooklab"},
 		{"neither", nil, ""},
+		// The XDG Base Directory spec: a relative path in its variables
+		// is invalid and ignored (it was taken from the working directory).
+		{"relative XDG", map[string]string{"XDG_DATA_HOME": "rel", "HOME": "/h"}, "/h/.local/share/hooklab"},
+		{"relative XDG, no HOME", map[string]string{"XDG_DATA_HOME": "./rel"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
