@@ -267,8 +267,32 @@ func version() string {
 // exits the process.
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("hooklab "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	out := &flagOutput{w: stderr}
+	fs.SetOutput(out)
+	// -h prints the flags; a bad flag prints its error line (written
+	// before Usage is called) and where the flags are, not 50 lines that
+	// bury it.
+	fs.Usage = func() {
+		if out.wrote {
+			fmt.Fprintf(stderr, "run \"%s -h\" for its flags\n", fs.Name())
+			return
+		}
+		fmt.Fprintf(stderr, "Usage of %s:\n", fs.Name())
+		fs.PrintDefaults()
+	}
 	return fs
+}
+
+// flagOutput is a flag set's output: wrote tells whether the flag package
+// wrote an error line before calling Usage.
+type flagOutput struct {
+	w     io.Writer
+	wrote bool
+}
+
+func (o *flagOutput) Write(p []byte) (int, error) {
+	o.wrote = true
+	return o.w.Write(p)
 }
 
 // helpOrUsage is errHelp for -h, else errUsage: the flag set printed why.

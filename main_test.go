@@ -1573,6 +1573,8 @@ func TestCommands(t *testing.T) {
 		{[]string{"help", "--help"}, "hooklab tail", false},
 		{[]string{"help", "help"}, "hooklab tail", false},
 		{[]string{"help", "tail", "serve"}, "give one command, or none", true},
+		// A bad flag: its error and where the flags are, not all of them.
+		{[]string{"serve", "--max-body", "10XB"}, `run "hooklab serve -h" for its flags`, true},
 		{[]string{"version", "-h"}, "Usage of hooklab version", false},
 		{[]string{"--bogus"}, "flag provided but not defined", true},
 		{[]string{"-h", "--capture", "x"}, "Usage of hooklab serve", false},
@@ -1581,6 +1583,9 @@ func TestCommands(t *testing.T) {
 		err := run(context.Background(), tc.args, func(string) string { return "" }, &out, &errOut)
 		if (err != nil) != tc.wantErr || !strings.Contains(out.String()+errOut.String(), tc.want) {
 			t.Errorf("%v: err=%v out=%q", tc.args, err, out.String()+errOut.String())
+		}
+		if tc.wantErr && strings.Contains(errOut.String(), "-retain-count") {
+			t.Errorf("%v: a usage error lists the flags:\n%s", tc.args, errOut.String())
 		}
 	}
 }
