@@ -605,6 +605,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return fmt.Errorf("%w (or --memory)", inspect.ErrNoDataDir)
 		}
 	}
+	if dataDir != "" {
+		// Printed at start and given in /api/info: a relative path means
+		// nothing to a client started elsewhere.
+		if abs, err := filepath.Abs(dataDir); err == nil {
+			dataDir = abs
+		}
+	}
 	store, err := inspect.OpenSQLite(dataDir, inspect.Options{
 		Memory:      o.memory,
 		RetainCount: o.retainCount,

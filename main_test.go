@@ -2163,3 +2163,28 @@ func TestDataDirWithURICharacters(t *testing.T) {
 		})
 	}
 }
+
+// TestRelativeDataDirShownAbsolute: a relative --data is printed at start
+// and given in /api/info as the absolute path it is, which means something
+// to a client started in another directory.
+func TestRelativeDataDirShownAbsolute(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir) // not parallel: the working directory is the process's
+	s := startServer(t, "--data", "rel/data")
+	want := filepath.Join(dir, "rel", "data")
+	if !strings.Contains(s.Stdout.String(), "data: "+filepath.Join(want, "hooklab.db")+"\n") {
+		t.Errorf("start printed:\n%s\nwant data: %s", s.Stdout.String(), filepath.Join(want, "hooklab.db"))
+	}
+	res, err := http.Get(s.UI + "api/info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var info struct{ Data string }
+	if err := json.NewDecoder(res.Body).Decode(&info); err != nil {
+		t.Fatal(err)
+	}
+	if !filepath.IsAbs(info.Data) || !strings.HasPrefix(info.Data, want) {
+		t.Errorf("/api/info data %q, want under %s", info.Data, want)
+	}
+}
