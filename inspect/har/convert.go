@@ -278,6 +278,15 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 	if ext != nil {
 		ex.ID, ex.Bin, ex.Source, ex.Error, ex.Rule = ext.ID, ext.Bin, ext.Source, ext.Error, ext.Rule
 		ex.Signature, ex.ReplayOf, ex.Invocation, ex.Attempt, ex.Meta = ext.Signature, ext.ReplayOf, ext.Invocation, ext.Attempt, ext.Meta
+		switch ext.Source {
+		case "":
+			ex.Source = inspect.SourceProxy
+		case inspect.SourceCapture, inspect.SourceProxy, inspect.SourceEmit, inspect.SourceReplay:
+		default:
+			// Filters and views know these four: another would be stored
+			// under a name nothing lists.
+			return nil, fmt.Errorf("%w: _hooklab.source %q: want capture, proxy, emit or replay", inspect.ErrInvalid, ext.Source)
+		}
 		if ext.DurationNS < 0 {
 			return nil, fmt.Errorf("%w: _hooklab.duration_ns %d: want a duration, not a negative number", inspect.ErrInvalid, ext.DurationNS)
 		}

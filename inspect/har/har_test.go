@@ -386,6 +386,8 @@ func TestParseErrors(t *testing.T) {
 			"time 1e+300: want milliseconds under"},
 		{"negative duration_ns", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": 200}, "_hooklab": {"duration_ns": -5}}`,
 			"_hooklab.duration_ns -5"},
+		{"unknown source", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": 200}, "_hooklab": {"source": "bogus"}}`,
+			`_hooklab.source "bogus": want capture, proxy, emit or replay`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
