@@ -512,6 +512,11 @@ func pathOf(raw string) string {
 	return u.EscapedPath()
 }
 
+// MaxDecodedView bounds how much of a gzip or deflate body is decoded to
+// show it or look into it: the UI's viewers, json: terms, a HAR export. A
+// few hundred KB of gzip decode to hundreds of MB.
+const MaxDecodedView = 32 << 20
+
 // DecodeContent returns body decoded from the content coding ce names
 // (the last of a list): gzip, or deflate (zlib-wrapped as HTTP says, else
 // raw, as some servers send it), at most limit bytes of it. err is nil

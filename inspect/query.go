@@ -483,15 +483,11 @@ func headerHas(hs Headers, t Term) bool {
 	return false
 }
 
-// jsonDecodeLimit bounds how much of a gzip or deflate body json: decodes,
-// as the UI's viewers do.
-const jsonDecodeLimit = 32 << 20
-
 func jsonHas(h Headers, body []byte, t Term) bool {
 	// A gzip or deflate body (Content-Encoding) is read decoded, as mock
 	// rules and the UI read it; one that does not decode, as it is.
 	if ce := h.Get("Content-Encoding"); ce != "" && len(body) > 0 {
-		if dec, err := DecodeContent(ce, body, jsonDecodeLimit); err == nil {
+		if dec, err := DecodeContent(ce, body, MaxDecodedView); err == nil {
 			body = dec
 		}
 	}

@@ -51,8 +51,9 @@ func New(exs []*inspect.Exchange, opts Options) *File {
 // written as text; others as base64 (content.encoding for responses, the
 // "_encoding" extension for requests, which HAR 1.2 gives no field for).
 // A response body recorded in a Content-Encoding that decodes (gzip,
-// deflate; not cut short; at most 32 MiB decoded) is written decoded, as HAR 1.2 has it, with
-// content.size its decoded size and content.compression the bytes saved;
+// deflate; not cut short; to at most inspect.MaxDecodedView: an export of
+// a few gzip bombs took gigabytes) is written decoded, as HAR 1.2 has it,
+// with content.size its decoded size and content.compression the bytes saved;
 // the recorded bytes go in the extension, for Entry.Exchange. Timings
 // split the duration at the time to first byte when it is known
 // (meta.ttfb_ms): wait up to it, receive after.
@@ -154,7 +155,7 @@ func NewEntry(ex *inspect.Exchange, opts Options) Entry {
 	// Content-Encoding goes decoded when it decodes whole, its recorded
 	// bytes kept in the extension for a hooklab import.
 	if ce := r.Headers.Get("Content-Encoding"); ce != "" && !r.Truncated && len(body) > 0 {
-		if dec, err := inspect.DecodeContent(ce, body, maxExportDecoded+1); err == nil && !bytes.Equal(dec, body) && int64(len(dec)) <= maxExportDecoded {
+		if dec, err := inspect.DecodeContent(ce, body, inspect.MaxDecodedView+1); err == nil && !bytes.Equal(dec, body) && len(dec) <= inspect.MaxDecodedView {
 			e.Response.Content.Size = int64(len(dec))
 			e.Response.Content.Compression = int64(len(dec) - len(body))
 			ext.ResponseEncoded = base64.StdEncoding.EncodeToString(body)
@@ -170,12 +171,6 @@ func NewEntry(ex *inspect.Exchange, opts Options) Entry {
 	}
 	return e
 }
-
-// maxExportDecoded caps a response body decoded for export, as the UI's
-// viewers cap it; one that decodes to more is exported as recorded. A few
-// hundred KB of gzip decode to hundreds of MB (as JSON, NULs take six
-// bytes each): decoded, an export of a few such answers took gigabytes.
-const maxExportDecoded = 32 << 20
 
 // maxDecoded caps the decoding of _hooklab.response_encoded on import, to
 // compare it with content.text (which is in memory already).
