@@ -254,28 +254,29 @@ func cookieNamesOf(vals []string) []string {
 // deflate), when the body really is so encoded; otherwise body itself.
 // Browsers' HAR files hold decoded bodies under a Content-Encoding header.
 func DecodeBody(h inspect.Headers, body []byte) []byte {
-	if out, err := inspect.DecodeContent(h.Get("Content-Encoding"), body, 256<<20); err == nil {
+	if out, err := inspect.DecodeContent(h.Get("Content-Encoding"), body, maxDiffDecoded); err == nil {
 		return out
 	}
 	return body
 }
 
+// maxDiffDecoded bounds the decoding of a body to compare it.
+const maxDiffDecoded = 256 << 20
+
 func (d *differ) compareBodies(old, new *inspect.Response, cutOff string) ([]Change, []string) {
-	ob := DecodeBody(old.Headers, old.Body)
-	if old.Truncated || cutOff != "" {
-		// A recording cut mid-stream does not decode to its end: as far
-		// as it does (not its compressed bytes, which the replay's decoded
-		// ones would never match).
-		if out, err := inspect.DecodeContent(old.Headers.Get("Content-Encoding"), old.Body, 256<<20); errors.Is(err, io.ErrUnexpectedEOF) && len(out) > 0 {
-			ob = out
-		}
+	// As DecodeBody, but a recording cut mid-stream, which does not decode
+	// to its end, as far as it does (not its compressed bytes, which the
+	// replay's decoded ones would never match).
+	ob, err := inspect.DecodeContent(old.Headers.Get("Content-Encoding"), old.Body, maxDiffDecoded)
+	if cut := old.Truncated || cutOff != ""; err != nil && !(cut && errors.Is(err, io.ErrUnexpectedEOF) && len(ob) > 0) {
+		ob = old.Body
 	}
 	// The replayed body is as it came over the wire (a recorded one may be
 	// a browser's, decoded already): one its Content-Encoding does not
 	// decode is one no client could read (unless the recorded one was the
 	// same bytes).
 	enc := new.Headers.Get("Content-Encoding")
-	nb, err := inspect.DecodeContent(enc, new.Body, 256<<20)
+	nb, err := inspect.DecodeContent(enc, new.Body, maxDiffDecoded)
 	if err != nil {
 		if !new.Truncated || len(nb) == 0 {
 			nb = new.Body
@@ -305,15 +306,12 @@ func (d *differ) compareBodies(old, new *inspect.Response, cutOff string) ([]Cha
 	}
 	if old.Truncated {
 		notes = append(notes, fmt.Sprintf("the recorded body was cut at %d of %d bytes: compared that much", len(old.Body), old.Size))
-		if len(nb) > len(ob) {
-			nb = nb[:len(ob)]
-		}
 	}
 	if cutOff != "" {
 		notes = append(notes, fmt.Sprintf("the recorded body stops where the answer was cut off (%s): compared that much", cutOff))
-		if len(nb) > len(ob) {
-			nb = nb[:len(ob)]
-		}
+	}
+	if (old.Truncated || cutOff != "") && len(nb) > len(ob) {
+		nb = nb[:len(ob)]
 	}
 	if new.Truncated {
 		notes = append(notes, fmt.Sprintf("the replayed body was cut at %d of %d bytes: compared that much", len(new.Body), new.Size))

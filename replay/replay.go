@@ -622,13 +622,14 @@ func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange, u *url.URL) 
 	if strings.EqualFold(ex.Request.Method, http.MethodConnect) {
 		return nil, nil, errors.New("a CONNECT tunnel is not replayed: hooklab records its host, bytes and duration, not what went through it")
 	}
-	if why, ok := ex.Meta["request_body"].(string); ok && ex.Request.Truncated && !o.SetBody {
-		// Cut by the upstream's early answer, not at --max-body: the
-		// proxy says how far it forwarded.
-		return nil, nil, fmt.Errorf("the request body was cut when recorded (%s): not replayed, as the receiver would get a different body", why)
-	}
 	if ex.Request.Truncated && !o.SetBody {
-		return nil, nil, fmt.Errorf("the request body was cut when recorded (%d of %d bytes kept): not replayed, as the receiver would get a different body", len(ex.Request.Body), ex.Request.Size)
+		// Cut at --max-body, or by the upstream's early answer, when the
+		// proxy says how far it forwarded.
+		why, ok := ex.Meta["request_body"].(string)
+		if !ok {
+			why = fmt.Sprintf("%d of %d bytes kept", len(ex.Request.Body), ex.Request.Size)
+		}
+		return nil, nil, fmt.Errorf("the request body was cut when recorded (%s): not replayed, as the receiver would get a different body", why)
 	}
 	if ex.RequestIncomplete() && !o.SetBody {
 		return nil, nil, fmt.Errorf("the request body was not all received when recorded (%s): not replayed, as the receiver would get a different body", ex.Error)
