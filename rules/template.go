@@ -962,8 +962,8 @@ func newEngine() *liquid.Engine {
 	e := liquid.NewEngine()
 	// The list filters make the list they are given first: a range
 	// ((1..n)) becomes n items, and concat may double a list at each step.
-	// Refuse lists longer than a render may write (a byte an item) before
-	// they are made: an allocation too large is a fatal error, not a panic.
+	// Refuse lists longer than MaxListItems before they are made: an
+	// allocation too large is a fatal error, not a panic.
 	std := filterSet{}
 	filters.AddStandardFilters(std)
 	for name, fn := range std {
@@ -1116,6 +1116,9 @@ func newEngine() *liquid.Engine {
 	return e
 }
 
+// errLongList refuses a list filter's list over MaxListItems.
+var errLongList = fmt.Errorf("list longer than %d items", MaxListItems)
+
 // filterSet collects the standard Liquid filters, to wrap them.
 type filterSet map[string]any
 
@@ -1152,7 +1155,7 @@ func guardLists(fn any) any {
 				return fail(err)
 			}
 			if total += len(a); total > MaxListItems {
-				return fail(fmt.Errorf("list longer than %d items", MaxListItems))
+				return fail(errLongList)
 			}
 			args[i] = reflect.ValueOf(a)
 		}
@@ -1178,7 +1181,7 @@ func boundedList(v any) ([]any, error) {
 		return rangeList(r)
 	}
 	if values.Length(v) > MaxListItems {
-		return nil, fmt.Errorf("list longer than %d items", MaxListItems)
+		return nil, errLongList
 	}
 	a, err := values.Convert(v, listType)
 	if err != nil {
@@ -1199,7 +1202,7 @@ func rangeList(r values.Range) ([]any, error) {
 		return []any{}, nil
 	}
 	if uint(e-b) >= MaxListItems {
-		return nil, fmt.Errorf("list longer than %d items", MaxListItems)
+		return nil, errLongList
 	}
 	a := make([]any, 0, e-b+1)
 	for i := range e - b + 1 {

@@ -109,13 +109,18 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 				}
 			}
 		}
+		// moved: a directory was made or removed since present was made.
+		moved := func() bool {
+			for d, up := range present {
+				if existingDir(d) != up {
+					return true
+				}
+			}
+			return false
+		}
 		// One made (or removed) after it was looked for and before the
 		// one above it was watched made its event unheard: start over.
-		moved := false
-		for d, up := range present {
-			moved = moved || existingDir(d) != up
-		}
-		if moved {
+		if moved() {
 			w.Close()
 			continue
 		}
@@ -166,13 +171,13 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 			apply(cfg, err)
 		}
 		reload()
-		// While the config fails, any change in its directory may be the
-		// file it lacks (a file: body not yet written): try again on each.
 		// selfEvent: a watched body directory itself was removed or moved,
 		// which ends its watch, even if one is made again in its place.
-		selfEvent := false
 		// Looked for first: the event of a body directory in the config's
-		// directory also matches "any change there" while the config fails.
+		// directory also matches "any change there" below. While the config
+		// fails, any change in its directory may be the file it lacks (a
+		// file: body not yet written): try again on each.
+		selfEvent := false
 		interested := func(name string) bool {
 			if up, ok := present[name]; ok && up == name {
 				selfEvent = true
@@ -191,12 +196,9 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 		watchLoop(ctx, w, dir, interested, log, func() bool {
 			// Looked at before reload, which tells the config's users:
 			// one of them may make the directory again at once.
-			moved := selfEvent
-			for d, up := range present {
-				moved = moved || existingDir(d) != up // a directory was made or removed
-			}
+			restart := selfEvent || moved()
 			reload()
-			if moved {
+			if restart {
 				return true
 			}
 			t, l := linkChains(append([]string{abs}, bodies...))
