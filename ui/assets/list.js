@@ -126,13 +126,12 @@ export class ExchangeList {
     this.arrivals = [];
     this.prepend(batch, shown);
     const i = anchor ? this.indexOf(anchor.id) : -1;
+    let above = 0;
     if (i >= 0) {
       sc.scrollTop = i * this.rh + anchor.offset;
-      let above = 0;
       for (let j = 0; j < i; j++) if (!shown.has(this.items[j].id)) above++;
-      this.setUnseen(above);
     }
-    if (this.paused) this.onNewCount(this.held.length);
+    this.setUnseen(above); // paused, the held ones
     this.render();
     this.onChange();
   }
