@@ -599,6 +599,7 @@ func (e *Emitter) enqueueMarked(ctx context.Context, invs []*Invocation, exchang
 			byHook[inv.WebhookID] = append(byHook[inv.WebhookID], inv)
 		} else {
 			e.counts.add(inv.WebhookID, inv.Status, 1)
+			e.announce(inv) // it could not be rendered
 		}
 	}
 	// The lanes take the invocations over: from here on only the lane

@@ -475,3 +475,48 @@ automations:
 		t.Errorf("ran with %s, want 2024-05-13", got)
 	}
 }
+
+// TestDeliveryFailedOfUnrenderable makes a delivery.failed event of an
+// invocation that failed as it was made (its payload was over the
+// webhook's max_payload), as of one whose attempts failed.
+func TestDeliveryFailedOfUnrenderable(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	te := newEnv(t, `webhooks:
+  - {id: main, endpoint: "`+s.URL+`/main", signing: {scheme: none}, max_payload: 16}
+  - {id: watch, endpoint: "`+s.URL+`/watch", signing: {scheme: none}}
+triggers:
+  - name: big
+    when: {event: order.paid}
+    notify: {webhook: main, payload: '{"note": "{{order.note}}"}'}
+subscriptions:
+  - {webhook: watch, events: [delivery.*]}
+`, nil)
+	q := te.emit("order.paid", `{"order": {"note": "longer than sixteen bytes"}}`)
+	if len(q) != 1 || q[0].Status != InvocationFailed {
+		t.Fatalf("queued %+v, want one failed invocation", q)
+	}
+	te.waitCount("watch", InvocationSuccess, 1)
+	var env struct {
+		Type   string
+		Detail struct {
+			Invocation struct {
+				ID, Status, Error string
+				WebhookID         string `json:"webhook_id"`
+			}
+		}
+	}
+	for _, r := range s.got() {
+		if r.URL == "/main" {
+			t.Errorf("the unrenderable invocation was sent: %s", r.Body)
+		}
+		if r.URL == "/watch" {
+			json.Unmarshal(r.Body, &env)
+		}
+	}
+	inv := env.Detail.Invocation
+	if env.Type != EventDeliveryFailed || inv.ID != q[0].ID || inv.WebhookID != "main" || inv.Status != InvocationFailed ||
+		!strings.Contains(inv.Error, "max_payload") {
+		t.Errorf("delivery event %+v", env)
+	}
+}

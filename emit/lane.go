@@ -702,20 +702,31 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool
 	}
 	e.counts.finished(inv.WebhookID, inv.Status, inv.queued)
 	e.publish(inv)
-	if !inv.queued && inv.depth == 0 {
-		typ := EventDeliverySucceeded
-		if inv.Status != InvocationSuccess {
-			typ = EventDeliveryFailed
-		}
-		if e.snap.Load().wants(typ) {
-			data, _ := json.Marshal(deliveryEvent{Invocation: deliveryEventInvocation{
-				ID: inv.ID, WebhookID: inv.WebhookID, EventID: inv.EventID, EventType: inv.EventType,
-				Status: inv.Status, Attempts: inv.Attempts, StatusCode: inv.StatusCode, Error: inv.Error,
-			}})
-			e.push(queued{ev: Event{Type: typ, Data: data, Subject: "invocation:" + inv.ID, depth: 1}})
-		}
+	if !inv.queued {
+		e.announce(inv)
 	}
 	return inv.queued
+}
+
+// announce makes the delivery.succeeded or delivery.failed event of inv,
+// which has ended: after its last attempt, or when it was made and could
+// not be rendered. A delivery that such an event invoked makes none.
+func (e *Emitter) announce(inv *Invocation) {
+	if inv.depth != 0 {
+		return
+	}
+	typ := EventDeliverySucceeded
+	if inv.Status != InvocationSuccess {
+		typ = EventDeliveryFailed
+	}
+	if !e.snap.Load().wants(typ) {
+		return
+	}
+	data, _ := json.Marshal(deliveryEvent{Invocation: deliveryEventInvocation{
+		ID: inv.ID, WebhookID: inv.WebhookID, EventID: inv.EventID, EventType: inv.EventType,
+		Status: inv.Status, Attempts: inv.Attempts, StatusCode: inv.StatusCode, Error: inv.Error,
+	}})
+	e.push(queued{ev: Event{Type: typ, Data: data, Subject: "invocation:" + inv.ID, depth: 1}})
 }
 
 // deliveryEvent is the data of a delivery.succeeded or delivery.failed
