@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/rules"
 )
 
@@ -1057,6 +1059,35 @@ func TestEventsFieldErrors(t *testing.T) {
 		code, raw := c.do("POST", "/api/events", body, &verr)
 		if code != 400 || verr.Field != field || strings.Contains(verr.Error, "Go ") {
 			t.Errorf("POST /api/events %s: %d %s, want a 400 naming %s", body, code, raw, field)
+		}
+	}
+}
+
+// TestReadDataErrors: --data that is not a JSON object is refused saying
+// what it is instead, in the words of JSON (not of Go's types).
+func TestReadDataErrors(t *testing.T) {
+	t.Parallel()
+	empty := filepath.Join(t.TempDir(), "empty.json")
+	os.WriteFile(empty, []byte(" \n"), 0o600)
+	for _, tc := range []struct{ arg, want string }{
+		{"", "--data is empty"},
+		{"@" + empty, "--data is empty"},
+		{"[1]", "must be a JSON object, not a list"},
+		{`"x"`, "not a string"},
+		{"12", "not a number"},
+		{"-1", "not a number"},
+		{"null", "not null"},
+		{"true", "not true"},
+		{`{"a":`, "must be a JSON object: unexpected end of JSON input"},
+		{"hello", "must be a JSON object: invalid character 'h'"},
+		{`{"a": 1} {}`, "must be a JSON object: invalid character '{' after top-level value"},
+	} {
+		_, err := ReadData(tc.arg, nil)
+		if err == nil || !errors.Is(err, inspect.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ReadData(%q) = %v, want an invalid-input error with %q", tc.arg, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "Go value") {
+			t.Errorf("ReadData(%q) names Go types: %v", tc.arg, err)
 		}
 	}
 }

@@ -80,15 +80,13 @@ func Send(ctx context.Context, apiBase, token, typ string, data json.RawMessage)
 }
 
 // ReadData reads the --data of "hooklab send": "@FILE" reads a file, "-"
-// or "@-" (as curl has it) reads stdin, anything else is the JSON itself;
-// "" is {}. A UTF-8 byte order mark before it is skipped. The result
-// must be a JSON object.
+// or "@-" (as curl has it) reads stdin, anything else is the JSON itself.
+// A UTF-8 byte order mark before it is skipped. The result must be a JSON
+// object: "" or an empty file is an error, as a list or a string is.
 func ReadData(arg string, stdin io.Reader) (json.RawMessage, error) {
 	var b []byte
 	var err error
 	switch {
-	case arg == "":
-		return json.RawMessage(`{}`), nil
 	case arg == "-" || arg == "@-":
 		b, err = io.ReadAll(stdin)
 	case strings.HasPrefix(arg, "@"):
@@ -102,12 +100,21 @@ func ReadData(arg string, stdin io.Reader) (json.RawMessage, error) {
 	// Notepad and PowerShell on Windows begin a UTF-8 file with a byte
 	// order mark, which JSON decoding reads as the character 'ï'.
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(b, &probe); err != nil {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%w: --data is empty; it must be a JSON object (leave --data out to send {})", inspect.ErrInvalid)
+	}
+	if !json.Valid(b) {
+		var v any
+		err := json.Unmarshal(b, &v)
 		return nil, fmt.Errorf("%w: --data must be a JSON object: %v", inspect.ErrInvalid, err)
 	}
-	if probe == nil {
-		return nil, fmt.Errorf("%w: --data must be a JSON object, not null", inspect.ErrInvalid)
+	if b[0] != '{' {
+		kind := map[byte]string{'[': "a list", '"': "a string", 't': "true", 'f': "false", 'n': "null"}[b[0]]
+		if kind == "" {
+			kind = "a number"
+		}
+		return nil, fmt.Errorf("%w: --data must be a JSON object, not %s", inspect.ErrInvalid, kind)
 	}
-	return json.RawMessage(bytes.TrimSpace(b)), nil
+	return json.RawMessage(b), nil
 }
