@@ -475,3 +475,41 @@ func TestDataFileModes(t *testing.T) {
 	}
 	s.Stop(t)
 }
+
+// TestConfigErrorsNameVariables: an error about a value from ${NAME} names
+// the variable, not the value, also where hooklab reads the value
+// trimmed and in another case before checking it (a webhook's method,
+// format and authentication type): "got "SK_LIVE_..."" put the value in
+// the log, GET /api/rules and hooklab check.
+func TestConfigErrorsNameVariables(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"HOOK_METHOD": " sk_Method_51aa ", "HOOK_FORMAT": "sk_Format_52bb", "HOOK_AUTH": "Sk_AuthType_53cc"}
+	cfg := `webhooks:
+  - id: w
+    endpoint: http://127.0.0.1:1/hook
+    method: ${HOOK_METHOD}
+    format: ${HOOK_FORMAT}
+    authentication: {type: "${HOOK_AUTH}", token: t}
+`
+	path := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"check", path}, func(k string) string { return env[k] }, &out, &errOut)
+	if exitCode(err) != 1 {
+		t.Fatalf("check: exit %d (%v), want 1: %s", exitCode(err), err, errOut.String())
+	}
+	msg := errOut.String() + out.String()
+	if err != nil {
+		msg += err.Error()
+	}
+	for name, v := range env {
+		if !strings.Contains(msg, "${"+name+"}") {
+			t.Errorf("the errors do not name ${%s}:\n%s", name, msg)
+		}
+		if i := strings.Index(strings.ToLower(msg), strings.ToLower(strings.TrimSpace(v))); i >= 0 {
+			t.Errorf("the errors quote the value of ${%s}: ...%s...", name, msg[max(0, i-60):min(len(msg), i+len(v)+20)])
+		}
+	}
+}

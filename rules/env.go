@@ -101,11 +101,21 @@ func (e *EnvSeen) Getenv(name string) string {
 		return ""
 	}
 	v := e.getenv(name)
-	if len(v) >= minScrubbed {
+	ref := "${" + name + "}"
+	// Some fields are read trimmed and in one case before they are
+	// checked (a webhook's method, format, authentication type), and
+	// their errors quote them so: those forms are the value too.
+	t := strings.TrimSpace(v)
+	for _, s := range []string{v, t, strings.ToUpper(t), strings.ToLower(t)} {
+		if len(s) < minScrubbed {
+			continue
+		}
 		if e.vals == nil {
 			e.vals = map[string]string{}
 		}
-		e.vals[v] = "${" + name + "}"
+		if _, ok := e.vals[s]; !ok || s == v {
+			e.vals[s] = ref
+		}
 	}
 	return v
 }
@@ -115,12 +125,13 @@ func (e *EnvSeen) Getenv(name string) string {
 // no secret worth the name.
 const minScrubbed = 6
 
-// Scrub replaces each value seen in msg (as it is, or as %q quotes it) by
-// the reference that gave it, longest values first; and what a template
-// error quotes of a value, which starts at a "{{" and may be clipped
-// ("{{sk_live_ABC… has no closing }}"): the part of a value from a "{{" in
-// it, and the start of a value, or of such a part, that ends where the
-// message clipped it. A nil EnvSeen leaves msg as it is.
+// Scrub replaces each value seen in msg (as it is, trimmed, upper- or
+// lower-cased, or as %q quotes it) by the reference that gave it, longest
+// values first; and what a template error quotes of a value, which starts
+// at a "{{" and may be clipped ("{{sk_live_ABC… has no closing }}"): the
+// part of a value from a "{{" in it, and the start of a value, or of such
+// a part, that ends where the message clipped it. A nil EnvSeen leaves msg
+// as it is.
 func (e *EnvSeen) Scrub(msg string) string {
 	if e == nil || len(e.vals) == 0 {
 		return msg
