@@ -513,3 +513,51 @@ func TestConfigErrorsNameVariables(t *testing.T) {
 		}
 	}
 }
+
+// TestClientCommandsHideServerPassword: a password in the user info of
+// HOOKLAB_UI or --server (a UI behind a front end that asks for basic
+// auth) stays out of what the client commands print when the server does
+// not answer, is not hooklab, or the URL is wrong; it was printed whole
+// (as Go's own errors beside it printed "***").
+func TestClientCommandsHideServerPassword(t *testing.T) {
+	t.Parallel()
+	const pw = "PLANTEDserverpw-6b1e0f"
+	notUI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer notUI.Close()
+	dir := t.TempDir()
+	harFile := filepath.Join(dir, "in.har")
+	if err := os.WriteFile(harFile, []byte(`{"log":{"version":"1.2","creator":{"name":"t","version":"1"},"entries":[]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, server := range []string{
+		"http://bob:" + pw + "@127.0.0.1:1",                                 // nothing listens
+		"http://bob:" + pw + "@" + strings.TrimPrefix(notUI.URL, "http://"), // not hooklab
+		"http://bob:" + pw + "@127.0.0.1:1/?x",                              // not a UI URL
+	} {
+		for _, args := range [][]string{
+			{"send", "ticket.created", "--data", "{}"},
+			{"tail", "--wait", "50ms"},
+			{"export", "--har", filepath.Join(dir, "out.har")},
+			{"replay", "--all", "--target", "http://127.0.0.1:1"},
+			{"import", harFile},
+		} {
+			getenv := func(k string) string {
+				switch k {
+				case "HOOKLAB_UI":
+					return server
+				case "HOOKLAB_DATA":
+					return filepath.Join(dir, "data")
+				}
+				return ""
+			}
+			var out, errOut syncBuffer
+			// (import, with nothing listening, imports into the data
+			// directory: no error.)
+			err := run(context.Background(), args, getenv, &out, &errOut)
+			text := fmt.Sprint(err) + "\n" + out.String() + errOut.String()
+			if strings.Contains(text, pw) {
+				t.Errorf("hooklab %s with HOOKLAB_UI %s prints the password:\n%s", args[0], server, text)
+			}
+		}
+	}
+}

@@ -43,7 +43,7 @@ func Send(ctx context.Context, apiBase, token, typ string, data json.RawMessage)
 	client := &http.Client{Timeout: 30 * time.Second}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("is hooklab running at %s? %w", apiBase, err)
+		return nil, fmt.Errorf("is hooklab running at %s? %w", inspect.RedactURL(apiBase), err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
@@ -59,9 +59,9 @@ func Send(ctx context.Context, apiBase, token, typ string, data json.RawMessage)
 	case resp.StatusCode == http.StatusUnauthorized && token == "":
 		// The server's own message names its --auth flag, which send
 		// does not have.
-		return nil, fmt.Errorf("hooklab at %s wants a token: set HOOKLAB_AUTH (401)", apiBase)
+		return nil, fmt.Errorf("hooklab at %s wants a token: set HOOKLAB_AUTH (401)", inspect.RedactURL(apiBase))
 	case resp.StatusCode == http.StatusUnauthorized:
-		return nil, fmt.Errorf("hooklab at %s refused the token in HOOKLAB_AUTH (401)", apiBase)
+		return nil, fmt.Errorf("hooklab at %s refused the token in HOOKLAB_AUTH (401)", inspect.RedactURL(apiBase))
 	}
 	if resp.StatusCode != http.StatusAccepted {
 		var e struct {

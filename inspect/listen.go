@@ -173,7 +173,7 @@ func ServerURL(s string) (string, error) {
 	s = strings.TrimSuffix(s, "/")
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(s, "?#") {
-		return "", fmt.Errorf("%q: want the UI's URL, like http://127.0.0.1:4040", in)
+		return "", fmt.Errorf("%q: want the UI's URL, like http://127.0.0.1:4040", RedactURL(in))
 	}
 	return s, nil
 }
@@ -182,5 +182,5 @@ func ServerURL(s string) (string, error) {
 // hooklab's UI listener (whose answers say Server: hooklab): the capture
 // port, say, which records each request the command sends it.
 func NotUI(server, status string) error {
-	return fmt.Errorf("%s answered %s but is not hooklab's UI listener (is it the capture port? the UI is on :4040 by default)", server, status)
+	return fmt.Errorf("%s answered %s but is not hooklab's UI listener (is it the capture port? the UI is on :4040 by default)", RedactURL(server), status)
 }

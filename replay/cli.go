@@ -335,7 +335,7 @@ Flags:
 		if port, ok := localServerPort(srv); ok {
 			// Your own service may listen there while hooklab does
 			// not: the message says how to tell the command.
-			RefuseOwnAPI(tr, port, "the port of --server "+srv+"; if hooklab is elsewhere, say so with --server or HOOKLAB_UI")
+			RefuseOwnAPI(tr, port, "the port of --server "+inspect.RedactURL(srv)+"; if hooklab is elsewhere, say so with --server or HOOKLAB_UI")
 		}
 		base.Transport = tr
 	}
@@ -395,14 +395,14 @@ Flags:
 			break
 		}
 		if c.OpenStore == nil {
-			return fmt.Errorf("no hooklab server at %s: start one (hooklab serve), or replay a HAR file with --har", srv)
+			return fmt.Errorf("no hooklab server at %s: start one (hooklab serve), or replay a HAR file with --har", inspect.RedactURL(srv))
 		}
 		if spec.Resign && c.ResignFunc == nil {
-			return fmt.Errorf("no hooklab server at %s: --resign needs one (it holds the webhooks' signing secrets)", srv)
+			return fmt.Errorf("no hooklab server at %s: --resign needs one (it holds the webhooks' signing secrets)", inspect.RedactURL(srv))
 		}
 		store, err := c.OpenStore(false)
 		if err != nil {
-			return fmt.Errorf("no hooklab server at %s, and %w", srv, err)
+			return fmt.Errorf("no hooklab server at %s, and %w", inspect.RedactURL(srv), err)
 		}
 		defer store.Close()
 		sel, err := SelectIDs(ctx, store, spec.IDs, f)
@@ -495,7 +495,7 @@ func (c *CLI) serverUp(ctx context.Context, srv string) (bool, error) {
 	defer cancel()
 	req, err := c.newRequest(pctx, http.MethodGet, srv+"/healthz", nil)
 	if err != nil {
-		return false, fmt.Errorf("--server %s: %w", srv, err)
+		return false, fmt.Errorf("--server %s: %w", inspect.RedactURL(srv), err)
 	}
 	resp, err := c.client().Do(req)
 	if err != nil {
@@ -506,9 +506,9 @@ func (c *CLI) serverUp(ctx context.Context, srv string) (bool, error) {
 			return false, ctx.Err()
 		}
 		if pctx.Err() != nil {
-			return false, fmt.Errorf("no answer from %s within %v: is hooklab's UI listener there? (nothing listening would let this command use the data directory)", srv, probeTimeout)
+			return false, fmt.Errorf("no answer from %s within %v: is hooklab's UI listener there? (nothing listening would let this command use the data directory)", inspect.RedactURL(srv), probeTimeout)
 		}
-		return false, fmt.Errorf("%s: %w", srv, err)
+		return false, fmt.Errorf("%s: %w", inspect.RedactURL(srv), err)
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	drainClose(resp)
@@ -730,12 +730,12 @@ func (c *CLI) Export(ctx context.Context, args []string) error {
 	} else if c.OpenStore != nil {
 		var store inspect.Store
 		if store, err = c.OpenStore(false); err != nil {
-			return fmt.Errorf("no hooklab server at %s, and %w", srv, err)
+			return fmt.Errorf("no hooklab server at %s, and %w", inspect.RedactURL(srv), err)
 		}
 		n, err = Export(ctx, store, ids, f, out, har.Options{KeepSecrets: *keep, SecretHeaders: c.SecretHeaders})
 		store.Close()
 	} else {
-		return fmt.Errorf("no hooklab server at %s: start one (hooklab serve)", srv)
+		return fmt.Errorf("no hooklab server at %s: start one (hooklab serve)", inspect.RedactURL(srv))
 	}
 	if err != nil {
 		return err
@@ -861,7 +861,7 @@ func (c *CLI) Import(ctx context.Context, args []string) error {
 		}
 		n = len(ids)
 	default:
-		return fmt.Errorf("no hooklab server at %s: start one (hooklab serve)", srv)
+		return fmt.Errorf("no hooklab server at %s: start one (hooklab serve)", inspect.RedactURL(srv))
 	}
 	if into {
 		fmt.Fprintf(c.Stdout, "imported %d exchanges from %s into bin %s\n", n, files[0], *bin)

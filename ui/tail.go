@@ -43,6 +43,8 @@ type TailConfig struct {
 // until ctx ends, reconnecting whenever the connection drops.
 func Tail(ctx context.Context, cfg TailConfig) error {
 	base, err := inspect.ServerURL(cfg.Server)
+	// Messages name the server without the password of its user info.
+	name := inspect.RedactURL(cfg.Server)
 	if err != nil {
 		return fmt.Errorf("server %v", err)
 	}
@@ -107,7 +109,7 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 			return fmt.Errorf("tail: %w", inspect.NotUI(cfg.Server, resp.Status))
 		}
 		if err != nil && resp != nil && resp.StatusCode == http.StatusNotFound {
-			return fmt.Errorf("tail: %s has no stream at %s: give the UI's address without a path, like http://127.0.0.1:4040", cfg.Server, u.Path)
+			return fmt.Errorf("tail: %s has no stream at %s: give the UI's address without a path, like http://127.0.0.1:4040", name, u.Path)
 		}
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusBadRequest) {
 			// Retrying cannot help: say what is wrong.
@@ -115,16 +117,16 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 			_ = json.NewDecoder(io.LimitReader(resp.Body, 4<<10)).Decode(&e)
 			switch {
 			case resp.StatusCode == http.StatusUnauthorized && cfg.Token == "":
-				return fmt.Errorf("tail: %s wants a token: set HOOKLAB_AUTH", cfg.Server)
+				return fmt.Errorf("tail: %s wants a token: set HOOKLAB_AUTH", name)
 			case resp.StatusCode == http.StatusUnauthorized:
-				return fmt.Errorf("tail: %s refused the token in HOOKLAB_AUTH", cfg.Server)
+				return fmt.Errorf("tail: %s refused the token in HOOKLAB_AUTH", name)
 			}
-			return fmt.Errorf("tail: %s refused the stream (%s): %s", cfg.Server, resp.Status, e.Error)
+			return fmt.Errorf("tail: %s refused the stream (%s): %s", name, resp.Status, e.Error)
 		}
 		if err == nil {
 			err = t.follow(ctx, conn, func() {
 				backoff = 100 * time.Millisecond
-				fmt.Fprintf(cfg.Status, "tail: connected to %s\n", cfg.Server)
+				fmt.Fprintf(cfg.Status, "tail: connected to %s\n", name)
 				announced, everConnected = false, true
 			})
 			conn.Close()
@@ -136,7 +138,7 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 			if errors.Is(err, context.DeadlineExceeded) {
 				err = errors.New("no answer")
 			}
-			return fmt.Errorf("tail: no hooklab answered at %s within %v: %w", cfg.Server, cfg.Wait, err)
+			return fmt.Errorf("tail: no hooklab answered at %s within %v: %w", name, cfg.Wait, err)
 		}
 		if !announced {
 			if everConnected || cfg.Wait > 0 {
