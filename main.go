@@ -789,6 +789,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if o.captureAuth {
 		captureHandler = inspect.CaptureAuth(o.auth, capture)
 	}
+	captureHandler = inspect.StripAuthCookie(captureHandler)
 	var apiHandler http.Handler = uiMux
 	allowHosts := o.allowHosts
 	if o.auth != "" {
@@ -891,7 +892,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		// No h2c and no write timeout: CONNECT needs HTTP/1.1 and tunnels live long.
 		rp.srv = &http.Server{
-			Handler:           inspect.Recover(log, h),
+			Handler:           inspect.Recover(log, inspect.StripAuthCookie(h)),
 			BaseContext:       baseCtx,
 			ConnState:         inspect.ConnStateHook(rp.ln),
 			ReadHeaderTimeout: 10 * time.Second,

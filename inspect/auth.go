@@ -122,3 +122,49 @@ func IsLoopback(addr string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// StripAuthCookie removes hooklab's own cookie (AuthCookie) from requests
+// to the capture port and the proxies. A browser sends a host's cookies to
+// every port of it, so one that opened the UI with --auth would hand the
+// token's stand-in to whatever it then sent to capture (recorded, exported)
+// or through a proxy (forwarded upstream). Other cookies stay as sent.
+func StripAuthCookie(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if lines, ok := r.Header["Cookie"]; ok && strings.Contains(strings.Join(lines, ";"), AuthCookie) {
+			kept := lines[:0:0]
+			for _, line := range lines {
+				if l := dropCookie(line, AuthCookie); l != "" {
+					kept = append(kept, l)
+				}
+			}
+			if len(kept) == 0 {
+				r.Header.Del("Cookie")
+			} else {
+				r.Header["Cookie"] = kept
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// dropCookie is the Cookie header line without the pairs named name, the
+// others as they were written, joined by "; " as RFC 6265 writes them (a
+// line without that name is left as it is).
+func dropCookie(line, name string) string {
+	var kept []string
+	dropped := false
+	for _, pair := range strings.Split(line, ";") {
+		pair = strings.TrimSpace(pair)
+		if k, _, _ := strings.Cut(pair, "="); strings.TrimSpace(k) == name {
+			dropped = true
+			continue
+		}
+		if pair != "" {
+			kept = append(kept, pair)
+		}
+	}
+	if !dropped {
+		return line
+	}
+	return strings.Join(kept, "; ")
+}
