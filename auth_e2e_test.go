@@ -59,8 +59,13 @@ func TestAuthAndListenerLimits(t *testing.T) {
 	if resp, _ := get("/api/exchanges", "Authorization", "Bearer wrong"); resp.StatusCode != 401 {
 		t.Errorf("a wrong token: %d", resp.StatusCode)
 	}
-	if resp, _ := get("/api/exchanges", "Authorization", "Bearer s3cret"); resp.StatusCode != 200 {
-		t.Errorf("the bearer token: %d", resp.StatusCode)
+	for _, h := range []string{"Bearer s3cret", "bearer s3cret", "BEARER  s3cret"} { // the scheme in any case
+		if resp, _ := get("/api/exchanges", "Authorization", h); resp.StatusCode != 200 {
+			t.Errorf("Authorization: %s: %d", h, resp.StatusCode)
+		}
+	}
+	if resp, _ := get("/api/exchanges", "Authorization", "Basic s3cret"); resp.StatusCode != 401 {
+		t.Errorf("the token under another scheme: %d", resp.StatusCode)
 	}
 	resp, _ := get("/?token=s3cret")
 	var cookie *http.Cookie

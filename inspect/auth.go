@@ -25,7 +25,8 @@ func Auth(token string, next http.Handler) http.Handler {
 	sum := sha256.Sum256([]byte("hooklab-auth:" + token))
 	cookieValue := hex.EncodeToString(sum[:])
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if b, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); found && ok(b) {
+		// The scheme's name is case-insensitive (RFC 9110, 11.1).
+		if scheme, b, found := strings.Cut(r.Header.Get("Authorization"), " "); found && strings.EqualFold(scheme, "Bearer") && ok(strings.TrimLeft(b, " ")) {
 			next.ServeHTTP(w, r)
 			return
 		}

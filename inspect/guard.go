@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"fmt"
 	"log/slog"
 	"mime"
 	"net"
@@ -41,7 +42,11 @@ func Guard(log *slog.Logger, extraHosts []string, next http.Handler) http.Handle
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !hostOK(r.Host) {
 			hostLog.Log(log, slog.LevelWarn, "refused request: Host not allowed", "host", r.Host, "path", r.URL.Path, "remote", r.RemoteAddr)
-			WriteJSON(w, http.StatusForbidden, map[string]string{"error": "Host " + r.Host + " is not allowed: use localhost or 127.0.0.1 (see --allow-host)"})
+			msg := fmt.Sprintf("Host %q is not allowed: use localhost or 127.0.0.1 (see --allow-host)", r.Host)
+			if r.Host == "" {
+				msg = "a request without a Host is not allowed: send Host: localhost or 127.0.0.1 (see --allow-host)"
+			}
+			WriteJSON(w, http.StatusForbidden, map[string]string{"error": msg})
 			return
 		}
 		upgrade := strings.EqualFold(r.Header.Get("Upgrade"), "websocket")

@@ -269,3 +269,26 @@ func TestGuardLogsRefusalsSparingly(t *testing.T) {
 		}
 	}
 }
+
+// TestGuardHostMessages: a refused Host is quoted, so that an empty one
+// or one with a trailing dot reads as what it is.
+func TestGuardHostMessages(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(Guard(slog.New(slog.DiscardHandler), nil, http.NotFoundHandler()))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct{ request, want string }{
+		{"GET /api/x HTTP/1.0\r\n\r\n", "a request without a Host is not allowed"},
+		{"GET /api/x HTTP/1.1\r\nHost: localhost.\r\nConnection: close\r\n\r\n", `Host \"localhost.\" is not allowed`},
+	} {
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, tc.request)
+		b, _ := io.ReadAll(c)
+		c.Close()
+		if !strings.Contains(string(b), "403 Forbidden") || !strings.Contains(string(b), tc.want) {
+			t.Errorf("%q answered:\n%s\nwant a 403 saying %s", tc.request, b, tc.want)
+		}
+	}
+}
