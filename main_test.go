@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -2187,4 +2188,28 @@ func TestRelativeDataDirShownAbsolute(t *testing.T) {
 	if !filepath.IsAbs(info.Data) || !strings.HasPrefix(info.Data, want) {
 		t.Errorf("/api/info data %q, want under %s", info.Data, want)
 	}
+}
+
+// TestTailThroughBasicAuth: a server URL with user info (a UI behind a
+// front end asking for basic auth) works for tail as for the other
+// commands: the websocket, which takes no user info, gets it as basic
+// auth (it was "malformed ws or wss URL").
+func TestTailThroughBasicAuth(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	target, _ := url.Parse(s.UI)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "fred" || p != "pw" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="ui"`)
+			http.Error(w, "who are you", http.StatusUnauthorized)
+			return
+		}
+		r.Header.Del("Authorization")
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	out, _ := startTail(t, "http://fred:pw@"+strings.TrimPrefix(front.URL, "http://")+"/")
+	s.send(t, "POST", "/b/basic/hook", "application/json", []byte(`{"a":1}`))
+	waitFor(t, func() bool { return strings.Contains(out.String(), "/b/basic/hook") }, "tail line")
 }

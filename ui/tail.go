@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +54,11 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 		return fmt.Errorf("server %v", err)
 	}
 	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
+	// A websocket URL takes no user info: it goes as basic auth, as Go's
+	// HTTP client sends it for the other commands (a front end asking for
+	// it); the token, when there is one, is sent instead, as there.
+	userinfo := u.User
+	u.User = nil
 	params := url.Values{}
 	if cfg.Bin != "" {
 		params.Set("bin", cfg.Bin)
@@ -73,6 +79,9 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 		hdr := http.Header{}
 		if cfg.Token != "" {
 			hdr.Set("Authorization", "Bearer "+cfg.Token)
+		} else if userinfo != nil {
+			pw, _ := userinfo.Password()
+			hdr.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(userinfo.Username()+":"+pw)))
 		}
 		dctx, cancel := ctx, context.CancelFunc(func() {})
 		if !everConnected && cfg.Wait > 0 {
