@@ -24,8 +24,11 @@ func (e *Emitter) automate(ctx context.Context) {
 			key := a.name + "\x00" + a.spec
 			live[key] = true
 			t, ok := next[key]
-			if !ok {
-				t = a.after(now)
+			if n := a.after(now); !ok || !n.IsZero() && n.Before(t) {
+				// First, or the clock was set back: the next run is
+				// nearer than the one waited for (an hour's schedule
+				// set back a day waited a day and an hour).
+				t = n
 			}
 			if !t.IsZero() && !t.After(now) {
 				e.fire(ctx, s, a, t)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -519,4 +520,86 @@ subscriptions:
 		!strings.Contains(inv.Error, "max_payload") {
 		t.Errorf("delivery event %+v", env)
 	}
+}
+
+// TestAutomationAfterSleep: an automation due while the machine slept runs
+// when it wakes. A timer counts on the monotonic clock, which stands still
+// while a laptop's lid is closed (and ignores the clock being set): an
+// hourly automation's timer, set before an hour's sleep, ran an hour late,
+// and a daily one set before a night's sleep ran that night instead of in
+// the morning.
+func TestAutomationAfterSleep(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	var slept atomic.Int64 // how long the machine slept, for the wall clock
+	waits := make(chan time.Time, 100)
+	clk := sleepClock{realClock{wall: func() time.Time { return time.Now().Add(time.Duration(slept.Load())) }, check: time.Millisecond}, waits}
+	start := clk.Now()
+	yaml := `webhooks:
+  - {id: periodic, endpoint: "` + s.URL + `/p", signing: {scheme: none}}
+automations:
+  - name: hourly
+    every: 1h
+    notify: {webhook: periodic, payload: '{}'}
+`
+	te := newEnv(t, yaml, nil, func(o *Options) { o.Clock = clk })
+	awaitWait(t, waits, "the automation's hour", func(at time.Time) bool { return !at.Before(start.Add(time.Hour)) })
+	slept.Store(int64(time.Hour + time.Second)) // the lid was closed for an hour
+	te.waitCount("periodic", InvocationSuccess, 1)
+}
+
+// TestAutomationAfterClockSetBack: an hourly automation whose clock is set
+// back two hours runs an hour later by the clock, not three.
+func TestAutomationAfterClockSetBack(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	var shift atomic.Int64 // how far the wall clock was set
+	waits := make(chan time.Time, 100)
+	clk := sleepClock{realClock{wall: func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }, check: time.Millisecond}, waits}
+	start := clk.Now()
+	yaml := `webhooks:
+  - {id: periodic, endpoint: "` + s.URL + `/p", signing: {scheme: none}}
+automations:
+  - name: hourly
+    every: 1h
+    notify: {webhook: periodic, payload: '{}'}
+`
+	te := newEnv(t, yaml, nil, func(o *Options) { o.Clock = clk })
+	awaitWait(t, waits, "the automation's hour", func(at time.Time) bool { return !at.Before(start.Add(time.Hour)) })
+	shift.Store(int64(-2 * time.Hour))
+	awaitWait(t, waits, "an hour from when the clock was set back", func(at time.Time) bool { return at.Before(start.Add(-59 * time.Minute)) })
+	shift.Store(int64(-time.Hour + time.Second))
+	te.waitCount("periodic", InvocationSuccess, 1)
+}
+
+// awaitWait waits up to 10 seconds for a wait on waits that ok accepts.
+func awaitWait(t *testing.T, waits <-chan time.Time, what string, ok func(time.Time) bool) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case at := <-waits:
+			if ok(at) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("timed out waiting for a wait for %s", what)
+		}
+	}
+}
+
+// sleepClock tells waits of over 59 minutes (an automation's) on waits.
+type sleepClock struct {
+	realClock
+	waits chan<- time.Time
+}
+
+func (c sleepClock) At(t time.Time) (<-chan time.Time, func()) {
+	if t.Sub(c.Now()) > 59*time.Minute {
+		select {
+		case c.waits <- t:
+		default:
+		}
+	}
+	return c.realClock.At(t)
 }
