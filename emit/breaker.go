@@ -63,6 +63,7 @@ func (b *breaker) admit(now time.Time) (ok, probe bool, until time.Time) {
 	if b.cfg.Disabled {
 		return true, false, time.Time{}
 	}
+	b.clampLocked(now)
 	switch b.state {
 	case breakerOpen:
 		if now.Before(b.until) {
@@ -147,6 +148,17 @@ func (b *breaker) record(now time.Time, failed, probe bool) (changed bool, until
 	return false, time.Time{}
 }
 
+// clampLocked ends an open circuit's cool-down at most Cooldown after
+// now. It ends later when the clock was set back since the circuit opened
+// (or since it was saved, before a restart), which would hold every
+// delivery for as long as the clock went back, or when the cool-down was
+// shortened since. b.mu is held.
+func (b *breaker) clampLocked(now time.Time) {
+	if cd := time.Duration(b.cfg.Cooldown); b.state == breakerOpen && b.until.Sub(now) > cd {
+		b.until = now.Add(cd)
+	}
+}
+
 // forget drops the counts.
 func (b *breaker) forget() {
 	b.recent, b.attempts, b.fails = b.recent[:0], 0, 0
@@ -168,6 +180,7 @@ func (b *breaker) stateName(now time.Time) string {
 	if b.cfg.Disabled {
 		return "closed" // it lets everything through
 	}
+	b.clampLocked(now)
 	switch b.state {
 	case breakerOpen:
 		if !now.Before(b.until) {

@@ -512,3 +512,51 @@ subscriptions:
 		t.Errorf("deliveries for %v; want /live, /lost-1 and /lost-2", paths)
 	}
 }
+
+// TestOpenCircuitFromTheFuture: a circuit saved open when the clock was
+// ahead (it has been set back since) stays open for its cool-down from
+// now, no longer: its saved end, a day away, held every delivery of the
+// webhook for that day.
+func TestOpenCircuitFromTheFuture(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := newSink(t, status(500))
+	yaml := hookYAML("hook", s.URL, "circuit_breaker: {min_attempts: 2, failure_rate: 0.5, cooldown: 10m}\nretry: {statuses: []}")
+
+	ahead := newFakeClock()
+	ahead.Advance(24 * time.Hour)
+	e := openAt(t, dir, yaml, ahead)
+	stop := run(t, e)
+	for range 2 {
+		if _, err := e.Emit(context.Background(), Event{Type: "test.failing"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "two failures to open the circuit", func() bool {
+		return s.count() == 2 && e.circuit("hook") == "open"
+	})
+	stop()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	clk := newFakeClock() // a day earlier
+	t0 := clk.Now()
+	e = openAt(t, dir, yaml, clk)
+	defer e.Close()
+	stop = run(t, e)
+	defer stop()
+	if _, err := e.Emit(context.Background(), Event{Type: "test.failing"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "one held by the open circuit", func() bool {
+		st, _ := e.Stats(context.Background())
+		return st.Queued == 1 && st.ByStatus[InvocationCircuitBroken] == 1
+	})
+	clk.waitWaiter(t, t0.Add(10*time.Minute))
+	if n := s.count(); n != 2 || e.circuit("hook") != "open" {
+		t.Fatalf("after a restart with the clock set back: sink got %d (want 2), circuit %s (want open)", n, e.circuit("hook"))
+	}
+	clk.Set(t0.Add(10 * time.Minute))
+	waitFor(t, "one probe after the cool-down", func() bool { return s.count() == 3 })
+}
