@@ -140,7 +140,9 @@ func (b *breaker) record(now time.Time, failed, probe bool) (changed bool, until
 	if i > 0 {
 		b.recent = append(b.recent[:0], b.recent[i:]...)
 	}
-	if b.attempts >= b.cfg.MinAttempts && float64(b.fails) >= b.cfg.FailureRate*float64(b.attempts) {
+	// The share is compared with a margin for the rate's rounding in
+	// binary: 0.28×25 is 7.000000000000001, and 7 failures of 25 make 28%.
+	if b.attempts >= b.cfg.MinAttempts && float64(b.fails) >= b.cfg.FailureRate*float64(b.attempts)-1e-9 {
 		b.state, b.until = breakerOpen, now.Add(time.Duration(b.cfg.Cooldown))
 		b.forget()
 		return true, b.until

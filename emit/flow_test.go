@@ -210,3 +210,26 @@ subscriptions:
 	te.setConfig(strings.Replace(yaml("3/min"), "    signing:", "    status: inactive\n    signing:", 1))
 	te.waitCount("limited", InvocationPending, 14)
 }
+
+// TestBreakerOpensAtExactlyTheRate: failures making exactly the failure
+// rate open the circuit, whatever the rate's rounding in binary (7 of 25
+// at 28%: 0.28×25 is 7.000000000000001 in floating point, so the circuit
+// stayed closed).
+func TestBreakerOpensAtExactlyTheRate(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n <= 18 {
+			w.WriteHeader(200)
+			return
+		}
+		w.WriteHeader(500)
+	})
+	te := newEnv(t, hookYAML("hook", s.URL, "concurrency: 1\ncircuit_breaker: {min_attempts: 25, failure_rate: 28%, cooldown: 10m}"), nil)
+	for range 25 {
+		te.emit("test.x", `{}`)
+	}
+	te.waitCount("hook", InvocationServerError, 7)
+	if got := te.e.circuit("hook"); got != "open" {
+		t.Errorf("7 failures of 25 attempts at failure_rate 28%%: circuit %s, want open", got)
+	}
+}
