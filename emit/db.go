@@ -831,6 +831,24 @@ func (d *db) nextDue(ctx context.Context, webhook string, now time.Time) (time.T
 	return time.Unix(0, next.Int64), true, nil
 }
 
+// rebaseFuture moves queued invocations last written after now (the clock
+// was set back since) to wait what they had left to wait from now: until
+// the clock caught up, a retry 2 s away waited as long as the clock went
+// back. It returns how many it moved.
+func (d *db) rebaseFuture(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := d.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE invocations SET next_ns = ?1 + max(next_ns - updated_ns, 0), updated_ns = ?1
+			WHERE queued = 1 AND updated_ns > ?1`, now.UnixNano())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
 // markWaiting sets the status of webhook's due invocations to status
 // (throttled or circuit_broken) while they wait. It visits only those of
 // other statuses, through the invocations_waiting index.

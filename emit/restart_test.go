@@ -560,3 +560,44 @@ func TestOpenCircuitFromTheFuture(t *testing.T) {
 	clk.Set(t0.Add(10 * time.Minute))
 	waitFor(t, "one probe after the cool-down", func() bool { return s.count() == 3 })
 }
+
+// TestQueuedFromTheFuture: an invocation queued while the clock was ahead
+// (it has been set back since) waits, after a restart, what it had left
+// to wait, not until the clock catches up: its retry 1.5 s away waited a
+// day.
+func TestQueuedFromTheFuture(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := newSink(t, seq(status(409), status(200)))
+	yaml := hookYAML("hook", s.URL, "")
+
+	ahead := newFakeClock()
+	ahead.Advance(24 * time.Hour)
+	e := openAt(t, dir, yaml, ahead)
+	stop := run(t, e)
+	q, err := e.Emit(context.Background(), Event{Type: "test.a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first attempt, to be retried", func() bool {
+		inv, err := e.Invocation(context.Background(), q[0].ID)
+		return err == nil && inv.Attempts == 1 && inv.NextAt != nil
+	})
+	stop()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	clk := newFakeClock() // a day earlier
+	t0 := clk.Now()
+	e = openAt(t, dir, yaml, clk)
+	defer e.Close()
+	stop = run(t, e)
+	defer stop()
+	clk.waitWaiter(t, t0.Add(1500*time.Millisecond)) // the backoff: 2 s, jitter 0.5
+	clk.Set(t0.Add(1500 * time.Millisecond))
+	waitFor(t, "the retry, delivered", func() bool {
+		inv, err := e.Invocation(context.Background(), q[0].ID)
+		return err == nil && inv.Status == InvocationSuccess && s.count() == 2
+	})
+}
