@@ -831,15 +831,15 @@ func (d *db) nextDue(ctx context.Context, webhook string, now time.Time) (time.T
 	return time.Unix(0, next.Int64), true, nil
 }
 
-// rebaseFuture moves queued invocations last written after now (the clock
-// was set back since) to wait what they had left to wait from now: until
-// the clock caught up, a retry 2 s away waited as long as the clock went
-// back. It returns how many it moved.
-func (d *db) rebaseFuture(ctx context.Context, now time.Time) (int64, error) {
+// rebaseFuture moves queued invocations (of webhook; "" for every one)
+// last written after now (the clock was set back since) to wait what they
+// had left to wait from now: until the clock caught up, a retry 2 s away
+// waited as long as the clock went back. It returns how many it moved.
+func (d *db) rebaseFuture(ctx context.Context, webhook string, now time.Time) (int64, error) {
 	var n int64
 	err := d.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.Exec(`UPDATE invocations SET next_ns = ?1 + max(next_ns - updated_ns, 0), updated_ns = ?1
-			WHERE queued = 1 AND updated_ns > ?1`, now.UnixNano())
+			WHERE queued = 1 AND updated_ns > ?1 AND (?2 = '' OR webhook_id = ?2)`, now.UnixNano(), webhook)
 		if err != nil {
 			return err
 		}

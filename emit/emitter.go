@@ -277,7 +277,7 @@ func Open(opts Options) (*Emitter, error) {
 		return nil, fmt.Errorf("count invocations: %w", err)
 	}
 	e.counts.addAll(final, 1)
-	if n, err := d.rebaseFuture(context.Background(), e.clock.Now()); err != nil {
+	if n, err := d.rebaseFuture(context.Background(), "", e.clock.Now()); err != nil {
 		// They go once the clock catches up, as they would have.
 		e.log.Error("move invocations queued before the clock was set back", "err", err)
 	} else if n > 0 {

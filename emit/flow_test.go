@@ -233,3 +233,20 @@ func TestBreakerOpensAtExactlyTheRate(t *testing.T) {
 		t.Errorf("7 failures of 25 attempts at failure_rate 28%%: circuit %s, want open", got)
 	}
 }
+
+// TestRetryAfterClockSetBack: a retry waits its backoff from when the
+// clock is set back, not until the clock is back where it was.
+func TestRetryAfterClockSetBack(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, seq(status(409), status(200)))
+	te := newEnv(t, hookYAML("hook", s.URL, ""), nil)
+	q := te.emit("test.x", `{}`)
+	te.settle(q[0].ID, 0) // the retry waits 1.5 s (2 s, jitter 0.5)
+	back := te.clock.Now().Add(-24 * time.Hour)
+	te.clock.SetBack(back)
+	te.clock.waitWaiter(t, back.Add(1500*time.Millisecond))
+	te.clock.Set(back.Add(1500 * time.Millisecond))
+	waitFor(t, "the retry, delivered", func() bool {
+		return te.inv(q[0].ID).Status == InvocationSuccess && s.count() == 2
+	})
+}

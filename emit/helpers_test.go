@@ -85,6 +85,18 @@ func (f *fakeClock) Set(t time.Time) {
 
 func (f *fakeClock) Advance(d time.Duration) { f.Set(f.Now().Add(d)) }
 
+// SetBack sets the clock back to t and wakes every waiter, as Clock says,
+// to look at the time again.
+func (f *fakeClock) SetBack(t time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = t
+	for w := range f.waiters {
+		w.c <- f.now
+		delete(f.waiters, w)
+	}
+}
+
 // waitWaiter waits until something waits for time at.
 func (f *fakeClock) waitWaiter(t *testing.T, at time.Time) {
 	t.Helper()

@@ -74,7 +74,10 @@ type lane struct {
 	marked         string
 	markedAt       time.Time
 	markedArrivals int64
-	arrivals       atomic.Int64 // invocations queued or requeued for this webhook
+	// lastNow is the time the last pass read: a later one reading an
+	// earlier time saw the clock set back.
+	lastNow  time.Time
+	arrivals atomic.Int64 // invocations queued or requeued for this webhook
 }
 
 // memQueueCap bounds the invocations a lane keeps in memory; beyond it the
@@ -416,6 +419,20 @@ func (l *lane) markWaiting(ctx context.Context, status string, now time.Time) {
 	}
 }
 
+// setBack follows the clock set back to now: the webhook's queued
+// invocations wait what they had left to wait from now (see rebaseFuture),
+// not until the clock is back where it was, and the memory queue, which
+// holds their old times, is read from the database again.
+func (l *lane) setBack(ctx context.Context, now time.Time) {
+	if _, err := l.e.db.rebaseFuture(ctx, l.id, now); err != nil && ctx.Err() == nil {
+		l.e.log.Error("move invocations queued before the clock was set back", "webhook", l.id, "err", err)
+	}
+	l.mu.Lock()
+	l.spillLocked()
+	l.mu.Unlock()
+	l.marked = ""
+}
+
 // next returns the next due invocation without taking it, or nil and when
 // to look again (zero: when poked).
 func (l *lane) next(ctx context.Context, now time.Time) (*Invocation, time.Time) {
@@ -530,6 +547,10 @@ func (l *lane) run(ctx context.Context) {
 			continue
 		}
 		now := l.e.clock.Now()
+		if now.Before(l.lastNow) {
+			l.setBack(ctx, now)
+		}
+		l.lastNow = now
 		inv, until := l.next(ctx, now)
 		if inv == nil {
 			if until.Equal(now) {
