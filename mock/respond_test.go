@@ -536,3 +536,47 @@ mocks:
 		t.Fatalf("first: %d %s", a.Status, a.Body)
 	}
 }
+
+// TestHeadMatchesGetRule: a HEAD request is answered by a rule for GET
+// with the headers that rule gives a GET (RFC 9110 9.3.2), as Go's
+// ServeMux does; a rule naming HEAD before it still wins, and a rule for
+// another method does not take HEAD.
+func TestHeadMatchesGetRule(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, parseConfig(t, "head.yaml", `
+mocks:
+  - name: head-probe
+    match: {method: HEAD, path: /probe/special}
+    respond: {headers: {X-Which: head}}
+  - name: get-file
+    match: {method: [GET], path: "/probe/{name}"}
+    respond: {body: '{"name": "{{ request.params.name }}"}', headers: {ETag: '"v1"'}}
+  - name: post-only
+    match: {method: POST, path: /post}
+    respond: {status: 201, body: created}
+`), nil)
+	get := h.do(t, http.MethodGet, "/b/get/probe/a.json", nil, nil)
+	head := h.do(t, http.MethodHead, "/b/head/probe/a.json", nil, nil)
+	ex := h.last(t, "head")
+	if head.Status != 200 || ex.Rule != "get-file" {
+		t.Fatalf("HEAD /probe/a.json: %d by rule %q, want 200 by get-file", head.Status, ex.Rule)
+	}
+	for _, name := range []string{"Content-Length", "Content-Type", "Etag"} {
+		if g, hd := get.Header.Get(name), head.Header.Get(name); g != hd {
+			t.Errorf("%s is %q to GET, %q to HEAD", name, g, hd)
+		}
+	}
+	if len(head.Body) != 0 {
+		t.Errorf("HEAD got a body: %q", head.Body)
+	}
+	sentAsRecorded(t, ex, head)
+
+	h.do(t, http.MethodHead, "/b/special/probe/special", nil, nil)
+	if ex := h.last(t, "special"); ex.Rule != "head-probe" {
+		t.Errorf("HEAD /probe/special answered by %q, want head-probe (listed first)", ex.Rule)
+	}
+	h.do(t, http.MethodHead, "/b/post/post", nil, nil)
+	if ex := h.last(t, "post"); ex.Rule != "" {
+		t.Errorf("HEAD /post answered by %q, want the default answer (the rule is for POST)", ex.Rule)
+	}
+}

@@ -17,7 +17,8 @@ import (
 // Matcher matches every request. Regular expressions, globs and path
 // templates are compiled when the config is loaded.
 type Matcher struct {
-	// Method is one method or a list; empty means any. Compared in upper case.
+	// Method is one method or a list; empty means any. Compared in upper
+	// case; GET takes HEAD too.
 	Method []string
 	// Path is an exact path ("/a/b"), a glob ("*" is one segment, "**" any
 	// number of segments, "*" inside a segment matches part of it: "*.json"),
@@ -442,6 +443,15 @@ func (m *Matcher) Explain(r *Request) []string {
 	return why
 }
 
+// methodOK reports whether method (upper case) is one of m's. A rule for
+// GET takes HEAD too, as RFC 9110 (9.3.2) has a server answer HEAD as GET
+// without the body, and as Go's ServeMux does: a client checking a
+// download's size or ETag first got the default answer. A rule naming
+// HEAD, listed before, answers it alone.
+func (m *Matcher) methodOK(method string) bool {
+	return slices.Contains(m.Method, method) || method == http.MethodHead && slices.Contains(m.Method, http.MethodGet)
+}
+
 // eval matches r. With why nil it stops at the first failing condition;
 // otherwise it checks every condition and adds a reason for each failure.
 func (m *Matcher) eval(r *Request, why *[]string) (map[string]string, bool) {
@@ -450,7 +460,7 @@ func (m *Matcher) eval(r *Request, why *[]string) (map[string]string, bool) {
 		ok = false
 		*why = append(*why, fmt.Sprintf(format, args...))
 	}
-	if len(m.Method) > 0 && !slices.Contains(m.Method, strings.ToUpper(r.Method)) {
+	if len(m.Method) > 0 && !m.methodOK(strings.ToUpper(r.Method)) {
 		if why == nil {
 			return nil, false
 		}
