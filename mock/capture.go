@@ -264,6 +264,22 @@ func splitBinEscaped(u *url.URL) (bin, rest string, err error) {
 	return SplitBin(u.Path)
 }
 
+// escapedRest is the path rules see (without /b/{bin}) as sent,
+// percent-encoded, when that may differ from the decoded path's plain
+// encoding (u.RawPath is set: an encoded slash, say); "" otherwise, and
+// when the escaped path does not spell /b/{bin} plainly.
+func escapedRest(u *url.URL, bin string) string {
+	esc := rules.EscapedPath(u)
+	if esc == "" || !strings.HasPrefix(binSlashes(u.Path), "/b/") {
+		return esc
+	}
+	after, ok := strings.CutPrefix(binSlashes(esc), "/b/"+bin)
+	if !ok || after != "" && after[0] != '/' {
+		return ""
+	}
+	return "/" + strings.TrimPrefix(after, "/")
+}
+
 func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.active.Add(1)
 	defer c.active.Add(-1)
@@ -378,8 +394,8 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 		return p
 	}
 	req := &rules.Request{
-		Method: r.Method, Path: rest, RawQuery: r.URL.RawQuery, Header: r.Header, Host: r.Host,
-		Body: ex.Request.Body, Bin: ex.Bin, Secret: c.isSecretHeader,
+		Method: r.Method, Path: rest, EscapedPath: escapedRest(r.URL, ex.Bin), RawQuery: r.URL.RawQuery,
+		Header: r.Header, Host: r.Host, Body: ex.Request.Body, Bin: ex.Bin, Secret: c.isSecretHeader,
 	}
 	if ex.Request.Truncated {
 		req.BodySize = ex.Request.Size

@@ -580,3 +580,41 @@ mocks:
 		t.Errorf("HEAD /post answered by %q, want the default answer (the rule is for POST)", ex.Rule)
 	}
 }
+
+// TestEncodedSlashInParam: a path parameter takes a segment holding an
+// encoded slash whole, decoded (GitLab's /projects/group%2Fproject), as
+// routers that match the path as sent do; a rule whose pattern matches
+// the decoded path still does, and a pattern written with %2F matches it.
+func TestEncodedSlashInParam(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, parseConfig(t, "gitlab.yaml", `
+mocks:
+  - name: mr
+    match: {method: GET, path: "/api/v4/projects/{id}/merge_requests/{iid}"}
+    respond: {body: '{"project": "{{ request.params.id }}", "iid": "{{ request.params.iid }}"}'}
+  - name: file
+    match: {path: "/files/{name}.json"}
+    respond: {body: 'file {{ request.params.name }}'}
+  - name: raw
+    match: {path: "/raw/a%2Fb"}
+    respond: {body: raw}
+  - name: split
+    match: {path: "/split/{a}/{b}"}
+    respond: {body: 'split {{ request.params.a }} {{ request.params.b }}'}
+`), nil)
+	for _, tc := range []struct{ path, rule, body string }{
+		{"/api/v4/projects/group%2Fsub%2Fproject/merge_requests/7", "mr", `{"project": "group/sub/project", "iid": "7"}`},
+		{"/b/gitlab/api/v4/projects/g%2fp/merge_requests/8", "mr", `{"project": "g/p", "iid": "8"}`},
+		{"/api/v4/projects/42/merge_requests/9", "mr", `{"project": "42", "iid": "9"}`},
+		{"/files/a%2Fb%20c.json", "file", "file a/b c"},
+		{"/raw/a%2Fb", "raw", "raw"},
+		{"/split/x%2Fy", "split", "split x y"}, // the decoded path matches first
+	} {
+		a := h.do(t, http.MethodGet, tc.path, nil, nil)
+		all := h.exchanges(t, "")
+		ex := all[len(all)-1]
+		if a.Status != 200 || ex.Rule != tc.rule || string(a.Body) != tc.body {
+			t.Errorf("GET %s: %d %q by rule %q, want %q by %s", tc.path, a.Status, a.Body, ex.Rule, tc.body, tc.rule)
+		}
+	}
+}

@@ -341,3 +341,34 @@ wait:
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestPartialMockingEncodedSlash: a proxy's mock rule takes a path
+// segment holding an encoded slash whole in a parameter, as capture's do
+// (GitLab's /projects/group%2Fproject went to the upstream).
+func TestPartialMockingEncodedSlash(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "upstream %s", r.URL.EscapedPath())
+	}))
+	defer up.Close()
+	hook := &ruleHook{cfg: parseConfig(t, `
+mocks:
+  - name: project
+    proxy: api
+    match: {path: "/projects/{id}"}
+    respond: {status: 200, body: 'mock {{ request.params.id }}'}
+`)}
+	srv, rec := start(t, up.URL, func(o *proxy.Options) {
+		o.Intercept = hook.intercept
+		o.Rules = func() *rules.Config { return hook.cfg }
+	})
+	resp, err := http.Get(srv.URL + "/projects/group%2Fproject")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if ex := rec.next(t); string(b) != "mock group/project" || ex.Rule != "project" {
+		t.Errorf("GET /projects/group%%2Fproject: %q by rule %q, want %q by project", b, ex.Rule, "mock group/project")
+	}
+}

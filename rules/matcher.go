@@ -470,6 +470,9 @@ func (m *Matcher) eval(r *Request, why *[]string) (map[string]string, bool) {
 	if m.path != nil {
 		var pathOK bool
 		params, pathOK = m.path.match(r.Path)
+		if !pathOK && hasEncodedSlash(r.EscapedPath) {
+			params, pathOK = m.path.matchEscaped(r.EscapedPath)
+		}
 		if !pathOK {
 			if why == nil {
 				return nil, false

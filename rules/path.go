@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -108,7 +109,7 @@ func compilePath(p string) (*pathPattern, error) {
 				b.WriteString(regexp.QuoteMeta(rest[:i]))
 				switch rest[i] {
 				case '*':
-					b.WriteString(`[^/]*`)
+					b.WriteString(`(?s:.*)`) // a segment has no '/' but a decoded %2F
 					rest = rest[i+1:]
 				case '}':
 					return nil, fmt.Errorf("unmatched } in %q", p)
@@ -122,7 +123,7 @@ func compilePath(p string) (*pathPattern, error) {
 						return nil, err
 					}
 					seg.names = append(seg.names, name)
-					b.WriteString(`([^/]+?)`)
+					b.WriteString(`((?s:.+?))`)
 					rest = rest[i+j+1:]
 				}
 			}
@@ -144,6 +145,20 @@ type capture struct{ name, value string }
 // match matches path, returning captured parameters (nil when the pattern
 // has none). It allocates only for the parameters of a match.
 func (pp *pathPattern) match(path string) (map[string]string, bool) {
+	return pp.matchAs(path, false)
+}
+
+// matchEscaped matches a path as sent, percent-encoded, whose segments
+// are split before they are decoded: a segment with an encoded slash
+// (group%2Fproject) is one segment, and a parameter captures it decoded.
+// A literal segment matches the segment decoded or as sent, and an exact
+// pattern the whole path as sent ("/raw/a%2Fb").
+func (pp *pathPattern) matchEscaped(path string) (map[string]string, bool) {
+	return pp.matchAs(path, true)
+}
+
+// matchAs is match, or matchEscaped when escaped is set.
+func (pp *pathPattern) matchAs(path string, escaped bool) (map[string]string, bool) {
 	if pp.isExact {
 		return nil, path == pp.exact
 	}
@@ -151,19 +166,29 @@ func (pp *pathPattern) match(path string) (map[string]string, bool) {
 		return nil, false
 	}
 	// Match first without capturing, so a miss allocates nothing.
-	if !matchSegs(pp.segs, path[1:], true, nil) {
+	if !matchSegs(pp.segs, path[1:], true, escaped, nil) {
 		return nil, false
 	}
 	if pp.nparams == 0 {
 		return nil, true
 	}
 	caps := make([]capture, 0, pp.nparams)
-	matchSegs(pp.segs, path[1:], true, &caps)
+	matchSegs(pp.segs, path[1:], true, escaped, &caps)
 	params := make(map[string]string, len(caps))
 	for _, c := range caps {
 		params[c.name] = c.value
 	}
 	return params, true
+}
+
+// hasEncodedSlash reports whether an escaped path holds %2F (any case).
+func hasEncodedSlash(escaped string) bool {
+	for i := 0; i+2 < len(escaped); i++ {
+		if escaped[i] == '%' && escaped[i+1] == '2' && escaped[i+2]|0x20 == 'f' {
+			return true
+		}
+	}
+	return false
 }
 
 // matchSegs matches segs against the rest of a path; more is false once
@@ -176,7 +201,7 @@ func (pp *pathPattern) match(path string) (map[string]string, bool) {
 // too). Going back further made "/**/a/**/z" take seconds of CPU on a
 // path of a few thousand "/a" segments; this way a match costs at most the
 // path's segments times the pattern's.
-func matchSegs(segs []pathSeg, rest string, more bool, caps *[]capture) bool {
+func matchSegs(segs []pathSeg, rest string, more, escaped bool, caps *[]capture) bool {
 	var (
 		starred  bool      // a ** was met
 		star     []pathSeg // the segments after the last **
@@ -203,7 +228,7 @@ func matchSegs(segs []pathSeg, rest string, more bool, caps *[]capture) bool {
 		} else if more {
 			var p string
 			p, rest, more = nextSeg(rest)
-			if matchSeg(segs[0], p, caps) {
+			if matchSeg(segs[0], p, escaped, caps) {
 				segs = segs[1:]
 				continue
 			}
@@ -220,8 +245,17 @@ func matchSegs(segs []pathSeg, rest string, more bool, caps *[]capture) bool {
 	}
 }
 
-// matchSeg matches one pattern segment (not **) against one path segment.
-func matchSeg(s pathSeg, p string, caps *[]capture) bool {
+// matchSeg matches one pattern segment (not **) against one path segment;
+// escaped says p is as sent, percent-encoded (see matchEscaped).
+func matchSeg(s pathSeg, p string, escaped bool, caps *[]capture) bool {
+	if escaped {
+		if s.kind == segLit && p == s.lit {
+			return true
+		}
+		if u, err := url.PathUnescape(p); err == nil {
+			p = u
+		}
+	}
 	switch s.kind {
 	case segLit:
 		return p == s.lit

@@ -39,7 +39,7 @@ func refMatchSegs(segs []pathSeg, rest string, more bool, caps *[]capture) bool 
 		}
 		var p string
 		p, rest, more = nextSeg(rest)
-		if !matchSeg(s, p, caps) {
+		if !matchSeg(s, p, false, caps) {
 			return false
 		}
 		segs = segs[1:]

@@ -22,9 +22,15 @@ type Request struct {
 	Method string
 	// Path is the URL path as rules see it: for capture traffic in a named
 	// bin, without the /b/{bin} prefix.
-	Path     string
-	RawQuery string
-	Header   http.Header
+	Path string
+	// EscapedPath is Path as sent, percent-encoded (url.URL.EscapedPath,
+	// without /b/{bin} too), when it may differ from Path's plain encoding;
+	// "" otherwise. A path pattern that does not match Path is tried on
+	// it when it holds an encoded slash (%2F): a parameter then takes the
+	// segment group%2Fproject whole, decoded, as group/project.
+	EscapedPath string
+	RawQuery    string
+	Header      http.Header
 	// Host is the request's Host, which net/http keeps out of Header:
 	// rules see it as the header Host.
 	Host string
@@ -58,6 +64,16 @@ type parsedRequest struct {
 
 	form     url.Values
 	formDone bool
+}
+
+// EscapedPath is u's path as sent, for Request.EscapedPath: "" when it is
+// the decoded path's plain encoding (u.RawPath is empty), which costs
+// nothing to find.
+func EscapedPath(u *url.URL) string {
+	if u.RawPath == "" {
+		return ""
+	}
+	return u.EscapedPath()
 }
 
 func (r *Request) query() url.Values {
