@@ -618,3 +618,37 @@ mocks:
 		}
 	}
 }
+
+// TestLooseQuery: a query or form value with a stray % (discount=50%) or
+// a semicolon is read as it came, as other servers read it, not dropped
+// with its name (Go's url.ParseQuery refuses the pair): a rule on it
+// matched nothing and the near miss said "absent".
+func TestLooseQuery(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, parseConfig(t, "loose.yaml", `
+mocks:
+  - name: coupon
+    match: {path: /coupon, query: {code: SAVE}}
+    respond: {body: 'discount={{ request.query.discount }} note={{ request.query.note }}'}
+  - name: form
+    match: {method: POST, path: /form, form: {code: SAVE}}
+    respond: {body: 'discount={{ request.form.discount }}'}
+  - name: matrix
+    match: {path: /matrix, query: {a: "1"}}
+    respond: {body: matrix}
+`), nil)
+	a := h.do(t, http.MethodGet, "/coupon?code=SAVE&discount=50%&note=a+b%2Bc%zz", nil, nil)
+	if want := "discount=50% note=a b+c%zz"; string(a.Body) != want {
+		t.Errorf("GET /coupon: %q, want %q", a.Body, want)
+	}
+	a = h.do(t, http.MethodPost, "/form", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, []byte("discount=5%&code=SAVE"))
+	if want := "discount=5%"; string(a.Body) != want {
+		t.Errorf("POST /form: %q, want %q", a.Body, want)
+	}
+	h.do(t, http.MethodGet, "/b/semi/matrix?a=1;b=2", nil, nil)
+	ex := h.last(t, "semi")
+	nm, _ := json.Marshal(ex.Meta["near_miss"])
+	if ex.Rule != "" || !strings.Contains(string(nm), `got \"1;b=2\"`) {
+		t.Errorf("GET /matrix?a=1;b=2: rule %q, near miss %s; want none, and the value got named", ex.Rule, nm)
+	}
+}

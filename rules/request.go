@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -79,9 +80,58 @@ func EscapedPath(u *url.URL) string {
 func (r *Request) query() url.Values {
 	if !r.parsed.queryDone {
 		r.parsed.queryDone = true
-		r.parsed.query, _ = url.ParseQuery(r.RawQuery)
+		r.parsed.query = parseQuery(r.RawQuery)
 	}
 	return r.parsed.query
+}
+
+// parseQuery reads a query or URL-encoded form as url.ParseQuery does,
+// but keeps what it refuses: a pair holding a semicolon, whose value
+// keeps it (a=1;b=2 is a: "1;b=2"), and a % that starts no escape
+// (discount=50%), kept as it came, as other servers read them. Nil when
+// s holds no pair.
+func parseQuery(s string) url.Values {
+	var v url.Values
+	for s != "" {
+		var pair string
+		pair, s, _ = strings.Cut(s, "&")
+		if pair == "" {
+			continue
+		}
+		k, val, _ := strings.Cut(pair, "=")
+		if v == nil {
+			v = url.Values{}
+		}
+		k = looseUnescape(k)
+		v[k] = append(v[k], looseUnescape(val))
+	}
+	return v
+}
+
+// looseUnescape is url.QueryUnescape, with a % that starts no escape
+// kept as it is.
+func looseUnescape(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b = append(b, ' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			h, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			b = append(b, byte(h))
+			i += 2
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // isJSON reports whether the body is valid JSON (checked once).
@@ -227,7 +277,7 @@ func (r *Request) form() url.Values {
 	mt, params, _ := mime.ParseMediaType(ct)
 	switch {
 	case mt == "application/x-www-form-urlencoded", ct == "" && !r.isJSON():
-		r.parsed.form, _ = url.ParseQuery(string(r.Body))
+		r.parsed.form = parseQuery(string(r.Body))
 	case mt == "multipart/form-data" && params["boundary"] != "":
 		r.parsed.form = multipartValues(r.Body, params["boundary"])
 	}
