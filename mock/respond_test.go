@@ -1,6 +1,7 @@
 package mock_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -650,5 +651,26 @@ mocks:
 	nm, _ := json.Marshal(ex.Meta["near_miss"])
 	if ex.Rule != "" || !strings.Contains(string(nm), `got \"1;b=2\"`) {
 		t.Errorf("GET /matrix?a=1;b=2: rule %q, near miss %s; want none, and the value got named", ex.Rule, nm)
+	}
+}
+
+// TestJSONContainsNumberKey: contains with a number finds an object's key
+// spelt so, as value: 1 equals "1" elsewhere (users keyed by id).
+func TestJSONContainsNumberKey(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, parseConfig(t, "key.yaml", `
+mocks:
+  - name: user
+    match: {path: /users, json: [{path: users, op: contains, value: 123}]}
+    respond: {body: found}
+`), nil)
+	for body, want := range map[string]string{
+		`{"users": {"123": {"name": "a"}}}`: "found",
+		`{"users": {"124": {"name": "a"}}}`: "",
+	} {
+		a := h.post(t, "/users", body)
+		if got := string(a.Body); (want == "") != (got != "found") {
+			t.Errorf("POST %s: %q, want %q", body, got, cmp.Or(want, "the default answer"))
+		}
 	}
 }

@@ -912,8 +912,16 @@ func jsonContains(res gjson.Result, want any) bool {
 		}
 		return strings.Contains(res.Str, s)
 	case res.IsObject():
-		s, ok := want.(string)
-		return ok && res.Get(gjson.Escape(s)).Exists()
+		var key string
+		switch w := want.(type) {
+		case string:
+			key = w
+		case float64, json.Number:
+			key = describe(w) // value: 123 finds the key "123", as 123 equals "123"
+		default:
+			return false
+		}
+		return res.Get(gjson.Escape(key)).Exists()
 	}
 	return false
 }
