@@ -811,7 +811,11 @@ func (d *decoder) readBodyFile(n *yaml.Node, name string) []byte {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		d.errorf(n, "file: %s (in %s): %v", name, d.dir, err)
+		hint := ""
+		if errors.Is(err, fs.ErrNotExist) && (strings.Contains(name, "{{") || strings.Contains(name, "{%")) {
+			hint = " (file names one file as written, not a template: one rule per file, or a body template)"
+		}
+		d.errorf(n, "file: %s (in %s): %v%s", name, d.dir, err, hint)
 		return nil
 	}
 	return data

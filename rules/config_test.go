@@ -925,3 +925,15 @@ func TestTwoSetCookies(t *testing.T) {
 		t.Errorf("%d headers, want both cookies", n)
 	}
 }
+
+// TestFileTemplateHint: a file: name with a placeholder (WireMock's
+// bodyFileName takes one) is refused saying file: is no template, not
+// only that no such file exists.
+func TestFileTemplateHint(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "x.yaml")
+	_, err := Parse([]byte("mocks:\n  - respond: {file: \"bodies/{{ request.params.id }}.json\"}\n"), file, nil)
+	if err == nil || !strings.Contains(err.Error(), "not a template") {
+		t.Errorf("err = %v; want one saying file: is not a template", err)
+	}
+}
