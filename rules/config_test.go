@@ -937,3 +937,37 @@ func TestFileTemplateHint(t *testing.T) {
 		t.Errorf("err = %v; want one saying file: is not a template", err)
 	}
 }
+
+// TestForeignKeysHint: keys of other mock servers' stubs (WireMock's,
+// Mockoon's) are refused naming what to write instead, not only as
+// unknown.
+func TestForeignKeysHint(t *testing.T) {
+	t.Parallel()
+	src := `mocks:
+  - name: a
+    priority: 1
+    match: {urlPath: /a, queryParameters: {q: x}, bodyPatterns: []}
+    respond: {jsonBody: {a: 1}, fixedDelayMilliseconds: 10, bodyFileName: a.json, statusCode: 201}
+  - match: {cookies: {session: abc}}
+    respond: {status: 200}
+`
+	_, err := Parse([]byte(src), "x.yaml", nil)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		`x.yaml:3:5: mock: unknown key "priority" (rules are tried in file order`,
+		`x.yaml:4:13: match: unknown key "urlPath" (write the path as path:`,
+		`x.yaml:4:26: match: unknown key "queryParameters" (write query conditions as query:`,
+		`x.yaml:4:51: match: unknown key "bodyPatterns" (write body conditions as body:, json: or json_partial:`,
+		`x.yaml:5:15: respond: unknown key "jsonBody" (write the JSON as text in body:`,
+		`x.yaml:5:33: respond: unknown key "fixedDelayMilliseconds" (write delay:`,
+		`x.yaml:5:61: respond: unknown key "bodyFileName" (write file:`,
+		`x.yaml:5:83: respond: unknown key "statusCode" (write status:`,
+		`x.yaml:6:13: match: unknown key "cookies" (match a cookie with headers: {Cookie:`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("no error starting %s in:\n%v", want, err)
+		}
+	}
+}

@@ -39,6 +39,56 @@ func knownKeys(kind string) []string {
 	panic("rules: unknown kind " + kind)
 }
 
+// foreignKey says what to write instead of key, a key of another mock
+// server's stubs (WireMock's, Mockoon's) in a section of kind; "" for
+// any other.
+func foreignKey(kind, key string) string {
+	var hint string
+	switch k := strings.ToLower(key); kind {
+	case "mock":
+		switch k {
+		case "priority":
+			hint = "rules are tried in file order, and the first that matches answers: put the more specific one first"
+		case "request":
+			hint = "write the conditions under match:"
+		case "scenarioname", "requiredscenariostate", "newscenariostate":
+			hint = "answers given in turn are a sequence: list, with sequence_mode:"
+		}
+	case "match":
+		switch k {
+		case "url", "urlpath", "urlpattern", "urlpathpattern", "endpoint", "route":
+			hint = `write the path as path: "/users/{id}", "/v1/**" or "/img/*.png"`
+		case "queryparameters", "queryparams", "params":
+			hint = "write query conditions as query:"
+		case "bodypatterns":
+			hint = "write body conditions as body:, json: or json_partial:"
+		case "verb":
+			hint = "write method:"
+		case "cookies":
+			hint = `match a cookie with headers: {Cookie: {regex: "(^|; )session=abc(;|$)"}}`
+		case "basicauth", "basicauthcredentials":
+			hint = "match the Authorization header with headers:"
+		}
+	case "respond":
+		switch k {
+		case "jsonbody":
+			hint = "write the JSON as text in body:, sent as application/json"
+		case "fixeddelaymilliseconds", "latency", "delaydistribution":
+			hint = "write delay: 300ms, or 100ms..500ms for a random one"
+		case "bodyfilename", "filepath":
+			hint = "write file:"
+		case "statuscode", "status_code":
+			hint = "write status:"
+		case "transformers":
+			hint = "every body is a Liquid template already"
+		}
+	}
+	if hint == "" {
+		return ""
+	}
+	return " (" + hint + ")"
+}
+
 // decoder walks yaml.Node trees, expanding ${NAME} references in scalars and
 // collecting every problem with its position.
 type decoder struct {
@@ -181,7 +231,11 @@ func (d *decoder) pairs(n *yaml.Node, kind string) []pair {
 		}
 		seen[k.Value] = true
 		if !contains(known, k.Value) {
-			d.errorf(k, "%s: unknown key %q%s", kindName(kind), k.Value, suggest(k.Value, known))
+			hint := suggest(k.Value, known)
+			if hint == "" {
+				hint = foreignKey(kind, k.Value)
+			}
+			d.errorf(k, "%s: unknown key %q%s", kindName(kind), k.Value, hint)
 			continue
 		}
 		out = append(out, pair{key: k.Value, keyNode: k, val: v})
