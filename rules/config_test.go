@@ -971,3 +971,28 @@ func TestForeignKeysHint(t *testing.T) {
 		}
 	}
 }
+
+// TestPathWithQueryOrURL: a path written with its query, which a path
+// never holds (it matched nothing, silently), or as a whole URL, is
+// refused saying how to write it.
+func TestPathWithQueryOrURL(t *testing.T) {
+	t.Parallel()
+	src := `mocks:
+  - match: {path: "/search?q=shoes"}
+    respond: {body: x}
+  - match: {path: "https://api.example.com/v1/x"}
+    respond: {body: x}
+`
+	_, err := Parse([]byte(src), "x.yaml", nil)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		`x.yaml:2:19: path: "/search?q=shoes" holds a query, which the path never does: write path: /search and query: {q: shoes}`,
+		`x.yaml:4:19: path: "https://api.example.com/v1/x" must start with / (write the path only, /v1/x; headers: {Host: ...} matches the host)`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("no error %s in:\n%v", want, err)
+		}
+	}
+}

@@ -1,9 +1,11 @@
 package rules
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -149,8 +151,24 @@ func (d *decoder) matcher(n *yaml.Node) *Matcher {
 		case "path":
 			m.Path = d.str(p.val, "path")
 			pp, err := compilePath(m.Path)
-			if err != nil {
-				d.errorf(p.val, "path: %v", err)
+			switch {
+			case err != nil:
+				hint := ""
+				if u, uerr := url.Parse(m.Path); uerr == nil && u.Scheme != "" && u.Host != "" {
+					hint = fmt.Sprintf(" (write the path only, %s; headers: {Host: ...} matches the host)", cmp.Or(u.Path, "/"))
+				}
+				d.errorf(p.val, "path: %v%s", err, hint)
+			case strings.Contains(m.Path, "?"):
+				// The path rules see never holds the query (a ? in a path
+				// comes encoded, %3F): such a rule matched nothing.
+				path, query, _ := strings.Cut(m.Path, "?")
+				var conds []string
+				for _, kv := range strings.Split(query, "&") {
+					if k, v, _ := strings.Cut(kv, "="); k != "" {
+						conds = append(conds, k+": "+v)
+					}
+				}
+				d.errorf(p.val, "path: %q holds a query, which the path never does: write path: %s and query: {%s}", m.Path, path, strings.Join(conds, ", "))
 			}
 			m.path = pp
 		case "bin":
