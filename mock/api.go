@@ -32,7 +32,7 @@ func (e *Engine) API(log *slog.Logger, secretHeaders []string) http.Handler {
 		if cfg != nil {
 			list := make([]ruleInfo, 0, len(cfg.Mocks)+len(cfg.Verify))
 			for _, m := range cfg.Mocks {
-				list = append(list, ruleInfo{Name: m.Name, Kind: "mock", Source: src(m.File, m.Line), Hits: hits[m.Name]})
+				list = append(list, ruleInfo{Name: m.Name, Kind: "mock", Source: src(m.File, m.Line), Hits: hits[m.StateKey()]})
 			}
 			for _, v := range cfg.Verify {
 				list = append(list, ruleInfo{Name: v.Name, Kind: "verify", Source: src(v.File, v.Line), Hits: vhits[v.Name]})

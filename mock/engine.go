@@ -32,7 +32,7 @@ type Engine struct {
 	mu      sync.Mutex
 	seq     map[stateKey]int
 	windows map[stateKey]*window
-	hits    map[string]int64 // mock name → matches
+	hits    map[string]int64 // mock's StateKey → matches
 	vhits   map[string]int64 // verify name → matches
 
 	reloadMu  sync.Mutex
@@ -99,7 +99,8 @@ func (e *Engine) Reset() {
 	e.mu.Unlock()
 }
 
-// Hits returns how many requests each mock rule has matched.
+// Hits returns how many requests each mock rule has matched, by its
+// StateKey (its name, when the config gives one).
 func (e *Engine) Hits() map[string]int64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -178,10 +179,10 @@ func (e *Engine) Plan(req *rules.Request, vars func() map[string]any, fallback f
 		return p
 	}
 	p.Rule = m.Name
-	key := stateKey{m.Name, req.Bin}
+	key := stateKey{m.StateKey(), req.Bin}
 
 	e.mu.Lock()
-	e.hits[m.Name]++
+	e.hits[m.StateKey()]++
 	var rate *rateState
 	if m.RateLimit != nil {
 		rate = e.limit(key, m.RateLimit)

@@ -267,3 +267,41 @@ mocks:
 		}
 	}
 }
+
+// TestUnnamedRuleStateFollowsIt: an unnamed rule (mock-N, by its place)
+// keeps its sequence position and hits when a rule is added above it, and
+// the added rule, which takes its name, starts afresh; it started at the
+// other's second answer and showed its hits.
+func TestUnnamedRuleStateFollowsIt(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, parseConfig(t, "unnamed.yaml", `
+mocks:
+  - match: {path: /a}
+    sequence: [{body: a1}, {body: a2}, {body: a3}]
+`), nil)
+	for _, want := range []string{"a1", "a2"} {
+		if a := h.do(t, http.MethodGet, "/a", nil, nil); string(a.Body) != want {
+			t.Fatalf("GET /a: %q, want %q", a.Body, want)
+		}
+	}
+	h.Engine.Apply(parseConfig(t, "unnamed.yaml", `
+mocks:
+  - match: {path: /b}
+    sequence: [{body: b1}, {body: b2}]
+  - match: {path: /a}
+    sequence: [{body: a1}, {body: a2}, {body: a3}]
+`), nil)
+	if a := h.do(t, http.MethodGet, "/b", nil, nil); string(a.Body) != "b1" {
+		t.Errorf("GET /b, a rule just added: %q, want b1", a.Body)
+	}
+	if a := h.do(t, http.MethodGet, "/a", nil, nil); string(a.Body) != "a3" {
+		t.Errorf("GET /a, the rule moved down: %q, want a3", a.Body)
+	}
+	hits := map[string]int64{}
+	for _, r := range h.rules(t).Rules {
+		hits[r.Name] = r.Hits
+	}
+	if hits["mock-1"] != 1 || hits["mock-2"] != 3 {
+		t.Errorf("hits %v, want mock-1 (/b) 1 and mock-2 (/a) 3", hits)
+	}
+}

@@ -2,6 +2,9 @@ package rules
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -98,6 +101,21 @@ type Mock struct {
 	// Proxy scopes the rule to traffic of the named proxy. "" means capture
 	// traffic only (Request.Proxy == ""); "*" means traffic of any proxy.
 	Proxy string
+
+	stateKey string // see StateKey; "" for a mock not decoded from a file
+}
+
+// StateKey is what the state of the rule that outlives a request
+// (sequence positions, rate-limit windows, hit counts) is kept under
+// across reloads: the name the config gives it; for a rule given none
+// (mock-N, by its place), its definition, so that its state follows it
+// when a rule is added above it, and is not handed to the rule that then
+// takes its place and name.
+func (m *Mock) StateKey() string {
+	if m.stateKey == "" {
+		return m.Name
+	}
+	return m.stateKey
 }
 
 // SequenceMode is what a sequence does after its last answer.
@@ -588,11 +606,12 @@ func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 	m := &Mock{Name: fmt.Sprintf("mock-%d", i+1), File: d.file, Line: n.Line, SequenceMode: RepeatLast}
 	d.empty(n, m.Name, "a mock (match, and respond or sequence)")
 	var respondNode, seqNode *yaml.Node
+	named := false
 	for _, p := range d.pairs(n, "mock") {
 		switch p.key {
 		case "name":
 			if s := d.str(p.val, "name"); s != "" {
-				m.Name = s
+				m.Name, named = s, true
 			}
 		case "match":
 			m.Match = d.matcher(p.val)
@@ -635,6 +654,14 @@ func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 	}
 	if m.Match == nil {
 		m.Match = &Matcher{}
+	}
+	if !named {
+		v := m.view()
+		v.Name, v.Source = "", ""
+		if b, err := json.Marshal(v); err == nil {
+			sum := sha256.Sum256(b)
+			m.stateKey = "\x00" + hex.EncodeToString(sum[:16]) // no name a config gives
+		}
 	}
 	return m
 }
