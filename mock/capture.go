@@ -395,7 +395,7 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 	}
 	req := &rules.Request{
 		Method: r.Method, Path: rest, EscapedPath: escapedRest(r.URL, ex.Bin), RawQuery: r.URL.RawQuery,
-		Header: r.Header, Host: r.Host, Body: ex.Request.Body, Bin: ex.Bin, Secret: c.isSecretHeader,
+		Header: rules.RequestHeader(r), Host: r.Host, Body: ex.Request.Body, Bin: ex.Bin, Secret: c.isSecretHeader,
 	}
 	if ex.Request.Truncated {
 		req.BodySize = ex.Request.Size

@@ -3,6 +3,7 @@ package mock_test
 import (
 	"cmp"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -672,5 +673,32 @@ mocks:
 		if got := string(a.Body); (want == "") != (got != "found") {
 			t.Errorf("POST %s: %q, want %q", body, got, cmp.Or(want, "the default answer"))
 		}
+	}
+}
+
+// TestTransferEncodingSeenByRules: rules see Transfer-Encoding as the
+// exchange records it (net/http keeps it out of the request's headers):
+// a condition on it never held while the UI showed the header.
+func TestTransferEncodingSeenByRules(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, parseConfig(t, "te.yaml", `
+mocks:
+  - name: chunked
+    match: {path: /upload, headers: {Transfer-Encoding: chunked}}
+    respond: {body: 'te={{ request.headers.transfer-encoding }}'}
+`), nil)
+	req, err := http.NewRequest(http.MethodPost, h.URL+"/upload", io.MultiReader(strings.NewReader("abc")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.TransferEncoding = []string{"chunked"}
+	resp, err := h.client(10 * time.Second).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if ex := h.last(t, "default"); string(b) != "te=chunked" || ex.Rule != "chunked" {
+		t.Errorf("chunked POST: %q by rule %q, want te=chunked by chunked (recorded headers %v)", b, ex.Rule, ex.Request.Headers)
 	}
 }

@@ -515,7 +515,7 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 	}
 	if intercept {
 		req := &rules.Request{
-			Method: r.Method, Path: r.URL.Path, EscapedPath: rules.EscapedPath(r.URL), RawQuery: r.URL.RawQuery, Header: r.Header, Host: r.Host,
+			Method: r.Method, Path: r.URL.Path, EscapedPath: rules.EscapedPath(r.URL), RawQuery: r.URL.RawQuery, Header: rules.RequestHeader(r), Host: r.Host,
 			Body: f.bodyForRules(p.opts.MaxBody), Bin: p.opts.Name, Proxy: p.opts.Name,
 			Secret: func(name string) bool { return inspect.IsSecretHeader(name, p.opts.SecretHeaders) },
 		}

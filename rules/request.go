@@ -67,6 +67,22 @@ type parsedRequest struct {
 	formDone bool
 }
 
+// RequestHeader is r's header as rules see it, and as the exchange
+// records it: with Transfer-Encoding, which net/http keeps out of
+// r.Header (in r.TransferEncoding). It is r.Header itself when that has
+// nothing to add.
+func RequestHeader(r *http.Request) http.Header {
+	if len(r.TransferEncoding) == 0 || r.Header.Get("Transfer-Encoding") != "" {
+		return r.Header
+	}
+	h := r.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h["Transfer-Encoding"] = []string{strings.Join(r.TransferEncoding, ", ")}
+	return h
+}
+
 // EscapedPath is u's path as sent, for Request.EscapedPath: "" when it is
 // the decoded path's plain encoding (u.RawPath is empty), which costs
 // nothing to find.
