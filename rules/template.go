@@ -439,12 +439,22 @@ func (t *Template) renderLiquid(vars map[string]any) (out []byte, err error) {
 		}
 	}()
 	if serr := t.tpl.FRender(w, b); serr != nil {
-		return nil, cmpErr(g.err, w.err, fmt.Errorf("render: %s", unwrapInternal(serr.Error())))
+		return nil, cmpErr(g.err, w.err, fmt.Errorf("render: %s%s", unwrapInternal(serr.Error()), renderHint(serr.Error())))
 	}
 	if w.err != nil {
 		return nil, w.err
 	}
 	return w.buf.Bytes(), nil
+}
+
+// renderHint is what a Liquid error message wants added: a range bound
+// that is text (a query value, "3") cannot be converted to a whole number
+// by Liquid itself.
+func renderHint(msg string) string {
+	if strings.Contains(msg, "can't convert string(") && strings.Contains(msg, "to type int") {
+		return " (query, form and header values are text: make one a number first, {% assign n = request.query.n | floor %}, then (1..n))"
+	}
+	return ""
 }
 
 // cmpErr returns the first non-nil error.

@@ -410,6 +410,12 @@ func TestTemplateErrors(t *testing.T) {
 	if _, err := mustRender(t, `{{ 1 | divided_by: 0 }}`, nil); err == nil || !strings.Contains(err.Error(), "render") {
 		t.Errorf("divided_by 0: err = %v", err)
 	}
+	// A range bound that is text, as query values are, says how to make
+	// it a number.
+	if _, err := mustRender(t, `{% for i in (1..n) %}{{i}}{% endfor %}`, map[string]any{"n": "3"}); err == nil ||
+		!strings.Contains(err.Error(), "| floor %}") {
+		t.Errorf("a text range bound: err = %v, want the floor hint", err)
+	}
 }
 
 func TestFormatFor(t *testing.T) {
