@@ -231,6 +231,12 @@ func TestConfigErrors(t *testing.T) {
 			[]string{"hooklab.yaml:5:43: webhook a: authentication.name: x-hub-signature-256 is set by github signing"}},
 		{"bad retry", base + "    retry: {backoff: fibonacci}\n", nil, []string{`hooklab.yaml:4:22: webhook a: retry.backoff: backoff must be exponential, linear or schedule, got "fibonacci"`}},
 		{"zero attempts", base + "    retry: {max_attempts: 0}\n", nil, []string{`hooklab.yaml:4:27: webhook a: retry.max_attempts: max_attempts must be between 1 and 100, got 0`}},
+		// Waits that would overflow to an immediate retry (a linear backoff
+		// grown by its attempts, a time past 2262).
+		{"wait too long", base + "    retry: {backoff: linear, initial: 1000000h}\n", nil, []string{`hooklab.yaml:4:39: webhook a: retry.initial: initial must be at most 720h0m0s, got 1000000h0m0s`}},
+		{"max too long", base + "    retry: {max: 2562047h}\n", nil, []string{`webhook a: retry.max: max must be at most 720h0m0s`}},
+		{"retry after too long", base + "    retry: {retry_after_max: 8760h}\n", nil, []string{`webhook a: retry.retry_after_max: retry_after_max must be at most 720h0m0s`}},
+		{"schedule wait too long", base + "    retry: {schedule: [1s, 9000h]}\n", nil, []string{`webhook a: retry.schedule.1: waits must be at most 720h0m0s, got 9000h0m0s`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

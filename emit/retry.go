@@ -165,12 +165,27 @@ func (r *Retry) validate(p *problems) {
 	for i, d := range r.Schedule {
 		if d < 0 {
 			p.add(fmt.Sprintf("retry.schedule.%d", i), "waits must not be negative")
+		} else if d > Duration(MaxRetryWait) {
+			p.add(fmt.Sprintf("retry.schedule.%d", i), "waits must be at most %s, got %s", MaxRetryWait, time.Duration(d))
 		}
 	}
 	if r.Initial < 0 || r.Max < 0 || r.RetryAfterMax < 0 {
 		p.add("retry", "initial, max and retry_after_max must not be negative")
 	}
+	for _, f := range []struct {
+		name string
+		d    Duration
+	}{{"initial", r.Initial}, {"max", r.Max}, {"retry_after_max", r.RetryAfterMax}} {
+		if f.d > Duration(MaxRetryWait) {
+			p.add("retry."+f.name, "%s must be at most %s, got %s", f.name, MaxRetryWait, time.Duration(f.d))
+		}
+	}
 }
+
+// MaxRetryWait bounds every wait a retry policy sets. Beyond it a backoff
+// grown by its attempts, or a time that far ahead, would overflow and
+// come out negative: an immediate retry.
+const MaxRetryWait = 30 * 24 * time.Hour
 
 // result is what one attempt came to, as the retry policy sees it.
 type result struct {
