@@ -207,7 +207,7 @@ func command(ctx context.Context, args []string, getenv func(string) string, std
 	case "send":
 		return send(ctx, args, getenv, stdout, stderr)
 	case "ca":
-		fs := newFlags("ca", stderr)
+		fs := newFlags("ca", "", stdout, stderr)
 		data := fs.String("data", envOr(getenv, "HOOKLAB_DATA", inspect.DefaultDataDir(getenv)), "data `directory` holding the CA")
 		if err := parseFlags(fs, args); err != nil {
 			return err
@@ -222,13 +222,13 @@ func command(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintf(stdout, "CA certificate: %s\n\n%s\n%s", ca.CertPath(), ca.CertPEM(), ca.TrustInstructions())
 		return nil
 	case "schema":
-		if err := parseFlags(newFlags("schema", stderr), args); err != nil {
+		if err := parseFlags(newFlags("schema", "", stdout, stderr), args); err != nil {
 			return err
 		}
 		_, err := stdout.Write(rules.Schema())
 		return err
 	case "version":
-		if err := parseFlags(newFlags("version", stderr), args); err != nil {
+		if err := parseFlags(newFlags("version", "", stdout, stderr), args); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "hooklab", version())
@@ -245,7 +245,7 @@ func command(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintf(stderr, "hooklab help: give one command, or none\n\n%s", usage)
 		return errUsage
 	}
-	fmt.Fprintf(stderr, "hooklab: unknown command %q\n\n%s", cmd, usage)
+	fmt.Fprintf(stderr, "hooklab: unknown command %q%s\n\n%s", cmd, rules.Suggest(cmd, []string{"serve", "tail", "replay", "export", "import", "send", "check", "schema", "ca", "version", "help"}), usage)
 	return errUsage
 }
 
@@ -263,22 +263,26 @@ func version() string {
 	return v
 }
 
-// newFlags returns a flag set that prints its usage to stderr and never
-// exits the process.
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+// newFlags returns a flag set that never exits the process. -h prints
+// head (when empty, "Usage of hooklab NAME:") and the flags to stdout, as
+// asked for; a bad flag prints its error line and where the flags are to
+// stderr, not 50 lines that bury it.
+func newFlags(name, head string, stdout, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("hooklab "+name, flag.ContinueOnError)
 	out := &flagOutput{w: stderr}
 	fs.SetOutput(out)
-	// -h prints the flags; a bad flag prints its error line (written
-	// before Usage is called) and where the flags are, not 50 lines that
-	// bury it.
 	fs.Usage = func() {
-		if out.wrote {
+		if out.wrote { // the flag package wrote an error line first
 			fmt.Fprintf(stderr, "run \"%s -h\" for its flags\n", fs.Name())
 			return
 		}
-		fmt.Fprintf(stderr, "Usage of %s:\n", fs.Name())
+		if head == "" {
+			head = fmt.Sprintf("Usage of %s:\n", fs.Name())
+		}
+		fmt.Fprint(stdout, head)
+		fs.SetOutput(stdout)
 		fs.PrintDefaults()
+		fs.SetOutput(out)
 	}
 	return fs
 }
@@ -351,7 +355,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	o := serveOptions{maxBody: 10 << 20}
-	fs := newFlags("serve", stderr)
+	fs := newFlags("serve", "", stdout, stderr)
 	fs.StringVar(&o.capture, "capture", "127.0.0.1:8080", "capture `address`: any request here is recorded and answered")
 	fs.StringVar(&o.ui, "ui", "127.0.0.1:4040", "UI and API `address`")
 	fs.StringVar(&o.data, "data", getenv("HOOKLAB_DATA"), "data `directory` (default: $HOOKLAB_DATA, else hooklab under the user's data directory)")
@@ -1137,15 +1141,11 @@ func replayCLI(getenv func(string) string, stdout, stderr io.Writer) *replay.CLI
 }
 
 func check(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", stderr)
+	fs := newFlags("check", "usage: hooklab check [--print] [FILE]   (FILE: default hooklab.yaml)\n\nflags:\n", stdout, stderr)
 	print := fs.Bool("print", false, "print the normalized config (secrets redacted)")
 	// The file comes before or after the flags, or as serve takes it.
 	var file string
 	flagFile := fs.String("config", "", "config `file` to check, as serve --config takes it (or give it as the argument; default hooklab.yaml)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: hooklab check [--print] [FILE]   (FILE: default hooklab.yaml)\n\nflags:\n")
-		fs.PrintDefaults()
-	}
 	given := false
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		file, args, given = args[0], args[1:], true
@@ -1503,7 +1503,7 @@ func resigner(e *emit.Emitter) func(ex *inspect.Exchange) (replay.Resigned, erro
 }
 
 func send(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlags("send", stderr)
+	fs := newFlags("send", "", stdout, stderr)
 	server := fs.String("server", envOr(getenv, "HOOKLAB_UI", "http://127.0.0.1:4040"), "the running hooklab's UI `URL` (env HOOKLAB_UI)")
 	data := fs.String("data", "{}", "event data: JSON, @file, or - (or @-) for standard input")
 	var typ string
@@ -1553,7 +1553,7 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 }
 
 func tail(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlags("tail", stderr)
+	fs := newFlags("tail", "", stdout, stderr)
 	server := fs.String("server", envOr(getenv, "HOOKLAB_UI", "http://127.0.0.1:4040"), "the running hooklab's UI `URL` (env HOOKLAB_UI)")
 	bin := fs.String("bin", "", "only exchanges of this `bin`")
 	q := fs.String("q", "", "only exchanges matching this `query` (the language of the UI's filter: status:5xx, json:ticket.id=7, free text...)")

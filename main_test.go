@@ -2213,3 +2213,36 @@ func TestTailThroughBasicAuth(t *testing.T) {
 	s.send(t, "POST", "/b/basic/hook", "application/json", []byte(`{"a":1}`))
 	waitFor(t, func() bool { return strings.Contains(out.String(), "/b/basic/hook") }, "tail line")
 }
+
+// TestHelpGoesToStdout: every command's -h and --help print its usage to
+// standard output and exit 0 (hooklab serve -h | less), as help does; a bad
+// flag prints its error and where the flags are to standard error, not the
+// flags, for replay, export and import too; and an unknown command
+// suggests the one it is close to.
+func TestHelpGoesToStdout(t *testing.T) {
+	t.Parallel()
+	for _, cmd := range []string{"serve", "tail", "replay", "export", "import", "send", "check", "schema", "ca", "version", "help"} {
+		for _, h := range []string{"-h", "--help"} {
+			var out, errOut syncBuffer
+			err := run(context.Background(), []string{cmd, h}, func(string) string { return "" }, &out, &errOut)
+			if err != nil || !strings.Contains(out.String(), "hooklab") || errOut.String() != "" {
+				t.Errorf("hooklab %s %s: err=%v stdout=%q stderr=%q", cmd, h, err, out.String(), errOut.String())
+			}
+		}
+	}
+	for _, cmd := range []string{"replay", "export", "import"} {
+		var out, errOut syncBuffer
+		err := run(context.Background(), []string{cmd, "--bogus"}, func(string) string { return "" }, &out, &errOut)
+		want := fmt.Sprintf("flag provided but not defined: -bogus\nrun \"hooklab %s -h\" for its flags\n", cmd)
+		if exitCode(err) != 2 || errOut.String() != want || out.String() != "" {
+			t.Errorf("hooklab %s --bogus: exit %d, stdout %q, stderr %q, want %q", cmd, exitCode(err), out.String(), errOut.String(), want)
+		}
+	}
+	for arg, want := range map[string]string{"sevre": `did you mean "serve"?`, "exprot": `did you mean "export"?`, "tial": `did you mean "tail"?`} {
+		var out, errOut syncBuffer
+		err := run(context.Background(), []string{arg}, func(string) string { return "" }, &out, &errOut)
+		if exitCode(err) != 2 || !strings.Contains(errOut.String(), want) {
+			t.Errorf("hooklab %s: exit %d, stderr %q, want %q", arg, exitCode(err), errOut.String(), want)
+		}
+	}
+}

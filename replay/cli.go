@@ -67,10 +67,40 @@ type CLI struct {
 
 const defaultServer = "http://127.0.0.1:4040"
 
-func (c *CLI) flags(name string) *flag.FlagSet {
+// flags returns a command's flag set. -h prints head (when empty, "Usage
+// of hooklab NAME:") and the flags to Stdout, as asked for; a bad flag
+// prints its error line and where the flags are to Stderr, not the
+// flags, which would bury it.
+func (c *CLI) flags(name, head string) *flag.FlagSet {
 	fs := flag.NewFlagSet("hooklab "+name, flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
+	out := &flagOutput{w: c.Stderr}
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		if out.wrote { // the flag package wrote an error line first
+			fmt.Fprintf(c.Stderr, "run \"%s -h\" for its flags\n", fs.Name())
+			return
+		}
+		if head == "" {
+			head = fmt.Sprintf("Usage of %s:\n", fs.Name())
+		}
+		fmt.Fprint(c.Stdout, head)
+		fs.SetOutput(c.Stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(out)
+	}
 	return fs
+}
+
+// flagOutput is a flag set's output: wrote tells whether the flag package
+// wrote an error line before calling Usage.
+type flagOutput struct {
+	w     io.Writer
+	wrote bool
+}
+
+func (o *flagOutput) Write(p []byte) (int, error) {
+	o.wrote = true
+	return o.w.Write(p)
 }
 
 func (c *CLI) getenv(k string) string {
@@ -196,9 +226,7 @@ func (f Filter) empty() bool { return f == Filter{} }
 // printed), and other errors for what stopped the run.
 func (c *CLI) Replay(ctx context.Context, args []string) error {
 	defer c.closeIdle()
-	fs := c.flags("replay")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: hooklab replay [ID…] [flags]
+	fs := c.flags("replay", `Usage: hooklab replay [ID…] [flags]
 
 Re-send recorded exchanges (by id, by filter, or from a HAR file) to a
 target and diff the new responses against the recorded ones.
@@ -209,8 +237,6 @@ target and diff the new responses against the recorded ones.
 
 Flags:
 `)
-		fs.PrintDefaults()
-	}
 	var f Filter
 	filterFlags(fs, &f)
 	all := fs.Bool("all", false, "replay every recorded exchange (except replays)")
@@ -666,7 +692,7 @@ func sortResults(rs []Result) {
 // else the local store.
 func (c *CLI) Export(ctx context.Context, args []string) error {
 	defer c.closeIdle()
-	fs := c.flags("export")
+	fs := c.flags("export", "")
 	var f Filter
 	filterFlags(fs, &f)
 	file := fs.String("har", "", "write HAR to this `file` (- for standard output)")
@@ -788,7 +814,7 @@ var binChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 // go back there, and the others into a bin named after the file.
 func (c *CLI) Import(ctx context.Context, args []string) error {
 	defer c.closeIdle()
-	fs := c.flags("import")
+	fs := c.flags("import", "")
 	bin := fs.String("bin", "", "store every entry in this `bin` (default: the bins a hooklab export names, else one named after the file)")
 	server := c.serverFlag(fs)
 	files, err := parseInterleaved(fs, args)
