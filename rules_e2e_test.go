@@ -483,3 +483,56 @@ func TestRulesReloadProxyModeChange(t *testing.T) {
 		t.Errorf("the reverse proxy until the restart: %d %q", resp.StatusCode, body)
 	}
 }
+
+// TestRulesEnvInKeys: a ${NAME} reference in a mapping key is expanded, as
+// in a value ("anywhere in the file"): a header, query or response header
+// named by the environment. It was kept as the text "$«NAME»", so a query
+// condition on it never held, and a header key was refused with that text.
+func TestRulesEnvInKeys(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(cfg, []byte(`mocks:
+  - name: keyed
+    match: {query: {${QK}: v}, headers: {${HK}: {present: true}}}
+    respond: {status: 201, headers: {${HK}: "yes"}}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServerEnv(t, map[string]string{"QK": "token_kind", "HK": "X-Key"}, "--config", cfg)
+	req, _ := http.NewRequest("GET", s.Capture+"k?token_kind=v", nil)
+	req.Header.Set("X-Key", "1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 || resp.Header.Get("X-Key") != "yes" {
+		t.Errorf("got %d, X-Key %q; want the rule keyed by the environment: 201, yes", resp.StatusCode, resp.Header.Get("X-Key"))
+	}
+
+	// check: an unset one in a key is named, at the key, in every section.
+	for _, tc := range []struct{ src, want string }{
+		{"mocks:\n  - name: a\n    respond: {headers: {${NOPE_K}: v}}\n", ":3:25: ${NOPE_K}: environment variable NOPE_K is not set"},
+		{"webhooks:\n  - id: w\n    endpoint: http://127.0.0.1:1/h\n    custom_headers:\n      ${NOPE_K}: v\n", ":5:7: ${NOPE_K}: environment variable NOPE_K is not set"},
+	} {
+		bad := filepath.Join(t.TempDir(), "bad.yaml")
+		if err := os.WriteFile(bad, []byte(tc.src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var out, errOut syncBuffer
+		err := run(context.Background(), []string{"check", bad}, func(string) string { return "" }, &out, &errOut)
+		if exitCode(err) != 1 || !strings.Contains(errOut.String(), bad+tc.want) {
+			t.Errorf("check %q: exit %d, stderr %q, want %q", tc.src, exitCode(err), errOut.String(), tc.want)
+		}
+	}
+	// and a set one in a webhook's custom header name is that name.
+	good := filepath.Join(t.TempDir(), "good.yaml")
+	if err := os.WriteFile(good, []byte("webhooks:\n  - id: w\n    endpoint: http://127.0.0.1:1/h\n    custom_headers: {${HK}: v}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	err = run(context.Background(), []string{"check", "--print", good}, func(k string) string { return map[string]string{"HK": "X-Team"}[k] }, &out, &errOut)
+	if err != nil || !strings.Contains(out.String(), "X-Team") {
+		t.Errorf("check --print: %v, stdout %q, stderr %q", err, out.String(), errOut.String())
+	}
+}

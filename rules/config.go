@@ -355,6 +355,7 @@ func Parse(data []byte, file string, getenv func(string) string) (*Config, error
 	if len(doc.Content) > 0 {
 		root = doc.Content[0]
 	}
+	d.expandKeys(root)
 	d.config(root, c)
 	if len(d.errs) > 0 {
 		errs := &Errors{List: d.errs}
@@ -526,6 +527,41 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 		case "proxies":
 			c.Proxies = rawSection(p.val)
 		}
+	}
+}
+
+// expandKeys expands the ${NAME} references in the keys of every mapping
+// under n, in place, as scalar does for values: a key named by the
+// environment (a header, a query parameter) reads as the name it gives, in
+// this package's sections and in those decoded elsewhere. A key whose
+// reference cannot be expanded is an error, at the key.
+func (d *decoder) expandKeys(n *yaml.Node) {
+	stack := []*yaml.Node{n}
+	for len(stack) > 0 {
+		n, stack = stack[len(stack)-1], stack[:len(stack)-1]
+		if n == nil {
+			continue
+		}
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if k.Kind != yaml.ScalarNode || !strings.Contains(k.Value, "$") {
+					continue
+				}
+				v, err := expandEnv(k.Value, d.getenv)
+				if err != nil {
+					k.Value = unprotectEnv(k.Value)
+					d.errorf(k, "%s: %v", k.Value, err)
+					if d.badKeys == nil {
+						d.badKeys = map[*yaml.Node]bool{}
+					}
+					d.badKeys[k] = true
+					continue
+				}
+				k.Value = v
+			}
+		}
+		stack = append(stack, n.Content...) // an alias's target is in the tree once
 	}
 }
 

@@ -97,6 +97,9 @@ type decoder struct {
 	getenv func(string) string
 	env    *EnvSeen // what getenv returned, kept out of messages
 	errs   []Error
+	// badKeys are keys whose ${NAME} could not be expanded: that is said
+	// once, not again as a bad name for each use of the key.
+	badKeys map[*yaml.Node]bool
 
 	// depth and steps bound the walk, so recursive or exponential aliases
 	// fail instead of running forever.
@@ -128,6 +131,9 @@ func (d *decoder) enter(n *yaml.Node) bool {
 func (d *decoder) leave() { d.depth-- }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
+	if d.badKeys[n] {
+		return
+	}
 	e := Error{File: d.file, Msg: d.env.Scrub(fmt.Sprintf(format, args...))}
 	if n != nil {
 		e.Line, e.Col = n.Line, n.Column
