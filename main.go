@@ -1566,6 +1566,18 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 		fmt.Fprintf(stderr, "hooklab tail: --wait %v: want 0 (keep trying) or a positive duration\n", *wait)
 		return errUsage
 	}
+	// A filter given empty (--bin "$BIN" with BIN unset) would show every
+	// exchange, as export and replay refuse it.
+	var empty string
+	fs.Visit(func(f *flag.Flag) {
+		if (f.Name == "bin" || f.Name == "q") && f.Value.String() == "" && empty == "" {
+			empty = f.Name
+		}
+	})
+	if empty != "" {
+		fmt.Fprintf(stderr, "hooklab tail: --%s is empty: give a value, or leave --%s out\n", empty, empty)
+		return errUsage
+	}
 	if *bin != "" {
 		if err := inspect.ValidBin(*bin); err != nil {
 			return badUsage("--bin: %v", err)

@@ -1942,6 +1942,9 @@ func TestExitCodes(t *testing.T) {
 		// An empty selection flag (an unset variable) would select everything.
 		{[]string{"export", "--har", "-", "--bin", ""}, 2},
 		{[]string{"replay", "--target", "http://127.0.0.1:1", "--path", ""}, 2},
+		// tail --bin "$BIN" with BIN unset streamed every bin.
+		{[]string{"tail", "--wait", "1ms", "--bin", ""}, 2},
+		{[]string{"tail", "--wait", "1ms", "--q="}, 2},
 		// Any Host, without a token to guard the API: no DNS-rebinding check.
 		{[]string{"serve", "--memory", "--ui", "127.0.0.1:0", "--capture", "127.0.0.1:0", "--allow-host", "*"}, 2},
 	} {
