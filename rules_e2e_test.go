@@ -536,3 +536,63 @@ func TestRulesEnvInKeys(t *testing.T) {
 		t.Errorf("check --print: %v, stdout %q, stderr %q", err, out.String(), errOut.String())
 	}
 }
+
+// TestRulesCheckTemplateLine: a template error in a literal block (body: |)
+// is reported at the file's line and column of the template line at fault,
+// for a mock's body and a trigger's payload: it was the line of the "|",
+// with the template's own line number in the message, or none at all for an
+// unclosed tag or an unknown filter.
+func TestRulesCheckTemplateLine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, src, want string }{
+		{"liquid syntax", `mocks:
+  - name: a
+    respond:
+      status: 200
+      body: |
+        {"a": 1,
+         "b": "{{ x }}",
+         "c": {% for i in (1..3 %}1{% endfor %}}
+`, ":8:10: body: liquid: syntax error"},
+		{"unclosed", `mocks:
+  - name: a
+    respond:
+      body: |
+        one
+          two {{ request.json.id
+`, ":6:11: body: {{ request.json.id… has no closing }}"},
+		{"unknown filter", `mocks:
+  - name: a
+    respond:
+      body: |-
+        one
+
+        {{ x | nofilter }}
+`, ":7:9: body: liquid: unknown filter"},
+		{"quoted: the value's own place", `mocks:
+  - name: a
+    respond: {body: "one\n{{ x | nofilter }}"}
+`, ":3:21: body: liquid: unknown filter"},
+		{"trigger payload", `webhooks:
+  - {id: w, endpoint: "http://127.0.0.1:1/h"}
+triggers:
+  - name: t
+    when: {event: ticket.created}
+    notify:
+      webhook: w
+      payload: |
+        {"id": "{{ ticket.id }}",
+         "x": "{{ ticket.x | nofilter }}"}
+`, ":10:10: notify payload: liquid: unknown filter"},
+	} {
+		file := filepath.Join(t.TempDir(), "h.yaml")
+		if err := os.WriteFile(file, []byte(tc.src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var out, errOut syncBuffer
+		err := run(context.Background(), []string{"check", file}, func(string) string { return "" }, &out, &errOut)
+		if exitCode(err) != 1 || !strings.Contains(errOut.String(), file+tc.want) {
+			t.Errorf("%s: exit %d, stderr %q, want %q", tc.name, exitCode(err), errOut.String(), file+tc.want)
+		}
+	}
+}

@@ -89,6 +89,7 @@ type decoder struct {
 	getenv func(string) string
 	env    *rules.EnvSeen // what getenv returned, kept out of messages
 	errs   []rules.Error
+	cfg    *rules.Config // the file, for the place of a template error
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
@@ -97,6 +98,14 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 		e.Line, e.Col = n.Line, n.Column
 	}
 	d.errs = append(d.errs, e)
+}
+
+// templateErrorf records err, from rules.NewTemplate of tpl, the value of
+// n, at its place in the file (in a literal block, the line at fault),
+// after what.
+func (d *decoder) templateErrorf(n *yaml.Node, tpl string, err error, what string) {
+	line, col, msg := d.cfg.TemplatePos(n, tpl, err)
+	d.errs = append(d.errs, rules.Error{File: d.file, Line: line, Col: col, Msg: d.env.Scrub(what + ": " + msg)})
 }
 
 func (d *decoder) where(n *yaml.Node) string {
@@ -719,7 +728,7 @@ func (d *decoder) notify(n *yaml.Node, what string) (notify, map[string]*yaml.No
 			tpl, err := rules.NewTemplate(nt.payload, esc)
 			if err != nil {
 				if f == FormatJSON {
-					d.errorf(nodes["payload"], "notify payload: %v", err)
+					d.templateErrorf(nodes["payload"], nt.payload, err, "notify payload")
 				}
 				continue
 			}
@@ -772,7 +781,7 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 		file = "hooklab.yaml"
 	}
 	env := rules.NewEnvSeen(getenv)
-	d := &decoder{file: file, getenv: env.Getenv, env: env}
+	d := &decoder{file: file, getenv: env.Getenv, env: env, cfg: cfg}
 
 	for _, item := range d.list(cfg.Webhooks, "webhooks") {
 		w, fields := d.webhook(item)

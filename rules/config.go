@@ -46,6 +46,8 @@ type Config struct {
 	Automations   *yaml.Node
 	Subscriptions *yaml.Node
 	Proxies       *yaml.Node
+
+	src []byte // the file's content, for TemplatePos
 }
 
 // Settings are the global knobs of the config file.
@@ -304,10 +306,11 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 // error is a *Errors listing every problem found.
 func Parse(data []byte, file string, getenv func(string) string) (*Config, error) {
 	d := newDecoder(file, filepath.Dir(file), getenv)
+	d.src = data
 	if file == "" {
 		d.dir = "."
 	}
-	c := &Config{File: file, Settings: Settings{MaxBody: DefaultMaxBody, DefaultStatus: 200}}
+	c := &Config{File: file, Settings: Settings{MaxBody: DefaultMaxBody, DefaultStatus: 200}, src: data}
 
 	utf16 := bytes.HasPrefix(data, []byte{0xfe, 0xff}) || bytes.HasPrefix(data, []byte{0xff, 0xfe})
 	if !utf16 && !utf8.Valid(data) {
@@ -565,6 +568,65 @@ func (d *decoder) expandKeys(n *yaml.Node) {
 	}
 }
 
+// TemplatePos returns where in the file the error err, from NewTemplate of
+// tpl, the value of n, is, and what to say there. In a literal block
+// (body: |) the template's lines are the file's: it is the line at fault,
+// at the column where its text starts, and the message leaves out the
+// template's own line number. Elsewhere (a quoted or folded value, whose
+// lines are not the file's; an error of no one line) it is n's position.
+// Config sections decoded outside this package use it for their templates.
+func (c *Config) TemplatePos(n *yaml.Node, tpl string, err error) (line, col int, msg string) {
+	return templatePos(c.src, n, tpl, err)
+}
+
+// liquidLine is the template's line number in a Liquid error.
+var liquidLine = regexp.MustCompile(`Liquid error \(line \d+\): `)
+
+func templatePos(src []byte, n *yaml.Node, tpl string, err error) (line, col int, msg string) {
+	msg = err.Error()
+	n = resolve(n)
+	if n == nil {
+		return 0, 0, msg
+	}
+	line, col = n.Line, n.Column
+	var te *TemplateError
+	// A value expanded from the environment with line breaks of its own
+	// moves the lines after it: then n's position it is.
+	if !errors.As(err, &te) || te.Line < 1 || n.Kind != yaml.ScalarNode || n.Style&yaml.LiteralStyle == 0 ||
+		strings.Count(tpl, "\n") != strings.Count(n.Value, "\n") {
+		return line, col, msg
+	}
+	at := n.Line + te.Line
+	text, ok := fileLine(src, at)
+	if !ok {
+		return line, col, msg
+	}
+	indent := len(text) - len(strings.TrimLeft(text, " "))
+	return at, indent + 1, liquidLine.ReplaceAllString(msg, "")
+}
+
+// fileLine returns line (1 for the first) of src, without its line break.
+func fileLine(src []byte, line int) (string, bool) {
+	for i := 1; i < line; i++ {
+		j := bytes.IndexByte(src, '\n')
+		if j < 0 {
+			return "", false
+		}
+		src = src[j+1:]
+	}
+	if j := bytes.IndexByte(src, '\n'); j >= 0 {
+		src = src[:j]
+	}
+	return strings.TrimSuffix(string(src), "\r"), true
+}
+
+// templateErrorf records err, from NewTemplate of tpl, the value of n, at
+// its place in the file (see TemplatePos), after what.
+func (d *decoder) templateErrorf(n *yaml.Node, tpl string, err error, what string) {
+	line, col, msg := templatePos(d.src, n, tpl, err)
+	d.errs = append(d.errs, Error{File: d.file, Line: line, Col: col, Msg: d.env.Scrub(what + ": " + msg)})
+}
+
 // rawSection returns a reserved section as written: ${NAME} references,
 // protected for decoding, are put back (their owners expand them).
 func rawSection(n *yaml.Node) *yaml.Node {
@@ -819,7 +881,7 @@ func (d *decoder) response(n *yaml.Node) *Response {
 				}
 				t, err := NewTemplate(src, FormatText)
 				if err != nil {
-					d.errorf(v, "header %s: %v", name, err)
+					d.templateErrorf(v, src, err, "header "+name)
 					continue
 				}
 				if strings.EqualFold(name, "Content-Type") {
@@ -835,7 +897,7 @@ func (d *decoder) response(n *yaml.Node) *Response {
 	if bodyNode != nil && bodySrc != "" {
 		t, err := NewTemplate(bodySrc, FormatFor(contentType, bodySrc))
 		if err != nil {
-			d.errorf(bodyNode, "body: %v", err)
+			d.templateErrorf(bodyNode, bodySrc, err, "body")
 		}
 		r.Body = t
 	}

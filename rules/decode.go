@@ -94,6 +94,7 @@ func foreignKey(kind, key string) string {
 type decoder struct {
 	file   string
 	dir    string // directory of the config file, for body files
+	src    []byte // the file's content, for the place of a template error
 	getenv func(string) string
 	env    *EnvSeen // what getenv returned, kept out of messages
 	errs   []Error

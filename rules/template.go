@@ -217,7 +217,7 @@ func NewTemplate(src string, format Format) (t *Template, err error) {
 	}
 	rw, err := rewrite(src, format)
 	if err != nil {
-		return nil, err
+		return nil, err // a *TemplateError, or too large
 	}
 	// The Liquid parser panics on some input (an integer literal beyond
 	// int64): that is a syntax error, not a crash.
@@ -227,7 +227,7 @@ func NewTemplate(src string, format Format) (t *Template, err error) {
 			if len(msg) > 200 {
 				msg = strings.ToValidUTF8(msg[:200], "") + "..."
 			}
-			t, err = nil, fmt.Errorf("liquid: %s", msg)
+			t, err = nil, &TemplateError{Err: fmt.Errorf("liquid: %s", msg)}
 		}
 	}()
 	eng := newEngine()
@@ -235,7 +235,7 @@ func NewTemplate(src string, format Format) (t *Template, err error) {
 	// named the line before the one at fault (and none on the first).
 	tpl, serr := eng.ParseTemplateLocation([]byte(rw.src), "", 1)
 	if serr != nil {
-		return nil, fmt.Errorf("liquid: %s", unwrapInternal(serr.Error()))
+		return nil, &TemplateError{Line: serr.LineNumber(), Err: fmt.Errorf("liquid: %s", unwrapInternal(serr.Error()))}
 	}
 	if err := checkFilters(eng, rw.filters); err != nil {
 		return nil, err
@@ -243,10 +243,22 @@ func NewTemplate(src string, format Format) (t *Template, err error) {
 	return &Template{src: src, format: format, tpl: tpl, fast: rw.fast}, nil
 }
 
-// filterUse is a filter a template names, the tag that names it, and
-// whether it is given arguments (name: a, b).
+// TemplateError is a template that does not parse (from NewTemplate),
+// and the line of the template at fault: 1 for the first, 0 when no one
+// line is.
+type TemplateError struct {
+	Line int
+	Err  error
+}
+
+func (e *TemplateError) Error() string { return e.Err.Error() }
+func (e *TemplateError) Unwrap() error { return e.Err }
+
+// filterUse is a filter a template names, the tag that names it and the
+// line it starts on, and whether it is given arguments (name: a, b).
 type filterUse struct {
 	name, tag string
+	line      int
 	nargs     int
 }
 
@@ -270,10 +282,10 @@ func checkFilters(eng *liquid.Engine, uses []filterUse) error {
 			known[u.name] = ok
 		}
 		if !ok {
-			return fmt.Errorf("liquid: unknown filter %q in %s", u.name, u.tag)
+			return &TemplateError{Line: u.line, Err: fmt.Errorf("liquid: unknown filter %q in %s", u.name, u.tag)}
 		}
 		if want, needs := filterArgs[u.name]; needs && u.nargs != want.n {
-			return fmt.Errorf("liquid: filter %q in %s takes %s (%s: ...)", u.name, u.tag, want.what, u.name)
+			return &TemplateError{Line: u.line, Err: fmt.Errorf("liquid: filter %q in %s takes %s (%s: ...)", u.name, u.tag, want.what, u.name)}
 		}
 	}
 	return nil
@@ -572,7 +584,7 @@ func rewrite(src string, format Format) (rewritten, error) {
 	var filters []filterUse
 	uses := func(tok parser.Token) {
 		for _, f := range filterNames(tok.Args) {
-			filters = append(filters, filterUse{f.name, tok.Source, f.nargs})
+			filters = append(filters, filterUse{f.name, tok.Source, tok.SourceLoc.LineNo, f.nargs})
 		}
 	}
 	simple := true
@@ -592,7 +604,7 @@ func rewrite(src string, format Format) (rewritten, error) {
 			xlex.feed(s)
 		}
 	}
-	for _, tok := range parser.Scan(src, parser.SourceLoc{}, nil) {
+	for _, tok := range parser.Scan(src, parser.SourceLoc{LineNo: 1}, nil) {
 		switch tok.Type {
 		case parser.TextTokenType:
 			if !inRaw && !inComment {
@@ -603,7 +615,8 @@ func rewrite(src string, format Format) (rewritten, error) {
 					if tok.Source[i+1] == '%' {
 						shut = "%}"
 					}
-					return rewritten{}, fmt.Errorf("%s has no closing %s", clip(tok.Source[i:], 30), shut)
+					line := tok.SourceLoc.LineNo + strings.Count(tok.Source[:i], "\n")
+					return rewritten{}, &TemplateError{Line: line, Err: fmt.Errorf("%s has no closing %s", clipLine(tok.Source[i:], 30), shut)}
 				}
 			}
 			b.WriteString(tok.Source)
@@ -651,7 +664,7 @@ func rewrite(src string, format Format) (rewritten, error) {
 			case tok.Name == "comment":
 				inComment = true
 			case tok.Name == "include":
-				return rewritten{}, errors.New("templates cannot include files")
+				return rewritten{}, &TemplateError{Line: tok.SourceLoc.LineNo, Err: errors.New("templates cannot include files")}
 			default:
 				uses(tok)
 				switch {
@@ -1623,6 +1636,15 @@ func unclosedTag(text string) int {
 }
 
 // clip shortens s to at most n bytes for a message, on a rune boundary.
+// clipLine is clip of s's first line, marked clipped (…) when s goes on,
+// so that a message stays on one line (and EnvSeen.Scrub knows it cut).
+func clipLine(s string, n int) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 && i < n {
+		return s[:i] + "…"
+	}
+	return clip(s, n)
+}
+
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
