@@ -596,3 +596,43 @@ triggers:
 		}
 	}
 }
+
+// TestRulesMergeKeysInEverySection: a YAML merge key (<<: *anchor), which
+// mocks take, works in webhooks, triggers and proxies too, its own keys
+// winning: they refused it as an unknown key "<<".
+func TestRulesMergeKeysInEverySection(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "h.yaml")
+	if err := os.WriteFile(file, []byte(`webhooks:
+  - &hook {id: a, endpoint: "http://127.0.0.1:1/a", custom_headers: {X-Team: one}}
+  - {<<: *hook, id: b, endpoint: "http://127.0.0.1:1/b"}
+triggers:
+  - &trig
+    name: t1
+    when: {event: ticket.created}
+    notify: {webhook: a, payload: "{}"}
+  - <<: *trig
+    name: t2
+    notify: {webhook: b, payload: "{}"}
+proxies:
+  - &px {name: p1, listen: "127.0.0.1:21171", upstream: "http://127.0.0.1:1"}
+  - <<: [*px]
+    name: p2
+    listen: "127.0.0.1:21172"
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"check", "--print", file}, func(string) string { return "" }, &out, &errOut)
+	if err != nil {
+		t.Fatalf("check: %v\n%s", err, errOut.String())
+	}
+	for _, want := range []string{"id: b", `endpoint: "http://127.0.0.1:1/b"`, "name: t2", "name: p2", `listen: "127.0.0.1:21172"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check --print lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Count(out.String(), "X-Team") != 2 || strings.Count(out.String(), `upstream: "http://127.0.0.1:1"`) != 2 {
+		t.Errorf("b or p2 lacks what it merged:\n%s", out.String())
+	}
+}

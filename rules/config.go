@@ -628,8 +628,11 @@ func (d *decoder) templateErrorf(n *yaml.Node, tpl string, err error, what strin
 }
 
 // rawSection returns a reserved section as written: ${NAME} references,
-// protected for decoding, are put back (their owners expand them).
+// protected for decoding, are put back (their owners expand them), and
+// merge keys (<<: *anchor) are merged, as this package's own sections take
+// them, so that their owners see plain mappings.
 func rawSection(n *yaml.Node) *yaml.Node {
+	mergeKeys(n, map[*yaml.Node]bool{})
 	var walk func(*yaml.Node)
 	walk = func(n *yaml.Node) {
 		if n == nil {
@@ -644,6 +647,69 @@ func rawSection(n *yaml.Node) *yaml.Node {
 	}
 	walk(n)
 	return n
+}
+
+// mergeKeys replaces, in every mapping under n, each merge key (<<) by the
+// entries, where it stands, of the mappings it names that the mapping does
+// not set itself (the first named wins, as in pairs). done holds the nodes
+// seen, so an alias of an ancestor or a node met twice is not walked again.
+func mergeKeys(n *yaml.Node, done map[*yaml.Node]bool) {
+	if n == nil || done[n] {
+		return
+	}
+	done[n] = true
+	if n.Kind == yaml.AliasNode {
+		mergeKeys(n.Alias, done)
+		return
+	}
+	for _, c := range n.Content {
+		mergeKeys(c, done)
+	}
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	isMerge := func(k *yaml.Node) bool {
+		return k.Kind == yaml.ScalarNode && (k.Tag == "!!merge" || k.Value == "<<")
+	}
+	has := map[string]bool{} // the mapping's own keys, then those merged
+	merges := false
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; isMerge(k) {
+			merges = true
+		} else if k.Kind == yaml.ScalarNode {
+			has[k.Value] = true
+		}
+	}
+	if !merges {
+		return
+	}
+	var out []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !isMerge(k) {
+			out = append(out, k, v)
+			continue
+		}
+		v = resolve(v)
+		srcs := []*yaml.Node{v}
+		if v != nil && v.Kind == yaml.SequenceNode {
+			srcs = v.Content
+		}
+		for _, src := range srcs {
+			src = resolve(src)
+			if src == nil || src.Kind != yaml.MappingNode {
+				out = append(out, k, n.Content[i+1]) // left for the owner to refuse
+				continue
+			}
+			for j := 0; j+1 < len(src.Content); j += 2 {
+				if sk := src.Content[j]; sk.Kind == yaml.ScalarNode && !has[sk.Value] {
+					has[sk.Value] = true
+					out = append(out, sk, src.Content[j+1])
+				}
+			}
+		}
+	}
+	n.Content = out
 }
 
 func (d *decoder) settings(n *yaml.Node, s *Settings) {
