@@ -395,6 +395,12 @@ func yamlError(file string, data []byte, err error) Error {
 		if at, ok := problemLine(protectEnv(data), line, msg); ok {
 			e.Line, e.Col = at, problemCol(data, at, msg)
 		}
+		// "cannot start any token" does not say that the character is a
+		// tab, which looks like the spaces around it.
+		if text, ok := fileLine(data, e.Line); ok && !strings.Contains(msg, "tab") &&
+			e.Col >= 1 && e.Col <= utf8.RuneCountInString(text) && []rune(text)[e.Col-1] == '\t' {
+			e.Msg += " (a tab: YAML indents with spaces only)"
+		}
 		return e
 	}
 	return Error{File: file, Line: 1, Col: 1, Msg: msg}

@@ -621,6 +621,11 @@ settings: {default_status: abc, max_body: 12XB}
 			want: []string{`x.yaml:5:1: yaml: found a tab character that violates indentation`},
 		},
 		{
+			name: "yaml: a tab that starts a line (the parser says no more)",
+			src:  "mocks:\n\t- name: a\n",
+			want: []string{`x.yaml:2:1: yaml: found character that cannot start any token (a tab: YAML indents with spaces only)`},
+		},
+		{
 			name: "yaml: a key outdented into the list",
 			src:  "mocks:\n  - name: a\n    match:\n      path: /x\n format: json\n",
 			want: []string{`x.yaml:5:2: yaml: did not find expected key`},
