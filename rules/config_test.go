@@ -626,6 +626,22 @@ settings: {default_status: abc, max_body: 12XB}
 			want: []string{`x.yaml:2:1: yaml: found character that cannot start any token (a tab: YAML indents with spaces only)`},
 		},
 		{
+			name: "json paths gjson reads as nothing, whatever the body",
+			src: "mocks:\n  - name: a\n    match:\n      json:\n" +
+				"        - {path: 'items.#(sku==\"a\"', value: 1}\n" +
+				"        - {path: '@type', value: 1}\n" + // a key (JSON-LD), as no modifier has the name
+				"        - {path: 'items.#(name==\"x)', value: 1}\n" +
+				"        - {path: 'items.#(sku==\"(\").qty', value: 1}\n" + // a ( in a quoted value
+				"        - {path: 'a\\.b|@reverse', value: 1}\n" +
+				"        - {path: 'items.#(qty>1)#.sku', value: 1}\n" +
+				"        - {path: 'expand[]', value: 1}\n" +
+				"    respond: {status: 200}\n",
+			want: []string{
+				`x.yaml:5:18: json path: "items.#(sku==\"a\"" has a ( that is not closed`,
+				`x.yaml:7:18: json path: "items.#(name==\"x)" has a quote that is not closed`,
+			},
+		},
+		{
 			name: "yaml: a key outdented into the list",
 			src:  "mocks:\n  - name: a\n    match:\n      path: /x\n format: json\n",
 			want: []string{`x.yaml:5:2: yaml: did not find expected key`},

@@ -318,6 +318,8 @@ func (d *decoder) jsonCond(n *yaml.Node) *JSONCond {
 			c.Path = d.str(p.val, "json path")
 			if c.Path == "" {
 				d.errorf(p.val, "json path: must not be empty")
+			} else if err := checkPath(c.Path); err != nil {
+				d.errorf(p.val, "json path: %v", err)
 			}
 		case "op":
 			opNode = p.val
@@ -983,4 +985,48 @@ func partialMatch(got, want any) bool {
 		return got == nil
 	}
 	return got == want
+}
+
+// checkPath refuses a gjson path that gjson reads as nothing, whatever the
+// body, so that a condition on it would never hold (or always, with ne):
+// a query (#(...)) or a multipath ([a,b], {a,b}) left open, or a quote left
+// open inside one. (gjson itself has no errors: a path it cannot read
+// finds nothing. An @name that is no modifier is a key: @type.)
+func checkPath(path string) error {
+	var open []byte // the brackets open, innermost last
+	inQuote, compStart := false, true
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		if c == '\\' {
+			i++ // an escaped character is a character
+			compStart = false
+			continue
+		}
+		if inQuote {
+			if c == '"' {
+				inQuote = false
+			}
+			continue
+		}
+		switch {
+		case c == '"' && len(open) > 0:
+			inQuote = true
+		case c == '(' && (len(open) > 0 || i > 0 && path[i-1] == '#'),
+			(c == '[' || c == '{') && (len(open) > 0 || compStart):
+			open = append(open, c)
+		case (c == ')' || c == ']' || c == '}') && len(open) > 0:
+			if want := map[byte]byte{')': '(', ']': '[', '}': '{'}[c]; open[len(open)-1] != want {
+				return fmt.Errorf("%q closes a %c with %c", path, open[len(open)-1], c)
+			}
+			open = open[:len(open)-1]
+		}
+		compStart = len(open) == 0 && (c == '.' || c == '|')
+	}
+	switch {
+	case inQuote:
+		return fmt.Errorf("%q has a quote that is not closed", path)
+	case len(open) > 0:
+		return fmt.Errorf("%q has a %c that is not closed", path, open[len(open)-1])
+	}
+	return nil
 }
