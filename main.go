@@ -508,7 +508,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	for _, spec := range o.proxies {
 		listen, up, ok := strings.Cut(spec, "=")
 		u, perr := url.Parse(up)
-		if !ok || listen == "" || perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if ok && listen != "" && !strings.Contains(listen, "/") && (perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			return badUsage("--proxy %q: the upstream must be an http or https URL with a host, such as 127.0.0.1:9000=http://127.0.0.1:3000", inspect.RedactURL(spec))
+		}
+		if !ok || listen == "" || strings.Contains(listen, "/") {
 			// The spec may be an upstream URL alone, or split at an = in
 			// its query: its password is redacted wherever it is.
 			return badUsage("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", inspect.RedactURL(spec))
