@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/hooklab/hooklab/emit"
 	"github.com/hooklab/hooklab/inspect"
@@ -437,6 +438,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		// It would turn off the DNS-rebinding check: any site could
 		// name itself this machine and read the API.
 		return badUsage("--allow-host '*' accepts any Host: it needs --auth TOKEN (or HOOKLAB_AUTH); name the hosts instead")
+	}
+	for _, name := range o.secretHeaders {
+		// No header has such a name ("X-Key: value"): it would redact
+		// nothing, and say nothing.
+		if !httpguts.ValidHeaderFieldName(name) {
+			return badUsage("--secret-header %q: not a header name (give the name alone, such as X-Internal-Key; HOOKLAB_SECRET_HEADERS takes them comma-separated)", name)
+		}
 	}
 	if _, port, _ := net.SplitHostPort(o.capture); o.capture == o.ui && port != "0" {
 		return badUsage("--capture and --ui are both %s: give each its own address", o.capture)

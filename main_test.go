@@ -1471,7 +1471,7 @@ func TestStartupErrors(t *testing.T) {
 	usageCases := map[string]bool{
 		"two proxies on one address": true, "empty data": true, "empty config": true, "bad size": true, "negative retain count": true, "no bins": true, "no body": true,
 		"negative shutdown timeout": true, "negative retain age": true, "retain age not a duration": true,
-		"proxy without a listen address": true, "proxy upstream not http, password redacted": true, "proxy upstream without a host": true,
+		"proxy without a listen address": true, "proxy upstream not http, password redacted": true, "proxy upstream without a host": true, "secret header given with its value": true, "secret header empty": true,
 		"proxy without a listen address, password redacted": true, "mitm without a forward proxy": true,
 		"capture and ui on one address": true, "unknown flag": true,
 		"capture address without a port": true, "ui port out of range": true, "ui not an address": true,
@@ -1501,6 +1501,9 @@ func TestStartupErrors(t *testing.T) {
 		{"retain age not a duration", []string{"--memory", "--retain-age", "abc"}, `invalid value "abc" for flag -retain-age: want a duration such as 24h, 30m or 90s`},
 		{"proxy without a listen address", []string{"--memory", "--proxy", "=http://127.0.0.1:1"}, `--proxy "=http://127.0.0.1:1": want LISTEN=UPSTREAM`},
 		{"proxy upstream not http, password redacted", []string{"--memory", "--proxy", "127.0.0.1:0=ftp://bob:PROXY-s3cret@127.0.0.1"}, `--proxy "127.0.0.1:0=ftp://bob:REDACTED@127.0.0.1": the upstream must be an http or https URL with a host`},
+		// A name that no header can have would redact nothing, silently.
+		{"secret header given with its value", []string{"--memory", "--secret-header", "X-Internal: abc"}, `--secret-header "X-Internal: abc": not a header name (give the name alone, such as X-Internal-Key`},
+		{"secret header empty", []string{"--memory", "--secret-header", ""}, `--secret-header "": not a header name`},
 		{"proxy upstream without a host", []string{"--memory", "--proxy", "127.0.0.1:0=http://"}, `--proxy "127.0.0.1:0=http://": the upstream must be an http or https URL with a host`},
 		{"proxy without a listen address, password redacted", []string{"--memory", "--proxy", "http://bob:PROXY-s3cret@127.0.0.1:3000/?a=b"}, `--proxy "http://bob:REDACTED@127.0.0.1:3000/?a=b": want LISTEN=UPSTREAM`},
 		{"mitm without a forward proxy", []string{"--memory", "--mitm"}, "--mitm decrypts through a forward proxy, and none runs"},
