@@ -236,7 +236,7 @@ func (d *decoder) pairs(n *yaml.Node, what string, known ...string) []pair {
 		}
 		seen[k.Value] = true
 		if known != nil && !slices.Contains(known, k.Value) {
-			d.errorf(k, "%s: unknown key %q%s", what, k.Value, suggest(k.Value, known))
+			d.errorf(k, "%s: unknown key %q%s", what, k.Value, rules.UnknownKey(k.Value, known))
 			continue
 		}
 		out = append(out, pair{key: k.Value, keyNode: k, val: v})

@@ -458,9 +458,12 @@ settings:
 			},
 		},
 		{
-			name: "no suggestion for a far key",
-			src:  "zebra: 1\n",
-			want: []string{`x.yaml:1:1: config: unknown key "zebra"`},
+			name: "no suggestion for a far key: the keys there are",
+			src:  "zebra: 1\nmocks:\n  - respond: {zebra: 1}\n",
+			want: []string{
+				`x.yaml:1:1: config: unknown key "zebra"; the keys are mocks, verify, settings, webhooks, triggers, automations, subscriptions, proxies`,
+				`x.yaml:3:15: respond: unknown key "zebra"; the keys are status, headers, body, file, delay, fault, drip_rate, fail_rate, fail_fault`,
+			},
 		},
 		{
 			name: "matcher keys and values",

@@ -242,6 +242,9 @@ func (d *decoder) pairs(n *yaml.Node, kind string) []pair {
 			if hint == "" {
 				hint = foreignKey(kind, k.Value)
 			}
+			if hint == "" {
+				hint = UnknownKey(k.Value, known)
+			}
 			d.errorf(k, "%s: unknown key %q%s", kindName(kind), k.Value, hint)
 			continue
 		}

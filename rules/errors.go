@@ -50,6 +50,16 @@ func (e *Errors) sort() {
 // sections decoded outside this package use it for the same messages.
 func Suggest(word string, known []string) string { return suggest(word, known) }
 
+// UnknownKey is what follows `unknown key "word"` in a message: Suggest's
+// suggestion when one of known is close, else the keys there are, so that
+// a key written from memory is found without the schema at hand.
+func UnknownKey(word string, known []string) string {
+	if s := suggest(word, known); s != "" {
+		return s
+	}
+	return "; the keys are " + strings.Join(known, ", ")
+}
+
 // suggest is Suggest.
 func suggest(word string, known []string) string {
 	best, bestDist := "", -1
