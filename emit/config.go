@@ -636,6 +636,15 @@ func (d *decoder) retry(n *yaml.Node, fields map[string]*yaml.Node) *Retry {
 func fieldNode(fields map[string]*yaml.Node, field string, item *yaml.Node) *yaml.Node {
 	for f := field; f != ""; {
 		if n := fields[f]; n != nil {
+			// A list's item (retry.statuses.1) is the item's node.
+			rest := strings.TrimPrefix(field[len(f):], ".")
+			if i, _, _ := strings.Cut(rest, "."); i != "" {
+				if idx, err := strconv.Atoi(i); err == nil && idx >= 0 {
+					if l := resolve(n); l.Kind == yaml.SequenceNode && idx < len(l.Content) {
+						return l.Content[idx]
+					}
+				}
+			}
 			return n
 		}
 		i := strings.LastIndexByte(f, '.')

@@ -230,6 +230,7 @@ func TestConfigErrors(t *testing.T) {
 		{"api key header the signature sets", base + "    signing: {scheme: github, secret: s}\n    authentication: {type: api_key, name: x-hub-signature-256, value: k}\n", nil,
 			[]string{"hooklab.yaml:5:43: webhook a: authentication.name: x-hub-signature-256 is set by github signing"}},
 		{"bad retry", base + "    retry: {backoff: fibonacci}\n", nil, []string{`hooklab.yaml:4:22: webhook a: retry.backoff: backoff must be exponential, linear or schedule, got "fibonacci"`}},
+		{"a bad item of a list: at the item", base + "    retry: {statuses: [429, 999]}\n", nil, []string{`hooklab.yaml:4:29: webhook a: retry.statuses.1: status must be between 100 and 599, got 999`}},
 		{"zero attempts", base + "    retry: {max_attempts: 0}\n", nil, []string{`hooklab.yaml:4:27: webhook a: retry.max_attempts: max_attempts must be between 1 and 100, got 0`}},
 		// Waits that would overflow to an immediate retry (a linear backoff
 		// grown by its attempts, a time past 2262).
