@@ -346,8 +346,17 @@ func Parse(data []byte, file string, getenv func(string) string) (*Config, error
 	if err != nil {
 		return nil, &Errors{List: []Error{yamlError(file, data, err)}}
 	}
-	var extra yaml.Node
-	if err := yd.Decode(&extra); !errors.Is(err, io.EOF) {
+	// Empty documents after it (a file ending with ---, as some tools
+	// write one) are nothing; a second one that holds something is refused.
+	for {
+		var extra yaml.Node
+		err := yd.Decode(&extra)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err == nil && len(extra.Content) == 1 && isNull(extra.Content[0]) && extra.Content[0].Value == "" {
+			continue
+		}
 		e := Error{File: file, Line: extra.Line, Col: extra.Column, Msg: "only one YAML document is allowed"}
 		if err != nil {
 			e = yamlError(file, data, err)

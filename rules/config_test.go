@@ -1020,3 +1020,18 @@ func TestPathWithQueryOrURL(t *testing.T) {
 		}
 	}
 }
+
+// TestTrailingEmptyDocument: a file ending with a document marker (---),
+// as some generators write it, holds one document: the empty one after it
+// is nothing, not a second config.
+func TestTrailingEmptyDocument(t *testing.T) {
+	t.Parallel()
+	for _, src := range []string{"mocks: []\n---\n", "mocks: []\n---\n# nothing more\n", "---\nmocks: []\n---\n...\n"} {
+		if _, err := Parse([]byte(src), "x.yaml", nil); err != nil {
+			t.Errorf("%q: %v", src, err)
+		}
+	}
+	if _, err := Parse([]byte("mocks: []\n---\n\n---\nmocks: []\n"), "x.yaml", nil); err == nil || !strings.Contains(err.Error(), "x.yaml:4:1: only one YAML document is allowed") {
+		t.Errorf("a second document after an empty one: %v", err)
+	}
+}
