@@ -27,8 +27,8 @@ const (
 	envClose = "\u00bb"  // »
 )
 
-// protectEnv rewrites ${NAME} references (not $${, the escape for a literal
-// "${") to $«NAME».
+// protectEnv rewrites ${NAME} references, and their escapes $${NAME}, to
+// $«NAME».
 func protectEnv(data []byte) []byte {
 	if !bytes.Contains(data, []byte("${")) {
 		return data
@@ -41,9 +41,11 @@ func protectEnv(data []byte) []byte {
 			out.Write(data)
 			return out.Bytes()
 		}
+		// An escaped one ($${NAME}, a literal ${NAME}) is rewritten too:
+		// its braces would end a mapping as well, and expansion turns
+		// $$«NAME» back into $${NAME}, then into the literal.
 		j := bytes.IndexByte(data[i:], '}')
-		escaped := i > 0 && data[i-1] == '$'
-		if j < 0 || escaped || !validEnvName(string(data[i+2:i+j])) {
+		if j < 0 || !validEnvName(string(data[i+2:i+j])) {
 			out.Write(data[:i+2])
 			data = data[i+2:]
 			continue

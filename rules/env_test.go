@@ -105,3 +105,21 @@ func TestEnvSeenAwkwardValues(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvEscapeInFlowMapping: $${ (a literal ${) works unquoted inside
+// {...} as a reference does, in a value: its braces ended the
+// mapping, a YAML error at the line's start.
+func TestEnvEscapeInFlowMapping(t *testing.T) {
+	t.Parallel()
+	src := "mocks:\n  - name: a\n    respond: {status: 200, body: $${LIT}, headers: {X-A: a $${B} c}}\n"
+	cfg, err := Parse([]byte(src), "h.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Mocks[0].Respond
+	body, _ := r.RenderBody(nil)
+	hdr, _ := r.Headers["X-A"].Render(nil)
+	if string(body) != "${LIT}" || string(hdr) != "a ${B} c" {
+		t.Errorf("body %q header %q", body, hdr)
+	}
+}
