@@ -158,12 +158,8 @@ func (e *Emitter) retireLocked(l *lane) {
 		if runCtx == nil {
 			return
 		}
-		at, release := e.clock.At(e.clock.Now().Add(orphanGrace))
-		defer release()
-		select {
-		case <-runCtx.Done():
+		if !e.waitFor(runCtx, orphanGrace) {
 			return
-		case <-at:
 		}
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -171,6 +167,30 @@ func (e *Emitter) retireLocked(l *lane) {
 			e.failOrphansLocked(runCtx, l.id)
 		}
 	}()
+}
+
+// waitFor waits d by the clock, reporting false when ctx ends first. A
+// wait woken early, as the clock was set back, goes on: for what it had
+// left, or d from the time it was set back to if that is sooner.
+func (e *Emitter) waitFor(ctx context.Context, d time.Duration) bool {
+	end := e.clock.Now().Add(d)
+	for {
+		at, release := e.clock.At(end)
+		select {
+		case <-ctx.Done():
+			release()
+			return false
+		case <-at:
+		}
+		release()
+		now := e.clock.Now()
+		if !now.Before(end) {
+			return true
+		}
+		if end.Sub(now) > d {
+			end = now.Add(d)
+		}
+	}
 }
 
 // orphanGrace is how long the queue of a webhook removed from the config

@@ -464,3 +464,22 @@ subscriptions:
 		t.Errorf("left: %d %v", len(list), err)
 	}
 }
+
+// TestRemovedWebhookGraceAfterClockSetBack: the queue of a removed webhook
+// still waits its grace when the clock is set back meanwhile (a set back
+// wakes every wait to look at the time again): it failed at once, as if
+// the grace were over.
+func TestRemovedWebhookGraceAfterClockSetBack(t *testing.T) {
+	t.Parallel()
+	te, _, q2 := queuedBehindRateLimit(t)
+	te.setConfig("webhooks: []\n")
+	te.clock.waitWaiters(t, te.clock.Now().Add(orphanGrace), 2) // the orphaned queue's and the retention sweep's minute
+	back := te.clock.Now().Add(-24 * time.Hour)
+	te.clock.SetBack(back)
+	te.clock.waitWaiters(t, back.Add(orphanGrace), 2) // both wait a minute from the time set
+	if inv := te.inv(q2[0].ID); inv.NextAt == nil {
+		t.Fatalf("failed when the clock was set back: %s %q", inv.Status, inv.Error)
+	}
+	te.clock.Set(back.Add(orphanGrace))
+	waitFor(t, "the queue to fail", func() bool { return te.inv(q2[0].ID).NextAt == nil })
+}
