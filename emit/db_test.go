@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -291,5 +292,34 @@ func TestDBHotJournal(t *testing.T) {
 	}
 	if len(ws) != 1 || ws[0].ID != "old" {
 		t.Errorf("%d webhooks after the crash; want the one stored before", len(ws))
+	}
+}
+
+// TestRebaseOneWebhookPlan: a lane that sees the clock set back moves its
+// own webhook's future invocations through the queue index; it scanned
+// every queued invocation of every webhook (each lane, at every step
+// back: 100 webhooks with 100,000 queued read ten million rows).
+func TestRebaseOneWebhookPlan(t *testing.T) {
+	t.Parallel()
+	d := openTestDB(t, t.TempDir())
+	rows, err := d.rdb.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+rebaseSQL("hook"), time.Now().UnixNano(), "hook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(plan) != 1 || !strings.Contains(plan[0], "USING INDEX invocations_queue (webhook_id=? AND next_ns>?)") {
+		t.Errorf("rebasing one webhook's queue: plan %q, want a search of invocations_queue by webhook_id and next_ns", plan)
 	}
 }
