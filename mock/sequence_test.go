@@ -305,3 +305,30 @@ mocks:
 		t.Errorf("hits %v, want mock-1 (/b) 1 and mock-2 (/a) 3", hits)
 	}
 }
+
+// TestUnnamedTwinRulesKeepTheirOwnState: two unnamed rules written alike
+// (a copy pasted, to be edited) are two rules: the second, which the
+// first shadows, has no hits of its own and its own sequence position; they
+// shared both, so GET /api/rules showed the first's hits on the second.
+func TestUnnamedTwinRulesKeepTheirOwnState(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, parseConfig(t, "twins.yaml", `
+mocks:
+  - match: {path: /a}
+    sequence: [{body: a1}, {body: a2}]
+  - match: {path: /a}
+    sequence: [{body: a1}, {body: a2}]
+`), nil)
+	for _, want := range []string{"a1", "a2"} {
+		if a := h.do(t, http.MethodGet, "/a", nil, nil); string(a.Body) != want {
+			t.Fatalf("GET /a: %q, want %q", a.Body, want)
+		}
+	}
+	hits := map[string]int64{}
+	for _, r := range h.rules(t).Rules {
+		hits[r.Name] = r.Hits
+	}
+	if hits["mock-1"] != 2 || hits["mock-2"] != 0 {
+		t.Errorf("hits %v, want mock-1 2 and mock-2 0", hits)
+	}
+}

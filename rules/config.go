@@ -504,6 +504,7 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 		switch p.key {
 		case "mocks":
 			names := map[string]bool{}
+			twins := map[string]int{} // unnamed rules by state key
 			items := d.list(p.val, "mocks")
 			if len(items) > MaxRules {
 				d.errorf(p.val, "mocks: %d rules; the limit is %d", len(items), MaxRules)
@@ -515,6 +516,13 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 					d.errorf(item, "mock: duplicate name %q", m.Name)
 				}
 				names[m.Name] = true
+				if m.stateKey != "" {
+					// Rules written alike keep their states apart, by
+					// their order among themselves.
+					if twins[m.stateKey]++; twins[m.stateKey] > 1 {
+						m.stateKey += fmt.Sprintf("/%d", twins[m.stateKey])
+					}
+				}
 				c.Mocks = append(c.Mocks, m)
 			}
 		case "verify":
