@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -1069,5 +1070,79 @@ func TestAPIReplayEmptyFilterField(t *testing.T) {
 	}
 	if st := a.run(t, Spec{Filter: &Filter{}, Target: tg.URL}); st.Summary.Replayed != 2 {
 		t.Errorf("an empty filter object replayed %d, want every exchange (2)", st.Summary.Replayed)
+	}
+}
+
+// fullAfter is a store that takes n exchanges, then refuses the rest as a
+// full disk does.
+type fullAfter struct {
+	inspect.Store
+	mu sync.Mutex
+	n  int
+}
+
+func (s *fullAfter) Add(ctx context.Context, ex *inspect.Exchange) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n == 0 {
+		return fmt.Errorf("%w: journal: write 00000000000000000001.log: no space left on device", inspect.ErrStoreFull)
+	}
+	s.n--
+	return s.Store.Add(ctx, ex)
+}
+
+// TestImportCutShortSaysWhatWasStored: an import the store stops taking
+// part way through answers 503 naming the exchange that failed and how many
+// before it were stored, since importing the file again stores those
+// twice (it said only "the 3. stored").
+func TestImportCutShortSaysWhatWasStored(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	real, err := inspect.OpenSQLite(filepath.Join(dir, "hooklab.db"), inspect.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { real.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	api := NewAPI(APIConfig{Store: &fullAfter{Store: real, n: 2}, Context: ctx, IDs: new(inspect.IDs), Publish: func(inspect.Event) {}})
+	srv := httptest.NewServer(api)
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		api.Wait()
+	})
+	data, err := os.ReadFile("../inspect/har/testdata/chrome.har")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := har.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	third := f.Log.Entries[2].Request
+	resp, err := http.Post(srv.URL+"/api/import?bin=chrome", "application/json", bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("import on a full store: %d %s, want 503", resp.StatusCode, body)
+	}
+	exs, _, err := real.List(context.Background(), inspect.Query{Bin: "chrome", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exs) != 2 {
+		t.Fatalf("%d exchanges stored, want the 2 the store took", len(exs))
+	}
+	for _, want := range []string{
+		"exchange 3 of 5 (" + third.Method + " " + inspect.RedactURL(third.URL) + ")",
+		"no space left on device",
+		"the 2 before it are stored (importing the file again stores them twice)",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("answer %s does not say %q", body, want)
+		}
 	}
 }

@@ -330,7 +330,10 @@ type ImportOptions struct {
 // opts.Bin (with opts.Into, every entry goes into opts.Bin). It returns
 // the ids stored, in file order, and how many entries it skipped as not
 // HTTP (data: URLs and the like; har.File.NotHTTP).
-// Nothing is stored when the file does not parse.
+// Nothing is stored when the file does not parse. When the store refuses
+// an exchange (a full disk), those before it stay stored and the ids
+// returned are theirs; the error names the one refused and says how many
+// were stored.
 func Import(ctx context.Context, store inspect.Store, r io.Reader, opts ImportOptions) ([]string, int, error) {
 	f, err := har.Decode(r)
 	if err != nil {
@@ -393,7 +396,17 @@ func ImportExchanges(ctx context.Context, store inspect.Store, exs []*inspect.Ex
 	out := make([]string, 0, len(exs))
 	for i, ex := range exs {
 		if err := store.Add(ctx, ex); err != nil {
-			return out, fmt.Errorf("store %s %s (the %d. stored): %w", ex.Request.Method, inspect.RedactURL(ex.Request.URL), i+1, err)
+			// Those before it stay: say so, since importing the file
+			// again stores them twice.
+			done := "none before it is stored"
+			switch i {
+			case 0:
+			case 1:
+				done = "the one before it is stored (importing the file again stores it twice)"
+			default:
+				done = fmt.Sprintf("the %d before it are stored (importing the file again stores them twice)", i)
+			}
+			return out, fmt.Errorf("store exchange %d of %d (%s %s): %w; %s", i+1, len(exs), ex.Request.Method, inspect.RedactURL(ex.Request.URL), err, done)
 		}
 		out = append(out, ex.ID)
 	}
