@@ -160,3 +160,45 @@ func TestForeignEmitDB(t *testing.T) {
 		t.Errorf("%s was changed (%d bytes, %d before)", path, len(after), len(before))
 	}
 }
+
+// TestSwappedDatabases: hooklab.db and emit.db put in each other's place (a
+// copy or a restore gone wrong) stop the start naming the file, which is
+// left as it was. A hooklab.db taken for emit.db was given the emitter's
+// later migrations, then failed with "no such table: invocations"; an
+// emit.db taken for hooklab.db was called one from a newer hooklab.
+func TestSwappedDatabases(t *testing.T) {
+	t.Parallel()
+	src := t.TempDir()
+	s := startServer(t, "--data", src)
+	s.Stop(t)
+	for _, tc := range []struct{ name, from, to string }{
+		{"hooklab.db as emit.db", "hooklab.db", "emit.db"},
+		{"emit.db as hooklab.db", "emit.db", "hooklab.db"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			before, err := os.ReadFile(filepath.Join(src, tc.from))
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := t.TempDir()
+			path := filepath.Join(data, tc.to)
+			if err := os.WriteFile(path, before, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var out, errOut syncBuffer
+			err = run(ctx, []string{"serve", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--data", data}, func(string) string { return "" }, &out, &errOut)
+			if err == nil || !strings.Contains(err.Error(), path+": not a hooklab database") || !strings.Contains(err.Error(), tc.from) {
+				t.Errorf("run: %v, want it to refuse %s as not a hooklab database, naming %s as what it may be", err, path, tc.from)
+			}
+			if got := exitCode(err); got != 1 {
+				t.Errorf("exit %d, want 1", got)
+			}
+			if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
+				t.Errorf("%s was changed (%d bytes, %d before)", path, len(after), len(before))
+			}
+		})
+	}
+}

@@ -288,6 +288,16 @@ func prepareDBFile(path string, log *slog.Logger) error {
 		if tables > 0 {
 			return errors.New("not a hooklab database (it holds other tables); move it away or choose another --data")
 		}
+	} else {
+		// A schema version but not the emitter's tables: another
+		// database put in its place, such as the capture store's, which
+		// the migrations below would change before failing.
+		if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'invocations'`).Scan(&tables); err != nil {
+			return err
+		}
+		if tables == 0 {
+			return fmt.Errorf("not a hooklab database: it has schema version %d but no invocations table (is it a copy of hooklab.db?); move it away or choose another --data", v)
+		}
 	}
 	var size int
 	var mode string

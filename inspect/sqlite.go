@@ -533,6 +533,18 @@ func (s *SQLite) migrate() error {
 	if err := s.wdb.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
 		return err
 	}
+	if v > 0 {
+		// A schema version but not the store's tables: another database
+		// put in its place, such as the emitter's, not one from a newer
+		// hooklab.
+		var n int
+		if err := s.wdb.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'exchanges'`).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("not a hooklab database: it has schema version %d but no exchanges table (is it a copy of emit.db?); move it away or choose another --data", v)
+		}
+	}
 	if v > len(migrations) {
 		return fmt.Errorf("schema version %d is newer than this hooklab knows (%d): a newer hooklab wrote it; use that one (this one cannot go back to it)", v, len(migrations))
 	}
