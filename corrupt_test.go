@@ -202,3 +202,38 @@ func TestSwappedDatabases(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedSecondServeLeavesTheDatabase: a second serve on a data
+// directory another one serves is refused before it writes to the
+// database. It changed the live one first: with another --retain-age it
+// built (or dropped) the time index, holding the first one's writer, and
+// captures waiting on it, for as long as that took on a big database.
+func TestRefusedSecondServeLeavesTheDatabase(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	first := startServer(t, "--data", data)
+	resp, err := http.Post(first.Capture+"x", "text/plain", strings.NewReader("one"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out, errOut syncBuffer
+	err = run(ctx, []string{"serve", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--data", data, "--retain-age", "1h"}, func(string) string { return "" }, &out, &errOut)
+	if !errors.Is(err, inspect.ErrInUse) {
+		t.Fatalf("second serve: %v, want it refused as in use", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, "hooklab.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'exchanges_time'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Error("the refused serve built its time index in the served database")
+	}
+}

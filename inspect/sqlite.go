@@ -274,6 +274,12 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		if err := checkDBFile(s.path); err != nil {
 			return nil, err
 		}
+		// Refused before anything below writes to the database another
+		// process serves (the time index, a migration); the journal's
+		// lock, taken later, settles it for good.
+		if opts.Exclusive && journalInUse(filepath.Join(dir, "journal")) {
+			return nil, inUse(dir)
+		}
 		if err := OwnerOnly(s.path); err != nil {
 			return nil, fmt.Errorf("database %s: %w", s.path, err)
 		}
@@ -397,8 +403,7 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		}
 		if opts.Exclusive && s.journalHeld {
 			s.closeDBs()
-			return nil, fmt.Errorf("data directory %s: %w (it holds %s): stop that one, or give this one another --data",
-				dir, ErrInUse, filepath.Join(dir, "journal", "LOCK"))
+			return nil, inUse(dir)
 		}
 		if opts.DirectWrites && s.jr != nil {
 			if err := s.jr.close(s.applied.Load(), s.live); err != nil {
@@ -413,6 +418,24 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		go s.checkpointer(s.jr)
 	}
 	return s, nil
+}
+
+// journalInUse reports whether another process holds the lock of the
+// journal in dir.
+func journalInUse(dir string) bool {
+	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR, 0)
+	if err != nil {
+		return false // none yet, or unreadable: openJournal says why
+	}
+	defer f.Close() // releases the lock if it was taken here
+	ok, err := lockFile(f)
+	return !ok && err == nil
+}
+
+// inUse is the error for a data directory another process serves.
+func inUse(dir string) error {
+	return fmt.Errorf("data directory %s: %w (it holds %s): stop that one, or give this one another --data",
+		dir, ErrInUse, filepath.Join(dir, "journal", "LOCK"))
 }
 
 // Path returns the database file, or ":memory:".
