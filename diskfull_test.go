@@ -428,3 +428,62 @@ func TestCapturedEventsWaitForAFullEmitDB(t *testing.T) {
 		t.Errorf("%d deliveries, want 23", n)
 	}
 }
+
+// TestAutomationWaitsForAFullEmitDB: an automation that fires while
+// emit.db cannot be written (its disk full) is held and queued once it
+// can, as captured requests' events are; it was logged and dropped.
+func TestAutomationWaitsForAFullEmitDB(t *testing.T) {
+	mnt := mountTmpfs(t, "2m")
+	data := t.TempDir()
+	if err := os.Symlink(filepath.Join(mnt, "emit.db"), filepath.Join(data, "emit.db")); err != nil {
+		t.Fatal(err)
+	}
+	var delivered atomic.Int64
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		delivered.Add(1)
+	}))
+	defer sink.Close()
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	conf := fmt.Sprintf("webhooks:\n  - {id: auto, endpoint: %q}\nautomations:\n  - {name: tick, every: 1s, notify: {webhook: auto}}\n", sink.URL+"/auto")
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--data", data, "--config", cfg)
+	waitFor(t, func() bool { return delivered.Load() >= 1 }, "a first run delivered")
+
+	filler := filepath.Join(mnt, "filler")
+	fill(t, filler)
+	// Full until a run has been refused (dropped, or held).
+	waitFor(t, func() bool {
+		log := s.Stderr.String()
+		return strings.Contains(log, "queue automation") || strings.Contains(log, "holding the run until it takes it")
+	}, "emit.db to refuse an automation run")
+	full := time.Now()
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	// Runs are queued again once emit.db has room...
+	var invs struct {
+		Invocations []struct {
+			Status    string    `json:"status"`
+			CreatedAt time.Time `json:"created_at"`
+		} `json:"invocations"`
+	}
+	waitFor(t, func() bool {
+		resp, b := s.api(t, "GET", "/api/webhooks/auto/invocations?limit=1000", nil)
+		if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &invs) != nil {
+			return false
+		}
+		for _, inv := range invs.Invocations {
+			if inv.Status == "success" && inv.CreatedAt.After(full) {
+				return true
+			}
+		}
+		return false
+	}, "a run after emit.db has room delivered")
+	// ...and the one refused was held for it, not dropped.
+	if log := s.Stderr.String(); strings.Contains(log, "queue automation") || !strings.Contains(log, "took the automation run it held") {
+		t.Errorf("an automation run was dropped while emit.db was full:\n%s", lastBytes(log, 3000))
+	}
+}

@@ -3,9 +3,11 @@ package emit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
+	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/rules"
 )
 
@@ -98,12 +100,41 @@ func (e *Emitter) fire(ctx context.Context, s *snapshot, a *automation, at time.
 			return
 		}
 	}
-	w := s.hooks[a.notify.webhook]
-	if w == nil || w.Status != StatusActive {
-		return
-	}
-	inv := e.newInvocation(w, &ev, nil, &a.notify, "automation:"+a.name, at)
-	if _, err := e.enqueue(context.WithoutCancel(ctx), []*Invocation{inv}); err != nil {
-		e.log.Error("queue automation", "automation", a.name, "err", err)
+	// A database that refuses the write (a full disk) holds the run here,
+	// tried again until it takes it, as captured requests' events are;
+	// the runs that fall due meanwhile are not made (as while hooklab is
+	// stopped). Each try takes the webhook from the live config, so that
+	// none deleted or made inactive meanwhile is invoked.
+	var t *time.Ticker
+	for {
+		w := s.hooks[a.notify.webhook]
+		if w == nil || w.Status != StatusActive {
+			return
+		}
+		inv := e.newInvocation(w, &ev, nil, &a.notify, "automation:"+a.name, at)
+		_, err := e.enqueue(context.WithoutCancel(ctx), []*Invocation{inv})
+		if err == nil {
+			if t != nil {
+				t.Stop()
+				e.log.Info("the emitter's database took the automation run it held", "automation", a.name)
+			}
+			return
+		}
+		if !errors.Is(err, inspect.ErrStoreFull) || errors.Is(err, inspect.ErrClosed) || ctx.Err() != nil {
+			if t != nil {
+				t.Stop()
+			}
+			e.log.Error("queue automation", "automation", a.name, "err", err)
+			return
+		}
+		if t == nil {
+			e.log.Warn("the emitter's database refused an automation run; holding the run until it takes it", "automation", a.name, "err", err)
+			t = time.NewTicker(retryRecordEvery)
+		}
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		s = e.snap.Load()
 	}
 }
