@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -131,7 +132,7 @@ func IsLoopback(addr string) bool {
 // or through a proxy (forwarded upstream). Other cookies stay as sent.
 func StripAuthCookie(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if lines, ok := r.Header["Cookie"]; ok && strings.Contains(strings.Join(lines, ";"), AuthCookie) {
+		if lines := r.Header["Cookie"]; slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, AuthCookie) }) {
 			kept := lines[:0:0]
 			for _, line := range lines {
 				if l := dropCookie(line, AuthCookie); l != "" {

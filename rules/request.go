@@ -105,15 +105,16 @@ func (r *Request) query() url.Values {
 // but keeps what it refuses: a pair holding a semicolon, whose value
 // keeps it (a=1;b=2 is a: "1;b=2"), and a % that starts no escape
 // (discount=50%), kept as it came, as other servers read them. Nil when
-// s holds no pair.
+// s holds no pair. It reads the first maxQueryPairs pairs only.
 func parseQuery(s string) url.Values {
 	var v url.Values
-	for s != "" {
+	for n := 0; s != "" && n < maxQueryPairs; {
 		var pair string
 		pair, s, _ = strings.Cut(s, "&")
 		if pair == "" {
 			continue
 		}
+		n++
 		k, val, _ := strings.Cut(pair, "=")
 		if v == nil {
 			v = url.Values{}
@@ -123,6 +124,11 @@ func parseQuery(s string) url.Values {
 	}
 	return v
 }
+
+// maxQueryPairs bounds the pairs parseQuery reads, as url.ParseQuery
+// bounds them (GODEBUG urlmaxqueryparams): a form body of a few MiB of
+// "a&a&a" made millions of values from one request.
+const maxQueryPairs = 10000
 
 // looseUnescape is url.QueryUnescape, with a % that starts no escape
 // kept as it is.
