@@ -35,7 +35,8 @@ type Options struct {
 	// RetainBytes keeps the stored size under this many bytes (0: no limit).
 	RetainBytes int64
 	// OnCommit, when set, is called from the writer with each committed
-	// batch, in commit order. It must not block.
+	// batch, in commit order. It must not block. Without a journal, an
+	// Add returns after OnCommit has been given its exchange.
 	OnCommit func([]*Exchange)
 	// Logger receives errors the writer cannot return to a caller.
 	Logger *slog.Logger
@@ -1157,15 +1158,19 @@ func (s *SQLite) commit(all []*pendingWrite) {
 		case p.ex != nil && s.opts.OnCommit != nil:
 			exs = append(exs, p.ex)
 		}
+	}
+	// OnCommit first: an Add without the journal returns when told, and
+	// Sync (a no-op then) promises that what has returned was handed on.
+	if len(exs) > 0 {
+		s.opts.OnCommit(exs)
+	}
+	for _, p := range batch {
 		if p.done != nil {
 			p.done <- p.err
 		}
 		if p.acked && !p.stuck { // stored or dropped: it leaves the budget
 			s.pendingBytes.Add(-p.row.bytes)
 		}
-	}
-	if len(exs) > 0 {
-		s.opts.OnCommit(exs)
 	}
 	// A dropped row has nothing left to apply: the watermark passes it in
 	// memory (after a crash before the next commit records that, it is

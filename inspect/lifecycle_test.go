@@ -1,0 +1,72 @@
+package inspect
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// TestAddReturnsAfterOnCommit: without a journal (--memory, or a command's
+// DirectWrites) Add returned as soon as its row committed, before the
+// writer handed it to OnCommit, so Sync, which promises that every Add
+// that has returned was handed to OnCommit, did not hold; a wait begun
+// right after a capture was answered took that capture, published late,
+// for the next one.
+func TestAddReturnsAfterOnCommit(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []struct {
+		name string
+		opts Options
+		dir  bool
+	}{
+		{"memory", Options{Memory: true}, false},
+		{"direct writes", Options{DirectWrites: true}, true},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			hub := NewHub()
+			opts := mode.opts
+			// A writer slow to publish (a busy machine) widens the window
+			// between the commit and OnCommit.
+			opts.OnCommit = func(exs []*Exchange) {
+				time.Sleep(50 * time.Millisecond)
+				hub.PublishExchanges(exs)
+			}
+			dir := ""
+			if mode.dir {
+				dir = t.TempDir()
+			}
+			st := openStore(t, dir, opts)
+			srv := httptest.NewServer(NewAPI(APIConfig{Store: st, Hub: hub, MaxWait: time.Minute,
+				CaptureURL: func() string { return "http://127.0.0.1:8080/" }}))
+			t.Cleanup(srv.Close)
+
+			answered := newEx("w", "POST", "http://h/answered")
+			mustAdd(t, st, answered) // the capture is answered now
+			resp, err := http.Get(srv.URL + "/api/exchanges/wait?bin=w&timeout=500ms")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent {
+				t.Errorf("a wait begun after the capture was answered: %d, want 204 (nothing came after it)", resp.StatusCode)
+			}
+
+			sub := hub.Subscribe(16, nil)
+			defer hub.Unsubscribe(sub)
+			next := newEx("w", "POST", "http://h/next")
+			mustAdd(t, st, next)
+			st.Sync(context.Background())
+			select {
+			case ev := <-sub.C():
+				if ev.Exchange == nil || ev.Exchange.ID != next.ID {
+					t.Errorf("published %+v, want exchange %s", ev, next.ID)
+				}
+			default:
+				t.Errorf("Add and Sync returned before OnCommit was given the exchange")
+			}
+		})
+	}
+}
