@@ -1566,3 +1566,45 @@ func TestJournalRowRuns(t *testing.T) {
 		t.Errorf("search found %d rows, want %d", len(got), len(want)-1)
 	}
 }
+
+// TestSecondOpenerLeavesTheTextIndexAlone: a store opened beside the
+// server that owns the data directory (hooklab export or replay without
+// a server to ask) neither indexes nor purges the server's text index.
+// It did, from its writer's idle ticks: the server, whose watermark is
+// in its memory, then indexed the same rows again, and each batch held
+// the write lock its captures wait on.
+func TestSecondOpenerLeavesTheTextIndexAlone(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	owner := openStore(t, dir, Options{Exclusive: true})
+	owner.manualIndex.Store(true) // a backlog, as under load
+	for i := range 50 {
+		mustAdd(t, owner, newEx("a", "POST", fmt.Sprintf("http://h/needle%d", i)))
+	}
+	owner.Sync(context.Background())
+	indexedKV := func() int64 {
+		var v int64
+		if err := owner.rdb.QueryRow(`SELECT coalesce((SELECT v FROM kv WHERE k = 'fts_indexed'), 0)`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	before := indexedKV()
+	other := openStore(t, dir, Options{DirectWrites: true, NoMigrate: true}) // as export opens it
+	if got := listIDs(t, other, Query{Text: "needle"}); len(got) != 50 {
+		t.Errorf("the second store finds %d, want 50", len(got))
+	}
+	// Idle ticks of the second store's writer (indexEvery each) pass.
+	// (Without the fix one was enough to index the backlog; with it,
+	// nothing happens however long this is.)
+	time.Sleep(5 * indexEvery)
+	if after := indexedKV(); after != before || other.indexed.Load() != before {
+		t.Errorf("the second store moved the text index's watermark from %d to %d (its own: %d)", before, after, other.indexed.Load())
+	}
+	if err := owner.IndexPending(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := listIDs(t, owner, Query{Text: "needle"}); len(got) != 50 {
+		t.Errorf("the owner finds %d after indexing, want 50", len(got))
+	}
+}

@@ -863,6 +863,14 @@ func (s *SQLite) writer() {
 			s.retain()
 			continue
 		case <-index.C:
+			if s.journalHeld {
+				// Another process (the server) owns this data directory,
+				// and the text index with it: its watermark is in that
+				// process's memory, so rows indexed from here would be
+				// indexed again there, and every batch here holds the
+				// database's write lock that its captures wait on.
+				continue
+			}
 			backlog := s.lastSeq.Load() - s.indexed.Load()
 			recent := s.lastSeq.Load() - lastIndexSeq
 			lastIndexSeq = s.lastSeq.Load()
