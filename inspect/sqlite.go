@@ -1890,10 +1890,23 @@ func (s *SQLite) Get(ctx context.Context, id string) (*Exchange, error) {
 	if s.jr != nil {
 		target = s.jr.acked.Load()
 	}
-	s.caughtUp(ctx)
 	var sf segmentFiles
 	defer sf.close()
-	ex, err := s.load(s.rdb.QueryRowContext(ctx, `SELECT `+exchangeCols+` FROM exchanges WHERE id = ?`, id), &sf)
+	look := func() (*Exchange, error) {
+		return s.load(s.rdb.QueryRowContext(ctx, `SELECT `+exchangeCols+` FROM exchanges WHERE id = ?`, id), &sf)
+	}
+	// Read before the look: an exchange the writer commits between the
+	// look and a later read of applied would be missed.
+	behind := s.applied.Load() < target
+	ex, err := look()
+	if errors.Is(err, sql.ErrNoRows) && behind {
+		// It may be answered and not written yet: wait for the writer,
+		// then look again. Only then: a stored exchange is read at once
+		// while the writer is behind (a search checking rows one by one
+		// waited up to caughtUp's limit for each).
+		s.caughtUp(ctx)
+		ex, err = look()
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		if s.applied.Load() < target {
 			// It may be one of the answered exchanges not written yet
