@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -107,4 +108,53 @@ func TestGetOfAStoredExchangeDoesNotWaitForTheWriter(t *testing.T) {
 		t.Fatalf("Get of a stored exchange while the writer is behind: %v", err)
 	}
 	sameExchange(t, stored, got)
+}
+
+// TestReadsAfterCloseSayClosed: a read of a closed store, or one it closes
+// under, fails with ErrClosed, which the API answers 503, as it does a
+// write. Reads said "sql: database is closed", which the API answered 500
+// and logged as an internal error (a wait in flight as the store closed).
+func TestReadsAfterCloseSayClosed(t *testing.T) {
+	t.Parallel()
+	for _, mode := range storeModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			hub := NewHub()
+			dir := ""
+			if !mode.memory {
+				dir = t.TempDir()
+			}
+			st, err := OpenSQLite(dir, Options{Memory: mode.memory, OnCommit: hub.PublishExchanges})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ex := newEx("a", "GET", "http://h/")
+			mustAdd(t, st, ex)
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			_, gerr := st.Get(ctx, ex.ID)
+			_, _, lerr := st.List(ctx, Query{})
+			_, berr := st.Bins(ctx)
+			for what, err := range map[string]error{"Get": gerr, "List": lerr, "Bins": berr} {
+				if !errors.Is(err, ErrClosed) {
+					t.Errorf("%s after Close: %v, want ErrClosed", what, err)
+				}
+			}
+			srv := httptest.NewServer(NewAPI(APIConfig{Store: st, Hub: hub, MaxWait: time.Minute,
+				CaptureURL: func() string { return "http://127.0.0.1:8080/" }}))
+			defer srv.Close()
+			for _, path := range []string{"/api/exchanges", "/api/exchanges/" + ex.ID, "/api/bins", "/api/exchanges/wait?timeout=0"} {
+				resp, err := http.Get(srv.URL + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusServiceUnavailable {
+					t.Errorf("GET %s of a closed store: %d, want 503", path, resp.StatusCode)
+				}
+			}
+		})
+	}
 }

@@ -1884,7 +1884,8 @@ func (s *SQLite) write(ctx context.Context, op func(tx *sql.Tx) (int64, int64, e
 }
 
 // Get returns one exchange with its bodies.
-func (s *SQLite) Get(ctx context.Context, id string) (*Exchange, error) {
+func (s *SQLite) Get(ctx context.Context, id string) (_ *Exchange, err error) {
+	defer func() { err = s.closedErr(err) }()
 	id = strings.ToUpper(id)
 	var target uint64
 	if s.jr != nil {
@@ -1975,7 +1976,8 @@ func (p prefixScanner) Scan(dest ...any) error {
 }
 
 // List returns summaries newest first.
-func (s *SQLite) List(ctx context.Context, q Query) ([]Summary, string, error) {
+func (s *SQLite) List(ctx context.Context, q Query) (_ []Summary, _ string, err error) {
+	defer func() { err = s.closedErr(err) }()
 	s.caughtUp(ctx)
 	// The index's watermark is read once: the SQL and the check of
 	// journaled rows below must agree on which rows it answered for.
@@ -2320,7 +2322,8 @@ func (s *SQLite) CreateBin(ctx context.Context, name string) (bool, error) {
 }
 
 // Bins lists bins with their counts and the time of their newest exchange.
-func (s *SQLite) Bins(ctx context.Context) ([]Bin, error) {
+func (s *SQLite) Bins(ctx context.Context) (_ []Bin, err error) {
+	defer func() { err = s.closedErr(err) }()
 	s.caughtUp(ctx)
 	rows, err := s.rdb.QueryContext(ctx, `SELECT name, sum(n), max(last) FROM (
 		SELECT bin AS name, count(*) AS n, max(time_ns) AS last FROM exchanges GROUP BY bin
@@ -2379,6 +2382,21 @@ func (s *SQLite) Close() error {
 		}
 	})
 	return s.closeErr
+}
+
+// closedErr is err of a read, marked ErrClosed when the store is closed
+// (it failed for that: the database is closed), as a write's is.
+func (s *SQLite) closedErr(err error) error {
+	if err == nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrNotFound) {
+		return err
+	}
+	s.closing.RLock()
+	closed := s.closed
+	s.closing.RUnlock()
+	if closed {
+		return fmt.Errorf("%w: %v", ErrClosed, err)
+	}
+	return err
 }
 
 // sweepEvery is how often the checkpointer looks for journal segments that
