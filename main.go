@@ -864,7 +864,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Warn("--memory keeps nothing on disk: --data is not used (it would hold the CA of a decrypting forward proxy)", "data", o.data)
 	}
 	if needCA {
-		caDir := o.data
+		caDir := dataDir // absolute, as printed
 		if caDir == "" {
 			if caDir = inspect.DefaultDataDir(getenv); caDir == "" { // even with --memory: the CA must persist
 				return fmt.Errorf("--mitm keeps its CA in the data directory: %w", inspect.ErrNoDataDir)

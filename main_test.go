@@ -2195,6 +2195,14 @@ func TestRelativeDataDirShownAbsolute(t *testing.T) {
 	if !filepath.IsAbs(info.Data) || !strings.HasPrefix(info.Data, want) {
 		t.Errorf("/api/info data %q, want under %s", info.Data, want)
 	}
+	s.Stop(t)
+	// So is the CA of a decrypting forward proxy, which --memory keeps
+	// there.
+	s = startServer(t, "--memory", "--data", "rel/data", "--mitm", "--forward-proxy", "127.0.0.1:0")
+	proxyURL(t, s, "forward-proxy: ") // its line follows those startServer waits for
+	if out := s.Stdout.String(); !strings.Contains(out, "decrypts HTTPS with the CA at "+filepath.Join(want, "hooklab-ca.pem")+")") {
+		t.Errorf("start printed:\n%s\nwant the CA at %s", out, filepath.Join(want, "hooklab-ca.pem"))
+	}
 }
 
 // TestTailThroughBasicAuth: a server URL with user info (a UI behind a
