@@ -636,3 +636,29 @@ proxies:
 		t.Errorf("b or p2 lacks what it merged:\n%s", out.String())
 	}
 }
+
+// TestRulesEnvInKeysScrubbed: a key named by the environment in a section
+// decoded outside rules (webhooks, proxies) is named by its reference in
+// that section's errors, as a value is: the emitter's and the proxies'
+// messages quoted the value the key was expanded to (an unknown key, a bad
+// custom header name).
+func TestRulesEnvInKeysScrubbed(t *testing.T) {
+	t.Parallel()
+	const secret = "sk_live_abcdef:123456"
+	getenv := func(k string) string { return map[string]string{"SECRET_TOKEN": secret}[k] }
+	for _, tc := range []struct{ src, want string }{
+		{"webhooks:\n  - id: w\n    endpoint: https://127.0.0.1:1/h\n    ${SECRET_TOKEN}: 1\n", `:4:5: webhook: unknown key "${SECRET_TOKEN}"`},
+		{"webhooks:\n  - id: w\n    endpoint: https://127.0.0.1:1/h\n    custom_headers:\n      ${SECRET_TOKEN}: v\n", ":5:7: webhook w: custom_headers.${SECRET_TOKEN}: header name"},
+		{"proxies:\n  - listen: 127.0.0.1:0\n    upstream: http://127.0.0.1:1\n    ${SECRET_TOKEN}: 2\n", `:4:5: proxy: unknown key "${SECRET_TOKEN}"`},
+	} {
+		bad := filepath.Join(t.TempDir(), "bad.yaml")
+		if err := os.WriteFile(bad, []byte(tc.src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var out, errOut syncBuffer
+		err := run(context.Background(), []string{"check", bad}, getenv, &out, &errOut)
+		if exitCode(err) != 1 || !strings.Contains(errOut.String(), bad+tc.want) || strings.Contains(errOut.String(), "abcdef") {
+			t.Errorf("check %q: exit %d, stderr %q, want %q and not the value", tc.src, exitCode(err), errOut.String(), tc.want)
+		}
+	}
+}

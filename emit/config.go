@@ -789,7 +789,7 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 	if file == "" {
 		file = "hooklab.yaml"
 	}
-	env := rules.NewEnvSeen(getenv)
+	env := cfg.EnvSeen(getenv) // the keys' values too: rules expanded them
 	d := &decoder{file: file, getenv: env.Getenv, env: env, cfg: cfg}
 
 	for _, item := range d.list(cfg.Webhooks, "webhooks") {

@@ -128,7 +128,7 @@ func ParseConfig(cfg *rules.Config, getenv func(string) string) ([]Spec, error) 
 	if cfg.File == "" {
 		dir = "."
 	}
-	env := rules.NewEnvSeen(getenv)
+	env := cfg.EnvSeen(getenv) // the keys' values too: rules expanded them
 	d := &decoder{file: file, dir: dir, getenv: env.Getenv, env: env, sims: map[string]*Simulation{}}
 	var specs []Spec
 	names, listens := map[string]bool{}, map[string]bool{}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"mime"
 	"net/http"
@@ -48,6 +49,9 @@ type Config struct {
 	Proxies       *yaml.Node
 
 	src []byte // the file's content, for TemplatePos
+	// env holds the values Parse took from the environment, the keys of
+	// the sections decoded elsewhere among them (see EnvSeen).
+	env *EnvSeen
 }
 
 // Settings are the global knobs of the config file.
@@ -368,6 +372,7 @@ func Parse(data []byte, file string, getenv func(string) string) (*Config, error
 		root = doc.Content[0]
 	}
 	d.expandKeys(root)
+	c.env = d.env
 	d.config(root, c)
 	if len(d.errs) > 0 {
 		errs := &Errors{List: d.errs}
@@ -600,6 +605,20 @@ func (d *decoder) expandKeys(n *yaml.Node) {
 // Config sections decoded outside this package use it for their templates.
 func (c *Config) TemplatePos(n *yaml.Node, tpl string, err error) (line, col int, msg string) {
 	return templatePos(c.src, n, tpl, err)
+}
+
+// EnvSeen returns an EnvSeen for a config section decoded outside this
+// package, looking variables up with getenv: it knows the values Parse
+// took from the environment already, those of the section's keys among
+// them (Parse expands every key), so that a message quoting such a key
+// (an unknown key, a bad header name) names its reference, as one quoting
+// a value does.
+func (c *Config) EnvSeen(getenv func(string) string) *EnvSeen {
+	e := NewEnvSeen(getenv)
+	if c != nil && c.env != nil {
+		e.vals = maps.Clone(c.env.vals)
+	}
+	return e
 }
 
 // liquidLine is the template's line number in a Liquid error.
