@@ -415,7 +415,11 @@ func (d *decoder) value(n *yaml.Node, what string) any {
 	v, err := rules.DecodeValue(n, d.file, what, d.getenv)
 	var errs *rules.Errors
 	if errors.As(err, &errs) {
-		d.errs = append(d.errs, errs.List...)
+		for _, e := range errs.List {
+			// The values of its keys, which rules expanded, too.
+			e.Msg = d.env.Scrub(e.Msg)
+			d.errs = append(d.errs, e)
+		}
 		return nil
 	}
 	return v
