@@ -443,7 +443,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		// No header has such a name ("X-Key: value"): it would redact
 		// nothing, and say nothing.
 		if !httpguts.ValidHeaderFieldName(name) {
-			return badUsage("--secret-header %q: not a header name (give the name alone, such as X-Internal-Key; HOOKLAB_SECRET_HEADERS takes them comma-separated)", name)
+			// A header given with its value ("Authorization: Bearer
+			// ..."): the value, likely the secret, is not repeated.
+			shown := name
+			if i := strings.IndexAny(name, ":="); i > 0 {
+				shown = name[:i+1] + " …"
+			}
+			return badUsage("--secret-header %q: not a header name (give the name alone, such as X-Internal-Key; HOOKLAB_SECRET_HEADERS takes them comma-separated)", shown)
 		}
 	}
 	if _, port, _ := net.SplitHostPort(o.capture); o.capture == o.ui && port != "0" {

@@ -1502,7 +1502,7 @@ func TestStartupErrors(t *testing.T) {
 		{"proxy without a listen address", []string{"--memory", "--proxy", "=http://127.0.0.1:1"}, `--proxy "=http://127.0.0.1:1": want LISTEN=UPSTREAM`},
 		{"proxy upstream not http, password redacted", []string{"--memory", "--proxy", "127.0.0.1:0=ftp://bob:PROXY-s3cret@127.0.0.1"}, `--proxy "127.0.0.1:0=ftp://bob:REDACTED@127.0.0.1": the upstream must be an http or https URL with a host`},
 		// A name that no header can have would redact nothing, silently.
-		{"secret header given with its value", []string{"--memory", "--secret-header", "X-Internal: abc"}, `--secret-header "X-Internal: abc": not a header name (give the name alone, such as X-Internal-Key`},
+		{"secret header given with its value", []string{"--memory", "--secret-header", "Authorization: Bearer SECRET-s3cret"}, `--secret-header "Authorization: …": not a header name (give the name alone, such as X-Internal-Key`},
 		{"secret header empty", []string{"--memory", "--secret-header", ""}, `--secret-header "": not a header name`},
 		{"proxy upstream without a host", []string{"--memory", "--proxy", "127.0.0.1:0=http://"}, `--proxy "127.0.0.1:0=http://": the upstream must be an http or https URL with a host`},
 		{"proxy without a listen address, password redacted", []string{"--memory", "--proxy", "http://bob:PROXY-s3cret@127.0.0.1:3000/?a=b"}, `--proxy "http://bob:REDACTED@127.0.0.1:3000/?a=b": want LISTEN=UPSTREAM`},
