@@ -637,6 +637,36 @@ proxies:
 	}
 }
 
+// TestRulesMergeOfNoMapping: a merge key (<<) naming something other than a
+// mapping (a scalar, null, a list holding one) in a section decoded outside
+// rules is refused as in mocks, saying what a merge takes, once for each
+// thing it names: it was called an unknown key "<<" (and a duplicate one
+// for each further scalar in the list), though << works there.
+func TestRulesMergeOfNoMapping(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "h.yaml")
+	if err := os.WriteFile(file, []byte(`webhooks:
+  - <<: &s hello
+    id: a
+    endpoint: "https://127.0.0.1:1/a"
+  - <<: [*s, *s]
+    id: b
+    endpoint: "https://127.0.0.1:1/b"
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"check", file}, func(string) string { return "" }, &out, &errOut)
+	want := []string{
+		file + `:2:9: <<: a merge takes a mapping or a list of mappings, got "hello"`,
+		file + `:5:10: <<: a merge takes a mapping or a list of mappings, got "hello"`,
+		file + `:5:14: <<: a merge takes a mapping or a list of mappings, got "hello"`,
+	}
+	if exitCode(err) != 1 || strings.TrimSpace(errOut.String()) != strings.Join(want, "\n") {
+		t.Errorf("check: exit %d, stderr\n%s\nwant\n%s", exitCode(err), errOut.String(), strings.Join(want, "\n"))
+	}
+}
+
 // TestRulesEnvInKeysScrubbed: a key named by the environment in a section
 // decoded outside rules (webhooks, proxies) is named by its reference in
 // that section's errors, as a value is: the emitter's and the proxies'

@@ -548,15 +548,15 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 		case "settings":
 			d.settings(p.val, &c.Settings)
 		case "webhooks":
-			c.Webhooks = rawSection(p.val)
+			c.Webhooks = d.rawSection(p.val)
 		case "triggers":
-			c.Triggers = rawSection(p.val)
+			c.Triggers = d.rawSection(p.val)
 		case "automations":
-			c.Automations = rawSection(p.val)
+			c.Automations = d.rawSection(p.val)
 		case "subscriptions":
-			c.Subscriptions = rawSection(p.val)
+			c.Subscriptions = d.rawSection(p.val)
 		case "proxies":
-			c.Proxies = rawSection(p.val)
+			c.Proxies = d.rawSection(p.val)
 		}
 	}
 }
@@ -672,9 +672,12 @@ func (d *decoder) templateErrorf(n *yaml.Node, tpl string, err error, what strin
 // rawSection returns a reserved section as written: ${NAME} references,
 // protected for decoding, are put back (their owners expand them), and
 // merge keys (<<: *anchor) are merged, as this package's own sections take
-// them, so that their owners see plain mappings.
-func rawSection(n *yaml.Node) *yaml.Node {
-	mergeKeys(n, map[*yaml.Node]bool{})
+// them, so that their owners see plain mappings. A merge of something
+// other than a mapping is an error, here, as in this package's sections.
+func (d *decoder) rawSection(n *yaml.Node) *yaml.Node {
+	mergeKeys(n, map[*yaml.Node]bool{}, func(src *yaml.Node) {
+		d.errorf(src, "<<: a merge takes a mapping or a list of mappings, got %s", nodeKind(resolve(src)))
+	})
 	var walk func(*yaml.Node)
 	walk = func(n *yaml.Node) {
 		if n == nil {
@@ -695,17 +698,18 @@ func rawSection(n *yaml.Node) *yaml.Node {
 // entries, where it stands, of the mappings it names that the mapping does
 // not set itself (the first named wins, as in pairs). done holds the nodes
 // seen, so an alias of an ancestor or a node met twice is not walked again.
-func mergeKeys(n *yaml.Node, done map[*yaml.Node]bool) {
+// bad is given each thing a merge names that is no mapping (dropped).
+func mergeKeys(n *yaml.Node, done map[*yaml.Node]bool, bad func(src *yaml.Node)) {
 	if n == nil || done[n] {
 		return
 	}
 	done[n] = true
 	if n.Kind == yaml.AliasNode {
-		mergeKeys(n.Alias, done)
+		mergeKeys(n.Alias, done, bad)
 		return
 	}
 	for _, c := range n.Content {
-		mergeKeys(c, done)
+		mergeKeys(c, done, bad)
 	}
 	if n.Kind != yaml.MappingNode {
 		return
@@ -732,15 +736,14 @@ func mergeKeys(n *yaml.Node, done map[*yaml.Node]bool) {
 			out = append(out, k, v)
 			continue
 		}
-		v = resolve(v)
 		srcs := []*yaml.Node{v}
-		if v != nil && v.Kind == yaml.SequenceNode {
-			srcs = v.Content
+		if rv := resolve(v); rv != nil && rv.Kind == yaml.SequenceNode {
+			srcs = rv.Content
 		}
-		for _, src := range srcs {
-			src = resolve(src)
+		for _, at := range srcs {
+			src := resolve(at)
 			if src == nil || src.Kind != yaml.MappingNode {
-				out = append(out, k, n.Content[i+1]) // left for the owner to refuse
+				bad(at)
 				continue
 			}
 			for j := 0; j+1 < len(src.Content); j += 2 {
