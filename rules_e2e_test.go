@@ -667,6 +667,33 @@ func TestRulesMergeOfNoMapping(t *testing.T) {
 	}
 }
 
+// TestRulesQuotedMergeKeyIsAKey: a quoted "<<" is a key like any other, not
+// a merge (YAML merges only a plain <<): a payload document keyed so is
+// sent as written. The merging of the other sections took it for one, so
+// {"<<": {a: 1}, b: 2} went out as {"a": 1, "b": 2}.
+func TestRulesQuotedMergeKeyIsAKey(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "h.yaml")
+	if err := os.WriteFile(file, []byte(`webhooks:
+  - id: w
+    endpoint: "https://127.0.0.1:1/a"
+triggers:
+  - name: t
+    when: {event: exchange.captured}
+    notify: {webhook: w, payload: {"<<": {a: 1}, b: 2}}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"check", "--print", file}, func(string) string { return "" }, &out, &errOut)
+	if err != nil {
+		t.Fatalf("check: %v\n%s", err, errOut.String())
+	}
+	if want := `payload: {"<<": {a: 1}, b: 2}`; !strings.Contains(out.String(), want) {
+		t.Errorf("check --print lacks %q:\n%s", want, out.String())
+	}
+}
+
 // TestRulesEnvInKeysScrubbed: a key named by the environment in a section
 // decoded outside rules (webhooks, proxies) is named by its reference in
 // that section's errors, as a value is: the emitter's and the proxies'

@@ -715,7 +715,8 @@ func mergeKeys(n *yaml.Node, done map[*yaml.Node]bool, bad func(src *yaml.Node))
 		return
 	}
 	isMerge := func(k *yaml.Node) bool {
-		return k.Kind == yaml.ScalarNode && (k.Tag == "!!merge" || k.Value == "<<")
+		// A plain << only: a quoted "<<" is a key (in a payload document).
+		return k.Kind == yaml.ScalarNode && k.Tag == "!!merge"
 	}
 	has := map[string]bool{} // the mapping's own keys, then those merged
 	merges := false
