@@ -487,3 +487,53 @@ func TestAutomationWaitsForAFullEmitDB(t *testing.T) {
 		t.Errorf("an automation run was dropped while emit.db was full:\n%s", lastBytes(log, 3000))
 	}
 }
+
+// TestHeldAutomationRunOfARemovedAutomation: a run held while emit.db is
+// full is dropped when its automation is removed from the config
+// meanwhile, as it is when its webhook is: it was queued once emit.db had
+// room, an automation run after the automation was gone.
+func TestHeldAutomationRunOfARemovedAutomation(t *testing.T) {
+	mnt := mountTmpfs(t, "2m")
+	data := t.TempDir()
+	if err := os.Symlink(filepath.Join(mnt, "emit.db"), filepath.Join(data, "emit.db")); err != nil {
+		t.Fatal(err)
+	}
+	var delivered atomic.Int64
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		delivered.Add(1)
+	}))
+	defer sink.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "hooklab.yaml")
+	hook := fmt.Sprintf("webhooks:\n  - {id: auto, endpoint: %q}\n", sink.URL+"/auto")
+	if err := os.WriteFile(cfg, []byte(hook+"automations:\n  - {name: tick, every: 1s, notify: {webhook: auto}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--data", data, "--config", cfg)
+	waitFor(t, func() bool { return delivered.Load() >= 1 }, "a first run delivered")
+
+	filler := filepath.Join(mnt, "filler")
+	fill(t, filler)
+	waitFor(t, func() bool { return strings.Contains(s.Stderr.String(), "holding the run until it takes it") }, "emit.db to refuse an automation run")
+	// The automation removed, the webhook kept.
+	tmp := filepath.Join(dir, "next.yaml")
+	if err := os.WriteFile(tmp, []byte(hook), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, cfg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(s.Stderr.String(), "config reloaded") }, "the config reloaded")
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	const dropped, took = "its automation is no longer in the config", "took the automation run it held"
+	waitFor(t, func() bool {
+		log := s.Stderr.String()
+		return strings.Contains(log, dropped) || strings.Contains(log, took)
+	}, "the held run dropped or queued")
+	if log := s.Stderr.String(); !strings.Contains(log, dropped) {
+		t.Errorf("the run of a removed automation was queued:\n%s", lastBytes(log, 3000))
+	}
+}

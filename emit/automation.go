@@ -106,6 +106,7 @@ func (e *Emitter) fire(ctx context.Context, s *snapshot, a *automation, at time.
 	// stopped). Each try takes the webhook from the live config, so that
 	// none deleted or made inactive meanwhile is invoked.
 	var t *time.Ticker
+	name := a.name
 	for {
 		w := s.hooks[a.notify.webhook]
 		if w == nil || w.Status != StatusActive {
@@ -136,5 +137,22 @@ func (e *Emitter) fire(ctx context.Context, s *snapshot, a *automation, at time.
 		case <-t.C:
 		}
 		s = e.snap.Load()
+		// Nor is the run of an automation removed meanwhile (or whose
+		// schedule changed: a new one, which makes its own runs).
+		if a = s.cfg.automation(a.name, a.spec); a == nil {
+			t.Stop()
+			e.log.Info("an automation run held for the emitter's database is dropped: its automation is no longer in the config", "automation", name)
+			return
+		}
 	}
+}
+
+// automation returns the automation of this name and schedule, or nil.
+func (c *config) automation(name, spec string) *automation {
+	for _, a := range c.automations {
+		if a.name == name && a.spec == spec {
+			return a
+		}
+	}
+	return nil
 }
