@@ -521,8 +521,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	for _, spec := range o.proxies {
 		listen, up, ok := strings.Cut(spec, "=")
-		u, perr := url.Parse(up)
-		if ok && listen != "" && !strings.Contains(listen, "/") && (perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		u, valid := proxy.ParseUpstream(up)
+		if ok && listen != "" && !strings.Contains(listen, "/") && !valid {
 			return badUsage("--proxy %q: the upstream must be an http or https URL with a host, such as 127.0.0.1:9000=http://127.0.0.1:3000", inspect.RedactURL(spec))
 		}
 		if !ok || listen == "" || strings.Contains(listen, "/") {

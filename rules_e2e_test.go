@@ -722,3 +722,19 @@ func TestRulesEnvInKeysScrubbed(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyUpstreamPortOutOfRange: a proxies upstream whose port no
+// connection can have is refused when the config loads, as a listen
+// address's is; it was taken, and every request answered 502.
+func TestProxyUpstreamPortOutOfRange(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "h.yaml")
+	if err := os.WriteFile(file, []byte("proxies:\n  - name: p\n    listen: 127.0.0.1:0\n    upstream: http://127.0.0.1:99999\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"check", file}, func(string) string { return "" }, &out, &errOut)
+	if want := file + `:4:15: upstream: want an http or https URL with a host`; exitCode(err) != 1 || !strings.Contains(errOut.String(), want) {
+		t.Errorf("check: exit %d, stderr %q, want %q", exitCode(err), errOut.String(), want)
+	}
+}

@@ -486,10 +486,26 @@ func (d *decoder) route(n *yaml.Node, defaults route, s Spec) (route, bool) {
 	return rt, true
 }
 
-func (d *decoder) upstream(n *yaml.Node) *url.URL {
-	s := d.str(n, "upstream")
+// ParseUpstream parses s as a proxy's upstream: an http or https URL with
+// a host, and a port a connection can have when it names one. ok is false
+// for any other (each request to it would fail).
+func ParseUpstream(s string) (u *url.URL, ok bool) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, false
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, false
+		}
+	}
+	return u, true
+}
+
+func (d *decoder) upstream(n *yaml.Node) *url.URL {
+	s := d.str(n, "upstream")
+	u, ok := ParseUpstream(s)
+	if !ok {
 		d.errorf(n, "upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got %q", inspect.RedactURL(s))
 		return &url.URL{Scheme: "http", Host: "invalid"}
 	}
