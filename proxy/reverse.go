@@ -747,10 +747,9 @@ func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 	// /base, not /base/).
 	bare := false
 	if rt.Strip && rt.Prefix != "/" {
-		rest := strings.TrimPrefix(strings.TrimPrefix(out.URL.Path, strings.TrimSuffix(rt.Prefix, "/")), "/")
+		rest, escaped := stripPrefix(out.URL, strings.TrimSuffix(rt.Prefix, "/"))
 		bare = rest == "" && !strings.HasSuffix(out.URL.Path, "/")
-		out.URL.Path = "/" + rest
-		out.URL.RawPath = ""
+		out.URL.Path, out.URL.RawPath = "/"+rest, "/"+escaped
 	}
 	// Rewrite starts Out without the inbound Forwarded and X-Forwarded-*
 	// headers: a forward proxy passes its client's on as they are (as it
@@ -810,6 +809,34 @@ func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 		out.Header.Del(k)
 	}
 	f.upstream = inspect.RedactURL(out.URL.String()) // recorded and shown in errors
+}
+
+// stripPrefix returns u's path after prefix (which the decoded path starts
+// with, as routes match it) and one slash, decoded and as the client
+// escaped it: an escaped slash or semicolon in the rest is part of a
+// segment, and the upstream must get it so (/projects/group%2Fname).
+func stripPrefix(u *url.URL, prefix string) (rest, escaped string) {
+	rest = strings.TrimPrefix(u.Path, prefix)
+	// Each byte of the decoded path is one byte of the escaped one, or a
+	// %XX triplet: skip as many as the prefix has.
+	escaped = u.EscapedPath()
+	i := 0
+	for range len(u.Path) - len(rest) {
+		if i < len(escaped) && escaped[i] == '%' {
+			i += 2
+		}
+		i++
+	}
+	escaped = escaped[min(i, len(escaped)):]
+	if r, ok := strings.CutPrefix(rest, "/"); ok {
+		rest = r
+		if len(escaped) >= 3 && escaped[0] == '%' {
+			escaped = escaped[3:] // %2F
+		} else {
+			escaped = escaped[1:]
+		}
+	}
+	return rest, escaped
 }
 
 func (p *Reverse) modifyResponse(resp *http.Response) error {

@@ -1005,3 +1005,42 @@ func TestReverseHTTP10WithoutHost(t *testing.T) {
 	}
 	rec.next(t)
 }
+
+// TestReverseStripKeepsEscapedPath: a stripped prefix leaves the rest of
+// the path as the client escaped it; an escaped slash (GitLab's
+// /projects/group%2Fname) or semicolon is part of a segment, and decoding
+// it sent the upstream another path.
+func TestReverseStripKeepsEscapedPath(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, r.RequestURI)
+	}))
+	defer up.Close()
+	srv, _ := start(t, up.URL, func(o *proxy.Options) {
+		o.Routes = []proxy.Route{
+			{Prefix: "/", Upstream: mustURL(t, up.URL)},
+			{Prefix: "/api/v4", Upstream: mustURL(t, up.URL), Strip: true},
+			{Prefix: "/v3/", Upstream: mustURL(t, up.URL+"/base"), Strip: true},
+			{Prefix: "/x y", Upstream: mustURL(t, up.URL+"/sp"), Strip: true},
+		}
+	})
+	for _, tc := range []struct{ path, want string }{
+		{"/api/v4/projects/group%2Fname/files?ref=main", "/projects/group%2Fname/files?ref=main"},
+		{"/api/v4/a%3Bb;c=d", "/a%3Bb;c=d"},
+		{"/api/v4/a%2Bb/c%20d", "/a%2Bb/c%20d"},
+		{"/v3/keys/a%2F..%2Fb", "/base/keys/a%2F..%2Fb"},
+		{"/v3/plain", "/base/plain"},
+		{"/x%20y/a%2Fb", "/sp/a%2Fb"},
+		{"/other/a%2Fb", "/other/a%2Fb"},
+	} {
+		resp, err := http.Get(srv.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(got) != tc.want {
+			t.Errorf("%s: the upstream got %q, want %q", tc.path, got, tc.want)
+		}
+	}
+}
