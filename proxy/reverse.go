@@ -897,6 +897,10 @@ func (p *Reverse) errorHandler(w http.ResponseWriter, r *http.Request, err error
 		code = http.StatusGatewayTimeout
 	}
 	msg := fmt.Sprintf("proxy %s: upstream %s failed: %v", p.opts.Name, f.target.Host, err)
+	if cve := (*tls.CertificateVerificationError)(nil); errors.As(err, &cve) {
+		// A local service's self-signed certificate, most likely.
+		msg += " (to proxy an upstream whose certificate is not trusted, start hooklab with --insecure-upstream, or add its CA to SSL_CERT_FILE)"
+	}
 	f.ex.Error = msg
 	answerJSON(w, f, code, []byte(fmt.Sprintf(`{"error":%q,"upstream":%q}`+"\n", msg, f.upstream)))
 }

@@ -1044,3 +1044,39 @@ func TestReverseStripKeepsEscapedPath(t *testing.T) {
 		}
 	}
 }
+
+// TestReverseUntrustedUpstreamSaysWhatToDo: an https upstream with a
+// certificate hooklab does not trust (a local service's self-signed one)
+// gets a 502 that says how to proxy it anyway.
+func TestReverseUntrustedUpstreamSaysWhatToDo(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, nil)
+	resp, err := http.Get(srv.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct{ Error string }
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("status %d, body error %v", resp.StatusCode, err)
+	}
+	for _, got := range []string{body.Error, rec.next(t).Error} {
+		if !strings.Contains(got, "certificate") || !strings.Contains(got, "--insecure-upstream") {
+			t.Errorf("error %q does not say how to reach an upstream with an untrusted certificate", got)
+		}
+	}
+	// Trusted, it is reached.
+	srv, rec = start(t, up.URL, func(o *proxy.Options) { o.InsecureUpstream = true })
+	resp, err = http.Get(srv.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("with InsecureUpstream: status %d", resp.StatusCode)
+	}
+	rec.next(t)
+}
