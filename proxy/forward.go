@@ -437,7 +437,7 @@ func (f *Forward) mitm(w http.ResponseWriter, r *http.Request, ex *inspect.Excha
 	defer f.wg.Done()
 	f.track(client)
 	_ = client.SetDeadline(time.Now().Add(handshakeTimeout))
-	first, err := client.(*bufConn).r.Peek(1)
+	first, up, err := firstSpeaker(r.Context(), client.(*bufConn), hostport)
 	if err != nil {
 		f.untrack(client)
 		client.Close()
@@ -446,16 +446,19 @@ func (f *Forward) mitm(w http.ResponseWriter, r *http.Request, ex *inspect.Excha
 		f.recordTunnel(ex, start, hostport, nil)
 		return
 	}
-	if first[0] != 0x16 {
-		// Not TLS (plain HTTP or websocket over CONNECT): tunnel it as is.
+	if up != nil || first != 0x16 {
+		// Not TLS (plain HTTP or websocket over CONNECT, or a host that
+		// speaks first): tunnel it as is.
 		_ = client.SetDeadline(time.Time{})
 		f.untrack(client)
-		up, err := (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext(r.Context(), "tcp", hostport)
-		if err != nil {
-			client.Close()
-			ex.Error = fmt.Sprintf("proxy %s: CONNECT %s failed: %v", f.Name(), hostport, err)
-			f.recordTunnel(ex, start, hostport, nil)
-			return
+		if up == nil {
+			up, err = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext(r.Context(), "tcp", hostport)
+			if err != nil {
+				client.Close()
+				ex.Error = fmt.Sprintf("proxy %s: CONNECT %s failed: %v", f.Name(), hostport, err)
+				f.recordTunnel(ex, start, hostport, nil)
+				return
+			}
 		}
 		f.tunnel(ex, start, hostport, client, up)
 		return
@@ -487,6 +490,59 @@ func (f *Forward) mitm(w http.ResponseWriter, r *http.Request, ex *inspect.Excha
 	if !f.ln.push(tconn) {
 		f.targets.Delete(tconn)
 		tconn.Close()
+	}
+}
+
+// serverFirstWait is how long an intercepting proxy waits for a client's
+// first byte after CONNECT before it reaches the host too: where the server
+// speaks first (SMTP, SSH, MySQL), the client says nothing until it has
+// heard the server. A TLS client sends its hello at once.
+const serverFirstWait = 500 * time.Millisecond
+
+// firstSpeaker waits for the client's first byte, until the deadline set on
+// client, and returns it. When the client is silent for serverFirstWait it
+// reaches hostport as well: a host that speaks first is returned as up,
+// what it said kept, for a plain tunnel. An error says the client sent
+// nothing before its deadline (and no host spoke either).
+func firstSpeaker(ctx context.Context, client *bufConn, hostport string) (first byte, up net.Conn, err error) {
+	peeked := make(chan error, 1)
+	go func() { _, err := client.r.Peek(1); peeked <- err }()
+	clientFirst := func(err error) (byte, net.Conn, error) {
+		if err != nil {
+			return 0, nil, err
+		}
+		b, _ := client.r.Peek(1)
+		return b[0], nil, nil
+	}
+	wait := time.NewTimer(serverFirstWait)
+	defer wait.Stop()
+	select {
+	case err := <-peeked:
+		return clientFirst(err)
+	case <-wait.C:
+	}
+	conn, derr := (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext(ctx, "tcp", hostport)
+	if derr != nil {
+		return clientFirst(<-peeked) // the client's turn, and its error
+	}
+	host := &bufConn{Conn: conn, r: bufio.NewReader(conn)}
+	heard := make(chan error, 1)
+	go func() { _, err := host.r.Peek(1); heard <- err }()
+	select {
+	case err := <-peeked:
+		conn.Close() // ends the host's Peek
+		<-heard
+		return clientFirst(err)
+	case herr := <-heard:
+		if herr != nil {
+			conn.Close() // it hung up without a word: the client's turn
+			return clientFirst(<-peeked)
+		}
+		// The host spoke first. The client's Peek is ended (its reader
+		// keeps no error) before the tunnel reads it.
+		_ = client.SetReadDeadline(time.Now())
+		<-peeked
+		return 0, host, nil
 	}
 }
 

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -535,4 +536,62 @@ func connectThrough(t *testing.T, rec *recorder, target string) (*proxy.Forward,
 		t.Fatalf("CONNECT answered %q", buf[:n])
 	}
 	return f, c
+}
+
+// TestMITMServerSpeaksFirst: through an intercepting proxy, a CONNECT to a
+// host whose protocol has the server speak first (SMTP, SSH, MySQL) is
+// tunnelled: the client, waiting for the greeting, says nothing, and the
+// proxy, waiting for a TLS hello, cut it off after the handshake timeout.
+func TestMITMServerSpeaksFirst(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.WriteString(c, "220 ready\r\n")
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				io.WriteString(c, "250 "+line)
+			}()
+		}
+	}()
+	tlsUp := httptest.NewTLSServer(http.NotFoundHandler()) // what the proxy trusts, unused here
+	defer tlsUp.Close()
+	pu, rec, _ := startMITM(t, tlsUp.Certificate())
+	c, err := net.Dial("tcp", pu.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	host := ln.Addr().String()
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", host, host)
+	// Long past the proxy's 10 s handshake timeout: within it the greeting comes.
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("CONNECT: %v %v", resp, err)
+	}
+	greeting, err := br.ReadString('\n')
+	if err != nil || greeting != "220 ready\r\n" {
+		t.Fatalf("greeting %q, %v", greeting, err)
+	}
+	io.WriteString(c, "HELO me\r\n")
+	if got, err := br.ReadString('\n'); err != nil || got != "250 HELO me\r\n" {
+		t.Fatalf("answer %q, %v", got, err)
+	}
+	c.Close()
+	ex := rec.next(t)
+	tun, _ := ex.Meta["tunnel"].(map[string]any)
+	if ex.Request.Method != http.MethodConnect || ex.Error != "" || tun["tls"] != false || tun["bytes_up"] != int64(9) || tun["bytes_down"] != int64(24) {
+		t.Errorf("recorded %s %q %v", ex.Request.Method, ex.Error, ex.Meta)
+	}
 }
