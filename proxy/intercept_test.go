@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -370,5 +372,57 @@ mocks:
 	resp.Body.Close()
 	if ex := rec.next(t); string(b) != "mock group/project" || ex.Rule != "project" {
 		t.Errorf("GET /projects/group%%2Fproject: %q by rule %q, want %q by project", b, ex.Rule, "mock group/project")
+	}
+}
+
+// TestInterceptExpectContinueOnce: a body read for mock rules has had its
+// 100 Continue from hooklab, so the upstream is not asked for another; the
+// client got two, and an upstream that sends none made the proxy wait a
+// second before it sent the body it held.
+func TestInterceptExpectContinueOnce(t *testing.T) {
+	t.Parallel()
+	var expect atomic.Value
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		expect.Store(r.Header.Get("Expect"))
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "upstream %s", b)
+	}))
+	defer up.Close()
+	hook := &ruleHook{cfg: parseConfig(t, `
+mocks:
+  - name: other
+    proxy: api
+    match: {path: /mocked}
+    respond: {status: 418}
+`)}
+	srv, rec := start(t, up.URL, func(o *proxy.Options) {
+		o.Intercept = hook.intercept
+		o.Rules = func() *rules.Config { return hook.cfg }
+	})
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
+	br := bufio.NewReader(c)
+	line, err := br.ReadString('\n')
+	if err != nil || line != "HTTP/1.1 100 Continue\r\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	io.WriteString(c, "hello")
+	rest, err := io.ReadAll(br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(rest), "100 Continue"); n != 0 || !strings.HasSuffix(string(rest), "upstream hello") {
+		t.Errorf("after the first 100 Continue (%d more):\n%s", n, rest)
+	}
+	if got := expect.Load(); got != "" {
+		t.Errorf("the upstream was sent Expect: %q", got)
+	}
+	if ex := rec.next(t); string(ex.Request.Body) != "hello" || ex.Response.Status != 200 {
+		t.Errorf("recorded %q %d", ex.Request.Body, ex.Response.Status)
 	}
 }

@@ -737,6 +737,13 @@ func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 	// (a=%zz, a;b); a recording proxy passes the query on byte for byte,
 	// as a receiver that signs the URL needs.
 	out.URL.RawQuery = pr.In.URL.RawQuery
+	if f.didBuf {
+		// The body was read for matching, so the client has had its 100
+		// Continue from hooklab: one asked of the upstream would reach it
+		// as a second, or hold the body back until the Transport's wait
+		// for it ends.
+		out.Header.Del("Expect")
+	}
 	if f.whole != nil {
 		// In place of ReverseProxy's wrapper, which hides that the body
 		// is in memory from the Transport (see smallBody).
