@@ -263,6 +263,11 @@ func TestRouteFaults(t *testing.T) {
 			if rt.Fault != "" && ex.Meta["fault"] != string(rt.Fault) {
 				t.Errorf("meta %v", ex.Meta)
 			}
+			// The exchange ends when the client has the answer: the
+			// drip's last bytes are due 400 ms after its first.
+			if tc.name == "drip" && (ex.Duration < 400*time.Millisecond || ex.Response.Size != 40) {
+				t.Errorf("recorded %v, %d bytes; the drip takes 400 ms", ex.Duration, ex.Response.Size)
+			}
 		})
 	}
 }

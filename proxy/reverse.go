@@ -1076,19 +1076,15 @@ func (t *tee) result(copied bool) (kept []byte, n int64, truncated bool, err err
 	return kept, t.n, t.n > int64(len(kept)), t.err
 }
 
-// respTee reports the response body once it is read to its end or closed.
+// respTee reports the response body once it is closed, which
+// ReverseProxy does when it has written what it read to the client: the
+// last read (which may come with the end of the body) is not the end of the
+// exchange while its bytes are still going out, held up by a slow client or
+// a drip fault.
 type respTee struct {
 	*tee
 	done func(*tee)
 	once sync.Once
-}
-
-func (r *respTee) Read(p []byte) (int, error) {
-	n, err := r.tee.Read(p)
-	if err != nil {
-		r.once.Do(func() { r.done(r.tee) })
-	}
-	return n, err
 }
 
 func (r *respTee) Close() error {
