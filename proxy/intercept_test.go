@@ -431,3 +431,28 @@ mocks:
 		t.Errorf("recorded %q %d", ex.Request.Body, ex.Response.Status)
 	}
 }
+
+// TestDripClientGoneRecorded: a client that leaves while the drip still
+// holds bytes the upstream sent whole is recorded as gone, not as answered.
+func TestDripClientGoneRecorded(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, strings.Repeat("x", 2000)) // one read, with its end
+	}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, func(o *proxy.Options) {
+		o.Routes = []proxy.Route{{Prefix: "/", Upstream: mustURL(t, up.URL), Fault: rules.FaultDrip, DripRate: 100}}
+	})
+	resp, err := http.Get(srv.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close() // 20 s before the drip would end
+	ex := rec.next(t)
+	if !strings.HasPrefix(ex.Error, inspect.AnswerLeftError) || !strings.HasSuffix(ex.Error, "(of 2000)") || ex.Response.Size != 2000 {
+		t.Errorf("recorded %q, %d bytes", ex.Error, ex.Response.Size)
+	}
+}

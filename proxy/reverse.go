@@ -222,6 +222,10 @@ type flight struct {
 	whole []byte
 	// request is the client's request's context: done when it went away.
 	request context.Context
+	// sent counts the answer's body bytes written to the client, and
+	// sendErr is the write that failed (see clientWriter).
+	sent    int64
+	sendErr error
 }
 
 // NewReverse returns a reverse proxy over opts.Routes, longest prefix first.
@@ -577,7 +581,7 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 			f.whole = body // rewrite hands it to the Transport
 		}
 	}
-	p.rp.ServeHTTP(asSent{w}, out)
+	p.rp.ServeHTTP(asSent{clientWriter{w, f}}, out)
 	if f.tunnel != nil {
 		f.tunnel.Close() // the upgraded connection is over; this records it
 	}
@@ -950,6 +954,13 @@ func (p *Reverse) finishBody(f *flight, t *tee) {
 			// The client's answer broke off there too (the connection
 			// is closed; what it got of it depends on what was flushed).
 			f.ex.Error = "reading upstream body: " + err.Error() + "; the answer to the client was cut off there"
+		case f.sendErr != nil:
+			// Read to its end, but the client went before it had all of
+			// it (the last read's bytes held up by a drip fault).
+			f.ex.Error = fmt.Sprintf(inspect.AnswerLeftError+"%d bytes of the answer (of %d)", f.sent, f.ex.Response.Size)
+			if p.cutOff() {
+				f.ex.Error = fmt.Sprintf(inspect.AnswerStoppedError+"%d bytes of the answer (of %d)", f.sent, f.ex.Response.Size)
+			}
 		}
 	}
 	p.finish(f, nil)
@@ -1139,6 +1150,27 @@ func (w asSent) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the writer's Flush and
 // Hijack.
 func (w asSent) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// clientWriter counts the answer's bytes written to the client and keeps
+// the first write that failed, in the flight: an upstream body read to its
+// end has not reached a client that went away while it was written.
+type clientWriter struct {
+	http.ResponseWriter
+	f *flight
+}
+
+func (w clientWriter) Write(b []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(b)
+	w.f.sent += int64(n)
+	if err != nil && w.f.sendErr == nil {
+		w.f.sendErr = err
+	}
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the writer's Flush and
+// Hijack.
+func (w clientWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // hopHeaders are the hop-by-hop headers a proxy does not pass on, beside
 // those a Connection header names (as httputil.ReverseProxy's list).
