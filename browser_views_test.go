@@ -420,3 +420,46 @@ func testBrowserPausedReconnectHolds(t *testing.T, p *browserPage) {
 		p.fatalf(t, "the top row is %q, want the newest, /b/hold/away-1", top)
 	}
 }
+
+// testBrowserCountsFollowOtherBins: the Bins and Rules views count every
+// bin's traffic while the traffic list is filtered to one bin (?bin=one,
+// kept in the address as the views are opened). The live stream stayed
+// filtered to that bin, so the counts and hits of the other bins stayed
+// as first loaded.
+func testBrowserCountsFollowOtherBins(t *testing.T, p *browserPage) {
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(cfg, []byte("mocks:\n  - name: hit-me\n    match: {path: /hit}\n    respond: {status: 200, body: ok}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	browserCapture(t, s.Capture, "/b/one/x", `{}`)
+	browserCapture(t, s.Capture, "/b/two/x", `{}`)
+	p.openUI(t, s.UI+"?bin=one")
+
+	p.do(t, "open the bins", chromedp.Click(chromedp.CSS(`a.view-link[data-view="bins"]`)))
+	p.waitFor(t, "the bins show", `document.querySelector('.bin-row[data-bin="two"] td.num')?.textContent === '1'`, 10*time.Second)
+	p.waitFor(t, "the stream is open", `document.querySelector('#conn')?.dataset.state === 'open'`, 10*time.Second)
+	browserCapture(t, s.Capture, "/b/two/x", `{}`)
+	p.waitFor(t, "bin two's count follows", `document.querySelector('.bin-row[data-bin="two"] td.num')?.textContent === '2'`, 10*time.Second)
+
+	p.do(t, "open the rules", chromedp.Click(chromedp.CSS(`a.view-link[data-view="rules"]`)))
+	p.waitFor(t, "the rule shows", `document.querySelector('.rule-row[data-rule="hit-me"] .rule-hits')?.textContent === '0'`, 10*time.Second)
+	p.waitFor(t, "the stream is open", `document.querySelector('#conn')?.dataset.state === 'open'`, 10*time.Second)
+	res, err := http.Get(s.Capture + "hit") // bin default
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	p.waitFor(t, "the hits follow", `document.querySelector('.rule-row[data-rule="hit-me"] .rule-hits')?.textContent === '1'`, 10*time.Second)
+
+	// Back on the traffic, the list is still bin one's, and follows it live.
+	p.do(t, "back to traffic", chromedp.Click(chromedp.CSS(`a.view-link[data-view="traffic"]`)))
+	p.waitFor(t, "the stream is open", `document.querySelector('#conn')?.dataset.state === 'open' && window.hooklab.live.bin === 'one'`, 10*time.Second)
+	id := browserCapture(t, s.Capture, "/b/one/y", `{}`)
+	browserCapture(t, s.Capture, "/b/two/y", `{}`)
+	p.waitFor(t, "bin one's new exchange shows", `document.querySelector(`+jsQuote(browserRow(id))+`)`, 10*time.Second)
+	if bins := evalIn[[]string](t, p, `[...document.querySelectorAll('tr.exchange-row .cell-bin')].map((c) => c.textContent)`); slices.ContainsFunc(bins, func(b string) bool { return b != "one" }) {
+		p.fatalf(t, "the list filtered to bin one shows bins %q", bins)
+	}
+	p.consoleErrors()
+}

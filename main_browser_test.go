@@ -356,6 +356,7 @@ func TestBrowser(t *testing.T) {
 		{"EditResendLargeBody", testBrowserEditResendLargeBody},
 		{"ReconnectKeepsPlace", testBrowserReconnectKeepsPlace},
 		{"PausedReconnectHolds", testBrowserPausedReconnectHolds},
+		{"CountsFollowOtherBins", testBrowserCountsFollowOtherBins},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

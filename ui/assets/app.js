@@ -211,7 +211,19 @@ async function compile() {
   updateExport();
 }
 
+/**
+ * countsAllBins reports whether the view open counts every bin's traffic
+ * (the Bins view's counts, the Rules view's hits): the stream then sends
+ * every bin, whatever the list's filter; the traffic view's own stream
+ * comes back with it (followFilter in onRoute).
+ */
+function countsAllBins() {
+  const v = route.current().view;
+  return v === 'bins' || v === 'rules';
+}
+
 function streamBin() {
+  if (countsAllBins()) return '';
   if (state.bin) return state.bin;
   const bins = state.terms.filter((t) => t.field === 'bin' && !t.not);
   return bins.length === 1 ? bins[0].value : '';
@@ -224,6 +236,7 @@ function streamBin() {
  * opening). Summary terms are matched here, as they arrive.
  */
 function streamQ() {
+  if (countsAllBins()) return '';
   return state.deep.length && !state.broken && state.q && state.q === state.goodQ ? state.q : '';
 }
 
@@ -516,6 +529,10 @@ function onRoute() {
     if (a.dataset.view === r.view) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
+  // The stream is filtered as the list is, except under a view that
+  // counts every bin. Before the first connect (the filter not compiled
+  // yet) the start connects it.
+  if (!live.stopped) followFilter();
   if (!traffic) {
     views.show(r);
     return;
