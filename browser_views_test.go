@@ -5,13 +5,16 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -461,5 +464,122 @@ func testBrowserCountsFollowOtherBins(t *testing.T, p *browserPage) {
 	if bins := evalIn[[]string](t, p, `[...document.querySelectorAll('tr.exchange-row .cell-bin')].map((c) => c.textContent)`); slices.ContainsFunc(bins, func(b string) bool { return b != "one" }) {
 		p.fatalf(t, "the list filtered to bin one shows bins %q", bins)
 	}
+	p.consoleErrors()
+}
+
+// waitInvocations waits until webhook id has n invocations, all finished.
+func waitInvocations(t *testing.T, s *server, id string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var inv struct {
+			Invocations []struct{ Status string } `json:"invocations"`
+		}
+		s.getJSON(t, "/api/webhooks/"+id+"/invocations?limit=1000", &inv)
+		done := 0
+		for _, x := range inv.Invocations {
+			if x.Status != "pending" && x.Status != "throttled" {
+				done++
+			}
+		}
+		if done == n && len(inv.Invocations) == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webhook %s: %d of %d invocations finished, want %d", id, done, len(inv.Invocations), n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// testBrowserActivityPaging: a webhook's activity log shows its newest 50
+// invocations and loads older ones on demand, and what is loaded stays
+// loaded as new invocations come live. It showed the newest 50 and no
+// more: the older ones could not be seen in the UI at all.
+func testBrowserActivityPaging(t *testing.T, p *browserPage) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(receiver.Close)
+	s := startServer(t, "--memory")
+	if resp, body := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(`{"id":"paged","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["page.*"]}`)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	event := func(i int) {
+		t.Helper()
+		if resp, body := s.api(t, http.MethodPost, "/api/events", strings.NewReader(fmt.Sprintf(`{"type":"page.x","data":{"i":%d}}`, i))); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("POST /api/events: %d %s", resp.StatusCode, body)
+		}
+	}
+	for i := range 60 {
+		event(i)
+	}
+	waitInvocations(t, s, "paged", 60)
+
+	rows := `document.querySelectorAll('.activity .invocation-row').length`
+	p.openUI(t, s.UI+"#/webhooks/paged")
+	p.waitFor(t, "the activity log shows its first page", rows+` === 50 && document.querySelector('#act-older')`, 10*time.Second)
+	p.do(t, "load older", chromedp.Click(chromedp.CSS("#act-older")))
+	p.waitFor(t, "the older ones show", rows+` === 60`, 10*time.Second)
+	if more := evalIn[bool](t, p, `!!document.querySelector('#act-older')`); more {
+		p.fatalf(t, "all 60 invocations show and the log still offers older ones")
+	}
+	ids := evalIn[[]string](t, p, `[...document.querySelectorAll('.activity .invocation-row')].map((r) => r.dataset.id)`)
+	if n := len(slices.Compact(slices.Sorted(slices.Values(ids)))); n != 60 {
+		p.fatalf(t, "the log shows %d distinct invocations in its 60 rows", n)
+	}
+
+	event(60)
+	p.waitFor(t, "the new invocation shows live, the older ones stay", rows+` === 61`, 10*time.Second)
+
+	// A filter starts again from the newest.
+	p.do(t, "filter on success", setInput("#act-status", "success"))
+	p.waitFor(t, "the filtered log shows its first page", `document.querySelector('#act-status').value === 'success' && `+rows+` === 50 && document.querySelector('#act-older')`, 10*time.Second)
+	p.consoleErrors()
+}
+
+// testBrowserActivityAttemptsStayOpen: the attempts of an invocation,
+// opened in the activity log, stay open as the log is drawn again for
+// other invocations, and show its new attempts live (a redelivery). Every
+// invocation event closed them.
+func testBrowserActivityAttemptsStayOpen(t *testing.T, p *browserPage) {
+	var fail atomic.Bool
+	fail.Store(true)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if fail.Load() && strings.Contains(string(body), "fail-me") {
+			w.WriteHeader(http.StatusBadRequest) // final: no retries
+		}
+	}))
+	t.Cleanup(receiver.Close)
+	s := startServer(t, "--memory")
+	if resp, body := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(`{"id":"tries","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["try.*"]}`)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	event := func(data string) {
+		t.Helper()
+		if resp, body := s.api(t, http.MethodPost, "/api/events", strings.NewReader(`{"type":"try.x","data":`+data+`}`)); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("POST /api/events: %d %s", resp.StatusCode, body)
+		}
+	}
+	event(`{"note":"fail-me"}`)
+	waitInvocations(t, s, "tries", 1)
+
+	p.openUI(t, s.UI+"#/webhooks/tries")
+	const failed = `.activity .invocation-row[data-status="client_error"]`
+	p.waitFor(t, "the failed invocation shows", `document.querySelector(`+jsQuote(failed)+`)`, 10*time.Second)
+	id := evalIn[string](t, p, `document.querySelector(`+jsQuote(failed)+`).dataset.id`)
+	row := `.activity .invocation-row[data-id="` + id + `"]`
+	attempts := `[...(document.querySelector(` + jsQuote(row) + `)?.nextElementSibling?.hidden === false ? document.querySelector(` + jsQuote(row) + `).nextElementSibling.querySelectorAll('.attempt') : [])].map((a) => a.textContent)`
+	p.do(t, "open its attempts", chromedp.Click(chromedp.CSS(row+` button[aria-label^="Attempts"]`)))
+	p.waitFor(t, "its attempt shows", attempts+`.length === 1`, 10*time.Second)
+
+	event(`{"note":"fine"}`)
+	p.waitFor(t, "the new invocation shows", `document.querySelectorAll('.activity .invocation-row').length === 2`, 10*time.Second)
+	if got := evalIn[[]string](t, p, attempts); len(got) != 1 {
+		p.fatalf(t, "after another invocation came, the opened attempts show %q", got)
+	}
+
+	fail.Store(false)
+	p.do(t, "redeliver it", chromedp.Click(chromedp.CSS(row+` button.invocation-retry`)))
+	p.waitFor(t, "the redelivery's attempt shows in the opened attempts", attempts+`.length === 2 && `+attempts+`[1].includes('success')`, 10*time.Second)
 	p.consoleErrors()
 }

@@ -357,6 +357,8 @@ func TestBrowser(t *testing.T) {
 		{"ReconnectKeepsPlace", testBrowserReconnectKeepsPlace},
 		{"PausedReconnectHolds", testBrowserPausedReconnectHolds},
 		{"CountsFollowOtherBins", testBrowserCountsFollowOtherBins},
+		{"ActivityPaging", testBrowserActivityPaging},
+		{"ActivityAttemptsStayOpen", testBrowserActivityAttemptsStayOpen},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

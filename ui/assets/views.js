@@ -39,6 +39,7 @@ function headerLines(pairs) {
 const finalStatuses = ['success', 'failed', 'timeout', 'client_error', 'server_error'];
 const invocationStatuses = ['pending', ...finalStatuses, 'throttled', 'circuit_broken'];
 const rateSample = 100;
+const activityPage = 50; // invocations a page of the activity log
 
 /**
  * successRate says how often webhook w's deliveries succeed: from the
@@ -556,46 +557,108 @@ export class Views {
         h('pre', { class: 'code test-response' }, `${resp.status}\n${headerLines(resp.headers)}\n\n${resp.body || ''}`)] : null);
   }
 
+  /**
+   * activity draws webhook id's activity log: its newest invocations (as
+   * many as were shown before, so a live redraw keeps the older pages
+   * loaded), "Load older" for the next page, and the attempts of the
+   * invocations opened, fetched again so that new attempts show. The
+   * filters, pages and opened rows belong to the webhook shown.
+   */
   async activity(id) {
-    const st = this.actStatus || '';
-    const from = this.actFrom || '';
-    const q = { status: st, limit: 50 };
-    if (from) q.from = new Date(Date.now() - Number(from) * 1000).toISOString();
-    const j = await call('GET', `/api/webhooks/${encodeURIComponent(id)}/invocations`, { query: q }).catch((err) => {
+    if (!this.act || this.act.id !== id) this.act = { id, status: '', from: '', shown: 0, oldest: '', open: new Set() };
+    const act = this.act;
+    const query = (extra) => {
+      const q = { status: act.status, ...extra };
+      if (act.from) q.from = new Date(Date.now() - Number(act.from) * 1000).toISOString();
+      return q;
+    };
+    const list = (q) => call('GET', `/api/webhooks/${encodeURIComponent(id)}/invocations`, { query: q });
+    // A redraw shows down to the oldest invocation shown before (ids
+    // sort as invocations are made), the new ones above.
+    const j = await list(query({ limit: Math.min(1000, act.shown + activityPage) })).catch((err) => {
       if (err.status === 404) return { invocations: [] };
       throw err;
     });
-    const inv = j.invocations || [];
-    const statusSel = h('select', { 'aria-label': 'Filter by status', id: 'act-status', onchange: (ev) => { this.actStatus = ev.target.value; this.render(); } },
-      ['', ...invocationStatuses].map((s) => h('option', { value: s, selected: s === st }, s || 'any status')));
-    const fromSel = h('select', { 'aria-label': 'Filter by time', id: 'act-since', onchange: (ev) => { this.actFrom = ev.target.value; this.render(); } },
-      [['', 'any time'], ['3600', 'last hour'], ['86400', 'last day']].map(([v, l]) => h('option', { value: v, selected: v === from }, l)));
+    let inv = j.invocations || [];
+    let next = j.next_cursor || '';
+    if (act.oldest && inv.some((x) => x.id < act.oldest)) {
+      inv = inv.filter((x) => x.id >= act.oldest);
+      next = act.oldest;
+    }
+    act.shown = inv.length;
+    act.oldest = inv.length ? inv[inv.length - 1].id : '';
+    const refilter = () => { act.shown = 0; act.oldest = ''; act.open.clear(); this.render(); };
+    const statusSel = h('select', { 'aria-label': 'Filter by status', id: 'act-status', onchange: (ev) => { act.status = ev.target.value; refilter(); } },
+      ['', ...invocationStatuses].map((s) => h('option', { value: s, selected: s === act.status }, s || 'any status')));
+    const fromSel = h('select', { 'aria-label': 'Filter by time', id: 'act-since', onchange: (ev) => { act.from = ev.target.value; refilter(); } },
+      [['', 'any time'], ['3600', 'last hour'], ['86400', 'last day']].map(([v, l]) => h('option', { value: v, selected: v === act.from }, l)));
+
+    const attempts = (d) => (d.attempts || []).length
+      ? d.attempts.map((a) => h('div', { class: 'attempt' },
+        h('strong', null, `#${a.attempt} `), when(a.time), ` · ${a.outcome} · ${a.status_code || '–'} · ${fmt.duration(a.duration_ms)}`,
+        a.error ? [' · ', h('span', { class: 'error' }, a.error)] : null,
+        a.exchange_id ? [' · ', h('a', { href: exchangeHref(a.exchange_id) }, 'exchange')] : null))
+      : [h('p', { class: 'muted attempt-none' }, `No attempts yet (${d.status}${d.error ? `: ${d.error}` : ''}).`)];
+    const getInvocation = async (invID) => (await call('GET', `/api/invocations/${encodeURIComponent(invID)}`)).invocation;
+    // rowFor returns an invocation's row and the row of its attempts,
+    // open (with d, the invocation fetched) when the user opened it.
+    const rowFor = (x, d) => {
+      const more = h('tr', { class: 'invocation-detail', hidden: !d }, h('td', { colspan: '7' }, d ? attempts(d) : null));
+      const row = h('tr', { class: 'invocation-row', dataset: { id: x.id, status: x.status } },
+        h('td', null, when(x.created_at)), h('td', null, x.event_type), h('td', null, x.cause),
+        h('td', null, h('span', { class: `badge inv-${x.status}` }, x.status), x.error ? h('span', { class: 'muted' }, ` ${x.error}`) : null),
+        h('td', { class: 'num' }, String(x.attempt_count)), h('td', { class: 'num' }, x.status_code ? String(x.status_code) : '–'),
+        h('td', null,
+          h('button', { type: 'button', class: 'button-quiet button-small', 'aria-label': `Attempts of ${x.id}`, 'aria-expanded': String(!!d), onclick: async (ev) => {
+            const btn = ev.currentTarget;
+            if (!more.hidden) {
+              more.hidden = true;
+              act.open.delete(x.id);
+              btn.setAttribute('aria-expanded', 'false');
+              return;
+            }
+            try {
+              more.firstChild.replaceChildren(...attempts(await getInvocation(x.id)));
+              more.hidden = false;
+              act.open.add(x.id);
+              btn.setAttribute('aria-expanded', 'true');
+            } catch (err) { this.notice(err.message); }
+          } }, 'Attempts'), ' ',
+          finalStatuses.includes(x.status) && x.status !== 'success' ? h('button', { type: 'button', class: 'button-quiet button-small invocation-retry', 'aria-label': `Retry ${x.id}`, onclick: async (ev) => {
+            ev.currentTarget.disabled = true;
+            try { await call('POST', `/api/invocations/${encodeURIComponent(x.id)}/retry`); this.render(); } catch (err) { this.notice(err.message); }
+          } }, 'Retry') : null));
+      return [row, more];
+    };
+    // The opened invocations are fetched before the log is drawn, so
+    // that a redraw does not close them for a moment.
+    const opened = new Map(await Promise.all(inv.filter((x) => act.open.has(x.id)).map(async (x) => [x.id, await getInvocation(x.id).catch(() => null)])));
+    for (const x of act.open) if (!opened.get(x)) act.open.delete(x);
+
+    const body = h('tbody', null, inv.map((x) => rowFor(x, opened.get(x.id))).flat());
+    const older = next ? h('button', { type: 'button', class: 'button-quiet', id: 'act-older', dataset: { cursor: next }, onclick: async (ev) => {
+      const btn = ev.currentTarget;
+      btn.disabled = true;
+      try {
+        const page = await list(query({ limit: activityPage, cursor: btn.dataset.cursor }));
+        const more = page.invocations || [];
+        body.append(...more.map((x) => rowFor(x, null)).flat());
+        act.shown += more.length;
+        if (more.length) act.oldest = more[more.length - 1].id;
+        if (page.next_cursor) btn.dataset.cursor = page.next_cursor;
+        else btn.remove();
+      } catch (err) {
+        this.notice(err.message);
+      } finally {
+        btn.disabled = false;
+      }
+    } }, 'Load older') : null;
     return h('section', { class: 'activity', 'aria-labelledby': 'activity-title', dataset: { live: '' } },
       h('h3', { id: 'activity-title' }, 'Activity'),
       h('div', { class: 'row' }, statusSel, fromSel),
-      inv.length ? table('Activity log', ['When', 'Event', 'Cause', 'Status', 'Attempts', 'Code', ''], inv.map((x) => {
-        const more = h('tr', { class: 'invocation-detail', hidden: true }, h('td', { colspan: '7' }));
-        const row = h('tr', { class: 'invocation-row', dataset: { id: x.id, status: x.status } },
-          h('td', null, when(x.created_at)), h('td', null, x.event_type), h('td', null, x.cause),
-          h('td', null, h('span', { class: `badge inv-${x.status}` }, x.status), x.error ? h('span', { class: 'muted' }, ` ${x.error}`) : null),
-          h('td', { class: 'num' }, String(x.attempt_count)), h('td', { class: 'num' }, x.status_code ? String(x.status_code) : '–'),
-          h('td', null,
-            h('button', { type: 'button', class: 'button-quiet button-small', 'aria-label': `Attempts of ${x.id}`, onclick: async () => {
-              if (!more.hidden) { more.hidden = true; return; }
-              try {
-                const d = (await call('GET', `/api/invocations/${encodeURIComponent(x.id)}`)).invocation;
-                more.firstChild.replaceChildren(...(d.attempts || []).map((a) => h('div', { class: 'attempt' },
-                  h('strong', null, `#${a.attempt} `), when(a.time), ` · ${a.outcome} · ${a.status_code || '–'} · ${fmt.duration(a.duration_ms)}`,
-                  a.error ? [' · ', h('span', { class: 'error' }, a.error)] : null,
-                  a.exchange_id ? [' · ', h('a', { href: exchangeHref(a.exchange_id) }, 'exchange')] : null)));
-                more.hidden = false;
-              } catch (err) { this.notice(err.message); }
-            } }, 'Attempts'), ' ',
-            finalStatuses.includes(x.status) && x.status !== 'success' ? h('button', { type: 'button', class: 'button-quiet button-small invocation-retry', 'aria-label': `Retry ${x.id}`, onclick: async (ev) => {
-              ev.currentTarget.disabled = true;
-              try { await call('POST', `/api/invocations/${encodeURIComponent(x.id)}/retry`); this.render(); } catch (err) { this.notice(err.message); }
-            } }, 'Retry') : null));
-        return [row, more];
-      }).flat()) : h('p', { class: 'muted' }, 'No invocations yet.'));
+      inv.length ? h('table', { class: 'kv grid', 'aria-label': 'Activity log' },
+        h('thead', null, h('tr', null, ['When', 'Event', 'Cause', 'Status', 'Attempts', 'Code', ''].map((x) => h('th', { scope: 'col' }, x)))),
+        body) : h('p', { class: 'muted' }, 'No invocations yet.'),
+      older ? h('div', { class: 'row' }, older) : null);
   }
 }
