@@ -583,3 +583,47 @@ func testBrowserActivityAttemptsStayOpen(t *testing.T, p *browserPage) {
 	p.waitFor(t, "the redelivery's attempt shows in the opened attempts", attempts+`.length === 2 && `+attempts+`[1].includes('success')`, 10*time.Second)
 	p.consoleErrors()
 }
+
+// testBrowserReplayRunKeepsFolds: a replay run's page, drawn again as its
+// results come, keeps the results the user folded or unfolded as they
+// were. Each result event opened every result that differs again.
+func testBrowserReplayRunKeepsFolds(t *testing.T, p *browserPage) {
+	gate := make(chan struct{})
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "last") {
+			<-gate
+		}
+		io.WriteString(w, `{"other":true}`)
+	}))
+	t.Cleanup(target.Close)
+	t.Cleanup(func() {
+		select {
+		case <-gate:
+		default:
+			close(gate)
+		}
+	})
+	s := startServer(t, "--memory")
+	ids := []string{
+		jsQuote(browserCapture(t, s.Capture, "/b/folds/first", `{}`)),
+		jsQuote(browserCapture(t, s.Capture, "/b/folds/last", `{}`)),
+	}
+	resp, body := s.api(t, http.MethodPost, "/api/replay", strings.NewReader(`{"ids":[`+strings.Join(ids, ",")+`],"target":`+jsQuote(target.URL)+`,"concurrency":1}`))
+	var run struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &run); err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /api/replay: %d %s", resp.StatusCode, body)
+	}
+	p.openUI(t, s.UI+"#/replays/"+run.ID)
+	first := `document.querySelector('.run-result[data-index="0"]')`
+	p.waitFor(t, "the first result shows, open (it differs)", first+`?.open === true`, 10*time.Second)
+	p.do(t, "fold it", chromedp.Click(chromedp.CSS(`.run-result[data-index="0"] > summary`)))
+	p.waitFor(t, "it is folded", first+`.open === false`, 5*time.Second)
+	close(gate)
+	p.waitFor(t, "the run is done", `document.querySelector('.view-replay p')?.textContent.startsWith('done') && document.querySelector('.run-result[data-index="1"]')`, 10*time.Second)
+	if open := evalIn[bool](t, p, first+`.open`); open {
+		p.fatalf(t, "the result folded opened again as the next result came")
+	}
+	p.consoleErrors()
+}

@@ -359,6 +359,7 @@ func TestBrowser(t *testing.T) {
 		{"CountsFollowOtherBins", testBrowserCountsFollowOtherBins},
 		{"ActivityPaging", testBrowserActivityPaging},
 		{"ActivityAttemptsStayOpen", testBrowserActivityAttemptsStayOpen},
+		{"ReplayRunKeepsFolds", testBrowserReplayRunKeepsFolds},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -257,6 +257,10 @@ export class Views {
 
   async replay(id) {
     const st = await api.getReplay(id);
+    // The page is drawn again as results come: a result the user folded
+    // or unfolded stays so (those that differ open at first).
+    if (!this.folds || this.folds.run !== id) this.folds = { run: id, open: new Map() };
+    const folds = this.folds;
     const mode = this.diffMode || 'table';
     const toggle = h('span', { class: 'segmented', role: 'group', 'aria-label': 'Diff layout' },
       ['table', 'unified'].map((m) => h('button', {
@@ -270,7 +274,11 @@ export class Views {
       h('p', null, h('progress', { max: String(st.total || 1), value: String(st.done || 0) }), ' ', toggle),
       (st.ignore || []).length ? h('p', { class: 'muted replay-ignore' }, 'Not compared (ignore paths): ',
         st.ignore.map((p, i) => [i ? ', ' : '', h('code', { class: 'diff-ignored-path' }, p)])) : null,
-      (st.results || []).map((res) => h('details', { class: `section run-result outcome-${res.outcome}`, open: res.outcome !== 'same', dataset: { index: String(res.index) } },
+      (st.results || []).map((res) => h('details', {
+        class: `section run-result outcome-${res.outcome}`, dataset: { index: String(res.index) },
+        open: folds.open.has(res.index) ? folds.open.get(res.index) : res.outcome !== 'same',
+        ontoggle: (ev) => folds.open.set(res.index, ev.currentTarget.open),
+      },
         h('summary', null, `${res.method} ${res.url} · ${res.recorded_status || '–'} → ${res.status || '–'} · ${res.outcome}`),
         h('p', null, res.original ? ['original ', h('a', { href: exchangeHref(res.original) }, res.original)] : null,
           res.replay ? [' · replay ', h('a', { href: exchangeHref(res.replay) }, res.replay)] : null,
