@@ -627,3 +627,68 @@ func testBrowserReplayRunKeepsFolds(t *testing.T, p *browserPage) {
 	}
 	p.consoleErrors()
 }
+
+// testBrowserWebhookSigningScheme: the webhook form chooses the signing
+// scheme (the API's signing.scheme), which a test send of the unsaved
+// form signs with and saving keeps, and shows a saved webhook's. The form
+// had no such field: a webhook made in the UI was always signed the
+// Zendesk way, and the form did not say how a webhook signs.
+func testBrowserWebhookSigningScheme(t *testing.T, p *browserPage) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(receiver.Close)
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI+"#/webhooks/new")
+	const scheme = `[id="wh-signing.scheme"]`
+	p.waitFor(t, "the form shows", `document.querySelector('#wh-endpoint')`, 5*time.Second)
+	if got := evalIn[string](t, p, `document.querySelector(`+jsQuote(scheme)+`)?.value ?? 'no signing field'`); got != "zendesk" {
+		p.fatalf(t, "a new webhook's signing scheme shows %q, want the default, zendesk", got)
+	}
+	p.do(t, "fill the form", setInput("#wh-id", "signed"), setInput("#wh-endpoint", receiver.URL+"/hooks"), setInput(scheme, "github"))
+	p.waitFor(t, "it validates", `document.querySelector('#webhook-form').dataset.validation === 'ok'`, 5*time.Second)
+	p.do(t, "test send", chromedp.Click(chromedp.CSS("#wh-test-send")))
+	p.waitFor(t, "the test send shows the request", `document.querySelector('#wh-test-result .test-request')`, 10*time.Second)
+	if req := evalIn[string](t, p, `document.querySelector('#wh-test-result .test-request').textContent`); !strings.Contains(req, "X-Hub-Signature-256: sha256=") || strings.Contains(req, "X-Zendesk-Webhook-Signature:") {
+		p.fatalf(t, "the test send of the unsaved form, github signing chosen, sent:\n%s", req)
+	}
+	p.do(t, "save", chromedp.Click(chromedp.CSS("#wh-save")))
+	p.waitFor(t, "the saved webhook opens", `location.hash === '#/webhooks/signed' && document.querySelector('#webhook-form')?.dataset.keep === 'webhooks/signed'`, 5*time.Second)
+	type stored struct {
+		Webhook struct {
+			Signing *struct{ Scheme, Secret string } `json:"signing"`
+		} `json:"webhook"`
+	}
+	var got stored
+	s.getJSON(t, "/api/webhooks/signed", &got)
+	if sg := got.Webhook.Signing; sg == nil || sg.Scheme != "github" || sg.Secret != "REDACTED" {
+		p.fatalf(t, "saved, the webhook signs with %+v, want github with a secret", sg)
+	}
+	var secret struct {
+		S struct{ Secret string } `json:"signing_secret"`
+	}
+	s.getJSON(t, "/api/webhooks/signed/signing_secret", &secret)
+	p.waitFor(t, "the form shows the saved scheme", `document.querySelector(`+jsQuote(scheme)+`).value === 'github'`, 5*time.Second)
+
+	// An edit of another field keeps the secret; none stops signing.
+	p.do(t, "hide the notice", chromedp.Evaluate[chromedp.Void](`document.querySelector('#notice').textContent = ''`))
+	p.do(t, "rename", setInput("#wh-name", "Signed"))
+	p.waitFor(t, "the edit validates", `document.querySelector('#webhook-form').dataset.validation === 'ok'`, 5*time.Second)
+	p.do(t, "save", chromedp.Click(chromedp.CSS("#wh-save")))
+	p.waitFor(t, "the save is confirmed", `document.querySelector('#notice')?.textContent.startsWith('Saved webhook signed')`, 5*time.Second)
+	var again struct {
+		S struct{ Secret string } `json:"signing_secret"`
+	}
+	s.getJSON(t, "/api/webhooks/signed/signing_secret", &again)
+	if again.S.Secret == "" || again.S.Secret != secret.S.Secret {
+		p.fatalf(t, "an edit of the name changed the signing secret from %q to %q", secret.S.Secret, again.S.Secret)
+	}
+	p.do(t, "hide the notice", chromedp.Evaluate[chromedp.Void](`document.querySelector('#notice').textContent = ''`))
+	p.do(t, "no signing", setInput(scheme, "none"))
+	p.do(t, "save", chromedp.Click(chromedp.CSS("#wh-save")))
+	p.waitFor(t, "the save is confirmed", `document.querySelector('#notice')?.textContent.startsWith('Saved webhook signed')`, 5*time.Second)
+	got = stored{}
+	s.getJSON(t, "/api/webhooks/signed", &got)
+	if sg := got.Webhook.Signing; sg != nil && sg.Scheme != "none" {
+		p.fatalf(t, "saved with no signing, the webhook signs with %+v", sg)
+	}
+	p.consoleErrors()
+}

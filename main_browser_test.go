@@ -360,6 +360,7 @@ func TestBrowser(t *testing.T) {
 		{"ActivityPaging", testBrowserActivityPaging},
 		{"ActivityAttemptsStayOpen", testBrowserActivityAttemptsStayOpen},
 		{"ReplayRunKeepsFolds", testBrowserReplayRunKeepsFolds},
+		{"WebhookSigningScheme", testBrowserWebhookSigningScheme},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -39,6 +39,8 @@ function headerLines(pairs) {
 const finalStatuses = ['success', 'failed', 'timeout', 'client_error', 'server_error'];
 const invocationStatuses = ['pending', ...finalStatuses, 'throttled', 'circuit_broken'];
 const rateSample = 100;
+// Signing schemes (rules.Schemes), and none.
+const signingSchemes = ['zendesk', 'standard-webhooks', 'github', 'stripe', 'slack', 'shopify', 'none'];
 const activityPage = 50; // invocations a page of the activity log
 
 /**
@@ -359,6 +361,8 @@ export class Views {
       format: select('format', w.format || 'json', ['json', 'xml', 'form_encoded']),
       status: select('status', w.status || 'active', ['active', 'inactive']),
       subscriptions: input('subscriptions', (w.subscriptions || []).join(', '), { placeholder: 'ticket.*, user.created' }),
+      // The API's default is zendesk; a webhook without signing says none.
+      signing: select('signing.scheme', w.signing ? w.signing.scheme || 'zendesk' : isNew ? 'zendesk' : 'none', signingSchemes),
     };
     const formError = h('p', { class: 'error form-error', id: 'wh-form-error', role: 'alert', hidden: true });
     // def is the form's definition, every field of it: an edit is a PATCH,
@@ -384,6 +388,9 @@ export class Views {
         for (const [k, el] of Object.entries(authInputs)) if (el.isConnected && el.value) d.authentication[k] = el.value;
       }
       d.subscriptions = f.subscriptions.value.split(',').map((s) => s.trim()).filter(Boolean);
+      // The scheme alone: the API makes a secret for a new webhook or a
+      // new scheme, and an edit keeps the stored one (a PATCH merges).
+      d.signing = { scheme: f.signing.value };
       return d;
     };
     const form = h('form', { class: 'webhook-form', id: 'webhook-form', novalidate: true, dataset: { keep: `webhooks/${id}` } });
@@ -499,6 +506,7 @@ export class Views {
       field('custom_headers', 'Custom headers', headers, 'one Name: value a line'),
       field('authentication', 'Authentication', authType), authFields,
       field('subscriptions', 'Subscriptions', f.subscriptions, 'event types, globs allowed'),
+      field('signing.scheme', 'Signing', f.signing, 'hooklab makes its secret: GET /api/webhooks/ID/signing_secret shows it'),
       formError, formWarnings,
       readonly ? h('p', { class: 'muted' }, `Defined in the config at ${w.location || 'hooklab.yaml'}: edit it there.`)
         : h('div', { class: 'row' }, h('button', { type: 'submit', class: 'button-primary', id: 'wh-save' }, isNew ? 'Create' : 'Save'),
