@@ -692,3 +692,49 @@ func testBrowserWebhookSigningScheme(t *testing.T, p *browserPage) {
 	}
 	p.consoleErrors()
 }
+
+// testBrowserWebhookHeadingFollows: a webhook's page heading follows the
+// webhook: its circuit label changes as the breaker opens, and a saved
+// name shows. Only the activity log was drawn again, the heading kept
+// "circuit closed" and the old name until the page was opened again.
+func testBrowserWebhookHeadingFollows(t *testing.T, p *browserPage) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	t.Cleanup(receiver.Close)
+	s := startServer(t, "--memory")
+	def := `{"id":"breaks","endpoint":` + jsQuote(receiver.URL) + `,"subscriptions":["brk.*"],` +
+		`"circuit_breaker":{"failure_rate":0.5,"min_attempts":2,"window":"1m","cooldown":"1h"}}`
+	if resp, body := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(def)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	p.openUI(t, s.UI+"#/webhooks/breaks")
+	const heading = `document.querySelector('#webhook-title')?.textContent`
+	p.waitFor(t, "the heading shows the circuit closed", heading+` === 'breaks circuit closed'`, 10*time.Second)
+	for range 3 {
+		if resp, body := s.api(t, http.MethodPost, "/api/events", strings.NewReader(`{"type":"brk.x","data":{}}`)); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("POST /api/events: %d %s", resp.StatusCode, body)
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var w struct{ Circuit string }
+		s.getJSON(t, "/api/webhooks/breaks", &w)
+		if w.Circuit == "open" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the circuit is %q after 3 failures", w.Circuit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.waitFor(t, "the heading shows the circuit open", heading+` === 'breaks circuit open'`, 10*time.Second)
+
+	p.do(t, "rename", setInput("#wh-name", "Breaks often"))
+	p.do(t, "save", chromedp.Click(chromedp.CSS("#wh-save")))
+	p.waitFor(t, "the heading shows the saved name", heading+`?.startsWith('Breaks often ')`, 10*time.Second)
+	if v := evalIn[string](t, p, `document.querySelector('#wh-name').value`); v != "Breaks often" {
+		p.fatalf(t, "after saving, the name field holds %q", v)
+	}
+	p.consoleErrors()
+}

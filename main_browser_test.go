@@ -361,6 +361,7 @@ func TestBrowser(t *testing.T) {
 		{"ActivityAttemptsStayOpen", testBrowserActivityAttemptsStayOpen},
 		{"ReplayRunKeepsFolds", testBrowserReplayRunKeepsFolds},
 		{"WebhookSigningScheme", testBrowserWebhookSigningScheme},
+		{"WebhookHeadingFollows", testBrowserWebhookHeadingFollows},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

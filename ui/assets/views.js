@@ -167,11 +167,13 @@ export class Views {
         }
       }
       // Keep what the user is typing: forms re-render only on navigation.
+      // The parts marked data-live around it (a webhook's heading and
+      // activity log, the bins' table) are drawn again.
       const active = this.el.querySelector('[data-keep]');
       if (active && active.dataset.keep === `${r.view}/${r.id}`) {
-        const live = this.el.querySelector('[data-live]');
-        const fresh = content.querySelector('[data-live]');
-        if (live && fresh) live.replaceWith(fresh);
+        const olds = this.el.querySelectorAll('[data-live]');
+        const fresh = content.querySelectorAll('[data-live]');
+        if (olds.length === fresh.length) olds.forEach((o, i) => o.replaceWith(fresh[i]));
         return;
       }
       this.el.replaceChildren(content);
@@ -495,6 +497,7 @@ export class Views {
         showErrors(null);
         this.notice(`Saved webhook ${res.webhook.id}${(res.warnings || []).length ? `: ${res.warnings.map((x) => `${x.field}: ${x.error}`).join('; ')}` : ''}`);
         if (isNew) location.hash = `#/webhooks/${encodeURIComponent(res.webhook.id)}`;
+        else this.render(); // the heading (its name); the form stays as typed
       } catch (err) {
         showErrors(err);
       }
@@ -554,7 +557,7 @@ export class Views {
     const activity = isNew ? null : await this.activity(id);
     return h('section', { class: 'view view-webhook', 'aria-labelledby': 'webhook-title' },
       h('p', null, h('a', { href: '#/webhooks' }, '← Webhooks')),
-      h('h2', { id: 'webhook-title' }, isNew ? 'New webhook' : (w.name || w.id),
+      h('h2', { id: 'webhook-title', dataset: { live: '' } }, isNew ? 'New webhook' : (w.name || w.id),
         circuit ? [' ', h('span', { class: `badge circuit-${circuit}`, title: 'circuit breaker' }, `circuit ${circuit}`)] : null),
       h('div', { class: 'webhook-grid' }, form, test),
       activity);
