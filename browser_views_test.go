@@ -738,3 +738,51 @@ func testBrowserWebhookHeadingFollows(t *testing.T, p *browserPage) {
 	}
 	p.consoleErrors()
 }
+
+// testBrowserViewTablesReadable: the views' tables keep their short cells
+// (headings, counts, kinds, status labels, buttons) on one line when a
+// long name or URL shares the row, in a narrow window, and do not overflow
+// it. Every cell could break anywhere, so the table gave the long cell
+// the room and broke "Exchanges", "mock", "active" and "Clear" a letter or
+// two a line.
+func testBrowserViewTablesReadable(t *testing.T, p *browserPage) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("a-long-directory-name-", 4))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "hooklab.yaml")
+	long := strings.Repeat("segment", 20)
+	yaml := "mocks:\n  - name: " + strings.Repeat("rule-name-", 12) + "\n    match: {path: /" + long + "}\n    respond: {status: 200}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	browserCapture(t, s.Capture, "/b/"+strings.Repeat("b", 64)+"/x", `{}`)
+	def := `{"id":"` + strings.Repeat("w", 64) + `","name":"` + strings.Repeat("Name ", 30) + `","endpoint":"https://127.0.0.1:9/` + long + `?` + long + `"}`
+	if resp, body := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(def)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	p.do(t, "a narrow window", chromedp.EmulateViewport(800, 900))
+	t.Cleanup(func() { chromedp.Run(p.ctx, chromedp.EmulateViewport(1280, 900)) })
+	for _, v := range []struct{ hash, ready, short string }{
+		{"#/bins", `.bin-row`, `td.num, td button`},
+		{"#/rules", `.rule-row`, `td.num, td:nth-child(2)`},
+		{"#/webhooks", `.webhook-row .webhook-rate:not(:empty)`, `td.num, td .badge, td:last-child`},
+	} {
+		p.openUI(t, s.UI+v.hash)
+		p.waitFor(t, v.hash+" shows", `document.querySelector(`+jsQuote(v.ready)+`)`, 10*time.Second)
+		short := "table.grid thead th, " + strings.ReplaceAll("table.grid "+v.short, ", ", ", table.grid ")
+		broken := evalIn[[]string](t, p, `[...document.querySelectorAll(`+jsQuote(short)+`)]
+			.filter((e) => {
+				const r = document.createRange();
+				r.selectNodeContents(e);
+				return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size > 1;
+			}).map((e) => e.textContent)`)
+		if len(broken) > 0 {
+			p.fatalf(t, "%s at 800 px: these short cells break over lines: %q", v.hash, broken)
+		}
+		if w, cw := evalIn[int](t, p, `document.querySelector('#view-other').scrollWidth`), evalIn[int](t, p, `document.querySelector('#view-other').clientWidth`); w > cw {
+			p.fatalf(t, "%s at 800 px: the view is %d px wide in %d", v.hash, w, cw)
+		}
+	}
+}

@@ -362,6 +362,7 @@ func TestBrowser(t *testing.T) {
 		{"ReplayRunKeepsFolds", testBrowserReplayRunKeepsFolds},
 		{"WebhookSigningScheme", testBrowserWebhookSigningScheme},
 		{"WebhookHeadingFollows", testBrowserWebhookHeadingFollows},
+		{"ViewTablesReadable", testBrowserViewTablesReadable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -252,7 +252,7 @@ export class Views {
       h('h2', { id: 'replays-title' }, 'Replay runs'),
       runs.length ? table('Replay runs', ['Run', 'State', 'Target', 'Progress', 'Same', 'Differ', 'Failed', 'Started'], runs.map((x) => h('tr', { class: 'run-row', dataset: { run: x.id, state: x.state } },
         h('td', null, h('a', { href: `#/replays/${encodeURIComponent(x.id)}` }, x.id)),
-        h('td', null, x.state), h('td', null, x.target || 'original URLs'),
+        h('td', null, x.state), h('td', null, x.target ? h('code', null, x.target) : 'original URLs'),
         h('td', null, h('progress', { max: String(x.total || 1), value: String(x.done || 0), 'aria-label': `${x.done} of ${x.total}` }), ` ${x.done}/${x.total}`),
         h('td', { class: 'num' }, String(x.summary?.same ?? 0)), h('td', { class: 'num' }, String(x.summary?.differ ?? 0)),
         h('td', { class: 'num' }, String(x.summary?.failed ?? 0)), h('td', null, when(x.started)))))
