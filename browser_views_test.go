@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -784,5 +785,49 @@ func testBrowserViewTablesReadable(t *testing.T, p *browserPage) {
 		if w, cw := evalIn[int](t, p, `document.querySelector('#view-other').scrollWidth`), evalIn[int](t, p, `document.querySelector('#view-other').clientWidth`); w > cw {
 			p.fatalf(t, "%s at 800 px: the view is %d px wide in %d", v.hash, w, cw)
 		}
+	}
+}
+
+// testBrowserWebhookFormSurvivesServerAway: what is typed in a webhook's
+// form stays through a server restart, even when the view is drawn again
+// while the server is away (the activity log's filter changed, a
+// redelivery asked for): that failed draw replaced the whole view with
+// "hooklab is not reachable", the form and its text with it.
+func testBrowserWebhookFormSurvivesServerAway(t *testing.T, p *browserPage) {
+	data := t.TempDir()
+	first := startServer(t, "--data", data)
+	if resp, body := first.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(`{"id":"away","endpoint":"https://127.0.0.1:9/x"}`)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	p.openUI(t, first.UI+"#/webhooks/away")
+	p.waitFor(t, "the form shows", `document.querySelector('#wh-name')?.value === 'away' && document.querySelector('#act-status')`, 10*time.Second)
+	p.do(t, "type a name", setInput("#wh-name", "typed meanwhile"))
+	u, err := url.Parse(first.UI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Stop(t)
+	p.waitFor(t, "the page notices the server is gone", `document.querySelector('#conn').dataset.state === 'closed'`, 5*time.Second)
+	p.do(t, "filter the activity log", setInput("#act-status", "failed"))
+	p.waitFor(t, "the page says the server is away", `!document.querySelector('#notice').hidden && document.querySelector('#notice').textContent.includes('not reachable')`, 5*time.Second)
+	if v := evalIn[string](t, p, `document.querySelector('#wh-name')?.value ?? 'no form'`); v != "typed meanwhile" {
+		p.fatalf(t, "with the server away, a draw left the name field as %q", v)
+	}
+	for attempt := 0; ; attempt++ {
+		ln, err := net.Listen("tcp", u.Host)
+		if err == nil {
+			ln.Close()
+			break
+		}
+		if attempt == 100 {
+			t.Fatalf("UI port %s does not come free: %v", u.Host, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	startServer(t, "--data", data, "--ui", u.Host)
+	p.waitFor(t, "the page reconnects", `document.querySelector('#conn').dataset.state === 'open'`, 15*time.Second)
+	p.waitFor(t, "the activity log is drawn again, filtered", `document.querySelector('#act-status')?.value === 'failed' && document.querySelector('.activity p.muted')`, 10*time.Second)
+	if v := evalIn[string](t, p, `document.querySelector('#wh-name')?.value ?? 'no form'`); v != "typed meanwhile" {
+		p.fatalf(t, "after the restart the name field holds %q", v)
 	}
 }

@@ -363,6 +363,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookSigningScheme", testBrowserWebhookSigningScheme},
 		{"WebhookHeadingFollows", testBrowserWebhookHeadingFollows},
 		{"ViewTablesReadable", testBrowserViewTablesReadable},
+		{"WebhookFormSurvivesServerAway", testBrowserWebhookFormSurvivesServerAway},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

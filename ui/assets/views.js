@@ -112,6 +112,7 @@ export class Views {
     this.timer = 0;
     this.fullPending = false;
     this.route = route;
+    this.drawn = null;
     if (!route) return;
     this.el.replaceChildren(h('p', { class: 'muted view-loading' }, 'Loading…'));
     this.render();
@@ -177,8 +178,13 @@ export class Views {
         return;
       }
       this.el.replaceChildren(content);
+      this.drawn = r;
     } catch (err) {
-      if (this.route === r) this.el.replaceChildren(h('p', { class: 'error' }, err.message));
+      if (this.route !== r) return;
+      // A view drawn already stays, and what is typed in it (the server
+      // away, say): the failure is a notice. A first draw shows it.
+      if (this.drawn === r) this.notice(err.message);
+      else this.el.replaceChildren(h('p', { class: 'error' }, err.message));
     }
   }
 
