@@ -831,3 +831,37 @@ func testBrowserWebhookFormSurvivesServerAway(t *testing.T, p *browserPage) {
 		p.fatalf(t, "after the restart the name field holds %q", v)
 	}
 }
+
+// testBrowserWebhookTestSendSaysSaved: a test send of a saved webhook
+// whose form has unsaved edits says that it went with the saved
+// definition (the edited endpoint was not used), and stops saying so
+// once they are saved. It said nothing: the request went to the old
+// endpoint, as if the edit had been tried.
+func testBrowserWebhookTestSendSaysSaved(t *testing.T, p *browserPage) {
+	var hits atomic.Int64
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(receiver.Close)
+	s := startServer(t, "--memory")
+	if resp, body := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(`{"id":"saved","endpoint":`+jsQuote(receiver.URL+"/old")+`}`)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	p.openUI(t, s.UI+"#/webhooks/saved")
+	p.waitFor(t, "the form shows", `document.querySelector('#wh-endpoint')?.value.endsWith('/old')`, 10*time.Second)
+	const note = `document.querySelector('#wh-test-result .test-unsaved')`
+	p.do(t, "edit the endpoint", setInput("#wh-endpoint", receiver.URL+"/new"))
+	p.do(t, "test send", chromedp.Click(chromedp.CSS("#wh-test-send")))
+	p.waitFor(t, "the test send shows the request", `document.querySelector('#wh-test-result .test-request')`, 10*time.Second)
+	if req := evalIn[string](t, p, `document.querySelector('#wh-test-result .test-request').textContent`); !strings.Contains(req, "/old") {
+		t.Fatalf("the test send of a saved webhook went to\n%s\nwant its saved endpoint", req)
+	}
+	if got := evalIn[string](t, p, note+`?.textContent ?? ''`); !strings.Contains(got, "saved") {
+		p.fatalf(t, "the test send with unsaved edits says %q, want that the saved definition was sent", got)
+	}
+	p.do(t, "save", chromedp.Click(chromedp.CSS("#wh-save")))
+	p.waitFor(t, "the save is confirmed", `document.querySelector('#notice')?.textContent.startsWith('Saved webhook saved')`, 5*time.Second)
+	p.do(t, "test send", chromedp.Click(chromedp.CSS("#wh-test-send")))
+	p.waitFor(t, "the test send shows the request", `document.querySelector('#wh-test-result .test-request')?.textContent.includes('/new')`, 10*time.Second)
+	if evalIn[bool](t, p, `!!`+note) {
+		p.fatalf(t, "a test send with nothing unsaved says the edits were not sent")
+	}
+}

@@ -364,6 +364,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookHeadingFollows", testBrowserWebhookHeadingFollows},
 		{"ViewTablesReadable", testBrowserViewTablesReadable},
 		{"WebhookFormSurvivesServerAway", testBrowserWebhookFormSurvivesServerAway},
+		{"WebhookTestSendSaysSaved", testBrowserWebhookTestSendSaysSaved},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -501,6 +501,7 @@ export class Views {
           ? await call('POST', '/api/webhooks', { body: d })
           : await call('PATCH', `/api/webhooks/${encodeURIComponent(id)}`, { body: d });
         showErrors(null);
+        form.dispatchEvent(new Event('saved'));
         this.notice(`Saved webhook ${res.webhook.id}${(res.warnings || []).length ? `: ${res.warnings.map((x) => `${x.field}: ${x.error}`).join('; ')}` : ''}`);
         if (isNew) location.hash = `#/webhooks/${encodeURIComponent(res.webhook.id)}`;
         else this.render(); // the heading (its name); the form stays as typed
@@ -530,8 +531,13 @@ export class Views {
     const payload = h('textarea', { id: 'wh-test-payload', rows: '6', spellcheck: 'false', 'aria-label': 'Test payload (JSON)' });
     payload.value = '{\n  "ticket": {"id": 1, "priority": "urgent", "subject": "Test"}\n}';
     const testOut = h('div', { id: 'wh-test-result', role: 'status' });
-    // A result belongs to the definition it was sent with: an edit clears it.
-    form.addEventListener('input', () => testOut.replaceChildren());
+    // A result belongs to the definition it was sent with: an edit clears
+    // it. A saved webhook's test goes with its saved definition (the form
+    // holds REDACTED for its secrets), so one sent with edits unsaved says so.
+    let edited = false;
+    form.addEventListener('input', () => { edited = true; testOut.replaceChildren(); });
+    form.addEventListener('change', () => { edited = true; });
+    form.addEventListener('saved', () => { edited = false; });
     const testSend = h('button', { type: 'button', class: 'button-primary', id: 'wh-test-send', onclick: async () => {
       let body;
       try {
@@ -540,6 +546,7 @@ export class Views {
         testOut.replaceChildren(h('p', { class: 'error' }, `The payload is not JSON: ${err.message}`));
         return;
       }
+      const unsaved = !isNew && edited;
       testSend.disabled = true;
       testOut.replaceChildren(h('p', { class: 'muted' }, 'Sending…'));
       try {
@@ -547,7 +554,9 @@ export class Views {
           ? await call('POST', '/api/webhooks/test', { body: { ...body, webhook: def() } })
           : await call('POST', `/api/webhooks/${encodeURIComponent(id)}/test`, { body });
         showErrors(null);
-        testOut.replaceChildren(this.testResult(res));
+        testOut.replaceChildren(unsaved
+          ? h('p', { class: 'field-warning test-unsaved' }, 'Sent with the saved definition: the edits in the form are not saved yet, and were not used.')
+          : '', this.testResult(res));
       } catch (err) {
         showErrors(err);
         testOut.replaceChildren(h('p', { class: 'error' }, err.message));
