@@ -264,40 +264,9 @@ func version() string {
 	return v
 }
 
-// newFlags returns a flag set that never exits the process. -h prints
-// head (when empty, "Usage of hooklab NAME:") and the flags to stdout, as
-// asked for; a bad flag prints its error line and where the flags are to
-// stderr, not 50 lines that bury it.
+// newFlags returns the flag set of a command (see inspect.NewFlagSet).
 func newFlags(name, head string, stdout, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("hooklab "+name, flag.ContinueOnError)
-	out := &flagOutput{w: stderr}
-	fs.SetOutput(out)
-	fs.Usage = func() {
-		if out.wrote { // the flag package wrote an error line first
-			fmt.Fprintf(stderr, "run \"%s -h\" for its flags\n", fs.Name())
-			return
-		}
-		if head == "" {
-			head = fmt.Sprintf("Usage of %s:\n", fs.Name())
-		}
-		fmt.Fprint(stdout, head)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(out)
-	}
-	return fs
-}
-
-// flagOutput is a flag set's output: wrote tells whether the flag package
-// wrote an error line before calling Usage.
-type flagOutput struct {
-	w     io.Writer
-	wrote bool
-}
-
-func (o *flagOutput) Write(p []byte) (int, error) {
-	o.wrote = true
-	return o.w.Write(p)
+	return inspect.NewFlagSet(name, head, stdout, stderr)
 }
 
 // helpOrUsage is errHelp for -h, else errUsage: the flag set printed why.

@@ -67,40 +67,9 @@ type CLI struct {
 
 const defaultServer = "http://127.0.0.1:4040"
 
-// flags returns a command's flag set. -h prints head (when empty, "Usage
-// of hooklab NAME:") and the flags to Stdout, as asked for; a bad flag
-// prints its error line and where the flags are to Stderr, not the
-// flags, which would bury it.
+// flags returns a command's flag set (see inspect.NewFlagSet).
 func (c *CLI) flags(name, head string) *flag.FlagSet {
-	fs := flag.NewFlagSet("hooklab "+name, flag.ContinueOnError)
-	out := &flagOutput{w: c.Stderr}
-	fs.SetOutput(out)
-	fs.Usage = func() {
-		if out.wrote { // the flag package wrote an error line first
-			fmt.Fprintf(c.Stderr, "run \"%s -h\" for its flags\n", fs.Name())
-			return
-		}
-		if head == "" {
-			head = fmt.Sprintf("Usage of %s:\n", fs.Name())
-		}
-		fmt.Fprint(c.Stdout, head)
-		fs.SetOutput(c.Stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(out)
-	}
-	return fs
-}
-
-// flagOutput is a flag set's output: wrote tells whether the flag package
-// wrote an error line before calling Usage.
-type flagOutput struct {
-	w     io.Writer
-	wrote bool
-}
-
-func (o *flagOutput) Write(p []byte) (int, error) {
-	o.wrote = true
-	return o.w.Write(p)
+	return inspect.NewFlagSet(name, head, c.Stdout, c.Stderr)
 }
 
 func (c *CLI) getenv(k string) string {

@@ -1,0 +1,45 @@
+package inspect
+
+import (
+	"flag"
+	"fmt"
+	"io"
+)
+
+// NewFlagSet returns the flag set of the command "hooklab NAME", which
+// never exits the process: -h prints head (when empty, "Usage of hooklab
+// NAME:") and the flags to stdout, as asked for; a bad flag prints its
+// error line and where the flags are to stderr, not the flags, which
+// would bury it. main's commands and replay's (replay, export, import)
+// share it.
+func NewFlagSet(name, head string, stdout, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("hooklab "+name, flag.ContinueOnError)
+	out := &flagOutput{w: stderr}
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		if out.wrote { // the flag package wrote an error line first
+			fmt.Fprintf(stderr, "run \"%s -h\" for its flags\n", fs.Name())
+			return
+		}
+		if head == "" {
+			head = fmt.Sprintf("Usage of %s:\n", fs.Name())
+		}
+		fmt.Fprint(stdout, head)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(out)
+	}
+	return fs
+}
+
+// flagOutput is a flag set's output: wrote tells whether the flag package
+// wrote an error line before calling Usage.
+type flagOutput struct {
+	w     io.Writer
+	wrote bool
+}
+
+func (o *flagOutput) Write(p []byte) (int, error) {
+	o.wrote = true
+	return o.w.Write(p)
+}
