@@ -403,6 +403,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if o.captureAuth && o.auth == "" {
 		return badUsage("--capture-auth needs --auth TOKEN (or HOOKLAB_AUTH)")
 	}
+	for _, name := range o.allowHosts {
+		// "" would let in a request with no Host at all; a URL or a
+		// list is no Host any request carries.
+		if name == "" || strings.ContainsAny(name, "/, \t") {
+			return badUsage("--allow-host %q: want a host name, such as hooklab.internal (one a flag; repeat the flag for more)", name)
+		}
+	}
 	if slices.Contains(o.allowHosts, "*") && o.auth == "" {
 		// It would turn off the DNS-rebinding check: any site could
 		// name itself this machine and read the API.

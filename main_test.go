@@ -1953,6 +1953,10 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"tail", "--wait", "1ms", "--q="}, 2},
 		// Any Host, without a token to guard the API: no DNS-rebinding check.
 		{[]string{"serve", "--memory", "--ui", "127.0.0.1:0", "--capture", "127.0.0.1:0", "--allow-host", "*"}, 2},
+		// "" let in a request without a Host; a URL or a list matches none.
+		{[]string{"serve", "--memory", "--ui", "127.0.0.1:0", "--capture", "127.0.0.1:0", "--allow-host", ""}, 2},
+		{[]string{"serve", "--memory", "--ui", "127.0.0.1:0", "--capture", "127.0.0.1:0", "--allow-host", "http://hooklab.internal/"}, 2},
+		{[]string{"serve", "--memory", "--ui", "127.0.0.1:0", "--capture", "127.0.0.1:0", "--allow-host", "a.internal,b.internal"}, 2},
 	} {
 		var out, errOut syncBuffer
 		err := run(context.Background(), tc.args, getenv, &out, &errOut)
