@@ -407,7 +407,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		// "" would let in a request with no Host at all; a URL or a
 		// list is no Host any request carries.
 		if name == "" || strings.ContainsAny(name, "/, \t") {
-			return badUsage("--allow-host %q: want a host name, such as hooklab.internal (one a flag; repeat the flag for more)", name)
+			return badUsage("--allow-host %q: want one host name, such as hooklab.internal (repeat --allow-host for more)", name)
 		}
 	}
 	if slices.Contains(o.allowHosts, "*") && o.auth == "" {
