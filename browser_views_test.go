@@ -865,3 +865,38 @@ func testBrowserWebhookTestSendSaysSaved(t *testing.T, p *browserPage) {
 		p.fatalf(t, "a test send with nothing unsaved says the edits were not sent")
 	}
 }
+
+// testBrowserCountsFetchNothing: under the Bins view the stream sends every
+// bin, unfiltered, while the traffic list keeps a free-text filter. Each
+// exchange that came was fetched whole (revealed) to check it against the
+// list's filter, a request to the server per exchange of every bin while
+// nothing showed the list; coming back to the traffic reloads the list.
+func testBrowserCountsFetchNothing(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	browserCapture(t, s.Capture, "/b/one/x", `{"say":"needle"}`)
+	p.openUI(t, s.UI+"?q=needle")
+	p.waitFor(t, "the stream is open", `document.querySelector('#conn')?.dataset.state === 'open' && window.hooklab.live.q === 'needle'`, 10*time.Second)
+
+	p.do(t, "open the bins", chromedp.Click(chromedp.CSS(`a.view-link[data-view="bins"]`)))
+	p.waitFor(t, "the bins show", `document.querySelector('.bin-row[data-bin="one"] td.num')?.textContent === '1'`, 10*time.Second)
+	p.waitFor(t, "the stream is open", `document.querySelector('#conn')?.dataset.state === 'open' && window.hooklab.live.q === ''`, 10*time.Second)
+	evalIn[bool](t, p, `(() => {
+		window.exchangeGets = 0;
+		const f = window.fetch;
+		window.fetch = (u, o) => {
+			if (/\/api\/exchanges\/[^/?]+/.test(new URL(String(u), location.href).pathname)) window.exchangeGets++;
+			return f(u, o);
+		};
+		return true;
+	})()`)
+	id := browserCapture(t, s.Capture, "/b/one/y", `{"say":"needle"}`)
+	browserCapture(t, s.Capture, "/b/two/y", `{"say":"hay"}`)
+	p.waitFor(t, "the counts follow", `document.querySelector('.bin-row[data-bin="one"] td.num')?.textContent === '2' && document.querySelector('.bin-row[data-bin="two"] td.num')?.textContent === '1'`, 10*time.Second)
+	if n := evalIn[int](t, p, `window.exchangeGets`); n != 0 {
+		p.fatalf(t, "the Bins view fetched %d exchanges whole, to filter a list not shown", n)
+	}
+
+	p.do(t, "back to traffic", chromedp.Click(chromedp.CSS(`a.view-link[data-view="traffic"]`)))
+	p.waitFor(t, "the exchange that came meanwhile shows", `document.querySelector(`+jsQuote(browserRow(id))+`)`, 10*time.Second)
+	p.consoleErrors()
+}

@@ -357,6 +357,7 @@ func TestBrowser(t *testing.T) {
 		{"ReconnectKeepsPlace", testBrowserReconnectKeepsPlace},
 		{"PausedReconnectHolds", testBrowserPausedReconnectHolds},
 		{"CountsFollowOtherBins", testBrowserCountsFollowOtherBins},
+		{"CountsFetchNothing", testBrowserCountsFetchNothing},
 		{"ActivityPaging", testBrowserActivityPaging},
 		{"ActivityAttemptsStayOpen", testBrowserActivityAttemptsStayOpen},
 		{"ReplayRunKeepsFolds", testBrowserReplayRunKeepsFolds},

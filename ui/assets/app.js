@@ -223,7 +223,11 @@ function countsAllBins() {
 }
 
 function streamBin() {
-  if (countsAllBins()) return '';
+  return countsAllBins() ? '' : listBin();
+}
+
+/** listBin is the bin the traffic list's own stream is filtered to. */
+function listBin() {
   if (state.bin) return state.bin;
   const bins = state.terms.filter((t) => t.field === 'bin' && !t.not);
   return bins.length === 1 ? bins[0].value : '';
@@ -236,7 +240,11 @@ function streamBin() {
  * opening). Summary terms are matched here, as they arrive.
  */
 function streamQ() {
-  if (countsAllBins()) return '';
+  return countsAllBins() ? '' : listQ();
+}
+
+/** listQ is the filter the traffic list's own stream matches. */
+function listQ() {
   return state.deep.length && !state.broken && state.q && state.q === state.goodQ ? state.q : '';
 }
 
@@ -256,6 +264,11 @@ let checkingNow = 0;
 /** arrived takes a summary from the stream: shown when it matches the filter. */
 function arrived(x) {
   if (state.broken) return;
+  // Under a view that counts every bin the stream is not the list's: the
+  // list is loaded again when its own stream comes back (followFilter in
+  // onRoute), so nothing is checked meanwhile (a free-text filter would
+  // fetch every exchange of every bin whole).
+  if (countsAllBins() && (live.bin !== listBin() || live.q !== listQ())) return;
   if (state.bin && x.bin !== state.bin) return;
   if (!query.matchSummary(state.terms, x)) return;
   if (!state.deep.length || (live.q && live.q === state.q)) {
