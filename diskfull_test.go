@@ -368,12 +368,7 @@ func TestStartOnFullDisk(t *testing.T) {
 // were dropped, and the mark moved past them: 30 of 40 webhooks lost).
 func TestCapturedEventsWaitForAFullEmitDB(t *testing.T) {
 	mnt := mountTmpfs(t, "2m")
-	data := t.TempDir()
-	// emit.db (and, SQLite following the link, its WAL) on the small disk;
-	// the exchanges on the big one.
-	if err := os.Symlink(filepath.Join(mnt, "emit.db"), filepath.Join(data, "emit.db")); err != nil {
-		t.Fatal(err)
-	}
+	data := emitDBOn(t, mnt)
 	var smu sync.Mutex
 	got := map[string]bool{}
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -429,29 +424,47 @@ func TestCapturedEventsWaitForAFullEmitDB(t *testing.T) {
 	}
 }
 
-// TestAutomationWaitsForAFullEmitDB: an automation that fires while
-// emit.db cannot be written (its disk full) is held and queued once it
-// can, as captured requests' events are; it was logged and dropped.
-func TestAutomationWaitsForAFullEmitDB(t *testing.T) {
-	mnt := mountTmpfs(t, "2m")
+// emitDBOn returns a data directory whose emit.db (and, SQLite following
+// the link, its WAL) is on the file system at mnt, a small one to fill,
+// while the exchanges stay on the big one.
+func emitDBOn(t *testing.T, mnt string) string {
+	t.Helper()
 	data := t.TempDir()
 	if err := os.Symlink(filepath.Join(mnt, "emit.db"), filepath.Join(data, "emit.db")); err != nil {
 		t.Fatal(err)
 	}
+	return data
+}
+
+// tickingOnSmallEmitDB starts hooklab with its emit.db on mnt and an
+// automation (tick, every second) notifying the webhook auto, and returns
+// once a first run was delivered: the server, its config file, and the
+// config's webhooks section alone.
+func tickingOnSmallEmitDB(t *testing.T, mnt string) (s *server, cfg, hook string) {
+	t.Helper()
+	data := emitDBOn(t, mnt)
 	var delivered atomic.Int64
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		delivered.Add(1)
 	}))
-	defer sink.Close()
-	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
-	conf := fmt.Sprintf("webhooks:\n  - {id: auto, endpoint: %q}\nautomations:\n  - {name: tick, every: 1s, notify: {webhook: auto}}\n", sink.URL+"/auto")
-	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+	t.Cleanup(sink.Close)
+	cfg = filepath.Join(t.TempDir(), "hooklab.yaml")
+	hook = fmt.Sprintf("webhooks:\n  - {id: auto, endpoint: %q}\n", sink.URL+"/auto")
+	if err := os.WriteFile(cfg, []byte(hook+"automations:\n  - {name: tick, every: 1s, notify: {webhook: auto}}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := startServer(t, "--data", data, "--config", cfg)
+	s = startServer(t, "--data", data, "--config", cfg)
 	waitFor(t, func() bool { return delivered.Load() >= 1 }, "a first run delivered")
+	return s, cfg, hook
+}
 
+// TestAutomationWaitsForAFullEmitDB: an automation that fires while
+// emit.db cannot be written (its disk full) is held and queued once it
+// can, as captured requests' events are; it was logged and dropped.
+func TestAutomationWaitsForAFullEmitDB(t *testing.T) {
+	mnt := mountTmpfs(t, "2m")
+	s, _, _ := tickingOnSmallEmitDB(t, mnt)
 	filler := filepath.Join(mnt, "filler")
 	fill(t, filler)
 	// Full until a run has been refused (dropped, or held).
@@ -494,25 +507,8 @@ func TestAutomationWaitsForAFullEmitDB(t *testing.T) {
 // room, an automation run after the automation was gone.
 func TestHeldAutomationRunOfARemovedAutomation(t *testing.T) {
 	mnt := mountTmpfs(t, "2m")
-	data := t.TempDir()
-	if err := os.Symlink(filepath.Join(mnt, "emit.db"), filepath.Join(data, "emit.db")); err != nil {
-		t.Fatal(err)
-	}
-	var delivered atomic.Int64
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		delivered.Add(1)
-	}))
-	defer sink.Close()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "hooklab.yaml")
-	hook := fmt.Sprintf("webhooks:\n  - {id: auto, endpoint: %q}\n", sink.URL+"/auto")
-	if err := os.WriteFile(cfg, []byte(hook+"automations:\n  - {name: tick, every: 1s, notify: {webhook: auto}}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := startServer(t, "--data", data, "--config", cfg)
-	waitFor(t, func() bool { return delivered.Load() >= 1 }, "a first run delivered")
-
+	s, cfg, hook := tickingOnSmallEmitDB(t, mnt)
+	dir := filepath.Dir(cfg)
 	filler := filepath.Join(mnt, "filler")
 	fill(t, filler)
 	waitFor(t, func() bool { return strings.Contains(s.Stderr.String(), "holding the run until it takes it") }, "emit.db to refuse an automation run")

@@ -522,6 +522,27 @@ subscriptions:
 	}
 }
 
+// hourlyOnShiftedWall runs an hourly automation on the real clock read
+// with shift added to the wall (a machine's sleep, or the clock set), and
+// returns it once the automation waits for its hour from start.
+func hourlyOnShiftedWall(t *testing.T) (te *testEnv, shift *atomic.Int64, waits chan time.Time, start time.Time) {
+	s := newSink(t, status(200))
+	shift = new(atomic.Int64)
+	waits = make(chan time.Time, 100)
+	clk := sleepClock{realClock{wall: func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }, check: time.Millisecond}, waits}
+	start = clk.Now()
+	yaml := `webhooks:
+  - {id: periodic, endpoint: "` + s.URL + `/p", signing: {scheme: none}}
+automations:
+  - name: hourly
+    every: 1h
+    notify: {webhook: periodic, payload: '{}'}
+`
+	te = newEnv(t, yaml, nil, func(o *Options) { o.Clock = clk })
+	awaitWait(t, waits, "the automation's hour", func(at time.Time) bool { return !at.Before(start.Add(time.Hour)) })
+	return te, shift, waits, start
+}
+
 // TestAutomationAfterSleep: an automation due while the machine slept runs
 // when it wakes. A timer counts on the monotonic clock, which stands still
 // while a laptop's lid is closed (and ignores the clock being set): an
@@ -530,20 +551,7 @@ subscriptions:
 // the morning.
 func TestAutomationAfterSleep(t *testing.T) {
 	t.Parallel()
-	s := newSink(t, status(200))
-	var slept atomic.Int64 // how long the machine slept, for the wall clock
-	waits := make(chan time.Time, 100)
-	clk := sleepClock{realClock{wall: func() time.Time { return time.Now().Add(time.Duration(slept.Load())) }, check: time.Millisecond}, waits}
-	start := clk.Now()
-	yaml := `webhooks:
-  - {id: periodic, endpoint: "` + s.URL + `/p", signing: {scheme: none}}
-automations:
-  - name: hourly
-    every: 1h
-    notify: {webhook: periodic, payload: '{}'}
-`
-	te := newEnv(t, yaml, nil, func(o *Options) { o.Clock = clk })
-	awaitWait(t, waits, "the automation's hour", func(at time.Time) bool { return !at.Before(start.Add(time.Hour)) })
+	te, slept, _, _ := hourlyOnShiftedWall(t)
 	slept.Store(int64(time.Hour + time.Second)) // the lid was closed for an hour
 	te.waitCount("periodic", InvocationSuccess, 1)
 }
@@ -552,20 +560,7 @@ automations:
 // back two hours runs an hour later by the clock, not three.
 func TestAutomationAfterClockSetBack(t *testing.T) {
 	t.Parallel()
-	s := newSink(t, status(200))
-	var shift atomic.Int64 // how far the wall clock was set
-	waits := make(chan time.Time, 100)
-	clk := sleepClock{realClock{wall: func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }, check: time.Millisecond}, waits}
-	start := clk.Now()
-	yaml := `webhooks:
-  - {id: periodic, endpoint: "` + s.URL + `/p", signing: {scheme: none}}
-automations:
-  - name: hourly
-    every: 1h
-    notify: {webhook: periodic, payload: '{}'}
-`
-	te := newEnv(t, yaml, nil, func(o *Options) { o.Clock = clk })
-	awaitWait(t, waits, "the automation's hour", func(at time.Time) bool { return !at.Before(start.Add(time.Hour)) })
+	te, shift, waits, start := hourlyOnShiftedWall(t)
 	shift.Store(int64(-2 * time.Hour))
 	awaitWait(t, waits, "an hour from when the clock was set back", func(at time.Time) bool { return at.Before(start.Add(-59 * time.Minute)) })
 	shift.Store(int64(-time.Hour + time.Second))

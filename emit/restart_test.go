@@ -513,6 +513,28 @@ subscriptions:
 	}
 }
 
+// dayAheadThenBack runs an emitter on dir with its clock a day ahead,
+// calls ahead with it, and stops it; then opens and runs it again on a
+// fake clock a day earlier, which it returns (stopped and closed at the
+// test's end): the clock set back across a restart.
+func dayAheadThenBack(t *testing.T, dir, yaml string, ahead func(e *Emitter)) (*Emitter, *fakeClock) {
+	t.Helper()
+	clk := newFakeClock()
+	clk.Advance(24 * time.Hour)
+	e := openAt(t, dir, yaml, clk)
+	stop := run(t, e)
+	ahead(e)
+	stop()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	clk = newFakeClock() // a day earlier
+	e = openAt(t, dir, yaml, clk)
+	t.Cleanup(func() { e.Close() })
+	t.Cleanup(run(t, e)) // runs before the Close above
+	return e, clk
+}
+
 // TestOpenCircuitFromTheFuture: a circuit saved open when the clock was
 // ahead (it has been set back since) stays open for its cool-down from
 // now, no longer: its saved end, a day away, held every delivery of the
@@ -523,29 +545,17 @@ func TestOpenCircuitFromTheFuture(t *testing.T) {
 	s := newSink(t, status(500))
 	yaml := hookYAML("hook", s.URL, "circuit_breaker: {min_attempts: 2, failure_rate: 0.5, cooldown: 10m}\nretry: {statuses: []}")
 
-	ahead := newFakeClock()
-	ahead.Advance(24 * time.Hour)
-	e := openAt(t, dir, yaml, ahead)
-	stop := run(t, e)
-	for range 2 {
-		if _, err := e.Emit(context.Background(), Event{Type: "test.failing"}); err != nil {
-			t.Fatal(err)
+	e, clk := dayAheadThenBack(t, dir, yaml, func(e *Emitter) {
+		for range 2 {
+			if _, err := e.Emit(context.Background(), Event{Type: "test.failing"}); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	waitFor(t, "two failures to open the circuit", func() bool {
-		return s.count() == 2 && e.circuit("hook") == "open"
+		waitFor(t, "two failures to open the circuit", func() bool {
+			return s.count() == 2 && e.circuit("hook") == "open"
+		})
 	})
-	stop()
-	if err := e.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	clk := newFakeClock() // a day earlier
 	t0 := clk.Now()
-	e = openAt(t, dir, yaml, clk)
-	defer e.Close()
-	stop = run(t, e)
-	defer stop()
 	if _, err := e.Emit(context.Background(), Event{Type: "test.failing"}); err != nil {
 		t.Fatal(err)
 	}
@@ -571,29 +581,18 @@ func TestQueuedFromTheFuture(t *testing.T) {
 	s := newSink(t, seq(status(409), status(200)))
 	yaml := hookYAML("hook", s.URL, "")
 
-	ahead := newFakeClock()
-	ahead.Advance(24 * time.Hour)
-	e := openAt(t, dir, yaml, ahead)
-	stop := run(t, e)
-	q, err := e.Emit(context.Background(), Event{Type: "test.a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the first attempt, to be retried", func() bool {
-		inv, err := e.Invocation(context.Background(), q[0].ID)
-		return err == nil && inv.Attempts == 1 && inv.NextAt != nil
+	var q []Queued
+	e, clk := dayAheadThenBack(t, dir, yaml, func(e *Emitter) {
+		var err error
+		if q, err = e.Emit(context.Background(), Event{Type: "test.a"}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the first attempt, to be retried", func() bool {
+			inv, err := e.Invocation(context.Background(), q[0].ID)
+			return err == nil && inv.Attempts == 1 && inv.NextAt != nil
+		})
 	})
-	stop()
-	if err := e.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	clk := newFakeClock() // a day earlier
 	t0 := clk.Now()
-	e = openAt(t, dir, yaml, clk)
-	defer e.Close()
-	stop = run(t, e)
-	defer stop()
 	clk.waitWaiter(t, t0.Add(1500*time.Millisecond)) // the backoff: 2 s, jitter 0.5
 	clk.Set(t0.Add(1500 * time.Millisecond))
 	waitFor(t, "the retry, delivered", func() bool {
