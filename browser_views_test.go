@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -813,17 +812,7 @@ func testBrowserWebhookFormSurvivesServerAway(t *testing.T, p *browserPage) {
 	if v := evalIn[string](t, p, `document.querySelector('#wh-name')?.value ?? 'no form'`); v != "typed meanwhile" {
 		p.fatalf(t, "with the server away, a draw left the name field as %q", v)
 	}
-	for attempt := 0; ; attempt++ {
-		ln, err := net.Listen("tcp", u.Host)
-		if err == nil {
-			ln.Close()
-			break
-		}
-		if attempt == 100 {
-			t.Fatalf("UI port %s does not come free: %v", u.Host, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitPortFree(t, u.Host)
 	startServer(t, "--data", data, "--ui", u.Host)
 	p.waitFor(t, "the page reconnects", `document.querySelector('#conn').dataset.state === 'open'`, 15*time.Second)
 	p.waitFor(t, "the activity log is drawn again, filtered", `document.querySelector('#act-status')?.value === 'failed' && document.querySelector('.activity p.muted')`, 10*time.Second)

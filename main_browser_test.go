@@ -601,17 +601,7 @@ func testBrowserReconnectsAfterRestart(t *testing.T, p *browserPage) {
 
 	// A new server on the same UI port; the page must find it by itself.
 	// The port can take a moment to come free.
-	for attempt := 0; ; attempt++ {
-		ln, err := net.Listen("tcp", u.Host)
-		if err == nil {
-			ln.Close()
-			break
-		}
-		if attempt == 100 {
-			t.Fatalf("UI port %s does not come free: %v", u.Host, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitPortFree(t, u.Host)
 	second := startServer(t, "--data", data, "--ui", u.Host)
 	took := p.waitFor(t, "the page reconnects (#conn open again)", `document.querySelector('#conn').dataset.state === 'open'`, 15*time.Second)
 	t.Logf("reconnected %v after the new server started", took)
@@ -2385,5 +2375,22 @@ func testBrowserLongTitleAndConnect(t *testing.T, p *browserPage) {
 	})()`)
 	if st["head"] > st["pane"]/3 || st["btnBottom"] > st["viewport"] {
 		p.fatalf(t, "with a 6,000-character path the detail head is %.0f px of a %.0f px pane, its last button's bottom at %.0f (viewport %.0f)", st["head"], st["pane"], st["btnBottom"], st["viewport"])
+	}
+}
+
+// waitPortFree waits until addr, a stopped server's port, can be listened
+// on again (up to 5 s), so that a new server can take it.
+func waitPortFree(t *testing.T, addr string) {
+	t.Helper()
+	for attempt := 0; ; attempt++ {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			ln.Close()
+			return
+		}
+		if attempt == 100 {
+			t.Fatalf("UI port %s does not come free: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
