@@ -143,7 +143,10 @@ func testBrowserStoreErrorBanner(t *testing.T, p *browserPage) {
 			res.Body.Close()
 		}
 	}
-	const shown = `!document.querySelector('#store-error').hidden && document.querySelector('#store-error').textContent.includes('no space left')`
+	// The journal's write ("no space left on device") or, when the journal
+	// still had room, SQLite's ("database or disk is full"), whichever met
+	// the full disk first.
+	const shown = `!document.querySelector('#store-error').hidden && /no space left|disk is full/.test(document.querySelector('#store-error').textContent)`
 	p.waitFor(t, "the store error shows while the page is open", shown, 10*time.Second)
 
 	p.do(t, "reload", chromedpReload())
