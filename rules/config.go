@@ -372,6 +372,7 @@ func Parse(data []byte, file string, getenv func(string) string) (*Config, error
 		root = doc.Content[0]
 	}
 	d.expandKeys(root)
+	d.mergeAll(root)
 	c.env = d.env
 	d.config(root, c)
 	if len(d.errs) > 0 {
@@ -565,12 +566,29 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 // under n, in place, as scalar does for values: a key named by the
 // environment (a header, a query parameter) reads as the name it gives, in
 // this package's sections and in those decoded elsewhere. A key whose
-// reference cannot be expanded is an error, at the key.
-func (d *decoder) expandKeys(n *yaml.Node) {
-	stack := []*yaml.Node{n}
+// reference cannot be expanded is an error, at the key. The top level's
+// extension keys (x-...) are walked only where an alias reaches them: what
+// no section uses is not read.
+func (d *decoder) expandKeys(root *yaml.Node) {
+	done := map[*yaml.Node]bool{}
+	stack := []*yaml.Node{root}
 	for len(stack) > 0 {
-		n, stack = stack[len(stack)-1], stack[:len(stack)-1]
-		if n == nil {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if n == nil || done[n] {
+			continue
+		}
+		done[n] = true
+		if n.Kind == yaml.AliasNode {
+			stack = append(stack, n.Alias)
+			continue
+		}
+		if n == root && n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if k := n.Content[i]; k.Kind != yaml.ScalarNode || !strings.HasPrefix(k.Value, "x-") {
+					stack = append(stack, k, n.Content[i+1])
+				}
+			}
 			continue
 		}
 		if n.Kind == yaml.MappingNode {
@@ -592,7 +610,7 @@ func (d *decoder) expandKeys(n *yaml.Node) {
 				k.Value = v
 			}
 		}
-		stack = append(stack, n.Content...) // an alias's target is in the tree once
+		stack = append(stack, n.Content...)
 	}
 }
 
@@ -692,6 +710,30 @@ func (d *decoder) rawSection(n *yaml.Node) *yaml.Node {
 	}
 	walk(n)
 	return n
+}
+
+// mergeAll merges the merge keys (<<: *anchor) of every mapping in the
+// file, so that each section, and each mapping of names in one (headers,
+// query, form), reads plain entries. The top level's extension keys
+// (x-...) are merged only where an alias reaches them, as expandKeys
+// reads them.
+func (d *decoder) mergeAll(root *yaml.Node) {
+	if root == nil || root.Kind != yaml.MappingNode {
+		return
+	}
+	done := map[*yaml.Node]bool{}
+	bad := func(src *yaml.Node) {
+		d.errorf(src, "<<: a merge takes a mapping or a list of mappings, got %s", nodeKind(resolve(src)))
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if k := root.Content[i]; k.Kind != yaml.ScalarNode || !strings.HasPrefix(k.Value, "x-") {
+			mergeKeys(root.Content[i+1], done, bad)
+		}
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		done[root.Content[i+1]] = true // an extension no alias reached
+	}
+	mergeKeys(root, done, bad)
 }
 
 // mergeKeys replaces, in every mapping under n, each merge key (<<) by the

@@ -773,9 +773,21 @@ mocks:
       <<: *json
       body: '{"a": {{request.query.a}}}'
 `
-	// x-common is not a known key, so anchors live inside known sections.
-	if _, err := Parse([]byte(src), "m.yaml", nil); err == nil {
-		t.Fatal("unknown top-level key accepted")
+	// x- keys at the top are extension keys, as in Compose files: a place
+	// for anchors, read only where they are merged.
+	c, err := Parse([]byte(src), "m.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Mocks[0].Respond; r.Status != 201 || r.Headers["Content-Type"] == nil {
+		t.Errorf("merged from x-common: %+v", r)
+	}
+	// Another unknown key is still an error; so is "x" alone, and an
+	// extension key further down.
+	for _, bad := range []string{"xcommon: 1\n", "x: 1\n", "mocks:\n  - x-note: 1\n"} {
+		if _, err := Parse([]byte(bad), "m.yaml", nil); err == nil || !strings.Contains(err.Error(), "unknown key") {
+			t.Errorf("%q: err = %v, want unknown key", bad, err)
+		}
 	}
 	src = `mocks:
   - name: base
@@ -787,7 +799,7 @@ mocks:
       <<: *r
       body: '{"a": {{request.query.a}}}'
 `
-	c, err := Parse([]byte(src), "m.yaml", nil)
+	c, err = Parse([]byte(src), "m.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1033,5 +1045,31 @@ func TestTrailingEmptyDocument(t *testing.T) {
 	}
 	if _, err := Parse([]byte("mocks: []\n---\n\n---\nmocks: []\n"), "x.yaml", nil); err == nil || !strings.Contains(err.Error(), "x.yaml:4:1: only one YAML document is allowed") {
 		t.Errorf("a second document after an empty one: %v", err)
+	}
+}
+
+func TestExtensionKeys(t *testing.T) {
+	t.Parallel()
+	// What no section merges is not read: its references need no
+	// variable. What one merges is read there, keys and values.
+	src := `x-unused:
+  ${UNSET_KEY}: ${UNSET_VALUE}
+x-headers: &h
+  ${HDR}: ${VAL}
+mocks:
+  - respond:
+      status: 200
+      headers: {<<: *h}
+`
+	c, err := Parse([]byte(src), "x.yaml", env("HDR", "X-Team", "VAL", "support"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := c.Mocks[0].Respond.Headers; len(h) != 1 || h["X-Team"] == nil {
+		t.Errorf("headers = %v, want X-Team", h)
+	}
+	_, err = Parse([]byte(src), "x.yaml", env("HDR", "X-Team"))
+	if err == nil || !strings.Contains(err.Error(), "x.yaml:4:11:") || !strings.Contains(err.Error(), "VAL") || strings.Contains(err.Error(), "UNSET") {
+		t.Errorf("err = %v, want only VAL unset, at 4:11", err)
 	}
 }

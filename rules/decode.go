@@ -237,6 +237,11 @@ func (d *decoder) pairs(n *yaml.Node, kind string) []pair {
 			continue
 		}
 		seen[k.Value] = true
+		if kind == "config" && strings.HasPrefix(k.Value, "x-") {
+			// An extension key, as in Compose files: a place for anchors
+			// that the sections merge (<<: *name), read only through them.
+			continue
+		}
 		if !contains(known, k.Value) {
 			hint := suggest(k.Value, known)
 			if hint == "" {
