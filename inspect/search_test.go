@@ -2,6 +2,8 @@ package inspect
 
 import (
 	"bytes"
+	"compress/flate"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -368,4 +370,80 @@ func TestSearchInvalidUTF8BytesEach(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after indexing")
+}
+
+// A gzip or deflate body (Content-Encoding) is searched as the UI shows
+// it, decoded, as json: terms read it: before the index has it and after,
+// in a row with a journal record and in one without (memory), and one cut
+// at --max-body as far as it decodes. (Its compressed bytes were searched,
+// so a gzipped webhook or a proxied API's gzip answer was never found.)
+func TestSearchDecodesContentCoding(t *testing.T) {
+	t.Parallel()
+	gz := func(s string) []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(s))
+		zw.Close()
+		return b.Bytes()
+	}
+	fl := func(s string) []byte {
+		var b bytes.Buffer
+		zw, _ := flate.NewWriter(&b, flate.BestCompression)
+		zw.Write([]byte(s))
+		zw.Close()
+		return b.Bytes()
+	}
+	// Text that compresses little, so that half the gzip stream decodes
+	// to a good part of it (Go's decoder gives out what it has in 32 KiB
+	// windows).
+	rng := rand.New(rand.NewPCG(1, 2))
+	var long strings.Builder
+	long.WriteString(`{"note":"gzipcutneedle `)
+	for range 40_000 {
+		fmt.Fprintf(&long, "%x", rng.Uint32()&0xf)
+	}
+	long.WriteString(`"}`)
+	for _, mode := range storeModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			s := openMode(t, mode.memory, Options{})
+			req := newEx("z", "POST", "http://h/gz", reqBody(gz(`{"ticket":{"subject":"gzipreqneedle"}}`)), reqHeader("Content-Encoding", "gzip"))
+			resp := newEx("z", "GET", "http://h/api")
+			resp.Response.Headers = Headers{{"Content-Encoding", "deflate"}}
+			resp.Response.Body = fl(`{"items":["deflaterespneedle"]}`)
+			cut := gz(long.String())
+			cutEx := newEx("z", "POST", "http://h/cut", reqBody(cut[:len(cut)/2]), reqHeader("Content-Encoding", "gzip"))
+			cutEx.Request.Truncated = true
+			plain := newEx("z", "POST", "http://h/plain", reqBody([]byte("gzipreqneedle in plain text")))
+			for _, ex := range []*Exchange{req, resp, cutEx, plain} {
+				mustAdd(t, s, ex)
+			}
+			s.Sync(t.Context())
+			check := func(when string) {
+				t.Helper()
+				for q, want := range map[string][]string{
+					"gzipreqneedle":     {plain.ID, req.ID},
+					"deflaterespneedle": {resp.ID},
+					"gzipcutneedle":     {cutEx.ID},
+				} {
+					list, _, err := s.List(t.Context(), Query{Text: q})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var got []string
+					for _, x := range list {
+						got = append(got, x.ID)
+					}
+					if !slices.Equal(got, want) {
+						t.Errorf("%s: q=%s finds %v, want %v", when, q, got, want)
+					}
+				}
+			}
+			check("before indexing")
+			if err := s.IndexPending(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			check("after indexing")
+		})
+	}
 }

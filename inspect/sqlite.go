@@ -1771,15 +1771,15 @@ func headerText(ex *Exchange) string {
 
 func bodyText(ex *Exchange) string {
 	var b strings.Builder
-	add := func(body []byte) {
-		if t := searchText(body); t != "" {
+	add := func(h Headers, body []byte) {
+		if t := searchBody(h, body); t != "" {
 			b.WriteString(t)
 			b.WriteByte('\n')
 		}
 	}
-	add(ex.Request.Body)
+	add(ex.Request.Headers, ex.Request.Body)
 	if ex.Response != nil {
-		add(ex.Response.Body)
+		add(ex.Response.Headers, ex.Response.Body)
 	}
 	return b.String()
 }
@@ -2175,12 +2175,12 @@ func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool
 		// at as containsText looks at a journaled one, by hl_has and
 		// hl_body_has (see init): the same text, folded the same way.
 		t := strings.ToLower(q.Text)
-		scan := `(hl_has(url, ?) OR hl_body_has(req_body, ?) OR hl_body_has(resp_body, ?))`
+		scan := `(hl_has(url, ?) OR hl_body_has(req_body, req_headers, ?) OR hl_body_has(resp_body, resp_headers, ?))`
 		scanArgs := []any{t, t, t}
 		if h, ok := escapeHeaderSearch(t); ok {
 			// Stored header lines are "Name: value" pairs, as Query.Matches
 			// sees them.
-			scan = `(hl_has(url, ?) OR hl_body_has(req_body, ?) OR hl_body_has(resp_body, ?)
+			scan = `(hl_has(url, ?) OR hl_body_has(req_body, req_headers, ?) OR hl_body_has(resp_body, resp_headers, ?)
 				OR hl_has(req_headers, ?) OR hl_has(resp_headers, ?))`
 			scanArgs = append(scanArgs, h, h)
 		}
@@ -2206,9 +2206,10 @@ func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool
 	return " WHERE " + strings.Join(conds, " AND "), args, nil
 }
 
-// hl_has(text, t) and hl_body_has(body, t) are text search's scan of a row
-// that keeps its headers and bodies: 1 when text, or what searchText reads
-// of body, holds t (lowered) in any case (hasFold). SQLite's LIKE folds
+// hl_has(text, t) and hl_body_has(body, headers, t) are text search's scan
+// of a row that keeps its headers and bodies: 1 when text, or what
+// searchBody reads of body (its stored header lines say its
+// Content-Encoding), holds t (lowered) in any case (hasFold). SQLite's LIKE folds
 // ASCII letters only, the text index and containsText every letter.
 func init() {
 	arg := func(v driver.Value) string {
@@ -2229,12 +2230,16 @@ func init() {
 	sqlite.MustRegisterDeterministicScalarFunction("hl_has", 2, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 		return has(arg(args[0]), args), nil
 	})
-	sqlite.MustRegisterDeterministicScalarFunction("hl_body_has", 2, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	sqlite.MustRegisterDeterministicScalarFunction("hl_body_has", 3, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 		b, _ := args[0].([]byte)
 		if s, ok := args[0].(string); ok {
 			b = []byte(s)
 		}
-		return has(searchText(b), args), nil
+		var h Headers
+		if hs := arg(args[1]); len(b) > 0 && hasFold(hs, "content-encoding") {
+			h = parseHeaderText(hs)
+		}
+		return has(searchBody(h, b), args[1:]), nil
 	})
 }
 

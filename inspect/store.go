@@ -3,6 +3,7 @@ package inspect
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -151,6 +152,20 @@ func searchText(body []byte) string {
 	return b.String()
 }
 
+// searchBody is what text search reads of a message's body: searchText of
+// it decoded when its Content-Encoding is gzip or deflate, as the UI shows
+// it and json: terms read it (a body cut at --max-body as far as it
+// decodes), else of it as it is.
+func searchBody(h Headers, body []byte) string {
+	if ce := h.Get("Content-Encoding"); ce != "" && len(body) > 0 {
+		dec, err := DecodeContent(ce, body, indexBodyBytes)
+		if err == nil || len(dec) > 0 && !errors.Is(err, errors.ErrUnsupported) {
+			body = dec
+		}
+	}
+	return searchText(body)
+}
+
 // hasFold reports whether s holds t, which strings.ToLower made, in any
 // case: strings.Contains(strings.ToLower(s), t), without the copy when s
 // is ASCII (most URLs, headers and bodies).
@@ -182,7 +197,7 @@ func hasFold(s, t string) bool {
 func containsText(ex *Exchange, text string) bool {
 	t := strings.ToLower(text)
 	has := func(s string) bool { return hasFold(s, t) }
-	if has(ex.Request.URL) || has(searchText(ex.Request.Body)) {
+	if has(ex.Request.URL) || has(searchBody(ex.Request.Headers, ex.Request.Body)) {
 		return true
 	}
 	for _, h := range ex.Request.Headers {
@@ -191,7 +206,7 @@ func containsText(ex *Exchange, text string) bool {
 		}
 	}
 	if r := ex.Response; r != nil {
-		if has(searchText(r.Body)) {
+		if has(searchBody(r.Headers, r.Body)) {
 			return true
 		}
 		for _, h := range r.Headers {
