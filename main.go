@@ -337,21 +337,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.StringVar(&o.devUI, "dev-ui", "", "serve the UI from this `directory` instead of the embedded copy")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	o.shutdownTimeout = 10 * time.Second
-	fs.Var((*duration)(&o.shutdownTimeout), "shutdown-timeout", "how long shutdown waits for in-flight requests (`duration`)")
+	fs.Var((*duration)(&o.shutdownTimeout), "shutdown-timeout", "how long shutdown waits for in-flight requests: at most this `duration`")
 	fs.Var(&o.allowHosts, "allow-host", "also accept this Host `name` on the UI/API listener (repeatable)")
 	fs.Var(&o.proxies, "proxy", "reverse inspecting proxy `LISTEN=UPSTREAM`, e.g. 127.0.0.1:9000=http://127.0.0.1:3000 (repeatable)")
 	fs.StringVar(&o.forwardProxy, "forward-proxy", "", "serve a forward proxy for HTTP_PROXY/HTTPS_PROXY on this `address`")
 	fs.BoolVar(&o.mitm, "mitm", false, "decrypt HTTPS through the forward proxy with a local CA (see hooklab ca)")
 	fs.BoolVar(&o.insecureUp, "insecure-upstream", false, "do not verify upstream TLS certificates")
 	fs.StringVar(&o.simulate, "simulate", "", "answer proxied requests from this HAR `file` instead of the upstreams")
-	fs.StringVar(&o.simulateMiss, "simulate-miss", "404", "what a request the simulation lacks gets: 404, or proxy (pass through)")
+	fs.StringVar(&o.simulateMiss, "simulate-miss", "404", "the `answer` a request the simulation lacks gets: 404, or proxy (pass through)")
 	fs.Var(&o.simIgnoreQuery, "simulate-ignore-query", "query parameter `glob` a simulation does not compare (repeatable)")
 	fs.Var(&o.simIgnoreBody, "simulate-ignore-body", "JSON body `path` a simulation does not compare (repeatable)")
 	fs.StringVar(&o.auth, "auth", getenv("HOOKLAB_AUTH"), "require this `token` on the UI and API (env HOOKLAB_AUTH); needed to bind --ui beyond loopback")
 	fs.BoolVar(&o.captureAuth, "capture-auth", false, "require the --auth token on the capture port too (X-Hooklab-Token header or hooklab_token query)")
 	fs.IntVar(&o.maxBins, "max-bins", mock.DefaultMaxBins, "allow at most `N` bins; a request to a new bin beyond gets 429")
 	o.secretHeaders = secretHeaders(getenv)
-	fs.Var(&o.secretHeaders, "secret-header", "also redact this header's values in the API and HAR exports unless revealed (repeatable; env HOOKLAB_SECRET_HEADERS, comma-separated)")
+	fs.Var(&o.secretHeaders, "secret-header", "also redact the values of this header `name` in the API and HAR exports unless revealed (repeatable; env HOOKLAB_SECRET_HEADERS, comma-separated)")
 	fs.IntVar(&o.maxConns, "max-conns", 4096, "serve at most `N` connections at once per listener; more take the place of one idle between requests for over a second, else get 503")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file` (for performance work)")
 	fs.StringVar(&o.config, "config", "", "config `file` (default: hooklab.yaml in the working directory, when there is one)")
@@ -1498,7 +1498,7 @@ func resigner(e *emit.Emitter) func(ex *inspect.Exchange) (replay.Resigned, erro
 func send(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("send", "", stdout, stderr)
 	server := fs.String("server", envOr(getenv, "HOOKLAB_UI", "http://127.0.0.1:4040"), "the running hooklab's UI `URL` (env HOOKLAB_UI)")
-	data := fs.String("data", "{}", "event data: JSON, @file, or - (or @-) for standard input")
+	data := fs.String("data", "{}", "event data: `JSON`, @file, or - (or @-) for standard input")
 	var typ string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		typ, args = args[0], args[1:]
@@ -1621,7 +1621,18 @@ func envOr(getenv func(string) string, key, def string) string {
 // size is a byte count flag that accepts units: 512, 64KiB, 10MiB, 1GB.
 type size int64
 
-func (s *size) String() string { return strconv.FormatInt(int64(*s), 10) }
+// String gives a whole number of MiB or KiB in that unit, as the help's
+// defaults and the README write them (10MiB), else the byte count.
+func (s *size) String() string {
+	switch n := int64(*s); {
+	case n != 0 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + "MiB"
+	case n != 0 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + "KiB"
+	default:
+		return strconv.FormatInt(n, 10)
+	}
+}
 
 func (s *size) Set(v string) error {
 	n, err := rules.ParseSize(v)

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -1593,6 +1594,30 @@ func TestCommands(t *testing.T) {
 		}
 		if tc.wantErr && strings.Contains(errOut.String(), "-retain-count") {
 			t.Errorf("%v: a usage error lists the flags:\n%s", tc.args, errOut.String())
+		}
+	}
+}
+
+// TestHelpNamesFlagValues: each command's -h names what a flag takes
+// (-secret-header name, not the flag package's generic "value" or
+// "string"), and a size's default reads as the README writes it (10MiB).
+func TestHelpNamesFlagValues(t *testing.T) {
+	t.Parallel()
+	generic := regexp.MustCompile(`(?m)^  -\S+ (value|string|int|uint|float)$`)
+	for _, cmd := range []string{"serve", "tail", "replay", "export", "import", "send", "check", "ca"} {
+		var out, errOut syncBuffer
+		if err := run(context.Background(), []string{cmd, "-h"}, func(string) string { return "" }, &out, &errOut); err != nil {
+			t.Fatalf("%s -h: %v", cmd, err)
+		}
+		help := out.String() + errOut.String()
+		for _, m := range generic.FindAllString(help, -1) {
+			t.Errorf("%s -h: %q names no value", cmd, strings.TrimSpace(m))
+		}
+		if strings.Contains(help, "(duration) (default") {
+			t.Errorf("%s -h: a flag's help says (duration) twice over:\n%s", cmd, help)
+		}
+		if cmd == "serve" && !strings.Contains(help, "(default 10MiB)") {
+			t.Errorf("serve -h: --max-body's default is not shown as 10MiB:\n%s", help)
 		}
 	}
 }
