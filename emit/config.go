@@ -977,8 +977,11 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 					a.every = v
 				} else if cs, err := parseCron(s); err == nil {
 					a.cron = cs
+				} else if p.key == "cron" {
+					// cron: takes no duration; do not offer one.
+					d.errorf(p.val, "automation cron: want a cron expression such as \"0 * * * *\" (a duration such as 1h goes in every:): %v", err)
 				} else {
-					d.errorf(p.val, "automation %s: want a duration such as 1h or a cron expression such as \"0 * * * *\": %v", p.key, err)
+					d.errorf(p.val, "automation every: want a duration such as 1h or a cron expression such as \"0 * * * *\": %v", err)
 				}
 			case "when":
 				_, a.cond, _ = d.when(p.val, "automation", false)

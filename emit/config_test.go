@@ -222,6 +222,9 @@ func TestConfigErrors(t *testing.T) {
 			[]string{"hooklab.yaml:7:35: notify payload: liquid:"}},
 		{"bad automation schedule", base + "automations:\n  - name: n\n    every: often\n    notify: {webhook: a}\n", nil,
 			[]string{`hooklab.yaml:6:12: automation every: want a duration such as 1h or a cron expression such as "0 * * * *"`}},
+		// cron: takes no duration, so its error does not offer one.
+		{"duration as cron", base + "automations:\n  - name: n\n    cron: 1h\n    notify: {webhook: a}\n", nil,
+			[]string{`hooklab.yaml:6:11: automation cron: want a cron expression such as "0 * * * *" (a duration such as 1h goes in every:): want 5 fields`}},
 		{"bad rate", base + "    rate_limit: lots\n", nil, []string{`hooklab.yaml:4:17: rate_limit: want a rate such as 60/min, got "lots"`}},
 		{"too many headers", base + "    custom_headers: {A: 1, B: 2, C: 3, D: 4, E: 5, F: 6}\n", nil,
 			[]string{"hooklab.yaml:4:21: webhook a: custom_headers: at most 5 custom headers are allowed, got 6"}},
