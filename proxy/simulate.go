@@ -432,14 +432,23 @@ func diffValues(what string, rec, got url.Values) []string {
 		g, gok := got[k]
 		switch {
 		case !gok:
-			out = append(out, fmt.Sprintf("%s %s: missing (recorded %s)", what, k, strings.Join(r, ",")))
+			out = append(out, fmt.Sprintf("%s %s: missing (recorded %s)", what, k, joinValues(r)))
 		case !rok:
-			out = append(out, fmt.Sprintf("%s %s: not recorded (got %s)", what, k, strings.Join(g, ",")))
+			out = append(out, fmt.Sprintf("%s %s: not recorded (got %s)", what, k, joinValues(g)))
 		case !slices.Equal(r, g):
-			out = append(out, fmt.Sprintf("%s %s: recorded %s, got %s", what, k, strings.Join(r, ","), strings.Join(g, ",")))
+			out = append(out, fmt.Sprintf("%s %s: recorded %s, got %s", what, k, joinValues(r), joinValues(g)))
 		}
 	}
 	return out
+}
+
+// joinValues writes a field's values for a near miss, an empty one as ""
+// (?page= would otherwise read "got " with nothing after it).
+func joinValues(vs []string) string {
+	if s := strings.Join(vs, ","); s != "" {
+		return s
+	}
+	return `""`
 }
 
 // maxBodyDiffs bounds the differences listed for one body.

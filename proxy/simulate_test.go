@@ -145,6 +145,12 @@ func TestSimulateFromRecordedHAR(t *testing.T) {
 			t.Errorf("query miss: %s", body)
 		}
 		rec.next(t)
+		// An empty value is shown as "", not as nothing after "got".
+		_, body, _ = do(t, "GET", srv.URL+"/items?page=", "")
+		if !strings.Contains(body, `"query page: recorded 1, got \"\""`) {
+			t.Errorf("empty query value miss: %s", body)
+		}
+		rec.next(t)
 		_, body, _ = do(t, "DELETE", srv.URL+"/items?page=1", "")
 		if !strings.Contains(body, `"method: recorded GET, got DELETE"`) {
 			t.Errorf("method miss: %s", body)
