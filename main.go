@@ -210,8 +210,17 @@ func command(ctx context.Context, args []string, getenv func(string) string, std
 	case "ca":
 		fs := newFlags("ca", "", stdout, stderr)
 		data := fs.String("data", envOr(getenv, "HOOKLAB_DATA", inspect.DefaultDataDir(getenv)), "data `directory` holding the CA")
+		fwd := fs.String("forward-proxy", "127.0.0.1:8888", "the forward proxy's `address` (serve's --forward-proxy), for the curl and Go examples")
 		if err := parseFlags(fs, args); err != nil {
 			return err
+		}
+		host, port, err := net.SplitHostPort(*fwd)
+		if err != nil || port == "" {
+			fmt.Fprintf(stderr, "ca: --forward-proxy %q: want host:port, as serve takes it (127.0.0.1:8888)\n", *fwd)
+			return errUsage
+		}
+		if host == "" {
+			*fwd = net.JoinHostPort("127.0.0.1", port) // serve's own default host
 		}
 		if *data == "" {
 			return inspect.ErrNoDataDir
@@ -220,7 +229,7 @@ func command(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "CA certificate: %s\n\n%s\n%s", ca.CertPath(), ca.CertPEM(), ca.TrustInstructions())
+		fmt.Fprintf(stdout, "CA certificate: %s\n\n%s\n%s", ca.CertPath(), ca.CertPEM(), ca.TrustInstructions(*fwd))
 		return nil
 	case "schema":
 		if err := parseFlags(newFlags("schema", "", stdout, stderr), args); err != nil {

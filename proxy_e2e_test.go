@@ -99,6 +99,15 @@ func TestForwardProxyMITMAndSimulate(t *testing.T) {
 		t.Fatalf("hooklab ca printed no certificate:\n%s", caOut.String())
 	}
 	fwd, _ := url.Parse(proxyURL(t, s, "forward-proxy: "))
+	// Its curl and Go examples go through the proxy it is told of (they
+	// said 127.0.0.1:8888 whatever the proxy's address was).
+	caOut = syncBuffer{}
+	if err := run(context.Background(), []string{"ca", "--data", dir, "--forward-proxy", fwd.Host}, func(string) string { return "" }, &caOut, &caErr); err != nil {
+		t.Fatalf("hooklab ca --forward-proxy: %v %s", err, caErr.String())
+	}
+	if out := caOut.String(); !strings.Contains(out, "-x http://"+fwd.Host+" ") || !strings.Contains(out, "HTTPS_PROXY=http://"+fwd.Host+" ") {
+		t.Errorf("hooklab ca --forward-proxy %s examples:\n%s", fwd.Host, out)
+	}
 	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(fwd), TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	resp, err := client.Get(up.URL + "/secret/orders")
 	if err != nil {

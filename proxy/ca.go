@@ -246,9 +246,13 @@ func (c *CA) Fingerprint() string {
 
 // TrustInstructions explains how to make clients trust the CA: Debian and
 // Ubuntu, macOS, Firefox, curl, Go programs (SSL_CERT_FILE), Node and
-// Python.
-func (c *CA) TrustInstructions() string {
+// Python. proxy is the forward proxy's address the curl and Go examples
+// go through (127.0.0.1:8888 when "").
+func (c *CA) TrustInstructions(proxy string) string {
 	p := c.certPath
+	if proxy == "" {
+		proxy = "127.0.0.1:8888"
+	}
 	return fmt.Sprintf(`Trust hooklab's CA only on machines you develop on; anyone with its key can
 impersonate any site to them. The key stays in %s.
 
@@ -259,16 +263,16 @@ impersonate any site to them. The key stays in %s.
   Firefox:        Settings > Privacy & Security > Certificates > View Certificates > Authorities > Import,
                   choose %s and tick "Trust this CA to identify websites"
                   (or: certutil -A -d sql:$HOME/.mozilla/firefox/PROFILE -n hooklab -t C,, -i %s)
-  curl:           curl --cacert %s -x http://127.0.0.1:8888 https://example.com/
+  curl:           curl --cacert %s -x http://%s https://example.com/
                   (or export CURL_CA_BUNDLE=%s)
-  Go programs:    SSL_CERT_FILE=%s HTTPS_PROXY=http://127.0.0.1:8888 go run .
+  Go programs:    SSL_CERT_FILE=%s HTTPS_PROXY=http://%s go run .
                   (SSL_CERT_FILE replaces the system roots; to keep them, point it at a bundle:
                   cat /etc/ssl/certs/ca-certificates.crt %s > bundle.pem)
   Node:           NODE_EXTRA_CA_CERTS=%s
   Python:         REQUESTS_CA_BUNDLE=%s (requests), SSL_CERT_FILE=%s (urllib, httpx)
 
 SHA-256 fingerprint: %s
-`, filepath.Dir(p), p, p, c.cert.Subject.CommonName, p, p, p, p, p, p, p, p, p, c.Fingerprint())
+`, filepath.Dir(p), p, p, c.cert.Subject.CommonName, p, p, p, proxy, p, p, proxy, p, p, p, p, c.Fingerprint())
 }
 
 // Leaf returns a certificate for host (a DNS name or an IP address), signed
