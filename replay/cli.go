@@ -146,7 +146,7 @@ func emptyFilterFlag(fs *flag.FlagSet) error {
 	var err error
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
-		case "bin", "source", "method", "path", "status", "text", "since", "until":
+		case "bin", "source", "method", "path", "status", "q", "text", "since", "until":
 			if err == nil && f.Value.String() == "" {
 				fmt.Fprintf(fs.Output(), "%s: --%s is empty: give a value, or leave --%s out\n", fs.Name(), f.Name, f.Name)
 				err = ErrUsage
@@ -163,7 +163,8 @@ func filterFlags(fs *flag.FlagSet, f *Filter) {
 	fs.StringVar(&f.Method, "method", "", "only this HTTP `method`")
 	fs.StringVar(&f.Path, "path", "", "only this URL `path` or glob (/hooks/* also matches deeper paths)")
 	fs.StringVar(&f.Status, "status", "", "only this response `status` (404) or class (5xx)")
-	fs.StringVar(&f.Q, "text", "", "only exchanges matching this `query` (the UI filter's language: free text in URL, headers or bodies, status:5xx, json:a.b=c...)")
+	fs.StringVar(&f.Q, "q", "", "only exchanges matching this `query` (the UI filter's language: free text in URL, headers or bodies, status:5xx, json:a.b=c...), as tail --q")
+	fs.StringVar(&f.Q, "text", "", "the same as --q `query`")
 	fs.StringVar(&f.Since, "since", "", "only exchanges from this `time` on (RFC 3339, or a duration like 2h meaning that long ago)")
 	fs.StringVar(&f.Until, "until", "", "only exchanges up to this `time` (RFC 3339 or a duration ago)")
 	fs.IntVar(&f.Limit, "limit", 0, "only the newest `N` exchanges, in the order they arrived (0: every match)")

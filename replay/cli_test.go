@@ -439,6 +439,18 @@ func TestCLIExportImport(t *testing.T) {
 	if !strings.Contains(c.stderr.String(), "exported 1 exchanges to "+out) || bytes.Contains(data, []byte("s3cret")) {
 		t.Errorf("export: %s\n%s", c.stderr.String(), data)
 	}
+	// --q is tail's name for the query, and export's too (--text, its
+	// first name, still works).
+	for _, name := range []string{"--q", "--text"} {
+		c = newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+		if err := c.cli.Export(context.Background(), []string{"--har", "-", name, "method:POST path:/b/stripe/*"}); err != nil || !strings.Contains(c.stdout.String(), ex.ID) {
+			t.Errorf("export %s: %v %s", name, err, c.stderr.String())
+		}
+		c = newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+		if err := c.cli.Export(context.Background(), []string{"--har", "-", name, "method:GET"}); err != nil || strings.Contains(c.stdout.String(), ex.ID) {
+			t.Errorf("export %s method:GET: %v, exported %s", name, err, c.stdout.String())
+		}
+	}
 	// A filter that matches nothing does not replace the fixture.
 	c = newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
 	err := c.cli.Export(context.Background(), []string{"--har", out, "--bin", "nosuch"})
