@@ -100,6 +100,19 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 	d.errs = append(d.errs, e)
 }
 
+// erredAt reports whether one of the errors from the from'th on is at n.
+func (d *decoder) erredAt(n *yaml.Node, from int) bool {
+	if n == nil {
+		return false
+	}
+	for _, e := range d.errs[from:] {
+		if e.Line == n.Line && e.Col == n.Column {
+			return true
+		}
+	}
+	return false
+}
+
 // templateErrorf records err, from rules.NewTemplate of tpl, the value of
 // n, at its place in the file (in a literal block, the line at fault),
 // after what.
@@ -796,15 +809,24 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 	env := cfg.EnvSeen(getenv) // the keys' values too: rules expanded them
 	d := &decoder{file: file, getenv: env.Getenv, env: env, cfg: cfg}
 
-	for _, item := range d.list(cfg.Webhooks, "webhooks") {
+	for i, item := range d.list(cfg.Webhooks, "webhooks") {
+		before := len(d.errs)
 		w, fields := d.webhook(item)
 		w.normalize()
 		errs, warns := w.validate()
+		name := w.ID
+		if name == "" {
+			name = fmt.Sprintf("%d (no id)", i+1)
+		}
 		for _, fe := range errs {
 			if fe.Field == "subscriptions" {
 				continue
 			}
-			d.errorf(fieldNode(fields, fe.Field, item), "webhook %s: %s", w.ID, fe.Error())
+			n := fieldNode(fields, fe.Field, item)
+			if d.erredAt(n, before) {
+				continue // a value that did not decode: said already, there
+			}
+			d.errorf(n, "webhook %s: %s", name, fe.Error())
 		}
 		if n := fields["signing.secrets"]; n != nil && w.Signing != nil && len(w.Signing.Previous) > 0 &&
 			w.Signing.Scheme != rules.SchemeStandardWebhooks && w.Signing.Scheme != rules.SchemeStripe && w.Signing.Scheme != SchemeNone {
@@ -813,7 +835,7 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 		}
 		for _, fe := range warns {
 			n := fieldNode(fields, fe.Field, item)
-			c.warnings = append(c.warnings, fmt.Sprintf("%s:%d:%d: webhook %s: %s", file, n.Line, n.Column, w.ID, fe.Error()))
+			c.warnings = append(c.warnings, fmt.Sprintf("%s:%d:%d: webhook %s: %s", file, n.Line, n.Column, name, fe.Error()))
 		}
 		if w.ID == "" {
 			continue

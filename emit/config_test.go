@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -464,5 +465,35 @@ func TestConfigAndAPIReadAlike(t *testing.T) {
 		if w == nil || time.Duration(w.Timeout) != 5*time.Second || w.RateLimit == nil || w.RateLimit.Limit != 2 || time.Duration(w.RateLimit.Window) != time.Minute {
 			t.Errorf("webhook %s: %+v", id, w)
 		}
+	}
+}
+
+// TestConfigErrorsOncePerValue: a value that does not decode is one error,
+// not also "is required" at the same place, and a webhook without an id is
+// named by its place in the list ("webhook : format ..." said nothing).
+func TestConfigErrorsOncePerValue(t *testing.T) {
+	t.Parallel()
+	cfg := parseConfig(t, `webhooks:
+  - id: a
+    endpoint: [1, 2]
+  - endpoint: http://127.0.0.1:3000/c
+    format: yaml
+`, nil)
+	e, err := Open(Options{Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var errs *rules.Errors
+	if err := e.SetConfig(cfg); !errors.As(err, &errs) {
+		t.Fatalf("SetConfig = %v, want *rules.Errors", err)
+	}
+	want := []string{
+		"hooklab.yaml:3:15: endpoint: want a single value, got a list",
+		"hooklab.yaml:4:5: webhook 2 (no id): id is required",
+		`hooklab.yaml:5:13: webhook 2 (no id): format must be json, xml or form_encoded, got "yaml"`,
+	}
+	if got := strings.Split(errs.Error(), "\n"); !slices.Equal(got, want) {
+		t.Errorf("errors:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
