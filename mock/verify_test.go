@@ -194,3 +194,37 @@ func TestVerifyTruncatedBody(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifySvixHeaders: Svix sends Standard Webhooks under svix-id,
+// svix-timestamp and svix-signature, which its own receiver library reads
+// (before the webhook-* names). A standard-webhooks rule accepts them, and
+// still refuses such a request tampered with.
+func TestVerifySvixHeaders(t *testing.T) {
+	t.Parallel()
+	cfg := parseConfig(t, "svix.yaml", "verify:\n  - {name: svix, scheme: standard-webhooks, secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw, reject: true}\n")
+	h := newHarness(t, cfg, func() time.Time { return time.Unix(1700000000+30, 0) })
+	// Signed with svix 1.99.1 (npm): new Webhook(secret).sign(id,
+	// new Date(1700000000000), body).
+	body := `{"type":"user.created","data":{"name":"Zoë \"Z\" 😀"}}`
+	hdr := http.Header{
+		"Svix-Id":        {"msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"},
+		"Svix-Timestamp": {"1700000000"},
+		"Svix-Signature": {"v1,nlbklMRxoL1ISLRTEPpomJEWbCDeaAmn32hg2ns8fLg="},
+		"Content-Type":   {"application/json"},
+	}
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		reason     string
+	}{
+		{"as signed", body, http.StatusOK, ""},
+		{"tampered", strings.Replace(body, "Zoë", "Zoe", 1), http.StatusUnauthorized, rules.ReasonMismatch},
+	} {
+		bin := "svix-" + strings.ReplaceAll(tc.name, " ", "-")
+		a := h.do(t, http.MethodPost, "/b/"+bin+"/hook", hdr, []byte(tc.body))
+		ex := h.last(t, bin)
+		if a.Status != tc.status || ex.Signature == nil || ex.Signature.Reason != tc.reason {
+			t.Errorf("%s: answer %d %s, verdict %+v; want %d and reason %q", tc.name, a.Status, a.Body, ex.Signature, tc.status, tc.reason)
+		}
+	}
+}

@@ -36,6 +36,9 @@ const (
 	hdrSWID       = "Webhook-Id"
 	hdrSWTS       = "Webhook-Timestamp"
 	hdrSWSig      = "Webhook-Signature"
+	hdrSvixID     = "Svix-Id"
+	hdrSvixTS     = "Svix-Timestamp"
+	hdrSvixSig    = "Svix-Signature"
 	hdrGitHubSig  = "X-Hub-Signature-256"
 	hdrStripeSig  = "Stripe-Signature"
 	hdrSlackSig   = "X-Slack-Signature"
@@ -164,6 +167,11 @@ func VerifySignature(scheme, secret string, h http.Header, body []byte, now time
 
 	case SchemeStandardWebhooks:
 		id, ts, sigs := h.Get(hdrSWID), h.Get(hdrSWTS), h.Get(hdrSWSig)
+		if id == "" && ts == "" && sigs == "" {
+			// Svix, the scheme's first sender, names them svix-*, and
+			// its receiver library reads those too.
+			id, ts, sigs = h.Get(hdrSvixID), h.Get(hdrSvixTS), h.Get(hdrSvixSig)
+		}
 		switch {
 		case id == "":
 			return missing(strings.ToLower(hdrSWID))

@@ -51,6 +51,22 @@ func TestVerifySignatureVectors(t *testing.T) {
 			now:  time.Unix(1614265330+60, 0),
 		},
 		{
+			// Svix sends Standard Webhooks under svix-* header names, and
+			// its receiver library (svix on npm) reads those first, then
+			// the webhook-* ones. Signature made with svix 1.99.1:
+			// new Webhook(secret).sign(id, new Date(1700000000000), body).
+			name:   "svix library example with svix-* headers",
+			scheme: SchemeStandardWebhooks,
+			secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+			header: http.Header{
+				"Svix-Id":        {"msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"},
+				"Svix-Timestamp": {"1700000000"},
+				"Svix-Signature": {"v1,nlbklMRxoL1ISLRTEPpomJEWbCDeaAmn32hg2ns8fLg="},
+			},
+			body: `{"type":"user.created","data":{"name":"Zoë \"Z\" 😀"}}`,
+			now:  time.Unix(1700000000, 0),
+		},
+		{
 			name:   "slack documentation example",
 			scheme: SchemeSlack,
 			secret: "8f742231b10e8888abcd99yyyzzz85a5",
