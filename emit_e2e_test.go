@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -329,6 +330,74 @@ func TestResignUnsignedKeepsCredentialsSecret(t *testing.T) {
 	for _, p := range []string{"/api/exchanges/" + l.Exchanges[0].ID, "/api/export.har"} {
 		if _, b := s.api(t, "GET", p, nil); strings.Contains(string(b), "topsecret123") {
 			t.Errorf("%s shows the key: %.300s", p, b)
+		}
+	}
+}
+
+// TestResignSignsWithEverySecretOfARotation: during a rotation
+// (secrets: [new, old]) a stripe or standard-webhooks delivery carries a
+// signature per secret, so receivers still on the old one go on verifying
+// (stripe-node's constructEvent and the standardwebhooks and svix libraries
+// accept any of them). replay --resign signs the same way; it signed with
+// the new secret alone, and a receiver on the old one refused the replay.
+func TestResignSignsWithEverySecretOfARotation(t *testing.T) {
+	t.Parallel()
+	type delivery struct {
+		header http.Header
+		body   []byte
+	}
+	got := make(chan delivery, 8)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- delivery{r.Header.Clone(), b}
+	}))
+	defer sink.Close()
+	swNew := "whsec_" + base64.StdEncoding.EncodeToString([]byte("new standard webhooks key"))
+	swOld := "whsec_" + base64.StdEncoding.EncodeToString([]byte("old standard webhooks key"))
+	secrets := map[string][2]string{
+		"stripe":            {"whsec_new_stripe", "whsec_old_stripe"},
+		"standard-webhooks": {swNew, swOld},
+	}
+	var yaml strings.Builder
+	yaml.WriteString("webhooks:\n")
+	for scheme, s := range secrets {
+		fmt.Fprintf(&yaml, "  - {id: %s, endpoint: %q, signing: {scheme: %s, secrets: [%q, %q]}}\n", scheme, sink.URL+"/in", scheme, s[0], s[1])
+	}
+	yaml.WriteString("subscriptions:\n  - {webhook: stripe, events: [\"r.*\"]}\n  - {webhook: standard-webhooks, events: [\"r.*\"]}\n")
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(cfg, []byte(yaml.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	if r, b := s.api(t, "POST", "/api/events", strings.NewReader(`{"type": "r.x", "data": {"name": "Zoë"}}`)); r.StatusCode != http.StatusAccepted {
+		t.Fatalf("event: %d %s", r.StatusCode, b)
+	}
+	for range secrets {
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no delivery")
+		}
+	}
+	for scheme, sec := range secrets {
+		if r, b := s.api(t, "GET", "/api/exchanges/wait?bin="+scheme+"&after=00000000000000000000000000&timeout=10s", nil); r.StatusCode != http.StatusOK {
+			t.Fatalf("the %s delivery was not recorded: %d %s", scheme, r.StatusCode, b)
+		}
+		var out, errOut syncBuffer
+		if err := run(context.Background(), []string{"replay", "--server", s.UI, "--bin", scheme, "--target", sink.URL, "--resign"},
+			func(string) string { return "" }, &out, &errOut); err != nil {
+			t.Fatalf("replay --resign: %v\n%s", err, errOut.String())
+		}
+		var d delivery
+		select {
+		case d = <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the %s replay did not arrive", scheme)
+		}
+		for i, secret := range sec {
+			if ok, reason := rules.VerifySignature(scheme, secret, d.header, d.body, time.Now(), 0); !ok {
+				t.Errorf("%s replay, checked with the %s secret: %s (headers %v)", scheme, []string{"new", "old"}[i], reason, d.header)
+			}
 		}
 	}
 }

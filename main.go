@@ -1480,25 +1480,22 @@ func configSummary(cfg *rules.Config) string {
 	return s
 }
 
-// resigner signs an emitted exchange again, with the webhook's current
-// secret and a fresh timestamp, and gives back its credentials (recorded
-// redacted), for replay --resign.
+// resigner signs an emitted exchange again, as the webhook signs its
+// deliveries now (every secret of a rotation) and with a fresh timestamp,
+// and gives back its credentials (recorded redacted), for replay --resign.
 func resigner(e *emit.Emitter) func(ex *inspect.Exchange) (replay.Resigned, error) {
 	return func(ex *inspect.Exchange) (replay.Resigned, error) {
 		var res replay.Resigned
-		sec, err := e.SigningSecret(ex.Bin)
-		if err != nil {
-			return res, err
-		}
 		id := ex.Invocation
 		if id == "" {
 			id = ex.ID
 		}
-		if sec.Scheme != emit.SchemeNone && sec.Scheme != "" { // unsigned: credentials only
-			if res.Signature, err = rules.Sign(sec.Scheme, []string{sec.Secret}, id, time.Now(), ex.Request.Body); err != nil {
-				return res, err
-			}
+		// Unsigned: no signature, credentials only.
+		sig, err := e.Resign(ex.Bin, id, ex.Request.Body)
+		if err != nil {
+			return res, err
 		}
+		res.Signature = sig
 		res.Credentials, err = e.Credentials(ex.Bin)
 		return res, err
 	}

@@ -390,6 +390,25 @@ func (e *Emitter) SigningSecret(id string) (SigningSecret, error) {
 	return SigningSecret{Scheme: w.Signing.Scheme, Secret: w.Signing.Secret}, nil
 }
 
+// Resign returns the headers that sign body for webhook id as its
+// deliveries are signed now (its scheme, and during a rotation every secret
+// that still signs), with msgID as the message id and now as the signing
+// time; nil for an unsigned webhook. A replay of a recorded delivery uses
+// it, so receivers still on a rotated-out secret accept the replay as they
+// accept the deliveries.
+func (e *Emitter) Resign(id, msgID string, body []byte) (http.Header, error) {
+	w := e.webhook(id)
+	if w == nil {
+		return nil, fmt.Errorf("webhook %s: %w", id, inspect.ErrNotFound)
+	}
+	s := w.Signing
+	if s == nil || s.Scheme == SchemeNone || s.Scheme == "" {
+		return nil, nil
+	}
+	now := e.clock.Now()
+	return rules.Sign(s.Scheme, s.secrets(now), msgID, now, body)
+}
+
 // Credentials returns the headers that carry webhook id's secrets as its
 // deliveries send them now: its authentication, and the custom headers
 // that are secrets (X-Api-Key and the like). Recorded deliveries hold them
