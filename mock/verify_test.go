@@ -228,3 +228,36 @@ func TestVerifySvixHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyShopifyEventsHeader: Shopify's event webhooks carry the
+// signature in Shopify-Hmac-Sha256 (no X-), which its library reads before
+// X-Shopify-Hmac-Sha256. A shopify rule accepts it, and still refuses such a
+// request tampered with.
+func TestVerifyShopifyEventsHeader(t *testing.T) {
+	t.Parallel()
+	cfg := parseConfig(t, "shopify.yaml", "verify:\n  - {name: shop, scheme: shopify, secret: hush, reject: true}\n")
+	h := newHarness(t, cfg, time.Now)
+	// Base64 HMAC-SHA256 of the body, as Shopify documents it; accepted by
+	// shopify.webhooks.validate of @shopify/shopify-api 13.1.0.
+	body := `{"id":820982911946154508,"email":"jon@example.com","note":"Zoë \"Z\" 😀"}`
+	hdr := http.Header{
+		"Shopify-Hmac-Sha256": {"Oci/0fV66MCoJJn9lG3ZZ97/iuDFMQ1OkOK968qTs3Q="},
+		"Shopify-Topic":       {"orders/create"},
+		"Content-Type":        {"application/json"},
+	}
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		reason     string
+	}{
+		{"as signed", body, http.StatusOK, ""},
+		{"tampered", strings.Replace(body, "Zoë", "Zoe", 1), http.StatusUnauthorized, rules.ReasonMismatch},
+	} {
+		bin := "shopify-" + strings.ReplaceAll(tc.name, " ", "-")
+		a := h.do(t, http.MethodPost, "/b/"+bin+"/hook", hdr, []byte(tc.body))
+		ex := h.last(t, bin)
+		if a.Status != tc.status || ex.Signature == nil || ex.Signature.Reason != tc.reason {
+			t.Errorf("%s: answer %d %s, verdict %+v; want %d and reason %q", tc.name, a.Status, a.Body, ex.Signature, tc.status, tc.reason)
+		}
+	}
+}

@@ -44,6 +44,9 @@ const (
 	hdrSlackSig   = "X-Slack-Signature"
 	hdrSlackTS    = "X-Slack-Request-Timestamp"
 	hdrShopifySig = "X-Shopify-Hmac-Sha256"
+	// hdrShopifyEventsSig is the header of Shopify's event webhooks,
+	// which its library reads first.
+	hdrShopifyEventsSig = "Shopify-Hmac-Sha256"
 )
 
 // Reasons VerifySignature gives for an invalid signature (missing header
@@ -288,13 +291,18 @@ func VerifySignature(scheme, secret string, h http.Header, body []byte, now time
 		return true, ""
 
 	case SchemeShopify:
-		sig := h.Get(hdrShopifySig)
+		name := hdrShopifyEventsSig
+		sig := h.Get(name)
+		if sig == "" {
+			name = hdrShopifySig
+			sig = h.Get(name)
+		}
 		if sig == "" {
 			return missing(hdrShopifySig)
 		}
 		got, err := base64.StdEncoding.DecodeString(sig)
 		if err != nil {
-			return bad(hdrShopifySig, "base64")
+			return bad(name, "base64")
 		}
 		if !hmac.Equal(got, mac([]byte(secret), body)) {
 			return false, ReasonMismatch

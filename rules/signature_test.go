@@ -67,6 +67,19 @@ func TestVerifySignatureVectors(t *testing.T) {
 			now:  time.Unix(1700000000, 0),
 		},
 		{
+			// Shopify's event webhooks name the header
+			// shopify-hmac-sha256 (no X-), and shopify.webhooks.validate
+			// (@shopify/shopify-api 13.1.0) reads it first. Signature is
+			// base64 HMAC-SHA256 of the body, as Shopify documents; that
+			// validate call accepted it.
+			name:   "shopify events webhook header",
+			scheme: SchemeShopify,
+			secret: "hush",
+			header: http.Header{"Shopify-Hmac-Sha256": {"Oci/0fV66MCoJJn9lG3ZZ97/iuDFMQ1OkOK968qTs3Q="}},
+			body:   `{"id":820982911946154508,"email":"jon@example.com","note":"Zoë \"Z\" 😀"}`,
+			now:    time.Now(),
+		},
+		{
 			name:   "slack documentation example",
 			scheme: SchemeSlack,
 			secret: "8f742231b10e8888abcd99yyyzzz85a5",
