@@ -316,6 +316,36 @@ func TestConfigSecretsOfOneSignatureSchemes(t *testing.T) {
 	}
 }
 
+// TestConfigStandardWebhooksNotJSON: the Standard Webhooks libraries
+// (standardwebhooks 1.1.1 and svix 1.99.1 on npm) parse the payload as JSON
+// once its signature checks out, so an xml or form_encoded webhook signed
+// so fails at every receiver using them: the config says so.
+func TestConfigStandardWebhooksNotJSON(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		scheme, format, want string
+	}{
+		{"standard-webhooks", "xml", "hooklab.yaml:3:13: webhook a: format: standard-webhooks receivers' libraries (standardwebhooks, svix) parse the payload as JSON, and fail on xml"},
+		{"standard-webhooks", "form_encoded", "webhook a: format: standard-webhooks receivers' libraries (standardwebhooks, svix) parse the payload as JSON, and fail on form_encoded"},
+		{"standard-webhooks", "json", ""},
+		{"zendesk", "xml", ""},
+	} {
+		cfg := parseConfig(t, "webhooks:\n  - id: a\n    format: "+tc.format+"\n    endpoint: https://example.com/a\n    signing: {scheme: "+tc.scheme+", secret: whsec_c2VjcmV0c2VjcmV0c2VjcmV0}\n", nil)
+		e, err := Open(Options{Memory: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		if err := e.SetConfig(cfg); err != nil {
+			t.Fatalf("%s %s: %v", tc.scheme, tc.format, err)
+		}
+		got := strings.Join(e.Warnings(), "\n")
+		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%s %s: warnings %q, want %q", tc.scheme, tc.format, got, tc.want)
+		}
+	}
+}
+
 // TestSetConfigKeepsLastGood checks that a bad config leaves the previous
 // one live.
 func TestSetConfigKeepsLastGood(t *testing.T) {

@@ -612,6 +612,12 @@ func (w *Webhook) validate() (errs, warns []FieldError) {
 			}
 		}
 	}
+	if s := w.Signing; s != nil && s.Scheme == rules.SchemeStandardWebhooks && w.Format != FormatJSON && w.Format != "" {
+		// The signature is valid whatever the body, but the scheme's
+		// libraries return the payload parsed as JSON, and throw when it
+		// is not.
+		p.warn("format", "standard-webhooks receivers' libraries (standardwebhooks, svix) parse the payload as JSON, and fail on %s", w.Format)
+	}
 	if t := time.Duration(w.Timeout); t < 0 || t > 0 && t < time.Millisecond || t > 5*time.Minute {
 		p.add("timeout", "timeout must be between 1ms and 5m, got %s", t)
 	}
