@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// stripeBody is the payload of the stripe vectors, made with stripe-node.
+const stripeBody = `{"id":"evt_1","object":"event","type":"payment_intent.succeeded","data":{"object":{"description":"Zoë \"Z\" 😀"}}}`
+
 func TestVerifySignatureVectors(t *testing.T) {
 	t.Parallel()
 	const slackBody = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
@@ -80,6 +83,16 @@ func TestVerifySignatureVectors(t *testing.T) {
 			now:    time.Now(),
 		},
 		{
+			// stripe-node 23.1.0: stripe.webhooks.generateTestHeaderString(
+			// {payload, secret, timestamp: 1700000000}).
+			name:   "stripe library example",
+			scheme: SchemeStripe,
+			secret: "whsec_test_secret",
+			header: http.Header{"Stripe-Signature": {"t=1700000000,v1=5acfda4592991cee01bb88754b4327ac72fedd4da14f31eb952c190efce4f74e"}},
+			body:   stripeBody,
+			now:    time.Unix(1700000000, 0),
+		},
+		{
 			name:   "slack documentation example",
 			scheme: SchemeSlack,
 			secret: "8f742231b10e8888abcd99yyyzzz85a5",
@@ -121,6 +134,14 @@ func TestSignVectors(t *testing.T) {
 	}
 	if got, want := h.Get("Webhook-Signature"), "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; got != want {
 		t.Errorf("standard-webhooks: got %q, want %q", got, want)
+	}
+	// stripe-node 23.1.0's generateTestHeaderString gives the same header.
+	h, err = Sign(SchemeStripe, []string{"whsec_test_secret"}, "", time.Unix(1700000000, 0), []byte(stripeBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := h.Get("Stripe-Signature"), "t=1700000000,v1=5acfda4592991cee01bb88754b4327ac72fedd4da14f31eb952c190efce4f74e"; got != want {
+		t.Errorf("stripe: got %q, want %q", got, want)
 	}
 }
 
