@@ -628,3 +628,51 @@ func TestServerBehindAFrontEnd(t *testing.T) {
 		t.Errorf("export through a front end asked the server: %v (err %v)", exported.Load(), err)
 	}
 }
+
+// TestCLIReplayHARParamsOnly replays forms a tool gave only as
+// postData.params (testdata/params-only.har, in Charles's shape): the
+// target gets the form, rebuilt, rather than a refusal (the rebuilt
+// urlencoded form is shorter than the bodySize of the one sent, not cut)
+// or an empty multipart body.
+func TestCLIReplayHARParamsOnly(t *testing.T) {
+	t.Parallel()
+	type form struct {
+		values map[string][]string
+		files  map[string]string // name: filename, type, content
+	}
+	forms := make(chan form, 2)
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		f := form{files: map[string]string{}}
+		if err := r.ParseMultipartForm(1 << 20); err == nil {
+			for name, fhs := range r.MultipartForm.File {
+				rc, _ := fhs[0].Open()
+				b, _ := io.ReadAll(rc)
+				f.files[name] = fhs[0].Filename + ", " + fhs[0].Header.Get("Content-Type") + ", " + string(b)
+			}
+		} else if err := r.ParseForm(); err != nil {
+			t.Errorf("%s: %v", r.URL.Path, err)
+		}
+		f.values = r.PostForm
+		forms <- f
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true}`)
+	})
+	c := newCLI(nil, nil)
+	if err := c.cli.Replay(context.Background(), []string{"--har", "testdata/params-only.har", "--target", tg.URL, "--concurrency", "1", "--fail-on-diff"}); err != nil {
+		t.Fatalf("replay: %v\n%s%s", err, c.stdout.String(), c.stderr.String())
+	}
+	if !strings.Contains(c.stdout.String(), "2 replayed, 2 same, 0 differ, 0 failed") {
+		t.Errorf("report:\n%s", c.stdout.String())
+	}
+	urlencoded, multipart := <-forms, <-forms
+	if got, want := fmt.Sprint(urlencoded.values), "map[path:[~/x y] q:[a b&c]]"; got != want {
+		t.Errorf("urlencoded form %s, want %s", got, want)
+	}
+	if got, want := fmt.Sprint(multipart.values), "map[n:[1]]"; got != want {
+		t.Errorf("multipart values %s, want %s", got, want)
+	}
+	if got, want := multipart.files["file"], "a \"b\".txt, text/plain, hello\r\nworld"; got != want {
+		t.Errorf("multipart file %q, want %q", got, want)
+	}
+}

@@ -5,8 +5,12 @@ import (
 	"cmp"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"math"
+	"mime"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"time"
@@ -240,7 +244,8 @@ func notHTTP(rawURL string) bool {
 // the exchange it was written from (redacted values stay redacted). An entry
 // from another tool gets no ID or Bin (the importer assigns them), source
 // proxy, HTTP/2 pseudo-headers dropped (":authority" becomes Host when
-// there is none), the body from postData text, base64 or form params, a
+// there is none), the body from postData text, base64 or params (a
+// urlencoded or multipart form rebuilt, never taken as cut short), a
 // status 0 response as no response with "_error" as the error, and a
 // missing response body as an empty body with Size from content.size and
 // Truncated set. Note that HAR response bodies are decoded, while the
@@ -319,7 +324,7 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 			ex.Request.RemoteAddr = e.ServerIPAddress
 		}
 	}
-	body, err := e.Request.PostData.body()
+	body, rebuilt, err := e.Request.PostData.body()
 	if err != nil {
 		return nil, fmt.Errorf("request body: %w", err)
 	}
@@ -327,7 +332,9 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 	ex.Request.Size = int64(len(body))
 	if ext != nil {
 		ex.Request.Size, ex.Request.Truncated = ext.RequestSize, ext.RequestTruncated
-	} else if e.Request.BodySize > ex.Request.Size {
+	} else if e.Request.BodySize > ex.Request.Size && !rebuilt {
+		// A body rebuilt from params is encoded anew (a space as +, not
+		// %20): its size says nothing of a cut.
 		ex.Request.Size, ex.Request.Truncated = e.Request.BodySize, true
 	}
 
@@ -419,9 +426,13 @@ func (e *Entry) check() error {
 	return nil
 }
 
-func (p *PostData) body() ([]byte, error) {
+// body is the posted body: text (base64 when its encoding says so), or
+// else one rebuilt from params, when a tool gave only those (rebuilt is
+// then true): a urlencoded form, or a multipart one with the boundary its
+// mimeType names, a file's value being its content as HAR 1.2 has it.
+func (p *PostData) body() (body []byte, rebuilt bool, err error) {
 	if p == nil {
-		return nil, nil
+		return nil, false, nil
 	}
 	enc := p.Encoding
 	if enc == "" {
@@ -431,26 +442,57 @@ func (p *PostData) body() ([]byte, error) {
 	case "base64":
 		b, err := decodeBase64(p.Text)
 		if err != nil {
-			return nil, fmt.Errorf("%w: postData: %v", inspect.ErrInvalid, err)
+			return nil, false, fmt.Errorf("%w: postData: %v", inspect.ErrInvalid, err)
 		}
-		return b, nil
+		return b, false, nil
 	case "":
 	default:
-		return nil, fmt.Errorf("%w: postData encoding %q: want base64 or none", inspect.ErrInvalid, enc)
+		return nil, false, fmt.Errorf("%w: postData encoding %q: want base64 or none", inspect.ErrInvalid, enc)
 	}
 	if p.Text != "" || len(p.Params) == 0 {
-		return []byte(p.Text), nil
+		return []byte(p.Text), false, nil
 	}
-	// Some tools give only the parsed form of a urlencoded body.
-	if strings.HasPrefix(strings.ToLower(p.MimeType), "application/x-www-form-urlencoded") {
+	mt, mp, _ := mime.ParseMediaType(p.MimeType)
+	switch {
+	case strings.HasPrefix(strings.ToLower(p.MimeType), "application/x-www-form-urlencoded"):
 		parts := make([]string, len(p.Params))
 		for i, pr := range p.Params {
 			parts[i] = url.QueryEscape(pr.Name) + "=" + url.QueryEscape(pr.Value)
 		}
-		return []byte(strings.Join(parts, "&")), nil
+		return []byte(strings.Join(parts, "&")), true, nil
+	case mt == "multipart/form-data" && mp["boundary"] != "":
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		if w.SetBoundary(mp["boundary"]) != nil {
+			return nil, false, nil // one Go cannot write: no body, as before rebuilding
+		}
+		for _, pr := range p.Params {
+			h := textproto.MIMEHeader{}
+			cd := `form-data; name="` + quoteEscaper.Replace(pr.Name) + `"`
+			if pr.FileName != "" {
+				cd += `; filename="` + quoteEscaper.Replace(pr.FileName) + `"`
+			}
+			h.Set("Content-Disposition", cd)
+			if pr.ContentType != "" {
+				h.Set("Content-Type", pr.ContentType)
+			}
+			part, err := w.CreatePart(h)
+			if err != nil {
+				return nil, false, err
+			}
+			io.WriteString(part, pr.Value) // a bytes.Buffer does not fail
+		}
+		if err := w.Close(); err != nil {
+			return nil, false, err
+		}
+		return buf.Bytes(), true, nil
 	}
-	return nil, nil
+	return nil, false, nil
 }
+
+// quoteEscaper escapes a multipart part's name and filename as
+// mime/multipart does.
+var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"")
 
 func decodeBase64(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
