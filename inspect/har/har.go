@@ -246,12 +246,17 @@ type Extension struct {
 // jsonKind says what a json.UnmarshalTypeError's Value ("array",
 // "number -1") is, with an article.
 func jsonKind(v string) string {
-	switch kind, _, _ := strings.Cut(v, " "); kind {
+	switch kind, rest, _ := strings.Cut(v, " "); kind {
 	case "array", "object":
 		return "an " + kind
 	case "bool":
 		return "true or false"
-	case "string", "number":
+	case "number":
+		if rest != "" {
+			return rest // the number itself: 12.5 where an integer goes
+		}
+		return "a number"
+	case "string":
 		return "a " + kind
 	}
 	return v
@@ -272,10 +277,56 @@ func goKind(t reflect.Type) string {
 	case reflect.Bool:
 		return "true or false"
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
 		return "a number"
 	}
 	return t.String()
+}
+
+// entryAt numbers (from 1) the entry of log.entries whose JSON holds the
+// byte offset off of data, or gives 0 when none does, so that a type error
+// names the entry, as Exchanges' errors do.
+func entryAt(data []byte, off int64) int {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	// into walks into the object at the decoder's position up to the value
+	// of key, skipping the others.
+	into := func(key string) bool {
+		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+			return false
+		}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return false
+			}
+			if k == key {
+				return true
+			}
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return false
+			}
+		}
+		return false
+	}
+	if !into("log") || !into("entries") {
+		return 0
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+		return 0
+	}
+	for n := 1; dec.More(); n++ {
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return 0
+		}
+		if dec.InputOffset() >= off {
+			return n
+		}
+	}
+	return 0
 }
 
 // Decode reads a HAR file. It accepts what browsers write: unknown and "_"
@@ -305,6 +356,11 @@ func Parse(data []byte) (*File, error) {
 				return nil, fmt.Errorf("%w: want a HAR file: a JSON object with a log, found %s", inspect.ErrInvalid, jsonKind(te.Value))
 			}
 			line, col := inspect.LineCol(data, te.Offset)
+			if field, ok := strings.CutPrefix(te.Field, "log.entries."); ok {
+				if n := entryAt(data, te.Offset); n > 0 {
+					return nil, fmt.Errorf("%w: HAR entry %d: field %s at line %d, column %d: want %s, found %s", inspect.ErrInvalid, n, field, line, col, goKind(te.Type), jsonKind(te.Value))
+				}
+			}
 			return nil, fmt.Errorf("%w: HAR field %s at line %d, column %d: want %s, found %s", inspect.ErrInvalid, te.Field, line, col, goKind(te.Type), jsonKind(te.Value))
 		}
 		return nil, fmt.Errorf("%w: HAR: %v", inspect.ErrInvalid, err)

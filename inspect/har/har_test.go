@@ -343,7 +343,18 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"not JSON", "{\n  \"log\": {,", "line 2, column"},
 		{"not HAR", `{"entries": []}`, "no \"log\""},
-		{"wrong type", `{"log": {"version": "1.2", "entries": [{"time": "slow"}]}}`, "HAR field log.entries.time at line 1, column 54: want a number, found a string"},
+		{"wrong type", `{"log": {"version": "1.2", "entries": [{"time": "slow"}]}}`, "HAR entry 1: field time at line 1, column 54: want a number, found a string"},
+		// A field in the second entry: the error numbers the entry (a file
+		// holds thousands), and a fraction where an integer goes says so.
+		{"fraction for an integer", "{\"log\": {\"version\": \"1.2\", \"entries\": [\n" +
+			`{"request": {"method": "GET", "url": "http://x/", "bodySize": 3}},` + "\n" +
+			`{"request": {"method": "GET", "url": "http://x/"}, "response": {"bodySize": 12.5}}]}}`,
+			"HAR entry 2: field response.bodySize at line 3, column 80: want an integer, found 12.5"},
+		{"string for an integer", `{"log": {"entries": [{"request": {"headersSize": "-1"}}]}}`,
+			"HAR entry 1: field request.headersSize at line 1, column 53: want an integer, found a string"},
+		{"headers an object", `{"log": {"entries": [{}, {}, {"request": {"headers": {"a": "b"}}}]}}`,
+			"HAR entry 3: field request.headers at line 1, column 54: want an array, found an object"},
+		{"creator a string", `{"log": {"creator": "me", "entries": []}}`, "HAR field log.creator at line 1, column 24: want an object, found a string"},
 		{"an array", `[{"request": {}}]`, "want a HAR file: a JSON object with a log, found an array"},
 		{"a string", `"log"`, "want a HAR file: a JSON object with a log, found a string"},
 		{"log an array", `{"log": []}`, "HAR field log at line 1, column 9: want an object, found an array"},
