@@ -600,6 +600,10 @@ func (r *runner) destination(ex *inspect.Exchange) (*url.URL, error) {
 		}
 		u.RawQuery += r.target.RawQuery
 	}
+	// A space no request line may hold (a hand-written or foreign HAR's
+	// "?q=x y"; url.Parse refuses control bytes) is escaped, as in the
+	// path; Go's client would send it raw, splitting the request line.
+	u.RawQuery = strings.ReplaceAll(u.RawQuery, " ", "%20")
 	return u, nil
 }
 

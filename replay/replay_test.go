@@ -982,3 +982,35 @@ func TestReplayErrorNamesTheURLAsSent(t *testing.T) {
 		t.Errorf("error %q, want it to name %s/a|b", r.Error, target)
 	}
 }
+
+// TestReplayEscapesSpaceInQuery: a space in a recorded URL's query (a
+// hand-written or foreign HAR's "?q=x y") goes out as %20, as one in its
+// path does: sent raw, it split the request line and the receiver
+// answered 400 to a request nobody recorded.
+func TestReplayEscapesSpaceInQuery(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, nil)
+	exs := []*inspect.Exchange{
+		capture("01JNB5Z3Q0000000000000000A", "GET", "http://127.0.0.1:8080/b/stripe/my file.txt?q=x y&b=|", nil, nil, okResp()),
+		capture("01JNB5Z3Q0000000000000000B", "GET", tg.URL+"/search?q=a b c", nil, nil, okResp()),
+	}
+	for i, opts := range []Options{{Target: tg.URL}, {}} {
+		rep, err := Run(context.Background(), exs[i:i+1], opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Summary != (Summary{Replayed: 1, Same: 1}) {
+			t.Errorf("%d: summary %+v: %+v", i, rep.Summary, rep.Results)
+		}
+	}
+	got := tg.received()
+	want := []string{"/my%20file.txt?q=x%20y&b=|", "/search?q=a%20b%20c"}
+	if len(got) != len(want) {
+		t.Fatalf("target got %d requests, want %d", len(got), len(want))
+	}
+	for i, g := range got {
+		if g.RequestURI != want[i] {
+			t.Errorf("%d: sent %s, want %s", i, g.RequestURI, want[i])
+		}
+	}
+}
