@@ -676,3 +676,69 @@ func TestCLIReplayHARParamsOnly(t *testing.T) {
 		t.Errorf("multipart file %q, want %q", got, want)
 	}
 }
+
+// TestCLIImportEditedFixture: a hooklab export whose bodies were edited
+// (a fixture adjusted by hand, as the README invites) imports with sizes
+// that are those of the bodies it holds; they kept the exported sizes, so
+// the record claimed 26 bytes for a 7-byte body it did not mark as cut.
+// A body exported cut keeps its true size and its mark.
+func TestCLIImportEditedFixture(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	edited := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/fx/orders",
+		inspect.Headers{{Name: "Content-Type", Value: "application/json"}}, []byte(`{"b":2,"a":[1,2],"u":"x"}`), jsonResp(200, `{"ok":true,"id":"01M8VGCVZ51A7E1X87N60NJXRQ"}`))
+	cut := capture("01JNB5Z3Q0000000000000000B", "POST", "http://127.0.0.1:8080/b/fx/big", nil, []byte("0123456789"), jsonResp(200, `{"ok":true}`))
+	edited.Bin, cut.Bin = "fx", "fx"
+	cut.Request.Size, cut.Request.Truncated = 1000, true
+	var f struct {
+		Log struct {
+			Entries []map[string]any `json:"entries"`
+		} `json:"log"`
+	}
+	if err := json.Unmarshal(mustRead(t, writeHAR(t, edited, cut)), &f); err != nil {
+		t.Fatal(err)
+	}
+	e := f.Log.Entries[0]
+	e["request"].(map[string]any)["postData"].(map[string]any)["text"] = `{"b":3}`
+	e["response"].(map[string]any)["content"].(map[string]any)["text"] = `{"ok":false}`
+	f.Log.Entries[1]["request"].(map[string]any)["postData"].(map[string]any)["text"] = "01234"
+	data, _ := json.Marshal(f)
+	p := filepath.Join(t.TempDir(), "edited.har")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+	if err := c.cli.Import(context.Background(), []string{p}); err != nil {
+		t.Fatalf("import: %v\n%s", err, c.stderr.String())
+	}
+	got, _, err := a.store.List(context.Background(), inspect.Query{Bin: "fx", Ascending: true})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("list: %v, %+v", err, got)
+	}
+	var exs []*inspect.Exchange
+	for _, s := range got {
+		ex, err := a.store.Get(context.Background(), s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exs = append(exs, ex)
+	}
+	if r := exs[0].Request; string(r.Body) != `{"b":3}` || r.Size != 7 || r.Truncated {
+		t.Errorf("edited request: body %q size %d truncated %v, want 7 bytes, not truncated", r.Body, r.Size, r.Truncated)
+	}
+	if r := exs[0].Response; string(r.Body) != `{"ok":false}` || r.Size != 12 || r.Truncated {
+		t.Errorf("edited response: body %q size %d truncated %v, want 12 bytes, not truncated", r.Body, r.Size, r.Truncated)
+	}
+	if r := exs[1].Request; string(r.Body) != "01234" || r.Size != 1000 || !r.Truncated {
+		t.Errorf("cut request: body %q size %d truncated %v, want 1000 bytes, truncated", r.Body, r.Size, r.Truncated)
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -331,7 +331,11 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 	ex.Request.Body = body
 	ex.Request.Size = int64(len(body))
 	if ext != nil {
-		ex.Request.Size, ex.Request.Truncated = ext.RequestSize, ext.RequestTruncated
+		// The true size of a body exported cut; a whole one is as long as
+		// it is now, edited since or not (a fixture adjusted by hand).
+		if ext.RequestTruncated {
+			ex.Request.Size, ex.Request.Truncated = ext.RequestSize, true
+		}
 	} else if e.Request.BodySize > ex.Request.Size && !rebuilt {
 		// A body rebuilt from params is encoded anew (a space as +, not
 		// %20): its size says nothing of a cut.
@@ -375,7 +379,9 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 			r.Body, r.Size = enc, ext.ResponseSize
 		}
 	} else if ext != nil {
-		r.Size, r.Truncated = ext.ResponseSize, ext.ResponseTruncated
+		if ext.ResponseTruncated { // a whole body is as long as it is now, as the request's
+			r.Size, r.Truncated = ext.ResponseSize, true
+		}
 	} else if c.Size > r.Size && c.Text == "" {
 		// The tool did not keep the body (Chrome for redirects and some
 		// binary types, Firefox above its limit): known size, no bytes.
