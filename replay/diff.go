@@ -868,9 +868,20 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
-// pathMatchCheck reports a malformed glob in an ignore path.
+// pathMatchCheck reports a malformed glob in an ignore path, and a gjson
+// query (#(...)), which would be taken as a key of that name, match
+// nothing, and leave the value compared.
 func pathMatchCheck(p string) (bool, error) {
-	for _, seg := range splitPath(strings.TrimPrefix(p, "body.")) {
+	segs := splitPath(strings.TrimPrefix(p, "body."))
+	for i, seg := range segs {
+		if strings.HasPrefix(seg, "#(") {
+			j := i // the query may hold dots: it ends at the segment with ")"
+			for j < len(segs)-1 && !strings.Contains(segs[j], ")") {
+				j++
+			}
+			alt := slices.Concat(segs[:i], []string{"#"}, segs[j+1:])
+			return false, fmt.Errorf("#(...) queries are not supported: use # for every element (%s)", strings.Join(alt, "."))
+		}
 		if _, err := path.Match(seg, ""); err != nil {
 			return false, err
 		}
