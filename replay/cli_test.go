@@ -746,3 +746,32 @@ func mustRead(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// TestCLIReplayHARFirefoxCutBody: Firefox keeps at most 1 MiB of a
+// response in content.text and gives the whole size as content.size
+// (testdata/firefox-cut.har: 1024 of 5100 bytes). The body is imported as
+// cut, so the replay compares as far as it goes; it was taken as whole,
+// and every such answer differed from the full one replayed.
+func TestCLIReplayHARFirefoxCutBody(t *testing.T) {
+	t.Parallel()
+	full := strings.Repeat("0123456789abcdef\n", 300)
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, full)
+	})
+	c := newCLI(nil, nil)
+	if err := c.cli.Replay(context.Background(), []string{"--har", "testdata/firefox-cut.har", "--target", tg.URL, "--fail-on-diff", "-v"}); err != nil {
+		t.Fatalf("replay: %v\n%s%s", err, c.stdout.String(), c.stderr.String())
+	}
+	if out := c.stdout.String(); !strings.Contains(out, "the recorded body was cut at 1024 of 5100 bytes") || !strings.Contains(out, "1 replayed, 1 same, 0 differ, 0 failed") {
+		t.Errorf("report:\n%s", out)
+	}
+	tg2 := newTarget(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, full[:2000]) // the same start, shorter
+	})
+	c = newCLI(nil, nil)
+	if err := c.cli.Replay(context.Background(), []string{"--har", "testdata/firefox-cut.har", "--target", tg2.URL, "--fail-on-diff"}); !errors.Is(err, ErrDiff) || !strings.Contains(c.stdout.String(), "@@ body size @@\n-5100 bytes\n+2000 bytes") {
+		t.Errorf("a shorter answer: %v\n%s", err, c.stdout.String())
+	}
+}

@@ -247,8 +247,8 @@ func notHTTP(rawURL string) bool {
 // there is none), the body from postData text, base64 or params (a
 // urlencoded or multipart form rebuilt, never taken as cut short), a
 // status 0 response as no response with "_error" as the error, and a
-// missing response body as an empty body with Size from content.size and
-// Truncated set. Note that HAR response bodies are decoded, while the
+// missing response body, or one shorter than content.size, as a cut body
+// with Size from content.size and Truncated set. Note that HAR response bodies are decoded, while the
 // headers may still name the Content-Encoding of the wire.
 func (e *Entry) Exchange() (*inspect.Exchange, error) {
 	t, err := ParseTime(e.StartedDateTime)
@@ -382,9 +382,11 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 		if ext.ResponseTruncated { // a whole body is as long as it is now, as the request's
 			r.Size, r.Truncated = ext.ResponseSize, true
 		}
-	} else if c.Size > r.Size && c.Text == "" {
+	} else if c.Size > r.Size {
 		// The tool did not keep the body (Chrome for redirects and some
-		// binary types, Firefox above its limit): known size, no bytes.
+		// binary types): known size, no bytes; or kept its start
+		// (Firefox, the first 1 MiB): a cut body, compared as far as
+		// it goes.
 		r.Size, r.Truncated = c.Size, true
 	}
 	if ext == nil && e.Response.Error != "" {
