@@ -865,10 +865,16 @@ func Curl(ex *Exchange) string {
 	case ex.Request.Method != http.MethodGet || len(body) > 0:
 		fmt.Fprintf(&b, " -X %s", shellQuote(ex.Request.Method))
 	}
-	if origin, target := splitTarget(ex.Request.URL); oddTarget(target) {
+	origin, target := splitTarget(ex.Request.URL)
+	// A space no request line may hold (in a URL imported from a HAR
+	// file; none comes in on one) goes as %20, as replay sends it.
+	target = strings.ReplaceAll(target, " ", "%20")
+	if oddTarget(target) {
 		// curl would percent-encode bytes outside ASCII: the target
 		// goes as it came.
 		fmt.Fprintf(&b, " --request-target %s %s", shellQuote(target), shellQuote(origin+"/"))
+	} else if strings.Contains(ex.Request.URL, " ") {
+		fmt.Fprintf(&b, " %s", shellQuote(origin+target))
 	} else {
 		fmt.Fprintf(&b, " %s", shellQuote(ex.Request.URL))
 	}

@@ -273,3 +273,36 @@ func TestConnectRawAndCurl(t *testing.T) {
 		}
 	}
 }
+
+// TestCurlEscapesSpaces: a URL with spaces (imported from a hand-written
+// or foreign HAR; no captured request line holds one) gives a command
+// that sends them as %20, as replay does: as they were, they split the
+// request line and the receiver answered 400.
+func TestCurlEscapesSpaces(t *testing.T) {
+	t.Parallel()
+	for _, tool := range []string{"sh", "curl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not on PATH", tool)
+		}
+	}
+	for _, tt := range []struct{ name, target, want string }{
+		{"path and query", "/my file.txt?q=x y", "/my%20file.txt?q=x%20y"},
+		{"with bytes outside ASCII", "/caf\xc3\xa9 au lait?q=\xe9 t", "/caf\xc3\xa9%20au%20lait?q=\xe9%20t"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, rec := recordingServer(t)
+			host := strings.TrimPrefix(srv.URL, "http://")
+			ex := &Exchange{Request: Request{Method: "GET", URL: srv.URL + tt.target, Host: host, Headers: Headers{{"Host", host}}}}
+			cmd := Curl(ex)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			if out, err := exec.CommandContext(ctx, "sh", "-c", cmd).CombinedOutput(); err != nil {
+				t.Fatalf("running %s: %v\n%s", cmd, err, out)
+			}
+			if got := parseWire(t, rec.bytes()); got.target != tt.want {
+				t.Errorf("request target %q, want %q; command: %s", got.target, tt.want, cmd)
+			}
+		})
+	}
+}
