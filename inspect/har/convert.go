@@ -188,7 +188,10 @@ const maxEntryMS = 365 * 24 * 3600 * 1000.0
 // is all of it.
 func timings(ex *inspect.Exchange, ms float64) Timings {
 	if ttfb, ok := ex.Meta["ttfb_ms"].(float64); ok && ttfb >= 0 && ttfb <= ms {
-		return Timings{Wait: ttfb, Receive: ms - ttfb}
+		// In whole microseconds, as ms is: the difference of two such
+		// floats is not always one (0.3 - 0.019 = 0.28099999999999997).
+		ttfb = math.Round(ttfb*1000) / 1000
+		return Timings{Wait: ttfb, Receive: math.Round((ms-ttfb)*1000) / 1000}
 	}
 	return Timings{Wait: ms}
 }

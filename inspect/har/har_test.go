@@ -637,6 +637,16 @@ func TestTimingsFromTTFB(t *testing.T) {
 	if e := har.NewEntry(ex, har.Options{}); e.Timings.Wait != 12.5 || e.Timings.Receive != 27.5 || e.Time != 40 {
 		t.Errorf("with ttfb: time %v, %+v", e.Time, e.Timings)
 	}
+	// Times are whole microseconds: the subtraction's float noise
+	// (0.3 - 0.019 = 0.28099999999999997) is not written out.
+	ex.Duration, ex.Meta = 300*time.Microsecond, map[string]any{"ttfb_ms": 0.019}
+	b, err := json.Marshal(har.NewEntry(ex, har.Options{}).Timings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"wait":0.019,"receive":0.281}`) {
+		t.Errorf("timings %s, want wait 0.019 and receive 0.281", b)
+	}
 }
 
 // Playwright's HARs give a request that failed (no response) status -1:
