@@ -859,15 +859,48 @@ func (c *CLI) Import(ctx context.Context, args []string) error {
 	default:
 		return fmt.Errorf("no hooklab server at %s: start one (hooklab serve)", inspect.RedactURL(srv))
 	}
-	if into {
-		fmt.Fprintf(c.Stdout, "imported %d exchanges from %s into bin %s\n", n, files[0], *bin)
-	} else {
-		fmt.Fprintf(c.Stdout, "imported %d exchanges from %s (bin %s unless the file names one)\n", n, files[0], *bin)
+	from := files[0]
+	if from == "-" {
+		from = "standard input"
 	}
+	fmt.Fprintf(c.Stdout, "imported %s from %s into %s\n", count(n, "exchange", "exchanges"), from, importedInto(f, *bin, into))
 	if skipped := f.NotHTTP(); skipped > 0 {
-		fmt.Fprintf(c.Stdout, "skipped %d entries that never went over the network (data:, blob:, extension URLs)\n", skipped)
+		fmt.Fprintf(c.Stdout, "skipped %s that never went over the network (data:, blob:, extension URLs)\n", count(skipped, "entry", "entries"))
 	}
 	return nil
+}
+
+// importedInto names the bins an import went into: bin, for all of them
+// with --into; else the bins a hooklab export names for its entries, and
+// bin for any others.
+func importedInto(f *har.File, bin string, into bool) string {
+	var bins []string
+	for i := range f.Log.Entries {
+		b := bin
+		if e := &f.Log.Entries[i]; !into && e.Hooklab != nil && e.Hooklab.Bin != "" {
+			b = e.Hooklab.Bin
+		}
+		if !slices.Contains(bins, b) {
+			bins = append(bins, b)
+		}
+	}
+	switch {
+	case len(bins) == 0:
+		return "bin " + bin
+	case len(bins) == 1:
+		return "bin " + bins[0]
+	case len(bins) > 5:
+		return "bins " + strings.Join(bins[:5], ", ") + fmt.Sprintf(" and %d more", len(bins)-5)
+	}
+	return "bins " + strings.Join(bins, ", ")
+}
+
+// count writes n and the noun that goes with it.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // warnRedacted warns when replayed requests went out with headers holding

@@ -498,15 +498,22 @@ func TestCLIExportImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	bins, _ := local.Bins(context.Background())
-	if len(bins) != 1 || bins[0].Name != "Chrome-export" || bins[0].Count != 5 || !strings.Contains(c.stdout.String(), "imported 5 exchanges") {
+	if len(bins) != 1 || bins[0].Name != "Chrome-export" || bins[0].Count != 5 || !strings.Contains(c.stdout.String(), "imported 5 exchanges from "+chrome+" into bin Chrome-export\n") {
 		t.Errorf("bins %+v; stdout %s", bins, c.stdout.String())
 	}
 	// "-" reads standard input, as export --har - writes standard output.
 	piped := openStore(t)
 	c = newCLI(map[string]string{"HOOKLAB_UI": noServer}, func(bool) (inspect.Store, error) { return nopClose{piped}, nil })
 	c.cli.Stdin = bytes.NewReader(b)
-	if err := c.cli.Import(context.Background(), []string{"-", "--bin", "piped"}); err != nil || !strings.Contains(c.stdout.String(), "imported 5 exchanges") {
+	if err := c.cli.Import(context.Background(), []string{"-", "--bin", "piped"}); err != nil || !strings.Contains(c.stdout.String(), "imported 5 exchanges from standard input into bin piped\n") {
 		t.Errorf("import -: %v %s", err, c.stdout.String())
+	}
+	// A hooklab export goes into the bins it names, and says so (it said
+	// "(bin stripe-fixture unless the file names one)").
+	own := openStore(t)
+	c = newCLI(map[string]string{"HOOKLAB_UI": noServer}, func(bool) (inspect.Store, error) { return nopClose{own}, nil })
+	if err := c.cli.Import(context.Background(), []string{out}); err != nil || c.stdout.String() != "imported 1 exchange from "+out+" into bin stripe\n" {
+		t.Errorf("import of an export: %v %q", err, c.stdout.String())
 	}
 	// Entries a browser made for data: URLs are skipped, and said so.
 	var doc map[string]any
@@ -532,7 +539,7 @@ func TestCLIExportImport(t *testing.T) {
 	if err := c.cli.Import(context.Background(), []string{withData}); err != nil {
 		t.Fatal(err)
 	}
-	if out := c.stdout.String(); !strings.Contains(out, "imported 5 exchanges") || !strings.Contains(out, "skipped 1 entries that never went over the network") {
+	if out := c.stdout.String(); !strings.Contains(out, "imported 5 exchanges") || !strings.Contains(out, "skipped 1 entry that never went over the network") {
 		t.Errorf("import with a data: URL entry: %s", out)
 	}
 	if _, err := local.Clear(context.Background(), "with-data"); err != nil {
@@ -553,14 +560,14 @@ func TestCLIExportImport(t *testing.T) {
 	if err := c.cli.Import(context.Background(), []string{out}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(c.stdout.String(), "imported 1 exchanges") || binCount("stripe") != 2 {
+	if c.stdout.String() != "imported 1 exchange from "+out+" into bin stripe\n" || binCount("stripe") != 2 {
 		t.Errorf("stdout %s; bin stripe holds %d, want 2", c.stdout.String(), binCount("stripe"))
 	}
 	c = newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
 	if err := c.cli.Import(context.Background(), []string{out, "--bin", "other"}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(c.stdout.String(), "imported 1 exchanges from "+out+" into bin other") || binCount("other") != 1 || binCount("stripe") != 2 {
+	if !strings.Contains(c.stdout.String(), "imported 1 exchange from "+out+" into bin other") || binCount("other") != 1 || binCount("stripe") != 2 {
 		t.Errorf("stdout %s; bins other %d, stripe %d; want 1 and 2", c.stdout.String(), binCount("other"), binCount("stripe"))
 	}
 	// The API says what it takes.
