@@ -564,9 +564,13 @@ func (r *runner) destination(ex *inspect.Exchange) (*url.URL, error) {
 		if p == "" {
 			p = u.EscapedPath()
 		}
-		if ex.Source == inspect.SourceCapture && ex.Bin != "" {
-			if rest, ok := strings.CutPrefix(p, "/b/"+ex.Bin); ok && (rest == "" || rest[0] == '/') {
-				p = rest
+		if ex.Source == inspect.SourceCapture {
+			// /b/NAME/... went to bin NAME when captured: the bin the
+			// exchange is in now may be another (imported with --bin).
+			if after, ok := strings.CutPrefix(p, "/b/"); ok {
+				if name, _, _ := strings.Cut(after, "/"); inspect.ValidBin(name) == nil {
+					p = after[len(name):]
+				}
 			}
 		}
 		if r.opts.StripPrefix != "" {

@@ -206,6 +206,32 @@ func TestReplayOriginalURL(t *testing.T) {
 	}
 }
 
+// TestReplayTargetDropsRecordedBin: a capture sent to /b/NAME/... goes to
+// the target without /b/NAME whatever bin it is in now: one imported into
+// another bin (import --bin imp) went to TARGET/b/stripe/hooks.
+func TestReplayTargetDropsRecordedBin(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, nil)
+	moved := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/stripe/hooks?x=1", nil, nil, okResp())
+	moved.Bin = "imp"
+	// Not a bin's path (no valid bin name, or not at the start): kept.
+	odd := capture("01JNB5Z3Q0000000000000000B", "GET", "http://127.0.0.1:8080/b/bad.name/x", nil, nil, okResp())
+	odd.Bin = "default"
+	deep := capture("01JNB5Z3Q0000000000000000C", "GET", "http://127.0.0.1:8080/api/b/stripe/x", nil, nil, okResp())
+	deep.Bin = "default"
+	if _, err := Run(context.Background(), []*inspect.Exchange{moved, odd, deep}, Options{Target: tg.URL}); err != nil {
+		t.Fatal(err)
+	}
+	var uris []string
+	for _, g := range tg.received() {
+		uris = append(uris, g.RequestURI)
+	}
+	slices.Sort(uris)
+	if want := []string{"/api/b/stripe/x", "/b/bad.name/x", "/hooks?x=1"}; !slices.Equal(uris, want) {
+		t.Errorf("target got %q, want %q", uris, want)
+	}
+}
+
 // TestReplayTargetQuery: a target's query is added to each request's
 // query (the recorded one, or the one --set-path gives), which goes first
 // as it was recorded.
