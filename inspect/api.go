@@ -809,6 +809,9 @@ func RawRequest(ex *Exchange) []byte {
 		target = connectTarget(ex)
 	} else {
 		_, target = splitTarget(ex.Request.URL)
+		// A space no request line holds (a URL imported from a HAR
+		// file) goes as %20, as /curl and replay send it.
+		target = strings.ReplaceAll(target, " ", "%20")
 	}
 	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\n", ex.Request.Method, target)
 	hasHost, hasLen := false, false

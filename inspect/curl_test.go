@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -304,5 +305,21 @@ func TestCurlEscapesSpaces(t *testing.T) {
 				t.Errorf("request target %q, want %q; command: %s", got.target, tt.want, cmd)
 			}
 		})
+	}
+}
+
+// TestRawEscapesSpaces: /raw of a URL with spaces (imported from a HAR)
+// writes a request line that parses, the spaces as %20 as /curl and
+// replay send them: as they were, the line split into more than three
+// parts.
+func TestRawEscapesSpaces(t *testing.T) {
+	t.Parallel()
+	ex := &Exchange{Request: Request{Method: "GET", URL: "http://h/my file.txt?q=x y", Host: "h", Headers: Headers{{"Host", "h"}}}}
+	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(RawRequest(ex))))
+	if err != nil {
+		t.Fatalf("/raw does not parse: %v\n%s", err, RawRequest(ex))
+	}
+	if req.RequestURI != "/my%20file.txt?q=x%20y" {
+		t.Errorf("request target %q", req.RequestURI)
 	}
 }
