@@ -315,6 +315,13 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 		if err != nil || u.Host == "" {
 			return nil, fmt.Errorf("%w: request url %q is not absolute", inspect.ErrInvalid, e.Request.URL)
 		}
+		switch strings.ToLower(u.Scheme) {
+		case "http", "https", "ws", "wss":
+		default:
+			// An ftp: or gopher: entry would be stored, then fail every
+			// replay and every /curl.
+			return nil, fmt.Errorf("%w: request url %q: want http, https, ws or wss, not %s", inspect.ErrInvalid, e.Request.URL, u.Scheme)
+		}
 		ex.Request.Host = u.Host
 		ex.Request.TLS = u.Scheme == "https" || u.Scheme == "wss"
 		if ex.Request.Headers.Get("Host") == "" {

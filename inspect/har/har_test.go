@@ -375,6 +375,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad base64", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": 200, "content": {"text": "!!!", "encoding": "base64"}}}`, "response content"},
 		{"unknown encoding", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": 200, "content": {"text": "x", "encoding": "rot13"}}}`, "rot13"},
 		{"relative url", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "/x"}, "response": {"status": 200}}`, "not absolute"},
+		// Stored, it failed every replay and /curl.
+		{"ftp url", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "ftp://x/file"}, "response": {"status": 200}}`, "want http, https, ws or wss, not ftp"},
 		// What no HTTP message holds: /raw and /curl would print a header
 		// of its own from a value with CR LF, and replays fail late.
 		{"CR LF in a header value", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/", "headers": [{"name": "X-Evil", "value": "a\r\nInjected: yes"}]}, "response": {"status": 200}}`,
