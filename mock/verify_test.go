@@ -76,7 +76,7 @@ func TestVerify(t *testing.T) {
 		if timestamped[scheme] {
 			variants = append(variants,
 				variant{name: "stale", ts: clk.Now().Add(-10 * time.Minute), reason: "stale timestamp"},
-				variant{name: "from the future", ts: clk.Now().Add(10 * time.Minute), reason: "stale timestamp"})
+				variant{name: "from the future", ts: clk.Now().Add(10 * time.Minute), reason: "timestamp in the future"})
 		}
 		for _, v := range variants {
 			for _, reject := range []bool{false, true} {

@@ -56,6 +56,9 @@ const (
 	ReasonBadEncoding   = "bad encoding"
 	ReasonMismatch      = "signature mismatch"
 	ReasonStale         = "stale timestamp"
+	// ReasonFuture: a signed timestamp further ahead of now than the
+	// tolerance (a sender's clock, or a replay signed for later).
+	ReasonFuture = "timestamp in the future"
 )
 
 // timestampHeader returns the header holding the signed timestamp, or "".
@@ -122,8 +125,8 @@ func truncateReason(v string) string {
 // within tolerance of now (DefaultTolerance when tolerance is 0). When ok is
 // false, reason is one of "missing header <name>", "bad encoding <name>:
 // want <form>" (the signature or timestamp header that cannot be read, and
-// what it should hold), "signature mismatch", "stale timestamp" or
-// "unknown scheme <name>".
+// what it should hold), "signature mismatch", "stale timestamp",
+// "timestamp in the future" or "unknown scheme <name>".
 // Signatures are compared in constant time.
 func VerifySignature(scheme, secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) (ok bool, reason string) {
 	if tolerance <= 0 {
@@ -139,9 +142,16 @@ func VerifySignature(scheme, secret string, h http.Header, body []byte, now time
 	badTime := func(name, want, got string) (bool, string) {
 		return bad(name, want+", got "+strconv.Quote(truncateReason(got)))
 	}
-	fresh := func(ts time.Time) bool {
-		d := now.Sub(ts)
-		return d <= tolerance && d >= -tolerance
+	// unfresh says what is wrong with a signed timestamp: "" when it is
+	// within tolerance of now.
+	unfresh := func(ts time.Time) string {
+		switch d := now.Sub(ts); {
+		case d > tolerance:
+			return ReasonStale
+		case d < -tolerance:
+			return ReasonFuture
+		}
+		return ""
 	}
 	switch scheme {
 	case SchemeZendesk:
@@ -163,8 +173,8 @@ func VerifySignature(scheme, secret string, h http.Header, body []byte, now time
 		if !hmac.Equal(got, mac([]byte(secret), []byte(ts), body)) {
 			return false, ReasonMismatch
 		}
-		if !fresh(t) {
-			return false, ReasonStale
+		if r := unfresh(t); r != "" {
+			return false, r
 		}
 		return true, ""
 
@@ -204,8 +214,8 @@ func VerifySignature(scheme, secret string, h http.Header, body []byte, now time
 			}
 			decoded = true
 			if hmac.Equal(got, want) {
-				if !fresh(time.Unix(sec, 0)) {
-					return false, ReasonStale
+				if r := unfresh(time.Unix(sec, 0)); r != "" {
+					return false, r
 				}
 				return true, ""
 			}
@@ -257,8 +267,8 @@ func VerifySignature(scheme, secret string, h http.Header, body []byte, now time
 		want := mac([]byte(secret), []byte(ts+"."), body)
 		for _, got := range sigs {
 			if hmac.Equal(got, want) {
-				if !fresh(time.Unix(sec, 0)) {
-					return false, ReasonStale
+				if r := unfresh(time.Unix(sec, 0)); r != "" {
+					return false, r
 				}
 				return true, ""
 			}
@@ -285,8 +295,8 @@ func VerifySignature(scheme, secret string, h http.Header, body []byte, now time
 		if !hmac.Equal(got, mac([]byte(secret), []byte("v0:"+ts+":"), body)) {
 			return false, ReasonMismatch
 		}
-		if !fresh(time.Unix(sec, 0)) {
-			return false, ReasonStale
+		if r := unfresh(time.Unix(sec, 0)); r != "" {
+			return false, r
 		}
 		return true, ""
 
