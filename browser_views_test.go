@@ -892,3 +892,69 @@ func testBrowserCountsFetchNothing(t *testing.T, p *browserPage) {
 	p.waitFor(t, "the exchange that came meanwhile shows", `document.querySelector(`+jsQuote(browserRow(id))+`)`, 10*time.Second)
 	p.consoleErrors()
 }
+
+// testBrowserDetailFocus: a keyboard user keeps their place. Enter opens
+// the selected exchange and takes focus into the pane (its actions were
+// reached only by tabbing through every row's link); Escape, the close
+// button and Delete give focus back to the list: the row of the exchange
+// that was open, or for a deleted one the row that took its place. Focus
+// was on a control the closing pane removed, so it fell to the page's
+// start.
+func testBrowserDetailFocus(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, browserCapture(t, s.Capture, fmt.Sprintf("/b/focus/%d", i), `{}`))
+	}
+	p.openUI(t, s.UI)
+	p.waitFor(t, "the rows show", `document.querySelectorAll('tr.exchange-row').length === 4`, 5*time.Second)
+	// rowOfFocus names the row holding the focus, else what has it.
+	const rowOfFocus = `(() => {
+		const e = document.activeElement;
+		const tr = e && e.closest('tr.exchange-row');
+		return tr ? tr.dataset.id : (e ? e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className : 'none');
+	})()`
+	open := func(id string) {
+		t.Helper()
+		p.do(t, "focus the row's link", chromedp.Evaluate[chromedp.Void](`document.querySelector(`+jsQuote(browserRow(id)+" a.path")+`).focus()`))
+		p.do(t, "press Enter on it", pressKey("\r"))
+		p.waitFor(t, "the exchange opens", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(id), 5*time.Second)
+	}
+	focusIn := func(sel string) {
+		t.Helper()
+		p.do(t, "focus "+sel, chromedp.Evaluate[chromedp.Void](`document.querySelector(`+jsQuote(sel)+`).focus()`))
+	}
+	closed := func(how string, want string) {
+		t.Helper()
+		p.waitFor(t, how+" closes the pane", `document.querySelector('#detail').dataset.state === 'empty'`, 5*time.Second)
+		if got := evalIn[string](t, p, rowOfFocus); got != want {
+			p.fatalf(t, "after %s the focus is on %s; want the row %s", how, got, want)
+		}
+	}
+
+	open(ids[1])
+	focusIn("#copy-curl")
+	p.do(t, "press Escape", pressKey("\x1b"))
+	closed("Escape on Copy curl", ids[1])
+
+	open(ids[2])
+	focusIn("#detail button.close")
+	p.do(t, "press Enter on the close button", pressKey("\r"))
+	closed("the close button", ids[2])
+
+	// Enter, a shortcut from the list, takes focus into the pane.
+	p.do(t, "blur", chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
+	p.do(t, "press j twice", pressKey("jj"))
+	p.waitFor(t, "j opens the second exchange", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(ids[2]), 5*time.Second)
+	p.do(t, "press Enter", pressKey("\r"))
+	p.waitFor(t, "focus is in the pane", `document.querySelector('#detail').contains(document.activeElement)`, 5*time.Second)
+	p.do(t, "press Tab", pressKey("\t"))
+	if got := evalIn[string](t, p, `document.activeElement.closest('#detail') ? document.activeElement.id || document.activeElement.textContent : 'outside: ' + document.activeElement.tagName`); got != "copy-curl" {
+		p.fatalf(t, "Tab from the pane Enter opened goes to %q; want its first action, Copy curl", got)
+	}
+
+	// Delete gives focus to the row that takes the deleted one's place.
+	focusIn("#detail .button-danger")
+	p.do(t, "press Enter on Delete", pressKey("\r"))
+	closed("Delete", ids[1])
+}

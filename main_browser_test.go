@@ -366,6 +366,7 @@ func TestBrowser(t *testing.T) {
 		{"ViewTablesReadable", testBrowserViewTablesReadable},
 		{"WebhookFormSurvivesServerAway", testBrowserWebhookFormSurvivesServerAway},
 		{"WebhookTestSendSaysSaved", testBrowserWebhookTestSendSaysSaved},
+		{"DetailFocus", testBrowserDetailFocus},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

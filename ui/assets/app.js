@@ -95,10 +95,11 @@ const list = new ExchangeList(els.tbody, {
 });
 
 const detail = new DetailPane(els.detail, {
-  onClose: () => openExchange(''),
+  onClose: () => closeDetail(),
   onDeleted: (id) => {
+    const next = list.selected === id ? list.neighbour(1) || list.neighbour(-1) : '';
     list.remove(id);
-    openExchange('');
+    closeDetail(next);
   },
   onError: showNotice,
   onOpen: (id) => openExchange(id),
@@ -531,6 +532,21 @@ function openExchange(id) {
   onRoute();
 }
 
+/**
+ * closeDetail closes the detail pane. Focus in the pane (or lost with the
+ * contents it replaces) goes back to the list, to the row of the exchange
+ * that was open (row, for one deleted: the row that took its place), so a
+ * keyboard user goes on from where they were.
+ */
+function closeDetail(row = detail.id) {
+  const a = document.activeElement;
+  const inPane = !a || a === document.body || els.detail.contains(a);
+  if (row) list.select(row); // in view and rendered, to take the focus
+  openExchange('');
+  const link = row && inPane ? els.tbody.querySelector(`tr.exchange-row[data-id="${CSS.escape(row)}"] a.path`) : null;
+  if (link) link.focus();
+}
+
 function onRoute() {
   const r = route.current();
   const traffic = r.view === 'traffic';
@@ -668,7 +684,7 @@ function onKey(ev) {
   if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey) return;
   if (ev.key === 'Escape') {
     if (typing(ev.target)) ev.target.blur();
-    else if (detail.id) openExchange('');
+    else if (detail.id) closeDetail();
     return;
   }
   if (typing(ev.target)) return;
@@ -693,7 +709,11 @@ function onKey(ev) {
     case 'Enter':
       if (trafficView && !ev.target.closest('a,button')) {
         const id = list.selected || list.neighbour(1);
-        if (id) { ev.preventDefault(); openExchange(id); }
+        if (id) {
+          ev.preventDefault();
+          openExchange(id);
+          els.detail.focus(); // its actions are a Tab away, not past every row
+        }
       }
       break;
     case '/':
