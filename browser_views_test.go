@@ -958,3 +958,47 @@ func testBrowserDetailFocus(t *testing.T, p *browserPage) {
 	p.do(t, "press Enter on Delete", pressKey("\r"))
 	closed("Delete", ids[1])
 }
+
+// testBrowserLiveAnnouncesCalmly: a burst of arrivals is announced to a
+// screen reader as a few updates with the count, not one per exchange. The
+// list's status line ("N exchanges") was a polite live region that
+// changed with every arrival, and so was the paused list's "N new" pill:
+// 30 arrivals queued 30 announcements.
+func testBrowserLiveAnnouncesCalmly(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	browserCapture(t, s.Capture, "/b/calm/first", `{}`)
+	p.openUI(t, s.UI)
+	p.waitFor(t, "the row shows", `document.querySelectorAll('tr.exchange-row').length === 1`, 5*time.Second)
+	// Every text change inside a live region from now on (role=status
+	// and role=alert are polite and assertive live regions too).
+	p.do(t, "watch the live regions", chromedp.Evaluate[chromedp.Void](`(() => {
+		window.announced = [];
+		const live = '[aria-live]:not([aria-live="off"]), [role="status"], [role="alert"], [role="log"]';
+		new MutationObserver((ms) => {
+			for (const m of ms) {
+				const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
+				const region = el && el.closest(live);
+				if (region && !region.hidden) window.announced.push((region.id || region.className) + ': ' + region.textContent.trim());
+			}
+		}).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['hidden'] });
+	})()`))
+	for _, paused := range []bool{false, true} {
+		if paused {
+			p.do(t, "press p (pause)", pressKey("p"))
+		}
+		p.do(t, "forget", chromedp.Evaluate[chromedp.Void](`window.announced = []`))
+		for i := range 30 {
+			browserCapture(t, s.Capture, fmt.Sprintf("/b/calm/%d", i), `{}`)
+			time.Sleep(30 * time.Millisecond) // arrivals apart, as real traffic comes
+		}
+		want := "31 exchanges"
+		if paused {
+			want = "30 new"
+		}
+		// The count is still announced, once the burst is over.
+		p.waitFor(t, "a live region says "+want, `window.announced.some((a) => a.includes(`+jsQuote(want)+`))`, 10*time.Second)
+		if got := evalIn[[]string](t, p, `window.announced`); len(got) > 3 {
+			p.fatalf(t, "paused %v: 30 arrivals made %d live-region changes, want at most 3:\n%s", paused, len(got), strings.Join(got, "\n"))
+		}
+	}
+}

@@ -367,6 +367,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookFormSurvivesServerAway", testBrowserWebhookFormSurvivesServerAway},
 		{"WebhookTestSendSaysSaved", testBrowserWebhookTestSendSaysSaved},
 		{"DetailFocus", testBrowserDetailFocus},
+		{"LiveAnnouncesCalmly", testBrowserLiveAnnouncesCalmly},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -43,6 +43,7 @@ const els = {
   newBinExample: $('#new-bin-example'),
   copyBinURL: $('#copy-bin-url'),
   listStatus: $('#list-status'),
+  listAnnounce: $('#list-announce'),
   older: $('#load-older'),
   detail: $('#detail'),
   follow: $('#follow'),
@@ -91,6 +92,7 @@ const list = new ExchangeList(els.tbody, {
     els.pill.hidden = n === 0;
     els.pill.textContent = `${n} new`;
     els.pill.setAttribute('aria-label', `${n} new ${n === 1 ? 'exchange' : 'exchanges'}: show`);
+    announceList();
   },
 });
 
@@ -475,6 +477,24 @@ function updateListStatus() {
   else if (state.q) text = 'Nothing matches the filter.';
   if (els.listStatus.textContent !== text) els.listStatus.textContent = text;
   updateExport();
+  announceList();
+}
+
+// The list's status and its "N new" are told to screen readers through
+// #list-announce (a polite live region), at most once every announceEvery
+// ms and with the latest text: both change with every arrival, and a live
+// region changing with each would queue one announcement per exchange.
+const announceEvery = 3000;
+let announcedAt = 0;
+let announceTimer = 0;
+function announceList() {
+  if (announceTimer) return;
+  announceTimer = setTimeout(() => {
+    announceTimer = 0;
+    announcedAt = Date.now();
+    const text = [els.listStatus.textContent, els.pill.hidden ? '' : els.pill.textContent].filter(Boolean).join('. ');
+    if (els.listAnnounce.textContent !== text) els.listAnnounce.textContent = text;
+  }, Math.max(0, announcedAt + announceEvery - Date.now()));
 }
 
 // ---- connection, banners ----
