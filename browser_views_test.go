@@ -1002,3 +1002,22 @@ func testBrowserLiveAnnouncesCalmly(t *testing.T, p *browserPage) {
 		}
 	}
 }
+
+// testBrowserWebhookFormLabelled: every control of the webhook form has a
+// label a screen reader reads with it, whichever authentication is chosen.
+// The Authentication select had none: its label pointed at
+// wh-authentication, and the select's id is wh-authentication.type.
+func testBrowserWebhookFormLabelled(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI+"#/webhooks/new")
+	p.waitFor(t, "the form shows", `document.querySelector('#wh-endpoint')`, 5*time.Second)
+	for _, auth := range []string{"", "api_key", "basic_auth", "bearer_token"} {
+		p.do(t, "authentication "+auth, setInput(`select[name="authentication.type"]`, auth))
+		unlabelled := evalIn[[]string](t, p, `[...document.querySelector('#wh-endpoint').form.querySelectorAll('input, select, textarea')]
+			.filter((c) => c.type !== 'hidden' && !c.labels.length && !c.getAttribute('aria-label') && !c.getAttribute('aria-labelledby'))
+			.map((c) => c.name || c.id)`)
+		if len(unlabelled) > 0 {
+			p.fatalf(t, "authentication %q: the form's %q have no label", auth, unlabelled)
+		}
+	}
+}

@@ -368,6 +368,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookTestSendSaysSaved", testBrowserWebhookTestSendSaysSaved},
 		{"DetailFocus", testBrowserDetailFocus},
 		{"LiveAnnouncesCalmly", testBrowserLiveAnnouncesCalmly},
+		{"WebhookFormLabelled", testBrowserWebhookFormLabelled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -332,8 +332,10 @@ export class Views {
       circuit = j.circuit;
     }
     const readonly = w.source === 'config';
+    // A field's label names its control by the control's own id (the
+    // authentication field's control is its type select).
     const field = (name, label, input, help) => h('div', { class: 'field', dataset: { field: name } },
-      h('label', { for: `wh-${name}` }, label), input,
+      h('label', { for: input.id }, label), input,
       help ? h('span', { class: 'muted help' }, help) : null,
       h('span', { class: 'field-error', id: `wh-${name}-error`, role: 'alert' }),
       h('span', { class: 'field-warning', id: `wh-${name}-warning`, role: 'status' }));
