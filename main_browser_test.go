@@ -369,6 +369,7 @@ func TestBrowser(t *testing.T) {
 		{"DetailFocus", testBrowserDetailFocus},
 		{"LiveAnnouncesCalmly", testBrowserLiveAnnouncesCalmly},
 		{"WebhookFormLabelled", testBrowserWebhookFormLabelled},
+		{"SelectedRowContrast", testBrowserSelectedRowContrast},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
