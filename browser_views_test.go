@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -1090,6 +1091,56 @@ func testBrowserSelectedRowContrast(t *testing.T, p *browserPage) {
 				browserScreenshot(t, p, "selected-row-"+theme+".png")
 				p.fatalf(t, "%s theme: in the selected row %q", theme, bad)
 			}
+		}
+	}
+}
+
+// testBrowserStatusContrast: every status the list shows reads at WCAG AA
+// contrast in both themes, "–" (no answer: a delivery that could not
+// connect) too, which was grey on grey at 4.19:1 in the light theme.
+func testBrowserStatusContrast(t *testing.T, p *browserPage) {
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(cfg, []byte(`mocks:
+  - name: moved
+    match: {path: /moved}
+    respond: {status: 302, headers: {Location: /elsewhere}}
+  - name: gone
+    match: {path: /gone}
+    respond: {status: 404}
+  - name: fail
+    match: {path: /fail}
+    respond: {status: 500}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	// A webhook whose endpoint refuses connections: its attempt is
+	// recorded without a status.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String() + "/hook"
+	ln.Close()
+	if resp, body := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(`{"id":"dead","endpoint":`+jsQuote(dead)+`,"subscriptions":["dead.*"]}`)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := s.api(t, http.MethodPost, "/api/events", strings.NewReader(`{"type":"dead.x","data":{}}`)); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /api/events: %d %s", resp.StatusCode, body)
+	}
+	for _, path := range []string{"/b/st/ok", "/b/st/moved", "/b/st/gone", "/b/st/fail"} {
+		res, err := http.Get(s.Capture + strings.TrimPrefix(path, "/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	for _, theme := range []string{"light", "dark"} {
+		p.openUI(t, s.UI)
+		p.do(t, "theme "+theme, chromedp.Evaluate[chromedp.Void](`document.documentElement.dataset.theme = `+jsQuote(theme)))
+		p.waitFor(t, "every status shows", `['s2xx', 's3xx', 's4xx', 's5xx', 'snone'].every((c) => document.querySelector('tr.exchange-row .status.' + c))`, 10*time.Second)
+		if bad := evalIn[[]string](t, p, contrastFailures+`('tr.exchange-row .status')`); len(bad) > 0 {
+			p.fatalf(t, "%s theme: statuses under AA contrast: %q", theme, bad)
 		}
 	}
 }

@@ -370,6 +370,7 @@ func TestBrowser(t *testing.T) {
 		{"LiveAnnouncesCalmly", testBrowserLiveAnnouncesCalmly},
 		{"WebhookFormLabelled", testBrowserWebhookFormLabelled},
 		{"SelectedRowContrast", testBrowserSelectedRowContrast},
+		{"StatusContrast", testBrowserStatusContrast},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
