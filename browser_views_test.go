@@ -1144,3 +1144,37 @@ func testBrowserStatusContrast(t *testing.T, p *browserPage) {
 		}
 	}
 }
+
+// testBrowserPanelFocus: the replay and edit-and-resend panels close with
+// Escape or their Cancel button and give focus back to the button that
+// opens them. Escape only left the field (focus fell to the page's start,
+// the panel open), and Cancel removed itself with the panel's contents,
+// focus falling to the page's start too.
+func testBrowserPanelFocus(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	id := browserCapture(t, s.Capture, "/b/panel/x", `{"a":1}`)
+	p.openUI(t, s.UI+"#/exchanges/"+id)
+	p.waitFor(t, "the exchange opens", `document.querySelector('#detail').dataset.state === 'ready'`, 5*time.Second)
+	const focused = `document.activeElement.id || document.activeElement.tagName`
+	panelClosed := func(how, want string) {
+		t.Helper()
+		p.waitFor(t, how+" closes the panel", `document.querySelector('#action-panel').hidden`, 5*time.Second)
+		if got := evalIn[string](t, p, focused); got != want {
+			p.fatalf(t, "after %s the focus is on %s; want %s", how, got, want)
+		}
+		if state := evalIn[string](t, p, `document.querySelector('#detail').dataset.state`); state != "ready" {
+			p.fatalf(t, "after %s the pane is %q; want it still open", how, state)
+		}
+	}
+
+	p.do(t, "press r", pressKey("r"))
+	p.waitFor(t, "the replay panel opens", `document.activeElement.id === 'replay-target'`, 5*time.Second)
+	p.do(t, "press Escape", pressKey("\x1b"))
+	panelClosed("Escape in the replay target", "replay-open")
+
+	p.do(t, "press e", pressKey("e"))
+	p.waitFor(t, "the edit panel opens", `document.activeElement.id === 'edit-method'`, 5*time.Second)
+	p.do(t, "focus Cancel", chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll('#action-panel button')].find((b) => b.textContent === 'Cancel').focus()`))
+	p.do(t, "press Enter on Cancel", pressKey("\r"))
+	panelClosed("Cancel in the edit panel", "edit-open")
+}

@@ -371,6 +371,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookFormLabelled", testBrowserWebhookFormLabelled},
 		{"SelectedRowContrast", testBrowserSelectedRowContrast},
 		{"StatusContrast", testBrowserStatusContrast},
+		{"PanelFocus", testBrowserPanelFocus},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -703,7 +703,8 @@ function typing(el) {
 function onKey(ev) {
   if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey) return;
   if (ev.key === 'Escape') {
-    if (typing(ev.target)) ev.target.blur();
+    if (ev.target.closest && ev.target.closest('#action-panel')) detail.closePanel(); // as its Cancel does
+    else if (typing(ev.target)) ev.target.blur();
     else if (detail.id) closeDetail();
     return;
   }

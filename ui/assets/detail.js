@@ -32,6 +32,7 @@ export class DetailPane {
     this.abort = null;
     this.urls = [];
     this.revealed = false; // the open exchange was fetched with its secrets (?reveal=1)
+    this.panelOpener = ''; // selector of the button that opened the action panel
   }
 
   /** show loads and renders the exchange id; "" closes the pane. */
@@ -229,17 +230,30 @@ export class DetailPane {
     return section('Diff', 'diff', box);
   }
 
-  panel(...content) {
+  /** panel shows content in the action panel; opener is the selector of the button that opens it. */
+  panel(opener, ...content) {
     const p = this.el.querySelector('#action-panel');
     if (!p) return null;
     p.replaceChildren(...content);
     p.hidden = false;
+    this.panelOpener = opener;
     return p;
   }
 
+  /**
+   * closePanel hides the action panel. Focus in it (or lost with its
+   * contents, as a Cancel button's is) goes back to the button that opens
+   * it.
+   */
   closePanel() {
     const p = this.el.querySelector('#action-panel');
-    if (p) { p.hidden = true; p.replaceChildren(); }
+    if (!p) return;
+    const a = document.activeElement;
+    const had = !a || a === document.body || p.contains(a);
+    p.hidden = true;
+    p.replaceChildren();
+    const opener = had && this.panelOpener ? this.el.querySelector(this.panelOpener) : null;
+    if (opener) opener.focus();
   }
 
   /** openReplay shows the replay form: the last target used, or the original URL when empty. */
@@ -269,7 +283,7 @@ export class DetailPane {
     } },
     h('label', { for: 'replay-target' }, 'Target'), target, send,
     h('button', { type: 'button', class: 'button-quiet', onclick: () => this.closePanel() }, 'Cancel'));
-    this.panel(h('h3', null, 'Replay'), h('p', { class: 'muted' }, 'A base URL such as http://127.0.0.1:3000 (its scheme and host replace the original\'s); empty sends to the original URL.'), form, out);
+    this.panel('#replay-open', h('h3', null, 'Replay'), h('p', { class: 'muted' }, 'A base URL such as http://127.0.0.1:3000 (its scheme and host replace the original\'s); empty sends to the original URL.'), form, out);
     target.focus();
   }
 
@@ -377,7 +391,7 @@ export class DetailPane {
     h('label', { for: 'edit-body' }, 'Body'), body,
     load ? h('div', { class: 'row' }, load) : null,
     h('div', { class: 'row' }, send, h('button', { type: 'button', class: 'button-quiet', onclick: () => this.closePanel() }, 'Cancel')));
-    this.panel(h('h3', null, 'Edit and resend'), form, out);
+    this.panel('#edit-open', h('h3', null, 'Edit and resend'), form, out);
     method.focus();
   }
 
