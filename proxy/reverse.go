@@ -226,6 +226,10 @@ type flight struct {
 	// sendErr is the write that failed (see clientWriter).
 	sent    int64
 	sendErr error
+	// origin is the scheme and Host the client reached a reverse proxy
+	// at ("http://127.0.0.1:9000"), for a Location given back in its
+	// terms; "" in forward mode or without a Host.
+	origin string
 }
 
 // NewReverse returns a reverse proxy over opts.Routes, longest prefix first.
@@ -505,6 +509,12 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 		route:   rt,
 		target:  target,
 		request: r.Context(),
+	}
+	if !p.forward && r.Host != "" {
+		f.origin = "http://" + r.Host
+		if r.TLS != nil {
+			f.origin = "https://" + r.Host
+		}
 	}
 	if p.opts.OwnCredentials != nil {
 		f.ex.Request.Headers = inspect.RedactNamed(f.ex.Request.Headers, p.opts.OwnCredentials(r.Header))
@@ -857,6 +867,12 @@ func (p *Reverse) modifyResponse(resp *http.Response) error {
 	// httptrace per request.
 	f.ttfb = p.opts.Now().Sub(f.start)
 	rt := f.route
+	if loc := resp.Header.Get("Location"); loc != "" && f.origin != "" {
+		if to, ok := clientLocation(loc, resp.Request, rt, f.origin); ok {
+			resp.Header.Set("Location", to)
+			f.meta()["upstream_location"] = inspect.RedactURL(loc)
+		}
+	}
 	for k, v := range rt.SetResponseHeaders {
 		resp.Header.Set(k, v)
 	}
@@ -881,6 +897,60 @@ func (p *Reverse) modifyResponse(resp *http.Response) error {
 	}
 	resp.Body = &respTee{tee: newTee(resp.Body, p.opts.MaxBody, resp.ContentLength), done: func(t *tee) { p.finishBody(f, t) }}
 	return nil
+}
+
+// clientLocation gives loc, a Location an upstream answered out (the
+// request it answered), in the terms of the client that reached route rt
+// at origin, as nginx's proxy_redirect does by default. An upstream sent
+// its own Host builds its absolute redirects on it, and a client that
+// followed one would pass the proxy by, unrecorded. ok is false for a
+// Location to anywhere else (another host or scheme, a relative one, a
+// path outside the route's upstream path), which goes as it is.
+func clientLocation(loc string, out *http.Request, rt *Route, origin string) (string, bool) {
+	u, err := url.Parse(loc)
+	if err != nil || u.Scheme != out.URL.Scheme || u.User != nil ||
+		!sameHost(u.Host, out.URL.Host, u.Scheme) && !sameHost(u.Host, out.Host, u.Scheme) {
+		return "", false
+	}
+	// The upstream's path is its own base, then the client's path (less
+	// the route's prefix when stripped): take the base off, put the
+	// prefix back.
+	esc := u.EscapedPath()
+	rest, ok := strings.CutPrefix(esc, strings.TrimSuffix(rt.Upstream.EscapedPath(), "/"))
+	if !ok || rest != "" && rest[0] != '/' {
+		return "", false
+	}
+	if rt.Strip && rt.Prefix != "/" {
+		rest = strings.TrimSuffix(rt.Prefix, "/") + rest
+	}
+	if rest == "" {
+		rest = "/"
+	}
+	o, err := url.Parse(origin)
+	if err != nil {
+		return "", false
+	}
+	u.Scheme, u.Host = o.Scheme, o.Host
+	if u.Path, err = url.PathUnescape(rest); err != nil {
+		return "", false
+	}
+	u.RawPath = rest
+	return u.String(), true
+}
+
+// sameHost reports whether the authorities a and b name the same host and
+// port, a missing port being scheme's default.
+func sameHost(a, b, scheme string) bool {
+	port := func(h string) string {
+		if _, _, err := net.SplitHostPort(h); err == nil {
+			return h
+		}
+		if scheme == "https" {
+			return net.JoinHostPort(strings.Trim(h, "[]"), "443")
+		}
+		return net.JoinHostPort(strings.Trim(h, "[]"), "80")
+	}
+	return a != "" && strings.EqualFold(port(a), port(b))
 }
 
 func (p *Reverse) errorHandler(w http.ResponseWriter, r *http.Request, err error) {

@@ -1080,3 +1080,47 @@ func TestReverseUntrustedUpstreamSaysWhatToDo(t *testing.T) {
 	}
 	rec.next(t)
 }
+
+// An upstream that redirects to its own absolute URL (as frameworks do,
+// building it from the Host the proxy sent them, the upstream's own) sends
+// the client around the proxy, and the request it follows with is never
+// recorded: the Location is given back in the proxy's terms, route prefix
+// and all, and left alone when it points anywhere else.
+func TestReverseRewritesUpstreamLocation(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", strings.ReplaceAll(r.URL.Query().Get("to"), "SELF", "http://"+r.Host))
+		w.WriteHeader(http.StatusFound)
+	}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, func(o *proxy.Options) {
+		o.Routes = append(o.Routes, proxy.Route{Prefix: "/v2", Upstream: mustURL(t, up.URL+"/base"), Strip: true})
+	})
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct{ name, path, to, want string }{
+		{"own absolute URL", "/a", "SELF/login?next=%2Fa", srv.URL + "/login?next=%2Fa"},
+		{"under a stripped route", "/v2/a", "SELF/base/login", srv.URL + "/v2/login"},
+		{"route's base itself", "/v2/a", "SELF/base", srv.URL + "/v2"},
+		{"outside the route's base", "/v2/a", "http://" + up.Listener.Addr().String() + "/other", "http://" + up.Listener.Addr().String() + "/other"},
+		{"relative", "/a", "/login", "/login"},
+		{"another host", "/a", "https://sso.example/auth", "https://sso.example/auth"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := noFollow.Get(srv.URL + tc.path + "?to=" + url.QueryEscape(tc.to))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.Header.Get("Location"); got != tc.want {
+				t.Errorf("Location %q, want %q", got, tc.want)
+			}
+			ex := rec.next(t)
+			if ex.Response.Headers.Get("Location") != tc.want {
+				t.Errorf("recorded Location %q, want %q (what the client got)", ex.Response.Headers.Get("Location"), tc.want)
+			}
+			if orig, _ := ex.Meta["upstream_location"].(string); (tc.want != tc.to && orig == "") || (tc.want == tc.to && orig != "") {
+				t.Errorf("meta.upstream_location %q for a Location of %q", orig, tc.to)
+			}
+		})
+	}
+}
