@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/tls"
@@ -446,9 +447,22 @@ func (f *Forward) mitm(w http.ResponseWriter, r *http.Request, ex *inspect.Excha
 		f.recordTunnel(ex, start, hostport, nil)
 		return
 	}
+	if up == nil && plainHTTP(client.(*bufConn)) {
+		// Plain HTTP over CONNECT, as undici's ProxyAgent (Node's fetch)
+		// sends every http:// request, and websocket libraries a ws://
+		// one: served as decrypted requests are, each one recorded.
+		_ = client.SetDeadline(time.Time{})
+		f.untrack(client)
+		f.targets.Store(client, &url.URL{Scheme: "http", Host: hostport})
+		if !f.ln.push(client) {
+			f.targets.Delete(client)
+			client.Close()
+		}
+		return
+	}
 	if up != nil || first != 0x16 {
-		// Not TLS (plain HTTP or websocket over CONNECT, or a host that
-		// speaks first): tunnel it as is.
+		// Not TLS or HTTP (a host that speaks first, or another
+		// protocol): tunnel it as is.
 		_ = client.SetDeadline(time.Time{})
 		f.untrack(client)
 		if up == nil {
@@ -491,6 +505,25 @@ func (f *Forward) mitm(w http.ResponseWriter, r *http.Request, ex *inspect.Excha
 		f.targets.Delete(tconn)
 		tconn.Close()
 	}
+}
+
+// plainHTTP reports whether what client has sent, as far as it is already
+// read, begins an HTTP/1 request line in origin form ("GET /a HTTP/1.1",
+// or "OPTIONS * "): a method token of capital letters, a space, then "/"
+// or "*". A client writes its request line at once, so a partial one is
+// rare; it is tunnelled. So is HTTP/2 with prior knowledge (its preface
+// reads "PRI * HTTP/2.0"; gRPC's plaintext clients), which goes on end to
+// end in HTTP/2 only through a tunnel.
+func plainHTTP(client *bufConn) bool {
+	b, _ := client.r.Peek(client.r.Buffered())
+	if bytes.HasPrefix(b, []byte("PRI * ")) {
+		return false
+	}
+	i := 0
+	for i < len(b) && i < 20 && ('A' <= b[i] && b[i] <= 'Z' || b[i] == '-' || b[i] == '_') {
+		i++
+	}
+	return i > 0 && len(b) > i+1 && b[i] == ' ' && (b[i+1] == '/' || b[i+1] == '*')
 }
 
 // serverFirstWait is how long an intercepting proxy waits for a client's

@@ -595,3 +595,110 @@ func TestMITMServerSpeaksFirst(t *testing.T) {
 		t.Errorf("recorded %s %q %v", ex.Request.Method, ex.Error, ex.Meta)
 	}
 }
+
+// TestMITMPlainHTTPInConnect: with interception on, plain HTTP a client
+// sends through a CONNECT tunnel, as Node's fetch with undici's ProxyAgent
+// does for every http:// URL, is recorded request by request, keep-alive
+// and all, as the same requests sent in absolute form are: it was one
+// opaque tunnel, with nothing of what passed in it.
+func TestMITMPlainHTTPInConnect(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "%s %s %s", r.Method, r.URL.RequestURI(), b)
+	}))
+	defer up.Close()
+	tlsUp := httptest.NewTLSServer(http.NotFoundHandler()) // what the proxy trusts, unused here
+	defer tlsUp.Close()
+	pu, rec, _ := startMITM(t, tlsUp.Certificate())
+	c, err := net.Dial("tcp", pu.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	host := up.Listener.Addr().String()
+	br := bufio.NewReader(c)
+	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", host, host)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("CONNECT: %v %v", resp, err)
+	}
+	for _, req := range []string{
+		"GET /a?x=1 HTTP/1.1\r\nHost: " + host + "\r\n\r\n",
+		"POST /b HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 5\r\n\r\nhello",
+	} {
+		io.WriteString(c, req)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer to %q: %v", req, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := strings.Join(strings.Fields(req)[:2], " "); !strings.HasPrefix(string(b), want) {
+			t.Fatalf("answer %q, want %q...", b, want)
+		}
+	}
+	c.Close()
+	for _, want := range []struct{ method, url, body string }{
+		{"GET", up.URL + "/a?x=1", "GET /a?x=1 "},
+		{"POST", up.URL + "/b", "POST /b hello"},
+	} {
+		ex := rec.next(t)
+		if ex.Request.Method != want.method || ex.Request.URL != want.url || ex.Response == nil || string(ex.Response.Body) != want.body {
+			t.Fatalf("recorded %s %s %v (meta %v), want %s %s answered %q", ex.Request.Method, ex.Request.URL, ex.Response, ex.Meta, want.method, want.url, want.body)
+		}
+		if want.method == "POST" && string(ex.Request.Body) != "hello" {
+			t.Errorf("recorded request body %q", ex.Request.Body)
+		}
+	}
+}
+
+// TestMITMH2CInConnectTunnelled: HTTP/2 with prior knowledge inside a
+// CONNECT tunnel (gRPC's plaintext clients) is not taken for an HTTP/1
+// request ("PRI * HTTP/2.0"): it stays a tunnel, end to end in HTTP/2, as
+// before plain HTTP inside a CONNECT was intercepted.
+func TestMITMH2CInConnectTunnelled(t *testing.T) {
+	t.Parallel()
+	var h2c http.Protocols
+	h2c.SetUnencryptedHTTP2(true)
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s", r.Proto, r.URL.Path)
+	}))
+	up.Config.Protocols = &h2c
+	up.Start()
+	defer up.Close()
+	tlsUp := httptest.NewTLSServer(http.NotFoundHandler()) // what the proxy trusts, unused here
+	defer tlsUp.Close()
+	pu, rec, _ := startMITM(t, tlsUp.Certificate())
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		Protocols: &h2c,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, pu.Host)
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", addr, addr)
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil || resp.StatusCode != http.StatusOK || br.Buffered() > 0 {
+				c.Close()
+				return nil, fmt.Errorf("CONNECT: %v %v", resp, err)
+			}
+			return c, nil
+		},
+	}}
+	resp, err := client.Get(up.URL + "/svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "HTTP/2.0 /svc" {
+		t.Fatalf("upstream saw %q", b)
+	}
+	client.CloseIdleConnections()
+	if ex := rec.next(t); ex.Request.Method != http.MethodConnect {
+		t.Errorf("recorded %s %s, want the CONNECT tunnel", ex.Request.Method, ex.Request.URL)
+	}
+}

@@ -114,3 +114,44 @@ func startMITM(t *testing.T, upstreamCert *x509.Certificate) (*url.URL, *recorde
 	})
 	return pu, rec, ca
 }
+
+// A ws:// websocket through the intercepting forward proxy: the websocket
+// library opens it with CONNECT and speaks plain HTTP inside, and the
+// upgrade is recorded with its frames counted, as a wss:// one is.
+func TestMITMPlainWebsocket(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(wsEcho))
+	defer up.Close()
+	tlsUp := httptest.NewTLSServer(http.NotFoundHandler()) // what the proxy trusts, unused here
+	defer tlsUp.Close()
+	pu, rec, _ := startMITM(t, tlsUp.Certificate())
+	d := websocket.Dialer{Proxy: http.ProxyURL(pu), HandshakeTimeout: 10 * time.Second}
+	wsURL := "ws" + strings.TrimPrefix(up.URL, "http") + "/live"
+	c, _, err := d.Dial(wsURL, nil)
+	if err != nil {
+		t.Fatalf("dial %s through the intercepting proxy: %v", wsURL, err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for i := range 3 {
+		msg := fmt.Sprintf("frame %d", i)
+		if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		if _, got, err := c.ReadMessage(); err != nil || string(got) != "echo: "+msg {
+			t.Fatalf("echo %q %v", got, err)
+		}
+	}
+	_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	c.Close()
+	ex := rec.next(t)
+	if ex.Request.Method != http.MethodGet || ex.Request.URL != up.URL+"/live" || ex.Response == nil || ex.Response.Status != http.StatusSwitchingProtocols {
+		t.Fatalf("recorded %s %s response %+v meta %v", ex.Request.Method, ex.Request.URL, ex.Response, ex.Meta)
+	}
+	ws, _ := ex.Meta["websocket"].(map[string]any)
+	if up, _ := ws["frames_up"].(int64); up < 3 {
+		t.Errorf("frames counted %v", ws)
+	}
+	if down, _ := ws["frames_down"].(int64); down < 3 {
+		t.Errorf("frames counted %v", ws)
+	}
+}
