@@ -895,7 +895,15 @@ func (p *Reverse) modifyResponse(resp *http.Response) error {
 			return nil
 		}
 	}
-	resp.Body = &respTee{tee: newTee(resp.Body, p.opts.MaxBody, resp.ContentLength), done: func(t *tee) { p.finishBody(f, t) }}
+	resp.Body = &respTee{tee: newTee(resp.Body, p.opts.MaxBody, resp.ContentLength), done: func(t *tee) {
+		// Trailers (gRPC's grpc-status) arrive with the body's end, which
+		// has been read when the body is closed; ReverseProxy sends them
+		// on after that.
+		if tr := inspect.FromHTTP(resp.Trailer); len(tr) > 0 { // those sent: one announced only has no values
+			f.meta()["trailers"] = tr
+		}
+		p.finishBody(f, t)
+	}}
 	return nil
 }
 

@@ -1124,3 +1124,33 @@ func TestReverseRewritesUpstreamLocation(t *testing.T) {
 		})
 	}
 }
+
+// The trailers an upstream sends after its body (gRPC's grpc-status, a
+// checksum) reach the client and are recorded in meta.trailers: they
+// passed through and were lost to the recording, which showed a gRPC
+// call's 200 without the status that said whether it failed.
+func TestReverseRecordsTrailers(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "Grpc-Status")
+		io.WriteString(w, "body")
+		w.Header().Set("Grpc-Status", "5")
+		w.Header().Set(http.TrailerPrefix+"Grpc-Message", "not found")
+	}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, nil)
+	resp, err := http.Get(srv.URL + "/svc.Items/Get")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "body" || resp.Trailer.Get("Grpc-Status") != "5" || resp.Trailer.Get("Grpc-Message") != "not found" {
+		t.Fatalf("client got %q, trailers %v", b, resp.Trailer)
+	}
+	ex := rec.next(t)
+	want := inspect.Headers{{Name: "Grpc-Message", Value: "not found"}, {Name: "Grpc-Status", Value: "5"}}
+	if got, _ := ex.Meta["trailers"].(inspect.Headers); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("meta.trailers %v, want %v", ex.Meta["trailers"], want)
+	}
+}
