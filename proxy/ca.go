@@ -246,8 +246,8 @@ func (c *CA) Fingerprint() string {
 
 // TrustInstructions explains how to make clients trust the CA: Debian and
 // Ubuntu, macOS, Firefox, curl, Go programs (SSL_CERT_FILE), Node and
-// Python. proxy is the forward proxy's address the curl and Go examples
-// go through (127.0.0.1:8888 when "").
+// Python. proxy is the forward proxy's address the curl, Go and Node
+// examples go through (127.0.0.1:8888 when "").
 func (c *CA) TrustInstructions(proxy string) string {
 	p := c.certPath
 	if proxy == "" {
@@ -268,11 +268,13 @@ impersonate any site to them. The key stays in %s.
   Go programs:    SSL_CERT_FILE=%s HTTPS_PROXY=http://%s go run .
                   (SSL_CERT_FILE replaces the system roots; to keep them, point it at a bundle:
                   cat /etc/ssl/certs/ca-certificates.crt %s > bundle.pem)
-  Node:           NODE_EXTRA_CA_CERTS=%s
+  Node:           NODE_EXTRA_CA_CERTS=%s HTTPS_PROXY=http://%s HTTP_PROXY=http://%s node app.js
+                  (Node's fetch and https ignore the *_PROXY variables: in app.js, undici's
+                  setGlobalDispatcher(new EnvHttpProxyAgent()), or Node 24+: NODE_USE_ENV_PROXY=1)
   Python:         REQUESTS_CA_BUNDLE=%s (requests), SSL_CERT_FILE=%s (urllib, httpx)
 
 SHA-256 fingerprint: %s
-`, filepath.Dir(p), p, p, c.cert.Subject.CommonName, p, p, p, proxy, p, p, proxy, p, p, p, p, c.Fingerprint())
+`, filepath.Dir(p), p, p, c.cert.Subject.CommonName, p, p, p, proxy, p, p, proxy, p, p, proxy, proxy, p, p, c.Fingerprint())
 }
 
 // Leaf returns a certificate for host (a DNS name or an IP address), signed

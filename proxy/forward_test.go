@@ -353,6 +353,10 @@ func TestCAFiles(t *testing.T) {
 	if strings.Contains(string(ca.CertPEM()), "PRIVATE") || !strings.Contains(ca.TrustInstructions(""), "update-ca-certificates") || !strings.Contains(ca.TrustInstructions(""), "SSL_CERT_FILE="+ca.CertPath()) {
 		t.Errorf("instructions:\n%s", ca.TrustInstructions(""))
 	}
+	// Node's fetch ignores HTTPS_PROXY: the CA alone records nothing.
+	if node := ca.TrustInstructions("127.0.0.1:9999"); !strings.Contains(node, "NODE_EXTRA_CA_CERTS="+ca.CertPath()+" HTTPS_PROXY=http://127.0.0.1:9999") || !strings.Contains(node, "EnvHttpProxyAgent") {
+		t.Errorf("Node's instructions:\n%s", node)
+	}
 
 	// Loaded again, it is the same CA.
 	again, err := proxy.LoadOrCreateCA(dir)
