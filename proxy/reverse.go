@@ -968,8 +968,21 @@ func (p *Reverse) errorHandler(w http.ResponseWriter, r *http.Request, err error
 			p.answerCutOff(w, f, "before upstream "+f.target.Host+" answered") // the client is still there
 			return
 		}
+		if f.reqBody != nil {
+			if _, n, _, rerr := f.reqBody.result(false); rerr != nil && rerr != io.EOF {
+				// It closed its side in the middle of its body (the
+				// server takes that for gone, and cancels): told so, as
+				// when the body is read whole.
+				p.bodyFailed(w, f, fmt.Sprintf("%d bytes, some of them sent to upstream %s", n, f.target.Host), rerr)
+				return
+			}
+		}
 		f.ex.Error = "client went away: " + err.Error()
-		return // nobody to answer
+		// Nobody to answer. Returning would have the server write a
+		// default 200, which a client that only closed its sending side
+		// reads as the upstream's answer.
+		p.finish(f, nil)
+		panic(http.ErrAbortHandler)
 	}
 	if f.reqBody != nil {
 		// The request's body broke on the client's side (bad chunking, a

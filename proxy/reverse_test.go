@@ -1154,3 +1154,50 @@ func TestReverseRecordsTrailers(t *testing.T) {
 		t.Errorf("meta.trailers %v, want %v", ex.Meta["trailers"], want)
 	}
 }
+
+// A client that closes its sending side is taken by the server for gone,
+// and the request is canceled; it was sent a 200 that no upstream gave (the
+// server's default for a handler that wrote nothing). In the middle of a
+// body streamed to the upstream it gets the 400 saying the body broke off,
+// as one read whole does; with its request whole, nothing.
+func TestReverseHalfClosedClient(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, nil)
+	for _, tc := range []struct {
+		name         string
+		length, sent int
+		answer       string // the start of what the client reads
+		err          string
+	}{
+		{"small body, read whole", 50000, 1000, "HTTP/1.1 400 ", inspect.BodyReadError + "1000 of 50000 bytes: unexpected EOF"},
+		{"large body, streamed", 1 << 20, 100000, "HTTP/1.1 400 ", inspect.BodyReadError},
+		{"whole body, waiting for the upstream", 10, 10, "", "client went away"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(c, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", tc.length, bytes.Repeat([]byte("a"), tc.sent))
+			c.(*net.TCPConn).CloseWrite()
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			got, _ := io.ReadAll(c)
+			c.Close()
+			if !strings.HasPrefix(string(got), tc.answer) || tc.answer == "" && len(got) > 0 {
+				t.Errorf("the client read %q, want %q...", got, tc.answer)
+			}
+			ex := rec.next(t)
+			if !strings.HasPrefix(ex.Error, tc.err) || (tc.answer == "") != (ex.Response == nil) {
+				t.Errorf("recorded response %+v, error %q", ex.Response, ex.Error)
+			}
+		})
+	}
+}
