@@ -555,11 +555,12 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 			t.Stop()
 			if p.cutOff() {
 				p.answerCutOff(w, f, "during the route's delay, before the request went to upstream "+f.target.Host)
-			} else {
-				f.ex.Error = "client went away during the injected delay"
+				p.finish(f, nil)
+				return
 			}
+			f.ex.Error = "client went away during the injected delay"
 			p.finish(f, nil)
-			return
+			panic(http.ErrAbortHandler) // no default 200 (see errorHandler)
 		}
 	}
 	if fault, fail := rt.pickFault(); fail {

@@ -1170,23 +1170,27 @@ func TestReverseHalfClosedClient(t *testing.T) {
 		}
 	}))
 	defer up.Close()
-	srv, rec := start(t, up.URL, nil)
+	srv, rec := start(t, up.URL, func(o *proxy.Options) {
+		o.Routes = append(o.Routes, proxy.Route{Prefix: "/slow", Upstream: mustURL(t, up.URL), Delay: rules.Delay{Min: 5 * time.Second, Max: 5 * time.Second}})
+	})
 	for _, tc := range []struct {
 		name         string
+		path         string
 		length, sent int
 		answer       string // the start of what the client reads
 		err          string
 	}{
-		{"small body, read whole", 50000, 1000, "HTTP/1.1 400 ", inspect.BodyReadError + "1000 of 50000 bytes: unexpected EOF"},
-		{"large body, streamed", 1 << 20, 100000, "HTTP/1.1 400 ", inspect.BodyReadError},
-		{"whole body, waiting for the upstream", 10, 10, "", "client went away"},
+		{"small body, read whole", "/upload", 50000, 1000, "HTTP/1.1 400 ", inspect.BodyReadError + "1000 of 50000 bytes: unexpected EOF"},
+		{"large body, streamed", "/upload", 1 << 20, 100000, "HTTP/1.1 400 ", inspect.BodyReadError},
+		{"whole body, waiting for the upstream", "/upload", 10, 10, "", "client went away"},
+		{"during the route's delay", "/slow", 0, 0, "", "client went away during the injected delay"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := net.Dial("tcp", srv.Listener.Addr().String())
 			if err != nil {
 				t.Fatal(err)
 			}
-			fmt.Fprintf(c, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", tc.length, bytes.Repeat([]byte("a"), tc.sent))
+			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", tc.path, tc.length, bytes.Repeat([]byte("a"), tc.sent))
 			c.(*net.TCPConn).CloseWrite()
 			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 			got, _ := io.ReadAll(c)
