@@ -543,6 +543,25 @@ func newRunner(opts Options) (*runner, error) {
 // and a header name must be.
 func validToken(s string) bool { return httpguts.ValidHeaderFieldName(s) }
 
+// upstreamLocation is ex's recorded answer as compared with answer: when
+// the reverse proxy gave the client the upstream's Location in its own
+// terms (meta.upstream_location) and answer, from the upstream itself,
+// holds that original, the original is what is compared.
+func upstreamLocation(ex *inspect.Exchange, answer *inspect.Response) *inspect.Response {
+	orig, _ := ex.Meta["upstream_location"].(string)
+	if orig == "" || ex.Response == nil || answer == nil || answer.Headers.Get("Location") != orig {
+		return ex.Response
+	}
+	resp := *ex.Response
+	resp.Headers = slices.Clone(resp.Headers)
+	for i, h := range resp.Headers {
+		if strings.EqualFold(h.Name, "Location") {
+			resp.Headers[i].Value = orig
+		}
+	}
+	return &resp
+}
+
 // hopHeaders are not forwarded: they belong to one connection. Host
 // follows the target; Content-Length is set from the body sent.
 var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
@@ -908,7 +927,7 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 		if ex.ResponseCutOff() {
 			cutOff = ex.Error
 		}
-		res.Changes, notes = r.diff.compare(ex.Response, rec.Response, cutOff)
+		res.Changes, notes = r.diff.compare(upstreamLocation(ex, rec.Response), rec.Response, cutOff)
 		res.Notes = append(res.Notes, notes...)
 		res.Ignored = r.diff.ignoredValues(ex.Response, rec.Response)
 		res.Outcome = Same

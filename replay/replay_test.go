@@ -232,6 +232,38 @@ func TestReplayTargetDropsRecordedBin(t *testing.T) {
 	}
 }
 
+// TestReplayUpstreamLocation: a redirect the reverse proxy gave back in its
+// own terms (meta.upstream_location holds the upstream's) is the same as
+// the upstream's answer to a replay sent to it; another Location differs.
+func TestReplayUpstreamLocation(t *testing.T) {
+	t.Parallel()
+	const orig = "http://upstream.test:3000/login"
+	var loc atomic.Value
+	loc.Store(orig)
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		w.Header().Set("Location", loc.Load().(string))
+		w.WriteHeader(http.StatusFound)
+	})
+	ex := capture("01JNB5Z3Q0000000000000000A", "GET", "http://127.0.0.1:9000/app/account", nil, nil,
+		&inspect.Response{Status: 302, Headers: inspect.Headers{{Name: "Location", Value: "http://127.0.0.1:9000/app/login"}}})
+	ex.Source, ex.Meta = inspect.SourceProxy, map[string]any{"upstream_location": orig}
+	rep, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: tg.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Results[0]; r.Outcome != Same {
+		t.Errorf("the upstream's own Location: %s %+v", r.Outcome, r.Changes)
+	}
+	loc.Store("http://upstream.test:3000/elsewhere")
+	rep, err = Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: tg.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Results[0]; r.Outcome != Differ || len(r.Changes) != 1 || r.Changes[0].Path != "header Location" || r.Changes[0].Old != "http://127.0.0.1:9000/app/login" {
+		t.Errorf("another Location: %s %+v", r.Outcome, r.Changes)
+	}
+}
+
 // TestReplayTargetQuery: a target's query is added to each request's
 // query (the recorded one, or the one --set-path gives), which goes first
 // as it was recorded.
