@@ -568,6 +568,18 @@ func (s *SQLite) migrate() error {
 		if n == 0 {
 			return fmt.Errorf("not a hooklab database: it has schema version %d but no exchanges table (is it a copy of emit.db?); move it away or choose another --data", v)
 		}
+		// The first builds (up to commit c8e5779, 29 Nov 2026) kept
+		// headers and rare fields in a meta JSON column, at schema
+		// version 1 or 2. Their layout was replaced in place, not by a
+		// migration, so their version numbers mean other tables: the
+		// migrations would run on it and fail, leaving a file that
+		// neither hooklab opens. Refuse it before writing anything.
+		if err := s.wdb.QueryRow(`SELECT count(*) FROM pragma_table_info('exchanges') WHERE name = 'meta'`).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("the exchanges table has the layout of an early hooklab build (before commit 629092a, 29 Nov 2026: schema version %d with a meta column), which this one cannot read; look at it with that build, or move the file away to start afresh", v)
+		}
 	}
 	if v > len(migrations) {
 		return fmt.Errorf("schema version %d is newer than this hooklab knows (%d): a newer hooklab wrote it; use that one (this one cannot go back to it)", v, len(migrations))

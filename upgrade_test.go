@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// dataFixture copies the data directory testdata/upgrade/NAME, written by
+// an older hooklab, into a new temporary directory and returns it. Its
+// databases are kept gzipped (mostly empty 16 KiB pages): FILE.gz is
+// written out as FILE.
+func dataFixture(t *testing.T, name string) string {
+	t.Helper()
+	src, dst := filepath.Join("testdata", "upgrade", name), t.TempDir()
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		to := filepath.Join(dst, strings.TrimSuffix(rel, ".gz"))
+		if d.IsDir() {
+			return os.MkdirAll(to, 0o700)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.HasSuffix(path, ".gz") {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				return err
+			}
+			if b, err = io.ReadAll(zr); err != nil {
+				return err
+			}
+		}
+		return os.WriteFile(to, b, 0o600)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// TestUpgradePreReleaseStore: a hooklab.db written by a build from before
+// the exchanges table took its present layout (commit c8e5779 and the
+// four before it, 29 Nov 2026: the headers and rare fields in a meta JSON
+// column, schema version 1 or 2) is refused naming the file and why, and
+// left as it was. That layout was changed in place rather than by a
+// migration, so this hooklab took its version 2 for its own, added the
+// journal columns (version 3), dropped its time index, and then failed
+// with "table exchanges has no column named proto": neither that build nor
+// this one could open the file again. testdata/upgrade/c8e5779 holds two
+// captures written by c8e5779.
+func TestUpgradePreReleaseStore(t *testing.T) {
+	t.Parallel()
+	data := dataFixture(t, "c8e5779")
+	path := filepath.Join(data, "hooklab.db")
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out, errOut syncBuffer
+	err = run(ctx, []string{"serve", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--data", data}, func(string) string { return "" }, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "layout of an early hooklab build") {
+		t.Errorf("run: %v, want it to refuse %s as written by a build from before the present layout", err, path)
+	}
+	if got := exitCode(err); got != 1 {
+		t.Errorf("exit %d, want 1", got)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
+		t.Errorf("%s was changed (%d bytes, %d before)", path, len(after), len(before))
+	}
+}
