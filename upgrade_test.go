@@ -82,3 +82,29 @@ func TestUpgradePreReleaseStore(t *testing.T) {
 		t.Errorf("%s was changed (%d bytes, %d before)", path, len(after), len(before))
 	}
 }
+
+// TestUpgradeReindexesText: text search finds what an older hooklab
+// captured as it finds what this one captures. The text index holds what
+// searchText makes of a row, which changed since (a gzip body is read
+// decoded, no longer as its compressed bytes), and rows an older hooklab
+// had indexed kept its entries: after the upgrade a search found a word of
+// a gzipped capture made after it, not one made before it.
+// testdata/upgrade/ec303d0 holds two captures written and indexed by
+// ec303d0: a gzipped JSON body holding gzneedle-body, and a plain one
+// holding plainneedle.
+func TestUpgradeReindexesText(t *testing.T) {
+	t.Parallel()
+	data := dataFixture(t, "ec303d0")
+	s := startServer(t, "--data", data)
+	defer s.Stop(t)
+	for _, tc := range []struct{ q, path string }{
+		{"gzneedle", "/b/old/gz"},
+		{"plainneedle", "/b/old/plain"},
+	} {
+		var l listAnswer
+		s.getJSON(t, "/api/exchanges?q="+tc.q, &l)
+		if len(l.Exchanges) != 1 || l.Exchanges[0].Path != tc.path {
+			t.Errorf("q=%s listed %+v, want the exchange of %s", tc.q, l.Exchanges, tc.path)
+		}
+	}
+}

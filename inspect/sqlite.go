@@ -618,6 +618,11 @@ func (s *SQLite) migrate() error {
 	// search falls back to scanning.
 	if _, err := s.wdb.Exec(ftsSchema); err == nil {
 		s.fts = true
+		if !s.opts.NoMigrate {
+			if err := s.checkIndexText(); err != nil {
+				return fmt.Errorf("text index: %w", err)
+			}
+		}
 		// Merging index segments happens in bounded steps the writer
 		// chooses (mergeIndex), never as an unbounded merge inside an
 		// insert that captures would wait behind.
@@ -633,6 +638,56 @@ func (s *SQLite) migrate() error {
 		s.log.Warn("text index unavailable; search will scan", "err", err)
 	}
 	return nil
+}
+
+// indexTextVersion names what the text index holds for a row (headerText,
+// bodyText, searchText); it goes up whenever that changes, so that an index
+// an older hooklab built is built again. 2: a gzip or deflate body is read
+// decoded (dfe82aa); before it (1, no fts_text in kv), its compressed bytes.
+const indexTextVersion = 2
+
+// checkIndexText empties a text index built for another indexTextVersion
+// and moves its watermark back to the start, so that the indexer builds it
+// again in the background; search scans the rows not yet indexed
+// meanwhile, so it finds what this hooklab's index would from the start.
+// (An index left as it was found nothing of a gzipped capture an older
+// hooklab had indexed, and everything of one captured since.)
+func (s *SQLite) checkIndexText() error {
+	var v int64
+	err := s.wdb.QueryRow(`SELECT v FROM kv WHERE k = 'fts_text'`).Scan(&v)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if err == nil && v == indexTextVersion {
+		return nil
+	}
+	tx, err := s.wdb.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var indexed int64
+	if err := tx.QueryRow(`SELECT coalesce((SELECT v FROM kv WHERE k = 'fts_indexed'), 0)`).Scan(&indexed); err != nil {
+		return err
+	}
+	if indexed > 0 {
+		s.log.Info("text index: built by an older hooklab; building it again in the background (search scans meanwhile)", "path", s.path, "rows", indexed)
+		if _, err := tx.Exec(`INSERT INTO exchanges_fts(exchanges_fts) VALUES('delete-all')`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(setKV, "fts_indexed", 0); err != nil {
+			return err
+		}
+		// Nothing is left to purge of the rows retention deleted.
+		if _, err := tx.Exec(`INSERT INTO kv(k, v) SELECT 'fts_purged', coalesce(min(seq) - 1, 0) FROM exchanges WHERE true
+			ON CONFLICT(k) DO UPDATE SET v = excluded.v`); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(setKV, "fts_text", indexTextVersion); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // recover opens the journal in dir and commits what it holds past the
