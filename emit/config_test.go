@@ -380,6 +380,9 @@ func TestCron(t *testing.T) {
 		{"0 12 * * 7", "2024-05-05T12:00:00Z"},
 		{"0 0 13 * 5", "2024-05-03T00:00:00Z"}, // Friday or the 13th
 		{"0 0 29 2 *", "2028-02-29T00:00:00Z"},
+		// A step past the field's end names the start alone (adding it
+		// once overflowed int and wrapped round to 57, 55, ... 1).
+		{"59/9223372036854775807 * * * *", "2024-05-01T12:59:00Z"},
 	}
 	for _, tt := range tests {
 		c, err := parseCron(tt.spec)

@@ -103,6 +103,9 @@ func cronField(s string, lo, hi int, what string) (uint64, error) {
 		}
 		for i := a; i <= b; i += step {
 			set |= 1 << uint(i)
+			if step > b-i {
+				break // i+step is past b, or would overflow int and wrap round below it
+			}
 		}
 	}
 	return set, nil
