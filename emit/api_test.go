@@ -120,6 +120,11 @@ func TestAPI(t *testing.T) {
 			t.Errorf("%s: %s, want it to say it got 0", body, raw)
 		}
 	}
+	// A number of seconds past what a duration holds is refused as such,
+	// not turned into a negative duration (or, on arm64, 292 years).
+	if code, raw := c.do("POST", "/api/webhooks", `{"endpoint": "https://example.com", "circuit_breaker": {"cooldown": 1e10}}`, &verr); code != 400 || verr.Field != "circuit_breaker.cooldown" || !strings.Contains(verr.Error, "1e10") {
+		t.Errorf("a cooldown of 1e10 seconds: %d %s, want a 400 naming circuit_breaker.cooldown and 1e10", code, raw)
+	}
 	if code, raw := c.do("POST", "/api/webhooks", `{"endpoint": "https://example.com", "retry": {"tries": 3}}`, &verr); code != 400 || !strings.Contains(verr.Error, `unknown field "tries"`) || verr.Field != "retry.tries" {
 		t.Errorf("an unknown retry field: %d %s", code, raw)
 	}

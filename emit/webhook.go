@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -202,6 +203,11 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		var f float64
 		if err := json.Unmarshal(b, &f); err != nil {
 			return inspect.ValueError("", `want a duration such as "30s" or a number of seconds, got `+string(b))
+		}
+		// Converting a float beyond int64 is not an error in Go: it gave
+		// the most negative duration (on amd64) for 1e10 seconds.
+		if ns := f * float64(time.Second); ns >= math.MaxInt64 || ns <= math.MinInt64 {
+			return inspect.ValueError("", fmt.Sprintf("want a duration of at most %s, got %s seconds", time.Duration(math.MaxInt64).Truncate(time.Hour), b))
 		}
 		*d = Duration(f * float64(time.Second))
 		return nil
