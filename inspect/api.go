@@ -873,8 +873,8 @@ func Curl(ex *Exchange) string {
 	// file; none comes in on one) goes as %20, as replay sends it.
 	target = strings.ReplaceAll(target, " ", "%20")
 	if oddTarget(target) {
-		// curl would percent-encode bytes outside ASCII: the target
-		// goes as it came.
+		// curl would percent-encode bytes outside ASCII, and drop a
+		// fragment: the target goes as it came.
 		fmt.Fprintf(&b, " --request-target %s %s", shellQuote(target), shellQuote(origin+"/"))
 	} else if strings.Contains(ex.Request.URL, " ") {
 		fmt.Fprintf(&b, " %s", shellQuote(origin+target))
@@ -958,10 +958,11 @@ func splitTarget(rawURL string) (origin, target string) {
 }
 
 // oddTarget reports whether target holds bytes curl would not send as they
-// are: outside printable ASCII.
+// are: outside printable ASCII, or a # (which starts a fragment to curl,
+// left unsent, but came as part of the target).
 func oddTarget(target string) bool {
 	for i := 0; i < len(target); i++ {
-		if target[i] <= ' ' || target[i] >= 0x7f {
+		if target[i] <= ' ' || target[i] >= 0x7f || target[i] == '#' {
 			return true
 		}
 	}

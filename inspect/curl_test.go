@@ -135,6 +135,9 @@ func TestCurlReproducesRequest(t *testing.T) {
 		{"head", "HEAD", "/head?x=1", Headers{{"X-Probe", "1"}}, nil},
 		{"over 1 MiB", "POST", "/big", Headers{{"Content-Type", "text/plain"}}, big},
 		{"empty POST with Content-Length: 0", "POST", "/ping", Headers{{"X-Probe", "1"}}, nil},
+		// curl takes a # in a URL as the start of a fragment, which it
+		// does not send.
+		{"number sign in the target", "GET", "/a?b=1#c", nil, nil},
 		{"bytes outside ASCII in the target", "POST", "/caf\xc3\xa9/lat\xe9?q=\xc3\xa9&r=\x01", Headers{{"Content-Type", "text/plain"}}, []byte("x")},
 	}
 	for _, tt := range tests {
