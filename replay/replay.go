@@ -575,6 +575,9 @@ func (r *runner) destination(ex *inspect.Exchange) (*url.URL, error) {
 	if err != nil || u.Host == "" && r.target == nil {
 		return nil, fmt.Errorf("recorded URL %q cannot be sent: give a target", ex.Request.URL)
 	}
+	if err := numberSign(u, ex.Request.URL); err != nil {
+		return nil, fmt.Errorf("recorded URL %q cannot be sent: %w", ex.Request.URL, err)
+	}
 	if u.Scheme == "" {
 		u.Scheme = "http"
 	}
@@ -801,6 +804,38 @@ func rawURL(u *url.URL) string {
 		return s[:i] + p + s[i:]
 	}
 	return s + p
+}
+
+// numberSign puts back into u's path or query a # its recorded URL held
+// there: a request line has no fragment (the server read the # as part of
+// the target), but url.Parse took the rest for one, which Go does not
+// send.
+func numberSign(u *url.URL, recorded string) error {
+	i := strings.IndexByte(recorded, '#')
+	if i < 0 {
+		return nil
+	}
+	u.Fragment, u.RawFragment = "", ""
+	rest := recorded[i:]
+	if strings.Contains(recorded[:i], "?") {
+		u.RawQuery += rest
+		return nil
+	}
+	p, q, hasQuery := strings.Cut(rest, "?")
+	path := u.RawPath
+	if path == "" {
+		path = u.EscapedPath()
+	}
+	if path == "" {
+		path = "/"
+	}
+	if err := setEscapedPath(u, path+p); err != nil {
+		return err
+	}
+	if hasQuery {
+		u.RawQuery, u.ForceQuery = q, q == ""
+	}
+	return nil
 }
 
 func setEscapedPath(u *url.URL, p string) error {

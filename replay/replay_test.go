@@ -1072,3 +1072,32 @@ func TestReplayEscapesSpaceInQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayNumberSign: a # a request's target held (a request line has
+// no fragment: the server read it as part of the path or the query) goes
+// again where it was, with a target and without; parsed as a URL it was a
+// fragment, which Go does not send.
+func TestReplayNumberSign(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ recorded, target, wantURI string }{
+		{"/b/stripe/a?b=1#c", "", "/b/stripe/a?b=1#c"},
+		{"/b/stripe/a#c?d", "", "/b/stripe/a#c?d"},
+		{"/b/stripe/a?b=1#c", "/app/", "/app/a?b=1#c"},
+		{"/b/stripe/a#c", "/app/", "/app/a#c"},
+	} {
+		tg := newTarget(t, nil)
+		ex := capture("01JNB5Z3Q0000000000000000A", "GET", tg.URL+tc.recorded, nil, nil, okResp())
+		opts := Options{}
+		if tc.target != "" {
+			opts.Target = tg.URL + tc.target
+		}
+		rep, err := Run(context.Background(), []*inspect.Exchange{ex}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := tg.received()
+		if len(got) != 1 || got[0].RequestURI != tc.wantURI || rep.Results[0].URL != tg.URL+tc.wantURI {
+			t.Errorf("%s to %q: got %+v, result URL %s, want %s", tc.recorded, tc.target, got, rep.Results[0].URL, tc.wantURI)
+		}
+	}
+}
