@@ -1247,7 +1247,9 @@ func dateFilter(v any, format func(string) string) (string, error) {
 		if p, err := time.Parse(time.RFC3339Nano, s); err == nil {
 			t = p
 		} else if f, err := strconv.ParseFloat(s, 64); err == nil {
-			t = time.Unix(0, int64(f*1e9)).UTC()
+			if t, err = unixSeconds(f); err != nil {
+				return "", err
+			}
 		} else if s == "now" || s == "today" {
 			t = time.Now()
 		} else {
@@ -1264,7 +1266,10 @@ func dateFilter(v any, format func(string) string) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("date: cannot use %T as a date", v)
 		}
-		t = time.Unix(0, int64(f*1e9)).UTC()
+		var err error
+		if t, err = unixSeconds(f); err != nil {
+			return "", err
+		}
 	}
 	f := format("rfc3339")
 	switch strings.ToLower(f) {
@@ -1274,6 +1279,18 @@ func dateFilter(v any, format func(string) string) (string, error) {
 		return t.Format(time.RFC3339Nano), nil
 	}
 	return tuesday.Strftime(f, t)
+}
+
+// unixSeconds is the time f Unix seconds name. Seconds and nanoseconds
+// go apart: f*1e9 passes int64 after 2262 (or a timestamp given in
+// milliseconds), and a float converted past int64 is made up (amd64 gave
+// 1677-09-21 for every one).
+func unixSeconds(f float64) (time.Time, error) {
+	if math.IsNaN(f) || math.Abs(f) >= math.MaxInt64 {
+		return time.Time{}, fmt.Errorf("date: %v is no number of Unix seconds", f)
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC(), nil
 }
 
 func parseLiquidDate(s string) (time.Time, error) {

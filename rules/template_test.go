@@ -861,3 +861,21 @@ func TestTemplateRangeAtIntLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestDateUnixPast2262: Unix seconds that do not fit in int64 nanoseconds
+// (years before 1678 or after 2262) are still that second: converting
+// them to nanoseconds gave 1677-09-21T00:12:43Z for every one.
+func TestDateUnixPast2262(t *testing.T) {
+	t.Parallel()
+	tpl, err := NewTemplate(`{{ a | date: "rfc3339" }} {{ b | date: "rfc3339" }} {{ c | date: "%Y" }} {{ d | date }}`, FormatText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tpl.Render(map[string]any{"a": 0, "b": 0, "c": 0, "d": math.NaN()}); err == nil {
+		t.Errorf("NaN: Render = %q, want an error (NaN is no time)", got)
+	}
+	got, err := tpl.Render(map[string]any{"a": 17000000000, "b": "-62135596800", "c": 253402300799.5, "d": 0})
+	if want := "2508-09-16T06:13:20Z 0001-01-01T00:00:00Z 9999 1970-01-01T00:00:00Z"; err != nil || string(got) != want {
+		t.Errorf("Render = %q, %v; want %q", got, err, want)
+	}
+}
