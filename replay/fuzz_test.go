@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/big"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -122,6 +124,10 @@ func FuzzCompareUnordered(f *testing.F) {
 	f.Add(`{"items":[{"id":2,"v":"b"},{"id":1,"v":"a"}]}`, `{"items":[{"id":1,"v":"X"},{"id":2,"v":"b"}]}`)
 	f.Add(`[[1,2],[3,4]]`, `[[4,9],[2,1],[]]`)
 	f.Add(`[1,2,3]`, `[3,1]`)
+	f.Add(`9007199254740993`, `9007199254740992`)
+	f.Add(`{"a":1.0,"b":[1e2,-0]}`, `{"b":[100,0],"a":1}`)
+	f.Add(`{"a":1,"a":2}`, `{"a":2}`)
+	f.Add(`"\u00e9"`, `"é"`)
 	f.Fuzz(func(t *testing.T, a, b string) {
 		if !json.Valid([]byte(a)) || !json.Valid([]byte(b)) {
 			return
@@ -131,7 +137,62 @@ func FuzzCompareUnordered(f *testing.F) {
 			if got, _ := Compare(jsonResp(200, a), jsonResp(200, a), opts); len(got) != 0 {
 				t.Fatalf("%s against itself (unordered %v): %+v", a, un, got)
 			}
-			Compare(jsonResp(200, a), jsonResp(200, b), opts)
+			// In order, a change is found exactly when the two bodies hold
+			// different JSON values; in any order, none is found between
+			// equal ones.
+			changes, _ := Compare(jsonResp(200, a), jsonResp(200, b), opts)
+			equal, exact := jsonEqual(a, b)
+			if !exact {
+				continue
+			}
+			if !un && (len(changes) == 0) != equal {
+				t.Fatalf("%s against %s: equal %v, changes %+v", a, b, equal, changes)
+			}
+			if un && len(changes) != 0 && equal {
+				t.Fatalf("%s against %s in any order: changes %+v between equal values", a, b, changes)
+			}
 		}
 	})
+}
+
+// jsonNumber is a number's value as text, which no string equals.
+type jsonNumber string
+
+// jsonEqual reports whether a and b hold the same JSON value, numbers
+// compared by value (1, 1.0 and 1e0 are one number; 2^53+1 is not 2^53).
+// exact is false when a number had more digits than the comparison holds.
+func jsonEqual(a, b string) (equal, exact bool) {
+	exact = true
+	var norm func(v any) any
+	norm = func(v any) any {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				v[k] = norm(x)
+			}
+		case []any:
+			for i, x := range v {
+				v[i] = norm(x)
+			}
+		case json.Number:
+			f, _, err := big.ParseFloat(string(v), 10, 4096, big.ToNearestEven)
+			if err != nil || f.Acc() != big.Exact {
+				exact = false
+				return string(v)
+			}
+			if f.Sign() == 0 {
+				f.SetInt64(0) // -0 is 0
+			}
+			return jsonNumber(f.Text('p', 0))
+		}
+		return v
+	}
+	dec := func(s string) any {
+		d := json.NewDecoder(strings.NewReader(s))
+		d.UseNumber()
+		var v any
+		_ = d.Decode(&v)
+		return norm(v)
+	}
+	return reflect.DeepEqual(dec(a), dec(b)), exact
 }

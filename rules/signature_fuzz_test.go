@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"mime/multipart"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +89,53 @@ func FuzzMultipartForm(f *testing.F) {
 		// A form condition reads the same fields.
 		m := &Matcher{Form: map[string]*Cond{"a": {Present: true}}}
 		_, _ = m.Match(r)
+	})
+}
+
+// FuzzMultipartRoundTrip: the fields of a form mime/multipart writes (any
+// boundary it accepts, any names and values) are what request.form holds
+// and what a form condition sees.
+func FuzzMultipartRoundTrip(f *testing.F) {
+	f.Add("zz", "a", "x", "b", "y")
+	f.Add("zz", "a", "x", "a", "y")
+	f.Add("b0und ary", `q"uo\te`, "v\r\nw", "€", "")
+	f.Add("x", "a", "--x", "b", "\r\n--x\r\n")
+	f.Fuzz(func(t *testing.T, boundary, n1, v1, n2, v2 string) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		if mw.SetBoundary(boundary) != nil {
+			return
+		}
+		want := map[string][]string{}
+		for _, fv := range [][2]string{{n1, v1}, {n2, v2}} {
+			// A name is a quoted string without control bytes (which
+			// mime.ParseMediaType refuses); a value cannot hold
+			// the boundary (mime/multipart writes both as given).
+			if fv[0] == "" || strings.ContainsFunc(fv[0], func(r rune) bool { return r < ' ' || r == 0x7f }) || strings.Contains(fv[1], "--"+boundary) {
+				return
+			}
+			if err := mw.WriteField(fv[0], fv[1]); err != nil {
+				t.Fatal(err)
+			}
+			want[fv[0]] = append(want[fv[0]], fv[1])
+		}
+		if err := mw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r := &Request{Method: http.MethodPost, Path: "/f", Header: http.Header{"Content-Type": {mw.FormDataContentType()}}, Body: buf.Bytes()}
+		form := RequestVars(r, nil)["request"].(map[string]any)["form"].(map[string]any)
+		if len(form) != len(want) {
+			t.Fatalf("form %q, want %q", form, want)
+		}
+		for name, vs := range want {
+			got := form[name]
+			if len(vs) == 1 && got != vs[0] || len(vs) == 2 && !reflect.DeepEqual(got, []any{vs[0], vs[1]}) {
+				t.Fatalf("form[%q] = %q, want %q", name, got, vs)
+			}
+		}
+		m := &Matcher{Form: map[string]*Cond{n1: {Present: true}}}
+		if _, ok := m.Match(r); !ok {
+			t.Fatalf("form condition: %q not present in %q (%q)", n1, form, m.Explain(r))
+		}
 	})
 }
