@@ -949,6 +949,11 @@ func testBrowserDetailFocus(t *testing.T, p *browserPage) {
 	p.waitFor(t, "j opens the second exchange", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(ids[2]), 5*time.Second)
 	p.do(t, "press Enter", pressKey("\r"))
 	p.waitFor(t, "focus is in the pane", `document.querySelector('#detail').contains(document.activeElement)`, 5*time.Second)
+	// ... and shows where it is: the pane, focused from the keyboard, has
+	// the focus ring every control has (it had none).
+	if got := evalIn[string](t, p, `document.activeElement === document.querySelector('#detail') ? getComputedStyle(document.activeElement).outlineStyle : 'focus on ' + document.activeElement.tagName`); got != "solid" {
+		p.fatalf(t, "the pane Enter focused shows outline %q, want a solid focus ring", got)
+	}
 	p.do(t, "press Tab", pressKey("\t"))
 	if got := evalIn[string](t, p, `document.activeElement.closest('#detail') ? document.activeElement.id || document.activeElement.textContent : 'outside: ' + document.activeElement.tagName`); got != "copy-curl" {
 		p.fatalf(t, "Tab from the pane Enter opened goes to %q; want its first action, Copy curl", got)
