@@ -1252,6 +1252,15 @@ func testBrowserEditAndResend(t *testing.T, p *browserPage) {
 	if path := evalIn[string](t, p, `[...document.querySelectorAll('#detail [data-part="request"] .j-key')].map((k) => k.dataset.path).join(',')`); path != "ticket,ticket.priority,n" {
 		p.fatalf(t, "JSON tree key paths %q", path)
 	}
+	// ... for the keyboard and screen readers too: a fold button is named
+	// by its path (it read as "left brace"), and a key copies its path
+	// with Enter (it could not be focused).
+	if names := evalIn[string](t, p, `[...document.querySelectorAll('#detail [data-part="request"] .j-open')].map((o) => o.getAttribute('aria-label')).join(',')`); names != "JSON document,ticket" {
+		p.fatalf(t, "JSON tree fold buttons named %q, want JSON document,ticket", names)
+	}
+	p.do(t, "focus a key", chromedp.Evaluate[chromedp.Void](`document.querySelector('#detail [data-part="request"] .j-key[data-path="ticket.priority"]').focus()`))
+	p.do(t, "press Enter on it", pressKey("\r"))
+	p.waitFor(t, "its path is copied", `[...document.querySelectorAll('#detail [data-part="request"] .j-copied')].some((n) => n.textContent === 'Copied path ticket.priority')`, 5*time.Second)
 
 	p.do(t, "press e", pressKey("e"))
 	p.waitFor(t, "the edit form shows", `document.querySelector('#edit-body')`, 5*time.Second)

@@ -180,7 +180,9 @@ export function jsonTree(text, indent = '  ', { lazy = false, openDepth = 1, chu
     }
     const first = i;
     const node = h('span', { class: 'j-node' });
-    const open = h('span', { class: 'j-open', tabindex: '0', role: 'button', 'aria-expanded': 'true', title: 'Fold / unfold' }, c);
+    // Named by its path, which a screen reader says with its state (the
+    // bracket alone read as "left brace").
+    const open = h('span', { class: 'j-open', tabindex: '0', role: 'button', 'aria-expanded': 'true', 'aria-label': path || 'JSON document', title: 'Fold / unfold' }, c);
     const kids = h('span', { class: 'j-children' });
     node.append(open, kids, h('span', { class: 'j-ellipsis', 'aria-hidden': 'true' }),
       '\n' + indent.repeat(depth) + close);
@@ -213,7 +215,7 @@ export function jsonTree(text, indent = '  ', { lazy = false, openDepth = 1, chu
           let key = raw;
           try { key = JSON.parse(raw); } catch { /* keep raw */ }
           p = path ? `${path}.${esc(key)}` : esc(key);
-          kids.append(h('span', { class: 'j-key', dataset: { path: p }, title: `${p} (click to copy the path)` }, raw));
+          kids.append(h('span', { class: 'j-key', tabindex: '0', role: 'button', 'aria-label': `Copy the path ${p}`, dataset: { path: p }, title: `${p} (click to copy the path)` }, raw));
           ws();
           i++; // ':'
           kids.append(': ');
@@ -314,7 +316,7 @@ function jsonView(text) {
   }
   pre.addEventListener('click', onTreeClick);
   pre.addEventListener('keydown', (ev) => {
-    if ((ev.key === 'Enter' || ev.key === ' ') && ev.target.closest('.j-open')) {
+    if ((ev.key === 'Enter' || ev.key === ' ') && ev.target.closest('.j-open, .j-key')) {
       ev.preventDefault();
       onTreeClick(ev);
     }
