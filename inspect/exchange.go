@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/andybalholm/brotli"
 )
 
 // Sentinel errors shared by every package. Check them with errors.Is.
@@ -512,16 +514,16 @@ func pathOf(raw string) string {
 	return u.EscapedPath()
 }
 
-// MaxDecodedView bounds how much of a gzip or deflate body is decoded to
+// MaxDecodedView bounds how much of a gzip, deflate or br body is decoded to
 // show it or look into it: the UI's viewers, json: terms, a HAR export. A
 // few hundred KB of gzip decode to hundreds of MB.
 const MaxDecodedView = 32 << 20
 
 // DecodeContent returns body decoded from the content coding ce names
-// (the last of a list): gzip, or deflate (zlib-wrapped as HTTP says, else
-// raw, as some servers send it), at most limit bytes of it. err is nil
+// (the last of a list): gzip, deflate (zlib-wrapped as HTTP says, else
+// raw, as some servers send it) or br, at most limit bytes of it. err is nil
 // only when body is wholly in that coding; for "" and identity it is body
-// itself, and for a coding Go cannot decode (br, zstd) an error wrapping
+// itself, and for another coding (zstd) an error wrapping
 // errors.ErrUnsupported.
 func DecodeContent(ce string, body []byte, limit int64) ([]byte, error) {
 	if i := strings.LastIndexByte(ce, ','); i >= 0 {
@@ -544,6 +546,8 @@ func DecodeContent(ce string, body []byte, limit int64) ([]byte, error) {
 			}
 		}
 		return read(flate.NewReader(bytes.NewReader(body)))
+	case "br":
+		return read(brotli.NewReader(bytes.NewReader(body)))
 	}
 	return nil, fmt.Errorf("content coding %q: %w", ce, errors.ErrUnsupported)
 }

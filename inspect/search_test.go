@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 	"unicode"
+
+	"github.com/andybalholm/brotli"
 )
 
 // TestSearchMatchesQuery checks, over random data, that the store's text
@@ -415,7 +417,14 @@ func TestSearchDecodesContentCoding(t *testing.T) {
 			cutEx := newEx("z", "POST", "http://h/cut", reqBody(cut[:len(cut)/2]), reqHeader("Content-Encoding", "gzip"))
 			cutEx.Request.Truncated = true
 			plain := newEx("z", "POST", "http://h/plain", reqBody([]byte("gzipreqneedle in plain text")))
-			for _, ex := range []*Exchange{req, resp, cutEx, plain} {
+			var bb bytes.Buffer
+			bw := brotli.NewWriter(&bb)
+			bw.Write([]byte(`{"items":["brotlirespneedle"]}`))
+			bw.Close()
+			brEx := newEx("z", "GET", "http://h/br")
+			brEx.Response.Headers = Headers{{"Content-Encoding", "br"}}
+			brEx.Response.Body = bb.Bytes()
+			for _, ex := range []*Exchange{req, resp, cutEx, plain, brEx} {
 				mustAdd(t, s, ex)
 			}
 			s.Sync(t.Context())
@@ -425,6 +434,7 @@ func TestSearchDecodesContentCoding(t *testing.T) {
 					"gzipreqneedle":     {plain.ID, req.ID},
 					"deflaterespneedle": {resp.ID},
 					"gzipcutneedle":     {cutEx.ID},
+					"brotlirespneedle":  {brEx.ID},
 				} {
 					list, _, err := s.List(t.Context(), Query{Text: q})
 					if err != nil {

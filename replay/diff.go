@@ -291,7 +291,7 @@ func (d *differ) compareBodies(old, new *inspect.Response, cutOff string) ([]Cha
 	noted := ""
 	for _, r := range []*inspect.Response{old, new} {
 		switch enc := strings.ToLower(strings.TrimSpace(r.Headers.Get("Content-Encoding"))); enc {
-		case "", "identity", "gzip", "x-gzip", "deflate":
+		case "", "identity", "gzip", "x-gzip", "deflate", "br":
 		default:
 			if enc != noted {
 				noted = enc

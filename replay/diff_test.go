@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/andybalholm/brotli"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hooklab/hooklab/inspect"
@@ -419,11 +420,33 @@ func TestIgnorePaths(t *testing.T) {
 
 func TestCompareUndecodableEncoding(t *testing.T) {
 	t.Parallel()
-	old := jsonResp(200, `{"a":1}`, "Content-Encoding", "br")
-	new := jsonResp(200, "\x1b\x06\x00", "Content-Encoding", "br")
+	old := jsonResp(200, `{"a":1}`, "Content-Encoding", "zstd")
+	new := jsonResp(200, "\x28\xb5\x2f\xfd", "Content-Encoding", "zstd")
 	got, notes := Compare(old, new, DiffOptions{})
-	if len(got) != 1 || got[0].Path != "body" || len(notes) != 1 || !strings.Contains(notes[0], "br-encoded") {
+	if len(got) != 1 || got[0].Path != "body" || len(notes) != 1 || !strings.Contains(notes[0], "zstd-encoded") {
 		t.Errorf("changes %+v notes %q", got, notes)
+	}
+}
+
+// TestCompareBrotli: br answers (what Node's fetch and browsers ask for)
+// compare by content, as gzip ones do: the same JSON compressed at two
+// qualities is the same, another value a change at its path. They were
+// compared as bytes, so any recompression differed.
+func TestCompareBrotli(t *testing.T) {
+	t.Parallel()
+	br := func(s string, quality int) string {
+		var b bytes.Buffer
+		w := brotli.NewWriterLevel(&b, quality)
+		w.Write([]byte(s))
+		w.Close()
+		return b.String()
+	}
+	old := jsonResp(200, br(`{"a":1,"b":[1,2]}`, 11), "Content-Encoding", "br")
+	if got, notes := Compare(old, jsonResp(200, br(`{"b":[1,2],"a":1}`, 1), "Content-Encoding", "br"), DiffOptions{}); len(got) != 0 || len(notes) != 0 {
+		t.Errorf("the same JSON: changes %+v notes %q", got, notes)
+	}
+	if got, _ := Compare(old, jsonResp(200, br(`{"a":2,"b":[1,2]}`, 5), "Content-Encoding", "br"), DiffOptions{}); len(got) != 1 || got[0].Path != "body a" {
+		t.Errorf("another value: changes %+v", got)
 	}
 }
 

@@ -207,10 +207,10 @@ func (r *Request) cutNote() string {
 func (r *Request) notJSON() string {
 	if ce := strings.TrimSpace(r.Header.Get("Content-Encoding")); ce != "" && r.Encoded == nil && !strings.EqualFold(ce, "identity") && len(r.Body) > 0 {
 		switch strings.ToLower(ce) {
-		case "gzip", "x-gzip", "deflate":
+		case "gzip", "x-gzip", "deflate", "br":
 			return fmt.Sprintf("body is in Content-Encoding %s and could not be decoded%s, so it is not read as JSON", ce, r.cutNote())
 		}
-		return fmt.Sprintf("body is in Content-Encoding %s, which rules do not decode (gzip and deflate they do), so it is not read as JSON", ce)
+		return fmt.Sprintf("body is in Content-Encoding %s, which rules do not decode (gzip, deflate and br they do), so it is not read as JSON", ce)
 	}
 	if r.BodySize < 0 {
 		return fmt.Sprintf("body was cut at %d bytes by max_body, so it is not read as JSON", len(r.Body))

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/andybalholm/brotli"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
@@ -573,6 +574,11 @@ func TestContentEncodedResponse(t *testing.T) {
 		}
 	}
 	gz, gzBin := gzipped(t, text), gzipped(t, binary)
+	var bb bytes.Buffer
+	bw := brotli.NewWriter(&bb)
+	bw.Write(text)
+	bw.Close()
+	brText := bb.Bytes()
 	for _, tc := range []struct {
 		name             string
 		ex               *inspect.Exchange
@@ -582,7 +588,8 @@ func TestContentEncodedResponse(t *testing.T) {
 		{"gzip text", resp(gz, int64(len(gz)), false, "gzip"), string(text), "", int64(len(text)), int64(len(text) - len(gz))},
 		{"gzip binary", resp(gzBin, int64(len(gzBin)), false, "gzip"), base64.StdEncoding.EncodeToString(binary), "base64", int64(len(binary)), int64(len(binary) - len(gzBin))},
 		{"cut gzip", resp(gz[:20], int64(len(gz)), true, "gzip"), base64.StdEncoding.EncodeToString(gz[:20]), "base64", int64(len(gz)), 0},
-		{"br", resp([]byte{0x1b, 0xff, 0x00}, 3, false, "br"), "G/8A", "base64", 3, 0},
+		{"br that does not decode", resp([]byte{0x1b, 0xff, 0x00}, 3, false, "br"), "G/8A", "base64", 3, 0},
+		{"br text", resp(brText, int64(len(brText)), false, "br"), string(text), "", int64(len(text)), int64(len(text) - len(brText))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
