@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/andybalholm/brotli"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
@@ -1069,6 +1070,20 @@ func testBrowserCompressedBody(t *testing.T, p *browserPage) {
 	p.openUI(t, s.UI+"#/exchanges/"+bad)
 	p.waitFor(t, "a body that does not decode says so",
 		`document.querySelector('#detail [data-part="request"] .body-decoded .error')?.textContent.includes('does not decode as gzip')`, 5*time.Second)
+	// br, which browsers cannot decode in a page: the server decodes it.
+	var bb bytes.Buffer
+	bw := brotli.NewWriter(&bb)
+	bw.Write([]byte(`{"hello":"decoded from br"}`))
+	bw.Close()
+	br := browserCapture(t, s.Capture, "/b/gz/br", bb.String(), "Content-Type", "application/json", "Content-Encoding", "br")
+	badBr := browserCapture(t, s.Capture, "/b/gz/badbr", "\xff\xfe not br at all", "Content-Type", "application/json", "Content-Encoding", "br")
+	p.openUI(t, s.UI+"#/exchanges/"+br)
+	p.waitFor(t, "a br body shows decoded, as a JSON tree",
+		`document.querySelector('#detail [data-part="request"] .body-decoded-note')?.textContent.includes('Decoded from br') &&
+		 document.querySelector('#detail [data-part="request"] pre.body-json')?.textContent.includes('decoded from br')`, 5*time.Second)
+	p.openUI(t, s.UI+"#/exchanges/"+badBr)
+	p.waitFor(t, "a br body that does not decode says so",
+		`document.querySelector('#detail [data-part="request"] .body-decoded .error')?.textContent.includes('does not decode as br')`, 5*time.Second)
 }
 
 func testBrowserFilterInURL(t *testing.T, p *browserPage) {

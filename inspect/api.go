@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -82,6 +83,7 @@ func (a *API) routes() {
 	a.mux.HandleFunc("DELETE /api/exchanges/{id}", a.only(a.delete))
 	a.mux.HandleFunc("GET /api/exchanges/{id}/raw", a.only(a.raw, "reveal"))
 	a.mux.HandleFunc("GET /api/exchanges/{id}/curl", a.only(a.curl, "reveal"))
+	a.mux.HandleFunc("GET /api/exchanges/{id}/decoded", a.only(a.decoded, "part"))
 	a.mux.HandleFunc("GET /api/bins", a.only(a.bins))
 	a.mux.HandleFunc("POST /api/bins", a.only(a.createBin))
 	a.mux.HandleFunc("DELETE /api/bins/{name}", a.only(a.deleteBin))
@@ -626,6 +628,46 @@ func (a *API) raw(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Hooklab-Truncated", fmt.Sprintf("%d of %d bytes of the body were stored", len(ex.Request.Body), ex.Request.Size))
 	}
 	_, _ = w.Write(RawRequest(a.shown(r, ex)))
+}
+
+// decoded answers the body of ?part=request or response decoded from its
+// Content-Encoding (gzip, deflate or br), at most MaxDecodedView bytes of
+// it: the UI's viewers ask for it where the browser decodes no such coding
+// itself (br). A body that does not decode whole (cut at --max-body, or
+// not in that coding), or is in no coding hooklab reads, is a 422.
+func (a *API) decoded(w http.ResponseWriter, r *http.Request) {
+	ex, err := a.cfg.Store.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var h Headers
+	var body []byte
+	switch part := r.URL.Query().Get("part"); {
+	case part == "request":
+		h, body = ex.Request.Headers, ex.Request.Body
+	case part == "response" && ex.Response != nil:
+		h, body = ex.Response.Headers, ex.Response.Body
+	case part == "response":
+		a.fail(w, r, fmt.Errorf("%w: exchange %s has no response", ErrNotFound, ex.ID))
+		return
+	default:
+		a.fail(w, r, fmt.Errorf("%w: part %q: want request or response", ErrInvalid, part))
+		return
+	}
+	ce := h.Get("Content-Encoding")
+	dec, err := DecodeContent(ce, body, MaxDecodedView+1)
+	switch {
+	case err != nil:
+		WriteJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": fmt.Sprintf("the body does not decode as %s: %v", cmp.Or(ce, "identity"), err)})
+		return
+	case len(dec) > MaxDecodedView:
+		WriteJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": fmt.Sprintf("the body decodes to more than %d MiB", MaxDecodedView>>20)})
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(dec)
 }
 
 func (a *API) curl(w http.ResponseWriter, r *http.Request) {

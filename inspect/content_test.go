@@ -66,3 +66,29 @@ func TestDecodeContent(t *testing.T) {
 type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
+
+// TestAPIDecoded: GET /api/exchanges/{id}/decoded answers a body decoded
+// from its Content-Encoding, for the UI's viewers (a browser decodes no
+// br itself); a body that does not decode, or a wrong part, says why.
+func TestAPIDecoded(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t)
+	plain := []byte(`{"items":["decoded"]}`)
+	var bb bytes.Buffer
+	bw := brotli.NewWriter(&bb)
+	bw.Write(plain)
+	bw.Close()
+	ex := newEx("d", "POST", "http://h/br", reqBody([]byte("not br")), reqHeader("Content-Encoding", "br"))
+	ex.Response.Headers = Headers{{"Content-Encoding", "br"}, {"Content-Type", "application/json"}}
+	ex.Response.Body = bb.Bytes()
+	mustAdd(t, e.store, ex)
+	r := e.do(t, "GET", "/api/exchanges/"+ex.ID+"/decoded?part=response", "", "")
+	if r.status != 200 || !bytes.Equal(r.body, plain) || r.header.Get("Content-Type") != "application/octet-stream" {
+		t.Errorf("response decoded: %d %q %q", r.status, r.header.Get("Content-Type"), r.body)
+	}
+	e.do(t, "GET", "/api/exchanges/"+ex.ID+"/decoded?part=request", "", "").wantError(t, 422, "does not decode as br")
+	e.do(t, "GET", "/api/exchanges/"+ex.ID+"/decoded?part=body", "", "").wantError(t, 400, "want request or response")
+	e.do(t, "GET", "/api/exchanges/"+ex.ID+"/decoded", "", "").wantError(t, 400, "want request or response")
+	e.do(t, "GET", "/api/exchanges/"+ex.ID+"/decoded?part=response&x=1", "", "").wantError(t, 400, "x")
+	e.do(t, "GET", "/api/exchanges/01JNB5Z3Q0000000000000000Z/decoded?part=response", "", "").wantError(t, 404)
+}

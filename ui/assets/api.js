@@ -193,3 +193,13 @@ export function streamURL(bin, q) {
   if (q) u.searchParams.set('q', q);
   return u.toString();
 }
+
+/**
+ * decodedBody returns the body of an exchange's part ('request' or
+ * 'response') decoded on the server from its Content-Encoding, as bytes:
+ * for a coding the browser does not decode itself (br).
+ */
+export async function decodedBody(id, part) {
+  const blob = await call('GET', `/api/exchanges/${encodeURIComponent(id)}/decoded`, { query: { part }, as: 'blob' });
+  return new Uint8Array(await blob.arrayBuffer());
+}

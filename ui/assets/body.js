@@ -4,6 +4,7 @@
 
 import { h, clear, copyText } from './dom.js';
 import * as fmt from './format.js';
+import { decodedBody } from './api.js';
 
 // Large bodies render progressively and never freeze the page: the JSON
 // tree of a body over treeLimit starts with nested values folded (built
@@ -566,8 +567,10 @@ async function inflate(data, format) {
 /** decodedView shows a compressed body decoded, in the views of its content type. */
 function decodedView(data, coding, format, part, opts) {
   const box = h('div', { class: 'body-decoded' }, h('p', { class: 'muted' }, `Decoding ${coding}…`));
-  // Some senders' "deflate" is raw deflate, without zlib's header.
-  const decode = format === 'deflate' ? inflate(data, format).catch(() => inflate(data, 'deflate-raw')) : inflate(data, format);
+  // Some senders' "deflate" is raw deflate, without zlib's header. The
+  // browser has no br decoder: the server decodes it.
+  const decode = format === 'br' ? decodedBody(opts.id, opts.label)
+    : format === 'deflate' ? inflate(data, format).catch(() => inflate(data, 'deflate-raw')) : inflate(data, format);
   decode.then((bytes) => {
     let text = null;
     try {
@@ -581,7 +584,8 @@ function decodedView(data, coding, format, part, opts) {
       h('p', { class: 'muted body-decoded-note' }, `Decoded from ${coding}: ${fmt.exactBytes(bytes.length)} (${fmt.exactBytes(data.length)} as sent).`),
       inner);
   }, (err) => {
-    clear(box).append(h('p', { class: 'error' }, `The body does not decode as ${coding}: ${err.message}`));
+    // The server's answer names the coding itself.
+    clear(box).append(h('p', { class: 'error' }, format === 'br' && err.status ? `hooklab says: ${err.message}` : `The body does not decode as ${coding}: ${err.message}`));
   });
   return box;
 }
@@ -636,8 +640,9 @@ export function renderBody(part, { label, id, track = () => {}, decoded = false 
   // A compressed body (a proxied answer to a browser, say) is shown
   // decoded first, in the views its content type offers.
   const coding = fmt.header(part.headers, 'content-encoding').trim().toLowerCase();
-  const format = { gzip: 'gzip', 'x-gzip': 'gzip', deflate: 'deflate' }[coding];
-  if (binary && format && !part.truncated && typeof DecompressionStream === 'function') {
+  const format = { gzip: 'gzip', 'x-gzip': 'gzip', deflate: 'deflate', br: 'br' }[coding];
+  const decodes = format === 'br' ? Boolean(id) && !decoded : typeof DecompressionStream === 'function';
+  if (binary && format && !part.truncated && decodes) {
     views.push(['Decoded', () => decodedView(data, coding, format, part, { label, id, track })]);
   }
   if (binary) {
