@@ -550,7 +550,11 @@ var migrations = []string{
 	ALTER TABLE exchanges ADD COLUMN off INTEGER;`,
 }
 
-const ftsSchema = `CREATE VIRTUAL TABLE IF NOT EXISTS exchanges_fts USING fts5(url, headers, body, content='', contentless_delete=1, tokenize='trigram')`
+// ftsSchema is the text index. It holds text as strings.ToLower lowers it
+// (the indexer lowers what it indexes, and search what it looks for) and
+// matches it as it is, so that it finds what containsText finds: FTS5's
+// own folding did not lower İ to i, and took ς for σ and ſ for s.
+const ftsSchema = `CREATE VIRTUAL TABLE IF NOT EXISTS exchanges_fts USING fts5(url, headers, body, content='', contentless_delete=1, tokenize='trigram case_sensitive 1')`
 
 func (s *SQLite) migrate() error {
 	var v int
@@ -642,10 +646,11 @@ func (s *SQLite) migrate() error {
 
 // indexTextVersion names what the text index holds for a row (headerText,
 // bodyText, searchText); it goes up whenever that changes, so that an index
-// an older hooklab built is built again. 3: a br body is read decoded too;
-// 2: a gzip or deflate body is read decoded (dfe82aa); before it (1, no
-// fts_text in kv), its compressed bytes.
-const indexTextVersion = 3
+// an older hooklab built is built again. 4: text is lowered by
+// strings.ToLower and matched case-sensitively (ftsSchema); 3: a br body is
+// read decoded too; 2: a gzip or deflate body is read decoded (dfe82aa);
+// before it (1, no fts_text in kv), its compressed bytes.
+const indexTextVersion = 4
 
 // checkIndexText empties a text index built for another indexTextVersion
 // and moves its watermark back to the start, so that the indexer builds it
@@ -671,11 +676,14 @@ func (s *SQLite) checkIndexText() error {
 	if err := tx.QueryRow(`SELECT coalesce((SELECT v FROM kv WHERE k = 'fts_indexed'), 0)`).Scan(&indexed); err != nil {
 		return err
 	}
-	if indexed > 0 {
-		s.log.Info("text index: built by an older hooklab; building it again in the background (search scans meanwhile)", "path", s.path, "rows", indexed)
-		if _, err := tx.Exec(`INSERT INTO exchanges_fts(exchanges_fts) VALUES('delete-all')`); err != nil {
+	// Made again, not emptied: an older one folds case itself (ftsSchema).
+	for _, q := range []string{`DROP TABLE exchanges_fts`, ftsSchema} {
+		if _, err := tx.Exec(q); err != nil {
 			return err
 		}
+	}
+	if indexed > 0 {
+		s.log.Info("text index: built by an older hooklab; building it again in the background (search scans meanwhile)", "path", s.path, "rows", indexed)
 		if _, err := tx.Exec(setKV, "fts_indexed", 0); err != nil {
 			return err
 		}
@@ -1691,7 +1699,7 @@ func (s *SQLite) indexSome(n int) error {
 	// captures are written and shutdown is not held up behind it.
 	deadline := time.Now().Add(s.indexTime)
 	for i, r := range todo {
-		if _, err := ins.Exec(r.seq, r.ex.Request.URL, headerText(r.ex), bodyText(r.ex)); err != nil {
+		if _, err := ins.Exec(r.seq, strings.ToLower(r.ex.Request.URL), strings.ToLower(headerText(r.ex)), strings.ToLower(bodyText(r.ex))); err != nil {
 			return err
 		}
 		if i < len(todo)-1 && time.Now().After(deadline) {
@@ -2263,7 +2271,7 @@ func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool
 			// temporary B-tree for every page, every row of the scanned
 			// side included (minutes to page through a large backlog).
 			add(`CASE WHEN seq <= ? THEN seq IN (SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH ?) ELSE `+scan+` END`,
-				append([]any{w, `"` + strings.ReplaceAll(q.Text, `"`, `""`) + `"`}, scanArgs...)...)
+				append([]any{w, `"` + strings.ReplaceAll(t, `"`, `""`) + `"`}, scanArgs...)...)
 		} else {
 			add(scan, scanArgs...)
 		}
