@@ -21,9 +21,15 @@ import (
 // not parse. An extra host
 // "*" accepts any Host (for a UI behind --auth, reached by its LAN address).
 func Guard(log *slog.Logger, extraHosts []string, next http.Handler) http.Handler {
+	return guard(log, extraHosts, 5*time.Second, next)
+}
+
+// guard is Guard with the period at which each refusal message is logged
+// (a test sends its refusals well within one, however slow the machine).
+func guard(log *slog.Logger, extraHosts []string, logPeriod time.Duration, next http.Handler) http.Handler {
 	allowed := map[string]bool{"localhost": true}
 	// A page in a browser can send these as fast as it likes.
-	hostLog, originLog := NewLogLimit(5*time.Second), NewLogLimit(5*time.Second)
+	hostLog, originLog := NewLogLimit(logPeriod), NewLogLimit(logPeriod)
 	for _, h := range extraHosts {
 		allowed[strings.ToLower(h)] = true
 	}
