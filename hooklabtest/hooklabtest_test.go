@@ -231,7 +231,9 @@ func TestWaitFor(t *testing.T) {
 	if ex := srv.WaitFor(t, Request("GET", "/first"), time.Second); ex.Summarize().Path != "/first" {
 		t.Errorf("got %s", ex.Request.URL)
 	}
-	// Many arriving at once, the match last: found without polling.
+	// Many arriving at once, the match last: found without polling. The
+	// minute bounds the sender's 151 captures, not WaitFor: they took 2 s
+	// under -race on a quiet machine and over 10 s on a loaded one.
 	go func() {
 		for i := range 150 {
 			resp, err := http.Get(fmt.Sprintf("%s/b/load/n/%d", srv.URL, i))
@@ -244,7 +246,7 @@ func TestWaitFor(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	ex := srv.WaitFor(t, All(InBin("load"), Request("POST", "/done")), 10*time.Second)
+	ex := srv.WaitFor(t, All(InBin("load"), Request("POST", "/done")), time.Minute)
 	if string(ex.Request.Body) != "bye" {
 		t.Errorf("got %s %q", ex.Request.URL, ex.Request.Body)
 	}
@@ -252,9 +254,12 @@ func TestWaitFor(t *testing.T) {
 		t.Errorf("%d in bin load", n)
 	}
 
+	// The 10 s are for the first look through the 152 stored, which the
+	// timeout does not bound (it took 1 s under -race on a loaded machine);
+	// a wait that overlooked its timeout would never end.
 	r := &recorder{}
 	start := time.Now()
-	if ex := srv.WaitFor(r, Request("DELETE", "/never"), 50*time.Millisecond); ex != nil || time.Since(start) > 2*time.Second {
+	if ex := srv.WaitFor(r, Request("DELETE", "/never"), 50*time.Millisecond); ex != nil || time.Since(start) > 10*time.Second {
 		t.Errorf("got %v", ex)
 	}
 	if !strings.Contains(r.fatal, "no matching exchange within 50ms") || !strings.Contains(r.fatal, "only the last 20") || !strings.Contains(r.fatal, "POST "+srv.URL+"/b/load/done → 200") {
