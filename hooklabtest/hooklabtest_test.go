@@ -1,6 +1,7 @@
 package hooklabtest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -407,8 +408,13 @@ func TestWaitNextFollowsStoredOrder(t *testing.T) {
 	}
 	defer c.Close()
 	body := `{"id":"slow"}`
-	fmt.Fprintf(c, "POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:3])
-	time.Sleep(50 * time.Millisecond) // its id is taken: the request has started
+	fmt.Fprintf(c, "POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", len(body))
+	// The server says 100 Continue when the handler first reads the body,
+	// after it took the exchange's id: the request has started.
+	br := bufio.NewReader(c)
+	if line, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+		t.Fatalf("before the slow body: %q, %v; want 100 Continue", line, err)
+	}
 	resp, err := http.Post(srv.URL+"/hooks", "application/json", strings.NewReader(`{"id":"fast"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -418,7 +424,7 @@ func TestWaitNextFollowsStoredOrder(t *testing.T) {
 	if string(fast.Request.Body) != `{"id":"fast"}` {
 		t.Fatalf("first stored: %s", fast.Request.Body)
 	}
-	if _, err := io.WriteString(c, body[3:]); err != nil {
+	if _, err := io.WriteString(c, body); err != nil {
 		t.Fatal(err)
 	}
 	slow := srv.WaitNext(t, fast.ID, Request("POST", "/hooks"), 5*time.Second)
