@@ -98,6 +98,7 @@ type SQLite struct {
 	commits      atomic.Int64 // transactions written, for benchmarks
 	rowRuns      atomic.Int64 // multi-row inserts run, for tests
 	manualIndex  atomic.Bool  // tests: text is indexed only by IndexPending
+	manualSweep  atomic.Bool  // tests: segments are swept only by sweepSegments
 	// lastSeq is the newest committed row; indexed is the text index's
 	// watermark: rows up to it are in exchanges_fts.
 	lastSeq, indexed atomic.Int64
@@ -2584,7 +2585,7 @@ func (s *SQLite) checkpointer(jr *journal) {
 		case <-s.stop:
 			return
 		case <-t.C:
-			if jr != nil && time.Since(lastSweep) >= sweepEvery {
+			if jr != nil && time.Since(lastSweep) >= sweepEvery && !s.manualSweep.Load() {
 				did, err := s.sweepTick(s.cdb, jr, &sweep)
 				if did {
 					lastSweep = time.Now()
