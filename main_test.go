@@ -1661,13 +1661,17 @@ func TestStreamSlowClientResyncs(t *testing.T) {
 	defer fast.Close()
 	const n = 4000
 	fastGot := make(chan int, 1)
+	fastDone := make(chan struct{}) // closed when the reading client stops, for whatever reason
+	var fastErr error               // why it stopped early; read after fastDone
 	var read, sent atomic.Int64
 	go func() {
+		defer close(fastDone)
 		count := 0
 		for count < n {
 			_ = fast.SetReadDeadline(time.Now().Add(20 * time.Second))
 			_, b, err := fast.ReadMessage()
 			if err != nil {
+				fastErr = err
 				break
 			}
 			if strings.Contains(string(b), `"type":"exchange"`) {
@@ -1688,8 +1692,14 @@ func TestStreamSlowClientResyncs(t *testing.T) {
 				// starved for seconds (the -race suite on a busy box) must
 				// not look like a client that stopped reading. The other
 				// one never reads, so it falls behind all the same.
+				// A reader that stopped early no longer holds them back
+				// (they waited for it until the test's timeout).
 				for sent.Load()-read.Load() > 200 { // ~70 KB of messages: within the sockets' buffers
-					time.Sleep(time.Millisecond)
+					select {
+					case <-fastDone:
+						return
+					case <-time.After(time.Millisecond):
+					}
 				}
 				sent.Add(1)
 				resp, err := client.Post(s.Capture+"flood", "text/plain", strings.NewReader("x"))
@@ -1704,7 +1714,7 @@ func TestStreamSlowClientResyncs(t *testing.T) {
 	}
 	wg.Wait()
 	if got := <-fastGot; got != n {
-		t.Errorf("the reading client got %d of %d exchanges", got, n)
+		t.Fatalf("the reading client got %d of %d exchanges: %v; log:\n%s", got, n, fastErr, s.Stderr.String())
 	}
 	// The server lets go of the client that stopped reading: with a
 	// resync when its queue overflowed while there was room in the
