@@ -782,3 +782,39 @@ func TestCLIReplayHARFirefoxCutBody(t *testing.T) {
 		t.Errorf("a shorter answer: %v\n%s", err, c.stdout.String())
 	}
 }
+
+// TestCLIReplayHARDropsFragment: a browser's HAR (Firefox's, and those
+// chrome-har and Puppeteer write from Chrome) gives a page's URL with its
+// fragment, which the browser never sent; the replay sends the request the
+// browser made, with no # in its target, to the target and to the
+// original URL alike.
+func TestCLIReplayHARDropsFragment(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, nil)
+	entry := func(u string) string {
+		return `{"startedDateTime":"2026-03-01T10:00:00.000Z","time":5,
+			"request":{"method":"GET","url":"` + u + `","httpVersion":"HTTP/1.1","headers":[],"queryString":[],"cookies":[],"headersSize":-1,"bodySize":0},
+			"response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[{"name":"Content-Type","value":"application/json"}],"cookies":[],
+				"content":{"size":11,"mimeType":"application/json","text":"{\"ok\":true}"},"redirectURL":"","headersSize":-1,"bodySize":11},
+			"cache":{},"timings":{"send":0,"wait":5,"receive":0}}`
+	}
+	file := filepath.Join(t.TempDir(), "browser.har")
+	har := `{"log":{"version":"1.2","creator":{"name":"Firefox","version":"140.0"},"entries":[` +
+		entry(tg.URL+"/docs#install") + `,` + entry(tg.URL+"/app?x=1#/orders/7") + `]}}`
+	if err := os.WriteFile(file, []byte(har), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--target", tg.URL + "/"}, nil} {
+		c := newCLI(nil, nil)
+		if err := c.cli.Replay(context.Background(), append([]string{"--har", file, "--concurrency", "1", "--fail-on-diff"}, args...)); err != nil {
+			t.Fatalf("replay %q: %v\n%s%s", args, err, c.stdout.String(), c.stderr.String())
+		}
+	}
+	var uris []string
+	for _, g := range tg.received() {
+		uris = append(uris, g.RequestURI)
+	}
+	if got, want := strings.Join(uris, " "), "/docs /app?x=1 /docs /app?x=1"; got != want {
+		t.Errorf("target got %s, want %s", got, want)
+	}
+}

@@ -246,8 +246,8 @@ func notHTTP(rawURL string) bool {
 // Exchange converts e to an exchange. An entry hooklab wrote comes back as
 // the exchange it was written from (redacted values stay redacted). An entry
 // from another tool gets no ID or Bin (the importer assigns them), source
-// proxy, HTTP/2 pseudo-headers dropped (":authority" becomes Host when
-// there is none), the body from postData text, base64 or params (a
+// proxy, the URL without its fragment (a browser's, never sent), HTTP/2
+// pseudo-headers dropped (":authority" becomes Host when there is none), the body from postData text, base64 or params (a
 // urlencoded or multipart form rebuilt, never taken as cut short), a
 // status 0 response as no response with "_error" as the error, and a
 // missing response body, or one shorter than content.size, as a cut body
@@ -321,6 +321,13 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 			// An ftp: or gopher: entry would be stored, then fail every
 			// replay and every /curl.
 			return nil, fmt.Errorf("%w: request url %q: want http, https, ws or wss, not %s", inspect.ErrInvalid, e.Request.URL, u.Scheme)
+		}
+		if i := strings.IndexByte(e.Request.URL, '#'); i >= 0 {
+			// A browser's HAR (Firefox's, and Chrome's as chrome-har and
+			// Puppeteer write it) gives a page's URL with its fragment,
+			// which the browser never sent: the record holds the request
+			// as it went, or replay and /curl would send the # on.
+			ex.Request.URL = e.Request.URL[:i]
 		}
 		ex.Request.Host = u.Host
 		ex.Request.TLS = u.Scheme == "https" || u.Scheme == "wss"
