@@ -869,7 +869,7 @@ func (p *Reverse) modifyResponse(resp *http.Response) error {
 	f.ttfb = p.opts.Now().Sub(f.start)
 	rt := f.route
 	if loc := resp.Header.Get("Location"); loc != "" && f.origin != "" {
-		if to, ok := clientLocation(loc, resp.Request, rt, f.origin); ok {
+		if to, ok := clientLocation(loc, resp.Request, rt, f.origin); ok && p.routesBack(to, rt) {
 			resp.Header.Set("Location", to)
 			f.meta()["upstream_location"] = inspect.RedactURL(loc)
 		}
@@ -945,6 +945,19 @@ func clientLocation(loc string, out *http.Request, rt *Route, origin string) (st
 	}
 	u.RawPath = rest
 	return u.String(), true
+}
+
+// routesBack reports whether the proxy sends the path of to, a Location
+// given in its terms, to route rt again: a path another route takes (a
+// longer prefix, or the "/" route for one outside rt's prefix) would take
+// a client that followed it to another upstream than the one that meant it.
+func (p *Reverse) routesBack(to string, rt *Route) bool {
+	u, err := url.Parse(to)
+	if err != nil {
+		return false
+	}
+	back := p.route(u.Path)
+	return back != nil && back.Prefix == rt.Prefix
 }
 
 // sameHost reports whether the authorities a and b name the same host and

@@ -1125,6 +1125,47 @@ func TestReverseRewritesUpstreamLocation(t *testing.T) {
 	}
 }
 
+// A Location is given back in the proxy's terms only where the proxy
+// sends that path to the route that answered: one that another route
+// takes (a longer prefix, or the "/" route for a path outside a route's
+// own) was rewritten all the same, and a client that followed it reached
+// another upstream than the one that redirected it.
+func TestReverseLocationOfAnotherRoute(t *testing.T) {
+	t.Parallel()
+	redirect := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", strings.ReplaceAll(r.URL.Query().Get("to"), "SELF", "http://"+r.Host))
+		w.WriteHeader(http.StatusFound)
+	}
+	a := httptest.NewServer(http.HandlerFunc(redirect))
+	defer a.Close()
+	b := httptest.NewServer(http.HandlerFunc(redirect))
+	defer b.Close()
+	srv, rec := start(t, a.URL, func(o *proxy.Options) {
+		o.Routes = append(o.Routes,
+			proxy.Route{Prefix: "/v2", Upstream: mustURL(t, b.URL), Strip: true},
+			proxy.Route{Prefix: "/api", Upstream: mustURL(t, b.URL)})
+	})
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct{ name, path, to, want string }{
+		{"a path the proxy sends to another route", "/a", "SELF/v2/x", a.URL + "/v2/x"},
+		{"outside a route kept whole", "/api/a", "SELF/login", b.URL + "/login"},
+		{"inside a route kept whole", "/api/a", "SELF/api/b", srv.URL + "/api/b"},
+		{"its own route", "/a", "SELF/b", srv.URL + "/b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := noFollow.Get(srv.URL + tc.path + "?to=" + url.QueryEscape(tc.to))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.Header.Get("Location"); got != tc.want {
+				t.Errorf("Location %q, want %q", got, tc.want)
+			}
+			rec.next(t)
+		})
+	}
+}
+
 // The trailers an upstream sends after its body (gRPC's grpc-status, a
 // checksum) reach the client and are recorded in meta.trailers: they
 // passed through and were lost to the recording, which showed a gRPC
