@@ -457,3 +457,44 @@ func TestSearchDecodesContentCoding(t *testing.T) {
 		})
 	}
 }
+
+// A body whose Content-Encoding names a coding it is not in (a HAR
+// import: browsers write bodies decoded and keep the wire's headers) is
+// searched as it is: a deflate reader made a few bytes of garbage of some
+// such text before it failed, and those were searched instead, so the
+// exchange was found by nothing it said.
+func TestSearchBodyNotInItsContentCoding(t *testing.T) {
+	t.Parallel()
+	for _, mode := range storeModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			s := openMode(t, mode.memory, Options{})
+			ex := newEx("z", "GET", "http://h/api")
+			ex.Response.Headers = Headers{{"Content-Encoding", "deflate"}}
+			ex.Response.Body = []byte(`{"ok":true,"name":"labelneedle"}`)
+			req := newEx("z", "POST", "http://h/form", reqBody([]byte(`[{"id":1,"name":"labelneedle"}]`)), reqHeader("Content-Encoding", "deflate"))
+			mustAdd(t, s, ex)
+			mustAdd(t, s, req)
+			s.Sync(t.Context())
+			check := func(when string) {
+				t.Helper()
+				list, _, err := s.List(t.Context(), Query{Text: "labelneedle"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, x := range list {
+					got = append(got, x.ID)
+				}
+				if want := []string{req.ID, ex.ID}; !slices.Equal(got, want) {
+					t.Errorf("%s: finds %v, want %v", when, got, want)
+				}
+			}
+			check("before indexing")
+			if err := s.IndexPending(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			check("after indexing")
+		})
+	}
+}

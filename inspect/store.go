@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -153,13 +154,15 @@ func searchText(body []byte) string {
 }
 
 // searchBody is what text search reads of a message's body: searchText of
-// it decoded when its Content-Encoding is gzip or deflate, as the UI shows
+// it decoded when its Content-Encoding is gzip, deflate or br, as the UI shows
 // it and json: terms read it (a body cut at --max-body as far as it
-// decodes), else of it as it is.
+// decodes), else of it as it is. A body that is not in its coding (a HAR
+// import's, written decoded under the wire's headers) is read as it is: a
+// deflate reader makes a few bytes of garbage of some text before it fails.
 func searchBody(h Headers, body []byte) string {
 	if ce := h.Get("Content-Encoding"); ce != "" && len(body) > 0 {
 		dec, err := DecodeContent(ce, body, indexBodyBytes)
-		if err == nil || len(dec) > 0 && !errors.Is(err, errors.ErrUnsupported) {
+		if err == nil || len(dec) > 0 && errors.Is(err, io.ErrUnexpectedEOF) {
 			body = dec
 		}
 	}
