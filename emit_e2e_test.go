@@ -440,3 +440,56 @@ func TestSendDataFileWithBOM(t *testing.T) {
 		t.Fatal("no delivery")
 	}
 }
+
+// TestReplayOfDeliveryToEndpointWithFragment: a webhook whose endpoint
+// holds a fragment (a URL pasted from a browser's address bar) is
+// delivered without it, as every HTTP client sends such a URL, and its
+// replay and /curl send what the delivery sent: the recorded URL kept the
+// fragment, and replay, which puts a recorded # back into the target (one
+// a captured request line held), sent GET /in#!/view/1, which no delivery
+// had sent.
+func TestReplayOfDeliveryToEndpointWithFragment(t *testing.T) {
+	t.Parallel()
+	uris := make(chan string, 4)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		uris <- r.RequestURI
+	}))
+	defer sink.Close()
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	yaml := "webhooks:\n  - {id: frag, endpoint: \"" + sink.URL + "/in?a=1#!/view/1\"}\nsubscriptions:\n  - {webhook: frag, events: [\"r.*\"]}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	if r, b := s.api(t, "POST", "/api/events", strings.NewReader(`{"type": "r.x", "data": {}}`)); r.StatusCode != http.StatusAccepted {
+		t.Fatalf("event: %d %s", r.StatusCode, b)
+	}
+	next := func(what string) string {
+		t.Helper()
+		select {
+		case u := <-uris:
+			return u
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s", what)
+		}
+		return ""
+	}
+	if u := next("delivery"); u != "/in?a=1" {
+		t.Fatalf("delivered to %s", u)
+	}
+	r, b := s.api(t, "GET", "/api/exchanges/wait?bin=frag&after=00000000000000000000000000&timeout=10s", nil)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("the delivery was not recorded: %d %s", r.StatusCode, b)
+	}
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"replay", "--server", s.UI, "--bin", "frag"},
+		func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatalf("replay: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	if u := next("replay"); u != "/in?a=1" {
+		t.Errorf("the replay went to %s, the delivery to /in?a=1", u)
+	}
+	if strings.Contains(string(b), "#!") {
+		t.Errorf("recorded with the fragment no request sent: %s", b)
+	}
+}

@@ -891,7 +891,11 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID, 
 	if req.Endpoint != "" && req.Endpoint != w.Endpoint {
 		req.URL = rebase(req.URL, req.Endpoint, w.Endpoint)
 	}
-	out := outcome{attempt: Attempt{N: n, Time: start}, reqURL: req.URL}
+	// Recorded as sent: a fragment (an endpoint pasted from a browser's
+	// address bar) goes to no server, and replay and /curl send a recorded
+	// # on, as one a captured request line held.
+	sent, _, _ := strings.Cut(req.URL, "#")
+	out := outcome{attempt: Attempt{N: n, Time: start}, reqURL: sent}
 	a := &out.attempt
 	timeout := time.Duration(w.Timeout)
 	if timeout <= 0 {
