@@ -39,10 +39,11 @@ type Forward struct {
 	ca  *CA
 	log *slog.Logger
 
-	// inner serves the intercepted TLS connections, fed through ln.
+	// inner serves the intercepted connections, fed through ln: TLS ones
+	// (*tls.Conn) and plain HTTP sent inside a tunnel (*bufConn).
 	inner   *http.Server
 	ln      *connListener
-	targets sync.Map // *tls.Conn -> *url.URL, the CONNECT target
+	targets sync.Map // net.Conn (*tls.Conn or *bufConn) -> *url.URL, the CONNECT target
 
 	mu     sync.Mutex
 	open   map[net.Conn]struct{} // tunnels and handshakes, closed on Shutdown
