@@ -93,7 +93,10 @@ func startServerEnv(t testing.TB, env map[string]string, args ...string) *server
 		return env[k]
 	}
 	go func() { s.done <- run(ctx, append([]string{"serve"}, args...), getenv, s.Stdout, s.Stderr) }()
-	deadline := time.Now().Add(15 * time.Second)
+	// A bound on a start, not its expected time: one over a store of
+	// 10,000 exchanges takes about a second under the race detector, and
+	// went past 15 s on a machine at load 20.
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		out := s.Stdout.String()
 		s.Capture, s.UI = startupURL(out, "capture"), startupURL(out, "ui")

@@ -730,6 +730,9 @@ func (e *Emitter) CatchUp(ctx context.Context, st inspect.Store) (int, error) {
 		}
 		for _, sum := range page {
 			if sum.Source != inspect.SourceCapture && sum.Source != inspect.SourceProxy {
+				// Taken in too, as OnExchange takes them: the mark goes
+				// past it, so that the next start does not list it again.
+				e.seen.Store(&sum.ID)
 				continue
 			}
 			ex, err := st.Get(ctx, sum.ID)

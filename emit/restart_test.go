@@ -513,6 +513,52 @@ subscriptions:
 	}
 }
 
+// TestCatchUpMarksOtherSources: exchanges that make no event (replays,
+// emitted deliveries) stored while the emitter was down move its mark on
+// when a start lists them, as OnExchange's do: they were listed again at
+// every start (10,000 stored replays held a start for a second under the
+// race detector, and past a test's 15 s on a loaded machine).
+func TestCatchUpMarksOtherSources(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st, err := inspect.OpenSQLite(filepath.Join(dir, "store"), inspect.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	yaml := "webhooks:\n  - {id: cap, endpoint: \"http://127.0.0.1:1/\", signing: {scheme: none}}\n"
+	e := openAt(t, dir, yaml, newFakeClock())
+	stop := run(t, e)
+	if _, err := e.CatchUp(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ids := new(inspect.IDs)
+	var last string
+	for range 3 {
+		ex := &inspect.Exchange{ID: ids.New(time.Now()), Bin: "b", Source: inspect.SourceReplay, Time: time.Now(),
+			Request: inspect.Request{Method: "GET", URL: "http://h/r"}}
+		if err := st.Add(context.Background(), ex); err != nil {
+			t.Fatal(err)
+		}
+		last = ex.ID
+	}
+	e = openAt(t, dir, yaml, newFakeClock())
+	defer e.Close()
+	stop = run(t, e)
+	defer stop()
+	if n, err := e.CatchUp(context.Background(), st); err != nil || n != 0 {
+		t.Fatalf("CatchUp = %d, %v; want no event of replays", n, err)
+	}
+	waitFor(t, "the mark past the replays", func() bool {
+		mark, _, err := e.db.mark(context.Background(), exchangesMark)
+		return err == nil && mark == last
+	})
+}
+
 // dayAheadThenBack runs an emitter on dir with its clock a day ahead,
 // calls ahead with it, and stops it; then opens and runs it again on a
 // fake clock a day earlier, which it returns (stopped and closed at the
