@@ -74,13 +74,9 @@ func TestAPIDecoded(t *testing.T) {
 	t.Parallel()
 	e := newAPIEnv(t)
 	plain := []byte(`{"items":["decoded"]}`)
-	var bb bytes.Buffer
-	bw := brotli.NewWriter(&bb)
-	bw.Write(plain)
-	bw.Close()
 	ex := newEx("d", "POST", "http://h/br", reqBody([]byte("not br")), reqHeader("Content-Encoding", "br"))
 	ex.Response.Headers = Headers{{"Content-Encoding", "br"}, {"Content-Type", "application/json"}}
-	ex.Response.Body = bb.Bytes()
+	ex.Response.Body = encoded(t, "br", string(plain))
 	mustAdd(t, e.store, ex)
 	r := e.do(t, "GET", "/api/exchanges/"+ex.ID+"/decoded?part=response", "", "")
 	if r.status != 200 || !bytes.Equal(r.body, plain) || r.header.Get("Content-Type") != "application/octet-stream" {

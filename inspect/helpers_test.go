@@ -2,14 +2,20 @@ package inspect
 
 import (
 	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/andybalholm/brotli"
 )
 
 // testIDs makes the ids of every exchange the tests build, so ids never
@@ -241,4 +247,31 @@ func fmtIDs(ids []string, names map[string]string) string {
 		}
 	}
 	return fmt.Sprint(out)
+}
+
+// encoded returns s in the content coding named: gzip, deflate (zlib, as
+// HTTP says), raw-deflate (as some servers send "deflate") or br.
+func encoded(t testing.TB, coding, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	var w io.WriteCloser
+	switch coding {
+	case "gzip":
+		w = gzip.NewWriter(&b)
+	case "deflate":
+		w = zlib.NewWriter(&b)
+	case "raw-deflate":
+		w, _ = flate.NewWriter(&b, flate.BestCompression)
+	case "br":
+		w = brotli.NewWriter(&b)
+	default:
+		t.Fatalf("encoded: no coding %q", coding)
+	}
+	if _, err := io.WriteString(w, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

@@ -1,9 +1,6 @@
 package inspect
 
 import (
-	"bytes"
-	"compress/gzip"
-	"compress/zlib"
 	"net/http"
 	"net/url"
 	"testing"
@@ -16,24 +13,10 @@ import (
 // read it.
 func TestQueryJSONDecodesContentEncoding(t *testing.T) {
 	t.Parallel()
-	gz := func(s string) []byte {
-		var b bytes.Buffer
-		zw := gzip.NewWriter(&b)
-		zw.Write([]byte(s))
-		zw.Close()
-		return b.Bytes()
-	}
-	zl := func(s string) []byte {
-		var b bytes.Buffer
-		zw := zlib.NewWriter(&b)
-		zw.Write([]byte(s))
-		zw.Close()
-		return b.Bytes()
-	}
 	e := newAPIEnv(t)
-	hook := newEx("hooks", "POST", "http://h/hook", reqBody(gz(`{"type":"order.created","id":"evt_gz1"}`)),
+	hook := newEx("hooks", "POST", "http://h/hook", reqBody(encoded(t, "gzip", `{"type":"order.created","id":"evt_gz1"}`)),
 		reqHeader("Content-Encoding", "gzip"), reqHeader("Content-Type", "application/json"))
-	proxied := newEx("api", "GET", "http://h/status", source(SourceProxy), respBody(zl(`{"status":"failed"}`)),
+	proxied := newEx("api", "GET", "http://h/status", source(SourceProxy), respBody(encoded(t, "deflate", `{"status":"failed"}`)),
 		respHeader("Content-Encoding", "deflate"), respHeader("Content-Type", "application/json"))
 	broken := newEx("hooks", "POST", "http://h/broken", reqBody([]byte(`{"id":"evt_plain"}`)),
 		reqHeader("Content-Encoding", "gzip"))

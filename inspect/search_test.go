@@ -2,8 +2,6 @@ package inspect
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -14,8 +12,6 @@ import (
 	"testing"
 	"time"
 	"unicode"
-
-	"github.com/andybalholm/brotli"
 )
 
 // TestSearchMatchesQuery checks, over random data, that the store's text
@@ -381,20 +377,6 @@ func TestSearchInvalidUTF8BytesEach(t *testing.T) {
 // so a gzipped webhook or a proxied API's gzip answer was never found.)
 func TestSearchDecodesContentCoding(t *testing.T) {
 	t.Parallel()
-	gz := func(s string) []byte {
-		var b bytes.Buffer
-		zw := gzip.NewWriter(&b)
-		zw.Write([]byte(s))
-		zw.Close()
-		return b.Bytes()
-	}
-	fl := func(s string) []byte {
-		var b bytes.Buffer
-		zw, _ := flate.NewWriter(&b, flate.BestCompression)
-		zw.Write([]byte(s))
-		zw.Close()
-		return b.Bytes()
-	}
 	// Text that compresses little, so that half the gzip stream decodes
 	// to a good part of it (Go's decoder gives out what it has in 32 KiB
 	// windows).
@@ -409,21 +391,17 @@ func TestSearchDecodesContentCoding(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
 			s := openMode(t, mode.memory, Options{})
-			req := newEx("z", "POST", "http://h/gz", reqBody(gz(`{"ticket":{"subject":"gzipreqneedle"}}`)), reqHeader("Content-Encoding", "gzip"))
+			req := newEx("z", "POST", "http://h/gz", reqBody(encoded(t, "gzip", `{"ticket":{"subject":"gzipreqneedle"}}`)), reqHeader("Content-Encoding", "gzip"))
 			resp := newEx("z", "GET", "http://h/api")
 			resp.Response.Headers = Headers{{"Content-Encoding", "deflate"}}
-			resp.Response.Body = fl(`{"items":["deflaterespneedle"]}`)
-			cut := gz(long.String())
+			resp.Response.Body = encoded(t, "raw-deflate", `{"items":["deflaterespneedle"]}`)
+			cut := encoded(t, "gzip", long.String())
 			cutEx := newEx("z", "POST", "http://h/cut", reqBody(cut[:len(cut)/2]), reqHeader("Content-Encoding", "gzip"))
 			cutEx.Request.Truncated = true
 			plain := newEx("z", "POST", "http://h/plain", reqBody([]byte("gzipreqneedle in plain text")))
-			var bb bytes.Buffer
-			bw := brotli.NewWriter(&bb)
-			bw.Write([]byte(`{"items":["brotlirespneedle"]}`))
-			bw.Close()
 			brEx := newEx("z", "GET", "http://h/br")
 			brEx.Response.Headers = Headers{{"Content-Encoding", "br"}}
-			brEx.Response.Body = bb.Bytes()
+			brEx.Response.Body = encoded(t, "br", `{"items":["brotlirespneedle"]}`)
 			for _, ex := range []*Exchange{req, resp, cutEx, plain, brEx} {
 				mustAdd(t, s, ex)
 			}
