@@ -647,13 +647,16 @@ func (s *SQLite) migrate() error {
 
 // indexTextVersion names what the text index holds for a row (headerText,
 // bodyText, searchText); it goes up whenever that changes, so that an index
-// an older hooklab built is built again. 5: a body not in its coding is
-// read as it is, not as what a deflate reader made of it before it failed;
+// an older hooklab built is built again. 6: a body that is text is read
+// as it is when it does not decode whole (one not in its coding can run a
+// decoder out of input too, as a cut one does); 5: a body not in its
+// coding is read as it is, not as what a deflate reader made of it before
+// it failed;
 // 4: text is lowered by strings.ToLower and matched case-sensitively
 // (ftsSchema); 3: a br body is read decoded too; 2: a gzip or deflate body
 // is read decoded (dfe82aa); before it (1, no fts_text in kv), its
 // compressed bytes.
-const indexTextVersion = 5
+const indexTextVersion = 6
 
 // checkIndexText empties a text index built for another indexTextVersion
 // and moves its watermark back to the start, so that the indexer builds it

@@ -156,13 +156,18 @@ func searchText(body []byte) string {
 // searchBody is what text search reads of a message's body: searchText of
 // it decoded when its Content-Encoding is gzip, deflate or br, as the UI shows
 // it and json: terms read it (a body cut at --max-body as far as it
-// decodes), else of it as it is. A body that is not in its coding (a HAR
-// import's, written decoded under the wire's headers) is read as it is: a
-// deflate reader makes a few bytes of garbage of some text before it fails.
+// decodes, or one the upstream broke off), else of it as it is. A body
+// that is not in its coding (a HAR import's, written decoded under the
+// wire's headers) is read as it is: a deflate or br reader makes garbage
+// of some text before it fails, or before it runs out of input as it does
+// at a cut (["name","labelneedle","name"] gives 28 bytes of it, as
+// deflate). Such a body is text (UTF-8), which a compressed stream cut
+// short is not: gzip's first bytes are no UTF-8, and a few hundred of any
+// stream's next to never are.
 func searchBody(h Headers, body []byte) string {
 	if ce := h.Get("Content-Encoding"); ce != "" && len(body) > 0 {
 		dec, err := DecodeContent(ce, body, indexBodyBytes)
-		if err == nil || len(dec) > 0 && errors.Is(err, io.ErrUnexpectedEOF) {
+		if err == nil || len(dec) > 0 && errors.Is(err, io.ErrUnexpectedEOF) && !utf8.Valid(body) {
 			body = dec
 		}
 	}
