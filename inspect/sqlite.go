@@ -100,7 +100,7 @@ type SQLite struct {
 	manualIndex  atomic.Bool  // tests: text is indexed only by IndexPending
 	manualSweep  atomic.Bool  // tests: segments are swept only by sweepSegments
 	// lastSeq is the newest committed row; indexed is the text index's
-	// watermark: rows up to it are in exchanges_fts.
+	// watermark: rows up to it are in exchanges_text.
 	lastSeq, indexed atomic.Int64
 	// health is the last write error and since when (nil: writes work).
 	healthMu  sync.Mutex
@@ -554,8 +554,12 @@ var migrations = []string{
 // ftsSchema is the text index. It holds text as strings.ToLower lowers it
 // (the indexer lowers what it indexes, and search what it looks for) and
 // matches it as it is, so that it finds what containsText finds: FTS5's
-// own folding did not lower İ to i, and took ς for σ and ſ for s.
-const ftsSchema = `CREATE VIRTUAL TABLE IF NOT EXISTS exchanges_fts USING fts5(url, headers, body, content='', contentless_delete=1, tokenize='trigram case_sensitive 1')`
+// own folding did not lower İ to i, and took ς for σ and ſ for s. Its name
+// is not the older hooklabs' exchanges_fts (folded by FTS5, text indexed
+// as it came), which an older hooklab, opening the database after this
+// one, takes as its own: given this table under that name, it indexed
+// into it and its search for "hello" found no "Hello".
+const ftsSchema = `CREATE VIRTUAL TABLE IF NOT EXISTS exchanges_text USING fts5(url, headers, body, content='', contentless_delete=1, tokenize='trigram case_sensitive 1')`
 
 func (s *SQLite) migrate() error {
 	var v int
@@ -619,6 +623,16 @@ func (s *SQLite) migrate() error {
 			return err
 		}
 	}
+	// A command that does not migrate searches by scanning a database
+	// whose text index is another hooklab's, which serve builds again.
+	if s.opts.NoMigrate {
+		if v, err := s.indexText(); err != nil {
+			return fmt.Errorf("text index: %w", err)
+		} else if v != indexTextVersion {
+			s.log.Info("text index: built by another hooklab; search scans until this one's serve builds it again", "path", s.path)
+			return nil
+		}
+	}
 	// The text index is optional: without FTS5 (or its trigram tokenizer)
 	// search falls back to scanning.
 	if _, err := s.wdb.Exec(ftsSchema); err == nil {
@@ -632,8 +646,8 @@ func (s *SQLite) migrate() error {
 		// chooses (mergeIndex), never as an unbounded merge inside an
 		// insert that captures would wait behind.
 		for _, q := range []string{
-			`INSERT INTO exchanges_fts(exchanges_fts, rank) VALUES('automerge', 0)`,
-			`INSERT INTO exchanges_fts(exchanges_fts, rank) VALUES('crisismerge', 1000)`,
+			`INSERT INTO exchanges_text(exchanges_text, rank) VALUES('automerge', 0)`,
+			`INSERT INTO exchanges_text(exchanges_text, rank) VALUES('crisismerge', 1000)`,
 		} {
 			if _, err := s.wdb.Exec(q); err != nil {
 				s.log.Warn("text index setting", "err", err)
@@ -665,13 +679,8 @@ const indexTextVersion = 6
 // (An index left as it was found nothing of a gzipped capture an older
 // hooklab had indexed, and everything of one captured since.)
 func (s *SQLite) checkIndexText() error {
-	var v int64
-	err := s.wdb.QueryRow(`SELECT v FROM kv WHERE k = 'fts_text'`).Scan(&v)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	if v, err := s.indexText(); err != nil || v == indexTextVersion {
 		return err
-	}
-	if err == nil && v == indexTextVersion {
-		return nil
 	}
 	tx, err := s.wdb.Begin()
 	if err != nil {
@@ -682,8 +691,9 @@ func (s *SQLite) checkIndexText() error {
 	if err := tx.QueryRow(`SELECT coalesce((SELECT v FROM kv WHERE k = 'fts_indexed'), 0)`).Scan(&indexed); err != nil {
 		return err
 	}
-	// Made again, not emptied: an older one folds case itself (ftsSchema).
-	for _, q := range []string{`DROP TABLE exchanges_fts`, ftsSchema} {
+	// Made again, not emptied: an older one folds case itself; and an
+	// older hooklab's own goes (ftsSchema).
+	for _, q := range []string{`DROP TABLE IF EXISTS exchanges_fts`, `DROP TABLE exchanges_text`, ftsSchema} {
 		if _, err := tx.Exec(q); err != nil {
 			return err
 		}
@@ -703,6 +713,17 @@ func (s *SQLite) checkIndexText() error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// indexText returns the indexTextVersion of the text index the database
+// holds: 0 for none recorded.
+func (s *SQLite) indexText() (int64, error) {
+	var v int64
+	err := s.wdb.QueryRow(`SELECT v FROM kv WHERE k = 'fts_text'`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return v, err
 }
 
 // recover opens the journal in dir and commits what it holds past the
@@ -993,7 +1014,7 @@ func (s *SQLite) writer() {
 				if time.Since(lastWrite) >= indexEvery {
 					pages = 512
 				}
-				if _, err := s.wdb.Exec(`INSERT INTO exchanges_fts(exchanges_fts, rank) VALUES('merge', ?)`, pages); err != nil {
+				if _, err := s.wdb.Exec(`INSERT INTO exchanges_text(exchanges_text, rank) VALUES('merge', ?)`, pages); err != nil {
 					s.log.Error("text index merge failed", "err", err)
 				}
 				lastMerge = time.Now()
@@ -1581,7 +1602,7 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 			if seq <= to || seq > indexed {
 				continue // purged by range later, or never indexed
 			}
-			if _, err := tx.Exec(`DELETE FROM exchanges_fts WHERE rowid = ?`, seq); err != nil {
+			if _, err := tx.Exec(`DELETE FROM exchanges_text WHERE rowid = ?`, seq); err != nil {
 				return 0, 0, 0, err
 			}
 		}
@@ -1604,7 +1625,7 @@ func (s *SQLite) purgeIndex(n int64) error {
 	defer tx.Rollback()
 	const step = 16
 	for from := s.ftsPurged; from < to; from += step {
-		if _, err := tx.Exec(`DELETE FROM exchanges_fts WHERE rowid > ? AND rowid <= ?`, from, min(from+step, to)); err != nil {
+		if _, err := tx.Exec(`DELETE FROM exchanges_text WHERE rowid > ? AND rowid <= ?`, from, min(from+step, to)); err != nil {
 			return err
 		}
 		runtime.Gosched()
@@ -1691,7 +1712,7 @@ func (s *SQLite) indexSome(n int) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	ins, err := tx.Prepare(`INSERT INTO exchanges_fts(rowid, url, headers, body) VALUES (?, ?, ?, ?)`)
+	ins, err := tx.Prepare(`INSERT INTO exchanges_text(rowid, url, headers, body) VALUES (?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -1942,7 +1963,7 @@ func (s *SQLite) deleteTx(tx *sql.Tx, cond string, args ...any) (n, bytes int64,
 		return 0, 0, err
 	}
 	if s.fts && len(seqs) > 0 {
-		del, err := tx.Prepare(`DELETE FROM exchanges_fts WHERE rowid = ?`)
+		del, err := tx.Prepare(`DELETE FROM exchanges_text WHERE rowid = ?`)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -2276,7 +2297,7 @@ func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool
 			// gathered the rows of both sides and sorted them in a
 			// temporary B-tree for every page, every row of the scanned
 			// side included (minutes to page through a large backlog).
-			add(`CASE WHEN seq <= ? THEN seq IN (SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH ?) ELSE `+scan+` END`,
+			add(`CASE WHEN seq <= ? THEN seq IN (SELECT rowid FROM exchanges_text WHERE exchanges_text MATCH ?) ELSE `+scan+` END`,
 				append([]any{w, `"` + strings.ReplaceAll(t, `"`, `""`) + `"`}, scanArgs...)...)
 		} else {
 			add(scan, scanArgs...)

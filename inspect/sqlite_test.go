@@ -998,7 +998,7 @@ func reversed(s []string) []string {
 func indexDocs(t *testing.T, s *SQLite) int64 {
 	t.Helper()
 	var n int64
-	if err := s.rdb.QueryRow(`SELECT count(*) FROM exchanges_fts_docsize`).Scan(&n); err != nil {
+	if err := s.rdb.QueryRow(`SELECT count(*) FROM exchanges_text_docsize`).Scan(&n); err != nil {
 		t.Fatalf("count index documents: %v", err)
 	}
 	return n
@@ -1236,7 +1236,7 @@ func TestSQLiteSearchFoldsAsLive(t *testing.T) {
 	}
 	// As an older hooklab left it: its index, every row counted in it.
 	for _, q := range []string{
-		`DROP TABLE exchanges_fts`,
+		`DROP TABLE exchanges_text`,
 		`CREATE VIRTUAL TABLE exchanges_fts USING fts5(url, headers, body, content='', contentless_delete=1, tokenize='trigram')`,
 		`INSERT INTO exchanges_fts(rowid, url, headers, body) SELECT seq, url, '', 'İstanbul, ὀδυσσεύς' FROM exchanges`,
 		`UPDATE kv SET v = 3 WHERE k = 'fts_text'`,
@@ -1262,5 +1262,83 @@ func TestSQLiteSearchFoldsAsLive(t *testing.T) {
 	}
 	if n := indexDocs(t, s); n != 1 {
 		t.Errorf("%d documents in the index, want 1", n)
+	}
+}
+
+// An older hooklab still opens a database this one served (no schema
+// version changed) and keeps its own text index in exchanges_fts: it makes
+// that table if there is none, empties it for a text version not its own
+// and indexes text as it came, FTS5's trigram tokenizer folding case. This
+// one made its case-sensitive index under that same name, which the older
+// one then kept: going back, its search for "hello world" found no "Hello
+// World" it had indexed. The older one's table is left to it, and this one
+// drops it when it builds its own again; a command that does not migrate
+// searches by scanning until then.
+func TestSQLiteTextIndexLeavesOlderHooklabsTable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ex := newEx("b", "POST", "http://h/x", reqBody([]byte("Hello World")))
+	s, err := OpenSQLite(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, s, ex)
+	if err := s.IndexPending(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// What the hooklab of 93d2549 does to the database at its open and in
+	// its indexer and search, as SQL.
+	db, err := sql.Open("sqlite", FileURI(filepath.Join(dir, "hooklab.db")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		`CREATE VIRTUAL TABLE IF NOT EXISTS exchanges_fts USING fts5(url, headers, body, content='', contentless_delete=1, tokenize='trigram')`,
+		`INSERT INTO exchanges_fts(exchanges_fts) VALUES('delete-all')`,
+		`INSERT INTO exchanges_fts(rowid, url, headers, body) SELECT seq, url, '', 'Hello World' FROM exchanges`,
+		`INSERT INTO kv(k, v) VALUES ('fts_text', 2) ON CONFLICT(k) DO UPDATE SET v = excluded.v`,
+		`INSERT INTO kv(k, v) SELECT 'fts_indexed', max(seq) FROM exchanges WHERE true ON CONFLICT(k) DO UPDATE SET v = excluded.v`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM exchanges_fts WHERE exchanges_fts MATCH '"hello world"'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("the older hooklab's index finds %d exchanges for \"hello world\", want 1", n)
+	}
+	// This one again: a command's open, then serve's.
+	for _, opts := range []Options{{NoMigrate: true}, {}} {
+		s, err := OpenSQLite(dir, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.IndexPending(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := listIDs(t, s, Query{Text: "HELLO world"}); !slices.Equal(got, []string{ex.ID}) {
+			t.Errorf("NoMigrate %v: search finds %v, want %v", opts.NoMigrate, got, []string{ex.ID})
+		}
+		var old int
+		if err := s.rdb.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'exchanges_fts'`).Scan(&old); err != nil {
+			t.Fatal(err)
+		}
+		// The older one's is left by a command, dropped by serve.
+		if want := map[bool]int{true: 1, false: 0}[opts.NoMigrate]; old != want {
+			t.Errorf("NoMigrate %v: %d tables exchanges_fts, want %d", opts.NoMigrate, old, want)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
