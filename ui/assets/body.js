@@ -182,8 +182,10 @@ export function jsonTree(text, indent = '  ', { lazy = false, openDepth = 1, chu
     const first = i;
     const node = h('span', { class: 'j-node' });
     // Named by its path, which a screen reader says with its state (the
-    // bracket alone read as "left brace").
-    const open = h('span', { class: 'j-open', tabindex: '0', role: 'button', 'aria-expanded': 'true', 'aria-label': path || 'JSON document', title: 'Fold / unfold' }, c);
+    // bracket alone read as "left brace"); c on it copies the path, what a
+    // click on a key does (keys stay out of the Tab order, which holds a
+    // stop per bracket already).
+    const open = h('span', { class: 'j-open', tabindex: '0', role: 'button', 'aria-expanded': 'true', 'aria-label': path || 'JSON document', 'aria-keyshortcuts': 'c', title: 'Fold / unfold (c copies the path)', dataset: { path } }, c);
     const kids = h('span', { class: 'j-children' });
     node.append(open, kids, h('span', { class: 'j-ellipsis', 'aria-hidden': 'true' }),
       '\n' + indent.repeat(depth) + close);
@@ -216,7 +218,7 @@ export function jsonTree(text, indent = '  ', { lazy = false, openDepth = 1, chu
           let key = raw;
           try { key = JSON.parse(raw); } catch { /* keep raw */ }
           p = path ? `${path}.${esc(key)}` : esc(key);
-          kids.append(h('span', { class: 'j-key', tabindex: '0', role: 'button', 'aria-label': `Copy the path ${p}`, dataset: { path: p }, title: `${p} (click to copy the path)` }, raw));
+          kids.append(h('span', { class: 'j-key', dataset: { path: p }, title: `${p} (click to copy the path)` }, raw));
           ws();
           i++; // ':'
           kids.append(': ');
@@ -250,6 +252,19 @@ export function jsonTree(text, indent = '  ', { lazy = false, openDepth = 1, chu
   return value(0, '');
 }
 
+/** copyPath copies path and says so in the tree's status line, marking el. */
+function copyPath(el, path) {
+  const done = () => {
+    el.classList.add('copied');
+    const tree = el.closest('.json-tree-wrap');
+    const note = tree && tree.querySelector('.j-copied');
+    if (note) note.textContent = `Copied path ${path}`;
+    setTimeout(() => el.classList.remove('copied'), 1000);
+  };
+  if (navigator.clipboard) navigator.clipboard.writeText(path).then(done, done);
+  else done();
+}
+
 function onTreeClick(ev) {
   const open = ev.target.closest('.j-open');
   if (open) {
@@ -266,18 +281,7 @@ function onTreeClick(ev) {
     return;
   }
   const key = ev.target.closest('.j-key');
-  if (key) {
-    const path = key.dataset.path;
-    const done = () => {
-      key.classList.add('copied');
-      const tree = key.closest('.json-tree-wrap');
-      const note = tree && tree.querySelector('.j-copied');
-      if (note) note.textContent = `Copied path ${path}`;
-      setTimeout(() => key.classList.remove('copied'), 1000);
-    };
-    if (navigator.clipboard) navigator.clipboard.writeText(path).then(done, done);
-    else done();
-  }
+  if (key) copyPath(key, key.dataset.path);
 }
 
 // treeOrNote is jsonTree, or a note when the document is nested deeper
@@ -317,15 +321,20 @@ function jsonView(text) {
   }
   pre.addEventListener('click', onTreeClick);
   pre.addEventListener('keydown', (ev) => {
-    if ((ev.key === 'Enter' || ev.key === ' ') && ev.target.closest('.j-open, .j-key')) {
+    const open = ev.target.closest('.j-open');
+    if ((ev.key === 'Enter' || ev.key === ' ') && open) {
       ev.preventDefault();
       onTreeClick(ev);
+    } else if (ev.key === 'c' && open && open.dataset.path && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+      ev.preventDefault();
+      ev.stopPropagation(); // not the page's shortcuts too
+      copyPath(open, open.dataset.path);
     }
   });
   return h('div', { class: 'json-tree-wrap' },
     h('div', { class: 'muted j-hint' },
       large ? `A large body (${fmt.bytes(text.length)}): nested values start folded and long lists show in parts. ` : '',
-      'Click a bracket to fold, a key to copy its path. ', h('span', { class: 'j-copied', role: 'status' })),
+      'Click a bracket to fold, a key to copy its path (c on a focused bracket). ', h('span', { class: 'j-copied', role: 'status' })),
     pre);
 }
 
