@@ -180,8 +180,9 @@ func WriteJSON(w http.ResponseWriter, code int, v any) {
 }
 
 // StatusOf maps an error to an HTTP status: 404 for ErrNotFound, 413 for
-// ErrTooLarge, 409 for ErrConflict, 400 for ErrInvalid, 503 for
-// ErrStoreFull and ErrClosed, 499 for a client that went away, else 500.
+// ErrTooLarge, 409 for ErrConflict, 422 for ErrUndecodable, 400 for
+// ErrInvalid, 503 for ErrStoreFull and ErrClosed, 499 for a client that
+// went away, else 500.
 func StatusOf(err error) int {
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -190,6 +191,8 @@ func StatusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrConflict):
 		return http.StatusConflict
+	case errors.Is(err, ErrUndecodable):
+		return http.StatusUnprocessableEntity
 	case errors.Is(err, ErrInvalid):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrStoreFull), errors.Is(err, ErrClosed):
@@ -659,10 +662,10 @@ func (a *API) decoded(w http.ResponseWriter, r *http.Request) {
 	dec, err := DecodeContent(ce, body, MaxDecodedView+1)
 	switch {
 	case err != nil:
-		WriteJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": fmt.Sprintf("the body does not decode as %s: %v", cmp.Or(ce, "identity"), err)})
+		a.fail(w, r, fmt.Errorf("%w: the body does not decode as %s: %v", ErrUndecodable, cmp.Or(ce, "identity"), err))
 		return
 	case len(dec) > MaxDecodedView:
-		WriteJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": fmt.Sprintf("the body decodes to more than %d MiB", MaxDecodedView>>20)})
+		a.fail(w, r, fmt.Errorf("%w: the body decodes to more than %d MiB", ErrUndecodable, MaxDecodedView>>20))
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")

@@ -45,6 +45,9 @@ var (
 	// ErrConflict means the request does not fit the thing's current state
 	// (redelivering an invocation that is still queued).
 	ErrConflict = errors.New("conflict")
+	// ErrUndecodable means a stored body cannot be read in the content
+	// coding its headers name (or decodes past a limit).
+	ErrUndecodable = errors.New("cannot decode")
 	// ErrOwnAPI means a request was not sent because it would reach
 	// hooklab's own UI/API listener (which it would drive, or loop through):
 	// "not sent: 127.0.0.1:4040 is hooklab's own API".
