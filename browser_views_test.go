@@ -934,6 +934,16 @@ func testBrowserDetailFocus(t *testing.T, p *browserPage) {
 	}
 
 	open(ids[1])
+	// j from a row's link takes the focus along to the next row's (it
+	// stayed on the old row while the selection moved).
+	focusIn(browserRow(ids[1]) + " a.path")
+	p.do(t, "press j", pressKey("j"))
+	p.waitFor(t, "j opens the next exchange", `document.querySelector('#detail').dataset.id !== `+jsQuote(ids[1]), 5*time.Second)
+	next := evalIn[string](t, p, `document.querySelector('#detail').dataset.id`)
+	if got := evalIn[string](t, p, rowOfFocus); got != next {
+		p.fatalf(t, "after j the focus is on %s; want the row %s, selected now", got, next)
+	}
+	open(ids[1])
 	focusIn("#copy-curl")
 	p.do(t, "press Escape", pressKey("\x1b"))
 	closed("Escape on Copy curl", ids[1])

@@ -712,7 +712,16 @@ function onKey(ev) {
   const trafficView = !els.traffic.hidden;
   const open = (delta) => {
     const id = list.neighbour(delta);
-    if (id) { ev.preventDefault(); openExchange(id); }
+    if (!id) return;
+    ev.preventDefault();
+    // Focus on a row's link goes along to the new row's, so that Tab and
+    // Enter go on from the exchange open now.
+    const fromRow = document.activeElement && document.activeElement.closest('tr.exchange-row');
+    openExchange(id);
+    if (fromRow) {
+      const link = document.querySelector(`tr.exchange-row[data-id="${CSS.escape(id)}"] a.path`);
+      if (link) link.focus({ preventScroll: true });
+    }
   };
   switch (ev.key) {
     case '?':
