@@ -18,6 +18,7 @@ package hooklabtest
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -346,7 +347,9 @@ func (s *Server) BinURL(bin string) string { return s.URL + "/b/" + bin + "/" }
 // WaitFor returns the first exchange, oldest first, that matches: one
 // already stored, or the next to arrive within timeout (to wait for a later
 // one, add After(previous.ID) to the match). It fails t on
-// timeout, listing what did arrive. It never polls: it follows the hub.
+// timeout, listing what did arrive: method, URL, status, and the rule that
+// answered, the signature verdict and why, the source when not a capture,
+// and the error where there are. It never polls: it follows the hub.
 // The exchanges WaitFor, WaitNext and Exchanges return are read once and
 // shared between calls: treat them as read-only.
 func (s *Server) WaitFor(t TB, match Match, timeout time.Duration) *inspect.Exchange {
@@ -398,12 +401,23 @@ func (s *Server) wait(t TB, after string, match Match, timeout time.Duration) *i
 	if found != nil {
 		return found
 	}
-	t.Fatalf("hooklabtest: no matching exchange within %s (%v); the server got:\n  %s", timeout, err, strings.Join(s.lastSeen(20), "\n  "))
+	what := "no matching exchange"
+	if after != "" {
+		what = "no matching exchange stored after " + after
+	}
+	why := ""
+	if !errors.Is(err, context.DeadlineExceeded) {
+		why = fmt.Sprintf(" (%v)", err) // the store failed
+	}
+	t.Fatalf("hooklabtest: %s within %s%s; the server got:\n  %s", what, timeout, why, strings.Join(s.lastSeen(20, after), "\n  "))
 	return nil
 }
 
-// lastSeen describes the last n exchanges stored, oldest first.
-func (s *Server) lastSeen(n int) []string {
+// lastSeen describes the last n exchanges stored, oldest first, with what
+// a match may have looked at besides method, URL and status: the rule that
+// answered, the signature verdict, the source when not a capture, the
+// error. The exchange with id mark (WaitNext's) is marked.
+func (s *Server) lastSeen(n int, mark string) []string {
 	sums, next, err := s.Store.List(context.Background(), inspect.Query{Limit: n})
 	if err != nil {
 		return []string{"(the store failed: " + err.Error() + ")"}
@@ -416,7 +430,32 @@ func (s *Server) lastSeen(n int) []string {
 		out = append(out, fmt.Sprintf("… (only the last %d shown)", n))
 	}
 	for i := len(sums) - 1; i >= 0; i-- {
-		out = append(out, fmt.Sprintf("%s %s → %d", sums[i].Method, sums[i].URL, sums[i].Status))
+		sum := sums[i]
+		line := fmt.Sprintf("%s %s → %d", sum.Method, sum.URL, sum.Status)
+		var facts []string
+		if sum.Source != inspect.SourceCapture {
+			facts = append(facts, string(sum.Source))
+		}
+		if sum.Rule != "" {
+			facts = append(facts, "rule "+sum.Rule)
+		}
+		if ex, err := s.get(context.Background(), sum.ID); err == nil && ex.Signature != nil {
+			sig := strings.Join(strings.Fields("signature "+ex.Signature.Rule+" "+ex.Signature.Verdict), " ")
+			if ex.Signature.Reason != "" {
+				sig += ": " + ex.Signature.Reason
+			}
+			facts = append(facts, sig)
+		}
+		if sum.Error != "" {
+			facts = append(facts, "error: "+sum.Error)
+		}
+		if len(facts) > 0 {
+			line += " (" + strings.Join(facts, ", ") + ")"
+		}
+		if sum.ID == mark {
+			line += " ← WaitNext's " + mark
+		}
+		out = append(out, line)
 	}
 	return out
 }

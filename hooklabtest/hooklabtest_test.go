@@ -586,3 +586,47 @@ func TestWithHARPathsWithPatternCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitForTimeoutSaysWhy: when WaitFor times out, each exchange listed
+// carries what a test waiting on it would check besides method, URL and
+// status: the rule that answered, a signature's verdict and why, a
+// replay's source, an error; and WaitNext marks the exchange it waits
+// after, so that what came before it reads as such.
+func TestWaitForTimeoutSaysWhy(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t, WithConfig(`
+mocks:
+  - name: hooks
+    match: {path: "/hooks/**"}
+    respond: {status: 202}
+verify:
+  - name: gh
+    match: {path: "/hooks/**"}
+    scheme: github
+    secret: s3cret
+`))
+	req, _ := http.NewRequest("POST", srv.URL+"/hooks/github", strings.NewReader(`{}`))
+	req.Header.Set("X-Hub-Signature-256", "sha256=00")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	ex := srv.WaitFor(t, nil, time.Second)
+
+	r := &recorder{}
+	srv.WaitFor(r, func(ex *inspect.Exchange) bool { return ex.Signature != nil && ex.Signature.Verdict == "valid" }, 10*time.Millisecond)
+	want := "POST " + srv.URL + "/hooks/github → 202 (rule hooks, signature gh invalid: signature mismatch)"
+	if !strings.Contains(r.fatal, want) {
+		t.Errorf("fatal %q, want %q", r.fatal, want)
+	}
+	if strings.Contains(r.fatal, "context deadline exceeded") {
+		t.Errorf("fatal %q says context deadline exceeded: the timeout says so", r.fatal)
+	}
+
+	r = &recorder{}
+	srv.WaitNext(r, ex.ID, nil, 10*time.Millisecond)
+	if !strings.Contains(r.fatal, "no matching exchange stored after "+ex.ID+" within") || !strings.Contains(r.fatal, "signature mismatch) ← WaitNext's "+ex.ID) {
+		t.Errorf("fatal %q, want the exchange WaitNext waits after marked", r.fatal)
+	}
+}
