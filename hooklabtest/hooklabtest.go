@@ -20,8 +20,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -69,7 +71,7 @@ type settings struct {
 	mocks   []quickMock
 	hars    []string
 	maxBody int64
-	getenv  func(string) string
+	env     map[string]string // what ${NAME} reads
 }
 
 type quickMock struct {
@@ -117,9 +119,16 @@ func WithHAR(path string) Option { return func(s *settings) { s.hars = append(s.
 // WithMaxBody sets how many body bytes are stored (10 MiB by default).
 func WithMaxBody(n int64) Option { return func(s *settings) { s.maxBody = n } }
 
-// WithEnv sets the environment that ${NAME} in the config reads.
+// WithEnv sets variables that ${NAME} in the config reads; the process
+// environment is not read, so that a test means the same everywhere.
+// Several WithEnv add up (a later one's value wins for a name both set).
 func WithEnv(env map[string]string) Option {
-	return func(s *settings) { s.getenv = func(k string) string { return env[k] } }
+	return func(s *settings) {
+		if s.env == nil {
+			s.env = map[string]string{}
+		}
+		maps.Copy(s.env, env)
+	}
 }
 
 // NewServer starts a server for the test t and stops it in t.Cleanup. It
@@ -178,6 +187,23 @@ func NewServer(t TB, opts ...Option) *Server {
 // then HAR mocks.
 func (s *settings) config() (*rules.Config, func(), error) {
 	cleanup := func() {}
+	// unset collects the ${NAME}s WithEnv did not give, for the error.
+	var unset []string
+	getenv := func(k string) string {
+		v := s.env[k]
+		if v == "" && !slices.Contains(unset, k) {
+			unset = append(unset, k)
+		}
+		return v
+	}
+	// envHint says where ${NAME} is read from when one was not set: the
+	// process environment may well hold it.
+	envHint := func() string {
+		if len(unset) == 0 {
+			return ""
+		}
+		return fmt.Sprintf("\n(hooklabtest reads ${NAME} from WithEnv, not the process environment: WithEnv does not set %s, or sets it empty)", strings.Join(unset, ", "))
+	}
 	var merged *rules.Config
 	names := map[string]bool{}
 	addCfg := func(c *rules.Config) {
@@ -211,22 +237,24 @@ func (s *settings) config() (*rules.Config, func(), error) {
 		}
 	}
 	for i, y := range s.yaml {
-		c, err := rules.Parse([]byte(y), fmt.Sprintf("config-%d.yaml", i+1), s.getenv)
+		unset = nil
+		c, err := rules.Parse([]byte(y), fmt.Sprintf("config-%d.yaml", i+1), getenv)
 		if err == nil {
 			err = capturesOnly(c)
 		}
 		if err != nil {
-			return nil, cleanup, fmt.Errorf("config:\n%w", err)
+			return nil, cleanup, fmt.Errorf("config:\n%w%s", err, envHint())
 		}
 		addCfg(c)
 	}
 	for _, f := range s.files {
-		c, err := rules.Load(f, s.getenv)
+		unset = nil
+		c, err := rules.Load(f, getenv)
 		if err == nil {
 			err = capturesOnly(c)
 		}
 		if err != nil {
-			return nil, cleanup, fmt.Errorf("config %s:\n%w", f, err)
+			return nil, cleanup, fmt.Errorf("config %s:\n%w%s", f, err, envHint())
 		}
 		addCfg(c)
 	}

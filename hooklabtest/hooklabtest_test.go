@@ -630,3 +630,24 @@ verify:
 		t.Errorf("fatal %q, want the exchange WaitNext waits after marked", r.fatal)
 	}
 }
+
+// TestWithEnv: WithEnv options add up, as WithConfig and WithMock ones
+// do (a shared helper's secrets and a test's own; the last one replaced
+// the others), and a ${NAME} the test's environment holds but WithEnv does
+// not fails saying where hooklabtest reads it from.
+func TestWithEnv(t *testing.T) {
+	t.Setenv("HOOKLABTEST_PROCESS_ONLY", "from the process")
+	cfg := "verify:\n  - match: {path: /a}\n    scheme: github\n    secret: ${SECRET_A}\n  - match: {path: /b}\n    scheme: github\n    secret: ${SECRET_B}\n"
+	r := &recorder{}
+	defer r.finish()
+	if srv := NewServer(r, WithConfig(cfg), WithEnv(map[string]string{"SECRET_A": "a"}), WithEnv(map[string]string{"SECRET_B": "b"})); srv == nil {
+		t.Errorf("two WithEnv: %s", r.fatal)
+	}
+
+	r = &recorder{}
+	defer r.finish()
+	NewServer(r, WithConfig("verify:\n  - match: {path: /a}\n    scheme: github\n    secret: ${HOOKLABTEST_PROCESS_ONLY}\n"))
+	if !strings.Contains(r.fatal, "HOOKLABTEST_PROCESS_ONLY") || !strings.Contains(r.fatal, "hooklabtest reads ${NAME} from WithEnv, not the process environment") {
+		t.Errorf("fatal %q, want it to say where ${NAME} is read from", r.fatal)
+	}
+}
