@@ -259,6 +259,11 @@ func (s *settings) config() (*rules.Config, func(), error) {
 		addCfg(c)
 	}
 	for i, m := range s.mocks {
+		call := fmt.Sprintf("WithMock #%d (%s %s)", i+1, cmp.Or(m.method, "any method"), m.path)
+		if p, _, ok := strings.Cut(m.path, "?"); ok {
+			// The rules' own message tells a YAML field WithMock has not.
+			return nil, cleanup, fmt.Errorf("%s: the path holds a query; WithMock matches the path only: use WithConfig for a rule with match: {path: %s, query: {...}}", call, p)
+		}
 		// One at a time, so that an error names the call.
 		match := map[string]any{"path": m.path}
 		if m.method != "" {
@@ -269,7 +274,15 @@ func (s *settings) config() (*rules.Config, func(), error) {
 			respond["body"] = m.body
 		}
 		mock := map[string]any{"name": fmt.Sprintf("with-mock-%d", i+1), "match": match, "respond": respond}
-		c, err := parseMocks([]any{mock}, "", fmt.Sprintf("WithMock #%d (%s %s)", i+1, cmp.Or(m.method, "any method"), m.path))
+		c, err := parseMocks([]any{mock}, "", call)
+		if errs := (*rules.Errors)(nil); errors.As(err, &errs) {
+			// Without the line and column of YAML the test did not write.
+			msgs := make([]string, len(errs.List))
+			for i, e := range errs.List {
+				msgs[i] = e.Msg
+			}
+			return nil, cleanup, fmt.Errorf("%s: %s", call, strings.Join(msgs, "; "))
+		}
 		if err != nil {
 			return nil, cleanup, err
 		}

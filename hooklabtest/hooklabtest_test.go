@@ -651,3 +651,25 @@ func TestWithEnv(t *testing.T) {
 		t.Errorf("fatal %q, want it to say where ${NAME} is read from", r.fatal)
 	}
 }
+
+// TestWithMockErrors: a WithMock the rules refuse fails naming the call,
+// without the line and column of the YAML it was turned into (which the
+// test never wrote), and a path with a query says what to use instead of
+// the YAML fields WithMock has no parameter for.
+func TestWithMockErrors(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		mock Option
+		want string
+	}{
+		{WithMock("GET", "/x", 99, ""), "hooklabtest: WithMock #1 (GET /x): status: want an HTTP status between 200 and 599, got 99"},
+		{WithMock("GET", "/search?q=1", 200, ""), "hooklabtest: WithMock #1 (GET /search?q=1): the path holds a query; WithMock matches the path only: use WithConfig for a rule with match: {path: /search, query: {...}}"},
+	} {
+		r := &recorder{}
+		NewServer(r, c.mock)
+		r.finish()
+		if r.fatal != c.want {
+			t.Errorf("fatal %q\nwant  %q", r.fatal, c.want)
+		}
+	}
+}
