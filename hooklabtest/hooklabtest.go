@@ -587,7 +587,8 @@ func (s *Server) exchanges(match Match) []*inspect.Exchange {
 	return out
 }
 
-// Reset forgets every exchange and starts mock sequences again.
+// Reset forgets every exchange, starts mock sequences again and clears
+// rate-limit windows. Engine.Hits keeps counting.
 func (s *Server) Reset(t TB) {
 	t.Helper()
 	if _, err := s.Store.Clear(context.Background(), ""); err != nil {
