@@ -241,7 +241,12 @@ func TestRetryAfterClockSetBack(t *testing.T) {
 	s := newSink(t, seq(status(409), status(200)))
 	te := newEnv(t, hookYAML("hook", s.URL, ""), nil)
 	q := te.emit("test.x", `{}`)
-	te.settle(q[0].ID, 0) // the retry waits 1.5 s (2 s, jitter 0.5)
+	inv := te.settle(q[0].ID, 0) // the retry waits 1.5 s (2 s, jitter 0.5)
+	// The lane waits for it before the clock goes back: settle sees the
+	// wait in the database, which the lane writes before it waits, and a
+	// set-back between the two found nothing to wake (CI timed out below
+	// once, the lane waiting a day ahead).
+	te.clock.waitWaiter(t, *inv.NextAt)
 	back := te.clock.Now().Add(-24 * time.Hour)
 	te.clock.SetBack(back)
 	te.clock.waitWaiter(t, back.Add(1500*time.Millisecond))
