@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +106,41 @@ func TestUpgradeReindexesText(t *testing.T) {
 		s.getJSON(t, "/api/exchanges?q="+tc.q, &l)
 		if len(l.Exchanges) != 1 || l.Exchanges[0].Path != tc.path {
 			t.Errorf("q=%s listed %+v, want the exchange of %s", tc.q, l.Exchanges, tc.path)
+		}
+	}
+}
+
+// TestUpgradeAfterGoingBack: text search finds what an older hooklab
+// captured after this one had upgraded the data directory and the user
+// went back to the older one. An older hooklab that knows no fts_text
+// indexes into its own exchanges_fts and moves the shared watermark
+// (fts_indexed) past its rows, so this one's index, still of its own
+// version, never held them and a search found nothing of them.
+// testdata/upgrade/083e47d-back was written by 083e47d (a capture holding
+// firstneedle), then opened by this hooklab's serve, then by 083e47d
+// again (a plain capture holding backneedle and a gzipped one holding
+// gzbackneedle).
+func TestUpgradeAfterGoingBack(t *testing.T) {
+	t.Parallel()
+	data := dataFixture(t, "083e47d-back")
+	s := startServer(t, "--data", data)
+	defer s.Stop(t)
+	for _, tc := range []struct {
+		q     string
+		paths []string // newest first
+	}{
+		{"firstneedle", []string{"/b/old/first"}},
+		{"backneedle", []string{"/b/back/gz", "/b/back/plain"}},
+		{"gzbackneedle", []string{"/b/back/gz"}},
+	} {
+		var l listAnswer
+		s.getJSON(t, "/api/exchanges?q="+tc.q, &l)
+		var got []string
+		for _, e := range l.Exchanges {
+			got = append(got, e.Path)
+		}
+		if !slices.Equal(got, tc.paths) {
+			t.Errorf("q=%s listed %q, want %q", tc.q, got, tc.paths)
 		}
 	}
 }

@@ -716,8 +716,17 @@ func (s *SQLite) checkIndexText() error {
 }
 
 // indexText returns the indexTextVersion of the text index the database
-// holds: 0 for none recorded.
+// holds: 0 for none recorded, or when an older hooklab's exchanges_fts is
+// there. checkIndexText drops that table, so it is there only when an
+// older hooklab, one that knows no fts_text, ran on the database since:
+// it indexed its rows into exchanges_fts and moved the shared watermark
+// (fts_indexed) past them, so exchanges_text lacks them and search here
+// would never find them.
 func (s *SQLite) indexText() (int64, error) {
+	var older int
+	if err := s.wdb.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'exchanges_fts'`).Scan(&older); err != nil || older > 0 {
+		return 0, err
+	}
 	var v int64
 	err := s.wdb.QueryRow(`SELECT v FROM kv WHERE k = 'fts_text'`).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
