@@ -583,14 +583,6 @@ func (d *decoder) expandKeys(root *yaml.Node) {
 			stack = append(stack, n.Alias)
 			continue
 		}
-		if n == root && n.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if k := n.Content[i]; k.Kind != yaml.ScalarNode || !strings.HasPrefix(k.Value, "x-") {
-					stack = append(stack, k, n.Content[i+1])
-				}
-			}
-			continue
-		}
 		if n.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k := n.Content[i]
@@ -609,6 +601,14 @@ func (d *decoder) expandKeys(root *yaml.Node) {
 				}
 				k.Value = v
 			}
+		}
+		if n == root && n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if k := n.Content[i]; k.Kind != yaml.ScalarNode || !strings.HasPrefix(k.Value, "x-") {
+					stack = append(stack, k, n.Content[i+1])
+				}
+			}
+			continue
 		}
 		stack = append(stack, n.Content...)
 	}

@@ -1068,6 +1068,12 @@ mocks:
 	if h := c.Mocks[0].Respond.Headers; len(h) != 1 || h["X-Team"] == nil {
 		t.Errorf("headers = %v, want X-Team", h)
 	}
+	// A top-level key from the environment is still read as the name it
+	// gives (it was, before extension keys came).
+	c, err = Parse([]byte("${SECTION}:\n  - respond: {status: 201}\n"), "x.yaml", env("SECTION", "mocks"))
+	if err != nil || len(c.Mocks) != 1 {
+		t.Errorf("a top-level key from the environment: %v", err)
+	}
 	_, err = Parse([]byte(src), "x.yaml", env("HDR", "X-Team"))
 	if err == nil || !strings.Contains(err.Error(), "x.yaml:4:11:") || !strings.Contains(err.Error(), "VAL") || strings.Contains(err.Error(), "UNSET") {
 		t.Errorf("err = %v, want only VAL unset, at 4:11", err)
