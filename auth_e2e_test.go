@@ -243,19 +243,32 @@ func TestAuthAndListenerLimits(t *testing.T) {
 	fifth.Close()
 
 	// Places held by connections in the middle of something are kept.
-	time.Sleep(100 * time.Millisecond) // counted out
+	// Each first has a request answered, which proves it holds a place
+	// (the server may not have counted the closed ones out yet: a 503,
+	// and another try), then begins a second and does not end it.
 	var quiet []net.Conn
 	defer func() {
 		for _, c := range quiet {
 			c.Close()
 		}
 	}()
-	for range 4 {
+	for tries := 0; len(quiet) < 4; tries++ {
 		c := dial()
-		fmt.Fprintf(c, "GET /slow HTTP/1.1\r\n") // a request begun, not ended
+		code, err := request(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code == http.StatusServiceUnavailable && tries < 100 {
+			c.Close()
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
 		quiet = append(quiet, c)
+		if code != 200 {
+			t.Fatalf("a quiet connection's first request: %d", code)
+		}
+		fmt.Fprintf(c, "GET /slow HTTP/1.1\r\n") // a request begun, not ended
 	}
-	time.Sleep(100 * time.Millisecond)
 	c := dial()
 	defer c.Close()
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
