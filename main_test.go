@@ -1344,10 +1344,18 @@ func TestTailPrintsOutOfOrder(t *testing.T) {
 	s := startServer(t, "--memory")
 	out, _ := startTail(t, s.UI, "--json")
 
+	// With Expect: 100-continue the client sends the body only once the
+	// server asks for it, which the capture does when it reads the body,
+	// after it took the id: the first Write returning says the id is taken.
 	pr, pw := io.Pipe()
 	slow := make(chan ack, 1)
 	go func() {
-		resp, err := http.Post(strings.TrimSuffix(s.Capture, "/")+"/slow", "text/plain", pr)
+		req, _ := http.NewRequest("POST", strings.TrimSuffix(s.Capture, "/")+"/slow", pr)
+		req.Header.Set("Content-Type", "text/plain")
+		req.Header.Set("Expect", "100-continue")
+		client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+		defer client.CloseIdleConnections()
+		resp, err := client.Do(req)
 		var a ack
 		if err == nil {
 			json.NewDecoder(resp.Body).Decode(&a)
@@ -1356,7 +1364,6 @@ func TestTailPrintsOutOfOrder(t *testing.T) {
 		slow <- a
 	}()
 	pw.Write([]byte("started")) // the request has begun: its id is taken
-	time.Sleep(20 * time.Millisecond)
 	fast := s.send(t, "POST", "/fast", "text/plain", []byte("f"))
 	waitFor(t, func() bool { return strings.Contains(out.String(), fast.ID) }, "the fast exchange")
 	pw.Close()
