@@ -204,12 +204,22 @@ func TestShutdownStopsEveryListenerAndRecordsCutBodies(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if _, err := io.WriteString(conn, "POST /b/cut/x HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc"); err != nil {
+	// The capture asks for the body (100 Continue) once its handler runs:
+	// then the connection is the server's, and shutdown waits for it.
+	if _, err := io.WriteString(conn, "POST /b/cut/x HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	// Nothing shows a capture under way before it is stored: give the
-	// server a moment to take the connection from the listener's queue.
-	time.Sleep(200 * time.Millisecond)
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	br := bufio.NewReader(conn)
+	if status, err := br.ReadString('\n'); err != nil || !strings.Contains(status, " 100 ") {
+		t.Fatalf("want 100 Continue once the capture reads the body, got %q, %v", status, err)
+	}
+	if blank, err := br.ReadString('\n'); err != nil || blank != "\r\n" {
+		t.Fatalf("100 Continue ended with %q, %v", blank, err)
+	}
+	if _, err := io.WriteString(conn, "abc"); err != nil {
+		t.Fatal(err)
+	}
 	s.cancel()
 	refused := false
 	for !refused {
