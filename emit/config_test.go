@@ -286,6 +286,21 @@ func TestConfigBadRateOneError(t *testing.T) {
 	}
 }
 
+// configWarnings loads yaml into an emitter, which must take it, and
+// returns its warnings, a line each.
+func configWarnings(t *testing.T, yaml string) string {
+	t.Helper()
+	e, err := Open(Options{Memory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.SetConfig(parseConfig(t, yaml, nil)); err != nil {
+		t.Fatalf("%v\n%s", err, yaml)
+	}
+	return strings.Join(e.Warnings(), "\n")
+}
+
 // TestConfigSecretsOfOneSignatureSchemes: a rotation list under a scheme
 // that carries one signature is allowed (it is how one rotates) but says
 // that only the first secret signs; stripe and standard-webhooks sign with
@@ -300,16 +315,7 @@ func TestConfigSecretsOfOneSignatureSchemes(t *testing.T) {
 		{"standard-webhooks", "[whsec_c2VjcmV0c2VjcmV0c2VjcmV0, whsec_b2xkc2VjcmV0]", ""},
 		{"github", "[only]", ""},
 	} {
-		cfg := parseConfig(t, "webhooks:\n  - id: a\n    endpoint: https://example.com/a\n    signing: {scheme: "+tc.scheme+", secrets: "+tc.secrets+"}\n", nil)
-		e, err := Open(Options{Memory: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer e.Close()
-		if err := e.SetConfig(cfg); err != nil {
-			t.Fatalf("%s %s: %v", tc.scheme, tc.secrets, err)
-		}
-		got := strings.Join(e.Warnings(), "\n")
+		got := configWarnings(t, "webhooks:\n  - id: a\n    endpoint: https://example.com/a\n    signing: {scheme: "+tc.scheme+", secrets: "+tc.secrets+"}\n")
 		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
 			t.Errorf("%s %s: warnings %q, want %q", tc.scheme, tc.secrets, got, tc.want)
 		}
@@ -330,16 +336,7 @@ func TestConfigStandardWebhooksNotJSON(t *testing.T) {
 		{"standard-webhooks", "json", ""},
 		{"zendesk", "xml", ""},
 	} {
-		cfg := parseConfig(t, "webhooks:\n  - id: a\n    format: "+tc.format+"\n    endpoint: https://example.com/a\n    signing: {scheme: "+tc.scheme+", secret: whsec_c2VjcmV0c2VjcmV0c2VjcmV0}\n", nil)
-		e, err := Open(Options{Memory: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer e.Close()
-		if err := e.SetConfig(cfg); err != nil {
-			t.Fatalf("%s %s: %v", tc.scheme, tc.format, err)
-		}
-		got := strings.Join(e.Warnings(), "\n")
+		got := configWarnings(t, "webhooks:\n  - id: a\n    format: "+tc.format+"\n    endpoint: https://example.com/a\n    signing: {scheme: "+tc.scheme+", secret: whsec_c2VjcmV0c2VjcmV0c2VjcmV0}\n")
 		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
 			t.Errorf("%s %s: warnings %q, want %q", tc.scheme, tc.format, got, tc.want)
 		}

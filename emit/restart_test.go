@@ -435,6 +435,17 @@ func TestRateStateFromTheFuture(t *testing.T) {
 	}
 }
 
+// storeIn opens a capture store in dir/store, closed at the test's end.
+func storeIn(t *testing.T, dir string) *inspect.SQLite {
+	t.Helper()
+	st, err := inspect.OpenSQLite(filepath.Join(dir, "store"), inspect.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // TestCatchUp: exchanges the store has and the emitter never took in (a
 // kill -9 after their answers, before their events) make their events at
 // the next start, once; a first start (no mark yet) takes in none of what
@@ -442,11 +453,7 @@ func TestRateStateFromTheFuture(t *testing.T) {
 func TestCatchUp(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	st, err := inspect.OpenSQLite(filepath.Join(dir, "store"), inspect.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storeIn(t, dir)
 	s := newSink(t, status(200))
 	yaml := `webhooks:
   - {id: cap, endpoint: "` + s.URL + `", signing: {scheme: none}}
@@ -521,11 +528,7 @@ subscriptions:
 func TestCatchUpMarksOtherSources(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	st, err := inspect.OpenSQLite(filepath.Join(dir, "store"), inspect.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storeIn(t, dir)
 	yaml := "webhooks:\n  - {id: cap, endpoint: \"http://127.0.0.1:1/\", signing: {scheme: none}}\n"
 	e := openAt(t, dir, yaml, newFakeClock())
 	stop := run(t, e)
