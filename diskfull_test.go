@@ -162,6 +162,28 @@ subscriptions:
 	for _, x := range q {
 		invs[x.ID] = true
 	}
+	// Each invocation's first attempt is in the activity log before the
+	// disk fills: a lane whose records still wait for their commit when
+	// the disk fills holds every attempt until space returns (it could not
+	// record them), and then no attempt is made on the full disk at all.
+	recorded := time.Now().Add(30 * time.Second)
+	for id := range invs {
+		for {
+			var got struct {
+				Invocation struct {
+					Attempts int `json:"attempt_count"`
+				} `json:"invocation"`
+			}
+			s.getJSON(t, "/api/invocations/"+id, &got)
+			if got.Invocation.Attempts > 0 {
+				break
+			}
+			if time.Now().After(recorded) {
+				t.Fatalf("invocation %s: no attempt recorded within 30s of queuing", id)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 
 	// The disk may fill up under an attempt in flight before fill
 	// returns, and the emitter then pauses until space returns: attempts
