@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -526,7 +525,7 @@ func (d *decoder) routeKey(rt *route, p pair) {
 			rt.Delay = rules.Delay{}
 			return
 		}
-		dl, err := parseDelay(s)
+		dl, err := rules.ParseDelay(s)
 		if err != nil {
 			d.errorf(p.val, "delay: %v", err)
 		}
@@ -663,23 +662,6 @@ func validHeaderName(s string) bool {
 		}
 	}
 	return true
-}
-
-// parseDelay reads "300ms" or "100ms..500ms", as mock rules write delays.
-func parseDelay(s string) (rules.Delay, error) {
-	lo, hi, ranged := strings.Cut(s, "..")
-	minD, err := time.ParseDuration(strings.TrimSpace(lo))
-	if err != nil || minD < 0 {
-		return rules.Delay{}, fmt.Errorf("want a duration such as 300ms or a range such as 100ms..500ms, got %q", s)
-	}
-	if !ranged {
-		return rules.Delay{Min: minD, Max: minD}, nil
-	}
-	maxD, err := time.ParseDuration(strings.TrimSpace(hi))
-	if err != nil || maxD < minD {
-		return rules.Delay{}, fmt.Errorf("want a range such as 100ms..500ms (low..high), got %q", s)
-	}
-	return rules.Delay{Min: minD, Max: maxD}, nil
 }
 
 // suggest returns ` (did you mean "x"?)` for a close known key.

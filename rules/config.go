@@ -1131,14 +1131,16 @@ func (d *decoder) delay(n *yaml.Node) Delay {
 	if !ok || s == "" {
 		return Delay{}
 	}
-	dl, err := parseDelay(s)
+	dl, err := ParseDelay(s)
 	if err != nil {
 		d.errorf(n, "delay: %v", err)
 	}
 	return dl
 }
 
-func parseDelay(s string) (Delay, error) {
+// ParseDelay reads "300ms" or "100ms..500ms", a fixed delay or a range
+// to pick from, as mock rules and proxy routes write delays.
+func ParseDelay(s string) (Delay, error) {
 	lo, hi, ranged := strings.Cut(s, "..")
 	min, err := time.ParseDuration(strings.TrimSpace(lo))
 	if err != nil || min < 0 {

@@ -811,7 +811,7 @@ mocks:
 
 func TestDelayPick(t *testing.T) {
 	t.Parallel()
-	d, err := parseDelay("100ms..200ms")
+	d, err := ParseDelay("100ms..200ms")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,22 +67,22 @@ func FuzzParseDelay(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		d, err := parseDelay(s)
+		d, err := ParseDelay(s)
 		if err != nil {
 			if !strings.Contains(err.Error(), fmt.Sprintf("%q", s)) {
-				t.Fatalf("parseDelay(%q): error %q does not quote it", s, err)
+				t.Fatalf("ParseDelay(%q): error %q does not quote it", s, err)
 			}
 			return
 		}
 		if d.Min < 0 || d.Max < d.Min {
-			t.Fatalf("parseDelay(%q) = %v..%v", s, d.Min, d.Max)
+			t.Fatalf("ParseDelay(%q) = %v..%v", s, d.Min, d.Max)
 		}
 		text := d.Min.String()
 		if d.Max != d.Min {
 			text += ".." + d.Max.String()
 		}
-		if again, err := parseDelay(text); err != nil || again != d {
-			t.Fatalf("parseDelay(%q) = %v..%v, written %q, read back %v..%v (%v)", s, d.Min, d.Max, text, again.Min, again.Max, err)
+		if again, err := ParseDelay(text); err != nil || again != d {
+			t.Fatalf("ParseDelay(%q) = %v..%v, written %q, read back %v..%v (%v)", s, d.Min, d.Max, text, again.Min, again.Max, err)
 		}
 	})
 }
