@@ -490,7 +490,9 @@ func (d *decoder) route(n *yaml.Node, defaults route, s Spec) (route, bool) {
 // for any other (each request to it would fail).
 func ParseUpstream(s string) (u *url.URL, ok bool) {
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	// A host name is required: http://:80 would dial whatever listens on
+	// this machine's port 80, which nobody writes on purpose.
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return nil, false
 	}
 	if p := u.Port(); p != "" {

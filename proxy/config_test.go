@@ -160,6 +160,12 @@ proxies:
   - name: api
     upstream: ftp://x
 `, []string{":3:5: proxy api: listen is required", ":4:15: upstream: want an http or https URL"}},
+		{"upstream without a host name", `
+proxies:
+  - name: api
+    listen: 127.0.0.1:9000
+    upstream: http://:3000
+`, []string{":5:15: upstream: want an http or https URL with a host"}},
 		{"route problems", `
 proxies:
   - name: api
