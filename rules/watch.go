@@ -32,8 +32,9 @@ const ReloadDebounce = 100 * time.Millisecond
 //
 // Watch watches the directory, so editors that save by writing a new file and
 // renaming it over the old one are seen, and so is a file that does not exist
-// yet. When the directory itself is missing, Watch waits for it. It blocks
-// until ctx is done.
+// yet. When the directory itself is missing, Watch waits for it (one
+// removed while watched is a removal of the file, passed to apply once).
+// It blocks until ctx is done.
 func Watch(ctx context.Context, path string, getenv func(string) string, log *slog.Logger, apply func(*Config, error)) {
 	WatchFrom(ctx, path, nil, getenv, log, apply)
 }
@@ -80,6 +81,13 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 		}
 		if err := w.Add(dir); err != nil {
 			w.Close()
+			// The directory was removed, and the file with it: said as a
+			// removed file is, once, and the file read back when the
+			// directory is made again is applied.
+			if _, rerr := os.ReadFile(abs); errors.Is(rerr, fs.ErrNotExist) && !lastMissing {
+				last, lastMissing = nil, true
+				apply(nil, rerr)
+			}
 			log.Debug("config directory not watchable yet", "dir", dir, "err", err)
 			sleep(ctx, time.Second)
 			continue

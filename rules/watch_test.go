@@ -542,3 +542,36 @@ func TestWatchBodyDirectoryRemadeWhileFailing(t *testing.T) {
 		t.Fatalf("after editing the body: %+v", r)
 	}
 }
+
+// TestWatchDirectoryRemoved: removing the config's directory, file and
+// all, is said as removing the file is (the caller keeps its config), and
+// the directory made again with the file in it is applied.
+func TestWatchDirectoryRemoved(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "conf")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "hooklab.yaml")
+	write(t, path, mockNamed("one"))
+	ch := startWatch(t, path)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	r := next(t, ch)
+	if r.cfg != nil || !errors.Is(r.err, fs.ErrNotExist) || !strings.Contains(r.err.Error(), path) {
+		t.Fatalf("after the directory was removed: got %+v, want the file %s missing", r, path)
+	}
+	// Said once, not at each look for the directory (one a second).
+	for range 3 {
+		quiet(t, ch)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, path, mockNamed("one"))
+	r = next(t, ch)
+	if r.err != nil || r.cfg == nil || r.cfg.Mocks[0].Name != "one" {
+		t.Fatalf("the directory made again with the same file: got %+v, want it applied", r)
+	}
+}
