@@ -349,6 +349,13 @@ func watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string, interested 
 			if !ok {
 				return
 			}
+			if errors.Is(err, fsnotify.ErrEventOverflow) {
+				// The kernel dropped events (a busy directory while a
+				// reload was slow): the config's own may be among them.
+				log.Warn("config watch lost events; reading the config again", "err", err)
+				timer.Reset(ReloadDebounce)
+				continue
+			}
 			log.Warn("config watch", "err", err)
 		case <-timer.C:
 			if reload() {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -573,5 +574,83 @@ func TestWatchDirectoryRemoved(t *testing.T) {
 	r = next(t, ch)
 	if r.err != nil || r.cfg == nil || r.cfg.Mocks[0].Name != "one" {
 		t.Fatalf("the directory made again with the same file: got %+v, want it applied", r)
+	}
+}
+
+// TestWatchEventOverflow: when the kernel's queue of events overflows
+// (a busy directory while apply is slow), the events lost may include the
+// config's own, so the file is read again rather than left as it was.
+func TestWatchEventOverflow(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("/proc/sys/fs/inotify/max_queued_events")
+	if err != nil {
+		t.Skip("no inotify queue to overflow:", err)
+	}
+	limit, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || limit > 100_000 {
+		t.Skipf("an inotify queue of %q events: too many to overflow in a test", b)
+	}
+	path := writeConfig(t, mockNamed("one"))
+	ctx, cancel := context.WithCancel(context.Background())
+	applied := make(chan reload)
+	release := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Watch(ctx, path, env("GREETING", "hi"), slog.New(slog.DiscardHandler), func(c *Config, err error) {
+			select {
+			case applied <- reload{c, err}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	time.Sleep(200 * time.Millisecond) // as startWatch: let the watch start
+	write(t, path, mockNamed("two"))
+	if r := next(t, applied); r.err != nil || r.cfg.Mocks[0].Name != "two" {
+		t.Fatalf("got %+v", r)
+	}
+	// Watch is in apply, which the test holds: nothing reads the events
+	// while the directory fills the queue past its limit, and then the
+	// config changes.
+	// Writes to two files in turn: each is an event of its own (the
+	// kernel merges an event only with the same one just before it).
+	var noise [2]*os.File
+	for i := range noise {
+		f, err := os.Create(filepath.Join(filepath.Dir(path), fmt.Sprintf("noise-%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		noise[i] = f
+	}
+	for i := range limit + 1000 {
+		if _, err := noise[i%2].Write([]byte{'.'}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, path, mockNamed("three"))
+	close(release)
+	var names []string
+	for {
+		select {
+		case r := <-applied:
+			if r.err != nil {
+				t.Fatalf("after %v: got %+v", names, r)
+			}
+			if names = append(names, r.cfg.Mocks[0].Name); names[len(names)-1] == "three" {
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("reloads after two: %v; the last content (three), whose event was lost when the queue overflowed, was never applied", names)
+		}
 	}
 }
