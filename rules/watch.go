@@ -184,22 +184,25 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 		// Looked for first: the event of a body directory in the config's
 		// directory also matches "any change there" below. While the config
 		// fails, any change in its directory may be the file it lacks (a
-		// file: body not yet written): try again on each.
+		// file: body not yet written): try again on each, but without
+		// putting off a reload already due, which a file written there
+		// more often than the debounce (a log) would do for as long as it
+		// is written.
 		selfEvent := false
-		interested := func(name string) bool {
+		interested := func(name string) (reload, own bool) {
 			if up, ok := present[name]; ok && up == name {
 				selfEvent = true
-				return true
+				return true, true
 			}
-			if slices.Contains(watched, name) || slices.Contains(links, name) || failed != "" && filepath.Dir(name) == dir {
-				return true
+			if slices.Contains(watched, name) || slices.Contains(links, name) {
+				return true, true
 			}
 			for d, up := range present {
 				if d != up && (d == name || strings.HasPrefix(d, name+string(filepath.Separator))) {
-					return true
+					return true, true
 				}
 			}
-			return false
+			return failed != "" && filepath.Dir(name) == dir, false
 		}
 		watchLoop(ctx, w, dir, interested, log, func() bool {
 			// Looked at before reload, which tells the config's users:
@@ -324,13 +327,22 @@ func linkChain(path string) (target string, links []string) {
 }
 
 // watchLoop runs reload, debounced, after events on the files it is
-// interested in (the config's path, where its symlinks lead, its bodies). It returns when ctx is done, the
-// watch fails (for example dir was removed), or reload says the watch is
-// stale, so Watch can start over.
-func watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string, interested func(name string) bool, log *slog.Logger, reload func() (stale bool)) {
+// interested in (the config's path, where its symlinks lead, its bodies):
+// an event on one of them (own) puts the reload off to ReloadDebounce
+// after it, any other that interests it only makes sure one is due. It
+// returns when ctx is done, the watch fails (for example dir was removed),
+// or reload says the watch is stale, so Watch can start over.
+func watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string, interested func(name string) (reload, own bool), log *slog.Logger, reload func() (stale bool)) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	due := false // the timer runs
+	changed := func(own bool) {
+		if !due || own {
+			due = true
+			timer.Reset(ReloadDebounce)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -339,8 +351,8 @@ func watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string, interested 
 			if !ok {
 				return
 			}
-			if interested(filepath.Clean(ev.Name)) {
-				timer.Reset(ReloadDebounce)
+			if yes, own := interested(filepath.Clean(ev.Name)); yes {
+				changed(own)
 			}
 			if filepath.Clean(ev.Name) == dir && ev.Has(fsnotify.Remove|fsnotify.Rename) {
 				return
@@ -353,11 +365,12 @@ func watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string, interested 
 				// The kernel dropped events (a busy directory while a
 				// reload was slow): the config's own may be among them.
 				log.Warn("config watch lost events; reading the config again", "err", err)
-				timer.Reset(ReloadDebounce)
+				changed(false)
 				continue
 			}
 			log.Warn("config watch", "err", err)
 		case <-timer.C:
+			due = false
 			if reload() {
 				return
 			}

@@ -654,3 +654,50 @@ func TestWatchEventOverflow(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchBusyDirectoryWhileFailing: while the config fails, any change
+// in its directory is a reason to read it again (it may be a file the
+// config lacks); a log written there every 20ms must not hold off the
+// reload of the fixed config for as long as it is written.
+func TestWatchBusyDirectoryWhileFailing(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, mockNamed("one"))
+	ch := startWatch(t, path)
+	write(t, path, "mocks: [\n")
+	if r := next(t, ch); r.err == nil {
+		t.Fatalf("a broken edit: got %+v, want an error", r)
+	}
+	devLog, err := os.Create(filepath.Join(filepath.Dir(path), "dev.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devLog.Close()
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				devLog.WriteString("GET /health 200\n")
+			}
+		}
+	}()
+	defer func() { close(stop); <-stopped }()
+	write(t, path, mockNamed("fixed"))
+	deadline := time.After(3 * time.Second)
+	for {
+		select {
+		case r := <-ch:
+			if r.err == nil && r.cfg.Mocks[0].Name == "fixed" {
+				return
+			}
+			// A reload may read the file as the write empties it.
+		case <-deadline:
+			t.Fatal("the fixed config was not applied within 3s while a log was written beside it")
+		}
+	}
+}
