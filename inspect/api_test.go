@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -718,5 +719,79 @@ func TestWaitLooksPastARowDeletedMeanwhile(t *testing.T) {
 	var got struct{ ID string }
 	if err := json.NewDecoder(resp.Body).Decode(&got); resp.StatusCode != 200 || err != nil || got.ID != second.ID {
 		t.Errorf("wait answered %d with %q (%v), want 200 with the second exchange %s", resp.StatusCode, got.ID, err, second.ID)
+	}
+}
+
+// TestAfterAGoneExchangeGoesOnInStoreOrder: after= naming an exchange that
+// retention or a delete removed goes on from where that exchange was
+// stored, as it does while it is there. It went on in id order instead, so
+// a wait (or tail's catch-up, or a list) after it skipped a proxied
+// exchange that began before it and was stored after it, and answered one
+// stored before it that began after it.
+func TestAfterAGoneExchangeGoesOnInStoreOrder(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		retain int64
+		// order of the ids: slow began first, then gone, then quick; the
+		// store order is quick (when stored first), gone, slow, then later.
+		quickFirst bool
+		remove     func(e *apiEnv, gone *Exchange)
+		want       func(slow, later *Exchange) []string
+	}{
+		{
+			name: "retention", retain: 2,
+			remove: func(*apiEnv, *Exchange) {}, // the next Add retains it away
+			want:   func(slow, later *Exchange) []string { return idsOf(slow, later) },
+		},
+		{
+			name: "delete", quickFirst: true,
+			remove: func(e *apiEnv, gone *Exchange) {
+				if r := e.do(t, "DELETE", "/api/exchanges/"+gone.ID, "", ""); r.status != http.StatusNoContent {
+					t.Fatalf("DELETE: %d %s", r.status, r.body)
+				}
+			},
+			want: func(slow, later *Exchange) []string { return idsOf(slow, later) },
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			hub := NewHub()
+			st := openStore(t, t.TempDir(), Options{OnCommit: hub.PublishExchanges, RetainCount: tc.retain})
+			srv := httptest.NewServer(NewAPI(APIConfig{Store: st, Hub: hub, MaxWait: time.Minute,
+				CaptureURL: func() string { return "http://127.0.0.1:8080/" }}))
+			t.Cleanup(srv.Close)
+			e := &apiEnv{store: st, hub: hub, srv: srv}
+			slow := newEx("b", "POST", "http://h/slow", source(SourceProxy)) // its id is taken first
+			gone := newEx("b", "POST", "http://h/gone")
+			quick := newEx("b", "POST", "http://h/quick") // began after gone, stored before it
+			later := newEx("b", "POST", "http://h/later")
+			if tc.quickFirst {
+				mustAdd(t, st, quick)
+			}
+			mustAdd(t, st, gone, slow)
+			tc.remove(e, gone)
+			mustAdd(t, st, later)
+			if _, err := st.Get(context.Background(), gone.ID); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("the exchange after= names is still there (%v)", err)
+			}
+			names := map[string]string{slow.ID: "slow", gone.ID: "gone", quick.ID: "quick", later.ID: "later"}
+			want := tc.want(slow, later)
+
+			var page listAnswer
+			e.do(t, "GET", "/api/exchanges?order=asc&after="+gone.ID, "", "").decode(t, 200, &page)
+			var got []string
+			for _, s := range page.Exchanges {
+				got = append(got, s.ID)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("list after the gone exchange: %s, want %s", fmtIDs(got, names), fmtIDs(want, names))
+			}
+			var ex Exchange
+			e.do(t, "GET", "/api/exchanges/wait?after="+gone.ID+"&timeout=0", "", "").decode(t, 200, &ex)
+			if ex.ID != want[0] {
+				t.Errorf("wait after the gone exchange: %s, want %s", fmtIDs([]string{ex.ID}, names), fmtIDs(want[:1], names))
+			}
+		})
 	}
 }

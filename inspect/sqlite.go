@@ -158,6 +158,12 @@ type SQLite struct {
 	// indexTime bounds the time one text-index batch holds the writer
 	// (indexBatchTime; tests change it before the writer indexes).
 	indexTime time.Duration
+	// gone remembers where recently deleted exchanges were stored, for
+	// after= (whereClause). Deletes add to it inside their transaction,
+	// before it commits: a reader that no longer sees a row finds it
+	// there (one kept after a rollback names a row that is still there,
+	// which is looked up first).
+	gone goneIDs
 }
 
 var _ Store = (*SQLite)(nil)
@@ -1531,22 +1537,26 @@ func (s *SQLite) overLimit(count, bytes int64) bool {
 // transaction: a range purge would take the kept row's entry too.
 func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b, to int64, err error) {
 	var aged []int64
+	var gone []goneRow
+	defer func() { s.gone.add(gone) }()
 	if cutoffNS > 0 {
 		// Through the time_ns index (OpenSQLite makes it when an age limit
 		// is set; "+seq" keeps the planner off the rowid range), so that
 		// only the expired rows are read: the rowid range alone would scan
 		// the table every commit.
-		rows, err := tx.Query(`DELETE FROM exchanges WHERE time_ns < ? AND +seq <= ? RETURNING seq, bytes`, cutoffNS, upTo)
+		rows, err := tx.Query(`DELETE FROM exchanges WHERE time_ns < ? AND +seq <= ? RETURNING seq, bytes, id`, cutoffNS, upTo)
 		if err != nil {
 			return 0, 0, 0, err
 		}
 		for rows.Next() {
 			var seq, nb int64
-			if err := rows.Scan(&seq, &nb); err != nil {
+			var id string
+			if err := rows.Scan(&seq, &nb, &id); err != nil {
 				rows.Close()
 				return 0, 0, 0, err
 			}
 			aged = append(aged, seq)
+			gone = append(gone, goneRow{id, seq})
 			n, b = n+1, b+nb
 		}
 		rows.Close()
@@ -1560,14 +1570,15 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 	const page = 512
 	after, last := int64(0), int64(0)
 	for s.overLimit(count-n, bytes-b) {
-		rows, err := tx.Query(`SELECT seq, bytes FROM exchanges WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, after, upTo, page)
+		rows, err := tx.Query(`SELECT seq, bytes, id FROM exchanges WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, after, upTo, page)
 		if err != nil {
 			return 0, 0, 0, err
 		}
 		got, stop := 0, false
 		for rows.Next() {
 			var seq, nb int64
-			if err := rows.Scan(&seq, &nb); err != nil {
+			var id string
+			if err := rows.Scan(&seq, &nb, &id); err != nil {
 				rows.Close()
 				return 0, 0, 0, err
 			}
@@ -1577,6 +1588,7 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 				break
 			}
 			n, b, last, after = n+1, b+nb, seq, seq
+			gone = append(gone, goneRow{id, seq})
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -1953,24 +1965,28 @@ func (s *SQLite) deleteTx(tx *sql.Tx, cond string, args ...any) (n, bytes int64,
 			s.outOfOrder = true
 		}
 	}()
-	rows, err := tx.Query(`DELETE FROM exchanges WHERE `+cond+` RETURNING seq, bytes`, args...)
+	rows, err := tx.Query(`DELETE FROM exchanges WHERE `+cond+` RETURNING seq, bytes, id`, args...)
 	if err != nil {
 		return 0, 0, err
 	}
 	var seqs []int64
+	var gone []goneRow
 	for rows.Next() {
 		var seq, b int64
-		if err := rows.Scan(&seq, &b); err != nil {
+		var id string
+		if err := rows.Scan(&seq, &b, &id); err != nil {
 			rows.Close()
 			return 0, 0, err
 		}
 		seqs = append(seqs, seq)
+		gone = append(gone, goneRow{id, seq})
 		bytes += b
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, 0, err
 	}
+	s.gone.add(gone)
 	if s.fts && len(seqs) > 0 {
 		del, err := tx.Prepare(`DELETE FROM exchanges_text WHERE rowid = ?`)
 		if err != nil {
@@ -2272,7 +2288,13 @@ func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool
 		case err == nil:
 			add(`seq > ?`, seq)
 		case errors.Is(err, sql.ErrNoRows):
-			add(`id > ?`, q.After) // gone: fall back to id order
+			// Gone: on from where it was stored when that is remembered
+			// (goneIDs), else in id order.
+			if seq, ok := s.gone.find(q.After); ok {
+				add(`seq > ?`, seq)
+			} else {
+				add(`id > ?`, q.After)
+			}
 		default:
 			return "", nil, err
 		}
