@@ -795,3 +795,77 @@ func TestAfterAGoneExchangeGoesOnInStoreOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestCursorAcrossAMemoryRestart: a cursor a --memory server gave out
+// before it restarted goes on sensibly in the next run, whose store starts
+// empty: oldest first, with everything stored since; newest first, with
+// nothing (what was older is gone). The next run numbered its rows from 1
+// again, so oldest first skipped as many of its exchanges as the first run
+// had stored, and newest first listed its newest as older than the page
+// before.
+func TestCursorAcrossAMemoryRestart(t *testing.T) {
+	t.Parallel()
+	serve := func() (*SQLite, *apiEnv) {
+		hub := NewHub()
+		st, err := OpenSQLite("", Options{Memory: true, OnCommit: hub.PublishExchanges})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(NewAPI(APIConfig{Store: st, Hub: hub, MaxWait: time.Minute,
+			CaptureURL: func() string { return "http://127.0.0.1:8080/" }}))
+		return st, &apiEnv{store: st, hub: hub, srv: srv}
+	}
+	st, e := serve()
+	for i := range 30 {
+		mustAdd(t, st, newEx("m", "POST", fmt.Sprintf("http://h/old%d", i)))
+	}
+	cursors := map[string]string{}
+	for _, order := range []string{"asc", "desc"} {
+		var page listAnswer
+		e.do(t, "GET", "/api/exchanges?limit=10&order="+order, "", "").decode(t, 200, &page)
+		if page.Next == "" {
+			t.Fatalf("order=%s: no cursor after 10 of 30", order)
+		}
+		cursors[order] = page.Next
+	}
+	e.srv.Close()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	st, e = serve()
+	t.Cleanup(func() {
+		e.srv.Close()
+		st.Close()
+	})
+	var fresh []*Exchange
+	for i := range 3 {
+		fresh = append(fresh, newEx("m", "POST", fmt.Sprintf("http://h/new%d", i)))
+	}
+	mustAdd(t, st, fresh...)
+	for _, tc := range []struct {
+		order string
+		want  []string
+	}{
+		{"asc", idsOf(fresh...)},
+		{"desc", nil},
+	} {
+		var page listAnswer
+		e.do(t, "GET", "/api/exchanges?limit=10&order="+tc.order+"&cursor="+cursors[tc.order], "", "").decode(t, 200, &page)
+		var got []string
+		for _, s := range page.Exchanges {
+			got = append(got, s.URL)
+		}
+		var want []string
+		for _, id := range tc.want {
+			for _, ex := range fresh {
+				if ex.ID == id {
+					want = append(want, ex.Request.URL)
+				}
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("order=%s with the first run's cursor %s: %v, want %v", tc.order, cursors[tc.order], got, want)
+		}
+	}
+}

@@ -341,6 +341,12 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		s.closeDBs()
 		return nil, fmt.Errorf("database %s: %w", s.path, err)
 	}
+	if opts.Memory {
+		if err := s.seedSeq(); err != nil {
+			s.closeDBs()
+			return nil, fmt.Errorf("database %s: %w", s.path, err)
+		}
+	}
 	// The time_ns index serves age retention only, and costs every insert
 	// a B-tree update: it is there while --retain-age is set (built once
 	// when it is first set), and dropped while it is not.
@@ -661,6 +667,33 @@ func (s *SQLite) migrate() error {
 		}
 	} else {
 		s.log.Warn("text index unavailable; search will scan", "err", err)
+	}
+	return nil
+}
+
+// seedSeq numbers the rows of a store in memory on from the time it
+// opens, in microseconds, past those of any earlier run (which stored
+// fewer rows than a microsecond each), since a list's cursor is a row's
+// number: a cursor given out before a restart then lists, oldest first,
+// what is stored since, and newest first, nothing, as the rows it stood
+// among are gone. Numbered from 1 again, oldest first skipped as many new
+// exchanges as the earlier run had stored, and newest first listed the
+// newest ones as older than the page before. The text index's marks
+// start there too: purgeIndex goes up from its purge mark in bounded
+// steps, and the writer reads the rows past its watermark as the backlog.
+func (s *SQLite) seedSeq() error {
+	seed := s.opts.Now().UnixMicro()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO sqlite_sequence(name, seq) VALUES ('exchanges', ?)`, []any{seed}},
+		{setKV, []any{"fts_purged", seed}},
+		{setKV, []any{"fts_indexed", seed}},
+	} {
+		if _, err := s.wdb.Exec(q.sql, q.args...); err != nil {
+			return fmt.Errorf("numbering rows from %d: %w", seed, err)
+		}
 	}
 	return nil
 }
