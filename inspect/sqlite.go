@@ -2306,7 +2306,7 @@ func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool
 	if q.Cursor != "" {
 		seq, err := strconv.ParseInt(q.Cursor, 10, 64)
 		if err != nil || seq < 0 {
-			return "", nil, fmt.Errorf("%w: cursor %q", ErrInvalid, q.Cursor)
+			return "", nil, fmt.Errorf(`%w: cursor %q: want the "next" of an earlier page of this list (a number), or none for the first page`, ErrInvalid, q.Cursor)
 		}
 		if q.Ascending {
 			add(`seq > ?`, seq)
