@@ -85,7 +85,18 @@ type Capture struct {
 	recounted atomic.Int64
 
 	active atomic.Int64 // requests being served, for Shutdown
+
+	// decoding holds a place for each request whose body is decoded from
+	// its Content-Encoding for the rules, until its plan is made: a few
+	// KB of gzip decode to max_body, so without a bound on how many are
+	// held at once a few hundred small requests took gigabytes.
+	decoding chan struct{}
 }
+
+// MaxDecoding is how many captured bodies are decoded from their
+// Content-Encoding for the rules at once; more wait for a place (or for
+// their client to go).
+const MaxDecoding = 4
 
 var _ http.Handler = (*Capture)(nil)
 
@@ -123,7 +134,8 @@ func New(cfg Config) *Capture {
 	if cfg.MaxBins <= 0 {
 		cfg.MaxBins = DefaultMaxBins
 	}
-	return &Capture{cfg: cfg, log: cfg.Logger, storeLog: inspect.NewLogLimit(storeLogPeriod), cutLog: inspect.NewLogLimit(storeLogPeriod)}
+	return &Capture{cfg: cfg, log: cfg.Logger, storeLog: inspect.NewLogLimit(storeLogPeriod), cutLog: inspect.NewLogLimit(storeLogPeriod),
+		decoding: make(chan struct{}, MaxDecoding)}
 }
 
 // AdmitBin lets bin be used (a request into it, or POST /api/bins making
@@ -404,9 +416,16 @@ func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan
 		// (a gzipped JSON webhook matched no json condition, "body is not
 		// JSON"), up to max_body decoded; signatures are checked over the
 		// bytes that came.
-		limit := c.maxBody()
-		if dec, err := inspect.DecodeContent(ce, req.Body, limit+1); err == nil {
-			req.UseDecoded(dec, limit)
+		// The decoded body is held until the plan is made, so its place
+		// is too. A client gone while waiting needs no plan worth a decode.
+		select {
+		case c.decoding <- struct{}{}:
+			defer func() { <-c.decoding }()
+			limit := c.maxBody()
+			if dec, err := inspect.DecodeContent(ce, req.Body, limit+1); err == nil {
+				req.UseDecoded(dec, limit)
+			}
+		case <-r.Context().Done():
 		}
 	}
 	p := c.cfg.Engine.Plan(req, func() map[string]any { return ExchangeVars(ex) }, fallback)
