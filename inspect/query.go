@@ -339,8 +339,15 @@ func (ts Terms) SummaryOnly() bool {
 
 // Match reports whether ex satisfies every term.
 func (ts Terms) Match(ex *Exchange) bool {
+	var read int64
+	return ts.matchReading(ex, &read)
+}
+
+// matchReading is Match, adding to *read how many body bytes json: terms
+// read (decoded), the work a json: term costs.
+func (ts Terms) matchReading(ex *Exchange, read *int64) bool {
 	for _, t := range ts {
-		if t.match(ex) == t.Not {
+		if t.match(ex, read) == t.Not {
 			return false
 		}
 	}
@@ -363,14 +370,14 @@ func (ts Terms) MatchSummary(s *Summary) bool {
 	return true
 }
 
-func (t Term) match(ex *Exchange) bool {
+func (t Term) match(ex *Exchange, read *int64) bool {
 	switch t.Field {
 	case "":
 		return containsText(ex, t.Value)
 	case "header":
 		return headerHas(ex.Request.Headers, t) || ex.Response != nil && headerHas(ex.Response.Headers, t)
 	case "json":
-		return jsonHas(ex.Request.Headers, ex.Request.Body, t) || ex.Response != nil && jsonHas(ex.Response.Headers, ex.Response.Body, t)
+		return jsonHas(ex.Request.Headers, ex.Request.Body, t, read) || ex.Response != nil && jsonHas(ex.Response.Headers, ex.Response.Body, t, read)
 	}
 	sig := ""
 	if ex.Signature != nil {
@@ -483,7 +490,7 @@ func headerHas(hs Headers, t Term) bool {
 	return false
 }
 
-func jsonHas(h Headers, body []byte, t Term) bool {
+func jsonHas(h Headers, body []byte, t Term, read *int64) bool {
 	// A gzip or deflate body (Content-Encoding) is read decoded, as mock
 	// rules and the UI read it; one that does not decode, as it is.
 	if ce := h.Get("Content-Encoding"); ce != "" && len(body) > 0 {
@@ -491,6 +498,7 @@ func jsonHas(h Headers, body []byte, t Term) bool {
 			body = dec
 		}
 	}
+	*read += int64(len(body))
 	// json.Valid: gjson's validator recurses once per level of nesting,
 	// and a stored body of millions of '[' overflowed the stack.
 	if len(body) == 0 || !json.Valid(body) {
@@ -503,13 +511,20 @@ func jsonHas(h Headers, body []byte, t Term) bool {
 	return !t.HasValue || r.String() == t.Value
 }
 
+// MaxMatchRead bounds how many body bytes (decoded) the json: terms of one
+// ListMatching call read: each stored body may decode to MaxDecodedView,
+// so a page over a few hundred gzip bombs of 100 KB each decoded for half
+// a minute, and 10,000 rows of them for most of an hour.
+const MaxMatchRead = 64 << 20
+
 // ListMatching lists, like Store.List, the exchanges matching q and terms:
 // it folds what the store can filter into q, pages through the store and
 // checks the rest itself (on summaries when SummaryOnly, else on whole
-// exchanges). It stops after q's limit of matches or after scanning scan
-// rows (10,000 when scan <= 0); the cursor it returns continues exactly
-// after the last row it looked at, so a page may hold fewer matches than
-// the limit and still have a next one.
+// exchanges). It stops after q's limit of matches, after scanning scan
+// rows (10,000 when scan <= 0), or once json: terms have read
+// MaxMatchRead body bytes (decoded); the cursor it returns continues
+// exactly after the last row it looked at, so a page may hold fewer
+// matches than the limit and still have a next one.
 func ListMatching(ctx context.Context, st Store, q Query, terms Terms, scan int) ([]Summary, string, error) {
 	q, rest := terms.Fold(q)
 	if len(rest) == 0 {
@@ -522,6 +537,7 @@ func ListMatching(ctx context.Context, st Store, q Query, terms Terms, scan int)
 	summaryOnly := rest.SummaryOnly()
 	out := make([]Summary, 0, min(want, 64))
 	scanned := 0
+	var read int64
 	for {
 		page := q
 		page.Limit = 1000
@@ -541,16 +557,15 @@ func ListMatching(ctx context.Context, st Store, q Query, terms Terms, scan int)
 				ex, err := st.Get(ctx, list[i].ID)
 				switch {
 				case err == nil:
-					ok = rest.Match(ex)
+					ok = rest.matchReading(ex, &read)
 				case ctx.Err() != nil:
 					return nil, "", ctx.Err()
 				}
 			}
-			if !ok {
-				continue
+			if ok {
+				out = append(out, list[i])
 			}
-			out = append(out, list[i])
-			if len(out) == want {
+			if len(out) == want || read >= MaxMatchRead {
 				// Rows i+1… are unseen: the next page continues after row
 				// i, from its own place (listing again to get a cursor saw
 				// rows stored or deleted meanwhile, and repeated or skipped
