@@ -833,18 +833,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	// Proxied requests that a mock scoped to their proxy matches are
 	// answered by the mock engine instead of the upstream.
-	intercept := func(w http.ResponseWriter, r *http.Request, req *rules.Request, ex *inspect.Exchange) bool {
+	intercept := func(r *http.Request, req *rules.Request, ex *inspect.Exchange) func(http.ResponseWriter) {
 		p := engine.Plan(req, func() map[string]any { return mock.ExchangeVars(ex) }, func() *inspect.Response { return &inspect.Response{Status: http.StatusOK} })
 		if p.Rule == "" {
-			return false
+			return nil
 		}
 		mock.DropBody(r.Method, p.Response, p.Fault == rules.FaultNone)
 		ex.Rule, ex.Signature, ex.Error, ex.Response = p.Rule, p.Signature, p.Error, p.Response
 		if p.Fault != rules.FaultNone && p.Fault != rules.FaultDrip {
 			ex.Response, ex.Error = nil, "fault injected: "+string(p.Fault)
 		}
-		p.Write(r.Context(), w, r)
-		return true
+		return func(w http.ResponseWriter) { p.Write(r.Context(), w, r) }
 	}
 	var ca *proxy.CA
 	needCA := o.mitm

@@ -29,11 +29,11 @@ type ruleHook struct {
 	calls atomic.Int64
 }
 
-func (h *ruleHook) intercept(w http.ResponseWriter, r *http.Request, req *rules.Request, ex *inspect.Exchange) bool {
+func (h *ruleHook) intercept(r *http.Request, req *rules.Request, ex *inspect.Exchange) func(http.ResponseWriter) {
 	h.calls.Add(1)
 	m, params := h.cfg.MatchMock(req)
 	if m == nil {
-		return false
+		return nil
 	}
 	body, err := m.Respond.RenderBody(rules.RequestVars(req, params))
 	if err != nil {
@@ -41,9 +41,10 @@ func (h *ruleHook) intercept(w http.ResponseWriter, r *http.Request, req *rules.
 	}
 	ex.Rule = m.Name
 	ex.Response = &inspect.Response{Status: m.Respond.Status, Body: body, Size: int64(len(body))}
-	w.WriteHeader(m.Respond.Status)
-	w.Write(body)
-	return true
+	return func(w http.ResponseWriter) {
+		w.WriteHeader(m.Respond.Status)
+		w.Write(body)
+	}
 }
 
 func parseConfig(t *testing.T, src string) *rules.Config {
@@ -162,9 +163,9 @@ func TestInterceptLargeBodyPassesWhole(t *testing.T) {
 	var seen int
 	srv, rec := start(t, up.URL, func(o *proxy.Options) {
 		o.MaxBody = 1000
-		o.Intercept = func(w http.ResponseWriter, r *http.Request, req *rules.Request, ex *inspect.Exchange) bool {
+		o.Intercept = func(r *http.Request, req *rules.Request, ex *inspect.Exchange) func(http.ResponseWriter) {
 			seen = len(req.Body)
-			return false
+			return nil
 		}
 	})
 	resp, err := http.Post(srv.URL+"/up", "application/octet-stream", bytes.NewReader(make([]byte, 5000)))

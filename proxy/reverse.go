@@ -125,10 +125,13 @@ type Options struct {
 	// Intercept, when set, may answer a request instead of the upstream
 	// (partial mocking). req is the request as mock rules see it, with its
 	// body buffered (up to MaxBody); ex is the exchange being recorded.
-	// When it answers, it writes w, fills ex.Response (and Rule, Meta,
-	// Error as it sees fit) and returns true; the proxy then records ex.
-	// Returning false lets the request go on, and w must be untouched.
-	Intercept func(w http.ResponseWriter, r *http.Request, req *rules.Request, ex *inspect.Exchange) (handled bool)
+	// When it answers, it fills ex.Response (and Rule, Meta, Error as it
+	// sees fit) and returns the writing of its answer, which the proxy
+	// calls with w and then records ex; it returns nil to let the request
+	// go on. It decides, and the writing answers (waits for a delay,
+	// drips), so that a body decoded for it is let go of before the
+	// answer takes its time.
+	Intercept func(r *http.Request, req *rules.Request, ex *inspect.Exchange) (answer func(w http.ResponseWriter))
 	// Rules returns the live config. When set, Intercept is called (and
 	// the body buffered for it) only while the config has a mock scoped to
 	// this proxy ("proxy: NAME" or "proxy: '*'"). When nil, Intercept is
@@ -195,6 +198,9 @@ type Reverse struct {
 	// active counts requests being served, for Shutdown: those cut off at
 	// the shutdown deadline are still answered and recorded.
 	active counter
+	// decoding holds a place for each request whose body is decoded for
+	// the Intercept hook, until the hook has decided (see MaxDecoding).
+	decoding chan struct{}
 }
 
 var _ http.Handler = (*Reverse)(nil)
@@ -270,7 +276,7 @@ func newReverse(opts Options, forward bool) (*Reverse, error) {
 	if opts.MaxPendingBytes <= 0 {
 		opts.MaxPendingBytes = 16 << 20
 	}
-	p := &Reverse{opts: opts, forward: forward, log: opts.Logger, storeLog: inspect.NewLogLimit(5 * time.Second)}
+	p := &Reverse{opts: opts, forward: forward, log: opts.Logger, storeLog: inspect.NewLogLimit(5 * time.Second), decoding: make(chan struct{}, MaxDecoding)}
 	p.pending = newRecorder(opts, func(ex *inspect.Exchange) {
 		defer p.wg.Done()
 		if err := opts.Record(opts.Context, ex); err != nil {
@@ -535,13 +541,9 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 		}
 		if int64(len(f.buffered)) > p.opts.MaxBody { // cut for the rules
 			req.BodySize = max(r.ContentLength, -1) // -1: a chunked body's size is not known
-		} else if ce := r.Header.Get("Content-Encoding"); ce != "" && len(req.Body) > 0 {
-			// Rules read a gzip or deflate body decoded, as capture's do.
-			if dec, err := inspect.DecodeContent(ce, req.Body, p.opts.MaxBody+1); err == nil {
-				req.UseDecoded(dec, p.opts.MaxBody)
-			}
 		}
-		if p.intercept(w, r, req, f) {
+		if answer := p.intercept(r, req, f); answer != nil {
+			p.answer(w, f, answer)
 			p.finish(f, nil)
 			return
 		}
@@ -658,18 +660,47 @@ func readFull(r io.Reader, n int64) ([]byte, error) {
 
 // intercept asks the Intercept hook. An answer that ends in a panic (a
 // fault that aborts the connection) is still recorded.
-func (p *Reverse) intercept(w http.ResponseWriter, r *http.Request, req *rules.Request, f *flight) bool {
-	defer func() {
-		if v := recover(); v != nil {
-			if f.ex.Error == "" {
-				f.ex.Error = fmt.Sprintf("intercepted answer aborted: %v", v)
+func (p *Reverse) intercept(r *http.Request, req *rules.Request, f *flight) func(http.ResponseWriter) {
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && len(req.Body) > 0 && req.BodySize == 0 { // not cut for the rules
+		// Rules read a gzip or deflate body decoded, as capture's do. A
+		// few KB decode to MaxBody, so at most MaxDecoding requests hold
+		// a decoded body at once, until the hook has decided; a client
+		// gone while waiting needs no decision worth a decode.
+		select {
+		case p.decoding <- struct{}{}:
+			defer func() { <-p.decoding }()
+			if dec, err := inspect.DecodeContent(ce, req.Body, p.opts.MaxBody+1); err == nil {
+				req.UseDecoded(dec, p.opts.MaxBody)
 			}
-			p.finish(f, nil)
-			panic(v)
+		case <-r.Context().Done():
 		}
-	}()
-	return p.opts.Intercept(w, r, req, f.ex)
+	}
+	defer p.aborted(f)
+	return p.opts.Intercept(r, req, f.ex)
 }
+
+// answer writes the answer the Intercept hook gave.
+func (p *Reverse) answer(w http.ResponseWriter, f *flight, answer func(http.ResponseWriter)) {
+	defer p.aborted(f)
+	answer(w)
+}
+
+// aborted records an intercepted answer that ends in a panic (a fault that
+// aborts the connection) before the panic goes on.
+func (p *Reverse) aborted(f *flight) {
+	if v := recover(); v != nil {
+		if f.ex.Error == "" {
+			f.ex.Error = fmt.Sprintf("intercepted answer aborted: %v", v)
+		}
+		p.finish(f, nil)
+		panic(v)
+	}
+}
+
+// MaxDecoding is how many requests a proxy decodes from their
+// Content-Encoding for its mock rules at once; more wait for a place (or
+// for their client to go).
+const MaxDecoding = 4
 
 // simulation returns the simulation that answers rt's requests, or nil.
 func (p *Reverse) simulation(rt *Route) *Simulation {

@@ -600,7 +600,7 @@ func TestReverseIncompleteBody(t *testing.T) {
 			srv, rec := start(t, up.URL, func(o *proxy.Options) {
 				o.WholeBodyTimeout = 200 * time.Millisecond
 				if tc.intercept {
-					o.Intercept = func(http.ResponseWriter, *http.Request, *rules.Request, *inspect.Exchange) bool { return false }
+					o.Intercept = func(*http.Request, *rules.Request, *inspect.Exchange) func(http.ResponseWriter) { return nil }
 				}
 			})
 			c, err := net.Dial("tcp", srv.Listener.Addr().String())
