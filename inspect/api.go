@@ -57,7 +57,20 @@ type API struct {
 	log *slog.Logger
 	mux *http.ServeMux
 	h   http.Handler // mux, answering in JSON what it has no route for
+	// decoding holds a place for each /decoded answer being made, from
+	// the decode until it is written (see MaxDecoding).
+	decoding chan struct{}
 }
+
+// MaxDecoding is how many bodies GET /api/exchanges/{id}/decoded decodes
+// and writes at once; more wait for a place (or for their client to go).
+// Each holds up to MaxDecodedView bytes, which a few hundred KB of gzip
+// decode to.
+const MaxDecoding = 4
+
+// decodedWriteTimeout bounds how long a /decoded answer holds its place
+// while its client reads it.
+const decodedWriteTimeout = 30 * time.Second
 
 var _ http.Handler = (*API)(nil)
 
@@ -69,7 +82,7 @@ func NewAPI(cfg APIConfig) *API {
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = 5 * time.Minute
 	}
-	a := &API{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	a := &API{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), decoding: make(chan struct{}, MaxDecoding)}
 	a.routes()
 	a.h = JSONErrors(a.mux)
 	return a
@@ -658,6 +671,13 @@ func (a *API) decoded(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, fmt.Errorf("%w: part %q: want request or response", ErrInvalid, part))
 		return
 	}
+	select {
+	case a.decoding <- struct{}{}:
+		defer func() { <-a.decoding }()
+	case <-r.Context().Done():
+		a.fail(w, r, r.Context().Err())
+		return
+	}
 	ce := h.Get("Content-Encoding")
 	dec, err := DecodeContent(ce, body, MaxDecodedView+1)
 	switch {
@@ -670,6 +690,8 @@ func (a *API) decoded(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "no-store")
+	// A client that stops reading gives its place up after a while.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(decodedWriteTimeout))
 	_, _ = w.Write(dec)
 }
 
