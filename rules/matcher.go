@@ -512,6 +512,9 @@ func (m *Matcher) eval(r *Request, why *[]string) (map[string]string, bool) {
 			if why == nil {
 				return nil, false
 			}
+			if !present {
+				reason += unreadNote("query", r.parsed.queryCut)
+			}
 			miss("query %s: %s", name, reason)
 		}
 	}
@@ -561,6 +564,9 @@ func (m *Matcher) eval(r *Request, why *[]string) (map[string]string, bool) {
 		if good, reason := m.Form[name].test(vals, present); !good {
 			if why == nil {
 				return nil, false
+			}
+			if !present {
+				reason += unreadNote("form", r.parsed.formCut)
 			}
 			miss("form %s: %s%s", name, reason, r.cutNote())
 		}

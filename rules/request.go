@@ -58,6 +58,7 @@ type Request struct {
 type parsedRequest struct {
 	query     url.Values
 	queryDone bool
+	queryCut  bool // pairs beyond maxQueryPairs were not read
 
 	jsonValid, jsonDone bool
 	jsonValue           any
@@ -65,6 +66,7 @@ type parsedRequest struct {
 
 	form     url.Values
 	formDone bool
+	formCut  bool // pairs beyond maxQueryPairs were not read
 }
 
 // RequestHeader is r's header as rules see it, and as the exchange
@@ -96,7 +98,7 @@ func EscapedPath(u *url.URL) string {
 func (r *Request) query() url.Values {
 	if !r.parsed.queryDone {
 		r.parsed.queryDone = true
-		r.parsed.query = parseQuery(r.RawQuery)
+		r.parsed.query, r.parsed.queryCut = parseQuery(r.RawQuery)
 	}
 	return r.parsed.query
 }
@@ -105,16 +107,18 @@ func (r *Request) query() url.Values {
 // but keeps what it refuses: a pair holding a semicolon, whose value
 // keeps it (a=1;b=2 is a: "1;b=2"), and a % that starts no escape
 // (discount=50%), kept as it came, as other servers read them. Nil when
-// s holds no pair. It reads the first maxQueryPairs pairs only.
-func parseQuery(s string) url.Values {
-	var v url.Values
-	for n := 0; s != "" && n < maxQueryPairs; {
+// s holds no pair. It reads the first maxQueryPairs pairs only; cut says
+// that more were left unread.
+func parseQuery(s string) (v url.Values, cut bool) {
+	for n := 0; s != ""; {
 		var pair string
 		pair, s, _ = strings.Cut(s, "&")
 		if pair == "" {
 			continue
 		}
-		n++
+		if n++; n > maxQueryPairs {
+			return v, true
+		}
 		k, val, _ := strings.Cut(pair, "=")
 		if v == nil {
 			v = url.Values{}
@@ -122,7 +126,17 @@ func parseQuery(s string) url.Values {
 		k = looseUnescape(k)
 		v[k] = append(v[k], looseUnescape(val))
 	}
-	return v
+	return v, false
+}
+
+// unreadNote says, for a near-miss reason of a field found absent, that
+// the query or form held more pairs than were read; "" when none were
+// left unread.
+func unreadNote(what string, cut bool) string {
+	if !cut {
+		return ""
+	}
+	return fmt.Sprintf(" (only the first %d pairs of the %s were read; it holds more)", maxQueryPairs, what)
 }
 
 // maxQueryPairs bounds the pairs parseQuery reads, as url.ParseQuery
@@ -299,7 +313,7 @@ func (r *Request) form() url.Values {
 	mt, params, _ := mime.ParseMediaType(ct)
 	switch {
 	case mt == "application/x-www-form-urlencoded", ct == "" && !r.isJSON():
-		r.parsed.form = parseQuery(string(r.Body))
+		r.parsed.form, r.parsed.formCut = parseQuery(string(r.Body))
 	case mt == "multipart/form-data" && params["boundary"] != "":
 		r.parsed.form = multipartValues(r.Body, params["boundary"])
 	}

@@ -9,11 +9,14 @@ import (
 // takes is read up to that many, not into millions of values.
 func TestParseQueryBounded(t *testing.T) {
 	t.Parallel()
-	v := parseQuery(strings.Repeat("a&", 3*maxQueryPairs) + "b=1")
-	if n := len(v["a"]); n != maxQueryPairs || v.Has("b") {
-		t.Errorf("%d values of a (b read: %v), want the first %d pairs", n, v.Has("b"), maxQueryPairs)
+	v, cut := parseQuery(strings.Repeat("a&", 3*maxQueryPairs) + "b=1")
+	if n := len(v["a"]); n != maxQueryPairs || v.Has("b") || !cut {
+		t.Errorf("%d values of a (b read: %v, cut %v), want the first %d pairs, cut", n, v.Has("b"), cut, maxQueryPairs)
 	}
-	if v := parseQuery("&&a=1&&b=50%&&"); v.Get("a") != "1" || v.Get("b") != "50%" {
-		t.Errorf("parseQuery = %v", v)
+	if v, cut := parseQuery("&&a=1&&b=50%&&"); v.Get("a") != "1" || v.Get("b") != "50%" || cut {
+		t.Errorf("parseQuery = %v, cut %v", v, cut)
+	}
+	if _, cut := parseQuery(strings.Repeat("a&", maxQueryPairs)); cut {
+		t.Errorf("exactly %d pairs read as cut", maxQueryPairs)
 	}
 }
