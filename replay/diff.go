@@ -260,14 +260,24 @@ func DecodeBody(h inspect.Headers, body []byte) []byte {
 	return body
 }
 
-// maxDiffDecoded bounds the decoding of a body to compare it.
-const maxDiffDecoded = 256 << 20
+// maxDiffDecoded bounds the decoding of a body to compare it: a few KB of
+// gzip decode to that much, for each side of every diff in flight (at 256
+// MiB, a replay of recorded 1 GB bombs, one at a time, took hooklab to
+// 1.9 GB). A body that decodes to more is compared that far, and a note
+// says so.
+const maxDiffDecoded = inspect.MaxDecodedView
 
 func (d *differ) compareBodies(old, new *inspect.Response, cutOff string) ([]Change, []string) {
+	// The same bytes in the same coding decode the same: nothing to
+	// decode (a recorded bomb answered again as it was costs nothing).
+	if !old.Truncated && !new.Truncated && cutOff == "" && bytes.Equal(old.Body, new.Body) &&
+		strings.EqualFold(strings.TrimSpace(old.Headers.Get("Content-Encoding")), strings.TrimSpace(new.Headers.Get("Content-Encoding"))) {
+		return nil, nil
+	}
 	// As DecodeBody, but a recording cut mid-stream, which does not decode
 	// to its end, as far as it does (not its compressed bytes, which the
 	// replay's decoded ones would never match).
-	ob, err := inspect.DecodeContent(old.Headers.Get("Content-Encoding"), old.Body, maxDiffDecoded)
+	ob, err := inspect.DecodeContent(old.Headers.Get("Content-Encoding"), old.Body, maxDiffDecoded+1)
 	if cut := old.Truncated || cutOff != ""; err != nil && !(cut && errors.Is(err, io.ErrUnexpectedEOF) && len(ob) > 0) {
 		ob = old.Body
 	}
@@ -276,7 +286,7 @@ func (d *differ) compareBodies(old, new *inspect.Response, cutOff string) ([]Cha
 	// decode is one no client could read (unless the recorded one was the
 	// same bytes).
 	enc := new.Headers.Get("Content-Encoding")
-	nb, err := inspect.DecodeContent(enc, new.Body, maxDiffDecoded)
+	nb, err := inspect.DecodeContent(enc, new.Body, maxDiffDecoded+1)
 	if err != nil {
 		if !new.Truncated || len(nb) == 0 {
 			nb = new.Body
@@ -298,6 +308,12 @@ func (d *differ) compareBodies(old, new *inspect.Response, cutOff string) ([]Cha
 				notes = append(notes, fmt.Sprintf("a body is %s-encoded, which hooklab cannot decode: bodies compared as bytes (replay with --set-header 'Accept-Encoding: gzip' to compare content)", enc))
 			}
 		}
+	}
+	var limited []string // said even when the bodies are alike that far
+	if len(ob) > maxDiffDecoded || len(nb) > maxDiffDecoded {
+		limited = []string{fmt.Sprintf("a body decodes to more than %d MiB: compared its first %d MiB decoded", maxDiffDecoded>>20, maxDiffDecoded>>20)}
+		notes = append(notes, limited...)
+		ob, nb = ob[:min(len(ob), maxDiffDecoded)], nb[:min(len(nb), maxDiffDecoded)]
 	}
 	// A body cut when recorded or when replayed is compared as far as it
 	// goes: the cut alone is no difference.
@@ -333,7 +349,7 @@ func (d *differ) compareBodies(old, new *inspect.Response, cutOff string) ([]Cha
 		return changes, notes
 	}
 	if bytes.Equal(ob, nb) {
-		return nil, nil
+		return nil, limited
 	}
 	if isJSON(old.Headers, ob) && isJSON(new.Headers, nb) {
 		ov, oerr := decodeJSON(ob)
