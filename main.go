@@ -58,6 +58,15 @@ func main() {
 		}
 		os.Exit(code)
 	}, time.Now)
+	if cmd, _ := commandOf(os.Args[1:]); cmd == "serve" {
+		// The server's stdout (its start lines) and stderr (its log) may
+		// be pipes whose reader is gone ("hooklab serve | grep -m1 ui:"):
+		// a write there then fails (EPIPE, ignored) instead of killing the
+		// server, which would lose its graceful stop at the first log
+		// line. The client commands keep Go's default ("hooklab tail |
+		// head" ends quietly).
+		signal.Ignore(syscall.SIGPIPE)
+	}
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		defer startGCTuner()()
 	}
@@ -170,13 +179,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return err
 }
 
-func command(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cmd := "serve"
-	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-		cmd, args = "help", nil
-	} else if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
+// commandOf splits the command line into the command (serve when none is
+// named) and its arguments.
+func commandOf(args []string) (cmd string, rest []string) {
+	switch {
+	case len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+		return "help", nil
+	case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
+		return args[0], args[1:]
 	}
+	return "serve", args
+}
+
+func command(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd, args := commandOf(args)
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, getenv, stdout, stderr)
