@@ -49,12 +49,15 @@ func main() {
 	// stays subscribed throughout, so no signal falls between the two.
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals(signal.Ignored(syscall.SIGHUP))...)
 	go watchSignals(sigs, cancel, func(sig os.Signal) {
 		fmt.Fprintf(os.Stderr, "hooklab: second %v: exiting now, without waiting for what is in flight\n", sig)
 		code := 130 // 128 + SIGINT, as a shell reports it
-		if sig == syscall.SIGTERM {
+		switch sig {
+		case syscall.SIGTERM:
 			code = 143
+		case syscall.SIGHUP:
+			code = 129
 		}
 		os.Exit(code)
 	}, time.Now)
@@ -80,6 +83,18 @@ func main() {
 		}
 		os.Exit(exitCode(err))
 	}
+}
+
+// stopSignals are the signals that stop hooklab gracefully: Ctrl-C,
+// SIGTERM, and SIGHUP (the terminal it ran in was closed), unless hupIgnored:
+// started under nohup (or with SIGHUP ignored otherwise), it is asked to
+// outlive the terminal, and notifying SIGHUP would undo that.
+func stopSignals(hupIgnored bool) []os.Signal {
+	sigs := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if !hupIgnored {
+		sigs = append(sigs, syscall.SIGHUP)
+	}
+	return sigs
 }
 
 // watchSignals calls cancel at the first signal and exit at a second one.

@@ -12,6 +12,45 @@ import (
 	"time"
 )
 
+// startServeCmd starts cmd (the real binary serving, or a shell that
+// execs it) and reads its start lines from stdout up to the UI's; it
+// returns the capture URL and the channel Wait's answer comes on.
+func startServeCmd(t *testing.T, cmd *exec.Cmd) (capture string, done <-chan error) {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+	})
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "capture: "); ok {
+			capture = v
+		}
+		if strings.HasPrefix(sc.Text(), "ui: ") {
+			break
+		}
+	}
+	if capture == "" {
+		t.Fatalf("hooklab printed no capture URL: %v", sc.Err())
+	}
+	c := make(chan error, 1)
+	go func() {
+		// Drained until the end, so that no later line finds the pipe full.
+		for sc.Scan() {
+		}
+		c <- cmd.Wait()
+	}()
+	return capture, c
+}
+
 // waitExit waits for the process's exit status, for at most 30 s.
 func waitExit(t *testing.T, cmd *exec.Cmd, done <-chan error) error {
 	t.Helper()
@@ -22,6 +61,54 @@ func waitExit(t *testing.T, cmd *exec.Cmd, done <-chan error) error {
 		_ = cmd.Process.Kill()
 		t.Fatal("hooklab did not exit within 30s of its signal")
 		return nil
+	}
+}
+
+// TestServeHangup: a SIGHUP (the terminal hooklab ran in was closed)
+// stops it gracefully, exit status 0, as Ctrl-C does; started with SIGHUP
+// ignored (nohup), it keeps running, and a SIGTERM then stops it
+// gracefully (one taken as a second signal would exit 143).
+func TestServeHangup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	t.Parallel()
+	bin := buildHooklab(t)
+	for _, tc := range []struct {
+		name    string
+		shell   string // run through /bin/sh -c shell bin args...
+		signals []syscall.Signal
+	}{
+		{name: "terminal closed", signals: []syscall.Signal{syscall.SIGHUP}},
+		{name: "nohup", shell: `trap "" HUP; exec "$0" "$@"`, signals: []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"serve", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "data")}
+			cmd := exec.Command(bin, args...)
+			if tc.shell != "" {
+				cmd = exec.Command("/bin/sh", append([]string{"-c", tc.shell, bin}, args...)...)
+			}
+			stderr := new(syncBuffer)
+			cmd.Stderr = stderr
+			capture, done := startServeCmd(t, cmd)
+			resp, err := http.Post(capture+"b/hup/x", "text/plain", strings.NewReader("hi"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			for _, sig := range tc.signals {
+				if err := cmd.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := waitExit(t, cmd, done); err != nil {
+				t.Fatalf("after %v hooklab exited with %v; want a graceful stop, status 0\nstderr:\n%s", tc.signals, err, stderr.String())
+			}
+			if n := strings.Count(stderr.String(), "shutting down"); n != 1 {
+				t.Errorf("the log says %q %d times; want once\n%s", "shutting down", n, stderr.String())
+			}
+		})
 	}
 }
 
