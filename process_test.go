@@ -2,7 +2,10 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hooklab/hooklab/inspect"
 )
 
 // startServeCmd starts cmd (the real binary serving, or a shell that
@@ -174,5 +179,44 @@ func TestServeOutlivesItsOutputReaders(t *testing.T) {
 			err = errors.New(ee.ProcessState.String())
 		}
 		t.Fatalf("after SIGTERM hooklab exited with %v; want a graceful stop, status 0", err)
+	}
+}
+
+// TestServeInUseNamesTheHolder: a second serve on a data directory
+// another hooklab process serves fails at once, naming the directory and
+// the pid of the process that holds it; once that one is killed (kill -9,
+// its lock file left behind), a serve there starts.
+func TestServeInUseNamesTheHolder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	t.Parallel()
+	bin := buildHooklab(t)
+	data := filepath.Join(t.TempDir(), "data")
+	cmd := exec.Command(bin, "serve", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--data", data)
+	_, done := startServeCmd(t, cmd)
+	args := []string{"serve", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--data", data}
+	noEnv := func(string) string { return "" }
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := run(ctx, args, noEnv, io.Discard, io.Discard)
+	if !errors.Is(err, inspect.ErrInUse) {
+		t.Fatalf("a second serve on %s returned %v; want ErrInUse", data, err)
+	}
+	for _, want := range []string{data, fmt.Sprintf("pid %d", cmd.Process.Pid)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error %q does not name %q", err, want)
+		}
+	}
+	_ = cmd.Process.Kill()
+	<-done
+	ctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	var out syncBuffer
+	go func() { served <- run(ctx, args, noEnv, &out, io.Discard) }()
+	waitFor(t, func() bool { return strings.Contains(out.String(), "ui: ") }, "serve to start after the holder was killed")
+	stop()
+	if err := <-served; err != nil {
+		t.Errorf("serve after the holder was killed: %v", err)
 	}
 }

@@ -139,6 +139,12 @@ func openJournal(dir string, applied uint64, log *slog.Logger) (*journal, []jour
 		}
 		return nil, nil, errJournalHeld
 	}
+	// The holder's pid, for the error of the next process refused here
+	// (a stale one from a killed holder is overwritten: the lock is not
+	// held then). Only a hint: the lock is the flock.
+	if err := lock.Truncate(0); err == nil {
+		_, _ = lock.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		lock.Close()

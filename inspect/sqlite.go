@@ -446,10 +446,18 @@ func journalInUse(dir string) bool {
 	return !ok && err == nil
 }
 
-// inUse is the error for a data directory another process serves.
+// inUse is the error for a data directory another process serves. It
+// names that process by the pid it wrote in the lock file, when it did.
 func inUse(dir string) error {
-	return fmt.Errorf("data directory %s: %w (it holds %s): stop that one, or give this one another --data",
-		dir, ErrInUse, filepath.Join(dir, "journal", "LOCK"))
+	lock := filepath.Join(dir, "journal", "LOCK")
+	who := "it"
+	if b, err := os.ReadFile(lock); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+			who = fmt.Sprintf("pid %d", pid)
+		}
+	}
+	return fmt.Errorf("data directory %s: %w (%s holds %s): stop that one, or give this one another --data",
+		dir, ErrInUse, who, lock)
 }
 
 // Path returns the database file, or ":memory:".
