@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -218,5 +219,30 @@ func TestServeInUseNamesTheHolder(t *testing.T) {
 	stop()
 	if err := <-served; err != nil {
 		t.Errorf("serve after the holder was killed: %v", err)
+	}
+}
+
+// TestServeDataDirDanglingSymlink: --data naming a symbolic link to a
+// directory that does not exist (not made yet, a disk not mounted) is
+// refused saying so and where it points, not "mkdir: file exists".
+func TestServeDataDirDanglingSymlink(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	target := filepath.Join(dir, "not-mounted", "hooklab")
+	link := filepath.Join(dir, "data")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"serve", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--data", link}, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("serve started on a symbolic link to nothing")
+	}
+	for _, want := range []string{link, "symbolic link", target, "does not exist"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error %q does not say %q", err, want)
+		}
+	}
+	if _, err := os.Stat(target); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the link's target was made (%v): hooklab would write to the mount point of a disk not mounted", err)
 	}
 }

@@ -195,8 +195,8 @@ func openDB(dir string, memory bool, log *slog.Logger) (*db, error) {
 		if dir == "" {
 			return nil, errors.New("emit: a data directory is required unless Memory is set")
 		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("data directory: %w", err)
+		if err := inspect.MakeDataDir(dir); err != nil {
+			return nil, err
 		}
 		d.path = filepath.Join(dir, DBFile)
 		if err := checkDBFile(d.path); err != nil {

@@ -272,8 +272,8 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		s.wdb.SetConnMaxIdleTime(0)
 		s.rdb = s.wdb
 	} else {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("data directory: %w", err)
+		if err := MakeDataDir(dir); err != nil {
+			return nil, err
 		}
 		if err := checkWritable(dir); err != nil {
 			return nil, err
@@ -444,6 +444,25 @@ func journalInUse(dir string) bool {
 	defer f.Close() // releases the lock if it was taken here
 	ok, err := lockFile(f)
 	return !ok && err == nil
+}
+
+// MakeDataDir creates the data directory dir (0700) when it is missing.
+// A symbolic link there to nothing (a directory not made yet, a disk not
+// mounted) is an error saying so and where the link points: MkdirAll
+// would say only "file exists".
+func MakeDataDir(dir string) error {
+	err := os.MkdirAll(dir, 0o700)
+	if err == nil {
+		return nil
+	}
+	if fi, lerr := os.Lstat(dir); lerr == nil && fi.Mode()&os.ModeSymlink != 0 {
+		if target, rerr := os.Readlink(dir); rerr == nil {
+			if _, serr := os.Stat(dir); errors.Is(serr, os.ErrNotExist) {
+				return fmt.Errorf("data directory %s is a symbolic link to %s, which does not exist: create it (or give --data another directory)", dir, target)
+			}
+		}
+	}
+	return fmt.Errorf("data directory: %w", err)
 }
 
 // inUse is the error for a data directory another process serves. It

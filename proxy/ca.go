@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hooklab/hooklab/inspect"
 )
 
 // The CA's files in the data directory.
@@ -60,7 +62,7 @@ func LoadOrCreateCA(dir string) (*CA, error) {
 	if dir == "" {
 		return nil, errors.New("CA: no data directory")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := inspect.MakeDataDir(dir); err != nil {
 		return nil, fmt.Errorf("CA: %w", err)
 	}
 	certPath, keyPath := filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile)
