@@ -637,10 +637,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 	dataDir := o.data
+	defaultDir := false // not asked for: a failure to use it says how to choose
 	if dataDir == "" && !o.memory {
 		if dataDir = inspect.DefaultDataDir(getenv); dataDir == "" {
 			return fmt.Errorf("%w (or --memory)", inspect.ErrNoDataDir)
 		}
+		defaultDir = true
 	}
 	if dataDir != "" {
 		// Printed at start and given in /api/info: a relative path means
@@ -659,7 +661,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Exclusive:   true,
 	})
 	if err != nil {
-		return inspect.CorruptHint(filepath.Join(dataDir, "hooklab.db"), inspect.FullDiskHint(dataDir, err))
+		err = inspect.CorruptHint(filepath.Join(dataDir, "hooklab.db"), inspect.FullDiskHint(dataDir, err))
+		if defaultDir && !errors.Is(err, inspect.ErrInUse) {
+			// A read-only HOME, a service account's: the user chose none of it.
+			err = fmt.Errorf("%w\n(%s is the default data directory, from XDG_DATA_HOME or HOME: give --data DIR or HOOKLAB_DATA for another, or --memory for none)", err, dataDir)
+		}
+		return err
 	}
 	defer store.Close()
 	if !o.memory {

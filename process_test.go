@@ -246,3 +246,25 @@ func TestServeDataDirDanglingSymlink(t *testing.T) {
 		t.Errorf("the link's target was made (%v): hooklab would write to the mount point of a disk not mounted", err)
 	}
 }
+
+// TestServeDefaultDataDirUnusable: with no --data, a default data
+// directory that cannot be made (HOME read-only, or not a directory as
+// here, since root writes anywhere) is refused naming it as the default
+// and saying how to choose another, or none.
+func TestServeDefaultDataDirUnusable(t *testing.T) {
+	t.Parallel()
+	home := filepath.Join(t.TempDir(), "home")
+	if err := os.WriteFile(home, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"HOME": home}
+	err := run(context.Background(), []string{"--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("serve started with a HOME that is a file")
+	}
+	for _, want := range []string{filepath.Join(home, ".local", "share", "hooklab"), "default data directory", "--data DIR", "--memory"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error %q does not say %q", err, want)
+		}
+	}
+}
