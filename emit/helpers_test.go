@@ -312,10 +312,12 @@ func (te *testEnv) emit(typ string, data string) []Queued {
 	return q
 }
 
-// waitFor polls cond until it holds or 10 seconds pass.
+// waitFor polls cond until it holds or a minute passes: a wait that
+// should take milliseconds took over 10 s under -race on a loaded machine
+// (25 deliveries one after another), and only a failing test waits it out.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
