@@ -8,6 +8,19 @@ import (
 	"syscall"
 )
 
+// unlockClose releases the lock lockFile took on f, then closes f. Closing
+// alone is not enough: a child the process forks at that moment (any
+// exec, as tests and commands start programs) holds a copy of f until it
+// execs, and with it the lock, so the next open of the same data
+// directory in this process would be refused as in use.
+func unlockClose(f *os.File) error {
+	uerr := syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return uerr
+}
+
 // lockFile takes an exclusive lock on f without waiting. It reports false
 // when another process holds it.
 func lockFile(f *os.File) (bool, error) {

@@ -147,7 +147,7 @@ func openJournal(dir string, applied uint64, log *slog.Logger) (*journal, []jour
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		lock.Close()
+		_ = unlockClose(lock)
 		return nil, nil, fmt.Errorf("journal: %w", err)
 	}
 	j := &journal{dir: dir, segLimit: segmentLimit, log: log, lock: lock, cur: newGroup(), next: applied + 1}
@@ -166,7 +166,7 @@ func openJournal(dir string, applied uint64, log *slog.Logger) (*journal, []jour
 		}
 		last, got, err := readSegment(seg.name, seg.first, applied, log)
 		if err != nil {
-			lock.Close()
+			_ = unlockClose(lock)
 			return nil, nil, err
 		}
 		recs = append(recs, got...)
@@ -588,7 +588,7 @@ func (j *journal) close(applied, live uint64) error {
 		err = j.f.Close()
 		j.f = nil
 	}
-	defer j.lock.Close() // after the segments are gone: the next owner starts clean
+	defer unlockClose(j.lock) // after the segments are gone: the next owner starts clean
 	j.mu.Lock()
 	if j.name != "" {
 		j.sealed = append(j.sealed, segment{j.name, j.first})

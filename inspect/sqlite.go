@@ -441,9 +441,13 @@ func journalInUse(dir string) bool {
 	if err != nil {
 		return false // none yet, or unreadable: openJournal says why
 	}
-	defer f.Close() // releases the lock if it was taken here
 	ok, err := lockFile(f)
-	return !ok && err == nil
+	if ok {
+		_ = unlockClose(f) // the lock taken here, released at once
+		return false
+	}
+	f.Close()
+	return err == nil
 }
 
 // MakeDataDir creates the data directory dir (0700) when it is missing.
@@ -819,7 +823,7 @@ func (s *SQLite) recover(dir string) error {
 		return err // nil: no locks here; commit directly
 	}
 	fail := func(err error) error {
-		jr.lock.Close()
+		_ = unlockClose(jr.lock)
 		return fmt.Errorf("journal: storing the exchanges it holds: %w (they stay in %s until a start succeeds)", err, dir)
 	}
 	for len(recs) > 0 {
