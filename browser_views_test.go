@@ -375,12 +375,33 @@ func testBrowserReconnectKeepsPlace(t *testing.T, p *browserPage) {
 	p.waitFor(t, "a row is in view", read+` !== ''`, 5*time.Second)
 	before := evalIn[string](t, p, read)
 
+	// The reload's page is held back until two more exchanges came over
+	// the reopened stream, so that some of what is new arrives live, some
+	// on the page (as on a busy machine): each counts on the pill.
+	p.do(t, "hold the reload's page", chromedp.Evaluate[chromedp.Void](`(() => {
+		const hold = new Promise((r) => { window.releasePage = r; });
+		const orig = window.fetch;
+		window.heldPages = 0;
+		window.fetch = async (...args) => {
+			const resp = await orig(...args);
+			const u = new URL(String(args[0]), location.origin);
+			if (u.pathname === '/api/exchanges' && (args[1]?.method || 'GET') === 'GET') {
+				window.heldPages++;
+				await hold;
+			}
+			return resp;
+		};
+	})()`))
 	p.do(t, "drop the stream", chromedp.Evaluate[chromedp.Void](`window.hooklab.live.ws.close()`))
 	p.waitFor(t, "the stream reconnects", `document.querySelector('#conn').dataset.phase !== 'open'`, 5*time.Second)
-	for i := range 3 {
+	browserCapture(t, s.Capture, "/b/place/new-0", `{}`)
+	p.waitFor(t, "the reload asks for its page", `window.heldPages > 0`, 10*time.Second)
+	p.waitFor(t, "the stream is open again", `document.querySelector('#conn').dataset.state === 'open'`, 10*time.Second)
+	for i := 1; i < 3; i++ {
 		browserCapture(t, s.Capture, fmt.Sprintf("/b/place/new-%d", i), `{}`)
 	}
-	p.waitFor(t, "the stream is open again", `document.querySelector('#conn').dataset.state === 'open'`, 10*time.Second)
+	p.waitFor(t, "two came live", `window.hooklab.list.size === 122`, 10*time.Second)
+	p.do(t, "let the page come", chromedp.Evaluate[chromedp.Void](`window.releasePage()`))
 	p.waitFor(t, "the new exchanges are listed", `window.hooklab.list.size === 123`, 5*time.Second)
 	time.Sleep(100 * time.Millisecond) // a frame
 	if after := evalIn[string](t, p, read); after != before {

@@ -106,6 +106,9 @@ export class ExchangeList {
     const sc = this.scroller;
     const at = sc && !dropPending && sc.scrollTop >= this.rh / 2 ? Math.floor(sc.scrollTop / this.rh) : -1;
     const anchor = at >= 0 && at < this.items.length ? { id: this.items[at].id, offset: sc.scrollTop - at * this.rh } : null;
+    // The rows on top that the pill counted: shown, but not yet seen (live
+    // arrivals while the page was on its way), so still new after it.
+    const unseen = new Set(this.items.slice(0, this.unseen).map((s) => s.id));
     this.ids = new Set();
     this.live = [];
     this.items = [];
@@ -129,7 +132,7 @@ export class ExchangeList {
     let above = 0;
     if (i >= 0) {
       sc.scrollTop = i * this.rh + anchor.offset;
-      for (let j = 0; j < i; j++) if (!shown.has(this.items[j].id)) above++;
+      for (let j = 0; j < i; j++) if (!shown.has(this.items[j].id) || unseen.has(this.items[j].id)) above++;
     }
     this.setUnseen(above); // paused, the held ones
     this.render();
