@@ -570,7 +570,7 @@ func TestAutomationAfterClockSetBack(t *testing.T) {
 // awaitWait waits up to 10 seconds for a wait on waits that ok accepts.
 func awaitWait(t *testing.T, waits <-chan time.Time, what string, ok func(time.Time) bool) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(time.Minute) // as waitFor: only a failing test waits it out
 	for {
 		select {
 		case at := <-waits:
