@@ -5,11 +5,10 @@ import (
 	"compress/gzip"
 	"io"
 	"net/http"
-	"runtime"
-	"runtime/metrics"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/hooklab/hooklab/internal/heaptest"
 )
 
 // GET /api/exchanges/{id}/decoded holds the decoded body (up to
@@ -29,7 +28,7 @@ func TestDecodedBounded(t *testing.T) {
 	mustAdd(t, e.store, ex)
 
 	const n = 64
-	stop := heapRise()
+	stop := heaptest.Rise()
 	var wg sync.WaitGroup
 	got := make([]int64, n)
 	errs := make([]error, n)
@@ -58,34 +57,4 @@ func TestDecodedBounded(t *testing.T) {
 		t.Errorf("the heap rose by %d MiB while %d answers of %d MiB were made; want it bounded (under 100 MiB)", rose>>20, n, size>>20)
 	}
 	t.Logf("heap rose by %d MiB", rose>>20)
-}
-
-// heapRise samples the live heap until stop is called, which returns how
-// far it rose above where it was at the start.
-func heapRise() (stop func() uint64) {
-	runtime.GC()
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	start := s[0].Value.Uint64()
-	done := make(chan struct{})
-	var peak uint64
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			metrics.Read(s)
-			peak = max(peak, s[0].Value.Uint64())
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	})
-	return func() uint64 {
-		close(done)
-		wg.Wait()
-		return max(peak, start) - start
-	}
 }

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"net/http"
-	"runtime"
-	"runtime/metrics"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hooklab/hooklab/internal/heaptest"
 )
 
 // A gzip body of a few KB decodes to max_body for the rules: many sent at
@@ -33,7 +33,7 @@ mocks:
 	zw.Close()
 
 	const n = 32
-	stop := heapPeak()
+	stop := heaptest.Rise()
 	var wg sync.WaitGroup
 	answers := make([]answer, n)
 	errs := make([]error, n)
@@ -56,44 +56,4 @@ mocks:
 		t.Errorf("the heap grew by %d MiB while %d bodies of %d KiB were decoded to 2 MiB each; want it bounded (under 64 MiB)", grew>>20, n, gz.Len()>>10)
 	}
 	t.Logf("heap grew by %d MiB", grew>>20)
-}
-
-// heapPeak samples the live heap until stop is called, which returns how
-// far it rose above where it was at the start.
-func heapPeak() (stop func() uint64) {
-	runtime.GC()
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	start := s[0].Value.Uint64()
-	done := make(chan struct{})
-	var max uint64
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			metrics.Read(s)
-			max = maxOf(max, s[0].Value.Uint64())
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	})
-	return func() uint64 {
-		close(done)
-		wg.Wait()
-		if max < start {
-			return 0
-		}
-		return max - start
-	}
-}
-
-func maxOf(a, b uint64) uint64 {
-	if a > b {
-		return a
-	}
-	return b
 }

@@ -6,12 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
-	"runtime/metrics"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hooklab/hooklab/internal/heaptest"
 	"github.com/hooklab/hooklab/proxy"
 	"github.com/hooklab/hooklab/rules"
 )
@@ -45,7 +44,7 @@ mocks:
 	zw.Close()
 
 	const n = 64
-	stop := heapPeak()
+	stop := heaptest.Rise()
 	var wg sync.WaitGroup
 	status := make([]int, n)
 	bodies := make([]string, n)
@@ -79,34 +78,4 @@ mocks:
 		t.Errorf("the heap grew by %d MiB while %d bodies of %d KiB were decoded to 1 MiB each; want it bounded (under 32 MiB)", grew>>20, n, gz.Len()>>10)
 	}
 	t.Logf("heap grew by %d MiB", grew>>20)
-}
-
-// heapPeak samples the live heap until stop is called, which returns how
-// far it rose above where it was at the start.
-func heapPeak() (stop func() uint64) {
-	runtime.GC()
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	start := s[0].Value.Uint64()
-	done := make(chan struct{})
-	var peak uint64
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			metrics.Read(s)
-			peak = max(peak, s[0].Value.Uint64())
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	})
-	return func() uint64 {
-		close(done)
-		wg.Wait()
-		return max(peak, start) - start
-	}
 }

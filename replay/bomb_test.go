@@ -3,14 +3,11 @@ package replay
 import (
 	"bytes"
 	"compress/gzip"
-	"runtime"
-	"runtime/metrics"
 	"slices"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/hooklab/hooklab/inspect"
+	"github.com/hooklab/hooklab/internal/heaptest"
 )
 
 // bomb is a gzip body of a few KB that decodes to n MiB of zeros: one
@@ -48,7 +45,7 @@ func TestCompareBombBounded(t *testing.T) {
 		{"alike as far as compared", big, bomb(40), 0, []string{"a body decodes to more than 32 MiB: compared its first 32 MiB decoded"}, 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			stop := heapRise()
+			stop := heaptest.Rise()
 			got, notes := Compare(gzipped(tc.old), gzipped(tc.new), DiffOptions{})
 			rose := stop()
 			if len(got) != tc.changes || !slices.Equal(notes, tc.notes) {
@@ -59,35 +56,5 @@ func TestCompareBombBounded(t *testing.T) {
 				t.Errorf("the heap rose by %d MiB comparing bodies of %d and %d KiB; want under %d MiB", rose>>20, len(tc.old)>>10, len(tc.new)>>10, tc.underMiB)
 			}
 		})
-	}
-}
-
-// heapRise samples the live heap until stop is called, which returns how
-// far it rose above where it was at the start.
-func heapRise() (stop func() uint64) {
-	runtime.GC()
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	start := s[0].Value.Uint64()
-	done := make(chan struct{})
-	var peak uint64
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			metrics.Read(s)
-			peak = max(peak, s[0].Value.Uint64())
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	})
-	return func() uint64 {
-		close(done)
-		wg.Wait()
-		return max(peak, start) - start
 	}
 }
