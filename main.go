@@ -731,8 +731,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info("took in exchanges stored since the emitter last ran", "exchanges", n)
 	}
 
-	captureURL := "http://" + capLn.Addr().String() + "/"
-	uiURL := "http://" + uiLn.Addr().String() + "/"
+	captureURL := localURL(capLn.Addr())
+	uiURL := localURL(uiLn.Addr())
 
 	// --max-body wins; otherwise the live config's settings.max_body, which
 	// a reload can change.
@@ -963,14 +963,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			if ca != nil && (o.mitm || specs[i].MITM) {
 				mode = "decrypts HTTPS with the CA at " + ca.CertPath()
 			}
-			fmt.Fprintf(stdout, "forward-proxy: http://%s/ (bin %s; %s)\n", rp.ln.Addr(), rp.name, mode)
+			fmt.Fprintf(stdout, "forward-proxy: %s (bin %s; %s)\n", localURL(rp.ln.Addr()), rp.name, mode)
 			continue
 		}
 		var ups []string
 		for _, rt := range specs[i].Routes {
 			ups = append(ups, rt.Prefix+" -> "+inspect.RedactURL(rt.Upstream.String()))
 		}
-		fmt.Fprintf(stdout, "proxy: http://%s/ %s (bin %s)\n", rp.ln.Addr(), strings.Join(ups, ", "), rp.name)
+		fmt.Fprintf(stdout, "proxy: %s %s (bin %s)\n", localURL(rp.ln.Addr()), strings.Join(ups, ", "), rp.name)
 	}
 	if cfg != nil {
 		fmt.Fprintf(stdout, "config: %s (%s)\n", cfgPath, configSummary(cfg))
@@ -1467,6 +1467,17 @@ func checkListen(flag, addr string) error {
 }
 
 // addrs lists the listeners' addresses.
+// localURL is the URL this machine reaches a listener at: one on every
+// interface (0.0.0.0, [::] or no host) is shown at 127.0.0.1, which a
+// browser opens and the API's Host check takes (Go listens on both
+// families there), where http://[::]:8080/ is neither.
+func localURL(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok && (ta.IP == nil || ta.IP.IsUnspecified()) {
+		return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(ta.Port)) + "/"
+	}
+	return "http://" + a.String() + "/"
+}
+
 func addrs(lns []net.Listener) []net.Addr {
 	out := make([]net.Addr, len(lns))
 	for i, ln := range lns {

@@ -2314,3 +2314,23 @@ func TestHelpGoesToStdout(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalURL: a listener on every interface is shown at 127.0.0.1, which
+// a browser opens and the API's Host check takes; others as they are bound.
+func TestLocalURL(t *testing.T) {
+	for _, tc := range []struct {
+		addr net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, "http://127.0.0.1:8080/"},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}, "http://127.0.0.1:8080/"},
+		{&net.TCPAddr{Port: 8080}, "http://127.0.0.1:8080/"},
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4040}, "http://127.0.0.1:4040/"},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 4040}, "http://[::1]:4040/"},
+		{&net.TCPAddr{IP: net.IPv4(192, 168, 1, 5), Port: 80}, "http://192.168.1.5:80/"},
+	} {
+		if got := localURL(tc.addr); got != tc.want {
+			t.Errorf("localURL(%v) = %q, want %q", tc.addr, got, tc.want)
+		}
+	}
+}
