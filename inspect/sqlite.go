@@ -1056,7 +1056,13 @@ func (s *SQLite) writer() {
 			backlog := s.lastSeq.Load() - s.indexed.Load()
 			recent := s.lastSeq.Load() - lastIndexSeq
 			lastIndexSeq = s.lastSeq.Load()
-			idle, idleKnown := cpu.idleShare()
+			// /proc/stat is read only when there is something to index:
+			// an idle hooklab reads nothing five times a second.
+			var idle float64
+			var idleKnown bool
+			if backlog > 0 {
+				idle, idleKnown = cpu.idleShare()
+			}
 			n := indexNow(backlog, recent, time.Since(lastWrite), idle, idleKnown)
 			// Entries of rows retention deleted are purged on every tick,
 			// as much as indexing would take: waiting for an idle moment
@@ -2701,6 +2707,8 @@ func (s *SQLite) checkpointer(jr *journal) {
 	failing := false
 	lastSweep := time.Now().Add(-sweepEvery + time.Second) // the first a second after start
 	sweep := sweepState{missing: make(map[uint64]bool)}
+	var walSeen os.FileInfo // the WAL as it was before the last checkpoint
+	done := false           // that checkpoint copied all of it
 	for {
 		select {
 		case <-s.stop:
@@ -2715,9 +2723,18 @@ func (s *SQLite) checkpointer(jr *journal) {
 					s.log.Warn("journal: looking for segments no exchange is in", "err", err)
 				}
 			}
+			// Nothing written since a checkpoint that copied the whole
+			// WAL: nothing to do (an idle hooklab asks SQLite nothing).
+			wal, werr := os.Stat(s.path + "-wal")
+			if werr == nil && done && wal.Size() == walSeen.Size() && wal.ModTime().Equal(walSeen.ModTime()) {
+				continue
+			}
 			// A failure (a full disk) is logged when it starts and when
 			// it ends, not ten times a second.
-			_, err := s.cdb.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+			var busy, frames, copied int
+			err := s.cdb.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied)
+			done = err == nil && werr == nil && busy == 0 && copied == frames
+			walSeen = wal
 			switch {
 			case err != nil && !failing:
 				s.log.Warn("checkpoint failed", "err", err)

@@ -1342,3 +1342,30 @@ func TestSQLiteTextIndexLeavesOlderHooklabsTable(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckpointerAfterIdle: the checkpointer copies the WAL into the
+// database after writes, skips its work while nothing is written, and
+// copies again once writes come back.
+func TestCheckpointerAfterIdle(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{})
+	dbFile := filepath.Join(dir, "hooklab.db")
+	mtime := func() time.Time {
+		fi, err := os.Stat(dbFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.ModTime()
+	}
+	for round := 0; round < 3; round++ {
+		before := mtime()
+		for i := 0; i < 50; i++ {
+			if err := s.Add(context.Background(), newEx("c", "POST", fmt.Sprintf("http://h/%d/%d", round, i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		eventually(t, time.Minute, fmt.Sprintf("checkpointed in round %d", round), func() bool { return !mtime().Equal(before) })
+		time.Sleep(10 * checkpointEvery) // idle ticks: nothing to copy
+	}
+}
