@@ -277,9 +277,13 @@ func (d *differ) compareBodies(old, new *inspect.Response, cutOff string) ([]Cha
 	// As DecodeBody, but a recording cut mid-stream, which does not decode
 	// to its end, as far as it does (not its compressed bytes, which the
 	// replay's decoded ones would never match).
-	ob, err := inspect.DecodeContent(old.Headers.Get("Content-Encoding"), old.Body, maxDiffDecoded+1)
+	// odec, ndec: the body was decoded (so maybe cut at maxDiffDecoded+1),
+	// not taken as it came, which is compared whole however long.
+	oce := old.Headers.Get("Content-Encoding")
+	ob, err := inspect.DecodeContent(oce, old.Body, maxDiffDecoded+1)
+	odec := !identityCoding(oce)
 	if cut := old.Truncated || cutOff != ""; err != nil && !(cut && errors.Is(err, io.ErrUnexpectedEOF) && len(ob) > 0) {
-		ob = old.Body
+		ob, odec = old.Body, false
 	}
 	// The replayed body is as it came over the wire (a recorded one may be
 	// a browser's, decoded already): one its Content-Encoding does not
@@ -287,9 +291,10 @@ func (d *differ) compareBodies(old, new *inspect.Response, cutOff string) ([]Cha
 	// same bytes).
 	enc := new.Headers.Get("Content-Encoding")
 	nb, err := inspect.DecodeContent(enc, new.Body, maxDiffDecoded+1)
+	ndec := !identityCoding(enc)
 	if err != nil {
 		if !new.Truncated || len(nb) == 0 {
-			nb = new.Body
+			nb, ndec = new.Body, false
 		} // else as far as the cut body decodes
 		same := bytes.Equal(old.Body, new.Body) && strings.EqualFold(old.Headers.Get("Content-Encoding"), enc) // the recorded answer was as broken
 		if !new.Truncated && !same && len(new.Body) > 0 && !errors.Is(err, errors.ErrUnsupported) {            // none: a HEAD's, a 204's
@@ -310,10 +315,17 @@ func (d *differ) compareBodies(old, new *inspect.Response, cutOff string) ([]Cha
 		}
 	}
 	var limited []string // said even when the bodies are alike that far
-	if len(ob) > maxDiffDecoded || len(nb) > maxDiffDecoded {
+	ocut, ncut := odec && len(ob) > maxDiffDecoded, ndec && len(nb) > maxDiffDecoded
+	if ocut || ncut {
 		limited = []string{fmt.Sprintf("a body decodes to more than %d MiB: compared its first %d MiB decoded", maxDiffDecoded>>20, maxDiffDecoded>>20)}
 		notes = append(notes, limited...)
-		ob, nb = ob[:min(len(ob), maxDiffDecoded)], nb[:min(len(nb), maxDiffDecoded)]
+		// Both go past the bound: alike or not that far. One that ends
+		// within it (a body that came as it is, compared whole however
+		// long, or decoded whole) differs from one cut there, however
+		// alike the bytes before the cut.
+		if len(ob) > maxDiffDecoded && len(nb) > maxDiffDecoded {
+			ob, nb = ob[:maxDiffDecoded], nb[:maxDiffDecoded]
+		}
 	}
 	// A body cut when recorded or when replayed is compared as far as it
 	// goes: the cut alone is no difference.
@@ -366,6 +378,16 @@ func (d *differ) compareBodies(old, new *inspect.Response, cutOff string) ([]Cha
 		return []Change{{Path: "body", Kind: Changed, Unified: unified(string(ob), string(nb))}}, notes
 	}
 	return []Change{binaryChange(ob, nb)}, notes
+}
+
+// identityCoding reports whether the Content-Encoding ce leaves a body as
+// it is for inspect.DecodeContent (none, or identity, last in the list).
+func identityCoding(ce string) bool {
+	if i := strings.LastIndexByte(ce, ','); i >= 0 {
+		ce = ce[i+1:]
+	}
+	ce = strings.ToLower(strings.TrimSpace(ce))
+	return ce == "" || ce == "identity"
 }
 
 func binaryChange(ob, nb []byte) Change {

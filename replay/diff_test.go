@@ -577,3 +577,42 @@ func TestCompareTruncatedGzipRecording(t *testing.T) {
 		t.Error("a cut gzip recording of another answer: no changes")
 	}
 }
+
+// The 32 MiB bound is on decoding: a body that came as it is (no
+// Content-Encoding, as a --max-body over 32 MiB keeps it) is compared
+// whole, and a decoded body cut at the bound is not alike a whole one that
+// ends where the cut is. Bodies that differed past 32 MiB were reported
+// alike, with a note that a body "decodes to more than 32 MiB".
+func TestCompareBeyondDecodeBound(t *testing.T) {
+	const mib = 1 << 20
+	plain := func(body []byte) *inspect.Response {
+		return &inspect.Response{Status: 200, Body: body, Size: int64(len(body)),
+			Headers: inspect.Headers{{Name: "Content-Type", Value: "application/octet-stream"}}}
+	}
+	gzipped := func(body []byte) *inspect.Response {
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write(body)
+		zw.Close()
+		return &inspect.Response{Status: 200, Body: gz.Bytes(), Size: int64(gz.Len()),
+			Headers: inspect.Headers{{Name: "Content-Type", Value: "application/octet-stream"}, {Name: "Content-Encoding", Value: "gzip"}}}
+	}
+	big := make([]byte, 40*mib)
+	other := bytes.Clone(big)
+	other[36*mib] = 1
+	for _, tc := range []struct {
+		name     string
+		old, new *inspect.Response
+	}{
+		{"plain, differing past the bound", plain(big), plain(other)},
+		{"gzip over the bound, plain ending at it", gzipped(big), plain(big[:maxDiffDecoded])},
+		{"plain ending at the bound, gzip over it", plain(big[:maxDiffDecoded]), gzipped(big)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, notes := Compare(tc.old, tc.new, DiffOptions{})
+			if len(got) == 0 {
+				t.Errorf("no changes (notes %q); want the bodies to differ", notes)
+			}
+		})
+	}
+}
