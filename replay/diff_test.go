@@ -616,3 +616,18 @@ func TestCompareBeyondDecodeBound(t *testing.T) {
 		})
 	}
 }
+
+// DecodeBody decodes the whole body: hooklabtest serves what it returns
+// as a HAR fixture's body. It stopped at the diff's 32 MiB bound, so a
+// recorded gzip answer of 40 MiB was served cut at 32.
+func TestDecodeBodyWhole(t *testing.T) {
+	body := bytes.Repeat([]byte("0123456789abcdef"), 40<<20/16)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(body)
+	zw.Close()
+	got := DecodeBody(inspect.Headers{{Name: "Content-Encoding", Value: "gzip"}}, gz.Bytes())
+	if !bytes.Equal(got, body) {
+		t.Errorf("DecodeBody gave %d bytes; want the %d it decodes to", len(got), len(body))
+	}
+}
