@@ -60,6 +60,20 @@ func (g *goneIDs) add(rows []goneRow) {
 	}
 }
 
+// goneGather is how many deleted rows a delete gathers before it hands
+// them to add: a Clear of millions would otherwise hold every one.
+const goneGather = 4096
+
+// gather appends r to rows, handing them to add once goneGather are
+// gathered; the caller adds what is left at its end.
+func (g *goneIDs) gather(rows []goneRow, r goneRow) []goneRow {
+	if len(rows) == goneGather {
+		g.add(rows)
+		rows = rows[:0]
+	}
+	return append(rows, r)
+}
+
 // find returns the seq the deleted exchange id had, if it is remembered:
 // the latest entry for it, should an id be deleted twice (a journal replay
 // inserts a row again).

@@ -96,3 +96,25 @@ func TestDecodeULID(t *testing.T) {
 		}
 	}
 }
+
+// TestGoneGather: a delete of many rows holds at most goneGather of them
+// at once, and every one is remembered.
+func TestGoneGather(t *testing.T) {
+	var ids IDs
+	var g goneIDs
+	var rows []goneRow
+	all := make([]string, 3*goneGather+5)
+	for i := range all {
+		all[i] = ids.New(time.Now())
+		rows = g.gather(rows, goneRow{all[i], int64(i + 1)})
+		if len(rows) > goneGather {
+			t.Fatalf("%d rows gathered at once, want at most %d", len(rows), goneGather)
+		}
+	}
+	g.add(rows)
+	for i, id := range all {
+		if seq, ok := g.find(id); !ok || seq != int64(i+1) {
+			t.Fatalf("row %d: seq %d, %v; want %d", i, seq, ok, i+1)
+		}
+	}
+}

@@ -1626,7 +1626,7 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 				return 0, 0, 0, err
 			}
 			aged = append(aged, seq)
-			gone = append(gone, goneRow{id, seq})
+			gone = s.gone.gather(gone, goneRow{id, seq})
 			n, b = n+1, b+nb
 		}
 		rows.Close()
@@ -1658,7 +1658,7 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 				break
 			}
 			n, b, last, after = n+1, b+nb, seq, seq
-			gone = append(gone, goneRow{id, seq})
+			gone = s.gone.gather(gone, goneRow{id, seq})
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -2049,7 +2049,7 @@ func (s *SQLite) deleteTx(tx *sql.Tx, cond string, args ...any) (n, bytes int64,
 			return 0, 0, err
 		}
 		seqs = append(seqs, seq)
-		gone = append(gone, goneRow{id, seq})
+		gone = s.gone.gather(gone, goneRow{id, seq})
 		bytes += b
 	}
 	rows.Close()
