@@ -363,10 +363,12 @@ func watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string, interested 
 			}
 			if errors.Is(err, fsnotify.ErrEventOverflow) {
 				// The kernel dropped events (a busy directory while a
-				// reload was slow): the config's own may be among them.
-				log.Warn("config watch lost events; reading the config again", "err", err)
-				changed(false)
-				continue
+				// reload was slow): the config's own may be among them,
+				// or those of a directory removed and made again, whose
+				// watch would stay on the removed one. Start over: watch
+				// afresh and read the config again.
+				log.Warn("config watch lost events; watching and reading the config again", "err", err)
+				return
 			}
 			log.Warn("config watch", "err", err)
 		case <-timer.C:

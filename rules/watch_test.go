@@ -582,6 +582,46 @@ func TestWatchDirectoryRemoved(t *testing.T) {
 // config's own, so the file is read again rather than left as it was.
 func TestWatchEventOverflow(t *testing.T) {
 	t.Parallel()
+	path := filepath.Join(t.TempDir(), "conf", "hooklab.yaml")
+	watchOverflow(t, path, func() { write(t, path, mockNamed("three")) })
+}
+
+// TestWatchEventOverflowDirectoryMadeAgain: among the events lost may be
+// those of the config's directory removed and made again, whose watch
+// then stays on the removed one: the watch starts over, so an edit after
+// that is seen too.
+func TestWatchEventOverflowDirectoryMadeAgain(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "conf", "hooklab.yaml")
+	ch := watchOverflow(t, path, func() {
+		if err := os.RemoveAll(filepath.Dir(path)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		write(t, path, mockNamed("three"))
+	})
+	write(t, path, mockNamed("four"))
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case r := <-ch:
+			if r.err == nil && r.cfg.Mocks[0].Name == "four" {
+				return
+			}
+		case <-deadline:
+			t.Fatal("an edit after the directory was made again, during a lost-events overflow, was never applied")
+		}
+	}
+}
+
+// watchOverflow watches path (a config in a directory of its own, made
+// here), holds apply while the directory's events overflow the kernel's
+// queue, runs change, and waits for the config named "three" to be
+// applied. It returns the reloads that follow.
+func watchOverflow(t *testing.T, path string, change func()) <-chan reload {
+	t.Helper()
 	b, err := os.ReadFile("/proc/sys/fs/inotify/max_queued_events")
 	if err != nil {
 		t.Skip("no inotify queue to overflow:", err)
@@ -590,7 +630,10 @@ func TestWatchEventOverflow(t *testing.T) {
 	if err != nil || limit > 100_000 {
 		t.Skipf("an inotify queue of %q events: too many to overflow in a test", b)
 	}
-	path := writeConfig(t, mockNamed("one"))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, path, mockNamed("one"))
 	ctx, cancel := context.WithCancel(context.Background())
 	applied := make(chan reload)
 	release := make(chan struct{})
@@ -637,7 +680,7 @@ func TestWatchEventOverflow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write(t, path, mockNamed("three"))
+	change()
 	close(release)
 	var names []string
 	for {
@@ -647,7 +690,7 @@ func TestWatchEventOverflow(t *testing.T) {
 				t.Fatalf("after %v: got %+v", names, r)
 			}
 			if names = append(names, r.cfg.Mocks[0].Name); names[len(names)-1] == "three" {
-				return
+				return applied
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatalf("reloads after two: %v; the last content (three), whose event was lost when the queue overflowed, was never applied", names)
