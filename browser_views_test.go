@@ -412,6 +412,31 @@ func testBrowserReconnectKeepsPlace(t *testing.T, p *browserPage) {
 	}
 }
 
+// testBrowserDeleteNewLowersPill: deleting an exchange the pill counts as
+// new (held while paused, or above the rows in view) lowers its count.
+func testBrowserDeleteNewLowersPill(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	for i := range 3 {
+		browserCapture(t, s.Capture, fmt.Sprintf("/b/pill/%d", i), `{}`)
+	}
+	p.openUI(t, s.UI)
+	p.waitFor(t, "the list loads", `window.hooklab.list.size === 3`, 5*time.Second)
+	p.do(t, "press p", pressKey("p"))
+	p.waitFor(t, "the list is paused", `window.hooklab.list.paused === true`, 5*time.Second)
+	pill := `(document.querySelector('#new-pill').hidden ? '' : document.querySelector('#new-pill').textContent)`
+	var held []string
+	for i := range 2 {
+		held = append(held, browserCapture(t, s.Capture, fmt.Sprintf("/b/pill/held-%d", i), `{}`))
+	}
+	p.waitFor(t, "two are held", pill+` === '2 new'`, 5*time.Second)
+	p.do(t, "open a held one", chromedp.Evaluate[chromedp.Void](`location.hash = '#/exchanges/`+held[0]+`'`))
+	p.waitFor(t, "its detail shows", `!!document.querySelector('[aria-label="Delete this exchange"]')`, 5*time.Second)
+	p.do(t, "delete it", chromedp.Click(chromedp.CSS(`[aria-label="Delete this exchange"]`)))
+	p.waitFor(t, "the pill counts one", pill+` === '1 new'`, 5*time.Second)
+	p.do(t, "press p again", pressKey("p"))
+	p.waitFor(t, "four show", `window.hooklab.list.size === 4 && `+pill+` === ''`, 5*time.Second)
+}
+
 // testBrowserPausedReconnectHolds: a paused list keeps holding what came
 // while paused when the stream reconnects: the reload's newer exchanges
 // join those held, counted on the pill, and show when the list follows

@@ -356,6 +356,7 @@ func TestBrowser(t *testing.T) {
 		{"XMLViewQuiet", testBrowserXMLViewQuiet},
 		{"EditResendLargeBody", testBrowserEditResendLargeBody},
 		{"ReconnectKeepsPlace", testBrowserReconnectKeepsPlace},
+		{"DeleteNewLowersPill", testBrowserDeleteNewLowersPill},
 		{"PausedReconnectHolds", testBrowserPausedReconnectHolds},
 		{"CountsFollowOtherBins", testBrowserCountsFollowOtherBins},
 		{"CountsFetchNothing", testBrowserCountsFetchNothing},

@@ -255,13 +255,19 @@ export class ExchangeList {
   /** remove deletes the row of one exchange. */
   remove(id) {
     if (this.live) this.live = this.live.filter((s) => s.id !== id);
+    const counted = this.paused ? this.held.length : this.unseen;
     const i = this.items.findIndex((s) => s.id === id);
-    if (i >= 0) this.items.splice(i, 1);
+    if (i >= 0) {
+      this.items.splice(i, 1);
+      if (i < this.unseen) this.unseen--; // one of the new rows above
+    }
     this.ids.delete(id);
     this.marked.delete(id);
     this.arrivals = this.arrivals.filter((s) => s.id !== id);
     this.held = this.held.filter((s) => s.id !== id);
     if (this.selected === id) this.selected = '';
+    // The pill counts it no more.
+    if ((this.paused ? this.held.length : this.unseen) !== counted) this.setUnseen(this.unseen);
     this.render();
     this.onChange();
   }
