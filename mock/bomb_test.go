@@ -17,22 +17,22 @@ import (
 // took it to 3.5 GB and two minutes). Every one is still answered, and
 // matched decoded.
 func TestEncodedBodiesDecodeBounded(t *testing.T) {
-	cfg := parseConfig(t, "bomb.yaml", `settings: {max_body: 2MiB}
+	cfg := parseConfig(t, "bomb.yaml", `settings: {max_body: 8MiB}
 mocks:
   - name: evt
     match: {method: POST, path: /evt, json: [{path: type, value: order.created}]}
     respond: {body: '{"got": "evt"}'}
 `)
 	h := newHarness(t, cfg, nil)
-	// A JSON document padded with spaces to 4 MiB: it decodes whole
+	// A JSON document padded with spaces to 8 MiB: it decodes whole
 	// within max_body, and matches.
-	doc := append([]byte(`{"type":"order.created"}`), bytes.Repeat([]byte(" "), 2<<20-30)...)
+	doc := append([]byte(`{"type":"order.created"}`), bytes.Repeat([]byte(" "), 8<<20-30)...)
 	var gz bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
 	zw.Write(doc)
 	zw.Close()
 
-	const n = 32
+	const n = 16
 	stop := heaptest.Rise()
 	var wg sync.WaitGroup
 	answers := make([]answer, n)
@@ -52,8 +52,12 @@ mocks:
 			t.Fatalf("request %d: %d %s; want 200 %s", i, answers[i].Status, answers[i].Body, want)
 		}
 	}
-	if grew > 64<<20 {
-		t.Errorf("the heap grew by %d MiB while %d bodies of %d KiB were decoded to 2 MiB each; want it bounded (under 64 MiB)", grew>>20, n, gz.Len()>>10)
+	// Bounded (MaxDecoding at 8 MiB, with the copies the rules make) it
+	// rose 123–160 MiB under -race; unbounded, 347–434.
+	// (At 2 MiB a body under a 64 MiB limit, unbounded passed now and
+	// then: not every request decodes at once.)
+	if grew > 256<<20 {
+		t.Errorf("the heap grew by %d MiB while %d bodies of %d KiB were decoded to 8 MiB each; want it bounded (under 256 MiB)", grew>>20, n, gz.Len()>>10)
 	}
 	t.Logf("heap grew by %d MiB", grew>>20)
 }
