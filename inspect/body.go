@@ -70,6 +70,30 @@ func (p *PacedBody) Read(b []byte) (int, error) {
 
 func (p *PacedBody) Close() error { return p.r.Close() }
 
+// Pause stops the pace's clock while the caller waits before it reads on
+// (for a place to hold a large body in): a body that waits is not slow, and
+// nothing is read meanwhile, so TCP holds the sender back. The connection
+// has no read deadline until Resume; the context's end still ends the
+// read at once.
+func (p *PacedBody) Pause() time.Time {
+	_ = p.rc.SetReadDeadline(time.Time{})
+	if p.ctx.Err() != nil {
+		_ = p.rc.SetReadDeadline(time.Now())
+	}
+	return time.Now()
+}
+
+// Resume starts the pace's clock again after a Pause that returned at:
+// the time since does not count against the body.
+func (p *PacedBody) Resume(at time.Time) {
+	p.start = p.start.Add(time.Since(at))
+	p.set = p.start.Add(p.grace + time.Duration(p.n/MinBodyRate)*time.Second)
+	_ = p.rc.SetReadDeadline(p.set)
+	if p.ctx.Err() != nil {
+		_ = p.rc.SetReadDeadline(time.Now())
+	}
+}
+
 // Done ends the pacing. After a read that succeeded (ok) the connection
 // has no read deadline again; after a failure the deadline stays, so that
 // the server gives up on the rest of the body at once rather than wait to

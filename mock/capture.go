@@ -91,12 +91,35 @@ type Capture struct {
 	// KB of gzip decode to max_body, so without a bound on how many are
 	// held at once a few hundred small requests took gigabytes.
 	decoding chan struct{}
+	// large holds LargeBodyPlaces places for the request bodies past
+	// LargeBody, until their exchange is stored; largeGate lets one
+	// request at a time take more than one, so that two never each hold
+	// a part of what they need.
+	large, largeGate chan struct{}
 }
 
 // MaxDecoding is how many captured bodies are decoded from their
 // Content-Encoding for the rules at once; more wait for a place (or for
 // their client to go).
 const MaxDecoding = 4
+
+// LargeBody is the size up to which a request body is read as it comes.
+// One that grows past it (a declared length over it, or a chunked body
+// still coming) first takes its places (LargeBodyBudget), waiting for
+// them, and reading nothing meanwhile, while they are taken.
+const LargeBody = 64 << 10
+
+// LargeBodyBudget bounds the max_body bytes that large request bodies
+// hold at once, from their read until their exchange is stored (the store
+// copies a body twice more meanwhile): without it, 200 clients posting 6
+// MB each took hooklab to 4-5 GB. It is cut into LargeBodyPlaces places
+// of 16 MiB, and a large body takes as many as max_body needs: one under
+// the default 10 MiB (16 bodies at once), 7 under 100 MiB, all from 256
+// MiB on (one body at a time).
+const LargeBodyBudget = 256 << 20
+
+// LargeBodyPlaces is how many places LargeBodyBudget is cut into.
+const LargeBodyPlaces = 16
 
 var _ http.Handler = (*Capture)(nil)
 
@@ -135,7 +158,72 @@ func New(cfg Config) *Capture {
 		cfg.MaxBins = DefaultMaxBins
 	}
 	return &Capture{cfg: cfg, log: cfg.Logger, storeLog: inspect.NewLogLimit(storeLogPeriod), cutLog: inspect.NewLogLimit(storeLogPeriod),
-		decoding: make(chan struct{}, MaxDecoding)}
+		decoding: make(chan struct{}, MaxDecoding), large: make(chan struct{}, LargeBodyPlaces), largeGate: make(chan struct{}, 1)}
+}
+
+// placesFor is how many places of LargeBodyBudget a body of up to limit
+// bytes takes.
+func placesFor(limit int64) int {
+	const place = LargeBodyBudget / LargeBodyPlaces
+	n := limit / place
+	if limit%place != 0 {
+		n++
+	}
+	return int(min(max(n, 1), LargeBodyPlaces))
+}
+
+// largeBody is the places that a request's body holds: none while it is
+// small.
+type largeBody struct {
+	c    *Capture
+	ctx  context.Context    // the request's
+	pb   *inspect.PacedBody // its pace stops while it waits; nil: not paced
+	held int
+}
+
+// take waits for the places a body of up to limit bytes needs, or for the
+// request's end. It holds none while it returns an error.
+func (l *largeBody) take(limit int64) error {
+	n := placesFor(limit)
+	if n == 1 {
+		select {
+		case l.c.large <- struct{}{}:
+			l.held = 1
+			return nil
+		default:
+		}
+	}
+	if l.pb != nil {
+		defer l.pb.Resume(l.pb.Pause())
+	}
+	gone := func() error {
+		l.release()
+		return fmt.Errorf("the request ended while its body waited for room (at most %d MiB of large bodies are held at once): %w", LargeBodyBudget>>20, context.Cause(l.ctx))
+	}
+	if n > 1 {
+		select {
+		case l.c.largeGate <- struct{}{}:
+			defer func() { <-l.c.largeGate }()
+		case <-l.ctx.Done():
+			return gone()
+		}
+	}
+	for l.held < n {
+		select {
+		case l.c.large <- struct{}{}:
+			l.held++
+		case <-l.ctx.Done():
+			return gone()
+		}
+	}
+	return nil
+}
+
+// release gives back the places held, if any.
+func (l *largeBody) release() {
+	for ; l.held > 0; l.held-- {
+		<-l.c.large
+	}
 }
 
 // AdmitBin lets bin be used (a request into it, or POST /api/bins making
@@ -325,7 +413,11 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		pb = inspect.NewPacedBody(r.Context(), r.Body, http.NewResponseController(w), cmp.Or(c.cfg.BodyGrace, DefaultBodyGrace))
 		reqBody = pb
 	}
-	body, size, truncated, rerr := ReadBody(reqBody, c.maxBody(), r.ContentLength)
+	// A large body holds its places until its exchange is stored, or the
+	// request ends however it does.
+	big := largeBody{c: c, ctx: r.Context(), pb: pb}
+	defer big.release()
+	body, size, truncated, rerr := readBody(reqBody, c.maxBody(), r.ContentLength, &big)
 	if pb != nil {
 		pb.Done(rerr == nil)
 	}
@@ -344,6 +436,7 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.storeFailed(w, err)
 		return
 	}
+	big.release() // the store has made its copies; the answer may take long
 	c.stored(ex.Bin)
 	plan.Write(r.Context(), w, r)
 }
@@ -588,21 +681,45 @@ func writeResponse(w http.ResponseWriter, resp *inspect.Response) {
 // true size; truncated says bytes were dropped. err is set when the body
 // could not be read to its end (the client went away).
 func ReadBody(body io.Reader, limit, hint int64) (b []byte, size int64, truncated bool, err error) {
+	return readBody(body, limit, hint, nil)
+}
+
+// readBody is ReadBody; a body growing past LargeBody first takes big's
+// places (none when big is nil), and, holding them, is given its declared
+// length at once.
+func readBody(body io.Reader, limit, hint int64, big *largeBody) (b []byte, size int64, truncated bool, err error) {
 	if body == nil || body == http.NoBody {
 		return nil, 0, false, nil
 	}
 	// One allocation for a body of the declared length (one byte more, to
 	// see the end without growing); a bytes.Buffer wanted 512 bytes free
 	// for every read and allocated twice. A declared length is trusted
-	// only so far: the body grows as it comes.
+	// only so far (LargeBody, or once the body holds its places): the body
+	// grows as it comes.
 	c := int64(512)
 	if hint > 0 {
-		c = min(hint, 64<<10) + 1
+		c = min(hint, LargeBody) + 1
 	}
 	b = make([]byte, 0, min(c, limit))
 	for int64(len(b)) < limit && err == nil {
 		if len(b) == cap(b) {
-			b = slices.Grow(b, int(min(int64(cap(b)), limit-int64(len(b)))))
+			more := min(int64(cap(b)), limit-int64(len(b)))
+			switch {
+			case big == nil || big.held > 0:
+			case int64(cap(b)) < LargeBody:
+				more = min(more, LargeBody-int64(cap(b)))
+			default:
+				// Past LargeBody: its places first, and, holding them,
+				// room for the whole declared length at once.
+				if err = big.take(limit); err != nil {
+					break
+				}
+				more = max(more, min(hint, limit-1)+1-int64(len(b)))
+			}
+			if err != nil {
+				break // the request ended while it waited
+			}
+			b = slices.Grow(b, int(more))
 		}
 		var n int
 		n, err = body.Read(b[len(b):min(int64(cap(b)), limit)])
