@@ -175,14 +175,20 @@ func placesFor(limit int64) int {
 // largeBody is the places that a request's body holds: none while it is
 // small.
 type largeBody struct {
-	c    *Capture
-	ctx  context.Context    // the request's
-	pb   *inspect.PacedBody // its pace stops while it waits; nil: not paced
+	c   *Capture
+	ctx context.Context    // the request's
+	pb  *inspect.PacedBody // its pace stops while it waits; nil: not paced
+	// wait is false over HTTP/2, where a stream that reads nothing holds
+	// back the others on its connection (the unread data fills their
+	// shared flow-control window), one of which may hold the places it
+	// waits for: it takes them only when free, and goes on without.
+	wait bool
 	held int
 }
 
 // take waits for the places a body of up to limit bytes needs, or for the
-// request's end. It holds none while it returns an error.
+// request's end. It holds none while it returns an error, nor when it
+// may not wait (see wait) and they are not free.
 func (l *largeBody) take(limit int64) error {
 	n := placesFor(limit)
 	if n == 1 {
@@ -192,6 +198,9 @@ func (l *largeBody) take(limit int64) error {
 			return nil
 		default:
 		}
+	}
+	if !l.wait {
+		return nil
 	}
 	if l.pb != nil {
 		defer l.pb.Resume(l.pb.Pause())
@@ -415,7 +424,7 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// A large body holds its places until its exchange is stored, or the
 	// request ends however it does.
-	big := largeBody{c: c, ctx: r.Context(), pb: pb}
+	big := largeBody{c: c, ctx: r.Context(), pb: pb, wait: r.ProtoMajor < 2}
 	defer big.release()
 	body, size, truncated, rerr := readBody(reqBody, c.maxBody(), r.ContentLength, &big)
 	if pb != nil {
@@ -711,10 +720,9 @@ func readBody(body io.Reader, limit, hint int64, big *largeBody) (b []byte, size
 			default:
 				// Past LargeBody: its places first, and, holding them,
 				// room for the whole declared length at once.
-				if err = big.take(limit); err != nil {
-					break
+				if err = big.take(limit); err == nil && big.held > 0 {
+					more = max(more, min(hint, limit-1)+1-int64(len(b)))
 				}
-				more = max(more, min(hint, limit-1)+1-int64(len(b)))
 			}
 			if err != nil {
 				break // the request ended while it waited

@@ -228,3 +228,35 @@ func TestLargeBodyGoneFreesPlaces(t *testing.T) {
 		}
 	}
 }
+
+// Over HTTP/2 a large body does not wait for places: streams that read
+// nothing would fill the flow-control window of their connection, which
+// the one holding the places shares, and stall it until its body timed
+// out (when they waited, 8 bodies on one connection got 408s after 30 s
+// and more, or no answer in 2 minutes).
+func TestLargeBodiesH2OneConnection(t *testing.T) {
+	t.Parallel()
+	h := newHarnessProto(t, parseConfig(t, "large.yaml", "settings: {max_body: 256MiB}\n"), nil, true)
+	tr := &http.Transport{} // kept alive: every request on one connection
+	tr.Protocols = new(http.Protocols)
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 2 * time.Minute}
+	body := make([]byte, 4<<20)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			resp, err := client.Post(h.URL+"/b/h2/x", "application/octet-stream", bytes.NewReader(body))
+			if err != nil {
+				t.Errorf("request %d: %v", i, err)
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+				t.Errorf("request %d: %s %d %s", i, resp.Proto, resp.StatusCode, b)
+			}
+		})
+	}
+	wg.Wait()
+}
