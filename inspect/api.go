@@ -416,25 +416,33 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 }
 
 // revealed reports whether the request asks for secrets as stored:
-// ?reveal=1 (or true).
-func revealed(r *http.Request) bool {
-	v := r.URL.Query().Get("reveal")
-	return v == "1" || v == "true"
+// ?reveal=1, true or yes (0, false, no or none: redacted), the words
+// export.har's keep_secrets takes. Any other value is an ErrInvalid, not
+// an answer quietly redacted.
+func revealed(r *http.Request) (bool, error) {
+	switch v := r.URL.Query().Get("reveal"); strings.ToLower(v) {
+	case "1", "true", "yes":
+		return true, nil
+	case "", "0", "false", "no":
+		return false, nil
+	default:
+		return false, fmt.Errorf("%w: reveal %q: want 1, true or yes, or 0, false or no", ErrInvalid, v)
+	}
 }
 
-// writeExchange answers with ex: secrets redacted (RedactJSON) unless the
-// request asks for them with ?reveal=1.
-func (a *API) writeExchange(w http.ResponseWriter, r *http.Request, ex *Exchange) {
-	if revealed(r) {
+// writeExchange answers with ex: secrets redacted (RedactJSON) unless
+// reveal (?reveal=1).
+func (a *API) writeExchange(w http.ResponseWriter, ex *Exchange, reveal bool) {
+	if reveal {
 		WriteJSON(w, http.StatusOK, ex)
 		return
 	}
 	WriteJSON(w, http.StatusOK, RedactJSON(ex, a.cfg.SecretHeaders))
 }
 
-// shown returns ex as an answer may show it: redacted unless ?reveal=1.
-func (a *API) shown(r *http.Request, ex *Exchange) *Exchange {
-	if revealed(r) {
+// shown returns ex as an answer may show it: redacted unless reveal.
+func (a *API) shown(ex *Exchange, reveal bool) *Exchange {
+	if reveal {
 		return ex
 	}
 	c, _ := ex.Redact(a.cfg.SecretHeaders)
@@ -442,12 +450,17 @@ func (a *API) shown(r *http.Request, ex *Exchange) *Exchange {
 }
 
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
+	reveal, err := revealed(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	ex, err := a.cfg.Store.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.writeExchange(w, r, ex)
+	a.writeExchange(w, ex, reveal)
 }
 
 func (a *API) delete(w http.ResponseWriter, r *http.Request) {
@@ -493,6 +506,11 @@ func (a *API) clear(w http.ResponseWriter, r *http.Request) {
 // than ?after= or arrives before ?timeout=, or 204.
 func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 	if err := errors.Join(Only(r.URL.Query(), "GET /api/exchanges/wait", append(slices.Clip(waitParams), "timeout", "reveal")...), Once(r.URL.Query(), "timeout", "reveal")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reveal, err := revealed(r)
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -628,10 +646,15 @@ func (a *API) wait(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.writeExchange(w, r, ex)
+	a.writeExchange(w, ex, reveal)
 }
 
 func (a *API) raw(w http.ResponseWriter, r *http.Request) {
+	reveal, err := revealed(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	ex, err := a.cfg.Store.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
@@ -643,7 +666,7 @@ func (a *API) raw(w http.ResponseWriter, r *http.Request) {
 		// The message carries what is stored; its sender sent more.
 		w.Header().Set("X-Hooklab-Truncated", fmt.Sprintf("%d of %d bytes of the body were stored", len(ex.Request.Body), ex.Request.Size))
 	}
-	_, _ = w.Write(RawRequest(a.shown(r, ex)))
+	_, _ = w.Write(RawRequest(a.shown(ex, reveal)))
 }
 
 // decoded answers the body of ?part=request or response decoded from its
@@ -696,6 +719,11 @@ func (a *API) decoded(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) curl(w http.ResponseWriter, r *http.Request) {
+	reveal, err := revealed(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	ex, err := a.cfg.Store.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
@@ -711,7 +739,7 @@ func (a *API) curl(w http.ResponseWriter, r *http.Request) {
 	if ex.Request.Truncated {
 		fmt.Fprintf(w, "# the body was truncated: %d of %d bytes were stored, and this sends those\n", len(ex.Request.Body), ex.Request.Size)
 	}
-	_, _ = io.WriteString(w, Curl(a.shown(r, ex))+"\n")
+	_, _ = io.WriteString(w, Curl(a.shown(ex, reveal))+"\n")
 }
 
 func (a *API) bins(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package inspect
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -220,6 +221,26 @@ func TestAPIRedaction(t *testing.T) {
 			}
 		})
 	}
+	// reveal takes the words keep_secrets takes; any other value is a
+	// 400, not an answer quietly redacted (?reveal=yes looked ignored).
+	t.Run("reveal values", func(t *testing.T) {
+		for _, p := range []string{"", "/raw", "/curl", "/wait"} {
+			path := "/api/exchanges/" + ex.ID + p + "?"
+			if p == "/wait" {
+				path = "/api/exchanges/wait?bin=secrets&after=00000000000000000000000000&timeout=1s&"
+			}
+			for v, shows := range map[string]bool{"yes": true, "TRUE": true, "1": true, "no": false, "0": false, "false": false, "": false} {
+				r := e.do(t, "GET", path+"reveal="+v, "", "")
+				if r.status != http.StatusOK || bytes.Contains(r.body, []byte("tok-1")) != shows {
+					t.Errorf("%sreveal=%s: %d, shows the secret %v, want %v:\n%s", path, v, r.status, !shows, shows, r.body)
+				}
+			}
+			for _, v := range []string{"on", "2"} {
+				e.do(t, "GET", path+"reveal="+v, "", "").wantError(t, 400, fmt.Sprintf("reveal %q", v), "want 1, true or yes")
+			}
+		}
+		e.do(t, "GET", "/api/exchanges/"+testIDs.New(time.Now())+"?reveal=on", "", "").wantError(t, 400, `reveal "on"`)
+	})
 	t.Run("revealed exchange as stored", func(t *testing.T) {
 		var got Exchange
 		e.do(t, "GET", "/api/exchanges/"+ex.ID+"?reveal=1", "", "").decode(t, 200, &got)
