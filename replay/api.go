@@ -367,7 +367,9 @@ func (a *API) cancel(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) importHAR(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
-	if err := errors.Join(inspect.Only(v, "POST /api/import", "bin", "into"), inspect.Once(v, "bin", "into")); err != nil {
+	// NoEmpty: an unset variable (into=$BIN) would send the entries to the
+	// bins the file names instead, without a word.
+	if err := errors.Join(inspect.Only(v, "POST /api/import", "bin", "into"), inspect.Once(v, "bin", "into"), inspect.NoEmpty(v, "bin", "into")); err != nil {
 		a.fail(w, r, err)
 		return
 	}

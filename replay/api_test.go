@@ -458,6 +458,19 @@ func TestAPIImportExport(t *testing.T) {
 			t.Errorf("export?%s: %d, want %d", q, resp.StatusCode, want)
 		}
 	}
+	// An unset variable in a script (into=$BIN) must not quietly send the
+	// entries to the bins the file names, or to "import".
+	for _, q := range []string{"into=", "bin=", "bin=&into=x"} {
+		resp, err := http.Post(a.URL+"/api/import?"+q, "application/json", bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !bytes.Contains(body, []byte("is empty")) {
+			t.Errorf("import?%s: %d %s, want 400 saying it is empty", q, resp.StatusCode, body)
+		}
+	}
 	resp, _ = http.Post(a.URL+"/api/import", "application/json", strings.NewReader(`{"log": {"entries": [{]}}`))
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
