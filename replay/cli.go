@@ -748,7 +748,11 @@ func (c *CLI) Export(ctx context.Context, args []string) error {
 		if err := os.Rename(tmp.Name(), *file); err != nil {
 			return err
 		}
-		fmt.Fprintf(c.Stderr, "exported %d exchanges to %s\n", n, *file)
+		noun := "exchanges"
+		if n == 1 {
+			noun = "exchange"
+		}
+		fmt.Fprintf(c.Stderr, "exported %d %s to %s\n", n, noun, *file)
 	}
 	return nil
 }

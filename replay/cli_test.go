@@ -440,7 +440,7 @@ func TestCLIExportImport(t *testing.T) {
 		t.Fatalf("%v %s", err, c.stderr.String())
 	}
 	data, _ := os.ReadFile(out)
-	if !strings.Contains(c.stderr.String(), "exported 1 exchanges to "+out) || bytes.Contains(data, []byte("s3cret")) {
+	if !strings.Contains(c.stderr.String(), "exported 1 exchange to "+out) || bytes.Contains(data, []byte("s3cret")) {
 		t.Errorf("export: %s\n%s", c.stderr.String(), data)
 	}
 	// --q is tail's name for the query, and export's too (--text, its
