@@ -94,7 +94,9 @@ type Options struct {
 	MaxPendingBytes int64
 	IDs             *inspect.IDs
 	// MaxBody is how many body bytes of each direction are recorded; the
-	// rest streams through and is counted. 10 MiB when zero.
+	// rest streams through and is counted. 10 MiB when zero. Past
+	// LargeBody, a body is recorded further only while LargeBodyBudget
+	// has room for it.
 	MaxBody int64
 	// WholeBodyTimeout bounds the wait for a small request body read
 	// whole before forwarding (see smallBody); 30 s when zero. A body read
@@ -201,6 +203,9 @@ type Reverse struct {
 	// decoding holds a place for each request whose body is decoded for
 	// the Intercept hook, until the hook has decided (see MaxDecoding).
 	decoding chan struct{}
+	// large holds LargeBodyPlaces places for the recorded bodies past
+	// LargeBody, until their exchange is recorded (see holder).
+	large chan struct{}
 }
 
 var _ http.Handler = (*Reverse)(nil)
@@ -221,9 +226,15 @@ type flight struct {
 	tunnel    *tunnel
 	once      sync.Once
 	// buffered is the start of the request body read for matching (up to
-	// MaxBody+1 bytes), when it was.
+	// MaxBody+1 bytes, or LargeBody+1 when it got no places: bufMax is
+	// what of it the rules see), when it was; bufLarge says whether it
+	// holds its places (placed) or got none (cut).
 	buffered []byte
 	didBuf   bool
+	bufMax   int64
+	bufLarge int8
+	// hold is the places the exchange's large bodies hold.
+	hold holder
 	// whole is the request body when it was read whole (see smallBody).
 	whole []byte
 	// request is the client's request's context: done when it went away.
@@ -276,7 +287,8 @@ func newReverse(opts Options, forward bool) (*Reverse, error) {
 	if opts.MaxPendingBytes <= 0 {
 		opts.MaxPendingBytes = 16 << 20
 	}
-	p := &Reverse{opts: opts, forward: forward, log: opts.Logger, storeLog: inspect.NewLogLimit(5 * time.Second), decoding: make(chan struct{}, MaxDecoding)}
+	p := &Reverse{opts: opts, forward: forward, log: opts.Logger, storeLog: inspect.NewLogLimit(5 * time.Second), decoding: make(chan struct{}, MaxDecoding),
+		large: make(chan struct{}, LargeBodyPlaces)}
 	p.pending = newRecorder(opts, func(ex *inspect.Exchange) {
 		defer p.wg.Done()
 		if err := opts.Record(opts.Context, ex); err != nil {
@@ -516,6 +528,11 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 		target:  target,
 		request: r.Context(),
 	}
+	f.hold.p = p
+	// The places of the exchange's large bodies are given back once it is
+	// recorded (finish), or when the request's handling ends, however it
+	// does (an upgraded connection is recorded when it closes).
+	defer f.hold.release()
 	if !p.forward && r.Host != "" {
 		f.origin = "http://" + r.Host
 		if r.TLS != nil {
@@ -536,10 +553,10 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 	if intercept {
 		req := &rules.Request{
 			Method: r.Method, Path: r.URL.Path, EscapedPath: rules.EscapedPath(r.URL), RawQuery: r.URL.RawQuery, Header: rules.RequestHeader(r), Host: r.Host,
-			Body: f.bodyForRules(p.opts.MaxBody), Bin: p.opts.Name, Proxy: p.opts.Name,
+			Body: f.bodyForRules(), Bin: p.opts.Name, Proxy: p.opts.Name,
 			Secret: func(name string) bool { return inspect.IsSecretHeader(name, p.opts.SecretHeaders) },
 		}
-		if int64(len(f.buffered)) > p.opts.MaxBody { // cut for the rules
+		if int64(len(f.buffered)) > f.bufMax { // cut for the rules
 			req.BodySize = max(r.ContentLength, -1) // -1: a chunked body's size is not known
 		}
 		if answer := p.intercept(r, req, f); answer != nil {
@@ -573,7 +590,7 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 		f.meta()["fault"] = string(rules.FaultDrip)
 		w = newDripWriter(w, r.Context(), rt.DripRate)
 	}
-	if sim != nil && sim.serve(asSent{w}, r, f.bodyForRules(p.opts.MaxBody), f.ex, p.forward) { // the recorded headers only
+	if sim != nil && sim.serve(asSent{w}, r, f.bodyForRules(), f.ex, p.forward) { // the recorded headers only
 		p.finish(f, nil)
 		return
 	}
@@ -584,6 +601,10 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 	out := r.WithContext(context.WithValue(r.Context(), ctxKey{}, f))
 	if r.Body != nil && r.Body != http.NoBody {
 		f.reqBody, f.reqLength = newTee(r.Body, p.opts.MaxBody, r.ContentLength), r.ContentLength
+		f.reqBody.h = &f.hold
+		if f.didBuf {
+			f.reqBody.adopt(f.buffered, f.bufLarge)
+		}
 		out.Body = f.reqBody
 		if !f.didBuf && r.ContentLength > 0 && r.ContentLength <= smallBody && r.Header.Get("Expect") == "" {
 			body, err := readWhole(w, f.reqBody, r.ContentLength, p.opts.WholeBodyTimeout)
@@ -729,20 +750,34 @@ func (p *Reverse) bodyFailed(w http.ResponseWriter, f *flight, read string, err 
 
 // buffer reads the start of the request body (up to MaxBody+1 bytes) for
 // matching, and puts it back in front of the rest for the upstream. The
-// body must keep coming while it is read (inspect.PacedBody).
+// body must keep coming while it is read (inspect.PacedBody). Past
+// LargeBody it reads on only with the request's places (see holder):
+// without them the rules see its first LargeBody bytes, as a body cut.
 func (p *Reverse) buffer(w http.ResponseWriter, r *http.Request, f *flight) error {
 	f.didBuf = true
+	f.bufMax = p.opts.MaxBody
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(min(r.ContentLength, p.opts.MaxBody+1)))
-	}
+	limit := p.opts.MaxBody + 1
+	first := min(limit, LargeBody+1)
+	buf := make([]byte, 0, min(max(r.ContentLength, 512), first))
 	pb := inspect.NewPacedBody(r.Context(), r.Body, http.NewResponseController(w), p.opts.WholeBodyTimeout)
-	_, err := io.Copy(&buf, io.LimitReader(pb, p.opts.MaxBody+1))
+	buf, err := readUpTo(pb, buf, first)
+	if err == nil && int64(len(buf)) == first && first < limit {
+		f.bufLarge = cut
+		if f.hold.take() {
+			f.bufLarge = placed
+			if r.ContentLength > int64(len(buf)) {
+				buf = slices.Grow(buf, int(min(r.ContentLength, limit))-len(buf))
+			}
+			buf, err = readUpTo(pb, buf, limit)
+		} else {
+			f.bufMax = LargeBody
+		}
+	}
 	pb.Done(err == nil)
-	f.buffered = buf.Bytes()
+	f.buffered = buf
 	if err != nil {
 		return err
 	}
@@ -751,10 +786,30 @@ func (p *Reverse) buffer(w http.ResponseWriter, r *http.Request, f *flight) erro
 	return nil
 }
 
-// bodyForRules is the buffered body as matchers see it (at most max bytes).
-func (f *flight) bodyForRules(max int64) []byte {
-	if int64(len(f.buffered)) > max {
-		return f.buffered[:max]
+// readUpTo reads r into b until it holds limit bytes or r ends, growing b
+// as the bytes come. It returns nil at the end of r.
+func readUpTo(r io.Reader, b []byte, limit int64) ([]byte, error) {
+	for int64(len(b)) < limit {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, int(min(int64(max(cap(b), 512)), limit-int64(len(b)))))
+		}
+		n, err := r.Read(b[len(b):min(int64(cap(b)), limit)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// bodyForRules is the buffered body as matchers see it (at most bufMax
+// bytes).
+func (f *flight) bodyForRules() []byte {
+	if int64(len(f.buffered)) > f.bufMax {
+		return f.buffered[:f.bufMax]
 	}
 	return f.buffered
 }
@@ -927,7 +982,9 @@ func (p *Reverse) modifyResponse(resp *http.Response) error {
 			return nil
 		}
 	}
-	resp.Body = &respTee{tee: newTee(resp.Body, p.opts.MaxBody, resp.ContentLength), done: func(t *tee) {
+	body := newTee(resp.Body, p.opts.MaxBody, resp.ContentLength)
+	body.h = &f.hold
+	resp.Body = &respTee{tee: body, done: func(t *tee) {
 		// Trailers (gRPC's grpc-status) arrive with the body's end, which
 		// has been read when the body is closed; ReverseProxy sends them
 		// on after that.
@@ -1068,7 +1125,11 @@ func answerJSON(w http.ResponseWriter, f *flight, code int, body []byte) {
 func (p *Reverse) finishBody(f *flight, t *tee) {
 	if f.ex.Response != nil && f.ex.Response.Body == nil {
 		var err error
-		f.ex.Response.Body, f.ex.Response.Size, f.ex.Response.Truncated, err = t.result(false) // read to its end here
+		var wasCut bool
+		f.ex.Response.Body, f.ex.Response.Size, f.ex.Response.Truncated, wasCut, err = t.end() // read to its end here
+		if wasCut {
+			f.meta()["response_body"] = cutReason
+		}
 		switch {
 		case err == nil || errors.Is(err, context.Canceled) && f.request != nil && f.request.Err() != nil:
 			// Closed before its end, or its read canceled: the client
@@ -1110,18 +1171,29 @@ func (p *Reverse) finish(f *flight, tun *tunnel) {
 		switch {
 		case f.reqBody != nil:
 			var err error
-			ex.Request.Body, ex.Request.Size, ex.Request.Truncated, err = f.reqBody.result(true)
+			var wasCut bool
+			ex.Request.Body, ex.Request.Size, ex.Request.Truncated, wasCut, err = f.reqBody.end()
+			if wasCut {
+				f.meta()["request_body"] = cutReason
+			}
 			if err == nil && f.ttfb > 0 && (f.reqLength < 0 || ex.Request.Size < f.reqLength) {
 				// The upstream answered before the body was all forwarded
 				// (a 401 or 413 to an upload does): the rest never passed.
 				ex.Request.Truncated = true
-				f.meta()["request_body"] = fmt.Sprintf("incomplete: the upstream answered after %d bytes of it were forwarded", ex.Request.Size)
+				why := fmt.Sprintf("incomplete: the upstream answered after %d bytes of it were forwarded", ex.Request.Size)
+				if wasCut {
+					why += "; " + cutReason
+				}
+				f.meta()["request_body"] = why
 			}
 		case f.didBuf:
 			// Answered without the upstream: what was read for matching is
 			// what is known (at least Size bytes when truncated).
-			ex.Request.Body, ex.Request.Size = f.bodyForRules(p.opts.MaxBody), int64(len(f.buffered))
-			ex.Request.Truncated = int64(len(f.buffered)) > p.opts.MaxBody
+			ex.Request.Body, ex.Request.Size = f.bodyForRules(), int64(len(f.buffered))
+			ex.Request.Truncated = int64(len(f.buffered)) > f.bufMax
+			if f.bufLarge == cut {
+				f.meta()["request_body"] = cutReason
+			}
 		}
 		if f.upstream != "" {
 			meta := f.meta()
@@ -1137,6 +1209,7 @@ func (p *Reverse) finish(f *flight, tun *tunnel) {
 			}
 		}
 		p.record(ex)
+		f.hold.release() // the record has the bodies now
 	})
 }
 
@@ -1160,13 +1233,32 @@ type tee struct {
 	max int64
 	n   int64
 	err error
+
+	// Past LargeBody a body is kept only with its places, taken from h
+	// (when set) as it grows past; without them it is kept to LargeBody
+	// (cut).
+	h     *holder
+	large int8  // small, placed or cut
+	size  int64 // what r says it holds, -1 when not known
+	// skip is how many of the first bytes are kept already (read for
+	// matching, and given to the tee by adopt).
+	skip int64
+	// ended: the exchange is recorded (end), and nothing more is kept.
+	ended bool
 }
+
+// What a tee with a holder keeps past LargeBody.
+const (
+	small  = iota // not past it yet
+	placed        // up to max: it holds its places
+	cut           // no places: kept to LargeBody
+)
 
 // newTee keeps up to max bytes of what r gives. size is what r says it
 // holds (-1 when not known): the buffer starts at that, up to 32 KiB (a
 // sender may announce more than it sends, on every connection).
 func newTee(r io.ReadCloser, max, size int64) *tee {
-	t := &tee{r: r, max: min(max, math.MaxInt)}
+	t := &tee{r: r, max: min(max, math.MaxInt), size: size}
 	if size > 0 {
 		t.buf = make([]byte, 0, min(size, t.max, 32<<10))
 	}
@@ -1189,8 +1281,32 @@ func (t *tee) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
 	t.mu.Lock()
 	if n > 0 {
-		if room := t.max - int64(len(t.buf)); room > 0 {
-			t.keep(p[:min(int64(n), room)])
+		b := p[:n]
+		if t.skip > t.n {
+			b = b[min(t.skip-t.n, int64(n)):]
+		}
+		limit := t.max
+		if t.h != nil {
+			if t.large == small && !t.ended && int64(len(t.buf)+len(b)) > LargeBody && int64(len(t.buf)) < t.max {
+				// Before end can see the tee, which stops its takes:
+				// the holder's release follows end.
+				t.large = cut
+				if t.h.take() {
+					t.large = placed
+					if want := min(t.size, t.max); want > int64(cap(t.buf)) {
+						t.buf = slices.Grow(t.buf, int(want)-len(t.buf)) // its declared length at once
+					}
+				}
+			}
+			if t.large != placed {
+				limit = min(limit, LargeBody)
+			}
+		}
+		if t.ended {
+			limit = 0 // what was kept is the record's now
+		}
+		if room := limit - int64(len(t.buf)); room > 0 && len(b) > 0 {
+			t.keep(b[:min(int64(len(b)), room)])
 		}
 		t.n += int64(n)
 	}
@@ -1199,6 +1315,18 @@ func (t *tee) Read(p []byte) (int, error) {
 	}
 	t.mu.Unlock()
 	return n, err
+}
+
+// adopt makes buffered, the first bytes of the body read for matching
+// (placed when they hold their places), the tee's first kept bytes: they
+// pass through it again, and are not kept twice.
+func (t *tee) adopt(buffered []byte, large int8) {
+	limit := t.max
+	if t.h != nil && large != placed {
+		limit = min(limit, LargeBody)
+	}
+	k := min(int64(len(buffered)), limit)
+	t.buf, t.skip, t.large = buffered[:k:k], int64(len(buffered)), large
 }
 
 func (t *tee) Close() error { return t.r.Close() }
@@ -1221,6 +1349,17 @@ func (t *tee) result(copied bool) (kept []byte, n int64, truncated bool, err err
 		kept = bytes.Clone(kept)
 	}
 	return kept, t.n, t.n > int64(len(kept)), t.err
+}
+
+// end is result for the record: what was kept is handed over (no copy:
+// the tee keeps nothing more, even while the Transport still reads it) and
+// takes no more places. cut says it was kept only to LargeBody, for want
+// of places.
+func (t *tee) end() (kept []byte, n int64, truncated, wasCut bool, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	kept, t.buf, t.ended = t.buf, nil, true
+	return kept, t.n, t.n > int64(len(kept)), t.large == cut, t.err
 }
 
 // respTee reports the response body once it is closed, which
