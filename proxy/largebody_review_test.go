@@ -90,3 +90,52 @@ func TestInterceptUpstreamDownRecordsConsistentSize(t *testing.T) {
 		t.Errorf("recorded %d body bytes with Size %d (truncated %v)", len(ex.Request.Body), ex.Request.Size, ex.Request.Truncated)
 	}
 }
+
+// A simulation answers a large JSON request the same however many other
+// exchanges hold the places: which answer a client gets must not depend
+// on unrelated traffic (here one server-sent event stream past 64 KiB).
+func TestSimulationAnswerDoesNotDependOnPlaces(t *testing.T) {
+	body := []byte(`{"items":["` + strings.Repeat("x", 100<<10) + `"]}`)
+	recorded := &inspect.Exchange{
+		ID: "1", Bin: "api", Source: inspect.SourceProxy, Time: time.Now(),
+		Request: inspect.Request{Method: "POST", URL: "http://x/orders",
+			Headers: inspect.Headers{{Name: "Content-Type", Value: "application/json"}},
+			Body:    body, Size: int64(len(body))},
+		Response: &inspect.Response{Status: 201, Headers: inspect.Headers{{Name: "Content-Type", Value: "text/plain"}}, Body: []byte("from the simulation"), Size: 19},
+	}
+	sim, err := proxy.NewSimulation("s", []*inspect.Exchange{recorded}, proxy.SimulateOptions{Miss: proxy.MissProxy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(url string) (int, string) {
+		resp, err := (&http.Client{Timeout: 30 * time.Second}).Post(url+"/orders", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	srv, rec, release, stream := streamHoldingPlaces(t, func(o *proxy.Options) {
+		o.Routes[0].Simulation = sim
+	})
+	code, got := post(srv.URL)
+	if code != 201 || got != "from the simulation" {
+		t.Errorf("while a stream holds the places: %d %.60q; want the simulation's 201", code, got)
+	}
+	// Once the stream is over (and recorded), the same request is
+	// answered by the simulation.
+	close(release)
+	if _, err := io.Copy(io.Discard, stream.Body); err != nil {
+		t.Fatal(err)
+	}
+	rec.next(t) // the stream
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if code, _ := post(srv.URL); code == 201 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("not answered by the simulation once the stream is over either")
+		}
+	}
+}
