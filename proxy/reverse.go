@@ -751,8 +751,9 @@ func (p *Reverse) bodyFailed(w http.ResponseWriter, f *flight, read string, err 
 // buffer reads the start of the request body (up to MaxBody+1 bytes) for
 // matching, and puts it back in front of the rest for the upstream. The
 // body must keep coming while it is read (inspect.PacedBody). Past
-// LargeBody it reads on only with the request's places (see holder):
-// without them the rules see its first LargeBody bytes, as a body cut.
+// LargeBody it takes the request's places (see holder) if they are free;
+// the rules see the whole body either way (so this buffer is not bounded
+// by them), and without them it is recorded cut at LargeBody.
 func (p *Reverse) buffer(w http.ResponseWriter, r *http.Request, f *flight) error {
 	f.didBuf = true
 	f.bufMax = p.opts.MaxBody
@@ -771,10 +772,11 @@ func (p *Reverse) buffer(w http.ResponseWriter, r *http.Request, f *flight) erro
 			if r.ContentLength > int64(len(buf)) {
 				buf = slices.Grow(buf, int(min(r.ContentLength, limit))-len(buf))
 			}
-			buf, err = readUpTo(pb, buf, limit)
-		} else {
-			f.bufMax = LargeBody
 		}
+		// The rules see the body whole (to max_body) with places or
+		// without: what a mock or a simulation answers must not depend
+		// on other traffic. Without them it is only recorded cut (adopt).
+		buf, err = readUpTo(pb, buf, limit)
 	}
 	pb.Done(err == nil)
 	f.buffered = buf
@@ -1287,7 +1289,7 @@ func (t *tee) Read(p []byte) (int, error) {
 		}
 		limit := t.max
 		if t.h != nil {
-			if t.large == small && !t.ended && int64(len(t.buf)+len(b)) > LargeBody && int64(len(t.buf)) < t.max {
+			if t.large == small && !t.ended && t.max > LargeBody && int64(len(t.buf)+len(b)) > LargeBody && int64(len(t.buf)) < t.max {
 				// Before end can see the tee, which stops its takes:
 				// the holder's release follows end.
 				t.large = cut
@@ -1326,7 +1328,13 @@ func (t *tee) adopt(buffered []byte, large int8) {
 		limit = min(limit, LargeBody)
 	}
 	k := min(int64(len(buffered)), limit)
-	t.buf, t.skip, t.large = buffered[:k:k], int64(len(buffered)), large
+	kept := buffered[:k:k]
+	if large == cut {
+		// The rules read the whole body; the record keeps LargeBody of it
+		// (a copy: not the rules' buffer, kept alive by the record).
+		kept = bytes.Clone(kept)
+	}
+	t.buf, t.skip, t.large = kept, int64(len(buffered)), large
 }
 
 func (t *tee) Close() error { return t.r.Close() }
@@ -1359,6 +1367,14 @@ func (t *tee) end() (kept []byte, n int64, truncated, wasCut bool, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	kept, t.buf, t.ended = t.buf, nil, true
+	if int64(len(kept)) > t.n {
+		kept = kept[:t.n] // read for matching (adopt) but never passed on
+	}
+	if cap(kept) > 2*len(kept) {
+		// It ended short of the length it announced, for which the buffer
+		// was made: the record keeps its bytes, not the whole buffer.
+		kept = bytes.Clone(kept)
+	}
 	return kept, t.n, t.n > int64(len(kept)), t.large == cut, t.err
 }
 
