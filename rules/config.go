@@ -929,8 +929,9 @@ func (d *decoder) rateLimit(n *yaml.Node) *RateLimit {
 		switch p.key {
 		case "limit":
 			limitSet = true
+			before := len(d.errs)
 			rl.Limit = d.int(p.val, "rate_limit.limit")
-			if rl.Limit <= 0 {
+			if rl.Limit <= 0 && len(d.errs) == before { // one error for one value
 				d.errorf(p.val, "rate_limit.limit: must be more than 0")
 			}
 		case "window":
@@ -977,8 +978,9 @@ func (d *decoder) response(n *yaml.Node) *Response {
 			r.Fault = d.fault(p.val, "fault")
 		case "drip_rate":
 			dripNode = p.val
+			before := len(d.errs)
 			r.DripRate = d.int(p.val, "drip_rate")
-			if r.DripRate <= 0 {
+			if r.DripRate <= 0 && len(d.errs) == before { // one error for one value
 				d.errorf(p.val, "drip_rate: must be more than 0 bytes per second")
 			}
 		case "fail_rate":

@@ -440,6 +440,20 @@ settings:
 			want: []string{`x.yaml:2:36: rate_limit.window: want a duration such as 300ms or 1m, got "-1s"`},
 		},
 		{
+			// A number that is not whole is one error, not that and a
+			// "must be more than 0" about a value that was more than 0.
+			name: "one error for a limit or drip rate that is not a whole number",
+			src:  "mocks:\n  - rate_limit: {limit: 2.5}\n    respond: {fault: drip, drip_rate: 1.5}\n  - rate_limit: {limit: 0}\n    respond: {fault: drip, drip_rate: 0}\n  - rate_limit: {limit: }\n    respond: {fault: drip, drip_rate: }\n",
+			want: []string{
+				`x.yaml:2:25: rate_limit.limit: want a whole number, got "2.5"`,
+				`x.yaml:3:39: drip_rate: want a whole number, got "1.5"`,
+				`x.yaml:4:25: rate_limit.limit: must be more than 0`,
+				`x.yaml:5:39: drip_rate: must be more than 0 bytes per second`,
+				`x.yaml:6:25: rate_limit.limit: must be more than 0`,
+				`x.yaml:7:39: drip_rate: must be more than 0 bytes per second`,
+			},
+		},
+		{
 			name: "a rate_limit not a mapping, or with a misspelt key, names the key as written",
 			src:  "mocks:\n  - rate_limit: 5\n    respond: {body: x}\n  - rate_limit: {limt: 1}\n    respond: {body: x}\n",
 			want: []string{
