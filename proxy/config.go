@@ -558,9 +558,10 @@ func (d *decoder) routeKey(rt *route, p pair) {
 	case "simulate":
 		rt.simFile, rt.simNode = d.str(p.val, "simulate"), p.val
 	case "simulate_miss":
-		m, err := ParseMiss(d.str(p.val, "simulate_miss"))
+		s := d.str(p.val, "simulate_miss")
+		m, err := ParseMiss(s)
 		if err != nil {
-			d.errorf(p.val, "simulate_miss: want 404 or proxy")
+			d.errorf(p.val, "simulate_miss: want 404 or proxy, got %q", s)
 		}
 		rt.simOpts.Miss = m
 	case "simulate_ignore":

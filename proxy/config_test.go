@@ -148,6 +148,14 @@ proxies:
     listen: 127.0.0.1:9000
     upstrem: http://x
 `, []string{":5:5: proxy: unknown key \"upstrem\" (did you mean \"upstream\"?)", ":3:5: proxy api: set upstream"}},
+		// It says what it got, as every other value's message does.
+		{"simulate_miss misspelt", `
+proxies:
+  - name: api
+    listen: 127.0.0.1:9000
+    upstream: http://127.0.0.1:1
+    simulate_miss: pass
+`, []string{`:6:20: simulate_miss: want 404 or proxy, got "pass"`}},
 		{"request Host removed", `
 proxies:
   - name: api
