@@ -332,6 +332,7 @@ func (d *decoder) proxy(n *yaml.Node) (Spec, bool) {
 	s := Spec{File: d.file, Line: n.Line}
 	defaults := route{set: map[string]bool{}}
 	var nameNode, listenNode, upstreamNode, routesNode, mitmNode, ignoreNode *yaml.Node
+	var listenErr bool // listen was given but could not be read (an unset ${NAME})
 	for _, p := range d.pairs(n, "proxy", proxyKeys) {
 		switch p.key {
 		case "name":
@@ -339,7 +340,9 @@ func (d *decoder) proxy(n *yaml.Node) (Spec, bool) {
 			s.Name = d.str(p.val, "name")
 		case "listen":
 			listenNode = p.val
+			before := len(d.errs)
 			s.Listen = d.str(p.val, "listen")
+			listenErr = len(d.errs) > before
 		case "upstream":
 			upstreamNode = p.val
 		case "forward":
@@ -370,7 +373,7 @@ func (d *decoder) proxy(n *yaml.Node) (Spec, bool) {
 		} else if s.Name == "" && pn != 0 {
 			s.Name = "proxy-" + port
 		}
-	} else if !s.Forward {
+	} else if !s.Forward && !listenErr { // an unset ${NAME} has said so
 		d.errorf(n, "proxy %s: listen is required (e.g. listen: 127.0.0.1:9000)", s.Name)
 	}
 	if s.Name == "" {
@@ -504,9 +507,13 @@ func ParseUpstream(s string) (u *url.URL, ok bool) {
 }
 
 func (d *decoder) upstream(n *yaml.Node) *url.URL {
+	before := len(d.errs)
 	s := d.str(n, "upstream")
 	u, ok := ParseUpstream(s)
 	if !ok {
+		if len(d.errs) > before { // one error for one value (an unset ${NAME})
+			return &url.URL{Scheme: "http", Host: "invalid"}
+		}
 		d.errorf(n, "upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got %q", inspect.RedactURL(s))
 		return &url.URL{Scheme: "http", Host: "invalid"}
 	}

@@ -131,6 +131,32 @@ proxies:
 	}
 }
 
+// An unset ${NAME} is one error, where it stands: not also "listen is
+// required" (it was written) or an upstream "got \"\"".
+func TestParseConfigUnsetVariableOneError(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, src, want string }{
+		{"listen", "proxies:\n  - name: api\n    listen: ${NOPE}\n    upstream: http://127.0.0.1:1\n",
+			"hooklab.yaml:3:13: listen: environment variable NOPE is not set"},
+		{"upstream", "proxies:\n  - name: api\n    listen: 127.0.0.1:9000\n    upstream: ${NOPE}\n",
+			"hooklab.yaml:4:15: upstream: environment variable NOPE is not set"},
+		{"route upstream", "proxies:\n  - name: api\n    listen: 127.0.0.1:9000\n    routes:\n      - {path: /v2, upstream: ${NOPE}}\n",
+			"hooklab.yaml:5:31: upstream: environment variable NOPE is not set"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := loadConfig(t, tc.src, nil)
+			var errs *rules.Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("got %v, want *rules.Errors", err)
+			}
+			if len(errs.List) != 1 || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %d errors:\n%s\nwant one: %s", len(errs.List), err, tc.want)
+			}
+		})
+	}
+}
+
 func TestParseConfigErrors(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
