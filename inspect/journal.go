@@ -260,6 +260,14 @@ func segmentName(dir string, first uint64) string {
 // removed it.
 var errRecordGone = errors.New("journal record gone")
 
+// recordGoneError is errRecordGone naming the segment file that is not
+// there, so that an exchange's detail says which file to look for.
+type recordGoneError struct{ file string }
+
+func (e *recordGoneError) Error() string { return "journal record gone: " + e.file + " is missing" }
+
+func (e *recordGoneError) Is(target error) bool { return target == errRecordGone }
+
 // readRecord reads the row of the record at off in f, the segment whose
 // first record is seg and which is size bytes long, checking its length,
 // checksum and LSN.
@@ -309,7 +317,7 @@ func (sf *segmentFiles) read(seg uint64, off int64) (*row, error) {
 	if !ok {
 		f, err := os.Open(segmentName(sf.dir, seg))
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, errRecordGone
+			return nil, &recordGoneError{file: segmentName(sf.dir, seg)}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("journal: %w", err)

@@ -1026,6 +1026,9 @@ func TestJournalDamagedRecords(t *testing.T) {
 	// Its details say what is wrong (not "not found": it still lists).
 	if _, err := s.Get(t.Context(), exs[0].ID); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "gone") {
 		t.Errorf("Get of an exchange whose segment is gone: %v, want ErrDamaged", err)
+	} else if gone := filepath.Join(jdir, names[0]); !strings.Contains(err.Error(), gone) {
+		// The API answers this error: it names the file to look for.
+		t.Errorf("Get of an exchange whose segment is gone: %v, want it to name %s", err, gone)
 	}
 	// The sweep reports the missing segment.
 	if err := s.sweepSegments(s.cdb, s.jr, map[uint64]bool{}); err != nil {

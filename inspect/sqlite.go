@@ -2128,6 +2128,9 @@ func (s *SQLite) Get(ctx context.Context, id string) (_ *Exchange, err error) {
 			return nil, fmt.Errorf("exchange %s: %w", id, ErrNotFound)
 		}
 		what := "its journal record is gone (a segment file in " + s.jdir + " was removed)"
+		if gone := (*recordGoneError)(nil); errors.As(err, &gone) {
+			what = "its journal record is gone (" + gone.file + " was removed)"
+		}
 		if errors.Is(err, errBadRow) {
 			what = "its journal record is damaged (" + err.Error() + ")"
 		}
