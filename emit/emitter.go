@@ -772,8 +772,9 @@ func (e *Emitter) push(q queued) {
 // exchangeEvent turns an exchange into its event: data holds bin,
 // exchange (id, bin, source, time), request (as mock templates see it:
 // method, path without a capture's /b/BIN, query, headers, body, json,
-// form, and url, the whole URL) and, for proxied exchanges, response
-// (status, headers, body).
+// form, and url, the whole URL) and, when the exchange has one (a
+// captured one's mock or default answer, a proxied one's upstream answer),
+// response (status, headers, body).
 func exchangeEvent(ex *inspect.Exchange, typ string) Event {
 	u, _ := url.Parse(ex.Request.URL)
 	r := &rules.Request{Method: ex.Request.Method, Header: ex.Request.Headers.HTTP(), Body: ex.Request.Body, Bin: ex.Bin}
