@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -441,12 +442,62 @@ func (a *API) export(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", `attachment; filename="hooklab-`+a.cfg.Clock.Now().UTC().Format("20060102-150405")+`.har"`)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Trailer", "X-Hooklab-Count")
-	n, err := Export(r.Context(), a.cfg.Store, ids, f, w, opts)
+	hold := &holdWriter{w: w}
+	n, err := Export(r.Context(), a.cfg.Store, ids, f, hold, opts)
+	if err == nil {
+		_, err = hold.release()
+	}
 	if err != nil {
+		if !hold.released {
+			// Nothing of the file has gone out: the client gets the
+			// reason (a damaged store names the missing file), not a cut
+			// connection that hooklab export could only call EOF.
+			for _, h := range []string{"Content-Disposition", "Trailer"} {
+				w.Header().Del(h)
+			}
+			a.fail(w, r, err)
+			return
+		}
 		a.log.Error("export failed midway", "err", err, "written", n)
 		panic(http.ErrAbortHandler) // the client sees a cut file, not a valid one
 	}
 	w.Header().Set("X-Hooklab-Count", strconv.Itoa(n))
+}
+
+// holdMax is how much of an export holdWriter keeps back.
+const holdMax = 64 << 10
+
+// holdWriter keeps the first holdMax bytes of an export back, so that an
+// export failing early can still answer an error instead of a cut file.
+type holdWriter struct {
+	w        io.Writer
+	buf      []byte
+	released bool
+}
+
+func (h *holdWriter) Write(p []byte) (int, error) {
+	if h.released {
+		return h.w.Write(p)
+	}
+	h.buf = append(h.buf, p...)
+	if len(h.buf) < holdMax {
+		return len(p), nil
+	}
+	if _, err := h.release(); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// release writes what was kept back; what follows goes straight through.
+func (h *holdWriter) release() (int, error) {
+	if h.released {
+		return 0, nil
+	}
+	h.released = true
+	n, err := h.w.Write(h.buf)
+	h.buf = nil
+	return n, err
 }
 
 func splitComma(s string) []string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -1156,6 +1157,56 @@ func TestImportCutShortSaysWhatWasStored(t *testing.T) {
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("answer %s does not say %q", body, want)
+		}
+	}
+}
+
+// TestExportOfDamagedStoreSaysWhy: an export that fails before any of the
+// file has gone out (the first exchange's journal segment was removed)
+// answers an error naming what is wrong; it used to cut the connection, so
+// hooklab export printed only `Get ".../api/export.har?": EOF`.
+func TestExportOfDamagedStoreSaysWhy(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, err := inspect.OpenSQLite(dir, inspect.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add(t, s, capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/d/x", nil, []byte(`{"a":1}`), nil))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	segs, err := filepath.Glob(filepath.Join(dir, "journal", "*.log"))
+	if err != nil || len(segs) == 0 {
+		t.Fatalf("journal segments %v %v", segs, err)
+	}
+	for _, seg := range segs {
+		if err := os.Remove(seg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err = inspect.OpenSQLite(dir, inspect.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	api := NewAPI(APIConfig{Store: s, Context: ctx, IDs: new(inspect.IDs), Publish: func(inspect.Event) {}, Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(api)
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		api.Wait()
+	})
+	for _, q := range []string{"", "ids=01JNB5Z3Q0000000000000000A"} {
+		resp, err := http.Get(srv.URL + "/api/export.har?" + q)
+		if err != nil {
+			t.Fatalf("export?%s: %v, want an answer saying what is wrong", q, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusInternalServerError || !bytes.Contains(body, []byte("journal record is gone")) {
+			t.Errorf("export?%s: %d %s, want a 500 saying the journal record is gone", q, resp.StatusCode, body)
 		}
 	}
 }
