@@ -93,7 +93,7 @@ triggers:
 	if err := run(context.Background(), []string{"send", "--server", s.UI, "--data", `{"ticket":{"id":7,"priority":"low"}}`, "ticket.created"}, func(string) string { return "" }, &out, &quiet); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(quiet.String(), "no webhook is subscribed to ticket.created and no trigger fired") {
+	if !strings.Contains(quiet.String(), "no active webhook is subscribed to ticket.created and no trigger of an active one fired") {
 		t.Errorf("send that queued nothing says: %q", quiet.String())
 	}
 
@@ -491,5 +491,30 @@ func TestReplayOfDeliveryToEndpointWithFragment(t *testing.T) {
 	}
 	if strings.Contains(string(b), "#!") {
 		t.Errorf("recorded with the fragment no request sent: %s", b)
+	}
+}
+
+// TestSendQueuingNothingForInactiveWebhook: a send that queues nothing
+// because the subscribed webhook is inactive must not say that no webhook
+// is subscribed (it said "no webhook is subscribed to a.b", sending the
+// user to look for a subscription that is there).
+func TestSendQueuingNothingForInactiveWebhook(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hooklab.yaml")
+	cfg := `webhooks:
+  - {id: paused, endpoint: "http://127.0.0.1:9/x", status: inactive}
+subscriptions:
+  - {webhook: paused, events: [a.b]}
+`
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", path)
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"send", "a.b", "--server", s.UI}, func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatalf("send: %v\n%s", err, errOut.String())
+	}
+	if msg := errOut.String(); !strings.Contains(msg, "no active webhook") || strings.Contains(msg, "no webhook is subscribed") {
+		t.Errorf("send that queued nothing (its webhook inactive) says: %q, want it to say no active webhook", msg)
 	}
 }

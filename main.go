@@ -1592,7 +1592,8 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 		return err
 	}
 	if len(res.Invocations) == 0 {
-		fmt.Fprintf(stderr, "send: no webhook is subscribed to %s and no trigger fired (see GET %s/api/webhooks)\n", typ, strings.TrimSuffix(s, "/"))
+		// Inactive webhooks are not invoked: the one subscribed may be.
+		fmt.Fprintf(stderr, "send: nothing was queued: no active webhook is subscribed to %s and no trigger of an active one fired (see GET %s/api/webhooks)\n", typ, strings.TrimSuffix(s, "/"))
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
