@@ -1224,11 +1224,11 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		return errReported
 	}
 	// What serve checks beyond the rules: webhooks and the rest, proxies.
-	warnings, err := emit.Check(cfg, getenv)
-	var specs []proxy.Spec
-	if err == nil {
-		specs, err = proxy.ParseConfig(cfg, getenv)
-	}
+	// Both sections' errors at once: one in webhooks does not hide one in
+	// proxies.
+	warnings, emitErr := emit.Check(cfg, getenv)
+	specs, err := proxy.ParseConfig(cfg, getenv)
+	err = errors.Join(emitErr, err)
 	if err == nil {
 		// A route to its own proxy's listen address loops, whatever
 		// serve adds (the UI's address serve alone knows).

@@ -242,7 +242,9 @@ func TestRulesCheckCommand(t *testing.T) {
 	brokenProxy := filepath.Join(dir, "broken-proxy.yaml")
 	headerSecrets := filepath.Join(dir, "header-secrets.yaml")
 	ghostProxy := filepath.Join(dir, "ghost-proxy.yaml")
+	brokenBoth := filepath.Join(dir, "broken-both.yaml")
 	files := map[string]string{
+		brokenBoth: "webhooks:\n  - id: a\n    endpoint: http://127.0.0.1:3000/a\n    authentication: {type: magic}\nproxies:\n  - name: p\n    listen: 127.0.0.1:0\n    upstream: nope\n",
 		ghostProxy: "mocks:\n  - name: m\n    proxy: nope\n    respond: {status: 200}\n",
 		headerSecrets: `mocks:
   - name: needs-token
@@ -332,6 +334,7 @@ verify:
 		{"webhooks", []string{"check", hooks}, false, []string{hooks + ": ok (0 mocks, 0 verify rules, 1 webhooks, 1 triggers)"}, nil},
 		{"print validates webhooks", []string{"check", "--print", brokenHook}, true, []string{brokenHook + ":4:"}, []string{"endpoint:"}},
 		{"webhooks validated", []string{"check", brokenHook}, true, []string{brokenHook + ":4:"}, nil},
+		{"webhooks and proxies validated at once", []string{"check", brokenBoth}, true, []string{brokenBoth + ":4:", brokenBoth + ":8:"}, nil},
 		{"proxies validated", []string{"check", brokenProxy}, true, []string{brokenProxy + ":4:", brokenProxy + ":5:5: forward proxy open on 0.0.0.0:8888 reaches beyond this machine"}, nil},
 		{"webhook not in the file", []string{"check", apiHook}, false,
 			[]string{"warning: " + apiHook + `:4:23: trigger t: webhook "made-by-api" is not defined in this file`, apiHook + ": ok"}, nil},
