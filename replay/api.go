@@ -479,14 +479,16 @@ func (h *holdWriter) Write(p []byte) (int, error) {
 	if h.released {
 		return h.w.Write(p)
 	}
-	h.buf = append(h.buf, p...)
-	if len(h.buf) < holdMax {
+	if len(h.buf)+len(p) < holdMax {
+		h.buf = append(h.buf, p...)
 		return len(p), nil
 	}
+	// Past holdMax: what is held goes, then p as it is (the first entry
+	// of an export may be hundreds of MiB, not to be copied whole).
 	if _, err := h.release(); err != nil {
 		return 0, err
 	}
-	return len(p), nil
+	return h.w.Write(p)
 }
 
 // release writes what was kept back; what follows goes straight through.
