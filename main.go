@@ -1466,7 +1466,6 @@ func checkListen(flag, addr string) error {
 	return nil
 }
 
-// addrs lists the listeners' addresses.
 // localURL is the URL this machine reaches a listener at: one on every
 // interface (0.0.0.0, [::] or no host) is shown at 127.0.0.1, which a
 // browser opens and the API's Host check takes (Go listens on both
@@ -1478,6 +1477,7 @@ func localURL(a net.Addr) string {
 	return "http://" + a.String() + "/"
 }
 
+// addrs lists the listeners' addresses.
 func addrs(lns []net.Listener) []net.Addr {
 	out := make([]net.Addr, len(lns))
 	for i, ln := range lns {
