@@ -727,7 +727,11 @@ func readBody(body io.Reader, limit, hint int64, big *largeBody) (b []byte, size
 			if err != nil {
 				break // the request ended while it waited
 			}
-			b = slices.Grow(b, int(more))
+			// Exactly: slices.Grow rounds up as append does, past
+			// LargeBody without places, and past max_body with them.
+			grown := make([]byte, len(b), len(b)+int(more))
+			copy(grown, b)
+			b = grown
 		}
 		var n int
 		n, err = body.Read(b[len(b):min(int64(cap(b)), limit)])

@@ -49,3 +49,35 @@ func TestReadBody(t *testing.T) {
 		t.Errorf("a body cut short: %q, %d, %v", got, n, err)
 	}
 }
+
+// A body of no declared length takes its places as it grows past
+// LargeBody, not only past where the allocator's rounding took its
+// buffer (80 KiB), and holding them its buffer stays within max_body.
+func TestReadBodyTakesPlacesPastLargeBody(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		size, limit int64
+		held        int
+	}{
+		{LargeBody - 1, 10 << 20, 0},
+		{LargeBody, 10 << 20, 1}, // its end is not seen without reading on
+		{LargeBody + 1, 10 << 20, 1},
+		{70 << 10, 10 << 20, 1},
+		{3 << 20, 3 << 20, 1},
+	} {
+		c := New(Config{})
+		big := largeBody{c: c, wait: false}
+		body := bytes.Repeat([]byte("x"), int(tc.size))
+		b, size, _, err := readBody(iotest.HalfReader(bytes.NewReader(body)), tc.limit, -1, &big)
+		if err != nil || size != tc.size || !bytes.Equal(b, body[:min(tc.size, tc.limit)]) {
+			t.Fatalf("%d bytes: read %d (size %d), %v", tc.size, len(b), size, err)
+		}
+		if big.held != tc.held {
+			t.Errorf("a body of %d bytes holds %d places, want %d", tc.size, big.held, tc.held)
+		}
+		if int64(cap(b)) > tc.limit+1 {
+			t.Errorf("a body of %d bytes under a %d-byte limit has a %d-byte buffer", tc.size, tc.limit, cap(b))
+		}
+		big.release()
+	}
+}
