@@ -392,9 +392,13 @@ func testBrowserReconnectKeepsPlace(t *testing.T, p *browserPage) {
 			return resp;
 		};
 	})()`))
-	p.do(t, "drop the stream", chromedp.Evaluate[chromedp.Void](`window.hooklab.live.ws.close()`))
-	p.waitFor(t, "the stream reconnects", `document.querySelector('#conn').dataset.phase !== 'open'`, 5*time.Second)
+	// The stream comes back only once new-0 is stored, so that new-0
+	// comes on the reload's page: its first retry (125–250 ms) could
+	// otherwise beat the capture on a busy machine, and bring it live.
+	p.do(t, "drop the stream", chromedp.Evaluate[chromedp.Void](`(() => { const l = window.hooklab.live; l.stopped = true; l.ws.close(); })()`))
+	p.waitFor(t, "the stream is down", `window.hooklab.live.ws === null`, 5*time.Second)
 	browserCapture(t, s.Capture, "/b/place/new-0", `{}`)
+	p.do(t, "let it reconnect", chromedp.Evaluate[chromedp.Void](`(() => { const l = window.hooklab.live; l.stopped = false; l.retryNow(); })()`))
 	p.waitFor(t, "the reload asks for its page", `window.heldPages > 0`, 10*time.Second)
 	p.waitFor(t, "the stream is open again", `document.querySelector('#conn').dataset.state === 'open'`, 10*time.Second)
 	for i := 1; i < 3; i++ {
