@@ -118,3 +118,25 @@ func (e *bodyTimeout) Error() string {
 func (e *bodyTimeout) Unwrap() error   { return e.err }
 func (e *bodyTimeout) Timeout() bool   { return true }
 func (e *bodyTimeout) Temporary() bool { return false }
+
+// Large bodies are bounded alike where they are held whole: the capture's
+// request bodies (package mock) and the proxy's records (package proxy).
+// A body that grows past LargeBody takes places of LargeBodyBudget, cut
+// into LargeBodyPlaces places of 16 MiB, before it grows on; each package
+// says what a body that finds none does.
+const (
+	LargeBody       = 64 << 10
+	LargeBodyBudget = 256 << 20
+	LargeBodyPlaces = 16
+)
+
+// LargeBodyPlacesFor is how many places a body kept up to limit bytes
+// takes: as many as limit needs, at least one, at most all.
+func LargeBodyPlacesFor(limit int64) int {
+	const place = LargeBodyBudget / LargeBodyPlaces
+	n := limit / place
+	if limit%place != 0 {
+		n++
+	}
+	return int(min(max(n, 1), LargeBodyPlaces))
+}

@@ -107,7 +107,7 @@ const MaxDecoding = 4
 // One that grows past it (a declared length over it, or a chunked body
 // still coming) first takes its places (LargeBodyBudget), waiting for
 // them, and reading nothing meanwhile, while they are taken.
-const LargeBody = 64 << 10
+const LargeBody = inspect.LargeBody
 
 // LargeBodyBudget bounds the max_body bytes that large request bodies
 // hold at once, from their read until their exchange is stored (the store
@@ -116,10 +116,10 @@ const LargeBody = 64 << 10
 // of 16 MiB, and a large body takes as many as max_body needs: one under
 // the default 10 MiB (16 bodies at once), 7 under 100 MiB, all from 256
 // MiB on (one body at a time).
-const LargeBodyBudget = 256 << 20
+const LargeBodyBudget = inspect.LargeBodyBudget
 
 // LargeBodyPlaces is how many places LargeBodyBudget is cut into.
-const LargeBodyPlaces = 16
+const LargeBodyPlaces = inspect.LargeBodyPlaces
 
 var _ http.Handler = (*Capture)(nil)
 
@@ -161,17 +161,6 @@ func New(cfg Config) *Capture {
 		decoding: make(chan struct{}, MaxDecoding), large: make(chan struct{}, LargeBodyPlaces), largeGate: make(chan struct{}, 1)}
 }
 
-// placesFor is how many places of LargeBodyBudget a body of up to limit
-// bytes takes.
-func placesFor(limit int64) int {
-	const place = LargeBodyBudget / LargeBodyPlaces
-	n := limit / place
-	if limit%place != 0 {
-		n++
-	}
-	return int(min(max(n, 1), LargeBodyPlaces))
-}
-
 // largeBody is the places that a request's body holds: none while it is
 // small.
 type largeBody struct {
@@ -190,7 +179,7 @@ type largeBody struct {
 // request's end. It holds none while it returns an error, nor when it
 // may not wait (see wait) and they are not free.
 func (l *largeBody) take(limit int64) error {
-	n := placesFor(limit)
+	n := inspect.LargeBodyPlacesFor(limit)
 	if n == 1 {
 		select {
 		case l.c.large <- struct{}{}:

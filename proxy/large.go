@@ -3,13 +3,15 @@ package proxy
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/hooklab/hooklab/inspect"
 )
 
 // LargeBody is the size up to which a body is recorded as it passes. The
 // record of one that grows past it (a request's or an answer's) first
 // takes its places (LargeBodyBudget); a body that gets none passes whole
 // all the same, and is recorded cut at LargeBody.
-const LargeBody = 64 << 10
+const LargeBody = inspect.LargeBody
 
 // LargeBodyBudget bounds the MaxBody bytes that a proxy's records of large
 // bodies hold at once, from the first byte past LargeBody until their
@@ -24,24 +26,14 @@ const LargeBody = 64 << 10
 // hold them for as long as it lasts, and the traffic of others must not
 // wait on that. A body that gets none is recorded cut at LargeBody,
 // marked truncated with the reason in its Meta (cutReason).
-const LargeBodyBudget = 256 << 20
+const LargeBodyBudget = inspect.LargeBodyBudget
 
 // LargeBodyPlaces is how many places LargeBodyBudget is cut into.
-const LargeBodyPlaces = 16
+const LargeBodyPlaces = inspect.LargeBodyPlaces
 
 // cutReason says why a body past LargeBody was recorded cut there (in the
 // exchange's Meta, as request_body or response_body).
 const cutReason = "recorded to 64 KiB: no room to record it whole (a proxy records at most 256 MiB of large bodies at once); the body itself passed whole"
-
-// placesFor is how many places a body recorded up to limit bytes takes.
-func placesFor(limit int64) int {
-	const place = LargeBodyBudget / LargeBodyPlaces
-	n := limit / place
-	if limit%place != 0 {
-		n++
-	}
-	return int(min(max(n, 1), LargeBodyPlaces))
-}
 
 // holder is the places that one exchange's recorded bodies hold, from the
 // first take until the exchange is recorded (release), shared by its
@@ -64,7 +56,7 @@ type holder struct {
 // reports whether it did. A released holder gives none.
 func (h *holder) take() bool {
 	h.used.Store(true)
-	n := placesFor(h.p.opts.MaxBody)
+	n := inspect.LargeBodyPlacesFor(h.p.opts.MaxBody)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.released {
