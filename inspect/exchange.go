@@ -529,11 +529,9 @@ const MaxDecodedView = 32 << 20
 // itself, and for another coding (zstd) an error wrapping
 // errors.ErrUnsupported.
 func DecodeContent(ce string, body []byte, limit int64) ([]byte, error) {
-	if i := strings.LastIndexByte(ce, ','); i >= 0 {
-		ce = ce[i+1:]
-	}
+	ce = lastCoding(ce)
 	read := func(r io.Reader) ([]byte, error) { return io.ReadAll(io.LimitReader(r, limit)) }
-	switch strings.ToLower(strings.TrimSpace(ce)) {
+	switch ce {
 	case "", "identity":
 		return body, nil
 	case "gzip", "x-gzip":
@@ -553,6 +551,22 @@ func DecodeContent(ce string, body []byte, limit int64) ([]byte, error) {
 		return read(brotli.NewReader(bytes.NewReader(body)))
 	}
 	return nil, fmt.Errorf("content coding %q: %w", ce, errors.ErrUnsupported)
+}
+
+// lastCoding is the content coding a Content-Encoding value ce applied
+// last (the last of its list), lower case: the one to undo first.
+func lastCoding(ce string) string {
+	if i := strings.LastIndexByte(ce, ','); i >= 0 {
+		ce = ce[i+1:]
+	}
+	return strings.ToLower(strings.TrimSpace(ce))
+}
+
+// IdentityCoding reports whether DecodeContent leaves a body of the
+// Content-Encoding ce as it is (none, or identity last in the list).
+func IdentityCoding(ce string) bool {
+	c := lastCoding(ce)
+	return c == "" || c == "identity"
 }
 
 // Nanos is t in Unix nanoseconds for a comparison in SQL, clamped to what

@@ -292,7 +292,7 @@ func (d *differ) compareBodies(old, new *inspect.Response, cutOff string) ([]Cha
 	// not taken as it came, which is compared whole however long.
 	oce := old.Headers.Get("Content-Encoding")
 	ob, err := inspect.DecodeContent(oce, old.Body, maxDiffDecoded+1)
-	odec := !identityCoding(oce)
+	odec := !inspect.IdentityCoding(oce)
 	if cut := old.Truncated || cutOff != ""; err != nil && !(cut && errors.Is(err, io.ErrUnexpectedEOF) && len(ob) > 0) {
 		ob, odec = old.Body, false
 	}
@@ -302,7 +302,7 @@ func (d *differ) compareBodies(old, new *inspect.Response, cutOff string) ([]Cha
 	// same bytes).
 	enc := new.Headers.Get("Content-Encoding")
 	nb, err := inspect.DecodeContent(enc, new.Body, maxDiffDecoded+1)
-	ndec := !identityCoding(enc)
+	ndec := !inspect.IdentityCoding(enc)
 	if err != nil {
 		if !new.Truncated || len(nb) == 0 {
 			nb, ndec = new.Body, false
@@ -389,16 +389,6 @@ func (d *differ) compareBodies(old, new *inspect.Response, cutOff string) ([]Cha
 		return []Change{{Path: "body", Kind: Changed, Unified: unified(string(ob), string(nb))}}, notes
 	}
 	return []Change{binaryChange(ob, nb)}, notes
-}
-
-// identityCoding reports whether the Content-Encoding ce leaves a body as
-// it is for inspect.DecodeContent (none, or identity, last in the list).
-func identityCoding(ce string) bool {
-	if i := strings.LastIndexByte(ce, ','); i >= 0 {
-		ce = ce[i+1:]
-	}
-	ce = strings.ToLower(strings.TrimSpace(ce))
-	return ce == "" || ce == "identity"
 }
 
 func binaryChange(ob, nb []byte) Change {
