@@ -226,12 +226,10 @@ type flight struct {
 	tunnel    *tunnel
 	once      sync.Once
 	// buffered is the start of the request body read for matching (up to
-	// MaxBody+1 bytes, or LargeBody+1 when it got no places: bufMax is
-	// what of it the rules see), when it was; bufLarge says whether it
-	// holds its places (placed) or got none (cut).
+	// MaxBody+1 bytes), when it was; bufLarge says whether it holds its
+	// places (placed) or got none (cut: recorded to LargeBody).
 	buffered []byte
 	didBuf   bool
-	bufMax   int64
 	bufLarge int8
 	// hold is the places the exchange's large bodies hold.
 	hold holder
@@ -553,10 +551,10 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 	if intercept {
 		req := &rules.Request{
 			Method: r.Method, Path: r.URL.Path, EscapedPath: rules.EscapedPath(r.URL), RawQuery: r.URL.RawQuery, Header: rules.RequestHeader(r), Host: r.Host,
-			Body: f.bodyForRules(), Bin: p.opts.Name, Proxy: p.opts.Name,
+			Body: f.bodyForRules(p.opts.MaxBody), Bin: p.opts.Name, Proxy: p.opts.Name,
 			Secret: func(name string) bool { return inspect.IsSecretHeader(name, p.opts.SecretHeaders) },
 		}
-		if int64(len(f.buffered)) > f.bufMax { // cut for the rules
+		if int64(len(f.buffered)) > p.opts.MaxBody { // cut for the rules
 			req.BodySize = max(r.ContentLength, -1) // -1: a chunked body's size is not known
 		}
 		if answer := p.intercept(r, req, f); answer != nil {
@@ -590,7 +588,7 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 		f.meta()["fault"] = string(rules.FaultDrip)
 		w = newDripWriter(w, r.Context(), rt.DripRate)
 	}
-	if sim != nil && sim.serve(asSent{w}, r, f.bodyForRules(), f.ex, p.forward) { // the recorded headers only
+	if sim != nil && sim.serve(asSent{w}, r, f.bodyForRules(p.opts.MaxBody), f.ex, p.forward) { // the recorded headers only
 		p.finish(f, nil)
 		return
 	}
@@ -756,7 +754,6 @@ func (p *Reverse) bodyFailed(w http.ResponseWriter, f *flight, read string, err 
 // by them), and without them it is recorded cut at LargeBody.
 func (p *Reverse) buffer(w http.ResponseWriter, r *http.Request, f *flight) error {
 	f.didBuf = true
-	f.bufMax = p.opts.MaxBody
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
@@ -807,11 +804,11 @@ func readUpTo(r io.Reader, b []byte, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// bodyForRules is the buffered body as matchers see it (at most bufMax
+// bodyForRules is the buffered body as matchers see it (at most max
 // bytes).
-func (f *flight) bodyForRules() []byte {
-	if int64(len(f.buffered)) > f.bufMax {
-		return f.buffered[:f.bufMax]
+func (f *flight) bodyForRules(max int64) []byte {
+	if int64(len(f.buffered)) > max {
+		return f.buffered[:max]
 	}
 	return f.buffered
 }
@@ -1191,8 +1188,8 @@ func (p *Reverse) finish(f *flight, tun *tunnel) {
 		case f.didBuf:
 			// Answered without the upstream: what was read for matching is
 			// what is known (at least Size bytes when truncated).
-			ex.Request.Body, ex.Request.Size = f.bodyForRules(), int64(len(f.buffered))
-			ex.Request.Truncated = int64(len(f.buffered)) > f.bufMax
+			ex.Request.Body, ex.Request.Size = f.bodyForRules(p.opts.MaxBody), int64(len(f.buffered))
+			ex.Request.Truncated = int64(len(f.buffered)) > p.opts.MaxBody
 			if f.bufLarge == cut {
 				f.meta()["request_body"] = cutReason
 			}
