@@ -518,12 +518,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		cfgPath = defaultConfig
 	}
 	var cfg *rules.Config
-	var cfgBytes []byte // what was loaded, so that the watcher misses no edit
+	var cfgBytes []byte    // what was loaded, so that the watcher misses no edit
+	var specs []proxy.Spec // the config's proxies
 	if _, statErr := os.Stat(cfgPath); statErr == nil || o.config != "" {
 		if cfgBytes, err = os.ReadFile(cfgPath); err != nil {
 			return fmt.Errorf("config: %w", err)
 		}
-		if cfg, err = rules.Parse(cfgBytes, cfgPath, getenv); err != nil {
+		// Every section's errors at once, as check gives them.
+		cfg, err = rules.Parse(cfgBytes, cfgPath, getenv)
+		if _, specs, err = checkSections(cfg, err, getenv); err != nil {
 			return fmt.Errorf("config %s:\n%w", cfgPath, err)
 		}
 	}
@@ -531,10 +534,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	// Proxies: those of the config, --proxy flags, --forward-proxy. Every
 	// listener opens before anything is served, so a taken port fails fast.
-	specs, err := proxy.ParseConfig(cfg, getenv)
-	if err != nil {
-		return fmt.Errorf("config %s:\n%w", cfgPath, err)
-	}
 	for _, spec := range o.proxies {
 		listen, up, ok := strings.Cut(spec, "=")
 		u, valid := proxy.ParseUpstream(up)
@@ -984,18 +983,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		defer close(watchDone)
 		rules.WatchFrom(watchCtx, cfgPath, cfgBytes, getenv, log, func(c *rules.Config, err error) {
 			var newSpecs []proxy.Spec
-			if err == nil {
+			if c != nil {
 				// Webhooks, triggers, subscriptions and proxies are validated
-				// too; a config any of them refuses is refused whole.
-				if newSpecs, err = proxy.ParseConfig(c, getenv); err == nil {
+				// too, whatever the rules' errors (c is then what they could
+				// decode): every section's errors at once. A config any of
+				// them refuses is refused whole.
+				var perr error
+				if newSpecs, perr = proxy.ParseConfig(c, getenv); perr == nil {
 					// As at start: --forward-proxy gives a config forward proxy
 					// its address, and no route may loop to a listener.
-					if newSpecs, err = proxy.WithForwardFlag(newSpecs, o.forwardProxy); err == nil {
-						err = proxyLoops(newSpecs, specs, addrs(proxyLns), uiLn.Addr())
+					if newSpecs, perr = proxy.WithForwardFlag(newSpecs, o.forwardProxy); perr == nil {
+						perr = proxyLoops(newSpecs, specs, addrs(proxyLns), uiLn.Addr())
 					}
 				}
-				if err == nil {
-					err = emitter.SetConfig(c)
+				if err == nil && perr == nil {
+					err = emitter.SetConfig(c) // applied last: all else is good
+				} else {
+					err = rules.Join(err, perr, emitter.CheckConfig(c))
 				}
 			}
 			if err == nil {
@@ -1219,16 +1223,7 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		file = defaultConfig
 	}
 	cfg, err := rules.Load(file, getenv)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return errReported
-	}
-	// What serve checks beyond the rules: webhooks and the rest, proxies.
-	// Both sections' errors at once: one in webhooks does not hide one in
-	// proxies.
-	warnings, emitErr := emit.Check(cfg, getenv)
-	specs, err := proxy.ParseConfig(cfg, getenv)
-	err = errors.Join(emitErr, err)
+	warnings, specs, err := checkSections(cfg, err, getenv)
 	if err == nil {
 		// A route to its own proxy's listen address loops, whatever
 		// serve adds (the UI's address serve alone knows).
@@ -1268,6 +1263,21 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "%s: ok (%s)\n", file, configSummary(cfg))
 	return nil
+}
+
+// checkSections adds to rerr, the rules' error for a config file (nil for
+// none), what serve checks beyond the rules in cfg, what they decoded of
+// it: webhooks and the rest (emit, taking webhooks not in the file for
+// API-made ones) and proxies. Every section's errors come at once, in file
+// order: one in the mocks hides none in the webhooks or the proxies. cfg
+// nil (a file not read, or not YAML): rerr alone.
+func checkSections(cfg *rules.Config, rerr error, getenv func(string) string) (warnings []string, specs []proxy.Spec, err error) {
+	if cfg == nil {
+		return nil, nil, rerr
+	}
+	warnings, emitErr := emit.Check(cfg, getenv)
+	specs, err = proxy.ParseConfig(cfg, getenv)
+	return warnings, specs, rules.Join(rerr, emitErr, err)
 }
 
 // selfRefusingTransport is replay's transport for the server's runs: it

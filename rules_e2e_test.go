@@ -415,6 +415,102 @@ func TestRulesBrokenConfigAtStart(t *testing.T) {
 	}
 }
 
+// everySectionBroken has an error in each section's owner's part: proxies
+// (rule p's upstream, line 4), mocks (a status, line 7) and webhooks (an
+// authentication type, line 11), proxies first, so that file order is not
+// the order the owners are asked in.
+const everySectionBroken = `proxies:
+  - name: p
+    listen: 127.0.0.1:0
+    upstream: nope
+mocks:
+  - name: greet
+    respond: {status: 2000}
+webhooks:
+  - id: a
+    endpoint: http://127.0.0.1:3000/a
+    authentication: {type: magic}
+`
+
+// inFileOrder reports whether each of want is in s, each after the one
+// before it.
+func inFileOrder(s string, want ...string) bool {
+	at := 0
+	for _, w := range want {
+		i := strings.Index(s[at:], w)
+		if i < 0 {
+			return false
+		}
+		at += i + len(w)
+	}
+	return true
+}
+
+// TestRulesErrorsOfEverySection: an error in the mocks hides none in the
+// webhooks or the proxies: check, a start and a reload list every
+// section's errors at once, in file order. They listed the mocks' alone,
+// and the user learned of the next section's only once those were fixed.
+func TestRulesErrorsOfEverySection(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "hooklab.yaml")
+	if err := os.WriteFile(file, []byte(everySectionBroken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lines := []string{file + ":4:", file + ":7:", file + ":11:"}
+	getenv := func(string) string { return "" }
+
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"check", file}, getenv, &out, &errOut); err == nil {
+		t.Errorf("check passed a broken file:\n%s", out.String())
+	}
+	if got := errOut.String(); !inFileOrder(got, lines...) {
+		t.Errorf("check does not list %q in file order:\n%s", lines, got)
+	}
+
+	err := run(context.Background(), []string{"serve", "--memory", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--config", file}, getenv, &out, &errOut)
+	if err == nil || !inFileOrder(err.Error(), lines...) {
+		t.Errorf("serve with the broken file: %v; want %q in file order", err, lines)
+	}
+
+	// A reload: the last good config stays live, the mocks' and the
+	// webhooks' alike, and the error lists both sections'.
+	good := greetConfig("v1") + "webhooks:\n  - id: a\n    endpoint: http://127.0.0.1:3000/a\n"
+	if err := os.WriteFile(file, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", file)
+	events := dialStream(t, s)
+	// A trigger for a webhook neither in the file nor made through the
+	// API: check takes it for an API-made one, a running server knows.
+	broken := strings.NewReplacer("status: 200,", "status: 2000,", "/a\n", "/b\n").Replace(good) + "    authentication: {type: magic}\n" +
+		"triggers:\n  - name: t\n    when: {event: ticket.created}\n    notify: {webhook: ghost, payload: \"{}\"}\n"
+	if err := os.WriteFile(file, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := events.wait(t, 5*time.Second, "with an error", func(v any) bool { return v != nil })
+	msg, _ := got.(string)
+	if want := []string{file + ":4:", file + ":8:", file + `:12:23: trigger t: webhook "ghost"`}; !inFileOrder(msg, want...) {
+		t.Errorf("the reload's error %q does not list %q in file order", msg, want)
+	}
+	if r := s.rules(t); r.Error == nil || *r.Error != msg {
+		t.Errorf("GET /api/rules error %v, want the stream's %q", r.Error, msg)
+	}
+	if got := s.hello(t); got != "200 v1" {
+		t.Errorf("/hello answers %q; the last good config should stay", got)
+	}
+	var hooks struct {
+		Webhooks []struct {
+			ID       string `json:"id"`
+			Endpoint string `json:"endpoint"`
+		} `json:"webhooks"`
+	}
+	s.getJSON(t, "/api/webhooks", &hooks)
+	if w := hooks.Webhooks; len(w) != 1 || w[0].Endpoint != "http://127.0.0.1:3000/a" {
+		t.Errorf("webhooks after the broken reload: %+v; the last good ones should stay", w)
+	}
+}
+
 // TestRulesReloadProxyNeedsRestart: a reload that adds a proxy or moves
 // one's listen address says it waits for a restart, instead of reporting
 // the config reloaded and leaving the new address silently unserved.

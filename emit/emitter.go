@@ -404,6 +404,17 @@ func (e *Emitter) SetConfig(cfg *rules.Config) error {
 	return nil
 }
 
+// CheckConfig validates the sections of cfg as SetConfig does, against the
+// webhooks made through the API, without applying them: a config another
+// section refuses is not applied, and its errors here are reported with
+// that section's. It returns a *rules.Errors when they are invalid.
+func (e *Emitter) CheckConfig(cfg *rules.Config) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, err := decodeConfig(cfg, e.opts.Getenv, func(id string) *Webhook { return e.api[id] })
+	return err
+}
+
 // Warnings returns the warnings of the live config (file:line:col: field:
 // message).
 func (e *Emitter) Warnings() []string { return e.snap.Load().cfg.warnings }

@@ -295,7 +295,8 @@ func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"`
 // MarshalYAML encodes "REDACTED".
 func (Secret) MarshalYAML() (any, error) { return Redacted, nil }
 
-// Load reads and parses the config file at path. See Parse.
+// Load reads and parses the config file at path. See Parse (the Config is
+// nil when the file cannot be read).
 func Load(path string, getenv func(string) string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -307,7 +308,12 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 // Parse parses and validates a config file's content. file names it in
 // errors and locates body files (relative to its directory). getenv resolves
 // ${NAME} references (nil: none are set). When the content is invalid the
-// error is a *Errors listing every problem found.
+// error is a *Errors listing every problem found, and the Config is nil
+// when the file could not be read as YAML, else what could be decoded, as
+// go/parser gives a partial AST: the sections decoded elsewhere (webhooks,
+// proxies) are there for their owners to report their errors too, so that
+// an error in the mocks hides none in them. Such a Config is never to be
+// applied.
 func Parse(data []byte, file string, getenv func(string) string) (*Config, error) {
 	d := newDecoder(file, filepath.Dir(file), getenv)
 	d.src = data
@@ -378,7 +384,7 @@ func Parse(data []byte, file string, getenv func(string) string) (*Config, error
 	if len(d.errs) > 0 {
 		errs := &Errors{List: d.errs}
 		errs.sort()
-		return nil, errs
+		return c, errs
 	}
 	return c, nil
 }

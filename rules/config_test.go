@@ -300,6 +300,46 @@ proxies: {api: {listen: ":9000"}}
 	}
 }
 
+// TestReservedSectionsKeptWhenInvalid: a file whose mocks are invalid
+// still gives the sections decoded elsewhere, so that their owners report
+// their errors with the mocks' (see Join); a file that is no YAML gives
+// nothing.
+func TestReservedSectionsKeptWhenInvalid(t *testing.T) {
+	t.Parallel()
+	c, err := Parse([]byte("mocks:\n  - respond: {status: 2000}\nwebhooks: [{id: a}]\nproxies: [{name: p}]\n"), "x.yaml", nil)
+	var errs *Errors
+	if !errors.As(err, &errs) || len(errs.List) != 1 || errs.List[0].Line != 2 {
+		t.Fatalf("err = %v, want the status on line 2", err)
+	}
+	if c == nil || c.Webhooks == nil || c.Proxies == nil || c.File != "x.yaml" {
+		t.Fatalf("config = %+v, want the webhooks and the proxies kept", c)
+	}
+	if c, err := Parse([]byte("mocks: [\n"), "x.yaml", nil); c != nil || err == nil {
+		t.Errorf("no YAML: %+v, %v; want no config and an error", c, err)
+	}
+}
+
+// TestJoin: every problem of the errors joined, in file order; one at a
+// place an earlier error found one follows from it and is left out;
+// other errors come after.
+func TestJoin(t *testing.T) {
+	t.Parallel()
+	parse := &Errors{List: []Error{{File: "f", Line: 7, Col: 3, Msg: "mock"}, {File: "f", Line: 15, Col: 2, Msg: "${NOPE}"}}}
+	emit := &Errors{List: []Error{{File: "f", Line: 11, Col: 1, Msg: "webhook"}, {File: "f", Line: 11, Col: 1, Msg: "webhook again"}, {File: "f", Line: 15, Col: 2, Msg: "header name"}}}
+	proxy := &Errors{List: []Error{{File: "f", Line: 4, Col: 5, Msg: "proxy"}}}
+	got := Join(parse, nil, emit, errors.New("plain"), proxy)
+	want := "f:4:5: proxy\nf:7:3: mock\nf:11:1: webhook\nf:11:1: webhook again\nf:15:2: ${NOPE}\nplain"
+	if got == nil || got.Error() != want {
+		t.Errorf("Join = %v, want\n%s", got, want)
+	}
+	if got := Join(nil, (*Errors)(nil)); got != nil {
+		t.Errorf("Join of nils = %v", got)
+	}
+	if got := Join(nil, proxy); got.Error() != proxy.Error() {
+		t.Errorf("Join of one = %v", got)
+	}
+}
+
 func TestEnvExpansion(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -36,6 +37,53 @@ func (e *Errors) Error() string {
 		b.WriteString(err.Error())
 	}
 	return b.String()
+}
+
+// Join returns the problems of errs (nil ones skipped) as one error: those
+// of each *Errors, Parse's first and then the other sections' owners', as
+// one *Errors in file order, any other error after them (errors.Join); nil
+// when there are none. An error in one section then hides none in another.
+// A problem at a place where an earlier one of errs found one is left out:
+// it follows from that one (a key whose ${NAME} the environment does not
+// set is refused by Parse, and then by the section's owner as a name).
+func Join(errs ...error) error {
+	var list []Error
+	var other []error
+	type pos struct {
+		file      string
+		line, col int
+	}
+	found := map[pos]bool{}
+	for _, err := range errs {
+		es, ok := err.(*Errors)
+		if !ok && err != nil {
+			other = append(other, err)
+		}
+		if es == nil {
+			continue
+		}
+		n := len(list)
+		for _, e := range es.List {
+			if !found[pos{e.File, e.Line, e.Col}] {
+				list = append(list, e)
+			}
+		}
+		for _, e := range list[n:] {
+			found[pos{e.File, e.Line, e.Col}] = true
+		}
+	}
+	if len(list) == 0 && len(other) == 0 {
+		return nil
+	}
+	if len(list) > 0 {
+		joined := &Errors{List: list}
+		joined.sort()
+		other = append([]error{joined}, other...)
+	}
+	if len(other) == 1 {
+		return other[0]
+	}
+	return errors.Join(other...)
 }
 
 // sort orders the problems by file position.

@@ -23,8 +23,9 @@ const ReloadDebounce = 100 * time.Millisecond
 
 // Watch reloads the config file at path when it changes, until ctx is done,
 // and calls apply with the new config or the error (a *Errors for an invalid
-// file; one wrapping fs.ErrNotExist when the file was removed). The caller
-// keeps its last good config when err is not nil. apply is called from one
+// file, with what Parse could decode of it, or nil; one wrapping
+// fs.ErrNotExist when the file was removed). The caller keeps its last good
+// config when err is not nil. apply is called from one
 // goroutine, never concurrently. It is not called for the content Watch
 // found at start, nor when a change leaves the content the same. apply
 // reports the outcome (Watch logs only about the watch itself): the caller
