@@ -751,6 +751,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		return nil
 	}
+	// Requests run under their own context, which ends only when the
+	// shutdown timeout runs out: a graceful stop lets them finish.
+	reqCtx, endRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer endRequests()
 	capture := mock.New(mock.Config{
 		OwnCredentials: ownCredentials,
 		Store:          store,
@@ -761,6 +765,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxBins:        o.maxBins,
 		// Near-miss reasons do not show these headers' values.
 		SecretHeaders: o.secretHeaders,
+		CutOff:        reqCtx,
 	})
 	streamDone := make(chan struct{})
 	api := inspect.NewAPI(inspect.APIConfig{
@@ -843,10 +848,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
-	// Requests run under their own context, which ends only when the
-	// shutdown timeout runs out: a graceful stop lets them finish.
-	reqCtx, endRequests := context.WithCancel(context.WithoutCancel(ctx))
-	defer endRequests()
 	baseCtx := func(net.Listener) context.Context { return reqCtx }
 	capSrv := &http.Server{
 		BaseContext:       baseCtx,

@@ -56,6 +56,11 @@ type Config struct {
 	// second for each 64 KiB that does; a body slower than that (one that
 	// stops, or trickles) gets 408. DefaultBodyGrace when zero.
 	BodyGrace time.Duration
+	// CutOff, when it ends, ends at once the reads of the request bodies
+	// still coming (hooklab cuts off the requests still open at its
+	// shutdown deadline), so that what arrived is recorded. Nil: only a
+	// body's pace, or its client, ends its read.
+	CutOff context.Context
 }
 
 // DefaultBodyGrace is Config.BodyGrace when not set.
@@ -69,8 +74,9 @@ const DefaultMaxBins = 1000
 
 // Capture is the capture endpoint's handler.
 type Capture struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	pacer *inspect.Pacer // paces request bodies
 	// storeLog and cutLog hold back repeats of "not stored": on a full
 	// disk every request fails the same way.
 	storeLog, cutLog *inspect.LogLimit
@@ -157,7 +163,7 @@ func New(cfg Config) *Capture {
 	if cfg.MaxBins <= 0 {
 		cfg.MaxBins = DefaultMaxBins
 	}
-	return &Capture{cfg: cfg, log: cfg.Logger, storeLog: inspect.NewLogLimit(storeLogPeriod), cutLog: inspect.NewLogLimit(storeLogPeriod),
+	return &Capture{cfg: cfg, log: cfg.Logger, pacer: inspect.NewPacer(cfg.CutOff, cmp.Or(cfg.BodyGrace, DefaultBodyGrace)), storeLog: inspect.NewLogLimit(storeLogPeriod), cutLog: inspect.NewLogLimit(storeLogPeriod),
 		decoding: make(chan struct{}, MaxDecoding), large: make(chan struct{}, LargeBodyPlaces), largeGate: make(chan struct{}, 1)}
 }
 
@@ -408,7 +414,7 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var pb *inspect.PacedBody
 	reqBody := r.Body
 	if r.Body != nil && r.Body != http.NoBody {
-		pb = inspect.NewPacedBody(r.Context(), r.Body, http.NewResponseController(w), cmp.Or(c.cfg.BodyGrace, DefaultBodyGrace))
+		pb = c.pacer.Body(r.Body, http.NewResponseController(w))
 		reqBody = pb
 	}
 	// A large body holds its places until its exchange is stored, or the

@@ -191,6 +191,7 @@ type Reverse struct {
 	wg       sync.WaitGroup
 	scope    atomic.Pointer[ruleScope]
 	pending  *recorder
+	pacer    *inspect.Pacer // paces the request bodies buffer reads
 
 	// Upgraded connections (websockets) are hijacked: the server's
 	// Shutdown neither waits for nor closes them, so the proxy does.
@@ -286,7 +287,7 @@ func newReverse(opts Options, forward bool) (*Reverse, error) {
 		opts.MaxPendingBytes = 16 << 20
 	}
 	p := &Reverse{opts: opts, forward: forward, log: opts.Logger, storeLog: inspect.NewLogLimit(5 * time.Second), decoding: make(chan struct{}, MaxDecoding),
-		large: make(chan struct{}, LargeBodyPlaces)}
+		large: make(chan struct{}, LargeBodyPlaces), pacer: inspect.NewPacer(opts.CutOff, opts.WholeBodyTimeout)}
 	p.pending = newRecorder(opts, func(ex *inspect.Exchange) {
 		defer p.wg.Done()
 		if err := opts.Record(opts.Context, ex); err != nil {
@@ -760,7 +761,7 @@ func (p *Reverse) buffer(w http.ResponseWriter, r *http.Request, f *flight) erro
 	limit := p.opts.MaxBody + 1
 	first := min(limit, LargeBody+1)
 	buf := make([]byte, 0, min(max(r.ContentLength, 512), first))
-	pb := inspect.NewPacedBody(r.Context(), r.Body, http.NewResponseController(w), p.opts.WholeBodyTimeout)
+	pb := p.pacer.Body(r.Body, http.NewResponseController(w))
 	buf, err := readUpTo(pb, buf, first)
 	if err == nil && int64(len(buf)) == first && first < limit {
 		f.bufLarge = cut
