@@ -391,8 +391,7 @@ func (e *Emitter) webhook(id string) *Webhook { return e.snap.Load().hooks[id] }
 func (e *Emitter) SetConfig(cfg *rules.Config) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	lookup := func(id string) *Webhook { return e.api[id] }
-	c, err := decodeConfig(cfg, e.opts.Getenv, lookup)
+	c, err := decodeConfig(cfg, e.opts.Getenv, e.apiWebhook)
 	if err != nil {
 		return err
 	}
@@ -411,9 +410,14 @@ func (e *Emitter) SetConfig(cfg *rules.Config) error {
 func (e *Emitter) CheckConfig(cfg *rules.Config) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	_, err := decodeConfig(cfg, e.opts.Getenv, func(id string) *Webhook { return e.api[id] })
+	_, err := decodeConfig(cfg, e.opts.Getenv, e.apiWebhook)
 	return err
 }
+
+// apiWebhook is the webhook made through the API with this id, nil when
+// there is none: what a section naming a webhook the file does not define
+// refers to. e.mu is held.
+func (e *Emitter) apiWebhook(id string) *Webhook { return e.api[id] }
 
 // Warnings returns the warnings of the live config (file:line:col: field:
 // message).

@@ -95,6 +95,9 @@ func WithForwardFlag(specs []Spec, addr string) ([]Spec, error) {
 			return nil, fmt.Errorf("%s:%d: proxy %s: no listen address; set listen, or pass --forward-proxy ADDR", s.File, s.Line, s.Name)
 		}
 		if err := forwardLoopback(s); err != nil {
+			if s.File != "" { // a proxy of the config that took addr
+				return nil, fmt.Errorf("%s:%d: %w", s.File, s.Line, err)
+			}
 			return nil, err
 		}
 	}

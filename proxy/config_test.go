@@ -112,6 +112,11 @@ proxies:
 	if _, err := proxy.WithForwardFlag(specs, ""); err == nil || !strings.Contains(err.Error(), "hooklab.yaml:") {
 		t.Errorf("forward proxy without an address: %v", err)
 	}
+	// An address beyond loopback is refused, saying which proxy of the
+	// file took it.
+	if _, err := proxy.WithForwardFlag(specs, "0.0.0.0:8888"); err == nil || !strings.Contains(err.Error(), "hooklab.yaml:") || !strings.Contains(err.Error(), "beyond this machine") {
+		t.Errorf("forward proxy beyond loopback: %v", err)
+	}
 	none, err := proxy.WithForwardFlag(nil, "127.0.0.1:8888")
 	if err != nil || len(none) != 1 || none[0].Name != proxy.ForwardName || !none[0].Forward {
 		t.Errorf("flag alone: %v %+v", err, none)
