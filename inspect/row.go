@@ -41,7 +41,7 @@ func newRow(ex *Exchange) (*row, error) {
 		timeNS: ex.Time.UnixNano(), durationNS: int64(ex.Duration),
 		method: ex.Request.Method, url: ex.Request.URL, path: pathOf(ex.Request.URL), proto: ex.Request.Proto,
 		host: ex.Request.Host, remote: ex.Request.RemoteAddr, tls: ex.Request.TLS,
-		reqHeaders: string(appendHeaderText(nil, ex.Request.Headers)),
+		reqHeaders: storedHeaders(ex.Request.Headers),
 		reqSize:    ex.Request.Size, reqTruncated: ex.Request.Truncated, reqBody: nonNil(ex.Request.Body),
 		status: int64(ex.Status()), truncated: ex.truncated(),
 		rule: ex.Rule, errText: ex.Error, extra: xtra, bytes: ex.StoredBytes(),
@@ -51,7 +51,7 @@ func newRow(ex *Exchange) (*row, error) {
 	}
 	if resp := ex.Response; resp != nil {
 		r.hasResponse = true
-		r.respHeaders = string(appendHeaderText(nil, resp.Headers))
+		r.respHeaders = storedHeaders(resp.Headers)
 		r.respSize, r.respTruncated, r.respBody = resp.Size, resp.Truncated, resp.Body
 	}
 	return r, nil

@@ -23,22 +23,40 @@ func appendHeaderText(b []byte, h Headers) []byte {
 	return b
 }
 
+// storedHeaders returns h in the stored form, built in a buffer of the
+// right size when nothing needs escaping (each capture's row holds it).
+func storedHeaders(h Headers) string {
+	n := 0
+	for _, x := range h {
+		n += len(x.Name) + len(x.Value) + 3
+	}
+	b := appendHeaderText(make([]byte, 0, n), h)
+	return string(b)
+}
+
+// appendEscaped appends s with the stored form's escapes, copying the runs
+// between them whole.
 func appendEscaped(b []byte, s string, name bool) []byte {
+	start := 0
 	for i := 0; i < len(s); i++ {
+		var esc byte
 		switch c := s[i]; {
 		case c == '\\':
-			b = append(b, '\\', '\\')
+			esc = '\\'
 		case c == '\n':
-			b = append(b, '\\', 'n')
+			esc = 'n'
 		case c == '\r':
-			b = append(b, '\\', 'r')
+			esc = 'r'
 		case c == ':' && name && i+1 < len(s) && s[i+1] == ' ':
-			b = append(b, '\\', 'c') // keep the first ": " of a line the separator
+			esc = 'c' // keep the first ": " of a line the separator
 		default:
-			b = append(b, c)
+			continue
 		}
+		b = append(b, s[start:i]...)
+		b = append(b, '\\', esc)
+		start = i + 1
 	}
-	return b
+	return append(b, s[start:]...)
 }
 
 // escapeHeaderSearch returns text as it would appear inside stored header
