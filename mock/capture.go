@@ -672,7 +672,8 @@ func preflight(r *http.Request) *inspect.Response {
 func writeResponse(w http.ResponseWriter, resp *inspect.Response) {
 	h := w.Header()
 	for _, x := range resp.Headers {
-		h[http.CanonicalHeaderKey(x.Name)] = append(h[http.CanonicalHeaderKey(x.Name)], x.Value)
+		k := http.CanonicalHeaderKey(x.Name)
+		h[k] = append(h[k], x.Value)
 	}
 	if resp.Body != nil && h.Get("Content-Length") == "" {
 		h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
