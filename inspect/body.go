@@ -33,6 +33,7 @@ type PacedBody struct {
 	grace time.Duration
 	n     int64
 	set   time.Time // the deadline last set
+	done  bool
 }
 
 // A Pacer makes the PacedBodies of one server's requests, and cuts off
@@ -130,8 +131,14 @@ func (p *PacedBody) Resume(at time.Time) {
 // Done ends the pacing. After a read that succeeded (ok) the connection
 // has no read deadline again; after a failure the deadline stays, so that
 // the server gives up on the rest of the body at once rather than wait to
-// discard it.
+// discard it. Calls after the first do nothing: a caller defers one, so
+// that a panic cannot leave its body to a cut-off after its response is
+// gone.
 func (p *PacedBody) Done(ok bool) {
+	if p.done {
+		return
+	}
+	p.done = true
 	p.pacer.mu.Lock()
 	delete(p.pacer.open, p)
 	p.pacer.mu.Unlock()

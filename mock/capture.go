@@ -415,6 +415,7 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqBody := r.Body
 	if r.Body != nil && r.Body != http.NoBody {
 		pb = c.pacer.Body(r.Body, http.NewResponseController(w))
+		defer pb.Done(false) // after a panic; else done already
 		reqBody = pb
 	}
 	// A large body holds its places until its exchange is stored, or the

@@ -762,6 +762,7 @@ func (p *Reverse) buffer(w http.ResponseWriter, r *http.Request, f *flight) erro
 	first := min(limit, LargeBody+1)
 	buf := make([]byte, 0, min(max(r.ContentLength, 512), first))
 	pb := p.pacer.Body(r.Body, http.NewResponseController(w))
+	defer pb.Done(false) // after a panic; else done already
 	buf, err := readUpTo(pb, buf, first)
 	if err == nil && int64(len(buf)) == first && first < limit {
 		f.bufLarge = cut
