@@ -1225,20 +1225,6 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}
 	cfg, err := rules.Load(file, getenv)
 	warnings, specs, err := checkSections(cfg, err, getenv)
-	if err == nil {
-		// A route to its own proxy's listen address loops, whatever
-		// serve adds (the UI's address serve alone knows).
-		var lns []net.Addr
-		for _, sp := range specs {
-			a, _ := net.ResolveTCPAddr("tcp", sp.Listen)
-			if a == nil || a.Port == 0 {
-				lns = append(lns, nil)
-				continue
-			}
-			lns = append(lns, a)
-		}
-		err = proxyLoops(specs, specs, lns, nil)
-	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return errReported
@@ -1269,15 +1255,19 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 // checkSections adds to rerr, the rules' error for a config file (nil for
 // none), what serve checks beyond the rules in cfg, what they decoded of
 // it: webhooks and the rest (emit, taking webhooks not in the file for
-// API-made ones) and proxies. Every section's errors come at once, in file
-// order: one in the mocks hides none in the webhooks or the proxies. cfg
-// nil (a file not read, or not YAML): rerr alone.
+// API-made ones) and proxies (a route to its own listen address too).
+// Every section's errors come at once, in file order: one in the mocks
+// hides none in the webhooks or the proxies. cfg nil (a file not read, or
+// not YAML): rerr alone.
 func checkSections(cfg *rules.Config, rerr error, getenv func(string) string) (warnings []string, specs []proxy.Spec, err error) {
 	if cfg == nil {
 		return nil, nil, rerr
 	}
 	warnings, emitErr := emit.Check(cfg, getenv)
 	specs, err = proxy.ParseConfig(cfg, getenv)
+	if err == nil {
+		err = fileLoops(specs)
+	}
 	return warnings, specs, rules.Join(rerr, emitErr, err)
 }
 
@@ -1424,40 +1414,68 @@ func mocksForUnknownProxies(cfg *rules.Config, names []string) []*rules.Mock {
 	return out
 }
 
-// proxyLoops refuses a reverse proxy route of check whose upstream is one
-// of the running proxies' listeners (lns, in the order of running) or
+// proxyLoops refuses each reverse proxy route of check whose upstream is
+// one of the running proxies' listeners (lns, in the order of running) or
 // hooklab's API: every request would come back to it (until --max-conns),
-// or drive the API.
+// or drive the API. A proxy of the config is refused at its place in the
+// file (a *rules.Errors, which rules.Join puts among the file's other
+// errors, in file order); one of --proxy with a plain error.
 func proxyLoops(check, running []proxy.Spec, lns []net.Addr, ui net.Addr) error {
 	own := func(string) bool { return false }
 	if ui != nil {
 		own = ownAPIURL(ui)
 	}
+	var inFile []rules.Error
+	var flags []error
 	for _, sp := range check {
-		at := "" // where a proxy of the config is, as its other errors say
-		if sp.File != "" {
-			at = fmt.Sprintf("%s:%d: ", sp.File, sp.Line)
-		}
 		for _, rt := range sp.Routes {
 			if rt.Upstream == nil {
 				continue
 			}
 			up := rt.Upstream.String()
+			msg := ""
 			if own(up) {
-				return fmt.Errorf("%sproxy %s: route %s: upstream %s is hooklab's own API", at, sp.Name, rt.Prefix, inspect.RedactURL(up))
+				msg = fmt.Sprintf("proxy %s: route %s: upstream %s is hooklab's own API", sp.Name, rt.Prefix, inspect.RedactURL(up))
 			}
 			for j, ln := range lns {
-				if ln != nil && ownAPIURL(ln)(up) {
+				if msg == "" && ln != nil && ownAPIURL(ln)(up) {
 					what := "proxy " + running[j].Name + "'s own listener"
 					if running[j].Name == sp.Name {
 						what = "this proxy's own listener"
 					}
-					return fmt.Errorf("%sproxy %s: route %s: upstream %s is %s: every request would loop back", at, sp.Name, rt.Prefix, inspect.RedactURL(up), what)
+					msg = fmt.Sprintf("proxy %s: route %s: upstream %s is %s: every request would loop back", sp.Name, rt.Prefix, inspect.RedactURL(up), what)
 				}
+			}
+			switch {
+			case msg == "":
+			case sp.File != "":
+				inFile = append(inFile, rules.Error{File: sp.File, Line: sp.Line, Col: sp.Col, Msg: msg})
+			default:
+				flags = append(flags, errors.New(msg))
 			}
 		}
 	}
-	return nil
+	var errs []error
+	if len(inFile) > 0 {
+		errs = append(errs, &rules.Errors{List: inFile})
+	}
+	return rules.Join(append(errs, flags...)...)
+}
+
+// fileLoops is proxyLoops for the proxies of a config file before any
+// listens: a route to its own proxy's listen address loops, whatever
+// serve adds (the ports it picks for :0, the UI's address).
+func fileLoops(specs []proxy.Spec) error {
+	var lns []net.Addr
+	for _, sp := range specs {
+		a, _ := net.ResolveTCPAddr("tcp", sp.Listen)
+		if a == nil || a.Port == 0 {
+			lns = append(lns, nil)
+			continue
+		}
+		lns = append(lns, a)
+	}
+	return proxyLoops(specs, specs, lns, nil)
 }
 
 // checkListen is a usage error for an address no listener can take: no

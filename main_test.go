@@ -1523,7 +1523,7 @@ func TestStartupErrors(t *testing.T) {
 		{"capture and ui on one address", []string{"--memory", "--capture", ui, "--ui", ui}, "--capture and --ui are both " + ui + ": give each its own address"},
 		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
 		{"proxy to itself", []string{"--memory", "--proxy", loop + "=http://" + loop}, "is this proxy's own listener: every request would loop back"},
-		{"config proxy to the API", []string{"--memory", "--ui", ui, "--config", loopCfg}, loopCfg + ":2: proxy api: route /: upstream http://" + ui + " is hooklab's own API"},
+		{"config proxy to the API", []string{"--memory", "--ui", ui, "--config", loopCfg}, loopCfg + ":2:5: proxy api: route /: upstream http://" + ui + " is hooklab's own API"},
 		// Addresses no listener can take are wrong values (exit 2), as a
 		// bad size is; --ui without a port is not taken for a remote one.
 		{"capture address without a port", []string{"--memory", "--capture", "127.0.0.1"}, "--capture 127.0.0.1: want host:port"},

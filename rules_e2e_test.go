@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -835,5 +836,57 @@ func TestProxyUpstreamPortOutOfRange(t *testing.T) {
 	err := run(context.Background(), []string{"check", file}, func(string) string { return "" }, &out, &errOut)
 	if want := file + `:4:15: upstream: want an http or https URL with a host`; exitCode(err) != 1 || !strings.Contains(errOut.String(), want) {
 		t.Errorf("check: exit %d, stderr %q, want %q", exitCode(err), errOut.String(), want)
+	}
+}
+
+// TestRulesLoopAmongOtherErrors: a proxy route that loops to its own
+// listener is one more of the file's errors, listed with the others at
+// file:line:col in file order, by check, a start and a reload. It came
+// last whatever its line, without a column, and check and a start gave it
+// only once every other error was fixed.
+func TestRulesLoopAmongOtherErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "hooklab.yaml")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().String()
+	ln.Close()
+	broken := func(addr string) string {
+		return "proxies:\n  - name: api\n    listen: " + addr + "\n    upstream: http://" + addr + "\n" +
+			"mocks:\n  - name: greet\n    respond: {status: 2000}\n"
+	}
+	want := []string{file + ":2:5: proxy api: route /: upstream", file + ":7:"}
+	if err := os.WriteFile(file, []byte(broken(port)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(string) string { return "" }
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"check", file}, getenv, &out, &errOut); err == nil {
+		t.Errorf("check passed a broken file:\n%s", out.String())
+	}
+	if got := errOut.String(); !inFileOrder(got, want...) {
+		t.Errorf("check does not list %q in file order:\n%s", want, got)
+	}
+	err = run(context.Background(), []string{"serve", "--memory", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--config", file}, getenv, &out, &errOut)
+	if err == nil || !inFileOrder(err.Error(), want...) {
+		t.Errorf("serve with the broken file: %v; want %q in file order", err, want)
+	}
+
+	good := "proxies:\n  - name: api\n    listen: 127.0.0.1:0\n    upstream: http://127.0.0.1:9\n"
+	if err := os.WriteFile(file, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", file)
+	events := dialStream(t, s)
+	own := strings.TrimPrefix(strings.TrimSuffix(proxyURL(t, s, "proxy: "), "/"), "http://")
+	if err := os.WriteFile(file, []byte(strings.Replace(broken(own), "listen: "+own, "listen: 127.0.0.1:0", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := events.wait(t, 5*time.Second, "with an error", func(v any) bool { return v != nil })
+	if msg, _ := got.(string); !inFileOrder(msg, want...) {
+		t.Errorf("the reload's error %q does not list %q in file order", msg, want)
 	}
 }

@@ -57,9 +57,9 @@ type Spec struct {
 	// MITMIgnore lists host globs that keep a plain tunnel.
 	MITMIgnore []string
 	Routes     []Route
-	// File and Line say where the proxy is defined.
-	File string
-	Line int
+	// File, Line and Col say where the proxy is defined.
+	File      string
+	Line, Col int
 }
 
 // Options returns base with the spec's name, routes and mitm_ignore.
@@ -332,7 +332,7 @@ func (d *decoder) proxy(n *yaml.Node) (Spec, bool) {
 		d.errorf(n, "proxies: each proxy is a mapping (name, listen, upstream, routes...), got %s", nodeKind(n))
 		return Spec{}, false
 	}
-	s := Spec{File: d.file, Line: n.Line}
+	s := Spec{File: d.file, Line: n.Line, Col: n.Column}
 	defaults := route{set: map[string]bool{}}
 	var nameNode, listenNode, upstreamNode, routesNode, mitmNode, ignoreNode *yaml.Node
 	var listenErr bool // listen was given but could not be read (an unset ${NAME})
