@@ -486,9 +486,7 @@ func TestRulesErrorsOfEverySection(t *testing.T) {
 	// API: check takes it for an API-made one, a running server knows.
 	broken := strings.NewReplacer("status: 200,", "status: 2000,", "/a\n", "/b\n").Replace(good) + "    authentication: {type: magic}\n" +
 		"triggers:\n  - name: t\n    when: {event: ticket.created}\n    notify: {webhook: ghost, payload: \"{}\"}\n"
-	if err := os.WriteFile(file, []byte(broken), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	replaceFile(t, file, broken) // at once: a reload must not read it half-written
 	got := events.wait(t, 5*time.Second, "with an error", func(v any) bool { return v != nil })
 	msg, _ := got.(string)
 	if want := []string{file + ":4:", file + ":8:", file + `:12:23: trigger t: webhook "ghost"`}; !inFileOrder(msg, want...) {
@@ -882,11 +880,23 @@ func TestRulesLoopAmongOtherErrors(t *testing.T) {
 	s := startServer(t, "--memory", "--config", file)
 	events := dialStream(t, s)
 	own := strings.TrimPrefix(strings.TrimSuffix(proxyURL(t, s, "proxy: "), "/"), "http://")
-	if err := os.WriteFile(file, []byte(strings.Replace(broken(own), "listen: "+own, "listen: 127.0.0.1:0", 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	replaceFile(t, file, strings.Replace(broken(own), "listen: "+own, "listen: 127.0.0.1:0", 1)) // at once: see replaceFile
 	got := events.wait(t, 5*time.Second, "with an error", func(v any) bool { return v != nil })
 	if msg, _ := got.(string); !inFileOrder(msg, want...) {
 		t.Errorf("the reload's error %q does not list %q in file order", msg, want)
+	}
+}
+
+// replaceFile puts content in file at once (a new file renamed over it),
+// so that a reload never reads it half-written: os.WriteFile truncates it
+// first, and a reload at that moment reads an empty file.
+func replaceFile(t *testing.T, file, content string) {
+	t.Helper()
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		t.Fatal(err)
 	}
 }
