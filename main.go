@@ -1225,19 +1225,24 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}
 	cfg, err := rules.Load(file, getenv)
 	warnings, specs, err := checkSections(cfg, err, getenv)
+	if err == nil {
+		var names []string
+		for _, sp := range specs {
+			names = append(names, sp.Name)
+		}
+		for _, m := range mocksForUnknownProxies(cfg, names) {
+			warnings = append(warnings, fmt.Sprintf("%s:%d: mock %s applies to proxy %q, which this file does not define (fine when serve gets it from --proxy, named proxy-PORT)", m.File, m.Line, m.Name, m.Proxy))
+		}
+	}
+	// The warnings come with the errors too: a webhook the file does not
+	// define is one (an API-made one is fine), whatever else is wrong.
+	rules.SortByPlace(file, warnings)
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return errReported
-	}
-	var names []string
-	for _, sp := range specs {
-		names = append(names, sp.Name)
-	}
-	for _, m := range mocksForUnknownProxies(cfg, names) {
-		warnings = append(warnings, fmt.Sprintf("%s:%d: mock %s applies to proxy %q, which this file does not define (fine when serve gets it from --proxy, named proxy-PORT)", m.File, m.Line, m.Name, m.Proxy))
-	}
-	for _, w := range warnings {
-		fmt.Fprintln(stderr, "warning:", w)
 	}
 	if *print {
 		extra := secretHeaders(getenv)

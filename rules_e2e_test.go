@@ -900,3 +900,46 @@ func replaceFile(t *testing.T, file, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestRulesCheckWarnings: check prints its warnings in file order, and
+// beside the errors when there are some: a trigger naming a webhook the
+// file does not define is a warning (an API-made one is fine), and an
+// error elsewhere hid it.
+func TestRulesCheckWarnings(t *testing.T) {
+	t.Parallel()
+	const hooks = `webhooks:
+  - id: a
+    endpoint: http://127.0.0.1:3000/a
+    authentication: {type: basic_auth, username: bot, password: pw}
+    custom_headers: {X-Team: support}
+triggers:
+  - name: t
+    when: {event: ticket.created}
+    notify: {webhook: made-by-api, payload: "{}"}
+`
+	file := filepath.Join(t.TempDir(), "hooklab.yaml")
+	warned := []string{file + ":4:21: webhook a: authentication:", file + ":5:21: webhook a: custom_headers:", file + `:9:23: trigger t: webhook "made-by-api" is not defined`}
+	for _, tc := range []struct {
+		name, src string
+		wantErr   bool
+		want      []string // in stderr, in this order
+	}{
+		{"warnings in file order", hooks, false, warned},
+		{"warnings beside an error", strings.Replace(hooks, "http://127.0.0.1:3000/a", "nope", 1), true,
+			[]string{"warning: " + file + `:9:23: trigger t: webhook "made-by-api" is not defined`, file + ":3:15: webhook a: endpoint"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(file, []byte(tc.src), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var out, errOut syncBuffer
+			err := run(context.Background(), []string{"check", file}, func(string) string { return "" }, &out, &errOut)
+			if (err != nil) != tc.wantErr {
+				t.Errorf("check: error %v, want error %v", err, tc.wantErr)
+			}
+			if got := errOut.String(); !inFileOrder(got, tc.want...) {
+				t.Errorf("check printed\n%s\nwant %q in this order", got, tc.want)
+			}
+		})
+	}
+}

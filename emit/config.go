@@ -1052,8 +1052,10 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 			}
 			return a.Col - b.Col
 		})
-		return nil, errs
+		rules.SortByPlace(file, c.warnings)
+		return c, errs // c for its warnings: check prints them beside the errors
 	}
+	rules.SortByPlace(file, c.warnings)
 	return c, nil
 }
 

@@ -425,14 +425,11 @@ func (e *Emitter) Warnings() []string { return e.snap.Load().cfg.warnings }
 
 // Check validates the emit sections of cfg without an emitter, for
 // "hooklab check": references to webhooks that the file does not define
-// are assumed to be API-made. It returns the warnings, and a *rules.Errors
-// when the sections are invalid.
+// are assumed to be API-made. It returns the warnings (in file order),
+// and a *rules.Errors when the sections are invalid.
 func Check(cfg *rules.Config, getenv func(string) string) (warnings []string, err error) {
 	c, err := decodeConfig(cfg, getenv, nil)
-	if err != nil {
-		return nil, err
-	}
-	return c.warnings, nil
+	return c.warnings, err
 }
 
 // Queued is an invocation made by an event, as Emit and POST /api/events

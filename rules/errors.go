@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -149,4 +150,39 @@ func editDistance(a, b string) int {
 		}
 	}
 	return d[len(a)][len(b)]
+}
+
+// SortByPlace sorts msgs ("file:line[:col]: ...", as warnings are written)
+// into file order, stably: those of file by line and column, any other
+// after them as they came.
+func SortByPlace(file string, msgs []string) {
+	place := func(m string) (line, col int, ok bool) {
+		rest, found := strings.CutPrefix(m, file+":")
+		if !found {
+			return 0, 0, false
+		}
+		l, rest, _ := strings.Cut(rest, ":")
+		line, err := strconv.Atoi(l)
+		if err != nil {
+			return 0, 0, false
+		}
+		if c, _, found := strings.Cut(rest, ":"); found {
+			col, _ = strconv.Atoi(c) // none: 0, before any column
+		}
+		return line, col, true
+	}
+	slices.SortStableFunc(msgs, func(a, b string) int {
+		la, ca, oka := place(a)
+		lb, cb, okb := place(b)
+		switch {
+		case oka != okb:
+			if oka {
+				return -1
+			}
+			return 1
+		case !oka:
+			return 0
+		}
+		return cmp.Or(cmp.Compare(la, lb), cmp.Compare(ca, cb))
+	})
 }
