@@ -88,6 +88,14 @@ func warningList(ws []FieldError) []FieldError {
 	return ws
 }
 
+// nonNilStrings is ws, or an empty list for none: JSON [] rather than null.
+func nonNilStrings(ws []string) []string {
+	if ws == nil {
+		return []string{}
+	}
+	return ws
+}
+
 func (e *Emitter) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
 	if err := inspect.Only(r.URL.Query(), "GET /api/webhooks"); err != nil {
 		e.writeError(w, r, err) // it lists them all: ?status=active would not filter
@@ -98,7 +106,7 @@ func (e *Emitter) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
 	for i, h := range hooks {
 		views[i] = webhookView{Webhook: h, Stats: e.counts.stats(h.ID)}
 	}
-	inspect.WriteJSON(w, http.StatusOK, map[string]any{"webhooks": views, "warnings": e.Warnings()})
+	inspect.WriteJSON(w, http.StatusOK, map[string]any{"webhooks": views, "warnings": nonNilStrings(e.Warnings())})
 }
 
 // webhookView is a webhook as GET /api/webhooks and GET /api/webhooks/{id}

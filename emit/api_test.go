@@ -184,6 +184,9 @@ func TestAPI(t *testing.T) {
 	if code != 200 || len(list.Webhooks) != 2 || list.Webhooks[0].ID != "from-file" || list.Webhooks[1].ID != "bot" || strings.Contains(raw, "pw-s3cret") {
 		t.Errorf("list: %d %s", code, raw)
 	}
+	if !strings.Contains(raw, `"warnings":[]`) {
+		t.Errorf("list without warnings should say [] (not null): %s", raw)
+	}
 
 	var sec struct {
 		SigningSecret SigningSecret `json:"signing_secret"`
