@@ -526,8 +526,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		// Every section's errors at once, as check gives them.
 		cfg, err = rules.Parse(cfgBytes, cfgPath, getenv)
-		if _, specs, err = checkSections(cfg, err, getenv); err != nil {
-			return fmt.Errorf("config %s:\n%w", cfgPath, err)
+		var warnings []string
+		if warnings, specs, err = checkSections(cfg, err, getenv); err != nil {
+			// The warnings too, as check prints them: a trigger naming a
+			// webhook the file does not define is checked against the
+			// data directory's once the file has no other error.
+			rules.SortByPlace(cfgPath, warnings)
+			var also strings.Builder
+			for _, w := range warnings {
+				also.WriteString("\nwarning: " + w)
+			}
+			return fmt.Errorf("config %s:\n%w%s", cfgPath, err, also.String())
 		}
 	}
 	engine := mock.NewEngine(cfg, nil)

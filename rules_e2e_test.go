@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -939,6 +940,15 @@ triggers:
 			}
 			if got := errOut.String(); !inFileOrder(got, tc.want...) {
 				t.Errorf("check printed\n%s\nwant %q in this order", got, tc.want)
+			}
+			if !tc.wantErr {
+				return
+			}
+			// A start refuses the file with the same errors and warnings.
+			err = run(context.Background(), []string{"serve", "--memory", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--config", file},
+				func(string) string { return "" }, &out, &errOut)
+			if err == nil || !inFileOrder(err.Error(), slices.Concat(tc.want[1:], tc.want[:1])...) {
+				t.Errorf("serve: %v; want the errors, then the warnings %q", err, tc.want)
 			}
 		})
 	}
