@@ -256,9 +256,15 @@ func (b *bench) runRounds(ctx context.Context, r *Report, targets []target) erro
 	}
 	streams := map[string]*StreamStats{}
 	err := b.eachRound(ctx, targets, func(round int, t target) error {
+		cpu0, cpuErr := t.srv.CPUTicks()
 		res, st, err := b.runOne(ctx, t)
 		if err != nil {
 			return fmt.Errorf("round %d, %s: %w", round, t.name, errors.Join(err, t.srv.Check()))
+		}
+		// What the run cost the server, the work it deferred included.
+		waitIdle(ctx, []*Server{t.srv}, idleLimit)
+		if cpu1, err := t.srv.CPUTicks(); err == nil && cpuErr == nil {
+			res.ServerCPU = ticks(cpu1 - cpu0)
 		}
 		if err := t.srv.Check(); err != nil {
 			return err

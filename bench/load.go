@@ -61,6 +61,10 @@ type Result struct {
 	// than a millisecond after their scheduled time: every connection was
 	// busy, so the server (or this generator) kept up with less than Rate.
 	Late int64
+	// ServerCPU is the CPU (user and system) the server's process used
+	// from the start of the run until it went idle after it, so that work
+	// it defers (hooklab's text index) counts; 0 when not measured.
+	ServerCPU time.Duration
 }
 
 // Generator runs load.

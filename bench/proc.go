@@ -189,6 +189,10 @@ func (s *Server) CPUTicks() (int64, error) {
 	return parseStatTicks(b)
 }
 
+// ticks is n clock ticks of /proc's CPU times (USER_HZ: 100 a second on
+// Linux).
+func ticks(n int64) time.Duration { return time.Duration(n) * 10 * time.Millisecond }
+
 // parseStatTicks returns utime+stime from a /proc/PID/stat line. The
 // command name in parentheses may hold spaces, so fields count from the
 // last ')'.

@@ -51,6 +51,7 @@ type Row struct {
 	Stream       *StreamStats `json:"stream,omitempty"`
 	RoundsRun    []RoundRun   `json:"rounds"`
 	Fixed        *FixedRate   `json:"fixed_rate,omitempty"`
+	CPUPerReqUs  float64      `json:"cpu_per_req_us,omitempty"` // median over rounds
 }
 
 // FixedRate is one target's latency at a fixed request rate (open loop):
@@ -91,6 +92,9 @@ type RoundRun struct {
 	P99Ms    float64 `json:"p99_ms"`
 	Requests int64   `json:"requests"`
 	Ratio    float64 `json:"ratio,omitempty"`
+	// CPUPerReqUs is the server's CPU per answered request, in µs, deferred
+	// work included (Result.ServerCPU); 0 when not measured.
+	CPUPerReqUs float64 `json:"cpu_per_req_us,omitempty"`
 }
 
 // MemRun is a memory measurement after a fixed number of requests.
@@ -165,9 +169,11 @@ func (r *Report) addRun(name string, round int, res Result) {
 	row.Requests += res.Requests
 	row.Non2xx += res.Non2xx
 	row.Errors += res.Errors
-	row.RoundsRun = append(row.RoundsRun, RoundRun{
-		Round: round, RPS: res.RPS, P50Ms: ms(res.P50), P99Ms: ms(res.P99), Requests: res.Requests,
-	})
+	rr := RoundRun{Round: round, RPS: res.RPS, P50Ms: ms(res.P50), P99Ms: ms(res.P99), Requests: res.Requests}
+	if res.ServerCPU > 0 && res.Requests > 0 {
+		rr.CPUPerReqUs = float64(res.ServerCPU.Microseconds()) / float64(res.Requests)
+	}
+	row.RoundsRun = append(row.RoundsRun, rr)
 }
 
 // summarize fills each row's medians and its ratios to the baseline row,
@@ -182,9 +188,12 @@ func (r *Report) summarize() {
 	}
 	for i := range r.Rows {
 		row := &r.Rows[i]
-		var rps, p50, p99, ratios []float64
+		var rps, p50, p99, ratios, cpu []float64
 		for j := range row.RoundsRun {
 			rr := &row.RoundsRun[j]
+			if rr.CPUPerReqUs > 0 {
+				cpu = append(cpu, rr.CPUPerReqUs)
+			}
 			rps = append(rps, rr.RPS)
 			p50 = append(p50, rr.P50Ms)
 			p99 = append(p99, rr.P99Ms)
@@ -195,6 +204,7 @@ func (r *Report) summarize() {
 		}
 		row.RPS, row.P50Ms, row.P99Ms = median(rps), median(p50), median(p99)
 		row.Ratio = median(ratios)
+		row.CPUPerReqUs = median(cpu)
 	}
 }
 
@@ -278,6 +288,16 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	var cpu []string
+	for _, row := range r.Rows {
+		if row.CPUPerReqUs > 0 {
+			cpu = append(cpu, fmt.Sprintf("%s %.1f µs", row.Name, row.CPUPerReqUs))
+		}
+	}
+	if len(cpu) > 0 {
+		// Steadier than req/s on a shared machine: what each answer cost.
+		fmt.Fprintf(&b, "  server CPU per request (until idle again after each round, so deferred work counts; medians): %s\n", strings.Join(cpu, ", "))
 	}
 	for _, row := range r.Rows {
 		if s := row.Stream; s != nil {

@@ -80,8 +80,8 @@ func TestSummarize(t *testing.T) {
 func TestReportOutput(t *testing.T) {
 	t.Parallel()
 	r := &Report{Bench: "capture", Baseline: "bare", Load: "go", Connections: 32, Rounds: 1, DurationS: 1}
-	r.addRun("bare", 1, Result{Requests: 1000, RPS: 1000, P50: time.Millisecond, P99: 2 * time.Millisecond})
-	r.addRun("hooklab", 1, Result{Requests: 500, RPS: 500, P50: time.Millisecond, P99: 7 * time.Millisecond})
+	r.addRun("bare", 1, Result{Requests: 1000, RPS: 1000, P50: time.Millisecond, P99: 2 * time.Millisecond, ServerCPU: 22 * time.Millisecond})
+	r.addRun("hooklab", 1, Result{Requests: 500, RPS: 500, P50: time.Millisecond, P99: 7 * time.Millisecond, ServerCPU: 30 * time.Millisecond})
 	r.summarize()
 	r.row("bare").Fixed = fixedRateOf(5000, []Result{
 		{RPS: 4990, P50: time.Millisecond, P99: 3 * time.Millisecond, P999: 4 * time.Millisecond, Max: 9 * time.Millisecond, Late: 1},
@@ -101,6 +101,7 @@ func TestReportOutput(t *testing.T) {
 	for _, want := range [][]string{
 		{"hooklab", "500", "1.00ms", "7.00ms", "n/a", "0", "0", "0.50"},
 		{"ratio", "≥", "0.6", "0.50", "FAIL"},
+		{"server", "CPU", "per", "request", "(until", "idle", "again", "after", "each", "round,", "so", "deferred", "work", "counts;", "medians):", "bare", "22.0", "µs,", "hooklab", "60.0", "µs"},
 		{"p99", "bare", "≤", "5ms", "2.00ms", "PASS"},
 		{"latency", "at", "a", "fixed", "5,000", "req/s", "(open", "loop,", "Go", "generator;", "from", "each", "request's", "scheduled", "time;", "medians", "of", "3", "runs):"},
 		{"bare", "4,990", "1.00ms", "3.00ms", "5.00ms", "8.00ms", "3", "0", "3"},
