@@ -502,3 +502,42 @@ func TestSearchBodyNotInItsContentCoding(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchIndexGivesCandidates: the text index says which rows hold each
+// trigram, not where, so a row holding every trigram of the text but not
+// the text (apart, or in different parts of the exchange) is a candidate
+// that search checks and drops, in a journaled store and in stores that
+// keep rows whole.
+func TestSearchIndexGivesCandidates(t *testing.T) {
+	t.Parallel()
+	for name, opts := range map[string]Options{"journal": {}, "memory": {Memory: true}, "direct writes": {DirectWrites: true}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := openStore(t, t.TempDir(), opts)
+			hit := newEx("c", "POST", "http://h/x", reqBody([]byte(`{"note":"abcdef"}`)))
+			apart := newEx("c", "POST", "http://h/x", reqBody([]byte(`{"note":"abcd cdef"}`)))
+			split := newEx("c", "POST", "http://h/abcd", reqBody([]byte(`{"note":"cdef"}`)))
+			mustAdd(t, s, hit, apart, split)
+			s.Sync(t.Context())
+			if err := s.IndexPending(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if w, indexed := s.textIndexed(Query{Text: "abcdef"}); s.fts && (!indexed || w != s.lastSeq.Load()) {
+				t.Fatalf("indexed up to %d (%v), want every row", w, indexed)
+			}
+			for _, tc := range []struct {
+				text string
+				want []string
+			}{
+				{"abcdef", idsOf(hit)},
+				{"ABCDEF", idsOf(hit)},
+				{"abcd", idsOf(split, apart, hit)},
+				{"cd cd", idsOf(apart)},
+			} {
+				if got := listIDs(t, s, Query{Text: tc.text}); !slices.Equal(got, tc.want) {
+					t.Errorf("search %q: %v, want %v", tc.text, got, tc.want)
+				}
+			}
+		})
+	}
+}
