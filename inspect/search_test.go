@@ -541,3 +541,22 @@ func TestSearchIndexGivesCandidates(t *testing.T) {
 		})
 	}
 }
+
+// TestTrigramQuery: the index query holds each distinct trigram once, and
+// at most maxTrigrams of a long text, spread along it.
+func TestTrigramQuery(t *testing.T) {
+	if got, want := trigramQuery(`abab"c`), `"aba" AND "bab" AND "ab""" AND "b""c"`; got != want {
+		t.Errorf("trigramQuery = %s, want %s", got, want)
+	}
+	if got, want := trigramQuery("çé€x"), `"çé€" AND "é€x"`; got != want {
+		t.Errorf("trigramQuery of runes = %s, want %s", got, want)
+	}
+	var long strings.Builder
+	for i := range 300 {
+		fmt.Fprintf(&long, "w%d ", i*7919)
+	}
+	q := trigramQuery(long.String())
+	if n := strings.Count(q, " AND ") + 1; n > maxTrigrams || n < maxTrigrams/2 {
+		t.Errorf("a %d-rune text gives %d trigrams, want %d to %d", long.Len(), n, maxTrigrams/2, maxTrigrams)
+	}
+}

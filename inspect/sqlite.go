@@ -2489,6 +2489,9 @@ func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool
 	return " WHERE " + strings.Join(conds, " AND "), args, nil
 }
 
+// maxTrigrams bounds the trigrams of a text search's index query.
+const maxTrigrams = 32
+
 // shortage reports whether err, reading a journal record, is a shortage
 // that passes (no file descriptor or memory left): the read is worth
 // failing and trying again, not taking the record as unreadable.
@@ -2497,12 +2500,15 @@ func shortage(err error) bool {
 }
 
 // trigramQuery is the text index's query for rows that may hold t (three
-// runes or more): every distinct trigram of it, each a phrase of its own.
+// runes or more): its distinct trigrams, each a phrase of its own; for a
+// long text at most maxTrigrams of them, spread along it (the rows found
+// are checked anyway, and each trigram is a doclist to read).
 func trigramQuery(t string) string {
 	rs := []rune(t)
-	seen := make(map[string]bool, len(rs))
+	step := max(1, (len(rs)-2+maxTrigrams-1)/maxTrigrams)
+	seen := make(map[string]bool, min(len(rs), maxTrigrams))
 	var b strings.Builder
-	for i := 0; i+3 <= len(rs); i++ {
+	for i := 0; i+3 <= len(rs); i += step {
 		tri := string(rs[i : i+3])
 		if seen[tri] {
 			continue
