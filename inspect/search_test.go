@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -503,60 +504,75 @@ func TestSearchBodyNotInItsContentCoding(t *testing.T) {
 	}
 }
 
-// TestSearchIndexGivesCandidates: the text index says which rows hold each
-// trigram, not where, so a row holding every trigram of the text but not
-// the text (apart, or in different parts of the exchange) is a candidate
-// that search checks and drops, in a journaled store and in stores that
-// keep rows whole.
-func TestSearchIndexGivesCandidates(t *testing.T) {
+// TestSearchFindsTheTextNotItsTrigrams: a row holding every trigram of the
+// text but not the text (apart, or in different parts of the exchange) is
+// not found, whether the index or a scan answers, in a journaled store and
+// in stores that keep rows whole.
+func TestSearchFindsTheTextNotItsTrigrams(t *testing.T) {
 	t.Parallel()
 	for name, opts := range map[string]Options{"journal": {}, "memory": {Memory: true}, "direct writes": {DirectWrites: true}} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := openStore(t, t.TempDir(), opts)
-			hit := newEx("c", "POST", "http://h/x", reqBody([]byte(`{"note":"abcdef"}`)))
-			apart := newEx("c", "POST", "http://h/x", reqBody([]byte(`{"note":"abcd cdef"}`)))
-			split := newEx("c", "POST", "http://h/abcd", reqBody([]byte(`{"note":"cdef"}`)))
-			mustAdd(t, s, hit, apart, split)
-			s.Sync(t.Context())
-			if err := s.IndexPending(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			if w, indexed := s.textIndexed(Query{Text: "abcdef"}); s.fts && (!indexed || w != s.lastSeq.Load()) {
-				t.Fatalf("indexed up to %d (%v), want every row", w, indexed)
-			}
-			for _, tc := range []struct {
-				text string
-				want []string
-			}{
-				{"abcdef", idsOf(hit)},
-				{"ABCDEF", idsOf(hit)},
-				{"abcd", idsOf(split, apart, hit)},
-				{"cd cd", idsOf(apart)},
-			} {
-				if got := listIDs(t, s, Query{Text: tc.text}); !slices.Equal(got, tc.want) {
-					t.Errorf("search %q: %v, want %v", tc.text, got, tc.want)
+		for _, index := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/indexed=%v", name, index), func(t *testing.T) {
+				t.Parallel()
+				s := openStore(t, t.TempDir(), opts)
+				s.manualIndex.Store(true)
+				hit := newEx("c", "POST", "http://h/x", reqBody([]byte(`{"note":"abcdef"}`)))
+				apart := newEx("c", "POST", "http://h/x", reqBody([]byte(`{"note":"abcd cdef"}`)))
+				split := newEx("c", "POST", "http://h/abcd", reqBody([]byte(`{"note":"cdef"}`)))
+				mustAdd(t, s, hit, apart, split)
+				s.Sync(t.Context())
+				if index {
+					if err := s.IndexPending(t.Context()); err != nil {
+						t.Fatal(err)
+					}
 				}
-			}
-		})
+				if w, _ := s.textIndexed(Query{Text: "abcdef"}); s.fts && (w == s.lastSeq.Load()) != index {
+					t.Fatalf("indexed up to %d of %d; want every row indexed: %v", w, s.lastSeq.Load(), index)
+				}
+				for _, tc := range []struct {
+					text string
+					want []string
+				}{
+					{"abcdef", idsOf(hit)},
+					{"ABCDEF", idsOf(hit)},
+					{"abcd", idsOf(split, apart, hit)},
+					{"cd cd", idsOf(apart)},
+				} {
+					if got := listIDs(t, s, Query{Text: tc.text}); !slices.Equal(got, tc.want) {
+						t.Errorf("search %q: %v, want %v", tc.text, got, tc.want)
+					}
+				}
+			})
+		}
 	}
 }
 
-// TestTrigramQuery: the index query holds each distinct trigram once, and
-// at most maxTrigrams of a long text, spread along it.
-func TestTrigramQuery(t *testing.T) {
-	if got, want := trigramQuery(`abab"c`), `"aba" AND "bab" AND "ab""" AND "b""c"`; got != want {
-		t.Errorf("trigramQuery = %s, want %s", got, want)
+// TestSearchPastUnreadableRecord: a journaled row whose record cannot be
+// read (a directory where its segment was) is searched by its URL, as the
+// indexer indexes it, before it is indexed too; the search goes on to the
+// other rows instead of failing.
+func TestSearchPastUnreadableRecord(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, t.TempDir(), Options{})
+	s.manualIndex.Store(true)
+	s.jr.segLimit = 1 // every write starts a segment
+	a := newEx("e", "POST", "http://h/a", reqBody([]byte("needle-a")))
+	b := newEx("e", "POST", "http://h/b", reqBody([]byte("needle-b")))
+	mustAdd(t, s, a, b)
+	s.Sync(t.Context())
+	s.jr.mu.Lock()
+	name := s.jr.sealed[0].name // a's
+	s.jr.mu.Unlock()
+	if err := os.Remove(name); err != nil {
+		t.Fatal(err)
 	}
-	if got, want := trigramQuery("çé€x"), `"çé€" AND "é€x"`; got != want {
-		t.Errorf("trigramQuery of runes = %s, want %s", got, want)
+	if err := os.Mkdir(name, 0o700); err != nil {
+		t.Fatal(err)
 	}
-	var long strings.Builder
-	for i := range 300 {
-		fmt.Fprintf(&long, "w%d ", i*7919)
+	if got := listIDs(t, s, Query{Text: "needle"}); !slices.Equal(got, idsOf(b)) {
+		t.Errorf("search past the unreadable record finds %v, want b", got)
 	}
-	q := trigramQuery(long.String())
-	if n := strings.Count(q, " AND ") + 1; n > maxTrigrams || n < maxTrigrams/2 {
-		t.Errorf("a %d-rune text gives %d trigrams, want %d to %d", long.Len(), n, maxTrigrams/2, maxTrigrams)
+	if got := listIDs(t, s, Query{Text: "http://h/a"}); !slices.Equal(got, idsOf(a)) {
+		t.Errorf("the unreadable record's URL finds %v, want a", got)
 	}
 }

@@ -613,13 +613,7 @@ var migrations = []string{
 // as it came), which an older hooklab, opening the database after this
 // one, takes as its own: given this table under that name, it indexed
 // into it and its search for "hello" found no "Hello".
-//
-// It says which rows hold each trigram, not where (detail=none): search
-// takes the rows that hold every trigram of the text as candidates and
-// checks each. Positions made the index six times the size and cost 40%
-// more CPU to build (a 900-byte JSON ticket: 4 KB and 220 µs a row
-// against 0.7 KB and 135), and a row's indexing cost more than its capture.
-const ftsSchema = `CREATE VIRTUAL TABLE IF NOT EXISTS exchanges_text USING fts5(url, headers, body, content='', contentless_delete=1, tokenize='trigram case_sensitive 1', detail=none)`
+const ftsSchema = `CREATE VIRTUAL TABLE IF NOT EXISTS exchanges_text USING fts5(url, headers, body, content='', contentless_delete=1, tokenize='trigram case_sensitive 1')`
 
 func (s *SQLite) migrate() error {
 	var v int
@@ -748,8 +742,7 @@ func (s *SQLite) seedSeq() error {
 
 // indexTextVersion names what the text index holds for a row (headerText,
 // bodyText, searchText); it goes up whenever that changes, so that an index
-// an older hooklab built is built again. 7: which rows hold each trigram,
-// not where (ftsSchema's detail=none); 6: a body that is text is read
+// an older hooklab built is built again. 6: a body that is text is read
 // as it is when it does not decode whole (one not in its coding can run a
 // decoder out of input too, as a cut one does); 5: a body not in its
 // coding is read as it is, not as what a deflate reader made of it before
@@ -758,7 +751,7 @@ func (s *SQLite) seedSeq() error {
 // (ftsSchema); 3: a br body is read decoded too; 2: a gzip or deflate body
 // is read decoded (dfe82aa); before it (1, no fts_text in kv), its
 // compressed bytes.
-const indexTextVersion = 7
+const indexTextVersion = 6
 
 // checkIndexText empties a text index built for another indexTextVersion
 // and moves its watermark back to the start, so that the indexer builds it
@@ -2289,7 +2282,7 @@ func (s *SQLite) List(ctx context.Context, q Query) (_ []Summary, _ string, err 
 		}
 		n, more, err := s.listPage(ctx, w2+order, append(a2, pageSize), func(sm Summary, at recordAt) (bool, error) {
 			after = sm.seq
-			if q.Text != "" && at.seg > 0 {
+			if q.Text != "" && at.seg > 0 && !(indexed && sm.seq <= w) {
 				ok, err := s.recordHas(&sf, at, sm.ID, sm.URL, q.Text)
 				if err != nil || !ok {
 					return true, err
@@ -2369,8 +2362,8 @@ func (s *SQLite) recordHas(sf *segmentFiles, at recordAt, id, rawURL, text strin
 		return false, err
 	}
 	// Deleted meanwhile, or a record gone, damaged or unreadable (EIO,
-	// EACCES): what the row holds is searched, as the indexer indexes it,
-	// and the search goes on.
+	// EACCES, a directory in its place): what the row holds is searched,
+	// as the indexer indexes it, and the search goes on.
 	if !errors.Is(err, errRecordGone) {
 		s.log.Warn("search: exchange record unreadable; searching its URL only", "id", id, "err", err)
 	}
@@ -2475,10 +2468,8 @@ func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool
 			// gathered the rows of both sides and sorted them in a
 			// temporary B-tree for every page, every row of the scanned
 			// side included (minutes to page through a large backlog).
-			// The index gives candidates (rows holding every trigram of
-			// the text, in any column and order), checked as the rest is.
-			add(`CASE WHEN seq <= ? THEN seq IN (SELECT rowid FROM exchanges_text WHERE exchanges_text MATCH ?) AND `+scan+` ELSE `+scan+` END`,
-				slices.Concat([]any{w, trigramQuery(t)}, scanArgs, scanArgs)...)
+			add(`CASE WHEN seq <= ? THEN seq IN (SELECT rowid FROM exchanges_text WHERE exchanges_text MATCH ?) ELSE `+scan+` END`,
+				append([]any{w, `"` + strings.ReplaceAll(t, `"`, `""`) + `"`}, scanArgs...)...)
 		} else {
 			add(scan, scanArgs...)
 		}
@@ -2489,37 +2480,11 @@ func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool
 	return " WHERE " + strings.Join(conds, " AND "), args, nil
 }
 
-// maxTrigrams bounds the trigrams of a text search's index query.
-const maxTrigrams = 32
-
 // shortage reports whether err, reading a journal record, is a shortage
 // that passes (no file descriptor or memory left): the read is worth
 // failing and trying again, not taking the record as unreadable.
 func shortage(err error) bool {
 	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ENOMEM) || errors.Is(err, syscall.EINTR)
-}
-
-// trigramQuery is the text index's query for rows that may hold t (three
-// runes or more): its distinct trigrams, each a phrase of its own; for a
-// long text at most maxTrigrams of them, spread along it (the rows found
-// are checked anyway, and each trigram is a doclist to read).
-func trigramQuery(t string) string {
-	rs := []rune(t)
-	step := max(1, (len(rs)-2+maxTrigrams-1)/maxTrigrams)
-	seen := make(map[string]bool, min(len(rs), maxTrigrams))
-	var b strings.Builder
-	for i := 0; i+3 <= len(rs); i += step {
-		tri := string(rs[i : i+3])
-		if seen[tri] {
-			continue
-		}
-		seen[tri] = true
-		if b.Len() > 0 {
-			b.WriteString(" AND ")
-		}
-		b.WriteString(`"` + strings.ReplaceAll(tri, `"`, `""`) + `"`)
-	}
-	return b.String()
 }
 
 // hl_has(text, t) and hl_body_has(body, headers, t) are text search's scan
