@@ -297,7 +297,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if len(cpu) > 0 {
 		// Steadier than req/s on a shared machine: what each answer cost.
-		fmt.Fprintf(&b, "  server CPU per request (until idle again after each round, so deferred work counts; medians): %s\n", strings.Join(cpu, ", "))
+		fmt.Fprintf(&b, "  server CPU per request (each target's own process, until idle again after each round, so deferred work counts; medians): %s\n", strings.Join(cpu, ", "))
 	}
 	for _, row := range r.Rows {
 		if s := row.Stream; s != nil {
