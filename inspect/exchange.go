@@ -510,6 +510,11 @@ func pathOf(raw string) string {
 	if p, ok := plainPath(raw); ok {
 		return p
 	}
+	return parsedPath(raw)
+}
+
+// parsedPath is pathOf by url.Parse, for any URL string.
+func parsedPath(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return raw

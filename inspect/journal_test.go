@@ -1494,11 +1494,13 @@ func TestJournalDamagedRecordMidSegment(t *testing.T) {
 }
 
 // A record that stays unreadable (here a directory stands where its
-// segment was) is indexed by its URL, and the index goes on past it.
+// segment was) is searched by its URL, and indexed by it, and search and
+// the index go on past it.
 func TestIndexGoesOnPastUnreadableRecord(t *testing.T) {
 	t.Parallel()
 	s := openStore(t, t.TempDir(), Options{})
-	s.jr.segLimit = 1 // every write starts a segment
+	s.manualIndex.Store(true) // searched before it is indexed, then after
+	s.jr.segLimit = 1         // every write starts a segment
 	a := newEx("e", "POST", "http://h/a", reqBody([]byte("needle-a")))
 	b := newEx("e", "POST", "http://h/b", reqBody([]byte("needle-b")))
 	mustAdd(t, s, a)
@@ -1512,6 +1514,15 @@ func TestIndexGoesOnPastUnreadableRecord(t *testing.T) {
 	}
 	if err := os.Mkdir(name, 0o700); err != nil {
 		t.Fatal(err)
+	}
+	// Before it is indexed, search reads the records: the unreadable one
+	// is searched by its URL, as the indexer indexes it, and the search
+	// goes on to the other rows instead of failing.
+	if got := listIDs(t, s, Query{Text: "needle"}); !slices.Equal(got, idsOf(b)) {
+		t.Errorf("search past the unreadable record, not indexed, finds %v, want b", got)
+	}
+	if got := listIDs(t, s, Query{Text: "http://h/a"}); !slices.Equal(got, idsOf(a)) {
+		t.Errorf("the unreadable record's URL, not indexed, finds %v, want a", got)
 	}
 	if err := s.IndexPending(t.Context()); err != nil {
 		t.Fatal(err)

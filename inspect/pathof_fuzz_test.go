@@ -1,21 +1,6 @@
 package inspect
 
-import (
-	"net/url"
-	"testing"
-)
-
-// parsedPath is pathOf without its fast path: what url.Parse says.
-func parsedPath(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	if u.Opaque != "" {
-		return u.Opaque
-	}
-	return u.EscapedPath()
-}
+import "testing"
 
 // FuzzPlainPath: plainPath, pathOf's fast path, answers only where it
 // agrees with url.Parse.

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -544,35 +543,5 @@ func TestSearchFindsTheTextNotItsTrigrams(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-// TestSearchPastUnreadableRecord: a journaled row whose record cannot be
-// read (a directory where its segment was) is searched by its URL, as the
-// indexer indexes it, before it is indexed too; the search goes on to the
-// other rows instead of failing.
-func TestSearchPastUnreadableRecord(t *testing.T) {
-	t.Parallel()
-	s := openStore(t, t.TempDir(), Options{})
-	s.manualIndex.Store(true)
-	s.jr.segLimit = 1 // every write starts a segment
-	a := newEx("e", "POST", "http://h/a", reqBody([]byte("needle-a")))
-	b := newEx("e", "POST", "http://h/b", reqBody([]byte("needle-b")))
-	mustAdd(t, s, a, b)
-	s.Sync(t.Context())
-	s.jr.mu.Lock()
-	name := s.jr.sealed[0].name // a's
-	s.jr.mu.Unlock()
-	if err := os.Remove(name); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(name, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if got := listIDs(t, s, Query{Text: "needle"}); !slices.Equal(got, idsOf(b)) {
-		t.Errorf("search past the unreadable record finds %v, want b", got)
-	}
-	if got := listIDs(t, s, Query{Text: "http://h/a"}); !slices.Equal(got, idsOf(a)) {
-		t.Errorf("the unreadable record's URL finds %v, want a", got)
 	}
 }
