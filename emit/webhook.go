@@ -584,7 +584,9 @@ func (w *Webhook) validate() (errs, warns []FieldError) {
 			p.warn("custom_headers", "%s", msg)
 		}
 	}
-	if a := w.Authentication; plainHTTP && a != nil && a.Type != "" && a.Type != "none" {
+	// Only for a type there is (an unknown one is an error already, and
+	// may be a ${VAR}'s value, which no message quotes).
+	if a := w.Authentication; plainHTTP && a != nil && (a.Type == AuthAPIKey || a.Type == AuthBasic || a.Type == AuthBearer) {
 		msg := fmt.Sprintf("%s credentials are sent in the clear to a plain-HTTP endpoint; use https", a.Type)
 		if w.Strict {
 			p.add("authentication", "%s", msg)
