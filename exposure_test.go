@@ -483,13 +483,17 @@ func TestDataFileModes(t *testing.T) {
 // the log, GET /api/rules and hooklab check.
 func TestConfigErrorsNameVariables(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"HOOK_METHOD": " sk_Method_51aa ", "HOOK_FORMAT": "sk_Format_52bb", "HOOK_AUTH": "Sk_AuthType_53cc"}
+	env := map[string]string{"HOOK_METHOD": " sk_Method_51aa ", "HOOK_FORMAT": "sk_Format_52bb", "HOOK_AUTH": "Sk_AuthType_53cc", "HOOK_SCHEME": "sk_Scheme_54dd"}
+	// Over plain HTTP and with two secrets, so that the warnings a valid
+	// type or scheme would get are in play too: check prints them beside
+	// the errors.
 	cfg := `webhooks:
   - id: w
     endpoint: http://127.0.0.1:1/hook
     method: ${HOOK_METHOD}
     format: ${HOOK_FORMAT}
     authentication: {type: "${HOOK_AUTH}", token: t}
+    signing: {scheme: "${HOOK_SCHEME}", secrets: [one, two]}
 `
 	path := filepath.Join(t.TempDir(), "hooklab.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {

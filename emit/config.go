@@ -828,8 +828,8 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 			}
 			d.errorf(n, "webhook %s: %s", name, fe.Error())
 		}
-		if n := fields["signing.secrets"]; n != nil && w.Signing != nil && len(w.Signing.Previous) > 0 &&
-			w.Signing.Scheme != rules.SchemeStandardWebhooks && w.Signing.Scheme != rules.SchemeStripe && w.Signing.Scheme != SchemeNone {
+		if n := fields["signing.secrets"]; n != nil && w.Signing != nil && len(w.Signing.Previous) > 0 && slices.Contains(rules.Schemes(), w.Signing.Scheme) &&
+			w.Signing.Scheme != rules.SchemeStandardWebhooks && w.Signing.Scheme != rules.SchemeStripe {
 			// Only these two carry a signature per secret.
 			warns = append(warns, FieldError{Field: "signing.secrets", Msg: w.Signing.Scheme + " signs with one secret, the first; the others sign nothing (standard-webhooks and stripe sign with each)"})
 		}
