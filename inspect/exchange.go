@@ -157,11 +157,11 @@ func RequestOf(r *http.Request) Request {
 		}
 		full = scheme + "://" + host + uri
 	}
-	hdr := make(Headers, 0, len(r.Header)+2)
+	var hdr Headers
 	if r.Host != "" || r.ProtoAtLeast(1, 1) { // HTTP/1.1 has one, if empty
-		hdr = append(hdr, Header{Name: "Host", Value: r.Host})
+		hdr = append(make(Headers, 0, len(r.Header)+2), Header{Name: "Host", Value: r.Host})
 	}
-	hdr = append(hdr, FromHTTP(r.Header)...)
+	hdr = appendFromHTTP(hdr, r.Header, 1) // and Transfer-Encoding
 	if len(r.TransferEncoding) > 0 {
 		hdr = append(hdr, Header{Name: "Transfer-Encoding", Value: strings.Join(r.TransferEncoding, ", ")})
 	}
@@ -242,20 +242,30 @@ func urlHost(host string) bool {
 // name's values in their received order (net/http does not keep the order
 // between different names).
 func FromHTTP(h http.Header) Headers {
-	names := make([]string, 0, len(h))
+	if out := appendFromHTTP(nil, h, 0); out != nil {
+		return out
+	}
+	return Headers{} // none: a list, never null
+}
+
+// appendFromHTTP appends FromHTTP(h) to dst, with room for more headers
+// after them.
+func appendFromHTTP(dst Headers, h http.Header, more int) Headers {
+	var buf [24]string // a request's names, without an allocation
+	names := buf[:0]
 	n := 0
 	for k, v := range h {
 		names = append(names, k)
 		n += len(v)
 	}
 	slices.Sort(names)
-	out := make(Headers, 0, n)
+	dst = slices.Grow(dst, n+more)
 	for _, k := range names {
 		for _, v := range h[k] {
-			out = append(out, Header{Name: k, Value: v})
+			dst = append(dst, Header{Name: k, Value: v})
 		}
 	}
-	return out
+	return dst
 }
 
 // Request is the request half of an exchange.
