@@ -528,10 +528,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		cfg, err = rules.Parse(cfgBytes, cfgPath, getenv)
 		var warnings []string
 		if warnings, specs, err = checkSections(cfg, err, getenv); err != nil {
-			// The warnings too, as check prints them: a trigger naming a
-			// webhook the file does not define is checked against the
-			// data directory's once the file has no other error.
-			rules.SortByPlace(cfgPath, warnings)
+			// The warnings too (in file order), as check prints them: a
+			// trigger naming a webhook the file does not define is checked
+			// against the data directory's once the file has no other error.
 			var also strings.Builder
 			for _, w := range warnings {
 				also.WriteString("\nwarning: " + w)
@@ -1271,8 +1270,8 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 // it: webhooks and the rest (emit, taking webhooks not in the file for
 // API-made ones) and proxies (a route to its own listen address too).
 // Every section's errors come at once, in file order: one in the mocks
-// hides none in the webhooks or the proxies. cfg nil (a file not read, or
-// not YAML): rerr alone.
+// hides none in the webhooks or the proxies; the warnings (emit's) come in
+// file order too. cfg nil (a file not read, or not YAML): rerr alone.
 func checkSections(cfg *rules.Config, rerr error, getenv func(string) string) (warnings []string, specs []proxy.Spec, err error) {
 	if cfg == nil {
 		return nil, nil, rerr

@@ -81,17 +81,10 @@ func fieldError(err error) error {
 	return err
 }
 
-func warningList(ws []FieldError) []FieldError {
+// warningList is ws, or an empty list for none: JSON [] rather than null.
+func warningList[T any](ws []T) []T {
 	if ws == nil {
-		return []FieldError{}
-	}
-	return ws
-}
-
-// nonNilStrings is ws, or an empty list for none: JSON [] rather than null.
-func nonNilStrings(ws []string) []string {
-	if ws == nil {
-		return []string{}
+		return []T{}
 	}
 	return ws
 }
@@ -106,7 +99,7 @@ func (e *Emitter) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
 	for i, h := range hooks {
 		views[i] = webhookView{Webhook: h, Stats: e.counts.stats(h.ID)}
 	}
-	inspect.WriteJSON(w, http.StatusOK, map[string]any{"webhooks": views, "warnings": nonNilStrings(e.Warnings())})
+	inspect.WriteJSON(w, http.StatusOK, map[string]any{"webhooks": views, "warnings": warningList(e.Warnings())})
 }
 
 // webhookView is a webhook as GET /api/webhooks and GET /api/webhooks/{id}

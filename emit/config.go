@@ -1044,6 +1044,7 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 		c.automations = append(c.automations, a)
 	}
 
+	rules.SortByPlace(file, c.warnings)
 	if len(d.errs) > 0 {
 		errs := &rules.Errors{List: d.errs}
 		slices.SortStableFunc(errs.List, func(a, b rules.Error) int {
@@ -1052,10 +1053,8 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 			}
 			return a.Col - b.Col
 		})
-		rules.SortByPlace(file, c.warnings)
 		return c, errs // c for its warnings: check prints them beside the errors
 	}
-	rules.SortByPlace(file, c.warnings)
 	return c, nil
 }
 

@@ -92,11 +92,7 @@ func TestPacerCutOff(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("the cut-off did not end the read")
 			}
-			pacer.mu.Lock()
-			defer pacer.mu.Unlock()
-			if len(pacer.open) != 0 {
-				t.Errorf("pacer holds %d bodies after their reads were done", len(pacer.open))
-			}
+			wantNoneOpen(t, pacer)
 		})
 	}
 }
@@ -131,11 +127,7 @@ func TestPacerClientGone(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("a client gone did not end the read")
 			}
-			pacer.mu.Lock()
-			defer pacer.mu.Unlock()
-			if len(pacer.open) != 0 {
-				t.Errorf("pacer holds %d bodies after their reads were done", len(pacer.open))
-			}
+			wantNoneOpen(t, pacer)
 		})
 	}
 }
@@ -174,5 +166,15 @@ func TestPacerAfterCutOff(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a body after the cut-off was not cut off")
+	}
+}
+
+// wantNoneOpen checks that pacer holds no body once their reads are done.
+func wantNoneOpen(t *testing.T, pacer *Pacer) {
+	t.Helper()
+	pacer.mu.Lock()
+	defer pacer.mu.Unlock()
+	if len(pacer.open) != 0 {
+		t.Errorf("pacer holds %d bodies after their reads were done", len(pacer.open))
 	}
 }
