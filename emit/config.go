@@ -100,12 +100,13 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 	d.errs = append(d.errs, e)
 }
 
-// erredAt reports whether one of the errors from the from'th on is at n.
-func (d *decoder) erredAt(n *yaml.Node, from int) bool {
+// erredAt reports whether one of the errors from the from'th to the to'th
+// is at n.
+func (d *decoder) erredAt(n *yaml.Node, from, to int) bool {
 	if n == nil {
 		return false
 	}
-	for _, e := range d.errs[from:] {
+	for _, e := range d.errs[from:to] {
 		if e.Line == n.Line && e.Col == n.Column {
 			return true
 		}
@@ -812,6 +813,7 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 	for i, item := range d.list(cfg.Webhooks, "webhooks") {
 		before := len(d.errs)
 		w, fields := d.webhook(item)
+		decoded := len(d.errs) // the validation's errors come after these
 		w.normalize()
 		errs, warns := w.validate()
 		name := w.ID
@@ -823,7 +825,7 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 				continue
 			}
 			n := fieldNode(fields, fe.Field, item)
-			if d.erredAt(n, before) {
+			if d.erredAt(n, before, decoded) {
 				continue // a value that did not decode: said already, there
 			}
 			d.errorf(n, "webhook %s: %s", name, fe.Error())

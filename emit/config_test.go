@@ -286,6 +286,52 @@ func TestConfigBadRateOneError(t *testing.T) {
 	}
 }
 
+// TestConfigErrorsAtOnePlace: a webhook's problems that fall at one place
+// in the file (the item, for fields it lacks; a block mapping, where its
+// first key is) are each reported, not only the first: a user fixing one
+// should not find the next only then.
+func TestConfigErrorsAtOnePlace(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{"no id, no endpoint", "webhooks:\n  - name: x\n", []string{
+			"hooklab.yaml:2:5: webhook 1 (no id): id is required",
+			"hooklab.yaml:2:5: webhook 1 (no id): endpoint is required",
+		}},
+		{"basic_auth without either", "webhooks:\n  - id: a\n    endpoint: https://example.com/a\n    authentication: {type: basic_auth}\n", []string{
+			"hooklab.yaml:4:21: webhook a: authentication.username: username is required for basic_auth",
+			"hooklab.yaml:4:21: webhook a: authentication.password: password is required for basic_auth",
+		}},
+		{"too many headers, the first one bad", "webhooks:\n  - id: a\n    endpoint: https://example.com/a\n    custom_headers:\n      A B: 1\n      C: 2\n      D: 3\n      E: 4\n      F: 5\n      G: 6\n", []string{
+			"hooklab.yaml:5:7: webhook a: custom_headers: at most 5 custom headers are allowed, got 6",
+			"hooklab.yaml:5:7: webhook a: custom_headers.A B: header name has ' ' at position 2",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e, err := Open(Options{Memory: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			var errs *rules.Errors
+			if err := e.SetConfig(parseConfig(t, tt.yaml, nil)); !errors.As(err, &errs) {
+				t.Fatalf("SetConfig = %v, want *rules.Errors", err)
+			}
+			got := errs.Error()
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("errors:\n%s\nwant one containing\n%s", got, w)
+				}
+			}
+		})
+	}
+}
+
 // configWarnings loads yaml into an emitter, which must take it, and
 // returns its warnings, a line each.
 func configWarnings(t *testing.T, yaml string) string {
