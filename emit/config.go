@@ -538,16 +538,24 @@ func (d *decoder) webhook(n *yaml.Node) (*Webhook, map[string]*yaml.Node) {
 			}
 			w.Signing = s
 		case "timeout":
+			s, ok := d.scalar(p.val, "timeout")
+			if !ok {
+				break // said why, once
+			}
 			w.Timeout = d.duration(p.val, "timeout")
-			if w.Timeout == 0 && zeroDuration(d.str(p.val, "timeout")) {
-				d.errorf(p.val, "timeout: want between 1ms and 5m, got %s", d.str(p.val, "timeout"))
+			if w.Timeout == 0 && zeroDuration(s) {
+				d.errorf(p.val, "timeout: want between 1ms and 5m, got %s", s)
 			}
 		case "retry":
 			w.Retry = d.retry(p.val, fields)
 		case "rate_limit":
 			rn := resolve(p.val)
 			if rn != nil && rn.Kind == yaml.ScalarNode {
-				r, err := parseRate(d.str(rn, "rate_limit"))
+				s, ok := d.scalar(rn, "rate_limit")
+				if !ok {
+					break // said why: no rate to parse
+				}
+				r, err := parseRate(s)
 				if err != nil {
 					d.errorf(rn, "rate_limit: %v", err)
 					break // not validated again as a zero rate

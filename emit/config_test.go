@@ -286,6 +286,36 @@ func TestConfigBadRateOneError(t *testing.T) {
 	}
 }
 
+// TestConfigUnsetVariableOneError: a ${VAR} that is unset is one error,
+// the one naming it: not said twice (timeout read its value again to
+// tell a written 0 from an empty one) nor followed by a complaint about
+// the empty value (rate_limit parsed it).
+func TestConfigUnsetVariableOneError(t *testing.T) {
+	t.Parallel()
+	const base = "webhooks:\n  - id: a\n    endpoint: https://example.com/a\n"
+	tests := []struct{ name, yaml, want string }{
+		{"timeout", base + "    timeout: ${TMO}\n", "hooklab.yaml:4:14: timeout: environment variable TMO is not set (or empty); write $${ for a literal ${"},
+		{"rate_limit", base + "    rate_limit: ${RL}\n", "hooklab.yaml:4:17: rate_limit: environment variable RL is not set (or empty); write $${ for a literal ${"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e, err := Open(Options{Memory: true, Getenv: func(string) string { return "" }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			var errs *rules.Errors
+			if err := e.SetConfig(parseConfig(t, tt.yaml, nil)); !errors.As(err, &errs) {
+				t.Fatalf("SetConfig = %v, want *rules.Errors", err)
+			}
+			if got := errs.Error(); got != tt.want {
+				t.Errorf("errors:\n%s\nwant only\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
 // TestConfigErrorsAtOnePlace: a webhook's problems that fall at one place
 // in the file (the item, for fields it lacks; a block mapping, where its
 // first key is) are each reported, not only the first: a user fixing one
