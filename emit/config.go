@@ -1010,8 +1010,13 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 				} else if cs, err := parseCron(s); err == nil {
 					a.cron = cs
 				} else if p.key == "cron" {
-					// cron: takes no duration; do not offer one.
-					d.errorf(p.val, "automation cron: want a cron expression such as \"0 * * * *\" (a duration such as 1h goes in every:): %v", err)
+					// cron: takes no duration; do not offer one, but say where
+					// one goes when that is what was written.
+					hint := ""
+					if _, derr := time.ParseDuration(s); derr == nil {
+						hint = " (a duration such as 1h goes in every:)"
+					}
+					d.errorf(p.val, "automation cron: want a cron expression such as \"0 * * * *\"%s: %v", hint, err)
 				} else {
 					d.errorf(p.val, "automation every: want a duration such as 1h or a cron expression such as \"0 * * * *\": %v", err)
 				}

@@ -226,6 +226,12 @@ func TestConfigErrors(t *testing.T) {
 		// cron: takes no duration, so its error does not offer one.
 		{"duration as cron", base + "automations:\n  - name: n\n    cron: 1h\n    notify: {webhook: a}\n", nil,
 			[]string{`hooklab.yaml:6:11: automation cron: want a cron expression such as "0 * * * *" (a duration such as 1h goes in every:): want 5 fields`}},
+		// The hint about every: is for a duration written in cron: only;
+		// beside a cron expression that is wrong it misleads.
+		{"cron that never runs", base + "automations:\n  - name: n\n    cron: 0 0 31 2 *\n    notify: {webhook: a}\n", nil,
+			[]string{`hooklab.yaml:6:11: automation cron: want a cron expression such as "0 * * * *": "0 0 31 2 *" never runs: no month has that day`}},
+		{"cron minute out of range", base + "automations:\n  - name: n\n    cron: 61 * * * *\n    notify: {webhook: a}\n", nil,
+			[]string{`hooklab.yaml:6:11: automation cron: want a cron expression such as "0 * * * *": minute: "61" is outside 0-59`}},
 		{"bad rate", base + "    rate_limit: lots\n", nil, []string{`hooklab.yaml:4:17: rate_limit: want a rate such as 60/min, got "lots"`}},
 		{"too many headers", base + "    custom_headers: {A: 1, B: 2, C: 3, D: 4, E: 5, F: 6}\n", nil,
 			[]string{"hooklab.yaml:4:21: webhook a: custom_headers: at most 5 custom headers are allowed, got 6"}},
