@@ -104,7 +104,8 @@ type Webhook struct {
 	// errors.
 	Strict bool `json:"strict,omitempty"`
 	// MaxPayload caps the rendered payload and URL parameters, in bytes;
-	// default DefaultMaxPayload. Over it an invocation fails.
+	// default DefaultMaxPayload. At or over it an invocation fails: they
+	// must be under it, as Zendesk's must be under 256 KB.
 	MaxPayload Size `json:"max_payload,omitempty"`
 	// Concurrency is how many attempts to this webhook may be in flight;
 	// default DefaultConcurrency.
