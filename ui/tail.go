@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 
@@ -354,7 +355,35 @@ func FormatLine(s inspect.Summary) string {
 	if u, err := url.Parse(s.URL); err == nil && u.RawQuery != "" {
 		path += "?" + u.RawQuery
 	}
-	return fmt.Sprintf("%s %-7s %s %s %s %s", ts, s.Method, path, status, FormatSize(s.RequestSize), formatMS(s.DurationMS))
+	return fmt.Sprintf("%s %-7s %s %s %s %s", ts, s.Method, printable(path), status, FormatSize(s.RequestSize), formatMS(s.DurationMS))
+}
+
+// printable percent-encodes what a terminal would act on or what would
+// split a tail line's fields: spaces, C0 and C1 controls, DEL, and bytes
+// that are not UTF-8 (0x9b alone is CSI to a terminal that is not in
+// UTF-8). A query keeps its bytes as sent (and a URL url.Parse refuses,
+// which only a HAR file's can be, is the path whole), so a sender could
+// otherwise set the title, colours or clipboard of the terminal tail
+// prints to.
+func printable(s string) string {
+	var b strings.Builder
+	copied := 0 // s[:copied] is in b
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == ' ' || r < 0x20 || r >= 0x7f && r < 0xa0 || r == utf8.RuneError && n == 1 {
+			b.WriteString(s[copied:i])
+			for _, c := range []byte(s[i : i+n]) {
+				fmt.Fprintf(&b, "%%%02X", c)
+			}
+			copied = i + n
+		}
+		i += n
+	}
+	if copied == 0 {
+		return s
+	}
+	b.WriteString(s[copied:])
+	return b.String()
 }
 
 // FormatSize renders a byte count briefly: 512B, 1.5KiB, 3.2MiB.
