@@ -340,7 +340,8 @@ func (t *tailer) catchUp(ctx context.Context) bool {
 	return false
 }
 
-// FormatLine renders a summary as `time method path status size duration`.
+// FormatLine renders a summary as `time method path status size duration`
+// (for a CONNECT, host:port in place of the path).
 func FormatLine(s inspect.Summary) string {
 	t, err := time.Parse(time.RFC3339Nano, s.Time)
 	ts := s.Time
@@ -352,8 +353,15 @@ func FormatLine(s inspect.Summary) string {
 		status = fmt.Sprint(s.Status)
 	}
 	path := s.Path
-	if u, err := url.Parse(s.URL); err == nil && u.RawQuery != "" {
-		path += "?" + u.RawQuery
+	if u, err := url.Parse(s.URL); err == nil {
+		if path == "" {
+			// A forward proxy's CONNECT: its target is host:port, as
+			// its request line had it (the line keeps its fields).
+			path = u.Host
+		}
+		if u.RawQuery != "" {
+			path += "?" + u.RawQuery
+		}
 	}
 	return fmt.Sprintf("%s %-7s %s %s %s %s", ts, s.Method, printable(path), status, FormatSize(s.RequestSize), formatMS(s.DurationMS))
 }

@@ -6,8 +6,9 @@ import (
 	"github.com/hooklab/hooklab/inspect"
 )
 
-// TestFormatLineTarget: what a sender or a HAR file wrote into the URL
-// cannot drive the terminal tail prints to, nor split the line.
+// TestFormatLineTarget: a tail line has a target whatever the exchange
+// was, and what a sender or a HAR file wrote into the URL cannot drive
+// the terminal tail prints to, nor split the line.
 func TestFormatLineTarget(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -19,6 +20,12 @@ func TestFormatLineTarget(t *testing.T) {
 			name: "plain",
 			s:    inspect.Summary{Method: "POST", URL: "http://h/b/x/hook?x=1", Path: "/b/x/hook", Status: 200, RequestSize: 7},
 			want: "POST    /b/x/hook?x=1 200 7B 0.00ms",
+		},
+		{
+			// A CONNECT has no path: its target is the host it tunnelled to.
+			name: "connect",
+			s:    inspect.Summary{Method: "CONNECT", URL: "http://127.0.0.1:3000", Path: "", Status: 200},
+			want: "CONNECT 127.0.0.1:3000 200 0B 0.00ms",
 		},
 		{
 			// A URL url.Parse refuses (a HAR file's _hooklab.url_base64 can
