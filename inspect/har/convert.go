@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -208,7 +209,11 @@ func (f *File) Exchanges() ([]*inspect.Exchange, error) {
 		}
 		ex, err := f.Log.Entries[i].Exchange()
 		if err != nil {
-			return nil, fmt.Errorf("HAR entry %d (%s %s): %w", i+1, f.Log.Entries[i].Request.Method, f.Log.Entries[i].Request.URL, err)
+			u := f.Log.Entries[i].Request.URL
+			if hasCTL(u) { // printed to a terminal by import
+				u = strconv.Quote(u)
+			}
+			return nil, fmt.Errorf("HAR entry %d (%s %s): %w", i+1, f.Log.Entries[i].Request.Method, u, err)
 		}
 		if f.Log.Entries[i].Hooklab == nil && creator != "" {
 			if ex.Meta == nil {
@@ -308,19 +313,19 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 			}
 			ex.Request.URL = string(b)
 		}
+		// Held to what another tool's entry is (an edited fixture, or
+		// url_base64, which can hold any bytes): a URL no request could
+		// have been sent to fails every replay and /curl, and control
+		// characters reached the terminal through tail and replay.
+		if _, err := absoluteURL(ex.Request.URL); err != nil {
+			return nil, err
+		}
 	} else {
 		ex.Request.Proto = normalizeProto(e.Request.HTTPVersion)
 		ex.Request.Headers = headers(e.Request.Headers, true)
-		u, err := url.Parse(e.Request.URL)
-		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("%w: request url %q is not absolute", inspect.ErrInvalid, e.Request.URL)
-		}
-		switch strings.ToLower(u.Scheme) {
-		case "http", "https", "ws", "wss":
-		default:
-			// An ftp: or gopher: entry would be stored, then fail every
-			// replay and every /curl.
-			return nil, fmt.Errorf("%w: request url %q: want http, https, ws or wss, not %s", inspect.ErrInvalid, e.Request.URL, u.Scheme)
+		u, err := absoluteURL(e.Request.URL)
+		if err != nil {
+			return nil, err
 		}
 		if i := strings.IndexByte(e.Request.URL, '#'); i >= 0 {
 			// A browser's HAR (Firefox's, and Chrome's as chrome-har and
@@ -415,6 +420,32 @@ func (e *Entry) Exchange() (*inspect.Exchange, error) {
 	}
 	ex.Response = r
 	return ex, nil
+}
+
+// absoluteURL parses an entry's request URL, refusing one no request
+// could have been sent to: not absolute, of a scheme other than http,
+// https, ws or wss (an ftp: or gopher: entry would be stored, then fail
+// every replay and every /curl), or with a control character.
+func absoluteURL(raw string) (*url.URL, error) {
+	if hasCTL(raw) {
+		return nil, fmt.Errorf("%w: request url %q holds a control character", inspect.ErrInvalid, raw)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("%w: request url %q is not absolute", inspect.ErrInvalid, raw)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https", "ws", "wss":
+	default:
+		return nil, fmt.Errorf("%w: request url %q: want http, https, ws or wss, not %s", inspect.ErrInvalid, raw, u.Scheme)
+	}
+	return u, nil
+}
+
+// hasCTL reports whether s holds a byte below 0x20 or DEL, which
+// url.Parse refuses and no request line can carry.
+func hasCTL(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0
 }
 
 // check refuses what no HTTP request or response can hold, which a HAR

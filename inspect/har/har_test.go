@@ -378,6 +378,14 @@ func TestParseErrors(t *testing.T) {
 		{"relative url", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "/x"}, "response": {"status": 200}}`, "not absolute"},
 		// Stored, it failed every replay and /curl.
 		{"ftp url", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "ftp://x/file"}, "response": {"status": 200}}`, "want http, https, ws or wss, not ftp"},
+		// An entry of a hooklab export is held to the same: an edited
+		// fixture's URL, or _hooklab.url_base64, which can hold any bytes
+		// (a tail line or an error printed them to the terminal as they
+		// were: escape sequences).
+		{"hooklab entry, ftp url", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "ftp://x/file"}, "response": {"status": 200}, "_hooklab": {"bin": "b"}}`, "want http, https, ws or wss, not ftp"},
+		{"hooklab entry, no url", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "not a url"}, "response": {"status": 200}, "_hooklab": {"bin": "b"}}`, "not absolute"},
+		{"hooklab entry, escapes in url_base64", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": 200}, "_hooklab": {"url_base64": "aHR0cDovL3gveBtdMDtQV05FRAc="}}`, "control character"},
+		{"control character in the url", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/\u001b[31mred"}, "response": {"status": 200}}`, "control character"},
 		// What no HTTP message holds: /raw and /curl would print a header
 		// of its own from a value with CR LF, and replays fail late.
 		{"CR LF in a header value", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/", "headers": [{"name": "X-Evil", "value": "a\r\nInjected: yes"}]}, "response": {"status": 200}}`,
@@ -412,6 +420,9 @@ func TestParseErrors(t *testing.T) {
 			_, err = f.Exchanges()
 			if err == nil || !errors.Is(err, inspect.ErrInvalid) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "HAR entry 1") {
 				t.Errorf("err %v, want ErrInvalid with %q", err, tc.want)
+			}
+			if err != nil && strings.ContainsRune(err.Error(), 0x1b) {
+				t.Errorf("err %q holds an escape character, which import prints to the terminal", err)
 			}
 		})
 	}
