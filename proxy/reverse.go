@@ -242,6 +242,8 @@ type flight struct {
 	// sendErr is the write that failed (see clientWriter).
 	sent    int64
 	sendErr error
+	// answered is set once a final status went to the client's writer.
+	answered bool
 	// origin is the scheme and Host the client reached a reverse proxy
 	// at ("http://127.0.0.1:9000"), for a Location given back in its
 	// terms; "" in forward mode or without a Host.
@@ -614,13 +616,35 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 			f.whole = body // rewrite hands it to the Transport
 		}
 	}
-	p.rp.ServeHTTP(asSent{clientWriter{w, f}}, out)
+	p.relay(asSent{clientWriter{w, f}}, out, f)
 	if f.tunnel != nil {
 		f.tunnel.Close() // the upgraded connection is over; this records it
 	}
 	// A response whose body was never read to its end (HEAD, 304, a client
 	// gone) is finished here.
 	p.finish(f, nil)
+}
+
+// relay has the ReverseProxy pass out to the upstream and its answer back
+// to w. When the upstream's body breaks off (or the client goes) the
+// ReverseProxy drops the connection by panicking with ErrAbortHandler;
+// what it had written of the answer waited in the server's buffer for the
+// flush interval, and the client of an answer that broke off within it got
+// nothing, not even the status the record shows. So what was written is
+// flushed first: the client gets what the upstream sent, then the close.
+// (The ReverseProxy has stopped its flush timer by then. An answer it
+// never began, its ErrorHandler's abort, has nothing to flush, and no
+// status line is made up for it.)
+func (p *Reverse) relay(w http.ResponseWriter, out *http.Request, f *flight) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler && f.answered {
+				_ = http.NewResponseController(w).Flush()
+			}
+			panic(v)
+		}
+	}()
+	p.rp.ServeHTTP(w, out)
 }
 
 // flushInterval is how long what an upstream sent may wait in the
@@ -1449,7 +1473,15 @@ type clientWriter struct {
 	f *flight
 }
 
+func (w clientWriter) WriteHeader(code int) {
+	if code >= 200 {
+		w.f.answered = true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
 func (w clientWriter) Write(b []byte) (int, error) {
+	w.f.answered = true // a write without WriteHeader is a 200
 	n, err := w.ResponseWriter.Write(b)
 	w.f.sent += int64(n)
 	if err != nil && w.f.sendErr == nil {
