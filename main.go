@@ -818,6 +818,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		SecretHeaders: o.secretHeaders,
 		MaxBody:       maxBody,
 		Transport:     selfRefusingTransport(uiLn.Addr()),
+		OwnAPI:        ownAPIURL(uiLn.Addr()),
 		Logger:        log.With("component", "replay"),
 		Context:       ctx,
 	})

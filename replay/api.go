@@ -49,6 +49,10 @@ type APIConfig struct {
 	// Options.MaxBody).
 	MaxBody int64
 	Clock   Clock
+	// OwnAPI reports whether a URL names hooklab's own UI/API listener,
+	// however it spells it; a run whose target it names is refused up
+	// front (Transport refuses each of its requests anyway). Nil: none.
+	OwnAPI func(rawURL string) bool
 }
 
 // API serves the replay, import and export endpoints:
@@ -182,6 +186,10 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 	var spec Spec
 	if err := inspect.DecodeJSON(r, &spec, a.cfg.MaxHAR); err != nil {
 		a.fail(w, r, err)
+		return
+	}
+	if spec.Target != "" && a.cfg.OwnAPI != nil && a.cfg.OwnAPI(spec.Target) {
+		a.fail(w, r, fmt.Errorf("%w: target %s is hooklab's own API, which replays are never sent to: give the address of the service to replay to", inspect.ErrInvalid, inspect.RedactURL(spec.Target)))
 		return
 	}
 	// Before Options, which copies spec.Diff into the run's options.
