@@ -572,7 +572,15 @@ var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy
 func (r *runner) destination(ex *inspect.Exchange) (*url.URL, error) {
 	o := r.opts.Override
 	u, err := url.Parse(ex.Request.URL)
-	if err != nil || u.Host == "" && r.target == nil {
+	if err != nil {
+		// A target does not mend it: its path is what is unknown.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL again
+		}
+		return nil, fmt.Errorf("recorded URL %q cannot be sent: %w", ex.Request.URL, err)
+	}
+	if u.Host == "" && r.target == nil {
 		return nil, fmt.Errorf("recorded URL %q cannot be sent: give a target", ex.Request.URL)
 	}
 	if err := numberSign(u, ex.Request.URL); err != nil {

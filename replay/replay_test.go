@@ -597,6 +597,27 @@ func TestReplayOwnAPIAdvice(t *testing.T) {
 	}
 }
 
+// TestReplayUnsendableURLAdvice: a recorded URL without a host asks for a
+// target when none is given; one that does not parse says why, target or
+// not (a target does not mend it: its path is what is unknown).
+func TestReplayUnsendableURLAdvice(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ url, target, want string }{
+		{"/hooks/x", "", `recorded URL "/hooks/x" cannot be sent: give a target`},
+		{"http://127.0.0.1:8080/%zz", "", `recorded URL "http://127.0.0.1:8080/%zz" cannot be sent: invalid URL escape "%zz"`},
+		{"http://127.0.0.1:8080/%zz", "http://127.0.0.1:1", `recorded URL "http://127.0.0.1:8080/%zz" cannot be sent: invalid URL escape "%zz"`},
+	} {
+		ex := capture("01JNB5Z3Q0000000000000000A", "POST", tc.url, nil, nil, okResp())
+		rep, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: tc.target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := rep.Results[0]; r.Outcome != Failed || !strings.Contains(r.Error, tc.want) || tc.target != "" && strings.Contains(r.Error, "give a target") {
+			t.Errorf("url %q, target %q: %s %q, want it to hold %q", tc.url, tc.target, r.Outcome, r.Error, tc.want)
+		}
+	}
+}
+
 func TestReplayTruncatedRequestIsNotSent(t *testing.T) {
 	t.Parallel()
 	tg := newTarget(t, nil)
