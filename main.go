@@ -1042,7 +1042,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 				hub.Publish(inspect.Event{Type: "rules", Data: map[string]any{"error": err.Error()}})
 				return
 			}
-			log.Info("config reloaded", "file", cfgPath, "mocks", len(c.Mocks), "verify", len(c.Verify))
+			log.Info("config reloaded", "file", cfgPath, "config", configSummary(c))
 			warnUnknownProxies(log, c, proxyNames)
 			hub.Publish(inspect.Event{Type: "rules", Data: map[string]any{"error": nil}})
 		})

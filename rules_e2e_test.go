@@ -228,6 +228,10 @@ func TestRulesReload(t *testing.T) {
 	if n, m := strings.Count(logged, `msg="config reloaded"`), strings.Count(logged, "config reload failed"); n != 5 || m != 3 {
 		t.Errorf("the log has %d reloaded and %d failed lines, want 5 and 3:\n%s", n, m, logged)
 	}
+	// Each says what the file now holds, as the start does.
+	if n := strings.Count(logged, `config="1 mocks, 0 verify rules"`); n != 5 {
+		t.Errorf("%d reloaded lines say what the file holds, want 5:\n%s", n, logged)
+	}
 }
 
 // TestRulesCheckCommand: check exits non-zero with every error as
