@@ -322,7 +322,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return helpOrUsage(err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fmt.Fprintf(fs.Output(), "hooklab %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
 		return errUsage
 	}
 	return nil
@@ -1609,7 +1609,7 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 			return err
 		}
 	} else if len(rest) > 0 {
-		fmt.Fprintf(stderr, "send: unexpected argument %q\n", rest[0])
+		fmt.Fprintf(stderr, "hooklab send: unexpected argument %q\n", rest[0])
 		return errUsage
 	}
 	if typ == "" {
@@ -1636,7 +1636,7 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	if len(res.Invocations) == 0 {
 		// Inactive webhooks are not invoked: the one subscribed may be.
-		fmt.Fprintf(stderr, "send: nothing was queued: no active webhook is subscribed to %s and no trigger of an active one fired (see GET %s/api/webhooks)\n", typ, strings.TrimSuffix(s, "/"))
+		fmt.Fprintf(stderr, "hooklab send: nothing was queued: no active webhook is subscribed to %s and no trigger of an active one fired (see GET %s/api/webhooks)\n", typ, strings.TrimSuffix(s, "/"))
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")

@@ -1574,7 +1574,8 @@ func TestCommands(t *testing.T) {
 		{[]string{"version"}, "hooklab", false},
 		{[]string{"help"}, "hooklab tail", false},
 		{[]string{"frobnicate"}, "unknown command", true},
-		{[]string{"version", "extra"}, `unexpected argument "extra"`, true},
+		{[]string{"version", "extra"}, `hooklab version: unexpected argument "extra"`, true},
+		{[]string{"send", "ticket.created", "extra"}, `hooklab send: unexpected argument "extra"`, true},
 		{[]string{"schema", "--pretty"}, "flag provided but not defined", true},
 		{[]string{"schema"}, `"$schema"`, false},
 		// -h asks for help: it is printed and is no failure (exit 0).
