@@ -1243,3 +1243,26 @@ func testBrowserPanelFocus(t *testing.T, p *browserPage) {
 	p.do(t, "press Enter on Cancel", pressKey("\r"))
 	panelClosed("Cancel in the edit panel", "edit-open")
 }
+
+// testBrowserShortcutsEscapeKeepsDetail: Escape in the keyboard shortcuts
+// dialog closes the dialog and nothing else. The page's own Escape handler
+// heard the key too (focus was on the dialog's Close button, not a field)
+// and closed the exchange open behind it; j and k moved the list under it.
+func testBrowserShortcutsEscapeKeepsDetail(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	first := browserCapture(t, s.Capture, "/b/keys/first", `{"a":1}`)
+	id := browserCapture(t, s.Capture, "/b/keys/second", `{"a":2}`)
+	p.openUI(t, s.UI+"#/exchanges/"+id)
+	p.waitFor(t, "the exchange opens", `document.querySelector('#detail').dataset.state === 'ready'`, 5*time.Second)
+
+	p.do(t, "press ?", pressKey("?"))
+	p.waitFor(t, "the shortcuts dialog opens", `document.querySelector('#shortcuts').open`, 5*time.Second)
+	p.do(t, "press j", pressKey("j"))
+	p.do(t, "press Escape", pressKey("\x1b"))
+	p.waitFor(t, "the dialog closes", `!document.querySelector('#shortcuts').open`, 5*time.Second)
+	time.Sleep(200 * time.Millisecond) // a close of the pane would have come with the key
+	got := evalIn[map[string]string](t, p, `({hash: location.hash, state: document.querySelector('#detail').dataset.state, id: document.querySelector('#detail').dataset.id || ''})`)
+	if got["hash"] != "#/exchanges/"+id || got["state"] != "ready" || got["id"] != id {
+		p.fatalf(t, "after j and Escape in the shortcuts dialog the page is %v; want the exchange %s still open (not %s)", got, id, first)
+	}
+}

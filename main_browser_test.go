@@ -374,6 +374,7 @@ func TestBrowser(t *testing.T) {
 		{"SelectedRowContrast", testBrowserSelectedRowContrast},
 		{"StatusContrast", testBrowserStatusContrast},
 		{"PanelFocus", testBrowserPanelFocus},
+		{"ShortcutsEscapeKeepsDetail", testBrowserShortcutsEscapeKeepsDetail},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

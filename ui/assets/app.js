@@ -702,6 +702,10 @@ function typing(el) {
 
 function onKey(ev) {
   if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  // An open modal dialog (the shortcuts) has the keys, wherever the focus
+  // is: its Escape closes it alone, and j, k or Enter do not act on the
+  // page behind it.
+  if (document.querySelector('dialog[open]')) return;
   if (ev.key === 'Escape') {
     if (ev.target.closest && ev.target.closest('#action-panel')) detail.closePanel(); // as its Cancel does
     else if (typing(ev.target)) ev.target.blur();
