@@ -1266,3 +1266,37 @@ func testBrowserShortcutsEscapeKeepsDetail(t *testing.T, p *browserPage) {
 		p.fatalf(t, "after j and Escape in the shortcuts dialog the page is %v; want the exchange %s still open (not %s)", got, id, first)
 	}
 }
+
+// testBrowserLongTextWraps: a replay result's long URL and a webhook's long
+// name, neither with a place to break, wrap in their views. The result's
+// summary and the webhook's heading kept them on one line, so the view
+// scrolled sideways across tens of thousands of pixels.
+func testBrowserLongTextWraps(t *testing.T, p *browserPage) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{}`) }))
+	t.Cleanup(target.Close)
+	s := startServer(t, "--memory")
+	p.do(t, "1280x800", chromedp.EmulateViewport(1280, 800))
+	id := browserCapture(t, s.Capture, "/b/long/"+strings.Repeat("x", 4000), `{}`)
+	resp, body := s.api(t, http.MethodPost, "/api/replay", strings.NewReader(`{"ids":[`+jsQuote(id)+`],"target":`+jsQuote(target.URL)+`}`))
+	var run struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &run); err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /api/replay: %d %s", resp.StatusCode, body)
+	}
+	resp, body = s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(`{"id":"long","name":`+jsQuote(strings.Repeat("n", 250))+`,"endpoint":`+jsQuote(target.URL)+`}`))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /api/webhooks: %d %s", resp.StatusCode, body)
+	}
+	const wide = `(() => { const v = document.querySelector('#view-other'); return v.scrollWidth - v.clientWidth; })()`
+	for _, view := range []struct{ hash, ready string }{
+		{"#/replays/" + run.ID, `document.querySelector('.run-result > summary')`},
+		{"#/webhooks/long", `document.querySelector('#view-other h2')?.textContent.startsWith('nnn')`},
+	} {
+		p.openUI(t, s.UI+view.hash)
+		p.waitFor(t, view.hash+" shows", view.ready, 10*time.Second)
+		if over := evalIn[float64](t, p, wide); over > 0 {
+			p.fatalf(t, "%s is %.0f px wider than its view", view.hash, over)
+		}
+	}
+}

@@ -375,6 +375,7 @@ func TestBrowser(t *testing.T) {
 		{"StatusContrast", testBrowserStatusContrast},
 		{"PanelFocus", testBrowserPanelFocus},
 		{"ShortcutsEscapeKeepsDetail", testBrowserShortcutsEscapeKeepsDetail},
+		{"LongTextWraps", testBrowserLongTextWraps},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
