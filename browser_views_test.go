@@ -1300,3 +1300,27 @@ func testBrowserLongTextWraps(t *testing.T, p *browserPage) {
 		}
 	}
 }
+
+// testBrowserActivityFilterEmpty: a webhook's activity log filtered to a
+// status none of its invocations has says that nothing matches the filter.
+// It said "No invocations yet." of a webhook that had delivered.
+func testBrowserActivityFilterEmpty(t *testing.T, p *browserPage) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(receiver.Close)
+	s := startServer(t, "--memory")
+	if resp, body := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(`{"id":"ok","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["ok.*"]}`)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := s.api(t, http.MethodPost, "/api/events", strings.NewReader(`{"type":"ok.x","data":{}}`)); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /api/events: %d %s", resp.StatusCode, body)
+	}
+	waitInvocations(t, s, "ok", 1)
+
+	p.openUI(t, s.UI+"#/webhooks/ok")
+	p.waitFor(t, "the activity log shows the delivery", `document.querySelectorAll('.activity .invocation-row').length === 1`, 10*time.Second)
+	p.do(t, "filter on failed", setInput("#act-status", "failed"))
+	p.waitFor(t, "the filtered log is drawn", `document.querySelector('#act-status').value === 'failed' && !document.querySelector('.activity .invocation-row')`, 10*time.Second)
+	if got := evalIn[string](t, p, `document.querySelector('.activity').innerText`); strings.Contains(got, "yet") || !strings.Contains(got, "match") {
+		p.fatalf(t, "the log filtered to failed reads %q; want it to say no invocation matches the filter", got)
+	}
+}

@@ -376,6 +376,7 @@ func TestBrowser(t *testing.T) {
 		{"PanelFocus", testBrowserPanelFocus},
 		{"ShortcutsEscapeKeepsDetail", testBrowserShortcutsEscapeKeepsDetail},
 		{"LongTextWraps", testBrowserLongTextWraps},
+		{"ActivityFilterEmpty", testBrowserActivityFilterEmpty},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

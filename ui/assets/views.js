@@ -694,7 +694,7 @@ export class Views {
       h('div', { class: 'row' }, statusSel, fromSel),
       inv.length ? h('table', { class: 'kv grid', 'aria-label': 'Activity log' },
         h('thead', null, h('tr', null, ['When', 'Event', 'Cause', 'Status', 'Attempts', 'Code', ''].map((x) => h('th', { scope: 'col' }, x)))),
-        body) : h('p', { class: 'muted' }, 'No invocations yet.'),
+        body) : h('p', { class: 'muted' }, act.status || act.from ? 'No invocations match these filters.' : 'No invocations yet.'),
       older ? h('div', { class: 'row' }, older) : null);
   }
 }
