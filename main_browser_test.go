@@ -569,6 +569,17 @@ func testBrowserBins(t *testing.T, p *browserPage) {
 		p.fatalf(t, "with ?bin=mine the list has %d rows, want 1", n)
 	}
 
+	// A bin name the capture endpoint would refuse says why under the bar,
+	// and the list keeps the bin it showed; a valid one clears the error.
+	p.do(t, "type an invalid bin", setInput("#bin-filter", "bad name!"))
+	p.waitFor(t, "the invalid bin says why under the bar",
+		`!document.querySelector('#q-error').hidden && document.querySelector('#q-error').textContent.includes('bad name!') && document.querySelector('#q-error').textContent.includes('mine')`, 3*time.Second)
+	if n := evalIn[int](t, p, `document.querySelectorAll('tr.exchange-row').length`); n != 1 {
+		p.fatalf(t, "with an invalid bin typed, the list has %d rows, want bin mine's 1", n)
+	}
+	p.do(t, "type a valid bin", setInput("#bin-filter", "mine"))
+	p.waitFor(t, "the error goes with a valid bin", `document.querySelector('#q-error').hidden && document.querySelector('#bin-filter').getAttribute('aria-invalid') === 'false'`, 3*time.Second)
+
 	// Clearing the filter shows every bin and drops it from the address.
 	p.do(t, "clear the bin filter", chromedp.Evaluate[chromedp.Void](`(() => {
 		const i = document.querySelector('#bin-filter');

@@ -72,6 +72,7 @@ const state = {
   loaded: false,    // the list has loaded at least once for this filter
   loadFailed: false, // the notice shows a failed load (hidden by the next good one)
   qInvalid: '',     // the filter box holds this invalid filter: the list still shows state.q's
+  binInvalid: '',   // the bin box holds this invalid bin name: the list still shows state.bin's
   broken: false,    // state.q itself (from the address) is invalid: the list shows nothing
   goodQ: null,      // the last filter the server listed: where a filter it refuses falls back
   refusedQ: null,   // a filter from the address the server refused before anything was listed
@@ -168,17 +169,22 @@ let filterError = '';
 /** showFilterState shows (or hides) the filter's error and what the list shows instead. */
 function showFilterState(message = filterError) {
   filterError = state.qInvalid || state.broken ? message : '';
-  const invalid = !!filterError;
-  els.q.setAttribute('aria-invalid', String(invalid));
+  const invalid = !!filterError || !!state.binInvalid;
+  els.q.setAttribute('aria-invalid', String(!!filterError));
   els.qError.hidden = !invalid || els.traffic.hidden;
   els.traffic.dataset.filter = invalid ? 'invalid' : 'ok';
   updateListStatus();
   if (!invalid) return;
+  const why = [];
+  if (filterError) why.push(`Invalid filter: ${filterError}`);
+  if (state.binInvalid) why.push(`Invalid bin “${state.binInvalid}”: a bin name is 1 to 64 letters, digits, _ or -.`);
   let shows;
   if (state.broken) shows = 'Nothing is listed until the filter is fixed.';
+  else if (state.q && state.bin) shows = `The list still shows the last valid filter: ${state.q} in bin ${state.bin}`;
   else if (state.q) shows = `The list still shows the last valid filter: ${state.q}`;
+  else if (state.bin) shows = `The list still shows bin ${state.bin}.`;
   else shows = 'The list still shows every exchange, unfiltered.';
-  els.qErrorText.textContent = `Invalid filter: ${filterError}`;
+  els.qErrorText.textContent = why.join(' ');
   els.qErrorNote.textContent = shows;
 }
 
@@ -600,6 +606,8 @@ function onBinInput() {
   const v = els.bin.value.trim();
   const ok = v === '' || binPattern.test(v);
   els.bin.setAttribute('aria-invalid', String(!ok));
+  state.binInvalid = ok ? '' : v;
+  showFilterState();
   if (!ok) return;
   binTimer = setTimeout(() => applyFilter({ bin: v }), 250);
 }
@@ -638,6 +646,9 @@ async function newBin() {
     els.newBinResult.hidden = false;
     els.newBinOffer.hidden = true;
     els.bin.value = bin.name;
+    els.bin.setAttribute('aria-invalid', 'false');
+    state.binInvalid = ''; // the box's invalid name, if any, is replaced
+    showFilterState();
     applyFilter({ bin: bin.name });
   } catch (err) {
     showNotice(`New bin: ${err.message}`);
