@@ -283,7 +283,7 @@ export class DetailPane {
     } },
     h('label', { for: 'replay-target' }, 'Target'), target, send,
     h('button', { type: 'button', class: 'button-quiet', onclick: () => this.closePanel() }, 'Cancel'));
-    this.panel('#replay-open', h('h3', null, 'Replay'), h('p', { class: 'muted' }, 'A base URL such as http://127.0.0.1:3000 (its scheme and host replace the original\'s); empty sends to the original URL.'), form, out);
+    this.panel('#replay-open', h('h3', null, 'Replay'), h('p', { class: 'muted' }, 'A base URL such as http://127.0.0.1:3000 (its scheme and host replace the original\'s, its path goes in front, and a capture sent to a bin loses its /b/NAME part); empty sends to the original URL.'), form, out);
     target.focus();
   }
 
