@@ -580,6 +580,17 @@ func testBrowserBins(t *testing.T, p *browserPage) {
 	p.do(t, "type a valid bin", setInput("#bin-filter", "mine"))
 	p.waitFor(t, "the error goes with a valid bin", `document.querySelector('#q-error').hidden && document.querySelector('#bin-filter').getAttribute('aria-invalid') === 'false'`, 3*time.Second)
 
+	// The header's Clear deletes the traffic list's exchanges: it is there
+	// with the list alone (on the Bins view, its bin filter hidden, it
+	// would have deleted that bin's or every bin's).
+	if hidden := evalIn[bool](t, p, `document.querySelector('#clear').hidden`); hidden {
+		p.fatalf(t, "the header's Clear is hidden on the traffic view")
+	}
+	p.do(t, "open the bins view", chromedp.Evaluate[chromedp.Void](`location.hash = '#/bins'`))
+	p.waitFor(t, "the bins view hides the header's Clear", `document.querySelector('#filter').hidden && document.querySelector('#clear').hidden`, 3*time.Second)
+	p.do(t, "back to the traffic view", chromedp.Evaluate[chromedp.Void](`location.hash = ''`))
+	p.waitFor(t, "the traffic view shows the header's Clear", `!document.querySelector('#filter').hidden && !document.querySelector('#clear').hidden`, 3*time.Second)
+
 	// Clearing the filter shows every bin and drops it from the address.
 	p.do(t, "clear the bin filter", chromedp.Evaluate[chromedp.Void](`(() => {
 		const i = document.querySelector('#bin-filter');

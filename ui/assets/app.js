@@ -579,6 +579,7 @@ function onRoute() {
   els.traffic.hidden = !traffic;
   els.other.hidden = traffic;
   els.filter.hidden = !traffic;
+  els.clear.hidden = !traffic; // it deletes the list's exchanges: with the list alone
   showFilterState();
   for (const a of document.querySelectorAll('.view-link')) {
     if (a.dataset.view === r.view) a.setAttribute('aria-current', 'page');
