@@ -2249,6 +2249,7 @@ func (s *SQLite) List(ctx context.Context, q Query) (_ []Summary, _ string, err 
 	// The index's watermark is read once: the SQL and the check of
 	// journaled rows below must agree on which rows it answered for.
 	w, indexed := s.textIndexed(q)
+	_, whole := indexPhrase(strings.ToLower(q.Text))
 	where, args, err := s.whereClause(ctx, q, w, indexed)
 	if err != nil {
 		return nil, "", err
@@ -2282,7 +2283,7 @@ func (s *SQLite) List(ctx context.Context, q Query) (_ []Summary, _ string, err 
 		}
 		n, more, err := s.listPage(ctx, w2+order, append(a2, pageSize), func(sm Summary, at recordAt) (bool, error) {
 			after = sm.seq
-			if q.Text != "" && at.seg > 0 && !(indexed && sm.seq <= w) {
+			if q.Text != "" && at.seg > 0 && !(indexed && whole && sm.seq <= w) {
 				ok, err := s.recordHas(&sf, at, sm.ID, sm.URL, q.Text)
 				if err != nil || !ok {
 					return true, err
@@ -2370,8 +2371,31 @@ func (s *SQLite) recordHas(sf *segmentFiles, at recordAt, id, rawURL, text strin
 	return containsText(&Exchange{Request: Request{URL: rawURL}}, text), nil
 }
 
+// maxIndexedRunes bounds the search text the text index looks for. FTS5
+// matches a phrase of n trigrams against a row in time n times the places
+// they are in the row, without stopping for a cancelled query: 1,000 letters
+// over a header of 900 KiB of one letter took 13 s, and a query of 900 KiB
+// took the CPU for as long as it took. The index finds the rows holding
+// the text's first maxIndexedRunes characters, and those are checked for
+// all of it, as rows not indexed yet are.
+const maxIndexedRunes = 32
+
+// indexPhrase is what the text index looks for of t, a lowered search
+// text: all of it (whole), or its first maxIndexedRunes characters.
+func indexPhrase(t string) (phrase string, whole bool) {
+	n := 0
+	for i := range t {
+		if n == maxIndexedRunes {
+			return t[:i], false
+		}
+		n++
+	}
+	return t, true
+}
+
 // textIndexed says whether the text index can answer q's text, for the
-// rows up to w.
+// rows up to w (for a text longer than maxIndexedRunes, which rows may
+// hold it).
 func (s *SQLite) textIndexed(q Query) (w int64, ok bool) {
 	if !s.fts || utf8.RuneCountInString(q.Text) < 3 {
 		return 0, false
@@ -2468,8 +2492,16 @@ func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool
 			// gathered the rows of both sides and sorted them in a
 			// temporary B-tree for every page, every row of the scanned
 			// side included (minutes to page through a large backlog).
-			add(`CASE WHEN seq <= ? THEN seq IN (SELECT rowid FROM exchanges_text WHERE exchanges_text MATCH ?) ELSE `+scan+` END`,
-				append([]any{w, `"` + strings.ReplaceAll(t, `"`, `""`) + `"`}, scanArgs...)...)
+			// For a long text the index finds the rows holding its
+			// start, and the scan checks them for all of it.
+			phrase, whole := indexPhrase(t)
+			match := `seq IN (SELECT rowid FROM exchanges_text WHERE exchanges_text MATCH ?)`
+			matchArgs := []any{w, `"` + strings.ReplaceAll(phrase, `"`, `""`) + `"`}
+			if !whole {
+				match += ` AND ` + scan
+				matchArgs = append(matchArgs, scanArgs...)
+			}
+			add(`CASE WHEN seq <= ? THEN `+match+` ELSE `+scan+` END`, append(matchArgs, scanArgs...)...)
 		} else {
 			add(scan, scanArgs...)
 		}
