@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestParseQueryLang(t *testing.T) {
@@ -453,6 +454,26 @@ func TestMatchPathEscaped(t *testing.T) {
 	} {
 		if got := MatchPath(tc.pattern, u); got != tc.want {
 			t.Errorf("MatchPath(%q, %q) = %v, want %v", tc.pattern, u, got, tc.want)
+		}
+	}
+}
+
+// TestHasFoldLongTextInLongRun: hasFold takes time in proportion to what
+// it reads, not to that times the text's length: a search of 16 KiB of one
+// letter and another after it, in a captured header of 512 KiB of that
+// letter (what the scan checks of each row not indexed yet, and of each
+// row the index finds for a long text), compared the text at every place.
+func TestHasFoldLongTextInLongRun(t *testing.T) {
+	t.Parallel()
+	s := "X-Run: " + strings.Repeat("A", 512<<10)
+	for _, q := range []string{strings.Repeat("a", 16<<10) + "b", strings.Repeat("a", 16<<10)} {
+		start := time.Now()
+		got, want := hasFold(s, q), !strings.HasSuffix(q, "b")
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("hasFold of %d bytes in %d took %v", len(q), len(s), took)
+		}
+		if got != want {
+			t.Errorf("hasFold(%d bytes) = %v, want %v", len(q), got, want)
 		}
 	}
 }

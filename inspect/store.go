@@ -176,8 +176,14 @@ func searchBody(h Headers, body []byte) string {
 
 // hasFold reports whether s holds t, which strings.ToLower made, in any
 // case: strings.Contains(strings.ToLower(s), t), without the copy when s
-// is ASCII (most URLs, headers and bodies).
+// is ASCII (most URLs, headers and bodies) and t short. The loop below
+// compares t at every place in s: for a long t that is len(s) times
+// len(t) (16 KiB of one letter in a 512 KiB header took 7 s), so a t
+// over 64 bytes is looked for by strings.Contains, in time len(s).
 func hasFold(s, t string) bool {
+	if len(t) > 64 {
+		return strings.Contains(strings.ToLower(s), t)
+	}
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return strings.Contains(strings.ToLower(s), t)
