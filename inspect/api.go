@@ -216,7 +216,14 @@ func StatusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
-// WriteError answers with err as JSON {"error": …}, logging server errors.
+// storeFullLog lets WriteError's line for a request a full disk (or
+// another store fault) refused through once every 5 s, with held_back the
+// refusals meanwhile, as capture's own: every write is refused then, and a
+// sender's retries or a test's loop made a line each.
+var storeFullLog = NewLogLimit(5 * time.Second)
+
+// WriteError answers with err as JSON {"error": …}, logging server errors
+// (those of a store that cannot write once every 5 s).
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	code := StatusOf(err)
 	if code == 499 {
@@ -227,7 +234,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		return
 	}
 	if code >= 500 {
-		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		if errors.Is(err, ErrStoreFull) {
+			storeFullLog.Log(log, slog.LevelError, "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		} else {
+			log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
 	}
 	if code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -868,5 +869,43 @@ func TestCursorAcrossAMemoryRestart(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("order=%s with the first run's cursor %s: %v, want %v", tc.order, cursors[tc.order], got, want)
 		}
+	}
+}
+
+// countHandler counts the records logged with each message.
+type countHandler struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (h *countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.n[r.Message]++
+	return nil
+}
+func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestWriteErrorStoreFullLogsOnce: a full disk refuses every request that
+// writes, thousands a second; the log says so once a period, as it does
+// for captures, not once a request (POST /api/events logged 9,600 lines
+// in 10 s).
+func TestWriteErrorStoreFullLogsOnce(t *testing.T) {
+	h := &countHandler{n: map[string]int{}}
+	log := slog.New(h)
+	for range 1000 {
+		rec := httptest.NewRecorder()
+		WriteError(rec, httptest.NewRequest("POST", "/api/events", nil), log, fmt.Errorf("queue invocations: %w: emit.db: database or disk is full", ErrStoreFull))
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("status %d, want 503", rec.Code)
+		}
+	}
+	h.mu.Lock()
+	n := h.n["request failed"]
+	h.mu.Unlock()
+	if n > 1 {
+		t.Errorf("logged %q %d times for 1000 refusals in a row, want once", "request failed", n)
 	}
 }
