@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -1002,6 +1003,10 @@ func TestJournalDamagedRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	i := bytes.Index(b, []byte("body-"))
+	flipped, err := strconv.Atoi(string(b[i+len("body-") : i+len("body-")+2]))
+	if err != nil {
+		t.Fatal(err)
+	}
 	b[i+len("body-")] ^= 0x20
 	if err := os.WriteFile(filepath.Join(jdir, names[1]), b, 0o600); err != nil {
 		t.Fatal(err)
@@ -1029,6 +1034,13 @@ func TestJournalDamagedRecords(t *testing.T) {
 	} else if gone := filepath.Join(jdir, names[0]); !strings.Contains(err.Error(), gone) {
 		// The API answers this error: it names the file to look for.
 		t.Errorf("Get of an exchange whose segment is gone: %v, want it to name %s", err, gone)
+	}
+	// So do those of an exchange whose record is damaged: which file
+	// holds it, to look at or move aside.
+	if _, err := s.Get(t.Context(), exs[flipped].ID); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "damaged") {
+		t.Errorf("Get of an exchange whose record is damaged: %v, want ErrDamaged", err)
+	} else if seg := filepath.Join(jdir, names[1]); !strings.Contains(err.Error(), seg) {
+		t.Errorf("Get of an exchange whose record is damaged: %v, want it to name %s", err, seg)
 	}
 	// The sweep reports the missing segment.
 	if err := s.sweepSegments(s.cdb, s.jr, map[uint64]bool{}); err != nil {

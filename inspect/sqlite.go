@@ -2218,15 +2218,19 @@ func (s *SQLite) load(sc scanner, sf *segmentFiles) (*Exchange, error) {
 	return s.loadRecord(sf, at, ex.ID)
 }
 
-// loadRecord reads exchange id from its journal record at at.
+// loadRecord reads exchange id from its journal record at at. A damaged
+// record's error names its segment file, as a missing one's does.
 func (s *SQLite) loadRecord(sf *segmentFiles, at recordAt, id string) (*Exchange, error) {
 	sf.dir = s.jdir
 	r, err := sf.read(at.seg, at.off)
+	if err == nil && r.id != id {
+		err = fmt.Errorf("journal record %d@%d holds exchange %s, not %s: %w", at.seg, at.off, r.id, id, errBadRow)
+	}
+	if errors.Is(err, errBadRow) {
+		return nil, fmt.Errorf("%s: %w", segmentName(s.jdir, at.seg), err)
+	}
 	if err != nil {
 		return nil, err
-	}
-	if r.id != id {
-		return nil, fmt.Errorf("journal record %d@%d holds exchange %s, not %s: %w", at.seg, at.off, r.id, id, errBadRow)
 	}
 	return r.exchange()
 }
