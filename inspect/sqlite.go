@@ -698,12 +698,20 @@ func (s *SQLite) migrate() error {
 		}
 		// Merging index segments happens in bounded steps the writer
 		// chooses (mergeIndex), never as an unbounded merge inside an
-		// insert that captures would wait behind.
-		for _, q := range []string{
-			`INSERT INTO exchanges_text(exchanges_text, rank) VALUES('automerge', 0)`,
-			`INSERT INTO exchanges_text(exchanges_text, rank) VALUES('crisismerge', 1000)`,
-		} {
-			if _, err := s.wdb.Exec(q); err != nil {
+		// insert that captures would wait behind. Set only when not set
+		// yet: a setting written changes the index's pages, and this
+		// runs before anything has read the tables, so a damaged
+		// hooklab.db was written to before it was refused.
+		for _, c := range []struct {
+			k string
+			v int64
+		}{{"automerge", 0}, {"crisismerge", 1000}} {
+			var v sql.NullInt64
+			_ = s.wdb.QueryRow(`SELECT v FROM exchanges_text_config WHERE k = ?`, c.k).Scan(&v)
+			if v.Valid && v.Int64 == c.v {
+				continue
+			}
+			if _, err := s.wdb.Exec(`INSERT INTO exchanges_text(exchanges_text, rank) VALUES(?, ?)`, c.k, c.v); err != nil {
 				s.log.Warn("text index setting", "err", err)
 			}
 		}

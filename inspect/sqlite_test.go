@@ -1369,3 +1369,72 @@ func TestCheckpointerAfterIdle(t *testing.T) {
 		time.Sleep(10 * checkpointEvery) // idle ticks: nothing to copy
 	}
 }
+
+// TestOpenDamagedLeavesItAsItWas: a hooklab.db whose exchanges table is
+// damaged is refused, naming the file, and left byte for byte as it was
+// (the text index's settings were written at every open, before any read
+// found the damage).
+func TestOpenDamagedLeavesItAsItWas(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := openStoreNoCleanup(t, dir)
+	for i := range 300 {
+		mustAdd(t, s, newEx("d", "POST", fmt.Sprintf("http://h/%d/%s", i, strings.Repeat("u", 400))))
+	}
+	s.Sync(t.Context())
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "hooklab.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page, size int64
+	err = db.QueryRow(`SELECT max(pageno) FROM dbstat WHERE name = 'exchanges' AND pagetype = 'leaf'`).Scan(&page)
+	if err == nil {
+		err = db.QueryRow(`PRAGMA page_size`).Scan(&size)
+	}
+	db.Close()
+	if err != nil {
+		t.Skipf("no dbstat to find a page of the exchanges table: %v", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := bytes.Repeat([]byte{0xa5}, int(size))
+	copy(b[(page-1)*size:], junk)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := OpenSQLite(dir, Options{Exclusive: true}); err == nil {
+		s.Close()
+		t.Fatal("a damaged hooklab.db opened")
+	} else if !strings.Contains(err.Error(), path) {
+		t.Errorf("error %q does not name %s", err, path)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(after, b) {
+		n := 0
+		for i := range min(len(after), len(b)) {
+			if after[i] != b[i] {
+				n++
+			}
+		}
+		t.Errorf("the damaged hooklab.db was written to: %d bytes differ, size %d then %d", n, len(b), len(after))
+	}
+}
+
+// openStoreNoCleanup opens a store the test closes itself.
+func openStoreNoCleanup(t *testing.T, dir string) *SQLite {
+	t.Helper()
+	s, err := OpenSQLite(dir, Options{})
+	if err != nil {
+		t.Fatalf("OpenSQLite(%q): %v", dir, err)
+	}
+	return s
+}
