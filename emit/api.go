@@ -61,7 +61,7 @@ func (e *Emitter) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		})
 		return
 	}
-	inspect.WriteError(w, r, e.log, err)
+	e.errs.Write(w, r, err)
 }
 
 // decodeBody reads a JSON body into v, refusing unknown fields. A value

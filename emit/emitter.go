@@ -131,6 +131,7 @@ type Emitter struct {
 	// found by its webhook id (see OwnCredentials).
 	testCreds sync.Map
 	log       *slog.Logger
+	errs      *inspect.ErrorWriter // the API's errors
 	clock     Clock
 	ids       *inspect.IDs
 	db        *db
@@ -258,7 +259,7 @@ func Open(opts Options) (*Emitter, error) {
 		return nil, err
 	}
 	e := &Emitter{
-		opts: opts, log: opts.Logger, clock: opts.Clock, ids: opts.IDs, db: d, client: opts.Client, transport: transport,
+		opts: opts, log: opts.Logger, errs: inspect.NewErrorWriter(opts.Logger), clock: opts.Clock, ids: opts.IDs, db: d, client: opts.Client, transport: transport,
 		api: map[string]*Webhook{}, cfg: &config{byID: map[string]*Webhook{}}, lanes: map[string]*lane{}, retired: map[string]*lane{}, removed: map[string]int{},
 		reload: make(chan struct{}, 1), events: make(chan queued, opts.EventBuffer), runDone: make(chan struct{}), workers: newWorkers(),
 	}

@@ -53,10 +53,11 @@ type APIConfig struct {
 
 // API serves the exchange and bin endpoints under /api.
 type API struct {
-	cfg APIConfig
-	log *slog.Logger
-	mux *http.ServeMux
-	h   http.Handler // mux, answering in JSON what it has no route for
+	cfg  APIConfig
+	log  *slog.Logger
+	errs *ErrorWriter
+	mux  *http.ServeMux
+	h    http.Handler // mux, answering in JSON what it has no route for
 	// decoding holds a place for each /decoded answer being made, from
 	// the decode until it is written (see MaxDecoding).
 	decoding chan struct{}
@@ -82,7 +83,7 @@ func NewAPI(cfg APIConfig) *API {
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = 5 * time.Minute
 	}
-	a := &API{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), decoding: make(chan struct{}, MaxDecoding)}
+	a := &API{cfg: cfg, log: cfg.Logger, errs: NewErrorWriter(cfg.Logger), mux: http.NewServeMux(), decoding: make(chan struct{}, MaxDecoding)}
 	a.routes()
 	a.h = JSONErrors(a.mux)
 	return a
@@ -216,15 +217,38 @@ func StatusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
-// storeFullLog lets WriteError's line for a request a full disk (or
-// another store fault) refused through once every 5 s, with held_back the
-// refusals meanwhile, as capture's own: every write is refused then, and a
-// sender's retries or a test's loop made a line each.
-var storeFullLog = NewLogLimit(5 * time.Second)
-
-// WriteError answers with err as JSON {"error": …}, logging server errors
-// (those of a store that cannot write once every 5 s).
+// WriteError answers with err as JSON {"error": …}, logging server errors.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	writeError(w, r, err, func(args ...any) { log.Error("request failed", args...) })
+}
+
+// ErrorWriter answers with errors as WriteError does, but logs the
+// refusals of a store that cannot write once every 5 s, with held_back the
+// refusals meanwhile, as capture logs its own: a full disk refuses every
+// write, and a sender's retries or a test's loop made a line each (POST
+// /api/events logged 9,600 in 10 s). An API keeps one.
+type ErrorWriter struct {
+	log  *slog.Logger
+	full *LogLimit
+}
+
+// NewErrorWriter returns an ErrorWriter that logs to log.
+func NewErrorWriter(log *slog.Logger) *ErrorWriter {
+	return &ErrorWriter{log: log, full: NewLogLimit(5 * time.Second)}
+}
+
+// Write answers r with err.
+func (e *ErrorWriter) Write(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, r, err, func(args ...any) {
+		if errors.Is(err, ErrStoreFull) {
+			e.full.Log(e.log, slog.LevelError, "request failed", args...)
+			return
+		}
+		e.log.Error("request failed", args...)
+	})
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, err error, logFailed func(args ...any)) {
 	code := StatusOf(err)
 	if code == 499 {
 		// The request's context ended: the client went away, or the server
@@ -234,11 +258,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		return
 	}
 	if code >= 500 {
-		if errors.Is(err, ErrStoreFull) {
-			storeFullLog.Log(log, slog.LevelError, "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		} else {
-			log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		}
+		logFailed("method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
@@ -246,7 +266,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	WriteJSON(w, code, map[string]string{"error": err.Error()})
 }
 
-func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) { WriteError(w, r, a.log, err) }
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) { a.errs.Write(w, r, err) }
 
 // Only fails when v holds a parameter that is not one of keys: a typo
 // (?pth=/x) would otherwise be ignored and the answer hold everything.

@@ -888,24 +888,33 @@ func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
 func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h *countHandler) WithGroup(string) slog.Handler      { return h }
 
-// TestWriteErrorStoreFullLogsOnce: a full disk refuses every request that
+// TestErrorWriterStoreFullLogsOnce: a full disk refuses every request that
 // writes, thousands a second; the log says so once a period, as it does
 // for captures, not once a request (POST /api/events logged 9,600 lines
-// in 10 s).
-func TestWriteErrorStoreFullLogsOnce(t *testing.T) {
+// in 10 s). Other server errors are each logged.
+func TestErrorWriterStoreFullLogsOnce(t *testing.T) {
 	h := &countHandler{n: map[string]int{}}
-	log := slog.New(h)
+	errs := NewErrorWriter(slog.New(h))
+	logged := func() int {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.n["request failed"]
+	}
 	for range 1000 {
 		rec := httptest.NewRecorder()
-		WriteError(rec, httptest.NewRequest("POST", "/api/events", nil), log, fmt.Errorf("queue invocations: %w: emit.db: database or disk is full", ErrStoreFull))
+		errs.Write(rec, httptest.NewRequest("POST", "/api/events", nil), fmt.Errorf("queue invocations: %w: emit.db: database or disk is full", ErrStoreFull))
 		if rec.Code != http.StatusServiceUnavailable {
 			t.Fatalf("status %d, want 503", rec.Code)
 		}
 	}
-	h.mu.Lock()
-	n := h.n["request failed"]
-	h.mu.Unlock()
+	n := logged()
 	if n > 1 {
 		t.Errorf("logged %q %d times for 1000 refusals in a row, want once", "request failed", n)
+	}
+	for range 2 {
+		errs.Write(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/exchanges", nil), errors.New("reading the database: boom"))
+	}
+	if got := logged(); got != n+2 {
+		t.Errorf("two other server errors made %d lines, want 2", got-n)
 	}
 }

@@ -69,6 +69,7 @@ type APIConfig struct {
 type API struct {
 	cfg  APIConfig
 	log  *slog.Logger
+	errs *inspect.ErrorWriter
 	mux  *http.ServeMux
 	h    http.Handler // mux, answering in JSON what it has no route for
 	mu   sync.Mutex
@@ -101,7 +102,7 @@ func NewAPI(cfg APIConfig) *API {
 	if cfg.Clock == nil {
 		cfg.Clock = realClock{}
 	}
-	a := &API{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), runs: map[string]*run{}}
+	a := &API{cfg: cfg, log: cfg.Logger, errs: inspect.NewErrorWriter(cfg.Logger), mux: http.NewServeMux(), runs: map[string]*run{}}
 	a.mux.HandleFunc("POST /api/replay", inspect.OnlyParams(a.log, a.start))
 	a.mux.HandleFunc("GET /api/replay", inspect.OnlyParams(a.log, a.list))
 	a.mux.HandleFunc("GET /api/replay/{run}", inspect.OnlyParams(a.log, a.get, "from"))
@@ -179,7 +180,7 @@ func (r *run) status(from int) RunStatus {
 }
 
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
-	inspect.WriteError(w, r, a.log, err)
+	a.errs.Write(w, r, err)
 }
 
 func (a *API) start(w http.ResponseWriter, r *http.Request) {
