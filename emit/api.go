@@ -21,6 +21,16 @@ const (
 	maxEventsBody     = 64 << 20
 )
 
+// An event post past largeEventPost bytes (or of a length not given) is
+// read and decoded while it holds one of maxLargeEventPosts places: its
+// body takes several times its size once decoded, and eight 50 MB posts
+// at once took 1.7 GB. More wait for a place (or for their client to go);
+// smaller posts, a batch of a few hundred events, never wait.
+const (
+	largeEventPost     = 1 << 20
+	maxLargeEventPosts = 2
+)
+
 // Prefixes returns the URL patterns Handler serves, for mounting on a mux
 // that also serves other /api routes.
 func Prefixes() []string {
@@ -360,6 +370,15 @@ type EventsResponse struct {
 }
 
 func (e *Emitter) handleEvents(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength < 0 || r.ContentLength > largeEventPost {
+		select {
+		case e.largePosts <- struct{}{}:
+			defer func() { <-e.largePosts }()
+		case <-r.Context().Done():
+			e.writeError(w, r, r.Context().Err())
+			return
+		}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxEventsBody))
 	if err != nil {
 		var mbe *http.MaxBytesError

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -1097,5 +1099,67 @@ func TestReadDataErrors(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "Go value") {
 			t.Errorf("ReadData(%q) names Go types: %v", tc.arg, err)
 		}
+	}
+}
+
+// TestLargeEventPostsTakeTurns: event posts past a MiB (or of unknown
+// length) are read and decoded at most maxLargeEventPosts at a time, as
+// a JSON body takes several times its size once decoded: eight 50 MB
+// posts at once peaked at 1.7 GB. More wait for a place; small posts do
+// not.
+func TestLargeEventPostsTakeTurns(t *testing.T) {
+	te := newEnv(t, "", nil)
+	srv := httptest.NewServer(te.e.Handler())
+	t.Cleanup(srv.Close)
+	// Posts that hold a place: their headers promise 2 MiB, and they send
+	// a few bytes of it, then wait.
+	var stalled []net.Conn
+	for range maxLargeEventPosts {
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		fmt.Fprintf(c, "POST /api/events HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n[", srv.Listener.Addr(), 2<<20)
+		stalled = append(stalled, c)
+	}
+	post := func(body []byte) (int, error) {
+		resp, err := http.Post(srv.URL+"/api/events", "application/json", bytes.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	// A small post goes through meanwhile.
+	if code, err := post([]byte(`{"type":"a.b","data":{}}`)); err != nil || code != http.StatusAccepted {
+		t.Fatalf("a small post while the large ones hold their places: %d %v", code, err)
+	}
+	// A large one waits for a place.
+	filler := strings.Repeat("x", 2<<20)
+	large := []byte(`{"type":"a.b","data":{"x":"` + filler + `"}}`)
+	done := make(chan error, 1)
+	go func() {
+		code, err := post(large)
+		if err == nil && code != http.StatusAccepted {
+			err = fmt.Errorf("status %d", code)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("a third large post was taken in while %d held their places (%v)", maxLargeEventPosts, err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	// One of them gives up: its place goes to the waiting post.
+	stalled[0].Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the waiting large post: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting large post was not taken in once a place was free")
 	}
 }

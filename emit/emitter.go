@@ -132,10 +132,13 @@ type Emitter struct {
 	testCreds sync.Map
 	log       *slog.Logger
 	errs      *inspect.ErrorWriter // the API's errors
-	clock     Clock
-	ids       *inspect.IDs
-	db        *db
-	client    *http.Client
+	// largePosts holds a place for each large event post being read and
+	// decoded (see maxLargeEventPosts).
+	largePosts chan struct{}
+	clock      Clock
+	ids        *inspect.IDs
+	db         *db
+	client     *http.Client
 	// transport is client's, when the emitter made the client itself
 	// (see send).
 	transport http.RoundTripper
@@ -261,7 +264,7 @@ func Open(opts Options) (*Emitter, error) {
 	e := &Emitter{
 		opts: opts, log: opts.Logger, errs: inspect.NewErrorWriter(opts.Logger), clock: opts.Clock, ids: opts.IDs, db: d, client: opts.Client, transport: transport,
 		api: map[string]*Webhook{}, cfg: &config{byID: map[string]*Webhook{}}, lanes: map[string]*lane{}, retired: map[string]*lane{}, removed: map[string]int{},
-		reload: make(chan struct{}, 1), events: make(chan queued, opts.EventBuffer), runDone: make(chan struct{}), workers: newWorkers(),
+		reload: make(chan struct{}, 1), largePosts: make(chan struct{}, maxLargeEventPosts), events: make(chan queued, opts.EventBuffer), runDone: make(chan struct{}), workers: newWorkers(),
 	}
 	e.attemptCtx, e.cancelAttempts = context.WithCancel(context.Background())
 	hooks, err := d.loadWebhooks(context.Background())
