@@ -154,7 +154,15 @@ func openJournal(dir string, applied uint64, log *slog.Logger) (*journal, []jour
 	var recs []journalRecord
 	for _, e := range entries {
 		first, ok := segmentLSN(e.Name())
-		if !ok || !e.Type().IsRegular() {
+		if !ok {
+			continue
+		}
+		if !e.Type().IsRegular() {
+			// Not read (a directory, a symbolic link): said, since the
+			// records it was to hold are not stored; and no new segment
+			// takes its name, which the writes would fail to open.
+			log.Warn("journal: a segment's name on what is not a regular file; not read", "file", filepath.Join(dir, e.Name()), "type", e.Type().String())
+			j.next = max(j.next, first+1)
 			continue
 		}
 		j.sealed = append(j.sealed, segment{filepath.Join(dir, e.Name()), first})

@@ -1647,3 +1647,27 @@ func TestSecondOpenerLeavesTheTextIndexAlone(t *testing.T) {
 		t.Errorf("the owner finds %d after indexing, want 50", len(got))
 	}
 }
+
+// TestJournalSegmentNotAFile: a file in journal/ named as a segment that
+// is not a regular file (a directory, a symbolic link) is not read, and
+// the log says so, naming it: the records it may point at were skipped
+// without a word when the database was rebuilt from the journal.
+func TestJournalSegmentNotAFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	jdir := filepath.Join(dir, "journal")
+	if err := os.MkdirAll(filepath.Join(jdir, "00000000000000000001.log"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/nonexistent", filepath.Join(jdir, "00000000000000000002.log")); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuf
+	s := openStore(t, dir, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	mustAdd(t, s, newEx("j", "GET", "http://h/a"))
+	for _, name := range []string{"00000000000000000001.log", "00000000000000000002.log"} {
+		if !strings.Contains(logs.String(), filepath.Join(jdir, name)) || !strings.Contains(logs.String(), "not a regular file") {
+			t.Errorf("the log does not name %s as not read:\n%s", name, logs.String())
+		}
+	}
+}
