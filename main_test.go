@@ -1067,9 +1067,15 @@ func TestTailRefusesTheCapturePort(t *testing.T) {
 	nothing := "http://" + ln.Addr().String()
 	ln.Close()
 	start := time.Now()
-	err = run(ctx, []string{"tail", "--server", nothing, "--wait", "300ms"}, func(string) string { return "" }, &out, &errOut)
-	if err == nil || !strings.Contains(err.Error(), "no hooklab answered at "+nothing+" within 300ms") || time.Since(start) > 5*time.Second {
+	var waitOut syncBuffer
+	err = run(ctx, []string{"tail", "--server", nothing, "--wait", "300ms"}, func(string) string { return "" }, &out, &waitOut)
+	// Why, as the attempts found it (not the last one's cut-off at the
+	// deadline); and it never connected, so it was not reconnecting.
+	if err == nil || !strings.Contains(err.Error(), "no hooklab answered at "+nothing+" within 300ms") || !strings.Contains(err.Error(), "connection refused") || time.Since(start) > 5*time.Second {
 		t.Errorf("tail --wait with nothing there: %v after %v", err, time.Since(start))
+	}
+	if got := waitOut.String(); strings.Contains(got, "reconnecting") || !strings.Contains(got, "waiting up to 300ms for hooklab to start") {
+		t.Errorf("tail --wait with nothing there said %q", got)
 	}
 	// Something that accepts and never answers: --wait bounds the attempt.
 	mute, err := net.Listen("tcp", "127.0.0.1:0")
@@ -1088,7 +1094,7 @@ func TestTailRefusesTheCapturePort(t *testing.T) {
 	}()
 	start = time.Now()
 	err = run(ctx, []string{"tail", "--server", "http://" + mute.Addr().String(), "--wait", "300ms"}, func(string) string { return "" }, &out, &errOut)
-	if err == nil || !strings.Contains(err.Error(), "within 300ms") || time.Since(start) > 5*time.Second {
+	if err == nil || !strings.Contains(err.Error(), "within 300ms: no answer") || time.Since(start) > 5*time.Second {
 		t.Errorf("tail --wait at a silent address: %v after %v", err, time.Since(start))
 	}
 	// The UI's address with a path has no stream: said at once.

@@ -74,6 +74,7 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 	backoff := 100 * time.Millisecond
 	announced := false
 	everConnected := false
+	var why error // the last attempt's error that was not a timeout
 	start := time.Now()
 	t := &tailer{cfg: cfg, base: base}
 	for {
@@ -110,6 +111,7 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 			}
 		})
 		conn, resp, err := d.DialContext(dctx, u.String(), hdr)
+		cutOff := dctx.Err() == context.DeadlineExceeded // by --wait (its connection closed under it)
 		stopClose()
 		cancel()
 		if err != nil && resp != nil && resp.Header.Get("Server") != "hooklab" {
@@ -144,16 +146,29 @@ func Tail(ctx context.Context, cfg TailConfig) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		var ne net.Error
+		timedOut := cutOff || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+		if err != nil && !timedOut {
+			why = err
+		}
 		if !everConnected && cfg.Wait > 0 && time.Since(start) >= cfg.Wait {
-			if errors.Is(err, context.DeadlineExceeded) {
-				err = errors.New("no answer")
+			if timedOut {
+				// The attempt --wait cut off: why the others failed says
+				// more, if one did otherwise.
+				err = why
+				if err == nil {
+					err = errors.New("no answer")
+				}
 			}
 			return fmt.Errorf("tail: no hooklab answered at %s within %v: %w", name, cfg.Wait, err)
 		}
 		if !announced {
-			if everConnected || cfg.Wait > 0 {
+			switch {
+			case everConnected:
 				fmt.Fprintf(cfg.Status, "tail: %v; reconnecting\n", err)
-			} else {
+			case cfg.Wait > 0:
+				fmt.Fprintf(cfg.Status, "tail: %v; waiting up to %v for hooklab to start\n", err, cfg.Wait)
+			default:
 				fmt.Fprintf(cfg.Status, "tail: %v; waiting for hooklab to start (--wait 10s gives up after 10s)\n", err)
 			}
 			announced = true
