@@ -209,11 +209,8 @@ func (f *File) Exchanges() ([]*inspect.Exchange, error) {
 		}
 		ex, err := f.Log.Entries[i].Exchange()
 		if err != nil {
-			u := f.Log.Entries[i].Request.URL
-			if hasCTL(u) { // printed to a terminal by import
-				u = strconv.Quote(u)
-			}
-			return nil, fmt.Errorf("HAR entry %d (%s %s): %w", i+1, f.Log.Entries[i].Request.Method, u, err)
+			rq := f.Log.Entries[i].Request
+			return nil, fmt.Errorf("HAR entry %d (%s %s): %w", i+1, quoteUnprintable(rq.Method), quoteUnprintable(rq.URL), err)
 		}
 		if f.Log.Entries[i].Hooklab == nil && creator != "" {
 			if ex.Meta == nil {
@@ -440,6 +437,19 @@ func absoluteURL(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("%w: request url %q: want http, https, ws or wss, not %s", inspect.ErrInvalid, raw, u.Scheme)
 	}
 	return u, nil
+}
+
+// quoteUnprintable quotes s, for an error import prints to a terminal,
+// when it holds what is not printable: a C0 or C1 control (ESC, U+009B
+// CSI), or bytes that are not UTF-8. A method that is no token is one an
+// entry's error is about, and a URL that parses may hold C1 controls.
+func quoteUnprintable(s string) string {
+	for _, r := range s {
+		if !strconv.IsPrint(r) || r == utf8.RuneError {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 // hasCTL reports whether s holds a byte below 0x20 or DEL, which

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/andybalholm/brotli"
 	"github.com/google/go-cmp/cmp"
@@ -386,6 +387,12 @@ func TestParseErrors(t *testing.T) {
 		{"hooklab entry, no url", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "not a url"}, "response": {"status": 200}, "_hooklab": {"bin": "b"}}`, "not absolute"},
 		{"hooklab entry, escapes in url_base64", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/"}, "response": {"status": 200}, "_hooklab": {"url_base64": "aHR0cDovL3gveBtdMDtQV05FRAc="}}`, "control character"},
 		{"control character in the url", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/\u001b[31mred"}, "response": {"status": 200}}`, "control character"},
+		// The entry's method and URL that the error names are quoted as
+		// the error's own quote them: a method that is no token may be an
+		// escape sequence, and a URL that parses may hold C1 controls
+		// (U+009B is CSI) or bytes that are not UTF-8.
+		{"escape sequence as the method", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "\u001b]0;PWNED\u0007", "url": "http://x/"}, "response": {"status": 200}}`, "is not a token"},
+		{"C1 control in a url, bad method", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "G T", "url": "http://x/\u009b31mred"}, "response": {"status": 200}}`, "is not a token"},
 		// What no HTTP message holds: /raw and /curl would print a header
 		// of its own from a value with CR LF, and replays fail late.
 		{"CR LF in a header value", `{"startedDateTime": "2024-01-01T00:00:00Z", "request": {"method": "GET", "url": "http://x/", "headers": [{"name": "X-Evil", "value": "a\r\nInjected: yes"}]}, "response": {"status": 200}}`,
@@ -421,8 +428,8 @@ func TestParseErrors(t *testing.T) {
 			if err == nil || !errors.Is(err, inspect.ErrInvalid) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "HAR entry 1") {
 				t.Errorf("err %v, want ErrInvalid with %q", err, tc.want)
 			}
-			if err != nil && strings.ContainsRune(err.Error(), 0x1b) {
-				t.Errorf("err %q holds an escape character, which import prints to the terminal", err)
+			if err != nil && strings.ContainsFunc(err.Error(), unicode.IsControl) {
+				t.Errorf("err %q holds a control character, which import prints to the terminal", err)
 			}
 		})
 	}
