@@ -578,13 +578,13 @@ func (r *runner) destination(ex *inspect.Exchange) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // without the URL again
 		}
-		return nil, fmt.Errorf("recorded URL %q cannot be sent: %w", ex.Request.URL, err)
+		return nil, fmt.Errorf("recorded URL %q cannot be sent: %w", inspect.RedactURL(ex.Request.URL), err)
 	}
 	if u.Host == "" && r.target == nil {
-		return nil, fmt.Errorf("recorded URL %q cannot be sent: give a target", ex.Request.URL)
+		return nil, fmt.Errorf("recorded URL %q cannot be sent: give a target", inspect.RedactURL(ex.Request.URL))
 	}
 	if err := numberSign(u, ex.Request.URL); err != nil {
-		return nil, fmt.Errorf("recorded URL %q cannot be sent: %w", ex.Request.URL, err)
+		return nil, fmt.Errorf("recorded URL %q cannot be sent: %w", inspect.RedactURL(ex.Request.URL), err)
 	}
 	if u.Scheme == "" {
 		u.Scheme = "http"
