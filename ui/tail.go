@@ -369,10 +369,17 @@ func FormatLine(s inspect.Summary) string {
 	}
 	path := s.Path
 	if u, err := url.Parse(s.URL); err == nil {
-		if path == "" {
+		switch {
+		case path != "":
+		case s.Method == http.MethodConnect:
 			// A forward proxy's CONNECT: its target is host:port, as
 			// its request line had it (the line keeps its fields).
 			path = u.Host
+		default:
+			// An absolute-form request without a path (GET
+			// http://h?x=1 to a forward proxy) went to /, as Go sends
+			// it on: the host is no path.
+			path = "/"
 		}
 		if u.RawQuery != "" {
 			path += "?" + u.RawQuery

@@ -28,6 +28,14 @@ func TestFormatLineTarget(t *testing.T) {
 			want: "CONNECT 127.0.0.1:3000 200 0B 0.00ms",
 		},
 		{
+			// A forward proxy's absolute-form request without a path
+			// (GET http://h?x=1) went to /, as its request to the
+			// upstream did: the host is no path.
+			name: "absolute form without a path",
+			s:    inspect.Summary{Method: "GET", URL: "http://example.com?x=1", Path: "", Status: 200},
+			want: "GET     /?x=1 200 0B 0.00ms",
+		},
+		{
 			// A URL url.Parse refuses (a HAR file's _hooklab.url_base64 can
 			// hold any bytes) is the summary's path as it is.
 			name: "escape sequences",
