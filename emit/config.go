@@ -1000,7 +1000,10 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 					d.errorf(p.keyNode, "automation: set every or cron, not both")
 				}
 				everyNode = p.val
-				s := d.str(p.val, "automation "+p.key)
+				s, ok := d.scalar(p.val, "automation "+p.key)
+				if !ok {
+					break // said why: no schedule to parse
+				}
 				a.spec = s
 				if v, err := time.ParseDuration(s); err == nil && p.key == "every" {
 					if v < time.Second {

@@ -295,13 +295,17 @@ func TestConfigBadRateOneError(t *testing.T) {
 // TestConfigUnsetVariableOneError: a ${VAR} that is unset is one error,
 // the one naming it: not said twice (timeout read its value again to
 // tell a written 0 from an empty one) nor followed by a complaint about
-// the empty value (rate_limit parsed it).
+// the empty value (rate_limit parsed it, every: and cron: read it as a
+// cron expression of no fields).
 func TestConfigUnsetVariableOneError(t *testing.T) {
 	t.Parallel()
 	const base = "webhooks:\n  - id: a\n    endpoint: https://example.com/a\n"
 	tests := []struct{ name, yaml, want string }{
 		{"timeout", base + "    timeout: ${TMO}\n", "hooklab.yaml:4:14: timeout: environment variable TMO is not set (or empty); write $${ for a literal ${"},
 		{"rate_limit", base + "    rate_limit: ${RL}\n", "hooklab.yaml:4:17: rate_limit: environment variable RL is not set (or empty); write $${ for a literal ${"},
+		// Nor is an automation's schedule then parsed as an empty cron.
+		{"every", base + "automations:\n  - name: n\n    every: ${EV}\n    notify: {webhook: a}\n", "hooklab.yaml:6:12: automation every: environment variable EV is not set (or empty); write $${ for a literal ${"},
+		{"cron", base + "automations:\n  - name: n\n    cron: ${EV}\n    notify: {webhook: a}\n", "hooklab.yaml:6:11: automation cron: environment variable EV is not set (or empty); write $${ for a literal ${"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
