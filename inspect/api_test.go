@@ -908,7 +908,9 @@ func TestErrorWriterStoreFullLogsOnce(t *testing.T) {
 		}
 	}
 	n := logged()
-	if n > 1 {
+	if n != 1 {
+		// Once: the first refusal is logged at once (the others are
+		// held back), not never.
 		t.Errorf("logged %q %d times for 1000 refusals in a row, want once", "request failed", n)
 	}
 	for range 2 {
