@@ -575,7 +575,12 @@ func (r *runner) destination(ex *inspect.Exchange) (*url.URL, error) {
 	if err != nil {
 		// A target does not mend it: its path is what is unknown.
 		var ue *url.Error
-		if errors.As(err, &ue) {
+		switch {
+		case strings.Contains(ex.Request.URL, "@"):
+			// Go's reason may quote a part of the user info (a password
+			// with a / in it reads as a port).
+			err = errors.New("it does not parse as a URL")
+		case errors.As(err, &ue):
 			err = ue.Err // without the URL again
 		}
 		return nil, fmt.Errorf("recorded URL %q cannot be sent: %w", inspect.RedactURL(ex.Request.URL), err)
