@@ -310,16 +310,7 @@ func TestConfigUnsetVariableOneError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e, err := Open(Options{Memory: true, Getenv: func(string) string { return "" }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer e.Close()
-			var errs *rules.Errors
-			if err := e.SetConfig(parseConfig(t, tt.yaml, nil)); !errors.As(err, &errs) {
-				t.Fatalf("SetConfig = %v, want *rules.Errors", err)
-			}
-			if got := errs.Error(); got != tt.want {
+			if got := configErrors(t, tt.yaml); got != tt.want {
 				t.Errorf("errors:\n%s\nwant only\n%s", got, tt.want)
 			}
 		})
@@ -353,16 +344,7 @@ func TestConfigErrorsAtOnePlace(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e, err := Open(Options{Memory: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer e.Close()
-			var errs *rules.Errors
-			if err := e.SetConfig(parseConfig(t, tt.yaml, nil)); !errors.As(err, &errs) {
-				t.Fatalf("SetConfig = %v, want *rules.Errors", err)
-			}
-			got := errs.Error()
+			got := configErrors(t, tt.yaml)
 			for _, w := range tt.want {
 				if !strings.Contains(got, w) {
 					t.Errorf("errors:\n%s\nwant one containing\n%s", got, w)
@@ -370,6 +352,22 @@ func TestConfigErrorsAtOnePlace(t *testing.T) {
 			}
 		})
 	}
+}
+
+// configErrors loads yaml into an emitter (no environment variable set),
+// which must refuse it, and returns its errors, a line each.
+func configErrors(t *testing.T, yaml string) string {
+	t.Helper()
+	e, err := Open(Options{Memory: true, Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var errs *rules.Errors
+	if err := e.SetConfig(parseConfig(t, yaml, nil)); !errors.As(err, &errs) {
+		t.Fatalf("SetConfig = %v, want *rules.Errors", err)
+	}
+	return errs.Error()
 }
 
 // configWarnings loads yaml into an emitter, which must take it, and
