@@ -1243,14 +1243,17 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 			warnings = append(warnings, fmt.Sprintf("%s:%d: mock %s applies to proxy %q, which this file does not define (fine when serve gets it from --proxy, named proxy-PORT)", m.File, m.Line, m.Name, m.Proxy))
 		}
 	}
-	// The warnings come with the errors too: a webhook the file does not
-	// define is one (an API-made one is fine), whatever else is wrong.
+	// The warnings come with the errors too, after them, as a refused
+	// start lists them: a webhook the file does not define is one (an
+	// API-made one is fine), whatever else is wrong.
 	rules.SortByPlace(file, warnings)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+	}
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, err)
 		return errReported
 	}
 	if *print {

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -907,9 +906,9 @@ func replaceFile(t *testing.T, file, content string) {
 }
 
 // TestRulesCheckWarnings: check prints its warnings in file order, and
-// beside the errors when there are some: a trigger naming a webhook the
-// file does not define is a warning (an API-made one is fine), and an
-// error elsewhere hid it.
+// after the errors when there are some, as a refused start lists them: a
+// trigger naming a webhook the file does not define is a warning (an
+// API-made one is fine), and an error elsewhere hid it.
 func TestRulesCheckWarnings(t *testing.T) {
 	t.Parallel()
 	const hooks = `webhooks:
@@ -930,8 +929,8 @@ triggers:
 		want      []string // in stderr, in this order
 	}{
 		{"warnings in file order", hooks, false, warned},
-		{"warnings beside an error", strings.Replace(hooks, "http://127.0.0.1:3000/a", "nope", 1), true,
-			[]string{"warning: " + file + `:9:23: trigger t: webhook "made-by-api" is not defined`, file + ":3:15: webhook a: endpoint"}},
+		{"warnings after an error", strings.Replace(hooks, "http://127.0.0.1:3000/a", "nope", 1), true,
+			[]string{file + ":3:15: webhook a: endpoint", "warning: " + file + `:9:23: trigger t: webhook "made-by-api" is not defined`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := os.WriteFile(file, []byte(tc.src), 0o600); err != nil {
@@ -948,10 +947,11 @@ triggers:
 			if !tc.wantErr {
 				return
 			}
-			// A start refuses the file with the same errors and warnings.
+			// A start refuses the file with the same errors and warnings,
+			// in the same order.
 			err = run(context.Background(), []string{"serve", "--memory", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--config", file},
 				func(string) string { return "" }, &out, &errOut)
-			if err == nil || !inFileOrder(err.Error(), slices.Concat(tc.want[1:], tc.want[:1])...) {
+			if err == nil || !inFileOrder(err.Error(), tc.want...) {
 				t.Errorf("serve: %v; want the errors, then the warnings %q", err, tc.want)
 			}
 		})
