@@ -623,7 +623,7 @@ func testBrowserActivityAttemptsStayOpen(t *testing.T, p *browserPage) {
 	id := evalIn[string](t, p, `document.querySelector(`+jsQuote(failed)+`).dataset.id`)
 	row := `.activity .invocation-row[data-id="` + id + `"]`
 	attempts := `[...(document.querySelector(` + jsQuote(row) + `)?.nextElementSibling?.hidden === false ? document.querySelector(` + jsQuote(row) + `).nextElementSibling.querySelectorAll('.attempt') : [])].map((a) => a.textContent)`
-	p.do(t, "open its attempts", chromedp.Click(chromedp.CSS(row+` button[aria-label^="Attempts"]`)))
+	p.clickNow(t, "open its attempts", row+` button[aria-label^="Attempts"]`)
 	p.waitFor(t, "its attempt shows", attempts+`.length === 1`, 10*time.Second)
 
 	event(`{"note":"fine"}`)
@@ -633,7 +633,7 @@ func testBrowserActivityAttemptsStayOpen(t *testing.T, p *browserPage) {
 	}
 
 	fail.Store(false)
-	p.do(t, "redeliver it", chromedp.Click(chromedp.CSS(row+` button.invocation-retry`)))
+	p.clickNow(t, "redeliver it", row+` button.invocation-retry`)
 	p.waitFor(t, "the redelivery's attempt shows in the opened attempts", attempts+`.length === 2 && `+attempts+`[1].includes('success')`, 10*time.Second)
 	p.consoleErrors()
 }

@@ -224,6 +224,15 @@ func (p *browserPage) do(t *testing.T, what string, actions ...chromedp.Action[c
 	}
 }
 
+// clickNow clicks the element sel finds once there is one, in the page:
+// in a view drawn again as live events come (the activity log),
+// chromedp.Click's node can be replaced between its query and its click
+// ("Could not find node with given id").
+func (p *browserPage) clickNow(t *testing.T, what, sel string) {
+	t.Helper()
+	p.waitFor(t, what, `(() => { const el = document.querySelector(`+jsQuote(sel)+`); if (!el) return false; el.click(); return true; })()`, 10*time.Second)
+}
+
 // evalIn evaluates a JavaScript expression in the page and decodes its value into T.
 func evalIn[T any](t *testing.T, p *browserPage, expr string) T {
 	t.Helper()

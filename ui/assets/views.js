@@ -653,12 +653,24 @@ export class Views {
               btn.setAttribute('aria-expanded', 'false');
               return;
             }
+            // Marked open first: a redraw under way (a live event's)
+            // draws it open too.
+            act.open.add(x.id);
             try {
-              more.firstChild.replaceChildren(...attempts(await getInvocation(x.id)));
+              const d = await getInvocation(x.id);
+              if (!more.isConnected) {
+                // Drawn again meanwhile, perhaps before it was marked:
+                // the click was on rows no longer shown.
+                this.render();
+                return;
+              }
+              more.firstChild.replaceChildren(...attempts(d));
               more.hidden = false;
-              act.open.add(x.id);
               btn.setAttribute('aria-expanded', 'true');
-            } catch (err) { this.notice(err.message); }
+            } catch (err) {
+              act.open.delete(x.id);
+              this.notice(err.message);
+            }
           } }, 'Attempts'), ' ',
           finalStatuses.includes(x.status) && x.status !== 'success' ? h('button', { type: 'button', class: 'button-quiet button-small invocation-retry', 'aria-label': `Retry ${x.id}`, onclick: async (ev) => {
             ev.currentTarget.disabled = true;
