@@ -283,8 +283,13 @@ func TestFailRateShare(t *testing.T) {
 	})
 	failed := 0
 	const n = 400
+	// A client of its own: httptest.Server.Close closes the idle
+	// connections of http.DefaultTransport, and a parallel test's close
+	// broke one of these 400 requests ("CloseIdleConnections called").
+	c := &http.Client{Transport: &http.Transport{}}
+	defer c.CloseIdleConnections()
 	for range n {
-		resp, err := http.Get(srv.URL)
+		resp, err := c.Get(srv.URL)
 		if err != nil {
 			t.Fatal(err)
 		}
