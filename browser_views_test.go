@@ -554,14 +554,10 @@ func testBrowserActivityPaging(t *testing.T, p *browserPage) {
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	t.Cleanup(receiver.Close)
 	s := startServer(t, "--memory")
-	if resp, body := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(`{"id":"paged","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["page.*"]}`)); resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create: %d %s", resp.StatusCode, body)
-	}
+	s.mustPost(t, "/api/webhooks", `{"id":"paged","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["page.*"]}`, http.StatusCreated)
 	event := func(i int) {
 		t.Helper()
-		if resp, body := s.api(t, http.MethodPost, "/api/events", strings.NewReader(fmt.Sprintf(`{"type":"page.x","data":{"i":%d}}`, i))); resp.StatusCode != http.StatusAccepted {
-			t.Fatalf("POST /api/events: %d %s", resp.StatusCode, body)
-		}
+		s.mustPost(t, "/api/events", fmt.Sprintf(`{"type":"page.x","data":{"i":%d}}`, i), http.StatusAccepted)
 	}
 	for i := range 60 {
 		event(i)
@@ -605,14 +601,10 @@ func testBrowserActivityAttemptsStayOpen(t *testing.T, p *browserPage) {
 	}))
 	t.Cleanup(receiver.Close)
 	s := startServer(t, "--memory")
-	if resp, body := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(`{"id":"tries","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["try.*"]}`)); resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create: %d %s", resp.StatusCode, body)
-	}
+	s.mustPost(t, "/api/webhooks", `{"id":"tries","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["try.*"]}`, http.StatusCreated)
 	event := func(data string) {
 		t.Helper()
-		if resp, body := s.api(t, http.MethodPost, "/api/events", strings.NewReader(`{"type":"try.x","data":`+data+`}`)); resp.StatusCode != http.StatusAccepted {
-			t.Fatalf("POST /api/events: %d %s", resp.StatusCode, body)
-		}
+		s.mustPost(t, "/api/events", `{"type":"try.x","data":`+data+`}`, http.StatusAccepted)
 	}
 	event(`{"note":"fail-me"}`)
 	waitInvocations(t, s, "tries", 1)
@@ -759,16 +751,12 @@ func testBrowserWebhookHeadingFollows(t *testing.T, p *browserPage) {
 	s := startServer(t, "--memory")
 	def := `{"id":"breaks","endpoint":` + jsQuote(receiver.URL) + `,"subscriptions":["brk.*"],` +
 		`"circuit_breaker":{"failure_rate":0.5,"min_attempts":2,"window":"1m","cooldown":"1h"}}`
-	if resp, body := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(def)); resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create: %d %s", resp.StatusCode, body)
-	}
+	s.mustPost(t, "/api/webhooks", def, http.StatusCreated)
 	p.openUI(t, s.UI+"#/webhooks/breaks")
 	const heading = `document.querySelector('#webhook-title')?.textContent`
 	p.waitFor(t, "the heading shows the circuit closed", heading+` === 'breaks circuit closed'`, 10*time.Second)
 	for range 3 {
-		if resp, body := s.api(t, http.MethodPost, "/api/events", strings.NewReader(`{"type":"brk.x","data":{}}`)); resp.StatusCode != http.StatusAccepted {
-			t.Fatalf("POST /api/events: %d %s", resp.StatusCode, body)
-		}
+		s.mustPost(t, "/api/events", `{"type":"brk.x","data":{}}`, http.StatusAccepted)
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -813,9 +801,7 @@ func testBrowserViewTablesReadable(t *testing.T, p *browserPage) {
 	s := startServer(t, "--memory", "--config", cfg)
 	browserCapture(t, s.Capture, "/b/"+strings.Repeat("b", 64)+"/x", `{}`)
 	def := `{"id":"` + strings.Repeat("w", 64) + `","name":"` + strings.Repeat("Name ", 30) + `","endpoint":"https://127.0.0.1:9/` + long + `?` + long + `"}`
-	if resp, body := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(def)); resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create: %d %s", resp.StatusCode, body)
-	}
+	s.mustPost(t, "/api/webhooks", def, http.StatusCreated)
 	p.do(t, "a narrow window", chromedp.EmulateViewport(800, 900))
 	t.Cleanup(func() { chromedp.Run(p.ctx, chromedp.EmulateViewport(1280, 900)) })
 	for _, v := range []struct{ hash, ready, short string }{
@@ -849,9 +835,7 @@ func testBrowserViewTablesReadable(t *testing.T, p *browserPage) {
 func testBrowserWebhookFormSurvivesServerAway(t *testing.T, p *browserPage) {
 	data := t.TempDir()
 	first := startServer(t, "--data", data)
-	if resp, body := first.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(`{"id":"away","endpoint":"https://127.0.0.1:9/x"}`)); resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create: %d %s", resp.StatusCode, body)
-	}
+	first.mustPost(t, "/api/webhooks", `{"id":"away","endpoint":"https://127.0.0.1:9/x"}`, http.StatusCreated)
 	p.openUI(t, first.UI+"#/webhooks/away")
 	p.waitFor(t, "the form shows", `document.querySelector('#wh-name')?.value === 'away' && document.querySelector('#act-status')`, 10*time.Second)
 	p.do(t, "type a name", setInput("#wh-name", "typed meanwhile"))
@@ -885,9 +869,7 @@ func testBrowserWebhookTestSendSaysSaved(t *testing.T, p *browserPage) {
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	t.Cleanup(receiver.Close)
 	s := startServer(t, "--memory")
-	if resp, body := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(`{"id":"saved","endpoint":`+jsQuote(receiver.URL+"/old")+`}`)); resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create: %d %s", resp.StatusCode, body)
-	}
+	s.mustPost(t, "/api/webhooks", `{"id":"saved","endpoint":`+jsQuote(receiver.URL+"/old")+`}`, http.StatusCreated)
 	p.openUI(t, s.UI+"#/webhooks/saved")
 	p.waitFor(t, "the form shows", `document.querySelector('#wh-endpoint')?.value.endsWith('/old')`, 10*time.Second)
 	const note = `document.querySelector('#wh-test-result .test-unsaved')`
@@ -1187,12 +1169,8 @@ func testBrowserStatusContrast(t *testing.T, p *browserPage) {
 	}
 	dead := "http://" + ln.Addr().String() + "/hook"
 	ln.Close()
-	if resp, body := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(`{"id":"dead","endpoint":`+jsQuote(dead)+`,"subscriptions":["dead.*"]}`)); resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create: %d %s", resp.StatusCode, body)
-	}
-	if resp, body := s.api(t, http.MethodPost, "/api/events", strings.NewReader(`{"type":"dead.x","data":{}}`)); resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("POST /api/events: %d %s", resp.StatusCode, body)
-	}
+	s.mustPost(t, "/api/webhooks", `{"id":"dead","endpoint":`+jsQuote(dead)+`,"subscriptions":["dead.*"]}`, http.StatusCreated)
+	s.mustPost(t, "/api/events", `{"type":"dead.x","data":{}}`, http.StatusAccepted)
 	for _, path := range []string{"/b/st/ok", "/b/st/moved", "/b/st/gone", "/b/st/fail"} {
 		res, err := http.Get(s.Capture + strings.TrimPrefix(path, "/"))
 		if err != nil {
@@ -1308,12 +1286,8 @@ func testBrowserActivityFilterEmpty(t *testing.T, p *browserPage) {
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	t.Cleanup(receiver.Close)
 	s := startServer(t, "--memory")
-	if resp, body := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(`{"id":"ok","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["ok.*"]}`)); resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create: %d %s", resp.StatusCode, body)
-	}
-	if resp, body := s.api(t, http.MethodPost, "/api/events", strings.NewReader(`{"type":"ok.x","data":{}}`)); resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("POST /api/events: %d %s", resp.StatusCode, body)
-	}
+	s.mustPost(t, "/api/webhooks", `{"id":"ok","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["ok.*"]}`, http.StatusCreated)
+	s.mustPost(t, "/api/events", `{"type":"ok.x","data":{}}`, http.StatusAccepted)
 	waitInvocations(t, s, "ok", 1)
 
 	p.openUI(t, s.UI+"#/webhooks/ok")

@@ -1430,9 +1430,7 @@ func testBrowserWebhookForm(t *testing.T, p *browserPage) {
 
 	// Two events: one delivered, one refused. The list shows 50 %, counts on hover.
 	for _, ev := range []string{`{"type":"ticket.created","data":{"n":1}}`, `{"type":"ticket.created","data":{"n":2,"note":"fail-me"}}`} {
-		if resp, body := s.api(t, http.MethodPost, "/api/events", strings.NewReader(ev)); resp.StatusCode != http.StatusAccepted {
-			t.Fatalf("POST /api/events: %d %s", resp.StatusCode, body)
-		}
+		s.mustPost(t, "/api/events", ev, http.StatusAccepted)
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -1489,9 +1487,7 @@ func testBrowserWebhookEditClears(t *testing.T, p *browserPage) {
 	s := startServer(t, "--memory")
 	def := `{"id":"clear-me","name":"Clear me","endpoint":"https://127.0.0.1:9/hooks",` +
 		`"authentication":{"type":"bearer_token","token":"t0ken"},"subscriptions":["ticket.created","user.*"]}`
-	if resp, body := s.api(t, http.MethodPost, "/api/webhooks", strings.NewReader(def)); resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create: %d %s", resp.StatusCode, body)
-	}
+	s.mustPost(t, "/api/webhooks", def, http.StatusCreated)
 	p.openUI(t, s.UI)
 	p.do(t, "open the webhook", chromedp.Evaluate[chromedp.Void](`location.hash = '#/webhooks/clear-me'`))
 	p.waitFor(t, "the edit form shows the stored definition",

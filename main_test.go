@@ -167,6 +167,17 @@ func (s *server) api(t testing.TB, method, path string, body io.Reader) (*http.R
 	return resp, b
 }
 
+// mustPost POSTs the JSON body to the API at path, and fails the test
+// unless the answer has status want. It returns the answer's body.
+func (s *server) mustPost(t testing.TB, path, body string, want int) []byte {
+	t.Helper()
+	resp, b := s.api(t, http.MethodPost, path, strings.NewReader(body))
+	if resp.StatusCode != want {
+		t.Fatalf("POST %s: %d %s, want %d", path, resp.StatusCode, b, want)
+	}
+	return b
+}
+
 // getJSON fetches path from the API, requires 200 and decodes into v.
 func (s *server) getJSON(t testing.TB, path string, v any) {
 	t.Helper()
