@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hooklab/hooklab/inspect"
 )
@@ -52,8 +54,54 @@ func WriteResult(w io.Writer, r Result, verbose bool) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "  note: %s\n", n)
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(w, terminalSafe(b.String()))
 	return err
+}
+
+// terminalSafe returns s with what a terminal would act on written as Go
+// escapes (\x1b, \r, \u009b, \xff): control characters other than tab and
+// newline, C1 controls and bytes that are not UTF-8. A replay quotes its
+// targets' headers and bodies, which can hold anything.
+func terminalSafe(s string) string {
+	i := 0
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if needsEscape(r, n) {
+			break
+		}
+		i += n
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	b.WriteString(s[:i])
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case needsEscape(r, n):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+func needsEscape(r rune, size int) bool {
+	switch {
+	case r == '\t' || r == '\n':
+		return false
+	case r == utf8.RuneError:
+		return size == 1
+	default:
+		return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0)
+	}
 }
 
 func writeLines(b *strings.Builder, sign byte, s string) {
