@@ -97,6 +97,10 @@ func newBrowser(t *testing.T) *browser {
 	t.Helper()
 	execPath := findChromium(t)
 	profile := t.TempDir()
+	// Chromium makes its singleton socket's folder under TMPDIR and leaves
+	// it behind when it is stopped: one org.chromium.Chromium.* in /tmp a
+	// run. Under the test's own temporary folder it goes with the test.
+	tmp := t.TempDir()
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(execPath),
@@ -108,6 +112,7 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(profile),
+		chromedp.Env("TMPDIR="+tmp),
 		chromedp.WindowSize(1280, 900),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -115,7 +120,7 @@ func newBrowser(t *testing.T) *browser {
 	// Cleanups run last-registered first: close the browser, wait for its
 	// process, then clear the profile (its helper processes can write there
 	// for a moment after the browser exits) before TempDir's own cleanup.
-	t.Cleanup(func() { removeProfile(profile) })
+	t.Cleanup(func() { removeProfile(profile); removeProfile(tmp) })
 	t.Cleanup(cancelAlloc)
 	t.Cleanup(cancelBrowser)
 
