@@ -611,10 +611,17 @@ export class Views {
     const list = (q) => call('GET', `/api/webhooks/${encodeURIComponent(id)}/invocations`, { query: q });
     // A redraw shows down to the oldest invocation shown before (ids
     // sort as invocations are made), the new ones above.
-    const j = await list(query({ limit: Math.min(1000, act.shown + activityPage) })).catch((err) => {
-      if (err.status === 404) return { invocations: [] };
-      throw err;
-    });
+    // Older invocations loaded while this fetch was under way move the
+    // oldest one shown: fetch again, down to it.
+    let j;
+    for (;;) {
+      const oldest = act.oldest;
+      j = await list(query({ limit: Math.min(1000, act.shown + activityPage) })).catch((err) => {
+        if (err.status === 404) return { invocations: [] };
+        throw err;
+      });
+      if (act.oldest === oldest) break;
+    }
     let inv = j.invocations || [];
     let next = j.next_cursor || '';
     if (act.oldest && inv.some((x) => x.id < act.oldest)) {
@@ -693,6 +700,11 @@ export class Views {
         body.append(...more.map((x) => rowFor(x, null)).flat());
         act.shown += more.length;
         if (more.length) act.oldest = more[more.length - 1].id;
+        if (!body.isConnected) {
+          // The log was drawn again meanwhile: draw it down to these.
+          this.render();
+          return;
+        }
         if (page.next_cursor) btn.dataset.cursor = page.next_cursor;
         else btn.remove();
       } catch (err) {
