@@ -226,6 +226,17 @@ func (e *Emitter) handleGetSecret(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emitter) handleRotateSecret(w http.ResponseWriter, r *http.Request) {
+	// A rotation makes the secret and takes nothing: a body naming one
+	// ({"secret": ...}) was ignored, and deliveries went out signed with a
+	// random secret the receiver did not have. An empty object is nothing.
+	var none struct{}
+	if err := inspect.DecodeJSON(r, &none, maxDefinitionBody); err != nil {
+		if !errors.Is(err, inspect.ErrTooLarge) {
+			err = fmt.Errorf("%w: POST /api/webhooks/{id}/signing_secret makes a new random secret and takes no body; to choose the secret, PATCH /api/webhooks/%s with {\"signing\": {\"secret\": \"...\"}}", inspect.ErrInvalid, r.PathValue("id"))
+		}
+		e.writeError(w, r, err)
+		return
+	}
 	s, err := e.RotateSigningSecret(r.Context(), r.PathValue("id"))
 	if err != nil {
 		e.writeError(w, r, err)

@@ -1163,3 +1163,36 @@ func TestLargeEventPostsTakeTurns(t *testing.T) {
 		t.Fatal("the waiting large post was not taken in once a place was free")
 	}
 }
+
+// TestAPIRotateRefusesABody: POST .../signing_secret makes a new random
+// secret and takes nothing; a body naming the secret to use was ignored,
+// and the webhook went on signing with a secret its receiver did not
+// have. It is refused, saying how to choose one, and the secret stays.
+func TestAPIRotateRefusesABody(t *testing.T) {
+	t.Parallel()
+	te := newEnv(t, "", nil)
+	c := te.api()
+	if code, raw := c.do("POST", "/api/webhooks", `{"id": "rot", "endpoint": "https://example.com/h", "signing": {"scheme": "github", "secret": "mine"}}`, nil); code != 201 {
+		t.Fatalf("create: %d %s", code, raw)
+	}
+	var verr struct{ Error, Field string }
+	for _, body := range []string{`{"secret": "chosen"}`, `{"signing": {"secret": "chosen"}}`, `[]`} {
+		code, raw := c.do("POST", "/api/webhooks/rot/signing_secret", body, &verr)
+		if code != 400 || !strings.Contains(verr.Error, "PATCH") {
+			t.Errorf("rotate with %s: %d %s, want a 400 saying to PATCH signing.secret", body, code, raw)
+		}
+	}
+	var sec struct {
+		SigningSecret SigningSecret `json:"signing_secret"`
+	}
+	c.do("GET", "/api/webhooks/rot/signing_secret", nil, &sec)
+	if sec.SigningSecret.Secret != "mine" {
+		t.Errorf("after refused rotations the secret is %q, want mine", sec.SigningSecret.Secret)
+	}
+	// No body, or an empty object, rotates as before.
+	for _, body := range []any{nil, `{}`} {
+		if code, raw := c.do("POST", "/api/webhooks/rot/signing_secret", body, &sec); code != 200 || sec.SigningSecret.Secret == "mine" {
+			t.Errorf("rotate with %v: %d %s", body, code, raw)
+		}
+	}
+}
