@@ -322,7 +322,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return helpOrUsage(err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "hooklab %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0)) // fs.Name() is "hooklab tail"
 		return errUsage
 	}
 	return nil

@@ -1593,6 +1593,8 @@ func TestCommands(t *testing.T) {
 		{[]string{"frobnicate"}, "unknown command", true},
 		{[]string{"version", "extra"}, `hooklab version: unexpected argument "extra"`, true},
 		{[]string{"send", "ticket.created", "extra"}, `hooklab send: unexpected argument "extra"`, true},
+		{[]string{"tail", "extra"}, `hooklab tail: unexpected argument "extra"`, true},
+		{[]string{"serve", "extra"}, `hooklab serve: unexpected argument "extra"`, true},
 		{[]string{"schema", "--pretty"}, "flag provided but not defined", true},
 		{[]string{"schema"}, `"$schema"`, false},
 		// -h asks for help: it is printed and is no failure (exit 0).
@@ -1619,6 +1621,11 @@ func TestCommands(t *testing.T) {
 		err := run(context.Background(), tc.args, func(string) string { return "" }, &out, &errOut)
 		if (err != nil) != tc.wantErr || !strings.Contains(out.String()+errOut.String(), tc.want) {
 			t.Errorf("%v: err=%v out=%q", tc.args, err, out.String()+errOut.String())
+		}
+		// The flag set is named "hooklab tail" already: a message that
+		// puts "hooklab" before its name said it twice.
+		if strings.Contains(out.String()+errOut.String(), "hooklab hooklab") {
+			t.Errorf("%v: the command is named twice: %q", tc.args, out.String()+errOut.String())
 		}
 		if tc.wantErr && strings.Contains(errOut.String(), "-retain-count") {
 			t.Errorf("%v: a usage error lists the flags:\n%s", tc.args, errOut.String())
