@@ -66,9 +66,11 @@ func (e *Emitter) Handler() http.Handler {
 func (e *Emitter) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ve *ValidationError
 	if errors.As(err, &ve) && len(ve.List) > 0 {
-		inspect.WriteJSON(w, http.StatusBadRequest, map[string]any{
-			"error": ve.List[0].Error(), "field": ve.List[0].Field, "errors": ve.List,
-		})
+		body := map[string]any{"error": ve.List[0].Error(), "errors": ve.List}
+		if f := ve.List[0].Field; f != "" { // not every problem is a field's
+			body["field"] = f
+		}
+		inspect.WriteJSON(w, http.StatusBadRequest, body)
 		return
 	}
 	e.errs.Write(w, r, err)

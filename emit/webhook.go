@@ -320,7 +320,7 @@ func (b Breaker) withDefaults() Breaker {
 // "custom_headers.X-Forwarded-For" or "retry.max_attempts") and the message
 // the UI shows next to it.
 type FieldError struct {
-	Field string `json:"field"`
+	Field string `json:"field,omitempty"`
 	Msg   string `json:"error"`
 }
 
