@@ -161,10 +161,14 @@ func RedactURL(raw string) string {
 			if c, at := strings.IndexByte(rest, ':'), strings.LastIndexByte(rest, '@'); c >= 0 && at > c {
 				return raw[:i+3] + rest[:c+1] + Redacted + raw[i+3+at:]
 			}
+			return raw
 		}
-		return raw
+		return redactSchemeless(raw)
 	}
 	if u.User == nil {
+		if u.Opaque != "" {
+			return redactSchemeless(raw) // "u:pw@h:80/x" reads as scheme u, opaque "pw@h:80/x"
+		}
 		return raw
 	}
 	if _, ok := u.User.Password(); !ok {
@@ -172,6 +176,29 @@ func RedactURL(raw string) string {
 	}
 	u.User = url.UserPassword(u.User.Username(), Redacted)
 	return u.String()
+}
+
+// redactSchemeless cuts the password of what reads as user:password@ in
+// raw, a URL given without a scheme ("u:pw@host:80", "//u:pw@host"), or
+// such a URL after a flag's "LISTEN=", as usage errors quote them.
+func redactSchemeless(raw string) string {
+	end := len(raw)
+	if q := strings.IndexAny(raw, "?#"); q >= 0 {
+		end = q // user info comes before any query
+	}
+	at := strings.LastIndexByte(raw[:end], '@')
+	if at < 0 {
+		return raw
+	}
+	start := strings.LastIndexAny(raw[:at], "= \t\"'") + 1
+	for start < at && raw[start] == '/' {
+		start++
+	}
+	c := strings.IndexByte(raw[start:at], ':')
+	if c < 0 {
+		return raw
+	}
+	return raw[:start+c+1] + Redacted + raw[at:]
 }
 
 // Redaction says what Redact replaced: the header names, lower-case and

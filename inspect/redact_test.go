@@ -46,6 +46,14 @@ func TestRedactURL(t *testing.T) {
 		"http://al:proxy/secret7@host":       "http://al:REDACTED@host",
 		"http://user:pa ss-SECRET@h:19299/x": "http://user:REDACTED@h:19299/x",
 		"http://u:pa/ss@wo@rd@h/p?e=a@b":     "http://u:REDACTED@h/p?e=a@b",
+		// No scheme: a --server or --proxy upstream given as host:port
+		// (taken for a scheme "u" and an opaque rest, or not read at all),
+		// as their usage errors quote them.
+		"u:pw-SECRET@127.0.0.1:4040/x?y":              "u:REDACTED@127.0.0.1:4040/x?y",
+		"u:p/w@rd-SECRET@h:80":                        "u:REDACTED@h:80",
+		"127.0.0.1:9000=u:pw-SECRET@127.0.0.1:3000":   "127.0.0.1:9000=u:REDACTED@127.0.0.1:3000",
+		"127.0.0.1:9000=//u:pw-SECRET@127.0.0.1:3000": "127.0.0.1:9000=//u:REDACTED@127.0.0.1:3000",
+		"bob@h:80": "bob@h:80",
 	} {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
