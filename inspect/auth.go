@@ -39,8 +39,7 @@ func Auth(token string, next http.Handler) http.Handler {
 			http.SetCookie(w, &http.Cookie{Name: AuthCookie, Value: cookieValue, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 			q := r.URL.Query()
 			q.Del("token")
-			// A path on this server only, never //other.host.
-			to := "/" + strings.TrimLeft(r.URL.EscapedPath(), "/")
+			to := homePath(r)
 			if len(q) > 0 {
 				to += "?" + q.Encode()
 			}
@@ -62,8 +61,15 @@ func Auth(token string, next http.Handler) http.Handler {
 		_, _ = w.Write([]byte(`<!doctype html><meta charset="utf-8"><title>hooklab</title>
 <body style="font:16px system-ui;margin:4em auto;max-width:28em">
 <h1>hooklab</h1><p>This hooklab asks for its token (the value of <code>--auth</code> or <code>HOOKLAB_AUTH</code>).</p>` + msg + `
-<form method="get" action="` + html.EscapeString(r.URL.Path) + `"><label>Token <input name="token" type="password" autofocus required></label> <button>Open</button></form>`))
+<form method="get" action="` + html.EscapeString(homePath(r)) + `"><label>Token <input name="token" type="password" autofocus required></label> <button>Open</button></form>`))
 	})
+}
+
+// homePath is r's path as a path on this server only, never
+// //other.host (nor /\other.host, which browsers read as one): where the
+// token form sends the token, and where its answer redirects.
+func homePath(r *http.Request) string {
+	return "/" + strings.TrimLeft(r.URL.EscapedPath(), "/")
 }
 
 // CaptureAuth requires token on the capture listener, in an
