@@ -819,6 +819,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxBody:       maxBody,
 		Transport:     selfRefusingTransport(uiLn.Addr()),
 		OwnAPI:        ownAPIURL(uiLn.Addr()),
+		AdmitBin:      capture.AdmitBin,
 		Logger:        log.With("component", "replay"),
 		Context:       ctx,
 	})

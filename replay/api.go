@@ -53,6 +53,9 @@ type APIConfig struct {
 	// however it spells it; a run whose target it names is refused up
 	// front (Transport refuses each of its requests anyway). Nil: none.
 	OwnAPI func(rawURL string) bool
+	// AdmitBin is asked for each bin an import stores into (see
+	// ImportOptions.AdmitBin); a refusal is a 429, as POST /api/bins's.
+	AdmitBin func(ctx context.Context, bin string) error
 }
 
 // API serves the replay, import and export endpoints:
@@ -398,7 +401,11 @@ func (a *API) importHAR(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	body := http.MaxBytesReader(w, r.Body, a.cfg.MaxHAR)
-	ids, skipped, err := Import(r.Context(), a.cfg.Store, body, ImportOptions{Bin: bin, Into: into != "", Now: a.cfg.Clock.Now, MaxBody: a.cfg.MaxBody})
+	ids, skipped, err := Import(r.Context(), a.cfg.Store, body, ImportOptions{Bin: bin, Into: into != "", Now: a.cfg.Clock.Now, MaxBody: a.cfg.MaxBody, AdmitBin: a.cfg.AdmitBin})
+	if errors.Is(err, ErrBinRefused) {
+		inspect.WriteJSON(w, http.StatusTooManyRequests, map[string]string{"error": err.Error()})
+		return
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
