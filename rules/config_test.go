@@ -653,6 +653,16 @@ settings: {default_status: abc, max_body: 12XB}
 		{name: "an empty respond", src: "mocks:\n  - name: a\n    respond: ~\n", want: []string{`x.yaml:3:14: respond: want a response (status, headers, body or file), got nothing (an entry left empty: fill it in or remove it)`}},
 		{name: "an empty rate limit", src: "mocks:\n  - name: a\n    rate_limit: ~\n    respond: {status: 200}\n", want: []string{`x.yaml:3:17: rate_limit: want a limit, such as {limit: 10, window: 1m}, got nothing (an entry left empty: fill it in or remove it)`}},
 		{name: "an empty verify entry", src: "verify: [~]\n", want: []string{`x.yaml:1:10: verify-1: want a verify rule (scheme and secret), got nothing (an entry left empty: fill it in or remove it)`}},
+		// A match key or condition left empty is not no condition: path:
+		// with nothing after it matched every path, and a header
+		// condition X-Signature: with nothing matched only an empty value.
+		{name: "empty match entries", src: "mocks:\n  - name: a\n    match:\n      method: POST\n      path:\n      bin:\n      headers:\n        X-Signature:\n      query: {page: ~}\n      any:\n    respond: {status: 201}\n", want: []string{
+			`x.yaml:5:12: path: want a path such as /hooks/*, got nothing (an entry left empty: fill it in or remove it)`,
+			`x.yaml:6:11: bin: want a bin name, got nothing (an entry left empty: fill it in or remove it)`,
+			`x.yaml:8:21: headers X-Signature: want a value or a condition such as {present: true}, got nothing (an entry left empty: fill it in or remove it; '' is the empty value)`,
+			`x.yaml:9:21: query page: want a value or a condition such as {present: true}, got nothing (an entry left empty: fill it in or remove it; '' is the empty value)`,
+			`x.yaml:10:11: any: want a list of conditions, got nothing (an entry left empty: fill it in or remove it)`,
+		}},
 		{name: "an empty json condition", src: "mocks:\n  - name: a\n    match: {json: [~]}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:20: json: want a condition such as {path: a.b, op: eq, value: 1}, got nothing (an entry left empty: fill it in or remove it)`}},
 		{
 			name: "yaml syntax",

@@ -138,6 +138,11 @@ func (d *decoder) matcher(n *yaml.Node) *Matcher {
 	}
 	defer d.leave()
 	for _, p := range d.pairs(n, "match") {
+		// A key left empty is not a condition that always holds: path:
+		// with nothing after it would match every path.
+		if want, ok := emptyMatchWant[p.key]; ok && d.empty(p.val, p.key, want) {
+			continue
+		}
 		switch p.key {
 		case "method":
 			for _, s := range d.strList(p.val, "method") {
@@ -207,6 +212,22 @@ func (d *decoder) matcher(n *yaml.Node) *Matcher {
 	return m
 }
 
+// emptyMatchWant says, for each match key but not (which says its own),
+// what it wants when it is left empty.
+var emptyMatchWant = map[string]string{
+	"method":       "a method such as POST, or a list of them",
+	"path":         "a path such as /hooks/*",
+	"bin":          "a bin name",
+	"query":        "a mapping of name to condition",
+	"headers":      "a mapping of name to condition",
+	"form":         "a mapping of name to condition",
+	"body":         "a value or a condition such as {contains: x}",
+	"json":         "a list of conditions such as {path: a.b, op: eq, value: 1}",
+	"json_partial": "a document the body contains",
+	"all":          "a list of conditions",
+	"any":          "a list of conditions",
+}
+
 func (d *decoder) condMap(n *yaml.Node, what string, header bool) map[string]*Cond {
 	n = resolve(n)
 	if isNull(n) {
@@ -239,6 +260,12 @@ func (d *decoder) condMap(n *yaml.Node, what string, header bool) map[string]*Co
 func (d *decoder) cond(n *yaml.Node, what string) *Cond {
 	n = resolve(n)
 	c := &Cond{}
+	if n != nil && isNull(n) {
+		// Left empty (X-Signature: with nothing after it): not the empty
+		// value, which only a header sent empty has.
+		d.errorf(n, "%s: want a value or a condition such as {present: true}, got nothing (an entry left empty: fill it in or remove it; '' is the empty value)", what)
+		return c
+	}
 	if n != nil && n.Kind == yaml.ScalarNode {
 		s, _ := d.scalar(n, what)
 		c.Equals = &s
