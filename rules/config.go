@@ -424,7 +424,41 @@ func yamlError(file string, data []byte, err error) Error {
 		}
 		return e
 	}
+	if m := unknownAnchorRE.FindStringSubmatch(msg); m != nil {
+		if e, ok := aliasError(file, data, m[1], msg); ok {
+			return e
+		}
+	}
 	return Error{File: file, Line: 1, Col: 1, Msg: msg}
+}
+
+var unknownAnchorRE = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
+
+// aliasError points at the first alias *name, which yaml.v3 reports
+// without a line, and says where its anchor is when it comes later: an
+// anchor must come before its aliases (a shared x- part written at the
+// end of the file).
+func aliasError(file string, data []byte, name, msg string) (Error, bool) {
+	end := `(?:[\s,\[\]{}]|$)`
+	alias := regexp.MustCompile(`\*` + regexp.QuoteMeta(name) + end).FindIndex(data)
+	if alias == nil {
+		return Error{}, false
+	}
+	e := Error{File: file, Line: lineAt(data, alias[0]), Col: colAt(data, alias[0])}
+	if at := regexp.MustCompile(`&` + regexp.QuoteMeta(name) + end).FindIndex(data); at != nil {
+		e.Msg = fmt.Sprintf("%s (the anchor &%s is on line %d: an anchor must come before its aliases, so move it up)", msg, name, lineAt(data, at[0]))
+	} else {
+		e.Msg = fmt.Sprintf("%s (no &%s anchor in the file)", msg, name)
+	}
+	return e, true
+}
+
+// lineAt and colAt give the line and column (1-based, in characters) of
+// byte offset at of data.
+func lineAt(data []byte, at int) int { return 1 + bytes.Count(data[:at], []byte("\n")) }
+
+func colAt(data []byte, at int) int {
+	return 1 + utf8.RuneCount(data[bytes.LastIndexByte(data[:at], '\n')+1:at])
 }
 
 // maxProblemScan bounds the bytes problemLine parses: the file again for

@@ -728,6 +728,19 @@ settings: {default_status: abc, max_body: 12XB}
 			src:  "mocks: []\n---\nmocks: []\n",
 			want: []string{`x.yaml:2:1: only one YAML document is allowed`},
 		},
+		// yaml.v3 gives no line for an alias to an anchor it has not seen;
+		// one written below its use, as a shared x- part put at the end,
+		// is the usual cause.
+		{
+			name: "yaml: an alias before its anchor",
+			src:  "mocks:\n  - name: a\n    respond: {<<: *json, body: x}\nx-json: &json {status: 201}\n",
+			want: []string{`x.yaml:3:19: yaml: unknown anchor 'json' referenced (the anchor &json is on line 4: an anchor must come before its aliases, so move it up)`},
+		},
+		{
+			name: "yaml: an alias to no anchor",
+			src:  "mocks:\n  - name: a\n    match: {json: [{path: a, value: *nope}]}\n    respond: {}\n",
+			want: []string{`x.yaml:3:37: yaml: unknown anchor 'nope' referenced (no &nope anchor in the file)`},
+		},
 		{
 			name: "top level list",
 			src:  "- a\n",
