@@ -644,7 +644,15 @@ func (d *decoder) headers(n *yaml.Node, what string) (map[string]string, []strin
 					d.errorf(k, "%s.add: bad header name %q", what, k.Value)
 					continue
 				}
-				add[k.Value] = d.str(m.Content[i+1], what+".add."+k.Value)
+				v := d.str(m.Content[i+1], what+".add."+k.Value)
+				// Go's transport refuses a request with such a value (every
+				// request the route took failed 502). The value may come
+				// from the environment: the message does not quote it.
+				if at := strings.IndexFunc(v, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }); at >= 0 {
+					d.errorf(m.Content[i+1], "%s.add: the value of %s holds a control character (0x%02x), which no header value may", what, k.Value, v[at])
+					continue
+				}
+				add[k.Value] = v
 			}
 		case "remove":
 			for _, h := range d.strList(p.val, what+".remove") {

@@ -194,6 +194,18 @@ proxies:
     upstream: http://127.0.0.1:1
     request_headers: {remove: [Cookie, host]}
 `, []string{":6:31: request_headers.remove: Host cannot be removed"}},
+		// Go's transport refuses such a request header: every request
+		// the route took failed 502, the config having loaded fine.
+		{"header value with a control character", `
+proxies:
+  - name: api
+    listen: 127.0.0.1:9000
+    upstream: http://127.0.0.1:1
+    request_headers: {add: {X-Env: "dev\nprod", X-Tok: "${TOK}\r"}}
+    response_headers: {add: {X-Via: "a\x00b"}}
+`, []string{":6:36: request_headers.add: the value of X-Env holds a control character (0x0a), which no header value may",
+			":6:56: request_headers.add: the value of X-Tok holds a control character (0x0d)",
+			":7:37: response_headers.add: the value of X-Via holds a control character (0x00)"}},
 		{"missing listen and bad upstream", `
 proxies:
   - name: api
