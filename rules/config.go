@@ -462,8 +462,13 @@ func colAt(data []byte, at int) int {
 }
 
 // maxProblemScan bounds the bytes problemLine parses: the file again for
-// each line it tries.
-const maxProblemScan = 32 << 20
+// each line it tries. Past maxLinearScan it stops trying line by line and
+// halves the lines left instead, so that an error at the end of a large
+// file (1,000 rules) is found within a few parses of it.
+const (
+	maxProblemScan = 32 << 20
+	maxLinearScan  = 1 << 20
+)
 
 // problemLine returns the line (1-based) where a YAML parse that failed
 // with msg goes wrong: the first prefix of data, ending at a line from
@@ -471,25 +476,50 @@ const maxProblemScan = 32 << 20
 // other way, such as ending inside a quoted string that goes on, is not
 // it.) ok is false when none does within maxProblemScan bytes.
 func problemLine(data []byte, from int, msg string) (line int, ok bool) {
-	end, scanned := 0, 0
-	for i := 1; end < len(data); i++ {
+	from = max(from, 1)
+	// ends[j] is the end of line from+j, its newline included.
+	var ends []int
+	for i, end := 1, 0; end < len(data); i++ {
 		next := bytes.IndexByte(data[end:], '\n')
 		if next < 0 {
 			end = len(data)
 		} else {
 			end += next + 1
 		}
-		if i < from {
-			continue
-		}
-		if scanned += end; scanned > maxProblemScan {
-			return 0, false
-		}
-		if err := parseAll(data[:end]); err != nil && stripYAMLLine(err.Error()) == stripYAMLLine(msg) {
-			return i, true
+		if i >= from {
+			ends = append(ends, end)
 		}
 	}
-	return 0, false
+	scanned := 0
+	fails := func(j int) bool {
+		scanned += ends[j]
+		err := parseAll(data[:ends[j]])
+		return err != nil && stripYAMLLine(err.Error()) == stripYAMLLine(msg)
+	}
+	j := 0
+	for ; j < len(ends) && scanned+ends[j] <= maxLinearScan; j++ {
+		if fails(j) {
+			return from + j, true
+		}
+	}
+	// The first prefix from here on that fails so, when the whole file
+	// does.
+	lo, hi := j, len(ends)-1
+	if lo > hi || scanned+ends[hi] > maxProblemScan || !fails(hi) {
+		return 0, false
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if scanned+ends[mid] > maxProblemScan {
+			return 0, false
+		}
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return from + lo, true
 }
 
 // parseAll parses every document of data and returns the first error.

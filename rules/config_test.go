@@ -3,6 +3,7 @@ package rules
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -1154,5 +1155,25 @@ mocks:
 	_, err = Parse([]byte(src), "x.yaml", env("HDR", "X-Team"))
 	if err == nil || !strings.Contains(err.Error(), "x.yaml:4:11:") || !strings.Contains(err.Error(), "VAL") || strings.Contains(err.Error(), "UNSET") {
 		t.Errorf("err = %v, want only VAL unset, at 4:11", err)
+	}
+}
+
+// TestYAMLErrorLineInALargeFile: a syntax error at the end of a config of
+// 1,000 rules (the limit) is said on its line: the search for that line
+// parsed the file's prefixes, one line longer each time, gave up past 32
+// MiB parsed (3.8 s) and said 1:1, the line of mocks:.
+func TestYAMLErrorLineInALargeFile(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("mocks:\n")
+	for i := range 1000 {
+		fmt.Fprintf(&b, "  - name: m%d\n    match: {path: /p%d, method: POST, json: [{path: a.b, op: eq, value: %d}]}\n"+
+			"    respond: {body: '{\"i\": \"{{ request.json.a }}\"}'}\n", i, i, i)
+	}
+	b.WriteString("  - name: x\n   bad: [\n")
+	_, err := Parse([]byte(b.String()), "x.yaml", nil)
+	const want = "x.yaml:3003:4: yaml: did not find expected '-' indicator"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
 	}
 }
