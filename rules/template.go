@@ -112,6 +112,11 @@ func FormatFor(contentType, body string) Format {
 		switch {
 		case mt == "application/json", strings.HasSuffix(mt, "+json"), mt == "text/json":
 			return FormatJSON
+		case mt == "application/x-ndjson", mt == "application/ndjson", mt == "application/jsonl",
+			mt == "application/jsonlines", mt == "application/x-jsonlines":
+			// A JSON document a line: escaped as JSON is, so that a
+			// newline in a value stays in its string.
+			return FormatJSON
 		case mt == "application/xml", mt == "text/xml", strings.HasSuffix(mt, "+xml"), mt == "text/html":
 			// HTML: escaped as XML text is (a request's <script> stays
 			// text in the page).

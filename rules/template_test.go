@@ -879,3 +879,32 @@ func TestDateUnixPast2262(t *testing.T) {
 		t.Errorf("Render = %q, %v; want %q", got, err, want)
 	}
 }
+
+// TestNDJSONBody: a body sent as newline-delimited JSON is escaped as JSON,
+// line by line, so that a value with a quote or a newline in it keeps each
+// line one JSON document: application/x-ndjson was text, and such a value
+// broke the line it was in and made another.
+func TestNDJSONBody(t *testing.T) {
+	t.Parallel()
+	src := "{\"a\": \"{{ v }}\", \"raw\": {{ v }}}\n{\"b\": \"{{ v | upcase }}\"}\n"
+	for _, ct := range []string{"application/x-ndjson", "application/ndjson", "application/jsonl", "application/jsonlines; charset=utf-8", "application/x-jsonlines"} {
+		tpl, err := NewTemplate(src, FormatFor(ct, src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := tpl.Render(map[string]any{"v": "x\"}\n{\"evil\": 1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+		if len(lines) != 2 {
+			t.Errorf("%s: %d lines, want 2:\n%s", ct, len(lines), out)
+			continue
+		}
+		for _, l := range lines {
+			if !json.Valid([]byte(l)) {
+				t.Errorf("%s: line %q is not JSON", ct, l)
+			}
+		}
+	}
+}
