@@ -378,7 +378,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	o.shutdownTimeout = 10 * time.Second
 	fs.Var((*duration)(&o.shutdownTimeout), "shutdown-timeout", "how long shutdown waits for in-flight requests: at most this `duration`")
-	fs.Var(&o.allowHosts, "allow-host", "also accept this Host `name` on the UI/API listener (repeatable)")
+	fs.Var(&o.allowHosts, "allow-host", "also accept this Host `name` on the UI/API listener and the reverse proxies on loopback (repeatable)")
 	fs.Var(&o.proxies, "proxy", "reverse inspecting proxy `LISTEN=UPSTREAM`, e.g. 127.0.0.1:9000=http://127.0.0.1:3000 (repeatable)")
 	fs.StringVar(&o.forwardProxy, "forward-proxy", "", "serve a forward proxy for HTTP_PROXY/HTTPS_PROXY on this `address`")
 	fs.BoolVar(&o.mitm, "mitm", false, "decrypt HTTPS through the forward proxy with a local CA (see hooklab ca)")
@@ -942,6 +942,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 				return err
 			}
 			h = rp.reverse
+			if inspect.IsLoopback(sp.Listen) {
+				// It passes requests on with the upstream's credentials:
+				// not for a web page that rebinds its name to 127.0.0.1.
+				h = inspect.HostGuard(po.Logger, o.allowHosts, "hooklab proxy "+sp.Name, h)
+			}
 		}
 		// No h2c and no write timeout: CONNECT needs HTTP/1.1 and tunnels live long.
 		rp.srv = &http.Server{

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -315,5 +316,58 @@ func TestReverseProxyH2C(t *testing.T) {
 	var e apiExchange
 	if err := json.Unmarshal(wb, &e); err != nil || e.Request.Proto != "HTTP/2.0" || e.Request.Method != "POST" {
 		t.Errorf("recorded %s (%v)", wb, err)
+	}
+}
+
+// TestReverseProxyRefusesForeignHost: a reverse proxy on loopback passes on
+// only requests whose Host is a loopback address, localhost or an
+// --allow-host name; a web page that rebinds its own name to 127.0.0.1
+// reached the upstream with the credentials of the upstream's URL, and
+// could read the answers.
+func TestReverseProxyRefusesForeignHost(t *testing.T) {
+	t.Parallel()
+	var seen atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Add(1)
+		io.WriteString(w, "upstream")
+	}))
+	t.Cleanup(up.Close)
+	u, _ := url.Parse(up.URL)
+	u.User = url.UserPassword("bob", "pw")
+	s := startServer(t, "--memory", "--proxy", "127.0.0.1:0="+u.String(), "--allow-host", "myapp.test")
+	pu := proxyURL(t, s, "proxy: ")
+	port := strings.TrimSuffix(pu[strings.LastIndexByte(pu, ':')+1:], "/")
+	for _, c := range []struct {
+		host string
+		want int
+	}{
+		{"127.0.0.1:" + port, 200},
+		{"localhost:" + port, 200},
+		{"[::1]:" + port, 200},
+		{"app.localhost:" + port, 200},
+		{"myapp.test:" + port, 200},
+		{"evil.example:" + port, http.StatusForbidden},
+		{"evil.example", http.StatusForbidden},
+		{"10.1.2.3:" + port, http.StatusForbidden},
+	} {
+		req, _ := http.NewRequest("POST", pu+"charge", strings.NewReader("amount=100"))
+		req.Host = c.host
+		req.Header.Set("Content-Type", "text/plain")
+		before := seen.Load()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("Host %s: %d %s, want %d", c.host, resp.StatusCode, body, c.want)
+		}
+		if reached := seen.Load() > before; reached != (c.want == 200) {
+			t.Errorf("Host %s: reached the upstream: %v", c.host, reached)
+		}
+		if c.want == http.StatusForbidden && !strings.Contains(string(body), "--allow-host evil.example") && !strings.Contains(string(body), "--allow-host 10.1.2.3") {
+			t.Errorf("Host %s: the refusal does not say how to allow it: %s", c.host, body)
+		}
 	}
 }

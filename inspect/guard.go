@@ -27,24 +27,9 @@ func Guard(log *slog.Logger, extraHosts []string, next http.Handler) http.Handle
 // guard is Guard with the period at which each refusal message is logged
 // (a test sends its refusals well within one, however slow the machine).
 func guard(log *slog.Logger, extraHosts []string, logPeriod time.Duration, next http.Handler) http.Handler {
-	allowed := map[string]bool{"localhost": true}
+	hostOK := localHost(extraHosts)
 	// A page in a browser can send these as fast as it likes.
 	hostLog, originLog := NewLogLimit(logPeriod), NewLogLimit(logPeriod)
-	for _, h := range extraHosts {
-		allowed[strings.ToLower(h)] = true
-	}
-	hostOK := func(hostport string) bool {
-		host := hostport
-		if h, _, err := net.SplitHostPort(hostport); err == nil {
-			host = h
-		}
-		host = strings.ToLower(strings.Trim(host, "[]"))
-		if allowed["*"] || allowed[host] || strings.HasSuffix(host, ".localhost") {
-			return true
-		}
-		ip := net.ParseIP(host)
-		return ip != nil && (ip.IsLoopback() || allowed[ip.String()])
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !hostOK(r.Host) {
 			hostLog.Log(log, slog.LevelWarn, "refused request: Host not allowed", "host", r.Host, "path", r.URL.Path, "remote", r.RemoteAddr)
@@ -96,6 +81,54 @@ func guard(log *slog.Logger, extraHosts []string, logPeriod time.Duration, next 
 				WriteJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "Content-Type must be application/json"})
 				return
 			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// localHost returns a check of a Host header (host or host:port): true for
+// a loopback address, "localhost", a name under .localhost and the
+// extraHosts ("*": any). A name that resolves to 127.0.0.1 by DNS, as a
+// rebinding page's does, is none of these.
+func localHost(extraHosts []string) func(hostport string) bool {
+	allowed := map[string]bool{"localhost": true}
+	for _, h := range extraHosts {
+		allowed[strings.ToLower(h)] = true
+	}
+	return func(hostport string) bool {
+		host := hostport
+		if h, _, err := net.SplitHostPort(hostport); err == nil {
+			host = h
+		}
+		host = strings.ToLower(strings.Trim(host, "[]"))
+		if allowed["*"] || allowed[host] || strings.HasSuffix(host, ".localhost") {
+			return true
+		}
+		ip := net.ParseIP(host)
+		return ip != nil && (ip.IsLoopback() || allowed[ip.String()])
+	}
+}
+
+// HostGuard refuses, with a 403 that says why, a request whose Host is not
+// a loopback address, "localhost" or one of extraHosts, as Guard does for
+// the UI: what a listener on loopback passes on (a reverse proxy adds the
+// upstream's credentials) must not be reachable by a web page that rebinds
+// its own name to 127.0.0.1. A request without a Host (HTTP/1.0) passes:
+// a browser always sends one. what names the listener in the message.
+func HostGuard(log *slog.Logger, extraHosts []string, what string, next http.Handler) http.Handler {
+	hostOK := localHost(extraHosts)
+	hostLog := NewLogLimit(5 * time.Second)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Host != "" && !hostOK(r.Host) {
+			hostLog.Log(log, slog.LevelWarn, "refused request: Host not allowed", "host", r.Host, "path", r.URL.Path, "remote", r.RemoteAddr)
+			name := r.Host
+			if h, _, err := net.SplitHostPort(name); err == nil {
+				name = h
+			}
+			WriteJSON(w, http.StatusForbidden, map[string]string{"error": fmt.Sprintf(
+				"%s: Host %q is not allowed: reach it as localhost or 127.0.0.1, or start hooklab with --allow-host %s (a web page can make its own name point at 127.0.0.1)",
+				what, r.Host, strings.Trim(name, "[]"))})
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
