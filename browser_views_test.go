@@ -125,6 +125,39 @@ func testBrowserPathTermMatchesServer(t *testing.T, p *browserPage) {
 	p.consoleErrors()
 }
 
+// testBrowserResetKeepsArrivalOrder: a list loaded again (a reconnect)
+// while an arrival waits to be drawn keeps the live ones in the order they
+// came, newest on top, as the server lists them. The one waiting was put
+// before those drawn, so it went below the older one: 1 run in 10 of
+// PathTermMatchesServer.
+func testBrowserResetKeepsArrivalOrder(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI)
+	p.do(t, "list", chromedp.Evaluate[chromedp.Void](`import('/list.js').then(({ ExchangeList }) => {
+		const table = document.createElement('table');
+		const tbody = document.createElement('tbody');
+		table.append(tbody);
+		document.body.append(table);
+		const list = new ExchangeList(tbody);
+		const s = (id) => ({ id, bin: 'b', method: 'GET', path: '/' + id, url: '/' + id, time: new Date().toISOString(), status: 200 });
+		return new Promise((done) => {
+			list.add(s('01A'));
+			setTimeout(() => { // drawn
+				list.add(s('01B')); // waits to be drawn
+				list.add(s('01C'));
+				list.reset([]);
+				window.__order = list.items.map((x) => x.id);
+				done();
+			}, 10);
+		});
+	})`))
+	p.waitFor(t, "the list reset", `window.__order`, 5*time.Second)
+	if got := evalIn[[]string](t, p, `window.__order`); !slices.Equal(got, []string{"01C", "01B", "01A"}) {
+		p.fatalf(t, "after a reset the list is %q, want newest first [01C 01B 01A]", got)
+	}
+	p.consoleErrors()
+}
+
 // TestBrowserStoreErrorBanner: when the store cannot write (disk full), the
 // server says so on the stream ({"type":"store","error":...}) and in
 // /healthz; the page must show it, or captures answered 503 simply never

@@ -364,6 +364,7 @@ func TestBrowser(t *testing.T) {
 		{"CompressedBody", testBrowserCompressedBody},
 		{"EditResendKeepsURL", testBrowserEditResendKeepsURL},
 		{"PathTermMatchesServer", testBrowserPathTermMatchesServer},
+		{"ResetKeepsArrivalOrder", testBrowserResetKeepsArrivalOrder},
 		{"StoreErrorBanner", testBrowserStoreErrorBanner},
 		{"BinsAndRulesFollowTraffic", testBrowserBinsAndRulesFollowTraffic},
 		{"EditResendUneditedBody", testBrowserEditResendUneditedBody},

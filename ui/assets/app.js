@@ -286,23 +286,38 @@ function arrived(x) {
   }
   // Free text, header: and json: need the whole exchange (until the
   // stream filters by them: see followFilter).
-  checking.push([x, state.gen]);
+  const c = { x, gen: state.gen, done: false, match: false };
+  checking.push(c);
+  checked.push(c);
   pump();
 }
 
+// checked holds the checks in the order their exchanges arrived: they are
+// fetched four at a time and end in any order, but go into the list in
+// that order, as the server lists them.
+const checked = [];
 function pump() {
   while (checkingNow < 4 && checking.length) {
-    const [x, gen] = checking.shift();
-    if (gen !== state.gen) continue; // the filter changed: not worth a fetch
+    const c = checking.shift();
+    if (c.gen !== state.gen) { // the filter changed: not worth a fetch
+      c.done = true;
+      continue;
+    }
     checkingNow++;
     // Revealed: a filter may name a secret header's value, which the
     // redacted exchange would never match (the server matches it).
-    api.getExchange(x.id, undefined, { reveal: true }).then((full) => {
-      if (gen === state.gen && query.matchExchange(state.terms, full)) list.add(x);
+    api.getExchange(c.x.id, undefined, { reveal: true }).then((full) => {
+      c.match = c.gen === state.gen && query.matchExchange(state.terms, full);
     }, () => {}).finally(() => {
+      c.done = true;
       checkingNow--;
       pump();
     });
+  }
+  // Those of an older filter go, done or not.
+  while (checked.length && (checked[0].done || checked[0].gen !== state.gen)) {
+    const d = checked.shift();
+    if (d.match && d.gen === state.gen) list.add(d.x);
   }
 }
 

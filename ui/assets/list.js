@@ -99,7 +99,12 @@ export class ExchangeList {
   reset(summaries, { dropPending = false, since } = {}) {
     // Live arrivals since the last reset are kept too: a page fetched while
     // they streamed in may predate them.
-    const keep = dropPending ? [] : [...this.held, ...this.arrivals, ...(this.live || [])];
+    // live has every arrival, held and queued ones too, unless it was
+    // trimmed: taken once each, in the order they arrived (the queued
+    // ones first was newest last, drawn below the older ones).
+    const arrivedAt = this.order || new Map();
+    const keep = dropPending ? [] : [...new Map([...this.held, ...this.arrivals, ...(this.live || [])].map((s) => [s.id, s])).values()]
+      .sort((a, b) => (arrivedAt.get(a.id) || 0) - (arrivedAt.get(b.id) || 0));
     const shown = this.ids;
     // The row at the top of the view, scrolled down: it stays where it is
     // if the new list has it (a reconnect's reload).
