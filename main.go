@@ -398,9 +398,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	maxBodySet, dataSet, configSet := false, false, false
+	maxBodySet, dataSet, configSet, maxConnsSet := false, false, false, false
 	fs.Visit(func(f *flag.Flag) {
 		maxBodySet = maxBodySet || f.Name == "max-body"
+		maxConnsSet = maxConnsSet || f.Name == "max-conns"
 		dataSet = dataSet || f.Name == "data"
 		configSet = configSet || f.Name == "config"
 	})
@@ -493,6 +494,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		// A typo would serve a UI of 404s: refuse it, as other flags that would do nothing.
 		if _, err := os.Stat(filepath.Join(o.devUI, "index.html")); err != nil {
 			return badUsage("--dev-ui %s: want a directory holding the UI's index.html (%v)", o.devUI, err)
+		}
+	}
+	if files, ok := inspect.OpenFileLimit(); ok {
+		// A flood of connections to one listener must leave files for
+		// the others, or the UI stops taking any (accept: too many open
+		// files) while capture is full.
+		if fit := inspect.FitConns(o.maxConns, files); fit < o.maxConns {
+			if maxConnsSet {
+				log.Warn("--max-conns is more than the open-file limit leaves room for: a flood on one listener can take every file, and the others then refuse connections; raise the limit (ulimit -n) or lower --max-conns", "max_conns", o.maxConns, "open_file_limit", files, "fits", fit)
+			} else {
+				log.Info("connections per listener lowered to fit the open-file limit (raise it with ulimit -n)", "max_conns", fit, "open_file_limit", files)
+				o.maxConns = fit
+			}
 		}
 	}
 	// Listen first: a port in use fails before anything else is touched.

@@ -17,3 +17,6 @@ func lockFile(*os.File) (bool, error) {
 
 // freeBytes cannot tell here.
 func freeBytes(string) (uint64, bool) { return 0, false }
+
+// OpenFileLimit cannot tell here.
+func OpenFileLimit() (uint64, bool) { return 0, false }

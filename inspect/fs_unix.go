@@ -40,3 +40,14 @@ func freeBytes(dir string) (free uint64, ok bool) {
 	}
 	return st.Bavail * uint64(st.Bsize), true
 }
+
+// OpenFileLimit returns how many files the process may have open
+// (RLIMIT_NOFILE's soft limit, which Go raises to the hard one at start);
+// false when it cannot tell.
+func OpenFileLimit() (uint64, bool) {
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil || r.Cur == ^uint64(0) { // RLIM_INFINITY
+		return 0, false
+	}
+	return r.Cur, true
+}

@@ -184,3 +184,22 @@ func ServerURL(s string) (string, error) {
 func NotUI(server, status string) error {
 	return fmt.Errorf("%s answered %s but is not hooklab's UI listener (is it the capture port? the UI is on :4040 by default)", RedactURL(server), status)
 }
+
+// FitConns returns how many connections each listener may hold so that a
+// flood of them on one listener leaves files for the others and for the
+// store: files is the process's limit of open files (OpenFileLimit). A
+// listener's connections are counted twice, since a proxy opens one to its
+// upstream for each, and two listeners are counted (capture and UI; a
+// proxy is the second one's worth), with reserve files kept out. It is
+// maxConns when that fits, and never below 16.
+func FitConns(maxConns int, files uint64) int {
+	const reserve = 256
+	if files <= reserve {
+		return min(maxConns, 16)
+	}
+	fit := (files - reserve) / 4
+	if uint64(maxConns) <= fit {
+		return maxConns
+	}
+	return max(int(fit), 16)
+}

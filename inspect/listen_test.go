@@ -172,3 +172,25 @@ func TestServerURL(t *testing.T) {
 		}
 	}
 }
+
+func TestFitConns(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		max   int
+		files uint64
+		want  int
+	}{
+		{4096, 1 << 20, 4096}, // a usual hard limit: as asked
+		{4096, 16640, 4096},   // just fits: 4*4096 + 256
+		{4096, 16639, 4095},
+		{4096, 4096, 960}, // the tester's ulimit -n 4096
+		{4096, 1024, 192},
+		{100, 1024, 100},
+		{4096, 300, 16}, // never below 16
+		{8, 100, 8},
+	} {
+		if got := FitConns(c.max, c.files); got != c.want {
+			t.Errorf("FitConns(%d, %d) = %d, want %d", c.max, c.files, got, c.want)
+		}
+	}
+}
