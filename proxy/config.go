@@ -386,7 +386,8 @@ func (d *decoder) proxy(n *yaml.Node) (Spec, bool) {
 			d.errorf(n, "proxy: name is required")
 		}
 	} else if err := inspect.ValidBin(s.Name); err != nil {
-		d.errorf(nameNode, "name: %v", err)
+		// ValidBin's error begins "invalid input: ", which says nothing here.
+		d.errorf(nameNode, "name: %s; a proxy's name is the bin its exchanges go into", strings.TrimPrefix(err.Error(), inspect.ErrInvalid.Error()+": "))
 	}
 	if !s.Forward {
 		if mitmNode != nil && s.MITM {

@@ -248,7 +248,7 @@ proxies:
   - {name: "bad name", listen: "127.0.0.1:9001", upstream: "http://x"}
   - {name: r, listen: "127.0.0.1:9002", routes: [{path: /a, upstream: "http://x"}, {path: /a, upstream: "http://y"}]}
 `, []string{":4:5: proxy api: duplicate name", ":4:5: proxy api: another proxy listens on 127.0.0.1:9000",
-			":5:12: name: invalid input", ":6:91: proxy r: route path /a is defined twice (line 6)"}},
+			":5:12: name: bin name \"bad name\" has ' ' at position 4 (allowed: A-Z a-z 0-9 _ -); a proxy's name is the bin", ":6:91: proxy r: route path /a is defined twice (line 6)"}},
 		{"forward misuse", `
 proxies:
   - name: f

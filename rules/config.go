@@ -927,7 +927,7 @@ func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 	n = resolve(n)
 	m := &Mock{Name: fmt.Sprintf("mock-%d", i+1), File: d.file, Line: n.Line, SequenceMode: RepeatLast}
 	d.empty(n, m.Name, "a mock (match, and respond or sequence)")
-	var respondNode, seqNode *yaml.Node
+	var respondNode, seqNode, modeNode *yaml.Node
 	named := false
 	for _, p := range d.pairs(n, "mock") {
 		switch p.key {
@@ -950,6 +950,7 @@ func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 				m.Sequence = append(m.Sequence, d.response(item))
 			}
 		case "sequence_mode":
+			modeNode = p.val
 			switch s := d.str(p.val, "sequence_mode"); SequenceMode(s) {
 			case RepeatLast, Cycle:
 				m.SequenceMode = SequenceMode(s)
@@ -970,6 +971,8 @@ func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 		d.errorf(seqNode, "mock %q: respond and sequence cannot both be set", m.Name)
 	case respondNode == nil && seqNode == nil && n.Kind == yaml.MappingNode:
 		d.errorf(n, "mock %q: set respond or sequence", m.Name)
+	case modeNode != nil && seqNode == nil:
+		d.errorf(modeNode, "sequence_mode: only applies with sequence (a list of answers given in turn); with respond, every request gets the same answer")
 	}
 	if m.Respond == nil && respondNode != nil {
 		m.Respond = &Response{Status: 200}

@@ -582,6 +582,16 @@ settings:
 			},
 		},
 		{
+			name: "sequence_mode without sequence",
+			src: `mocks:
+  - name: m
+    match: {path: /x}
+    sequence_mode: cycle
+    respond: {status: 200}
+`,
+			want: []string{`x.yaml:4:20: sequence_mode: only applies with sequence`},
+		},
+		{
 			name: "unquoted path parameter in a flow mapping",
 			src: `mocks:
   - name: hooks
