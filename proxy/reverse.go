@@ -980,7 +980,7 @@ func (p *Reverse) modifyResponse(resp *http.Response) error {
 	f.ttfb = p.opts.Now().Sub(f.start)
 	rt := f.route
 	if loc := resp.Header.Get("Location"); loc != "" && f.origin != "" {
-		if to, ok := clientLocation(loc, resp.Request, rt, f.origin); ok && p.routesBack(to, rt) {
+		if to, ok := clientLocation(loc, resp.Request, rt, f.origin); ok && to != loc && p.routesBack(to, rt) {
 			resp.Header.Set("Location", to)
 			f.meta()["upstream_location"] = inspect.RedactURL(loc)
 		}
@@ -1025,13 +1025,27 @@ func (p *Reverse) modifyResponse(resp *http.Response) error {
 // request it answered), in the terms of the client that reached route rt
 // at origin, as nginx's proxy_redirect does by default. An upstream sent
 // its own Host builds its absolute redirects on it, and a client that
-// followed one would pass the proxy by, unrecorded. ok is false for a
-// Location to anywhere else (another host or scheme, a relative one, a
-// path outside the route's upstream path), which goes as it is.
+// followed one would pass the proxy by, unrecorded. A path from the
+// root ("/login", as Go's http.Redirect, Express and Flask give) is on
+// the upstream too, and is given back as a path: a client that followed
+// it as it is would miss a stripped prefix, or go to another route. ok
+// is false for a Location to anywhere else (another host or scheme, one
+// relative to the request's path, a path outside the route's upstream
+// path), which goes as it is.
 func clientLocation(loc string, out *http.Request, rt *Route, origin string) (string, bool) {
 	u, err := url.Parse(loc)
-	if err != nil || u.Scheme != out.URL.Scheme || u.User != nil ||
-		!sameHost(u.Host, out.URL.Host, u.Scheme) && !sameHost(u.Host, out.Host, u.Scheme) {
+	if err != nil || u.User != nil || u.Opaque != "" {
+		return "", false
+	}
+	rel := u.Scheme == "" && u.Host == ""
+	if rel && !strings.HasPrefix(u.Path, "/") {
+		return "", false
+	}
+	if u.Scheme == "" && u.Host != "" { // //host/path: the request's scheme
+		u.Scheme = out.URL.Scheme
+	}
+	if !rel && (u.Scheme != out.URL.Scheme ||
+		!sameHost(u.Host, out.URL.Host, u.Scheme) && !sameHost(u.Host, out.Host, u.Scheme)) {
 		return "", false
 	}
 	// The upstream's path is its own base, then the client's path (less
@@ -1048,11 +1062,13 @@ func clientLocation(loc string, out *http.Request, rt *Route, origin string) (st
 	if rest == "" {
 		rest = "/"
 	}
-	o, err := url.Parse(origin)
-	if err != nil {
-		return "", false
+	if !rel {
+		o, err := url.Parse(origin)
+		if err != nil {
+			return "", false
+		}
+		u.Scheme, u.Host = o.Scheme, o.Host
 	}
-	u.Scheme, u.Host = o.Scheme, o.Host
 	if u.Path, err = url.PathUnescape(rest); err != nil {
 		return "", false
 	}

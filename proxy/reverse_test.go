@@ -1123,6 +1123,11 @@ func TestReverseRewritesUpstreamLocation(t *testing.T) {
 		{"route's base itself", "/v2/a", "SELF/base", srv.URL + "/v2"},
 		{"outside the route's base", "/v2/a", "http://" + up.Listener.Addr().String() + "/other", "http://" + up.Listener.Addr().String() + "/other"},
 		{"relative", "/a", "/login", "/login"},
+		{"relative under a stripped route", "/v2/a", "/base/login?next=%2Fa", "/v2/login?next=%2Fa"},
+		{"relative, the route's base itself", "/v2/a", "/base", "/v2"},
+		{"relative outside the route's base", "/v2/a", "/other", "/other"},
+		{"relative to the path", "/v2/a", "login", "login"},
+		{"scheme-relative", "/v2/a", "//" + strings.TrimPrefix(up.URL, "http://") + "/base/x", srv.URL + "/v2/x"},
 		{"another host", "/a", "https://sso.example/auth", "https://sso.example/auth"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
