@@ -1333,3 +1333,47 @@ func testBrowserActivityFilterEmpty(t *testing.T, p *browserPage) {
 		p.fatalf(t, "the log filtered to failed reads %q; want it to say no invocation matches the filter", got)
 	}
 }
+
+// testBrowserViewsKeepFocus: a keyboard user's focus stays on the control
+// they were on when a live event draws a view again: the activity log's
+// status filter and an invocation's Attempts button (a new invocation),
+// a bin's Copy button (new traffic), the bin name box (a bin created with
+// Enter). Each was replaced by a copy drawn afresh, and the focus fell to
+// the page's start.
+func testBrowserViewsKeepFocus(t *testing.T, p *browserPage) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(receiver.Close)
+	s := startServer(t, "--memory")
+	s.mustPost(t, "/api/webhooks", `{"id":"kf","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["kf.*"]}`, http.StatusCreated)
+	event := func() {
+		t.Helper()
+		s.mustPost(t, "/api/events", `{"type":"kf.x","data":{}}`, http.StatusAccepted)
+	}
+	event()
+	waitInvocations(t, s, "kf", 1)
+	const focused = `(() => { const e = document.activeElement; return e ? e.tagName + (e.id ? '#' + e.id : '') + (e.getAttribute('aria-label') ? '[' + e.getAttribute('aria-label') + ']' : '') : 'none'; })()`
+	keeps := func(what, sel string, change func(), redrawn string) {
+		t.Helper()
+		p.do(t, "focus "+sel, chromedp.Evaluate[chromedp.Void](`document.querySelector(`+jsQuote(sel)+`).focus()`))
+		want := evalIn[string](t, p, focused)
+		change()
+		p.waitFor(t, what+": the view is drawn again", redrawn, 10*time.Second)
+		if got := evalIn[string](t, p, focused); got != want {
+			p.fatalf(t, "%s: the focus went from %s to %s", what, want, got)
+		}
+	}
+	rows := `document.querySelectorAll('.activity .invocation-row').length`
+	p.openUI(t, s.UI+"#/webhooks/kf")
+	p.waitFor(t, "the activity log shows", rows+` === 1`, 10*time.Second)
+	keeps("a new invocation, on the status filter", "#act-status", event, rows+` === 2`)
+	keeps("a new invocation, on Attempts", `.invocation-row button[aria-label^="Attempts"]`, event, rows+` === 3`)
+
+	browserCapture(t, s.Capture, "/b/traffic/x", `{}`)
+	p.do(t, "to the bins", chromedp.Evaluate[chromedp.Void](`location.hash = '#/bins'`))
+	p.waitFor(t, "the bins show", `document.querySelector('.bin-row[data-bin="traffic"]')`, 10*time.Second)
+	keeps("new traffic, on a bin's Copy", `.bin-row[data-bin="traffic"] button`, func() { browserCapture(t, s.Capture, "/b/traffic/y", `{}`) },
+		`document.querySelector('.bin-row[data-bin="traffic"] td.num')?.textContent === '2'`)
+	keeps("a bin created, on its name", "#bin-name", func() {
+		p.do(t, "type a name and Enter", chromedp.SendKeys("#bin-name", "made\r"))
+	}, `document.querySelector('.bin-row[data-bin="made"]')`)
+}

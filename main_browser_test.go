@@ -392,6 +392,7 @@ func TestBrowser(t *testing.T) {
 		{"ShortcutsEscapeKeepsDetail", testBrowserShortcutsEscapeKeepsDetail},
 		{"LongTextWraps", testBrowserLongTextWraps},
 		{"ActivityFilterEmpty", testBrowserActivityFilterEmpty},
+		{"ViewsKeepFocus", testBrowserViewsKeepFocus},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -95,6 +95,40 @@ export function diffView(res, mode) {
       : [h('span', { class: 'u-del' }, `- ${c.old || ''}\n`), h('span', { class: 'u-add' }, `+ ${c.new || ''}\n`)])));
 }
 
+// A view drawn again replaces the element that has the focus (a live
+// event's redraw, a bin created): focusKey notes which control it was, and
+// keepFocus focuses its counterpart in what replaced it, so that a keyboard
+// user stays where they were instead of going back to the page's start.
+const focusable = 'a[href], button, input, select, textarea, summary, [tabindex]';
+const rowKeys = ['id', 'bin', 'rule', 'run', 'index'];
+
+// rowOf names the row (or result) el is in, by its data-id, data-bin, …
+function rowOf(el) {
+  const row = el.closest(rowKeys.map((k) => `[data-${k}]`).join(','));
+  return row ? rowKeys.map((k) => row.dataset[k] ?? '').join('\u0000') : '';
+}
+
+// controlOf names the control el is: its id, else its label or text.
+function controlOf(el) {
+  return `${el.tagName}\u0000${el.id || el.getAttribute('aria-label') || el.getAttribute('href') || el.textContent.trim()}`;
+}
+
+function focusKey(root) {
+  const a = document.activeElement;
+  if (!a || a === document.body || !root.contains(a)) return null;
+  return { control: controlOf(a), row: rowOf(a) };
+}
+
+function keepFocus(key, root) {
+  // Focus that moved on meanwhile (the user tabbed away) is theirs.
+  if (!key || (document.activeElement && document.activeElement !== document.body) || !root.isConnected) return;
+  const all = [...root.querySelectorAll(focusable)];
+  // The same control, else (a Retry gone once retried) the first of its row.
+  const el = all.find((e) => controlOf(e) === key.control && rowOf(e) === key.row) ||
+    (key.row ? all.find((e) => rowOf(e) === key.row && !e.disabled) : null);
+  if (el) el.focus({ preventScroll: true });
+}
+
 export class Views {
   constructor(el, { notice = () => {}, openExchange = () => {} } = {}) {
     this.el = el;
@@ -159,26 +193,8 @@ export class Views {
         default: return;
       }
       if (this.route !== r) return;
-      if (liveOnly) {
-        const olds = this.el.querySelectorAll('[data-live]');
-        const fresh = content.querySelectorAll('[data-live]');
-        if (olds.length && olds.length === fresh.length) {
-          olds.forEach((o, i) => o.replaceWith(fresh[i]));
-          return;
-        }
-      }
-      // Keep what the user is typing: forms re-render only on navigation.
-      // The parts marked data-live around it (a webhook's heading and
-      // activity log, the bins' table) are drawn again.
-      const active = this.el.querySelector('[data-keep]');
-      if (active && active.dataset.keep === `${r.view}/${r.id}`) {
-        const olds = this.el.querySelectorAll('[data-live]');
-        const fresh = content.querySelectorAll('[data-live]');
-        if (olds.length === fresh.length) olds.forEach((o, i) => o.replaceWith(fresh[i]));
-        return;
-      }
-      this.el.replaceChildren(content);
-      this.drawn = r;
+      this.draw(r, content, liveOnly);
+
     } catch (err) {
       if (this.route !== r) return;
       // A view drawn already stays, and what is typed in it (the server
@@ -186,6 +202,31 @@ export class Views {
       if (this.drawn === r) this.notice(err.message);
       else this.el.replaceChildren(h('p', { class: 'error' }, err.message));
     }
+  }
+
+  /** draw puts content, the view of r, in the page: its data-live parts alone when liveOnly or a form is being typed in. */
+  draw(r, content, liveOnly = false) {
+    const key = focusKey(this.el);
+    const parts = () => {
+      const olds = this.el.querySelectorAll('[data-live]');
+      const fresh = content.querySelectorAll('[data-live]');
+      if (olds.length !== fresh.length) return false;
+      olds.forEach((o, i) => o.replaceWith(fresh[i]));
+      return true;
+    };
+    // Keep what the user is typing: forms re-render only on navigation.
+    // The parts marked data-live around it (a webhook's heading and
+    // activity log, the bins' table) are drawn again.
+    const active = this.el.querySelector('[data-keep]');
+    if (liveOnly && this.el.querySelector('[data-live]') && parts()) {
+      // drawn
+    } else if (active && active.dataset.keep === `${r.view}/${r.id}`) {
+      parts();
+    } else {
+      this.el.replaceChildren(content);
+      this.drawn = r;
+    }
+    keepFocus(key, this.el);
   }
 
   // ---- bins ----
@@ -205,7 +246,9 @@ export class Views {
         name.value = '';
         const fresh = await this.bins();
         fresh.querySelector('#bin-created').replaceWith(out);
+        const key = focusKey(this.el);
         this.el.replaceChildren(fresh);
+        keepFocus(key, this.el);
       } catch (err) {
         out.replaceChildren(h('span', { class: 'error' }, err.message));
       }
