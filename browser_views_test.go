@@ -1377,3 +1377,25 @@ func testBrowserViewsKeepFocus(t *testing.T, p *browserPage) {
 		p.do(t, "type a name and Enter", chromedp.SendKeys("#bin-name", "made\r"))
 	}, `document.querySelector('.bin-row[data-bin="made"]')`)
 }
+
+// testBrowserWebhookErrorsDescribeFields: a validation error shown by a
+// field of the webhook form is that field's description, so a screen
+// reader says it on the field (and says which field an error it announces
+// belongs to). The message sat beside the control, tied to nothing.
+func testBrowserWebhookErrorsDescribeFields(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI+"#/webhooks/new")
+	p.waitFor(t, "the form shows", `document.querySelector('#wh-endpoint')`, 5*time.Second)
+	p.do(t, "choose bearer auth", setInput(`select[name="authentication.type"]`, "bearer_token"))
+	p.do(t, "a header name with a space", setInput("#wh-custom_headers", "Bad Header: x"))
+	p.do(t, "an endpoint that is no URL", setInput("#wh-endpoint", "not a url"))
+	p.waitFor(t, "the header error shows", `document.querySelector('#wh-custom_headers-error')?.textContent.includes('Bad Header')`, 10*time.Second)
+	// described lists the text each control of the form is described by.
+	described := evalIn[map[string]string](t, p, `Object.fromEntries([...document.querySelector('#wh-endpoint').form.querySelectorAll('input, select, textarea')]
+		.map((c) => [c.name, (c.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean).map((id) => document.getElementById(id)?.textContent || '').join(' ')]))`)
+	for name, want := range map[string]string{"custom_headers": "Bad Header", "endpoint": "endpoint:", "authentication.token": "authentication.token:"} {
+		if !strings.Contains(described[name], want) {
+			p.fatalf(t, "the field %s is described by %q, want its error (%q)", name, described[name], want)
+		}
+	}
+}

@@ -393,6 +393,7 @@ func TestBrowser(t *testing.T) {
 		{"LongTextWraps", testBrowserLongTextWraps},
 		{"ActivityFilterEmpty", testBrowserActivityFilterEmpty},
 		{"ViewsKeepFocus", testBrowserViewsKeepFocus},
+		{"WebhookErrorsDescribeFields", testBrowserWebhookErrorsDescribeFields},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -376,12 +376,17 @@ export class Views {
     }
     const readonly = w.source === 'config';
     // A field's label names its control by the control's own id (the
-    // authentication field's control is its type select).
-    const field = (name, label, input, help) => h('div', { class: 'field', dataset: { field: name } },
-      h('label', { for: input.id }, label), input,
-      help ? h('span', { class: 'muted help' }, help) : null,
-      h('span', { class: 'field-error', id: `wh-${name}-error`, role: 'alert' }),
-      h('span', { class: 'field-warning', id: `wh-${name}-warning`, role: 'status' }));
+    // authentication field's control is its type select); its help, error
+    // and warning describe the control, so a screen reader says them on it.
+    const field = (name, label, input, help) => {
+      const ids = [help ? `wh-${name}-help` : '', `wh-${name}-error`, `wh-${name}-warning`].filter(Boolean);
+      input.setAttribute('aria-describedby', ids.join(' '));
+      return h('div', { class: 'field', dataset: { field: name } },
+        h('label', { for: input.id }, label), input,
+        help ? h('span', { class: 'muted help', id: `wh-${name}-help` }, help) : null,
+        h('span', { class: 'field-error', id: `wh-${name}-error`, role: 'alert' }),
+        h('span', { class: 'field-warning', id: `wh-${name}-warning`, role: 'status' }));
+    };
     const input = (name, value, attrs = {}) => h('input', { id: `wh-${name}`, name, value: value ?? '', spellcheck: 'false', disabled: readonly, ...attrs });
     const select = (name, value, options) => {
       const s = h('select', { id: `wh-${name}`, name, disabled: readonly }, options.map((o) => h('option', { value: o, selected: o === value }, o || '(none)')));
