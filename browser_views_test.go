@@ -1399,3 +1399,23 @@ func testBrowserWebhookErrorsDescribeFields(t *testing.T, p *browserPage) {
 		}
 	}
 }
+
+// testBrowserEnterFoldsSection: Enter on a section's heading in the detail
+// pane (a summary: Overview, Request headers, …) folds and unfolds it, as
+// it does on any page. The page's Enter, "open the selected exchange",
+// took it: the section stayed as it was and the focus went to the pane.
+func testBrowserEnterFoldsSection(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	id := browserCapture(t, s.Capture, "/b/fold/x", `{"a":1}`)
+	p.openUI(t, s.UI+"#/exchanges/"+id)
+	p.waitFor(t, "the exchange opens", `document.querySelector('#detail').dataset.state === 'ready'`, 5*time.Second)
+	const section = `document.querySelector('.section-request-headers')`
+	p.do(t, "focus the section's summary", chromedp.Evaluate[chromedp.Void](section+`.querySelector('summary').focus()`))
+	for _, open := range []bool{false, true} {
+		p.do(t, "press Enter", pressKey("\r"))
+		p.waitFor(t, fmt.Sprintf("the section is open: %v", open), fmt.Sprintf(section+`.open === %v`, open), 5*time.Second)
+		if on := evalIn[bool](t, p, `document.activeElement === `+section+`.querySelector('summary')`); !on {
+			p.fatalf(t, "after Enter on the summary the focus is on %s", evalIn[string](t, p, `document.activeElement.tagName + '#' + document.activeElement.id`))
+		}
+	}
+}

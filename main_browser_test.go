@@ -394,6 +394,7 @@ func TestBrowser(t *testing.T) {
 		{"ActivityFilterEmpty", testBrowserActivityFilterEmpty},
 		{"ViewsKeepFocus", testBrowserViewsKeepFocus},
 		{"WebhookErrorsDescribeFields", testBrowserWebhookErrorsDescribeFields},
+		{"EnterFoldsSection", testBrowserEnterFoldsSection},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -768,7 +768,9 @@ function onKey(ev) {
       if (trafficView) open(-1);
       break;
     case 'Enter':
-      if (trafficView && !ev.target.closest('a,button')) {
+      // Not from a control Enter works itself: a link, a button, a
+      // section's summary (it folds).
+      if (trafficView && !ev.target.closest('a, button, summary, [role="button"]')) {
         const id = list.selected || list.neighbour(1);
         if (id) {
           ev.preventDefault();
