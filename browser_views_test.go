@@ -3,6 +3,7 @@ package main
 // Browser tests of the UI's views and controls, run by TestBrowser.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/hooklab/hooklab/inspect"
 )
@@ -1418,4 +1421,45 @@ func testBrowserEnterFoldsSection(t *testing.T, p *browserPage) {
 			p.fatalf(t, "after Enter on the summary the focus is on %s", evalIn[string](t, p, `document.activeElement.tagName + '#' + document.activeElement.id`))
 		}
 	}
+}
+
+// pressArrow sends the arrow key named key ("ArrowDown", "ArrowUp") down
+// and up, as a keyboard does.
+func pressArrow(key string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		code := map[string]int64{"ArrowUp": 38, "ArrowDown": 40}[key]
+		for _, typ := range []input.DispatchKeyEventType{input.DispatchKeyEventTypeRawKeyDown, input.DispatchKeyEventTypeKeyUp} {
+			ev := input.DispatchKeyEventParams{Type: typ, Key: key, Code: key, WindowsVirtualKeyCode: code, NativeVirtualKeyCode: code}
+			if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// testBrowserArrowsScrollDetail: the arrow keys scroll the detail pane
+// while the focus is in it (the pane Enter focused, a body), as j and k
+// still move through the list. They opened the next exchange instead, and
+// the focus, on a part of the pane drawn anew, fell to the page's start:
+// a keyboard user could not scroll a long body line by line.
+func testBrowserArrowsScrollDetail(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	older := browserCapture(t, s.Capture, "/b/arrows/older", `{}`)
+	id := browserCapture(t, s.Capture, "/b/arrows/long", `{"a":[`+strings.Repeat(`{"x":1},`, 300)+`1]}`)
+	p.openUI(t, s.UI+"#/exchanges/"+id)
+	p.waitFor(t, "the exchange opens", `document.querySelector('#detail').dataset.state === 'ready'`, 5*time.Second)
+	for _, sel := range []string{"#detail", "#detail pre.body-json"} {
+		p.do(t, "focus "+sel, chromedp.Evaluate[chromedp.Void](`document.querySelector(`+jsQuote(sel)+`).focus()`))
+		p.do(t, "press ArrowDown", pressArrow("ArrowDown"))
+		p.do(t, "press ArrowDown", pressArrow("ArrowDown"))
+		time.Sleep(200 * time.Millisecond) // an exchange opened would have been by now
+		got := evalIn[map[string]any](t, p, `({id: document.querySelector('#detail').dataset.id, in: document.querySelector('#detail').contains(document.activeElement)})`)
+		if got["id"] != id || got["in"] != true {
+			p.fatalf(t, "after ArrowDown on %s the pane shows %v (want %s, not %s) and the focus in it is %v", sel, got["id"], id, older, got["in"])
+		}
+	}
+	p.do(t, "blur", chromedp.Evaluate[chromedp.Void](`document.activeElement.blur()`))
+	p.do(t, "press j", pressKey("j"))
+	p.waitFor(t, "j still opens the next exchange", `document.querySelector('#detail').dataset.id === `+jsQuote(older), 5*time.Second)
 }

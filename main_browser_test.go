@@ -395,6 +395,7 @@ func TestBrowser(t *testing.T) {
 		{"ViewsKeepFocus", testBrowserViewsKeepFocus},
 		{"WebhookErrorsDescribeFields", testBrowserWebhookErrorsDescribeFields},
 		{"EnterFoldsSection", testBrowserEnterFoldsSection},
+		{"ArrowsScrollDetail", testBrowserArrowsScrollDetail},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

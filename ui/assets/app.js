@@ -754,6 +754,9 @@ function onKey(ev) {
       if (link) link.focus({ preventScroll: true });
     }
   };
+  // The arrows move through the list as j and k do, except in the detail
+  // pane, which they scroll (a long body, line by line).
+  if ((ev.key === 'ArrowDown' || ev.key === 'ArrowUp') && els.detail.contains(ev.target)) return;
   switch (ev.key) {
     case '?':
       ev.preventDefault();
