@@ -1463,3 +1463,24 @@ func testBrowserArrowsScrollDetail(t *testing.T, p *browserPage) {
 	p.do(t, "press j", pressKey("j"))
 	p.waitFor(t, "j still opens the next exchange", `document.querySelector('#detail').dataset.id === `+jsQuote(older), 5*time.Second)
 }
+
+// testBrowserMoveKeepsFocusInPane: j and k pressed on a control of the
+// detail pane (Copy curl, a body) open the next exchange and leave the
+// focus on the pane, where Tab reaches the new exchange's actions. The
+// control was drawn anew with the pane, and the focus fell to the page's
+// start.
+func testBrowserMoveKeepsFocusInPane(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	first := browserCapture(t, s.Capture, "/b/move/a", `{"a":1}`)
+	second := browserCapture(t, s.Capture, "/b/move/b", `{"a":2}`)
+	p.openUI(t, s.UI+"#/exchanges/"+second)
+	p.waitFor(t, "the exchange opens", `document.querySelector('#detail').dataset.state === 'ready'`, 5*time.Second)
+	for _, step := range []struct{ key, from, to string }{{"j", "#copy-curl", first}, {"k", "#detail pre.body-json", second}} {
+		p.do(t, "focus "+step.from, chromedp.Evaluate[chromedp.Void](`document.querySelector(`+jsQuote(step.from)+`).focus()`))
+		p.do(t, "press "+step.key, pressKey(step.key))
+		p.waitFor(t, step.key+" opens the next exchange", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(step.to), 5*time.Second)
+		if in := evalIn[bool](t, p, `document.querySelector('#detail').contains(document.activeElement)`); !in {
+			p.fatalf(t, "after %s on %s the focus is on %s, out of the pane", step.key, step.from, evalIn[string](t, p, `document.activeElement.tagName`))
+		}
+	}
+}

@@ -396,6 +396,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookErrorsDescribeFields", testBrowserWebhookErrorsDescribeFields},
 		{"EnterFoldsSection", testBrowserEnterFoldsSection},
 		{"ArrowsScrollDetail", testBrowserArrowsScrollDetail},
+		{"MoveKeepsFocusInPane", testBrowserMoveKeepsFocusInPane},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -747,11 +747,16 @@ function onKey(ev) {
     ev.preventDefault();
     // Focus on a row's link goes along to the new row's, so that Tab and
     // Enter go on from the exchange open now.
+    // Focus in the pane stays there: on the pane itself, as what it was
+    // on is drawn anew.
     const fromRow = document.activeElement && document.activeElement.closest('tr.exchange-row');
+    const fromPane = els.detail.contains(document.activeElement);
     openExchange(id);
     if (fromRow) {
       const link = document.querySelector(`tr.exchange-row[data-id="${CSS.escape(id)}"] a.path`);
       if (link) link.focus({ preventScroll: true });
+    } else if (fromPane) {
+      els.detail.focus({ preventScroll: true });
     }
   };
   // The arrows move through the list as j and k do, except in the detail
