@@ -1484,3 +1484,22 @@ func testBrowserMoveKeepsFocusInPane(t *testing.T, p *browserPage) {
 		}
 	}
 }
+
+// testBrowserMarkKeyTrafficOnly: x marks the selected exchange for export
+// on the traffic view alone, as the list's other keys do. On the Webhooks
+// view (a form's x typed outside a field, say) it unmarked, or marked, the
+// row selected in the hidden list.
+func testBrowserMarkKeyTrafficOnly(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	id := browserCapture(t, s.Capture, "/b/mark/a", `{}`)
+	p.openUI(t, s.UI+"#/exchanges/"+id)
+	p.waitFor(t, "the exchange opens", `document.querySelector('#detail').dataset.state === 'ready'`, 5*time.Second)
+	p.do(t, "press x", pressKey("x"))
+	p.waitFor(t, "it is marked", `document.querySelector('#marked-count').textContent === '1 marked'`, 5*time.Second)
+	p.do(t, "to the webhooks", chromedp.Evaluate[chromedp.Void](`location.hash = '#/webhooks'`))
+	p.waitFor(t, "the webhooks show", `document.querySelector('#webhooks-title')`, 5*time.Second)
+	p.do(t, "press x", pressKey("x"))
+	if got := evalIn[string](t, p, `document.querySelector('#marked-count').textContent`); got != "1 marked" {
+		p.fatalf(t, "x on the Webhooks view left the traffic list with %q, want 1 marked", got)
+	}
+}

@@ -397,6 +397,7 @@ func TestBrowser(t *testing.T) {
 		{"EnterFoldsSection", testBrowserEnterFoldsSection},
 		{"ArrowsScrollDetail", testBrowserArrowsScrollDetail},
 		{"MoveKeepsFocusInPane", testBrowserMoveKeepsFocusInPane},
+		{"MarkKeyTrafficOnly", testBrowserMarkKeyTrafficOnly},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -803,7 +803,7 @@ function onKey(ev) {
       if (detail.x && trafficView) { ev.preventDefault(); detail.copyCurl(detail.x.id, $('#copy-curl')); }
       break;
     case 'x':
-      if (list.selected) { list.toggleMark(list.selected); updateExport(); }
+      if (list.selected && trafficView) { list.toggleMark(list.selected); updateExport(); }
       break;
     case 'p':
       if (trafficView) setFollow(list.paused);
