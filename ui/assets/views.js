@@ -194,7 +194,6 @@ export class Views {
       }
       if (this.route !== r) return;
       this.draw(r, content, liveOnly);
-
     } catch (err) {
       if (this.route !== r) return;
       // A view drawn already stays, and what is typed in it (the server
