@@ -598,3 +598,31 @@ func (c sleepClock) At(t time.Time) (<-chan time.Time, func()) {
 	}
 	return c.realClock.At(t)
 }
+
+// TestMatchTypeAcrossSlashes: event types may hold a slash (Shopify's
+// topics: orders/create), and a pattern's * and ? match it as any other
+// character, as they match dots.
+func TestMatchTypeAcrossSlashes(t *testing.T) {
+	tests := []struct {
+		pattern, typ string
+		want         bool
+	}{
+		{"ticket.*", "ticket.comment.added", true},
+		{"orders/*", "orders/create", true},
+		{"orders*", "orders/create", true},
+		{"*create", "products/create", true},
+		{"app/*", "app/a/b", true},
+		{"orders?create", "orders/create", true},
+		{"orders[/.]create", "orders/create", true},
+		{"orders[/.]create", "orders.create", true},
+		{`orders\/create`, "orders/create", true},
+		{"orders/*", "products/create", false},
+		{"orders?create", "orders//create", false},
+		{"*.create", "orders/create", false},
+	}
+	for _, tt := range tests {
+		if got := matchType([]string{tt.pattern}, tt.typ); got != tt.want {
+			t.Errorf("matchType(%q, %q) = %v, want %v", tt.pattern, tt.typ, got, tt.want)
+		}
+	}
+}

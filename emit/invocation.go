@@ -217,17 +217,31 @@ func checkGlob(g string) string {
 }
 
 // matchType reports whether event type t matches one of the patterns; "*"
-// matches any run of characters (dots included), "?" one character.
+// matches any run of characters (dots and slashes included), "?" one
+// character.
 func matchType(patterns []string, t string) bool {
 	for _, p := range patterns {
 		if p == t || p == "*" {
 			return true
 		}
-		if ok, _ := path.Match(p, t); ok {
+		if ok, _ := path.Match(unslash(p, t)); ok {
 			return true
 		}
-		// path.Match stops * at "/", which event types never have, so
-		// "ticket.*" matches "ticket.comment.added" already.
 	}
 	return false
+}
+
+// unslash returns pattern p and type t with each "/" replaced by a
+// character neither holds: path.Match stops * and ? at "/", which a
+// type may hold (Shopify's topics: orders/create), so that "orders*"
+// would miss orders/create while "ticket.*" matches ticket.comment.added.
+func unslash(p, t string) (string, string) {
+	if !strings.Contains(p, "/") && !strings.Contains(t, "/") {
+		return p, t
+	}
+	r := rune(0xE000) // the private use area: in no provider's type
+	for strings.ContainsRune(p, r) || strings.ContainsRune(t, r) {
+		r++
+	}
+	return strings.ReplaceAll(p, "/", string(r)), strings.ReplaceAll(t, "/", string(r))
 }
