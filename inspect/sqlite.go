@@ -1735,9 +1735,12 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 
 // purgeIndex removes the text index entries of up to n exchanges that
 // retention deleted, in one transaction. It runs in the writer, and lets
-// other goroutines run between steps as indexSome does between rows.
+// other goroutines run between steps as indexSome does between rows. n
+// counts entries, not rowids: under heavy traffic the rows indexed are
+// far apart (indexSome passes over those deleted before it came), and a
+// step of n rowids fell behind captures, so the index grew without bound.
 func (s *SQLite) purgeIndex(n int64) error {
-	to := min(s.retainedTo, s.indexed.Load(), s.ftsPurged+n)
+	to := min(s.retainedTo, s.indexed.Load())
 	if !s.fts || to <= s.ftsPurged {
 		return nil
 	}
@@ -1746,12 +1749,31 @@ func (s *SQLite) purgeIndex(n int64) error {
 		return err
 	}
 	defer tx.Rollback()
-	const step = 16
-	for from := s.ftsPurged; from < to; from += step {
-		if _, err := tx.Exec(`DELETE FROM exchanges_text WHERE rowid > ? AND rowid <= ?`, from, min(from+step, to)); err != nil {
+	rows, err := tx.Query(`SELECT rowid FROM exchanges_text WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?`, s.ftsPurged, to, n)
+	if err != nil {
+		return err
+	}
+	var seqs []int64
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			rows.Close()
 			return err
 		}
-		runtime.Gosched()
+		seqs = append(seqs, seq)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if int64(len(seqs)) == n {
+		to = seqs[len(seqs)-1] // more may follow: the next step goes on from here
+	}
+	for i, seq := range seqs {
+		if _, err := tx.Exec(`DELETE FROM exchanges_text WHERE rowid = ?`, seq); err != nil {
+			return err
+		}
+		yieldEvery(i, 16)
 	}
 	if _, err := tx.Exec(setKV, "fts_purged", to); err != nil {
 		return err
