@@ -288,6 +288,17 @@ subscriptions:
 	if st, b, _ := postEvents(1, 10); st != http.StatusAccepted {
 		t.Errorf("events after space returned: %d %s", st, b)
 	}
+	// The log says so too: its last word on the store and emit.db was
+	// that they could not write, which a recovery and traffic that
+	// stopped would leave alike.
+	for _, line := range []string{"store writes again", "emit database writes again"} {
+		for wait := time.Now().Add(5 * time.Second); !strings.Contains(s.Stderr.String(), line); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(wait) {
+				t.Errorf("the log does not say %q within 5s of space returning:\n%s", line, lastBytes(s.Stderr.String(), 2000))
+				break
+			}
+		}
+	}
 
 	for _, id := range stored {
 		if resp, b := s.api(t, http.MethodGet, "/api/exchanges/"+id, nil); resp.StatusCode != http.StatusOK {

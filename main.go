@@ -1068,18 +1068,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		})
 	}()
 
-	// Tell the UI when the store stops (or starts again) being able to write.
+	// Tell the UI when the store stops (or starts again) being able to
+	// write, and the log when the store or emit.db writes again: their
+	// failures are logged while they last, and a log whose last word was
+	// "disk is full" would leave a recovery and traffic that stopped alike.
 	go func() {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
-		var last error
+		var last, lastEmit error
+		var lastSince, lastEmitSince time.Time
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
-			err, _ := store.Health()
+			err, since := store.Health()
 			if (err == nil) != (last == nil) {
 				msg := any(nil)
 				if err != nil {
@@ -1087,7 +1091,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 				}
 				hub.Publish(inspect.Event{Type: "store", Data: map[string]any{"error": msg}})
 			}
-			last = err
+			if err == nil && last != nil {
+				log.Info("store writes again", "component", "store", "failed_for", time.Since(lastSince).Round(time.Second))
+			}
+			last, lastSince = err, since
+			eerr, esince := emitter.Health()
+			if eerr == nil && lastEmit != nil {
+				log.Info("emit database writes again", "component", "emit", "failed_for", time.Since(lastEmitSince).Round(time.Second))
+			}
+			lastEmit, lastEmitSince = eerr, esince
 		}
 	}()
 
