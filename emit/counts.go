@@ -12,6 +12,10 @@ import (
 type finalCounts struct {
 	mu sync.Mutex
 	by map[string]map[string]int64 // webhook id -> status -> count
+	// grew, when set, is signalled (without waiting) when a count grows,
+	// so that the retention sweep deletes past RetainCount as they
+	// finish, not once a minute.
+	grew chan struct{}
 }
 
 func (c *finalCounts) add(webhook, status string, n int64) {
@@ -20,6 +24,12 @@ func (c *finalCounts) add(webhook, status string, n int64) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if n > 0 && c.grew != nil {
+		select {
+		case c.grew <- struct{}{}:
+		default:
+		}
+	}
 	if c.by == nil {
 		c.by = map[string]map[string]int64{}
 	}

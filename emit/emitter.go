@@ -266,6 +266,7 @@ func Open(opts Options) (*Emitter, error) {
 		api: map[string]*Webhook{}, cfg: &config{byID: map[string]*Webhook{}}, lanes: map[string]*lane{}, retired: map[string]*lane{}, removed: map[string]int{},
 		reload: make(chan struct{}, 1), largePosts: make(chan struct{}, maxLargeEventPosts), events: make(chan queued, opts.EventBuffer), runDone: make(chan struct{}), workers: newWorkers(),
 	}
+	e.counts.grew = make(chan struct{}, 1)
 	e.attemptCtx, e.cancelAttempts = context.WithCancel(context.Background())
 	hooks, err := d.loadWebhooks(context.Background())
 	if err != nil {
@@ -1007,11 +1008,26 @@ func (e *Emitter) toEvent(q queued) Event {
 }
 
 // sweep deletes finished invocations older than Retain, every tenth of it
-// (at most hourly), and, checked each minute, the oldest beyond
-// RetainCount (down to nine tenths of it, so that it is not every minute).
+// (at most hourly), and the oldest beyond RetainCount (down to nine tenths
+// of it, so that it is not at every one that finishes), checked each
+// minute and whenever the count grows: checked only each minute, a busy
+// subscription kept many times RetainCount in between.
 func (e *Emitter) sweep(ctx context.Context) {
 	var aged time.Time
 	every := min(max(e.opts.Retain/10, time.Minute), time.Hour)
+	overCount := func() {
+		if keep := e.opts.RetainCount; keep > 0 {
+			if n := e.counts.total(); n > keep {
+				gone, err := e.db.retainOldest(ctx, n-keep*9/10)
+				if err != nil && ctx.Err() == nil {
+					e.log.Error("invocation retention", "err", err)
+				}
+				if err == nil {
+					e.counts.addAll(gone, -1)
+				}
+			}
+		}
+	}
 	for {
 		now := e.clock.Now()
 		if now.Sub(aged) >= every {
@@ -1024,23 +1040,19 @@ func (e *Emitter) sweep(ctx context.Context) {
 				e.counts.addAll(gone, -1)
 			}
 		}
-		if keep := e.opts.RetainCount; keep > 0 {
-			if n := e.counts.total(); n > keep {
-				gone, err := e.db.retainOldest(ctx, n-keep*9/10)
-				if err != nil && ctx.Err() == nil {
-					e.log.Error("invocation retention", "err", err)
-				}
-				if err == nil {
-					e.counts.addAll(gone, -1)
-				}
-			}
-		}
+		overCount()
 		c, stop := e.clock.At(now.Add(time.Minute))
-		select {
-		case <-ctx.Done():
-			stop()
-			return
-		case <-c:
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				stop()
+				return
+			case <-e.counts.grew:
+				overCount()
+			case <-c:
+				break wait
+			}
 		}
 	}
 }
