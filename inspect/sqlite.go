@@ -616,8 +616,12 @@ var migrations = []string{
 const ftsSchema = `CREATE VIRTUAL TABLE IF NOT EXISTS exchanges_text USING fts5(url, headers, body, content='', contentless_delete=1, tokenize='trigram case_sensitive 1')`
 
 func (s *SQLite) migrate() error {
-	var v int
-	if err := s.wdb.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+	// The version and the tables in one statement, so one snapshot: a
+	// hooklab starting at the same moment may commit its first migration
+	// between two reads, and its tables beside version 0 read as someone
+	// else's database.
+	var v, tables int
+	if err := s.wdb.QueryRow(`SELECT (SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_master)`).Scan(&v, &tables); err != nil {
 		return err
 	}
 	if v > 0 {
@@ -650,20 +654,29 @@ func (s *SQLite) migrate() error {
 	if s.opts.NoMigrate && v > 0 && v < len(migrations) {
 		return fmt.Errorf("%w (schema version %d; this one writes %d): start this hooklab's serve on it once to upgrade it (the older one can then no longer open it), or use the older hooklab", ErrOlderSchema, v, len(migrations))
 	}
-	if v == 0 {
+	if v == 0 && tables > 0 {
 		// A database with tables but no schema version is someone else's.
-		var n int
-		if err := s.wdb.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return errors.New("not a hooklab database (it holds other tables); move it away or choose another --data")
-		}
+		return errors.New("not a hooklab database (it holds other tables); move it away or choose another --data")
 	}
 	for i := v; i < len(migrations); i++ {
 		tx, err := s.wdb.Begin()
 		if err != nil {
 			return err
+		}
+		// The version again, under the write lock the transaction holds
+		// (BEGIN IMMEDIATE, or memory): a hooklab starting at the same
+		// moment may have migrated since it was read, and running this
+		// one again would fail on its tables. That one then holds the
+		// journal, and this one is refused as in use.
+		var now int
+		if err := tx.QueryRow(`PRAGMA user_version`).Scan(&now); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if now > i {
+			tx.Rollback()
+			i = now - 1
+			continue
 		}
 		if _, err := tx.Exec(migrations[i]); err != nil {
 			tx.Rollback()

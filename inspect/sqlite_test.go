@@ -1503,3 +1503,43 @@ func TestSQLiteRetainPurgesSparseIndexUnderTraffic(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Two servers started at the same moment on a new data directory: one
+// opens it, the other is refused as in use, the error a user can act on.
+// Both passed the early check for the journal's lock and migrated at once,
+// and the second's first migration met the first's tables ("migration 1:
+// SQL logic error: table exchanges already exists", or "duplicate column
+// name" further on), which reads as a damaged database.
+func TestOpenAtTheSameMomentOneIsInUse(t *testing.T) {
+	t.Parallel()
+	for round := range 20 {
+		dir := t.TempDir()
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		stores := make([]*SQLite, 2)
+		errs := make([]error, 2)
+		for i := range 2 {
+			wg.Go(func() {
+				<-start
+				stores[i], errs[i] = OpenSQLite(dir, Options{Exclusive: true})
+			})
+		}
+		close(start)
+		wg.Wait()
+		opened := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				opened++
+				if err := stores[i].Close(); err != nil {
+					t.Error(err)
+				}
+			case !errors.Is(err, ErrInUse):
+				t.Errorf("round %d: the second open: %v; want ErrInUse", round, err)
+			}
+		}
+		if opened != 1 {
+			t.Errorf("round %d: %d of 2 opened (errors %v); want one", round, opened, errs)
+		}
+	}
+}
