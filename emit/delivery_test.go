@@ -179,3 +179,25 @@ func TestGaveUpWording(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryAfterDateRoundsUp: an HTTP date holds whole seconds, so a
+// sender's "60 seconds from now" reads as 59.x: it is taken as 60, as
+// Retry-After: 60 is (and is not under the 60 s that Zendesk retries).
+func TestRetryAfterDateRoundsUp(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 2, 12, 0, 0, 700_000_000, time.UTC)
+	for _, c := range []struct {
+		at   time.Time
+		want time.Duration
+	}{
+		{time.Date(2026, 1, 2, 12, 1, 0, 0, time.UTC), 60 * time.Second},
+		{time.Date(2026, 1, 2, 12, 0, 59, 0, time.UTC), 59 * time.Second},
+		{time.Date(2026, 1, 2, 12, 0, 1, 0, time.UTC), time.Second},
+		{time.Date(2026, 1, 2, 11, 59, 0, 0, time.UTC), 0},
+	} {
+		h := http.Header{"Retry-After": {c.at.Format(http.TimeFormat)}}
+		if got, ok := retryAfter(h, now); !ok || got != c.want {
+			t.Errorf("Retry-After %s at %s: %v %v, want %v", h.Get("Retry-After"), now.Format(time.StampMilli), got, ok, c.want)
+		}
+	}
+}

@@ -295,7 +295,14 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 		return time.Duration(s * float64(time.Second)), true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
+		// An HTTP date holds whole seconds: the sender's "60 seconds from
+		// now" reads as 59.x here, which a wait given in seconds ("60")
+		// is not. Rounded up, the two agree.
+		d := max(t.Sub(now), 0)
+		if r := d.Truncate(time.Second); r != d {
+			d = r + time.Second
+		}
+		return d, true
 	}
 	return 0, false
 }
