@@ -432,6 +432,29 @@ func TestMaxBinsCountsImportedBins(t *testing.T) {
 	}
 }
 
+// TestMaxBinsRefusedImportTakesNoBins: an import refused for naming more
+// bins than --max-bins lets in stores nothing, and so holds none of the
+// bins either: it let in those before the one too many, and for ten
+// minutes capture and POST /api/bins were refused bins that did not exist.
+func TestMaxBinsRefusedImportTakesNoBins(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory", "--max-bins", "2")
+	entry := func(bin string) string {
+		return `{"startedDateTime": "2026-01-01T00:00:00Z", "time": 1, "request": {"method": "GET", "url": "http://127.0.0.1:1/x", "httpVersion": "HTTP/1.1", "headers": [], "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},` +
+			` "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [], "content": {"size": 0, "mimeType": "text/plain"}, "redirectURL": "", "headersSize": -1, "bodySize": 0},` +
+			` "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}, "_hooklab": {"bin": "` + bin + `"}}`
+	}
+	file := `{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [` + entry("x") + "," + entry("y") + "," + entry("z") + `]}}`
+	if r, b := s.api(t, "POST", "/api/import", strings.NewReader(file)); r.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("an import into three bins: %d %s, want 429", r.StatusCode, b)
+	}
+	for _, name := range []string{"one", "two"} {
+		if r, b := s.api(t, "POST", "/api/bins", strings.NewReader(`{"name": "`+name+`"}`)); r.StatusCode != http.StatusCreated {
+			t.Errorf("create %s after a refused import: %d %s, want 201", name, r.StatusCode, b)
+		}
+	}
+}
+
 // TestMaxBinsAcrossRestart: the bins a data directory holds count against
 // --max-bins after a restart too.
 func TestMaxBinsAcrossRestart(t *testing.T) {
