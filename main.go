@@ -833,7 +833,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxBody:       maxBody,
 		Transport:     selfRefusingTransport(uiLn.Addr()),
 		OwnAPI:        ownAPIURL(uiLn.Addr()),
-		AdmitBin:      capture.AdmitBin,
+		AdmitBins:     capture.AdmitBins,
 		Logger:        log.With("component", "replay"),
 		Context:       ctx,
 	})

@@ -240,23 +240,49 @@ func (c *Capture) AdmitBin(ctx context.Context, bin string) error {
 	if _, ok := c.bins.Load(bin); ok || bin == inspect.DefaultBin {
 		return nil
 	}
+	return c.admit(ctx, []string{bin})
+}
+
+// AdmitBins lets bins be used together, as AdmitBin does one: all of them
+// or, when that would make more bins than MaxBins, none (an import that
+// is refused holds no bins).
+func (c *Capture) AdmitBins(ctx context.Context, bins []string) error {
+	return c.admit(ctx, bins)
+}
+
+func (c *Capture) admit(ctx context.Context, bins []string) error {
 	c.recount.Lock()
 	defer c.recount.Unlock()
-	if _, ok := c.bins.Load(bin); ok {
-		return nil // let in while this one waited
+	fresh := func() []string {
+		var out []string
+		seen := map[string]bool{}
+		for _, b := range bins {
+			if _, ok := c.bins.Load(b); !ok && b != inspect.DefaultBin && !seen[b] {
+				seen[b] = true
+				out = append(out, b)
+			}
+		}
+		return out
+	}
+	add := fresh() // let in while this one waited, or known
+	if len(add) == 0 {
+		return nil
 	}
 	limit := int64(c.cfg.MaxBins)
-	if !c.counted.Load() || c.binCount.Load() >= limit && time.Since(time.Unix(0, c.recounted.Load())) >= time.Second {
+	if !c.counted.Load() || c.binCount.Load()+int64(len(add)) > limit && time.Since(time.Unix(0, c.recounted.Load())) >= time.Second {
 		c.countBinsLocked(ctx)
-		if _, ok := c.bins.Load(bin); ok {
+		if add = fresh(); len(add) == 0 {
 			return nil
 		}
 	}
-	if c.binCount.Load() >= limit {
-		return fmt.Errorf("bin %q would be one too many: the limit is %d bins (remove some with DELETE /api/bins/NAME)", bin, c.cfg.MaxBins)
+	if over := c.binCount.Load() + int64(len(add)) - limit; over > 0 {
+		return fmt.Errorf("bin %q would be one too many: the limit is %d bins (remove some with DELETE /api/bins/NAME)", add[int64(len(add))-over], c.cfg.MaxBins)
 	}
-	c.bins.Store(bin, time.Now().UnixNano())
-	c.binCount.Add(1)
+	now := time.Now().UnixNano()
+	for _, b := range add {
+		c.bins.Store(b, now)
+	}
+	c.binCount.Add(int64(len(add)))
 	return nil
 }
 

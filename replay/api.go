@@ -53,9 +53,9 @@ type APIConfig struct {
 	// however it spells it; a run whose target it names is refused up
 	// front (Transport refuses each of its requests anyway). Nil: none.
 	OwnAPI func(rawURL string) bool
-	// AdmitBin is asked for each bin an import stores into (see
-	// ImportOptions.AdmitBin); a refusal is a 429, as POST /api/bins's.
-	AdmitBin func(ctx context.Context, bin string) error
+	// AdmitBins is asked for the bins an import stores into (see
+	// ImportOptions.AdmitBins); a refusal is a 429, as POST /api/bins's.
+	AdmitBins func(ctx context.Context, bins []string) error
 }
 
 // API serves the replay, import and export endpoints:
@@ -401,7 +401,7 @@ func (a *API) importHAR(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	body := http.MaxBytesReader(w, r.Body, a.cfg.MaxHAR)
-	ids, skipped, err := Import(r.Context(), a.cfg.Store, body, ImportOptions{Bin: bin, Into: into != "", Now: a.cfg.Clock.Now, MaxBody: a.cfg.MaxBody, AdmitBin: a.cfg.AdmitBin})
+	ids, skipped, err := Import(r.Context(), a.cfg.Store, body, ImportOptions{Bin: bin, Into: into != "", Now: a.cfg.Clock.Now, MaxBody: a.cfg.MaxBody, AdmitBins: a.cfg.AdmitBins})
 	if errors.Is(err, ErrBinRefused) {
 		inspect.WriteJSON(w, http.StatusTooManyRequests, map[string]string{"error": err.Error()})
 		return

@@ -322,14 +322,14 @@ type ImportOptions struct {
 	// them (the rest counted, the exchange marked truncated);
 	// rules.DefaultMaxBody when zero.
 	MaxBody int64
-	// AdmitBin, when set, is asked for each bin the entries go into
-	// (hooklab's --max-bins); nothing is stored when it refuses one, and
-	// the error wraps ErrBinRefused.
-	AdmitBin func(ctx context.Context, bin string) error
+	// AdmitBins, when set, is asked for the bins the entries go into, all
+	// at once (hooklab's --max-bins); nothing is stored when it refuses,
+	// and the error wraps ErrBinRefused.
+	AdmitBins func(ctx context.Context, bins []string) error
 }
 
 // ErrBinRefused is wrapped by the error of an import that names a bin
-// ImportOptions.AdmitBin refused.
+// ImportOptions.AdmitBins refused.
 var ErrBinRefused = errors.New("bin refused")
 
 // Import reads a HAR file and stores one exchange per entry. Entries that
@@ -399,16 +399,17 @@ func ImportExchanges(ctx context.Context, store inspect.Store, exs []*inspect.Ex
 			r.Body, r.Size, r.Truncated = r.Body[:limit], max(r.Size, int64(len(r.Body))), true
 		}
 	}
-	if opts.AdmitBin != nil {
-		admitted := map[string]bool{}
+	if opts.AdmitBins != nil {
+		bins := make([]string, 0, 1)
+		named := map[string]bool{}
 		for _, ex := range exs {
-			if admitted[ex.Bin] {
-				continue
+			if !named[ex.Bin] {
+				named[ex.Bin] = true
+				bins = append(bins, ex.Bin)
 			}
-			if err := opts.AdmitBin(ctx, ex.Bin); err != nil {
-				return nil, fmt.Errorf("%w: %w; nothing of the file is stored (import it with into=NAME to put every entry in one bin)", ErrBinRefused, err)
-			}
-			admitted[ex.Bin] = true
+		}
+		if err := opts.AdmitBins(ctx, bins); err != nil {
+			return nil, fmt.Errorf("%w: %w; nothing of the file is stored (import it with into=NAME to put every entry in one bin)", ErrBinRefused, err)
 		}
 	}
 	// One at a time: the store lists in the order it was given, and an
