@@ -748,6 +748,12 @@ settings: {default_status: abc, max_body: 12XB}
 			want: []string{`x.yaml:3:19: yaml: unknown anchor 'json' referenced (the anchor &json is on line 4: an anchor must come before its aliases, so move it up)`},
 		},
 		{
+			// A path's glob is no alias: the one pointed at is the alias.
+			name: "yaml: an alias before its anchor, after a glob of its name",
+			src:  "mocks:\n  - match: {path: /files/*json}\n    respond: {status: 200}\n  - name: a\n    respond: {<<: *json, body: x}\nx-json: &json {status: 201}\n",
+			want: []string{`x.yaml:5:19: yaml: unknown anchor 'json' referenced (the anchor &json is on line 6: an anchor must come before its aliases, so move it up)`},
+		},
+		{
 			name: "yaml: an alias to no anchor",
 			src:  "mocks:\n  - name: a\n    match: {json: [{path: a, value: *nope}]}\n    respond: {}\n",
 			want: []string{`x.yaml:3:37: yaml: unknown anchor 'nope' referenced (no &nope anchor in the file)`},
