@@ -439,14 +439,16 @@ var unknownAnchorRE = regexp.MustCompile(`^yaml: unknown anchor '(.*)' reference
 // anchor must come before its aliases (a shared x- part written at the
 // end of the file).
 func aliasError(file string, data []byte, name, msg string) (Error, bool) {
-	end := `(?:[\s,\[\]{}]|$)`
-	alias := regexp.MustCompile(`\*` + regexp.QuoteMeta(name) + end).FindIndex(data)
+	// Where a node may begin (not in a scalar: a path's /files/*json is
+	// no alias), and where a name ends.
+	start, end := `(?m)(?:^|[\s,\[{])`, `(?:[\s,\[\]{}]|$)`
+	alias := regexp.MustCompile(start + `(\*)` + regexp.QuoteMeta(name) + end).FindSubmatchIndex(data)
 	if alias == nil {
 		return Error{}, false
 	}
-	e := Error{File: file, Line: lineAt(data, alias[0]), Col: colAt(data, alias[0])}
-	if at := regexp.MustCompile(`&` + regexp.QuoteMeta(name) + end).FindIndex(data); at != nil {
-		e.Msg = fmt.Sprintf("%s (the anchor &%s is on line %d: an anchor must come before its aliases, so move it up)", msg, name, lineAt(data, at[0]))
+	e := Error{File: file, Line: lineAt(data, alias[2]), Col: colAt(data, alias[2])}
+	if at := regexp.MustCompile(start + `(&)` + regexp.QuoteMeta(name) + end).FindSubmatchIndex(data); at != nil {
+		e.Msg = fmt.Sprintf("%s (the anchor &%s is on line %d: an anchor must come before its aliases, so move it up)", msg, name, lineAt(data, at[2]))
 	} else {
 		e.Msg = fmt.Sprintf("%s (no &%s anchor in the file)", msg, name)
 	}
