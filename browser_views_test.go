@@ -1449,10 +1449,15 @@ func testBrowserArrowsScrollDetail(t *testing.T, p *browserPage) {
 	id := browserCapture(t, s.Capture, "/b/arrows/long", `{"a":[`+strings.Repeat(`{"x":1},`, 300)+`1]}`)
 	p.openUI(t, s.UI+"#/exchanges/"+id)
 	p.waitFor(t, "the exchange opens", `document.querySelector('#detail').dataset.state === 'ready'`, 5*time.Second)
+	// How far the pane and the body are scrolled, together.
+	const scrolled = `(document.querySelector('#detail').scrollTop + (document.querySelector('#detail pre.body-json')?.scrollTop || 0))`
 	for _, sel := range []string{"#detail", "#detail pre.body-json"} {
-		p.do(t, "focus "+sel, chromedp.Evaluate[chromedp.Void](`document.querySelector(`+jsQuote(sel)+`).focus()`))
+		p.do(t, "scroll to the top", chromedp.Evaluate[chromedp.Void](`document.querySelector('#detail').scrollTop = 0; document.querySelector('#detail pre.body-json').scrollTop = 0`))
+		p.do(t, "focus "+sel, chromedp.Evaluate[chromedp.Void](`document.querySelector(`+jsQuote(sel)+`).focus({ preventScroll: true })`))
+		before := evalIn[float64](t, p, scrolled)
 		p.do(t, "press ArrowDown", pressArrow("ArrowDown"))
 		p.do(t, "press ArrowDown", pressArrow("ArrowDown"))
+		p.waitFor(t, "ArrowDown on "+sel+" scrolls", scrolled+` > `+strconv.FormatFloat(before, 'f', -1, 64), 5*time.Second)
 		time.Sleep(200 * time.Millisecond) // an exchange opened would have been by now
 		got := evalIn[map[string]any](t, p, `({id: document.querySelector('#detail').dataset.id, in: document.querySelector('#detail').contains(document.activeElement)})`)
 		if got["id"] != id || got["in"] != true {
