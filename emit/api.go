@@ -76,6 +76,19 @@ func (e *Emitter) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	e.errs.Write(w, r, err)
 }
 
+// noBody reads r's body, which must be none or {}: anything else is an
+// ErrInvalid that says why (what), a body too large ErrTooLarge.
+func noBody(r *http.Request, what string) error {
+	var none struct{}
+	if err := inspect.DecodeJSON(r, &none, maxDefinitionBody); err != nil {
+		if errors.Is(err, inspect.ErrTooLarge) {
+			return err
+		}
+		return fmt.Errorf("%w: %s", inspect.ErrInvalid, what)
+	}
+	return nil
+}
+
 // decodeBody reads a JSON body into v, refusing unknown fields. A value
 // that does not fit is a *ValidationError naming its field, like the
 // errors of validation.
@@ -231,11 +244,7 @@ func (e *Emitter) handleRotateSecret(w http.ResponseWriter, r *http.Request) {
 	// A rotation makes the secret and takes nothing: a body naming one
 	// ({"secret": ...}) was ignored, and deliveries went out signed with a
 	// random secret the receiver did not have. An empty object is nothing.
-	var none struct{}
-	if err := inspect.DecodeJSON(r, &none, maxDefinitionBody); err != nil {
-		if !errors.Is(err, inspect.ErrTooLarge) {
-			err = fmt.Errorf("%w: POST /api/webhooks/{id}/signing_secret makes a new random secret and takes no body; to choose the secret, PATCH /api/webhooks/%s with {\"signing\": {\"secret\": \"...\"}}", inspect.ErrInvalid, r.PathValue("id"))
-		}
+	if err := noBody(r, "POST /api/webhooks/{id}/signing_secret makes a new random secret and takes no body; to choose the secret, PATCH /api/webhooks/"+r.PathValue("id")+` with {"signing": {"secret": "..."}}`); err != nil {
 		e.writeError(w, r, err)
 		return
 	}
@@ -353,6 +362,12 @@ func (e *Emitter) handleGetInvocation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emitter) handleRetry(w http.ResponseWriter, r *http.Request) {
+	// What a body could ask (another payload, other headers) would be
+	// ignored: the invocation goes again as it was made.
+	if err := noBody(r, `POST /api/invocations/{id}/retry sends the invocation again as it was made and takes no body; to redeliver many, POST /api/invocations/retry with {"webhook_id", "from", "to", "statuses"}; to send another payload, POST /api/webhooks/{id}/test`); err != nil {
+		e.writeError(w, r, err)
+		return
+	}
 	inv, err := e.Redeliver(r.Context(), invocationID(r))
 	if err != nil {
 		e.writeError(w, r, err)

@@ -400,6 +400,15 @@ func TestAPI(t *testing.T) {
 		t.Errorf("unknown webhook's log: %d", code)
 	}
 
+	// A body is refused (what it asked would be ignored): the invocation
+	// stays as it was.
+	var rerr struct{ Error string }
+	if code, raw := c.do("POST", "/api/invocations/"+invID+"/retry", `{"payload": "other"}`, &rerr); code != 400 || !strings.Contains(rerr.Error, "takes no body") {
+		t.Errorf("retry with a body: %d %s, want a 400 saying it takes none", code, raw)
+	}
+	if inv, _ := te.drive(invID); inv.Attempts != 1 {
+		t.Errorf("a refused retry made an attempt: %+v", inv)
+	}
 	// Manual redelivery keeps the invocation and continues its attempts.
 	code, raw = c.do("POST", "/api/invocations/"+strings.ToLower(invID)+"/retry", nil, nil)
 	if code != 202 || strings.Contains(raw, "key-s3cret") {
