@@ -240,6 +240,56 @@ func TestSimulateSpyModeAndHotSwap(t *testing.T) {
 	rec.next(t)
 }
 
+// TestSimulateStopWithoutProxyStopsEvery: DELETE /api/simulations without
+// proxy= stops every simulation, those loaded for one proxy too; with
+// proxy=* only the one for every proxy, with proxy=NAME only that proxy's.
+func TestSimulateStopWithoutProxyStopsEvery(t *testing.T) {
+	t.Parallel()
+	data := recordSession(t, func(base string) {
+		resp, err := http.Get(base + "/known")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	})
+	sims := proxy.NewSimulator(proxy.SimulateOptions{}, nil)
+	sims.Proxies("api", "web")
+	api := httptest.NewServer(sims.API())
+	defer api.Close()
+	load := func(query string) {
+		t.Helper()
+		if code, body, _ := do(t, "POST", api.URL+"/api/simulations?"+query, string(data)); code != 201 {
+			t.Fatalf("load ?%s: %d %s", query, code, body)
+		}
+	}
+	loaded := func() []string {
+		t.Helper()
+		var names []string
+		for _, st := range sims.List() {
+			names = append(names, st.Proxy)
+		}
+		return names
+	}
+	for _, tc := range []struct{ query, want string }{
+		{"", "[]"},
+		{"?proxy=*", "[api web]"},
+		{"?proxy=api", "[* web]"},
+	} {
+		load("proxy=*")
+		load("proxy=api")
+		load("proxy=web")
+		if code, body, _ := do(t, "DELETE", api.URL+"/api/simulations"+tc.query, ""); code != 204 {
+			t.Fatalf("DELETE %s: %d %s", tc.query, code, body)
+		}
+		if got := fmt.Sprint(loaded()); got != tc.want {
+			t.Errorf("after DELETE /api/simulations%s still loaded %s, want %s", tc.query, got, tc.want)
+		}
+		sims.Set("api", nil)
+		sims.Set("web", nil)
+		sims.Set("*", nil)
+	}
+}
+
 // TestSimulateContentEncoding: a body hooklab recorded still gzipped is
 // served with its Content-Encoding; one a browser wrote decoded into its
 // HAR is served without it. Either way the client reads the JSON.

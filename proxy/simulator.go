@@ -206,7 +206,10 @@ func (s *Simulator) list(w http.ResponseWriter, r *http.Request) {
 	inspect.WriteJSON(w, http.StatusOK, map[string]any{"simulations": list})
 }
 
-// stop answers DELETE /api/simulations?proxy=NAME (default every proxy).
+// stop answers DELETE /api/simulations: with proxy=NAME it stops that
+// proxy's own simulation, with proxy=* the one for every proxy, and
+// without proxy every simulation loaded, so that no proxy is left
+// answering from a file after a 204.
 func (s *Simulator) stop(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if err := inspect.Only(q, "DELETE /api/simulations", "proxy"); err != nil {
@@ -217,8 +220,20 @@ func (s *Simulator) stop(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.Set(q.Get("proxy"), nil)
+	if q.Has("proxy") {
+		s.Set(q.Get("proxy"), nil)
+	} else {
+		s.stopAll()
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// stopAll stops every simulation: the one for every proxy and each
+// proxy's own.
+func (s *Simulator) stopAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state.Store(&simState{byProxy: map[string]*Simulation{}})
 }
 
 func (s *Simulator) fail(w http.ResponseWriter, r *http.Request, err error) {
