@@ -409,7 +409,7 @@ func ImportExchanges(ctx context.Context, store inspect.Store, exs []*inspect.Ex
 			}
 		}
 		if err := opts.AdmitBins(ctx, bins); err != nil {
-			return nil, fmt.Errorf("%w: %w; nothing of the file is stored (import it with into=NAME to put every entry in one bin)", ErrBinRefused, err)
+			return nil, fmt.Errorf("%w: %w; nothing of the file is stored (to put every entry in one bin: into=NAME, or hooklab import --bin NAME)", ErrBinRefused, err)
 		}
 	}
 	// One at a time: the store lists in the order it was given, and an
