@@ -653,6 +653,12 @@ func (d *decoder) headers(n *yaml.Node, what string) (map[string]string, []strin
 					d.errorf(m.Content[i+1], "%s.add: the value of %s holds a control character (0x%02x), which no header value may", what, k.Value, v[at])
 					continue
 				}
+				// Mocks' answers are templates; these are not, and a
+				// placeholder would reach the upstream as written.
+				if strings.Contains(v, "{{") || strings.Contains(v, "{%") {
+					d.errorf(m.Content[i+1], "%s.add: the value of %s is sent as written, not as a template ({{ }} and {%% %%} would go out as they are): give a fixed value, or ${NAME} for one from the environment", what, k.Value)
+					continue
+				}
 				add[k.Value] = v
 			}
 		case "remove":

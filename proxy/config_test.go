@@ -206,6 +206,17 @@ proxies:
 `, []string{":6:36: request_headers.add: the value of X-Env holds a control character (0x0a), which no header value may",
 			":6:56: request_headers.add: the value of X-Tok holds a control character (0x0d)",
 			":7:37: response_headers.add: the value of X-Via holds a control character (0x00)"}},
+		// Proxy header values are no templates: the placeholder went to the
+		// upstream as written, with no word.
+		{"header value written as a template", `
+proxies:
+  - name: api
+    listen: 127.0.0.1:9000
+    upstream: http://127.0.0.1:1
+    request_headers: {add: {X-Path: "{{ request.path }}"}}
+    response_headers: {add: {X-Id: "{% if x %}1{% endif %}"}}
+`, []string{":6:37: request_headers.add: the value of X-Path is sent as written, not as a template",
+			":7:36: response_headers.add: the value of X-Id is sent as written"}},
 		{"missing listen and bad upstream", `
 proxies:
   - name: api
