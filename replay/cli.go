@@ -619,17 +619,11 @@ func (c *CLI) runRemote(ctx context.Context, srv string, spec *Spec, asJSON, ver
 		u := srv + "/api/replay/" + url.PathEscape(started.ID) + fmt.Sprintf("?from=%d", len(rep.Results))
 		if err := c.do(ctx, http.MethodGet, u, nil, &st); err != nil {
 			if ctx.Err() != nil {
-				c.do(context.WithoutCancel(ctx), http.MethodDelete, srv+"/api/replay/"+url.PathEscape(started.ID), nil, nil)
-				return nil, ctx.Err()
+				return c.cancelRemote(ctx, srv, started.ID, rep, asJSON, verbose)
 			}
 			return nil, err
 		}
-		for _, r := range st.Results {
-			rep.Results = append(rep.Results, r)
-			if !asJSON {
-				_ = WriteResult(c.Stdout, r, verbose)
-			}
-		}
+		c.addResults(rep, st.Results, asJSON, verbose)
 		if st.State != StateRunning {
 			rep.Summary = st.Summary
 			sortResults(rep.Results)
@@ -642,12 +636,54 @@ func (c *CLI) runRemote(ctx context.Context, srv string, spec *Spec, asJSON, ver
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			c.do(context.WithoutCancel(ctx), http.MethodDelete, srv+"/api/replay/"+url.PathEscape(started.ID), nil, nil)
-			return nil, ctx.Err()
+			return c.cancelRemote(ctx, srv, started.ID, rep, asJSON, verbose)
 		case <-t.C:
 		}
 	}
 }
+
+func (c *CLI) addResults(rep *Report, rs []Result, asJSON, verbose bool) {
+	for _, r := range rs {
+		rep.Results = append(rep.Results, r)
+		if !asJSON {
+			_ = WriteResult(c.Stdout, r, verbose)
+		}
+	}
+}
+
+// cancelRemote cancels the server's run when the command is canceled
+// (Ctrl-C) and collects the results it has, so that the command prints
+// what was done, as a local run does. Without an answer within
+// cancelWait, it gives up with what it had.
+func (c *CLI) cancelRemote(ctx context.Context, srv, id string, rep *Report, asJSON, verbose bool) (*Report, error) {
+	wctx, stop := context.WithTimeout(context.WithoutCancel(ctx), cancelWait)
+	defer stop()
+	u := srv + "/api/replay/" + url.PathEscape(id)
+	if err := c.do(wctx, http.MethodDelete, u, nil, nil); err != nil {
+		return nil, ctx.Err()
+	}
+	for {
+		var st RunStatus
+		if err := c.do(wctx, http.MethodGet, u+fmt.Sprintf("?from=%d", len(rep.Results)), nil, &st); err != nil {
+			return nil, ctx.Err()
+		}
+		c.addResults(rep, st.Results, asJSON, verbose)
+		if st.State != StateRunning {
+			rep.Summary = st.Summary
+			sortResults(rep.Results)
+			return rep, ctx.Err()
+		}
+		select {
+		case <-wctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// cancelWait bounds how long a canceled command waits for the server's
+// run to stop.
+const cancelWait = 5 * time.Second
 
 func sortResults(rs []Result) {
 	for i := 1; i < len(rs); i++ {

@@ -818,3 +818,65 @@ func TestCLIReplayHARDropsFragment(t *testing.T) {
 		t.Errorf("target got %s, want %s", got, want)
 	}
 }
+
+// TestCLIReplayRemoteCanceled: a run through a server that is canceled
+// (Ctrl-C) prints what it did before it stopped, as a local run does,
+// and cancels the server's run.
+func TestCLIReplayRemoteCanceled(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		if strings.HasSuffix(r.URL.Path, "/slow") {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true}`)
+	})
+	fast := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/stripe/fast", nil, []byte(`{}`), okResp())
+	slow := capture("01JNB5Z3Q0000000000000000B", "POST", "http://127.0.0.1:8080/b/stripe/slow", nil, []byte(`{}`), okResp())
+	add(t, a.store, fast, slow)
+
+	for i, asJSON := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			for len(tg.received()) < 2*(i+1) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			time.Sleep(50 * time.Millisecond) // the first result polled
+			cancel()
+		}()
+		c := newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+		args := []string{"--bin", "stripe", "--target", tg.URL}
+		if asJSON {
+			args = append(args, "--json")
+		}
+		err := c.cli.Replay(ctx, args)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("json %v: err %v", asJSON, err)
+		}
+		if !asJSON {
+			if !strings.Contains(c.stdout.String(), "1 same") {
+				t.Errorf("stdout %q, want the summary of what was done", c.stdout.String())
+			}
+			continue
+		}
+		var rep Report
+		if err := json.Unmarshal(c.stdout.Bytes(), &rep); err != nil || rep.Summary.Same != 1 || rep.Error == "" {
+			t.Errorf("report %+v %v; stdout %q", rep, err, c.stdout.String())
+		}
+	}
+	// The server's runs were canceled, not left to finish.
+	a.api.mu.Lock()
+	defer a.api.mu.Unlock()
+	for _, r := range a.api.runs {
+		if st := r.status(0); st.State == StateRunning {
+			t.Errorf("run %s still running", st.ID)
+		}
+	}
+}
