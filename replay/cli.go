@@ -356,6 +356,20 @@ Flags:
 				*harFile, strings.Join(names, ", "), inspect.Redacted)
 		}
 		spec.HAR = data
+		if spec.Resign && base.ResignFunc == nil {
+			// The signing secrets are the server's: it runs the file.
+			up, err := c.serverUp(ctx, srv)
+			if err != nil {
+				return err
+			}
+			if !up {
+				return fmt.Errorf("no hooklab server at %s: --resign needs a running server (it holds the webhooks' signing secrets)", inspect.RedactURL(srv))
+			}
+			if rep, runErr = c.runRemote(ctx, srv, &spec, *asJSON, *verbose); rep == nil {
+				return runErr
+			}
+			break
+		}
 		opts, err := spec.Options(base)
 		if err != nil {
 			return usage("%v", err)

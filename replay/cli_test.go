@@ -880,3 +880,36 @@ func TestCLIReplayRemoteCanceled(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIReplayHARResign: replay --har --resign signs a fixture's emitted
+// webhooks again through the running server, which holds the secrets;
+// with none, the command says that it needs one.
+func TestCLIReplayHARResign(t *testing.T) {
+	t.Parallel()
+	resign := func(ex *inspect.Exchange) (Resigned, error) {
+		return Resigned{Signature: http.Header{"Webhook-Timestamp": {"1772359200"}, "Webhook-Signature": {"v1,fresh"}}}, nil
+	}
+	a := newAPIServerWith(t, APIConfig{ResignFunc: resign})
+	tg := newTarget(t, nil)
+	emitted := &inspect.Exchange{
+		ID: "01JNB5Z3Q0000000000000000E", Bin: "default", Source: inspect.SourceEmit, Time: t0,
+		Request: inspect.Request{Method: "POST", URL: "http://127.0.0.1:3000/webhook", Body: []byte(`{"e":1}`), Size: 7,
+			Headers: inspect.Headers{{Name: "Webhook-Id", Value: "msg_1"}, {Name: "Webhook-Timestamp", Value: "1700000000"}, {Name: "Webhook-Signature", Value: "v1,old"}}},
+		Response: okResp(),
+	}
+	p := writeHAR(t, emitted)
+
+	c := newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+	if err := c.cli.Replay(context.Background(), []string{"--har", p, "--resign", "--target", tg.URL, "--fail-on-diff"}); err != nil {
+		t.Fatalf("%v; stderr %s", err, c.stderr.String())
+	}
+	if got := tg.received(); len(got) != 1 || got[0].Header.Get("Webhook-Signature") != "v1,fresh" {
+		t.Errorf("target got %+v", got)
+	}
+
+	c = newCLI(map[string]string{"HOOKLAB_UI": noServer}, nil)
+	err := c.cli.Replay(context.Background(), []string{"--har", p, "--resign", "--target", tg.URL})
+	if err == nil || !strings.Contains(err.Error()+c.stderr.String(), "needs a running server") {
+		t.Errorf("no server: %v; stderr %s", err, c.stderr.String())
+	}
+}
