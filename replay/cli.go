@@ -351,7 +351,12 @@ Flags:
 		if err != nil {
 			return fmt.Errorf("%s: %w", *harFile, err)
 		}
-		if names := redactedHeaders(exs, spec.Override.SetHeaders, spec.Override.RemoveHeaders); len(names) > 0 {
+		check := exs
+		if spec.Resign {
+			// Re-signed webhooks go with their credentials put back.
+			check = slices.DeleteFunc(slices.Clone(exs), func(ex *inspect.Exchange) bool { return ex.Source == inspect.SourceEmit })
+		}
+		if names := redactedHeaders(check, spec.Override.SetHeaders, spec.Override.RemoveHeaders); len(names) > 0 {
 			fmt.Fprintf(c.Stderr, "warning: %s was exported with secrets redacted, so the values of %s go out as %s (export with --keep-secrets, or give --set-header)\n",
 				*harFile, strings.Join(names, ", "), inspect.Redacted)
 		}

@@ -894,7 +894,8 @@ func TestCLIReplayHARResign(t *testing.T) {
 	emitted := &inspect.Exchange{
 		ID: "01JNB5Z3Q0000000000000000E", Bin: "default", Source: inspect.SourceEmit, Time: t0,
 		Request: inspect.Request{Method: "POST", URL: "http://127.0.0.1:3000/webhook", Body: []byte(`{"e":1}`), Size: 7,
-			Headers: inspect.Headers{{Name: "Webhook-Id", Value: "msg_1"}, {Name: "Webhook-Timestamp", Value: "1700000000"}, {Name: "Webhook-Signature", Value: "v1,old"}}},
+			Headers: inspect.Headers{{Name: "Webhook-Id", Value: "msg_1"}, {Name: "Webhook-Timestamp", Value: "1700000000"}, {Name: "Webhook-Signature", Value: "v1,old"},
+				{Name: "Authorization", Value: inspect.Redacted}}},
 		Response: okResp(),
 	}
 	p := writeHAR(t, emitted)
@@ -905,6 +906,11 @@ func TestCLIReplayHARResign(t *testing.T) {
 	}
 	if got := tg.received(); len(got) != 1 || got[0].Header.Get("Webhook-Signature") != "v1,fresh" {
 		t.Errorf("target got %+v", got)
+	}
+	// Re-signing puts an emitted webhook's credentials back: no warning
+	// that its redacted Authorization goes out as it is.
+	if strings.Contains(c.stderr.String(), "warning") {
+		t.Errorf("stderr: %s", c.stderr.String())
 	}
 
 	c = newCLI(map[string]string{"HOOKLAB_UI": noServer}, nil)
