@@ -394,24 +394,25 @@ func TestMaxBinsCountsCreatedBins(t *testing.T) {
 	}
 }
 
+// harOfBins returns a HAR file of one GET entry per bin, each naming its
+// bin as a hooklab export does.
+func harOfBins(bins ...string) string {
+	var es []string
+	for _, bin := range bins {
+		es = append(es, `{"startedDateTime": "2026-01-01T00:00:00Z", "time": 1, "request": {"method": "GET", "url": "http://127.0.0.1:1/x", "httpVersion": "HTTP/1.1", "headers": [], "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},`+
+			` "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [], "content": {"size": 0, "mimeType": "text/plain"}, "redirectURL": "", "headersSize": -1, "bodySize": 0},`+
+			` "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}, "_hooklab": {"bin": "`+bin+`"}}`)
+	}
+	return `{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [` + strings.Join(es, ",") + `]}}`
+}
+
 // TestMaxBinsCountsImportedBins: an import whose entries name more bins
 // than --max-bins lets in is a 429 that stores nothing; a HAR naming 1,500
 // bins had stored them all, and the count did not know of them.
 func TestMaxBinsCountsImportedBins(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "--memory", "--max-bins", "2")
-	entry := func(bin string) string {
-		return `{"startedDateTime": "2026-01-01T00:00:00Z", "time": 1, "request": {"method": "GET", "url": "http://127.0.0.1:1/x", "httpVersion": "HTTP/1.1", "headers": [], "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},` +
-			` "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [], "content": {"size": 0, "mimeType": "text/plain"}, "redirectURL": "", "headersSize": -1, "bodySize": 0},` +
-			` "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}, "_hooklab": {"bin": "` + bin + `"}}`
-	}
-	file := func(bins ...string) string {
-		var es []string
-		for _, b := range bins {
-			es = append(es, entry(b))
-		}
-		return `{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [` + strings.Join(es, ",") + `]}}`
-	}
+	file := harOfBins
 	r, b := s.api(t, "POST", "/api/import", strings.NewReader(file("one", "two", "three", "one")))
 	if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(b), `bin \"three\" would be one too many`) {
 		t.Errorf("an import into three bins: %d %s, want 429 naming bin three", r.StatusCode, b)
@@ -439,12 +440,7 @@ func TestMaxBinsCountsImportedBins(t *testing.T) {
 func TestMaxBinsRefusedImportTakesNoBins(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "--memory", "--max-bins", "2")
-	entry := func(bin string) string {
-		return `{"startedDateTime": "2026-01-01T00:00:00Z", "time": 1, "request": {"method": "GET", "url": "http://127.0.0.1:1/x", "httpVersion": "HTTP/1.1", "headers": [], "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},` +
-			` "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [], "content": {"size": 0, "mimeType": "text/plain"}, "redirectURL": "", "headersSize": -1, "bodySize": 0},` +
-			` "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}, "_hooklab": {"bin": "` + bin + `"}}`
-	}
-	file := `{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [` + entry("x") + "," + entry("y") + "," + entry("z") + `]}}`
+	file := harOfBins("x", "y", "z")
 	if r, b := s.api(t, "POST", "/api/import", strings.NewReader(file)); r.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("an import into three bins: %d %s, want 429", r.StatusCode, b)
 	}
