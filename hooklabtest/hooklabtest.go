@@ -206,7 +206,8 @@ func (s *settings) config() (*rules.Config, func(), error) {
 	}
 	var merged *rules.Config
 	names := map[string]bool{}
-	addCfg := func(c *rules.Config) {
+	// set says which settings a config's text sets (nil: none).
+	addCfg := func(c *rules.Config, set map[string]bool) {
 		// Each mock keeps a name of its own (sequences and rate limits
 		// count per name, and exchanges name the rule): one that an
 		// earlier config already has gets its file's name after it.
@@ -228,11 +229,12 @@ func (s *settings) config() (*rules.Config, func(), error) {
 		}
 		merged.Mocks = append(merged.Mocks, mocks...)
 		merged.Verify = append(merged.Verify, c.Verify...)
-		// Settings: a later config's win where it sets them.
-		if c.Settings.MaxBody != rules.DefaultMaxBody {
+		// Settings: a later config's win where it sets them, even to
+		// their defaults.
+		if set["max_body"] {
 			merged.Settings.MaxBody = c.Settings.MaxBody
 		}
-		if c.Settings.DefaultStatus != 200 {
+		if set["default_status"] {
 			merged.Settings.DefaultStatus = c.Settings.DefaultStatus
 		}
 	}
@@ -245,7 +247,7 @@ func (s *settings) config() (*rules.Config, func(), error) {
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("config:\n%w%s", err, envHint())
 		}
-		addCfg(c)
+		addCfg(c, settingsSet([]byte(y)))
 	}
 	for _, f := range s.files {
 		unset = nil
@@ -256,7 +258,8 @@ func (s *settings) config() (*rules.Config, func(), error) {
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("config %s:\n%w%s", f, err, envHint())
 		}
-		addCfg(c)
+		data, _ := os.ReadFile(f) // Load has read it
+		addCfg(c, settingsSet(data))
 	}
 	for i, m := range s.mocks {
 		call := fmt.Sprintf("WithMock #%d (%s %s)", i+1, cmp.Or(m.method, "any method"), m.path)
@@ -286,7 +289,7 @@ func (s *settings) config() (*rules.Config, func(), error) {
 		if err != nil {
 			return nil, cleanup, err
 		}
-		addCfg(c)
+		addCfg(c, nil)
 	}
 	if len(s.hars) > 0 {
 		dir, err := os.MkdirTemp("", "hooklabtest-har-")
@@ -300,13 +303,29 @@ func (s *settings) config() (*rules.Config, func(), error) {
 				cleanup()
 				return nil, func() {}, err
 			}
-			addCfg(c)
+			addCfg(c, nil)
 		}
 	}
 	if merged != nil && merged.Settings.DefaultStatus == 0 {
 		merged.Settings.DefaultStatus = 200
 	}
 	return merged, cleanup, nil
+}
+
+// settingsSet returns the keys of a config text's settings section (merge
+// keys followed), so that a setting given its default value still counts.
+func settingsSet(data []byte) map[string]bool {
+	var doc struct {
+		Settings map[string]any `yaml:"settings"`
+	}
+	if yaml.Unmarshal(data, &doc) != nil {
+		return nil // rules.Parse took it; cannot happen
+	}
+	set := map[string]bool{}
+	for k := range doc.Settings {
+		set[k] = true
+	}
+	return set
 }
 
 // capturesOnly fails for a config with sections this package does not

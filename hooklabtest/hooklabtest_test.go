@@ -348,6 +348,19 @@ func TestConfigsMerge(t *testing.T) {
 	}
 }
 
+// TestConfigsMergeSettingsBackToDefault: a later config that sets a
+// setting to its default value wins over an earlier one's.
+func TestConfigsMergeSettingsBackToDefault(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(t,
+		WithConfig("settings: {default_status: 404}\n"),
+		WithConfig("settings: {default_status: 200}\n"))
+	resp, _ := get(t, srv.URL+"/none")
+	if resp.StatusCode != 200 {
+		t.Errorf("status %d, want the later config's 200", resp.StatusCode)
+	}
+}
+
 // TestReplayNeedsTarget: an empty target fails the test rather than send
 // the fixture's requests to their recorded hosts.
 func TestReplayNeedsTarget(t *testing.T) {
