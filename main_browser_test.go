@@ -398,6 +398,8 @@ func TestBrowser(t *testing.T) {
 		{"ArrowsScrollDetail", testBrowserArrowsScrollDetail},
 		{"MoveKeepsFocusInPane", testBrowserMoveKeepsFocusInPane},
 		{"MarkKeyTrafficOnly", testBrowserMarkKeyTrafficOnly},
+		{"WebhookAuthEdits", testBrowserWebhookAuthEdits},
+		{"WebhookAuthFieldCleared", testBrowserWebhookAuthFieldCleared},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

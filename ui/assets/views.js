@@ -441,8 +441,10 @@ export class Views {
       }
       d.custom_headers = ch;
       d.authentication = authType.value ? { type: authType.value } : null;
+      // The type's fields as shown, an emptied one too: an edit's PATCH
+      // merges authentication, so a field left out keeps its stored value.
       if (d.authentication) {
-        for (const [k, el] of Object.entries(authInputs)) if (el.isConnected && el.value) d.authentication[k] = el.value;
+        for (const [k, el] of Object.entries(authInputs)) if (el.isConnected) d.authentication[k] = el.value;
       }
       d.subscriptions = f.subscriptions.value.split(',').map((s) => s.trim()).filter(Boolean);
       // The scheme alone: the API makes a secret for a new webhook or a
