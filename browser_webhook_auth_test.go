@@ -263,3 +263,23 @@ func testBrowserWebhookAuthFieldCleared(t *testing.T, p *browserPage) {
 		}
 	}
 }
+
+// testBrowserWebhookAuthSwitchBack: a saved switch of authentication type
+// drops the old type's secret on the server, so switching back in the same
+// form must not offer REDACTED (the stored secret shown when the page
+// loaded) for it: saving that was refused, "REDACTED stands for a stored
+// secret, and this webhook has none here", for a field that showed dots.
+func testBrowserWebhookAuthSwitchBack(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	s.mustPost(t, "/api/webhooks", `{"id":"back","endpoint":"https://127.0.0.1:9/h","authentication":{"type":"basic_auth","username":"u","password":"p-secret"}}`, http.StatusCreated)
+	p.openUI(t, s.UI+"#/webhooks/back")
+	p.waitFor(t, "the edit form shows", `document.querySelector('[id="wh-authentication.password"]')?.value === 'REDACTED'`, 10*time.Second)
+	p.do(t, "switch to bearer", setInput(`[id="wh-authentication.type"]`, "bearer_token"))
+	p.do(t, "token", setInput(`[id="wh-authentication.token"]`, "t"))
+	p.do(t, "save", chromedp.Click(chromedp.CSS("#wh-save")))
+	p.waitFor(t, "the save is confirmed", `document.querySelector('#notice')?.textContent.startsWith('Saved webhook back')`, 5*time.Second)
+	p.do(t, "switch back to basic_auth", setInput(`[id="wh-authentication.type"]`, "basic_auth"))
+	if got := evalIn[string](t, p, `document.querySelector('[id="wh-authentication.password"]').value`); got == "REDACTED" {
+		p.fatalf(t, "switched back to basic_auth after saving bearer_token, the password shows REDACTED, a stored secret the server no longer has")
+	}
+}

@@ -400,6 +400,7 @@ func TestBrowser(t *testing.T) {
 		{"MarkKeyTrafficOnly", testBrowserMarkKeyTrafficOnly},
 		{"WebhookAuthEdits", testBrowserWebhookAuthEdits},
 		{"WebhookAuthFieldCleared", testBrowserWebhookAuthFieldCleared},
+		{"WebhookAuthSwitchBack", testBrowserWebhookAuthSwitchBack},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -552,6 +552,10 @@ export class Views {
           ? await call('POST', '/api/webhooks', { body: d })
           : await call('PATCH', `/api/webhooks/${encodeURIComponent(id)}`, { body: d });
         showErrors(null);
+        // Saved, the webhook keeps only the chosen type's fields: a hidden
+        // input's REDACTED stands for a secret no longer stored, which
+        // switching back to its type must not send.
+        for (const el of Object.values(authInputs)) if (!el.isConnected && el.value === 'REDACTED') el.value = '';
         form.dispatchEvent(new Event('saved'));
         this.notice(`Saved webhook ${res.webhook.id}${(res.warnings || []).length ? `: ${res.warnings.map((x) => `${x.field}: ${x.error}`).join('; ')}` : ''}`);
         if (isNew) location.hash = `#/webhooks/${encodeURIComponent(res.webhook.id)}`;
