@@ -1007,6 +1007,28 @@ func indexDocs(t *testing.T, s *SQLite) int64 {
 // Under steady traffic (a write more often than the writer's idle interval)
 // the text index entries of exchanges retention deleted are purged too:
 // retention bounds the index, not only the rows.
+// writeEvery10ms adds an exchange to s every 10 ms (URLs prefix0,
+// prefix1, …) until the function it returns is called, which waits for
+// the writes to stop.
+func writeEvery10ms(t *testing.T, s *SQLite, prefix string) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			if err := s.Add(context.Background(), newEx("p", "POST", fmt.Sprintf("%s%d", prefix, i), reqBody([]byte("purge me")))); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
 func TestSQLiteRetainPurgesIndexUnderTraffic(t *testing.T) {
 	t.Parallel()
 	const keep = 20
@@ -1014,24 +1036,8 @@ func TestSQLiteRetainPurgesIndexUnderTraffic(t *testing.T) {
 	if !s.SearchIndexed() {
 		t.Skip("no FTS5 in this SQLite")
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		// A write every 10 ms: the writer is never idle for indexEvery.
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-			if err := s.Add(context.Background(), newEx("p", "POST", fmt.Sprintf("http://h/%d", i), reqBody([]byte("purge me")))); err != nil {
-				t.Error(err)
-				return
-			}
-		}
-	})
-	defer wg.Wait()
-	defer close(stop)
+	// A write every 10 ms: the writer is never idle for indexEvery.
+	defer writeEvery10ms(t, s, "http://h/")()
 	eventually(t, 20*time.Second, "rows going through the index", func() bool { return s.indexed.Load() > 100 })
 	// Sampled over a while, the index never holds much more than the
 	// rows retention keeps. (Left alone it grows by about keep rows every
@@ -1478,23 +1484,7 @@ func TestSQLiteRetainPurgesSparseIndexUnderTraffic(t *testing.T) {
 	// The writer stays busy (a write every 10 ms), so each tick purges
 	// its busy step; the index holds at most keep entries for every
 	// round, perRound rowids apart.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-			if err := s.Add(context.Background(), newEx("p", "POST", fmt.Sprintf("http://h/busy/%d", i), reqBody([]byte("purge me")))); err != nil {
-				t.Error(err)
-				return
-			}
-		}
-	})
-	defer wg.Wait()
-	defer close(stop)
+	defer writeEvery10ms(t, s, "http://h/busy/")()
 	start := time.Now()
 	for indexDocs(t, s) > 3*keep {
 		if time.Since(start) > 3*time.Second {
