@@ -159,15 +159,21 @@ func TestSimulateFromRecordedHAR(t *testing.T) {
 	})
 }
 
-func TestSimulateSpyModeAndHotSwap(t *testing.T) {
-	t.Parallel()
-	data := recordSession(t, func(base string) {
+// knownSession returns a recorded session of one GET /known.
+func knownSession(t *testing.T) []byte {
+	t.Helper()
+	return recordSession(t, func(base string) {
 		resp, err := http.Get(base + "/known")
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
 	})
+}
+
+func TestSimulateSpyModeAndHotSwap(t *testing.T) {
+	t.Parallel()
+	data := knownSession(t)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "live "+r.URL.Path)
 	}))
@@ -245,13 +251,7 @@ func TestSimulateSpyModeAndHotSwap(t *testing.T) {
 // proxy=* only the one for every proxy, with proxy=NAME only that proxy's.
 func TestSimulateStopWithoutProxyStopsEvery(t *testing.T) {
 	t.Parallel()
-	data := recordSession(t, func(base string) {
-		resp, err := http.Get(base + "/known")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-	})
+	data := knownSession(t)
 	sims := proxy.NewSimulator(proxy.SimulateOptions{}, nil)
 	sims.Proxies("api", "web")
 	api := httptest.NewServer(sims.API())
