@@ -1234,8 +1234,7 @@ func testBrowserStatusContrast(t *testing.T, p *browserPage) {
 func testBrowserPanelFocus(t *testing.T, p *browserPage) {
 	s := startServer(t, "--memory")
 	id := browserCapture(t, s.Capture, "/b/panel/x", `{"a":1}`)
-	p.openUI(t, s.UI+"#/exchanges/"+id)
-	p.waitFor(t, "the exchange opens", `document.querySelector('#detail').dataset.state === 'ready'`, 5*time.Second)
+	p.openExchange(t, s.UI, id)
 	const focused = `document.activeElement.id || document.activeElement.tagName`
 	panelClosed := func(how, want string) {
 		t.Helper()
@@ -1268,8 +1267,7 @@ func testBrowserShortcutsEscapeKeepsDetail(t *testing.T, p *browserPage) {
 	s := startServer(t, "--memory")
 	first := browserCapture(t, s.Capture, "/b/keys/first", `{"a":1}`)
 	id := browserCapture(t, s.Capture, "/b/keys/second", `{"a":2}`)
-	p.openUI(t, s.UI+"#/exchanges/"+id)
-	p.waitFor(t, "the exchange opens", `document.querySelector('#detail').dataset.state === 'ready'`, 5*time.Second)
+	p.openExchange(t, s.UI, id)
 
 	p.do(t, "press ?", pressKey("?"))
 	p.waitFor(t, "the shortcuts dialog opens", `document.querySelector('#shortcuts').open`, 5*time.Second)
@@ -1410,8 +1408,7 @@ func testBrowserWebhookErrorsDescribeFields(t *testing.T, p *browserPage) {
 func testBrowserEnterFoldsSection(t *testing.T, p *browserPage) {
 	s := startServer(t, "--memory")
 	id := browserCapture(t, s.Capture, "/b/fold/x", `{"a":1}`)
-	p.openUI(t, s.UI+"#/exchanges/"+id)
-	p.waitFor(t, "the exchange opens", `document.querySelector('#detail').dataset.state === 'ready'`, 5*time.Second)
+	p.openExchange(t, s.UI, id)
 	const section = `document.querySelector('.section-request-headers')`
 	p.do(t, "focus the section's summary", chromedp.Evaluate[chromedp.Void](section+`.querySelector('summary').focus()`))
 	for _, open := range []bool{false, true} {
@@ -1447,8 +1444,7 @@ func testBrowserArrowsScrollDetail(t *testing.T, p *browserPage) {
 	s := startServer(t, "--memory")
 	older := browserCapture(t, s.Capture, "/b/arrows/older", `{}`)
 	id := browserCapture(t, s.Capture, "/b/arrows/long", `{"a":[`+strings.Repeat(`{"x":1},`, 300)+`1]}`)
-	p.openUI(t, s.UI+"#/exchanges/"+id)
-	p.waitFor(t, "the exchange opens", `document.querySelector('#detail').dataset.state === 'ready'`, 5*time.Second)
+	p.openExchange(t, s.UI, id)
 	// How far the pane and the body are scrolled, together.
 	const scrolled = `(document.querySelector('#detail').scrollTop + (document.querySelector('#detail pre.body-json')?.scrollTop || 0))`
 	for _, sel := range []string{"#detail", "#detail pre.body-json"} {
@@ -1478,8 +1474,7 @@ func testBrowserMoveKeepsFocusInPane(t *testing.T, p *browserPage) {
 	s := startServer(t, "--memory")
 	first := browserCapture(t, s.Capture, "/b/move/a", `{"a":1}`)
 	second := browserCapture(t, s.Capture, "/b/move/b", `{"a":2}`)
-	p.openUI(t, s.UI+"#/exchanges/"+second)
-	p.waitFor(t, "the exchange opens", `document.querySelector('#detail').dataset.state === 'ready'`, 5*time.Second)
+	p.openExchange(t, s.UI, second)
 	for _, step := range []struct{ key, from, to string }{{"j", "#copy-curl", first}, {"k", "#detail pre.body-json", second}} {
 		p.do(t, "focus "+step.from, chromedp.Evaluate[chromedp.Void](`document.querySelector(`+jsQuote(step.from)+`).focus()`))
 		p.do(t, "press "+step.key, pressKey(step.key))
@@ -1497,8 +1492,7 @@ func testBrowserMoveKeepsFocusInPane(t *testing.T, p *browserPage) {
 func testBrowserMarkKeyTrafficOnly(t *testing.T, p *browserPage) {
 	s := startServer(t, "--memory")
 	id := browserCapture(t, s.Capture, "/b/mark/a", `{}`)
-	p.openUI(t, s.UI+"#/exchanges/"+id)
-	p.waitFor(t, "the exchange opens", `document.querySelector('#detail').dataset.state === 'ready'`, 5*time.Second)
+	p.openExchange(t, s.UI, id)
 	p.do(t, "press x", pressKey("x"))
 	p.waitFor(t, "it is marked", `document.querySelector('#marked-count').textContent === '1 marked'`, 5*time.Second)
 	p.do(t, "to the webhooks", chromedp.Evaluate[chromedp.Void](`location.hash = '#/webhooks'`))

@@ -238,6 +238,14 @@ func (p *browserPage) clickNow(t *testing.T, what, sel string) {
 	p.waitFor(t, what, `(() => { const el = document.querySelector(`+jsQuote(sel)+`); if (!el) return false; el.click(); return true; })()`, 10*time.Second)
 }
 
+// openExchange opens the UI at ui with exchange id shown, and waits for
+// its detail to be drawn.
+func (p *browserPage) openExchange(t *testing.T, ui, id string) {
+	t.Helper()
+	p.openUI(t, ui+"#/exchanges/"+id)
+	p.waitFor(t, "the exchange opens", `document.querySelector('#detail').dataset.state === 'ready'`, 5*time.Second)
+}
+
 // evalIn evaluates a JavaScript expression in the page and decodes its value into T.
 func evalIn[T any](t *testing.T, p *browserPage, expr string) T {
 	t.Helper()
