@@ -117,33 +117,48 @@ type journalRecord struct {
 // error).
 var errJournalHeld = errors.New("the journal is held by another process")
 
-// openJournal reads every segment in dir and returns the records after
-// applied, in LSN order, with a journal whose next record follows the last
-// one seen. The old segments stay until dropRecovered. It returns
-// errJournalHeld when another process owns dir (a hooklab serving from the
-// same data directory while a command such as export opens it), and a nil
-// journal when the file system cannot lock.
-func openJournal(dir string, applied uint64, log *slog.Logger) (*journal, []journalRecord, error) {
+// lockJournal takes the lock of the journal in dir, creating both when
+// missing, and writes this process's pid in it. It returns errJournalHeld
+// when another process owns dir (a hooklab serving from the same data
+// directory while a command such as export opens it), and a nil file when
+// the file system cannot lock.
+func lockJournal(dir string, log *slog.Logger) (*os.File, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("journal: %w", err)
+		return nil, fmt.Errorf("journal: %w", err)
 	}
 	lock, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, nil, fmt.Errorf("journal: %w", err)
+		return nil, fmt.Errorf("journal: %w", err)
 	}
 	if ok, err := lockFile(lock); !ok {
 		lock.Close()
 		if err != nil {
 			log.Warn("journal cannot be locked; writing to the database directly", "err", err)
-			return nil, nil, nil
+			return nil, nil
 		}
-		return nil, nil, errJournalHeld
+		return nil, errJournalHeld
 	}
 	// The holder's pid, for the error of the next process refused here
 	// (a stale one from a killed holder is overwritten: the lock is not
 	// held then). Only a hint: the lock is the flock.
 	if err := lock.Truncate(0); err == nil {
 		_, _ = lock.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return lock, nil
+}
+
+// openJournal reads every segment in dir and returns the records after
+// applied, in LSN order, with a journal whose next record follows the last
+// one seen. The old segments stay until dropRecovered. lock is the
+// journal's lock when the caller took it already (lockJournal), else nil
+// and openJournal takes it, with lockJournal's answers: errJournalHeld,
+// or a nil journal when the file system cannot lock.
+func openJournal(dir string, lock *os.File, applied uint64, log *slog.Logger) (*journal, []journalRecord, error) {
+	if lock == nil {
+		var err error
+		if lock, err = lockJournal(dir, log); lock == nil {
+			return nil, nil, err
+		}
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {

@@ -29,7 +29,7 @@ import (
 // to (what OpenSQLite passes).
 func journalOnly(t *testing.T, dir string, applied uint64, exs ...*Exchange) {
 	t.Helper()
-	j, recs, err := openJournal(filepath.Join(dir, "journal"), applied, slog.New(slog.DiscardHandler))
+	j, recs, err := openJournal(filepath.Join(dir, "journal"), nil, applied, slog.New(slog.DiscardHandler))
 	if err != nil || len(recs) != 0 {
 		t.Fatalf("openJournal: %v, %d records", err, len(recs))
 	}

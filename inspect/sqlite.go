@@ -113,6 +113,9 @@ type SQLite struct {
 
 	// journalHeld: another process owns the data directory's journal.
 	journalHeld bool
+	// jlock is the journal's lock taken at the start of an exclusive
+	// open, until recover hands it to the journal.
+	jlock *os.File
 	// jr is the journal (nil in memory). applied is the LSN up to which
 	// every journaled row is committed (or was dropped as unstorable);
 	// appliedCh is closed and replaced each time it moves.
@@ -284,13 +287,22 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		if err := checkDBFile(s.path); err != nil {
 			return nil, err
 		}
-		// Refused before anything below writes to the database another
-		// process serves (the time index, a migration); the journal's
-		// lock, taken later, settles it for good.
-		if opts.Exclusive && journalInUse(filepath.Join(dir, "journal")) {
-			return nil, inUse(dir)
+		// The journal's lock is taken before anything below reads or
+		// writes the database another process serves (the time index, a
+		// migration), and held: two servers started at the same moment on
+		// a new directory both passed a check that let go of it, and the
+		// second met the first's migration or its switch to WAL as
+		// "database is locked", which reads as a damaged database.
+		if opts.Exclusive {
+			if s.jlock, err = lockJournal(filepath.Join(dir, "journal"), s.log); err != nil {
+				if errors.Is(err, errJournalHeld) {
+					return nil, inUse(dir)
+				}
+				return nil, err
+			}
 		}
 		if err := OwnerOnly(s.path); err != nil {
+			s.unlockJournal()
 			return nil, fmt.Errorf("database %s: %w", s.path, err)
 		}
 		// WAL is switched on after migrate has checked the file is ours:
@@ -323,11 +335,13 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 		// grow past those 64 MiB; journal_size_limit cuts the file back
 		// to them when it starts over, instead of keeping its peak size.
 		if s.wdb, err = sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=cache_size(128)&_pragma=wal_autocheckpoint(4096)&_pragma=journal_size_limit(67108864)"); err != nil {
+			s.unlockJournal()
 			return nil, fmt.Errorf("open %s: %w", s.path, err)
 		}
 		s.wdb.SetMaxOpenConns(1)
 		if s.rdb, err = sql.Open("sqlite", dsn+"&_pragma=query_only(1)&_pragma=cache_size(32)"); err != nil {
 			s.wdb.Close()
+			s.unlockJournal()
 			return nil, fmt.Errorf("open %s: %w", s.path, err)
 		}
 		s.rdb.SetMaxOpenConns(4)
@@ -445,22 +459,6 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 	return s, nil
 }
 
-// journalInUse reports whether another process holds the lock of the
-// journal in dir.
-func journalInUse(dir string) bool {
-	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR, 0)
-	if err != nil {
-		return false // none yet, or unreadable: openJournal says why
-	}
-	ok, err := lockFile(f)
-	if ok {
-		_ = unlockClose(f) // the lock taken here, released at once
-		return false
-	}
-	f.Close()
-	return err == nil
-}
-
 // MakeDataDir creates the data directory dir (0700) when it is missing.
 // A symbolic link there to nothing (a directory not made yet, a disk not
 // mounted) is an error saying so and where the link points: MkdirAll
@@ -492,6 +490,17 @@ func inUse(dir string) error {
 	}
 	return fmt.Errorf("data directory %s: %w (%s holds %s): stop that one, or give this one another --data",
 		dir, ErrInUse, who, lock)
+}
+
+// unlockJournal lets go of the journal's lock an exclusive open took,
+// when an open fails before the journal has it.
+func (s *SQLite) unlockJournal() error {
+	if s.jlock == nil {
+		return nil
+	}
+	err := unlockClose(s.jlock)
+	s.jlock = nil
+	return err
 }
 
 // Path returns the database file, or ":memory:".
@@ -846,7 +855,8 @@ func (s *SQLite) recover(dir string) error {
 		return fmt.Errorf("journal: reading how far it was applied: %w", err)
 	}
 	s.applied.Store(uint64(applied))
-	jr, recs, err := openJournal(dir, uint64(applied), s.log)
+	jr, recs, err := openJournal(dir, s.jlock, uint64(applied), s.log)
+	s.jlock = nil // the journal's now, or closed
 	if errors.Is(err, errJournalHeld) {
 		s.journalHeld = true
 		return nil // commit directly, beside the owner
@@ -2917,7 +2927,7 @@ func (s *SQLite) checkpointer(jr *journal) {
 }
 
 func (s *SQLite) closeDBs() error {
-	err := s.wdb.Close()
+	err := errors.Join(s.wdb.Close(), s.unlockJournal())
 	if s.cdb != nil {
 		err = errors.Join(err, s.cdb.Close())
 	}
