@@ -664,6 +664,29 @@ func TestSend(t *testing.T) {
 	}
 }
 
+// TestSendKeepsDataAsWritten: "hooklab send" posts the event's data as
+// written, so a subscription's detail carries "a & <b>" as the file had it,
+// as POST /api/events with curl does, not \u0026 and \u003c.
+func TestSendKeepsDataAsWritten(t *testing.T) {
+	t.Parallel()
+	got := make(chan []byte, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- b
+		w.Header().Set("Server", "hooklab")
+		w.WriteHeader(http.StatusAccepted)
+		w.Write([]byte(`{"events":[],"invocations":[]}`))
+	}))
+	t.Cleanup(srv.Close)
+	data := json.RawMessage(`{"ticket": {"subject": "a & <b>x</b>"}}`)
+	if _, err := Send(context.Background(), srv.URL, "", "ticket.created", data); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-got; !strings.Contains(string(b), `"data":{"ticket":{"subject":"a & <b>x</b>"}}`) {
+		t.Errorf("posted %s, want the data as written", b)
+	}
+}
+
 // TestAPIWebhookKeepsNotifiesValid: a webhook made through the API and
 // notified by the config's triggers cannot be changed into one that those
 // triggers could not notify (the config refuses the same pairing).

@@ -27,10 +27,15 @@ func Send(ctx context.Context, apiBase, token, typ string, data json.RawMessage)
 	if len(bytes.TrimSpace(data)) == 0 {
 		data = json.RawMessage(`{}`)
 	}
-	body, err := json.Marshal(Event{Type: typ, Data: data})
-	if err != nil {
+	// The data as written: json.Marshal would write <, > and & in it as
+	// \u003c, \u003e and \u0026, and so would a subscription's detail.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(Event{Type: typ, Data: data}); err != nil {
 		return nil, fmt.Errorf("event data: %w", err)
 	}
+	body := buf.Bytes()
 	url := strings.TrimSuffix(apiBase, "/") + "/api/events"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
