@@ -1083,6 +1083,26 @@ func newEngine() *liquid.Engine {
 		return int(lo) + mrand.IntN(int(hi)-int(lo)+1), nil
 	})
 	e.RegisterFilter("date", dateFilter)
+	// truncate as Shopify's Liquid has it: length counts characters, the
+	// ellipsis's too, and a text of several lines is cut as well (the
+	// engine's pattern stopped at a newline, so a ticket description was
+	// never cut, and counted the ellipsis in bytes).
+	e.RegisterFilter("truncate", func(s string, length func(int) int, ellipsis func(string) string) string {
+		n, el := length(50), ellipsis("...")
+		if utf8.RuneCountInString(s) <= n {
+			return s
+		}
+		keep := max(n-utf8.RuneCountInString(el), 0)
+		cut := len(s)
+		for i := range s {
+			if keep == 0 {
+				cut = i
+				break
+			}
+			keep--
+		}
+		return s[:cut] + el
+	})
 
 	// Guard the filters that can grow a string without writing it.
 	grow := func(n int) error {

@@ -908,3 +908,30 @@ func TestNDJSONBody(t *testing.T) {
 		}
 	}
 }
+
+// TestTruncateFilters: truncate and truncatewords give what Shopify's
+// Liquid gives, for a ticket description of several lines too (truncate
+// cut none: its pattern's "." stopped at the first newline).
+func TestTruncateFilters(t *testing.T) {
+	t.Parallel()
+	vars := map[string]any{"d": "line one\nline two\r\nthree", "s": "hello world foo bar", "u": "héllo wörld"}
+	tests := []struct{ src, want string }{
+		{`{{ d | truncate: 10 }}`, "line on..."},
+		{`{{ d | truncate: 10, "" }}`, "line one\nl"},
+		{`{{ s | truncate: 10 }}`, "hello w..."},
+		{`{{ s | truncate: 19 }}`, "hello world foo bar"},
+		{`{{ s | truncate: 2 }}`, "..."},
+		{`{{ s | truncate: 0 }}`, "..."},
+		{`{{ u | truncate: 8, "…" }}`, "héllo w…"},
+		{`{{ s | truncate }}`, "hello world foo bar"},
+	}
+	for _, tt := range tests {
+		tpl, err := NewTemplate(tt.src, FormatText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := tpl.Render(vars); err != nil || string(out) != tt.want {
+			t.Errorf("%s = %q, %v; want %q", tt.src, out, err, tt.want)
+		}
+	}
+}
