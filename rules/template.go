@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/osteele/liquid"
@@ -1102,6 +1103,35 @@ func newEngine() *liquid.Engine {
 			keep--
 		}
 		return s[:cut] + el
+	})
+	// truncatewords as Shopify's Liquid has it: the first n words (at
+	// least one), joined by a space, and the ellipsis only when words were
+	// left out. The engine's pattern could split a word in several, so
+	// "hello world" | truncatewords: 5 gave "hello world...".
+	e.RegisterFilter("truncatewords", func(s string, length func(int) int, ellipsis func(string) string) string {
+		n, el := max(length(15), 1), ellipsis("...")
+		// Words are read one at a time up to the n+1th, not split out:
+		// an event's text may be megabytes of one-letter words.
+		var b strings.Builder
+		rest := s
+		for k := 0; ; k++ {
+			rest = strings.TrimLeftFunc(rest, unicode.IsSpace)
+			if rest == "" {
+				return s
+			}
+			if k == n {
+				return b.String() + el
+			}
+			end := strings.IndexFunc(rest, unicode.IsSpace)
+			if end < 0 {
+				end = len(rest)
+			}
+			if k > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(rest[:end])
+			rest = rest[end:]
+		}
 	})
 
 	// Guard the filters that can grow a string without writing it.

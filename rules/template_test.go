@@ -935,3 +935,28 @@ func TestTruncateFilters(t *testing.T) {
 		}
 	}
 }
+
+// TestTruncateWordsFilter: truncatewords adds its ellipsis only when words
+// were cut, as Shopify's Liquid does (a text of exactly that many words
+// ended in "..."), and keeps at least one word.
+func TestTruncateWordsFilter(t *testing.T) {
+	t.Parallel()
+	vars := map[string]any{"d": "line one\nline two", "s": "hello world foo bar"}
+	tests := []struct{ src, want string }{
+		{`{{ s | truncatewords: 4 }}`, "hello world foo bar"},
+		{`{{ s | truncatewords: 9 }}`, "hello world foo bar"},
+		{`{{ s | truncatewords: 2 }}`, "hello world..."},
+		{`{{ s | truncatewords: 0 }}`, "hello..."},
+		{`{{ d | truncatewords: 2, "" }}`, "line one"},
+		{`{{ d | truncatewords: 3 }}`, "line one line..."},
+	}
+	for _, tt := range tests {
+		tpl, err := NewTemplate(tt.src, FormatText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := tpl.Render(vars); err != nil || string(out) != tt.want {
+			t.Errorf("%s = %q, %v; want %q", tt.src, out, err, tt.want)
+		}
+	}
+}
