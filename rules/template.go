@@ -1104,6 +1104,11 @@ func newEngine() *liquid.Engine {
 		}
 		return s[:cut] + el
 	})
+	// strip_newlines takes out a CRLF line end whole, as Shopify's Liquid
+	// does (gsub(/\r?\n/, "")); the engine's left its \r behind.
+	e.RegisterFilter("strip_newlines", func(s string) string {
+		return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", ""), "\n", "")
+	})
 	// truncatewords as Shopify's Liquid has it: the first n words (at
 	// least one), joined by a space, and the ellipsis only when words were
 	// left out. The engine's pattern could split a word in several, so

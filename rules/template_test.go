@@ -960,3 +960,17 @@ func TestTruncateWordsFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestStripNewlinesFilter: strip_newlines takes out CRLF line ends whole,
+// as Shopify's Liquid does; an email's text kept its \r.
+func TestStripNewlinesFilter(t *testing.T) {
+	t.Parallel()
+	tpl, err := NewTemplate(`{"d": "{{ d | strip_newlines }}"}`, FormatJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tpl.Render(map[string]any{"d": "Hi,\r\nthe printer\nis on fire\r\n"})
+	if want := `{"d": "Hi,the printeris on fire"}`; err != nil || string(out) != want {
+		t.Errorf("strip_newlines = %s, %v; want %s", out, err, want)
+	}
+}
