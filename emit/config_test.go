@@ -81,12 +81,12 @@ func TestIssueExample(t *testing.T) {
 	if err := json.Unmarshal(audit.Body, &env); err != nil {
 		t.Fatalf("audit body: %v", err)
 	}
-	for _, k := range []string{"id", "type", "time", "subject", "detail", "event", "account_id", "version"} {
+	for _, k := range []string{"id", "type", "time", "subject", "detail", "event", "account_id", "version", "zendesk_event_version"} {
 		if _, ok := env[k]; !ok {
 			t.Errorf("envelope lacks %q: %s", k, audit.Body)
 		}
 	}
-	if env["type"] != "ticket.created" || env["subject"] != "ticket:35436" || env["account_id"] != float64(12345) {
+	if env["type"] != "ticket.created" || env["subject"] != "zen:ticket:35436" || env["account_id"] != float64(12345) {
 		t.Errorf("envelope = %s", audit.Body)
 	}
 	if d, _ := env["detail"].(map[string]any); d["ticket"] == nil {
@@ -609,5 +609,21 @@ func TestConfigErrorsOncePerValue(t *testing.T) {
 	}
 	if got := strings.Split(errs.Error(), "\n"); !slices.Equal(got, want) {
 		t.Errorf("errors:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// The envelope's default subject is Zendesk's, for Zendesk's own event
+// type names too.
+func TestDefaultSubject(t *testing.T) {
+	for _, c := range []struct{ typ, data, want string }{
+		{"ticket.created", `{"ticket": {"id": 35436}}`, "zen:ticket:35436"},
+		{"zen:event-type:ticket.tags_changed", `{"ticket": {"id": 7}}`, "zen:ticket:7"},
+		{"user.created", `{"user": {"id": "u-1"}}`, "zen:user:u-1"},
+		{"ticket.created", `{"ticket": {"id": {"x": 1}}}`, ""},
+		{"ticket.created", `{}`, ""},
+	} {
+		if got := defaultSubject(c.typ, []byte(c.data)); got != c.want {
+			t.Errorf("defaultSubject(%q, %s) = %q, want %q", c.typ, c.data, got, c.want)
+		}
 	}
 }

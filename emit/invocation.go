@@ -167,8 +167,9 @@ type Event struct {
 	// Time defaults to now.
 	Time time.Time `json:"time,omitzero"`
 	// Subject names what the event is about (the envelope's subject);
-	// default "TYPE:ID" from the first part of the type and the id of the
-	// data's object of that name ("ticket:35436" for ticket.created with
+	// default "zen:TYPE:ID", as Zendesk writes it, from the first part of
+	// the type (after a "zen:event-type:" prefix) and the id of the data's
+	// object of that name ("zen:ticket:35436" for ticket.created with
 	// {"ticket": {"id": 35436}}).
 	Subject string `json:"subject,omitempty"`
 	// Data is the event's JSON data: the envelope's detail, and the top

@@ -18,7 +18,8 @@ import (
 	"github.com/hooklab/hooklab/rules"
 )
 
-// EnvelopeVersion is the version field of subscription payloads.
+// EnvelopeVersion is the version field of subscription payloads (both
+// version and Zendesk's own name for it, zendesk_event_version).
 const EnvelopeVersion = "2022-11-06"
 
 // envelope is the fixed payload of subscription webhooks, like Zendesk's
@@ -32,12 +33,16 @@ type envelope struct {
 	Event     json.RawMessage `json:"event"`
 	AccountID int64           `json:"account_id"`
 	Version   string          `json:"version"`
+	// ZendeskVersion is version under the name Zendesk's event webhooks
+	// give it, which a receiver written for them reads.
+	ZendeskVersion string `json:"zendesk_event_version"`
 }
 
 func (e *Emitter) envelope(ev *Event) []byte {
 	env := envelope{
 		ID: ev.ID, Type: ev.Type, Time: ev.Time.UTC().Format(time.RFC3339Nano), Subject: ev.Subject,
-		Detail: ev.Data, Event: ev.Changes, AccountID: e.opts.AccountID, Version: EnvelopeVersion,
+		Detail: ev.Data, Event: ev.Changes, AccountID: e.opts.AccountID,
+		Version: EnvelopeVersion, ZendeskVersion: EnvelopeVersion,
 	}
 	if len(env.Detail) == 0 {
 		env.Detail = json.RawMessage(`{}`)
@@ -54,10 +59,11 @@ func (e *Emitter) envelope(ev *Event) []byte {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
-// defaultSubject is "ticket:35436" for a ticket.* event whose data has
-// ticket.id 35436, else "".
+// defaultSubject is "zen:ticket:35436", as Zendesk writes it, for a
+// ticket.* event (or zen:event-type:ticket.*) whose data has ticket.id
+// 35436, else "".
 func defaultSubject(typ string, data []byte) string {
-	head, _, _ := strings.Cut(typ, ".")
+	head, _, _ := strings.Cut(strings.TrimPrefix(typ, "zen:event-type:"), ".")
 	if head == "" || len(data) == 0 {
 		return ""
 	}
@@ -65,7 +71,7 @@ func defaultSubject(typ string, data []byte) string {
 	if !id.Exists() || id.IsObject() || id.IsArray() {
 		return ""
 	}
-	return head + ":" + id.String()
+	return "zen:" + head + ":" + id.String()
 }
 
 // decodeData decodes event data for Liquid: objects as map[string]any,
