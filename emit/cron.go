@@ -10,7 +10,8 @@ import (
 // cronSpec is a five-field cron expression (minute hour day-of-month month
 // day-of-week), in the clock's location. Fields take *, numbers, ranges
 // (1-5), steps (*/15, 0-30/10) and lists (1,15); day-of-week 0 or 7 is
-// Sunday. When both day fields are restricted (neither starts with *) a
+// Sunday. Months and days of the week may be named in English, by their
+// first three letters in any case (JAN-DEC, MON-FRI). When both day fields are restricted (neither starts with *) a
 // day matching either runs, as in cron; else a day must match both.
 // @hourly, @daily (@midnight), @weekly, @monthly and @yearly (@annually)
 // are accepted.
@@ -35,19 +36,19 @@ func parseCron(s string) (*cronSpec, error) {
 	}
 	var c cronSpec
 	var err error
-	if c.minute, err = cronField(f[0], 0, 59, "minute"); err != nil {
+	if c.minute, err = cronField(f[0], 0, 59, "minute", nil); err != nil {
 		return nil, err
 	}
-	if c.hour, err = cronField(f[1], 0, 23, "hour"); err != nil {
+	if c.hour, err = cronField(f[1], 0, 23, "hour", nil); err != nil {
 		return nil, err
 	}
-	if c.dom, err = cronField(f[2], 1, 31, "day of month"); err != nil {
+	if c.dom, err = cronField(f[2], 1, 31, "day of month", nil); err != nil {
 		return nil, err
 	}
-	if c.month, err = cronField(f[3], 1, 12, "month"); err != nil {
+	if c.month, err = cronField(f[3], 1, 12, "month", cronMonths); err != nil {
 		return nil, err
 	}
-	if c.dow, err = cronField(f[4], 0, 7, "day of week"); err != nil {
+	if c.dow, err = cronField(f[4], 0, 7, "day of week", cronDays); err != nil {
 		return nil, err
 	}
 	if c.dow&(1<<7) != 0 {
@@ -65,7 +66,23 @@ func parseCron(s string) (*cronSpec, error) {
 	return &c, nil
 }
 
-func cronField(s string, lo, hi int, what string) (uint64, error) {
+// The names a month or day-of-week field may use, from its lowest value.
+var (
+	cronMonths = []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+	cronDays   = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+)
+
+// cronField parses one field into a bit set of its values lo-hi; names,
+// when given, stand for lo, lo+1, and so on.
+func cronField(s string, lo, hi int, what string, names []string) (uint64, error) {
+	atoi := func(x string) (int, error) {
+		for i, n := range names {
+			if strings.EqualFold(x, n) {
+				return lo + i, nil
+			}
+		}
+		return strconv.Atoi(x)
+	}
 	var set uint64
 	for _, part := range strings.Split(s, ",") {
 		rng, stepStr, hasStep := strings.Cut(part, "/")
@@ -83,13 +100,13 @@ func cronField(s string, lo, hi int, what string) (uint64, error) {
 		case strings.Contains(rng, "-"):
 			x, y, _ := strings.Cut(rng, "-")
 			var err1, err2 error
-			a, err1 = strconv.Atoi(x)
-			b, err2 = strconv.Atoi(y)
+			a, err1 = atoi(x)
+			b, err2 = atoi(y)
 			if err1 != nil || err2 != nil || a > b {
 				return 0, fmt.Errorf("%s: bad range %q", what, rng)
 			}
 		default:
-			n, err := strconv.Atoi(rng)
+			n, err := atoi(rng)
 			if err != nil {
 				return 0, fmt.Errorf("%s: bad value %q", what, rng)
 			}

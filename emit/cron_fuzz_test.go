@@ -1,6 +1,7 @@
 package emit
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ func FuzzCron(f *testing.F) {
 	for _, s := range []string{
 		"0 * * * *", "*/15 9-17 * * 1-5", "0 0 1,15 * *", "30 2 * * 0,7", "@hourly", "@yearly", "0 0 29 2 *", "0 0 31 2 *",
 		"5/10 * * * *", "0-30/10 * ? * ?", "0 0 * * */9223372036854775807",
+		"0 9 * * MON-FRI", "0 0 1 jan,Jul *", "0 0 * * sun/2",
 		"-1 * * * *", "1-0 * * * *", "* * * *", "a b c d e", "*/0 * * * *", "0 0 30 2 */7", "0 0 */30 2 *",
 	} {
 		f.Add(s, int64(1767225600))
@@ -32,6 +34,7 @@ func FuzzCron(f *testing.F) {
 		if m, ok := cronMacros[strings.TrimSpace(s)]; ok {
 			fields = strings.Fields(m)
 		}
+		fields[3], fields[4] = refNumbered(fields[3], cronMonths, 1), refNumbered(fields[4], cronDays, 0)
 		for i, want := range []struct {
 			got    uint64
 			lo, hi int
@@ -79,6 +82,18 @@ func (c *cronSpec) matches(t time.Time) bool {
 }
 
 // refCronHas is a plain reading of a cron field: whether it names v.
+// refNumbered writes the names in a cron field as their numbers.
+func refNumbered(field string, names []string, lo int) string {
+	return regexp.MustCompile(`[A-Za-z]+`).ReplaceAllStringFunc(field, func(w string) string {
+		for i, n := range names {
+			if strings.EqualFold(w, n) {
+				return strconv.Itoa(lo + i)
+			}
+		}
+		return w
+	})
+}
+
 func refCronHas(field string, v, lo, hi int) bool {
 	for _, part := range strings.Split(field, ",") {
 		rng, stepStr, hasStep := strings.Cut(part, "/")
