@@ -1109,6 +1109,11 @@ func newEngine() *liquid.Engine {
 	e.RegisterFilter("strip_newlines", func(s string) string {
 		return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", ""), "\n", "")
 	})
+	// newline_to_br as Shopify's Liquid has it (gsub(/\r?\n/, "<br />\n")):
+	// the line end stays after the <br />, a CRLF's \r goes.
+	e.RegisterFilter("newline_to_br", func(s string) string {
+		return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "<br />\n")
+	})
 	// truncatewords as Shopify's Liquid has it: the first n words (at
 	// least one), joined by a space, and the ellipsis only when words were
 	// left out. The engine's pattern could split a word in several, so

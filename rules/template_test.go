@@ -974,3 +974,15 @@ func TestStripNewlinesFilter(t *testing.T) {
 		t.Errorf("strip_newlines = %s, %v; want %s", out, err, want)
 	}
 }
+
+func TestNewlineToBrFilter(t *testing.T) {
+	t.Parallel()
+	tpl, err := NewTemplate(`{{ d | newline_to_br }}`, FormatText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tpl.Render(map[string]any{"d": "Hi,\r\nthe printer\nis on fire"})
+	if want := "Hi,<br />\nthe printer<br />\nis on fire"; err != nil || string(out) != want {
+		t.Errorf("newline_to_br = %q, %v; want %q", out, err, want)
+	}
+}
