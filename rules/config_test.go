@@ -758,6 +758,18 @@ settings: {default_status: abc, max_body: 12XB}
 			src:  "mocks:\n  - name: a\n    match: {json: [{path: a, value: *nope}]}\n    respond: {}\n",
 			want: []string{`x.yaml:3:37: yaml: unknown anchor 'nope' referenced (no &nope anchor in the file)`},
 		},
+		// A method is an HTTP token: "GET,POST" was taken as one method no
+		// request has, and the rule matched nothing, with no word.
+		{
+			name: "methods written as one string",
+			src:  "mocks:\n  - match: {method: \"GET,POST\"}\n    respond: {}\n  - match: {method: [get, 'PUT, PATCH', \"GÉT\", \"A;B\"]}\n    respond: {}\n",
+			want: []string{
+				`x.yaml:2:21: method: bad method "GET,POST" (several methods are a list: [GET, POST])`,
+				`x.yaml:4:21: method: bad method "PUT, PATCH" (several methods are a list: [PUT, PATCH])`,
+				`x.yaml:4:21: method: bad method "GÉT"`,
+				`x.yaml:4:21: method: bad method "A;B"`,
+			},
+		},
 		{
 			name: "top level list",
 			src:  "- a\n",

@@ -147,8 +147,17 @@ func (d *decoder) matcher(n *yaml.Node) *Matcher {
 		case "method":
 			for _, s := range d.strList(p.val, "method") {
 				s = strings.ToUpper(strings.TrimSpace(s))
-				if s == "" || strings.ContainsAny(s, " \t/") {
-					d.errorf(p.val, "method: bad method %q", s)
+				// A method is a token, as a header name is: "GET,POST"
+				// is none, and no request would have it.
+				if !validHeaderName(s) {
+					hint := ""
+					if parts := strings.Split(s, ","); len(parts) > 1 {
+						for i := range parts {
+							parts[i] = strings.TrimSpace(parts[i])
+						}
+						hint = fmt.Sprintf(" (several methods are a list: [%s])", strings.Join(parts, ", "))
+					}
+					d.errorf(p.val, "method: bad method %q%s", s, hint)
 					continue
 				}
 				m.Method = append(m.Method, s)
