@@ -619,6 +619,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		proxyNames[i] = specs[i].Name
 	}
 	warnUnknownProxies(log, cfg, proxyNames)
+	warnShadowed(log, cfg)
 	miss, err := proxy.ParseMiss(o.simulateMiss)
 	if err != nil {
 		return badUsage("--simulate-miss: %v", err)
@@ -1064,6 +1065,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			}
 			log.Info("config reloaded", "file", cfgPath, "config", configSummary(c))
 			warnUnknownProxies(log, c, proxyNames)
+			warnShadowed(log, c)
 			hub.Publish(inspect.Event{Type: "rules", Data: map[string]any{"error": nil}})
 		})
 	}()
@@ -1274,6 +1276,9 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		for _, m := range mocksForUnknownProxies(cfg, names) {
 			warnings = append(warnings, fmt.Sprintf("%s:%d: mock %s applies to proxy %q, which this file does not define (fine when serve gets it from --proxy, named proxy-PORT)", m.File, m.Line, m.Name, m.Proxy))
 		}
+		for _, sh := range cfg.Shadowed() {
+			warnings = append(warnings, fmt.Sprintf("%s:%d: mock %s never matches: mock %s above it (line %d) matches every request", sh.Mock.File, sh.Mock.Line, sh.Mock.Name, sh.By.Name, sh.By.Line))
+		}
 	}
 	// The warnings come with the errors too, after them, as a refused
 	// start lists them: a webhook the file does not define is one (an
@@ -1445,6 +1450,16 @@ func warnUnknownProxies(log *slog.Logger, cfg *rules.Config, running []string) {
 	for _, m := range mocksForUnknownProxies(cfg, running) {
 		log.Warn("mock applies to a proxy that is not running, so it never matches", "mock", m.Name,
 			"at", fmt.Sprintf("%s:%d", m.File, m.Line), "proxy", m.Proxy, "running", running)
+	}
+}
+
+// warnShadowed logs each mock that a mock above it, matching every
+// request, keeps from ever matching: a catch-all put first, or a rule
+// added below one.
+func warnShadowed(log *slog.Logger, cfg *rules.Config) {
+	for _, sh := range cfg.Shadowed() {
+		log.Warn("mock never matches: a mock above it matches every request", "mock", sh.Mock.Name,
+			"at", fmt.Sprintf("%s:%d", sh.Mock.File, sh.Mock.Line), "by", sh.By.Name, "by_at", fmt.Sprintf("%s:%d", sh.By.File, sh.By.Line))
 	}
 }
 

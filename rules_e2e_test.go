@@ -248,7 +248,9 @@ func TestRulesCheckCommand(t *testing.T) {
 	headerSecrets := filepath.Join(dir, "header-secrets.yaml")
 	ghostProxy := filepath.Join(dir, "ghost-proxy.yaml")
 	brokenBoth := filepath.Join(dir, "broken-both.yaml")
+	shadowed := filepath.Join(dir, "shadowed.yaml")
 	files := map[string]string{
+		shadowed:   "mocks:\n  - name: everything\n    respond: {status: 200}\n  - name: charges\n    match: {path: /v1/charges}\n    respond: {status: 201}\n",
 		brokenBoth: "webhooks:\n  - id: a\n    endpoint: http://127.0.0.1:3000/a\n    authentication: {type: magic}\nproxies:\n  - name: p\n    listen: 127.0.0.1:0\n    upstream: nope\n",
 		ghostProxy: "mocks:\n  - name: m\n    proxy: nope\n    respond: {status: 200}\n",
 		headerSecrets: `mocks:
@@ -346,6 +348,8 @@ verify:
 		{"two files", []string{"check", good, hooks}, true, []string{`unexpected argument "` + hooks + `"`}, []string{": ok"}},
 		{"mock for a proxy not defined", []string{"check", ghostProxy}, false,
 			[]string{"warning: " + ghostProxy + `:2: mock m applies to proxy "nope", which this file does not define`, ghostProxy + ": ok"}, nil},
+		{"mock below a catch-all", []string{"check", shadowed}, false,
+			[]string{"warning: " + shadowed + `:4: mock charges never matches: mock everything above it (line 2) matches every request`, shadowed + ": ok"}, nil},
 		{"--config as serve takes it", []string{"check", "--config", good}, false, []string{good + ": ok (1 mocks, 2 verify rules)"}, nil},
 		{"a file and --config", []string{"check", good, "--config", hooks}, true, []string{"two config files"}, []string{": ok"}},
 		{"stray flag after the file", []string{"check", good, "--bogus"}, true, []string{"-bogus"}, []string{": ok"}},
@@ -955,5 +959,29 @@ triggers:
 				t.Errorf("serve: %v; want the errors, then the warnings %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestShadowedMockWarns: a mock below one that matches every request
+// never matches, and the log says so at start and at each reload that
+// keeps it so.
+func TestShadowedMockWarns(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	content := "mocks:\n  - name: everything\n    respond: {status: 200}\n  - name: charges\n    match: {path: /v1/charges}\n    respond: {status: 201}\n"
+	if err := os.WriteFile(cfg, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	if err := os.WriteFile(cfg, []byte(content+"  - name: refunds\n    match: {path: /v1/refunds}\n    respond: {status: 201}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(s.Stderr.String(), "config reloaded") }, "the reload")
+	s.Stop(t)
+	log := s.Stderr.String()
+	const warn = "mock never matches: a mock above it matches every request"
+	if strings.Count(log, warn) != 3 || strings.Count(log, "mock=charges") != 2 || strings.Count(log, "mock=refunds") != 1 ||
+		!strings.Contains(log, "by=everything") || !strings.Contains(log, "at="+cfg+":4") {
+		t.Errorf("the log does not warn about charges at start and at the reload, and refunds at the reload:\n%s", log)
 	}
 }

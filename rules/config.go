@@ -1323,6 +1323,45 @@ func (c *Config) MatchMock(r *Request) (*Mock, map[string]string) {
 	return nil, nil
 }
 
+// Shadow is a mock that can never match: By, above it, matches every
+// request it could.
+type Shadow struct {
+	Mock, By *Mock
+}
+
+// Shadowed returns the mocks of c, in file order, that can never match
+// because a mock above them matches every request of their scope (it has
+// no match conditions, and its bin and proxy scope hold theirs), each
+// with the first such mock. A mock that takes CORS preflights is not
+// among them: a mock naming no method leaves preflights to it.
+func (c *Config) Shadowed() []Shadow {
+	if c == nil {
+		return nil
+	}
+	var out []Shadow
+	for i, m := range c.Mocks {
+		if m.Match.asksPreflight() {
+			continue
+		}
+		for _, by := range c.Mocks[:i] {
+			if by.Match.matchesAll() && by.covers(m) {
+				out = append(out, Shadow{Mock: m, By: by})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// covers reports whether every request in o's bin and proxy scope is in
+// m's.
+func (m *Mock) covers(o *Mock) bool {
+	if m.Bin != "" && m.Bin != o.Bin {
+		return false
+	}
+	return m.Proxy == o.Proxy || m.Proxy == "*" && o.Proxy != ""
+}
+
 // inScope reports whether the mock's bin and proxy scope admit r.
 func (m *Mock) inScope(r *Request) bool {
 	if m.Bin != "" && m.Bin != r.Bin {

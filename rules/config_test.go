@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -1203,5 +1204,61 @@ func TestYAMLErrorLineInALargeFile(t *testing.T) {
 	const want = "x.yaml:3003:4: yaml: did not find expected '-' indicator"
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}
+
+// TestShadowed: a mock below one that matches every request in its scope
+// can never match, and Shadowed names it with the mock that takes its
+// requests; one of another bin or proxy, or one that takes CORS
+// preflights (which a mock naming no method leaves alone), still can.
+func TestShadowed(t *testing.T) {
+	t.Parallel()
+	src := `mocks:
+  - name: bin-a-all
+    bin: a
+    respond: {status: 200}
+  - name: in-a
+    bin: a
+    match: {path: /x}
+    respond: {status: 201}
+  - name: in-b
+    bin: b
+    match: {path: /x}
+    respond: {status: 201}
+  - name: proxied-all
+    proxy: "*"
+    respond: {status: 200}
+  - name: proxied
+    proxy: api
+    match: {path: /x}
+    respond: {status: 201}
+  - name: catch-all
+    match: {path: "/**"}
+    respond: {status: 404, body: '{"error": "not mocked"}'}
+  - name: never
+    match: {method: POST, path: /v1/charges}
+    respond: {status: 201}
+  - name: also-never
+    bin: b
+    respond: {status: 200}
+  - name: preflight
+    match: {method: OPTIONS, path: /v1/**}
+    respond: {status: 204}
+  - name: in-c
+    bin: c
+    proxy: api
+    respond: {status: 200}
+`
+	c, err := Parse([]byte(src), "x.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range c.Shadowed() {
+		got = append(got, fmt.Sprintf("%s:%d by %s:%d", s.Mock.Name, s.Mock.Line, s.By.Name, s.By.Line))
+	}
+	want := []string{"in-a:5 by bin-a-all:2", "proxied:16 by proxied-all:13", "never:23 by catch-all:20", "also-never:26 by catch-all:20", "in-c:32 by proxied-all:13"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Shadowed:\n got %q\nwant %q", got, want)
 	}
 }

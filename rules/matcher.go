@@ -113,6 +113,14 @@ func DecodeValue(n *yaml.Node, file, what string, getenv func(string) string) (a
 	return v, nil
 }
 
+// matchesAll reports whether m matches every request: it is nil, or has
+// no condition but a path of /** (any path).
+func (m *Matcher) matchesAll() bool {
+	return m == nil || (m.Path == "" || m.Path == "/**") && len(m.Method) == 0 && m.Bin == "" &&
+		m.Query == nil && m.Headers == nil && m.Body == nil && m.JSON == nil && m.JSONPartial == nil &&
+		m.Form == nil && m.All == nil && m.Any == nil && m.Not == nil
+}
+
 // asksPreflight reports whether m (or a condition inside it) names the
 // OPTIONS method or the Access-Control-Request-Method header: a mock
 // meant to answer CORS preflights.
