@@ -1111,6 +1111,9 @@ func (d *decoder) response(n *yaml.Node) *Response {
 					}
 				}
 				t, err := NewTemplate(src, FormatText)
+				if err == nil {
+					err = t.UnknownField("request", requestFields())
+				}
 				if err != nil {
 					d.templateErrorf(v, src, err, "header "+name)
 					continue
@@ -1127,6 +1130,9 @@ func (d *decoder) response(n *yaml.Node) *Response {
 	}
 	if bodyNode != nil && bodySrc != "" {
 		t, err := NewTemplate(bodySrc, FormatFor(contentType, bodySrc))
+		if err == nil {
+			err = t.UnknownField("request", requestFields())
+		}
 		if err != nil {
 			d.templateErrorf(bodyNode, bodySrc, err, "body")
 		}

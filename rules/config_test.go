@@ -771,6 +771,26 @@ settings: {default_status: abc, max_body: 12XB}
 				`x.yaml:4:21: method: bad method "A;B"`,
 			},
 		},
+		// request has eight fields: a misspelt one (param for params) wrote
+		// nothing, or null, in every answer, with no word.
+		{
+			name: "a request field misspelt in a template",
+			src: `mocks:
+  - match: {path: "/v1/payments/{id}"}
+    respond:
+      headers: {Location: "/v1/{{ request.param.id }}", X-Ok: "{{ request.headers.user-agent }}{{ request.size }}"}
+      body: |
+        {"id": "{{ request.params.id }}", "m": "{{request.method}}",
+         "q": "{{ request.querry.expand | default: 'none' }}",
+         {% if request.Json.x and request.json.y %}"x": 1{% endif %}
+         "s": "{{ 'request.nope' }}"}
+  - respond: {body: '{% assign request = 1 %}{{ request.anything }}'}
+`,
+			want: []string{
+				`x.yaml:4:27: header Location: request.param is not a template variable (did you mean "request.params"?); request has method, path, params, query, headers, body, json and form`,
+				`x.yaml:7:10: body: request.querry is not a template variable (did you mean "request.query"?); request has method, path, params, query, headers, body, json and form`,
+			},
+		},
 		{
 			name: "top level list",
 			src:  "- a\n",

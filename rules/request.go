@@ -347,6 +347,12 @@ func multipartValues(body []byte, boundary string) url.Values {
 	}
 }
 
+// requestFields are the fields of request in the template context that
+// RequestVars makes.
+func requestFields() []string {
+	return []string{"method", "path", "params", "query", "headers", "body", "json", "form"}
+}
+
 // RequestVars returns the template context for r: request.method, .path,
 // .params (the path parameters), .query, .headers (lower-case names; any case
 // works in lookups), .body (text), .json (the parsed JSON body, or nil) and

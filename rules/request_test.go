@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -18,5 +19,19 @@ func TestParseQueryBounded(t *testing.T) {
 	}
 	if _, cut := parseQuery(strings.Repeat("a&", maxQueryPairs)); cut {
 		t.Errorf("exactly %d pairs read as cut", maxQueryPairs)
+	}
+}
+
+// TestRequestFieldsAreRequestVars: the fields a template may read of
+// request, which a config that reads another is refused for, are those
+// RequestVars gives.
+func TestRequestFieldsAreRequestVars(t *testing.T) {
+	t.Parallel()
+	var got []string
+	for k := range RequestVars(&Request{Method: "GET", Path: "/"}, nil)["request"].(map[string]any) {
+		got = append(got, k)
+	}
+	if want := requestFields(); !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
+		t.Errorf("RequestVars gives %q, requestFields says %q", got, want)
 	}
 }

@@ -94,6 +94,8 @@ type Template struct {
 	// fast is the template as literal text and plain placeholders, when it
 	// is no more than that; nil otherwise. See renderFast.
 	fast []fastSeg
+	// exprs are its outputs' and tags' expressions, for UnknownField.
+	exprs []exprUse
 }
 
 // FormatFor chooses the escaping format of a body from its Content-Type and,
@@ -246,7 +248,45 @@ func NewTemplate(src string, format Format) (t *Template, err error) {
 	if err := checkFilters(eng, rw.filters); err != nil {
 		return nil, err
 	}
-	return &Template{src: src, format: format, tpl: tpl, fast: rw.fast}, nil
+	return &Template{src: src, format: format, tpl: tpl, fast: rw.fast, exprs: rw.exprs}, nil
+}
+
+// quoted matches a Liquid string literal.
+var quoted = regexp.MustCompile(`"[^"]*"|'[^']*'`)
+
+// UnknownField returns a *TemplateError, with the template's line, naming
+// the first root.NAME that an output or a tag of t reads whose NAME is
+// none of fields (nor size, which Liquid gives every object): a field the
+// context never has, so a slip (request.param for request.params) that
+// would write nothing. It is nil when there is none, or when t assigns
+// root itself ({% assign %}, {% capture %}, a loop variable).
+func (t *Template) UnknownField(root string, fields []string) error {
+	ref := regexp.MustCompile(`(?:^|[^\w.\-])` + regexp.QuoteMeta(root) + `\.([A-Za-z_][\w-]*)`)
+	for _, e := range t.exprs {
+		switch e.tag {
+		case "assign", "capture", "for", "tablerow", "increment", "decrement":
+			if strings.TrimSpace(strings.SplitN(strings.TrimSpace(e.args), " ", 2)[0]) == root {
+				return nil
+			}
+		}
+	}
+	for _, e := range t.exprs {
+		for _, m := range ref.FindAllStringSubmatch(quoted.ReplaceAllString(e.args, `""`), -1) {
+			if name := m[1]; name != "size" && !slices.Contains(fields, name) {
+				return &TemplateError{Line: e.line, Err: fmt.Errorf("%s.%s is not a template variable%s; %s has %s",
+					root, name, strings.Replace(suggest(name, fields), `"`, `"`+root+".", 1), root, listAnd(fields))}
+			}
+		}
+	}
+	return nil
+}
+
+// listAnd writes words as "a, b and c".
+func listAnd(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
 // TemplateError is a template that does not parse (from NewTemplate),
@@ -580,6 +620,16 @@ type rewritten struct {
 	// filters are the filters the tags name (raw and comment blocks
 	// aside), for checkFilters.
 	filters []filterUse
+	// exprs are the expressions of the outputs and tags, in order (raw
+	// and comment blocks aside), for UnknownField.
+	exprs []exprUse
+}
+
+// exprUse is the expression of an output ({{ }}, tag "") or a tag, and
+// the line of the template it starts on.
+type exprUse struct {
+	tag, args string
+	line      int
 }
 
 // rewrite wraps every output tag of src with the internal filter that
@@ -588,7 +638,13 @@ type rewritten struct {
 func rewrite(src string, format Format) (rewritten, error) {
 	var fast []fastSeg
 	var filters []filterUse
+	var exprs []exprUse
 	uses := func(tok parser.Token) {
+		tag := ""
+		if tok.Type == parser.TagTokenType {
+			tag = tok.Name
+		}
+		exprs = append(exprs, exprUse{tag, tok.Args, tok.SourceLoc.LineNo})
 		for _, f := range filterNames(tok.Args) {
 			filters = append(filters, filterUse{f.name, tok.Source, tok.SourceLoc.LineNo, f.nargs})
 		}
@@ -698,7 +754,7 @@ func rewrite(src string, format Format) (rewritten, error) {
 	case fast == nil:
 		fast = []fastSeg{} // empty source: renders empty
 	}
-	return rewritten{src: b.String(), fast: fast, filters: filters}, nil
+	return rewritten{src: b.String(), fast: fast, filters: filters, exprs: exprs}, nil
 }
 
 // outFilter names the internal filter for an output tag: by the format,
