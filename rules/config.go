@@ -930,6 +930,7 @@ func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 	m := &Mock{Name: fmt.Sprintf("mock-%d", i+1), File: d.file, Line: n.Line, SequenceMode: RepeatLast}
 	d.empty(n, m.Name, "a mock (match, and respond or sequence)")
 	var respondNode, seqNode, modeNode *yaml.Node
+	var seqItems []*yaml.Node
 	named := false
 	for _, p := range d.pairs(n, "mock") {
 		switch p.key {
@@ -941,15 +942,11 @@ func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 			m.Match = d.matcher(p.val)
 		case "respond":
 			respondNode = p.val
-			m.Respond = d.response(p.val)
 		case "sequence":
 			seqNode = p.val
-			items := d.list(p.val, "sequence")
-			if len(items) == 0 && (isNull(p.val) || resolve(p.val).Kind == yaml.SequenceNode) {
+			seqItems = d.list(p.val, "sequence")
+			if len(seqItems) == 0 && (isNull(p.val) || resolve(p.val).Kind == yaml.SequenceNode) {
 				d.errorf(p.val, "sequence: must list at least one response")
-			}
-			for _, item := range items {
-				m.Sequence = append(m.Sequence, d.response(item))
 			}
 		case "sequence_mode":
 			modeNode = p.val
@@ -967,6 +964,15 @@ func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 		case "proxy":
 			m.Proxy = d.str(p.val, "proxy")
 		}
+	}
+	// The answers after the match, wherever they stand: their templates
+	// may read only the parameters its paths capture.
+	params := m.Match.paramNames()
+	if respondNode != nil {
+		m.Respond = d.response(respondNode, params)
+	}
+	for _, item := range seqItems {
+		m.Sequence = append(m.Sequence, d.response(item, params))
 	}
 	switch {
 	case respondNode != nil && seqNode != nil:
@@ -1030,7 +1036,8 @@ var repeatable = map[string]bool{"Set-Cookie": true, "Link": true, "Www-Authenti
 
 const repeatableNames = "Set-Cookie, Link, WWW-Authenticate, Proxy-Authenticate and Warning"
 
-func (d *decoder) response(n *yaml.Node) *Response {
+// response decodes an answer of a mock whose paths capture params.
+func (d *decoder) response(n *yaml.Node, params []string) *Response {
 	r := &Response{Status: 200}
 	d.empty(n, "respond", "a response (status, headers, body or file)")
 	var bodyNode, fileNode, dripNode, failFaultNode, headersNode *yaml.Node
@@ -1112,7 +1119,7 @@ func (d *decoder) response(n *yaml.Node) *Response {
 				}
 				t, err := NewTemplate(src, FormatText)
 				if err == nil {
-					err = t.UnknownField("request", requestFields())
+					err = unknownRequestField(t, params)
 				}
 				if err != nil {
 					d.templateErrorf(v, src, err, "header "+name)
@@ -1131,7 +1138,7 @@ func (d *decoder) response(n *yaml.Node) *Response {
 	if bodyNode != nil && bodySrc != "" {
 		t, err := NewTemplate(bodySrc, FormatFor(contentType, bodySrc))
 		if err == nil {
-			err = t.UnknownField("request", requestFields())
+			err = unknownRequestField(t, params)
 		}
 		if err != nil {
 			d.templateErrorf(bodyNode, bodySrc, err, "body")
@@ -1151,6 +1158,30 @@ func (d *decoder) response(n *yaml.Node) *Response {
 		r.DripRate = DefaultDripRate
 	}
 	return r
+}
+
+// unknownRequestField returns a *TemplateError naming the first field of
+// request that t reads and the context never has (request.param), or
+// the first path parameter it reads that none of params, those the rule's
+// paths capture, is; nil when there is none.
+func unknownRequestField(t *Template, params []string) error {
+	fields := requestFields()
+	if name, line := t.UnknownField("request", fields); name != "" {
+		return &TemplateError{Line: line, Err: fmt.Errorf("request.%s is not a template variable%s; request has %s",
+			name, strings.Replace(suggest(name, fields), `"`, `"request.`, 1), listAnd(fields))}
+	}
+	if name, line := t.UnknownField("request.params", params); name != "" {
+		has := "its match has no path with a {name} in it"
+		if len(params) > 0 {
+			braced := make([]string, len(params))
+			for i, p := range params {
+				braced[i] = "{" + p + "}"
+			}
+			has = "it captures " + listAnd(braced)
+		}
+		return &TemplateError{Line: line, Err: fmt.Errorf("request.params.%s: the rule's path captures no {%s}%s; %s", name, name, suggest(name, params), has)}
+	}
+	return nil
 }
 
 // readBodyFile reads name relative to the config's directory, refusing paths

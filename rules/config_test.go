@@ -784,11 +784,31 @@ settings: {default_status: abc, max_body: 12XB}
          "q": "{{ request.querry.expand | default: 'none' }}",
          {% if request.Json.x and request.json.y %}"x": 1{% endif %}
          "s": "{{ 'request.nope' }}"}
-  - respond: {body: '{% assign request = 1 %}{{ request.anything }}'}
+  - respond: {body: '{% assign request = 1 %}{{ request.anything }}{{ request.params.x }}'}
 `,
 			want: []string{
 				`x.yaml:4:27: header Location: request.param is not a template variable (did you mean "request.params"?); request has method, path, params, query, headers, body, json and form`,
 				`x.yaml:7:10: body: request.querry is not a template variable (did you mean "request.query"?); request has method, path, params, query, headers, body, json and form`,
+			},
+		},
+		// request.params holds what the rule's path captures: another name
+		// is always empty.
+		{
+			name: "a path parameter the rule does not capture",
+			src: `mocks:
+  - respond: {body: '{"id": "{{ request.params.idd }}"}'}
+    match: {path: "/v1/payments/{id}"}
+  - match: {path: /v1/refunds}
+    sequence:
+      - {status: 202}
+      - {headers: {Location: "/v1/refunds/{{ request.params.id }}"}}
+  - match: {all: [{path: "/v1/{kind}/{id}.pdf"}], any: [{path: "/v1/{org}/**"}]}
+    respond: {body: '{{ request.params.kind }}{{ request.params.id }}{{ request.params.org }}{{ request.params.size }}{{ request.params.ord }}'}
+`,
+			want: []string{
+				`x.yaml:2:21: body: request.params.idd: the rule's path captures no {idd} (did you mean "id"?); it captures {id}`,
+				`x.yaml:7:30: header Location: request.params.id: the rule's path captures no {id}; its match has no path with a {name} in it`,
+				`x.yaml:9:21: body: request.params.ord: the rule's path captures no {ord} (did you mean "org"?); it captures {id}, {kind} and {org}`,
 			},
 		},
 		{

@@ -113,6 +113,28 @@ func DecodeValue(n *yaml.Node, file, what string, getenv func(string) string) (a
 	return v, nil
 }
 
+// paramNames returns the names the paths of m, and of its all and any
+// matchers, capture into request.params, sorted.
+func (m *Matcher) paramNames() []string {
+	if m == nil {
+		return nil
+	}
+	var out []string
+	if m.path != nil {
+		for _, s := range m.path.segs {
+			if s.kind == segParam {
+				out = append(out, s.name)
+			}
+			out = append(out, s.names...)
+		}
+	}
+	for _, sub := range append(slices.Clone(m.All), m.Any...) {
+		out = append(out, sub.paramNames()...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // matchesAll reports whether m matches every request: it is nil, or has
 // no condition but a path of /** (any path).
 func (m *Matcher) matchesAll() bool {

@@ -254,31 +254,31 @@ func NewTemplate(src string, format Format) (t *Template, err error) {
 // quoted matches a Liquid string literal.
 var quoted = regexp.MustCompile(`"[^"]*"|'[^']*'`)
 
-// UnknownField returns a *TemplateError, with the template's line, naming
-// the first root.NAME that an output or a tag of t reads whose NAME is
-// none of fields (nor size, which Liquid gives every object): a field the
+// UnknownField returns the first NAME of root.NAME that an output or a
+// tag of t reads and that is none of fields (nor size, which Liquid gives
+// every object), with the line of the template it is on: a field the
 // context never has, so a slip (request.param for request.params) that
-// would write nothing. It is nil when there is none, or when t assigns
-// root itself ({% assign %}, {% capture %}, a loop variable).
-func (t *Template) UnknownField(root string, fields []string) error {
+// writes nothing. It returns "" when there is none, or when t assigns
+// the variable root starts with ({% assign %}, {% capture %}, a loop
+// variable).
+func (t *Template) UnknownField(root string, fields []string) (name string, line int) {
 	ref := regexp.MustCompile(`(?:^|[^\w.\-])` + regexp.QuoteMeta(root) + `\.([A-Za-z_][\w-]*)`)
 	for _, e := range t.exprs {
 		switch e.tag {
 		case "assign", "capture", "for", "tablerow", "increment", "decrement":
-			if strings.TrimSpace(strings.SplitN(strings.TrimSpace(e.args), " ", 2)[0]) == root {
-				return nil
+			if first, _, _ := strings.Cut(strings.TrimSpace(e.args), " "); first == strings.Split(root, ".")[0] {
+				return "", 0
 			}
 		}
 	}
 	for _, e := range t.exprs {
 		for _, m := range ref.FindAllStringSubmatch(quoted.ReplaceAllString(e.args, `""`), -1) {
-			if name := m[1]; name != "size" && !slices.Contains(fields, name) {
-				return &TemplateError{Line: e.line, Err: fmt.Errorf("%s.%s is not a template variable%s; %s has %s",
-					root, name, strings.Replace(suggest(name, fields), `"`, `"`+root+".", 1), root, listAnd(fields))}
+			if m[1] != "size" && !slices.Contains(fields, m[1]) {
+				return m[1], e.line
 			}
 		}
 	}
-	return nil
+	return "", 0
 }
 
 // listAnd writes words as "a, b and c".
