@@ -2,10 +2,14 @@ package emit
 
 import (
 	"context"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -199,5 +203,45 @@ func TestRetryAfterDateRoundsUp(t *testing.T) {
 		if got, ok := retryAfter(h, now); !ok || got != c.want {
 			t.Errorf("Retry-After %s at %s: %v %v, want %v", h.Get("Retry-After"), now.Format(time.StampMilli), got, ok, c.want)
 		}
+	}
+}
+
+// TestCloseDropsIdleConnections: Close lets go of the keep-alive
+// connections its own client kept to receivers, rather than leave them
+// (and their goroutines) open until the transport's idle timeout, 90 s
+// after the emitter is gone.
+func TestCloseDropsIdleConnections(t *testing.T) {
+	t.Parallel()
+	var open atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	te := newEnv(t, hookYAML("hook", srv.URL+"/in", ""), nil)
+	q := te.emit("test.event", `{}`)
+	if inv := te.settle(q[0].ID, 0); inv.Status != InvocationSuccess {
+		t.Fatalf("invocation: %s (%s)", inv.Status, inv.Error)
+	}
+	if n := open.Load(); n != 1 {
+		t.Fatalf("%d connections open to the receiver after one delivery; want 1 (kept alive)", n)
+	}
+	if err := te.e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for open.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections to the receiver still open 5s after Close", open.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

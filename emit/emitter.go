@@ -1059,7 +1059,8 @@ func (e *Emitter) sweep(ctx context.Context) {
 
 // Close stops Run (when it is running), waits up to DrainTimeout for
 // attempts in flight (then cancels them; they stay queued), queues the
-// events still buffered, and closes the database.
+// events still buffered, closes the idle connections of the client it made
+// (not those of Options.Client), and closes the database.
 func (e *Emitter) Close() error {
 	var err error
 	e.once.Do(func() {
@@ -1087,6 +1088,11 @@ func (e *Emitter) Close() error {
 		t.Stop()
 		e.cancelAttempts()
 		e.workers.close()
+		if e.transport != nil {
+			// Its own client's keep-alive connections would otherwise
+			// stay open (with their goroutines) for IdleConnTimeout.
+			e.client.CloseIdleConnections()
+		}
 		// A database that refuses them is waited for DrainTimeout at
 		// most (then the events are taken in again at the next start).
 		dctx, cancelDrain := context.WithTimeout(context.Background(), e.opts.DrainTimeout)
