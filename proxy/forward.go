@@ -126,7 +126,8 @@ func (f *Forward) Wait() {
 
 // Shutdown stops the proxy's own work after its listener's server has
 // stopped: intercepted connections finish their requests (until ctx ends),
-// open tunnels are closed (and recorded), and recordings are handed over.
+// open tunnels are closed (and recorded), recordings are handed over, and
+// the idle upstream connections of the transport it made are closed.
 func (f *Forward) Shutdown(ctx context.Context) error {
 	f.mu.Lock()
 	f.closed = true
@@ -139,6 +140,7 @@ func (f *Forward) Shutdown(ctx context.Context) error {
 	}
 	f.closeOpen()
 	f.rev.closeTunnels() // websockets through the proxy; f.Wait waits for their records
+	defer f.rev.closeIdle()
 	done := make(chan struct{})
 	go func() { f.rev.active.wait(); f.Wait(); close(done) }()
 	select {

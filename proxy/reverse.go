@@ -191,7 +191,8 @@ type Reverse struct {
 	wg       sync.WaitGroup
 	scope    atomic.Pointer[ruleScope]
 	pending  *recorder
-	pacer    *inspect.Pacer // paces the request bodies buffer reads
+	pacer    *inspect.Pacer  // paces the request bodies buffer reads
+	own      *http.Transport // the transport it made (Options.Transport nil), closed idle by Shutdown
 
 	// Upgraded connections (websockets) are hijacked: the server's
 	// Shutdown neither waits for nor closes them, so the proxy does.
@@ -275,12 +276,13 @@ func newReverse(opts Options, forward bool) (*Reverse, error) {
 	if opts.Context == nil {
 		opts.Context = context.Background()
 	}
+	var own *http.Transport
 	if opts.Transport == nil {
-		tr := NewTransport()
+		own = NewTransport()
 		if opts.InsecureUpstream {
-			tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+			own.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 		}
-		opts.Transport = tr
+		opts.Transport = own
 	}
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = 8192
@@ -289,7 +291,7 @@ func newReverse(opts Options, forward bool) (*Reverse, error) {
 		opts.MaxPendingBytes = 16 << 20
 	}
 	p := &Reverse{opts: opts, forward: forward, log: opts.Logger, storeLog: inspect.NewLogLimit(5 * time.Second), decoding: make(chan struct{}, MaxDecoding),
-		large: make(chan struct{}, LargeBodyPlaces), pacer: inspect.NewPacer(opts.CutOff, opts.WholeBodyTimeout)}
+		large: make(chan struct{}, LargeBodyPlaces), pacer: inspect.NewPacer(opts.CutOff, opts.WholeBodyTimeout), own: own}
 	p.pending = newRecorder(opts, func(ex *inspect.Exchange) {
 		defer p.wg.Done()
 		if err := opts.Record(opts.Context, ex); err != nil {
@@ -407,9 +409,11 @@ func (p *Reverse) Wait() { p.wg.Wait() }
 // and waits until the requests being served have ended and every
 // recording is handed to Record, or ctx ends. Call it after the listener's
 // server has shut down (or given up); an upgrade that completes later is
-// closed at once.
+// closed at once. The idle upstream connections of the transport the proxy
+// made (not those of Options.Transport) are closed then.
 func (p *Reverse) Shutdown(ctx context.Context) error {
 	p.closeTunnels()
+	defer p.closeIdle()
 	done := make(chan struct{})
 	go func() { p.active.wait(); p.Wait(); close(done) }()
 	select {
@@ -417,6 +421,15 @@ func (p *Reverse) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// closeIdle closes the idle keep-alive connections of the transport the
+// proxy made, which would otherwise stay open, with their goroutines, for
+// its IdleConnTimeout after the proxy has stopped.
+func (p *Reverse) closeIdle() {
+	if p.own != nil {
+		p.own.CloseIdleConnections()
 	}
 }
 

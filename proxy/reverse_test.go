@@ -1271,3 +1271,99 @@ func TestReverseHalfClosedClient(t *testing.T) {
 		})
 	}
 }
+
+// countConns returns an upstream that counts the connections open to it.
+func countConns(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var open atomic.Int64
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	up.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	up.Start()
+	t.Cleanup(up.Close)
+	return up, &open
+}
+
+// waitClosed waits for every connection counted by countConns to close.
+func waitClosed(t *testing.T, open *atomic.Int64, what string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for open.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections to the upstream still open 5s after %s", open.Load(), what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestShutdownDropsIdleUpstreamConnections: Shutdown lets go of the
+// keep-alive connections the proxy's own transport holds to its
+// upstreams; they stayed open (with their goroutines) for the idle
+// timeout, 90 s after the proxy was gone.
+func TestShutdownDropsIdleUpstreamConnections(t *testing.T) {
+	t.Parallel()
+	t.Run("reverse", func(t *testing.T) {
+		t.Parallel()
+		up, open := countConns(t)
+		rec := newRecorder()
+		p, err := proxy.NewReverse(proxy.Options{Name: "api", Routes: []proxy.Route{{Prefix: "/", Upstream: mustURL(t, up.URL)}}, Record: rec.Record})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(p)
+		resp, err := srv.Client().Get(srv.URL + "/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		rec.next(t)
+		if n := open.Load(); n != 1 {
+			t.Fatalf("%d connections open to the upstream after one request; want 1 (kept alive)", n)
+		}
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := p.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitClosed(t, open, "Shutdown")
+	})
+	t.Run("forward", func(t *testing.T) {
+		t.Parallel()
+		up, open := countConns(t)
+		rec := newRecorder()
+		f, err := proxy.NewForward(proxy.Options{Name: "fwd", Record: rec.Record})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(f)
+		client := proxyClient(mustURL(t, srv.URL), nil, false)
+		resp, err := client.Get(up.URL + "/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		client.CloseIdleConnections()
+		rec.next(t)
+		if n := open.Load(); n != 1 {
+			t.Fatalf("%d connections open to the upstream after one request; want 1 (kept alive)", n)
+		}
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := f.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitClosed(t, open, "Shutdown")
+	})
+}
