@@ -1132,6 +1132,3 @@ func cmpNode(a, b *yaml.Node) *yaml.Node {
 	}
 	return b
 }
-
-// suggest returns ` (did you mean "x"?)` for a close known key.
-func suggest(word string, known []string) string { return rules.Suggest(word, known) }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -298,16 +297,6 @@ func sentAsRecorded(t testing.TB, ex *inspect.Exchange, a answer) {
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// hasPrefix reports whether any of list starts with prefix.
-func anyHasPrefix(list []string, prefix string) bool {
-	for _, x := range list {
-		if strings.HasPrefix(x, prefix) {
 			return true
 		}
 	}

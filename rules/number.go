@@ -32,9 +32,7 @@ func configInt(lit string, f float64) any {
 // intLiteral reports whether s is a JSON integer literal (no fraction, no
 // exponent).
 func intLiteral(s string) bool {
-	if strings.HasPrefix(s, "-") {
-		s = s[1:]
-	}
+	s = strings.TrimPrefix(s, "-")
 	if s == "" {
 		return false
 	}
