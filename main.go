@@ -825,6 +825,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		inspect.WriteJSON(w, code, h)
 	})))
+	// Shared by the API's replay runs; its idle connections are closed
+	// once they have ended (see replayAPI.Wait below).
+	replayTransport := selfRefusingTransport(uiLn.Addr())
 	replayAPI := replay.NewAPI(replay.APIConfig{
 		Store:         store,
 		IDs:           ids,
@@ -832,7 +835,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ResignFunc:    resigner(emitter),
 		SecretHeaders: o.secretHeaders,
 		MaxBody:       maxBody,
-		Transport:     selfRefusingTransport(uiLn.Addr()),
+		Transport:     replayTransport,
 		OwnAPI:        ownAPIURL(uiLn.Addr()),
 		AdmitBins:     capture.AdmitBins,
 		Logger:        log.With("component", "replay"),
@@ -1176,6 +1179,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Warn("requests still open at the shutdown deadline were cut off", "shutdown_timeout", o.shutdownTimeout)
 	}
 	replayAPI.Wait() // runs stop with ctx; their recordings reach the store
+	replayTransport.CloseIdleConnections()
 	// Every answered capture is committed, and so turned into its events
 	// (OnCommit), before the emitter stops taking them: with time of its
 	// own, since requests may have used all of --shutdown-timeout (an event

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -260,5 +262,47 @@ func TestShutdownStopsEveryListenerAndRecordsCutBodies(t *testing.T) {
 	s.getJSON(t, "/api/exchanges/"+list.Exchanges[0].ID, &ex)
 	if !strings.Contains(ex.Error, "the request ended before its body did") {
 		t.Errorf("recorded error %q; want it to say the request was cut off", ex.Error)
+	}
+}
+
+// TestShutdownClosesReplayConnections: the keep-alive connections that
+// replay runs started through the API leave to their target are closed
+// when the server stops, not left open (with their goroutines) for the
+// transport's idle timeout after run has returned.
+func TestShutdownClosesReplayConnections(t *testing.T) {
+	t.Parallel()
+	var open atomic.Int64
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	up.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	up.Start()
+	defer up.Close()
+	s := startServer(t, "--memory")
+	a := s.send(t, "GET", "/x", "", nil)
+	_, b := s.api(t, "POST", "/api/replay", strings.NewReader(`{"ids": ["`+a.ID+`"], "target": "`+up.URL+`"}`))
+	var run struct{ URL string }
+	if err := json.Unmarshal(b, &run); err != nil || run.URL == "" {
+		t.Fatalf("start: %v %s", err, b)
+	}
+	var st struct{ State string }
+	waitFor(t, func() bool { s.getJSON(t, run.URL, &st); return st.State == "done" }, "the run")
+	if n := open.Load(); n != 1 {
+		t.Fatalf("%d connections open to the target after the run; want 1 (kept alive)", n)
+	}
+	s.Stop(t)
+	deadline := time.Now().Add(5 * time.Second)
+	for open.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections to the replay target still open 5s after the server stopped", open.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
