@@ -812,7 +812,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// gets 405 with Allow (beside the catch-alls it would get their 404).
 	uiMux.Handle("/api/stream", inspect.OnlyMethod(http.MethodGet, ui.Stream(ui.StreamConfig{Hub: hub, Logger: log.With("component", "stream"), Done: streamDone})))
 	uiMux.Handle("/healthz", inspect.OnlyMethod(http.MethodGet, inspect.OnlyParams(log, func(w http.ResponseWriter, r *http.Request) {
-		count, bytes := store.Stats()
+		count, bytes := store.Stats(r.Context())
 		h := map[string]any{"ok": true, "exchanges": count, "bytes": bytes, "goroutines": runtime.NumGoroutine(), "subscribers": hub.Subscribers()}
 		code := http.StatusOK
 		if err, since := store.Health(); err != nil {
@@ -1077,7 +1077,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// write, and the log when the store or emit.db writes again: their
 	// failures are logged while they last, and a log whose last word was
 	// "disk is full" would leave a recovery and traffic that stopped alike.
+	healthDone := make(chan struct{})
 	go func() {
+		defer close(healthDone)
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		var last, lastEmit error
@@ -1125,6 +1127,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("shutting down")
 	stopWatch()
 	<-watchDone
+	<-healthDone // no look at the store or the hub while they close
 	close(streamDone)
 	engine.Stop() // timeout faults hang up now: they would never finish
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.shutdownTimeout)

@@ -101,7 +101,7 @@ func TestJournalRecoversUncommittedExchanges(t *testing.T) {
 		}
 		sameExchange(t, want, got)
 	}
-	if c, _ := s2.Stats(); c != 6 {
+	if c, _ := s2.Stats(context.Background()); c != 6 {
 		t.Errorf("count after recovery = %d, want 6", c)
 	}
 	// The recovered rows are committed: a second open finds them once.
@@ -764,7 +764,7 @@ func TestJournalCorruptDatabaseKeepsRows(t *testing.T) {
 	if _, err := s2.Get(context.Background(), acked.ID); err != nil {
 		t.Errorf("the acknowledged exchange after repair: %v", err)
 	}
-	if c, _ := s2.Stats(); c != 31 {
+	if c, _ := s2.Stats(context.Background()); c != 31 {
 		t.Errorf("%d exchanges after repair, want 31", c)
 	}
 }

@@ -2722,9 +2722,10 @@ func (s *SQLite) Bins(ctx context.Context) (_ []Bin, err error) {
 	return out, rows.Err()
 }
 
-// Stats reports what the store holds, every acknowledged Add included.
-func (s *SQLite) Stats() (count, bytes int64) {
-	s.caughtUp(context.Background())
+// Stats reports what the store holds, every acknowledged Add included
+// (waiting for those to be committed, for at most 5 s or until ctx ends).
+func (s *SQLite) Stats(ctx context.Context) (count, bytes int64) {
+	s.caughtUp(ctx)
 	return s.count.Load(), s.bytes.Load()
 }
 

@@ -113,7 +113,7 @@ func TestSQLiteGroupCommit(t *testing.T) {
 					t.Errorf("OnCommit saw %s %d times, want once", id, committed[id])
 				}
 			}
-			if count, _ := s.Stats(); count != n {
+			if count, _ := s.Stats(context.Background()); count != n {
 				t.Errorf("Stats count = %d, want %d", count, n)
 			}
 			t.Logf("%d adds in %d transactions", n, batches)
@@ -440,7 +440,7 @@ func TestSQLiteDeleteClear(t *testing.T) {
 			if got := listIDs(t, s, Query{Text: "findme"}); !slices.Equal(got, idsOf(b1, a2)) {
 				t.Errorf("search after Delete = %v, want b1, a2", got)
 			}
-			if c, _ := s.Stats(); c != 3 {
+			if c, _ := s.Stats(context.Background()); c != 3 {
 				t.Errorf("count after Delete = %d, want 3", c)
 			}
 
@@ -464,7 +464,7 @@ func TestSQLiteDeleteClear(t *testing.T) {
 			if got := listIDs(t, s, Query{Text: "findme"}); len(got) != 0 {
 				t.Errorf("search after Clear(all): %v", got)
 			}
-			if c, b := s.Stats(); c != 0 || b != 0 {
+			if c, b := s.Stats(context.Background()); c != 0 || b != 0 {
 				t.Errorf("Stats after Clear(all) = %d, %d; want 0, 0", c, b)
 			}
 		})
@@ -572,7 +572,7 @@ func TestSQLiteRetainCount(t *testing.T) {
 			}
 			wg.Wait()
 			eventually(t, 10*time.Second, "the burst cut back to the limit", func() bool {
-				c, _ := s.Stats()
+				c, _ := s.Stats(context.Background())
 				return len(listIDs(t, s, Query{})) == keep && c == keep
 			})
 		})
@@ -595,7 +595,7 @@ func TestSQLiteRetainBytes(t *testing.T) {
 				}
 				mustAdd(t, s, ex)
 				added = append(added, ex)
-				_, b := s.Stats()
+				_, b := s.Stats(context.Background())
 				if b > limit {
 					t.Fatalf("after %d adds: %d bytes stored, limit %d", i+1, b, limit)
 				}
@@ -652,7 +652,7 @@ func TestSQLiteRetainAge(t *testing.T) {
 			if got := listIDs(t, s, Query{}); !slices.Equal(got, idsOf(newer)) {
 				t.Errorf("after a write past fresh's age: %v, want only newer", got)
 			}
-			if c, _ := s.Stats(); c != 1 {
+			if c, _ := s.Stats(context.Background()); c != 1 {
 				t.Errorf("Stats count = %d, want 1", c)
 			}
 		})
@@ -683,7 +683,7 @@ func TestSQLiteRetainAgeOutOfOrder(t *testing.T) {
 			if got := listIDs(t, s, Query{}); !slices.Equal(got, idsOf(fresh, young)) {
 				t.Fatalf("after a write: %v, want fresh, young", got)
 			}
-			if c, _ := s.Stats(); c != 2 {
+			if c, _ := s.Stats(context.Background()); c != 2 {
 				t.Errorf("Stats count = %d, want 2", c)
 			}
 			if err := s.IndexPending(t.Context()); err != nil {
@@ -721,7 +721,7 @@ func TestSQLitePersistence(t *testing.T) {
 	if names := dirNames(t, dir); !slices.Contains(names, "hooklab.db-wal") {
 		t.Errorf("no write-ahead log while open: %v", names)
 	}
-	count, bytes := s.Stats()
+	count, bytes := s.Stats(context.Background())
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -731,7 +731,7 @@ func TestSQLitePersistence(t *testing.T) {
 	wantErrIs(t, s.Add(ctx, newEx("a", "GET", "http://h/")), ErrClosed)
 
 	s2 := openStore(t, dir, Options{RetainCount: 5})
-	if c, b := s2.Stats(); c != count || b != bytes {
+	if c, b := s2.Stats(context.Background()); c != count || b != bytes {
 		t.Errorf("reopened Stats = %d, %d; want %d, %d", c, b, count, bytes)
 	}
 	for name, want := range d.exs {
@@ -750,7 +750,7 @@ func TestSQLitePersistence(t *testing.T) {
 	}
 	// Retention set on reopen counts what was already there.
 	mustAdd(t, s2, newEx("a", "GET", "http://h/new"))
-	if c, _ := s2.Stats(); c != 5 {
+	if c, _ := s2.Stats(context.Background()); c != 5 {
 		t.Errorf("count after reopening with RetainCount 5 and one add = %d", c)
 	}
 	if got := listIDs(t, s2, Query{}); len(got) != 5 {
