@@ -21,6 +21,13 @@ import (
 // reloads.
 const ReloadDebounce = 100 * time.Millisecond
 
+// ReloadMaxWait bounds how long changes put a reload off: a file written
+// more often than ReloadDebounce (a script's loop, a generator) is still
+// read at least this often, rather than only once its writes stop. A read
+// between a writer's truncation and its text fails, and keeps the last
+// good config until the next.
+const ReloadMaxWait = time.Second
+
 // Watch reloads the config file at path when it changes, until ctx is done,
 // and calls apply with the new config or the error (a *Errors for an invalid
 // file, with what Parse could decode of it, or nil; one wrapping
@@ -330,7 +337,8 @@ func linkChain(path string) (target string, links []string) {
 // watchLoop runs reload, debounced, after events on the files it is
 // interested in (the config's path, where its symlinks lead, its bodies):
 // an event on one of them (own) puts the reload off to ReloadDebounce
-// after it, any other that interests it only makes sure one is due. It
+// after it, up to ReloadMaxWait after the first, any other that interests
+// it only makes sure one is due. It
 // returns when ctx is done, the watch fails (for example dir was removed),
 // or reload says the watch is stale, so Watch can start over.
 func watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string, interested func(name string) (reload, own bool), log *slog.Logger, reload func() (stale bool)) {
@@ -338,10 +346,14 @@ func watchLoop(ctx context.Context, w *fsnotify.Watcher, dir string, interested 
 	timer.Stop()
 	defer timer.Stop()
 	due := false // the timer runs
+	var dueSince time.Time
 	changed := func(own bool) {
-		if !due || own {
-			due = true
+		switch {
+		case !due:
+			due, dueSince = true, time.Now()
 			timer.Reset(ReloadDebounce)
+		case own:
+			timer.Reset(max(min(ReloadDebounce, time.Until(dueSince.Add(ReloadMaxWait))), 0))
 		}
 	}
 	for {

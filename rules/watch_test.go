@@ -110,6 +110,50 @@ func TestWatchWrite(t *testing.T) {
 	quiet(t, ch)
 }
 
+// A file written again and again, more often than the debounce, is
+// still reloaded while the writes go on: each write put the reload off
+// again, so a script rewriting it every 30 ms saw none until it stopped.
+func TestWatchReloadsWhileWritesGoOn(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, mockNamed("v0"))
+	ch := startWatch(t, path)
+	stop := make(chan struct{})
+	writes := make(chan int, 1)
+	go func() {
+		n := 0
+		defer func() { writes <- n }()
+		t := time.NewTicker(ReloadDebounce / 10)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			n++
+			// Renamed into place, so that no read finds it half written.
+			tmp := path + ".tmp"
+			if os.WriteFile(tmp, []byte(mockNamed("v"+strconv.Itoa(n))), 0o644) != nil || os.Rename(tmp, path) != nil {
+				return
+			}
+		}
+	}()
+	// The writes go on until a reload comes, for at most 20 ReloadMaxWaits.
+	var got reload
+	select {
+	case got = <-ch:
+	case <-time.After(20 * ReloadMaxWait):
+	}
+	close(stop)
+	n := <-writes
+	if got.cfg == nil {
+		t.Fatalf("no reload in %v while the file was written %d times, every %v", 20*ReloadMaxWait, n, ReloadDebounce/10)
+	}
+	if got.err != nil {
+		t.Fatalf("reload: %v", got.err)
+	}
+}
+
 func TestWatchRenameAndReplace(t *testing.T) {
 	t.Parallel()
 	path := writeConfig(t, mockNamed("one"))
