@@ -888,9 +888,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          errLog,
 	}
 	uiSrv := &http.Server{
-		BaseContext:       baseCtx,
-		ConnState:         inspect.ConnStateHook(uiLn),
-		Handler:           serverHeader(inspect.Recover(log, inspect.Guard(log, allowHosts, apiHandler))),
+		BaseContext: baseCtx,
+		ConnState:   inspect.ConnStateHook(uiLn),
+		// Requests Guard refuses are logged by it, with a limit: a page in
+		// another tab may send many.
+		Handler:           serverHeader(inspect.Recover(log, inspect.Guard(log, allowHosts, inspect.AccessLog(log.With("component", "http"), apiHandler)))),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,

@@ -2416,3 +2416,58 @@ func TestLocalURL(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessLog: the API listener logs each answer once, at a level by its
+// status (5xx is Error, 4xx Warn, the rest Debug), without the query, and a
+// websocket still upgrades through it.
+func TestAccessLog(t *testing.T) {
+	s := startServer(t, "--memory", "--log-level", "debug")
+	cases := []struct {
+		name, method, path string
+		want               int
+		level              string
+	}{
+		{"found", http.MethodGet, "/api/exchanges?q=secret-text", http.StatusOK, "DEBUG"},
+		{"missing", http.MethodGet, "/api/exchanges/nope", http.StatusNotFound, "WARN"},
+		{"bad method", http.MethodPut, "/api/bins", http.StatusMethodNotAllowed, "WARN"},
+		{"bad query", http.MethodGet, "/api/exchanges?limit=x", http.StatusBadRequest, "WARN"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp, _ := s.api(t, c.method, c.path, nil)
+			if resp.StatusCode != c.want {
+				t.Fatalf("%s %s: status %d, want %d", c.method, c.path, resp.StatusCode, c.want)
+			}
+			path, _, _ := strings.Cut(c.path, "?")
+			want := fmt.Sprintf("level=%s msg=request component=http method=%s path=%s status=%d ", c.level, c.method, path, c.want)
+			// The line is written once the handler has returned, which may be
+			// just after the client has read the answer.
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(s.Stderr.String(), want) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no log line with %q; stderr:\n%s", want, s.Stderr.String())
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+	if strings.Contains(s.Stderr.String(), "secret-text") {
+		t.Errorf("the access log shows a query:\n%s", s.Stderr.String())
+	}
+
+	// The websocket upgrade goes through the logging writer.
+	u := "ws" + strings.TrimPrefix(s.UI, "http") + "api/stream"
+	conn, resp, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {strings.TrimSuffix(s.UI, "/")}})
+	if err != nil {
+		t.Fatalf("websocket through the access log: %v (%v)", err, resp)
+	}
+	conn.Close()
+	want := "level=DEBUG msg=request component=http method=GET path=/api/stream status=101 "
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.Stderr.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line with %q; stderr:\n%s", want, s.Stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
