@@ -1170,6 +1170,15 @@ func newEngine() *liquid.Engine {
 	e.RegisterFilter("newline_to_br", func(s string) string {
 		return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "<br />\n")
 	})
+	// escape, its alias h, and escape_once as Shopify's Liquid has them:
+	// a double quote is &quot; (the engine's gave &#34;), and escape_once
+	// leaves an entity already there as it is, &nbsp; or &#39; included
+	// (the engine's decoded every entity first, so &nbsp; came out as the
+	// character and &#x41; as A).
+	htmlEscaper := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;")
+	e.RegisterFilter("escape", func(v any) string { return htmlEscaper.Replace(valueText(v)) })
+	e.RegisterFilter("h", func(v any) string { return htmlEscaper.Replace(valueText(v)) })
+	e.RegisterFilter("escape_once", func(v any) string { return escapeOnce(valueText(v)) })
 	// truncatewords as Shopify's Liquid has it: the first n words (at
 	// least one), joined by a space, and the ellipsis only when words were
 	// left out. The engine's pattern could split a word in several, so
@@ -1262,6 +1271,50 @@ func newEngine() *liquid.Engine {
 
 // errLongList refuses a list filter's list over MaxListItems.
 var errLongList = fmt.Errorf("list longer than %d items", MaxListItems)
+
+// escapeOnce escapes s for HTML as Shopify's escape_once does: an & that
+// starts an entity (&name; or &#digits;) is left alone, as its regular
+// expression /["><']|&(?!([a-zA-Z]+|(#\d+));)/ has it.
+func escapeOnce(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '"':
+			b.WriteString("&quot;")
+		case '\'':
+			b.WriteString("&#39;")
+		case '&':
+			if entityAt(s[i+1:]) {
+				b.WriteByte('&')
+			} else {
+				b.WriteString("&amp;")
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// entityAt reports whether s, which follows an &, begins the rest of an
+// entity: letters or # and digits, then a semicolon.
+func entityAt(s string) bool {
+	isLetter := func(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+	isDigit := func(c byte) bool { return '0' <= c && c <= '9' }
+	ok := isLetter
+	if strings.HasPrefix(s, "#") {
+		s, ok = s[1:], isDigit
+	}
+	n := 0
+	for n < len(s) && ok(s[n]) {
+		n++
+	}
+	return n > 0 && n < len(s) && s[n] == ';'
+}
 
 // filterSet collects the standard Liquid filters, to wrap them.
 type filterSet map[string]any

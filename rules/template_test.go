@@ -986,3 +986,34 @@ func TestNewlineToBrFilter(t *testing.T) {
 		t.Errorf("newline_to_br = %q, %v; want %q", out, err, want)
 	}
 }
+
+// TestEscapeFilters: escape (and its alias h) and escape_once give what
+// Shopify's Liquid gives: &quot; for a double quote, and escape_once keeps
+// the entities already in the text, numeric or named, as they are.
+func TestEscapeFilters(t *testing.T) {
+	t.Parallel()
+	vars := map[string]any{
+		"s": `Tom & "Jerry's" <b>`,
+		"e": `a &lt; b &amp;&amp; &nbsp;&#39;&#x41;& c;&;&#;&abc`,
+		"n": nil,
+		"i": 42,
+	}
+	tests := []struct{ src, want string }{
+		{`{{ s | escape }}`, `Tom &amp; &quot;Jerry&#39;s&quot; &lt;b&gt;`},
+		{`{{ s | h }}`, `Tom &amp; &quot;Jerry&#39;s&quot; &lt;b&gt;`},
+		{`{{ s | escape_once }}`, `Tom &amp; &quot;Jerry&#39;s&quot; &lt;b&gt;`},
+		{`{{ s | escape | escape_once }}`, `Tom &amp; &quot;Jerry&#39;s&quot; &lt;b&gt;`},
+		{`{{ e | escape_once }}`, `a &lt; b &amp;&amp; &nbsp;&#39;&amp;#x41;&amp; c;&amp;;&amp;#;&amp;abc`},
+		{`{{ n | escape }}`, ``},
+		{`{{ i | escape }}`, `42`},
+	}
+	for _, tt := range tests {
+		tpl, err := NewTemplate(tt.src, FormatText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := tpl.Render(vars); err != nil || string(out) != tt.want {
+			t.Errorf("%s = %q, %v; want %q", tt.src, out, err, tt.want)
+		}
+	}
+}
