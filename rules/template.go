@@ -1467,8 +1467,19 @@ func unixSeconds(f float64) (time.Time, error) {
 	return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC(), nil
 }
 
+// parseLiquidDate reads the dates people and providers write, as Ruby's
+// Time.parse does for Shopify's date filter: Zendesk's own "May 1, 2024"
+// (and with a time), day-first "1 May 2024", slashes, and the HTTP, RFC and
+// Unix forms. Month and day names are read in any case; a date with no zone
+// is UTC.
 func parseLiquidDate(s string) (time.Time, error) {
-	layouts := []string{time.RFC1123Z, time.RFC1123, time.RFC822Z, time.RFC822, "2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02"}
+	layouts := []string{time.RFC1123Z, time.RFC1123, time.RFC850, time.RFC822Z, time.RFC822, time.ANSIC, time.UnixDate, time.RubyDate,
+		"2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05 MST", "2006-01-02 15:04:05.999999999", "2006-01-02 15:04", "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02",
+		"2006/01/02 15:04:05", "2006/01/02 15:04", "2006/01/02",
+		"January 2, 2006", "January 2 2006", "January 2, 2006 15:04", "January 2, 2006 15:04:05", "January 2, 2006 3:04 PM", "January 2, 2006 at 15:04",
+		"Jan 2, 2006", "Jan 2 2006", "Jan 2, 2006 15:04", "Jan 2, 2006 15:04:05", "Jan 2, 2006 3:04 PM",
+		"Monday, January 2, 2006", "Mon, Jan 2, 2006",
+		"2 January 2006", "2 Jan 2006", "2 January 2006 15:04", "2 Jan 2006 15:04", "2 Jan 2006 15:04:05"}
 	for _, l := range layouts {
 		if t, err := time.Parse(l, s); err == nil {
 			return t, nil

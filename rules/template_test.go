@@ -1017,3 +1017,39 @@ func TestEscapeFilters(t *testing.T) {
 		}
 	}
 }
+
+// TestDateFilterReadsCommonDates: date reads the dates that providers and
+// people write, Zendesk's "May 1, 2024" among them (it was refused), as
+// Shopify's Liquid (Ruby's Time.parse) does.
+func TestDateFilterReadsCommonDates(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"May 1, 2024", "2024-05-01 00:00"},
+		{"may 1 2024", "2024-05-01 00:00"},
+		{"September 30, 2024 14:05", "2024-09-30 14:05"},
+		{"Sep 30, 2024 2:05 PM", "2024-09-30 14:05"},
+		{"Monday, September 30, 2024", "2024-09-30 00:00"},
+		{"30 Sep 2024", "2024-09-30 00:00"},
+		{"30 September 2024 14:05", "2024-09-30 14:05"},
+		{"2024/09/30", "2024-09-30 00:00"},
+		{"2024/09/30 14:05:06", "2024-09-30 14:05"},
+		{"2024-09-30 14:05", "2024-09-30 14:05"},
+		{"2024-09-30T14:05", "2024-09-30 14:05"},
+		{"2024-09-30 14:05:06.123", "2024-09-30 14:05"},
+		{"Mon Sep 30 14:05:06 2024", "2024-09-30 14:05"},
+		{"Mon, 30 Sep 2024 14:05:06 GMT", "2024-09-30 14:05"},
+		{"2024-09-30T14:05:06Z", "2024-09-30 14:05"},
+	}
+	tpl, err := NewTemplate(`{{ d | date: "%Y-%m-%d %H:%M" }}`, FormatText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		if out, err := tpl.Render(map[string]any{"d": tt.in}); err != nil || string(out) != tt.want {
+			t.Errorf("%q | date = %q, %v; want %q", tt.in, out, err, tt.want)
+		}
+	}
+	if out, err := tpl.Render(map[string]any{"d": "the first of May"}); err == nil {
+		t.Errorf("an unreadable date gave %q, want an error", out)
+	}
+}
