@@ -136,7 +136,7 @@ type webhookView struct {
 
 func (e *Emitter) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
 	var def Webhook
-	if err := decodeBody(r, &def, maxDefinitionBody); err != nil {
+	if err := decodeDefinition(r, &def); err != nil {
 		e.writeError(w, r, err)
 		return
 	}
@@ -159,7 +159,7 @@ func (e *Emitter) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
 // does.
 func (e *Emitter) handleValidateWebhook(w http.ResponseWriter, r *http.Request) {
 	var def Webhook
-	if err := decodeBody(r, &def, maxDefinitionBody); err != nil {
+	if err := decodeDefinition(r, &def); err != nil {
 		e.writeError(w, r, err)
 		return
 	}
@@ -207,13 +207,11 @@ func (e *Emitter) handlePatchWebhook(w http.ResponseWriter, r *http.Request) {
 		body = []byte(`{}`)
 	}
 	// GET's answer sent back whole ({"webhook": {...}, "circuit": ...})
-	// patches its webhook.
-	var wrap map[string]json.RawMessage
-	if json.Unmarshal(body, &wrap) == nil {
-		_, circuit := wrap["circuit"]
-		if def, ok := wrap["webhook"]; ok && (len(wrap) == 1 || len(wrap) == 2 && circuit) {
-			body = def
-		}
+	// patches its webhook, and so does a Zendesk-shaped one.
+	body, err = definitionOf(body)
+	if err != nil {
+		e.writeError(w, r, fieldError(err))
+		return
 	}
 	got, warns, err := e.UpdateWebhook(r.Context(), r.PathValue("id"), body)
 	if err != nil {

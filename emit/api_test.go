@@ -3,6 +3,9 @@ package emit
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -1225,6 +1228,88 @@ func TestAPIRotateRefusesABody(t *testing.T) {
 	for _, body := range []any{nil, `{}`} {
 		if code, raw := c.do("POST", "/api/webhooks/rot/signing_secret", body, &sec); code != 200 || sec.SigningSecret.Secret == "mine" {
 			t.Errorf("rotate with %v: %d %s", body, code, raw)
+		}
+	}
+}
+
+// TestAPIZendeskShapedWebhook: the body of a call to Zendesk's Webhooks API
+// ({"webhook": {http_method, request_format, authentication: {type, data,
+// add_position}, signing_secret, subscriptions: ["conditional_ticket_events"]}})
+// makes the same webhook as hooklab's names do, and its deliveries carry
+// the auth, the custom header and a zendesk signature made with the given
+// secret. Names given both ways, and what Zendesk would refuse, are
+// refused naming the field.
+func TestAPIZendeskShapedWebhook(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, nil)
+	te := newEnv(t, "", nil)
+	c := te.api()
+	const secret = "zendesk-given-secret"
+	body := `{"webhook": {
+		"name": "Support bot", "status": "active",
+		"endpoint": "` + s.URL + `/hooks/zendesk",
+		"http_method": "PUT", "request_format": "json",
+		"subscriptions": ["conditional_ticket_events"],
+		"authentication": {"type": "basic_auth", "data": {"username": "bot", "password": "pw-123"}, "add_position": "header"},
+		"custom_headers": {"X-Team": "support"},
+		"signing_secret": {"algorithm": "SHA256", "secret": "` + secret + `"},
+		"created_by": "-1", "external_source": {"type": "app_installation"}
+	}}`
+	var created struct {
+		Webhook Webhook `json:"webhook"`
+	}
+	if code, raw := c.do("POST", "/api/webhooks", body, &created); code != 201 {
+		t.Fatalf("create: %d %s", code, raw)
+	}
+	w := created.Webhook
+	if w.Method != http.MethodPut || w.Format != FormatJSON || len(w.Subscriptions) != 0 ||
+		w.Authentication == nil || w.Authentication.Type != AuthBasic || w.Authentication.Username != "bot" ||
+		w.Signing == nil || w.Signing.Scheme != rules.SchemeZendesk {
+		t.Fatalf("created %+v", w)
+	}
+	var res struct {
+		Response struct {
+			Status int `json:"status"`
+		} `json:"response"`
+	}
+	if code, raw := c.do("POST", "/api/webhooks/"+w.ID+"/test", `{"payload": "{\"ticket\": {\"id\": 7}}"}`, &res); code != 200 || res.Response.Status != 200 {
+		t.Fatalf("test send: %d %s", code, raw)
+	}
+	got := s.got()
+	if len(got) != 1 {
+		t.Fatalf("the sink got %d requests", len(got))
+	}
+	r := got[0]
+	user, pass, _ := (&http.Request{Header: r.Header}).BasicAuth()
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(r.Header.Get("X-Zendesk-Webhook-Signature-Timestamp")))
+	mac.Write(r.Body)
+	if r.Method != http.MethodPut || r.URL != "/hooks/zendesk" || user != "bot" || pass != "pw-123" || r.Header.Get("X-Team") != "support" ||
+		r.Header.Get("X-Zendesk-Webhook-Signature") != base64.StdEncoding.EncodeToString(mac.Sum(nil)) {
+		t.Errorf("delivery %s %s %v %s", r.Method, r.URL, r.Header, r.Body)
+	}
+
+	// A PATCH in Zendesk's shape too.
+	if code, raw := c.do("PATCH", "/api/webhooks/"+w.ID, `{"webhook": {"http_method": "POST", "authentication": {"type": "bearer_token", "data": {"token": "tok"}, "add_position": "header"}}}`, &created); code != 200 ||
+		created.Webhook.Method != http.MethodPost || created.Webhook.Authentication.Type != AuthBearer {
+		t.Errorf("patch: %d %s", code, raw)
+	}
+
+	for body, field := range map[string]string{
+		`{"webhook": {"endpoint": "https://example.com", "http_method": "POST", "method": "PUT"}}`:                                                 "http_method",
+		`{"endpoint": "https://example.com", "request_format": "json", "format": "xml"}`:                                                           "request_format",
+		`{"endpoint": "https://example.com", "authentication": {"type": "api_key", "data": {"name": "K", "value": "v"}, "add_position": "query"}}`: "authentication.add_position",
+		`{"endpoint": "https://example.com", "authentication": {"type": "basic_auth", "username": "a", "data": {"username": "b"}}}`:                "authentication.data.username",
+		`{"endpoint": "https://example.com", "signing_secret": {"algorithm": "MD5", "secret": "x"}}`:                                               "signing_secret.algorithm",
+		`{"endpoint": "https://example.com", "signing_secret": {"secret": "x", "bits": 1}}`:                                                        "signing_secret",
+		`{"endpoint": "https://example.com", "authentication": {"type": "api_key", "data": {"header": "K"}, "add_position": "header"}}`:            "authentication.header",
+	} {
+		var verr struct {
+			Error string `json:"error"`
+			Field string `json:"field"`
+		}
+		if code, raw := c.do("POST", "/api/webhooks/validate", body, &verr); code != 400 || verr.Field != field {
+			t.Errorf("%s: %d %s, want a 400 naming %s", body, code, raw, field)
 		}
 	}
 }
