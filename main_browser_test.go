@@ -409,6 +409,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookAuthEdits", testBrowserWebhookAuthEdits},
 		{"WebhookAuthFieldCleared", testBrowserWebhookAuthFieldCleared},
 		{"WebhookAuthSwitchBack", testBrowserWebhookAuthSwitchBack},
+		{"JSONFoldOneLine", testBrowserJSONFoldOneLine},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

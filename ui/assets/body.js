@@ -137,16 +137,19 @@ export function jsonTree(text, indent = '  ', { lazy = false, openDepth = 1, chu
       j = q + 1;
     }
   };
-  // skipContainer returns the index after the object or array that opens at from.
+  // skipContainer returns the index after the object or array that opens
+  // at from, and how many members it holds (it is not empty).
   const skipContainer = (from) => {
     let depth = 0;
+    let n = 1;
     for (let j = from; j < text.length; j++) {
       const c = text.charCodeAt(j);
       if (c === 34) j = scanString(j) - 1;
       else if (c === 123 || c === 91) depth++;
-      else if ((c === 125 || c === 93) && --depth === 0) return j + 1;
+      else if (c === 44 && depth === 1) n++;
+      else if ((c === 125 || c === 93) && --depth === 0) return [j + 1, n];
     }
-    return text.length;
+    return [text.length, n];
   };
   const value = (depth, path) => {
     ws();
@@ -187,8 +190,18 @@ export function jsonTree(text, indent = '  ', { lazy = false, openDepth = 1, chu
     // stop per bracket already).
     const open = h('span', { class: 'j-open', tabindex: '0', role: 'button', 'aria-expanded': 'true', 'aria-label': path || 'JSON document', 'aria-keyshortcuts': 'c', title: 'Fold / unfold (c copies the path)', dataset: { path } }, c);
     const kids = h('span', { class: 'j-children' });
+    // Folded, the node is one line: the bracket, an ellipsis, the closing
+    // bracket and how many members it holds ({…} 3 keys); the line break
+    // before the closing bracket is in a span of its own that folding
+    // hides. The ellipsis and the count are CSS content, so the tree's
+    // text stays the JSON text.
+    const summary = h('span', { class: 'j-summary', 'aria-hidden': 'true' });
+    const counted = (n) => {
+      node.dataset.count = String(n);
+      summary.dataset.summary = obj ? `${n} ${n === 1 ? 'key' : 'keys'}` : `${n} ${n === 1 ? 'item' : 'items'}`;
+    };
     node.append(open, kids, h('span', { class: 'j-ellipsis', 'aria-hidden': 'true' }),
-      '\n' + indent.repeat(depth) + close);
+      h('span', { class: 'j-close-break' }, '\n' + indent.repeat(depth)), close, summary);
     // fill builds the members from index from on (n before it); it returns
     // false when it stopped at a chunk's end.
     const fill = (from, n) => {
@@ -206,7 +219,6 @@ export function jsonTree(text, indent = '  ', { lazy = false, openDepth = 1, chu
             fill(rest, n);
           });
           kids.append('\n' + indent.repeat(depth + 1), more);
-          node.dataset.count = `${n}+`;
           return false;
         }
         kids.append('\n' + indent.repeat(depth + 1));
@@ -234,7 +246,7 @@ export function jsonTree(text, indent = '  ', { lazy = false, openDepth = 1, chu
           continue;
         }
         i++; // close
-        node.dataset.count = String(n);
+        counted(n);
         return true;
       }
     };
@@ -243,9 +255,13 @@ export function jsonTree(text, indent = '  ', { lazy = false, openDepth = 1, chu
       node.dataset.lazy = 'true';
       open.setAttribute('aria-expanded', 'false');
       node.build = () => fill(first, 0);
-      i = skipContainer(start);
+      const [end, n] = skipContainer(start);
+      i = end;
+      counted(n);
     } else if (!fill(first, 0)) {
-      i = skipContainer(start);
+      const [end, n] = skipContainer(start);
+      i = end;
+      counted(n);
     }
     return node;
   };

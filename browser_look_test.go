@@ -1,0 +1,90 @@
+package main
+
+// Browser tests of how the UI looks: layout at every width, what a field
+// or a folded value shows. TestBrowser runs them.
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// testBrowserJSONFoldOneLine: a folded object or array of the JSON body
+// viewer shows on one line, with how many members it holds ({…} 3 keys),
+// whether the user folded it or it started folded (a large body's nested
+// values); its text in the page stays the JSON text. The line break before
+// the closing bracket stayed when the members were hidden, so a folded
+// node took two lines: "{ … " and "}".
+func testBrowserJSONFoldOneLine(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	id := browserCapture(t, s.Capture, "/b/fold/x", `{"ticket":{"id":1,"tags":["a","b"],"via":{"channel":"web"}},"n":2}`)
+	p.openExchange(t, s.UI, id)
+	const pre = `document.querySelector('#detail [data-part="request"] pre.body-json')`
+	p.waitFor(t, "the tree is built", pre+`?.dataset.state === 'ready'`, 5*time.Second)
+	before := evalIn[string](t, p, pre+`.textContent`)
+	for _, path := range []string{"ticket.tags", "ticket"} {
+		p.clickNow(t, "fold "+path, `#detail pre.body-json .j-open[data-path="`+path+`"]`)
+		p.waitFor(t, path+" folds", pre+`.querySelector('.j-open[data-path="`+path+`"]').parentElement.classList.contains('folded')`, 5*time.Second)
+	}
+	if os.Getenv("HOOKLAB_BROWSER_ARTIFACTS") != "" {
+		p.do(t, "a tall window", chromedp.EmulateViewport(1280, 1400))
+		browserScreenshot(t, p, "json-folded.png")
+	}
+	type fold struct {
+		Lines   int
+		Summary string
+	}
+	// The lines a node takes: its boxes' distinct tops (a span broken over
+	// lines has a box a line), and its text's.
+	const lines = `(node) => {
+		const r = document.createRange();
+		r.selectNodeContents(node);
+		const tops = [...node.getClientRects(), ...r.getClientRects()].filter((x) => x.height > 0).map((x) => Math.round(x.top));
+		return new Set(tops).size;
+	}`
+	got := evalIn[fold](t, p, `(() => {
+		const node = `+pre+`.querySelector('.j-open[data-path="ticket"]').parentElement;
+		return { Lines: (`+lines+`)(node), Summary: node.querySelector(':scope > .j-summary')?.dataset.summary ?? '' };
+	})()`)
+	if got.Lines != 1 || got.Summary != "3 keys" {
+		p.fatalf(t, "the folded object takes %d lines, its count reads %q; want 1 line and 3 keys", got.Lines, got.Summary)
+	}
+	if after := evalIn[string](t, p, pre+`.textContent`); after != before {
+		p.fatalf(t, "folding changed the tree's text:\n%s\nwas:\n%s", after, before)
+	}
+	// Unfolded again, the nested array (still folded) is one line too.
+	p.clickNow(t, "unfold ticket", `#detail pre.body-json .j-open[data-path="ticket"]`)
+	p.waitFor(t, "ticket unfolds", `!`+pre+`.querySelector('.j-open[data-path="ticket"]').parentElement.classList.contains('folded')`, 5*time.Second)
+	got = evalIn[fold](t, p, `(() => {
+		const node = `+pre+`.querySelector('.j-open[data-path="ticket.tags"]').parentElement;
+		return { Lines: (`+lines+`)(node), Summary: node.querySelector(':scope > .j-summary')?.dataset.summary ?? '' };
+	})()`)
+	if got.Lines != 1 || got.Summary != "2 items" {
+		p.fatalf(t, "the folded array takes %d lines, its count reads %q; want 1 line and 2 items", got.Lines, got.Summary)
+	}
+
+	// A large body's nested values start folded, one line each, counted
+	// without being built.
+	var big strings.Builder
+	big.WriteString(`{"meta":{"kind":"bulk"},"items":[`)
+	for i := 0; big.Len() < 300<<10; i++ {
+		if i > 0 {
+			big.WriteByte(',')
+		}
+		big.WriteString(`{"id":1,"detail":{"a":{"b":1},"c":[1,2,3]}}`)
+	}
+	big.WriteString(`]}`)
+	large := browserCapture(t, s.Capture, "/b/fold/large", big.String())
+	p.openExchange(t, s.UI, large)
+	p.waitFor(t, "the large tree is built", pre+`?.dataset.state === 'ready'`, 20*time.Second)
+	got = evalIn[fold](t, p, `(() => {
+		const node = `+pre+`.querySelector('.j-node.folded[data-lazy]');
+		return node ? { Lines: (`+lines+`)(node), Summary: node.querySelector(':scope > .j-summary')?.dataset.summary ?? '' } : { Lines: -1 };
+	})()`)
+	if got.Lines != 1 || got.Summary != "2 keys" {
+		p.fatalf(t, "a large body's first folded value takes %d lines, its count reads %q; want 1 line and 2 keys", got.Lines, got.Summary)
+	}
+}
