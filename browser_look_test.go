@@ -5,6 +5,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +87,40 @@ func testBrowserJSONFoldOneLine(t *testing.T, p *browserPage) {
 	})()`)
 	if got.Lines != 1 || got.Summary != "2 keys" {
 		p.fatalf(t, "a large body's first folded value takes %d lines, its count reads %q; want 1 line and 2 keys", got.Lines, got.Summary)
+	}
+}
+
+// testBrowserConfigWebhookNoExamples: the fields of a webhook defined in
+// the config file are disabled, and an empty one shows nothing: no
+// placeholder, whose example (https://127.0.0.1:3000/hooks, ticket.*,
+// user.created, X-Team: support) read, greyed like the rest, as that
+// webhook's own headers and subscriptions. The form of a new webhook,
+// whose fields are editable, keeps its examples.
+func testBrowserConfigWebhookNoExamples(t *testing.T, p *browserPage) {
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	yaml := "webhooks:\n  - id: bare\n    endpoint: https://127.0.0.1:9/hooks\n" +
+		"  - id: keyed\n    endpoint: https://127.0.0.1:9/keyed\n    authentication: {type: api_key, name: X-Api-Key, value: s3cret}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	type field struct{ ID, Placeholder string }
+	const examples = `[...document.querySelectorAll('#webhook-form input, #webhook-form textarea')]
+		.filter((e) => e.offsetParent !== null && e.disabled && e.placeholder).map((e) => ({ ID: e.id, Placeholder: e.placeholder }))`
+	for _, id := range []string{"bare", "keyed"} {
+		p.openUI(t, s.UI+"#/webhooks/"+id)
+		p.waitFor(t, id+"'s form shows", `document.querySelector('#wh-id')?.value === `+jsQuote(id), 5*time.Second)
+		browserScreenshot(t, p, "webhook-config-"+id+".png")
+		if n := evalIn[int](t, p, `document.querySelectorAll('#webhook-form input:disabled, #webhook-form textarea:disabled').length`); n < 5 {
+			p.fatalf(t, "%s: %d disabled fields, want the config webhook's form disabled", id, n)
+		}
+		if got := evalIn[[]field](t, p, examples); len(got) > 0 {
+			p.fatalf(t, "%s: disabled fields show examples: %+v", id, got)
+		}
+	}
+	p.openUI(t, s.UI+"#/webhooks/new")
+	p.waitFor(t, "the new webhook's form shows", `document.querySelector('#wh-endpoint')`, 5*time.Second)
+	if got := evalIn[string](t, p, `document.querySelector('#wh-subscriptions').placeholder`); got == "" {
+		p.fatalf(t, "the new webhook's subscriptions show no example")
 	}
 }

@@ -410,6 +410,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookAuthFieldCleared", testBrowserWebhookAuthFieldCleared},
 		{"WebhookAuthSwitchBack", testBrowserWebhookAuthSwitchBack},
 		{"JSONFoldOneLine", testBrowserJSONFoldOneLine},
+		{"ConfigWebhookNoExamples", testBrowserConfigWebhookNoExamples},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -386,12 +386,19 @@ export class Views {
         h('span', { class: 'field-error', id: `wh-${name}-error`, role: 'alert' }),
         h('span', { class: 'field-warning', id: `wh-${name}-warning`, role: 'status' }));
     };
-    const input = (name, value, attrs = {}) => h('input', { id: `wh-${name}`, name, value: value ?? '', spellcheck: 'false', disabled: readonly, ...attrs });
+    // A disabled field shows no placeholder: greyed in an empty field, an
+    // example (https://127.0.0.1:3000/hooks, ticket.*) read as the value
+    // of a config webhook, which cannot be edited to say otherwise.
+    const input = (name, value, attrs = {}) => {
+      const a = { id: `wh-${name}`, name, value: value ?? '', spellcheck: 'false', disabled: readonly, ...attrs };
+      if (a.disabled) delete a.placeholder;
+      return h('input', a);
+    };
     const select = (name, value, options) => {
       const s = h('select', { id: `wh-${name}`, name, disabled: readonly }, options.map((o) => h('option', { value: o, selected: o === value }, o || '(none)')));
       return s;
     };
-    const headers = h('textarea', { id: 'wh-custom_headers', name: 'custom_headers', rows: '3', spellcheck: 'false', disabled: readonly, placeholder: 'X-Team: support' });
+    const headers = h('textarea', { id: 'wh-custom_headers', name: 'custom_headers', rows: '3', spellcheck: 'false', disabled: readonly, placeholder: readonly ? null : 'X-Team: support' });
     headers.value = Object.entries(w.custom_headers || {}).map(([k, v]) => `${k}: ${v}`).join('\n');
     const auth = w.authentication || {};
     const authType = select('authentication.type', auth.type || '', ['', 'api_key', 'basic_auth', 'bearer_token']);
