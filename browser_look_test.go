@@ -4,8 +4,13 @@ package main
 // or a folded value shows. TestBrowser runs them.
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +127,112 @@ func testBrowserConfigWebhookNoExamples(t *testing.T, p *browserPage) {
 	p.waitFor(t, "the new webhook's form shows", `document.querySelector('#wh-endpoint')`, 5*time.Second)
 	if got := evalIn[string](t, p, `document.querySelector('#wh-subscriptions').placeholder`); got == "" {
 		p.fatalf(t, "the new webhook's subscriptions show no example")
+	}
+}
+
+// testBrowserNarrowTablesScroll: in a window 700 px wide or less, a table
+// wider than the view (the replay runs' eight columns, a webhook's
+// activity log) scrolls sideways in a box of its own, and the page and
+// the view around it do not: the whole view scrolled sideways, its
+// headings, buttons and forms with it.
+func testBrowserNarrowTablesScroll(t *testing.T, p *browserPage) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(receiver.Close)
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	yaml := "mocks:\n  - name: created\n    match: {path: /b/narrow/**}\n    respond: {status: 201}\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	id := browserCapture(t, s.Capture, "/b/narrow/orders", `{"n":1}`)
+	s.mustPost(t, "/api/webhooks", `{"id":"narrow","endpoint":`+jsQuote(receiver.URL+"/hooks")+`,"subscriptions":["order.*"]}`, http.StatusCreated)
+	s.mustPost(t, "/api/events", `{"type":"order.created","data":{"n":1}}`, http.StatusAccepted)
+	waitInvocations(t, s, "narrow", 1)
+	var run struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(s.mustPost(t, "/api/replay", `{"ids":[`+jsQuote(id)+`],"target":`+jsQuote(receiver.URL)+`}`, http.StatusAccepted), &run); err != nil || run.ID == "" {
+		t.Fatalf("POST /api/replay: %v, run %+v", err, run)
+	}
+
+	type measure struct {
+		Page, View    []float64 // scrollWidth, clientWidth
+		Tables        int
+		Wide, Unboxed []string // tables wider than the view; those with no scroll box of their own
+		Scrolls       []string // tables whose box scrolls
+	}
+	const measureJS = `(() => {
+		const v = document.querySelector('#view-other');
+		const tables = [...v.querySelectorAll('table')].filter((t) => t.offsetParent !== null);
+		const box = (t) => {
+			for (let e = t.parentElement; e && e !== v; e = e.parentElement) {
+				if (['auto', 'scroll'].includes(getComputedStyle(e).overflowX)) return e;
+			}
+			return null;
+		};
+		const name = (t) => t.getAttribute('aria-label') || t.className;
+		return {
+			Page: [document.scrollingElement.scrollWidth, innerWidth],
+			View: [v.scrollWidth, v.clientWidth],
+			Tables: tables.length,
+			Wide: tables.filter((t) => t.offsetWidth > v.clientWidth).map(name),
+			Unboxed: tables.filter((t) => !box(t)).map(name),
+			Scrolls: tables.filter((t) => box(t) && box(t).scrollWidth > box(t).clientWidth).map(name),
+		};
+	})()`
+	views := []struct{ hash, ready string }{
+		{"#/bins", `.bin-row`},
+		{"#/rules", `.rule-row`},
+		{"#/webhooks", `.webhook-row .webhook-rate:not(:empty)`},
+		{"#/webhooks/narrow", `.activity .invocation-row`},
+		{"#/replays", `.run-row[data-state="done"]`},
+		{"#/replays/" + run.ID, `.run-result table`},
+	}
+	scrolled := map[string]bool{}
+	for _, w := range []int64{390, 700} {
+		p.do(t, fmt.Sprintf("%dx800", w), chromedp.EmulateViewport(w, 800))
+		for _, v := range views {
+			p.openUI(t, s.UI+v.hash)
+			p.waitFor(t, v.hash+" shows", `document.querySelector(`+jsQuote(v.ready)+`)`, 10*time.Second)
+			browserScreenshot(t, p, fmt.Sprintf("narrow-%d-%s.png", w, strings.NewReplacer("#/", "", "/", "-", run.ID, "run").Replace(v.hash)))
+			m := evalIn[measure](t, p, measureJS)
+			if m.Page[0] > m.Page[1] || m.View[0] > m.View[1] || len(m.Unboxed) > 0 || m.Tables == 0 {
+				p.fatalf(t, "at %d px %s: the page is %v px wide in %v, the view %v in %v; tables without a box of their own: %q (of %d)",
+					w, v.hash, m.Page[0], m.Page[1], m.View[0], m.View[1], m.Unboxed, m.Tables)
+			}
+			for _, name := range m.Wide {
+				if !slices.Contains(m.Scrolls, name) {
+					p.fatalf(t, "at %d px %s: the table %q is wider than the view and its box does not scroll: %+v", w, v.hash, name, m)
+				}
+			}
+			for _, name := range m.Scrolls {
+				scrolled[name] = true
+			}
+			// Scrolled sideways, the box moves and the view does not.
+			moved := evalIn[[]float64](t, p, `(() => {
+				const v = document.querySelector('#view-other');
+				const t = [...v.querySelectorAll('table')].find((t) => t.parentElement.scrollWidth > t.parentElement.clientWidth);
+				if (!t) return [0, 0];
+				t.parentElement.scrollLeft = 10000;
+				return [t.parentElement.scrollLeft, v.scrollLeft + document.scrollingElement.scrollLeft];
+			})()`)
+			if len(m.Scrolls) > 0 && (moved[0] == 0 || moved[1] != 0) {
+				p.fatalf(t, "at %d px %s: scrolled sideways, the table's box moved %v px and the view %v", w, v.hash, moved[0], moved[1])
+			}
+		}
+	}
+	// The traffic view's detail, over the list in a narrow window: its
+	// tables (headers, the replay's differences) fit it.
+	for _, w := range []int64{390, 700} {
+		p.do(t, fmt.Sprintf("%dx800", w), chromedp.EmulateViewport(w, 800))
+		p.openExchange(t, s.UI, id)
+		got := evalIn[[]float64](t, p, `[document.scrollingElement.scrollWidth, innerWidth, document.querySelector('#detail').scrollWidth, document.querySelector('#detail').clientWidth]`)
+		if got[0] > got[1] || got[2] > got[3] {
+			p.fatalf(t, "at %d px an exchange's detail: the page is %v px wide in %v, the pane %v in %v", w, got[0], got[1], got[2], got[3])
+		}
+	}
+	// Not a test that cannot fail: at 390 px these are wider than the window.
+	if !scrolled["Replay runs"] || !scrolled["Activity log"] {
+		p.fatalf(t, "the tables that scrolled sideways: %v; want the replay runs and the activity log at 390 px", scrolled)
 	}
 }

@@ -411,6 +411,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookAuthSwitchBack", testBrowserWebhookAuthSwitchBack},
 		{"JSONFoldOneLine", testBrowserJSONFoldOneLine},
 		{"ConfigWebhookNoExamples", testBrowserConfigWebhookNoExamples},
+		{"NarrowTablesScroll", testBrowserNarrowTablesScroll},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

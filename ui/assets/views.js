@@ -17,10 +17,16 @@ function when(t) {
   return h('time', { datetime: t, title: fmt.exactTime(d) }, fmt.relativeTime(d));
 }
 
+// scrollBox holds a table that may be wider than a narrow window: there
+// it scrolls sideways on its own, and the view around it stays put.
+function scrollBox(tbl) {
+  return h('div', { class: 'table-scroll' }, tbl);
+}
+
 function table(label, head, rows, cls = '') {
-  return h('table', { class: `kv grid ${cls}`, 'aria-label': label },
+  return scrollBox(h('table', { class: `kv grid ${cls}`, 'aria-label': label },
     h('thead', null, h('tr', null, head.map((x) => h('th', { scope: 'col' }, x)))),
-    h('tbody', null, rows));
+    h('tbody', null, rows)));
 }
 
 function jsonBlock(v) {
@@ -776,9 +782,9 @@ export class Views {
     return h('section', { class: 'activity', 'aria-labelledby': 'activity-title', dataset: { live: '' } },
       h('h3', { id: 'activity-title' }, 'Activity'),
       h('div', { class: 'row' }, statusSel, fromSel),
-      inv.length ? h('table', { class: 'kv grid', 'aria-label': 'Activity log' },
+      inv.length ? scrollBox(h('table', { class: 'kv grid', 'aria-label': 'Activity log' },
         h('thead', null, h('tr', null, ['When', 'Event', 'Cause', 'Status', 'Attempts', 'Code', ''].map((x) => h('th', { scope: 'col' }, x)))),
-        body) : h('p', { class: 'muted' }, act.status || act.from ? 'No invocations match these filters.' : 'No invocations yet.'),
+        body)) : h('p', { class: 'muted' }, act.status || act.from ? 'No invocations match these filters.' : 'No invocations yet.'),
       older ? h('div', { class: 'row' }, older) : null);
   }
 }
