@@ -848,6 +848,73 @@ func TestRawAndCurl(t *testing.T) {
 	}
 }
 
+// TestRawWithoutHost: a request received without a Host header (HTTP/1.0
+// allows that) comes from /raw with one, its URL's host and port, so the
+// bytes are a valid HTTP/1.1 request, which a Go server takes; without it
+// the server answered 400 "missing required Host header".
+func TestRawWithoutHost(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	u, err := url.Parse(s.Capture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "POST /b/old/hook?a=1 HTTP/1.0\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a ack
+	err = json.NewDecoder(resp.Body).Decode(&a)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || a.ID == "" {
+		t.Fatalf("HTTP/1.0 capture: %s, answer %+v, %v", resp.Status, a, err)
+	}
+	if got := s.exchange(t, a.ID).Request.Proto; got != "HTTP/1.0" {
+		t.Fatalf("recorded protocol %q, want HTTP/1.0", got)
+	}
+	res, raw := s.api(t, "GET", "/api/exchanges/"+a.ID+"/raw", nil)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /raw: %s %s", res.Status, raw)
+	}
+	if !bytes.HasPrefix(raw, []byte("POST /b/old/hook?a=1 HTTP/1.1\r\nHost: "+u.Host+"\r\n")) {
+		t.Errorf("raw request:\n%s\nwant its request line, then Host: %s", raw, u.Host)
+	}
+	// The bytes sent as they are to a Go server, which holds HTTP/1.1 to
+	// its Host rule.
+	got := make(chan string, 1)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r.Method + " " + r.Host + " " + r.URL.RequestURI() + " " + string(b)
+	}))
+	defer target.Close()
+	tc, err := net.Dial("tcp", target.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	if _, err := tc.Write(raw); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := http.ReadResponse(bufio.NewReader(tc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(tr.Body)
+	tr.Body.Close()
+	if tr.StatusCode != http.StatusOK {
+		t.Fatalf("a Go server answered the raw bytes %s %s\n%s", tr.Status, body, raw)
+	}
+	if g, want := <-got, "POST "+u.Host+" /b/old/hook?a=1 hello"; g != want {
+		t.Errorf("the server got %q, want %q", g, want)
+	}
+}
+
 func TestAPIRefusesForeignHostAndOrigin(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "--memory")

@@ -928,6 +928,7 @@ func LineCol(b []byte, off int64) (int, int) {
 // RawRequest renders the request of ex as HTTP/1.1 bytes. The body is sent
 // whole, with a Content-Length: a chunked body loses its chunking, and a
 // truncated one announces the bytes stored, not the size its sender sent.
+// A request without a Host header (HTTP/1.0) gets one, its URL's host.
 func RawRequest(ex *Exchange) []byte {
 	var b strings.Builder
 	target := "/"
@@ -951,8 +952,14 @@ func RawRequest(ex *Exchange) []byte {
 			continue // the body is written whole
 		}
 	}
-	if !hasHost && ex.Request.Host != "" {
-		fmt.Fprintf(&b, "Host: %s\r\n", ex.Request.Host)
+	// HTTP/1.1 requires a Host: one received without (HTTP/1.0 allows
+	// that) gets its URL's authority, where it was sent.
+	host := ex.Request.Host
+	if host == "" && hasHTTPScheme(ex.Request.URL) {
+		host = authority(ex.Request.URL)
+	}
+	if !hasHost && host != "" {
+		fmt.Fprintf(&b, "Host: %s\r\n", host)
 	}
 	for _, h := range ex.Request.Headers {
 		if strings.EqualFold(h.Name, "transfer-encoding") || !hasLen && strings.EqualFold(h.Name, "content-length") {

@@ -32,7 +32,7 @@ func TestRequestOfOddTargets(t *testing.T) {
 		{name: "plain", line: "GET /ok?a=1 HTTP/1.1", headers: "Host: " + self,
 			url: "http://" + self + "/ok?a=1", host: self, raw: "GET /ok?a=1 HTTP/1.1\r\nHost: " + self + "\r\n"},
 		{name: "HTTP/1.0 without Host", line: "GET /attacker.example/x?a=1 HTTP/1.0",
-			url: "http://" + self + "/attacker.example/x?a=1", host: "-", raw: "GET /attacker.example/x?a=1 HTTP/1.1\r\n",
+			url: "http://" + self + "/attacker.example/x?a=1", host: "-", raw: "GET /attacker.example/x?a=1 HTTP/1.1\r\nHost: " + self + "\r\n",
 			curl: "'http://" + self + "/attacker.example/x?a=1'"},
 		{name: "empty Host", line: "GET /e HTTP/1.1", headers: "Host: ",
 			url: "http://" + self + "/e", host: ""},
