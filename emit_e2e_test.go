@@ -518,3 +518,122 @@ subscriptions:
 		t.Errorf("send that queued nothing (its webhook inactive) says: %q, want it to say no active webhook", msg)
 	}
 }
+
+// TestEmitConfigAPI: GET /api/emit/config lists the live config's
+// triggers, automations and top-level subscriptions with where each is
+// defined, for the UI's rules view, which showed only mocks and verify
+// rules; values from the environment show as their ${NAME}, and params,
+// data and conditions under secret-looking names as REDACTED. GET
+// /api/webhooks/{id} says what connects that webhook to events.
+func TestEmitConfigAPI(t *testing.T) {
+	t.Parallel()
+	const token = "PLANTEDtrigger-tok-93a"
+	cfg := `webhooks:
+  - {id: stream, endpoint: "http://127.0.0.1:9/stream"}
+  - {id: digest, endpoint: "http://127.0.0.1:9/digest"}
+  - {id: poll, endpoint: "http://127.0.0.1:9/poll", method: GET}
+subscriptions:
+  - {webhook: stream, events: [ticket.created, ticket.updated]}
+triggers:
+  - name: urgent-ticket
+    when:
+      event: ticket.*
+      all:
+        - {path: ticket.priority, op: eq, value: urgent}
+        - {path: ticket.api_token, op: eq, value: literal-secret}
+    notify:
+      webhook: digest
+      payload: '{"id": "{{ticket.id}}", "key": "${TOKEN}"}'
+  - name: poll-it
+    when: {event: ticket.solved}
+    notify:
+      webhook: poll
+      params: {id: "{{ticket.id}}", access_token: "literal-secret"}
+automations:
+  - name: hourly-digest
+    every: 1h
+    data: {digest: {open: 3}, password: literal-secret}
+    notify: {webhook: digest, payload: {open: "{{digest.open}}", api_key: literal-secret}}
+`
+	path := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServerEnv(t, map[string]string{"TOKEN": token}, "--memory", "--config", path)
+	resp, raw := s.api(t, http.MethodGet, "/api/emit/config", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/emit/config: %d %s", resp.StatusCode, raw)
+	}
+	for _, leak := range []string{token, "literal-secret"} {
+		if strings.Contains(string(raw), leak) {
+			t.Errorf("GET /api/emit/config shows %q:\n%s", leak, raw)
+		}
+	}
+	type notify struct {
+		Webhook string      `json:"webhook"`
+		Payload string      `json:"payload"`
+		Params  [][2]string `json:"params"`
+	}
+	var got struct {
+		File     string `json:"file"`
+		Triggers []struct {
+			Name, Source string
+			Events       []string
+			When         map[string]any
+			Notify       notify
+		} `json:"triggers"`
+		Automations []struct {
+			Name, Source, Schedule string
+			Data                   map[string]any
+			Notify                 notify
+		} `json:"automations"`
+		Subscriptions []struct {
+			Webhook, Source string
+			Events          []string
+		} `json:"subscriptions"`
+	}
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatalf("%v\n%s", err, raw)
+	}
+	if got.File != path || len(got.Triggers) != 2 || len(got.Automations) != 1 || len(got.Subscriptions) != 1 {
+		t.Fatalf("GET /api/emit/config:\n%s", raw)
+	}
+	sub := got.Subscriptions[0]
+	if sub.Webhook != "stream" || strings.Join(sub.Events, ",") != "ticket.created,ticket.updated" || sub.Source != path+":6" {
+		t.Errorf("subscription %+v", sub)
+	}
+	tr := got.Triggers[0]
+	if tr.Name != "urgent-ticket" || tr.Source != path+":8" || strings.Join(tr.Events, ",") != "ticket.*" ||
+		tr.Notify.Webhook != "digest" || tr.Notify.Payload != `{"id": "{{ticket.id}}", "key": "${TOKEN}"}` {
+		t.Errorf("trigger %+v", tr)
+	}
+	if when, _ := json.Marshal(tr.When); !strings.Contains(string(when), `"urgent"`) || !strings.Contains(string(when), `"REDACTED"`) {
+		t.Errorf("trigger conditions %s: want the priority's and the token's REDACTED", when)
+	}
+	if p := got.Triggers[1].Notify.Params; len(p) != 2 || p[0] != [2]string{"access_token", "REDACTED"} || p[1] != [2]string{"id", "{{ticket.id}}"} {
+		t.Errorf("trigger params %q", p)
+	}
+	a := got.Automations[0]
+	if a.Name != "hourly-digest" || a.Schedule != "1h" || a.Source != path+":23" || a.Data["password"] != "REDACTED" ||
+		!strings.Contains(a.Notify.Payload, `"api_key":"REDACTED"`) || !strings.Contains(a.Notify.Payload, `{{digest.open}}`) {
+		t.Errorf("automation %+v", a)
+	}
+
+	var one struct {
+		Connections struct {
+			Subscriptions []struct {
+				Events []string
+				Source string
+			}
+			Triggers, Automations []string
+		}
+	}
+	s.getJSON(t, "/api/webhooks/stream", &one)
+	if c := one.Connections; len(c.Subscriptions) != 1 || c.Subscriptions[0].Source != path+":6" || len(c.Triggers) != 0 {
+		t.Errorf("GET /api/webhooks/stream connections %+v", c)
+	}
+	s.getJSON(t, "/api/webhooks/digest", &one)
+	if c := one.Connections; len(c.Subscriptions) != 0 || strings.Join(c.Triggers, ",") != "urgent-ticket" || strings.Join(c.Automations, ",") != "hourly-digest" {
+		t.Errorf("GET /api/webhooks/digest connections %+v", c)
+	}
+}

@@ -65,6 +65,12 @@ func TestSecretsNeverLeak(t *testing.T) {
   - id: bearer
     endpoint: ` + sink.URL + `/b
     authentication: {type: bearer_token, token: ${HOOK_BEARER}}
+  - id: notified
+    endpoint: ` + sink.URL + `/n
+triggers:
+  - name: never-fires
+    when: {event: never.happens}
+    notify: {webhook: notified, payload: '{"k": "${HOOK_BEARER}", "p": "${HOOK_PASSWORD}"}'}
 subscriptions:
   - webhook: leaky
     events: [order.*]
@@ -202,7 +208,7 @@ verify:
 		return string(b)
 	}
 	for _, p := range []string{"/api/webhooks", "/api/webhooks/leaky", "/api/webhooks/bearer", "/api/webhooks/api-hook",
-		"/api/rules", "/api/invocations", "/api/webhooks/leaky/invocations", "/api/emit/stats",
+		"/api/rules", "/api/invocations", "/api/webhooks/leaky/invocations", "/api/emit/stats", "/api/emit/config", "/api/webhooks/notified",
 		"/api/info", "/healthz", "/api/bins", "/api/export.har", "/api/replay"} {
 		get(p)
 	}

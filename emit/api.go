@@ -58,6 +58,7 @@ func (e *Emitter) Handler() http.Handler {
 	mux.HandleFunc("POST /api/invocations/{id}/retry", inspect.OnlyParams(e.log, e.handleRetry))
 	mux.HandleFunc("POST /api/events", inspect.OnlyParams(e.log, e.handleEvents))
 	mux.HandleFunc("GET /api/emit/stats", inspect.OnlyParams(e.log, e.handleStats))
+	mux.HandleFunc("GET /api/emit/config", inspect.OnlyParams(e.log, e.handleConfig))
 	return inspect.JSONErrors(mux)
 }
 
@@ -178,7 +179,7 @@ func (e *Emitter) handleGetWebhook(w http.ResponseWriter, r *http.Request) {
 		e.writeError(w, r, err)
 		return
 	}
-	inspect.WriteJSON(w, http.StatusOK, map[string]any{"webhook": webhookView{Webhook: got, Stats: e.counts.stats(got.ID)}, "circuit": e.circuit(id)})
+	inspect.WriteJSON(w, http.StatusOK, map[string]any{"webhook": webhookView{Webhook: got, Stats: e.counts.stats(got.ID)}, "circuit": e.circuit(id), "connections": e.connectionsOf(got.ID)})
 }
 
 // circuit names the state of a webhook's circuit breaker.
@@ -206,8 +207,9 @@ func (e *Emitter) handlePatchWebhook(w http.ResponseWriter, r *http.Request) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte(`{}`)
 	}
-	// GET's answer sent back whole ({"webhook": {...}, "circuit": ...})
-	// patches its webhook, and so does a Zendesk-shaped one.
+	// GET's answer sent back whole ({"webhook": {...}, "circuit": ...,
+	// "connections": ...}) patches its webhook, and so does a
+	// Zendesk-shaped one.
 	body, err = definitionOf(body)
 	if err != nil {
 		e.writeError(w, r, fieldError(err))

@@ -25,6 +25,7 @@ type config struct {
 	automations []*automation
 	subs        []*subscription
 	warnings    []string
+	env         *rules.EnvSeen // the values taken from the environment, for Connections
 }
 
 // trigger notifies a webhook when an event of its types meets its
@@ -816,6 +817,7 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 		file = "hooklab.yaml"
 	}
 	env := cfg.EnvSeen(getenv) // the keys' values too: rules expanded them
+	c.env = env
 	d := &decoder{file: file, getenv: env.Getenv, env: env, cfg: cfg}
 
 	for i, item := range d.list(cfg.Webhooks, "webhooks") {

@@ -111,6 +111,7 @@
 //	POST   /api/invocations/retry              redeliver finished, unsuccessful invocations in a range
 //	POST   /api/events                         post an event (or a JSON list of events)
 //	GET    /api/emit/stats                     invocation counts by status (benchmarks poll this)
+//	GET    /api/emit/config                    the config's triggers, automations and subscriptions (secrets redacted)
 //
 // Each webhook in GET /api/webhooks and GET /api/webhooks/{id} has
 // "stats": {"by_status": {"success": n, "failed": n, "timeout": n,

@@ -170,13 +170,19 @@ func decodeDefinition(r *http.Request, def *Webhook) error {
 	return fieldError(inspect.DecodeJSONBody(body, def))
 }
 
-// definitionOf unwraps {"webhook": {...}} (with GET's "circuit" beside it,
-// or not) and rewrites Zendesk's names into hooklab's.
+// definitionOf unwraps {"webhook": {...}} (with GET's "circuit" and
+// "connections" beside it, or not) and rewrites Zendesk's names into
+// hooklab's.
 func definitionOf(body []byte) ([]byte, error) {
 	var wrap map[string]json.RawMessage
 	if json.Unmarshal(body, &wrap) == nil {
-		_, circuit := wrap["circuit"]
-		if def, ok := wrap["webhook"]; ok && (len(wrap) == 1 || len(wrap) == 2 && circuit) {
+		extra := 0
+		for _, k := range []string{"circuit", "connections"} {
+			if _, ok := wrap[k]; ok {
+				extra++
+			}
+		}
+		if def, ok := wrap["webhook"]; ok && len(wrap) == 1+extra {
 			body = def
 		}
 	}
