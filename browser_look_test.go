@@ -236,3 +236,66 @@ func testBrowserNarrowTablesScroll(t *testing.T, p *browserPage) {
 		p.fatalf(t, "the tables that scrolled sideways: %v; want the replay runs and the activity log at 390 px", scrolled)
 	}
 }
+
+// testBrowserRulesShowConnections: the Rules view shows the config's
+// triggers, automations and top-level subscriptions beside its mock
+// rules, read-only, where each is defined and which webhook it reaches,
+// with secrets redacted; a webhook's form says which of them reach it.
+// The view showed mocks and verify rules alone, and a config webhook
+// connected by a subscription looked connected to nothing.
+func testBrowserRulesShowConnections(t *testing.T, p *browserPage) {
+	const token = "PLANTEDuiconn-5e1d"
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	yaml := `webhooks:
+  - {id: stream, endpoint: "http://127.0.0.1:9/stream"}
+  - {id: digest, endpoint: "http://127.0.0.1:9/digest"}
+subscriptions:
+  - {webhook: stream, events: [ticket.created, ticket.updated]}
+triggers:
+  - name: urgent-ticket
+    when: {event: ticket.*, all: [{path: ticket.priority, op: eq, value: urgent}]}
+    notify: {webhook: digest, payload: '{"id": "{{ticket.id}}", "key": "${TOKEN}"}'}
+automations:
+  - name: hourly-digest
+    every: 1h
+    data: {open: 3, api_token: literal-secret}
+    notify: {webhook: digest}
+`
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServerEnv(t, map[string]string{"TOKEN": token}, "--memory", "--config", cfg)
+	p.openUI(t, s.UI+"#/rules")
+	p.waitFor(t, "the connections show", `document.querySelector('.subscription-row')`, 5*time.Second)
+	rows := evalIn[[][]string](t, p, `[...document.querySelectorAll('.trigger-row, .automation-row, .subscription-row')]
+		.map((tr) => [...tr.cells].map((c) => c.textContent))`)
+	want := [][]string{
+		{"urgent-ticket", "ticket.*", "digest", cfg + ":7"},
+		{"hourly-digest", "1h", "digest", cfg + ":11"},
+		{"stream", "ticket.created, ticket.updated", cfg + ":5"},
+	}
+	if !slices.EqualFunc(rows, want, slices.Equal[[]string]) {
+		p.fatalf(t, "the Rules view's connections:\n%q\nwant\n%q", rows, want)
+	}
+	p.do(t, "unfold the definitions", chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('.connection-details').forEach((d) => d.open = true)`))
+	browserScreenshot(t, p, "rules-connections.png")
+	text := evalIn[string](t, p, `document.querySelector('#view-other').innerText`)
+	if strings.Contains(text, token) || strings.Contains(text, "literal-secret") {
+		p.fatalf(t, "the Rules view shows a secret:\n%s", text)
+	}
+	if !strings.Contains(text, "${TOKEN}") || !strings.Contains(text, "REDACTED") || !strings.Contains(text, "urgent") {
+		p.fatalf(t, "the Rules view's definitions do not show the conditions and payloads, redacted:\n%s", text)
+	}
+
+	p.openUI(t, s.UI+"#/webhooks/stream")
+	p.waitFor(t, "stream's form shows", `document.querySelector('#wh-id')?.value === 'stream'`, 5*time.Second)
+	browserScreenshot(t, p, "webhook-connections.png")
+	if got := evalIn[string](t, p, `document.querySelector('#wh-connections')?.textContent ?? ''`); !strings.Contains(got, "subscribed to ticket.created, ticket.updated at "+cfg+":5") {
+		p.fatalf(t, "stream's form says %q of its subscription in the config", got)
+	}
+	p.openUI(t, s.UI+"#/webhooks/digest")
+	p.waitFor(t, "digest's form shows", `document.querySelector('#wh-id')?.value === 'digest'`, 5*time.Second)
+	if got := evalIn[string](t, p, `document.querySelector('#wh-connections')?.textContent ?? ''`); !strings.Contains(got, "notified by trigger urgent-ticket") || !strings.Contains(got, "notified by automation hourly-digest") {
+		p.fatalf(t, "digest's form says %q of what notifies it", got)
+	}
+}

@@ -412,6 +412,7 @@ func TestBrowser(t *testing.T) {
 		{"JSONFoldOneLine", testBrowserJSONFoldOneLine},
 		{"ConfigWebhookNoExamples", testBrowserConfigWebhookNoExamples},
 		{"NarrowTablesScroll", testBrowserNarrowTablesScroll},
+		{"RulesShowConnections", testBrowserRulesShowConnections},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -168,6 +168,15 @@ export function getRules(signal) {
 }
 
 /**
+ * getEmitConfig returns the live config's triggers, automations and
+ * subscriptions: {file, triggers, automations, subscriptions}, each with
+ * its source (file:line), secrets redacted.
+ */
+export function getEmitConfig(signal) {
+  return call('GET', '/api/emit/config', { signal });
+}
+
+/**
  * storeError returns why the server cannot store traffic or webhook
  * invocations now (its /healthz store_error or emit_error), or "" when it
  * can: the stream says so only when that changes, so a page that connects

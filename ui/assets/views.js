@@ -17,6 +17,26 @@ function when(t) {
   return h('time', { datetime: t, title: fmt.exactTime(d) }, fmt.relativeTime(d));
 }
 
+// connectionsNote says what in the config connects a webhook to events
+// (the top-level subscriptions naming it, the triggers and automations
+// notifying it), which its own fields do not show; null when nothing does.
+function connectionsNote(c) {
+  if (!c) return null;
+  const subs = c.subscriptions || [];
+  const triggers = c.triggers || [];
+  const automations = c.automations || [];
+  if (!subs.length && !triggers.length && !automations.length) return null;
+  const names = (list) => list.map((n, i) => [i ? ', ' : '', h('code', null, n)]);
+  return h('div', { class: 'wh-connections', id: 'wh-connections' },
+    h('span', { class: 'wh-connections-label' }, 'In the config'),
+    h('ul', null,
+      subs.map((s) => h('li', { class: 'wh-connection-subscription' }, 'subscribed to ', h('code', null, (s.events || []).join(', ')),
+        ' at ', h('code', null, s.source || ''))),
+      triggers.length ? h('li', null, `notified by trigger${triggers.length > 1 ? 's' : ''} `, names(triggers)) : null,
+      automations.length ? h('li', null, `notified by automation${automations.length > 1 ? 's' : ''} `, names(automations)) : null,
+      h('li', { class: 'muted' }, h('a', { href: '#/rules' }, 'See them in Rules'))));
+}
+
 // scrollBox holds a table that may be wider than a narrow window: there
 // it scrolls sideways on its own, and the view around it stays put.
 function scrollBox(tbl) {
@@ -279,7 +299,8 @@ export class Views {
   // ---- rules ----
 
   async rules() {
-    const r = await api.getRules();
+    // A server without /api/emit/config shows the mock rules alone.
+    const [r, ec] = await Promise.all([api.getRules(), api.getEmitConfig().catch(() => null)]);
     const rules = r.rules || [];
     return h('section', { class: 'view view-rules', 'aria-labelledby': 'rules-title' },
       h('h2', { id: 'rules-title' }, 'Rules'),
@@ -295,7 +316,42 @@ export class Views {
         h('td', null, h('a', { href: `?q=${encodeURIComponent(`rule:${query.termValue(x.name)}`)}#/` }, x.name)),
         h('td', null, x.kind), h('td', { class: 'num rule-hits' }, String(x.hits)), h('td', null, h('code', null, x.source || '')))))
         : h('p', { class: 'muted' }, 'No mock or verify rules.')),
+      ec ? this.connections(ec) : null,
       r.config ? h('details', { class: 'section' }, h('summary', null, 'The whole config (as loaded)'), jsonBlock(r.config)) : null);
+  }
+
+  // connections shows the config's triggers, automations and top-level
+  // subscriptions, read-only (the file is where they change): a table of
+  // each, and their conditions, data and payloads folded below it, as the
+  // API gives them (secrets REDACTED, values from the environment as
+  // ${NAME}).
+  connections(ec) {
+    const hook = (id) => h('a', { href: `#/webhooks/${encodeURIComponent(id)}` }, id);
+    const src = (x) => h('code', null, x.source || '');
+    const events = (list) => h('code', null, (list || []).join(', '));
+    const details = (what, list) => h('details', { class: 'section connection-details' },
+      h('summary', null, `${what}: conditions, data and payloads`), jsonBlock(list));
+    const triggers = ec.triggers || [];
+    const automations = ec.automations || [];
+    const subs = ec.subscriptions || [];
+    return h('section', { class: 'connections', 'aria-labelledby': 'connections-title' },
+      h('h3', { id: 'connections-title' }, 'Webhook connections'),
+      triggers.length || automations.length || subs.length ? null
+        : h('p', { class: 'muted' }, 'No triggers, automations or subscriptions in the config.'),
+      triggers.length ? [
+        h('h4', null, 'Triggers'),
+        table('Triggers', ['Trigger', 'Events', 'Webhook', 'Defined at'], triggers.map((x) => h('tr', { class: 'trigger-row', dataset: { name: x.name } },
+          h('td', null, x.name), h('td', null, events(x.events)), h('td', null, hook(x.notify.webhook)), h('td', null, src(x))))),
+        details('Triggers', triggers)] : null,
+      automations.length ? [
+        h('h4', null, 'Automations'),
+        table('Automations', ['Automation', 'Schedule', 'Webhook', 'Defined at'], automations.map((x) => h('tr', { class: 'automation-row', dataset: { name: x.name } },
+          h('td', null, x.name), h('td', null, h('code', null, x.schedule)), h('td', null, hook(x.notify.webhook)), h('td', null, src(x))))),
+        details('Automations', automations)] : null,
+      subs.length ? [
+        h('h4', null, 'Subscriptions'),
+        table('Subscriptions', ['Webhook', 'Events', 'Defined at'], subs.map((x) => h('tr', { class: 'subscription-row', dataset: { webhook: x.webhook } },
+          h('td', null, hook(x.webhook)), h('td', null, events(x.events)), h('td', null, src(x)))))] : null);
   }
 
   // ---- replays ----
@@ -374,10 +430,12 @@ export class Views {
     const isNew = id === 'new';
     let w = { method: 'POST', format: 'json', status: 'active' };
     let circuit = '';
+    let connections = null;
     if (!isNew) {
       const j = await call('GET', `/api/webhooks/${encodeURIComponent(id)}`);
       w = j.webhook;
       circuit = j.circuit;
+      connections = j.connections || null;
     }
     const readonly = w.source === 'config';
     // A field's label names its control by the control's own id (the
@@ -584,6 +642,7 @@ export class Views {
       field('custom_headers', 'Custom headers', headers, 'one Name: value a line'),
       field('authentication', 'Authentication', authType), authFields,
       field('subscriptions', 'Subscriptions', f.subscriptions, 'event types, globs allowed'),
+      connectionsNote(connections),
       field('signing.scheme', 'Signing', f.signing, 'hooklab makes its secret: GET /api/webhooks/ID/signing_secret shows it'),
       formError, formWarnings,
       readonly ? h('p', { class: 'muted' }, `Defined in the config at ${w.location || 'hooklab.yaml'}: edit it there.`)
