@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -236,4 +237,105 @@ func TestRefusedSecondServeLeavesTheDatabase(t *testing.T) {
 	if n != 0 {
 		t.Error("the refused serve built its time index in the served database")
 	}
+}
+
+// TestUnopenableDatabase: a hooklab.db or emit.db that exists but cannot be
+// used (a directory, a named pipe, a symlink loop, a file this user may not
+// read) stops serve, and a client command reading the data directory, with
+// a message that names the file, says what is wrong and what to do, instead
+// of SQLite's error or an open's ("open X: is a directory"). The thing
+// found there is left as it was.
+func TestUnopenableDatabase(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, file string
+		make       func(t *testing.T, path string)
+		want       string
+		root       bool // the case works for root too
+		export     bool // hooklab export on the data directory, not serve
+	}{
+		{"hooklab.db a directory", "hooklab.db", mkdir, "is a directory, not a database file", true, false},
+		{"emit.db a directory", "emit.db", mkdir, "is a directory, not a database file", true, false},
+		{"hooklab.db a symlink loop", "hooklab.db", symlinkLoop, "cannot be opened (too many levels of symbolic links)", true, false},
+		{"emit.db a named pipe", "emit.db", mkfifo, "is not a regular file", true, false},
+		{"hooklab.db not a database", "hooklab.db", writeText, "is not a hooklab database", true, false},
+		{"hooklab.db unreadable", "hooklab.db", unreadable, "cannot be opened (permission denied): give this user read and write access", false, false},
+		{"emit.db unreadable", "emit.db", unreadable, "cannot be opened (permission denied): give this user read and write access", false, false},
+		{"export: hooklab.db a directory", "hooklab.db", mkdir, "is a directory, not a database file", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if !tc.root && os.Geteuid() == 0 {
+				t.Skip("root reads any file")
+			}
+			data := t.TempDir()
+			path := filepath.Join(data, tc.file)
+			tc.make(t, path)
+			before, err := os.Lstat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			args := []string{"serve", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--data", data}
+			env := map[string]string{}
+			if tc.export {
+				args = []string{"export", "--har", "-"}
+				env = map[string]string{"HOOKLAB_UI": "http://127.0.0.1:1", "HOOKLAB_DATA": data}
+			}
+			var out, errOut syncBuffer
+			err = run(ctx, args, func(k string) string { return env[k] }, &out, &errOut)
+			if err == nil {
+				t.Fatalf("run: nil error, want a refusal naming %s\nstdout:\n%s", path, out.String())
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, path+" "+tc.want) || !strings.Contains(msg, "another data directory (--data, or HOOKLAB_DATA)") {
+				t.Errorf("run: %v\nwant it to say %q of %s and what to do", err, tc.want, path)
+			}
+			if strings.Contains(msg, "open "+path) || strings.Contains(msg, "SQL") {
+				t.Errorf("run: %v: a raw open or SQLite error", err)
+			}
+			if got := exitCode(err); got != 1 {
+				t.Errorf("exit %d, want 1", got)
+			}
+			if after, err := os.Lstat(path); err != nil || after.Mode() != before.Mode() || after.Size() != before.Size() {
+				t.Errorf("%s was changed: %v, %v before", path, after, before)
+			}
+		})
+	}
+}
+
+func mkdir(t *testing.T, path string) {
+	if err := os.Mkdir(path, 0o700); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func symlinkLoop(t *testing.T, path string) {
+	if err := os.Symlink(filepath.Base(path), path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mkfifo(t *testing.T, path string) {
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeText(t *testing.T, path string) {
+	if err := os.WriteFile(path, []byte("notes, not a database\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// unreadable is an SQLite database (made by a first serve) that its owner
+// may no longer read.
+func unreadable(t *testing.T, path string) {
+	s := startServer(t, "--data", filepath.Dir(path))
+	s.Stop(t)
+	if err := os.Chmod(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(path, 0o600) })
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -199,7 +198,7 @@ func openDB(dir string, memory bool, log *slog.Logger) (*db, error) {
 			return nil, err
 		}
 		d.path = filepath.Join(dir, DBFile)
-		if err := checkDBFile(d.path); err != nil {
+		if err := inspect.CheckDBFile(d.path); err != nil {
 			return nil, err
 		}
 		if err := prepareDBFile(d.path, log); err != nil {
@@ -334,27 +333,6 @@ func prepareDBFile(path string, log *slog.Logger) error {
 		}
 	}
 	return db.Close()
-}
-
-// checkDBFile refuses an existing file that is not an SQLite database.
-func checkDBFile(path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
-	}
-	defer f.Close()
-	hdr := make([]byte, 16)
-	n, _ := f.Read(hdr)
-	if n == 0 {
-		return nil
-	}
-	if n < 16 || string(hdr) != "SQLite format 3\x00" {
-		return fmt.Errorf("%s is not a hooklab database (corrupt or another file); move it away or choose another --data", path)
-	}
-	return nil
 }
 
 func (d *db) migrate() error {

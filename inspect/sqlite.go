@@ -7,6 +7,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -284,7 +285,7 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 			return nil, err
 		}
 		s.path = filepath.Join(dir, "hooklab.db")
-		if err := checkDBFile(s.path); err != nil {
+		if err := CheckDBFile(s.path); err != nil {
 			return nil, err
 		}
 		// The journal's lock is taken before anything below reads or
@@ -547,26 +548,55 @@ func OwnerOnly(path string) error {
 	return nil
 }
 
-// checkDBFile refuses an existing file that is not an SQLite database, so a
-// wrong --data never clobbers someone's file.
-func checkDBFile(path string) error {
-	f, err := os.Open(path)
+// CheckDBFile refuses an existing path that hooklab cannot use as its
+// database, so a wrong data directory never clobbers someone's file and a
+// new user reads what is wrong and what to do instead of SQLite's own
+// error: a directory or another non-regular file, a file that cannot be
+// opened or read (permissions), or a file that is not an SQLite database.
+// A missing or empty file is fine: SQLite makes a new database there.
+func CheckDBFile(path string) error {
+	const elsewhere = "or use another data directory (--data, or HOOKLAB_DATA)"
+	fi, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+		return fmt.Errorf("database %s cannot be opened (%v): fix or remove it, %s", path, unwrapPath(err), elsewhere)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("database %s is a directory, not a database file: move it away (hooklab then makes a new database there), %s", path, elsewhere)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("database %s is not a regular file: move it away (hooklab then makes a new database there), %s", path, elsewhere)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("database %s cannot be opened (%v): give this user read and write access to it, %s", path, unwrapPath(err), elsewhere)
 	}
 	defer f.Close()
 	hdr := make([]byte, 16)
-	n, _ := f.Read(hdr)
-	if n == 0 {
+	n, err := io.ReadFull(f, hdr)
+	if n == 0 && (err == nil || errors.Is(err, io.EOF)) {
 		return nil // empty file: SQLite treats it as a new database
 	}
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("database %s cannot be read (%v): check the disk and the file, %s", path, unwrapPath(err), elsewhere)
+	}
 	if n < 16 || string(hdr) != "SQLite format 3\x00" {
-		return fmt.Errorf("%s is not a hooklab database (corrupt or another file); move it away or choose another --data", path)
+		return fmt.Errorf("database %s is not a hooklab database (corrupt, or another program's file): move it away (hooklab then makes a new database there), %s", path, elsewhere)
 	}
 	return nil
+}
+
+// unwrapPath is err without the operation and path an *os.PathError
+// repeats ("permission denied" for "open /x/y: permission denied"), for a
+// message that names the path itself.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 var migrations = []string{
