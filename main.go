@@ -1653,7 +1653,7 @@ func resigner(e *emit.Emitter) func(ex *inspect.Exchange) (replay.Resigned, erro
 
 func send(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("send", "", stdout, stderr)
-	server := fs.String("server", envOr(getenv, "HOOKLAB_UI", "http://127.0.0.1:4040"), "the running hooklab's UI `URL` (env HOOKLAB_UI)")
+	server := inspect.ServerFlag(fs, getenv)
 	data := fs.String("data", "{}", "event data: `JSON`, @file, or - (or @-) for standard input")
 	var typ string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -1704,7 +1704,7 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 
 func tail(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("tail", "", stdout, stderr)
-	server := fs.String("server", envOr(getenv, "HOOKLAB_UI", "http://127.0.0.1:4040"), "the running hooklab's UI `URL` (env HOOKLAB_UI)")
+	server := inspect.ServerFlag(fs, getenv)
 	bin := fs.String("bin", "", "only exchanges of this `bin`")
 	q := fs.String("q", "", "only exchanges matching this `query` (the language of the UI's filter: status:5xx, json:ticket.id=7, free text...)")
 	asJSON := fs.Bool("json", false, "print each exchange as a JSON line")

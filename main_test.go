@@ -2538,3 +2538,54 @@ func TestAccessLog(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestServerFlagForms: every client command's --server (and HOOKLAB_UI)
+// takes the UI's address as serve's --ui does: ":PORT" is 127.0.0.1:PORT
+// and host:port gets http://. ":PORT" was sent as Host ":PORT", which the
+// UI refused (403 "Host \":PORT\" is not allowed").
+func TestServerFlagForms(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	s.send(t, "POST", "/b/forms/x", "application/json", []byte(`{"a":1}`))
+	u, err := url.Parse(s.UI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := u.Port()
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer target.Close()
+	har := filepath.Join(t.TempDir(), "forms.har")
+	noEnv := func(string) string { return "" }
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string // in stdout
+	}{
+		{"export :PORT", []string{"export", "--har", "-", "--bin", "forms", "--server", ":" + port}, nil, "/b/forms/x"},
+		{"export http://:PORT/", []string{"export", "--har", "-", "--bin", "forms", "--server", "http://:" + port + "/"}, nil, "/b/forms/x"},
+		{"export 127.0.0.1:PORT", []string{"export", "--har", "-", "--bin", "forms", "--server", "127.0.0.1:" + port}, nil, "/b/forms/x"},
+		{"export localhost:PORT", []string{"export", "--har", "-", "--bin", "forms", "--server", "localhost:" + port}, nil, "/b/forms/x"},
+		{"export HOOKLAB_UI=:PORT", []string{"export", "--har", "-", "--bin", "forms"}, map[string]string{"HOOKLAB_UI": ":" + port}, "/b/forms/x"},
+		{"export to a file :PORT", []string{"export", "--har", har, "--bin", "forms", "--server", ":" + port}, nil, ""},
+		{"send :PORT", []string{"send", "ticket.created", "--server", ":" + port}, nil, "invocations"},
+		{"replay :PORT", []string{"replay", "--bin", "forms", "--target", target.URL, "--server", ":" + port}, nil, "1 replayed"},
+	} {
+		var out, errOut syncBuffer
+		getenv := noEnv
+		if tc.env != nil {
+			getenv = func(k string) string { return tc.env[k] }
+		}
+		if err := run(context.Background(), tc.args, getenv, &out, &errOut); err != nil || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("%s: %v\nstdout:\n%.500s\nstderr:\n%s", tc.name, err, out.String(), errOut.String())
+		}
+	}
+	// import reads what export wrote, into another bin.
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"import", har, "--bin", "formsback", "--server", ":" + port}, noEnv, &out, &errOut); err != nil {
+		t.Errorf("import --server :PORT: %v\n%s", err, errOut.String())
+	}
+	tailOut, _ := startTail(t, ":"+port, "--bin", "formsback")
+	s.send(t, "POST", "/b/formsback/y", "text/plain", []byte("y"))
+	waitFor(t, func() bool { return strings.Contains(tailOut.String(), "/b/formsback/y") }, "tail --server :PORT to print the capture")
+}

@@ -43,3 +43,18 @@ func (o *flagOutput) Write(p []byte) (int, error) {
 	o.wrote = true
 	return o.w.Write(p)
 }
+
+// DefaultServer is the UI's address a client command talks to when
+// neither --server nor $HOOKLAB_UI says otherwise.
+const DefaultServer = "http://127.0.0.1:4040"
+
+// ServerFlag defines a client command's --server flag on fs, defaulting to
+// getenv("HOOKLAB_UI"), else DefaultServer. Its value goes through
+// ServerURL, which every client command uses to read it.
+func ServerFlag(fs *flag.FlagSet, getenv func(string) string) *string {
+	def := DefaultServer
+	if getenv != nil && getenv("HOOKLAB_UI") != "" {
+		def = getenv("HOOKLAB_UI")
+	}
+	return fs.String("server", def, "the running hooklab's UI `URL`: http://HOST:PORT, HOST:PORT, or :PORT for 127.0.0.1 (env HOOKLAB_UI)")
+}

@@ -161,10 +161,13 @@ func (c *limitConn) CloseRead() error {
 }
 
 // ServerURL is the base URL of a client command's --server (or
-// $HOOKLAB_UI): http:// is assumed when no scheme is given, a trailing
-// slash dropped (a path stays: a front end may serve the UI under one).
-// Anything but an http or https URL of a host is an error (ftp://h,
-// http://, a query), for the command to report as a usage error.
+// $HOOKLAB_UI), the one place every client command reads it: http:// is
+// assumed when no scheme is given (127.0.0.1:4040), a URL with a port but
+// no host (:4040, http://:4040) means 127.0.0.1, as serve's --ui takes
+// it, and a trailing slash is dropped (a path stays: a front end may serve
+// the UI under one). Anything but an http or https URL of a host is an
+// error (ftp://h, http://, a query), for the command to report as a usage
+// error.
 func ServerURL(s string) (string, error) {
 	in := s
 	if !strings.Contains(s, "://") {
@@ -173,7 +176,17 @@ func ServerURL(s string) (string, error) {
 	s = strings.TrimSuffix(s, "/")
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(s, "?#") {
-		return "", fmt.Errorf("%q: want the UI's URL, like http://127.0.0.1:4040", RedactURL(in))
+		return "", fmt.Errorf("%q: want the UI's URL, like http://127.0.0.1:4040 (or :4040)", RedactURL(in))
+	}
+	if u.Hostname() == "" {
+		// ":4040" alone: the port of this machine's loopback, as a
+		// listen flag takes it. Sent as it was, its Host ":4040" is
+		// refused by the UI's Host check.
+		if u.Port() == "" {
+			return "", fmt.Errorf("%q: want the UI's URL, like http://127.0.0.1:4040 (or :4040)", RedactURL(in))
+		}
+		u.Host = net.JoinHostPort("127.0.0.1", u.Port())
+		s = u.String()
 	}
 	return s, nil
 }

@@ -65,8 +65,6 @@ type CLI struct {
 	own     *http.Client // the client made when Client is nil
 }
 
-const defaultServer = "http://127.0.0.1:4040"
-
 // flags returns a command's flag set (see inspect.NewFlagSet).
 func (c *CLI) flags(name, head string) *flag.FlagSet {
 	return inspect.NewFlagSet(name, head, c.Stdout, c.Stderr)
@@ -80,11 +78,7 @@ func (c *CLI) getenv(k string) string {
 }
 
 func (c *CLI) serverFlag(fs *flag.FlagSet) *string {
-	def := c.getenv("HOOKLAB_UI")
-	if def == "" {
-		def = defaultServer
-	}
-	return fs.String("server", def, "the running hooklab's UI `URL` (env HOOKLAB_UI)")
+	return inspect.ServerFlag(fs, c.getenv)
 }
 
 // client is the client every call of a command to the server shares, so
