@@ -182,7 +182,7 @@ Usage:
   hooklab version           print the version
   hooklab help              this text
 
-Run "hooklab COMMAND -h" for a command's flags.
+Run "hooklab COMMAND -h" (or hooklab help COMMAND) for a command's usage and flags.
 `
 
 // run is the whole program; tests call it.
@@ -239,7 +239,13 @@ func command(ctx context.Context, args []string, getenv func(string) string, std
 	case "send":
 		return send(ctx, args, getenv, stdout, stderr)
 	case "ca":
-		fs := newFlags("ca", "", stdout, stderr)
+		fs := newFlags("ca", `Usage: hooklab ca [flags]
+
+Print the local CA that serve --mitm uses to decrypt HTTPS through the
+forward proxy (made on first use), and how to trust it.
+
+Flags:
+`, stdout, stderr)
 		data := fs.String("data", envOr(getenv, "HOOKLAB_DATA", inspect.DefaultDataDir(getenv)), "data `directory` holding the CA")
 		fwd := fs.String("forward-proxy", "127.0.0.1:8888", "the forward proxy's `address` (serve's --forward-proxy), for the curl and Go examples")
 		if err := parseFlags(fs, args); err != nil {
@@ -263,13 +269,13 @@ func command(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintf(stdout, "CA certificate: %s\n\n%s\n%s", ca.CertPath(), ca.CertPEM(), ca.TrustInstructions(*fwd))
 		return nil
 	case "schema":
-		if err := parseFlags(newFlags("schema", "", stdout, stderr), args); err != nil {
+		if err := parseFlags(newFlags("schema", "Usage: hooklab schema\n\nPrint the JSON Schema of the config file (hooklab.yaml), for editors.\n", stdout, stderr), args); err != nil {
 			return err
 		}
 		_, err := stdout.Write(rules.Schema())
 		return err
 	case "version":
-		if err := parseFlags(newFlags("version", "", stdout, stderr), args); err != nil {
+		if err := parseFlags(newFlags("version", "Usage: hooklab version\n\nPrint the version.\n", stdout, stderr), args); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "hooklab", version())
@@ -365,7 +371,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	o := serveOptions{maxBody: 10 << 20}
-	fs := newFlags("serve", "", stdout, stderr)
+	fs := newFlags("serve", `Usage: hooklab [serve] [flags]
+
+Capture, mock and show traffic: any request to --capture is recorded and
+answered from the config's mocks (hooklab.yaml, or --config FILE), and the
+UI and JSON API are on --ui.
+
+  hooklab serve --capture 127.0.0.1:9000 --ui 127.0.0.1:9001 --data ./hooklab-data
+  hooklab serve --memory --proxy 127.0.0.1:9000=http://127.0.0.1:3000
+
+Flags:
+`, stdout, stderr)
 	fs.StringVar(&o.capture, "capture", "127.0.0.1:8080", "capture `address`: any request here is recorded and answered")
 	fs.StringVar(&o.ui, "ui", "127.0.0.1:4040", "UI and API `address`")
 	fs.StringVar(&o.data, "data", getenv("HOOKLAB_DATA"), "data `directory` (default: $HOOKLAB_DATA, else hooklab under the user's data directory)")
@@ -1237,7 +1253,13 @@ func replayCLI(getenv func(string) string, stdout, stderr io.Writer) *replay.CLI
 }
 
 func check(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "usage: hooklab check [--print] [FILE]   (FILE: default hooklab.yaml)\n\nflags:\n", stdout, stderr)
+	fs := newFlags("check", `Usage: hooklab check [--print] [FILE]
+
+Validate a config file (default: hooklab.yaml in the working directory)
+as serve would load it, without serving.
+
+Flags:
+`, stdout, stderr)
 	print := fs.Bool("print", false, "print the normalized config (secrets redacted)")
 	// The file comes before or after the flags, or as serve takes it.
 	var file string
@@ -1652,7 +1674,16 @@ func resigner(e *emit.Emitter) func(ex *inspect.Exchange) (replay.Resigned, erro
 }
 
 func send(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlags("send", "", stdout, stderr)
+	fs := newFlags("send", `Usage: hooklab send TYPE [flags]
+
+Post an event of TYPE to a running hooklab: the webhooks subscribed to
+it, and those whose triggers match, are invoked.
+
+  hooklab send ticket.created --data @ticket.json
+  hooklab send ticket.updated --data '{"ticket":{"id":7,"status":"solved"}}'
+
+Flags:
+`, stdout, stderr)
 	server := inspect.ServerFlag(fs, getenv)
 	data := fs.String("data", "{}", "event data: `JSON`, @file, or - (or @-) for standard input")
 	var typ string
@@ -1703,7 +1734,13 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 }
 
 func tail(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlags("tail", "", stdout, stderr)
+	fs := newFlags("tail", `Usage: hooklab tail [flags]
+
+Print a running server's exchanges as they arrive, one line each (or one
+JSON object each, with --json); reconnects when the server restarts.
+
+Flags:
+`, stdout, stderr)
 	server := inspect.ServerFlag(fs, getenv)
 	bin := fs.String("bin", "", "only exchanges of this `bin`")
 	q := fs.String("q", "", "only exchanges matching this `query` (the language of the UI's filter: status:5xx, json:ticket.id=7, free text...)")

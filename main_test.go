@@ -1737,9 +1737,9 @@ func TestCommands(t *testing.T) {
 		{[]string{"help", "tail", "serve"}, "give one command, or none", true},
 		// A bad flag: its error and where the flags are, not all of them.
 		{[]string{"serve", "--max-body", "10XB"}, `run "hooklab serve -h" for its flags`, true},
-		{[]string{"version", "-h"}, "Usage of hooklab version", false},
+		{[]string{"version", "-h"}, "Usage: hooklab version", false},
 		{[]string{"--bogus"}, "flag provided but not defined", true},
-		{[]string{"-h", "--capture", "x"}, "Usage of hooklab serve", false},
+		{[]string{"-h", "--capture", "x"}, "Usage: hooklab [serve] [flags]", false},
 	} {
 		var out, errOut syncBuffer
 		err := run(context.Background(), tc.args, func(string) string { return "" }, &out, &errOut)
@@ -2588,4 +2588,48 @@ func TestServerFlagForms(t *testing.T) {
 	tailOut, _ := startTail(t, ":"+port, "--bin", "formsback")
 	s.send(t, "POST", "/b/formsback/y", "text/plain", []byte("y"))
 	waitFor(t, func() bool { return strings.Contains(tailOut.String(), "/b/formsback/y") }, "tail --server :PORT to print the capture")
+}
+
+// TestSubcommandHelp: every command's -h (and help COMMAND) prints to
+// standard output a usage line with the arguments the command takes, then
+// its flags, and exits 0. send, import and export printed only "Usage of
+// hooklab send:" and the flags, with no word of the event type or the file
+// they want.
+func TestSubcommandHelp(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		cmd   string
+		usage string // the first line
+		flags []string
+	}{
+		{"serve", "Usage: hooklab [serve] [flags]", []string{"-capture address", "-ui address", "-data directory"}},
+		{"tail", "Usage: hooklab tail [flags]", []string{"-server URL", "-bin bin", "-json"}},
+		{"send", "Usage: hooklab send TYPE [flags]", []string{"-data JSON", "-server URL"}},
+		{"import", "Usage: hooklab import FILE.har [flags]", []string{"-bin bin", "-server URL"}},
+		{"export", "Usage: hooklab export --har FILE [ID…] [flags]", []string{"-har file", "-since time", "-server URL"}},
+		{"replay", "Usage: hooklab replay [ID…] [flags]", []string{"-target URL", "-server URL"}},
+		{"check", "Usage: hooklab check [--print] [FILE]", []string{"-print", "-config file"}},
+		{"ca", "Usage: hooklab ca [flags]", []string{"-forward-proxy address"}},
+		{"schema", "Usage: hooklab schema", nil},
+		{"version", "Usage: hooklab version", nil},
+	} {
+		for _, args := range [][]string{{tc.cmd, "-h"}, {tc.cmd, "--help"}, {"help", tc.cmd}} {
+			var out, errOut syncBuffer
+			err := run(context.Background(), args, func(string) string { return "" }, &out, &errOut)
+			got := out.String()
+			first, _, _ := strings.Cut(got, "\n")
+			if err != nil || first != tc.usage || errOut.String() != "" {
+				t.Errorf("hooklab %s: err=%v, first line %q, want %q; stderr %q", strings.Join(args, " "), err, first, tc.usage, errOut.String())
+				continue
+			}
+			if len(tc.flags) > 0 && !strings.Contains(got, "\nFlags:\n") {
+				t.Errorf("hooklab %s: no \"Flags:\" section:\n%s", strings.Join(args, " "), got)
+			}
+			for _, f := range tc.flags {
+				if !strings.Contains(got, "  "+f+"\n") {
+					t.Errorf("hooklab %s: flag %q not listed:\n%s", strings.Join(args, " "), f, got)
+				}
+			}
+		}
+	}
 }

@@ -7,8 +7,8 @@ import (
 )
 
 // NewFlagSet returns the flag set of the command "hooklab NAME", which
-// never exits the process: -h prints head (when empty, "Usage of hooklab
-// NAME:") and the flags to stdout, as asked for; a bad flag prints its
+// never exits the process: -h prints head (when empty, "Usage: hooklab
+// NAME [flags]", then "Flags:") and the flags to stdout, as asked for; a bad flag prints its
 // error line and where the flags are to stderr, not the flags, which
 // would bury it. main's commands and replay's (replay, export, import)
 // share it.
@@ -22,7 +22,7 @@ func NewFlagSet(name, head string, stdout, stderr io.Writer) *flag.FlagSet {
 			return
 		}
 		if head == "" {
-			head = fmt.Sprintf("Usage of %s:\n", fs.Name())
+			head = fmt.Sprintf("Usage: %s [flags]\n\nFlags:\n", fs.Name())
 		}
 		fmt.Fprint(stdout, head)
 		fs.SetOutput(stdout)

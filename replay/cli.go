@@ -711,7 +711,18 @@ func sortResults(rs []Result) {
 // else the local store.
 func (c *CLI) Export(ctx context.Context, args []string) error {
 	defer c.closeIdle()
-	fs := c.flags("export", "")
+	fs := c.flags("export", `Usage: hooklab export --har FILE [ID…] [flags]
+
+Write recorded exchanges (these ids, or those the filter flags match;
+every one when given neither) as HAR 1.2, secrets redacted, from the
+running hooklab, else from the data directory ($HOOKLAB_DATA or the
+default).
+
+  hooklab export --har stripe.har --bin stripe --since 1h
+  hooklab export --har - --status 5xx
+
+Flags:
+`)
 	var f Filter
 	filterFlags(fs, &f)
 	file := fs.String("har", "", "write HAR to this `file` (- for standard output)")
@@ -837,7 +848,14 @@ var binChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 // go back there, and the others into a bin named after the file.
 func (c *CLI) Import(ctx context.Context, args []string) error {
 	defer c.closeIdle()
-	fs := c.flags("import", "")
+	fs := c.flags("import", `Usage: hooklab import FILE.har [flags]
+
+Load a HAR file's entries (- for standard input) as exchanges, through
+the running hooklab, else into the data directory ($HOOKLAB_DATA or the
+default).
+
+Flags:
+`)
 	bin := fs.String("bin", "", "store every entry in this `bin` (default: the bins a hooklab export names, else one named after the file)")
 	server := c.serverFlag(fs)
 	files, err := parseInterleaved(fs, args)
