@@ -1294,8 +1294,27 @@ Flags:
 		fmt.Fprintf(stderr, "hooklab check: unexpected argument %q (one config file at a time)\n", rest[0])
 		return errUsage
 	}
+	named := file != ""
 	if file == "" {
 		file = defaultConfig
+	}
+	if fi, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+		// Said plainly, with where it looked: "read config: open
+		// hooklab.yaml: no such file or directory" left a new user to
+		// work out that check wants a file, and which.
+		abs, aerr := filepath.Abs(file)
+		if aerr != nil {
+			abs = file
+		}
+		if named {
+			fmt.Fprintf(stderr, "hooklab check: no config file %s (looked for %s)\n", file, abs)
+		} else {
+			fmt.Fprintf(stderr, "hooklab check: no config file: there is no %s in the working directory (looked for %s); name one (hooklab check FILE), or write one (hooklab schema describes it; serve runs without one)\n", defaultConfig, abs)
+		}
+		return errReported
+	} else if err == nil && fi.IsDir() {
+		fmt.Fprintf(stderr, "hooklab check: %s is a directory, not a config file\n", file)
+		return errReported
 	}
 	cfg, err := rules.Load(file, getenv)
 	warnings, specs, err := checkSections(cfg, err, getenv)

@@ -2633,3 +2633,37 @@ func TestSubcommandHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckWithoutConfigFile: hooklab check in a directory with no
+// hooklab.yaml (or given a file that is not there) says there is no config
+// file and where it looked, and exits 1; it printed "read config: open
+// hooklab.yaml: no such file or directory". Not parallel: it runs in a
+// working directory of its own.
+func TestCheckWithoutConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"check"}, "hooklab check: no config file: there is no hooklab.yaml in the working directory (looked for " + filepath.Join(dir, "hooklab.yaml") + ")"},
+		{[]string{"check", "--print"}, "hooklab check: no config file: there is no hooklab.yaml in the working directory (looked for " + filepath.Join(dir, "hooklab.yaml") + ")"},
+		{[]string{"check", "other.yaml"}, "hooklab check: no config file other.yaml (looked for " + filepath.Join(dir, "other.yaml") + ")"},
+		{[]string{"check", "--config", "other.yaml"}, "hooklab check: no config file other.yaml (looked for " + filepath.Join(dir, "other.yaml") + ")"},
+		{[]string{"check", dir}, "hooklab check: " + dir + " is a directory, not a config file"},
+	} {
+		var out, errOut syncBuffer
+		err := run(context.Background(), tc.args, func(string) string { return "" }, &out, &errOut)
+		if exitCode(err) != 1 || !strings.HasPrefix(errOut.String(), tc.want) || out.String() != "" {
+			t.Errorf("hooklab %s: exit %d, stdout %q, stderr %q; want exit 1 and %q", strings.Join(tc.args, " "), exitCode(err), out.String(), errOut.String(), tc.want)
+		}
+	}
+	// Written, the file checks.
+	if err := os.WriteFile("hooklab.yaml", []byte("mocks: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"check"}, func(string) string { return "" }, &out, &errOut); err != nil || !strings.HasPrefix(out.String(), "hooklab.yaml: ok") {
+		t.Errorf("hooklab check with hooklab.yaml: %v, stdout %q, stderr %q", err, out.String(), errOut.String())
+	}
+}
