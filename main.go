@@ -414,12 +414,13 @@ Flags:
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	maxBodySet, dataSet, configSet, maxConnsSet := false, false, false, false
+	maxBodySet, dataSet, configSet, maxConnsSet, authSet := false, false, false, false, false
 	fs.Visit(func(f *flag.Flag) {
 		maxBodySet = maxBodySet || f.Name == "max-body"
 		maxConnsSet = maxConnsSet || f.Name == "max-conns"
 		dataSet = dataSet || f.Name == "data"
 		configSet = configSet || f.Name == "config"
+		authSet = authSet || f.Name == "auth"
 	})
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
@@ -434,6 +435,12 @@ Flags:
 	if dataSet && o.data == "" {
 		// An unset variable in a script ("--data $DIR"): not the default.
 		return badUsage("--data is empty: give a directory, or leave the flag out for the default")
+	}
+	if authSet && o.auth == "" {
+		// --auth "$TOKEN" with TOKEN unset served the API with no token
+		// at all, and --auth '' turned off the one HOOKLAB_AUTH set,
+		// both without a word.
+		return badUsage("--auth is empty: give a token, or leave the flag out (and HOOKLAB_AUTH unset) to serve the UI and API without one")
 	}
 	if configSet && o.config == "" {
 		// The same: serving without the rules meant, or with another

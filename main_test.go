@@ -1621,7 +1621,7 @@ func TestStartupErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	usageCases := map[string]bool{
-		"two proxies on one address": true, "empty data": true, "empty config": true, "bad size": true, "negative retain count": true, "no bins": true, "no body": true,
+		"two proxies on one address": true, "empty data": true, "empty config": true, "empty auth": true, "empty auth, --auth= form": true, "bad size": true, "negative retain count": true, "no bins": true, "no body": true,
 		"negative shutdown timeout": true, "negative retain age": true, "retain age not a duration": true,
 		"proxy without a listen address": true, "proxy upstream not http, password redacted": true, "proxy upstream without a host": true, "proxy upstream port out of range": true, "secret header given with its value": true, "secret header empty": true,
 		"proxy without a listen address, password redacted": true, "mitm without a forward proxy": true,
@@ -1646,6 +1646,9 @@ func TestStartupErrors(t *testing.T) {
 		{"no bins", []string{"--memory", "--max-bins", "0"}, "--max-bins 0"},
 		{"empty data", []string{"--data", ""}, "--data is empty"},
 		{"empty config", []string{"--memory", "--config", ""}, "--config is empty"},
+		// --auth "$TOKEN" with TOKEN unset served with no token, saying nothing.
+		{"empty auth", []string{"--memory", "--auth", ""}, "--auth is empty: give a token"},
+		{"empty auth, --auth= form", []string{"--memory", "--auth="}, "--auth is empty: give a token"},
 		{"no body", []string{"--memory", "--max-body", "0"}, "--max-body 0: want a size of at least 1 byte"},
 		{"no HOME, no --data", nil, "neither XDG_DATA_HOME (an absolute path) nor HOME is set"},
 		{"negative shutdown timeout", []string{"--memory", "--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s"},
