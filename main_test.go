@@ -2670,3 +2670,46 @@ func TestCheckWithoutConfigFile(t *testing.T) {
 		t.Errorf("hooklab check with hooklab.yaml: %v, stdout %q, stderr %q", err, out.String(), errOut.String())
 	}
 }
+
+// TestReplayRefusesFlagsThatDoNothing: replay refuses (exit 2, saying why)
+// --compare-header with --no-headers, and --strip-prefix without --target,
+// which it ignored without a word; each flag alone is taken.
+func TestReplayRefusesFlagsThatDoNothing(t *testing.T) {
+	t.Parallel()
+	harFile := filepath.Join(t.TempDir(), "one.har")
+	entry := `{"startedDateTime":"2024-01-01T00:00:00Z","time":1,"request":{"method":"GET","url":"http://127.0.0.1:1/api/x","httpVersion":"HTTP/1.1","cookies":[],"headers":[],"queryString":[],"headersSize":-1,"bodySize":0},` +
+		`"response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","cookies":[],"headers":[],"content":{"size":0,"mimeType":"text/plain"},"redirectURL":"","headersSize":-1,"bodySize":0},"cache":{},"timings":{"send":0,"wait":1,"receive":0}}`
+	if err := os.WriteFile(harFile, []byte(`{"log":{"version":"1.2","creator":{"name":"t","version":"1"},"entries":[`+entry+`]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(k string) string {
+		if k == "HOOKLAB_UI" {
+			return "http://127.0.0.1:1"
+		}
+		return ""
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	target := srv.URL
+	for _, tc := range []struct {
+		args []string
+		want string // on stderr; "" for a run that is taken (exit 0)
+	}{
+		{[]string{"--no-headers", "--compare-header", "ETag", "--target", target}, "hooklab replay: --compare-header ETag compares a header, and --no-headers compares none: give one or the other\n"},
+		{[]string{"--compare-header", "ETag", "--target", target}, ""},
+		{[]string{"--no-headers", "--target", target}, ""},
+		{[]string{"--strip-prefix", "/api"}, "hooklab replay: --strip-prefix /api shortens the path put after --target's, and there is no --target: give --target URL, or leave --strip-prefix out\n"},
+		{[]string{"--strip-prefix", "/api", "--target", target}, ""},
+	} {
+		args := append([]string{"replay", "--har", harFile}, tc.args...)
+		var out, errOut syncBuffer
+		err := run(context.Background(), args, getenv, &out, &errOut)
+		wantCode := 0
+		if tc.want != "" {
+			wantCode = 2
+		}
+		if exitCode(err) != wantCode || (tc.want != "" && errOut.String() != tc.want) {
+			t.Errorf("hooklab %s: exit %d (%v), stderr %q; want exit %d, %q", strings.Join(args, " "), exitCode(err), err, errOut.String(), wantCode, tc.want)
+		}
+	}
+}
