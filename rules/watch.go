@@ -51,6 +51,15 @@ func Watch(ctx context.Context, path string, getenv func(string) string, log *sl
 // file holds now, or that it is missing). A change made between the
 // caller's load and the start of watching is then applied, not missed.
 func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(string) string, log *slog.Logger, apply func(*Config, error)) {
+	watchFrom(ctx, path, loaded, getenv, log, apply, nil)
+}
+
+// watchFrom is WatchFrom that calls started, when it is not nil, each time
+// the watch has begun (at start, and each time it starts over): every
+// change made after that is seen. started is called from the goroutine
+// that calls apply. Tests wait on it rather than guess how long the watch
+// takes to begin.
+func watchFrom(ctx context.Context, path string, loaded []byte, getenv func(string) string, log *slog.Logger, apply func(*Config, error), started func()) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -187,6 +196,9 @@ func WatchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 			apply(cfg, err)
 		}
 		reload()
+		if started != nil {
+			started()
+		}
 		// selfEvent: a watched body directory itself was removed or moved,
 		// which ends its watch, even if one is made again in its place.
 		// Looked for first: the event of a body directory in the config's
