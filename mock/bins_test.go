@@ -193,17 +193,25 @@ func TestMaxBinsCountsBinsStillArriving(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	fmt.Fprintf(c, "POST /b/slow/x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01")
-	time.Sleep(100 * time.Millisecond) // let in, its body still coming
+	// The server says 100 Continue when the handler first reads the body,
+	// which it does once the bin is let in.
+	fmt.Fprintf(c, "POST /b/slow/x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n")
+	br := bufio.NewReader(c)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusContinue {
+		t.Fatalf("the slow request, before its body: %v %v; want 100 Continue", resp, err)
+	}
+	fmt.Fprint(c, "01") // let in, its body still coming
 	if got := post("/b/c/x"); got != http.StatusTooManyRequests {
 		t.Errorf("a third bin: %d, want 429", got)
 	}
-	time.Sleep(1100 * time.Millisecond) // the bins may be counted again
+	// The bins counted again (as at most once a second when the limit is
+	// reached; here at once).
+	srv.Config.Handler.(*mock.Capture).BinsChanged(context.Background(), "none-such")
 	if got := post("/b/d/x"); got != http.StatusTooManyRequests {
 		t.Errorf("a third bin after a recount: %d, want 429", got)
 	}
 	fmt.Fprint(c, "23456789")
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("the slow request: %v %v", resp, err)
 	}
