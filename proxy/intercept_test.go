@@ -304,16 +304,23 @@ func TestFailRateShare(t *testing.T) {
 }
 
 // A store slower than the traffic slows the traffic instead of piling up
-// exchanges in memory.
+// exchanges in memory: with room for 2 pending recordings and a store
+// that takes none, 2 of 3 requests finish and the third waits, at the
+// upstream's answer, until the store takes one.
 func TestRecordingBackpressure(t *testing.T) {
 	t.Parallel()
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	var served atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		fmt.Fprint(w, "ok")
+	}))
 	defer up.Close()
 	release := make(chan struct{})
-	var stored atomic.Int64
+	var entered, stored atomic.Int64
 	srv, _ := start(t, up.URL, func(o *proxy.Options) {
 		o.MaxPending = 2
 		o.Record = func(context.Context, *inspect.Exchange) error {
+			entered.Add(1)
 			<-release
 			stored.Add(1)
 			return nil
@@ -330,28 +337,43 @@ func TestRecordingBackpressure(t *testing.T) {
 			done <- i
 		}()
 	}
-	finished := 0
-	timeout := time.After(500 * time.Millisecond)
-wait:
-	for {
+	// Two finish, however long a loaded machine takes.
+	for range 2 {
 		select {
 		case <-done:
-			finished++
-		case <-timeout:
-			break wait
+		case <-time.After(time.Minute):
+			t.Fatal("fewer than 2 requests finished in a minute with room for 2 pending recordings")
 		}
 	}
-	if finished != 2 {
-		t.Fatalf("%d requests finished with room for 2 pending recordings", finished)
+	// The third has had its answer from the upstream; it does not finish
+	// while both places are taken (nor is a third recording started).
+	waitUntil(t, "the upstream to answer the third request", func() bool { return served.Load() == 3 })
+	select {
+	case <-done:
+		t.Fatal("3 requests finished with room for 2 pending recordings")
+	case <-time.After(500 * time.Millisecond):
+	}
+	if n := entered.Load(); n > 2 {
+		t.Fatalf("%d recordings under way, want at most 2 (MaxPending)", n)
 	}
 	close(release)
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("the third request never finished")
 	}
-	for stored.Load() != 3 {
-		time.Sleep(10 * time.Millisecond)
+	waitUntil(t, "3 exchanges stored", func() bool { return stored.Load() == 3 })
+}
+
+// waitUntil waits for cond, for at most a minute.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
