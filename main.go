@@ -1109,12 +1109,16 @@ Flags:
 		defer t.Stop()
 		var last, lastEmit error
 		var lastSince, lastEmitSince time.Time
+		// A spell of failure may begin and end between two ticks: the
+		// counts tell, so that the log does not end on the failure.
+		var lastFails, lastEmitFails uint64
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
+			fails := store.Failures()
 			err, since := store.Health()
 			if (err == nil) != (last == nil) {
 				msg := any(nil)
@@ -1123,15 +1127,22 @@ Flags:
 				}
 				hub.Publish(inspect.Event{Type: "store", Data: map[string]any{"error": msg}})
 			}
-			if err == nil && last != nil {
+			switch {
+			case err == nil && last != nil:
 				log.Info("store writes again", "component", "store", "failed_for", time.Since(lastSince).Round(time.Second))
+			case err == nil && fails != lastFails:
+				log.Info("store writes again", "component", "store", "failed_for", "brief, between two checks a second apart")
 			}
-			last, lastSince = err, since
+			last, lastSince, lastFails = err, since, fails
+			emitFails := emitter.Failures()
 			eerr, esince := emitter.Health()
-			if eerr == nil && lastEmit != nil {
+			switch {
+			case eerr == nil && lastEmit != nil:
 				log.Info("emit database writes again", "component", "emit", "failed_for", time.Since(lastEmitSince).Round(time.Second))
+			case eerr == nil && emitFails != lastEmitFails:
+				log.Info("emit database writes again", "component", "emit", "failed_for", "brief, between two checks a second apart")
 			}
-			lastEmit, lastEmitSince = eerr, esince
+			lastEmit, lastEmitSince, lastEmitFails = eerr, esince, emitFails
 		}
 	}()
 

@@ -42,6 +42,7 @@ type db struct {
 	// failing is the store failure the latest write met (nil once a
 	// commit works again), for Health.
 	failing atomic.Pointer[dbFailure]
+	fails   atomic.Uint64 // spells of failure begun: the times failing was set
 
 	// Statements of the hot path, prepared once on the writer's
 	// connection (a transaction reuses them with tx.Stmt).
@@ -491,6 +492,7 @@ func (d *db) writeFailed(err error) error {
 	}
 	if d.failing.Load() == nil {
 		d.failing.Store(&dbFailure{err: fmt.Errorf("%s: %v", d.name(), err), cause: err, since: time.Now()})
+		d.fails.Add(1)
 	}
 	return fmt.Errorf("%w: %s: %v", inspect.ErrStoreFull, d.name(), err)
 }

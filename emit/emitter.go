@@ -386,6 +386,10 @@ func (e *Emitter) secretHeader(name string) bool {
 // disk, an I/O error), and since when, or nil while it takes writes.
 func (e *Emitter) Health() (err error, since time.Time) { return e.db.health() }
 
+// Failures counts the spells of failure emit.db's writes have met, over
+// by now or not (see inspect.SQLite.Failures).
+func (e *Emitter) Failures() uint64 { return e.db.fails.Load() }
+
 // webhook returns the live definition of id, or nil.
 func (e *Emitter) webhook(id string) *Webhook { return e.snap.Load().hooks[id] }
 

@@ -73,6 +73,8 @@ type journal struct {
 	acked atomic.Uint64
 	// failing is the last failed write, nil once one works.
 	failing atomic.Pointer[writeFailure]
+	// fails counts the spells of failure: the times failing was set.
+	fails atomic.Uint64
 }
 
 type writeFailure struct {
@@ -433,6 +435,7 @@ func (j *journal) append(p *pendingWrite, enqueue func([]*pendingWrite)) error {
 		}
 	} else if f := j.failing.Load(); f == nil {
 		j.failing.Store(&writeFailure{g.err, time.Now(), len(buf)})
+		j.fails.Add(1)
 	}
 	close(g.done)
 

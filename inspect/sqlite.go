@@ -107,6 +107,7 @@ type SQLite struct {
 	healthMu  sync.Mutex
 	healthErr error
 	healthAt  time.Time
+	fails     uint64 // spells of failure begun, under healthMu
 	// retainedTo is the newest row retention deleted; index entries up to
 	// ftsPurged are gone. Only the writer uses them.
 	retainedTo, ftsPurged int64
@@ -1644,8 +1645,25 @@ func (s *SQLite) setHealth(err error) {
 	defer s.healthMu.Unlock()
 	if (err == nil) != (s.healthErr == nil) {
 		s.healthAt = s.opts.Now()
+		if err != nil {
+			s.fails++
+		}
 	}
 	s.healthErr = err
+}
+
+// Failures counts the spells of failure the store's writes have met since
+// it opened, over by now or not. A spell that began and ended between two
+// looks at Health shows here alone: the log can still say that writes
+// work again.
+func (s *SQLite) Failures() uint64 {
+	s.healthMu.Lock()
+	n := s.fails
+	s.healthMu.Unlock()
+	if s.jr != nil {
+		n += s.jr.fails.Load()
+	}
+	return n
 }
 
 // Health returns the error of the last failed write, and since when, or nil
