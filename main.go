@@ -296,6 +296,26 @@ Flags:
 	return errUsage
 }
 
+// configReadError says why the config file named by --config cannot be
+// read: not there (and where it was looked for), a directory, or what the
+// system said.
+func configReadError(path string, err error) error {
+	abs, aerr := filepath.Abs(path)
+	if aerr != nil {
+		abs = path
+	}
+	var pe *os.PathError
+	switch fi, serr := os.Stat(path); {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("config: no config file %s (looked for %s): --config names a file that is not there; leave --config out to run without one", path, abs)
+	case serr == nil && fi.IsDir():
+		return fmt.Errorf("config: %s is a directory, not a config file", path)
+	case errors.As(err, &pe):
+		return fmt.Errorf("config: cannot read %s: %v", path, pe.Err)
+	}
+	return fmt.Errorf("config: %w", err)
+}
+
 func version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
@@ -559,7 +579,7 @@ Flags:
 	var specs []proxy.Spec // the config's proxies
 	if _, statErr := os.Stat(cfgPath); statErr == nil || o.config != "" {
 		if cfgBytes, err = os.ReadFile(cfgPath); err != nil {
-			return fmt.Errorf("config: %w", err)
+			return configReadError(cfgPath, err)
 		}
 		// Every section's errors at once, as check gives them.
 		cfg, err = rules.Parse(cfgBytes, cfgPath, getenv)
