@@ -1502,3 +1502,35 @@ func testBrowserMarkKeyTrafficOnly(t *testing.T, p *browserPage) {
 		p.fatalf(t, "x on the Webhooks view left the traffic list with %q, want 1 marked", got)
 	}
 }
+
+// testBrowserDeletedElsewhere: an exchange deleted by another page or a
+// script leaves this page's list, and its detail pane when open; a bin
+// cleared elsewhere empties the list. The page kept showing them until
+// it was reloaded.
+func testBrowserDeletedElsewhere(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	var ids []string
+	for i := range 3 {
+		ids = append(ids, browserCapture(t, s.Capture, fmt.Sprintf("/b/gone/%d", i), `{}`))
+	}
+	p.openUI(t, s.UI)
+	p.waitFor(t, "the list loads", `window.hooklab.list.size === 3`, 5*time.Second)
+	p.do(t, "open the newest", chromedp.Evaluate[chromedp.Void](`location.hash = '#/exchanges/`+ids[2]+`'`))
+	p.waitFor(t, "its detail shows", `!!document.querySelector('[aria-label="Delete this exchange"]')`, 5*time.Second)
+
+	if resp, b := s.api(t, "DELETE", "/api/exchanges/"+strings.ToLower(ids[2]), nil); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", resp.StatusCode, b)
+	}
+	p.waitFor(t, "it leaves the list and the pane", `window.hooklab.list.size === 2 && !document.querySelector(`+jsQuote(browserRow(ids[2]))+`) && !document.querySelector('[aria-label="Delete this exchange"]')`, 5*time.Second)
+	if !evalIn[bool](t, p, `!!document.querySelector(`+jsQuote(browserRow(ids[0]))+`)`) {
+		t.Errorf("another exchange left the list too")
+	}
+
+	if resp, b := s.api(t, "DELETE", "/api/exchanges?bin=gone", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("clear: %d %s", resp.StatusCode, b)
+	}
+	p.waitFor(t, "the cleared bin leaves the list", `window.hooklab.list.size === 0 && !document.querySelector('tr.exchange-row')`, 5*time.Second)
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}

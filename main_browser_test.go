@@ -381,6 +381,7 @@ func TestBrowser(t *testing.T) {
 		{"EditResendLargeBody", testBrowserEditResendLargeBody},
 		{"ReconnectKeepsPlace", testBrowserReconnectKeepsPlace},
 		{"DeleteNewLowersPill", testBrowserDeleteNewLowersPill},
+		{"DeletedElsewhere", testBrowserDeletedElsewhere},
 		{"PausedReconnectHolds", testBrowserPausedReconnectHolds},
 		{"CountsFollowOtherBins", testBrowserCountsFollowOtherBins},
 		{"CountsFetchNothing", testBrowserCountsFetchNothing},

@@ -2715,3 +2715,53 @@ func TestReplayRefusesFlagsThatDoNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamSaysWhatIsDeleted: a delete or a clear through the API is sent
+// on the stream, to a client filtering another bin too, so that other
+// pages take the exchanges out; the stream said nothing of them.
+func TestStreamSaysWhatIsDeleted(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	id := s.send(t, "POST", "/b/one/x", "application/json", []byte(`{}`)).ID
+	u := "ws" + strings.TrimPrefix(s.UI, "http") + "api/stream?bin=other"
+	conn, resp, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {strings.TrimSuffix(s.UI, "/")}})
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, resp)
+	}
+	defer conn.Close()
+	next := func() map[string]any {
+		t.Helper()
+		conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		for {
+			var m map[string]any
+			if err := conn.ReadJSON(&m); err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			switch m["type"] {
+			case "hello", "deleted", "cleared":
+				return m
+			} // another feature's message ("store", "rules"): not this test's
+		}
+	}
+	if m := next(); m["type"] != "hello" {
+		t.Fatalf("first message %v", m)
+	}
+	if r, b := s.api(t, "DELETE", "/api/exchanges/"+strings.ToLower(id), nil); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", r.StatusCode, b)
+	}
+	if m := next(); m["type"] != "deleted" || m["id"] != id {
+		t.Errorf("after a delete: %v, want deleted %s", m, id)
+	}
+	if r, b := s.api(t, "DELETE", "/api/exchanges?bin=one", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("clear: %d %s", r.StatusCode, b)
+	}
+	if m := next(); m["type"] != "cleared" || m["bin"] != "one" {
+		t.Errorf("after a clear of bin one: %v", m)
+	}
+	if r, b := s.api(t, "DELETE", "/api/exchanges", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("clear all: %d %s", r.StatusCode, b)
+	}
+	if m := next(); m["type"] != "cleared" || m["bin"] != nil {
+		t.Errorf("after a clear of every bin: %v", m)
+	}
+}

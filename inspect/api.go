@@ -495,10 +495,13 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) delete(w http.ResponseWriter, r *http.Request) {
-	if err := a.cfg.Store.Delete(r.Context(), r.PathValue("id")); err != nil {
+	id := r.PathValue("id")
+	if err := a.cfg.Store.Delete(r.Context(), id); err != nil {
 		a.fail(w, r, err)
 		return
 	}
+	// Other pages showing it take it out of their lists.
+	a.publish(Event{Type: "deleted", Data: map[string]any{"id": strings.ToUpper(id)}})
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -530,6 +533,12 @@ func (a *API) clear(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.binsChanged(r.Context(), bin)
+	// Other pages reload their lists: the bin (null: every bin) is empty.
+	cleared := any(nil)
+	if q.Has("bin") {
+		cleared = bin
+	}
+	a.publish(Event{Type: "cleared", Data: map[string]any{"bin": cleared, "deleted": n}})
 	WriteJSON(w, http.StatusOK, map[string]any{"deleted": n})
 }
 
@@ -847,7 +856,15 @@ func (a *API) deleteBin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.binsChanged(r.Context(), name)
+	a.publish(Event{Type: "cleared", Data: map[string]any{"bin": name, "deleted": n, "bin_deleted": true}})
 	WriteJSON(w, http.StatusOK, map[string]any{"deleted": n})
+}
+
+// publish sends ev to the live stream's clients, when there is a hub.
+func (a *API) publish(ev Event) {
+	if a.cfg.Hub != nil {
+		a.cfg.Hub.Publish(ev)
+	}
 }
 
 func (a *API) binsChanged(ctx context.Context, bin string) {

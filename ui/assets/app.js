@@ -133,6 +133,22 @@ const live = new Live({
         // captures are answered 503 and show nowhere else.
         setStoreError(msg.error);
         break;
+      case 'deleted': {
+        // Deleted elsewhere (another page, a script): out of this list
+        // too, and out of the detail pane if it shows it.
+        if (!msg.id) break;
+        const open = detail.id === msg.id;
+        const next = open && list.selected === msg.id ? list.neighbour(1) || list.neighbour(-1) : '';
+        if (list.has(msg.id)) list.remove(msg.id);
+        if (open) closeDetail(next);
+        break;
+      }
+      case 'cleared':
+        // A bin (or every bin) was emptied elsewhere: what is listed may
+        // be gone; list again.
+        if (msg.bin === null || !state.bin || state.bin === msg.bin) reload();
+        views.onStream(msg);
+        break;
       case 'rules':
         setRulesError(msg.error);
         loadRules(); // the mock rules may have come or gone
