@@ -47,7 +47,7 @@ func Stream(cfg StreamConfig) http.Handler {
 		cfg.Buffer = 4096
 	}
 	if cfg.PingInterval <= 0 {
-		cfg.PingInterval = 20 * time.Second
+		cfg.PingInterval = DefaultPingInterval
 	}
 	up := websocket.Upgrader{
 		ReadBufferSize:  1024,

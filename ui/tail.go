@@ -39,7 +39,16 @@ type TailConfig struct {
 	// has not answered yet before it gives up (a typo in a script's
 	// address). Once connected, it reconnects for as long as ctx lasts.
 	Wait time.Duration
+	// Silence is how long a connection may bring nothing, not even the
+	// server's ping, before tail takes it for dead and reconnects: a
+	// server whose machine slept or whose network went leaves no close
+	// behind. 3 × DefaultPingInterval when zero.
+	Silence time.Duration
 }
+
+// DefaultPingInterval is how often the stream pings a client when
+// StreamConfig.PingInterval is zero.
+const DefaultPingInterval = 20 * time.Second
 
 // Tail follows a running server's stream and prints one line per exchange
 // until ctx ends, reconnecting whenever the connection drops.
@@ -211,6 +220,25 @@ type tailer struct {
 func (t *tailer) follow(ctx context.Context, conn *websocket.Conn, connected func()) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	silence := t.cfg.Silence
+	if silence <= 0 {
+		silence = 3 * DefaultPingInterval
+	}
+	alive := func() { _ = conn.SetReadDeadline(time.Now().Add(silence)) }
+	// The server's pings are its word that it is there: each moves the
+	// deadline on, and is answered as gorilla's own handler does.
+	conn.SetPingHandler(func(data string) error {
+		alive()
+		err := conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(5*time.Second))
+		if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				return err
+			}
+		}
+		return nil
+	})
+	alive()
 	_, msg, err := conn.ReadMessage()
 	if err != nil {
 		return err
@@ -235,8 +263,12 @@ func (t *tailer) follow(ctx context.Context, conn *websocket.Conn, connected fun
 		}
 	}
 	for {
+		alive()
 		_, msg, err := conn.ReadMessage()
 		if err != nil {
+			if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+				return fmt.Errorf("the server sent nothing, not even a ping, for %v", silence)
+			}
 			return err
 		}
 		var m struct {
