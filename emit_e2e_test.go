@@ -610,7 +610,7 @@ automations:
 	if when, _ := json.Marshal(tr.When); !strings.Contains(string(when), `"urgent"`) || !strings.Contains(string(when), `"REDACTED"`) {
 		t.Errorf("trigger conditions %s: want the priority's and the token's REDACTED", when)
 	}
-	if p := got.Triggers[1].Notify.Params; len(p) != 2 || p[0] != [2]string{"access_token", "REDACTED"} || p[1] != [2]string{"id", "{{ticket.id}}"} {
+	if p := got.Triggers[1].Notify.Params; len(p) != 2 || p[0] != [2]string{"id", "{{ticket.id}}"} || p[1] != [2]string{"access_token", "REDACTED"} {
 		t.Errorf("trigger params %q", p)
 	}
 	a := got.Automations[0]

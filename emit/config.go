@@ -1,6 +1,7 @@
 package emit
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -745,7 +746,14 @@ func (d *decoder) notify(n *yaml.Node, what string) (notify, map[string]*yaml.No
 		case "params":
 			keys := map[string]*yaml.Node{}
 			m := d.strMap(p.val, "notify params", keys)
-			for _, k := range sortedKeys(m) {
+			// In the order the file gives them, as Zendesk sends its
+			// key/value pairs.
+			names := sortedKeys(m)
+			slices.SortStableFunc(names, func(a, b string) int {
+				ka, kb := keys[a], keys[b]
+				return cmp.Or(cmp.Compare(ka.Line, kb.Line), cmp.Compare(ka.Column, kb.Column))
+			})
+			for _, k := range names {
 				tpl, err := rules.NewTemplate(m[k], rules.FormatText)
 				if err != nil {
 					d.errorf(keys[k], "notify params %s: %v", k, err)

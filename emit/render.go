@@ -408,7 +408,10 @@ func (e *Emitter) render(w *Webhook, ev *Event, data any, nt *notify, now time.T
 	req := storedRequest{Method: w.Method, URL: w.Endpoint, Endpoint: w.Endpoint}
 	bodyless := w.bodyless()
 	var body []byte
-	var params url.Values
+	// params are the rendered URL parameters (or form fields), in the
+	// order the notify lists them, as Zendesk sends its key/value pairs
+	// (url.Values.Encode sorts them by name). nil: none.
+	var params []string
 	if nt == nil {
 		if !bodyless {
 			body = e.envelope(ev)
@@ -419,19 +422,19 @@ func (e *Emitter) render(w *Webhook, ev *Event, data any, nt *notify, now time.T
 		}
 		vars := liquidVars(ev, data, w, now)
 		if len(nt.params) > 0 {
-			params = url.Values{}
+			params = make([]string, 0, len(nt.params))
 			for _, p := range nt.params {
 				v, err := p.tpl.Render(vars)
 				if err != nil {
 					return req, fmt.Errorf("params %s: %v", p.key, err)
 				}
-				params.Add(p.key, string(v))
+				params = append(params, url.QueryEscape(p.key)+"="+url.QueryEscape(string(v)))
 			}
 		}
 		switch {
 		case bodyless:
 		case w.Format == FormatForm && params != nil:
-			body = []byte(params.Encode())
+			body = []byte(strings.Join(params, "&"))
 			params = nil
 		case nt.payload != "" && nt.structured && (w.Format == FormatXML || w.Format == FormatForm):
 			// A structure: rendered as the JSON it is, then written as XML
@@ -478,7 +481,7 @@ func (e *Emitter) render(w *Webhook, ev *Event, data any, nt *notify, now time.T
 		// After the endpoint's own query, kept as written (a signed or
 		// order-sensitive URL; url.Values would sort it and drop a pair
 		// holding ;).
-		if enc := params.Encode(); enc != "" {
+		if enc := strings.Join(params, "&"); enc != "" {
 			if u.RawQuery != "" && !strings.HasSuffix(u.RawQuery, "&") {
 				u.RawQuery += "&"
 			}

@@ -256,7 +256,7 @@ func TestRebaseKeepsTheEndpointQuery(t *testing.T) {
 	te.setConfig(yaml("/new?sig=c;d&z=3&a=1", ""))
 	te.settle(second[0].ID, 0)
 	got := s.got()
-	want := []string{"/old?sig=a;b&z=2&a=1&b=fixed&q=x1", "/new?sig=c;d&z=3&a=1&b=fixed&q=x2"}
+	want := []string{"/old?sig=a;b&z=2&a=1&q=x1&b=fixed", "/new?sig=c;d&z=3&a=1&q=x2&b=fixed"} // params in the config's order
 	if len(got) != 2 || got[0].URL != want[0] || got[1].URL != want[1] {
 		var urls []string
 		for _, g := range got {
@@ -470,5 +470,47 @@ triggers:
 	waitFor(t, "the delivery", func() bool { return s.count() > 0 })
 	if got := s.got(); string(got[0].Body) != "\ufeff<?xml version=\"1.0\"?><a>abc</a>" {
 		t.Errorf("sink got %q", got[0].Body)
+	}
+}
+
+// TestParamsKeepTheirOrder: URL parameters and form fields go in the order
+// the notify lists them, as Zendesk sends its key/value pairs; they were
+// sorted by name.
+func TestParamsKeepTheirOrder(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, nil)
+	yaml := `webhooks:
+  - id: f
+    endpoint: ` + s.URL + `/form
+    format: form_encoded
+    signing: {scheme: none}
+  - id: g
+    endpoint: ` + s.URL + `/get?b=0
+    method: GET
+    signing: {scheme: none}
+triggers:
+  - name: f
+    when: {event: t.order}
+    notify: {webhook: f, params: {z: "1", a: "{{ticket.n}}", m: "x y"}}
+  - name: g
+    when: {event: t.order}
+    notify: {webhook: g, params: {z: "1", a: "{{ticket.n}}", m: "x y"}}
+`
+	te := newEnv(t, yaml, nil)
+	for _, x := range te.emit("t.order", `{"ticket": {"n": 42}}`) {
+		if inv, _ := te.drive(x.ID); inv.Status != InvocationSuccess {
+			t.Fatalf("%s: %s %s", x.WebhookID, inv.Status, inv.Error)
+		}
+	}
+	got := map[string]sunk{}
+	for _, r := range s.got() {
+		u, _ := url.Parse(r.URL)
+		got[u.Path] = r
+	}
+	if b := string(got["/form"].Body); b != "z=1&a=42&m=x+y" {
+		t.Errorf("form body %q, want z=1&a=42&m=x+y", b)
+	}
+	if u, _ := url.Parse(got["/get"].URL); u == nil || u.RawQuery != "b=0&z=1&a=42&m=x+y" {
+		t.Errorf("GET URL %q, want the query b=0&z=1&a=42&m=x+y", got["/get"].URL)
 	}
 }
