@@ -1481,11 +1481,78 @@ func parseLiquidDate(s string) (time.Time, error) {
 		"Monday, January 2, 2006", "Mon, Jan 2, 2006",
 		"2 January 2006", "2 Jan 2006", "2 January 2006 15:04", "2 Jan 2006 15:04", "2 Jan 2006 15:04:05"}
 	for _, l := range layouts {
-		if t, err := time.Parse(l, s); err == nil {
+		// In UTC, not time.Local: a zone's name (PDT) then means the same
+		// offset on every machine, never the host's.
+		t, err := time.ParseInLocation(l, s, time.UTC)
+		if err != nil {
+			continue
+		}
+		if !strings.Contains(l, "MST") {
 			return t, nil
 		}
+		// Go reads a zone's name it does not know (all but UTC here) as
+		// a zone of offset 0 by that name: 10:00 EST would be 10:00 UTC.
+		name, off := t.Zone()
+		if off != 0 {
+			return t, nil // GMT+3: Go read its offset
+		}
+		off, ok := zoneOffset(name)
+		if !ok {
+			return time.Time{}, fmt.Errorf("date: %q: the offset of zone %q is not known; write it as an offset (-0500) or in UTC", s, name)
+		}
+		y, mo, d := t.Date()
+		h, mi, sec := t.Clock()
+		return time.Date(y, mo, d, h, mi, sec, t.Nanosecond(), time.FixedZone(strings.ToUpper(name), off)), nil
 	}
 	return time.Time{}, fmt.Errorf("date: cannot parse %q", s)
+}
+
+// zoneOffset is the offset, in seconds east of UTC, of a zone's name
+// parseLiquidDate reads: Ruby's own (UTC, GMT and North America's) and
+// the common European, Asian and Australian ones; ok is false for others.
+func zoneOffset(name string) (off int, ok bool) {
+	const h = 3600
+	switch strings.ToUpper(name) {
+	case "UTC", "UT", "GMT", "Z", "WET":
+		return 0, true
+	case "EST":
+		return -5 * h, true
+	case "EDT", "AST":
+		return -4 * h, true
+	case "CST":
+		return -6 * h, true
+	case "CDT":
+		return -5 * h, true
+	case "MST":
+		return -7 * h, true
+	case "MDT":
+		return -6 * h, true
+	case "PST":
+		return -8 * h, true
+	case "PDT":
+		return -7 * h, true
+	case "AKDT":
+		return -8 * h, true
+	case "AKST":
+		return -9 * h, true
+	case "HST":
+		return -10 * h, true
+	case "WEST", "BST", "CET":
+		return h, true
+	case "CEST", "EET":
+		return 2 * h, true
+	case "EEST":
+		return 3 * h, true
+	case "IST":
+		return 5*h + h/2, true
+	case "JST", "KST":
+		return 9 * h, true
+	case "AEST":
+		return 10 * h, true
+	case "AEDT":
+		return 11 * h, true
+	}
+	return 0, false
 }
 
 // numberValue converts any Go number to float64 (others unchanged).

@@ -1053,3 +1053,31 @@ func TestDateFilterReadsCommonDates(t *testing.T) {
 		t.Errorf("an unreadable date gave %q, want an error", out)
 	}
 }
+
+// TestDateFilterZoneNames: a date with a zone's name means that zone's
+// offset, the same on every machine: Go's parser reads a name it does not
+// know as a zone of offset 0 (and one the host's zone uses as the host's
+// offset), so 10:00 EST came out as 10:00 UTC. A name whose offset is not
+// known is an error, not a time hours off.
+func TestDateFilterZoneNames(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"2024-05-01 10:00:00 EST", "2024-05-01T15:00:00Z"},
+		{"2024-05-01 10:00:00 PDT", "2024-05-01T17:00:00Z"},
+		{"2024-05-01 10:00:00 UTC", "2024-05-01T10:00:00Z"},
+		{"Wed May  1 10:00:00 PDT 2024", "2024-05-01T17:00:00Z"},
+		{"Wed, 01 May 2024 10:00:00 CEST", "2024-05-01T08:00:00Z"},
+		{"Wed, 01 May 2024 10:00:00 GMT", "2024-05-01T10:00:00Z"},
+		{"Wed, 01 May 2024 10:00:00 -0500", "2024-05-01T15:00:00Z"},
+		{"May 1, 2024 10:00", "2024-05-01T10:00:00Z"},
+	}
+	for _, tt := range tests {
+		got, err := parseLiquidDate(tt.in)
+		if err != nil || got.UTC().Format(time.RFC3339) != tt.want {
+			t.Errorf("parseLiquidDate(%q) = %v, %v; want %s", tt.in, got, err, tt.want)
+		}
+	}
+	if got, err := parseLiquidDate("2024-05-01 10:00:00 XYZT"); err == nil {
+		t.Errorf("a zone of no known offset gave %v, want an error", got)
+	}
+}
