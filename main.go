@@ -307,7 +307,7 @@ func configReadError(path string, err error) error {
 	var pe *os.PathError
 	switch fi, serr := os.Stat(path); {
 	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("config: no config file %s (looked for %s): --config names a file that is not there; leave --config out to run without one", path, abs)
+		return fmt.Errorf("config: no config file %s (looked for %s): --config names a file that is not there", path, abs)
 	case serr == nil && fi.IsDir():
 		return fmt.Errorf("config: %s is a directory, not a config file", path)
 	case errors.As(err, &pe):

@@ -37,7 +37,8 @@ func fromZendeskShape(def []byte) ([]byte, error) {
 		return def, nil
 	}
 	changed := false
-	for zd, hl := range map[string]string{"http_method": "method", "request_format": "format"} {
+	for _, names := range [][2]string{{"http_method", "method"}, {"request_format", "format"}} {
+		zd, hl := names[0], names[1]
 		v, ok := m[zd]
 		if !ok {
 			continue

@@ -91,7 +91,13 @@ func (w *loggedWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-func (w *loggedWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+func (w *loggedWriter) Flush() { _ = w.FlushError() }
+
+// FlushError is what http.ResponseController.Flush calls: the error of the
+// writer underneath reaches its caller.
+func (w *loggedWriter) FlushError() error {
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
 
 func (w *loggedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()

@@ -1476,8 +1476,8 @@ func parseLiquidDate(s string) (time.Time, error) {
 	layouts := []string{time.RFC1123Z, time.RFC1123, time.RFC850, time.RFC822Z, time.RFC822, time.ANSIC, time.UnixDate, time.RubyDate,
 		"2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05 MST", "2006-01-02 15:04:05.999999999", "2006-01-02 15:04", "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02",
 		"2006/01/02 15:04:05", "2006/01/02 15:04", "2006/01/02",
-		"January 2, 2006", "January 2 2006", "January 2, 2006 15:04", "January 2, 2006 15:04:05", "January 2, 2006 3:04 PM", "January 2, 2006 at 15:04",
-		"Jan 2, 2006", "Jan 2 2006", "Jan 2, 2006 15:04", "Jan 2, 2006 15:04:05", "Jan 2, 2006 3:04 PM",
+		"January 2, 2006", "January 2 2006", "January 2, 2006 15:04", "January 2, 2006 15:04:05", "January 2, 2006 3:04 PM", "January 2, 2006 3:04 pm", "January 2, 2006 at 15:04",
+		"Jan 2, 2006", "Jan 2 2006", "Jan 2, 2006 15:04", "Jan 2, 2006 15:04:05", "Jan 2, 2006 3:04 PM", "Jan 2, 2006 3:04 pm",
 		"Monday, January 2, 2006", "Mon, Jan 2, 2006",
 		"2 January 2006", "2 Jan 2006", "2 January 2006 15:04", "2 Jan 2006 15:04", "2 Jan 2006 15:04:05"}
 	for _, l := range layouts {
