@@ -1302,3 +1302,55 @@ func TestShadowed(t *testing.T) {
 		t.Errorf("Shadowed:\n got %q\nwant %q", got, want)
 	}
 }
+
+// TestRedactedTriggersAndAutomations: check --print (and the API's view of
+// the config) shows the params and data of triggers and automations with
+// secret-named keys REDACTED, and a condition's value on such a path: they
+// printed as written.
+func TestRedactedTriggersAndAutomations(t *testing.T) {
+	t.Parallel()
+	src := `webhooks:
+  - id: hook
+    endpoint: http://127.0.0.1:3000/x
+    method: GET
+triggers:
+  - name: t
+    when:
+      event: ticket.created
+      all:
+        - {path: ticket.api_key, op: eq, value: cond-secret}
+        - {path: ticket.priority, op: eq, value: urgent}
+    notify: {webhook: hook, params: {id: "{{ticket.id}}", access_token: param-secret, env: "${TOKEN}"}}
+automations:
+  - name: a
+    every: 1h
+    data: {account: {password: data-secret, name: acme}}
+    notify: {webhook: hook, params: {id: "1"}}
+`
+	c, err := Parse([]byte(src), "x.yaml", func(string) string { return "env-value" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := func(name string) bool {
+		n := strings.ToLower(name)
+		return strings.Contains(n, "token") || strings.Contains(n, "password") || strings.Contains(n, "key")
+	}
+	out, err := c.Redacted(secret).Normalized()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	for _, leak := range []string{"cond-secret", "param-secret", "data-secret", "env-value"} {
+		if strings.Contains(s, leak) {
+			t.Errorf("the printed config shows %s:\n%s", leak, s)
+		}
+	}
+	for _, kept := range []string{"urgent", "{{ticket.id}}", "acme", "${TOKEN}", "ticket.api_key"} {
+		if !strings.Contains(s, kept) {
+			t.Errorf("the printed config lost %s:\n%s", kept, s)
+		}
+	}
+	if strings.Count(s, Redacted) != 3 {
+		t.Errorf("want 3 values REDACTED:\n%s", s)
+	}
+}

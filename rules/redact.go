@@ -35,7 +35,55 @@ func (c *Config) Redacted(secret func(name string) bool) *Config {
 	}
 	out.Webhooks = redactNode(c.Webhooks, secret)
 	out.Proxies = redactNode(c.Proxies, secret)
+	out.Triggers = redactNotifyNode(c.Triggers, secret)
+	out.Automations = redactNotifyNode(c.Automations, secret)
 	return &out
+}
+
+// redactNotifyNode copies a triggers or automations section with, as GET
+// /api/emit/config shows them, the values of the params and data keys
+// that secret names (access_token, password) REDACTED, at any depth, and
+// the value of a condition on such a path (ticket.api_key). A value the
+// file takes from ${NAME} is printed as ${NAME}, the file's text, already.
+func redactNotifyNode(n *yaml.Node, secret func(string) bool) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	redacted := func() *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: Redacted} }
+	var cp func(n *yaml.Node, keyed bool) *yaml.Node
+	cp = func(n *yaml.Node, keyed bool) *yaml.Node {
+		c := *n
+		if n.Kind == yaml.ScalarNode {
+			return &c
+		}
+		c.Content = make([]*yaml.Node, len(n.Content))
+		// A condition: {path: ticket.api_key, op: eq, value: ...}.
+		condOnSecret := false
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == "path" && n.Content[i+1].Kind == yaml.ScalarNode {
+					p := n.Content[i+1].Value
+					condOnSecret = secret(p[strings.LastIndexAny(p, ".#")+1:])
+				}
+			}
+		}
+		for i, x := range n.Content {
+			if n.Kind != yaml.MappingNode || i%2 == 0 {
+				c.Content[i] = cp(x, keyed)
+				continue
+			}
+			key := n.Content[i-1].Value
+			switch {
+			case keyed && secret(key) && x.Kind == yaml.ScalarNode,
+				condOnSecret && (key == "value" || key == "values") && x.Kind != yaml.MappingNode:
+				c.Content[i] = redacted()
+			default:
+				c.Content[i] = cp(x, keyed || key == "params" || key == "data")
+			}
+		}
+		return &c
+	}
+	return cp(n, false)
 }
 
 // redactedCond stands for a condition on a secret header's value.
