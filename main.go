@@ -296,21 +296,32 @@ Flags:
 	return errUsage
 }
 
+// configFileProblem says what keeps path from being read as a config
+// file, for serve --config and check alike: not there (and where it was
+// looked for), or a directory; "" when neither.
+func configFileProblem(path string) string {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		abs, aerr := filepath.Abs(path)
+		if aerr != nil {
+			abs = path
+		}
+		return fmt.Sprintf("no config file %s (looked for %s)", path, abs)
+	case err == nil && fi.IsDir():
+		return path + " is a directory, not a config file"
+	}
+	return ""
+}
+
 // configReadError says why the config file named by --config cannot be
-// read: not there (and where it was looked for), a directory, or what the
-// system said.
+// read, err being what reading it returned.
 func configReadError(path string, err error) error {
-	abs, aerr := filepath.Abs(path)
-	if aerr != nil {
-		abs = path
+	if p := configFileProblem(path); p != "" {
+		return errors.New("config: " + p)
 	}
 	var pe *os.PathError
-	switch fi, serr := os.Stat(path); {
-	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("config: no config file %s (looked for %s): --config names a file that is not there", path, abs)
-	case serr == nil && fi.IsDir():
-		return fmt.Errorf("config: %s is a directory, not a config file", path)
-	case errors.As(err, &pe):
+	if errors.As(err, &pe) {
 		return fmt.Errorf("config: cannot read %s: %v", path, pe.Err)
 	}
 	return fmt.Errorf("config: %w", err)
@@ -1336,22 +1347,19 @@ Flags:
 	if file == "" {
 		file = defaultConfig
 	}
-	if fi, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
-		// Said plainly, with where it looked: "read config: open
-		// hooklab.yaml: no such file or directory" left a new user to
-		// work out that check wants a file, and which.
+	// Said plainly, with where it looked: "read config: open hooklab.yaml:
+	// no such file or directory" left a new user to work out that check
+	// wants a file, and which.
+	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) && !named {
 		abs, aerr := filepath.Abs(file)
 		if aerr != nil {
 			abs = file
 		}
-		if named {
-			fmt.Fprintf(stderr, "hooklab check: no config file %s (looked for %s)\n", file, abs)
-		} else {
-			fmt.Fprintf(stderr, "hooklab check: no config file: there is no %s in the working directory (looked for %s); name one (hooklab check FILE), or write one (hooklab schema describes it; serve runs without one)\n", defaultConfig, abs)
-		}
+		fmt.Fprintf(stderr, "hooklab check: no config file: there is no %s in the working directory (looked for %s); name one (hooklab check FILE), or write one (hooklab schema describes it; serve runs without one)\n", defaultConfig, abs)
 		return errReported
-	} else if err == nil && fi.IsDir() {
-		fmt.Fprintf(stderr, "hooklab check: %s is a directory, not a config file\n", file)
+	}
+	if p := configFileProblem(file); p != "" {
+		fmt.Fprintln(stderr, "hooklab check: "+p)
 		return errReported
 	}
 	cfg, err := rules.Load(file, getenv)

@@ -1646,7 +1646,7 @@ func TestStartupErrors(t *testing.T) {
 		{"no bins", []string{"--memory", "--max-bins", "0"}, "--max-bins 0"},
 		{"empty data", []string{"--data", ""}, "--data is empty"},
 		{"empty config", []string{"--memory", "--config", ""}, "--config is empty"},
-		{"config not there", []string{"--memory", "--config", filepath.Join(dir, "missing.yaml")}, "config: no config file " + filepath.Join(dir, "missing.yaml") + " (looked for " + filepath.Join(dir, "missing.yaml") + "): --config names a file that is not there"},
+		{"config not there", []string{"--memory", "--config", filepath.Join(dir, "missing.yaml")}, "config: no config file " + filepath.Join(dir, "missing.yaml") + " (looked for " + filepath.Join(dir, "missing.yaml") + ")"},
 		{"config a directory", []string{"--memory", "--config", dir}, "config: " + dir + " is a directory, not a config file"},
 		// --auth "$TOKEN" with TOKEN unset served with no token, saying nothing.
 		{"empty auth", []string{"--memory", "--auth", ""}, "--auth is empty: give a token"},
