@@ -3,7 +3,6 @@ package emit
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
 
 	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/rules"
@@ -166,8 +165,8 @@ func shownJSON(b []byte, env *rules.EnvSeen, secret func(string) bool) (shown an
 	walk = func(v any) any {
 		switch x := v.(type) {
 		case map[string]any:
-			if p, ok := x["path"].(string); ok && secret(p[strings.LastIndex(p, ".")+1:]) {
-				for _, k := range []string{"value", "equals", "contains", "regex"} {
+			if p, ok := x["path"].(string); ok && rules.RedactsCondition(p, secret) {
+				for _, k := range rules.CondValueKeys() {
 					if _, ok := x[k]; ok {
 						x[k] = rules.Redacted
 						redacted = true

@@ -1303,10 +1303,10 @@ func TestShadowed(t *testing.T) {
 	}
 }
 
-// TestRedactedTriggersAndAutomations: check --print (and the API's view of
-// the config) shows the params and data of triggers and automations with
-// secret-named keys REDACTED, and a condition's value on such a path: they
-// printed as written.
+// TestRedactedTriggersAndAutomations: check --print shows triggers and
+// automations with the values of secret-named keys REDACTED (params, data,
+// a payload written as YAML), and a condition's value on such a path, as
+// GET /api/emit/config does: they printed as written.
 func TestRedactedTriggersAndAutomations(t *testing.T) {
 	t.Parallel()
 	src := `webhooks:
@@ -1325,7 +1325,7 @@ automations:
   - name: a
     every: 1h
     data: {account: {password: data-secret, name: acme}}
-    notify: {webhook: hook, params: {id: "1"}}
+    notify: {webhook: hook, payload: {ticket: {api_key: payload-secret, tags: [a]}}}
 `
 	c, err := Parse([]byte(src), "x.yaml", func(string) string { return "env-value" })
 	if err != nil {
@@ -1340,7 +1340,7 @@ automations:
 		t.Fatal(err)
 	}
 	s := string(out)
-	for _, leak := range []string{"cond-secret", "param-secret", "data-secret", "env-value"} {
+	for _, leak := range []string{"cond-secret", "param-secret", "data-secret", "payload-secret", "env-value"} {
 		if strings.Contains(s, leak) {
 			t.Errorf("the printed config shows %s:\n%s", leak, s)
 		}
@@ -1350,7 +1350,7 @@ automations:
 			t.Errorf("the printed config lost %s:\n%s", kept, s)
 		}
 	}
-	if strings.Count(s, Redacted) != 3 {
-		t.Errorf("want 3 values REDACTED:\n%s", s)
+	if strings.Count(s, Redacted) != 4 {
+		t.Errorf("want 4 values REDACTED:\n%s", s)
 	}
 }

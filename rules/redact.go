@@ -2,6 +2,7 @@ package rules
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -40,50 +41,55 @@ func (c *Config) Redacted(secret func(name string) bool) *Config {
 	return &out
 }
 
-// redactNotifyNode copies a triggers or automations section with, as GET
-// /api/emit/config shows them, the values of the params and data keys
-// that secret names (access_token, password) REDACTED, at any depth, and
-// the value of a condition on such a path (ticket.api_key). A value the
-// file takes from ${NAME} is printed as ${NAME}, the file's text, already.
+// RedactsCondition reports whether a condition on path (ticket.api_key)
+// has its value shown REDACTED, and CondValueKeys are the keys that hold
+// it. GET /api/emit/config and check --print redact by these, and by the
+// secret names of keys, alike.
+func RedactsCondition(path string, secret func(string) bool) bool {
+	return secret(path[strings.LastIndexAny(path, ".#")+1:])
+}
+
+// CondValueKeys are the keys of a condition that hold what it compares
+// with (see RedactsCondition).
+func CondValueKeys() []string { return []string{"value", "values", "equals", "contains", "regex"} }
+
+// redactNotifyNode copies a triggers or automations section with the
+// values (not mappings) of keys that secret names (access_token, password)
+// REDACTED, at any depth (params, data, a payload written as YAML), and
+// the values of a condition on such a path (RedactsCondition). A value
+// the file takes from ${NAME} is printed as ${NAME}, the file's text.
 func redactNotifyNode(n *yaml.Node, secret func(string) bool) *yaml.Node {
 	if n == nil {
 		return nil
 	}
-	redacted := func() *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: Redacted} }
-	var cp func(n *yaml.Node, keyed bool) *yaml.Node
-	cp = func(n *yaml.Node, keyed bool) *yaml.Node {
+	var cp func(n *yaml.Node) *yaml.Node
+	cp = func(n *yaml.Node) *yaml.Node {
 		c := *n
 		if n.Kind == yaml.ScalarNode {
 			return &c
 		}
 		c.Content = make([]*yaml.Node, len(n.Content))
-		// A condition: {path: ticket.api_key, op: eq, value: ...}.
 		condOnSecret := false
 		if n.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				if n.Content[i].Value == "path" && n.Content[i+1].Kind == yaml.ScalarNode {
-					p := n.Content[i+1].Value
-					condOnSecret = secret(p[strings.LastIndexAny(p, ".#")+1:])
+					condOnSecret = RedactsCondition(n.Content[i+1].Value, secret)
 				}
 			}
 		}
 		for i, x := range n.Content {
-			if n.Kind != yaml.MappingNode || i%2 == 0 {
-				c.Content[i] = cp(x, keyed)
-				continue
+			if n.Kind == yaml.MappingNode && i%2 == 1 {
+				key := n.Content[i-1].Value
+				if secret(key) && x.Kind != yaml.MappingNode || condOnSecret && slices.Contains(CondValueKeys(), key) && x.Kind != yaml.MappingNode {
+					c.Content[i] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: Redacted}
+					continue
+				}
 			}
-			key := n.Content[i-1].Value
-			switch {
-			case keyed && secret(key) && x.Kind == yaml.ScalarNode,
-				condOnSecret && (key == "value" || key == "values") && x.Kind != yaml.MappingNode:
-				c.Content[i] = redacted()
-			default:
-				c.Content[i] = cp(x, keyed || key == "params" || key == "data")
-			}
+			c.Content[i] = cp(x)
 		}
 		return &c
 	}
-	return cp(n, false)
+	return cp(n)
 }
 
 // redactedCond stands for a condition on a secret header's value.
