@@ -179,7 +179,11 @@ func runEmit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errors.New("emit: --warmup and --pending must not be negative")
 	}
 
-	c := &common{hooklab: f.hooklab, rev: f.rev, hooklabArgs: f.hooklabArgs, load: "go", keep: f.keep,
+	serveArgs, raised := withRetainCount(f.hooklabArgs, f.warmup+f.invocations)
+	if raised {
+		fmt.Fprintf(stderr, "bench: hooklab runs with --retain-count=%d (warm-up and measured invocations), so that retention of finished invocations does not remove ones the run counts\n", f.warmup+f.invocations)
+	}
+	c := &common{hooklab: f.hooklab, rev: f.rev, hooklabArgs: serveArgs, load: "go", keep: f.keep,
 		rounds: f.rounds, connections: f.concurrency}
 	b, cleanup, err := setup(ctx, c, stderr)
 	defer cleanup()
@@ -400,6 +404,27 @@ func fmtCounts(m map[string]int64) string {
 		fmt.Fprintf(&b, "%s=%d", k, m[k])
 	}
 	return b.String()
+}
+
+// defaultRetainCount is hooklab serve's --retain-count default, which
+// also bounds the finished invocations it keeps.
+const defaultRetainCount = 100000
+
+// withRetainCount returns args with --retain-count=n added when a run
+// finishes more than hooklab's default keeps and args set none: retention
+// would remove the oldest finished invocations during the run, and the
+// stats the bench waits on would never count them all.
+func withRetainCount(args []string, n int) ([]string, bool) {
+	if n <= defaultRetainCount {
+		return args, false
+	}
+	for _, a := range args {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name == "retain-count" {
+			return args, false
+		}
+	}
+	return append(slices.Clip(args), "--retain-count="+strconv.Itoa(n)), true
 }
 
 // emitConfig returns the hooklab.yaml of the bench: one webhook to

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -229,5 +230,26 @@ func TestParseProcStatCPU(t *testing.T) {
 		t.Errorf("own CPU: %v", err)
 	} else if err == nil && d < 0 {
 		t.Errorf("own CPU %v", d)
+	}
+}
+
+func TestWithRetainCount(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		n      int
+		want   []string
+		raised bool
+	}{
+		{nil, 21000, nil, false},
+		{nil, 100000, nil, false},
+		{nil, 101000, []string{"--retain-count=101000"}, true},
+		{[]string{"--memory"}, 200000, []string{"--memory", "--retain-count=200000"}, true},
+		{[]string{"--retain-count=5"}, 200000, []string{"--retain-count=5"}, false},
+		{[]string{"-retain-count", "5"}, 200000, []string{"-retain-count", "5"}, false},
+	} {
+		got, raised := withRetainCount(tc.args, tc.n)
+		if !slices.Equal(got, tc.want) || raised != tc.raised {
+			t.Errorf("withRetainCount(%q, %d) = %q, %v; want %q, %v", tc.args, tc.n, got, raised, tc.want, tc.raised)
+		}
 	}
 }
