@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -1311,5 +1312,85 @@ func TestAPIZendeskShapedWebhook(t *testing.T) {
 		if code, raw := c.do("POST", "/api/webhooks/validate", body, &verr); code != 400 || verr.Field != field {
 			t.Errorf("%s: %d %s, want a 400 naming %s", body, code, raw, field)
 		}
+	}
+}
+
+// TestTestSendParamsInOrder: a test send's params go as URL parameters
+// (GET) or form fields (form_encoded) in the order given, as a trigger's
+// do: as a list of [name, value] pairs, where a name may repeat, or as an
+// object in the order written. They were taken as a map, sent sorted by
+// name, and a name could not repeat.
+func TestTestSendParamsInOrder(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, nil)
+	te := newEnv(t, "", nil)
+	c := te.api()
+	for _, def := range []string{
+		`{"id": "get", "endpoint": "` + s.URL + `/get?b=0", "method": "GET", "signing": {"scheme": "none"}}`,
+		`{"id": "form", "endpoint": "` + s.URL + `/form", "format": "form_encoded"}`,
+	} {
+		if code, raw := c.do("POST", "/api/webhooks", def, nil); code != 201 {
+			t.Fatalf("create %s: %d %s", def, code, raw)
+		}
+	}
+	const (
+		list   = `[["z", "1"], ["a", "2"], ["z", "3"], ["m", "x y&"]]`
+		object = `{"z": "1", "a": "2", "m": "x y&"}`
+	)
+	tests := []struct {
+		name, path, body string
+		want             string // the query (GET) or body (form) received
+	}{
+		{"get list", "/api/webhooks/get/test", `{"params": ` + list + `}`, "b=0&z=1&a=2&z=3&m=x+y%26"},
+		{"get object", "/api/webhooks/get/test", `{"params": ` + object + `}`, "b=0&z=1&a=2&m=x+y%26"},
+		{"form list", "/api/webhooks/form/test", `{"params": ` + list + `}`, "z=1&a=2&z=3&m=x+y%26"},
+		{"form object", "/api/webhooks/form/test", `{"params": ` + object + `}`, "z=1&a=2&m=x+y%26"},
+		{"unsaved get list", "/api/webhooks/test",
+			`{"webhook": {"endpoint": "` + s.URL + `/get", "method": "GET"}, "params": ` + list + `}`, "z=1&a=2&z=3&m=x+y%26"},
+		{"unsaved form list", "/api/webhooks/test",
+			`{"webhook": {"endpoint": "` + s.URL + `/form", "format": "form_encoded"}, "params": ` + list + `}`, "z=1&a=2&z=3&m=x+y%26"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := s.count()
+			var res TestResult
+			if code, raw := c.do("POST", tt.path, tt.body, &res); code != 200 || res.Response == nil || res.Response.Status != 200 || s.count() != before+1 {
+				t.Fatalf("POST %s: %d %s", tt.path, code, raw)
+			}
+			got := s.got()[before]
+			u, err := url.Parse(got.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sent, answered := string(got.Body), res.Request.Body
+			if got.Method == http.MethodGet {
+				sent = u.RawQuery
+				if ru, err := url.Parse(res.Request.URL); err == nil {
+					answered = ru.RawQuery
+				}
+			}
+			if sent != tt.want || answered != tt.want {
+				t.Errorf("%s %s got %q (the answer says %q), want %q", got.Method, u.Path, sent, answered, tt.want)
+			}
+		})
+	}
+
+	refused := []struct{ name, params, field string }{
+		{"name twice in an object", `{"a": "1", "a": "2"}`, "params.a"},
+		{"number in an object", `{"a": 1}`, "params.a"},
+		{"pair of one", `[["a", "1"], ["b"]]`, "params.1"},
+		{"number value in a pair", `[["a", 1]]`, "params.0"},
+		{"not a pair", `["a=1"]`, "params.0"},
+		{"a string", `"a=1"`, "params"},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			before := s.count()
+			var verr struct{ Field, Error string }
+			code, raw := c.do("POST", "/api/webhooks/get/test", `{"params": `+tt.params+`}`, &verr)
+			if code != 400 || verr.Field != tt.field || s.count() != before {
+				t.Errorf("params %s: %d %s, want a 400 on %s and nothing sent", tt.params, code, raw, tt.field)
+			}
+		})
 	}
 }

@@ -668,15 +668,107 @@ func (e *Emitter) RedeliverRange(ctx context.Context, q RedeliverQuery) ([]strin
 // XML to an xml webhook or as form fields to a form_encoded one (see
 // xmlBody and formBody). Without one a small test payload in the
 // webhook's format is sent. Params go to the URL of GET and DELETE
-// webhooks, or form the body of form_encoded ones.
+// webhooks, or form the body of form_encoded ones, in the order given.
 // Headers add to (or override) the custom headers, under the same rules.
 // Webhook is an unsaved definition, for POST /api/webhooks/test only; it
 // is signed with TestSecret.
 type TestRequest struct {
 	Webhook *Webhook          `json:"webhook,omitempty"`
 	Payload json.RawMessage   `json:"payload,omitempty"`
-	Params  map[string]string `json:"params,omitempty"`
+	Params  TestParams        `json:"params,omitempty"`
 	Headers map[string]string `json:"headers,omitempty"`
+}
+
+// TestParams are the URL parameters or form fields of a test send, as
+// name, value pairs in the order they go, as Zendesk sends a trigger's
+// key/value pairs. In JSON they are a list of [name, value] pairs
+// ([["b", "2"], ["a", "1"], ["a", "3"]]), in which a name may repeat as
+// in a query string, or an object ({"b": "2", "a": "1"}), its members in
+// the order written; values are strings.
+type TestParams [][2]string
+
+// UnmarshalJSON reads a list of [name, value] pairs or an object of
+// strings. An object that gives a name twice is refused (encoding/json
+// would keep the last): repeats are for the list.
+func (p *TestParams) UnmarshalJSON(b []byte) error {
+	t := bytes.TrimSpace(b)
+	switch {
+	case string(t) == "null":
+		return nil
+	case len(t) > 0 && t[0] == '[':
+		var list []json.RawMessage
+		if err := json.Unmarshal(t, &list); err != nil {
+			return err
+		}
+		out := make(TestParams, 0, len(list))
+		for i, raw := range list {
+			var pair []json.RawMessage
+			if json.Unmarshal(raw, &pair) != nil || len(pair) != 2 {
+				return inspect.ValueError(strconv.Itoa(i), `want a [name, value] pair such as ["page", "2"], got `+string(bytes.TrimSpace(raw)))
+			}
+			var kv [2]string
+			for j, what := range []string{"name", "value"} {
+				if json.Unmarshal(pair[j], &kv[j]) != nil {
+					return inspect.ValueError(strconv.Itoa(i), "want the "+what+" as a string, got "+jsonValueKind(pair[j]))
+				}
+			}
+			out = append(out, kv)
+		}
+		*p = out
+		return nil
+	case len(t) > 0 && t[0] == '{':
+		dec := json.NewDecoder(bytes.NewReader(t))
+		if _, err := dec.Token(); err != nil {
+			return err
+		}
+		var out TestParams
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			k := tok.(string)
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return err
+			}
+			var v string
+			if json.Unmarshal(raw, &v) != nil {
+				return inspect.ValueError(k, "want a string, got "+jsonValueKind(raw))
+			}
+			if seen[k] {
+				return inspect.ValueError(k, "given twice; to send a name more than once, give params as a list of [name, value] pairs")
+			}
+			seen[k] = true
+			out = append(out, [2]string{k, v})
+		}
+		*p = out
+		return nil
+	}
+	return inspect.ValueError("", `want a list of [name, value] pairs such as [["page", "2"]] or an object such as {"page": "2"}, got `+jsonValueKind(t))
+}
+
+// jsonValueKind names the kind of the JSON value raw, for messages: "a
+// number", "a list".
+func jsonValueKind(raw []byte) string {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 {
+		return "nothing"
+	}
+	switch t[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "a list"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
 }
 
 // TestResult is what a test send did: the request sent (secrets redacted)
@@ -784,9 +876,10 @@ func (e *Emitter) testRequest(w *Webhook, tr TestRequest) (storedRequest, error)
 			p.add("payload", "%v", err)
 		}
 	}
-	params := url.Values{}
-	for _, k := range sortedKeys(tr.Params) {
-		params.Set(k, tr.Params[k])
+	// In the order given (url.Values.Encode would sort them by name).
+	params := make([]string, 0, len(tr.Params))
+	for _, kv := range tr.Params {
+		params = append(params, url.QueryEscape(kv[0])+"="+url.QueryEscape(kv[1]))
 	}
 	switch {
 	case !bodyless && len(params) > 0 && w.Format != FormatForm:
@@ -798,7 +891,7 @@ func (e *Emitter) testRequest(w *Webhook, tr TestRequest) (storedRequest, error)
 		now := e.clock.Now().UTC().Format(time.RFC3339)
 		switch {
 		case w.Format == FormatForm && len(params) > 0:
-			body = []byte(params.Encode())
+			body = []byte(strings.Join(params, "&"))
 		case w.Format == FormatForm:
 			body = []byte(url.Values{"type": {"hooklab.test"}, "webhook_id": {w.ID}, "time": {now}}.Encode())
 		case w.Format == FormatXML:
@@ -813,7 +906,7 @@ func (e *Emitter) testRequest(w *Webhook, tr TestRequest) (storedRequest, error)
 			if u.RawQuery != "" && !strings.HasSuffix(u.RawQuery, "&") {
 				u.RawQuery += "&"
 			}
-			u.RawQuery += params.Encode()
+			u.RawQuery += strings.Join(params, "&")
 			req.URL = u.String()
 		}
 	}
