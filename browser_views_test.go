@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -773,6 +774,76 @@ func testBrowserWebhookSigningScheme(t *testing.T, p *browserPage) {
 	s.getJSON(t, "/api/webhooks/signed", &got)
 	if sg := got.Webhook.Signing; sg != nil && sg.Scheme != "none" {
 		p.fatalf(t, "saved with no signing, the webhook signs with %+v", sg)
+	}
+	p.consoleErrors()
+}
+
+// testBrowserWebhookSigningHelp: the signing field's help names the
+// headers the chosen scheme's requests carry (those a test send then
+// shows) and says nothing of signatures or secrets under none. It said
+// where the secret is under every scheme, none too, and named no header.
+func testBrowserWebhookSigningHelp(t *testing.T, p *browserPage) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(receiver.Close)
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI+"#/webhooks/new")
+	p.waitFor(t, "the form shows", `document.querySelector('#wh-endpoint')`, 5*time.Second)
+	p.do(t, "fill the endpoint", setInput("#wh-endpoint", receiver.URL+"/hooks"))
+	const (
+		scheme = `[id="wh-signing.scheme"]`
+		help   = `document.getElementById('wh-signing.scheme-help')?.textContent ?? ''`
+		sent   = `document.querySelector('#wh-test-result .test-request')`
+	)
+	headers := map[string][]string{
+		"zendesk":           {"X-Zendesk-Webhook-Signature", "X-Zendesk-Webhook-Signature-Timestamp"},
+		"standard-webhooks": {"Webhook-Signature", "Webhook-Id", "Webhook-Timestamp"},
+		"github":            {"X-Hub-Signature-256"},
+		"stripe":            {"Stripe-Signature"},
+		"slack":             {"X-Slack-Signature", "X-Slack-Request-Timestamp"},
+		"shopify":           {"X-Shopify-Hmac-Sha256"},
+		"none":              nil,
+	}
+	// names: text names header hd, not a longer one holding it
+	// (X-Zendesk-Webhook-Signature holds Webhook-Signature).
+	names := func(text, hd string) bool {
+		return regexp.MustCompile(`(?:^|[^A-Za-z0-9-])` + regexp.QuoteMeta(hd) + `(?:[^A-Za-z0-9-]|$)`).MatchString(text)
+	}
+	for _, sc := range []string{"zendesk", "standard-webhooks", "github", "stripe", "slack", "shopify", "none", "github"} {
+		p.do(t, "signing "+sc, setInput(scheme, sc))
+		p.do(t, "test send", chromedp.Click(chromedp.CSS("#wh-test-send")))
+		p.waitFor(t, "the test send shows the request", sent, 10*time.Second)
+		text := evalIn[string](t, p, help)
+		req := evalIn[string](t, p, sent+`.textContent`)
+		for _, hd := range headers[sc] {
+			if !names(text, hd) {
+				p.fatalf(t, "under %s the signing help says %q, not naming %s", sc, text, hd)
+			}
+			if !strings.Contains(req, "\n"+hd+": ") {
+				p.fatalf(t, "under %s the help names %s, which the test send did not carry:\n%s", sc, hd, req)
+			}
+		}
+		for other, hs := range headers {
+			for _, hd := range hs {
+				if other != sc && !slices.Contains(headers[sc], hd) && names(text, hd) {
+					p.fatalf(t, "under %s the signing help names %s's %s: %q", sc, other, hd, text)
+				}
+			}
+		}
+		if sc == "none" {
+			for _, word := range []string{"HMAC", "secret", "Signature", "Hmac"} {
+				if strings.Contains(text, word) {
+					p.fatalf(t, "under none the signing help still says %q", text)
+				}
+			}
+		}
+	}
+
+	// A saved webhook that signs nothing says so from the start.
+	s.mustPost(t, "/api/webhooks", `{"id":"plain","endpoint":`+jsQuote(receiver.URL)+`,"signing":{"scheme":"none"}}`, http.StatusCreated)
+	p.openUI(t, s.UI+"#/webhooks/plain")
+	p.waitFor(t, "the saved webhook's form shows", `document.querySelector('#webhook-form')?.dataset.keep === 'webhooks/plain' && document.querySelector(`+jsQuote(scheme)+`).value === 'none'`, 10*time.Second)
+	if text := evalIn[string](t, p, help); strings.Contains(text, "secret") || strings.Contains(text, "HMAC") {
+		p.fatalf(t, "a saved webhook signing nothing has the signing help %q", text)
 	}
 	p.consoleErrors()
 }

@@ -389,6 +389,7 @@ func TestBrowser(t *testing.T) {
 		{"ActivityAttemptsStayOpen", testBrowserActivityAttemptsStayOpen},
 		{"ReplayRunKeepsFolds", testBrowserReplayRunKeepsFolds},
 		{"WebhookSigningScheme", testBrowserWebhookSigningScheme},
+		{"WebhookSigningHelp", testBrowserWebhookSigningHelp},
 		{"WebhookHeadingFollows", testBrowserWebhookHeadingFollows},
 		{"ViewTablesReadable", testBrowserViewTablesReadable},
 		{"WebhookFormSurvivesServerAway", testBrowserWebhookFormSurvivesServerAway},

@@ -67,6 +67,18 @@ const invocationStatuses = ['pending', ...finalStatuses, 'throttled', 'circuit_b
 const rateSample = 100;
 // Signing schemes (rules.Schemes), and none.
 const signingSchemes = ['zendesk', 'standard-webhooks', 'github', 'stripe', 'slack', 'shopify', 'none'];
+
+// signatureHelp says, for each scheme, the headers a request carries and
+// what the receiver computes to check them (as rules.Sign signs). none
+// has no entry: its requests carry no signature.
+const signatureHelp = {
+  zendesk: 'X-Zendesk-Webhook-Signature: base64 HMAC-SHA256 of X-Zendesk-Webhook-Signature-Timestamp then the body',
+  'standard-webhooks': 'Webhook-Signature: v1, then base64 HMAC-SHA256 of Webhook-Id.Webhook-Timestamp.body, keyed with the secret after whsec_, base64-decoded',
+  github: 'X-Hub-Signature-256: sha256= then hex HMAC-SHA256 of the body',
+  stripe: 'Stripe-Signature: t=TIMESTAMP,v1= then hex HMAC-SHA256 of TIMESTAMP.body',
+  slack: 'X-Slack-Signature: v0= then hex HMAC-SHA256 of v0:X-Slack-Request-Timestamp:body',
+  shopify: 'X-Shopify-Hmac-Sha256: base64 HMAC-SHA256 of the body',
+};
 const activityPage = 50; // invocations a page of the activity log
 
 /**
@@ -492,6 +504,20 @@ export class Views {
       // The API's default is zendesk; a webhook without signing says none.
       signing: select('signing.scheme', w.signing ? w.signing.scheme || 'zendesk' : isNew ? 'zendesk' : 'none', signingSchemes),
     };
+    // The signing field's help follows the scheme chosen: the headers its
+    // requests carry and how the receiver checks them, and where the
+    // secret comes from; under none, that nothing is signed.
+    const signingHelp = () => {
+      const how = signatureHelp[f.signing.value];
+      if (!how) return 'Not signed: the requests carry no signature.';
+      const secret = readonly ? 'its secret is the config\'s signing.secret'
+        : `hooklab makes its secret: GET /api/webhooks/${isNew ? 'ID' : id}/signing_secret shows it`;
+      return `${how}; ${secret}`;
+    };
+    f.signing.addEventListener('change', () => {
+      const help = f.signing.parentElement && f.signing.parentElement.querySelector('.help');
+      if (help) help.textContent = signingHelp();
+    });
     const formError = h('p', { class: 'error form-error', id: 'wh-form-error', role: 'alert', hidden: true });
     // def is the form's definition, every field of it: an edit is a PATCH,
     // which keeps what its body leaves out, so a cleared field is sent as
@@ -643,7 +669,7 @@ export class Views {
       field('authentication', 'Authentication', authType), authFields,
       field('subscriptions', 'Subscriptions', f.subscriptions, 'event types, globs allowed'),
       connectionsNote(connections),
-      field('signing.scheme', 'Signing', f.signing, 'hooklab makes its secret: GET /api/webhooks/ID/signing_secret shows it'),
+      field('signing.scheme', 'Signing', f.signing, signingHelp()),
       formError, formWarnings,
       readonly ? h('p', { class: 'muted' }, `Defined in the config at ${w.location || 'hooklab.yaml'}: edit it there.`)
         : h('div', { class: 'row' }, h('button', { type: 'submit', class: 'button-primary', id: 'wh-save' }, isNew ? 'Create' : 'Save'),
