@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -844,6 +845,88 @@ func testBrowserWebhookSigningHelp(t *testing.T, p *browserPage) {
 	p.waitFor(t, "the saved webhook's form shows", `document.querySelector('#webhook-form')?.dataset.keep === 'webhooks/plain' && document.querySelector(`+jsQuote(scheme)+`).value === 'none'`, 10*time.Second)
 	if text := evalIn[string](t, p, help); strings.Contains(text, "secret") || strings.Contains(text, "HMAC") {
 		p.fatalf(t, "a saved webhook signing nothing has the signing help %q", text)
+	}
+	p.consoleErrors()
+}
+
+// testBrowserWebhookTestSendParams: the test send takes params, one
+// name=value a line, and sends them in the order entered (a name
+// repeated too): as the URL parameters of a GET webhook, whose form
+// offers no payload, and as the fields of a form_encoded one. The form
+// had no params at all: a GET webhook's test send always failed ("GET
+// sends no body; use params"), and the API sorted params by name.
+func testBrowserWebhookTestSendParams(t *testing.T, p *browserPage) {
+	var mu sync.Mutex
+	got := map[string]string{} // path: the query (GET) or the body
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method == http.MethodGet {
+			got[r.URL.Path] = r.URL.RawQuery
+		} else {
+			got[r.URL.Path] = string(b)
+		}
+	}))
+	t.Cleanup(receiver.Close)
+	s := startServer(t, "--memory")
+	s.mustPost(t, "/api/webhooks", `{"id":"lookup","endpoint":`+jsQuote(receiver.URL+"/lookup?b=0")+`,"method":"GET"}`, http.StatusCreated)
+	s.mustPost(t, "/api/webhooks", `{"id":"formy","endpoint":`+jsQuote(receiver.URL+"/form")+`,"format":"form_encoded"}`, http.StatusCreated)
+	const (
+		shown    = `(sel) => { const e = document.querySelector(sel); return !!e && e.getClientRects().length > 0; }`
+		params   = "z=1\na=2\nz=3\n\nm = x y&"
+		inOrder  = "z=1&a=2&z=3&m=x+y%26"
+		result   = `document.querySelector('#wh-test-result .test-result')`
+		resultOK = result + `?.classList.contains('outcome-success')`
+	)
+	visible := func(sel string) bool { return evalIn[bool](t, p, `(`+shown+`)(`+jsQuote(sel)+`)`) }
+
+	p.openUI(t, s.UI+"#/webhooks/lookup")
+	p.waitFor(t, "the form shows", `document.querySelector('#wh-endpoint')?.value.includes('/lookup')`, 10*time.Second)
+	if visible("#wh-test-payload") || !visible("#wh-test-params") {
+		p.fatalf(t, "a GET webhook's test send shows the payload %v and the params %v, want the params alone", visible("#wh-test-payload"), visible("#wh-test-params"))
+	}
+	p.do(t, "enter params", setInput("#wh-test-params", params))
+	p.do(t, "test send", chromedp.Click(chromedp.CSS("#wh-test-send")))
+	p.waitFor(t, "the test send shows its result", result, 10*time.Second)
+	if !evalIn[bool](t, p, resultOK) {
+		p.fatalf(t, "the GET test send: %s", evalIn[string](t, p, `document.querySelector('#wh-test-result').textContent`))
+	}
+	mu.Lock()
+	q := got["/lookup"]
+	mu.Unlock()
+	if q != "b=0&"+inOrder {
+		p.fatalf(t, "the GET test send's query came as %q, want b=0&%s", q, inOrder)
+	}
+
+	p.openUI(t, s.UI+"#/webhooks/formy")
+	p.waitFor(t, "the form shows", `document.querySelector('#wh-endpoint')?.value.endsWith('/form')`, 10*time.Second)
+	if !visible("#wh-test-payload") || !visible("#wh-test-params") {
+		p.fatalf(t, "a form_encoded webhook's test send shows the payload %v and the params %v, want both", visible("#wh-test-payload"), visible("#wh-test-params"))
+	}
+	p.do(t, "enter params, no payload", setInput("#wh-test-payload", ""), setInput("#wh-test-params", params))
+	p.do(t, "test send", chromedp.Click(chromedp.CSS("#wh-test-send")))
+	p.waitFor(t, "the test send shows its result", result, 10*time.Second)
+	if !evalIn[bool](t, p, resultOK) {
+		p.fatalf(t, "the form_encoded test send: %s", evalIn[string](t, p, `document.querySelector('#wh-test-result').textContent`))
+	}
+	browserScreenshot(t, p, "webhook-test-send-params.png")
+	mu.Lock()
+	b := got["/form"]
+	mu.Unlock()
+	if b != inOrder {
+		p.fatalf(t, "the form_encoded test send's body came as %q, want %s", b, inOrder)
+	}
+
+	// A new webhook's fields follow the method and format chosen.
+	p.openUI(t, s.UI+"#/webhooks/new")
+	p.waitFor(t, "the form shows", `document.querySelector('#wh-endpoint')`, 10*time.Second)
+	if !visible("#wh-test-payload") || visible("#wh-test-params") {
+		p.fatalf(t, "a new json POST webhook's test send shows the payload %v and the params %v, want the payload alone", visible("#wh-test-payload"), visible("#wh-test-params"))
+	}
+	p.do(t, "choose GET", setInput("#wh-method", "GET"))
+	if visible("#wh-test-payload") || !visible("#wh-test-params") {
+		p.fatalf(t, "with GET chosen the test send shows the payload %v and the params %v, want the params alone", visible("#wh-test-payload"), visible("#wh-test-params"))
 	}
 	p.consoleErrors()
 }

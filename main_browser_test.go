@@ -390,6 +390,7 @@ func TestBrowser(t *testing.T) {
 		{"ReplayRunKeepsFolds", testBrowserReplayRunKeepsFolds},
 		{"WebhookSigningScheme", testBrowserWebhookSigningScheme},
 		{"WebhookSigningHelp", testBrowserWebhookSigningHelp},
+		{"WebhookTestSendParams", testBrowserWebhookTestSendParams},
 		{"WebhookHeadingFollows", testBrowserWebhookHeadingFollows},
 		{"ViewTablesReadable", testBrowserViewTablesReadable},
 		{"WebhookFormSurvivesServerAway", testBrowserWebhookFormSurvivesServerAway},

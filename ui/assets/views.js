@@ -68,6 +68,16 @@ const rateSample = 100;
 // Signing schemes (rules.Schemes), and none.
 const signingSchemes = ['zendesk', 'standard-webhooks', 'github', 'stripe', 'slack', 'shopify', 'none'];
 
+// paramPairs reads a test send's params, one name=value a line, as
+// [name, value] pairs in the order written: a line without = is a name
+// with an empty value, and blank lines are skipped.
+function paramPairs(text) {
+  return text.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
+    const i = l.indexOf('=');
+    return i < 0 ? [l, ''] : [l.slice(0, i).trim(), l.slice(i + 1).trim()];
+  });
+}
+
 // signatureHelp says, for each scheme, the headers a request carries and
 // what the receiver computes to check them (as rules.Sign signs). none
 // has no entry: its requests carry no signature.
@@ -680,9 +690,30 @@ export class Views {
             },
           }, 'Delete')));
 
-    // Test send.
-    const payload = h('textarea', { id: 'wh-test-payload', rows: '6', spellcheck: 'false', 'aria-label': 'Test payload (JSON)' });
+    // Test send. The payload is the body (GET and DELETE send none); the
+    // params, one name=value a line, go as URL parameters (GET, DELETE)
+    // or as a form_encoded webhook's fields, in the order written, as a
+    // trigger's do: the API takes them as [name, value] pairs, so a name
+    // may repeat.
+    const payload = h('textarea', { id: 'wh-test-payload', rows: '6', spellcheck: 'false' });
     payload.value = '{\n  "ticket": {"id": 1, "priority": "urgent", "subject": "Test"}\n}';
+    const params = h('textarea', { id: 'wh-test-params', rows: '3', spellcheck: 'false', placeholder: 'id=35436', 'aria-describedby': 'wh-test-params-help' });
+    const payloadField = h('div', { class: 'test-field' }, h('label', { for: 'wh-test-payload' }, 'Payload (JSON)'), payload);
+    const paramsField = h('div', { class: 'test-field' },
+      h('label', { for: 'wh-test-params' }, 'Params'), params,
+      h('span', { class: 'muted help', id: 'wh-test-params-help' }, 'one name=value a line, sent in this order; a form_encoded webhook sends these or the payload, not both'));
+    // The test goes with a saved webhook's saved method and format (its
+    // saved definition), and with a new one's as chosen.
+    let saved = { method: w.method || 'POST', format: w.format || 'json' };
+    const showTestFields = () => {
+      const { method, format } = isNew ? { method: f.method.value, format: f.format.value } : saved;
+      const bodyless = method === 'GET' || method === 'DELETE';
+      payloadField.hidden = bodyless;
+      paramsField.hidden = !bodyless && format !== 'form_encoded';
+    };
+    form.addEventListener('change', showTestFields);
+    form.addEventListener('saved', () => { saved = { method: f.method.value, format: f.format.value }; showTestFields(); });
+    showTestFields();
     const testOut = h('div', { id: 'wh-test-result', role: 'status' });
     // A result belongs to the definition it was sent with: an edit clears
     // it. A saved webhook's test goes with its saved definition (the form
@@ -692,12 +723,18 @@ export class Views {
     form.addEventListener('change', () => { edited = true; });
     form.addEventListener('saved', () => { edited = false; });
     const testSend = h('button', { type: 'button', class: 'button-primary', id: 'wh-test-send', onclick: async () => {
-      let body;
-      try {
-        body = { payload: JSON.parse(payload.value || 'null') };
-      } catch (err) {
-        testOut.replaceChildren(h('p', { class: 'error' }, `The payload is not JSON: ${err.message}`));
-        return;
+      const body = {};
+      if (!payloadField.hidden && payload.value.trim()) {
+        try {
+          body.payload = JSON.parse(payload.value);
+        } catch (err) {
+          testOut.replaceChildren(h('p', { class: 'error' }, `The payload is not JSON: ${err.message}`));
+          return;
+        }
+      }
+      if (!paramsField.hidden) {
+        const pairs = paramPairs(params.value);
+        if (pairs.length) body.params = pairs;
       }
       const unsaved = !isNew && edited;
       testSend.disabled = true;
@@ -720,7 +757,7 @@ export class Views {
     const test = h('section', { class: 'test-send', 'aria-labelledby': 'test-title' },
       h('h3', { id: 'test-title' }, 'Test send'),
       h('p', { class: 'muted' }, 'Sends once, without retries, with the webhook\'s method, format, auth and signature.'),
-      payload, h('div', { class: 'row' }, testSend), testOut);
+      payloadField, paramsField, h('div', { class: 'row' }, testSend), testOut);
 
     const activity = isNew ? null : await this.activity(id);
     return h('section', { class: 'view view-webhook', 'aria-labelledby': 'webhook-title' },
