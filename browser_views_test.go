@@ -931,6 +931,28 @@ func testBrowserWebhookTestSendParams(t *testing.T, p *browserPage) {
 	p.consoleErrors()
 }
 
+// testBrowserWebhookFormNoNull: a webhook's form, new or saved, holds
+// no stray "null": one the config connects to nothing showed "null"
+// between its subscriptions and its signing, where the config's
+// connections are listed for one it connects.
+func testBrowserWebhookFormNoNull(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	s.mustPost(t, "/api/webhooks", `{"id":"alone","endpoint":"https://127.0.0.1:9/x"}`, http.StatusCreated)
+	for _, page := range []string{"alone", "new"} {
+		p.openUI(t, s.UI+"#/webhooks/"+page)
+		p.waitFor(t, "the form shows", `document.querySelector('#webhook-form')?.dataset.keep === 'webhooks/`+page+`'`, 10*time.Second)
+		stray := evalIn[[]string](t, p, `(() => {
+			const out = [];
+			const walker = document.createTreeWalker(document.querySelector('#webhook-form'), NodeFilter.SHOW_TEXT);
+			for (let n; (n = walker.nextNode());) if (/\b(null|undefined)\b/.test(n.textContent)) out.push(n.textContent);
+			return out;
+		})()`)
+		if len(stray) > 0 {
+			p.fatalf(t, "the form of webhook %s holds %q", page, stray)
+		}
+	}
+}
+
 // testBrowserWebhookHeadingFollows: a webhook's page heading follows the
 // webhook: its circuit label changes as the breaker opens, and a saved
 // name shows. Only the activity log was drawn again, the heading kept

@@ -391,6 +391,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookSigningScheme", testBrowserWebhookSigningScheme},
 		{"WebhookSigningHelp", testBrowserWebhookSigningHelp},
 		{"WebhookTestSendParams", testBrowserWebhookTestSendParams},
+		{"WebhookFormNoNull", testBrowserWebhookFormNoNull},
 		{"WebhookHeadingFollows", testBrowserWebhookHeadingFollows},
 		{"ViewTablesReadable", testBrowserViewTablesReadable},
 		{"WebhookFormSurvivesServerAway", testBrowserWebhookFormSurvivesServerAway},

@@ -2,7 +2,7 @@
 // activity log), rules (the live config) and replay runs. Each renders into
 // #view-other from the API and refreshes on the stream's events.
 
-import { h, copyText } from './dom.js';
+import { h, append, copyText } from './dom.js';
 import * as api from './api.js';
 import * as fmt from './format.js';
 import { jsonTree } from './body.js';
@@ -671,7 +671,9 @@ export class Views {
         showErrors(err);
       }
     });
-    form.append(
+    // dom.js's append: the DOM's own writes a null child (the note of a
+    // webhook the config does not connect) as the text "null".
+    append(form, [
       field('id', 'ID', f.id), field('name', 'Name', f.name),
       field('endpoint', 'Endpoint', f.endpoint), field('method', 'Method', f.method),
       field('format', 'Format', f.format), field('status', 'Status', f.status),
@@ -688,7 +690,7 @@ export class Views {
               if (!confirm(`Delete webhook ${id}?`)) return;
               try { await call('DELETE', `/api/webhooks/${encodeURIComponent(id)}`); location.hash = '#/webhooks'; } catch (err) { this.notice(err.message); }
             },
-          }, 'Delete')));
+          }, 'Delete'))]);
 
     // Test send. The payload is the body (GET and DELETE send none); the
     // params, one name=value a line, go as URL parameters (GET, DELETE)
