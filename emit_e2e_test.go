@@ -637,3 +637,46 @@ automations:
 		t.Errorf("GET /api/webhooks/digest connections %+v", c)
 	}
 }
+
+// TestRedirectAdviceIsAnAbsoluteURL: a delivery answered with a redirect
+// fails saying where to point the endpoint; a relative Location, as most
+// frameworks send, is given resolved against the endpoint. It said "point
+// the endpoint at /login", which the endpoint field refuses (it wants an
+// absolute URL).
+func TestRedirectAdviceIsAnAbsoluteURL(t *testing.T) {
+	t.Parallel()
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/app/hook":
+			w.Header().Set("Location", "../login?next=hook")
+		case "/away":
+			w.Header().Set("Location", "https://example.com/new")
+		default:
+			w.Header().Set("Location", "/login")
+		}
+		w.WriteHeader(http.StatusFound)
+	}))
+	t.Cleanup(sink.Close)
+	s := startServer(t, "--memory")
+	for _, tc := range []struct{ path, want string }{
+		{"/hook", sink.URL + "/login"},
+		{"/app/hook", sink.URL + "/login?next=hook"},
+		{"/away", "https://example.com/new"},
+	} {
+		body := `{"webhook": {"endpoint": "` + sink.URL + tc.path + `"}}`
+		r, b := s.api(t, "POST", "/api/webhooks/test", strings.NewReader(body))
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("test send to %s: %d %s", tc.path, r.StatusCode, b)
+		}
+		var res struct {
+			Outcome string `json:"outcome"`
+			Error   string `json:"error"`
+		}
+		if err := json.Unmarshal(b, &res); err != nil {
+			t.Fatal(err)
+		}
+		if want := "point the endpoint at " + tc.want; res.Outcome != "failed" || !strings.HasSuffix(res.Error, want) {
+			t.Errorf("test send to %s: outcome %q, error %q; want failed, ending %q", tc.path, res.Outcome, res.Error, want)
+		}
+	}
+}

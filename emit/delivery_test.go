@@ -88,7 +88,7 @@ func TestRetries(t *testing.T) {
 		{name: "429 in both lists follows retry_after_statuses", answer: status(429), status: InvocationClientError,
 			extra: "retry: {statuses: [429], retry_after_statuses: [429]}", errHas: "429 without Retry-After"},
 		{name: "3xx is not followed", answer: status(302, "Location", "/elsewhere"), status: InvocationFailed,
-			errHas: "302, a redirect; webhooks do not follow redirects: point the endpoint at /elsewhere"},
+			errHas: "302, a redirect; webhooks do not follow redirects: point the endpoint at http://127.0.0.1:"},
 		{name: "2xx with webhook-delivery abort is a plain success", answer: status(200, "Webhook-Delivery", "abort"), status: InvocationSuccess, noErr: true},
 	}
 	for _, tt := range tests {

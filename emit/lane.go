@@ -1075,6 +1075,12 @@ func answerError(resp *http.Response) string {
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		msg := fmt.Sprintf("the receiver answered %d, a redirect; webhooks do not follow redirects", resp.StatusCode)
 		if loc := resp.Header.Get("Location"); loc != "" {
+			// A relative Location (/login, as most frameworks send it)
+			// is resolved against the endpoint, so the advice is a URL
+			// the endpoint field takes.
+			if u, err := resp.Location(); err == nil {
+				loc = u.String()
+			}
 			msg += ": point the endpoint at " + inspect.RedactURL(loc)
 		}
 		return msg
