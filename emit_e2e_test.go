@@ -680,3 +680,41 @@ func TestRedirectAdviceIsAnAbsoluteURL(t *testing.T) {
 		}
 	}
 }
+
+// TestSendDataErrorSaysWhere: send --data with JSON that does not parse
+// names where it came from and the line and column of the fault, so a
+// mistake in a long ticket.json is found. It said only "--data must be a
+// JSON object: invalid character '"' after object key:value pair", the
+// same for a file, standard input or the flag's own text.
+func TestSendDataErrorSaysWhere(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ticket.json")
+	if err := os.WriteFile(file, []byte("\xef\xbb\xbf\n{\n  \"ticket\": {\n    \"id\": 7,\n    \"subject\": \"é\"\n    \"priority\": \"high\"\n  }\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, data string
+		want       []string
+	}{
+		{"file", "@" + file, []string{"--data @" + file + " must be a JSON object", "malformed JSON at line 6, column 5: invalid character"}},
+		{"text", `{"a": 1,}`, []string{"--data must be a JSON object", "malformed JSON at line 1, column 9"}},
+		{"empty file", "@" + os.DevNull, []string{"--data @" + os.DevNull + " is empty"}},
+	} {
+		var out, errOut syncBuffer
+		// No server: the data is refused before any is asked.
+		err := run(context.Background(), []string{"send", "ticket.created", "--server", "127.0.0.1:9", "--data", tc.data}, func(string) string { return "" }, &out, &errOut)
+		if exitCode(err) != 2 {
+			t.Errorf("%s: exit %d (%v), want 2", tc.name, exitCode(err), err)
+		}
+		msg := errOut.String()
+		if err != nil {
+			msg += err.Error()
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%s: says %q, want it to hold %q", tc.name, msg, w)
+			}
+		}
+	}
+}

@@ -1117,16 +1117,16 @@ func TestReadDataErrors(t *testing.T) {
 	os.WriteFile(empty, []byte(" \n"), 0o600)
 	for _, tc := range []struct{ arg, want string }{
 		{"", "--data is empty"},
-		{"@" + empty, "--data is empty"},
+		{"@" + empty, "--data @" + empty + " is empty"},
 		{"[1]", "must be a JSON object, not a list"},
 		{`"x"`, "not a string"},
 		{"12", "not a number"},
 		{"-1", "not a number"},
 		{"null", "not null"},
 		{"true", "not true"},
-		{`{"a":`, "must be a JSON object: unexpected end of JSON input"},
-		{"hello", "must be a JSON object: invalid character 'h'"},
-		{`{"a": 1} {}`, "must be a JSON object: invalid character '{' after top-level value"},
+		{`{"a":`, "must be a JSON object: malformed JSON at line 1, column 5: unexpected end of JSON input"},
+		{"hello", "must be a JSON object: malformed JSON at line 1, column 1: invalid character 'h'"},
+		{`{"a": 1} {}`, "must be a JSON object: malformed JSON at line 1, column 10: invalid character '{' after top-level value"},
 	} {
 		_, err := ReadData(tc.arg, nil)
 		if err == nil || !errors.Is(err, inspect.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {

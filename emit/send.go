@@ -91,11 +91,14 @@ func Send(ctx context.Context, apiBase, token, typ string, data json.RawMessage)
 func ReadData(arg string, stdin io.Reader) (json.RawMessage, error) {
 	var b []byte
 	var err error
+	name := "--data" // where the JSON came from, for the errors
 	switch {
 	case arg == "-" || arg == "@-":
 		b, err = io.ReadAll(stdin)
+		name = "--data (standard input)"
 	case strings.HasPrefix(arg, "@"):
 		b, err = os.ReadFile(arg[1:])
+		name = "--data " + arg
 	default:
 		b = []byte(arg)
 	}
@@ -104,22 +107,30 @@ func ReadData(arg string, stdin io.Reader) (json.RawMessage, error) {
 	}
 	// Notepad and PowerShell on Windows begin a UTF-8 file with a byte
 	// order mark, which JSON decoding reads as the character 'ï'.
-	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-	b = bytes.TrimSpace(b)
+	raw := bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	b = bytes.TrimSpace(raw)
 	if len(b) == 0 {
-		return nil, fmt.Errorf("%w: --data is empty; it must be a JSON object (leave --data out to send {})", inspect.ErrInvalid)
+		return nil, fmt.Errorf("%w: %s is empty; it must be a JSON object (leave --data out to send {})", inspect.ErrInvalid, name)
 	}
 	if !json.Valid(b) {
 		var v any
 		err := json.Unmarshal(b, &v)
-		return nil, fmt.Errorf("%w: --data must be a JSON object: %v", inspect.ErrInvalid, err)
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			// Where, in the text as written: the spaces trimmed
+			// before it count.
+			lead := len(raw) - len(bytes.TrimLeft(raw, " \t\r\n"))
+			line, col := inspect.LineCol(raw, int64(lead)+se.Offset)
+			return nil, fmt.Errorf("%w: %s must be a JSON object: malformed JSON at line %d, column %d: %v", inspect.ErrInvalid, name, line, col, err)
+		}
+		return nil, fmt.Errorf("%w: %s must be a JSON object: %v", inspect.ErrInvalid, name, err)
 	}
 	if b[0] != '{' {
 		kind := map[byte]string{'[': "a list", '"': "a string", 't': "true", 'f': "false", 'n': "null"}[b[0]]
 		if kind == "" {
 			kind = "a number"
 		}
-		return nil, fmt.Errorf("%w: --data must be a JSON object, not %s", inspect.ErrInvalid, kind)
+		return nil, fmt.Errorf("%w: %s must be a JSON object, not %s", inspect.ErrInvalid, name, kind)
 	}
 	return json.RawMessage(b), nil
 }
