@@ -351,6 +351,49 @@ func TestAPIReplayErrors(t *testing.T) {
 	}
 }
 
+// TestAPIRefusesOptionsThatDoNothing: POST /api/replay refuses (400,
+// naming the fields) diff.compare_headers with diff.no_headers, and
+// strip_prefix without a target, as the command refuses its flags; it
+// took both and ran as if they had been left out. Each alone is taken.
+func TestAPIRefusesOptionsThatDoNothing(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	tg := newTarget(t, nil)
+	ex := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/stripe/api/x", nil, []byte("{}"), okResp())
+	add(t, a.store, ex)
+	ids := []string{ex.ID}
+	for _, tc := range []struct {
+		name string
+		spec Spec
+		want string // the error; "" for a run that is taken
+	}{
+		{"compare_headers with no_headers", Spec{IDs: ids, Target: tg.URL, Diff: DiffOptions{NoHeaders: true, CompareHeaders: []string{"ETag"}}},
+			"diff.compare_headers ETag compares a header, and diff.no_headers compares none: give one or the other"},
+		{"compare_headers alone", Spec{IDs: ids, Target: tg.URL, Diff: DiffOptions{CompareHeaders: []string{"ETag"}}}, ""},
+		{"no_headers alone", Spec{IDs: ids, Target: tg.URL, Diff: DiffOptions{NoHeaders: true}}, ""},
+		{"strip_prefix without target", Spec{IDs: ids, StripPrefix: "/api"},
+			"strip_prefix /api shortens the path put after target's, and there is no target: give target URL, or leave strip_prefix out"},
+		{"strip_prefix with target", Spec{IDs: ids, Target: tg.URL, StripPrefix: "/api"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out struct{ ID, Error string }
+			code := a.call(t, "POST", "/api/replay", tc.spec, &out)
+			if tc.want == "" {
+				if code != http.StatusAccepted {
+					t.Fatalf("%d %q, want 202", code, out.Error)
+				}
+				if st := a.waitRun(t, out.ID); st.State != StateDone || st.Summary.Replayed != 1 {
+					t.Errorf("run %s: %s, %+v", out.ID, st.State, st.Summary)
+				}
+				return
+			}
+			if code != http.StatusBadRequest || !strings.HasSuffix(out.Error, ": "+tc.want) {
+				t.Errorf("%d %q, want 400 %q", code, out.Error, tc.want)
+			}
+		})
+	}
+}
+
 func TestAPIReplayCancel(t *testing.T) {
 	t.Parallel()
 	a := newAPIServer(t)

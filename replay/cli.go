@@ -294,15 +294,12 @@ Flags:
 	default:
 		spec.GiveUpAfter = *giveUp
 	}
-	// Flags that would do nothing are refused, not ignored: the run's
-	// report would read as if they had been applied.
-	if spec.Diff.NoHeaders && len(compareHeaders) > 0 {
-		return usage("--compare-header %s compares a header, and --no-headers compares none: give one or the other", compareHeaders[0])
-	}
-	if spec.StripPrefix != "" && spec.Target == "" {
-		return usage("--strip-prefix %s shortens the path put after --target's, and there is no --target: give --target URL, or leave --strip-prefix out", spec.StripPrefix)
-	}
 	spec.Diff.Ignore, spec.Diff.IgnoreHeaders, spec.Diff.CompareHeaders = ignore, ignoreHeaders, compareHeaders
+	// Flags that would do nothing are refused, not ignored (Spec.Options
+	// refuses them too, named as the API's fields).
+	if msg := spec.inert(flagNames()); msg != "" {
+		return usage("%s", msg)
+	}
 	spec.Diff.SecretHeaders = c.SecretHeaders
 
 	sources := 0

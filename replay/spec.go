@@ -78,10 +78,41 @@ func (s OverrideSpec) Overrides() (Overrides, error) {
 	return o, nil
 }
 
+// optionNames names the options of a Spec in the words of who gave them:
+// the command's flags, or the API's fields.
+type optionNames struct {
+	target, stripPrefix, noHeaders, compareHeaders string
+}
+
+func flagNames() optionNames {
+	return optionNames{target: "--target", stripPrefix: "--strip-prefix", noHeaders: "--no-headers", compareHeaders: "--compare-header"}
+}
+
+func fieldNames() optionNames {
+	return optionNames{target: "target", stripPrefix: "strip_prefix", noHeaders: "diff.no_headers", compareHeaders: "diff.compare_headers"}
+}
+
+// inert says which option of s would do nothing, in the words of n, or
+// returns "": headers to compare when none are, a prefix to strip with no
+// target to put the path after. Such options are refused, not ignored: the
+// run's report would read as if they had been applied.
+func (s *Spec) inert(n optionNames) string {
+	if s.Diff.NoHeaders && len(s.Diff.CompareHeaders) > 0 {
+		return fmt.Sprintf("%s %s compares a header, and %s compares none: give one or the other", n.compareHeaders, s.Diff.CompareHeaders[0], n.noHeaders)
+	}
+	if s.StripPrefix != "" && s.Target == "" {
+		return fmt.Sprintf("%s %s shortens the path put after %s's, and there is no %s: give %s URL, or leave %s out", n.stripPrefix, s.StripPrefix, n.target, n.target, n.target, n.stripPrefix)
+	}
+	return ""
+}
+
 // Options returns the run options of s, on top of base (which brings the
 // callbacks, transport and clock).
 func (s *Spec) Options(base Options) (Options, error) {
 	o := base
+	if msg := s.inert(fieldNames()); msg != "" {
+		return o, fmt.Errorf("%w: %s", inspect.ErrInvalid, msg)
+	}
 	o.Target, o.StripPrefix, o.Resign, o.Insecure = s.Target, s.StripPrefix, s.Resign, s.Insecure
 	o.Pace, o.Concurrency, o.Speed, o.Diff = s.Pace, s.Concurrency, s.Speed, s.Diff
 	var err error
