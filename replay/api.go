@@ -60,7 +60,8 @@ type APIConfig struct {
 
 // API serves the replay, import and export endpoints:
 //
-//	POST   /api/replay        start a run (a Spec); 202 {"id", "url"}
+//	POST   /api/replay        start a run (a Spec); 202 {"id", "url",
+//	                          "total"}, and "warnings" when there are any
 //	GET    /api/replay        the runs kept, newest first, without results
 //	GET    /api/replay/{run}  a run's state and results (?from=N: results
 //	                          from the Nth completed on)
@@ -145,7 +146,11 @@ type RunStatus struct {
 	Summary  Summary    `json:"summary"`
 	// Ignore is the run's diff.ignore: JSON paths not compared.
 	Ignore []string `json:"ignore,omitempty"`
-	Error  string   `json:"error,omitempty"`
+	// Warnings say what of the run's options may not be what was meant
+	// (a strip_prefix no path starts with); POST /api/replay answers them
+	// too.
+	Warnings []string `json:"warnings,omitempty"`
+	Error    string   `json:"error,omitempty"`
 	// Results are in the order they completed (each has its Index).
 	Results []Result `json:"results"`
 }
@@ -209,6 +214,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 	// A HAR's entries are in hand; stored exchanges are read as their
 	// turn comes (RunStored), so that the run holds only those in flight.
 	var total int
+	var warning string
 	var replayRun func(ctx context.Context) error
 	if len(spec.HAR) > 0 {
 		var f *har.File
@@ -217,6 +223,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 			exs, err = f.Exchanges()
 		}
 		total = len(exs)
+		warning = stripWarning(spec.StripPrefix, total, func(i int) (string, inspect.Source) { return exs[i].Request.URL, exs[i].Source })
 		replayRun = func(ctx context.Context) error { _, err := Run(ctx, exs, opts); return err }
 	} else {
 		var f Filter
@@ -226,6 +233,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 		var sel []Selected
 		sel, err = SelectIDs(r.Context(), a.cfg.Store, spec.IDs, f)
 		total = len(sel)
+		warning = stripWarning(spec.StripPrefix, total, func(i int) (string, inspect.Source) { return sel[i].URL, sel[i].Source })
 		replayRun = func(ctx context.Context) error { _, err := RunStored(ctx, a.cfg.Store, sel, opts); return err }
 	}
 	if err == nil && total == 0 {
@@ -235,9 +243,13 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	var warnings []string
+	if warning != "" {
+		warnings = append(warnings, warning)
+	}
 	now := a.cfg.Clock.Now()
 	ctx, cancel := context.WithCancel(a.cfg.Context)
-	rn := &run{cancel: cancel, st: RunStatus{ID: a.cfg.IDs.New(now), State: StateRunning, Target: inspect.RedactURL(spec.Target), Started: now, Total: total, Ignore: spec.Diff.Ignore, Results: []Result{}}}
+	rn := &run{cancel: cancel, st: RunStatus{ID: a.cfg.IDs.New(now), State: StateRunning, Target: inspect.RedactURL(spec.Target), Started: now, Total: total, Ignore: spec.Diff.Ignore, Warnings: warnings, Results: []Result{}}}
 	a.mu.Lock()
 	a.runs[rn.st.ID] = rn
 	a.prune()
@@ -280,7 +292,11 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 		a.publish(ev)
 	}()
 	w.Header().Set("Location", "/api/replay/"+rn.st.ID)
-	inspect.WriteJSON(w, http.StatusAccepted, map[string]any{"id": rn.st.ID, "url": "/api/replay/" + rn.st.ID, "total": total})
+	answer := map[string]any{"id": rn.st.ID, "url": "/api/replay/" + rn.st.ID, "total": total}
+	if len(warnings) > 0 {
+		answer["warnings"] = warnings
+	}
+	inspect.WriteJSON(w, http.StatusAccepted, answer)
 }
 
 func (a *API) publish(data map[string]any) {

@@ -378,6 +378,7 @@ Flags:
 		if err != nil {
 			return usage("%v", err)
 		}
+		c.warn(stripWarning(spec.StripPrefix, len(exs), func(i int) (string, inspect.Source) { return exs[i].Request.URL, exs[i].Source }))
 		rep, runErr = c.runLocal(ctx, func(ctx context.Context, opts Options) (*Report, error) { return Run(ctx, exs, opts) }, opts, *asJSON, *verbose)
 		if rep == nil {
 			return runErr
@@ -425,6 +426,7 @@ Flags:
 		}
 		opts, _ := spec.Options(base)
 		opts.Record = store.Add
+		c.warn(stripWarning(spec.StripPrefix, len(sel), func(i int) (string, inspect.Source) { return sel[i].URL, sel[i].Source }))
 		run := func(ctx context.Context, opts Options) (*Report, error) { return RunStored(ctx, store, sel, opts) }
 		if rep, runErr = c.runLocal(ctx, run, opts, *asJSON, *verbose); rep == nil {
 			return runErr
@@ -622,10 +624,14 @@ func (c *CLI) runRemote(ctx context.Context, srv string, spec *Spec, asJSON, ver
 		return nil, err
 	}
 	var started struct {
-		ID string `json:"id"`
+		ID       string   `json:"id"`
+		Warnings []string `json:"warnings"`
 	}
 	if err := c.do(ctx, http.MethodPost, srv+"/api/replay", bytes.NewReader(b), &started); err != nil {
 		return nil, err
+	}
+	for _, w := range started.Warnings {
+		c.warn(w)
 	}
 	poll := c.Poll
 	if poll <= 0 {
@@ -982,6 +988,13 @@ func count(n int, one, many string) string {
 // warnRedacted warns when replayed requests went out with headers holding
 // the redaction placeholder, as an emitted webhook's credentials do when
 // replayed without --resign.
+// warn prints msg to Stderr as a warning, unless it is "".
+func (c *CLI) warn(msg string) {
+	if msg != "" {
+		fmt.Fprintf(c.Stderr, "warning: %s\n", msg)
+	}
+}
+
 func (c *CLI) warnRedacted(rep *Report) {
 	var names []string
 	n := 0

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -917,5 +918,88 @@ func TestCLIReplayHARResign(t *testing.T) {
 	err := c.cli.Replay(context.Background(), []string{"--har", p, "--resign", "--target", tg.URL})
 	if err == nil || !strings.Contains(err.Error()+c.stderr.String(), "needs a running server") {
 		t.Errorf("no server: %v; stderr %s", err, c.stderr.String())
+	}
+}
+
+// TestStripPrefixMatchingNoneWarns: a strip prefix that no selected path
+// starts with (here the /b/NAME part, which a capture's path loses anyway)
+// is warned of, naming it and counting (0 of N), by the command on stderr
+// (a HAR file, the local store, a server's run) and by the API in its
+// answer and the run's status; the run still goes, each path unchanged.
+// The command and the API said nothing. A prefix some paths start with is
+// not warned of.
+func TestStripPrefixMatchingNoneWarns(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	tg := newTarget(t, nil)
+	one := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/stripe/hooks/a", nil, []byte(`{}`), okResp())
+	two := capture("01JNB5Z3Q0000000000000000B", "POST", "http://127.0.0.1:8080/b/stripe/hooks/b", nil, []byte(`{}`), okResp())
+	add(t, a.store, one, two)
+	harFile := writeHAR(t, one, two)
+	const warning = "warning: strip prefix /b/stripe matched 0 of 2 exchanges: no recorded path starts with it, so each path goes after the target's unchanged\n"
+
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		open func(bool) (inspect.Store, error)
+		args []string
+	}{
+		{"har", map[string]string{"HOOKLAB_UI": noServer}, nil, []string{"--har", harFile}},
+		{"local store", map[string]string{"HOOKLAB_UI": noServer}, func(bool) (inspect.Store, error) { return nopClose{a.store}, nil }, []string{"--bin", "stripe", "--source", "capture"}},
+		{"server, filter", map[string]string{"HOOKLAB_UI": a.URL}, nil, []string{"--bin", "stripe", "--source", "capture"}},
+		{"server, ids", map[string]string{"HOOKLAB_UI": a.URL}, nil, []string{one.ID, two.ID}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, strip := range []struct {
+				prefix, stderr string
+				paths          []string // the target got
+			}{{"/b/stripe", warning, []string{"/hooks/a", "/hooks/b"}}, {"/hooks", "", []string{"/a", "/b"}}} {
+				tg.mu.Lock()
+				before := len(tg.got)
+				tg.mu.Unlock()
+				c := newCLI(tc.env, tc.open)
+				args := append(slices.Clone(tc.args), "--target", tg.URL, "--strip-prefix", strip.prefix)
+				if err := c.cli.Replay(context.Background(), args); err != nil {
+					t.Fatalf("replay %s: %v; stderr %s", strings.Join(args, " "), err, c.stderr.String())
+				}
+				if got := c.stderr.String(); got != strip.stderr {
+					t.Errorf("replay %s: stderr %q, want %q", strings.Join(args, " "), got, strip.stderr)
+				}
+				if !strings.Contains(c.stdout.String(), "2 replayed, 2 same") {
+					t.Errorf("replay %s: stdout %s", strings.Join(args, " "), c.stdout.String())
+				}
+				var paths []string
+				tg.mu.Lock()
+				for _, r := range tg.got[before:] {
+					paths = append(paths, r.RequestURI)
+				}
+				tg.mu.Unlock()
+				if slices.Sort(paths); !slices.Equal(paths, strip.paths) {
+					t.Errorf("replay %s: the target got %q, want %q", strings.Join(args, " "), paths, strip.paths)
+				}
+			}
+		})
+	}
+
+	// The API: in the answer that starts the run, and in its status.
+	var started struct {
+		ID       string
+		Total    int
+		Warnings []string
+	}
+	if code := a.call(t, "POST", "/api/replay", Spec{IDs: []string{one.ID, two.ID}, Target: tg.URL, StripPrefix: "/b/stripe"}, &started); code != http.StatusAccepted {
+		t.Fatalf("start: %d", code)
+	}
+	want := []string{strings.TrimSuffix(strings.TrimPrefix(warning, "warning: "), "\n")}
+	if !slices.Equal(started.Warnings, want) || started.Total != 2 {
+		t.Errorf("answer %+v, want warnings %q", started, want)
+	}
+	if st := a.waitRun(t, started.ID); !slices.Equal(st.Warnings, want) || st.Summary.Replayed != 2 {
+		t.Errorf("run %+v, want warnings %q", st, want)
+	}
+	started.Warnings = nil
+	a.call(t, "POST", "/api/replay", Spec{IDs: []string{one.ID, two.ID}, Target: tg.URL, StripPrefix: "/hooks/a"}, &started)
+	if st := a.waitRun(t, started.ID); started.Warnings != nil || st.Warnings != nil {
+		t.Errorf("a prefix one path starts with: answer %q, run %q", started.Warnings, st.Warnings)
 	}
 }

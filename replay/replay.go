@@ -595,23 +595,9 @@ func (r *runner) destination(ex *inspect.Exchange) (*url.URL, error) {
 		u.Scheme = "http"
 	}
 	if r.target != nil {
-		p := u.RawPath // the recorded bytes, even where Go would escape them
-		if p == "" {
-			p = u.EscapedPath()
-		}
-		if ex.Source == inspect.SourceCapture {
-			// /b/NAME/... went to bin NAME when captured: the bin the
-			// exchange is in now may be another (imported with --bin).
-			if after, ok := strings.CutPrefix(p, "/b/"); ok {
-				if name, _, _ := strings.Cut(after, "/"); inspect.ValidBin(name) == nil {
-					p = after[len(name):]
-				}
-			}
-		}
-		if r.opts.StripPrefix != "" {
-			if rest, ok := strings.CutPrefix(p, strings.TrimSuffix(r.opts.StripPrefix, "/")); ok && (rest == "" || rest[0] == '/') {
-				p = rest
-			}
+		p := pathAfterTarget(u, ex.Source)
+		if rest, ok := cutPathPrefix(p, r.opts.StripPrefix); ok {
+			p = rest
 		}
 		if p == "" {
 			p = "/"
@@ -644,6 +630,66 @@ func (r *runner) destination(ex *inspect.Exchange) (*url.URL, error) {
 	// path; Go's client would send it raw, splitting the request line.
 	u.RawQuery = strings.ReplaceAll(u.RawQuery, " ", "%20")
 	return u, nil
+}
+
+// pathAfterTarget is the path of u, recorded from source, that goes after
+// a target's: its recorded bytes, even where Go would escape them, without
+// a capture's /b/NAME part.
+func pathAfterTarget(u *url.URL, source inspect.Source) string {
+	p := u.RawPath
+	if p == "" {
+		p = u.EscapedPath()
+	}
+	if source == inspect.SourceCapture {
+		// /b/NAME/... went to bin NAME when captured: the bin the
+		// exchange is in now may be another (imported with --bin).
+		if after, ok := strings.CutPrefix(p, "/b/"); ok {
+			if name, _, _ := strings.Cut(after, "/"); inspect.ValidBin(name) == nil {
+				p = after[len(name):]
+			}
+		}
+	}
+	return p
+}
+
+// cutPathPrefix returns p without prefix, which must end where a segment
+// of p does, and whether it did; an empty prefix cuts nothing.
+func cutPathPrefix(p, prefix string) (string, bool) {
+	if prefix == "" {
+		return p, false
+	}
+	rest, ok := strings.CutPrefix(p, strings.TrimSuffix(prefix, "/"))
+	if !ok || (rest != "" && rest[0] != '/') {
+		return p, false
+	}
+	return rest, true
+}
+
+// stripWarning warns, or returns "", when prefix, a StripPrefix, cuts the
+// path of none of the n exchanges that at gives (the recorded URL and
+// source of the i-th): each then goes after the target's path whole, which
+// a mistyped prefix would not otherwise show until the target answered
+// 404s. A prefix that cuts some paths is not warned of: a run may mix
+// traffic with it and without.
+func stripWarning(prefix string, n int, at func(i int) (rawURL string, source inspect.Source)) string {
+	if prefix == "" || n == 0 {
+		return ""
+	}
+	for i := range n {
+		rawURL, source := at(i)
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			continue // it is not sent at all; its result says why
+		}
+		if _, ok := cutPathPrefix(pathAfterTarget(u, source), prefix); ok {
+			return ""
+		}
+	}
+	exchanges := "exchanges"
+	if n == 1 {
+		exchanges = "exchange"
+	}
+	return fmt.Sprintf("strip prefix %s matched 0 of %d %s: no recorded path starts with it, so each path goes after the target's unchanged", prefix, n, exchanges)
 }
 
 // method is the method ex goes with.

@@ -182,11 +182,14 @@ func Each(ctx context.Context, store inspect.Store, ids []string, f Filter, fn f
 	return eachListed(ctx, store, f, func(s inspect.Summary) error { return withExchange(ctx, store, s.ID, fn) })
 }
 
-// Selected is an exchange chosen for a run: its id, and its time for
-// PaceOriginal.
+// Selected is an exchange chosen for a run: its id, its time for
+// PaceOriginal, and its recorded URL and source, which say before the run
+// what its path will be.
 type Selected struct {
-	ID   string
-	Time time.Time
+	ID     string
+	Time   time.Time
+	URL    string
+	Source inspect.Source
 }
 
 // SelectIDs is Select without loading what it does not need: the ids and
@@ -197,13 +200,13 @@ func SelectIDs(ctx context.Context, store inspect.Store, ids []string, f Filter)
 	var err error
 	if len(ids) > 0 {
 		err = Each(ctx, store, ids, f, func(ex *inspect.Exchange) error {
-			out = append(out, Selected{ID: ex.ID, Time: ex.Time})
+			out = append(out, Selected{ID: ex.ID, Time: ex.Time, URL: ex.Request.URL, Source: ex.Source})
 			return nil
 		})
 	} else {
 		err = eachListed(ctx, store, f, func(s inspect.Summary) error {
 			t, _ := time.Parse(time.RFC3339Nano, s.Time) // the store's own format
-			out = append(out, Selected{ID: s.ID, Time: t})
+			out = append(out, Selected{ID: s.ID, Time: t, URL: s.URL, Source: s.Source})
 			return nil
 		})
 	}
