@@ -262,6 +262,19 @@ func TestUnopenableDatabase(t *testing.T) {
 		{"hooklab.db unreadable", "hooklab.db", unreadable, "cannot be opened (permission denied): give this user read and write access", false, false},
 		{"emit.db unreadable", "emit.db", unreadable, "cannot be opened (permission denied): give this user read and write access", false, false},
 		{"export: hooklab.db a directory", "hooklab.db", mkdir, "is a directory, not a database file", true, true},
+		// The files SQLite keeps beside a database: it said "unable to
+		// open database file" or "disk I/O error" of the database, or
+		// started and failed every write (a -shm directory: "attempt to
+		// write a readonly database").
+		{"hooklab.db-wal a directory", "hooklab.db-wal", mkdir, "is a directory, not a file: move it away", true, false},
+		{"hooklab.db-wal a directory beside the database", "hooklab.db-wal", besideDatabases(mkdir), "is a directory, not a file: move it away", true, false},
+		{"hooklab.db-shm a directory beside the database", "hooklab.db-shm", besideDatabases(mkdir), "is a directory, not a file: move it away", true, false},
+		{"hooklab.db-wal a named pipe beside the database", "hooklab.db-wal", besideDatabases(mkfifo), "is not a regular file: move it away", true, false},
+		{"emit.db-shm a named pipe", "emit.db-shm", mkfifo, "is not a regular file: move it away", true, false},
+		{"emit.db-wal a directory beside the database", "emit.db-wal", besideDatabases(mkdir), "is a directory, not a file: move it away", true, false},
+		{"emit.db-shm a directory beside the database", "emit.db-shm", besideDatabases(mkdir), "is a directory, not a file: move it away", true, false},
+		{"hooklab.db-wal unreadable", "hooklab.db-wal", unreadableFile, "cannot be opened (permission denied): give this user read and write access", false, false},
+		{"export: hooklab.db-shm a directory", "hooklab.db-shm", besideDatabases(mkdir), "is a directory, not a file: move it away", true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -325,6 +338,27 @@ func mkfifo(t *testing.T, path string) {
 
 func writeText(t *testing.T, path string) {
 	if err := os.WriteFile(path, []byte("notes, not a database\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// besideDatabases makes the data directory of path in use (a first serve
+// makes its databases) before make makes path, which that serve may have
+// left behind.
+func besideDatabases(make func(t *testing.T, path string)) func(t *testing.T, path string) {
+	return func(t *testing.T, path string) {
+		s := startServer(t, "--data", filepath.Dir(path))
+		s.Stop(t)
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		make(t, path)
+	}
+}
+
+// unreadableFile is an empty file its owner may not read.
+func unreadableFile(t *testing.T, path string) {
+	if err := os.WriteFile(path, nil, 0); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -555,8 +555,52 @@ func OwnerOnly(path string) error {
 // error: a directory or another non-regular file, a file that cannot be
 // opened or read (permissions), or a file that is not an SQLite database.
 // A missing or empty file is fine: SQLite makes a new database there.
+// The files SQLite keeps beside it, path-wal and path-shm, are refused
+// alike when they are there and are not a regular file this user can
+// open: SQLite's error for them was "unable to open database file" or
+// "disk I/O error" of the database, or none at all (a -shm directory: it
+// opened the database read-only and every write failed; a -wal pipe).
 func CheckDBFile(path string) error {
-	const elsewhere = "or use another data directory (--data, or HOOKLAB_DATA)"
+	if err := checkDBFile(path); err != nil {
+		return err
+	}
+	for _, side := range []struct{ suffix, what string }{{"-wal", "write-ahead log"}, {"-shm", "shared-memory index"}} {
+		if err := checkSideFile(path, path+side.suffix, side.what); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dbElsewhere ends the messages of CheckDBFile.
+const dbElsewhere = "or use another data directory (--data, or HOOKLAB_DATA)"
+
+// checkSideFile is CheckDBFile for side, the file that is what of the
+// database at path. Its content is not looked at: SQLite ignores a
+// write-ahead log that is not the database's, and rebuilds the index.
+func checkSideFile(path, side, what string) error {
+	fi, err := os.Stat(side)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("database %s: its %s %s cannot be opened (%v): fix or remove it, %s", path, what, side, unwrapPath(err), dbElsewhere)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("database %s: its %s %s is a directory, not a file: move it away (hooklab then makes a new one there), %s", path, what, side, dbElsewhere)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("database %s: its %s %s is not a regular file: move it away (hooklab then makes a new one there), %s", path, what, side, dbElsewhere)
+	}
+	f, err := os.Open(side)
+	if err != nil {
+		return fmt.Errorf("database %s: its %s %s cannot be opened (%v): give this user read and write access to it, %s", path, what, side, unwrapPath(err), dbElsewhere)
+	}
+	return f.Close()
+}
+
+func checkDBFile(path string) error {
+	const elsewhere = dbElsewhere
 	fi, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
