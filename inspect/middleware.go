@@ -34,8 +34,18 @@ func Recover(log *slog.Logger, next http.Handler) http.Handler {
 // every request). A line has the method, the path (never the query, which
 // may carry captured text), the status, the bytes of the body sent and the
 // time taken. A websocket logs 101 when its connection ends. A handler that
-// panics is not logged here: Recover, outside it, logs the panic.
+// panics is not logged here: Recover, outside it, logs the panic. A 401 (a
+// missing or wrong --auth token) is logged once per 5 s, the next with
+// "held_back" the number held back (see LogLimit): a page or a script
+// retrying with a wrong token would flood the log.
 func AccessLog(log *slog.Logger, next http.Handler) http.Handler {
+	return accessLog(log, 5*time.Second, next)
+}
+
+// accessLog is AccessLog with the period at which a 401 is logged (a test
+// sends its 401s well within one, however slow the machine).
+func accessLog(log *slog.Logger, authPeriod time.Duration, next http.Handler) http.Handler {
+	authLog := NewLogLimit(authPeriod)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		lw := &loggedWriter{ResponseWriter: w}
@@ -58,8 +68,13 @@ func AccessLog(log *slog.Logger, next http.Handler) http.Handler {
 			if !log.Enabled(r.Context(), level) {
 				return
 			}
-			log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", code,
-				"bytes", lw.bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr)
+			args := []any{"method", r.Method, "path", r.URL.Path, "status", code,
+				"bytes", lw.bytes, "duration_ms", float64(time.Since(start).Microseconds()) / 1000, "remote", r.RemoteAddr}
+			if code == http.StatusUnauthorized {
+				authLog.Log(log, level, "request", args...)
+				return
+			}
+			log.Log(r.Context(), level, "request", args...)
 		}()
 		next.ServeHTTP(lw, r)
 		answered = true
