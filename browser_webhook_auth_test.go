@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -38,20 +37,15 @@ func (k *webhookSink) last() (string, http.Header, string, int) {
 // (what goes out carries the real secret).
 func testBrowserWebhookAuthEdits(t *testing.T, p *browserPage) {
 	sink := &webhookSink{}
-	ln, err := net.Listen("tcp", "127.0.0.1:19851")
-	if err != nil {
-		t.Skipf("sink port: %v", err)
-	}
-	receiver := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// An ephemeral port: the sink's URL is typed into the form once, and
+	// neither it nor hooklab restarts.
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		sink.mu.Lock()
 		sink.method, sink.header, sink.body = r.Method, r.Header.Clone(), string(b)
 		sink.n++
 		sink.mu.Unlock()
 	}))
-	receiver.Listener.Close()
-	receiver.Listener = ln
-	receiver.Start()
 	t.Cleanup(receiver.Close)
 	s := startServer(t, "--memory")
 
