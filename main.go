@@ -733,6 +733,7 @@ Flags:
 		RetainAge:   o.retainAge,
 		RetainBytes: int64(o.retainBytes),
 		OnCommit:    onCommit,
+		OnRetain:    hub.PublishRetained,
 		Logger:      log.With("component", "store"),
 		Exclusive:   true,
 	})

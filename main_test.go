@@ -1253,6 +1253,63 @@ func TestTailPrintsExchanges(t *testing.T) {
 	}
 }
 
+// TestTailIgnoresRetained: tail prints exchanges and nothing of the
+// stream's retained messages (retention's deletes), which it does not
+// follow.
+func TestTailIgnoresRetained(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory", "--retain-count", "2")
+	out, errOut := startTail(t, s.UI, "--json")
+	// A stream of its own says the retained messages went out before the
+	// last exchange, so tail had them before it printed that one.
+	u := "ws" + strings.TrimPrefix(s.UI, "http") + "api/stream"
+	conn, resp, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {strings.TrimSuffix(s.UI, "/")}})
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, resp)
+	}
+	defer conn.Close()
+	var sent []string
+	for i := range 5 {
+		sent = append(sent, s.send(t, "POST", fmt.Sprintf("/b/tailed/%d", i), "application/json", []byte(`{}`)).ID)
+	}
+	retained := 0
+	for {
+		conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		var m struct {
+			Type     string
+			Exchange struct{ ID string }
+		}
+		if err := conn.ReadJSON(&m); err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if m.Type == "retained" {
+			retained++
+		}
+		if m.Exchange.ID == sent[4] {
+			break
+		}
+	}
+	if retained == 0 {
+		t.Fatal("no retained message before the last exchange: nothing for tail to ignore")
+	}
+	waitFor(t, func() bool { return strings.Contains(out.String(), sent[4]) }, "tail to print the last")
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var printed []string
+	for _, l := range lines {
+		var sm map[string]any
+		if err := json.Unmarshal([]byte(l), &sm); err != nil || sm["type"] != nil {
+			t.Errorf("tail printed %q, not an exchange", l)
+		}
+		printed = append(printed, fmt.Sprint(sm["id"]))
+	}
+	if !slices.Equal(printed, sent) {
+		t.Errorf("tail printed %v, want %v", printed, sent)
+	}
+	if strings.Contains(errOut.String(), "skipped") {
+		t.Errorf("tail said: %s", errOut.String())
+	}
+}
+
 // blockedWriter is a reader that stopped reading: each Write blocks until
 // the test ends; entered is closed at the first.
 type blockedWriter struct {
@@ -2719,6 +2776,89 @@ func TestReplayRefusesFlagsThatDoNothing(t *testing.T) {
 // TestStreamSaysWhatIsDeleted: a delete or a clear through the API is sent
 // on the stream, to a client filtering another bin too, so that other
 // pages take the exchanges out; the stream said nothing of them.
+// TestStreamSaysWhatRetentionDeleted: retention's deletes reach the live
+// stream, one message a pass, whatever the client's filter, and the bound
+// it gives takes out of what a client holds exactly the exchanges that are
+// gone. The stream said nothing: an open page kept listing exchanges that
+// no longer existed until it was reloaded.
+func TestStreamSaysWhatRetentionDeleted(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"--memory", "--data"} {
+		t.Run(strings.TrimPrefix(mode, "--"), func(t *testing.T) {
+			t.Parallel()
+			args := []string{"--retain-count", "3", mode}
+			if mode == "--data" {
+				args = append(args, t.TempDir())
+			}
+			s := startServer(t, args...)
+			u := "ws" + strings.TrimPrefix(s.UI, "http") + "api/stream?bin=kept"
+			conn, resp, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {strings.TrimSuffix(s.UI, "/")}})
+			if err != nil {
+				t.Fatalf("dial: %v (%v)", err, resp)
+			}
+			defer conn.Close()
+			var hello map[string]any
+			if err := conn.ReadJSON(&hello); err != nil || hello["type"] != "hello" {
+				t.Fatalf("first message %v, %v", hello, err)
+			}
+			const n = 8
+			var sent []string
+			for i := range n {
+				sent = append(sent, s.send(t, "POST", fmt.Sprintf("/b/kept/%d", i), "application/json", []byte(`{}`)).ID)
+			}
+			// The client: it holds what streams in and drops what a
+			// retained message says is gone.
+			var held, streamed []string
+			retained := 0
+			for !slices.Equal(held, sent[n-3:]) {
+				conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+				var m struct {
+					Type     string          `json:"type"`
+					Exchange inspect.Summary `json:"exchange"`
+					Deleted  *int            `json:"deleted"`
+					Before   *string         `json:"before"`
+					Kept     []string        `json:"kept"`
+				}
+				if err := conn.ReadJSON(&m); err != nil {
+					t.Fatalf("read: %v; the client holds %v, want %v (%d retained messages)", err, held, sent[n-3:], retained)
+				}
+				switch m.Type {
+				case "exchange":
+					held = append(held, m.Exchange.ID)
+					streamed = append(streamed, m.Exchange.ID)
+				case "retained":
+					retained++
+					if m.Deleted == nil || *m.Deleted < 1 || m.Before == nil || m.Kept == nil {
+						t.Fatalf("retained message %+v: want deleted ≥ 1, before and kept", m)
+					}
+					held = slices.DeleteFunc(held, func(id string) bool { return id < *m.Before && !slices.Contains(m.Kept, id) })
+					// Exactly the oldest are gone: the newest three of
+					// those streamed so far are what the store keeps.
+					if want := streamed[max(0, len(streamed)-3):]; !slices.Equal(held, want) {
+						t.Fatalf("after retained %+v the client holds %v, want %v", m, held, want)
+					}
+				}
+			}
+			if retained > n-3 {
+				t.Errorf("%d retained messages for %d passes at most", retained, n-3)
+			}
+			r, b := s.api(t, "GET", "/api/exchanges?bin=kept", nil)
+			var page struct{ Exchanges []inspect.Summary }
+			if err := json.Unmarshal(b, &page); err != nil || r.StatusCode != http.StatusOK {
+				t.Fatalf("list: %d %s", r.StatusCode, b)
+			}
+			var ids []string
+			for _, x := range page.Exchanges {
+				ids = append(ids, x.ID)
+			}
+			slices.Reverse(ids)
+			if !slices.Equal(ids, held) {
+				t.Errorf("the API lists %v, the client holds %v", ids, held)
+			}
+		})
+	}
+}
+
 func TestStreamSaysWhatIsDeleted(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "--memory")

@@ -259,3 +259,29 @@ func summaryMap(t *testing.T, s Summary) map[string]any {
 	}
 	return m
 }
+
+// TestHubPublishRetained: retention's message, with its bound and with
+// none (list again), and [] for nothing kept, never null.
+func TestHubPublishRetained(t *testing.T) {
+	t.Parallel()
+	h := NewHub()
+	s := h.Subscribe(8, nil)
+	defer h.Unsubscribe(s)
+	h.PublishRetained(Retained{Deleted: 2, Before: "01M8ZZZZZZZZZZZZZZZZZZZZZ0"})
+	h.PublishRetained(Retained{Deleted: 3, Before: "01M8ZZZZZZZZZZZZZZZZZZZZZ1", Kept: []string{"01M8ZZZZZZZZZZZZZZZZZZZZZ0"}})
+	h.PublishRetained(Retained{Deleted: 1500})
+	want := []string{
+		`{"before":"01M8ZZZZZZZZZZZZZZZZZZZZZ0","deleted":2,"kept":[],"type":"retained"}`,
+		`{"before":"01M8ZZZZZZZZZZZZZZZZZZZZZ1","deleted":3,"kept":["01M8ZZZZZZZZZZZZZZZZZZZZZ0"],"type":"retained"}`,
+		`{"deleted":1500,"type":"retained"}`,
+	}
+	got := drain(s)
+	if len(got) != len(want) {
+		t.Fatalf("%d events, want %d", len(got), len(want))
+	}
+	for i, ev := range got {
+		if string(ev.Encoded()) != want[i] {
+			t.Errorf("event %d: %s, want %s", i, ev.Encoded(), want[i])
+		}
+	}
+}

@@ -75,3 +75,20 @@ func ValidID(s string) bool {
 	}
 	return true
 }
+
+// nextID returns the id that sorts right after id, which need not have
+// been made: a bound that every id after id reaches. ok is false when id
+// is no id IDs makes, or the last one there can be.
+func nextID(id string) (next string, ok bool) {
+	v, ok := decodeULID(id)
+	if !ok {
+		return "", false
+	}
+	for i := len(v) - 1; i >= 0; i-- {
+		v[i]++
+		if v[i] != 0 {
+			return encodeULID(v), true
+		}
+	}
+	return "", false
+}

@@ -39,6 +39,11 @@ type Options struct {
 	// batch, in commit order. It must not block. Without a journal, an
 	// Add returns after OnCommit has been given its exchange.
 	OnCommit func([]*Exchange)
+	// OnRetain, when set, is called from the writer after retention has
+	// deleted exchanges, at most once per transaction and after OnCommit
+	// has been given that transaction's batch, with what it deleted. It
+	// must not block.
+	OnRetain func(Retained)
 	// Logger receives errors the writer cannot return to a caller.
 	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
@@ -98,6 +103,7 @@ type SQLite struct {
 	count, bytes atomic.Int64
 	commits      atomic.Int64 // transactions written, for benchmarks
 	rowRuns      atomic.Int64 // multi-row inserts run, for tests
+	retainRuns   atomic.Int64 // transactions of retain, for tests
 	manualIndex  atomic.Bool  // tests: text is indexed only by IndexPending
 	manualSweep  atomic.Bool  // tests: segments are swept only by sweepSegments
 	// lastSeq is the newest committed row; indexed is the text index's
@@ -111,7 +117,12 @@ type SQLite struct {
 	// retainedTo is the newest row retention deleted; index entries up to
 	// ftsPurged are gone. Only the writer uses them.
 	retainedTo, ftsPurged int64
-	log                   *slog.Logger
+	// retainN counts the exchanges retention deleted in transactions
+	// committed since OnRetain was last told, and retainTop is the
+	// greatest id among them. Only the writer uses them.
+	retainN   int64
+	retainTop string
+	log       *slog.Logger
 
 	// journalHeld: another process owns the data directory's journal.
 	journalHeld bool
@@ -973,6 +984,8 @@ func (s *SQLite) recover(dir string) error {
 		}
 		recs = recs[n:]
 	}
+	// Nobody listens yet: what retention deleted here is nothing to tell.
+	s.retainN, s.retainTop = 0, ""
 	s.setApplied(s.committedLSN)
 	if got := jr.acked.Load(); got > s.applied.Load() {
 		// Rows past what was committed that were dropped: move on.
@@ -1477,6 +1490,9 @@ func (s *SQLite) commit(all []*pendingWrite) {
 	if len(exs) > 0 {
 		s.opts.OnCommit(exs)
 	}
+	// Then what retention deleted: a client has every exchange it could
+	// hold of those, and none stored since.
+	s.tellRetained()
 	for _, p := range batch {
 		if p.done != nil {
 			p.done <- p.err
@@ -1636,7 +1652,8 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 		applied = maxLSN
 	}
 	// Retention rides in the same transaction.
-	var retainedTo int64
+	var retainedTo, retainN int64
+	var retainTop string
 	var cutoff int64
 	if s.opts.RetainAge > 0 {
 		cutoff = s.opts.Now().Add(-s.opts.RetainAge).UnixNano()
@@ -1649,16 +1666,18 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 		if batch[len(batch)-1].acked && lastSeq > 0 {
 			upTo = lastSeq - 1
 		}
-		n, b, to, err := s.retainTx(tx, s.count.Load()+dCount, s.bytes.Load()+dBytes, cutoff, upTo)
+		n, b, to, top, err := s.retainTx(tx, s.count.Load()+dCount, s.bytes.Load()+dBytes, cutoff, upTo)
 		if err != nil {
 			return -1, err
 		}
 		dCount, dBytes, retainedTo = dCount-n, dBytes-b, to
+		retainN, retainTop = n, top
 		removed = removed || n > 0
 	}
 	if err := tx.Commit(); err != nil {
 		return -1, err
 	}
+	s.noteRetained(retainN, retainTop)
 	s.live = min(s.live, minSeg)
 	if s.outOfOrder {
 		s.outOfOrder = false
@@ -1738,8 +1757,9 @@ func (s *SQLite) overLimit(count, bytes int64) bool {
 // until then search never returns them, since it selects from the
 // exchanges that exist. Entries of rows deleted past to (expired rows
 // that arrived after a younger one still kept) go here, in the
-// transaction: a range purge would take the kept row's entry too.
-func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b, to int64, err error) {
+// transaction: a range purge would take the kept row's entry too. top is
+// the greatest id among the rows deleted.
+func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b, to int64, top string, err error) {
 	var aged []int64
 	var gone []goneRow
 	defer func() { s.gone.add(gone) }()
@@ -1750,22 +1770,22 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 		// the table every commit.
 		rows, err := tx.Query(`DELETE FROM exchanges WHERE time_ns < ? AND +seq <= ? RETURNING seq, bytes, id`, cutoffNS, upTo)
 		if err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, "", err
 		}
 		for rows.Next() {
 			var seq, nb int64
 			var id string
 			if err := rows.Scan(&seq, &nb, &id); err != nil {
 				rows.Close()
-				return 0, 0, 0, err
+				return 0, 0, 0, "", err
 			}
 			aged = append(aged, seq)
 			gone = s.gone.gather(gone, goneRow{id, seq})
-			n, b = n+1, b+nb
+			n, b, top = n+1, b+nb, max(top, id)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, "", err
 		}
 		if len(aged) > 0 {
 			s.outOfOrder = true // by time, not arrival: maybe out of order
@@ -1776,12 +1796,12 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 	for s.overLimit(count-n, bytes-b) {
 		st, err := s.txStmt(tx, retainPageSQL)
 		if err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, "", err
 		}
 		rows, err := st.Query(after, upTo, page)
 		if err != nil {
 			st.Close()
-			return 0, 0, 0, err
+			return 0, 0, 0, "", err
 		}
 		got, stop := 0, false
 		for rows.Next() {
@@ -1790,7 +1810,7 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 			if err := rows.Scan(&seq, &nb, &id); err != nil {
 				rows.Close()
 				st.Close()
-				return 0, 0, 0, err
+				return 0, 0, 0, "", err
 			}
 			got++
 			if !s.overLimit(count-n, bytes-b) {
@@ -1798,12 +1818,13 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 				break
 			}
 			n, b, last, after = n+1, b+nb, seq, seq
+			top = max(top, id)
 			gone = s.gone.gather(gone, goneRow{id, seq})
 		}
 		rows.Close()
 		st.Close()
 		if err := rows.Err(); err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, "", err
 		}
 		if stop || got < page {
 			break
@@ -1811,21 +1832,21 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 	}
 	if last > 0 {
 		if _, err := s.txExec(tx, retainDeleteSQL, last); err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, "", err
 		}
 	}
 	if n == 0 {
-		return 0, 0, 0, nil
+		return 0, 0, 0, "", nil
 	}
 	var oldest sql.NullInt64
 	st, err := s.txStmt(tx, oldestSeqSQL)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, "", err
 	}
 	err = st.QueryRow().Scan(&oldest)
 	st.Close()
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, "", err
 	}
 	to = last
 	for _, seq := range aged {
@@ -1841,11 +1862,11 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 				continue // purged by range later, or never indexed
 			}
 			if _, err := tx.Exec(`DELETE FROM exchanges_text WHERE rowid = ?`, seq); err != nil {
-				return 0, 0, 0, err
+				return 0, 0, 0, "", err
 			}
 		}
 	}
-	return n, b, to, nil
+	return n, b, to, top, nil
 }
 
 // purgeIndex removes the text index entries of up to n exchanges that
@@ -2210,7 +2231,7 @@ func (s *SQLite) retain() {
 	// The newest exchange stays whatever the limits say: an exchange larger
 	// than the byte limit is kept until a newer one arrives.
 	s.outOfOrder = false
-	n, b, to, err := s.retainTx(tx, s.count.Load(), s.bytes.Load(), cutoff, s.lastSeq.Load()-1)
+	n, b, to, top, err := s.retainTx(tx, s.count.Load(), s.bytes.Load(), cutoff, s.lastSeq.Load()-1)
 	if err == nil {
 		err = tx.Commit()
 	} else {
@@ -2220,6 +2241,9 @@ func (s *SQLite) retain() {
 		s.log.Error("retention failed", "err", err)
 		return
 	}
+	s.retainRuns.Add(1)
+	s.noteRetained(n, top)
+	s.tellRetained()
 	s.count.Add(-n)
 	s.bytes.Add(-b)
 	if to > s.retainedTo {
@@ -2236,6 +2260,79 @@ func (s *SQLite) retain() {
 		}
 		s.setApplied(0) // retires the segments no exchange is in any more
 	}
+}
+
+// maxKept is how many exchanges a Retained may name in Kept.
+const maxKept = 1000
+
+// Retained says what retention deleted, for Options.OnRetain, in a form a
+// client holding some exchanges (a page's list) can apply exactly without
+// a message per exchange: of the exchanges it holds, those whose id sorts
+// before Before are gone, except those Kept names, and no other is.
+// Ids sort by when an exchange began, and retention deletes the oldest in
+// arrival order or by age, so Kept holds the few stored out of step with
+// their ids (a slow exchange, stored after younger ones) that are still
+// there. When more than maxKept would be, Before is "" and Kept nil: the
+// client lists again.
+type Retained struct {
+	// Deleted counts the exchanges deleted.
+	Deleted int64
+	// Before is one past the greatest id deleted, or "".
+	Before string
+	// Kept lists the exchanges still stored whose ids sort before Before,
+	// in id order.
+	Kept []string
+}
+
+// noteRetained adds a committed retention pass, which deleted n exchanges
+// of which top had the greatest id, to what OnRetain is told next.
+func (s *SQLite) noteRetained(n int64, top string) {
+	if n == 0 {
+		return
+	}
+	s.retainN += n
+	s.retainTop = max(s.retainTop, top)
+}
+
+// tellRetained tells OnRetain what retention deleted since it was last
+// told, if anything. It runs in the writer after commits, so that the
+// store it reads is the one the deletes left.
+func (s *SQLite) tellRetained() {
+	n, top := s.retainN, s.retainTop
+	s.retainN, s.retainTop = 0, ""
+	if n == 0 || s.opts.OnRetain == nil {
+		return
+	}
+	r := Retained{Deleted: n}
+	if before, ok := nextID(top); ok {
+		kept, err := s.keptBelow(top)
+		switch {
+		case err != nil:
+			s.log.Warn("retention: reading the exchanges it kept; stream clients list again", "err", err)
+		case len(kept) <= maxKept:
+			r.Before, r.Kept = before, kept
+		}
+	}
+	s.opts.OnRetain(r)
+}
+
+// keptBelow returns the ids of the exchanges stored whose ids sort at or
+// before top, in id order, up to maxKept+1 of them.
+func (s *SQLite) keptBelow(top string) ([]string, error) {
+	rows, err := s.wdb.Query(`SELECT id FROM exchanges WHERE id <= ? ORDER BY id LIMIT ?`, top, maxKept+1)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	kept := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		kept = append(kept, id)
+	}
+	return kept, rows.Err()
 }
 
 // deleteTx deletes matching exchanges and their index entries. It runs in

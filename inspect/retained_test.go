@@ -1,0 +1,234 @@
+package inspect
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math/big"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+)
+
+// streamClient stands for a page on the live stream: it holds every
+// exchange the store's writer hands to OnCommit and drops those a
+// Retained says are gone, as the UI does.
+type streamClient struct {
+	t      *testing.T
+	mu     sync.Mutex
+	held   map[string]bool
+	msgs   []Retained
+	relist bool // a Retained without Before came: the page lists again
+}
+
+func newStreamClient(t *testing.T) *streamClient {
+	return &streamClient{t: t, held: map[string]bool{}}
+}
+
+func (c *streamClient) onCommit(exs []*Exchange) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ex := range exs {
+		c.held[ex.ID] = true
+	}
+}
+
+func (c *streamClient) onRetain(r Retained) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.msgs = append(c.msgs, r)
+	if r.Deleted <= 0 {
+		c.t.Errorf("a Retained for nothing deleted: %+v", r)
+	}
+	if r.Before == "" {
+		c.relist = true
+		return
+	}
+	if !sort.StringsAreSorted(r.Kept) || len(r.Kept) > 0 && r.Kept[len(r.Kept)-1] >= r.Before {
+		c.t.Errorf("Kept %v is not in id order before %s", r.Kept, r.Before)
+	}
+	for id := range c.held {
+		if id < r.Before && !slices.Contains(r.Kept, id) {
+			delete(c.held, id)
+		}
+	}
+}
+
+// check fails the test unless the client holds exactly what s stores.
+func (c *streamClient) check(t *testing.T, s *SQLite, when string) {
+	t.Helper()
+	s.Sync(context.Background())
+	stored := listIDs(t, s, Query{Limit: 1000})
+	slices.Sort(stored)
+	c.mu.Lock()
+	held := slices.Sorted(maps.Keys(c.held))
+	c.mu.Unlock()
+	if !slices.Equal(held, stored) {
+		t.Fatalf("%s: the client holds %v, the store %v", when, held, stored)
+	}
+}
+
+func (c *streamClient) retained() []Retained {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.msgs)
+}
+
+// TestRetainedIsExact: what retention deletes reaches OnRetain, once a
+// transaction, in a form that takes exactly the deleted exchanges out of
+// what a client holds, with exchanges stored out of their ids' order (a
+// slow one stored after younger ones; ids sort by when they began).
+// Retention deleted rows and told nobody: an open page listed them until
+// it was reloaded.
+func TestRetainedIsExact(t *testing.T) {
+	t.Parallel()
+	for _, mode := range storeModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			c := newStreamClient(t)
+			s := openMode(t, mode.memory, Options{RetainCount: 5, OnCommit: c.onCommit, OnRetain: c.onRetain})
+			var ids IDs
+			var exs []*Exchange
+			for i := range 30 {
+				ex := newEx("r", "GET", fmt.Sprintf("http://h/%d", i))
+				ex.ID = ids.New(base.Add(time.Duration(i) * time.Second))
+				exs = append(exs, ex)
+			}
+			// Stored out of order: each pair swapped, and the one that
+			// began first stored among the last, as a slow one is.
+			order := []*Exchange{}
+			for i := 1; i+1 < len(exs); i += 2 {
+				order = append(order, exs[i+1], exs[i])
+			}
+			order = slices.Insert(order, 20, exs[0])
+			for i, ex := range order {
+				mustAdd(t, s, ex)
+				c.check(t, s, fmt.Sprintf("after %d stored", i+1))
+			}
+			msgs := c.retained()
+			var deleted int64
+			kept := false
+			for _, r := range msgs {
+				deleted += r.Deleted
+				kept = kept || len(r.Kept) > 0
+			}
+			if want := int64(len(order) - 5); deleted != want {
+				t.Errorf("the Retained say %d deleted, want %d", deleted, want)
+			}
+			if !kept {
+				t.Errorf("no Retained named an exchange kept behind its bound: the test stored nothing out of order")
+			}
+
+			// A burst, committed in few transactions: one Retained at
+			// most for each, each exact.
+			txs := func() int64 { return s.commits.Load() + s.retainRuns.Load() }
+			before := txs()
+			var wg sync.WaitGroup
+			for i := range 200 {
+				wg.Go(func() {
+					if err := s.Add(context.Background(), newEx("r", "GET", fmt.Sprintf("http://h/burst/%d", i))); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			c.check(t, s, "after a burst")
+			eventually(t, 10*time.Second, "the burst cut back to the limit", func() bool {
+				n, _ := s.Stats(context.Background())
+				return n == 5
+			})
+			c.check(t, s, "after the burst was cut back")
+			if n, tx := int64(len(c.retained())-len(msgs)), txs()-before; n > tx {
+				t.Errorf("%d Retained for %d transactions", n, tx)
+			}
+			if c.relist {
+				t.Errorf("a Retained said to list again: %+v", c.retained())
+			}
+		})
+	}
+}
+
+// TestRetainedByAge: age retention deletes by when an exchange began, not
+// where it was stored, and the Retained of a write's pass and of the
+// ticker's pass say so exactly.
+func TestRetainedByAge(t *testing.T) {
+	t.Parallel()
+	for _, mode := range storeModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			clock := newFakeClock(base)
+			c := newStreamClient(t)
+			s := openMode(t, mode.memory, Options{RetainAge: time.Hour, Now: clock.Now, OnCommit: c.onCommit, OnRetain: c.onRetain})
+			// young's id sorts before old1's and old2's, and it outlives them.
+			young := newEx("r", "GET", "http://h/young", at(base.Add(time.Hour)))
+			old1 := newEx("r", "GET", "http://h/old1", at(base))
+			old2 := newEx("r", "GET", "http://h/old2", at(base))
+			mustAdd(t, s, young, old1, old2)
+			c.check(t, s, "after adding")
+			clock.Advance(90 * time.Minute) // old1 and old2 expire, young not
+			fresh := newEx("r", "GET", "http://h/fresh", at(clock.Now()))
+			mustAdd(t, s, fresh)
+			c.check(t, s, "after a write expired two")
+			msgs := c.retained()
+			if len(msgs) != 1 || msgs[0].Deleted != 2 || !slices.Equal(msgs[0].Kept, idsOf(young)) {
+				t.Fatalf("Retained %+v, want one of 2 deleted that keeps %s", msgs, young.ID)
+			}
+
+			// The ticker's pass, with no write.
+			clock.Advance(time.Hour) // young expires; fresh is the newest, kept
+			eventually(t, 10*time.Second, "the ticker's pass told", func() bool { return len(c.retained()) == 2 })
+			c.check(t, s, "after the ticker's pass")
+			if r := c.retained()[1]; r.Deleted != 1 || len(r.Kept) != 0 {
+				t.Errorf("the ticker's Retained %+v, want 1 deleted, none kept behind", r)
+			}
+		})
+	}
+}
+
+// TestRetainedTooManyKept: when more exchanges than a message should name
+// are stored behind the bound (an import of old exchanges, whose ids are
+// old), the Retained has no bound: clients list again.
+func TestRetainedTooManyKept(t *testing.T) {
+	t.Parallel()
+	c := newStreamClient(t)
+	s := openMode(t, true, Options{RetainCount: maxKept + 1, OnCommit: c.onCommit, OnRetain: c.onRetain})
+	var newer, older IDs // one IDs makes each id after the last
+	first := newEx("r", "GET", "http://h/first")
+	first.ID = newer.New(base.Add(time.Hour))
+	mustAdd(t, s, first)
+	for i := range maxKept + 1 {
+		ex := newEx("r", "GET", fmt.Sprintf("http://h/old/%d", i))
+		ex.ID = older.New(base)
+		mustAdd(t, s, ex)
+	}
+	s.Sync(context.Background())
+	msgs := c.retained()
+	if len(msgs) != 1 || msgs[0].Deleted != 1 || msgs[0].Before != "" || msgs[0].Kept != nil {
+		t.Fatalf("Retained %+v, want one of 1 deleted with no bound", msgs)
+	}
+}
+
+func TestNextID(t *testing.T) {
+	t.Parallel()
+	var ids IDs
+	for range 100 {
+		id := ids.New(time.Now())
+		next, ok := nextID(id)
+		a, _ := decodeULID(id)
+		b, _ := decodeULID(next)
+		diff := new(big.Int).Sub(new(big.Int).SetBytes(b[:]), new(big.Int).SetBytes(a[:]))
+		if !ok || next <= id || !ValidID(next) || diff.Cmp(big.NewInt(1)) != 0 {
+			t.Fatalf("nextID(%s) = %s, %v", id, next, ok)
+		}
+	}
+	if next, _ := nextID("0000000000000000000000000Z"); next != "00000000000000000000000010" {
+		t.Errorf("nextID does not carry: %s", next)
+	}
+	for _, id := range []string{"7ZZZZZZZZZZZZZZZZZZZZZZZZZ", "not an id"} {
+		if next, ok := nextID(id); ok {
+			t.Errorf("nextID(%q) = %q, want none", id, next)
+		}
+	}
+}
