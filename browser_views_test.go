@@ -1679,6 +1679,45 @@ func testBrowserMarkKeyTrafficOnly(t *testing.T, p *browserPage) {
 	}
 }
 
+// testBrowserRetentionRemoves: exchanges retention deletes (here the
+// oldest past --retain-count) leave the page's list, its counts and the
+// export selection, and the detail pane showing one says it was removed.
+// The page listed them until it was reloaded, and a click on one found
+// nothing.
+func testBrowserRetentionRemoves(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory", "--retain-count", "4")
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, browserCapture(t, s.Capture, fmt.Sprintf("/b/kept/%d", i), `{}`))
+	}
+	p.openUI(t, s.UI)
+	p.waitFor(t, "the list loads", `window.hooklab.list.size === 4`, 5*time.Second)
+	p.do(t, "open the oldest", chromedp.Evaluate[chromedp.Void](`location.hash = '#/exchanges/`+ids[0]+`'`))
+	p.waitFor(t, "its detail shows", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(ids[0]), 5*time.Second)
+	p.do(t, "mark the second oldest", chromedp.Evaluate[chromedp.Void](`window.hooklab.list.toggleMark(`+jsQuote(ids[1])+`)`))
+	p.waitFor(t, "it is marked", `document.querySelector('#marked-count').textContent === '1 marked'`, 5*time.Second)
+
+	for i := range 2 {
+		ids = append(ids, browserCapture(t, s.Capture, fmt.Sprintf("/b/kept/new%d", i), `{}`))
+	}
+	p.waitFor(t, "the two oldest leave the list", `window.hooklab.list.size === 4 && !document.querySelector(`+jsQuote(browserRow(ids[0]))+`) && !document.querySelector(`+jsQuote(browserRow(ids[1]))+`)`, 5*time.Second)
+	for _, id := range ids[2:] {
+		if !evalIn[bool](t, p, `!!document.querySelector(`+jsQuote(browserRow(id))+`)`) {
+			p.fatalf(t, "exchange %s, still stored, left the list too", id)
+		}
+	}
+	p.waitFor(t, "the pane says the open one was removed", `document.querySelector('#detail').dataset.state === 'error' && document.querySelector('#detail .detail-error')?.textContent.includes('removed by retention')`, 5*time.Second)
+	if got := evalIn[string](t, p, `document.querySelector('#list-status').textContent`); got != "4 exchanges" {
+		t.Errorf("list status %q, want 4 exchanges", got)
+	}
+	if !evalIn[bool](t, p, `document.querySelector('#marked-count').hidden`) {
+		t.Errorf("the removed exchange is still marked for export: %q", evalIn[string](t, p, `document.querySelector('#marked-count').textContent`))
+	}
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}
+
 // testBrowserDeletedElsewhere: an exchange deleted by another page or a
 // script leaves this page's list, and its detail pane when open; a bin
 // cleared elsewhere empties the list. The page kept showing them until

@@ -382,6 +382,7 @@ func TestBrowser(t *testing.T) {
 		{"ReconnectKeepsPlace", testBrowserReconnectKeepsPlace},
 		{"DeleteNewLowersPill", testBrowserDeleteNewLowersPill},
 		{"DeletedElsewhere", testBrowserDeletedElsewhere},
+		{"RetentionRemoves", testBrowserRetentionRemoves},
 		{"PausedReconnectHolds", testBrowserPausedReconnectHolds},
 		{"CountsFollowOtherBins", testBrowserCountsFollowOtherBins},
 		{"CountsFetchNothing", testBrowserCountsFetchNothing},

@@ -143,6 +143,12 @@ const live = new Live({
         if (open) closeDetail(next);
         break;
       }
+      case 'retained':
+        // Retention deleted the oldest exchanges: out of this list too,
+        // and the detail pane says so if it shows one.
+        onRetained(msg);
+        views.onStream(msg); // bin counts
+        break;
       case 'cleared':
         // A bin (or every bin) was emptied elsewhere: what is listed may
         // be gone; list again.
@@ -159,6 +165,41 @@ const live = new Live({
     }
   },
 });
+
+// ---- retention ----
+
+// loads holds, for each list page on its way, the retained messages that
+// came meanwhile (as tests of an id): the page may have been read before
+// their deletes, and what they deleted is taken out of it when it comes.
+// What streamed in after a message (which it does not cover) is not: the
+// list's reset adds it back.
+const loads = new Set();
+
+/** retainedTest returns whether an exchange listed when msg came is gone by it. */
+function retainedTest(msg) {
+  const kept = new Set(msg.kept || []);
+  return (id) => id < msg.before && !kept.has(id);
+}
+
+/** withoutRetained takes out of a page what the retained messages in seen deleted. */
+function withoutRetained(xs, seen) {
+  return seen.length ? xs.filter((x) => !seen.some((gone) => gone(x.id))) : xs;
+}
+
+let relistTimer = 0;
+function onRetained(msg) {
+  if (typeof msg.before !== 'string') {
+    // Too many to say which: list again (at most once a second).
+    if (!relistTimer) relistTimer = setTimeout(() => { relistTimer = 0; reload(); }, 1000);
+    return;
+  }
+  const gone = retainedTest(msg);
+  for (const seen of loads) seen.push(gone);
+  list.removeWhere(gone);
+  if (detail.id && gone(detail.id)) {
+    detail.gone('This exchange was removed by retention (--retain-count, --retain-age, --retain-bytes): the oldest go as new ones are stored.');
+  }
+}
 
 // ---- filter ----
 
@@ -397,11 +438,13 @@ async function reload() {
     updateListStatus();
     return;
   }
+  const seen = [];
+  loads.add(seen);
   try {
     const since = list.arrived; // what arrives from now on may postdate the page
     const page = await api.listExchanges({ ...state.apiParams, limit: pageSize }, ctl.signal);
     if (ctl.signal.aborted || gen !== state.gen) return;
-    list.reset(filterPage(page.exchanges || []), { since });
+    list.reset(filterPage(withoutRetained(page.exchanges || [], seen)), { since });
     state.next = page.next || '';
     state.loaded = true;
     state.goodQ = state.q;
@@ -428,6 +471,7 @@ async function reload() {
     state.loaded = true; // not "Loading…" for ever: the status line says why
     showNotice(`Could not load exchanges: ${err.message}`);
   } finally {
+    loads.delete(seen);
     if (state.loading === ctl) state.loading = null;
     updateListStatus();
   }
@@ -465,14 +509,17 @@ async function loadOlder() {
   state.loadingOlder = true;
   els.older.disabled = true;
   let failed = false;
+  const seen = [];
+  loads.add(seen);
   try {
     const page = await api.listExchanges({ ...state.apiParams, limit: pageSize, cursor: next });
     if (state.gen !== gen || state.next !== next) return; // the filter changed or the list reloaded meanwhile
-    state.next = list.appendOlder(filterPage(page.exchanges || [])) ? (page.next || '') : '';
+    state.next = list.appendOlder(filterPage(withoutRetained(page.exchanges || [], seen))) ? (page.next || '') : '';
   } catch (err) {
     failed = true;
     showNotice(`Could not load older exchanges: ${err.message}`);
   } finally {
+    loads.delete(seen);
     state.loadingOlder = false;
     els.older.disabled = false;
     // Also after a page that came too late: a reload meanwhile could not

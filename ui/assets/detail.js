@@ -75,6 +75,20 @@ export class DetailPane {
     }
   }
 
+  /**
+   * gone says, in place of the open exchange, that it no longer exists
+   * (why: message); the pane stays open at its address, as for one opened
+   * after it went. Focus in the pane goes to its close button.
+   */
+  gone(message) {
+    if (!this.id || this.el.dataset.state !== 'ready') return; // one loading finds out itself
+    const focused = this.el.contains(document.activeElement);
+    this.release();
+    this.el.dataset.state = 'error';
+    this.el.replaceChildren(this.header(null, this.id), h('p', { class: 'error detail-error' }, message));
+    if (focused) this.el.querySelector('.close')?.focus();
+  }
+
   /** reveal shows the open exchange again with the secret header values the server redacted. */
   reveal() {
     if (!this.id) return;

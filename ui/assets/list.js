@@ -259,19 +259,48 @@ export class ExchangeList {
 
   /** remove deletes the row of one exchange. */
   remove(id) {
-    if (this.live) this.live = this.live.filter((s) => s.id !== id);
+    this.removeWhere((x) => x === id);
+  }
+
+  /**
+   * removeWhere deletes the rows of the exchanges gone(id) says are gone,
+   * queued and held ones too, in one pass over the list (retention takes
+   * hundreds at a time). The row being read stays where it is.
+   */
+  removeWhere(gone) {
+    if (this.live) this.live = this.live.filter((s) => !gone(s.id));
     const counted = this.paused ? this.held.length : this.unseen;
-    const i = this.items.findIndex((s) => s.id === id);
-    if (i >= 0) {
-      this.items.splice(i, 1);
-      if (i < this.unseen) this.unseen--; // one of the new rows above
+    const sc = this.scroller;
+    const at = sc && sc.scrollTop >= this.rh / 2 ? Math.floor(sc.scrollTop / this.rh) : 0;
+    let above = 0;
+    let unseen = 0;
+    const items = this.items.filter((s, i) => {
+      if (!gone(s.id)) return true;
+      this.ids.delete(s.id);
+      if (i < this.unseen) unseen++; // one of the new rows above
+      if (i < at) above++;
+      return false;
+    });
+    const arrivals = this.arrivals.filter((s) => !gone(s.id));
+    const held = this.held.filter((s) => !gone(s.id));
+    let changed = items.length !== this.items.length || arrivals.length !== this.arrivals.length || held.length !== this.held.length;
+    for (const id of this.marked) {
+      if (gone(id)) {
+        this.marked.delete(id);
+        changed = true;
+      }
     }
-    this.ids.delete(id);
-    this.marked.delete(id);
-    this.arrivals = this.arrivals.filter((s) => s.id !== id);
-    this.held = this.held.filter((s) => s.id !== id);
-    if (this.selected === id) this.selected = '';
-    // The pill counts it no more.
+    if (this.selected && gone(this.selected)) {
+      this.selected = '';
+      changed = true;
+    }
+    if (!changed) return;
+    this.items = items;
+    this.arrivals = arrivals;
+    this.held = held;
+    this.unseen -= unseen;
+    if (above) sc.scrollTop -= above * this.rh;
+    // The pill counts them no more.
     if ((this.paused ? this.held.length : this.unseen) !== counted) this.setUnseen(this.unseen);
     this.render();
     this.onChange();
