@@ -534,8 +534,17 @@ func testBrowserCountsFollowOtherBins(t *testing.T, p *browserPage) {
 	p.do(t, "open the bins", chromedp.Click(chromedp.CSS(`a.view-link[data-view="bins"]`)))
 	p.waitFor(t, "the bins show", `document.querySelector('.bin-row[data-bin="two"] td.num')?.textContent === '1'`, 10*time.Second)
 	p.waitFor(t, "the stream is open", `document.querySelector('#conn')?.dataset.state === 'open'`, 10*time.Second)
-	browserCapture(t, s.Capture, "/b/two/x", `{}`)
+	two := browserCapture(t, s.Capture, "/b/two/x", `{}`)
 	p.waitFor(t, "bin two's count follows", `document.querySelector('.bin-row[data-bin="two"] td.num')?.textContent === '2'`, 10*time.Second)
+	// Deletes and clears made elsewhere (another page, a script) count too.
+	if resp, b := s.api(t, "DELETE", "/api/exchanges/"+strings.ToLower(two), nil); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", resp.StatusCode, b)
+	}
+	p.waitFor(t, "bin two's count follows a delete", `document.querySelector('.bin-row[data-bin="two"] td.num')?.textContent === '1'`, 10*time.Second)
+	if resp, b := s.api(t, "DELETE", "/api/exchanges?bin=one", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("clear: %d %s", resp.StatusCode, b)
+	}
+	p.waitFor(t, "bin one's count follows a clear", `(document.querySelector('.bin-row[data-bin="one"] td.num')?.textContent ?? '0') === '0'`, 10*time.Second)
 
 	p.do(t, "open the rules", chromedp.Click(chromedp.CSS(`a.view-link[data-view="rules"]`)))
 	p.waitFor(t, "the rule shows", `document.querySelector('.rule-row[data-rule="hit-me"] .rule-hits')?.textContent === '0'`, 10*time.Second)

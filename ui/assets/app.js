@@ -141,6 +141,7 @@ const live = new Live({
         const next = open && list.selected === msg.id ? list.neighbour(1) || list.neighbour(-1) : '';
         if (list.has(msg.id)) list.remove(msg.id);
         if (open) closeDetail(next);
+        views.onStream(msg); // bin counts
         break;
       }
       case 'retained':

@@ -206,7 +206,8 @@ export class Views {
 
   /**
    * onStream hears the stream's events. New exchanges change the bins'
-   * counts and the rules' hits, and retention's deletes the bins' counts:
+   * counts and the rules' hits, and deletes (retention's, or through the
+   * API from elsewhere) and clears the bins' counts:
    * only those tables are drawn again (a form being typed in and an
    * opened config stay), at most every 2 s.
    */
@@ -215,7 +216,8 @@ export class Views {
     const v = this.route.view;
     const full = (msg.type === 'rules' && v === 'rules') || (msg.type === 'replay' && v === 'replays') ||
       (msg.type === 'invocation' && v === 'webhooks');
-    const counts = msg.type === 'exchange' && (v === 'bins' || v === 'rules') || msg.type === 'retained' && v === 'bins';
+    const counts = msg.type === 'exchange' && (v === 'bins' || v === 'rules') ||
+      (msg.type === 'retained' || msg.type === 'deleted' || msg.type === 'cleared') && v === 'bins';
     if (!full && !counts) return;
     if (full) this.fullPending = true;
     // One render per burst of events: the webhook list asks every
