@@ -232,3 +232,34 @@ func TestNextID(t *testing.T) {
 		}
 	}
 }
+
+// TestRetainedUnheard: with nobody to tell (Heard false) the writer does
+// not read what retention kept nor call OnRetain; once someone listens,
+// the next pass is told, with only its own deletes.
+func TestRetainedUnheard(t *testing.T) {
+	t.Parallel()
+	var heard sync.Mutex
+	listening := false
+	c := newStreamClient(t)
+	s := openMode(t, true, Options{RetainCount: 3, OnCommit: c.onCommit, OnRetain: c.onRetain, Heard: func() bool {
+		heard.Lock()
+		defer heard.Unlock()
+		return listening
+	}})
+	for i := range 6 {
+		mustAdd(t, s, newEx("u", "GET", fmt.Sprintf("http://h/%d", i)))
+		s.Sync(context.Background())
+	}
+	if msgs := c.retained(); len(msgs) != 0 {
+		t.Fatalf("OnRetain was told %+v with nobody listening", msgs)
+	}
+	heard.Lock()
+	listening = true
+	heard.Unlock()
+	mustAdd(t, s, newEx("u", "GET", "http://h/6"))
+	s.Sync(context.Background())
+	msgs := c.retained()
+	if len(msgs) != 1 || msgs[0].Deleted != 1 || msgs[0].Before == "" {
+		t.Fatalf("once heard, OnRetain got %+v, want one Retained of 1 deleted with a bound", msgs)
+	}
+}

@@ -44,6 +44,10 @@ type Options struct {
 	// has been given that transaction's batch, with what it deleted. It
 	// must not block.
 	OnRetain func(Retained)
+	// Heard, when set, tells whether OnRetain has anyone to tell: when it
+	// returns false the writer skips reading what retention kept (an
+	// indexed read a transaction) and does not call OnRetain.
+	Heard func() bool
 	// Logger receives errors the writer cannot return to a caller.
 	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
@@ -2300,7 +2304,7 @@ func (s *SQLite) noteRetained(n int64, top string) {
 func (s *SQLite) tellRetained() {
 	n, top := s.retainN, s.retainTop
 	s.retainN, s.retainTop = 0, ""
-	if n == 0 || s.opts.OnRetain == nil {
+	if n == 0 || s.opts.OnRetain == nil || s.opts.Heard != nil && !s.opts.Heard() {
 		return
 	}
 	r := Retained{Deleted: n}
