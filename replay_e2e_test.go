@@ -239,3 +239,42 @@ func TestReplayOfAnAnswerTheClientLeft(t *testing.T) {
 		t.Errorf("replay of the answer the client left: %+v", st.Results)
 	}
 }
+
+// TestReplayOfAWebsocketHandshakeNotUpgraded: a request asking for a
+// websocket that the capture port answered 200 (it never upgrades) replays
+// as the plain request it was, without Upgrade and Connection.
+func TestReplayOfAWebsocketHandshakeNotUpgraded(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	req, err := http.NewRequest("GET", s.Capture+"b/s/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Connection", "Upgrade")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("capture answered %d", resp.StatusCode)
+	}
+	var out, errOut syncBuffer
+	env := func(string) string { return "" }
+	if err := run(context.Background(), []string{"replay", "--server", s.UI, "--bin", "s", "--target", s.Capture, "--ignore", "id", "--ignore", "bin"}, env, &out, &errOut); err != nil {
+		t.Fatalf("replay: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "1 replayed, 1 same") {
+		t.Errorf("report:\n%s%s", out.String(), errOut.String())
+	}
+	// The replay went to the capture port, into bin default.
+	_, wb := s.api(t, "GET", "/api/exchanges/wait?bin=default&after=00000000000000000000000000&timeout=10s", nil)
+	var e apiExchange
+	if err := json.Unmarshal(wb, &e); err != nil || e.ID == "" {
+		t.Fatalf("the replay's capture: %v %s", err, wb)
+	}
+	if e.header("Upgrade") != "" || e.header("Connection") != "" {
+		t.Errorf("the replay went with Upgrade %q, Connection %q", e.header("Upgrade"), e.header("Connection"))
+	}
+}

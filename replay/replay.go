@@ -705,7 +705,11 @@ func (r *runner) method(ex *inspect.Exchange) string {
 func (r *runner) prepare(ctx context.Context, ex *inspect.Exchange, u *url.URL) (*http.Request, inspect.Headers, error) {
 	o := r.opts.Override
 	var restored []string // credentials resigning sent: recorded redacted
-	if strings.EqualFold(ex.Request.Headers.Get("Upgrade"), "websocket") {
+	if strings.EqualFold(ex.Request.Headers.Get("Upgrade"), "websocket") && ex.Response != nil && ex.Response.Status == http.StatusSwitchingProtocols {
+		// Upgraded: what went through is not recorded. One answered
+		// otherwise (the capture port's 200, a 426) was a plain request
+		// and goes as one, without Upgrade and Connection (hop-by-hop):
+		// a target that upgraded would leave nothing to compare.
 		return nil, nil, errors.New("a websocket handshake is not replayed: hooklab counts its frames but does not record them")
 	}
 	if strings.EqualFold(ex.Request.Method, http.MethodConnect) {

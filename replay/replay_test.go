@@ -505,19 +505,36 @@ func TestReplayResignRecordsNewCredentialsRedacted(t *testing.T) {
 }
 
 // TestReplayWebsocketHandshakeIsNotSent: a recorded websocket handshake
-// fails with the reason, rather than go out without its upgrade and be
-// reported as a difference.
+// that was upgraded (101) fails with the reason, rather than go out without
+// its upgrade and be reported as a difference. One that was not upgraded
+// (the capture port answers 200) was a plain request and goes as one,
+// without the hop-by-hop Upgrade and Connection.
 func TestReplayWebsocketHandshakeIsNotSent(t *testing.T) {
 	t.Parallel()
+	hdrs := inspect.Headers{{Name: "Connection", Value: "Upgrade"}, {Name: "Upgrade", Value: "websocket"}, {Name: "Sec-Websocket-Version", Value: "13"}}
+	upgraded := &inspect.Response{Status: 101, Headers: inspect.Headers{{Name: "Connection", Value: "Upgrade"}, {Name: "Upgrade", Value: "websocket"}}}
+
 	tg := newTarget(t, nil)
-	ex := capture("01JNB5Z3Q0000000000000000A", "GET", "http://127.0.0.1:8080/ws",
-		inspect.Headers{{Name: "Connection", Value: "Upgrade"}, {Name: "Upgrade", Value: "websocket"}}, nil, okResp())
+	ex := capture("01JNB5Z3Q0000000000000000A", "GET", "http://127.0.0.1:8080/ws", hdrs, nil, upgraded)
 	rep, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: tg.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r := rep.Results[0]; r.Outcome != Failed || !strings.Contains(r.Error, "websocket handshake is not replayed") || len(tg.received()) != 0 {
-		t.Errorf("result %+v, target got %d", r, len(tg.received()))
+		t.Errorf("upgraded: result %+v, target got %d", r, len(tg.received()))
+	}
+
+	ex = capture("01JNB5Z3Q0000000000000000B", "GET", "http://127.0.0.1:8080/ws", hdrs, nil, okResp())
+	rep, err = Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: tg.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tg.received()
+	if r := rep.Results[0]; r.Outcome != Same || len(got) != 1 {
+		t.Fatalf("answered 200: result %+v, target got %d", r, len(got))
+	}
+	if h := got[0].Header; h.Get("Upgrade") != "" || h.Get("Connection") != "" || h.Get("Sec-Websocket-Version") != "13" {
+		t.Errorf("answered 200: the target got headers %v, want no Upgrade or Connection and the rest as recorded", h)
 	}
 }
 
@@ -551,7 +568,7 @@ func TestReplayNotSentNamesTargetURL(t *testing.T) {
 	t.Parallel()
 	tg := newTarget(t, nil)
 	ws := capture("01JNB5Z3Q0000000000000000A", "GET", "http://127.0.0.1:8080/b/stripe/ws?v=1",
-		inspect.Headers{{Name: "Connection", Value: "Upgrade"}, {Name: "Upgrade", Value: "websocket"}}, nil, okResp())
+		inspect.Headers{{Name: "Connection", Value: "Upgrade"}, {Name: "Upgrade", Value: "websocket"}}, nil, &inspect.Response{Status: 101})
 	cut := capture("01JNB5Z3Q0000000000000000B", "POST", "http://127.0.0.1:8080/b/stripe/hooks", nil, []byte("part"), okResp())
 	cut.Request.Size, cut.Request.Truncated = 100, true
 	rep, err := Run(context.Background(), []*inspect.Exchange{ws, cut}, Options{Target: tg.URL + "/api", Override: Overrides{Method: "put"}})
