@@ -278,3 +278,64 @@ func TestReplayOfAWebsocketHandshakeNotUpgraded(t *testing.T) {
 		t.Errorf("the replay went with Upgrade %q, Connection %q", e.header("Upgrade"), e.header("Connection"))
 	}
 }
+
+// TestReplayNothingSaysWhatMatchedNothing: a selection that matches nothing
+// says which, through a server and from the data directory alone, and no
+// report of nothing comes before the error.
+func TestReplayNothingSaysWhatMatchedNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, "--data", dir)
+	s.send(t, "POST", "/b/s/hook", "application/json", []byte(`{}`))
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the target got %s %s", r.Method, r.URL)
+	}))
+	defer target.Close()
+	env := func(k string) string {
+		if k == "HOOKLAB_DATA" {
+			return dir
+		}
+		return ""
+	}
+	replayNothing := func(server string, args ...string) (string, error) {
+		t.Helper()
+		var out, errOut syncBuffer
+		err := run(context.Background(), append([]string{"replay", "--server", server, "--target", target.URL}, args...), env, &out, &errOut)
+		if out.String() != "" {
+			t.Errorf("replay %s (server %s) printed %q before its error", args, server, out.String())
+		}
+		return fmt.Sprint(err), err
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bin", "nobin"}, "nothing to replay: no exchange matches bin=nobin"},
+		{[]string{"--bin", "s", "--method", "GET", "--q", "two words"}, `nothing to replay: no exchange matches bin=s method=GET q="two words"`},
+	} {
+		// Through the server, then (once it has stopped) from its data
+		// directory, with nothing listening at --server.
+		if msg, err := replayNothing(s.UI, tc.args...); err == nil || !strings.Contains(msg, tc.want) {
+			t.Errorf("replay %s through the server: %s, want it to hold %q", tc.args, msg, tc.want)
+		}
+	}
+	s.Stop(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bin", "nobin"}, "nothing to replay: no exchange matches bin=nobin"},
+		{[]string{"--path", "/nowhere"}, "nothing to replay: no exchange matches path=/nowhere"},
+	} {
+		if msg, err := replayNothing("http://127.0.0.1:1", tc.args...); err == nil || !strings.Contains(msg, tc.want) {
+			t.Errorf("replay %s offline: %s, want it to hold %q", tc.args, msg, tc.want)
+		}
+	}
+	empty := filepath.Join(dir, "empty.har")
+	if err := os.WriteFile(empty, []byte(`{"log": {"version": "1.2", "creator": {"name": "x", "version": "1"}, "entries": []}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := replayNothing("http://127.0.0.1:1", "--har", empty); err == nil || !strings.Contains(msg, "nothing to replay: the HAR file has no entries") {
+		t.Errorf("replay of a HAR file without entries: %s", msg)
+	}
+}

@@ -224,6 +224,9 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 		}
 		total = len(exs)
 		warning = stripWarning(spec.StripPrefix, total, func(i int) (string, inspect.Source) { return exs[i].Request.URL, exs[i].Source })
+		if err == nil && total == 0 {
+			err = errNoEntries
+		}
 		replayRun = func(ctx context.Context) error { _, err := Run(ctx, exs, opts); return err }
 	} else {
 		var f Filter
@@ -234,10 +237,10 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 		sel, err = SelectIDs(r.Context(), a.cfg.Store, spec.IDs, f)
 		total = len(sel)
 		warning = stripWarning(spec.StripPrefix, total, func(i int) (string, inspect.Source) { return sel[i].URL, sel[i].Source })
+		if err == nil && total == 0 {
+			err = f.nothing()
+		}
 		replayRun = func(ctx context.Context) error { _, err := RunStored(ctx, a.cfg.Store, sel, opts); return err }
-	}
-	if err == nil && total == 0 {
-		err = ErrNothing
 	}
 	if err != nil {
 		a.fail(w, r, err)

@@ -347,6 +347,9 @@ Flags:
 		if err == nil {
 			exs, err = f.Exchanges()
 		}
+		if err == nil && len(exs) == 0 {
+			err = errNoEntries
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", *harFile, err)
 		}
@@ -421,6 +424,9 @@ Flags:
 		}
 		defer store.Close()
 		sel, err := SelectIDs(ctx, store, spec.IDs, f)
+		if err == nil && len(sel) == 0 {
+			err = f.nothing() // said before a report of nothing
+		}
 		if err != nil {
 			return err
 		}

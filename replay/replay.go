@@ -315,6 +315,9 @@ func IsLocalAddr(ip netip.Addr) bool {
 // ErrNothing means a run was asked to replay nothing.
 var ErrNothing = fmt.Errorf("%w: nothing to replay", inspect.ErrInvalid)
 
+// errNoEntries is ErrNothing for a HAR file without entries.
+var errNoEntries = fmt.Errorf("%w: the HAR file has no entries", ErrNothing)
+
 type runner struct {
 	opts   Options
 	target *url.URL

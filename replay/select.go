@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hooklab/hooklab/inspect"
@@ -75,6 +76,28 @@ func (f *Filter) UnmarshalJSON(b []byte) error {
 		}
 	}
 	return nil
+}
+
+// nothing is ErrNothing saying which selection matched nothing: its
+// parameters as name=value, or, with none, that nothing is recorded
+// (replays are left out unless a source asks for them).
+func (f Filter) nothing() error {
+	var given []string
+	for _, kv := range [][2]string{{"bin", f.Bin}, {"source", f.Source}, {"method", f.Method}, {"status", f.Status},
+		{"q", f.Q}, {"since", f.Since}, {"until", f.Until}, {"path", f.Path}} {
+		if kv[1] == "" {
+			continue
+		}
+		v := kv[1]
+		if q := strconv.Quote(v); q != `"`+v+`"` || strings.ContainsAny(v, " '") {
+			v = q
+		}
+		given = append(given, kv[0]+"="+v)
+	}
+	if len(given) == 0 {
+		return fmt.Errorf("%w: no exchange is recorded (replays aside)", ErrNothing)
+	}
+	return fmt.Errorf("%w: no exchange matches %s", ErrNothing, strings.Join(given, " "))
 }
 
 // Values returns f as URL parameters.
