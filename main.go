@@ -958,7 +958,7 @@ Flags:
 	// Proxied requests that a mock scoped to their proxy matches are
 	// answered by the mock engine instead of the upstream.
 	intercept := func(r *http.Request, req *rules.Request, ex *inspect.Exchange) func(http.ResponseWriter) {
-		p := engine.Plan(req, func() map[string]any { return mock.ExchangeVars(ex) }, func() *inspect.Response { return &inspect.Response{Status: http.StatusOK} })
+		p := engine.Plan(req, func() map[string]any { return mock.ExchangeVars(ex) }, func(int) *inspect.Response { return &inspect.Response{Status: http.StatusOK} })
 		if p.Rule == "" {
 			return nil
 		}

@@ -18,16 +18,18 @@ func TestDefaultAnswerBody(t *testing.T) {
 		{"a\"b", "<bin>"},
 		{"é", "x y"},
 	} {
-		var c Capture
-		got := c.defaultAnswer(httptest.NewRequest("POST", "/", nil), &inspect.Exchange{ID: tt.id, Bin: tt.bin})
-		want, _ := json.Marshal(struct {
-			OK  bool   `json:"ok"`
-			ID  string `json:"id"`
-			Bin string `json:"bin"`
-		}{true, tt.id, tt.bin})
-		want = append(want, '\n')
-		if string(got.Body) != string(want) || got.Size != int64(len(want)) {
-			t.Errorf("id %q bin %q: body %q (size %d), want %q", tt.id, tt.bin, got.Body, got.Size, want)
+		for _, status := range []int{200, 404} {
+			var c Capture
+			got := c.defaultAnswer(httptest.NewRequest("POST", "/", nil), &inspect.Exchange{ID: tt.id, Bin: tt.bin}, status)
+			want, _ := json.Marshal(struct {
+				OK  bool   `json:"ok"`
+				ID  string `json:"id"`
+				Bin string `json:"bin"`
+			}{status < 400, tt.id, tt.bin})
+			want = append(want, '\n')
+			if string(got.Body) != string(want) || got.Size != int64(len(want)) {
+				t.Errorf("id %q bin %q status %d: body %q (size %d), want %q", tt.id, tt.bin, status, got.Body, got.Size, want)
+			}
 		}
 	}
 }

@@ -522,9 +522,9 @@ func (c *Capture) bodyFailed(w http.ResponseWriter, r *http.Request, ex *inspect
 
 // plan decides the answer and records it, and what the rules said, in ex.
 func (c *Capture) plan(r *http.Request, ex *inspect.Exchange, rest string) *Plan {
-	fallback := func() *inspect.Response { return c.defaultAnswer(r, ex) }
+	fallback := func(status int) *inspect.Response { return c.defaultAnswer(r, ex, status) }
 	if c.cfg.Engine == nil {
-		p := &Plan{Response: fallback()}
+		p := &Plan{Response: fallback(http.StatusOK)}
 		DropBody(r.Method, p.Response, true)
 		ex.Response = p.Response
 		return p
@@ -655,20 +655,27 @@ func (c *Capture) storeFailed(w http.ResponseWriter, err error) {
 	inspect.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "hooklab could not store this request: " + err.Error()})
 }
 
-func (c *Capture) defaultAnswer(r *http.Request, ex *inspect.Exchange) *inspect.Response {
+// defaultAnswer is the answer to a request no rule matches: status
+// (settings.default_status) with {"ok", "id", "bin"}, ok saying whether
+// status is a success (under 400). A CORS preflight gets its own.
+func (c *Capture) defaultAnswer(r *http.Request, ex *inspect.Exchange, status int) *inspect.Response {
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 		return preflight(r)
 	}
 	// Written out rather than marshalled (on every capture): the same
 	// bytes as encoding/json.
-	b := make([]byte, 0, 32+len(ex.ID)+len(ex.Bin))
-	b = append(b, `{"ok":true,"id":`...)
+	b := make([]byte, 0, 33+len(ex.ID)+len(ex.Bin))
+	if status < 400 {
+		b = append(b, `{"ok":true,"id":`...)
+	} else {
+		b = append(b, `{"ok":false,"id":`...)
+	}
 	b = inspect.AppendJSONString(b, ex.ID)
 	b = append(b, `,"bin":`...)
 	b = inspect.AppendJSONString(b, ex.Bin)
 	b = append(b, "}\n"...)
 	return &inspect.Response{
-		Status: http.StatusOK,
+		Status: status,
 		Headers: inspect.Headers{
 			{Name: "Content-Type", Value: "application/json"},
 			{Name: "Access-Control-Allow-Origin", Value: "*"},

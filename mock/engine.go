@@ -144,8 +144,9 @@ type NearMiss struct {
 
 // Plan decides the answer to req. vars makes the template context (bin,
 // exchange, now; the request's are added), called only when a mock
-// matches; fallback answers when none does.
-func (e *Engine) Plan(req *rules.Request, vars func() map[string]any, fallback func() *inspect.Response) *Plan {
+// matches; fallback answers when none does, given the status of the
+// default answer (settings.default_status, 200 by default).
+func (e *Engine) Plan(req *rules.Request, vars func() map[string]any, fallback func(status int) *inspect.Response) *Plan {
 	cfg := e.cfg.Load()
 	p := &Plan{stopping: e.stopping}
 	if v := cfg.MatchVerify(req); v != nil {
@@ -172,10 +173,11 @@ func (e *Engine) Plan(req *rules.Request, vars func() map[string]any, fallback f
 				p.NearMiss = &NearMiss{Rule: name, Reasons: why}
 			}
 		}
-		p.Response = fallback()
-		if cfg != nil && cfg.Settings.DefaultStatus != 0 && p.Response.Status == http.StatusOK {
-			p.Response.Status = cfg.Settings.DefaultStatus
+		status := http.StatusOK
+		if cfg != nil && cfg.Settings.DefaultStatus != 0 {
+			status = cfg.Settings.DefaultStatus
 		}
+		p.Response = fallback(status)
 		return p
 	}
 	p.Rule = m.Name

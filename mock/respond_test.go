@@ -375,22 +375,35 @@ mocks:
 }
 
 // TestDefaultStatus: settings.default_status answers requests no rule
-// matches; with 204 the acknowledgement's body is neither sent nor recorded.
+// matches; with 204 the acknowledgement's body is neither sent nor
+// recorded. Its ok says whether the status is a success (under 400).
 func TestDefaultStatus(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		status int
 		body   bool
-	}{{202, true}, {204, false}} {
+		ok     bool
+	}{{202, true, true}, {204, false, false}, {399, true, true}, {404, true, false}, {503, true, false}} {
 		t.Run(http.StatusText(tc.status), func(t *testing.T) {
 			t.Parallel()
-			cfg := parseConfig(t, "default.yaml", "settings: {default_status: "+strconv.Itoa(tc.status)+"}\nmocks:\n  - {name: x, match: {path: /x}, respond: {body: x}}\n")
+			cfg := parseConfig(t, "default.yaml", "settings: {default_status: "+strconv.Itoa(tc.status)+"}\nmocks:\n  - {name: x, match: {path: /b/s/x}, respond: {body: x}}\n")
 			h := newHarness(t, cfg, nil)
-			a := h.post(t, "/unmatched", `{}`)
+			a := h.post(t, "/b/s/unmatched", `{}`)
 			if a.Status != tc.status || (len(a.Body) > 0) != tc.body {
 				t.Errorf("answer %d %q, want %d with a body: %v", a.Status, a.Body, tc.status, tc.body)
 			}
-			sentAsRecorded(t, h.last(t, "default"), a)
+			ex := h.last(t, "s")
+			sentAsRecorded(t, ex, a)
+			if !tc.body {
+				return
+			}
+			var ack struct {
+				OK      *bool
+				ID, Bin string
+			}
+			if err := json.Unmarshal(a.Body, &ack); err != nil || ack.OK == nil || *ack.OK != tc.ok || ack.ID != ex.ID || ack.Bin != "s" {
+				t.Errorf("answer %d %s, want ok %v, id %s, bin s (%v)", a.Status, a.Body, tc.ok, ex.ID, err)
+			}
 		})
 	}
 }
