@@ -82,7 +82,7 @@ func TestAuthAndListenerLimits(t *testing.T) {
 	}
 
 	// Capture needs the token too with --capture-auth.
-	post := func(hdr string) int {
+	post := func(hdr string) (int, string) {
 		req, _ := http.NewRequest("POST", s.Capture+"hook", strings.NewReader("{}"))
 		if hdr != "" {
 			req.Header.Set("X-Hooklab-Token", hdr)
@@ -94,13 +94,15 @@ func TestAuthAndListenerLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		return resp.StatusCode
+		return resp.StatusCode, string(b)
 	}
-	if got := post(""); got != 401 {
-		t.Errorf("capture without the token: %d", got)
+	// The refusal names both ways of sending the token.
+	if got, b := post(""); got != 401 || !strings.Contains(b, "X-Hooklab-Token header") || !strings.Contains(b, "hooklab_token query parameter") {
+		t.Errorf("capture without the token: %d %s", got, b)
 	}
-	if got := post("s3cret"); got != 200 {
+	if got, _ := post("s3cret"); got != 200 {
 		t.Errorf("capture with the token: %d", got)
 	}
 	// The token as a query parameter: it is not recorded, and the rest of

@@ -82,7 +82,7 @@ func CaptureAuth(token string, next http.Handler) http.Handler {
 			t = r.URL.Query().Get("hooklab_token")
 		}
 		if subtle.ConstantTimeCompare([]byte(t), []byte(token)) != 1 {
-			WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "this capture endpoint needs X-Hooklab-Token (see --capture-auth)"})
+			WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "this capture endpoint needs hooklab's token (see --capture-auth): send it in an X-Hooklab-Token header or a hooklab_token query parameter"})
 			return
 		}
 		// The token is hooklab's, not the sender's: it is not recorded,
