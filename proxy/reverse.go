@@ -1159,8 +1159,30 @@ func (p *Reverse) errorHandler(w http.ResponseWriter, r *http.Request, err error
 		// A local service's self-signed certificate, most likely.
 		msg += " (to proxy an upstream whose certificate is not trusted, start hooklab with --insecure-upstream, or add its CA to SSL_CERT_FILE)"
 	}
+	if f.target.Scheme == "http" && answeredTLS(err) {
+		msg += " (its answer is a TLS record, not HTTP: is the upstream https? give it as https://" + f.target.Host + ")"
+	}
 	f.ex.Error = msg
 	answerJSON(w, f, code, []byte(fmt.Sprintf(`{"error":%q,"upstream":%q}`+"\n", msg, f.upstream)))
+}
+
+// answeredTLS reports whether err is the transport's "malformed HTTP
+// response" over bytes that begin as a TLS record (a content type, 20 to
+// 24, then version 3.x): the upstream speaks TLS where HTTP was sent, and
+// answered with an alert. A bare reset or EOF says nothing of the kind.
+func answeredTLS(err error) bool {
+	const mark = "malformed HTTP response "
+	s := err.Error()
+	i := strings.Index(s, mark)
+	if i < 0 {
+		return false
+	}
+	q, qerr := strconv.QuotedPrefix(s[i+len(mark):])
+	if qerr != nil {
+		return false
+	}
+	b, qerr := strconv.Unquote(q)
+	return qerr == nil && len(b) >= 3 && b[0] >= 20 && b[0] <= 24 && b[1] == 3 && b[2] <= 4
 }
 
 // answerJSON answers with a JSON body of the proxy's own and records it as

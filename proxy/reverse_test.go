@@ -1367,3 +1367,44 @@ func TestShutdownDropsIdleUpstreamConnections(t *testing.T) {
 		waitClosed(t, open, "Shutdown")
 	})
 }
+
+// TestReverseUpstreamAnsweringTLSSaysSo: an upstream given as http:// that
+// answers with a TLS record (an alert, as TLS stacks answer a request that
+// is not TLS) gets a 502 whose message, and the recorded error, ask whether
+// it is https. A bare EOF, or an answer that is neither HTTP nor TLS, is
+// not taken for TLS.
+func TestReverseUpstreamAnsweringTLSSaysSo(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, answer string
+		hint         bool
+	}{
+		{"alert", "\x15\x03\x01\x00\x02\x02\x46", true},
+		{"handshake", "\x16\x03\x03\x00\x04\x0e\x00\x00\x00", true},
+		{"nothing", "", false},
+		{"not TLS", "\x15\x09\x01\x00\x02\x02\x46", false},
+		{"text", "hello\r\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			up := rawUpstream(t, tc.answer)
+			srv, rec := start(t, up.URL, nil)
+			resp, err := http.Get(srv.URL + "/x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body struct{ Error string }
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != http.StatusBadGateway {
+				t.Fatalf("status %d, body error %v", resp.StatusCode, err)
+			}
+			hint := "is the upstream https? give it as https://" + strings.TrimPrefix(up.URL, "http://")
+			for _, got := range []string{body.Error, rec.next(t).Error} {
+				if strings.Contains(got, hint) != tc.hint || strings.Contains(got, "https?") != tc.hint {
+					t.Errorf("error %q: hint given %v, want %v", got, !tc.hint, tc.hint)
+				}
+			}
+		})
+	}
+}
