@@ -24,6 +24,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/hooklab/hooklab/inspect"
 )
@@ -1722,6 +1723,76 @@ func testBrowserRetentionRemoves(t *testing.T, p *browserPage) {
 	if !evalIn[bool](t, p, `document.querySelector('#marked-count').hidden`) {
 		t.Errorf("the removed exchange is still marked for export: %q", evalIn[string](t, p, `document.querySelector('#marked-count').textContent`))
 	}
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}
+
+// testBrowserRetentionWhileLoading: what retention deletes while a list
+// page or the detail pane's exchange is on its way, read before the
+// deletes, is gone when it comes. The page's fetches are held (by a
+// wrapper of fetch) after the server answered until the retained
+// messages are in. The pane showed the removed exchange as if it were
+// there: it ignored retention's message while loading.
+func testBrowserRetentionWhileLoading(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory", "--retain-count", "4")
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, browserCapture(t, s.Capture, fmt.Sprintf("/b/held/%d", i), `{}`))
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	// A list page (the first load) and, once holdDetail is set, an
+	// exchange's detail are held, answered, until released.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
+  window.held = { list: 0, detail: 0 };
+  window.holdList = true;
+  window.holdDetail = false;
+  let releaseList, releaseDetail;
+  const listGate = new Promise((r) => { releaseList = r; });
+  const detailGate = new Promise((r) => { releaseDetail = r; });
+  window.release = { list: () => { window.holdList = false; releaseList(); }, detail: () => { window.holdDetail = false; releaseDetail(); } };
+  const fetch0 = window.fetch.bind(window);
+  window.fetch = async (u, o) => {
+    const path = new URL(String(u && u.url || u), location.href).pathname;
+    const kind = path === '/api/exchanges' && window.holdList ? 'list'
+      : /^\/api\/exchanges\/[0-9A-Za-z]+$/.test(path) && window.holdDetail ? 'detail' : '';
+    if (!kind) return fetch0(u, o);
+    const res = await fetch0(u, o); // read by the server before the deletes
+    window.held[kind]++;
+    await (kind === 'list' ? listGate : detailGate);
+    return res;
+  };
+})()`}); err != nil {
+		t.Fatal(err)
+	}
+	p.do(t, "open the UI", chromedp.Navigate(s.UI))
+	p.waitFor(t, "the first list page is answered and held", `window.held && window.held.list >= 1 && !!window.hooklab`, 10*time.Second)
+	p.do(t, "count retention's deletes", chromedp.Evaluate[chromedp.Void](`(() => {
+  window.retainedDeleted = 0;
+  const live = window.hooklab.live, on = live.onMessage;
+  live.onMessage = (m) => { on(m); if (m.type === 'retained') window.retainedDeleted += m.deleted; };
+})()`))
+	for i := range 2 {
+		ids = append(ids, browserCapture(t, s.Capture, fmt.Sprintf("/b/held/new%d", i), `{}`))
+	}
+	p.waitFor(t, "the page hears of the two deleted", `window.retainedDeleted === 2`, 5*time.Second)
+	p.do(t, "release the list page", chromedp.Evaluate[chromedp.Void](`window.release.list()`))
+	p.waitFor(t, "the list shows the four stored", `window.hooklab.list.size === 4 && document.querySelector('#list-status').textContent === '4 exchanges'`, 5*time.Second)
+	for i, id := range ids {
+		if shown := evalIn[bool](t, p, `!!document.querySelector(`+jsQuote(browserRow(id))+`)`); shown != (i >= 2) {
+			p.fatalf(t, "exchange %d (%s) listed: %v, want %v", i, id, shown, i >= 2)
+		}
+	}
+
+	// The oldest stored opens while retention deletes it.
+	p.do(t, "hold details", chromedp.Evaluate[chromedp.Void](`window.holdDetail = true`))
+	p.do(t, "open the oldest", chromedp.Evaluate[chromedp.Void](`location.hash = '#/exchanges/`+ids[2]+`'`))
+	p.waitFor(t, "its detail is answered and held", `window.held.detail === 1`, 5*time.Second)
+	ids = append(ids, browserCapture(t, s.Capture, "/b/held/new2", `{}`))
+	p.waitFor(t, "the page hears of it deleted", `window.retainedDeleted === 3 && !document.querySelector(`+jsQuote(browserRow(ids[2]))+`)`, 5*time.Second)
+	p.do(t, "release the detail", chromedp.Evaluate[chromedp.Void](`window.release.detail()`))
+	p.waitFor(t, "the pane says it was removed", `document.querySelector('#detail').dataset.state === 'error' && document.querySelector('#detail .detail-error')?.textContent.includes('removed by retention')`, 5*time.Second)
 	if errs := p.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors: %v", errs)
 	}

@@ -383,6 +383,7 @@ func TestBrowser(t *testing.T) {
 		{"DeleteNewLowersPill", testBrowserDeleteNewLowersPill},
 		{"DeletedElsewhere", testBrowserDeletedElsewhere},
 		{"RetentionRemoves", testBrowserRetentionRemoves},
+		{"RetentionWhileLoading", testBrowserRetentionWhileLoading},
 		{"PausedReconnectHolds", testBrowserPausedReconnectHolds},
 		{"CountsFollowOtherBins", testBrowserCountsFollowOtherBins},
 		{"CountsFetchNothing", testBrowserCountsFetchNothing},

@@ -32,6 +32,7 @@ export class DetailPane {
     this.abort = null;
     this.urls = [];
     this.revealed = false; // the open exchange was fetched with its secrets (?reveal=1)
+    this.goneWhileLoading = ''; // gone's message for the exchange being loaded
     this.panelOpener = ''; // selector of the button that opened the action panel
   }
 
@@ -51,6 +52,7 @@ export class DetailPane {
     }
     const ctl = new AbortController();
     this.abort = ctl;
+    this.goneWhileLoading = '';
     this.el.dataset.state = 'loading';
     this.el.dataset.id = id;
     this.el.setAttribute('aria-busy', 'true');
@@ -60,6 +62,8 @@ export class DetailPane {
       this.render(x);
       if (other) this.el.scrollTop = 0; // another exchange opens at its top
       this.el.dataset.state = 'ready';
+      // Read before a delete whose message came while it was on its way.
+      if (this.goneWhileLoading) this.gone(this.goneWhileLoading);
     } catch (err) {
       if (err.name === 'AbortError') return;
       this.release();
@@ -81,7 +85,15 @@ export class DetailPane {
    * after it went. Focus in the pane goes to its close button.
    */
   gone(message) {
-    if (!this.id || this.el.dataset.state !== 'ready') return; // one loading finds out itself
+    if (!this.id) return;
+    if (this.el.dataset.state === 'loading') {
+      // The exchange on its way may have been read before the delete:
+      // said when it comes (one read after finds nothing itself).
+      this.goneWhileLoading = message;
+      return;
+    }
+    if (this.el.dataset.state !== 'ready') return;
+    this.goneWhileLoading = '';
     const focused = this.el.contains(document.activeElement);
     this.release();
     this.el.dataset.state = 'error';
