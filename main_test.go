@@ -2816,6 +2816,7 @@ func TestStreamSaysWhatRetentionDeleted(t *testing.T) {
 					Type     string          `json:"type"`
 					Exchange inspect.Summary `json:"exchange"`
 					Deleted  *int            `json:"deleted"`
+					From     *string         `json:"from"`
 					Before   *string         `json:"before"`
 					Kept     []string        `json:"kept"`
 				}
@@ -2828,10 +2829,12 @@ func TestStreamSaysWhatRetentionDeleted(t *testing.T) {
 					streamed = append(streamed, m.Exchange.ID)
 				case "retained":
 					retained++
-					if m.Deleted == nil || *m.Deleted < 1 || m.Before == nil || m.Kept == nil {
-						t.Fatalf("retained message %+v: want deleted ≥ 1, before and kept", m)
+					if m.Deleted == nil || *m.Deleted < 1 || m.From == nil || m.Before == nil || m.Kept == nil {
+						t.Fatalf("retained message %+v: want deleted ≥ 1, from, before and kept", m)
 					}
-					held = slices.DeleteFunc(held, func(id string) bool { return id < *m.Before && !slices.Contains(m.Kept, id) })
+					held = slices.DeleteFunc(held, func(id string) bool {
+						return id >= *m.From && id < *m.Before && !slices.Contains(m.Kept, id)
+					})
 					// Exactly the oldest are gone: the newest three of
 					// those streamed so far are what the store keeps.
 					if want := streamed[max(0, len(streamed)-3):]; !slices.Equal(held, want) {

@@ -147,13 +147,13 @@ func (h *Hub) PublishExchanges(exs []*Exchange) {
 }
 
 // PublishRetained publishes what retention deleted as one "retained"
-// event: {"type":"retained","deleted":N,"before":id,"kept":[ids]}, or,
-// when r has no Before, {"type":"retained","deleted":N} (list again). It
-// is meant as the store's OnRetain.
+// event: {"type":"retained","deleted":N,"from":id,"before":id,"kept":[ids]},
+// or, when r has no Before, {"type":"retained","deleted":N} (list again).
+// It is meant as the store's OnRetain.
 func (h *Hub) PublishRetained(r Retained) {
 	data := map[string]any{"deleted": r.Deleted}
 	if r.Before != "" {
-		data["before"] = r.Before
+		data["from"], data["before"] = r.From, r.Before
 		kept := r.Kept
 		if kept == nil {
 			kept = []string{} // [], not null

@@ -267,12 +267,12 @@ func TestHubPublishRetained(t *testing.T) {
 	h := NewHub()
 	s := h.Subscribe(8, nil)
 	defer h.Unsubscribe(s)
-	h.PublishRetained(Retained{Deleted: 2, Before: "01M8ZZZZZZZZZZZZZZZZZZZZZ0"})
-	h.PublishRetained(Retained{Deleted: 3, Before: "01M8ZZZZZZZZZZZZZZZZZZZZZ1", Kept: []string{"01M8ZZZZZZZZZZZZZZZZZZZZZ0"}})
+	h.PublishRetained(Retained{Deleted: 2, From: "01M8ZZZZZZZZZZZZZZZZZZZZYZ", Before: "01M8ZZZZZZZZZZZZZZZZZZZZZ0"})
+	h.PublishRetained(Retained{Deleted: 3, From: "01M8ZZZZZZZZZZZZZZZZZZZZYZ", Before: "01M8ZZZZZZZZZZZZZZZZZZZZZ1", Kept: []string{"01M8ZZZZZZZZZZZZZZZZZZZZZ0"}})
 	h.PublishRetained(Retained{Deleted: 1500})
 	want := []string{
-		`{"before":"01M8ZZZZZZZZZZZZZZZZZZZZZ0","deleted":2,"kept":[],"type":"retained"}`,
-		`{"before":"01M8ZZZZZZZZZZZZZZZZZZZZZ1","deleted":3,"kept":["01M8ZZZZZZZZZZZZZZZZZZZZZ0"],"type":"retained"}`,
+		`{"before":"01M8ZZZZZZZZZZZZZZZZZZZZZ0","deleted":2,"from":"01M8ZZZZZZZZZZZZZZZZZZZZYZ","kept":[],"type":"retained"}`,
+		`{"before":"01M8ZZZZZZZZZZZZZZZZZZZZZ1","deleted":3,"from":"01M8ZZZZZZZZZZZZZZZZZZZZYZ","kept":["01M8ZZZZZZZZZZZZZZZZZZZZZ0"],"type":"retained"}`,
 		`{"deleted":1500,"type":"retained"}`,
 	}
 	got := drain(s)

@@ -21,6 +21,9 @@ type streamClient struct {
 	held   map[string]bool
 	msgs   []Retained
 	relist bool // a Retained without Before came: the page lists again
+	// below: a Retained left out an exchange held and stored whose id
+	// sorts before its From.
+	below bool
 }
 
 func newStreamClient(t *testing.T) *streamClient {
@@ -46,11 +49,17 @@ func (c *streamClient) onRetain(r Retained) {
 		c.relist = true
 		return
 	}
-	if !sort.StringsAreSorted(r.Kept) || len(r.Kept) > 0 && r.Kept[len(r.Kept)-1] >= r.Before {
-		c.t.Errorf("Kept %v is not in id order before %s", r.Kept, r.Before)
+	if r.From == "" || r.From >= r.Before {
+		c.t.Errorf("Retained from %q before %q", r.From, r.Before)
+	}
+	if !sort.StringsAreSorted(r.Kept) || len(r.Kept) > 0 && (r.Kept[0] < r.From || r.Kept[len(r.Kept)-1] >= r.Before) {
+		c.t.Errorf("Kept %v is not in id order from %s before %s", r.Kept, r.From, r.Before)
 	}
 	for id := range c.held {
-		if id < r.Before && !slices.Contains(r.Kept, id) {
+		switch {
+		case id < r.From:
+			c.below = true
+		case id < r.Before && !slices.Contains(r.Kept, id):
 			delete(c.held, id)
 		}
 	}
@@ -109,16 +118,17 @@ func TestRetainedIsExact(t *testing.T) {
 			}
 			msgs := c.retained()
 			var deleted int64
-			kept := false
 			for _, r := range msgs {
 				deleted += r.Deleted
-				kept = kept || len(r.Kept) > 0
 			}
 			if want := int64(len(order) - 5); deleted != want {
 				t.Errorf("the Retained say %d deleted, want %d", deleted, want)
 			}
-			if !kept {
-				t.Errorf("no Retained named an exchange kept behind its bound: the test stored nothing out of order")
+			c.mu.Lock()
+			below := c.below
+			c.mu.Unlock()
+			if !below {
+				t.Errorf("no Retained left out an exchange stored below its span: the test stored nothing out of order")
 			}
 
 			// A burst, committed in few transactions: one Retained at
@@ -161,9 +171,9 @@ func TestRetainedByAge(t *testing.T) {
 			clock := newFakeClock(base)
 			c := newStreamClient(t)
 			s := openMode(t, mode.memory, Options{RetainAge: time.Hour, Now: clock.Now, OnCommit: c.onCommit, OnRetain: c.onRetain})
-			// young's id sorts before old1's and old2's, and it outlives them.
-			young := newEx("r", "GET", "http://h/young", at(base.Add(time.Hour)))
+			// young's id sorts between old1's and old2's, and it outlives them.
 			old1 := newEx("r", "GET", "http://h/old1", at(base))
+			young := newEx("r", "GET", "http://h/young", at(base.Add(time.Hour)))
 			old2 := newEx("r", "GET", "http://h/old2", at(base))
 			mustAdd(t, s, young, old1, old2)
 			c.check(t, s, "after adding")
@@ -172,8 +182,8 @@ func TestRetainedByAge(t *testing.T) {
 			mustAdd(t, s, fresh)
 			c.check(t, s, "after a write expired two")
 			msgs := c.retained()
-			if len(msgs) != 1 || msgs[0].Deleted != 2 || !slices.Equal(msgs[0].Kept, idsOf(young)) {
-				t.Fatalf("Retained %+v, want one of 2 deleted that keeps %s", msgs, young.ID)
+			if len(msgs) != 1 || msgs[0].Deleted != 2 || msgs[0].From != old1.ID || !slices.Equal(msgs[0].Kept, idsOf(young)) {
+				t.Fatalf("Retained %+v, want one of 2 deleted from %s that keeps %s", msgs, old1.ID, young.ID)
 			}
 
 			// The ticker's pass, with no write.
@@ -188,26 +198,73 @@ func TestRetainedByAge(t *testing.T) {
 }
 
 // TestRetainedTooManyKept: when more exchanges than a message should name
-// are stored behind the bound (an import of old exchanges, whose ids are
-// old), the Retained has no bound: clients list again.
+// are stored among those a pass deleted (two expired ones whose ids span
+// many still young), the Retained has no bound: clients list again.
 func TestRetainedTooManyKept(t *testing.T) {
 	t.Parallel()
+	clock := newFakeClock(base)
 	c := newStreamClient(t)
-	s := openMode(t, true, Options{RetainCount: maxKept + 1, OnCommit: c.onCommit, OnRetain: c.onRetain})
-	var newer, older IDs // one IDs makes each id after the last
-	first := newEx("r", "GET", "http://h/first")
-	first.ID = newer.New(base.Add(time.Hour))
+	s := openMode(t, true, Options{RetainAge: time.Hour, Now: clock.Now, OnCommit: c.onCommit, OnRetain: c.onRetain})
+	var ids IDs // each id after the last
+	first := newEx("r", "GET", "http://h/first", at(base))
+	first.ID = ids.New(base)
 	mustAdd(t, s, first)
 	for i := range maxKept + 1 {
-		ex := newEx("r", "GET", fmt.Sprintf("http://h/old/%d", i))
+		ex := newEx("r", "GET", fmt.Sprintf("http://h/young/%d", i), at(base.Add(time.Hour)))
+		ex.ID = ids.New(base)
+		mustAdd(t, s, ex)
+	}
+	last := newEx("r", "GET", "http://h/last", at(base))
+	last.ID = ids.New(base)
+	mustAdd(t, s, last)
+	clock.Advance(90 * time.Minute) // first and last expire in one pass
+	mustAdd(t, s, newEx("r", "GET", "http://h/fresh", at(clock.Now())))
+	s.Sync(context.Background())
+	msgs := c.retained()
+	if len(msgs) != 1 || msgs[0].Deleted != 2 || msgs[0].From != "" || msgs[0].Before != "" || msgs[0].Kept != nil {
+		t.Fatalf("Retained %+v, want one of 2 deleted with no bound", msgs)
+	}
+}
+
+// TestRetainedAfterImport: exchanges older than those retention deletes
+// (an import's, with old ids, stored after a store full of captures) are
+// not in the Retained's bound, however many there are. They were: every
+// pass named them all in Kept, or, past maxKept, told every client to
+// list again, a reload a second for each open page for as long as the
+// captures stored before the import were being deleted, and a read of
+// maxKept+1 ids in the writer at each commit.
+func TestRetainedAfterImport(t *testing.T) {
+	t.Parallel()
+	c := newStreamClient(t)
+	const captured = 3
+	s := openMode(t, true, Options{RetainCount: maxKept + 1 + captured, OnCommit: c.onCommit, OnRetain: c.onRetain})
+	var newer, older IDs
+	for i := range captured {
+		ex := newEx("r", "GET", fmt.Sprintf("http://h/captured/%d", i))
+		ex.ID = newer.New(base.Add(time.Hour))
+		mustAdd(t, s, ex)
+	}
+	for i := range maxKept + 1 {
+		ex := newEx("r", "GET", fmt.Sprintf("http://h/imported/%d", i))
 		ex.ID = older.New(base)
+		mustAdd(t, s, ex)
+	}
+	for i := range captured {
+		ex := newEx("r", "GET", fmt.Sprintf("http://h/new/%d", i))
+		ex.ID = newer.New(base.Add(time.Hour))
 		mustAdd(t, s, ex)
 	}
 	s.Sync(context.Background())
 	msgs := c.retained()
-	if len(msgs) != 1 || msgs[0].Deleted != 1 || msgs[0].Before != "" || msgs[0].Kept != nil {
-		t.Fatalf("Retained %+v, want one of 1 deleted with no bound", msgs)
+	if len(msgs) != captured {
+		t.Fatalf("%d Retained, want %d", len(msgs), captured)
 	}
+	for _, r := range msgs {
+		if r.Deleted != 1 || r.Before == "" || len(r.Kept) != 0 {
+			t.Fatalf("Retained of %d deleted, bound %q, %d kept; want 1 deleted, a bound and none kept", r.Deleted, r.Before, len(r.Kept))
+		}
+	}
+	c.check(t, s, "after the captures stored before the import were deleted")
 }
 
 func TestNextID(t *testing.T) {

@@ -122,10 +122,10 @@ type SQLite struct {
 	// ftsPurged are gone. Only the writer uses them.
 	retainedTo, ftsPurged int64
 	// retainN counts the exchanges retention deleted in transactions
-	// committed since OnRetain was last told, and retainTop is the
-	// greatest id among them. Only the writer uses them.
+	// committed since OnRetain was last told, and retainIDs spans their
+	// ids. Only the writer uses them.
 	retainN   int64
-	retainTop string
+	retainIDs idSpan
 	log       *slog.Logger
 
 	// journalHeld: another process owns the data directory's journal.
@@ -989,7 +989,7 @@ func (s *SQLite) recover(dir string) error {
 		recs = recs[n:]
 	}
 	// Nobody listens yet: what retention deleted here is nothing to tell.
-	s.retainN, s.retainTop = 0, ""
+	s.retainN, s.retainIDs = 0, idSpan{}
 	s.setApplied(s.committedLSN)
 	if got := jr.acked.Load(); got > s.applied.Load() {
 		// Rows past what was committed that were dropped: move on.
@@ -1657,7 +1657,7 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 	}
 	// Retention rides in the same transaction.
 	var retainedTo, retainN int64
-	var retainTop string
+	var retainIDs idSpan
 	var cutoff int64
 	if s.opts.RetainAge > 0 {
 		cutoff = s.opts.Now().Add(-s.opts.RetainAge).UnixNano()
@@ -1670,18 +1670,18 @@ func (s *SQLite) writeBatch(batch []*pendingWrite) (bad int, err error) {
 		if batch[len(batch)-1].acked && lastSeq > 0 {
 			upTo = lastSeq - 1
 		}
-		n, b, to, top, err := s.retainTx(tx, s.count.Load()+dCount, s.bytes.Load()+dBytes, cutoff, upTo)
+		n, b, to, span, err := s.retainTx(tx, s.count.Load()+dCount, s.bytes.Load()+dBytes, cutoff, upTo)
 		if err != nil {
 			return -1, err
 		}
 		dCount, dBytes, retainedTo = dCount-n, dBytes-b, to
-		retainN, retainTop = n, top
+		retainN, retainIDs = n, span
 		removed = removed || n > 0
 	}
 	if err := tx.Commit(); err != nil {
 		return -1, err
 	}
-	s.noteRetained(retainN, retainTop)
+	s.noteRetained(retainN, retainIDs)
 	s.live = min(s.live, minSeg)
 	if s.outOfOrder {
 		s.outOfOrder = false
@@ -1761,9 +1761,9 @@ func (s *SQLite) overLimit(count, bytes int64) bool {
 // until then search never returns them, since it selects from the
 // exchanges that exist. Entries of rows deleted past to (expired rows
 // that arrived after a younger one still kept) go here, in the
-// transaction: a range purge would take the kept row's entry too. top is
-// the greatest id among the rows deleted.
-func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b, to int64, top string, err error) {
+// transaction: a range purge would take the kept row's entry too. span
+// spans the ids of the rows deleted.
+func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b, to int64, span idSpan, err error) {
 	var aged []int64
 	var gone []goneRow
 	defer func() { s.gone.add(gone) }()
@@ -1774,22 +1774,23 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 		// the table every commit.
 		rows, err := tx.Query(`DELETE FROM exchanges WHERE time_ns < ? AND +seq <= ? RETURNING seq, bytes, id`, cutoffNS, upTo)
 		if err != nil {
-			return 0, 0, 0, "", err
+			return 0, 0, 0, idSpan{}, err
 		}
 		for rows.Next() {
 			var seq, nb int64
 			var id string
 			if err := rows.Scan(&seq, &nb, &id); err != nil {
 				rows.Close()
-				return 0, 0, 0, "", err
+				return 0, 0, 0, idSpan{}, err
 			}
 			aged = append(aged, seq)
 			gone = s.gone.gather(gone, goneRow{id, seq})
-			n, b, top = n+1, b+nb, max(top, id)
+			n, b = n+1, b+nb
+			span.add(id)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return 0, 0, 0, "", err
+			return 0, 0, 0, idSpan{}, err
 		}
 		if len(aged) > 0 {
 			s.outOfOrder = true // by time, not arrival: maybe out of order
@@ -1800,12 +1801,12 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 	for s.overLimit(count-n, bytes-b) {
 		st, err := s.txStmt(tx, retainPageSQL)
 		if err != nil {
-			return 0, 0, 0, "", err
+			return 0, 0, 0, idSpan{}, err
 		}
 		rows, err := st.Query(after, upTo, page)
 		if err != nil {
 			st.Close()
-			return 0, 0, 0, "", err
+			return 0, 0, 0, idSpan{}, err
 		}
 		got, stop := 0, false
 		for rows.Next() {
@@ -1814,7 +1815,7 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 			if err := rows.Scan(&seq, &nb, &id); err != nil {
 				rows.Close()
 				st.Close()
-				return 0, 0, 0, "", err
+				return 0, 0, 0, idSpan{}, err
 			}
 			got++
 			if !s.overLimit(count-n, bytes-b) {
@@ -1822,13 +1823,13 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 				break
 			}
 			n, b, last, after = n+1, b+nb, seq, seq
-			top = max(top, id)
+			span.add(id)
 			gone = s.gone.gather(gone, goneRow{id, seq})
 		}
 		rows.Close()
 		st.Close()
 		if err := rows.Err(); err != nil {
-			return 0, 0, 0, "", err
+			return 0, 0, 0, idSpan{}, err
 		}
 		if stop || got < page {
 			break
@@ -1836,21 +1837,21 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 	}
 	if last > 0 {
 		if _, err := s.txExec(tx, retainDeleteSQL, last); err != nil {
-			return 0, 0, 0, "", err
+			return 0, 0, 0, idSpan{}, err
 		}
 	}
 	if n == 0 {
-		return 0, 0, 0, "", nil
+		return 0, 0, 0, idSpan{}, nil
 	}
 	var oldest sql.NullInt64
 	st, err := s.txStmt(tx, oldestSeqSQL)
 	if err != nil {
-		return 0, 0, 0, "", err
+		return 0, 0, 0, idSpan{}, err
 	}
 	err = st.QueryRow().Scan(&oldest)
 	st.Close()
 	if err != nil {
-		return 0, 0, 0, "", err
+		return 0, 0, 0, idSpan{}, err
 	}
 	to = last
 	for _, seq := range aged {
@@ -1866,11 +1867,11 @@ func (s *SQLite) retainTx(tx *sql.Tx, count, bytes, cutoffNS, upTo int64) (n, b,
 				continue // purged by range later, or never indexed
 			}
 			if _, err := tx.Exec(`DELETE FROM exchanges_text WHERE rowid = ?`, seq); err != nil {
-				return 0, 0, 0, "", err
+				return 0, 0, 0, idSpan{}, err
 			}
 		}
 	}
-	return n, b, to, top, nil
+	return n, b, to, span, nil
 }
 
 // purgeIndex removes the text index entries of up to n exchanges that
@@ -2235,7 +2236,7 @@ func (s *SQLite) retain() {
 	// The newest exchange stays whatever the limits say: an exchange larger
 	// than the byte limit is kept until a newer one arrives.
 	s.outOfOrder = false
-	n, b, to, top, err := s.retainTx(tx, s.count.Load(), s.bytes.Load(), cutoff, s.lastSeq.Load()-1)
+	n, b, to, span, err := s.retainTx(tx, s.count.Load(), s.bytes.Load(), cutoff, s.lastSeq.Load()-1)
 	if err == nil {
 		err = tx.Commit()
 	} else {
@@ -2246,7 +2247,7 @@ func (s *SQLite) retain() {
 		return
 	}
 	s.retainRuns.Add(1)
-	s.noteRetained(n, top)
+	s.noteRetained(n, span)
 	s.tellRetained()
 	s.count.Add(-n)
 	s.bytes.Add(-b)
@@ -2272,58 +2273,74 @@ const maxKept = 1000
 // Retained says what retention deleted, for Options.OnRetain, in a form a
 // client holding some exchanges (a page's list) can apply exactly without
 // a message per exchange: of the exchanges it holds, those whose id sorts
-// before Before are gone, except those Kept names, and no other is.
-// Ids sort by when an exchange began, and retention deletes the oldest in
-// arrival order or by age, so Kept holds the few stored out of step with
-// their ids (a slow exchange, stored after younger ones) that are still
-// there. When more than maxKept would be, Before is "" and Kept nil: the
-// client lists again.
+// from From and before Before are gone, except those Kept names, and no
+// other is. Ids sort by when an exchange began, and retention deletes the
+// oldest in arrival order or by age, so Kept holds the few in that span
+// stored out of step with their ids (a slow exchange, stored after
+// younger ones) that are still there; exchanges older than every one
+// deleted (an import's, stored after the ones deleted) are below From,
+// and named nowhere. When more than maxKept would be, From and Before
+// are "" and Kept nil: the client lists again.
 type Retained struct {
 	// Deleted counts the exchanges deleted.
 	Deleted int64
+	// From is the least id deleted, or "".
+	From string
 	// Before is one past the greatest id deleted, or "".
 	Before string
-	// Kept lists the exchanges still stored whose ids sort before Before,
-	// in id order.
+	// Kept lists the exchanges still stored whose ids sort from From and
+	// before Before, in id order.
 	Kept []string
 }
 
+// idSpan is the least and the greatest of some ids; the zero span has
+// none.
+type idSpan struct{ lo, hi string }
+
+func (sp *idSpan) add(id string) {
+	if sp.lo == "" || id < sp.lo {
+		sp.lo = id
+	}
+	sp.hi = max(sp.hi, id)
+}
+
 // noteRetained adds a committed retention pass, which deleted n exchanges
-// of which top had the greatest id, to what OnRetain is told next.
-func (s *SQLite) noteRetained(n int64, top string) {
+// whose ids span covers, to what OnRetain is told next.
+func (s *SQLite) noteRetained(n int64, span idSpan) {
 	if n == 0 {
 		return
 	}
 	s.retainN += n
-	s.retainTop = max(s.retainTop, top)
+	s.retainIDs.add(span.lo)
+	s.retainIDs.add(span.hi)
 }
 
 // tellRetained tells OnRetain what retention deleted since it was last
 // told, if anything. It runs in the writer after commits, so that the
 // store it reads is the one the deletes left.
 func (s *SQLite) tellRetained() {
-	n, top := s.retainN, s.retainTop
-	s.retainN, s.retainTop = 0, ""
+	n, span := s.retainN, s.retainIDs
+	s.retainN, s.retainIDs = 0, idSpan{}
 	if n == 0 || s.opts.OnRetain == nil || s.opts.Heard != nil && !s.opts.Heard() {
 		return
 	}
 	r := Retained{Deleted: n}
-	if before, ok := nextID(top); ok {
-		kept, err := s.keptBelow(top)
+	if before, ok := nextID(span.hi); ok {
+		kept, err := s.keptBetween(span)
 		switch {
 		case err != nil:
 			s.log.Warn("retention: reading the exchanges it kept; stream clients list again", "err", err)
 		case len(kept) <= maxKept:
-			r.Before, r.Kept = before, kept
+			r.From, r.Before, r.Kept = span.lo, before, kept
 		}
 	}
 	s.opts.OnRetain(r)
 }
 
-// keptBelow returns the ids of the exchanges stored whose ids sort at or
-// before top, in id order, up to maxKept+1 of them.
-func (s *SQLite) keptBelow(top string) ([]string, error) {
-	rows, err := s.wdb.Query(`SELECT id FROM exchanges WHERE id <= ? ORDER BY id LIMIT ?`, top, maxKept+1)
+// keptBetween returns the ids of the exchanges stored whose ids sort
+// within span, in id order, up to maxKept+1 of them.
+func (s *SQLite) keptBetween(span idSpan) ([]string, error) {
+	rows, err := s.wdb.Query(`SELECT id FROM exchanges WHERE id >= ? AND id <= ? ORDER BY id LIMIT ?`, span.lo, span.hi, maxKept+1)
 	if err != nil {
 		return nil, err
 	}

@@ -179,7 +179,7 @@ const loads = new Set();
 /** retainedTest returns whether an exchange listed when msg came is gone by it. */
 function retainedTest(msg) {
   const kept = new Set(msg.kept || []);
-  return (id) => id < msg.before && !kept.has(id);
+  return (id) => id >= msg.from && id < msg.before && !kept.has(id);
 }
 
 /** withoutRetained takes out of a page what the retained messages in seen deleted. */
@@ -189,7 +189,7 @@ function withoutRetained(xs, seen) {
 
 let relistTimer = 0;
 function onRetained(msg) {
-  if (typeof msg.before !== 'string') {
+  if (typeof msg.before !== 'string' || typeof msg.from !== 'string') {
     // Too many to say which: list again (at most once a second).
     if (!relistTimer) relistTimer = setTimeout(() => { relistTimer = 0; reload(); }, 1000);
     return;
