@@ -2773,9 +2773,6 @@ func TestReplayRefusesFlagsThatDoNothing(t *testing.T) {
 	}
 }
 
-// TestStreamSaysWhatIsDeleted: a delete or a clear through the API is sent
-// on the stream, to a client filtering another bin too, so that other
-// pages take the exchanges out; the stream said nothing of them.
 // TestStreamSaysWhatRetentionDeleted: retention's deletes reach the live
 // stream, one message a pass, whatever the client's filter, and the bound
 // it gives takes out of what a client holds exactly the exchanges that are
@@ -2862,6 +2859,9 @@ func TestStreamSaysWhatRetentionDeleted(t *testing.T) {
 	}
 }
 
+// TestStreamSaysWhatIsDeleted: a delete or a clear through the API is sent
+// on the stream, to a client filtering another bin too, so that other
+// pages take the exchanges out; the stream said nothing of them.
 func TestStreamSaysWhatIsDeleted(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "--memory")

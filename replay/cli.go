@@ -991,9 +991,6 @@ func count(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-// warnRedacted warns when replayed requests went out with headers holding
-// the redaction placeholder, as an emitted webhook's credentials do when
-// replayed without --resign.
 // warn prints msg to Stderr as a warning, unless it is "".
 func (c *CLI) warn(msg string) {
 	if msg != "" {
@@ -1001,6 +998,9 @@ func (c *CLI) warn(msg string) {
 	}
 }
 
+// warnRedacted warns when replayed requests went out with headers holding
+// the redaction placeholder, as an emitted webhook's credentials do when
+// replayed without --resign.
 func (c *CLI) warnRedacted(rep *Report) {
 	var names []string
 	n := 0
