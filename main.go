@@ -734,7 +734,7 @@ Flags:
 		RetainBytes: int64(o.retainBytes),
 		OnCommit:    onCommit,
 		OnRetain:    hub.PublishRetained,
-		Heard:       func() bool { return hub.Subscribers() > 0 },
+		Heard:       func() bool { return hub.Wants("retained") },
 		Logger:      log.With("component", "store"),
 		Exclusive:   true,
 	})

@@ -110,6 +110,21 @@ func (h *Hub) Subscribers() int {
 	return len(h.subs)
 }
 
+// Wants reports whether some subscriber's filter accepts an event of type
+// typ that carries no exchange (as "retained" does), so that a publisher
+// can skip the work of making one nobody would get.
+func (h *Hub) Wants(typ string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	ev := Event{Type: typ}
+	for s := range h.subs {
+		if s.filter == nil || s.filter(&ev) {
+			return true
+		}
+	}
+	return false
+}
+
 // Publish sends ev to every subscriber whose filter accepts it. It never
 // blocks.
 func (h *Hub) Publish(ev Event) {

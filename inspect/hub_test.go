@@ -285,3 +285,32 @@ func TestHubPublishRetained(t *testing.T) {
 		}
 	}
 }
+
+// TestHubWants: an event type is wanted when a subscriber's filter takes
+// it; a subscriber that takes only exchanges (a /wait long poll) does not
+// make the store read what retention kept for nobody.
+func TestHubWants(t *testing.T) {
+	t.Parallel()
+	h := NewHub()
+	if h.Wants("retained") {
+		t.Fatal("a hub without subscribers wants retained")
+	}
+	waits := h.Subscribe(8, func(ev *Event) bool { return ev.Exchange != nil })
+	if h.Wants("retained") {
+		t.Fatal("a subscriber of exchanges only makes the hub want retained")
+	}
+	page := h.Subscribe(8, func(ev *Event) bool { return ev.Exchange == nil || ev.Exchange.Bin == "b" })
+	if !h.Wants("retained") {
+		t.Fatal("a stream client's subscription does not make the hub want retained")
+	}
+	h.Unsubscribe(page)
+	if h.Wants("retained") {
+		t.Fatal("still wanted once the stream client left")
+	}
+	h.Unsubscribe(waits)
+	all := h.Subscribe(8, nil)
+	defer h.Unsubscribe(all)
+	if !h.Wants("retained") {
+		t.Fatal("a subscriber of everything does not make the hub want retained")
+	}
+}
