@@ -914,7 +914,20 @@ func testBrowserWebhookTestSendParams(t *testing.T, p *browserPage) {
 	if !visible("#wh-test-payload") || !visible("#wh-test-params") {
 		p.fatalf(t, "a form_encoded webhook's test send shows the payload %v and the params %v, want both", visible("#wh-test-payload"), visible("#wh-test-params"))
 	}
-	p.do(t, "enter params, no payload", setInput("#wh-test-payload", ""), setInput("#wh-test-params", params))
+	// A line with no name is refused in the page, naming the line, and
+	// nothing is sent.
+	p.do(t, "enter a param with no name", setInput("#wh-test-params", "a=1\n=x"))
+	p.do(t, "test send", chromedp.Click(chromedp.CSS("#wh-test-send")))
+	p.waitFor(t, "the page refuses it", `document.querySelector('#wh-test-result .error')?.textContent.includes('line 2')`, 10*time.Second)
+	mu.Lock()
+	_, sent := got["/form"]
+	mu.Unlock()
+	if sent {
+		p.fatalf(t, "a param with no name was sent")
+	}
+	// The payload stays as it was filled in: the params, given, are the
+	// body in its place.
+	p.do(t, "enter params beside the payload", setInput("#wh-test-params", params))
 	p.do(t, "test send", chromedp.Click(chromedp.CSS("#wh-test-send")))
 	p.waitFor(t, "the test send shows its result", result, 10*time.Second)
 	if !evalIn[bool](t, p, resultOK) {

@@ -70,12 +70,19 @@ const signingSchemes = ['zendesk', 'standard-webhooks', 'github', 'stripe', 'sla
 
 // paramPairs reads a test send's params, one name=value a line, as
 // [name, value] pairs in the order written: a line without = is a name
-// with an empty value, and blank lines are skipped.
+// with an empty value, blank lines are skipped, and spaces around the
+// name and the value go. A line with no name (=x) is an error naming it.
 function paramPairs(text) {
-  return text.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
+  const pairs = [];
+  text.split('\n').forEach((line, n) => {
+    const l = line.trim();
+    if (!l) return;
     const i = l.indexOf('=');
-    return i < 0 ? [l, ''] : [l.slice(0, i).trim(), l.slice(i + 1).trim()];
+    const name = (i < 0 ? l : l.slice(0, i)).trim();
+    if (!name) throw new Error(`Params, line ${n + 1}: no name before the =`);
+    pairs.push([name, i < 0 ? '' : l.slice(i + 1).trim()]);
   });
+  return pairs;
 }
 
 // signatureHelp says, for each scheme, the headers a request carries and
@@ -706,7 +713,7 @@ export class Views {
     const payloadField = h('div', { class: 'test-field' }, h('label', { for: 'wh-test-payload' }, 'Payload (JSON)'), payload);
     const paramsField = h('div', { class: 'test-field' },
       h('label', { for: 'wh-test-params' }, 'Params'), params,
-      h('span', { class: 'muted help', id: 'wh-test-params-help' }, 'one name=value a line, sent in this order; a form_encoded webhook sends these or the payload, not both'));
+      h('span', { class: 'muted help', id: 'wh-test-params-help' }, 'one name=value a line, sent in this order; a form_encoded webhook sends these in place of the payload when any are given'));
     // The test goes with a saved webhook's saved method and format (its
     // saved definition), and with a new one's as chosen.
     let saved = { method: w.method || 'POST', format: w.format || 'json' };
@@ -729,17 +736,25 @@ export class Views {
     form.addEventListener('saved', () => { edited = false; });
     const testSend = h('button', { type: 'button', class: 'button-primary', id: 'wh-test-send', onclick: async () => {
       const body = {};
-      if (!payloadField.hidden && payload.value.trim()) {
+      let pairs = [];
+      if (!paramsField.hidden) {
+        try {
+          pairs = paramPairs(params.value);
+        } catch (err) {
+          testOut.replaceChildren(h('p', { class: 'error' }, err.message));
+          return;
+        }
+        if (pairs.length) body.params = pairs;
+      }
+      // A form_encoded webhook's params, when given, are its body in
+      // place of the payload (the API takes one or the other).
+      if (!payloadField.hidden && !pairs.length && payload.value.trim()) {
         try {
           body.payload = JSON.parse(payload.value);
         } catch (err) {
           testOut.replaceChildren(h('p', { class: 'error' }, `The payload is not JSON: ${err.message}`));
           return;
         }
-      }
-      if (!paramsField.hidden) {
-        const pairs = paramPairs(params.value);
-        if (pairs.length) body.params = pairs;
       }
       const unsaved = !isNew && edited;
       testSend.disabled = true;
