@@ -1123,7 +1123,7 @@ func TestReadDataErrors(t *testing.T) {
 		{"12", "not a number"},
 		{"-1", "not a number"},
 		{"null", "not null"},
-		{"true", "not true"},
+		{"true", "not a boolean"},
 		{`{"a":`, "must be a JSON object: malformed JSON at line 1, column 5: unexpected end of JSON input"},
 		{"hello", "must be a JSON object: malformed JSON at line 1, column 1: invalid character 'h'"},
 		{`{"a": 1} {}`, "must be a JSON object: malformed JSON at line 1, column 10: invalid character '{' after top-level value"},

@@ -126,11 +126,7 @@ func ReadData(arg string, stdin io.Reader) (json.RawMessage, error) {
 		return nil, fmt.Errorf("%w: %s must be a JSON object: %v", inspect.ErrInvalid, name, err)
 	}
 	if b[0] != '{' {
-		kind := map[byte]string{'[': "a list", '"': "a string", 't': "true", 'f': "false", 'n': "null"}[b[0]]
-		if kind == "" {
-			kind = "a number"
-		}
-		return nil, fmt.Errorf("%w: %s must be a JSON object, not %s", inspect.ErrInvalid, name, kind)
+		return nil, fmt.Errorf("%w: %s must be a JSON object, not %s", inspect.ErrInvalid, name, jsonValueKind(b))
 	}
 	return json.RawMessage(b), nil
 }
