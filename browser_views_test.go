@@ -1842,3 +1842,38 @@ func testBrowserDeletedElsewhere(t *testing.T, p *browserPage) {
 		t.Errorf("console errors: %v", errs)
 	}
 }
+
+// testBrowserRetentionUnbounded: a retained message too large to say
+// which exchanges went (no bound: list again) also asks whether the
+// exchange the pane shows is still there, and says so when it is not.
+// The pane kept showing it. The page's own delete message is held back,
+// so only the retained one can tell it.
+func testBrowserRetentionUnbounded(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	var ids []string
+	for i := range 3 {
+		ids = append(ids, browserCapture(t, s.Capture, fmt.Sprintf("/b/unbounded/%d", i), `{}`))
+	}
+	p.openUI(t, s.UI)
+	p.waitFor(t, "the list loads", `window.hooklab.list.size === 3`, 5*time.Second)
+	p.do(t, "open the oldest", chromedp.Evaluate[chromedp.Void](`location.hash = '#/exchanges/`+ids[0]+`'`))
+	p.waitFor(t, "its detail shows", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(ids[0]), 5*time.Second)
+	evalIn[bool](t, p, `(() => {
+		const live = window.hooklab.live, on = live.onMessage;
+		window.deliver = on;
+		live.onMessage = (m) => { if (m.type !== 'deleted') on(m); };
+		return true;
+	})()`)
+	if resp, b := s.api(t, "DELETE", "/api/exchanges/"+strings.ToLower(ids[0]), nil); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", resp.StatusCode, b)
+	}
+	evalIn[bool](t, p, `(window.deliver({type: 'retained', deleted: 1200}), true)`)
+	p.waitFor(t, "the list is listed again", `window.hooklab.list.size === 2`, 5*time.Second)
+	p.waitFor(t, "the pane says the open one was removed", `document.querySelector('#detail').dataset.state === 'error' && document.querySelector('#detail .detail-error')?.textContent.includes('removed by retention')`, 5*time.Second)
+	// The one error expected: the 404 that says it is gone.
+	for _, e := range p.consoleErrors() {
+		if !strings.Contains(e, "404") || !strings.Contains(e, "/api/exchanges/"+ids[0]) {
+			t.Errorf("console error: %s", e)
+		}
+	}
+}

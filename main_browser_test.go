@@ -384,6 +384,7 @@ func TestBrowser(t *testing.T) {
 		{"DeletedElsewhere", testBrowserDeletedElsewhere},
 		{"RetentionRemoves", testBrowserRetentionRemoves},
 		{"RetentionWhileLoading", testBrowserRetentionWhileLoading},
+		{"RetentionUnbounded", testBrowserRetentionUnbounded},
 		{"PausedReconnectHolds", testBrowserPausedReconnectHolds},
 		{"CountsFollowOtherBins", testBrowserCountsFollowOtherBins},
 		{"CountsFetchNothing", testBrowserCountsFetchNothing},

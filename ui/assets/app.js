@@ -190,17 +190,28 @@ function withoutRetained(xs, seen) {
 let relistTimer = 0;
 function onRetained(msg) {
   if (typeof msg.before !== 'string' || typeof msg.from !== 'string') {
-    // Too many to say which: list again (at most once a second).
-    if (!relistTimer) relistTimer = setTimeout(() => { relistTimer = 0; reload(); }, 1000);
+    // Too many to say which: list again (at most once a second), and
+    // ask whether the exchange the pane shows is still there.
+    if (!relistTimer) {
+      relistTimer = setTimeout(() => {
+        relistTimer = 0;
+        reload();
+        const id = detail.id;
+        if (!id) return;
+        api.getExchange(id).catch((err) => {
+          if (err.status === 404 && detail.id === id) detail.gone(retainedGone);
+        });
+      }, 1000);
+    }
     return;
   }
   const gone = retainedTest(msg);
   for (const seen of loads) seen.push(gone);
   list.removeWhere(gone);
-  if (detail.id && gone(detail.id)) {
-    detail.gone('This exchange was removed by retention (--retain-count, --retain-age, --retain-bytes): the oldest go as new ones are stored.');
-  }
+  if (detail.id && gone(detail.id)) detail.gone(retainedGone);
 }
+
+const retainedGone = 'This exchange was removed by retention (--retain-count, --retain-age, --retain-bytes): the oldest go as new ones are stored.';
 
 // ---- filter ----
 
