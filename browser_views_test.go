@@ -1877,3 +1877,43 @@ func testBrowserRetentionUnbounded(t *testing.T, p *browserPage) {
 		}
 	}
 }
+
+// testBrowserRetentionKeepsFocus: a keyboard user's focus on a row that
+// retention (or a delete elsewhere) takes away moves to the nearest row
+// that stays, as after a delete made in the page. The row left the DOM
+// with the focus on it, and the focus fell to the page's body: Tab
+// started again from the top of the page.
+func testBrowserRetentionKeepsFocus(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory", "--retain-count", "4")
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, browserCapture(t, s.Capture, fmt.Sprintf("/b/focus/%d", i), `{}`))
+	}
+	p.openUI(t, s.UI)
+	p.waitFor(t, "the list loads", `window.hooklab.list.size === 4`, 5*time.Second)
+	focused := `(document.activeElement.closest('tr.exchange-row')?.dataset.id || document.activeElement.tagName) + (document.activeElement.matches('a.path') ? ' link' : '')`
+
+	// The oldest, focused and opened with Enter, goes by retention.
+	p.do(t, "focus the oldest row", chromedp.Evaluate[chromedp.Void](`document.querySelector(`+jsQuote(browserRow(ids[0])+" a.path")+`).focus()`))
+	p.do(t, "open it", pressKey("\r"))
+	p.waitFor(t, "its detail shows", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(ids[0]), 5*time.Second)
+	p.do(t, "focus its row again", chromedp.Evaluate[chromedp.Void](`document.querySelector(`+jsQuote(browserRow(ids[0])+" a.path")+`).focus()`))
+	ids = append(ids, browserCapture(t, s.Capture, "/b/focus/new0", `{}`))
+	p.waitFor(t, "the oldest leaves the list", `!document.querySelector(`+jsQuote(browserRow(ids[0]))+`) && document.querySelector('#detail').dataset.state === 'error'`, 5*time.Second)
+	if got, want := evalIn[string](t, p, focused), ids[1]+" link"; got != want {
+		p.fatalf(t, "the focus is on %q after retention took the focused row, want the next row's link (%s)", got, want)
+	}
+
+	// A row deleted elsewhere, focused and not open, in the middle.
+	p.do(t, "focus a middle row", chromedp.Evaluate[chromedp.Void](`document.querySelector(`+jsQuote(browserRow(ids[3])+" a.path")+`).focus()`))
+	if resp, b := s.api(t, "DELETE", "/api/exchanges/"+strings.ToLower(ids[3]), nil); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", resp.StatusCode, b)
+	}
+	p.waitFor(t, "it leaves the list", `!document.querySelector(`+jsQuote(browserRow(ids[3]))+`)`, 5*time.Second)
+	if got, want := evalIn[string](t, p, focused), ids[2]+" link"; got != want {
+		p.fatalf(t, "the focus is on %q after a delete elsewhere took the focused row, want the next older row's link (%s)", got, want)
+	}
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}

@@ -385,6 +385,7 @@ func TestBrowser(t *testing.T) {
 		{"RetentionRemoves", testBrowserRetentionRemoves},
 		{"RetentionWhileLoading", testBrowserRetentionWhileLoading},
 		{"RetentionUnbounded", testBrowserRetentionUnbounded},
+		{"RetentionKeepsFocus", testBrowserRetentionKeepsFocus},
 		{"PausedReconnectHolds", testBrowserPausedReconnectHolds},
 		{"CountsFollowOtherBins", testBrowserCountsFollowOtherBins},
 		{"CountsFetchNothing", testBrowserCountsFetchNothing},

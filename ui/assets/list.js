@@ -269,6 +269,17 @@ export class ExchangeList {
    */
   removeWhere(gone) {
     if (this.live) this.live = this.live.filter((s) => !gone(s.id));
+    // Focus on a row that goes moves to the nearest row that stays (older
+    // first, as after a delete), not to the page's body.
+    const active = document.activeElement;
+    const focusedRow = active && this.tbody.contains(active) ? active.closest('tr.exchange-row') : null;
+    let refocus = '';
+    if (focusedRow && gone(focusedRow.dataset.id)) {
+      const k = this.indexOf(focusedRow.dataset.id);
+      const stays = (s) => !gone(s.id);
+      const s = k < 0 ? null : this.items.slice(k + 1).find(stays) || this.items.slice(0, k).findLast(stays);
+      if (s) refocus = s.id;
+    }
     const counted = this.paused ? this.held.length : this.unseen;
     const sc = this.scroller;
     const at = sc && sc.scrollTop >= this.rh / 2 ? Math.floor(sc.scrollTop / this.rh) : 0;
@@ -303,6 +314,10 @@ export class ExchangeList {
     // The pill counts them no more.
     if ((this.paused ? this.held.length : this.unseen) !== counted) this.setUnseen(this.unseen);
     this.render();
+    if (refocus) {
+      const r = this.rendered.get(refocus);
+      if (r) r.path.focus({ preventScroll: true });
+    }
     this.onChange();
   }
 
