@@ -1917,3 +1917,33 @@ func testBrowserRetentionKeepsFocus(t *testing.T, p *browserPage) {
 		t.Errorf("console errors: %v", errs)
 	}
 }
+
+// testBrowserPausedHeldNotEmpty: a paused list whose rows retention
+// deleted while new ones were held says what it holds, not "No
+// exchanges yet.": the empty page's welcome showed beside the "2 new"
+// pill, with the status line blank, while the store held both.
+func testBrowserPausedHeldNotEmpty(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory", "--retain-count", "2")
+	for i := range 2 {
+		browserCapture(t, s.Capture, fmt.Sprintf("/b/held/%d", i), `{}`)
+	}
+	p.openUI(t, s.UI)
+	p.waitFor(t, "the list loads", `window.hooklab.list.size === 2`, 5*time.Second)
+	p.do(t, "pause", chromedp.Click(chromedp.CSS("#follow")))
+	p.waitFor(t, "paused", `document.querySelector('#follow').getAttribute('aria-pressed') === 'false'`, 5*time.Second)
+	for i := range 3 {
+		browserCapture(t, s.Capture, fmt.Sprintf("/b/held/new%d", i), `{}`)
+	}
+	p.waitFor(t, "retention empties the list and two are held", `window.hooklab.list.size === 0 && window.hooklab.list.held.length === 2 && document.querySelector('#new-pill').textContent === '2 new'`, 5*time.Second)
+	if !evalIn[bool](t, p, `document.querySelector('#empty').hidden`) {
+		p.fatalf(t, "the list says %q while paused with 2 held", evalIn[string](t, p, `document.querySelector('#empty .empty-title').textContent`))
+	}
+	if got := evalIn[string](t, p, `document.querySelector('#list-status').textContent`); !strings.Contains(got, "2 new exchanges are held while paused") {
+		p.fatalf(t, "the list status says %q, want that 2 new exchanges are held while paused", got)
+	}
+	p.do(t, "follow", chromedp.Click(chromedp.CSS("#follow")))
+	p.waitFor(t, "the held ones show", `window.hooklab.list.size === 2 && document.querySelector('#list-status').textContent === '2 exchanges' && document.querySelector('#empty').hidden`, 5*time.Second)
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}

@@ -93,7 +93,8 @@ const list = new ExchangeList(els.tbody, {
     els.pill.hidden = n === 0;
     els.pill.textContent = `${n} new`;
     els.pill.setAttribute('aria-label', `${n} new ${n === 1 ? 'exchange' : 'exchanges'}: show`);
-    announceList();
+    // The status line too: an empty list's says what a pause holds.
+    updateListStatus();
   },
 });
 
@@ -556,7 +557,10 @@ function fillUp() {
 
 function updateListStatus() {
   const n = list.size;
-  els.empty.hidden = !state.loaded || n > 0 || !!state.q;
+  // Paused, arrivals are held rather than listed: with every listed one
+  // gone (retention, a delete) the list is empty but the store is not.
+  const held = list.paused ? list.held.length : 0;
+  els.empty.hidden = !state.loaded || n > 0 || held > 0 || !!state.q;
   els.exportHAR.hidden = state.broken;
   els.older.hidden = !state.next || list.trimmed;
   let text = '';
@@ -569,6 +573,7 @@ function updateListStatus() {
   }
   else if (list.trimmed) text = `Showing the newest ${n}. Narrow the filter to see older ones.`;
   else if (n > 0) text = `${n} ${n === 1 ? 'exchange' : 'exchanges'}${state.next ? ' loaded' : ''}`;
+  else if (held > 0) text = `None shown: ${held} new ${held === 1 ? 'exchange is' : 'exchanges are'} held while paused; Follow shows ${held === 1 ? 'it' : 'them'}.`;
   else if (state.q && state.next) text = state.loadingOlder ? 'Looking through older exchanges…' : 'Nothing matches among the newest exchanges: Load older to look further.';
   else if (state.q) text = 'Nothing matches the filter.';
   if (els.listStatus.textContent !== text) els.listStatus.textContent = text;
