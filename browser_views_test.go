@@ -1947,3 +1947,38 @@ func testBrowserPausedHeldNotEmpty(t *testing.T, p *browserPage) {
 		t.Errorf("console errors: %v", errs)
 	}
 }
+
+// testBrowserWebhookParamsHelpFollows: the test send's params help says
+// where the params go for the method and format the test uses: a GET or
+// DELETE webhook's in the URL, a form_encoded one's as its fields in
+// place of the payload. It said the same for all, naming form_encoded to
+// a GET webhook and never that its params went in the URL.
+func testBrowserWebhookParamsHelpFollows(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	s.mustPost(t, "/api/webhooks", `{"id":"gethelp","endpoint":"http://127.0.0.1:9/h","method":"GET"}`, http.StatusCreated)
+	s.mustPost(t, "/api/webhooks", `{"id":"formhelp","endpoint":"http://127.0.0.1:9/h","format":"form_encoded"}`, http.StatusCreated)
+	help := `document.querySelector('#wh-test-params-help').textContent`
+	check := func(what, wantIn, wantOut string) {
+		t.Helper()
+		got := evalIn[string](t, p, help)
+		if !strings.Contains(got, wantIn) || strings.Contains(got, wantOut) {
+			p.fatalf(t, "%s: the params help says %q, want it to say %q and not %q", what, got, wantIn, wantOut)
+		}
+		if !evalIn[bool](t, p, `document.querySelector('#wh-test-params').getAttribute('aria-describedby') === 'wh-test-params-help'`) {
+			p.fatalf(t, "%s: the params box is not described by its help", what)
+		}
+	}
+	p.openUI(t, s.UI+"#/webhooks/gethelp")
+	p.waitFor(t, "the form shows", `document.querySelector('#wh-test-params-help')`, 10*time.Second)
+	check("a GET webhook", "URL parameters (GET sends no body)", "form_encoded")
+	p.openUI(t, s.UI+"#/webhooks/formhelp")
+	p.waitFor(t, "the form shows", `document.querySelector('#wh-endpoint')?.value === 'http://127.0.0.1:9/h' && document.querySelector('#wh-format').value === 'form_encoded'`, 10*time.Second)
+	check("a form_encoded POST webhook", "in place of the payload", "URL parameters")
+	p.openUI(t, s.UI+"#/webhooks/new")
+	p.waitFor(t, "the form shows", `document.querySelector('#wh-method')`, 10*time.Second)
+	p.do(t, "choose DELETE", chromedp.Evaluate[chromedp.Void](`(() => { const m = document.querySelector('#wh-method'); m.value = 'DELETE'; m.dispatchEvent(new Event('change', { bubbles: true })); })()`))
+	check("a new DELETE webhook", "URL parameters (DELETE sends no body)", "form_encoded")
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Logf("console errors (the live validation's 400s): %v", errs)
+	}
+}

@@ -396,6 +396,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookSigningScheme", testBrowserWebhookSigningScheme},
 		{"WebhookSigningHelp", testBrowserWebhookSigningHelp},
 		{"WebhookTestSendParams", testBrowserWebhookTestSendParams},
+		{"WebhookParamsHelpFollows", testBrowserWebhookParamsHelpFollows},
 		{"WebhookFormNoNull", testBrowserWebhookFormNoNull},
 		{"WebhookHeadingFollows", testBrowserWebhookHeadingFollows},
 		{"ViewTablesReadable", testBrowserViewTablesReadable},

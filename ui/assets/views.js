@@ -711,9 +711,9 @@ export class Views {
     payload.value = '{\n  "ticket": {"id": 1, "priority": "urgent", "subject": "Test"}\n}';
     const params = h('textarea', { id: 'wh-test-params', rows: '3', spellcheck: 'false', placeholder: 'id=35436', 'aria-describedby': 'wh-test-params-help' });
     const payloadField = h('div', { class: 'test-field' }, h('label', { for: 'wh-test-payload' }, 'Payload (JSON)'), payload);
+    const paramsHelp = h('span', { class: 'muted help', id: 'wh-test-params-help' });
     const paramsField = h('div', { class: 'test-field' },
-      h('label', { for: 'wh-test-params' }, 'Params'), params,
-      h('span', { class: 'muted help', id: 'wh-test-params-help' }, 'one name=value a line, sent in this order; a form_encoded webhook sends these in place of the payload when any are given'));
+      h('label', { for: 'wh-test-params' }, 'Params'), params, paramsHelp);
     // The test goes with a saved webhook's saved method and format (its
     // saved definition), and with a new one's as chosen.
     let saved = { method: w.method || 'POST', format: w.format || 'json' };
@@ -722,6 +722,10 @@ export class Views {
       const bodyless = method === 'GET' || method === 'DELETE';
       payloadField.hidden = bodyless;
       paramsField.hidden = !bodyless && format !== 'form_encoded';
+      // Where the params go, for the method and format the test uses.
+      paramsHelp.textContent = bodyless
+        ? `one name=value a line, sent as URL parameters (${method} sends no body), in this order`
+        : 'one name=value a line, sent as the form\'s fields in this order, in place of the payload when any are given';
     };
     form.addEventListener('change', showTestFields);
     form.addEventListener('saved', () => { saved = { method: f.method.value, format: f.format.value }; showTestFields(); });
