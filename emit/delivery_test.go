@@ -66,6 +66,8 @@ func TestRetries(t *testing.T) {
 		{name: "a 200 body past the timeout is a timeout", answer: slowBody, extra: "timeout: 200ms", status: InvocationTimeout,
 			waits: []time.Duration{1500 * time.Millisecond, 3 * time.Second, 6 * time.Second}, errHas: "the 200 answer's body was not all in within 200ms"},
 		{name: "reset fails at once by default", answer: reset, status: InvocationFailed, errHas: "request failed"},
+		{name: "a hang-up says the endpoint closed the connection", answer: hangUp, status: InvocationFailed,
+			errHas: "request failed: the endpoint closed the connection before answering (EOF)"},
 		{name: "reset retried on a schedule", answer: reset, status: InvocationFailed,
 			extra: "retry: {on_network_error: true, schedule: [1s, 1m]}", waits: []time.Duration{time.Second, time.Minute}},
 		{name: "webhook-delivery abort stops retries", answer: status(409, "Webhook-Delivery", "abort"), status: InvocationClientError, errHas: "abort"},

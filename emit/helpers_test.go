@@ -220,6 +220,15 @@ func reset(_ int, w http.ResponseWriter, _ *http.Request) {
 	conn.Close()
 }
 
+// hangUp closes the connection without an answer (a FIN, not a RST).
+func hangUp(_ int, w http.ResponseWriter, _ *http.Request) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	conn.Close()
+}
+
 // seq answers with the handlers in turn, repeating the last.
 func seq(hs ...func(int, http.ResponseWriter, *http.Request)) func(int, http.ResponseWriter, *http.Request) {
 	return func(n int, w http.ResponseWriter, r *http.Request) {

@@ -1099,6 +1099,11 @@ func describeNetErr(err error) string {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
+	// A bare EOF says neither what nor who: the endpoint accepted the
+	// connection and closed it before any answer came.
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "request failed: the endpoint closed the connection before answering (" + err.Error() + ")"
+	}
 	return "request failed: " + err.Error()
 }
 
