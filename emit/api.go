@@ -300,7 +300,7 @@ func parseInvocationQuery(r *http.Request) (InvocationQuery, error) {
 	}
 	var p problems
 	if q.Cursor != "" && !inspect.ValidID(q.Cursor) {
-		p.add("cursor", "want the next_cursor of a previous page, got %q", q.Cursor)
+		p.add("cursor", "want the next_cursor of a previous page, got %q", v.Get("cursor"))
 	}
 	for _, f := range []struct {
 		name string
