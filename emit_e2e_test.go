@@ -718,3 +718,44 @@ func TestSendDataErrorSaysWhere(t *testing.T) {
 		}
 	}
 }
+
+// TestSendSaysWhatFailedAtOnce: an invocation refused as it is made (a
+// payload over the webhook's max_payload) is named on stderr with its
+// reason, and send fails when every one was: it exited 0 saying nothing,
+// the reason only in the JSON's error fields.
+func TestSendSaysWhatFailedAtOnce(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hooklab.yaml")
+	cfg := `webhooks:
+  - {id: tiny, endpoint: "http://127.0.0.1:9/tiny", max_payload: 64B}
+  - {id: roomy, endpoint: "http://127.0.0.1:9/roomy"}
+subscriptions:
+  - {webhook: tiny, events: [a.b, c.d]}
+  - {webhook: roomy, events: [c.d]}
+`
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", path)
+	data := `{"text":"` + strings.Repeat("x", 200) + `"}`
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"send", "a.b", "--server", s.UI, "--data", data}, func(string) string { return "" }, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "every invocation (1) failed at once") {
+		t.Errorf("send whose only invocation failed at once: err %v, want it to say every invocation failed", err)
+	}
+	if msg := errOut.String(); !strings.Contains(msg, "of webhook tiny is failed at once") || !strings.Contains(msg, "max_payload") {
+		t.Errorf("stderr %q: want the invocation named with its reason", msg)
+	}
+	if !strings.Contains(out.String(), `"invocations"`) {
+		t.Errorf("stdout %q: want the answer as JSON still", out.String())
+	}
+
+	// One of two queued: a warning for the other, and success.
+	var out2, errOut2 syncBuffer
+	if err := run(context.Background(), []string{"send", "c.d", "--server", s.UI, "--data", data}, func(string) string { return "" }, &out2, &errOut2); err != nil {
+		t.Errorf("send with one invocation queued: %v", err)
+	}
+	if msg := errOut2.String(); !strings.Contains(msg, "of webhook tiny is failed at once") || strings.Contains(msg, "roomy") {
+		t.Errorf("stderr %q: want tiny's invocation named, roomy's not", msg)
+	}
+}

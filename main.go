@@ -1795,9 +1795,25 @@ Flags:
 		// Inactive webhooks are not invoked: the one subscribed may be.
 		fmt.Fprintf(stderr, "hooklab send: nothing was queued: no active webhook is subscribed to %s and no trigger of an active one fired (see GET %s/api/webhooks)\n", typ, strings.TrimSuffix(s, "/"))
 	}
+	// An invocation refused at once (a payload over max_payload, a
+	// template that failed) is final already: say so, and fail when
+	// nothing went out.
+	failed := 0
+	for _, q := range res.Invocations {
+		if q.Status == emit.InvocationFailed {
+			failed++
+			fmt.Fprintf(stderr, "hooklab send: invocation %s of webhook %s is %s at once: %s\n", q.ID, q.WebhookID, q.Status, q.Error)
+		}
+	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(res)
+	if err := enc.Encode(res); err != nil {
+		return err
+	}
+	if failed > 0 && failed == len(res.Invocations) {
+		return fmt.Errorf("send: every invocation (%d) failed at once; see above", failed)
+	}
+	return nil
 }
 
 func tail(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
