@@ -121,9 +121,11 @@ func (e *Emitter) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hooks := e.Webhooks()
-	views := make([]webhookView, len(hooks))
+	now := e.clock.Now()
+	views := make([]webhookListItem, len(hooks))
 	for i, h := range hooks {
-		views[i] = webhookView{Webhook: h, Stats: e.counts.stats(h.ID)}
+		c, until := e.circuitState(h.ID, now)
+		views[i] = webhookListItem{webhookView: webhookView{Webhook: h, Stats: e.counts.stats(h.ID)}, Circuit: c, CircuitUntil: timeOrNil(until)}
 	}
 	inspect.WriteJSON(w, http.StatusOK, map[string]any{"webhooks": views, "warnings": warningList(e.Warnings())})
 }
@@ -133,6 +135,25 @@ func (e *Emitter) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
 type webhookView struct {
 	*Webhook
 	Stats WebhookStats `json:"stats"`
+}
+
+// webhookListItem is a webhook as GET /api/webhooks lists it: with the
+// state of its circuit breaker, which GET /api/webhooks/{id} shows beside
+// the webhook.
+type webhookListItem struct {
+	webhookView
+	// Circuit is closed, open or half_open; CircuitUntil is when an open
+	// circuit's cool-down ends.
+	Circuit      string     `json:"circuit"`
+	CircuitUntil *time.Time `json:"circuit_until,omitempty"`
+}
+
+// timeOrNil is &t, or nil for the zero time.
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 func (e *Emitter) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
@@ -179,18 +200,32 @@ func (e *Emitter) handleGetWebhook(w http.ResponseWriter, r *http.Request) {
 		e.writeError(w, r, err)
 		return
 	}
-	inspect.WriteJSON(w, http.StatusOK, map[string]any{"webhook": webhookView{Webhook: got, Stats: e.counts.stats(got.ID)}, "circuit": e.circuit(id), "connections": e.connectionsOf(got.ID)})
+	body := map[string]any{"webhook": webhookView{Webhook: got, Stats: e.counts.stats(got.ID)}, "connections": e.connectionsOf(got.ID)}
+	c, until := e.circuitState(id, e.clock.Now())
+	body["circuit"] = c
+	if !until.IsZero() {
+		body["circuit_until"] = until
+	}
+	inspect.WriteJSON(w, http.StatusOK, body)
 }
 
 // circuit names the state of a webhook's circuit breaker.
 func (e *Emitter) circuit(id string) string {
+	c, _ := e.circuitState(id, e.clock.Now())
+	return c
+}
+
+// circuitState names the state of a webhook's circuit breaker at now
+// (closed, open or half_open) and, while it is open, when its cool-down
+// ends.
+func (e *Emitter) circuitState(id string, now time.Time) (string, time.Time) {
 	e.mu.Lock()
 	l := e.lanes[id]
 	e.mu.Unlock()
 	if l == nil {
-		return "closed"
+		return "closed", time.Time{}
 	}
-	return l.brk.stateName(e.clock.Now())
+	return l.brk.status(now)
 }
 
 func (e *Emitter) handlePatchWebhook(w http.ResponseWriter, r *http.Request) {

@@ -173,24 +173,31 @@ func (b *breaker) cancelProbe() {
 	b.mu.Unlock()
 }
 
-// stateName names the state for the API at now: an open circuit whose
-// cool-down is over lets the next attempt through as a probe, so it reads
-// half_open (admit moves it there only when an attempt comes).
+// stateName names the state for the API at now (see status).
 func (b *breaker) stateName(now time.Time) string {
+	name, _ := b.status(now)
+	return name
+}
+
+// status names the state for the API at now, and while it is open, until
+// when: an open circuit whose cool-down is over lets the next attempt
+// through as a probe, so it reads half_open (admit moves it there only
+// when an attempt comes).
+func (b *breaker) status(now time.Time) (string, time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cfg.Disabled {
-		return "closed" // it lets everything through
+		return "closed", time.Time{} // it lets everything through
 	}
 	b.clampLocked(now)
 	switch b.state {
 	case breakerOpen:
 		if !now.Before(b.until) {
-			return "half_open"
+			return "half_open", time.Time{}
 		}
-		return "open"
+		return "open", b.until
 	case breakerHalfOpen:
-		return "half_open"
+		return "half_open", time.Time{}
 	}
-	return "closed"
+	return "closed", time.Time{}
 }

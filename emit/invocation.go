@@ -51,6 +51,11 @@ type Invocation struct {
 	// NextAt is when the next attempt is due, while the invocation is
 	// queued.
 	NextAt *time.Time `json:"next_attempt_at,omitempty"`
+	// Waiting says what holds a queued invocation back beyond its
+	// next_attempt_at, while something does: its webhook is inactive, the
+	// config no longer defines it, or its circuit is open. It is worked out
+	// when the invocation is shown, never stored.
+	Waiting string `json:"waiting,omitempty"`
 	// Request (the rendered request, without auth and signature headers)
 	// and History are filled by GET /api/invocations/{id}.
 	Request *SentRequest `json:"request,omitempty"`

@@ -192,7 +192,7 @@ func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMe
 				return nil, nil, &ValidationError{List: []FieldError{{Field: "id", Msg: "id cannot be changed"}}}
 			}
 			continue
-		case "source", "location", "created_at", "updated_at", "stats":
+		case "source", "location", "created_at", "updated_at", "stats", "circuit", "circuit_until":
 			continue // read-only: a webhook read back can be sent as it is
 		}
 		if string(v) == "null" {
@@ -483,7 +483,27 @@ func (e *Emitter) Invocation(ctx context.Context, id string) (*Invocation, error
 	for i := range inv.History {
 		inv.History[i].Response = e.redactResponse(inv.History[i].Response)
 	}
+	inv.Waiting = e.waitingFor(inv, e.clock.Now())
 	return inv, nil
+}
+
+// waitingFor says what holds queued invocation inv back at now (see
+// Invocation.Waiting), or "".
+func (e *Emitter) waitingFor(inv *Invocation, now time.Time) string {
+	if !inv.queued {
+		return ""
+	}
+	switch w := e.webhook(inv.WebhookID); {
+	case w == nil:
+		return "the webhook is not in the config"
+	case w.Status != StatusActive:
+		return "the webhook is inactive"
+	}
+	// A cool-down that ends before the invocation is due holds nothing.
+	if c, until := e.circuitState(inv.WebhookID, now); c == "open" && until.After(inv.nextAt) {
+		return "the circuit is open until " + until.Format(time.RFC3339)
+	}
+	return ""
 }
 
 // redactResponse returns r with its secret headers redacted (a copy when
@@ -507,7 +527,12 @@ func (e *Emitter) Invocations(ctx context.Context, q InvocationQuery) ([]*Invoca
 	if q.Status != "" && !slices.Contains(invocationStatuses, q.Status) {
 		return nil, "", &ValidationError{List: []FieldError{{Field: "status", Msg: fmt.Sprintf("status must be one of %s, got %q", strings.Join(invocationStatuses, ", "), q.Status)}}}
 	}
-	return e.db.list(ctx, q)
+	list, next, err := e.db.list(ctx, q)
+	now := e.clock.Now()
+	for _, inv := range list {
+		inv.Waiting = e.waitingFor(inv, now)
+	}
+	return list, next, err
 }
 
 // Redeliver queues a finished invocation again, now, with a fresh retry

@@ -171,14 +171,14 @@ func decodeDefinition(r *http.Request, def *Webhook) error {
 	return fieldError(inspect.DecodeJSONBody(body, def))
 }
 
-// definitionOf unwraps {"webhook": {...}} (with GET's "circuit" and
-// "connections" beside it, or not) and rewrites Zendesk's names into
+// definitionOf unwraps {"webhook": {...}} (with GET's "circuit",
+// "circuit_until" and "connections" beside it, or not) and rewrites Zendesk's names into
 // hooklab's.
 func definitionOf(body []byte) ([]byte, error) {
 	var wrap map[string]json.RawMessage
 	if json.Unmarshal(body, &wrap) == nil {
 		extra := 0
-		for _, k := range []string{"circuit", "connections"} {
+		for _, k := range []string{"circuit", "circuit_until", "connections"} {
 			if _, ok := wrap[k]; ok {
 				extra++
 			}
