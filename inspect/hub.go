@@ -22,12 +22,13 @@ type encoding struct {
 	raw  []byte
 }
 
-// MarshalJSON writes {"type":…, "exchange":summary, …Data}, keys sorted.
+// MarshalJSON writes {"type":…, "exchange":summary, …Data}, keys sorted;
+// the summary is redacted as the list API's (RedactSummary).
 func (e Event) MarshalJSON() ([]byte, error) {
 	if len(e.Data) == 0 && e.Exchange != nil {
 		// The message of every capture, written without a map: the same
 		// bytes, a third of the work.
-		sum := e.Exchange.Summarize()
+		sum := RedactSummary(e.Exchange.Summarize())
 		b := make([]byte, 0, 320)
 		b = append(b, `{"exchange":`...)
 		b = sum.AppendJSON(b)
@@ -41,7 +42,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	}
 	m["type"] = e.Type
 	if e.Exchange != nil {
-		m["exchange"] = e.Exchange.Summarize()
+		m["exchange"] = RedactSummary(e.Exchange.Summarize())
 	}
 	return json.Marshal(m)
 }

@@ -178,6 +178,48 @@ func RedactURL(raw string) string {
 	return u.String()
 }
 
+// RedactQuery returns raw with the values of the query parameters whose
+// names secret says hold secrets (api_key, access_token: IsSecretHeader's
+// rule) replaced by Redacted, the query otherwise as written (its order and
+// encoding kept), and whether it replaced any. A value that is empty or
+// already Redacted is left as it is.
+func RedactQuery(raw string, secret func(name string) bool) (string, bool) {
+	q := strings.IndexByte(raw, '?')
+	if q < 0 {
+		return raw, false // no query: the common case stays cheap
+	}
+	end := len(raw)
+	if f := strings.IndexByte(raw[q:], '#'); f >= 0 {
+		end = q + f
+	}
+	pairs := strings.Split(raw[q+1:end], "&")
+	changed := false
+	for i, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || v == "" || v == Redacted {
+			continue
+		}
+		name, err := url.QueryUnescape(k)
+		if err != nil {
+			name = k
+		}
+		if secret(name) {
+			pairs[i], changed = k+"="+Redacted, true
+		}
+	}
+	if !changed {
+		return raw, false
+	}
+	return raw[:q+1] + strings.Join(pairs, "&") + raw[end:], true
+}
+
+// QuerySecret reports whether a query parameter of this name holds a
+// secret, by IsSecretHeader's rule with extra: a secret's name is one rule
+// for headers and query parameters alike.
+func QuerySecret(extra []string) func(name string) bool {
+	return func(name string) bool { return IsSecretHeader(name, extra) }
+}
+
 // redactSchemeless cuts the password of what reads as user:password@ in
 // raw, a URL given without a scheme ("u:pw@host:80", "//u:pw@host"), or
 // such a URL after a flag's "LISTEN=", as usage errors quote them.
@@ -203,7 +245,8 @@ func redactSchemeless(raw string) string {
 
 // Redaction says what Redact replaced: the header names, lower-case and
 // each once, of the request and of the response, and whether the
-// request URL's password was replaced.
+// request URL's password (or, for an exchange of source emit, a secret
+// query value) was replaced.
 type Redaction struct {
 	Request  []string
 	Response []string
@@ -215,7 +258,10 @@ func (r Redaction) Any() bool { return len(r.Request) > 0 || len(r.Response) > 0
 
 // Redact returns a copy of e with the values of secret headers
 // (IsSecretHeader with extra) and the password of the request URL replaced
-// by Redacted, and what it replaced. Bodies are not redacted. e itself is
+// by Redacted, and what it replaced. For an exchange of source emit (a
+// delivery of hooklab's own webhook) the values of secret-named query
+// parameters (RedactQuery) are replaced too: they come from the webhook's
+// endpoint, whose API read redacts them. Bodies are not redacted. e itself is
 // not changed; the copy shares what it did not change with e.
 func (e *Exchange) Redact(extra []string) (*Exchange, Redaction) {
 	c := *e
@@ -226,6 +272,11 @@ func (e *Exchange) Redact(extra []string) (*Exchange, Redaction) {
 	if u := RedactURL(e.Request.URL); u != e.Request.URL {
 		c.Request.URL, r.URL = u, true
 	}
+	if e.Source == SourceEmit {
+		if u, ok := RedactQuery(c.Request.URL, QuerySecret(extra)); ok {
+			c.Request.URL, r.URL = u, true
+		}
+	}
 	if e.Response != nil {
 		resp := *e.Response
 		resp.Headers, names = RedactHeaders(e.Response.Headers, extra)
@@ -235,9 +286,14 @@ func (e *Exchange) Redact(extra []string) (*Exchange, Redaction) {
 	return &c, r
 }
 
-// RedactSummary returns s with the password of its URL replaced.
+// RedactSummary returns s with the password of its URL replaced, and for
+// an exchange of source emit its secret query values too (as Redact, by
+// the rule without extra names).
 func RedactSummary(s Summary) Summary {
 	s.URL = RedactURL(s.URL)
+	if s.Source == SourceEmit {
+		s.URL, _ = RedactQuery(s.URL, QuerySecret(nil))
+	}
 	return s
 }
 

@@ -279,3 +279,22 @@ func TestAPIRedaction(t *testing.T) {
 		}
 	})
 }
+
+func TestRedactQuery(t *testing.T) {
+	t.Parallel()
+	secret := QuerySecret([]string{"X-Tenant"})
+	for in, want := range map[string]string{
+		"http://h/q?api_key=QS1":                        "http://h/q?api_key=REDACTED",
+		"http://h/q?z=1&access_token=QS1&b=%zz&c=d%20e": "http://h/q?z=1&access_token=REDACTED&b=%zz&c=d%20e",
+		"http://h/q?api%5Fkey=QS1#token=frag":           "http://h/q?api%5Fkey=REDACTED#token=frag",
+		"http://h/q?token=&password":                    "http://h/q?token=&password",
+		"http://h/q?x-tenant=t1&key=k&signature=s":      "http://h/q?x-tenant=REDACTED&key=k&signature=s",
+		"http://h/q?Secret=a&secret=b&page=2":           "http://h/q?Secret=REDACTED&secret=REDACTED&page=2",
+		"http://h/token=x":                              "http://h/token=x",
+	} {
+		got, changed := RedactQuery(in, secret)
+		if got != want || changed != (in != want) {
+			t.Errorf("RedactQuery(%q) = %q, %v; want %q", in, got, changed, want)
+		}
+	}
+}
