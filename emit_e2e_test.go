@@ -759,3 +759,169 @@ subscriptions:
 		t.Errorf("stderr %q: want tiny's invocation named, roomy's not", msg)
 	}
 }
+
+// TestWebhookEndpointQuerySecretRedacted: a webhook whose endpoint carries
+// a secret in its query (?api_key=) showed it in full in GET /api/webhooks,
+// the activity log, the test-send result and the attempt's exchange (a
+// tester found it). The value now reads REDACTED everywhere but
+// ?reveal=1 on the exchange, the receiver still gets it, and a PATCH
+// sending the endpoint back as read keeps it.
+func TestWebhookEndpointQuerySecretRedacted(t *testing.T) {
+	t.Parallel()
+	const secret = "QSECRET123"
+	uris := make(chan string, 8)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		uris <- r.RequestURI
+	}))
+	defer sink.Close()
+	next := func(what string) string {
+		t.Helper()
+		select {
+		case u := <-uris:
+			return u
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s reached the sink", what)
+		}
+		return ""
+	}
+	s := startServer(t, "--memory")
+	endpoint := sink.URL + "/hooks/q?page=2&api_key=" + secret + "&key=plain"
+	sentURI := "/hooks/q?page=2&api_key=" + secret + "&key=plain"
+	shown := sink.URL + "/hooks/q?page=2&api_key=REDACTED&key=plain"
+	noSecret := func(what string, b []byte) {
+		t.Helper()
+		if strings.Contains(string(b), secret) {
+			t.Errorf("%s shows the secret: %s", what, b)
+		}
+		if !strings.Contains(string(b), "api_key=REDACTED") {
+			t.Errorf("%s does not show api_key=REDACTED: %s", what, b)
+		}
+	}
+	get := func(path string) []byte {
+		t.Helper()
+		r, b := s.api(t, "GET", path, nil)
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, r.StatusCode, b)
+		}
+		return b
+	}
+
+	created := s.mustPost(t, "/api/webhooks", `{"id": "qs", "endpoint": "`+endpoint+`", "subscriptions": ["q.*"]}`, http.StatusCreated)
+	noSecret("POST /api/webhooks", created)
+	noSecret("GET /api/webhooks", get("/api/webhooks"))
+	read := get("/api/webhooks/qs")
+	noSecret("GET /api/webhooks/qs", read)
+
+	stream := dialStream(t, s)
+	test := s.mustPost(t, "/api/webhooks/qs/test", `{}`, http.StatusOK)
+	_ = stream.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, b, err := stream.c.ReadMessage()
+		if err != nil {
+			t.Fatalf("no exchange event for the test send on the stream: %v", err)
+		}
+		if strings.Contains(string(b), `"type":"exchange"`) && strings.Contains(string(b), `"source":"emit"`) {
+			noSecret("the live stream's exchange", b)
+			break
+		}
+	}
+	if u := next("test send"); u != sentURI {
+		t.Errorf("test send went to %s, want %s", u, sentURI)
+	}
+	noSecret("the test-send result", test)
+	var tr struct {
+		ExchangeID string `json:"exchange_id"`
+	}
+	if err := json.Unmarshal(test, &tr); err != nil || tr.ExchangeID == "" {
+		t.Fatalf("test result %s: %v", test, err)
+	}
+	ex := get("/api/exchanges/" + tr.ExchangeID)
+	noSecret("the attempt's exchange", ex)
+	if !strings.Contains(string(ex), `"url"]`) {
+		t.Errorf("the exchange's request does not list url as redacted: %s", ex)
+	}
+	if b := get("/api/exchanges/" + tr.ExchangeID + "?reveal=1"); !strings.Contains(string(b), "api_key="+secret) {
+		t.Errorf("?reveal=1 does not show the endpoint as sent: %s", b)
+	}
+	noSecret("GET /api/exchanges", get("/api/exchanges?bin=qs"))
+
+	s.mustPost(t, "/api/events", `{"type": "q.x", "data": {}}`, http.StatusAccepted)
+	if u := next("delivery"); u != sentURI {
+		t.Errorf("delivered to %s, want %s", u, sentURI)
+	}
+	var list struct {
+		Invocations []struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		} `json:"invocations"`
+	}
+	waitFor(t, func() bool {
+		s.getJSON(t, "/api/webhooks/qs/invocations", &list)
+		return len(list.Invocations) == 1 && list.Invocations[0].Status == "success"
+	}, "the delivery's invocation to succeed")
+	if b := get("/api/webhooks/qs/invocations"); strings.Contains(string(b), secret) {
+		t.Errorf("the activity log shows the secret: %s", b)
+	}
+	inv := get("/api/invocations/" + list.Invocations[0].ID)
+	noSecret("GET /api/invocations/{id}", inv)
+	var got struct {
+		Invocation struct {
+			Request struct {
+				URL string `json:"url"`
+			} `json:"request"`
+			Attempts []struct {
+				Request struct {
+					URL string `json:"url"`
+				} `json:"request"`
+			} `json:"attempts"`
+		} `json:"invocation"`
+	}
+	if err := json.Unmarshal(inv, &got); err != nil || len(got.Invocation.Attempts) != 1 {
+		t.Fatalf("invocation %s: %v", inv, err)
+	}
+	invJSON := got.Invocation
+	if invJSON.Request.URL != shown || invJSON.Attempts[0].Request.URL != shown {
+		t.Errorf("invocation url %q, attempt url %q; want %q", invJSON.Request.URL, invJSON.Attempts[0].Request.URL, shown)
+	}
+
+	// A webhook read back and sent as it is keeps the stored value.
+	var back struct{ Webhook map[string]any }
+	if err := json.Unmarshal(read, &back); err != nil || back.Webhook == nil {
+		t.Fatalf("GET /api/webhooks/qs: %s: %v", read, err)
+	}
+	back.Webhook["name"] = "renamed"
+	patch, _ := json.Marshal(back.Webhook)
+	r, b := s.api(t, "PATCH", "/api/webhooks/qs", strings.NewReader(string(patch)))
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH the webhook as read: %d %s", r.StatusCode, b)
+	}
+	noSecret("the PATCH's answer", b)
+	s.mustPost(t, "/api/webhooks/qs/test", `{}`, http.StatusOK)
+	if u := next("test send after the PATCH"); u != sentURI {
+		t.Errorf("after the PATCH, the test send went to %s, want %s", u, sentURI)
+	}
+	// A path changed with the query sent back REDACTED keeps it too.
+	r, b = s.api(t, "PATCH", "/api/webhooks/qs", strings.NewReader(`{"endpoint": "`+sink.URL+`/hooks/v2?page=2&api_key=REDACTED&key=plain"}`))
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH a new path: %d %s", r.StatusCode, b)
+	}
+	s.mustPost(t, "/api/webhooks/qs/test", `{}`, http.StatusOK)
+	if u, want := next("test send to the new path"), "/hooks/v2?page=2&api_key="+secret+"&key=plain"; u != want {
+		t.Errorf("after the new path, the test send went to %s, want %s", u, want)
+	}
+	// REDACTED for a secret never stored is refused, not sent.
+	for _, tc := range []struct{ method, path, body string }{
+		{"PATCH", "/api/webhooks/qs", `{"endpoint": "` + sink.URL + `/hooks/v2?api_key=REDACTED&access_token=REDACTED"}`},
+		{"POST", "/api/webhooks", `{"id": "qs2", "endpoint": "` + sink.URL + `/hooks/q?api_key=REDACTED"}`},
+	} {
+		r, b := s.api(t, tc.method, tc.path, strings.NewReader(tc.body))
+		if r.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "stands for a stored secret") || !strings.Contains(string(b), `"endpoint"`) {
+			t.Errorf("%s %s with REDACTED for no stored secret: %d %s", tc.method, tc.path, r.StatusCode, b)
+		}
+	}
+	noSecret("GET /api/webhooks/qs at the end", get("/api/webhooks/qs"))
+	s.Stop(t)
+	if log := s.Stdout.String() + s.Stderr.String(); strings.Contains(log, secret) {
+		t.Errorf("the log shows the secret:\n%s", log)
+	}
+}

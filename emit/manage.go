@@ -130,6 +130,10 @@ func placeholderSecrets(w *Webhook, secret func(header string) bool) []FieldErro
 			check("custom_headers."+k, v)
 		}
 	}
+	for _, name := range redactedQueryParams(w.Endpoint, secret) {
+		errs = append(errs, FieldError{Field: "endpoint", Msg: fmt.Sprintf(
+			"%s stands for a stored secret, and this webhook has none here for the query parameter %s; give the secret itself", rules.Redacted, name)})
+	}
 	return errs
 }
 
@@ -237,6 +241,7 @@ func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMe
 			*v = was
 		}
 	}
+	w.Endpoint = keepQuerySecrets(w.Endpoint, old.Endpoint, e.secretHeader)
 	if a, oa := w.Authentication, old.Authentication; a != nil && oa != nil {
 		keepSecret(&a.Value, oa.Value)
 		keepSecret(&a.Password, oa.Password)
@@ -468,7 +473,8 @@ func (e *Emitter) RotateSigningSecret(ctx context.Context, id string) (SigningSe
 }
 
 // Invocation returns one invocation with its request and every attempt.
-// The stored request's headers are redacted here, by name (custom headers
+// The URLs' passwords and secret query values (?api_key=, from the
+// endpoint) are redacted here, and the stored request's headers, by name (custom headers
 // such as X-Api-Key); the attempts' were redacted as they were made. The
 // receiver's answers are stored as received (a Set-Cookie, a token it
 // hands out) and redacted here too.
@@ -479,8 +485,10 @@ func (e *Emitter) Invocation(ctx context.Context, id string) (*Invocation, error
 	}
 	if inv.Request != nil {
 		inv.Request.Headers, _ = inspect.RedactHeaders(inv.Request.Headers, e.opts.SecretHeaders)
+		inv.Request.URL = shownURL(inv.Request.URL, e.secretHeader)
 	}
 	for i := range inv.History {
+		inv.History[i].Request.URL = shownURL(inv.History[i].Request.URL, e.secretHeader)
 		inv.History[i].Response = e.redactResponse(inv.History[i].Response)
 	}
 	inv.Waiting = e.waitingFor(inv, e.clock.Now())
@@ -865,7 +873,7 @@ func (e *Emitter) Test(ctx context.Context, id string, tr TestRequest) (*TestRes
 	}
 	inv := &Invocation{ID: invID, WebhookID: w.ID, EventType: "test", Cause: "test", request: req}
 	res := &TestResult{
-		Request:  SentRequest{Method: req.Method, URL: req.URL, Headers: out.sent, Body: string(req.Body)},
+		Request:  SentRequest{Method: req.Method, URL: shownURL(req.URL, e.secretHeader), Headers: out.sent, Body: string(req.Body)},
 		Response: e.redactResponse(out.attempt.Response), Outcome: out.attempt.Outcome, Error: out.attempt.Error, DurationMS: out.attempt.DurationMS,
 	}
 	if inspect.ValidBin(w.ID) != nil {

@@ -496,7 +496,7 @@ func (w *Webhook) validate() (errs, warns []FieldError) {
 		p.add("endpoint", "endpoint is required")
 	case err != nil || !u.IsAbs() || u.Hostname() == "":
 		// http://:8080/x has a Host but no host name: the dial went to this machine.
-		p.add("endpoint", "endpoint must be an absolute URL such as https://example.com/hooks, got %q", inspect.RedactURL(w.Endpoint))
+		p.add("endpoint", "endpoint must be an absolute URL such as https://example.com/hooks, got %q", shownURL(w.Endpoint, nil))
 	case u.Scheme != "http" && u.Scheme != "https":
 		p.add("endpoint", "endpoint must use http or https, got %q", u.Scheme)
 	case u.Port() != "" && !validPort(u.Port()):
@@ -676,9 +676,11 @@ func (w *Webhook) bodyless() bool {
 }
 
 // redacted returns a copy of w whose secrets read REDACTED: auth values,
-// signing secrets, and custom headers secret by name.
+// signing secrets, custom headers secret by name, and the values of the
+// endpoint's query parameters secret by name (?api_key=).
 func (w *Webhook) redacted(secret func(header string) bool) *Webhook {
 	c := *w
+	c.Endpoint, _ = inspect.RedactQuery(w.Endpoint, secret)
 	if a := w.Authentication; a != nil {
 		ac := *a
 		for _, s := range []*string{&ac.Value, &ac.Password, &ac.Token} {
@@ -706,6 +708,82 @@ func (w *Webhook) redacted(secret func(header string) bool) *Webhook {
 		}
 	}
 	return &c
+}
+
+// shownURL returns u as answers and messages show it: its password and
+// the values of its query parameters secret by name (by secret, or
+// inspect.IsSecretHeader's rule when nil) REDACTED.
+func shownURL(u string, secret func(string) bool) string {
+	if secret == nil {
+		secret = inspect.QuerySecret(nil)
+	}
+	u, _ = inspect.RedactQuery(inspect.RedactURL(u), secret)
+	return u
+}
+
+// keepQuerySecrets returns endpoint with each secret-named query value
+// given as REDACTED replaced by the value of the same parameter (the same
+// name, the same occurrence) in was, the stored endpoint: a webhook read
+// back and sent as it is keeps its ?api_key=. A REDACTED with no value in
+// was to stand for stays, for placeholderSecrets to refuse.
+func keepQuerySecrets(endpoint, was string, secret func(string) bool) string {
+	q := strings.IndexByte(endpoint, '?')
+	wq := strings.IndexByte(was, '?')
+	if q < 0 || wq < 0 || !strings.Contains(endpoint[q:], rules.Redacted) {
+		return endpoint
+	}
+	stored := map[string][]string{}
+	wrest, _, _ := strings.Cut(was[wq+1:], "#")
+	for _, p := range strings.Split(wrest, "&") {
+		if k, v, ok := strings.Cut(p, "="); ok {
+			stored[queryName(k)] = append(stored[queryName(k)], v)
+		}
+	}
+	rest, frag, hasFrag := strings.Cut(endpoint[q+1:], "#")
+	pairs := strings.Split(rest, "&")
+	seen := map[string]int{}
+	for i, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok {
+			continue
+		}
+		name := queryName(k)
+		n := seen[name]
+		seen[name]++
+		if v == rules.Redacted && secret(name) && n < len(stored[name]) && stored[name][n] != "" {
+			pairs[i] = k + "=" + stored[name][n]
+		}
+	}
+	out := endpoint[:q+1] + strings.Join(pairs, "&")
+	if hasFrag {
+		out += "#" + frag
+	}
+	return out
+}
+
+// queryName is a query parameter's name as written, unescaped.
+func queryName(k string) string {
+	if n, err := url.QueryUnescape(k); err == nil {
+		return n
+	}
+	return k
+}
+
+// redactedQueryParams lists the secret-named query parameters of endpoint
+// whose value is REDACTED.
+func redactedQueryParams(endpoint string, secret func(string) bool) []string {
+	_, rest, ok := strings.Cut(endpoint, "?")
+	if !ok {
+		return nil
+	}
+	rest, _, _ = strings.Cut(rest, "#")
+	var out []string
+	for _, p := range strings.Split(rest, "&") {
+		if k, v, ok := strings.Cut(p, "="); ok && v == rules.Redacted && secret(queryName(k)) {
+			out = append(out, queryName(k))
+		}
+	}
+	return out
 }
 
 // HeaderValues are custom headers by name. In JSON a value may be a
