@@ -925,3 +925,56 @@ func TestWebhookEndpointQuerySecretRedacted(t *testing.T) {
 		t.Errorf("the log shows the secret:\n%s", log)
 	}
 }
+
+// TestWebhookEndpointQuerySecretExported: the attempts' exchanges of a
+// webhook whose endpoint carries a secret in its query read REDACTED in
+// the API, and GET /api/export.har (whose entries say "secrets redacted")
+// wrote the value in full, in the entry's url and its queryString (found
+// by a review helper). keep_secrets still writes it as sent.
+func TestWebhookEndpointQuerySecretExported(t *testing.T) {
+	t.Parallel()
+	const secret = "QSECRETHAR"
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer sink.Close()
+	s := startServer(t, "--memory")
+	s.mustPost(t, "/api/webhooks", `{"id": "qh", "endpoint": "`+sink.URL+`/h?api_key=`+secret+`&page=2"}`, http.StatusCreated)
+	s.mustPost(t, "/api/webhooks/qh/test", `{}`, http.StatusOK)
+	for _, tc := range []struct {
+		path string
+		keep bool
+	}{
+		{"/api/export.har?bin=qh", false},
+		{"/api/export.har?bin=qh&keep_secrets=1", true},
+	} {
+		r, b := s.api(t, "GET", tc.path, nil)
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", tc.path, r.StatusCode, b)
+		}
+		var har struct {
+			Log struct {
+				Entries []struct {
+					Request struct {
+						URL         string `json:"url"`
+						QueryString []struct {
+							Name, Value string
+						} `json:"queryString"`
+					} `json:"request"`
+				} `json:"entries"`
+			} `json:"log"`
+		}
+		if err := json.Unmarshal(b, &har); err != nil || len(har.Log.Entries) != 1 {
+			t.Fatalf("GET %s: want one entry: %v\n%s", tc.path, err, b)
+		}
+		req := har.Log.Entries[0].Request
+		want := "REDACTED"
+		if tc.keep {
+			want = secret
+		}
+		if wantURL := sink.URL + "/h?api_key=" + want + "&page=2"; req.URL != wantURL {
+			t.Errorf("GET %s: url %q, want %q", tc.path, req.URL, wantURL)
+		}
+		if len(req.QueryString) != 2 || req.QueryString[0].Value != want || req.QueryString[1].Value != "2" {
+			t.Errorf("GET %s: queryString %+v, want api_key %s and page 2", tc.path, req.QueryString, want)
+		}
+	}
+}

@@ -27,7 +27,9 @@ type Options struct {
 	// KeepSecrets writes secret header values as they are. By default the
 	// values of Authorization, Proxy-Authorization, Cookie, Set-Cookie,
 	// API-key-looking headers (see IsSecret) and SecretHeaders, and the
-	// password of a URL, are replaced by Redacted.
+	// password of a URL, are replaced by Redacted, and so are the values of
+	// secret-named query parameters (?api_key=) of a delivery of
+	// hooklab's own webhook (source emit).
 	KeepSecrets bool
 	// SecretHeaders names more headers to redact (any case), such as the
 	// API-key headers a config names.
@@ -95,6 +97,11 @@ func NewEntry(ex *inspect.Exchange, opts Options) Entry {
 	rawURL := ex.Request.URL
 	if !opts.KeepSecrets {
 		rawURL = redactURL(rawURL)
+		if ex.Source == inspect.SourceEmit {
+			// A delivery's secret query values come from the webhook's
+			// endpoint, which the API shows redacted (as Exchange.Redact).
+			rawURL, _ = inspect.RedactQuery(rawURL, inspect.QuerySecret(opts.SecretHeaders))
+		}
 	}
 	if !utf8.ValidString(rawURL) {
 		ext.URLBase64 = base64.StdEncoding.EncodeToString([]byte(rawURL))
