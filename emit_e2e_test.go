@@ -978,3 +978,39 @@ func TestWebhookEndpointQuerySecretExported(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookEndpointQuerySecretHeaderFlag: a query parameter named by
+// --secret-header read REDACTED in GET /api/webhooks and in the attempt's
+// exchange, but in full in GET /api/exchanges and the live stream, whose
+// summaries were redacted by the built-in names only (found by a review
+// helper with --secret-header X-Tenant).
+func TestWebhookEndpointQuerySecretHeaderFlag(t *testing.T) {
+	t.Parallel()
+	const secret = "TSECRET77"
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer sink.Close()
+	s := startServer(t, "--memory", "--secret-header", "X-Tenant")
+	created := s.mustPost(t, "/api/webhooks", `{"id": "qt", "endpoint": "`+sink.URL+`/h?x-tenant=`+secret+`"}`, http.StatusCreated)
+	if strings.Contains(string(created), secret) {
+		t.Fatalf("POST /api/webhooks shows the secret: %s", created)
+	}
+	stream := dialStream(t, s)
+	s.mustPost(t, "/api/webhooks/qt/test", `{}`, http.StatusOK)
+	_ = stream.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, b, err := stream.c.ReadMessage()
+		if err != nil {
+			t.Fatalf("no exchange event for the test send on the stream: %v", err)
+		}
+		if strings.Contains(string(b), `"type":"exchange"`) && strings.Contains(string(b), `"source":"emit"`) {
+			if !strings.Contains(string(b), "x-tenant=REDACTED") {
+				t.Errorf("the live stream's exchange: want x-tenant=REDACTED: %s", b)
+			}
+			break
+		}
+	}
+	r, b := s.api(t, "GET", "/api/exchanges?bin=qt", nil)
+	if r.StatusCode != http.StatusOK || strings.Contains(string(b), secret) || !strings.Contains(string(b), "x-tenant=REDACTED") {
+		t.Errorf("GET /api/exchanges: %d %s; want x-tenant=REDACTED", r.StatusCode, b)
+	}
+}

@@ -696,22 +696,6 @@ Flags:
 		}
 	}
 
-	hub := inspect.NewHub()
-	// The emitter hears of every captured and proxied exchange; it is
-	// opened after the store, whose commits it listens to.
-	var emitterRef atomic.Pointer[emit.Emitter]
-	onCommit := func(exs []*inspect.Exchange) {
-		hub.PublishExchanges(exs)
-		emitter := emitterRef.Load()
-		if emitter == nil {
-			return
-		}
-		for _, ex := range exs {
-			if ex.Source == inspect.SourceCapture || ex.Source == inspect.SourceProxy {
-				emitter.OnExchange(ctx, ex)
-			}
-		}
-	}
 	dataDir := o.data
 	defaultDir := false // not asked for: a failure to use it says how to choose
 	if dataDir == "" && !o.memory {
@@ -725,6 +709,28 @@ Flags:
 		// nothing to a client started elsewhere.
 		if abs, err := filepath.Abs(dataDir); err == nil {
 			dataDir = abs
+		}
+	}
+	// The stream's summaries redact what the API's do: with the names
+	// --secret-header gives and those remembered in the data directory.
+	streamSecrets := o.secretHeaders
+	if !o.memory {
+		streamSecrets = append(slices.Clone(o.secretHeaders), storedSecretHeaders(dataDir)...)
+	}
+	hub := inspect.NewHub(streamSecrets...)
+	// The emitter hears of every captured and proxied exchange; it is
+	// opened after the store, whose commits it listens to.
+	var emitterRef atomic.Pointer[emit.Emitter]
+	onCommit := func(exs []*inspect.Exchange) {
+		hub.PublishExchanges(exs)
+		emitter := emitterRef.Load()
+		if emitter == nil {
+			return
+		}
+		for _, ex := range exs {
+			if ex.Source == inspect.SourceCapture || ex.Source == inspect.SourceProxy {
+				emitter.OnExchange(ctx, ex)
+			}
 		}
 	}
 	store, err := inspect.OpenSQLite(dataDir, inspect.Options{

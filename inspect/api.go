@@ -441,7 +441,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for i := range exs { // summaries hold no headers; a URL may hold a password
-		exs[i] = RedactSummary(exs[i])
+		exs[i] = RedactSummary(exs[i], a.cfg.SecretHeaders)
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"exchanges": exs, "next": next})
 }

@@ -14,7 +14,8 @@ type Event struct {
 	// Data holds the other fields of the message.
 	Data map[string]any
 
-	enc *encoding // the encoded message, made once for all subscribers
+	enc   *encoding // the encoded message, made once for all subscribers
+	extra []string  // the hub's secret header names, for RedactSummary
 }
 
 type encoding struct {
@@ -23,12 +24,13 @@ type encoding struct {
 }
 
 // MarshalJSON writes {"type":…, "exchange":summary, …Data}, keys sorted;
-// the summary is redacted as the list API's (RedactSummary).
+// the summary is redacted as the list API's (RedactSummary, with the
+// secret header names of the hub that published it).
 func (e Event) MarshalJSON() ([]byte, error) {
 	if len(e.Data) == 0 && e.Exchange != nil {
 		// The message of every capture, written without a map: the same
 		// bytes, a third of the work.
-		sum := RedactSummary(e.Exchange.Summarize())
+		sum := RedactSummary(e.Exchange.Summarize(), e.extra)
 		b := make([]byte, 0, 320)
 		b = append(b, `{"exchange":`...)
 		b = sum.AppendJSON(b)
@@ -42,7 +44,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	}
 	m["type"] = e.Type
 	if e.Exchange != nil {
-		m["exchange"] = RedactSummary(e.Exchange.Summarize())
+		m["exchange"] = RedactSummary(e.Exchange.Summarize(), e.extra)
 	}
 	return json.Marshal(m)
 }
@@ -66,12 +68,18 @@ func (e *Event) Encoded() []byte {
 // subscriber whose buffer is full is marked overflowed and gets nothing more;
 // it is expected to resync from the API.
 type Hub struct {
-	mu   sync.RWMutex
-	subs map[*Sub]struct{}
+	mu    sync.RWMutex
+	subs  map[*Sub]struct{}
+	extra []string
 }
 
-// NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{subs: make(map[*Sub]struct{})} }
+// NewHub returns an empty hub. secretHeaders are the names, beyond
+// IsSecretHeader's own, whose values the summaries it sends redact (as
+// --secret-header adds them): the query values of an exchange of source
+// emit under such a name read Redacted, as in the list API.
+func NewHub(secretHeaders ...string) *Hub {
+	return &Hub{subs: make(map[*Sub]struct{}), extra: secretHeaders}
+}
 
 // Sub is one subscription.
 type Sub struct {
@@ -137,6 +145,7 @@ func (h *Hub) Publish(ev Event) {
 	if ev.enc == nil {
 		ev.enc = new(encoding)
 	}
+	ev.extra = h.extra
 	for s := range h.subs {
 		if s.filter != nil && !s.filter(&ev) {
 			continue

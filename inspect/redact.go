@@ -288,11 +288,11 @@ func (e *Exchange) Redact(extra []string) (*Exchange, Redaction) {
 
 // RedactSummary returns s with the password of its URL replaced, and for
 // an exchange of source emit its secret query values too (as Redact, by
-// the rule without extra names).
-func RedactSummary(s Summary) Summary {
+// IsSecretHeader's rule with extra).
+func RedactSummary(s Summary, extra []string) Summary {
 	s.URL = RedactURL(s.URL)
 	if s.Source == SourceEmit {
-		s.URL, _ = RedactQuery(s.URL, QuerySecret(nil))
+		s.URL, _ = RedactQuery(s.URL, QuerySecret(extra))
 	}
 	return s
 }
