@@ -1014,3 +1014,70 @@ func TestWebhookEndpointQuerySecretHeaderFlag(t *testing.T) {
 		t.Errorf("GET /api/exchanges: %d %s; want x-tenant=REDACTED", r.StatusCode, b)
 	}
 }
+
+// TestOwnDeliveryQuerySecretRecordedRedacted: a webhook whose endpoint is
+// hooklab's own capture port, or one of its proxies, with a secret in its
+// query (?api_key=) hid it in GET /api/webhooks and in the attempt's
+// exchange, and showed it in full in the capture's or the proxy's record
+// of the same request: the list, the exchange, /raw and /curl (found by a
+// review helper pointing a webhook at the capture port). Those records
+// now hold it redacted, as they hold an api_key header; the receiver
+// still gets it, and a request that is not a delivery keeps its query.
+func TestOwnDeliveryQuerySecretRecordedRedacted(t *testing.T) {
+	t.Parallel()
+	const secret = "QSECRETOWN"
+	uris := make(chan string, 4)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { uris <- r.RequestURI }))
+	defer up.Close()
+	s := startServer(t, "--memory", "--proxy", "127.0.0.1:0="+up.URL)
+	prox := proxyURL(t, s, "proxy: ")
+	for _, tc := range []struct{ name, base, source string }{
+		{"capture", s.Capture, "capture"},
+		{"proxy", prox, "proxy"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := "own" + tc.name
+			endpoint := strings.TrimSuffix(tc.base, "/") + "/" + id + "/h?api_key=" + secret + "&page=2"
+			s.mustPost(t, "/api/webhooks", `{"id": "`+id+`", "endpoint": "`+endpoint+`"}`, http.StatusCreated)
+			s.mustPost(t, "/api/webhooks/"+id+"/test", `{}`, http.StatusOK)
+			if tc.source == "proxy" {
+				if u := <-uris; !strings.Contains(u, "api_key="+secret) {
+					t.Errorf("the upstream got %s, want api_key=%s", u, secret)
+				}
+			}
+			var list struct {
+				Exchanges []struct{ ID, Source, URL string }
+			}
+			waitFor(t, func() bool {
+				list.Exchanges = nil
+				s.getJSON(t, "/api/exchanges?source="+tc.source, &list)
+				return len(list.Exchanges) == 1
+			}, "the "+tc.source+"'s record of the delivery")
+			ex := list.Exchanges[0]
+			if strings.Contains(ex.URL, secret) || !strings.Contains(ex.URL, "api_key=REDACTED&page=2") {
+				t.Errorf("GET /api/exchanges: url %q, want api_key=REDACTED", ex.URL)
+			}
+			for _, p := range []string{"", "/raw", "/curl", "?reveal=1"} {
+				r, b := s.api(t, "GET", "/api/exchanges/"+ex.ID+p, nil)
+				if r.StatusCode != http.StatusOK || strings.Contains(string(b), secret) {
+					t.Errorf("GET /api/exchanges/{id}%s: %d, shows the secret: %s", p, r.StatusCode, b)
+				}
+			}
+		})
+	}
+	// A request that is not a delivery keeps its query as sent.
+	resp, err := http.Get(s.Capture + "plain/h?api_key=NOTOURS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var list struct{ Exchanges []struct{ Path, URL string } }
+	waitFor(t, func() bool {
+		list.Exchanges = nil
+		s.getJSON(t, "/api/exchanges?source=capture", &list)
+		return len(list.Exchanges) == 2
+	}, "the plain request's record")
+	if got := list.Exchanges[0]; got.Path != "/plain/h" || !strings.Contains(got.URL, "api_key=NOTOURS") {
+		t.Errorf("a plain request's record: %+v, want /plain/h with its query as sent", got)
+	}
+}

@@ -836,12 +836,19 @@ Flags:
 		}
 		return nil
 	}
+	ownDelivery := func(h http.Header) bool {
+		if em := emitterRef.Load(); em != nil {
+			return em.OwnDelivery(h)
+		}
+		return false
+	}
 	// Requests run under their own context, which ends only when the
 	// shutdown timeout runs out: a graceful stop lets them finish.
 	reqCtx, endRequests := context.WithCancel(context.WithoutCancel(ctx))
 	defer endRequests()
 	capture := mock.New(mock.Config{
 		OwnCredentials: ownCredentials,
+		OwnDelivery:    ownDelivery,
 		Store:          store,
 		IDs:            ids,
 		MaxBody:        captureMax,
@@ -1003,7 +1010,7 @@ Flags:
 	}
 	var running []runningProxy
 	base := proxy.Options{
-		Record: store.Add, IDs: ids, MaxBody: maxBody, InsecureUpstream: o.insecureUp, SecretHeaders: o.secretHeaders, OwnCredentials: ownCredentials,
+		Record: store.Add, IDs: ids, MaxBody: maxBody, InsecureUpstream: o.insecureUp, SecretHeaders: o.secretHeaders, OwnCredentials: ownCredentials, OwnDelivery: ownDelivery,
 		Context: context.WithoutCancel(ctx), Stopping: ctx, CutOff: reqCtx, Intercept: intercept, Rules: engine.Config, Simulator: sims,
 	}
 	for i, sp := range specs {

@@ -377,6 +377,19 @@ func (e *Emitter) OwnCredentials(h http.Header) []string {
 	return nil
 }
 
+// OwnDelivery reports whether h is of a request hooklab sent for one of
+// its own webhooks (its X-Hooklab-Webhook-Id names a webhook defined
+// here, or its invocation is a test send out now): hooklab's capture and
+// proxies record the secret query values of its URL, which come from the
+// webhook's endpoint, redacted, as the emitter records its own attempts.
+func (e *Emitter) OwnDelivery(h http.Header) bool {
+	if _, ok := e.testCreds.Load(h.Get(HeaderInvocation)); ok {
+		return true
+	}
+	id := h.Get(HeaderWebhook)
+	return id != "" && e.webhook(id) != nil
+}
+
 // secretHeader reports whether a header's values are secrets.
 func (e *Emitter) secretHeader(name string) bool {
 	return inspect.IsSecretHeader(name, e.opts.SecretHeaders)

@@ -36,6 +36,11 @@ type Config struct {
 	// one of hooklab's own credentials (a delivery of its emitter to this
 	// port): they are recorded redacted.
 	OwnCredentials func(http.Header) []string
+	// OwnDelivery, when set, reports whether a request is a delivery of
+	// one of hooklab's own webhooks: the values of its URL's query
+	// parameters secret by name (?api_key=, from the webhook's endpoint,
+	// which the API shows redacted) are recorded redacted.
+	OwnDelivery func(http.Header) bool
 	// MaxBody is how many body bytes are stored; the rest is counted and
 	// the exchange marked truncated. When zero, the engine's live config
 	// decides (settings.max_body), else 10 MiB.
@@ -434,6 +439,9 @@ func (c *Capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.cfg.OwnCredentials != nil {
 		ex.Request.Headers = inspect.RedactNamed(ex.Request.Headers, c.cfg.OwnCredentials(r.Header))
+	}
+	if c.cfg.OwnDelivery != nil && c.cfg.OwnDelivery(r.Header) {
+		ex.Request.URL, _ = inspect.RedactQuery(ex.Request.URL, inspect.QuerySecret(c.cfg.SecretHeaders))
 	}
 	// A body must keep coming: a client that trickles it would hold the
 	// connection (and a --max-conns slot) for as long as it liked.

@@ -82,6 +82,11 @@ type Options struct {
 	// one of hooklab's own credentials (a delivery of its emitter through
 	// this proxy): they are recorded redacted (and still sent).
 	OwnCredentials func(http.Header) []string
+	// OwnDelivery, when set, reports whether a request is a delivery of
+	// one of hooklab's own webhooks: the values of its URL's query
+	// parameters secret by name (?api_key=) are recorded redacted (and
+	// still sent).
+	OwnDelivery func(http.Header) bool
 	// Record stores an exchange. It is called once per exchange, after the
 	// response has been sent, off the request's path. At most MaxPending
 	// exchanges (and MaxPendingBytes of them) wait for it at once; beyond
@@ -225,8 +230,11 @@ type flight struct {
 	route     *Route
 	target    *url.URL // where the request goes (scheme and host)
 	upstream  string   // the URL it went to
-	tunnel    *tunnel
-	once      sync.Once
+	// own says the request is a delivery of hooklab's own webhook
+	// (Options.OwnDelivery): its secret query values are recorded redacted.
+	own    bool
+	tunnel *tunnel
+	once   sync.Once
 	// buffered is the start of the request body read for matching (up to
 	// MaxBody+1 bytes), when it was; bufLarge says whether it holds its
 	// places (placed) or got none (cut: recorded to LargeBody).
@@ -555,6 +563,10 @@ func (p *Reverse) serve(w http.ResponseWriter, r *http.Request, target *url.URL)
 	}
 	if p.opts.OwnCredentials != nil {
 		f.ex.Request.Headers = inspect.RedactNamed(f.ex.Request.Headers, p.opts.OwnCredentials(r.Header))
+	}
+	if p.opts.OwnDelivery != nil && p.opts.OwnDelivery(r.Header) {
+		f.own = true
+		f.ex.Request.URL, _ = inspect.RedactQuery(f.ex.Request.URL, inspect.QuerySecret(p.opts.SecretHeaders))
 	}
 	sim := p.simulation(rt)
 	intercept := p.intercepting()
@@ -955,6 +967,9 @@ func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 		out.Header.Del(k)
 	}
 	f.upstream = inspect.RedactURL(out.URL.String()) // recorded and shown in errors
+	if f.own {
+		f.upstream, _ = inspect.RedactQuery(f.upstream, inspect.QuerySecret(p.opts.SecretHeaders))
+	}
 }
 
 // stripPrefix returns u's path after prefix (which the decoded path starts
