@@ -727,62 +727,36 @@ func shownURL(u string, secret func(string) bool) string {
 // back and sent as it is keeps its ?api_key=. A REDACTED with no value in
 // was to stand for stays, for placeholderSecrets to refuse.
 func keepQuerySecrets(endpoint, was string, secret func(string) bool) string {
-	q := strings.IndexByte(endpoint, '?')
-	wq := strings.IndexByte(was, '?')
-	if q < 0 || wq < 0 || !strings.Contains(endpoint[q:], rules.Redacted) {
+	if !strings.Contains(endpoint, rules.Redacted) {
 		return endpoint
 	}
 	stored := map[string][]string{}
-	wrest, _, _ := strings.Cut(was[wq+1:], "#")
-	for _, p := range strings.Split(wrest, "&") {
-		if k, v, ok := strings.Cut(p, "="); ok {
-			stored[queryName(k)] = append(stored[queryName(k)], v)
-		}
-	}
-	rest, frag, hasFrag := strings.Cut(endpoint[q+1:], "#")
-	pairs := strings.Split(rest, "&")
+	inspect.EditQuery(was, func(name, value string) (string, bool) {
+		stored[name] = append(stored[name], value)
+		return "", false
+	})
 	seen := map[string]int{}
-	for i, p := range pairs {
-		k, v, ok := strings.Cut(p, "=")
-		if !ok {
-			continue
-		}
-		name := queryName(k)
+	out, _ := inspect.EditQuery(endpoint, func(name, value string) (string, bool) {
 		n := seen[name]
 		seen[name]++
-		if v == rules.Redacted && secret(name) && n < len(stored[name]) && stored[name][n] != "" {
-			pairs[i] = k + "=" + stored[name][n]
+		if value == rules.Redacted && secret(name) && n < len(stored[name]) && stored[name][n] != "" {
+			return stored[name][n], true
 		}
-	}
-	out := endpoint[:q+1] + strings.Join(pairs, "&")
-	if hasFrag {
-		out += "#" + frag
-	}
+		return "", false
+	})
 	return out
-}
-
-// queryName is a query parameter's name as written, unescaped.
-func queryName(k string) string {
-	if n, err := url.QueryUnescape(k); err == nil {
-		return n
-	}
-	return k
 }
 
 // redactedQueryParams lists the secret-named query parameters of endpoint
 // whose value is REDACTED.
 func redactedQueryParams(endpoint string, secret func(string) bool) []string {
-	_, rest, ok := strings.Cut(endpoint, "?")
-	if !ok {
-		return nil
-	}
-	rest, _, _ = strings.Cut(rest, "#")
 	var out []string
-	for _, p := range strings.Split(rest, "&") {
-		if k, v, ok := strings.Cut(p, "="); ok && v == rules.Redacted && secret(queryName(k)) {
-			out = append(out, queryName(k))
+	inspect.EditQuery(endpoint, func(name, value string) (string, bool) {
+		if value == rules.Redacted && secret(name) {
+			out = append(out, name)
 		}
-	}
+		return "", false
+	})
 	return out
 }
 

@@ -184,6 +184,19 @@ func RedactURL(raw string) string {
 // encoding kept), and whether it replaced any. A value that is empty or
 // already Redacted is left as it is.
 func RedactQuery(raw string, secret func(name string) bool) (string, bool) {
+	return EditQuery(raw, func(name, value string) (string, bool) {
+		if value == "" || value == Redacted || !secret(name) {
+			return "", false
+		}
+		return Redacted, true
+	})
+}
+
+// EditQuery calls edit with each name=value pair of raw's query in order,
+// the name unescaped and the value as written, and returns raw with the
+// values edit replaced (the rest of the query, and any fragment, as
+// written), and whether it replaced any. A pair without = is passed over.
+func EditQuery(raw string, edit func(name, value string) (string, bool)) (string, bool) {
 	q := strings.IndexByte(raw, '?')
 	if q < 0 {
 		return raw, false // no query: the common case stays cheap
@@ -196,15 +209,15 @@ func RedactQuery(raw string, secret func(name string) bool) (string, bool) {
 	changed := false
 	for i, p := range pairs {
 		k, v, ok := strings.Cut(p, "=")
-		if !ok || v == "" || v == Redacted {
+		if !ok {
 			continue
 		}
 		name, err := url.QueryUnescape(k)
 		if err != nil {
 			name = k
 		}
-		if secret(name) {
-			pairs[i], changed = k+"="+Redacted, true
+		if nv, ok := edit(name, v); ok {
+			pairs[i], changed = k+"="+nv, true
 		}
 	}
 	if !changed {
