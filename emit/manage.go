@@ -934,12 +934,7 @@ func (e *Emitter) testRequest(w *Webhook, tr TestRequest) (storedRequest, error)
 		}
 	}
 	if bodyless && len(params) > 0 {
-		u, err := url.Parse(w.Endpoint)
-		if err == nil { // after the endpoint's own query, as written (see render)
-			if u.RawQuery != "" && !strings.HasSuffix(u.RawQuery, "&") {
-				u.RawQuery += "&"
-			}
-			u.RawQuery += strings.Join(params, "&")
+		if u, err := withParams(w.Endpoint, params); err == nil {
 			req.URL = u.String()
 		}
 	}

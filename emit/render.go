@@ -474,18 +474,9 @@ func (e *Emitter) render(w *Webhook, ev *Event, data any, nt *notify, now time.T
 		return req, fmt.Errorf("payload is %d bytes; it must be under %d bytes (max_payload)", len(body), limit)
 	}
 	if params != nil {
-		u, err := url.Parse(w.Endpoint)
+		u, err := withParams(w.Endpoint, params)
 		if err != nil {
 			return req, fmt.Errorf("endpoint: %v", err)
-		}
-		// After the endpoint's own query, kept as written (a signed or
-		// order-sensitive URL; url.Values would sort it and drop a pair
-		// holding ;).
-		if enc := strings.Join(params, "&"); enc != "" {
-			if u.RawQuery != "" && !strings.HasSuffix(u.RawQuery, "&") {
-				u.RawQuery += "&"
-			}
-			u.RawQuery += enc
 		}
 		if int64(len(u.RawQuery)) >= limit {
 			return req, fmt.Errorf("URL parameters are %d bytes; they must be under %d bytes (max_payload)", len(u.RawQuery), limit)
@@ -554,4 +545,21 @@ func checkFormat(format string, body []byte) error {
 		}
 	}
 	return nil
+}
+
+// withParams returns endpoint with params (encoded name=value pairs) after
+// its own query, which stays as written (a signed or order-sensitive URL;
+// url.Values would sort it and drop a pair holding ;).
+func withParams(endpoint string, params []string) (*url.URL, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	if enc := strings.Join(params, "&"); enc != "" {
+		if u.RawQuery != "" && !strings.HasSuffix(u.RawQuery, "&") {
+			u.RawQuery += "&"
+		}
+		u.RawQuery += enc
+	}
+	return u, nil
 }
