@@ -642,15 +642,23 @@ automations:
 // fails saying where to point the endpoint; a relative Location, as most
 // frameworks send, is given resolved against the endpoint. It said "point
 // the endpoint at /login", which the endpoint field refuses (it wants an
-// absolute URL).
+// absolute URL). A Location with secrets in it (a password, ?api_key=)
+// is advised with them REDACTED, as an endpoint shows: the advice, in the
+// test send's result and the attempt's exchange, quoted the query's
+// secret values as the receiver sent them.
 func TestRedirectAdviceIsAnAbsoluteURL(t *testing.T) {
 	t.Parallel()
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var sink *httptest.Server
+	sink = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/app/hook":
 			w.Header().Set("Location", "../login?next=hook")
 		case "/away":
 			w.Header().Set("Location", "https://example.com/new")
+		case "/keyed":
+			w.Header().Set("Location", "/v2/hook?api_key=sekrit-key&next=a")
+		case "/userinfo":
+			w.Header().Set("Location", strings.Replace(sink.URL, "http://", "http://bob:sekrit-pw@", 1)+"/v2/hook?access_token=sekrit-token")
 		default:
 			w.Header().Set("Location", "/login")
 		}
@@ -662,6 +670,8 @@ func TestRedirectAdviceIsAnAbsoluteURL(t *testing.T) {
 		{"/hook", sink.URL + "/login"},
 		{"/app/hook", sink.URL + "/login?next=hook"},
 		{"/away", "https://example.com/new"},
+		{"/keyed", sink.URL + "/v2/hook?api_key=REDACTED&next=a"},
+		{"/userinfo", strings.Replace(sink.URL, "http://", "http://bob:REDACTED@", 1) + "/v2/hook?access_token=REDACTED"},
 	} {
 		body := `{"webhook": {"endpoint": "` + sink.URL + tc.path + `"}}`
 		r, b := s.api(t, "POST", "/api/webhooks/test", strings.NewReader(body))
@@ -669,14 +679,23 @@ func TestRedirectAdviceIsAnAbsoluteURL(t *testing.T) {
 			t.Fatalf("test send to %s: %d %s", tc.path, r.StatusCode, b)
 		}
 		var res struct {
-			Outcome string `json:"outcome"`
-			Error   string `json:"error"`
+			Outcome    string `json:"outcome"`
+			Error      string `json:"error"`
+			ExchangeID string `json:"exchange_id"`
 		}
 		if err := json.Unmarshal(b, &res); err != nil {
 			t.Fatal(err)
 		}
-		if want := "point the endpoint at " + tc.want; res.Outcome != "failed" || !strings.HasSuffix(res.Error, want) {
+		want := "point the endpoint at " + tc.want
+		if res.Outcome != "failed" || !strings.HasSuffix(res.Error, want) {
 			t.Errorf("test send to %s: outcome %q, error %q; want failed, ending %q", tc.path, res.Outcome, res.Error, want)
+		}
+		var ex struct {
+			Error string `json:"error"`
+		}
+		s.getJSON(t, "/api/exchanges/"+res.ExchangeID, &ex)
+		if !strings.HasSuffix(ex.Error, want) {
+			t.Errorf("exchange of the test send to %s: error %q; want it ending %q", tc.path, ex.Error, want)
 		}
 	}
 }

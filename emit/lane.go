@@ -1046,7 +1046,7 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID, 
 		a.Error = "reading the response body: " + readErr.Error()
 	}
 	if a.Outcome == InvocationFailed && a.Error == "" {
-		a.Error = answerError(resp)
+		a.Error = answerError(resp, e.secretHeader)
 	}
 	if ctx.Err() != nil && readErr != nil {
 		out.cancelled = true
@@ -1067,8 +1067,10 @@ func outcomeOf(status int) string {
 }
 
 // answerError says why an answer that is neither 2xx, 4xx nor 5xx
-// failed: redirects are not followed (as providers do not).
-func answerError(resp *http.Response) string {
+// failed: redirects are not followed (as providers do not). The Location
+// it advises is shown as an endpoint is (shownURL, by secret): its
+// password and secret query values REDACTED.
+func answerError(resp *http.Response, secret func(string) bool) string {
 	if resp.StatusCode == http.StatusNotModified {
 		return "the receiver answered 304 Not Modified, which is not a success (a webhook is no conditional request)"
 	}
@@ -1081,7 +1083,7 @@ func answerError(resp *http.Response) string {
 			if u, err := resp.Location(); err == nil {
 				loc = u.String()
 			}
-			msg += ": point the endpoint at " + inspect.RedactURL(loc)
+			msg += ": point the endpoint at " + shownURL(loc, secret)
 		}
 		return msg
 	}
