@@ -614,12 +614,12 @@ Flags:
 		listen, up, ok := strings.Cut(spec, "=")
 		u, valid := proxy.ParseUpstream(up)
 		if ok && listen != "" && !strings.Contains(listen, "/") && !valid {
-			return badUsage("--proxy %q: the upstream must be an http or https URL with a host, such as 127.0.0.1:9000=http://127.0.0.1:3000", inspect.RedactURL(spec))
+			return badUsage("--proxy %q: the upstream must be an http or https URL with a host, such as 127.0.0.1:9000=http://127.0.0.1:3000", inspect.ShownURL(spec, inspect.QuerySecret(nil)))
 		}
 		if !ok || listen == "" || strings.Contains(listen, "/") {
 			// The spec may be an upstream URL alone, or split at an = in
 			// its query: its password is redacted wherever it is.
-			return badUsage("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", inspect.RedactURL(spec))
+			return badUsage("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", inspect.ShownURL(spec, inspect.QuerySecret(nil)))
 		}
 		if err := checkListen("--proxy", listen); err != nil {
 			return err
@@ -1072,7 +1072,7 @@ Flags:
 		}
 		var ups []string
 		for _, rt := range specs[i].Routes {
-			ups = append(ups, rt.Prefix+" -> "+inspect.RedactURL(rt.Upstream.String()))
+			ups = append(ups, rt.Prefix+" -> "+inspect.ShownURL(rt.Upstream.String(), inspect.QuerySecret(o.secretHeaders)))
 		}
 		fmt.Fprintf(stdout, "proxy: %s %s (bin %s)\n", localURL(rp.ln.Addr()), strings.Join(ups, ", "), rp.name)
 	}
@@ -1406,7 +1406,8 @@ Flags:
 	}
 	if *print {
 		extra := secretHeaders(getenv)
-		b, err := cfg.Redacted(func(name string) bool { return inspect.IsSecretHeader(name, extra) }).Normalized()
+		secret := inspect.QuerySecret(extra)
+		b, err := cfg.Redacted(secret, func(u string) string { return inspect.ShownURL(u, secret) }).Normalized()
 		if err != nil {
 			return err
 		}
@@ -1610,7 +1611,7 @@ func proxyLoops(check, running []proxy.Spec, lns []net.Addr, ui net.Addr) error 
 			up := rt.Upstream.String()
 			msg := ""
 			if own(up) {
-				msg = fmt.Sprintf("proxy %s: route %s: upstream %s is hooklab's own API", sp.Name, rt.Prefix, inspect.RedactURL(up))
+				msg = fmt.Sprintf("proxy %s: route %s: upstream %s is hooklab's own API", sp.Name, rt.Prefix, inspect.ShownURL(up, inspect.QuerySecret(nil)))
 			}
 			for j, ln := range lns {
 				if msg == "" && ln != nil && ownAPIURL(ln)(up) {
@@ -1618,7 +1619,7 @@ func proxyLoops(check, running []proxy.Spec, lns []net.Addr, ui net.Addr) error 
 					if running[j].Name == sp.Name {
 						what = "this proxy's own listener"
 					}
-					msg = fmt.Sprintf("proxy %s: route %s: upstream %s is %s: every request would loop back", sp.Name, rt.Prefix, inspect.RedactURL(up), what)
+					msg = fmt.Sprintf("proxy %s: route %s: upstream %s is %s: every request would loop back", sp.Name, rt.Prefix, inspect.ShownURL(up, inspect.QuerySecret(nil)), what)
 				}
 			}
 			switch {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -368,6 +369,46 @@ func TestReverseProxyRefusesForeignHost(t *testing.T) {
 		}
 		if c.want == http.StatusForbidden && !strings.Contains(string(body), "--allow-host evil.example") && !strings.Contains(string(body), "--allow-host 10.1.2.3") {
 			t.Errorf("Host %s: the refusal does not say how to allow it: %s", c.host, body)
+		}
+	}
+}
+
+// TestProxyUpstreamSecretsShownRedacted: a proxy's upstream given with
+// user info and a secret-named query parameter is sent as it is (the
+// password as Basic auth, the query on every request), and printed with
+// both REDACTED on the startup line and in the log. The startup line
+// showed the upstream's ?access_token= as given (its password was
+// already REDACTED).
+func TestProxyUpstreamSecretsShownRedacted(t *testing.T) {
+	t.Parallel()
+	type got struct{ auth, query string }
+	seen := make(chan got, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- got{r.Header.Get("Authorization"), r.URL.RawQuery}
+	}))
+	defer up.Close()
+	upstream := strings.Replace(up.URL, "http://", "http://bob:up-s3cret@", 1) + "/base?access_token=up-tok&x=1"
+	s := startServer(t, "--memory", "--log-level", "debug", "--proxy", "127.0.0.1:0="+upstream)
+	p := proxyURL(t, s, "proxy: ")
+	resp, err := http.Get(p + "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if g, want := <-seen, (got{"Basic " + base64.StdEncoding.EncodeToString([]byte("bob:up-s3cret")), "access_token=up-tok&x=1"}); g != want {
+		t.Errorf("the upstream got %+v, want %+v", g, want)
+	}
+	s.api(t, "GET", "/api/exchanges/wait?source=proxy&after=00000000000000000000000000&timeout=10s", nil)
+	want := "/ -> " + strings.Replace(up.URL, "http://", "http://bob:REDACTED@", 1) + "/base?access_token=REDACTED&x=1 (bin proxy-"
+	if out := s.Stdout.String(); !strings.Contains(out, want) {
+		t.Errorf("startup lines do not show the upstream as %q:\n%s", want, out)
+	}
+	s.Stop(t)
+	for name, out := range map[string]string{"stdout": s.Stdout.String(), "log": s.Stderr.String()} {
+		for _, secret := range []string{"up-s3cret", "up-tok"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s shows %s:\n%s", name, secret, out)
+			}
 		}
 	}
 }

@@ -263,12 +263,12 @@ func TestRulesCheckCommand(t *testing.T) {
       body: ok
 webhooks:
   - id: w
-    endpoint: https://hooks.example.com/in
+    endpoint: https://hooks.example.com/in?api_key=tok-SECRET8&team=visible-5
     custom_headers: {X-Api-Key: tok-SECRET5, X-Team: visible-3}
 proxies:
   - name: p
     listen: 127.0.0.1:0
-    upstream: http://u:tok-SECRET6@127.0.0.1:3000
+    upstream: http://u:tok-SECRET6@127.0.0.1:3000/?access_token=tok-SECRET9
     request_headers: {add: {Authorization: "Basic tok-SECRET7", X-Env: visible-4}}
 `,
 		brokenHook: "webhooks:\n  - id: a\n    endpoint: http://127.0.0.1:3000/a\n    authentication: {type: magic}\n",
@@ -353,9 +353,9 @@ verify:
 		{"--config as serve takes it", []string{"check", "--config", good}, false, []string{good + ": ok (1 mocks, 2 verify rules)"}, nil},
 		{"a file and --config", []string{"check", good, "--config", hooks}, true, []string{"two config files"}, []string{": ok"}},
 		{"stray flag after the file", []string{"check", good, "--bogus"}, true, []string{"-bogus"}, []string{": ok"}},
-		{"print redacts secret headers and URL passwords", []string{"check", "--print", headerSecrets}, false,
-			[]string{"visible-1", "visible-2", "visible-3", "visible-4", "u:REDACTED@"},
-			[]string{"tok-SECRET1", "tok-SECRET2", "tok-SECRET3", "tok-SECRET4", "tok-SECRET5", "tok-SECRET6", "tok-SECRET7"}},
+		{"print redacts secret headers, URL passwords and secret query values", []string{"check", "--print", headerSecrets}, false,
+			[]string{"visible-1", "visible-2", "visible-3", "visible-4", "u:REDACTED@", "?api_key=REDACTED&team=visible-5", "?access_token=REDACTED"},
+			[]string{"tok-SECRET1", "tok-SECRET2", "tok-SECRET3", "tok-SECRET4", "tok-SECRET5", "tok-SECRET6", "tok-SECRET7", "tok-SECRET8", "tok-SECRET9"}},
 		{"print webhooks", []string{"check", "--print", hooks}, false,
 			[]string{"password: REDACTED", "secret: REDACTED", "username: bot"}, []string{"hook-secret-value", "env-secret-value"}},
 	} {

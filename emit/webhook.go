@@ -717,8 +717,7 @@ func shownURL(u string, secret func(string) bool) string {
 	if secret == nil {
 		secret = inspect.QuerySecret(nil)
 	}
-	u, _ = inspect.RedactQuery(inspect.RedactURL(u), secret)
-	return u
+	return inspect.ShownURL(u, secret)
 }
 
 // keepQuerySecrets returns endpoint with each secret-named query value

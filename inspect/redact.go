@@ -178,6 +178,16 @@ func RedactURL(raw string) string {
 	return u.String()
 }
 
+// ShownURL returns raw as hooklab shows a URL it was given (a webhook's
+// endpoint, a proxy's upstream, a Location it advises): the password of
+// its user info (RedactURL) and the values of its query parameters whose
+// names secret says hold secrets (RedactQuery) replaced by Redacted. What
+// is sent keeps them: this is for answers, messages and logs.
+func ShownURL(raw string, secret func(name string) bool) string {
+	raw, _ = RedactQuery(RedactURL(raw), secret)
+	return raw
+}
+
 // RedactQuery returns raw with the values of the query parameters whose
 // names secret says hold secrets (api_key, access_token: IsSecretHeader's
 // rule) replaced by Redacted, the query otherwise as written (its order and

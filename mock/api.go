@@ -15,9 +15,10 @@ import (
 //	POST /api/rules/reset  start every sequence again and clear rate limits
 //
 // The config is shown with the values of secret headers (inspect.IsSecretHeader
-// with secretHeaders) and URL passwords REDACTED.
+// with secretHeaders) and URL passwords and secret query values REDACTED.
 func (e *Engine) API(log *slog.Logger, secretHeaders []string) http.Handler {
 	secret := func(name string) bool { return inspect.IsSecretHeader(name, secretHeaders) }
+	shown := func(u string) string { return inspect.ShownURL(u, secret) }
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/rules", inspect.OnlyParams(log, func(w http.ResponseWriter, r *http.Request) {
 		cfg := e.Config()
@@ -37,7 +38,7 @@ func (e *Engine) API(log *slog.Logger, secretHeaders []string) http.Handler {
 			for _, v := range cfg.Verify {
 				list = append(list, ruleInfo{Name: v.Name, Kind: "verify", Source: src(v.File, v.Line), Hits: vhits[v.Name]})
 			}
-			out["file"], out["config"], out["rules"] = cfg.File, cfg.Redacted(secret), list
+			out["file"], out["config"], out["rules"] = cfg.File, cfg.Redacted(secret, shown), list
 		}
 		if err := e.LastError(); err != nil {
 			out["error"] = err.Error()

@@ -518,7 +518,7 @@ func (d *decoder) upstream(n *yaml.Node) *url.URL {
 		if len(d.errs) > before { // one error for one value (an unset ${NAME})
 			return &url.URL{Scheme: "http", Host: "invalid"}
 		}
-		d.errorf(n, "upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got %q", inspect.RedactURL(s))
+		d.errorf(n, "upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got %q", inspect.ShownURL(s, inspect.QuerySecret(nil)))
 		return &url.URL{Scheme: "http", Host: "invalid"}
 	}
 	return u

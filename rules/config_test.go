@@ -1335,7 +1335,7 @@ automations:
 		n := strings.ToLower(name)
 		return strings.Contains(n, "token") || strings.Contains(n, "password") || strings.Contains(n, "key")
 	}
-	out, err := c.Redacted(secret).Normalized()
+	out, err := c.Redacted(secret, nil).Normalized()
 	if err != nil {
 		t.Fatal(err)
 	}

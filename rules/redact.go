@@ -13,10 +13,13 @@ import (
 // redact (webhook auth values and signing secrets, verify secrets), the
 // values of headers that secret names (such as Authorization or X-Api-Key:
 // the caller decides, rules cannot know every convention) are REDACTED: in
-// mock match conditions and answers, and in webhook custom_headers; and so
-// are the passwords of URLs in the webhooks and proxies sections. The copy
+// mock match conditions and answers, and in webhook custom_headers; and
+// the URLs in the webhooks and proxies sections (an endpoint, an upstream)
+// are printed as shownURL gives them (the caller's rule: their passwords
+// and secret query values REDACTED, as everywhere else hooklab shows
+// them), or with their passwords REDACTED when shownURL is nil. The copy
 // is for printing only: its mocks do not match as c's do.
-func (c *Config) Redacted(secret func(name string) bool) *Config {
+func (c *Config) Redacted(secret func(name string) bool, shownURL func(string) string) *Config {
 	if c == nil {
 		return nil
 	}
@@ -34,8 +37,11 @@ func (c *Config) Redacted(secret func(name string) bool) *Config {
 		}
 		out.Mocks[i] = &mc
 	}
-	out.Webhooks = redactNode(c.Webhooks, secret)
-	out.Proxies = redactNode(c.Proxies, secret)
+	if shownURL == nil {
+		shownURL = redactURLPassword
+	}
+	out.Webhooks = redactNode(c.Webhooks, secret, shownURL)
+	out.Proxies = redactNode(c.Proxies, secret, shownURL)
 	out.Triggers = redactNotifyNode(c.Triggers, secret)
 	out.Automations = redactNotifyNode(c.Automations, secret)
 	return &out
@@ -152,8 +158,9 @@ func redactResponse(r *Response, secret func(string) bool) *Response {
 }
 
 // redactNode copies a section kept as YAML, with the values of secret
-// custom headers and the passwords of URLs REDACTED.
-func redactNode(n *yaml.Node, secret func(string) bool) *yaml.Node {
+// custom headers REDACTED and each scalar that holds a URL as shownURL
+// gives it.
+func redactNode(n *yaml.Node, secret func(string) bool, shownURL func(string) string) *yaml.Node {
 	if n == nil {
 		return nil
 	}
@@ -161,7 +168,9 @@ func redactNode(n *yaml.Node, secret func(string) bool) *yaml.Node {
 	cp = func(n *yaml.Node, inHeaders bool) *yaml.Node {
 		c := *n
 		if c.Kind == yaml.ScalarNode {
-			c.Value = redactURLPassword(c.Value)
+			if isURL(c.Value) {
+				c.Value = shownURL(c.Value)
+			}
 			return &c
 		}
 		c.Content = make([]*yaml.Node, len(n.Content))
@@ -180,6 +189,21 @@ func redactNode(n *yaml.Node, secret func(string) bool) *yaml.Node {
 		return &c
 	}
 	return cp(n, false)
+}
+
+// isURL reports whether s is one URL (scheme://, no spaces), as an
+// endpoint or an upstream is, and not text with a URL in it (a payload).
+func isURL(s string) bool {
+	i := strings.Index(s, "://")
+	if i <= 0 || strings.ContainsAny(s, " \t\r\n") {
+		return false
+	}
+	for _, r := range s[:i] {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '+' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // redactURLPassword replaces the password of a URL's user info.
