@@ -1100,3 +1100,62 @@ func TestOwnDeliveryQuerySecretRecordedRedacted(t *testing.T) {
 		t.Errorf("a plain request's record: %+v, want /plain/h with its query as sent", got)
 	}
 }
+
+// TestEndpointCredentialsRefusedUnshown: a webhook endpoint with user info
+// (http://bot:PASSWORD@host) is refused with a 400 on endpoint wherever a
+// webhook comes in (create, Zendesk's form, validate, an inline test send,
+// a PATCH, with a new password or REDACTED, and the config file), and no
+// answer, check's output or the log quotes its password: credentials go
+// in authentication, whose values are redacted. So no stored endpoint
+// has a password to redact.
+func TestEndpointCredentialsRefusedUnshown(t *testing.T) {
+	t.Parallel()
+	const secret = "pin-s3cret"
+	endpoint := "http://bot:" + secret + "@127.0.0.1:1/hooks?x=1"
+	s := startServer(t, "--memory", "--log-level", "debug")
+	s.mustPost(t, "/api/webhooks", `{"id": "kept", "endpoint": "http://127.0.0.1:1/kept"}`, http.StatusCreated)
+	for _, tc := range []struct{ name, method, path, body, field string }{
+		{"create", "POST", "/api/webhooks", `{"id": "a", "endpoint": "` + endpoint + `"}`, "endpoint"},
+		{"zendesk form", "POST", "/api/webhooks", `{"webhook": {"name": "z", "endpoint": "` + endpoint + `", "http_method": "POST", "request_format": "json", "subscriptions": ["conditional_ticket_events"]}}`, "endpoint"},
+		{"validate", "POST", "/api/webhooks/validate", `{"id": "a", "endpoint": "` + endpoint + `"}`, "endpoint"},
+		{"test send", "POST", "/api/webhooks/test", `{"webhook": {"endpoint": "` + endpoint + `"}}`, "webhook.endpoint"},
+		{"patch", "PATCH", "/api/webhooks/kept", `{"endpoint": "` + endpoint + `"}`, "endpoint"},
+		{"patch REDACTED", "PATCH", "/api/webhooks/kept", `{"endpoint": "http://bot:REDACTED@127.0.0.1:1/kept"}`, "endpoint"},
+	} {
+		r, b := s.api(t, tc.method, tc.path, strings.NewReader(tc.body))
+		var e struct{ Field, Error string }
+		if err := json.Unmarshal(b, &e); err != nil {
+			t.Fatalf("%s: %v in %s", tc.name, err, b)
+		}
+		if r.StatusCode != http.StatusBadRequest || e.Field != tc.field || !strings.Contains(e.Error, "must not hold credentials") {
+			t.Errorf("%s: %d %s; want 400 on %s, must not hold credentials", tc.name, r.StatusCode, b, tc.field)
+		}
+		if strings.Contains(string(b), secret) {
+			t.Errorf("%s: the answer quotes the password: %s", tc.name, b)
+		}
+	}
+	var kept struct {
+		Webhook struct{ Endpoint string }
+	}
+	s.getJSON(t, "/api/webhooks/kept", &kept)
+	if kept.Webhook.Endpoint != "http://127.0.0.1:1/kept" {
+		t.Errorf("after the refused PATCHes the endpoint is %q", kept.Webhook.Endpoint)
+	}
+	s.Stop(t)
+	if log := s.Stderr.String(); strings.Contains(log, secret) {
+		t.Errorf("the log quotes the password:\n%s", log)
+	}
+
+	file := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(file, []byte("webhooks:\n  - id: a\n    endpoint: "+endpoint+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"check", file}, {"check", "--print", file}} {
+		var out, errOut syncBuffer
+		err := run(context.Background(), args, func(string) string { return "" }, &out, &errOut)
+		all := out.String() + errOut.String()
+		if err == nil || !strings.Contains(all, file+":3:") || !strings.Contains(all, "must not hold credentials") || strings.Contains(all, secret) {
+			t.Errorf("%v: error %v, output:\n%s\nwant the refusal at line 3, without the password", args, err, all)
+		}
+	}
+}
