@@ -424,6 +424,7 @@ func TestBrowser(t *testing.T) {
 		{"ConfigWebhookNoExamples", testBrowserConfigWebhookNoExamples},
 		{"NarrowTablesScroll", testBrowserNarrowTablesScroll},
 		{"RulesShowConnections", testBrowserRulesShowConnections},
+		{"WebhookCircuitUntil", testBrowserWebhookCircuitUntil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

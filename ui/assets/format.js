@@ -61,6 +61,18 @@ export function exactTime(t) {
     `${sign}${p(Math.floor(a / 60))}:${p(a % 60)}`;
 }
 
+/**
+ * clockTime formats t in local time as the time of day, "18:42:07", with
+ * the date before it ("2026-12-05 18:42:07") when t is on another day than
+ * now: the end of a wait (a circuit's cool-down).
+ */
+export function clockTime(t, now = new Date()) {
+  const p = (n) => String(n).padStart(2, '0');
+  const time = `${p(t.getHours())}:${p(t.getMinutes())}:${p(t.getSeconds())}`;
+  const day = (d) => `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+  return day(t) === day(now) ? time : `${day(t)} ${time}`;
+}
+
 /** statusClass names a status's class for styling: "s2xx" … "s5xx", or "snone" for 0. */
 export function statusClass(status) {
   if (!status) return 'snone';

@@ -17,6 +17,31 @@ function when(t) {
   return h('time', { datetime: t, title: fmt.exactTime(d) }, fmt.relativeTime(d));
 }
 
+// untilTime shows iso, an RFC 3339 time a wait ends at (a circuit's
+// cool-down), as the local time of day ("18:42:07", the date too when it
+// is another day), the API's time whole in its title. data-until lets
+// the view draw itself again when it passes.
+function untilTime(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return h('span', null, iso);
+  return h('time', { datetime: iso, title: iso, dataset: { until: iso } }, fmt.clockTime(d));
+}
+
+const circuitHelp = {
+  closed: 'Circuit breaker closed: deliveries go.',
+  open: 'Circuit breaker open: deliveries wait (circuit_broken) until its cool-down ends.',
+  half_open: 'Circuit breaker half open: the next attempt goes as the probe; its success closes the circuit, its failure opens it again.',
+};
+
+// circuitBadge shows a webhook's circuit breaker: "circuit closed",
+// "circuit half open", or "circuit open until 18:42:07" (the API's
+// circuit and circuit_until); null when the API gave no state.
+function circuitBadge(circuit, until) {
+  if (!circuit) return null;
+  return h('span', { class: `badge circuit-${circuit}`, title: circuitHelp[circuit] || 'circuit breaker' },
+    `circuit ${circuit.replace('_', ' ')}`, circuit === 'open' && until ? [' until ', untilTime(until)] : null);
+}
+
 // connectionsNote says what in the config connects a webhook to events
 // (the top-level subscriptions naming it, the triggers and automations
 // notifying it), which its own fields do not show; null when nothing does.
@@ -199,6 +224,8 @@ export class Views {
     if (same) return; // hashchange and popstate both report one change
     clearTimeout(this.timer);
     this.timer = 0;
+    clearTimeout(this.untilTimer);
+    this.untilTimer = 0;
     this.fullPending = false;
     this.route = route;
     this.drawn = null;
@@ -284,6 +311,24 @@ export class Views {
       this.drawn = r;
     }
     keepFocus(key, this.el);
+    this.redrawAfterUntil(r);
+  }
+
+  /**
+   * redrawAfterUntil draws the data-live parts of view r again once the
+   * soonest wait it shows ends (a circuit's cool-down: "open until
+   * 18:42:07" is not true after it), as no event may come then.
+   */
+  redrawAfterUntil(r) {
+    clearTimeout(this.untilTimer);
+    this.untilTimer = 0;
+    const now = Date.now();
+    const ends = [...this.el.querySelectorAll('time[data-until]')].map((t) => Date.parse(t.dataset.until)).filter((t) => t > now);
+    if (!ends.length) return;
+    this.untilTimer = setTimeout(() => {
+      this.untilTimer = 0;
+      if (this.route === r) this.render({ liveOnly: true });
+    }, Math.min(...ends) - now + 1000);
   }
 
   // ---- bins ----
@@ -443,7 +488,7 @@ export class Views {
       h('p', null, h('a', { class: 'button-primary', href: '#/webhooks/new', id: 'webhook-new' }, 'New webhook')),
       // Config warnings come as text, with file:line:col ("hooklab.yaml:8:21: webhook ...").
       (j.warnings || []).map((w) => h('p', { class: 'banner banner-info' }, w)),
-      hooks.length ? table('Webhooks', ['Webhook', 'Endpoint', 'Status', 'Success', 'From'], hooks.map((w) => {
+      hooks.length ? table('Webhooks', ['Webhook', 'Endpoint', 'Status', 'Circuit', 'Success', 'From'], hooks.map((w) => {
         const rate = h('td', { class: 'num webhook-rate' }, '…');
         successRate(w).then(({ text, title, source }) => {
           rate.textContent = text;
@@ -454,6 +499,7 @@ export class Views {
           h('td', null, h('a', { href: `#/webhooks/${encodeURIComponent(w.id)}` }, w.name || w.id)),
           h('td', null, h('code', null, `${w.method || 'POST'} ${w.endpoint}`)),
           h('td', null, h('span', { class: `badge wh-${w.status}` }, w.status || 'active')),
+          h('td', { class: 'webhook-circuit' }, circuitBadge(w.circuit, w.circuit_until)),
           rate, h('td', null, w.source === 'config' ? h('code', null, w.location || 'config') : 'API'));
       })) : h('p', { class: 'muted' }, 'No webhooks yet.'));
   }
@@ -462,11 +508,13 @@ export class Views {
     const isNew = id === 'new';
     let w = { method: 'POST', format: 'json', status: 'active' };
     let circuit = '';
+    let circuitUntil = '';
     let connections = null;
     if (!isNew) {
       const j = await call('GET', `/api/webhooks/${encodeURIComponent(id)}`);
       w = j.webhook;
       circuit = j.circuit;
+      circuitUntil = j.circuit_until || '';
       connections = j.connections || null;
     }
     const readonly = w.source === 'config';
@@ -787,7 +835,7 @@ export class Views {
     return h('section', { class: 'view view-webhook', 'aria-labelledby': 'webhook-title' },
       h('p', null, h('a', { href: '#/webhooks' }, '← Webhooks')),
       h('h2', { id: 'webhook-title', dataset: { live: '' } }, isNew ? 'New webhook' : (w.name || w.id),
-        circuit ? [' ', h('span', { class: `badge circuit-${circuit}`, title: 'circuit breaker' }, `circuit ${circuit}`)] : null),
+        circuit ? [' ', circuitBadge(circuit, circuitUntil)] : null),
       h('div', { class: 'webhook-grid' }, form, test),
       activity);
   }

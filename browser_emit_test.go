@@ -1,0 +1,134 @@
+package main
+
+import (
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+// The browser tests of what the emitter's API says about deliveries held
+// back (the circuit breaker's state, an invocation's waiting) and of the
+// replay API's warnings, as the UI shows them.
+
+// browserZone is the time zone the page is put in (as chromium names it)
+// and the same zone for Go: without summer time, so a fixed offset.
+const browserZone = "Asia/Kolkata"
+
+var browserZoneLoc = time.FixedZone("IST", 5*3600+1800)
+
+// inBrowserZone puts the page in browserZone, so that the local times it
+// shows are known whatever the machine's zone.
+func inBrowserZone(t *testing.T, p *browserPage) {
+	t.Helper()
+	if _, err := chromedp.Call(p.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: browserZone}); err != nil {
+		t.Fatalf("set the page's time zone: %v", err)
+	}
+}
+
+// localClock is t as the UI shows the end of a wait in browserZone: the
+// time of day, and the date before it when that is not today.
+func localClock(t time.Time) string {
+	t, now := t.In(browserZoneLoc), time.Now().In(browserZoneLoc)
+	if t.Format(time.DateOnly) == now.Format(time.DateOnly) {
+		return t.Format(time.TimeOnly)
+	}
+	return t.Format(time.DateTime)
+}
+
+// refusingEndpoint returns a URL on 127.0.0.1 where nothing listens: a
+// port taken and let go, so a delivery there is refused.
+func refusingEndpoint(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr + "/hook"
+}
+
+// openCircuit makes webhook id (its endpoint refusing, its breaker opening
+// on one failure for an hour) fail once, and returns its circuit_until as
+// GET /api/webhooks/{id} gives it, once its circuit is open.
+func openCircuit(t *testing.T, s *server, id, event string) string {
+	t.Helper()
+	s.mustPost(t, "/api/events", `{"type":`+jsQuote(event)+`,"data":{}}`, http.StatusAccepted)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var w struct {
+			Circuit      string `json:"circuit"`
+			CircuitUntil string `json:"circuit_until"`
+		}
+		s.getJSON(t, "/api/webhooks/"+id, &w)
+		if w.Circuit == "open" && w.CircuitUntil != "" {
+			return w.CircuitUntil
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("webhook %s: circuit %q until %q after a refused delivery, want open", id, w.Circuit, w.CircuitUntil)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// breakingWebhook is the definition of a webhook whose circuit opens for
+// an hour on its first failure.
+func breakingWebhook(id, endpoint, events string) string {
+	return `{"id":` + jsQuote(id) + `,"endpoint":` + jsQuote(endpoint) + `,"subscriptions":[` + jsQuote(events) + `],"signing":{"scheme":"none"},` +
+		`"circuit_breaker":{"failure_rate":0.5,"min_attempts":1,"window":"1m","cooldown":"1h"}}`
+}
+
+// testBrowserWebhookCircuitUntil: the webhooks list and a webhook's page
+// show its circuit breaker's state, and until when an open circuit holds
+// deliveries back, in local time with the API's time whole in a title.
+// The list showed no circuit at all, and the page "circuit open" without
+// saying until when, so nothing said why deliveries had stopped or when
+// they would go again.
+func testBrowserWebhookCircuitUntil(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	s.mustPost(t, "/api/webhooks", breakingWebhook("down", refusingEndpoint(t), "down.*"), http.StatusCreated)
+	s.mustPost(t, "/api/webhooks", breakingWebhook("calm", refusingEndpoint(t), "calm.*"), http.StatusCreated)
+	inBrowserZone(t, p)
+	raw := openCircuit(t, s, "down", "down.x")
+	until, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil {
+		t.Fatalf("circuit_until %q: %v", raw, err)
+	}
+	want := "circuit open until " + localClock(until)
+
+	type badge struct {
+		Text, Title, Class string
+	}
+	read := func(sel string) badge {
+		t.Helper()
+		return evalIn[badge](t, p, `(() => {
+			const b = document.querySelector(`+jsQuote(sel)+`);
+			if (!b) return { Text: 'no badge', Title: '', Class: '' };
+			return { Text: b.textContent, Title: b.querySelector('time')?.title ?? 'no time', Class: b.className };
+		})()`)
+	}
+	p.openUI(t, s.UI+"#/webhooks")
+	p.waitFor(t, "the webhooks list shows", `document.querySelector('.webhook-row[data-id="calm"]') && document.querySelector('.webhook-row[data-id="down"]')`, 10*time.Second)
+	if got := read(`.webhook-row[data-id="down"] .webhook-circuit .badge`); got.Text != want || got.Title != raw || got.Class != "badge circuit-open" {
+		p.fatalf(t, "the list's circuit of the failing webhook: %+v, want %q titled %q", got, want, raw)
+	}
+	if got := read(`.webhook-row[data-id="calm"] .webhook-circuit .badge`); got.Text != "circuit closed" || got.Class != "badge circuit-closed" {
+		p.fatalf(t, "the list's circuit of the webhook never invoked: %+v, want circuit closed", got)
+	}
+	if heads := evalIn[[]string](t, p, `[...document.querySelectorAll('table[aria-label="Webhooks"] thead th')].map((th) => th.textContent)`); len(heads) < 4 || heads[3] != "Circuit" {
+		p.fatalf(t, "the webhooks list's columns: %q, want a Circuit column after Status", heads)
+	}
+
+	p.openUI(t, s.UI+"#/webhooks/down")
+	p.waitFor(t, "the webhook's page shows", `document.querySelector('#webhook-title .badge')`, 10*time.Second)
+	if got := read(`#webhook-title .badge`); got.Text != want || got.Title != raw {
+		p.fatalf(t, "the webhook's heading shows its circuit as %+v, want %q titled %q", got, want, raw)
+	}
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}
