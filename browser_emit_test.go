@@ -3,6 +3,8 @@ package main
 import (
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,6 +129,127 @@ func testBrowserWebhookCircuitUntil(t *testing.T, p *browserPage) {
 	p.waitFor(t, "the webhook's page shows", `document.querySelector('#webhook-title .badge')`, 10*time.Second)
 	if got := read(`#webhook-title .badge`); got.Text != want || got.Title != raw {
 		p.fatalf(t, "the webhook's heading shows its circuit as %+v, want %q titled %q", got, want, raw)
+	}
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}
+
+// testBrowserActivityWaiting: the activity log says, beside an
+// invocation's status, what holds it back (the API's waiting): a webhook
+// made inactive after its invocation was queued, an open circuit until
+// when (local time, the API's time in a title); and so do the
+// invocation's details. A held invocation showed a bare pending or
+// circuit_broken, as if stuck.
+func testBrowserActivityWaiting(t *testing.T, p *browserPage) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	t.Cleanup(receiver.Close)
+	s := startServer(t, "--memory")
+	inBrowserZone(t, p)
+
+	// A retry due in an hour, of a webhook made inactive meanwhile.
+	s.mustPost(t, "/api/webhooks", `{"id":"paused","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["paused.*"],"signing":{"scheme":"none"},`+
+		`"retry":{"statuses":[500],"max_attempts":3,"initial":"1h","max":"1h"},"circuit_breaker":{"disabled":true}}`, http.StatusCreated)
+	s.mustPost(t, "/api/events", `{"type":"paused.x","data":{}}`, http.StatusAccepted)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var inv struct {
+			Invocations []struct {
+				Status   string `json:"status"`
+				Attempts int    `json:"attempt_count"`
+			} `json:"invocations"`
+		}
+		s.getJSON(t, "/api/webhooks/paused/invocations", &inv)
+		if len(inv.Invocations) == 1 && inv.Invocations[0].Attempts == 1 && inv.Invocations[0].Status == "pending" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("paused's invocations: %+v, want one pending after its first attempt", inv.Invocations)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if resp, b := s.api(t, http.MethodPatch, "/api/webhooks/paused", strings.NewReader(`{"status":"inactive"}`)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH inactive: %d %s", resp.StatusCode, b)
+	}
+
+	// An invocation held by the open circuit.
+	s.mustPost(t, "/api/webhooks", breakingWebhook("broken", refusingEndpoint(t), "broken.*"), http.StatusCreated)
+	raw := openCircuit(t, s, "broken", "broken.x")
+	until, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil {
+		t.Fatalf("circuit_until %q: %v", raw, err)
+	}
+	s.mustPost(t, "/api/events", `{"type":"broken.y","data":{}}`, http.StatusAccepted)
+	var held, waiting string
+	deadline = time.Now().Add(15 * time.Second)
+	for held == "" {
+		var inv struct {
+			Invocations []struct {
+				ID      string `json:"id"`
+				Status  string `json:"status"`
+				Waiting string `json:"waiting"`
+			} `json:"invocations"`
+		}
+		s.getJSON(t, "/api/webhooks/broken/invocations", &inv)
+		for _, x := range inv.Invocations {
+			if x.Status == "circuit_broken" && x.Waiting != "" {
+				held, waiting = x.ID, x.Waiting
+			}
+		}
+		if held == "" && time.Now().After(deadline) {
+			t.Fatalf("broken's invocations: %+v, want one held by the circuit", inv.Invocations)
+		}
+		if held == "" {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	type shown struct {
+		Row, Detail, Title string
+	}
+	// The status cell of the row, and the details once opened.
+	read := func(id string) shown {
+		t.Helper()
+		row := `.activity .invocation-row[data-id="` + id + `"]`
+		return evalIn[shown](t, p, `(() => {
+			const r = document.querySelector(`+jsQuote(row)+`);
+			if (!r) return { Row: 'no row', Detail: '', Title: '' };
+			const d = r.nextElementSibling;
+			return {
+				Row: r.children[3].textContent,
+				Detail: d && !d.hidden ? (d.querySelector('.invocation-waiting')?.textContent ?? 'no waiting') : 'closed',
+				Title: r.children[3].querySelector('time')?.title ?? '',
+			};
+		})()`)
+	}
+	open := func(id string) {
+		t.Helper()
+		row := `.activity .invocation-row[data-id="` + id + `"]`
+		p.waitFor(t, "the invocation shows", `document.querySelector(`+jsQuote(row)+`)`, 10*time.Second)
+		p.clickNow(t, "open its details", row+` button[aria-label^="Attempts"]`)
+		p.waitFor(t, "its details show", `document.querySelector(`+jsQuote(row)+`)?.nextElementSibling?.hidden === false`, 10*time.Second)
+	}
+
+	p.openUI(t, s.UI+"#/webhooks/paused")
+	p.waitFor(t, "the activity log shows", `document.querySelector('.activity .invocation-row')`, 10*time.Second)
+	id := evalIn[string](t, p, `document.querySelector('.activity .invocation-row').dataset.id`)
+	open(id)
+	if got := read(id); !strings.HasPrefix(got.Row, "pending — the webhook is inactive") || got.Detail != "pending — the webhook is inactive" {
+		p.fatalf(t, "the inactive webhook's invocation shows %+v, want pending — the webhook is inactive, in its row and its details", got)
+	}
+
+	// waiting names the time to the second, where circuit_until has more.
+	at, ok := strings.CutPrefix(waiting, "the circuit is open until ")
+	if !ok {
+		t.Fatalf("the held invocation waits: %q, want the circuit is open until T", waiting)
+	}
+	want := "circuit_broken — the circuit is open until " + localClock(until)
+	p.openUI(t, s.UI+"#/webhooks/broken")
+	open(held)
+	if got := read(held); !strings.HasPrefix(got.Row, want) || got.Title != at || got.Detail != want {
+		p.fatalf(t, "the invocation held by the circuit shows %+v, want %q (titled %q) in its row and its details", got, want, at)
 	}
 	if errs := p.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors: %v", errs)

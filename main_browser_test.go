@@ -425,6 +425,7 @@ func TestBrowser(t *testing.T) {
 		{"NarrowTablesScroll", testBrowserNarrowTablesScroll},
 		{"RulesShowConnections", testBrowserRulesShowConnections},
 		{"WebhookCircuitUntil", testBrowserWebhookCircuitUntil},
+		{"ActivityWaiting", testBrowserActivityWaiting},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -42,6 +42,13 @@ function circuitBadge(circuit, until) {
     `circuit ${circuit.replace('_', ' ')}`, circuit === 'open' && until ? [' until ', untilTime(until)] : null);
 }
 
+// waitingText shows an invocation's waiting (what holds it back: "the
+// webhook is inactive", "the circuit is open until T"), T as untilTime.
+function waitingText(waiting) {
+  const m = /^(.* until )(\d{4}-\d\d-\d\dT\S+)$/.exec(waiting);
+  return m ? [m[1], untilTime(m[2])] : waiting;
+}
+
 // connectionsNote says what in the config connects a webhook to events
 // (the top-level subscriptions naming it, the triggers and automations
 // notifying it), which its own fields do not show; null when nothing does.
@@ -896,12 +903,17 @@ export class Views {
     const fromSel = h('select', { 'aria-label': 'Filter by time', id: 'act-since', onchange: (ev) => { act.from = ev.target.value; refilter(); } },
       [['', 'any time'], ['3600', 'last hour'], ['86400', 'last day']].map(([v, l]) => h('option', { value: v, selected: v === act.from }, l)));
 
-    const attempts = (d) => (d.attempts || []).length
-      ? d.attempts.map((a) => h('div', { class: 'attempt' },
-        h('strong', null, `#${a.attempt} `), when(a.time), ` · ${a.outcome} · ${a.status_code || '–'} · ${fmt.duration(a.duration_ms)}`,
-        a.error ? [' · ', h('span', { class: 'error' }, a.error)] : null,
-        a.exchange_id ? [' · ', h('a', { href: exchangeHref(a.exchange_id) }, 'exchange')] : null))
-      : [h('p', { class: 'muted attempt-none' }, `No attempts yet (${d.status}${d.error ? `: ${d.error}` : ''}).`)];
+    // An invocation's details: what holds it back, when anything does,
+    // then its attempts.
+    const attempts = (d) => [
+      d.waiting ? h('p', { class: 'invocation-waiting' }, `${d.status} — `, waitingText(d.waiting)) : null,
+      ...((d.attempts || []).length
+        ? d.attempts.map((a) => h('div', { class: 'attempt' },
+          h('strong', null, `#${a.attempt} `), when(a.time), ` · ${a.outcome} · ${a.status_code || '–'} · ${fmt.duration(a.duration_ms)}`,
+          a.error ? [' · ', h('span', { class: 'error' }, a.error)] : null,
+          a.exchange_id ? [' · ', h('a', { href: exchangeHref(a.exchange_id) }, 'exchange')] : null))
+        : [h('p', { class: 'muted attempt-none' }, `No attempts yet (${d.status}${d.error ? `: ${d.error}` : ''}).`)]),
+    ].filter(Boolean);
     const getInvocation = async (invID) => (await call('GET', `/api/invocations/${encodeURIComponent(invID)}`)).invocation;
     // rowFor returns an invocation's row and the row of its attempts,
     // open (with d, the invocation fetched) when the user opened it.
@@ -909,7 +921,9 @@ export class Views {
       const more = h('tr', { class: 'invocation-detail', hidden: !d }, h('td', { colspan: '7' }, d ? attempts(d) : null));
       const row = h('tr', { class: 'invocation-row', dataset: { id: x.id, status: x.status } },
         h('td', null, when(x.created_at)), h('td', null, x.event_type), h('td', null, x.cause),
-        h('td', null, h('span', { class: `badge inv-${x.status}` }, x.status), x.error ? h('span', { class: 'muted' }, ` ${x.error}`) : null),
+        h('td', null, h('span', { class: `badge inv-${x.status}` }, x.status),
+          x.waiting ? h('span', { class: 'invocation-waiting' }, ' — ', waitingText(x.waiting)) : null,
+          x.error ? h('span', { class: 'muted' }, ` ${x.error}`) : null),
         h('td', { class: 'num' }, String(x.attempt_count)), h('td', { class: 'num' }, x.status_code ? String(x.status_code) : '–'),
         h('td', null,
           h('button', { type: 'button', class: 'button-quiet button-small', 'aria-label': `Attempts of ${x.id}`, 'aria-expanded': String(!!d), onclick: async (ev) => {
