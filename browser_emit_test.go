@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -250,6 +251,43 @@ func testBrowserActivityWaiting(t *testing.T, p *browserPage) {
 	open(held)
 	if got := read(held); !strings.HasPrefix(got.Row, want) || got.Title != at || got.Detail != want {
 		p.fatalf(t, "the invocation held by the circuit shows %+v, want %q (titled %q) in its row and its details", got, want, at)
+	}
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}
+
+// testBrowserReplayWarnings: a replay run's warnings (a strip prefix no
+// recorded path starts with, so each path went whole) show on its page
+// and beside its state in the list of runs. The API and the command said
+// so; the UI showed the run as if nothing were amiss.
+func testBrowserReplayWarnings(t *testing.T, p *browserPage) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(target.Close)
+	s := startServer(t, "--memory")
+	id := browserCapture(t, s.Capture, "/b/warned/orders", `{}`)
+	var run struct {
+		ID       string   `json:"id"`
+		Warnings []string `json:"warnings"`
+	}
+	body := s.mustPost(t, "/api/replay", `{"ids":[`+jsQuote(id)+`],"target":`+jsQuote(target.URL)+`,"strip_prefix":"/nope"}`, http.StatusAccepted)
+	if err := json.Unmarshal(body, &run); err != nil || run.ID == "" || len(run.Warnings) != 1 {
+		t.Fatalf("POST /api/replay: %s (%v), want a run with one warning", body, err)
+	}
+	want := run.Warnings[0]
+
+	p.openUI(t, s.UI+"#/replays/"+run.ID)
+	p.waitFor(t, "the run's page shows", `document.querySelector('#replay-title')`, 10*time.Second)
+	if got := evalIn[[]string](t, p, `[...document.querySelectorAll('.view-replay .replay-warning')].map((e) => e.textContent)`); len(got) != 1 || got[0] != "Warning: "+want {
+		p.fatalf(t, "the run's page shows the warnings %q, want %q", got, "Warning: "+want)
+	}
+
+	p.openUI(t, s.UI+"#/replays")
+	row := `.run-row[data-run="` + run.ID + `"]`
+	p.waitFor(t, "the runs list shows", `document.querySelector(`+jsQuote(row)+`)`, 10*time.Second)
+	type badge struct{ Text, Title string }
+	if got := evalIn[badge](t, p, `(() => { const b = document.querySelector(`+jsQuote(row+" .replay-warnings")+`); return b ? { Text: b.textContent, Title: b.title } : { Text: 'no badge', Title: '' }; })()`); got.Text != "warning" || got.Title != want {
+		p.fatalf(t, "the run's row shows %+v, want a warning badge titled %q", got, want)
 	}
 	if errs := p.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors: %v", errs)

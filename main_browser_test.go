@@ -426,6 +426,7 @@ func TestBrowser(t *testing.T) {
 		{"RulesShowConnections", testBrowserRulesShowConnections},
 		{"WebhookCircuitUntil", testBrowserWebhookCircuitUntil},
 		{"ActivityWaiting", testBrowserActivityWaiting},
+		{"ReplayWarnings", testBrowserReplayWarnings},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

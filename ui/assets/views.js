@@ -446,7 +446,9 @@ export class Views {
       h('h2', { id: 'replays-title' }, 'Replay runs'),
       runs.length ? table('Replay runs', ['Run', 'State', 'Target', 'Progress', 'Same', 'Differ', 'Failed', 'Started'], runs.map((x) => h('tr', { class: 'run-row', dataset: { run: x.id, state: x.state } },
         h('td', null, h('a', { href: `#/replays/${encodeURIComponent(x.id)}` }, x.id)),
-        h('td', null, x.state), h('td', null, x.target ? h('code', null, x.target) : 'original URLs'),
+        h('td', null, x.state, (x.warnings || []).length ? [' ', h('span', { class: 'badge badge-warn replay-warnings', title: x.warnings.join('\n') },
+          x.warnings.length === 1 ? 'warning' : `${x.warnings.length} warnings`)] : null),
+        h('td', null, x.target ? h('code', null, x.target) : 'original URLs'),
         h('td', null, h('progress', { max: String(x.total || 1), value: String(x.done || 0), 'aria-label': `${x.done} of ${x.total}` }), ` ${x.done}/${x.total}`),
         h('td', { class: 'num' }, String(x.summary?.same ?? 0)), h('td', { class: 'num' }, String(x.summary?.differ ?? 0)),
         h('td', { class: 'num' }, String(x.summary?.failed ?? 0)), h('td', null, when(x.started)))))
@@ -470,6 +472,9 @@ export class Views {
       h('p', null, `${st.state} · ${st.done}/${st.total} · ${st.summary.same} same, ${st.summary.differ} differ, ${st.summary.failed} failed`,
         st.error ? [' · ', h('span', { class: 'error' }, st.error)] : null),
       h('p', null, h('progress', { max: String(st.total || 1), value: String(st.done || 0) }), ' ', toggle),
+      // What of the run's options may not be what was meant (a strip
+      // prefix no recorded path starts with): the run went all the same.
+      (st.warnings || []).map((w) => h('p', { class: 'banner banner-info replay-warning' }, h('strong', null, 'Warning: '), w)),
       (st.ignore || []).length ? h('p', { class: 'muted replay-ignore' }, 'Not compared (ignore paths): ',
         st.ignore.map((p, i) => [i ? ', ' : '', h('code', { class: 'diff-ignored-path' }, p)])) : null,
       (st.results || []).map((res) => h('details', {
