@@ -1982,3 +1982,42 @@ func testBrowserWebhookParamsHelpFollows(t *testing.T, p *browserPage) {
 		t.Logf("console errors (the live validation's 400s): %v", errs)
 	}
 }
+
+// testBrowserRetentionKeysGoOn: after retention takes the row whose
+// exchange the detail pane shows, j and k go on from where that row was:
+// k to the row above it, j to the one below (none here: retention takes
+// the oldest first). The removed row left nothing selected, and j opened
+// the newest exchange, at the top of the list, as on a page with nothing
+// open.
+func testBrowserRetentionKeysGoOn(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory", "--retain-count", "5")
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, browserCapture(t, s.Capture, fmt.Sprintf("/b/keys/%d", i), `{}`))
+	}
+	p.openUI(t, s.UI)
+	p.waitFor(t, "the list loads", `window.hooklab.list.size === 5`, 5*time.Second)
+	shows := func(id string) string {
+		return `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === ` + jsQuote(id)
+	}
+	p.do(t, "open the second oldest", chromedp.Evaluate[chromedp.Void](`location.hash = '#/exchanges/`+ids[1]+`'`))
+	p.waitFor(t, "its detail shows", shows(ids[1]), 5*time.Second)
+	for i := range 2 {
+		ids = append(ids, browserCapture(t, s.Capture, fmt.Sprintf("/b/keys/new%d", i), `{}`))
+	}
+	p.waitFor(t, "the two oldest leave the list, the pane says so", `window.hooklab.list.size === 5 && !document.querySelector(`+jsQuote(browserRow(ids[1]))+`) && document.querySelector('#detail').dataset.state === 'error'`, 5*time.Second)
+
+	// j has no row below the removed one to go to, and stays: k then
+	// opens the row that was above it. Had j gone to the top, k would
+	// have nowhere to go.
+	p.do(t, "focus the page", chromedp.Evaluate[chromedp.Void](`document.activeElement?.blur()`))
+	p.do(t, "press j, then k", pressKey("jk"))
+	p.waitFor(t, "k opens the row above the removed one", shows(ids[2]), 5*time.Second)
+	p.do(t, "press k", pressKey("k"))
+	p.waitFor(t, "k goes on up", shows(ids[3]), 5*time.Second)
+	p.do(t, "press j", pressKey("j"))
+	p.waitFor(t, "j goes back down", shows(ids[2]), 5*time.Second)
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}

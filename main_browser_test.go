@@ -386,6 +386,7 @@ func TestBrowser(t *testing.T) {
 		{"RetentionWhileLoading", testBrowserRetentionWhileLoading},
 		{"RetentionUnbounded", testBrowserRetentionUnbounded},
 		{"RetentionKeepsFocus", testBrowserRetentionKeepsFocus},
+		{"RetentionKeysGoOn", testBrowserRetentionKeysGoOn},
 		{"PausedHeldNotEmpty", testBrowserPausedHeldNotEmpty},
 		{"PausedReconnectHolds", testBrowserPausedReconnectHolds},
 		{"CountsFollowOtherBins", testBrowserCountsFollowOtherBins},

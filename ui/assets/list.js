@@ -47,6 +47,10 @@ export class ExchangeList {
     this.paused = false;
     this.unseen = 0;
     this.selected = '';
+    // gap is where the selected row was when it was removed (retention, a
+    // delete elsewhere): the index of the row that followed it, so that
+    // j and k go on from there; -1 when there is none.
+    this.gap = -1;
     this.marked = new Set();  // ids picked for export
     this.fresh = new Set();   // ids that arrived live (animated once)
     this.trimmed = false;
@@ -117,6 +121,7 @@ export class ExchangeList {
     this.ids = new Set();
     this.live = [];
     this.items = [];
+    this.gap = -1;
     this.arrivals = [];
     this.held = [];
     this.trimmed = false;
@@ -216,6 +221,7 @@ export class ExchangeList {
     }
     if (!add.length) return;
     this.items = add.concat(this.items);
+    if (this.gap >= 0) this.gap += add.length;
     while (this.items.length > this.cap) {
       this.ids.delete(this.items.pop().id);
       this.trimmed = true;
@@ -285,11 +291,16 @@ export class ExchangeList {
     const at = sc && sc.scrollTop >= this.rh / 2 ? Math.floor(sc.scrollTop / this.rh) : 0;
     let above = 0;
     let unseen = 0;
+    // The selected row's place, or the gap's, counted in the rows that stay.
+    const sel = this.indexOf(this.selected);
+    const place = sel >= 0 ? sel : this.gap;
+    let before = 0;
     const items = this.items.filter((s, i) => {
       if (!gone(s.id)) return true;
       this.ids.delete(s.id);
       if (i < this.unseen) unseen++; // one of the new rows above
       if (i < at) above++;
+      if (i < place) before++;
       return false;
     });
     const arrivals = this.arrivals.filter((s) => !gone(s.id));
@@ -301,7 +312,9 @@ export class ExchangeList {
         changed = true;
       }
     }
+    if (place >= 0 && sel < 0) this.gap = place - before;
     if (this.selected && gone(this.selected)) {
+      if (sel >= 0) this.gap = place - before;
       this.selected = '';
       changed = true;
     }
@@ -329,6 +342,9 @@ export class ExchangeList {
   select(id) {
     this.selected = id || '';
     const i = this.indexOf(this.selected);
+    // A row removed meanwhile (its detail still open, saying so) keeps
+    // the gap it left.
+    if (i >= 0 || !this.selected) this.gap = -1;
     const sc = this.scroller;
     if (i >= 0 && sc) {
       const head = this.headHeight();
@@ -348,9 +364,17 @@ export class ExchangeList {
     this.onChange();
   }
 
-  /** neighbour returns the id delta rows away from the selected one (the first row when none is). */
+  /**
+   * neighbour returns the id delta rows away from the selected one, or
+   * from the gap it left when it was removed (the first row when there is
+   * neither).
+   */
   neighbour(delta) {
     const i = this.indexOf(this.selected);
+    if (i < 0 && this.gap >= 0) {
+      const j = delta > 0 ? this.gap + delta - 1 : this.gap + delta;
+      return j >= 0 && j < this.items.length ? this.items[j].id : '';
+    }
     if (i < 0) return this.items.length ? this.items[0].id : '';
     const j = i + delta;
     return j >= 0 && j < this.items.length ? this.items[j].id : '';
