@@ -136,6 +136,28 @@ func testBrowserWebhookCircuitUntil(t *testing.T, p *browserPage) {
 	}
 }
 
+// testBrowserCircuitUntilPasses: a webhook's page that says "circuit open
+// until T" says "circuit half open" once T has passed, with no event to
+// draw it again (nothing is queued for the webhook): it would say "open
+// until" a time gone by.
+func testBrowserCircuitUntilPasses(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	def := strings.Replace(breakingWebhook("brief", refusingEndpoint(t), "brief.*"), `"cooldown":"1h"`, `"cooldown":"6s"`, 1)
+	s.mustPost(t, "/api/webhooks", def, http.StatusCreated)
+	raw := openCircuit(t, s, "brief", "brief.x")
+	p.openUI(t, s.UI+"#/webhooks/brief")
+	const badge = `document.querySelector('#webhook-title .badge')?.textContent`
+	p.waitFor(t, "the heading shows the circuit open", badge+` !== undefined`, 10*time.Second)
+	if got := evalIn[string](t, p, badge); !strings.HasPrefix(got, "circuit open until ") {
+		// The page came after the cool-down: what follows would not test the redraw.
+		p.fatalf(t, "the heading shows %q, want circuit open until (%s): the page took longer than the 6 s cool-down to show", got, raw)
+	}
+	p.waitFor(t, "the heading shows the circuit half open once the cool-down is over", badge+` === 'circuit half open'`, 20*time.Second)
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}
+
 // testBrowserActivityWaiting: the activity log says, beside an
 // invocation's status, what holds it back (the API's waiting): a webhook
 // made inactive after its invocation was queued, an open circuit until

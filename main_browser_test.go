@@ -426,6 +426,7 @@ func TestBrowser(t *testing.T) {
 		{"NarrowTablesScroll", testBrowserNarrowTablesScroll},
 		{"RulesShowConnections", testBrowserRulesShowConnections},
 		{"WebhookCircuitUntil", testBrowserWebhookCircuitUntil},
+		{"CircuitUntilPasses", testBrowserCircuitUntilPasses},
 		{"ActivityWaiting", testBrowserActivityWaiting},
 		{"ReplayWarnings", testBrowserReplayWarnings},
 	}
