@@ -56,6 +56,10 @@ type Invocation struct {
 	// config no longer defines it, or its circuit is open. It is worked out
 	// when the invocation is shown, never stored.
 	Waiting string `json:"waiting,omitempty"`
+	// WaitingUntil is when what Waiting names ends by itself (the open
+	// circuit's cool-down), when it does: the time in Waiting's text, for
+	// a client that shows it in its own form.
+	WaitingUntil *time.Time `json:"waiting_until,omitempty"`
 	// Request (the rendered request, without auth and signature headers)
 	// and History are filled by GET /api/invocations/{id}.
 	Request *SentRequest `json:"request,omitempty"`

@@ -491,27 +491,27 @@ func (e *Emitter) Invocation(ctx context.Context, id string) (*Invocation, error
 		inv.History[i].Request.URL = shownURL(inv.History[i].Request.URL, e.secretHeader)
 		inv.History[i].Response = e.redactResponse(inv.History[i].Response)
 	}
-	inv.Waiting = e.waitingFor(inv, e.clock.Now())
+	inv.Waiting, inv.WaitingUntil = e.waitingFor(inv, e.clock.Now())
 	return inv, nil
 }
 
 // waitingFor says what holds queued invocation inv back at now (see
-// Invocation.Waiting), or "".
-func (e *Emitter) waitingFor(inv *Invocation, now time.Time) string {
+// Invocation.Waiting), or "", and until when, when that ends by itself.
+func (e *Emitter) waitingFor(inv *Invocation, now time.Time) (string, *time.Time) {
 	if !inv.queued {
-		return ""
+		return "", nil
 	}
 	switch w := e.webhook(inv.WebhookID); {
 	case w == nil:
-		return "the webhook is not in the config"
+		return "the webhook is not in the config", nil
 	case w.Status != StatusActive:
-		return "the webhook is inactive"
+		return "the webhook is inactive", nil
 	}
 	// A cool-down that ends before the invocation is due holds nothing.
 	if c, until := e.circuitState(inv.WebhookID, now); c == "open" && until.After(inv.nextAt) {
-		return "the circuit is open until " + until.Format(time.RFC3339)
+		return "the circuit is open until " + until.Format(time.RFC3339), &until
 	}
-	return ""
+	return "", nil
 }
 
 // redactResponse returns r with its secret headers redacted (a copy when
@@ -538,7 +538,7 @@ func (e *Emitter) Invocations(ctx context.Context, q InvocationQuery) ([]*Invoca
 	list, next, err := e.db.list(ctx, q)
 	now := e.clock.Now()
 	for _, inv := range list {
-		inv.Waiting = e.waitingFor(inv, now)
+		inv.Waiting, inv.WaitingUntil = e.waitingFor(inv, now)
 	}
 	return list, next, err
 }

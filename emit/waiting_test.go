@@ -17,6 +17,7 @@ type apiInvocation struct {
 	Attempts int        `json:"attempt_count"`
 	NextAt   *time.Time `json:"next_attempt_at"`
 	Waiting  *string    `json:"waiting"`
+	Until    *time.Time `json:"waiting_until"`
 }
 
 // getInvocation reads invocation id through GET /api/invocations/{id}, and
@@ -56,6 +57,8 @@ func checkWaiting(t *testing.T, c apiClient, webhook, id, want string) {
 		switch {
 		case want == "" && inv.inv.Waiting != nil:
 			t.Errorf("%s: waiting = %q, want no waiting field", inv.where, *inv.inv.Waiting)
+		case !strings.Contains(want, " until ") && inv.inv.Until != nil:
+			t.Errorf("%s: waiting_until = %s for %q, want none", inv.where, inv.inv.Until, want)
 		case want != "" && (inv.inv.Waiting == nil || *inv.inv.Waiting != want):
 			t.Errorf("%s: waiting = %v, want %q", inv.where, inv.inv.Waiting, want)
 		}
@@ -181,6 +184,14 @@ func TestCircuitUntil(t *testing.T) {
 	}
 	held := queued.Invocations[3].ID
 	checkWaiting(t, c, "hook", held, "the circuit is open until "+want.Format(time.RFC3339))
+	for _, inv := range func() []apiInvocation {
+		one, listed := getInvocation(t, c, "hook", held)
+		return []apiInvocation{one, listed}
+	}() {
+		if inv.Until == nil || !inv.Until.Equal(want) {
+			t.Errorf("held invocation's waiting_until = %v, want %s (the circuit's until)", inv.Until, want)
+		}
+	}
 	// GET's answer, and a list item, sent back whole still patch the
 	// webhook.
 	if code, body := c.do("PATCH", "/api/webhooks/hook", raw, nil); code != 200 {

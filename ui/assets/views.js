@@ -43,10 +43,11 @@ function circuitBadge(circuit, until) {
 }
 
 // waitingText shows an invocation's waiting (what holds it back: "the
-// webhook is inactive", "the circuit is open until T"), T as untilTime.
-function waitingText(waiting) {
-  const m = /^(.* until )(\d{4}-\d\d-\d\dT\S+)$/.exec(waiting);
-  return m ? [m[1], untilTime(m[2])] : waiting;
+// webhook is inactive", "the circuit is open until T"), T as untilTime of
+// the API's waiting_until.
+function waitingText(waiting, until) {
+  const i = waiting.lastIndexOf(' until ');
+  return until && i >= 0 ? [waiting.slice(0, i + ' until '.length), untilTime(until)] : waiting;
 }
 
 // connectionsNote says what in the config connects a webhook to events
@@ -911,7 +912,7 @@ export class Views {
     // An invocation's details: what holds it back, when anything does,
     // then its attempts.
     const attempts = (d) => [
-      d.waiting ? h('p', { class: 'invocation-waiting' }, `${d.status} — `, waitingText(d.waiting)) : null,
+      d.waiting ? h('p', { class: 'invocation-waiting' }, `${d.status} — `, waitingText(d.waiting, d.waiting_until)) : null,
       ...((d.attempts || []).length
         ? d.attempts.map((a) => h('div', { class: 'attempt' },
           h('strong', null, `#${a.attempt} `), when(a.time), ` · ${a.outcome} · ${a.status_code || '–'} · ${fmt.duration(a.duration_ms)}`,
@@ -927,7 +928,7 @@ export class Views {
       const row = h('tr', { class: 'invocation-row', dataset: { id: x.id, status: x.status } },
         h('td', null, when(x.created_at)), h('td', null, x.event_type), h('td', null, x.cause),
         h('td', null, h('span', { class: `badge inv-${x.status}` }, x.status),
-          x.waiting ? h('span', { class: 'invocation-waiting' }, ' — ', waitingText(x.waiting)) : null,
+          x.waiting ? h('span', { class: 'invocation-waiting' }, ' — ', waitingText(x.waiting, x.waiting_until)) : null,
           x.error ? h('span', { class: 'muted' }, ` ${x.error}`) : null),
         h('td', { class: 'num' }, String(x.attempt_count)), h('td', { class: 'num' }, x.status_code ? String(x.status_code) : '–'),
         h('td', null,
