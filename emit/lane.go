@@ -1068,8 +1068,8 @@ func outcomeOf(status int) string {
 
 // answerError says why an answer that is neither 2xx, 4xx nor 5xx
 // failed: redirects are not followed (as providers do not). The Location
-// it advises is shown as an endpoint is (shownURL, by secret): its
-// password and secret query values REDACTED.
+// it advises is shown as an endpoint is (shownURL, by secret): its secret
+// query values REDACTED, and its user info left out.
 func answerError(resp *http.Response, secret func(string) bool) string {
 	if resp.StatusCode == http.StatusNotModified {
 		return "the receiver answered 304 Not Modified, which is not a success (a webhook is no conditional request)"
@@ -1080,10 +1080,17 @@ func answerError(resp *http.Response, secret func(string) bool) string {
 			// A relative Location (/login, as most frameworks send it)
 			// is resolved against the endpoint, so the advice is a URL
 			// the endpoint field takes.
+			// An endpoint holds no credentials (validate refuses user
+			// info), so the advice leaves them out and says where they go.
+			creds := ""
 			if u, err := resp.Location(); err == nil {
+				if u.User != nil {
+					u.User = nil
+					creds = " (its user info as basic_auth authentication: an endpoint holds no credentials)"
+				}
 				loc = u.String()
 			}
-			msg += ": point the endpoint at " + shownURL(loc, secret)
+			msg += ": point the endpoint at " + shownURL(loc, secret) + creds
 		}
 		return msg
 	}
