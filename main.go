@@ -1717,20 +1717,28 @@ func proxyRestarts(running, next []proxy.Spec) []string {
 	return out
 }
 
-// configSummary counts what a config holds: "1 mocks, 2 verify rules",
+// configSummary counts what a config holds: "1 mock, 2 verify rules",
 // then each other section that has entries.
 func configSummary(cfg *rules.Config) string {
-	s := fmt.Sprintf("%d mocks, %d verify rules", len(cfg.Mocks), len(cfg.Verify))
+	s := count(len(cfg.Mocks), "mock", "mocks") + ", " + count(len(cfg.Verify), "verify rule", "verify rules")
 	for _, sec := range []struct {
-		name string
-		n    *yaml.Node
-	}{{"webhooks", cfg.Webhooks}, {"triggers", cfg.Triggers}, {"automations", cfg.Automations},
-		{"subscriptions", cfg.Subscriptions}, {"proxies", cfg.Proxies}} {
+		one, many string
+		n         *yaml.Node
+	}{{"webhook", "webhooks", cfg.Webhooks}, {"trigger", "triggers", cfg.Triggers}, {"automation", "automations", cfg.Automations},
+		{"subscription", "subscriptions", cfg.Subscriptions}, {"proxy", "proxies", cfg.Proxies}} {
 		if sec.n != nil && sec.n.Kind == yaml.SequenceNode && len(sec.n.Content) > 0 {
-			s += fmt.Sprintf(", %d %s", len(sec.n.Content), sec.name)
+			s += ", " + count(len(sec.n.Content), sec.one, sec.many)
 		}
 	}
 	return s
+}
+
+// count says n things: "1 mock", "0 mocks", "2 mocks".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // resigner signs an emitted exchange again, as the webhook signs its

@@ -228,7 +228,7 @@ func TestRulesReload(t *testing.T) {
 		t.Errorf("the log has %d reloaded and %d failed lines, want 5 and 3:\n%s", n, m, logged)
 	}
 	// Each says what the file now holds, as the start does.
-	if n := strings.Count(logged, `config="1 mocks, 0 verify rules"`); n != 5 {
+	if n := strings.Count(logged, `config="1 mock, 0 verify rules"`); n != 5 {
 		t.Errorf("%d reloaded lines say what the file holds, want 5:\n%s", n, logged)
 	}
 }
@@ -332,13 +332,13 @@ verify:
 		{"errors", []string{"check", bad}, true,
 			[]string{bad + ":4:15: ", `"status"`, bad + ":7:23: ", "2000", bad + ":8:1: ", `"verify"`}, nil},
 		{"missing file", []string{"check", filepath.Join(dir, "none.yaml")}, true, []string{"none.yaml"}, nil},
-		{"good", []string{"check", good}, false, []string{good + ": ok (1 mocks, 2 verify rules)"}, nil},
+		{"good", []string{"check", good}, false, []string{good + ": ok (1 mock, 2 verify rules)"}, nil},
 		{"print", []string{"check", "--print", good}, false,
 			[]string{"REDACTED", "name: gh", "status: 201"}, []string{"literal-secret-value", "env-secret-value"}},
 		{"print after the file", []string{"check", good, "--print"}, false,
 			[]string{"REDACTED", "name: zd"}, []string{"literal-secret-value", "env-secret-value"}},
 		{"print errors", []string{"check", "--print", bad}, true, []string{bad + ":4:15: "}, nil},
-		{"webhooks", []string{"check", hooks}, false, []string{hooks + ": ok (0 mocks, 0 verify rules, 1 webhooks, 1 triggers)"}, nil},
+		{"webhooks", []string{"check", hooks}, false, []string{hooks + ": ok (0 mocks, 0 verify rules, 1 webhook, 1 trigger)"}, nil},
 		{"print validates webhooks", []string{"check", "--print", brokenHook}, true, []string{brokenHook + ":4:"}, []string{"endpoint:"}},
 		{"webhooks validated", []string{"check", brokenHook}, true, []string{brokenHook + ":4:"}, nil},
 		{"webhooks and proxies validated at once", []string{"check", brokenBoth}, true, []string{brokenBoth + ":4:", brokenBoth + ":8:"}, nil},
@@ -350,7 +350,7 @@ verify:
 			[]string{"warning: " + ghostProxy + `:2: mock m applies to proxy "nope", which this file does not define`, ghostProxy + ": ok"}, nil},
 		{"mock below a catch-all", []string{"check", shadowed}, false,
 			[]string{"warning: " + shadowed + `:4: mock charges never matches: mock everything above it (line 2) matches every request`, shadowed + ": ok"}, nil},
-		{"--config as serve takes it", []string{"check", "--config", good}, false, []string{good + ": ok (1 mocks, 2 verify rules)"}, nil},
+		{"--config as serve takes it", []string{"check", "--config", good}, false, []string{good + ": ok (1 mock, 2 verify rules)"}, nil},
 		{"a file and --config", []string{"check", good, "--config", hooks}, true, []string{"two config files"}, []string{": ok"}},
 		{"stray flag after the file", []string{"check", good, "--bogus"}, true, []string{"-bogus"}, []string{": ok"}},
 		{"print redacts secret headers, URL passwords and secret query values", []string{"check", "--print", headerSecrets}, false,
