@@ -1166,6 +1166,30 @@ func (d *decoder) response(n *yaml.Node, params []string) *Response {
 // paths capture, is; nil when there is none.
 func unknownRequestField(t *Template, params []string) error {
 	fields := requestFields()
+	roots := mockRoots()
+	if name, rest, line := t.UnknownRoot(roots); name != "" {
+		meant := ""
+		switch field, _ := strings.CutPrefix(rest, "."); {
+		case name == "path" && slices.Contains(params, field):
+			meant = "request.params" + rest
+		case name == "body" && rest != "":
+			meant = "request.json" + rest
+		case slices.Contains(fields, name):
+			meant = "request." + name + rest
+		default:
+			if c := closest(name, roots); c != "" {
+				meant = c + rest
+			}
+		}
+		if meant != "" {
+			meant = fmt.Sprintf(" (did you mean %q?)", meant)
+		}
+		return &TemplateError{Line: line, Err: fmt.Errorf("%s%s: %s is not a template variable%s; a mock's templates read %s",
+			name, rest, name, meant, listAnd(roots))}
+	}
+	if name, line := t.UnknownField("exchange", []string{"id"}); name != "" {
+		return &TemplateError{Line: line, Err: fmt.Errorf("exchange.%s is not a template variable; exchange has id", name)}
+	}
 	if name, line := t.UnknownField("request", fields); name != "" {
 		return &TemplateError{Line: line, Err: fmt.Errorf("request.%s is not a template variable%s; request has %s",
 			name, strings.Replace(suggest(name, fields), `"`, `"request.`, 1), listAnd(fields))}

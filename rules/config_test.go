@@ -811,6 +811,38 @@ settings: {default_status: abc, max_body: 12XB}
 				`x.yaml:9:21: body: request.params.ord: the rule's path captures no {ord} (did you mean "org"?); it captures {id}, {kind} and {org}`,
 			},
 		},
+		// A variable that is not one of the context's (path.id for
+		// request.params.id, body.qty for request.json.qty) wrote nothing,
+		// or null, with no word: Liquid renders what is missing as nothing.
+		{
+			name: "a variable the context does not have",
+			src: `mocks:
+  - match: {method: POST, path: "/orders/{id}"}
+    respond:
+      headers: {X-Id: "{{ path.id }}"}
+      body: '{"order": "{{path.id}}", "n": {{ body.qty | default: 1 }}}'
+  - respond: {body: '{{ reqest.method }}'}
+  - respond: {body: '{% if method == "POST" %}x{% endif %}'}
+  - respond: {body: '{{ exchange.idd }}'}
+  - respond:
+      body: |
+        {% assign n = request.json.n | default: 1 %}{% capture c %}{{ bin }}{% endcapture %}
+        {% for item in request.json.items limit: 2 reversed %}{{ item.id }}{{ forloop.index }}{% endfor %}
+        {{ n | plus: 1 }}{{ c }}{{ now | date: "%s" }}{{ uuid }}{{ exchange.id }}{{ "path.id" }}{{ 'x' | append: bin }}
+        {% if request.json.a and request.json.b contains "x" or true %}{{ request.query["expand[]"] }}{% endif %}
+        {% for i in (1..n) %}{{ i }}{% endfor %}{% case request.method %}{% when "GET", "HEAD" %}g{% else %}o{% endcase %}
+        {{ request.json.a[request.json.k] }}{% unless empty == blank %}{{ nil }}{% endunless %}
+  - respond: {body: '{{ request.body | split: sep | first }}'}
+`,
+			want: []string{
+				`x.yaml:4:23: header X-Id: path.id: path is not a template variable (did you mean "request.params.id"?); a mock's templates read request, bin, exchange, now and uuid`,
+				`x.yaml:5:13: body: path.id: path is not a template variable (did you mean "request.params.id"?); a mock's templates read request, bin, exchange, now and uuid`,
+				`x.yaml:6:21: body: reqest.method: reqest is not a template variable (did you mean "request.method"?); a mock's templates read request, bin, exchange, now and uuid`,
+				`x.yaml:7:21: body: method: method is not a template variable (did you mean "request.method"?); a mock's templates read request, bin, exchange, now and uuid`,
+				`x.yaml:8:21: body: exchange.idd is not a template variable; exchange has id`,
+				`x.yaml:17:21: body: sep: sep is not a template variable; a mock's templates read request, bin, exchange, now and uuid`,
+			},
+		},
 		{
 			name: "top level list",
 			src:  "- a\n",

@@ -111,6 +111,15 @@ func UnknownKey(word string, known []string) string {
 
 // suggest is Suggest.
 func suggest(word string, known []string) string {
+	if best := closest(word, known); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return ""
+}
+
+// closest is the word of known nearest to word, when it is near enough
+// to be what was meant (a third of word's length at most); "" when none is.
+func closest(word string, known []string) string {
 	best, bestDist := "", -1
 	for _, k := range known {
 		d := editDistance(strings.ToLower(word), k)
@@ -122,7 +131,7 @@ func suggest(word string, known []string) string {
 	if bestDist < 0 || bestDist > limit {
 		return ""
 	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return best
 }
 
 // editDistance is the optimal string alignment distance between a and b, in

@@ -152,6 +152,10 @@ func FuzzRender(f *testing.F) {
 			if err != nil {
 				continue
 			}
+			// A variable UnknownRoot names is one the source reads.
+			if name, _, _ := t2.UnknownRoot([]string{"v", "list"}); name != "" && !strings.Contains(src, name) {
+				t.Fatalf("UnknownRoot(%q) = %q, not in the source", src, name)
+			}
 			out, err := t2.Render(map[string]any{"v": v, "list": []any{v, 1}})
 			if err == nil && len(out) > MaxRenderSize {
 				t.Fatalf("output of %d bytes", len(out))

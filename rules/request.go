@@ -347,6 +347,12 @@ func multipartValues(body []byte, boundary string) url.Values {
 	}
 }
 
+// mockRoots are the variables of a mock's templates: the request's (see
+// RequestVars), and bin, exchange, now and uuid, which the caller adds.
+func mockRoots() []string {
+	return []string{"request", "bin", "exchange", "now", "uuid"}
+}
+
 // requestFields are the fields of request in the template context that
 // RequestVars makes.
 func requestFields() []string {

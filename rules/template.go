@@ -281,6 +281,85 @@ func (t *Template) UnknownField(root string, fields []string) (name string, line
 	return "", 0
 }
 
+// UnknownRoot returns the first variable that an output or a tag of t
+// reads and that is none of roots, nor one t sets ({% assign %},
+// {% capture %}, a loop's variable, forloop), with what follows it
+// (".id" for path.id) and the line of the template it is on: a variable
+// the context never has, so a slip (path.id for request.params.id) that
+// writes nothing. It looks only where a name can only be a variable (an
+// output, and the conditions of if, unless, elsif, case and when, the
+// value of an assign, the list of a for), and returns "" when there is
+// none.
+func (t *Template) UnknownRoot(roots []string) (name, rest string, line int) {
+	set := map[string]bool{"forloop": true, "tablerowloop": true}
+	for _, e := range t.exprs {
+		switch e.tag {
+		case "assign", "capture", "increment", "decrement", "for", "tablerow":
+			if m := identRE.FindString(strings.TrimSpace(e.args)); m != "" {
+				set[m] = true
+			}
+		}
+	}
+	for _, e := range t.exprs {
+		args := quoted.ReplaceAllString(e.args, `""`)
+		switch e.tag {
+		case "", "if", "unless", "elsif", "case", "when":
+		case "assign":
+			_, args, _ = strings.Cut(args, "=")
+		case "for", "tablerow":
+			// "item in list limit: 2": what follows " in ".
+			m := inRE.FindStringIndex(args)
+			if m == nil {
+				continue
+			}
+			args = args[m[1]:]
+		default:
+			continue
+		}
+		for _, m := range identRE.FindAllStringIndex(args, -1) {
+			word := args[m[0]:m[1]]
+			if m[0] > 0 && strings.ContainsRune(".-[]", rune(args[m[0]-1])) || isDigitOrWord(args, m[0]-1) {
+				continue // a property (a.b, a[b].c), or inside a number or range (1..n)
+			}
+			before := strings.TrimRight(args[:m[0]], " \t\r\n")
+			after := strings.TrimLeft(args[m[1]:], " \t\r\n")
+			if strings.HasSuffix(before, "|") || strings.HasPrefix(after, ":") {
+				continue // a filter, or a named argument (limit: 2)
+			}
+			if set[word] || liquidWord(word) || slices.Contains(roots, word) {
+				continue
+			}
+			return word, propRE.FindString(args[m[1]:]), e.line
+		}
+	}
+	return "", "", 0
+}
+
+var (
+	identRE = regexp.MustCompile(`[A-Za-z_][\w-]*`)
+	inRE    = regexp.MustCompile(`\sin\s`)
+	propRE  = regexp.MustCompile(`^(?:\.[A-Za-z_][\w-]*|\[""\])*`)
+)
+
+// liquidWord reports whether w is a word of Liquid's expressions that is
+// not a variable.
+func liquidWord(w string) bool {
+	switch w {
+	case "and", "or", "contains", "in", "true", "false", "nil", "null", "empty", "blank", "reversed", "with", "as", "else":
+		return true
+	}
+	return false
+}
+
+// isDigitOrWord reports whether s[i] is a letter, digit or underscore.
+func isDigitOrWord(s string, i int) bool {
+	if i < 0 {
+		return false
+	}
+	c := s[i]
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
 // listAnd writes words as "a, b and c".
 func listAnd(words []string) string {
 	if len(words) < 2 {
