@@ -403,8 +403,10 @@ func yamlError(file string, data []byte, err error) Error {
 	if strings.Contains(msg, "did not find expected ',' or '}'") {
 		for i, line := range strings.Split(string(data), "\n") {
 			if loc := unquotedParam.FindStringIndex(line); loc != nil {
+				// The parser's own words, without its line: the
+				// mapping's first, not this one.
 				return Error{File: file, Line: i + 1, Col: strings.LastIndex(line[:loc[1]], "{") + 1,
-					Msg: `yaml: a path with {parameters} inside a {...} mapping must be quoted, as in path: "/hooks/{source}" (` + msg + ")"}
+					Msg: `yaml: a path with {parameters} inside a {...} mapping must be quoted, as in path: "/hooks/{source}" (` + yamlLineRE.ReplaceAllString(msg, "$2") + ")"}
 			}
 		}
 	}

@@ -600,7 +600,7 @@ settings:
     respond: {status: 202}
 `,
 			want: []string{
-				`x.yaml:3:40: yaml: a path with {parameters} inside a {...} mapping must be quoted, as in path: "/hooks/{source}"`,
+				`x.yaml:3:40: yaml: a path with {parameters} inside a {...} mapping must be quoted, as in path: "/hooks/{source}" (did not find expected ',' or '}')`,
 			},
 		},
 		{
