@@ -125,7 +125,7 @@ func (e *Emitter) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
 	views := make([]webhookListItem, len(hooks))
 	for i, h := range hooks {
 		c, until := e.circuitState(h.ID, now)
-		views[i] = webhookListItem{webhookView: webhookView{Webhook: h, Stats: e.counts.stats(h.ID)}, Circuit: c, CircuitUntil: timeOrNil(until)}
+		views[i] = e.listItem(h, c, until)
 	}
 	inspect.WriteJSON(w, http.StatusOK, map[string]any{"webhooks": views, "warnings": warningList(e.Warnings())})
 }

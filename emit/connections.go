@@ -94,7 +94,11 @@ func (e *Emitter) Connections() Connections {
 // connectionsOf returns what connects webhook id to events in the live
 // config.
 func (e *Emitter) connectionsOf(id string) WebhookConnections {
-	c := e.snap.Load().cfg
+	return connectionsIn(e.snap.Load().cfg, id)
+}
+
+// connectionsIn returns what connects webhook id to events in config c.
+func connectionsIn(c *config, id string) WebhookConnections {
 	out := WebhookConnections{Subscriptions: []SubscriptionView{}, Triggers: []string{}, Automations: []string{}}
 	for _, s := range c.subs {
 		if s.webhook == id {

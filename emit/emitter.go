@@ -77,8 +77,11 @@ type Options struct {
 	// webhook id, Invocation and Attempt set), e.g. inspect.Store.Add. Nil
 	// records nothing.
 	Record func(context.Context, *inspect.Exchange) error
-	// Publish sends "invocation" events (Data {"invocation": summary}) to
-	// the live stream, e.g. inspect.Hub.Publish. It must not block.
+	// Publish sends "invocation" events (Data {"invocation": summary}),
+	// and "webhook" and "webhook_deleted" events when a webhook is made,
+	// changed, removed or its circuit moves (see publishChangesLocked), to
+	// the live stream, e.g. inspect.Hub.Publish. It must not block; it may
+	// be called with the emitter's lock held.
 	Publish func(inspect.Event)
 	// IDs makes invocation, event and exchange ids; a new one when nil.
 	IDs *inspect.IDs
@@ -322,6 +325,7 @@ func (e *Emitter) Path() string { return e.db.path }
 // rebuildLocked makes a new snapshot and starts or stops lanes. e.mu is
 // held.
 func (e *Emitter) rebuildLocked() {
+	old := e.snap.Load()
 	s := &snapshot{cfg: e.cfg, hooks: make(map[string]*Webhook, len(e.cfg.byID)+len(e.api))}
 	maps.Copy(s.hooks, e.cfg.byID)
 	for id, w := range e.api {
@@ -351,6 +355,7 @@ func (e *Emitter) rebuildLocked() {
 	case e.reload <- struct{}{}:
 	default:
 	}
+	e.publishChangesLocked(old, s)
 }
 
 // OwnCredentials names the headers of h that hold a credential of one of

@@ -43,7 +43,11 @@ type lane struct {
 	e      *Emitter
 	id     string
 	wakeC  chan struct{}
+	ctx    context.Context // ends when the lane is retired or Run ends
 	cancel context.CancelFunc
+	// stopWatch drops the wait that publishes the webhook when its open
+	// circuit's cool-down ends (see watchCooldownLocked); e.mu guards it.
+	stopWatch context.CancelFunc
 
 	// A webhook removed from the config and added back gets a new lane
 	// while the old one's attempts may still be sending. prev is that
@@ -111,7 +115,7 @@ func (h *invHeap) Pop() any {
 // reads the database first: it may hold queued invocations.
 func (e *Emitter) startLaneLocked(id string) {
 	ctx, cancel := context.WithCancel(e.runCtx)
-	l := &lane{e: e, id: id, wakeC: make(chan struct{}, 1), cancel: cancel, inflight: map[string]int64{}, brk: newBreaker(Breaker{}), fromDB: true,
+	l := &lane{e: e, id: id, wakeC: make(chan struct{}, 1), ctx: ctx, cancel: cancel, inflight: map[string]int64{}, brk: newBreaker(Breaker{}), fromDB: true,
 		prev: e.retired[id], ran: make(chan struct{}), idle: make(chan struct{})}
 	delete(e.retired, id)
 	e.lanes[id] = l
@@ -337,9 +341,17 @@ func (l *lane) follow(ctx context.Context, w *Webhook) {
 	if w.Breaker != nil {
 		b = *w.Breaker
 	}
+	now := l.e.clock.Now()
+	was, wasUntil := l.brk.status(now)
 	l.brk.setConfig(b)
 	if old == nil {
 		l.restoreBreaker(ctx)
+	}
+	// A circuit restored open, or one a new cooldown (or disabled)
+	// moved, is told: the change of the webhook was published before
+	// its lane followed it.
+	if c, until := l.brk.status(now); c != was || !until.Equal(wasUntil) {
+		l.e.circuitMoved(l)
 	}
 }
 
@@ -743,6 +755,11 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool
 	}
 	e.counts.finished(inv.WebhookID, inv.Status, inv.queued)
 	e.publish(inv)
+	if brkChanged {
+		// Told once the attempt that moved it is counted: the webhook's
+		// stats in the message include it.
+		e.circuitMoved(l)
+	}
 	if !inv.queued {
 		e.announce(inv)
 	}
