@@ -429,6 +429,9 @@ func TestBrowser(t *testing.T) {
 		{"CircuitUntilPasses", testBrowserCircuitUntilPasses},
 		{"ActivityWaiting", testBrowserActivityWaiting},
 		{"ReplayWarnings", testBrowserReplayWarnings},
+		{"WebhooksListFollows", testBrowserWebhooksListFollows},
+		{"WebhookPageFollows", testBrowserWebhookPageFollows},
+		{"ActivityWaitingFollows", testBrowserActivityWaitingFollows},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

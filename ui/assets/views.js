@@ -50,6 +50,29 @@ function waitingText(waiting, until) {
   return until && i >= 0 ? [waiting.slice(0, i + ' until '.length), untilTime(until)] : waiting;
 }
 
+// defKey is what a webhook's form was drawn from (GET's webhook, or the
+// answer to saving it): its definition as the API shows it, without its
+// stats, which move with every delivery. Another key is another definition.
+function defKey(w) {
+  if (!w) return '';
+  const { stats, circuit, circuit_until: until, ...def } = w;
+  return JSON.stringify(def);
+}
+
+// carryTest moves what the user put in a webhook page's test send (the
+// payload and params typed, the last result) from the page old into
+// fresh, which replaces it: the form is drawn again, the test is theirs.
+function carryTest(old, fresh) {
+  for (const sel of ['#wh-test-payload', '#wh-test-params']) {
+    const o = old.querySelector(sel);
+    const f = fresh.querySelector(sel);
+    if (o && f) f.value = o.value;
+  }
+  const o = old.querySelector('#wh-test-result');
+  const f = fresh.querySelector('#wh-test-result');
+  if (o && f) f.replaceChildren(...o.childNodes);
+}
+
 // connectionsNote says what in the config connects a webhook to events
 // (the top-level subscriptions naming it, the triggers and automations
 // notifying it), which its own fields do not show; null when nothing does.
@@ -256,8 +279,12 @@ export class Views {
   onStream(msg) {
     if (!this.route) return;
     const v = this.route.view;
+    if ((msg.type === 'webhook' || msg.type === 'webhook_deleted') && v === 'webhooks') {
+      this.webhookChanged(msg);
+      return;
+    }
     const full = (msg.type === 'rules' && v === 'rules') || (msg.type === 'replay' && v === 'replays') ||
-      (msg.type === 'invocation' && v === 'webhooks');
+      (msg.type === 'invocation' && v === 'webhooks') || (msg.type === 'rules' && v === 'webhooks' && !this.route.id);
     const counts = msg.type === 'exchange' && (v === 'bins' || v === 'rules') ||
       (msg.type === 'retained' || msg.type === 'deleted' || msg.type === 'cleared') && v === 'bins';
     if (!full && !counts) return;
@@ -272,6 +299,58 @@ export class Views {
       this.fullPending = false;
       this.render({ liveOnly });
     }, delay);
+  }
+
+  /**
+   * webhookChanged follows a webhook message ("webhook": made or changed
+   * elsewhere, its circuit moved; "webhook_deleted") under the webhooks
+   * view: the list is drawn again; the page of that webhook draws its
+   * heading and activity log again (the waiting texts follow its circuit
+   * and status), and its form too unless the user is editing it, when a
+   * note says it changed elsewhere, with a button to reload it.
+   */
+  webhookChanged(msg) {
+    const id = msg.type === 'webhook' ? (msg.webhook && msg.webhook.id) : msg.id;
+    const r = this.route;
+    if (!id || (r.id && r.id !== id)) return;
+    const gone = this.el.querySelector('#wh-deleted');
+    if (msg.type === 'webhook_deleted') {
+      if (r.id) this.webhookGone(r, id);
+      else this.fullPending = true;
+    } else {
+      if (gone) gone.remove();
+      this.fullPending = true;
+    }
+    if (!this.fullPending || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = 0;
+      this.fullPending = false;
+      this.render();
+    }, 200);
+  }
+
+  /** webhookGone says on webhook id's page that it was deleted, and draws its activity log again. */
+  async webhookGone(r, id) {
+    // Its circuit's "open until" says nothing now: no redraw then (GET
+    // would find no webhook).
+    clearTimeout(this.untilTimer);
+    this.untilTimer = 0;
+    const form = this.el.querySelector('#webhook-form');
+    if (form && !form.querySelector('#wh-deleted')) {
+      form.prepend(h('p', { class: 'banner banner-info wh-elsewhere', id: 'wh-deleted', role: 'status' },
+        `Webhook ${id} was deleted elsewhere (another page, the API or the config file): saving this form would find nothing to change. `,
+        h('a', { href: '#/webhooks' }, 'Back to the webhooks')));
+    }
+    // An empty log stays so (and the API has no log for a webhook gone
+    // that had no invocations: a 404).
+    if (!this.el.querySelector('.activity .invocation-row')) return;
+    try {
+      const act = await this.activity(id);
+      const old = this.el.querySelector('.activity');
+      if (this.route === r && old) old.replaceWith(act);
+    } catch (err) {
+      if (this.route === r) this.notice(err.message);
+    }
   }
 
   async render({ liveOnly = false } = {}) {
@@ -313,13 +392,53 @@ export class Views {
     if (liveOnly && this.el.querySelector('[data-live]') && parts()) {
       // drawn
     } else if (active && active.dataset.keep === `${r.view}/${r.id}`) {
-      parts();
+      this.keepForm(active, content, parts);
     } else {
       this.el.replaceChildren(content);
       this.drawn = r;
     }
     keepFocus(key, this.el);
     this.redrawAfterUntil(r);
+  }
+
+  /**
+   * keepForm draws content over a view whose form (active) is kept: its
+   * data-live parts. When the form shows a webhook that has changed since
+   * (defKey), the form is drawn again from content if the user has not
+   * edited it (what they typed in the test send stays); if they have, a
+   * note says so, with a button that draws it again (reloadForm: their
+   * edits go).
+   */
+  keepForm(active, content, parts) {
+    const fresh = content.querySelector('[data-keep]');
+    const changed = fresh && active.defKey && fresh.defKey && fresh.defKey !== active.defKey;
+    if (changed && active.dataset.saving && !this.reloadForm) {
+      // Perhaps the user's own change, whose answer has not come: once
+      // it has, the form is looked at again (see the form's submit).
+      active.dataset.recheck = 'true';
+      parts();
+      return;
+    }
+    if (this.reloadForm || (changed && !active.dataset.edited)) {
+      this.reloadForm = false;
+      carryTest(this.el, content);
+      this.el.replaceChildren(content);
+      return;
+    }
+    this.reloadForm = false;
+    parts();
+    const note = active.querySelector('#wh-changed');
+    if (!changed) {
+      if (note) note.remove();
+      return;
+    }
+    if (note) return;
+    active.prepend(h('p', { class: 'banner banner-info wh-elsewhere', id: 'wh-changed', role: 'status' },
+      'This webhook was changed elsewhere (another page, the API or the config file) while you were editing it: saving puts your version over it. ',
+      h('button', { type: 'button', class: 'button-quiet button-small', id: 'wh-reload', onclick: () => {
+        this.reloadForm = true;
+        this.render();
+      } }, 'Reload it (drops your edits)')));
   }
 
   /**
@@ -631,6 +750,13 @@ export class Views {
       return d;
     };
     const form = h('form', { class: 'webhook-form', id: 'webhook-form', novalidate: true, dataset: { keep: `webhooks/${id}` } });
+    // What the form was drawn from, and whether the user has edited it
+    // since (see keepForm): a change made elsewhere then does not
+    // overwrite what they typed.
+    form.defKey = isNew ? '' : defKey(w);
+    const markEdited = () => { form.dataset.edited = 'true'; };
+    form.addEventListener('input', markEdited);
+    form.addEventListener('change', markEdited);
     const formWarnings = h('div', { class: 'form-warnings', id: 'wh-form-warnings', role: 'status' });
     // boxFor finds where a field's message goes: custom_headers.X-Forwarded-For
     // by the headers box, authentication.token by its input, subscriptions.2
@@ -724,11 +850,20 @@ export class Views {
       ev.preventDefault();
       clearTimeout(checkTimer);
       checkSeq++; // a validation in flight must not overwrite the answer to saving
+      // While saving, the form is the user's: the stream's message of
+      // their own change may come before the answer.
+      form.dataset.saving = 'true';
       try {
         const d = def();
         const res = isNew
           ? await call('POST', '/api/webhooks', { body: d })
           : await call('PATCH', `/api/webhooks/${encodeURIComponent(id)}`, { body: d });
+        // The form shows what was saved (as typed): a change elsewhere
+        // after it is another definition than this.
+        form.defKey = isNew ? '' : defKey(res.webhook);
+        delete form.dataset.edited;
+        delete form.dataset.recheck; // the render below looks again
+        for (const note of form.querySelectorAll('.wh-elsewhere')) note.remove();
         showErrors(null);
         // Saved, the webhook keeps only the chosen type's fields: a hidden
         // input's REDACTED stands for a secret no longer stored, which
@@ -740,6 +875,14 @@ export class Views {
         else this.render(); // the heading (its name); the form stays as typed
       } catch (err) {
         showErrors(err);
+      } finally {
+        delete form.dataset.saving;
+        // A change came while saving: a failed save leaves the edits,
+        // and the note says the webhook changed meanwhile.
+        if (form.dataset.recheck) {
+          delete form.dataset.recheck;
+          if (form.isConnected) this.render();
+        }
       }
     });
     // dom.js's append: the DOM's own writes a null child (the note of a
