@@ -280,6 +280,86 @@ func testBrowserActivityWaiting(t *testing.T, p *browserPage) {
 	}
 }
 
+// heldInvocation waits until webhook has an invocation of status that
+// waits for something, and returns its id, waiting and waiting_until as
+// the API gives them.
+func heldInvocation(t *testing.T, s *server, webhook, status string) (id, waiting, until string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var inv struct {
+			Invocations []struct {
+				ID      string `json:"id"`
+				Status  string `json:"status"`
+				Waiting string `json:"waiting"`
+				Until   string `json:"waiting_until"`
+			} `json:"invocations"`
+		}
+		s.getJSON(t, "/api/webhooks/"+webhook+"/invocations", &inv)
+		for _, x := range inv.Invocations {
+			if x.Status == status && x.Waiting != "" {
+				return x.ID, x.Waiting, x.Until
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s's invocations: %+v, want one %s that waits", webhook, inv.Invocations, status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// activityShown is what the activity log shows of an invocation: its
+// status cell, its details' waiting, and the title of the time in the
+// status cell.
+type activityShown struct {
+	Row, Detail, Title string
+}
+
+// openActivity opens webhook's page, opens the details of its invocation
+// id, and returns what they show.
+func openActivity(t *testing.T, p *browserPage, s *server, webhook, id string) activityShown {
+	t.Helper()
+	row := `.activity .invocation-row[data-id="` + id + `"]`
+	p.openUI(t, s.UI+"#/webhooks/"+webhook)
+	p.waitFor(t, "the invocation shows", `document.querySelector(`+jsQuote(row)+`)`, 10*time.Second)
+	p.clickNow(t, "open its details", row+` button[aria-label^="Attempts"]`)
+	p.waitFor(t, "its details show", `document.querySelector(`+jsQuote(row)+`)?.nextElementSibling?.hidden === false`, 10*time.Second)
+	return evalIn[activityShown](t, p, `(() => {
+		const r = document.querySelector(`+jsQuote(row)+`);
+		const d = r.nextElementSibling;
+		return {
+			Row: r.children[3].textContent,
+			Detail: d.querySelector('.invocation-waiting')?.textContent ?? 'no waiting',
+			Title: r.children[3].querySelector('time')?.title ?? '',
+		};
+	})()`)
+}
+
+// testBrowserActivityThrottled: an invocation held back by its webhook's
+// rate limit says so in the activity log, in its row and its details,
+// with until when in local time (the API's waiting_until in a title): it
+// showed a bare throttled.
+func testBrowserActivityThrottled(t *testing.T, p *browserPage) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(receiver.Close)
+	s := startServer(t, "--memory")
+	inBrowserZone(t, p)
+	s.mustPost(t, "/api/webhooks", `{"id":"limited","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["limited.*"],"signing":{"scheme":"none"},"rate_limit":"1/h"}`, http.StatusCreated)
+	s.mustPost(t, "/api/events", `[{"type":"limited.x","data":{}},{"type":"limited.x","data":{}}]`, http.StatusAccepted)
+	id, waiting, raw := heldInvocation(t, s, "limited", "throttled")
+	until, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil || !strings.HasPrefix(waiting, "the rate limit of 1/h is used up until ") {
+		t.Fatalf("the throttled invocation waits: %q until %q (%v), want the rate limit of 1/h is used up until T", waiting, raw, err)
+	}
+	want := "throttled — the rate limit of 1/h is used up until " + localClock(until)
+	if got := openActivity(t, p, s, "limited", id); !strings.HasPrefix(got.Row, want) || got.Title != raw || got.Detail != want {
+		p.fatalf(t, "the throttled invocation shows %+v, want %q (titled %q) in its row and its details", got, want, raw)
+	}
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}
+
 // testBrowserReplayWarnings: a replay run's warnings (a strip prefix no
 // recorded path starts with, so each path went whole) show on its page
 // and beside its state in the list of runs. The API and the command said

@@ -428,6 +428,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookCircuitUntil", testBrowserWebhookCircuitUntil},
 		{"CircuitUntilPasses", testBrowserCircuitUntilPasses},
 		{"ActivityWaiting", testBrowserActivityWaiting},
+		{"ActivityThrottled", testBrowserActivityThrottled},
 		{"ReplayWarnings", testBrowserReplayWarnings},
 		{"WebhooksListFollows", testBrowserWebhooksListFollows},
 		{"WebhookPageFollows", testBrowserWebhookPageFollows},

@@ -53,12 +53,14 @@ type Invocation struct {
 	NextAt *time.Time `json:"next_attempt_at,omitempty"`
 	// Waiting says what holds a queued invocation back beyond its
 	// next_attempt_at, while something does: its webhook is inactive, the
-	// config no longer defines it, or its circuit is open. It is worked out
-	// when the invocation is shown, never stored.
+	// config no longer defines it, its circuit is open, or its rate limit
+	// is used up. It is worked out when the invocation is shown, never
+	// stored.
 	Waiting string `json:"waiting,omitempty"`
 	// WaitingUntil is when what Waiting names ends by itself (the open
-	// circuit's cool-down), when it does: the time in Waiting's text, for
-	// a client that shows it in its own form.
+	// circuit's cool-down, the rate limit's next token), when it does:
+	// the time that ends Waiting's text, for a client that shows it in
+	// its own form.
 	WaitingUntil *time.Time `json:"waiting_until,omitempty"`
 	// Request (the rendered request, without auth and signature headers)
 	// and History are filled by GET /api/invocations/{id}.

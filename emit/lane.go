@@ -69,7 +69,9 @@ type lane struct {
 	refused  int64            // hand-overs refused while fromDB
 	reads    int64            // database reads of the queue started
 
-	def     *Webhook // the definition the limiter and breaker follow
+	def *Webhook // the definition the limiter and breaker follow
+	// limiter is set by the lane's goroutine alone, with mu held, so that
+	// others read it with mu held (see rateUntil).
 	limiter *rate.Limiter
 	brk     *breaker
 	buf     []*Invocation // due invocations read from the database (fromDB)
@@ -322,11 +324,11 @@ func (l *lane) follow(ctx context.Context, w *Webhook) {
 	old := l.def
 	l.def = w
 	if r := w.RateLimit; r == nil {
-		l.limiter = nil
+		l.setLimiter(nil)
 	} else if old == nil || old.RateLimit == nil || *old.RateLimit != *r || l.limiter == nil {
 		prev := l.limiter
 		per := time.Duration(r.Window) / time.Duration(r.Limit)
-		l.limiter = rate.NewLimiter(rate.Every(per), r.Limit) // starts full
+		l.setLimiter(rate.NewLimiter(rate.Every(per), r.Limit)) // starts full
 		switch {
 		case old == nil:
 			l.restoreRate(ctx)
@@ -353,6 +355,36 @@ func (l *lane) follow(ctx context.Context, w *Webhook) {
 	if c, until := l.brk.status(now); c != was || !until.Equal(wasUntil) {
 		l.e.circuitMoved(l)
 	}
+}
+
+func (l *lane) setLimiter(lim *rate.Limiter) {
+	l.mu.Lock()
+	l.limiter = lim
+	l.mu.Unlock()
+}
+
+// rateUntil returns when the rate limit next lets an attempt go, when it
+// lets none go at now (no tokens left), and false otherwise. It may be
+// called from any goroutine.
+func (l *lane) rateUntil(now time.Time) (time.Time, bool) {
+	l.mu.Lock()
+	lim := l.limiter
+	l.mu.Unlock()
+	if lim == nil {
+		return time.Time{}, false
+	}
+	tokens := lim.TokensAt(now)
+	if tokens >= 1 {
+		return time.Time{}, false
+	}
+	// As run waits for it; to the millisecond, as the float arithmetic
+	// leaves a nanosecond or so off a whole second.
+	wait := time.Duration((1 - tokens) / float64(lim.Limit()) * float64(time.Second))
+	until := now.Add(wait).Round(time.Millisecond)
+	if !until.After(now) {
+		until = now.Add(time.Millisecond)
+	}
+	return until, true
 }
 
 // restoreBreaker opens the circuit if it was open when hooklab stopped:

@@ -501,17 +501,47 @@ func (e *Emitter) waitingFor(inv *Invocation, now time.Time) (string, *time.Time
 	if !inv.queued {
 		return "", nil
 	}
-	switch w := e.webhook(inv.WebhookID); {
+	w := e.webhook(inv.WebhookID)
+	switch {
 	case w == nil:
 		return "the webhook is not in the config", nil
 	case w.Status != StatusActive:
 		return "the webhook is inactive", nil
 	}
-	// A cool-down that ends before the invocation is due holds nothing.
-	if c, until := e.circuitState(inv.WebhookID, now); c == "open" && until.After(inv.nextAt) {
-		return "the circuit is open until " + until.Format(time.RFC3339), &until
+	// An open circuit, or a rate limit with no token left, holds it when
+	// that ends after it is due; when both do, the later end is the one
+	// it waits for.
+	var why string
+	var until time.Time
+	if c, end := e.circuitState(inv.WebhookID, now); c == "open" && end.After(inv.nextAt) {
+		why, until = "the circuit is open until "+end.Format(time.RFC3339), end
+	}
+	e.mu.Lock()
+	l := e.lanes[inv.WebhookID]
+	e.mu.Unlock()
+	if l != nil && w.RateLimit != nil {
+		if end, ok := l.rateUntil(now); ok && end.After(inv.nextAt) && end.After(until) {
+			why, until = fmt.Sprintf("the rate limit of %s is used up until %s", rateText(*w.RateLimit), end.Format(time.RFC3339)), end
+		}
+	}
+	if why != "" {
+		return why, &until
 	}
 	return "", nil
+}
+
+// rateText writes a rate limit as the config does: "60/min", "2/10s".
+func rateText(r RateLimit) string {
+	switch d := time.Duration(r.Window); d {
+	case time.Second:
+		return fmt.Sprintf("%d/s", r.Limit)
+	case time.Minute:
+		return fmt.Sprintf("%d/min", r.Limit)
+	case time.Hour:
+		return fmt.Sprintf("%d/h", r.Limit)
+	default:
+		return fmt.Sprintf("%d/%s", r.Limit, d)
+	}
 }
 
 // redactResponse returns r with its secret headers redacted (a copy when

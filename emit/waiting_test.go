@@ -46,19 +46,27 @@ func getInvocation(t *testing.T, c apiClient, webhook, id string) (one, listed a
 }
 
 // checkWaiting checks that invocation id, shown alone and listed, waits
-// for want ("": no waiting field at all).
+// for want ("": no waiting field at all), and that its waiting_until is
+// the time that ends want, when an RFC 3339 time does (to the second, as
+// the text has it), or absent.
 func checkWaiting(t *testing.T, c apiClient, webhook, id, want string) {
 	t.Helper()
+	var until *time.Time
+	if end, err := time.Parse(time.RFC3339, want[strings.LastIndex(want, " ")+1:]); err == nil {
+		until = &end
+	}
 	one, listed := getInvocation(t, c, webhook, id)
 	for _, inv := range []struct {
 		where string
 		inv   apiInvocation
 	}{{"GET /api/invocations/{id}", one}, {"GET /api/invocations", listed}} {
-		switch {
+		switch got := inv.inv.Until; {
 		case want == "" && inv.inv.Waiting != nil:
 			t.Errorf("%s: waiting = %q, want no waiting field", inv.where, *inv.inv.Waiting)
-		case !strings.Contains(want, " until ") && inv.inv.Until != nil:
-			t.Errorf("%s: waiting_until = %s for %q, want none", inv.where, inv.inv.Until, want)
+		case until == nil && got != nil:
+			t.Errorf("%s: waiting_until = %s for %q, want none", inv.where, got, want)
+		case until != nil && (got == nil || !got.Truncate(time.Second).Equal(*until)):
+			t.Errorf("%s: waiting_until = %v for %q, want the time it ends with", inv.where, got, want)
 		case want != "" && (inv.inv.Waiting == nil || *inv.inv.Waiting != want):
 			t.Errorf("%s: waiting = %v, want %q", inv.where, inv.inv.Waiting, want)
 		}
@@ -214,4 +222,33 @@ func TestCircuitUntil(t *testing.T) {
 		t.Errorf("after the probe: GET %+v, list %+v; want closed, no circuit_until", one, listed)
 	}
 	checkWaiting(t, c, "hook", held, "")
+}
+
+// TestRateLimitWaiting: an invocation held back by its webhook's rate
+// limit (throttled) says so, and until when (the next token), with that
+// time as waiting_until: it had no waiting at all.
+func TestRateLimitWaiting(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	te := newEnv(t, hookYAML("lim", s.URL, "rate_limit: 2/min"), nil)
+	c := te.api()
+	var queued EventsResponse
+	if code, raw := c.do("POST", "/api/events", `[{"type": "test.x"}, {"type": "test.x"}, {"type": "test.x"}]`, &queued); code != 202 || len(queued.Invocations) != 3 {
+		t.Fatalf("events: %d %s", code, raw)
+	}
+	start := te.clock.Now()
+	te.waitCount("lim", InvocationSuccess, 2)
+	te.waitCount("lim", InvocationThrottled, 1)
+	held := queued.Invocations[2].ID
+	// Two went at start; the bucket gives one every 30 s.
+	checkWaiting(t, c, "lim", held, "the rate limit of 2/min is used up until "+start.Add(30*time.Second).Format(time.RFC3339))
+	if one, _ := getInvocation(t, c, "lim", held); one.Status != InvocationThrottled || one.Until == nil || !one.Until.Equal(start.Add(30*time.Second)) {
+		t.Errorf("held invocation: %+v, want throttled until %s exactly", one, start.Add(30*time.Second))
+	}
+	// Ten seconds on, the same token is 20 s away.
+	te.clock.Advance(10 * time.Second)
+	checkWaiting(t, c, "lim", held, "the rate limit of 2/min is used up until "+start.Add(30*time.Second).Format(time.RFC3339))
+	te.clock.Advance(20 * time.Second)
+	te.waitCount("lim", InvocationSuccess, 3)
+	checkWaiting(t, c, "lim", held, "")
 }
