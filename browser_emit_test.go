@@ -360,6 +360,35 @@ func testBrowserActivityThrottled(t *testing.T, p *browserPage) {
 	}
 }
 
+// testBrowserActivityRetrying: an invocation waiting for its retry says
+// which attempt comes, of how many, and when, in local time (the API's
+// waiting_until in a title), in its row and its details: it showed a bare
+// pending, and a waiting text with a time but no " until " would show the
+// API's RFC 3339 time as it is.
+func testBrowserActivityRetrying(t *testing.T, p *browserPage) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	t.Cleanup(receiver.Close)
+	s := startServer(t, "--memory")
+	inBrowserZone(t, p)
+	s.mustPost(t, "/api/webhooks", `{"id":"later","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["later.*"],"signing":{"scheme":"none"},`+
+		`"retry":{"statuses":[500],"max_attempts":3,"initial":"1h","max":"1h"},"circuit_breaker":{"disabled":true}}`, http.StatusCreated)
+	s.mustPost(t, "/api/events", `{"type":"later.x","data":{}}`, http.StatusAccepted)
+	id, waiting, raw := heldInvocation(t, s, "later", "pending")
+	until, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil || !strings.HasPrefix(waiting, "retrying: attempt 2 of 3 at ") {
+		t.Fatalf("the retried invocation waits: %q until %q (%v), want retrying: attempt 2 of 3 at T", waiting, raw, err)
+	}
+	want := "pending — retrying: attempt 2 of 3 at " + localClock(until)
+	if got := openActivity(t, p, s, "later", id); !strings.HasPrefix(got.Row, want) || got.Title != raw || got.Detail != want {
+		p.fatalf(t, "the retried invocation shows %+v, want %q (titled %q) in its row and its details", got, want, raw)
+	}
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}
+
 // testBrowserReplayWarnings: a replay run's warnings (a strip prefix no
 // recorded path starts with, so each path went whole) show on its page
 // and beside its state in the list of runs. The API and the command said

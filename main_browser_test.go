@@ -429,6 +429,7 @@ func TestBrowser(t *testing.T) {
 		{"CircuitUntilPasses", testBrowserCircuitUntilPasses},
 		{"ActivityWaiting", testBrowserActivityWaiting},
 		{"ActivityThrottled", testBrowserActivityThrottled},
+		{"ActivityRetrying", testBrowserActivityRetrying},
 		{"ReplayWarnings", testBrowserReplayWarnings},
 		{"WebhooksListFollows", testBrowserWebhooksListFollows},
 		{"WebhookPageFollows", testBrowserWebhookPageFollows},

@@ -51,16 +51,16 @@ type Invocation struct {
 	// NextAt is when the next attempt is due, while the invocation is
 	// queued.
 	NextAt *time.Time `json:"next_attempt_at,omitempty"`
-	// Waiting says what holds a queued invocation back beyond its
-	// next_attempt_at, while something does: its webhook is inactive, the
-	// config no longer defines it, its circuit is open, or its rate limit
-	// is used up. It is worked out when the invocation is shown, never
-	// stored.
+	// Waiting says what a queued invocation waits for, while it waits for
+	// something: its webhook is inactive, the config no longer defines
+	// it, its circuit is open, its rate limit is used up, or it is a
+	// retry waiting for its next_attempt_at ("retrying: attempt 2 of 4 at
+	// T"). It is worked out when the invocation is shown, never stored.
 	Waiting string `json:"waiting,omitempty"`
 	// WaitingUntil is when what Waiting names ends by itself (the open
-	// circuit's cool-down, the rate limit's next token), when it does:
-	// the time that ends Waiting's text, for a client that shows it in
-	// its own form.
+	// circuit's cool-down, the rate limit's next token, the retry's
+	// time), when it does: the time that ends Waiting's text, for a
+	// client that shows it in its own form.
 	WaitingUntil *time.Time `json:"waiting_until,omitempty"`
 	// Request (the rendered request, without auth and signature headers)
 	// and History are filled by GET /api/invocations/{id}.

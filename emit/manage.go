@@ -527,6 +527,20 @@ func (e *Emitter) waitingFor(inv *Invocation, now time.Time) (string, *time.Time
 	if why != "" {
 		return why, &until
 	}
+	// A retry waits for its backoff: which attempt it is, of how many the
+	// retry policy makes (counted since the last redelivery, as the
+	// policy counts them).
+	if inv.Attempts > 0 && inv.nextAt.After(now) {
+		n := inv.Attempts + 1 - inv.retryBase
+		// A policy lowered since the retry was planned still lets it go.
+		most := max(int(w.Retry.withDefaults().MaxAttempts), n)
+		of := fmt.Sprintf("attempt %d of %d", n, most)
+		if inv.retryBase > 0 {
+			of = fmt.Sprintf("attempt %d of %d since the redelivery (%d in all)", n, most, inv.Attempts+1)
+		}
+		at := inv.nextAt
+		return "retrying: " + of + " at " + at.Format(time.RFC3339), &at
+	}
 	return "", nil
 }
 

@@ -2,7 +2,9 @@ package emit
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -93,13 +95,14 @@ func TestInvocationWaiting(t *testing.T) {
 	for _, q := range queued.Invocations {
 		ids[q.WebhookID] = q.ID
 	}
-	// Both fail once and wait for their retry, which nothing holds back.
+	// Both fail once and wait for their retry.
 	for hook, id := range ids {
+		var inv apiInvocation
 		waitFor(t, hook+"'s retry to be queued", func() bool {
-			inv, _ := getInvocation(t, c, hook, id)
+			inv, _ = getInvocation(t, c, hook, id)
 			return inv.Attempts == 1 && inv.NextAt != nil && inv.NextAt.After(te.clock.Now())
 		})
-		checkWaiting(t, c, hook, id, "")
+		checkWaiting(t, c, hook, id, "retrying: attempt 2 of 10 at "+inv.NextAt.Format(time.RFC3339))
 	}
 
 	// Inactive: the retry, due now, waits for the webhook.
@@ -117,11 +120,12 @@ func TestInvocationWaiting(t *testing.T) {
 	if code, raw := c.do("PATCH", "/api/webhooks/api", `{"status": "active"}`, nil); code != 200 {
 		t.Fatalf("PATCH active: %d %s", code, raw)
 	}
-	checkWaiting(t, c, "api", ids["api"], "")
+	var inv apiInvocation
 	waitFor(t, "the retry once active", func() bool {
-		inv, _ := getInvocation(t, c, "api", ids["api"])
-		return inv.Attempts >= 2
+		inv, _ = getInvocation(t, c, "api", ids["api"])
+		return inv.Attempts == 2 && inv.NextAt != nil && inv.NextAt.After(te.clock.Now())
 	})
+	checkWaiting(t, c, "api", ids["api"], "retrying: attempt 3 of 10 at "+inv.NextAt.Format(time.RFC3339))
 
 	// Removed from the config: its invocations wait (for a minute) for it
 	// to come back.
@@ -129,7 +133,12 @@ func TestInvocationWaiting(t *testing.T) {
 	te.setConfig(other)
 	checkWaiting(t, c, "cfg", ids["cfg"], "the webhook is not in the config")
 	te.setConfig(hookYAML("cfg", s.URL, "retry: {statuses: [500], max_attempts: 10}"))
-	checkWaiting(t, c, "cfg", ids["cfg"], "")
+	// Back in the config, it waits for its retry alone.
+	waitFor(t, "cfg's retry to be queued", func() bool {
+		inv, _ = getInvocation(t, c, "cfg", ids["cfg"])
+		return inv.NextAt != nil && inv.NextAt.After(te.clock.Now())
+	})
+	checkWaiting(t, c, "cfg", ids["cfg"], fmt.Sprintf("retrying: attempt %d of 10 at %s", inv.Attempts+1, inv.NextAt.Format(time.RFC3339)))
 }
 
 // TestCircuitUntil shows until when a webhook's circuit is open, in GET
@@ -222,6 +231,42 @@ func TestCircuitUntil(t *testing.T) {
 		t.Errorf("after the probe: GET %+v, list %+v; want closed, no circuit_until", one, listed)
 	}
 	checkWaiting(t, c, "hook", held, "")
+}
+
+// TestRetryWaiting: an invocation waiting for its retry says which attempt
+// comes (of how many the policy makes, since the last redelivery) and
+// when, with that time as waiting_until: it showed a bare pending.
+func TestRetryWaiting(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(500))
+	te := newEnv(t, hookYAML("hook", s.URL, "retry: {statuses: [500], max_attempts: 2}"), nil)
+	c := te.api()
+	var queued EventsResponse
+	if code, raw := c.do("POST", "/api/events", `{"type": "test.x"}`, &queued); code != 202 || len(queued.Invocations) != 1 {
+		t.Fatalf("events: %d %s", code, raw)
+	}
+	id := queued.Invocations[0].ID
+	retried := func(attempts int) apiInvocation {
+		t.Helper()
+		var inv apiInvocation
+		waitFor(t, "the retry after attempt "+strconv.Itoa(attempts), func() bool {
+			inv, _ = getInvocation(t, c, "hook", id)
+			return inv.Attempts == attempts && inv.NextAt != nil && inv.NextAt.After(te.clock.Now())
+		})
+		return inv
+	}
+	inv := retried(1)
+	checkWaiting(t, c, "hook", id, "retrying: attempt 2 of 2 at "+inv.NextAt.Format(time.RFC3339))
+	te.clock.Set(*inv.NextAt)
+	te.waitCount("hook", InvocationServerError, 1)
+	checkWaiting(t, c, "hook", id, "")
+
+	// Redelivered, it counts its attempts again.
+	if code, raw := c.do("POST", "/api/invocations/"+id+"/retry", nil, nil); code != 202 {
+		t.Fatalf("redeliver: %d %s", code, raw)
+	}
+	inv = retried(3)
+	checkWaiting(t, c, "hook", id, "retrying: attempt 2 of 2 since the redelivery (4 in all) at "+inv.NextAt.Format(time.RFC3339))
 }
 
 // TestRateLimitWaiting: an invocation held back by its webhook's rate

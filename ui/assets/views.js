@@ -42,12 +42,13 @@ function circuitBadge(circuit, until) {
     `circuit ${circuit.replace('_', ' ')}`, circuit === 'open' && until ? [' until ', untilTime(until)] : null);
 }
 
-// waitingText shows an invocation's waiting (what holds it back: "the
-// webhook is inactive", "the circuit is open until T"), T as untilTime of
-// the API's waiting_until.
+// waitingText shows an invocation's waiting (what it waits for: "the
+// webhook is inactive", "the circuit is open until T", "retrying: attempt
+// 2 of 4 at T"); a text with a waiting_until ends with that time, T,
+// shown as untilTime of the API's waiting_until.
 function waitingText(waiting, until) {
-  const i = waiting.lastIndexOf(' until ');
-  return until && i >= 0 ? [waiting.slice(0, i + ' until '.length), untilTime(until)] : waiting;
+  const i = waiting.lastIndexOf(' ');
+  return until && i >= 0 ? [waiting.slice(0, i + 1), untilTime(until)] : waiting;
 }
 
 // defKey is what a webhook's form was drawn from (GET's webhook, or the
