@@ -740,19 +740,22 @@ func TestSendDataErrorSaysWhere(t *testing.T) {
 	}
 }
 
-// TestSendSaysWhatFailedAtOnce: an invocation refused as it is made (a
+// TestSendSaysWhatFailedUnsent: an invocation refused as it is made (a
 // payload over the webhook's max_payload) is named on stderr with its
-// reason, and send fails when every one was: it exited 0 saying nothing,
-// the reason only in the JSON's error fields.
-func TestSendSaysWhatFailedAtOnce(t *testing.T) {
+// reason, in plain words, and send fails when every one was: it exited 0
+// saying nothing, the reason only in the JSON's error fields; then it
+// said the invocation "is failed at once", and "every invocation (1)".
+func TestSendSaysWhatFailedUnsent(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "hooklab.yaml")
 	cfg := `webhooks:
   - {id: tiny, endpoint: "http://127.0.0.1:9/tiny", max_payload: 64B}
   - {id: roomy, endpoint: "http://127.0.0.1:9/roomy"}
+  - {id: small, endpoint: "http://127.0.0.1:9/small", max_payload: 64B}
 subscriptions:
-  - {webhook: tiny, events: [a.b, c.d]}
+  - {webhook: tiny, events: [a.b, c.d, e.f]}
   - {webhook: roomy, events: [c.d]}
+  - {webhook: small, events: [e.f]}
 `
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -761,11 +764,11 @@ subscriptions:
 	data := `{"text":"` + strings.Repeat("x", 200) + `"}`
 	var out, errOut syncBuffer
 	err := run(context.Background(), []string{"send", "a.b", "--server", s.UI, "--data", data}, func(string) string { return "" }, &out, &errOut)
-	if err == nil || !strings.Contains(err.Error(), "every invocation (1) failed at once") {
-		t.Errorf("send whose only invocation failed at once: err %v, want it to say every invocation failed", err)
+	if want := "send: nothing was sent: the only invocation failed before it was sent; see above"; err == nil || err.Error() != want {
+		t.Errorf("send whose only invocation failed unsent: err %v, want %q", err, want)
 	}
-	if msg := errOut.String(); !strings.Contains(msg, "of webhook tiny is failed at once") || !strings.Contains(msg, "max_payload") {
-		t.Errorf("stderr %q: want the invocation named with its reason", msg)
+	if msg := errOut.String(); !strings.Contains(msg, "of webhook tiny failed before it was sent: ") || !strings.Contains(msg, "max_payload") {
+		t.Errorf("stderr %q: want the invocation named, failed before it was sent, with its reason", msg)
 	}
 	if !strings.Contains(out.String(), `"invocations"`) {
 		t.Errorf("stdout %q: want the answer as JSON still", out.String())
@@ -776,8 +779,18 @@ subscriptions:
 	if err := run(context.Background(), []string{"send", "c.d", "--server", s.UI, "--data", data}, func(string) string { return "" }, &out2, &errOut2); err != nil {
 		t.Errorf("send with one invocation queued: %v", err)
 	}
-	if msg := errOut2.String(); !strings.Contains(msg, "of webhook tiny is failed at once") || strings.Contains(msg, "roomy") {
+	if msg := errOut2.String(); !strings.Contains(msg, "of webhook tiny failed before it was sent: ") || strings.Contains(msg, "roomy") {
 		t.Errorf("stderr %q: want tiny's invocation named, roomy's not", msg)
+	}
+
+	// Two, both refused.
+	var out3, errOut3 syncBuffer
+	err = run(context.Background(), []string{"send", "e.f", "--server", s.UI, "--data", data}, func(string) string { return "" }, &out3, &errOut3)
+	if want := "send: nothing was sent: all 2 invocations failed before they were sent; see above"; err == nil || err.Error() != want {
+		t.Errorf("send whose two invocations failed unsent: err %v, want %q", err, want)
+	}
+	if n := strings.Count(errOut3.String(), "failed before it was sent: "); n != 2 {
+		t.Errorf("stderr %q: want both invocations named", errOut3.String())
 	}
 }
 

@@ -1817,14 +1817,14 @@ Flags:
 		// Inactive webhooks are not invoked: the one subscribed may be.
 		fmt.Fprintf(stderr, "hooklab send: nothing was queued: no active webhook is subscribed to %s and no trigger of an active one fired (see GET %s/api/webhooks)\n", typ, strings.TrimSuffix(s, "/"))
 	}
-	// An invocation refused at once (a payload over max_payload, a
-	// template that failed) is final already: say so, and fail when
-	// nothing went out.
+	// An invocation refused as it was made (a payload over max_payload,
+	// a template that failed) is final already, never sent: say so, and
+	// fail when nothing will go out.
 	failed := 0
 	for _, q := range res.Invocations {
 		if q.Status == emit.InvocationFailed {
 			failed++
-			fmt.Fprintf(stderr, "hooklab send: invocation %s of webhook %s is %s at once: %s\n", q.ID, q.WebhookID, q.Status, q.Error)
+			fmt.Fprintf(stderr, "hooklab send: invocation %s of webhook %s failed before it was sent: %s\n", q.ID, q.WebhookID, q.Error)
 		}
 	}
 	enc := json.NewEncoder(stdout)
@@ -1832,8 +1832,11 @@ Flags:
 	if err := enc.Encode(res); err != nil {
 		return err
 	}
-	if failed > 0 && failed == len(res.Invocations) {
-		return fmt.Errorf("send: every invocation (%d) failed at once; see above", failed)
+	switch {
+	case failed == 1 && len(res.Invocations) == 1:
+		return errors.New("send: nothing was sent: the only invocation failed before it was sent; see above")
+	case failed > 0 && failed == len(res.Invocations):
+		return fmt.Errorf("send: nothing was sent: all %d invocations failed before they were sent; see above", failed)
 	}
 	return nil
 }
