@@ -523,8 +523,11 @@ subscriptions:
 // triggers, automations and top-level subscriptions with where each is
 // defined, for the UI's rules view, which showed only mocks and verify
 // rules; values from the environment show as their ${NAME}, and params,
-// data and conditions under secret-looking names as REDACTED. GET
-// /api/webhooks/{id} says what connects that webhook to events.
+// data and conditions under secret-looking names as REDACTED; conditions
+// as written (all and any lists of {path, op, value}), which showed in
+// the matcher's own form ("json": [...], "any": [{"json": [...]}], an
+// exists with a "value": true never written). GET /api/webhooks/{id}
+// says what connects that webhook to events.
 func TestEmitConfigAPI(t *testing.T) {
 	t.Parallel()
 	const token = "PLANTEDtrigger-tok-93a"
@@ -541,6 +544,10 @@ triggers:
       all:
         - {path: ticket.priority, op: eq, value: urgent}
         - {path: ticket.api_token, op: eq, value: literal-secret}
+        - {path: ticket.region, value: "${REGION}"}
+      any:
+        - {path: ticket.via, op: exists}
+        - {path: ticket.tags, op: in, value: [vip, gold]}
     notify:
       webhook: digest
       payload: '{"id": "{{ticket.id}}", "key": "${TOKEN}"}'
@@ -552,6 +559,8 @@ triggers:
 automations:
   - name: hourly-digest
     every: 1h
+    when:
+      all: [{path: digest.open, op: gt, value: 0}]
     data: {digest: {open: 3}, password: literal-secret}
     notify: {webhook: digest, payload: {open: "{{digest.open}}", api_key: literal-secret}}
 `
@@ -559,7 +568,7 @@ automations:
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := startServerEnv(t, map[string]string{"TOKEN": token}, "--memory", "--config", path)
+	s := startServerEnv(t, map[string]string{"TOKEN": token, "REGION": "eu-west-1"}, "--memory", "--config", path)
 	resp, raw := s.api(t, http.MethodGet, "/api/emit/config", nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /api/emit/config: %d %s", resp.StatusCode, raw)
@@ -584,6 +593,7 @@ automations:
 		} `json:"triggers"`
 		Automations []struct {
 			Name, Source, Schedule string
+			When                   any
 			Data                   map[string]any
 			Notify                 notify
 		} `json:"automations"`
@@ -607,14 +617,21 @@ automations:
 		tr.Notify.Webhook != "digest" || tr.Notify.Payload != `{"id": "{{ticket.id}}", "key": "${TOKEN}"}` {
 		t.Errorf("trigger %+v", tr)
 	}
-	if when, _ := json.Marshal(tr.When); !strings.Contains(string(when), `"urgent"`) || !strings.Contains(string(when), `"REDACTED"`) {
-		t.Errorf("trigger conditions %s: want the priority's and the token's REDACTED", when)
+	// As written, the token's value REDACTED and the environment's as
+	// its ${NAME} (json.Marshal sorts the keys).
+	wantWhen := `{"all":[{"op":"eq","path":"ticket.priority","value":"urgent"},{"op":"eq","path":"ticket.api_token","value":"REDACTED"},` +
+		`{"path":"ticket.region","value":"${REGION}"}],"any":[{"op":"exists","path":"ticket.via"},{"op":"in","path":"ticket.tags","value":["vip","gold"]}]}`
+	if when, _ := json.Marshal(tr.When); string(when) != wantWhen {
+		t.Errorf("trigger conditions\n%s\nwant\n%s", when, wantWhen)
 	}
 	if p := got.Triggers[1].Notify.Params; len(p) != 2 || p[0] != [2]string{"id", "{{ticket.id}}"} || p[1] != [2]string{"access_token", "REDACTED"} {
 		t.Errorf("trigger params %q", p)
 	}
 	a := got.Automations[0]
-	if a.Name != "hourly-digest" || a.Schedule != "1h" || a.Source != path+":23" || a.Data["password"] != "REDACTED" ||
+	if when, _ := json.Marshal(a.When); string(when) != `{"all":[{"op":"gt","path":"digest.open","value":0}]}` {
+		t.Errorf("automation conditions %s, want them as written", when)
+	}
+	if a.Name != "hourly-digest" || a.Schedule != "1h" || a.Source != path+":27" || a.Data["password"] != "REDACTED" ||
 		!strings.Contains(a.Notify.Payload, `"api_key":"REDACTED"`) || !strings.Contains(a.Notify.Payload, `{{digest.open}}`) {
 		t.Errorf("automation %+v", a)
 	}

@@ -36,6 +36,7 @@ type trigger struct {
 	where  string // file:line
 	events []string
 	cond   *rules.Matcher
+	when   json.RawMessage // its all and any as written, for Connections
 	notify notify
 }
 
@@ -47,6 +48,7 @@ type automation struct {
 	cron   *cronSpec
 	spec   string // as written, to keep state across reloads
 	cond   *rules.Matcher
+	when   json.RawMessage // its all and any as written, for Connections
 	data   json.RawMessage
 	notify notify
 }
@@ -782,8 +784,10 @@ func (d *decoder) notify(n *yaml.Node, what string) (notify, map[string]*yaml.No
 	return nt, nodes
 }
 
-// when decodes a trigger's or automation's when: mapping.
-func (d *decoder) when(n *yaml.Node, what string, withEvent bool) (events []string, cond *rules.Matcher, eventNode *yaml.Node) {
+// when decodes a trigger's or automation's when: mapping. written is its
+// all and any as the file has them (the keys in its order, ${NAME}
+// expanded), as JSON; nil when it has neither.
+func (d *decoder) when(n *yaml.Node, what string, withEvent bool) (events []string, cond *rules.Matcher, written json.RawMessage, eventNode *yaml.Node) {
 	keys := []string{"all", "any"}
 	if withEvent {
 		keys = append(keys, "event")
@@ -808,7 +812,23 @@ func (d *decoder) when(n *yaml.Node, what string, withEvent bool) (events []stri
 	if rn := resolve(n); rn != nil {
 		cond = d.whenCond(all, anyList, rn)
 	}
-	return events, cond, eventNode
+	if cond != nil {
+		// The matcher's own form (json:, any: [{json: ...}]) is not what
+		// was written. Its errors were reported as the matcher was made.
+		v := map[string]any{}
+		for _, c := range []struct {
+			key string
+			n   *yaml.Node
+		}{{"all", all}, {"any", anyList}} {
+			if c.n != nil {
+				if x, err := rules.DecodeValue(c.n, d.file, "when "+c.key, d.getenv); err == nil {
+					v[c.key] = x
+				}
+			}
+		}
+		written = orderedJSON(nil, n, v)
+	}
+	return events, cond, written, eventNode
 }
 
 // decodeConfig decodes and checks the emit sections of cfg. lookup finds a
@@ -980,7 +1000,7 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 			d.errorf(item, "%s: when is required, with at least an event type", label)
 		} else {
 			var evNode *yaml.Node
-			t.events, t.cond, evNode = d.when(whenNode, label, true)
+			t.events, t.cond, t.when, evNode = d.when(whenNode, label, true)
 			if evNode == nil || len(t.events) == 0 {
 				d.errorf(whenNode, "%s: when.event is required (an event type or a glob such as ticket.*)", label)
 			}
@@ -1034,7 +1054,7 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 					d.errorf(p.val, "automation every: want a duration such as 1h or a cron expression such as \"0 * * * *\": %v", err)
 				}
 			case "when":
-				_, a.cond, _ = d.when(p.val, "automation", false)
+				_, a.cond, a.when, _ = d.when(p.val, "automation", false)
 			case "data":
 				v := d.value(p.val, "automation data")
 				if _, ok := v.(map[string]any); !ok && v != nil {

@@ -26,7 +26,7 @@ type TriggerView struct {
 	Name   string     `json:"name"`
 	Source string     `json:"source"` // file:line
 	Events []string   `json:"events"`
-	When   any        `json:"when,omitempty"` // its conditions beyond the event type
+	When   any        `json:"when,omitempty"` // its conditions beyond the event type, all and any as written
 	Notify NotifyView `json:"notify"`
 }
 
@@ -72,13 +72,13 @@ func (e *Emitter) Connections() Connections {
 	for _, t := range c.triggers {
 		out.Triggers = append(out.Triggers, TriggerView{
 			Name: t.name, Source: t.where, Events: t.events,
-			When: shownMatcher(t.cond, c.env, secret), Notify: shownNotify(&t.notify, c.env, secret),
+			When: shownWhen(t.when, c.env, secret), Notify: shownNotify(&t.notify, c.env, secret),
 		})
 	}
 	for _, a := range c.automations {
 		v := AutomationView{
 			Name: a.name, Source: a.where, Schedule: c.env.Scrub(a.spec),
-			When: shownMatcher(a.cond, c.env, secret), Notify: shownNotify(&a.notify, c.env, secret),
+			When: shownWhen(a.when, c.env, secret), Notify: shownNotify(&a.notify, c.env, secret),
 		}
 		if string(a.data) != "{}" {
 			v.Data, _ = shownJSON(a.data, c.env, secret)
@@ -143,16 +143,13 @@ func shownNotify(n *notify, env *rules.EnvSeen, secret func(string) bool) Notify
 	return v
 }
 
-// shownMatcher returns m as JSON values, redacted; nil for none.
-func shownMatcher(m *rules.Matcher, env *rules.EnvSeen, secret func(string) bool) any {
-	if m == nil {
+// shownWhen returns the conditions of a when: (all and any, as written)
+// as JSON values, redacted; nil for none.
+func shownWhen(written json.RawMessage, env *rules.EnvSeen, secret func(string) bool) any {
+	if len(written) == 0 {
 		return nil
 	}
-	b, err := json.Marshal(m)
-	if err != nil || string(b) == "{}" {
-		return nil
-	}
-	shown, _ := shownJSON(b, env, secret)
+	shown, _ := shownJSON(written, env, secret)
 	return shown
 }
 
