@@ -292,8 +292,22 @@ func (e *Emitter) handleRotateSecret(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emitter) handleTest(w http.ResponseWriter, r *http.Request) {
+	var raw json.RawMessage
+	if err := decodeBody(r, &raw, maxDefinitionBody); err != nil {
+		e.writeError(w, r, err)
+		return
+	}
+	if len(raw) == 0 {
+		raw = json.RawMessage(`{}`)
+	}
+	// Zendesk's shape too: {"request": {"endpoint", "http_method", ...}}.
+	body, err := testRequestOf(raw, r.PathValue("id") != "")
+	if err != nil {
+		e.writeError(w, r, fieldError(err))
+		return
+	}
 	var tr TestRequest
-	if err := decodeBody(r, &tr, maxDefinitionBody); err != nil {
+	if err := fieldError(inspect.DecodeJSONBody(body, &tr)); err != nil {
 		e.writeError(w, r, err)
 		return
 	}

@@ -1395,3 +1395,72 @@ func TestTestSendParamsInOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestTestSendZendeskShape: a test send written as Zendesk's Test Webhook
+// API takes it, {"request": {"endpoint", "http_method", "request_format",
+// "authentication", "payload", "params", "headers"}}, tests that
+// definition as hooklab's {"webhook": ..., "payload": ...} does; it was
+// refused ("unknown field request"). A saved webhook's test takes the
+// request's payload, params and headers, and refuses one that describes
+// a webhook.
+func TestTestSendZendeskShape(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	te := newEnv(t, hookYAML("saved", s.URL+"/saved", ""), nil)
+	c := te.api()
+	var res TestResult
+	code, raw := c.do("POST", "/api/webhooks/test", `{"request": {"endpoint": "`+s.URL+`/zd", "http_method": "POST", "request_format": "json",
+		"authentication": {"type": "bearer_token", "data": {"token": "zd-token-42"}, "add_position": "header"},
+		"payload": "{\"ticket\": {\"id\": 7}}", "headers": [{"key": "X-Team", "value": "support"}]}}`, &res)
+	if code != 200 || res.Outcome != InvocationSuccess || res.Response == nil || res.Response.Status != 200 {
+		t.Fatalf("Zendesk-shaped test send: %d %s", code, raw)
+	}
+	last := s.got()[len(s.got())-1]
+	if last.Method != "POST" || last.URL != "/zd" || string(last.Body) != `{"ticket": {"id": 7}}` ||
+		last.Header.Get("Authorization") != "Bearer zd-token-42" || last.Header.Get("X-Team") != "support" {
+		t.Errorf("the receiver got %s %s %q with %v", last.Method, last.URL, last.Body, last.Header)
+	}
+	// Signed as Zendesk signs its test requests, and the token redacted
+	// in the answer.
+	if ok, why := rules.VerifySignature(rules.SchemeZendesk, TestSecret, last.Header, last.Body, te.clock.Now(), 0); !ok {
+		t.Errorf("signature: %s", why)
+	}
+	if strings.Contains(raw, "zd-token-42") {
+		t.Errorf("the answer shows the token: %s", raw)
+	}
+
+	// A GET with Zendesk's params list.
+	code, raw = c.do("POST", "/api/webhooks/test", `{"request": {"endpoint": "`+s.URL+`/lookup", "http_method": "GET", "request_format": "json",
+		"params": [{"key": "id", "value": "7"}, {"key": "tag", "value": "vip"}, {"key": "tag", "value": "gold"}]}}`, &res)
+	if last := s.got()[len(s.got())-1]; code != 200 || last.Method != "GET" || last.URL != "/lookup?id=7&tag=vip&tag=gold" {
+		t.Errorf("Zendesk-shaped GET test send: %d %s; the receiver got %s %s", code, raw, last.Method, last.URL)
+	}
+
+	// A saved webhook's test takes what to send from request.
+	code, raw = c.do("POST", "/api/webhooks/saved/test", `{"request": {"payload": "{\"hi\": 1}"}}`, &res)
+	if last := s.got()[len(s.got())-1]; code != 200 || last.URL != "/saved" || string(last.Body) != `{"hi": 1}` {
+		t.Errorf("saved webhook's test with a request: %d %s; the receiver got %s %q", code, raw, last.URL, last.Body)
+	}
+
+	sent := len(s.got())
+	for _, tc := range []struct{ name, path, body, field, msg string }{
+		{"saved webhook redefined", "/api/webhooks/saved/test", `{"request": {"endpoint": "` + s.URL + `/elsewhere"}}`, "request.endpoint", "tested as it is"},
+		{"both shapes", "/api/webhooks/test", `{"request": {"endpoint": "` + s.URL + `"}, "payload": "x"}`, "request", "not both"},
+		{"unknown field", "/api/webhooks/test", `{"request": {"endpoint": "` + s.URL + `", "verb": "POST"}}`, "request.verb", "http_method"},
+		{"not an object", "/api/webhooks/test", `{"request": "` + s.URL + `"}`, "request", `"http_method"`},
+		{"bad key/value", "/api/webhooks/test", `{"request": {"endpoint": "` + s.URL + `", "headers": [{"key": "X-A", "value": 1}]}}`, "request.headers", "both strings"},
+		{"bad authentication", "/api/webhooks/test", `{"request": {"endpoint": "` + s.URL + `", "authentication": {"type": "bearer_token", "data": {"token": "t"}, "add_position": "body"}}}`,
+			"request.authentication.add_position", `only "header"`},
+	} {
+		var verr struct {
+			Errors []FieldError `json:"errors"`
+		}
+		code, raw := c.do("POST", tc.path, tc.body, &verr)
+		if code != 400 || !slices.ContainsFunc(verr.Errors, func(fe FieldError) bool { return fe.Field == tc.field && strings.Contains(fe.Msg, tc.msg) }) {
+			t.Errorf("%s: %d %s, want 400 on %s saying %q", tc.name, code, raw, tc.field, tc.msg)
+		}
+	}
+	if len(s.got()) != sent {
+		t.Errorf("refused test sends reached the receiver: %d requests, want %d", len(s.got()), sent)
+	}
+}

@@ -748,7 +748,8 @@ func (e *Emitter) RedeliverRange(ctx context.Context, q RedeliverQuery) ([]strin
 // webhooks, or form the body of form_encoded ones, in the order given.
 // Headers add to (or override) the custom headers, under the same rules.
 // Webhook is an unsaved definition, for POST /api/webhooks/test only; it
-// is signed with TestSecret.
+// is signed with TestSecret. The API takes Zendesk's shape of a test
+// send too (see testRequestOf).
 type TestRequest struct {
 	Webhook *Webhook          `json:"webhook,omitempty"`
 	Payload json.RawMessage   `json:"payload,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/hooklab/hooklab/inspect"
@@ -193,3 +194,108 @@ func definitionOf(body []byte) ([]byte, error) {
 // inputError is a value of the definition that does not fit, naming its
 // field, answered as the webhook's validation errors are.
 func inputError(field, msg string) error { return &inspect.InputError{Field: field, Msg: msg} }
+
+// zendeskTestKeys are the fields of Zendesk's Test Webhook request
+// ({"request": {...}}) that describe the webhook; the others
+// (zendeskTestSendKeys) what to send.
+var (
+	zendeskTestKeys     = []string{"endpoint", "http_method", "request_format", "authentication", "custom_headers"}
+	zendeskTestSendKeys = []string{"payload", "params", "headers"}
+)
+
+// testRequestOf rewrites the body of a test send written as Zendesk's
+// Test Webhook API takes it, {"request": {"endpoint", "http_method",
+// "request_format", "authentication", "payload", ...}}, into hooklab's
+// TestRequest: the webhook's fields go in webhook (see fromZendeskShape),
+// payload, params and headers stay, and params and headers given as
+// Zendesk lists them, [{"key": ..., "value": ...}], become hooklab's
+// pairs and object. saved says the test is of a saved webhook, which is
+// tested as it is: a request that describes a webhook is refused there.
+// A body without request comes back unchanged.
+func testRequestOf(body []byte, saved bool) ([]byte, error) {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil {
+		return body, nil
+	}
+	zr, ok := top["request"]
+	if !ok {
+		return body, nil
+	}
+	if len(top) > 1 {
+		return nil, inputError("request", "request is a test send as Zendesk writes it; give it alone, or hooklab's webhook, payload, params and headers, not both")
+	}
+	var req map[string]json.RawMessage
+	if err := json.Unmarshal(zr, &req); err != nil || req == nil {
+		return nil, inputError("request", `want an object such as {"endpoint": "https://example.com/hook", "http_method": "POST", "request_format": "json", "payload": "{\"a\": 1}"}`)
+	}
+	out := map[string]json.RawMessage{}
+	def := map[string]json.RawMessage{}
+	for _, k := range sortedKeys(req) {
+		v := req[k]
+		switch {
+		case slices.Contains(zendeskTestKeys, k):
+			if saved {
+				return nil, inputError("request."+k, "a saved webhook is tested as it is; give only "+strings.Join(zendeskTestSendKeys, ", ")+
+					" (what to send), or the whole definition to POST /api/webhooks/test")
+			}
+			def[k] = v
+		case k == "params" || k == "headers":
+			conv, err := fromKeyValues(v, k == "headers")
+			if err != nil {
+				return nil, inputError("request."+k, err.Error())
+			}
+			out[k] = conv
+		case k == "payload":
+			out[k] = v
+		default:
+			return nil, inputError("request."+k, "unknown field; a test send's request takes "+strings.Join(append(slices.Clone(zendeskTestKeys), zendeskTestSendKeys...), ", "))
+		}
+	}
+	if len(def) > 0 {
+		d, err := json.Marshal(def)
+		if err != nil {
+			return nil, err
+		}
+		if out["webhook"], err = fromZendeskShape(d); err != nil {
+			var ie *inspect.InputError
+			if errors.As(err, &ie) {
+				return nil, inputError("request."+ie.Field, ie.Msg)
+			}
+			return nil, err
+		}
+	}
+	return json.Marshal(out)
+}
+
+// fromKeyValues rewrites Zendesk's [{"key": "id", "value": "7"}] as
+// hooklab's params ([["id", "7"]]) or, for headers, its object ({"id":
+// "7"}, where a name given twice is refused). Any other value comes back
+// unchanged, for TestRequest's own decoding to judge.
+func fromKeyValues(raw json.RawMessage, headers bool) (json.RawMessage, error) {
+	var list []map[string]json.RawMessage
+	if json.Unmarshal(raw, &list) != nil || len(list) == 0 {
+		return raw, nil
+	}
+	pairs := make([][2]string, 0, len(list))
+	for i, kv := range list {
+		if _, ok := kv["key"]; !ok {
+			return raw, nil // not Zendesk's form
+		}
+		var p [2]string
+		if len(kv) != 2 || json.Unmarshal(kv["key"], &p[0]) != nil || json.Unmarshal(kv["value"], &p[1]) != nil {
+			return nil, fmt.Errorf(`item %d: want {"key": "name", "value": "text"}, both strings`, i)
+		}
+		pairs = append(pairs, p)
+	}
+	if !headers {
+		return json.Marshal(pairs)
+	}
+	m := map[string]string{}
+	for _, p := range pairs {
+		if _, twice := m[p[0]]; twice {
+			return nil, fmt.Errorf("header %s is given twice", p[0])
+		}
+		m[p[0]] = p[1]
+	}
+	return json.Marshal(m)
+}
