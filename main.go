@@ -612,9 +612,9 @@ Flags:
 	// listener opens before anything is served, so a taken port fails fast.
 	for _, spec := range o.proxies {
 		listen, up, ok := strings.Cut(spec, "=")
-		u, valid := proxy.ParseUpstream(up)
-		if ok && listen != "" && !strings.Contains(listen, "/") && !valid {
-			return badUsage("--proxy %q: the upstream must be an http or https URL with a host, such as 127.0.0.1:9000=http://127.0.0.1:3000", inspect.ShownURL(spec, inspect.QuerySecret(nil)))
+		u, upErr := proxy.ParseUpstream(up)
+		if ok && listen != "" && !strings.Contains(listen, "/") && upErr != nil {
+			return badUsage("--proxy %q: the upstream must be an http or https URL with a host, such as 127.0.0.1:9000=http://127.0.0.1:3000; %v", inspect.ShownURL(spec, inspect.QuerySecret(nil)), upErr)
 		}
 		if !ok || listen == "" || strings.Contains(listen, "/") {
 			// The spec may be an upstream URL alone, or split at an = in

@@ -1680,7 +1680,7 @@ func TestStartupErrors(t *testing.T) {
 	usageCases := map[string]bool{
 		"two proxies on one address": true, "empty data": true, "empty config": true, "empty auth": true, "empty auth, --auth= form": true, "bad size": true, "negative retain count": true, "no bins": true, "no body": true,
 		"negative shutdown timeout": true, "negative retain age": true, "retain age not a duration": true,
-		"proxy without a listen address": true, "proxy upstream not http, password redacted": true, "proxy upstream without a host": true, "proxy upstream port out of range": true, "secret header given with its value": true, "secret header empty": true,
+		"proxy without a listen address": true, "proxy upstream not http, password redacted": true, "proxy upstream without a host": true, "proxy upstream port out of range": true, "proxy upstream host not a host": true, "proxy upstream without a scheme": true, "secret header given with its value": true, "secret header empty": true,
 		"proxy without a listen address, password redacted": true, "mitm without a forward proxy": true,
 		"capture and ui on one address": true, "unknown flag": true,
 		"capture address without a port": true, "ui port out of range": true, "ui not an address": true,
@@ -1721,6 +1721,9 @@ func TestStartupErrors(t *testing.T) {
 		{"proxy upstream without a host", []string{"--memory", "--proxy", "127.0.0.1:0=http://"}, `--proxy "127.0.0.1:0=http://": the upstream must be an http or https URL with a host`},
 		// No connection can reach it: each request would answer 502.
 		{"proxy upstream port out of range", []string{"--memory", "--proxy", "127.0.0.1:0=http://127.0.0.1:99999"}, `--proxy "127.0.0.1:0=http://127.0.0.1:99999": the upstream must be an http or https URL with a host`},
+		// Go's URL parser takes "]" for a host: each request failed 502.
+		{"proxy upstream host not a host", []string{"--memory", "--proxy", "127.0.0.1:0=http://]:1"}, `--proxy "127.0.0.1:0=http://]:1": the upstream must be an http or https URL with a host, such as 127.0.0.1:9000=http://127.0.0.1:3000; its host "]" is neither a host name nor an IP address: it holds ']', which no host name may`},
+		{"proxy upstream without a scheme", []string{"--memory", "--proxy", "127.0.0.1:0=localhost:3000"}, `; it has no scheme: begin it with http:// or https://`},
 		{"proxy without a listen address, password redacted", []string{"--memory", "--proxy", "http://bob:PROXY-s3cret@127.0.0.1:3000/?a=b"}, `--proxy "http://bob:REDACTED@127.0.0.1:3000/?a=b": want LISTEN=UPSTREAM`},
 		{"mitm without a forward proxy", []string{"--memory", "--mitm"}, "--mitm decrypts through a forward proxy, and none runs"},
 		{"capture and ui on one address", []string{"--memory", "--capture", ui, "--ui", ui}, "--capture and --ui are both " + ui + ": give each its own address"},

@@ -2,14 +2,17 @@ package proxy
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 
@@ -493,32 +496,131 @@ func (d *decoder) route(n *yaml.Node, defaults route, s Spec) (route, bool) {
 }
 
 // ParseUpstream parses s as a proxy's upstream: an http or https URL with
-// a host, and a port a connection can have when it names one. ok is false
-// for any other (each request to it would fail).
-func ParseUpstream(s string) (u *url.URL, ok bool) {
+// a host (a host name or an IP address), and a port a connection can have
+// when it names one. Any other fails, each request to it would, with an
+// error saying what is wrong with it ("its host "]" is neither a host name
+// nor an IP address"); the error never quotes s, whose user info may hold
+// a password.
+func ParseUpstream(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
-	// A host name is required: http://:80 would dial whatever listens on
-	// this machine's port 80, which nobody writes on purpose.
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-		return nil, false
+	if !strings.Contains(s, "://") && (err != nil || u.Scheme != "http" && u.Scheme != "https") {
+		// 127.0.0.1:3000 does not parse, localhost:3000 reads as scheme
+		// localhost: each is a host written without its scheme.
+		return nil, errNoScheme
+	}
+	if err != nil {
+		var ue *url.Error
+		switch {
+		case strings.Contains(s, "@"):
+			// Go's reason may quote a part of the user info (a password
+			// with a / in it reads as a port).
+			return nil, errors.New("it does not parse as a URL")
+		case errors.As(err, &ue):
+			err = ue.Err // without the URL again
+		}
+		return nil, fmt.Errorf("it does not parse as a URL: %w", err)
+	}
+	if err := checkUpstream(u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+var errNoScheme = errors.New("it has no scheme: begin it with http:// or https://")
+
+// checkUpstream says what makes u no upstream a request can go to, or
+// returns nil.
+func checkUpstream(u *url.URL) error {
+	switch {
+	case u.Scheme == "":
+		return errNoScheme
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("its scheme %q is neither http nor https", u.Scheme)
+	case u.Opaque != "":
+		return fmt.Errorf("it has no host (%s: is not followed by //)", u.Scheme)
+	case u.Hostname() == "":
+		// http://:80 would dial whatever listens on this machine's port
+		// 80, which nobody writes on purpose.
+		return errors.New("it has no host")
+	}
+	if err := checkHost(u.Host); err != nil {
+		return err
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, false
+			return fmt.Errorf("its port %q is not a number from 1 to 65535", p)
 		}
 	}
-	return u, true
+	return nil
+}
+
+// checkHost says why host (host or host:port, as url.URL.Host holds it) is
+// neither a host name nor an IP address a connection can go to: Go's URL
+// parser takes "]", "a!b" and "h..x" for hosts, and each request to one
+// failed to resolve.
+func checkHost(host string) error {
+	name := host
+	if strings.HasPrefix(host, "[") {
+		end := strings.LastIndexByte(host, ']')
+		if end < 0 {
+			return fmt.Errorf("its host %q has no closing ]", host)
+		}
+		ip, _, _ := strings.Cut(host[1:end], "%") // a zone: fe80::1%en0
+		if a, err := netip.ParseAddr(ip); err != nil || !a.Is6() {
+			return fmt.Errorf("its host %q is not an IPv6 address, which alone goes in brackets", host[:end+1])
+		}
+		if rest := host[end+1:]; rest != "" && rest[0] != ':' {
+			return fmt.Errorf("its host %q has %q after the ]", host, rest)
+		}
+		return nil
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		name = host[:i]
+	}
+	if err := checkHostName(name); err != "" {
+		return fmt.Errorf("its host %q is neither a host name nor an IP address: %s", name, err)
+	}
+	return nil
+}
+
+// checkHostName says why name is not a host name (a name of the DNS, or
+// an IPv4 address: dot-separated labels of letters, digits, - and _, none
+// empty, starting or ending with -, or longer than 63 bytes; an
+// internationalized name's letters too), or returns "".
+func checkHostName(name string) string {
+	if len(name) > 253 {
+		return "it is longer than 253 bytes"
+	}
+	labels := strings.Split(strings.TrimSuffix(name, "."), ".")
+	for _, l := range labels {
+		switch {
+		case l == "":
+			return "it has an empty label (two dots, or a dot at the start)"
+		case len(l) > 63:
+			return "a label of it is longer than 63 bytes"
+		case l[0] == '-' || l[len(l)-1] == '-':
+			return fmt.Sprintf("its label %q starts or ends with -", l)
+		}
+		for _, r := range l {
+			if r == '-' || r == '_' || r >= 0x80 && unicode.IsPrint(r) && !unicode.IsSpace(r) ||
+				'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' {
+				continue
+			}
+			return fmt.Sprintf("it holds %q, which no host name may", r)
+		}
+	}
+	return ""
 }
 
 func (d *decoder) upstream(n *yaml.Node) *url.URL {
 	before := len(d.errs)
 	s := d.str(n, "upstream")
-	u, ok := ParseUpstream(s)
-	if !ok {
+	u, err := ParseUpstream(s)
+	if err != nil {
 		if len(d.errs) > before { // one error for one value (an unset ${NAME})
 			return &url.URL{Scheme: "http", Host: "invalid"}
 		}
-		d.errorf(n, "upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got %q", inspect.ShownURL(s, inspect.QuerySecret(nil)))
+		d.errorf(n, "upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got %q: %v", inspect.ShownURL(s, inspect.QuerySecret(nil)), err)
 		return &url.URL{Scheme: "http", Host: "invalid"}
 	}
 	return u

@@ -227,7 +227,18 @@ proxies:
   - name: api
     listen: 127.0.0.1:9000
     upstream: http://:3000
-`, []string{":5:15: upstream: want an http or https URL with a host"}},
+`, []string{":5:15: upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got \"http://:3000\": it has no host"}},
+		// Go's URL parser takes "]" and "a!b" for hosts: the config
+		// loaded, and each request the route took failed 502.
+		{"upstream host not a host", `
+proxies:
+  - name: api
+    listen: 127.0.0.1:9000
+    upstream: http://]:3000
+    routes:
+      - {path: /v2, upstream: "http://a!b/v2"}
+`, []string{`:5:15: upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got "http://]:3000": its host "]" is neither a host name nor an IP address: it holds ']'`,
+			`:7:31: upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got "http://a!b/v2": its host "a!b" is neither a host name nor an IP address: it holds '!'`}},
 		{"route problems", `
 proxies:
   - name: api

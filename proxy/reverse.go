@@ -349,8 +349,12 @@ func (p *Reverse) SetRoutes(routes []Route) error {
 		switch {
 		case p.forward && rt.Upstream != nil:
 			return fmt.Errorf("proxy %s: route %q: a forward proxy's routes have no upstream", p.opts.Name, rt.Prefix)
-		case !p.forward && (rt.Upstream == nil || (rt.Upstream.Scheme != "http" && rt.Upstream.Scheme != "https") || rt.Upstream.Host == ""):
+		case !p.forward && rt.Upstream == nil:
 			return fmt.Errorf("proxy %s: route %q: upstream must be an http or https URL with a host", p.opts.Name, rt.Prefix)
+		case !p.forward:
+			if err := checkUpstream(rt.Upstream); err != nil {
+				return fmt.Errorf("proxy %s: route %q: upstream must be an http or https URL with a host: %w", p.opts.Name, rt.Prefix, err)
+			}
 		}
 		if rt.FailRate < 0 || rt.FailRate > 1 {
 			return fmt.Errorf("proxy %s: route %q: fail rate %v is not between 0 and 1", p.opts.Name, rt.Prefix, rt.FailRate)
