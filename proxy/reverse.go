@@ -257,6 +257,9 @@ type flight struct {
 	// at ("http://127.0.0.1:9000"), for a Location given back in its
 	// terms; "" in forward mode or without a Host.
 	origin string
+	// clientURL is the URL of the client's request, against which it
+	// resolves a relative Location.
+	clientURL *url.URL
 }
 
 // NewReverse returns a reverse proxy over opts.Routes, longest prefix first.
@@ -886,6 +889,7 @@ func (b *replayBody) Close() error { return b.c.Close() }
 
 func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 	f := pr.In.Context().Value(ctxKey{}).(*flight)
+	f.clientURL = pr.In.URL
 	rt := f.route
 	out := pr.Out
 	// ReverseProxy drops query parameters url.ParseQuery cannot read
@@ -1012,7 +1016,7 @@ func (p *Reverse) modifyResponse(resp *http.Response) error {
 	f.ttfb = p.opts.Now().Sub(f.start)
 	rt := f.route
 	if loc := resp.Header.Get("Location"); loc != "" && f.origin != "" {
-		if to, ok := clientLocation(loc, resp.Request, rt, f.origin); ok && to != loc && p.routesBack(to, rt) {
+		if to, ok := clientLocation(loc, resp.Request, f.clientURL, rt, f.origin); ok && to != loc && p.routesBack(to, rt) {
 			resp.Header.Set("Location", to)
 			f.meta()["upstream_location"] = inspect.RedactURL(loc)
 		}
@@ -1054,25 +1058,30 @@ func (p *Reverse) modifyResponse(resp *http.Response) error {
 }
 
 // clientLocation gives loc, a Location an upstream answered out (the
-// request it answered), in the terms of the client that reached route rt
-// at origin, as nginx's proxy_redirect does by default. An upstream sent
-// its own Host builds its absolute redirects on it, and a client that
-// followed one would pass the proxy by, unrecorded. A path from the
-// root ("/login", as Go's http.Redirect, Express and Flask give) is on
-// the upstream too, and is given back as a path: a client that followed
-// it as it is would miss a stripped prefix, or go to another route. ok
-// is false for a Location to anywhere else (another host or scheme, one
-// relative to the request's path, a path outside the route's upstream
-// path), which goes as it is.
-func clientLocation(loc string, out *http.Request, rt *Route, origin string) (string, bool) {
+// request it answered), in the terms of the client whose request in
+// reached route rt at origin, as nginx's proxy_redirect does by default.
+// An upstream sent its own Host builds its absolute redirects on it, and
+// a client that followed one would pass the proxy by, unrecorded. A path
+// from the root ("/login", as Go's http.Redirect, Express and Flask give)
+// is on the upstream too, and is given back as a path: a client that
+// followed it as it is would miss a stripped prefix, or go to another
+// route. One relative to the request's path ("login", "../x") stays as it
+// is where the client, resolving it against its own URL, reaches what the
+// upstream meant; where it would not (a stripped prefix, or a base path,
+// climbed out of), it is given back as a path from the root. Dot segments
+// are resolved first: /base/../x is /x, outside a base /base. ok is false
+// for a Location to anywhere else (another host or scheme, a path no
+// request through rt reaches, such as one outside the route's upstream
+// path or its base path itself without the slash the proxy always sends
+// after it), which goes as it is.
+func clientLocation(loc string, out *http.Request, in *url.URL, rt *Route, origin string) (string, bool) {
 	u, err := url.Parse(loc)
-	if err != nil || u.User != nil || u.Opaque != "" {
+	if err != nil || u.User != nil || u.Opaque != "" || escapedDots(u.EscapedPath()) {
+		// %2e%2e is .. to a browser, a name to Go: what it points at
+		// depends on who follows it.
 		return "", false
 	}
 	rel := u.Scheme == "" && u.Host == ""
-	if rel && !strings.HasPrefix(u.Path, "/") {
-		return "", false
-	}
 	if u.Scheme == "" && u.Host != "" { // //host/path: the request's scheme
 		u.Scheme = out.URL.Scheme
 	}
@@ -1080,32 +1089,81 @@ func clientLocation(loc string, out *http.Request, rt *Route, origin string) (st
 		!sameHost(u.Host, out.URL.Host, u.Scheme) && !sameHost(u.Host, out.Host, u.Scheme)) {
 		return "", false
 	}
-	// The upstream's path is its own base, then the client's path (less
-	// the route's prefix when stripped): take the base off, put the
-	// prefix back.
-	esc := u.EscapedPath()
-	rest, ok := strings.CutPrefix(esc, strings.TrimSuffix(rt.Upstream.EscapedPath(), "/"))
-	if !ok || rest != "" && rest[0] != '/' {
+	// What the upstream meant, its dot segments resolved (as clients
+	// resolve them), and the path the client sends the proxy for it.
+	meant := out.URL.ResolveReference(u)
+	to, ok := clientPath(meant.EscapedPath(), rt)
+	if !ok {
 		return "", false
 	}
-	if rt.Strip && rt.Prefix != "/" {
-		rest = strings.TrimSuffix(rt.Prefix, "/") + rest
+	if rel && !strings.HasPrefix(u.Path, "/") {
+		if in != nil && in.ResolveReference(u).EscapedPath() == to {
+			return loc, true // the client reaches it as it is
+		}
 	}
-	if rest == "" {
-		rest = "/"
+	if rel && strings.HasPrefix(to, "//") {
+		return "", false // a path from the root would read as //host
 	}
+	c := *u
 	if !rel {
 		o, err := url.Parse(origin)
 		if err != nil {
 			return "", false
 		}
-		u.Scheme, u.Host = o.Scheme, o.Host
+		c.Scheme, c.Host = o.Scheme, o.Host
 	}
-	if u.Path, err = url.PathUnescape(rest); err != nil {
+	if c.Path, err = url.PathUnescape(to); err != nil {
 		return "", false
 	}
-	u.RawPath = rest
-	return u.String(), true
+	c.RawPath = to
+	return c.String(), true
+}
+
+// clientPath returns the path, escaped, that a client sends through route
+// rt for its upstream to get path up (escaped, its dot segments resolved),
+// and whether there is one. The proxy sends the upstream its base path
+// (less a trailing slash), then the client's path, which begins with a
+// slash (less a stripped prefix; the prefix alone, stripped, sends the base
+// as it is written).
+func clientPath(up string, rt *Route) (string, bool) {
+	base := rt.Upstream.EscapedPath()
+	b := strings.TrimSuffix(base, "/")
+	rest, ok := strings.CutPrefix(up, b)
+	if !ok {
+		return "", false
+	}
+	strip := rt.Strip && rt.Prefix != "/"
+	switch {
+	case rest == "" && b == "":
+		rest = "/" // the upstream's root, written without its slash
+	case rest == "":
+		// The base itself, without a slash after it: only a stripped
+		// prefix alone sends it, and only a base written so.
+		if !strip || strings.HasSuffix(base, "/") {
+			return "", false
+		}
+	case rest[0] != '/':
+		return "", false // /basement is not under /base
+	}
+	if strip {
+		rest = strings.TrimSuffix(rt.Prefix, "/") + rest
+	}
+	return rest, true
+}
+
+// escapedDots reports whether the escaped path p has a segment that a
+// browser takes for . or .. and Go's URL resolution does not (%2e, .%2E).
+func escapedDots(p string) bool {
+	if !strings.Contains(p, "%2") {
+		return false
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		switch strings.ToLower(seg) {
+		case "%2e", ".%2e", "%2e.", "%2e%2e":
+			return true
+		}
+	}
+	return false
 }
 
 // routesBack reports whether the proxy sends the path of to, a Location
