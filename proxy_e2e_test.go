@@ -376,9 +376,11 @@ func TestReverseProxyRefusesForeignHost(t *testing.T) {
 // TestProxyUpstreamSecretsShownRedacted: a proxy's upstream given with
 // user info and a secret-named query parameter is sent as it is (the
 // password as Basic auth, the query on every request), and printed with
-// both REDACTED on the startup line and in the log. The startup line
-// showed the upstream's ?access_token= as given (its password was
-// already REDACTED).
+// both REDACTED on the startup line and in the log, and its query's
+// secrets REDACTED in the exchange's meta.upstream, in the API and
+// exports. The startup line showed the upstream's ?access_token= as
+// given (its password was already REDACTED), and meta.upstream did until
+// it was recorded redacted.
 func TestProxyUpstreamSecretsShownRedacted(t *testing.T) {
 	t.Parallel()
 	type got struct{ auth, query string }
@@ -398,7 +400,24 @@ func TestProxyUpstreamSecretsShownRedacted(t *testing.T) {
 	if g, want := <-seen, (got{"Basic " + base64.StdEncoding.EncodeToString([]byte("bob:up-s3cret")), "access_token=up-tok&x=1"}); g != want {
 		t.Errorf("the upstream got %+v, want %+v", g, want)
 	}
-	s.api(t, "GET", "/api/exchanges/wait?source=proxy&after=00000000000000000000000000&timeout=10s", nil)
+	_, wb := s.api(t, "GET", "/api/exchanges/wait?source=proxy&after=00000000000000000000000000&timeout=10s", nil)
+	var e struct {
+		ID   string         `json:"id"`
+		Meta map[string]any `json:"meta"`
+	}
+	if err := json.Unmarshal(wb, &e); err != nil {
+		t.Fatalf("%v: %s", err, wb)
+	}
+	// Where the exchange went reads as the startup line shows it, in the
+	// exchange, the list, the export, revealed or not.
+	if want := up.URL + "/base/orders?access_token=REDACTED&x=1"; e.Meta["upstream"] != want {
+		t.Errorf("meta.upstream %v, want %s", e.Meta["upstream"], want)
+	}
+	for _, path := range []string{"/api/exchanges/" + e.ID, "/api/exchanges/" + e.ID + "?reveal=1", "/api/exchanges?source=proxy", "/api/export.har", "/api/export.har?keep_secrets=1"} {
+		if _, b := s.api(t, "GET", path, nil); strings.Contains(string(b), "up-tok") || strings.Contains(string(b), "up-s3cret") {
+			t.Errorf("GET %s shows the upstream's secrets: %s", path, b)
+		}
+	}
 	want := "/ -> " + strings.Replace(up.URL, "http://", "http://bob:REDACTED@", 1) + "/base?access_token=REDACTED&x=1 (bin proxy-"
 	if out := s.Stdout.String(); !strings.Contains(out, want) {
 		t.Errorf("startup lines do not show the upstream as %q:\n%s", want, out)

@@ -974,10 +974,36 @@ func (p *Reverse) rewrite(pr *httputil.ProxyRequest) {
 	for _, k := range rt.RemoveRequestHeaders {
 		out.Header.Del(k)
 	}
-	f.upstream = inspect.RedactURL(out.URL.String()) // recorded and shown in errors
-	if f.own {
-		f.upstream, _ = inspect.RedactQuery(f.upstream, inspect.QuerySecret(p.opts.SecretHeaders))
+	f.upstream = p.shownUpstream(out.URL, rt, f.own) // recorded and shown in errors
+}
+
+// shownUpstream is u, where a request through route rt went, as it is
+// recorded (meta.upstream) and shown in answers: with Redacted for its
+// password (user info a forward proxy's client sent) and for the values
+// of the secret-named query parameters of the route's upstream (?api_key=
+// as hooklab was given it, which SetURL puts before the client's own), as
+// the startup line shows them, and for a delivery of hooklab's own
+// webhook (own) for those of the whole query. The client's own query is
+// otherwise kept as it was sent: the recorded request shows it so.
+func (p *Reverse) shownUpstream(u *url.URL, rt *Route, own bool) string {
+	secret := inspect.QuerySecret(p.opts.SecretHeaders)
+	c := *u
+	if own {
+		return inspect.ShownURL(c.String(), secret)
 	}
+	q := ""
+	if !p.forward && rt.Upstream != nil {
+		q = rt.Upstream.RawQuery
+	}
+	if q != "" {
+		rest, ok := strings.CutPrefix(c.RawQuery, q)
+		if !ok {
+			return inspect.ShownURL(c.String(), secret) // not where SetURL puts it: all of it
+		}
+		shown, _ := inspect.RedactQuery("?"+q, secret)
+		c.RawQuery = shown[1:] + rest
+	}
+	return inspect.RedactURL(c.String())
 }
 
 // stripPrefix returns u's path after prefix (which the decoded path starts

@@ -1408,3 +1408,49 @@ func TestReverseUpstreamAnsweringTLSSaysSo(t *testing.T) {
 		})
 	}
 }
+
+// TestReverseRecordsUpstreamQuerySecretsRedacted: the secret-named query
+// values of a route's upstream (?api_key= as hooklab was given it) go to
+// the upstream on every request and read REDACTED where the URL a request
+// went to is recorded (meta.upstream) and answered (a 502's "upstream"),
+// as the startup line shows them; the client's own query is kept as it
+// was sent. meta.upstream held the upstream's api_key as given.
+func TestReverseRecordsUpstreamQuerySecretsRedacted(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.URL.RawQuery)
+	}))
+	defer up.Close()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close() // nothing listens there now
+	srv, rec := start(t, up.URL+"/base?api_key=UP-s3cret&x=1&Token=UP-tok", func(o *proxy.Options) {
+		o.Routes = append(o.Routes, proxy.Route{Prefix: "/dead", Upstream: mustURL(t, dead.URL+"/?access_token=DEAD-s3cret"), Strip: true})
+	})
+	resp, err := http.Get(srv.URL + "/orders?token=client-own&y=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := "api_key=UP-s3cret&x=1&Token=UP-tok&token=client-own&y=2"; string(b) != want {
+		t.Errorf("the upstream got ?%s, want ?%s", b, want)
+	}
+	ex := rec.next(t)
+	if got, want := ex.Meta["upstream"], up.URL+"/base/orders?api_key=REDACTED&x=1&Token=REDACTED&token=client-own&y=2"; got != want {
+		t.Errorf("meta.upstream %v, want %v", got, want)
+	}
+	resp, err = http.Get(srv.URL + "/dead/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	ex = rec.next(t)
+	want := dead.URL + "/x?access_token=REDACTED"
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(b), `"upstream":"`+want+`"`) {
+		t.Errorf("dead upstream: %d %s, want the upstream %s", resp.StatusCode, b, want)
+	}
+	if got := ex.Meta["upstream"]; got != want || strings.Contains(string(ex.Response.Body), "DEAD-s3cret") {
+		t.Errorf("dead upstream: meta.upstream %v, want %v; recorded answer %s", got, want, ex.Response.Body)
+	}
+}
