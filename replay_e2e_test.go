@@ -339,3 +339,80 @@ func TestReplayNothingSaysWhatMatchedNothing(t *testing.T) {
 		t.Errorf("replay of a HAR file without entries: %s", msg)
 	}
 }
+
+// TestReplayEmittedEndpointQuerySecretRedacted: replaying a delivery of a
+// webhook whose endpoint carries a secret in its query (?api_key=) sends
+// the value, and shows it REDACTED wherever the delivery's exchange does:
+// the command's output, the run's results in the API, and the replay's
+// exchange (revealed too, as it is recorded without it). They all showed
+// the endpoint's key.
+func TestReplayEmittedEndpointQuerySecretRedacted(t *testing.T) {
+	t.Parallel()
+	const secret = "RQSECRET456"
+	uris := make(chan string, 8)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		uris <- r.RequestURI
+	}))
+	defer sink.Close()
+	s := startServer(t, "--memory")
+	sentURI := "/hooks/q?api_key=" + secret + "&page=2"
+	s.mustPost(t, "/api/webhooks", `{"id": "rq", "endpoint": "`+sink.URL+sentURI+`"}`, http.StatusCreated)
+	test := s.mustPost(t, "/api/webhooks/rq/test", `{}`, http.StatusOK)
+	var tr struct {
+		ExchangeID string `json:"exchange_id"`
+	}
+	if err := json.Unmarshal(test, &tr); err != nil || tr.ExchangeID == "" {
+		t.Fatalf("test result %s: %v", test, err)
+	}
+	if u := <-uris; u != sentURI {
+		t.Fatalf("the test send went to %s", u)
+	}
+	noSecret := func(what string, b []byte) {
+		t.Helper()
+		if strings.Contains(string(b), secret) || !strings.Contains(string(b), "api_key=REDACTED") {
+			t.Errorf("%s does not show the endpoint's api_key REDACTED: %s", what, b)
+		}
+	}
+
+	for _, format := range []string{"-v", "--json"} {
+		var out, errOut syncBuffer
+		if err := run(context.Background(), []string{"replay", "--server", s.UI, "--bin", "rq", format},
+			func(string) string { return "" }, &out, &errOut); err != nil {
+			t.Fatalf("replay %s: %v\n%s", format, err, errOut.String())
+		}
+		if u := <-uris; u != sentURI {
+			t.Errorf("the replay went to %s, want %s", u, sentURI)
+		}
+		noSecret("hooklab replay "+format, []byte(out.String()+errOut.String()))
+	}
+
+	started := s.mustPost(t, "/api/replay", `{"ids": ["`+tr.ExchangeID+`"]}`, http.StatusAccepted)
+	var st struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(started, &st); err != nil {
+		t.Fatal(err)
+	}
+	if u := <-uris; u != sentURI {
+		t.Errorf("the API's replay went to %s, want %s", u, sentURI)
+	}
+	var runBody []byte
+	waitFor(t, func() bool {
+		_, runBody = s.api(t, "GET", "/api/replay/"+st.ID, nil)
+		return strings.Contains(string(runBody), `"state":"done"`)
+	}, "the run to end")
+	noSecret("GET /api/replay/{run}", runBody)
+
+	var l listAnswer
+	s.getJSON(t, "/api/exchanges?source=replay", &l)
+	if len(l.Exchanges) != 3 {
+		t.Fatalf("replay records: %+v", l.Exchanges)
+	}
+	_, b := s.api(t, "GET", "/api/exchanges?source=replay", nil)
+	noSecret("GET /api/exchanges", b)
+	for _, p := range []string{"/api/exchanges/" + l.Exchanges[0].ID, "/api/exchanges/" + l.Exchanges[0].ID + "?reveal=1", "/api/export.har?source=replay&keep_secrets=1"} {
+		_, b := s.api(t, "GET", p, nil)
+		noSecret(p, b)
+	}
+}

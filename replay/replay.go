@@ -586,13 +586,13 @@ func (r *runner) destination(ex *inspect.Exchange) (*url.URL, error) {
 		case errors.As(err, &ue):
 			err = ue.Err // without the URL again
 		}
-		return nil, fmt.Errorf("recorded URL %q cannot be sent: %w", inspect.RedactURL(ex.Request.URL), err)
+		return nil, fmt.Errorf("recorded URL %q cannot be sent: %w", r.shown(ex, ex.Request.URL), err)
 	}
 	if u.Host == "" && r.target == nil {
-		return nil, fmt.Errorf("recorded URL %q cannot be sent: give a target", inspect.RedactURL(ex.Request.URL))
+		return nil, fmt.Errorf("recorded URL %q cannot be sent: give a target", r.shown(ex, ex.Request.URL))
 	}
 	if err := numberSign(u, ex.Request.URL); err != nil {
-		return nil, fmt.Errorf("recorded URL %q cannot be sent: %w", inspect.RedactURL(ex.Request.URL), err)
+		return nil, fmt.Errorf("recorded URL %q cannot be sent: %w", r.shown(ex, ex.Request.URL), err)
 	}
 	if u.Scheme == "" {
 		u.Scheme = "http"
@@ -942,7 +942,7 @@ func setHeaders(hdrs, set inspect.Headers) inspect.Headers {
 
 // one replays ex and diffs the answer.
 func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
-	res := Result{Index: i, Original: ex.ID, Method: ex.Request.Method, URL: inspect.RedactURL(ex.Request.URL), RecordedStatus: ex.Status()}
+	res := Result{Index: i, Original: ex.ID, Method: ex.Request.Method, URL: r.shown(ex, ex.Request.URL), RecordedStatus: ex.Status()}
 	start := r.opts.Clock.Now()
 	rctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
@@ -952,8 +952,9 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 	if err == nil {
 		// The request goes with the target's user info (as basic auth);
 		// the result, shown in runs, events and output, without its
-		// password. One not sent names where it would have gone.
-		res.Method, res.URL = r.method(ex), inspect.RedactURL(rawURL(u))
+		// password (and an emitted one without its endpoint's secret
+		// query values). One not sent names where it would have gone.
+		res.Method, res.URL = r.method(ex), r.shown(ex, rawURL(u))
 		req, sentHdrs, err = r.prepare(rctx, ex, u)
 	}
 	if err != nil {
@@ -975,6 +976,9 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 			Headers: sentHdrs, Body: body, Size: int64(len(body)), TLS: req.URL.Scheme == "https",
 		},
 	}
+	// An emitted exchange's URL is its webhook's endpoint: the request
+	// goes with its secret query values, the record without them.
+	rec.Request.URL = r.recordedURL(ex, rec.Request.URL)
 	if rec.Bin == "" {
 		rec.Bin = ex.Bin
 	}
@@ -1004,6 +1008,9 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 	}
 	rec.Duration = r.opts.Clock.Now().Sub(start)
 	res.DurationMS = float64(rec.Duration.Microseconds()) / 1000
+	if heldRedacted(req.URL.RawQuery) && !errors.Is(err, inspect.ErrOwnAPI) {
+		res.Notes = append(res.Notes, fmt.Sprintf("the query went out holding %s, the placeholder recorded in place of a secret value (a replay of a delivery is recorded so: replay the delivery itself, or give --set-path with the query)", inspect.Redacted))
+	}
 	if len(redacted) > 0 && !errors.Is(err, inspect.ErrOwnAPI) { // refused: nothing went out
 		res.Redacted = redacted
 		res.Notes = append(res.Notes, fmt.Sprintf("%s went out as %s, the placeholder recorded in place of the secret (replay emitted webhooks with --resign, or give --set-header or --remove-header)",
@@ -1012,7 +1019,7 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 	if err != nil {
 		// Go writes a URL with an Opaque path without its host
 		// ("http:/a|b"): the error names the URL as sent.
-		rec.Error = strings.ReplaceAll(describeError(err, r.opts.Timeout), `"`+req.URL.String()+`"`, `"`+rawURL(req.URL)+`"`)
+		rec.Error = strings.ReplaceAll(describeError(err, r.opts.Timeout), `"`+req.URL.String()+`"`, `"`+r.recordedURL(ex, rawURL(req.URL))+`"`)
 		if errors.Is(err, inspect.ErrOwnAPI) {
 			if r.target != nil {
 				rec.Error += "; give another target"
@@ -1045,6 +1052,36 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 		}
 	}
 	return res
+}
+
+// shown is rawURL, where ex goes, as a run's results, errors and events
+// show it: without the password of its user info, and for an exchange
+// hooklab emitted (whose URL is its webhook's endpoint, ?api_key= and
+// all) without the values of its secret-named query parameters, as the
+// exchange API shows the delivery's.
+func (r *runner) shown(ex *inspect.Exchange, rawURL string) string {
+	return inspect.RedactURL(r.recordedURL(ex, rawURL))
+}
+
+// recordedURL is rawURL, where ex went, as its replay is recorded and its
+// error quotes it: for an exchange hooklab emitted, with its secret-named
+// query values Redacted, as hooklab's capture port and proxies record a
+// delivery of its own webhook.
+func (r *runner) recordedURL(ex *inspect.Exchange, rawURL string) string {
+	if ex.Source != inspect.SourceEmit {
+		return rawURL
+	}
+	shown, _ := inspect.RedactQuery(rawURL, inspect.QuerySecret(r.opts.Diff.SecretHeaders))
+	return shown
+}
+
+// heldRedacted reports whether a value of the query q is inspect.Redacted.
+func heldRedacted(q string) bool {
+	if !strings.Contains(q, inspect.Redacted) {
+		return false
+	}
+	_, held := inspect.EditQuery("?"+q, func(_, v string) (string, bool) { return v, v == inspect.Redacted })
+	return held
 }
 
 // sentRedacted names, in the order of order (the headers as recorded),

@@ -1144,3 +1144,71 @@ func TestReplayNumberSign(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayEmittedEndpointQuerySecretsRedacted: an emitted delivery's URL
+// is its webhook's endpoint, ?api_key= and all. The replay sends the
+// value, and its result (the run's API, events, the command's output),
+// its error and its record show it REDACTED, as the exchange API shows
+// the delivery's; a capture's query is shown as it was. The results and
+// the replay's record showed the endpoint's key.
+func TestReplayEmittedEndpointQuerySecretsRedacted(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, nil)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close() // nothing listens there now
+	emitted := func(id, base string) *inspect.Exchange {
+		return &inspect.Exchange{
+			ID: id, Bin: "default", Source: inspect.SourceEmit, Time: t0,
+			Request:  inspect.Request{Method: "POST", URL: base + "/hook?api_key=EP-s3cret&x=1&X-Partner-Token=EP-tok", Body: []byte(`{}`), Size: 2},
+			Response: okResp(),
+		}
+	}
+	captured := capture("01JNB5Z3Q0000000000000000C", "GET", tg.URL+"/in?api_key=caller-own", nil, nil, okResp())
+	var mu sync.Mutex
+	var recorded []*inspect.Exchange
+	record := func(_ context.Context, ex *inspect.Exchange) error {
+		mu.Lock()
+		defer mu.Unlock()
+		recorded = append(recorded, ex)
+		return nil
+	}
+	exs := []*inspect.Exchange{emitted("01JNB5Z3Q0000000000000000A", tg.URL), emitted("01JNB5Z3Q0000000000000000B", dead.URL), captured}
+	rep, err := Run(context.Background(), exs, Options{Record: record, IDs: &inspect.IDs{}, Diff: DiffOptions{SecretHeaders: []string{"X-Partner-Token"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tg.received()
+	if len(got) != 2 || got[0].RequestURI != "/hook?api_key=EP-s3cret&x=1&X-Partner-Token=EP-tok" {
+		t.Fatalf("the target got %+v, want the endpoint's key", got)
+	}
+	want := []string{tg.URL + "/hook?api_key=REDACTED&x=1&X-Partner-Token=REDACTED", dead.URL + "/hook?api_key=REDACTED&x=1&X-Partner-Token=REDACTED", tg.URL + "/in?api_key=caller-own"}
+	for i, r := range rep.Results {
+		if r.URL != want[i] {
+			t.Errorf("result %d: url %q, want %q", i, r.URL, want[i])
+		}
+	}
+	if r := rep.Results[1]; r.Outcome != Failed || !strings.Contains(r.Error, want[1]) || strings.Contains(r.Error, "EP-") {
+		t.Errorf("the dead endpoint's result: %s %q, want it to name %s", r.Outcome, r.Error, want[1])
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(recorded) != 3 {
+		t.Fatalf("recorded %d replays", len(recorded))
+	}
+	for i, rec := range recorded {
+		if rec.Request.URL != want[i] || strings.Contains(rec.Error, "EP-") {
+			t.Errorf("replay %d recorded %s (error %q), want %s", i, rec.Request.URL, rec.Error, want[i])
+		}
+	}
+	// The replay's record, replayed, sends the placeholder, and says so.
+	rep, err = Run(context.Background(), recorded[:1], Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if notes := strings.Join(rep.Results[0].Notes, "\n"); !strings.Contains(notes, "the query went out holding REDACTED") {
+		t.Errorf("replaying the replay: notes %q, want them to say the query held REDACTED", notes)
+	}
+	if r := rep.Results[0]; len(r.Redacted) != 0 {
+		t.Errorf("replaying the replay: redacted %q, which names headers", r.Redacted)
+	}
+}
