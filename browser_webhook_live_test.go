@@ -116,7 +116,8 @@ func testBrowserWebhookPageFollows(t *testing.T, p *browserPage) {
 
 // testBrowserActivityWaitingFollows: the activity log's waiting texts
 // follow the webhook changed elsewhere: made inactive, its queued retry
-// says it waits for that; active again, it says nothing. The log was drawn
+// says it waits for that; active again, it says it waits for its retry
+// as it did before. The log was drawn
 // again only for invocations, and changing the webhook makes none.
 func testBrowserActivityWaitingFollows(t *testing.T, p *browserPage) {
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -147,13 +148,13 @@ func testBrowserActivityWaitingFollows(t *testing.T, p *browserPage) {
 	p.openUI(t, s.UI+"#/webhooks/paused")
 	const status = `document.querySelector('.activity .invocation-row')?.children[3].textContent`
 	p.waitFor(t, "the activity log shows the retry pending", status+`?.startsWith('pending')`, 10*time.Second)
-	if got := evalIn[string](t, p, status); strings.Contains(got, "—") {
-		p.fatalf(t, "the retry of an active webhook shows %q, want nothing holding it back", got)
+	if got := evalIn[string](t, p, status); !strings.HasPrefix(got, "pending — retrying: attempt 2 of 3 at ") {
+		p.fatalf(t, "the retry of an active webhook shows %q, want it waiting for its retry", got)
 	}
 	patchWebhook(t, s, "paused", `{"status":"inactive"}`)
 	p.waitFor(t, "the retry says it waits for the inactive webhook", status+`?.startsWith('pending — the webhook is inactive')`, 10*time.Second)
 	patchWebhook(t, s, "paused", `{"status":"active"}`)
-	p.waitFor(t, "the retry says nothing holds it back again", status+`?.startsWith('pending') && !`+status+`.includes('—')`, 10*time.Second)
+	p.waitFor(t, "the retry says it waits for its retry again", status+`?.startsWith('pending — retrying: attempt 2 of 3 at ')`, 10*time.Second)
 	if errs := p.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors: %v", errs)
 	}
