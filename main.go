@@ -563,6 +563,42 @@ Flags:
 			}
 		}
 	}
+	// The rest of the flags that a value alone makes wrong, before the
+	// config is read: a broken hooklab.yaml must not hide a typo here.
+	var flagSpecs []proxy.Spec
+	for _, spec := range o.proxies {
+		listen, up, ok := strings.Cut(spec, "=")
+		u, upErr := proxy.ParseUpstream(up)
+		if ok && listen != "" && !strings.Contains(listen, "/") && upErr != nil {
+			return badUsage("--proxy %q: the upstream must be an http or https URL with a host, such as 127.0.0.1:9000=http://127.0.0.1:3000; %v", inspect.ShownURL(spec, inspect.QuerySecret(nil)), upErr)
+		}
+		if !ok || listen == "" || strings.Contains(listen, "/") {
+			// The spec may be an upstream URL alone, or split at an = in
+			// its query: its password is redacted wherever it is.
+			return badUsage("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", inspect.ShownURL(spec, inspect.QuerySecret(nil)))
+		}
+		if err := checkListen("--proxy", listen); err != nil {
+			return err
+		}
+		flagSpecs = append(flagSpecs, proxy.Spec{Listen: listen, Routes: []proxy.Route{{Prefix: "/", Upstream: u}}})
+	}
+	miss, err := proxy.ParseMiss(o.simulateMiss)
+	if err != nil {
+		return badUsage("--simulate-miss: %v", err)
+	}
+	if o.forwardProxy != "" {
+		// Beyond loopback, whatever the config's proxies.
+		if _, err := proxy.WithForwardFlag(nil, o.forwardProxy); err != nil {
+			return badUsage("--forward-proxy: %v", err)
+		}
+	}
+	// Checked with or without --simulate: POST /api/simulations takes
+	// them later, and would refuse every file for a flag's typo.
+	for _, g := range o.simIgnoreQuery {
+		if _, err := path.Match(g, ""); err != nil {
+			return badUsage("--simulate-ignore-query %q: want a glob such as utm_* (%v)", g, err)
+		}
+	}
 	// Listen first: a port in use fails before anything else is touched.
 	capLn, err := net.Listen("tcp", o.capture)
 	if err != nil {
@@ -610,22 +646,7 @@ Flags:
 
 	// Proxies: those of the config, --proxy flags, --forward-proxy. Every
 	// listener opens before anything is served, so a taken port fails fast.
-	for _, spec := range o.proxies {
-		listen, up, ok := strings.Cut(spec, "=")
-		u, upErr := proxy.ParseUpstream(up)
-		if ok && listen != "" && !strings.Contains(listen, "/") && upErr != nil {
-			return badUsage("--proxy %q: the upstream must be an http or https URL with a host, such as 127.0.0.1:9000=http://127.0.0.1:3000; %v", inspect.ShownURL(spec, inspect.QuerySecret(nil)), upErr)
-		}
-		if !ok || listen == "" || strings.Contains(listen, "/") {
-			// The spec may be an upstream URL alone, or split at an = in
-			// its query: its password is redacted wherever it is.
-			return badUsage("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", inspect.ShownURL(spec, inspect.QuerySecret(nil)))
-		}
-		if err := checkListen("--proxy", listen); err != nil {
-			return err
-		}
-		specs = append(specs, proxy.Spec{Listen: listen, Routes: []proxy.Route{{Prefix: "/", Upstream: u}}})
-	}
+	specs = append(specs, flagSpecs...)
 	if specs, err = proxy.WithForwardFlag(specs, o.forwardProxy); err != nil {
 		if o.forwardProxy != "" {
 			return badUsage("--forward-proxy: %v", err) // as --ui beyond loopback is
@@ -674,17 +695,6 @@ Flags:
 	}
 	warnUnknownProxies(log, cfg, proxyNames)
 	warnShadowed(log, cfg)
-	miss, err := proxy.ParseMiss(o.simulateMiss)
-	if err != nil {
-		return badUsage("--simulate-miss: %v", err)
-	}
-	// Checked with or without --simulate: POST /api/simulations takes
-	// them later, and would refuse every file for a flag's typo.
-	for _, g := range o.simIgnoreQuery {
-		if _, err := path.Match(g, ""); err != nil {
-			return badUsage("--simulate-ignore-query %q: want a glob such as utm_* (%v)", g, err)
-		}
-	}
 	if o.simulate != "" && len(specs) == 0 {
 		log.Warn("--simulate answers requests through a proxy, and none runs: add --proxy LISTEN=UPSTREAM, --forward-proxy or a proxies: section (captures are answered by mock rules)", "simulate", o.simulate)
 	}

@@ -2911,3 +2911,33 @@ func TestStreamSaysWhatIsDeleted(t *testing.T) {
 		t.Errorf("after a clear of every bin: %v", m)
 	}
 }
+
+// TestFlagErrorBeforeConfig: a wrong flag value is said as such (exit 2)
+// when hooklab.yaml in the working directory is broken too: the config's
+// errors hid it, so the user fixed the file only to meet the flag next.
+func TestFlagErrorBeforeConfig(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hooklab.yaml"), []byte("mocks:\n  - name: x\n    match: {pathh: /a}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir) // not parallel: the working directory is the process's
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--proxy", "127.0.0.1:0"}, `--proxy "127.0.0.1:0": want LISTEN=UPSTREAM`},
+		{[]string{"--proxy", "127.0.0.1:0=ftp://x"}, "--proxy \"127.0.0.1:0=ftp://x\": the upstream must be an http or https URL"},
+		{[]string{"--simulate-miss", "maybe"}, "--simulate-miss:"},
+		{[]string{"--simulate-ignore-query", "[x"}, `--simulate-ignore-query "[x": want a glob`},
+		{[]string{"--forward-proxy", "0.0.0.0:0"}, "--forward-proxy:"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var out, errOut syncBuffer
+			args := append([]string{"serve", "--memory", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0"}, tc.args...)
+			err := run(context.Background(), args, func(string) string { return "" }, &out, &errOut)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || exitCode(err) != 2 {
+				t.Errorf("err = %v (exit %d), want a usage error containing %q", err, exitCode(err), tc.want)
+			}
+		})
+	}
+}
