@@ -2941,3 +2941,44 @@ func TestFlagErrorBeforeConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestNotFoundQuotesIDAsSent: a 404 for an id names it as the client
+// wrote it: the exchange and invocation routes take ids in either case,
+// and quoted them upper-cased, an id the client never sent.
+func TestNotFoundQuotesIDAsSent(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	const lower = "01m92h03k9ec5qx36bryx1fe1m" // 26 characters, as the API's ids
+	for _, tc := range []struct{ method, path, id string }{
+		{"GET", "api/exchanges/" + lower, lower},
+		{"GET", "api/exchanges/" + lower + "/raw", lower},
+		{"GET", "api/exchanges/" + lower + "/curl", lower},
+		{"GET", "api/exchanges/" + lower + "/decoded?part=request", lower},
+		{"DELETE", "api/exchanges/" + lower, lower},
+		{"GET", "api/exchanges/xyz", "xyz"},
+		{"GET", "api/invocations/" + lower, lower},
+		{"GET", "api/invocations/Inv_1", "Inv_1"},
+		{"POST", "api/invocations/" + lower + "/retry", lower},
+		{"GET", "api/webhooks/ABC", "ABC"},
+		{"GET", "api/replay/" + lower, lower},
+	} {
+		req, err := http.NewRequest(tc.method, s.UI+tc.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		var e struct{ Error string }
+		if err := json.Unmarshal(b, &e); err != nil || res.StatusCode != http.StatusNotFound {
+			t.Errorf("%s /%s: %d %s, want a 404 with an error", tc.method, tc.path, res.StatusCode, b)
+			continue
+		}
+		if !strings.Contains(e.Error, tc.id) {
+			t.Errorf("%s /%s: error %q does not quote the id as sent, %s", tc.method, tc.path, e.Error, tc.id)
+		}
+	}
+}

@@ -399,7 +399,9 @@ func (e *Emitter) handleListInvocations(w http.ResponseWriter, r *http.Request) 
 
 // invocationID is the {id} of an invocation's path, in upper case as ids
 // are made (so an id typed or copied in lower case is found).
-func invocationID(r *http.Request) string { return strings.ToUpper(r.PathValue("id")) }
+// invocationID is the id as the client sent it: the store takes either
+// case, and a 404 quotes it as sent.
+func invocationID(r *http.Request) string { return r.PathValue("id") }
 
 func (e *Emitter) handleGetInvocation(w http.ResponseWriter, r *http.Request) {
 	inv, err := e.Invocation(r.Context(), invocationID(r))

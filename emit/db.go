@@ -871,6 +871,8 @@ func (d *db) markWaiting(ctx context.Context, webhook, status string, now time.T
 }
 
 func (d *db) getInvocation(ctx context.Context, id string) (*Invocation, error) {
+	asked := id // quoted as given when there is none
+	id = strings.ToUpper(id)
 	// One read transaction: the invocation and its attempts as of one
 	// commit (an attempt and the count it adds are written together).
 	tx, err := d.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -880,7 +882,7 @@ func (d *db) getInvocation(ctx context.Context, id string) (*Invocation, error) 
 	defer tx.Rollback()
 	inv, err := scanInvocation(tx.QueryRowContext(ctx, `SELECT `+invColumns+` FROM invocations WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("invocation %s: %w", id, inspect.ErrNotFound)
+		return nil, fmt.Errorf("invocation %s: %w", asked, inspect.ErrNotFound)
 	}
 	if err != nil {
 		return nil, err

@@ -595,6 +595,7 @@ func (e *Emitter) Redeliver(ctx context.Context, id string) (*Invocation, error)
 	if err != nil {
 		return nil, err
 	}
+	id = inv.ID // as stored: the request may name it in lower case
 	// Held from the check to the requeue: a delete between them would
 	// leave a queued invocation of a webhook that is gone.
 	e.planMu.RLock()

@@ -2413,6 +2413,7 @@ func (s *SQLite) write(ctx context.Context, op func(tx *sql.Tx) (int64, int64, e
 // Get returns one exchange with its bodies.
 func (s *SQLite) Get(ctx context.Context, id string) (_ *Exchange, err error) {
 	defer func() { err = s.closedErr(err) }()
+	asked := id // a 404 quotes the id as the client wrote it
 	id = strings.ToUpper(id)
 	var target uint64
 	if s.jr != nil {
@@ -2445,7 +2446,7 @@ func (s *SQLite) Get(ctx context.Context, id string) (_ *Exchange, err error) {
 			}
 			return nil, fmt.Errorf("exchange %s is not stored yet, or not at all: answered exchanges wait to be written (%s): %w", id, why, ErrStoreFull)
 		}
-		return nil, fmt.Errorf("exchange %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("exchange %s: %w", asked, ErrNotFound)
 	}
 	if errors.Is(err, errRecordGone) || errors.Is(err, errBadRow) {
 		// Deleted since the row was read (its segment went with it), or
@@ -2454,7 +2455,7 @@ func (s *SQLite) Get(ctx context.Context, id string) (_ *Exchange, err error) {
 		if qerr := s.rdb.QueryRowContext(ctx, `SELECT EXISTS(SELECT 1 FROM exchanges WHERE id = ?)`, id).Scan(&still); qerr != nil {
 			return nil, fmt.Errorf("get exchange %s: %w", id, qerr)
 		} else if !still {
-			return nil, fmt.Errorf("exchange %s: %w", id, ErrNotFound)
+			return nil, fmt.Errorf("exchange %s: %w", asked, ErrNotFound)
 		}
 		what := "its journal record is gone (a segment file in " + s.jdir + " was removed)"
 		if gone := (*recordGoneError)(nil); errors.As(err, &gone) {
@@ -2825,6 +2826,7 @@ func init() {
 
 // Delete removes one exchange.
 func (s *SQLite) Delete(ctx context.Context, id string) error {
+	asked := id
 	id = strings.ToUpper(id)
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) (int64, int64, error) {
@@ -2837,7 +2839,7 @@ func (s *SQLite) Delete(ctx context.Context, id string) error {
 		return fmt.Errorf("delete exchange: %w", err)
 	}
 	if n == 0 {
-		return fmt.Errorf("exchange %s: %w", id, ErrNotFound)
+		return fmt.Errorf("exchange %s: %w", asked, ErrNotFound)
 	}
 	return nil
 }
