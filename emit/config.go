@@ -393,21 +393,37 @@ func (d *decoder) list(n *yaml.Node, what string) []*yaml.Node {
 
 // strList accepts one value or a list.
 func (d *decoder) strList(n *yaml.Node, what string) []string {
+	var out []string
+	for _, it := range d.strItems(n, what) {
+		out = append(out, it.s)
+	}
+	return out
+}
+
+// item is a value of a list with its node, so that an error about it is
+// placed at it, not at the list.
+type item struct {
+	s string
+	n *yaml.Node
+}
+
+// strItems is strList with each value's node.
+func (d *decoder) strItems(n *yaml.Node, what string) []item {
 	n = resolve(n)
 	if isNull(n) {
 		return nil
 	}
 	if n.Kind == yaml.SequenceNode {
-		var out []string
+		var out []item
 		for _, c := range n.Content {
 			if s, ok := d.scalar(c, what); ok {
-				out = append(out, s)
+				out = append(out, item{s, c})
 			}
 		}
 		return out
 	}
 	if s, ok := d.scalar(n, what); ok {
-		return []string{s}
+		return []item{{s, n}}
 	}
 	return nil
 }
@@ -610,10 +626,10 @@ func (d *decoder) retry(n *yaml.Node, fields map[string]*yaml.Node) *Retry {
 	r := &Retry{}
 	ints := func(n *yaml.Node, what string) []int {
 		out := []int{}
-		for _, s := range d.strList(n, what) {
-			v, err := strconv.Atoi(s)
+		for _, it := range d.strItems(n, what) {
+			v, err := strconv.Atoi(it.s)
 			if err != nil {
-				d.errorf(n, "%s: want status codes, got %q", what, s)
+				d.errorf(it.n, "%s: want status codes, got %q", what, it.s)
 				continue
 			}
 			out = append(out, v)
@@ -647,10 +663,10 @@ func (d *decoder) retry(n *yaml.Node, fields map[string]*yaml.Node) *Retry {
 		case "max":
 			r.Max = d.duration(p.val, "retry max")
 		case "schedule":
-			for _, s := range d.strList(p.val, "retry schedule") {
-				v, err := time.ParseDuration(s)
+			for _, it := range d.strItems(p.val, "retry schedule") {
+				v, err := time.ParseDuration(it.s)
 				if err != nil || v < 0 {
-					d.errorf(p.val, "retry schedule: want durations such as 5s or 30m, got %q", s)
+					d.errorf(it.n, "retry schedule: want durations such as 5s or 30m, got %q", it.s)
 					continue
 				}
 				r.Schedule = append(r.Schedule, Duration(v))
@@ -797,10 +813,10 @@ func (d *decoder) when(n *yaml.Node, what string, withEvent bool) (events []stri
 		switch p.key {
 		case "event":
 			eventNode = p.val
-			events = d.strList(p.val, "when event")
-			for _, e := range events {
-				if why := checkGlob(e); why != "" {
-					d.errorf(p.val, "when event: %s", why)
+			for _, it := range d.strItems(p.val, "when event") {
+				events = append(events, it.s)
+				if why := checkGlob(it.s); why != "" {
+					d.errorf(it.n, "when event: %s", why)
 				}
 			}
 		case "all":
@@ -946,10 +962,10 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 				s.webhook = d.str(p.val, "subscription webhook")
 			case "events":
 				evNode = p.val
-				s.events = d.strList(p.val, "subscription events")
-				for _, e := range s.events {
-					if why := checkGlob(e); why != "" {
-						d.errorf(p.val, "subscription events: %s", why)
+				for _, it := range d.strItems(p.val, "subscription events") {
+					s.events = append(s.events, it.s)
+					if why := checkGlob(it.s); why != "" {
+						d.errorf(it.n, "subscription events: %s", why)
 					}
 				}
 			}

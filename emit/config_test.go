@@ -241,6 +241,18 @@ func TestConfigErrors(t *testing.T) {
 			[]string{"hooklab.yaml:5:43: webhook a: authentication.name: x-hub-signature-256 is set by github signing"}},
 		{"bad retry", base + "    retry: {backoff: fibonacci}\n", nil, []string{`hooklab.yaml:4:22: webhook a: retry.backoff: backoff must be exponential, linear or schedule, got "fibonacci"`}},
 		{"a bad item of a list: at the item", base + "    retry: {statuses: [429, 999]}\n", nil, []string{`hooklab.yaml:4:29: webhook a: retry.statuses.1: status must be between 100 and 599, got 999`}},
+		// A value that does not decode: at the item, quoted, not at the
+		// list (nor at its key).
+		{"a bad duration in a schedule: at the item", base + "    retry:\n      schedule: [5s, 10x, 1m]\n", nil,
+			[]string{`hooklab.yaml:5:22: retry schedule: want durations such as 5s or 30m, got "10x"`}},
+		{"a bad status in a block list: at the item", base + "    retry:\n      statuses:\n        - 500\n        - abc\n", nil,
+			[]string{`hooklab.yaml:7:11: retry statuses: want status codes, got "abc"`}},
+		{"a bad retry_after status: at the item", base + "    retry: {retry_after_statuses: [429, x503]}\n", nil,
+			[]string{`hooklab.yaml:4:41: retry retry_after_statuses: want status codes, got "x503"`}},
+		{"a bad event pattern of a subscription: at the item", base + "subscriptions:\n  - webhook: a\n    events:\n      - ticket.*\n      - 'x['\n", nil,
+			[]string{`hooklab.yaml:8:9: subscription events: bad event type pattern "x["`}},
+		{"a bad event pattern of a trigger: at the item", base + "triggers:\n  - name: t\n    when: {event: [a.b, '[z']}\n    notify: {webhook: a}\n", nil,
+			[]string{`hooklab.yaml:6:25: when event: bad event type pattern "[z"`}},
 		{"zero attempts", base + "    retry: {max_attempts: 0}\n", nil, []string{`hooklab.yaml:4:27: webhook a: retry.max_attempts: max_attempts must be between 1 and 100, got 0`}},
 		// Waits that would overflow to an immediate retry (a linear backoff
 		// grown by its attempts, a time past 2262).
