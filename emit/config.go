@@ -232,6 +232,13 @@ type pair struct {
 // pairs returns the entries of mapping n, reporting unknown and duplicate
 // keys.
 func (d *decoder) pairs(n *yaml.Node, what string, known ...string) []pair {
+	return d.pairsHint(n, what, nil, known...)
+}
+
+// pairsHint is pairs, saying for an unknown key that hint names (one of
+// the JSON API's, not the config file's) what it says instead of the
+// keys: hint gets the key's value node and gives the text after the key.
+func (d *decoder) pairsHint(n *yaml.Node, what string, hint func(key string, val *yaml.Node) string, known ...string) []pair {
 	n = resolve(n)
 	if isNull(n) {
 		return nil
@@ -254,6 +261,12 @@ func (d *decoder) pairs(n *yaml.Node, what string, known ...string) []pair {
 		}
 		seen[k.Value] = true
 		if known != nil && !slices.Contains(known, k.Value) {
+			if h := ""; hint != nil {
+				if h = hint(k.Value, v); h != "" {
+					d.errorf(k, "%s: %q %s", what, k.Value, h)
+					continue
+				}
+			}
 			d.errorf(k, "%s: unknown key %q%s", what, k.Value, rules.UnknownKey(k.Value, known))
 			continue
 		}
@@ -476,12 +489,65 @@ var (
 	automationKeys   = []string{"name", "description", "every", "cron", "when", "data", "notify"}
 )
 
+// apiWebhookKey says, of a key of a webhook the JSON API takes or answers
+// with but the config file does not (Zendesk's names, read-only fields),
+// what to write in the file instead; "" for any other key.
+func apiWebhookKey(key string, val *yaml.Node) string {
+	// A plain value is shown in the advice when it is short and no
+	// reference: it is a method or a format, never a secret.
+	shown := func(def string) string {
+		if v := resolve(val); v != nil && v.Kind == yaml.ScalarNode && v.Tag != "!!null" && v.Value != "" && len(v.Value) <= 16 && !strings.Contains(v.Value, "$") {
+			return v.Value
+		}
+		return def
+	}
+	switch key {
+	case "http_method":
+		return "is the JSON API's key (Zendesk's name for method); in the config file write method: " + shown("POST")
+	case "request_format":
+		return "is the JSON API's key (Zendesk's name for format); in the config file write format: " + shown("json")
+	case "signing_secret":
+		return "is the JSON API's key (Zendesk's shape of signing); in the config file write signing: {scheme: zendesk, secret: ...}"
+	case "subscriptions":
+		return "is the JSON API's key; in the config file a webhook is connected to event types by the top-level subscriptions: section, {webhook: ID, events: [ticket.created]}"
+	case "webhook":
+		return "wraps a definition in the JSON API's answers; in the config file write the webhook's keys in the list item itself"
+	case "created_at", "updated_at", "source", "location", "stats", "circuit", "circuit_until", "connections", "warnings":
+		return "is a read-only field of the JSON API's answers; it is not set in the config file: take it out"
+	case "created_by", "updated_by", "external_source":
+		return "is a read-only field of Zendesk's API; it is not set in the config file: take it out"
+	}
+	return ""
+}
+
+// apiAuthKey is apiWebhookKey for the keys of authentication.
+func apiAuthKey(key string, _ *yaml.Node) string {
+	switch key {
+	case "data":
+		return "is the JSON API's key (Zendesk's shape); in the config file write its keys in authentication itself, such as {type: basic_auth, username: ..., password: ...}"
+	case "add_position":
+		return "is the JSON API's key (Zendesk's, always header); it is not set in the config file: take it out"
+	}
+	return ""
+}
+
+// apiSigningKey is apiWebhookKey for the keys of signing.
+func apiSigningKey(key string, _ *yaml.Node) string {
+	switch key {
+	case "previous":
+		return "is a read-only field of the JSON API's answers (the secrets a rotation keeps signing); in the config file list them after the current one: secrets: [new, old]"
+	case "algorithm":
+		return "is the JSON API's key (of Zendesk's signing_secret, always SHA256); in the config file write scheme: zendesk"
+	}
+	return ""
+}
+
 // webhook decodes one webhooks: item; fields maps each field path to its
 // node, to place validation errors.
 func (d *decoder) webhook(n *yaml.Node) (*Webhook, map[string]*yaml.Node) {
 	w := &Webhook{Source: SourceConfig, Location: d.where(n)}
 	fields := map[string]*yaml.Node{}
-	for _, p := range d.pairs(n, "webhook", webhookKeys...) {
+	for _, p := range d.pairsHint(n, "webhook", apiWebhookKey, webhookKeys...) {
 		fields[p.key] = p.val
 		switch p.key {
 		case "id":
@@ -500,7 +566,7 @@ func (d *decoder) webhook(n *yaml.Node) (*Webhook, map[string]*yaml.Node) {
 			w.Status = d.str(p.val, "status")
 		case "authentication":
 			a := &Auth{}
-			for _, q := range d.pairs(p.val, "authentication", authKeys...) {
+			for _, q := range d.pairsHint(p.val, "authentication", apiAuthKey, authKeys...) {
 				fields["authentication."+q.key] = q.val
 				v := d.str(q.val, "authentication "+q.key)
 				switch q.key {
@@ -527,7 +593,7 @@ func (d *decoder) webhook(n *yaml.Node) (*Webhook, map[string]*yaml.Node) {
 			}
 		case "signing":
 			s := &Signing{}
-			for _, q := range d.pairs(p.val, "signing", signingKeys...) {
+			for _, q := range d.pairsHint(p.val, "signing", apiSigningKey, signingKeys...) {
 				fields["signing."+q.key] = q.val
 				switch q.key {
 				case "scheme":

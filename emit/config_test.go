@@ -253,6 +253,28 @@ func TestConfigErrors(t *testing.T) {
 			[]string{`hooklab.yaml:8:9: subscription events: bad event type pattern "x["`}},
 		{"a bad event pattern of a trigger: at the item", base + "triggers:\n  - name: t\n    when: {event: [a.b, '[z']}\n    notify: {webhook: a}\n", nil,
 			[]string{`hooklab.yaml:6:25: when event: bad event type pattern "[z"`}},
+		// The JSON API's keys (Zendesk's names, read-only fields of its
+		// answers) say what the file takes instead, not only the keys.
+		{"api http_method", base + "    http_method: PUT\n", nil,
+			[]string{`hooklab.yaml:4:5: webhook: "http_method" is the JSON API's key (Zendesk's name for method); in the config file write method: PUT`}},
+		{"api request_format", base + "    request_format: xml\n", nil,
+			[]string{`hooklab.yaml:4:5: webhook: "request_format" is the JSON API's key (Zendesk's name for format); in the config file write format: xml`}},
+		{"api signing_secret", base + "    signing_secret: {algorithm: SHA256, secret: s}\n", nil,
+			[]string{`hooklab.yaml:4:5: webhook: "signing_secret" is the JSON API's key (Zendesk's shape of signing); in the config file write signing: {scheme: zendesk, secret: ...}`}},
+		{"api subscriptions", base + "    subscriptions: [ticket.created]\n", nil,
+			[]string{`hooklab.yaml:4:5: webhook: "subscriptions" is the JSON API's key; in the config file a webhook is connected to event types by the top-level subscriptions: section`}},
+		{"api read-only created_at", base + "    created_at: 2026-01-02T03:04:05Z\n", nil,
+			[]string{`hooklab.yaml:4:5: webhook: "created_at" is a read-only field of the JSON API's answers; it is not set in the config file: take it out`}},
+		{"api read-only circuit", base + "    circuit: closed\n", nil,
+			[]string{`hooklab.yaml:4:5: webhook: "circuit" is a read-only field of the JSON API's answers`}},
+		{"zendesk read-only created_by", base + "    created_by: me\n", nil,
+			[]string{`hooklab.yaml:4:5: webhook: "created_by" is a read-only field of Zendesk's API; it is not set in the config file`}},
+		{"api authentication data", base + "    authentication: {type: bearer_token, data: {token: t}}\n", nil,
+			[]string{`hooklab.yaml:4:42: authentication: "data" is the JSON API's key (Zendesk's shape); in the config file write its keys in authentication itself`}},
+		{"api authentication add_position", base + "    authentication: {type: bearer_token, token: t, add_position: header}\n", nil,
+			[]string{`hooklab.yaml:4:52: authentication: "add_position" is the JSON API's key (Zendesk's, always header); it is not set in the config file`}},
+		{"api signing previous", base + "    signing: {scheme: stripe, secret: whsec_x, previous: [{secret: old}]}\n", nil,
+			[]string{`hooklab.yaml:4:48: signing: "previous" is a read-only field of the JSON API's answers (the secrets a rotation keeps signing); in the config file list them after the current one: secrets: [new, old]`}},
 		{"zero attempts", base + "    retry: {max_attempts: 0}\n", nil, []string{`hooklab.yaml:4:27: webhook a: retry.max_attempts: max_attempts must be between 1 and 100, got 0`}},
 		// Waits that would overflow to an immediate retry (a linear backoff
 		// grown by its attempts, a time past 2262).
