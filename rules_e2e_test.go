@@ -689,7 +689,7 @@ triggers:
       payload: |
         {"id": "{{ ticket.id }}",
          "x": "{{ ticket.x | nofilter }}"}
-`, ":10:10: notify payload: liquid: unknown filter"},
+`, ":10:10: trigger t: notify payload: liquid: unknown filter"},
 	} {
 		file := filepath.Join(t.TempDir(), "h.yaml")
 		if err := os.WriteFile(file, []byte(tc.src), 0o600); err != nil {
@@ -810,12 +810,12 @@ func TestRulesEnvInKeysScrubbed(t *testing.T) {
 	const secret = "sk_live_abcdef:123456"
 	getenv := func(k string) string { return map[string]string{"SECRET_TOKEN": secret, "SAME_TOKEN": secret}[k] }
 	for _, tc := range []struct{ src, want string }{
-		{"webhooks:\n  - id: w\n    endpoint: https://127.0.0.1:1/h\n    ${SECRET_TOKEN}: 1\n", `:4:5: webhook: unknown key "${SECRET_TOKEN}"`},
+		{"webhooks:\n  - id: w\n    endpoint: https://127.0.0.1:1/h\n    ${SECRET_TOKEN}: 1\n", `:4:5: webhook w: unknown key "${SECRET_TOKEN}"`},
 		{"webhooks:\n  - id: w\n    endpoint: https://127.0.0.1:1/h\n    custom_headers:\n      ${SECRET_TOKEN}: v\n", ":5:7: webhook w: custom_headers.${SECRET_TOKEN}: header name"},
 		{"proxies:\n  - listen: 127.0.0.1:0\n    upstream: http://127.0.0.1:1\n    ${SECRET_TOKEN}: 2\n", `:4:5: proxy: unknown key "${SECRET_TOKEN}"`},
 		// Two keys naming the same value, in a payload decoded as a document.
 		{"webhooks:\n  - id: w\n    endpoint: https://127.0.0.1:1/h\ntriggers:\n  - name: t\n    when: {event: exchange.captured}\n    notify: {webhook: w, payload: {\"${SECRET_TOKEN}\": 1, \"${SAME_TOKEN}\": 2}}\n",
-			`:7:58: notify payload: duplicate key "${`},
+			`:7:58: trigger t: notify payload: duplicate key "${`},
 	} {
 		bad := filepath.Join(t.TempDir(), "bad.yaml")
 		if err := os.WriteFile(bad, []byte(tc.src), 0o600); err != nil {

@@ -929,8 +929,14 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 	env := cfg.EnvSeen(getenv) // the keys' values too: rules expanded them
 	c.env = env
 	d := &decoder{file: file, getenv: env.Getenv, env: env, cfg: cfg}
+	// Each item's errors name it (webhook a, trigger t): those said as
+	// its keys were read, before its name was known, are named at the end.
+	var spans []span
+	open := func(kind string) { spans = append(spans, span{from: len(d.errs), kind: kind}) }
+	named := func(label string) { spans[len(spans)-1].label = label }
 
 	for i, item := range d.list(cfg.Webhooks, "webhooks") {
+		open("webhook")
 		before := len(d.errs)
 		w, fields := d.webhook(item)
 		decoded := len(d.errs) // the validation's errors come after these
@@ -940,6 +946,7 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 		if name == "" {
 			name = fmt.Sprintf("%d (no id)", i+1)
 		}
+		named("webhook " + name)
 		for _, fe := range errs {
 			if fe.Field == "subscriptions" {
 				continue
@@ -1018,7 +1025,9 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 		}
 	}
 
+	open("")
 	for i, item := range d.list(cfg.Subscriptions, "subscriptions") {
+		open("subscription")
 		s := &subscription{where: d.where(item)}
 		var whNode, evNode *yaml.Node
 		for _, p := range d.pairs(item, "subscription", subscriptionKeys...) {
@@ -1040,6 +1049,7 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 			continue
 		}
 		name := fmt.Sprintf("subscription %d", i+1)
+		named(name)
 		if s.webhook == "" {
 			d.errorf(item, "%s: webhook is required", name)
 			continue
@@ -1052,7 +1062,9 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 	}
 
 	names := map[string]bool{}
+	open("")
 	for i, item := range d.list(cfg.Triggers, "triggers") {
+		open("trigger")
 		t := &trigger{where: d.where(item)}
 		var whenNode, notifyNode *yaml.Node
 		var nodes map[string]*yaml.Node
@@ -1074,6 +1086,7 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 			t.name = fmt.Sprintf("trigger-%d", i+1)
 		}
 		label := "trigger " + t.name
+		named(label)
 		if names[t.name] {
 			d.errorf(item, "%s: duplicate name", label)
 		}
@@ -1098,7 +1111,9 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 	}
 
 	anames := map[string]bool{}
+	open("")
 	for i, item := range d.list(cfg.Automations, "automations") {
+		open("automation")
 		a := &automation{where: d.where(item)}
 		var notifyNode, everyNode *yaml.Node
 		var nodes map[string]*yaml.Node
@@ -1154,6 +1169,7 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 			a.name = fmt.Sprintf("automation-%d", i+1)
 		}
 		label := "automation " + a.name
+		named(label)
 		if anames[a.name] {
 			d.errorf(item, "%s: duplicate name", label)
 		}
@@ -1174,6 +1190,10 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 		c.automations = append(c.automations, a)
 	}
 
+	open("")
+	for i, sp := range spans[:len(spans)-1] {
+		d.label(d.errs[sp.from:spans[i+1].from], sp.kind, sp.label)
+	}
 	rules.SortByPlace(file, c.warnings)
 	if len(d.errs) > 0 {
 		errs := &rules.Errors{List: d.errs}
@@ -1186,6 +1206,36 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 		return c, errs // c for its warnings: check prints them beside the errors
 	}
 	return c, nil
+}
+
+// span is where the errors of one item of a section start, and what
+// names the item ("" for none: not a mapping, or between sections).
+type span struct {
+	from  int
+	kind  string // webhook, subscription, trigger, automation
+	label string // webhook a, trigger t
+}
+
+// label puts label in front of each of errs that does not name it yet:
+// "automation cron: ..." becomes "automation n: cron: ...", "timeout:
+// ..." of a webhook "webhook a: timeout: ...".
+func (d *decoder) label(errs []rules.Error, kind, label string) {
+	if label == "" {
+		return
+	}
+	for i := range errs {
+		m := errs[i].Msg
+		switch {
+		case strings.HasPrefix(m, label+":") || strings.HasPrefix(m, label+" "):
+		case strings.HasPrefix(m, kind+":"):
+			m = label + m[len(kind):]
+		case strings.HasPrefix(m, kind+" "):
+			m = label + ": " + m[len(kind)+1:]
+		default:
+			m = label + ": " + m
+		}
+		errs[i].Msg = m
+	}
 }
 
 // checkNotify checks a notify against its webhook's method and format.

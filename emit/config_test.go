@@ -161,13 +161,13 @@ func TestConfigErrors(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		{"unknown key", base + "    endpont: x\n", nil, []string{`hooklab.yaml:4:5: webhook: unknown key "endpont" (did you mean "endpoint"?)`}},
+		{"unknown key", base + "    endpont: x\n", nil, []string{`hooklab.yaml:4:5: webhook a: unknown key "endpont" (did you mean "endpoint"?)`}},
 		// A value from the environment is often a secret: messages name
 		// the variable instead of quoting it.
 		{"env value kept out", base + "    timeout: ${TOK}\n", map[string]string{"TOK": `sk_live_"SECRET`},
-			[]string{`hooklab.yaml:4:14: timeout: want a duration such as 300ms or 1m (or a number of seconds), got "${TOK}"`}},
+			[]string{`hooklab.yaml:4:14: webhook a: timeout: want a duration such as 300ms or 1m (or a number of seconds), got "${TOK}"`}},
 		{"missing env", base + "    authentication:\n      type: bearer_token\n      token: ${TOKEN}\n", nil,
-			[]string{"hooklab.yaml:6:14: authentication token: environment variable TOKEN is not set"}},
+			[]string{"hooklab.yaml:6:14: webhook a: authentication token: environment variable TOKEN is not set"}},
 		{"refused header", base + "    custom_headers:\n      X-Forwarded-For: 1.2.3.4\n", nil,
 			[]string{"hooklab.yaml:5:7: webhook a: custom_headers.X-Forwarded-For: header names starting with x-forwarded are reserved"}},
 		{"bad method", base + "    method: FETCH\n", nil, []string{`hooklab.yaml:4:13: webhook a: method must be GET, POST, PUT, PATCH or DELETE, got "FETCH"`}},
@@ -175,9 +175,9 @@ func TestConfigErrors(t *testing.T) {
 			[]string{`hooklab.yaml:4:23: webhook a: signing.scheme: signing scheme must be one of zendesk, standard-webhooks, github, stripe, slack, shopify or none, got "hmac"`}},
 		{"duplicate id", base + "  - id: a\n    endpoint: https://example.com/b\n", nil, []string{"hooklab.yaml:4:9: webhook a: duplicate id"}},
 		{"secret and secrets", base + "    signing: {scheme: github, secret: one, secrets: [two, three]}\n", nil,
-			[]string{"hooklab.yaml:4:53: signing: give secret or secrets, not both"}},
+			[]string{"hooklab.yaml:4:53: webhook a: signing: give secret or secrets, not both"}},
 		{"secrets and secret", base + "    signing: {scheme: github, secrets: [two], secret: one}\n", nil,
-			[]string{"hooklab.yaml:4:55: signing: give secret or secrets, not both"}},
+			[]string{"hooklab.yaml:4:55: webhook a: signing: give secret or secrets, not both"}},
 		// Every secret of a rotation list signs: an older one that cannot
 		// is refused as the first is, not found at the first delivery.
 		{"bad older secret", base + "    signing: {scheme: standard-webhooks, secrets: [whsec_c2VjcmV0c2VjcmV0c2VjcmV0, 'not base64!']}\n", nil,
@@ -185,8 +185,8 @@ func TestConfigErrors(t *testing.T) {
 		{"empty older secret", base + "    signing: {scheme: github, secrets: [one, two, '']}\n", nil,
 			[]string{"hooklab.yaml:4:51: webhook a: signing.secrets.2: secret is empty"}},
 		{"bad max_payload", base + "    max_payload: 1 KB or so\n", nil,
-			[]string{`hooklab.yaml:4:18: max_payload: want a size such as 1048576 or 10MiB, got "1 KB or so"`}},
-		{"zero timeout", base + "    timeout: 0\n", nil, []string{"hooklab.yaml:4:14: timeout: want between 1ms and 5m, got 0"}},
+			[]string{`hooklab.yaml:4:18: webhook a: max_payload: want a size such as 1048576 or 10MiB, got "1 KB or so"`}},
+		{"zero timeout", base + "    timeout: 0\n", nil, []string{"hooklab.yaml:4:14: webhook a: timeout: want between 1ms and 5m, got 0"}},
 		{"strict plain http", "webhooks:\n  - id: a\n    endpoint: http://example.com/a\n    strict: true\n    custom_headers: {X-A: b}\n", nil,
 			[]string{"hooklab.yaml:5:21: webhook a: custom_headers: custom headers are sent in the clear to a plain-HTTP endpoint; use https"}},
 		{"unknown webhook", base + "triggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: nope, payload: '{}'}\n", nil,
@@ -194,7 +194,7 @@ func TestConfigErrors(t *testing.T) {
 		{"trigger without event", base + "triggers:\n  - name: t\n    when: {all: [{path: a, op: eq, value: 1}]}\n    notify: {webhook: a}\n", nil,
 			[]string{"hooklab.yaml:6:11: trigger t: when.event is required (an event type or a glob such as ticket.*)"}},
 		{"bad condition op", base + "triggers:\n  - name: t\n    when:\n      event: x.y\n      all:\n        - {path: a, op: equals, value: 1}\n    notify: {webhook: a}\n", nil,
-			[]string{`hooklab.yaml:9:25: json op: unknown operator "equals"`}},
+			[]string{`hooklab.yaml:9:25: trigger t: json op: unknown operator "equals"`}},
 		{"subscription and trigger", base + "subscriptions:\n  - webhook: a\n    events: [x.*]\ntriggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: a}\n", nil,
 			[]string{"hooklab.yaml:10:23: trigger t: webhook a is already connected to a subscription (hooklab.yaml:5); a webhook is connected either to subscriptions or to triggers and automations, never both"}},
 		{"subscription to a PUT webhook", base + "    method: PUT\nsubscriptions:\n  - webhook: a\n    events: [x.*]\n", nil,
@@ -220,19 +220,19 @@ func TestConfigErrors(t *testing.T) {
 		{"payload with GET", "webhooks:\n  - id: a\n    endpoint: https://example.com/a\n    method: GET\ntriggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: a, payload: x}\n", nil,
 			[]string{"hooklab.yaml:8:35: trigger t notify: webhook a uses GET, which sends no body; use params"}},
 		{"bad liquid", base + "triggers:\n  - name: t\n    when: {event: x.y}\n    notify: {webhook: a, payload: '{% if x %}'}\n", nil,
-			[]string{"hooklab.yaml:7:35: notify payload: liquid:"}},
+			[]string{"hooklab.yaml:7:35: trigger t: notify payload: liquid:"}},
 		{"bad automation schedule", base + "automations:\n  - name: n\n    every: often\n    notify: {webhook: a}\n", nil,
-			[]string{`hooklab.yaml:6:12: automation every: want a duration such as 1h or a cron expression such as "0 * * * *"`}},
+			[]string{`hooklab.yaml:6:12: automation n: every: want a duration such as 1h or a cron expression such as "0 * * * *"`}},
 		// cron: takes no duration, so its error does not offer one.
 		{"duration as cron", base + "automations:\n  - name: n\n    cron: 1h\n    notify: {webhook: a}\n", nil,
-			[]string{`hooklab.yaml:6:11: automation cron: want a cron expression such as "0 * * * *" (a duration such as 1h goes in every:): want 5 fields`}},
+			[]string{`hooklab.yaml:6:11: automation n: cron: want a cron expression such as "0 * * * *" (a duration such as 1h goes in every:): want 5 fields`}},
 		// The hint about every: is for a duration written in cron: only;
 		// beside a cron expression that is wrong it misleads.
 		{"cron that never runs", base + "automations:\n  - name: n\n    cron: 0 0 31 2 *\n    notify: {webhook: a}\n", nil,
-			[]string{`hooklab.yaml:6:11: automation cron: want a cron expression such as "0 * * * *": "0 0 31 2 *" never runs: no month has that day`}},
+			[]string{`hooklab.yaml:6:11: automation n: cron: want a cron expression such as "0 * * * *": "0 0 31 2 *" never runs: no month has that day`}},
 		{"cron minute out of range", base + "automations:\n  - name: n\n    cron: 61 * * * *\n    notify: {webhook: a}\n", nil,
-			[]string{`hooklab.yaml:6:11: automation cron: want a cron expression such as "0 * * * *": minute: "61" is outside 0-59`}},
-		{"bad rate", base + "    rate_limit: lots\n", nil, []string{`hooklab.yaml:4:17: rate_limit: want a rate such as 60/min, got "lots"`}},
+			[]string{`hooklab.yaml:6:11: automation n: cron: want a cron expression such as "0 * * * *": minute: "61" is outside 0-59`}},
+		{"bad rate", base + "    rate_limit: lots\n", nil, []string{`hooklab.yaml:4:17: webhook a: rate_limit: want a rate such as 60/min, got "lots"`}},
 		{"too many headers", base + "    custom_headers: {A: 1, B: 2, C: 3, D: 4, E: 5, F: 6}\n", nil,
 			[]string{"hooklab.yaml:4:21: webhook a: custom_headers: at most 5 custom headers are allowed, got 6"}},
 		{"custom header the signature sets", base + "    signing: {scheme: stripe, secret: whsec_x}\n    custom_headers: {Stripe-Signature: forged}\n", nil,
@@ -244,37 +244,37 @@ func TestConfigErrors(t *testing.T) {
 		// A value that does not decode: at the item, quoted, not at the
 		// list (nor at its key).
 		{"a bad duration in a schedule: at the item", base + "    retry:\n      schedule: [5s, 10x, 1m]\n", nil,
-			[]string{`hooklab.yaml:5:22: retry schedule: want durations such as 5s or 30m, got "10x"`}},
+			[]string{`hooklab.yaml:5:22: webhook a: retry schedule: want durations such as 5s or 30m, got "10x"`}},
 		{"a bad status in a block list: at the item", base + "    retry:\n      statuses:\n        - 500\n        - abc\n", nil,
-			[]string{`hooklab.yaml:7:11: retry statuses: want status codes, got "abc"`}},
+			[]string{`hooklab.yaml:7:11: webhook a: retry statuses: want status codes, got "abc"`}},
 		{"a bad retry_after status: at the item", base + "    retry: {retry_after_statuses: [429, x503]}\n", nil,
-			[]string{`hooklab.yaml:4:41: retry retry_after_statuses: want status codes, got "x503"`}},
+			[]string{`hooklab.yaml:4:41: webhook a: retry retry_after_statuses: want status codes, got "x503"`}},
 		{"a bad event pattern of a subscription: at the item", base + "subscriptions:\n  - webhook: a\n    events:\n      - ticket.*\n      - 'x['\n", nil,
-			[]string{`hooklab.yaml:8:9: subscription events: bad event type pattern "x["`}},
+			[]string{`hooklab.yaml:8:9: subscription 1: events: bad event type pattern "x["`}},
 		{"a bad event pattern of a trigger: at the item", base + "triggers:\n  - name: t\n    when: {event: [a.b, '[z']}\n    notify: {webhook: a}\n", nil,
-			[]string{`hooklab.yaml:6:25: when event: bad event type pattern "[z"`}},
+			[]string{`hooklab.yaml:6:25: trigger t: when event: bad event type pattern "[z"`}},
 		// The JSON API's keys (Zendesk's names, read-only fields of its
 		// answers) say what the file takes instead, not only the keys.
 		{"api http_method", base + "    http_method: PUT\n", nil,
-			[]string{`hooklab.yaml:4:5: webhook: "http_method" is the JSON API's key (Zendesk's name for method); in the config file write method: PUT`}},
+			[]string{`hooklab.yaml:4:5: webhook a: "http_method" is the JSON API's key (Zendesk's name for method); in the config file write method: PUT`}},
 		{"api request_format", base + "    request_format: xml\n", nil,
-			[]string{`hooklab.yaml:4:5: webhook: "request_format" is the JSON API's key (Zendesk's name for format); in the config file write format: xml`}},
+			[]string{`hooklab.yaml:4:5: webhook a: "request_format" is the JSON API's key (Zendesk's name for format); in the config file write format: xml`}},
 		{"api signing_secret", base + "    signing_secret: {algorithm: SHA256, secret: s}\n", nil,
-			[]string{`hooklab.yaml:4:5: webhook: "signing_secret" is the JSON API's key (Zendesk's shape of signing); in the config file write signing: {scheme: zendesk, secret: ...}`}},
+			[]string{`hooklab.yaml:4:5: webhook a: "signing_secret" is the JSON API's key (Zendesk's shape of signing); in the config file write signing: {scheme: zendesk, secret: ...}`}},
 		{"api subscriptions", base + "    subscriptions: [ticket.created]\n", nil,
-			[]string{`hooklab.yaml:4:5: webhook: "subscriptions" is the JSON API's key; in the config file a webhook is connected to event types by the top-level subscriptions: section`}},
+			[]string{`hooklab.yaml:4:5: webhook a: "subscriptions" is the JSON API's key; in the config file a webhook is connected to event types by the top-level subscriptions: section`}},
 		{"api read-only created_at", base + "    created_at: 2026-01-02T03:04:05Z\n", nil,
-			[]string{`hooklab.yaml:4:5: webhook: "created_at" is a read-only field of the JSON API's answers; it is not set in the config file: take it out`}},
+			[]string{`hooklab.yaml:4:5: webhook a: "created_at" is a read-only field of the JSON API's answers; it is not set in the config file: take it out`}},
 		{"api read-only circuit", base + "    circuit: closed\n", nil,
-			[]string{`hooklab.yaml:4:5: webhook: "circuit" is a read-only field of the JSON API's answers`}},
+			[]string{`hooklab.yaml:4:5: webhook a: "circuit" is a read-only field of the JSON API's answers`}},
 		{"zendesk read-only created_by", base + "    created_by: me\n", nil,
-			[]string{`hooklab.yaml:4:5: webhook: "created_by" is a read-only field of Zendesk's API; it is not set in the config file`}},
+			[]string{`hooklab.yaml:4:5: webhook a: "created_by" is a read-only field of Zendesk's API; it is not set in the config file`}},
 		{"api authentication data", base + "    authentication: {type: bearer_token, data: {token: t}}\n", nil,
-			[]string{`hooklab.yaml:4:42: authentication: "data" is the JSON API's key (Zendesk's shape); in the config file write its keys in authentication itself`}},
+			[]string{`hooklab.yaml:4:42: webhook a: authentication: "data" is the JSON API's key (Zendesk's shape); in the config file write its keys in authentication itself`}},
 		{"api authentication add_position", base + "    authentication: {type: bearer_token, token: t, add_position: header}\n", nil,
-			[]string{`hooklab.yaml:4:52: authentication: "add_position" is the JSON API's key (Zendesk's, always header); it is not set in the config file`}},
+			[]string{`hooklab.yaml:4:52: webhook a: authentication: "add_position" is the JSON API's key (Zendesk's, always header); it is not set in the config file`}},
 		{"api signing previous", base + "    signing: {scheme: stripe, secret: whsec_x, previous: [{secret: old}]}\n", nil,
-			[]string{`hooklab.yaml:4:48: signing: "previous" is a read-only field of the JSON API's answers (the secrets a rotation keeps signing); in the config file list them after the current one: secrets: [new, old]`}},
+			[]string{`hooklab.yaml:4:48: webhook a: signing: "previous" is a read-only field of the JSON API's answers (the secrets a rotation keeps signing); in the config file list them after the current one: secrets: [new, old]`}},
 		{"zero attempts", base + "    retry: {max_attempts: 0}\n", nil, []string{`hooklab.yaml:4:27: webhook a: retry.max_attempts: max_attempts must be between 1 and 100, got 0`}},
 		// Waits that would overflow to an immediate retry (a linear backoff
 		// grown by its attempts, a time past 2262).
@@ -321,7 +321,7 @@ func TestConfigBadRateOneError(t *testing.T) {
 	if err := e.SetConfig(cfg); !errors.As(err, &errs) {
 		t.Fatalf("SetConfig = %v, want *rules.Errors", err)
 	}
-	if want := `hooklab.yaml:4:17: rate_limit: want a rate such as 60/min, got "1.5/s"`; len(errs.List) != 1 || errs.Error() != want {
+	if want := `hooklab.yaml:4:17: webhook a: rate_limit: want a rate such as 60/min, got "1.5/s"`; len(errs.List) != 1 || errs.Error() != want {
 		t.Errorf("errors:\n%s\nwant only\n%s", errs.Error(), want)
 	}
 }
@@ -335,11 +335,11 @@ func TestConfigUnsetVariableOneError(t *testing.T) {
 	t.Parallel()
 	const base = "webhooks:\n  - id: a\n    endpoint: https://example.com/a\n"
 	tests := []struct{ name, yaml, want string }{
-		{"timeout", base + "    timeout: ${TMO}\n", "hooklab.yaml:4:14: timeout: environment variable TMO is not set (or empty); write $${ for a literal ${"},
-		{"rate_limit", base + "    rate_limit: ${RL}\n", "hooklab.yaml:4:17: rate_limit: environment variable RL is not set (or empty); write $${ for a literal ${"},
+		{"timeout", base + "    timeout: ${TMO}\n", "hooklab.yaml:4:14: webhook a: timeout: environment variable TMO is not set (or empty); write $${ for a literal ${"},
+		{"rate_limit", base + "    rate_limit: ${RL}\n", "hooklab.yaml:4:17: webhook a: rate_limit: environment variable RL is not set (or empty); write $${ for a literal ${"},
 		// Nor is an automation's schedule then parsed as an empty cron.
-		{"every", base + "automations:\n  - name: n\n    every: ${EV}\n    notify: {webhook: a}\n", "hooklab.yaml:6:12: automation every: environment variable EV is not set (or empty); write $${ for a literal ${"},
-		{"cron", base + "automations:\n  - name: n\n    cron: ${EV}\n    notify: {webhook: a}\n", "hooklab.yaml:6:11: automation cron: environment variable EV is not set (or empty); write $${ for a literal ${"},
+		{"every", base + "automations:\n  - name: n\n    every: ${EV}\n    notify: {webhook: a}\n", "hooklab.yaml:6:12: automation n: every: environment variable EV is not set (or empty); write $${ for a literal ${"},
+		{"cron", base + "automations:\n  - name: n\n    cron: ${EV}\n    notify: {webhook: a}\n", "hooklab.yaml:6:11: automation n: cron: environment variable EV is not set (or empty); write $${ for a literal ${"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -640,7 +640,7 @@ func TestConfigErrorsOncePerValue(t *testing.T) {
 		t.Fatalf("SetConfig = %v, want *rules.Errors", err)
 	}
 	want := []string{
-		"hooklab.yaml:3:15: endpoint: want a single value, got a list",
+		"hooklab.yaml:3:15: webhook a: endpoint: want a single value, got a list",
 		"hooklab.yaml:4:5: webhook 2 (no id): id is required",
 		`hooklab.yaml:5:13: webhook 2 (no id): format must be json, xml or form_encoded, got "yaml"`,
 	}
@@ -662,5 +662,47 @@ func TestDefaultSubject(t *testing.T) {
 		if got := defaultSubject(c.typ, []byte(c.data)); got != c.want {
 			t.Errorf("defaultSubject(%q, %s) = %q, want %q", c.typ, c.data, got, c.want)
 		}
+	}
+}
+
+// TestConfigErrorsNameTheirItem: every error of a webhook, subscription,
+// trigger or automation names which one it is in (by its id or name, else
+// its place in the list): those said as its keys were read, before its
+// name was known, named none ("automation cron: ...", "json op: ..."), so
+// in a file of many the user had to count lines.
+func TestConfigErrorsNameTheirItem(t *testing.T) {
+	t.Parallel()
+	const base = "webhooks:\n  - id: a\n    endpoint: https://example.com/a\n"
+	tests := []struct{ name, yaml, want string }{
+		{"automation schedule", base + "automations:\n  - name: nightly\n    cron: 61 * * * *\n    notify: {webhook: a}\n",
+			`hooklab.yaml:6:11: automation nightly: cron: want a cron expression such as "0 * * * *": minute: "61" is outside 0-59`},
+		{"automation both schedules", base + "automations:\n  - name: nightly\n    every: 1h\n    cron: 0 * * * *\n    notify: {webhook: a}\n",
+			"hooklab.yaml:7:5: automation nightly: set every or cron, not both"},
+		{"automation unknown key", base + "automations:\n  - name: nightly\n    every: 1h\n    notfy: {webhook: a}\n",
+			`hooklab.yaml:7:5: automation nightly: unknown key "notfy" (did you mean "notify"?)`},
+		{"automation data", base + "automations:\n  - name: nightly\n    every: 1h\n    data: [1]\n    notify: {webhook: a}\n",
+			"hooklab.yaml:7:11: automation nightly: data: want a mapping"},
+		{"automation without a name", base + "automations:\n  - every: 1s\n  - every: 0.5s\n    notify: {webhook: a}\n",
+			"hooklab.yaml:6:12: automation automation-2: every: want at least 1s"},
+		{"trigger condition", base + "triggers:\n  - name: urgent\n    when:\n      event: x.y\n      all:\n        - {path: a, op: equals, value: 1}\n    notify: {webhook: a}\n",
+			`hooklab.yaml:9:25: trigger urgent: json op: unknown operator "equals"`},
+		{"trigger unknown key", base + "triggers:\n  - name: urgent\n    wen: {event: x.y}\n    notify: {webhook: a}\n",
+			`hooklab.yaml:6:5: trigger urgent: unknown key "wen" (did you mean "when"?)`},
+		{"trigger payload", base + "triggers:\n  - name: urgent\n    when: {event: x.y}\n    notify: {webhook: a, payload: '{% if x %}'}\n",
+			"hooklab.yaml:7:35: trigger urgent: notify payload: liquid:"},
+		{"subscription", base + "subscriptions:\n  - webhook: a\n    events: ['x[']\n",
+			`hooklab.yaml:6:14: subscription 1: events: bad event type pattern "x["`},
+		{"webhook value", base + "    timeout: soon\n",
+			`hooklab.yaml:4:14: webhook a: timeout: want a duration such as 300ms or 1m (or a number of seconds), got "soon"`},
+		{"webhook nested key", base + "    retry: {statuses: [x]}\n",
+			`hooklab.yaml:4:24: webhook a: retry statuses: want status codes, got "x"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := configErrors(t, tt.yaml); !strings.Contains(got, tt.want) {
+				t.Errorf("errors:\n%s\nwant one containing\n%s", got, tt.want)
+			}
+		})
 	}
 }
