@@ -1137,6 +1137,15 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 						d.errorf(p.val, "automation every: want at least 1s, got %s", v)
 					}
 					a.every = v
+				} else if v, ok, err := cronEvery(s); ok {
+					// Cron's @every is every:, counted from the start.
+					switch {
+					case err != nil:
+						d.errorf(p.val, "automation %s: %v", p.key, err)
+					case v < time.Second:
+						d.errorf(p.val, "automation %s: @every wants at least 1s, got %s", p.key, v)
+					}
+					a.every = v
 				} else if cs, err := parseCron(s); err == nil {
 					a.cron = cs
 				} else if p.key == "cron" {

@@ -14,7 +14,8 @@ import (
 // first three letters in any case (JAN-DEC, MON-FRI). When both day fields are restricted (neither starts with *) a
 // day matching either runs, as in cron; else a day must match both.
 // @hourly, @daily (@midnight), @weekly, @monthly and @yearly (@annually)
-// are accepted.
+// are accepted, in any case; @every DURATION is an every: schedule (see
+// cronEvery).
 type cronSpec struct {
 	minute, hour, dom, month, dow uint64 // bit sets
 	domAny, dowAny                bool
@@ -25,14 +26,45 @@ var cronMacros = map[string]string{
 	"@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *",
 }
 
+// cronNames lists the @names parseCron takes, for its errors.
+const cronNames = "@hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually or @every DURATION"
+
+// cronEvery reads "@every DURATION" (as robfig/cron and the crontabs
+// that follow it write it): ok is false for anything else.
+func cronEvery(s string) (d time.Duration, ok bool, err error) {
+	f := strings.Fields(s)
+	if len(f) == 0 || !strings.EqualFold(f[0], "@every") {
+		return 0, false, nil
+	}
+	if len(f) != 2 {
+		return 0, true, fmt.Errorf("@every takes one duration, such as @every 5m (or write every: 5m)")
+	}
+	d, err = time.ParseDuration(f[1])
+	if err != nil || d <= 0 {
+		return 0, true, fmt.Errorf("@every takes a duration such as 5m or 1h30m, got %q", f[1])
+	}
+	return d, true, nil
+}
+
 func parseCron(s string) (*cronSpec, error) {
 	s = strings.TrimSpace(s)
-	if m, ok := cronMacros[s]; ok {
+	if m, ok := cronMacros[strings.ToLower(s)]; ok {
 		s = m
 	}
 	f := strings.Fields(s)
-	if len(f) != 5 {
-		return nil, fmt.Errorf("want 5 fields (minute hour day month weekday), got %d", len(f))
+	switch {
+	case len(f) > 0 && strings.EqualFold(f[0], "@reboot"):
+		return nil, fmt.Errorf("@reboot is not supported: automations run on a schedule while hooklab runs; for a delivery at start, send an event once it is up (hooklab send)")
+	case len(f) > 0 && strings.EqualFold(f[0], "@every"):
+		return nil, fmt.Errorf("@every takes one duration, such as @every 5m (or write every: 5m)")
+	case len(f) > 0 && strings.HasPrefix(f[0], "@"):
+		return nil, fmt.Errorf("unknown %q: the names are %s", f[0], cronNames)
+	case len(f) > 0 && (strings.HasPrefix(f[0], "CRON_TZ=") || strings.HasPrefix(f[0], "TZ=")):
+		return nil, fmt.Errorf("a time zone prefix (%s) is not supported: cron times are in hooklab's local time zone; start hooklab with TZ set (TZ=%s hooklab)", f[0], f[0][strings.IndexByte(f[0], '=')+1:])
+	case len(f) == 6:
+		return nil, fmt.Errorf("want 5 fields (minute hour day month weekday), got 6: there is no seconds field; for runs under a minute apart write every: such as every: 30s")
+	case len(f) != 5:
+		return nil, fmt.Errorf("want 5 fields (minute hour day month weekday), or one of %s; got %d", cronNames, len(f))
 	}
 	var c cronSpec
 	var err error

@@ -247,6 +247,39 @@ automations:
 	}
 }
 
+// TestAutomationCronNames: cron's @every DURATION runs as every: does,
+// and the @names take any case (@Daily): both were refused as "want 5
+// fields".
+func TestAutomationCronNames(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(200))
+	yaml := `webhooks:
+  - {id: periodic, endpoint: "` + s.URL + `/p", signing: {scheme: none}}
+automations:
+  - name: half-hourly
+    cron: "@every 30m"
+    notify: {webhook: periodic, payload: '{"at": "{{now | date: "%H:%M"}}"}'}
+  - name: daily
+    cron: "@Daily"
+    notify: {webhook: periodic, payload: '{"daily": "{{now | date: "%H:%M"}}"}'}
+`
+	te := newEnv(t, yaml, nil) // the clock starts at 12:00
+	start := te.clock.Now()
+	te.clock.waitWaiters(t, start.Add(30*time.Minute), 1)
+	te.clock.Advance(30 * time.Minute)
+	te.waitCount("periodic", InvocationSuccess, 1)
+	te.clock.waitWaiter(t, start.Add(time.Hour))
+	te.clock.Advance(30 * time.Minute)
+	te.waitCount("periodic", InvocationSuccess, 2)
+	var bodies []string
+	for _, r := range s.got() {
+		bodies = append(bodies, string(r.Body))
+	}
+	if want := []string{`{"at": "12:30"}`, `{"at": "13:00"}`}; !slices.Equal(bodies, want) {
+		t.Errorf("bodies %q, want %q", bodies, want)
+	}
+}
+
 // TestInactiveWebhook invokes no inactive webhook; queued invocations wait
 // until it is active again.
 func TestInactiveWebhook(t *testing.T) {
