@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -1189,5 +1190,48 @@ func TestEndpointCredentialsRefusedUnshown(t *testing.T) {
 		if err == nil || !strings.Contains(all, file+":3:") || !strings.Contains(all, "must not hold credentials") || strings.Contains(all, secret) {
 			t.Errorf("%v: error %v, output:\n%s\nwant the refusal at line 3, without the password", args, err, all)
 		}
+	}
+}
+
+// TestEmitAPIWebhookWarnings: a webhook made or changed through the API
+// that sends credentials to a plain-HTTP endpoint gets the warning a
+// config one gets, where config warnings go: GET /api/webhooks's
+// warnings, and the log, once as it is stored (not at each list). Only
+// the create's answer said it, so the list and the UI showed nothing.
+func TestEmitAPIWebhookWarnings(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	const token = "tok-s3cret-warn"
+	s.mustPost(t, "/api/webhooks", `{"id": "ext", "endpoint": "http://hooks.example.test/in", "subscriptions": ["ticket.*"],
+		"authentication": {"type": "bearer_token", "token": "`+token+`"}}`, http.StatusCreated)
+	const want = "webhook ext (made through the API): authentication: bearer_token credentials are sent in the clear to a plain-HTTP endpoint; use https"
+	var list struct{ Warnings []string }
+	s.getJSON(t, "/api/webhooks", &list)
+	s.getJSON(t, "/api/webhooks", &list)
+	if !slices.Equal(list.Warnings, []string{want}) {
+		t.Errorf("GET /api/webhooks warnings %q, want %q", list.Warnings, []string{want})
+	}
+	logged := func() int { return strings.Count(s.Stderr.String(), "plain-HTTP endpoint") }
+	if n := logged(); n != 1 {
+		t.Errorf("the warning was logged %d times, want once:\n%s", n, s.Stderr.String())
+	}
+	// Fixed by a PATCH: gone from the list; made plain again: back, and
+	// logged again.
+	if resp, b := s.api(t, http.MethodPatch, "/api/webhooks/ext", strings.NewReader(`{"endpoint": "https://hooks.example.test/in"}`)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH: %d %s", resp.StatusCode, b)
+	}
+	s.getJSON(t, "/api/webhooks", &list)
+	if len(list.Warnings) != 0 {
+		t.Errorf("after the endpoint became https, warnings %q", list.Warnings)
+	}
+	if resp, b := s.api(t, http.MethodPatch, "/api/webhooks/ext", strings.NewReader(`{"endpoint": "http://hooks.example.test/again"}`)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH: %d %s", resp.StatusCode, b)
+	}
+	s.getJSON(t, "/api/webhooks", &list)
+	if !slices.Equal(list.Warnings, []string{want}) || logged() != 2 {
+		t.Errorf("after a PATCH back to http: warnings %q, logged %d times, want %q and twice", list.Warnings, logged(), want)
+	}
+	if strings.Contains(s.Stderr.String(), token) {
+		t.Errorf("the log shows the token:\n%s", s.Stderr.String())
 	}
 }

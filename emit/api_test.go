@@ -157,6 +157,9 @@ func TestAPI(t *testing.T) {
 			t.Errorf("%s of %d bytes: %d %.200s", req, len(big), code, raw)
 		}
 	}
+	if code, raw := c.do("GET", "/api/webhooks", nil, nil); code != 200 || !strings.Contains(raw, `"warnings":[]`) {
+		t.Errorf("list without warnings should say [] (not null): %s", raw)
+	}
 	code, raw := c.do("POST", "/api/webhooks", `{"endpoint": "https://example.com", "bogus": 1}`, nil)
 	if code != 400 || !strings.Contains(raw, "bogus") {
 		t.Errorf("unknown field: %d %s", code, raw)
@@ -190,8 +193,14 @@ func TestAPI(t *testing.T) {
 	if code != 200 || len(list.Webhooks) != 2 || list.Webhooks[0].ID != "from-file" || list.Webhooks[1].ID != "bot" || strings.Contains(raw, "pw-s3cret") {
 		t.Errorf("list: %d %s", code, raw)
 	}
-	if !strings.Contains(raw, `"warnings":[]`) {
-		t.Errorf("list without warnings should say [] (not null): %s", raw)
+	// The list gives an API webhook's warnings as it gives a config one's.
+	var warned struct{ Warnings []string }
+	c.do("GET", "/api/webhooks", nil, &warned)
+	if want := []string{
+		"webhook bot (made through the API): custom_headers: custom headers are sent in the clear to a plain-HTTP endpoint; use https",
+		"webhook bot (made through the API): authentication: basic_auth credentials are sent in the clear to a plain-HTTP endpoint; use https",
+	}; !slices.Equal(warned.Warnings, want) {
+		t.Errorf("list warnings %q, want %q", warned.Warnings, want)
 	}
 
 	var sec struct {

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -449,8 +450,43 @@ func (e *Emitter) CheckConfig(cfg *rules.Config) error {
 func (e *Emitter) apiWebhook(id string) *Webhook { return e.api[id] }
 
 // Warnings returns the warnings of the live config (file:line:col: field:
-// message).
-func (e *Emitter) Warnings() []string { return e.snap.Load().cfg.warnings }
+// message), then those of the webhooks made through the API, by id
+// ("webhook ID (made through the API): field: message"): the same
+// warnings, such as credentials sent to a plain-HTTP endpoint.
+func (e *Emitter) Warnings() []string {
+	s := e.snap.Load()
+	out := slices.Clone(s.cfg.warnings)
+	var ids []string
+	for id := range s.hooks {
+		if s.cfg.byID[id] == nil {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		out = append(out, apiWarnings(s.hooks[id])...)
+	}
+	return out
+}
+
+// apiWarnings are the warnings of w, a webhook made through the API, as
+// Warnings lists them and the log says them.
+func apiWarnings(w *Webhook) []string {
+	_, warns := w.validate()
+	out := make([]string, len(warns))
+	for i, fe := range warns {
+		out[i] = fmt.Sprintf("webhook %s (made through the API): %s", w.ID, fe.Error())
+	}
+	return out
+}
+
+// logAPIWarnings logs the warnings of w, made or changed through the API,
+// as SetConfig logs a config's: once, as it is stored.
+func (e *Emitter) logAPIWarnings(w *Webhook) {
+	for _, msg := range apiWarnings(w) {
+		e.log.Warn("webhook warning", "warning", msg)
+	}
+}
 
 // Check validates the emit sections of cfg without an emitter, for
 // "hooklab check": references to webhooks that the file does not define

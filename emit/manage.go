@@ -64,6 +64,7 @@ func (e *Emitter) CreateWebhook(ctx context.Context, w Webhook) (*Webhook, []Fie
 	}
 	e.api[w.ID] = &w
 	e.rebuildLocked()
+	e.logAPIWarnings(&w)
 	return w.redacted(e.secretHeader), warns, nil
 }
 
@@ -287,6 +288,7 @@ func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMe
 	}
 	e.api[id] = &w
 	e.rebuildLocked()
+	e.logAPIWarnings(&w)
 	return w.redacted(e.secretHeader), warns, nil
 }
 
