@@ -1235,3 +1235,55 @@ func TestEmitAPIWebhookWarnings(t *testing.T) {
 		t.Errorf("the log shows the token:\n%s", s.Stderr.String())
 	}
 }
+
+// TestEmitResignWebhookGone: replay --resign of a delivery whose webhook
+// has been deleted says why it cannot sign it, naming the exchange and
+// the webhook ("resign: webhook gone: not found" said neither why nor
+// what to do), and one of a captured request, which no webhook sent,
+// says it went unsigned rather than nothing.
+func TestEmitResignWebhookGone(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer sink.Close()
+	s.mustPost(t, "/api/webhooks", `{"id": "gone", "endpoint": "`+sink.URL+`/in", "subscriptions": ["ticket.*"]}`, http.StatusCreated)
+	s.mustPost(t, "/api/events", `{"type": "ticket.created", "data": {"ticket": {"id": 1}}}`, http.StatusAccepted)
+	var l listAnswer
+	waitFor(t, func() bool { s.getJSON(t, "/api/exchanges?source=emit", &l); return len(l.Exchanges) == 1 }, "the delivery's exchange")
+	delivery := l.Exchanges[0].ID
+	if resp, b := s.api(t, http.MethodDelete, "/api/webhooks/gone", nil); resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE: %d %s", resp.StatusCode, b)
+	}
+	captured := s.send(t, "POST", "/plain", "application/json", []byte(`{}`)).ID
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"replay", "--server", s.UI, "--target", sink.URL, "--resign", "--json", delivery, captured},
+		func(string) string { return "" }, &out, &errOut)
+	if err != nil && exitCode(err) != 1 {
+		t.Fatalf("replay --resign: %v\n%s", err, errOut.String())
+	}
+	var rep struct {
+		Results []struct {
+			Original, Outcome, Error string
+			Notes                    []string
+		}
+	}
+	if err := json.Unmarshal([]byte(out.String()), &rep); err != nil || len(rep.Results) != 2 {
+		t.Fatalf("report: %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	for _, r := range rep.Results {
+		switch r.Original {
+		case delivery:
+			want := "resign: exchange " + delivery + " is a delivery of webhook gone, which no longer exists (deleted, or taken out of the config): no secret is left to sign it with; replay it without --resign, or define webhook gone again"
+			if r.Outcome != "failed" || r.Error != want {
+				t.Errorf("the delivery: %s %q, want failed %q", r.Outcome, r.Error, want)
+			}
+		case captured:
+			want := "not signed again: exchange " + captured + " is no delivery of a hooklab webhook (its source is capture), so no webhook's secret signs it; it went as recorded"
+			if !slices.Contains(r.Notes, want) {
+				t.Errorf("the capture's notes %q, want %q", r.Notes, want)
+			}
+		default:
+			t.Errorf("a result of %s", r.Original)
+		}
+	}
+}

@@ -13,6 +13,7 @@ package replay
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -1010,6 +1011,10 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 	res.DurationMS = float64(rec.Duration.Microseconds()) / 1000
 	if heldRedacted(req.URL.RawQuery) && !errors.Is(err, inspect.ErrOwnAPI) {
 		res.Notes = append(res.Notes, fmt.Sprintf("the query went out holding %s, the placeholder recorded in place of a secret value (a replay of a delivery is recorded so: replay the delivery itself, or give --set-path with the query)", inspect.Redacted))
+	}
+	if r.opts.Resign && ex.Source != inspect.SourceEmit && !errors.Is(err, inspect.ErrOwnAPI) {
+		// Asked to sign again, it went unsigned: say why, not nothing.
+		res.Notes = append(res.Notes, fmt.Sprintf("not signed again: exchange %s is no delivery of a hooklab webhook (its source is %s), so no webhook's secret signs it; it went as recorded", ex.ID, cmp.Or(ex.Source, "unknown")))
 	}
 	if len(redacted) > 0 && !errors.Is(err, inspect.ErrOwnAPI) { // refused: nothing went out
 		res.Redacted = redacted
