@@ -416,3 +416,34 @@ func TestReplayEmittedEndpointQuerySecretRedacted(t *testing.T) {
 		noSecret(p, b)
 	}
 }
+
+// TestImportFileErrorThroughServer: a HAR file the server refuses (an
+// entry no HTTP message could carry) is said as the file's fault, with
+// its name, as a local import says it: it was "server: HAR entry 1 ...
+// (400)", as if the server had failed.
+func TestImportFileErrorThroughServer(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	harPath := filepath.Join(t.TempDir(), "bad.har")
+	bad := `{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [` +
+		`{"startedDateTime": "2026-01-02T03:04:05Z", "time": 1, "request": {"method": "GET", "url": "ftp://files.example/x", "httpVersion": "HTTP/1.1", "headers": [], "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},` +
+		` "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [], "content": {"size": 0, "mimeType": "text/plain"}, "redirectURL": "", "headersSize": -1, "bodySize": 0}, "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}}]}}`
+	if err := os.WriteFile(harPath, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"import", "--server", s.UI, harPath}, func(string) string { return "" }, &out, &errOut)
+	// The same file imported with no server, into a data directory.
+	local := run(context.Background(), []string{"import", harPath}, func(k string) string {
+		return map[string]string{"HOOKLAB_UI": "http://127.0.0.1:1", "HOOKLAB_DATA": t.TempDir()}[k]
+	}, &out, &errOut)
+	if err == nil || local == nil {
+		t.Fatalf("import of a bad file: through the server %v, locally %v; want both refused", err, local)
+	}
+	if !strings.HasPrefix(err.Error(), harPath+": HAR entry 1 ") || strings.Contains(err.Error(), "server") || strings.Contains(err.Error(), "(400)") {
+		t.Errorf("through the server: %q, want the file's error, %s: HAR entry 1 ...", err, harPath)
+	}
+	if err.Error() != local.Error() {
+		t.Errorf("through the server: %q\nlocally:            %q\nwant the same", err, local)
+	}
+}

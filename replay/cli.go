@@ -595,10 +595,18 @@ func (c *CLI) apiError(resp *http.Response) error {
 		Error string `json:"error"`
 	}
 	if json.Unmarshal(b, &e) == nil && e.Error != "" {
-		return fmt.Errorf("server: %s (%d)", e.Error, resp.StatusCode)
+		return &serverError{Status: resp.StatusCode, Msg: e.Error}
 	}
 	return fmt.Errorf("server: %s: %s", resp.Status, bytes.TrimSpace(b))
 }
+
+// serverError is an API answer's {"error": …}: "server: MSG (STATUS)".
+type serverError struct {
+	Status int
+	Msg    string
+}
+
+func (e *serverError) Error() string { return fmt.Sprintf("server: %s (%d)", e.Msg, e.Status) }
 
 func (c *CLI) do(ctx context.Context, method, u string, body io.Reader, out any) error {
 	req, err := c.newRequest(ctx, method, u, body)
@@ -928,6 +936,12 @@ Flags:
 			param = "into"
 		}
 		if err := c.do(ctx, http.MethodPost, srv+"/api/import?"+param+"="+url.QueryEscape(*bin), bytes.NewReader(data), &res); err != nil {
+			// A 400 is the file's fault (an entry no HTTP message could
+			// carry): said as a local import says it, with the file's
+			// name, not as the server's.
+			if se := (*serverError)(nil); errors.As(err, &se) && se.Status == http.StatusBadRequest {
+				return fmt.Errorf("%s: %s", files[0], se.Msg)
+			}
 			return err
 		}
 		n = res.Imported
