@@ -102,9 +102,22 @@ func decodeBody(r *http.Request, v any, limit int64) error {
 func fieldError(err error) error {
 	var ie *inspect.InputError
 	if errors.As(err, &ie) && ie.Field != "" {
-		return &ValidationError{List: []FieldError{{Field: ie.Field, Msg: ie.Msg}}}
+		msg := ie.Msg
+		if strings.HasPrefix(msg, "unknown field") {
+			msg += configOnlyKey(ie.Field)
+		}
+		return &ValidationError{List: []FieldError{{Field: ie.Field, Msg: msg}}}
 	}
 	return err
+}
+
+// configOnlyKey says, of a field the config file takes in a webhook but
+// the JSON API does not, what the API takes instead; "" for any other.
+func configOnlyKey(field string) string {
+	if field == "signing.secrets" || strings.HasSuffix(field, ".signing.secrets") {
+		return ": secrets is the config file's key (a rotation, the new secret first); through the API a webhook has one signing secret, signing.secret, and POST /api/webhooks/{id}/signing_secret rotates it (the old one keeps signing for 24 hours under standard-webhooks and stripe)"
+	}
+	return ""
 }
 
 // warningList is ws, or an empty list for none: JSON [] rather than null.

@@ -134,6 +134,19 @@ func TestAPI(t *testing.T) {
 	if code, raw := c.do("POST", "/api/webhooks", `{"endpoint": "https://example.com", "retry": {"tries": 3}}`, &verr); code != 400 || !strings.Contains(verr.Error, `unknown field "tries"`) || verr.Field != "retry.tries" {
 		t.Errorf("an unknown retry field: %d %s", code, raw)
 	}
+	// The config file's rotation list is no field of the API: the error
+	// says what the API takes instead, wherever a definition goes.
+	for _, req := range [][3]string{
+		{"POST", "/api/webhooks", `{"endpoint": "https://example.com", "signing": {"scheme": "stripe", "secrets": ["whsec_new", "whsec_old"]}}`},
+		{"POST", "/api/webhooks/validate", `{"endpoint": "https://example.com", "signing": {"secrets": ["a"]}}`},
+		{"POST", "/api/webhooks/test", `{"webhook": {"endpoint": "https://example.com", "signing": {"secrets": ["a"]}}}`},
+	} {
+		code, raw := c.do(req[0], req[1], req[2], &verr)
+		if code != 400 || !strings.HasSuffix(verr.Field, "signing.secrets") ||
+			!strings.Contains(verr.Error, `unknown field "secrets": secrets is the config file's key (a rotation, the new secret first); through the API a webhook has one signing secret, signing.secret, and POST /api/webhooks/{id}/signing_secret rotates it`) {
+			t.Errorf("%s %s with signing.secrets: %d %s", req[0], req[1], code, raw)
+		}
+	}
 	if code, raw := c.do("POST", "/api/webhooks", `{"endpoint": "https://example.com", "authentication": {"type": "basic_auth", "usernme": "a"}}`, &verr); code != 400 || verr.Field != "authentication.usernme" {
 		t.Errorf("an unknown authentication field: %d %s, want field authentication.usernme", code, raw)
 	}
@@ -192,6 +205,9 @@ func TestAPI(t *testing.T) {
 	code, raw = c.do("GET", "/api/webhooks", nil, &list)
 	if code != 200 || len(list.Webhooks) != 2 || list.Webhooks[0].ID != "from-file" || list.Webhooks[1].ID != "bot" || strings.Contains(raw, "pw-s3cret") {
 		t.Errorf("list: %d %s", code, raw)
+	}
+	if code, raw := c.do("PATCH", "/api/webhooks/bot", `{"signing": {"secrets": ["a"]}}`, &verr); code != 400 || verr.Field != "signing.secrets" || !strings.Contains(verr.Error, "secrets is the config file's key") {
+		t.Errorf("PATCH with signing.secrets: %d %s", code, raw)
 	}
 	// The list gives an API webhook's warnings as it gives a config one's.
 	var warned struct{ Warnings []string }
