@@ -134,6 +134,21 @@ func TestAPI(t *testing.T) {
 	if code, raw := c.do("POST", "/api/webhooks", `{"endpoint": "https://example.com", "retry": {"tries": 3}}`, &verr); code != 400 || !strings.Contains(verr.Error, `unknown field "tries"`) || verr.Field != "retry.tries" {
 		t.Errorf("an unknown retry field: %d %s", code, raw)
 	}
+	// A list's item that does not decode is named by its index and
+	// quoted, as the config file's errors point at the item: the field
+	// was the list, and a type error did not say what it got.
+	for _, tc := range []struct{ path, body, field, msg string }{
+		{"/api/webhooks", `{"endpoint": "https://example.com", "retry": {"statuses": [500, "abc"]}}`, "retry.statuses.1", `want an integer, got "abc"`},
+		{"/api/webhooks", `{"endpoint": "https://example.com", "retry": {"schedule": ["5s", "10x", "1m"]}}`, "retry.schedule.1", `got "10x"`},
+		{"/api/webhooks/validate", `{"endpoint": "https://example.com", "subscriptions": ["ticket.*", 7]}`, "subscriptions.1", "want a string, got 7"},
+		// And the field is the body's: it was plain.statuses, the name
+		// of a type inside hooklab.
+		{"/api/invocations/retry", `{"statuses": ["failed", 3]}`, "statuses.1", "want a string, got 3"},
+	} {
+		if code, raw := c.do("POST", tc.path, tc.body, &verr); code != 400 || verr.Field != tc.field || !strings.Contains(verr.Error, tc.msg) {
+			t.Errorf("POST %s %s: %d %s, want field %s and %q", tc.path, tc.body, code, raw, tc.field, tc.msg)
+		}
+	}
 	// The config file's rotation list is no field of the API: the error
 	// says what the API takes instead, wherever a definition goes.
 	for _, req := range [][3]string{

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -652,6 +653,11 @@ func (q *RedeliverQuery) UnmarshalJSON(b []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {
+		if te := (*json.UnmarshalTypeError)(nil); errors.As(err, &te) {
+			// encoding/json names the embedded struct in the path
+			// (plain.statuses): the field is the body's statuses.
+			te.Field = strings.TrimPrefix(te.Field, "plain.")
+		}
 		return err
 	}
 	*q = RedeliverQuery(v.plain)

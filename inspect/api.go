@@ -910,6 +910,16 @@ func DecodeJSONBody(body []byte, v any) error {
 			return fmt.Errorf("%w: malformed JSON at line %d, column %d: %v", ErrInvalid, line, col, err)
 		}
 		ie := InputErrorOf(err)
+		if te := (*json.UnmarshalTypeError)(nil); errors.As(err, &te) && ie.Field != "" {
+			// encoding/json names a list, not its item: the item at fault,
+			// quoted, as the config file's errors point at it.
+			if path, item, ok := badItem(body, reflect.TypeOf(v), ie.Field); ok {
+				ie.Field = path
+				if te.Type != reflect.TypeFor[valueErrorMarker]() {
+					ie.Msg = "want " + jsonKind(te.Type) + ", got " + shortJSON(item)
+				}
+			}
+		}
 		if quoted, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok && ie.Field == "" {
 			if path, ok := unknownFieldPath(body, reflect.TypeOf(v), quoted); ok {
 				ie.Field = path

@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -118,6 +119,84 @@ func findUnknown(raw []byte, t reflect.Type, path, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// badItem finds, when field (a path as encoding/json names it) is a list
+// in body, decoded into a value of type t, the first of its items that
+// does not decode into the list's element type: its path ("retry.
+// statuses.1") and its JSON. ok is false when field is no list or every
+// item decodes.
+func badItem(body []byte, t reflect.Type, field string) (path string, item json.RawMessage, ok bool) {
+	raw := json.RawMessage(body)
+	for seg := range strings.SplitSeq(field, ".") {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch t.Kind() {
+		case reflect.Struct:
+			var m map[string]json.RawMessage
+			if json.Unmarshal(raw, &m) != nil {
+				return "", nil, false
+			}
+			fields := map[string]reflect.Type{}
+			collectFields(t, fields)
+			ft, known := lookupField(fields, seg)
+			if !known {
+				return "", nil, false
+			}
+			v, present := m[seg]
+			if !present {
+				for k, kv := range m { // encoding/json matches keys in any case
+					if strings.EqualFold(k, seg) {
+						v, present = kv, true
+					}
+				}
+			}
+			if !present {
+				return "", nil, false
+			}
+			t, raw = ft, v
+		case reflect.Map:
+			var m map[string]json.RawMessage
+			if json.Unmarshal(raw, &m) != nil || m[seg] == nil {
+				return "", nil, false
+			}
+			t, raw = t.Elem(), m[seg]
+		default:
+			return "", nil, false
+		}
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Slice && t.Kind() != reflect.Array {
+		return "", nil, false
+	}
+	var l []json.RawMessage
+	if json.Unmarshal(raw, &l) != nil {
+		return "", nil, false
+	}
+	for i, it := range l {
+		if json.Unmarshal(it, reflect.New(t.Elem()).Interface()) != nil {
+			return field + "." + strconv.Itoa(i), it, true
+		}
+	}
+	return "", nil, false
+}
+
+// shortJSON is a JSON value as an error quotes it: compact, and cut
+// short past 64 bytes.
+func shortJSON(v json.RawMessage) string {
+	var b bytes.Buffer
+	if json.Compact(&b, v) != nil {
+		b.Reset()
+		b.Write(v)
+	}
+	s := b.String()
+	if len(s) > 64 {
+		s = strings.ToValidUTF8(s[:64], "") + "…"
+	}
+	return s
 }
 
 // collectFields adds the JSON names of struct type t's fields, promoted

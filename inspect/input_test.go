@@ -47,9 +47,11 @@ func TestDecodeJSONNamesTheField(t *testing.T) {
 		{`{"inner": {"n": 1.5}}`, "inner.n", "want an integer, got number 1.5"},
 		{`{"inner": []}`, "inner", "want an object, got an array"},
 		{`{"tags": {}}`, "tags", "want an array, got an object"},
-		{`{"tags": [true]}`, "tags", "want a string, got a boolean"},
+		// A list's item: its index, and what it got, quoted.
+		{`{"tags": [true]}`, "tags.0", "want a string, got true"},
+		{`{"tags": ["a", "b", {"c": 1}]}`, "tags.2", `want a string, got {"c":1}`},
 		{`{"inner": {"every": 2}}`, "inner.every", "want 1, got 2"},
-		{`{"inner": {"list": [1, "x"]}}`, "inner.list", `want 1, got "x"`},
+		{`{"inner": {"list": [1, "x"]}}`, "inner.list.1", `want 1, got "x"`},
 		{`{"nope": 1}`, "nope", `unknown field "nope"`},
 		// The path, which encoding/json does not give: nested, in a list,
 		// and matched without regard to case as encoding/json matches.
