@@ -447,3 +447,24 @@ func TestImportFileErrorThroughServer(t *testing.T) {
 		t.Errorf("through the server: %q\nlocally:            %q\nwant the same", err, local)
 	}
 }
+
+// TestReplayRefusedAsLocally: what a server refuses with a 400 (nothing
+// matches the flags) is said as a run without a server says it: it was
+// "server: invalid input: ... (400)", as if the server had failed.
+func TestReplayRefusedAsLocally(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"replay", "--server", s.UI, "--bin", "nothing-here", "--target", "http://127.0.0.1:1"},
+		func(string) string { return "" }, &out, &errOut)
+	// The same run with no server, over a data directory one left.
+	data := t.TempDir()
+	startServer(t, "--data", data).Stop(t)
+	local := run(context.Background(), []string{"replay", "--bin", "nothing-here", "--target", "http://127.0.0.1:1"}, func(k string) string {
+		return map[string]string{"HOOKLAB_UI": "http://127.0.0.1:1", "HOOKLAB_DATA": data}[k]
+	}, &out, &errOut)
+	const want = "invalid input: nothing to replay: no exchange matches bin=nothing-here"
+	if err == nil || local == nil || err.Error() != want || local.Error() != want {
+		t.Errorf("through the server: %v\nlocally: %v\nwant both %q", err, local, want)
+	}
+}

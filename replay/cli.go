@@ -600,13 +600,20 @@ func (c *CLI) apiError(resp *http.Response) error {
 	return fmt.Errorf("server: %s: %s", resp.Status, bytes.TrimSpace(b))
 }
 
-// serverError is an API answer's {"error": …}: "server: MSG (STATUS)".
+// serverError is an API answer's {"error": …}: "server: MSG (STATUS)",
+// but for a 400, which is the request's fault, so the flags' or the
+// file's: its message alone, as a run without a server says it.
 type serverError struct {
 	Status int
 	Msg    string
 }
 
-func (e *serverError) Error() string { return fmt.Sprintf("server: %s (%d)", e.Msg, e.Status) }
+func (e *serverError) Error() string {
+	if e.Status == http.StatusBadRequest {
+		return e.Msg
+	}
+	return fmt.Sprintf("server: %s (%d)", e.Msg, e.Status)
+}
 
 func (c *CLI) do(ctx context.Context, method, u string, body io.Reader, out any) error {
 	req, err := c.newRequest(ctx, method, u, body)
