@@ -542,6 +542,27 @@ func apiSigningKey(key string, _ *yaml.Node) string {
 	return ""
 }
 
+// misplacedKey says, of a key of a trigger or automation that belongs a
+// level down (in when: or notify:) or is Zendesk's API shape of one,
+// where it goes; "" for any other key.
+func misplacedKey(key string, _ *yaml.Node) string {
+	switch key {
+	case "event", "events":
+		return "goes in when: {event: ticket.created}"
+	case "webhook", "payload", "params":
+		return "goes in notify: {webhook: ID, payload: ...}"
+	case "all", "any":
+		return "goes in when: {all: [{path: ticket.priority, op: eq, value: urgent}]}"
+	case "conditions":
+		return "is the shape of Zendesk's API; in the config file conditions go in when: {all: [{path: ticket.priority, op: eq, value: urgent}]} (any: for either)"
+	case "actions":
+		return "is the shape of Zendesk's API; in the config file the webhook to call goes in notify: {webhook: ID, payload: ...}"
+	case "schedule", "interval":
+		return "is not a key; write every: 1h, or cron: \"0 * * * *\""
+	}
+	return ""
+}
+
 // webhook decodes one webhooks: item; fields maps each field path to its
 // node, to place validation errors.
 func (d *decoder) webhook(n *yaml.Node) (*Webhook, map[string]*yaml.Node) {
@@ -1068,7 +1089,7 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 		t := &trigger{where: d.where(item)}
 		var whenNode, notifyNode *yaml.Node
 		var nodes map[string]*yaml.Node
-		for _, p := range d.pairs(item, "trigger", triggerKeys...) {
+		for _, p := range d.pairsHint(item, "trigger", misplacedKey, triggerKeys...) {
 			switch p.key {
 			case "name":
 				t.name = d.str(p.val, "trigger name")
@@ -1117,7 +1138,12 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 		a := &automation{where: d.where(item)}
 		var notifyNode, everyNode *yaml.Node
 		var nodes map[string]*yaml.Node
-		for _, p := range d.pairs(item, "automation", automationKeys...) {
+		for _, p := range d.pairsHint(item, "automation", func(key string, v *yaml.Node) string {
+			if key == "event" || key == "events" {
+				return "is no key of an automation: its schedule makes its event (automation.NAME); conditions on its data: go in when: {all: [...]}"
+			}
+			return misplacedKey(key, v)
+		}, automationKeys...) {
 			switch p.key {
 			case "name":
 				a.name = d.str(p.val, "automation name")
