@@ -179,7 +179,7 @@ Usage:
   hooklab check [FILE]      validate a config file (default hooklab.yaml); --print shows it normalized
   hooklab schema            print the JSON Schema of the config file
   hooklab ca                print the local CA that --mitm uses (made on first use) and how to trust it
-  hooklab version           print the version
+  hooklab version           print the version (also hooklab --version, -v)
   hooklab help              this text
 
 Run "hooklab COMMAND -h" (or hooklab help COMMAND) for a command's usage and flags.
@@ -200,6 +200,9 @@ func commandOf(args []string) (cmd string, rest []string) {
 	switch {
 	case len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
 		return "help", nil
+	case len(args) == 1 && (args[0] == "--version" || args[0] == "-version" || args[0] == "-v"):
+		// What other tools answer: hooklab version by the flag users try.
+		return "version", nil
 	case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
 		return args[0], args[1:]
 	}

@@ -1778,6 +1778,11 @@ func TestCommands(t *testing.T) {
 		wantErr bool
 	}{
 		{[]string{"version"}, "hooklab", false},
+		// The flag other tools take for it is the same command.
+		{[]string{"--version"}, "hooklab " + version(), false},
+		{[]string{"-version"}, "hooklab " + version(), false},
+		{[]string{"-v"}, "hooklab " + version(), false},
+		{[]string{"--version", "--memory"}, "flag provided but not defined: -version", true},
 		{[]string{"help"}, "hooklab tail", false},
 		{[]string{"frobnicate"}, "unknown command", true},
 		{[]string{"version", "extra"}, `hooklab version: unexpected argument "extra"`, true},
