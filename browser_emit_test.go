@@ -425,3 +425,38 @@ func testBrowserReplayWarnings(t *testing.T, p *browserPage) {
 		t.Errorf("console errors: %v", errs)
 	}
 }
+
+// testBrowserReplayTargetRedacted: a run to a target given with a secret
+// in its query (?api_key=) shows it REDACTED in the list of runs (its
+// target) and on the run's page (its results' URLs), as the API gives
+// them; both showed the key.
+func testBrowserReplayTargetRedacted(t *testing.T, p *browserPage) {
+	const secret = "BRTSECRET321"
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(target.Close)
+	s := startServer(t, "--memory")
+	id := browserCapture(t, s.Capture, "/b/rtb/orders", `{}`)
+	var run struct {
+		ID string `json:"id"`
+	}
+	body := s.mustPost(t, "/api/replay", `{"ids":[`+jsQuote(id)+`],"target":`+jsQuote(target.URL+"/?api_key="+secret)+`}`, http.StatusAccepted)
+	if err := json.Unmarshal(body, &run); err != nil || run.ID == "" {
+		t.Fatalf("POST /api/replay: %s (%v)", body, err)
+	}
+
+	p.openUI(t, s.UI+"#/replays/"+run.ID)
+	p.waitFor(t, "the run's result shows", `document.querySelector('.view-replay .run-result summary')`, 10*time.Second)
+	if got := evalIn[string](t, p, `document.querySelector('.view-replay .run-result summary').textContent`); strings.Contains(got, secret) || !strings.Contains(got, "/orders?api_key=REDACTED") {
+		p.fatalf(t, "the run's result reads %q, want its URL with api_key=REDACTED", got)
+	}
+
+	p.openUI(t, s.UI+"#/replays")
+	row := `.run-row[data-run="` + run.ID + `"]`
+	p.waitFor(t, "the runs list shows", `document.querySelector(`+jsQuote(row)+`)`, 10*time.Second)
+	if got := evalIn[string](t, p, `document.querySelector(`+jsQuote(row)+`).textContent`); strings.Contains(got, secret) || !strings.Contains(got, target.URL+"/?api_key=REDACTED") {
+		p.fatalf(t, "the run's row reads %q, want its target with api_key=REDACTED", got)
+	}
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}

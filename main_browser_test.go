@@ -431,6 +431,7 @@ func TestBrowser(t *testing.T) {
 		{"ActivityThrottled", testBrowserActivityThrottled},
 		{"ActivityRetrying", testBrowserActivityRetrying},
 		{"ReplayWarnings", testBrowserReplayWarnings},
+		{"ReplayTargetRedacted", testBrowserReplayTargetRedacted},
 		{"WebhooksListFollows", testBrowserWebhooksListFollows},
 		{"WebhookPageFollows", testBrowserWebhookPageFollows},
 		{"ActivityWaitingFollows", testBrowserActivityWaitingFollows},

@@ -468,3 +468,84 @@ func TestReplayRefusedAsLocally(t *testing.T) {
 		t.Errorf("through the server: %v\nlocally: %v\nwant both %q", err, local, want)
 	}
 }
+
+// TestReplayTargetQuerySecretRedacted: a replay to a target given with a
+// secret in its query (--target 'http://HOST/?api_key=...') sends the
+// value, and shows it REDACTED wherever the run shows where it went: the
+// command's output (-v and --json), the run's target and results (GET
+// /api/replay and /api/replay/{run}), and the replays' exchanges (list,
+// revealed, HAR export with keep_secrets: recorded so). They showed it,
+// but for a password.
+func TestReplayTargetQuerySecretRedacted(t *testing.T) {
+	t.Parallel()
+	const secret = "RTSECRET789"
+	uris := make(chan string, 8)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		uris <- r.RequestURI
+	}))
+	defer sink.Close()
+	s := startServer(t, "--memory")
+	resp, err := http.Post(s.Capture+"b/rt/orders?page=2", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	target := sink.URL + "/?api_key=" + secret
+	const sentURI = "/orders?page=2&api_key=" + secret
+	noSecret := func(what string, b []byte) {
+		t.Helper()
+		if strings.Contains(string(b), secret) || !strings.Contains(string(b), "api_key=REDACTED") {
+			t.Errorf("%s does not show the target's api_key REDACTED: %s", what, b)
+		}
+	}
+
+	for _, format := range []string{"-v", "--json"} {
+		var out, errOut syncBuffer
+		if err := run(context.Background(), []string{"replay", "--server", s.UI, "--bin", "rt", "--target", target, format},
+			func(string) string { return "" }, &out, &errOut); err != nil {
+			t.Fatalf("replay %s: %v\n%s", format, err, errOut.String())
+		}
+		if u := <-uris; u != sentURI {
+			t.Errorf("the replay went to %s, want %s", u, sentURI)
+		}
+		noSecret("hooklab replay "+format, []byte(out.String()+errOut.String()))
+	}
+
+	started := s.mustPost(t, "/api/replay", `{"filter": {"bin": "rt", "source": "capture"}, "target": "`+target+`"}`, http.StatusAccepted)
+	var st struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(started, &st); err != nil || st.ID == "" {
+		t.Fatalf("POST /api/replay: %s (%v)", started, err)
+	}
+	if strings.Contains(string(started), secret) {
+		t.Errorf("POST /api/replay shows the target's api_key: %s", started)
+	}
+	if u := <-uris; u != sentURI {
+		t.Errorf("the API's replay went to %s, want %s", u, sentURI)
+	}
+	var runBody []byte
+	waitFor(t, func() bool {
+		_, runBody = s.api(t, "GET", "/api/replay/"+st.ID, nil)
+		return strings.Contains(string(runBody), `"state":"done"`)
+	}, "the run to end")
+	noSecret("GET /api/replay/{run}", runBody)
+	if !strings.Contains(string(runBody), `"target":"`+sink.URL+`/?api_key=REDACTED"`) {
+		t.Errorf("GET /api/replay/{run}: want the target with api_key=REDACTED: %s", runBody)
+	}
+	_, b := s.api(t, "GET", "/api/replay", nil)
+	noSecret("GET /api/replay", b)
+
+	var l listAnswer
+	s.getJSON(t, "/api/exchanges?source=replay", &l)
+	if len(l.Exchanges) != 3 {
+		t.Fatalf("replay records: %+v", l.Exchanges)
+	}
+	_, b = s.api(t, "GET", "/api/exchanges?source=replay", nil)
+	noSecret("GET /api/exchanges", b)
+	for _, p := range []string{"/api/exchanges/" + l.Exchanges[0].ID, "/api/exchanges/" + l.Exchanges[0].ID + "?reveal=1", "/api/export.har?source=replay&keep_secrets=1"} {
+		_, b := s.api(t, "GET", p, nil)
+		noSecret(p, b)
+	}
+}

@@ -136,8 +136,9 @@ const (
 type RunStatus struct {
 	ID    string `json:"id"`
 	State string `json:"state"`
-	// Target is the run's target, its password replaced by
-	// inspect.Redacted.
+	// Target is the run's target, its password and the values of its
+	// secret-named query parameters (?api_key=) replaced by
+	// inspect.Redacted (inspect.ShownURL).
 	Target   string     `json:"target,omitempty"`
 	Started  time.Time  `json:"started"`
 	Finished *time.Time `json:"finished,omitempty"`
@@ -198,7 +199,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if spec.Target != "" && a.cfg.OwnAPI != nil && a.cfg.OwnAPI(spec.Target) {
-		a.fail(w, r, fmt.Errorf("%w: target %s is hooklab's own API, which replays are never sent to: give the address of the service to replay to", inspect.ErrInvalid, inspect.RedactURL(spec.Target)))
+		a.fail(w, r, fmt.Errorf("%w: target %s is hooklab's own API, which replays are never sent to: give the address of the service to replay to", inspect.ErrInvalid, inspect.ShownURL(spec.Target, inspect.QuerySecret(a.cfg.SecretHeaders))))
 		return
 	}
 	// Before Options, which copies spec.Diff into the run's options.
@@ -252,7 +253,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 	}
 	now := a.cfg.Clock.Now()
 	ctx, cancel := context.WithCancel(a.cfg.Context)
-	rn := &run{cancel: cancel, st: RunStatus{ID: a.cfg.IDs.New(now), State: StateRunning, Target: inspect.RedactURL(spec.Target), Started: now, Total: total, Ignore: spec.Diff.Ignore, Warnings: warnings, Results: []Result{}}}
+	rn := &run{cancel: cancel, st: RunStatus{ID: a.cfg.IDs.New(now), State: StateRunning, Target: inspect.ShownURL(spec.Target, inspect.QuerySecret(a.cfg.SecretHeaders)), Started: now, Total: total, Ignore: spec.Diff.Ignore, Warnings: warnings, Results: []Result{}}}
 	a.mu.Lock()
 	a.runs[rn.st.ID] = rn
 	a.prune()

@@ -513,7 +513,7 @@ func newRunner(opts Options) (*runner, error) {
 	if opts.Target != "" {
 		u, err := url.Parse(opts.Target)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("%w: target %q: want a base URL like http://127.0.0.1:3000", inspect.ErrInvalid, inspect.RedactURL(opts.Target))
+			return nil, fmt.Errorf("%w: target %q: want a base URL like http://127.0.0.1:3000", inspect.ErrInvalid, inspect.ShownURL(opts.Target, inspect.QuerySecret(opts.Diff.SecretHeaders)))
 		}
 		r.target = u
 	}
@@ -955,7 +955,7 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 		// the result, shown in runs, events and output, without its
 		// password (and an emitted one without its endpoint's secret
 		// query values). One not sent names where it would have gone.
-		res.Method, res.URL = r.method(ex), r.shown(ex, rawURL(u))
+		res.Method, res.URL = r.method(ex), r.shown(ex, rawURL(r.targetShown(u)))
 		req, sentHdrs, err = r.prepare(rctx, ex, u)
 	}
 	if err != nil {
@@ -979,7 +979,8 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 	}
 	// An emitted exchange's URL is its webhook's endpoint: the request
 	// goes with its secret query values, the record without them.
-	rec.Request.URL = r.recordedURL(ex, rec.Request.URL)
+	// So does a target's (?api_key= as the target was given).
+	rec.Request.URL = r.recordedURL(ex, rawURL(r.targetShown(req.URL)))
 	if rec.Bin == "" {
 		rec.Bin = ex.Bin
 	}
@@ -987,12 +988,19 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 		rec.Bin = inspect.DefaultBin
 	}
 	resp, err := r.client.Do(req)
+	// Go's error quotes the URL as sent: it is named as recorded, here
+	// and in the run's error when it gives up.
+	errText := ""
+	if err != nil {
+		// Go writes a URL with an Opaque path without its host
+		// ("http:/a|b"): the error names the URL as sent.
+		errText = strings.ReplaceAll(describeError(err, r.opts.Timeout), `"`+req.URL.String()+`"`, `"`+rec.Request.URL+`"`)
+	}
 	switch {
 	case err == nil:
 		r.unanswered.Store(0)
 	case !errors.Is(err, inspect.ErrOwnAPI) && ctx.Err() == nil:
-		msg := describeError(err, r.opts.Timeout)
-		r.lastErr.Store(&msg)
+		r.lastErr.Store(&errText)
 		r.unanswered.Add(1)
 	}
 	if err == nil {
@@ -1022,9 +1030,10 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 			strings.Join(redacted, ", "), inspect.Redacted))
 	}
 	if err != nil {
-		// Go writes a URL with an Opaque path without its host
-		// ("http:/a|b"): the error names the URL as sent.
-		rec.Error = strings.ReplaceAll(describeError(err, r.opts.Timeout), `"`+req.URL.String()+`"`, `"`+r.recordedURL(ex, rawURL(req.URL))+`"`)
+		if errText == "" { // the body's error
+			errText = describeError(err, r.opts.Timeout)
+		}
+		rec.Error = errText
 		if errors.Is(err, inspect.ErrOwnAPI) {
 			if r.target != nil {
 				rec.Error += "; give another target"
@@ -1076,8 +1085,38 @@ func (r *runner) recordedURL(ex *inspect.Exchange, rawURL string) string {
 	if ex.Source != inspect.SourceEmit {
 		return rawURL
 	}
-	shown, _ := inspect.RedactQuery(rawURL, inspect.QuerySecret(r.opts.Diff.SecretHeaders))
+	shown, _ := inspect.RedactQuery(rawURL, r.secret())
 	return shown
+}
+
+// targetShown is u, where an exchange goes (see destination), with the
+// values of the secret-named query parameters that the target adds after
+// the request's own (?api_key= as the target was given) Redacted, as the
+// run's target shows them: the request goes with them; its result, error
+// and record without. The request's own query is kept as it was recorded.
+func (r *runner) targetShown(u *url.URL) *url.URL {
+	if r.target == nil || r.target.RawQuery == "" {
+		return u
+	}
+	tq := strings.ReplaceAll(r.target.RawQuery, " ", "%20") // as destination escapes it
+	shown, ok := inspect.RedactQuery("?"+tq, r.secret())
+	if !ok {
+		return u
+	}
+	c := *u
+	if rest, ok := strings.CutSuffix(u.RawQuery, tq); ok {
+		c.RawQuery = rest + shown[1:]
+	} else { // not where destination puts it: all of it
+		all, _ := inspect.RedactQuery("?"+u.RawQuery, r.secret())
+		c.RawQuery = all[1:]
+	}
+	return &c
+}
+
+// secret says which query parameters hold secrets (inspect.QuerySecret
+// with the secret headers given).
+func (r *runner) secret() func(name string) bool {
+	return inspect.QuerySecret(r.opts.Diff.SecretHeaders)
 }
 
 // heldRedacted reports whether a value of the query q is inspect.Redacted.

@@ -1212,3 +1212,73 @@ func TestReplayEmittedEndpointQuerySecretsRedacted(t *testing.T) {
 		t.Errorf("replaying the replay: redacted %q, which names headers", r.Redacted)
 	}
 }
+
+// TestReplayTargetQuerySecretsRedacted: a target given with a secret in
+// its query (?api_key=) adds it to every request, and the results, the
+// errors (one to a dead target, and the run's when it gives up) and the
+// replays' records show it REDACTED, as the run's target does; the
+// recorded request's own query is kept as it was. They showed the key.
+func TestReplayTargetQuerySecretsRedacted(t *testing.T) {
+	t.Parallel()
+	tg := newTarget(t, nil)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close() // nothing listens there now
+	var mu sync.Mutex
+	var recorded []*inspect.Exchange
+	record := func(_ context.Context, ex *inspect.Exchange) error {
+		mu.Lock()
+		defer mu.Unlock()
+		recorded = append(recorded, ex)
+		return nil
+	}
+	ex := capture("01JNB5Z3Q0000000000000000A", "GET", "http://127.0.0.1:8080/b/stripe/in?token=caller-own&x=1", nil, nil, okResp())
+	rep, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{
+		Target: tg.URL + "/v2?api_key=TG-s3cret&X-Partner-Token=TG-tok&page=2", Record: record, IDs: &inspect.IDs{},
+		Diff: DiffOptions{SecretHeaders: []string{"X-Partner-Token"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tg.received(); len(got) != 1 || got[0].RequestURI != "/v2/in?token=caller-own&x=1&api_key=TG-s3cret&X-Partner-Token=TG-tok&page=2" {
+		t.Fatalf("the target got %+v, want the target's key", got)
+	}
+	want := tg.URL + "/v2/in?token=caller-own&x=1&api_key=REDACTED&X-Partner-Token=REDACTED&page=2"
+	if r := rep.Results[0]; r.URL != want || r.Outcome != Same {
+		t.Errorf("result: %s %q, want %q", r.Outcome, r.URL, want)
+	}
+
+	rep, err = Run(context.Background(), []*inspect.Exchange{ex, ex}, Options{
+		Target: dead.URL + "/?access_token=DEAD-s3cret", Record: record, IDs: &inspect.IDs{}, GiveUpAfter: 1,
+	})
+	if !errors.Is(err, ErrGaveUp) || strings.Contains(err.Error(), "DEAD-s3cret") || !strings.Contains(err.Error(), "access_token=REDACTED") {
+		t.Errorf("a dead target: run error %v, want it to give up naming the URL with access_token=REDACTED", err)
+	}
+	wantDead := dead.URL + "/in?token=caller-own&x=1&access_token=REDACTED"
+	if len(rep.Results) == 0 {
+		t.Fatal("no result from the dead target")
+	}
+	if r := rep.Results[0]; r.Outcome != Failed || r.URL != wantDead || !strings.Contains(r.Error, wantDead) || strings.Contains(r.Error, "DEAD-") {
+		t.Errorf("the dead target's result: %s %q %q, want it to name %s", r.Outcome, r.URL, r.Error, wantDead)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(recorded) != 2 {
+		t.Fatalf("recorded %d replays, want 2", len(recorded))
+	}
+	for i, w := range []string{want, wantDead} {
+		if rec := recorded[i]; rec.Request.URL != w || strings.Contains(rec.Error, "s3cret") {
+			t.Errorf("replay %d recorded %s (error %q), want %s", i, rec.Request.URL, rec.Error, w)
+		}
+	}
+}
+
+// TestReplayTargetShownRedacted: a target refused quotes it with the
+// values of its secret-named query parameters REDACTED, as its password.
+func TestReplayTargetShownRedacted(t *testing.T) {
+	t.Parallel()
+	ex := capture("01JNB5Z3Q0000000000000000A", "GET", "http://127.0.0.1:8080/in", nil, nil, okResp())
+	_, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: "127.0.0.1:1/?api_key=BAD-s3cret"})
+	if err == nil || strings.Contains(err.Error(), "BAD-s3cret") || !strings.Contains(err.Error(), "api_key=REDACTED") {
+		t.Errorf("a target without its scheme: %v, want it refused quoting api_key=REDACTED", err)
+	}
+}
