@@ -2947,6 +2947,37 @@ func TestFlagErrorBeforeConfig(t *testing.T) {
 	}
 }
 
+// TestServerQuerySecretShownRedacted: a client command's --server (or
+// HOOKLAB_UI) with a query is refused, quoting it with the values of its
+// secret-named query parameters REDACTED, as its password: the usage
+// error quoted ?token= as given.
+func TestServerQuerySecretShownRedacted(t *testing.T) {
+	t.Parallel()
+	const secret = "SRVs3cret42"
+	srv := "http://u:PWs3cret@127.0.0.1:1/?token=" + secret
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"tail", []string{"tail", "--server", srv}, nil},
+		{"send", []string{"send", "ticket.created", "--server", srv}, nil},
+		{"replay", []string{"replay", "--all", "--target", "http://127.0.0.1:1", "--server", srv}, nil},
+		{"export", []string{"export", "--har", filepath.Join(dir, "x.har"), "--server", srv}, nil},
+		{"HOOKLAB_UI", []string{"tail"}, map[string]string{"HOOKLAB_UI": srv}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut syncBuffer
+			err := run(context.Background(), tc.args, func(k string) string { return tc.env[k] }, &out, &errOut)
+			msg := fmt.Sprint(err) + errOut.String() + out.String()
+			if exitCode(err) != 2 || strings.Contains(msg, secret) || strings.Contains(msg, "PWs3cret") || !strings.Contains(msg, "token=REDACTED") {
+				t.Errorf("exit %d: %s\nwant a usage error quoting the server with token=REDACTED", exitCode(err), msg)
+			}
+		})
+	}
+}
+
 // TestNotFoundQuotesIDAsSent: a 404 for an id names it as the client
 // wrote it: the exchange and invocation routes take ids in either case,
 // and quoted them upper-cased, an id the client never sent.

@@ -167,7 +167,8 @@ func (c *limitConn) CloseRead() error {
 // it, and a trailing slash is dropped (a path stays: a front end may serve
 // the UI under one). Anything but an http or https URL of a host is an
 // error (ftp://h, http://, a query), for the command to report as a usage
-// error.
+// error, which quotes s as ShownURL shows it (its password and secret-named
+// query values REDACTED).
 func ServerURL(s string) (string, error) {
 	in := s
 	if !strings.Contains(s, "://") {
@@ -176,14 +177,14 @@ func ServerURL(s string) (string, error) {
 	s = strings.TrimSuffix(s, "/")
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(s, "?#") {
-		return "", fmt.Errorf("%q: want the UI's URL, like http://127.0.0.1:4040 (or :4040)", RedactURL(in))
+		return "", fmt.Errorf("%q: want the UI's URL, like http://127.0.0.1:4040 (or :4040)", ShownURL(in, QuerySecret(nil)))
 	}
 	if u.Hostname() == "" {
 		// ":4040" alone: the port of this machine's loopback, as a
 		// listen flag takes it. Sent as it was, its Host ":4040" is
 		// refused by the UI's Host check.
 		if u.Port() == "" {
-			return "", fmt.Errorf("%q: want the UI's URL, like http://127.0.0.1:4040 (or :4040)", RedactURL(in))
+			return "", fmt.Errorf("%q: want the UI's URL, like http://127.0.0.1:4040 (or :4040)", ShownURL(in, QuerySecret(nil)))
 		}
 		u.Host = net.JoinHostPort("127.0.0.1", u.Port())
 		s = u.String()
