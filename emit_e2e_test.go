@@ -1287,3 +1287,64 @@ func TestEmitResignWebhookGone(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPayloadBoundary: a payload must be under max_payload, as
+// Zendesk's must be under 256 KB: one of max_payload bytes less one is
+// sent, one of exactly max_payload bytes fails before it is sent, saying
+// so, for an event's invocation (hooklab send) and a test send alike.
+func TestMaxPayloadBoundary(t *testing.T) {
+	t.Parallel()
+	got := make(chan int, 8)
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- len(b)
+	}))
+	defer sink.Close()
+	path := filepath.Join(t.TempDir(), "hooklab.yaml")
+	cfg := `webhooks:
+  - {id: edge, endpoint: "` + sink.URL + `/edge", max_payload: 64, signing: {scheme: none}}
+triggers:
+  - name: edge
+    when: {event: edge.test}
+    notify: {webhook: edge, payload: '{"t":"{{t}}"}'}
+`
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", path)
+	const want = "payload is 64 bytes; it must be under 64 bytes (max_payload)"
+	for _, n := range []int{63, 64} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			text := strings.Repeat("x", n-len(`{"t":""}`))
+			var out, errOut syncBuffer
+			err := run(context.Background(), []string{"send", "edge.test", "--server", s.UI, "--data", `{"t":"` + text + `"}`}, func(string) string { return "" }, &out, &errOut)
+			switch {
+			case n < 64 && err != nil:
+				t.Errorf("send of a %d-byte payload: %v\n%s", n, err, errOut.String())
+			case n < 64:
+				if size := <-got; size != n {
+					t.Errorf("the endpoint got %d bytes, want %d", size, n)
+				}
+			case err == nil || !strings.Contains(errOut.String(), want):
+				t.Errorf("send of a %d-byte payload: %v, stderr %q; want it failed before it was sent with %q", n, err, errOut.String(), want)
+			}
+
+			r, b := s.api(t, "POST", "/api/webhooks/edge/test", strings.NewReader(`{"payload": {"t":"`+text+`"}}`))
+			switch {
+			case n < 64 && r.StatusCode != http.StatusOK:
+				t.Errorf("test send of a %d-byte payload: %d %s", n, r.StatusCode, b)
+			case n < 64:
+				if size := <-got; size != n {
+					t.Errorf("the test send's endpoint got %d bytes, want %d", size, n)
+				}
+			case r.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), want):
+				t.Errorf("test send of a %d-byte payload: %d %s; want a 400 saying %q", n, r.StatusCode, b, want)
+			}
+		})
+	}
+	select {
+	case size := <-got:
+		t.Errorf("the endpoint got a %d-byte payload it should not have", size)
+	default:
+	}
+}
