@@ -1348,3 +1348,46 @@ triggers:
 	default:
 	}
 }
+
+// TestEmitConfigShortEnvValues: GET /api/emit/config shows a value from
+// ${NAME} as ${NAME} when it is 6 characters or more, the rule by which
+// error messages leave the environment's values out; a shorter one (a
+// port, a region, a word) shows as it is, not taken for a secret, unless
+// its name looks secret (REDACTED whatever its length).
+func TestEmitConfigShortEnvValues(t *testing.T) {
+	t.Parallel()
+	cfg := `webhooks:
+  - {id: hook, endpoint: "http://127.0.0.1:9/hook"}
+triggers:
+  - name: env
+    when:
+      event: ticket.*
+      all: [{path: ticket.region, value: "${SHORT}"}, {path: ticket.zone, value: "${LONG}"}]
+    notify:
+      webhook: hook
+      payload: {region: "${SHORT}", zone: "${LONG}", api_key: "${KEY}"}
+`
+	path := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServerEnv(t, map[string]string{"SHORT": "eu-w1", "LONG": "eu-west-1", "KEY": "k1"}, "--memory", "--config", path)
+	var got struct {
+		Triggers []struct {
+			When   any
+			Notify struct{ Payload string }
+		}
+	}
+	s.getJSON(t, "/api/emit/config", &got)
+	if len(got.Triggers) != 1 {
+		t.Fatalf("triggers %+v", got.Triggers)
+	}
+	tr := got.Triggers[0]
+	if want := `{"api_key":"REDACTED","region":"eu-w1","zone":"${LONG}"}`; tr.Notify.Payload != want {
+		t.Errorf("payload %s, want %s", tr.Notify.Payload, want)
+	}
+	when, _ := json.Marshal(tr.When)
+	if want := `{"all":[{"path":"ticket.region","value":"eu-w1"},{"path":"ticket.zone","value":"${LONG}"}]}`; string(when) != want {
+		t.Errorf("conditions %s, want %s", when, want)
+	}
+}
