@@ -993,8 +993,12 @@ func (r *runner) one(ctx context.Context, i int, ex *inspect.Exchange) Result {
 	errText := ""
 	if err != nil {
 		// Go writes a URL with an Opaque path without its host
-		// ("http:/a|b"): the error names the URL as sent.
-		errText = strings.ReplaceAll(describeError(err, r.opts.Timeout), `"`+req.URL.String()+`"`, `"`+rec.Request.URL+`"`)
+		// ("http:/a|b"), and one with a password with *** for it: the
+		// error names the URL as recorded, its password REDACTED.
+		errText = describeError(err, r.opts.Timeout)
+		for _, quoted := range goQuotedURLs(req.URL) {
+			errText = strings.ReplaceAll(errText, `"`+quoted+`"`, `"`+inspect.RedactURL(rec.Request.URL)+`"`)
+		}
 	}
 	switch {
 	case err == nil:
@@ -1117,6 +1121,17 @@ func (r *runner) targetShown(u *url.URL) *url.URL {
 // with the secret headers given).
 func (r *runner) secret() func(name string) bool {
 	return inspect.QuerySecret(r.opts.Diff.SecretHeaders)
+}
+
+// goQuotedURLs are the ways Go's HTTP client quotes u in its errors: as
+// u.String(), and with the password *** where u has one (net/http's
+// stripPassword).
+func goQuotedURLs(u *url.URL) []string {
+	out := []string{u.String()}
+	if _, ok := u.User.Password(); ok {
+		out = append(out, strings.Replace(u.String(), u.User.String()+"@", u.User.Username()+":***@", 1))
+	}
+	return out
 }
 
 // heldRedacted reports whether a value of the query q is inspect.Redacted.

@@ -1282,3 +1282,50 @@ func TestReplayTargetShownRedacted(t *testing.T) {
 		t.Errorf("a target without its scheme: %v, want it refused quoting api_key=REDACTED", err)
 	}
 }
+
+// TestReplayEmittedQuerySecretRedactedTargetPassword: a delivery replayed
+// to a target with a password in its user info, where nothing listens,
+// fails with an error that shows neither the password nor the
+// endpoint's secret query values. Go's client quotes such a URL with its
+// password as ***, so the error no longer held the URL as sent, and the
+// query's api_key went out in the result and the replay's record as it
+// was.
+func TestReplayEmittedQuerySecretRedactedTargetPassword(t *testing.T) {
+	t.Parallel()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close() // nothing listens there now
+	ex := &inspect.Exchange{
+		ID: "01JNB5Z3Q0000000000000000A", Bin: "default", Source: inspect.SourceEmit, Time: t0,
+		Request:  inspect.Request{Method: "POST", URL: "http://127.0.0.1:1/hook?api_key=EP-s3cret&x=1", Body: []byte(`{}`), Size: 2},
+		Response: okResp(),
+	}
+	var mu sync.Mutex
+	var recorded []*inspect.Exchange
+	record := func(_ context.Context, ex *inspect.Exchange) error {
+		mu.Lock()
+		defer mu.Unlock()
+		recorded = append(recorded, ex)
+		return nil
+	}
+	target := strings.Replace(dead.URL, "http://", "http://bob:TARGET-pw@", 1)
+	rep, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: target, Record: record, IDs: &inspect.IDs{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Results[0]
+	if r.Outcome != Failed || !strings.Contains(r.Error, "api_key=REDACTED") {
+		t.Errorf("result %s %q, want a failure naming the URL with api_key=REDACTED", r.Outcome, r.Error)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(recorded) != 1 {
+		t.Fatalf("recorded %d replays", len(recorded))
+	}
+	// The record keeps the target's password, as every recorded URL
+	// does (the exchange API shows it REDACTED), and not the query's key.
+	for what, s := range map[string]string{"the result's URL": r.URL, "the result's error": r.Error, "the record's URL": recorded[0].Request.URL, "the record's error": recorded[0].Error} {
+		if strings.Contains(s, "EP-s3cret") || what != "the record's URL" && strings.Contains(s, "TARGET-pw") {
+			t.Errorf("%s shows a secret: %s", what, s)
+		}
+	}
+}
