@@ -176,23 +176,7 @@ func testBrowserActivityWaiting(t *testing.T, p *browserPage) {
 	s.mustPost(t, "/api/webhooks", `{"id":"paused","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["paused.*"],"signing":{"scheme":"none"},`+
 		`"retry":{"statuses":[500],"max_attempts":3,"initial":"1h","max":"1h"},"circuit_breaker":{"disabled":true}}`, http.StatusCreated)
 	s.mustPost(t, "/api/events", `{"type":"paused.x","data":{}}`, http.StatusAccepted)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var inv struct {
-			Invocations []struct {
-				Status   string `json:"status"`
-				Attempts int    `json:"attempt_count"`
-			} `json:"invocations"`
-		}
-		s.getJSON(t, "/api/webhooks/paused/invocations", &inv)
-		if len(inv.Invocations) == 1 && inv.Invocations[0].Attempts == 1 && inv.Invocations[0].Status == "pending" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("paused's invocations: %+v, want one pending after its first attempt", inv.Invocations)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	firstRetryQueued(t, s, "paused")
 	if resp, b := s.api(t, http.MethodPatch, "/api/webhooks/paused", strings.NewReader(`{"status":"inactive"}`)); resp.StatusCode != http.StatusOK {
 		t.Fatalf("PATCH inactive: %d %s", resp.StatusCode, b)
 	}
@@ -205,61 +189,11 @@ func testBrowserActivityWaiting(t *testing.T, p *browserPage) {
 		t.Fatalf("circuit_until %q: %v", raw, err)
 	}
 	s.mustPost(t, "/api/events", `{"type":"broken.y","data":{}}`, http.StatusAccepted)
-	var held, waiting string
-	deadline = time.Now().Add(15 * time.Second)
-	for held == "" {
-		var inv struct {
-			Invocations []struct {
-				ID      string `json:"id"`
-				Status  string `json:"status"`
-				Waiting string `json:"waiting"`
-			} `json:"invocations"`
-		}
-		s.getJSON(t, "/api/webhooks/broken/invocations", &inv)
-		for _, x := range inv.Invocations {
-			if x.Status == "circuit_broken" && x.Waiting != "" {
-				held, waiting = x.ID, x.Waiting
-			}
-		}
-		if held == "" && time.Now().After(deadline) {
-			t.Fatalf("broken's invocations: %+v, want one held by the circuit", inv.Invocations)
-		}
-		if held == "" {
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	held, waiting, _ := heldInvocation(t, s, "broken", "circuit_broken")
 
-	type shown struct {
-		Row, Detail, Title string
-	}
-	// The status cell of the row, and the details once opened.
-	read := func(id string) shown {
-		t.Helper()
-		row := `.activity .invocation-row[data-id="` + id + `"]`
-		return evalIn[shown](t, p, `(() => {
-			const r = document.querySelector(`+jsQuote(row)+`);
-			if (!r) return { Row: 'no row', Detail: '', Title: '' };
-			const d = r.nextElementSibling;
-			return {
-				Row: r.children[3].textContent,
-				Detail: d && !d.hidden ? (d.querySelector('.invocation-waiting')?.textContent ?? 'no waiting') : 'closed',
-				Title: r.children[3].querySelector('time')?.title ?? '',
-			};
-		})()`)
-	}
-	open := func(id string) {
-		t.Helper()
-		row := `.activity .invocation-row[data-id="` + id + `"]`
-		p.waitFor(t, "the invocation shows", `document.querySelector(`+jsQuote(row)+`)`, 10*time.Second)
-		p.clickNow(t, "open its details", row+` button[aria-label^="Attempts"]`)
-		p.waitFor(t, "its details show", `document.querySelector(`+jsQuote(row)+`)?.nextElementSibling?.hidden === false`, 10*time.Second)
-	}
-
-	p.openUI(t, s.UI+"#/webhooks/paused")
-	p.waitFor(t, "the activity log shows", `document.querySelector('.activity .invocation-row')`, 10*time.Second)
-	id := evalIn[string](t, p, `document.querySelector('.activity .invocation-row').dataset.id`)
-	open(id)
-	if got := read(id); !strings.HasPrefix(got.Row, "pending — the webhook is inactive") || got.Detail != "pending — the webhook is inactive" {
+	// The inactive webhook's one invocation, as the API lists it.
+	id, _, _ := heldInvocation(t, s, "paused", "pending")
+	if got := openActivity(t, p, s, "paused", id); !strings.HasPrefix(got.Row, "pending — the webhook is inactive") || got.Detail != "pending — the webhook is inactive" {
 		p.fatalf(t, "the inactive webhook's invocation shows %+v, want pending — the webhook is inactive, in its row and its details", got)
 	}
 
@@ -270,9 +204,7 @@ func testBrowserActivityWaiting(t *testing.T, p *browserPage) {
 	}
 	at := raw
 	want := "circuit_broken — the circuit is open until " + localClock(until)
-	p.openUI(t, s.UI+"#/webhooks/broken")
-	open(held)
-	if got := read(held); !strings.HasPrefix(got.Row, want) || got.Title != at || got.Detail != want {
+	if got := openActivity(t, p, s, "broken", held); !strings.HasPrefix(got.Row, want) || got.Title != at || got.Detail != want {
 		p.fatalf(t, "the invocation held by the circuit shows %+v, want %q (titled %q) in its row and its details", got, want, at)
 	}
 	if errs := p.consoleErrors(); len(errs) > 0 {
@@ -280,13 +212,28 @@ func testBrowserActivityWaiting(t *testing.T, p *browserPage) {
 	}
 }
 
+// firstRetryQueued waits until webhook's only invocation is pending after
+// its first attempt: its retry is queued.
+func firstRetryQueued(t *testing.T, s *server, webhook string) {
+	t.Helper()
+	waitFor(t, func() bool {
+		var inv struct {
+			Invocations []struct {
+				Status   string `json:"status"`
+				Attempts int    `json:"attempt_count"`
+			} `json:"invocations"`
+		}
+		s.getJSON(t, "/api/webhooks/"+webhook+"/invocations", &inv)
+		return len(inv.Invocations) == 1 && inv.Invocations[0].Attempts == 1 && inv.Invocations[0].Status == "pending"
+	}, webhook+"'s only invocation to be pending after its first attempt")
+}
+
 // heldInvocation waits until webhook has an invocation of status that
 // waits for something, and returns its id, waiting and waiting_until as
 // the API gives them.
 func heldInvocation(t *testing.T, s *server, webhook, status string) (id, waiting, until string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	waitFor(t, func() bool {
 		var inv struct {
 			Invocations []struct {
 				ID      string `json:"id"`
@@ -298,14 +245,13 @@ func heldInvocation(t *testing.T, s *server, webhook, status string) (id, waitin
 		s.getJSON(t, "/api/webhooks/"+webhook+"/invocations", &inv)
 		for _, x := range inv.Invocations {
 			if x.Status == status && x.Waiting != "" {
-				return x.ID, x.Waiting, x.Until
+				id, waiting, until = x.ID, x.Waiting, x.Until
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s's invocations: %+v, want one %s that waits", webhook, inv.Invocations, status)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return false
+	}, "an invocation of "+webhook+" that is "+status+" and waits")
+	return id, waiting, until
 }
 
 // activityShown is what the activity log shows of an invocation: its

@@ -128,23 +128,7 @@ func testBrowserActivityWaitingFollows(t *testing.T, p *browserPage) {
 	s.mustPost(t, "/api/webhooks", `{"id":"paused","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["paused.*"],"signing":{"scheme":"none"},`+
 		`"retry":{"statuses":[500],"max_attempts":3,"initial":"1h","max":"1h"},"circuit_breaker":{"disabled":true}}`, http.StatusCreated)
 	s.mustPost(t, "/api/events", `{"type":"paused.x","data":{}}`, http.StatusAccepted)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var inv struct {
-			Invocations []struct {
-				Status   string `json:"status"`
-				Attempts int    `json:"attempt_count"`
-			} `json:"invocations"`
-		}
-		s.getJSON(t, "/api/webhooks/paused/invocations", &inv)
-		if len(inv.Invocations) == 1 && inv.Invocations[0].Attempts == 1 && inv.Invocations[0].Status == "pending" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("paused's invocations: %+v, want one pending after its first attempt", inv.Invocations)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	firstRetryQueued(t, s, "paused")
 	p.openUI(t, s.UI+"#/webhooks/paused")
 	const status = `document.querySelector('.activity .invocation-row')?.children[3].textContent`
 	p.waitFor(t, "the activity log shows the retry pending", status+`?.startsWith('pending')`, 10*time.Second)
