@@ -410,10 +410,8 @@ func (e *Emitter) handleListInvocations(w http.ResponseWriter, r *http.Request) 
 	inspect.WriteJSON(w, http.StatusOK, map[string]any{"invocations": list, "next_cursor": next})
 }
 
-// invocationID is the {id} of an invocation's path, in upper case as ids
-// are made (so an id typed or copied in lower case is found).
-// invocationID is the id as the client sent it: the store takes either
-// case, and a 404 quotes it as sent.
+// invocationID is the {id} of an invocation's path as the client sent
+// it: the store takes either case, and a 404 quotes it as sent.
 func invocationID(r *http.Request) string { return r.PathValue("id") }
 
 func (e *Emitter) handleGetInvocation(w http.ResponseWriter, r *http.Request) {
