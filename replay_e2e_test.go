@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestReplayExportImportCommands drives the CLI as a user would: capture,
@@ -365,7 +366,19 @@ func TestReplayEmittedEndpointQuerySecretRedacted(t *testing.T) {
 	if err := json.Unmarshal(test, &tr); err != nil || tr.ExchangeID == "" {
 		t.Fatalf("test result %s: %v", test, err)
 	}
-	if u := <-uris; u != sentURI {
+	// received is the next request the sink got, failing (rather than
+	// hanging) when none comes.
+	received := func(what string) string {
+		t.Helper()
+		select {
+		case u := <-uris:
+			return u
+		case <-time.After(time.Minute):
+			t.Fatalf("%s never reached the endpoint", what)
+			return ""
+		}
+	}
+	if u := received("the test send"); u != sentURI {
 		t.Fatalf("the test send went to %s", u)
 	}
 	noSecret := func(what string, b []byte) {
@@ -381,7 +394,7 @@ func TestReplayEmittedEndpointQuerySecretRedacted(t *testing.T) {
 			func(string) string { return "" }, &out, &errOut); err != nil {
 			t.Fatalf("replay %s: %v\n%s", format, err, errOut.String())
 		}
-		if u := <-uris; u != sentURI {
+		if u := received("hooklab replay " + format); u != sentURI {
 			t.Errorf("the replay went to %s, want %s", u, sentURI)
 		}
 		noSecret("hooklab replay "+format, []byte(out.String()+errOut.String()))
@@ -394,7 +407,7 @@ func TestReplayEmittedEndpointQuerySecretRedacted(t *testing.T) {
 	if err := json.Unmarshal(started, &st); err != nil {
 		t.Fatal(err)
 	}
-	if u := <-uris; u != sentURI {
+	if u := received("the API's replay"); u != sentURI {
 		t.Errorf("the API's replay went to %s, want %s", u, sentURI)
 	}
 	var runBody []byte
