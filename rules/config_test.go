@@ -830,7 +830,7 @@ settings: {default_status: abc, max_body: 12XB}
         {% for item in request.json.items limit: 2 reversed %}{{ item.id }}{{ forloop.index }}{% endfor %}
         {{ n | plus: 1 }}{{ c }}{{ now | date: "%s" }}{{ uuid }}{{ exchange.id }}{{ "path.id" }}{{ 'x' | append: bin }}
         {% if request.json.a and request.json.b contains "x" or true %}{{ request.query["expand[]"] }}{% endif %}
-        {% for i in (1..n) %}{{ i }}{% endfor %}{% case request.method %}{% when "GET", "HEAD" %}g{% else %}o{% endcase %}
+        {% for i in (1..n) %}{{ i }}{% endfor %}{% for j in request.json.items offset: continue %}{{ j }}{% endfor %}{% case request.method %}{% when "GET", "HEAD" %}g{% else %}o{% endcase %}
         {{ request.json.a[request.json.k] }}{% unless empty == blank %}{{ nil }}{% endunless %}
   - respond: {body: '{{ request.body | split: sep | first }}'}
 `,

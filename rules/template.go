@@ -345,7 +345,7 @@ var (
 // not a variable.
 func liquidWord(w string) bool {
 	switch w {
-	case "and", "or", "contains", "in", "true", "false", "nil", "null", "empty", "blank", "reversed", "with", "as", "else":
+	case "and", "or", "contains", "in", "true", "false", "nil", "null", "empty", "blank", "reversed", "with", "as", "else", "continue":
 		return true
 	}
 	return false
