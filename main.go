@@ -573,12 +573,12 @@ Flags:
 		listen, up, ok := strings.Cut(spec, "=")
 		u, upErr := proxy.ParseUpstream(up)
 		if ok && listen != "" && !strings.Contains(listen, "/") && upErr != nil {
-			return badUsage("--proxy %q: the upstream must be an http or https URL with a host, such as 127.0.0.1:9000=http://127.0.0.1:3000; %v", inspect.ShownURL(spec, inspect.QuerySecret(nil)), upErr)
+			return badUsage("--proxy %q: the upstream must be an http or https URL with a host, such as 127.0.0.1:9000=http://127.0.0.1:3000; %v", inspect.ShownURL(spec, inspect.QuerySecret(o.secretHeaders)), upErr)
 		}
 		if !ok || listen == "" || strings.Contains(listen, "/") {
 			// The spec may be an upstream URL alone, or split at an = in
 			// its query: its password is redacted wherever it is.
-			return badUsage("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", inspect.ShownURL(spec, inspect.QuerySecret(nil)))
+			return badUsage("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", inspect.ShownURL(spec, inspect.QuerySecret(o.secretHeaders)))
 		}
 		if err := checkListen("--proxy", listen); err != nil {
 			return err
@@ -689,7 +689,7 @@ Flags:
 			specs[i].Name = "proxy-" + port
 		}
 	}
-	if err := proxyLoops(specs, specs, addrs(proxyLns), uiLn.Addr()); err != nil {
+	if err := proxyLoops(specs, specs, addrs(proxyLns), uiLn.Addr(), inspect.QuerySecret(o.secretHeaders)); err != nil {
 		return err
 	}
 	proxyNames := make([]string, len(specs))
@@ -1111,7 +1111,7 @@ Flags:
 					// As at start: --forward-proxy gives a config forward proxy
 					// its address, and no route may loop to a listener.
 					if newSpecs, perr = proxy.WithForwardFlag(newSpecs, o.forwardProxy); perr == nil {
-						perr = proxyLoops(newSpecs, specs, addrs(proxyLns), uiLn.Addr())
+						perr = proxyLoops(newSpecs, specs, addrs(proxyLns), uiLn.Addr(), inspect.QuerySecret(o.secretHeaders))
 					}
 				}
 				if err == nil && perr == nil {
@@ -1608,8 +1608,9 @@ func mocksForUnknownProxies(cfg *rules.Config, names []string) []*rules.Mock {
 // hooklab's API: every request would come back to it (until --max-conns),
 // or drive the API. A proxy of the config is refused at its place in the
 // file (a *rules.Errors, which rules.Join puts among the file's other
-// errors, in file order); one of --proxy with a plain error.
-func proxyLoops(check, running []proxy.Spec, lns []net.Addr, ui net.Addr) error {
+// errors, in file order); one of --proxy with a plain error. secret says
+// which query parameters the errors show REDACTED.
+func proxyLoops(check, running []proxy.Spec, lns []net.Addr, ui net.Addr, secret func(name string) bool) error {
 	own := func(string) bool { return false }
 	if ui != nil {
 		own = ownAPIURL(ui)
@@ -1624,7 +1625,7 @@ func proxyLoops(check, running []proxy.Spec, lns []net.Addr, ui net.Addr) error 
 			up := rt.Upstream.String()
 			msg := ""
 			if own(up) {
-				msg = fmt.Sprintf("proxy %s: route %s: upstream %s is hooklab's own API", sp.Name, rt.Prefix, inspect.ShownURL(up, inspect.QuerySecret(nil)))
+				msg = fmt.Sprintf("proxy %s: route %s: upstream %s is hooklab's own API", sp.Name, rt.Prefix, inspect.ShownURL(up, secret))
 			}
 			for j, ln := range lns {
 				if msg == "" && ln != nil && ownAPIURL(ln)(up) {
@@ -1632,7 +1633,7 @@ func proxyLoops(check, running []proxy.Spec, lns []net.Addr, ui net.Addr) error 
 					if running[j].Name == sp.Name {
 						what = "this proxy's own listener"
 					}
-					msg = fmt.Sprintf("proxy %s: route %s: upstream %s is %s: every request would loop back", sp.Name, rt.Prefix, inspect.ShownURL(up, inspect.QuerySecret(nil)), what)
+					msg = fmt.Sprintf("proxy %s: route %s: upstream %s is %s: every request would loop back", sp.Name, rt.Prefix, inspect.ShownURL(up, secret), what)
 				}
 			}
 			switch {
@@ -1664,7 +1665,7 @@ func fileLoops(specs []proxy.Spec) error {
 		}
 		lns = append(lns, a)
 	}
-	return proxyLoops(specs, specs, lns, nil)
+	return proxyLoops(specs, specs, lns, nil, inspect.QuerySecret(nil))
 }
 
 // checkListen is a usage error for an address no listener can take: no

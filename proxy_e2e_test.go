@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -429,5 +430,34 @@ func TestProxyUpstreamSecretsShownRedacted(t *testing.T) {
 				t.Errorf("%s shows %s:\n%s", name, secret, out)
 			}
 		}
+	}
+}
+
+// TestProxyFlagErrorsRedactSecretHeaders: a --proxy refused (a bad
+// upstream, or one that is hooklab's own API) quotes it with the values
+// of the query parameters --secret-header names REDACTED, as the startup
+// line does: the errors knew only the built-in secret names, and showed
+// ?x-partner-ref= as given.
+func TestProxyFlagErrorsRedactSecretHeaders(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui := l.Addr().String()
+	l.Close()
+	for _, tc := range []struct{ name, spec, want string }{
+		{"bad upstream", "127.0.0.1:0=http://]:1/?x-partner-ref=TOK-s3cret", "the upstream must be"},
+		{"own API", "127.0.0.1:0=http://" + ui + "/?x-partner-ref=TOK-s3cret", "is hooklab's own API"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut syncBuffer
+			err := run(context.Background(), []string{"serve", "--memory", "--capture", "127.0.0.1:0", "--ui", ui,
+				"--secret-header", "X-Partner-Ref", "--proxy", tc.spec}, func(string) string { return "" }, &out, &errOut)
+			msg := fmt.Sprint(err) + errOut.String() + out.String()
+			if err == nil || !strings.Contains(msg, tc.want) || strings.Contains(msg, "TOK-s3cret") || !strings.Contains(msg, "x-partner-ref=REDACTED") {
+				t.Errorf("err = %v\n%s\nwant %q with x-partner-ref=REDACTED", err, msg, tc.want)
+			}
+		})
 	}
 }
