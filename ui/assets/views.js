@@ -619,7 +619,8 @@ export class Views {
     return h('section', { class: 'view view-webhooks', 'aria-labelledby': 'webhooks-title' },
       h('h2', { id: 'webhooks-title' }, 'Webhooks'),
       h('p', null, h('a', { class: 'button-primary', href: '#/webhooks/new', id: 'webhook-new' }, 'New webhook')),
-      // Config warnings come as text, with file:line:col ("hooklab.yaml:8:21: webhook ...").
+      // Warnings come as text: a config one with file:line:col ("hooklab.yaml:8:21: webhook ..."),
+      // one of a webhook made through the API without ("webhook ID (made through the API): ...").
       (j.warnings || []).map((w) => h('p', { class: 'banner banner-info' }, w)),
       hooks.length ? table('Webhooks', ['Webhook', 'Endpoint', 'Status', 'Circuit', 'Success', 'From'], hooks.map((w) => {
         const rate = h('td', { class: 'num webhook-rate' }, '…');
