@@ -1215,6 +1215,13 @@ func TestEmitAPIWebhookWarnings(t *testing.T) {
 	if n := logged(); n != 1 {
 		t.Errorf("the warning was logged %d times, want once:\n%s", n, s.Stderr.String())
 	}
+	// A PATCH that leaves it (a new name) does not log it again.
+	if resp, b := s.api(t, http.MethodPatch, "/api/webhooks/ext", strings.NewReader(`{"name": "External"}`)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH: %d %s", resp.StatusCode, b)
+	}
+	if n := logged(); n != 1 {
+		t.Errorf("after a PATCH of its name, the warning was logged %d times, want once:\n%s", n, s.Stderr.String())
+	}
 	// Fixed by a PATCH: gone from the list; made plain again: back, and
 	// logged again.
 	if resp, b := s.api(t, http.MethodPatch, "/api/webhooks/ext", strings.NewReader(`{"endpoint": "https://hooks.example.test/in"}`)); resp.StatusCode != http.StatusOK {

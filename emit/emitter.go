@@ -481,10 +481,17 @@ func apiWarnings(w *Webhook) []string {
 }
 
 // logAPIWarnings logs the warnings of w, made or changed through the API,
-// as SetConfig logs a config's: once, as it is stored.
-func (e *Emitter) logAPIWarnings(w *Webhook) {
+// as SetConfig logs a config's: once, as it is stored. For a change, old
+// is the webhook before it, and a warning it had is not logged again.
+func (e *Emitter) logAPIWarnings(w, old *Webhook) {
+	var had []string
+	if old != nil {
+		had = apiWarnings(old)
+	}
 	for _, msg := range apiWarnings(w) {
-		e.log.Warn("webhook warning", "warning", msg)
+		if !slices.Contains(had, msg) { // a PATCH that leaves it as it was says nothing new
+			e.log.Warn("webhook warning", "warning", msg)
+		}
 	}
 }
 

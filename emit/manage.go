@@ -65,7 +65,7 @@ func (e *Emitter) CreateWebhook(ctx context.Context, w Webhook) (*Webhook, []Fie
 	}
 	e.api[w.ID] = &w
 	e.rebuildLocked()
-	e.logAPIWarnings(&w)
+	e.logAPIWarnings(&w, nil)
 	return w.redacted(e.secretHeader), warns, nil
 }
 
@@ -289,7 +289,7 @@ func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMe
 	}
 	e.api[id] = &w
 	e.rebuildLocked()
-	e.logAPIWarnings(&w)
+	e.logAPIWarnings(&w, old)
 	return w.redacted(e.secretHeader), warns, nil
 }
 
