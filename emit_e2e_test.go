@@ -1280,7 +1280,7 @@ func TestEmitResignWebhookGone(t *testing.T) {
 	for _, r := range rep.Results {
 		switch r.Original {
 		case delivery:
-			want := "resign: exchange " + delivery + " is a delivery of webhook gone, which no longer exists (deleted, or taken out of the config): no secret is left to sign it with; replay it without --resign, or define webhook gone again"
+			want := "resign: exchange " + delivery + " is a delivery of webhook gone, which no longer exists (deleted, or taken out of the config): no secret is left to sign it with; replay it without --resign (the API's \"resign\": true), or define webhook gone again"
 			if r.Outcome != "failed" || r.Error != want {
 				t.Errorf("the delivery: %s %q, want failed %q", r.Outcome, r.Error, want)
 			}

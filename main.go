@@ -1769,7 +1769,7 @@ func resigner(e *emit.Emitter) func(ex *inspect.Exchange) (replay.Resigned, erro
 		sig, err := e.Resign(ex.Bin, id, ex.Request.Body)
 		if errors.Is(err, inspect.ErrNotFound) {
 			// Its secrets went with it: say so, and what to do.
-			return res, fmt.Errorf("exchange %s is a delivery of webhook %s, which no longer exists (deleted, or taken out of the config): no secret is left to sign it with; replay it without --resign, or define webhook %s again", ex.ID, ex.Bin, ex.Bin)
+			return res, fmt.Errorf("exchange %s is a delivery of webhook %s, which no longer exists (deleted, or taken out of the config): no secret is left to sign it with; replay it without --resign (the API's \"resign\": true), or define webhook %s again", ex.ID, ex.Bin, ex.Bin)
 		}
 		if err != nil {
 			return res, err
