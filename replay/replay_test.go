@@ -480,22 +480,15 @@ func TestReplayResignRecordsNewCredentialsRedacted(t *testing.T) {
 	resign := func(*inspect.Exchange) (Resigned, error) {
 		return Resigned{Credentials: http.Header{"X-Partner-Key": {"SECOND-s3cret"}}}, nil
 	}
-	var mu sync.Mutex
-	var recorded []*inspect.Exchange
-	record := func(_ context.Context, ex *inspect.Exchange) error {
-		mu.Lock()
-		defer mu.Unlock()
-		recorded = append(recorded, ex)
-		return nil
-	}
+	var rc recorder
+	record := rc.record
 	if _, err := Run(context.Background(), []*inspect.Exchange{emitted}, Options{Target: tg.URL, Resign: true, ResignFunc: resign, Record: record}); err != nil {
 		t.Fatal(err)
 	}
 	if got := tg.received(); len(got) != 1 || got[0].Header.Get("X-Partner-Key") != "SECOND-s3cret" {
 		t.Fatalf("the target got %v, want the new key", got)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	recorded := rc.all()
 	if len(recorded) != 1 {
 		t.Fatalf("recorded %d replays", len(recorded))
 	}
@@ -1164,14 +1157,8 @@ func TestReplayEmittedEndpointQuerySecretsRedacted(t *testing.T) {
 		}
 	}
 	captured := capture("01JNB5Z3Q0000000000000000C", "GET", tg.URL+"/in?api_key=caller-own", nil, nil, okResp())
-	var mu sync.Mutex
-	var recorded []*inspect.Exchange
-	record := func(_ context.Context, ex *inspect.Exchange) error {
-		mu.Lock()
-		defer mu.Unlock()
-		recorded = append(recorded, ex)
-		return nil
-	}
+	var rc recorder
+	record := rc.record
 	exs := []*inspect.Exchange{emitted("01JNB5Z3Q0000000000000000A", tg.URL), emitted("01JNB5Z3Q0000000000000000B", dead.URL), captured}
 	rep, err := Run(context.Background(), exs, Options{Record: record, IDs: &inspect.IDs{}, Diff: DiffOptions{SecretHeaders: []string{"X-Partner-Token"}}})
 	if err != nil {
@@ -1190,8 +1177,7 @@ func TestReplayEmittedEndpointQuerySecretsRedacted(t *testing.T) {
 	if r := rep.Results[1]; r.Outcome != Failed || !strings.Contains(r.Error, want[1]) || strings.Contains(r.Error, "EP-") {
 		t.Errorf("the dead endpoint's result: %s %q, want it to name %s", r.Outcome, r.Error, want[1])
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	recorded := rc.all()
 	if len(recorded) != 3 {
 		t.Fatalf("recorded %d replays", len(recorded))
 	}
@@ -1223,14 +1209,8 @@ func TestReplayTargetQuerySecretsRedacted(t *testing.T) {
 	tg := newTarget(t, nil)
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close() // nothing listens there now
-	var mu sync.Mutex
-	var recorded []*inspect.Exchange
-	record := func(_ context.Context, ex *inspect.Exchange) error {
-		mu.Lock()
-		defer mu.Unlock()
-		recorded = append(recorded, ex)
-		return nil
-	}
+	var rc recorder
+	record := rc.record
 	ex := capture("01JNB5Z3Q0000000000000000A", "GET", "http://127.0.0.1:8080/b/stripe/in?token=caller-own&x=1", nil, nil, okResp())
 	rep, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{
 		Target: tg.URL + "/v2?api_key=TG-s3cret&X-Partner-Token=TG-tok&page=2", Record: record, IDs: &inspect.IDs{},
@@ -1260,8 +1240,7 @@ func TestReplayTargetQuerySecretsRedacted(t *testing.T) {
 	if r := rep.Results[0]; r.Outcome != Failed || r.URL != wantDead || !strings.Contains(r.Error, wantDead) || strings.Contains(r.Error, "DEAD-") {
 		t.Errorf("the dead target's result: %s %q %q, want it to name %s", r.Outcome, r.URL, r.Error, wantDead)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	recorded := rc.all()
 	if len(recorded) != 2 {
 		t.Fatalf("recorded %d replays, want 2", len(recorded))
 	}
@@ -1299,14 +1278,8 @@ func TestReplayEmittedQuerySecretRedactedTargetPassword(t *testing.T) {
 		Request:  inspect.Request{Method: "POST", URL: "http://127.0.0.1:1/hook?api_key=EP-s3cret&x=1", Body: []byte(`{}`), Size: 2},
 		Response: okResp(),
 	}
-	var mu sync.Mutex
-	var recorded []*inspect.Exchange
-	record := func(_ context.Context, ex *inspect.Exchange) error {
-		mu.Lock()
-		defer mu.Unlock()
-		recorded = append(recorded, ex)
-		return nil
-	}
+	var rc recorder
+	record := rc.record
 	target := strings.Replace(dead.URL, "http://", "http://bob:TARGET-pw@", 1)
 	rep, err := Run(context.Background(), []*inspect.Exchange{ex}, Options{Target: target, Record: record, IDs: &inspect.IDs{}})
 	if err != nil {
@@ -1316,8 +1289,7 @@ func TestReplayEmittedQuerySecretRedactedTargetPassword(t *testing.T) {
 	if r.Outcome != Failed || !strings.Contains(r.Error, "api_key=REDACTED") {
 		t.Errorf("result %s %q, want a failure naming the URL with api_key=REDACTED", r.Outcome, r.Error)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	recorded := rc.all()
 	if len(recorded) != 1 {
 		t.Fatalf("recorded %d replays", len(recorded))
 	}
@@ -1328,4 +1300,23 @@ func TestReplayEmittedQuerySecretRedactedTargetPassword(t *testing.T) {
 			t.Errorf("%s shows a secret: %s", what, s)
 		}
 	}
+}
+
+// recorder keeps what Run records, for the test to read once it is done.
+type recorder struct {
+	mu  sync.Mutex
+	exs []*inspect.Exchange
+}
+
+func (r *recorder) record(_ context.Context, ex *inspect.Exchange) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.exs = append(r.exs, ex)
+	return nil
+}
+
+func (r *recorder) all() []*inspect.Exchange {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.exs)
 }
