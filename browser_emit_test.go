@@ -165,17 +165,11 @@ func testBrowserCircuitUntilPasses(t *testing.T, p *browserPage) {
 // invocation's details. A held invocation showed a bare pending or
 // circuit_broken, as if stuck.
 func testBrowserActivityWaiting(t *testing.T, p *browserPage) {
-	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusInternalServerError)
-	}))
-	t.Cleanup(receiver.Close)
 	s := startServer(t, "--memory")
 	inBrowserZone(t, p)
 
 	// A retry due in an hour, of a webhook made inactive meanwhile.
-	s.mustPost(t, "/api/webhooks", `{"id":"paused","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["paused.*"],"signing":{"scheme":"none"},`+
-		`"retry":{"statuses":[500],"max_attempts":3,"initial":"1h","max":"1h"},"circuit_breaker":{"disabled":true}}`, http.StatusCreated)
-	s.mustPost(t, "/api/events", `{"type":"paused.x","data":{}}`, http.StatusAccepted)
+	retryWaits(t, s, "paused")
 	firstRetryQueued(t, s, "paused")
 	if resp, b := s.api(t, http.MethodPatch, "/api/webhooks/paused", strings.NewReader(`{"status":"inactive"}`)); resp.StatusCode != http.StatusOK {
 		t.Fatalf("PATCH inactive: %d %s", resp.StatusCode, b)
@@ -210,6 +204,20 @@ func testBrowserActivityWaiting(t *testing.T, p *browserPage) {
 	if errs := p.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors: %v", errs)
 	}
+}
+
+// retryWaits makes webhook id, whose receiver answers 500 and whose
+// retry comes an hour later, and sends it one event: an invocation that
+// will wait for its retry.
+func retryWaits(t *testing.T, s *server, id string) {
+	t.Helper()
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	t.Cleanup(receiver.Close)
+	s.mustPost(t, "/api/webhooks", `{"id":`+jsQuote(id)+`,"endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":[`+jsQuote(id+".*")+`],"signing":{"scheme":"none"},`+
+		`"retry":{"statuses":[500],"max_attempts":3,"initial":"1h","max":"1h"},"circuit_breaker":{"disabled":true}}`, http.StatusCreated)
+	s.mustPost(t, "/api/events", `{"type":`+jsQuote(id+".x")+`,"data":{}}`, http.StatusAccepted)
 }
 
 // firstRetryQueued waits until webhook's only invocation is pending after
@@ -312,15 +320,9 @@ func testBrowserActivityThrottled(t *testing.T, p *browserPage) {
 // pending, and a waiting text with a time but no " until " would show the
 // API's RFC 3339 time as it is.
 func testBrowserActivityRetrying(t *testing.T, p *browserPage) {
-	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusInternalServerError)
-	}))
-	t.Cleanup(receiver.Close)
 	s := startServer(t, "--memory")
 	inBrowserZone(t, p)
-	s.mustPost(t, "/api/webhooks", `{"id":"later","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["later.*"],"signing":{"scheme":"none"},`+
-		`"retry":{"statuses":[500],"max_attempts":3,"initial":"1h","max":"1h"},"circuit_breaker":{"disabled":true}}`, http.StatusCreated)
-	s.mustPost(t, "/api/events", `{"type":"later.x","data":{}}`, http.StatusAccepted)
+	retryWaits(t, s, "later")
 	id, waiting, raw := heldInvocation(t, s, "later", "pending")
 	until, err := time.Parse(time.RFC3339Nano, raw)
 	if err != nil || !strings.HasPrefix(waiting, "retrying: attempt 2 of 3 at ") {

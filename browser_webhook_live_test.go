@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -120,14 +119,8 @@ func testBrowserWebhookPageFollows(t *testing.T, p *browserPage) {
 // as it did before. The log was drawn
 // again only for invocations, and changing the webhook makes none.
 func testBrowserActivityWaitingFollows(t *testing.T, p *browserPage) {
-	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusInternalServerError)
-	}))
-	t.Cleanup(receiver.Close)
 	s := startServer(t, "--memory")
-	s.mustPost(t, "/api/webhooks", `{"id":"paused","endpoint":`+jsQuote(receiver.URL)+`,"subscriptions":["paused.*"],"signing":{"scheme":"none"},`+
-		`"retry":{"statuses":[500],"max_attempts":3,"initial":"1h","max":"1h"},"circuit_breaker":{"disabled":true}}`, http.StatusCreated)
-	s.mustPost(t, "/api/events", `{"type":"paused.x","data":{}}`, http.StatusAccepted)
+	retryWaits(t, s, "paused")
 	firstRetryQueued(t, s, "paused")
 	p.openUI(t, s.UI+"#/webhooks/paused")
 	const status = `document.querySelector('.activity .invocation-row')?.children[3].textContent`
