@@ -357,6 +357,19 @@ func (l *lane) follow(ctx context.Context, w *Webhook) {
 	}
 }
 
+// tokenWait returns how long lim (nil: no rate limit) lets no attempt go
+// from now, until its next token, and false when one may go now.
+func tokenWait(lim *rate.Limiter, now time.Time) (time.Duration, bool) {
+	if lim == nil {
+		return 0, false
+	}
+	tokens := lim.TokensAt(now)
+	if tokens >= 1 {
+		return 0, false
+	}
+	return time.Duration((1 - tokens) / float64(lim.Limit()) * float64(time.Second)), true
+}
+
 func (l *lane) setLimiter(lim *rate.Limiter) {
 	l.mu.Lock()
 	l.limiter = lim
@@ -370,16 +383,12 @@ func (l *lane) rateUntil(now time.Time) (time.Time, bool) {
 	l.mu.Lock()
 	lim := l.limiter
 	l.mu.Unlock()
-	if lim == nil {
-		return time.Time{}, false
-	}
-	tokens := lim.TokensAt(now)
-	if tokens >= 1 {
+	wait, ok := tokenWait(lim, now)
+	if !ok {
 		return time.Time{}, false
 	}
 	// As run waits for it; to the millisecond, as the float arithmetic
 	// leaves a nanosecond or so off a whole second.
-	wait := time.Duration((1 - tokens) / float64(lim.Limit()) * float64(time.Second))
 	until := now.Add(wait).Round(time.Millisecond)
 	if !until.After(now) {
 		until = now.Add(time.Millisecond)
@@ -624,13 +633,10 @@ func (l *lane) run(ctx context.Context) {
 			l.sleep(ctx, until)
 			continue
 		}
-		if l.limiter != nil {
-			if tokens := l.limiter.TokensAt(now); tokens < 1 {
-				l.markWaiting(ctx, InvocationThrottled, now)
-				wait := time.Duration((1 - tokens) / float64(l.limiter.Limit()) * float64(time.Second))
-				l.sleep(ctx, now.Add(max(wait, time.Millisecond)))
-				continue
-			}
+		if wait, ok := tokenWait(l.limiter, now); ok {
+			l.markWaiting(ctx, InvocationThrottled, now)
+			l.sleep(ctx, now.Add(max(wait, time.Millisecond)))
+			continue
 		}
 		ok, probe, until := l.brk.admit(now)
 		if !ok {
