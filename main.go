@@ -1734,25 +1734,17 @@ func proxyRestarts(running, next []proxy.Spec) []string {
 // configSummary counts what a config holds: "1 mock, 2 verify rules",
 // then each other section that has entries.
 func configSummary(cfg *rules.Config) string {
-	s := count(len(cfg.Mocks), "mock", "mocks") + ", " + count(len(cfg.Verify), "verify rule", "verify rules")
+	s := inspect.Count(len(cfg.Mocks), "mock", "mocks") + ", " + inspect.Count(len(cfg.Verify), "verify rule", "verify rules")
 	for _, sec := range []struct {
 		one, many string
 		n         *yaml.Node
 	}{{"webhook", "webhooks", cfg.Webhooks}, {"trigger", "triggers", cfg.Triggers}, {"automation", "automations", cfg.Automations},
 		{"subscription", "subscriptions", cfg.Subscriptions}, {"proxy", "proxies", cfg.Proxies}} {
 		if sec.n != nil && sec.n.Kind == yaml.SequenceNode && len(sec.n.Content) > 0 {
-			s += ", " + count(len(sec.n.Content), sec.one, sec.many)
+			s += ", " + inspect.Count(len(sec.n.Content), sec.one, sec.many)
 		}
 	}
 	return s
-}
-
-// count says n things: "1 mock", "0 mocks", "2 mocks".
-func count(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // resigner signs an emitted exchange again, as the webhook signs its

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hooklab/hooklab/inspect"
 )
 
 // Retry is a webhook's retry policy. The zero value (or a nil *Retry) is
@@ -247,14 +249,11 @@ func (p Retry) decide(res result, n, total int, now time.Time, rnd func() float6
 // gaveUp says that the retries ran out after n attempts, and how many
 // there were in all when a redelivery made n start again.
 func gaveUp(n, total int) string {
-	attempts := "attempts"
-	if n == 1 {
-		attempts = "attempt"
-	}
+	attempts := inspect.Count(n, "attempt", "attempts")
 	if total > n {
-		return fmt.Sprintf("gave up after %d %s since the last redelivery (%d in all)", n, attempts, total)
+		return fmt.Sprintf("gave up after %s since the last redelivery (%d in all)", attempts, total)
 	}
-	return fmt.Sprintf("gave up after %d %s", n, attempts)
+	return "gave up after " + attempts
 }
 
 // backoff is the wait before retry number n (the first retry is 1).

@@ -1148,3 +1148,12 @@ func connectTarget(ex *Exchange) string {
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// Count writes n and the noun that goes with it: "1 mock", "0 mocks",
+// "2 mocks".
+func Count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

@@ -972,9 +972,9 @@ Flags:
 	if from == "-" {
 		from = "standard input"
 	}
-	fmt.Fprintf(c.Stdout, "imported %s from %s into %s\n", count(n, "exchange", "exchanges"), from, importedInto(f, *bin, into))
+	fmt.Fprintf(c.Stdout, "imported %s from %s into %s\n", inspect.Count(n, "exchange", "exchanges"), from, importedInto(f, *bin, into))
 	if skipped := f.NotHTTP(); skipped > 0 {
-		fmt.Fprintf(c.Stdout, "skipped %s that never went over the network (data:, blob:, extension URLs)\n", count(skipped, "entry", "entries"))
+		fmt.Fprintf(c.Stdout, "skipped %s that never went over the network (data:, blob:, extension URLs)\n", inspect.Count(skipped, "entry", "entries"))
 	}
 	return nil
 }
@@ -1002,14 +1002,6 @@ func importedInto(f *har.File, bin string, into bool) string {
 		return "bins " + strings.Join(bins[:5], ", ") + fmt.Sprintf(" and %d more", len(bins)-5)
 	}
 	return "bins " + strings.Join(bins, ", ")
-}
-
-// count writes n and the noun that goes with it.
-func count(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // warn prints msg to Stderr as a warning, unless it is "".

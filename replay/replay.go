@@ -689,11 +689,7 @@ func stripWarning(prefix string, n int, at func(i int) (rawURL string, source in
 			return ""
 		}
 	}
-	exchanges := "exchanges"
-	if n == 1 {
-		exchanges = "exchange"
-	}
-	return fmt.Sprintf("strip prefix %s matched 0 of %d %s: no recorded path starts with it, so each path goes after the target's unchanged", prefix, n, exchanges)
+	return fmt.Sprintf("strip prefix %s matched 0 of %s: no recorded path starts with it, so each path goes after the target's unchanged", prefix, inspect.Count(n, "exchange", "exchanges"))
 }
 
 // method is the method ex goes with.
