@@ -299,3 +299,28 @@ automations:
 		p.fatalf(t, "digest's form says %q of what notifies it", got)
 	}
 }
+
+// testBrowserDetailCloseInCorner: the detail's close button stays in the
+// head's top right corner at every width. The head wraps its actions when
+// the pane is narrow, and the button, last in the row, went down alone to
+// a line of its own at the left (in half of a 1,400px window).
+func testBrowserDetailCloseInCorner(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	id := browserCapture(t, s.Capture, "/b/corner/hooks/zendesk", `{"n":1}`)
+	t.Cleanup(func() { chromedp.Run(p.ctx, chromedp.EmulateViewport(1280, 900)) })
+	for _, w := range []int64{1400, 1000, 700, 390} {
+		p.do(t, fmt.Sprintf("%dx800", w), chromedp.EmulateViewport(w, 800))
+		p.openExchange(t, s.UI, id)
+		type corner struct{ Top, Right, HeadTop, HeadRight, TitleTop float64 }
+		got := evalIn[corner](t, p, `(() => {
+			const c = document.querySelector('#detail .detail-head .close').getBoundingClientRect();
+			const h = document.querySelector('#detail .detail-head').getBoundingClientRect();
+			const title = document.querySelector('#detail .detail-title').getBoundingClientRect();
+			return { Top: c.top, Right: c.right, HeadTop: h.top, HeadRight: h.right, TitleTop: title.top };
+		})()`)
+		if got.Top-got.HeadTop > 16 || got.HeadRight-got.Right > 24 {
+			browserScreenshot(t, p, fmt.Sprintf("detail-close-%d.png", w))
+			p.fatalf(t, "at %dpx the close button is at %+v; want it in the head's top right corner", w, got)
+		}
+	}
+}

@@ -340,6 +340,7 @@ func TestBrowser(t *testing.T) {
 		run  func(*testing.T, *browserPage)
 	}{
 		{"LiveListAndDetail", testBrowserLiveListAndDetail},
+		{"DetailCloseInCorner", testBrowserDetailCloseInCorner},
 		{"NoConsoleErrorsOnLoad", testBrowserNoConsoleErrorsOnLoad},
 		{"Bins", testBrowserBins},
 		{"ReconnectsAfterRestart", testBrowserReconnectsAfterRestart},
