@@ -618,7 +618,7 @@ func TestRulesEnvInKeys(t *testing.T) {
 
 	// check: an unset one in a key is named, at the key, in every section.
 	for _, tc := range []struct{ src, want string }{
-		{"mocks:\n  - name: a\n    respond: {headers: {${NOPE_K}: v}}\n", ":3:25: ${NOPE_K}: environment variable NOPE_K is not set"},
+		{"mocks:\n  - name: a\n    respond: {headers: {${NOPE_K}: v}}\n", `:3:25: mock "a": ${NOPE_K}: environment variable NOPE_K is not set`},
 		{"webhooks:\n  - id: w\n    endpoint: http://127.0.0.1:1/h\n    custom_headers:\n      ${NOPE_K}: v\n", ":5:7: ${NOPE_K}: environment variable NOPE_K is not set"},
 	} {
 		bad := filepath.Join(t.TempDir(), "bad.yaml")
@@ -659,14 +659,14 @@ func TestRulesCheckTemplateLine(t *testing.T) {
         {"a": 1,
          "b": "{{ x }}",
          "c": {% for i in (1..3 %}1{% endfor %}}
-`, ":8:10: body: liquid: syntax error"},
+`, `:8:10: mock "a": body: liquid: syntax error`},
 		{"unclosed", `mocks:
   - name: a
     respond:
       body: |
         one
           two {{ request.json.id
-`, ":6:11: body: {{ request.json.id… has no closing }}"},
+`, `:6:11: mock "a": body: {{ request.json.id… has no closing }}`},
 		{"unknown filter", `mocks:
   - name: a
     respond:
@@ -674,11 +674,11 @@ func TestRulesCheckTemplateLine(t *testing.T) {
         one
 
         {{ x | nofilter }}
-`, ":7:9: body: liquid: unknown filter"},
+`, `:7:9: mock "a": body: liquid: unknown filter`},
 		{"quoted: the value's own place", `mocks:
   - name: a
     respond: {body: "one\n{{ x | nofilter }}"}
-`, ":3:21: body: liquid: unknown filter"},
+`, `:3:21: mock "a": body: liquid: unknown filter`},
 		{"trigger payload", `webhooks:
   - {id: w, endpoint: "http://127.0.0.1:1/h"}
 triggers:
@@ -699,6 +699,61 @@ triggers:
 		err := run(context.Background(), []string{"check", file}, func(string) string { return "" }, &out, &errOut)
 		if exitCode(err) != 1 || !strings.Contains(errOut.String(), file+tc.want) {
 			t.Errorf("%s: exit %d, stderr %q, want %q", tc.name, exitCode(err), errOut.String(), file+tc.want)
+		}
+	}
+}
+
+// TestRulesErrorsNameTheirRule: check, a refused start and a refused
+// reload (logged, the last good config staying live) name the rule each
+// error is in, by its name or, for one without, by the name it goes by
+// (mock-2: its place). They gave file:line:col alone.
+func TestRulesErrorsNameTheirRule(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "hooklab.yaml")
+	broken := greetConfig("v2") + `  - match: {path: /slow}
+    respond: {fault: explode}
+  - name: charge
+    respond: {status: 2000}
+verify:
+  - {scheme: gitlab, secret: x}
+`
+	want := []string{
+		file + `:6:22: mock "mock-2": fault: unknown fault "explode"; want reset, close, empty, garbage, timeout or drip`,
+		file + `:8:23: mock "charge": status: want an HTTP status between 200 and 599, got 2000`,
+		file + `:10:14: verify "verify-1": scheme: unknown scheme "gitlab" (did you mean "github"?); want one of zendesk, standard-webhooks, github, stripe, slack, shopify`,
+	}
+	if err := os.WriteFile(file, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(string) string { return "" }
+
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"check", file}, getenv, &out, &errOut)
+	if exitCode(err) != 1 || errOut.String() != strings.Join(want, "\n")+"\n" {
+		t.Errorf("check: exit %d, stderr\n%s\nwant\n%s", exitCode(err), errOut.String(), strings.Join(want, "\n"))
+	}
+
+	err = run(context.Background(), []string{"serve", "--memory", "--capture", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--config", file}, getenv, &out, &errOut)
+	if w := "config " + file + ":\n" + strings.Join(want, "\n"); err == nil || err.Error() != w {
+		t.Errorf("serve with the broken file: %v\nwant %s", err, w)
+	}
+
+	replaceFile(t, file, greetConfig("v1"))
+	s := startServer(t, "--memory", "--config", file)
+	events := dialStream(t, s)
+	replaceFile(t, file, broken)
+	got := events.wait(t, 5*time.Second, "with an error", func(v any) bool { return v != nil })
+	if msg, _ := got.(string); msg != strings.Join(want, "\n") {
+		t.Errorf("the reload's error\n%s\nwant\n%s", msg, strings.Join(want, "\n"))
+	}
+	if got := s.hello(t); got != "200 v1" {
+		t.Errorf("/hello answers %q; the last good config should stay", got)
+	}
+	logged := s.Stderr.String()
+	for _, w := range want {
+		// The log quotes the error, its lines in one value.
+		if q := strconv.Quote(w); !strings.Contains(logged, "config reload failed") || !strings.Contains(logged, q[1:len(q)-1]) {
+			t.Errorf("the log does not show the reload's error %s:\n%s", w, logged)
 		}
 	}
 }

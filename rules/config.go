@@ -580,6 +580,10 @@ func problemCol(data []byte, line int, msg string) int {
 }
 
 func (d *decoder) config(n *yaml.Node, c *Config) {
+	// The errors said before the rules were decoded (a key's ${NAME}, a
+	// merge of no mapping) are named after the rule whose text holds them.
+	early := len(d.errs)
+	var texts []ruleText
 	for _, p := range d.pairs(n, "config") {
 		switch p.key {
 		case "mocks":
@@ -588,14 +592,18 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 			items := d.list(p.val, "mocks")
 			if len(items) > MaxRules {
 				d.errorf(p.val, "mocks: %d rules; the limit is %d", len(items), MaxRules)
+				texts = append(texts, ruleText{at: items[MaxRules]}) // read as no rule's
 				items = items[:MaxRules]
 			}
 			for i, item := range items {
+				from := len(d.errs)
 				m := d.mock(item, i)
 				if names[m.Name] {
-					d.errorf(item, "mock: duplicate name %q", m.Name)
+					d.errorf(item, "duplicate name")
 				}
 				names[m.Name] = true
+				label := d.name(from, "mock", m.Name)
+				texts = append(texts, ruleText{item, label})
 				if m.stateKey != "" {
 					// Rules written alike keep their states apart, by
 					// their order among themselves.
@@ -610,14 +618,18 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 			items := d.list(p.val, "verify")
 			if len(items) > MaxRules {
 				d.errorf(p.val, "verify: %d rules; the limit is %d", len(items), MaxRules)
+				texts = append(texts, ruleText{at: items[MaxRules]}) // read as no rule's
 				items = items[:MaxRules]
 			}
 			for i, item := range items {
+				from := len(d.errs)
 				v := d.verify(item, i)
 				if names[v.Name] {
-					d.errorf(item, "verify: duplicate name %q", v.Name)
+					d.errorf(item, "duplicate name")
 				}
 				names[v.Name] = true
+				label := d.name(from, "verify", v.Name)
+				texts = append(texts, ruleText{item, label})
 				c.Verify = append(c.Verify, v)
 			}
 		case "settings":
@@ -632,6 +644,62 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 			c.Subscriptions = d.rawSection(p.val)
 		case "proxies":
 			c.Proxies = d.rawSection(p.val)
+		}
+	}
+	if n = resolve(n); early > 0 && len(texts) > 0 && n.Kind == yaml.MappingNode {
+		// A section's key ends the text of the last rule before it.
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			texts = append(texts, ruleText{at: n.Content[i]})
+		}
+		d.nameByPlace(d.errs[:early], texts)
+	}
+}
+
+// ruleText is where the text of a mock or verify rule begins, and its
+// label (mock "a"); a label "" begins text of no rule.
+type ruleText struct {
+	at    *yaml.Node
+	label string
+}
+
+// name labels the errors said from the from'th on, those of the rule of
+// kind (mock, verify) named name, with the rule (mock "a": ...): one
+// that begins with kind ("mock: unknown key ...") has the label in its
+// place. It returns the label.
+func (d *decoder) name(from int, kind, name string) string {
+	label := d.env.Scrub(fmt.Sprintf("%s %q", kind, name))
+	for i := range d.errs[from:] {
+		d.errs[from+i].Msg = labeled(d.errs[from+i].Msg, kind, label)
+	}
+	return label
+}
+
+// labeled is msg, an error of the rule of kind labeled label, beginning
+// with the label.
+func labeled(msg, kind, label string) string {
+	if rest, ok := strings.CutPrefix(msg, kind+":"); ok {
+		return label + ":" + rest
+	}
+	return label + ": " + msg
+}
+
+// nameByPlace labels each of errs with the rule whose text holds its
+// place: the last of texts that begins at or before it.
+func (d *decoder) nameByPlace(errs []Error, texts []ruleText) {
+	before := func(a *yaml.Node, line, col int) bool {
+		return a.Line < line || a.Line == line && a.Column <= col
+	}
+	for i := range errs {
+		e := &errs[i]
+		var in *ruleText
+		for j := range texts {
+			if before(texts[j].at, e.Line, e.Col) && (in == nil || before(in.at, texts[j].at.Line, texts[j].at.Column)) {
+				in = &texts[j]
+			}
+		}
+		if in != nil && in.label != "" {
+			kind, _, _ := strings.Cut(in.label, " ")
+			e.Msg = labeled(e.Msg, kind, in.label)
 		}
 	}
 }
@@ -930,7 +998,7 @@ func (d *decoder) status(n *yaml.Node, what string) int {
 func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 	n = resolve(n)
 	m := &Mock{Name: fmt.Sprintf("mock-%d", i+1), File: d.file, Line: n.Line, SequenceMode: RepeatLast}
-	d.empty(n, m.Name, "a mock (match, and respond or sequence)")
+	d.empty(n, "mock", "a mock (match, and respond or sequence)")
 	var respondNode, seqNode, modeNode *yaml.Node
 	var seqItems []*yaml.Node
 	named := false
@@ -978,9 +1046,9 @@ func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 	}
 	switch {
 	case respondNode != nil && seqNode != nil:
-		d.errorf(seqNode, "mock %q: respond and sequence cannot both be set", m.Name)
+		d.errorf(seqNode, "respond and sequence cannot both be set")
 	case respondNode == nil && seqNode == nil && n.Kind == yaml.MappingNode:
-		d.errorf(n, "mock %q: set respond or sequence", m.Name)
+		d.errorf(n, "set respond or sequence")
 	case modeNode != nil && seqNode == nil:
 		d.errorf(modeNode, "sequence_mode: only applies with sequence (a list of answers given in turn); with respond, every request gets the same answer")
 	}
@@ -1299,7 +1367,7 @@ func ParseDelay(s string) (Delay, error) {
 func (d *decoder) verify(n *yaml.Node, i int) *Verify {
 	n = resolve(n)
 	v := &Verify{Name: fmt.Sprintf("verify-%d", i+1), File: d.file, Line: n.Line, Tolerance: DefaultTolerance}
-	d.empty(n, v.Name, "a verify rule (scheme and secret)")
+	d.empty(n, "verify", "a verify rule (scheme and secret)")
 	var schemeNode, secretNode, tsNode *yaml.Node
 	secretBad := false
 	for _, p := range d.pairs(n, "verify") {
@@ -1338,7 +1406,7 @@ func (d *decoder) verify(n *yaml.Node, i int) *Verify {
 	if n.Kind == yaml.MappingNode {
 		switch {
 		case schemeNode == nil:
-			d.errorf(n, "verify %q: scheme is required", v.Name)
+			d.errorf(n, "scheme is required")
 		case !contains(Schemes(), v.Scheme):
 			d.errorf(schemeNode, "scheme: unknown scheme %q%s; want one of %s", v.Scheme,
 				suggest(v.Scheme, Schemes()), strings.Join(Schemes(), ", "))
@@ -1347,7 +1415,7 @@ func (d *decoder) verify(n *yaml.Node, i int) *Verify {
 		}
 		switch {
 		case secretNode == nil:
-			d.errorf(n, "verify %q: secret is required", v.Name)
+			d.errorf(n, "secret is required")
 		case v.Secret == "" && !secretBad:
 			d.errorf(secretNode, "secret: must not be empty")
 		case v.Scheme == SchemeStandardWebhooks:

@@ -366,8 +366,8 @@ func TestEnvExpansion(t *testing.T) {
 			src := "mocks:\n  - name: n\n    respond:\n      body: \"" + tt.value + "\"\n"
 			c, err := Parse([]byte(src), "e.yaml", tt.env)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "e.yaml:4:13: body: ") {
-					t.Fatalf("err = %v; want e.yaml:4:13: ... %s", err, tt.wantErr)
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), `e.yaml:4:13: mock "n": body: `) {
+					t.Fatalf("err = %v; want e.yaml:4:13: mock \"n\": body: ... %s", err, tt.wantErr)
 				}
 				return
 			}
@@ -400,9 +400,9 @@ func TestEnvValuesKeptOutOfErrors(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"e.yaml:2:38: headers Authorization regex: error parsing regexp: invalid escape sequence (near the value of ${TOK})",
-		"e.yaml:3:30: headers X-Key regex: error parsing regexp: invalid escape sequence (near the value of ${TOK})",
-		`e.yaml:4:23: status: want a whole number, got "${TOK}"`,
+		`e.yaml:2:38: mock "mock-1": headers Authorization regex: error parsing regexp: invalid escape sequence (near the value of ${TOK})`,
+		`e.yaml:3:30: mock "mock-2": headers X-Key regex: error parsing regexp: invalid escape sequence (near the value of ${TOK})`,
+		`e.yaml:4:23: mock "mock-2": status: want a whole number, got "${TOK}"`,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q:\n%s", want, msg)
@@ -468,18 +468,18 @@ settings:
   max_bdy: 1
 `,
 			want: []string{
-				`x.yaml:4:7: respond: unknown key "stauts" (did you mean "status"?)`,
-				`x.yaml:5:7: respond: unknown key "bdy" (did you mean "body"?)`,
-				`x.yaml:7:5: mock: unknown key "macth" (did you mean "match"?)`,
+				`x.yaml:4:7: mock "a": respond: unknown key "stauts" (did you mean "status"?)`,
+				`x.yaml:5:7: mock "a": respond: unknown key "bdy" (did you mean "body"?)`,
+				`x.yaml:7:5: mock "b": unknown key "macth" (did you mean "match"?)`,
 				`x.yaml:10:5: verify "verify-1": secret is required`,
-				`x.yaml:11:5: verify: unknown key "secrte" (did you mean "secret"?)`,
+				`x.yaml:11:5: verify "verify-1": unknown key "secrte" (did you mean "secret"?)`,
 				`x.yaml:13:3: settings: unknown key "max_bdy" (did you mean "max_body"?)`,
 			},
 		},
 		{
 			name: "one error for a negative window",
 			src:  "mocks:\n  - rate_limit: {limit: 1, window: -1s}\n    respond: {body: x}\n",
-			want: []string{`x.yaml:2:36: rate_limit.window: want a duration such as 300ms or 1m, got "-1s"`},
+			want: []string{`x.yaml:2:36: mock "mock-1": rate_limit.window: want a duration such as 300ms or 1m, got "-1s"`},
 		},
 		{
 			// A number that is not whole is one error, not that and a
@@ -487,30 +487,30 @@ settings:
 			name: "one error for a limit or drip rate that is not a whole number",
 			src:  "mocks:\n  - rate_limit: {limit: 2.5}\n    respond: {fault: drip, drip_rate: 1.5}\n  - rate_limit: {limit: 0}\n    respond: {fault: drip, drip_rate: 0}\n  - rate_limit: {limit: }\n    respond: {fault: drip, drip_rate: }\n",
 			want: []string{
-				`x.yaml:2:25: rate_limit.limit: want a whole number, got "2.5"`,
-				`x.yaml:3:39: drip_rate: want a whole number, got "1.5"`,
-				`x.yaml:4:25: rate_limit.limit: must be more than 0`,
-				`x.yaml:5:39: drip_rate: must be more than 0 bytes per second`,
-				`x.yaml:6:25: rate_limit.limit: must be more than 0`,
-				`x.yaml:7:39: drip_rate: must be more than 0 bytes per second`,
+				`x.yaml:2:25: mock "mock-1": rate_limit.limit: want a whole number, got "2.5"`,
+				`x.yaml:3:39: mock "mock-1": drip_rate: want a whole number, got "1.5"`,
+				`x.yaml:4:25: mock "mock-2": rate_limit.limit: must be more than 0`,
+				`x.yaml:5:39: mock "mock-2": drip_rate: must be more than 0 bytes per second`,
+				`x.yaml:6:25: mock "mock-3": rate_limit.limit: must be more than 0`,
+				`x.yaml:7:39: mock "mock-3": drip_rate: must be more than 0 bytes per second`,
 			},
 		},
 		{
 			name: "a rate_limit not a mapping, or with a misspelt key, names the key as written",
 			src:  "mocks:\n  - rate_limit: 5\n    respond: {body: x}\n  - rate_limit: {limt: 1}\n    respond: {body: x}\n",
 			want: []string{
-				`x.yaml:2:17: rate_limit: want a mapping, got "5"`,
-				`x.yaml:4:17: rate_limit: limit is required`,
-				`x.yaml:4:18: rate_limit: unknown key "limt" (did you mean "limit"?)`,
+				`x.yaml:2:17: mock "mock-1": rate_limit: want a mapping, got "5"`,
+				`x.yaml:4:17: mock "mock-2": rate_limit: limit is required`,
+				`x.yaml:4:18: mock "mock-2": rate_limit: unknown key "limt" (did you mean "limit"?)`,
 			},
 		},
 		{
 			name: "framing headers",
 			src:  "mocks:\n  - respond:\n      headers: {content-length: \"5\", Transfer-Encoding: chunked, X-Ok: y}\n      body: abcdefghij\n  - respond: {headers: {Content-Length: \"5368709120\"}}\n  - respond: {headers: {Content-Length: \"{{ 5 }}\"}}\n",
 			want: []string{
-				`x.yaml:3:17: headers: content-length is set from the body; leave it out`,
-				`x.yaml:3:38: headers: Transfer-Encoding is set from the body; leave it out`,
-				`x.yaml:6:41: headers: Content-Length: want a number of bytes, got "{{ 5 }}"`,
+				`x.yaml:3:17: mock "mock-1": headers: content-length is set from the body; leave it out`,
+				`x.yaml:3:38: mock "mock-1": headers: Transfer-Encoding is set from the body; leave it out`,
+				`x.yaml:6:41: mock "mock-3": headers: Content-Length: want a number of bytes, got "{{ 5 }}"`,
 			},
 		},
 		{
@@ -518,7 +518,7 @@ settings:
 			src:  "zebra: 1\nmocks:\n  - respond: {zebra: 1}\n",
 			want: []string{
 				`x.yaml:1:1: config: unknown key "zebra"; the keys are mocks, verify, settings, webhooks, triggers, automations, subscriptions, proxies`,
-				`x.yaml:3:15: respond: unknown key "zebra"; the keys are status, headers, body, file, delay, fault, drip_rate, fail_rate, fail_fault`,
+				`x.yaml:3:15: mock "mock-1": respond: unknown key "zebra"; the keys are status, headers, body, file, delay, fault, drip_rate, fail_rate, fail_fault`,
 			},
 		},
 		{
@@ -537,14 +537,14 @@ settings:
     respond: {}
 `,
 			want: []string{
-				`x.yaml:3:7: match: unknown key "methd" (did you mean "method"?)`,
-				`x.yaml:4:13: path: "no-slash" must start with /`,
-				`x.yaml:6:25: json op: unknown operator "equals"`,
-				`x.yaml:7:39: json value: error parsing regexp`,
-				`x.yaml:8:25: json value: gt takes a number`,
-				`x.yaml:9:11: json condition: path is required`,
-				`x.yaml:10:23: condition: unknown key "regx" (did you mean "regex"?)`,
-				`x.yaml:11:18: query q regex: error parsing regexp`,
+				`x.yaml:3:7: mock "mock-1": match: unknown key "methd" (did you mean "method"?)`,
+				`x.yaml:4:13: mock "mock-1": path: "no-slash" must start with /`,
+				`x.yaml:6:25: mock "mock-1": json op: unknown operator "equals"`,
+				`x.yaml:7:39: mock "mock-1": json value: error parsing regexp`,
+				`x.yaml:8:25: mock "mock-1": json value: gt takes a number`,
+				`x.yaml:9:11: mock "mock-1": json condition: path is required`,
+				`x.yaml:10:23: mock "mock-1": condition: unknown key "regx" (did you mean "regex"?)`,
+				`x.yaml:11:18: mock "mock-1": query q regex: error parsing regexp`,
 			},
 		},
 		{
@@ -566,20 +566,20 @@ settings:
   - respond: {body: "{% include 'x' %}"}
 `,
 			want: []string{
-				`x.yaml:3:15: status: want an HTTP status between 200 and 599, got 999`,
-				`x.yaml:4:14: delay: want a duration`,
-				`x.yaml:5:14: fault: unknown fault "explode"`,
-				`x.yaml:6:18: fail_rate: want a share between 0 and 1, got 2`,
-				`x.yaml:7:18: drip_rate: only applies to fault: drip`,
-				`x.yaml:8:13: file: body and file cannot both be set`,
-				`x.yaml:8:13: file: "../secret.txt" must be a path inside the config's directory`,
-				`x.yaml:10:22: delay: want a range`,
-				`x.yaml:10:48: fail_fault: unknown fault "rest" (did you mean "reset"?)`,
-				`x.yaml:10:48: fail_fault: only applies with fail_rate`,
+				`x.yaml:3:15: mock "mock-1": status: want an HTTP status between 200 and 599, got 999`,
+				`x.yaml:4:14: mock "mock-1": delay: want a duration`,
+				`x.yaml:5:14: mock "mock-1": fault: unknown fault "explode"`,
+				`x.yaml:6:18: mock "mock-1": fail_rate: want a share between 0 and 1, got 2`,
+				`x.yaml:7:18: mock "mock-1": drip_rate: only applies to fault: drip`,
+				`x.yaml:8:13: mock "mock-1": file: body and file cannot both be set`,
+				`x.yaml:8:13: mock "mock-1": file: "../secret.txt" must be a path inside the config's directory`,
+				`x.yaml:10:22: mock "mock-2": delay: want a range`,
+				`x.yaml:10:48: mock "mock-2": fail_fault: unknown fault "rest" (did you mean "reset"?)`,
+				`x.yaml:10:48: mock "mock-2": fail_fault: only applies with fail_rate`,
 				`x.yaml:12:15: mock "mock-3": respond and sequence cannot both be set`,
 				`x.yaml:13:5: mock "none": set respond or sequence`,
-				`x.yaml:14:21: body: liquid:`,
-				`x.yaml:15:21: body: templates cannot include files`,
+				`x.yaml:14:21: mock "mock-5": body: liquid:`,
+				`x.yaml:15:21: mock "mock-6": body: templates cannot include files`,
 			},
 		},
 		{
@@ -590,7 +590,7 @@ settings:
     sequence_mode: cycle
     respond: {status: 200}
 `,
-			want: []string{`x.yaml:4:20: sequence_mode: only applies with sequence`},
+			want: []string{`x.yaml:4:20: mock "m": sequence_mode: only applies with sequence`},
 		},
 		{
 			name: "unquoted path parameter in a flow mapping",
@@ -609,7 +609,7 @@ settings:
   - {scheme: github, secret: "${HOOKLAB_TEST_UNSET_SECRET}"}
 `,
 			want: []string{
-				`x.yaml:2:30: secret: environment variable HOOKLAB_TEST_UNSET_SECRET is not set (or empty); write $${ for a literal ${`,
+				`x.yaml:2:30: verify "verify-1": secret: environment variable HOOKLAB_TEST_UNSET_SECRET is not set (or empty); write $${ for a literal ${`,
 			},
 		},
 		{
@@ -620,10 +620,10 @@ settings:
   - {bin: ok_bin-2, respond: {status: 200, fail_rate: 0.5, fail_fault: reset}}
 `,
 			want: []string{
-				`x.yaml:2:11: bin: "bad bin!" cannot be a bin name (allowed: A-Z a-z 0-9 _ -)`,
-				`x.yaml:2:41: status: 103 is an interim (1xx) status and cannot be the answer; want 200 to 599`,
-				`x.yaml:3:19: bin: a bin name is at most 64 characters, got 65`,
-				`x.yaml:3:105: status: 101 is an interim (1xx) status`,
+				`x.yaml:2:11: mock "mock-1": bin: "bad bin!" cannot be a bin name (allowed: A-Z a-z 0-9 _ -)`,
+				`x.yaml:2:41: mock "mock-1": status: 103 is an interim (1xx) status and cannot be the answer; want 200 to 599`,
+				`x.yaml:3:19: mock "mock-2": bin: a bin name is at most 64 characters, got 65`,
+				`x.yaml:3:105: mock "mock-2": status: 101 is an interim (1xx) status`,
 			},
 		},
 		{
@@ -639,43 +639,43 @@ verify:
 settings: {default_status: abc, max_body: 12XB}
 `,
 			want: []string{
-				`x.yaml:3:5: mock: duplicate name "a"`,
-				`x.yaml:3:28: mock: duplicate key "respond"`,
-				`x.yaml:4:5: mock: want a mapping, got "just a string"`,
-				`x.yaml:6:14: scheme: unknown scheme "gitlab" (did you mean "github"?)`,
-				`x.yaml:7:41: secret: standard-webhooks secret must be base64`,
-				`x.yaml:8:30: secret: must not be empty`,
+				`x.yaml:3:5: mock "a": duplicate name`,
+				`x.yaml:3:28: mock "a": duplicate key "respond"`,
+				`x.yaml:4:5: mock "mock-3": want a mapping, got "just a string"`,
+				`x.yaml:6:14: verify "verify-1": scheme: unknown scheme "gitlab" (did you mean "github"?)`,
+				`x.yaml:7:41: verify "verify-2": secret: standard-webhooks secret must be base64`,
+				`x.yaml:8:30: verify "verify-3": secret: must not be empty`,
 				`x.yaml:9:28: default_status: want a whole number, got "abc"`,
 				`x.yaml:9:43: max_body: want a size`,
 			},
 		},
-		{name: "duplicate keys in a JSON value", src: "mocks:\n  - name: a\n    match: {json_partial: {k: 1, k: 2}, json: [{path: x, value: {a: 1, a: 2}}]}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:34: json_partial: duplicate key "k"`, `x.yaml:3:72: json value: duplicate key "a"`}},
-		{name: "response headers differing in case", src: "mocks:\n  - name: a\n    respond: {headers: {content-type: text/plain, Content-Type: application/json}}\n", want: []string{`x.yaml:3:51: headers: duplicate name "Content-Type" (header names are case-insensitive; only Set-Cookie, Link, WWW-Authenticate, Proxy-Authenticate and Warning may be sent more than once)`}},
+		{name: "duplicate keys in a JSON value", src: "mocks:\n  - name: a\n    match: {json_partial: {k: 1, k: 2}, json: [{path: x, value: {a: 1, a: 2}}]}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:34: mock "a": json_partial: duplicate key "k"`, `x.yaml:3:72: mock "a": json value: duplicate key "a"`}},
+		{name: "response headers differing in case", src: "mocks:\n  - name: a\n    respond: {headers: {content-type: text/plain, Content-Type: application/json}}\n", want: []string{`x.yaml:3:51: mock "a": headers: duplicate name "Content-Type" (header names are case-insensitive; only Set-Cookie, Link, WWW-Authenticate, Proxy-Authenticate and Warning may be sent more than once)`}},
 		{name: "a control character", src: "mocks:\n  - name: a\n    respond: {body: \"x\x00y\"}\n", want: []string{`x.yaml:3:23: the file holds a control character (0x00) here; YAML allows none (write it as an escape in a double-quoted string, such as "\x00")`}},
 		{name: "not UTF-8", src: "mocks:\n  - name: caf\xe9\n", want: []string{`x.yaml:2:14: the file is not UTF-8 text: byte 0xe9 here (save it as UTF-8)`}},
-		{name: "an empty not", src: "mocks:\n  - name: a\n    match: {path: /x, not: ~}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:28: not: want a condition, got nothing (an entry left empty: fill it in or remove it)`}},
-		{name: "an empty any item", src: "mocks:\n  - name: a\n    match: {any: [~]}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:19: any: want a condition, got nothing (an entry left empty: fill it in or remove it)`}},
-		{name: "zero tolerance", src: "verify:\n  - {scheme: stripe, secret: whsec_x, tolerance: 0s}\n", want: []string{`x.yaml:2:50: tolerance: must be more than 0 (how far a signed timestamp may be from now; leave it out for 5m)`}},
-		{name: "timestamp header of a scheme without one", src: "verify:\n  - {scheme: github, secret: abc, timestamp_header: X-Ts}\n", want: []string{`x.yaml:2:53: timestamp_header: github signatures have no timestamp header to rename`}},
+		{name: "an empty not", src: "mocks:\n  - name: a\n    match: {path: /x, not: ~}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:28: mock "a": not: want a condition, got nothing (an entry left empty: fill it in or remove it)`}},
+		{name: "an empty any item", src: "mocks:\n  - name: a\n    match: {any: [~]}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:19: mock "a": any: want a condition, got nothing (an entry left empty: fill it in or remove it)`}},
+		{name: "zero tolerance", src: "verify:\n  - {scheme: stripe, secret: whsec_x, tolerance: 0s}\n", want: []string{`x.yaml:2:50: verify "verify-1": tolerance: must be more than 0 (how far a signed timestamp may be from now; leave it out for 5m)`}},
+		{name: "timestamp header of a scheme without one", src: "verify:\n  - {scheme: github, secret: abc, timestamp_header: X-Ts}\n", want: []string{`x.yaml:2:53: verify "verify-1": timestamp_header: github signatures have no timestamp header to rename`}},
 		// An entry left empty is YAML's null: refused, not a rule that does
 		// nothing (a mock with no answer failed every request it took).
-		{name: "an empty mock entry", src: "mocks:\n  -\n  - name: real\n    respond: {status: 418}\n", want: []string{`x.yaml:2:4: mock-1: want a mock (match, and respond or sequence), got nothing (an entry left empty: fill it in or remove it)`}},
-		{name: "an empty sequence", src: "mocks:\n  - name: a\n    sequence:\n", want: []string{`x.yaml:3:14: sequence: must list at least one response`}},
-		{name: "an empty sequence item", src: "mocks:\n  - name: a\n    sequence: [~]\n", want: []string{`x.yaml:3:16: respond: want a response (status, headers, body or file), got nothing (an entry left empty: fill it in or remove it)`}},
-		{name: "an empty respond", src: "mocks:\n  - name: a\n    respond: ~\n", want: []string{`x.yaml:3:14: respond: want a response (status, headers, body or file), got nothing (an entry left empty: fill it in or remove it)`}},
-		{name: "an empty rate limit", src: "mocks:\n  - name: a\n    rate_limit: ~\n    respond: {status: 200}\n", want: []string{`x.yaml:3:17: rate_limit: want a limit, such as {limit: 10, window: 1m}, got nothing (an entry left empty: fill it in or remove it)`}},
-		{name: "an empty verify entry", src: "verify: [~]\n", want: []string{`x.yaml:1:10: verify-1: want a verify rule (scheme and secret), got nothing (an entry left empty: fill it in or remove it)`}},
+		{name: "an empty mock entry", src: "mocks:\n  -\n  - name: real\n    respond: {status: 418}\n", want: []string{`x.yaml:2:4: mock "mock-1": want a mock (match, and respond or sequence), got nothing (an entry left empty: fill it in or remove it)`}},
+		{name: "an empty sequence", src: "mocks:\n  - name: a\n    sequence:\n", want: []string{`x.yaml:3:14: mock "a": sequence: must list at least one response`}},
+		{name: "an empty sequence item", src: "mocks:\n  - name: a\n    sequence: [~]\n", want: []string{`x.yaml:3:16: mock "a": respond: want a response (status, headers, body or file), got nothing (an entry left empty: fill it in or remove it)`}},
+		{name: "an empty respond", src: "mocks:\n  - name: a\n    respond: ~\n", want: []string{`x.yaml:3:14: mock "a": respond: want a response (status, headers, body or file), got nothing (an entry left empty: fill it in or remove it)`}},
+		{name: "an empty rate limit", src: "mocks:\n  - name: a\n    rate_limit: ~\n    respond: {status: 200}\n", want: []string{`x.yaml:3:17: mock "a": rate_limit: want a limit, such as {limit: 10, window: 1m}, got nothing (an entry left empty: fill it in or remove it)`}},
+		{name: "an empty verify entry", src: "verify: [~]\n", want: []string{`x.yaml:1:10: verify "verify-1": want a verify rule (scheme and secret), got nothing (an entry left empty: fill it in or remove it)`}},
 		// A match key or condition left empty is not no condition: path:
 		// with nothing after it matched every path, and a header
 		// condition X-Signature: with nothing matched only an empty value.
 		{name: "empty match entries", src: "mocks:\n  - name: a\n    match:\n      method: POST\n      path:\n      bin:\n      headers:\n        X-Signature:\n      query: {page: ~}\n      any:\n    respond: {status: 201}\n", want: []string{
-			`x.yaml:5:12: path: want a path such as /hooks/*, got nothing (an entry left empty: fill it in or remove it)`,
-			`x.yaml:6:11: bin: want a bin name, got nothing (an entry left empty: fill it in or remove it)`,
-			`x.yaml:8:21: headers X-Signature: want a value or a condition such as {present: true}, got nothing (an entry left empty: fill it in or remove it; '' is the empty value)`,
-			`x.yaml:9:21: query page: want a value or a condition such as {present: true}, got nothing (an entry left empty: fill it in or remove it; '' is the empty value)`,
-			`x.yaml:10:11: any: want a list of conditions, got nothing (an entry left empty: fill it in or remove it)`,
+			`x.yaml:5:12: mock "a": path: want a path such as /hooks/*, got nothing (an entry left empty: fill it in or remove it)`,
+			`x.yaml:6:11: mock "a": bin: want a bin name, got nothing (an entry left empty: fill it in or remove it)`,
+			`x.yaml:8:21: mock "a": headers X-Signature: want a value or a condition such as {present: true}, got nothing (an entry left empty: fill it in or remove it; '' is the empty value)`,
+			`x.yaml:9:21: mock "a": query page: want a value or a condition such as {present: true}, got nothing (an entry left empty: fill it in or remove it; '' is the empty value)`,
+			`x.yaml:10:11: mock "a": any: want a list of conditions, got nothing (an entry left empty: fill it in or remove it)`,
 		}},
-		{name: "an empty json condition", src: "mocks:\n  - name: a\n    match: {json: [~]}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:20: json: want a condition such as {path: a.b, op: eq, value: 1}, got nothing (an entry left empty: fill it in or remove it)`}},
+		{name: "an empty json condition", src: "mocks:\n  - name: a\n    match: {json: [~]}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:20: mock "a": json: want a condition such as {path: a.b, op: eq, value: 1}, got nothing (an entry left empty: fill it in or remove it)`}},
 		{
 			name: "yaml syntax",
 			src:  "mocks: []\nverify: [\n",
@@ -716,8 +716,8 @@ settings: {default_status: abc, max_body: 12XB}
 				"        - {path: 'expand[]', value: 1}\n" +
 				"    respond: {status: 200}\n",
 			want: []string{
-				`x.yaml:5:18: json path: "items.#(sku==\"a\"" has a ( that is not closed`,
-				`x.yaml:7:18: json path: "items.#(name==\"x)" has a quote that is not closed`,
+				`x.yaml:5:18: mock "a": json path: "items.#(sku==\"a\"" has a ( that is not closed`,
+				`x.yaml:7:18: mock "a": json path: "items.#(name==\"x)" has a quote that is not closed`,
 			},
 		},
 		{
@@ -765,10 +765,10 @@ settings: {default_status: abc, max_body: 12XB}
 			name: "methods written as one string",
 			src:  "mocks:\n  - match: {method: \"GET,POST\"}\n    respond: {}\n  - match: {method: [get, 'PUT, PATCH', \"GÉT\", \"A;B\"]}\n    respond: {}\n",
 			want: []string{
-				`x.yaml:2:21: method: bad method "GET,POST" (several methods are a list: [GET, POST])`,
-				`x.yaml:4:21: method: bad method "PUT, PATCH" (several methods are a list: [PUT, PATCH])`,
-				`x.yaml:4:21: method: bad method "GÉT"`,
-				`x.yaml:4:21: method: bad method "A;B"`,
+				`x.yaml:2:21: mock "mock-1": method: bad method "GET,POST" (several methods are a list: [GET, POST])`,
+				`x.yaml:4:21: mock "mock-2": method: bad method "PUT, PATCH" (several methods are a list: [PUT, PATCH])`,
+				`x.yaml:4:21: mock "mock-2": method: bad method "GÉT"`,
+				`x.yaml:4:21: mock "mock-2": method: bad method "A;B"`,
 			},
 		},
 		// request has eight fields: a misspelt one (param for params) wrote
@@ -787,8 +787,8 @@ settings: {default_status: abc, max_body: 12XB}
   - respond: {body: '{% assign request = 1 %}{{ request.anything }}{{ request.params.x }}'}
 `,
 			want: []string{
-				`x.yaml:4:27: header Location: request.param is not a template variable (did you mean "request.params"?); request has method, path, params, query, headers, body, json and form`,
-				`x.yaml:7:10: body: request.querry is not a template variable (did you mean "request.query"?); request has method, path, params, query, headers, body, json and form`,
+				`x.yaml:4:27: mock "mock-1": header Location: request.param is not a template variable (did you mean "request.params"?); request has method, path, params, query, headers, body, json and form`,
+				`x.yaml:7:10: mock "mock-1": body: request.querry is not a template variable (did you mean "request.query"?); request has method, path, params, query, headers, body, json and form`,
 			},
 		},
 		// request.params holds what the rule's path captures: another name
@@ -806,9 +806,9 @@ settings: {default_status: abc, max_body: 12XB}
     respond: {body: '{{ request.params.kind }}{{ request.params.id }}{{ request.params.org }}{{ request.params.size }}{{ request.params.ord }}'}
 `,
 			want: []string{
-				`x.yaml:2:21: body: request.params.idd: the rule's path captures no {idd} (did you mean "id"?); it captures {id}`,
-				`x.yaml:7:30: header Location: request.params.id: the rule's path captures no {id}; its match has no path with a {name} in it`,
-				`x.yaml:9:21: body: request.params.ord: the rule's path captures no {ord} (did you mean "org"?); it captures {id}, {kind} and {org}`,
+				`x.yaml:2:21: mock "mock-1": body: request.params.idd: the rule's path captures no {idd} (did you mean "id"?); it captures {id}`,
+				`x.yaml:7:30: mock "mock-2": header Location: request.params.id: the rule's path captures no {id}; its match has no path with a {name} in it`,
+				`x.yaml:9:21: mock "mock-3": body: request.params.ord: the rule's path captures no {ord} (did you mean "org"?); it captures {id}, {kind} and {org}`,
 			},
 		},
 		// A variable that is not one of the context's (path.id for
@@ -835,12 +835,12 @@ settings: {default_status: abc, max_body: 12XB}
   - respond: {body: '{{ request.body | split: sep | first }}'}
 `,
 			want: []string{
-				`x.yaml:4:23: header X-Id: path.id: path is not a template variable (did you mean "request.params.id"?); a mock's templates read request, bin, exchange, now and uuid`,
-				`x.yaml:5:13: body: path.id: path is not a template variable (did you mean "request.params.id"?); a mock's templates read request, bin, exchange, now and uuid`,
-				`x.yaml:6:21: body: reqest.method: reqest is not a template variable (did you mean "request.method"?); a mock's templates read request, bin, exchange, now and uuid`,
-				`x.yaml:7:21: body: method: method is not a template variable (did you mean "request.method"?); a mock's templates read request, bin, exchange, now and uuid`,
-				`x.yaml:8:21: body: exchange.idd is not a template variable; exchange has id`,
-				`x.yaml:17:21: body: sep: sep is not a template variable; a mock's templates read request, bin, exchange, now and uuid`,
+				`x.yaml:4:23: mock "mock-1": header X-Id: path.id: path is not a template variable (did you mean "request.params.id"?); a mock's templates read request, bin, exchange, now and uuid`,
+				`x.yaml:5:13: mock "mock-1": body: path.id: path is not a template variable (did you mean "request.params.id"?); a mock's templates read request, bin, exchange, now and uuid`,
+				`x.yaml:6:21: mock "mock-2": body: reqest.method: reqest is not a template variable (did you mean "request.method"?); a mock's templates read request, bin, exchange, now and uuid`,
+				`x.yaml:7:21: mock "mock-3": body: method: method is not a template variable (did you mean "request.method"?); a mock's templates read request, bin, exchange, now and uuid`,
+				`x.yaml:8:21: mock "mock-4": body: exchange.idd is not a template variable; exchange has id`,
+				`x.yaml:17:21: mock "mock-6": body: sep: sep is not a template variable; a mock's templates read request, bin, exchange, now and uuid`,
 			},
 		},
 		{
@@ -864,6 +864,95 @@ settings: {default_status: abc, max_body: 12XB}
 			for i, want := range tt.want {
 				if !strings.HasPrefix(lines[i], want) {
 					t.Errorf("error %d:\n got %s\nwant %s...", i, lines[i], want)
+				}
+			}
+		})
+	}
+}
+
+// TestErrorsNameTheirRule: every error of a mock or verify rule names the
+// rule it is in, after its file:line:col: by its name, or for a rule
+// without one by the name it goes by (mock-N, verify-N: its place), once.
+// They gave file:line:col alone, and in a file of many rules written
+// alike the reader counted lines to learn which rule was at fault.
+func TestErrorsNameTheirRule(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, section, rule string
+		want                string // after "x.yaml:", with %s for the rule
+	}{
+		{"method", "mocks", "match: {method: \"GET,POST\"}\n    respond: {status: 200}",
+			`3:21: %s: method: bad method "GET,POST" (several methods are a list: [GET, POST])`},
+		{"path pattern", "mocks", "match: {path: \"/a/{id\"}\n    respond: {status: 200}",
+			`3:19: %s: path: unmatched { in "/a/{id"`},
+		{"query", "mocks", "match: {query: {q: {regex: \"[\"}}}\n    respond: {status: 200}",
+			"3:24: %s: query q regex: error parsing regexp: missing closing ]: `[`"},
+		{"headers", "mocks", "match: {headers: {\"X A\": x}}\n    respond: {status: 200}",
+			`3:23: %s: headers: bad header name "X A"`},
+		{"json condition", "mocks", "match: {json: [{path: a, op: equals, value: 1}]}\n    respond: {status: 200}",
+			`3:34: %s: json op: unknown operator "equals"; want one of eq, ne, in, exists, regex, gt, lt, gte, lte, contains`},
+		{"body condition", "mocks", "match: {body: {regex: \"(\"}}\n    respond: {status: 200}",
+			"3:19: %s: body regex: error parsing regexp: missing closing ): `(`"},
+		{"status", "mocks", "respond: {status: 999}",
+			`3:23: %s: status: want an HTTP status between 200 and 599, got 999`},
+		{"response header template", "mocks", "respond: {headers: {X-Id: \"{{ request.nope }}\"}}",
+			`3:31: %s: header X-Id: request.nope is not a template variable; request has method, path, params, query, headers, body, json and form`},
+		{"body template", "mocks", "respond: {body: \"{{ x | nofilter }}\"}",
+			`3:21: %s: body: liquid: unknown filter "nofilter" in {{ x | nofilter }}`},
+		{"delay", "mocks", "respond: {delay: soon}",
+			`3:22: %s: delay: want a duration such as 300ms or a range such as 100ms..500ms, got "soon"`},
+		{"fault", "mocks", "respond: {fault: explode}",
+			`3:22: %s: fault: unknown fault "explode"; want reset, close, empty, garbage, timeout or drip`},
+		{"empty sequence", "mocks", "sequence: []",
+			`3:15: %s: sequence: must list at least one response`},
+		{"sequence answer", "mocks", "sequence: [{status: 200}, {status: 1000}]",
+			`3:40: %s: status: want an HTTP status between 200 and 599, got 1000`},
+		{"no answer", "mocks", "match: {path: /a}",
+			`3:5: %s: set respond or sequence`},
+		{"rate limit", "mocks", "rate_limit: {limit: 0}\n    respond: {status: 200}",
+			`3:25: %s: rate_limit.limit: must be more than 0`},
+		{"bin", "mocks", "bin: \"bad bin!\"\n    respond: {status: 200}",
+			`3:10: %s: bin: "bad bin!" cannot be a bin name (allowed: A-Z a-z 0-9 _ -)`},
+		{"mock key", "mocks", "macth: {path: /a}\n    respond: {status: 200}",
+			`3:5: %s: unknown key "macth" (did you mean "match"?)`},
+		// Said before the rules are decoded: named by the rule whose
+		// text holds them.
+		{"key from the environment", "mocks", "respond: {headers: {${NOPE}: v}}",
+			`3:25: %s: ${NOPE}: environment variable NOPE is not set (or empty); write $${ for a literal ${`},
+		{"merge of no mapping", "mocks", "match: {path: &p /a}\n    respond: {<<: *p}",
+			`4:19: %s: <<: a merge takes a mapping or a list of mappings, got "/a"`},
+
+		{"scheme", "verify", "scheme: gitlab\n    secret: x",
+			`3:13: %s: scheme: unknown scheme "gitlab" (did you mean "github"?); want one of zendesk, standard-webhooks, github, stripe, slack, shopify`},
+		{"no scheme", "verify", "secret: x",
+			`3:5: %s: scheme is required`},
+		{"secret", "verify", "scheme: github\n    secret: \"\"",
+			`4:13: %s: secret: must not be empty`},
+		{"tolerance", "verify", "scheme: github\n    secret: x\n    tolerance: 0s",
+			`5:16: %s: tolerance: must be more than 0 (how far a signed timestamp may be from now; leave it out for 5m)`},
+		{"timestamp header", "verify", "scheme: github\n    secret: x\n    timestamp_header: X-Ts",
+			`5:23: %s: timestamp_header: github signatures have no timestamp header to rename`},
+		{"verify match", "verify", "match: {path: nope}\n    scheme: github\n    secret: x",
+			`3:19: %s: path: "nope" must start with /`},
+		{"verify key", "verify", "scheme: github\n    secrte: x\n    secret: x",
+			`4:5: %s: unknown key "secrte" (did you mean "secret"?)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// A good rule first, so that the one at fault is the second;
+			// a name, when given, last, so that places are the same.
+			first, kind := "{name: ok, respond: {status: 200}}", "mock"
+			if tc.section == "verify" {
+				first, kind = "{name: ok, scheme: github, secret: x}", "verify"
+			}
+			for _, named := range []struct{ key, label string }{
+				{"", kind + ` "` + kind + `-2"`},
+				{"\n    name: support-bot", kind + ` "support-bot"`},
+			} {
+				src := tc.section + ":\n  - " + first + "\n  - " + tc.rule + named.key + "\n"
+				_, err := Parse([]byte(src), "x.yaml", nil)
+				if want := "x.yaml:" + fmt.Sprintf(tc.want, named.label); err == nil || err.Error() != want {
+					t.Errorf("%s\n got %v\nwant %s", src, err, want)
 				}
 			}
 		})
@@ -1171,15 +1260,15 @@ func TestForeignKeysHint(t *testing.T) {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{
-		`x.yaml:3:5: mock: unknown key "priority" (rules are tried in file order`,
-		`x.yaml:4:13: match: unknown key "urlPath" (write the path as path:`,
-		`x.yaml:4:26: match: unknown key "queryParameters" (write query conditions as query:`,
-		`x.yaml:4:51: match: unknown key "bodyPatterns" (write body conditions as body:, json: or json_partial:`,
-		`x.yaml:5:15: respond: unknown key "jsonBody" (write the JSON as text in body:`,
-		`x.yaml:5:33: respond: unknown key "fixedDelayMilliseconds" (write delay:`,
-		`x.yaml:5:61: respond: unknown key "bodyFileName" (write file:`,
-		`x.yaml:5:83: respond: unknown key "statusCode" (write status:`,
-		`x.yaml:6:13: match: unknown key "cookies" (match a cookie with headers: {Cookie:`,
+		`x.yaml:3:5: mock "a": unknown key "priority" (rules are tried in file order`,
+		`x.yaml:4:13: mock "a": match: unknown key "urlPath" (write the path as path:`,
+		`x.yaml:4:26: mock "a": match: unknown key "queryParameters" (write query conditions as query:`,
+		`x.yaml:4:51: mock "a": match: unknown key "bodyPatterns" (write body conditions as body:, json: or json_partial:`,
+		`x.yaml:5:15: mock "a": respond: unknown key "jsonBody" (write the JSON as text in body:`,
+		`x.yaml:5:33: mock "a": respond: unknown key "fixedDelayMilliseconds" (write delay:`,
+		`x.yaml:5:61: mock "a": respond: unknown key "bodyFileName" (write file:`,
+		`x.yaml:5:83: mock "a": respond: unknown key "statusCode" (write status:`,
+		`x.yaml:6:13: mock "mock-2": match: unknown key "cookies" (match a cookie with headers: {Cookie:`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("no error starting %s in:\n%v", want, err)
@@ -1203,8 +1292,8 @@ func TestPathWithQueryOrURL(t *testing.T) {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{
-		`x.yaml:2:19: path: "/search?q=shoes" holds a query, which the path never does: write path: /search and query: {q: shoes}`,
-		`x.yaml:4:19: path: "https://api.example.com/v1/x" must start with / (write the path only, /v1/x; headers: {Host: ...} matches the host)`,
+		`x.yaml:2:19: mock "mock-1": path: "/search?q=shoes" holds a query, which the path never does: write path: /search and query: {q: shoes}`,
+		`x.yaml:4:19: mock "mock-2": path: "https://api.example.com/v1/x" must start with / (write the path only, /v1/x; headers: {Host: ...} matches the host)`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("no error %s in:\n%v", want, err)
