@@ -342,7 +342,7 @@ verify:
 		{"print validates webhooks", []string{"check", "--print", brokenHook}, true, []string{brokenHook + ":4:"}, []string{"endpoint:"}},
 		{"webhooks validated", []string{"check", brokenHook}, true, []string{brokenHook + ":4:"}, nil},
 		{"webhooks and proxies validated at once", []string{"check", brokenBoth}, true, []string{brokenBoth + ":4:", brokenBoth + ":8:"}, nil},
-		{"proxies validated", []string{"check", brokenProxy}, true, []string{brokenProxy + ":4:", brokenProxy + ":5:5: forward proxy open on 0.0.0.0:8888 reaches beyond this machine"}, nil},
+		{"proxies validated", []string{"check", brokenProxy}, true, []string{brokenProxy + ":4:", brokenProxy + ":5:5: proxy open: a forward proxy on 0.0.0.0:8888 reaches beyond this machine"}, nil},
 		{"webhook not in the file", []string{"check", apiHook}, false,
 			[]string{"warning: " + apiHook + `:4:23: trigger t: webhook "made-by-api" is not defined in this file`, apiHook + ": ok"}, nil},
 		{"two files", []string{"check", good, hooks}, true, []string{`unexpected argument "` + hooks + `"`}, []string{": ok"}},
@@ -705,8 +705,9 @@ triggers:
 
 // TestRulesErrorsNameTheirRule: check, a refused start and a refused
 // reload (logged, the last good config staying live) name the rule each
-// error is in, by its name or, for one without, by the name it goes by
-// (mock-2: its place). They gave file:line:col alone.
+// error is in (a mock, a verify rule, a proxy), by its name or, for one
+// without, by the name it goes by (mock-2: its place). They gave
+// file:line:col alone.
 func TestRulesErrorsNameTheirRule(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "hooklab.yaml")
@@ -716,11 +717,16 @@ func TestRulesErrorsNameTheirRule(t *testing.T) {
     respond: {status: 2000}
 verify:
   - {scheme: gitlab, secret: x}
+proxies:
+  - name: api
+    listen: 127.0.0.1:0
+    upstream: ftp://x
 `
 	want := []string{
 		file + `:6:22: mock "mock-2": fault: unknown fault "explode"; want reset, close, empty, garbage, timeout or drip`,
 		file + `:8:23: mock "charge": status: want an HTTP status between 200 and 599, got 2000`,
 		file + `:10:14: verify "verify-1": scheme: unknown scheme "gitlab" (did you mean "github"?); want one of zendesk, standard-webhooks, github, stripe, slack, shopify`,
+		file + `:14:15: proxy api: upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got "ftp://x": its scheme "ftp" is neither http nor https`,
 	}
 	if err := os.WriteFile(file, []byte(broken), 0o600); err != nil {
 		t.Fatal(err)
@@ -867,7 +873,7 @@ func TestRulesEnvInKeysScrubbed(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{"webhooks:\n  - id: w\n    endpoint: https://127.0.0.1:1/h\n    ${SECRET_TOKEN}: 1\n", `:4:5: webhook w: unknown key "${SECRET_TOKEN}"`},
 		{"webhooks:\n  - id: w\n    endpoint: https://127.0.0.1:1/h\n    custom_headers:\n      ${SECRET_TOKEN}: v\n", ":5:7: webhook w: custom_headers.${SECRET_TOKEN}: header name"},
-		{"proxies:\n  - listen: 127.0.0.1:0\n    upstream: http://127.0.0.1:1\n    ${SECRET_TOKEN}: 2\n", `:4:5: proxy: unknown key "${SECRET_TOKEN}"`},
+		{"proxies:\n  - listen: 127.0.0.1:0\n    upstream: http://127.0.0.1:1\n    ${SECRET_TOKEN}: 2\n", `:4:5: proxy 1 (no name): unknown key "${SECRET_TOKEN}"`},
 		// Two keys naming the same value, in a payload decoded as a document.
 		{"webhooks:\n  - id: w\n    endpoint: https://127.0.0.1:1/h\ntriggers:\n  - name: t\n    when: {event: exchange.captured}\n    notify: {webhook: w, payload: {\"${SECRET_TOKEN}\": 1, \"${SAME_TOKEN}\": 2}}\n",
 			`:7:58: trigger t: notify payload: duplicate key "${`},
@@ -895,7 +901,7 @@ func TestProxyUpstreamPortOutOfRange(t *testing.T) {
 	}
 	var out, errOut syncBuffer
 	err := run(context.Background(), []string{"check", file}, func(string) string { return "" }, &out, &errOut)
-	if want := file + `:4:15: upstream: want an http or https URL with a host`; exitCode(err) != 1 || !strings.Contains(errOut.String(), want) {
+	if want := file + `:4:15: proxy p: upstream: want an http or https URL with a host`; exitCode(err) != 1 || !strings.Contains(errOut.String(), want) {
 		t.Errorf("check: exit %d, stderr %q, want %q", exitCode(err), errOut.String(), want)
 	}
 }

@@ -97,24 +97,25 @@ func WithForwardFlag(specs []Spec, addr string) ([]Spec, error) {
 		if s.Listen == "" {
 			return nil, fmt.Errorf("%s:%d: proxy %s: no listen address; set listen, or pass --forward-proxy ADDR", s.File, s.Line, s.Name)
 		}
-		if err := forwardLoopback(s); err != nil {
+		if why := beyondLoopback(s); why != "" {
 			if s.File != "" { // a proxy of the config that took addr
-				return nil, fmt.Errorf("%s:%d: %w", s.File, s.Line, err)
+				return nil, fmt.Errorf("%s:%d: proxy %s: a forward proxy %s", s.File, s.Line, s.Name, why)
 			}
-			return nil, err
+			return nil, fmt.Errorf("forward proxy %s %s", s.Name, why)
 		}
 	}
 	return specs, nil
 }
 
-// forwardLoopback refuses a forward proxy listening beyond loopback: anyone
-// who reached it would reach what this machine's loopback serves, other
-// services and hooklab's own API.
-func forwardLoopback(s Spec) error {
+// beyondLoopback says why a forward proxy listening beyond loopback is
+// refused ("on 0.0.0.0:8888 reaches beyond this machine: ..."), or ""
+// for any other: anyone who reached it would reach what this machine's
+// loopback serves, other services and hooklab's own API.
+func beyondLoopback(s Spec) string {
 	if !s.Forward || inspect.IsLoopback(s.Listen) {
-		return nil
+		return ""
 	}
-	return fmt.Errorf("forward proxy %s on %s reaches beyond this machine: it would let anyone who can reach it into this machine's loopback services, hooklab's API included; listen on 127.0.0.1", s.Name, s.Listen)
+	return fmt.Sprintf("on %s reaches beyond this machine: it would let anyone who can reach it into this machine's loopback services, hooklab's API included; listen on 127.0.0.1", s.Listen)
 }
 
 // ParseConfig decodes and validates the proxies: section of cfg, expanding
@@ -137,24 +138,26 @@ func ParseConfig(cfg *rules.Config, getenv func(string) string) ([]Spec, error) 
 	d := &decoder{file: file, dir: dir, getenv: env.Getenv, env: env, sims: map[string]*Simulation{}}
 	var specs []Spec
 	names, listens := map[string]bool{}, map[string]bool{}
-	for _, item := range d.list(cfg.Proxies, "proxies") {
+	for i, item := range d.list(cfg.Proxies, "proxies") {
+		from := len(d.errs)
 		s, ok := d.proxy(item)
 		if !ok {
 			continue
 		}
 		if names[s.Name] {
-			d.errorf(item, "proxy %s: duplicate name", s.Name)
+			d.errorf(item, "duplicate name")
 		}
 		names[s.Name] = true
 		if s.Listen != "" {
 			if listens[s.Listen] {
-				d.errorf(item, "proxy %s: another proxy listens on %s", s.Name, s.Listen)
+				d.errorf(item, "another proxy listens on %s", s.Listen)
 			}
 			listens[s.Listen] = true
-			if err := forwardLoopback(s); err != nil {
-				d.errorf(item, "%v", err)
+			if why := beyondLoopback(s); why != "" {
+				d.errorf(item, "a forward proxy %s", why)
 			}
 		}
+		d.label(d.errs[from:], d.env.Scrub(proxyLabel(s.Name, i))) // a name from ${NAME} as its errors write it
 		specs = append(specs, s)
 	}
 	if len(d.errs) > 0 {
@@ -164,6 +167,32 @@ func ParseConfig(cfg *rules.Config, getenv func(string) string) ([]Spec, error) 
 		return nil, &rules.Errors{List: d.errs}
 	}
 	return specs, nil
+}
+
+// proxyLabel is what the errors of the i'th proxy (from 0) named name
+// begin with: "proxy api"; by its place for one without a name, or with
+// one that is no bin name (that error quotes it).
+func proxyLabel(name string, i int) string {
+	switch {
+	case name == "":
+		return fmt.Sprintf("proxy %d (no name)", i+1)
+	case inspect.ValidBin(name) != nil:
+		return fmt.Sprintf("proxy %d", i+1)
+	}
+	return "proxy " + name
+}
+
+// label puts label in front of each of errs, those of one proxy: "proxy:
+// unknown key ..." becomes "proxy api: unknown key ...", "listen: ..."
+// "proxy api: listen: ...".
+func (d *decoder) label(errs []rules.Error, label string) {
+	for i := range errs {
+		if rest, ok := strings.CutPrefix(errs[i].Msg, "proxy:"); ok {
+			errs[i].Msg = label + ":" + rest
+		} else {
+			errs[i].Msg = label + ": " + errs[i].Msg
+		}
+	}
 }
 
 // decoder walks the proxies: section, collecting problems with positions.
@@ -380,13 +409,13 @@ func (d *decoder) proxy(n *yaml.Node) (Spec, bool) {
 			s.Name = "proxy-" + port
 		}
 	} else if !s.Forward && !listenErr { // an unset ${NAME} has said so
-		d.errorf(n, "proxy %s: listen is required (e.g. listen: 127.0.0.1:9000)", s.Name)
+		d.errorf(n, "listen is required (e.g. listen: 127.0.0.1:9000)")
 	}
 	if s.Name == "" {
 		if s.Forward && s.Listen == "" {
 			s.Name = ForwardName
 		} else {
-			d.errorf(n, "proxy: name is required")
+			d.errorf(n, "name is required")
 		}
 	} else if err := inspect.ValidBin(s.Name); err != nil {
 		// ValidBin's error begins "invalid input: ", which says nothing here.
@@ -394,16 +423,16 @@ func (d *decoder) proxy(n *yaml.Node) (Spec, bool) {
 	}
 	if !s.Forward {
 		if mitmNode != nil && s.MITM {
-			d.errorf(mitmNode, "proxy %s: mitm only applies to a forward proxy (forward: true)", s.Name)
+			d.errorf(mitmNode, "mitm only applies to a forward proxy (forward: true)")
 		}
 		if ignoreNode != nil {
-			d.errorf(ignoreNode, "proxy %s: mitm_ignore only applies to a forward proxy (forward: true)", s.Name)
+			d.errorf(ignoreNode, "mitm_ignore only applies to a forward proxy (forward: true)")
 		}
 	}
 	var routes []route
 	if upstreamNode != nil {
 		if s.Forward {
-			d.errorf(upstreamNode, "proxy %s: a forward proxy has no upstream; each request goes to its own host", s.Name)
+			d.errorf(upstreamNode, "a forward proxy has no upstream; each request goes to its own host")
 		} else {
 			rt := d.inherit(defaults)
 			rt.Prefix, rt.Upstream = "/", d.upstream(upstreamNode)
@@ -417,13 +446,13 @@ func (d *decoder) proxy(n *yaml.Node) (Spec, bool) {
 			continue
 		}
 		if i := slices.IndexFunc(routes, func(o route) bool { return o.Prefix == rt.Prefix }); i >= 0 {
-			d.errorf(rt.pathNode, "proxy %s: route path %s is defined twice (line %d)", s.Name, rt.Prefix, routes[i].pathNode.Line)
+			d.errorf(rt.pathNode, "route path %s is defined twice (line %d)", rt.Prefix, routes[i].pathNode.Line)
 			continue
 		}
 		routes = append(routes, rt)
 	}
 	if len(routes) == 0 && !s.Forward {
-		d.errorf(n, "proxy %s: set upstream, or routes with a path and an upstream", s.Name)
+		d.errorf(n, "set upstream, or routes with a path and an upstream")
 	}
 	if s.Forward && !slices.ContainsFunc(routes, func(o route) bool { return o.Prefix == "/" }) {
 		// Every request of a forward proxy goes somewhere.
@@ -486,7 +515,7 @@ func (d *decoder) route(n *yaml.Node, defaults route, s Spec) (route, bool) {
 	}
 	switch {
 	case s.Forward && upstreamNode != nil:
-		d.errorf(upstreamNode, "proxy %s: a forward proxy's routes have no upstream", s.Name)
+		d.errorf(upstreamNode, "a forward proxy's routes have no upstream")
 	case !s.Forward && upstreamNode == nil:
 		d.errorf(n, "route %s: upstream is required", rt.Prefix)
 	case upstreamNode != nil:

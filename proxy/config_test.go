@@ -3,8 +3,10 @@ package proxy_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,11 +144,11 @@ func TestParseConfigUnsetVariableOneError(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ name, src, want string }{
 		{"listen", "proxies:\n  - name: api\n    listen: ${NOPE}\n    upstream: http://127.0.0.1:1\n",
-			"hooklab.yaml:3:13: listen: environment variable NOPE is not set"},
+			"hooklab.yaml:3:13: proxy api: listen: environment variable NOPE is not set"},
 		{"upstream", "proxies:\n  - name: api\n    listen: 127.0.0.1:9000\n    upstream: ${NOPE}\n",
-			"hooklab.yaml:4:15: upstream: environment variable NOPE is not set"},
+			"hooklab.yaml:4:15: proxy api: upstream: environment variable NOPE is not set"},
 		{"route upstream", "proxies:\n  - name: api\n    listen: 127.0.0.1:9000\n    routes:\n      - {path: /v2, upstream: ${NOPE}}\n",
-			"hooklab.yaml:5:31: upstream: environment variable NOPE is not set"},
+			"hooklab.yaml:5:31: proxy api: upstream: environment variable NOPE is not set"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -162,6 +164,90 @@ func TestParseConfigUnsetVariableOneError(t *testing.T) {
 	}
 }
 
+// TestParseConfigErrorsNameTheirProxy: every error of a proxy, its routes'
+// too, names the proxy after its file:line:col: by its name, by the name
+// it goes by (proxy-PORT), or by its place when it has neither. Most gave
+// file:line:col and the key alone ("upstream: want ...").
+func TestParseConfigErrorsNameTheirProxy(t *testing.T) {
+	t.Parallel()
+	const first = "proxies:\n  - {name: ok, listen: \"127.0.0.1:9001\", upstream: \"http://127.0.0.1:1\"}\n  - "
+	errs := func(t *testing.T, src string) []string {
+		t.Helper()
+		_, err := loadConfig(t, src, nil)
+		var es *rules.Errors
+		if !errors.As(err, &es) {
+			t.Fatalf("got %v, want *rules.Errors", err)
+		}
+		var out []string
+		for _, e := range es.List {
+			out = append(out, fmt.Sprintf("%d:%d: %s", e.Line, e.Col, e.Msg))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name, rule string
+		want       string // line:col: message, with %s for the proxy
+	}{
+		{"upstream", "listen: 127.0.0.1:9000\n    upstream: ftp://x",
+			`4:15: %s: upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got "ftp://x": its scheme "ftp" is neither http nor https`},
+		{"unknown key", "listen: 127.0.0.1:9000\n    upstream: http://x\n    delya: 1s",
+			`5:5: %s: unknown key "delya" (did you mean "delay"?)`},
+		{"no upstream", "listen: 127.0.0.1:9000",
+			`3:5: %s: set upstream, or routes with a path and an upstream`},
+		{"mitm", "listen: 127.0.0.1:9000\n    upstream: http://x\n    mitm: true",
+			`5:11: %s: mitm only applies to a forward proxy (forward: true)`},
+		{"request headers", "listen: 127.0.0.1:9000\n    upstream: http://x\n    request_headers: {remove: [Host]}",
+			`5:31: %s: request_headers.remove: Host cannot be removed (every HTTP/1.1 request carries one); add: {Host: NAME} sets the upstream's`},
+		{"delay", "listen: 127.0.0.1:9000\n    upstream: http://x\n    delay: soon",
+			`5:12: %s: delay: want a duration such as 300ms or a range such as 100ms..500ms, got "soon"`},
+		{"fault", "listen: 127.0.0.1:9000\n    upstream: http://x\n    fault: explode",
+			`5:12: %s: fault: unknown fault "explode"; want reset, close, empty, garbage, timeout, drip`},
+		{"fail rate", "listen: 127.0.0.1:9000\n    upstream: http://x\n    fail_rate: 2",
+			`5:16: %s: fail_rate: want a share between 0 and 1, got "2"`},
+		{"drip rate", "listen: 127.0.0.1:9000\n    upstream: http://x\n    drip_rate: 10",
+			`4:15: %s: route /: drip_rate only applies to fault: drip`},
+		{"route path", "listen: 127.0.0.1:9000\n    routes: [{path: v2, upstream: \"http://x\"}]",
+			`4:21: %s: path: want a path prefix starting with /, got "v2"`},
+		{"route upstream", "listen: 127.0.0.1:9000\n    routes: [{path: /v2}]",
+			`4:14: %s: route /v2: upstream is required`},
+		{"route fault", "listen: 127.0.0.1:9000\n    routes: [{path: /v2, upstream: \"http://x\", fault: rest}]",
+			`4:55: %s: fault: unknown fault "rest" (did you mean "reset"?); want reset, close, empty, garbage, timeout, drip`},
+		{"forward upstream", "forward: true\n    listen: 127.0.0.1:9000\n    upstream: http://x",
+			`5:15: %s: a forward proxy has no upstream; each request goes to its own host`},
+		{"forward beyond loopback", "forward: true\n    listen: 0.0.0.0:9000",
+			`3:5: %s: a forward proxy on 0.0.0.0:9000 reaches beyond this machine: it would let anyone who can reach it into this machine's loopback services, hooklab's API included; listen on 127.0.0.1`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// A name, when given, last, so that places are the same.
+			for _, named := range []struct{ key, label string }{
+				{"", "proxy proxy-9000"},
+				{"\n    name: api", "proxy api"},
+			} {
+				got := errs(t, first+tc.rule+named.key+"\n")
+				if want := fmt.Sprintf(tc.want, named.label); len(got) != 1 || got[0] != want {
+					t.Errorf("%s%s:\n got %q\nwant %q", tc.rule, named.key, got, want)
+				}
+			}
+		})
+	}
+	// Without a name, or with one that is no bin name, its place.
+	for _, tc := range []struct {
+		rule string
+		want []string
+	}{
+		{"listen: 127.0.0.1:0\n    upstream: http://x", []string{"3:5: proxy 2 (no name): name is required"}},
+		{"name: \"bad name\"\n    listen: 127.0.0.1:9000\n    upstream: ftp://x", []string{
+			`3:11: proxy 2: name: bin name "bad name" has ' ' at position 4 (allowed: A-Z a-z 0-9 _ -); a proxy's name is the bin its exchanges go into`,
+			`5:15: proxy 2: upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got "ftp://x": its scheme "ftp" is neither http nor https`,
+		}},
+	} {
+		if got := errs(t, first+tc.rule+"\n"); !slices.Equal(got, tc.want) {
+			t.Errorf("%s:\n got %q\nwant %q", tc.rule, got, tc.want)
+		}
+	}
+}
+
 func TestParseConfigErrors(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -172,13 +258,13 @@ func TestParseConfigErrors(t *testing.T) {
 		// A value from the environment is often a secret: messages name
 		// the variable instead of quoting it (TOK is set below).
 		{"env value kept out", "\nproxies:\n  - name: p\n    listen: ${TOK}\n    upstream: http://127.0.0.1:1\n",
-			[]string{`hooklab.yaml:4:13: listen: want host:port such as 127.0.0.1:9000, got "${TOK}"`}},
+			[]string{`hooklab.yaml:4:13: proxy p: listen: want host:port such as 127.0.0.1:9000, got "${TOK}"`}},
 		{"unknown key with suggestion", `
 proxies:
   - name: api
     listen: 127.0.0.1:9000
     upstrem: http://x
-`, []string{":5:5: proxy: unknown key \"upstrem\" (did you mean \"upstream\"?)", ":3:5: proxy api: set upstream"}},
+`, []string{":5:5: proxy api: unknown key \"upstrem\" (did you mean \"upstream\"?)", ":3:5: proxy api: set upstream"}},
 		// It says what it got, as every other value's message does.
 		{"simulate_miss misspelt", `
 proxies:
@@ -186,14 +272,14 @@ proxies:
     listen: 127.0.0.1:9000
     upstream: http://127.0.0.1:1
     simulate_miss: pass
-`, []string{`:6:20: simulate_miss: want 404 or proxy, got "pass"`}},
+`, []string{`:6:20: proxy api: simulate_miss: want 404 or proxy, got "pass"`}},
 		{"request Host removed", `
 proxies:
   - name: api
     listen: 127.0.0.1:9000
     upstream: http://127.0.0.1:1
     request_headers: {remove: [Cookie, host]}
-`, []string{":6:31: request_headers.remove: Host cannot be removed"}},
+`, []string{":6:31: proxy api: request_headers.remove: Host cannot be removed"}},
 		// Go's transport refuses such a request header: every request
 		// the route took failed 502, the config having loaded fine.
 		{"header value with a control character", `
@@ -203,9 +289,9 @@ proxies:
     upstream: http://127.0.0.1:1
     request_headers: {add: {X-Env: "dev\nprod", X-Tok: "${TOK}\r"}}
     response_headers: {add: {X-Via: "a\x00b"}}
-`, []string{":6:36: request_headers.add: the value of X-Env holds a control character (0x0a), which no header value may",
-			":6:56: request_headers.add: the value of X-Tok holds a control character (0x0d)",
-			":7:37: response_headers.add: the value of X-Via holds a control character (0x00)"}},
+`, []string{":6:36: proxy api: request_headers.add: the value of X-Env holds a control character (0x0a), which no header value may",
+			":6:56: proxy api: request_headers.add: the value of X-Tok holds a control character (0x0d)",
+			":7:37: proxy api: response_headers.add: the value of X-Via holds a control character (0x00)"}},
 		// Proxy header values are no templates: the placeholder went to the
 		// upstream as written, with no word.
 		{"header value written as a template", `
@@ -215,19 +301,19 @@ proxies:
     upstream: http://127.0.0.1:1
     request_headers: {add: {X-Path: "{{ request.path }}"}}
     response_headers: {add: {X-Id: "{% if x %}1{% endif %}"}}
-`, []string{":6:37: request_headers.add: the value of X-Path is sent as written, not as a template",
-			":7:36: response_headers.add: the value of X-Id is sent as written"}},
+`, []string{":6:37: proxy api: request_headers.add: the value of X-Path is sent as written, not as a template",
+			":7:36: proxy api: response_headers.add: the value of X-Id is sent as written"}},
 		{"missing listen and bad upstream", `
 proxies:
   - name: api
     upstream: ftp://x
-`, []string{":3:5: proxy api: listen is required", ":4:15: upstream: want an http or https URL"}},
+`, []string{":3:5: proxy api: listen is required", ":4:15: proxy api: upstream: want an http or https URL"}},
 		{"upstream without a host name", `
 proxies:
   - name: api
     listen: 127.0.0.1:9000
     upstream: http://:3000
-`, []string{":5:15: upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got \"http://:3000\": it has no host"}},
+`, []string{":5:15: proxy api: upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got \"http://:3000\": it has no host"}},
 		// Go's URL parser takes "]" and "a!b" for hosts: the config
 		// loaded, and each request the route took failed 502.
 		{"upstream host not a host", `
@@ -237,8 +323,8 @@ proxies:
     upstream: http://]:3000
     routes:
       - {path: /v2, upstream: "http://a!b/v2"}
-`, []string{`:5:15: upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got "http://]:3000": its host "]" is neither a host name nor an IP address: it holds ']'`,
-			`:7:31: upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got "http://a!b/v2": its host "a!b" is neither a host name nor an IP address: it holds '!'`}},
+`, []string{`:5:15: proxy api: upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got "http://]:3000": its host "]" is neither a host name nor an IP address: it holds ']'`,
+			`:7:31: proxy api: upstream: want an http or https URL with a host, such as http://127.0.0.1:3000, got "http://a!b/v2": its host "a!b" is neither a host name nor an IP address: it holds '!'`}},
 		{"route problems", `
 proxies:
   - name: api
@@ -255,13 +341,13 @@ proxies:
         drip_rate: 10
         simulate: missing.har
 `, []string{
-			":6:15: path: want a path prefix starting with /",
-			":8:9: route /a: upstream is required",
-			":9:15: route /b: drip_rate only applies to fault: drip",
-			":11:16: fault: unknown fault \"rest\" (did you mean \"reset\"?)",
-			":12:20: fail_rate: want a share between 0 and 1",
-			":13:16: delay: want a duration",
-			":15:19: simulate: open",
+			":6:15: proxy api: path: want a path prefix starting with /",
+			":8:9: proxy api: route /a: upstream is required",
+			":9:15: proxy api: route /b: drip_rate only applies to fault: drip",
+			":11:16: proxy api: fault: unknown fault \"rest\" (did you mean \"reset\"?)",
+			":12:20: proxy api: fail_rate: want a share between 0 and 1",
+			":13:16: proxy api: delay: want a duration",
+			":15:19: proxy api: simulate: open",
 		}},
 		{"duplicates and bad names", `
 proxies:
@@ -270,7 +356,7 @@ proxies:
   - {name: "bad name", listen: "127.0.0.1:9001", upstream: "http://x"}
   - {name: r, listen: "127.0.0.1:9002", routes: [{path: /a, upstream: "http://x"}, {path: /a, upstream: "http://y"}]}
 `, []string{":4:5: proxy api: duplicate name", ":4:5: proxy api: another proxy listens on 127.0.0.1:9000",
-			":5:12: name: bin name \"bad name\" has ' ' at position 4 (allowed: A-Z a-z 0-9 _ -); a proxy's name is the bin", ":6:91: proxy r: route path /a is defined twice (line 6)"}},
+			":5:12: proxy 3: name: bin name \"bad name\" has ' ' at position 4 (allowed: A-Z a-z 0-9 _ -); a proxy's name is the bin", ":6:91: proxy r: route path /a is defined twice (line 6)"}},
 		{"forward misuse", `
 proxies:
   - name: f
@@ -283,11 +369,11 @@ proxies:
     mitm: true
     mitm_ignore: ["["]
 `, []string{":5:15: proxy f: a forward proxy has no upstream", ":6:35: proxy f: a forward proxy's routes have no upstream",
-			":10:11: proxy r: mitm only applies", ":11:18: mitm_ignore: bad glob", ":11:18: proxy r: mitm_ignore only applies"}},
+			":10:11: proxy r: mitm only applies", ":11:18: proxy r: mitm_ignore: bad glob", ":11:18: proxy r: mitm_ignore only applies"}},
 		{"unset variable", `
 proxies:
   - {name: api, listen: "127.0.0.1:9000", upstream: "${NOPE}"}
-`, []string{":3:53: upstream: environment variable NOPE is not set"}},
+`, []string{":3:53: proxy api: upstream: environment variable NOPE is not set"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
