@@ -619,7 +619,9 @@ func TestRulesEnvInKeys(t *testing.T) {
 	// check: an unset one in a key is named, at the key, in every section.
 	for _, tc := range []struct{ src, want string }{
 		{"mocks:\n  - name: a\n    respond: {headers: {${NOPE_K}: v}}\n", `:3:25: mock "a": ${NOPE_K}: environment variable NOPE_K is not set`},
-		{"webhooks:\n  - id: w\n    endpoint: http://127.0.0.1:1/h\n    custom_headers:\n      ${NOPE_K}: v\n", ":5:7: ${NOPE_K}: environment variable NOPE_K is not set"},
+		// Named by the webhook or proxy it is in, as its owner knows it.
+		{"webhooks:\n  - id: w\n    endpoint: http://127.0.0.1:1/h\n    custom_headers:\n      ${NOPE_K}: v\n", ":5:7: webhook w: ${NOPE_K}: environment variable NOPE_K is not set"},
+		{"proxies:\n  - name: api\n    listen: 127.0.0.1:0\n    upstream: http://127.0.0.1:1\n    request_headers: {add: {${NOPE_K}: v}}\n", ":5:29: proxy api: ${NOPE_K}: environment variable NOPE_K is not set"},
 	} {
 		bad := filepath.Join(t.TempDir(), "bad.yaml")
 		if err := os.WriteFile(bad, []byte(tc.src), 0o600); err != nil {

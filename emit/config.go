@@ -1251,7 +1251,8 @@ type span struct {
 	label string // webhook a, trigger t
 }
 
-// label puts label in front of each of errs that does not name it yet:
+// label names the item each of errs is in, label (its rules.Error.Rule),
+// unless the message names it already ("trigger t notify: ..."):
 // "automation cron: ..." becomes "automation n: cron: ...", "timeout:
 // ..." of a webhook "webhook a: timeout: ...".
 func (d *decoder) label(errs []rules.Error, kind, label string) {
@@ -1261,15 +1262,16 @@ func (d *decoder) label(errs []rules.Error, kind, label string) {
 	for i := range errs {
 		m := errs[i].Msg
 		switch {
-		case strings.HasPrefix(m, label+":") || strings.HasPrefix(m, label+" "):
+		case strings.HasPrefix(m, label+" "): // "trigger t notify: ..."
+			continue
+		case strings.HasPrefix(m, label+":"):
+			m = strings.TrimPrefix(m[len(label)+1:], " ")
 		case strings.HasPrefix(m, kind+":"):
-			m = label + m[len(kind):]
+			m = strings.TrimPrefix(m[len(kind)+1:], " ")
 		case strings.HasPrefix(m, kind+" "):
-			m = label + ": " + m[len(kind)+1:]
-		default:
-			m = label + ": " + m
+			m = m[len(kind)+1:]
 		}
-		errs[i].Msg = m
+		errs[i].Rule, errs[i].Msg = label, m
 	}
 }
 

@@ -276,15 +276,14 @@ func (s *settings) config() (*rules.Config, func(), error) {
 		if m.body != "" {
 			respond["body"] = m.body
 		}
-		name := fmt.Sprintf("with-mock-%d", i+1)
-		mock := map[string]any{"name": name, "match": match, "respond": respond}
+		mock := map[string]any{"name": fmt.Sprintf("with-mock-%d", i+1), "match": match, "respond": respond}
 		c, err := parseMocks([]any{mock}, "", call)
 		if errs := (*rules.Errors)(nil); errors.As(err, &errs) {
 			// Without the line and column of YAML the test did not write,
 			// nor the name of a rule it did not name: the call names it.
 			msgs := make([]string, len(errs.List))
 			for i, e := range errs.List {
-				msgs[i] = strings.TrimPrefix(e.Msg, fmt.Sprintf("mock %q: ", name))
+				msgs[i] = e.Msg
 			}
 			return nil, cleanup, fmt.Errorf("%s: %s", call, strings.Join(msgs, "; "))
 		}

@@ -182,16 +182,15 @@ func proxyLabel(name string, i int) string {
 	return "proxy " + name
 }
 
-// label puts label in front of each of errs, those of one proxy: "proxy:
-// unknown key ..." becomes "proxy api: unknown key ...", "listen: ..."
-// "proxy api: listen: ...".
+// label names the proxy each of errs is in, label: "proxy: unknown key
+// ..." becomes "proxy api: unknown key ...", "listen: ..." "proxy api:
+// listen: ...".
 func (d *decoder) label(errs []rules.Error, label string) {
 	for i := range errs {
 		if rest, ok := strings.CutPrefix(errs[i].Msg, "proxy:"); ok {
-			errs[i].Msg = label + ":" + rest
-		} else {
-			errs[i].Msg = label + ": " + errs[i].Msg
+			errs[i].Msg = strings.TrimPrefix(rest, " ")
 		}
+		errs[i].Rule = label
 	}
 }
 

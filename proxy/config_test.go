@@ -180,7 +180,7 @@ func TestParseConfigErrorsNameTheirProxy(t *testing.T) {
 		}
 		var out []string
 		for _, e := range es.List {
-			out = append(out, fmt.Sprintf("%d:%d: %s", e.Line, e.Col, e.Msg))
+			out = append(out, strings.TrimPrefix(e.Error(), e.File+":"))
 		}
 		return out
 	}

@@ -663,24 +663,23 @@ type ruleText struct {
 }
 
 // name labels the errors said from the from'th on, those of the rule of
-// kind (mock, verify) named name, with the rule (mock "a": ...): one
-// that begins with kind ("mock: unknown key ...") has the label in its
-// place. It returns the label.
+// kind (mock, verify) named name, with the rule (mock "a": ...). It
+// returns the label.
 func (d *decoder) name(from int, kind, name string) string {
 	label := d.env.Scrub(fmt.Sprintf("%s %q", kind, name))
 	for i := range d.errs[from:] {
-		d.errs[from+i].Msg = labeled(d.errs[from+i].Msg, kind, label)
+		d.errs[from+i].label(kind, label)
 	}
 	return label
 }
 
-// labeled is msg, an error of the rule of kind labeled label, beginning
-// with the label.
-func labeled(msg, kind, label string) string {
-	if rest, ok := strings.CutPrefix(msg, kind+":"); ok {
-		return label + ":" + rest
+// label names the rule of kind that e is in, label: a message that begins
+// with kind ("mock: unknown key ...") has it in its place.
+func (e *Error) label(kind, label string) {
+	if rest, ok := strings.CutPrefix(e.Msg, kind+":"); ok {
+		e.Msg = strings.TrimPrefix(rest, " ")
 	}
-	return label + ": " + msg
+	e.Rule = label
 }
 
 // nameByPlace labels each of errs with the rule whose text holds its
@@ -699,7 +698,7 @@ func (d *decoder) nameByPlace(errs []Error, texts []ruleText) {
 		}
 		if in != nil && in.label != "" {
 			kind, _, _ := strings.Cut(in.label, " ")
-			e.Msg = labeled(e.Msg, kind, in.label)
+			e.label(kind, in.label)
 		}
 	}
 }

@@ -322,15 +322,17 @@ func TestReservedSectionsKeptWhenInvalid(t *testing.T) {
 }
 
 // TestJoin: every problem of the errors joined, in file order; one at a
-// place an earlier error found one follows from it and is left out;
-// other errors come after.
+// place an earlier error found one follows from it and is left out, but
+// lends it the rule it names when that one names none (Parse knows no
+// webhook's name); other errors come after.
 func TestJoin(t *testing.T) {
 	t.Parallel()
-	parse := &Errors{List: []Error{{File: "f", Line: 7, Col: 3, Msg: "mock"}, {File: "f", Line: 15, Col: 2, Msg: "${NOPE}"}}}
-	emit := &Errors{List: []Error{{File: "f", Line: 11, Col: 1, Msg: "webhook"}, {File: "f", Line: 11, Col: 1, Msg: "webhook again"}, {File: "f", Line: 15, Col: 2, Msg: "header name"}}}
-	proxy := &Errors{List: []Error{{File: "f", Line: 4, Col: 5, Msg: "proxy"}}}
+	parse := &Errors{List: []Error{{File: "f", Line: 7, Col: 3, Rule: `mock "a"`, Msg: "mock"}, {File: "f", Line: 15, Col: 2, Msg: "${NOPE}"}}}
+	emit := &Errors{List: []Error{{File: "f", Line: 11, Col: 1, Msg: "webhook"}, {File: "f", Line: 11, Col: 1, Msg: "webhook again"},
+		{File: "f", Line: 15, Col: 2, Rule: "webhook w", Msg: "header name"}, {File: "f", Line: 7, Col: 3, Rule: "webhook x", Msg: "not this"}}}
+	proxy := &Errors{List: []Error{{File: "f", Line: 4, Col: 5, Rule: "proxy p", Msg: "proxy"}}}
 	got := Join(parse, nil, emit, errors.New("plain"), proxy)
-	want := "f:4:5: proxy\nf:7:3: mock\nf:11:1: webhook\nf:11:1: webhook again\nf:15:2: ${NOPE}\nplain"
+	want := "f:4:5: proxy p: proxy\nf:7:3: mock \"a\": mock\nf:11:1: webhook\nf:11:1: webhook again\nf:15:2: webhook w: ${NOPE}\nplain"
 	if got == nil || got.Error() != want {
 		t.Errorf("Join = %v, want\n%s", got, want)
 	}

@@ -9,16 +9,24 @@ import (
 	"strings"
 )
 
-// Error is one problem found in a config file, with its position.
+// Error is one problem found in a config file, with its position and the
+// rule it is in.
 type Error struct {
 	File string
 	Line int // 1-based; 0 when unknown
 	Col  int // 1-based; 0 when unknown
+	// Rule names the rule (or webhook, trigger, proxy...) the problem is
+	// in, as its errors begin: `mock "a"`, "proxy api"; "" for none.
+	Rule string
 	Msg  string
 }
 
-// Error formats the problem as "file:line:col: msg".
+// Error formats the problem as "file:line:col: msg", or "file:line:col:
+// rule: msg" when it is in a rule.
 func (e Error) Error() string {
+	if e.Rule != "" {
+		return fmt.Sprintf("%s:%d:%d: %s: %s", e.File, e.Line, e.Col, e.Rule, e.Msg)
+	}
 	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
 }
 
@@ -46,7 +54,9 @@ func (e *Errors) Error() string {
 // when there are none. An error in one section then hides none in another.
 // A problem at a place where an earlier one of errs found one is left out:
 // it follows from that one (a key whose ${NAME} the environment does not
-// set is refused by Parse, and then by the section's owner as a name).
+// set is refused by Parse, and then by the section's owner as a name),
+// but names that one's rule when that one names none (Parse does not know
+// the names of the sections it leaves to their owners).
 func Join(errs ...error) error {
 	var list []Error
 	var other []error
@@ -54,7 +64,7 @@ func Join(errs ...error) error {
 		file      string
 		line, col int
 	}
-	found := map[pos]bool{}
+	found := map[pos]int{} // where in list
 	for _, err := range errs {
 		es, ok := err.(*Errors)
 		if !ok && err != nil {
@@ -65,12 +75,16 @@ func Join(errs ...error) error {
 		}
 		n := len(list)
 		for _, e := range es.List {
-			if !found[pos{e.File, e.Line, e.Col}] {
+			at, seen := found[pos{e.File, e.Line, e.Col}]
+			switch {
+			case !seen:
 				list = append(list, e)
+			case list[at].Rule == "":
+				list[at].Rule = e.Rule
 			}
 		}
-		for _, e := range list[n:] {
-			found[pos{e.File, e.Line, e.Col}] = true
+		for i, e := range list[n:] {
+			found[pos{e.File, e.Line, e.Col}] = n + i
 		}
 	}
 	if len(list) == 0 && len(other) == 0 {
