@@ -1398,10 +1398,10 @@ Flags:
 			names = append(names, sp.Name)
 		}
 		for _, m := range mocksForUnknownProxies(cfg, names) {
-			warnings = append(warnings, fmt.Sprintf("%s:%d: mock %s applies to proxy %q, which this file does not define (fine when serve gets it from --proxy, named proxy-PORT)", m.File, m.Line, m.Name, m.Proxy))
+			warnings = append(warnings, fmt.Sprintf("%s:%d: mock %q applies to proxy %q, which this file does not define (fine when serve gets it from --proxy, named proxy-PORT)", m.File, m.Line, m.Name, m.Proxy))
 		}
 		for _, sh := range cfg.Shadowed() {
-			warnings = append(warnings, fmt.Sprintf("%s:%d: mock %s never matches: mock %s above it (line %d) matches every request", sh.Mock.File, sh.Mock.Line, sh.Mock.Name, sh.By.Name, sh.By.Line))
+			warnings = append(warnings, fmt.Sprintf("%s:%d: mock %q never matches: mock %q above it (line %d) matches every request", sh.Mock.File, sh.Mock.Line, sh.Mock.Name, sh.By.Name, sh.By.Line))
 		}
 	}
 	// The warnings come with the errors too, after them, as a refused
