@@ -367,7 +367,7 @@ func ParseQuery(v url.Values) (Query, error) {
 		}
 	}
 	if _, _, ok := q.StatusRange(); !ok {
-		return q, fmt.Errorf("%w: status %q: want a code like 404, a class like 5xx, or none", ErrInvalid, q.Status)
+		return q, fmt.Errorf("%w: status %q: %s", ErrInvalid, q.Status, statusWant)
 	}
 	switch q.Source {
 	case "", string(SourceCapture), string(SourceProxy), string(SourceEmit), string(SourceReplay):

@@ -192,6 +192,24 @@ func TestAPIList(t *testing.T) {
 	})
 }
 
+// A status above 599 is one a proxied upstream (LinkedIn answers 999) or
+// an imported HAR can give: status=999 finds it, where 6xx-9xx classes and
+// four digits are refused (TestAPIBadParams).
+func TestAPIListStatusBeyond599(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t)
+	ex := newEx("a", "GET", "http://h/in", at(base), status(999))
+	mustAdd(t, e.store, ex)
+	mustAdd(t, e.store, newEx("a", "GET", "http://h/other", at(base.Add(time.Second)), status(200)))
+	for _, q := range []string{"status=999", "q=status:999"} {
+		var got listAnswer
+		e.do(t, "GET", "/api/exchanges?"+q, "", "").decode(t, 200, &got)
+		if len(got.Exchanges) != 1 || got.Exchanges[0].ID != ex.ID {
+			t.Errorf("%s: got %+v, want only %s", q, got.Exchanges, ex.ID)
+		}
+	}
+}
+
 func TestAPIBadParams(t *testing.T) {
 	t.Parallel()
 	e := newAPIEnv(t)
@@ -204,6 +222,14 @@ func TestAPIBadParams(t *testing.T) {
 		{"bad status", "/api/exchanges?status=abc", "status"},
 		{"status class out of range", "/api/exchanges?status=7xx", "status"},
 		{"status out of range", "/api/exchanges?status=99", "status"},
+		// Each said what is accepted; a sign or a leading zero was read
+		// as a number and filtered as 200 or as none.
+		{"status with a sign", "/api/exchanges?status=%2B200", `status "+200": want a code from 100 to 999 like 404 (three digits, no sign), a class from 1xx to 5xx, or none (0) for no response`},
+		{"status with a leading zero", "/api/exchanges?status=0200", `status "0200": want a code from 100 to 999`},
+		{"status minus zero", "/api/exchanges?status=-0", `status "-0": want a code from 100 to 999`},
+		{"status four digits", "/api/exchanges?status=1000", `status "1000": want a code from 100 to 999`},
+		{"status term with a sign", "/api/exchanges?q=" + url.QueryEscape("status:+404"), "want a code from 100 to 999"},
+		{"wait with a status with a leading zero", "/api/exchanges/wait?status=0404&timeout=1s", `status "0404": want a code from 100 to 999`},
 		{"bad source", "/api/exchanges?source=ftp", "source"},
 		{"limit zero", "/api/exchanges?limit=0", "limit"},
 		{"limit too big", "/api/exchanges?limit=1001", "limit"},

@@ -360,6 +360,17 @@ func TestStatusRange(t *testing.T) {
 		{"-1", 0, 0, false},
 		{"1000", 0, 0, false},
 		{"4x", 0, 0, false},
+		{"999", 999, 999, true}, // LinkedIn's; a proxy records it
+		{"100", 100, 100, true},
+		{"99", 0, 0, false},
+		{"+200", 0, 0, false},
+		{"0200", 0, 0, false},
+		{"-0", 0, 0, false},
+		{"+0", 0, 0, false},
+		{"000", 0, 0, false},
+		{"00", 0, 0, false},
+		{"2 0", 0, 0, false},
+		{"9xx", 0, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

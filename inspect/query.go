@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -212,7 +213,7 @@ func (t *Term) check() error {
 		}
 	case "status":
 		if _, _, ok := statusRange(t.Value); !ok {
-			return fmt.Errorf("want a code like 404, a class like 5xx, or none")
+			return errors.New(statusWant)
 		}
 	case "path":
 		return CheckPathPattern(t.Value)

@@ -2692,7 +2692,7 @@ func (s *SQLite) whereClause(ctx context.Context, q Query, w int64, indexed bool
 	if q.Status != "" {
 		lo, hi, ok := q.StatusRange()
 		if !ok {
-			return "", nil, fmt.Errorf("%w: status %q: want a code like 404 or a class like 5xx", ErrInvalid, q.Status)
+			return "", nil, fmt.Errorf("%w: status %q: %s", ErrInvalid, q.Status, statusWant)
 		}
 		add(`status BETWEEN ? AND ?`, lo, hi)
 	}

@@ -73,19 +73,33 @@ type Query struct {
 	Ascending bool
 }
 
-// StatusRange parses q.Status into an inclusive range. ok is false when the
-// status is malformed.
+// statusWant says what a status filter takes, for the errors of the API's
+// status=, the CLI's --status and the query language's status:.
+const statusWant = "want a code from 100 to 999 like 404 (three digits, no sign), a class from 1xx to 5xx, or none (0) for no response"
+
+// StatusRange parses q.Status into an inclusive range: a code from 100 to
+// 999 written as three digits (what a recorded response can hold: a proxied
+// upstream or an imported HAR may give 999), a class 1xx to 5xx, or 0 for
+// no response. ok is false otherwise: "+200", "0200", "-0" and "1000" are
+// malformed, not read as numbers.
 func (q Query) StatusRange() (lo, hi int, ok bool) {
 	s := strings.ToLower(strings.TrimSpace(q.Status))
-	if s == "" {
+	switch {
+	case s == "":
 		return 0, 0, true
-	}
-	if len(s) == 3 && s[1:] == "xx" && s[0] >= '1' && s[0] <= '5' {
+	case s == "0": // no response
+		return 0, 0, true
+	case len(s) != 3 || s[0] < '1' || s[0] > '9':
+		return 0, 0, false
+	case s[1:] == "xx":
+		if s[0] > '5' {
+			return 0, 0, false
+		}
 		c := int(s[0]-'0') * 100
 		return c, c + 99, true
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n != 0 && (n < 100 || n > 999) { // 0: no response
+	if err != nil || n < 100 { // Atoi takes no sign here: s[0] is a digit
 		return 0, 0, false
 	}
 	return n, n, true

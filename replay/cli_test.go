@@ -268,6 +268,8 @@ func TestCLIReplayUsage(t *testing.T) {
 		{"bad header", []string{"--har", harFile, "--set-header", "novalue"}, "want Name: value"},
 		{"bad pace", []string{"--har", harFile, "--pace", "slow"}, "want fast or original"},
 		{"bad status", []string{"--status", "abc"}, "status"},
+		{"status with a sign", []string{"--status", "+200"}, `status "+200": want a code from 100 to 999 like 404 (three digits, no sign), a class from 1xx to 5xx, or none (0) for no response`},
+		{"status with a leading zero", []string{"--status", "0500"}, `status "0500": want a code from 100 to 999`},
 		{"bad since", []string{"--since", "yesterday"}, `--since "yesterday": want a duration back from now such as 2h, or an RFC 3339 time`},
 		{"bad until", []string{"--until", "2026-13-01"}, `--until "2026-13-01": want a duration`},
 		{"both bodies", []string{"--har", harFile, "--set-body", "x", "--set-body-file", "f"}, "not both"},
@@ -487,6 +489,10 @@ func TestCLIExportImport(t *testing.T) {
 	c = newCLI(nil, nil)
 	if err := c.cli.Export(context.Background(), []string{"--har", "-", "--limit", "-1"}); !errors.Is(err, ErrUsage) || !strings.Contains(c.stderr.String(), "limit -1: want 0 (every match) or more") {
 		t.Errorf("--limit -1: %v, stderr %q", err, c.stderr.String())
+	}
+	c = newCLI(nil, nil)
+	if err := c.cli.Export(context.Background(), []string{"--har", "-", "--status", "+404"}); !errors.Is(err, ErrUsage) || !strings.Contains(c.stderr.String(), `status "+404": want a code from 100 to 999`) {
+		t.Errorf("--status +404: %v, stderr %q", err, c.stderr.String())
 	}
 
 	// Import into a local store (no server): the bin comes from the name.
