@@ -408,3 +408,71 @@ func testBrowserReplayTargetRedacted(t *testing.T, p *browserPage) {
 		t.Errorf("console errors: %v", errs)
 	}
 }
+
+// testBrowserReplayFormForgetsSecrets: the replay form remembers its last
+// target without the secrets in it. It kept the target as typed in
+// localStorage, a ?token= value or a user:password@ in clear on disk. Now
+// the user info goes, and each query value the server redacts (by its rule,
+// with --secret-header's names) is kept empty; the replay itself is sent
+// with them, and a target an older hooklab kept is removed.
+func testBrowserReplayFormForgetsSecrets(t *testing.T, p *browserPage) {
+	const userSecret, tokenSecret, extraSecret, oldSecret = "RFUSER55", "RFTOKEN77", "RFEXTRA99", "RFOLD11"
+	got := make(chan string, 1)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case got <- r.URL.RawQuery:
+		default:
+		}
+	}))
+	t.Cleanup(target.Close)
+	s := startServer(t, "--memory", "--secret-header", "X-Tenant-Pass")
+	id := browserCapture(t, s.Capture, "/b/rform/orders", `{}`)
+	p.openExchange(t, s.UI, id)
+	p.do(t, "keep a target as an older hooklab did", chromedp.Evaluate[chromedp.Void](`localStorage.setItem('hooklab.replayTarget', 'http://127.0.0.1:1/?token=`+oldSecret+`')`))
+
+	p.do(t, "press r", pressKey("r"))
+	p.waitFor(t, "the replay panel opens", `document.activeElement.id === 'replay-target'`, 5*time.Second)
+	if v := evalIn[string](t, p, `document.querySelector('#replay-target').value`); v != "" {
+		p.fatalf(t, "the form offers %q from an older hooklab's key; want nothing (it held a token)", v)
+	}
+	host := strings.TrimPrefix(target.URL, "http://")
+	typed := "http://me:" + userSecret + "@" + host + "/base?api_key=&token=" + tokenSecret + "&keep=yes&X-Tenant-Pass=" + extraSecret
+	p.do(t, "type the target", setInput("#replay-target", typed))
+	p.do(t, "replay", chromedp.Click(chromedp.CSS("#replay-send")))
+	p.waitFor(t, "the result shows", `(() => { const o = document.querySelector('.replay-result'); return o && o.textContent && o.textContent !== 'Replaying…'; })()`, 15*time.Second)
+	select {
+	case q := <-got:
+		if !strings.Contains(q, "token="+tokenSecret) || !strings.Contains(q, "X-Tenant-Pass="+extraSecret) {
+			t.Errorf("the replay reached the target with query %q; want the secrets as typed", q)
+		}
+	default:
+		t.Errorf("the replay did not reach the target")
+	}
+
+	stored := evalIn[map[string]string](t, p, `Object.fromEntries(Object.keys(localStorage).map((k) => [k, localStorage.getItem(k)]))`)
+	for k, v := range stored {
+		for _, secret := range []string{userSecret, tokenSecret, extraSecret, oldSecret} {
+			if strings.Contains(v, secret) {
+				p.fatalf(t, "localStorage %s holds a secret: %q", k, v)
+			}
+		}
+	}
+	if _, ok := stored["hooklab.replayTarget"]; ok {
+		p.fatalf(t, "the older hooklab's key is still in localStorage: %v", stored)
+	}
+	want := "http://" + host + "/base?api_key=&token=&keep=yes&X-Tenant-Pass="
+	if v := stored["hooklab.replayTarget.v2"]; v != want {
+		p.fatalf(t, "the form keeps %q; want %q", v, want)
+	}
+
+	p.do(t, "reload the page", chromedp.Reload()) // what the form offers now comes from localStorage
+	p.waitFor(t, "the exchange opens again", `document.querySelector('#detail').dataset.state === 'ready'`, 10*time.Second)
+	p.do(t, "press r", pressKey("r"))
+	p.waitFor(t, "the replay panel opens again", `document.activeElement.id === 'replay-target'`, 5*time.Second)
+	if v := evalIn[string](t, p, `document.querySelector('#replay-target').value`); v != want {
+		p.fatalf(t, "the form offers %q; want the remembered %q", v, want)
+	}
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}

@@ -433,6 +433,7 @@ func TestBrowser(t *testing.T) {
 		{"ActivityRetrying", testBrowserActivityRetrying},
 		{"ReplayWarnings", testBrowserReplayWarnings},
 		{"ReplayTargetRedacted", testBrowserReplayTargetRedacted},
+		{"ReplayFormForgetsSecrets", testBrowserReplayFormForgetsSecrets},
 		{"WebhooksListFollows", testBrowserWebhooksListFollows},
 		{"WebhookPageFollows", testBrowserWebhookPageFollows},
 		{"ActivityWaitingFollows", testBrowserActivityWaitingFollows},

@@ -8,7 +8,11 @@ import { renderBody } from './body.js';
 import { exchangeHref } from './route.js';
 import { diffExchanges } from './diff.js';
 
-const targetKey = 'hooklab.replayTarget';
+// The replay form's last target, without its secrets (rememberedTarget).
+// The key before held targets as typed, secrets and all: forgetOldTarget
+// removes it.
+const targetKey = 'hooklab.replayTarget.v2';
+const oldTargetKey = 'hooklab.replayTarget';
 const largeEdit = 1 << 20; // characters of body from which the edit form leaves it out of its box until asked
 
 export class DetailPane {
@@ -286,6 +290,7 @@ export class DetailPane {
   openReplay() {
     const x = this.x;
     if (!x) return;
+    forgetOldTarget();
     const target = h('input', {
       id: 'replay-target', type: 'url', placeholder: 'original URL', 'aria-label': 'Replay target base URL',
       value: localStorage.getItem(targetKey) || '', spellcheck: 'false',
@@ -295,11 +300,14 @@ export class DetailPane {
     const form = h('form', { class: 'inline-form', onsubmit: async (ev) => {
       ev.preventDefault();
       const t = target.value.trim();
-      localStorage.setItem(targetKey, t);
+      if (!t) localStorage.setItem(targetKey, '');
       send.disabled = true;
       out.textContent = 'Replaying…';
       try {
-        const res = await this.runReplay({ ids: [x.id], target: t || undefined });
+        // A target is kept as the server shows the run's (its secrets
+        // REDACTED by the server's own rule), once the run has started.
+        const remember = (shown) => { if (t && shown) localStorage.setItem(targetKey, rememberedTarget(shown)); };
+        const res = await this.runReplay({ ids: [x.id], target: t || undefined }, remember);
         out.replaceChildren(resultLine(res));
       } catch (err) {
         out.replaceChildren(h('span', { class: 'error' }, err.message));
@@ -309,16 +317,21 @@ export class DetailPane {
     } },
     h('label', { for: 'replay-target' }, 'Target'), target, send,
     h('button', { type: 'button', class: 'button-quiet', onclick: () => this.closePanel() }, 'Cancel'));
-    this.panel('#replay-open', h('h3', null, 'Replay'), h('p', { class: 'muted' }, 'A base URL such as http://127.0.0.1:3000 (its scheme and host replace the original\'s, its path goes in front, and a capture sent to a bin loses its /b/NAME part); empty sends to the original URL.'), form, out);
+    this.panel('#replay-open', h('h3', null, 'Replay'), h('p', { class: 'muted' }, 'A base URL such as http://127.0.0.1:3000 (its scheme and host replace the original\'s, its path goes in front, and a capture sent to a bin loses its /b/NAME part); empty sends to the original URL. The form remembers the target without its secrets: a user:password@ and the value of a query parameter such as ?token= or ?api_key= are left for you to fill in again.'), form, out);
     target.focus();
   }
 
-  /** runReplay starts a replay run and waits (up to 60 s) for its one result. */
-  async runReplay(spec) {
+  /**
+   * runReplay starts a replay run and waits (up to 60 s) for its one
+   * result. onTarget, when given, hears the run's target as the server
+   * shows it (secrets REDACTED), once the run has started.
+   */
+  async runReplay(spec, onTarget) {
     const run = await api.startReplay(spec);
     const deadline = Date.now() + 60_000;
-    for (;;) {
+    for (let first = true; ; first = false) {
       const st = await api.getReplay(run.id);
+      if (first && onTarget) onTarget(st.target || '');
       if (st.state !== 'running') {
         if (st.error && !(st.results || []).length) throw new Error(st.error);
         return (st.results || [])[0] || { outcome: st.state };
@@ -562,4 +575,51 @@ function queryPairs(url) {
   } catch {
     return [];
   }
+}
+
+/**
+ * rememberedTarget is what the replay form keeps in localStorage of a
+ * target the server showed for a run: there its password and the values of
+ * secret-named query parameters (?token=, ?api_key=, and those named by
+ * --secret-header) read REDACTED, by the server's rule (inspect.ShownURL),
+ * so the UI holds no list of its own to fall out of step. Here the user
+ * info goes whole (a token may be the user name), and each REDACTED value
+ * is emptied (?token=), leaving the name to fill in. A target that does not
+ * parse is not kept.
+ */
+function rememberedTarget(shown) {
+  let u;
+  try {
+    u = new URL(shown);
+  } catch {
+    return '';
+  }
+  let changed = false;
+  if (u.username || u.password) {
+    u.username = '';
+    u.password = '';
+    changed = true;
+  }
+  if (u.search.length > 1) {
+    const pairs = u.search.slice(1).split('&').map((p) => {
+      const i = p.indexOf('=');
+      if (i < 0 || p.slice(i + 1) !== 'REDACTED') return p;
+      changed = true;
+      return p.slice(0, i + 1);
+    });
+    u.search = pairs.join('&');
+  }
+  return changed ? u.href : shown; // unchanged: as the user wrote it
+}
+
+/**
+ * forgetOldTarget removes the target an older hooklab kept as typed, with
+ * any secret in it; one that has no query and no user info, and so no
+ * secret by the server's rule, moves to the new key.
+ */
+function forgetOldTarget() {
+  const old = localStorage.getItem(oldTargetKey);
+  if (old === null) return;
+  localStorage.removeItem(oldTargetKey);
+  if (localStorage.getItem(targetKey) === null && !/[?@]/.test(old)) localStorage.setItem(targetKey, old);
 }
