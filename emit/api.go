@@ -43,7 +43,7 @@ func (e *Emitter) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/webhooks", e.handleListWebhooks)
 	mux.HandleFunc("POST /api/webhooks", inspect.OnlyParams(e.log, e.handleCreateWebhook))
-	mux.HandleFunc("POST /api/webhooks/test", inspect.OnlyParams(e.log, e.handleTest))
+	mux.HandleFunc("POST /api/webhooks/test", inspect.OnlyParams(e.log, e.handleTest, "webhook_id"))
 	mux.HandleFunc("POST /api/webhooks/validate", inspect.OnlyParams(e.log, e.handleValidateWebhook, "edit"))
 	mux.HandleFunc("GET /api/webhooks/{id}", inspect.OnlyParams(e.log, e.handleGetWebhook))
 	mux.HandleFunc("PATCH /api/webhooks/{id}", inspect.OnlyParams(e.log, e.handlePatchWebhook))
@@ -305,6 +305,18 @@ func (e *Emitter) handleRotateSecret(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emitter) handleTest(w http.ResponseWriter, r *http.Request) {
+	// Zendesk's Test Webhook names a saved webhook in the query
+	// (POST /api/v2/webhooks/test?webhook_id=ID): the same test as
+	// POST /api/webhooks/{id}/test.
+	id := r.PathValue("id")
+	if id == "" {
+		v := r.URL.Query()
+		if err := inspect.NoEmpty(v, "webhook_id"); err != nil {
+			e.writeError(w, r, err)
+			return
+		}
+		id = v.Get("webhook_id")
+	}
 	var raw json.RawMessage
 	if err := decodeBody(r, &raw, maxDefinitionBody); err != nil {
 		e.writeError(w, r, err)
@@ -314,7 +326,7 @@ func (e *Emitter) handleTest(w http.ResponseWriter, r *http.Request) {
 		raw = json.RawMessage(`{}`)
 	}
 	// Zendesk's shape too: {"request": {"endpoint", "http_method", ...}}.
-	body, err := testRequestOf(raw, r.PathValue("id") != "")
+	body, err := testRequestOf(raw, id != "")
 	if err != nil {
 		e.writeError(w, r, fieldError(err))
 		return
@@ -324,7 +336,7 @@ func (e *Emitter) handleTest(w http.ResponseWriter, r *http.Request) {
 		e.writeError(w, r, err)
 		return
 	}
-	res, err := e.Test(r.Context(), r.PathValue("id"), tr)
+	res, err := e.Test(r.Context(), id, tr)
 	if err != nil {
 		e.writeError(w, r, err)
 		return

@@ -1482,7 +1482,36 @@ func TestTestSendZendeskShape(t *testing.T) {
 		t.Errorf("saved webhook's test with a request: %d %s; the receiver got %s %q", code, raw, last.URL, last.Body)
 	}
 
+	// ... and so does Zendesk's documented form, the saved webhook named
+	// by ?webhook_id= (it was a 400: the route took no parameter).
+	code, raw = c.do("POST", "/api/webhooks/test?webhook_id=saved", `{"request": {"payload": "{\"via\": \"query\"}", "headers": [{"key": "X-Via", "value": "query"}]}}`, &res)
+	if last := s.got()[len(s.got())-1]; code != 200 || res.Outcome != InvocationSuccess || last.URL != "/saved" || string(last.Body) != `{"via": "query"}` || last.Header.Get("X-Via") != "query" {
+		t.Errorf("test with ?webhook_id=saved: %d %s; the receiver got %s %q %v", code, raw, last.URL, last.Body, last.Header)
+	}
+	code, raw = c.do("POST", "/api/webhooks/test?webhook_id=saved", ``, &res)
+	if last := s.got()[len(s.got())-1]; code != 200 || last.URL != "/saved" {
+		t.Errorf("test with ?webhook_id=saved and no body: %d %s; the receiver got %s", code, raw, last.URL)
+	}
+
 	sent := len(s.got())
+	for _, tc := range []struct {
+		name, path, body string
+		code             int
+		msg              string
+	}{
+		{"webhook_id of no webhook", "/api/webhooks/test?webhook_id=nosuch", `{"request": {"payload": "x"}}`, 404, "nosuch"},
+		{"webhook_id empty", "/api/webhooks/test?webhook_id=", `{"request": {"payload": "x"}}`, 400, "webhook_id is empty"},
+		{"webhook_id twice", "/api/webhooks/test?webhook_id=saved&webhook_id=other", `{}`, 400, "webhook_id is given 2 times"},
+		{"webhook_id on a webhook's own test", "/api/webhooks/saved/test?webhook_id=saved", `{}`, 400, `takes no parameters (got "webhook_id")`},
+		{"webhook_id and a definition", "/api/webhooks/test?webhook_id=saved", `{"request": {"endpoint": "` + s.URL + `/elsewhere"}}`, 400, "tested as it is"},
+	} {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if code, raw := c.do("POST", tc.path, tc.body, &e); code != tc.code || !strings.Contains(e.Error, tc.msg) {
+			t.Errorf("%s: %d %s, want %d saying %q", tc.name, code, raw, tc.code, tc.msg)
+		}
+	}
 	for _, tc := range []struct{ name, path, body, field, msg string }{
 		{"saved webhook redefined", "/api/webhooks/saved/test", `{"request": {"endpoint": "` + s.URL + `/elsewhere"}}`, "request.endpoint", "tested as it is"},
 		{"both shapes", "/api/webhooks/test", `{"request": {"endpoint": "` + s.URL + `"}, "payload": "x"}`, "request", "not both"},

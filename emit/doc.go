@@ -97,7 +97,7 @@
 //
 //	GET    /api/webhooks                       list webhooks (secrets redacted), each with stats
 //	POST   /api/webhooks                       create a webhook
-//	POST   /api/webhooks/test                  test-send an unsaved definition
+//	POST   /api/webhooks/test                  test-send an unsaved definition (?webhook_id=ID: the saved one, as {id}/test)
 //	GET    /api/webhooks/{id}                  one webhook
 //	PATCH  /api/webhooks/{id}                  change fields of an API webhook
 //	DELETE /api/webhooks/{id}                  delete an API webhook

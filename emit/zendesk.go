@@ -236,7 +236,7 @@ func testRequestOf(body []byte, saved bool) ([]byte, error) {
 		case slices.Contains(zendeskTestKeys, k):
 			if saved {
 				return nil, inputError("request."+k, "a saved webhook is tested as it is; give only "+strings.Join(zendeskTestSendKeys, ", ")+
-					" (what to send), or the whole definition to POST /api/webhooks/test")
+					" (what to send), or the whole definition to POST /api/webhooks/test without a webhook_id")
 			}
 			def[k] = v
 		case k == "params" || k == "headers":
