@@ -1676,3 +1676,45 @@ func TestJournalSegmentNotAFile(t *testing.T) {
 		}
 	}
 }
+
+// While the writer is busy (a long transaction, the text index's merge
+// after a lull, which took seconds under -race), captures go on: their
+// rows wait in memory up to maxPendingBytes, not behind a queue of 4,096
+// that stopped every Add once full until the writer came back.
+func TestJournalAddsGoOnWhileWriterBusy(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, t.TempDir(), Options{})
+	release := blockWriter(t, s)
+	const workers, each = 50, 200 // 10,000 rows, far below maxPendingBytes
+	done := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := range each {
+				ex := newEx("busy", "POST", fmt.Sprintf("http://h/%d/%d", w, i), reqBody([]byte(`{"n":1}`)))
+				ex.ID = testIDs.New(time.Now())
+				if err := s.Add(context.Background(), ex); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	deadline := time.After(time.Minute)
+	for range workers {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Add: %v", err)
+			}
+		case <-deadline:
+			release()
+			t.Fatalf("Adds wait for the busy writer, with %d bytes of rows pending", s.pendingBytes.Load())
+		}
+	}
+	release()
+	s.Sync(context.Background())
+	if n, _ := s.Stats(context.Background()); n != workers*each {
+		t.Fatalf("stored %d exchanges, want %d", n, workers*each)
+	}
+}
