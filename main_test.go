@@ -2792,6 +2792,71 @@ func TestCheckWithoutConfigFile(t *testing.T) {
 	}
 }
 
+// TestCheckItemInTheWrongSection: an item written under another section
+// than its own (a mock rule appended at the end of a file whose last
+// section is triggers: or webhooks:, a trigger or webhook under mocks:) is
+// one error saying which section it goes in. It was a wall of unknown keys
+// and missing fields of the section it stood in ("trigger new-rule: when
+// is required", "unknown key \"match\"; the keys are name, description,
+// when, notify"), none saying that it was a mock. An item of its own
+// section keeps its errors, and a near-miss key its suggestion.
+func TestCheckItemInTheWrongSection(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "hooklab.yaml")
+	cfg := `mocks:
+  - name: ok
+    match: {path: /ok}
+    respond: {status: 200}
+  - name: t
+    when: {event: ticket.created}
+    notify: {webhook: w1}
+  - id: w2
+    endpoint: http://127.0.0.1:3000/x
+  - name: typo
+    match: {path: /typo}
+    respnd: {status: 200}
+verify:
+  - name: v
+    match: {path: /v}
+    scheme: github
+    secret: abcdefgh
+  - name: in-verify
+    match: {path: /new}
+    respond: {status: 201}
+webhooks:
+  - {id: w1, endpoint: "http://127.0.0.1:3000/x"}
+  - name: in-webhooks
+    match: {path: /new}
+    sequence: [{status: 503}]
+triggers:
+  - name: ticket
+    when: {event: ticket.created}
+    notify: {webhook: w1}
+  - name: in-triggers
+    match: {path: /new}
+    respond: {status: 201, body: '{"new": true}'}
+  - {webhook: w1, events: [ticket.updated]}
+`
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"check", file}, func(string) string { return "" }, &out, &errOut)
+	want := strings.Join([]string{
+		file + `:5:5: mocks: item 2 (t) is a trigger (it has when, notify): it goes in the triggers: section, not in mocks:`,
+		file + `:8:5: mocks: item 3 (w2) is a webhook (it has id, endpoint): it goes in the webhooks: section, not in mocks:`,
+		file + `:10:5: mock "typo": set respond or sequence`,
+		file + `:12:5: mock "typo": unknown key "respnd" (did you mean "respond"?)`,
+		file + `:18:5: verify: item 2 (in-verify) is a mock rule (it has respond): it goes in the mocks: section, not in verify:`,
+		file + `:23:5: webhooks: item 2 (in-webhooks) is a mock rule (it has match, sequence): it goes in the mocks: section, not in webhooks:`,
+		file + `:30:5: triggers: item 2 (in-triggers) is a mock rule (it has match, respond): it goes in the mocks: section, not in triggers:`,
+		file + `:33:5: triggers: item 3 is a subscription (it has webhook, events): it goes in the subscriptions: section, not in triggers:`,
+	}, "\n") + "\n"
+	if exitCode(err) != 1 || errOut.String() != want {
+		t.Errorf("hooklab check: exit %d, stderr:\n%s\nwant exit 1 and:\n%s", exitCode(err), errOut.String(), want)
+	}
+}
+
 // TestReplayRefusesFlagsThatDoNothing: replay refuses (exit 2, saying why)
 // --compare-header with --no-headers, and --strip-prefix without --target,
 // which it ignored without a word; each flag alone is taken.

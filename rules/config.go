@@ -584,7 +584,11 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 	// merge of no mapping) are named after the rule whose text holds them.
 	early := len(d.errs)
 	var texts []ruleText
+	var keys map[string][]string // each list section's item keys, read from the schema when first needed
 	for _, p := range d.pairs(n, "config") {
+		if slices.ContainsFunc(sections, func(s section) bool { return s.key == p.key }) {
+			d.dropMisplaced(p.key, p.val, &keys)
+		}
 		switch p.key {
 		case "mocks":
 			names := map[string]bool{}
@@ -701,6 +705,102 @@ func (d *decoder) nameByPlace(errs []Error, texts []ruleText) {
 			e.label(kind, in.label)
 		}
 	}
+}
+
+// section is one of the config's list sections: its key, the schema's
+// definition of its items, and what one item is called.
+type section struct{ key, def, item string }
+
+// sections lists the list sections in the order an item written under the
+// wrong one is looked for among the others.
+var sections = []section{
+	{"mocks", "mock", "a mock rule"},
+	{"verify", "verify", "a verify rule"},
+	{"webhooks", "webhook", "a webhook"},
+	{"triggers", "trigger", "a trigger"},
+	{"automations", "automation", "an automation"},
+	{"subscriptions", "subscription", "a subscription"},
+	{"proxies", "proxy", "a proxy"},
+}
+
+// sectionKeys returns the keys an item of each list section takes, by
+// section key, as the schema lists them (TestSchemaKeysMatchParser and
+// emit's TestSchemaKeys hold the schema to the decoders).
+func sectionKeys() map[string][]string {
+	var s struct {
+		Defs map[string]struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal([]byte(schema), &s); err != nil {
+		panic("rules: schema.json: " + err.Error())
+	}
+	keys := map[string][]string{}
+	for _, sec := range sections {
+		for k := range s.Defs[sec.def].Properties {
+			keys[sec.key] = append(keys[sec.key], k)
+		}
+	}
+	return keys
+}
+
+// dropMisplaced finds the items of the list section key (n) written with
+// the keys of another section's items, such as a mock rule appended at the
+// end of a file whose last section is triggers: or webhooks:. Each is one
+// error naming the section it goes in, and is taken out of the list, so
+// that it is not also a wall of unknown keys and missing fields of the
+// section it stands in. An item fits another section when it has a key
+// its own section does not take and every one of its keys is of that
+// other section; the first such section in sections' order is named.
+func (d *decoder) dropMisplaced(key string, n *yaml.Node, keys *map[string][]string) {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return
+	}
+	kept := n.Content[:0:0]
+	for i, item := range n.Content {
+		m := resolve(item)
+		var names []string
+		if m != nil && m.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(m.Content); j += 2 {
+				names = append(names, m.Content[j].Value)
+			}
+		}
+		if len(names) == 0 {
+			kept = append(kept, item)
+			continue
+		}
+		if *keys == nil {
+			*keys = sectionKeys()
+		}
+		var foreign []string
+		for _, k := range names {
+			if !slices.Contains((*keys)[key], k) {
+				foreign = append(foreign, k)
+			}
+		}
+		var home *section
+		for j, sec := range sections {
+			if sec.key != key && len(foreign) > 0 && !slices.ContainsFunc(names, func(k string) bool { return !slices.Contains((*keys)[sec.key], k) }) {
+				home = &sections[j]
+				break
+			}
+		}
+		if home == nil {
+			kept = append(kept, item)
+			continue
+		}
+		label := ""
+		for j := 0; j+1 < len(m.Content); j += 2 {
+			if k, v := m.Content[j].Value, resolve(m.Content[j+1]); (k == "name" || k == "id") && v != nil && v.Kind == yaml.ScalarNode && v.Value != "" {
+				label = fmt.Sprintf(" (%s)", v.Value)
+				break
+			}
+		}
+		d.errorf(item, "%s: item %d%s is %s (it has %s): it goes in the %s: section, not in %s:",
+			key, i+1, label, home.item, strings.Join(foreign, ", "), home.key, key)
+	}
+	n.Content = kept
 }
 
 // expandKeys expands the ${NAME} references in the keys of every mapping
