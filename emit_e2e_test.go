@@ -278,6 +278,45 @@ func TestWebhookRefusesOwnAPI(t *testing.T) {
 	}
 }
 
+// TestWebhookAPIRefusesOwnAPIEndpoint: a webhook made, checked, changed or
+// test-sent through the API with its endpoint at hooklab's own API
+// (however its host is written: 127.0.0.1, localhost, [::1]) is a 400 on
+// endpoint saying so and where to point it instead; it was stored (201,
+// no warning) and each of its deliveries then failed, refused as it was
+// sent. Another port of this machine (the capture port) is taken.
+func TestWebhookAPIRefusesOwnAPIEndpoint(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	port := strings.Split(strings.TrimSuffix(strings.TrimPrefix(s.UI, "http://"), "/"), ":")[1]
+	s.mustPost(t, "/api/webhooks", `{"id": "ok", "endpoint": "`+s.Capture+`hooks", "signing": {"scheme": "none"}}`, http.StatusCreated)
+	for _, host := range []string{"127.0.0.1", "localhost", "[::1]"} {
+		endpoint := "http://" + host + ":" + port + "/api/events"
+		for _, c := range []struct{ method, path, body string }{
+			{"POST", "/api/webhooks", `{"id": "self", "endpoint": "` + endpoint + `"}`},
+			{"POST", "/api/webhooks/validate", `{"id": "self", "endpoint": "` + endpoint + `"}`},
+			{"PATCH", "/api/webhooks/ok", `{"endpoint": "` + endpoint + `"}`},
+			{"POST", "/api/webhooks/test", `{"webhook": {"endpoint": "` + endpoint + `"}}`},
+		} {
+			r, b := s.api(t, c.method, c.path, strings.NewReader(c.body))
+			var e struct {
+				Error, Field string
+			}
+			_ = json.Unmarshal(b, &e)
+			want := "endpoint " + endpoint + " is hooklab's own API"
+			if r.StatusCode != http.StatusBadRequest || !strings.Contains(e.Field, "endpoint") || !strings.Contains(e.Error, want) || !strings.Contains(e.Error, "the capture port") {
+				t.Errorf("%s %s with endpoint %s: %d %s, want a 400 on endpoint saying %q and pointing at the capture port", c.method, c.path, endpoint, r.StatusCode, b, want)
+			}
+		}
+	}
+	var hooks struct {
+		Webhooks []struct{ ID, Endpoint string }
+	}
+	s.getJSON(t, "/api/webhooks", &hooks)
+	if len(hooks.Webhooks) != 1 || hooks.Webhooks[0].Endpoint != s.Capture+"hooks" {
+		t.Errorf("webhooks %+v, want only ok, unchanged", hooks.Webhooks)
+	}
+}
+
 // TestResignUnsignedKeepsCredentialsSecret: replay --resign of an unsigned
 // webhook's delivery puts back its api_key header (recorded redacted), and
 // the replay's own record shows it redacted again.

@@ -7,7 +7,9 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -139,10 +141,40 @@ func placeholderSecrets(w *Webhook, secret func(header string) bool) []FieldErro
 	return errs
 }
 
+// ownAPIEndpoint refuses an endpoint at hooklab's own API (Options.Refuse)
+// when its host says so without a look-up (an IP address, localhost): each
+// delivery there would be refused as it is sent, so a webhook made,
+// changed or test-sent through the API with it is refused at once. A host
+// name is left to the delivery's own check. It says nothing of an
+// endpoint validate refuses already.
+func (e *Emitter) ownAPIEndpoint(endpoint string, errs []FieldError) []FieldError {
+	if e.opts.Refuse == nil || slices.ContainsFunc(errs, func(fe FieldError) bool { return fe.Field == "endpoint" }) {
+		return errs
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return errs
+	}
+	host, port := strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		host = "127.0.0.1"
+	}
+	if _, err := netip.ParseAddr(host); err != nil || e.opts.Refuse(net.JoinHostPort(host, port)) == nil {
+		return errs
+	}
+	return append(errs, FieldError{Field: "endpoint", Msg: fmt.Sprintf(
+		"endpoint %s is hooklab's own API, where every delivery would be refused (it would drive the API, or loop); point the webhook at the capture port to see its deliveries in hooklab",
+		shownURL(endpoint, e.secretHeader))})
+}
+
 // checkNewLocked validates a prepared new webhook, including that its ID
 // is free. e.mu must be held.
 func (e *Emitter) checkNewLocked(w *Webhook) (errs, warns []FieldError) {
 	errs, warns = w.validate()
+	errs = e.ownAPIEndpoint(w.Endpoint, errs)
 	if other := e.cfg.byID[w.ID]; other != nil {
 		errs = append(errs, FieldError{Field: "id", Msg: fmt.Sprintf("a webhook with id %s is defined in %s", w.ID, other.Location)})
 	} else if e.api[w.ID] != nil {
@@ -279,6 +311,7 @@ func (e *Emitter) UpdateWebhook(ctx context.Context, id string, patch json.RawMe
 		w.Signing.Secret = newSecret(w.Signing.Scheme)
 	}
 	errs, warns := w.validate()
+	errs = e.ownAPIEndpoint(w.Endpoint, errs)
 	errs = append(errs, placeholderSecrets(&w, e.secretHeader)...) // REDACTED with no stored secret to keep
 	errs = append(errs, e.checkConnectionsLocked(&w)...)
 	if len(errs) > 0 {
@@ -892,7 +925,8 @@ func (e *Emitter) Test(ctx context.Context, id string, tr TestRequest) (*TestRes
 			c.Signing.Secret = testSecret(c.Signing.Scheme)
 			secrets = []string{c.Signing.Secret}
 		}
-		if errs, _ := c.validate(); len(errs) > 0 {
+		errs, _ := c.validate()
+		if errs = e.ownAPIEndpoint(c.Endpoint, errs); len(errs) > 0 {
 			for i := range errs {
 				errs[i].Field = strings.TrimPrefix("webhook."+errs[i].Field, ".")
 			}
