@@ -1057,7 +1057,9 @@ func (e *Emitter) do(ctx context.Context, w *Webhook, req storedRequest, invID, 
 			out.res.timeout = true
 			a.Outcome, a.Error = InvocationTimeout, fmt.Sprintf("no response within %s", timeout)
 		default:
-			out.res.networkErr = true
+			// A refusal to connect to hooklab's own API is no network
+			// error to retry: every attempt would be refused alike.
+			out.res.networkErr = !errors.Is(err, inspect.ErrOwnAPI)
 			a.Outcome, a.Error = InvocationFailed, describeNetErr(err)
 		}
 		return out

@@ -242,6 +242,18 @@ func (p Retry) decide(res result, n, total int, now time.Time, rnd func() float6
 			return false, 0, gaveUp(n, total)
 		}
 		return true, p.backoff(n, rnd), ""
+	case !can:
+		// No attempt was left anyway: not retrying is no surprise.
+	case res.networkErr:
+		return false, 0, "a failed connection is not retried (Zendesk's policy); retry: {on_network_error: true} retries it"
+	case res.timeout:
+		return false, 0, "a timeout is not retried: retry.on_timeout is false"
+	case res.status >= 400:
+		retried := "none"
+		if len(p.Statuses) > 0 {
+			retried = strings.Trim(strings.Join(strings.Fields(fmt.Sprint(p.Statuses)), ", "), "[]")
+		}
+		return false, 0, fmt.Sprintf("%d is not retried: retry.statuses lists the statuses that are (%s)", res.status, retried)
 	}
 	return false, 0, ""
 }
