@@ -2857,6 +2857,38 @@ triggers:
 	}
 }
 
+// TestClientCommandsServerWithAPIPath: send, export, replay and import
+// given the API's URL as --server (http://127.0.0.1:4040/api, where the UI's
+// address belongs) say that it has no such endpoint and to give the UI's
+// address without a path, as tail says; they said "hooklab answered 404:
+// no API endpoint /api/api/events" or "server: no API endpoint
+// /api/api/replay (404)", leaving the doubled /api to be spotted.
+func TestClientCommandsServerWithAPIPath(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	har := filepath.Join(t.TempDir(), "in.har")
+	if err := os.WriteFile(har, []byte(`{"log": {"entries": []}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := s.UI + "api"
+	for _, tc := range []struct {
+		args []string
+		path string
+	}{
+		{[]string{"send", "ticket.created", "--server", srv}, "/api/api/events"},
+		{[]string{"export", "--har", filepath.Join(t.TempDir(), "out.har"), "--server", srv}, "/api/api/export.har"},
+		{[]string{"replay", "--all", "--target", s.Capture, "--server", srv}, "/api/api/replay"},
+		{[]string{"import", har, "--server", srv}, "/api/api/import"},
+	} {
+		var out, errOut syncBuffer
+		err := run(context.Background(), tc.args, func(string) string { return "" }, &out, &errOut)
+		want := strings.TrimSuffix(s.UI, "/") + " has no API endpoint " + tc.path + ": give the UI's address without a path, like http://127.0.0.1:4040 (--server or HOOKLAB_UI)"
+		if exitCode(err) != 1 || err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("hooklab %s: exit %d, %v (stderr %q); want exit 1 and %q", strings.Join(tc.args, " "), exitCode(err), err, errOut.String(), want)
+		}
+	}
+}
+
 // TestReplayRefusesFlagsThatDoNothing: replay refuses (exit 2, saying why)
 // --compare-header with --no-headers, and --strip-prefix without --target,
 // which it ignored without a word; each flag alone is taken.

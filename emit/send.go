@@ -73,6 +73,9 @@ func Send(ctx context.Context, apiBase, token, typ string, data json.RawMessage)
 			Error string `json:"error"`
 		}
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
+			if err := inspect.NoAPIAt(resp.Request.URL, resp.StatusCode, e.Error); err != nil {
+				return nil, err
+			}
 			return nil, fmt.Errorf("hooklab answered %d: %s", resp.StatusCode, e.Error)
 		}
 		return nil, fmt.Errorf("hooklab answered %s", resp.Status)

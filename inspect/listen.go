@@ -192,6 +192,19 @@ func ServerURL(s string) (string, error) {
 	return s, nil
 }
 
+// NoAPIAt is the error of a client command whose server, hooklab's UI,
+// answered that u is no API endpoint (its {"error"} began "no API
+// endpoint "), or nil for any other answer: the command puts /api/... after
+// the server's URL, so its --server (or HOOKLAB_UI) has a path it should
+// not, such as http://127.0.0.1:4040/api.
+func NoAPIAt(u *url.URL, status int, msg string) error {
+	if status != http.StatusNotFound || !strings.HasPrefix(msg, "no API endpoint ") {
+		return nil
+	}
+	return fmt.Errorf("%s has no API endpoint %s: give the UI's address without a path, like http://127.0.0.1:4040 (--server or HOOKLAB_UI)",
+		RedactURL(u.Scheme+"://"+u.Host), u.EscapedPath())
+}
+
 // NotUI is the error of a client command whose server answered but is not
 // hooklab's UI listener (whose answers say Server: hooklab): the capture
 // port, say, which records each request the command sends it.

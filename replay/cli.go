@@ -595,6 +595,9 @@ func (c *CLI) apiError(resp *http.Response) error {
 		Error string `json:"error"`
 	}
 	if json.Unmarshal(b, &e) == nil && e.Error != "" {
+		if err := inspect.NoAPIAt(resp.Request.URL, resp.StatusCode, e.Error); err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
 		return &serverError{Status: resp.StatusCode, Msg: e.Error}
 	}
 	return fmt.Errorf("server: %s: %s", resp.Status, bytes.TrimSpace(b))
