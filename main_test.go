@@ -2889,6 +2889,40 @@ func TestClientCommandsServerWithAPIPath(t *testing.T) {
 	}
 }
 
+// TestUnknownFlagHint: a flag a command does not have, one edit away from
+// one it has (a letter dropped, added, changed, or two swapped), is asked
+// about ("did you mean --capture?"), and a --port (or --listen...) is told
+// which flags take an address; each said only "flag provided but not
+// defined" and where the flags are. Other unknown flags say what they
+// said.
+func TestUnknownFlagHint(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		hint string
+	}{
+		{[]string{"serve", "--captur", "127.0.0.1:0"}, "did you mean --capture?\n"},
+		{[]string{"serve", "--memroy"}, "did you mean --memory?\n"},
+		{[]string{"--port", "9000"}, "hooklab serve listens on two addresses: --capture ADDR for the requests it records (default 127.0.0.1:8080) and --ui ADDR for the UI and API (default 127.0.0.1:4040), such as --capture 127.0.0.1:9000\n"},
+		{[]string{"replay", "--targt", "http://127.0.0.1:1"}, "did you mean --target?\n"},
+		{[]string{"tail", "--port", "4040"}, "the running hooklab is given by --server, the address of its UI, such as --server :4040 (or HOOKLAB_UI)\n"},
+		{[]string{"send", "x", "--dta", "{}"}, "did you mean --data?\n"},
+		{[]string{"serve", "--zzz"}, ""},
+	} {
+		var out, errOut syncBuffer
+		err := run(context.Background(), tc.args, func(string) string { return "" }, &out, &errOut)
+		name := strings.TrimLeft(tc.args[slices.IndexFunc(tc.args, func(a string) bool { return strings.HasPrefix(a, "--") })], "-")
+		cmd := tc.args[0]
+		if strings.HasPrefix(cmd, "-") {
+			cmd = "serve"
+		}
+		want := "flag provided but not defined: -" + name + "\n" + tc.hint + "run \"hooklab " + cmd + " -h\" for its flags\n"
+		if exitCode(err) != 2 || errOut.String() != want {
+			t.Errorf("hooklab %s: exit %d, stderr %q; want exit 2 and %q", strings.Join(tc.args, " "), exitCode(err), errOut.String(), want)
+		}
+	}
+}
+
 // TestReplayRefusesFlagsThatDoNothing: replay refuses (exit 2, saying why)
 // --compare-header with --no-headers, and --strip-prefix without --target,
 // which it ignored without a word; each flag alone is taken.
