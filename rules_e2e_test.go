@@ -1048,3 +1048,61 @@ func TestShadowedMockWarns(t *testing.T) {
 		t.Errorf("the log does not warn about charges at start and at the reload, and refunds at the reload:\n%s", log)
 	}
 }
+
+// TestOwnAnswersKeepAngleBrackets: the JSON answers hooklab writes itself
+// on the capture port and a proxy (a verify rule's 401, a template that
+// fails, a simulation's miss) carry <, > and & as they are, as the API's
+// answers do: they were escaped for HTML (\u003chex\u003e, \u0026), which
+// a developer reading curl's output had to decode.
+func TestOwnAnswersKeepAngleBrackets(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "hooklab.yaml")
+	yaml := `verify:
+  - name: gh
+    match: {path: "/gh/**"}
+    scheme: github
+    secret: gh-secret
+    reject: true
+mocks:
+  - name: xml
+    match: {path: /xml}
+    respond: {headers: {Content-Type: application/xml}, body: '<t>{{ "<a&b>" | divided_by: 0 }}</t>'}
+`
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	har := filepath.Join(dir, "rec.har")
+	if err := os.WriteFile(har, []byte(`{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [
+{"startedDateTime": "2026-01-01T00:00:00Z", "time": 1,
+ "request": {"method": "GET", "url": "http://127.0.0.1:1/search?q=a&lt=<b>", "httpVersion": "HTTP/1.1", "headers": [], "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},
+ "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [], "content": {"size": 2, "mimeType": "text/plain", "text": "ok"}, "redirectURL": "", "headersSize": -1, "bodySize": 2},
+ "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}}]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg, "--proxy", "127.0.0.1:0=http://127.0.0.1:1", "--simulate", har)
+	pu := proxyURL(t, s, "proxy: ")
+	for _, tc := range []struct {
+		name, url, header string
+		status            int
+		want              string
+	}{
+		{"verify 401", s.Capture + "gh/x", "sha256=zz", 401, `bad encoding X-Hub-Signature-256: want sha256=<hex>`},
+		{"template error", s.Capture + "xml", "", 500, `in {{ \"<a&b>\" | divided_by: 0 }}`},
+		{"simulation miss", pu + "search?q=b", "", 404, `"url": "http://127.0.0.1:1/search?q=a&lt=<b>"`},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
+		if tc.header != "" {
+			req.Header.Set("X-Hub-Signature-256", tc.header)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.want) || strings.Contains(string(b), `\u00`) {
+			t.Errorf("%s: %d %s; want %d with %s, nothing escaped", tc.name, resp.StatusCode, b, tc.status, tc.want)
+		}
+	}
+}

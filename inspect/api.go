@@ -183,6 +183,21 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// JSONLine returns v as JSON and a newline, with <, > and & as they are
+// (json.Marshal escapes them for HTML): what hooklab's own answers on the
+// capture port and the proxies carry, as WriteJSON's do, so that an error
+// such as "want sha256=<hex>" reads as written. indent, when set, indents.
+func JSONLine(v any, indent string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if indent != "" {
+		enc.SetIndent("", indent)
+	}
+	_ = enc.Encode(v)
+	return b.Bytes()
+}
+
 // WriteJSON writes v as JSON with status code.
 func WriteJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")

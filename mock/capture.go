@@ -6,7 +6,6 @@ package mock
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -501,14 +500,13 @@ func (c *Capture) bodyFailed(w http.ResponseWriter, r *http.Request, ex *inspect
 	switch {
 	case errors.As(rerr, &ne) && ne.Timeout():
 		code = http.StatusRequestTimeout
-		answer, _ = json.Marshal(map[string]string{"error": rerr.Error()})
+		answer = inspect.JSONLine(map[string]string{"error": rerr.Error()}, "")
 	case r.Context().Err() != nil, errors.Is(rerr, io.ErrUnexpectedEOF), errors.Is(rerr, io.EOF), errors.As(rerr, &ne), errors.Is(rerr, syscall.ECONNRESET):
 		// Gone (over HTTP/2, a reset stream cancels the request).
 	default:
-		answer, _ = json.Marshal(map[string]string{"error": "malformed request body: " + rerr.Error()})
+		answer = inspect.JSONLine(map[string]string{"error": "malformed request body: " + rerr.Error()}, "")
 	}
 	if answer != nil {
-		answer = append(answer, '\n')
 		ex.Response = &inspect.Response{Status: code, Body: answer, Size: int64(len(answer)),
 			Headers: inspect.Headers{{Name: "Access-Control-Allow-Origin", Value: "*"}, {Name: "Connection", Value: "close"}, {Name: "Content-Type", Value: "application/json"}}}
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -389,8 +388,7 @@ func (s *rateState) addHeaders(resp *inspect.Response) {
 }
 
 func jsonResponse(status int, v any) *inspect.Response {
-	b, _ := json.Marshal(v)
-	b = append(b, '\n')
+	b := inspect.JSONLine(v, "")
 	return &inspect.Response{
 		Status: status,
 		Headers: inspect.Headers{

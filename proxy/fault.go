@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
 	"net/http"
@@ -35,10 +34,9 @@ func (p *Reverse) injectFault(w http.ResponseWriter, r *http.Request, f *flight,
 	}
 	if fault == rules.FaultNone {
 		meta["fault"] = "fail_rate"
-		body, _ := json.Marshal(map[string]string{
+		body := inspect.JSONLine(map[string]string{
 			"error": "injected failure (fail_rate)", "proxy": p.opts.Name, "route": f.route.Prefix,
-		})
-		body = append(body, '\n')
+		}, "")
 		f.ex.Error = "injected failure (fail_rate): answered 503"
 		f.ex.Response = &inspect.Response{
 			Status:  http.StatusServiceUnavailable,

@@ -671,8 +671,7 @@ func (s *Simulation) missed(w http.ResponseWriter, r *http.Request, in *incoming
 
 // writeJSONResponse answers v as JSON and records it as ex's response.
 func writeJSONResponse(w http.ResponseWriter, ex *inspect.Exchange, code int, v any) {
-	body, _ := json.MarshalIndent(v, "", "  ")
-	body = append(body, '\n')
+	body := inspect.JSONLine(v, "  ")
 	ex.Response = &inspect.Response{
 		Status:  code,
 		Headers: inspect.Headers{{Name: "Content-Type", Value: "application/json"}},
