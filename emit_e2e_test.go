@@ -317,6 +317,45 @@ func TestWebhookAPIRefusesOwnAPIEndpoint(t *testing.T) {
 	}
 }
 
+// TestEventPatternWithSpaceRefused: an event type pattern holding white
+// space (two types joined in one item, "ticket.created, ticket.updated")
+// is refused, in a webhook's subscriptions through the API and in the
+// config file's subscriptions and trigger events, since no event type holds
+// one (POST /api/events refuses such a type): it was taken, and matched
+// nothing, ever.
+func TestEventPatternWithSpaceRefused(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	want := `event type pattern \"ticket.created, ticket.updated\" holds white space, which no event type does, so it would match nothing; give each type as an item of its own`
+	r, b := s.api(t, "POST", "/api/webhooks/validate", strings.NewReader(`{"endpoint": "`+s.Capture+`x", "subscriptions": ["ticket.created, ticket.updated"]}`))
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `"field":"subscriptions.0"`) || !strings.Contains(string(b), want) {
+		t.Errorf("validate: %d %s; want a 400 on subscriptions.0 saying %s", r.StatusCode, b, want)
+	}
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(cfg, []byte(`webhooks:
+  - {id: a, endpoint: "http://127.0.0.1:3000/a"}
+  - {id: b, endpoint: "http://127.0.0.1:3000/b"}
+subscriptions:
+  - {webhook: a, events: ["ticket.created, ticket.updated"]}
+triggers:
+  - name: t
+    when: {event: "ticket.created ticket.updated"}
+    notify: {webhook: b}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"check", cfg}, func(string) string { return "" }, &out, &errOut)
+	for _, w := range []string{
+		cfg + `:5:27: subscription 1: events: event type pattern "ticket.created, ticket.updated" holds white space`,
+		cfg + `:8:19: trigger t: when event: event type pattern "ticket.created ticket.updated" holds white space`,
+	} {
+		if exitCode(err) != 1 || !strings.Contains(errOut.String(), w) {
+			t.Errorf("hooklab check: exit %d, stderr %q; want exit 1 and %q", exitCode(err), errOut.String(), w)
+		}
+	}
+}
+
 // TestResignUnsignedKeepsCredentialsSecret: replay --resign of an unsigned
 // webhook's delivery puts back its api_key header (recorded redacted), and
 // the replay's own record shows it redacted again.

@@ -222,6 +222,11 @@ func checkGlob(g string) string {
 	if g == "" {
 		return "event type pattern is empty"
 	}
+	if strings.ContainsAny(g, " \t\r\n") {
+		// No event type holds one (checkEventType), so it would match
+		// nothing: two types joined in one item, most likely.
+		return fmt.Sprintf("event type pattern %q holds white space, which no event type does, so it would match nothing; give each type as an item of its own", g)
+	}
 	if _, err := path.Match(g, ""); err != nil {
 		return fmt.Sprintf("bad event type pattern %q: %v", g, err)
 	}
