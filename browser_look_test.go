@@ -139,7 +139,7 @@ func testBrowserNarrowTablesScroll(t *testing.T, p *browserPage) {
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	t.Cleanup(receiver.Close)
 	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
-	yaml := "mocks:\n  - name: created\n    match: {path: /b/narrow/**}\n    respond: {status: 201}\n"
+	yaml := "mocks:\n  - name: created\n    match: {bin: narrow, path: /created}\n    respond: {status: 201}\n"
 	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -82,7 +82,7 @@ mocks:
     respond: {status: 204}
 verify:
   - name: incoming
-    match: {path: "/b/signed/**"}
+    match: {bin: signed}
     scheme: github
     secret: ${VERIFY_SECRET}
 `

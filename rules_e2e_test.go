@@ -1106,3 +1106,51 @@ mocks:
 		}
 	}
 }
+
+// TestBinPathInRuleRefused: a capture rule's path that begins with /b/ and
+// a bin's name (/b/stripe/hooks) is refused, saying to write bin: and the
+// path after it: a request to a bin is matched by its path after /b/NAME,
+// so the rule took only /b/x/b/stripe/hooks, never what it was written
+// for (three of hooklab's own tests had written one). A pattern in the bin's
+// place and a proxy's rule, which sees the whole path, are taken; the
+// advice, followed, matches.
+func TestBinPathInRuleRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte(`mocks:
+  - match: {path: /b/stripe/hooks}
+    respond: {status: 201}
+  - match: {path: "/b/*/hooks"}
+    respond: {status: 202}
+  - proxy: "*"
+    match: {path: /b/stripe/hooks}
+    respond: {status: 203}
+verify:
+  - match: {path: "/b/github/**"}
+    scheme: github
+    secret: gh-secret
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"check", bad}, func(string) string { return "" }, &out, &errOut)
+	want := bad + `:2:19: mock "mock-1": path: "/b/stripe/hooks" is matched against the path after /b/NAME of a request to a bin, so it would take only /b/NAME/b/stripe/hooks; for requests to /b/stripe/hooks write bin: stripe and path: /hooks` + "\n" +
+		bad + `:10:19: verify "verify-1": path: "/b/github/**" is matched against the path after /b/NAME of a request to a bin, so it would take only /b/NAME/b/github/**; for requests to /b/github/** write bin: github and path: /**` + "\n"
+	if exitCode(err) != 1 || errOut.String() != want {
+		t.Errorf("hooklab check: exit %d, stderr:\n%s\nwant exit 1 and:\n%s", exitCode(err), errOut.String(), want)
+	}
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte("mocks:\n  - bin: stripe\n    match: {path: /hooks}\n    respond: {status: 201}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", good)
+	resp, err := http.Post(s.Capture+"b/stripe/hooks", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Errorf("POST /b/stripe/hooks with the advice followed: %d, want 201", resp.StatusCode)
+	}
+}

@@ -386,7 +386,7 @@ func TestDefaultStatus(t *testing.T) {
 	}{{202, true, true}, {204, false, false}, {399, true, true}, {404, true, false}, {503, true, false}} {
 		t.Run(http.StatusText(tc.status), func(t *testing.T) {
 			t.Parallel()
-			cfg := parseConfig(t, "default.yaml", "settings: {default_status: "+strconv.Itoa(tc.status)+"}\nmocks:\n  - {name: x, match: {path: /b/s/x}, respond: {body: x}}\n")
+			cfg := parseConfig(t, "default.yaml", "settings: {default_status: "+strconv.Itoa(tc.status)+"}\nmocks:\n  - {name: x, match: {path: /x}, respond: {body: x}}\n")
 			h := newHarness(t, cfg, nil)
 			a := h.post(t, "/b/s/unmatched", `{}`)
 			if a.Status != tc.status || (len(a.Body) > 0) != tc.body {

@@ -1098,7 +1098,7 @@ func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 	n = resolve(n)
 	m := &Mock{Name: fmt.Sprintf("mock-%d", i+1), File: d.file, Line: n.Line, SequenceMode: RepeatLast}
 	d.empty(n, "mock", "a mock (match, and respond or sequence)")
-	var respondNode, seqNode, modeNode *yaml.Node
+	var respondNode, seqNode, modeNode, matchNode *yaml.Node
 	var seqItems []*yaml.Node
 	named := false
 	for _, p := range d.pairs(n, "mock") {
@@ -1109,6 +1109,7 @@ func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 			}
 		case "match":
 			m.Match = d.matcher(p.val)
+			matchNode = p.val
 		case "respond":
 			respondNode = p.val
 		case "sequence":
@@ -1133,6 +1134,9 @@ func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 		case "proxy":
 			m.Proxy = d.str(p.val, "proxy")
 		}
+	}
+	if m.Proxy == "" {
+		d.binPath(matchNode)
 	}
 	// The answers after the match, wherever they stand: their templates
 	// may read only the parameters its paths capture.
@@ -1166,6 +1170,35 @@ func (d *decoder) mock(n *yaml.Node, i int) *Mock {
 		}
 	}
 	return m
+}
+
+// binPath refuses the path of a capture rule's match (n) that begins
+// with /b/ and a bin's name, such as /b/stripe/hooks: a request to a bin
+// is matched by its path after /b/NAME (/hooks), so such a rule took only
+// /b/x/b/stripe/hooks, never what it was written for. The proxies' rules
+// see the whole path, and are not asked.
+func (d *decoder) binPath(n *yaml.Node) {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		v := resolve(n.Content[i+1])
+		if n.Content[i].Value != "path" || v == nil || v.Kind != yaml.ScalarNode {
+			continue
+		}
+		rest, ok := strings.CutPrefix(v.Value, "/b/")
+		if !ok {
+			return
+		}
+		bin, after, _ := strings.Cut(rest, "/")
+		if bin == "" || len(bin) > 64 || strings.ContainsFunc(bin, func(c rune) bool {
+			return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-')
+		}) {
+			return // a pattern (/b/*/hooks, /b/{bin}/x) or no bin's name
+		}
+		d.errorf(v, "path: %q is matched against the path after /b/NAME of a request to a bin, so it would take only /b/NAME%s; for requests to %s write bin: %s and path: /%s", v.Value, v.Value, v.Value, bin, after)
+	}
 }
 
 func (d *decoder) rateLimit(n *yaml.Node) *RateLimit {
@@ -1476,6 +1509,7 @@ func (d *decoder) verify(n *yaml.Node, i int) *Verify {
 				v.Name = s
 			}
 		case "match":
+			d.binPath(p.val)
 			v.Match = d.matcher(p.val)
 		case "scheme":
 			schemeNode = p.val
