@@ -279,6 +279,8 @@ func TestCLIReplayUsage(t *testing.T) {
 		{"zero speed", []string{"--har", harFile, "--pace", "original", "--speed", "0"}, "--speed 0: want a positive factor"},
 		{"speed without original pace", []string{"--har", harFile, "--speed", "4"}, "give it with --pace original"},
 		{"bad ignore glob", []string{"--har", harFile, "--ignore", "a.["}, `ignore path "a.[": syntax error in pattern`},
+		// --ignore "$FIELD" with FIELD unset ignored nothing, silently.
+		{"empty ignore", []string{"--har", harFile, "--ignore", ""}, "ignore path is empty: name a JSON path such as data.created_at"},
 		// A gjson query matched nothing: the value was compared after all.
 		{"gjson query in ignore", []string{"--har", harFile, "--ignore", `items.#(id=="x").ts`}, `ignore path "items.#(id==\"x\").ts": #(...) queries are not supported: use # for every element (items.#.ts)`},
 		{"gjson query with a dot", []string{"--har", harFile, "--ignore", `data.items.#(a.b>1)#.ts`}, `use # for every element (data.items.#.ts)`},

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hooklab/hooklab/inspect"
@@ -140,6 +141,11 @@ func (s *Spec) Options(base Options) (Options, error) {
 		return o, fmt.Errorf("%w: tolerance %v: want 0 or more", inspect.ErrInvalid, s.Diff.Tolerance)
 	}
 	for _, p := range s.Diff.Ignore {
+		if strings.TrimSpace(p) == "" {
+			// --ignore "$FIELD" with FIELD unset: it would ignore nothing,
+			// and the differences it was meant to hide would show.
+			return o, fmt.Errorf("%w: ignore path is empty: name a JSON path such as data.created_at", inspect.ErrInvalid)
+		}
 		if _, err := pathMatchCheck(p); err != nil {
 			return o, fmt.Errorf("%w: ignore path %q: %v", inspect.ErrInvalid, p, err)
 		}
