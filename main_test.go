@@ -2792,6 +2792,39 @@ func TestCheckWithoutConfigFile(t *testing.T) {
 	}
 }
 
+// TestBodyFileMissingNamesDirectory: a mock's file: that is not there is
+// said with the absolute directory it was looked for in, the config
+// file's, also when the config was named relative to the working
+// directory: it said "(in .)". Not parallel: it runs in a working
+// directory of its own.
+func TestBodyFileMissingNamesDirectory(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.Mkdir("conf", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"hooklab.yaml", filepath.Join("conf", "hooklab.yaml")} {
+		if err := os.WriteFile(name, []byte("mocks:\n  - respond: {file: missing.json}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		in   string
+	}{
+		{[]string{"check"}, dir},
+		{[]string{"check", "hooklab.yaml"}, dir},
+		{[]string{"check", "conf/hooklab.yaml"}, filepath.Join(dir, "conf")},
+	} {
+		var out, errOut syncBuffer
+		err := run(context.Background(), tc.args, func(string) string { return "" }, &out, &errOut)
+		want := "file: missing.json (in " + tc.in + "): no such file or directory"
+		if exitCode(err) != 1 || !strings.Contains(errOut.String(), want) {
+			t.Errorf("hooklab %s: exit %d, stderr %q; want exit 1 and %q", strings.Join(tc.args, " "), exitCode(err), errOut.String(), want)
+		}
+	}
+}
+
 // TestCheckItemInTheWrongSection: an item written under another section
 // than its own (a mock rule appended at the end of a file whose last
 // section is triggers: or webhooks:, a trigger or webhook under mocks:) is

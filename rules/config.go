@@ -315,11 +315,17 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 // an error in the mocks hides none in them. Such a Config is never to be
 // applied.
 func Parse(data []byte, file string, getenv func(string) string) (*Config, error) {
-	d := newDecoder(file, filepath.Dir(file), getenv)
-	d.src = data
+	// Body files are read relative to the file's directory, named in
+	// errors as the absolute path it is: "(in .)" told a reader nothing.
+	dir := filepath.Dir(file)
 	if file == "" {
-		d.dir = "."
+		dir = "."
 	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	d := newDecoder(file, dir, getenv)
+	d.src = data
 	c := &Config{File: file, Settings: Settings{MaxBody: DefaultMaxBody, DefaultStatus: 200}, src: data}
 
 	utf16 := bytes.HasPrefix(data, []byte{0xfe, 0xff}) || bytes.HasPrefix(data, []byte{0xff, 0xfe})
