@@ -299,18 +299,19 @@ Flags:
 	return errUsage
 }
 
-// configFileProblem says what keeps path from being read as a config
-// file, for serve --config and check alike: not there (and where it was
-// looked for), or a directory; "" when neither.
+// configFileProblem says what keeps path, a file named on the command
+// line, from being read as a config file, for serve --config and check
+// alike: not there, or a directory; "" when neither. A relative path is
+// said with the directory it was looked for in; an absolute one once
+// ("no config file /x.yaml (looked for /x.yaml)" said it twice).
 func configFileProblem(path string) string {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		abs, aerr := filepath.Abs(path)
-		if aerr != nil {
-			abs = path
+		if wd, werr := os.Getwd(); werr == nil && !filepath.IsAbs(path) {
+			return fmt.Sprintf("no config file %s (in %s)", path, wd)
 		}
-		return fmt.Sprintf("no config file %s (looked for %s)", path, abs)
+		return "no config file " + path
 	case err == nil && fi.IsDir():
 		return path + " is a directory, not a config file"
 	}

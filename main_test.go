@@ -1703,7 +1703,7 @@ func TestStartupErrors(t *testing.T) {
 		{"no bins", []string{"--memory", "--max-bins", "0"}, "--max-bins 0"},
 		{"empty data", []string{"--data", ""}, "--data is empty"},
 		{"empty config", []string{"--memory", "--config", ""}, "--config is empty"},
-		{"config not there", []string{"--memory", "--config", filepath.Join(dir, "missing.yaml")}, "config: no config file " + filepath.Join(dir, "missing.yaml") + " (looked for " + filepath.Join(dir, "missing.yaml") + ")"},
+		{"config not there", []string{"--memory", "--config", filepath.Join(dir, "missing.yaml")}, "config: no config file " + filepath.Join(dir, "missing.yaml")},
 		{"config a directory", []string{"--memory", "--config", dir}, "config: " + dir + " is a directory, not a config file"},
 		// --auth "$TOKEN" with TOKEN unset served with no token, saying nothing.
 		{"empty auth", []string{"--memory", "--auth", ""}, "--auth is empty: give a token"},
@@ -2761,19 +2761,34 @@ func TestSubcommandHelp(t *testing.T) {
 // TestCheckWithoutConfigFile: hooklab check in a directory with no
 // hooklab.yaml (or given a file that is not there) says there is no config
 // file and where it looked, and exits 1; it printed "read config: open
-// hooklab.yaml: no such file or directory". Not parallel: it runs in a
+// hooklab.yaml: no such file or directory". A file named by its absolute
+// path is named once (it said "no config file /x.yaml (looked for
+// /x.yaml)"), here and by serve --config. Not parallel: it runs in a
 // working directory of its own.
 func TestCheckWithoutConfigFile(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
+	missing := filepath.Join(dir, "other.yaml")
+	for _, args := range [][]string{{"--memory", "--config", missing}, {"--memory", "--config", "other.yaml"}} {
+		want := "config: no config file " + args[2]
+		if args[2] == "other.yaml" {
+			want += " (in " + dir + ")"
+		}
+		err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard)
+		if err == nil || err.Error() != want {
+			t.Errorf("hooklab %s: %v; want %q", strings.Join(args, " "), err, want)
+		}
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"check"}, "hooklab check: no config file: there is no hooklab.yaml in the working directory (looked for " + filepath.Join(dir, "hooklab.yaml") + ")"},
 		{[]string{"check", "--print"}, "hooklab check: no config file: there is no hooklab.yaml in the working directory (looked for " + filepath.Join(dir, "hooklab.yaml") + ")"},
-		{[]string{"check", "other.yaml"}, "hooklab check: no config file other.yaml (looked for " + filepath.Join(dir, "other.yaml") + ")"},
-		{[]string{"check", "--config", "other.yaml"}, "hooklab check: no config file other.yaml (looked for " + filepath.Join(dir, "other.yaml") + ")"},
+		{[]string{"check", "other.yaml"}, "hooklab check: no config file other.yaml (in " + dir + ")\n"},
+		{[]string{"check", "--config", "other.yaml"}, "hooklab check: no config file other.yaml (in " + dir + ")\n"},
+		{[]string{"check", filepath.Join(dir, "other.yaml")}, "hooklab check: no config file " + filepath.Join(dir, "other.yaml") + "\n"},
+		{[]string{"check", "--config", filepath.Join(dir, "other.yaml")}, "hooklab check: no config file " + filepath.Join(dir, "other.yaml") + "\n"},
 		{[]string{"check", dir}, "hooklab check: " + dir + " is a directory, not a config file"},
 	} {
 		var out, errOut syncBuffer
