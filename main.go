@@ -421,7 +421,7 @@ Flags:
 	fs.StringVar(&o.ui, "ui", "127.0.0.1:4040", "UI and API `address`")
 	fs.StringVar(&o.data, "data", getenv("HOOKLAB_DATA"), "data `directory` (default: $HOOKLAB_DATA, else hooklab under the user's data directory)")
 	fs.BoolVar(&o.memory, "memory", false, "keep everything in memory, nothing on disk")
-	fs.Var(&o.maxBody, "max-body", "store at most this many body `bytes` (e.g. 10MiB); the rest is counted and marked truncated")
+	fs.Var(limitedSize{&o.maxBody, rules.MaxBodyLimit, "1GiB (a body is held in memory while it is recorded; a larger one is stored cut at --max-body, with its true size)"}, "max-body", "store at most this many body `bytes` (e.g. 10MiB); the rest is counted and marked truncated")
 	fs.Int64Var(&o.retainCount, "retain-count", 100000, "keep at most `N` exchanges (0: no limit)")
 	fs.Var((*duration)(&o.retainAge), "retain-age", "drop exchanges older than this `duration`, e.g. 24h (0: no limit)")
 	fs.Var(&o.retainBytes, "retain-bytes", "keep the stored exchanges under this `size` (0: no limit)")
@@ -1953,6 +1953,33 @@ func (s *size) Set(v string) error {
 		return err
 	}
 	*s = size(n)
+	return nil
+}
+
+// limitedSize is a size flag of at most max, whose error says why: the
+// limit as written, and the reason.
+type limitedSize struct {
+	p     *size
+	max   int64
+	limit string
+}
+
+func (l limitedSize) String() string {
+	if l.p == nil { // the flag package's zero value
+		return "0"
+	}
+	return l.p.String()
+}
+
+func (l limitedSize) Set(v string) error {
+	var s size
+	if err := s.Set(v); err != nil {
+		return err
+	}
+	if int64(s) > l.max {
+		return fmt.Errorf("%s is over the limit of %s", strings.TrimSpace(v), l.limit)
+	}
+	*l.p = s
 	return nil
 }
 

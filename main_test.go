@@ -1678,7 +1678,7 @@ func TestStartupErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	usageCases := map[string]bool{
-		"two proxies on one address": true, "empty data": true, "empty config": true, "empty auth": true, "empty auth, --auth= form": true, "bad size": true, "negative retain count": true, "no bins": true, "no body": true,
+		"two proxies on one address": true, "empty data": true, "empty config": true, "empty auth": true, "empty auth, --auth= form": true, "bad size": true, "bad retain size": true, "body size over the limit": true, "body size just over the limit": true, "negative retain count": true, "no bins": true, "no body": true,
 		"negative shutdown timeout": true, "negative retain age": true, "retain age not a duration": true,
 		"proxy without a listen address": true, "proxy upstream not http, password redacted": true, "proxy upstream without a host": true, "proxy upstream port out of range": true, "proxy upstream host not a host": true, "proxy upstream without a scheme": true, "secret header given with its value": true, "secret header empty": true,
 		"proxy without a listen address, password redacted": true, "mitm without a forward proxy": true,
@@ -1698,7 +1698,12 @@ func TestStartupErrors(t *testing.T) {
 		{"ui port in use", []string{"--memory", "--ui", busy.Addr().String()}, "--ui " + busy.Addr().String() + ": listen tcp"},
 		{"forward proxy port in use", []string{"--memory", "--forward-proxy", busy.Addr().String()}, "--forward-proxy " + busy.Addr().String() + ": listen tcp"},
 		{"two proxies on one address", []string{"--memory", "--forward-proxy", loop, "--proxy", loop + "=http://127.0.0.1:1"}, "two proxies listen on " + loop},
-		{"bad size", []string{"--memory", "--max-body", "ten"}, "size"},
+		// The units a size takes are listed; 1TiB was one of them refused
+		// as no size at all, and 2GiB taken.
+		{"bad size", []string{"--memory", "--max-body", "ten"}, `invalid value "ten" for flag -max-body: want a size: a number of bytes, or a number and a unit: B, KiB or KB, MiB or MB, GiB or GB, TiB or TB (K, M, G and T are KiB, MiB, GiB and TiB), such as 10MiB or 1.5GB; got "ten"`},
+		{"bad retain size", []string{"--memory", "--retain-bytes", "5 gigs"}, `invalid value "5 gigs" for flag -retain-bytes: want a size: a number of bytes, or a number and a unit: B, KiB or KB`},
+		{"body size over the limit", []string{"--memory", "--max-body", "1TiB"}, `invalid value "1TiB" for flag -max-body: 1TiB is over the limit of 1GiB (a body is held in memory while it is recorded`},
+		{"body size just over the limit", []string{"--memory", "--max-body", "1073741825"}, `invalid value "1073741825" for flag -max-body: 1073741825 is over the limit of 1GiB`},
 		{"negative retain count", []string{"--memory", "--retain-count", "-1"}, "--retain-count -1"},
 		{"no bins", []string{"--memory", "--max-bins", "0"}, "--max-bins 0"},
 		{"empty data", []string{"--data", ""}, "--data is empty"},

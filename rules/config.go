@@ -1053,6 +1053,8 @@ func (d *decoder) settings(n *yaml.Node, s *Settings) {
 		case "max_body":
 			v, ok := d.size(p.val, "max_body")
 			switch {
+			case ok && v > MaxBodyLimit:
+				d.errorf(p.val, "max_body: %s is over the limit of 1GiB (a body is held in memory while it is recorded; a larger one is stored cut at max_body, with its true size)", p.val.Value)
 			case ok && v > 0:
 				s.MaxBody = v
 			case ok || isNull(p.val):

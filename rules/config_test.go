@@ -648,9 +648,12 @@ settings: {default_status: abc, max_body: 12XB}
 				`x.yaml:7:41: verify "verify-2": secret: standard-webhooks secret must be base64`,
 				`x.yaml:8:30: verify "verify-3": secret: must not be empty`,
 				`x.yaml:9:28: default_status: want a whole number, got "abc"`,
-				`x.yaml:9:43: max_body: want a size`,
+				`x.yaml:9:43: max_body: want a size: a number of bytes, or a number and a unit: B, KiB or KB, MiB or MB, GiB or GB, TiB or TB (K, M, G and T are KiB, MiB, GiB and TiB), such as 10MiB or 1.5GB; got "12XB"`,
 			},
 		},
+		// 1TiB was refused as no size at all, and 2GiB (or 1000GiB) taken.
+		{name: "max_body over the limit", src: "settings: {max_body: 1TiB}\n", want: []string{`x.yaml:1:22: max_body: 1TiB is over the limit of 1GiB (a body is held in memory while it is recorded`}},
+		{name: "max_body just over the limit", src: "settings: {max_body: 1073741825}\n", want: []string{`x.yaml:1:22: max_body: 1073741825 is over the limit of 1GiB`}},
 		{name: "duplicate keys in a JSON value", src: "mocks:\n  - name: a\n    match: {json_partial: {k: 1, k: 2}, json: [{path: x, value: {a: 1, a: 2}}]}\n    respond: {status: 200}\n", want: []string{`x.yaml:3:34: mock "a": json_partial: duplicate key "k"`, `x.yaml:3:72: mock "a": json value: duplicate key "a"`}},
 		{name: "response headers differing in case", src: "mocks:\n  - name: a\n    respond: {headers: {content-type: text/plain, Content-Type: application/json}}\n", want: []string{`x.yaml:3:51: mock "a": headers: duplicate name "Content-Type" (header names are case-insensitive; only Set-Cookie, Link, WWW-Authenticate, Proxy-Authenticate and Warning may be sent more than once)`}},
 		{name: "a control character", src: "mocks:\n  - name: a\n    respond: {body: \"x\x00y\"}\n", want: []string{`x.yaml:3:23: the file holds a control character (0x00) here; YAML allows none (write it as an escape in a double-quoted string, such as "\x00")`}},

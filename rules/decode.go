@@ -462,9 +462,9 @@ func (d *decoder) size(n *yaml.Node, what string) (int64, bool) {
 }
 
 // ParseSize reads a byte count: a number (a fraction too: 1.5MiB),
-// optionally followed by a unit in any case: B; KiB, MiB, GiB (or K, M,
-// G); KB, MB, GB. The flags (--max-body), hooklab.yaml and the API all
-// read sizes with it.
+// optionally followed by a unit in any case: B; KiB, MiB, GiB, TiB (or K,
+// M, G, T); KB, MB, GB, TB. The flags (--max-body), hooklab.yaml and the
+// API all read sizes with it. Its error quotes s and lists the units.
 func ParseSize(s string) (int64, error) {
 	t := strings.TrimPrefix(strings.TrimSpace(s), "+")
 	i := 0
@@ -482,30 +482,43 @@ func ParseSize(s string) (int64, error) {
 		mult = 1 << 20
 	case "g", "gib":
 		mult = 1 << 30
+	case "t", "tib":
+		mult = 1 << 40
 	case "kb":
 		mult = 1e3
 	case "mb":
 		mult = 1e6
 	case "gb":
 		mult = 1e9
+	case "tb":
+		mult = 1e12
 	}
-	bad := fmt.Errorf("want a size such as 1048576 or 10MiB, got %q", s)
 	if mult == 0 || num == "" {
-		return 0, bad
+		return 0, fmt.Errorf("want a size: a number of bytes, or a number and a unit: B, KiB or KB, MiB or MB, GiB or GB, TiB or TB (K, M, G and T are KiB, MiB, GiB and TiB), such as 10MiB or 1.5GB; got %q", s)
 	}
+	tooLarge := fmt.Errorf("%q is too large: a size is under 8EiB", s)
 	if !strings.Contains(num, ".") {
+		// Digits only: the one error is a number out of range.
 		v, err := strconv.ParseInt(num, 10, 64)
 		if err != nil || v > math.MaxInt64/mult {
-			return 0, bad
+			return 0, tooLarge
 		}
 		return v * mult, nil
 	}
 	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || f*float64(mult) >= math.MaxInt64 {
-		return 0, bad
+	if err != nil {
+		return 0, fmt.Errorf("want a size such as 1048576 or 1.5MiB, got %q", s)
+	}
+	if f*float64(mult) >= math.MaxInt64 {
+		return 0, tooLarge
 	}
 	return int64(math.Round(f * float64(mult))), nil // 2.01MB is 2010000, not 2009999
 }
+
+// MaxBodyLimit is the largest max_body (and --max-body) taken: 1GiB. A
+// body is held in memory while it is recorded, and a stored exchange is
+// one record holding both its bodies.
+const MaxBodyLimit = 1 << 30
 
 // strList accepts one scalar or a list of scalars.
 func (d *decoder) strList(n *yaml.Node, what string) []string {

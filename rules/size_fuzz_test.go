@@ -18,7 +18,7 @@ func FuzzParseSize(f *testing.F) {
 		"8589934592G", "8589934591.99999g", "9007199254740993.5", "1KiB ", "0x10", "1_000", "1,5M", "١٢", "10 MiB/s"} {
 		f.Add(s)
 	}
-	units := map[string]int64{"": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gib": 1 << 30, "kb": 1e3, "mb": 1e6, "gb": 1e9}
+	units := map[string]int64{"": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gib": 1 << 30, "t": 1 << 40, "tib": 1 << 40, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12}
 	f.Fuzz(func(t *testing.T, s string) {
 		v, err := ParseSize(s)
 		if err != nil {
