@@ -1126,6 +1126,39 @@ func TestAPIPatchUnknownFieldNamed(t *testing.T) {
 	}
 }
 
+// TestAPIDescriptionLimit: a webhook's description is at most 1,024
+// characters (not bytes: é is one), through POST and PATCH, refused naming
+// the field, as name is at most 255; 900 KB were taken.
+func TestAPIDescriptionLimit(t *testing.T) {
+	te := newEnv(t, "", nil)
+	c := te.api()
+	long := strings.Repeat("é", 1025)
+	for _, tc := range []struct{ method, path, body string }{
+		{"POST", "/api/webhooks", `{"id": "bot", "endpoint": "https://example.com", "description": "` + long + `"}`},
+		{"POST", "/api/webhooks", `{"id": "bot", "endpoint": "https://example.com", "description": "` + strings.Repeat("x", 900<<10) + `"}`},
+		{"POST", "/api/webhooks/validate", `{"id": "bot", "endpoint": "https://example.com", "description": "` + long + `"}`},
+	} {
+		var verr struct {
+			Error string `json:"error"`
+			Field string `json:"field"`
+		}
+		code, raw := c.do(tc.method, tc.path, tc.body, &verr)
+		if code != 400 || verr.Field != "description" || !strings.Contains(verr.Error, "characters long; the limit is 1024") {
+			t.Errorf("%s %s with a long description: %d %.300s; want a 400 naming description and its limit", tc.method, tc.path, code, raw)
+		}
+	}
+	if code, raw := c.do("POST", "/api/webhooks", `{"id": "bot", "endpoint": "https://example.com", "description": "`+strings.Repeat("é", 1024)+`"}`, nil); code != 201 {
+		t.Fatalf("create with 1024 characters: %d %.300s", code, raw)
+	}
+	var verr struct {
+		Error string `json:"error"`
+		Field string `json:"field"`
+	}
+	if code, raw := c.do("PATCH", "/api/webhooks/bot", `{"description": "`+long+`"}`, &verr); code != 400 || verr.Field != "description" {
+		t.Errorf("PATCH a long description: %d %.300s; want a 400 naming description", code, raw)
+	}
+}
+
 // TestEventsFieldErrors: an event of POST /api/events that does not fit
 // (a field an event does not have, a value of the wrong kind) is refused
 // naming the field, and in a list which event, as the webhook endpoints

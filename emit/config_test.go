@@ -186,6 +186,9 @@ func TestConfigErrors(t *testing.T) {
 			[]string{"hooklab.yaml:4:51: webhook a: signing.secrets.2: secret is empty"}},
 		{"bad max_payload", base + "    max_payload: 1 KB or so\n", nil,
 			[]string{`hooklab.yaml:4:18: webhook a: max_payload: want a size: a number of bytes, or a number and a unit: B, KiB or KB, MiB or MB, GiB or GB, TiB or TB (K, M, G and T are KiB, MiB, GiB and TiB), such as 10MiB or 1.5GB; got "1 KB or so"`}},
+		// A description had no limit: 900 KB were taken.
+		{"description too long", base + "    description: " + strings.Repeat("é", 1025) + "\n", nil,
+			[]string{"hooklab.yaml:4:18: webhook a: description is 1025 characters long; the limit is 1024"}},
 		{"zero timeout", base + "    timeout: 0\n", nil, []string{"hooklab.yaml:4:14: webhook a: timeout: want between 1ms and 5m, got 0"}},
 		{"strict plain http", "webhooks:\n  - id: a\n    endpoint: http://example.com/a\n    strict: true\n    custom_headers: {X-A: b}\n", nil,
 			[]string{"hooklab.yaml:5:21: webhook a: custom_headers: custom headers are sent in the clear to a plain-HTTP endpoint; use https"}},

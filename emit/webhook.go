@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hooklab/hooklab/inspect"
 	"github.com/hooklab/hooklab/rules"
@@ -445,6 +446,11 @@ func validID(id string) string {
 	return ""
 }
 
+// MaxDescription is the most characters a webhook's description holds.
+// Zendesk documents no limit for it; this one keeps a description a
+// description (a 900 KB one was taken) while leaving room for a paragraph.
+const MaxDescription = 1024
+
 // normalize fills defaults in place.
 func (w *Webhook) normalize() {
 	w.Method = strings.ToUpper(strings.TrimSpace(w.Method))
@@ -489,6 +495,9 @@ func (w *Webhook) validate() (errs, warns []FieldError) {
 	}
 	if len(w.Name) > 255 {
 		p.add("name", "name is %d characters long; the limit is 255", len(w.Name))
+	}
+	if n := utf8.RuneCountInString(w.Description); n > MaxDescription {
+		p.add("description", "description is %d characters long; the limit is %d", n, MaxDescription)
 	}
 	plainHTTP := false
 	switch u, err := url.Parse(w.Endpoint); {
