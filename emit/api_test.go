@@ -654,6 +654,71 @@ func TestTestSendFormat(t *testing.T) {
 	}
 }
 
+// TestTestSendPayloadWarnings: a test send of a payload that is not valid
+// JSON to a json webhook (not well-formed XML to an xml one) goes out as
+// it is, and the answer warns where it first fails, in the shape of the
+// API's other warnings; it said nothing. A payload that is fine, or one
+// to a form_encoded webhook, gets an empty list.
+func TestTestSendPayloadWarnings(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, nil)
+	te := newEnv(t, "", nil)
+	c := te.api()
+	for _, f := range []string{FormatJSON, FormatXML, FormatForm} {
+		if code, raw := c.do("POST", "/api/webhooks", map[string]any{"id": f, "endpoint": s.URL + "/" + f, "format": f}, nil); code != 201 {
+			t.Fatalf("create %s: %d %s", f, code, raw)
+		}
+	}
+	tests := []struct {
+		name, webhook, payload string
+		unsaved                bool
+		want                   string // in the warning; "" for none
+	}{
+		{"json not json", FormatJSON, `{"a": }`, false, "payload is not valid JSON at line 1, column 7: invalid character '}' looking for beginning of value; it was sent as it is, with Content-Type application/json"},
+		{"json on a later line", FormatJSON, "{\"a\": 1,\n \"b\": tru}", false, "payload is not valid JSON at line 2, column 10: invalid character '}' in literal true"},
+		{"json cut short", FormatJSON, `{"a": [1, 2`, false, "payload is not valid JSON: unexpected end of JSON input; it was sent"},
+		{"json two values", FormatJSON, `{"a": 1} {"b": 2}`, false, "payload is not valid JSON at line 1, column 10: invalid character '{' after top-level value"},
+		{"json unsaved", FormatJSON, `<ticket/>`, true, "payload is not valid JSON at line 1, column 1: invalid character '<' looking for beginning of value"},
+		{"json fine", FormatJSON, `{"a": [1, 2]}`, false, ""},
+		{"xml unclosed", FormatXML, `<a><b>1</a>`, false, "payload is not well-formed XML: at line 1: element <b> closed by </a>; it was sent as it is, with Content-Type application/xml"},
+		{"xml two roots", FormatXML, `<a/><b/>`, false, "payload is not well-formed XML: at line 1, column 5: a second root element <b> (a document has one)"},
+		{"xml text beside", FormatXML, `<a/>junk`, false, "payload is not well-formed XML: at line 1, column 5: text outside the root element"},
+		{"xml not xml", FormatXML, `{"a": 1}`, true, "payload is not well-formed XML: at line 1, column 1: text outside the root element"},
+		{"xml fine", FormatXML, `<?xml version="1.0"?>` + "\n<ping a=\"1\">x &amp; y</ping>\n", false, ""},
+		{"form", FormatForm, `{"a": `, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			payload, _ := json.Marshal(tt.payload) // a string goes as it is
+			path, body := "/api/webhooks/"+tt.webhook+"/test", `{"payload": `+string(payload)+`}`
+			if tt.unsaved {
+				path, body = "/api/webhooks/test", `{"webhook": {"endpoint": "`+s.URL+`/`+tt.webhook+`", "format": "`+tt.webhook+`"}, "payload": `+string(payload)+`}`
+			}
+			before := s.count()
+			var res struct {
+				Outcome  string            `json:"outcome"`
+				Warnings []json.RawMessage `json:"warnings"`
+			}
+			code, raw := c.do("POST", path, body, &res)
+			if code != 200 || s.count() != before+1 || string(s.got()[before].Body) != tt.payload {
+				t.Fatalf("POST %s: %d %s; want it sent as it is", path, code, raw)
+			}
+			if res.Warnings == nil {
+				t.Fatalf("answer %s has no warnings list", raw)
+			}
+			if tt.want != "" {
+				if len(res.Warnings) != 1 || !strings.Contains(string(res.Warnings[0]), `"field":"payload"`) || !strings.Contains(string(res.Warnings[0]), `"error":"`+strings.ReplaceAll(tt.want, `"`, `\"`)) {
+					t.Errorf("warnings %s\nwant one on payload: %s", raw, tt.want)
+				}
+				return
+			}
+			if len(res.Warnings) != 0 {
+				t.Errorf("warnings %s, want none", raw)
+			}
+		})
+	}
+}
+
 // TestSend posts an event the way "hooklab send" does.
 func TestSend(t *testing.T) {
 	t.Parallel()

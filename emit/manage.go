@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -900,6 +901,10 @@ type TestResult struct {
 	Error      string        `json:"error,omitempty"`
 	DurationMS float64       `json:"duration_ms"`
 	ExchangeID string        `json:"exchange_id,omitempty"`
+	// Warnings name what was sent though it looks wrong: a json
+	// webhook's payload that is not JSON, an xml one's that is not
+	// well-formed XML. A test send is for trying things, so it goes.
+	Warnings []FieldError `json:"warnings"`
 }
 
 // Test sends once, with no retry, to the webhook id (or, with id "", to
@@ -963,12 +968,83 @@ func (e *Emitter) Test(ctx context.Context, id string, tr TestRequest) (*TestRes
 	res := &TestResult{
 		Request:  SentRequest{Method: req.Method, URL: shownURL(req.URL, e.secretHeader), Headers: out.sent, Body: string(req.Body)},
 		Response: e.redactResponse(out.attempt.Response), Outcome: out.attempt.Outcome, Error: out.attempt.Error, DurationMS: out.attempt.DurationMS,
+		Warnings: warningList(payloadWarnings(w.Format, req.Body)),
 	}
 	if inspect.ValidBin(w.ID) != nil {
 		w = &Webhook{ID: "webhook-test"}
 	}
 	res.ExchangeID = e.record(w, inv, &out, true)
 	return res, nil
+}
+
+// payloadWarnings says, for a body of format json or xml, where it first
+// fails to be valid JSON or well-formed XML.
+func payloadWarnings(format string, body []byte) []FieldError {
+	if len(body) == 0 {
+		return nil
+	}
+	switch format {
+	case FormatJSON:
+		var v json.RawMessage
+		err := json.Unmarshal(body, &v)
+		if err == nil {
+			return nil
+		}
+		where := ""
+		// (Cut short, it fails at its end, which the message says.)
+		if se := (*json.SyntaxError)(nil); errors.As(err, &se) && !strings.HasPrefix(se.Error(), "unexpected end") {
+			line, col := inspect.LineCol(body, se.Offset)
+			where = fmt.Sprintf(" at line %d, column %d", line, col)
+		}
+		return []FieldError{{Field: "payload", Msg: fmt.Sprintf("payload is not valid JSON%s: %s; it was sent as it is, with Content-Type %s", where, strings.TrimPrefix(err.Error(), "json: "), contentTypes[format])}}
+	case FormatXML:
+		if why := xmlProblem(body); why != "" {
+			return []FieldError{{Field: "payload", Msg: fmt.Sprintf("payload is not well-formed XML: %s; it was sent as it is, with Content-Type %s", why, contentTypes[format])}}
+		}
+	}
+	return nil
+}
+
+// xmlProblem says where body first fails to be one well-formed XML
+// document (encoding/xml's tokens: tags that close, names, entities, one
+// root element and no text beside it), or "" when it is one.
+func xmlProblem(body []byte) string {
+	dec := xml.NewDecoder(bytes.NewReader(body))
+	roots := 0
+	depth := 0
+	for {
+		line, col := dec.InputPos() // where the next token begins
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if se := (*xml.SyntaxError)(nil); errors.As(err, &se) {
+				return fmt.Sprintf("at line %d: %s", se.Line, se.Msg)
+			}
+			return err.Error()
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if depth == 0 {
+				roots++
+				if roots == 2 {
+					return fmt.Sprintf("at line %d, column %d: a second root element <%s> (a document has one)", line, col, t.Name.Local)
+				}
+			}
+			depth++
+		case xml.EndElement:
+			depth--
+		case xml.CharData:
+			if depth == 0 && len(bytes.TrimSpace(t)) > 0 {
+				return fmt.Sprintf("at line %d, column %d: text outside the root element", line, col)
+			}
+		}
+	}
+	if roots == 0 {
+		return "it holds no element"
+	}
+	return ""
 }
 
 // testRequest builds the request of a test send.
