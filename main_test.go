@@ -1132,6 +1132,52 @@ func TestLocalExportRedactsServersSecretHeaders(t *testing.T) {
 	}
 }
 
+// TestExportNothingMatchedSaysSo: an export whose filter matches nothing
+// still writes an empty HAR and exits 0 (scripts rely on it), and says on
+// stderr that it exported 0 exchanges and which flags matched nothing, as
+// given: to standard output it said nothing, to a new file "exported 0
+// exchanges to FILE" without why. One that matched stays as it was.
+func TestExportNothingMatchedSaysSo(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	browserCapture(t, s.Capture, "/b/hooks/x", `{}`)
+	if resp, b := s.api(t, "GET", "/api/exchanges/wait?bin=hooks&after=00000000000000000000000000&timeout=10s", nil); resp.StatusCode != 200 {
+		t.Fatalf("wait: %d %s", resp.StatusCode, b)
+	}
+	env := map[string]string{"HOOKLAB_UI": strings.TrimSuffix(s.UI, "/")}
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args         []string
+		stderr       string
+		stdoutPrefix string
+	}{
+		{[]string{"--har", "-", "--bin", "nope"}, "exported 0 exchanges: nothing matched --bin nope\n", `{"log":`},
+		{[]string{"--har", "-", "--since", "1h", "--status", "5xx", "--q", "two words"}, "exported 0 exchanges: nothing matched --q \"two words\" --since 1h --status 5xx\n", `{"log":`},
+		{[]string{"--har", filepath.Join(dir, "new.har"), "--bin", "nope"}, "exported 0 exchanges to " + filepath.Join(dir, "new.har") + ": nothing matched --bin nope\n", ""},
+		{[]string{"--har", "-", "--bin", "hooks"}, "", `{"log":`},
+		{[]string{"--har", filepath.Join(dir, "one.har"), "--bin", "hooks"}, "exported 1 exchange to " + filepath.Join(dir, "one.har") + "\n", ""},
+	} {
+		var out, errOut syncBuffer
+		err := run(context.Background(), append([]string{"export"}, tc.args...), func(k string) string { return env[k] }, &out, &errOut)
+		if err != nil || errOut.String() != tc.stderr || !strings.HasPrefix(out.String(), tc.stdoutPrefix) {
+			t.Errorf("hooklab export %s: %v, stderr %q, stdout %.80q; want exit 0, stderr %q", strings.Join(tc.args, " "), err, errOut.String(), out.String(), tc.stderr)
+		}
+	}
+	var empty struct {
+		Log struct{ Entries []json.RawMessage }
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "new.har")); err != nil || json.Unmarshal(b, &empty) != nil || empty.Log.Entries == nil || len(empty.Log.Entries) != 0 {
+		t.Errorf("new.har: %v %.200s; want an empty HAR", err, b)
+	}
+	// A file that is there is kept, saying what matched nothing (exit 1,
+	// as before).
+	var out, errOut syncBuffer
+	err := run(context.Background(), []string{"export", "--har", filepath.Join(dir, "one.har"), "--bin", "nope"}, func(k string) string { return env[k] }, &out, &errOut)
+	if want := "nothing matched --bin nope, so " + filepath.Join(dir, "one.har") + " was left as it was"; exitCode(err) != 1 || !strings.Contains(err.Error()+errOut.String(), want) {
+		t.Errorf("export over a fixture: %v %q; want exit 1 and %q", err, errOut.String(), want)
+	}
+}
+
 // TestTailEndsWhenItsReaderGoes: "hooklab tail | head -n 1" ends when
 // head does, not at the next exchange (which may never come).
 func TestTailEndsWhenItsReaderGoes(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -771,6 +772,7 @@ Flags:
 		fmt.Fprintln(c.Stderr, "hooklab export: say where: --har FILE (or --har - for standard output)")
 		return ErrUsage
 	}
+	asked := selectionFlags(fs) // as written, before --since 1h is a time
 	clock := c.Clock
 	if clock == nil {
 		clock = realClock{}
@@ -838,7 +840,7 @@ Flags:
 		if _, serr := os.Stat(*file); n == 0 && serr == nil {
 			// An empty export (a filter that matched nothing) does not
 			// replace a fixture.
-			return fmt.Errorf("nothing matched, so %s was left as it was", *file)
+			return fmt.Errorf("%s, so %s was left as it was", nothingMatched(asked), *file)
 		}
 		if err := os.Rename(tmp.Name(), *file); err != nil {
 			return err
@@ -847,9 +849,45 @@ Flags:
 		if n == 1 {
 			noun = "exchange"
 		}
-		fmt.Fprintf(c.Stderr, "exported %d %s to %s\n", n, noun, *file)
+		if n == 0 {
+			fmt.Fprintf(c.Stderr, "exported 0 exchanges to %s: %s\n", *file, nothingMatched(asked))
+		} else {
+			fmt.Fprintf(c.Stderr, "exported %d %s to %s\n", n, noun, *file)
+		}
+	} else if n == 0 {
+		// The empty HAR on standard output is what a script asked for;
+		// why it is empty is said beside it. (Exchanges exported there
+		// are the output, and go unannounced.)
+		fmt.Fprintf(c.Stderr, "exported 0 exchanges: %s\n", nothingMatched(asked))
 	}
 	return nil
+}
+
+// selectionFlags returns the selection flags given to fs, as written
+// ("--bin nope", "--since 1h"), for saying what matched nothing.
+func selectionFlags(fs *flag.FlagSet) []string {
+	var out []string
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "har", "keep-secrets", "server":
+			return
+		}
+		v := f.Value.String()
+		if q := strconv.Quote(v); q != `"`+v+`"` || v == "" || strings.ContainsAny(v, " '") {
+			v = q
+		}
+		out = append(out, "--"+f.Name+" "+v)
+	})
+	return out
+}
+
+// nothingMatched says that an export's selection flags matched nothing,
+// or, with none, that nothing is recorded.
+func nothingMatched(asked []string) string {
+	if len(asked) == 0 {
+		return "nothing is recorded"
+	}
+	return "nothing matched " + strings.Join(asked, " ")
 }
 
 func (c *CLI) download(ctx context.Context, u string, out io.Writer) (int, error) {
