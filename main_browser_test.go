@@ -437,6 +437,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhooksListFollows", testBrowserWebhooksListFollows},
 		{"WebhookPageFollows", testBrowserWebhookPageFollows},
 		{"ActivityWaitingFollows", testBrowserActivityWaitingFollows},
+		{"ReplayTextDiffSideBySide", testBrowserReplayTextDiffSideBySide},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -196,14 +196,18 @@ export function diffView(res, mode) {
   const cls = (c) => `diff-row ${c.ignored ? 'diff-ignored' : `diff-${c.kind}`}`;
   const data = (c) => ({ path: c.path, kind: c.kind, ignored: String(c.ignored) });
   const note = (c) => (c.ignored ? 'ignored: not compared' : null);
+  const lines = (text) => text.split('\n').map((l) => h('span', { class: l[0] === '+' ? 'u-add' : l[0] === '-' ? 'u-del' : '' }, `${l}\n`));
   if (mode === 'table') {
+    // A text body's change comes as a line diff (unified), without old
+    // and new values: it spans both columns, as the lines hold both.
     return table('Changes', ['Where', 'Kind', 'Recorded', 'Replayed'], rows.map((c) => h('tr', { class: cls(c), dataset: data(c), title: note(c) },
       h('td', null, h('code', null, c.path)), h('td', null, c.ignored ? `ignored (${c.kind})` : c.kind),
-      h('td', null, h('pre', { class: 'code diff-old' }, c.old || '')), h('td', null, h('pre', { class: 'code diff-new' }, c.new || '')))));
+      c.unified ? h('td', { colspan: '2' }, h('pre', { class: 'code unified' }, lines(c.unified)))
+        : [h('td', null, h('pre', { class: 'code diff-old' }, c.old || '')), h('td', null, h('pre', { class: 'code diff-new' }, c.new || ''))])));
   }
   return rows.map((c) => h('div', { class: cls(c), dataset: data(c), title: note(c) }, h('code', null, c.path), c.ignored ? ` ignored (${c.kind})` : ` ${c.kind}`,
     h('pre', { class: 'code unified' }, c.unified
-      ? c.unified.split('\n').map((l) => h('span', { class: l[0] === '+' ? 'u-add' : l[0] === '-' ? 'u-del' : '' }, `${l}\n`))
+      ? lines(c.unified)
       : [h('span', { class: 'u-del' }, `- ${c.old || ''}\n`), h('span', { class: 'u-add' }, `+ ${c.new || ''}\n`)])));
 }
 

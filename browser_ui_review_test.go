@@ -1,0 +1,53 @@
+package main
+
+// Browser tests from a UI review: a developer's look at every view, run by
+// TestBrowser.
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testBrowserReplayTextDiffSideBySide: a replayed text body that differs
+// from the recorded one shows its line diff in the side-by-side layout, the
+// one a run's page opens in. The API gives such a change as a unified diff
+// with no old and new values, and the side-by-side table drew the Recorded
+// and Replayed cells from those alone: two empty boxes beside "body
+// changed", the difference itself only under Unified.
+func testBrowserReplayTextDiffSideBySide(t *testing.T, p *browserPage) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "first line\nthe line the new build changed\n")
+	}))
+	t.Cleanup(target.Close)
+	s := startServer(t, "--memory")
+	id := browserCapture(t, s.Capture, "/b/textdiff/report", `{}`)
+	var run struct {
+		ID string `json:"id"`
+	}
+	body := s.mustPost(t, "/api/replay", `{"ids":[`+jsQuote(id)+`],"target":`+jsQuote(target.URL)+`}`, http.StatusAccepted)
+	if err := json.Unmarshal(body, &run); err != nil || run.ID == "" {
+		t.Fatalf("POST /api/replay: %s (%v)", body, err)
+	}
+	p.openUI(t, s.UI+"#/replays/"+run.ID)
+	p.waitFor(t, "the run is done", `document.querySelector('.view-replay p')?.textContent.startsWith('done')`, 10*time.Second)
+	row := `.run-result .diff-row[data-path="body"]`
+	p.waitFor(t, "the body's change shows", `document.querySelector(`+jsQuote(row)+`)`, 10*time.Second)
+	if mode := evalIn[string](t, p, `document.querySelector('.segmented[aria-label="Diff layout"] [aria-pressed="true"]')?.textContent ?? ''`); mode != "Side by side" {
+		p.fatalf(t, "the run's page opens in %q, want Side by side", mode)
+	}
+	got := evalIn[string](t, p, `document.querySelector(`+jsQuote(row)+`).innerText`)
+	for _, want := range []string{"+the line the new build changed", `-{"ok":true`} {
+		if !strings.Contains(got, want) {
+			p.fatalf(t, "side by side, the body's change reads %q; want it to show %q", got, want)
+		}
+	}
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}
