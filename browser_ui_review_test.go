@@ -51,3 +51,29 @@ func testBrowserReplayTextDiffSideBySide(t *testing.T, p *browserPage) {
 		t.Errorf("console errors: %v", errs)
 	}
 }
+
+// testBrowserWebhookSecretsMasked: every secret of a webhook's
+// authentication is a masked input, the api_key's value as the basic_auth
+// password and the bearer token are: the key was a plain text box, so the
+// key being typed (or pasted) showed on screen, and a saved one showed as
+// the word REDACTED where the others show dots.
+func testBrowserWebhookSecretsMasked(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	s.mustPost(t, "/api/webhooks", `{"id":"keyed","endpoint":"https://127.0.0.1:9/hooks","authentication":{"type":"api_key","name":"X-Api-Key","value":"k-very-secret"}}`, http.StatusCreated)
+	authSel := `[id="wh-authentication.type"]`
+	check := func(what string) {
+		for typ, secret := range map[string]string{"api_key": "value", "basic_auth": "password", "bearer_token": "token"} {
+			p.do(t, what+": choose "+typ, setInput(authSel, typ))
+			sel := `[id="wh-authentication.` + secret + `"]`
+			if got := evalIn[string](t, p, `document.querySelector(`+jsQuote(sel)+`)?.type ?? 'no field'`); got != "password" {
+				p.fatalf(t, "%s: %s's %s is an input of type %q, which shows the secret; want a masked one (password)", what, typ, secret, got)
+			}
+		}
+	}
+	p.openUI(t, s.UI+"#/webhooks/keyed")
+	p.waitFor(t, "the saved webhook's form shows its key", `document.querySelector('[id="wh-authentication.value"]')?.value === 'REDACTED'`, 5*time.Second)
+	check("a saved webhook")
+	p.openUI(t, s.UI+"#/webhooks/new")
+	p.waitFor(t, "the new webhook's form shows", `document.querySelector('#wh-endpoint')`, 5*time.Second)
+	check("a new webhook")
+}

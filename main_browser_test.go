@@ -438,6 +438,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookPageFollows", testBrowserWebhookPageFollows},
 		{"ActivityWaitingFollows", testBrowserActivityWaitingFollows},
 		{"ReplayTextDiffSideBySide", testBrowserReplayTextDiffSideBySide},
+		{"WebhookSecretsMasked", testBrowserWebhookSecretsMasked},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -687,7 +687,7 @@ export class Views {
     const authFields = h('div', { class: 'auth-fields' });
     const authInputs = {
       name: input('authentication.name', auth.name, { placeholder: 'header name' }),
-      value: input('authentication.value', auth.value, { placeholder: 'key' }),
+      value: input('authentication.value', auth.value, { placeholder: 'key', type: 'password' }),
       username: input('authentication.username', auth.username),
       password: input('authentication.password', auth.password, { type: 'password' }),
       token: input('authentication.token', auth.token, { type: 'password' }),
