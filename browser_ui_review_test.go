@@ -77,3 +77,20 @@ func testBrowserWebhookSecretsMasked(t *testing.T, p *browserPage) {
 	p.waitFor(t, "the new webhook's form shows", `document.querySelector('#wh-endpoint')`, 5*time.Second)
 	check("a new webhook")
 }
+
+// testBrowserBinNameRefusedSaysWhy: a bin name the server refuses is
+// answered with what is wrong with it and what is allowed, under the form.
+// The name box's own pattern stopped the form first, and the browser's
+// bubble said only "Please match the requested format.", naming no format.
+func testBrowserBinNameRefusedSaysWhy(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI+"#/bins")
+	p.waitFor(t, "the bins view shows", `document.querySelector('#bin-name')`, 5*time.Second)
+	p.do(t, "type a name with a space", setInput("#bin-name", "bad name!"))
+	p.clickNow(t, "create the bin", `.view-bins button[type="submit"]`)
+	p.waitFor(t, "the page says why the name is refused",
+		`(document.querySelector('#bin-created')?.textContent ?? '').includes("has ' ' at position 4") && document.querySelector('#bin-created').textContent.includes('allowed: A-Z a-z 0-9 _ -')`, 5*time.Second)
+	if v := evalIn[string](t, p, `document.querySelector('#bin-name').value`); v != "bad name!" {
+		p.fatalf(t, "the name box holds %q after the refusal, want the name typed kept to fix", v)
+	}
+}

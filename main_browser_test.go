@@ -439,6 +439,7 @@ func TestBrowser(t *testing.T) {
 		{"ActivityWaitingFollows", testBrowserActivityWaitingFollows},
 		{"ReplayTextDiffSideBySide", testBrowserReplayTextDiffSideBySide},
 		{"WebhookSecretsMasked", testBrowserWebhookSecretsMasked},
+		{"BinNameRefusedSaysWhy", testBrowserBinNameRefusedSaysWhy},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -467,7 +467,9 @@ export class Views {
 
   async bins() {
     const bins = await api.listBins();
-    const name = h('input', { id: 'bin-name', placeholder: 'name (empty: generated)', 'aria-label': 'New bin name', pattern: '[A-Za-z0-9_\\-]{1,64}' });
+    // No pattern: the server's refusal says what is wrong and what is
+    // allowed, where the browser's bubble named no format.
+    const name = h('input', { id: 'bin-name', placeholder: 'name (empty: generated)', 'aria-label': 'New bin name' });
     const out = h('p', { id: 'bin-created', role: 'status' });
     // data-keep: a render (new traffic, a reconnect) draws the table
     // again, not the name being typed.
