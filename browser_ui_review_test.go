@@ -94,3 +94,38 @@ func testBrowserBinNameRefusedSaysWhy(t *testing.T, p *browserPage) {
 		p.fatalf(t, "the name box holds %q after the refusal, want the name typed kept to fix", v)
 	}
 }
+
+// testBrowserWebhookHeaderLines: a custom headers line the API's object
+// cannot hold as written is refused in the form, naming its line, as the
+// user types and on Create: a line without a colon went out as a header
+// of that name with no value, and a name on two lines (in either case)
+// kept one of its values, each saved without a word.
+func testBrowserWebhookHeaderLines(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI+"#/webhooks/new")
+	p.waitFor(t, "the form shows", `document.querySelector('#wh-endpoint')`, 5*time.Second)
+	headerError := `(document.querySelector('[data-field="custom_headers"] .field-error')?.textContent ?? '')`
+	for _, tc := range []struct{ name, headers, want string }{
+		{"no colon", "X-Team: support\nX-Trace abc", "line 2 (X-Trace abc) has no colon"},
+		{"a name twice", "X-Tag: a\nX-Team: support\nx-tag: b", "line 3 names x-tag again (line 1)"},
+	} {
+		p.do(t, tc.name+": fill the form", setInput("#wh-id", "lines"), setInput("#wh-endpoint", "https://127.0.0.1:9/hooks"),
+			setInput("#wh-custom_headers", tc.headers))
+		p.waitFor(t, tc.name+": the headers box says which line", headerError+`.includes(`+jsQuote(tc.want)+`)`, 5*time.Second)
+		p.clickNow(t, tc.name+": create", "#wh-save")
+		p.waitFor(t, tc.name+": Create says it too", headerError+`.includes(`+jsQuote(tc.want)+`) && !document.querySelector('#webhook-form').dataset.saving`, 5*time.Second)
+		if h := evalIn[string](t, p, `location.hash`); h != "#/webhooks/new" {
+			p.fatalf(t, "%s: the form went on to %s", tc.name, h)
+		}
+		if _, body := s.api(t, http.MethodGet, "/api/webhooks/lines", nil); !strings.Contains(string(body), "not found") {
+			p.fatalf(t, "%s: a webhook was saved: %s", tc.name, body)
+		}
+	}
+	p.do(t, "a header with an empty value", setInput("#wh-custom_headers", "X-Team: support\nX-Empty:"))
+	p.waitFor(t, "the headers box has nothing to say", `document.querySelector('#webhook-form').dataset.validation === 'ok' && `+headerError+` === ''`, 5*time.Second)
+	p.clickNow(t, "create", "#wh-save")
+	p.waitFor(t, "the saved webhook opens", `location.hash === '#/webhooks/lines'`, 5*time.Second)
+	if _, body := s.api(t, http.MethodGet, "/api/webhooks/lines", nil); !strings.Contains(string(body), `"custom_headers":{"X-Empty":"","X-Team":"support"}`) {
+		p.fatalf(t, "the saved webhook: %s", body)
+	}
+}

@@ -440,6 +440,7 @@ func TestBrowser(t *testing.T) {
 		{"ReplayTextDiffSideBySide", testBrowserReplayTextDiffSideBySide},
 		{"WebhookSecretsMasked", testBrowserWebhookSecretsMasked},
 		{"BinNameRefusedSaysWhy", testBrowserBinNameRefusedSaysWhy},
+		{"WebhookHeaderLines", testBrowserWebhookHeaderLines},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

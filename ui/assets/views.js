@@ -129,6 +129,37 @@ const signingSchemes = ['zendesk', 'standard-webhooks', 'github', 'stripe', 'sla
 // [name, value] pairs in the order written: a line without = is a name
 // with an empty value, blank lines are skipped, and spaces around the
 // name and the value go. A line with no name (=x) is an error naming it.
+// FormProblem is a field's value the page refuses before it asks the API:
+// what the API's JSON cannot hold as the user wrote it.
+class FormProblem extends Error {
+  constructor(field, error) {
+    super(`${field}: ${error}`);
+    this.field = field;
+    this.error = error;
+  }
+}
+
+// customHeaders reads the custom headers box, one Name: value a line, into
+// the API's object. A line without a colon, or a name on two lines (in any
+// case: one header), is a FormProblem naming the line: the object would
+// send the first as a header with no value and keep one of the others.
+function customHeaders(text) {
+  const out = {};
+  const seen = new Map();
+  text.split('\n').forEach((line, n) => {
+    const t = line.trim();
+    if (!t) return;
+    const i = t.indexOf(':');
+    if (i < 0) throw new FormProblem('custom_headers', `line ${n + 1} (${t}) has no colon: write one header a line, as Name: value`);
+    const name = t.slice(0, i).trim();
+    const first = seen.get(name.toLowerCase());
+    if (first) throw new FormProblem('custom_headers', `line ${n + 1} names ${name} again (line ${first}): a custom header is sent once, with one value; keep one of the lines`);
+    seen.set(name.toLowerCase(), n + 1);
+    out[name] = t.slice(i + 1).trim();
+  });
+  return out;
+}
+
 function paramPairs(text) {
   const pairs = [];
   text.split('\n').forEach((line, n) => {
@@ -737,14 +768,7 @@ export class Views {
         method: f.method.value, format: f.format.value, status: f.status.value,
       };
       if (isNew && f.id.value.trim()) d.id = f.id.value.trim();
-      const ch = {};
-      for (const line of headers.value.split('\n')) {
-        const t = line.trim();
-        if (!t) continue;
-        const i = t.indexOf(':');
-        ch[i < 0 ? t : t.slice(0, i).trim()] = i < 0 ? '' : t.slice(i + 1).trim();
-      }
-      d.custom_headers = ch;
+      d.custom_headers = customHeaders(headers.value);
       d.authentication = authType.value ? { type: authType.value } : null;
       // The type's fields as shown, an emptied one too: an edit's PATCH
       // merges authentication, so a field left out keeps its stored value.
@@ -804,6 +828,7 @@ export class Views {
     };
     const showErrors = (err) => {
       if (!err) { showProblems(); return; }
+      if (err instanceof FormProblem) { showProblems({ errors: [{ field: err.field, error: err.error }] }); return; }
       const body = err.body || {};
       // An edit keeps its id: "already exists" is about the webhook itself.
       const errors = (body.errors || []).filter((fe) => isNew || fe.field !== 'id');
@@ -834,7 +859,10 @@ export class Views {
         form.dataset.validation = 'ok';
       } catch (err) {
         if (err.name === 'AbortError' || seq !== checkSeq) return;
-        if (err.status === 400 && err.body && Array.isArray(err.body.errors)) {
+        if (err instanceof FormProblem) {
+          showErrors(err);
+          form.dataset.validation = 'invalid';
+        } else if (err.status === 400 && err.body && Array.isArray(err.body.errors)) {
           const errors = err.body.errors.filter((fe) => isNew || fe.field !== 'id');
           showProblems({ errors });
           form.dataset.validation = errors.length ? 'invalid' : 'ok';
