@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // testBrowserReplayTextDiffSideBySide: a replayed text body that differs
@@ -127,5 +129,33 @@ func testBrowserWebhookHeaderLines(t *testing.T, p *browserPage) {
 	p.waitFor(t, "the saved webhook opens", `location.hash === '#/webhooks/lines'`, 5*time.Second)
 	if _, body := s.api(t, http.MethodGet, "/api/webhooks/lines", nil); !strings.Contains(string(body), `"custom_headers":{"X-Empty":"","X-Team":"support"}`) {
 		p.fatalf(t, "the saved webhook: %s", body)
+	}
+}
+
+// testBrowserShortcutsDialogFits: the keyboard shortcuts dialog is as wide
+// as its list needs, each key beside what it does. Its table's fixed layout
+// at 100% made the dialog take the whole window: in a 1,280 px window the
+// keys sat at its left edge and their meanings 600 px away at its middle.
+func testBrowserShortcutsDialogFits(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI)
+	for _, width := range []int64{1280, 390} {
+		p.do(t, "size the window", chromedp.EmulateViewport(width, 800))
+		p.do(t, "press ?", pressKey("?"))
+		p.waitFor(t, "the shortcuts dialog opens", `document.querySelector('#shortcuts').open`, 5*time.Second)
+		type box struct{ Dialog, Gap, Right, View float64 }
+		got := evalIn[box](t, p, `(() => {
+			const d = document.querySelector('#shortcuts').getBoundingClientRect();
+			const row = document.querySelector('#shortcuts tr');
+			const key = row.querySelector('kbd:last-of-type').getBoundingClientRect();
+			const what = document.createRange();
+			what.selectNodeContents(row.cells[1]);
+			return { Dialog: d.width, Gap: what.getBoundingClientRect().left - key.right, Right: d.right, View: document.documentElement.clientWidth };
+		})()`)
+		if got.Dialog > 640 || got.Gap > 200 || got.Right > got.View {
+			p.fatalf(t, "at %d px the shortcuts dialog is %.0f px wide, its first key %.0f px from what it does, its right edge at %.0f of %.0f; want at most 640, 200 and within the window", width, got.Dialog, got.Gap, got.Right, got.View)
+		}
+		p.do(t, "press Escape", pressKey("\x1b"))
+		p.waitFor(t, "the dialog closes", `!document.querySelector('#shortcuts').open`, 5*time.Second)
 	}
 }

@@ -441,6 +441,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookSecretsMasked", testBrowserWebhookSecretsMasked},
 		{"BinNameRefusedSaysWhy", testBrowserBinNameRefusedSaysWhy},
 		{"WebhookHeaderLines", testBrowserWebhookHeaderLines},
+		{"ShortcutsDialogFits", testBrowserShortcutsDialogFits},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
