@@ -159,3 +159,36 @@ func testBrowserShortcutsDialogFits(t *testing.T, p *browserPage) {
 		p.waitFor(t, "the dialog closes", `!document.querySelector('#shortcuts').open`, 5*time.Second)
 	}
 }
+
+// testBrowserMultipartNarrow: in a 390 px window the multipart parts table
+// keeps each part's Download link on one line, within the pane. Its five
+// columns were of equal width (the key-value tables' fixed layout), so the
+// link broke mid-word ("Downl" over "oad") while the type beside it took
+// three lines.
+func testBrowserMultipartNarrow(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	body := "--XX\r\nContent-Disposition: form-data; name=\"field\"\r\n\r\nvalue\r\n" +
+		"--XX\r\nContent-Disposition: form-data; name=\"blob\"; filename=\"bin.dat\"\r\nContent-Type: application/octet-stream\r\n\r\nabc\r\n--XX--\r\n"
+	id := browserCapture(t, s.Capture, "/b/narrow/upload", body, "Content-Type", "multipart/form-data; boundary=XX")
+	p.do(t, "a phone's width", chromedp.EmulateViewport(390, 900))
+	p.openUI(t, s.UI+"#/exchanges/"+id)
+	p.waitFor(t, "the parts show", `document.querySelectorAll('#detail table.body-multipart tbody tr').length === 2`, 5*time.Second)
+	type link struct {
+		Lines        int
+		Right, Table float64
+	}
+	got := evalIn[[]link](t, p, `[...document.querySelectorAll('#detail table.body-multipart tbody a')].map((a) => {
+		const r = document.createRange();
+		r.selectNodeContents(a);
+		const lines = new Set([...r.getClientRects()].map((q) => Math.round(q.top))).size;
+		return { Lines: lines, Right: a.getBoundingClientRect().right, Table: a.closest('table').parentElement.getBoundingClientRect().right };
+	})`)
+	if len(got) != 2 {
+		p.fatalf(t, "%d Download links, want 2", len(got))
+	}
+	for i, l := range got {
+		if l.Lines != 1 || l.Right > l.Table+0.5 {
+			p.fatalf(t, "at 390 px part %d's Download takes %d lines and ends at %.0f px, its box at %.0f; want one line within it", i+1, l.Lines, l.Right, l.Table)
+		}
+	}
+}

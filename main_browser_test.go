@@ -442,6 +442,7 @@ func TestBrowser(t *testing.T) {
 		{"BinNameRefusedSaysWhy", testBrowserBinNameRefusedSaysWhy},
 		{"WebhookHeaderLines", testBrowserWebhookHeaderLines},
 		{"ShortcutsDialogFits", testBrowserShortcutsDialogFits},
+		{"MultipartNarrow", testBrowserMultipartNarrow},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
