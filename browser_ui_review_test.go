@@ -192,3 +192,29 @@ func testBrowserMultipartNarrow(t *testing.T, p *browserPage) {
 		}
 	}
 }
+
+// testBrowserEmitLinksWebhook: an exchange a webhook sent names that
+// webhook beside its invocation, as a link to the webhook's page (its form
+// and activity log, where the invocation can be retried). The pane showed
+// the invocation's id as bare text and the webhook's id only as a detail,
+// so from a failed delivery in Traffic nothing led to the webhook.
+func testBrowserEmitLinksWebhook(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	s.mustPost(t, "/api/webhooks", `{"id":"linked","endpoint":`+jsQuote(s.Capture+"/b/inbox/hook")+`,"subscriptions":["ticket.created"]}`, http.StatusCreated)
+	s.mustPost(t, "/api/events", `{"type":"ticket.created","data":{"ticket":{"id":1}}}`, http.StatusAccepted)
+	r, b := s.api(t, http.MethodGet, "/api/exchanges/wait?source=emit&after=00000000000000000000000000&timeout=10s", nil)
+	var x struct {
+		ID           string `json:"id"`
+		InvocationID string `json:"invocation_id"`
+	}
+	if err := json.Unmarshal(b, &x); err != nil || r.StatusCode != http.StatusOK || x.InvocationID == "" {
+		t.Fatalf("wait for the delivery: %d %s (%v)", r.StatusCode, b, err)
+	}
+	p.openExchange(t, s.UI, x.ID)
+	link := `#detail .overview a[href="#/webhooks/linked"]`
+	if got := evalIn[string](t, p, `document.querySelector(`+jsQuote(link)+`)?.textContent ?? ''`); got != "linked" {
+		p.fatalf(t, "the delivery's overview has no link to webhook linked (found %q): %s", got, evalIn[string](t, p, `document.querySelector('#detail .overview').innerText`))
+	}
+	p.clickNow(t, "follow the link", link)
+	p.waitFor(t, "the webhook's page shows its activity", `location.hash === '#/webhooks/linked' && document.querySelector('.view-webhook tr[data-id=`+jsQuote(x.InvocationID)+`]')`, 10*time.Second)
+}

@@ -443,6 +443,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookHeaderLines", testBrowserWebhookHeaderLines},
 		{"ShortcutsDialogFits", testBrowserShortcutsDialogFits},
 		{"MultipartNarrow", testBrowserMultipartNarrow},
+		{"EmitLinksWebhook", testBrowserEmitLinksWebhook},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

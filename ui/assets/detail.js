@@ -190,7 +190,11 @@ export class DetailPane {
       x.rule ? ['Rule', x.rule] : null,
       x.signature ? ['Signature', signatureCell(x.signature)] : null,
       x.replay_of ? ['Replay of', h('a', { href: exchangeHref(x.replay_of) }, x.replay_of)] : null,
-      x.invocation_id ? ['Invocation', [h('code', null, x.invocation_id), x.attempt ? ` · attempt ${x.attempt}` : '']] : null,
+      // A delivery leads to its webhook's page: its activity log, where the
+      // invocation is retried.
+      x.invocation_id ? ['Invocation', [h('code', null, x.invocation_id), x.attempt ? ` · attempt ${x.attempt}` : '',
+        x.meta && typeof x.meta.webhook === 'string' && x.meta.webhook
+          ? [' · webhook ', h('a', { href: `#/webhooks/${encodeURIComponent(x.meta.webhook)}`, title: 'the webhook and its activity log' }, x.meta.webhook)] : '']] : null,
       ['ID', h('code', null, x.id)],
     ].filter(Boolean);
     const { near_miss: nearMiss, ...rest } = x.meta || {};
