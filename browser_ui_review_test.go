@@ -218,3 +218,29 @@ func testBrowserEmitLinksWebhook(t *testing.T, p *browserPage) {
 	p.clickNow(t, "follow the link", link)
 	p.waitFor(t, "the webhook's page shows its activity", `location.hash === '#/webhooks/linked' && document.querySelector('.view-webhook tr[data-id=`+jsQuote(x.InvocationID)+`]')`, 10*time.Second)
 }
+
+// testBrowserWebhookTestErrorsByField: a new webhook's test send that the
+// API refuses for a field of the definition (webhook.endpoint: endpoint is
+// required) marks that field, as saving does. The test's API names the
+// fields under webhook., which the form did not look for: the message went
+// to the foot of the form, away from the empty Endpoint, which stayed
+// unmarked.
+func testBrowserWebhookTestErrorsByField(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI+"#/webhooks/new")
+	p.waitFor(t, "the form shows", `document.querySelector('#wh-endpoint')`, 5*time.Second)
+	p.clickNow(t, "send a test with no endpoint", "#wh-test-send")
+	p.waitFor(t, "the test says why it was not sent", `(document.querySelector('#wh-test-result .error')?.textContent ?? '').includes('endpoint is required')`, 5*time.Second)
+	type state struct {
+		Field, Invalid string
+		Loose          bool
+	}
+	got := evalIn[state](t, p, `({
+		Field: document.querySelector('[data-field="endpoint"] .field-error')?.textContent ?? '',
+		Invalid: document.querySelector('#wh-endpoint').getAttribute('aria-invalid') ?? '',
+		Loose: !document.querySelector('#wh-form-error').hidden,
+	})`)
+	if !strings.Contains(got.Field, "endpoint is required") || got.Invalid != "true" || got.Loose {
+		p.fatalf(t, "after the refused test the Endpoint says %q (aria-invalid %q), and the form's foot shows an error: %v; want the message by the field, marked, and none at the foot", got.Field, got.Invalid, got.Loose)
+	}
+}

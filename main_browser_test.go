@@ -444,6 +444,7 @@ func TestBrowser(t *testing.T) {
 		{"ShortcutsDialogFits", testBrowserShortcutsDialogFits},
 		{"MultipartNarrow", testBrowserMultipartNarrow},
 		{"EmitLinksWebhook", testBrowserEmitLinksWebhook},
+		{"WebhookTestErrorsByField", testBrowserWebhookTestErrorsByField},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

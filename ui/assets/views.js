@@ -792,8 +792,10 @@ export class Views {
     const formWarnings = h('div', { class: 'form-warnings', id: 'wh-form-warnings', role: 'status' });
     // boxFor finds where a field's message goes: custom_headers.X-Forwarded-For
     // by the headers box, authentication.token by its input, subscriptions.2
-    // by the subscriptions.
-    const boxFor = (name) => {
+    // by the subscriptions; a test send's webhook.endpoint (the test's API
+    // names the definition's fields under webhook.) by the endpoint.
+    const boxFor = (field) => {
+      const name = field.replace(/^webhook\./, '');
       const key = name.startsWith('custom_headers') ? 'custom_headers' : name;
       return form.querySelector(`[data-field="${CSS.escape(key)}"]`) ||
         form.querySelector(`[data-field="${CSS.escape(key.split('.')[0])}"]`);
