@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -243,4 +244,43 @@ func testBrowserWebhookTestErrorsByField(t *testing.T, p *browserPage) {
 	if !strings.Contains(got.Field, "endpoint is required") || got.Invalid != "true" || got.Loose {
 		p.fatalf(t, "after the refused test the Endpoint says %q (aria-invalid %q), and the form's foot shows an error: %v; want the message by the field, marked, and none at the foot", got.Field, got.Invalid, got.Loose)
 	}
+}
+
+// testBrowserEmptyBinSaysBin: the traffic list filtered to a bin that has
+// nothing says so, naming the bin, and its example sends to that bin, so
+// that what it sends shows in this list. It said "No exchanges yet." over
+// a store full of other bins' exchanges, with an example sending to bin
+// demo, which the filter then hid.
+func testBrowserEmptyBinSaysBin(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	browserCapture(t, s.Capture, "/b/other/hook", `{}`)
+	for _, tc := range []struct{ bin, title, url string }{
+		{"quiet", "No exchanges in bin quiet yet.", strings.TrimSuffix(s.Capture, "/") + "/b/quiet/"},
+		{"", "No exchanges yet.", strings.TrimSuffix(s.Capture, "/") + "/b/demo/"},
+	} {
+		page := s.UI + "?bin=" + tc.bin + "#/"
+		if tc.bin == "" {
+			// An empty store, for the unfiltered list.
+			s2 := startServer(t, "--memory")
+			page = s2.UI + "#/"
+			tc.url = strings.TrimSuffix(s2.Capture, "/") + "/b/demo/"
+		}
+		p.openUI(t, page)
+		p.waitFor(t, "the empty list shows", `!document.querySelector('#empty').hidden && (document.querySelector('#new-bin-offer .empty-example')?.textContent ?? '').includes('127.0.0.1:`+urlPort(t, tc.url)+`')`, 5*time.Second)
+		type empty struct{ Title, Example string }
+		got := evalIn[empty](t, p, `({ Title: document.querySelector('#empty .empty-title').textContent, Example: document.querySelector('#new-bin-offer .empty-example').textContent })`)
+		if got.Title != tc.title || !strings.HasSuffix(got.Example, " "+tc.url) {
+			p.fatalf(t, "bin %q: the empty list says %q with the example %q; want %q and an example sending to %s", tc.bin, got.Title, got.Example, tc.title, tc.url)
+		}
+	}
+}
+
+// urlPort is the port of the URL u.
+func urlPort(t *testing.T, u string) string {
+	t.Helper()
+	pu, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pu.Port()
 }

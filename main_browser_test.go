@@ -445,6 +445,7 @@ func TestBrowser(t *testing.T) {
 		{"MultipartNarrow", testBrowserMultipartNarrow},
 		{"EmitLinksWebhook", testBrowserEmitLinksWebhook},
 		{"WebhookTestErrorsByField", testBrowserWebhookTestErrorsByField},
+		{"EmptyBinSaysBin", testBrowserEmptyBinSaysBin},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

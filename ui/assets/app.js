@@ -78,6 +78,7 @@ const state = {
   refusedQ: null,   // a filter from the address the server refused before anything was listed
   loadError: '',    // why the last load failed
   gen: 0,           // bumps when the filter changes
+  captureURL: '',   // this server's capture URL (GET /api/info), for the empty list's example
 };
 if (state.bin && !binPattern.test(state.bin)) {
   // An address with a bad bin would fail every load and every reconnect.
@@ -555,12 +556,25 @@ function fillUp() {
   loadOlder();
 }
 
+// showEmpty words the empty list for the bin it is filtered to, if any:
+// it names the bin, and its example sends there, so that what it sends
+// shows in this list (bin default's address is the capture URL itself).
+function showEmpty() {
+  const bin = state.bin;
+  els.empty.querySelector('.empty-title').textContent = bin ? `No exchanges in bin ${bin} yet.` : 'No exchanges yet.';
+  const ex = document.querySelector('#new-bin-offer .empty-example');
+  if (!ex || !state.captureURL) return; // the default example stays
+  const path = !bin ? 'b/demo/' : bin === 'default' ? '' : `b/${encodeURIComponent(bin)}/`;
+  ex.textContent = `curl -H 'Content-Type: application/json' -d '{"hello":"world"}' ${state.captureURL}${path}`;
+}
+
 function updateListStatus() {
   const n = list.size;
   // Paused, arrivals are held rather than listed: with every listed one
   // gone (retention, a delete) the list is empty but the store is not.
   const held = list.paused ? list.held.length : 0;
   els.empty.hidden = !state.loaded || n > 0 || held > 0 || !!state.q;
+  if (!els.empty.hidden) showEmpty();
   els.exportHAR.hidden = state.broken;
   els.older.hidden = !state.next || list.trimmed;
   let text = '';
@@ -943,8 +957,9 @@ window.hooklab = { list, state, live };
 api.getInfo().then((info) => {
   const ex = document.querySelector('#new-bin-offer .empty-example');
   if (ex && info && info.capture_url) {
-    ex.textContent = `curl -H 'Content-Type: application/json' -d '{"hello":"world"}' ${info.capture_url}b/demo/`;
+    state.captureURL = info.capture_url;
     ex.nextElementSibling.textContent = 'Or let hooklab make a bin and tell you its exact URL:';
+    showEmpty();
   }
 }); // without info the default example stays
 
