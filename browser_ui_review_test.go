@@ -100,9 +100,10 @@ func testBrowserBinNameRefusedSaysWhy(t *testing.T, p *browserPage) {
 
 // testBrowserWebhookHeaderLines: a custom headers line the API's object
 // cannot hold as written is refused in the form, naming its line, as the
-// user types and on Create: a line without a colon went out as a header
-// of that name with no value, and a name on two lines (in either case)
-// kept one of its values, each saved without a word.
+// user types and on Create, beside the API's errors of other fields: a
+// line without a colon went out as a header of that name with no value,
+// and a name on two lines (in either case) kept one of its values, each
+// saved without a word.
 func testBrowserWebhookHeaderLines(t *testing.T, p *browserPage) {
 	s := startServer(t, "--memory")
 	p.openUI(t, s.UI+"#/webhooks/new")
@@ -117,6 +118,11 @@ func testBrowserWebhookHeaderLines(t *testing.T, p *browserPage) {
 		p.waitFor(t, tc.name+": the headers box says which line", headerError+`.includes(`+jsQuote(tc.want)+`)`, 5*time.Second)
 		p.clickNow(t, tc.name+": create", "#wh-save")
 		p.waitFor(t, tc.name+": Create says it too", headerError+`.includes(`+jsQuote(tc.want)+`) && !document.querySelector('#webhook-form').dataset.saving`, 5*time.Second)
+		// The API's errors of other fields show beside it.
+		p.do(t, tc.name+": an id the API refuses", setInput("#wh-id", "bad id!"))
+		p.waitFor(t, tc.name+": the id's error and the line's show at once", `(document.querySelector('[data-field="id"] .field-error')?.textContent ?? '').includes("has ' ' at position 4") && `+headerError+`.includes(`+jsQuote(tc.want)+`)`, 5*time.Second)
+		p.clickNow(t, tc.name+": create again", "#wh-save")
+		p.waitFor(t, tc.name+": Create shows both", `document.querySelector('#webhook-form').dataset.validation === 'invalid' && (document.querySelector('[data-field="id"] .field-error')?.textContent ?? '').includes("has ' ' at position 4") && `+headerError+`.includes(`+jsQuote(tc.want)+`)`, 5*time.Second)
 		if h := evalIn[string](t, p, `location.hash`); h != "#/webhooks/new" {
 			p.fatalf(t, "%s: the form went on to %s", tc.name, h)
 		}
@@ -124,7 +130,7 @@ func testBrowserWebhookHeaderLines(t *testing.T, p *browserPage) {
 			p.fatalf(t, "%s: a webhook was saved: %s", tc.name, body)
 		}
 	}
-	p.do(t, "a header with an empty value", setInput("#wh-custom_headers", "X-Team: support\nX-Empty:"))
+	p.do(t, "a header with an empty value", setInput("#wh-id", "lines"), setInput("#wh-custom_headers", "X-Team: support\nX-Empty:"))
 	p.waitFor(t, "the headers box has nothing to say", `document.querySelector('#webhook-form').dataset.validation === 'ok' && `+headerError+` === ''`, 5*time.Second)
 	p.clickNow(t, "create", "#wh-save")
 	p.waitFor(t, "the saved webhook opens", `location.hash === '#/webhooks/lines'`, 5*time.Second)

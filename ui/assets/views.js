@@ -129,35 +129,34 @@ const signingSchemes = ['zendesk', 'standard-webhooks', 'github', 'stripe', 'sla
 // [name, value] pairs in the order written: a line without = is a name
 // with an empty value, blank lines are skipped, and spaces around the
 // name and the value go. A line with no name (=x) is an error naming it.
-// FormProblem is a field's value the page refuses before it asks the API:
-// what the API's JSON cannot hold as the user wrote it.
-class FormProblem extends Error {
-  constructor(field, error) {
-    super(`${field}: ${error}`);
-    this.field = field;
-    this.error = error;
-  }
-}
-
 // customHeaders reads the custom headers box, one Name: value a line, into
-// the API's object. A line without a colon, or a name on two lines (in any
-// case: one header), is a FormProblem naming the line: the object would
-// send the first as a header with no value and keep one of the others.
+// the API's object ({headers}), and says what in it the object cannot hold
+// as written ({problems}, as the API's errors: {field, error}): a line
+// without a colon, which would go out as a header of that name with no
+// value, and a name on two lines (in any case: one header), of which the
+// object would keep one value. The headers leave those lines out.
 function customHeaders(text) {
-  const out = {};
+  const headers = {};
+  const problems = [];
   const seen = new Map();
   text.split('\n').forEach((line, n) => {
     const t = line.trim();
     if (!t) return;
     const i = t.indexOf(':');
-    if (i < 0) throw new FormProblem('custom_headers', `line ${n + 1} (${t}) has no colon: write one header a line, as Name: value`);
+    if (i < 0) {
+      problems.push({ field: 'custom_headers', error: `line ${n + 1} (${t}) has no colon: write one header a line, as Name: value` });
+      return;
+    }
     const name = t.slice(0, i).trim();
     const first = seen.get(name.toLowerCase());
-    if (first) throw new FormProblem('custom_headers', `line ${n + 1} names ${name} again (line ${first}): a custom header is sent once, with one value; keep one of the lines`);
+    if (first) {
+      problems.push({ field: 'custom_headers', error: `line ${n + 1} names ${name} again (line ${first}): a custom header is sent once, with one value; keep one of the lines` });
+      return;
+    }
     seen.set(name.toLowerCase(), n + 1);
-    out[name] = t.slice(i + 1).trim();
+    headers[name] = t.slice(i + 1).trim();
   });
-  return out;
+  return { headers, problems };
 }
 
 function paramPairs(text) {
@@ -768,7 +767,7 @@ export class Views {
         method: f.method.value, format: f.format.value, status: f.status.value,
       };
       if (isNew && f.id.value.trim()) d.id = f.id.value.trim();
-      d.custom_headers = customHeaders(headers.value);
+      d.custom_headers = customHeaders(headers.value).headers;
       d.authentication = authType.value ? { type: authType.value } : null;
       // The type's fields as shown, an emptied one too: an edit's PATCH
       // merges authentication, so a field left out keeps its stored value.
@@ -830,7 +829,6 @@ export class Views {
     };
     const showErrors = (err) => {
       if (!err) { showProblems(); return; }
-      if (err instanceof FormProblem) { showProblems({ errors: [{ field: err.field, error: err.error }] }); return; }
       const body = err.body || {};
       // An edit keeps its id: "already exists" is about the webhook itself.
       const errors = (body.errors || []).filter((fe) => isNew || fe.field !== 'id');
@@ -842,6 +840,9 @@ export class Views {
     // would: the same messages, by the same fields. An edit is validated
     // without its id (the id is taken: by this webhook), as an edit of it
     // (?edit=: REDACTED keeps its stored secrets, as saving does).
+    // What the page itself refuses (see customHeaders), shown with the
+    // API's own errors: nothing is sent while there is any.
+    const local = () => customHeaders(headers.value).problems;
     let checkTimer = 0;
     let checkSeq = 0;
     let checkCtl = null;
@@ -857,17 +858,17 @@ export class Views {
         const url = isNew ? '/api/webhooks/validate' : `/api/webhooks/validate?edit=${encodeURIComponent(id)}`;
         const res = await call('POST', url, { body: d, signal: ctl.signal });
         if (seq !== checkSeq) return;
-        showProblems({ warnings: (res && res.warnings) || [] });
-        form.dataset.validation = 'ok';
+        showProblems({ errors: local(), warnings: (res && res.warnings) || [] });
+        form.dataset.validation = local().length ? 'invalid' : 'ok';
       } catch (err) {
         if (err.name === 'AbortError' || seq !== checkSeq) return;
-        if (err instanceof FormProblem) {
-          showErrors(err);
-          form.dataset.validation = 'invalid';
-        } else if (err.status === 400 && err.body && Array.isArray(err.body.errors)) {
-          const errors = err.body.errors.filter((fe) => isNew || fe.field !== 'id');
+        if (err.status === 400 && err.body && Array.isArray(err.body.errors)) {
+          const errors = [...err.body.errors.filter((fe) => isNew || fe.field !== 'id'), ...local()];
           showProblems({ errors });
           form.dataset.validation = errors.length ? 'invalid' : 'ok';
+        } else if (local().length) {
+          showProblems({ errors: local() });
+          form.dataset.validation = 'invalid';
         } else {
           // A server without the dry run (404) or unreachable: saving still checks.
           form.dataset.validation = 'unavailable';
@@ -887,6 +888,11 @@ export class Views {
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       clearTimeout(checkTimer);
+      if (local().length) {
+        // Not saved: the dry run shows these with the API's own errors.
+        await validate();
+        return;
+      }
       checkSeq++; // a validation in flight must not overwrite the answer to saving
       // While saving, the form is the user's: the stream's message of
       // their own change may come before the answer.
@@ -1001,6 +1007,12 @@ export class Views {
           testOut.replaceChildren(h('p', { class: 'error' }, `The payload is not JSON: ${err.message}`));
           return;
         }
+      }
+      // A new webhook's test sends the form's definition: not one the page refuses.
+      if (isNew && local().length) {
+        testOut.replaceChildren(h('p', { class: 'error' }, local().map((p) => `${p.field}: ${p.error}`).join('\n')));
+        validate();
+        return;
       }
       const unsaved = !isNew && edited;
       testSend.disabled = true;
