@@ -583,11 +583,7 @@ func TestTestSendFormat(t *testing.T) {
 	s := newSink(t, nil)
 	te := newEnv(t, "", nil)
 	c := te.api()
-	for _, f := range []string{FormatJSON, FormatXML, FormatForm} {
-		if code, raw := c.do("POST", "/api/webhooks", map[string]any{"id": f, "endpoint": s.URL + "/" + f, "format": f}, nil); code != 201 {
-			t.Fatalf("create %s: %d %s", f, code, raw)
-		}
-	}
+	formatWebhooks(t, c, s.URL)
 	const ticket = `{"ticket": {"id": 1, "subject": "Tea & <biscuits>", "tags": ["a", "b"], "assignee": null}}`
 	tests := []struct {
 		name, webhook, payload string
@@ -664,11 +660,7 @@ func TestTestSendPayloadWarnings(t *testing.T) {
 	s := newSink(t, nil)
 	te := newEnv(t, "", nil)
 	c := te.api()
-	for _, f := range []string{FormatJSON, FormatXML, FormatForm} {
-		if code, raw := c.do("POST", "/api/webhooks", map[string]any{"id": f, "endpoint": s.URL + "/" + f, "format": f}, nil); code != 201 {
-			t.Fatalf("create %s: %d %s", f, code, raw)
-		}
-	}
+	formatWebhooks(t, c, s.URL)
 	tests := []struct {
 		name, webhook, payload string
 		unsaved                bool
@@ -1629,5 +1621,16 @@ func TestTestSendZendeskShape(t *testing.T) {
 	}
 	if len(s.got()) != sent {
 		t.Errorf("refused test sends reached the receiver: %d requests, want %d", len(s.got()), sent)
+	}
+}
+
+// formatWebhooks makes a webhook of each format, named after it, whose
+// endpoint is base/FORMAT.
+func formatWebhooks(t *testing.T, c apiClient, base string) {
+	t.Helper()
+	for _, f := range []string{FormatJSON, FormatXML, FormatForm} {
+		if code, raw := c.do("POST", "/api/webhooks", map[string]any{"id": f, "endpoint": base + "/" + f, "format": f}, nil); code != 201 {
+			t.Fatalf("create %s: %d %s", f, code, raw)
+		}
 	}
 }
