@@ -607,7 +607,7 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 			}
 			for i, item := range items {
 				from := len(d.errs)
-				m := d.mock(item, i)
+				m := d.mock(item, d.place(item, i))
 				if names[m.Name] {
 					d.errorf(item, "duplicate name")
 				}
@@ -633,7 +633,7 @@ func (d *decoder) config(n *yaml.Node, c *Config) {
 			}
 			for i, item := range items {
 				from := len(d.errs)
-				v := d.verify(item, i)
+				v := d.verify(item, d.place(item, i))
 				if names[v.Name] {
 					d.errorf(item, "duplicate name")
 				}
@@ -765,6 +765,12 @@ func (d *decoder) dropMisplaced(key string, n *yaml.Node, keys *map[string][]str
 	}
 	kept := n.Content[:0:0]
 	for i, item := range n.Content {
+		if len(kept) < i { // an item before was dropped: this one's place moves
+			if d.places == nil {
+				d.places = map[*yaml.Node]int{}
+			}
+			d.places[item] = i
+		}
 		m := resolve(item)
 		var names []string
 		if m != nil && m.Kind == yaml.MappingNode {
@@ -807,6 +813,15 @@ func (d *decoder) dropMisplaced(key string, n *yaml.Node, keys *map[string][]str
 			key, i+1, label, home.item, strings.Join(foreign, ", "), home.key, key)
 	}
 	n.Content = kept
+}
+
+// place returns the position item had in its list before dropMisplaced
+// took items out of it; i, its position now, when nothing moved it.
+func (d *decoder) place(item *yaml.Node, i int) int {
+	if p, ok := d.places[item]; ok {
+		return p
+	}
+	return i
 }
 
 // expandKeys expands the ${NAME} references in the keys of every mapping

@@ -479,6 +479,29 @@ settings:
 			},
 		},
 		{
+			// An item of another section is taken out of the list; the
+			// unnamed rules after it keep the names of where they stand
+			// (the third item was called mock-2, naming the trigger).
+			name: "unnamed rules after an item of another section",
+			src: `mocks:
+  - name: a
+    respond: {status: 200}
+  - name: trig
+    when: {event: ticket.created}
+    notify: {webhook: x}
+  - respond: {status: 2000}
+verify:
+  - respond: {status: 201}
+  - {scheme: github}
+`,
+			want: []string{
+				`x.yaml:4:5: mocks: item 2 (trig) is a trigger (it has when, notify): it goes in the triggers: section, not in mocks:`,
+				`x.yaml:7:23: mock "mock-3": status: want an HTTP status between 200 and 599, got 2000`,
+				`x.yaml:9:5: verify: item 1 is a mock rule (it has respond): it goes in the mocks: section, not in verify:`,
+				`x.yaml:10:5: verify "verify-2": secret is required`,
+			},
+		},
+		{
 			name: "one error for a negative window",
 			src:  "mocks:\n  - rate_limit: {limit: 1, window: -1s}\n    respond: {body: x}\n",
 			want: []string{`x.yaml:2:36: mock "mock-1": rate_limit.window: want a duration such as 300ms or 1m, got "-1s"`},

@@ -101,6 +101,10 @@ type decoder struct {
 	// badKeys are keys whose ${NAME} could not be expanded: that is said
 	// once, not again as a bad name for each use of the key.
 	badKeys map[*yaml.Node]bool
+	// places holds the position an item had in its list before
+	// dropMisplaced took out the items of other sections, so that an
+	// unnamed rule after one is still named by where it stands (mock-3).
+	places map[*yaml.Node]int
 
 	// depth and steps bound the walk, so recursive or exponential aliases
 	// fail instead of running forever.
