@@ -3302,3 +3302,36 @@ func TestNotFoundQuotesIDAsSent(t *testing.T) {
 		}
 	}
 }
+
+// TestClientCommandsNoEndpointWithoutPath: a server given without a path
+// that has no API endpoint the command needs (an older hooklab, without
+// it) is not told to drop a path it does not have: its answer is said as
+// it is. A path before /api is told, as TestClientCommandsServerWithAPIPath
+// checks.
+func TestClientCommandsNoEndpointWithoutPath(t *testing.T) {
+	t.Parallel()
+	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "hooklab")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, `{"error": "no API endpoint %s"}`, r.URL.Path)
+	}))
+	t.Cleanup(old.Close)
+	har := filepath.Join(t.TempDir(), "in.har")
+	if err := os.WriteFile(har, []byte(`{"log": {"entries": []}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		path string
+	}{
+		{[]string{"send", "ticket.created", "--server", old.URL}, "/api/events"},
+		{[]string{"import", har, "--server", old.URL}, "/api/import"},
+	} {
+		var out, errOut syncBuffer
+		err := run(context.Background(), tc.args, func(string) string { return "" }, &out, &errOut)
+		if exitCode(err) != 1 || err == nil || strings.Contains(err.Error(), "without a path") || !strings.Contains(err.Error(), "no API endpoint "+tc.path) {
+			t.Errorf("hooklab %s: exit %d, %v; want exit 1 saying no API endpoint %s, and nothing of a path", strings.Join(tc.args, " "), exitCode(err), err, tc.path)
+		}
+	}
+}

@@ -194,11 +194,13 @@ func ServerURL(s string) (string, error) {
 
 // NoAPIAt is the error of a client command whose server, hooklab's UI,
 // answered that u is no API endpoint (its {"error"} began "no API
-// endpoint "), or nil for any other answer: the command puts /api/... after
-// the server's URL, so its --server (or HOOKLAB_UI) has a path it should
-// not, such as http://127.0.0.1:4040/api.
+// endpoint ") while u has a path before its /api/ (the command puts
+// /api/... after the server's URL, so its --server or HOOKLAB_UI has a
+// path it should not, such as http://127.0.0.1:4040/api), or nil for any
+// other answer: a server given without a path that lacks the endpoint (an
+// older hooklab) has no path to drop.
 func NoAPIAt(u *url.URL, status int, msg string) error {
-	if status != http.StatusNotFound || !strings.HasPrefix(msg, "no API endpoint ") {
+	if status != http.StatusNotFound || !strings.HasPrefix(msg, "no API endpoint ") || strings.HasPrefix(u.Path, "/api/") && !strings.HasPrefix(u.Path, "/api/api/") {
 		return nil
 	}
 	return fmt.Errorf("%s has no API endpoint %s: give the UI's address without a path, like http://127.0.0.1:4040 (--server or HOOKLAB_UI)",
