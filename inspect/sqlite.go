@@ -1060,11 +1060,12 @@ func (s *SQLite) Add(ctx context.Context, ex *Exchange) error {
 const maxPendingBytes = 64 << 20
 
 // writerQueue is how many writes wait for the writer before the next one
-// waits too. Journaled rows are bounded by maxPendingBytes, so this only
-// has to be large enough that they meet that bound first: while the writer
-// is busy (a large transaction, the text index's merge after a lull) the
-// captures of a burst go on, where a queue of 4,096 stopped them once full.
-// 65,536 is 1.5 s of a burst at 45,000 a second, in 512 KiB of pointers.
+// waits too. While the writer is busy (a large transaction, the text
+// index's merge after a lull) the captures of a burst go on, where a queue
+// of 4,096 stopped them once full. Memory stays bounded either way: large
+// bodies meet maxPendingBytes long before this many rows, and small
+// captures (about 1 KB each held in memory) meet this bound at about
+// 65 MB. 65,536 is 1.5 s of a burst at 45,000 a second.
 const writerQueue = 1 << 16
 
 // enqueue hands journaled rows to the writer, in order. It waits when the
