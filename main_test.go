@@ -3002,6 +3002,8 @@ func TestUnknownFlagHint(t *testing.T) {
 	}{
 		{[]string{"serve", "--captur", "127.0.0.1:0"}, "did you mean --capture?\n"},
 		{[]string{"serve", "--memroy"}, "did you mean --memory?\n"},
+		{[]string{"serve", "--Capture", "127.0.0.1:0"}, "did you mean --capture?\n"},
+		{[]string{"tail", "--JSON"}, "did you mean --json?\n"},
 		{[]string{"--port", "9000"}, "hooklab serve listens on two addresses: --capture ADDR for the requests it records (default 127.0.0.1:8080) and --ui ADDR for the UI and API (default 127.0.0.1:4040), such as --capture 127.0.0.1:9000\n"},
 		{[]string{"replay", "--targt", "http://127.0.0.1:1"}, "did you mean --target?\n"},
 		{[]string{"tail", "--port", "4040"}, "the running hooklab is given by --server, the address of its UI, such as --server :4040 (or HOOKLAB_UI)\n"},

@@ -39,7 +39,8 @@ func NewFlagSet(name, head string, stdout, stderr io.Writer) *flag.FlagSet {
 
 // flagHint is what to say after the flag package's error line, line, when
 // it names a flag fs does not have: the flag one edit away from it (a
-// letter dropped, added, changed, or two swapped: --captur, --targt), or
+// letter dropped, added, changed, or two swapped: --captur, --targt; or
+// the flag in other case: --Capture), or
 // for a --port (or --listen, --addr...) where the flags that take an
 // address are; "" for any other error.
 func flagHint(fs *flag.FlagSet, line string) string {
@@ -50,7 +51,7 @@ func flagHint(fs *flag.FlagSet, line string) string {
 	name = strings.TrimLeft(name, "-")
 	near := ""
 	fs.VisitAll(func(f *flag.Flag) {
-		if near == "" && len(name) >= 3 && oneEdit(strings.ToLower(name), f.Name) {
+		if near == "" && (strings.EqualFold(name, f.Name) || len(name) >= 3 && oneEdit(strings.ToLower(name), f.Name)) {
 			near = f.Name
 		}
 	})
