@@ -446,6 +446,7 @@ func TestBrowser(t *testing.T) {
 		{"EmitLinksWebhook", testBrowserEmitLinksWebhook},
 		{"WebhookTestErrorsByField", testBrowserWebhookTestErrorsByField},
 		{"EmptyBinSaysBin", testBrowserEmptyBinSaysBin},
+		{"ReplayResultGoesStale", testBrowserReplayResultGoesStale},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -300,24 +300,51 @@ export class DetailPane {
       value: localStorage.getItem(targetKey) || '', spellcheck: 'false',
     });
     const out = h('div', { class: 'replay-result', role: 'status' });
+    // A result (or error) belongs to the target it was for: once the box
+    // says something else (a bad target the browser's bubble refuses, so
+    // nothing is sent), it reads as the earlier one, for which target,
+    // and is current again when that target is typed back.
+    let shownFor = null; // {typed, to, line} of the result in out
+    const staleness = () => {
+      if (!shownFor) return;
+      const stale = target.value.trim() !== shownFor.typed;
+      if (stale === (out.dataset.stale === 'true')) return;
+      if (stale) {
+        out.dataset.stale = 'true';
+        out.replaceChildren(h('span', { class: 'muted replay-stale' }, `Earlier result, ${shownFor.to}: `), shownFor.line);
+      } else {
+        delete out.dataset.stale;
+        out.replaceChildren(shownFor.line);
+      }
+    };
+    target.addEventListener('input', staleness);
     const send = h('button', { type: 'submit', class: 'button-primary', id: 'replay-send' }, 'Replay');
     const form = h('form', { class: 'inline-form', onsubmit: async (ev) => {
       ev.preventDefault();
       const t = target.value.trim();
       if (!t) localStorage.setItem(targetKey, '');
       send.disabled = true;
+      shownFor = null;
+      delete out.dataset.stale;
       out.textContent = 'Replaying…';
+      let shown = ''; // the target as the server shows it (secrets REDACTED), once the run started
       try {
         // A target is kept as the server shows the run's (its secrets
         // REDACTED by the server's own rule), once the run has started.
-        const remember = (shown) => { if (t && shown) localStorage.setItem(targetKey, rememberedTarget(shown)); };
+        const remember = (s) => {
+          shown = s;
+          if (t && s) localStorage.setItem(targetKey, rememberedTarget(s));
+        };
         const res = await this.runReplay({ ids: [x.id], target: t || undefined }, remember);
-        out.replaceChildren(resultLine(res));
+        shownFor = { typed: t, line: resultLine(res) };
       } catch (err) {
-        out.replaceChildren(h('span', { class: 'error' }, err.message));
+        shownFor = { typed: t, line: h('span', { class: 'error' }, err.message) };
       } finally {
         send.disabled = false;
       }
+      shownFor.to = !t ? 'to the original URL' : shown ? `to ${shown}` : 'for the target before';
+      out.replaceChildren(shownFor.line);
+      staleness(); // the box may have changed meanwhile
     } },
     h('label', { for: 'replay-target' }, 'Target'), target, send,
     h('button', { type: 'button', class: 'button-quiet', onclick: () => this.closePanel() }, 'Cancel'));

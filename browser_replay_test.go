@@ -1,0 +1,56 @@
+package main
+
+// Browser tests of replay: the detail's Replay panel, the list of runs and
+// a run's page. Run by TestBrowser.
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// testBrowserReplayResultGoesStale: the Replay panel's result belongs to
+// the target it was replayed to. Once the target box says something else
+// (a bad target the browser's bubble refuses, so nothing is sent), the
+// earlier result is marked as earlier and for which target, not left
+// under the bubble as if it were the new target's; typing the old target
+// back makes it current again.
+func testBrowserReplayResultGoesStale(t *testing.T, p *browserPage) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(target.Close)
+	s := startServer(t, "--memory")
+	id := browserCapture(t, s.Capture, "/b/stale/orders", `{}`)
+	p.openExchange(t, s.UI, id)
+	p.do(t, "press r", pressKey("r"))
+	p.waitFor(t, "the replay panel opens", `document.activeElement.id === 'replay-target'`, 5*time.Second)
+	p.do(t, "type the target", setInput("#replay-target", target.URL))
+	p.do(t, "replay", chromedp.Click(chromedp.CSS("#replay-send")))
+	p.waitFor(t, "the result shows", `document.querySelector('.replay-result .outcome')`, 15*time.Second)
+
+	p.do(t, "type a bad target", setInput("#replay-target", "not a url"))
+	p.do(t, "try to replay", chromedp.Click(chromedp.CSS("#replay-send")))
+	if evalIn[bool](t, p, `document.querySelector('#replay-target').checkValidity()`) {
+		p.fatalf(t, "the browser takes %q as a URL; the test wants one it refuses", "not a url")
+	}
+	type out struct {
+		Stale string
+		Text  string
+	}
+	read := func() out {
+		return evalIn[out](t, p, `(() => { const o = document.querySelector('.replay-result'); return { Stale: o.dataset.stale ?? '', Text: o.innerText }; })()`)
+	}
+	if got := read(); got.Text != "" && (got.Stale != "true" || !strings.HasPrefix(got.Text, "Earlier result, to "+target.URL+":")) {
+		p.fatalf(t, "under a target the browser refuses, the panel shows %+v: the earlier result as if it were this target's; want it cleared or marked earlier, naming %s", got, target.URL)
+	}
+	p.do(t, "type the first target again", setInput("#replay-target", target.URL))
+	if got := read(); got.Stale != "" || strings.Contains(got.Text, "Earlier") || !strings.HasPrefix(got.Text, "differ") {
+		p.fatalf(t, "back at the target replayed to, the panel shows %+v; want its result, current", got)
+	}
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}
