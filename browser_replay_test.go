@@ -4,8 +4,10 @@ package main
 // a run's page. Run by TestBrowser.
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +51,44 @@ func testBrowserReplayResultGoesStale(t *testing.T, p *browserPage) {
 	p.do(t, "type the first target again", setInput("#replay-target", target.URL))
 	if got := read(); got.Stale != "" || strings.Contains(got.Text, "Earlier") || !strings.HasPrefix(got.Text, "differ") {
 		p.fatalf(t, "back at the target replayed to, the panel shows %+v; want its result, current", got)
+	}
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}
+
+// testBrowserReplayDiffColumnsAlign: on a run's page the changes of every
+// result sit in the same columns (Where, Kind, Recorded, Replayed start
+// and end at the same x), so the eye runs down one column across results.
+// Each result's table sized its columns to its own content: a long path in
+// one result pushed its Recorded column right of the next result's.
+func testBrowserReplayDiffColumnsAlign(t *testing.T, p *browserPage) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/long") {
+			w.Write([]byte(`{"ok":true,"a_rather_long_field_name_that_the_new_build_added_here":"with a value long enough to take room of its own in the table"}`))
+			return
+		}
+		w.Write([]byte(`{"ok":false}`))
+	}))
+	t.Cleanup(target.Close)
+	s := startServer(t, "--memory")
+	a := browserCapture(t, s.Capture, "/b/cols/short", `{}`)
+	b := browserCapture(t, s.Capture, "/b/cols/long", `{}`)
+	body := s.mustPost(t, "/api/replay", `{"ids":[`+jsQuote(a)+`,`+jsQuote(b)+`],"target":`+jsQuote(target.URL)+`}`, http.StatusAccepted)
+	var run struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &run); err != nil || run.ID == "" {
+		t.Fatalf("POST /api/replay: %s (%v)", body, err)
+	}
+	p.openUI(t, s.UI+"#/replays/"+run.ID)
+	p.waitFor(t, "both results show their changes", `document.querySelectorAll('.view-replay .run-result table').length === 2`, 10*time.Second)
+	cols := evalIn[[][][2]int](t, p, `[...document.querySelectorAll('.view-replay .run-result table')].map((tb) =>
+		[...tb.querySelectorAll('thead th')].map((th) => { const r = th.getBoundingClientRect(); return [Math.round(r.left), Math.round(r.right)]; }))`)
+	browserScreenshot(t, p, "replay-diff-columns.png")
+	if len(cols) != 2 || len(cols[0]) != 4 || !reflect.DeepEqual(cols[0], cols[1]) {
+		p.fatalf(t, "the two results' columns (left, right of Where, Kind, Recorded, Replayed) are %v; want them at the same x", cols)
 	}
 	if errs := p.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors: %v", errs)

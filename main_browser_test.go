@@ -447,6 +447,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookTestErrorsByField", testBrowserWebhookTestErrorsByField},
 		{"EmptyBinSaysBin", testBrowserEmptyBinSaysBin},
 		{"ReplayResultGoesStale", testBrowserReplayResultGoesStale},
+		{"ReplayDiffColumnsAlign", testBrowserReplayDiffColumnsAlign},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

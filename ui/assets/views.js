@@ -230,10 +230,12 @@ export function diffView(res, mode) {
   if (mode === 'table') {
     // A text body's change comes as a line diff (unified), without old
     // and new values: it spans both columns, as the lines hold both.
+    // Its columns have set widths (diff-changes), so that every result's
+    // table on a run's page has them at the same place.
     return table('Changes', ['Where', 'Kind', 'Recorded', 'Replayed'], rows.map((c) => h('tr', { class: cls(c), dataset: data(c), title: note(c) },
       h('td', null, h('code', null, c.path)), h('td', null, c.ignored ? `ignored (${c.kind})` : c.kind),
       c.unified ? h('td', { colspan: '2' }, h('pre', { class: 'code unified' }, lines(c.unified)))
-        : [h('td', null, h('pre', { class: 'code diff-old' }, c.old || '')), h('td', null, h('pre', { class: 'code diff-new' }, c.new || ''))])));
+        : [h('td', null, h('pre', { class: 'code diff-old' }, c.old || '')), h('td', null, h('pre', { class: 'code diff-new' }, c.new || ''))])), 'diff-changes');
   }
   return rows.map((c) => h('div', { class: cls(c), dataset: data(c), title: note(c) }, h('code', null, c.path), c.ignored ? ` ignored (${c.kind})` : ` ${c.kind}`,
     h('pre', { class: 'code unified' }, c.unified
