@@ -94,3 +94,60 @@ func testBrowserReplayDiffColumnsAlign(t *testing.T, p *browserPage) {
 		t.Errorf("console errors: %v", errs)
 	}
 }
+
+// testBrowserReplaysSayWhat: the list of replay runs says what each run
+// replayed (the exchanges by id, linked, or the filter, and how many, with
+// its overrides) beside its target, secrets REDACTED, and so does a run's
+// page. The list showed a run's id, state, target and counts only: two
+// runs of different bins to one target read alike.
+func testBrowserReplaysSayWhat(t *testing.T, p *browserPage) {
+	const keySecret, authSecret = "RSWKEY123", "RSWAUTH456"
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(target.Close)
+	s := startServer(t, "--memory")
+	for range 3 {
+		browserCapture(t, s.Capture, "/b/listed/orders", `{}`)
+	}
+	one := browserCapture(t, s.Capture, "/b/other/x", `{}`)
+	start := func(spec string) string {
+		var run struct {
+			ID string `json:"id"`
+		}
+		body := s.mustPost(t, "/api/replay", spec, http.StatusAccepted)
+		if err := json.Unmarshal(body, &run); err != nil || run.ID == "" {
+			t.Fatalf("POST /api/replay %s: %s (%v)", spec, body, err)
+		}
+		return run.ID
+	}
+	byFilter := start(`{"filter":{"bin":"listed"},"target":` + jsQuote(target.URL+"/?api_key="+keySecret) + `,"override":{"set_headers":[["Authorization","Bearer ` + authSecret + `"]]}}`)
+	byID := start(`{"ids":[` + jsQuote(one) + `],"target":` + jsQuote(target.URL) + `}`)
+
+	p.openUI(t, s.UI+"#/replays")
+	row := func(id string) string { return `.run-row[data-run="` + id + `"]` }
+	p.waitFor(t, "both runs show", `document.querySelector(`+jsQuote(row(byFilter))+`) && document.querySelector(`+jsQuote(row(byID))+`)`, 10*time.Second)
+	type cells struct{ Selection, Target, Link, Row string }
+	read := func(id string) cells {
+		return evalIn[cells](t, p, `(() => { const r = document.querySelector(`+jsQuote(row(id))+`); const c = r.querySelector('.run-selection');
+			return { Selection: c?.textContent ?? 'no cell', Target: r.cells[3]?.textContent ?? '', Link: c?.querySelector('a')?.getAttribute('href') ?? '', Row: r.textContent }; })()`)
+	}
+	got := read(byFilter)
+	if want := "3 exchanges matching bin=listed; header Authorization: REDACTED"; got.Selection != want || got.Target != target.URL+"/?api_key=REDACTED" {
+		p.fatalf(t, "the filter's run reads %+v; want %q replayed to its target, api_key REDACTED", got, want)
+	}
+	if strings.Contains(got.Row, keySecret) || strings.Contains(got.Row, authSecret) {
+		p.fatalf(t, "the filter's run shows a secret: %q", got.Row)
+	}
+	if got := read(byID); got.Selection != "1 exchange: "+one || got.Link != "#/exchanges/"+one {
+		p.fatalf(t, "the run by id reads %+v; want %q, the id linked to its exchange", got, "1 exchange: "+one)
+	}
+
+	p.openUI(t, s.UI+"#/replays/"+byFilter)
+	p.waitFor(t, "the run's page shows", `document.querySelector('.view-replay .run-selection')`, 10*time.Second)
+	want := "Replayed 3 exchanges matching bin=listed; header Authorization: REDACTED to " + target.URL + "/?api_key=REDACTED"
+	if got := evalIn[string](t, p, `document.querySelector('.view-replay .run-selection').textContent`); got != want {
+		p.fatalf(t, "the run's page reads %q; want %q", got, want)
+	}
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}

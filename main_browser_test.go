@@ -448,6 +448,7 @@ func TestBrowser(t *testing.T) {
 		{"EmptyBinSaysBin", testBrowserEmptyBinSaysBin},
 		{"ReplayResultGoesStale", testBrowserReplayResultGoesStale},
 		{"ReplayDiffColumnsAlign", testBrowserReplayDiffColumnsAlign},
+		{"ReplaysSayWhat", testBrowserReplaysSayWhat},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -139,12 +139,15 @@ type RunStatus struct {
 	// Target is the run's target, its password and the values of its
 	// secret-named query parameters (?api_key=) replaced by
 	// inspect.Redacted (inspect.ShownURL).
-	Target   string     `json:"target,omitempty"`
-	Started  time.Time  `json:"started"`
-	Finished *time.Time `json:"finished,omitempty"`
-	Total    int        `json:"total"`
-	Done     int        `json:"done"`
-	Summary  Summary    `json:"summary"`
+	Target string `json:"target,omitempty"`
+	// Selection says what the run replays (exchanges by id, a filter, a
+	// HAR file's entries) and with which overrides, secrets REDACTED.
+	Selection Selection  `json:"selection"`
+	Started   time.Time  `json:"started"`
+	Finished  *time.Time `json:"finished,omitempty"`
+	Total     int        `json:"total"`
+	Done      int        `json:"done"`
+	Summary   Summary    `json:"summary"`
 	// Ignore is the run's diff.ignore: JSON paths not compared.
 	Ignore []string `json:"ignore,omitempty"`
 	// Warnings say what of the run's options may not be what was meant
@@ -253,7 +256,7 @@ func (a *API) start(w http.ResponseWriter, r *http.Request) {
 	}
 	now := a.cfg.Clock.Now()
 	ctx, cancel := context.WithCancel(a.cfg.Context)
-	rn := &run{cancel: cancel, st: RunStatus{ID: a.cfg.IDs.New(now), State: StateRunning, Target: inspect.ShownURL(spec.Target, inspect.QuerySecret(a.cfg.SecretHeaders)), Started: now, Total: total, Ignore: spec.Diff.Ignore, Warnings: warnings, Results: []Result{}}}
+	rn := &run{cancel: cancel, st: RunStatus{ID: a.cfg.IDs.New(now), State: StateRunning, Target: inspect.ShownURL(spec.Target, inspect.QuerySecret(a.cfg.SecretHeaders)), Selection: spec.selection(total, a.cfg.SecretHeaders), Started: now, Total: total, Ignore: spec.Diff.Ignore, Warnings: warnings, Results: []Result{}}}
 	a.mu.Lock()
 	a.runs[rn.st.ID] = rn
 	a.prune()

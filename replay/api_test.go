@@ -1253,3 +1253,78 @@ func TestExportOfDamagedStoreSaysWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIRunSaysWhatItReplays: a run, in the list of runs and on its own,
+// says what it replays (the exchanges by id, the filter, or a HAR file's
+// entries, and how many) and the overrides it goes with, secret header
+// values and secret query values REDACTED, in words (selection.text) and
+// as fields. A run said only its target and counts of outcomes, so the
+// list of runs could not tell one bin's run from another's.
+func TestAPIRunSaysWhatItReplays(t *testing.T) {
+	t.Parallel()
+	a := newAPIServerWith(t, APIConfig{SecretHeaders: []string{"X-Tenant-Pass"}})
+	tg := newTarget(t, nil)
+	var ids []string
+	for i := range 12 {
+		bin := "stripe"
+		if i >= 3 {
+			bin = "github"
+		}
+		ex := capture(fmt.Sprintf("01JNB5Z3Q00000000000000%03d", i), "POST", "http://127.0.0.1:8080/b/"+bin+"/hooks", nil, []byte(`{}`), okResp())
+		ex.Bin = bin
+		add(t, a.store, ex)
+		ids = append(ids, ex.ID)
+	}
+	var buf bytes.Buffer
+	har.Encode(&buf, har.New([]*inspect.Exchange{capture("01JNB5Z3Q0000000000000HAR1", "GET", "http://127.0.0.1:8080/x", nil, nil, okResp())}, har.Options{}))
+	body := "a new body"
+	tests := []struct {
+		name string
+		spec Spec
+		want Selection
+	}{
+		{"one id", Spec{IDs: ids[:1]}, Selection{IDs: ids[:1], Text: "1 exchange: " + ids[0]}},
+		{"ids", Spec{IDs: ids[:3]}, Selection{IDs: ids[:3], Text: "3 exchanges by id: " + strings.Join(ids[:3], ", ")}},
+		{"many ids", Spec{IDs: ids}, Selection{IDs: ids[:10], MoreIDs: 2, Text: "12 exchanges by id: " + strings.Join(ids[:10], ", ") + " and 2 more"}},
+		{"filter", Spec{Filter: &Filter{Bin: "stripe", Method: "POST"}}, Selection{Filter: &Filter{Bin: "stripe", Method: "POST"}, Text: "3 exchanges matching bin=stripe method=POST"}},
+		{"limit", Spec{Filter: &Filter{Bin: "github", Limit: 4}}, Selection{Filter: &Filter{Bin: "github", Limit: 4}, Text: "4 exchanges matching bin=github, the newest 4"}},
+		{"every", Spec{Filter: &Filter{}}, Selection{Filter: &Filter{}, Text: "12 exchanges: every one recorded (replays aside)"}},
+		{"har", Spec{HAR: buf.Bytes()}, Selection{HAR: true, Text: "1 entry of a HAR file"}},
+		{"overrides", Spec{IDs: ids[:1], Override: OverrideSpec{
+			Method: "PUT", Path: "/v2/hooks?token=PATHSECRET&x=1", Body: &body,
+			SetHeaders:    inspect.Headers{{Name: "Authorization", Value: "Bearer AUTHSECRET"}, {Name: "X-Tenant-Pass", Value: "TENANTSECRET"}, {Name: "X-Env", Value: "staging"}},
+			RemoveHeaders: []string{"X-Old"},
+		}}, Selection{IDs: ids[:1], Overrides: []string{
+			"method PUT", "path /v2/hooks?token=REDACTED&x=1", "header Authorization: REDACTED", "header X-Tenant-Pass: REDACTED", "header X-Env: staging",
+			"without header X-Old", "body of 10 bytes",
+		}, Text: "1 exchange: " + ids[0] + "; method PUT, path /v2/hooks?token=REDACTED&x=1, header Authorization: REDACTED, header X-Tenant-Pass: REDACTED, header X-Env: staging, without header X-Old, body of 10 bytes"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.spec.Target = tg.URL
+			var started struct{ ID string }
+			var raw json.RawMessage
+			if code := a.call(t, "POST", "/api/replay", tt.spec, &raw); code != http.StatusAccepted {
+				t.Fatalf("start: %d %s", code, raw)
+			}
+			json.Unmarshal(raw, &started)
+			st := a.waitRun(t, started.ID)
+			if diff := cmp.Diff(tt.want, st.Selection); diff != "" {
+				t.Errorf("the run's selection (-want +got):\n%s", diff)
+			}
+			var list struct{ Runs []RunStatus }
+			a.call(t, "GET", "/api/replay", nil, &list)
+			i := slices.IndexFunc(list.Runs, func(r RunStatus) bool { return r.ID == started.ID })
+			if i < 0 || !cmp.Equal(list.Runs[i].Selection, tt.want) {
+				t.Errorf("the list of runs has this run as %+v, want selection %+v", list.Runs, tt.want)
+			}
+			var all json.RawMessage
+			a.call(t, "GET", "/api/replay", nil, &all)
+			for _, secret := range []string{"PATHSECRET", "AUTHSECRET", "TENANTSECRET"} {
+				if bytes.Contains(all, []byte(secret)) {
+					t.Errorf("the list of runs shows %s: %s", secret, all)
+				}
+			}
+		})
+	}
+}

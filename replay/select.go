@@ -82,6 +82,16 @@ func (f *Filter) UnmarshalJSON(b []byte) error {
 // parameters as name=value, or, with none, that nothing is recorded
 // (replays are left out unless a source asks for them).
 func (f Filter) nothing() error {
+	given := f.given()
+	if len(given) == 0 {
+		return fmt.Errorf("%w: no exchange is recorded (replays aside)", ErrNothing)
+	}
+	return fmt.Errorf("%w: no exchange matches %s", ErrNothing, strings.Join(given, " "))
+}
+
+// given returns the fields of f given, limit aside, as name=value (the
+// value quoted when it holds a space, a quote or what needs escaping).
+func (f Filter) given() []string {
 	var given []string
 	for _, kv := range [][2]string{{"bin", f.Bin}, {"source", f.Source}, {"method", f.Method}, {"status", f.Status},
 		{"q", f.Q}, {"since", f.Since}, {"until", f.Until}, {"path", f.Path}} {
@@ -94,10 +104,7 @@ func (f Filter) nothing() error {
 		}
 		given = append(given, kv[0]+"="+v)
 	}
-	if len(given) == 0 {
-		return fmt.Errorf("%w: no exchange is recorded (replays aside)", ErrNothing)
-	}
-	return fmt.Errorf("%w: no exchange matches %s", ErrNothing, strings.Join(given, " "))
+	return given
 }
 
 // Values returns f as URL parameters.

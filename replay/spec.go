@@ -167,3 +167,96 @@ func (s *Spec) Options(base Options) (Options, error) {
 	_, err = newRunner(o)
 	return o, err
 }
+
+// maxShownIDs is how many of a run's ids its Selection lists.
+const maxShownIDs = 10
+
+// Selection is what a run replays, as it was asked for: exchanges by id,
+// a filter, or a HAR file's entries, and the overrides they go with. A
+// run's Total counts the requests it selected.
+type Selection struct {
+	// IDs are the first maxShownIDs (10) exchanges asked for by id;
+	// MoreIDs counts the rest.
+	IDs     []string `json:"ids,omitempty"`
+	MoreIDs int      `json:"more_ids,omitempty"`
+	// Filter is the filter the exchanges were selected by ({} is every
+	// one recorded, replays aside).
+	Filter *Filter `json:"filter,omitempty"`
+	// HAR says the requests are a HAR file's entries.
+	HAR bool `json:"har,omitempty"`
+	// Overrides say in words what each request had changed: "method PUT",
+	// "header Authorization: REDACTED" (secret values REDACTED, as in the
+	// run's target), "without header X-Old", "body of 10 bytes".
+	Overrides []string `json:"overrides,omitempty"`
+	// Text says all of it in a line: "3 exchanges matching bin=stripe;
+	// method PUT".
+	Text string `json:"text"`
+}
+
+// selection describes what s replays, total requests in all, the values
+// of secret headers (by inspect.IsSecretHeader with secret) and of
+// secret-named query parameters of the path REDACTED.
+func (s *Spec) selection(total int, secret []string) Selection {
+	var sel Selection
+	exchanges := inspect.Count(total, "exchange", "exchanges")
+	switch {
+	case len(s.HAR) > 0:
+		sel.HAR = true
+		sel.Text = inspect.Count(total, "entry", "entries") + " of a HAR file"
+	case len(s.IDs) > 0:
+		sel.IDs = make([]string, 0, min(len(s.IDs), maxShownIDs))
+		for _, id := range s.IDs[:min(len(s.IDs), maxShownIDs)] {
+			sel.IDs = append(sel.IDs, strings.ToUpper(id)) // as the run's results name them
+		}
+		sel.MoreIDs = len(s.IDs) - len(sel.IDs)
+		if len(s.IDs) == 1 {
+			sel.Text = exchanges + ": " + sel.IDs[0]
+		} else {
+			sel.Text = exchanges + " by id: " + strings.Join(sel.IDs, ", ")
+		}
+		if sel.MoreIDs > 0 {
+			sel.Text += fmt.Sprintf(" and %d more", sel.MoreIDs)
+		}
+	default:
+		var f Filter
+		if s.Filter != nil {
+			f = *s.Filter
+		}
+		sel.Filter = &f
+		if given := f.given(); len(given) > 0 {
+			sel.Text = exchanges + " matching " + strings.Join(given, " ")
+		} else {
+			sel.Text = exchanges + ": every one recorded (replays aside)"
+		}
+		if f.Limit > 0 {
+			sel.Text += fmt.Sprintf(", the newest %d", f.Limit)
+		}
+	}
+	o := s.Override
+	if o.Method != "" {
+		sel.Overrides = append(sel.Overrides, "method "+o.Method)
+	}
+	if o.Path != "" {
+		sel.Overrides = append(sel.Overrides, "path "+inspect.ShownURL(o.Path, inspect.QuerySecret(secret)))
+	}
+	set, _ := inspect.RedactHeaders(o.SetHeaders, secret)
+	for _, h := range set {
+		sel.Overrides = append(sel.Overrides, "header "+h.Name+": "+h.Value)
+	}
+	for _, name := range o.RemoveHeaders {
+		sel.Overrides = append(sel.Overrides, "without header "+name)
+	}
+	switch {
+	case o.Body != nil:
+		sel.Overrides = append(sel.Overrides, "body of "+inspect.Count(len(*o.Body), "byte", "bytes"))
+	case o.BodyBase64 != nil:
+		sel.Overrides = append(sel.Overrides, "body of "+inspect.Count(base64.StdEncoding.DecodedLen(len(*o.BodyBase64)), "byte", "bytes"))
+	}
+	if s.Resign {
+		sel.Overrides = append(sel.Overrides, "emitted webhooks signed again")
+	}
+	if len(sel.Overrides) > 0 {
+		sel.Text += "; " + strings.Join(sel.Overrides, ", ")
+	}
+	return sel
+}

@@ -213,6 +213,21 @@ export async function successRate(w) {
 }
 
 /**
+ * selectionText shows what a replay run replays, as the server says it
+ * (selection.text: "3 exchanges by id: A, B, C", "2 exchanges matching
+ * bin=stripe; header Authorization: REDACTED"), the ids it names as links
+ * to the exchanges.
+ */
+function selectionText(sel) {
+  if (!sel || !sel.text) return '–';
+  const ids = sel.ids || [];
+  const list = ids.join(', ');
+  const at = ids.length ? sel.text.indexOf(list) : -1;
+  if (at < 0) return sel.text;
+  return [sel.text.slice(0, at), ids.map((id, i) => [i ? ', ' : '', h('a', { href: exchangeHref(id) }, id)]), sel.text.slice(at + list.length)];
+}
+
+/**
  * diffView shows a replay result's changes and, greyed among them, the
  * values its ignore rules left out (res.ignored: same shape, kind saying
  * how they differ), sorted by path: side by side (mode "table") or unified.
@@ -603,8 +618,9 @@ export class Views {
     const runs = await api.listReplays();
     return h('section', { class: 'view view-replays', 'aria-labelledby': 'replays-title' },
       h('h2', { id: 'replays-title' }, 'Replay runs'),
-      runs.length ? table('Replay runs', ['Run', 'State', 'Target', 'Progress', 'Same', 'Differ', 'Failed', 'Started'], runs.map((x) => h('tr', { class: 'run-row', dataset: { run: x.id, state: x.state } },
+      runs.length ? table('Replay runs', ['Run', 'Replayed', 'State', 'Target', 'Progress', 'Same', 'Differ', 'Failed', 'Started'], runs.map((x) => h('tr', { class: 'run-row', dataset: { run: x.id, state: x.state } },
         h('td', null, h('a', { href: `#/replays/${encodeURIComponent(x.id)}` }, x.id)),
+        h('td', { class: 'run-selection' }, selectionText(x.selection)),
         h('td', null, x.state, (x.warnings || []).length ? [' ', h('span', { class: 'badge badge-warn replay-warnings', title: x.warnings.join('\n') },
           x.warnings.length === 1 ? 'warning' : `${x.warnings.length} warnings`)] : null),
         h('td', null, x.target ? h('code', null, x.target) : 'original URLs'),
@@ -630,6 +646,7 @@ export class Views {
       h('h2', { id: 'replay-title' }, `Replay ${st.id}`),
       h('p', null, `${st.state} · ${st.done}/${st.total} · ${st.summary.same} same, ${st.summary.differ} differ, ${st.summary.failed} failed`,
         st.error ? [' · ', h('span', { class: 'error' }, st.error)] : null),
+      h('p', { class: 'run-selection' }, 'Replayed ', selectionText(st.selection), ' to ', st.target ? h('code', null, st.target) : 'their original URLs'),
       h('p', null, h('progress', { max: String(st.total || 1), value: String(st.done || 0) }), ' ', toggle),
       // What of the run's options may not be what was meant (a strip
       // prefix no recorded path starts with): the run went all the same.
