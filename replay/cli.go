@@ -452,6 +452,9 @@ Flags:
 		}
 	} else {
 		fmt.Fprintln(c.Stdout, rep.Summary.String())
+		if rep.UI != "" {
+			fmt.Fprintln(c.Stdout, "see it in the UI: "+rep.UI)
+		}
 	}
 	if runErr != nil {
 		return runErr // the run ended early (it gave up): after its report
@@ -662,7 +665,7 @@ func (c *CLI) runRemote(ctx context.Context, srv string, spec *Spec, asJSON, ver
 	if poll <= 0 {
 		poll = 200 * time.Millisecond
 	}
-	rep := &Report{Results: []Result{}}
+	rep := &Report{Results: []Result{}, Run: started.ID, UI: inspect.RedactURL(srv) + "/#/replays/" + url.PathEscape(started.ID)}
 	for {
 		var st RunStatus
 		u := srv + "/api/replay/" + url.PathEscape(started.ID) + fmt.Sprintf("?from=%d", len(rep.Results))

@@ -1011,3 +1011,49 @@ func TestStripPrefixMatchingNoneWarns(t *testing.T) {
 		t.Errorf("a prefix one path starts with: answer %q, run %q", started.Warnings, st.Warnings)
 	}
 }
+
+// TestCLIReplaySaysWhereToSeeIt: a replay run on a server ends its report
+// with the run's page in the UI (and, with --json, its id and that page),
+// where the diffs show side by side: the command printed the diffs and
+// the counts only, so finding the run among the server's meant guessing
+// from their times. A run without a server has no page and says none.
+func TestCLIReplaySaysWhereToSeeIt(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	tg := newTarget(t, nil)
+	ex := capture("01JNB5Z3Q0000000000000000A", "POST", "http://127.0.0.1:8080/b/stripe/hooks", nil, []byte(`{}`), okResp())
+	add(t, a.store, ex)
+
+	c := newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+	if err := c.cli.Replay(context.Background(), []string{ex.ID, "--target", tg.URL}); err != nil {
+		t.Fatalf("%v; stderr %s", err, c.stderr.String())
+	}
+	var list struct{ Runs []RunStatus }
+	a.call(t, "GET", "/api/replay", nil, &list)
+	if len(list.Runs) != 1 {
+		t.Fatalf("%d runs on the server, want 1", len(list.Runs))
+	}
+	page := a.URL + "/#/replays/" + list.Runs[0].ID
+	lines := strings.Split(strings.TrimSuffix(c.stdout.String(), "\n"), "\n")
+	if want := []string{"1 replayed, 1 same, 0 differ, 0 failed", "see it in the UI: " + page}; len(lines) < 2 || !slices.Equal(lines[len(lines)-2:], want) {
+		t.Errorf("stdout ends %q, want %q", lines, want)
+	}
+
+	c = newCLI(map[string]string{"HOOKLAB_UI": a.URL}, nil)
+	if err := c.cli.Replay(context.Background(), []string{ex.ID, "--target", tg.URL, "--json"}); err != nil {
+		t.Fatalf("%v; stderr %s", err, c.stderr.String())
+	}
+	var rep Report
+	if err := json.Unmarshal(c.stdout.Bytes(), &rep); err != nil || rep.Run == "" || rep.UI != a.URL+"/#/replays/"+rep.Run {
+		t.Errorf("--json report %+v (%v), want the run's id and its page", rep, err)
+	}
+
+	p := writeHAR(t, ex)
+	c = newCLI(map[string]string{"HOOKLAB_UI": noServer}, nil)
+	if err := c.cli.Replay(context.Background(), []string{"--har", p, "--target", tg.URL}); err != nil {
+		t.Fatalf("%v; stderr %s", err, c.stderr.String())
+	}
+	if got := c.stdout.String(); strings.Contains(got, "UI") {
+		t.Errorf("a run without a server says %q", got)
+	}
+}

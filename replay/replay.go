@@ -224,7 +224,12 @@ type Report struct {
 	Summary Summary `json:"summary"`
 	// Error says why the run ended early (it gave up, was stopped): the
 	// requests after the last result were not sent.
-	Error   string   `json:"error,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Run is the id of the run on the server that made it, and UI the
+	// run's page in that server's UI; both are empty for a run made
+	// without a server.
+	Run     string   `json:"run,omitempty"`
+	UI      string   `json:"ui,omitempty"`
 	Results []Result `json:"results"`
 }
 
