@@ -151,3 +151,37 @@ func testBrowserReplaysSayWhat(t *testing.T, p *browserPage) {
 		t.Errorf("console errors: %v", errs)
 	}
 }
+
+// testBrowserReplayResultOwnColors: a replay result that differs has its
+// summary line in the outcome's colour, and the rest (the links, the
+// Where and Kind of each change) in the page's: the colour of "differ"
+// went to the whole result, so the paths and kinds read in orange, the
+// same as the recorded values' red at a glance.
+func testBrowserReplayResultOwnColors(t *testing.T, p *browserPage) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"ok":false}`))
+	}))
+	t.Cleanup(target.Close)
+	s := startServer(t, "--memory")
+	id := browserCapture(t, s.Capture, "/b/colors/x", `{}`)
+	body := s.mustPost(t, "/api/replay", `{"ids":[`+jsQuote(id)+`],"target":`+jsQuote(target.URL)+`}`, http.StatusAccepted)
+	var run struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &run); err != nil || run.ID == "" {
+		t.Fatalf("POST /api/replay: %s (%v)", body, err)
+	}
+	p.openUI(t, s.UI+"#/replays/"+run.ID)
+	p.waitFor(t, "the result's changes show", `document.querySelector('.run-result .diff-row td')`, 10*time.Second)
+	type colors struct{ Page, Summary, Where, Kind, Links string }
+	got := evalIn[colors](t, p, `(() => { const c = (el) => el ? getComputedStyle(el).color : 'none'; const r = document.querySelector('.run-result');
+		return { Page: c(document.querySelector('.view-replay h2')), Summary: c(r.querySelector('summary')), Where: c(r.querySelector('.diff-row td')),
+			Kind: c(r.querySelector('.diff-row td:nth-child(2)')), Links: c(r.querySelector('summary + p')) }; })()`)
+	if got.Summary == got.Page || got.Where != got.Page || got.Kind != got.Page || got.Links != got.Page {
+		p.fatalf(t, "a result that differs is coloured %+v; want its summary in the outcome's colour and the rest in the page's", got)
+	}
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}

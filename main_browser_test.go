@@ -449,6 +449,7 @@ func TestBrowser(t *testing.T) {
 		{"ReplayResultGoesStale", testBrowserReplayResultGoesStale},
 		{"ReplayDiffColumnsAlign", testBrowserReplayDiffColumnsAlign},
 		{"ReplaysSayWhat", testBrowserReplaysSayWhat},
+		{"ReplayResultOwnColors", testBrowserReplayResultOwnColors},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
