@@ -610,11 +610,12 @@ func ExchangeVars(ex *inspect.Exchange) map[string]any {
 // records that: no body to HEAD or with 204 or 304, whose headers net/http
 // strips (Content-Length with 204; with 304 Content-Type and the framing
 // too); and to other requests, no Content-Length but the body's (a rule's
-// without a body is for HEAD answers). A HEAD answer keeps the headers a
-// GET's would have (RFC 9110 9.3.2): the body's length, and the type
-// net/http would sniff when the rule gives none (sniffed says it would:
-// it does for a body it writes whole, not an encoded one, nor one a fault
-// writes); net/http adds neither when it writes no body.
+// without a body is for HEAD answers), and the type net/http sniffs when
+// the rule gives none. A HEAD answer keeps the headers a GET's would have
+// (RFC 9110 9.3.2): the body's length, and that type; net/http adds
+// neither when it writes no body. sniffed says net/http would sniff: it
+// does for a body it writes whole, not an encoded one, nor one a fault
+// writes.
 func DropBody(method string, resp *inspect.Response, sniffed bool) {
 	if resp == nil {
 		return
@@ -628,16 +629,32 @@ func DropBody(method string, resp *inspect.Response, sniffed bool) {
 		if resp.Headers.Get("Content-Length") == "" {
 			resp.Headers = append(resp.Headers, inspect.Header{Name: "Content-Length", Value: strconv.Itoa(len(resp.Body))})
 		}
-		if sniffed && len(resp.Body) > 0 && resp.Headers.Get("Content-Type") == "" && resp.Headers.Get("Content-Encoding") == "" {
-			resp.Headers = append(resp.Headers, inspect.Header{Name: "Content-Type", Value: http.DetectContentType(resp.Body)})
-		}
+		addSniffed(resp, sniffed)
 	default:
 		if cl := resp.Headers.Get("Content-Length"); cl != "" && cl != strconv.Itoa(len(resp.Body)) {
 			resp.Headers = withoutHeaders(resp.Headers, "Content-Length")
 		}
+		addSniffed(resp, sniffed)
 		return
 	}
 	resp.Body, resp.Size = nil, 0
+}
+
+// addSniffed adds to resp the Content-Type net/http sends with its body
+// when it has none (sniffed says net/http would sniff it): the type
+// http.DetectContentType gives, unless it is encoded or sent chunked by
+// the rule's own Transfer-Encoding, as net/http sniffs.
+func addSniffed(resp *inspect.Response, sniffed bool) {
+	if !sniffed || len(resp.Body) == 0 {
+		return
+	}
+	if slices.ContainsFunc(resp.Headers, func(h inspect.Header) bool {
+		return strings.EqualFold(h.Name, "Content-Type") || strings.EqualFold(h.Name, "Transfer-Encoding") ||
+			(strings.EqualFold(h.Name, "Content-Encoding") && h.Value != "")
+	}) {
+		return
+	}
+	resp.Headers = append(resp.Headers, inspect.Header{Name: "Content-Type", Value: http.DetectContentType(resp.Body)})
 }
 
 // withoutHeaders returns h without the headers of names, in a new slice

@@ -715,3 +715,57 @@ mocks:
 		t.Errorf("chunked POST: %q by rule %q, want te=chunked by chunked (recorded headers %v)", b, ex.Rule, ex.Request.Headers)
 	}
 }
+
+// TestRecordedTypeAsSent: a mock's body with no Content-Type goes out with
+// the type net/http sniffs, and is recorded with it, to a GET or POST as
+// to a HEAD: it was recorded without one, so the record said less than
+// the client got, and a replay of the capture to the same mock differed
+// ("header Content-Type added") where nothing had changed. Where net/http
+// sniffs nothing (an encoded body, one a drip fault writes, a type given
+// empty), nothing is recorded.
+func TestRecordedTypeAsSent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, parseConfig(t, "sniff.yaml", `
+mocks:
+  - name: text
+    match: {path: /text}
+    respond: {body: "ok\nall good\n"}
+  - name: html
+    match: {path: /html}
+    respond: {status: 503, body: "<html><body>down</body></html>"}
+  - name: json
+    match: {path: /json}
+    respond: {body: '{"a":1}', headers: {Content-Type: application/json}}
+  - name: encoded
+    match: {path: /encoded}
+    respond: {body: "not really br!!", headers: {Content-Encoding: br}}
+  - name: drip
+    match: {path: /drip}
+    respond: {body: dripped, fault: drip, drip_rate: 1000}
+`), nil)
+	for _, tc := range []struct{ method, path, ctype string }{
+		{http.MethodGet, "/text", "text/plain; charset=utf-8"},
+		{http.MethodPost, "/text", "text/plain; charset=utf-8"},
+		{http.MethodGet, "/html", "text/html; charset=utf-8"},
+		{http.MethodGet, "/json", "application/json"},
+		{http.MethodGet, "/encoded", ""},
+		{http.MethodGet, "/drip", ""},
+	} {
+		bin := strings.ToLower(tc.method) + strings.ReplaceAll(tc.path, "/", "-")
+		a := h.do(t, tc.method, "/b/"+bin+tc.path, nil, nil)
+		ex := h.last(t, bin)
+		if got := a.Header.Get("Content-Type"); got != tc.ctype {
+			t.Errorf("%s %s: sent Content-Type %q, want %q", tc.method, tc.path, got, tc.ctype)
+		}
+		var got []string
+		for _, hd := range ex.Response.Headers {
+			if strings.EqualFold(hd.Name, "Content-Type") {
+				got = append(got, hd.Value)
+			}
+		}
+		if len(got) > 1 || strings.Join(got, "") != tc.ctype {
+			t.Errorf("%s %s: recorded Content-Type %q, sent %q", tc.method, tc.path, got, a.Header.Get("Content-Type"))
+		}
+		sentAsRecorded(t, ex, a)
+	}
+}
