@@ -450,6 +450,7 @@ func TestBrowser(t *testing.T) {
 		{"ReplayDiffColumnsAlign", testBrowserReplayDiffColumnsAlign},
 		{"ReplaysSayWhat", testBrowserReplaysSayWhat},
 		{"ReplayResultOwnColors", testBrowserReplayResultOwnColors},
+		{"WebhookTestSendWarnings", testBrowserWebhookTestSendWarnings},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

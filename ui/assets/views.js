@@ -977,7 +977,10 @@ export class Views {
     const payload = h('textarea', { id: 'wh-test-payload', rows: '6', spellcheck: 'false' });
     payload.value = '{\n  "ticket": {"id": 1, "priority": "urgent", "subject": "Test"}\n}';
     const params = h('textarea', { id: 'wh-test-params', rows: '3', spellcheck: 'false', placeholder: 'id=35436', 'aria-describedby': 'wh-test-params-help' });
-    const payloadField = h('div', { class: 'test-field' }, h('label', { for: 'wh-test-payload' }, 'Payload (JSON)'), payload);
+    const payloadHelp = h('span', { class: 'muted help', id: 'wh-test-payload-help' },
+      'JSON, sent in the webhook\'s format; other text (XML) is sent as it is');
+    payload.setAttribute('aria-describedby', 'wh-test-payload-help');
+    const payloadField = h('div', { class: 'test-field' }, h('label', { for: 'wh-test-payload' }, 'Payload'), payload, payloadHelp);
     const paramsHelp = h('span', { class: 'muted help', id: 'wh-test-params-help' });
     const paramsField = h('div', { class: 'test-field' },
       h('label', { for: 'wh-test-params' }, 'Params'), params, paramsHelp);
@@ -1019,12 +1022,15 @@ export class Views {
       }
       // A form_encoded webhook's params, when given, are its body in
       // place of the payload (the API takes one or the other).
+      // JSON goes as the value it is (an object an xml or form_encoded
+      // webhook sends in its format); other text goes as a string, sent
+      // as it is: a test is for trying things, and the API's warnings say
+      // when a json webhook's payload is not JSON (or an xml one's not XML).
       if (!payloadField.hidden && !pairs.length && payload.value.trim()) {
         try {
           body.payload = JSON.parse(payload.value);
-        } catch (err) {
-          testOut.replaceChildren(h('p', { class: 'error' }, `The payload is not JSON: ${err.message}`));
-          return;
+        } catch {
+          body.payload = payload.value;
         }
       }
       // A new webhook's test sends the form's definition: not one the page refuses.
@@ -1072,6 +1078,10 @@ export class Views {
       h('p', null, h('strong', { class: 'test-outcome' }, res.outcome), resp ? ` · ${resp.status}` : '',
         ` · ${fmt.duration(res.duration_ms)}`, res.error ? [' · ', h('span', { class: 'error' }, res.error)] : null,
         res.exchange_id ? [' · ', h('a', { href: exchangeHref(res.exchange_id) }, 'open the exchange')] : null),
+      // What was sent though it looks wrong (a json webhook's payload
+      // that is not JSON): sent all the same, so a warning, not an error.
+      (res.warnings || []).length ? h('ul', { class: 'test-warnings', 'aria-label': 'Warnings' },
+        res.warnings.map((w) => h('li', { class: 'test-warning' }, h('strong', null, 'Warning: '), w.error))) : null,
       h('h4', null, 'Request sent'),
       h('pre', { class: 'code test-request' }, `${req.method} ${req.url}\n${headerLines(req.headers)}\n\n${req.body || ''}`),
       resp ? [h('h4', null, 'Response'),

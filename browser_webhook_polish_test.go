@@ -1,0 +1,97 @@
+package main
+
+// Browser tests of the webhook pages' polish: the test send's warnings,
+// the form's messages beside their fields. Run by TestBrowser.
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// testBrowserWebhookTestSendWarnings: a test send whose payload is not
+// valid JSON to a json webhook, or not well-formed XML to an xml one, goes
+// out as it is, and the panel shows the API's warning saying where it
+// fails, styled as a warning (not as an error) beside a successful outcome.
+// The panel showed no warning; and a payload the page could not read as
+// JSON was refused in the page, so an xml webhook's payload written as
+// XML was never sent at all.
+func testBrowserWebhookTestSendWarnings(t *testing.T, p *browserPage) {
+	var mu sync.Mutex
+	got := map[string]string{}
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		got[r.URL.Path] = string(b)
+	}))
+	t.Cleanup(receiver.Close)
+	s := startServer(t, "--memory")
+	s.mustPost(t, "/api/webhooks", `{"id":"jsonhook","endpoint":`+jsQuote(receiver.URL+"/json")+`}`, http.StatusCreated)
+	s.mustPost(t, "/api/webhooks", `{"id":"xmlhook","endpoint":`+jsQuote(receiver.URL+"/xml")+`,"format":"xml"}`, http.StatusCreated)
+	const (
+		result   = `document.querySelector('#wh-test-result .test-result')`
+		warnings = `[...document.querySelectorAll('#wh-test-result .test-warning')].map((e) => e.textContent)`
+	)
+	type shown struct {
+		Outcome  string
+		Warnings []string
+		Errors   int
+		WarnFG   string
+		ErrFG    string
+	}
+	look := func() shown {
+		return evalIn[shown](t, p, `(() => {
+			const probe = document.createElement('p');
+			probe.className = 'error';
+			document.body.append(probe);
+			const errFG = getComputedStyle(probe).color;
+			probe.remove();
+			const w = document.querySelector('#wh-test-result .test-warning');
+			return {
+				Outcome: document.querySelector('#wh-test-result .test-outcome')?.textContent ?? '',
+				Warnings: `+warnings+`,
+				Errors: document.querySelectorAll('#wh-test-result .error').length,
+				WarnFG: w ? getComputedStyle(w).color : '',
+				ErrFG: errFG,
+			};
+		})()`)
+	}
+	for _, tc := range []struct {
+		hook, path, payload, want string
+	}{
+		{"jsonhook", "/json", `{"ticket": }`, "payload is not valid JSON at line 1, column 12"},
+		{"xmlhook", "/xml", `<ticket><id>1</ticket>`, "payload is not well-formed XML: at line 1: element <id> closed by </ticket>"},
+	} {
+		p.openUI(t, s.UI+"#/webhooks/"+tc.hook)
+		p.waitFor(t, "the form shows", `document.querySelector('#webhook-form')?.dataset.keep === 'webhooks/`+tc.hook+`'`, 10*time.Second)
+		p.do(t, "type a payload", setInput("#wh-test-payload", tc.payload))
+		p.do(t, "test send", chromedp.Click(chromedp.CSS("#wh-test-send")))
+		p.waitFor(t, "the test send shows its result", result, 10*time.Second)
+		g := look()
+		mu.Lock()
+		sent := got[tc.path]
+		mu.Unlock()
+		if sent != tc.payload {
+			p.fatalf(t, "%s: the receiver got %q, want the payload as typed, %q", tc.hook, sent, tc.payload)
+		}
+		if g.Outcome != "success" || len(g.Warnings) != 1 || !strings.Contains(g.Warnings[0], tc.want) || g.Errors != 0 {
+			p.fatalf(t, "%s: the panel shows outcome %q, warnings %q and %d errors; want success, one warning saying %q, no error", tc.hook, g.Outcome, g.Warnings, g.Errors, tc.want)
+		}
+		if g.WarnFG == "" || g.WarnFG == g.ErrFG {
+			p.fatalf(t, "%s: the warning's colour %q is the errors' (%q): want it told apart", tc.hook, g.WarnFG, g.ErrFG)
+		}
+		browserScreenshot(t, p, "webhook-test-warning-"+tc.hook+".png")
+	}
+	// A payload that is fine says nothing more.
+	p.do(t, "type a fine payload", setInput("#wh-test-payload", `<ticket><id>1</id></ticket>`))
+	p.do(t, "test send", chromedp.Click(chromedp.CSS("#wh-test-send")))
+	p.waitFor(t, "the test send shows its result", result+` && `+warnings+`.length === 0`, 10*time.Second)
+	p.consoleErrors()
+}
