@@ -95,3 +95,27 @@ func testBrowserWebhookTestSendWarnings(t *testing.T, p *browserPage) {
 	p.waitFor(t, "the test send shows its result", result+` && `+warnings+`.length === 0`, 10*time.Second)
 	p.consoleErrors()
 }
+
+// testBrowserWebhookNameCharacters: the form takes a name of 255
+// characters however many bytes they are (255 é are 510) and refuses 256,
+// as the API and the config file do, counting characters as its message
+// says: it refused 255 é as "510 characters long".
+func testBrowserWebhookNameCharacters(t *testing.T, p *browserPage) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(receiver.Close)
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI+"#/webhooks/new")
+	p.waitFor(t, "the form shows", `document.querySelector('#wh-endpoint')`, 5*time.Second)
+	p.do(t, "fill the endpoint", setInput("#wh-endpoint", receiver.URL+"/hooks"))
+	const nameError = `document.querySelector('#wh-name-error').textContent`
+	p.do(t, "a name of 256 characters", setInput("#wh-name", strings.Repeat("é", 256)))
+	p.waitFor(t, "the name is refused", `document.querySelector('#webhook-form').dataset.validation === 'invalid'`, 5*time.Second)
+	if got := evalIn[string](t, p, nameError); !strings.Contains(got, "256 characters long; the limit is 255") {
+		p.fatalf(t, "a name of 256 é says %q, want 256 characters, the limit 255", got)
+	}
+	p.do(t, "a name of 255 characters", setInput("#wh-name", strings.Repeat("é", 255)))
+	p.waitFor(t, "a name of 255 é is taken", `document.querySelector('#webhook-form').dataset.validation === 'ok' && `+nameError+` === ''`, 5*time.Second)
+	p.do(t, "create", chromedp.Click(chromedp.CSS("#wh-save")))
+	p.waitFor(t, "the saved webhook opens", `location.hash.startsWith('#/webhooks/') && location.hash !== '#/webhooks/new'`, 5*time.Second)
+	p.consoleErrors()
+}

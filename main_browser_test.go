@@ -451,6 +451,7 @@ func TestBrowser(t *testing.T) {
 		{"ReplaysSayWhat", testBrowserReplaysSayWhat},
 		{"ReplayResultOwnColors", testBrowserReplayResultOwnColors},
 		{"WebhookTestSendWarnings", testBrowserWebhookTestSendWarnings},
+		{"WebhookNameCharacters", testBrowserWebhookNameCharacters},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

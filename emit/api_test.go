@@ -1216,6 +1216,33 @@ func TestAPIDescriptionLimit(t *testing.T) {
 	}
 }
 
+// TestAPINameLimit: a webhook's name is at most 255 characters, counted
+// as characters (runes, as Zendesk counts them), not bytes, as its message
+// says: 255 é (510 bytes) were refused as "510 characters long".
+func TestAPINameLimit(t *testing.T) {
+	te := newEnv(t, "", nil)
+	c := te.api()
+	for _, path := range []string{"/api/webhooks/validate", "/api/webhooks"} {
+		if code, raw := c.do("POST", path, `{"id": "bot", "endpoint": "https://example.com", "name": "`+strings.Repeat("é", 255)+`"}`, nil); code/100 != 2 {
+			t.Fatalf("POST %s with a name of 255 characters (510 bytes): %d %.300s", path, code, raw)
+		}
+	}
+	for _, tc := range []struct{ method, path, body string }{
+		{"POST", "/api/webhooks/validate", `{"id": "bot2", "endpoint": "https://example.com", "name": "` + strings.Repeat("é", 256) + `"}`},
+		{"POST", "/api/webhooks", `{"id": "bot2", "endpoint": "https://example.com", "name": "` + strings.Repeat("é", 256) + `"}`},
+		{"PATCH", "/api/webhooks/bot", `{"name": "` + strings.Repeat("é", 256) + `"}`},
+	} {
+		var verr struct {
+			Error string `json:"error"`
+			Field string `json:"field"`
+		}
+		code, raw := c.do(tc.method, tc.path, tc.body, &verr)
+		if code != 400 || verr.Field != "name" || !strings.Contains(verr.Error, "name is 256 characters long; the limit is 255") {
+			t.Errorf("%s %s with a name of 256 characters: %d %.300s; want a 400 naming name, 256 characters", tc.method, tc.path, code, raw)
+		}
+	}
+}
+
 // TestEventsFieldErrors: an event of POST /api/events that does not fit
 // (a field an event does not have, a value of the wrong kind) is refused
 // naming the field, and in a list which event, as the webhook endpoints

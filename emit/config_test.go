@@ -189,6 +189,9 @@ func TestConfigErrors(t *testing.T) {
 		// A description had no limit: 900 KB were taken.
 		{"description too long", base + "    description: " + strings.Repeat("é", 1025) + "\n", nil,
 			[]string{"hooklab.yaml:4:18: webhook a: description is 1025 characters long; the limit is 1024"}},
+		// Characters, not bytes: 255 é were refused as 510 characters.
+		{"name too long", base + "    name: " + strings.Repeat("é", 256) + "\n", nil,
+			[]string{"hooklab.yaml:4:11: webhook a: name is 256 characters long; the limit is 255"}},
 		{"zero timeout", base + "    timeout: 0\n", nil, []string{"hooklab.yaml:4:14: webhook a: timeout: want between 1ms and 5m, got 0"}},
 		{"strict plain http", "webhooks:\n  - id: a\n    endpoint: http://example.com/a\n    strict: true\n    custom_headers: {X-A: b}\n", nil,
 			[]string{"hooklab.yaml:5:21: webhook a: custom_headers: custom headers are sent in the clear to a plain-HTTP endpoint; use https"}},
@@ -320,6 +323,17 @@ func TestConfigErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestConfigNameCharacters: a config webhook's name of 255 characters is
+// taken however many bytes they are (255 é are 510), as the API takes it:
+// the limit counted bytes, and said characters.
+func TestConfigNameCharacters(t *testing.T) {
+	t.Parallel()
+	cfg := parseConfig(t, "webhooks:\n  - id: a\n    endpoint: https://example.com/a\n    name: "+strings.Repeat("é", 255)+"\n", nil)
+	if _, err := Check(cfg, func(string) string { return "" }); err != nil {
+		t.Fatalf("Check: %v", err)
 	}
 }
 

@@ -446,6 +446,10 @@ func validID(id string) string {
 	return ""
 }
 
+// MaxName is the most characters (runes, not bytes) a webhook's name
+// holds, as Zendesk counts them.
+const MaxName = 255
+
 // MaxDescription is the most characters a webhook's description holds.
 // Zendesk documents no limit for it; this one keeps a description a
 // description (a 900 KB one was taken) while leaving room for a paragraph.
@@ -493,8 +497,8 @@ func (w *Webhook) validate() (errs, warns []FieldError) {
 	if why := validID(w.ID); why != "" {
 		p.add("id", "%s", why)
 	}
-	if len(w.Name) > 255 {
-		p.add("name", "name is %d characters long; the limit is 255", len(w.Name))
+	if n := utf8.RuneCountInString(w.Name); n > MaxName {
+		p.add("name", "name is %d characters long; the limit is %d", n, MaxName)
 	}
 	if n := utf8.RuneCountInString(w.Description); n > MaxDescription {
 		p.add("description", "description is %d characters long; the limit is %d", n, MaxDescription)
