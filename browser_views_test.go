@@ -1593,7 +1593,7 @@ func testBrowserWebhookErrorsDescribeFields(t *testing.T, p *browserPage) {
 	// described lists the text each control of the form is described by.
 	described := evalIn[map[string]string](t, p, `Object.fromEntries([...document.querySelector('#wh-endpoint').form.querySelectorAll('input, select, textarea')]
 		.map((c) => [c.name, (c.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean).map((id) => document.getElementById(id)?.textContent || '').join(' ')]))`)
-	for name, want := range map[string]string{"custom_headers": "Bad Header", "endpoint": "endpoint:", "authentication.token": "authentication.token:"} {
+	for name, want := range map[string]string{"custom_headers": "Bad Header", "endpoint": "endpoint must be an absolute URL", "authentication.token": "token is required for bearer_token"} {
 		if !strings.Contains(described[name], want) {
 			p.fatalf(t, "the field %s is described by %q, want its error (%q)", name, described[name], want)
 		}

@@ -119,3 +119,55 @@ func testBrowserWebhookNameCharacters(t *testing.T, p *browserPage) {
 	p.waitFor(t, "the saved webhook opens", `location.hash.startsWith('#/webhooks/') && location.hash !== '#/webhooks/new'`, 5*time.Second)
 	p.consoleErrors()
 }
+
+// testBrowserWebhookFieldMessages: a message beside a field of the webhook
+// form reads as a sentence about that field, which its label names: "name
+// is 256 characters long; the limit is 255" under Name, not "name: name
+// is ...", and no "authentication.token:", "subscriptions.0:" or
+// "webhook.endpoint:" before the rest. A part of the field the label does
+// not name stays (the header of custom_headers.X-Forwarded-For). The
+// API's JSON errors still name their fields.
+func testBrowserWebhookFieldMessages(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	p.openUI(t, s.UI+"#/webhooks/new")
+	p.waitFor(t, "the form shows", `document.querySelector('#wh-endpoint')`, 5*time.Second)
+	// Send test with no endpoint: the test's API names it webhook.endpoint.
+	p.clickNow(t, "send a test with no endpoint", "#wh-test-send")
+	p.waitFor(t, "the test refusal shows by the endpoint", `document.querySelector('[id="wh-endpoint-error"]').textContent !== ''`, 5*time.Second)
+	if got := evalIn[string](t, p, `document.querySelector('[id="wh-endpoint-error"]').textContent`); got != "endpoint is required" {
+		p.fatalf(t, "after a test send with no endpoint the Endpoint says %q, want %q", got, "endpoint is required")
+	}
+	p.do(t, "choose bearer auth", setInput(`select[name="authentication.type"]`, "bearer_token"))
+	p.do(t, "fill the form wrong", setInput("#wh-name", strings.Repeat("n", 256)), setInput("#wh-endpoint", "not a url"),
+		setInput("#wh-custom_headers", "X-Forwarded-For: 1.2.3.4"), setInput("#wh-subscriptions", "a b"))
+	want := map[string]string{
+		"name":                 "name is 256 characters long; the limit is 255",
+		"endpoint":             `endpoint must be an absolute URL such as https://example.com/hooks, got "not a url"`,
+		"authentication.token": "token is required for bearer_token",
+		"custom_headers":       "X-Forwarded-For: header names starting with x-forwarded are reserved",
+		"subscriptions":        `event type pattern "a b" holds white space`,
+	}
+	const shown = `Object.fromEntries([...document.querySelectorAll('#webhook-form .field-error')].map((e) => [e.id.replace(/^wh-/, '').replace(/-error$/, ''), e.textContent]))`
+	p.waitFor(t, "every field's error shows", `(() => { const m = `+shown+`; return ['name', 'endpoint', 'authentication.token', 'custom_headers', 'subscriptions'].every((k) => m[k]); })()`, 10*time.Second)
+	got := evalIn[map[string]string](t, p, shown)
+	for field, w := range want {
+		if !strings.HasPrefix(got[field], w) {
+			p.fatalf(t, "beside %s the form says %q, want it to read %q…", field, got[field], w)
+		}
+	}
+	browserScreenshot(t, p, "webhook-field-messages.png")
+	// A warning beside its field reads the same way.
+	p.do(t, "a plain-HTTP endpoint with a custom header", setInput("#wh-name", ""), setInput("#wh-endpoint", "http://127.0.0.1:9/hooks"),
+		setInput(`select[name="authentication.type"]`, ""), setInput("#wh-custom_headers", "X-Team: support"), setInput("#wh-subscriptions", ""))
+	p.waitFor(t, "the custom headers' warning shows", `document.querySelector('#webhook-form').dataset.validation === 'ok' && document.querySelector('[id="wh-custom_headers-warning"]').textContent !== ''`, 10*time.Second)
+	if got := evalIn[string](t, p, `document.querySelector('[id="wh-custom_headers-warning"]').textContent`); !strings.HasPrefix(got, "custom headers are sent in the clear to a plain-HTTP endpoint") {
+		p.fatalf(t, "the custom headers' warning says %q, want it to begin 'custom headers are sent in the clear'", got)
+	}
+	// The API's JSON still names each field.
+	resp, body := s.api(t, http.MethodPost, "/api/webhooks/validate", strings.NewReader(`{"endpoint": "not a url", "name": "`+strings.Repeat("n", 256)+`"}`))
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `{"field":"name","error":"name is 256 characters long; the limit is 255"}`) ||
+		!strings.Contains(string(body), `{"field":"endpoint","error":"endpoint must be an absolute URL`) {
+		t.Fatalf("POST /api/webhooks/validate: %d %s; want errors naming name and endpoint", resp.StatusCode, body)
+	}
+	p.consoleErrors()
+}

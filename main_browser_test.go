@@ -452,6 +452,7 @@ func TestBrowser(t *testing.T) {
 		{"ReplayResultOwnColors", testBrowserReplayResultOwnColors},
 		{"WebhookTestSendWarnings", testBrowserWebhookTestSendWarnings},
 		{"WebhookNameCharacters", testBrowserWebhookNameCharacters},
+		{"WebhookFieldMessages", testBrowserWebhookFieldMessages},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
@@ -1456,8 +1457,10 @@ func testBrowserWebhookForm(t *testing.T, p *browserPage) {
 	if err := json.Unmarshal(body, &verdict); err != nil || resp.StatusCode != http.StatusBadRequest || len(verdict.Errors) == 0 {
 		t.Fatalf("validate: %d %s", resp.StatusCode, body)
 	}
-	if want := verdict.Errors[0].Field + ": " + verdict.Errors[0].Error; live != want {
-		p.fatalf(t, "the form says %q, the API %q", live, want)
+	// Beside Custom headers, the API's message with the header it is
+	// about (its field is custom_headers.X-Forwarded-For).
+	if want := "X-Forwarded-For: " + verdict.Errors[0].Error; verdict.Errors[0].Field != "custom_headers.X-Forwarded-For" || live != want {
+		p.fatalf(t, "the form says %q, the API %+v", live, verdict.Errors[0])
 	}
 	var hooks struct {
 		Webhooks []struct{ ID string } `json:"webhooks"`

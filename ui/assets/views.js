@@ -159,6 +159,27 @@ function customHeaders(text) {
   return { headers, problems };
 }
 
+// looseText words an API problem ({field, error}) shown away from its
+// field, as the API's Error does: "field: message", unless the message
+// begins with the field's name ("endpoint is required").
+function looseText({ field, error }) {
+  return !field || error.startsWith(`${field} `) ? error : `${field}: ${error}`;
+}
+
+// besideText words an API problem shown beside the form's field key (a
+// data-field), whose label names it: the message alone ("name is 300
+// characters long; the limit is 255", not "name: name is ..."). Of a
+// field deeper than key, what the label does not name comes first unless
+// the message names it (custom_headers.X-Trace: "X-Trace: header value
+// ..."; not an item's number, subscriptions.2, whose message quotes it).
+// A test send's API names the definition's fields under webhook.
+function besideText({ field, error }, key) {
+  const name = field.replace(/^webhook\./, '');
+  const rest = name === key ? '' : name.startsWith(`${key}.`) ? name.slice(key.length + 1) : name;
+  if (!rest || /^\d+$/.test(rest) || error.startsWith(`${rest} `) || error.startsWith(`${name.replaceAll('.', ' ')} `)) return error;
+  return `${rest}: ${error}`;
+}
+
 function paramPairs(text) {
   const pairs = [];
   text.split('\n').forEach((line, n) => {
@@ -820,17 +841,17 @@ export class Views {
     };
     const add = (el, text) => { el.textContent = el.textContent ? `${el.textContent}; ${text}` : text; };
     // showProblems shows the API's problems ({field, error} each) by their
-    // fields, as the API words them ("field: message"); those without a
-    // field of the form show under it. message is for other failures.
+    // fields, worded by besideText; those without a field of the form show
+    // under it, as the API words them (looseText). message is for other
+    // failures.
     const showProblems = ({ errors = [], warnings = [], message = '' } = {}) => {
       for (const e of form.querySelectorAll('.field-error, .field-warning')) e.textContent = '';
       for (const e of form.querySelectorAll('[aria-invalid="true"]')) e.setAttribute('aria-invalid', 'false');
       const loose = [];
       for (const fe of errors) {
-        const text = fe.field ? `${fe.field}: ${fe.error}` : fe.error;
         const box = fe.field ? boxFor(fe.field) : null;
-        if (!box) { loose.push(text); continue; }
-        add(box.querySelector('.field-error'), text);
+        if (!box) { loose.push(looseText(fe)); continue; }
+        add(box.querySelector('.field-error'), besideText(fe, box.dataset.field));
         const ctl = box.querySelector('input,select,textarea');
         if (ctl) ctl.setAttribute('aria-invalid', 'true');
       }
@@ -839,10 +860,9 @@ export class Views {
       formError.hidden = !loose.length;
       const looseWarnings = [];
       for (const w of warnings) {
-        const text = w.field ? `${w.field}: ${w.error}` : w.error;
         const box = w.field ? boxFor(w.field) : null;
-        if (box) add(box.querySelector('.field-warning'), text);
-        else looseWarnings.push(h('p', { class: 'field-warning' }, text));
+        if (box) add(box.querySelector('.field-warning'), besideText(w, box.dataset.field));
+        else looseWarnings.push(h('p', { class: 'field-warning' }, looseText(w)));
       }
       formWarnings.replaceChildren(...looseWarnings);
     };
@@ -933,7 +953,7 @@ export class Views {
         // switching back to its type must not send.
         for (const el of Object.values(authInputs)) if (!el.isConnected && el.value === 'REDACTED') el.value = '';
         form.dispatchEvent(new Event('saved'));
-        this.notice(`Saved webhook ${res.webhook.id}${(res.warnings || []).length ? `: ${res.warnings.map((x) => `${x.field}: ${x.error}`).join('; ')}` : ''}`);
+        this.notice(`Saved webhook ${res.webhook.id}${(res.warnings || []).length ? `: ${res.warnings.map(looseText).join('; ')}` : ''}`);
         if (isNew) location.hash = `#/webhooks/${encodeURIComponent(res.webhook.id)}`;
         else this.render(); // the heading (its name); the form stays as typed
       } catch (err) {
@@ -1035,7 +1055,7 @@ export class Views {
       }
       // A new webhook's test sends the form's definition: not one the page refuses.
       if (isNew && local().length) {
-        testOut.replaceChildren(h('p', { class: 'error' }, local().map((p) => `${p.field}: ${p.error}`).join('\n')));
+        testOut.replaceChildren(h('p', { class: 'error' }, local().map(looseText).join('\n')));
         validate();
         return;
       }
