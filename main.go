@@ -635,7 +635,7 @@ Flags:
 		// Every section's errors at once, as check gives them.
 		cfg, err = rules.Parse(cfgBytes, cfgPath, getenv)
 		var warnings []string
-		if warnings, specs, err = checkSections(cfg, err, getenv); err != nil {
+		if warnings, specs, err = checkSections(cfg, err, getenv, portOf(uiLn.Addr())); err != nil {
 			// The warnings too (in file order), as check prints them: a
 			// trigger naming a webhook the file does not define is checked
 			// against the data directory's once the file has no other error.
@@ -1342,6 +1342,9 @@ Flags:
 	// The file comes before or after the flags, or as serve takes it.
 	var file string
 	flagFile := fs.String("config", "", "config `file` to check, as serve --config takes it (or give it as the argument; default hooklab.yaml)")
+	// A webhook at hooklab's own API is refused, as serve refuses it: at
+	// the port serve's --ui listens on.
+	ui := fs.String("ui", "127.0.0.1:4040", "the `address` serve's --ui listens on: a webhook whose endpoint is there, hooklab's own API, is refused")
 	given := false
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		file, args, given = args[0], args[1:], true
@@ -1372,6 +1375,10 @@ Flags:
 		fmt.Fprintf(stderr, "hooklab check: unexpected argument %q (one config file at a time)\n", rest[0])
 		return errUsage
 	}
+	_, uiPort, err := net.SplitHostPort(*ui)
+	if _, perr := strconv.ParseUint(uiPort, 10, 16); err != nil || perr != nil {
+		return badUsage("--ui %q: want host:port, as serve --ui takes it", *ui)
+	}
 	named := file != ""
 	if file == "" {
 		file = defaultConfig
@@ -1392,7 +1399,7 @@ Flags:
 		return errReported
 	}
 	cfg, err := rules.Load(file, getenv)
-	warnings, specs, err := checkSections(cfg, err, getenv)
+	warnings, specs, err := checkSections(cfg, err, getenv, uiPort)
 	if err == nil {
 		var names []string
 		for _, sp := range specs {
@@ -1435,15 +1442,18 @@ Flags:
 // checkSections adds to rerr, the rules' error for a config file (nil for
 // none), what serve checks beyond the rules in cfg, what they decoded of
 // it: webhooks and the rest (emit, taking webhooks not in the file for
-// API-made ones) and proxies (a route to its own listen address too).
+// API-made ones, and refusing an endpoint at uiPort on this machine,
+// hooklab's own API) and proxies (a route to its own listen address too).
 // Every section's errors come at once, in file order: one in the mocks
 // hides none in the webhooks or the proxies; the warnings (emit's) come in
 // file order too. cfg nil (a file not read, or not YAML): rerr alone.
-func checkSections(cfg *rules.Config, rerr error, getenv func(string) string) (warnings []string, specs []proxy.Spec, err error) {
+func checkSections(cfg *rules.Config, rerr error, getenv func(string) string, uiPort string) (warnings []string, specs []proxy.Spec, err error) {
 	if cfg == nil {
 		return nil, nil, rerr
 	}
-	warnings, emitErr := emit.Check(cfg, getenv)
+	// A webhook at the UI/API port is refused, as the emitter refuses it
+	// (emit.Options.Refuse) and as the API refuses one made there.
+	warnings, emitErr := emit.Check(cfg, getenv, replay.OwnAPICheck(uiPort))
 	specs, err = proxy.ParseConfig(cfg, getenv)
 	if err == nil {
 		err = fileLoops(specs)

@@ -1723,6 +1723,11 @@ func TestStartupErrors(t *testing.T) {
 	if err := os.WriteFile(loopCfg, []byte("proxies:\n  - name: api\n    listen: "+loop+"\n    upstream: http://"+ui+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A config webhook at hooklab's own API, as the API refuses one (400).
+	selfCfg := filepath.Join(dir, "self.yaml")
+	if err := os.WriteFile(selfCfg, []byte("webhooks:\n  - id: self\n    endpoint: http://localhost:"+strings.Split(ui, ":")[1]+"/hooks\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	usageCases := map[string]bool{
 		"two proxies on one address": true, "empty data": true, "empty config": true, "empty auth": true, "empty auth, --auth= form": true, "bad size": true, "bad retain size": true, "body size over the limit": true, "body size just over the limit": true, "negative retain count": true, "no bins": true, "no body": true,
 		"negative shutdown timeout": true, "negative retain age": true, "retain age not a duration": true,
@@ -1781,6 +1786,7 @@ func TestStartupErrors(t *testing.T) {
 		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
 		{"proxy to itself", []string{"--memory", "--proxy", loop + "=http://" + loop}, "is this proxy's own listener: every request would loop back"},
 		{"config proxy to the API", []string{"--memory", "--ui", ui, "--config", loopCfg}, loopCfg + ":2:5: proxy api: route /: upstream http://" + ui + " is hooklab's own API"},
+		{"config webhook to the API", []string{"--memory", "--ui", ui, "--config", selfCfg}, selfCfg + ":3:15: webhook self: endpoint http://localhost:" + strings.Split(ui, ":")[1] + "/hooks is hooklab's own API"},
 		// Addresses no listener can take are wrong values (exit 2), as a
 		// bad size is; --ui without a port is not taken for a remote one.
 		{"capture address without a port", []string{"--memory", "--capture", "127.0.0.1"}, "--capture 127.0.0.1: want host:port"},
@@ -2953,6 +2959,42 @@ triggers:
 	}, "\n") + "\n"
 	if exitCode(err) != 1 || errOut.String() != want {
 		t.Errorf("hooklab check: exit %d, stderr:\n%s\nwant exit 1 and:\n%s", exitCode(err), errOut.String(), want)
+	}
+}
+
+// TestCheckWebhookToOwnAPI: hooklab check refuses a webhook whose endpoint
+// is hooklab's own API, at its endpoint's line, as serve and the API
+// refuse it: at the port serve's --ui listens on (127.0.0.1:4040 unless
+// check's --ui says another). check said ok, and serve took it from the
+// file (while the API answered 400), every delivery then refused as sent.
+func TestCheckWebhookToOwnAPI(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(file, []byte("webhooks:\n  - id: ok\n    endpoint: http://127.0.0.1:3000/x\n  - id: self\n    endpoint: http://127.0.0.1:4040/hooks\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		exit int
+		want string // in stderr, or stdout for exit 0
+	}{
+		{[]string{"check", file}, 1, file + ":5:15: webhook self: endpoint http://127.0.0.1:4040/hooks is hooklab's own API"},
+		{[]string{"check", "--ui", "127.0.0.1:4040", file}, 1, file + ":5:15: webhook self: endpoint http://127.0.0.1:4040/hooks is hooklab's own API"},
+		{[]string{"check", "--ui", "[::1]:3000", file}, 1, file + ":3:15: webhook ok: endpoint http://127.0.0.1:3000/x is hooklab's own API"},
+		{[]string{"check", "--ui", "127.0.0.1:5050", file}, 0, file + ": ok"},
+		{[]string{"check", "--ui", "nonsense", file}, 2, `--ui "nonsense": want host:port`},
+	} {
+		var out, errOut syncBuffer
+		err := run(context.Background(), tc.args, func(string) string { return "" }, &out, &errOut)
+		got := errOut.String()
+		if tc.exit == 0 {
+			got = out.String()
+		} else if err != nil {
+			got += err.Error()
+		}
+		if exitCode(err) != tc.exit || !strings.Contains(got, tc.want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit %d saying %q", tc.args, exitCode(err), out.String(), errOut.String(), tc.exit, tc.want)
+		}
 	}
 }
 

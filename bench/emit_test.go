@@ -81,7 +81,7 @@ func TestEmitConfigIsValid(t *testing.T) {
 		if err != nil {
 			t.Fatalf("rate %q: %v\n%s", rate, err, yaml)
 		}
-		if _, err := emit.Check(cfg, func(string) string { return "" }); err != nil {
+		if _, err := emit.Check(cfg, func(string) string { return "" }, nil); err != nil {
 			t.Fatalf("rate %q: %v\n%s", rate, err, yaml)
 		}
 	}

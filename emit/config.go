@@ -936,8 +936,9 @@ func (d *decoder) when(n *yaml.Node, what string, withEvent bool) (events []stri
 
 // decodeConfig decodes and checks the emit sections of cfg. lookup finds a
 // webhook made through the API (nil: references to webhooks not in the file
-// are not checked). Errors are a *rules.Errors.
-func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id string) *Webhook) (*config, error) {
+// are not checked); refuse is Options.Refuse (nil: an endpoint at
+// hooklab's own API is not checked). Errors are a *rules.Errors.
+func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id string) *Webhook, refuse func(address string) error) (*config, error) {
 	c := &config{byID: map[string]*Webhook{}}
 	if cfg == nil {
 		return c, nil
@@ -977,6 +978,12 @@ func decodeConfig(cfg *rules.Config, getenv func(string) string, lookup func(id 
 				continue // a value that did not decode: said already, there
 			}
 			d.errorf(n, "webhook %s: %s", name, fe.Error())
+		}
+		// As the API refuses it: every delivery would be refused as sent.
+		if !slices.ContainsFunc(errs, func(fe FieldError) bool { return fe.Field == "endpoint" }) {
+			if msg := ownAPI(refuse, w.Endpoint, nil); msg != "" {
+				d.errorf(fieldNode(fields, "endpoint", item), "webhook %s: %s", name, msg)
+			}
 		}
 		if n := fields["signing.secrets"]; n != nil && w.Signing != nil && len(w.Signing.Previous) > 0 && slices.Contains(rules.Schemes(), w.Signing.Scheme) &&
 			w.Signing.Scheme != rules.SchemeStandardWebhooks && w.Signing.Scheme != rules.SchemeStripe {

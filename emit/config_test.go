@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -130,7 +131,7 @@ func TestIssueYAMLVerbatim(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rules.Parse rejects the issue's YAML verbatim: %v", err)
 	}
-	if _, err := Check(cfg, func(k string) string { return issueEnv[k] }); err != nil {
+	if _, err := Check(cfg, func(k string) string { return issueEnv[k] }, nil); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
 }
@@ -145,7 +146,7 @@ func TestTriggerEmptyAny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Check(cfg, nil); err != nil {
+	if _, err := Check(cfg, nil, nil); err != nil {
 		t.Errorf("a trigger with any: [] was refused: %v", err)
 	}
 }
@@ -332,8 +333,47 @@ func TestConfigErrors(t *testing.T) {
 func TestConfigNameCharacters(t *testing.T) {
 	t.Parallel()
 	cfg := parseConfig(t, "webhooks:\n  - id: a\n    endpoint: https://example.com/a\n    name: "+strings.Repeat("é", 255)+"\n", nil)
-	if _, err := Check(cfg, func(string) string { return "" }); err != nil {
+	if _, err := Check(cfg, func(string) string { return "" }, nil); err != nil {
 		t.Fatalf("Check: %v", err)
+	}
+}
+
+// TestConfigOwnAPIEndpoint: a config webhook whose endpoint is hooklab's
+// own API (the address Options.Refuse refuses) is refused at its endpoint's
+// line, at load (SetConfig), on a reload's check (CheckConfig) and by
+// Check, as the API refuses it (400): it was taken, and every delivery
+// then refused as sent.
+func TestConfigOwnAPIEndpoint(t *testing.T) {
+	t.Parallel()
+	refuse := func(address string) error {
+		if _, port, _ := net.SplitHostPort(address); port == "4040" {
+			return errors.New("own API")
+		}
+		return nil
+	}
+	const yaml = "webhooks:\n  - id: ok\n    endpoint: http://127.0.0.1:4041/x\n  - id: self\n    endpoint: http://localhost:4040/hooks\n"
+	const want = "hooklab.yaml:5:15: webhook self: endpoint http://localhost:4040/hooks is hooklab's own API"
+	e, err := Open(Options{Memory: true, Refuse: refuse})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for name, err := range map[string]error{
+		"SetConfig":   e.SetConfig(parseConfig(t, yaml, nil)),
+		"CheckConfig": e.CheckConfig(parseConfig(t, yaml, nil)),
+		"Check":       func() error { _, err := Check(parseConfig(t, yaml, nil), nil, refuse); return err }(),
+	} {
+		var errs *rules.Errors
+		if !errors.As(err, &errs) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "webhook ok") {
+			t.Errorf("%s: %v\nwant a *rules.Errors saying %s", name, err, want)
+		}
+	}
+	if e.webhook("self") != nil {
+		t.Errorf("the refused config was applied")
+	}
+	// Without Refuse (another address) it is taken.
+	if _, err := Check(parseConfig(t, yaml, nil), nil, nil); err != nil {
+		t.Errorf("Check without refuse: %v", err)
 	}
 }
 
@@ -607,7 +647,7 @@ func TestAutomationDataAliasBomb(t *testing.T) {
 		t.Fatalf("rules.Parse: %v", err)
 	}
 	done := make(chan error, 1)
-	go func() { _, err := Check(cfg, nil); done <- err }()
+	go func() { _, err := Check(cfg, nil, nil); done <- err }()
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), "hooklab.yaml:") {

@@ -421,7 +421,7 @@ func (e *Emitter) webhook(id string) *Webhook { return e.snap.Load().hooks[id] }
 func (e *Emitter) SetConfig(cfg *rules.Config) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, err := decodeConfig(cfg, e.opts.Getenv, e.apiWebhook)
+	c, err := decodeConfig(cfg, e.opts.Getenv, e.apiWebhook, e.opts.Refuse)
 	if err != nil {
 		return err
 	}
@@ -440,7 +440,7 @@ func (e *Emitter) SetConfig(cfg *rules.Config) error {
 func (e *Emitter) CheckConfig(cfg *rules.Config) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	_, err := decodeConfig(cfg, e.opts.Getenv, e.apiWebhook)
+	_, err := decodeConfig(cfg, e.opts.Getenv, e.apiWebhook, e.opts.Refuse)
 	return err
 }
 
@@ -497,10 +497,12 @@ func (e *Emitter) logAPIWarnings(w, old *Webhook) {
 
 // Check validates the emit sections of cfg without an emitter, for
 // "hooklab check": references to webhooks that the file does not define
-// are assumed to be API-made. It returns the warnings (in file order),
-// and a *rules.Errors when the sections are invalid.
-func Check(cfg *rules.Config, getenv func(string) string) (warnings []string, err error) {
-	c, err := decodeConfig(cfg, getenv, nil)
+// are assumed to be API-made. refuse is what Options.Refuse would be (nil:
+// none): a webhook whose endpoint it refuses is an error, as SetConfig
+// makes it. It returns the warnings (in file order), and a *rules.Errors
+// when the sections are invalid.
+func Check(cfg *rules.Config, getenv func(string) string, refuse func(address string) error) (warnings []string, err error) {
+	c, err := decodeConfig(cfg, getenv, nil, refuse)
 	return c.warnings, err
 }
 

@@ -145,16 +145,29 @@ func placeholderSecrets(w *Webhook, secret func(header string) bool) []FieldErro
 // ownAPIEndpoint refuses an endpoint at hooklab's own API (Options.Refuse)
 // when its host says so without a look-up (an IP address, localhost): each
 // delivery there would be refused as it is sent, so a webhook made,
-// changed or test-sent through the API with it is refused at once. A host
-// name is left to the delivery's own check. It says nothing of an
-// endpoint validate refuses already.
+// changed or test-sent through the API with it is refused at once, as one
+// of the config file is at load. A host name is left to the delivery's
+// own check. It says nothing of an endpoint validate refuses already.
 func (e *Emitter) ownAPIEndpoint(endpoint string, errs []FieldError) []FieldError {
-	if e.opts.Refuse == nil || slices.ContainsFunc(errs, func(fe FieldError) bool { return fe.Field == "endpoint" }) {
+	if slices.ContainsFunc(errs, func(fe FieldError) bool { return fe.Field == "endpoint" }) {
 		return errs
+	}
+	if msg := ownAPI(e.opts.Refuse, endpoint, e.secretHeader); msg != "" {
+		errs = append(errs, FieldError{Field: "endpoint", Msg: msg})
+	}
+	return errs
+}
+
+// ownAPI says why endpoint is refused when refuse (nil: none) refuses the
+// address its host and port name without a look-up, "" otherwise. secret
+// says which query parameters the message shows REDACTED.
+func ownAPI(refuse func(address string) error, endpoint string, secret func(name string) bool) string {
+	if refuse == nil {
+		return ""
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return errs
+		return ""
 	}
 	host, port := strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), u.Port()
 	if port == "" {
@@ -163,12 +176,11 @@ func (e *Emitter) ownAPIEndpoint(endpoint string, errs []FieldError) []FieldErro
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		host = "127.0.0.1"
 	}
-	if _, err := netip.ParseAddr(host); err != nil || e.opts.Refuse(net.JoinHostPort(host, port)) == nil {
-		return errs
+	if _, err := netip.ParseAddr(host); err != nil || refuse(net.JoinHostPort(host, port)) == nil {
+		return ""
 	}
-	return append(errs, FieldError{Field: "endpoint", Msg: fmt.Sprintf(
-		"endpoint %s is hooklab's own API, where every delivery would be refused (it would drive the API, or loop); point the webhook at the capture port to see its deliveries in hooklab",
-		shownURL(endpoint, e.secretHeader))})
+	return fmt.Sprintf("endpoint %s is hooklab's own API, where every delivery would be refused (it would drive the API, or loop); point the webhook at the capture port to see its deliveries in hooklab",
+		shownURL(endpoint, secret))
 }
 
 // checkNewLocked validates a prepared new webhook, including that its ID
