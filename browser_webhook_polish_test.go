@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -168,6 +170,32 @@ func testBrowserWebhookFieldMessages(t *testing.T, p *browserPage) {
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `{"field":"name","error":"name is 256 characters long; the limit is 255"}`) ||
 		!strings.Contains(string(body), `{"field":"endpoint","error":"endpoint must be an absolute URL`) {
 		t.Fatalf("POST /api/webhooks/validate: %d %s; want errors naming name and endpoint", resp.StatusCode, body)
+	}
+	p.consoleErrors()
+}
+
+// testBrowserWebhookPageWarnings: a saved webhook's page shows its
+// warnings beside their fields as it opens (basic_auth credentials to a
+// plain-HTTP endpoint by Authentication; a config webhook's custom headers
+// to one by Custom headers). Only the webhooks list said them: the page
+// of the webhook they were about showed none until the form was edited.
+func testBrowserWebhookPageWarnings(t *testing.T, p *browserPage) {
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(cfg, []byte("webhooks:\n  - id: from-config\n    endpoint: http://127.0.0.1:9/c\n    custom_headers: {X-Team: support}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	s.mustPost(t, "/api/webhooks", `{"id":"plain","endpoint":"http://127.0.0.1:9/x","authentication":{"type":"basic_auth","username":"u","password":"p"}}`, http.StatusCreated)
+	for _, tc := range []struct{ id, field, want string }{
+		{"plain", "authentication", "basic_auth credentials are sent in the clear to a plain-HTTP endpoint; use https"},
+		{"from-config", "custom_headers", "custom headers are sent in the clear to a plain-HTTP endpoint; use https"},
+	} {
+		p.openUI(t, s.UI+"#/webhooks/"+tc.id)
+		p.waitFor(t, "the form shows", `document.querySelector('#webhook-form')?.dataset.keep === 'webhooks/`+tc.id+`'`, 10*time.Second)
+		box := `document.getElementById('wh-` + tc.field + `-warning').textContent`
+		if got := evalIn[string](t, p, box); got != tc.want {
+			p.fatalf(t, "%s's page opens with %q beside %s, want %q", tc.id, got, tc.field, tc.want)
+		}
 	}
 	p.consoleErrors()
 }

@@ -453,6 +453,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookTestSendWarnings", testBrowserWebhookTestSendWarnings},
 		{"WebhookNameCharacters", testBrowserWebhookNameCharacters},
 		{"WebhookFieldMessages", testBrowserWebhookFieldMessages},
+		{"WebhookPageWarnings", testBrowserWebhookPageWarnings},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -214,6 +214,13 @@ func (e *Emitter) handleGetWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := map[string]any{"webhook": webhookView{Webhook: got, Stats: e.counts.stats(got.ID)}, "connections": e.connectionsOf(got.ID)}
+	// Its warnings by field, as creating it gave them, so its page shows
+	// them beside its fields (the list gives every webhook's as text).
+	var warns []FieldError
+	if live := e.webhook(got.ID); live != nil {
+		_, warns = live.validate()
+	}
+	body["warnings"] = warningList(warns)
 	c, until := e.circuitState(id, e.clock.Now())
 	body["circuit"] = c
 	if !until.IsZero() {

@@ -1243,6 +1243,28 @@ func TestAPINameLimit(t *testing.T) {
 	}
 }
 
+// TestAPIGetWebhookWarnings: GET /api/webhooks/{id} gives the webhook's
+// warnings by field ({field, error}, as creating it did), so its page
+// shows them beside their fields as it opens: a plain-HTTP endpoint's
+// credentials and custom headers. Only the list said them (as text), so
+// the page of the webhook they were about showed none until edited. A
+// webhook without any gets [].
+func TestAPIGetWebhookWarnings(t *testing.T) {
+	te := newEnv(t, hookYAML("cfg", "http://127.0.0.1:9/c", "custom_headers: {X-Team: support}"), nil)
+	c := te.api()
+	c.do("POST", "/api/webhooks", `{"id": "plain", "endpoint": "http://127.0.0.1:9/x", "authentication": {"type": "bearer_token", "token": "tok"}}`, nil)
+	c.do("POST", "/api/webhooks", `{"id": "fine", "endpoint": "https://example.com/x"}`, nil)
+	for id, want := range map[string]string{
+		"plain": `"warnings":[{"field":"authentication","error":"bearer_token credentials are sent in the clear to a plain-HTTP endpoint; use https"}]`,
+		"cfg":   `"warnings":[{"field":"custom_headers","error":"custom headers are sent in the clear to a plain-HTTP endpoint; use https"}]`,
+		"fine":  `"warnings":[]`,
+	} {
+		if code, raw := c.do("GET", "/api/webhooks/"+id, "", nil); code != 200 || !strings.Contains(raw, want) {
+			t.Errorf("GET /api/webhooks/%s: %d %s\nwant %s", id, code, raw, want)
+		}
+	}
+}
+
 // TestEventsFieldErrors: an event of POST /api/events that does not fit
 // (a field an event does not have, a value of the wrong kind) is refused
 // naming the field, and in a list which event, as the webhook endpoints

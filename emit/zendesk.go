@@ -172,14 +172,14 @@ func decodeDefinition(r *http.Request, def *Webhook) error {
 	return fieldError(inspect.DecodeJSONBody(body, def))
 }
 
-// definitionOf unwraps {"webhook": {...}} (with GET's "circuit",
+// definitionOf unwraps {"webhook": {...}} (with GET's "circuit", "warnings",
 // "circuit_until" and "connections" beside it, or not) and rewrites Zendesk's names into
 // hooklab's.
 func definitionOf(body []byte) ([]byte, error) {
 	var wrap map[string]json.RawMessage
 	if json.Unmarshal(body, &wrap) == nil {
 		extra := 0
-		for _, k := range []string{"circuit", "circuit_until", "connections"} {
+		for _, k := range []string{"circuit", "circuit_until", "connections", "warnings"} {
 			if _, ok := wrap[k]; ok {
 				extra++
 			}

@@ -720,9 +720,11 @@ export class Views {
     let circuit = '';
     let circuitUntil = '';
     let connections = null;
+    let warnings = [];
     if (!isNew) {
       const j = await call('GET', `/api/webhooks/${encodeURIComponent(id)}`);
       w = j.webhook;
+      warnings = j.warnings || [];
       circuit = j.circuit;
       circuitUntil = j.circuit_until || '';
       connections = j.connections || null;
@@ -988,6 +990,10 @@ export class Views {
               try { await call('DELETE', `/api/webhooks/${encodeURIComponent(id)}`); location.hash = '#/webhooks'; } catch (err) { this.notice(err.message); }
             },
           }, 'Delete'))]);
+
+    // A saved webhook's warnings (credentials to a plain-HTTP endpoint)
+    // show beside their fields as the page opens, not only once edited.
+    if (!isNew) showProblems({ warnings });
 
     // Test send. The payload is the body (GET and DELETE send none); the
     // params, one name=value a line, go as URL parameters (GET, DELETE)
