@@ -461,3 +461,51 @@ func TestProxyFlagErrorsRedactSecretHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestProxyFailRateZeroFailsNothing: `fail_rate: 0` written on a route
+// (under a proxy-level fault, or beside the route's own) is a share of
+// none: every request passes to the upstream. It used to read as "fail_rate
+// unset", where a fault applies to every request, so the route meant to be
+// spared, or the fault dialled down to nothing, reset every connection.
+func TestProxyFailRateZeroFailsNothing(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "up "+r.URL.Path)
+	}))
+	defer up.Close()
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	content := `proxies:
+  - name: api
+    listen: 127.0.0.1:0
+    fault: reset
+    fail_rate: 0.5
+    routes:
+      - {path: /spared, upstream: "` + up.URL + `", fail_rate: 0}
+      - {path: /off, upstream: "` + up.URL + `", fault: close, fail_rate: 0}
+      - {path: /always, upstream: "` + up.URL + `", fault: reset, fail_rate: 1}
+`
+	if err := os.WriteFile(cfg, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	base := proxyURL(t, s, "proxy: ")
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	for _, path := range []string{"spared/a", "off/b"} {
+		for i := range 10 {
+			resp, err := client.Get(base + path)
+			if err != nil {
+				t.Fatalf("%s, request %d: %v", path, i, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(b) != "up /"+path {
+				t.Fatalf("%s, request %d: %d %s", path, i, resp.StatusCode, b)
+			}
+		}
+	}
+	// fail_rate: 1 still fails every request.
+	if resp, err := client.Get(base + "always/c"); err == nil {
+		resp.Body.Close()
+		t.Errorf("fail_rate 1: got %d, want the connection reset", resp.StatusCode)
+	}
+}

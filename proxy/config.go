@@ -355,6 +355,10 @@ type route struct {
 	simFile  string
 	simNode  *yaml.Node
 	simOpts  SimulateOptions
+	// failNone is set when the fail_rate in force was written as 0: no
+	// request fails, where a Route's FailRate 0 gives every request its
+	// Fault (the fault written without a fail_rate).
+	failNone bool
 }
 
 func (d *decoder) proxy(n *yaml.Node) (Spec, bool) {
@@ -687,7 +691,7 @@ func (d *decoder) routeKey(rt *route, p pair) {
 			d.errorf(p.val, "fail_rate: want a share between 0 and 1, got %q", s)
 			v = 0
 		}
-		rt.FailRate = v
+		rt.FailRate, rt.failNone = v, v == 0
 	case "drip_rate":
 		s := d.str(p.val, "drip_rate")
 		v, err := strconv.Atoi(s)
@@ -728,6 +732,9 @@ func (d *decoder) routeKey(rt *route, p pair) {
 func (d *decoder) finishRoute(rt *route) {
 	if rt.DripRate > 0 && rt.Fault != rules.FaultDrip {
 		d.errorf(rt.pathNode, "route %s: drip_rate only applies to fault: drip", rt.Prefix)
+	}
+	if rt.failNone {
+		rt.Fault, rt.DripRate = rules.FaultNone, 0
 	}
 	if rt.simFile == "" {
 		if rt.set["simulate_miss"] || rt.set["simulate_ignore"] {
