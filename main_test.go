@@ -3379,3 +3379,35 @@ func TestClientCommandsNoEndpointWithoutPath(t *testing.T) {
 		}
 	}
 }
+
+// TestClientsSayWhatIsNotAnID: replay and export take exchange ids as
+// arguments; a bin's name or a HAR file written without its flag is refused
+// as called wrongly (exit 2), naming the flag, where the server answered
+// "exchange stripe: not found (404)" as if an exchange had gone.
+func TestClientsSayWhatIsNotAnID(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	ack := s.send(t, "POST", "/b/stripe/x", "application/json", []byte(`{}`))
+	env := map[string]string{"HOOKLAB_UI": strings.TrimSuffix(s.UI, "/")}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"replay", "stripe", "--target", "http://127.0.0.1:1"}, `hooklab replay: "stripe" is not an exchange id (26 letters and digits, such as 01M8M8R7863Y9RVZKPW2KWHE7R): a bin is --bin stripe`},
+		{[]string{"replay", "fixtures.har", "--target", "http://127.0.0.1:1"}, `a HAR file to replay is --har fixtures.har`},
+		{[]string{"export", "--har", "-", "stripe"}, `hooklab export: "stripe" is not an exchange id (26 letters and digits, such as 01M8M8R7863Y9RVZKPW2KWHE7R): a bin is --bin stripe`},
+		{[]string{"export", "--har", "-", ack.ID, "out.har"}, `the file to write is --har out.har`},
+		{[]string{"export", "--har", "-", "two words"}, `"two words" is not an exchange id (26 letters and digits, such as 01M8M8R7863Y9RVZKPW2KWHE7R): a bin is --bin NAME`},
+	} {
+		var out, errOut syncBuffer
+		err := run(context.Background(), tc.args, func(k string) string { return env[k] }, &out, &errOut)
+		if exitCode(err) != 2 || !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("hooklab %q: exit %d (%v), stderr %q; want exit 2 and %q", tc.args, exitCode(err), err, errOut.String(), tc.want)
+		}
+	}
+	// An id in lower case is an id.
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"export", "--har", "-", strings.ToLower(ack.ID)}, func(k string) string { return env[k] }, &out, &errOut); err != nil || !strings.Contains(out.String(), ack.ID) {
+		t.Errorf("export of a lower-case id: %v %q %.200q", err, errOut.String(), out.String())
+	}
+}

@@ -130,6 +130,30 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// notAnID says why the first of args that is no exchange id (in either
+// case) is not one, or returns "". Such an argument is a bin's name or a
+// HAR file given without its flag, which the server would answer as an
+// exchange not found; harFlag begins the hint for a file.
+func notAnID(args []string, harFlag string) string {
+	for _, a := range args {
+		if inspect.ValidID(strings.ToUpper(a)) {
+			continue
+		}
+		_, statErr := os.Stat(a)
+		var hint string
+		switch {
+		case strings.HasSuffix(strings.ToLower(a), ".har") || statErr == nil:
+			hint = harFlag + a
+		case inspect.ValidBin(a) == nil:
+			hint = "a bin is --bin " + a
+		default:
+			hint = "a bin is --bin NAME"
+		}
+		return fmt.Sprintf("%q is not an exchange id (26 letters and digits, such as 01M8M8R7863Y9RVZKPW2KWHE7R): %s", a, hint)
+	}
+	return ""
+}
+
 type listFlag []string
 
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
@@ -240,6 +264,9 @@ Flags:
 	usage := func(format string, a ...any) error {
 		fmt.Fprintf(c.Stderr, "hooklab replay: "+format+"\n", a...)
 		return ErrUsage
+	}
+	if msg := notAnID(ids, "a HAR file to replay is --har "); msg != "" {
+		return usage("%s", msg)
 	}
 	clock := c.Clock
 	if clock == nil {
@@ -773,6 +800,10 @@ Flags:
 	}
 	if *file == "" {
 		fmt.Fprintln(c.Stderr, "hooklab export: say where: --har FILE (or --har - for standard output)")
+		return ErrUsage
+	}
+	if msg := notAnID(ids, "the file to write is --har "); msg != "" {
+		fmt.Fprintln(c.Stderr, "hooklab export:", msg)
 		return ErrUsage
 	}
 	asked := selectionFlags(fs) // as written, before --since 1h is a time
