@@ -249,10 +249,26 @@ forward proxy (made on first use), and how to trust it.
 
 Flags:
 `, stdout, stderr)
-		data := fs.String("data", envOr(getenv, "HOOKLAB_DATA", inspect.DefaultDataDir(getenv)), "data `directory` holding the CA")
-		fwd := fs.String("forward-proxy", "127.0.0.1:8888", "the forward proxy's `address` (serve's --forward-proxy), for the curl and Go examples")
+		data := fs.String("data", envOr(getenv, "HOOKLAB_DATA", inspect.DefaultDataDir(getenv)), "data `directory` holding the CA (default: that of the hooklab running at --server with a decrypting forward proxy, else this)")
+		fwd := fs.String("forward-proxy", "127.0.0.1:8888", "the forward proxy's `address` (serve's --forward-proxy), for the curl and Go examples (default: that of the hooklab running at --server)")
+		server := inspect.ServerFlag(fs, getenv)
 		if err := parseFlags(fs, args); err != nil {
 			return err
+		}
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		if !given["data"] && getenv("HOOKLAB_DATA") == "" {
+			// A server started with --data elsewhere decrypts with the CA
+			// there: the one to trust, not a new one in the default.
+			if srv, err := inspect.ServerURL(*server); err == nil {
+				if cert, addr := runningCA(ctx, srv, getenv("HOOKLAB_AUTH")); cert != "" {
+					*data = filepath.Dir(cert)
+					if !given["forward-proxy"] {
+						*fwd = addr
+					}
+					fmt.Fprintf(stderr, "hooklab ca: the CA of the hooklab at %s, whose forward proxy at %s decrypts HTTPS\n", inspect.RedactURL(srv), addr)
+				}
+			}
 		}
 		host, port, err := net.SplitHostPort(*fwd)
 		if err != nil || port == "" {
@@ -304,6 +320,44 @@ Flags:
 // alike: not there, or a directory; "" when neither. A relative path is
 // said with the directory it was looked for in; an absolute one once
 // ("no config file /x.yaml (looked for /x.yaml)" said it twice).
+// runningCA returns the CA certificate file of a decrypting forward proxy
+// of the hooklab at srv, on this machine, and that proxy's address; ""
+// when none answers there, or it runs none.
+func runningCA(ctx context.Context, srv, token string) (cert, proxyAddr string) {
+	u, err := url.Parse(srv)
+	if err != nil || !inspect.IsLoopback(u.Host) {
+		return "", "" // a path on another machine names no file here
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv+"/api/info", nil)
+	if err != nil {
+		return "", ""
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", ""
+	}
+	defer resp.Body.Close()
+	var info struct {
+		CA           string `json:"ca"`
+		ForwardProxy string `json:"forward_proxy"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info) != nil ||
+		info.CA == "" || info.ForwardProxy == "" || !filepath.IsAbs(info.CA) {
+		return "", ""
+	}
+	if _, err := os.Stat(info.CA); err != nil {
+		return "", ""
+	}
+	return info.CA, info.ForwardProxy
+}
+
 func configFileProblem(path string) string {
 	fi, err := os.Stat(path)
 	switch {
@@ -933,14 +987,21 @@ Flags:
 	uiMux.Handle("/api/replay/", replayAPI)
 	uiMux.Handle("/api/import", replayAPI) // its own routes say 405 to other methods
 	uiMux.Handle("/api/export.har", replayAPI)
+	// Set below, before any listener serves: the CA a decrypting forward
+	// proxy uses and that proxy's address, for hooklab ca.
+	var mitmCA, mitmProxy string
 	uiMux.Handle("/api/info", inspect.OnlyMethod(http.MethodGet, inspect.OnlyParams(log, func(w http.ResponseWriter, r *http.Request) {
 		// query_language: GET /api/exchanges parses the filter language in
 		// q= (and refuses a malformed term with 400); the UI asks here
 		// rather than probing with a bad query.
-		inspect.WriteJSON(w, http.StatusOK, map[string]any{
+		info := map[string]any{
 			"version": version(), "capture_url": captureURL, "ui_url": uiURL, "data": store.Path(),
 			"query_language": true,
-		})
+		}
+		if mitmCA != "" {
+			info["ca"], info["forward_proxy"] = mitmCA, mitmProxy
+		}
+		inspect.WriteJSON(w, http.StatusOK, info)
 	})))
 	uiMux.Handle("/", ui.Assets(o.devUI))
 
@@ -1080,6 +1141,7 @@ Flags:
 			mode := "tunnels HTTPS"
 			if ca != nil && (o.mitm || specs[i].MITM) {
 				mode = "decrypts HTTPS with the CA at " + ca.CertPath()
+				mitmCA, mitmProxy = ca.CertPath(), rp.ln.Addr().String()
 			}
 			fmt.Fprintf(stdout, "forward-proxy: %s (bin %s; %s)\n", localURL(rp.ln.Addr()), rp.name, mode)
 			continue

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -507,5 +508,36 @@ func TestProxyFailRateZeroFailsNothing(t *testing.T) {
 	if resp, err := client.Get(base + "always/c"); err == nil {
 		resp.Body.Close()
 		t.Errorf("fail_rate 1: got %d, want the connection reset", resp.StatusCode)
+	}
+}
+
+// TestCAOfTheRunningServer: hooklab ca, given no --data, prints the CA
+// that the running hooklab's decrypting forward proxy uses, with its
+// address, where it made and printed a new CA in the default data
+// directory: a server started with --data elsewhere decrypts with another,
+// so the one trusted failed every request.
+func TestCAOfTheRunningServer(t *testing.T) {
+	t.Parallel()
+	data, home := t.TempDir(), t.TempDir()
+	s := startServer(t, "--data", data, "--forward-proxy", "127.0.0.1:0", "--mitm")
+	fwd := strings.TrimSuffix(strings.TrimPrefix(proxyURL(t, s, "forward-proxy: "), "http://"), "/")
+	env := map[string]string{"HOOKLAB_UI": strings.TrimSuffix(s.UI, "/"), "XDG_DATA_HOME": home}
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"ca"}, func(k string) string { return env[k] }, &out, &errOut); err != nil {
+		t.Fatalf("hooklab ca: %v %s", err, errOut.String())
+	}
+	cert := filepath.Join(data, "hooklab-ca.pem")
+	if !strings.HasPrefix(out.String(), "CA certificate: "+cert+"\n") || !strings.Contains(out.String(), "-x http://"+fwd+" ") {
+		t.Errorf("hooklab ca printed\n%s\nwant the CA %s and the proxy %s", out.String(), cert, fwd)
+	}
+	if _, err := os.Stat(filepath.Join(home, "hooklab", "hooklab-ca.pem")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("hooklab ca made a CA in the default data directory: %v", err)
+	}
+	// --data given is the CA asked for.
+	other := t.TempDir()
+	var out2, errOut2 syncBuffer
+	if err := run(context.Background(), []string{"ca", "--data", other}, func(k string) string { return env[k] }, &out2, &errOut2); err != nil ||
+		!strings.HasPrefix(out2.String(), "CA certificate: "+filepath.Join(other, "hooklab-ca.pem")+"\n") {
+		t.Errorf("hooklab ca --data %s: %v\n%s", other, err, out2.String())
 	}
 }
