@@ -3411,3 +3411,23 @@ func TestClientsSayWhatIsNotAnID(t *testing.T) {
 		t.Errorf("export of a lower-case id: %v %q %.200q", err, errOut.String(), out.String())
 	}
 }
+
+// TestAPIUnknownFieldSuggests: a JSON body's key one edit away from a
+// field of its object is answered with the field meant, as the config
+// file's unknown keys are: the API said only `unknown field "endpiont"`.
+func TestAPIUnknownFieldSuggests(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--memory")
+	for _, tc := range []struct{ path, body, want string }{
+		{"/api/webhooks", `{"id": "x", "endpiont": "http://127.0.0.1:1/h"}`, `endpiont: unknown field \"endpiont\" (did you mean \"endpoint\"?)`},
+		{"/api/webhooks", `{"id": "x", "endpoint": "http://127.0.0.1:1/h", "authentication": {"type": "basic_auth", "usernme": "a", "password": "b"}}`, `authentication.usernme: unknown field \"usernme\" (did you mean \"username\"?)`},
+		{"/api/events", `{"type": "a.b", "dat": {}}`, `dat: unknown field \"dat\" (did you mean \"data\"?)`},
+		{"/api/replay", `{"filter": {}, "targte": "http://127.0.0.1:1"}`, `(did you mean \"target\"?)`},
+		{"/api/webhooks", `{"id": "x", "zzz": 1}`, `zzz: unknown field \"zzz\""`},
+	} {
+		resp, b := s.api(t, "POST", tc.path, strings.NewReader(tc.body))
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), tc.want) {
+			t.Errorf("POST %s %s: %d %s; want 400 with %s", tc.path, tc.body, resp.StatusCode, b, tc.want)
+		}
+	}
+}

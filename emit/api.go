@@ -103,8 +103,10 @@ func fieldError(err error) error {
 	var ie *inspect.InputError
 	if errors.As(err, &ie) && ie.Field != "" {
 		msg := ie.Msg
-		if strings.HasPrefix(msg, "unknown field") {
-			msg += configOnlyKey(ie.Field)
+		if extra := configOnlyKey(ie.Field); extra != "" && strings.HasPrefix(msg, "unknown field") {
+			// It says what to write instead: no near field to guess at.
+			msg, _, _ = strings.Cut(msg, " (did you mean")
+			msg += extra
 		}
 		return &ValidationError{List: []FieldError{{Field: ie.Field, Msg: msg}}}
 	}

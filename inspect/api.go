@@ -936,8 +936,11 @@ func DecodeJSONBody(body []byte, v any) error {
 			}
 		}
 		if quoted, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok && ie.Field == "" {
-			if path, ok := unknownFieldPath(body, reflect.TypeOf(v), quoted); ok {
+			if path, near, ok := unknownFieldPath(body, reflect.TypeOf(v), quoted); ok {
 				ie.Field = path
+				if near != "" {
+					ie.Msg += fmt.Sprintf(" (did you mean %q?)", near)
+				}
 			}
 		}
 		return ie

@@ -58,16 +58,18 @@ func InputErrorOf(err error) *InputError {
 // unknownFieldPath finds where in body, decoded into a value of type t,
 // the unknown field quoted (as encoding/json quotes it, "name") is: its
 // path, such as "authentication.usernme" or "custom_headers.2.nmae"
-// (encoding/json names only the key). ok is false when it cannot tell.
-func unknownFieldPath(body []byte, t reflect.Type, quoted string) (path string, ok bool) {
+// (encoding/json names only the key), and near, the field of that object
+// one edit away from it ("username"), or "". ok is false when it cannot
+// tell.
+func unknownFieldPath(body []byte, t reflect.Type, quoted string) (path, near string, ok bool) {
 	var name string
 	if json.Unmarshal([]byte(quoted), &name) != nil {
-		return "", false
+		return "", "", false
 	}
 	return findUnknown(body, t, "", name)
 }
 
-func findUnknown(raw []byte, t reflect.Type, path, name string) (string, bool) {
+func findUnknown(raw []byte, t reflect.Type, path, name string) (string, string, bool) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -81,44 +83,50 @@ func findUnknown(raw []byte, t reflect.Type, path, name string) (string, bool) {
 	case reflect.Struct:
 		var m map[string]json.RawMessage
 		if json.Unmarshal(raw, &m) != nil {
-			return "", false
+			return "", "", false
 		}
 		fields := map[string]reflect.Type{}
 		collectFields(t, fields)
 		if _, present := m[name]; present {
 			if _, known := lookupField(fields, name); !known {
-				return join(name), true
+				near := ""
+				for k := range fields {
+					if len(name) >= 3 && oneEdit(strings.ToLower(name), k) && (near == "" || k < near) {
+						near = k
+					}
+				}
+				return join(name), near, true
 			}
 		}
 		for k, v := range m {
 			if ft, known := lookupField(fields, k); known {
-				if p, ok := findUnknown(v, ft, join(k), name); ok {
-					return p, true
+				if p, near, ok := findUnknown(v, ft, join(k), name); ok {
+					return p, near, true
 				}
 			}
 		}
 	case reflect.Slice, reflect.Array:
 		var l []json.RawMessage
 		if json.Unmarshal(raw, &l) != nil {
-			return "", false
+			return "", "", false
 		}
 		for i, v := range l {
-			if p, ok := findUnknown(v, t.Elem(), join(strconv.Itoa(i)), name); ok {
-				return p, true
+			if p, near, ok := findUnknown(v, t.Elem(), join(strconv.Itoa(i)), name); ok {
+				return p, near, true
 			}
 		}
 	case reflect.Map:
 		var m map[string]json.RawMessage
 		if json.Unmarshal(raw, &m) != nil {
-			return "", false
+			return "", "", false
 		}
 		for k, v := range m {
-			if p, ok := findUnknown(v, t.Elem(), join(k), name); ok {
-				return p, true
+			if p, near, ok := findUnknown(v, t.Elem(), join(k), name); ok {
+				return p, near, true
 			}
 		}
 	}
-	return "", false
+	return "", "", false
 }
 
 // badItem finds, when field (a path as encoding/json names it) is a list
