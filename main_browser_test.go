@@ -1524,7 +1524,7 @@ func testBrowserWebhookForm(t *testing.T, p *browserPage) {
 	}
 	p.do(t, "back to the list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/webhooks'`))
 	const rate = `document.querySelector('.webhook-row[data-id="browser-hook"] .webhook-rate')`
-	p.waitFor(t, "the list shows the success rate", rate+`?.textContent === '50%'`, 10*time.Second)
+	p.waitFor(t, "the list shows the success rate", rate+`?.textContent === '50% (1/2)'`, 10*time.Second)
 	if title := evalIn[string](t, p, rate+`.title`); !strings.Contains(title, "1 of 2 finished invocations succeeded") {
 		p.fatalf(t, "the success rate's tooltip is %q", title)
 	}
@@ -1545,7 +1545,7 @@ func testBrowserWebhookForm(t *testing.T, p *browserPage) {
 		window.__fromLog = await m.successRate({ id: 'browser-hook' });
 	})`))
 	p.waitFor(t, "the rate from the activity log", `window.__fromLog`, 5*time.Second)
-	if got := evalIn[map[string]string](t, p, `window.__fromLog`); got["text"] != "50%" || !strings.Contains(got["title"], "1 of 2 finished invocations succeeded") || got["source"] != "log" {
+	if got := evalIn[map[string]string](t, p, `window.__fromLog`); got["text"] != "50% (1/2)" || !strings.Contains(got["title"], "1 of 2 finished invocations succeeded") || got["source"] != "log" {
 		p.fatalf(t, "the success rate from the activity log is %v", got)
 	}
 }

@@ -210,7 +210,8 @@ const activityPage = 50; // invocations a page of the activity log
  * successRate says how often webhook w's deliveries succeed: from the
  * list item's stats when the server gives them ({success_rate, total,
  * by_status}), else from the last 100 invocations of its activity log, of
- * which the finished ones count. It resolves to {text, title, source}.
+ * which the finished ones count. It resolves to {text, title, source};
+ * text gives the share with what it is of: "83% (5/6)".
  */
 export async function successRate(w) {
   const pct = (r) => `${Math.round(r * 100)}%`;
@@ -219,7 +220,7 @@ export async function successRate(w) {
     const total = Number(st.total) || 0;
     const ok = st.by_status && st.by_status.success != null ? Number(st.by_status.success) : Math.round((st.success_rate || 0) * total);
     if (st.success_rate == null || !total) return { text: '–', title: 'no finished invocations yet', source: 'stats' };
-    return { text: pct(st.success_rate), title: `${ok} of ${total} finished ${total === 1 ? 'invocation' : 'invocations'} succeeded`, source: 'stats' };
+    return { text: `${pct(st.success_rate)} (${ok}/${total})`, title: `${ok} of ${total} finished ${total === 1 ? 'invocation' : 'invocations'} succeeded`, source: 'stats' };
   }
   const r = await call('GET', `/api/webhooks/${encodeURIComponent(w.id)}/invocations`, { query: { limit: rateSample } });
   const inv = (r && r.invocations) || [];
@@ -227,7 +228,7 @@ export async function successRate(w) {
   if (!done.length) return { text: '–', title: inv.length ? `none of the last ${inv.length} invocations has finished yet` : 'no invocations yet', source: 'log' };
   const ok = done.filter((x) => x.status === 'success').length;
   return {
-    text: pct(ok / done.length),
+    text: `${pct(ok / done.length)} (${ok}/${done.length})`,
     title: `${ok} of ${done.length} finished ${done.length === 1 ? 'invocation' : 'invocations'} succeeded (of the last ${inv.length} in the activity log)`,
     source: 'log',
   };
