@@ -1243,6 +1243,27 @@ func TestAPINameLimit(t *testing.T) {
 	}
 }
 
+// TestAPIEndpointLimit: an endpoint is at most 2,048 characters, counted
+// as characters as the message says (and as name is): 2,048 of them that
+// take two bytes each were refused as "4,0xx characters long".
+func TestAPIEndpointLimit(t *testing.T) {
+	te := newEnv(t, "", nil)
+	c := te.api()
+	base := "https://example.com/"
+	ok := base + strings.Repeat("é", 2048-len(base))
+	if code, raw := c.do("POST", "/api/webhooks", `{"id": "long", "endpoint": "`+ok+`"}`, nil); code/100 != 2 {
+		t.Fatalf("POST an endpoint of 2048 characters (%d bytes): %d %.300s", len(ok), code, raw)
+	}
+	var verr struct {
+		Error string `json:"error"`
+		Field string `json:"field"`
+	}
+	code, raw := c.do("POST", "/api/webhooks/validate", `{"id": "longer", "endpoint": "`+ok+`é"}`, &verr)
+	if code != 400 || verr.Field != "endpoint" || !strings.Contains(verr.Error, "endpoint is 2049 characters long; the limit is 2048") {
+		t.Errorf("an endpoint of 2049 characters: %d %.300s; want a 400 naming endpoint, 2049 characters", code, raw)
+	}
+}
+
 // TestAPIGetWebhookWarnings: GET /api/webhooks/{id} gives the webhook's
 // warnings by field ({field, error}, as creating it did), so its page
 // shows them beside their fields as it opens: a plain-HTTP endpoint's

@@ -516,8 +516,8 @@ func (w *Webhook) validate() (errs, warns []FieldError) {
 		p.add("endpoint", "endpoint port must be from 1 to 65535, got %q", u.Port())
 	case u.User != nil:
 		p.add("endpoint", "endpoint must not hold credentials; use authentication")
-	case len(w.Endpoint) > 2048:
-		p.add("endpoint", "endpoint is %d characters long; the limit is 2048", len(w.Endpoint))
+	case utf8.RuneCountInString(w.Endpoint) > 2048:
+		p.add("endpoint", "endpoint is %d characters long; the limit is 2048", utf8.RuneCountInString(w.Endpoint))
 	default:
 		plainHTTP = u.Scheme == "http"
 	}
