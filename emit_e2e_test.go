@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -245,16 +247,21 @@ func TestShutdownTurnsEveryAnsweredCaptureIntoItsEvent(t *testing.T) {
 
 // TestWebhookRefusesOwnAPI: a webhook pointed at hooklab's own API (here
 // /api/events, with a payload that is the next event: a loop) fails its
-// attempt, saying why, instead of driving the API.
+// attempt, saying why, instead of driving the API. An endpoint whose host
+// says so without a look-up (an IP address, localhost) is refused when the
+// config is read (TestConfigOwnAPIEndpoint); this one names the machine by
+// a host name that resolves to a loopback address, which only the
+// delivery's own check, on the address dialled, can catch.
 func TestWebhookRefusesOwnAPI(t *testing.T) {
 	t.Parallel()
+	host := loopbackName(t)
 	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
 	if err := os.WriteFile(cfg, []byte("webhooks: []\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s := startServer(t, "--memory", "--config", cfg) // the UI's port is known only once it runs
 	u, _ := url.Parse(s.UI)
-	yaml := "webhooks:\n  - {id: self, endpoint: \"http://localhost:" + u.Port() + "/api/events\", signing: {scheme: none}}\n" +
+	yaml := "webhooks:\n  - {id: self, endpoint: \"http://" + host + ":" + u.Port() + "/api/events\", signing: {scheme: none}}\n" +
 		"triggers:\n  - name: again\n    when: {event: loop.test}\n    notify: {webhook: self, payload: '{\"type\": \"loop.test\", \"data\": {}}'}\n"
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -276,6 +283,28 @@ func TestWebhookRefusesOwnAPI(t *testing.T) {
 	if len(log.Invocations) != 1 || log.Invocations[0].Status != "failed" || !strings.Contains(log.Invocations[0].Error, "hooklab's own API") || strings.Contains(log.Invocations[0].Error, "retried") {
 		t.Errorf("invocations %+v, want one, failed because the endpoint is hooklab's own API", log.Invocations)
 	}
+}
+
+// loopbackName returns a name of this machine other than localhost that
+// resolves to a loopback address (its host name, from /etc/hosts), and
+// skips the test when there is none.
+func loopbackName(t *testing.T) string {
+	t.Helper()
+	name, err := os.Hostname()
+	if err != nil || name == "" || strings.EqualFold(name, "localhost") {
+		t.Skipf("no host name other than localhost (%q, %v)", name, err)
+	}
+	addrs, err := net.LookupHost(name)
+	if err != nil {
+		t.Skipf("host name %s does not resolve: %v", name, err)
+	}
+	for _, a := range addrs {
+		if ip, err := netip.ParseAddr(a); err == nil && ip.Unmap() == netip.MustParseAddr("127.0.0.1") {
+			return name
+		}
+	}
+	t.Skipf("host name %s resolves to %v, not 127.0.0.1, where the UI listens", name, addrs)
+	return ""
 }
 
 // TestWebhookAPIRefusesOwnAPIEndpoint: a webhook made, checked, changed or
