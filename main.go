@@ -1518,7 +1518,7 @@ func checkSections(cfg *rules.Config, rerr error, getenv func(string) string, ui
 	warnings, emitErr := emit.Check(cfg, getenv, replay.OwnAPICheck(uiPort))
 	specs, err = proxy.ParseConfig(cfg, getenv)
 	if err == nil {
-		err = fileLoops(specs)
+		err = fileLoops(specs, uiPort)
 	}
 	return warnings, specs, rules.Join(rerr, emitErr, err)
 }
@@ -1726,9 +1726,10 @@ func proxyLoops(check, running []proxy.Spec, lns []net.Addr, ui net.Addr, secret
 }
 
 // fileLoops is proxyLoops for the proxies of a config file before any
-// listens: a route to its own proxy's listen address loops, whatever
-// serve adds (the ports it picks for :0, the UI's address).
-func fileLoops(specs []proxy.Spec) error {
+// listens: a route to its own proxy's listen address loops, and one to
+// uiPort on this machine (serve's --ui; "" for none) drives hooklab's own
+// API, whatever serve adds (the ports it picks for :0).
+func fileLoops(specs []proxy.Spec, uiPort string) error {
 	var lns []net.Addr
 	for _, sp := range specs {
 		a, _ := net.ResolveTCPAddr("tcp", sp.Listen)
@@ -1738,7 +1739,11 @@ func fileLoops(specs []proxy.Spec) error {
 		}
 		lns = append(lns, a)
 	}
-	return proxyLoops(specs, specs, lns, nil, inspect.QuerySecret(nil))
+	var ui net.Addr
+	if p, err := strconv.Atoi(uiPort); err == nil && p > 0 {
+		ui = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p}
+	}
+	return proxyLoops(specs, specs, lns, ui, inspect.QuerySecret(nil))
 }
 
 // checkListen is a usage error for an address no listener can take: no
