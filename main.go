@@ -1404,9 +1404,9 @@ Flags:
 	// The file comes before or after the flags, or as serve takes it.
 	var file string
 	flagFile := fs.String("config", "", "config `file` to check, as serve --config takes it (or give it as the argument; default hooklab.yaml)")
-	// A webhook at hooklab's own API is refused, as serve refuses it: at
-	// the port serve's --ui listens on.
-	ui := fs.String("ui", "127.0.0.1:4040", "the `address` serve's --ui listens on: a webhook whose endpoint is there, hooklab's own API, is refused")
+	// A webhook or proxy route at hooklab's own API is refused, as serve
+	// refuses it: at the port serve's --ui listens on.
+	ui := fs.String("ui", "127.0.0.1:4040", "the `address` serve's --ui listens on: a webhook endpoint or proxy upstream there, hooklab's own API, is refused")
 	given := false
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		file, args, given = args[0], args[1:], true
