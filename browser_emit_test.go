@@ -361,6 +361,9 @@ func testBrowserReplayWarnings(t *testing.T, p *browserPage) {
 	if got := evalIn[[]string](t, p, `[...document.querySelectorAll('.view-replay .replay-warning')].map((e) => e.textContent)`); len(got) != 1 || got[0] != "Warning: "+want {
 		p.fatalf(t, "the run's page shows the warnings %q, want %q", got, "Warning: "+want)
 	}
+	if c := warnColors(t, p, `.view-replay .replay-warning`); c.Got != c.Want {
+		p.fatalf(t, "the run's warning's colours are %q, want the warnings' %q", c.Got, c.Want)
+	}
 
 	p.openUI(t, s.UI+"#/replays")
 	row := `.run-row[data-run="` + run.ID + `"]`

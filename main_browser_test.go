@@ -1613,10 +1613,32 @@ func testBrowserWebhookConfigWarnings(t *testing.T, p *browserPage) {
 	p.openUI(t, s.UI)
 	p.do(t, "open Webhooks", chromedp.Click(chromedp.CSS(`a.view-link[data-view="webhooks"]`)))
 	p.waitFor(t, "the webhooks view lists the config webhook", `document.querySelector('.webhook-row[data-id="support-bot"]')`, 5*time.Second)
-	got := evalIn[[]string](t, p, `[...document.querySelectorAll('.view-webhooks .banner-info')].map((b) => b.textContent)`)
-	if len(got) != 1 || got[0] != list.Warnings[0] {
-		p.fatalf(t, "the page shows warnings %q, want %q", got, list.Warnings)
+	got := evalIn[[]string](t, p, `[...document.querySelectorAll('.view-webhooks .webhook-warning')].map((b) => b.textContent)`)
+	if len(got) != 1 || got[0] != "Warning: "+list.Warnings[0] {
+		p.fatalf(t, "the page shows warnings %q, want %q", got, "Warning: "+list.Warnings[0])
 	}
+	// Amber, as every warning is (a test send's, a field's): it was the
+	// notes' blue banner.
+	if c := warnColors(t, p, `.view-webhooks .webhook-warning`); c.Got != c.Want {
+		p.fatalf(t, "the warning's colours are %q, want the warnings' %q", c.Got, c.Want)
+	}
+}
+
+// warnColors gives the background and text colours of the element sel
+// finds (Got) and those of the warnings' colour variables (Want).
+func warnColors(t *testing.T, p *browserPage, sel string) struct{ Got, Want string } {
+	t.Helper()
+	return evalIn[struct{ Got, Want string }](t, p, `(() => {
+		const el = document.querySelector(`+jsQuote(sel)+`);
+		const probe = document.createElement('span');
+		probe.style.background = 'var(--warn-bg)';
+		probe.style.color = 'var(--warn-fg)';
+		document.body.append(probe);
+		const cs = (e) => { const s = getComputedStyle(e); return s.backgroundColor + ' / ' + s.color; };
+		const out = { Got: el ? cs(el) : 'no element', Want: cs(probe) };
+		probe.remove();
+		return out;
+	})()`)
 }
 
 // testBrowserWebhookConfigReadOnly: a webhook defined in the config file

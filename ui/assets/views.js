@@ -672,7 +672,7 @@ export class Views {
       h('p', null, h('progress', { max: String(st.total || 1), value: String(st.done || 0) }), ' ', toggle),
       // What of the run's options may not be what was meant (a strip
       // prefix no recorded path starts with): the run went all the same.
-      (st.warnings || []).map((w) => h('p', { class: 'banner banner-info replay-warning' }, h('strong', null, 'Warning: '), w)),
+      (st.warnings || []).map((w) => h('p', { class: 'banner banner-warn replay-warning' }, h('strong', null, 'Warning: '), w)),
       (st.ignore || []).length ? h('p', { class: 'muted replay-ignore' }, 'Not compared (ignore paths): ',
         st.ignore.map((p, i) => [i ? ', ' : '', h('code', { class: 'diff-ignored-path' }, p)])) : null,
       (st.results || []).map((res) => h('details', {
@@ -698,7 +698,7 @@ export class Views {
       h('p', null, h('a', { class: 'button-primary', href: '#/webhooks/new', id: 'webhook-new' }, 'New webhook')),
       // Warnings come as text: a config one with file:line:col ("hooklab.yaml:8:21: webhook ..."),
       // one of a webhook made through the API without ("webhook ID (made through the API): ...").
-      (j.warnings || []).map((w) => h('p', { class: 'banner banner-info' }, w)),
+      (j.warnings || []).map((w) => h('p', { class: 'banner banner-warn webhook-warning' }, h('strong', null, 'Warning: '), w)),
       hooks.length ? table('Webhooks', ['Webhook', 'Endpoint', 'Status', 'Circuit', 'Success', 'From'], hooks.map((w) => {
         const rate = h('td', { class: 'num webhook-rate' }, '…');
         successRate(w).then(({ text, title, source }) => {
