@@ -232,7 +232,7 @@ Flags:
 	harFile := fs.String("har", "", "replay the entries of this HAR `file` (- for standard input; no server needed)")
 	server := c.serverFlag(fs)
 	var spec Spec
-	fs.StringVar(&spec.Target, "target", "", "base `URL` that replaces each request's scheme and host (its path is put in front, its query added after the request's; a capture's /b/BIN part is dropped); default: the original URLs")
+	fs.StringVar(&spec.Target, "target", "", "base `URL` (http:// when it has no scheme; :3000 is 127.0.0.1:3000) that replaces each request's scheme and host (its path is put in front, its query added after the request's; a capture's /b/BIN part is dropped); default: the original URLs")
 	fs.StringVar(&spec.StripPrefix, "strip-prefix", "", "remove this path `prefix` before adding the target's path")
 	var setHeaders, removeHeaders, ignore, ignoreHeaders, compareHeaders listFlag
 	fs.Var(&setHeaders, "set-header", "send this header instead of the recorded one, `Name: value` (repeatable)")
@@ -283,6 +283,7 @@ Flags:
 		spec.Override.SetHeaders = append(spec.Override.SetHeaders, inspect.Header{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
 	}
 	spec.Override.RemoveHeaders = removeHeaders
+	spec.Target = targetURL(spec.Target)
 	if *setBody != "" && *setBodyFile != "" {
 		return usage("give --set-body or --set-body-file, not both")
 	}
@@ -1130,4 +1131,21 @@ func redactedHeaders(exs []*inspect.Exchange, set inspect.Headers, remove []stri
 		}
 	}
 	return names
+}
+
+// targetURL is --target as a URL: one without a scheme is http://, as
+// --server takes it (127.0.0.1:3000, localhost:3000/v2), and a port alone
+// (:3000) is this machine's loopback. Anything else is left to Options to
+// refuse.
+func targetURL(s string) string {
+	if s == "" || strings.Contains(s, "://") {
+		return s
+	}
+	if strings.HasPrefix(s, ":") {
+		s = "127.0.0.1" + s
+	}
+	if u, err := url.Parse("http://" + s); err != nil || u.Host == "" || strings.HasSuffix(u.Host, ":") {
+		return s // ftp:/x, /path: refused as written
+	}
+	return "http://" + s
 }

@@ -90,6 +90,11 @@ func TestCLIReplayHAR(t *testing.T) {
 			[]string{"@@ body v @@\n-1\n+2\n", "2 replayed, 1 same, 1 differ, 0 failed\n"}},
 		{"differs with fail-on-diff", []string{"--target", tg.URL, "--fail-on-diff", "--har", bothFile}, ErrDiff,
 			[]string{"2 replayed, 1 same, 1 differ, 0 failed\n"}},
+		// host:port and :port are http://, as --server takes them.
+		{"target without a scheme", []string{"--har", sameFile, "--target", strings.TrimPrefix(tg.URL, "http://"), "--fail-on-diff", "-v"}, nil,
+			[]string{"same   POST " + tg.URL + "/same 200", "1 replayed, 1 same, 0 differ, 0 failed\n"}},
+		{"target of a port alone", []string{"--har", sameFile, "--target", tg.URL[strings.LastIndex(tg.URL, ":"):], "--fail-on-diff"}, nil,
+			[]string{"1 replayed, 1 same, 0 differ, 0 failed\n"}},
 		{"ignored path", []string{"--har", bothFile, "--target", tg.URL, "--fail-on-diff", "--ignore", "v"}, nil,
 			[]string{"2 replayed, 2 same, 0 differ, 0 failed\n"}},
 		{"failed counts with fail-on-diff", []string{"--har", sameFile, "--target", noServer, "--fail-on-diff"}, ErrDiff,
