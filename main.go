@@ -633,7 +633,11 @@ Flags:
 		if !ok || listen == "" || strings.Contains(listen, "/") {
 			// The spec may be an upstream URL alone, or split at an = in
 			// its query: its password is redacted wherever it is.
-			return badUsage("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", inspect.ShownURL(spec, inspect.QuerySecret(o.secretHeaders)))
+			shown := func(s string) string { return inspect.ShownURL(s, inspect.QuerySecret(o.secretHeaders)) }
+			if _, err := proxy.ParseUpstream(listen); err == nil && ok && checkListen("--proxy", up) == nil && up != "" {
+				return badUsage("--proxy %q: want LISTEN=UPSTREAM; the two sides look swapped: --proxy %s=%s", shown(spec), up, shown(listen))
+			}
+			return badUsage("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9000=http://127.0.0.1:3000", shown(spec))
 		}
 		if err := checkListen("--proxy", listen); err != nil {
 			return err
