@@ -160,9 +160,19 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // emptyFilterFlag refuses a selection flag given empty (--bin "$BIN" with
-// BIN unset), which would select as if it were not given: every bin.
+// BIN unset), which would select as if it were not given: every bin; and
+// --q beside --text, its other name, where the last one given won.
 func emptyFilterFlag(fs *flag.FlagSet) error {
 	var err error
+	q, text := false, false
+	fs.Visit(func(f *flag.Flag) {
+		q = q || f.Name == "q"
+		text = text || f.Name == "text"
+	})
+	if q && text {
+		fmt.Fprintf(fs.Output(), "%s: give --q or --text, not both (--text is --q by another name)\n", fs.Name())
+		return ErrUsage
+	}
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "bin", "source", "method", "path", "status", "q", "text", "since", "until":

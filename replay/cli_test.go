@@ -278,6 +278,8 @@ func TestCLIReplayUsage(t *testing.T) {
 		{"bad since", []string{"--since", "yesterday"}, `--since "yesterday": want a duration back from now such as 2h, or an RFC 3339 time`},
 		{"bad until", []string{"--until", "2026-13-01"}, `--until "2026-13-01": want a duration`},
 		{"both bodies", []string{"--har", harFile, "--set-body", "x", "--set-body-file", "f"}, "not both"},
+		// --text is --q by another name: one overwrote the other.
+		{"q and text", []string{"--q", "stripe", "--text", "github"}, "give --q or --text, not both (--text is --q by another name)"},
 		{"zero concurrency", []string{"--har", harFile, "--concurrency", "0"}, "concurrency 0: want 1 to 1024"},
 		{"negative concurrency", []string{"--har", harFile, "--concurrency", "-3"}, "concurrency -3: want 1 to 1024"},
 		{"negative limit", []string{"--limit", "-1"}, "limit -1: want 0 (every match) or more"},
