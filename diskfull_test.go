@@ -607,3 +607,52 @@ func TestHeldAutomationRunOfARemovedAutomation(t *testing.T) {
 		t.Errorf("the run of a removed automation was queued:\n%s", lastBytes(log, 3000))
 	}
 }
+
+// TestClearFreesTheJournalOnAFullDisk: when the exchanges themselves fill
+// the data directory's disk, all of them in the journal segment being
+// written (under its 8 MiB), deleting them through the API frees that
+// space, and capture answers 200 again without a restart. The segment
+// being written was kept until it was full, which a full disk never lets
+// it be, so capture answered 503 for good.
+func TestClearFreesTheJournalOnAFullDisk(t *testing.T) {
+	mnt := mountTmpfs(t, "6m")
+	s := startServer(t, "--data", filepath.Join(mnt, "data"))
+	pad := strings.Repeat("x", 256<<10)
+	capture := func() (int, []byte) {
+		resp, err := http.Post(s.Capture+"b/fill/x", "text/plain", strings.NewReader(pad))
+		if err != nil {
+			t.Fatalf("capture: %v", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	full := false
+	for i := 0; i < 100 && !full; i++ {
+		switch st, b := capture(); st {
+		case http.StatusOK:
+		case http.StatusServiceUnavailable:
+			full = true
+		default:
+			t.Fatalf("capture %d: %d %s", i, st, b)
+		}
+	}
+	if !full {
+		t.Fatal("capture never answered 503 while filling the disk")
+	}
+	if resp, b := s.api(t, http.MethodDelete, "/api/exchanges", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE /api/exchanges: %d %s", resp.StatusCode, b)
+	}
+	// The store's sweep runs every 10 s.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, b := capture()
+		if st == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("capture 30 s after every exchange was deleted: %d %s; the journal still holds their bytes", st, b)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}

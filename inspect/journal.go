@@ -611,6 +611,44 @@ func (j *journal) sweep(applied uint64, refs map[uint64]bool) {
 	j.sealed = kept
 	j.mu.Unlock()
 	j.unlink(gone)
+	j.dropActive(applied, refs)
+}
+
+// dropActive deletes the segment being written when every record in it is
+// applied and no exchange in refs points into it (deletes emptied it), so
+// that the next write starts a new one. Kept until full, it would hold its
+// bytes for good on a disk it filled itself, where no write can make it
+// full. It takes the leader's turn, so that no write is under way, and does
+// nothing while one is.
+func (j *journal) dropActive(applied uint64, refs map[uint64]bool) {
+	j.mu.Lock()
+	if j.flushing || j.f == nil || j.size == 0 || refs[j.first] || j.acked.Load() > applied {
+		j.mu.Unlock()
+		return
+	}
+	j.flushing = true
+	f, name, first := j.f, j.name, j.first
+	j.f, j.name, j.size, j.broken = nil, "", 0, false
+	j.mu.Unlock()
+
+	f.Close()
+	err := os.Remove(name)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		j.log.Warn("journal segment not removed", "file", name, "err", err)
+	}
+
+	j.mu.Lock()
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		// Sealed now (the next write starts a new segment): a later sweep
+		// tries again.
+		j.sealed = append(j.sealed, segment{name, first})
+	}
+	if len(j.cur.members) > 0 {
+		j.cur.lead <- struct{}{} // flushing stays set: leadership passes on
+	} else {
+		j.flushing = false
+	}
+	j.mu.Unlock()
 }
 
 // close closes the active segment and deletes the segments retire would,
