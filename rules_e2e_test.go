@@ -1154,3 +1154,52 @@ verify:
 		t.Errorf("POST /b/stripe/hooks with the advice followed: %d, want 201", resp.StatusCode)
 	}
 }
+
+// TestBodyFileNotARegularFile: a mock's file: that is a named pipe (or
+// another file that is not a regular one) in the config's directory is an
+// error naming it, in check and on a reload, and later reloads go on. Its
+// read blocked until something wrote to the pipe: check hung (and ignored
+// Ctrl-C), and the reload that met it stopped every later one.
+func TestBodyFileNotARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	mkfifo(t, filepath.Join(dir, "pipe.json"))
+	pipeConfig := "mocks:\n  - name: piped\n    match: {path: /p}\n    respond: {file: pipe.json}\n"
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte(pipeConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := "file: pipe.json (in " + dir + "): not a regular file"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"check", bad}, func(string) string { return "" }, &out, &errOut) }()
+	select {
+	case err := <-done:
+		if exitCode(err) != 1 || !strings.Contains(errOut.String(), "bad.yaml:4:") || !strings.Contains(errOut.String(), want) {
+			t.Errorf("check: exit %d, stderr %q; want exit 1 and bad.yaml:4: ... %q", exitCode(err), errOut.String(), want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("check of a config whose body file is a named pipe: no answer within 10 s")
+	}
+
+	cfg := filepath.Join(dir, "hooklab.yaml")
+	if err := os.WriteFile(cfg, []byte(greetConfig("one")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", cfg)
+	if err := os.WriteFile(cfg, []byte(pipeConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 5*time.Second, "the reload's error", func() bool {
+		r := s.rules(t)
+		return r.Error != nil && strings.Contains(*r.Error, want)
+	})
+	if got := s.hello(t); got != "200 one" {
+		t.Errorf("GET /hello after the failed reload: %q, want the last good config's 200 one", got)
+	}
+	if err := os.WriteFile(cfg, []byte(greetConfig("two")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 5*time.Second, "the reload after it", func() bool { return s.hello(t) == "200 two" })
+}

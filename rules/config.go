@@ -1446,7 +1446,17 @@ func (d *decoder) readBodyFile(n *yaml.Node, name string) []byte {
 		return nil
 	}
 	defer root.Close()
-	data, err := root.ReadFile(filepath.FromSlash(name))
+	// Only a regular file: reading a named pipe waits for a writer, which
+	// held a check, or the reload and every one after it, for good.
+	var data []byte
+	fi, err := root.Stat(filepath.FromSlash(name))
+	if err == nil && !fi.IsDir() && !fi.Mode().IsRegular() {
+		d.errorf(n, "file: %s (in %s): not a regular file (%s)", name, d.dir, fileKind(fi.Mode()))
+		return nil
+	}
+	if err == nil {
+		data, err = root.ReadFile(filepath.FromSlash(name))
+	}
 	if err != nil {
 		// Not "openat NAME: …": the system call is no news to the reader.
 		var pe *fs.PathError
@@ -1461,6 +1471,21 @@ func (d *decoder) readBodyFile(n *yaml.Node, name string) []byte {
 		return nil
 	}
 	return data
+}
+
+// fileKind names the type of a file that is not a regular one.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "type " + m.Type().String()
 }
 
 func validHeaderName(s string) bool {

@@ -295,7 +295,12 @@ func existingDir(dir string) string {
 func readAll(files []string) map[string][]byte {
 	out := make(map[string][]byte, len(files))
 	for _, f := range files {
-		out[f], _ = os.ReadFile(f)
+		// Not one that is not a regular file: a named pipe's read waits
+		// for a writer (the load says what is wrong with it).
+		out[f] = nil
+		if fi, err := os.Stat(f); err == nil && fi.Mode().IsRegular() {
+			out[f], _ = os.ReadFile(f)
+		}
 	}
 	return out
 }
