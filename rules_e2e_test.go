@@ -1203,3 +1203,36 @@ func TestBodyFileNotARegularFile(t *testing.T) {
 	}
 	within(t, 5*time.Second, "the reload after it", func() bool { return s.hello(t) == "200 two" })
 }
+
+// TestConfigFromAPipe: a config read from a pipe (--config <(...), a
+// named pipe) serves its rules with no reload error: there is nothing to
+// watch. The watcher read the pipe again at once, found it empty, and put
+// "the file is empty (a save in progress?)" in the log, GET /api/rules
+// and the UI, for a config nobody had touched.
+func TestConfigFromAPipe(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "hooklab.yaml")
+	mkfifo(t, cfg)
+	go func() {
+		f, err := os.OpenFile(cfg, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		_, _ = f.WriteString(greetConfig("piped"))
+	}()
+	s := startServer(t, "--memory", "--config", cfg)
+	if got := s.hello(t); got != "200 piped" {
+		t.Fatalf("GET /hello: %q, want the piped config's 200 piped", got)
+	}
+	// The watch reads the file again as soon as it starts.
+	time.Sleep(2 * reloadWithin)
+	if r := s.rules(t); r.Error != nil {
+		t.Errorf("GET /api/rules error %q for a config read once from a pipe", *r.Error)
+	}
+	if log := s.Stderr.String(); strings.Contains(log, "reload failed") {
+		t.Errorf("the log says a reload failed:\n%s", log)
+	}
+	if got := s.hello(t); got != "200 piped" {
+		t.Errorf("GET /hello later: %q, want 200 piped", got)
+	}
+}

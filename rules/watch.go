@@ -69,6 +69,17 @@ func watchFrom(ctx context.Context, path string, loaded []byte, getenv func(stri
 		abs = path
 	}
 	dir := filepath.Dir(abs)
+	// A config read from a pipe (--config <(...), a named pipe) has nothing
+	// more to give: read again, it is empty, or the read waits for a writer
+	// that never comes, and shutdown with it.
+	if fi, err := os.Stat(abs); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+		log.Info("config is not a regular file: not watched for changes", "type", fileKind(fi.Mode()))
+		if started != nil {
+			started()
+		}
+		<-ctx.Done()
+		return
+	}
 
 	last, lastMissing := loaded, loaded == nil
 	if loaded == nil {
