@@ -229,6 +229,9 @@ func (e *Engine) Plan(req *rules.Request, vars func() map[string]any, fallback f
 			err = quietError(err, req, tv, func(v map[string]any) error { _, err := t.Render(v); return err })
 			return renderFailed(p, m.Name, fmt.Errorf("header %s: %w", name, err))
 		}
+		if len(v) > maxHeaderValue {
+			return renderFailed(p, m.Name, fmt.Errorf("header %s: the value is %d bytes, over the %d a header may hold", name, len(v), maxHeaderValue))
+		}
 		hdr = append(hdr, inspect.Header{Name: name, Value: headerValue(v)})
 	}
 	if ct := r.ContentType(); ct != "" && len(body) > 0 && !slices.ContainsFunc(hdr, func(h inspect.Header) bool { return strings.EqualFold(h.Name, "Content-Type") }) {
@@ -256,6 +259,11 @@ func (e *Engine) Plan(req *rules.Request, vars func() map[string]any, fallback f
 	}
 	return p
 }
+
+// maxHeaderValue bounds a rendered header's value: past it, clients refuse
+// the answer (curl a line over 100 KB, net/http's server a head over 1 MB),
+// so a template rendering more (a loop) fails as a render does.
+const maxHeaderValue = 64 << 10
 
 // headerValue makes a rendered value safe to send as a header field: control
 // characters (CR and LF above all, which would split the header) become

@@ -490,6 +490,35 @@ mocks:
 	}
 }
 
+// TestRenderedHeaderTooLarge: a header template whose value renders past
+// 64 KiB (a loop) is a render failure, a 500 naming the rule and the
+// header, not a header no client takes (curl refuses a line past 100 KB,
+// net/http's server a head past 1 MB): it went out as rendered, megabytes
+// of it. One under the bound goes out whole.
+func TestRenderedHeaderTooLarge(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, parseConfig(t, "big.yaml", `
+mocks:
+  - name: big
+    match: {path: /big}
+    respond: {headers: {X-Big: '{% for i in (1..request.json.n) %}0123456789{% endfor %}'}, body: x}
+`), nil)
+	a := h.post(t, "/b/small/big", `{"n": 6000}`)
+	if a.Status != 200 || len(a.Header.Get("X-Big")) != 60000 {
+		t.Fatalf("a 60,000-byte header: %d, X-Big of %d bytes", a.Status, len(a.Header.Get("X-Big")))
+	}
+	a = h.post(t, "/b/large/big", `{"n": 7000}`)
+	want := "rule big: template: header X-Big: the value is 70000 bytes, over the 65536 a header may hold"
+	if a.Status != 500 || a.Header.Get("X-Big") != "" || !strings.Contains(string(a.Body), want) {
+		t.Fatalf("a 70,000-byte header: %d, X-Big of %d bytes, body %.200s; want a 500 saying %q", a.Status, len(a.Header.Get("X-Big")), a.Body, want)
+	}
+	ex := h.last(t, "large")
+	if ex.Rule != "big" || !strings.Contains(ex.Error, want) {
+		t.Errorf("exchange rule %q, error %q; want %q", ex.Rule, ex.Error, want)
+	}
+	sentAsRecorded(t, ex, a)
+}
+
 // TestDefaultContentType: an answer without a Content-Type header gets the
 // type its body template is escaped for, and one that names its own keeps
 // it.
