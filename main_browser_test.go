@@ -454,6 +454,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookNameCharacters", testBrowserWebhookNameCharacters},
 		{"WebhookFieldMessages", testBrowserWebhookFieldMessages},
 		{"WebhookPageWarnings", testBrowserWebhookPageWarnings},
+		{"WebhookAuthLabels", testBrowserWebhookAuthLabels},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

@@ -767,10 +767,13 @@ export class Views {
       password: input('authentication.password', auth.password, { type: 'password' }),
       token: input('authentication.token', auth.token, { type: 'password' }),
     };
+    // Labelled as the fields around them are (Name, Endpoint), not by the
+    // API's keys (username, token).
+    const authLabels = { name: 'Header name', value: 'Value', username: 'Username', password: 'Password', token: 'Token' };
     const showAuth = () => {
       const t = authType.value;
       const keys = t === 'api_key' ? ['name', 'value'] : t === 'basic_auth' ? ['username', 'password'] : t === 'bearer_token' ? ['token'] : [];
-      authFields.replaceChildren(...keys.map((k) => field(`authentication.${k}`, k, authInputs[k])));
+      authFields.replaceChildren(...keys.map((k) => field(`authentication.${k}`, authLabels[k], authInputs[k])));
     };
     authType.addEventListener('change', showAuth);
     showAuth();
