@@ -4,7 +4,10 @@ package main
 // colour schemes. TestBrowser runs them.
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,6 +30,51 @@ func testBrowserWebhookAuthLabels(t *testing.T, p *browserPage) {
 		got := evalIn[[]string](t, p, `[...document.querySelectorAll('#webhook-form .auth-fields label')].map((l) => l.textContent)`)
 		if !slices.Equal(got, want) {
 			p.fatalf(t, "authentication %s: the login fields are labelled %q, want %q", auth, got, want)
+		}
+	}
+}
+
+// testBrowserWebhookTestResultColours: a test send's result shows its
+// outcome word in the outcome's colour (success green, server_error red)
+// and what it holds, "Request sent", the request and the answer, in the
+// page's: a success coloured the whole block green, its headings and
+// code too, and a server error left even the outcome word plain.
+func testBrowserWebhookTestResultColours(t *testing.T, p *browserPage) {
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/fail") {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	t.Cleanup(receiver.Close)
+	s := startServer(t, "--memory")
+	type colours struct{ Outcome, Word, Heading, Request, Page, Want string }
+	for _, tc := range []struct{ path, outcome, want string }{
+		{"/ok", "success", "--s2"},
+		{"/fail", "server_error", "--s5"},
+	} {
+		id := strings.TrimPrefix(tc.path, "/")
+		s.mustPost(t, "/api/webhooks", `{"id":`+jsQuote(id)+`,"endpoint":`+jsQuote(receiver.URL+tc.path)+`}`, http.StatusCreated)
+		p.openUI(t, s.UI+"#/webhooks/"+id)
+		p.waitFor(t, "the form shows", `document.querySelector('#webhook-form')?.dataset.keep === 'webhooks/`+id+`'`, 10*time.Second)
+		p.clickNow(t, "test send", "#wh-test-send")
+		p.waitFor(t, "the test send shows its result", `document.querySelector('#wh-test-result .test-result')`, 10*time.Second)
+		got := evalIn[colours](t, p, `(() => {
+			const r = document.querySelector('#wh-test-result .test-result');
+			const colour = (v) => { const e = document.createElement('span'); e.style.color = v; document.body.append(e); const c = getComputedStyle(e).color; e.remove(); return c; };
+			return {
+				Outcome: r.querySelector('.test-outcome').textContent,
+				Word: getComputedStyle(r.querySelector('.test-outcome')).color,
+				Heading: getComputedStyle(r.querySelector('h4')).color,
+				Request: getComputedStyle(r.querySelector('pre.test-request')).color,
+				Page: colour('var(--fg)'),
+				Want: colour('var(`+tc.want+`)'),
+			};
+		})()`)
+		if got.Outcome != tc.outcome {
+			p.fatalf(t, "%s: the outcome reads %q, want %q", id, got.Outcome, tc.outcome)
+		}
+		if got.Word != got.Want || got.Heading != got.Page || got.Request != got.Page {
+			p.fatalf(t, "%s: the outcome word is %s (want %s), Request sent %s and the request %s (want the page's %s)", id, got.Word, got.Want, got.Heading, got.Request, got.Page)
 		}
 	}
 }

@@ -455,6 +455,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookFieldMessages", testBrowserWebhookFieldMessages},
 		{"WebhookPageWarnings", testBrowserWebhookPageWarnings},
 		{"WebhookAuthLabels", testBrowserWebhookAuthLabels},
+		{"WebhookTestResultColours", testBrowserWebhookTestResultColours},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
