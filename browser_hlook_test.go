@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // testBrowserWebhookAuthLabels: the login details of a webhook's
@@ -75,6 +77,41 @@ func testBrowserWebhookTestResultColours(t *testing.T, p *browserPage) {
 		}
 		if got.Word != got.Want || got.Heading != got.Page || got.Request != got.Page {
 			p.fatalf(t, "%s: the outcome word is %s (want %s), Request sent %s and the request %s (want the page's %s)", id, got.Word, got.Want, got.Heading, got.Request, got.Page)
+		}
+	}
+}
+
+// testBrowserDetailActionsWrapWhole: at a phone's width (390 px) the open
+// exchange's action buttons (Copy curl, Replay, Edit & resend, Raw, HAR,
+// Delete) each keep their label on one line, inside the pane, going to a
+// second row as they need: squeezed on one row, "Copy curl" and "Edit &
+// resend" broke over two lines inside their buttons.
+func testBrowserDetailActionsWrapWhole(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	id := browserCapture(t, s.Capture, "/b/narrow/x", `{"a":1}`)
+	p.do(t, "a phone's width", chromedp.EmulateViewport(390, 900))
+	p.openExchange(t, s.UI, id)
+	type button struct {
+		Label       string
+		Lines       int
+		Right, Pane float64
+	}
+	got := evalIn[[]button](t, p, `[...document.querySelectorAll('#detail .detail-actions > *')].filter((b) => b.getClientRects().length).map((b) => {
+		const r = document.createRange();
+		r.selectNodeContents(b);
+		return {
+			Label: b.textContent,
+			Lines: new Set([...r.getClientRects()].filter((q) => q.width > 0).map((q) => Math.round(q.top))).size,
+			Right: b.getBoundingClientRect().right,
+			Pane: document.querySelector('#detail').getBoundingClientRect().right,
+		};
+	})`)
+	if len(got) < 5 {
+		p.fatalf(t, "%d action buttons shown, want at least 5: %+v", len(got), got)
+	}
+	for _, b := range got {
+		if b.Lines != 1 || b.Right > b.Pane+0.5 {
+			p.fatalf(t, "at 390 px the button %q takes %d lines and ends at %.0f px, the pane at %.0f; want one line inside it", b.Label, b.Lines, b.Right, b.Pane)
 		}
 	}
 }

@@ -456,6 +456,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookPageWarnings", testBrowserWebhookPageWarnings},
 		{"WebhookAuthLabels", testBrowserWebhookAuthLabels},
 		{"WebhookTestResultColours", testBrowserWebhookTestResultColours},
+		{"DetailActionsWrapWhole", testBrowserDetailActionsWrapWhole},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
