@@ -115,3 +115,61 @@ func testBrowserDetailActionsWrapWhole(t *testing.T, p *browserPage) {
 		}
 	}
 }
+
+// testBrowserMultipartColumns: the parts table of a multipart body gives
+// each part's value the room the pane has, under a heading of its own
+// (Value): it was squeezed with its Download link into a last column of
+// 7.5em with no heading, so at 1400 px "hello multipart file content" took
+// three lines beside wide, near-empty columns, and at 390 px the other
+// columns broke short words mid-word ("note.tx t", "text/pl ain").
+func testBrowserMultipartColumns(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	body := "--XX\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nMy upload\r\n" +
+		"--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"note.txt\"\r\nContent-Type: text/plain\r\n\r\nhello multipart file content\r\n" +
+		"--XX\r\nContent-Disposition: form-data; name=\"image\"; filename=\"blob.bin\"\r\nContent-Type: image/png\r\n\r\n\x89PNG\x00\x01\r\n--XX--\r\n"
+	id := browserCapture(t, s.Capture, "/b/parts/upload", body, "Content-Type", "multipart/form-data; boundary=XX")
+	type cell struct {
+		Text        string
+		Lines       int
+		Right, Pane float64
+	}
+	const cells = `[...document.querySelectorAll('#detail table.body-multipart tbody td, #detail table.body-multipart tbody code')].map((c) => {
+		const r = document.createRange();
+		r.selectNodeContents(c.matches('td') && c.querySelector('code') ? c.querySelector('code') : c);
+		return {
+			Text: r.toString(),
+			Lines: new Set([...r.getClientRects()].filter((q) => q.width > 0).map((q) => Math.round(q.top))).size,
+			Right: c.getBoundingClientRect().right,
+			Pane: c.closest('table').parentElement.getBoundingClientRect().right,
+		};
+	})`
+	for _, width := range []int64{1400, 390} {
+		p.do(t, "the window's width", chromedp.EmulateViewport(width, 900))
+		p.openExchange(t, s.UI, id)
+		p.waitFor(t, "the parts show", `document.querySelectorAll('#detail table.body-multipart tbody tr').length === 3`, 5*time.Second)
+		if h := evalIn[[]string](t, p, `[...document.querySelectorAll('#detail table.body-multipart thead th')].map((th) => th.textContent)`); !slices.Equal(h, []string{"Name", "File", "Type", "Size", "Value"}) {
+			p.fatalf(t, "at %d px the parts table's headings are %q, want Name, File, Type, Size, Value", width, h)
+		}
+		oneLine := map[string]bool{"note.txt": true, "blob.bin": true, "text/plain": true, "image/png": true}
+		if width == 1400 {
+			oneLine["hello multipart file content"] = true
+			oneLine["29 bytes"] = true
+			oneLine["9 bytes"] = true
+		}
+		seen := 0
+		for _, c := range evalIn[[]cell](t, p, cells) {
+			if c.Right > c.Pane+0.5 {
+				p.fatalf(t, "at %d px the cell %q ends at %.0f px, past its box at %.0f", width, c.Text, c.Right, c.Pane)
+			}
+			if oneLine[c.Text] {
+				seen++
+				if c.Lines != 1 {
+					p.fatalf(t, "at %d px %q takes %d lines, want 1", width, c.Text, c.Lines)
+				}
+			}
+		}
+		if seen < len(oneLine) {
+			p.fatalf(t, "at %d px found %d of the cells %v", width, seen, oneLine)
+		}
+	}
+}

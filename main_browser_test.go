@@ -457,6 +457,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookAuthLabels", testBrowserWebhookAuthLabels},
 		{"WebhookTestResultColours", testBrowserWebhookTestResultColours},
 		{"DetailActionsWrapWhole", testBrowserDetailActionsWrapWhole},
+		{"MultipartColumns", testBrowserMultipartColumns},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

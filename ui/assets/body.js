@@ -502,7 +502,7 @@ function multipartView(raw, boundary, track) {
   const parts = parseMultipart(raw, boundary);
   const more = parts.length - maxParts;
   return h('table', { class: 'kv body-multipart', 'aria-label': 'Multipart parts' },
-    h('thead', null, h('tr', null, h('th', null, 'Name'), h('th', null, 'File'), h('th', null, 'Type'), h('th', null, 'Size'), h('th', null, ''))),
+    h('thead', null, h('tr', null, h('th', null, 'Name'), h('th', null, 'File'), h('th', null, 'Type'), h('th', null, 'Size'), h('th', null, 'Value'))),
     more > 0 ? h('tfoot', null, h('tr', null, h('td', { colspan: '5', class: 'muted' }, `${more} more parts not listed: see Raw.`))) : null,
     h('tbody', null, parts.slice(0, maxParts).map((p, i) => {
       const bytes = () => {
