@@ -173,3 +173,55 @@ func testBrowserMultipartColumns(t *testing.T, p *browserPage) {
 		}
 	}
 }
+
+// testBrowserNarrowViewNames: at a phone's width (390 px) the name that
+// leads each row of the views' tables (a bin's, a webhook's, a replay
+// run's id) stays whole when it is short and breaks into a few pieces
+// when long, the table scrolling sideways in its box if it must: the names
+// broke anywhere to leave the room to the URLs beside them, "defaul t",
+// "suppor t-bot", and a run's id three letters a line, nine lines.
+func testBrowserNarrowViewNames(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	for _, bin := range []string{"default", "support-bot"} {
+		path := "/b/" + bin + "/x"
+		if bin == "default" {
+			path = "/x"
+		}
+		browserCapture(t, s.Capture, path, `{}`)
+	}
+	s.mustPost(t, "/api/webhooks", `{"id":"support-bot","endpoint":"https://127.0.0.1:9/hooks/a/long/path/to/the/receiver"}`, http.StatusCreated)
+	s.mustPost(t, "/api/replay", `{"filter":{"bin":"support-bot"},"target":`+jsQuote(s.Capture)+`}`, http.StatusAccepted)
+	p.do(t, "a phone's width", chromedp.EmulateViewport(390, 900))
+	t.Cleanup(func() { chromedp.Run(p.ctx, chromedp.EmulateViewport(1280, 900)) })
+	type name struct {
+		Text  string
+		Lines int
+	}
+	for _, v := range []struct {
+		hash, ready string
+		maxLines    int
+	}{
+		{"#/bins", `.bin-row`, 1},
+		{"#/webhooks", `.webhook-row`, 1},
+		{"#/replays", `.run-row`, 3},
+	} {
+		p.openUI(t, s.UI+v.hash)
+		p.waitFor(t, v.hash+" shows", `document.querySelector(`+jsQuote(v.ready)+`)`, 10*time.Second)
+		got := evalIn[[]name](t, p, `[...document.querySelectorAll('table.grid tbody tr > td:first-child a')].map((a) => {
+			const r = document.createRange();
+			r.selectNodeContents(a);
+			return { Text: a.textContent, Lines: new Set([...r.getClientRects()].filter((q) => q.width > 0).map((q) => Math.round(q.top))).size };
+		})`)
+		if len(got) == 0 {
+			p.fatalf(t, "%s: no names in the table", v.hash)
+		}
+		for _, n := range got {
+			if n.Lines > v.maxLines {
+				p.fatalf(t, "%s at 390 px: %q takes %d lines, want at most %d", v.hash, n.Text, n.Lines, v.maxLines)
+			}
+		}
+		if w, cw := evalIn[int](t, p, `document.querySelector('#view-other').scrollWidth`), evalIn[int](t, p, `document.querySelector('#view-other').clientWidth`); w > cw {
+			p.fatalf(t, "%s at 390 px: the view is %d px wide in %d", v.hash, w, cw)
+		}
+	}
+}

@@ -458,6 +458,7 @@ func TestBrowser(t *testing.T) {
 		{"WebhookTestResultColours", testBrowserWebhookTestResultColours},
 		{"DetailActionsWrapWhole", testBrowserDetailActionsWrapWhole},
 		{"MultipartColumns", testBrowserMultipartColumns},
+		{"NarrowViewNames", testBrowserNarrowViewNames},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })
