@@ -4,6 +4,7 @@ package main
 // colour schemes. TestBrowser runs them.
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -224,4 +225,34 @@ func testBrowserNarrowViewNames(t *testing.T, p *browserPage) {
 			p.fatalf(t, "%s at 390 px: the view is %d px wide in %d", v.hash, w, cw)
 		}
 	}
+}
+
+// testBrowserRowEnterFocusesPane: a keyboard user who tabs to a row of the
+// list and presses Enter gets the exchange open and the focus in its pane,
+// the pane's actions (Copy curl) the next Tab away, as Enter elsewhere in
+// the list gives: followed as a link, the row kept the focus, and Tab went
+// on through every row below it before it reached the pane.
+func testBrowserRowEnterFocusesPane(t *testing.T, p *browserPage) {
+	s := startServer(t, "--memory")
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, browserCapture(t, s.Capture, fmt.Sprintf("/b/keys/%d", i), `{}`))
+	}
+	p.openUI(t, s.UI)
+	p.waitFor(t, "the rows show", `document.querySelectorAll('tr.exchange-row').length === 5`, 5*time.Second)
+	p.do(t, "focus Export HAR", chromedp.Evaluate[chromedp.Void](`document.querySelector('#export-har').focus()`))
+	p.do(t, "Tab to the first row", pressKey("\t"))
+	first := ids[len(ids)-1] // newest first
+	if got := evalIn[string](t, p, `document.activeElement.closest('tr.exchange-row')?.dataset.id ?? document.activeElement.tagName`); got != first {
+		p.fatalf(t, "Tab from Export HAR reached %s, want the first row %s", got, first)
+	}
+	p.do(t, "press Enter", pressKey("\r"))
+	p.waitFor(t, "the exchange opens", `document.querySelector('#detail').dataset.state === 'ready' && document.querySelector('#detail').dataset.id === `+jsQuote(first), 5*time.Second)
+	p.do(t, "Tab", pressKey("\t"))
+	if got := evalIn[string](t, p, `(() => { const a = document.activeElement; return document.querySelector('#detail').contains(a) ? 'pane: ' + a.textContent : 'outside: ' + a.tagName + ' ' + a.textContent; })()`); got != "pane: Copy curl" {
+		p.fatalf(t, "after Enter on the row, Tab reached %q; want the pane's Copy curl", got)
+	}
+	// Escape gives the focus back to the row.
+	p.do(t, "press Escape", pressKey("\x1b"))
+	p.waitFor(t, "the pane closes, the row has the focus", `document.querySelector('#detail').dataset.state === 'empty' && document.activeElement.closest('tr.exchange-row')?.dataset.id === `+jsQuote(first), 5*time.Second)
 }

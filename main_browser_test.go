@@ -459,6 +459,7 @@ func TestBrowser(t *testing.T) {
 		{"DetailActionsWrapWhole", testBrowserDetailActionsWrapWhole},
 		{"MultipartColumns", testBrowserMultipartColumns},
 		{"NarrowViewNames", testBrowserNarrowViewNames},
+		{"RowEnterFocusesPane", testBrowserRowEnterFocusesPane},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, b.newPage(t)) })

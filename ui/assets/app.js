@@ -869,7 +869,17 @@ function onKey(ev) {
     case 'ArrowUp':
       if (trafficView) open(-1);
       break;
-    case 'Enter':
+    case 'Enter': {
+      // A row's link opens its exchange as Enter elsewhere does, focus
+      // and all: followed as a link, it kept the focus in the list, the
+      // pane's actions past every row below it.
+      const rowLink = ev.target.closest && ev.target.closest('tr.exchange-row a.path');
+      if (trafficView && rowLink) {
+        ev.preventDefault();
+        openExchange(rowLink.closest('tr.exchange-row').dataset.id);
+        els.detail.focus();
+        break;
+      }
       // Not from a control Enter works itself: a link, a button, a
       // section's summary (it folds).
       if (trafficView && !ev.target.closest('a, button, summary, [role="button"]')) {
@@ -881,6 +891,7 @@ function onKey(ev) {
         }
       }
       break;
+    }
     case '/':
       if (!trafficView) location.hash = '#/';
       ev.preventDefault();
