@@ -1505,3 +1505,47 @@ triggers:
 		t.Errorf("conditions %s, want %s", when, want)
 	}
 }
+
+// TestSendAfterFailedReload: when a send queues nothing while the config
+// file's last reload failed (a trigger just added in a broken edit), send
+// says so, with the error, since the live triggers are the last good
+// file's. It said only that no trigger fired, pointing at the webhooks,
+// and the new trigger's author looked for a fault in its conditions.
+func TestSendAfterFailedReload(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "hooklab.yaml")
+	good := "webhooks:\n  - {id: bot, endpoint: \"http://127.0.0.1:9/hook\"}\n"
+	if err := os.WriteFile(file, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--memory", "--config", file)
+	broken := good + "triggers:\n  - name: new-ticket\n    when: {event: ticket.created}\n    notify: {webhook: bot, paylaod: '{}'}\n"
+	if err := os.WriteFile(file, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	within(t, reloadWithin, "the reload to fail", func() bool { return s.rules(t).Error != nil })
+
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"send", "ticket.created", "--server", s.UI}, func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatalf("send: %v\n%s", err, errOut.String())
+	}
+	msg := errOut.String()
+	for _, want := range []string{"nothing was queued", "the config file " + file + " did not load", file + ":6", "paylaod"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("send after a failed reload says %q, want it to contain %q", msg, want)
+		}
+	}
+
+	// Fixed, the note goes.
+	if err := os.WriteFile(file, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	within(t, reloadWithin, "the reload to succeed", func() bool { return s.rules(t).Error == nil })
+	var fixed syncBuffer
+	if err := run(context.Background(), []string{"send", "ticket.created", "--server", s.UI}, func(string) string { return "" }, &out, &fixed); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(fixed.String(), "did not load") {
+		t.Errorf("send after the config was fixed says %q", fixed.String())
+	}
+}

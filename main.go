@@ -358,6 +358,36 @@ func runningCA(ctx context.Context, srv, token string) (cert, proxyAddr string) 
 	return info.CA, info.ForwardProxy
 }
 
+// configLoadError returns the config file of the hooklab at srv and the
+// error its last load ended in (GET /api/rules), or "" when it loaded, or
+// when that cannot be told.
+func configLoadError(ctx context.Context, srv, token string) (file, problem string) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(srv, "/")+"/api/rules", nil)
+	if err != nil {
+		return "", ""
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", ""
+	}
+	defer resp.Body.Close()
+	var rules struct {
+		File  string `json:"file"`
+		Error string `json:"error"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&rules) != nil {
+		return "", ""
+	}
+	return rules.File, rules.Error
+}
+
 func configFileProblem(path string) string {
 	fi, err := os.Stat(path)
 	switch {
@@ -1908,6 +1938,11 @@ Flags:
 	if len(res.Invocations) == 0 {
 		// Inactive webhooks are not invoked: the one subscribed may be.
 		fmt.Fprintf(stderr, "hooklab send: nothing was queued: no active webhook is subscribed to %s and no trigger of an active one fired (see GET %s/api/webhooks)\n", typ, strings.TrimSuffix(s, "/"))
+		// A trigger or subscription just added in an edit that did not
+		// load is not live: say so, or its conditions get the blame.
+		if file, problem := configLoadError(ctx, s, getenv("HOOKLAB_AUTH")); problem != "" {
+			fmt.Fprintf(stderr, "hooklab send: the config file %s did not load, so the triggers and subscriptions live are its last good version's: %s\n", file, problem)
+		}
 	}
 	// An invocation refused as it was made (a payload over max_payload,
 	// a template that failed) is final already, never sent: say so, and
