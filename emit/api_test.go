@@ -1516,6 +1516,38 @@ func TestAPIZendeskShapedWebhook(t *testing.T) {
 	}
 }
 
+// TestAPIZendeskConditionalWithEventTypes: subscriptions that hold both
+// "conditional_ticket_events" (a webhook for triggers and automations) and
+// event types ask for both connection methods, which Zendesk refuses: a
+// webhook has one. The conditional entry was dropped without a word and
+// the webhook made an event webhook, which the triggers meant for it are
+// then refused.
+func TestAPIZendeskConditionalWithEventTypes(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, nil)
+	te := newEnv(t, "", nil)
+	c := te.api()
+	body := `{"webhook": {"name": "mixed", "endpoint": "` + s.URL + `/hook", "http_method": "POST", "request_format": "json",
+		"subscriptions": ["conditional_ticket_events", "zen:event-type:user.created"]}}`
+	for _, path := range []string{"/api/webhooks/validate", "/api/webhooks"} {
+		var verr struct {
+			Error string `json:"error"`
+			Field string `json:"field"`
+		}
+		code, raw := c.do("POST", path, body, &verr)
+		if code != 400 || verr.Field != "subscriptions" || !strings.Contains(verr.Error, "conditional_ticket_events") || !strings.Contains(verr.Error, "zen:event-type:user.created") {
+			t.Errorf("POST %s: %d %s, want a 400 on subscriptions naming both", path, code, raw)
+		}
+	}
+	// Either alone is fine.
+	for _, subs := range []string{`["conditional_ticket_events"]`, `["zen:event-type:user.created"]`} {
+		b := `{"webhook": {"endpoint": "` + s.URL + `/hook", "subscriptions": ` + subs + `}}`
+		if code, raw := c.do("POST", "/api/webhooks/validate", b, nil); code != 200 {
+			t.Errorf("subscriptions %s: %d %s", subs, code, raw)
+		}
+	}
+}
+
 // TestTestSendParamsInOrder: a test send's params go as URL parameters
 // (GET) or form fields (form_encoded) in the order given, as a trigger's
 // do: as a list of [name, value] pairs, where a name may repeat, or as an

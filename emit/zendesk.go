@@ -26,7 +26,8 @@ import (
 //   - subscriptions "conditional_ticket_events" and the like say that the
 //     webhook is connected to triggers or automations, which is what a
 //     webhook with no subscriptions is: they are dropped. Event types
-//     ("zen:event-type:ticket.created") stay as written;
+//     ("zen:event-type:ticket.created") stay as written; both together
+//     are an error, as in Zendesk;
 //   - the read-only created_by, updated_by and external_source are dropped.
 //
 // def is a JSON object; anything else, and a definition that uses neither
@@ -96,10 +97,18 @@ func fromZendeskShape(def []byte) ([]byte, error) {
 		var subs []string
 		if json.Unmarshal(raw, &subs) == nil {
 			kept := subs[:0:0]
+			conditional := ""
 			for _, s := range subs {
-				if !strings.HasPrefix(s, "conditional_") {
+				if strings.HasPrefix(s, "conditional_") {
+					conditional = s
+				} else {
 					kept = append(kept, s)
 				}
+			}
+			if conditional != "" && len(kept) > 0 {
+				// Both connection methods: Zendesk refuses it, and
+				// dropping either would make a webhook not asked for.
+				return nil, inputError("subscriptions", fmt.Sprintf("%s connects the webhook to triggers and automations, and %s subscribes it to events: a webhook is connected one way or the other, never both; give one", conditional, kept[0]))
 			}
 			if len(kept) != len(subs) {
 				changed = true
