@@ -1157,6 +1157,39 @@ subscriptions:
 	}
 }
 
+// TestAPIBulkRetryEmptyStatuses: a bulk redelivery with "statuses": []
+// (every box unticked, a list built from nothing) is a 400 naming
+// statuses, as a filter given empty is: it redelivered every unsuccessful
+// invocation, as no statuses at all does, while a retry policy's
+// "statuses": [] means none.
+func TestAPIBulkRetryEmptyStatuses(t *testing.T) {
+	t.Parallel()
+	s := newSink(t, status(500))
+	te := newEnv(t, hookYAML("a", s.URL, ""), nil)
+	c := te.api()
+	q := te.emit("test.a", `{}`)
+	te.settle(q[0].ID, 0)
+
+	code, raw := c.do("POST", "/api/invocations/retry", `{"webhook_id": "a", "statuses": []}`, nil)
+	if code != http.StatusBadRequest || !strings.Contains(raw, `"field":"statuses"`) || !strings.Contains(raw, "is empty") {
+		t.Errorf(`bulk retry with "statuses": []: %d %s, want a 400 on statuses`, code, raw)
+	}
+	if got := te.inv(q[0].ID); got.Status != InvocationServerError || got.Attempts != 1 {
+		t.Errorf("the invocation is %s after %d attempts, want it left %s after 1", got.Status, got.Attempts, InvocationServerError)
+	}
+	// Left out or null, every unsuccessful one is redelivered.
+	for _, body := range []string{`{"webhook_id": "a", "statuses": null}`, `{"webhook_id": "a"}`} {
+		te.settle(q[0].ID, 0)
+		var res struct {
+			Invocations []string `json:"invocations"`
+		}
+		if code, raw := c.do("POST", "/api/invocations/retry", body, &res); code != http.StatusAccepted || !slices.Equal(res.Invocations, []string{q[0].ID}) {
+			t.Errorf("bulk retry %s: %d %s, want 202 with %s", body, code, raw, q[0].ID)
+		}
+		waitFor(t, "the redelivery to end", func() bool { return !te.inv(q[0].ID).queued })
+	}
+}
+
 // TestAPIPatchUnknownFieldNamed: a PATCH with a field a webhook does not
 // have is refused naming it, as POST /api/webhooks does, so the UI can show
 // the error beside it.

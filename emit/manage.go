@@ -695,6 +695,7 @@ func (q *RedeliverQuery) UnmarshalJSON(b []byte) error {
 		WebhookID *string         `json:"webhook_id"`
 		From      json.RawMessage `json:"from"`
 		To        json.RawMessage `json:"to"`
+		Statuses  *[]string       `json:"statuses"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -714,6 +715,14 @@ func (q *RedeliverQuery) UnmarshalJSON(b []byte) error {
 			return inspect.ValueError("webhook_id", "webhook_id is empty: name a webhook, or leave webhook_id out for every webhook")
 		}
 		q.WebhookID = *v.WebhookID
+	}
+	if v.Statuses != nil {
+		// Given empty (every box unticked), it would redeliver every
+		// unsuccessful invocation, as no statuses at all does.
+		if len(*v.Statuses) == 0 {
+			return inspect.ValueError("statuses", "statuses is empty: name at least one of failed, timeout, client_error and server_error, or leave statuses out for every unsuccessful one")
+		}
+		q.Statuses = *v.Statuses
 	}
 	for _, f := range []struct {
 		name string
