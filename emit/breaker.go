@@ -47,10 +47,17 @@ const (
 
 func newBreaker(cfg Breaker) *breaker { return &breaker{cfg: cfg.withDefaults()} }
 
-// setConfig replaces the configuration, keeping the history.
+// setConfig replaces the configuration, keeping the history. A disabled
+// breaker closes the circuit and forgets the history: the attempts it
+// lets through are not counted, so enabled again it starts closed, not
+// open for the rest of a cool-down that deliveries since have outlived.
 func (b *breaker) setConfig(cfg Breaker) {
 	b.mu.Lock()
 	b.cfg = cfg.withDefaults()
+	if b.cfg.Disabled {
+		b.state, b.until, b.probing = breakerClosed, time.Time{}, false
+		b.forget()
+	}
 	b.mu.Unlock()
 }
 
@@ -159,6 +166,14 @@ func (b *breaker) clampLocked(now time.Time) {
 	if cd := time.Duration(b.cfg.Cooldown); b.state == breakerOpen && b.until.Sub(now) > cd {
 		b.until = now.Add(cd)
 	}
+}
+
+// isOpen reports whether the circuit is open or half-open, whatever the
+// configuration says.
+func (b *breaker) isOpen() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.state != breakerClosed
 }
 
 // forget drops the counts.

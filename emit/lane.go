@@ -348,9 +348,17 @@ func (l *lane) follow(ctx context.Context, w *Webhook) {
 	}
 	now := l.e.clock.Now()
 	was, wasUntil := l.brk.status(now)
+	wasOpen := l.brk.isOpen()
 	l.brk.setConfig(b)
 	if old == nil {
 		l.restoreBreaker(ctx)
+	}
+	if b.Disabled && (wasOpen || old == nil) {
+		// Closed by disabling it (or one saved open before a restart,
+		// not restored): a later restart must not open it again.
+		if err := l.e.db.write(ctx, saveBreaker(l.id, time.Time{})); err != nil && ctx.Err() == nil {
+			l.e.log.Error("save the circuit breaker's state", "webhook", l.id, "err", err)
+		}
 	}
 	// A circuit restored open, or one a new cooldown (or disabled)
 	// moved, is told: the change of the webhook was published before

@@ -327,3 +327,61 @@ func TestRetryFallsDueWhileThrottled(t *testing.T) {
 		t.Errorf("the retry due and held by the rate limit is %s, want throttled", one.Status)
 	}
 }
+
+// TestBreakerDisabledClosesTheCircuit: a breaker disabled while its
+// circuit is open closes it, as the API then says (closed), so that
+// enabling it again starts from a closed circuit. The open state was kept
+// while disabled: enabled again, after deliveries that succeeded
+// meanwhile, the circuit was open again for the rest of the old cool-down
+// and held every delivery.
+func TestBreakerDisabledClosesTheCircuit(t *testing.T) {
+	t.Parallel()
+	var healthy atomic.Bool
+	s := newSink(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		if healthy.Load() {
+			w.WriteHeader(200)
+			return
+		}
+		w.WriteHeader(500)
+	})
+	te := newEnv(t, "", nil)
+	c := te.api()
+	if code, raw := c.do("POST", "/api/webhooks", `{"id": "hook", "endpoint": "`+s.URL+`", "subscriptions": ["test.*"], "concurrency": 1,
+		"signing": {"scheme": "none"}, "circuit_breaker": {"min_attempts": 2, "failure_rate": 1, "cooldown": "1h"}}`, nil); code != 201 {
+		t.Fatalf("create: %d %s", code, raw)
+	}
+	circuit := func() string {
+		t.Helper()
+		var one struct {
+			Circuit string `json:"circuit"`
+		}
+		if code, raw := c.do("GET", "/api/webhooks/hook", nil, &one); code != 200 {
+			t.Fatalf("GET webhook: %d %s", code, raw)
+		}
+		return one.Circuit
+	}
+	if code, raw := c.do("POST", "/api/events", `[{"type": "test.x"}, {"type": "test.x"}]`, nil); code != 202 {
+		t.Fatalf("events: %d %s", code, raw)
+	}
+	te.waitCount("hook", InvocationServerError, 2)
+	if got := circuit(); got != "open" {
+		t.Fatalf("after two failures: %s, want open", got)
+	}
+
+	healthy.Store(true)
+	if code, raw := c.do("PATCH", "/api/webhooks/hook", `{"circuit_breaker": {"disabled": true}}`, nil); code != 200 {
+		t.Fatalf("disable: %d %s", code, raw)
+	}
+	te.emit("test.x", `{}`)
+	te.waitCount("hook", InvocationSuccess, 1)
+
+	if code, raw := c.do("PATCH", "/api/webhooks/hook", `{"circuit_breaker": {"disabled": null}}`, nil); code != 200 {
+		t.Fatalf("enable: %d %s", code, raw)
+	}
+	// The next delivery goes (the lane follows the change before it).
+	te.emit("test.x", `{}`)
+	te.waitCount("hook", InvocationSuccess, 2)
+	if got := circuit(); got != "closed" {
+		t.Errorf("enabled again after a success: %s, want closed", got)
+	}
+}
