@@ -1071,6 +1071,7 @@ func (p *Reverse) modifyResponse(resp *http.Response) error {
 	}
 	body := newTee(resp.Body, p.opts.MaxBody, resp.ContentLength)
 	body.h = &f.hold
+	body.gone = f.request
 	resp.Body = &respTee{tee: body, done: func(t *tee) {
 		// Trailers (gRPC's grpc-status) arrive with the body's end, which
 		// has been read when the body is closed; ReverseProxy sends them
@@ -1424,6 +1425,12 @@ type tee struct {
 	skip int64
 	// ended: the exchange is recorded (end), and nothing more is kept.
 	ended bool
+	// gone, when set, is the client's request's context: an end of the
+	// body read after it was done did not reach the client. An upstream
+	// over TLS that the canceled request's close_notify reaches first
+	// ends its answer cleanly (its handler sees the cancel and returns),
+	// and that end can still be read before the connection is closed.
+	gone context.Context
 }
 
 // What a tee with a holder keeps past LargeBody.
@@ -1491,6 +1498,9 @@ func (t *tee) Read(p []byte) (int, error) {
 	}
 	if err != nil && t.err == nil {
 		t.err = err
+		if err == io.EOF && t.gone != nil && t.gone.Err() != nil {
+			t.err = t.gone.Err() // the client went first: not an answer passed on whole
+		}
 	}
 	t.mu.Unlock()
 	return n, err
