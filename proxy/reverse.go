@@ -1263,6 +1263,13 @@ func (p *Reverse) errorHandler(w http.ResponseWriter, r *http.Request, err error
 		// A local service's self-signed certificate, most likely.
 		msg += " (to proxy an upstream whose certificate is not trusted, start hooklab with --insecure-upstream, or add its CA to SSL_CERT_FILE)"
 	}
+	switch {
+	case errors.Is(err, io.EOF):
+		// A bare "EOF": the connection ended before a byte of answer.
+		msg += " (it closed the connection without answering)"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		msg += " (it closed the connection in the middle of its answer's headers)"
+	}
 	if f.target.Scheme == "http" && answeredTLS(err) {
 		msg += " (its answer is a TLS record, not HTTP: is the upstream https? give it as https://" + f.target.Host + ")"
 	}

@@ -1454,3 +1454,54 @@ func TestReverseRecordsUpstreamQuerySecretsRedacted(t *testing.T) {
 		t.Errorf("dead upstream: meta.upstream %v, want %v; recorded answer %s", got, want, ex.Response.Body)
 	}
 }
+
+// TestReverseUpstreamClosingWithoutAnswerSaysSo: an upstream that accepts
+// the connection and closes it without a byte of answer (a crashed
+// handler, a server that drops what it cannot parse), or after some of
+// its headers, is told in those words, not as a bare "EOF" or
+// "unexpected EOF".
+func TestReverseUpstreamClosingWithoutAnswerSaysSo(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, sends, want string }{
+		{"nothing", "", "closed the connection without answering"},
+		{"half its headers", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n", "closed the connection in the middle of its answer's headers"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() {
+						defer c.Close()
+						_, _ = bufio.NewReader(c).ReadString('\n') // the request line
+						_, _ = io.WriteString(c, tc.sends)
+					}()
+				}
+			}()
+			srv, rec := start(t, "http://"+ln.Addr().String(), nil)
+			for _, method := range []string{http.MethodGet, http.MethodPost} {
+				req, _ := http.NewRequest(method, srv.URL+"/x", strings.NewReader("body"))
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(b), tc.want) {
+					t.Errorf("%s: answer %d %s, want 502 saying it %s", method, resp.StatusCode, b, tc.want)
+				}
+				if ex := rec.next(t); !strings.Contains(ex.Error, tc.want) {
+					t.Errorf("%s: recorded error %q", method, ex.Error)
+				}
+			}
+		})
+	}
+}
