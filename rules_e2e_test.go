@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -1235,4 +1236,59 @@ func TestConfigFromAPipe(t *testing.T) {
 	if got := s.hello(t); got != "200 piped" {
 		t.Errorf("GET /hello later: %q, want 200 piped", got)
 	}
+}
+
+// TestRulesReloadOnSimulateFileEdit: a proxy route's simulate: file is
+// followed as a mock's file: body is: recording the session again (an
+// export over the HAR file) changes what the simulation answers, without
+// touching the config. It went on answering from the file as it was at
+// the last config load.
+func TestRulesReloadOnSimulateFileEdit(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	har := func(path string, status int, body string) string {
+		return fmt.Sprintf(`{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [
+{"startedDateTime": "2026-01-01T00:00:00Z", "time": 1,
+ "request": {"method": "GET", "url": "http://127.0.0.1:1%s", "httpVersion": "HTTP/1.1", "headers": [], "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},
+ "response": {"status": %d, "statusText": "", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [], "content": {"size": %d, "mimeType": "text/plain", "text": %q}, "redirectURL": "", "headersSize": -1, "bodySize": %d},
+ "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}}]}}`, path, status, len(body), body, len(body))
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "fixtures"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	replaceFile(t, filepath.Join(dir, "fixtures", "rec.har"), har("/v1/orders", 200, "first"))
+	replaceFile(t, filepath.Join(dir, "proxy.har"), har("/orders", 200, "proxy-wide first"))
+	cfg := filepath.Join(dir, "hooklab.yaml")
+	replaceFile(t, cfg, `proxies:
+  - name: api
+    listen: 127.0.0.1:0
+    upstream: http://127.0.0.1:1
+    simulate: proxy.har
+    routes:
+      - path: /v1
+        upstream: http://127.0.0.1:1
+        strip_prefix: true
+        simulate: fixtures/rec.har
+`)
+	s := startServer(t, "--memory", "--config", cfg)
+	pu := proxyURL(t, s, "proxy: ")
+	get := func(path string) string {
+		resp, err := http.Get(pu + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return fmt.Sprintf("%d %s", resp.StatusCode, b)
+	}
+	if got := get("v1/orders"); got != "200 first" {
+		t.Fatalf("route's simulation answers %q", got)
+	}
+	if got := get("orders"); got != "200 proxy-wide first" {
+		t.Fatalf("proxy's simulation answers %q", got)
+	}
+	replaceFile(t, filepath.Join(dir, "fixtures", "rec.har"), har("/v1/orders", 201, "second"))
+	waitFor(t, func() bool { return get("v1/orders") == "201 second" }, "the route's simulation answering from the edited file")
+	replaceFile(t, filepath.Join(dir, "proxy.har"), har("/orders", 202, "proxy-wide second"))
+	waitFor(t, func() bool { return get("orders") == "202 proxy-wide second" }, "the proxy's simulation answering from the edited file")
 }

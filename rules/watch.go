@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"go.yaml.in/yaml/v3"
 )
 
 // ReloadDebounce is how long Watch waits after the last change before it
@@ -267,12 +268,52 @@ func bodyFiles(cfg *Config, abs string) ([]string, map[string][]byte) {
 			add(r)
 		}
 	}
+	// The proxies' simulate: files (HAR) too, read as the proxies read
+	// them: relative to the config's directory. A session recorded again
+	// over one changes what its simulation answers.
+	for _, name := range simulateFiles(cfg.Proxies) {
+		f := filepath.FromSlash(name)
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(filepath.Dir(abs), f)
+		}
+		b, _ := os.ReadFile(f)
+		out, held[f] = append(out, f), b
+	}
 	slices.Sort(out)
 	return slices.Compact(out), held
 }
 
-// fileRefRE finds the file: values of a config's text.
-var fileRefRE = regexp.MustCompile(`(?m)\bfile:\s*["']?([^"'\s,}#]+)`)
+// simulateFiles lists the simulate: values of a proxies: section, the
+// proxies' own and their routes'. One that takes a ${NAME} from the
+// environment is left out.
+func simulateFiles(proxies *yaml.Node) []string {
+	var out []string
+	var walk func(n *yaml.Node, routes bool)
+	walk = func(n *yaml.Node, routes bool) {
+		if n == nil || n.Kind != yaml.SequenceNode {
+			return
+		}
+		for _, item := range n.Content {
+			if item.Kind != yaml.MappingNode {
+				continue
+			}
+			for i := 0; i+1 < len(item.Content); i += 2 {
+				k, v := item.Content[i], item.Content[i+1]
+				switch {
+				case k.Value == "simulate" && v.Kind == yaml.ScalarNode && v.Value != "" && !strings.Contains(v.Value, "${"):
+					out = append(out, v.Value)
+				case k.Value == "routes" && !routes:
+					walk(v, true)
+				}
+			}
+		}
+	}
+	walk(proxies, false)
+	return out
+}
+
+// fileRefRE finds the file: (and simulate:) values of a config's text.
+var fileRefRE = regexp.MustCompile(`(?m)\b(?:file|simulate):\s*["']?([^"'\s,}#]+)`)
 
 // fileRefs lists the files a config's text names in file: keys (for a
 // config that does not load, whose responses are not known), sorted.
