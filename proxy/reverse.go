@@ -1053,7 +1053,13 @@ func (p *Reverse) modifyResponse(resp *http.Response) error {
 	for _, k := range rt.RemoveResponseHeaders {
 		resp.Header.Del(k)
 	}
-	f.ex.Response = &inspect.Response{Status: resp.StatusCode, Headers: inspect.FromHTTP(resp.Header)}
+	hdr := inspect.FromHTTP(resp.Header)
+	if len(resp.TransferEncoding) > 0 && resp.Header.Get("Transfer-Encoding") == "" {
+		// net/http takes it out of the header: recorded as sent, as a
+		// chunked request's is (inspect.RequestOf).
+		hdr = append(hdr, inspect.Header{Name: "Transfer-Encoding", Value: strings.Join(resp.TransferEncoding, ", ")})
+	}
+	f.ex.Response = &inspect.Response{Status: resp.StatusCode, Headers: hdr}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
 			f.tunnel = newTunnel(rwc, func(t *tunnel) {

@@ -1505,3 +1505,36 @@ func TestReverseUpstreamClosingWithoutAnswerSaysSo(t *testing.T) {
 		})
 	}
 }
+
+// TestReverseRecordsChunkedAnswerAsSent: an upstream's chunked answer is
+// recorded with its Transfer-Encoding, as a chunked request is: net/http
+// takes it out of the header, and the recording showed an answer with
+// neither a length nor a Transfer-Encoding, which no HTTP/1.1 answer
+// with a body is. One with a length has no Transfer-Encoding.
+func TestReverseRecordsChunkedAnswerAsSent(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/sized" {
+			w.Header().Set("Content-Length", "5")
+		}
+		io.WriteString(w, "chunk")
+		w.(http.Flusher).Flush()
+	}))
+	defer up.Close()
+	srv, rec := start(t, up.URL, nil)
+	for _, tc := range []struct{ path, te string }{{"/stream", "chunked"}, {"/sized", ""}} {
+		resp, err := http.Get(srv.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "chunk" || strings.Join(resp.TransferEncoding, ",") != tc.te {
+			t.Fatalf("%s: client got %q, transfer encoding %v", tc.path, b, resp.TransferEncoding)
+		}
+		ex := rec.next(t)
+		if got := ex.Response.Headers.Get("Transfer-Encoding"); got != tc.te || string(ex.Response.Body) != "chunk" {
+			t.Errorf("%s: recorded Transfer-Encoding %q (headers %v), want %q", tc.path, got, ex.Response.Headers, tc.te)
+		}
+	}
+}
