@@ -1276,6 +1276,14 @@ func (p *Reverse) errorHandler(w http.ResponseWriter, r *http.Request, err error
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		msg += " (it closed the connection in the middle of its answer's headers)"
 	}
+	if rhe := (tls.RecordHeaderError{}); f.target.Scheme == "https" && errors.As(err, &rhe) && string(rhe.RecordHeader[:]) == "HTTP/" {
+		// Its answer to the TLS hello: a plain HTTP server's 400.
+		if p.forward {
+			msg += " (it answered in plain HTTP, not TLS)"
+		} else {
+			msg += " (it answered in plain HTTP, not TLS: is the upstream http? give it as http://" + f.target.Host + ")"
+		}
+	}
 	if f.target.Scheme == "http" && answeredTLS(err) {
 		msg += " (its answer is a TLS record, not HTTP: is the upstream https? give it as https://" + f.target.Host + ")"
 	}

@@ -1538,3 +1538,32 @@ func TestReverseRecordsChunkedAnswerAsSent(t *testing.T) {
 		}
 	}
 }
+
+// TestReverseHTTPSUpstreamAnsweringHTTPSaysSo: an upstream given as
+// https:// that speaks plain HTTP (it answers the TLS hello with a 400 of
+// its own) is asked about, "is the upstream http?", as one given as
+// http:// that speaks TLS is; the error was only Go's "first record does
+// not look like a TLS handshake".
+func TestReverseHTTPSUpstreamAnsweringHTTPSaysSo(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer up.Close()
+	host := strings.TrimPrefix(up.URL, "http://")
+	srv, rec := start(t, "https://"+host, nil)
+	resp, err := http.Get(srv.URL + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct{ Error string }
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("status %d, body error %v", resp.StatusCode, err)
+	}
+	hint := "it answered in plain HTTP, not TLS: is the upstream http? give it as http://" + host
+	for _, got := range []string{body.Error, rec.next(t).Error} {
+		if !strings.Contains(got, hint) {
+			t.Errorf("error %q, want the hint %q", got, hint)
+		}
+	}
+}
