@@ -261,12 +261,18 @@ Flags:
 			// A server started with --data elsewhere decrypts with the CA
 			// there: the one to trust, not a new one in the default.
 			if srv, err := inspect.ServerURL(*server); err == nil {
-				if cert, addr := runningCA(ctx, srv, getenv("HOOKLAB_AUTH")); cert != "" {
+				switch cert, addr, answered := runningCA(ctx, srv, getenv("HOOKLAB_AUTH")); {
+				case cert != "":
 					*data = filepath.Dir(cert)
 					if !given["forward-proxy"] {
 						*fwd = addr
 					}
 					fmt.Fprintf(stderr, "hooklab ca: the CA of the hooklab at %s, whose forward proxy at %s decrypts HTTPS\n", inspect.RedactURL(srv), addr)
+				case answered:
+					// Said, not left to be taken for that server's CA: it
+					// decrypts nothing, and this one is for a hooklab started
+					// with --mitm and this data directory.
+					fmt.Fprintf(stderr, "hooklab ca: the hooklab at %s decrypts no HTTPS (it runs no --forward-proxy with --mitm); this is the CA in %s, which serve --mitm uses with that --data\n", inspect.RedactURL(srv), *data)
 				}
 			}
 		}
@@ -315,24 +321,20 @@ Flags:
 	return errUsage
 }
 
-// configFileProblem says what keeps path, a file named on the command
-// line, from being read as a config file, for serve --config and check
-// alike: not there, or a directory; "" when neither. A relative path is
-// said with the directory it was looked for in; an absolute one once
-// ("no config file /x.yaml (looked for /x.yaml)" said it twice).
 // runningCA returns the CA certificate file of a decrypting forward proxy
 // of the hooklab at srv, on this machine, and that proxy's address; ""
-// when none answers there, or it runs none.
-func runningCA(ctx context.Context, srv, token string) (cert, proxyAddr string) {
+// when none answers there, or it runs none. answered says a hooklab
+// answered there (with such a proxy or without).
+func runningCA(ctx context.Context, srv, token string) (cert, proxyAddr string, answered bool) {
 	u, err := url.Parse(srv)
 	if err != nil || !inspect.IsLoopback(u.Host) {
-		return "", "" // a path on another machine names no file here
+		return "", "", false // a path on another machine names no file here
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv+"/api/info", nil)
 	if err != nil {
-		return "", ""
+		return "", "", false
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -341,21 +343,23 @@ func runningCA(ctx context.Context, srv, token string) (cert, proxyAddr string) 
 	defer client.CloseIdleConnections()
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", ""
+		return "", "", false
 	}
 	defer resp.Body.Close()
 	var info struct {
 		CA           string `json:"ca"`
 		ForwardProxy string `json:"forward_proxy"`
 	}
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info) != nil ||
-		info.CA == "" || info.ForwardProxy == "" || !filepath.IsAbs(info.CA) {
-		return "", ""
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info) != nil {
+		return "", "", false
+	}
+	if info.CA == "" || info.ForwardProxy == "" || !filepath.IsAbs(info.CA) {
+		return "", "", true
 	}
 	if _, err := os.Stat(info.CA); err != nil {
-		return "", ""
+		return "", "", true
 	}
-	return info.CA, info.ForwardProxy
+	return info.CA, info.ForwardProxy, true
 }
 
 // configLoadError returns the config file of the hooklab at srv and the
@@ -388,6 +392,11 @@ func configLoadError(ctx context.Context, srv, token string) (file, problem stri
 	return rules.File, rules.Error
 }
 
+// configFileProblem says what keeps path, a file named on the command
+// line, from being read as a config file, for serve --config and check
+// alike: not there, or a directory; "" when neither. A relative path is
+// said with the directory it was looked for in; an absolute one once
+// ("no config file /x.yaml (looked for /x.yaml)" said it twice).
 func configFileProblem(path string) string {
 	fi, err := os.Stat(path)
 	switch {

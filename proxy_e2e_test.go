@@ -541,3 +541,37 @@ func TestCAOfTheRunningServer(t *testing.T) {
 		t.Errorf("hooklab ca --data %s: %v\n%s", other, err, out2.String())
 	}
 }
+
+// TestCAOfARunningServerWithoutMITM: hooklab ca pointed at a hooklab that
+// decrypts nothing says so on stderr, and that the CA it prints is the
+// data directory's, for a hooklab started with --mitm there; it printed
+// that CA without a word, to be taken for the running server's.
+func TestCAOfARunningServerWithoutMITM(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	s := startServer(t, "--memory")
+	env := map[string]string{"HOOKLAB_UI": strings.TrimSuffix(s.UI, "/"), "XDG_DATA_HOME": home}
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"ca"}, func(k string) string { return env[k] }, &out, &errOut); err != nil {
+		t.Fatalf("hooklab ca: %v %s", err, errOut.String())
+	}
+	dir := filepath.Join(home, "hooklab")
+	if !strings.HasPrefix(out.String(), "CA certificate: "+filepath.Join(dir, "hooklab-ca.pem")+"\n") {
+		t.Errorf("hooklab ca printed\n%s", out.String())
+	}
+	want := "hooklab ca: the hooklab at " + strings.TrimSuffix(s.UI, "/") + " decrypts no HTTPS (it runs no --forward-proxy with --mitm); this is the CA in " + dir
+	if !strings.Contains(errOut.String(), want) {
+		t.Errorf("stderr %q, want %q", errOut.String(), want)
+	}
+	// None running there: nothing to say of it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	env["HOOKLAB_UI"] = "http://" + ln.Addr().String()
+	var out2, errOut2 syncBuffer
+	if err := run(context.Background(), []string{"ca"}, func(k string) string { return env[k] }, &out2, &errOut2); err != nil || errOut2.String() != "" {
+		t.Errorf("hooklab ca with no server: %v, stderr %q", err, errOut2.String())
+	}
+}
