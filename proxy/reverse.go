@@ -1269,6 +1269,9 @@ func (p *Reverse) errorHandler(w http.ResponseWriter, r *http.Request, err error
 		// A local service's self-signed certificate, most likely.
 		msg += " (to proxy an upstream whose certificate is not trusted, start hooklab with --insecure-upstream, or add its CA to SSL_CERT_FILE)"
 	}
+	if tr, ok := p.opts.Transport.(*http.Transport); ok && tr.ResponseHeaderTimeout > 0 && strings.Contains(err.Error(), "timeout awaiting response headers") {
+		msg += fmt.Sprintf(" (no answer within %v: the upstream is slow or hung)", tr.ResponseHeaderTimeout)
+	}
 	switch {
 	case errors.Is(err, io.EOF):
 		// A bare "EOF": the connection ended before a byte of answer.

@@ -1567,3 +1567,35 @@ func TestReverseHTTPSUpstreamAnsweringHTTPSaysSo(t *testing.T) {
 		}
 	}
 }
+
+// TestReverseSlowUpstreamSaysHowLongItWaited: the 504 for an upstream that
+// sent no answer's headers in time says how long the proxy waited, not
+// only Go's "timeout awaiting response headers".
+func TestReverseSlowUpstreamSaysHowLongItWaited(t *testing.T) {
+	t.Parallel()
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	defer slow.Close()
+	srv, rec := start(t, slow.URL, func(o *proxy.Options) {
+		tr := proxy.NewTransport()
+		tr.ResponseHeaderTimeout = 150 * time.Millisecond
+		o.Transport = tr
+	})
+	resp, err := http.Get(srv.URL + "/report")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	const want = "(no answer within 150ms: the upstream is slow or hung)"
+	if resp.StatusCode != http.StatusGatewayTimeout || !strings.Contains(string(b), want) {
+		t.Errorf("answer %d %s, want 504 saying %s", resp.StatusCode, b, want)
+	}
+	if ex := rec.next(t); !strings.Contains(ex.Error, want) {
+		t.Errorf("recorded error %q", ex.Error)
+	}
+}
