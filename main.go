@@ -1172,6 +1172,19 @@ Flags:
 		}
 		running = append(running, rp)
 	}
+	// GET /api/simulations lists the config's simulate: ones too.
+	withSims := slices.Clone(running)
+	sims.Configured(func() []proxy.SimulationStatus {
+		var out []proxy.SimulationStatus
+		for _, rp := range withSims {
+			if rp.reverse != nil {
+				out = append(out, rp.reverse.Simulations()...)
+			} else {
+				out = append(out, rp.forward.Simulations()...)
+			}
+		}
+		return out
+	})
 
 	where := store.Path()
 	if o.memory {

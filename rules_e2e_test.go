@@ -1292,3 +1292,47 @@ func TestRulesReloadOnSimulateFileEdit(t *testing.T) {
 	replaceFile(t, filepath.Join(dir, "proxy.har"), har("/orders", 202, "proxy-wide second"))
 	waitFor(t, func() bool { return get("orders") == "202 proxy-wide second" }, "the proxy's simulation answering from the edited file")
 }
+
+// TestSimulationsListsConfigRoutes: GET /api/simulations lists the
+// simulations a config's simulate: sets, with their proxy, route and use,
+// marked as the config's (DELETE leaves them: the config holds them). It
+// listed only those loaded through the API or --simulate, so with a
+// config's simulation answering it read {"simulations": []}.
+func TestSimulationsListsConfigRoutes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	har := `{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [
+{"startedDateTime": "2026-01-01T00:00:00Z", "time": 1,
+ "request": {"method": "GET", "url": "http://127.0.0.1:1/v1/orders", "httpVersion": "HTTP/1.1", "headers": [], "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},
+ "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [], "content": {"size": 2, "mimeType": "text/plain", "text": "ok"}, "redirectURL": "", "headersSize": -1, "bodySize": 2},
+ "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}}]}}`
+	replaceFile(t, filepath.Join(dir, "rec.har"), har)
+	cfg := filepath.Join(dir, "hooklab.yaml")
+	replaceFile(t, cfg, `proxies:
+  - name: api
+    listen: 127.0.0.1:0
+    upstream: http://127.0.0.1:1
+    routes:
+      - path: /v1
+        upstream: http://127.0.0.1:1
+        simulate: rec.har
+`)
+	s := startServer(t, "--memory", "--config", cfg)
+	pu := proxyURL(t, s, "proxy: ")
+	resp, err := http.Get(pu + "v1/orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	type sim struct {
+		Proxy, Name, Route string
+		Config             bool
+		Entries, Hits      int
+	}
+	var list struct{ Simulations []sim }
+	s.getJSON(t, "/api/simulations", &list)
+	want := []sim{{Proxy: "api", Name: "rec.har", Route: "/v1", Config: true, Entries: 1, Hits: 1}}
+	if fmt.Sprint(list.Simulations) != fmt.Sprint(want) {
+		t.Errorf("GET /api/simulations: %+v, want %+v", list.Simulations, want)
+	}
+}

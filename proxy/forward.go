@@ -117,6 +117,10 @@ func (f *Forward) closeOpen() {
 // SetRoutes replaces the proxy's routes (see Reverse.SetRoutes).
 func (f *Forward) SetRoutes(routes []Route) error { return f.rev.SetRoutes(routes) }
 
+// Simulations reports the simulation the config sets on it (see
+// Reverse.Simulations).
+func (f *Forward) Simulations() []SimulationStatus { return f.rev.Simulations() }
+
 // Wait blocks until every tunnel has ended and every recording has been
 // handed to Record.
 func (f *Forward) Wait() {

@@ -376,6 +376,20 @@ func (p *Reverse) SetRoutes(routes []Route) error {
 // Name returns the proxy's name, the bin its exchanges are recorded in.
 func (p *Reverse) Name() string { return p.opts.Name }
 
+// Simulations reports the simulations its routes hold from the config
+// (simulate:), in route order.
+func (p *Reverse) Simulations() []SimulationStatus {
+	var out []SimulationStatus
+	for _, rt := range *p.routes.Load() {
+		if rt.Simulation != nil {
+			st := rt.Simulation.Status()
+			st.Proxy, st.Route, st.Config = p.opts.Name, rt.Prefix, true
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
 // counter counts work in flight and waits for none. Unlike a WaitGroup it
 // may count up from zero while someone waits (a request that began just as
 // shutdown did): the wait then lasts until that one is done too.

@@ -181,7 +181,12 @@ func (s *Simulation) Len() int { return len(s.entries) }
 
 // SimulationStatus is what the API says about a simulation.
 type SimulationStatus struct {
-	Proxy       string   `json:"proxy"` // "*" for every proxy
+	Proxy string `json:"proxy"` // "*" for every proxy
+	// Route and Config are set for a simulation a config's simulate:
+	// sets: the route it answers for (its proxy's own: "/"), and that the
+	// config holds it (DELETE /api/simulations does not stop it).
+	Route       string   `json:"route,omitempty"`
+	Config      bool     `json:"config,omitempty"`
 	Name        string   `json:"name"`
 	Entries     int      `json:"entries"`
 	Skipped     int      `json:"skipped,omitempty"`

@@ -27,7 +27,14 @@ type Simulator struct {
 	proxies []string   // the proxies the API may name; nil: any
 	mu      sync.Mutex // serializes swaps
 	state   atomic.Pointer[simState]
+	// configured lists the simulations the proxies' routes hold from the
+	// config (see Configured).
+	configured atomic.Pointer[func() []SimulationStatus]
 }
+
+// Configured gives the simulator the simulations a config's simulate: sets
+// on the proxies' routes, for GET /api/simulations to list after its own.
+func (s *Simulator) Configured(list func() []SimulationStatus) { s.configured.Store(&list) }
 
 type simState struct {
 	all     *Simulation
@@ -129,6 +136,9 @@ func (s *Simulator) List() []SimulationStatus {
 		x := st.byProxy[name].Status()
 		x.Proxy = name
 		out = append(out, x)
+	}
+	if list := s.configured.Load(); list != nil {
+		out = append(out, (*list)()...)
 	}
 	return out
 }
