@@ -80,9 +80,6 @@ type lane struct {
 	marked         string
 	markedAt       time.Time
 	markedArrivals int64
-	// markNext is when the first queued invocation not yet due at the
-	// last marking falls due (zero: none), so that it is marked then.
-	markNext time.Time
 	// lastNow is the time the last pass read: a later one reading an
 	// earlier time saw the clock set back.
 	lastNow  time.Time
@@ -492,42 +489,15 @@ func (l *lane) sent() {
 // markWaiting records that due invocations wait (throttled or
 // circuit_broken): when the waiting starts, when invocations arrived since,
 // and at most once a second otherwise (for retries that came due).
-func (l *lane) markWaiting(ctx context.Context, status string, now time.Time) bool {
+func (l *lane) markWaiting(ctx context.Context, status string, now time.Time) {
 	arrivals := l.arrivals.Load()
 	if l.marked == status && arrivals == l.markedArrivals && now.Sub(l.markedAt) < time.Second {
-		return false
+		return
 	}
 	l.marked, l.markedAt, l.markedArrivals = status, now, arrivals
 	if err := l.e.db.markWaiting(ctx, l.id, status, now); err != nil && ctx.Err() == nil {
 		l.e.log.Error("mark invocations", "webhook", l.id, "status", status, "err", err)
 	}
-	return true
-}
-
-// holdWaiting marks the due invocations status (throttled or
-// circuit_broken) and sleeps until until (zero: until poked). An
-// invocation that falls due before then, a retry's backoff ending, is held
-// too: the lane wakes at its time to mark it, so that it does not show
-// pending while it waits for the rate limit or the circuit.
-func (l *lane) holdWaiting(ctx context.Context, status string, now, until time.Time) {
-	if l.markWaiting(ctx, status, now) {
-		next, ok, err := l.e.db.nextDue(ctx, l.id, now)
-		if err != nil && ctx.Err() == nil {
-			l.e.log.Error("read queued invocations", "webhook", l.id, "err", err)
-		}
-		l.markNext = time.Time{}
-		if ok {
-			l.markNext = next
-		}
-	}
-	if next := l.markNext; !next.IsZero() && (until.IsZero() || next.Before(until)) {
-		if !next.After(now) {
-			l.marked = "" // it fell due: mark it now
-			return
-		}
-		until = next
-	}
-	l.sleep(ctx, until)
 }
 
 // setBack follows the clock set back to now: the webhook's queued
@@ -672,12 +642,14 @@ func (l *lane) run(ctx context.Context) {
 			continue
 		}
 		if wait, ok := tokenWait(l.limiter, now); ok {
-			l.holdWaiting(ctx, InvocationThrottled, now, now.Add(max(wait, time.Millisecond)))
+			l.markWaiting(ctx, InvocationThrottled, now)
+			l.sleep(ctx, now.Add(max(wait, time.Millisecond)))
 			continue
 		}
 		ok, probe, until := l.brk.admit(now)
 		if !ok {
-			l.holdWaiting(ctx, InvocationCircuitBroken, now, until)
+			l.markWaiting(ctx, InvocationCircuitBroken, now)
+			l.sleep(ctx, until)
 			continue
 		}
 		l.marked = ""

@@ -298,36 +298,6 @@ func TestRateLimitWaiting(t *testing.T) {
 	checkWaiting(t, c, "lim", held, "")
 }
 
-// TestRetryFallsDueWhileThrottled: a retry that falls due while its
-// webhook's lane already waits for the rate limit is throttled, as the
-// README says an invocation due but held by the rate limit is, in the
-// activity log and under ?status=throttled. It stayed pending until the
-// next token came (the lane slept until then), while its waiting said the
-// rate limit held it.
-func TestRetryFallsDueWhileThrottled(t *testing.T) {
-	t.Parallel()
-	s := newSink(t, seq(status(500), status(200)))
-	te := newEnv(t, hookYAML("lim", s.URL, "rate_limit: 1/min\nretry: {statuses: [500], initial: 5s, max: 5s}"), nil)
-	c := te.api()
-	var queued EventsResponse
-	if code, raw := c.do("POST", "/api/events", `[{"type": "test.x"}, {"type": "test.x"}]`, &queued); code != 202 || len(queued.Invocations) != 2 {
-		t.Fatalf("events: %d %s", code, raw)
-	}
-	first := queued.Invocations[0].ID
-	// The first went and failed: its retry is due in 5 s; the second is
-	// due now and waits for the next token, in 60 s.
-	inv := te.settle(first, 0)
-	te.waitCount("lim", InvocationThrottled, 1)
-	if inv.Status != InvocationPending {
-		t.Fatalf("first invocation after its failed attempt: %s, want pending", inv.Status)
-	}
-	te.clock.Set(inv.NextAt.Add(time.Second))
-	te.waitCount("lim", InvocationThrottled, 2)
-	if one, _ := getInvocation(t, c, "lim", first); one.Status != InvocationThrottled {
-		t.Errorf("the retry due and held by the rate limit is %s, want throttled", one.Status)
-	}
-}
-
 // TestBreakerDisabledClosesTheCircuit: a breaker disabled while its
 // circuit is open closes it, as the API then says (closed), so that
 // enabling it again starts from a closed circuit. The open state was kept
