@@ -330,27 +330,11 @@ func runningCA(ctx context.Context, srv, token string) (cert, proxyAddr string, 
 	if err != nil || !inspect.IsLoopback(u.Host) {
 		return "", "", false // a path on another machine names no file here
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv+"/api/info", nil)
-	if err != nil {
-		return "", "", false
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
-	defer client.CloseIdleConnections()
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", "", false
-	}
-	defer resp.Body.Close()
 	var info struct {
 		CA           string `json:"ca"`
 		ForwardProxy string `json:"forward_proxy"`
 	}
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info) != nil {
+	if !getInfo(ctx, srv, token, "/api/info", 1<<20, &info) {
 		return "", "", false
 	}
 	if info.CA == "" || info.ForwardProxy == "" || !filepath.IsAbs(info.CA) {
@@ -366,11 +350,26 @@ func runningCA(ctx context.Context, srv, token string) (cert, proxyAddr string, 
 // error its last load ended in (GET /api/rules), or "" when it loaded, or
 // when that cannot be told.
 func configLoadError(ctx context.Context, srv, token string) (file, problem string) {
+	var rules struct {
+		File  string `json:"file"`
+		Error string `json:"error"`
+	}
+	if !getInfo(ctx, strings.TrimSuffix(srv, "/"), token, "/api/rules", 16<<20, &rules) {
+		return "", ""
+	}
+	return rules.File, rules.Error
+}
+
+// getInfo reads the JSON answer of GET path from the hooklab at srv (with
+// token as its bearer, when given) into v, at most limit bytes of it, within
+// 2 s and with no proxy of the environment; false when no 200 with a JSON
+// answer came: a command's hint that cannot be told is left out.
+func getInfo(ctx context.Context, srv, token, path string, limit int64, v any) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(srv, "/")+"/api/rules", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv+path, nil)
 	if err != nil {
-		return "", ""
+		return false
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -379,17 +378,10 @@ func configLoadError(ctx context.Context, srv, token string) (file, problem stri
 	defer client.CloseIdleConnections()
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", ""
+		return false
 	}
 	defer resp.Body.Close()
-	var rules struct {
-		File  string `json:"file"`
-		Error string `json:"error"`
-	}
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&rules) != nil {
-		return "", ""
-	}
-	return rules.File, rules.Error
+	return resp.StatusCode == http.StatusOK && json.NewDecoder(io.LimitReader(resp.Body, limit)).Decode(v) == nil
 }
 
 // configFileProblem says what keeps path, a file named on the command
