@@ -1718,3 +1718,65 @@ func TestJournalAddsGoOnWhileWriterBusy(t *testing.T) {
 		t.Fatalf("stored %d exchanges, want %d", n, workers*each)
 	}
 }
+
+// On a disk the exchanges filled, so full that the database's rows are
+// stuck too, clearing the exchanges still commits: the store gives up its
+// reserve file for the delete (and says so), and makes it again once the
+// disk has room. Without it SQLite had no room to write the delete, and
+// the journal segments it would free stayed. Needs root, for a small
+// tmpfs.
+func TestClearOnAFullDiskUsesTheReserve(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("mount tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
+	var logs syncBuf
+	data := filepath.Join(mnt, "data")
+	s, err := OpenSQLite(data, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res := filepath.Join(data, reserveFile)
+	if fi, err := os.Stat(res); err != nil || fi.Size() != reserveSize {
+		t.Fatalf("reserve file after open: %v %v", fi, err)
+	}
+	for i := range 20 {
+		mustAdd(t, s, newEx("r", "POST", fmt.Sprintf("http://h/%d", i), reqBody(bytes.Repeat([]byte("x"), 4<<10))))
+	}
+	filler := filepath.Join(mnt, "filler")
+	fill(t, filler)
+	// Rows until the database's writes fail too: Add refuses once one is
+	// stuck.
+	body := reqBody(bytes.Repeat([]byte("y"), 512))
+	eventually(t, 10*time.Second, "an Add refused on the full disk", func() bool {
+		return s.Add(t.Context(), newEx("r", "POST", "http://h/more", body)) != nil
+	})
+	n, err := s.Clear(t.Context(), "")
+	if err != nil {
+		t.Fatalf("Clear on a full disk: %v\n%s", err, logs.String())
+	}
+	if n < 20 {
+		t.Errorf("Clear removed %d exchanges, want at least the 20 stored", n)
+	}
+	if _, err := os.Stat(res); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the reserve file is still there after the clear used it: %v", err)
+	}
+	if !strings.Contains(logs.String(), "gave up the reserve file") {
+		t.Errorf("the log does not say the reserve was given up:\n%s", logs.String())
+	}
+	if c, _ := s.Stats(t.Context()); c != 0 {
+		t.Errorf("%d exchanges left after the clear", c)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the reserve file made again", func() bool {
+		fi, err := os.Stat(res)
+		return err == nil && fi.Size() == reserveSize
+	})
+}

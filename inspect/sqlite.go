@@ -186,6 +186,9 @@ type SQLite struct {
 	// there (one kept after a rollback names a row that is still there,
 	// which is looked up first).
 	gone goneIDs
+	// reserve is the room given up when deleting exchanges fails on a
+	// full disk (reserve.go). The writer owns it.
+	reserve reserve
 }
 
 var _ Store = (*SQLite)(nil)
@@ -207,6 +210,9 @@ type pendingWrite struct {
 	// and bytes it removed.
 	op    func(tx *sql.Tx) (removed, removedBytes int64, err error)
 	index bool // bring the text index up to date
+	// frees says op deletes exchanges asked for (an API delete): on a
+	// full disk it may use the reserve's room.
+	frees bool
 	err   error
 	done  chan error
 }
@@ -467,6 +473,10 @@ func OpenSQLite(dir string, opts Options) (*SQLite, error) {
 			}
 			s.jr = nil
 		}
+	}
+	if !opts.Memory && !s.journalHeld {
+		s.reserve.path = filepath.Join(dir, reserveFile)
+		s.reserve.keep()
 	}
 	go s.writer()
 	if s.cdb != nil {
@@ -1186,6 +1196,7 @@ func (s *SQLite) writer() {
 			continue
 		case <-tick.C:
 			s.retain()
+			s.reserve.keep()
 			continue
 		case <-index.C:
 			if s.journalHeld {
@@ -1432,6 +1443,12 @@ func (s *SQLite) commit(all []*pendingWrite) {
 		return p.stuck
 	}
 	bad, err := s.writeBatch(batch)
+	if err != nil && slices.ContainsFunc(batch, func(p *pendingWrite) bool { return p.frees }) && s.reserve.release(err) {
+		// Deleting exchanges is how a full disk gets room back: it may
+		// use the reserve's.
+		s.log.Warn("the data directory's disk is full: gave up the reserve file so that deleting exchanges can free room", "file", s.reserve.path, "bytes", reserveSize)
+		bad, err = s.writeBatch(batch)
+	}
 	switch {
 	case err == nil:
 		s.setHealth(nil)
@@ -2419,6 +2436,12 @@ func (s *SQLite) write(ctx context.Context, op func(tx *sql.Tx) (int64, int64, e
 	return s.submit(ctx, &pendingWrite{op: op, done: make(chan error, 1)})
 }
 
+// remove is write for an op that deletes exchanges a caller asked to:
+// on a full disk it may use the reserve's room (reserve.go).
+func (s *SQLite) remove(ctx context.Context, op func(tx *sql.Tx) (int64, int64, error)) error {
+	return s.submit(ctx, &pendingWrite{op: op, frees: true, done: make(chan error, 1)})
+}
+
 // Get returns one exchange with its bodies.
 func (s *SQLite) Get(ctx context.Context, id string) (_ *Exchange, err error) {
 	defer func() { err = s.closedErr(err) }()
@@ -2838,7 +2861,7 @@ func (s *SQLite) Delete(ctx context.Context, id string) error {
 	asked := id
 	id = strings.ToUpper(id)
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) (int64, int64, error) {
+	err := s.remove(ctx, func(tx *sql.Tx) (int64, int64, error) {
 		var b int64
 		var err error
 		n, b, err = s.deleteTx(tx, `id = ?`, id)
@@ -2856,7 +2879,7 @@ func (s *SQLite) Delete(ctx context.Context, id string) error {
 // Clear removes every exchange of bin, or all when bin is "".
 func (s *SQLite) Clear(ctx context.Context, bin string) (int64, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) (int64, int64, error) {
+	err := s.remove(ctx, func(tx *sql.Tx) (int64, int64, error) {
 		cond, args := `1`, []any(nil)
 		if bin != "" {
 			cond, args = `bin = ?`, []any{bin}
@@ -2875,7 +2898,7 @@ func (s *SQLite) Clear(ctx context.Context, bin string) (int64, error) {
 // DeleteBin removes bin name, a created one too, with its exchanges.
 func (s *SQLite) DeleteBin(ctx context.Context, name string) (int64, error) {
 	var n, made int64
-	err := s.write(ctx, func(tx *sql.Tx) (int64, int64, error) {
+	err := s.remove(ctx, func(tx *sql.Tx) (int64, int64, error) {
 		var b int64
 		var err error
 		if n, b, err = s.deleteTx(tx, `bin = ?`, name); err != nil {
@@ -3164,9 +3187,7 @@ func (s *SQLite) closeDBs() error {
 // again, so that a store failing with it can tell it would work now
 // rather than wait for its next write to find out.
 func SpaceFor(dir string, err error, need uint64) bool {
-	var se interface{ Code() int }
-	full := errors.Is(err, syscall.ENOSPC) || errors.As(err, &se) && se.Code()&0xff == 13
-	if !full {
+	if !diskFull(err) {
 		return false
 	}
 	free, ok := freeBytes(dir)
