@@ -1503,3 +1503,38 @@ automations:
 		t.Errorf("want 4 values REDACTED:\n%s", s)
 	}
 }
+
+// A file whose every rule repeats one mistake gives the first MaxShown
+// problems and a line counting the rest, not thousands of lines; the
+// list keeps them all.
+func TestErrorsShownAreCapped(t *testing.T) {
+	t.Parallel()
+	var src strings.Builder
+	src.WriteString("mocks:\n")
+	for i := range 30 {
+		fmt.Fprintf(&src, "  - name: m%d\n    path: /p%d\n    respond: {}\n", i, i)
+	}
+	_, err := Parse([]byte(src.String()), "x.yaml", nil)
+	var es *Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("Parse: %v, want *Errors", err)
+	}
+	if len(es.List) != 30 {
+		t.Fatalf("List holds %d problems, want 30", len(es.List))
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != MaxShown+1 {
+		t.Fatalf("Error() has %d lines, want %d:\n%s", len(lines), MaxShown+1, err)
+	}
+	if want := `x.yaml:3:5: mock "m0": unknown key "path"`; !strings.HasPrefix(lines[0], want) {
+		t.Errorf("first line %q, want it to begin %q", lines[0], want)
+	}
+	if want := "... and 10 more problems (30 in all)"; lines[MaxShown] != want {
+		t.Errorf("last line %q, want %q", lines[MaxShown], want)
+	}
+	// Up to MaxShown, every problem is spelt out.
+	es.List = es.List[:MaxShown]
+	if got := strings.Count(es.Error(), "\n") + 1; got != MaxShown || strings.Contains(es.Error(), "more problems") {
+		t.Errorf("%d problems: Error() has %d lines:\n%s", MaxShown, got, es)
+	}
+}

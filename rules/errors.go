@@ -36,10 +36,21 @@ type Errors struct {
 	List []Error
 }
 
-// Error formats each problem as "file:line:col: msg", one per line.
+// MaxShown is how many problems Errors.Error spells out: a file whose
+// every rule repeats one mistake (a key from another tool's schema) gave
+// thousands of lines, the first few of which say it all.
+const MaxShown = 20
+
+// Error formats each problem as "file:line:col: msg", one per line, the
+// first MaxShown of them and then a line counting the rest. List keeps
+// them all.
 func (e *Errors) Error() string {
 	var b strings.Builder
 	for i, err := range e.List {
+		if i == MaxShown {
+			fmt.Fprintf(&b, "\n... and %d more problems (%d in all)", len(e.List)-MaxShown, len(e.List))
+			break
+		}
 		if i > 0 {
 			b.WriteByte('\n')
 		}
