@@ -1,6 +1,7 @@
 package emit
 
 import (
+	"fmt"
 	"sync"
 	"time"
 )
@@ -65,28 +66,37 @@ func (b *breaker) setConfig(cfg Breaker) {
 // is when to ask again (the zero time while a probe is in flight). probe
 // reports that this attempt is the half-open probe.
 func (b *breaker) admit(now time.Time) (ok, probe bool, until time.Time) {
+	ok, probe, until, _ = b.admitMove(now)
+	return ok, probe, until
+}
+
+// admitMove is admit, and also reports that the circuit went half-open
+// (its cool-down over, this attempt is the probe), which it does once a
+// cool-down.
+func (b *breaker) admitMove(now time.Time) (ok, probe bool, until time.Time, halfOpened bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cfg.Disabled {
-		return true, false, time.Time{}
+		return true, false, time.Time{}, false
 	}
 	b.clampLocked(now)
 	switch b.state {
 	case breakerOpen:
 		if now.Before(b.until) {
-			return false, false, b.until
+			return false, false, b.until, false
 		}
 		b.state = breakerHalfOpen
 		b.probing = false
+		halfOpened = true
 		fallthrough
 	case breakerHalfOpen:
 		if b.probing {
-			return false, false, time.Time{}
+			return false, false, time.Time{}, halfOpened
 		}
 		b.probing = true
-		return true, true, time.Time{}
+		return true, true, time.Time{}, halfOpened
 	}
-	return true, false, time.Time{}
+	return true, false, time.Time{}, false
 }
 
 // restore opens the circuit until until, as it was saved before a
@@ -103,27 +113,28 @@ func (b *breaker) restore(until time.Time) {
 
 // record adds the outcome of an attempt that ended at now. changed says
 // that the circuit opened (until is the end of its cool-down) or closed
-// (until is zero), which is saved so that a restart keeps it.
-func (b *breaker) record(now time.Time, failed, probe bool) (changed bool, until time.Time) {
+// (until is zero), which is saved so that a restart keeps it; why says
+// what moved it, for the log.
+func (b *breaker) record(now time.Time, failed, probe bool) (changed bool, until time.Time, why string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cfg.Disabled {
-		return false, time.Time{}
+		return false, time.Time{}, ""
 	}
 	if probe {
 		b.probing = false
 		if failed {
 			b.state, b.until = breakerOpen, now.Add(time.Duration(b.cfg.Cooldown))
-			return true, b.until
+			return true, b.until, "the half-open probe failed"
 		}
 		b.state = breakerClosed
 		b.forget()
-		return true, time.Time{}
+		return true, time.Time{}, "the half-open probe succeeded"
 	}
 	if b.state != breakerClosed {
 		// Admitted before the circuit opened: it says nothing of the
 		// endpoint now, and the probe (in flight or to come) decides.
-		return false, time.Time{}
+		return false, time.Time{}, ""
 	}
 	window := time.Duration(b.cfg.Window)
 	span := max(window/breakerSpans, 1)
@@ -150,11 +161,13 @@ func (b *breaker) record(now time.Time, failed, probe bool) (changed bool, until
 	// The share is compared with a margin for the rate's rounding in
 	// binary: 0.28×25 is 7.000000000000001, and 7 failures of 25 make 28%.
 	if b.attempts >= b.cfg.MinAttempts && float64(b.fails) >= b.cfg.FailureRate*float64(b.attempts)-1e-9 {
+		why = fmt.Sprintf("%d of %d attempts failed within %v (failure_rate %v)",
+			b.fails, b.attempts, time.Duration(b.cfg.Window), b.cfg.FailureRate)
 		b.state, b.until = breakerOpen, now.Add(time.Duration(b.cfg.Cooldown))
 		b.forget()
-		return true, b.until
+		return true, b.until, why
 	}
-	return false, time.Time{}
+	return false, time.Time{}, ""
 }
 
 // clampLocked ends an open circuit's cool-down at most Cooldown after

@@ -2,6 +2,7 @@ package emit
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -132,6 +133,64 @@ func TestBreakerProbeFails(t *testing.T) {
 	}
 	te.clock.Advance(10 * time.Second)
 	te.waitCount("hook", InvocationServerError, 5)
+}
+
+// TestBreakerLogsItsMoves: the circuit opening (with why), going
+// half-open and closing are each logged once, with the webhook's id and
+// name: Warn for open, Info for the others.
+func TestBreakerLogsItsMoves(t *testing.T) {
+	t.Parallel()
+	var healthy atomic.Bool
+	s := newSink(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		if !healthy.Load() {
+			w.WriteHeader(500)
+		}
+	})
+	var log lockedBuffer
+	te := newEnv(t, hookYAML("hook", s.URL, "name: Support bot\nconcurrency: 1\nretry: {statuses: []}\ncircuit_breaker: {min_attempts: 3, failure_rate: 1, window: 1m, cooldown: 10s}"), nil,
+		func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&log, nil)) })
+	count := func(msg string) int { return strings.Count(log.String(), `msg="`+msg) }
+	for range 4 {
+		te.emit("test.x", `{}`)
+	}
+	te.waitCount("hook", InvocationServerError, 3)
+	te.waitCount("hook", InvocationCircuitBroken, 1)
+	waitFor(t, "the open circuit logged", func() bool { return count("circuit breaker open") == 1 })
+	got := log.String()
+	for _, want := range []string{"level=WARN", "webhook=hook", `name="Support bot"`, `reason="3 of 3 attempts failed within 1m0s (failure_rate 1)"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log lacks %s:\n%s", want, got)
+		}
+	}
+
+	// The probe fails: half-open, then open again.
+	te.clock.Advance(10 * time.Second)
+	te.waitCount("hook", InvocationServerError, 4)
+	waitFor(t, "the probe's failure logged", func() bool { return count("circuit breaker open") == 2 })
+	if !strings.Contains(log.String(), `reason="the half-open probe failed"`) {
+		t.Errorf("the reopening does not say the probe failed:\n%s", log.String())
+	}
+
+	// The next probe succeeds: half-open, then closed.
+	healthy.Store(true)
+	te.emit("test.x", `{}`)
+	te.clock.Advance(10 * time.Second)
+	waitFor(t, "the close logged", func() bool { return count("circuit breaker closed") == 1 })
+	te.waitCount("hook", InvocationSuccess, 1)
+	time.Sleep(50 * time.Millisecond)
+	if n := count("circuit breaker half-open"); n != 2 {
+		t.Errorf("half-open logged %d times, want 2 (one a cool-down):\n%s", n, log.String())
+	}
+	if n := count("circuit breaker open"); n != 2 {
+		t.Errorf("open logged %d times, want 2:\n%s", n, log.String())
+	}
+	for _, line := range strings.Split(log.String(), "\n") {
+		if strings.Contains(line, "circuit breaker half-open") || strings.Contains(line, "circuit breaker closed") {
+			if !strings.Contains(line, "level=INFO") || !strings.Contains(line, "webhook=hook") || !strings.Contains(line, `name="Support bot"`) {
+				t.Errorf("line %q: want INFO with the webhook's id and name", line)
+			}
+		}
+	}
 }
 
 // TestSlowEndpointDoesNotDelayOthers keeps a hanging endpoint busy while

@@ -361,7 +361,32 @@ func (l *lane) follow(ctx context.Context, w *Webhook) {
 	// moved, is told: the change of the webhook was published before
 	// its lane followed it.
 	if c, until := l.brk.status(now); c != was || !until.Equal(wasUntil) {
+		switch {
+		case b.Disabled && wasOpen:
+			l.e.logCircuit(w, "closed", "the circuit breaker was disabled", time.Time{})
+		case old == nil && c == "open":
+			l.e.logCircuit(w, c, "it was open when hooklab stopped", until)
+		}
 		l.e.circuitMoved(l)
+	}
+}
+
+// logCircuit logs that the circuit of webhook w moved to state (open,
+// half_open or closed) and why; until is the end of an open one's
+// cool-down. Opening is a warning, the rest information.
+func (e *Emitter) logCircuit(w *Webhook, state, why string, until time.Time) {
+	name := w.Name
+	if name == "" {
+		name = w.ID
+	}
+	args := []any{"webhook", w.ID, "name", name, "reason", why}
+	switch state {
+	case "open":
+		e.log.Warn("circuit breaker open: deliveries held until its cool-down ends", append(args, "until", until)...)
+	case "half_open":
+		e.log.Info("circuit breaker half-open", args...)
+	default:
+		e.log.Info("circuit breaker closed", args...)
 	}
 }
 
@@ -646,7 +671,10 @@ func (l *lane) run(ctx context.Context) {
 			l.sleep(ctx, now.Add(max(wait, time.Millisecond)))
 			continue
 		}
-		ok, probe, until := l.brk.admit(now)
+		ok, probe, until, halfOpened := l.brk.admitMove(now)
+		if halfOpened {
+			l.e.logCircuit(w, "half_open", "the cool-down is over; one probe goes through", time.Time{})
+		}
 		if !ok {
 			l.markWaiting(ctx, InvocationCircuitBroken, now)
 			l.sleep(ctx, until)
@@ -721,7 +749,14 @@ func (e *Emitter) attemptQueued(w *Webhook, inv *Invocation, l *lane, probe bool
 	}
 	a := &out.attempt
 	now := e.clock.Now()
-	brkChanged, brkUntil := brk.record(now, a.Outcome != InvocationSuccess, probe)
+	brkChanged, brkUntil, brkWhy := brk.record(now, a.Outcome != InvocationSuccess, probe)
+	if brkChanged {
+		state := "closed"
+		if !brkUntil.IsZero() {
+			state = "open"
+		}
+		e.logCircuit(w, state, brkWhy, brkUntil)
+	}
 	policy := w.Retry.withDefaults()
 	retry, wait, reason := policy.decide(out.res, n-inv.retryBase, n, now, e.opts.Rand)
 	prev := *inv
