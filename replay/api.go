@@ -376,16 +376,31 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	inspect.WriteJSON(w, http.StatusOK, rn.status(from))
 }
 
+// runSummary is a run without its results, as GET /api/replay lists it
+// and DELETE /api/replay/{run} answers: the field is left out, not null
+// (GET /api/replay/{run} gives them, [] while there are none).
+type runSummary struct {
+	RunStatus
+	Results []Result `json:"results,omitempty"` // always nil: hides RunStatus.Results
+}
+
+// summary is the run's state without its results.
+func (r *run) summary() runSummary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.st
+	st.Results = nil
+	return runSummary{RunStatus: st}
+}
+
 func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
-	out := make([]RunStatus, 0, len(a.runs))
+	out := make([]runSummary, 0, len(a.runs))
 	for _, rn := range a.runs {
-		st := rn.status(0)
-		st.Results = nil
-		out = append(out, st)
+		out = append(out, rn.summary())
 	}
 	a.mu.Unlock()
-	slices.SortFunc(out, func(x, y RunStatus) int { return strings.Compare(y.ID, x.ID) })
+	slices.SortFunc(out, func(x, y runSummary) int { return strings.Compare(y.ID, x.ID) })
 	inspect.WriteJSON(w, http.StatusOK, map[string]any{"runs": out})
 }
 
@@ -396,9 +411,7 @@ func (a *API) cancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rn.cancel()
-	st := rn.status(0)
-	st.Results = nil
-	inspect.WriteJSON(w, http.StatusOK, st)
+	inspect.WriteJSON(w, http.StatusOK, rn.summary())
 }
 
 func (a *API) importHAR(w http.ResponseWriter, r *http.Request) {

@@ -1328,3 +1328,52 @@ func TestAPIRunSaysWhatItReplays(t *testing.T) {
 		})
 	}
 }
+
+// TestAPIRunResultsNeverNull: a run's results are a list, [] while it has
+// none, as the API's other lists are; the list of runs and a cancel's
+// answer carry no results (each run's summary only), so they leave the
+// field out rather than say null.
+func TestAPIRunResultsNeverNull(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	release := make(chan struct{})
+	held := make(chan struct{}, 1)
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		held <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	add(t, a.store, capture("01JNB5Z3Q0000000000000000A", "GET", "http://127.0.0.1:8080/b/other/x", nil, nil, okResp()))
+	raw := func(method, path string) string {
+		t.Helper()
+		req, _ := http.NewRequest(method, a.URL+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	var started struct{ ID string }
+	if code := a.call(t, "POST", "/api/replay", Spec{IDs: []string{"01JNB5Z3Q0000000000000000A"}, Target: tg.URL}, &started); code != http.StatusAccepted {
+		t.Fatalf("start: %d", code)
+	}
+	<-held // the run is under way, with no result yet
+	if got := raw("GET", "/api/replay/"+started.ID); !strings.Contains(got, `"results":[]`) {
+		t.Errorf("GET of a run without results: want \"results\":[] in %s", got)
+	}
+	if got := raw("GET", "/api/replay"); strings.Contains(got, `"results"`) || !strings.Contains(got, `"runs":[{`) {
+		t.Errorf("the list of runs: want summaries without results in %s", got)
+	}
+	if got := raw("DELETE", "/api/replay/"+started.ID); strings.Contains(got, `"results"`) {
+		t.Errorf("cancel's answer: want no results in %s", got)
+	}
+	a.waitRun(t, started.ID)
+}
