@@ -1290,6 +1290,8 @@ func TestAPIRunSaysWhatItReplays(t *testing.T) {
 		{"limit", Spec{Filter: &Filter{Bin: "github", Limit: 4}}, Selection{Filter: &Filter{Bin: "github", Limit: 4}, Text: "4 exchanges matching bin=github, the newest 4"}},
 		{"every", Spec{Filter: &Filter{}}, Selection{Filter: &Filter{}, Text: "12 exchanges: every one recorded (replays aside)"}},
 		{"har", Spec{HAR: buf.Bytes()}, Selection{HAR: true, Text: "1 entry of a HAR file"}},
+		{"har named", Spec{HAR: buf.Bytes(), HARFile: "/home/me/fixtures/stripe.har"}, Selection{HAR: true, HARFile: "stripe.har", Text: "1 entry of the HAR file stripe.har"}},
+		{"har named on windows", Spec{HAR: buf.Bytes(), HARFile: `C:\Users\me\github.har`}, Selection{HAR: true, HARFile: "github.har", Text: "1 entry of the HAR file github.har"}},
 		{"overrides", Spec{IDs: ids[:1], Override: OverrideSpec{
 			Method: "PUT", Path: "/v2/hooks?token=PATHSECRET&x=1", Body: &body,
 			SetHeaders:    inspect.Headers{{Name: "Authorization", Value: "Bearer AUTHSECRET"}, {Name: "X-Tenant-Pass", Value: "TENANTSECRET"}, {Name: "X-Env", Value: "staging"}},
@@ -1376,4 +1378,29 @@ func TestAPIRunResultsNeverNull(t *testing.T) {
 		t.Errorf("cancel's answer: want no results in %s", got)
 	}
 	a.waitRun(t, started.ID)
+}
+
+// TestAPIRefusesBadHARFile: a har_file that names no file, is too long,
+// holds a control character, or comes without a HAR file is a 400 on
+// har_file.
+func TestAPIRefusesBadHARFile(t *testing.T) {
+	t.Parallel()
+	a := newAPIServer(t)
+	tg := newTarget(t, nil)
+	add(t, a.store, capture("01JNB5Z3Q0000000000000000A", "GET", "http://127.0.0.1:8080/x", nil, nil, okResp()))
+	var buf bytes.Buffer
+	har.Encode(&buf, har.New([]*inspect.Exchange{capture("01JNB5Z3Q0000000000000HAR1", "GET", "http://127.0.0.1:8080/x", nil, nil, okResp())}, har.Options{}))
+	for name, spec := range map[string]Spec{
+		"a directory":   {HAR: buf.Bytes(), HARFile: "fixtures/"},
+		"dot dot":       {HAR: buf.Bytes(), HARFile: "fixtures/.."},
+		"too long":      {HAR: buf.Bytes(), HARFile: strings.Repeat("a", 252) + ".har"},
+		"a line feed":   {HAR: buf.Bytes(), HARFile: "a\nb.har"},
+		"without a HAR": {IDs: []string{"01JNB5Z3Q0000000000000000A"}, HARFile: "x.har"},
+	} {
+		spec.Target = tg.URL
+		var e struct{ Error, Detail string }
+		if code := a.call(t, "POST", "/api/replay", spec, &e); code != http.StatusBadRequest || !strings.Contains(e.Error+e.Detail, "har_file") {
+			t.Errorf("%s: %d %+v, want a 400 on har_file", name, code, e)
+		}
+	}
 }

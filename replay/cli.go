@@ -402,6 +402,9 @@ Flags:
 				*harFile, strings.Join(names, ", "), inspect.Redacted)
 		}
 		spec.HAR = data
+		if *harFile != "-" {
+			spec.HARFile = filepath.Base(*harFile)
+		}
 		if spec.Resign && base.ResignFunc == nil {
 			// The signing secrets are the server's: it runs the file.
 			up, err := c.serverUp(ctx, srv)

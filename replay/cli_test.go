@@ -923,6 +923,12 @@ func TestCLIReplayHARResign(t *testing.T) {
 	if got := tg.received(); len(got) != 1 || got[0].Header.Get("Webhook-Signature") != "v1,fresh" {
 		t.Errorf("target got %+v", got)
 	}
+	// The server's run names the file, not the directory it is in.
+	var list struct{ Runs []RunStatus }
+	a.call(t, "GET", "/api/replay", nil, &list)
+	if len(list.Runs) != 1 || list.Runs[0].Selection.HARFile != "fixture.har" || !strings.HasPrefix(list.Runs[0].Selection.Text, "1 entry of the HAR file fixture.har;") {
+		t.Errorf("the server's runs %+v, want one naming fixture.har", list.Runs)
+	}
 	// Re-signing puts an emitted webhook's credentials back: no warning
 	// that its redacted Authorization goes out as it is.
 	if strings.Contains(c.stderr.String(), "warning") {

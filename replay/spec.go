@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hooklab/hooklab/inspect"
 	"golang.org/x/net/http/httpguts"
@@ -20,6 +21,10 @@ type Spec struct {
 	// HAR is a whole HAR file (Chrome's and Firefox's extension fields
 	// included).
 	HAR json.RawMessage `json:"har,omitempty"`
+	// HARFile names the HAR file, for the run's selection to show: only
+	// its base name is kept (a path is cut to it), so the run says
+	// "stripe.har" and no directory of the machine the file came from.
+	HARFile string `json:"har_file,omitempty"`
 
 	Target      string       `json:"target,omitempty"`
 	StripPrefix string       `json:"strip_prefix,omitempty"`
@@ -163,9 +168,30 @@ func (s *Spec) Options(base Options) (Options, error) {
 	if n != 1 {
 		return o, fmt.Errorf("%w: say what to replay: ids, a filter or a HAR file (one of them)", inspect.ErrInvalid)
 	}
+	if s.HARFile != "" {
+		if len(s.HAR) == 0 {
+			return o, fmt.Errorf("%w: har_file names the HAR file given in har, and there is none", inspect.ErrInvalid)
+		}
+		if name := harBase(s.HARFile); name == "" || len(name) > maxHARFile || strings.ContainsFunc(name, unicode.IsControl) {
+			return o, fmt.Errorf("%w: har_file %q: want a file name of 1 to %d bytes, without control characters", inspect.ErrInvalid, s.HARFile, maxHARFile)
+		}
+	}
 	// Check the rest now rather than when the run starts.
 	_, err = newRunner(o)
 	return o, err
+}
+
+// maxHARFile is the longest HAR file name (its base name) a run takes.
+const maxHARFile = 255
+
+// harBase returns the base name of the HAR file name, a path written on
+// any system (/ or \ between its parts); "" when it names no file.
+func harBase(name string) string {
+	name = name[strings.LastIndexAny(name, `/\`)+1:]
+	if name == "." || name == ".." {
+		return ""
+	}
+	return name
 }
 
 // maxShownIDs is how many of a run's ids its Selection lists.
@@ -182,8 +208,10 @@ type Selection struct {
 	// Filter is the filter the exchanges were selected by ({} is every
 	// one recorded, replays aside).
 	Filter *Filter `json:"filter,omitempty"`
-	// HAR says the requests are a HAR file's entries.
-	HAR bool `json:"har,omitempty"`
+	// HAR says the requests are a HAR file's entries, and HARFile names
+	// that file (its base name), when the run was told it.
+	HAR     bool   `json:"har,omitempty"`
+	HARFile string `json:"har_file,omitempty"`
 	// Overrides say in words what each request had changed: "method PUT",
 	// "header Authorization: REDACTED" (secret values REDACTED, as in the
 	// run's target), "without header X-Old", "body of 10 bytes".
@@ -203,6 +231,9 @@ func (s *Spec) selection(total int, secret []string) Selection {
 	case len(s.HAR) > 0:
 		sel.HAR = true
 		sel.Text = inspect.Count(total, "entry", "entries") + " of a HAR file"
+		if sel.HARFile = harBase(s.HARFile); sel.HARFile != "" {
+			sel.Text = inspect.Count(total, "entry", "entries") + " of the HAR file " + sel.HARFile
+		}
 	case len(s.IDs) > 0:
 		sel.IDs = make([]string, 0, min(len(s.IDs), maxShownIDs))
 		for _, id := range s.IDs[:min(len(s.IDs), maxShownIDs)] {
