@@ -157,7 +157,9 @@ func ParseConfig(cfg *rules.Config, getenv func(string) string) ([]Spec, error) 
 				d.errorf(item, "a forward proxy %s", why)
 			}
 		}
-		d.label(d.errs[from:], d.env.Scrub(proxyLabel(s.Name, i))) // a name from ${NAME} as its errors write it
+		// Named by its place in the file, which an item of another
+		// section before it, taken out of the list, does not change.
+		d.label(d.errs[from:], d.env.Scrub(proxyLabel(s.Name, cfg.Place(item, i)))) // a name from ${NAME} as its errors write it
 		specs = append(specs, s)
 	}
 	if len(d.errs) > 0 {

@@ -248,6 +248,54 @@ func TestParseConfigErrorsNameTheirProxy(t *testing.T) {
 	}
 }
 
+// TestParseConfigUnnamedAfterMisplacedItem: an unnamed proxy (or one
+// whose name is no bin name) after an item of another section, which the
+// config's parser reports and takes out of the list, is named by the
+// place it has in the file (proxy 3), as mocks are (mock-3): it was
+// numbered from the shortened list, proxy 2, the misplaced item's place.
+func TestParseConfigUnnamedAfterMisplacedItem(t *testing.T) {
+	t.Parallel()
+	const src = `proxies:
+  - {name: ok, listen: "127.0.0.1:9001", upstream: "http://127.0.0.1:1"}
+  - name: trig
+    when: {event: ticket.created}
+    notify: {webhook: x}
+  - listen: 127.0.0.1:0
+    upstream: http://x
+  - name: "bad name"
+    listen: 127.0.0.1:9002
+    upstream: http://x
+`
+	file := filepath.Join(t.TempDir(), "hooklab.yaml")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The config's parser reports the misplaced item and gives the rest,
+	// for the proxies' errors to be reported too.
+	cfg, rerr := rules.Load(file, nil)
+	_, perr := proxy.ParseConfig(cfg, nil)
+	var list []rules.Error
+	for _, err := range []error{rerr, perr} {
+		var es *rules.Errors
+		if !errors.As(err, &es) {
+			t.Fatalf("got %v, want *rules.Errors", err)
+		}
+		list = append(list, es.List...)
+	}
+	var got []string
+	for _, e := range list {
+		got = append(got, fmt.Sprintf("%s:%d:%d: %s", filepath.Base(e.File), e.Line, e.Col, strings.TrimPrefix(e.Error(), fmt.Sprintf("%s:%d:%d: ", e.File, e.Line, e.Col))))
+	}
+	want := []string{
+		`hooklab.yaml:3:5: proxies: item 2 (trig) is a trigger (it has when, notify): it goes in the triggers: section, not in proxies:`,
+		`hooklab.yaml:6:5: proxy 3 (no name): name is required`,
+		`hooklab.yaml:8:11: proxy 4: name: bin name "bad name" has ' ' at position 4 (allowed: A-Z a-z 0-9 _ -); a proxy's name is the bin its exchanges go into`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("errors:\n got %q\nwant %q", got, want)
+	}
+}
+
 func TestParseConfigErrors(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

@@ -49,6 +49,9 @@ type Config struct {
 	Proxies       *yaml.Node
 
 	src []byte // the file's content, for TemplatePos
+	// places holds the position an item of a list section had before the
+	// items of other sections were taken out of it (see Place).
+	places map[*yaml.Node]int
 	// env holds the values Parse took from the environment, the keys of
 	// the sections decoded elsewhere among them (see EnvSeen).
 	env *EnvSeen
@@ -387,6 +390,7 @@ func Parse(data []byte, file string, getenv func(string) string) (*Config, error
 	d.mergeAll(root)
 	c.env = d.env
 	d.config(root, c)
+	c.places = d.places
 	if len(d.errs) > 0 {
 		errs := &Errors{List: d.errs}
 		errs.sort()
@@ -813,6 +817,18 @@ func (d *decoder) dropMisplaced(key string, n *yaml.Node, keys *map[string][]str
 			key, i+1, label, home.item, strings.Join(foreign, ", "), home.key, key)
 	}
 	n.Content = kept
+}
+
+// Place returns the position (from 0) that item, the i'th of its list
+// section (proxies:, webhooks: ...) as the Config holds it, has in the
+// file: an item written there with the keys of another section's items is
+// reported and taken out of the list, and the items after it keep their
+// place, so an unnamed one is named by where it stands (proxy 3).
+func (c *Config) Place(item *yaml.Node, i int) int {
+	if p, ok := c.places[item]; ok {
+		return p
+	}
+	return i
 }
 
 // place returns the position item had in its list before dropMisplaced
